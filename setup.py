@@ -1,0 +1,95 @@
+"""Build memcore's Cython kernels.
+
+Every ``src/memcore/_native/*.pyx`` becomes one extension module. ``MEMCORE_NO_EXTENSIONS=1``
+builds the pure-Python twins only; otherwise a failed compile is an install error (a silent
+fallback would leave users on the slow path without knowing). The mode built is recorded in the
+installed ``memcore/_build_mode.py`` so that a deliberately pure install runs pure without the
+variable.
+
+Switches (environment variables, ``1`` to turn on):
+  MEMCORE_NO_EXTENSIONS  build (and run) the pure-Python twins only
+  MEMCORE_DEBUG_BUILD    bounds/wraparound checks on, ``-O0 -g``
+  MEMCORE_CYTHON_TRACE   line tracing for coverage of Cython code
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from pathlib import Path
+
+from setuptools import Extension, setup
+from setuptools.command.build_py import build_py
+
+ROOT = Path(__file__).resolve().parent
+PACKAGE_DIR = ROOT / "src" / "memcore"
+NATIVE_DIR = PACKAGE_DIR / "_native"
+
+
+def _switch(name: str) -> bool:
+    return os.environ.get(name, "") not in ("", "0")
+
+
+PURE = _switch("MEMCORE_NO_EXTENSIONS") or platform.python_implementation() != "CPython"
+DEBUG = _switch("MEMCORE_DEBUG_BUILD")
+TRACE = _switch("MEMCORE_CYTHON_TRACE")
+
+# One directive set for every module. Release builds keep bounds checks on globally; kernels turn
+# them off locally (``@cython.boundscheck(False)``) only where their indices are proven in range.
+DIRECTIVES: dict[str, object] = {
+    "language_level": 3,
+    "embedsignature": True,
+    "binding": True,
+    "boundscheck": True,
+    "wraparound": DEBUG,
+    "initializedcheck": True,
+    "cdivision": False,
+    "infer_types": True,
+}
+if TRACE:
+    DIRECTIVES.update(linetrace=True, profile=True)
+
+COMPILE_ARGS = ["-O0", "-g"] if DEBUG else ["-O3"]
+MACROS = [("CYTHON_TRACE_NOGIL", "1")] if TRACE else []
+
+
+def _extensions() -> list[Extension]:
+    if PURE:
+        return []
+    from Cython.Build import cythonize
+
+    modules = [
+        Extension(
+            f"memcore._native.{pyx.stem}",
+            [str(pyx.relative_to(ROOT))],
+            extra_compile_args=COMPILE_ARGS,
+            define_macros=MACROS,
+        )
+        for pyx in sorted(NATIVE_DIR.glob("*.pyx"))
+    ]
+    return cythonize(modules, compiler_directives=DIRECTIVES, quiet=True)
+
+
+class BuildPyRecordingMode(build_py):
+    """Add ``_build_mode.py`` to built (non-editable) installs: which mode they were built in.
+
+    Editable installs get no marker and so expect compiled kernels unless the switch is set; the
+    marker never goes into the source tree, where a pure build would mislead later dev builds.
+    """
+
+    def run(self) -> None:
+        super().run()
+        if getattr(self, "editable_mode", False):
+            return
+        marker = Path(self.build_lib) / "memcore" / "_build_mode.py"
+        marker.write_text(
+            '"""Written by setup.py: the mode this install was built in."""\n\n'
+            f"NATIVE_BUILT = {not PURE}\n"
+        )
+
+
+mode = "pure-Python twins only (MEMCORE_NO_EXTENSIONS)" if PURE else "compiled Cython kernels"
+print(f"memcore: building {mode}", file=sys.stderr)
+
+setup(ext_modules=_extensions(), cmdclass={"build_py": BuildPyRecordingMode})

@@ -1,0 +1,125 @@
+"""memcore: a native-accelerated memory core for long-running LLM-agent sessions.
+
+The public API is re-exported here. Heavy parts (stores, sync, compression, ...) are imported on
+first use, so ``import memcore`` stays cheap and optional dependencies (redis) load only when used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from memcore._kernels import NATIVE
+from memcore.errors import (
+    BackendError,
+    ConflictError,
+    ContextBudgetError,
+    CorruptedMemoryError,
+    MemcoreError,
+    NotFoundError,
+    ValidationError,
+)
+from memcore.model import (
+    CompressionMetadata,
+    Conflict,
+    MemoryItem,
+    MemoryStatus,
+    MemorySyncMetadata,
+    OverflowStrategy,
+    Priority,
+    RecoveryResult,
+    SyncResult,
+    TransferableKnowledge,
+    TransferResult,
+)
+
+__version__ = "0.1.0"
+
+# public name -> the module that defines it (imported lazily)
+_LAZY = {
+    "xxh64": "memcore.codec",
+    "state_checksum": "memcore.codec",
+    "StateDigest": "memcore.codec",
+    "open_store": "memcore.stores",
+    "DistributedMemoryManager": "memcore.sync",
+    "recover_corrupted_memory": "memcore.recovery",
+    "HierarchicalMemoryCompressor": "memcore.compression",
+    "CompressedBundle": "memcore.compression",
+    "decompress_memory_hierarchy": "memcore.compression",
+    "count_tokens": "memcore.tokens",
+    "SessionState": "memcore.overflow",
+    "handle_context_overflow": "memcore.overflow",
+    "PredictiveMemoryPrefetcher": "memcore.prefetch",
+    "MemoryLeakDetector": "memcore.leak",
+    "SessionKnowledgeTransfer": "memcore.transfer",
+    "LazyMemoryProxy": "memcore.lazy",
+}
+
+if TYPE_CHECKING:
+    from memcore.codec import StateDigest, state_checksum, xxh64
+    from memcore.compression import (
+        CompressedBundle,
+        HierarchicalMemoryCompressor,
+        decompress_memory_hierarchy,
+    )
+    from memcore.lazy import LazyMemoryProxy
+    from memcore.leak import MemoryLeakDetector
+    from memcore.overflow import SessionState, handle_context_overflow
+    from memcore.prefetch import PredictiveMemoryPrefetcher
+    from memcore.recovery import recover_corrupted_memory
+    from memcore.stores import open_store
+    from memcore.sync import DistributedMemoryManager
+    from memcore.tokens import count_tokens
+    from memcore.transfer import SessionKnowledgeTransfer
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'memcore' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+__all__ = [
+    "NATIVE",
+    "BackendError",
+    "CompressedBundle",
+    "CompressionMetadata",
+    "Conflict",
+    "ConflictError",
+    "ContextBudgetError",
+    "CorruptedMemoryError",
+    "DistributedMemoryManager",
+    "HierarchicalMemoryCompressor",
+    "LazyMemoryProxy",
+    "MemcoreError",
+    "MemoryItem",
+    "MemoryLeakDetector",
+    "MemoryStatus",
+    "MemorySyncMetadata",
+    "NotFoundError",
+    "OverflowStrategy",
+    "PredictiveMemoryPrefetcher",
+    "Priority",
+    "RecoveryResult",
+    "SessionKnowledgeTransfer",
+    "SessionState",
+    "StateDigest",
+    "SyncResult",
+    "TransferResult",
+    "TransferableKnowledge",
+    "ValidationError",
+    "count_tokens",
+    "decompress_memory_hierarchy",
+    "handle_context_overflow",
+    "open_store",
+    "recover_corrupted_memory",
+    "state_checksum",
+    "xxh64",
+]

@@ -1,0 +1,1 @@
+"""Compiled (Cython) kernels. Import them through :mod:`memcore._kernels`, never directly."""

@@ -1,0 +1,42 @@
+"""memcore's exception hierarchy: every error memcore raises on purpose is a :class:`MemcoreError`."""
+
+from __future__ import annotations
+
+
+class MemcoreError(Exception):
+    """Base of every error memcore raises on purpose."""
+
+
+class ValidationError(MemcoreError, ValueError):
+    """An argument or a value handed to memcore is not of the expected shape."""
+
+
+class CorruptedMemoryError(MemcoreError):
+    """Stored or transmitted bytes failed a length, format or checksum check."""
+
+
+class ConflictError(MemcoreError):
+    """A compare-and-set lost its race too many times, or a conflict could not be resolved."""
+
+
+class BackendError(MemcoreError):
+    """The storage backend failed (server down, database locked beyond its timeout, ...)."""
+
+
+class NotFoundError(MemcoreError, KeyError):
+    """A session, key, backup or bundle that was asked for does not exist."""
+
+
+class ContextBudgetError(MemcoreError):
+    """Items that may not be dropped (critical ones) alone exceed the token budget."""
+
+
+__all__ = [
+    "BackendError",
+    "ConflictError",
+    "ContextBudgetError",
+    "CorruptedMemoryError",
+    "MemcoreError",
+    "NotFoundError",
+    "ValidationError",
+]

@@ -1,0 +1,264 @@
+"""The data memcore works on (:class:`MemoryItem`, :class:`Priority`) and the results it returns."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Any
+
+from memcore.errors import ValidationError
+
+_RANKS = {"low": 0, "normal": 1, "high": 2, "critical": 3}
+
+
+class Priority(str, Enum):
+    """How much an item matters: ``critical > high > normal > low``.
+
+    A ``str`` enum so that stored and JSON forms are the plain names; comparisons go by rank, not
+    by the alphabet.
+    """
+
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return _RANKS[self.value]
+
+    @classmethod
+    def parse(cls, value: Priority | str) -> Priority:
+        """Accept a :class:`Priority` or its name in any case; raise ``ValidationError`` otherwise."""
+        if isinstance(value, Priority):
+            return value
+        if isinstance(value, str) and value.lower() in _RANKS:
+            return cls(value.lower())
+        raise ValidationError(
+            f"priority must be one of {', '.join(_RANKS)} (got {value!r})"
+        )
+
+    def _other_rank(self, other: object) -> int:
+        if isinstance(other, Priority):
+            return other.rank
+        if isinstance(other, str) and other.lower() in _RANKS:
+            return _RANKS[other.lower()]
+        raise TypeError(f"cannot compare Priority with {type(other).__name__}")
+
+    def __lt__(self, other: object) -> bool:
+        return self.rank < self._other_rank(other)
+
+    def __le__(self, other: object) -> bool:
+        return self.rank <= self._other_rank(other)
+
+    def __gt__(self, other: object) -> bool:
+        return self.rank > self._other_rank(other)
+
+    def __ge__(self, other: object) -> bool:
+        return self.rank >= self._other_rank(other)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def to_utc_datetime(value: datetime | str | float | int) -> datetime:
+    """Normalize a timestamp to a tz-aware UTC datetime.
+
+    Accepts aware datetimes, ISO-8601 strings (``Z`` allowed) and POSIX seconds. Naive datetimes
+    are refused: guessing their zone silently shifts ages by hours, which moves items across
+    compression levels.
+    """
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
+            raise ValidationError(
+                "created_at must be timezone-aware (use datetime.now(timezone.utc))"
+            )
+        return value.astimezone(timezone.utc)
+    if isinstance(value, bool):
+        raise ValidationError(f"not a timestamp: {value!r}")
+    if isinstance(value, (int, float)):
+        if not math.isfinite(value):
+            raise ValidationError(f"not a finite timestamp: {value!r}")
+        try:
+            return datetime.fromtimestamp(value, timezone.utc)
+        except (OverflowError, OSError, ValueError) as exc:
+            raise ValidationError(f"timestamp out of range: {value!r}") from exc
+    if isinstance(value, str):
+        text = value.strip()
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError as exc:
+            raise ValidationError(f"not an ISO-8601 timestamp: {value!r}") from exc
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=timezone.utc)
+        return parsed.astimezone(timezone.utc)
+    raise ValidationError(f"not a timestamp: {value!r}")
+
+
+@dataclass(slots=True)
+class MemoryItem:
+    """One thing an agent remembers: a fact, a preference, a task, a tool result."""
+
+    id: str
+    content: str
+    priority: Priority = Priority.NORMAL
+    created_at: datetime = field(default_factory=utc_now)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.id, str) or not self.id:
+            raise ValidationError(f"item id must be a non-empty string (got {self.id!r})")
+        if not isinstance(self.content, str):
+            raise ValidationError(
+                f"item {self.id!r}: content must be a string (got {type(self.content).__name__})"
+            )
+        self.priority = Priority.parse(self.priority)
+        self.created_at = to_utc_datetime(self.created_at)
+        if not isinstance(self.metadata, Mapping):
+            raise ValidationError(f"item {self.id!r}: metadata must be a mapping")
+        if not all(isinstance(key, str) for key in self.metadata):
+            raise ValidationError(f"item {self.id!r}: metadata keys must be strings")
+        self.metadata = dict(self.metadata)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plain form: what stores keep and what ``state_checksum`` hashes an item as."""
+        return {
+            "id": self.id,
+            "content": self.content,
+            "priority": self.priority.value,
+            "created_at": self.created_at,
+            "metadata": self.metadata,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> MemoryItem:
+        """Build an item from a MemoryItem-shaped mapping (``id`` and ``content`` required)."""
+        if not isinstance(data, Mapping):
+            raise ValidationError(f"a memory item must be a mapping (got {type(data).__name__})")
+        missing = [name for name in ("id", "content") if name not in data]
+        if missing:
+            raise ValidationError(f"memory item is missing {', '.join(missing)}")
+        unknown = set(data) - {"id", "content", "priority", "created_at", "metadata"}
+        if unknown:
+            raise ValidationError(f"memory item has unknown fields: {', '.join(sorted(unknown))}")
+        return cls(
+            id=data["id"],
+            content=data["content"],
+            priority=data.get("priority", Priority.NORMAL),
+            created_at=data.get("created_at") or utc_now(),
+            metadata=data.get("metadata") or {},
+        )
+
+    @classmethod
+    def coerce(cls, value: MemoryItem | Mapping[str, Any]) -> MemoryItem:
+        """Accept a MemoryItem or a MemoryItem-shaped mapping."""
+        return value if isinstance(value, MemoryItem) else cls.from_dict(value)
+
+
+# --- results ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """One key changed on both sides since the last common version, and how it was settled."""
+
+    key: str
+    local: Any
+    remote: Any
+    winner: str  # "local" or "remote"
+
+
+@dataclass(frozen=True, slots=True)
+class SyncResult:
+    success: bool
+    conflicts_resolved: int
+    version: int
+    synced_items: int
+    conflicts: list[Conflict] = field(default_factory=list)
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MemorySyncMetadata:
+    session_id: str
+    last_sync: datetime | None
+    version: int
+    checksum: int
+
+
+@dataclass(frozen=True, slots=True)
+class CompressionMetadata:
+    original_size: int
+    compressed_size: int
+    ratio: float
+    levels: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryStatus:
+    current_mb: float
+    baseline_mb: float
+    growth_mb: float
+    leak_detected: bool
+    leak_rate_mb_per_hour: float
+    recovered_mb: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class TransferableKnowledge:
+    patterns: list[Any]
+    preferences: list[Any]
+    shortcuts: list[Any]
+    common_tasks: list[Any]
+    source_session: str
+    extracted_at: datetime
+    pattern_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class TransferResult:
+    success: bool
+    items_transferred: int
+    conflicts_resolved: int
+    merge_strategy: str
+
+
+@dataclass(frozen=True, slots=True)
+class OverflowStrategy:
+    actions_taken: list[str]
+    tokens_saved: int
+    final_token_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveryResult:
+    success: bool
+    message: str
+    updates_applied: int
+    rebuild_required: bool
+
+
+__all__ = [
+    "CompressionMetadata",
+    "Conflict",
+    "MemoryItem",
+    "MemoryStatus",
+    "MemorySyncMetadata",
+    "OverflowStrategy",
+    "Priority",
+    "RecoveryResult",
+    "SyncResult",
+    "TransferResult",
+    "TransferableKnowledge",
+    "to_utc_datetime",
+    "utc_now",
+]

@@ -1,0 +1,176 @@
+"""Shared fixtures: kernel implementations (compiled ``c`` and pure ``py``) and a real redis-server.
+
+The ``c`` parameter really imports the compiled module, so a missing build is an error, not a
+pass. It is skipped only when this install runs pure on purpose (``MEMCORE_NO_EXTENSIONS=1`` or an
+install built with it), which is how the pure-only CI run proves that path.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from memcore import _kernels
+
+IMPLEMENTATIONS = ("c", "py")
+
+
+def import_kernel(family: str, impl: str) -> ModuleType:
+    """Import one family's twin by implementation id; ``c`` skips only in a deliberate pure run."""
+    if impl == "py":
+        return importlib.import_module(f"memcore._pure.{family}")
+    if not _kernels.NATIVE:
+        pytest.skip("pure-only run: compiled kernels deliberately not built/used")
+    return importlib.import_module(f"memcore._native.{family}")
+
+
+def _implementation_fixture(family: str) -> Callable[..., ModuleType]:
+    @pytest.fixture(scope="session", params=IMPLEMENTATIONS)
+    def fixture(request: pytest.FixtureRequest) -> ModuleType:
+        return import_kernel(family, request.param)
+
+    fixture.__doc__ = f"The {family} kernel family, once compiled (id c) and once pure (id py)."
+    return fixture
+
+
+checksums_impl = _implementation_fixture("checksums")
+patterns_impl = _implementation_fixture("patterns")
+regression_impl = _implementation_fixture("regression")
+pipeline_impl = _implementation_fixture("pipeline")
+
+
+@pytest.fixture(scope="session")
+def native_kernels() -> Callable[[str], ModuleType]:
+    """``native_kernels("checksums")`` -> the compiled module (skips in a pure-only run)."""
+    return lambda family: import_kernel(family, "c")
+
+
+@pytest.fixture(scope="session")
+def pure_kernels() -> Callable[[str], ModuleType]:
+    """``pure_kernels("checksums")`` -> the pure-Python twin."""
+    return lambda family: import_kernel(family, "py")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if _kernels.NATIVE:
+        return
+    skip = pytest.mark.skip(reason="pure-only run: compiled kernels deliberately not built/used")
+    for item in items:
+        if "native_only" in item.keywords:
+            item.add_marker(skip)
+
+
+# --- a real redis-server on a free loopback port -------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class RedisServer:
+    """A redis-server child process on 127.0.0.1 that tests may stop and start again."""
+
+    def __init__(self, workdir: Path) -> None:
+        executable = shutil.which("redis-server")
+        if executable is None:
+            raise RuntimeError(
+                "redis-server is not installed; the test command installs it (apt-get install "
+                "redis-server)"
+            )
+        self.executable = executable
+        self.workdir = workdir
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                self.executable,
+                "--port", str(self.port),
+                "--bind", "127.0.0.1",
+                "--dir", str(self.workdir),
+                "--save", "",
+                "--appendonly", "yes",
+                "--appendfsync", "everysec",
+                "--protected-mode", "yes",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as sock:
+                    sock.sendall(b"PING\r\n")
+                    if sock.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                pass
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"redis-server did not start on port {self.port}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def flush(self) -> None:
+        with socket.create_connection(("127.0.0.1", self.port), timeout=2) as sock:
+            sock.sendall(b"FLUSHALL\r\n")
+            sock.recv(16)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One redis-server for the session; use ``redis_url`` for a clean database per test."""
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    if redis_server.process is None:
+        redis_server.start()
+    redis_server.flush()
+    return redis_server.url
+
+
+@pytest.fixture
+def memcore_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private ``$MEMCORE_HOME`` so nothing touches the user's own data."""
+    home = tmp_path / "memcore-home"
+    home.mkdir()
+    monkeypatch.setenv("MEMCORE_HOME", str(home))
+    return home
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    mode = "compiled kernels" if _kernels.NATIVE else "pure-Python twins"
+    return f"memcore kernels in use: {mode} (MEMCORE_NO_EXTENSIONS={os.environ.get('MEMCORE_NO_EXTENSIONS', '')!r})"
