@@ -97,18 +97,21 @@ class RedisServer:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
+    def _options(self) -> list[str]:
+        options = {
+            "port": str(self.port),
+            "bind": "127.0.0.1",
+            "dir": str(self.workdir),
+            "save": "",
+            "appendonly": "yes",
+            "appendfsync": "everysec",
+            "protected-mode": "yes",
+        }
+        return [part for name, value in options.items() for part in (f"--{name}", value)]
+
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [
-                self.executable,
-                "--port", str(self.port),
-                "--bind", "127.0.0.1",
-                "--dir", str(self.workdir),
-                "--save", "",
-                "--appendonly", "yes",
-                "--appendfsync", "everysec",
-                "--protected-mode", "yes",
-            ],
+            [self.executable, *self._options()],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -173,4 +176,5 @@ def memcore_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def pytest_report_header(config: pytest.Config) -> str:
     mode = "compiled kernels" if _kernels.NATIVE else "pure-Python twins"
-    return f"memcore kernels in use: {mode} (MEMCORE_NO_EXTENSIONS={os.environ.get('MEMCORE_NO_EXTENSIONS', '')!r})"
+    switch = os.environ.get("MEMCORE_NO_EXTENSIONS", "")
+    return f"memcore kernels in use: {mode} (MEMCORE_NO_EXTENSIONS={switch!r})"

@@ -26,7 +26,8 @@ def test_native_flag_matches_the_switch() -> None:
 def test_compiled_family_is_the_one_in_use(family: str) -> None:
     native = importlib.import_module(f"memcore._native.{family}")
     assert _kernels.load(family) is native
-    assert native.__file__ is not None and not native.__file__.endswith(".py")
+    assert native.__file__ is not None
+    assert not native.__file__.endswith(".py")
 
 
 @pytest.mark.parametrize("family", _kernels.FAMILIES)

@@ -1,4 +1,4 @@
-"""memcore's exception hierarchy: every error memcore raises on purpose is a :class:`MemcoreError`."""
+"""memcore's exception hierarchy: every error it raises on purpose is a :class:`MemcoreError`."""
 
 from __future__ import annotations
 

@@ -32,14 +32,12 @@ class Priority(str, Enum):
 
     @classmethod
     def parse(cls, value: Priority | str) -> Priority:
-        """Accept a :class:`Priority` or its name in any case; raise ``ValidationError`` otherwise."""
+        """Accept a :class:`Priority` or its name in any case, else raise ``ValidationError``."""
         if isinstance(value, Priority):
             return value
         if isinstance(value, str) and value.lower() in _RANKS:
             return cls(value.lower())
-        raise ValidationError(
-            f"priority must be one of {', '.join(_RANKS)} (got {value!r})"
-        )
+        raise ValidationError(f"priority must be one of {', '.join(_RANKS)} (got {value!r})")
 
     def _other_rank(self, other: object) -> int:
         if isinstance(other, Priority):
@@ -230,6 +228,7 @@ class TransferResult:
     items_transferred: int
     conflicts_resolved: int
     merge_strategy: str
+    conflicts: list[Conflict] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

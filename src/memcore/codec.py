@@ -1,0 +1,297 @@
+"""memcore's byte formats: msgpack values, checksummed records and lz4 bundles.
+
+Also the public home of the checksum kernels (``xxh64``, ``state_checksum``, ``StateDigest``,
+``entry_hash``), re-exported from whichever twin ``memcore._kernels`` selected. Nothing here ever
+pickles; every decoder checks lengths and checksums before trusting a byte and raises
+:class:`~memcore.errors.CorruptedMemoryError` (and only that) on bad input.
+
+Values (``packb``/``unpackb``): msgpack (``use_bin_type``; ``raw=False``; map keys str or bytes)
+with three extensions:
+
+* tz-aware ``datetime`` -> msgpack's standard Timestamp (ext -1); it decodes as the same instant
+  in UTC (the original zone is not kept).
+* naive ``datetime`` -> ext 1: i64 big-endian microseconds since 1970-01-01T00:00 as written.
+* ``MemoryItem`` -> ext 2: msgpack array ``[id, content, priority, created_at, metadata]``.
+
+Tuples come back as lists (msgpack has one array type; ``state_checksum`` also treats them alike).
+
+Record (one stored item or journal entry), little-endian::
+
+    offset 0   2  magic b"MR"
+    offset 2   1  format version (1)
+    offset 3   4  u32 payload length n
+    offset 7   n  payload: packb(obj)
+    offset 7+n 8  u64 XXH64 (seed 0) of bytes [0, 7+n)
+
+Bundle: an lz4 *skippable frame* (ignored by every lz4 decoder, so the stock ``lz4 -d`` turns a
+bundle file into the msgpack bytes) holding memcore's header, then one standard lz4 frame::
+
+    offset 0   4  u32 0x184D2A5D  skippable-frame magic (this exact value)
+    offset 4   4  u32 42          skippable-frame content size
+    offset 8   4  magic b"MCBN"
+    offset 12  2  u16 format version (1)
+    offset 14  4  u32 flags (the caller's; memcore does not interpret them)
+    offset 18  8  u64 XXH64 (seed 0) of the lz4 frame
+    offset 26  8  u64 length of the lz4 frame
+    offset 34  8  u64 length of the msgpack payload once decompressed
+    offset 42  8  u64 XXH64 (seed 0) of bytes [8, 42): the header's own checksum
+    offset 50     the lz4 frame (``lz4.frame``, content size and content checksum on) of packb(obj)
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+import lz4.frame
+import msgpack
+
+from memcore._kernels import checksums
+from memcore.errors import CorruptedMemoryError, MemcoreError, ValidationError
+from memcore.model import MemoryItem
+
+xxh64 = checksums.xxh64
+state_checksum = checksums.state_checksum
+entry_hash = checksums.entry_hash
+StateDigest = checksums.StateDigest
+XXH64State = checksums.XXH64State
+
+# --- values -------------------------------------------------------------------------------------
+
+EXT_NAIVE_DATETIME = 1
+EXT_MEMORY_ITEM = 2
+
+_NAIVE_EPOCH = datetime(1970, 1, 1)
+_I64_BE = struct.Struct(">q")
+
+
+def _default(obj: Any) -> Any:
+    if isinstance(obj, datetime):
+        if obj.tzinfo is not None and obj.utcoffset() is not None:
+            return msgpack.Timestamp.from_datetime(obj)
+        micros = (obj - _NAIVE_EPOCH) // timedelta(microseconds=1)
+        return msgpack.ExtType(EXT_NAIVE_DATETIME, _I64_BE.pack(micros))
+    if isinstance(obj, MemoryItem):
+        fields = [obj.id, obj.content, obj.priority.value, obj.created_at, obj.metadata]
+        return msgpack.ExtType(EXT_MEMORY_ITEM, _pack(fields))
+    raise ValidationError(f"cannot encode a value of type {type(obj).__name__!r}")
+
+
+def _pack(obj: Any) -> bytes:
+    try:
+        packed: bytes = msgpack.packb(obj, default=_default, use_bin_type=True, datetime=False)
+    except MemcoreError:
+        raise
+    except (TypeError, ValueError, OverflowError) as exc:  # e.g. an int beyond 64 bits, deep nest
+        raise ValidationError(f"cannot encode value: {exc}") from exc
+    return packed
+
+
+def _ext_hook(code: int, data: bytes) -> Any:
+    if code == EXT_NAIVE_DATETIME:
+        if len(data) != 8:
+            raise CorruptedMemoryError("naive datetime extension of the wrong size")
+        (micros,) = _I64_BE.unpack(data)
+        return _NAIVE_EPOCH + timedelta(microseconds=micros)
+    if code == EXT_MEMORY_ITEM:
+        fields = _unpack(data)
+        if not isinstance(fields, list) or len(fields) != 5:
+            raise CorruptedMemoryError("memory item extension is not a 5-field array")
+        item_id, content, priority, created_at, metadata = fields
+        if not isinstance(created_at, datetime) or not isinstance(metadata, dict):
+            raise CorruptedMemoryError("memory item extension has fields of the wrong types")
+        try:
+            return MemoryItem(item_id, content, priority, created_at, metadata)
+        except ValidationError as exc:
+            raise CorruptedMemoryError(f"memory item extension is invalid: {exc}") from exc
+    raise CorruptedMemoryError(f"unknown msgpack extension type {code}")
+
+
+def _unpack(data: bytes | bytearray | memoryview) -> Any:
+    try:
+        return msgpack.unpackb(
+            data, raw=False, strict_map_key=True, ext_hook=_ext_hook, timestamp=3
+        )
+    except CorruptedMemoryError:
+        raise
+    except Exception as exc:  # msgpack raises many types (ValueError, ExtraData, StackError...)
+        raise CorruptedMemoryError(f"malformed msgpack payload: {exc}") from exc
+
+
+def packb(obj: Any) -> bytes:
+    """Encode a value as msgpack (datetimes and MemoryItems as extensions); never pickles."""
+    return _pack(obj)
+
+
+def unpackb(data: bytes | bytearray | memoryview) -> Any:
+    """Decode ``packb`` output; anything malformed raises ``CorruptedMemoryError``."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise CorruptedMemoryError(f"expected bytes to decode (got {type(data).__name__})")
+    return _unpack(data)
+
+
+# --- records ------------------------------------------------------------------------------------
+
+RECORD_MAGIC = b"MR"
+RECORD_VERSION = 1
+_RECORD_HEAD = struct.Struct("<2sBI")
+_U64 = struct.Struct("<Q")
+RECORD_OVERHEAD = _RECORD_HEAD.size + _U64.size
+
+
+def encode_record(obj: Any) -> bytes:
+    """One stored item or journal entry: header + msgpack payload + XXH64 of both."""
+    payload = _pack(obj)
+    if len(payload) > 0xFFFFFFFF:
+        raise ValidationError("a record payload must be under 4 GiB")
+    body = _RECORD_HEAD.pack(RECORD_MAGIC, RECORD_VERSION, len(payload)) + payload
+    return body + _U64.pack(xxh64(body))
+
+
+def decode_record(data: bytes | bytearray | memoryview) -> Any:
+    """Check a record's header, length and checksum, then decode its payload."""
+    view = _bytes_view(data, "record")
+    if len(view) < RECORD_OVERHEAD:
+        raise CorruptedMemoryError(f"record too short ({len(view)} bytes)")
+    magic, version, length = _RECORD_HEAD.unpack_from(view, 0)
+    if magic != RECORD_MAGIC:
+        raise CorruptedMemoryError("not a memcore record (bad magic)")
+    if version != RECORD_VERSION:
+        raise CorruptedMemoryError(f"unsupported record version {version}")
+    if length != len(view) - RECORD_OVERHEAD:
+        raise CorruptedMemoryError(
+            f"record length mismatch: header says {length}, have {len(view) - RECORD_OVERHEAD}"
+        )
+    end = _RECORD_HEAD.size + length
+    (expected,) = _U64.unpack_from(view, end)
+    if xxh64(view[:end]) != expected:
+        raise CorruptedMemoryError("record checksum mismatch")
+    return _unpack(view[_RECORD_HEAD.size : end])
+
+
+# --- bundles ------------------------------------------------------------------------------------
+
+SKIPPABLE_MAGIC = 0x184D2A5D
+BUNDLE_MAGIC = b"MCBN"
+BUNDLE_VERSION = 1
+_FRAME_HEAD = struct.Struct("<II")
+_BUNDLE_FIELDS = struct.Struct("<4sHIQQQ")
+BUNDLE_HEADER_SIZE = _FRAME_HEAD.size + _BUNDLE_FIELDS.size + _U64.size
+_HEADER_CONTENT_SIZE = BUNDLE_HEADER_SIZE - _FRAME_HEAD.size
+MAX_BUNDLE_PAYLOAD = 1 << 32  # 4 GiB decompressed: refused beyond, whatever a header says
+_LZ4_MAX_RATIO = 256  # lz4 cannot expand by more than ~255x; a header claiming more is lying
+
+
+def encode_bundle(obj: Any, *, flags: int = 0, level: int = 0) -> bytes:
+    """Compress ``packb(obj)`` into a bundle: skippable-frame header + a standard lz4 frame."""
+    if not isinstance(flags, int) or isinstance(flags, bool) or not 0 <= flags <= 0xFFFFFFFF:
+        raise ValidationError(f"bundle flags must be an int in 0..2**32-1 (got {flags!r})")
+    if not isinstance(level, int) or isinstance(level, bool) or not 0 <= level <= 16:
+        raise ValidationError(f"lz4 compression level must be in 0..16 (got {level!r})")
+    payload = _pack(obj)
+    frame: bytes = lz4.frame.compress(
+        payload, compression_level=level, content_checksum=True, store_size=True
+    )
+    fields = _BUNDLE_FIELDS.pack(
+        BUNDLE_MAGIC, BUNDLE_VERSION, flags, xxh64(frame), len(frame), len(payload)
+    )
+    header = (
+        _FRAME_HEAD.pack(SKIPPABLE_MAGIC, _HEADER_CONTENT_SIZE) + fields + _U64.pack(xxh64(fields))
+    )
+    return header + frame
+
+
+def _bundle_header(view: memoryview) -> tuple[int, int, int, int]:
+    """Validate the header: (flags, payload XXH64, lz4 frame length, decompressed length)."""
+    if len(view) < BUNDLE_HEADER_SIZE:
+        raise CorruptedMemoryError(f"bundle too short ({len(view)} bytes)")
+    skippable, content_size = _FRAME_HEAD.unpack_from(view, 0)
+    if skippable != SKIPPABLE_MAGIC or content_size != _HEADER_CONTENT_SIZE:
+        raise CorruptedMemoryError("not a memcore bundle (bad skippable-frame header)")
+    magic, version, flags, frame_hash, frame_len, payload_len = _BUNDLE_FIELDS.unpack_from(
+        view, _FRAME_HEAD.size
+    )
+    if magic != BUNDLE_MAGIC:
+        raise CorruptedMemoryError("not a memcore bundle (bad magic)")
+    fields_end = _FRAME_HEAD.size + _BUNDLE_FIELDS.size
+    (header_hash,) = _U64.unpack_from(view, fields_end)
+    if xxh64(view[_FRAME_HEAD.size : fields_end]) != header_hash:
+        raise CorruptedMemoryError("bundle header checksum mismatch")
+    if version != BUNDLE_VERSION:
+        raise CorruptedMemoryError(f"unsupported bundle version {version}")
+    return flags, frame_hash, frame_len, payload_len
+
+
+def bundle_flags(data: bytes | bytearray | memoryview) -> int:
+    """The flags an (intact-headed) bundle was encoded with, without decompressing it."""
+    return _bundle_header(_bytes_view(data, "bundle"))[0]
+
+
+def decode_bundle(data: bytes | bytearray | memoryview) -> Any:
+    """Validate a bundle's header, lengths and checksum, then decompress and decode it."""
+    view = _bytes_view(data, "bundle")
+    _, frame_hash, frame_len, payload_len = _bundle_header(view)
+    if frame_len != len(view) - BUNDLE_HEADER_SIZE:
+        raise CorruptedMemoryError(
+            f"bundle length mismatch: header says {frame_len}, "
+            f"have {len(view) - BUNDLE_HEADER_SIZE}"
+        )
+    if payload_len > MAX_BUNDLE_PAYLOAD or payload_len > frame_len * _LZ4_MAX_RATIO:
+        raise CorruptedMemoryError(f"bundle claims an absurd payload size ({payload_len})")
+    frame = view[BUNDLE_HEADER_SIZE:]
+    if xxh64(frame) != frame_hash:
+        raise CorruptedMemoryError("bundle payload checksum mismatch")
+    payload = _guarded(_decompress, frame, payload_len)
+    return _unpack(payload)
+
+
+def _decompress(frame: memoryview, payload_len: int) -> bytes:
+    decompressor = lz4.frame.LZ4FrameDecompressor()
+    payload: bytes = decompressor.decompress(bytes(frame), max_length=payload_len + 1)
+    if not decompressor.eof or decompressor.unused_data or len(payload) != payload_len:
+        raise CorruptedMemoryError("bundle lz4 frame does not hold the stated payload")
+    return payload
+
+
+_R = TypeVar("_R")
+
+
+def _guarded(function: Callable[..., _R], *args: Any) -> _R:
+    try:
+        return function(*args)
+    except CorruptedMemoryError:
+        raise
+    except Exception as exc:  # lz4 raises RuntimeError and friends on bad frames
+        raise CorruptedMemoryError(f"bundle lz4 frame is corrupt: {exc}") from exc
+
+
+def _bytes_view(data: object, what: str) -> memoryview:
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise CorruptedMemoryError(f"expected the bytes of a {what} (got {type(data).__name__})")
+    view = memoryview(data)
+    if view.format != "B" or view.ndim != 1:
+        try:
+            view = view.cast("B")
+        except TypeError as exc:
+            raise CorruptedMemoryError(f"a {what} must be a contiguous byte buffer") from exc
+    return view
+
+
+__all__ = [
+    "BUNDLE_HEADER_SIZE",
+    "RECORD_OVERHEAD",
+    "StateDigest",
+    "XXH64State",
+    "bundle_flags",
+    "decode_bundle",
+    "decode_record",
+    "encode_bundle",
+    "encode_record",
+    "entry_hash",
+    "packb",
+    "state_checksum",
+    "unpackb",
+    "xxh64",
+]

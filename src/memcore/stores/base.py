@@ -1,0 +1,249 @@
+"""The Store protocol every backend implements, and the records it keeps.
+
+A store holds, per session:
+
+* ``items``: key -> the latest encoded entry for that key, tagged with the session version that
+  last changed it (the index the delta feed reads, so a sync costs what changed, not the size);
+* ``journal``: an append-only list of ``(version, key, entry)``, the recovery journal;
+* ``meta``: the session version (bumped once per commit) and the digest of the live state
+  (``StateDigest`` of the non-deleted values), written by the committing replica;
+* ``backups``: compressed snapshots tagged with the version they hold.
+
+A store never interprets entries: they are opaque checksummed records (see ``encode_entry``).
+Commits are compare-and-set on the session version, so no lock is held across a round trip.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+from memcore.codec import StateDigest, decode_record, encode_record
+from memcore.errors import CorruptedMemoryError, ValidationError
+
+# Session ids and keys end up inside Redis key names and SQLite rows: a strict alphabet means no
+# input can name another session's keys (no ':' in session ids, no glob characters anywhere).
+_SESSION_RE = re.compile(r"[A-Za-z0-9._@-][A-Za-z0-9._@+=-]{0,199}")
+MAX_KEY_BYTES = 1024
+
+
+def validate_session_id(session_id: object) -> str:
+    """Return ``session_id`` if it is a safe session name, else raise ``ValidationError``."""
+    if not isinstance(session_id, str) or not _SESSION_RE.fullmatch(session_id):
+        raise ValidationError(
+            f"invalid session id {session_id!r}: use 1-200 characters from "
+            "letters, digits and . _ @ - + = (not starting with + or =)"
+        )
+    return session_id
+
+
+def validate_key(key: object) -> str:
+    """Return ``key`` if it is a usable item key, else raise ``ValidationError``."""
+    if not isinstance(key, str) or not key:
+        raise ValidationError(f"invalid key {key!r}: keys are non-empty strings")
+    try:
+        size = len(key.encode("utf-8"))
+    except UnicodeEncodeError as exc:
+        raise ValidationError(f"invalid key {key!r}: not encodable as UTF-8") from exc
+    if size > MAX_KEY_BYTES:
+        raise ValidationError(f"key too long ({size} bytes of UTF-8, at most {MAX_KEY_BYTES})")
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in key):
+        raise ValidationError(f"invalid key {key!r}: control characters are not allowed")
+    return key
+
+
+# --- entries: what a key holds ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One key's value as written by one replica at one hybrid-logical-clock stamp.
+
+    ``deleted`` marks a tombstone (``value`` is then None): deletions must travel through sync
+    like writes, or a replica that missed them would resurrect the key.
+    """
+
+    value: Any
+    stamp: int
+    replica: str
+    deleted: bool = False
+
+
+def encode_entry(entry: Entry) -> bytes:
+    """A checksummed record (see ``memcore.codec.encode_record``)."""
+    return encode_record(
+        {"v": entry.value, "t": entry.stamp, "r": entry.replica, "d": entry.deleted}
+    )
+
+
+def decode_entry(data: bytes | bytearray | memoryview) -> Entry:
+    """Check and decode a record written by ``encode_entry``; ``CorruptedMemoryError`` if bad."""
+    raw = decode_record(data)
+    if not isinstance(raw, dict) or set(raw) != {"v", "t", "r", "d"}:
+        raise CorruptedMemoryError("record is not a memcore entry")
+    stamp, replica, deleted = raw["t"], raw["r"], raw["d"]
+    if not isinstance(stamp, int) or isinstance(stamp, bool) or not 0 <= stamp < 1 << 64:
+        raise CorruptedMemoryError("entry stamp is not a 64-bit unsigned integer")
+    if not isinstance(replica, str) or not isinstance(deleted, bool):
+        raise CorruptedMemoryError("entry replica or deletion flag has the wrong type")
+    if deleted and raw["v"] is not None:
+        raise CorruptedMemoryError("a tombstone carries a value")
+    return Entry(raw["v"], stamp, replica, deleted)
+
+
+def live_digest(entries: Mapping[str, Entry]) -> int:
+    """The digest a store keeps for a state: ``StateDigest`` over the non-deleted values."""
+    digest = StateDigest()
+    for key, entry in entries.items():
+        if not entry.deleted:
+            digest.add(key, entry.value)
+    return digest.value
+
+
+# --- what stores return ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Delta:
+    """Keys changed after some version: their latest encoded entries, and the current version."""
+
+    version: int
+    records: dict[str, bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """A whole session as stored: every key's encoded entry, the version and the kept digest."""
+
+    version: int
+    records: dict[str, bytes]
+    digest: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    version: int
+    key: str
+    record: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class BackupInfo:
+    backup_id: int  # increasing per session; the newest backup has the largest id
+    version: int
+    created_at: float  # seconds since the epoch
+    size: int
+
+
+@runtime_checkable
+class Store(Protocol):
+    """What ``DistributedMemoryManager``, recovery and the CLI need from a backend.
+
+    Every method validates its session id and keys and raises ``ValidationError`` on bad ones,
+    ``BackendError`` (with the cause chained) when the backend cannot be reached or times out.
+    """
+
+    url: str
+
+    async def version(self, session_id: str) -> int:
+        """The session's current version; 0 for a session never written."""
+        ...
+
+    async def read_changes(self, session_id: str, since_version: int) -> Delta:
+        """Latest records of the keys changed at versions above ``since_version``."""
+        ...
+
+    async def read_snapshot(self, session_id: str) -> Snapshot:
+        """Every key's record, the version and the stored digest (None if never written)."""
+        ...
+
+    async def commit(
+        self,
+        session_id: str,
+        expected_version: int,
+        records: Mapping[str, bytes],
+        digest: int,
+    ) -> int | None:
+        """Compare-and-set: if the session is still at ``expected_version``, write ``records``
+        (to items and journal) and ``digest`` as version ``expected_version + 1`` in one
+        transaction and return the new version; return None, writing nothing, if it moved."""
+        ...
+
+    async def replace_state(
+        self,
+        session_id: str,
+        expected_version: int,
+        records: Mapping[str, bytes],
+        digest: int,
+    ) -> int | None:
+        """Compare-and-set like ``commit``, but the session's items become exactly ``records``
+        (keys absent from it are dropped), all tagged with the new version so every replica
+        refetches them. The journal is left as it is. Used by recovery."""
+        ...
+
+    async def read_journal(self, session_id: str, since_version: int = 0) -> list[JournalEntry]:
+        """Journal entries with versions above ``since_version``, oldest first."""
+        ...
+
+    async def put_backup(self, session_id: str, version: int, blob: bytes) -> BackupInfo:
+        ...
+
+    async def list_backups(self, session_id: str) -> list[BackupInfo]:
+        """Backups of the session, newest first."""
+        ...
+
+    async def get_backup(self, session_id: str, backup_id: int) -> bytes:
+        """The backup's bytes; ``NotFoundError`` if there is no such backup."""
+        ...
+
+    async def delete_backup(self, session_id: str, backup_id: int) -> None:
+        ...
+
+    async def list_sessions(self) -> list[str]:
+        ...
+
+    async def delete_session(self, session_id: str) -> None:
+        """Drop a session's items, journal, meta and backups."""
+        ...
+
+    async def close(self) -> None:
+        ...
+
+
+def validate_records(records: Mapping[str, bytes]) -> None:
+    """Raise ``ValidationError`` unless ``records`` maps valid keys to bytes."""
+    for key, record in records.items():
+        validate_key(key)
+        if not isinstance(record, (bytes, bytearray)):
+            raise ValidationError(f"record for {key!r} must be bytes")
+
+
+def validate_version(version: object) -> int:
+    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+        raise ValidationError(f"invalid version {version!r}")
+    return version
+
+
+def sorted_newest_first(backups: Iterable[BackupInfo]) -> list[BackupInfo]:
+    return sorted(backups, key=lambda b: b.backup_id, reverse=True)
+
+
+__all__ = [
+    "MAX_KEY_BYTES",
+    "BackupInfo",
+    "Delta",
+    "Entry",
+    "JournalEntry",
+    "Snapshot",
+    "Store",
+    "decode_entry",
+    "encode_entry",
+    "live_digest",
+    "sorted_newest_first",
+    "validate_key",
+    "validate_records",
+    "validate_session_id",
+    "validate_version",
+]

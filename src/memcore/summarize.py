@@ -1,0 +1,141 @@
+"""Summaries without a model (extractive, over the native ``pipeline`` kernels), or with one.
+
+Anything with ``summarize(text, ratio)`` and ``summarize_group(texts, ratio)`` is a
+:class:`Summarizer`, so an LLM can be plugged into the compressor. The default,
+:class:`ExtractiveSummarizer`, only ever returns sentences of its sources, in their original
+order, joined by single spaces, within ``ratio`` of the source's tokens: it splits sentences,
+scores them (TF-IDF against the document centroid, position, and the facts an agent must not
+lose: numbers, identifiers, paths, URLs, error words) and picks the best that fit the budget.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from types import ModuleType
+from typing import Protocol, runtime_checkable
+
+from memcore._kernels import pipeline as _selected
+from memcore.errors import ValidationError
+from memcore.tokens import TokenCounter, count_tokens, get_token_counter
+
+#: SimHash bits two items may differ by and still be grouped (of 64).
+DEFAULT_MAX_DISTANCE = 10
+GROUP_SEPARATOR = "\n\n"
+
+
+@runtime_checkable
+class Summarizer(Protocol):
+    """What the compressor needs from a summarizer (an LLM-backed one fits too)."""
+
+    def summarize(self, text: str, ratio: float) -> str: ...
+
+    def summarize_group(self, texts: Sequence[str], ratio: float) -> str: ...
+
+
+def _check_ratio(ratio: float) -> float:
+    if not isinstance(ratio, (int, float)) or isinstance(ratio, bool):
+        raise ValidationError(f"ratio must be a number (got {ratio!r})")
+    if not 0.0 < ratio <= 1.0 or math.isnan(ratio):
+        raise ValidationError(f"ratio must be in (0, 1] (got {ratio!r})")
+    return float(ratio)
+
+
+class ExtractiveSummarizer:
+    """Picks the best-scored sentences of the source, in source order, within the token budget.
+
+    ``counter`` counts tokens (default: :func:`memcore.count_tokens`, or the given kernels'
+    counter); ``kernels`` is the ``pipeline`` family to run on (default: the selected one; the
+    benchmarks pass the pure twin).
+    """
+
+    def __init__(
+        self, counter: TokenCounter | None = None, kernels: ModuleType | None = None
+    ) -> None:
+        self.kernels = kernels if kernels is not None else _selected
+        if counter is not None:
+            self.count = counter
+        elif kernels is not None:
+            self.count = kernels.count_tokens
+        else:
+            self.count = count_tokens
+
+    def select(self, text: str, ratio: float) -> list[tuple[int, int]]:
+        """The ``(start, end)`` spans of the chosen sentences, in source order."""
+        ratio = _check_ratio(ratio)
+        if not isinstance(text, str):
+            raise ValidationError(f"text must be a str (got {type(text).__name__})")
+        budget = math.floor(self.count(text) * ratio)
+        if budget <= 0:
+            return []
+        if self.count is self.kernels.count_tokens or (
+            self.count is count_tokens and get_token_counter() is self.kernels.count_tokens
+        ):
+            return list(self.kernels.pick_sentences(text, budget))  # all in the kernel
+        spans = self.kernels.split_sentences(text)
+        return self._pick(text, spans, budget) if spans else []
+
+    def _pick(
+        self, text: str, spans: Sequence[tuple[int, int]], budget: int
+    ) -> list[tuple[int, int]]:
+        """``pipeline.pick_sentences`` with a plugged-in counter (same rules, in Python)."""
+        scores = self.kernels.score_sentences(text, spans)
+        order = sorted(range(len(spans)), key=lambda k: (-scores[k], k))
+        chosen: list[int] = []
+        seen: set[str] = set()
+        used = 0
+        for k in order:
+            start, end = spans[k]
+            sentence = text[start:end]
+            key = " ".join(sentence.lower().split())
+            if key in seen:
+                continue
+            cost = self.count(sentence)
+            if used + cost <= budget:
+                chosen.append(k)
+                seen.add(key)
+                used += cost
+        chosen.sort()
+        while chosen and self.count(self._join(text, spans, chosen)) > budget:
+            chosen.remove(min(chosen, key=lambda k: (scores[k], -k)))
+        return [spans[k] for k in chosen]
+
+    @staticmethod
+    def _join(text: str, spans: Sequence[tuple[int, int]], chosen: Sequence[int]) -> str:
+        return " ".join(text[spans[k][0] : spans[k][1]] for k in chosen)
+
+    def summarize(self, text: str, ratio: float) -> str:
+        """Sentences of ``text`` within ``ratio`` of its tokens ("" when none fits)."""
+        return " ".join(text[start:end] for start, end in self.select(text, ratio))
+
+    def summarize_group(self, texts: Sequence[str], ratio: float) -> str:
+        """One summary of several texts, read as one document (repeated sentences once)."""
+        if isinstance(texts, str) or not all(isinstance(t, str) for t in texts):
+            raise ValidationError("summarize_group needs a sequence of str")
+        return self.summarize(GROUP_SEPARATOR.join(texts), ratio)
+
+
+def group_similar_texts(
+    texts: Sequence[str],
+    max_distance: int = DEFAULT_MAX_DISTANCE,
+    kernels: ModuleType | None = None,
+) -> list[list[int]]:
+    """Indices of ``texts`` grouped by SimHash similarity (near-linear, deterministic).
+
+    Groups are listed by their first member; members keep their input order.
+    """
+    fam = kernels if kernels is not None else _selected
+    fingerprints = [fam.simhash(text) for text in texts]
+    labels = fam.group_similar(fingerprints, max_distance)
+    groups: dict[int, list[int]] = {}
+    for index, label in enumerate(labels):
+        groups.setdefault(label, []).append(index)
+    return list(groups.values())
+
+
+__all__ = [
+    "DEFAULT_MAX_DISTANCE",
+    "ExtractiveSummarizer",
+    "Summarizer",
+    "group_similar_texts",
+]

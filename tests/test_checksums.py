@@ -1,0 +1,702 @@
+"""The checksum kernels: XXH64 against the ``xxhash`` package, the canonical state hash and its
+invariances, ``StateDigest`` against ``state_checksum``, and the compiled twin equal to the pure.
+"""
+
+from __future__ import annotations
+
+import array
+import contextlib
+import math
+import os
+import random
+import subprocess
+import sys
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone, tzinfo
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+import xxhash
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
+
+from memcore._pure import _checksum_tables as tables
+from memcore.errors import ValidationError
+from memcore.model import MemoryItem, Priority
+
+SEEDS = [0, 1, 2**63, 2**64 - 1, 0x9E3779B185EBCA87, 12345]
+# Every length class of XXH64's tail handling (0, 1-3, 4-7, 8-31), stripes (32+) with each tail,
+# and a few KB.
+LENGTHS = [*range(0, 72), 95, 96, 97, 127, 128, 129, 1000, 4096, 4099, 65535, 65536, 65537 + 31]
+
+ZONES = [
+    timezone.utc,
+    timezone(timedelta(hours=5, minutes=30)),
+    timezone(timedelta(hours=-8)),
+    timezone(timedelta(hours=-2, seconds=7, microseconds=11)),
+]
+# Strings memcore can hash: any code point but lone surrogates (they have no UTF-8 form).
+characters = st.characters(exclude_categories=["Cs"])
+
+
+def texts(**kwargs: Any) -> st.SearchStrategy[str]:
+    return st.text(alphabet=characters, **kwargs)
+
+
+aware_datetimes = st.datetimes(
+    min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.sampled_from(ZONES)
+)
+naive_datetimes = st.datetimes()
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.integers(min_value=-(2**200), max_value=2**200),
+    st.sampled_from([2**63 - 1, 2**63, -(2**63), -(2**63) - 1, 2**64, -(2**64), 0, -1]),
+    st.floats(),
+    st.sampled_from([0.0, -0.0, math.nan, -math.nan, math.inf, -math.inf, 5e-324]),
+    texts(),
+    st.text(alphabet=st.characters(max_codepoint=0xFF)),
+    st.text(
+        alphabet=st.characters(min_codepoint=0x100, max_codepoint=0xFFFF, exclude_categories=["Cs"])
+    ),
+    st.binary(),
+    st.binary().map(bytearray),
+    aware_datetimes,
+    naive_datetimes,
+)
+json_like = st.recursive(
+    scalars,
+    lambda children: st.one_of(
+        st.lists(children, max_size=5),
+        st.lists(children, max_size=5).map(tuple),
+        st.dictionaries(texts(max_size=8), children, max_size=5),
+    ),
+    max_leaves=20,
+)
+memory_items = st.builds(
+    MemoryItem,
+    id=texts(min_size=1, max_size=20),
+    content=texts(max_size=200),
+    priority=st.sampled_from(list(Priority)),
+    created_at=aware_datetimes,
+    metadata=st.dictionaries(texts(max_size=8), json_like, max_size=4),
+)
+values = st.one_of(json_like, memory_items)
+states = st.dictionaries(texts(max_size=12), values, max_size=8)
+
+
+@pytest.fixture(scope="module")
+def twins(
+    native_kernels: Callable[[str], ModuleType], pure_kernels: Callable[[str], ModuleType]
+) -> tuple[ModuleType, ModuleType]:
+    return native_kernels("checksums"), pure_kernels("checksums")
+
+
+def test_native_module_is_the_compiled_one(native_kernels: Callable[[str], ModuleType]) -> None:
+    module = native_kernels("checksums")
+    assert module.__name__ == "memcore._native.checksums"
+    assert module.__file__ is not None
+    assert not module.__file__.endswith(".py")
+
+
+# --- XXH64 --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_xxh64_matches_xxhash(checksums_impl: ModuleType, seed: int) -> None:
+    rng = random.Random(seed)
+    lengths = LENGTHS if checksums_impl.__name__.endswith("_native.checksums") else LENGTHS[:-3]
+    for length in lengths:
+        data = rng.randbytes(length)
+        assert checksums_impl.xxh64(data, seed) == xxhash.xxh64_intdigest(data, seed), length
+
+
+def test_xxh64_default_seed_and_random_seeds(checksums_impl: ModuleType) -> None:
+    rng = random.Random(7)
+    assert checksums_impl.xxh64(b"") == 0xEF46DB3751D8E999  # the reference empty-input value
+    for _ in range(50):
+        data = rng.randbytes(rng.randrange(200))
+        seed = rng.getrandbits(64)
+        assert checksums_impl.xxh64(data, seed) == xxhash.xxh64_intdigest(data, seed)
+        assert checksums_impl.xxh64(data) == xxhash.xxh64_intdigest(data)
+
+
+def test_xxh64_accepts_any_contiguous_buffer(checksums_impl: ModuleType) -> None:
+    data = bytes(range(256)) * 3
+    expected = xxhash.xxh64_intdigest(data)
+    words = array.array("I", data[: len(data) // 4 * 4])
+    assert checksums_impl.xxh64(bytearray(data)) == expected
+    assert checksums_impl.xxh64(memoryview(data)) == expected
+    assert checksums_impl.xxh64(memoryview(data)[10:20]) == xxhash.xxh64_intdigest(data[10:20])
+    assert checksums_impl.xxh64(words) == xxhash.xxh64_intdigest(words.tobytes())
+    assert checksums_impl.xxh64(memoryview(data).cast("B", (16, 48))) == expected
+
+
+def test_xxh64_on_numpy_buffers(checksums_impl: ModuleType) -> None:
+    np = pytest.importorskip("numpy")
+    matrix = np.arange(48, dtype=np.float64).reshape(6, 8)
+    assert checksums_impl.xxh64(matrix) == xxhash.xxh64_intdigest(matrix.tobytes())
+    assert checksums_impl.xxh64(np.float32(1.5)) == xxhash.xxh64_intdigest(
+        np.float32(1.5).tobytes()
+    )
+    for strided in (matrix[:, ::2], matrix.T, np.arange(10)[::3]):
+        with pytest.raises(ValidationError):
+            checksums_impl.xxh64(strided)
+    with pytest.raises(ValidationError):
+        checksums_impl.xxh64(np.array(["a", 1], dtype=object))
+
+
+@pytest.mark.parametrize(
+    "data",
+    ["text", 12, None, [1, 2], memoryview(b"abcdefgh")[::2]],
+    ids=["str", "int", "none", "list", "strided"],
+)
+def test_xxh64_refuses_non_buffers(checksums_impl: ModuleType, data: object) -> None:
+    with pytest.raises(ValidationError):
+        checksums_impl.xxh64(data)
+
+
+@pytest.mark.parametrize("seed", [-1, 2**64, 2**100, 1.0, "0", None, True])
+def test_xxh64_refuses_bad_seeds(checksums_impl: ModuleType, seed: object) -> None:
+    with pytest.raises(ValidationError):
+        checksums_impl.xxh64(b"abc", seed)
+    with pytest.raises(ValidationError):
+        checksums_impl.XXH64State(seed)
+
+
+def test_streaming_state_matches_one_shot(checksums_impl: ModuleType) -> None:
+    rng = random.Random(3)
+    for length in [0, 1, 5, 31, 32, 33, 63, 64, 255, 256, 257, 1000, 5000]:
+        data = rng.randbytes(length)
+        seed = rng.choice(SEEDS)
+        state = checksums_impl.XXH64State(seed)
+        position = 0
+        while position < length:
+            step = rng.choice([1, 3, 8, 31, 32, 33, 100, 300])
+            state.update(data[position : position + step])
+            position += step
+            # a digest along the way leaves the state as it was
+            assert state.intdigest() == xxhash.xxh64_intdigest(data[:position], seed)
+        assert state.intdigest() == xxhash.xxh64_intdigest(data, seed)
+
+
+def test_streaming_copy_is_independent(checksums_impl: ModuleType) -> None:
+    state = checksums_impl.XXH64State(5)
+    state.update(b"x" * 40)
+    twin = state.copy()
+    twin.update(b"more")
+    assert state.intdigest() == xxhash.xxh64_intdigest(b"x" * 40, 5)
+    assert twin.intdigest() == xxhash.xxh64_intdigest(b"x" * 40 + b"more", 5)
+    with pytest.raises(ValidationError):
+        state.update("text")
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.binary(max_size=300), seed=st.integers(0, 2**64 - 1))
+def test_xxh64_twins_agree(twins: tuple[ModuleType, ModuleType], data: bytes, seed: int) -> None:
+    native, pure = twins
+    assert native.xxh64(data, seed) == pure.xxh64(data, seed) == xxhash.xxh64_intdigest(data, seed)
+
+
+# --- canonical state hash -----------------------------------------------------------------------
+
+# Known answers, computed once from the pure twin when the format was fixed. They pin the canonical
+# encoding across versions, processes and platforms: if one changes, every stored checksum breaks,
+# so change them only together with a deliberate format change.
+KNOWN_STATE: dict[str, Any] = {
+    "none": None,
+    "true": True,
+    "false": False,
+    "int": -42,
+    "big": 2**100 + 7,
+    "neg_big": -(2**80),
+    "float": 3.25,
+    "neg_zero": -0.0,
+    "nan": math.nan,
+    "inf": math.inf,
+    "ascii": "hello",
+    "latin": "café ÿ",
+    "bmp": "中文 \u2022",
+    "astral": "emoji 😀",
+    "bytes": b"\x00\xffab",
+    "bytearray": bytearray(b"xyz"),
+    "list": [1, [2, (3, "x")], {}],
+    "dict": {"b": 2, "a": {"nested": [None, 1.5]}},
+    "aware": datetime(2024, 2, 29, 12, 30, 15, 123456, tzinfo=timezone(timedelta(hours=-5))),
+    "naive": datetime(1969, 7, 20, 20, 17, 40),
+    "item": MemoryItem(
+        id="m1",
+        content="remember the milk",
+        priority=Priority.HIGH,
+        created_at=datetime(2025, 1, 1, tzinfo=timezone.utc),
+        metadata={"kind": "task", "tags": ["a", "b"]},
+    ),
+}
+KNOWN_STATE_CHECKSUM = 0xFFB76AB262C5ABA3
+KNOWN_EMPTY_CHECKSUM = 0x089334D2DF11153C
+KNOWN_ENTRY_HASH = 0x9A78660C6CC3817E  # entry_hash("k", "v")
+
+
+def test_known_answers(checksums_impl: ModuleType) -> None:
+    assert checksums_impl.state_checksum(KNOWN_STATE) == KNOWN_STATE_CHECKSUM
+    assert checksums_impl.state_checksum({}) == KNOWN_EMPTY_CHECKSUM
+    assert checksums_impl.entry_hash("k", "v") == KNOWN_ENTRY_HASH
+
+
+_CHILD = """
+import sys
+sys.path.insert(0, {tests!r})
+from test_checksums import KNOWN_STATE
+from memcore.codec import state_checksum
+print(state_checksum(KNOWN_STATE), state_checksum({{"key": {{"a": 1, "b": [1.5, "x"]}}}}))
+"""
+
+
+@pytest.mark.parametrize("pure", [False, True], ids=["selected", "pure"])
+def test_stable_across_processes(checksums_impl: ModuleType, pure: bool) -> None:
+    env = {**os.environ, "PYTHONHASHSEED": "4242" if pure else "17"}
+    if pure:
+        env["MEMCORE_NO_EXTENSIONS"] = "1"
+    code = _CHILD.format(tests=str(Path(__file__).parent))
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    first, second = (int(word) for word in result.stdout.split())
+    assert first == KNOWN_STATE_CHECKSUM
+    assert second == checksums_impl.state_checksum({"key": {"b": [1.5, "x"], "a": 1}})
+
+
+@settings(max_examples=150, deadline=None)
+@given(state=states)
+def test_state_checksum_twins_agree(twins: tuple[ModuleType, ModuleType], state: dict) -> None:
+    native, pure = twins
+    assert native.state_checksum(state) == pure.state_checksum(state)
+    for key, value in state.items():
+        assert native.entry_hash(key, value) == pure.entry_hash(key, value)
+
+
+@settings(max_examples=150, deadline=None)
+@given(value=values)
+def test_entry_hash_twins_agree(twins: tuple[ModuleType, ModuleType], value: Any) -> None:
+    native, pure = twins
+    assert native.entry_hash("key", value) == pure.entry_hash("key", value)
+
+
+@settings(max_examples=60, deadline=None)
+@given(state=states, seed=st.integers(0, 2**32))
+def test_insertion_order_does_not_matter(
+    checksums_impl: ModuleType, state: dict, seed: int
+) -> None:
+    entries = list(state.items())
+    random.Random(seed).shuffle(entries)
+    assert checksums_impl.state_checksum(dict(entries)) == checksums_impl.state_checksum(state)
+    assert checksums_impl.state_checksum(OrderedDict(entries)) == checksums_impl.state_checksum(
+        state
+    )
+
+
+def test_nested_dict_order_does_not_matter(checksums_impl: ModuleType) -> None:
+    one = {"x": {"a": 1, "b": {"c": [1, {"d": 2, "e": 3}]}}}
+    two = {"x": {"b": {"c": [1, {"e": 3, "d": 2}]}, "a": 1}}
+    assert checksums_impl.state_checksum(one) == checksums_impl.state_checksum(two)
+    # ...but list order does
+    three = {"x": {"a": 1, "b": {"c": [{"d": 2, "e": 3}, 1]}}}
+    assert checksums_impl.state_checksum(one) != checksums_impl.state_checksum(three)
+
+
+def _mutations(value: Any) -> list[Any]:
+    """Values that differ from ``value`` in one nested place."""
+    if isinstance(value, dict):
+        out: list[Any] = []
+        for key in value:
+            renamed = dict(value)
+            renamed[key + "'"] = renamed.pop(key)
+            out.append(renamed)
+            for changed in _mutations(value[key]):
+                out.append({**value, key: changed})
+        out.append({**value, "extra": None})
+        return out
+    if isinstance(value, list):
+        out = [value[:-1], [*value, 0]]
+        for index, element in enumerate(value):
+            for changed in _mutations(element):
+                out.append([*value[:index], changed, *value[index + 1 :]])
+        return out
+    if isinstance(value, str):
+        return [value + "x", value[:-1]] if value else ["x"]
+    if isinstance(value, bool):
+        return [not value]
+    if isinstance(value, int):
+        return [value + 1, -value - 1]
+    if isinstance(value, float):
+        return [value + 1.0]
+    return [None]
+
+
+def test_every_key_and_nested_value_change_is_seen(checksums_impl: ModuleType) -> None:
+    state = {
+        "a": {"id": "a", "content": "hello", "metadata": {"tags": ["x", "y"], "n": 3}},
+        "b": [1, 2.5, "z", True, {"deep": ["er", {"est": 0}]}],
+        "c": "plain",
+    }
+    base = checksums_impl.state_checksum(state)
+    seen = {base}
+    for changed in _mutations(state):
+        checksum = checksums_impl.state_checksum(changed)
+        assert checksum != base, changed
+        seen.add(checksum)
+    assert len(seen) > 30  # and the changes do not collide among themselves
+
+
+@pytest.mark.parametrize(
+    ("left", "right"),
+    [
+        (True, 1),
+        (False, 0),
+        (1, 1.0),
+        (0, None),
+        ([], ""),
+        (["a"], "a"),
+        ("1", 1),
+        (b"abc", "abc"),
+        ({}, []),
+        ({"a": 1}, [("a", 1)]),
+        (0.0, -0.0),
+        ([1, 2], [2, 1]),
+        ([[1], 2], [1, [2]]),
+        (["ab", "c"], ["a", "bc"]),
+        (datetime(2024, 1, 1), datetime(2024, 1, 1, tzinfo=timezone.utc)),
+        (2**64, 2**64 + 1),
+        (-(2**70), 2**70),
+    ],
+)
+def test_distinct_values_hash_differently(
+    checksums_impl: ModuleType, left: object, right: object
+) -> None:
+    assert checksums_impl.entry_hash("k", left) != checksums_impl.entry_hash("k", right)
+
+
+@pytest.mark.parametrize(
+    ("left", "right"),
+    [
+        ((1, "a"), [1, "a"]),
+        (math.nan, -math.nan),
+        (math.nan, float("nan") * 0),
+        (bytearray(b"ab"), b"ab"),
+        (
+            datetime(2024, 1, 1, 12, tzinfo=timezone.utc),
+            datetime(2024, 1, 1, 17, 30, tzinfo=timezone(timedelta(hours=5, minutes=30))),
+        ),
+        (Priority.HIGH, "high"),
+        (OrderedDict([("b", 1), ("a", 2)]), {"a": 2, "b": 1}),
+    ],
+)
+def test_equal_values_hash_alike(checksums_impl: ModuleType, left: object, right: object) -> None:
+    assert checksums_impl.entry_hash("k", left) == checksums_impl.entry_hash("k", right)
+
+
+def test_memory_item_hashes_as_its_dict(checksums_impl: ModuleType) -> None:
+    item = MemoryItem(
+        id="i-1",
+        content="the user prefers tabs",
+        priority="critical",
+        created_at=datetime(2025, 3, 1, 8, tzinfo=timezone(timedelta(hours=1))),
+        metadata={"kind": "preference", "confidence": 0.9, "tags": ["style"]},
+    )
+    assert checksums_impl.state_checksum({"i-1": item}) == checksums_impl.state_checksum(
+        {"i-1": item.to_dict()}
+    )
+    assert checksums_impl.entry_hash("x", [item]) == checksums_impl.entry_hash(
+        "x", [item.to_dict()]
+    )
+    other = MemoryItem(
+        id=item.id, content=item.content, created_at=item.created_at, metadata=item.metadata
+    )
+    assert checksums_impl.entry_hash("x", other) != checksums_impl.entry_hash("x", item)
+
+
+class _LoudItem(MemoryItem):
+    """A subclass whose plain form differs: hashed by its own ``to_dict``."""
+
+    __slots__ = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**MemoryItem.to_dict(self), "loud": True}
+
+
+def test_memory_item_subclass_goes_by_its_to_dict(checksums_impl: ModuleType) -> None:
+    item = _LoudItem(id="a", content="b", created_at=datetime(2020, 1, 1, tzinfo=timezone.utc))
+    assert checksums_impl.entry_hash("k", item) == checksums_impl.entry_hash("k", item.to_dict())
+
+
+def test_digest_of_a_nested_dict_is_its_state_checksum(checksums_impl: ModuleType) -> None:
+    inner = {"a": [1, 2], "b": "c"}
+    digest = checksums_impl.state_checksum(inner)
+    # the documented layout: "d" + the nested dict's checksum, little-endian
+    expected_tail = bytes([tables.TAG_DICT]) + digest.to_bytes(8, "little")
+    key = b"s" + (1).to_bytes(8, "little") + b"k"
+    assert checksums_impl.entry_hash("k", inner) == xxhash.xxh64_intdigest(key + expected_tail)
+
+
+def test_encoding_layout_of_scalars(checksums_impl: ModuleType) -> None:
+    key = b"s" + (1).to_bytes(8, "little") + b"k"
+
+    def encoded(tail: bytes) -> int:
+        return xxhash.xxh64_intdigest(key + tail)
+
+    assert checksums_impl.entry_hash("k", None) == encoded(b"N")
+    assert checksums_impl.entry_hash("k", -2) == encoded(
+        b"i" + (-2).to_bytes(8, "little", signed=True)
+    )
+    assert checksums_impl.entry_hash("k", "é") == encoded(
+        b"s" + (2).to_bytes(8, "little") + "é".encode()
+    )
+    assert checksums_impl.entry_hash("k", math.nan) == encoded(
+        b"f" + tables.CANONICAL_NAN.to_bytes(8, "little")
+    )
+    big = 2**64
+    assert checksums_impl.entry_hash("k", big) == encoded(
+        b"I" + (9).to_bytes(8, "little") + big.to_bytes(9, "little", signed=True)
+    )
+    epoch = datetime(1970, 1, 1, 0, 0, 1, tzinfo=timezone.utc)
+    assert checksums_impl.entry_hash("k", epoch) == encoded(b"t" + (10**6).to_bytes(8, "little"))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {1, 2},
+        frozenset(),
+        object(),
+        complex(1, 2),
+        datetime(2020, 1, 1).date(),
+        timedelta(1),
+        memoryview(b"x"),
+        {"ok": [1, {2: "non-str key"}]},
+        "lone \ud800 surrogate",
+        ["x", "\udfff"],
+    ],
+    ids=repr,
+)
+def test_unsupported_values_raise_validation_error(checksums_impl: ModuleType, value: Any) -> None:
+    with pytest.raises(ValidationError):
+        checksums_impl.entry_hash("k", value)
+    with pytest.raises(ValidationError):
+        checksums_impl.state_checksum({"k": value})
+
+
+def test_bad_keys_and_states(checksums_impl: ModuleType) -> None:
+    with pytest.raises(ValidationError):
+        checksums_impl.state_checksum({1: "x"})
+    with pytest.raises(ValidationError):
+        checksums_impl.entry_hash(b"k", "x")
+    with pytest.raises(ValidationError):
+        checksums_impl.state_checksum([("a", 1)])
+    with pytest.raises(ValidationError):
+        checksums_impl.StateDigest.from_state("abc")
+
+
+def test_self_referencing_containers_raise(checksums_impl: ModuleType) -> None:
+    loop: list[Any] = []
+    loop.append(loop)
+    with pytest.raises(ValidationError, match="nested deeper"):
+        checksums_impl.state_checksum({"loop": loop})
+    cycle: dict[str, Any] = {}
+    cycle["self"] = cycle
+    with pytest.raises(ValidationError, match="nested deeper"):
+        checksums_impl.state_checksum(cycle)
+
+
+def _nest(depth: int) -> Any:
+    value: Any = 0
+    for level in range(depth):
+        value = [value] if level % 2 else {"n": value}
+    return value
+
+
+def test_depth_limit_is_the_same_in_both_twins(twins: tuple[ModuleType, ModuleType]) -> None:
+    native, pure = twins
+    ok = _nest(tables.MAX_DEPTH)
+    assert native.entry_hash("k", ok) == pure.entry_hash("k", ok)
+    too_deep = _nest(tables.MAX_DEPTH + 1)
+    for twin in twins:
+        with pytest.raises(ValidationError):
+            twin.entry_hash("k", too_deep)
+
+
+def test_str_and_int_subclasses_hash_as_their_base(checksums_impl: ModuleType) -> None:
+    class Name(str):
+        pass
+
+    class Count(int):
+        pass
+
+    assert checksums_impl.entry_hash("k", Name("abc")) == checksums_impl.entry_hash("k", "abc")
+    assert checksums_impl.entry_hash(Name("k"), 1) == checksums_impl.entry_hash("k", Count(1))
+
+
+class _ShiftingZone(tzinfo):
+    """A zone whose offset has microseconds, and that empties a container when asked."""
+
+    def __init__(self, victim: dict[str, Any] | list[Any] | None = None) -> None:
+        self.victim = victim
+
+    def utcoffset(self, dt: datetime | None) -> timedelta:
+        if self.victim is not None:
+            self.victim.clear()
+        return timedelta(hours=3, microseconds=7)
+
+    def dst(self, dt: datetime | None) -> timedelta:
+        return timedelta(0)
+
+
+def test_custom_tzinfo_offsets(twins: tuple[ModuleType, ModuleType]) -> None:
+    native, pure = twins
+    moment = datetime(2021, 6, 1, 12, tzinfo=_ShiftingZone())
+    same = datetime(2021, 6, 1, 9, 0, 0, tzinfo=timezone.utc) - timedelta(microseconds=7)
+    assert native.entry_hash("k", moment) == pure.entry_hash("k", moment)
+    assert native.entry_hash("k", moment) == native.entry_hash("k", same)
+
+
+def test_mutation_during_hashing_never_crashes(native_kernels: Callable[[str], ModuleType]) -> None:
+    native = native_kernels("checksums")
+    victim_dict: dict[str, Any] = {"a": "x" * 100, "b": [1, 2, 3]}
+    victim_dict["t"] = datetime(2020, 1, 1, tzinfo=_ShiftingZone(victim_dict))
+    victim_list: list[Any] = [datetime(2020, 1, 1, tzinfo=None), 1, "x", [2] * 50]
+    victim_list.insert(0, datetime(2020, 1, 1, tzinfo=_ShiftingZone(victim_list)))
+    for value in (victim_dict, victim_list):
+        with contextlib.suppress(ValidationError):
+            assert isinstance(native.entry_hash("k", value), int)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    junk=st.recursive(
+        st.one_of(
+            st.builds(object),
+            st.sets(st.integers(), max_size=3),
+            st.complex_numbers(allow_nan=False),
+            st.dates(),
+            st.timedeltas(),
+            st.text(alphabet=st.characters(categories=["Cs"]), min_size=1, max_size=3),
+            scalars,
+        ),
+        lambda children: st.one_of(
+            st.lists(children, max_size=3),
+            st.dictionaries(st.one_of(texts(max_size=3), st.integers()), children, max_size=3),
+        ),
+        max_leaves=8,
+    )
+)
+def test_malformed_values_raise_the_same_way(
+    twins: tuple[ModuleType, ModuleType], junk: Any
+) -> None:
+    outcomes = []
+    for twin in twins:
+        try:
+            outcomes.append(twin.entry_hash("k", junk))
+        except ValidationError:
+            outcomes.append("ValidationError")
+    assert outcomes[0] == outcomes[1]
+
+
+# --- StateDigest --------------------------------------------------------------------------------
+
+
+def test_digest_basics(checksums_impl: ModuleType) -> None:
+    digest = checksums_impl.StateDigest()
+    assert digest.count == 0
+    assert digest.value == checksums_impl.state_checksum({}) == KNOWN_EMPTY_CHECKSUM
+    digest.add("a", {"x": 1})
+    digest.add("b", [1, 2])
+    assert digest.count == 2
+    assert digest.value == checksums_impl.state_checksum({"b": [1, 2], "a": {"x": 1}})
+    snapshot = digest.copy()
+    digest.remove("a", {"x": 1})
+    assert digest.value == checksums_impl.state_checksum({"b": [1, 2]})
+    assert snapshot.value == checksums_impl.state_checksum({"a": {"x": 1}, "b": [1, 2]})
+    assert snapshot != digest
+    digest.add_hash(checksums_impl.entry_hash("a", {"x": 1}))
+    assert snapshot == digest
+    digest.remove_hash(checksums_impl.entry_hash("b", [1, 2]))
+    assert digest.value == checksums_impl.state_checksum({"a": {"x": 1}})
+    assert checksums_impl.StateDigest.from_state(KNOWN_STATE).value == KNOWN_STATE_CHECKSUM
+    assert "StateDigest(count=1" in repr(digest)
+    with pytest.raises(TypeError):
+        hash(digest)
+
+
+def test_digest_refuses_bad_input(checksums_impl: ModuleType) -> None:
+    digest = checksums_impl.StateDigest()
+    with pytest.raises(ValidationError, match="empty"):
+        digest.remove("a", 1)
+    with pytest.raises(ValidationError):
+        digest.remove_hash(5)
+    for bad in (-1, 2**64, "1", 1.0, True):
+        with pytest.raises(ValidationError):
+            digest.add_hash(bad)
+    with pytest.raises(ValidationError):
+        digest.add("k", {1, 2})
+    assert digest.count == 0
+    assert digest.value == KNOWN_EMPTY_CHECKSUM
+
+
+small_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), texts(max_size=5)),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(texts(max_size=3), children),
+    max_leaves=5,
+)
+
+
+def _digest_machine(module: ModuleType) -> type[RuleBasedStateMachine]:
+    class DigestAgainstDict(RuleBasedStateMachine):
+        """``StateDigest`` updated one entry at a time equals ``state_checksum`` of a dict."""
+
+        keys = Bundle("keys")
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.model: dict[str, Any] = {}
+            self.digest = module.StateDigest()
+
+        @rule(target=keys, key=texts(max_size=4))
+        def new_key(self, key: str) -> str:
+            return key
+
+        @rule(key=keys, value=small_values)
+        def put(self, key: str, value: Any) -> None:
+            if key in self.model:
+                self.digest.remove(key, self.model[key])
+            self.model[key] = value
+            self.digest.add(key, value)
+
+        @rule(key=keys)
+        def delete(self, key: str) -> None:
+            if key in self.model:
+                self.digest.remove(key, self.model.pop(key))
+
+        @rule()
+        def snapshot_roundtrip(self) -> None:
+            twin = self.digest.copy()
+            twin.add("__probe__", 1)
+            twin.remove("__probe__", 1)
+            assert twin == self.digest
+
+        @invariant()
+        def matches_state_checksum(self) -> None:
+            assert self.digest.count == len(self.model)
+            assert self.digest.value == module.state_checksum(self.model)
+            assert self.digest == module.StateDigest.from_state(self.model)
+
+    return DigestAgainstDict
+
+
+def test_digest_state_machine(checksums_impl: ModuleType) -> None:
+    machine = _digest_machine(checksums_impl)
+    machine.TestCase.settings = settings(max_examples=40, stateful_step_count=25, deadline=None)
+    machine.TestCase().runTest()

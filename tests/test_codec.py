@@ -1,0 +1,342 @@
+"""The codec: msgpack values, checksummed records and lz4 bundles; every damaged byte is caught."""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import math
+import shutil
+import struct
+import subprocess
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import lz4.frame
+import msgpack
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import memcore
+from memcore import codec
+from memcore._kernels import checksums
+from memcore.errors import CorruptedMemoryError, MemcoreError, ValidationError
+from memcore.model import MemoryItem, Priority
+
+characters = st.characters(exclude_categories=["Cs"])
+texts = st.text(alphabet=characters, max_size=40)
+aware = st.datetimes(
+    min_value=datetime(1, 1, 2),
+    max_value=datetime(9999, 12, 30),
+    timezones=st.sampled_from([timezone.utc, timezone(timedelta(hours=-7, minutes=-30))]),
+)
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**63), max_value=2**64 - 1),  # msgpack's integer range
+    st.floats(),
+    texts,
+    st.binary(max_size=40),
+    aware,
+    st.datetimes(),
+)
+plain = st.recursive(
+    scalars,
+    lambda children: st.one_of(
+        st.lists(children, max_size=4),
+        st.lists(children, max_size=4).map(tuple),
+        st.dictionaries(texts, children, max_size=4),
+    ),
+    max_leaves=15,
+)
+items = st.builds(
+    MemoryItem,
+    id=st.text(alphabet=characters, min_size=1, max_size=12),
+    content=texts,
+    priority=st.sampled_from(list(Priority)),
+    created_at=aware,
+    metadata=st.dictionaries(texts, plain, max_size=3),
+)
+values = st.one_of(plain, items, st.dictionaries(texts, items, max_size=4))
+
+
+def same(left: Any, right: Any) -> bool:
+    """Equal up to what msgpack cannot tell apart (tuple/list, NaN, a zone for the same instant).
+
+    ``state_checksum`` draws exactly those lines, and nothing else: floats by bits, types by tag.
+    """
+    return bool(checksums.entry_hash("v", left) == checksums.entry_hash("v", right))
+
+
+SAMPLE: dict[str, Any] = {
+    "item": MemoryItem(
+        id="m-1",
+        content="the build needs Cython 3",
+        priority="high",
+        created_at=datetime(2025, 5, 1, 9, 30, tzinfo=timezone.utc),
+        metadata={"kind": "fact", "tags": ["build"], "score": 0.5},
+    ),
+    "naive": datetime(2020, 5, 5, 1, 2, 3, 4),
+    "aware": datetime(2020, 1, 1, tzinfo=timezone(timedelta(hours=2))),
+    "blob": b"\x00\x01",
+    "nums": [1, -1, 2**64 - 1, -(2**63), 1.5, -0.0],
+    "text": "héllo 中文 😀",
+}
+
+
+def test_public_names_resolve_to_the_codec() -> None:
+    assert memcore.xxh64 is codec.xxh64 is checksums.xxh64
+    assert memcore.state_checksum is codec.state_checksum is checksums.state_checksum
+    assert memcore.StateDigest is codec.StateDigest is checksums.StateDigest
+    assert codec.entry_hash is checksums.entry_hash
+
+
+# --- values -------------------------------------------------------------------------------------
+
+
+@settings(max_examples=150, deadline=None)
+@given(value=values)
+def test_packb_round_trip(value: Any) -> None:
+    back = codec.unpackb(codec.packb(value))
+    assert same(back, value)
+
+
+def test_round_trip_types() -> None:
+    back = codec.unpackb(codec.packb(SAMPLE))
+    assert back["item"] == SAMPLE["item"]
+    assert isinstance(back["item"].priority, Priority)
+    assert back["naive"] == SAMPLE["naive"]
+    assert back["naive"].tzinfo is None
+    assert back["aware"] == SAMPLE["aware"]
+    assert back["aware"].utcoffset() == timedelta(0)
+    assert back["blob"] == b"\x00\x01"
+    assert isinstance(back["blob"], bytes)
+    assert back["nums"] == SAMPLE["nums"]
+    assert math.copysign(1.0, back["nums"][-1]) == -1.0
+    assert back["text"] == SAMPLE["text"]
+    assert codec.unpackb(codec.packb((1, (2,)))) == [1, [2]]
+
+
+@pytest.mark.parametrize("value", [{1, 2}, object(), 2**64, -(2**63) - 1, complex(1, 2)], ids=repr)
+def test_packb_refuses_what_it_cannot_encode(value: Any) -> None:
+    with pytest.raises(ValidationError):
+        codec.packb({"x": value})
+    with pytest.raises(ValidationError):
+        codec.encode_record(value)
+    with pytest.raises(ValidationError):
+        codec.encode_bundle(value)
+
+
+def test_no_pickle_anywhere() -> None:
+    tree = ast.parse(Path(codec.__file__).read_text())
+    imported = {
+        alias.name.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        for alias in node.names
+    } | {
+        node.module.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module
+    }
+    assert not imported & {"pickle", "marshal", "shelve", "dill", "cloudpickle"}
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"",
+        b"\xc1",  # never used in msgpack
+        b"\x92\x01",  # an array missing an element
+        b"\x01\x02",  # extra data
+        b"\x81\x01\x02",  # an int map key (strict_map_key)
+        b"\xa2\xff\xfe",  # a str that is not UTF-8
+        b"\xd4\x07\x00",  # an unknown extension type
+        b"\xd7\x01" + b"\x00" * 8 + b"x",  # naive datetime ext followed by junk
+        b"\xd5\x01\x00\x00",  # naive datetime ext of the wrong size
+        b"\xc7\x01\x02\xc0",  # MemoryItem ext holding nil
+        msgpack.packb(msgpack.ExtType(2, msgpack.packb(["", "c", "low", None, {}]))),
+        msgpack.packb(msgpack.ExtType(2, msgpack.packb(["i", "c", "nope", 0, {}]))),
+        b"\xc7\x0c\xff" + bytes(4) + (2**62).to_bytes(8, "big"),  # a Timestamp past year 9999
+        b"\xc7\x0c\xff" + (2**31).to_bytes(4, "big") + bytes(8),  # nanoseconds out of range
+        b"\x91" * 100_000,  # deeper than msgpack's stack
+        b"\xdd\xff\xff\xff\xff",  # an array claiming 4G elements
+        b"\xdb\x7f\xff\xff\xff",  # a str claiming 2 GiB
+    ],
+)
+def test_unpackb_raises_only_corrupted(payload: bytes) -> None:
+    with pytest.raises(CorruptedMemoryError):
+        codec.unpackb(payload)
+
+
+@settings(max_examples=300, deadline=None)
+@given(payload=st.binary(max_size=64))
+def test_unpackb_on_random_bytes(payload: bytes) -> None:
+    with contextlib.suppress(CorruptedMemoryError):
+        codec.unpackb(payload)
+
+
+# --- records and bundles ------------------------------------------------------------------------
+
+FORMATS = [
+    pytest.param(codec.encode_record, codec.decode_record, id="record"),
+    pytest.param(codec.encode_bundle, codec.decode_bundle, id="bundle"),
+]
+
+
+@pytest.mark.parametrize(("encode", "decode"), FORMATS)
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(value=values)
+def test_round_trip(encode: Any, decode: Any, value: Any) -> None:
+    data = encode(value)
+    assert same(decode(data), value)
+    assert same(decode(bytearray(data)), value)
+    assert same(decode(memoryview(data)), value)
+
+
+def test_record_layout() -> None:
+    data = codec.encode_record({"a": 1})
+    payload = codec.packb({"a": 1})
+    assert data[:3] == b"MR\x01"
+    assert struct.unpack_from("<I", data, 3)[0] == len(payload)
+    assert data[7 : 7 + len(payload)] == payload
+    assert int.from_bytes(data[-8:], "little") == codec.xxh64(data[:-8])
+    assert len(data) == codec.RECORD_OVERHEAD + len(payload)
+
+
+def test_bundle_layout_flags_and_levels() -> None:
+    for level in (0, 3, 9, 16):
+        data = codec.encode_bundle(SAMPLE, flags=0xDEADBEEF, level=level)
+        assert codec.bundle_flags(data) == 0xDEADBEEF
+        assert same(codec.decode_bundle(data), SAMPLE)
+        magic, size = struct.unpack_from("<II", data, 0)
+        assert 0x184D2A50 <= magic <= 0x184D2A5F
+        assert size == codec.BUNDLE_HEADER_SIZE - 8
+        assert data[8:12] == b"MCBN"
+        frame = data[codec.BUNDLE_HEADER_SIZE :]
+        assert lz4.frame.decompress(frame) == codec.packb(SAMPLE)
+        assert int.from_bytes(data[18:26], "little") == codec.xxh64(frame)
+    assert codec.bundle_flags(codec.encode_bundle([])) == 0
+
+
+@pytest.mark.parametrize("kwargs", [{"flags": -1}, {"flags": 2**32}, {"level": 17}, {"level": -1}])
+def test_bundle_refuses_bad_options(kwargs: dict[str, int]) -> None:
+    with pytest.raises(ValidationError):
+        codec.encode_bundle({}, **kwargs)
+
+
+def test_stock_lz4_tool_decodes_a_bundle(tmp_path: Path) -> None:
+    tool = shutil.which("lz4")
+    if tool is None:
+        pytest.fail("the lz4 command-line tool is required (the test command installs it)")
+    value = {"items": [SAMPLE["item"]] * 50, "text": "repetitive " * 500}
+    bundle = tmp_path / "state.mcb.lz4"
+    bundle.write_bytes(codec.encode_bundle(value, level=9))
+    out = subprocess.run([tool, "-d", "-c", str(bundle)], capture_output=True, check=True).stdout
+    assert out == codec.packb(value)
+    assert same(codec.unpackb(out), value)
+    assert len(bundle.read_bytes()) < len(out) // 5  # it did compress
+
+
+def _every_byte_mutation_fails(decode: Any, data: bytes) -> None:
+    for index in range(len(data)):
+        for flip in (0x01, 0x80, 0xFF):
+            damaged = bytearray(data)
+            damaged[index] ^= flip
+            with pytest.raises(CorruptedMemoryError):
+                decode(bytes(damaged))
+    for size in range(len(data)):
+        with pytest.raises(CorruptedMemoryError):
+            decode(data[:size])
+    for extra in (b"\x00", b"junk", data):
+        with pytest.raises(CorruptedMemoryError):
+            decode(data + extra)
+
+
+@pytest.mark.parametrize(("encode", "decode"), FORMATS)
+@pytest.mark.parametrize(
+    "value", [None, 0, "", [], {"a": 1}, SAMPLE["item"], {"k": SAMPLE["naive"]}], ids=repr
+)
+def test_every_mutation_and_truncation_is_caught(encode: Any, decode: Any, value: Any) -> None:
+    _every_byte_mutation_fails(decode, encode(value))
+
+
+def test_every_mutation_of_a_larger_bundle_is_caught() -> None:
+    _every_byte_mutation_fails(codec.decode_bundle, codec.encode_bundle(SAMPLE))
+    _every_byte_mutation_fails(codec.decode_record, codec.encode_record(SAMPLE))
+
+
+@pytest.mark.parametrize(("encode", "decode"), FORMATS)
+@settings(max_examples=100, deadline=None)
+@given(value=values, data=st.data())
+def test_random_damage_raises_only_corrupted(
+    encode: Any, decode: Any, value: Any, data: Any
+) -> None:
+    blob = bytearray(encode(value))
+    kind = data.draw(st.sampled_from(["flip", "cut", "insert", "splice"]))
+    position = data.draw(st.integers(0, len(blob) - 1))
+    if kind == "flip":
+        blob[position] ^= data.draw(st.integers(1, 255))
+    elif kind == "cut":
+        del blob[position : position + data.draw(st.integers(1, 16))]
+    elif kind == "insert":
+        blob[position:position] = data.draw(st.binary(min_size=1, max_size=8))
+    else:
+        blob[position:] = data.draw(st.binary(max_size=32))
+        if bytes(blob) == encode(value):
+            return
+    with pytest.raises(CorruptedMemoryError):
+        decode(bytes(blob))
+
+
+def _bundle_with(frame: bytes, payload_len: int, *, frame_hash: int | None = None) -> bytes:
+    """A bundle whose header is self-consistent (valid header checksum) but says what we like."""
+    fields = struct.pack(
+        "<4sHIQQQ",
+        b"MCBN",
+        1,
+        0,
+        codec.xxh64(frame) if frame_hash is None else frame_hash,
+        len(frame),
+        payload_len,
+    )
+    head = struct.pack("<II", codec.SKIPPABLE_MAGIC, len(fields) + 8)
+    return head + fields + codec.xxh64(fields).to_bytes(8, "little") + frame
+
+
+def test_bundle_sizes_are_checked_before_decompressing() -> None:
+    frame = lz4.frame.compress(codec.packb("x" * 1000))
+    assert codec.decode_bundle(_bundle_with(frame, len(codec.packb("x" * 1000)))) == "x" * 1000
+    for lie in (0, 10, 999, 1004, 10**6, 2**40, 2**64 - 1):
+        with pytest.raises(CorruptedMemoryError):
+            codec.decode_bundle(_bundle_with(frame, lie))
+    with pytest.raises(CorruptedMemoryError):
+        codec.decode_bundle(_bundle_with(b"not an lz4 frame", 10))
+    with pytest.raises(CorruptedMemoryError):  # a valid frame holding bytes that are not msgpack
+        codec.decode_bundle(_bundle_with(lz4.frame.compress(b"\xc1\xc1"), 2))
+    two_frames = frame + lz4.frame.compress(b"more")
+    with pytest.raises(CorruptedMemoryError):
+        codec.decode_bundle(_bundle_with(two_frames, len(codec.packb("x" * 1000))))
+
+
+def test_wrong_versions_are_refused() -> None:
+    record = bytearray(codec.encode_record(1))
+    record[2] = 2
+    record[-8:] = codec.xxh64(bytes(record[:-8])).to_bytes(8, "little")
+    with pytest.raises(CorruptedMemoryError, match="version"):
+        codec.decode_record(bytes(record))
+    bundle = bytearray(codec.encode_bundle(1))
+    bundle[12] = 2
+    bundle[42:50] = codec.xxh64(bytes(bundle[8:42])).to_bytes(8, "little")
+    with pytest.raises(CorruptedMemoryError, match="version"):
+        codec.decode_bundle(bytes(bundle))
+    with pytest.raises(CorruptedMemoryError, match="version"):
+        codec.bundle_flags(bytes(bundle))
+
+
+@pytest.mark.parametrize("decode", [codec.decode_record, codec.decode_bundle, codec.unpackb])
+@pytest.mark.parametrize("junk", ["text", None, 5, [1, 2]], ids=repr)
+def test_decoders_refuse_non_bytes(decode: Any, junk: Any) -> None:
+    with pytest.raises(MemcoreError):
+        decode(junk)

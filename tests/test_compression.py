@@ -1,0 +1,240 @@
+"""HierarchicalMemoryCompressor: level rules at their boundaries, round trips, bad bundles."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Sequence
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from types import ModuleType
+
+import msgpack
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import memcore
+from memcore import codec
+from memcore.compression import (
+    CompressedBundle,
+    HierarchicalMemoryCompressor,
+    compress_memory_hierarchy,
+    decompress_memory_hierarchy,
+)
+from memcore.demo_corpus import stdlib_notes
+from memcore.errors import CorruptedMemoryError, ValidationError
+from memcore.model import MemoryItem, Priority
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+TEXT = (
+    "The worker crashed with MemoryError at 03:12 while loading /data/shard-7.parquet. "
+    "We restarted it. The retry used batch_size=512 and finished in 41 s. "
+    "See https://ci.example.org/runs/9921 for the full log. Everyone was relieved."
+)
+
+
+def item(ident: str, age: timedelta, priority: str = "normal", text: str = TEXT) -> MemoryItem:
+    return MemoryItem(ident, text, priority, NOW - age, {"kind": "fact", "n": 1})
+
+
+def test_public_exports() -> None:
+    assert memcore.HierarchicalMemoryCompressor is HierarchicalMemoryCompressor
+    assert memcore.CompressedBundle is CompressedBundle
+    assert memcore.decompress_memory_hierarchy is decompress_memory_hierarchy
+
+
+def test_levels_at_exact_boundaries(pipeline_impl: ModuleType) -> None:
+    h = timedelta(hours=1)
+    tiny = timedelta(microseconds=1)
+    items = [
+        item("fresh", timedelta(0)),
+        item("just-under-1h", h - tiny),
+        item("at-1h", h),
+        item("just-under-24h", 24 * h - tiny),
+        item("at-24h", 24 * h),
+        item("just-under-168h", 168 * h - tiny),
+        item("at-168h", 168 * h),
+        item("old-critical", 1000 * h, "critical"),
+        item("old-high", 1000 * h, "high"),
+        item("old-low", 1000 * h, "low"),
+        item("future", -h),
+    ]
+    levels = HierarchicalMemoryCompressor(NOW, kernels=pipeline_impl).partition(items)
+    names = [[i.id for i in level] for level in levels]
+    assert names == [
+        ["fresh", "just-under-1h", "old-critical", "future"],
+        ["at-1h", "just-under-24h", "old-high"],
+        ["at-24h", "just-under-168h"],
+        ["at-168h", "old-low"],
+    ]
+
+
+def test_round_trip_gives_every_level_back(pipeline_impl: ModuleType) -> None:
+    h = timedelta(hours=1)
+    other = "Lunch was pasta and the weather stayed grey all afternoon without any rain at all."
+    items = [
+        item("l1", 10 * timedelta(minutes=1), "low"),
+        item("l1-crit", 500 * h, "critical"),
+        item("l2", 5 * h),
+        item("l3-a", 30 * h),
+        item("l3-b", 31 * h),
+        item("l3-c", 40 * h, text=other),
+        item("l4-a", 200 * h),
+        item("l4-b", 300 * h, text=other),
+    ]
+    seen: list[tuple[int, int]] = []
+    compressor = HierarchicalMemoryCompressor(
+        NOW, kernels=pipeline_impl, progress=lambda d, t: seen.append((d, t))
+    )
+    blob, meta = compressor.compress_memory_hierarchy(items)
+    assert meta.levels == {"level1": 2, "level2": 1, "level3": 3, "level4": 2}
+    assert meta.compressed_size == len(blob)
+    assert meta.original_size == len(codec.packb(items))
+    assert meta.ratio == pytest.approx(len(blob) / meta.original_size)
+    assert seen[-1] == (8, 8)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+    bundle = compressor.decompress_memory_hierarchy(blob)
+    assert bundle == decompress_memory_hierarchy(blob)
+    assert bundle.levels == meta.levels
+    assert bundle.level1.items == items[:2]
+    (entry,) = bundle.level2.items
+    assert (entry.id, entry.metadata, entry.timestamp) == (
+        "l2",
+        {"kind": "fact", "n": 1},
+        NOW - 5 * h,
+    )
+    sentences = [TEXT[a:b] for a, b in pipeline_impl.split_sentences(TEXT)]
+    kept = [s for s in sentences if s in entry.summary]
+    assert kept
+    assert entry.summary == " ".join(kept)  # whole source sentences, in order
+    groups = {tuple(g.ids): g for g in bundle.level3.groups}
+    assert set(groups) == {("l3-a", "l3-b"), ("l3-c",)}
+    pair = groups[("l3-a", "l3-b")]
+    assert pair.count == 2
+    assert pair.time_range == (NOW - 31 * h, NOW - 30 * h)
+    assert bundle.level4.count == 2
+    assert bundle.level4.time_range == (NOW - 300 * h, NOW - 200 * h)
+    assert bundle.compressed_at == NOW
+
+
+def test_summaries_respect_level_ratios() -> None:
+    items = stdlib_notes(120, seed=3, now=NOW)
+    compressor = HierarchicalMemoryCompressor(NOW)
+    bundle = compressor.compress(items)
+    by_id = {i.id: i for i in items}
+    count = memcore.count_tokens
+    for entry in bundle.level2.items:
+        assert count(entry.summary) <= int(count(by_id[entry.id].content) * 0.5)
+    for group in bundle.level3.groups:
+        source = "\n\n".join(by_id[i].content for i in group.ids)
+        assert count(group.summary) <= int(count(source) * 0.2)
+    assert bundle.level4.count > 0
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.sampled_from(list(Priority)),
+            st.integers(-3600, 400 * 3600),
+            st.sampled_from([TEXT, "x", "", "Short note. Another one!", "ünïcödé 文本 42."]),
+        ),
+        max_size=12,
+    )
+)
+def test_round_trip_property(rows: Sequence[tuple[Priority, int, str]]) -> None:
+    items = [
+        MemoryItem(f"i{k}", text, prio, NOW - timedelta(seconds=age))
+        for k, (prio, age, text) in enumerate(rows)
+    ]
+    blob, meta = compress_memory_hierarchy(items, now=NOW)
+    bundle = decompress_memory_hierarchy(blob)
+    assert bundle.levels == meta.levels
+    assert sum(meta.levels.values()) == len(items)
+    assert bundle.level1.items == [
+        i
+        for i in items
+        if i.priority is Priority.CRITICAL or NOW - i.created_at < timedelta(hours=1)
+    ]
+    grouped = [i for g in bundle.level3.groups for i in g.ids]
+    assert len(grouped) == len(set(grouped)) == meta.levels["level3"]
+
+
+def test_parameters_change_the_rules() -> None:
+    items = [item("a", timedelta(hours=2)), item("b", timedelta(hours=5))]
+    compressor = HierarchicalMemoryCompressor(NOW, thresholds=(3, 4, 6), ratios=(1.0, 1.0, 1.0))
+    bundle = compressor.compress(items)
+    assert bundle.levels == {"level1": 1, "level2": 0, "level3": 1, "level4": 0}
+    assert bundle.level3.groups[0].summary == TEXT
+    clocked = HierarchicalMemoryCompressor(clock=lambda: NOW + timedelta(hours=10))
+    assert clocked.compress(items).levels["level2"] == 2
+    with pytest.raises(ValidationError):
+        HierarchicalMemoryCompressor(NOW, thresholds=(5, 2, 9))
+    with pytest.raises(ValidationError):
+        HierarchicalMemoryCompressor(NOW, ratios=(0.5, 0.0, 0.1))
+
+
+def test_custom_summarizer_is_used() -> None:
+    class FirstWords:
+        def summarize(self, text: str, ratio: float) -> str:
+            return " ".join(text.split()[:2])
+
+        def summarize_group(self, texts: Sequence[str], ratio: float) -> str:
+            return f"{len(texts)} notes"
+
+    items = [item("a", timedelta(hours=2)), item("b", timedelta(hours=30))]
+    bundle = HierarchicalMemoryCompressor(NOW, summarizer=FirstWords()).compress(items)
+    assert bundle.level2.items[0].summary == "The worker"
+    assert bundle.level3.groups[0].summary == "1 notes"
+
+
+def test_bundle_is_a_standard_lz4_frame(tmp_path: Path) -> None:
+    if shutil.which("lz4") is None:
+        pytest.skip("the lz4 command-line tool is not installed")
+    blob, _ = compress_memory_hierarchy(stdlib_notes(40, seed=2, now=NOW), now=NOW)
+    path = tmp_path / "memory.lz4"
+    path.write_bytes(blob)
+    out = subprocess.run(["lz4", "-d", "-c", str(path)], capture_output=True, check=True).stdout
+    payload = msgpack.unpackb(out, raw=False, timestamp=3, strict_map_key=False)
+    assert payload["format"] == "memcore.hierarchy"
+
+
+def test_malformed_bundles_raise_corrupted() -> None:
+    blob, _ = compress_memory_hierarchy([item("a", timedelta(hours=2))], now=NOW)
+    bad = [b"", b"garbage", blob[:-1], blob[:30], blob[:60] + bytes([blob[60] ^ 0xFF]) + blob[61:]]
+    for data in bad:
+        with pytest.raises(CorruptedMemoryError):
+            decompress_memory_hierarchy(data)
+    with pytest.raises(CorruptedMemoryError):
+        decompress_memory_hierarchy("text")  # type: ignore[arg-type]
+    # well-formed bundles holding the wrong shape
+    for payload in (
+        [1, 2],
+        {"format": "other"},
+        {"format": "memcore.hierarchy", "version": 99},
+        {"format": "memcore.hierarchy", "version": 1, "level1": [1], "level2": [], "level3": [],
+         "level4": ["", 0, None, None], "compressed_at": NOW},
+        {"format": "memcore.hierarchy", "version": 1, "level1": [], "level2": [["a"]],
+         "level3": [], "level4": ["", 0, None, None], "compressed_at": NOW},
+        {"format": "memcore.hierarchy", "version": 1, "level1": [], "level2": [],
+         "level3": [[[], "", NOW, NOW]], "level4": ["", 0, None, None], "compressed_at": NOW},
+        {"format": "memcore.hierarchy", "version": 1, "level1": [], "level2": [], "level3": [],
+         "level4": ["", 2, None, None], "compressed_at": NOW},
+    ):  # fmt: skip
+        with pytest.raises(CorruptedMemoryError):
+            decompress_memory_hierarchy(codec.encode_bundle(payload))
+
+
+def test_empty_and_bad_items() -> None:
+    blob, meta = compress_memory_hierarchy([], now=NOW)
+    bundle = decompress_memory_hierarchy(blob)
+    assert meta.levels == {"level1": 0, "level2": 0, "level3": 0, "level4": 0}
+    assert bundle.level4.time_range is None
+    with pytest.raises(ValidationError):
+        compress_memory_hierarchy([{"content": "no id"}], now=NOW)
+    mapped, _ = compress_memory_hierarchy(
+        [{"id": "m", "content": "hi", "created_at": NOW}], now=NOW
+    )
+    assert decompress_memory_hierarchy(mapped).level1.items[0].id == "m"

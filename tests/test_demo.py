@@ -1,0 +1,133 @@
+"""``memcore demo`` runs end to end in the test suite, on notes and on Claude Code transcripts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from memcore.cli import main
+from memcore.demo import run_demo, simulated_accesses, stdlib_notes
+from memcore.model import utc_now
+from tests.test_claude_code import write_claude_home
+from tests.test_cli import PIPELINE, needs
+
+
+@pytest.fixture
+def no_transcripts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep the user's own ~/.claude out of the tests."""
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "no-claude"))
+
+
+@pytest.mark.usefixtures("no_transcripts")
+def test_demo_command_on_notes(memcore_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    needs(*PIPELINE)
+    code = main(["demo", "--notes", "300"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "300 notes from the standard library's docstrings" in out
+    assert "conflict(s) resolved" in out
+    assert "checksums equal" in out
+    assert "hit rate" in out
+    assert "total" in out
+    assert (memcore_home / "memory.db").exists()  # the embedded default store
+
+
+@pytest.mark.usefixtures("no_transcripts")
+async def test_demo_figures_on_notes(memcore_home: Path) -> None:
+    needs(*PIPELINE)
+    report = await run_demo(notes=300, seed=3)
+    assert report.source == "stdlib-notes"
+    assert report.items == 300
+    assert report.sync["checksums_equal"]
+    assert report.sync["one_sided_kept"]
+    assert report.sync["conflicts_resolved"] >= 1
+    assert report.sync["pull_items"] == 300
+    compression = report.compression
+    assert compression["compressed_size"] < compression["original_size"]
+    assert sum(compression["levels"].values()) == 300
+    assert compression["level1_intact"]
+    overflow = report.overflow
+    assert overflow["final_tokens"] <= overflow["budget"]
+    assert overflow["tokens_saved"] == overflow["tokens_before"] - overflow["final_tokens"]
+    assert overflow["actions"]
+    prefetch = report.prefetch
+    assert prefetch["scored_on"] > 0
+    assert 0.0 < prefetch["hit_rate"] <= 1.0
+    assert report.tokens == {}
+    assert {t.name for t in report.timings} == {
+        "ingest",
+        "sync",
+        "compress",
+        "overflow",
+        "prefetch",
+    }
+
+
+async def test_demo_ingests_claude_code_transcripts(
+    memcore_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    needs(*PIPELINE)
+    projects = write_claude_home(tmp_path / ".claude")
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(projects.parent))
+    report = await run_demo(f"sqlite:///{memcore_home}/cc.db")
+    assert report.source == "claude-code"
+    assert report.source_detail == "3 Claude Code transcript file(s)"
+    assert report.malformed_lines == 4
+    assert report.accesses == 8
+    assert report.tokens["messages"] == 6
+    assert report.tokens["billed_output_tokens"] == 40 + 120 + 30 + 25 + 60 + 60
+    assert report.sync["checksums_equal"]
+
+
+def test_simulated_accesses_repeat_topics() -> None:
+    notes = stdlib_notes(120, 5, utc_now())
+    accesses = simulated_accesses(notes, seed=5, length=500)
+    assert len(accesses) == 500
+    assert set(accesses) <= {note.id for note in notes}
+    assert len(set(accesses)) < len(accesses) / 3  # habits: the same notes come back
+    assert simulated_accesses(notes, seed=5, length=500) == accesses
+
+
+def test_stdlib_notes_are_varied_and_repeatable() -> None:
+    from collections import Counter
+    from datetime import timedelta
+
+    from memcore.demo_corpus import docstring_entries
+
+    now = utc_now()
+    notes = stdlib_notes(500, 11, now)
+    assert len(notes) == len({note.id for note in notes}) == 500
+    assert notes == stdlib_notes(500, 11, now)
+    assert notes != stdlib_notes(500, 12, now)
+    assert [n.created_at for n in notes] == sorted(n.created_at for n in notes)
+    ages = [now - note.created_at for note in notes]
+    assert any(age < timedelta(hours=1) for age in ages)
+    assert any(timedelta(hours=1) < age < timedelta(hours=24) for age in ages)
+    assert any(timedelta(hours=24) < age < timedelta(hours=168) for age in ages)
+    assert any(age > timedelta(hours=168) for age in ages)
+    assert set(Counter(str(note.priority) for note in notes)) == {
+        "critical",
+        "high",
+        "normal",
+        "low",
+    }
+    assert {"fact", "task", "preference"} <= {note.metadata["kind"] for note in notes}
+    # the text really is the standard library's own documentation
+    json_loads = next(e for e in docstring_entries() if e[1] == "json.loads")
+    assert json_loads[2].startswith("Deserialize ``s``")
+
+
+def test_more_notes_than_docstrings_still_works() -> None:
+    from memcore.demo_corpus import docstring_entries
+
+    wanted = len(docstring_entries()) + 25
+    notes = stdlib_notes(wanted, 2, utc_now())
+    assert len(notes) == len({note.id for note in notes}) == wanted
+
+
+def test_stdlib_notes_rejects_nonsense() -> None:
+    from memcore.errors import ValidationError
+
+    with pytest.raises(ValidationError):
+        stdlib_notes(0, 1, utc_now())

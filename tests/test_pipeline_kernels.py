@@ -1,0 +1,193 @@
+"""The pipeline kernels: behaviour on both twins, and the compiled twin equal to the pure one."""
+
+from __future__ import annotations
+
+import array
+import itertools
+from collections.abc import Callable
+from types import ModuleType
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from memcore._pure import pipeline as pure_pipeline
+
+HOUR = 3600.0
+
+# Characters that exercise every branch: terminators, quotes, bullets, code, paths, non-ASCII.
+ALPHABET = "aAbZz09 .!?\n\t\r-*+`/:_()[]\"'é中ß\u2022,;"
+WORDS = [
+    "Dr.", "e.g.", "3.14", "/usr/lib/x.so", "https://a.io/b?c=1", "foo_bar()", "Error:", "The",
+    "value", "is", "ok.", "\n- ", "\n\n", "1. ", "`a. B`", "ValueError", "camelCase", "I.",
+]  # fmt: skip
+texts = st.one_of(
+    st.text(alphabet=ALPHABET, max_size=120),
+    st.lists(st.sampled_from(WORDS), max_size=30).map(" ".join),
+    st.text(max_size=60),
+)
+
+
+@pytest.fixture(scope="module")
+def twins(
+    native_kernels: Callable[[str], ModuleType], pure_kernels: Callable[[str], ModuleType]
+) -> tuple[ModuleType, ModuleType]:
+    return native_kernels("pipeline"), pure_kernels("pipeline")
+
+
+def test_native_module_is_the_compiled_one(native_kernels: Callable[[str], ModuleType]) -> None:
+    module = native_kernels("pipeline")
+    assert module.__name__ == "memcore._native.pipeline"
+    assert not module.__file__.endswith(".py")
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=texts)
+def test_text_kernels_match_twin(twins: tuple[ModuleType, ModuleType], text: str) -> None:
+    native, pure = twins
+    assert native.split_sentences(text) == pure.split_sentences(text)
+    assert native.tokenize_words(text) == pure.tokenize_words(text)
+    assert native.count_tokens(text) == pure.count_tokens(text)
+    assert native.fact_tokens(text) == pure.fact_tokens(text)
+    assert native.simhash(text) == pure.simhash(text)
+    spans = pure.split_sentences(text)
+    assert native.score_sentences(text, spans) == pure.score_sentences(text, spans)
+    budget = pure.count_tokens(text) // 2
+    assert native.pick_sentences(text, budget) == pure.pick_sentences(text, budget)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    fingerprints=st.lists(
+        st.one_of(st.integers(0, 2**64 - 1), st.sampled_from([0, 1, 3, 2**63, 2**64 - 1])),
+        max_size=60,
+    ),
+    distance=st.integers(0, 31),
+)
+def test_grouping_matches_twin(
+    twins: tuple[ModuleType, ModuleType], fingerprints: list[int], distance: int
+) -> None:
+    native, pure = twins
+    assert native.group_similar(fingerprints, distance) == pure.group_similar(
+        fingerprints, distance
+    )
+    for a, b in itertools.pairwise(fingerprints):
+        assert native.hamming(a, b) == pure.hamming(a, b)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    rows=st.lists(st.tuples(st.integers(0, 3), st.floats(-1e6, 1e7, allow_nan=False)), max_size=80),
+)
+def test_partition_matches_twin(
+    twins: tuple[ModuleType, ModuleType], rows: list[tuple[int, float]]
+) -> None:
+    native, pure = twins
+    ranks = array.array("b", [r for r, _ in rows])
+    ages = array.array("d", [a for _, a in rows])
+    expected = pure.partition_levels(ranks, ages, HOUR, 24 * HOUR, 168 * HOUR)
+    assert native.partition_levels(ranks, ages, HOUR, 24 * HOUR, 168 * HOUR) == expected
+    # plain lists take the copying path and agree too
+    plain = native.partition_levels(list(ranks), list(ages), HOUR, 24 * HOUR, 168 * HOUR)
+    assert plain == expected
+
+
+def test_sentences_survive_abbreviations_decimals_paths_urls(pipeline_impl: ModuleType) -> None:
+    text = (
+        "Dr. Smith measured 3.14 units in /usr/lib/x.so yesterday. See https://example.com/a.b?c=1 "
+        "for details, e.g. the logs. Version 1.2.3 works! Does it? Yes."
+    )
+    sentences = [text[a:b] for a, b in pipeline_impl.split_sentences(text)]
+    assert sentences == [
+        "Dr. Smith measured 3.14 units in /usr/lib/x.so yesterday.",
+        "See https://example.com/a.b?c=1 for details, e.g. the logs.",
+        "Version 1.2.3 works!",
+        "Does it?",
+        "Yes.",
+    ]
+
+
+def test_sentences_split_bullets_paragraphs_not_code(pipeline_impl: ModuleType) -> None:
+    text = "Steps to take\n- run `make. Then` now\n- check 2.5 MB\n\nNext paragraph. Done"
+    sentences = [text[a:b] for a, b in pipeline_impl.split_sentences(text)]
+    assert sentences == [
+        "Steps to take",
+        "- run `make. Then` now",
+        "- check 2.5 MB",
+        "Next paragraph.",
+        "Done",
+    ]
+
+
+def test_spans_are_offsets_into_the_text(pipeline_impl: ModuleType) -> None:
+    text = "  One here.  Two there!\n\n Three  "
+    spans = pipeline_impl.split_sentences(text)
+    assert spans == [(2, 11), (13, 23), (26, 31)]
+    assert pipeline_impl.split_sentences("") == []
+    assert pipeline_impl.split_sentences(" \n\n ") == []
+
+
+def test_words_and_facts(pipeline_impl: ModuleType) -> None:
+    assert pipeline_impl.tokenize_words("Hello, wörld_2 x.y") == ["hello", "wörld_2", "x", "y"]
+    facts = pipeline_impl.fact_tokens(
+        "Open (/etc/hosts), call parse_args() at https://x.io, got ValueError on line 42."
+    )
+    assert facts == ["/etc/hosts", "parse_args()", "https://x.io", "ValueError", "42"]
+    assert pipeline_impl.fact_tokens("plain words only here") == []
+
+
+def test_scores_reward_facts_and_centrality(pipeline_impl: ModuleType) -> None:
+    text = (
+        "The cache stores results. The weather was nice. "
+        "The cache failed with TimeoutError after 30 s in /var/cache/app."
+    )
+    spans = pipeline_impl.split_sentences(text)
+    scores = pipeline_impl.score_sentences(text, spans)
+    assert len(scores) == 3
+    assert scores[2] > scores[1]
+    assert scores[0] > scores[1]
+    with pytest.raises(ValueError, match="outside"):
+        pipeline_impl.score_sentences(text, [(0, len(text) + 1)])
+
+
+def test_simhash_is_deterministic_and_similarity_aware(pipeline_impl: ModuleType) -> None:
+    base = "the quick brown fox jumps over the lazy dog near the river bank today"
+    assert pipeline_impl.simhash(base) == pure_pipeline.simhash(base)
+    assert pipeline_impl.simhash("") == 0
+    near = pipeline_impl.hamming(pipeline_impl.simhash(base), pipeline_impl.simhash(base + " ok"))
+    far = pipeline_impl.hamming(
+        pipeline_impl.simhash(base), pipeline_impl.simhash("completely unrelated words here")
+    )
+    assert near < far
+
+
+def test_grouping_finds_near_duplicates(pipeline_impl: ModuleType) -> None:
+    a = 0b1011_0000
+    fingerprints = [a, a ^ 1, 2**64 - 1, a ^ 0b11, 2**64 - 2]
+    assert pipeline_impl.group_similar(fingerprints, 2) == [0, 0, 2, 0, 2]
+    assert pipeline_impl.group_similar(fingerprints, 0) == [0, 1, 2, 3, 4]
+    assert pipeline_impl.group_similar([], 3) == []
+    with pytest.raises(ValueError, match="max_distance"):
+        pipeline_impl.group_similar([1], 32)
+    with pytest.raises(ValueError, match="64-bit"):
+        pipeline_impl.group_similar([-1], 3)
+
+
+def test_partition_boundaries(pipeline_impl: ModuleType) -> None:
+    ranks = array.array("b", [1, 1, 1, 1, 1, 1, 1, 3, 2, 0])
+    ages = array.array(
+        "d",
+        [0.0, HOUR - 1e-6, HOUR, 24 * HOUR - 1e-6, 24 * HOUR, 168 * HOUR - 1e-6, 168 * HOUR,
+         1e9, 1e9, -5.0],
+    )  # fmt: skip
+    levels = pipeline_impl.partition_levels(ranks, ages, HOUR, 24 * HOUR, 168 * HOUR)
+    assert list(levels) == [1, 1, 2, 2, 3, 3, 4, 1, 2, 1]
+    with pytest.raises(ValueError, match="ages"):
+        pipeline_impl.partition_levels([1, 2], [0.0], HOUR, 24 * HOUR, 168 * HOUR)
+
+
+def test_count_tokens_basics(pipeline_impl: ModuleType) -> None:
+    assert pipeline_impl.count_tokens("") == 0
+    assert pipeline_impl.count_tokens("hello world") == 2
+    assert pipeline_impl.count_tokens("a" * 1000) > 100
+    assert pipeline_impl.count_tokens("中文字符") == 4

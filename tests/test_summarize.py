@@ -1,0 +1,121 @@
+"""Extractive summaries: only source sentences, in source order, within the token ratio."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import ModuleType
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from memcore.errors import ValidationError
+from memcore.summarize import ExtractiveSummarizer, Summarizer, group_similar_texts
+
+SENTENCES = [
+    "The build failed with ImportError in src/memcore/codec.py at line 88.",
+    "We talked about the weather for a while.",
+    "Set MEMCORE_HOME to /tmp/memcore before running the tests.",
+    "Nothing else happened that afternoon.",
+    "The API lives at https://api.example.com/v2 and answers in 120 ms.",
+    "It was a pleasant and quiet day.",
+    "Dr. Jones, e.g. the lead, approved version 2.4.1 today.",
+]
+documents = st.lists(st.sampled_from(SENTENCES), min_size=1, max_size=12).map(" ".join)
+
+
+def pieces(summarizer: ExtractiveSummarizer, text: str, ratio: float) -> list[str]:
+    return [text[a:b] for a, b in summarizer.select(text, ratio)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(text=st.one_of(documents, st.text(max_size=200)), ratio=st.floats(0.01, 1.0))
+def test_summaries_are_extractive_ordered_and_within_ratio(
+    pipeline_impl: ModuleType, text: str, ratio: float
+) -> None:
+    summarizer = ExtractiveSummarizer(kernels=pipeline_impl)
+    spans = summarizer.select(text, ratio)
+    assert spans == sorted(spans)
+    sentences = pipeline_impl.split_sentences(text)
+    assert all(span in sentences for span in spans)
+    summary = summarizer.summarize(text, ratio)
+    assert summary == " ".join(text[a:b] for a, b in spans)
+    count = pipeline_impl.count_tokens
+    assert count(summary) <= int(count(text) * ratio)
+
+
+@settings(max_examples=40, deadline=None)
+@given(text=documents, ratio=st.floats(0.05, 1.0))
+def test_plugged_counter_path_follows_the_kernel_rules(
+    pipeline_impl: ModuleType, text: str, ratio: float
+) -> None:
+    kernel_path = ExtractiveSummarizer(kernels=pipeline_impl)
+    python_path = ExtractiveSummarizer(
+        counter=lambda s: pipeline_impl.count_tokens(s), kernels=pipeline_impl
+    )
+    assert kernel_path.select(text, ratio) == python_path.select(text, ratio)
+
+
+def test_summary_keeps_more_facts_than_lead_sentences(pipeline_impl: ModuleType) -> None:
+    text = " ".join(SENTENCES)
+    summarizer = ExtractiveSummarizer(kernels=pipeline_impl)
+    summary = summarizer.summarize(text, 0.4)
+    budget = int(pipeline_impl.count_tokens(text) * 0.4)
+    lead: list[str] = []
+    for sentence in SENTENCES:
+        if pipeline_impl.count_tokens(" ".join([*lead, sentence])) > budget:
+            break
+        lead.append(sentence)
+    kept = len(pipeline_impl.fact_tokens(summary))
+    assert kept > len(pipeline_impl.fact_tokens(" ".join(lead)))
+    assert "weather" not in summary
+
+
+def test_ratio_one_keeps_everything_and_tiny_ratio_may_be_empty() -> None:
+    summarizer = ExtractiveSummarizer()
+    text = " ".join(SENTENCES[:3])
+    assert summarizer.summarize(text, 1.0) == text
+    assert summarizer.summarize("Short.", 0.01) == ""
+    assert summarizer.summarize("", 0.5) == ""
+
+
+def test_group_summary_drops_repeats() -> None:
+    summarizer = ExtractiveSummarizer()
+    texts = [SENTENCES[0], SENTENCES[0], SENTENCES[2]]
+    summary = summarizer.summarize_group(texts, 1.0)
+    assert summary.count(SENTENCES[0]) == 1
+    assert SENTENCES[2] in summary
+
+
+@pytest.mark.parametrize("ratio", [0.0, -0.5, 1.5, float("nan"), "half", True])
+def test_bad_ratio(ratio: object) -> None:
+    with pytest.raises(ValidationError):
+        ExtractiveSummarizer().summarize("A sentence.", ratio)  # type: ignore[arg-type]
+
+
+def test_bad_inputs() -> None:
+    with pytest.raises(ValidationError):
+        ExtractiveSummarizer().summarize(None, 0.5)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError):
+        ExtractiveSummarizer().summarize_group("not a list", 0.5)
+
+
+def test_similar_texts_group_together(pipeline_impl: ModuleType) -> None:
+    base = (
+        "the deploy script copies the wheel to the staging host and restarts the worker "
+        "service then checks the health endpoint twice"
+    )
+    texts = [base, "an unrelated note about lunch plans and the menu for friday", base + " again"]
+    assert group_similar_texts(texts, kernels=pipeline_impl) == [[0, 2], [1]]
+
+
+def test_protocol_accepts_a_model_backed_summarizer() -> None:
+    class Shouty:
+        def summarize(self, text: str, ratio: float) -> str:
+            return text.upper()
+
+        def summarize_group(self, texts: Sequence[str], ratio: float) -> str:
+            return " / ".join(texts)
+
+    assert isinstance(Shouty(), Summarizer)
+    assert isinstance(ExtractiveSummarizer(), Summarizer)

