@@ -14,28 +14,6 @@ from memcore.cli import EXIT_ERROR, EXIT_USAGE, build_parser, main
 from tests.test_claude_code import PROJECT, SESSION, write_claude_home
 
 #: Who builds the modules these tests also exercise (H5's wiring sits on top of them).
-OWNERS = {
-    "codec": "H1",
-    "stores": "H2",
-    "sync": "H2",
-    "recovery": "H2",
-    "compression": "H3",
-    "tokens": "H3",
-    "overflow": "H3",
-    "prefetch": "H4",
-}
-PIPELINE = ("codec", "stores", "sync", "compression", "overflow", "tokens", "prefetch")
-
-
-def needs(*names: str) -> None:
-    """Skip, saying which module is missing and whose it is, until every one is in the tree."""
-    for name in names:
-        reason = f"memcore.{name} ({OWNERS[name]}) is not in the tree yet"
-        module = pytest.importorskip(f"memcore.{name}", reason=reason)
-        if getattr(module, "__file__", None) is None:  # an empty folder: a namespace package
-            pytest.skip(reason)
-
-
 SUBCOMMANDS = [
     "import-claude-code",
     "demo",
@@ -169,7 +147,6 @@ def test_python_dash_m_runs_without_traceback(tmp_path: Path) -> None:
 def test_import_dry_run_reports_malformed_lines(
     projects: Path, capsys: pytest.CaptureFixture[str], memcore_home: Path
 ) -> None:
-    needs("tokens")
     code, out, _ = run_cli(capsys, "import-claude-code", str(projects), "--dry-run")
     assert code == 0
     assert "read 3 transcript file(s): 1 session(s)" in out
@@ -185,7 +162,6 @@ def test_import_dry_run_reports_malformed_lines(
 def test_import_then_inspect_compress_decompress_verify(
     projects: Path, store_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    needs("codec", "stores", "sync", "compression", "tokens")
     code, out, err = run_cli(capsys, "import-claude-code", str(projects), "--store", store_url)
     assert code == 0, err
     assert f"stored session {SESSION!r}" in out
@@ -223,7 +199,6 @@ def test_import_then_inspect_compress_decompress_verify(
 def test_import_into_one_named_session(
     projects: Path, store_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    needs("stores", "sync", "tokens")
     main_file = projects / PROJECT.replace("/", "-") / f"{SESSION}.jsonl"
     code, out, err = run_cli(
         capsys, "import-claude-code", str(main_file), "--store", store_url, "--session", "mine"
@@ -235,7 +210,6 @@ def test_import_into_one_named_session(
 def test_compress_unknown_session_is_one_clear_line(
     store_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    needs("stores", "sync", "compression")
     code, _, err = run_cli(capsys, "compress", store_url, "nobody", "-o", str(tmp_path / "x"))
     assert code == EXIT_ERROR
     assert_one_line_error(err, "session 'nobody' has no items")
@@ -245,7 +219,6 @@ def test_compress_unknown_session_is_one_clear_line(
 def test_corrupted_bundle_is_one_clear_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    needs("compression")
     bad = tmp_path / "bad.mcz"
     bad.write_bytes(b"definitely not a memcore bundle")
     code, _, err = run_cli(capsys, "decompress", str(bad))
@@ -254,7 +227,6 @@ def test_corrupted_bundle_is_one_clear_line(
 
 
 def test_bad_store_url_is_one_clear_line(capsys: pytest.CaptureFixture[str]) -> None:
-    needs("stores")
     code, _, err = run_cli(capsys, "inspect", "ftp://example/whatever")
     assert code == EXIT_ERROR
     assert_one_line_error(err, "memcore inspect: error:")

@@ -10,7 +10,6 @@ from memcore.cli import main
 from memcore.demo import run_demo, simulated_accesses, stdlib_notes
 from memcore.model import utc_now
 from tests.test_claude_code import write_claude_home
-from tests.test_cli import PIPELINE, needs
 
 
 @pytest.fixture
@@ -21,7 +20,6 @@ def no_transcripts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.usefixtures("no_transcripts")
 def test_demo_command_on_notes(memcore_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    needs(*PIPELINE)
     code = main(["demo", "--notes", "300"])
     out, err = capsys.readouterr()
     assert code == 0, err
@@ -35,7 +33,6 @@ def test_demo_command_on_notes(memcore_home: Path, capsys: pytest.CaptureFixture
 
 @pytest.mark.usefixtures("no_transcripts")
 async def test_demo_figures_on_notes(memcore_home: Path) -> None:
-    needs(*PIPELINE)
     report = await run_demo(notes=300, seed=3)
     assert report.source == "stdlib-notes"
     assert report.items == 300
@@ -67,7 +64,6 @@ async def test_demo_figures_on_notes(memcore_home: Path) -> None:
 async def test_demo_ingests_claude_code_transcripts(
     memcore_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    needs(*PIPELINE)
     projects = write_claude_home(tmp_path / ".claude")
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(projects.parent))
     report = await run_demo(f"sqlite:///{memcore_home}/cc.db")

@@ -10,8 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_cli import PIPELINE, needs
-
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -29,7 +27,6 @@ def run_script(path: Path, *args: str, env: dict[str, str] | None = None) -> str
 
 
 def test_two_agents_share_memory_through_redis(redis_url: str) -> None:
-    needs("codec", "stores", "sync")
     out = run_script(ROOT / "examples" / "shared_memory_redis.py", redis_url)
     assert "researcher pushed 2 items" in out
     assert "writer pulled 2 items" in out
@@ -38,7 +35,6 @@ def test_two_agents_share_memory_through_redis(redis_url: str) -> None:
 
 
 def test_redis_example_needs_a_url() -> None:
-    needs("codec", "stores", "sync")
     proc = subprocess.run(
         [sys.executable, str(ROOT / "examples" / "shared_memory_redis.py")],
         capture_output=True,
@@ -53,7 +49,6 @@ def test_redis_example_needs_a_url() -> None:
 
 @pytest.mark.parametrize("budget", ["4000", "1500"])
 def test_token_budget_example(budget: str) -> None:
-    needs("overflow", "tokens")
     out = run_script(ROOT / "examples" / "token_budget.py", budget)
     assert f"budget {int(budget):,}:" in out
     assert "critical items kept" in out
@@ -69,7 +64,6 @@ def test_readme_has_an_api_tour() -> None:
 
 
 def test_readme_snippets_run(tmp_path: Path) -> None:
-    needs(*PIPELINE)
     # The tour's snippets build on each other, like a reader pasting them into one session.
     script = tmp_path / "tour.py"
     script.write_text("\n\n".join(readme_snippets()), encoding="utf-8")
@@ -78,7 +72,6 @@ def test_readme_snippets_run(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("workload", ["checksum", "compress", "overflow", "prefetch", "sync"])
 def test_profiling_workloads_run(workload: str, tmp_path: Path) -> None:
-    needs(*PIPELINE)
     out = run_script(
         ROOT / "scripts" / "profile_workloads.py",
         workload,
@@ -92,7 +85,6 @@ def test_profiling_workloads_run(workload: str, tmp_path: Path) -> None:
 
 
 def test_cprofile_entry_point(tmp_path: Path) -> None:
-    needs(*PIPELINE)
     saved = tmp_path / "compress.prof"
     out = run_script(
         ROOT / "scripts" / "profile_cprofile.py",
@@ -109,7 +101,6 @@ def test_cprofile_entry_point(tmp_path: Path) -> None:
 
 
 def test_pyinstrument_entry_point() -> None:
-    needs(*PIPELINE)
     pytest.importorskip("pyinstrument", reason="pyinstrument (the dev extra) is not installed")
     out = run_script(
         ROOT / "scripts" / "profile_pyinstrument.py", "prefetch", "-n", "120", "--repeat", "1"

@@ -45,3 +45,19 @@ def test_pure_twin_is_used_when_the_switch_is_set(family: str) -> None:
 def test_unknown_family_is_refused() -> None:
     with pytest.raises(AttributeError):
         _kernels.load("nope")
+
+
+@pytest.mark.native_only
+def test_a_missing_build_fails_loudly_at_import() -> None:
+    # None in sys.modules makes the import of the compiled module fail, as a missing .so would
+    code = (
+        "import sys; sys.modules['memcore._native.checksums'] = None\n"
+        "try:\n"
+        "    import memcore\n"
+        "except ImportError as exc:\n"
+        "    assert 'MEMCORE_NO_EXTENSIONS' in str(exc), exc\n"
+        "else:\n"
+        "    raise SystemExit('import memcore succeeded without its compiled kernels')\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "MEMCORE_NO_EXTENSIONS"}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env)

@@ -22,12 +22,10 @@ from memcore.transfer import (
     mine_patterns,
     save_access_log,
 )
-from tests.test_cli import needs
 
 
 def manager_class() -> Any:
-    """H2's DistributedMemoryManager: the store-backed tests need it (a visible skip until then)."""
-    needs("stores", "sync")
+    """The manager class the store-backed tests drive."""
     from memcore.sync import DistributedMemoryManager
 
     return DistributedMemoryManager
@@ -296,7 +294,6 @@ async def test_transfer_history_is_kept_in_the_store(
 async def test_patterns_from_an_attached_prefetcher(
     store_url: str, transfer: SessionKnowledgeTransfer
 ) -> None:
-    needs("prefetch")
     from memcore import prefetch
 
     await write_session(store_url, "live", SOURCE_ITEMS[:3])

@@ -35,6 +35,11 @@ from memcore.model import (
 
 __version__ = "0.1.0"
 
+if NATIVE:  # a broken or missing build fails here, loudly, not on some later first use
+    from memcore import _kernels
+
+    _kernels.load("checksums")
+
 # public name -> the module that defines it (imported lazily)
 _LAZY = {
     "xxh64": "memcore.codec",
@@ -43,6 +48,8 @@ _LAZY = {
     "open_store": "memcore.stores",
     "DistributedMemoryManager": "memcore.sync",
     "recover_corrupted_memory": "memcore.recovery",
+    "arecover_corrupted_memory": "memcore.recovery",
+    "create_backup": "memcore.recovery",
     "HierarchicalMemoryCompressor": "memcore.compression",
     "CompressedBundle": "memcore.compression",
     "decompress_memory_hierarchy": "memcore.compression",
@@ -66,7 +73,7 @@ if TYPE_CHECKING:
     from memcore.leak import MemoryLeakDetector
     from memcore.overflow import SessionState, handle_context_overflow
     from memcore.prefetch import PredictiveMemoryPrefetcher
-    from memcore.recovery import recover_corrupted_memory
+    from memcore.recovery import arecover_corrupted_memory, create_backup, recover_corrupted_memory
     from memcore.stores import open_store
     from memcore.sync import DistributedMemoryManager
     from memcore.tokens import count_tokens
@@ -115,7 +122,9 @@ __all__ = [
     "TransferResult",
     "TransferableKnowledge",
     "ValidationError",
+    "arecover_corrupted_memory",
     "count_tokens",
+    "create_backup",
     "decompress_memory_hierarchy",
     "handle_context_overflow",
     "open_store",

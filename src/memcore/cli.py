@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import inspect
 import json
 import sys
 import time
@@ -31,7 +30,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from memcore.errors import CorruptedMemoryError, MemcoreError, NotFoundError
+from memcore.errors import MemcoreError, NotFoundError
 from memcore.model import MemoryItem
 
 if TYPE_CHECKING:
@@ -428,18 +427,18 @@ def cmd_inspect(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
-    sessions = [args.session] if args.session else run(_sessions(args.url))
+    from memcore.recovery import verify_session, verify_store
+
+    if args.session:
+        reports = [run(verify_session(args.session, args.url))]
+    else:
+        reports = list(run(verify_store(args.url)).sessions)
     bad = 0
-    for session in sessions:
-        try:
-            state = run(_read_session(args.url, session))
-        except CorruptedMemoryError as exc:
-            bad += 1
-            print(f"  {session}: CORRUPTED: {_describe(exc)}", file=out)
-            continue
-        print(f"  {session}: ok ({len(state)} items)", file=out)
+    for report in reports:
+        bad += not report.ok
+        print(f"  {report.session_id}: {report.describe()}", file=out)
     print(
-        f"{args.url}: {len(sessions)} session(s) checked, "
+        f"{args.url}: {len(reports)} session(s) checked, "
         + (f"{bad} corrupted (try `memcore recover URL SESSION`)" if bad else "all ok"),
         file=out,
     )
@@ -521,12 +520,17 @@ def _preview(text: str, width: int = 90) -> str:
 def cmd_recover(args: argparse.Namespace, out: TextIO) -> int:
     from memcore.recovery import recover_corrupted_memory
 
-    outcome = recover_corrupted_memory(args.session, store=args.url)
-    result = run(outcome) if inspect.isawaitable(outcome) else outcome
+    result = recover_corrupted_memory(args.session, store=args.url)
+    note = ""
+    if result.rebuild_required:
+        note = (
+            "; rebuilt from the journal"
+            if result.success
+            else "; no backup could serve and the journal could not rebuild it"
+        )
     print(
         f"{'recovered' if result.success else 'NOT recovered'}: {result.message} "
-        f"({result.updates_applied} journal updates applied"
-        f"{'; a rebuild is required' if result.rebuild_required else ''})",
+        f"({result.updates_applied} journal updates applied{note})",
         file=out,
     )
     return 0 if result.success else EXIT_ERROR

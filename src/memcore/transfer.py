@@ -56,9 +56,9 @@ CONFLICT_STRATEGIES = ("timestamp", "local-wins", "remote-wins")
 #: ``selective`` transfers only what is known with more confidence than this.
 SELECTIVE_THRESHOLD = 0.8
 #: The session that holds every session's access log (one item per session).
-ACCESS_LOG_SESSION = "memcore:access-log"
+ACCESS_LOG_SESSION = "memcore.access-log"
 #: The session that holds the transfer history (one item per transfer).
-HISTORY_SESSION = "memcore:transfer-history"
+HISTORY_SESSION = "memcore.transfer-history"
 #: Metadata keys that say where a transferred item came from; ignored when comparing values.
 _PROVENANCE = ("transferred_from", "transferred_at", "transfer_id")
 

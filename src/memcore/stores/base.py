@@ -27,6 +27,7 @@ from memcore.errors import CorruptedMemoryError, ValidationError
 # input can name another session's keys (no ':' in session ids, no glob characters anywhere).
 _SESSION_RE = re.compile(r"[A-Za-z0-9._@-][A-Za-z0-9._@+=-]{0,199}")
 MAX_KEY_BYTES = 1024
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def validate_session_id(session_id: object) -> str:
@@ -49,7 +50,7 @@ def validate_key(key: object) -> str:
         raise ValidationError(f"invalid key {key!r}: not encodable as UTF-8") from exc
     if size > MAX_KEY_BYTES:
         raise ValidationError(f"key too long ({size} bytes of UTF-8, at most {MAX_KEY_BYTES})")
-    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in key):
+    if _CONTROL_RE.search(key):
         raise ValidationError(f"invalid key {key!r}: control characters are not allowed")
     return key
 
@@ -187,8 +188,7 @@ class Store(Protocol):
         """Journal entries with versions above ``since_version``, oldest first."""
         ...
 
-    async def put_backup(self, session_id: str, version: int, blob: bytes) -> BackupInfo:
-        ...
+    async def put_backup(self, session_id: str, version: int, blob: bytes) -> BackupInfo: ...
 
     async def list_backups(self, session_id: str) -> list[BackupInfo]:
         """Backups of the session, newest first."""
@@ -198,18 +198,15 @@ class Store(Protocol):
         """The backup's bytes; ``NotFoundError`` if there is no such backup."""
         ...
 
-    async def delete_backup(self, session_id: str, backup_id: int) -> None:
-        ...
+    async def delete_backup(self, session_id: str, backup_id: int) -> None: ...
 
-    async def list_sessions(self) -> list[str]:
-        ...
+    async def list_sessions(self) -> list[str]: ...
 
     async def delete_session(self, session_id: str) -> None:
         """Drop a session's items, journal, meta and backups."""
         ...
 
-    async def close(self) -> None:
-        ...
+    async def close(self) -> None: ...
 
 
 def validate_records(records: Mapping[str, bytes]) -> None:

@@ -1,0 +1,524 @@
+"""Sliding-window access-pattern counting and next-item prediction (compiled twin).
+
+Same state, same eviction and decay, same probabilities (bit for bit) as
+``memcore._pure.patterns``, whose docstring specifies the model; the limits come from there too.
+What this module adds is speed: contexts live in one C array of fixed-size records with a chained
+hash index and an intrusive least-recently-updated list, successors in a flat array beside them,
+so an access is ``max_order`` hash lookups and short scans with no Python object made. Memory is
+taken with ``PyMem_*`` (so ``tracemalloc`` sees it), grows by doubling and never passes
+``max_contexts`` records.
+"""
+
+cimport cython
+from cpython.long cimport PyLong_AsLongLongAndOverflow
+from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
+from libc.stdint cimport int32_t, int64_t, uint64_t
+from libc.stdlib cimport qsort
+from libc.string cimport memset
+
+from memcore._pure import patterns as _pure
+from memcore.errors import ValidationError
+
+cdef enum:
+    MAXO = 8  # must equal _pure.MAX_ORDER (checked at import)
+    STACK_SCORED = 256  # candidates scored on the stack; more take a heap buffer
+
+if _pure.MAX_ORDER != MAXO:
+    raise ImportError("memcore._native.patterns: MAX_ORDER differs from the pure twin")
+
+cdef int64_t C_MAX_WINDOW = _pure.MAX_WINDOW
+cdef int64_t C_MAX_SUCCESSORS = _pure.MAX_SUCCESSORS
+cdef int64_t C_MAX_CONTEXTS = _pure.MAX_CONTEXTS
+cdef int64_t C_INT64_MAX = 0x7FFFFFFFFFFFFFFF
+_as_item_id = _pure.as_item_id
+
+# The interpolation step, kept out of reach of floating-point contraction (an FMA would round
+# differently from the pure twin's separate multiply and add).
+cdef extern from *:
+    """
+    #include <stdint.h>
+    static double mc_wb_step(int64_t count, int64_t distinct, double p, int64_t total) {
+        volatile double scaled = (double)distinct * p;
+        double numerator = (double)count + scaled;
+        return numerator / (double)(total + distinct);
+    }
+    """
+    double mc_wb_step(int64_t count, int64_t distinct, double p, int64_t total) noexcept nogil
+
+ctypedef struct Context:
+    int64_t key[MAXO]
+    uint64_t hash
+    int64_t total
+    int32_t order
+    int32_t nsucc
+    int32_t prev      # least-recently-updated list
+    int32_t next
+    int32_t hnext     # hash chain
+
+ctypedef struct Successor:
+    int64_t id
+    int64_t count
+    int64_t stamp
+
+ctypedef struct Scored:
+    double p
+    int64_t id
+
+
+cdef int _compare_scored(const void *a, const void *b) noexcept nogil:
+    cdef const Scored *x = <const Scored *>a
+    cdef const Scored *y = <const Scored *>b
+    if x.p > y.p:
+        return -1
+    if x.p < y.p:
+        return 1
+    if x.id < y.id:
+        return -1
+    if x.id > y.id:
+        return 1
+    return 0
+
+
+cdef inline uint64_t _mix(uint64_t z) noexcept nogil:
+    z = (z ^ (z >> 30)) * <uint64_t>0xBF58476D1CE4E5B9ULL
+    z = (z ^ (z >> 27)) * <uint64_t>0x94D049BB133111EBULL
+    return z ^ (z >> 31)
+
+
+cdef inline uint64_t _hash_key(const int64_t *key, int order) noexcept nogil:
+    cdef uint64_t h = <uint64_t>order * <uint64_t>0x9E3779B97F4A7C15ULL
+    cdef int i
+    for i in range(order):
+        h = _mix(h ^ <uint64_t>key[i]) + <uint64_t>0x9E3779B97F4A7C15ULL
+    return h
+
+
+cdef int64_t _check_int(str name, object value, int64_t low, int64_t high) except? -1:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValidationError(f"{name} must be an int in [{low}, {high}] (got {value!r})")
+    return value
+
+
+cdef inline int64_t _item(object value) except? -1:
+    cdef int overflow = 0
+    cdef long long v
+    if type(value) is int:
+        v = PyLong_AsLongLongAndOverflow(value, &overflow)
+        if overflow == 0:
+            return v
+    return _as_item_id(value)
+
+
+@cython.final
+cdef class PatternCounter:
+    """Per-session successor counts over the last ``window_size`` accesses (see the pure twin)."""
+
+    cdef int64_t _window, _order, _max_contexts, _max_successors, _decay_at, _tick
+    cdef Context *_ctx
+    cdef Successor *_succ
+    cdef int32_t *_buckets
+    cdef int32_t _cap, _count, _nbuckets, _head, _tail
+    cdef int64_t _history[MAXO]
+    cdef int _hlen
+
+    def __cinit__(self) -> None:
+        self._ctx = NULL
+        self._succ = NULL
+        self._buckets = NULL
+
+    def __init__(
+        self,
+        window_size=5,
+        max_order=None,
+        max_contexts=65536,
+        max_successors=16,
+        decay_at=1024,
+    ):
+        self._window = _check_int("window_size", window_size, 2, C_MAX_WINDOW)
+        if max_order is None:  # the whole window is the context
+            max_order = min(MAXO, self._window - 1)
+        self._order = _check_int("max_order", max_order, 1, min(MAXO, self._window - 1))
+        self._max_contexts = _check_int("max_contexts", max_contexts, 1, C_MAX_CONTEXTS)
+        self._max_successors = _check_int("max_successors", max_successors, 1, C_MAX_SUCCESSORS)
+        self._decay_at = _check_int("decay_at", decay_at, 2, C_INT64_MAX)
+        self._free()
+        self._tick = 0
+        self._count = 0
+        self._cap = 0
+        self._nbuckets = 0
+        self._head = -1
+        self._tail = -1
+        self._hlen = 0
+        self._grow()
+
+    def __dealloc__(self) -> None:
+        self._free()
+
+    cdef void _free(self) noexcept:
+        PyMem_Free(self._ctx)
+        PyMem_Free(self._succ)
+        PyMem_Free(self._buckets)
+        self._ctx = NULL
+        self._succ = NULL
+        self._buckets = NULL
+
+    cdef int _grow(self) except -1:
+        """Double the record arrays (up to max_contexts) and rebuild the hash index."""
+        cdef int64_t cap = 64 if self._cap == 0 else 2 * <int64_t>self._cap
+        if cap > self._max_contexts:
+            cap = self._max_contexts
+        cdef int64_t nbuckets = 1
+        while nbuckets < 2 * cap:
+            nbuckets *= 2
+        cdef Context *ctx = <Context *>PyMem_Realloc(self._ctx, cap * sizeof(Context))
+        if ctx == NULL:
+            raise MemoryError()
+        self._ctx = ctx
+        cdef Successor *succ = <Successor *>PyMem_Realloc(
+            self._succ, cap * self._max_successors * sizeof(Successor)
+        )
+        if succ == NULL:
+            raise MemoryError()
+        self._succ = succ
+        cdef int32_t *buckets = <int32_t *>PyMem_Realloc(self._buckets, nbuckets * sizeof(int32_t))
+        if buckets == NULL:
+            raise MemoryError()
+        self._buckets = buckets
+        self._cap = <int32_t>cap
+        self._nbuckets = <int32_t>nbuckets
+        cdef int32_t i, b
+        for i in range(self._nbuckets):
+            buckets[i] = -1
+        for i in range(self._count):
+            b = <int32_t>(ctx[i].hash & <uint64_t>(nbuckets - 1))
+            ctx[i].hnext = buckets[b]
+            buckets[b] = i
+        return 0
+
+    # --- parameters and size -------------------------------------------------------------
+    @property
+    def window_size(self) -> int:
+        return self._window
+
+    @property
+    def max_order(self) -> int:
+        return self._order
+
+    @property
+    def max_contexts(self) -> int:
+        return self._max_contexts
+
+    @property
+    def max_successors(self) -> int:
+        return self._max_successors
+
+    @property
+    def decay_at(self) -> int:
+        return self._decay_at
+
+    @property
+    def accesses(self) -> int:
+        """How many accesses were recorded (also the stamp of the latest one)."""
+        return self._tick
+
+    @property
+    def context_count(self) -> int:
+        return self._count
+
+    def last(self):
+        """The most recently recorded item, or None before the first access."""
+        if self._hlen == 0:
+            return None
+        return self._history[self._hlen - 1]
+
+    # --- the hash index and the LRU list ---------------------------------------------------
+    cdef int32_t _find(self, const int64_t *key, int order, uint64_t h) noexcept:
+        cdef int32_t i = self._buckets[h & <uint64_t>(self._nbuckets - 1)]
+        cdef int j
+        cdef Context *c
+        while i >= 0:
+            c = &self._ctx[i]
+            if c.hash == h and c.order == order:
+                for j in range(order):
+                    if c.key[j] != key[j]:
+                        break
+                else:
+                    return i
+            i = c.hnext
+        return -1
+
+    cdef void _lru_unlink(self, int32_t i) noexcept:
+        cdef Context *c = &self._ctx[i]
+        if c.prev >= 0:
+            self._ctx[c.prev].next = c.next
+        else:
+            self._head = c.next
+        if c.next >= 0:
+            self._ctx[c.next].prev = c.prev
+        else:
+            self._tail = c.prev
+
+    cdef void _lru_append(self, int32_t i) noexcept:
+        cdef Context *c = &self._ctx[i]
+        c.prev = self._tail
+        c.next = -1
+        if self._tail >= 0:
+            self._ctx[self._tail].next = i
+        else:
+            self._head = i
+        self._tail = i
+
+    cdef void _unhash(self, int32_t i) noexcept:
+        cdef int32_t b = <int32_t>(self._ctx[i].hash & <uint64_t>(self._nbuckets - 1))
+        cdef int32_t j = self._buckets[b]
+        if j == i:
+            self._buckets[b] = self._ctx[i].hnext
+            return
+        while j >= 0:
+            if self._ctx[j].hnext == i:
+                self._ctx[j].hnext = self._ctx[i].hnext
+                return
+            j = self._ctx[j].hnext
+
+    # --- counting ------------------------------------------------------------------------
+    cpdef record(self, object item):
+        """Count one access: O(max_order) updates."""
+        self._record(_item(item))
+
+    def record_many(self, items) -> None:
+        """Count accesses in order, exactly as many ``record`` calls would.
+
+        A C-contiguous int64 buffer (a numpy ``int64`` array, ``array('q')``) is read directly;
+        anything else is checked item by item first, so a bad batch changes nothing.
+        """
+        cdef const int64_t[::1] view
+        cdef Py_ssize_t i, n
+        if isinstance(items, (str, bytes, bytearray)):
+            raise ValidationError("record_many takes a sequence of int ids, not a string")
+        try:
+            view = items
+        except (TypeError, ValueError, BufferError):
+            pass
+        else:
+            n = view.shape[0]
+            for i in range(n):
+                self._record(view[i])
+            return
+        try:
+            ids = [_item(value) for value in items]
+        except TypeError as exc:
+            raise ValidationError("record_many takes an iterable of int ids") from exc
+        for value in ids:
+            self._record(value)
+
+    cdef int _record(self, int64_t item) except -1:
+        cdef int64_t key[MAXO]
+        cdef int k, j, start
+        self._tick += 1
+        cdef int upto = self._hlen if self._hlen < self._order else <int>self._order
+        for k in range(1, upto + 1):
+            start = self._hlen - k
+            for j in range(k):
+                key[j] = self._history[start + j]
+            self._update(key, k, item)
+        if self._hlen < self._order:
+            self._history[self._hlen] = item
+            self._hlen += 1
+        else:
+            for j in range(self._hlen - 1):
+                self._history[j] = self._history[j + 1]
+            self._history[self._hlen - 1] = item
+        return 0
+
+    cdef int _update(self, const int64_t *key, int order, int64_t item) except -1:
+        cdef uint64_t h = _hash_key(key, order)
+        cdef int32_t i = self._find(key, order, h)
+        cdef int32_t b, s, victim
+        cdef int j
+        cdef Context *c
+        cdef Successor *succ
+        if i < 0:
+            if self._count >= self._max_contexts:
+                i = self._head
+                self._unhash(i)
+                self._lru_unlink(i)
+            else:
+                if self._count >= self._cap:
+                    self._grow()
+                i = self._count
+                self._count += 1
+            c = &self._ctx[i]
+            memset(c.key, 0, sizeof(c.key))
+            for j in range(order):
+                c.key[j] = key[j]
+            c.hash = h
+            c.order = order
+            c.total = 0
+            c.nsucc = 0
+            b = <int32_t>(h & <uint64_t>(self._nbuckets - 1))
+            c.hnext = self._buckets[b]
+            self._buckets[b] = i
+            self._lru_append(i)
+        else:
+            if i != self._tail:
+                self._lru_unlink(i)
+                self._lru_append(i)
+            c = &self._ctx[i]
+        succ = &self._succ[<int64_t>i * self._max_successors]
+        for s in range(c.nsucc):
+            if succ[s].id == item:
+                succ[s].count += 1
+                succ[s].stamp = self._tick
+                break
+        else:
+            if c.nsucc < self._max_successors:
+                s = c.nsucc
+                c.nsucc += 1
+            else:
+                victim = 0
+                for s in range(1, c.nsucc):
+                    if succ[s].count < succ[victim].count or (
+                        succ[s].count == succ[victim].count and succ[s].stamp < succ[victim].stamp
+                    ):
+                        victim = s
+                s = victim
+            succ[s].id = item
+            succ[s].count = 1
+            succ[s].stamp = self._tick
+        c.total += 1
+        if c.total >= self._decay_at:
+            c.total //= 2
+            j = 0
+            for s in range(c.nsucc):
+                succ[s].count //= 2
+                if succ[s].count > 0:
+                    succ[j] = succ[s]
+                    j += 1
+            c.nsucc = j
+        return 0
+
+    # --- prediction ----------------------------------------------------------------------
+    cdef int32_t _lookup(self, object context) except -2:
+        cdef int64_t key[MAXO]
+        cdef int order = 0
+        for value in context:
+            if order >= MAXO:
+                return -1
+            key[order] = _item(value)
+            order += 1
+        if order == 0:
+            return -1
+        return self._find(key, order, _hash_key(key, order))
+
+    cdef int64_t _count_of(self, int32_t i, int64_t item) noexcept:
+        cdef Successor *succ = &self._succ[<int64_t>i * self._max_successors]
+        cdef int s
+        for s in range(self._ctx[i].nsucc):
+            if succ[s].id == item:
+                return succ[s].count
+        return 0
+
+    def predict(self, current, n=5) -> list:
+        """The ``n`` likeliest items to follow ``current`` as ``(id, probability)``, likeliest
+        first, lower id first on ties (see the pure twin)."""
+        cdef int64_t cur = _item(current)
+        cdef int overflow = 0
+        cdef int64_t limit = 0
+        if type(n) is int:
+            limit = PyLong_AsLongLongAndOverflow(n, &overflow)
+        if overflow != 0 or limit < 1:
+            limit = _check_int("n", n, 1, C_INT64_MAX)
+        cdef int32_t chain[MAXO]
+        cdef int nchain = 0
+        cdef int32_t first
+        cdef int64_t key[MAXO]
+        cdef int k, j, q, s
+        cdef Context *c
+        cdef Successor *succ
+        key[0] = cur
+        first = self._find(key, 1, _hash_key(key, 1))
+        cdef int32_t found
+        if self._hlen > 0 and self._history[self._hlen - 1] == cur:
+            for k in range(2, min(<int>self._order, self._hlen) + 1):
+                for j in range(k):
+                    key[j] = self._history[self._hlen - k + j]
+                found = self._find(key, k, _hash_key(key, k))
+                if found >= 0:
+                    chain[nchain] = found
+                    nchain += 1
+        cdef int64_t room = (nchain + 1) * self._max_successors
+        cdef Scored local[STACK_SCORED]
+        cdef Scored *scored = local
+        if room > STACK_SCORED:
+            scored = <Scored *>PyMem_Malloc(room * sizeof(Scored))
+            if scored == NULL:
+                raise MemoryError()
+        cdef int64_t m = 0, t
+        cdef double p
+        cdef int32_t idx
+        try:
+            # candidates: every successor of every context in the chain, once
+            for q in range(-1, nchain):
+                idx = first if q < 0 else chain[q]
+                if idx < 0:
+                    continue
+                succ = &self._succ[<int64_t>idx * self._max_successors]
+                for s in range(self._ctx[idx].nsucc):
+                    for t in range(m):
+                        if scored[t].id == succ[s].id:
+                            break
+                    else:
+                        scored[m].id = succ[s].id
+                        m += 1
+            for t in range(m):
+                p = 0.0
+                if first >= 0:
+                    p = <double>self._count_of(first, scored[t].id) / <double>self._ctx[first].total
+                for q in range(nchain):
+                    c = &self._ctx[chain[q]]
+                    p = mc_wb_step(self._count_of(chain[q], scored[t].id), c.nsucc, p, c.total)
+                scored[t].p = p
+            qsort(scored, m, sizeof(Scored), _compare_scored)
+            result = []
+            for t in range(m):
+                if scored[t].p <= 0.0 or t >= limit:
+                    break
+                result.append((scored[t].id, scored[t].p))
+            return result
+        finally:
+            if scored != local:
+                PyMem_Free(scored)
+
+    def successors(self, context) -> dict:
+        """The kept successor counts of one context (ids oldest first), empty if unknown."""
+        cdef int32_t i = self._lookup(list(context))
+        if i < 0:
+            return {}
+        cdef Successor *succ = &self._succ[<int64_t>i * self._max_successors]
+        pairs = sorted((succ[s].id, succ[s].count) for s in range(self._ctx[i].nsucc))
+        return dict(pairs)
+
+    def state(self) -> list:
+        """Every context, least recently updated first, for comparisons and export."""
+        out = []
+        cdef int32_t i = self._head
+        cdef Context *c
+        cdef Successor *succ
+        while i >= 0:
+            c = &self._ctx[i]
+            succ = &self._succ[<int64_t>i * self._max_successors]
+            key = tuple([c.key[j] for j in range(c.order)])
+            entries = sorted([(succ[s].id, succ[s].count, succ[s].stamp) for s in range(c.nsucc)])
+            out.append((key, c.total, entries))
+            i = c.next
+        return out
+
+
+__all__ = ["MAX_CONTEXTS", "MAX_ORDER", "MAX_SUCCESSORS", "MAX_WINDOW", "ContextState",
+           "PatternCounter", "as_item_id"]
+MAX_ORDER = _pure.MAX_ORDER
+MAX_WINDOW = _pure.MAX_WINDOW
+MAX_SUCCESSORS = _pure.MAX_SUCCESSORS
+MAX_CONTEXTS = _pure.MAX_CONTEXTS
+ContextState = _pure.ContextState
+as_item_id = _pure.as_item_id

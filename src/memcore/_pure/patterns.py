@@ -1,0 +1,266 @@
+"""Sliding-window access-pattern counting and next-item prediction (pure-Python twin).
+
+``memcore._native.patterns`` keeps the same state and returns the same numbers, bit for bit; this
+module is the reference and is what runs when the compiled kernels are not in use. Item ids are
+ints (the prefetcher interns its string ids); the kernel never sees strings.
+
+The model (one :class:`PatternCounter` per session):
+
+* **contexts**: after each access ``x`` the last ``k`` accesses before it (``k = 1 ..
+  max_order``, all inside the window of ``window_size`` accesses) form a context, and ``x`` is
+  counted as that context's successor. One access is ``max_order`` counter updates, so O(window)
+  per access; history is never rescanned and counts are fresh after every access.
+* **bounded memory**: at most ``max_contexts`` contexts, evicted least recently updated first;
+  at most ``max_successors`` successors per context, the one with the smallest count (then the
+  oldest update) replaced by a newcomer; a context whose total reaches ``decay_at`` halves its
+  total and every count (floor), dropping zeros, so old habits fade. Every rule is a pure function
+  of the access stream, so both twins hold identical state.
+* **prediction** (Witten-Bell interpolation, as in PPM-style text models): with ``c(x)`` the count
+  of ``x`` after a context, ``t`` the context's total and ``d`` its number of distinct successors,
+  ``P1(x) = c1(x) / t1`` for the order-1 context (the current item alone) and ``Pk(x) = (ck(x) +
+  dk * Pk-1(x)) / (tk + dk)`` for each longer context the recorded history supplies (only when the
+  current item is the last one recorded). ``Pk`` is an honest probability estimate in [0, 1]; the
+  counts of evicted successors stay in ``t``, so probabilities sum to at most 1. Only items seen
+  right after the current item (in some context ending with it) can be predicted.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections import OrderedDict
+from collections.abc import Iterable
+from typing import Any
+
+from memcore.errors import ValidationError
+
+#: Hard bounds on the parameters (the compiled twin sizes fixed arrays by ``MAX_ORDER``).
+MAX_ORDER = 8
+MAX_WINDOW = 64
+MAX_SUCCESSORS = 1024
+MAX_CONTEXTS = 1 << 24
+
+_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
+
+#: One context's state as ``state()`` reports it: (context ids oldest first, total,
+#: [(successor id, count, last-update stamp), ...] sorted by id).
+ContextState = tuple[tuple[int, ...], int, list[tuple[int, int, int]]]
+
+
+def _check_int(name: str, value: object, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValidationError(f"{name} must be an int in [{low}, {high}] (got {value!r})")
+    return value
+
+
+def as_item_id(value: object) -> int:
+    """``value`` as a 64-bit signed item id, or ``ValidationError``."""
+    if isinstance(value, bool):
+        raise ValidationError(f"item ids are 64-bit ints, not bool ({value!r})")
+    try:
+        item = operator.index(value)  # type: ignore[arg-type]
+    except TypeError as exc:
+        raise ValidationError(f"item ids are 64-bit ints (got {type(value).__name__})") from exc
+    if not _INT64_MIN <= item <= _INT64_MAX:
+        raise ValidationError(f"item id {item} does not fit in 64 bits")
+    return item
+
+
+class _Context:
+    __slots__ = ("successors", "total")
+
+    def __init__(self) -> None:
+        self.total = 0
+        # id -> [count, stamp]; the order of this dict never influences any result.
+        self.successors: dict[int, list[int]] = {}
+
+
+class PatternCounter:
+    """Per-session successor counts over the last ``window_size`` accesses; see the module doc.
+
+    ``max_order`` defaults to ``window_size - 1`` (at most ``MAX_ORDER``): the accesses before
+    the current one that share its window are its context.
+    """
+
+    def __init__(
+        self,
+        window_size: int = 5,
+        max_order: int | None = None,
+        max_contexts: int = 65536,
+        max_successors: int = 16,
+        decay_at: int = 1024,
+    ) -> None:
+        self._window = _check_int("window_size", window_size, 2, MAX_WINDOW)
+        if max_order is None:  # the whole window is the context
+            max_order = min(MAX_ORDER, self._window - 1)
+        self._order = _check_int("max_order", max_order, 1, min(MAX_ORDER, self._window - 1))
+        self._max_contexts = _check_int("max_contexts", max_contexts, 1, MAX_CONTEXTS)
+        self._max_successors = _check_int("max_successors", max_successors, 1, MAX_SUCCESSORS)
+        self._decay_at = _check_int("decay_at", decay_at, 2, _INT64_MAX)
+        self._contexts: OrderedDict[tuple[int, ...], _Context] = OrderedDict()
+        self._history: list[int] = []  # the last max_order accesses, oldest first
+        self._tick = 0
+
+    # --- parameters and size -------------------------------------------------------------
+    @property
+    def window_size(self) -> int:
+        return self._window
+
+    @property
+    def max_order(self) -> int:
+        return self._order
+
+    @property
+    def max_contexts(self) -> int:
+        return self._max_contexts
+
+    @property
+    def max_successors(self) -> int:
+        return self._max_successors
+
+    @property
+    def decay_at(self) -> int:
+        return self._decay_at
+
+    @property
+    def accesses(self) -> int:
+        """How many accesses were recorded (also the stamp of the latest one)."""
+        return self._tick
+
+    @property
+    def context_count(self) -> int:
+        return len(self._contexts)
+
+    def last(self) -> int | None:
+        """The most recently recorded item, or None before the first access."""
+        return self._history[-1] if self._history else None
+
+    # --- counting ------------------------------------------------------------------------
+    def record(self, item: int) -> None:
+        """Count one access: O(max_order) updates."""
+        self._record(as_item_id(item))
+
+    def record_many(self, items: Iterable[Any]) -> None:
+        """Count accesses in order, exactly as many ``record`` calls would.
+
+        Every id is checked before any is counted, so a bad batch changes nothing.
+        """
+        if isinstance(items, (str, bytes, bytearray)):
+            raise ValidationError("record_many takes a sequence of int ids, not a string")
+        tolist = getattr(items, "tolist", None)  # numpy arrays, array.array: plain ints at once
+        if callable(tolist):
+            items = tolist()
+        try:
+            ids = [as_item_id(value) for value in items]
+        except TypeError as exc:
+            raise ValidationError("record_many takes an iterable of int ids") from exc
+        for item in ids:
+            self._record(item)
+
+    def _record(self, item: int) -> None:
+        self._tick += 1
+        history = self._history
+        size = len(history)
+        for k in range(1, min(self._order, size) + 1):
+            self._update(tuple(history[size - k :]), item)
+        history.append(item)
+        if len(history) > self._order:
+            del history[0]
+
+    def _update(self, key: tuple[int, ...], item: int) -> None:
+        contexts = self._contexts
+        context = contexts.get(key)
+        if context is None:
+            if len(contexts) >= self._max_contexts:
+                contexts.popitem(last=False)
+            context = contexts[key] = _Context()
+        else:
+            contexts.move_to_end(key)
+        successors = context.successors
+        entry = successors.get(item)
+        if entry is not None:
+            entry[0] += 1
+            entry[1] = self._tick
+        else:
+            if len(successors) >= self._max_successors:
+                victim = min(successors.items(), key=lambda kv: (kv[1][0], kv[1][1]))[0]
+                del successors[victim]
+            successors[item] = [1, self._tick]
+        context.total += 1
+        if context.total >= self._decay_at:
+            context.total //= 2
+            for key_id in list(successors):
+                entry = successors[key_id]
+                entry[0] //= 2
+                if entry[0] == 0:
+                    del successors[key_id]
+
+    # --- prediction ----------------------------------------------------------------------
+    def _chain(self, current: int) -> tuple[_Context | None, list[_Context]]:
+        """The order-1 context of ``current`` and the longer recorded ones, shortest first."""
+        first = self._contexts.get((current,))
+        longer: list[_Context] = []
+        history = self._history
+        if history and history[-1] == current:
+            for k in range(2, min(self._order, len(history)) + 1):
+                context = self._contexts.get(tuple(history[len(history) - k :]))
+                if context is not None:
+                    longer.append(context)
+        return first, longer
+
+    def predict(self, current: int, n: int = 5) -> list[tuple[int, float]]:
+        """The ``n`` likeliest items to follow ``current`` as ``(id, probability)``, likeliest
+        first, lower id first on ties.
+
+        Longer contexts are used only when ``current`` is the last recorded access: otherwise the
+        recorded history is not what preceded ``current``.
+        """
+        current = as_item_id(current)
+        n = _check_int("n", n, 1, _INT64_MAX)
+        first, longer = self._chain(current)
+        candidates: dict[int, None] = {}
+        if first is not None:
+            candidates.update(dict.fromkeys(first.successors))
+        for context in longer:
+            candidates.update(dict.fromkeys(context.successors))
+        scored: list[tuple[int, float]] = []
+        for item in candidates:
+            p = 0.0
+            if first is not None:
+                entry = first.successors.get(item)
+                if entry is not None:
+                    p = float(entry[0]) / float(first.total)
+            for context in longer:
+                entry = context.successors.get(item)
+                count = entry[0] if entry is not None else 0
+                distinct = len(context.successors)
+                p = (float(count) + float(distinct) * p) / float(context.total + distinct)
+            if p > 0.0:
+                scored.append((item, p))
+        scored.sort(key=lambda pair: (-pair[1], pair[0]))
+        return scored[:n]
+
+    def successors(self, context: Iterable[int]) -> dict[int, int]:
+        """The kept successor counts of one context (ids oldest first), empty if unknown."""
+        key = tuple(as_item_id(value) for value in context)
+        found = self._contexts.get(key)
+        if found is None:
+            return {}
+        return {item: entry[0] for item, entry in sorted(found.successors.items())}
+
+    def state(self) -> list[ContextState]:
+        """Every context, least recently updated first, for comparisons and export."""
+        return [
+            (key, context.total, [(i, e[0], e[1]) for i, e in sorted(context.successors.items())])
+            for key, context in self._contexts.items()
+        ]
+
+
+__all__ = [
+    "MAX_CONTEXTS",
+    "MAX_ORDER",
+    "MAX_SUCCESSORS",
+    "MAX_WINDOW",
+    "ContextState",
+    "PatternCounter",
+    "as_item_id",
+]

@@ -1,0 +1,297 @@
+"""PredictiveMemoryPrefetcher: per-session prediction over string ids, the prefetch cache and its
+hit rate, loaders (callables and objects with ``get``), failures, bounds and bad input.
+
+These run on whichever kernels are selected (compiled by default, pure with
+``MEMCORE_NO_EXTENSIONS=1``); the kernels' own equality is in ``test_patterns_kernels.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from memcore.errors import ValidationError
+from memcore.prefetch import PredictiveMemoryPrefetcher
+
+SESSION = "s-1"
+names = st.sampled_from([f"item-{i}" for i in range(8)])
+
+
+class CountingLoader:
+    """An async loader that records its calls and can be told to fail on some items."""
+
+    def __init__(self, failing: frozenset[str] = frozenset()) -> None:
+        self.calls: list[tuple[str, str]] = []
+        self.failing = failing
+
+    async def __call__(self, session_id: str, item_id: str) -> str:
+        self.calls.append((session_id, item_id))
+        await asyncio.sleep(0)
+        if item_id in self.failing:
+            raise OSError(f"backend down for {item_id}")
+        return f"value of {item_id}"
+
+
+def trained(loader: Any = None, **kwargs: Any) -> PredictiveMemoryPrefetcher:
+    prefetcher = PredictiveMemoryPrefetcher(window_size=5, loader=loader, **kwargs)
+    # after a: b three times, c once -> P(b | a) = 0.75 > 0.6; after b: c or a, never above 0.6
+    prefetcher.record_accesses(SESSION, ["a", "b", "c", "a", "b", "a", "b", "x", "a", "c", "z"])
+    return prefetcher
+
+
+def test_predictions_are_conditional_frequencies() -> None:
+    prefetcher = trained()
+    assert prefetcher.predict_next_accesses(SESSION, "a") == [("b", 0.75), ("c", 0.25)]
+    assert prefetcher.predict_next_accesses(SESSION, "a", n=1) == [("b", 0.75)]
+    assert prefetcher.predict_next_accesses(SESSION, "nothing-yet") == []
+    assert prefetcher.predict_next_accesses("other", "a") == []
+    assert prefetcher.export_counts(SESSION)["a"] == {"b": 3, "c": 1}
+    assert prefetcher.export_counts("other") == {}
+
+
+def test_sessions_are_counted_apart() -> None:
+    prefetcher = PredictiveMemoryPrefetcher()
+    prefetcher.record_accesses("one", ["a", "b", "a", "b"])
+    prefetcher.record_accesses("two", ["a", "c", "a", "c"])
+    assert prefetcher.predict_next_accesses("one", "a") == [("b", 1.0)]
+    assert prefetcher.predict_next_accesses("two", "a") == [("c", 1.0)]
+    assert prefetcher.sessions() == ["one", "two"]
+
+
+def test_counts_are_fresh_after_every_access() -> None:
+    prefetcher = PredictiveMemoryPrefetcher()
+    prefetcher.record_access(SESSION, "a")
+    prefetcher.record_access(SESSION, "b")
+    assert prefetcher.predict_next_accesses(SESSION, "a") == [("b", 1.0)]
+    prefetcher.record_access(SESSION, "a")
+    prefetcher.record_access(SESSION, "c")
+    assert prefetcher.predict_next_accesses(SESSION, "a") == [("b", 0.5), ("c", 0.5)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(stream=st.lists(names, max_size=120), n=st.integers(min_value=1, max_value=6))
+def test_only_seen_successors_sorted_with_confidences_in_range(stream: list[str], n: int) -> None:
+    one_by_one = PredictiveMemoryPrefetcher(max_contexts=16, max_successors=3, decay_at=9)
+    for item in stream:
+        one_by_one.record_access(SESSION, item)
+    batched = PredictiveMemoryPrefetcher(max_contexts=16, max_successors=3, decay_at=9)
+    batched.record_accesses(SESSION, stream)
+    followers: dict[str, set[str]] = defaultdict(set)
+    for current, following in itertools.pairwise(stream):
+        followers[current].add(following)
+    for current in {*stream, "never"}:
+        predicted = one_by_one.predict_next_accesses(SESSION, current, n)
+        assert predicted == batched.predict_next_accesses(SESSION, current, n)
+        assert len(predicted) <= n
+        assert {item for item, _ in predicted} <= followers[current]
+        assert all(0.0 <= confidence <= 1.0 for _, confidence in predicted)
+        confidences = [confidence for _, confidence in predicted]
+        assert confidences == sorted(confidences, reverse=True)
+
+
+# --- prefetching and the cache -------------------------------------------------------------------
+
+
+async def test_prefetch_loads_only_above_the_threshold_and_serves_hits() -> None:
+    loader = CountingLoader()
+    prefetcher = trained(loader)
+    assert prefetcher.hit_rate == 0.0
+    assert await prefetcher.prefetch_predicted_items(SESSION, "a") == 1  # b at 0.75; c at 0.25
+    assert loader.calls == [(SESSION, "b")]
+    assert await prefetcher.prefetch_predicted_items(SESSION, "a") == 0  # cached already
+    assert len(loader.calls) == 1
+    assert prefetcher.get(SESSION, "b") == "value of b"
+    assert prefetcher.get(SESSION, "c") is None
+    assert prefetcher.get("s-2", "b") is None  # the cache is per session
+    assert (prefetcher.hits, prefetcher.misses) == (1, 2)
+    assert prefetcher.hit_rate == pytest.approx(1 / 3)
+
+
+async def test_threshold_is_strict_and_adjustable() -> None:
+    loader = CountingLoader()
+    prefetcher = trained(loader, threshold=0.75)
+    assert await prefetcher.prefetch_predicted_items(SESSION, "a") == 0  # 0.75 is not above
+    prefetcher = trained(loader, threshold=0.2)
+    assert await prefetcher.prefetch_predicted_items(SESSION, "a") == 2
+    assert prefetcher.cached_count == 2
+
+
+async def test_cache_is_bounded_lru() -> None:
+    loader = CountingLoader()
+    prefetcher = PredictiveMemoryPrefetcher(loader=loader, cache_size=2, threshold=0.5)
+    prefetcher.record_accesses(SESSION, ["a", "1", "b", "2", "c", "3", "a", "1", "b", "2"])
+    assert await prefetcher.prefetch_predicted_items(SESSION, "a") == 1
+    assert await prefetcher.prefetch_predicted_items(SESSION, "b") == 1
+    assert await prefetcher.prefetch_predicted_items(SESSION, "c") == 1  # evicts "1"
+    assert prefetcher.cached_count == 2
+    assert prefetcher.get(SESSION, "1") is None
+    assert prefetcher.get(SESSION, "2") == "value of 2"
+    assert prefetcher.get(SESSION, "3") == "value of 3"
+
+
+async def test_failed_loads_are_logged_counted_and_not_cached(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    loader = CountingLoader(failing=frozenset({"b"}))
+    prefetcher = trained(loader, threshold=0.2)
+    with caplog.at_level(logging.WARNING, logger="memcore.prefetch"):
+        assert await prefetcher.prefetch_predicted_items(SESSION, "a") == 1  # c loads, b fails
+    assert prefetcher.load_errors == 1
+    assert "backend down for b" in caplog.text
+    assert prefetcher.get(SESSION, "b") is None
+    assert prefetcher.get(SESSION, "c") == "value of c"
+    # the failure is not remembered as a value: a later prefetch tries again
+    loader.failing = frozenset()
+    assert await prefetcher.prefetch_predicted_items(SESSION, "a") == 1
+    assert prefetcher.get(SESSION, "b") == "value of b"
+
+
+async def test_cancellation_is_not_swallowed() -> None:
+    async def stuck(session_id: str, item_id: str) -> str:
+        await asyncio.sleep(3600)
+        return item_id
+
+    prefetcher = trained(stuck)
+    task = asyncio.ensure_future(prefetcher.prefetch_predicted_items(SESSION, "a"))
+    await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert prefetcher.cached_count == 0
+
+
+async def test_loader_objects_with_get_sync_or_async() -> None:
+    class AsyncSource:
+        async def get(self, session_id: str, key: str) -> Any:
+            return {"id": key, "session": session_id}
+
+    class SyncSource:
+        def get(self, session_id: str, key: str) -> Any:
+            return None if key == "c" else key.upper()
+
+    prefetcher = trained(AsyncSource(), threshold=0.2)
+    assert await prefetcher.prefetch_predicted_items(SESSION, "a") == 2
+    assert prefetcher.get(SESSION, "b") == {"id": "b", "session": SESSION}
+    prefetcher = trained(SyncSource(), threshold=0.2)
+    assert await prefetcher.prefetch_predicted_items(SESSION, "a") == 1  # None is not cached
+    assert prefetcher.get(SESSION, "b") == "B"
+    assert prefetcher.get(SESSION, "c") is None
+
+
+async def test_a_distributed_memory_manager_as_the_loader(tmp_path: Path) -> None:
+    from memcore import DistributedMemoryManager
+
+    url = f"sqlite:///{tmp_path / 'memory.db'}"
+    async with DistributedMemoryManager(storage_backend=url, replica_id="writer") as writer:
+        writer.set(SESSION, "b", {"id": "b", "content": "the file b"})
+        await writer.sync_session_memory(SESSION)
+    async with DistributedMemoryManager(storage_backend=url, replica_id="reader") as reader:
+        await reader.sync_session_memory(SESSION)
+        prefetcher = trained(reader, threshold=0.2)
+        assert await prefetcher.prefetch_predicted_items(SESSION, "a") == 1  # c is not stored
+        value = prefetcher.get(SESSION, "b")
+        assert value is not None
+        assert value.content == "the file b"
+        assert prefetcher.get(SESSION, "c") is None
+
+
+async def test_invalidate_and_forget() -> None:
+    prefetcher = trained(CountingLoader(), threshold=0.2)
+    await prefetcher.prefetch_predicted_items(SESSION, "a")
+    prefetcher.invalidate(SESSION, "b")
+    assert prefetcher.get(SESSION, "b") is None
+    assert prefetcher.get(SESSION, "c") == "value of c"
+    prefetcher.forget_session(SESSION)
+    assert prefetcher.cached_count == 0
+    assert prefetcher.predict_next_accesses(SESSION, "a") == []
+
+
+async def test_prefetch_without_a_loader_is_an_error() -> None:
+    with pytest.raises(ValidationError):
+        await trained().prefetch_predicted_items(SESSION, "a")
+
+
+# --- bounds ----------------------------------------------------------------------------------
+
+
+def test_sessions_are_bounded() -> None:
+    prefetcher = PredictiveMemoryPrefetcher(max_sessions=2)
+    for session in ("one", "two", "three"):
+        prefetcher.record_accesses(session, ["a", "b"])
+    assert prefetcher.sessions() == ["two", "three"]
+    assert prefetcher.predict_next_accesses("one", "a") == []
+
+
+def test_distinct_items_are_bounded_per_session() -> None:
+    prefetcher = PredictiveMemoryPrefetcher(max_items=3)
+    prefetcher.record_accesses(SESSION, ["a", "b", "c", "a", "b"])
+    assert prefetcher.predict_next_accesses(SESSION, "a") == [("b", 1.0)]
+    prefetcher.record_access(SESSION, "d")  # a fourth item: the model starts afresh from d
+    prefetcher.record_access(SESSION, "a")
+    assert prefetcher.predict_next_accesses(SESSION, "d") == [("a", 1.0)]
+    assert prefetcher.predict_next_accesses(SESSION, "b") == []
+    assert set(prefetcher.export_counts(SESSION)) == {"d"}
+
+
+# --- bad input -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("item", [1, None, b"a", ""])
+def test_bad_item_ids(item: object) -> None:
+    prefetcher = trained()
+    with pytest.raises(ValidationError):
+        prefetcher.record_access(SESSION, item)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError):
+        prefetcher.predict_next_accesses(SESSION, item)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError):
+        prefetcher.get(SESSION, item)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError):
+        prefetcher.record_accesses(SESSION, ["a", item])  # type: ignore[list-item]
+    assert prefetcher.predict_next_accesses(SESSION, "a") == [("b", 0.75), ("c", 0.25)]
+
+
+@pytest.mark.parametrize("session", [1, None, "", "a:b", "x" * 201])
+def test_bad_session_ids(session: object) -> None:
+    prefetcher = trained()
+    with pytest.raises(ValidationError):
+        prefetcher.record_access(session, "a")  # type: ignore[arg-type]
+    with pytest.raises(ValidationError):
+        prefetcher.predict_next_accesses(session, "a")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("n", [0, -3, 1.0, True, "5"])
+def test_bad_n(n: object) -> None:
+    with pytest.raises(ValidationError):
+        trained().predict_next_accesses(SESSION, "a", n)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("batch", ["abc", 5, None])
+def test_record_accesses_refuses_non_sequences(batch: object) -> None:
+    with pytest.raises(ValidationError):
+        trained().record_accesses(SESSION, batch)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"window_size": 1},
+        {"window_size": "5"},
+        {"cache_size": 0},
+        {"threshold": 1.5},
+        {"threshold": "high"},
+        {"max_contexts": 0},
+        {"max_sessions": 0},
+        {"loader": object()},
+    ],
+)
+def test_bad_parameters(kwargs: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        PredictiveMemoryPrefetcher(**kwargs)
