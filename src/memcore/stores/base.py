@@ -208,6 +208,10 @@ class Store(Protocol):
 
     async def close(self) -> None: ...
 
+    async def __aenter__(self) -> Store: ...
+
+    async def __aexit__(self, *exc: object) -> None: ...
+
 
 def validate_records(records: Mapping[str, bytes]) -> None:
     """Raise ``ValidationError`` unless ``records`` maps valid keys to bytes."""
@@ -215,6 +219,19 @@ def validate_records(records: Mapping[str, bytes]) -> None:
         validate_key(key)
         if not isinstance(record, (bytes, bytearray)):
             raise ValidationError(f"record for {key!r} must be bytes")
+
+
+def validate_digest(digest: object) -> int:
+    """A state digest is an unsigned 64-bit integer (what ``StateDigest.value`` gives)."""
+    if not isinstance(digest, int) or isinstance(digest, bool) or not 0 <= digest < 1 << 64:
+        raise ValidationError(f"invalid digest {digest!r}: an unsigned 64-bit integer")
+    return digest
+
+
+def validate_backup_id(backup_id: object) -> int:
+    if not isinstance(backup_id, int) or isinstance(backup_id, bool):
+        raise ValidationError(f"invalid backup id {backup_id!r}")
+    return backup_id
 
 
 def validate_version(version: object) -> int:
@@ -239,6 +256,8 @@ __all__ = [
     "encode_entry",
     "live_digest",
     "sorted_newest_first",
+    "validate_backup_id",
+    "validate_digest",
     "validate_key",
     "validate_records",
     "validate_session_id",

@@ -17,6 +17,8 @@ from memcore.stores.base import (
     JournalEntry,
     Snapshot,
     sorted_newest_first,
+    validate_backup_id,
+    validate_digest,
     validate_records,
     validate_session_id,
     validate_version,
@@ -62,6 +64,7 @@ class MemoryStore:
     ) -> int | None:
         validate_version(expected_version)
         validate_records(records)
+        validate_digest(digest)
         s = self._session(session_id)
         if s.version != expected_version:
             return None
@@ -77,6 +80,7 @@ class MemoryStore:
     ) -> int | None:
         validate_version(expected_version)
         validate_records(records)
+        validate_digest(digest)
         s = self._session(session_id)
         if s.version != expected_version:
             return None
@@ -101,12 +105,14 @@ class MemoryStore:
         return sorted_newest_first(info for info, _ in self._session(session_id).backups.values())
 
     async def get_backup(self, session_id: str, backup_id: int) -> bytes:
+        validate_backup_id(backup_id)
         held = self._session(session_id).backups.get(backup_id)
         if held is None:
             raise NotFoundError(f"no backup {backup_id} of session {session_id!r}")
         return held[1]
 
     async def delete_backup(self, session_id: str, backup_id: int) -> None:
+        validate_backup_id(backup_id)
         self._session(session_id).backups.pop(backup_id, None)
 
     async def list_sessions(self) -> list[str]:

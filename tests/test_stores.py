@@ -1,0 +1,878 @@
+"""One conformance suite for every Store backend (memory, sqlite, redis), then what only one
+backend can show: real processes racing on one SQLite file, a locked or foreign file, a Redis
+server stopped and restarted under a live store, Redis ACLs and key namespacing."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+
+from memcore.errors import BackendError, NotFoundError, ValidationError
+from memcore.stores import Entry, Store, decode_entry, encode_entry, live_digest, open_store
+from memcore.stores.memory import MemoryStore
+from memcore.stores.redis import RedisStore
+from memcore.stores.sqlite import SQLiteStore, parse_sqlite_url
+from tests.conftest import RedisServer
+
+BACKENDS = ("memory", "sqlite", "redis")
+
+
+def sqlite_url(tmp_path: Path, name: str = "stores.db") -> str:
+    return f"sqlite:///{tmp_path / name}"
+
+
+def make_store(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Store:
+    if kind == "memory":
+        return MemoryStore()
+    if kind == "sqlite":
+        return open_store(sqlite_url(tmp_path))
+    return open_store(request.getfixturevalue("redis_url"))
+
+
+@pytest.fixture(params=BACKENDS)
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    """A fresh, empty store of each backend."""
+    made = make_store(request.param, request, tmp_path)
+    try:
+        yield made
+    finally:
+        await made.close()
+
+
+@pytest.fixture
+async def twin(store: Store) -> AsyncIterator[Store]:
+    """A second store object on the same data (another connection / client where there is one)."""
+    if isinstance(store, MemoryStore):
+        yield store
+        return
+    other = open_store(store.url)
+    try:
+        yield other
+    finally:
+        await other.close()
+
+
+def rec(text: str) -> bytes:
+    return text.encode()
+
+
+# --- conformance: versions, compare-and-set, deltas, journal ----------------------------------
+
+
+async def test_fresh_session_is_empty(store: Store) -> None:
+    assert await store.version("s") == 0
+    snap = await store.read_snapshot("s")
+    assert (snap.version, snap.records, snap.digest) == (0, {}, None)
+    delta = await store.read_changes("s", 0)
+    assert (delta.version, delta.records) == (0, {})
+    assert await store.read_journal("s") == []
+    assert await store.list_backups("s") == []
+    assert await store.list_sessions() == []
+
+
+async def test_commit_is_compare_and_set(store: Store) -> None:
+    assert await store.commit("s", 0, {"a": rec("a1"), "b": rec("b1")}, 11) == 1
+    # stale, and ahead: both refused, nothing written
+    assert await store.commit("s", 0, {"a": rec("lost"), "z": rec("lost")}, 99) is None
+    assert await store.commit("s", 5, {"a": rec("lost")}, 99) is None
+    snap = await store.read_snapshot("s")
+    assert (snap.version, snap.records, snap.digest) == (1, {"a": b"a1", "b": b"b1"}, 11)
+    assert [(e.version, e.key) for e in await store.read_journal("s")] == [(1, "a"), (1, "b")]
+    assert await store.commit("s", 1, {"a": rec("a2")}, 22) == 2
+    snap = await store.read_snapshot("s")
+    assert (snap.version, snap.records, snap.digest) == (2, {"a": b"a2", "b": b"b1"}, 22)
+    assert await store.version("s") == 2
+
+
+async def test_empty_commit_still_bumps_the_version(store: Store) -> None:
+    assert await store.commit("s", 0, {}, 5) == 1
+    assert await store.version("s") == 1
+    assert (await store.read_snapshot("s")).digest == 5
+    assert await store.read_journal("s") == []
+
+
+async def test_read_changes_returns_latest_records_changed_after_a_version(store: Store) -> None:
+    await store.commit("s", 0, {"a": rec("a1"), "b": rec("b1")}, 1)
+    await store.commit("s", 1, {"a": rec("a2")}, 2)
+    await store.commit("s", 2, {"c": rec("c1")}, 3)
+    assert (await store.read_changes("s", 0)).records == {"a": b"a2", "b": b"b1", "c": b"c1"}
+    delta = await store.read_changes("s", 1)
+    assert (delta.version, delta.records) == (3, {"a": b"a2", "c": b"c1"})
+    assert (await store.read_changes("s", 2)).records == {"c": b"c1"}
+    assert (await store.read_changes("s", 3)).records == {}
+    far = await store.read_changes("s", 99)
+    assert (far.version, far.records) == (3, {})
+
+
+async def test_journal_keeps_every_write_in_order(store: Store) -> None:
+    await store.commit("s", 0, {"b": rec("b1"), "a": rec("a1")}, 1)
+    await store.commit("s", 1, {}, 1)
+    await store.commit("s", 2, {"a": rec("a2"), "c": rec("c1")}, 2)
+    await store.commit("s", 3, {"a": rec("a3")}, 3)
+    journal = [(e.version, e.key, e.record) for e in await store.read_journal("s")]
+    assert journal == [
+        (1, "b", b"b1"),
+        (1, "a", b"a1"),
+        (3, "a", b"a2"),
+        (3, "c", b"c1"),
+        (4, "a", b"a3"),
+    ]
+    assert [(e.version, e.key) for e in await store.read_journal("s", 1)] == [
+        (3, "a"),
+        (3, "c"),
+        (4, "a"),
+    ]
+    assert [(e.version, e.key) for e in await store.read_journal("s", 2)] == [
+        (3, "a"),
+        (3, "c"),
+        (4, "a"),
+    ]
+    assert [(e.version, e.key) for e in await store.read_journal("s", 3)] == [(4, "a")]
+    assert await store.read_journal("s", 4) == []
+    assert await store.read_journal("s", 100) == []
+
+
+async def test_replace_state_makes_items_exactly_the_records(store: Store) -> None:
+    await store.commit("s", 0, {"a": rec("a1"), "b": rec("b1")}, 1)
+    await store.commit("s", 1, {"c": rec("c1")}, 2)
+    journal_before = await store.read_journal("s")
+    assert await store.replace_state("s", 1, {"x": rec("lost")}, 9) is None
+    assert (await store.read_snapshot("s")).records == {"a": b"a1", "b": b"b1", "c": b"c1"}
+    assert await store.replace_state("s", 2, {"b": rec("b2"), "d": rec("d1")}, 7) == 3
+    snap = await store.read_snapshot("s")
+    assert (snap.version, snap.records, snap.digest) == (3, {"b": b"b2", "d": b"d1"}, 7)
+    # every surviving key is tagged with the new version, so every replica refetches it
+    assert (await store.read_changes("s", 2)).records == {"b": b"b2", "d": b"d1"}
+    assert await store.read_journal("s") == journal_before
+    # and the session carries on normally
+    assert await store.commit("s", 3, {"e": rec("e1")}, 8) == 4
+    assert [(e.version, e.key) for e in await store.read_journal("s", 2)] == [(4, "e")]
+    assert await store.replace_state("s", 4, {}, 0) == 5
+    assert (await store.read_snapshot("s")).records == {}
+
+
+async def test_concurrent_compare_and_set_loses_no_write(store: Store, twin: Store) -> None:
+    """Tasks on two store objects race; each retries on None: every winner is a distinct
+    version, the final version counts them, and every record landed."""
+    tasks, per_task = 6, 8
+
+    async def writer(idx: int, target: Store) -> list[int]:
+        won: list[int] = []
+        for n in range(per_task):
+            while True:
+                current = await target.version("race")
+                new = await target.commit(
+                    "race", current, {f"t{idx}-{n}": rec(f"{idx}:{n}"), "last": rec(str(idx))}, n
+                )
+                if new is not None:
+                    won.append(new)
+                    break
+                await asyncio.sleep(0)
+        return won
+
+    results = await asyncio.gather(*(writer(i, store if i % 2 else twin) for i in range(tasks)))
+    versions = sorted(v for won in results for v in won)
+    assert versions == list(range(1, tasks * per_task + 1))
+    snap = await store.read_snapshot("race")
+    assert snap.version == tasks * per_task
+    assert len(snap.records) == tasks * per_task + 1
+    assert all(
+        snap.records[f"t{i}-{n}"] == rec(f"{i}:{n}") for i in range(tasks) for n in range(per_task)
+    )
+    assert len(await twin.read_journal("race")) == 2 * tasks * per_task
+
+
+# --- conformance: backups, sessions ------------------------------------------------------------
+
+
+async def test_backups_round_trip_newest_first(store: Store) -> None:
+    before = time.time()
+    first = await store.put_backup("s", 0, b"\x00snapshot-one")
+    second = await store.put_backup("s", 3, b"two" * 1000)
+    after = time.time()
+    assert second.backup_id > first.backup_id
+    assert (first.version, first.size, second.version, second.size) == (0, 13, 3, 3000)
+    assert before - 1 <= first.created_at <= after + 1
+    assert await store.list_backups("s") == [second, first]
+    assert await store.get_backup("s", first.backup_id) == b"\x00snapshot-one"
+    assert await store.get_backup("s", second.backup_id) == b"two" * 1000
+    await store.delete_backup("s", second.backup_id)
+    with pytest.raises(NotFoundError):
+        await store.get_backup("s", second.backup_id)
+    with pytest.raises(KeyError):  # NotFoundError is a KeyError too
+        await store.get_backup("s", 12345)
+    # ids are never reused, even after the newest was deleted
+    third = await store.put_backup("s", 4, b"three")
+    assert third.backup_id > second.backup_id
+    assert [b.backup_id for b in await store.list_backups("s")] == [
+        third.backup_id,
+        first.backup_id,
+    ]
+    await store.delete_backup("s", 999)  # deleting what is not there is not an error
+    assert await store.list_backups("other") == []
+    with pytest.raises(NotFoundError):
+        await store.get_backup("other", first.backup_id)
+
+
+async def test_list_and_delete_sessions(store: Store) -> None:
+    await store.commit("s1", 0, {"k": rec("1")}, 1)
+    await store.commit("s2", 0, {"k": rec("2")}, 2)
+    backup = await store.put_backup("s3", 0, b"only a backup")
+    await store.version("read-only")  # reading does not create a session
+    assert await store.list_sessions() == ["s1", "s2", "s3"]
+    await store.put_backup("s1", 1, b"b")
+    await store.delete_session("s1")
+    assert await store.list_sessions() == ["s2", "s3"]
+    assert await store.version("s1") == 0
+    assert (await store.read_snapshot("s1")).records == {}
+    assert await store.read_journal("s1") == []
+    assert await store.list_backups("s1") == []
+    # a deleted session starts over from version 0
+    assert await store.commit("s1", 0, {"k": rec("new")}, 3) == 1
+    assert [(e.version, e.record) for e in await store.read_journal("s1")] == [(1, b"new")]
+    # a session that only had backups disappears with its last backup
+    await store.delete_backup("s3", backup.backup_id)
+    assert await store.list_sessions() == ["s1", "s2"]
+    await store.delete_session("never-existed")
+    assert (await store.read_snapshot("s2")).records == {"k": b"2"}
+
+
+async def test_sessions_are_isolated(store: Store) -> None:
+    await store.commit("alpha", 0, {"shared": rec("A"), "only-a": rec("A")}, 1)
+    await store.commit("beta", 0, {"shared": rec("B")}, 2)
+    await store.commit("beta", 1, {"shared": rec("B2")}, 3)
+    await store.put_backup("alpha", 1, b"alpha backup")
+    assert (await store.read_snapshot("alpha")).records == {"shared": b"A", "only-a": b"A"}
+    assert (await store.read_snapshot("beta")).records == {"shared": b"B2"}
+    assert (await store.read_changes("alpha", 0)).version == 1
+    assert [e.record for e in await store.read_journal("beta")] == [b"B", b"B2"]
+    assert await store.list_backups("beta") == []
+    # a session named like the store's own bookkeeping is just another session
+    await store.commit("sessions", 0, {"x": rec("x")}, 4)
+    assert await store.list_sessions() == ["alpha", "beta", "sessions"]
+    # keys that look like key names or patterns are plain data
+    tricky = {"beta:items": rec("t1"), "memcore:beta:meta": rec("t2"), "*": rec("t3")}
+    await store.commit("alpha", 1, tricky, 5)
+    assert (await store.read_snapshot("beta")).records == {"shared": b"B2"}
+    await store.delete_session("alpha")
+    assert (await store.read_snapshot("beta")).records == {"shared": b"B2"}
+    assert await store.list_sessions() == ["beta", "sessions"]
+
+
+BAD_SESSIONS: list[Any] = [
+    "a:b",
+    "alpha:items",
+    "memcore:alpha",
+    "*",
+    "a*",
+    "a?",
+    "[ab]",
+    "{a}",
+    "",
+    "../x",
+    "a/b",
+    "a b",
+    "a\n",
+    "+a",
+    "=a",
+    "é",
+    "x" * 201,
+    5,
+    None,
+    b"bytes",
+]
+
+
+def session_calls(store: Store, session_id: Any) -> list[Callable[[], Awaitable[object]]]:
+    return [
+        lambda: store.version(session_id),
+        lambda: store.read_changes(session_id, 0),
+        lambda: store.read_snapshot(session_id),
+        lambda: store.commit(session_id, 0, {"k": b"v"}, 1),
+        lambda: store.replace_state(session_id, 0, {"k": b"v"}, 1),
+        lambda: store.read_journal(session_id),
+        lambda: store.put_backup(session_id, 0, b"b"),
+        lambda: store.list_backups(session_id),
+        lambda: store.get_backup(session_id, 1),
+        lambda: store.delete_backup(session_id, 1),
+        lambda: store.delete_session(session_id),
+    ]
+
+
+async def test_bad_session_ids_are_refused_everywhere(store: Store) -> None:
+    await store.commit("alpha", 0, {"k": rec("v")}, 1)
+    for bad in BAD_SESSIONS:
+        for call in session_calls(store, bad):
+            with pytest.raises(ValidationError):
+                await call()
+    assert await store.list_sessions() == ["alpha"]
+    assert (await store.read_snapshot("alpha")).records == {"k": b"v"}
+    # the longest valid id and the full alphabet are fine
+    for good in ("x" * 200, "a.b_c@d-e+f=g", "0", "-", ".."):
+        assert await store.commit(good, 0, {"k": b"v"}, 1) == 1
+    assert len(await store.list_sessions()) == 6
+
+
+@pytest.mark.parametrize(
+    "records",
+    [
+        {"": b"v"},
+        {"a\x00b": b"v"},
+        {"tab\there": b"v"},
+        {"del\x7f": b"v"},
+        {"k" * 1025: b"v"},
+        {"\ud800": b"v"},
+        {3: b"v"},
+        {"k": "text, not bytes"},
+        {"k": None},
+        {"ok": b"v", "": b"v"},
+    ],
+)
+async def test_bad_keys_and_records_are_refused(store: Store, records: dict[Any, Any]) -> None:
+    with pytest.raises(ValidationError):
+        await store.commit("s", 0, records, 1)
+    with pytest.raises(ValidationError):
+        await store.replace_state("s", 0, records, 1)
+    assert await store.version("s") == 0
+    assert await store.list_sessions() == []
+
+
+@pytest.mark.parametrize("version", [-1, True, "1", 1.0, None])
+async def test_bad_versions_are_refused(store: Store, version: Any) -> None:
+    with pytest.raises(ValidationError):
+        await store.commit("s", version, {"k": b"v"}, 1)
+    with pytest.raises(ValidationError):
+        await store.read_changes("s", version)
+    with pytest.raises(ValidationError):
+        await store.read_journal("s", version)
+    with pytest.raises(ValidationError):
+        await store.put_backup("s", version, b"b")
+    assert await store.list_sessions() == []
+
+
+async def test_arbitrary_bytes_and_keys_round_trip(store: Store) -> None:
+    rng = random.Random(1234)
+    records = {
+        "empty": b"",
+        "every-byte": bytes(range(256)),
+        "nul-heavy": b"\x00" * 100,
+        "big": rng.randbytes(300_000),
+        "ключ 🔑 with spaces:and*glob?[x]{y}": rng.randbytes(100),
+        "k" * 1024: b"longest key",
+        "é" * 512: b"1024 bytes of UTF-8",
+    }
+    records.update({f"rnd-{i}": rng.randbytes(rng.randrange(0, 2000)) for i in range(50)})
+    assert await store.commit("s", 0, records, 2**64 - 1) == 1
+    snap = await store.read_snapshot("s")
+    assert snap.records == records
+    assert snap.digest == 2**64 - 1
+    assert (await store.read_changes("s", 0)).records == records
+    assert {e.key: e.record for e in await store.read_journal("s")} == records
+    assert await store.replace_state("s", 1, records, 2**63) == 2
+    assert (await store.read_snapshot("s")).records == records
+
+
+@pytest.mark.parametrize("digest", [0, 1, 2**63 - 1, 2**63, 2**64 - 1, 0x8000_0000_DEAD_BEEF])
+async def test_digest_is_any_unsigned_64_bit_value(store: Store, digest: int) -> None:
+    await store.commit("s", 0, {"k": b"v"}, digest)
+    assert (await store.read_snapshot("s")).digest == digest
+
+
+async def test_entries_written_by_a_replica_decode_back(store: Store) -> None:
+    entries = {
+        "note": Entry({"content": "hello", "tags": ["a", "b"]}, 17, "replica-1"),
+        "gone": Entry(None, 18, "replica-2", deleted=True),
+    }
+    digest = live_digest(entries)
+    await store.commit("s", 0, {k: encode_entry(e) for k, e in entries.items()}, digest)
+    snap = await store.read_snapshot("s")
+    assert {k: decode_entry(r) for k, r in snap.records.items()} == entries
+    assert snap.digest == digest
+
+
+async def test_tamper_changes_bytes_but_not_the_version(store: Store) -> None:
+    await store.commit("s", 0, {"a": rec("good"), "b": rec("b")}, 1)
+    await store.commit("s", 1, {"b": rec("b2")}, 2)
+    store._tamper("s", "a", b"\xffcorrupt")  # type: ignore[attr-defined]
+    assert (await store.read_snapshot("s")).records["a"] == b"\xffcorrupt"
+    assert (await store.read_changes("s", 1)).records == {"b": b"b2"}
+    assert (await store.read_changes("s", 0)).records["a"] == b"\xffcorrupt"
+    assert await store.version("s") == 2
+    assert (await store.read_journal("s"))[0].record == b"good"
+    with pytest.raises(KeyError):
+        store._tamper("s", "missing", b"x")  # type: ignore[attr-defined]
+
+
+async def test_store_is_reusable_after_close_and_as_context_manager(store: Store) -> None:
+    async with cast(Any, store) as entered:
+        assert entered is store
+        await store.commit("s", 0, {"k": rec("v")}, 1)
+    await store.close()  # closing twice is fine
+    if isinstance(store, MemoryStore):
+        assert await store.version("s") == 1
+    else:  # a closed sqlite or redis store reconnects on next use, data intact
+        assert (await store.read_snapshot("s")).records == {"k": b"v"}
+        assert await store.commit("s", 1, {"k": rec("w")}, 2) == 2
+
+
+async def apply(target: Store, op: tuple[Any, ...]) -> object:
+    """Run one operation; backup infos lose their created_at (it differs between stores)."""
+    name, sid, *args = op
+    if name == "get_backup":
+        try:
+            return await target.get_backup(sid, *args)
+        except NotFoundError:
+            return "missing"
+    if name == "list_sessions":
+        return await target.list_sessions()
+    result = await getattr(target, name)(sid, *args)
+    if name == "put_backup":
+        return (result.backup_id, result.version, result.size)
+    if name == "list_backups":
+        return [(b.backup_id, b.version, b.size) for b in result]
+    return result
+
+
+async def test_random_operations_match_the_memory_reference(store: Store) -> None:
+    """A seeded random mix of every operation gives the same results as MemoryStore."""
+    if isinstance(store, MemoryStore):
+        pytest.skip("the reference itself")
+    ref = MemoryStore()
+    rng = random.Random(99)
+    sessions, keys = ["s1", "s2", "s3"], [f"k{i}" for i in range(6)]
+    for step in range(250):
+        sid = rng.choice(sessions)
+        version = await ref.version(sid)
+        expected = version if rng.random() < 0.8 else max(0, version + rng.choice([-1, 1]))
+        chosen = {k: rng.randbytes(rng.randrange(8)) for k in rng.sample(keys, rng.randrange(4))}
+        digest = rng.randrange(2**64)
+        since = rng.randrange(version + 2)
+        backup_id = rng.randrange(1, 5)
+        ops: list[tuple[Any, ...]] = rng.choices(  # type: ignore[assignment]
+            [
+                [("commit", sid, expected, chosen, digest)],
+                [("replace_state", sid, expected, chosen, digest)],
+                [("read_changes", sid, since), ("read_journal", sid, since)],
+                [("read_snapshot", sid), ("list_sessions", sid)],
+                [("put_backup", sid, version, chosen.get("k0", b"")), ("list_backups", sid)],
+                [("get_backup", sid, backup_id), ("delete_backup", sid, backup_id)],
+                [("delete_session", sid), ("list_sessions", sid)],
+                [("version", sid)],
+            ],
+            weights=[5, 1, 1.5, 1, 1, 1, 0.3, 0.5],
+        )[0]
+        for op in ops:
+            got, want = await apply(store, op), await apply(ref, op)
+            assert got == want, f"step {step} {op[0]}: {got!r} != {want!r}"
+
+
+def _forked_commit(target: Store, out: Any) -> None:
+    """In a forked child: the inherited store must start its own connection and commit."""
+
+    async def run() -> int | None:
+        new = await target.commit("s", 1, {"child": b"c"}, 2)
+        await target.close()
+        return new
+
+    out.put(asyncio.run(run()))
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+def test_store_keeps_working_in_a_forked_child_and_in_the_parent(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    target = make_store(kind, request, tmp_path)
+    assert asyncio.run(target.commit("s", 0, {"parent": b"p"}, 1)) == 1
+    ctx = multiprocessing.get_context("fork")
+    out = ctx.Queue()
+    child = ctx.Process(target=_forked_commit, args=(target, out))
+    child.start()
+    try:
+        assert out.get(timeout=60) == 2
+    finally:
+        child.join(30)
+    assert child.exitcode == 0
+
+    async def parent() -> None:
+        # the parent's own connection was left alone by the child
+        assert (await target.read_snapshot("s")).records == {"parent": b"p", "child": b"c"}
+        assert await target.commit("s", 2, {"parent": b"p2"}, 3) == 3
+        await target.close()
+
+    asyncio.run(parent())
+
+
+# --- SQLite ------------------------------------------------------------------------------------
+
+
+def _sqlite_worker(url: str, idx: int, commits: int, start: Any, out: Any) -> None:
+    """A separate process committing ``commits`` records to one SQLite file, retrying on None.
+
+    All workers open the file, then wait at one barrier, so their commits really overlap."""
+
+    async def run() -> tuple[list[int], int]:
+        won: list[int] = []
+        retries = 0
+        async with SQLiteStore(url) as target:
+            await target.version("shared")
+            start.wait(60)
+            for n in range(commits):
+                while True:
+                    current = await target.version("shared")
+                    new = await target.commit(
+                        "shared",
+                        current,
+                        {f"p{idx}-{n}": f"{idx}/{n}".encode(), "last": str(idx).encode()},
+                        current + 1,
+                    )
+                    if new is not None:
+                        won.append(new)
+                        break
+                    retries += 1
+        return won, retries
+
+    try:
+        out.put((idx, *asyncio.run(run())))
+    except BaseException as exc:
+        out.put((idx, repr(exc), -1))
+        raise
+
+
+def test_sqlite_many_processes_lose_no_write(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path, "shared/many.db")
+    processes, commits = 4, 50
+    ctx = multiprocessing.get_context("spawn")
+    start, out = ctx.Barrier(processes), ctx.Queue()
+    workers = [
+        ctx.Process(target=_sqlite_worker, args=(url, i, commits, start, out))
+        for i in range(processes)
+    ]
+    for worker in workers:
+        worker.start()
+    try:
+        reports = [out.get(timeout=120) for _ in workers]
+    finally:
+        for worker in workers:
+            worker.join(30)
+            if worker.is_alive():
+                worker.kill()
+    failures = [report for report in reports if report[2] < 0]
+    assert not failures, failures
+    assert all(worker.exitcode == 0 for worker in workers)
+    results = [won for _, won, _ in reports]
+
+    async def check() -> None:
+        async with SQLiteStore(url) as target:
+            snap = await target.read_snapshot("shared")
+            journal = await target.read_journal("shared")
+        total = processes * commits
+        assert sorted(v for won in results for v in won) == list(range(1, total + 1))
+        assert snap.version == total
+        assert snap.digest == total
+        for i in range(processes):
+            for n in range(commits):
+                assert snap.records[f"p{i}-{n}"] == f"{i}/{n}".encode()
+        assert len(snap.records) == total + 1
+        assert [e.version for e in journal] == sorted(list(range(1, total + 1)) * 2)
+
+    asyncio.run(check())
+
+
+async def test_sqlite_locked_beyond_the_timeout_is_a_backend_error(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path) + "?timeout=0.2"
+    async with SQLiteStore(url) as target:
+        assert await target.commit("s", 0, {"k": b"v"}, 1) == 1
+        holder = sqlite3.connect(tmp_path / "stores.db", isolation_level=None)
+        try:
+            holder.execute("BEGIN IMMEDIATE")
+            holder.execute("INSERT INTO meta (session, version) VALUES ('held', 7)")
+            done = False
+            ticks = 0
+
+            async def ticker() -> None:
+                nonlocal ticks
+                while not done:
+                    ticks += 1
+                    await asyncio.sleep(0)
+
+            async def blocked_commit() -> None:
+                nonlocal done
+                try:
+                    with pytest.raises(BackendError) as caught:
+                        await target.commit("s", 1, {"k": b"w"}, 2)
+                    assert isinstance(caught.value.__cause__, sqlite3.OperationalError)
+                    assert "locked" in str(caught.value)
+                finally:
+                    done = True
+
+            await asyncio.gather(blocked_commit(), ticker())
+            assert ticks > 1, "the event loop was blocked while SQLite waited for the lock"
+            # readers are not blocked by the writer (WAL)
+            assert (await target.read_snapshot("s")).records == {"k": b"v"}
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        assert await target.commit("s", 1, {"k": b"w"}, 2) == 2
+        assert await target.version("held") == 0
+
+
+async def test_sqlite_file_that_is_not_a_database(tmp_path: Path) -> None:
+    path = tmp_path / "junk.db"
+    path.write_bytes(b"this is not an sqlite database, just some bytes\n" * 200)
+    target = SQLiteStore(f"sqlite:///{path}")
+    with pytest.raises(BackendError) as caught:
+        await target.version("s")
+    assert isinstance(caught.value.__cause__, sqlite3.DatabaseError)
+    with pytest.raises(BackendError):
+        await target.commit("s", 0, {"k": b"v"}, 1)
+    await target.close()
+    assert path.read_bytes().startswith(b"this is not")
+
+
+async def test_sqlite_database_of_another_application_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as other:
+        other.execute("CREATE TABLE items (id INTEGER, name TEXT)")
+    async with SQLiteStore(f"sqlite:///{path}") as target:
+        with pytest.raises(BackendError, match="not made by memcore"):
+            await target.version("s")
+
+
+async def test_sqlite_creates_parent_dirs_and_uses_wal(tmp_path: Path) -> None:
+    path = tmp_path / "a" / "b" / "c" / "deep.db"
+    opened = open_store(f"sqlite:///{path}")
+    assert isinstance(opened, SQLiteStore)
+    async with opened as target:
+        await target.commit("s", 0, {"k": b"v"}, 2**64 - 1)
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        # the unsigned digest is kept as its signed two's complement
+        assert raw.execute("SELECT digest FROM meta").fetchone()[0] == -1
+        plan = raw.execute(
+            "EXPLAIN QUERY PLAN SELECT key, record FROM items WHERE session = ? AND version > ?",
+            ("s", 0),
+        ).fetchall()
+        assert any("items_by_version" in str(row) for row in plan)
+
+
+def test_sqlite_url_forms(tmp_path: Path) -> None:
+    assert parse_sqlite_url("sqlite:///relative/x.db") == ("relative/x.db", 5.0, "NORMAL")
+    assert parse_sqlite_url("sqlite:////abs/x.db?timeout=0.5&synchronous=full") == (
+        "/abs/x.db",
+        0.5,
+        "FULL",
+    )
+    assert parse_sqlite_url("sqlite:////abs/100%.db")[0] == "/abs/100%.db"
+    for bad in (
+        "sqlite://",
+        "sqlite:///",
+        "sqlite://host/x.db",
+        "sqlite:///x.db?timeout=-1",
+        "sqlite:///x.db?timeout=soon",
+        "sqlite:///x.db?synchronous=off",
+        "sqlite:///x.db?mode=ro",
+        "memory://",
+    ):
+        with pytest.raises(ValidationError):
+            parse_sqlite_url(bad)
+
+
+async def test_sqlite_in_memory_database_is_private_to_the_store() -> None:
+    async with SQLiteStore("sqlite:///:memory:") as target:
+        assert await target.commit("s", 0, {"k": b"v"}, 1) == 1
+        assert (await target.read_snapshot("s")).records == {"k": b"v"}
+    async with SQLiteStore("sqlite:///:memory:") as other:
+        assert await other.version("s") == 0
+
+
+def test_sqlite_store_serves_one_event_loop_after_another(tmp_path: Path) -> None:
+    target = SQLiteStore(sqlite_url(tmp_path))
+    assert asyncio.run(target.commit("s", 0, {"k": b"1"}, 1)) == 1
+    assert asyncio.run(target.commit("s", 1, {"k": b"2"}, 2)) == 2
+    assert asyncio.run(target.read_snapshot("s")).records == {"k": b"2"}
+    asyncio.run(target.close())
+
+
+# --- Redis -------------------------------------------------------------------------------------
+
+
+def sync_redis(url: str) -> Any:
+    import redis
+
+    return redis.Redis.from_url(url)
+
+
+async def test_redis_keys_are_namespaced_per_session(redis_url: str) -> None:
+    opened = open_store(redis_url)
+    assert isinstance(opened, RedisStore)
+    async with opened as target:
+        await target.commit("s1", 0, {"weird:key*": b"v", "memcore:s2:items": b"w"}, 1)
+        await target.put_backup("s1", 1, b"blob")
+    with sync_redis(redis_url) as raw:
+        names = sorted(k.decode() for k in raw.keys("*"))
+        assert names == [
+            "memcore:s1:backups",
+            "memcore:s1:blobs",
+            "memcore:s1:index",
+            "memcore:s1:items",
+            "memcore:s1:journal",
+            "memcore:s1:jpos",
+            "memcore:s1:meta",
+            "memcore:sessions",
+        ]
+        assert raw.hget("memcore:s1:items", "weird:key*") == b"v"
+        assert raw.hget("memcore:s1:meta", "version") == b"1"
+
+
+async def test_redis_url_with_user_password_and_db(
+    redis_server: RedisServer, redis_url: str
+) -> None:
+    port = redis_server.port
+    with sync_redis(redis_url) as admin:
+        # a user that may only touch memcore's namespace: the store needs nothing else
+        admin.execute_command(
+            "ACL", "SETUSER", "agent", "on", ">s3cret", "~memcore:*", "+@all", "-@dangerous"
+        )
+    try:
+        url = f"redis://agent:s3cret@127.0.0.1:{port}/3"
+        async with RedisStore(url) as target:
+            assert await target.commit("s", 0, {"k": b"v"}, 1) == 1
+            assert await target.put_backup("s", 1, b"b")
+            assert (await target.read_snapshot("s")).records == {"k": b"v"}
+            assert await target.list_sessions() == ["s"]
+            assert "s3cret" not in repr(target)
+        with sync_redis(f"redis://127.0.0.1:{port}/3") as db3:
+            assert db3.hget("memcore:s:items", "k") == b"v"
+        with sync_redis(redis_url) as db0:
+            assert db0.keys("*") == []
+        wrong = open_store(f"redis://agent:wrong@127.0.0.1:{port}/3")
+        with pytest.raises(BackendError) as caught:
+            await wrong.version("s")
+        assert "wrong" not in str(caught.value)
+        await wrong.close()
+    finally:
+        with sync_redis(redis_url) as admin:
+            admin.execute_command("ACL", "DELUSER", "agent")
+
+
+async def test_rediss_against_a_plain_server_is_a_backend_error(redis_server: RedisServer) -> None:
+    target = RedisStore(f"rediss://127.0.0.1:{redis_server.port}/0", connect_timeout=0.5, retries=0)
+    with pytest.raises(BackendError):
+        await target.version("s")
+    await target.close()
+
+
+async def test_redis_server_stopped_and_restarted(tmp_path: Path) -> None:
+    server = RedisServer(tmp_path / "redis-data")
+    server.workdir.mkdir()
+    server.start()
+    try:
+        target = open_store(server.url)
+        records = {f"k{i}": bytes([i]) * 10 for i in range(20)}
+        assert await target.commit("s", 0, records, 5) == 1
+        await target.put_backup("s", 1, b"backup")
+        server.stop()
+        for call in (
+            lambda: target.version("s"),
+            lambda: target.commit("s", 1, {"x": b"y"}, 6),
+            lambda: target.read_snapshot("s"),
+            lambda: target.list_sessions(),
+        ):
+            with pytest.raises(BackendError) as caught:
+                await call()
+            assert caught.value.__cause__ is not None
+        server.start()  # same port, same data directory (append-only file)
+        snap = await target.read_snapshot("s")
+        assert (snap.version, snap.records, snap.digest) == (1, records, 5)
+        assert await target.commit("s", 1, {"x": b"y"}, 6) == 2  # scripts are loaded again
+        assert [b.version for b in await target.list_backups("s")] == [1]
+        await target.close()
+    finally:
+        server.stop()
+
+
+async def test_redis_commit_sent_twice_is_recognized_by_its_token(redis_url: str) -> None:
+    """A retried commit whose first reply was lost returns its version instead of None."""
+    async with RedisStore(redis_url) as target:
+        first = await target._write("s", 0, {"k": b"v"}, 1, replace=False, token="t-1")
+        again = await target._write("s", 0, {"k": b"v"}, 1, replace=False, token="t-1")
+        assert first == again == 1
+        assert await target._write("s", 0, {"k": b"x"}, 1, replace=False, token="t-2") is None
+        assert len(await target.read_journal("s")) == 1
+        assert await target.commit("s", 1, {"k": b"w"}, 2) == 2
+        # the token of version 1 no longer matches once the session moved on
+        assert await target._write("s", 0, {"k": b"v"}, 1, replace=False, token="t-1") is None
+
+
+async def test_redis_server_that_stops_answering_times_out(tmp_path: Path) -> None:
+    server = RedisServer(tmp_path)
+    server.start()
+    assert server.process is not None
+    try:
+        target = RedisStore(server.url, socket_timeout=0.3, retries=0)
+        assert await target.commit("s", 0, {"k": b"v"}, 1) == 1
+        server.process.send_signal(signal.SIGSTOP)
+        try:
+            with pytest.raises(BackendError) as caught:
+                await target.version("s")
+            assert "Timeout" in type(caught.value.__cause__).__name__
+            with pytest.raises(BackendError):
+                await target._write("s", 1, {"k": b"w"}, 2, replace=False, token="pause")
+        finally:
+            server.process.send_signal(signal.SIGCONT)
+        # the commit may or may not have landed while the server was paused: sent again with
+        # its token, it gives version 2 either way, and exactly once
+        assert await target._write("s", 1, {"k": b"w"}, 2, replace=False, token="pause") == 2
+        assert [e.version for e in await target.read_journal("s")] == [1, 2]
+        await target.close()
+    finally:
+        server.stop()
+
+
+def test_redis_store_serves_one_event_loop_after_another(redis_url: str) -> None:
+    target = open_store(redis_url)
+    assert asyncio.run(target.commit("s", 0, {"k": b"1"}, 1)) == 1
+    assert asyncio.run(target.commit("s", 1, {"k": b"2"}, 2)) == 2
+    assert asyncio.run(target.read_snapshot("s")).records == {"k": b"2"}
+    asyncio.run(target.close())
+    assert asyncio.run(target.version("s")) == 2
+    # a loop closed without finalizing its async generators: the client is dropped, not leaked
+    loop = asyncio.new_event_loop()
+    assert loop.run_until_complete(target.commit("s", 2, {"k": b"3"}, 3)) == 3
+    loop.close()
+    assert asyncio.run(target.read_snapshot("s")).records == {"k": b"3"}
+    asyncio.run(target.close())
+
+
+def test_redis_is_imported_only_by_the_redis_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    probe = (
+        "import sys, memcore, memcore.stores, memcore.stores.redis; print('redis' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+    monkeypatch.setitem(sys.modules, "redis.asyncio", None)
+    with pytest.raises(BackendError, match=r"memcore\[redis\]"):
+        open_store("redis://127.0.0.1:6379/0")
+
+
+def test_bad_redis_urls_are_validation_errors() -> None:
+    for bad in (
+        "redis://host:notaport/0",
+        "redis://host:99999/0",
+        "redis://host:6379/zero",
+        "redis://host:6379/0?socket_timeout=soon",
+        "http://host:6379/0",
+    ):
+        with pytest.raises(ValidationError):
+            RedisStore(bad)
