@@ -41,6 +41,7 @@ bundle file into the msgpack bytes) holding memcore's header, then one standard 
 from __future__ import annotations
 
 import struct
+import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -68,6 +69,7 @@ _I64_BE = struct.Struct(">q")
 
 
 def _default(obj: Any) -> Any:
+    # tz-aware datetimes never get here: the packer writes them as msgpack timestamps itself
     if isinstance(obj, datetime):
         if obj.tzinfo is not None and obj.utcoffset() is not None:
             return msgpack.Timestamp.from_datetime(obj)
@@ -79,13 +81,29 @@ def _default(obj: Any) -> Any:
     raise ValidationError(f"cannot encode a value of type {type(obj).__name__!r}")
 
 
+_packers = (
+    threading.local()
+)  # Packers keep a buffer: a per-thread pool, reused (creating one costs)
+
+
 def _pack(obj: Any) -> bytes:
+    pool: list[msgpack.Packer] | None = getattr(_packers, "pool", None)
+    if pool is None:
+        pool = _packers.pool = []
+    # a nested call (a MemoryItem's fields, from _default) takes another packer from the pool
+    packer = (
+        pool.pop() if pool else msgpack.Packer(default=_default, use_bin_type=True, datetime=True)
+    )
     try:
-        packed: bytes = msgpack.packb(obj, default=_default, use_bin_type=True, datetime=False)
+        packed: bytes = packer.pack(obj)
     except MemcoreError:
+        packer.reset()  # a failed pack may leave partial bytes in the buffer
         raise
     except (TypeError, ValueError, OverflowError) as exc:  # e.g. an int beyond 64 bits, deep nest
+        packer.reset()
         raise ValidationError(f"cannot encode value: {exc}") from exc
+    finally:
+        pool.append(packer)
     return packed
 
 
