@@ -17,6 +17,7 @@ from memcore.errors import (
     CorruptedMemoryError,
     MemcoreError,
     NotFoundError,
+    ProcessGoneError,
     ValidationError,
 )
 from memcore.model import (
@@ -60,6 +61,7 @@ _LAZY = {
     "MemoryLeakDetector": "memcore.leak",
     "SessionKnowledgeTransfer": "memcore.transfer",
     "LazyMemoryProxy": "memcore.lazy",
+    "LazySession": "memcore.lazy",
 }
 
 if TYPE_CHECKING:
@@ -69,7 +71,7 @@ if TYPE_CHECKING:
         HierarchicalMemoryCompressor,
         decompress_memory_hierarchy,
     )
-    from memcore.lazy import LazyMemoryProxy
+    from memcore.lazy import LazyMemoryProxy, LazySession
     from memcore.leak import MemoryLeakDetector
     from memcore.overflow import SessionState, handle_context_overflow
     from memcore.prefetch import PredictiveMemoryPrefetcher
@@ -105,6 +107,7 @@ __all__ = [
     "DistributedMemoryManager",
     "HierarchicalMemoryCompressor",
     "LazyMemoryProxy",
+    "LazySession",
     "MemcoreError",
     "MemoryItem",
     "MemoryLeakDetector",
@@ -114,6 +117,7 @@ __all__ = [
     "OverflowStrategy",
     "PredictiveMemoryPrefetcher",
     "Priority",
+    "ProcessGoneError",
     "RecoveryResult",
     "SessionKnowledgeTransfer",
     "SessionState",

@@ -28,7 +28,7 @@ def _native_expected() -> bool:
     if _switch_on() or platform.python_implementation() != "CPython":
         return False
     try:
-        from memcore._build_mode import NATIVE_BUILT
+        from memcore._build_mode import NATIVE_BUILT  # type: ignore[import-not-found,unused-ignore]
     except ImportError:  # a source tree: expect compiled kernels, fail loudly if absent
         return True
     return bool(NATIVE_BUILT)

@@ -31,6 +31,10 @@ class ContextBudgetError(MemcoreError):
     """Items that may not be dropped (critical ones) alone exceed the token budget."""
 
 
+class ProcessGoneError(MemcoreError, ProcessLookupError):
+    """The process being watched does not exist (any more), or has exited and is a zombie."""
+
+
 __all__ = [
     "BackendError",
     "ConflictError",
@@ -38,5 +42,6 @@ __all__ = [
     "CorruptedMemoryError",
     "MemcoreError",
     "NotFoundError",
+    "ProcessGoneError",
     "ValidationError",
 ]

@@ -128,7 +128,7 @@ class PredictiveMemoryPrefetcher:
         self.max_items = _check_positive("max_items", max_items)
         self.max_sessions = _check_positive("max_sessions", max_sessions)
         self.prefetch_n = _check_positive("prefetch_n", prefetch_n)
-        self._counter_args = {
+        self._counter_args: dict[str, Any] = {
             "window_size": window_size,
             "max_order": None if max_order is None else _check_positive("max_order", max_order),
             "max_contexts": max_contexts,
