@@ -608,7 +608,54 @@ def _bench_cases(quick: bool) -> list[_BenchCase]:
     add(f"xxh64 of {size // 1024} KiB", "checksums", "xxh64", lambda f: f(blob), xxhash_outside)
     add(f"state_checksum, {len(state)} items", "checksums", "state_checksum", lambda f: f(state))
     add(f"count_tokens, {len(text) // 1024} KiB", "pipeline", "count_tokens", lambda f: f(text))
+    contents = [note.content for note in notes]
+    add(
+        f"summaries (50 %), {len(contents)} notes",
+        "pipeline",
+        "pick_sentences",
+        lambda f: [f(c, len(c) // 8) for c in contents],
+    )
+    add(
+        f"simhash, {len(contents)} notes", "pipeline", "simhash", lambda f: [f(c) for c in contents]
+    )
+    accesses = [(k * 7 + k // 5) % 97 for k in range(5000 if quick else 50000)]
+    add(
+        f"pattern counting, {len(accesses) // 1000}k accesses",
+        "patterns",
+        "PatternCounter",
+        lambda counter_class: _count_patterns(counter_class, accesses),
+    )
+    samples = [(60.0 * k, 100.0 + 0.01 * k + (k % 7) * 0.3) for k in range(50)]
+    polyfit: tuple[str, Callable[[], object]] | None = None
+    try:
+        import numpy
+
+        times = numpy.array([t for t, _ in samples])
+        sizes = numpy.array([mb for _, mb in samples])
+        polyfit = ("numpy.polyfit", lambda: numpy.polyfit(times, sizes, 1)[0])
+    except ImportError:
+        pass
+    rings: dict[object, Any] = {}
+    for native in (True, False):
+        ring_class = _kernel("regression", "SampleRing", native)
+        if ring_class is not None:
+            ring: Any = ring_class()
+            for t, mb in samples:
+                ring.push(t, mb)
+            rings[ring_class] = ring
+    add(
+        "leak-rate fit (OLS), 50 samples",
+        "regression",
+        "SampleRing",
+        lambda ring_class: rings[ring_class].ols_slope(50),
+        polyfit,
+    )
     return cases
+
+
+def _count_patterns(counter_class: Callable[..., Any], accesses: list[int]) -> None:
+    counter = counter_class(window_size=5)
+    counter.record_many(accesses)
 
 
 def _best_time(fn: Callable[[], object], rounds: int, budget: float) -> float:
