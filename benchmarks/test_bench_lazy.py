@@ -72,7 +72,7 @@ def make_records(count: int, seed: int = 0) -> tuple[dict[str, bytes], int]:
         item = MemoryItem(
             key,
             " ".join(words)[:200],
-            priority=rng.choice(["low", "normal", "high", "critical"]),  # type: ignore[arg-type]
+            priority=rng.choice(["low", "normal", "high", "critical"]),
             created_at=start + timedelta(seconds=17 * index),
             metadata={"kind": rng.choice(KINDS), "confidence": round(rng.random(), 3)},
         )

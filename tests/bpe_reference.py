@@ -57,19 +57,19 @@ def cl100k_counter() -> Callable[[str], int] | None:
     ranks: dict[bytes, int] = {}
     for line in path.read_bytes().splitlines():
         if line:
-            token, rank = line.split()
-            ranks[base64.b64decode(token)] = int(rank)
+            encoded, rank_text = line.split()
+            ranks[base64.b64decode(encoded)] = int(rank_text)
 
     def spell(raw: bytes) -> str:
         return "".join(alphabet[b] for b in raw)
 
     vocab = {spell(raw): rank for raw, rank in ranks.items()}
     merges: list[tuple[int, int, int, str, str]] = []
-    for raw, rank in ranks.items():
-        if len(raw) < 2:
+    for token, rank in ranks.items():
+        if len(token) < 2:
             continue
-        for cut in range(1, len(raw)):
-            left, right = raw[:cut], raw[cut:]
+        for cut in range(1, len(token)):
+            left, right = token[:cut], token[cut:]
             if left in ranks and right in ranks and ranks[left] < rank and ranks[right] < rank:
                 merges.append((rank, ranks[left], ranks[right], spell(left), spell(right)))
     merges.sort()

@@ -273,7 +273,9 @@ def test_stable_across_processes(checksums_impl: ModuleType, pure: bool) -> None
 
 @settings(max_examples=150, deadline=None)
 @given(state=states)
-def test_state_checksum_twins_agree(twins: tuple[ModuleType, ModuleType], state: dict) -> None:
+def test_state_checksum_twins_agree(
+    twins: tuple[ModuleType, ModuleType], state: dict[str, Any]
+) -> None:
     native, pure = twins
     assert native.state_checksum(state) == pure.state_checksum(state)
     for key, value in state.items():
@@ -290,7 +292,7 @@ def test_entry_hash_twins_agree(twins: tuple[ModuleType, ModuleType], value: Any
 @settings(max_examples=60, deadline=None)
 @given(state=states, seed=st.integers(0, 2**32))
 def test_insertion_order_does_not_matter(
-    checksums_impl: ModuleType, state: dict, seed: int
+    checksums_impl: ModuleType, state: dict[str, Any], seed: int
 ) -> None:
     entries = list(state.items())
     random.Random(seed).shuffle(entries)
@@ -553,6 +555,9 @@ class _ShiftingZone(tzinfo):
 
     def dst(self, dt: datetime | None) -> timedelta:
         return timedelta(0)
+
+    def tzname(self, dt: datetime | None) -> str:
+        return "shifting"
 
 
 def test_custom_tzinfo_offsets(twins: tuple[ModuleType, ModuleType]) -> None:

@@ -83,7 +83,7 @@ def _u(n: int) -> str:
 
 def main_session_lines() -> list[str]:
     """A session with most record and block types, unknown types and four malformed lines."""
-    records: list[dict[str, Any] | str] = [
+    records: list[dict[str, Any] | list[str] | str] = [
         {
             "type": "queue-operation",
             "operation": "dequeue",

@@ -53,7 +53,8 @@ def store_url(memcore_home: Path) -> str:
 
 def test_every_subcommand_is_registered() -> None:
     parser = build_parser()
-    choices = next(a for a in parser._actions if a.dest == "command").choices  # type: ignore[union-attr]
+    choices = next(a for a in parser._actions if a.dest == "command").choices
+    assert choices is not None
     assert sorted(choices) == sorted(SUBCOMMANDS)
 
 

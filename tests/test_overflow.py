@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -104,7 +105,7 @@ def test_eviction_takes_least_valuable_first() -> None:
         def summarize(self, t: str, ratio: float) -> str:
             return one_word(t, ratio)
 
-        def summarize_group(self, texts: list[str], ratio: float) -> str:
+        def summarize_group(self, texts: Sequence[str], ratio: float) -> str:
             return "\n\n".join(texts)
 
     state = SessionState(items, tokens_of(items) // 2, now=NOW, summarizer=NoSummary())

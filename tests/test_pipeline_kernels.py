@@ -38,6 +38,7 @@ def twins(
 def test_native_module_is_the_compiled_one(native_kernels: Callable[[str], ModuleType]) -> None:
     module = native_kernels("pipeline")
     assert module.__name__ == "memcore._native.pipeline"
+    assert module.__file__ is not None
     assert not module.__file__.endswith(".py")
 
 

@@ -102,30 +102,45 @@ def to_utc_datetime(value: datetime | str | float | int) -> datetime:
     raise ValidationError(f"not a timestamp: {value!r}")
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class MemoryItem:
-    """One thing an agent remembers: a fact, a preference, a task, a tool result."""
+    """One thing an agent remembers: a fact, a preference, a task, a tool result.
+
+    ``priority`` takes a ``Priority`` or its name; ``created_at`` a timezone-aware datetime, an
+    ISO-8601 string or epoch seconds (default: now, UTC). Both are normalized on construction.
+    """
 
     id: str
     content: str
-    priority: Priority = Priority.NORMAL
-    created_at: datetime = field(default_factory=utc_now)
-    metadata: dict[str, Any] = field(default_factory=dict)
+    priority: Priority
+    created_at: datetime
+    metadata: dict[str, Any]
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.id, str) or not self.id:
-            raise ValidationError(f"item id must be a non-empty string (got {self.id!r})")
-        if not isinstance(self.content, str):
+    def __init__(
+        self,
+        id: str,
+        content: str,
+        priority: Priority | str = Priority.NORMAL,
+        created_at: datetime | str | float | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> None:
+        if not isinstance(id, str) or not id:
+            raise ValidationError(f"item id must be a non-empty string (got {id!r})")
+        if not isinstance(content, str):
             raise ValidationError(
-                f"item {self.id!r}: content must be a string (got {type(self.content).__name__})"
+                f"item {id!r}: content must be a string (got {type(content).__name__})"
             )
-        self.priority = Priority.parse(self.priority)
-        self.created_at = to_utc_datetime(self.created_at)
-        if not isinstance(self.metadata, Mapping):
-            raise ValidationError(f"item {self.id!r}: metadata must be a mapping")
-        if not all(isinstance(key, str) for key in self.metadata):
-            raise ValidationError(f"item {self.id!r}: metadata keys must be strings")
-        self.metadata = dict(self.metadata)
+        self.id = id
+        self.content = content
+        self.priority = Priority.parse(priority)
+        self.created_at = utc_now() if created_at is None else to_utc_datetime(created_at)
+        if metadata is None:
+            metadata = {}
+        if not isinstance(metadata, Mapping):
+            raise ValidationError(f"item {id!r}: metadata must be a mapping")
+        if not all(isinstance(key, str) for key in metadata):
+            raise ValidationError(f"item {id!r}: metadata keys must be strings")
+        self.metadata = dict(metadata)
 
     def to_dict(self) -> dict[str, Any]:
         """The plain form: what stores keep and what ``state_checksum`` hashes an item as."""

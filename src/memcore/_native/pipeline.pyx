@@ -3,15 +3,26 @@
 grouping and level partitioning. The pure-Python twin is ``memcore/_pure/pipeline.py``: same
 names, signatures and results (checked by hypothesis in ``tests/test_pipeline_kernels.py``).
 
-Characters are read as ``Py_UCS4`` straight from the string's buffer (no copies); character
+Characters are read as ``Py_UCS4`` straight from the string's buffer (``PyUnicode_READ``, no
+copies; every index is checked against the range being scanned before it is read); character
 classes are ASCII-based like the twin's. Constants come from ``memcore._pure._text_tables``.
+
+Sentence scoring interns words to small integer ids in first-occurrence order through a C hash
+table of their lower-cased ASCII bytes, so TF-IDF runs over C arrays while every floating-point
+sum keeps the twin's order (its dicts iterate in insertion order = first-occurrence order): the
+scores are bit-identical. Table words (stopwords, abbreviations, error words) are looked up the
+same way; words with non-ASCII characters take the twin's path (``str.lower()``) instead.
 """
 
 from array import array
 
 cimport cython
+from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
+from cpython.unicode cimport PyUnicode_DATA, PyUnicode_KIND, PyUnicode_READ
 from libc.math cimport log, sqrt
 from libc.stdint cimport uint64_t
+from libc.stdlib cimport qsort
+from libc.string cimport memcmp
 
 from memcore._pure._text_tables import (
     ABBREVIATIONS,
@@ -76,22 +87,268 @@ cdef inline bint _joins_space(Py_UCS4 c) noexcept:
     return _is_letter(c) or _is_mark(c)
 
 
+cdef inline bint _alnum(Py_UCS4 c) noexcept:
+    if c < 128:
+        return _is_letter(c) or _is_digit(c)
+    return c.isalnum()
+
+
+cdef inline bint _word_char(Py_UCS4 c) noexcept:
+    """A character of ``tokenize_words``'s words: ``_`` or ``str.isalnum()``."""
+    if c < 128:
+        return _is_letter(c) or _is_digit(c) or c == 95
+    return c.isalnum()
+
+
+cdef inline Py_UCS4 _ascii_lower(Py_UCS4 c) noexcept:
+    return <Py_UCS4>(<unsigned int>c + 32) if 65 <= c <= 90 else c
+
+
+# --- byte-string hash tables -------------------------------------------------------------------
+#
+# Open addressing (linear probing, at most half full) over keys stored back to back in an arena.
+# A key is written at the arena's end first (``_table_pending``) and kept only when new
+# (``_table_commit``), so a lookup of a word never allocates a Python object.
+
+
+cdef struct _Table:
+    Py_ssize_t mask  # capacity - 1; the capacity is a power of two
+    Py_ssize_t used
+    Py_ssize_t* offs  # arena offset of each slot's key; -1 for an empty slot
+    Py_ssize_t* lens
+    Py_ssize_t* vals
+    uint64_t* hashes
+    char* arena
+    Py_ssize_t arena_len
+    Py_ssize_t arena_cap
+
+
+cdef int _table_alloc_slots(_Table* t, Py_ssize_t capacity) except -1:
+    cdef Py_ssize_t k
+    t.offs = <Py_ssize_t*>PyMem_Malloc(capacity * sizeof(Py_ssize_t))
+    t.lens = <Py_ssize_t*>PyMem_Malloc(capacity * sizeof(Py_ssize_t))
+    t.vals = <Py_ssize_t*>PyMem_Malloc(capacity * sizeof(Py_ssize_t))
+    t.hashes = <uint64_t*>PyMem_Malloc(capacity * sizeof(uint64_t))
+    if t.offs == NULL or t.lens == NULL or t.vals == NULL or t.hashes == NULL:
+        raise MemoryError()
+    for k in range(capacity):
+        t.offs[k] = -1
+    t.mask = capacity - 1
+    return 0
+
+
+cdef void _table_free_slots(_Table* t) noexcept:
+    PyMem_Free(t.offs)
+    PyMem_Free(t.lens)
+    PyMem_Free(t.vals)
+    PyMem_Free(t.hashes)
+    t.offs = NULL
+    t.lens = NULL
+    t.vals = NULL
+    t.hashes = NULL
+
+
+cdef void _table_free(_Table* t) noexcept:
+    _table_free_slots(t)
+    PyMem_Free(t.arena)
+    t.arena = NULL
+
+
+cdef int _table_init(_Table* t, Py_ssize_t capacity, Py_ssize_t arena_cap) except -1:
+    """An empty table; the caller frees it with ``_table_free`` even when this raises."""
+    t.offs = NULL
+    t.lens = NULL
+    t.vals = NULL
+    t.hashes = NULL
+    t.used = 0
+    t.arena_len = 0
+    t.arena_cap = arena_cap
+    t.arena = <char*>PyMem_Malloc(arena_cap)
+    if t.arena == NULL:
+        raise MemoryError()
+    return _table_alloc_slots(t, capacity)
+
+
+cdef inline uint64_t _finish_hash(uint64_t h) noexcept:
+    return h ^ (h >> 29) ^ (h >> 47)
+
+
+cdef char* _table_pending(_Table* t, Py_ssize_t length) except NULL:
+    """Room for a ``length``-byte key at the arena's end: the address to write it at."""
+    cdef Py_ssize_t need = t.arena_len + length, cap
+    cdef char* grown
+    if need > t.arena_cap:
+        cap = 2 * t.arena_cap
+        if cap < need:
+            cap = need
+        grown = <char*>PyMem_Realloc(t.arena, cap)
+        if grown == NULL:
+            raise MemoryError()
+        t.arena = grown
+        t.arena_cap = cap
+    return t.arena + t.arena_len
+
+
+cdef inline Py_ssize_t _table_slot(
+    const _Table* t, const char* key, Py_ssize_t length, uint64_t h
+) noexcept:
+    """The slot holding ``key``, else the empty slot where it would go."""
+    cdef Py_ssize_t slot = <Py_ssize_t>(h & <uint64_t>t.mask)
+    while t.offs[slot] >= 0:
+        if (
+            t.hashes[slot] == h
+            and t.lens[slot] == length
+            and memcmp(t.arena + t.offs[slot], key, length) == 0
+        ):
+            return slot
+        slot = (slot + 1) & t.mask
+    return slot
+
+
+cdef int _table_commit(
+    _Table* t, Py_ssize_t slot, Py_ssize_t length, uint64_t h, Py_ssize_t val
+) except -1:
+    """Keep the pending key (``length`` bytes at the arena's end) in the empty ``slot``."""
+    cdef _Table old
+    cdef Py_ssize_t k, s
+    t.offs[slot] = t.arena_len
+    t.lens[slot] = length
+    t.vals[slot] = val
+    t.hashes[slot] = h
+    t.arena_len += length
+    t.used += 1
+    if 2 * t.used > t.mask:
+        old = t[0]
+        try:
+            _table_alloc_slots(t, 2 * (old.mask + 1))
+            for k in range(old.mask + 1):
+                if old.offs[k] >= 0:
+                    s = <Py_ssize_t>(old.hashes[k] & <uint64_t>t.mask)
+                    while t.offs[s] >= 0:
+                        s = (s + 1) & t.mask
+                    t.offs[s] = old.offs[k]
+                    t.lens[s] = old.lens[k]
+                    t.vals[s] = old.vals[k]
+                    t.hashes[s] = old.hashes[k]
+        except MemoryError:
+            _table_free_slots(t)
+            t.offs = old.offs
+            t.lens = old.lens
+            t.vals = old.vals
+            t.hashes = old.hashes
+            t.mask = old.mask
+            raise
+        _table_free_slots(&old)
+    return 0
+
+
+cdef inline uint64_t _write_lower(
+    char* out, int kind, const void* data, Py_ssize_t a, Py_ssize_t b
+) noexcept:
+    """Write ``text[a:b]`` (ASCII, ``a <= b`` within the text) lower-cased to ``out``; its hash."""
+    cdef uint64_t h = _FNV_OFFSET
+    cdef Py_ssize_t k
+    cdef Py_UCS4 c
+    for k in range(a, b):
+        c = _ascii_lower(PyUnicode_READ(kind, <void*>data, k))
+        out[k - a] = <char>c
+        h = (h ^ <uint64_t>c) * _FNV_PRIME
+    return _finish_hash(h)
+
+
+cdef int _table_add_words(_Table* t, words, Py_ssize_t val) except -1:
+    """Add the ASCII ``words`` not in ``t`` yet with value ``val``; the length of the longest."""
+    cdef Py_ssize_t longest = 0, length, slot
+    cdef uint64_t h
+    cdef char* key
+    for word in sorted(words):
+        if not (<str>word).isascii():
+            continue  # never compared in C: non-ASCII words take the Python path
+        length = len(<str>word)
+        key = _table_pending(t, length)
+        h = _write_lower(key, PyUnicode_KIND(word), PyUnicode_DATA(word), 0, length)
+        if memcmp(key, <const char*>PyUnicode_DATA(word), length) != 0:
+            raise ImportError(f"table word {word!r} is not lower-case")
+        slot = _table_slot(t, key, length, h)
+        if t.offs[slot] < 0:
+            _table_commit(t, slot, length, h, val)
+        if length > longest:
+            longest = length
+    return longest
+
+
+# Stopwords (value 0) and the fact tables (1: abbreviation, which wins; 2: error word), plus which
+# ASCII characters occur in a fact-table word in either case (a quick rejection before hashing).
+cdef _Table _STOP_TABLE
+cdef _Table _MARK_TABLE
+cdef Py_ssize_t _STOP_LONGEST, _MARK_LONGEST
+cdef bint _MARK_CHAR[128]
+cdef unsigned int _MARK_FIRST[257]  # by length: the first characters (bit ``c & 31``) ...
+cdef unsigned int _MARK_LAST[257]  # ... and the last ones of the ASCII table words
+cdef char _SCRATCH[256]
+_table_init(&_STOP_TABLE, 256, 1024)
+_table_init(&_MARK_TABLE, 256, 1024)
+_STOP_LONGEST = _table_add_words(&_STOP_TABLE, STOPWORDS, 0)
+_MARK_LONGEST = max(
+    _table_add_words(&_MARK_TABLE, ABBREVIATIONS, 1), _table_add_words(&_MARK_TABLE, ERROR_WORDS, 2)
+)
+if _MARK_LONGEST > 256:
+    raise ImportError("an abbreviation or error word is longer than 256 characters")
+for _k in range(128):
+    _MARK_CHAR[_k] = False
+for _k in range(257):
+    _MARK_FIRST[_k] = 0
+    _MARK_LAST[_k] = 0
+for _word in ABBREVIATIONS | ERROR_WORDS:
+    if not _word.isascii():
+        continue
+    for _c in _word:
+        _MARK_CHAR[ord(_c)] = True
+        _MARK_CHAR[ord(_c.upper())] = True
+    if _word:
+        _MARK_FIRST[len(_word)] |= 1u << (ord(_word[0]) & 31)
+        _MARK_LAST[len(_word)] |= 1u << (ord(_word[len(_word) - 1]) & 31)
+
+
+cdef Py_ssize_t _mark_of(int kind, const void* data, Py_ssize_t a, Py_ssize_t b) noexcept:
+    """The fact-table value of the ASCII word ``text[a:b]`` lower-cased (0: in neither table)."""
+    cdef Py_ssize_t k, slot
+    cdef Py_UCS4 c
+    cdef uint64_t h
+    if b - a > _MARK_LONGEST or b <= a:
+        return 0
+    # case-insensitive shape filter: ``c & 31`` is the same for a letter in either case
+    if not (_MARK_FIRST[b - a] >> (<unsigned int>PyUnicode_READ(kind, <void*>data, a) & 31)) & 1:
+        return 0
+    if not (_MARK_LAST[b - a] >> (<unsigned int>PyUnicode_READ(kind, <void*>data, b - 1) & 31)) & 1:
+        return 0
+    for k in range(a, b):
+        c = PyUnicode_READ(kind, <void*>data, k)
+        if c >= 128 or not _MARK_CHAR[c]:
+            return 0
+    h = _write_lower(_SCRATCH, kind, data, a, b)
+    slot = _table_slot(&_MARK_TABLE, _SCRATCH, b - a, h)
+    return _MARK_TABLE.vals[slot] if _MARK_TABLE.offs[slot] >= 0 else 0
+
+
 # --- token counting ----------------------------------------------------------------------------
 
 
-def count_tokens(str text) -> int:
-    """Estimate the BPE tokens of ``text`` (cl100k-like) from runs of letters, digits, marks."""
-    cdef Py_ssize_t n = len(text)
-    cdef Py_ssize_t i = 0, j, length
+cdef Py_ssize_t _count_range(int kind, const void* data, Py_ssize_t lo, Py_ssize_t hi) noexcept:
+    """``count_tokens(text[lo:hi])`` read in place (``0 <= lo <= hi <= len(text)``)."""
+    cdef Py_ssize_t i = lo, j, length
     cdef double cost = 0.0, marks
-    cdef Py_UCS4 c
-    while i < n:
-        c = text[i]
+    cdef Py_UCS4 c, d
+    while i < hi:
+        c = PyUnicode_READ(kind, <void*>data, i)
         if _is_letter(c):
             j = i + 1
-            while j < n and _is_letter(text[j]):
-                if 97 <= text[j - 1] <= 122 and 65 <= text[j] <= 90:
+            while j < hi:
+                d = PyUnicode_READ(kind, <void*>data, j)
+                if not _is_letter(d):
                     break
+                if 65 <= d <= 90 and 97 <= PyUnicode_READ(kind, <void*>data, j - 1) <= 122:
+                    break  # camelCase: BPE starts a new piece at the capital
                 j += 1
             length = j - i
             if length < _TABLE:
@@ -101,30 +358,43 @@ def count_tokens(str text) -> int:
             i = j
         elif _is_digit(c):
             j = i + 1
-            while j < n and _is_digit(text[j]):
+            while j < hi and _is_digit(PyUnicode_READ(kind, <void*>data, j)):
                 j += 1
             cost += ((j - i + 2) // 3) * (3.0 * _DIGIT_COST)
             i = j
-        elif c == 32 and i + 1 < n and _joins_space(text[i + 1]):
+        elif c == 32 and i + 1 < hi and _joins_space(PyUnicode_READ(kind, <void*>data, i + 1)):
             i += 1
         elif _is_space(c):
             j = i + 1
-            while j < n and _is_space(text[j]):
+            while j < hi and _is_space(PyUnicode_READ(kind, <void*>data, j)):
                 j += 1
-            if j < n and text[j - 1] == 32 and j - i > 1 and _joins_space(text[j]):
+            if (
+                j < hi
+                and j - i > 1
+                and PyUnicode_READ(kind, <void*>data, j - 1) == 32
+                and _joins_space(PyUnicode_READ(kind, <void*>data, j))
+            ):
                 j -= 1
             cost += _SPACE_RUN_COST
             i = j
         elif c < 128:
             j = i + 1
-            while j < n and _is_mark(text[j]):
+            while j < hi and _is_mark(PyUnicode_READ(kind, <void*>data, j)):
                 j += 1
-            if j - i == 1 and j < n and _is_letter(text[j]) and (i == 0 or text[i - 1] != 32):
+            if (
+                j - i == 1
+                and j < hi
+                and _is_letter(PyUnicode_READ(kind, <void*>data, j))
+                and (i == lo or PyUnicode_READ(kind, <void*>data, i - 1) != 32)
+            ):
                 i = j
                 continue
             marks = (j - i) * _PUNCT_COST
             cost += marks if marks > 1.0 else 1.0
-            while j < n and (text[j] == 10 or text[j] == 13):
+            while j < hi:
+                d = PyUnicode_READ(kind, <void*>data, j)
+                if d != 10 and d != 13:
+                    break
                 j += 1
             i = j
         else:
@@ -133,39 +403,57 @@ def count_tokens(str text) -> int:
     return <Py_ssize_t>(cost + 0.5)
 
 
+def count_tokens(str text) -> int:
+    """Estimate the BPE tokens of ``text`` (cl100k-like) from runs of letters, digits, marks."""
+    return _count_range(PyUnicode_KIND(text), PyUnicode_DATA(text), 0, len(text))
+
+
 # --- sentence splitting ------------------------------------------------------------------------
 
 
-cdef bint _is_bullet(str text, Py_ssize_t j, Py_ssize_t n):
-    cdef Py_UCS4 c = text[j]
+cdef bint _is_bullet(int kind, const void* data, Py_ssize_t j, Py_ssize_t n) noexcept:
+    """Whether a bullet item starts at ``j`` (``j < n``)."""
+    cdef Py_UCS4 c = PyUnicode_READ(kind, <void*>data, j)
     cdef Py_ssize_t k
     if c == 45 or c == 42 or c == 43 or c == 0x2022:
-        return j + 1 < n and text[j + 1] == 32
+        return j + 1 < n and PyUnicode_READ(kind, <void*>data, j + 1) == 32
     if _is_digit(c):
         k = j
-        while k < n and _is_digit(text[k]):
+        while k < n and _is_digit(PyUnicode_READ(kind, <void*>data, k)):
             k += 1
-        return k + 1 < n and (text[k] == 46 or text[k] == 41) and text[k + 1] == 32
+        if k + 1 >= n:
+            return False
+        c = PyUnicode_READ(kind, <void*>data, k)
+        return (c == 46 or c == 41) and PyUnicode_READ(kind, <void*>data, k + 1) == 32
     return False
 
 
-cdef bint _is_abbreviation(str text, Py_ssize_t start, Py_ssize_t dot):
+cdef bint _is_abbreviation(int kind, const void* data, Py_ssize_t start, Py_ssize_t dot) noexcept:
+    """Whether the letters and dots before ``dot`` (back to ``start``) are an abbreviation."""
     cdef Py_ssize_t b = dot
-    while b > start and (_is_letter(text[b - 1]) or text[b - 1] == 46):
+    cdef Py_UCS4 c
+    while b > start:
+        c = PyUnicode_READ(kind, <void*>data, b - 1)
+        if not (_is_letter(c) or c == 46):
+            break
         b -= 1
     if b == dot:
         return False
-    word = text[b:dot].lower()
-    return word in _ABBREVIATIONS or (dot - b == 1 and _is_letter(text[b]))
+    if dot - b == 1 and _is_letter(PyUnicode_READ(kind, <void*>data, b)):
+        return True
+    return _mark_of(kind, data, b, dot) == 1
 
 
-cdef inline void _push(str text, list spans, Py_ssize_t start, Py_ssize_t end):
-    while start < end and _is_space(text[start]):
+cdef inline int _push(
+    int kind, const void* data, list spans, Py_ssize_t start, Py_ssize_t end
+) except -1:
+    while start < end and _is_space(PyUnicode_READ(kind, <void*>data, start)):
         start += 1
-    while end > start and _is_space(text[end - 1]):
+    while end > start and _is_space(PyUnicode_READ(kind, <void*>data, end - 1)):
         end -= 1
     if start < end:
         spans.append((start, end))
+    return 0
 
 
 def split_sentences(str text) -> list:
@@ -174,9 +462,11 @@ def split_sentences(str text) -> list:
     cdef Py_ssize_t n = len(text)
     cdef Py_ssize_t start = 0, i = 0, j, k, m
     cdef bint in_code = False
-    cdef Py_UCS4 c, nxt
+    cdef Py_UCS4 c, d, nxt
+    cdef int kind = PyUnicode_KIND(text)
+    cdef const void* data = PyUnicode_DATA(text)
     while i < n:
-        c = text[i]
+        c = PyUnicode_READ(kind, <void*>data, i)
         if c == 96:
             in_code = not in_code
             i += 1
@@ -186,10 +476,13 @@ def split_sentences(str text) -> list:
             continue
         if c == 10:
             j = i + 1
-            while j < n and (text[j] == 32 or text[j] == 9 or text[j] == 13):
+            while j < n:
+                d = PyUnicode_READ(kind, <void*>data, j)
+                if d != 32 and d != 9 and d != 13:
+                    break
                 j += 1
-            if j < n and (text[j] == 10 or _is_bullet(text, j, n)):
-                _push(text, spans, start, i)
+            if j < n and (PyUnicode_READ(kind, <void*>data, j) == 10 or _is_bullet(kind, data, j, n)):
+                _push(kind, data, spans, start, i)
                 start = j
                 i = j
                 continue
@@ -197,34 +490,41 @@ def split_sentences(str text) -> list:
             continue
         if c == 46 or c == 33 or c == 63:
             j = i + 1
-            while j < n and (text[j] == 46 or text[j] == 33 or text[j] == 63):
+            while j < n:
+                d = PyUnicode_READ(kind, <void*>data, j)
+                if d != 46 and d != 33 and d != 63:
+                    break
                 j += 1
             k = j
-            while k < n and text[k] in "\"')]}»":
+            while k < n and PyUnicode_READ(kind, <void*>data, k) in "\"')]}»":
                 k += 1
             if k >= n:
                 i = k
                 continue
-            if not _is_space(text[k]):
+            if not _is_space(PyUnicode_READ(kind, <void*>data, k)):
                 i = j
                 continue
             m = k
-            while m < n and (text[m] == 32 or text[m] == 9):
+            while m < n:
+                d = PyUnicode_READ(kind, <void*>data, m)
+                if d != 32 and d != 9:
+                    break
                 m += 1
-            if m < n and text[m] != 13 and text[m] != 10:
-                nxt = text[m]
-                if not ((65 <= nxt <= 90) or _is_digit(nxt) or nxt in "\"'([`*-" or nxt > 127):
-                    i = k
-                    continue
-            if c == 46 and j == i + 1 and _is_abbreviation(text, start, i):
+            if m < n:
+                nxt = PyUnicode_READ(kind, <void*>data, m)
+                if nxt != 13 and nxt != 10:
+                    if not ((65 <= nxt <= 90) or _is_digit(nxt) or nxt in "\"'([`*-" or nxt > 127):
+                        i = k
+                        continue
+            if c == 46 and j == i + 1 and _is_abbreviation(kind, data, start, i):
                 i = k
                 continue
-            _push(text, spans, start, k)
+            _push(kind, data, spans, start, k)
             start = k
             i = k
             continue
         i += 1
-    _push(text, spans, start, n)
+    _push(kind, data, spans, start, n)
     return spans
 
 
@@ -252,196 +552,458 @@ def tokenize_words(str text) -> list:
     return words
 
 
-cdef Py_ssize_t _MAX_ABBREVIATION = max(len(word) for word in ABBREVIATIONS)
-cdef Py_ssize_t _MAX_ERROR_WORD = max(len(word) for word in ERROR_WORDS)
+cdef Py_ssize_t _MAX_MARKED = max(len(word) for word in ABBREVIATIONS | ERROR_WORDS)
 
 
-cdef inline bint _alnum(Py_UCS4 c):
-    if c < 128:
-        return _is_letter(c) or _is_digit(c)
-    return c.isalnum()
-
-
-cdef bint _ends_with(str text, Py_ssize_t a, Py_ssize_t b, str suffix):
-    cdef Py_ssize_t m = len(suffix), k
+cdef inline bint _ends_with(
+    int kind, const void* data, Py_ssize_t a, Py_ssize_t b, const char* suffix, Py_ssize_t m
+) noexcept:
+    """Whether ``text[a:b]`` ends with the ``m`` ASCII characters of ``suffix``."""
+    cdef Py_ssize_t k
     if b - a < m:
         return False
     for k in range(m):
-        if text[b - m + k] != suffix[k]:
+        if PyUnicode_READ(kind, <void*>data, b - m + k) != <Py_UCS4>(<unsigned char>suffix[k]):
             return False
     return True
 
 
-cdef bint _is_fact_at(str text, Py_ssize_t a, Py_ssize_t b):
-    """``_is_fact(text[a:b])`` of the twin, reading the text in place."""
+cdef bint _is_fact_at(str text, int kind, const void* data, Py_ssize_t a, Py_ssize_t b) except -1:
+    """``_is_fact(text[a:b])`` of the twin, reading the text in place (``0 <= a <= b <= len``).
+
+    The twin's tests are an abbreviation (never a fact), an error word (a fact), then structural
+    tests that each make a fact; the structural ones are side-effect free, so one pass evaluates
+    them all and the table lookups decide first.
+    """
     cdef Py_ssize_t n = b - a
-    cdef Py_ssize_t k
-    cdef Py_UCS4 c
+    cdef Py_ssize_t k, mark = 0
+    cdef Py_UCS4 c, prev = 0, top = 0
+    cdef bint hit = False
     if n < 2:
-        return _is_digit(text[a]) if n == 1 else False
-    if n <= _MAX_ABBREVIATION or n <= _MAX_ERROR_WORD:
-        lowered = text[a:b].lower()
-        if lowered in _ABBREVIATIONS:
+        return _is_digit(PyUnicode_READ(kind, <void*>data, a)) if n == 1 else False
+    for k in range(a, b):
+        c = PyUnicode_READ(kind, <void*>data, k)
+        if c > top:
+            top = c
+        if not hit:
+            if _is_digit(c) or c == 95:  # a number, a snake_case name
+                hit = True
+            elif c == 58:  # "://"
+                hit = (
+                    k + 2 < b
+                    and PyUnicode_READ(kind, <void*>data, k + 1) == 47
+                    and PyUnicode_READ(kind, <void*>data, k + 2) == 47
+                )
+            elif c == 47 or c == 46 or c == 92:  # a path or dotted name
+                hit = (
+                    k > a
+                    and k + 1 < b
+                    and (_alnum(prev) or _alnum(PyUnicode_READ(kind, <void*>data, k + 1)))
+                )
+            elif 65 <= c <= 90 and 97 <= prev <= 122 and k > a:  # camelCase identifier
+                hit = True
+        prev = c
+    if not hit:
+        hit = (
+            _ends_with(kind, data, a, b, b"Error", 5)
+            or _ends_with(kind, data, a, b, b"Exception", 9)
+            or _ends_with(kind, data, a, b, b"()", 2)
+            or (
+                PyUnicode_READ(kind, <void*>data, a) == 47
+                and _alnum(PyUnicode_READ(kind, <void*>data, a + 1))
+            )
+        )
+    if n <= _MAX_MARKED:
+        # lower() never shortens a string, so a longer token cannot be a table word
+        if top < 128:
+            mark = _mark_of(kind, data, a, b)
+        else:
+            lowered = text[a:b].lower()
+            mark = 1 if lowered in _ABBREVIATIONS else 2 if lowered in _ERROR_WORDS else 0
+        if mark == 1:
             return False
-        if lowered in _ERROR_WORDS:
+        if mark == 2:
             return True
-    if _ends_with(text, a, b, "Error") or _ends_with(text, a, b, "Exception"):
-        return True
-    if _ends_with(text, a, b, "()"):
-        return True
-    for k in range(a, b):
-        c = text[k]
-        if c == 95:
-            return True
-        if c == 58 and k + 2 < b and text[k + 1] == 47 and text[k + 2] == 47:
-            return True
-    for k in range(a, b):
-        c = text[k]
-        if _is_digit(c):
-            return True
-        if k > a and k + 1 < b:
-            if (c == 47 or c == 46 or c == 92) and (_alnum(text[k - 1]) or _alnum(text[k + 1])):
-                return True
-        if k > a and 97 <= text[k - 1] <= 122 and 65 <= c <= 90:
-            return True
-    return text[a] == 47 and _alnum(text[a + 1])
+    return hit
 
 
-cdef list _fact_tokens(str text, Py_ssize_t lo, Py_ssize_t hi, bint collect):
-    """Facts of ``text[lo:hi]`` (a list when ``collect``, else a one-element count list)."""
-    cdef list facts = []
+cdef Py_ssize_t _scan_facts(
+    str text, int kind, const void* data, Py_ssize_t lo, Py_ssize_t hi, list out
+) except -1:
+    """The facts of ``text[lo:hi]`` (``0 <= lo <= hi <= len``): appended to ``out`` unless it
+    is None; their number."""
     cdef Py_ssize_t count = 0
     cdef Py_ssize_t i = lo, j, a, b
+    cdef Py_UCS4 c
     while i < hi:
-        while i < hi and _is_space(text[i]):
+        while i < hi and _is_space(PyUnicode_READ(kind, <void*>data, i)):
             i += 1
         j = i
-        while j < hi and not _is_space(text[j]):
+        while j < hi and not _is_space(PyUnicode_READ(kind, <void*>data, j)):
             j += 1
         a = i
         b = j
-        while a < b and text[a] in "\"'([{<`":
+        while a < b and PyUnicode_READ(kind, <void*>data, a) in "\"'([{<`":
             a += 1
-        while b > a and text[b - 1] in ".,;:!?\"')]}>`":
-            if text[b - 1] == 41 and b - 2 >= a and text[b - 2] == 40:
+        while b > a:
+            c = PyUnicode_READ(kind, <void*>data, b - 1)
+            if c not in ".,;:!?\"')]}>`":
                 break
+            if c == 41 and b - 2 >= a and PyUnicode_READ(kind, <void*>data, b - 2) == 40:
+                break  # keep the call parentheses of "name()"
             b -= 1
-        if a < b and _is_fact_at(text, a, b):
-            if collect:
-                facts.append(text[a:b])
-            else:
-                count += 1
+        if a < b and _is_fact_at(text, kind, data, a, b):
+            count += 1
+            if out is not None:
+                out.append(text[a:b])
         i = j
-    if not collect:
-        facts.append(count)
-    return facts
+    return count
 
 
 def fact_tokens(str text) -> list:
     """The tokens an agent must not lose: numbers, identifiers, paths, URLs, error words."""
-    return _fact_tokens(text, 0, len(text), True)
+    cdef list facts = []
+    _scan_facts(text, PyUnicode_KIND(text), PyUnicode_DATA(text), 0, len(text), facts)
+    return facts
 
 
 # --- sentence scoring --------------------------------------------------------------------------
 
 
+cdef struct _Ids:
+    # per word id (first-occurrence order): sentences containing it, its idf then its centroid
+    # weight, the last sentence it was seen in and where that sentence's entry for it is
+    Py_ssize_t count
+    Py_ssize_t cap
+    Py_ssize_t* df
+    double* value
+    Py_ssize_t* last
+    Py_ssize_t* pos
+
+
+cdef int _ids_grow(_Ids* ids) except -1:
+    cdef Py_ssize_t cap = 2 * ids.cap if ids.cap else 64
+    cdef void* p
+    p = PyMem_Realloc(ids.df, cap * sizeof(Py_ssize_t))
+    if p == NULL:
+        raise MemoryError()
+    ids.df = <Py_ssize_t*>p
+    p = PyMem_Realloc(ids.value, cap * sizeof(double))
+    if p == NULL:
+        raise MemoryError()
+    ids.value = <double*>p
+    p = PyMem_Realloc(ids.last, cap * sizeof(Py_ssize_t))
+    if p == NULL:
+        raise MemoryError()
+    ids.last = <Py_ssize_t*>p
+    p = PyMem_Realloc(ids.pos, cap * sizeof(Py_ssize_t))
+    if p == NULL:
+        raise MemoryError()
+    ids.pos = <Py_ssize_t*>p
+    ids.cap = cap
+    return 0
+
+
+cdef inline Py_ssize_t _new_id(_Ids* ids) except -1:
+    cdef Py_ssize_t wid = ids.count
+    if wid == ids.cap:
+        _ids_grow(ids)
+    ids.df[wid] = 0
+    ids.value[wid] = 0.0
+    ids.last[wid] = -1
+    ids.pos[wid] = -1
+    ids.count = wid + 1
+    return wid
+
+
+cdef Py_ssize_t _intern(_Table* words, _Ids* ids, const char* key, Py_ssize_t length) except -2:
+    """The id of the pending lower-cased ASCII word ``key`` (at ``words``' arena end); -1 for a
+    stopword. A new word is kept with a new id."""
+    cdef uint64_t h = _FNV_OFFSET
+    cdef Py_ssize_t k, slot, wid
+    for k in range(length):
+        h = (h ^ <uint64_t>(<unsigned char>key[k])) * _FNV_PRIME
+    h = _finish_hash(h)
+    slot = _table_slot(words, key, length, h)
+    if words.offs[slot] >= 0:
+        return words.vals[slot]
+    wid = -1
+    if length > _STOP_LONGEST or _STOP_TABLE.offs[_table_slot(&_STOP_TABLE, key, length, h)] < 0:
+        wid = _new_id(ids)
+    _table_commit(words, slot, length, h, wid)
+    return wid
+
+
+cdef int _score_core(
+    str text, Py_ssize_t n, const Py_ssize_t* starts, const Py_ssize_t* ends, double* out
+) except -1:
+    """``score_sentences`` over ``n >= 1`` spans already checked to lie within ``text``."""
+    cdef int kind = PyUnicode_KIND(text)
+    cdef const void* data = PyUnicode_DATA(text)
+    cdef _Table words
+    cdef _Ids ids
+    cdef Py_ssize_t* sent = NULL  # sentence s's entries are sent[s]:sent[s + 1]
+    cdef Py_ssize_t* ent_id = NULL
+    cdef double* ent_w = NULL
+    cdef Py_ssize_t ent_count = 0, ent_cap = 0
+    cdef Py_ssize_t s, e, i, j, end, wid, length, facts
+    cdef Py_UCS4 c, top
+    cdef char* key
+    cdef void* p
+    cdef dict other = None  # words with non-ASCII characters, lower-cased: their ids
+    cdef double weight, dot, norm, similarity, centroid_norm, position
+    cdef double dn = <double>n
+    ids.count = 0
+    ids.cap = 0
+    ids.df = NULL
+    ids.value = NULL
+    ids.last = NULL
+    ids.pos = NULL
+    words.offs = NULL
+    words.lens = NULL
+    words.vals = NULL
+    words.hashes = NULL
+    words.arena = NULL
+    try:
+        _table_init(&words, 256, 1024)
+        sent = <Py_ssize_t*>PyMem_Malloc((n + 1) * sizeof(Py_ssize_t))
+        if sent == NULL:
+            raise MemoryError()
+        # term counts per sentence, in first-occurrence order like the twin's ``tf`` dicts
+        for s in range(n):
+            sent[s] = ent_count
+            i = starts[s]
+            end = ends[s]
+            while i < end:
+                c = PyUnicode_READ(kind, <void*>data, i)
+                if not _word_char(c):
+                    i += 1
+                    continue
+                top = c
+                j = i + 1
+                while j < end:
+                    c = PyUnicode_READ(kind, <void*>data, j)
+                    if not _word_char(c):
+                        break
+                    if c > top:
+                        top = c
+                    j += 1
+                length = j - i
+                if top < 128:
+                    if length < 2:
+                        i = j
+                        continue
+                    key = _table_pending(&words, length)
+                    _write_lower(key, kind, data, i, j)
+                    wid = _intern(&words, &ids, key, length)
+                else:
+                    word = text[i:j].lower()
+                    length = len(<str>word)
+                    if length < 2:
+                        i = j
+                        continue
+                    if (<str>word).isascii():  # e.g. the Kelvin sign lower-cases to "k"
+                        key = _table_pending(&words, length)
+                        for e in range(length):
+                            key[e] = <char>PyUnicode_READ(
+                                PyUnicode_KIND(word), PyUnicode_DATA(word), e
+                            )
+                        wid = _intern(&words, &ids, key, length)
+                    else:
+                        if other is None:
+                            other = {}
+                        found = other.get(word)
+                        if found is not None:
+                            wid = found
+                        else:
+                            wid = -1 if word in _STOPWORDS else _new_id(&ids)
+                            other[word] = wid
+                i = j
+                if wid < 0:
+                    continue
+                if ids.last[wid] == s:
+                    ent_w[ids.pos[wid]] += 1.0
+                    continue
+                if ent_count == ent_cap:
+                    ent_cap = 2 * ent_cap if ent_cap else 256
+                    p = PyMem_Realloc(ent_id, ent_cap * sizeof(Py_ssize_t))
+                    if p == NULL:
+                        raise MemoryError()
+                    ent_id = <Py_ssize_t*>p
+                    p = PyMem_Realloc(ent_w, ent_cap * sizeof(double))
+                    if p == NULL:
+                        raise MemoryError()
+                    ent_w = <double*>p
+                ids.last[wid] = s
+                ids.pos[wid] = ent_count
+                ids.df[wid] += 1
+                ent_id[ent_count] = wid
+                ent_w[ent_count] = 1.0
+                ent_count += 1
+        sent[n] = ent_count
+        # TF-IDF weights; the centroid sums them sentence by sentence, as the twin does
+        for wid in range(ids.count):
+            ids.value[wid] = log(1.0 + dn / <double>ids.df[wid])
+        for e in range(ent_count):
+            ent_w[e] = ent_w[e] * ids.value[ent_id[e]]
+        for wid in range(ids.count):
+            ids.value[wid] = 0.0
+        for e in range(ent_count):
+            ids.value[ent_id[e]] += ent_w[e]
+        centroid_norm = 0.0
+        for wid in range(ids.count):  # the centroid's insertion order: id order
+            centroid_norm += ids.value[wid] * ids.value[wid]
+        centroid_norm = sqrt(centroid_norm)
+        for s in range(n):
+            dot = 0.0
+            norm = 0.0
+            for e in range(sent[s], sent[s + 1]):
+                weight = ent_w[e]
+                dot += weight * ids.value[ent_id[e]]
+                norm += weight * weight
+            similarity = 0.0
+            if norm > 0.0 and centroid_norm > 0.0:
+                similarity = dot / (sqrt(norm) * centroid_norm)
+            position = <double>(n - s) / dn
+            facts = _scan_facts(text, kind, data, starts[s], ends[s], None)
+            if facts > _FACT_CAP:
+                facts = _FACT_CAP
+            out[s] = (
+                _CENTROID_WEIGHT * similarity
+                + _POSITION_WEIGHT * position
+                + _FACT_WEIGHT * (<double>facts / <double>_FACT_CAP)
+            )
+    finally:
+        _table_free(&words)
+        PyMem_Free(ids.df)
+        PyMem_Free(ids.value)
+        PyMem_Free(ids.last)
+        PyMem_Free(ids.pos)
+        PyMem_Free(sent)
+        PyMem_Free(ent_id)
+        PyMem_Free(ent_w)
+    return 0
+
+
 def score_sentences(str text, spans) -> list:
     """A score per sentence: TF-IDF cosine to the document centroid, position, and facts."""
     cdef Py_ssize_t n = len(spans)
-    cdef Py_ssize_t start, end, index, facts, length = len(text)
-    cdef double weight, dot, norm, similarity, centroid_norm, position
-    cdef dict tf, df = {}, centroid = {}
-    cdef list vectors = [], scores = []
-    cdef Py_ssize_t i, j
-    cdef Py_UCS4 c
-    cdef bint ascii = text.isascii()
+    cdef Py_ssize_t index, length = len(text)
+    cdef Py_ssize_t* starts = NULL
+    cdef Py_ssize_t* ends = NULL
+    cdef double* scores = NULL
     if n == 0:
         return []
-    lowered = text.lower() if ascii else text
-    for span in spans:
-        start, end = span
-        if not (0 <= start <= end <= length):
-            raise ValueError(f"span ({start}, {end}) is outside the text")
-        tf = {}
-        i = start
-        while i < end:
-            c = text[i]
-            if c == 95 or _alnum(c):
-                j = i + 1
-                while j < end and (text[j] == 95 or _alnum(text[j])):
-                    j += 1
-                word = lowered[i:j] if ascii else text[i:j].lower()
-                i = j
-                if len(<str>word) > 1 and word not in _STOPWORDS:
-                    tf[word] = tf.get(word, 0.0) + 1.0
-            else:
-                i += 1
-        for word in tf:
-            df[word] = df.get(word, 0) + 1
-        vectors.append(tf)
-    for tf in vectors:
-        for word, count in tf.items():
-            weight = <double>count * log(1.0 + <double>n / <double>(<Py_ssize_t>df[word]))
-            tf[word] = weight
-            centroid[word] = centroid.get(word, 0.0) + weight
-    centroid_norm = 0.0
-    for value in centroid.values():
-        centroid_norm += <double>value * <double>value
-    centroid_norm = sqrt(centroid_norm)
-    for index in range(n):
-        tf = vectors[index]
-        dot = 0.0
-        norm = 0.0
-        for word, value in tf.items():
-            weight = value
-            dot += weight * <double>centroid[word]
-            norm += weight * weight
-        similarity = 0.0
-        if norm > 0.0 and centroid_norm > 0.0:
-            similarity = dot / (sqrt(norm) * centroid_norm)
-        position = <double>(n - index) / <double>n
-        start, end = spans[index]
-        facts = _fact_tokens(text, start, end, False)[0]
-        if facts > _FACT_CAP:
-            facts = _FACT_CAP
-        scores.append(
-            _CENTROID_WEIGHT * similarity
-            + _POSITION_WEIGHT * position
-            + _FACT_WEIGHT * (<double>facts / <double>_FACT_CAP)
-        )
-    return scores
+    try:
+        starts = <Py_ssize_t*>PyMem_Malloc(n * sizeof(Py_ssize_t))
+        ends = <Py_ssize_t*>PyMem_Malloc(n * sizeof(Py_ssize_t))
+        scores = <double*>PyMem_Malloc(n * sizeof(double))
+        if starts == NULL or ends == NULL or scores == NULL:
+            raise MemoryError()
+        index = 0
+        for span in spans:
+            if index == n:
+                raise ValueError("spans changed size while being read")
+            start, end = span
+            if not (0 <= start <= end <= length):
+                raise ValueError(f"span ({start}, {end}) is outside the text")
+            starts[index] = start
+            ends[index] = end
+            index += 1
+        if index != n:
+            raise ValueError("spans changed size while being read")
+        _score_core(text, n, starts, ends, scores)
+        return [scores[index] for index in range(n)]
+    finally:
+        PyMem_Free(starts)
+        PyMem_Free(ends)
+        PyMem_Free(scores)
+
+
+cdef const double* _ORDER_SCORES = NULL  # the scores ``_by_score`` compares (set around qsort)
+
+
+cdef int _by_score(const void* x, const void* y) noexcept nogil:
+    """Best score first, ties by position: the twin's ``sorted(key=(-score, index))``."""
+    cdef Py_ssize_t a = (<const Py_ssize_t*>x)[0], b = (<const Py_ssize_t*>y)[0]
+    cdef double sa = _ORDER_SCORES[a], sb = _ORDER_SCORES[b]
+    if sa > sb:
+        return -1
+    if sa < sb:
+        return 1
+    return -1 if a < b else (1 if a > b else 0)
 
 
 def pick_sentences(str text, Py_ssize_t budget) -> list:
     """The best-scored sentences of ``text`` that fit ``budget`` tokens together, in order
     (see the twin)."""
-    cdef list spans, scores, order, chosen
+    global _ORDER_SCORES
+    cdef list spans
     cdef set seen
-    cdef Py_ssize_t used = 0, cost, k, start, end
+    cdef Py_ssize_t n, k, r, used = 0, cost, weakest, picked_count = 0
+    cdef Py_ssize_t* starts = NULL
+    cdef Py_ssize_t* ends = NULL
+    cdef Py_ssize_t* order = NULL
+    cdef double* scores = NULL
+    cdef char* picked = NULL
+    cdef int kind = PyUnicode_KIND(text)
+    cdef const void* data = PyUnicode_DATA(text)
     if budget <= 0:
         return []
     spans = split_sentences(text)
-    if not spans:
+    n = len(spans)
+    if n == 0:
         return []
-    scores = score_sentences(text, spans)
-    order = sorted(range(len(spans)), key=lambda k: (-scores[k], k))
-    chosen = []
-    seen = set()
-    for k in order:
-        start, end = spans[k]
-        sentence = text[start:end]
-        key = " ".join(sentence.lower().split())
-        if key in seen:
-            continue
-        cost = count_tokens(sentence)
-        if used + cost <= budget:
-            chosen.append(k)
+    try:
+        starts = <Py_ssize_t*>PyMem_Malloc(n * sizeof(Py_ssize_t))
+        ends = <Py_ssize_t*>PyMem_Malloc(n * sizeof(Py_ssize_t))
+        order = <Py_ssize_t*>PyMem_Malloc(n * sizeof(Py_ssize_t))
+        scores = <double*>PyMem_Malloc(n * sizeof(double))
+        picked = <char*>PyMem_Malloc(n)
+        if starts == NULL or ends == NULL or order == NULL or scores == NULL or picked == NULL:
+            raise MemoryError()
+        for k in range(n):
+            starts[k], ends[k] = <tuple>spans[k]  # split_sentences' spans lie within the text
+            order[k] = k
+            picked[k] = 0
+        _score_core(text, n, starts, ends, scores)
+        # scores are finite (no NaN), so this comparison is a total order like the twin's key
+        _ORDER_SCORES = scores
+        qsort(order, n, sizeof(Py_ssize_t), _by_score)
+        _ORDER_SCORES = NULL
+        seen = set()
+        for r in range(n):
+            k = order[r]
+            # the twin skips a repeat before counting; a sentence that does not fit is skipped
+            # either way, so counting first (cheap) and building the key only when it fits
+            # chooses the same sentences
+            cost = _count_range(kind, data, starts[k], ends[k])
+            if used + cost > budget:
+                continue
+            key = " ".join(text[starts[k] : ends[k]].lower().split())
+            if key in seen:
+                continue
+            picked[k] = 1
+            picked_count += 1
             seen.add(key)
             used += cost
-    chosen.sort()
-    while chosen and count_tokens(" ".join([text[spans[k][0] : spans[k][1]] for k in chosen])) > budget:
-        chosen.remove(min(chosen, key=lambda k: (scores[k], -k)))
-    return [spans[k] for k in chosen]
+        while picked_count:
+            joined = " ".join([text[starts[k] : ends[k]] for k in range(n) if picked[k]])
+            if _count_range(PyUnicode_KIND(joined), PyUnicode_DATA(joined), 0, len(joined)) <= budget:
+                break
+            weakest = -1
+            for k in range(n):  # lowest score; the later one on ties
+                if picked[k] and (weakest < 0 or scores[k] <= scores[weakest]):
+                    weakest = k
+            picked[weakest] = 0
+            picked_count -= 1
+        return [spans[k] for k in range(n) if picked[k]]
+    finally:
+        PyMem_Free(starts)
+        PyMem_Free(ends)
+        PyMem_Free(order)
+        PyMem_Free(scores)
+        PyMem_Free(picked)
 
 
 # --- SimHash and grouping ----------------------------------------------------------------------
