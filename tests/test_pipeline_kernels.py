@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from memcore._pure import pipeline as pure_pipeline
+from memcore._pure._text_tables import ABBREVIATIONS, ERROR_WORDS, STOPWORDS
 
 HOUR = 3600.0
 
@@ -192,3 +193,69 @@ def test_count_tokens_basics(pipeline_impl: ModuleType) -> None:
     assert pipeline_impl.count_tokens("hello world") == 2
     assert pipeline_impl.count_tokens("a" * 1000) > 100
     assert pipeline_impl.count_tokens("中文字符") == 4
+
+
+# Casefolding traps (the Kelvin sign lowers to ASCII "k", dotted I grows), abbreviations and error
+# words in every case, and unusual whitespace: the places where a fast path can drift from the twin.
+TRAPS = [
+    *sorted(ABBREVIATIONS | ERROR_WORDS | STOPWORDS),
+    "\u212a", "\u212aey", "u.\u212a", "U.K.", "İ", "İs", "ß", "Straße", "ΣΑΣ", "ǅ", "ﬁx",
+    "\U0001f600", "Error", "ERRORS", "Exception", "TRACEBACK", "E.G.", "i.e.", "Mr.", "mR.",
+    "approx.", "foo()", "a_b", "http://x", "/etc", "3.14", "camelCase", "\u00a0", "\x85", "\u2028",
+    "ph.d.", "Ph.D.", "delta9",
+]  # fmt: skip
+trap_texts = st.lists(
+    st.tuples(
+        st.one_of(st.sampled_from(TRAPS), st.text(alphabet=ALPHABET + "\u212aİ", max_size=8)),
+        st.sampled_from([" ", ". ", "! ", "\n", "\n\n", ", ", ".\n- ", " (", ") ", "? "]),
+    ),
+    max_size=60,
+).map(lambda parts: "".join(a + b for a, b in parts))
+
+
+@settings(max_examples=150, deadline=None)
+@given(text=trap_texts, data=st.data())
+def test_scoring_and_picking_match_twin_on_traps(
+    twins: tuple[ModuleType, ModuleType], text: str, data: st.DataObject
+) -> None:
+    native, pure = twins
+    assert native.fact_tokens(text) == pure.fact_tokens(text)
+    assert native.simhash(text) == pure.simhash(text)
+    n = len(text)
+    spans = data.draw(  # arbitrary, overlapping and repeated spans, not only sentence spans
+        st.lists(st.tuples(st.integers(0, n), st.integers(0, n)).map(lambda t: (min(t), max(t))))
+    )
+    assert native.score_sentences(text, spans) == pure.score_sentences(text, spans)
+    for budget in (1, 3, pure.count_tokens(text) // 5, pure.count_tokens(text) // 2):
+        assert native.pick_sentences(text, budget) == pure.pick_sentences(text, budget)
+
+
+REPEATS = [
+    "The Error here is 42", "the  error HERE is 42", "THE\terror here\x1cis 42",
+    "The\xa0Error here is 42", "\u212aey value set", "Key value  set", "key value set",
+    "İs it 3.14", "i̇s it 3.14", "Dr. Who is here", "dr.  who IS here",
+]  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    parts=st.lists(
+        st.tuples(st.sampled_from(REPEATS), st.sampled_from([". ", "! ", ".\n", ".\n\n", "\n- "])),
+        max_size=30,
+    ),
+    tenths=st.integers(1, 10),
+)
+def test_repeated_sentences_are_picked_like_the_twin(
+    twins: tuple[ModuleType, ModuleType], parts: list[tuple[str, str]], tenths: int
+) -> None:
+    native, pure = twins
+    text = "".join(a + b for a, b in parts)
+    budget = max(1, pure.count_tokens(text) * tenths // 10)
+    assert native.pick_sentences(text, budget) == pure.pick_sentences(text, budget)
+
+
+def test_bad_spans_raise_in_both_twins(twins: tuple[ModuleType, ModuleType]) -> None:
+    for bad in ([(0, 10**30)], [(-1, 2)], [(3, 2)], [(0, 1), (0, 99)]):
+        for module in twins:
+            with pytest.raises((ValueError, OverflowError)):
+                module.score_sentences("hello world", bad)

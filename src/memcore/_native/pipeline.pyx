@@ -18,6 +18,7 @@ from array import array
 
 cimport cython
 from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
+from cpython.pyport cimport PY_SSIZE_T_MAX
 from cpython.unicode cimport PyUnicode_DATA, PyUnicode_KIND, PyUnicode_READ
 from libc.math cimport log, sqrt
 from libc.stdint cimport uint64_t
@@ -257,18 +258,19 @@ cdef inline uint64_t _write_lower(
 
 
 cdef int _table_add_words(_Table* t, words, Py_ssize_t val) except -1:
-    """Add the ASCII ``words`` not in ``t`` yet with value ``val``; the length of the longest."""
+    """Add the ASCII lower-case ``words`` not in ``t`` yet, with value ``val``; the length of the
+    longest. Others are left out: a lower-cased ASCII word never equals them (non-ASCII words
+    are looked up in the Python sets instead)."""
     cdef Py_ssize_t longest = 0, length, slot
     cdef uint64_t h
     cdef char* key
+    cdef str word
     for word in sorted(words):
-        if not (<str>word).isascii():
-            continue  # never compared in C: non-ASCII words take the Python path
-        length = len(<str>word)
+        if not word.isascii() or word.lower() != word:
+            continue
+        length = len(word)
         key = _table_pending(t, length)
         h = _write_lower(key, PyUnicode_KIND(word), PyUnicode_DATA(word), 0, length)
-        if memcmp(key, <const char*>PyUnicode_DATA(word), length) != 0:
-            raise ImportError(f"table word {word!r} is not lower-case")
         slot = _table_slot(t, key, length, h)
         if t.offs[slot] < 0:
             _table_commit(t, slot, length, h, val)
@@ -300,7 +302,7 @@ for _k in range(257):
     _MARK_FIRST[_k] = 0
     _MARK_LAST[_k] = 0
 for _word in ABBREVIATIONS | ERROR_WORDS:
-    if not _word.isascii():
+    if not _word.isascii() or _word.lower() != _word:
         continue
     for _c in _word:
         _MARK_CHAR[ord(_c)] = True
@@ -403,7 +405,7 @@ cdef Py_ssize_t _count_range(int kind, const void* data, Py_ssize_t lo, Py_ssize
     return <Py_ssize_t>(cost + 0.5)
 
 
-def count_tokens(str text) -> int:
+def count_tokens(str text not None) -> int:
     """Estimate the BPE tokens of ``text`` (cl100k-like) from runs of letters, digits, marks."""
     return _count_range(PyUnicode_KIND(text), PyUnicode_DATA(text), 0, len(text))
 
@@ -456,7 +458,7 @@ cdef inline int _push(
     return 0
 
 
-def split_sentences(str text) -> list:
+def split_sentences(str text not None) -> list:
     """``(start, end)`` offsets of the sentences of ``text``, whitespace trimmed (see the twin)."""
     cdef list spans = []
     cdef Py_ssize_t n = len(text)
@@ -628,14 +630,14 @@ cdef bint _is_fact_at(str text, int kind, const void* data, Py_ssize_t a, Py_ssi
 
 
 cdef Py_ssize_t _scan_facts(
-    str text, int kind, const void* data, Py_ssize_t lo, Py_ssize_t hi, list out
+    str text, int kind, const void* data, Py_ssize_t lo, Py_ssize_t hi, list out, Py_ssize_t cap
 ) except -1:
     """The facts of ``text[lo:hi]`` (``0 <= lo <= hi <= len``): appended to ``out`` unless it
-    is None; their number."""
+    is None; their number, or ``cap`` once that many are found (a score counts no further)."""
     cdef Py_ssize_t count = 0
     cdef Py_ssize_t i = lo, j, a, b
     cdef Py_UCS4 c
-    while i < hi:
+    while i < hi and count < cap:
         while i < hi and _is_space(PyUnicode_READ(kind, <void*>data, i)):
             i += 1
         j = i
@@ -660,10 +662,10 @@ cdef Py_ssize_t _scan_facts(
     return count
 
 
-def fact_tokens(str text) -> list:
+def fact_tokens(str text not None) -> list:
     """The tokens an agent must not lose: numbers, identifiers, paths, URLs, error words."""
     cdef list facts = []
-    _scan_facts(text, PyUnicode_KIND(text), PyUnicode_DATA(text), 0, len(text), facts)
+    _scan_facts(text, PyUnicode_KIND(text), PyUnicode_DATA(text), 0, len(text), facts, PY_SSIZE_T_MAX)
     return facts
 
 
@@ -716,14 +718,12 @@ cdef inline Py_ssize_t _new_id(_Ids* ids) except -1:
     return wid
 
 
-cdef Py_ssize_t _intern(_Table* words, _Ids* ids, const char* key, Py_ssize_t length) except -2:
-    """The id of the pending lower-cased ASCII word ``key`` (at ``words``' arena end); -1 for a
-    stopword. A new word is kept with a new id."""
-    cdef uint64_t h = _FNV_OFFSET
-    cdef Py_ssize_t k, slot, wid
-    for k in range(length):
-        h = (h ^ <uint64_t>(<unsigned char>key[k])) * _FNV_PRIME
-    h = _finish_hash(h)
+cdef Py_ssize_t _intern(
+    _Table* words, _Ids* ids, const char* key, Py_ssize_t length, uint64_t h
+) except -2:
+    """The id of the pending lower-cased ASCII word ``key`` (at ``words``' arena end, hash
+    ``h``); -1 for a stopword. A new word is kept with a new id."""
+    cdef Py_ssize_t slot, wid
     slot = _table_slot(words, key, length, h)
     if words.offs[slot] >= 0:
         return words.vals[slot]
@@ -747,7 +747,8 @@ cdef int _score_core(
     cdef double* ent_w = NULL
     cdef Py_ssize_t ent_count = 0, ent_cap = 0
     cdef Py_ssize_t s, e, i, j, end, wid, length, facts
-    cdef Py_UCS4 c, top
+    cdef Py_UCS4 c
+    cdef uint64_t h
     cdef char* key
     cdef void* p
     cdef dict other = None  # words with non-ASCII characters, lower-cased: their ids
@@ -779,24 +780,31 @@ cdef int _score_core(
                 if not _word_char(c):
                     i += 1
                     continue
-                top = c
-                j = i + 1
+                # one pass lower-cases and hashes an ASCII word into the arena's pending key
+                key = _table_pending(&words, end - i)  # room for the longest word from i
+                h = _FNV_OFFSET
+                j = i
                 while j < end:
                     c = PyUnicode_READ(kind, <void*>data, j)
-                    if not _word_char(c):
+                    if c >= 128 or not (_is_letter(c) or _is_digit(c) or c == 95):
                         break
-                    if c > top:
-                        top = c
+                    c = _ascii_lower(c)
+                    key[j - i] = <char>c
+                    h = (h ^ <uint64_t>c) * _FNV_PRIME
                     j += 1
-                length = j - i
-                if top < 128:
+                if j == end or PyUnicode_READ(kind, <void*>data, j) < 128 or not _word_char(
+                    PyUnicode_READ(kind, <void*>data, j)
+                ):
+                    length = j - i
                     if length < 2:
                         i = j
                         continue
-                    key = _table_pending(&words, length)
-                    _write_lower(key, kind, data, i, j)
-                    wid = _intern(&words, &ids, key, length)
+                    wid = _intern(&words, &ids, key, length, _finish_hash(h))
                 else:
+                    # a non-ASCII word character: find the word's end, lower-case it like the twin
+                    j += 1
+                    while j < end and _word_char(PyUnicode_READ(kind, <void*>data, j)):
+                        j += 1
                     word = text[i:j].lower()
                     length = len(<str>word)
                     if length < 2:
@@ -804,11 +812,12 @@ cdef int _score_core(
                         continue
                     if (<str>word).isascii():  # e.g. the Kelvin sign lower-cases to "k"
                         key = _table_pending(&words, length)
+                        h = _FNV_OFFSET
                         for e in range(length):
-                            key[e] = <char>PyUnicode_READ(
-                                PyUnicode_KIND(word), PyUnicode_DATA(word), e
-                            )
-                        wid = _intern(&words, &ids, key, length)
+                            c = PyUnicode_READ(PyUnicode_KIND(word), PyUnicode_DATA(word), e)
+                            key[e] = <char>c
+                            h = (h ^ <uint64_t>c) * _FNV_PRIME
+                        wid = _intern(&words, &ids, key, length, _finish_hash(h))
                     else:
                         if other is None:
                             other = {}
@@ -865,7 +874,7 @@ cdef int _score_core(
             if norm > 0.0 and centroid_norm > 0.0:
                 similarity = dot / (sqrt(norm) * centroid_norm)
             position = <double>(n - s) / dn
-            facts = _scan_facts(text, kind, data, starts[s], ends[s], None)
+            facts = _scan_facts(text, kind, data, starts[s], ends[s], None, _FACT_CAP)
             if facts > _FACT_CAP:
                 facts = _FACT_CAP
             out[s] = (
@@ -885,7 +894,7 @@ cdef int _score_core(
     return 0
 
 
-def score_sentences(str text, spans) -> list:
+def score_sentences(str text not None, spans) -> list:
     """A score per sentence: TF-IDF cosine to the document centroid, position, and facts."""
     cdef Py_ssize_t n = len(spans)
     cdef Py_ssize_t index, length = len(text)
@@ -934,18 +943,57 @@ cdef int _by_score(const void* x, const void* y) noexcept nogil:
     return -1 if a < b else (1 if a > b else 0)
 
 
-def pick_sentences(str text, Py_ssize_t budget) -> list:
+cdef inline bint _split_space(Py_UCS4 c) noexcept:
+    """An ASCII character ``str.split()`` splits at (``str.isspace()``)."""
+    return c == 32 or 9 <= c <= 13 or 28 <= c <= 31
+
+
+cdef inline str _repeat_key(str text, Py_ssize_t a, Py_ssize_t b):
+    """The twin's repeat key of a sentence: lower-cased, spacing normalised."""
+    return " ".join(text[a:b].lower().split())
+
+
+cdef uint64_t _repeat_hash(str text, int kind, const void* data, Py_ssize_t a, Py_ssize_t b) except? 0:
+    """FNV-1a over the code points of ``_repeat_key(text, a, b)`` (``0 <= a <= b <= len``),
+    computed in place for an ASCII sentence."""
+    cdef uint64_t h = _FNV_OFFSET
+    cdef bint started = False, gap = False
+    cdef Py_ssize_t k
+    cdef Py_UCS4 c
+    for k in range(a, b):
+        c = PyUnicode_READ(kind, <void*>data, k)
+        if c >= 128:
+            return _fnv(_FNV_OFFSET, _repeat_key(text, a, b))
+        if _split_space(c):
+            gap = started
+            continue
+        if gap:
+            h = (h ^ 32) * _FNV_PRIME
+            gap = False
+        h = (h ^ <uint64_t>_ascii_lower(c)) * _FNV_PRIME
+        started = True
+    return h
+
+
+def pick_sentences(str text not None, Py_ssize_t budget) -> list:
     """The best-scored sentences of ``text`` that fit ``budget`` tokens together, in order
-    (see the twin)."""
+    (see the twin).
+
+    Repeats are found by a hash of the twin's key (computed in place for ASCII sentences) in a
+    C table, the keys themselves compared only when two hashes match.
+    """
     global _ORDER_SCORES
     cdef list spans
-    cdef set seen
-    cdef Py_ssize_t n, k, r, used = 0, cost, weakest, picked_count = 0
+    cdef Py_ssize_t n, k, r, q, slot, mask = 1, used = 0, cost, weakest, picked_count = 0
     cdef Py_ssize_t* starts = NULL
     cdef Py_ssize_t* ends = NULL
     cdef Py_ssize_t* order = NULL
     cdef double* scores = NULL
     cdef char* picked = NULL
+    cdef Py_ssize_t* seen = NULL  # open addressing over the chosen sentences' key hashes
+    cdef uint64_t* seen_hash = NULL
+    cdef uint64_t h
+    cdef bint repeat
     cdef int kind = PyUnicode_KIND(text)
     cdef const void* data = PyUnicode_DATA(text)
     if budget <= 0:
@@ -954,38 +1002,63 @@ def pick_sentences(str text, Py_ssize_t budget) -> list:
     n = len(spans)
     if n == 0:
         return []
+    while mask < 2 * n:
+        mask *= 2
+    mask -= 1  # at least twice as many slots as sentences: the table is at most half full
     try:
         starts = <Py_ssize_t*>PyMem_Malloc(n * sizeof(Py_ssize_t))
         ends = <Py_ssize_t*>PyMem_Malloc(n * sizeof(Py_ssize_t))
         order = <Py_ssize_t*>PyMem_Malloc(n * sizeof(Py_ssize_t))
         scores = <double*>PyMem_Malloc(n * sizeof(double))
         picked = <char*>PyMem_Malloc(n)
-        if starts == NULL or ends == NULL or order == NULL or scores == NULL or picked == NULL:
+        seen = <Py_ssize_t*>PyMem_Malloc((mask + 1) * sizeof(Py_ssize_t))
+        seen_hash = <uint64_t*>PyMem_Malloc((mask + 1) * sizeof(uint64_t))
+        if (
+            starts == NULL
+            or ends == NULL
+            or order == NULL
+            or scores == NULL
+            or picked == NULL
+            or seen == NULL
+            or seen_hash == NULL
+        ):
             raise MemoryError()
         for k in range(n):
             starts[k], ends[k] = <tuple>spans[k]  # split_sentences' spans lie within the text
             order[k] = k
             picked[k] = 0
+        for slot in range(mask + 1):
+            seen[slot] = -1
         _score_core(text, n, starts, ends, scores)
         # scores are finite (no NaN), so this comparison is a total order like the twin's key
         _ORDER_SCORES = scores
         qsort(order, n, sizeof(Py_ssize_t), _by_score)
         _ORDER_SCORES = NULL
-        seen = set()
         for r in range(n):
             k = order[r]
             # the twin skips a repeat before counting; a sentence that does not fit is skipped
-            # either way, so counting first (cheap) and building the key only when it fits
+            # either way, so counting first (cheap) and looking for a repeat only when it fits
             # chooses the same sentences
             cost = _count_range(kind, data, starts[k], ends[k])
             if used + cost > budget:
                 continue
-            key = " ".join(text[starts[k] : ends[k]].lower().split())
-            if key in seen:
+            h = _repeat_hash(text, kind, data, starts[k], ends[k])
+            slot = <Py_ssize_t>(_finish_hash(h) & <uint64_t>mask)
+            repeat = False
+            while seen[slot] >= 0:
+                q = seen[slot]
+                if seen_hash[slot] == h and _repeat_key(text, starts[q], ends[q]) == _repeat_key(
+                    text, starts[k], ends[k]
+                ):
+                    repeat = True
+                    break
+                slot = (slot + 1) & mask
+            if repeat:
                 continue
+            seen[slot] = k  # the empty slot the probe ended at
+            seen_hash[slot] = h
             picked[k] = 1
             picked_count += 1
-            seen.add(key)
             used += cost
         while picked_count:
             joined = " ".join([text[starts[k] : ends[k]] for k in range(n) if picked[k]])
@@ -1004,6 +1077,8 @@ def pick_sentences(str text, Py_ssize_t budget) -> list:
         PyMem_Free(order)
         PyMem_Free(scores)
         PyMem_Free(picked)
+        PyMem_Free(seen)
+        PyMem_Free(seen_hash)
 
 
 # --- SimHash and grouping ----------------------------------------------------------------------
@@ -1022,32 +1097,141 @@ cdef inline uint64_t _fnv(uint64_t h, str piece):
     return h
 
 
-def simhash(str text) -> int:
-    """64-bit SimHash of ``text`` over its words and word bigrams (each weighted 1)."""
-    cdef list words = tokenize_words(text)
-    cdef Py_ssize_t count, k
+cdef inline uint64_t _fnv_word(
+    uint64_t h, int kind, const void* data, Py_ssize_t start, Py_ssize_t end, list others
+):
+    """FNV-1a continued over a word of ``tokenize_words``: ``text[start:end]`` lower-cased when
+    ``start >= 0`` (an ASCII word, in range), else the lower-cased word ``others[-start - 1]``."""
+    cdef Py_ssize_t k
+    if start >= 0:
+        for k in range(start, end):
+            h = (h ^ <uint64_t>_ascii_lower(PyUnicode_READ(kind, <void*>data, k))) * _FNV_PRIME
+        return h
+    return _fnv(h, <str>others[-start - 1])
+
+
+cdef struct _Votes:
+    # per bit of the hashes, how many had it set: ``ones`` plus, for the latest ``pending``
+    # (< 256) votes, the 8-bit binary counters whose bit ``p`` is plane ``p`` (bit-sliced, so
+    # one vote costs a few word operations instead of 64 increments)
+    uint64_t planes[8]
+    long long ones[64]
+    long long total
+    int pending
+
+
+cdef void _flush_votes(_Votes* v) noexcept:
+    cdef int p, bit
+    cdef uint64_t x
+    for p in range(8):
+        x = v.planes[p]
+        if x:
+            for bit in range(64):
+                v.ones[bit] += <long long>((x >> bit) & 1) << p
+        v.planes[p] = 0
+    v.pending = 0
+
+
+cdef inline void _vote(_Votes* v, uint64_t h) noexcept:
+    """Count the set bits of ``h`` (the twin adds 1 per set bit and -1 per clear one)."""
+    cdef uint64_t carry = h, both
+    cdef int p = 0
+    while carry and p < 8:  # 255 pending votes at most: a carry never leaves plane 7
+        both = v.planes[p] & carry
+        v.planes[p] ^= carry
+        carry = both
+        p += 1
+    v.total += 1
+    v.pending += 1
+    if v.pending == 255:
+        _flush_votes(v)
+
+
+def simhash(str text not None) -> int:
+    """64-bit SimHash of ``text`` over its words and word bigrams (each weighted 1).
+
+    Words are hashed in place (ASCII ones lower-cased on the fly; others through ``str.lower()``
+    like the twin), each once; a bigram continues its first word's hash over a space and the
+    second word, which is the twin's hash of the two joined.
+    """
+    cdef Py_ssize_t n = len(text)
+    cdef Py_ssize_t cap = (n + 1) // 2 + 1  # words are separated, so at most this many
+    cdef Py_ssize_t count = 0, i = 0, j, w
+    cdef Py_UCS4 c, top
     cdef int bit
-    cdef long long counts[64]
-    cdef uint64_t h, fingerprint = 0
-    if not words:
-        return 0
-    for bit in range(64):
-        counts[bit] = 0
-    count = len(words)
-    for k in range(2 * count - 1):
-        h = _fnv(_FNV_OFFSET, words[k >> 1])
-        if k & 1:
-            h = _fnv((h ^ 32) * _FNV_PRIME, words[(k >> 1) + 1])
-        h = _mix(h)
-        for bit in range(64):
-            if (h >> bit) & 1:
-                counts[bit] += 1
+    cdef _Votes votes
+    cdef uint64_t fingerprint = 0
+    cdef int kind = PyUnicode_KIND(text)
+    cdef const void* data = PyUnicode_DATA(text)
+    cdef Py_ssize_t* starts = NULL
+    cdef Py_ssize_t* ends = NULL
+    cdef uint64_t* hashes = NULL
+    cdef list others = []
+    try:
+        starts = <Py_ssize_t*>PyMem_Malloc(cap * sizeof(Py_ssize_t))
+        ends = <Py_ssize_t*>PyMem_Malloc(cap * sizeof(Py_ssize_t))
+        hashes = <uint64_t*>PyMem_Malloc(cap * sizeof(uint64_t))
+        if starts == NULL or ends == NULL or hashes == NULL:
+            raise MemoryError()
+        while i < n:
+            c = PyUnicode_READ(kind, <void*>data, i)
+            if not _word_char(c):
+                i += 1
+                continue
+            top = c
+            j = i + 1
+            while j < n:
+                c = PyUnicode_READ(kind, <void*>data, j)
+                if not _word_char(c):
+                    break
+                if c > top:
+                    top = c
+                j += 1
+            if count >= cap:
+                raise AssertionError("more words than the text can hold")
+            if top < 128:
+                starts[count] = i
+                ends[count] = j
             else:
-                counts[bit] -= 1
-    for bit in range(64):
-        if counts[bit] > 0:
-            fingerprint |= (<uint64_t>1) << bit
-    return fingerprint
+                others.append(text[i:j].lower())
+                starts[count] = -len(others)
+                ends[count] = 0
+            hashes[count] = _fnv_word(_FNV_OFFSET, kind, data, starts[count], ends[count], others)
+            count += 1
+            i = j
+        if count == 0:
+            return 0
+        for bit in range(8):
+            votes.planes[bit] = 0
+        for bit in range(64):
+            votes.ones[bit] = 0
+        votes.total = 0
+        votes.pending = 0
+        for w in range(count):
+            _vote(&votes, _mix(hashes[w]))
+            if w + 1 < count:
+                _vote(
+                    &votes,
+                    _mix(
+                        _fnv_word(
+                            (hashes[w] ^ 32) * _FNV_PRIME,
+                            kind,
+                            data,
+                            starts[w + 1],
+                            ends[w + 1],
+                            others,
+                        )
+                    ),
+                )
+        _flush_votes(&votes)
+        for bit in range(64):  # the twin's count: ones - (total - ones)
+            if 2 * votes.ones[bit] - votes.total > 0:
+                fingerprint |= (<uint64_t>1) << bit
+        return fingerprint
+    finally:
+        PyMem_Free(starts)
+        PyMem_Free(ends)
+        PyMem_Free(hashes)
 
 
 cdef inline int _popcount(uint64_t x) noexcept:
