@@ -364,6 +364,7 @@ def render_report(report: DemoReport, console: Console) -> None:
     console.print(
         f"1. ingest: {report.source_detail}; session {report.session!r}: {report.items} items, "
         f"{report.item_tokens:,} tokens, {report.accesses} accesses"
+        + (" (simulated reading habits: no transcripts)" if report.source == "stdlib-notes" else "")
         + (f", {report.malformed_lines} malformed lines skipped" if report.malformed_lines else "")
     )
     s = report.sync
