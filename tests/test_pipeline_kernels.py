@@ -259,3 +259,17 @@ def test_bad_spans_raise_in_both_twins(twins: tuple[ModuleType, ModuleType]) -> 
         for module in twins:
             with pytest.raises((ValueError, OverflowError)):
                 module.score_sentences("hello world", bad)
+
+
+def test_non_text_is_a_type_error_in_both_twins(twins: tuple[ModuleType, ModuleType]) -> None:
+    calls: list[tuple[str, tuple[object, ...]]] = [
+        ("split_sentences", (None,)),
+        ("score_sentences", (None, [])),
+        ("pick_sentences", (None, 3)),
+        ("simhash", (None,)),
+        ("count_tokens", (None,)),
+    ]
+    for module in twins:
+        for name, args in calls:
+            with pytest.raises(TypeError):
+                getattr(module, name)(*args)

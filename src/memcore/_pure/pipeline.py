@@ -288,6 +288,8 @@ def fact_tokens(text: str) -> list[str]:
 
 def score_sentences(text: str, spans: Sequence[tuple[int, int]]) -> list[float]:
     """A score per sentence: TF-IDF cosine to the document centroid, position, and facts."""
+    if not isinstance(text, str):  # as the compiled twin's typed argument does
+        raise TypeError(f"text must be a str, not {type(text).__name__}")
     n = len(spans)
     if n == 0:
         return []
