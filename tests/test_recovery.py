@@ -510,6 +510,132 @@ async def test_backup_file_decompresses_with_the_lz4_tool(tmp_path: Path) -> Non
     assert payload["digest"] == (await store.read_snapshot(SESSION)).digest
 
 
+# --- journal compaction ---------------------------------------------------------------------------
+
+
+async def test_compaction_keeps_the_journal_every_kept_backup_needs(store: Store) -> None:
+    await commit(store, {"a": 1, "b": 2})  # v1
+    first = await create_backup(SESSION, store, keep=2, compact_journal=True)
+    assert await store.journal_floor(SESSION) == 1  # the only backup is at v1
+    assert [e.version for e in await store.read_journal(SESSION)] == []
+    await commit(store, {"a": 10})  # v2
+    await commit(store, {"c": 3})  # v3
+    await create_backup(SESSION, store, keep=2, compact_journal=True)
+    # kept: v3 and v1; the oldest kept (v1) still needs v2 and v3
+    assert await store.journal_floor(SESSION) == 1
+    assert [e.version for e in await store.read_journal(SESSION)] == [2, 3]
+    await commit(store, {"d": 4})  # v4
+    await create_backup(SESSION, store, keep=2, compact_journal=True)
+    # first (v1) rotated out: the journal is cut through v3, the oldest kept backup
+    assert first.backup_id not in [b.backup_id for b in await store.list_backups(SESSION)]
+    assert await store.journal_floor(SESSION) == 3
+    assert [(e.version, e.key) for e in await store.read_journal(SESSION)] == [(4, "d")]
+    await commit(store, {"e": 5})  # v5
+    await create_backup(SESSION, store, keep=2)  # no compaction asked: nothing cut
+    assert await store.journal_floor(SESSION) == 3
+    assert [e.version for e in await store.read_journal(SESSION)] == [4, 5]
+    deep = await verify_session(SESSION, store, deep=True)
+    assert deep.ok
+    assert deep.journal_floor == 3
+    assert deep.journal_checked == 2
+
+
+async def test_compaction_then_corruption_recovers_from_the_newest_backup(store: Store) -> None:
+    await commit(store, {"a": "alpha", "b": "bravo"})  # v1
+    await create_backup(SESSION, store, keep=1, compact_journal=True)
+    await commit(store, {"b": DELETE, "c": "charlie"})  # v2
+    await commit(store, {"a": "alpha-2"})  # v3
+    newest = await create_backup(SESSION, store, keep=1, compact_journal=True)
+    assert await store.journal_floor(SESSION) == 3
+    assert await store.read_journal(SESSION) == []
+    await commit(store, {"d": "delta", "c": DELETE})  # v4
+    await commit(store, {"a": "alpha-3"})  # v5
+    before = await records_of(store)
+    await tamper(store, "a", flip(before["a"], 7))
+    result = await arecover_corrupted_memory(SESSION, store)
+    assert result.success, result.message
+    assert not result.rebuild_required
+    assert result.updates_applied == 3  # v4 (d, c) and v5 (a) on the v3 backup
+    assert f"backup {newest.backup_id} (v3)" in result.message
+    await assert_intact(store, before)
+
+
+async def test_compaction_then_newest_backup_corrupted_falls_back_to_an_older_one(
+    store: Store,
+) -> None:
+    await commit(store, {"a": 1})  # v1
+    await create_backup(SESSION, store, keep=2, compact_journal=True)
+    await commit(store, {"a": 2, "b": 3})  # v2
+    await create_backup(SESSION, store, keep=2, compact_journal=True)
+    await commit(store, {"c": 4})  # v3
+    assert await store.journal_floor(SESSION) == 1
+    before = await records_of(store)
+    await rewrite_backups(store, lambda pos, blob: flip(blob, len(blob) // 2) if pos == 0 else blob)
+    await tamper(store, "b", flip(before["b"], 4))
+    result = await arecover_corrupted_memory(SESSION, store)
+    assert result.success, result.message
+    assert not result.rebuild_required
+    assert result.updates_applied == 3  # v2 (a, b) and v3 (c) on the v1 backup
+    await assert_intact(store, before)
+
+
+async def test_compaction_with_every_backup_corrupted_fails_clearly(store: Store) -> None:
+    await commit(store, {"a": 1, "b": 2})
+    await commit(store, {"a": 3})
+    await create_backup(SESSION, store, keep=2, compact_journal=True)  # v2, journal cut
+    await commit(store, {"c": 4})
+    before = await records_of(store)
+    version = await store.version(SESSION)
+    await rewrite_backups(store, lambda pos, blob: flip(blob, 40, 0x10))
+    damaged = flip(before["a"], 3)
+    await tamper(store, "a", damaged)
+    result = await arecover_corrupted_memory(SESSION, store)
+    assert not result.success
+    assert result.rebuild_required
+    assert result.updates_applied == 0
+    assert "journal-only rebuild is impossible" in result.message
+    assert "compacted through v2" in result.message
+    assert "nothing was changed" in result.message
+    assert await store.version(SESSION) == version
+    assert await records_of(store) == {**before, "a": damaged}
+    # the journal that is left was not touched either
+    assert [(e.version, e.key) for e in await store.read_journal(SESSION)] == [(3, "c")]
+
+
+async def test_a_backup_below_the_journal_floor_is_never_a_base(store: Store) -> None:
+    """The v3 backup + the journal past the floor (v6 only) misses v4-v5, which wrote and then
+    deleted ``b``: the live digest still matches (tombstones are not digested), so only the
+    floor rule stops recovery from writing a state that lost the tombstone."""
+    await commit(store, {"a": "one"})  # v1
+    await commit(store, {"x": "keep"})  # v2
+    await commit(store, {"a": "three"})  # v3
+    await create_backup(SESSION, store)  # at v3
+    await commit(store, {"b": "briefly"})  # v4
+    await commit(store, {"b": DELETE})  # v5
+    await create_backup(SESSION, store)  # at v5
+    assert await store.truncate_journal(SESSION, 5) == 5
+    await commit(store, {"a": "six"})  # v6
+    before = await records_of(store)
+    await rewrite_backups(store, lambda pos, blob: flip(blob, 33, 0x04) if pos == 0 else blob)
+    damaged = flip(before["a"], 2)
+    await tamper(store, "a", damaged)
+    result = await arecover_corrupted_memory(SESSION, store)
+    assert not result.success, result.message
+    assert result.rebuild_required
+    assert "below the journal floor (v5)" in result.message
+    assert await records_of(store) == {**before, "a": damaged}
+    assert "b" in before  # the tombstone that a base below the floor would have lost
+
+
+@pytest.mark.parametrize("compact", [1, "yes", None])
+async def test_bad_compact_journal_is_rejected(compact: Any) -> None:
+    store = MemoryStore()
+    await commit(store, {"a": 1})
+    with pytest.raises(ValidationError):
+        await create_backup(SESSION, store, compact_journal=compact)
+    assert await store.list_backups(SESSION) == []
+
+
 # --- verification over a store, deep checks, URLs, errors -----------------------------------------
 
 
@@ -644,13 +770,13 @@ def damage_one(victim: int, byte: int, mask: int) -> Callable[[int, bytes], byte
 
 
 async def build_and_damage(
-    store: Store, plan: list[tuple[dict[str, Any], bool]], damage: list[Any]
+    store: Store, plan: list[tuple[dict[str, Any], bool]], damage: list[Any], compact: bool
 ) -> tuple[dict[str, bytes], dict[str, bytes]]:
     """Write the plan, then damage items, backups or journal records byte by byte."""
     for change, backup in plan:
         await commit(store, change)
         if backup:
-            await create_backup(SESSION, store, keep=2)
+            await create_backup(SESSION, store, keep=2, compact_journal=compact)
     original = await records_of(store)
     journal_size = len(await store.read_journal(SESSION, 0))
     for target, which, byte, mask in damage:
@@ -666,16 +792,19 @@ async def build_and_damage(
             listed = await store.list_backups(SESSION)
             if listed:
                 await rewrite_backups(store, damage_one(which % len(listed), byte, mask))
-        else:
+        elif journal_size:
             chosen = which % journal_size
             await damage_journal_where(store, lambda i, _v: i == chosen, byte, mask)  # noqa: B023
     return original, await records_of(store)
 
 
 async def recover_or_change_nothing(
-    store: Store, plan: list[tuple[dict[str, Any], bool]], damage: list[Any]
+    store: Store, plan: list[tuple[dict[str, Any], bool]], damage: list[Any], compact: bool = False
 ) -> None:
-    original, damaged = await build_and_damage(store, plan, damage)
+    """With ``compact`` every backup also compacts the journal: an intact journal plus the
+    intact newest backup must still be enough, and a failure must name the compaction when
+    the journal alone was no longer enough."""
+    original, damaged = await build_and_damage(store, plan, damage, compact)
     version = await store.version(SESSION)
     try:
         result = await arecover_corrupted_memory(SESSION, store)
@@ -694,6 +823,9 @@ async def recover_or_change_nothing(
         assert after == damaged
         assert await store.version(SESSION) == version
         assert damaged != original  # an intact item set never needs (or fails) recovery
+        if await store.journal_floor(SESSION) > 0:
+            assert result.rebuild_required
+            assert "journal was compacted" in result.message
     if {target for target, *_ in damage} <= {"item", "cut"}:  # journal intact: must succeed
         assert result.success, result.message
         assert result.updates_applied <= len(await store.read_journal(SESSION, 0))
@@ -707,6 +839,33 @@ PROPERTY = settings(deadline=None, suppress_health_check=[HealthCheck.function_s
 def test_random_damage_memory(plan: list[tuple[dict[str, Any], bool]], damage: list[Any]) -> None:
     """Random histories, random byte damage: recovered exactly, or reported and left as is."""
     asyncio.run(recover_or_change_nothing(MemoryStore(), plan, damage))
+
+
+@settings(PROPERTY, max_examples=60)
+@given(plan=steps, damage=damages)
+def test_random_damage_with_compaction_memory(
+    plan: list[tuple[dict[str, Any], bool]], damage: list[Any]
+) -> None:
+    asyncio.run(recover_or_change_nothing(MemoryStore(), plan, damage, compact=True))
+
+
+@settings(PROPERTY, max_examples=15)
+@given(plan=steps, damage=damages)
+def test_random_damage_with_compaction_redis(
+    redis_server: RedisServer, plan: list[tuple[dict[str, Any], bool]], damage: list[Any]
+) -> None:
+    if redis_server.process is None:
+        redis_server.start()
+    redis_server.flush()
+
+    async def scenario() -> None:
+        store = open_store(redis_server.url)
+        try:
+            await recover_or_change_nothing(store, plan, damage, compact=True)
+        finally:
+            await store.close()
+
+    asyncio.run(scenario())
 
 
 @settings(PROPERTY, max_examples=25)

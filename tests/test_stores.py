@@ -193,6 +193,121 @@ async def test_concurrent_compare_and_set_loses_no_write(store: Store, twin: Sto
     assert len(await twin.read_journal("race")) == 2 * tasks * per_task
 
 
+async def test_deltas_carry_the_digest_and_the_last_replacement(store: Store) -> None:
+    fresh = await store.read_changes("s", 0)
+    assert (fresh.version, fresh.digest, fresh.replaced_at) == (0, None, 0)
+    await store.commit("s", 0, {"a": rec("a1"), "b": rec("b1")}, 2**64 - 2)
+    await store.commit("s", 1, {"c": rec("c1")}, 22)
+    delta = await store.read_changes("s", 1)
+    assert (delta.version, delta.records, delta.digest, delta.replaced_at) == (
+        2,
+        {"c": b"c1"},
+        22,
+        0,
+    )
+    assert await store.replace_state("s", 2, {"a": rec("a1"), "c": rec("c1")}, 33) == 3
+    # the same delta read from before the replacement now holds every surviving key
+    delta = await store.read_changes("s", 1)
+    assert (delta.version, delta.records, delta.digest, delta.replaced_at) == (
+        3,
+        {"a": b"a1", "c": b"c1"},
+        33,
+        3,
+    )
+    assert await store.commit("s", 3, {"d": rec("d1")}, 44) == 4
+    delta = await store.read_changes("s", 3)
+    assert (delta.records, delta.digest, delta.replaced_at) == ({"d": b"d1"}, 44, 3)
+    assert (await store.read_changes("s", 99)).digest == 44
+    # a deleted session starts over with no replacement
+    await store.delete_session("s")
+    assert await store.commit("s", 0, {"a": rec("x")}, 5) == 1
+    delta = await store.read_changes("s", 0)
+    assert (delta.digest, delta.replaced_at) == (5, 0)
+
+
+async def journal_of(store: Store, since: int = 0) -> list[tuple[int, str]]:
+    return [(e.version, e.key) for e in await store.read_journal("s", since)]
+
+
+async def test_truncate_journal_drops_the_head_and_raises_the_floor(store: Store) -> None:
+    assert await store.truncate_journal("s", 5) == 0  # nothing written: nothing to do
+    assert await store.journal_floor("s") == 0
+    assert await store.list_sessions() == []
+    await store.commit("s", 0, {"a": rec("a1"), "b": rec("b1")}, 1)  # v1: 2 entries
+    await store.commit("s", 1, {}, 1)  # v2: none
+    await store.replace_state("s", 2, {"a": rec("a1")}, 2)  # v3: none (not journaled)
+    await store.commit("s", 3, {"a": rec("a2"), "c": rec("c1")}, 3)  # v4: 2 entries
+    await store.commit("s", 4, {"b": rec("b2")}, 4)  # v5: 1 entry
+    assert await store.truncate_journal("s", 2) == 2
+    assert await store.journal_floor("s") == 2
+    assert await journal_of(store) == [(4, "a"), (4, "c"), (5, "b")]
+    assert await journal_of(store, 1) == [(4, "a"), (4, "c"), (5, "b")]
+    assert await journal_of(store, 4) == [(5, "b")]
+    # the floor only rises: at or below it nothing happens
+    assert await store.truncate_journal("s", 1) == 0
+    assert await store.truncate_journal("s", 2) == 0
+    assert await store.journal_floor("s") == 2
+    assert await store.truncate_journal("s", 3) == 0  # v3 had no entries, the floor still rises
+    assert await store.journal_floor("s") == 3
+    assert await journal_of(store, 2) == [(4, "a"), (4, "c"), (5, "b")]
+    assert await store.truncate_journal("s", 4) == 2
+    assert await journal_of(store) == [(5, "b")]
+    # past the current version: clamped to it, later commits are journaled as usual
+    assert await store.truncate_journal("s", 99) == 1
+    assert await store.journal_floor("s") == 5
+    assert await store.read_journal("s") == []
+    assert await store.commit("s", 5, {"d": rec("d1")}, 6) == 6
+    assert await store.commit("s", 6, {"e": rec("e1"), "f": rec("f1")}, 7) == 7
+    assert await journal_of(store) == [(6, "d"), (7, "e"), (7, "f")]
+    assert await journal_of(store, 6) == [(7, "e"), (7, "f")]
+    assert await journal_of(store, 7) == []
+    assert await store.truncate_journal("s", 6) == 1
+    assert [(e.version, e.key, e.record) for e in await store.read_journal("s")] == [
+        (7, "e", b"e1"),
+        (7, "f", b"f1"),
+    ]
+    # items, snapshots and deltas are untouched by compaction
+    snap = await store.read_snapshot("s")
+    assert snap.records == {"a": b"a2", "b": b"b2", "c": b"c1", "d": b"d1", "e": b"e1", "f": b"f1"}
+    assert (await store.read_changes("s", 6)).records == {"e": b"e1", "f": b"f1"}
+    # the floor belongs to the session: other sessions keep their journal, deletion resets it
+    await store.commit("t", 0, {"x": rec("x")}, 1)
+    assert await store.journal_floor("t") == 0
+    assert await store.truncate_journal("t", 0) == 0
+    assert [e.key for e in await store.read_journal("t")] == ["x"]
+    await store.delete_session("s")
+    assert await store.journal_floor("s") == 0
+    assert await store.commit("s", 0, {"n": rec("n")}, 1) == 1
+    assert await journal_of(store) == [(1, "n")]
+
+
+async def test_truncate_journal_racing_commits_loses_no_later_entry(
+    store: Store, twin: Store
+) -> None:
+    """Compaction on one store object while another commits: every entry above the final
+    floor is still there, in order, and nothing at or below it is."""
+
+    async def writer() -> None:
+        n = 0
+        while n < 40:
+            current = await twin.version("s")
+            if await twin.commit("s", current, {f"k{n}": rec(str(n))}, n) is not None:
+                n += 1
+            await asyncio.sleep(0)
+
+    async def compactor() -> int:
+        dropped = 0
+        for _ in range(20):
+            dropped += await store.truncate_journal("s", max(0, await store.version("s") - 3))
+            await asyncio.sleep(0)
+        return dropped
+
+    _, dropped = await asyncio.gather(writer(), compactor())
+    floor = await store.journal_floor("s")
+    assert dropped == floor
+    assert await journal_of(store) == [(v, f"k{v - 1}") for v in range(floor + 1, 41)]
+
+
 # --- conformance: backups, sessions ------------------------------------------------------------
 
 
@@ -302,6 +417,8 @@ def session_calls(store: Store, session_id: Any) -> list[Callable[[], Awaitable[
         lambda: store.commit(session_id, 0, {"k": b"v"}, 1),
         lambda: store.replace_state(session_id, 0, {"k": b"v"}, 1),
         lambda: store.read_journal(session_id),
+        lambda: store.truncate_journal(session_id, 0),
+        lambda: store.journal_floor(session_id),
         lambda: store.put_backup(session_id, 0, b"b"),
         lambda: store.list_backups(session_id),
         lambda: store.get_backup(session_id, 1),
@@ -356,6 +473,8 @@ async def test_bad_versions_are_refused(store: Store, version: Any) -> None:
         await store.read_changes("s", version)
     with pytest.raises(ValidationError):
         await store.read_journal("s", version)
+    with pytest.raises(ValidationError):
+        await store.truncate_journal("s", version)
     with pytest.raises(ValidationError):
         await store.put_backup("s", version, b"b")
     assert await store.list_sessions() == []
@@ -469,8 +588,9 @@ async def test_random_operations_match_the_memory_reference(store: Store) -> Non
                 [("get_backup", sid, backup_id), ("delete_backup", sid, backup_id)],
                 [("delete_session", sid), ("list_sessions", sid)],
                 [("version", sid)],
+                [("truncate_journal", sid, since), ("journal_floor", sid)],
             ],
-            weights=[5, 1, 1.5, 1, 1, 1, 0.3, 0.5],
+            weights=[5, 1, 1.5, 1, 1, 1, 0.3, 0.5, 0.7],
         )[0]
         for op in ops:
             got, want = await apply(store, op), await apply(ref, op)
@@ -664,6 +784,59 @@ async def test_sqlite_creates_parent_dirs_and_uses_wal(tmp_path: Path) -> None:
             ("s", 0),
         ).fetchall()
         assert any("items_by_version" in str(row) for row in plan)
+
+
+async def test_sqlite_schema_1_file_is_upgraded_in_place(tmp_path: Path) -> None:
+    """A file written before replaced_at / journal_floor existed opens, keeps its data and gains
+    the new columns; a second store opening it afterwards finds nothing left to do."""
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as raw:
+        raw.execute(
+            "CREATE TABLE meta (session TEXT PRIMARY KEY, version INTEGER NOT NULL, "
+            "digest INTEGER, next_backup INTEGER NOT NULL DEFAULT 1)"
+        )
+        raw.execute(
+            "CREATE TABLE items (session TEXT NOT NULL, key TEXT NOT NULL, record BLOB NOT NULL, "
+            "version INTEGER NOT NULL, PRIMARY KEY (session, key)) WITHOUT ROWID"
+        )
+        raw.execute("CREATE INDEX items_by_version ON items (session, version)")
+        raw.execute(
+            "CREATE TABLE journal (id INTEGER PRIMARY KEY, session TEXT NOT NULL, "
+            "version INTEGER NOT NULL, key TEXT NOT NULL, record BLOB NOT NULL)"
+        )
+        raw.execute("CREATE INDEX journal_by_version ON journal (session, version)")
+        raw.execute(
+            "CREATE TABLE backups (session TEXT NOT NULL, backup_id INTEGER NOT NULL, "
+            "version INTEGER NOT NULL, created_at REAL NOT NULL, blob BLOB NOT NULL, "
+            "PRIMARY KEY (session, backup_id))"
+        )
+        raw.execute("INSERT INTO meta (session, version, digest) VALUES ('s', 2, 7)")
+        raw.execute("INSERT INTO items VALUES ('s', 'k', x'01', 2)")
+        raw.execute(
+            "INSERT INTO journal (session, version, key, record) VALUES ('s', 1, 'k', x'00')"
+        )
+        raw.execute(
+            "INSERT INTO journal (session, version, key, record) VALUES ('s', 2, 'k', x'01')"
+        )
+        raw.execute(f"PRAGMA application_id = {0x6D656D63}")  # "memc"
+        raw.execute("PRAGMA user_version = 1")
+    async with SQLiteStore(f"sqlite:///{path}") as target:
+        delta = await target.read_changes("s", 0)
+        assert (delta.version, delta.records, delta.digest, delta.replaced_at) == (
+            2,
+            {"k": b"\x01"},
+            7,
+            0,
+        )
+        assert await target.journal_floor("s") == 0
+        assert await target.truncate_journal("s", 1) == 1
+        assert await target.replace_state("s", 2, {"k": b"\x02"}, 8) == 3
+    async with SQLiteStore(f"sqlite:///{path}") as again:
+        assert (await again.read_changes("s", 0)).replaced_at == 3
+        assert await again.journal_floor("s") == 1
+        assert [e.version for e in await again.read_journal("s")] == [2]
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == 2
 
 
 def test_sqlite_url_forms(tmp_path: Path) -> None:

@@ -48,6 +48,7 @@ _LAZY = {
     "StateDigest": "memcore.codec",
     "open_store": "memcore.stores",
     "DistributedMemoryManager": "memcore.sync",
+    "SyncDiagnostics": "memcore.sync",
     "recover_corrupted_memory": "memcore.recovery",
     "arecover_corrupted_memory": "memcore.recovery",
     "create_backup": "memcore.recovery",
@@ -77,7 +78,7 @@ if TYPE_CHECKING:
     from memcore.prefetch import PredictiveMemoryPrefetcher
     from memcore.recovery import arecover_corrupted_memory, create_backup, recover_corrupted_memory
     from memcore.stores import open_store
-    from memcore.sync import DistributedMemoryManager
+    from memcore.sync import DistributedMemoryManager, SyncDiagnostics
     from memcore.tokens import count_tokens
     from memcore.transfer import SessionKnowledgeTransfer
 
@@ -122,6 +123,7 @@ __all__ = [
     "SessionKnowledgeTransfer",
     "SessionState",
     "StateDigest",
+    "SyncDiagnostics",
     "SyncResult",
     "TransferResult",
     "TransferableKnowledge",

@@ -18,6 +18,11 @@ msgpack) of one map::
 
 The records are kept as the checksummed bytes the store held, so a restored key is bit-identical
 to what was committed (stamps and replica ids included, which sync needs).
+
+Journal compaction (``create_backup(..., compact_journal=True)``) drops the journal entries every
+kept backup already covers and raises the session's journal floor (``Store.journal_floor``). From
+then on a replay forward is only complete from a backup at or above the floor: recovery never
+replays from a backup below it, and a rebuild from the journal alone is impossible.
 """
 
 from __future__ import annotations
@@ -119,7 +124,8 @@ class SessionHealth:
     also covers the backups and journal entries a deep check looked at. ``computed_digest`` is
     None when some record could not be decoded (a digest over part of a state means nothing).
     ``bad_journal_versions`` lists the versions of undecodable journal records (``0`` when the
-    store could not list the journal at all).
+    store could not list the journal at all). ``journal_floor`` (deep checks only) is the version
+    through which the journal was compacted: repairs need an intact backup at or above it.
     """
 
     session_id: str
@@ -134,6 +140,7 @@ class SessionHealth:
     bad_backups: tuple[int, ...] = ()
     journal_checked: int = 0
     bad_journal_versions: tuple[int, ...] = ()
+    journal_floor: int = 0  # read by deep checks only: entries up to it were compacted away
 
     @property
     def state_ok(self) -> bool:
@@ -207,7 +214,7 @@ async def _verify(store: Store, session_id: str, deep: bool) -> SessionHealth:
             )
     bad_backups: list[int] = []
     bad_journal: list[int] = []
-    backups_checked = journal_checked = 0
+    backups_checked = journal_checked = floor = 0
     if deep:
         for info in await store.list_backups(session_id):
             try:
@@ -227,6 +234,7 @@ async def _verify(store: Store, session_id: str, deep: bool) -> SessionHealth:
             bad_journal.append(0)
             problems.append(f"journal unreadable: {exc}")
         journal_checked = len(journal)
+        floor = await store.journal_floor(session_id)
         for item in journal:
             try:
                 decode_entry(item.record)
@@ -246,6 +254,7 @@ async def _verify(store: Store, session_id: str, deep: bool) -> SessionHealth:
         bad_backups=tuple(bad_backups),
         journal_checked=journal_checked,
         bad_journal_versions=tuple(sorted(set(bad_journal))),
+        journal_floor=floor,
     )
 
 
@@ -267,16 +276,27 @@ def _validate_keep(keep: object) -> int:
 
 
 async def create_backup(
-    session_id: str, store: StoreArg = None, keep: int = DEFAULT_KEEP
+    session_id: str,
+    store: StoreArg = None,
+    keep: int = DEFAULT_KEEP,
+    compact_journal: bool = False,
 ) -> BackupInfo:
     """Snapshot a session into a compressed backup and keep only the ``keep`` newest backups.
 
     The snapshot is one ``read_snapshot`` (records, version and digest read together), checked
     before it is saved: a state that fails verification raises ``CorruptedMemoryError`` instead
     of becoming a backup, since a bad backup would later push out the good ones on rotation.
+
+    ``compact_journal``: after the rotation, drop the journal entries through the oldest
+    (lowest-version) kept backup's version (``Store.truncate_journal``), so the journal stops
+    growing while every kept backup can still be replayed forward. The price: recovery then
+    needs an intact backup at or above the journal floor, since a rebuild from the journal
+    alone is no longer possible.
     """
     validate_session_id(session_id)
     _validate_keep(keep)
+    if not isinstance(compact_journal, bool):
+        raise ValidationError(f"compact_journal must be a bool (got {compact_journal!r})")
     async with _opened(store) as opened:
         snapshot = await opened.read_snapshot(session_id)
         decoded = _decode_records(snapshot.records)
@@ -301,6 +321,11 @@ async def create_backup(
         backups = await opened.list_backups(session_id)  # newest first
         for old in backups[keep:]:
             await opened.delete_backup(session_id, old.backup_id)
+        if compact_journal:
+            # at least the backup just made is kept; a backup another process adds meanwhile
+            # from an older snapshot is below the floor and recovery will pass it over
+            kept = backups[:keep]
+            await opened.truncate_journal(session_id, min(b.version for b in kept))
         return info
 
 
@@ -397,16 +422,31 @@ class _Journal:
         self._upto = upto
         self._since: int | None = None
         self._entries: list[JournalEntry] = []
+        self.floor = 0  # the journal floor read right after the entries held
+
+    async def read_floor(self) -> int:
+        self.floor = max(self.floor, await self._store.journal_floor(self._session))
+        return self.floor
 
     async def since(self, version: int) -> list[JournalEntry]:
         """Entries past ``version``; ``CorruptedMemoryError`` if the store cannot even list
         them (a backend may keep entries in a wrapper of its own that can rot too)."""
         if self._since is None or version < self._since:
             read = await self._store.read_journal(self._session, version)
+            # the floor read after the entries: every entry above it was still there when read
+            # (the floor only rises, and truncation drops entries at or below it)
+            await self.read_floor()
             # entries past the snapshot belong to commits made after we read it: CAS will notice
             self._entries = [e for e in read if e.version <= self._upto]
             self._since = version
         return [e for e in self._entries if e.version > version]
+
+
+def _no_rebuild(floor: int) -> str:
+    return (
+        f"a journal-only rebuild is impossible: the journal was compacted through v{floor}, "
+        "so an intact backup at or above that version is needed"
+    )
 
 
 async def _plan(
@@ -417,11 +457,20 @@ async def _plan(
     current: Mapping[str, bytes],
     notes: list[str],
 ) -> _Candidate | None:
-    """Find a state matching ``digest``: newest good backup + journal, else the journal alone."""
+    """Find a state matching ``digest``: newest good backup + journal, else the journal alone
+    (only while the journal is whole: never compacted). Backups below the journal floor are
+    never used as a base: the journal past them is incomplete."""
     journal = _Journal(store, session_id, version)
+    await journal.read_floor()
     for info in await store.list_backups(session_id):
         if info.version > version:
             notes.append(f"backup {info.backup_id} is ahead of the session (v{info.version})")
+            continue
+        if info.version < journal.floor:
+            notes.append(
+                f"backup {info.backup_id} (v{info.version}) is below the journal floor "
+                f"(v{journal.floor}): the journal past it was compacted away"
+            )
             continue
         try:
             blob = await store.get_backup(session_id, info.backup_id)
@@ -436,6 +485,12 @@ async def _plan(
             journal_part = await journal.since(backup.version)
         except CorruptedMemoryError as exc:
             notes.append(f"backup {info.backup_id} (v{backup.version}): journal unreadable: {exc}")
+            continue
+        if backup.version < journal.floor:  # compacted while we were reading
+            notes.append(
+                f"backup {info.backup_id} (v{backup.version}) is below the journal floor "
+                f"(v{journal.floor}): the journal past it was compacted away"
+            )
             continue
         replay = _replay(backup.records, backup.entries, journal_part)
         if replay.stopped_at is not None:
@@ -456,10 +511,16 @@ async def _plan(
             f"backup {info.backup_id} (v{backup.version}) + {replay.applied} journal updates",
             rebuilt=False,
         )
+    if journal.floor > 0:
+        notes.append(_no_rebuild(journal.floor))
+        return None
     try:
         whole = await journal.since(0)
     except CorruptedMemoryError as exc:
         notes.append(f"journal rebuild: journal unreadable: {exc}")
+        return None
+    if journal.floor > 0:  # compacted while we were reading
+        notes.append(_no_rebuild(journal.floor))
         return None
     replay = _replay({}, {}, whole)
     if replay.stopped_at is not None:
@@ -486,7 +547,8 @@ async def arecover_corrupted_memory(session_id: str, store: StoreArg = None) -> 
     Steps: if every record decodes and the digest matches, nothing is done. Otherwise the newest
     backup that decodes and checks out (backups with a flipped byte are skipped) is taken as a
     base and the journal entries past its version are replayed; if no backup leads to the kept
-    digest, the state is rebuilt from the whole journal (from version 0). A corrupted journal
+    digest, the state is rebuilt from the whole journal (from version 0; only while it was
+    never compacted; backups below the journal floor are never a base). A corrupted journal
     entry stops a replay before its version, and a replay stopped that way is not used. The
     first rebuilt state that matches the kept digest is written with ``replace_state``
     (compare-and-set on the version read; if a commit landed meanwhile, start over, up to
@@ -501,7 +563,10 @@ async def arecover_corrupted_memory(session_id: str, store: StoreArg = None) -> 
       be rebuilt from the journal alone: with ``success`` that rebuild was done and written;
       without it, the session is corrupted and could not be rebuilt from what is stored (it is
       left untouched). False when the state was fine, was restored from a backup, or when
-      recovery gave up only because the session kept changing underneath it.
+      recovery gave up only because the session kept changing underneath it. Once the journal
+      was compacted (``create_backup(..., compact_journal=True)``) a journal-only rebuild is
+      impossible: with no intact backup at or above the journal floor, recovery fails with
+      ``rebuild_required`` True and a message that says the journal was compacted.
 
     ``store``: a URL (opened and closed here) or an open store (left open); None means the
     default store. Bad session ids raise ``ValidationError``; backend faults raise

@@ -19,6 +19,16 @@ stamped with the replica's hybrid logical clock (:mod:`memcore.hlc`) and its rep
 Deletions are tombstones that travel like writes, so a replica that missed a delete cannot
 resurrect the key. Nothing pending is dropped on failure: a ``BackendError`` propagates and the
 changes stay pending for the next sync (the auto-sync task retries every ``sync_interval``).
+
+A delta cannot report a key that no longer exists, so two checks keep a replica from holding keys
+that ``replace_state`` (recovery) dropped. Each delta carries the version of the session's last
+replacement (``replaced_at``): when it is above the version this replica had merged, the delta
+holds every surviving key, so the replica drops all it held (pending changes excepted) and takes
+the delta as the whole state, with no extra round trip. And each delta carries the stored digest
+of its version: a replica with nothing pending whose digest then differs refetches the whole
+session (``resync_session``'s path). Both are logged and counted in ``sync_diagnostics``; a
+digest that still differs after a full refetch means the store's own digest disagrees with its
+records (``verify_session`` / ``recover_corrupted_memory`` look into that) and is flagged there.
 """
 
 from __future__ import annotations
@@ -97,6 +107,9 @@ class _Session:
     version: int = 0  # the store version whose changes are all merged here
     last_sync: datetime | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    refetches: int = 0
+    last_refetch: str | None = None
+    stored_digest_mismatch: bool = False
 
     def put(self, key: str, slot: _Slot) -> None:
         """Replace ``key``'s slot, keeping the digest equal to the live state's."""
@@ -106,6 +119,24 @@ class _Session:
         if not slot.deleted:
             self.digest.add_hash(slot.digest_hash)
         self.slots[key] = slot
+
+
+@dataclass(frozen=True, slots=True)
+class SyncDiagnostics:
+    """How one replica's syncs of a session went beyond what ``SyncResult`` says.
+
+    ``refetches``: how many times this replica dropped what it had merged and took the whole
+    session again (after a ``replace_state``, a rolled-back or deleted session, or a digest that
+    did not match), ``resync_session`` calls excluded; ``last_refetch``: why, the last time.
+    ``stored_digest_mismatch``: at the last sync with nothing pending, even the whole refetched
+    session did not give the stored digest, i.e. the store's digest disagrees with its records
+    (run ``verify_session``); False again once a sync matches.
+    """
+
+    session_id: str
+    refetches: int
+    last_refetch: str | None
+    stored_digest_mismatch: bool
 
 
 def _coerce_item(value: object) -> MemoryItem:
@@ -234,6 +265,13 @@ class DistributedMemoryManager:
             session_id, session.last_sync, session.version, session.digest.value
         )
 
+    def sync_diagnostics(self, session_id: str) -> SyncDiagnostics:
+        """Refetches and digest checks of this replica's syncs of ``session_id``."""
+        session = self._session(session_id)
+        return SyncDiagnostics(
+            session_id, session.refetches, session.last_refetch, session.stored_digest_mismatch
+        )
+
     @property
     def sessions(self) -> list[str]:
         """Sessions this replica has touched (written, read or synced)."""
@@ -258,25 +296,31 @@ class DistributedMemoryManager:
     async def resync_session(self, session_id: str, strategy: str | None = None) -> SyncResult:
         """Forget what was merged, refetch the whole session, then sync as usual.
 
-        For after ``replace_state`` (recovery), which may drop keys: a delta cannot report a key
-        that no longer exists, so replicas that held it are brought back in line this way.
-        Pending local changes are kept and settled like in any sync.
+        A plain sync already does this by itself when the store reports a ``replace_state``
+        this replica has not merged, or when its digest disagrees with the stored one (see the
+        module docstring); this forces it, e.g. against a store that reports neither. Pending
+        local changes are kept and settled like in any sync.
         """
         chosen = self.strategy if strategy is None else validate_strategy(strategy)
         session = self._session(session_id)
         async with session.lock:
-            self._reset(session)
-            return await self._sync_locked(session_id, session, chosen)
+            return await self._sync_locked(session_id, session, chosen, refetch=True)
 
-    async def _sync_locked(self, session_id: str, session: _Session, strategy: str) -> SyncResult:
+    async def _sync_locked(
+        self, session_id: str, session: _Session, strategy: str, *, refetch: bool = False
+    ) -> SyncResult:
+        """The compare-and-set loop; ``refetch``: read the whole session the first time."""
         conflicts: dict[str, Conflict] = {}
         pulled = 0
         for attempt in range(self.max_attempts):
             if attempt:
                 cap = min(_BACKOFF_MAX, _BACKOFF_BASE * 2 ** min(attempt, 16))
                 await asyncio.sleep(random.uniform(0, cap))
-            delta = await self.store.read_changes(session_id, session.version)
-            if delta.version < session.version:
+            delta = await self.store.read_changes(session_id, 0 if refetch else session.version)
+            whole, refetch = refetch, False
+            if whole:
+                pass  # asked for the whole session: nothing held is kept anyway
+            elif delta.version < session.version:
                 # The session was deleted or rolled back under us: start again from nothing,
                 # keeping only what is pending here.
                 logger.warning(
@@ -285,18 +329,36 @@ class DistributedMemoryManager:
                     session.version,
                     delta.version,
                 )
-                self._reset(session)
+                self._refetched(session, f"the session went back to version {delta.version}")
                 delta = await self.store.read_changes(session_id, 0)
-            pulled += self._merge(session_id, session, delta.records, strategy, conflicts)
+                whole = True
+            elif delta.replaced_at > session.version > 0:
+                # replace_state rewrote the session after what we merged, maybe dropping keys: a
+                # delta from before the replacement holds every surviving key, so it is the
+                # whole session; drop what we held (pending changes stay) and take it as such
+                logger.info(
+                    "session %r was replaced at version %d (this replica had merged %d); "
+                    "taking the delta as the whole session",
+                    session_id,
+                    delta.replaced_at,
+                    session.version,
+                )
+                self._refetched(session, f"replace_state at version {delta.replaced_at}")
+                whole = True
+            pulled += self._merge(session_id, session, delta.records, strategy, conflicts, whole)
             session.version = delta.version
             if not session.pending:
+                pulled += await self._check_digest(
+                    session_id, session, delta.digest, strategy, conflicts
+                )
                 return self._done(session, conflicts, pulled, 0)
             committing = {key: session.slots[key] for key in session.pending}
+            committed_digest = session.digest.value
             new_version = await self.store.commit(
                 session_id,
                 delta.version,
                 {key: slot.record for key, slot in committing.items()},
-                session.digest.value,
+                committed_digest,
             )
             if new_version is None:
                 continue  # another replica committed first: merge its changes, try again
@@ -304,6 +366,10 @@ class DistributedMemoryManager:
             for key, slot in committing.items():
                 if session.slots.get(key) is slot:  # not rewritten while the commit was in flight
                     del session.pending[key]
+            if not session.pending:
+                pulled += await self._check_digest(
+                    session_id, session, committed_digest, strategy, conflicts
+                )
             return self._done(session, conflicts, pulled, len(committing))
         return SyncResult(
             success=False,
@@ -329,6 +395,52 @@ class DistributedMemoryManager:
             conflicts=list(conflicts.values()),
         )
 
+    async def _check_digest(
+        self,
+        session_id: str,
+        session: _Session,
+        stored: int | None,
+        strategy: str,
+        conflicts: dict[str, Conflict],
+    ) -> int:
+        """With nothing pending, this replica should hold exactly the stored state of its
+        version: if its digest says otherwise, refetch the whole session. Returns how many
+        remote changes the refetch took (0 when the digest matched)."""
+        if stored is None or session.digest.value == stored:
+            session.stored_digest_mismatch = False
+            return 0
+        logger.warning(
+            "session %r: local digest %016x differs from the stored %016x at version %d; "
+            "refetching the whole session",
+            session_id,
+            session.digest.value,
+            stored,
+            session.version,
+        )
+        self._refetched(session, f"digest mismatch at version {session.version}")
+        whole = await self.store.read_changes(session_id, 0)
+        taken = self._merge(session_id, session, whole.records, strategy, conflicts, True)
+        session.version = whole.version
+        mismatch = (
+            not session.pending
+            and whole.digest is not None
+            and session.digest.value != whole.digest
+        )
+        if mismatch:
+            logger.warning(
+                "session %r: the stored digest at version %d does not match the stored records; "
+                "run verify_session / recover_corrupted_memory on it",
+                session_id,
+                whole.version,
+            )
+        session.stored_digest_mismatch = mismatch
+        return taken
+
+    @staticmethod
+    def _refetched(session: _Session, why: str) -> None:
+        session.refetches += 1
+        session.last_refetch = why
+
     @staticmethod
     def _reset(session: _Session) -> None:
         kept = {key: session.slots[key] for key in session.pending}
@@ -345,8 +457,14 @@ class DistributedMemoryManager:
         records: Mapping[str, bytes],
         strategy: str,
         conflicts: dict[str, Conflict],
+        whole: bool = False,
     ) -> int:
-        """Apply a delta (all or nothing); returns how many remote changes were taken."""
+        """Apply a delta (all or nothing); returns how many remote changes were taken.
+
+        ``whole``: the records are the whole session, so what this replica held is dropped
+        first (pending changes stay), but only once every record decoded: a corrupted record
+        or a failed read leaves the replica as it was.
+        """
         incoming: list[tuple[str, Entry, bytes]] = []
         for key, record in records.items():
             try:
@@ -359,6 +477,8 @@ class DistributedMemoryManager:
             incoming.append((key, remote, record))
         for _, remote, _ in incoming:  # before changing anything: observe may refuse a stamp
             self.clock.observe(remote.stamp)
+        if whole:
+            self._reset(session)
         taken = 0
         for key, remote, record in incoming:
             local = session.slots.get(key)
@@ -479,4 +599,4 @@ class DistributedMemoryManager:
         await self.close()
 
 
-__all__ = ["STRATEGIES", "DistributedMemoryManager", "validate_strategy"]
+__all__ = ["STRATEGIES", "DistributedMemoryManager", "SyncDiagnostics", "validate_strategy"]

@@ -4,9 +4,12 @@ A store holds, per session:
 
 * ``items``: key -> the latest encoded entry for that key, tagged with the session version that
   last changed it (the index the delta feed reads, so a sync costs what changed, not the size);
-* ``journal``: an append-only list of ``(version, key, entry)``, the recovery journal;
-* ``meta``: the session version (bumped once per commit) and the digest of the live state
-  (``StateDigest`` of the non-deleted values), written by the committing replica;
+* ``journal``: an append-only list of ``(version, key, entry)``, the recovery journal, whose
+  oldest entries may be dropped by ``truncate_journal`` (compaction, once backups cover them);
+* ``meta``: the session version (bumped once per commit), the digest of the live state
+  (``StateDigest`` of the non-deleted values) written by the committing replica, the version of
+  the last ``replace_state`` (``replaced_at``: a replica that merged less than it knows a delta
+  is the whole session) and the journal floor (the highest version ``truncate_journal`` dropped);
 * ``backups``: compressed snapshots tagged with the version they hold.
 
 A store never interprets entries: they are opaque checksummed records (see ``encode_entry``).
@@ -108,10 +111,20 @@ def live_digest(entries: Mapping[str, Entry]) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Delta:
-    """Keys changed after some version: their latest encoded entries, and the current version."""
+    """Keys changed after some version: their latest encoded entries, the current version, and,
+    read in the same atomic read, the kept digest of that version (None if never written) and
+    the version of the last ``replace_state`` (0 if none).
+
+    When ``replaced_at`` is above the version the delta was read from, the delta holds every key
+    of the session (a replacement tags all surviving keys with its version): a reader can treat
+    it as the whole state and drop whatever else it held. ``digest`` lets a reader with nothing
+    pending check that it now holds exactly the stored state.
+    """
 
     version: int
     records: dict[str, bytes]
+    digest: int | None = None
+    replaced_at: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,11 +194,26 @@ class Store(Protocol):
     ) -> int | None:
         """Compare-and-set like ``commit``, but the session's items become exactly ``records``
         (keys absent from it are dropped), all tagged with the new version so every replica
-        refetches them. The journal is left as it is. Used by recovery."""
+        refetches them. The journal is left as it is. The new version is recorded as the
+        session's ``replaced_at`` (see ``Delta``). Used by recovery."""
         ...
 
     async def read_journal(self, session_id: str, since_version: int = 0) -> list[JournalEntry]:
-        """Journal entries with versions above ``since_version``, oldest first."""
+        """Journal entries with versions above ``since_version``, oldest first (entries at or
+        below ``journal_floor`` may have been dropped by ``truncate_journal``)."""
+        ...
+
+    async def truncate_journal(self, session_id: str, through_version: int) -> int:
+        """Atomically drop the journal entries with versions up to ``through_version`` and
+        return how many were dropped. The floor only rises: it becomes ``min(through_version,
+        current version)`` when that is above the old floor (entries of later commits are never
+        dropped in advance), else nothing changes and 0 is returned."""
+        ...
+
+    async def journal_floor(self, session_id: str) -> int:
+        """The highest version whose journal entries were dropped (0: the journal is whole).
+        Entries above it are all kept, so a replay forward is complete from any base at or
+        above the floor. Read it after ``read_journal`` to know how far that read is whole."""
         ...
 
     async def put_backup(self, session_id: str, version: int, blob: bytes) -> BackupInfo: ...

@@ -29,6 +29,8 @@ from memcore.stores.base import (
 class _Session:
     version: int = 0
     digest: int | None = None
+    replaced_at: int = 0  # version of the last replace_state
+    journal_floor: int = 0  # highest version whose journal entries were dropped
     items: dict[str, tuple[bytes, int]] = field(default_factory=dict)  # key -> (record, version)
     journal: list[JournalEntry] = field(default_factory=list)
     backups: dict[int, tuple[BackupInfo, bytes]] = field(default_factory=dict)
@@ -53,7 +55,7 @@ class MemoryStore:
         validate_version(since_version)
         s = self._session(session_id)
         changed = {k: rec for k, (rec, v) in s.items.items() if v > since_version}
-        return Delta(s.version, changed)
+        return Delta(s.version, changed, s.digest, s.replaced_at)
 
     async def read_snapshot(self, session_id: str) -> Snapshot:
         s = self._session(session_id)
@@ -87,11 +89,26 @@ class MemoryStore:
         s.version += 1
         s.items = {key: (bytes(record), s.version) for key, record in records.items()}
         s.digest = digest
+        s.replaced_at = s.version
         return s.version
 
     async def read_journal(self, session_id: str, since_version: int = 0) -> list[JournalEntry]:
         validate_version(since_version)
         return [e for e in self._session(session_id).journal if e.version > since_version]
+
+    async def truncate_journal(self, session_id: str, through_version: int) -> int:
+        validate_version(through_version)
+        s = self._session(session_id)
+        floor = min(through_version, s.version)
+        if floor <= s.journal_floor:
+            return 0
+        kept = [e for e in s.journal if e.version > floor]
+        dropped = len(s.journal) - len(kept)
+        s.journal, s.journal_floor = kept, floor
+        return dropped
+
+    async def journal_floor(self, session_id: str) -> int:
+        return self._session(session_id).journal_floor
 
     async def put_backup(self, session_id: str, version: int, blob: bytes) -> BackupInfo:
         validate_version(version)

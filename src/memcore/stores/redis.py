@@ -3,17 +3,21 @@
 Per session (session ids are validated, so they never contain ``:`` or glob characters; item keys
 only ever go into hash fields and list values, never into Redis key names)::
 
-    memcore:<session>:meta      hash   version, digest, next_backup, token of the last commit
+    memcore:<session>:meta      hash   version, digest, next_backup, token of the last commit,
+                                       replaced_at, journal_floor, journal_trimmed
     memcore:<session>:items     hash   key -> record
     memcore:<session>:index     zset   key -> version that last changed it (the delta feed)
     memcore:<session>:journal   list   msgpack [version, key, record], oldest first
-    memcore:<session>:jpos      hash   version -> journal length before that version's entries
+    memcore:<session>:jpos      hash   version -> journal position of that version's entries
+                                       (absolute: journal_trimmed entries were cut off the head)
     memcore:<session>:backups   hash   backup id -> msgpack [version, created_at, size]
     memcore:<session>:blobs     hash   backup id -> backup bytes
     memcore:sessions            set    sessions that have been written
 
 Commits and state replacements are single Lua scripts (EVALSHA, loaded again after a server
-restart) that compare the version and do every write atomically. Every redis failure (connection
+restart) that compare the version and do every write atomically; so are delta reads (records,
+version, digest and replaced_at together) and journal truncation (``LTRIM`` of the head, the
+cut versions' positions dropped, the floor raised). Every redis failure (connection
 refused, timeout, script error) surfaces as ``BackendError`` with the cause chained.
 
 The redis package is imported when a ``RedisStore`` is made, so importing memcore never needs it
@@ -74,7 +78,8 @@ local new = ARGV[2]
 if ARGV[5] == '1' then
   redis.call('DEL', KEYS[2], KEYS[3])
 end
-redis.call('HSET', KEYS[5], new, redis.call('LLEN', KEYS[4]))
+local trimmed = tonumber(redis.call('HGET', KEYS[1], 'journal_trimmed') or '0')
+redis.call('HSET', KEYS[5], new, redis.call('LLEN', KEYS[4]) + trimmed)
 for i = 7, #ARGV, 3 do
   redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
   redis.call('ZADD', KEYS[3], new, ARGV[i])
@@ -83,13 +88,18 @@ for i = 7, #ARGV, 3 do
   end
 end
 redis.call('HSET', KEYS[1], 'version', new, 'digest', ARGV[3], 'token', ARGV[6])
+if ARGV[5] == '1' then
+  redis.call('HSET', KEYS[1], 'replaced_at', new)
+end
 redis.call('SADD', KEYS[6], ARGV[4])
 return tonumber(new)
 """
 
-# KEYS: meta items index; ARGV: since_version -> {version, key1, record1, key2, record2, ...}
+# KEYS: meta items index; ARGV: since_version
+#   -> {version, digest ('' if none), replaced_at, key1, record1, key2, record2, ...}
 _CHANGES = """
-local out = {redis.call('HGET', KEYS[1], 'version') or '0'}
+local meta = redis.call('HMGET', KEYS[1], 'version', 'digest', 'replaced_at')
+local out = {meta[1] or '0', meta[2] or '', meta[3] or '0'}
 local keys = redis.call('ZRANGEBYSCORE', KEYS[3], '(' .. ARGV[1], '+inf')
 for _, key in ipairs(keys) do
   out[#out + 1] = key
@@ -98,11 +108,51 @@ end
 return out
 """
 
-# KEYS: journal jpos; ARGV: first version wanted -> packed entries from that version on
+# KEYS: meta journal jpos; ARGV: first version wanted -> packed entries from that version on
+# (versions at or below the floor are gone: start past it)
 _JOURNAL = """
-local start = redis.call('HGET', KEYS[2], ARGV[1])
+local first = tonumber(ARGV[1])
+local floor = tonumber(redis.call('HGET', KEYS[1], 'journal_floor') or '0')
+if first <= floor then first = floor + 1 end
+local start = redis.call('HGET', KEYS[3], first)
 if not start then return {} end
-return redis.call('LRANGE', KEYS[1], start, -1)
+local trimmed = tonumber(redis.call('HGET', KEYS[1], 'journal_trimmed') or '0')
+return redis.call('LRANGE', KEYS[2], tonumber(start) - trimmed, -1)
+"""
+
+# KEYS: meta journal jpos; ARGV: through_version -> number of entries dropped
+_TRUNCATE = """
+local current = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
+local floor = tonumber(redis.call('HGET', KEYS[1], 'journal_floor') or '0')
+local through = math.min(tonumber(ARGV[1]), current)
+if through <= floor then return 0 end
+local trimmed = tonumber(redis.call('HGET', KEYS[1], 'journal_trimmed') or '0')
+local stop
+if through == current then
+  stop = trimmed + redis.call('LLEN', KEYS[2])
+else
+  stop = tonumber(redis.call('HGET', KEYS[3], through + 1))
+  if not stop then
+    return redis.error_reply('memcore journal index has no version ' .. (through + 1))
+  end
+end
+local dropped = stop - trimmed
+if dropped > 0 then
+  redis.call('LTRIM', KEYS[2], dropped, -1)
+end
+local fields = {}
+for v = floor + 1, through do
+  fields[#fields + 1] = v
+  if #fields == 1000 then
+    redis.call('HDEL', KEYS[3], unpack(fields))
+    fields = {}
+  end
+end
+if #fields > 0 then
+  redis.call('HDEL', KEYS[3], unpack(fields))
+end
+redis.call('HSET', KEYS[1], 'journal_floor', through, 'journal_trimmed', stop)
+return dropped
 """
 
 # KEYS: meta backups blobs sessions; ARGV: session, packed [version, created_at, size], blob
@@ -129,6 +179,7 @@ _SCRIPTS = {
     "write": _WRITE,
     "changes": _CHANGES,
     "journal": _JOURNAL,
+    "truncate": _TRUNCATE,
     "put_backup": _PUT_BACKUP,
     "delete_backup": _DELETE_BACKUP,
 }
@@ -293,10 +344,10 @@ class RedisStore:
             )
         records = {
             out[i].decode("utf-8"): bytes(out[i + 1])
-            for i in range(1, len(out), 2)
+            for i in range(3, len(out), 2)
             if out[i + 1] is not None
         }
-        return Delta(int(out[0]), records)
+        return Delta(int(out[0]), records, int(out[1]) if out[1] else None, int(out[2]))
 
     async def read_snapshot(self, session_id: str) -> Snapshot:
         keys = self._keys(session_id)
@@ -369,9 +420,28 @@ class RedisStore:
         validate_version(since_version)
         with self._guard("read_journal"):
             raw = await self._script(
-                "journal", keys=[keys["journal"], keys["jpos"]], args=[since_version + 1]
+                "journal",
+                keys=[keys["meta"], keys["journal"], keys["jpos"]],
+                args=[since_version + 1],
             )
         return [self._journal_entry(item) for item in raw]
+
+    async def truncate_journal(self, session_id: str, through_version: int) -> int:
+        keys = self._keys(session_id)
+        validate_version(through_version)
+        with self._guard("truncate_journal"):
+            dropped = await self._script(
+                "truncate",
+                keys=[keys["meta"], keys["journal"], keys["jpos"]],
+                args=[through_version],
+            )
+        return int(dropped)
+
+    async def journal_floor(self, session_id: str) -> int:
+        keys = self._keys(session_id)
+        with self._guard("journal_floor"):
+            raw = await (await self._connect()).hget(keys["meta"], "journal_floor")
+        return 0 if raw is None else int(raw)
 
     @staticmethod
     def _journal_entry(packed: bytes) -> JournalEntry:

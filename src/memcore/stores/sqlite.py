@@ -8,7 +8,7 @@ the database is then private to this store object and is gone once it is closed.
 
 Layout (WAL mode, so readers never wait for the writer)::
 
-    meta(session, version, digest, next_backup)
+    meta(session, version, digest, next_backup, replaced_at, journal_floor)
     items(session, key, record, version)          index (session, version): deltas cost what changed
     journal(id, session, version, key, record)    index (session, version, id)
     backups(session, backup_id, version, created_at, blob)
@@ -50,9 +50,16 @@ from memcore.stores.base import (
 _T = TypeVar("_T")
 
 _APPLICATION_ID = 0x6D656D63  # "memc": marks a file as a memcore database
-_SCHEMA_VERSION = 1
+_SCHEMA_VERSION = 2
 _DEFAULT_TIMEOUT = 5.0
 _U64 = 1 << 64
+# what each schema version adds to the one before (applied in order to older files)
+_UPGRADES: dict[int, tuple[str, ...]] = {
+    2: (
+        "ALTER TABLE meta ADD COLUMN replaced_at INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE meta ADD COLUMN journal_floor INTEGER NOT NULL DEFAULT 0",
+    ),
+}
 _I64_LIMIT = 1 << 63
 
 _SCHEMA = (
@@ -60,7 +67,9 @@ _SCHEMA = (
         session TEXT PRIMARY KEY,
         version INTEGER NOT NULL,
         digest INTEGER,
-        next_backup INTEGER NOT NULL DEFAULT 1
+        next_backup INTEGER NOT NULL DEFAULT 1,
+        replaced_at INTEGER NOT NULL DEFAULT 0,
+        journal_floor INTEGER NOT NULL DEFAULT 0
     )""",
     """CREATE TABLE IF NOT EXISTS items (
         session TEXT NOT NULL,
@@ -217,6 +226,8 @@ class SQLiteStore:
                     f"{self.path!r} has memcore schema {schema}, newer than this memcore "
                     f"({_SCHEMA_VERSION}): upgrade memcore"
                 )
+            if schema < _SCHEMA_VERSION:
+                self._upgrade(conn)
             return
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -231,6 +242,22 @@ class SQLiteStore:
                     conn.execute(statement)
                 conn.execute(f"PRAGMA application_id = {_APPLICATION_ID}")
                 conn.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    @staticmethod
+    def _upgrade(conn: sqlite3.Connection) -> None:
+        """Bring an older memcore file to the current schema (re-checked under the write lock:
+        another process may have just done it)."""
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            schema = conn.execute("PRAGMA user_version").fetchone()[0]
+            for target in range(schema + 1, _SCHEMA_VERSION + 1):
+                for statement in _UPGRADES[target]:
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {max(schema, _SCHEMA_VERSION)}")
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -273,7 +300,17 @@ class SQLiteStore:
                     "SELECT key, record FROM items WHERE session = ? AND version > ?",
                     (session_id, since_version),
                 ).fetchall()
-                return Delta(self._version_of(conn, session_id), {k: bytes(r) for k, r in rows})
+                meta = conn.execute(
+                    "SELECT version, digest, replaced_at FROM meta WHERE session = ?",
+                    (session_id,),
+                ).fetchone()
+                version, digest, replaced_at = (0, None, 0) if meta is None else meta
+                return Delta(
+                    int(version),
+                    {k: bytes(r) for k, r in rows},
+                    _to_unsigned(digest),
+                    int(replaced_at),
+                )
 
             return self._transaction(conn, body)
 
@@ -341,10 +378,11 @@ class SQLiteStore:
                         [(session_id, new, key, record) for key, record in rows],
                     )
                 conn.execute(
-                    "INSERT INTO meta (session, version, digest) VALUES (?, ?, ?) "
+                    "INSERT INTO meta (session, version, digest, replaced_at) VALUES (?, ?, ?, ?) "
                     "ON CONFLICT (session) DO UPDATE "
-                    "SET version = excluded.version, digest = excluded.digest",
-                    (session_id, new, stored_digest),
+                    "SET version = excluded.version, digest = excluded.digest"
+                    + (", replaced_at = excluded.replaced_at" if replace else ""),
+                    (session_id, new, stored_digest, new if replace else 0),
                 )
                 return new
 
@@ -363,6 +401,43 @@ class SQLiteStore:
                 (session_id, since_version),
             ).fetchall()
             return [JournalEntry(int(v), k, bytes(r)) for v, k, r in rows]
+
+        return await self._run(work)
+
+    async def truncate_journal(self, session_id: str, through_version: int) -> int:
+        validate_session_id(session_id)
+        validate_version(through_version)
+
+        def work(conn: sqlite3.Connection) -> int:
+            def body() -> int:
+                meta = conn.execute(
+                    "SELECT version, journal_floor FROM meta WHERE session = ?", (session_id,)
+                ).fetchone()
+                if meta is None:
+                    return 0
+                floor = min(through_version, int(meta[0]))
+                if floor <= int(meta[1]):
+                    return 0
+                dropped = conn.execute(
+                    "DELETE FROM journal WHERE session = ? AND version <= ?", (session_id, floor)
+                ).rowcount
+                conn.execute(
+                    "UPDATE meta SET journal_floor = ? WHERE session = ?", (floor, session_id)
+                )
+                return int(dropped)
+
+            return self._transaction(conn, body, write=True)
+
+        return await self._run(work)
+
+    async def journal_floor(self, session_id: str) -> int:
+        validate_session_id(session_id)
+
+        def work(conn: sqlite3.Connection) -> int:
+            row = conn.execute(
+                "SELECT journal_floor FROM meta WHERE session = ?", (session_id,)
+            ).fetchone()
+            return 0 if row is None else int(row[0])
 
         return await self._run(work)
 
