@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -23,6 +24,7 @@ SUBCOMMANDS = [
     "compress",
     "decompress",
     "verify",
+    "backup",
     "recover",
     "bench",
 ]
@@ -197,6 +199,49 @@ def test_import_then_inspect_compress_decompress_verify(
     code, out, err = run_cli(capsys, "verify", store_url)
     assert code == 0, err
     assert "ok" in out
+
+
+def test_backup_then_a_corrupted_record_is_found_and_recovered(
+    projects: Path, store_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run_cli(capsys, "import-claude-code", str(projects), "--store", store_url)
+    assert code == 0, err
+    code, out, err = run_cli(capsys, "backup", store_url, SESSION, "--keep", "2")
+    assert code == 0, err
+    assert f"backup 1 of {SESSION!r}" in out
+
+    from memcore.stores import open_store
+    from memcore.stores.sqlite import SQLiteStore
+
+    async def flip_one_byte() -> None:
+        store = open_store(store_url)
+        assert isinstance(store, SQLiteStore)
+        snapshot = await store.read_snapshot(SESSION)
+        key, record = sorted(snapshot.records.items())[0]
+        damaged = bytearray(record)
+        damaged[len(damaged) // 2] ^= 0x20
+        store._tamper(SESSION, key, bytes(damaged))
+        await store.close()
+
+    asyncio.run(flip_one_byte())
+    code, out, err = run_cli(capsys, "verify", store_url, SESSION)
+    assert code == EXIT_ERROR
+    assert "1 corrupted" in out
+
+    code, out, err = run_cli(capsys, "recover", store_url, SESSION)
+    assert code == 0, err
+    assert out.startswith("recovered:")
+    code, out, err = run_cli(capsys, "verify", store_url, SESSION)
+    assert code == 0, out
+    assert "all ok" in out
+
+
+def test_backup_of_a_missing_store_file_is_one_clear_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run_cli(capsys, "backup", "nosuch://x", "s1")
+    assert code != 0
+    assert_one_line_error(err, "unknown store URL")
 
 
 def test_import_into_one_named_session(

@@ -179,6 +179,25 @@ def build_parser() -> _Parser:
 
     p = _add(
         sub,
+        "backup",
+        cmd_backup,
+        "write a compressed, checksummed backup of a session",
+        "Snapshot a session (records, version and digest) into a backup kept in the store, then\n"
+        "keep only the newest --keep backups. `memcore recover` restores from these.",
+    )
+    p.add_argument("url", help="storage URL")
+    p.add_argument("session", help="the session to back up")
+    p.add_argument(
+        "--keep", type=_positive_int, default=5, help="backups to keep, newest first (default: 5)"
+    )
+    p.add_argument(
+        "--compact-journal",
+        action="store_true",
+        help="also drop journal entries every kept backup covers (no journal-only rebuild after)",
+    )
+
+    p = _add(
+        sub,
         "recover",
         cmd_recover,
         "repair a corrupted session from its backup and change journal",
@@ -515,6 +534,21 @@ def _preview(text: str, width: int = 90) -> str:
 
 
 # --- recover ------------------------------------------------------------------------------------
+
+
+def cmd_backup(args: argparse.Namespace, out: TextIO) -> int:
+    from memcore.recovery import create_backup
+
+    info = run(
+        create_backup(args.session, args.url, keep=args.keep, compact_journal=args.compact_journal)
+    )
+    print(
+        f"backup {info.backup_id} of {args.session!r}: version {info.version}, "
+        f"{info.size:,} bytes (keeping the newest {args.keep})"
+        + ("; journal compacted" if args.compact_journal else ""),
+        file=out,
+    )
+    return 0
 
 
 def cmd_recover(args: argparse.Namespace, out: TextIO) -> int:
