@@ -739,7 +739,7 @@ async def test_start_and_stop_auto_sync() -> None:
 async def test_close_releases_only_a_store_opened_from_a_url(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import memcore.sync
+    import memcore.stores
 
     opened: list[Wrapped] = []
 
@@ -747,7 +747,7 @@ async def test_close_releases_only_a_store_opened_from_a_url(
         opened.append(Wrapped(MemoryStore(url or "memory://")))
         return opened[-1]
 
-    monkeypatch.setattr(memcore.sync, "open_store", fake_open)
+    monkeypatch.setattr(memcore.stores, "open_store", fake_open)  # what resolve_store opens with
     owned = DistributedMemoryManager(storage_backend="memory://")
     await owned.close()
     await owned.close()  # twice is harmless

@@ -38,7 +38,7 @@ from typing import Any
 from memcore.codec import decode_bundle, encode_bundle
 from memcore.errors import CorruptedMemoryError, NotFoundError, ValidationError
 from memcore.model import RecoveryResult
-from memcore.stores import open_store
+from memcore.stores import resolve_store
 from memcore.stores.base import (
     BackupInfo,
     Entry,
@@ -65,16 +65,12 @@ StoreArg = str | Store | None
 @asynccontextmanager
 async def _opened(store: StoreArg) -> AsyncIterator[Store]:
     """A URL (or None: the default store) is opened and closed here; a store object is lent."""
-    if store is None or isinstance(store, str):
-        opened = open_store(store)
-        try:
-            yield opened
-        finally:
+    opened, owned = resolve_store(store)
+    try:
+        yield opened
+    finally:
+        if owned:
             await opened.close()
-    elif isinstance(store, Store):
-        yield store
-    else:
-        raise ValidationError(f"store must be a URL or an open store (got {type(store).__name__})")
 
 
 # --- checking records ---------------------------------------------------------------------------

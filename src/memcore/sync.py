@@ -49,7 +49,7 @@ from memcore.codec import StateDigest, entry_hash
 from memcore.errors import CorruptedMemoryError, ValidationError
 from memcore.hlc import HybridLogicalClock, is_newer
 from memcore.model import Conflict, MemoryItem, MemorySyncMetadata, SyncResult, utc_now
-from memcore.stores import open_store
+from memcore.stores import resolve_store
 from memcore.stores.base import (
     Entry,
     Store,
@@ -197,17 +197,7 @@ class DistributedMemoryManager:
             raise ValidationError(f"max_attempts must be a positive int (got {max_attempts!r})")
         self.max_attempts = max_attempts
         self.clock = clock if clock is not None else HybridLogicalClock()
-        if storage_backend is None or isinstance(storage_backend, str):
-            self.store: Store = open_store(storage_backend)
-            self._owns_store = True
-        elif isinstance(storage_backend, Store):
-            self.store = storage_backend
-            self._owns_store = False
-        else:
-            raise ValidationError(
-                "storage_backend must be a store URL or a Store "
-                f"(got {type(storage_backend).__name__})"
-            )
+        self.store, self._owns_store = resolve_store(storage_backend)
         self._sessions: dict[str, _Session] = {}
         self._auto_task: asyncio.Task[None] | None = None
         self._closed = False

@@ -265,19 +265,10 @@ class SessionKnowledgeTransfer:
                 f"conflict_strategy must be one of {', '.join(CONFLICT_STRATEGIES)} "
                 f"(got {conflict_strategy!r})"
             )
-        from memcore.stores import open_store
+        from memcore.stores import resolve_store
 
-        self._owns_store = isinstance(storage_backend, str) or storage_backend is None
-        self._url: str | None = (
-            storage_backend
-            if isinstance(storage_backend, str)
-            else getattr(storage_backend, "url", None)
-        )
-        self.store: Store = (
-            open_store(storage_backend)
-            if isinstance(storage_backend, str) or storage_backend is None
-            else storage_backend
-        )
+        self.store, self._owns_store = resolve_store(storage_backend)
+        self._url: str | None = getattr(self.store, "url", None)
         self.prefetcher = prefetcher
         self.conflict_strategy = conflict_strategy
         self.min_pattern_count = min_pattern_count

@@ -419,18 +419,70 @@ cdef int _surrogate_error() except -1:
     raise ValidationError("cannot checksum a str holding lone surrogates (not valid UTF-8)")
 
 
+ctypedef fused _ucs_t:  # one code unit of a PEP 393 string, by its kind
+    uint8_t
+    uint16_t
+    uint32_t
+
+
 @cython.boundscheck(False)
 @cython.wraparound(False)
-cdef int put_str(XState* st, object text) except -1:
-    """Stream ``s`` + u64 UTF-8 length + UTF-8 bytes, encoding PEP 393 data on the fly."""
-    cdef Py_ssize_t n, i, size
-    cdef unsigned int kind
-    cdef const uint8_t* d1
-    cdef const uint16_t* d2
-    cdef const uint32_t* d4
+cdef int _put_utf8(XState* st, const _ucs_t* data, Py_ssize_t n) except -1:
+    """Stream ``s`` + u64 UTF-8 length + the UTF-8 of ``n`` code points read from ``data``."""
+    cdef Py_ssize_t i, size = 0, used = 0
     cdef uint32_t c
     cdef uint8_t buf[256]
-    cdef Py_ssize_t used = 0
+    # the length comes before the bytes, so size the encoding first; the kind is known at
+    # compile time, so each specialization keeps only the branches its code units can reach
+    if _ucs_t is uint8_t:
+        for i in range(n):
+            size += 1 + (data[i] >> 7)
+    else:
+        for i in range(n):
+            c = data[i]
+            if c < 0x80:
+                size += 1
+            elif c < 0x800:
+                size += 2
+            elif 0xD800 <= c <= 0xDFFF:
+                _surrogate_error()
+            elif _ucs_t is uint16_t or c < 0x10000:
+                size += 3
+            else:
+                size += 4
+    xs_tag_u64(st, TAG_STR, <uint64_t>size)
+    for i in range(n):
+        if used > 252:  # room for one more code point of up to 4 bytes
+            xs_update(st, buf, <size_t>used)
+            used = 0
+        c = data[i]
+        if c < 0x80:
+            buf[used] = <uint8_t>c
+            used += 1
+        elif c < 0x800:
+            buf[used] = <uint8_t>(0xC0 | (c >> 6))
+            buf[used + 1] = <uint8_t>(0x80 | (c & 0x3F))
+            used += 2
+        elif _ucs_t is uint16_t or c < 0x10000:
+            buf[used] = <uint8_t>(0xE0 | (c >> 12))
+            buf[used + 1] = <uint8_t>(0x80 | ((c >> 6) & 0x3F))
+            buf[used + 2] = <uint8_t>(0x80 | (c & 0x3F))
+            used += 3
+        else:
+            buf[used] = <uint8_t>(0xF0 | (c >> 18))
+            buf[used + 1] = <uint8_t>(0x80 | ((c >> 12) & 0x3F))
+            buf[used + 2] = <uint8_t>(0x80 | ((c >> 6) & 0x3F))
+            buf[used + 3] = <uint8_t>(0x80 | (c & 0x3F))
+            used += 4
+    if used:
+        xs_update(st, buf, <size_t>used)
+    return 0
+
+
+cdef int put_str(XState* st, object text) except -1:
+    """Stream ``s`` + u64 UTF-8 length + UTF-8 bytes, encoding PEP 393 data on the fly."""
+    cdef Py_ssize_t n
+    cdef unsigned int kind
     MC_UNICODE_READY(text)
     n = PyUnicode_GET_LENGTH(text)
     if PyUnicode_IS_ASCII(text):
@@ -438,95 +490,11 @@ cdef int put_str(XState* st, object text) except -1:
         xs_update(st, <const uint8_t*>PyUnicode_1BYTE_DATA(text), <size_t>n)
         return 0
     kind = PyUnicode_KIND(text)
-    size = 0
     if kind == 1:
-        d1 = <const uint8_t*>PyUnicode_1BYTE_DATA(text)
-        for i in range(n):
-            size += 1 + (d1[i] >> 7)
-        xs_tag_u64(st, TAG_STR, <uint64_t>size)
-        for i in range(n):
-            if used > 252:
-                xs_update(st, buf, <size_t>used)
-                used = 0
-            c = d1[i]
-            if c < 0x80:
-                buf[used] = <uint8_t>c
-                used += 1
-            else:
-                buf[used] = <uint8_t>(0xC0 | (c >> 6))
-                buf[used + 1] = <uint8_t>(0x80 | (c & 0x3F))
-                used += 2
-    elif kind == 2:
-        d2 = <const uint16_t*>PyUnicode_2BYTE_DATA(text)
-        for i in range(n):
-            c = d2[i]
-            if c < 0x80:
-                size += 1
-            elif c < 0x800:
-                size += 2
-            elif 0xD800 <= c <= 0xDFFF:
-                _surrogate_error()
-            else:
-                size += 3
-        xs_tag_u64(st, TAG_STR, <uint64_t>size)
-        for i in range(n):
-            if used > 252:
-                xs_update(st, buf, <size_t>used)
-                used = 0
-            c = d2[i]
-            if c < 0x80:
-                buf[used] = <uint8_t>c
-                used += 1
-            elif c < 0x800:
-                buf[used] = <uint8_t>(0xC0 | (c >> 6))
-                buf[used + 1] = <uint8_t>(0x80 | (c & 0x3F))
-                used += 2
-            else:
-                buf[used] = <uint8_t>(0xE0 | (c >> 12))
-                buf[used + 1] = <uint8_t>(0x80 | ((c >> 6) & 0x3F))
-                buf[used + 2] = <uint8_t>(0x80 | (c & 0x3F))
-                used += 3
-    else:
-        d4 = <const uint32_t*>PyUnicode_4BYTE_DATA(text)
-        for i in range(n):
-            c = d4[i]
-            if c < 0x80:
-                size += 1
-            elif c < 0x800:
-                size += 2
-            elif 0xD800 <= c <= 0xDFFF:
-                _surrogate_error()
-            elif c < 0x10000:
-                size += 3
-            else:
-                size += 4
-        xs_tag_u64(st, TAG_STR, <uint64_t>size)
-        for i in range(n):
-            if used > 252:
-                xs_update(st, buf, <size_t>used)
-                used = 0
-            c = d4[i]
-            if c < 0x80:
-                buf[used] = <uint8_t>c
-                used += 1
-            elif c < 0x800:
-                buf[used] = <uint8_t>(0xC0 | (c >> 6))
-                buf[used + 1] = <uint8_t>(0x80 | (c & 0x3F))
-                used += 2
-            elif c < 0x10000:
-                buf[used] = <uint8_t>(0xE0 | (c >> 12))
-                buf[used + 1] = <uint8_t>(0x80 | ((c >> 6) & 0x3F))
-                buf[used + 2] = <uint8_t>(0x80 | (c & 0x3F))
-                used += 3
-            else:
-                buf[used] = <uint8_t>(0xF0 | (c >> 18))
-                buf[used + 1] = <uint8_t>(0x80 | ((c >> 12) & 0x3F))
-                buf[used + 2] = <uint8_t>(0x80 | ((c >> 6) & 0x3F))
-                buf[used + 3] = <uint8_t>(0x80 | (c & 0x3F))
-                used += 4
-    if used:
-        xs_update(st, buf, <size_t>used)
-    return 0
+        return _put_utf8(st, <const uint8_t*>PyUnicode_1BYTE_DATA(text), n)
+    if kind == 2:
+        return _put_utf8(st, <const uint16_t*>PyUnicode_2BYTE_DATA(text), n)
+    return _put_utf8(st, <const uint32_t*>PyUnicode_4BYTE_DATA(text), n)
 
 
 cdef int _DAYS_BEFORE_MONTH[13]

@@ -66,6 +66,16 @@ def open_store(url: str | None = None) -> Store:
     )
 
 
+def resolve_store(backend: str | Store | None) -> tuple[Store, bool]:
+    """``(store, owned)``: a URL (or None, the default) is opened and owned by the caller, who
+    must close it; a store object is lent and stays its owner's to close."""
+    if backend is None or isinstance(backend, str):
+        return open_store(backend), True
+    if isinstance(backend, Store):
+        return backend, False
+    raise ValidationError(f"expected a store URL or a Store (got {type(backend).__name__})")
+
+
 __all__ = [
     "BackupInfo",
     "Delta",
@@ -79,6 +89,7 @@ __all__ = [
     "encode_entry",
     "live_digest",
     "open_store",
+    "resolve_store",
     "validate_key",
     "validate_session_id",
 ]

@@ -61,9 +61,10 @@ class MemoryStore:
         s = self._session(session_id)
         return Snapshot(s.version, {k: rec for k, (rec, _) in s.items.items()}, s.digest)
 
-    async def commit(
+    def _claim(
         self, session_id: str, expected_version: int, records: Mapping[str, bytes], digest: int
-    ) -> int | None:
+    ) -> _Session | None:
+        """Validate a write and bump the version if it is still ``expected_version``."""
         validate_version(expected_version)
         validate_records(records)
         validate_digest(digest)
@@ -71,24 +72,27 @@ class MemoryStore:
         if s.version != expected_version:
             return None
         s.version += 1
+        s.digest = digest
+        return s
+
+    async def commit(
+        self, session_id: str, expected_version: int, records: Mapping[str, bytes], digest: int
+    ) -> int | None:
+        s = self._claim(session_id, expected_version, records, digest)
+        if s is None:
+            return None
         for key, record in records.items():
             s.items[key] = (bytes(record), s.version)
             s.journal.append(JournalEntry(s.version, key, bytes(record)))
-        s.digest = digest
         return s.version
 
     async def replace_state(
         self, session_id: str, expected_version: int, records: Mapping[str, bytes], digest: int
     ) -> int | None:
-        validate_version(expected_version)
-        validate_records(records)
-        validate_digest(digest)
-        s = self._session(session_id)
-        if s.version != expected_version:
+        s = self._claim(session_id, expected_version, records, digest)
+        if s is None:
             return None
-        s.version += 1
         s.items = {key: (bytes(record), s.version) for key, record in records.items()}
-        s.digest = digest
         s.replaced_at = s.version
         return s.version
 
