@@ -1,15 +1,13 @@
-"""The compression pipeline side by side: compiled vs pure twin vs the naive design, the bundle's
-lz4 stage vs ``lz4.frame`` directly, ``count_tokens`` vs a real BPE, and fact retention of level-2
-summaries vs lead sentences.
+"""The compression pipeline side by side: compiled vs pure twin vs the naive design (with lz4 and
+with zstd bundles), the bundle's lz4 and zstd stages vs ``lz4.frame`` and ``zstandard`` directly,
+``count_tokens`` vs a real BPE, and fact retention of level-2 summaries vs lead sentences.
 
     .venv/bin/python -m pytest benchmarks/test_bench_pipeline.py --benchmark-only -q
 """
 
 from __future__ import annotations
 
-import pickle
 import sysconfig
-import zlib
 from datetime import datetime, timezone
 from pathlib import Path
 from types import ModuleType
@@ -17,14 +15,20 @@ from typing import Any
 
 import lz4.frame
 import pytest
+import zstandard
 
 from benchmarks.fact_retention import lead_sentences, retention
+from benchmarks.naive_pipeline import naive_compress
 from memcore import codec
-from memcore._pure import pipeline as pure_pipeline
-from memcore.compression import DEFAULT_LZ4_LEVEL, HierarchicalMemoryCompressor, encode_payload
+from memcore.compression import (
+    DEFAULT_LZ4_LEVEL,
+    DEFAULT_ZSTD_LEVEL,
+    HierarchicalMemoryCompressor,
+    encode_payload,
+)
 from memcore.demo_corpus import stdlib_notes
-from memcore.model import MemoryItem, Priority
-from memcore.summarize import ExtractiveSummarizer, group_similar_texts
+from memcore.model import MemoryItem
+from memcore.summarize import ExtractiveSummarizer
 from tests.bpe_reference import cl100k_counter
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
@@ -36,51 +40,14 @@ def items() -> list[MemoryItem]:
     return stdlib_notes(N_ITEMS, seed=1, now=NOW)
 
 
-def naive_compress(items: list[MemoryItem]) -> bytes:
-    """The naive design: plain-Python partition and summaries, then pickle + zlib level 6."""
-    summarizer = ExtractiveSummarizer(kernels=pure_pipeline)
-    levels: list[list[MemoryItem]] = [[], [], [], []]
-    for item in items:
-        hours = (NOW - item.created_at).total_seconds() / 3600
-        if item.priority is Priority.CRITICAL or hours < 1:
-            levels[0].append(item)
-        elif item.priority is Priority.HIGH or hours < 24:
-            levels[1].append(item)
-        elif hours < 168:
-            levels[2].append(item)
-        else:
-            levels[3].append(item)
-    level3 = []
-    for members in group_similar_texts([i.content for i in levels[2]], kernels=pure_pipeline):
-        chosen = [levels[2][k] for k in members]
-        summary = summarizer.summarize_group([i.content for i in chosen], 0.2)
-        stamps = [i.created_at for i in chosen]
-        level3.append(([i.id for i in chosen], summary, min(stamps), max(stamps)))
-    stamps4 = [i.created_at for i in levels[3]]
-    state: dict[str, Any] = {
-        "level1": [i.to_dict() for i in levels[0]],
-        "level2": [
-            (i.id, summarizer.summarize(i.content, 0.5), i.metadata, i.created_at)
-            for i in levels[1]
-        ],
-        "level3": level3,
-        "level4": (
-            summarizer.summarize_group([i.content for i in levels[3]], 0.05),
-            len(levels[3]),
-            min(stamps4) if stamps4 else None,
-            max(stamps4) if stamps4 else None,
-        ),
-    }
-    return zlib.compress(pickle.dumps(state), 6)
-
-
 @pytest.mark.benchmark(group="pipeline: compress 800 stdlib notes")
+@pytest.mark.parametrize("bundle_codec", ["lz4", "zstd"])
 def test_pipeline_memcore(
-    benchmark: Any, pipeline_impl: ModuleType, items: list[MemoryItem]
+    benchmark: Any, pipeline_impl: ModuleType, items: list[MemoryItem], bundle_codec: Any
 ) -> None:
-    compressor = HierarchicalMemoryCompressor(NOW, kernels=pipeline_impl)
+    compressor = HierarchicalMemoryCompressor(NOW, kernels=pipeline_impl, codec=bundle_codec)
     blob, meta = benchmark(compressor.compress_memory_hierarchy, items)
-    naive = naive_compress(items)
+    naive = naive_compress(items, NOW)
     benchmark.extra_info.update(
         bundle_bytes=len(blob),
         naive_bytes=len(naive),
@@ -92,7 +59,7 @@ def test_pipeline_memcore(
 
 @pytest.mark.benchmark(group="pipeline: compress 800 stdlib notes")
 def test_pipeline_naive_pickle_zlib(benchmark: Any, items: list[MemoryItem]) -> None:
-    blob = benchmark(naive_compress, items)
+    blob = benchmark(naive_compress, items, NOW)
     benchmark.extra_info.update(bundle_bytes=len(blob))
 
 
@@ -142,6 +109,42 @@ def test_lz4_unstage_lz4_frame_direct(benchmark: Any, payload: dict[str, Any]) -
         store_size=True,
     )
     benchmark(lambda: codec.unpackb(lz4.frame.decompress(frame)))
+
+
+# The zstd stage, the same way: memcore's zstd bundle against packb followed by ``zstandard``.
+
+
+def _zstd_direct() -> zstandard.ZstdCompressor:
+    return zstandard.ZstdCompressor(
+        level=DEFAULT_ZSTD_LEVEL, write_checksum=True, write_content_size=True
+    )
+
+
+@pytest.mark.benchmark(group="zstd stage: encode a bundle payload")
+def test_zstd_stage_memcore_bundle(benchmark: Any, payload: dict[str, Any]) -> None:
+    blob = benchmark(codec.encode_bundle, payload, level=DEFAULT_ZSTD_LEVEL, codec="zstd")
+    assert codec.decode_bundle(blob) == codec.unpackb(codec.packb(payload))
+    lz4_blob = codec.encode_bundle(payload, level=DEFAULT_LZ4_LEVEL)
+    benchmark.extra_info.update(bundle_bytes=len(blob), size_vs_lz4=len(blob) / len(lz4_blob))
+
+
+@pytest.mark.benchmark(group="zstd stage: encode a bundle payload")
+def test_zstd_stage_zstandard_direct(benchmark: Any, payload: dict[str, Any]) -> None:
+    compressor = _zstd_direct()
+    benchmark(lambda: compressor.compress(codec.packb(payload)))
+
+
+@pytest.mark.benchmark(group="zstd stage: decode a bundle payload")
+def test_zstd_unstage_memcore_bundle(benchmark: Any, payload: dict[str, Any]) -> None:
+    blob = codec.encode_bundle(payload, level=DEFAULT_ZSTD_LEVEL, codec="zstd")
+    benchmark(codec.decode_bundle, blob)
+
+
+@pytest.mark.benchmark(group="zstd stage: decode a bundle payload")
+def test_zstd_unstage_zstandard_direct(benchmark: Any, payload: dict[str, Any]) -> None:
+    frame = _zstd_direct().compress(codec.packb(payload))
+    decompressor = zstandard.ZstdDecompressor()
+    benchmark(lambda: codec.unpackb(decompressor.decompress(frame)))
 
 
 @pytest.fixture(scope="module")

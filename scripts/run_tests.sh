@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The test command. On a fresh machine it installs what the tests need (Debian's redis-server and
-# lz4 when absent, a venv, the build, the test dependencies), then runs the whole suite twice:
+# The test command. On a fresh machine it installs what the tests need (Debian's redis-server, lz4
+# and zstd when absent, a venv, the build, the test dependencies), then runs the whole suite twice:
 # once installed with the compiled kernels, once installed pure (MEMCORE_NO_EXTENSIONS=1).
 # Extra arguments go to pytest. Exits non-zero on any failure.
 set -euo pipefail
@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v lz4 >/dev/null 2>&1 || missing+=(lz4)
+command -v zstd >/dev/null 2>&1 || missing+=(zstd)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "== installing ${missing[*]} from Debian's packages"
   sudo_cmd=()

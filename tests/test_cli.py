@@ -264,6 +264,40 @@ def test_compress_unknown_session_is_one_clear_line(
     assert not (tmp_path / "x").exists()
 
 
+def test_compress_with_zstd_then_decompress(
+    projects: Path, store_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run_cli(capsys, "import-claude-code", str(projects), "--store", store_url)
+    assert code == 0, err
+    for name in ("lz4", "zstd"):
+        bundle = tmp_path / f"session.{name}.mcz"
+        code, out, err = run_cli(
+            capsys, "compress", store_url, SESSION, "-o", str(bundle), "--codec", name
+        )
+        assert code == 0, err
+        assert f"{name} frame" in out
+        code, out, err = run_cli(capsys, "decompress", str(bundle))
+        assert code == 0, err
+        assert f"{name} frame" in out.splitlines()[0]
+        assert "level4" in out
+    code, out, err = run_cli(
+        capsys, "compress", store_url, SESSION, "-o", str(tmp_path / "x"), "--codec", "zstd",
+        "--level", "1",
+    )  # fmt: skip
+    assert code == 0, err
+    code, _, err = run_cli(
+        capsys, "compress", store_url, SESSION, "-o", str(tmp_path / "y"), "--level", "40"
+    )
+    assert code == EXIT_ERROR
+    assert_one_line_error(err, "level must be in 0..16")
+    assert not (tmp_path / "y").exists()
+    code, _, err = run_cli(
+        capsys, "compress", store_url, SESSION, "-o", str(tmp_path / "z"), "--codec", "gzip"
+    )
+    assert code == 2  # argparse refuses an unknown choice
+    assert "invalid choice" in err
+
+
 def test_corrupted_bundle_is_one_clear_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -1,9 +1,11 @@
-"""The codec: msgpack values, checksummed records and lz4 bundles; every damaged byte is caught."""
+"""The codec: msgpack values, checksummed records and bundles (lz4 or zstd frames); every damaged
+byte is caught."""
 
 from __future__ import annotations
 
 import ast
 import contextlib
+import functools
 import math
 import shutil
 import struct
@@ -15,6 +17,7 @@ from typing import Any
 import lz4.frame
 import msgpack
 import pytest
+import zstandard
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -179,9 +182,11 @@ def test_unpackb_on_random_bytes(payload: bytes) -> None:
 
 # --- records and bundles ------------------------------------------------------------------------
 
+encode_zstd_bundle = functools.partial(codec.encode_bundle, codec="zstd")
 FORMATS = [
     pytest.param(codec.encode_record, codec.decode_record, id="record"),
     pytest.param(codec.encode_bundle, codec.decode_bundle, id="bundle"),
+    pytest.param(encode_zstd_bundle, codec.decode_bundle, id="bundle-zstd"),
 ]
 
 
@@ -205,34 +210,73 @@ def test_record_layout() -> None:
     assert len(data) == codec.RECORD_OVERHEAD + len(payload)
 
 
-def test_bundle_layout_flags_and_levels() -> None:
-    for level in (0, 3, 9, 16):
-        data = codec.encode_bundle(SAMPLE, flags=0xDEADBEEF, level=level)
+def _plain_lz4(frame: bytes) -> bytes:
+    return bytes(lz4.frame.decompress(frame))
+
+
+def _plain_zstd(frame: bytes) -> bytes:
+    return zstandard.ZstdDecompressor().decompress(frame)
+
+
+@pytest.mark.parametrize(
+    ("name", "levels", "plain"),
+    [("lz4", (None, 0, 3, 9, 16), _plain_lz4), ("zstd", (None, 1, 3, 12, 19, 22), _plain_zstd)],
+)
+def test_bundle_layout_flags_and_levels(name: Any, levels: Any, plain: Any) -> None:
+    for level in levels:
+        data = codec.encode_bundle(SAMPLE, flags=0xDEADBEEF, level=level, codec=name)
         assert codec.bundle_flags(data) == 0xDEADBEEF
+        assert codec.bundle_codec(data) == name
         assert same(codec.decode_bundle(data), SAMPLE)
         magic, size = struct.unpack_from("<II", data, 0)
-        assert 0x184D2A50 <= magic <= 0x184D2A5F
+        assert 0x184D2A50 <= magic <= 0x184D2A5F  # skippable in both the lz4 and zstd formats
         assert size == codec.BUNDLE_HEADER_SIZE - 8
         assert data[8:12] == b"MCBN"
         frame = data[codec.BUNDLE_HEADER_SIZE :]
-        assert lz4.frame.decompress(frame) == codec.packb(SAMPLE)
+        assert plain(frame) == codec.packb(SAMPLE)
         assert int.from_bytes(data[18:26], "little") == codec.xxh64(frame)
     assert codec.bundle_flags(codec.encode_bundle([])) == 0
+    assert codec.bundle_codec(codec.encode_bundle([])) == "lz4"  # the default
 
 
-@pytest.mark.parametrize("kwargs", [{"flags": -1}, {"flags": 2**32}, {"level": 17}, {"level": -1}])
-def test_bundle_refuses_bad_options(kwargs: dict[str, int]) -> None:
+def test_zstd_bundles_are_smaller_on_text() -> None:
+    text = " ".join(
+        f"note {i}: the build of module_{i % 37}.py failed at step {i % 11}" for i in range(400)
+    )
+    assert len(codec.encode_bundle(text, codec="zstd", level=12)) < len(
+        codec.encode_bundle(text, codec="lz4", level=12)
+    )
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"flags": -1},
+        {"flags": 2**32},
+        {"level": 17},
+        {"level": -1},
+        {"level": True},
+        {"level": 3.0},
+        {"codec": "gzip"},
+        {"codec": None},
+        {"codec": "zstd", "level": 0},
+        {"codec": "zstd", "level": 23},
+    ],
+    ids=repr,
+)
+def test_bundle_refuses_bad_options(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):
         codec.encode_bundle({}, **kwargs)
 
 
-def test_stock_lz4_tool_decodes_a_bundle(tmp_path: Path) -> None:
-    tool = shutil.which("lz4")
+@pytest.mark.parametrize("name", ["lz4", "zstd"])
+def test_stock_tool_decodes_a_bundle(name: str, tmp_path: Path) -> None:
+    tool = shutil.which(name)
     if tool is None:
-        pytest.fail("the lz4 command-line tool is required (the test command installs it)")
+        pytest.fail(f"the {name} command-line tool is required (the test command installs it)")
     value = {"items": [SAMPLE["item"]] * 50, "text": "repetitive " * 500}
-    bundle = tmp_path / "state.mcb.lz4"
-    bundle.write_bytes(codec.encode_bundle(value, level=9))
+    bundle = tmp_path / f"state.mcb.{name}"
+    bundle.write_bytes(codec.encode_bundle(value, level=9, codec=name))  # type: ignore[arg-type]
     out = subprocess.run([tool, "-d", "-c", str(bundle)], capture_output=True, check=True).stdout
     assert out == codec.packb(value)
     assert same(codec.unpackb(out), value)
@@ -264,6 +308,7 @@ def test_every_mutation_and_truncation_is_caught(encode: Any, decode: Any, value
 
 def test_every_mutation_of_a_larger_bundle_is_caught() -> None:
     _every_byte_mutation_fails(codec.decode_bundle, codec.encode_bundle(SAMPLE))
+    _every_byte_mutation_fails(codec.decode_bundle, encode_zstd_bundle(SAMPLE))
     _every_byte_mutation_fails(codec.decode_record, codec.encode_record(SAMPLE))
 
 
@@ -318,6 +363,33 @@ def test_bundle_sizes_are_checked_before_decompressing() -> None:
     two_frames = frame + lz4.frame.compress(b"more")
     with pytest.raises(CorruptedMemoryError):
         codec.decode_bundle(_bundle_with(two_frames, len(codec.packb("x" * 1000))))
+
+
+def test_zstd_bundle_sizes_are_checked_before_decompressing() -> None:
+    payload = codec.packb("x" * 1000)
+    zstd = zstandard.ZstdCompressor(level=3, write_checksum=True)
+    frame = zstd.compress(payload)
+    assert codec.decode_bundle(_bundle_with(frame, len(payload))) == "x" * 1000
+    for lie in (0, 10, len(payload) - 1, len(payload) + 1, 10**6, 2**40, 2**64 - 1):
+        with pytest.raises(CorruptedMemoryError):
+            codec.decode_bundle(_bundle_with(frame, lie))
+    # a frame that does not record its size, or whose size field disagrees with its blocks
+    unsized = zstandard.ZstdCompressor(write_content_size=False).compress(payload)
+    with pytest.raises(CorruptedMemoryError):
+        codec.decode_bundle(_bundle_with(unsized, len(payload)))
+    with pytest.raises(CorruptedMemoryError):  # a valid frame holding bytes that are not msgpack
+        codec.decode_bundle(_bundle_with(zstd.compress(b"\xc1\xc1"), 2))
+    with pytest.raises(CorruptedMemoryError):  # a second frame after the first
+        codec.decode_bundle(_bundle_with(frame + zstd.compress(b"more"), len(payload)))
+    with pytest.raises(CorruptedMemoryError):  # zstd's magic, then garbage
+        codec.decode_bundle(_bundle_with(frame[:4] + b"\xff" * 40, 10))
+    with pytest.raises(CorruptedMemoryError):  # the codec of a bundle whose frame is neither
+        codec.bundle_codec(_bundle_with(b"\x00" * 16, 10))
+    # 1 MiB of zeros in ~40 bytes: a real high ratio is accepted, not mistaken for a lie
+    zeros = zstd.compress(codec.packb(bytes(1 << 20)))
+    assert codec.decode_bundle(_bundle_with(zeros, len(codec.packb(bytes(1 << 20))))) == bytes(
+        1 << 20
+    )
 
 
 def test_wrong_versions_are_refused() -> None:

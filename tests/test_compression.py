@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import msgpack
 import pytest
@@ -17,6 +18,8 @@ from hypothesis import strategies as st
 import memcore
 from memcore import codec
 from memcore.compression import (
+    DEFAULT_LZ4_LEVEL,
+    DEFAULT_ZSTD_LEVEL,
     CompressedBundle,
     HierarchicalMemoryCompressor,
     compress_memory_hierarchy,
@@ -190,15 +193,51 @@ def test_custom_summarizer_is_used() -> None:
     assert bundle.level3.groups[0].summary == "1 notes"
 
 
-def test_bundle_is_a_standard_lz4_frame(tmp_path: Path) -> None:
-    if shutil.which("lz4") is None:
-        pytest.skip("the lz4 command-line tool is not installed")
-    blob, _ = compress_memory_hierarchy(stdlib_notes(40, seed=2, now=NOW), now=NOW)
-    path = tmp_path / "memory.lz4"
+@pytest.mark.parametrize("name", ["lz4", "zstd"])
+def test_bundle_is_a_standard_frame_of_its_codec(name: str, tmp_path: Path) -> None:
+    if shutil.which(name) is None:
+        pytest.fail(f"the {name} command-line tool is required (the test command installs it)")
+    blob, _ = compress_memory_hierarchy(
+        stdlib_notes(40, seed=2, now=NOW),
+        now=NOW,
+        codec=name,  # type: ignore[arg-type]
+    )
+    assert codec.bundle_codec(blob) == name
+    path = tmp_path / f"memory.{name}"
     path.write_bytes(blob)
-    out = subprocess.run(["lz4", "-d", "-c", str(path)], capture_output=True, check=True).stdout
+    out = subprocess.run([name, "-d", "-c", str(path)], capture_output=True, check=True).stdout
     payload = msgpack.unpackb(out, raw=False, timestamp=3, strict_map_key=False)
     assert payload["format"] == "memcore.hierarchy"
+
+
+def test_zstd_bundle_holds_the_same_levels_and_is_smaller() -> None:
+    items = stdlib_notes(300, seed=4, now=NOW)
+    fast = HierarchicalMemoryCompressor(NOW)
+    small = HierarchicalMemoryCompressor(NOW, codec="zstd")
+    assert (fast.codec, fast.level) == ("lz4", DEFAULT_LZ4_LEVEL)
+    assert (small.codec, small.level) == ("zstd", DEFAULT_ZSTD_LEVEL)
+    lz4_blob, lz4_meta = fast.compress_memory_hierarchy(items)
+    zstd_blob, zstd_meta = small.compress_memory_hierarchy(items)
+    assert decompress_memory_hierarchy(zstd_blob) == decompress_memory_hierarchy(lz4_blob)
+    assert zstd_meta.original_size == lz4_meta.original_size
+    assert zstd_meta.levels == lz4_meta.levels
+    assert zstd_meta.compressed_size == len(zstd_blob) < len(lz4_blob)
+    assert zstd_meta.ratio < lz4_meta.ratio
+    quick = HierarchicalMemoryCompressor(NOW, codec="zstd", level=1)
+    assert quick.level == 1
+    assert decompress_memory_hierarchy(quick.compress_memory_hierarchy(items)[0]) == (
+        decompress_memory_hierarchy(zstd_blob)
+    )
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"codec": "gzip"}, {"codec": "zstd", "level": 0}, {"level": 17}, {"level": "9"}],
+    ids=repr,
+)
+def test_bad_codec_options_fail_at_construction(kwargs: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        HierarchicalMemoryCompressor(NOW, **kwargs)
 
 
 def test_malformed_bundles_raise_corrupted() -> None:

@@ -114,6 +114,22 @@ def test_stdlib_notes_are_varied_and_repeatable() -> None:
     assert json_loads[2].startswith("Deserialize ``s``")
 
 
+def test_corpus_does_not_depend_on_swapped_hooks(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from memcore import demo_corpus
+
+    before = demo_corpus.docstring_entries()
+
+    def excepthook(args: object) -> None:
+        """A replacement hook, as pytest installs one, with a docstring long enough to count."""
+
+    monkeypatch.setattr(threading, "excepthook", excepthook)
+    monkeypatch.setattr(demo_corpus, "_cache", None)
+    assert demo_corpus.docstring_entries() == before
+    assert not any(name.endswith("hook") for _, name, _ in before)
+
+
 def test_more_notes_than_docstrings_still_works() -> None:
     from memcore.demo_corpus import docstring_entries
 

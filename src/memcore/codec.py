@@ -1,4 +1,4 @@
-"""memcore's byte formats: msgpack values, checksummed records and lz4 bundles.
+"""memcore's byte formats: msgpack values, checksummed records and bundles (lz4 or zstd frames).
 
 Also the public home of the checksum kernels (``xxh64``, ``state_checksum``, ``StateDigest``,
 ``entry_hash``), re-exported from whichever twin ``memcore._kernels`` selected. Nothing here ever
@@ -23,32 +23,33 @@ Record (one stored item or journal entry), little-endian::
     offset 7   n  payload: packb(obj)
     offset 7+n 8  u64 XXH64 (seed 0) of bytes [0, 7+n)
 
-Bundle: an lz4 *skippable frame* (ignored by every lz4 decoder, so the stock ``lz4 -d`` turns a
-bundle file into the msgpack bytes) holding memcore's header, then one standard lz4 frame::
+Bundle: a *skippable frame* (ignored by every lz4 and zstd decoder: the two formats share that
+magic range, so the stock ``lz4 -d`` or ``zstd -d`` turns a bundle file into the msgpack bytes)
+holding memcore's header, then one standard lz4 frame (the default) or zstd frame::
 
     offset 0   4  u32 0x184D2A5D  skippable-frame magic (this exact value)
     offset 4   4  u32 42          skippable-frame content size
     offset 8   4  magic b"MCBN"
     offset 12  2  u16 format version (1)
     offset 14  4  u32 flags (the caller's; memcore does not interpret them)
-    offset 18  8  u64 XXH64 (seed 0) of the lz4 frame
-    offset 26  8  u64 length of the lz4 frame
+    offset 18  8  u64 XXH64 (seed 0) of the frame
+    offset 26  8  u64 length of the frame
     offset 34  8  u64 length of the msgpack payload once decompressed
     offset 42  8  u64 XXH64 (seed 0) of bytes [8, 42): the header's own checksum
-    offset 50     the lz4 frame (``lz4.frame``, content size and content checksum on) of packb(obj)
+    offset 50     the frame of packb(obj), content size and content checksum on: an lz4 frame
+                  (magic 04 22 4D 18) or a zstd frame (magic 28 B5 2F FD); see ``memcore.frames``
 """
 
 from __future__ import annotations
 
 import struct
 import threading
-from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
-import lz4.frame
 import msgpack
 
+from memcore import frames
 from memcore._kernels import checksums
 from memcore.errors import CorruptedMemoryError, MemcoreError, ValidationError
 from memcore.model import MemoryItem
@@ -199,19 +200,21 @@ _BUNDLE_FIELDS = struct.Struct("<4sHIQQQ")
 BUNDLE_HEADER_SIZE = _FRAME_HEAD.size + _BUNDLE_FIELDS.size + _U64.size
 _HEADER_CONTENT_SIZE = BUNDLE_HEADER_SIZE - _FRAME_HEAD.size
 MAX_BUNDLE_PAYLOAD = 1 << 32  # 4 GiB decompressed: refused beyond, whatever a header says
-_LZ4_MAX_RATIO = 256  # lz4 cannot expand by more than ~255x; a header claiming more is lying
 
 
-def encode_bundle(obj: Any, *, flags: int = 0, level: int = 0) -> bytes:
-    """Compress ``packb(obj)`` into a bundle: skippable-frame header + a standard lz4 frame."""
+def encode_bundle(
+    obj: Any, *, flags: int = 0, level: int | None = None, codec: frames.FrameCodec = "lz4"
+) -> bytes:
+    """Compress ``packb(obj)`` into a bundle: skippable-frame header + one standard frame.
+
+    ``codec`` is ``"lz4"`` (fastest) or ``"zstd"`` (smallest); ``level`` defaults to the codec's
+    own default (lz4 0..16, zstd 1..22).
+    """
     if not isinstance(flags, int) or isinstance(flags, bool) or not 0 <= flags <= 0xFFFFFFFF:
         raise ValidationError(f"bundle flags must be an int in 0..2**32-1 (got {flags!r})")
-    if not isinstance(level, int) or isinstance(level, bool) or not 0 <= level <= 16:
-        raise ValidationError(f"lz4 compression level must be in 0..16 (got {level!r})")
+    codec, level = frames.check_codec(codec, level)
     payload = _pack(obj)
-    frame: bytes = lz4.frame.compress(
-        payload, compression_level=level, content_checksum=True, store_size=True
-    )
+    frame = frames.compress(payload, codec, level)
     fields = _BUNDLE_FIELDS.pack(
         BUNDLE_MAGIC, BUNDLE_VERSION, flags, xxh64(frame), len(frame), len(payload)
     )
@@ -222,7 +225,7 @@ def encode_bundle(obj: Any, *, flags: int = 0, level: int = 0) -> bytes:
 
 
 def _bundle_header(view: memoryview) -> tuple[int, int, int, int]:
-    """Validate the header: (flags, payload XXH64, lz4 frame length, decompressed length)."""
+    """Validate the header: (flags, frame XXH64, frame length, decompressed length)."""
     if len(view) < BUNDLE_HEADER_SIZE:
         raise CorruptedMemoryError(f"bundle too short ({len(view)} bytes)")
     skippable, content_size = _FRAME_HEAD.unpack_from(view, 0)
@@ -256,33 +259,19 @@ def decode_bundle(data: bytes | bytearray | memoryview) -> Any:
             f"bundle length mismatch: header says {frame_len}, "
             f"have {len(view) - BUNDLE_HEADER_SIZE}"
         )
-    if payload_len > MAX_BUNDLE_PAYLOAD or payload_len > frame_len * _LZ4_MAX_RATIO:
+    if payload_len > MAX_BUNDLE_PAYLOAD:
         raise CorruptedMemoryError(f"bundle claims an absurd payload size ({payload_len})")
     frame = view[BUNDLE_HEADER_SIZE:]
     if xxh64(frame) != frame_hash:
         raise CorruptedMemoryError("bundle payload checksum mismatch")
-    payload = _guarded(_decompress, frame, payload_len)
-    return _unpack(payload)
+    return _unpack(frames.decompress(frame, payload_len))
 
 
-def _decompress(frame: memoryview, payload_len: int) -> bytes:
-    decompressor = lz4.frame.LZ4FrameDecompressor()
-    payload: bytes = decompressor.decompress(bytes(frame), max_length=payload_len + 1)
-    if not decompressor.eof or decompressor.unused_data or len(payload) != payload_len:
-        raise CorruptedMemoryError("bundle lz4 frame does not hold the stated payload")
-    return payload
-
-
-_R = TypeVar("_R")
-
-
-def _guarded(function: Callable[..., _R], *args: Any) -> _R:
-    try:
-        return function(*args)
-    except CorruptedMemoryError:
-        raise
-    except Exception as exc:  # lz4 raises RuntimeError and friends on bad frames
-        raise CorruptedMemoryError(f"bundle lz4 frame is corrupt: {exc}") from exc
+def bundle_codec(data: bytes | bytearray | memoryview) -> frames.FrameCodec:
+    """Which codec compressed an (intact-headed) bundle, without decompressing it."""
+    view = _bytes_view(data, "bundle")
+    _bundle_header(view)
+    return frames.frame_codec(view[BUNDLE_HEADER_SIZE:])
 
 
 def _bytes_view(data: object, what: str) -> memoryview:
@@ -302,6 +291,7 @@ __all__ = [
     "RECORD_OVERHEAD",
     "StateDigest",
     "XXH64State",
+    "bundle_codec",
     "bundle_flags",
     "decode_bundle",
     "decode_record",

@@ -1,4 +1,4 @@
-"""Hierarchical compression of an agent's memory into four levels, packed into one lz4 bundle.
+"""Hierarchical compression of an agent's memory into four levels, packed into one bundle.
 
 Level 1 keeps critical and recent items whole; level 2 summarizes high-priority and day-old
 items one by one; level 3 groups similar week-old items and summarizes each group; level 4 is one
@@ -6,8 +6,10 @@ summary of everything older, with its count and time range. The partition runs n
 arrays of priority ranks and ages (``pipeline.partition_levels``); summaries come from a
 :class:`~memcore.summarize.Summarizer` (extractive and native by default, an LLM if plugged in).
 
-The bundle is :func:`memcore.codec.encode_bundle` of one msgpack map (see :data:`FORMAT`), so the
-stock ``lz4 -d`` tool reads it, and every decoder check raises ``CorruptedMemoryError``.
+The bundle is :func:`memcore.codec.encode_bundle` of one msgpack map (see :data:`FORMAT`) in an
+lz4 frame (the default: fastest to write and read, the stock ``lz4 -d`` tool reads it) or a zstd
+frame (``codec="zstd"``: smaller, read by ``zstd -d``); every decoder check raises
+``CorruptedMemoryError``.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from datetime import datetime, timedelta
 from types import ModuleType
 from typing import Any
 
-from memcore import codec
+from memcore import codec, frames
 from memcore._kernels import pipeline as _selected
 from memcore.errors import CorruptedMemoryError, ValidationError
 from memcore.model import CompressionMetadata, MemoryItem, to_utc_datetime, utc_now
@@ -37,6 +39,13 @@ DEFAULT_THRESHOLDS = (timedelta(hours=1), timedelta(hours=24), timedelta(hours=1
 DEFAULT_RATIOS = (0.5, 0.2, 0.05)
 #: lz4 high-compression level: ~25 % smaller bundles than the fast mode for ~3 ms per 100 KiB.
 DEFAULT_LZ4_LEVEL = 9
+#: zstd level for ``codec="zstd"``: bundles smaller than pickle + zlib level 6 (see
+#: benchmarks/bundle_size.py); its frame stage takes ~4x lz4 level 9's time on 128 KiB.
+DEFAULT_ZSTD_LEVEL = 14
+_DEFAULT_BUNDLE_LEVELS: dict[frames.FrameCodec, int] = {
+    "lz4": DEFAULT_LZ4_LEVEL,
+    "zstd": DEFAULT_ZSTD_LEVEL,
+}
 
 #: ``progress(done, total)``: items handled so far, out of all items of the call.
 ProgressCallback = Callable[[int, int], None]
@@ -131,7 +140,8 @@ class HierarchicalMemoryCompressor:
     1 h/24 h/168 h and 0.5/0.2/0.05; ``summarizer`` defaults to the extractive one; ``counter``
     counts tokens; ``progress(done, total)`` is told how many items are handled;
     ``max_distance`` is the SimHash distance for level-3 groups; ``kernels`` picks the pipeline
-    twin (the selected one by default); ``lz4_level`` is the lz4 compression level.
+    twin (the selected one by default); ``codec`` is the bundle's frame, ``"lz4"`` (fastest) or
+    ``"zstd"`` (smallest), and ``level`` its compression level (a per-codec default if None).
     """
 
     def __init__(
@@ -146,7 +156,8 @@ class HierarchicalMemoryCompressor:
         progress: ProgressCallback | None = None,
         max_distance: int = DEFAULT_MAX_DISTANCE,
         kernels: ModuleType | None = None,
-        lz4_level: int = DEFAULT_LZ4_LEVEL,
+        codec: frames.FrameCodec = "lz4",
+        level: int | None = None,
     ) -> None:
         self.now = None if now is None else to_utc_datetime(now)
         self.clock = clock or utc_now
@@ -165,7 +176,9 @@ class HierarchicalMemoryCompressor:
         self.summarizer: Summarizer = summarizer or ExtractiveSummarizer(counter, kernels)
         self.progress = progress
         self.max_distance = max_distance
-        self.lz4_level = lz4_level
+        if level is None:
+            level = _DEFAULT_BUNDLE_LEVELS.get(codec)
+        self.codec, self.level = frames.check_codec(codec, level)
 
     def _now(self) -> datetime:
         return self.now if self.now is not None else to_utc_datetime(self.clock())
@@ -247,7 +260,7 @@ class HierarchicalMemoryCompressor:
         """Compress ``items`` into a bundle; ``ratio`` = bundle size / msgpack size of the items."""
         coerced = [MemoryItem.coerce(item) for item in items]
         bundle = self.compress(coerced)
-        blob = codec.encode_bundle(encode_payload(bundle), level=self.lz4_level)
+        blob = codec.encode_bundle(encode_payload(bundle), level=self.level, codec=self.codec)
         original = len(codec.packb(coerced))
         metadata = CompressionMetadata(
             original_size=original,
@@ -350,16 +363,20 @@ def decompress_memory_hierarchy(blob: bytes | bytearray | memoryview) -> Compres
 
 
 def compress_memory_hierarchy(
-    items: Iterable[MemoryItem | Mapping[str, Any]], now: datetime | None = None
+    items: Iterable[MemoryItem | Mapping[str, Any]],
+    now: datetime | None = None,
+    *,
+    codec: frames.FrameCodec = "lz4",
 ) -> tuple[bytes, CompressionMetadata]:
-    """Shorthand for ``HierarchicalMemoryCompressor(now).compress_memory_hierarchy(items)``."""
-    return HierarchicalMemoryCompressor(now).compress_memory_hierarchy(items)
+    """``HierarchicalMemoryCompressor(now, codec=codec).compress_memory_hierarchy(items)``."""
+    return HierarchicalMemoryCompressor(now, codec=codec).compress_memory_hierarchy(items)
 
 
 __all__ = [
     "DEFAULT_LZ4_LEVEL",
     "DEFAULT_RATIOS",
     "DEFAULT_THRESHOLDS",
+    "DEFAULT_ZSTD_LEVEL",
     "CompressedBundle",
     "HierarchicalMemoryCompressor",
     "Level1",

@@ -1,0 +1,142 @@
+"""The compressed frames inside a bundle: one standard lz4 frame or one standard zstd frame.
+
+lz4 is the default: it is the fastest to write and read back. zstd trades some of that speed for
+size (its entropy coding makes text bundles about a fifth smaller than lz4 at any level). Both
+are the stock tools' own formats, so ``lz4 -d`` or ``zstd -d`` decodes a bundle file, and both
+formats share the skippable-frame magic range that memcore's header uses. A frame says which
+codec wrote it by its first four bytes, so decoding needs no flag.
+
+Every decoder check raises :class:`~memcore.errors.CorruptedMemoryError`; a frame's declared size
+is checked against the bundle header before any buffer is allocated.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Final, Literal
+
+import lz4.frame
+import zstandard
+
+from memcore.errors import CorruptedMemoryError, ValidationError
+
+FrameCodec = Literal["lz4", "zstd"]
+
+FRAME_CODECS: Final[tuple[FrameCodec, ...]] = ("lz4", "zstd")
+#: The level range each codec accepts (lz4: 0 fast, 3-12 high compression, 13-16 = 12;
+#: zstd: 1-22, 20-22 being its "ultra" levels).
+LEVEL_RANGES: Final[dict[FrameCodec, range]] = {"lz4": range(17), "zstd": range(1, 23)}
+#: The level used when the caller gives none: each library's own default.
+DEFAULT_LEVELS: Final[dict[FrameCodec, int]] = {"lz4": 0, "zstd": 3}
+
+LZ4_MAGIC: Final = b"\x04\x22\x4d\x18"  # 0x184D2204, little-endian
+ZSTD_MAGIC: Final = b"\x28\xb5\x2f\xfd"  # 0xFD2FB528, little-endian
+
+# The most a frame can expand: lz4 ~255x; zstd's RLE blocks reach ~32,000x (128 KiB from 4 bytes).
+# A header claiming more than this over its frame is lying, and is refused before allocating.
+_MAX_RATIO: Final[dict[FrameCodec, int]] = {"lz4": 256, "zstd": 1 << 16}
+
+_zstd_contexts = threading.local()  # zstd contexts are not thread-safe and cost to create
+
+
+def check_codec(codec: object, level: object) -> tuple[FrameCodec, int]:
+    """Validate a (codec, level) pair; ``level=None`` is the codec's default."""
+    if codec not in FRAME_CODECS:
+        raise ValidationError(
+            f"bundle codec must be one of {', '.join(FRAME_CODECS)} (got {codec!r})"
+        )
+    name: FrameCodec = "zstd" if codec == "zstd" else "lz4"
+    if level is None:
+        return name, DEFAULT_LEVELS[name]
+    allowed = LEVEL_RANGES[name]
+    if not isinstance(level, int) or isinstance(level, bool) or level not in allowed:
+        raise ValidationError(
+            f"{name} compression level must be in {allowed.start}..{allowed.stop - 1} "
+            f"(got {level!r})"
+        )
+    return name, level
+
+
+def compress(payload: bytes, codec: FrameCodec, level: int) -> bytes:
+    """One frame of ``payload``, with its content size and content checksum recorded."""
+    if codec == "zstd":
+        return _zstd_compressor(level).compress(payload)
+    frame: bytes = lz4.frame.compress(
+        payload, compression_level=level, content_checksum=True, store_size=True
+    )
+    return frame
+
+
+def _zstd_compressor(level: int) -> zstandard.ZstdCompressor:
+    cache: dict[int, zstandard.ZstdCompressor] | None = getattr(_zstd_contexts, "by_level", None)
+    if cache is None:
+        cache = _zstd_contexts.by_level = {}
+    compressor = cache.get(level)
+    if compressor is None:
+        compressor = cache[level] = zstandard.ZstdCompressor(
+            level=level, write_checksum=True, write_content_size=True
+        )
+    return compressor
+
+
+def frame_codec(frame: bytes | bytearray | memoryview) -> FrameCodec:
+    """Which codec wrote ``frame``, from its magic number."""
+    magic = bytes(frame[:4])
+    if magic == LZ4_MAGIC:
+        return "lz4"
+    if magic == ZSTD_MAGIC:
+        return "zstd"
+    raise CorruptedMemoryError(
+        f"bundle holds neither an lz4 nor a zstd frame (magic {magic.hex()})"
+    )
+
+
+def decompress(frame: memoryview, payload_len: int) -> bytes:
+    """The payload of exactly one frame that must decompress to exactly ``payload_len`` bytes."""
+    codec = frame_codec(frame)
+    if payload_len > len(frame) * _MAX_RATIO[codec]:
+        raise CorruptedMemoryError(f"bundle claims an absurd payload size ({payload_len})")
+    try:
+        payload = (
+            _zstd_decompress(frame, payload_len)
+            if codec == "zstd"
+            else _lz4_decompress(frame, payload_len)
+        )
+    except CorruptedMemoryError:
+        raise
+    except Exception as exc:  # lz4 and zstandard raise RuntimeError / ZstdError on bad frames
+        raise CorruptedMemoryError(f"bundle {codec} frame is corrupt: {exc}") from exc
+    if len(payload) != payload_len:
+        raise CorruptedMemoryError(f"bundle {codec} frame does not hold the stated payload")
+    return payload
+
+
+def _lz4_decompress(frame: memoryview, payload_len: int) -> bytes:
+    decompressor = lz4.frame.LZ4FrameDecompressor()
+    payload: bytes = decompressor.decompress(bytes(frame), max_length=payload_len + 1)
+    if not decompressor.eof or decompressor.unused_data:
+        raise CorruptedMemoryError("bundle lz4 frame does not hold the stated payload")
+    return payload
+
+
+def _zstd_decompress(frame: memoryview, payload_len: int) -> bytes:
+    data = bytes(frame)
+    # the frame's own size field must agree with the header before zstd allocates by it
+    if zstandard.frame_content_size(data) != payload_len:
+        raise CorruptedMemoryError("bundle zstd frame does not hold the stated payload")
+    payload: bytes = zstandard.ZstdDecompressor().decompress(
+        data, max_output_size=payload_len, allow_extra_data=False
+    )
+    return payload
+
+
+__all__ = [
+    "DEFAULT_LEVELS",
+    "FRAME_CODECS",
+    "LEVEL_RANGES",
+    "FrameCodec",
+    "check_codec",
+    "compress",
+    "decompress",
+    "frame_codec",
+]
