@@ -392,6 +392,21 @@ def test_zstd_bundle_sizes_are_checked_before_decompressing() -> None:
     )
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    magic=st.sampled_from([b"\x04\x22\x4d\x18", b"\x28\xb5\x2f\xfd", b""]),
+    body=st.binary(max_size=64),
+    payload_len=st.one_of(st.integers(0, 4096), st.integers(0, 2**64 - 1)),
+)
+def test_crafted_frames_behind_a_valid_header_raise_only_corrupted(
+    magic: bytes, body: bytes, payload_len: int
+) -> None:
+    """The frame checksum only proves the frame is what the writer wrote, not that a writer was
+    honest: any bytes behind a self-consistent header decode or raise CorruptedMemoryError."""
+    with contextlib.suppress(CorruptedMemoryError):
+        codec.decode_bundle(_bundle_with(magic + body, payload_len))
+
+
 def test_wrong_versions_are_refused() -> None:
     record = bytearray(codec.encode_record(1))
     record[2] = 2
