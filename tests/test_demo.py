@@ -44,6 +44,8 @@ async def test_demo_figures_on_notes(memcore_home: Path) -> None:
     assert compression["compressed_size"] < compression["original_size"]
     assert sum(compression["levels"].values()) == 300
     assert compression["level1_intact"]
+    assert 0 < compression["zstd_bundle_bytes"] < compression["bundle_bytes"]
+    assert compression["zstd_same_levels"]
     overflow = report.overflow
     assert overflow["final_tokens"] <= overflow["budget"]
     assert overflow["tokens_saved"] == overflow["tokens_before"] - overflow["final_tokens"]
