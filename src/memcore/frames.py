@@ -2,10 +2,10 @@
 
 lz4 is the default: it is the fastest to write. zstd trades write speed for size: lz4 has no
 entropy coding and zstd has, so zstd bundles of agent notes come out 17-33 % smaller
-(``benchmarks/bundle_size.py``), and read back as fast. Both
-are the stock tools' own formats, so ``lz4 -d`` or ``zstd -d`` decodes a bundle file, and both
-formats share the skippable-frame magic range that memcore's header uses. A frame says which
-codec wrote it by its first four bytes, so decoding needs no flag.
+(``benchmarks/bundle_size.py``) and read back as fast. Both are the stock tools' own formats, so
+``lz4 -d`` or ``zstd -d`` decodes a bundle file, and both formats share the skippable-frame magic
+range that memcore's header uses. A frame says which codec wrote it by its first four bytes, so
+decoding needs no flag.
 
 Every decoder check raises :class:`~memcore.errors.CorruptedMemoryError`; a frame's declared size
 is checked against the bundle header before any buffer is allocated.
