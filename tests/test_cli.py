@@ -209,6 +209,11 @@ def test_backup_then_a_corrupted_record_is_found_and_recovered(
     code, out, err = run_cli(capsys, "backup", store_url, SESSION, "--keep", "2")
     assert code == 0, err
     assert f"backup 1 of {SESSION!r}" in out
+    assert "lz4 frame" in out
+    code, out, err = run_cli(capsys, "backup", store_url, SESSION, "--keep", "2", "--codec", "zstd")
+    assert code == 0, err
+    assert f"backup 2 of {SESSION!r}" in out
+    assert "zstd frame" in out
 
     from memcore.stores import open_store
     from memcore.stores.sqlite import SQLiteStore

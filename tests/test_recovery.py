@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from memcore.codec import decode_bundle, encode_bundle
+from memcore.codec import bundle_codec, decode_bundle, encode_bundle
 from memcore.errors import CorruptedMemoryError, MemcoreError, ValidationError
 from memcore.model import RecoveryResult
 from memcore.recovery import (
@@ -235,6 +235,39 @@ async def test_newest_good_backup_is_the_base(store: Store) -> None:
     assert result.updates_applied == 1  # only v3 replayed on top of the v2 backup
     assert f"backup {newest.backup_id} (v2)" in result.message
     await assert_intact(store, before)
+
+
+async def test_zstd_and_lz4_backups_both_serve_recovery(store: Store) -> None:
+    await commit(store, {"a": "alpha " * 40, "b": 2})
+    lz4_backup = await create_backup(SESSION, store)  # v1, lz4
+    await commit(store, {"a": "beta " * 40, "c": 3})
+    zstd_backup = await create_backup(SESSION, store, codec="zstd")  # v2, zstd
+    assert bundle_codec(await store.get_backup(SESSION, lz4_backup.backup_id)) == "lz4"
+    assert bundle_codec(await store.get_backup(SESSION, zstd_backup.backup_id)) == "zstd"
+    await commit(store, {"d": 4})
+    before = await records_of(store)
+    await tamper(store, "b", before["b"][:5])
+    result = await arecover_corrupted_memory(SESSION, store)
+    assert result.success, result.message
+    assert f"backup {zstd_backup.backup_id} (v2)" in result.message
+    await assert_intact(store, before)
+    # the zstd one damaged: the lz4 one underneath still serves
+    await rewrite_backups(store, lambda pos, blob: flip(blob, len(blob) // 2) if pos == 0 else blob)
+    await tamper(store, "c", flip(before["c"], 3))
+    result = await arecover_corrupted_memory(SESSION, store)
+    assert result.success, result.message
+    assert "(v1)" in result.message  # rewrite_backups renumbered it: the lz4 one, at v1
+    assert "unusable" in result.message
+    await assert_intact(store, before)
+
+
+@pytest.mark.parametrize("codec", ["gzip", None, 3])
+async def test_bad_backup_codec_is_rejected(codec: Any) -> None:
+    store = MemoryStore()
+    await commit(store, {"a": 1})
+    with pytest.raises(ValidationError):
+        await create_backup(SESSION, store, codec=codec)
+    assert await store.list_backups(SESSION) == []
 
 
 async def test_backup_that_does_not_lead_to_the_digest_is_passed_over(store: Store) -> None:
@@ -484,17 +517,18 @@ async def test_bad_keep_is_rejected(keep: Any) -> None:
         await create_backup(SESSION, MemoryStore(), keep=keep)
 
 
-@pytest.mark.skipif(
-    shutil.which("lz4") is None, reason="the lz4 command-line tool is not installed"
-)
-async def test_backup_file_decompresses_with_the_lz4_tool(tmp_path: Path) -> None:
+@pytest.mark.parametrize("codec", ["lz4", "zstd"])
+async def test_backup_file_decompresses_with_the_stock_tool(codec: Any, tmp_path: Path) -> None:
+    tool = shutil.which(codec)
+    if tool is None:
+        pytest.fail(f"the {codec} command-line tool is required (the test command installs it)")
     store = MemoryStore()
     await commit(store, {"a": "alpha " * 50, "b": {"nested": [1, 2, 3]}})
-    info = await create_backup(SESSION, store)
+    info = await create_backup(SESSION, store, codec=codec)
     path = tmp_path / "backup.mcb"
     path.write_bytes(await store.get_backup(SESSION, info.backup_id))
     process = await asyncio.create_subprocess_exec(
-        str(shutil.which("lz4")),
+        tool,
         "-d",
         "-c",
         str(path),

@@ -205,6 +205,12 @@ def build_parser() -> _Parser:
         action="store_true",
         help="also drop journal entries every kept backup covers (no journal-only rebuild after)",
     )
+    p.add_argument(
+        "--codec",
+        choices=FRAME_CODECS,
+        default="lz4",
+        help="the backup's frame: lz4 (fastest, default) or zstd (smaller)",
+    )
 
     p = _add(
         sub,
@@ -559,11 +565,17 @@ def cmd_backup(args: argparse.Namespace, out: TextIO) -> int:
     from memcore.recovery import create_backup
 
     info = run(
-        create_backup(args.session, args.url, keep=args.keep, compact_journal=args.compact_journal)
+        create_backup(
+            args.session,
+            args.url,
+            keep=args.keep,
+            compact_journal=args.compact_journal,
+            codec=args.codec,
+        )
     )
     print(
         f"backup {info.backup_id} of {args.session!r}: version {info.version}, "
-        f"{info.size:,} bytes (keeping the newest {args.keep})"
+        f"{info.size:,} bytes, {args.codec} frame (keeping the newest {args.keep})"
         + ("; journal compacted" if args.compact_journal else ""),
         file=out,
     )

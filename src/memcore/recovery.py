@@ -35,6 +35,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from memcore import frames
 from memcore.codec import decode_bundle, encode_bundle
 from memcore.errors import CorruptedMemoryError, NotFoundError, ValidationError
 from memcore.model import RecoveryResult
@@ -276,6 +277,7 @@ async def create_backup(
     store: StoreArg = None,
     keep: int = DEFAULT_KEEP,
     compact_journal: bool = False,
+    codec: frames.FrameCodec = "lz4",
 ) -> BackupInfo:
     """Snapshot a session into a compressed backup and keep only the ``keep`` newest backups.
 
@@ -288,11 +290,15 @@ async def create_backup(
     growing while every kept backup can still be replayed forward. The price: recovery then
     needs an intact backup at or above the journal floor, since a rebuild from the journal
     alone is no longer possible.
+
+    ``codec``: the backup's frame, ``"lz4"`` (fastest) or ``"zstd"`` (smaller, for backups
+    kept long); recovery reads either.
     """
     validate_session_id(session_id)
     _validate_keep(keep)
     if not isinstance(compact_journal, bool):
         raise ValidationError(f"compact_journal must be a bool (got {compact_journal!r})")
+    codec, level = frames.check_codec(codec, None)
     async with _opened(store) as opened:
         snapshot = await opened.read_snapshot(session_id)
         decoded = _decode_records(snapshot.records)
@@ -311,7 +317,9 @@ async def create_backup(
                 "digest": snapshot.digest,
                 "created_at": time.time(),
                 "records": {key: bytes(rec) for key, rec in snapshot.records.items()},
-            }
+            },
+            codec=codec,
+            level=level,
         )
         info = await opened.put_backup(session_id, snapshot.version, blob)
         backups = await opened.list_backups(session_id)  # newest first
