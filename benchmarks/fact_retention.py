@@ -2,7 +2,8 @@
 error words, as ``pipeline.fact_tokens`` finds them) that a summary still holds.
 
 The baseline is the lead-sentences summary: the source's first sentences, in order, up to the same
-token budget the extractive summarizer gets.
+token budget the extractive summarizer gets. ``lead_words`` is a harder one: the source's first
+words up to that budget, cut anywhere (what plain truncation keeps).
 """
 
 from __future__ import annotations
@@ -24,6 +25,20 @@ def lead_sentences(text: str, ratio: float, kernels: ModuleType) -> str:
             break
         chosen.append(text[start:end])
     return " ".join(chosen)
+
+
+def lead_words(text: str, ratio: float, kernels: ModuleType) -> str:
+    """The longest run of ``text``'s first words that fits ``ratio`` of its tokens."""
+    budget = math.floor(kernels.count_tokens(text) * ratio)
+    words = text.split()
+    lo, hi = 0, len(words)  # the most words that fit (counts grow with the prefix): bisect
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if kernels.count_tokens(" ".join(words[:mid])) <= budget:
+            lo = mid
+        else:
+            hi = mid - 1
+    return " ".join(words[:lo])
 
 
 def retention(

@@ -1,4 +1,5 @@
-"""Extractive summaries: only source sentences, in source order, within the token ratio."""
+"""Extractive summaries: only source text (whole sentences, and at most one cut short after a
+word), in source order, within the token ratio."""
 
 from __future__ import annotations
 
@@ -37,7 +38,14 @@ def test_summaries_are_extractive_ordered_and_within_ratio(
     spans = summarizer.select(text, ratio)
     assert spans == sorted(spans)
     sentences = pipeline_impl.split_sentences(text)
-    assert all(span in sentences for span in spans)
+    clipped = [span for span in spans if span not in sentences]
+    assert len(clipped) <= 1  # whole sentences, and at most one cut short to fill the budget
+    for start, end in clipped:
+        whole = next(s for s in sentences if s[0] == start)
+        assert start < end < whole[1]
+        assert text[end].isspace()  # cut after a word
+        assert not text[end - 1].isspace()
+        assert len(text[start:end].split()) >= 2  # not a lone word
     summary = summarizer.summarize(text, ratio)
     assert summary == " ".join(text[a:b] for a, b in spans)
     count = pipeline_impl.count_tokens
@@ -69,6 +77,34 @@ def test_summary_keeps_more_facts_than_lead_sentences(pipeline_impl: ModuleType)
     kept = len(pipeline_impl.fact_tokens(summary))
     assert kept > len(pipeline_impl.fact_tokens(" ".join(lead)))
     assert "weather" not in summary
+
+
+def test_a_one_sentence_note_keeps_its_leading_words(pipeline_impl: ModuleType) -> None:
+    note = "os.pidfd_open: Return a file descriptor referring to the process pid."
+    summarizer = ExtractiveSummarizer(kernels=pipeline_impl)
+    summary = summarizer.summarize(note, 0.5)
+    assert summary
+    assert note.startswith(summary + " ")  # a prefix, cut after a word
+    assert summary.startswith("os.pidfd_open:")  # the identifier survives
+    assert pipeline_impl.count_tokens(summary) <= int(pipeline_impl.count_tokens(note) * 0.5)
+
+
+def test_leftover_budget_takes_the_start_of_the_next_best_sentence(
+    pipeline_impl: ModuleType,
+) -> None:
+    text = " ".join(SENTENCES)
+    summarizer = ExtractiveSummarizer(kernels=pipeline_impl)
+    spans = summarizer.select(text, 0.5)
+    sentences = pipeline_impl.split_sentences(text)
+    whole = [span for span in spans if span in sentences]
+    (cut,) = [span for span in spans if span not in sentences]
+    assert whole  # the best sentences whole, then the start of one more
+    budget = int(pipeline_impl.count_tokens(text) * 0.5)
+    summary = summarizer.summarize(text, 0.5)
+    assert pipeline_impl.count_tokens(summary) <= budget
+    # and it was worth it: the cut-short sentence adds words the whole ones alone do not have
+    assert len(summary) > len(" ".join(text[a:b] for a, b in whole)) + 10
+    assert cut[0] in {start for start, _ in sentences}
 
 
 def test_ratio_one_keeps_everything_and_tiny_ratio_may_be_empty() -> None:
