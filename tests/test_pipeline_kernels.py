@@ -254,6 +254,46 @@ def test_repeated_sentences_are_picked_like_the_twin(
     assert native.pick_sentences(text, budget) == pure.pick_sentences(text, budget)
 
 
+FILL_SENTENCES = [
+    "os.pidfd_open: Return a file descriptor referring to the process pid.",
+    "The API lives at https://x.example/v2 and answers\xa0in 120 ms.",
+    "Set MEMCORE_HOME\tto /tmp/memcore before  running the tests.",
+    "It was a pleasant and quiet day.",
+    "\u0130stanbul\u2003has 15 million people, e.g. 0.2 % of Earth.",
+    "the api LIVES at https://x.example/v2 and answers in 120 ms.",
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    parts=st.lists(st.sampled_from(FILL_SENTENCES), min_size=1, max_size=8),
+    tenths=st.integers(1, 9),
+)
+def test_budget_fill_matches_twin(
+    twins: tuple[ModuleType, ModuleType], parts: list[str], tenths: int
+) -> None:
+    native, pure = twins
+    text = " ".join(parts)
+    budget = max(1, pure.count_tokens(text) * tenths // 10)
+    assert native.pick_sentences(text, budget) == pure.pick_sentences(text, budget)
+
+
+def test_the_fill_cuts_a_sentence_after_a_word(twins: tuple[ModuleType, ModuleType]) -> None:
+    note = FILL_SENTENCES[0]
+    for module in twins:
+        budget = module.count_tokens(note) // 2
+        ((start, end),) = module.pick_sentences(note, budget)  # no whole sentence fits
+        assert start == 0
+        assert end < len(note)
+        assert note[end] == " "
+        assert note[:end].startswith("os.pidfd_open: Return")
+        assert module.count_tokens(note[:end]) <= budget
+        text = " ".join(FILL_SENTENCES[:4])
+        spans = module.pick_sentences(text, module.count_tokens(text) // 2)
+        sentences = module.split_sentences(text)
+        assert [s for s in spans if s not in sentences]  # whole ones, and one cut short
+
+
 def test_bad_spans_raise_in_both_twins(twins: tuple[ModuleType, ModuleType]) -> None:
     for bad in ([(0, 10**30)], [(-1, 2)], [(3, 2)], [(0, 1), (0, 99)]):
         for module in twins:

@@ -16,22 +16,18 @@ kept instead of 49 %).
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from types import ModuleType
 from typing import Protocol, runtime_checkable
 
 from memcore._kernels import pipeline as _selected
+from memcore._pure.pipeline import pick_scored
 from memcore.errors import ValidationError
 from memcore.tokens import TokenCounter, count_tokens, get_token_counter
 
 #: SimHash bits two items may differ by and still be grouped (of 64).
 DEFAULT_MAX_DISTANCE = 10
 GROUP_SEPARATOR = "\n\n"
-#: The first blank after a word: where a clipped sentence may end.
-_WORD_END = re.compile(r"(?<=\S)\s")
-#: A cut-short sentence keeps at least this many words: a lone "The" or "Set" is noise.
-_MIN_CLIPPED_WORDS = 2
 
 
 @runtime_checkable
@@ -82,71 +78,13 @@ class ExtractiveSummarizer:
         if self.count is self.kernels.count_tokens or (
             self.count is count_tokens and get_token_counter() is self.kernels.count_tokens
         ):
-            chosen = list(self.kernels.pick_sentences(text, budget))  # all in the kernel
-        else:
-            spans = self.kernels.split_sentences(text)
-            chosen = self._pick(text, spans, budget) if spans else []
-        return self._filled(text, chosen, budget)
-
-    def _filled(
-        self, text: str, chosen: list[tuple[int, int]], budget: int
-    ) -> list[tuple[int, int]]:
-        """``chosen`` and the longest word-boundary prefix of the best unchosen sentence that
-        still fits the budget, in source order."""
+            return list(self.kernels.pick_sentences(text, budget))  # all in the kernel
+        # a plugged-in counter: the same rules, in Python, over the kernels' sentences and scores
         spans = self.kernels.split_sentences(text)
-        taken = set(chosen)
-        rest = [k for k, span in enumerate(spans) if span not in taken]
-        if not rest:
-            return chosen
+        if not spans:
+            return []
         scores = self.kernels.score_sentences(text, spans)
-        start, end = spans[min(rest, key=lambda k: (-scores[k], k))]
-        cuts = [m.start() for m in _WORD_END.finditer(text, start + 1, end)]
-
-        def fits(cut: int) -> bool:
-            trial = sorted([*chosen, (start, cut)])
-            return self.count(" ".join(text[a:b] for a, b in trial)) <= budget
-
-        # token counts grow with the prefix (near enough): bisect, then step back to be exact
-        lo, hi = 0, len(cuts)
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if fits(cuts[mid]):
-                lo = mid + 1
-            else:
-                hi = mid
-        for k in range(lo - 1, _MIN_CLIPPED_WORDS - 2, -1):
-            if fits(cuts[k]):
-                return sorted([*chosen, (start, cuts[k])])
-        return chosen
-
-    def _pick(
-        self, text: str, spans: Sequence[tuple[int, int]], budget: int
-    ) -> list[tuple[int, int]]:
-        """``pipeline.pick_sentences`` with a plugged-in counter (same rules, in Python)."""
-        scores = self.kernels.score_sentences(text, spans)
-        order = sorted(range(len(spans)), key=lambda k: (-scores[k], k))
-        chosen: list[int] = []
-        seen: set[str] = set()
-        used = 0
-        for k in order:
-            start, end = spans[k]
-            sentence = text[start:end]
-            key = " ".join(sentence.lower().split())
-            if key in seen:
-                continue
-            cost = self.count(sentence)
-            if used + cost <= budget:
-                chosen.append(k)
-                seen.add(key)
-                used += cost
-        chosen.sort()
-        while chosen and self.count(self._join(text, spans, chosen)) > budget:
-            chosen.remove(min(chosen, key=lambda k: (scores[k], -k)))
-        return [spans[k] for k in chosen]
-
-    @staticmethod
-    def _join(text: str, spans: Sequence[tuple[int, int]], chosen: Sequence[int]) -> str:
-        return " ".join(text[spans[k][0] : spans[k][1]] for k in chosen)
+        return pick_scored(text, spans, scores, budget, self.count)
 
     def summarize(self, text: str, ratio: float) -> str:
         """Text of ``text`` within ``ratio`` of its tokens ("" when not even a word fits)."""

@@ -38,6 +38,7 @@ from memcore._pure._text_tables import (
     LETTER_COST,
     LETTER_COST_PER_EXTRA,
     MASK64,
+    MIN_CLIPPED_WORDS,
     NON_ASCII_COST,
     POSITION_WEIGHT,
     PUNCT_COST,
@@ -1070,7 +1071,7 @@ def pick_sentences(str text not None, Py_ssize_t budget) -> list:
                     weakest = k
             picked[weakest] = 0
             picked_count -= 1
-        return [spans[k] for k in range(n) if picked[k]]
+        return _fill_budget(text, kind, data, spans, n, starts, ends, order, picked, budget)
     finally:
         PyMem_Free(starts)
         PyMem_Free(ends)
@@ -1079,6 +1080,61 @@ def pick_sentences(str text not None, Py_ssize_t budget) -> list:
         PyMem_Free(picked)
         PyMem_Free(seen)
         PyMem_Free(seen_hash)
+
+
+cdef inline bint _fits(str text, list pieces, Py_ssize_t budget):
+    """Whether the pieces' spans, joined by single spaces in source order, fit ``budget``."""
+    cdef str joined = " ".join([text[a:b] for a, b in sorted(pieces)])
+    return _count_range(PyUnicode_KIND(joined), PyUnicode_DATA(joined), 0, len(joined)) <= budget
+
+
+cdef list _fill_budget(
+    str text,
+    int kind,
+    const void* data,
+    list spans,
+    Py_ssize_t n,
+    Py_ssize_t* starts,
+    Py_ssize_t* ends,
+    Py_ssize_t* order,
+    char* picked,
+    Py_ssize_t budget,
+):
+    """``pick_sentences``' last step, the twin's ``fill_budget``: in what budget the picked
+    sentences leave, the longest prefix of the best other sentence (not a repeat of a picked
+    one) that ends after a word and holds ``MIN_CLIPPED_WORDS`` words or more."""
+    cdef list pieces = [spans[k] for k in range(n) if picked[k]]
+    cdef set keys = {_repeat_key(text, starts[k], ends[k]) for k in range(n) if picked[k]}
+    cdef list cuts = []
+    cdef Py_ssize_t r, k, i, lo, hi, mid, start, end, best = -1
+    for r in range(n):  # ``order`` is by score, best first, earlier first on ties
+        k = order[r]
+        if not picked[k] and _repeat_key(text, starts[k], ends[k]) not in keys:
+            best = k
+            break
+    if best < 0:
+        return pieces
+    start = starts[best]
+    end = ends[best]  # split_sentences' spans lie within the text
+    for i in range(start + 1, end):
+        if _is_space(PyUnicode_READ(kind, <void*>data, i)) and not _is_space(
+            PyUnicode_READ(kind, <void*>data, i - 1)
+        ):
+            cuts.append(i)
+    lo = 0
+    hi = len(cuts)
+    while lo < hi:  # counts grow with the prefix (near enough): bisect, then step back
+        mid = (lo + hi) // 2
+        if _fits(text, pieces + [(start, cuts[mid])], budget):
+            lo = mid + 1
+        else:
+            hi = mid
+    for k in range(lo - 1, MIN_CLIPPED_WORDS - 2, -1):
+        if _fits(text, pieces + [(start, cuts[k])], budget):
+            pieces.append((start, cuts[k]))
+            pieces.sort()
+            return pieces
+    return pieces
 
 
 # --- SimHash and grouping ----------------------------------------------------------------------

@@ -51,6 +51,10 @@ FACT_CAP = 4  # facts beyond this many in one sentence add nothing more
 #: Grouping compares an item with its bucket's first member and this many latest members.
 GROUP_RECENT = 4
 
+#: A sentence cut short to fill a summary's budget keeps at least this many words: a lone "The"
+#: or "Set" is noise, not worth its token.
+MIN_CLIPPED_WORDS = 2
+
 #: 64-bit FNV-1a over code points, then a splitmix64 finalizer: deterministic on every platform.
 FNV_OFFSET = 0xCBF29CE484222325
 FNV_PRIME = 0x100000001B3

@@ -10,7 +10,7 @@ code points, never Python's salted ``hash()``.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from memcore._pure._text_tables import (
     ABBREVIATIONS,
@@ -25,6 +25,7 @@ from memcore._pure._text_tables import (
     LETTER_COST,
     LETTER_COST_PER_EXTRA,
     MASK64,
+    MIN_CLIPPED_WORDS,
     NON_ASCII_COST,
     POSITION_WEIGHT,
     PUNCT_COST,
@@ -340,38 +341,98 @@ def score_sentences(text: str, spans: Sequence[tuple[int, int]]) -> list[float]:
 
 
 def pick_sentences(text: str, budget: int) -> list[tuple[int, int]]:
-    """The best-scored sentences of ``text`` that fit ``budget`` tokens together, in order.
-
-    Greedy by score (ties: earlier first); a sentence repeating a chosen one (case and spacing
-    aside) is skipped; the join of the chosen sentences (by single spaces) is re-counted and
-    the weakest dropped until it fits, since pieces and their join can differ by a token.
-    """
+    """The best-scored sentences of ``text`` that fit ``budget`` tokens together, in order, and
+    the start of the next best one in what budget they leave (see :func:`pick_scored`)."""
     if budget <= 0:
         return []
     spans = split_sentences(text)
     if not spans:
         return []
-    scores = score_sentences(text, spans)
+    return pick_scored(text, spans, score_sentences(text, spans), budget, count_tokens)
+
+
+def pick_scored(
+    text: str,
+    spans: Sequence[tuple[int, int]],
+    scores: Sequence[float],
+    budget: int,
+    count: Callable[[str], int],
+) -> list[tuple[int, int]]:
+    """``pick_sentences`` over sentences already split and scored, counting with ``count``.
+
+    Greedy by score (ties: earlier first); a sentence repeating a chosen one (case and spacing
+    aside) is skipped; the join of the chosen sentences (by single spaces) is re-counted and
+    the weakest dropped until it fits, since pieces and their join can differ by a token; then
+    :func:`fill_budget`. Not a kernel of its own: the compiled ``pick_sentences`` inlines the
+    same rules, and ``memcore.summarize`` runs this with a plugged-in counter.
+    """
     order = sorted(range(len(spans)), key=lambda k: (-scores[k], k))
     chosen: list[int] = []
     seen: set[str] = set()
     used = 0
     for k in order:
         sentence = text[spans[k][0] : spans[k][1]]
-        key = " ".join(sentence.lower().split())
+        key = _repeat_key(sentence)
         if key in seen:
             continue
-        cost = count_tokens(sentence)
+        cost = count(sentence)
         if used + cost <= budget:
             chosen.append(k)
             seen.add(key)
             used += cost
     chosen.sort()
-    while (
-        chosen and count_tokens(" ".join(text[spans[k][0] : spans[k][1]] for k in chosen)) > budget
-    ):
+    while chosen and count(" ".join(text[spans[k][0] : spans[k][1]] for k in chosen)) > budget:
         chosen.remove(min(chosen, key=lambda k: (scores[k], -k)))
-    return [spans[k] for k in chosen]
+    return fill_budget(text, spans, scores, chosen, budget, count)
+
+
+def _repeat_key(sentence: str) -> str:
+    return " ".join(sentence.lower().split())
+
+
+def fill_budget(
+    text: str,
+    spans: Sequence[tuple[int, int]],
+    scores: Sequence[float],
+    chosen: Sequence[int],
+    budget: int,
+    count: Callable[[str], int],
+) -> list[tuple[int, int]]:
+    """The spans ``chosen`` (ascending indices into ``spans``) and, in what budget they leave,
+    the longest prefix of the best-scored other sentence (not a repeat of a chosen one) that
+    ends after a word, holds ``MIN_CLIPPED_WORDS`` words or more, and keeps the join of all the
+    pieces within ``budget`` tokens by ``count``; in source order.
+
+    The last step of :func:`pick_scored`.
+    """
+    pieces = [spans[k] for k in chosen]
+    taken = set(chosen)
+    keys = {_repeat_key(text[a:b]) for a, b in pieces}
+    best = -1
+    for k in sorted(range(len(spans)), key=lambda k: (-scores[k], k)):
+        if k not in taken and _repeat_key(text[spans[k][0] : spans[k][1]]) not in keys:
+            best = k
+            break
+    if best < 0:
+        return pieces
+    start, end = spans[best]
+    cuts = [i for i in range(start + 1, end) if text[i] in _SPACE and text[i - 1] not in _SPACE]
+
+    def fits(cut: int) -> bool:
+        return count(" ".join(text[a:b] for a, b in sorted([*pieces, (start, cut)]))) <= budget
+
+    # counts grow with the prefix (near enough): bisect for the longest, then step back to be exact
+    lo, hi = 0, len(cuts)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if fits(cuts[mid]):
+            lo = mid + 1
+        else:
+            hi = mid
+    for k in range(lo - 1, MIN_CLIPPED_WORDS - 2, -1):
+        if fits(cuts[k]):
+            return sorted([*pieces, (start, cuts[k])])
+    return pieces
 
 
 # --- SimHash and grouping ----------------------------------------------------------------------
