@@ -1,7 +1,7 @@
 """The compressed frames inside a bundle: one standard lz4 frame or one standard zstd frame.
 
 lz4 is the default: it is the fastest to write. zstd trades write speed for size: lz4 has no
-entropy coding and zstd has, so zstd bundles of agent notes come out 17-33 % smaller
+entropy coding and zstd has, so zstd bundles of agent notes come out 17-36 % smaller
 (``benchmarks/bundle_size.py``) and read back as fast. Both are the stock tools' own formats, so
 ``lz4 -d`` or ``zstd -d`` decodes a bundle file, and both formats share the skippable-frame magic
 range that memcore's header uses. A frame says which codec wrote it by its first four bytes, so
