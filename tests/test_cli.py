@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import memcore
-from memcore.cli import EXIT_ERROR, EXIT_USAGE, build_parser, main
+from memcore.cli import EXIT_BROKEN_PIPE, EXIT_ERROR, EXIT_USAGE, build_parser, main
 from tests.test_claude_code import PROJECT, SESSION, write_claude_home
 
 #: Who builds the modules these tests also exercise (H5's wiring sits on top of them).
@@ -147,6 +147,31 @@ def test_python_dash_m_runs_without_traceback(tmp_path: Path) -> None:
     )
     assert proc.returncode == EXIT_ERROR
     assert_one_line_error(proc.stderr, "memcore decompress: error:")
+
+
+def test_a_reader_that_stops_early_is_not_an_error(tmp_path: Path) -> None:
+    from datetime import datetime, timezone
+
+    from memcore.compression import compress_memory_hierarchy
+    from memcore.demo_corpus import stdlib_notes
+
+    now = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    bundle = tmp_path / "big.mcz"
+    bundle.write_bytes(compress_memory_hierarchy(stdlib_notes(800, 1, now), now=now)[0])
+    env = {**os.environ, "MEMCORE_HOME": str(tmp_path)}
+    proc = subprocess.Popen(  # `memcore decompress --json big.mcz | head -c 100`
+        [sys.executable, "-m", "memcore", "decompress", "--json", str(bundle)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    assert proc.stdout is not None
+    assert proc.stderr is not None
+    assert len(proc.stdout.read(100)) == 100
+    proc.stdout.close()  # far more than a pipe buffer is still to come
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == EXIT_BROKEN_PIPE
+    assert err == ""
 
 
 def test_import_dry_run_reports_malformed_lines(

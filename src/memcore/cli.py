@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import dataclasses
 import json
+import os
 import sys
 import time
 from collections import Counter
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a killed pipe writer
 
 DEFAULT_STORE_HELP = "storage URL (default: the embedded SQLite store under $MEMCORE_HOME)"
 
@@ -822,6 +824,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args, sys.stdout)
     except MemcoreError as exc:
         _fail(prog, _describe(exc), sys.stderr)
+    except BrokenPipeError:
+        # the reader went away (`memcore ... | head`): not an error to report; point stdout at
+        # /dev/null so the interpreter's final flush does not raise again
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except OSError as exc:
         _fail(prog, _describe_os(exc), sys.stderr)
     except KeyboardInterrupt:
