@@ -7,9 +7,11 @@ import ast
 import contextlib
 import functools
 import math
+import random
 import shutil
 import struct
 import subprocess
+import tracemalloc
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -385,6 +387,24 @@ def test_zstd_bundle_sizes_are_checked_before_decompressing() -> None:
         codec.decode_bundle(_bundle_with(frame[:4] + b"\xff" * 40, 10))
     with pytest.raises(CorruptedMemoryError):  # the codec of a bundle whose frame is neither
         codec.bundle_codec(_bundle_with(b"\x00" * 16, 10))
+    # a frame whose own size field claims 3 GiB over 48 KiB of real blocks: refused, and decoded
+    # as a stream, so nothing near 3 GiB is ever allocated on its word
+    noise = random.Random(5).randbytes(48 * 1024)
+    honest = zstandard.ZstdCompressor(level=1, write_checksum=False).compress(noise)
+    header_len = zstandard.frame_header_size(honest)
+    descriptor = 0xE0  # 8-byte content size, single segment, no checksum, no dictionary
+    forged = honest[:4] + bytes([descriptor]) + (3 << 30).to_bytes(8, "little")
+    forged += honest[header_len:]
+    assert zstandard.frame_content_size(forged) == 3 << 30
+    forged_bundle = _bundle_with(forged, 3 << 30)
+    tracemalloc.start()
+    try:
+        with pytest.raises(CorruptedMemoryError):
+            codec.decode_bundle(forged_bundle)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 << 20
     # 1 MiB of zeros in ~40 bytes: a real high ratio is accepted, not mistaken for a lie
     zeros = zstd.compress(codec.packb(bytes(1 << 20)))
     assert codec.decode_bundle(_bundle_with(zeros, len(codec.packb(bytes(1 << 20))))) == bytes(

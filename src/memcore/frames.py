@@ -8,7 +8,7 @@ range that memcore's header uses. A frame says which codec wrote it by its first
 decoding needs no flag.
 
 Every decoder check raises :class:`~memcore.errors.CorruptedMemoryError`; a frame's declared size
-is checked against the bundle header before any buffer is allocated.
+is checked against the bundle header before decoding, and output grows only as it decodes.
 """
 
 from __future__ import annotations
@@ -112,12 +112,15 @@ def _lz4_decompress(frame: memoryview, payload_len: int) -> bytes:
 
 def _zstd_decompress(frame: memoryview, payload_len: int) -> bytes:
     data = bytes(frame)
-    # the frame's own size field must agree with the header before zstd allocates by it
     if zstandard.frame_content_size(data) != payload_len:
         raise CorruptedMemoryError("bundle zstd frame does not hold the stated payload")
-    payload: bytes = zstandard.ZstdDecompressor().decompress(
-        data, max_output_size=payload_len, allow_extra_data=False
-    )
+    # streamed, not one-shot: a one-shot call allocates the size a frame claims before decoding
+    # a byte, and a forged frame may claim gigabytes; streamed output grows only as real blocks
+    # decode, so a lie ends in an error long before that
+    stream = zstandard.ZstdDecompressor().decompressobj()
+    payload: bytes = stream.decompress(data)
+    if not stream.eof or stream.unused_data:
+        raise CorruptedMemoryError("bundle zstd frame does not end where the bundle does")
     return payload
 
 
