@@ -187,33 +187,6 @@ cdef inline uint64_t _finish(uint64_t h, const uint8_t* p, size_t n) noexcept no
     return _avalanche(h)
 
 
-cdef uint64_t xxh64_raw(const uint8_t* p, size_t n, uint64_t seed) noexcept nogil:
-    """One-shot XXH64 of ``n`` bytes at ``p``."""
-    cdef uint64_t h, v1, v2, v3, v4
-    cdef size_t total = n
-    if n >= 32:
-        v1 = seed + MC_P1 + MC_P2
-        v2 = seed + MC_P2
-        v3 = seed
-        v4 = seed - MC_P1
-        while n >= 32:
-            v1 = _round(v1, mc_read64(p))
-            v2 = _round(v2, mc_read64(p + 8))
-            v3 = _round(v3, mc_read64(p + 16))
-            v4 = _round(v4, mc_read64(p + 24))
-            p += 32
-            n -= 32
-        h = _rotl(v1, 1) + _rotl(v2, 7) + _rotl(v3, 12) + _rotl(v4, 18)
-        h = _merge(h, v1)
-        h = _merge(h, v2)
-        h = _merge(h, v3)
-        h = _merge(h, v4)
-    else:
-        h = seed + MC_P5
-    h = h + <uint64_t>total
-    return _finish(h, p, n)
-
-
 cdef enum:
     XS_BUFFER = 256  # pending bytes are batched: small writes are plain stores, no stripe work
 
@@ -251,6 +224,36 @@ cdef inline const uint8_t* _xs_stripes(XState* st, const uint8_t* p, size_t n) n
         n -= 32
     st.v1, st.v2, st.v3, st.v4 = v1, v2, v3, v4
     return p
+
+
+cdef inline uint64_t _converge(const XState* lanes) noexcept nogil:
+    """Fold the four lanes into one hash (XXH64's start of the finish for inputs >= 32 bytes)."""
+    cdef uint64_t h = (
+        _rotl(lanes.v1, 1) + _rotl(lanes.v2, 7) + _rotl(lanes.v3, 12) + _rotl(lanes.v4, 18)
+    )
+    h = _merge(h, lanes.v1)
+    h = _merge(h, lanes.v2)
+    h = _merge(h, lanes.v3)
+    h = _merge(h, lanes.v4)
+    return h
+
+
+cdef uint64_t xxh64_raw(const uint8_t* p, size_t n, uint64_t seed) noexcept nogil:
+    """One-shot XXH64 of ``n`` bytes at ``p``."""
+    cdef XState lanes  # only the lanes are used: the buffer stays untouched
+    cdef const uint8_t* rest
+    cdef uint64_t h
+    cdef size_t total = n
+    if n >= 32:
+        xs_init(&lanes, seed)
+        rest = _xs_stripes(&lanes, p, n)
+        n -= <size_t>(rest - p)
+        p = rest
+        h = _converge(&lanes)
+    else:
+        h = seed + MC_P5
+    h = h + <uint64_t>total
+    return _finish(h, p, n)
 
 
 cdef inline void _xs_flush(XState* st) noexcept nogil:
@@ -291,11 +294,7 @@ cdef inline uint64_t xs_digest(const XState* st) noexcept nogil:
     if st.total >= 32:
         lanes.v1, lanes.v2, lanes.v3, lanes.v4 = st.v1, st.v2, st.v3, st.v4
         tail = _xs_stripes(&lanes, st.buf, st.used)
-        h = _rotl(lanes.v1, 1) + _rotl(lanes.v2, 7) + _rotl(lanes.v3, 12) + _rotl(lanes.v4, 18)
-        h = _merge(h, lanes.v1)
-        h = _merge(h, lanes.v2)
-        h = _merge(h, lanes.v3)
-        h = _merge(h, lanes.v4)
+        h = _converge(&lanes)
     else:
         tail = <const uint8_t*>st.buf
         h = st.seed + MC_P5
