@@ -145,6 +145,13 @@ class RedisServer:
             sock.sendall(b"FLUSHALL\r\n")
             sock.recv(16)
 
+    def clean_url(self) -> str:
+        """The URL of an emptied database, the server started again if a test stopped it."""
+        if self.process is None:
+            self.start()
+        self.flush()
+        return self.url
+
 
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
@@ -159,10 +166,7 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
 
 @pytest.fixture
 def redis_url(redis_server: RedisServer) -> str:
-    if redis_server.process is None:
-        redis_server.start()
-    redis_server.flush()
-    return redis_server.url
+    return redis_server.clean_url()
 
 
 @pytest.fixture

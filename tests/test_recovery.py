@@ -883,23 +883,27 @@ def test_random_damage_with_compaction_memory(
     asyncio.run(recover_or_change_nothing(MemoryStore(), plan, damage, compact=True))
 
 
+def on_store(
+    url: str, plan: list[tuple[dict[str, Any], bool]], damage: list[Any], compact: bool = False
+) -> None:
+    """``recover_or_change_nothing`` on a store opened from ``url``, closed after."""
+
+    async def scenario() -> None:
+        store = open_store(url)
+        try:
+            await recover_or_change_nothing(store, plan, damage, compact)
+        finally:
+            await store.close()
+
+    asyncio.run(scenario())
+
+
 @settings(PROPERTY, max_examples=15)
 @given(plan=steps, damage=damages)
 def test_random_damage_with_compaction_redis(
     redis_server: RedisServer, plan: list[tuple[dict[str, Any], bool]], damage: list[Any]
 ) -> None:
-    if redis_server.process is None:
-        redis_server.start()
-    redis_server.flush()
-
-    async def scenario() -> None:
-        store = open_store(redis_server.url)
-        try:
-            await recover_or_change_nothing(store, plan, damage, compact=True)
-        finally:
-            await store.close()
-
-    asyncio.run(scenario())
+    on_store(redis_server.clean_url(), plan, damage, compact=True)
 
 
 @settings(PROPERTY, max_examples=25)
@@ -910,15 +914,7 @@ def test_random_damage_sqlite(
     damage: list[Any],
 ) -> None:
     path = tmp_path_factory.mktemp("prop") / "memory.db"
-
-    async def scenario() -> None:
-        store = open_store(f"sqlite:///{path}")
-        try:
-            await recover_or_change_nothing(store, plan, damage)
-        finally:
-            await store.close()
-
-    asyncio.run(scenario())
+    on_store(f"sqlite:///{path}", plan, damage)
 
 
 @settings(PROPERTY, max_examples=25)
@@ -926,15 +922,4 @@ def test_random_damage_sqlite(
 def test_random_damage_redis(
     redis_server: RedisServer, plan: list[tuple[dict[str, Any], bool]], damage: list[Any]
 ) -> None:
-    if redis_server.process is None:
-        redis_server.start()
-    redis_server.flush()
-
-    async def scenario() -> None:
-        store = open_store(redis_server.url)
-        try:
-            await recover_or_change_nothing(store, plan, damage)
-        finally:
-            await store.close()
-
-    asyncio.run(scenario())
+    on_store(redis_server.clean_url(), plan, damage)

@@ -800,6 +800,14 @@ async def test_a_real_redis_outage_keeps_changes_pending_until_it_is_back(
         await store.close()
 
 
+async def keep_only(store: Store, *keys: str) -> int | None:
+    """What recovery does to a session: ``replace_state`` with only ``keys`` and their digest."""
+    snapshot = await store.read_snapshot(SESSION)
+    kept = {key: snapshot.records[key] for key in keys}
+    digest = live_digest({key: decode_entry(record) for key, record in kept.items()})
+    return await store.replace_state(SESSION, snapshot.version, kept, digest)
+
+
 async def test_resync_after_a_recovery_drops_keys(backend: Backend) -> None:
     a, b = backend.manager("a"), backend.manager("b")
     for key in ("keep", "drop"):
@@ -807,12 +815,8 @@ async def test_resync_after_a_recovery_drops_keys(backend: Backend) -> None:
     await a.sync_session_memory(SESSION)
     await b.sync_session_memory(SESSION)
     store = backend.open()
-    snapshot = await store.read_snapshot(SESSION)
-    kept = {"keep": snapshot.records["keep"]}
-    replaced = await store.replace_state(
-        SESSION, snapshot.version, kept, live_digest({"keep": decode_entry(kept["keep"])})
-    )
-    assert replaced == snapshot.version + 1
+    version = await store.version(SESSION)
+    assert await keep_only(store, "keep") == version + 1
     b.set(SESSION, "mine", item("mine", "pending on b"))
     b.set(SESSION, "keep", item("keep", "edited on b"))
     # the refetch brings "keep" back unchanged: not a conflict, even when remote would win
@@ -917,11 +921,7 @@ async def test_a_pending_edit_of_a_dropped_key_is_kept(backend: Backend) -> None
     await a.sync_session_memory(SESSION)
     await b.sync_session_memory(SESSION)
     store = backend.open()
-    snapshot = await store.read_snapshot(SESSION)
-    kept = {"keep": snapshot.records["keep"]}
-    await store.replace_state(
-        SESSION, snapshot.version, kept, live_digest({"keep": decode_entry(kept["keep"])})
-    )
+    await keep_only(store, "keep")
     b.set(SESSION, "drop", item("drop", "rewritten on b"))
     result = await b.sync_session_memory(SESSION)
     assert result.success
@@ -990,11 +990,7 @@ async def test_a_digest_mismatch_with_nothing_pending_refetches_the_session(
     await a.sync_session_memory(SESSION)
     await b.sync_session_memory(SESSION)
     store = backend.open()
-    snapshot = await store.read_snapshot(SESSION)
-    kept = {"keep": snapshot.records["keep"]}
-    await store.replace_state(
-        SESSION, snapshot.version, kept, live_digest({"keep": decode_entry(kept["keep"])})
-    )
+    await keep_only(store, "keep")
     b_store.records_fetched.clear()
     result = await b.sync_session_memory(SESSION)
     assert result.success

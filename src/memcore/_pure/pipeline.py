@@ -383,7 +383,7 @@ def pick_scored(
     chosen.sort()
     while chosen and count(" ".join(text[spans[k][0] : spans[k][1]] for k in chosen)) > budget:
         chosen.remove(min(chosen, key=lambda k: (scores[k], -k)))
-    return fill_budget(text, spans, scores, chosen, budget, count)
+    return fill_budget(text, spans, order, chosen, budget, count)
 
 
 def _repeat_key(sentence: str) -> str:
@@ -393,15 +393,15 @@ def _repeat_key(sentence: str) -> str:
 def fill_budget(
     text: str,
     spans: Sequence[tuple[int, int]],
-    scores: Sequence[float],
+    order: Sequence[int],
     chosen: Sequence[int],
     budget: int,
     count: Callable[[str], int],
 ) -> list[tuple[int, int]]:
     """The spans ``chosen`` (ascending indices into ``spans``) and, in what budget they leave,
-    the longest prefix of the best-scored other sentence (not a repeat of a chosen one) that
-    ends after a word, holds ``MIN_CLIPPED_WORDS`` words or more, and keeps the join of all the
-    pieces within ``budget`` tokens by ``count``; in source order.
+    the longest prefix of the first other sentence in ``order`` (best score first) that does not
+    repeat a chosen one, ends after a word, holds ``MIN_CLIPPED_WORDS`` words or more, and keeps
+    the join of all the pieces within ``budget`` tokens by ``count``; in source order.
 
     The last step of :func:`pick_scored`.
     """
@@ -409,7 +409,7 @@ def fill_budget(
     taken = set(chosen)
     keys = {_repeat_key(text[a:b]) for a, b in pieces}
     best = -1
-    for k in sorted(range(len(spans)), key=lambda k: (-scores[k], k)):
+    for k in order:
         if k not in taken and _repeat_key(text[spans[k][0] : spans[k][1]]) not in keys:
             best = k
             break
