@@ -16,7 +16,6 @@ from __future__ import annotations
 from typing import Final, Literal
 
 import lz4.frame
-import zstandard
 
 from memcore.errors import CorruptedMemoryError, ValidationError
 
@@ -58,6 +57,8 @@ def check_codec(codec: object, level: object) -> tuple[FrameCodec, int]:
 def compress(payload: bytes, codec: FrameCodec, level: int) -> bytes:
     """One frame of ``payload``, with its content size and content checksum recorded."""
     if codec == "zstd":
+        import zstandard  # imported on first use: ~10 ms that lz4-only users never pay
+
         # a fresh context per call: reusing one saved nothing measurable, and a used context
         # keeps its 2-10 MiB of tables for as long as it is cached
         compressor = zstandard.ZstdCompressor(
@@ -111,6 +112,8 @@ def _lz4_decompress(frame: memoryview, payload_len: int) -> bytes:
 
 
 def _zstd_decompress(frame: memoryview, payload_len: int) -> bytes:
+    import zstandard  # imported on first use, as in compress()
+
     data = bytes(frame)
     if zstandard.frame_content_size(data) != payload_len:
         raise CorruptedMemoryError("bundle zstd frame does not hold the stated payload")
