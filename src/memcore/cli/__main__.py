@@ -1,0 +1,5 @@
+"""`python -m memcore.cli`."""
+
+from memcore.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,69 @@
+"""``memcore demo``: the main job end to end, with its figures."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TextIO
+
+from rich.console import Console
+
+from memcore.cli._common import DEFAULT_STORE_HELP, Subparsers, _add, _positive_int, run
+
+
+def register(sub: Subparsers) -> None:
+    """Add this module's commands to ``memcore``."""
+    p = _add(
+        sub,
+        "demo",
+        cmd_demo,
+        "run the main job end to end and print what happened",
+        "Ingest your own Claude Code transcripts when present (else notes built from the Python\n"
+        "standard library's docstrings), sync the session between two replicas, compress it,\n"
+        "handle a context overflow, train the prefetcher on its accesses, and print the figures.",
+    )
+    p.add_argument("--store", metavar="URL", help=DEFAULT_STORE_HELP)
+    p.add_argument(
+        "--transcripts",
+        metavar="PATH",
+        help="Claude Code transcripts to use (default: your own, when present)",
+    )
+    p.add_argument(
+        "--no-transcripts",
+        action="store_true",
+        help="use the standard-library notes even when transcripts exist",
+    )
+    p.add_argument("--notes", type=_positive_int, default=600, help="how many notes (default: 600)")
+    p.add_argument("--seed", type=int, default=7, help="random seed for the notes (default: 7)")
+    p.add_argument(
+        "--budget",
+        type=_positive_int,
+        default=None,
+        help="token budget for the overflow step (default: a third of the session)",
+    )
+
+
+def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
+    from memcore.demo import render_report, run_demo
+
+    console = Console(file=out, highlight=False, soft_wrap=True)
+    status_console = Console(stderr=True)
+
+    with status_console.status("memcore demo", spinner="dots") as status:
+
+        def progress(step: str) -> None:
+            if status_console.is_terminal:
+                status.update(f"memcore demo: {step}")
+
+        report = run(
+            run_demo(
+                args.store,
+                transcripts=args.transcripts,
+                use_transcripts=not args.no_transcripts,
+                notes=args.notes,
+                seed=args.seed,
+                budget=args.budget,
+                progress=progress,
+            )
+        )
+    render_report(report, console)
+    return 0

@@ -1,0 +1,155 @@
+"""``memcore import-claude-code``: read Claude Code transcripts into sessions."""
+
+from __future__ import annotations
+
+import argparse
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, TextIO
+
+from memcore.cli._common import (
+    DEFAULT_STORE_HELP,
+    Subparsers,
+    _add,
+    _positive_int,
+    _progress,
+    _store_name,
+    run,
+)
+from memcore.errors import NotFoundError
+
+if TYPE_CHECKING:
+    from memcore.claude_code import Transcript
+
+
+def register(sub: Subparsers) -> None:
+    """Add this module's commands to ``memcore``."""
+    p = _add(
+        sub,
+        "import-claude-code",
+        cmd_import_claude_code,
+        "read Claude Code session transcripts into memory items",
+        "Read Claude Code transcripts (the JSON-lines files under ~/.claude/projects/, one per\n"
+        "session, sub-agents included) into memory items, one memcore session per Claude Code\n"
+        "session, and record the files and tools they touched as accesses for the prefetcher.\n"
+        "Malformed lines are reported and skipped, never fatal.",
+    )
+    p.add_argument(
+        "path",
+        nargs="?",
+        help="a transcript file, a project folder or the projects root "
+        "(default: $CLAUDE_CONFIG_DIR/projects or ~/.claude/projects)",
+    )
+    p.add_argument("--store", metavar="URL", help=DEFAULT_STORE_HELP)
+    p.add_argument("--session", help="file everything under this one session id instead")
+    p.add_argument(
+        "--max-chars",
+        type=_positive_int,
+        default=4000,
+        help="cut item contents longer than this (default: 4000)",
+    )
+    p.add_argument("--dry-run", action="store_true", help="parse and report, store nothing")
+
+
+def cmd_import_claude_code(args: argparse.Namespace, out: TextIO) -> int:
+    from memcore.claude_code import (
+        default_projects_dir,
+        find_transcripts,
+        group_by_session,
+        parse_transcript,
+    )
+
+    where = args.path or str(default_projects_dir())
+    paths = find_transcripts(args.path)
+    if not paths:
+        raise NotFoundError(f"no Claude Code transcripts (*.jsonl sessions) under {where}")
+    transcripts = []
+    with _progress() as progress:
+        task = progress.add_task("reading transcripts", total=len(paths))
+        for path in paths:
+            transcripts.append(
+                parse_transcript(path, session=args.session, max_chars=args.max_chars)
+            )
+            progress.advance(task)
+    sessions = group_by_session(transcripts)
+    items = sum(len(t.items) for t in transcripts)
+    accesses = sum(len(t.accesses) for t in transcripts)
+    malformed = [bad for t in transcripts for bad in t.malformed]
+    print(
+        f"read {len(paths)} transcript file(s): {len(sessions)} session(s), {items} items, "
+        f"{accesses} accesses, {len(malformed)} malformed line(s) skipped",
+        file=out,
+    )
+    for bad in malformed[:10]:
+        print(f"  {bad.path}:{bad.line_no}: {bad.reason}", file=out)
+    if len(malformed) > 10:
+        print(f"  ... and {len(malformed) - 10} more", file=out)
+    skipped: Counter[str] = Counter()
+    for transcript in transcripts:
+        skipped.update(transcript.skipped_types)
+    if skipped:
+        listed = ", ".join(f"{name} {count}" for name, count in sorted(skipped.items()))
+        print(f"skipped (not memory): {listed}", file=out)
+    _print_token_check(transcripts, out)
+    if args.dry_run:
+        print("dry run: nothing stored", file=out)
+        return 0
+    stored = run(_import_sessions(args.store, sessions))
+    for session, (count, version, logged) in stored.items():
+        print(
+            f"stored session {session!r}: {count} items (version {version}), "
+            f"{logged} accesses in its access log",
+            file=out,
+        )
+    print(f"into {_store_name(args.store)}", file=out)
+    return 0
+
+
+def _print_token_check(transcripts: Sequence[Transcript], out: TextIO) -> None:
+    from memcore.tokens import count_tokens
+
+    samples = [s for t in transcripts for s in t.token_samples if s.output_tokens and s.text]
+    if not samples:
+        return
+    billed = sum(s.output_tokens for s in samples)
+    counted = sum(count_tokens(s.text) for s in samples)
+    print(
+        f"tokens: {len(samples)} assistant messages billed {billed:,} output tokens; "
+        f"count_tokens gives {counted:,} for their text (ratio {counted / billed:.2f})",
+        file=out,
+    )
+
+
+async def _import_sessions(
+    url: str | None, sessions: Mapping[str, Sequence[Transcript]]
+) -> dict[str, tuple[int, int, int]]:
+    from memcore.stores import open_store
+    from memcore.sync import DistributedMemoryManager
+    from memcore.transfer import save_access_log
+
+    store = open_store(url)
+    done: dict[str, tuple[int, int, int]] = {}
+    try:
+        with _progress() as progress:
+            task = progress.add_task("storing sessions", total=len(sessions))
+            for session, transcripts in sessions.items():
+                manager = DistributedMemoryManager(
+                    storage_backend=store, replica_id="memcore-import"
+                )
+                try:
+                    await manager.sync_session_memory(session)
+                    count = 0
+                    for transcript in transcripts:
+                        for item in transcript.items:
+                            manager.set(session, item.id, item)
+                            count += 1
+                    result = await manager.sync_session_memory(session)
+                finally:
+                    await manager.close()
+                accesses = [a for t in transcripts for a in t.accesses]
+                logged = await save_access_log(store, session, accesses, append=False)
+                done[session] = (count, result.version, logged)
+                progress.advance(task)
+    finally:
+        await store.close()
+    return done
