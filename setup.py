@@ -20,7 +20,9 @@ import sys
 from pathlib import Path
 
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
 from setuptools.command.build_py import build_py
+from setuptools.errors import CCompilerError, CompileError, ExecError, PlatformError
 
 ROOT = Path(__file__).resolve().parent
 PACKAGE_DIR = ROOT / "src" / "memcore"
@@ -58,7 +60,14 @@ MACROS = [("CYTHON_TRACE_NOGIL", "1")] if TRACE else []
 def _extensions() -> list[Extension]:
     if PURE:
         return []
-    from Cython.Build import cythonize
+    try:
+        from Cython.Build import cythonize
+    except ImportError:  # pip installs it for the build; a bare `python setup.py` may lack it
+        sys.exit(
+            "memcore: building the compiled kernels needs Cython (`pip install 'Cython>=3.0.10'`; "
+            "`pip install .` brings it itself), or install the pure-Python version with "
+            "MEMCORE_NO_EXTENSIONS=1"
+        )
 
     modules = [
         Extension(
@@ -90,7 +99,35 @@ class BuildPyRecordingMode(build_py):
         )
 
 
+NO_COMPILER_HELP = """memcore: compiling its Cython kernels failed ({reason}).
+
+The compiled kernels need a C compiler and the Python development headers:
+  Debian/Ubuntu:  sudo apt-get install build-essential python3-dev
+  Fedora/RHEL:    sudo dnf install gcc python3-devel
+  macOS:          xcode-select --install
+  Windows:        the "Desktop development with C++" workload of Visual Studio Build Tools
+then run the install again.
+
+Or install the pure-Python version (same API, slower hot paths), no compiler needed:
+  MEMCORE_NO_EXTENSIONS=1 pip install .
+"""
+
+
+class BuildExtExplained(build_ext):
+    """A failed compile says what to install, and how to install pure instead, rather than
+    ending in the compiler's own message alone (which stays above, for the curious)."""
+
+    def build_extension(self, ext: Extension) -> None:
+        try:
+            super().build_extension(ext)
+        except (CCompilerError, CompileError, ExecError, PlatformError, OSError) as exc:
+            raise CompileError(NO_COMPILER_HELP.format(reason=f"{ext.name}: {exc}")) from exc
+
+
 mode = "pure-Python twins only (MEMCORE_NO_EXTENSIONS)" if PURE else "compiled Cython kernels"
 print(f"memcore: building {mode}", file=sys.stderr)
 
-setup(ext_modules=_extensions(), cmdclass={"build_py": BuildPyRecordingMode})
+setup(
+    ext_modules=_extensions(),
+    cmdclass={"build_py": BuildPyRecordingMode, "build_ext": BuildExtExplained},
+)

@@ -26,6 +26,15 @@ whether the confidences are honest (calibrated: close to the accuracy). ``prefet
 predictions above 0.6 confidence (what the prefetcher loads): ``precision`` (loaded items that
 were used next) and ``recall`` (next accesses that had been loaded).
 
+Online (the setting the prefetcher lives in), on the Claude Code sessions: each session gets a
+fresh predictor that predicts every access from the one before it, then records it, from the
+first access on; ``warm`` rows first ``warm_start`` the kernel with the earlier sessions of the
+same project (its ``cwd``), oldest first. The development transcripts
+(``../shared/data/claude-code``, the default) are split in two halves (by file name, alternately):
+half 1, half 2 and both are reported, and the calibration (a confidence table, stated against
+achieved by bucket) is shown for both. ``--fit`` refits ``memcore.prefetch.CALIBRATION`` (printed
+as Python) on all of them, and checks a fit on each half against the other half.
+
 Predictors: ``design doc`` is the scheme of the design document (windows of 5 accesses; for each
 window, the item after the first occurrence of the current item, weighted by how often the window
 occurs; recomputed from the whole history every 10 accesses); ``last successor`` predicts what
@@ -45,7 +54,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from memcore.prefetch import PredictiveMemoryPrefetcher, fit_calibration
+
 ROOT = Path(__file__).resolve().parent.parent
+DEV_TRANSCRIPTS = ROOT.parent / "shared" / "data" / "claude-code"
 
 IMPORT_TARGETS = (
     "json",
@@ -197,14 +209,42 @@ def call_sessions(limit: int) -> list[list[str]]:
     return [json.loads(done.stdout)]
 
 
-def claude_code_sessions(path: str | None = None) -> list[list[str]]:
+@dataclass
+class Session:
+    """One transcript's access sequence, with what a warm start needs: its project and start."""
+
+    name: str
+    project: str
+    start: str
+    accesses: list[str]
+
+
+def claude_code_sessions(path: str | Path | None = None) -> list[Session]:
+    """The transcripts' sessions (at least two accesses), oldest first."""
     from memcore.claude_code import find_transcripts, parse_transcript
 
-    return [
-        accesses
-        for file in find_transcripts(path)
-        if len(accesses := parse_transcript(file).accesses) >= 2
-    ]
+    sessions = []
+    for file in find_transcripts(path):
+        transcript = parse_transcript(file)
+        if len(transcript.accesses) < 2:
+            continue
+        cwds = [item.metadata.get("cwd") for item in transcript.items]
+        project = next((cwd for cwd in cwds if isinstance(cwd, str)), str(file.parent))
+        start = min((item.created_at.isoformat() for item in transcript.items), default="")
+        sessions.append(Session(file.name, project, start, transcript.accesses))
+    sessions.sort(key=lambda session: (session.start, session.name))
+    return sessions
+
+
+def halves(sessions: Sequence[Session]) -> tuple[list[Session], list[Session]]:
+    """Two halves of the sessions for fitting on one and checking on the other (alternately
+    by file name, so each half has sessions of every large project), each kept in time order."""
+    names = sorted(session.name for session in sessions)
+    first = set(names[0::2])
+    return (
+        [session for session in sessions if session.name in first],
+        [session for session in sessions if session.name not in first],
+    )
 
 
 # --- predictors -----------------------------------------------------------------------------
@@ -279,6 +319,9 @@ class KernelModel:
     def predict(self, current: str, n: int) -> list[tuple[str, float]]:
         return self.prefetcher.predict_next_accesses("quality", current, n)
 
+    def warm_start(self, earlier: list[list[str]]) -> None:
+        self.prefetcher.warm_start("quality", earlier)
+
 
 PREDICTORS: dict[str, Callable[[], Predictor]] = {
     "design doc": DesignDocScheme,
@@ -312,6 +355,29 @@ class Score:
         ]
 
 
+def _step(
+    predictor: Predictor,
+    current: str,
+    following: str,
+    score: Score,
+    stated: list[tuple[float, bool]] | None = None,
+) -> None:
+    """Predict what follows ``current``, score it against ``following``, then record that."""
+    predicted = predictor.predict(current, 3)
+    ids = [item for item, _ in predicted]
+    hit = bool(ids) and ids[0] == following
+    score.scored += 1
+    score.top1 += hit
+    score.confidence += predicted[0][1] if predicted else 0.0
+    score.top3 += following in ids
+    loaded = [item for item, confidence in predicted if confidence > 0.6]
+    score.loaded += len(loaded)
+    score.loaded_used += following in loaded
+    if stated is not None and predicted:
+        stated.append((predicted[0][1], hit))
+    predictor.record(following)
+
+
 def evaluate(factory: Callable[[], Predictor], sequence: Sequence[str], train: float) -> Score:
     predictor = factory()
     split = int(len(sequence) * train)
@@ -319,28 +385,147 @@ def evaluate(factory: Callable[[], Predictor], sequence: Sequence[str], train: f
         predictor.record(item)
     score = Score()
     for index in range(max(split, 1), len(sequence)):
-        following = sequence[index]
-        predicted = predictor.predict(sequence[index - 1], 3)
-        ids = [item for item, _ in predicted]
-        score.scored += 1
-        score.top1 += bool(ids) and ids[0] == following
-        score.confidence += predicted[0][1] if predicted else 0.0
-        score.top3 += following in ids
-        loaded = [item for item, confidence in predicted if confidence > 0.6]
-        score.loaded += len(loaded)
-        score.loaded_used += following in loaded
-        predictor.record(following)
+        _step(predictor, sequence[index - 1], sequence[index], score)
     return score
 
 
-def gather(calls: int, transcripts_path: str | None = None) -> dict[str, list[list[str]]]:
+def evaluate_online(
+    factory: Callable[[], Predictor],
+    sessions: Sequence[Session],
+    warm: bool = False,
+    stated: list[tuple[float, bool]] | None = None,
+) -> Score:
+    """A fresh predictor per session, predicting each access from the first on (see the doc)."""
+    score = Score()
+    earlier: dict[str, list[list[str]]] = defaultdict(list)
+    for session in sessions:
+        predictor = factory()
+        if warm:
+            predictor.warm_start(earlier[session.project])  # type: ignore[attr-defined]
+        sequence = session.accesses
+        predictor.record(sequence[0])
+        for index in range(1, len(sequence)):
+            _step(predictor, sequence[index - 1], sequence[index], score, stated)
+        earlier[session.project].append(sequence)
+    return score
+
+
+# --- calibration ------------------------------------------------------------------------------
+
+
+def raw_top1(sessions: Sequence[Session], warm: bool) -> list[tuple[float, bool]]:
+    """``(uncalibrated score, hit)`` of the prefetcher's top prediction, online."""
+    out: list[tuple[float, bool]] = []
+    earlier: dict[str, list[list[str]]] = defaultdict(list)
+    for session in sessions:
+        prefetcher = PredictiveMemoryPrefetcher()
+        if warm:
+            prefetcher.warm_start("fit", earlier[session.project])
+        sequence = session.accesses
+        prefetcher.record_access("fit", sequence[0])
+        for index in range(1, len(sequence)):
+            top = prefetcher.score_next_accesses("fit", sequence[index - 1], 1)
+            if top:
+                out.append((top[0][1], top[0][0] == sequence[index]))
+            prefetcher.record_access("fit", sequence[index])
+        earlier[session.project].append(sequence)
+    return out
+
+
+def calibration_rows(stated: Sequence[tuple[float, bool]], width: float = 0.1) -> list[str]:
+    """Markdown rows: per confidence bucket, predictions, mean stated confidence, hit rate."""
+    buckets: dict[int, list[tuple[float, bool]]] = defaultdict(list)
+    for confidence, hit in stated:
+        buckets[min(int(confidence / width), int(1 / width) - 1)].append((confidence, hit))
+    rows = []
+    for index in sorted(buckets):
+        members = buckets[index]
+        mean = sum(confidence for confidence, _ in members) / len(members)
+        achieved = sum(hit for _, hit in members) / len(members)
+        low, high = index * width, (index + 1) * width
+        rows.append(f"| {low:.1f}-{high:.1f} | {len(members)} | {mean:.3f} | {achieved:.3f} |")
+    return rows
+
+
+def gather(calls: int, transcripts: list[Session]) -> dict[str, list[list[str]]]:
     sources: dict[str, list[list[str]]] = {}
-    transcripts = claude_code_sessions(transcripts_path)
     if transcripts:
-        sources["claude-code"] = transcripts
+        sources["claude-code"] = [session.accesses for session in transcripts]
     sources["imports"], sources["opens"] = import_sessions()
     sources["calls"] = call_sessions(calls)
     return sources
+
+
+ONLINE: dict[str, tuple[Callable[[], Predictor], bool]] = {
+    "design doc": (DesignDocScheme, False),
+    "last successor": (LastSuccessor, False),
+    "kernel order 1": (lambda: KernelModel(1), False),
+    "kernel (default)": (lambda: KernelModel(4), False),
+    "kernel (default), warm": (lambda: KernelModel(4), True),
+}
+
+
+def online_report(sessions: list[Session]) -> None:
+    first, second = halves(sessions)
+    parts = {"half 1": first, "half 2": second, "all": sessions}
+    print("\n### Online on Claude Code sessions (predict, then record, from the first access)\n")
+    print(
+        "| sessions | accesses scored | predictor | top-1 | vs design doc | mean top-1 confidence |"
+        " confidence - top-1 | top-3 | prefetch@0.6 precision | prefetch@0.6 recall |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    stated: dict[str, list[tuple[float, bool]]] = {}
+    for part, members in parts.items():
+        baseline = 0.0
+        for label, (factory, warm) in ONLINE.items():
+            collected: list[tuple[float, bool]] = []
+            score = evaluate_online(factory, members, warm, collected)
+            top1 = score.top1 / score.scored
+            baseline = baseline or top1
+            gap = (score.confidence - score.top1) / score.scored
+            cells = score.row()
+            print(
+                f"| {part} ({len(members)}) | {score.scored} | {label} | {cells[0]} |"
+                f" {top1 / baseline:.2f}x | {cells[1]} | {gap:+.3f} | "
+                + " | ".join(cells[2:])
+                + " |"
+            )
+            if part == "all" and label.startswith("kernel (default)"):
+                stated[label] = collected
+    for label, collected in stated.items():
+        print(f"\n#### Calibration, {label}, all sessions (top-1 predictions)\n")
+        print("| stated confidence | predictions | mean stated | achieved (hit rate) |")
+        print("|---|---|---|---|")
+        print("\n".join(calibration_rows(collected)))
+
+
+def fit_report(sessions: list[Session]) -> None:
+    import memcore.prefetch as prefetch
+
+    first, second = halves(sessions)
+    print("\n### Calibration fit: on one half, checked on the other (online, cold and warm)\n")
+    print("| fitted on | checked on | top-1 | mean top-1 confidence | confidence - top-1 |")
+    print("|---|---|---|---|---|")
+    shipped = prefetch.CALIBRATION
+    try:
+        for fit_name, fit_on, check_name, check_on in (
+            ("half 1", first, "half 2", second),
+            ("half 2", second, "half 1", first),
+        ):
+            prefetch.CALIBRATION = fit_calibration(raw_top1(fit_on, False) + raw_top1(fit_on, True))
+            for warm in (False, True):
+                score = evaluate_online(lambda: KernelModel(4), check_on, warm)
+                label = f"{check_name}{', warm' if warm else ''}"
+                print(
+                    f"| {fit_name} | {label} | {score.top1 / score.scored:.3f} |"
+                    f" {score.confidence / score.scored:.3f} |"
+                    f" {(score.confidence - score.top1) / score.scored:+.3f} |"
+                )
+    finally:
+        prefetch.CALIBRATION = shipped
+    table = fit_calibration(raw_top1(sessions, False) + raw_top1(sessions, True))
+    print("\nFitted on all sessions (paste into memcore/prefetch.py):\n")
+    print(f"CALIBRATION: Calibration = {table!r}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -348,10 +533,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train", type=float, default=0.5, help="training fraction (0.5)")
     parser.add_argument("--calls", type=int, default=40_000, help="call-trace length (40000)")
     parser.add_argument(
-        "--transcripts", help="Claude Code transcripts (default: ~/.claude/projects, if any)"
+        "--transcripts",
+        default=str(DEV_TRANSCRIPTS) if DEV_TRANSCRIPTS.is_dir() else None,
+        help="Claude Code transcripts (default: ../shared/data/claude-code, or ~/.claude/projects)",
+    )
+    parser.add_argument("--fit", action="store_true", help="refit and print the calibration")
+    parser.add_argument(
+        "--online-only", action="store_true", help="skip the program traces (train/test table)"
     )
     args = parser.parse_args(argv)
-    sources = gather(args.calls, args.transcripts)
+    transcripts = claude_code_sessions(args.transcripts)
+    if transcripts:
+        online_report(transcripts)
+        if args.fit:
+            fit_report(transcripts)
+    if args.online_only:
+        return 0
+    sources = gather(args.calls, transcripts)
+    print(f"\n### Train on the first {args.train:.0%}, then predict and record the rest\n")
     print(
         "| source | accesses (sessions, distinct) | predictor | top-1 | mean top-1 confidence |"
         " top-3 | prefetch@0.6 precision | prefetch@0.6 recall |"

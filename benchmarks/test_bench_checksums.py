@@ -11,8 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -68,6 +70,28 @@ def state_100k() -> dict[str, dict[str, Any]]:
 @pytest.fixture(scope="module")
 def state_2k() -> dict[str, dict[str, Any]]:
     return realistic_state(PURE_ITEMS)
+
+
+TRANSCRIPTS = Path(__file__).resolve().parents[2] / "shared" / "data" / "claude-code"
+
+
+def real_items_state() -> dict[str, dict[str, Any]]:
+    """Every item imported from the real Claude Code transcripts, in the plain form stores keep.
+
+    Longer contents than the synthetic state (messages, tool output, summaries), about a fifth of
+    their text in non-ASCII strings.
+    """
+    from memcore.claude_code import parse_transcript
+
+    paths = sorted(TRANSCRIPTS.glob("*.jsonl"))
+    if not paths:
+        pytest.skip(f"no transcripts under {TRANSCRIPTS}")
+    return {item.id: item.to_dict() for path in paths for item in parse_transcript(path).items}
+
+
+@pytest.fixture(scope="module")
+def state_real() -> dict[str, dict[str, Any]]:
+    return real_items_state()
 
 
 @pytest.fixture(scope="module")
@@ -146,6 +170,69 @@ def test_state_checksum_100k_orjson_xxh3(benchmark: Any, state_100k: dict[str, A
 @pytest.mark.benchmark(group="state checksum 100k items")
 def test_state_checksum_100k_json_sha256(benchmark: Any, state_100k: dict[str, Any]) -> None:
     benchmark.pedantic(json_sha256, (state_100k,), rounds=3)
+
+
+@pytest.mark.benchmark(group="state checksum real items")
+def test_state_checksum_real_memcore_c(
+    benchmark: Any, native_kernels: Callable[[str], ModuleType], state_real: dict[str, Any]
+) -> None:
+    checksum = native_kernels("checksums").state_checksum
+    benchmark.pedantic(checksum, (state_real,), rounds=20, warmup_rounds=1)
+
+
+@pytest.mark.benchmark(group="state checksum real items")
+def test_state_checksum_real_orjson_xxh3(benchmark: Any, state_real: dict[str, Any]) -> None:
+    benchmark.pedantic(orjson_xxh3, (state_real,), rounds=20, warmup_rounds=1)
+
+
+def _alternating(benchmark: Any, checksum: Callable[[Any], int], state: dict[str, Any]) -> None:
+    """Time ``checksum`` per round, and right before each round (in the untimed setup) one
+    orjson + xxh3 call on the same state by ``perf_counter``: the two alternate call by call, so
+    a machine whose load changes from one second to the next slows both alike. ``extra_info``
+    has the best and the median time of each and their ratios."""
+    reference: list[float] = []
+
+    def setup() -> tuple[tuple[dict[str, Any]], dict[str, Any]]:
+        started = time.perf_counter()
+        orjson_xxh3(state)
+        reference.append(time.perf_counter() - started)
+        return (state,), {}
+
+    benchmark.pedantic(checksum, setup=setup, rounds=25, warmup_rounds=1)
+    stats = benchmark.stats.stats
+    reference.sort()
+    best, median = reference[0], reference[len(reference) // 2]
+    benchmark.extra_info.update(
+        {
+            "orjson_xxh3_min_s": best,
+            "orjson_xxh3_median_s": median,
+            "ratio_by_min": round(best / stats.min, 3),
+            "ratio_by_median": round(median / stats.median, 3),
+        }
+    )
+
+
+@pytest.mark.benchmark(
+    group="state checksum, alternating with orjson + xxh3 (ratios in extra_info)"
+)
+@pytest.mark.parametrize("shape", ["state_100k", "state_real"])
+def test_state_checksum_alternating(
+    benchmark: Any,
+    native_kernels: Callable[[str], ModuleType],
+    request: pytest.FixtureRequest,
+    shape: str,
+) -> None:
+    _alternating(
+        benchmark, native_kernels("checksums").state_checksum, request.getfixturevalue(shape)
+    )
+
+
+@pytest.mark.benchmark(group="state checksum real items, first 500 (pure twin size)")
+def test_state_checksum_real_500(
+    benchmark: Any, checksums_impl: ModuleType, state_real: dict[str, Any]
+) -> None:
+    first = dict(list(state_real.items())[:500])
+    benchmark.pedantic(checksums_impl.state_checksum, (first,), rounds=5, warmup_rounds=1)
 
 
 @pytest.mark.benchmark(group="state checksum 2k items (pure twin size)")

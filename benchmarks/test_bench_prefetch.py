@@ -31,7 +31,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from benchmarks.prefetch_quality import call_sessions, import_sessions
+from benchmarks.prefetch_quality import (
+    DEV_TRANSCRIPTS,
+    call_sessions,
+    claude_code_sessions,
+    import_sessions,
+)
 from memcore.prefetch import PredictiveMemoryPrefetcher
 
 RECORDS = 10_000  # accesses per round, one by one
@@ -80,7 +85,7 @@ def _record_one_by_one(make: Callable[[], Any], ids: list[int]) -> Any:
 # --- counting --------------------------------------------------------------------------------
 
 
-@pytest.mark.benchmark(group="record_access one by one, 10k real accesses")
+@pytest.mark.benchmark(group="PatternCounter.record one by one, 10k real accesses")
 def test_record_one_by_one(benchmark: Any, patterns_impl: ModuleType, real_ids: np.ndarray) -> None:
     ids = real_ids[:RECORDS].tolist()
     model = benchmark.pedantic(
@@ -89,11 +94,95 @@ def test_record_one_by_one(benchmark: Any, patterns_impl: ModuleType, real_ids: 
     assert model.accesses == RECORDS
 
 
-@pytest.mark.benchmark(group="record_access one by one, 10k real accesses")
+@pytest.mark.benchmark(group="PatternCounter.record one by one, 10k real accesses")
 def test_record_one_by_one_counter(benchmark: Any, real_ids: np.ndarray) -> None:
     ids = real_ids[:RECORDS].tolist()
     model = benchmark.pedantic(_record_one_by_one, (CounterModel, ids), rounds=5, warmup_rounds=1)
     assert len(model.table) > 0
+
+
+# --- record_access per call: the prefetcher's own path ----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def claude_code_calls() -> list[tuple[str, str]]:
+    """The real Claude Code accesses as ``(session id, item id)`` calls, each transcript its own
+    session (about 2k calls)."""
+    sessions = claude_code_sessions(DEV_TRANSCRIPTS)
+    if not sessions:
+        pytest.skip(f"no transcripts under {DEV_TRANSCRIPTS}")
+    return [
+        (f"cc-{number}", item)
+        for number, session in enumerate(sessions)
+        for item in session.accesses
+    ]
+
+
+def _record_calls(record: Callable[[str, str], None], calls: list[tuple[str, str]]) -> None:
+    for session_id, item_id in calls:
+        record(session_id, item_id)
+
+
+PASSES = 5  # timed passes over the calls per round
+
+
+def _per_call(benchmark: Any, make: Callable[[], Callable[[str, str], None]], calls: Any) -> None:
+    """Time ``PASSES`` passes over ``calls`` through a fresh ``make()`` each round (made in the
+    untimed setup); the per-call times go to ``extra_info``."""
+
+    def setup() -> tuple[tuple[Any, list[tuple[str, str]]], dict[str, Any]]:
+        return (make(), calls * PASSES), {}
+
+    benchmark.pedantic(_record_calls, setup=setup, rounds=7, warmup_rounds=1)
+    count = len(calls) * PASSES
+    benchmark.extra_info["calls_per_round"] = count
+    benchmark.extra_info["ns_per_call_min"] = round(benchmark.stats.stats.min / count * 1e9, 1)
+    benchmark.extra_info["ns_per_call_median"] = round(
+        benchmark.stats.stats.median / count * 1e9, 1
+    )
+
+
+def _table_record(impl: ModuleType, calls: list[tuple[str, str]], warm: bool) -> Any:
+    table = impl.SessionTable({"window_size": 5, "max_contexts": 8192})
+    if warm:
+        _record_calls(table.record, calls)
+    return table.record
+
+
+@pytest.mark.benchmark(group="record_access per call, real Claude Code calls, from empty")
+def test_record_access_per_call_from_empty(
+    benchmark: Any, patterns_impl: ModuleType, claude_code_calls: list[tuple[str, str]]
+) -> None:
+    """The session table's ``record`` (what ``PredictiveMemoryPrefetcher.record_access`` is bound
+    to: session lookup, interning, counting in one call), starting from empty tables: the timed
+    calls create the sessions and grow their tables."""
+    _per_call(
+        benchmark, lambda: _table_record(patterns_impl, claude_code_calls, False), claude_code_calls
+    )
+
+
+@pytest.mark.benchmark(group="record_access per call, real Claude Code calls, grown")
+def test_record_access_per_call_grown(
+    benchmark: Any, patterns_impl: ModuleType, claude_code_calls: list[tuple[str, str]]
+) -> None:
+    """The same on tables that have seen the calls once (a long-running session's steady state)."""
+    _per_call(
+        benchmark, lambda: _table_record(patterns_impl, claude_code_calls, True), claude_code_calls
+    )
+
+
+@pytest.mark.benchmark(group="record_access per call, real Claude Code calls, grown")
+def test_record_access_per_call_grown_prefetcher(
+    benchmark: Any, claude_code_calls: list[tuple[str, str]]
+) -> None:
+    """``PredictiveMemoryPrefetcher.record_access`` itself, on the kernels in use."""
+
+    def make() -> Callable[[str, str], None]:
+        prefetcher = PredictiveMemoryPrefetcher()
+        _record_calls(prefetcher.record_access, claude_code_calls)
+        return prefetcher.record_access
+
+    _per_call(benchmark, make, claude_code_calls)
 
 
 def _record_batch(make: Callable[[], Any], batch: np.ndarray) -> Any:

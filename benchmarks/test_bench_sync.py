@@ -1,34 +1,47 @@
-"""Sync benchmarks: delta sync against the naive whole-session design, and syncs per second.
+"""Sync benchmarks: memcore's sync path side by side with what it is built from.
 
-Run: ``.venv/bin/python -m pytest benchmarks/test_bench_sync.py --benchmark-only -q``.
+Run: ``.venv/bin/python -m pytest benchmarks/test_bench_sync.py --benchmark-only -q``; read the
+ratio of the means within each group.
 
-* ``sync-10k-100changed-<backend>``: a 10,000-item session in which one replica changes 100 items
-  and syncs, then another replica syncs and receives them. ``delta`` is memcore's design (the
-  store's per-key version index: only the 100 records travel, the digest is kept incrementally).
-  ``naive`` is the obvious alternative done honestly: the whole session as one checksummed msgpack
-  blob under one key/row, read, decoded, merged, re-encoded and written back with the same
-  compare-and-set, and read and decoded whole by the other replica. It talks to the database with
-  plain synchronous clients (no thread hop, no event loop), which favours it. Read the ratio of
-  the two means.
-* ``sync-throughput-<backend>``: 1 and 4 replicas (one store connection each) in one event loop,
-  each writing a key and syncing in every round, all at once; 4 contend on the compare-and-set.
-  Syncs per second = writers / mean round time (``extra_info`` has the writer count).
+* ``pull-10k-<store>``: a fresh replica syncing a 10,000-item session (``memcore``) against
+  ``raw``: ``SELECT key, record FROM items`` and ``msgpack.unpackb`` of each record's payload
+  (no extension hook, no checksum, no merge: the floor for reading those bytes at all).
+* ``commit-1key-<store>``: 100 rounds of ``set`` one key + ``sync_session_memory`` on a synced
+  replica (``memcore``) against 100 raw one-row ``BEGIN IMMEDIATE`` / ``INSERT`` / ``COMMIT``
+  transactions on a table of the same shape, same pragmas (WAL, synchronous=NORMAL) (``raw``);
+  and, to show where the time goes, ``Store.commit`` alone, and memcore's own commit statements
+  on memcore's schema through plain sqlite3.
+* ``writers-<store>``: 200 syncs, each of one fresh key, by 1 writer, by 4 writer tasks sharing
+  one replica in one process (group commit: concurrent syncs join one compare-and-set), by 4
+  replicas in one process (each its own store connection: they race on the compare-and-set),
+  and by 1 and 4 processes (200 syncs each). ``extra_info["syncs_per_second"]`` has the rate.
+* ``session-100k-<store>``: a 100,000-item session: its first sync (one commit of 100k keys),
+  a fresh replica's pull, and a 100-key delta (one replica commits 100 changes, another pulls
+  them).
+* ``sync-10k-100changed-<backend>``: delta sync against the naive design (the whole session as
+  one checksummed blob, read, decoded, merged, re-encoded and written back with the same
+  compare-and-set, through plain synchronous clients).
+
+``store_url`` is the fixture the comparisons run on: add a store to its params (and a ``raw``
+reader for it) to put it in the same tables.
 """
 
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import sqlite3
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Protocol
 
+import msgpack
 import pytest
 
 from memcore.codec import decode_record, encode_record
 from memcore.model import MemoryItem, Priority
-from memcore.stores import Store, open_store
+from memcore.stores import open_store
 from memcore.sync import DistributedMemoryManager
 
 SESSION = "bench-sync"
@@ -75,6 +88,31 @@ def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 def _backend_name(url: str) -> str:
     return url.split(":", 1)[0]
+
+
+@pytest.fixture(params=["sqlite"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The stores the side-by-side comparisons run on (one fresh database per test)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'bench.db'}"
+    url: str = request.getfixturevalue(f"{request.param}_url")
+    return url
+
+
+def _sqlite_path(url: str) -> str:
+    return url[len("sqlite:///") :]
+
+
+def _fill(loop: asyncio.AbstractEventLoop, url: str, count: int, session: str = SESSION) -> None:
+    async def go() -> None:
+        writer = DistributedMemoryManager(url, replica_id="filler")
+        for index in range(count):
+            writer.set(session, f"mem-{index:06d}", make_item(index))
+        result = await writer.sync_session_memory(session)
+        assert result.success
+        await writer.close()
+
+    loop.run_until_complete(go())
 
 
 # --- the naive design: one blob per session ----------------------------------------------------
@@ -245,35 +283,303 @@ def test_naive_sync_10k_items_100_changed(benchmark: Any, backend_url: str) -> N
         blob.close()
 
 
-# --- throughput ---------------------------------------------------------------------------------
+# --- pull: a fresh replica takes a 10k-item session ---------------------------------------------
 
 
-@pytest.mark.parametrize("writers", [1, 4])
-def test_syncs_per_second(
-    benchmark: Any, backend_url: str, writers: int, loop: asyncio.AbstractEventLoop
+def _bench_pull(
+    benchmark: Any, store_url: str, loop: asyncio.AbstractEventLoop, count: int, rounds: int
 ) -> None:
-    benchmark.group = f"sync-throughput-{_backend_name(backend_url)}"
-    benchmark.name = f"{writers}-writers"
-    benchmark.extra_info["writers"] = writers
-    stores: list[Store] = [open_store(backend_url) for _ in range(writers)]
-    managers = [
-        DistributedMemoryManager(storage_backend=store, replica_id=f"w{i}")
-        for i, store in enumerate(stores)
-    ]
+    """A fresh replica on one open store syncs a ``count``-item session, every round."""
+    _fill(loop, store_url, count)
+    store = open_store(store_url)
+
+    async def pull() -> None:
+        reader = DistributedMemoryManager(storage_backend=store, replica_id="reader")
+        result = await reader.sync_session_memory(SESSION)
+        assert result.synced_items == count
+
+    benchmark.pedantic(lambda: loop.run_until_complete(pull()), rounds=rounds, warmup_rounds=1)
+    loop.run_until_complete(store.close())
+
+
+def test_pull_10k(benchmark: Any, store_url: str, loop: asyncio.AbstractEventLoop) -> None:
+    benchmark.group = f"pull-10k-{_backend_name(store_url)}"
+    benchmark.name = "memcore"
+    _bench_pull(benchmark, store_url, loop, ITEMS, rounds=15)
+
+
+def test_pull_10k_raw(benchmark: Any, store_url: str, loop: asyncio.AbstractEventLoop) -> None:
+    benchmark.group = f"pull-10k-{_backend_name(store_url)}"
+    benchmark.name = "raw"
+    if not store_url.startswith("sqlite"):
+        pytest.skip("the raw reader of this store is not written")
+    _fill(loop, store_url, ITEMS)
+    db = sqlite3.connect(_sqlite_path(store_url))
+
+    def raw() -> None:
+        rows = db.execute("SELECT key, record FROM items").fetchall()
+        decoded = {key: msgpack.unpackb(memoryview(record)[7:-8]) for key, record in rows}
+        assert len(decoded) == ITEMS
+
+    benchmark.pedantic(raw, rounds=15, warmup_rounds=2)
+    db.close()
+
+
+# --- a one-key commit -------------------------------------------------------------------------
+
+COMMITS = 100
+
+
+def test_commit_one_key(benchmark: Any, store_url: str, loop: asyncio.AbstractEventLoop) -> None:
+    benchmark.group = f"commit-1key-{_backend_name(store_url)}"
+    benchmark.name = f"memcore ({COMMITS} syncs)"
+    manager = DistributedMemoryManager(store_url, replica_id="writer")
+    revision = [0]
+
+    async def commits() -> None:
+        for _ in range(COMMITS):
+            revision[0] += 1
+            manager.set(SESSION, "mem-000001", make_item(1, revision[0]))
+            result = await manager.sync_session_memory(SESSION)
+            assert result.synced_items == 1
+
+    loop.run_until_complete(commits())  # the session exists and the connection is open
+    benchmark.pedantic(lambda: loop.run_until_complete(commits()), rounds=20, warmup_rounds=2)
+    loop.run_until_complete(manager.close())
+
+
+def test_commit_one_key_raw(benchmark: Any, store_url: str) -> None:
+    benchmark.group = f"commit-1key-{_backend_name(store_url)}"
+    benchmark.name = f"raw ({COMMITS} transactions)"
+    if not store_url.startswith("sqlite"):
+        pytest.skip("the raw writer of this store is not written")
+    db = sqlite3.connect(_sqlite_path(store_url), isolation_level=None)
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA synchronous = NORMAL")
+    db.execute(
+        "CREATE TABLE items (session TEXT NOT NULL, key TEXT NOT NULL, record BLOB NOT NULL, "
+        "version INTEGER NOT NULL, PRIMARY KEY (session, key)) WITHOUT ROWID"
+    )
+    record = encode_record(make_item(1).to_dict())
+    version = [0]
+
+    def transactions() -> None:
+        for _ in range(COMMITS):
+            version[0] += 1
+            db.execute("BEGIN IMMEDIATE")
+            db.execute(
+                "INSERT OR REPLACE INTO items VALUES (?, ?, ?, ?)",
+                (SESSION, "mem-000001", record, version[0]),
+            )
+            db.execute("COMMIT")
+
+    benchmark.pedantic(transactions, rounds=20, warmup_rounds=2)
+    db.close()
+
+
+def test_commit_one_key_store_only(
+    benchmark: Any, store_url: str, loop: asyncio.AbstractEventLoop
+) -> None:
+    """Where the time goes: ``Store.commit`` alone (no merge, no encoding, no read), and..."""
+    benchmark.group = f"commit-1key-{_backend_name(store_url)}"
+    benchmark.name = f"store.commit only ({COMMITS})"
+    store = open_store(store_url)
+    record = encode_record(make_item(1).to_dict())
+    version = [0]
+
+    async def commits() -> None:
+        for _ in range(COMMITS):
+            new = await store.commit(SESSION, version[0], {"mem-000001": record}, version[0])
+            assert new is not None
+            version[0] = new
+
+    loop.run_until_complete(commits())
+    benchmark.pedantic(lambda: loop.run_until_complete(commits()), rounds=20, warmup_rounds=2)
+    loop.run_until_complete(store.close())
+
+
+def test_commit_one_key_raw_same_statements(
+    benchmark: Any, store_url: str, loop: asyncio.AbstractEventLoop
+) -> None:
+    """...the same statements as memcore's commit on memcore's schema through plain sqlite3:
+    what the schema (items, its version index, the journal and its index, meta) costs."""
+    benchmark.group = f"commit-1key-{_backend_name(store_url)}"
+    benchmark.name = f"raw, memcore's statements ({COMMITS})"
+    if not store_url.startswith("sqlite"):
+        pytest.skip("SQLite only")
+    store = open_store(store_url)  # creates the schema, then gets out of the way
+    loop.run_until_complete(store.commit(SESSION, 0, {}, 0))
+    loop.run_until_complete(store.close())
+    db = sqlite3.connect(_sqlite_path(store_url), isolation_level=None)
+    db.execute("PRAGMA synchronous = NORMAL")
+    record = encode_record(make_item(1).to_dict())
+    version = [1]
+
+    def transactions() -> None:
+        for _ in range(COMMITS):
+            new = version[0] + 1
+            db.execute("BEGIN IMMEDIATE")
+            db.execute(
+                "UPDATE meta SET version = ?, digest = ? WHERE session = ? AND version = ?",
+                (new, new, SESSION, version[0]),
+            )
+            db.execute(
+                "INSERT INTO items (session, key, record, version) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (session, key) DO UPDATE "
+                "SET record = excluded.record, version = excluded.version",
+                (SESSION, "mem-000001", record, new),
+            )
+            db.execute(
+                "INSERT INTO journal (session, version, key, record) VALUES (?, ?, ?, ?)",
+                (SESSION, new, "mem-000001", record),
+            )
+            db.execute("COMMIT")
+            version[0] = new
+
+    benchmark.pedantic(transactions, rounds=20, warmup_rounds=2)
+    db.close()
+
+
+# --- writers: syncs per second ------------------------------------------------------------------
+
+SYNCS = 200
+
+
+@pytest.mark.parametrize("layout", ["1-writer", "4-tasks-one-replica", "4-replicas"])
+def test_writers_in_one_process(
+    benchmark: Any, store_url: str, layout: str, loop: asyncio.AbstractEventLoop
+) -> None:
+    """``SYNCS`` syncs of one fresh key each, made by 1 or 4 concurrent writers."""
+    benchmark.group = f"writers-{_backend_name(store_url)}"
+    benchmark.name = layout
+    writers = 1 if layout == "1-writer" else 4
+    replicas = writers if layout == "4-replicas" else 1
+    managers = [DistributedMemoryManager(store_url, replica_id=f"w{i}") for i in range(replicas)]
     counter = [0]
 
-    async def one_round() -> None:
-        counter[0] += 1
-        jobs: list[Awaitable[Any]] = []
-        for i, manager in enumerate(managers):
-            manager.set(SESSION, f"w{i}-{counter[0] % 50}", make_item(i, counter[0]))
-            jobs.append(manager.sync_session_memory(SESSION))
-        results = await asyncio.gather(*jobs)
-        assert all(r.success for r in results)
+    async def writer(index: int, manager: DistributedMemoryManager) -> None:
+        for _ in range(SYNCS // writers):
+            counter[0] += 1
+            key = f"w{index}-{counter[0] % 50}"
+            manager.set(SESSION, key, MemoryItem(key, f"{index}/{counter[0]}"))
+            result = await manager.sync_session_memory(SESSION)
+            assert result.success
 
-    run: Callable[[], None] = lambda: loop.run_until_complete(one_round())  # noqa: E731
-    benchmark.pedantic(run, rounds=40, warmup_rounds=2)
-    mean = benchmark.stats.stats.mean
-    benchmark.extra_info["syncs_per_second"] = round(writers / mean, 1)
-    for store in stores:
-        loop.run_until_complete(store.close())
+    async def run() -> None:
+        await asyncio.gather(*(writer(i, managers[i % replicas]) for i in range(writers)))
+
+    loop.run_until_complete(run())  # connections open, session there
+    benchmark.pedantic(lambda: loop.run_until_complete(run()), rounds=5, warmup_rounds=1)
+    benchmark.extra_info["syncs_per_second"] = round(SYNCS / benchmark.stats.stats.mean, 1)
+    for manager in managers:
+        loop.run_until_complete(manager.close())
+
+
+def _process_writer(url: str, index: int, go: Any, ready: Any) -> None:
+    async def main() -> None:
+        manager = DistributedMemoryManager(url, replica_id=f"p{index}")
+        await manager.sync_session_memory(SESSION)
+        ready.release()
+        go.wait()
+        for n in range(SYNCS):
+            key = f"p{index}-{n % 50}"
+            manager.set(SESSION, key, MemoryItem(key, f"{index}/{n}"))
+            result = await manager.sync_session_memory(SESSION)
+            if not result.success:
+                raise SystemExit(1)
+        await manager.close()
+
+    asyncio.run(main())
+
+
+@pytest.mark.parametrize("processes", [1, 4])
+def test_writers_across_processes(benchmark: Any, store_url: str, processes: int) -> None:
+    """``SYNCS`` syncs per process, by 1 or 4 processes at once (timed from a shared start)."""
+    benchmark.group = f"writers-{_backend_name(store_url)}"
+    benchmark.name = f"{processes}-processes"
+    context = multiprocessing.get_context("fork")
+    started: list[Any] = []
+
+    def setup() -> None:
+        go, ready = context.Event(), context.Semaphore(0)
+        workers = [
+            context.Process(target=_process_writer, args=(store_url, i, go, ready))
+            for i in range(processes)
+        ]
+        for worker in workers:
+            worker.start()
+        for _ in workers:
+            ready.acquire()
+        started[:] = [go, workers]
+
+    def run() -> None:
+        go, workers = started
+        go.set()
+        for worker in workers:
+            worker.join()
+            assert worker.exitcode == 0
+
+    benchmark.pedantic(run, setup=setup, rounds=3)
+    total = processes * SYNCS
+    benchmark.extra_info["syncs_per_second"] = round(total / benchmark.stats.stats.mean, 1)
+
+
+# --- a 100k-item session ------------------------------------------------------------------------
+
+BIG = 100_000
+BIG_CHANGED = 100
+
+
+def test_session_100k_first_sync(
+    benchmark: Any, store_url: str, loop: asyncio.AbstractEventLoop
+) -> None:
+    benchmark.group = f"session-100k-{_backend_name(store_url)}"
+    benchmark.name = "first-sync"
+    items = [make_item(index) for index in range(BIG)]
+    store = open_store(store_url)
+    round_ = [0]
+    managers: list[DistributedMemoryManager] = []
+
+    def setup() -> None:
+        round_[0] += 1
+        manager = DistributedMemoryManager(storage_backend=store, replica_id="writer")
+        for item in items:
+            manager.set(f"big-{round_[0]}", item.id, item)
+        managers[:] = [manager]
+
+    def run() -> None:
+        result = loop.run_until_complete(managers[0].sync_session_memory(f"big-{round_[0]}"))
+        assert result.synced_items == BIG
+
+    benchmark.pedantic(run, setup=setup, rounds=3)
+    loop.run_until_complete(store.close())
+
+
+def test_session_100k_pull(benchmark: Any, store_url: str, loop: asyncio.AbstractEventLoop) -> None:
+    benchmark.group = f"session-100k-{_backend_name(store_url)}"
+    benchmark.name = "pull"
+    _bench_pull(benchmark, store_url, loop, BIG, rounds=3)
+
+
+def test_session_100k_delta(
+    benchmark: Any, store_url: str, loop: asyncio.AbstractEventLoop
+) -> None:
+    benchmark.group = f"session-100k-{_backend_name(store_url)}"
+    benchmark.name = f"delta-{BIG_CHANGED}"
+    _fill(loop, store_url, BIG)
+    writer = DistributedMemoryManager(store_url, replica_id="writer")
+    reader = DistributedMemoryManager(store_url, replica_id="reader")
+    loop.run_until_complete(writer.sync_session_memory(SESSION))
+    loop.run_until_complete(reader.sync_session_memory(SESSION))
+    revision = [0]
+
+    async def one_round() -> None:
+        revision[0] += 1
+        for index in range(0, BIG, BIG // BIG_CHANGED):
+            writer.set(SESSION, f"mem-{index:06d}", make_item(index, revision[0]))
+        assert (await writer.sync_session_memory(SESSION)).synced_items == BIG_CHANGED
+        assert (await reader.sync_session_memory(SESSION)).synced_items == BIG_CHANGED
+
+    benchmark.pedantic(lambda: loop.run_until_complete(one_round()), rounds=10, warmup_rounds=1)
+    for manager in (writer, reader):
+        loop.run_until_complete(manager.close())

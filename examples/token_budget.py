@@ -2,7 +2,8 @@
 
 Builds a long session from notes on the Python standard library (old and new, of every priority),
 then asks handle_context_overflow to bring it under a budget. Critical items always stay; the
-rest is summarized, compressed or evicted, oldest and least important first.
+rest is summarized, compressed or evicted, oldest and least important first. A budget smaller than
+the critical items alone is refused (``ContextBudgetError``) and changes nothing.
 
     python examples/token_budget.py            # a 4000-token budget
     python examples/token_budget.py 1500
@@ -15,6 +16,7 @@ from collections import Counter
 
 from memcore import Priority, SessionState, count_tokens, handle_context_overflow
 from memcore.demo import stdlib_notes
+from memcore.errors import ContextBudgetError
 from memcore.model import utc_now
 
 
@@ -25,7 +27,11 @@ def main(budget: int) -> int:
     print(f"session: {len(items)} items, {before:,} tokens ({dict(priorities)})")
 
     state = SessionState(items, token_budget=budget)
-    outcome = handle_context_overflow(state)
+    try:
+        outcome = handle_context_overflow(state)
+    except ContextBudgetError as exc:
+        print(f"budget {budget:,} refused: {exc}")
+        return 1
     print(
         f"budget {budget:,}: {outcome.final_token_count:,} tokens left, "
         f"{outcome.tokens_saved:,} saved"
@@ -38,5 +44,13 @@ def main(budget: int) -> int:
     return 0 if outcome.final_token_count <= budget else 1
 
 
+def _budget(argv: list[str]) -> int:
+    if len(argv) < 2:
+        return 4000
+    if not argv[1].isdigit() or int(argv[1]) <= 0:
+        sys.exit(f"usage: {argv[0]} [BUDGET]  (a positive number of tokens, got {argv[1]!r})")
+    return int(argv[1])
+
+
 if __name__ == "__main__":
-    sys.exit(main(int(sys.argv[1]) if len(sys.argv) > 1 else 4000))
+    sys.exit(main(_budget(sys.argv)))

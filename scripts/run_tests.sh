@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# The test command. On a fresh machine it installs what the tests need (Debian's redis-server, lz4
-# and zstd when absent, a venv, the build, the test dependencies), then runs the whole suite twice:
-# once installed with the compiled kernels, once installed pure (MEMCORE_NO_EXTENSIONS=1).
+# The test command. On a fresh machine it installs what the tests need (Debian's redis-server and
+# redis-tools, lz4 and zstd when absent, a venv, the build, the test dependencies), then runs the
+# whole suite twice: once installed with the compiled kernels, once installed pure
+# (MEMCORE_NO_EXTENSIONS=1).
 # Extra arguments go to pytest. Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)  # the cluster tests' redis-cli
 command -v lz4 >/dev/null 2>&1 || missing+=(lz4)
 command -v zstd >/dev/null 2>&1 || missing+=(zstd)
 if [ ${#missing[@]} -gt 0 ]; then
@@ -32,7 +34,7 @@ run_suite() {  # run_suite <venv dir> <label> [env assignments...]
   rm -rf "$wheels"
   env "$@" "$venv/bin/python" -m pip wheel -q --no-deps -w "$wheels" .
   local wheel
-  wheel=$(ls "$wheels"/memcore-*.whl)
+  wheel=$(ls "$wheels"/memcore_native-*.whl)  # the distribution memcore-native
   "$venv/bin/python" -m pip install -q --force-reinstall --no-deps "$wheel"
   "$venv/bin/python" -m pip install -q "$wheel[test]"
   env "$@" "$venv/bin/python" -c "import memcore; print('== [$label] memcore.NATIVE =', memcore.NATIVE)"

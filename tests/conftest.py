@@ -1,4 +1,5 @@
-"""Shared fixtures: kernel implementations (compiled ``c`` and pure ``py``) and a real redis-server.
+"""Shared fixtures: kernel implementations (compiled ``c`` and pure ``py``), a real redis-server
+and a real three-node Redis Cluster (``tests/redis_cluster.py``), each started once per session.
 
 The ``c`` parameter really imports the compiled module, so a missing build is an error, not a
 pass. It is skipped only when this install runs pure on purpose (``MEMCORE_NO_EXTENSIONS=1`` or an
@@ -20,6 +21,7 @@ from types import ModuleType
 import pytest
 
 from memcore import _kernels
+from tests.redis_cluster import RedisClusterNodes
 
 IMPLEMENTATIONS = ("c", "py")
 
@@ -46,6 +48,7 @@ checksums_impl = _implementation_fixture("checksums")
 patterns_impl = _implementation_fixture("patterns")
 regression_impl = _implementation_fixture("regression")
 pipeline_impl = _implementation_fixture("pipeline")
+records_impl = _implementation_fixture("records")
 
 
 @pytest.fixture(scope="session")
@@ -167,6 +170,23 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
 @pytest.fixture
 def redis_url(redis_server: RedisServer) -> str:
     return redis_server.clean_url()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterNodes]:
+    """One three-node Redis Cluster for the session (see tests/redis_cluster.py); use
+    ``redis_cluster_url`` for emptied nodes per test."""
+    nodes = RedisClusterNodes(tmp_path_factory.mktemp("redis-cluster"))
+    nodes.start()
+    try:
+        yield nodes
+    finally:
+        nodes.stop()
+
+
+@pytest.fixture
+def redis_cluster_url(redis_cluster: RedisClusterNodes) -> str:
+    return redis_cluster.clean_url()
 
 
 @pytest.fixture

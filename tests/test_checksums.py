@@ -11,6 +11,7 @@ import os
 import random
 import subprocess
 import sys
+import sysconfig
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone, tzinfo
@@ -271,15 +272,104 @@ def test_stable_across_processes(checksums_impl: ModuleType, pure: bool) -> None
     assert second == checksums_impl.state_checksum({"key": {"b": [1.5, "x"], "a": 1}})
 
 
-@settings(max_examples=150, deadline=None)
-@given(state=states)
+# Entry shapes the compiled twin hashes on separate paths: batches of four entries whose tails
+# differ in length (0-3 bytes past 4- and 8-byte steps, and past 32-byte stripes), ASCII and
+# non-ASCII keys and values (the UTF-8 cached on the str), leaves hashed from borrowed references
+# (None, bools, floats, UTC and naive datetimes) and the rest.
+batch_keys = st.one_of(st.text(alphabet="abcdefgh", max_size=40), texts(max_size=40))
+batch_values = st.one_of(
+    st.text(alphabet="xyz", max_size=300),
+    texts(max_size=300),
+    st.none(),
+    st.booleans(),
+    st.floats(),
+    st.datetimes(timezones=st.sampled_from([timezone.utc, *ZONES[1:]])),
+    naive_datetimes,
+    scalars,
+)
+wide_states = st.dictionaries(
+    batch_keys,
+    st.one_of(batch_values, st.dictionaries(batch_keys, batch_values, max_size=9)),
+    min_size=3,
+    max_size=13,
+)
+
+
+@settings(max_examples=250, deadline=None)
+@given(state=st.one_of(states, wide_states))
 def test_state_checksum_twins_agree(
     twins: tuple[ModuleType, ModuleType], state: dict[str, Any]
 ) -> None:
     native, pure = twins
-    assert native.state_checksum(state) == pure.state_checksum(state)
+    expected = pure.state_checksum(state)
+    assert native.state_checksum(state) == expected
+    assert native.StateDigest.from_state(state).value == expected
     for key, value in state.items():
         assert native.entry_hash(key, value) == pure.entry_hash(key, value)
+
+
+def test_deep_nesting_past_the_batched_levels(twins: tuple[ModuleType, ModuleType]) -> None:
+    """Dicts and items nested past the batched depth hash entry by entry, with the same result."""
+    native, pure = twins
+    value: Any = {"leaf": "x", "n": 1, "f": 0.5, "t": None, "u": True}
+    for level in range(20):
+        value = {"a": value, "b": f"level {level}", "c": [value] if level % 5 == 0 else level}
+        if level % 7 == 3:
+            value = {"item": MemoryItem(f"id{level}", "text", metadata=value), "z": None}
+    state = {"root": value, "other": {"k": "v"}}
+    assert native.state_checksum(state) == pure.state_checksum(state)
+
+
+def test_dicts_walked_in_place_agree_with_the_pure_twin(
+    twins: tuple[ModuleType, ModuleType],
+) -> None:
+    """The compiled twin reads dict entries in place: tables with deleted entries, keys of other
+    types beside str keys (refused, as both twins do), a resized table, split-table instance
+    dicts, and ASCII keys and values at and past the staging buffer's size all hash alike."""
+    native, pure = twins
+    # the in-place walk is used on CPython 3.11-3.14 with the GIL, PyDict_Next elsewhere
+    in_place = sys.version_info < (3, 15) and not sysconfig.get_config_var("Py_GIL_DISABLED")
+    assert native._probe_dict_walk() is in_place
+    holes: dict[str, Any] = {f"key-{i}": f"value {i}" * (i % 7) for i in range(200)}
+    for i in range(0, 200, 3):
+        del holes[f"key-{i}"]
+    holes["late"] = {"n": 1}
+
+    class Slotless:
+        def __init__(self) -> None:
+            self.a, self.b = "x", 2
+
+    split = vars(Slotless())
+    long_key, long_value = "k" * 250, "v" * 300
+    edges: dict[str, Any] = {long_key: long_value, "k" * 238: "v" * 9, "short": long_value}
+    edges |= {"a" * 200: "v" * 38, "b" * 200: "v" * 39, "c" * 247: "v", "d" * 248: None}
+    for state in (holes, {"split": split, "holes": holes}, edges, dict.fromkeys(range(0))):
+        assert native.state_checksum(state) == pure.state_checksum(state)
+    mixed = {"a": 1, 2: "b"}
+    for twin in (native, pure):
+        with pytest.raises(ValidationError):
+            twin.state_checksum(mixed)
+
+
+def test_non_ascii_strings_hash_by_their_utf8(twins: tuple[ModuleType, ModuleType]) -> None:
+    """Latin-1, UCS-2 and astral text, hashed twice (the second time from the cached UTF-8)."""
+    native, pure = twins
+    texts_ = ["caf\u00e9 " * 50, "\u2014 dash \u2192 arrow " * 40, "rocket \U0001f680 " * 30]
+    state = {f"k{i}\u00e9": {"text": text, "n": i} for i, text in enumerate(texts_)}
+    first = native.state_checksum(state)
+    assert first == native.state_checksum(state) == pure.state_checksum(state)
+    with pytest.raises(ValidationError):
+        native.state_checksum({"k": "lone \ud800 surrogate"})
+
+
+def test_memory_item_fields_read_from_their_slots(twins: tuple[ModuleType, ModuleType]) -> None:
+    native, pure = twins
+    item = MemoryItem("id-1", "content \u00e9", "high", metadata={"kind": "fact", "n": 2})
+    assert native.state_checksum({"a": item}) == pure.state_checksum({"a": item.to_dict()})
+    broken = MemoryItem("id-2", "text")
+    del broken.content  # an unset slot: the same AttributeError getattr gives
+    with pytest.raises(AttributeError):
+        native.state_checksum({"b": broken})
 
 
 @settings(max_examples=150, deadline=None)

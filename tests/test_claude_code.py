@@ -421,6 +421,7 @@ def test_unknown_types_and_blocks_are_skipped_and_counted(main_file: Path) -> No
     assert transcript.skipped_types["progress"] == 1
     assert transcript.skipped_types["system:turn_duration"] == 1
     assert transcript.skipped_types["block:image"] == 1
+    assert transcript.skipped_types["scaffolding:local-command-caveat"] == 1
     assert transcript.session_id == SESSION
 
 
@@ -445,18 +446,21 @@ def test_items_have_kinds_priorities_and_timestamps(main_file: Path) -> None:
     assert items[f"cc:{_u(3)}:0"].metadata["kind"] == "thinking"
     assert items[f"cc:{_u(3)}:0"].priority == Priority.LOW
     assert items[f"cc:{_u(4)}:0"].metadata["kind"] == "fact"
-    assert items[f"cc:{_u(16)}"].priority == Priority.LOW  # isMeta caveat
+    assert f"cc:{_u(16)}" not in items  # Claude Code's local-command caveat is not memory
 
     read_result = items[f"cc:{_u(6)}:0"]
     assert read_result.metadata["kind"] == "tool_result"
     assert read_result.metadata["tool"] == "Read"
     assert read_result.metadata["file_path"] == "/home/alice/shop/cart.py"
     assert read_result.priority == Priority.LOW  # a file can be read again
-    assert "round(sum(items), 2)" in read_result.content
+    assert "round(sum(items), 2)" not in read_result.content  # the file is not memory
+    assert read_result.content == "Read `cart.py`: 2 lines, defining `total()`"
+    assert items[f"cc:{_u(5)}:0"].content == "Read `cart.py` (lines all)"
 
     grep_result = items[f"cc:{_u(8)}:0"]
     assert grep_result.metadata["tool"] == "Grep"
-    assert "cart.py:2" in grep_result.content  # block-list content
+    assert grep_result.content == "Grep `round\\(` found 1 in `cart.py`"
+    assert grep_result.metadata["count"] == 1
     edit_result = items[f"cc:{_u(8)}:1"]
     assert edit_result.metadata["tool"] == "Edit"
     assert edit_result.priority == Priority.NORMAL
@@ -466,6 +470,11 @@ def test_items_have_kinds_priorities_and_timestamps(main_file: Path) -> None:
     assert failed.metadata["is_error"] is True
     assert failed.metadata["command"] == "pytest   -q tests/test_cart.py"
     assert failed.priority == Priority.HIGH
+    assert failed.metadata["exit_code"] == 1
+    assert failed.metadata["error_lines"] == [
+        "FAILED tests/test_cart.py::test_total - assert 10.01 == 10.0"
+    ]
+    assert failed.metadata["resolved"] is False  # never rerun in this session
     assert items[f"cc:{_u(11)}"].metadata["kind"] == "error"
     assert items[f"cc:{_u(18)}:0"].metadata["kind"] == "error"  # isApiErrorMessage
 

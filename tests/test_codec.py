@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import memcore
-from memcore import codec
+from memcore import codec, frames
 from memcore._kernels import checksums
 from memcore.errors import CorruptedMemoryError, MemcoreError, ValidationError
 from memcore.model import MemoryItem, Priority
@@ -447,3 +447,18 @@ def test_wrong_versions_are_refused() -> None:
 def test_decoders_refuse_non_bytes(decode: Any, junk: Any) -> None:
     with pytest.raises(MemcoreError):
         decode(junk)
+
+
+@pytest.mark.parametrize("name", frames.FRAME_CODECS)
+def test_frames_are_decoded_in_bounded_pieces(name: frames.FrameCodec) -> None:
+    """What lets a reader stop early: no piece is larger than ``frames.PIECE``."""
+    payload = bytes(5 * frames.PIECE + 123)
+    frame = frames.compress(payload, name, frames.DEFAULT_LEVELS[name])
+    pieces = list(frames.iter_decompress(memoryview(frame), len(payload)))
+    assert b"".join(pieces) == payload
+    assert len(pieces) >= 5
+    assert max(map(len, pieces)) <= frames.PIECE
+    with pytest.raises(CorruptedMemoryError):  # a byte after the frame
+        list(frames.iter_decompress(memoryview(frame + b"\x00"), len(payload)))
+    with pytest.raises(CorruptedMemoryError):  # the frame cut short
+        list(frames.iter_decompress(memoryview(frame[:-5]), len(payload)))

@@ -27,6 +27,8 @@ def test_demo_command_on_notes(memcore_home: Path, capsys: pytest.CaptureFixture
     assert "conflict(s) resolved" in out
     assert "checksums equal" in out
     assert "hit rate" in out
+    assert "found in the top 10" in out
+    assert "handover note" in out
     assert "total" in out
     assert (memcore_home / "memory.db").exists()  # the embedded default store
 
@@ -53,6 +55,13 @@ async def test_demo_figures_on_notes(memcore_home: Path) -> None:
     prefetch = report.prefetch
     assert prefetch["scored_on"] > 0
     assert 0.0 < prefetch["hit_rate"] <= 1.0
+    recall = report.recall
+    assert recall["indexed"] == 300
+    assert recall["queries"] > 0
+    assert recall["found"] >= recall["queries"] // 2  # an item is found by its own words
+    digest = report.digest
+    assert 0 < digest["tokens"] <= digest["budget"]
+    assert digest["sections"]
     assert report.tokens == {}
     assert {t.name for t in report.timings} == {
         "ingest",
@@ -60,6 +69,8 @@ async def test_demo_figures_on_notes(memcore_home: Path) -> None:
         "compress",
         "overflow",
         "prefetch",
+        "recall",
+        "digest",
     }
 
 

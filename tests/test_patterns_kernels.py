@@ -275,6 +275,13 @@ def test_bad_n(patterns_impl: ModuleType, n: object) -> None:
 # --- the twins --------------------------------------------------------------------------------
 
 
+@pytest.fixture(scope="module")
+def twins(
+    native_kernels: Callable[[str], ModuleType], pure_kernels: Callable[[str], ModuleType]
+) -> tuple[ModuleType, ModuleType]:
+    return native_kernels("patterns"), pure_kernels("patterns")
+
+
 @settings(max_examples=100, deadline=None)
 @given(stream=wide_streams, params=parameters(), n=st.integers(min_value=1, max_value=8))
 def test_native_equals_pure(
@@ -294,9 +301,112 @@ def test_native_equals_pure(
     assert native.state() == pure.state()
     assert native.context_count == pure.context_count
     assert native.last() == pure.last()
+    assert native.recent() == pure.recent()
+    assert native.rank_hits() == pure.rank_hits()
     for current in {*stream, 1000}:
         assert native.predict(current, n) == pure.predict(current, n)  # ids and floats exactly
         assert native.successors([current]) == pure.successors([current])
+        assert native.total([current]) == pure.total([current])
+
+
+@settings(max_examples=60, deadline=None)
+@given(stream=streams, recency=st.integers(min_value=0, max_value=32))
+def test_recent_items_match_a_plain_model(
+    twins: tuple[ModuleType, ModuleType], stream: list[int], recency: int
+) -> None:
+    expected = list(dict.fromkeys(reversed(stream)))[:recency]  # distinct, most recent first
+    hits = [0] * recency
+    recent: list[int] = []  # most recent first
+    for item in stream:
+        if item in recent:
+            hits[recent.index(item)] += 1
+            recent.remove(item)
+        recent = [item, *recent][:recency]
+    for impl in twins:
+        counter = impl.PatternCounter(recency=recency)
+        counter.record_many(stream)
+        assert counter.recent() == expected
+        assert counter.rank_hits() == hits
+        assert counter.recency == recency
+
+
+def test_total_counts_what_followed_a_context(patterns_impl: ModuleType) -> None:
+    counter = patterns_impl.PatternCounter(window_size=3, decay_at=4)
+    counter.record_many([1, 2, 1, 3, 1, 2])
+    assert counter.total([1]) == 3
+    assert counter.total([2, 1]) == 1
+    assert counter.total([9]) == 0
+    counter.record_many([1, 2])  # the 4th access after 1: decay halves the total
+    assert counter.total([1]) == 2
+
+
+sessions_ids = st.sampled_from(["s1", "s2", "s3", "s-4"])
+item_names = st.sampled_from([f"file:{name}" for name in "abcdef"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    calls=st.lists(st.tuples(sessions_ids, item_names), max_size=120),
+    max_items=st.integers(min_value=1, max_value=7),
+    max_sessions=st.integers(min_value=1, max_value=4),
+)
+def test_session_tables_are_twins(
+    twins: tuple[ModuleType, ModuleType],
+    calls: list[tuple[str, str]],
+    max_items: int,
+    max_sessions: int,
+) -> None:
+    args = {"window_size": 4, "max_contexts": 30, "max_successors": 3, "decay_at": 12}
+    tables = [impl.SessionTable(args, max_items, max_sessions) for impl in twins]
+    for index, (session, item) in enumerate(calls):
+        for table in tables:
+            if index % 3 == 2:
+                table.record_many(session, [item, item])
+            else:
+                table.record(session, item)
+    native, pure = tables
+    assert native.sessions() == pure.sessions()
+    assert len(native) == len(pure) <= max_sessions
+    for session in native.sessions():
+        left, right = native.get(session), pure.get(session)
+        assert left.names == right.names
+        assert left.ids == right.ids
+        assert len(left.names) <= max_items
+        assert left.counter.state() == right.counter.state()
+        assert left.counter.recent() == right.counter.recent()
+        assert left.counter.rank_hits() == right.counter.rank_hits()
+
+
+def test_session_table_refuses_bad_ids_and_changes_nothing(patterns_impl: ModuleType) -> None:
+    table = patterns_impl.SessionTable({"window_size": 5})
+    table.record("s1", "a")
+    for session, item in [("s1", ""), ("s1", 3), ("s1", None), ("bad:id", "a"), (7, "a")]:
+        with pytest.raises(ValidationError):
+            table.record(session, item)
+    with pytest.raises(ValidationError):
+        table.record_many("s1", ["b", 5])
+    with pytest.raises(ValidationError):
+        table.record_many("s1", "ab")
+    assert table.sessions() == ["s1"]
+    assert table.get("s1").names == ["a"]
+    assert table.get("s1").counter.accesses == 1
+    with pytest.raises(ValidationError):
+        patterns_impl.SessionTable({"window_size": 1})
+    with pytest.raises(ValidationError):
+        patterns_impl.SessionTable({"window_size": 5}, max_sessions=0)
+
+
+def test_session_table_resets_a_session_past_max_items(patterns_impl: ModuleType) -> None:
+    table = patterns_impl.SessionTable({"window_size": 5}, max_items=2, max_sessions=2)
+    table.record_many("s1", ["a", "b", "a"])
+    table.record("s1", "c")  # a third item: the session starts afresh from c
+    assert table.get("s1").names == ["c"]
+    table.record("s2", "a")
+    table.record("s1", "c")
+    table.record("s3", "a")  # s2 is the least recently used
+    assert table.sessions() == ["s1", "s3"]
+    table.forget("s1")
+    assert table.sessions() == ["s3"]
 
 
 def test_both_twins_expose_the_same_names(
@@ -308,7 +418,9 @@ def test_both_twins_expose_the_same_names(
         assert hasattr(native, name)
     public = {name for name in dir(pure.PatternCounter) if not name.startswith("_")}
     assert public <= set(dir(native.PatternCounter))
-    for name in ("MAX_ORDER", "MAX_WINDOW", "MAX_SUCCESSORS", "MAX_CONTEXTS"):
+    public = {name for name in dir(pure.SessionTable) if not name.startswith("_")}
+    assert public <= set(dir(native.SessionTable))
+    for name in ("MAX_ORDER", "MAX_RECENCY", "MAX_WINDOW", "MAX_SUCCESSORS", "MAX_CONTEXTS"):
         assert getattr(native, name) == getattr(pure, name)
 
 

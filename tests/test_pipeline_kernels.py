@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from memcore._pure import pipeline as pure_pipeline
-from memcore._pure._text_tables import ABBREVIATIONS, ERROR_WORDS, STOPWORDS
+from memcore._pure._text_tables import ABBREVIATIONS, ELLIPSIS, ERROR_WORDS, STOPWORDS
 
 HOUR = 3600.0
 
@@ -37,10 +37,29 @@ def twins(
 
 
 def test_native_module_is_the_compiled_one(native_kernels: Callable[[str], ModuleType]) -> None:
-    module = native_kernels("pipeline")
-    assert module.__name__ == "memcore._native.pipeline"
-    assert module.__file__ is not None
-    assert not module.__file__.endswith(".py")
+    for family in ("pipeline", "text", "grouping", "partition"):
+        module = native_kernels(family)
+        assert module.__name__ == f"memcore._native.{family}"
+        assert module.__file__ is not None
+        assert not module.__file__.endswith(".py")
+
+
+@pytest.mark.parametrize("mode", ["native", "pure"])
+def test_pipeline_family_reexports_text_grouping_and_partition(
+    native_kernels: Callable[[str], ModuleType],
+    pure_kernels: Callable[[str], ModuleType],
+    mode: str,
+) -> None:
+    load = native_kernels if mode == "native" else pure_kernels
+    pipeline = load("pipeline")
+    for family, names in {
+        "text": ("count_tokens", "split_sentences", "tokenize_words", "fact_tokens"),
+        "grouping": ("simhash", "hamming", "group_similar"),
+        "partition": ("partition_levels",),
+    }.items():
+        module = load(family)
+        for name in names:
+            assert getattr(pipeline, name) is getattr(module, name)
 
 
 @settings(max_examples=300, deadline=None)
@@ -282,16 +301,52 @@ def test_the_fill_cuts_a_sentence_after_a_word(twins: tuple[ModuleType, ModuleTy
     note = FILL_SENTENCES[0]
     for module in twins:
         budget = module.count_tokens(note) // 2
-        ((start, end),) = module.pick_sentences(note, budget)  # no whole sentence fits
+        ((start, end, cut),) = module.pick_sentences(note, budget)  # no whole sentence fits
+        assert cut
         assert start == 0
         assert end < len(note)
         assert note[end] == " "
         assert note[:end].startswith("os.pidfd_open: Return")
-        assert module.count_tokens(note[:end]) <= budget
+        assert module.count_tokens(note[:end] + ELLIPSIS) <= budget  # the mark is counted
         text = " ".join(FILL_SENTENCES[:4])
-        spans = module.pick_sentences(text, module.count_tokens(text) // 2)
+        pieces = module.pick_sentences(text, module.count_tokens(text) // 2)
         sentences = module.split_sentences(text)
-        assert [s for s in spans if s not in sentences]  # whole ones, and one cut short
+        assert [(a, b) for a, b, cut in pieces if not cut]  # whole ones...
+        assert all((a, b) in sentences for a, b, cut in pieces if not cut)
+        (clipped,) = [(a, b) for a, b, cut in pieces if cut]  # ... and one cut short
+        assert clipped not in sentences
+
+
+def test_the_cut_is_marked_and_never_joined_to_the_next_sentence(
+    twins: tuple[ModuleType, ModuleType],
+) -> None:
+    # "This function If debug is True, ..." read as one false sentence before the cut was marked
+    text = (
+        "This function returns the running event loop of the current thread today. "
+        "If debug is True, the event loop runs in debug mode and logs slow callbacks."
+    )
+    for module in twins:
+        budget = module.count_tokens(text) * 7 // 10
+        pieces = module.pick_sentences(text, budget)
+        summary = pure_pipeline.render(text, pieces)
+        assert module.count_tokens(summary) <= budget
+        for a, b, cut in pieces:
+            piece = text[a:b] + (ELLIPSIS if cut else "")
+            assert piece in summary
+            if cut:
+                assert summary.count(ELLIPSIS) == 1
+                assert summary.index(text[a:b]) + (b - a) == summary.index(ELLIPSIS)
+        assert any(cut for _, _, cut in pieces)
+        assert "This function If" not in summary
+        assert [p[:2] for p in pieces] == sorted(p[:2] for p in pieces)  # source order
+
+
+def test_one_word_is_enough_when_nothing_else_fits(twins: tuple[ModuleType, ModuleType]) -> None:
+    note = "Deploy happens nightly through the staging pipeline and its checks."
+    for module in twins:
+        ((start, end, cut),) = module.pick_sentences(note, 2)  # "Deploy" and the ellipsis
+        assert (start, end, cut) == (0, len("Deploy"), True)
+        assert module.pick_sentences(note, 1) == []  # not even a word and its mark
 
 
 def test_bad_spans_raise_in_both_twins(twins: tuple[ModuleType, ModuleType]) -> None:

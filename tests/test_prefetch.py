@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import random
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from memcore.errors import ValidationError
-from memcore.prefetch import PredictiveMemoryPrefetcher
+from memcore.prefetch import (
+    CALIBRATION,
+    CONTEXT_WEIGHT,
+    RECENCY_PRIOR,
+    RECENCY_PRIOR_WEIGHT,
+    Calibration,
+    PredictiveMemoryPrefetcher,
+    calibrate,
+    fit_calibration,
+)
 
 SESSION = "s-1"
 names = st.sampled_from([f"item-{i}" for i in range(8)])
@@ -42,27 +52,143 @@ class CountingLoader:
 
 def trained(loader: Any = None, **kwargs: Any) -> PredictiveMemoryPrefetcher:
     prefetcher = PredictiveMemoryPrefetcher(window_size=5, loader=loader, **kwargs)
-    # after a: b three times, c once -> P(b | a) = 0.75 > 0.6; after b: c or a, never above 0.6
-    prefetcher.record_accesses(SESSION, ["a", "b", "c", "a", "b", "a", "b", "x", "a", "c", "z"])
+    # after a: b thirty times, then c once -> b is confidently next (above 0.6), c is not
+    prefetcher.record_accesses(SESSION, ["a", "b"] * 30 + ["a", "c"])
     return prefetcher
 
 
-def test_predictions_are_conditional_frequencies() -> None:
+def confidences(prefetcher: PredictiveMemoryPrefetcher, current: str) -> dict[str, float]:
+    return dict(prefetcher.predict_next_accesses(SESSION, current))
+
+
+def test_scores_blend_the_context_model_with_recency() -> None:
+    prefetcher = PredictiveMemoryPrefetcher()
+    prefetcher.record_accesses(SESSION, ["a", "b", "b"])
+    # a was followed once: context weight 1 / (1 + CONTEXT_WEIGHT), the rest to recency, each
+    # recent item by its rank's rate so far (one repeat in three accesses) and the prior
+    weight = 1 / (1 + CONTEXT_WEIGHT)
+
+    def share(rank: int, hits: int) -> float:
+        prior = RECENCY_PRIOR[rank] * RECENCY_PRIOR_WEIGHT
+        return (hits + prior) / (3 + RECENCY_PRIOR_WEIGHT)
+
+    scored = prefetcher.score_next_accesses(SESSION, "a")
+    assert [item for item, _ in scored] == ["b", "a"]
+    assert scored[0][1] == pytest.approx(weight * 1.0 + (1 - weight) * share(0, 1))
+    assert scored[1][1] == pytest.approx((1 - weight) * share(1, 0))
+
+
+def test_confidences_are_the_calibrated_scores() -> None:
     prefetcher = trained()
-    assert prefetcher.predict_next_accesses(SESSION, "a") == [("b", 0.75), ("c", 0.25)]
-    assert prefetcher.predict_next_accesses(SESSION, "a", n=1) == [("b", 0.75)]
+    scored = prefetcher.score_next_accesses(SESSION, "a")
+    predicted = prefetcher.predict_next_accesses(SESSION, "a")
+    assert [item for item, _ in predicted] == ["b", "a", "c"]
+    assert predicted == [(item, calibrate(score)) for item, score in scored]
+    assert predicted[0][1] > 0.6 > predicted[1][1]
+    assert prefetcher.predict_next_accesses(SESSION, "a", n=1) == predicted[:1]
     assert prefetcher.predict_next_accesses(SESSION, "nothing-yet") == []
     assert prefetcher.predict_next_accesses("other", "a") == []
-    assert prefetcher.export_counts(SESSION)["a"] == {"b": 3, "c": 1}
+    assert prefetcher.export_counts(SESSION)["a"] == {"b": 30, "c": 1}
     assert prefetcher.export_counts("other") == {}
+
+
+def test_the_shipped_calibration_is_monotone_and_in_range() -> None:
+    assert [x for x, _ in CALIBRATION] == sorted({x for x, _ in CALIBRATION})
+    values = [calibrate(score / 100) for score in range(101)]
+    assert values == sorted(values)
+    assert all(0.0 <= value <= 1.0 for value in values)
+    with pytest.raises(ValidationError):
+        PredictiveMemoryPrefetcher(calibration=((0.5, 0.2), (0.4, 0.3)))
+    with pytest.raises(ValidationError):
+        PredictiveMemoryPrefetcher(calibration=((0.5, 1.2),))
+    with pytest.raises(ValidationError):
+        PredictiveMemoryPrefetcher(calibration=())
+
+
+def markov_sessions(seed: int, count: int, length: int) -> list[list[str]]:
+    """Sessions from a chain with known transitions: from each state, the next one with
+    probability 0.7, the one after with 0.2, a random one of ten with 0.1."""
+    rng = random.Random(seed)
+    sessions = []
+    for _ in range(count):
+        state = rng.randrange(10)
+        sequence = []
+        for _ in range(length):
+            sequence.append(f"s{state}")
+            draw = rng.random()
+            state = (
+                (state + 1) % 10
+                if draw < 0.7
+                else (state + 2) % 10
+                if draw < 0.9
+                else rng.randrange(10)
+            )
+        sessions.append(sequence)
+    return sessions
+
+
+def online_top1(
+    sessions: list[list[str]], calibration: Calibration | None = None
+) -> tuple[list[tuple[float, bool]], list[tuple[float, bool]]]:
+    """Online, a fresh prefetcher per session: (raw score, hit) and (confidence, hit) of every
+    top-1 prediction."""
+    raw: list[tuple[float, bool]] = []
+    stated: list[tuple[float, bool]] = []
+    for sequence in sessions:
+        prefetcher = PredictiveMemoryPrefetcher(calibration=calibration)
+        prefetcher.record_access(SESSION, sequence[0])
+        for current, following in itertools.pairwise(sequence):
+            top = prefetcher.score_next_accesses(SESSION, current, 1)
+            if top:
+                raw.append((top[0][1], top[0][0] == following))
+                ((item, confidence),) = prefetcher.predict_next_accesses(SESSION, current, 1)
+                stated.append((confidence, item == following))
+            prefetcher.record_access(SESSION, following)
+    return raw, stated
+
+
+def test_a_fitted_calibration_states_the_measured_hit_rate() -> None:
+    """Fitted on sessions of a chain with known transitions, the confidence on fresh sessions of
+    the same chain is the hit rate it turns out to have, overall and where it is high."""
+    raw, _ = online_top1(markov_sessions(1, 40, 60))
+    table = fit_calibration(raw)
+    _, stated = online_top1(markov_sessions(2, 40, 60), table)
+    mean_confidence = sum(confidence for confidence, _ in stated) / len(stated)
+    hit_rate = sum(hit for _, hit in stated) / len(stated)
+    assert abs(mean_confidence - hit_rate) <= 0.05
+    confident = [hit for confidence, hit in stated if confidence > 0.6]
+    assert len(confident) > 100
+    assert sum(confident) / len(confident) > 0.6
+    # the chain's own top transition is 0.7 likely: a well-learned context says about that
+    assert 0.55 <= max(confidence for confidence, _ in stated) <= 0.85
+
+
+def test_warm_start_teaches_a_new_session_its_project_habits() -> None:
+    cold = PredictiveMemoryPrefetcher()
+    cold.record_access(SESSION, "file:a.py")
+    assert [item for item, _ in cold.predict_next_accesses(SESSION, "file:a.py")] == ["file:a.py"]
+    warm = PredictiveMemoryPrefetcher()
+    earlier = [["file:a.py", "cmd:pytest"] * 3, ["file:a.py", "cmd:pytest", "file:b.py"]]
+    assert warm.warm_start(SESSION, earlier) == 9
+    warm.record_access(SESSION, "file:a.py")
+    assert warm.predict_next_accesses(SESSION, "file:a.py")[0][0] == "cmd:pytest"
+    with pytest.raises(ValidationError):
+        warm.warm_start(SESSION, "file:a.py")
+    with pytest.raises(ValidationError):
+        warm.warm_start(SESSION, [["ok", 3]])  # type: ignore[list-item]
+    with pytest.raises(ValidationError):
+        warm.warm_start(SESSION, [["new-item"], "abc"])
+    assert "new-item" not in warm.export_counts(SESSION)  # a rejected call learned nothing
+    assert warm.predict_next_accesses(SESSION, "new-item") == []
 
 
 def test_sessions_are_counted_apart() -> None:
     prefetcher = PredictiveMemoryPrefetcher()
     prefetcher.record_accesses("one", ["a", "b", "a", "b"])
     prefetcher.record_accesses("two", ["a", "c", "a", "c"])
-    assert prefetcher.predict_next_accesses("one", "a") == [("b", 1.0)]
-    assert prefetcher.predict_next_accesses("two", "a") == [("c", 1.0)]
+    assert prefetcher.predict_next_accesses("one", "a")[0][0] == "b"
+    assert prefetcher.predict_next_accesses("two", "a")[0][0] == "c"
+    assert "c" not in confidences(prefetcher, "a")  # session "one" has no c
     assert prefetcher.sessions() == ["one", "two"]
 
 
@@ -70,15 +196,17 @@ def test_counts_are_fresh_after_every_access() -> None:
     prefetcher = PredictiveMemoryPrefetcher()
     prefetcher.record_access(SESSION, "a")
     prefetcher.record_access(SESSION, "b")
-    assert prefetcher.predict_next_accesses(SESSION, "a") == [("b", 1.0)]
+    assert prefetcher.predict_next_accesses(SESSION, "a")[0][0] == "b"
     prefetcher.record_access(SESSION, "a")
     prefetcher.record_access(SESSION, "c")
-    assert prefetcher.predict_next_accesses(SESSION, "a") == [("b", 0.5), ("c", 0.5)]
+    assert prefetcher.export_counts(SESSION)["a"] == {"b": 1, "c": 1}
+    followers = [item for item, _ in prefetcher.predict_next_accesses(SESSION, "a")]
+    assert set(followers[:2]) == {"b", "c"}  # both seen after a once, above the recency guesses
 
 
 @settings(max_examples=60, deadline=None)
 @given(stream=st.lists(names, max_size=120), n=st.integers(min_value=1, max_value=6))
-def test_only_seen_successors_sorted_with_confidences_in_range(stream: list[str], n: int) -> None:
+def test_only_seen_successors_or_recent_items_sorted_in_range(stream: list[str], n: int) -> None:
     one_by_one = PredictiveMemoryPrefetcher(max_contexts=16, max_successors=3, decay_at=9)
     for item in stream:
         one_by_one.record_access(SESSION, item)
@@ -87,14 +215,20 @@ def test_only_seen_successors_sorted_with_confidences_in_range(stream: list[str]
     followers: dict[str, set[str]] = defaultdict(set)
     for current, following in itertools.pairwise(stream):
         followers[current].add(following)
+    recent = set(list(dict.fromkeys(reversed(stream)))[:8])
     for current in {*stream, "never"}:
         predicted = one_by_one.predict_next_accesses(SESSION, current, n)
         assert predicted == batched.predict_next_accesses(SESSION, current, n)
         assert len(predicted) <= n
-        assert {item for item, _ in predicted} <= followers[current]
+        assert {item for item, _ in predicted} <= followers[current] | recent
         assert all(0.0 <= confidence <= 1.0 for _, confidence in predicted)
         confidences = [confidence for _, confidence in predicted]
         assert confidences == sorted(confidences, reverse=True)
+        scores = [score for _, score in one_by_one.score_next_accesses(SESSION, current, n)]
+        assert scores == sorted(scores, reverse=True)
+        assert all(0.0 < score <= 1.0 + 1e-12 for score in scores)
+        if current == "never":
+            assert predicted == []
 
 
 # --- prefetching and the cache -------------------------------------------------------------------
@@ -104,7 +238,7 @@ async def test_prefetch_loads_only_above_the_threshold_and_serves_hits() -> None
     loader = CountingLoader()
     prefetcher = trained(loader)
     assert prefetcher.hit_rate == 0.0
-    assert await prefetcher.prefetch_predicted_items(SESSION, "a") == 1  # b at 0.75; c at 0.25
+    assert await prefetcher.prefetch_predicted_items(SESSION, "a") == 1  # b only: c is below 0.6
     assert loader.calls == [(SESSION, "b")]
     assert await prefetcher.prefetch_predicted_items(SESSION, "a") == 0  # cached already
     assert len(loader.calls) == 1
@@ -117,17 +251,18 @@ async def test_prefetch_loads_only_above_the_threshold_and_serves_hits() -> None
 
 async def test_threshold_is_strict_and_adjustable() -> None:
     loader = CountingLoader()
-    prefetcher = trained(loader, threshold=0.75)
-    assert await prefetcher.prefetch_predicted_items(SESSION, "a") == 0  # 0.75 is not above
-    prefetcher = trained(loader, threshold=0.2)
-    assert await prefetcher.prefetch_predicted_items(SESSION, "a") == 2
-    assert prefetcher.cached_count == 2
+    top = confidences(trained(), "a")["b"]
+    prefetcher = trained(loader, threshold=top)
+    assert await prefetcher.prefetch_predicted_items(SESSION, "a") == 0  # not above itself
+    prefetcher = trained(loader, threshold=0.02)
+    assert await prefetcher.prefetch_predicted_items(SESSION, "a") == 3  # b, a (recent) and c
+    assert prefetcher.cached_count == 3
 
 
 async def test_cache_is_bounded_lru() -> None:
     loader = CountingLoader()
-    prefetcher = PredictiveMemoryPrefetcher(loader=loader, cache_size=2, threshold=0.5)
-    prefetcher.record_accesses(SESSION, ["a", "1", "b", "2", "c", "3", "a", "1", "b", "2"])
+    prefetcher = PredictiveMemoryPrefetcher(loader=loader, cache_size=2, threshold=0.25)
+    prefetcher.record_accesses(SESSION, ["a", "1", "b", "2", "c", "3"] * 4)
     assert await prefetcher.prefetch_predicted_items(SESSION, "a") == 1
     assert await prefetcher.prefetch_predicted_items(SESSION, "b") == 1
     assert await prefetcher.prefetch_predicted_items(SESSION, "c") == 1  # evicts "1"
@@ -141,9 +276,9 @@ async def test_failed_loads_are_logged_counted_and_not_cached(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     loader = CountingLoader(failing=frozenset({"b"}))
-    prefetcher = trained(loader, threshold=0.2)
+    prefetcher = trained(loader, threshold=0.02)
     with caplog.at_level(logging.WARNING, logger="memcore.prefetch"):
-        assert await prefetcher.prefetch_predicted_items(SESSION, "a") == 1  # c loads, b fails
+        assert await prefetcher.prefetch_predicted_items(SESSION, "a") == 2  # b fails
     assert prefetcher.load_errors == 1
     assert "backend down for b" in caplog.text
     assert prefetcher.get(SESSION, "b") is None
@@ -177,11 +312,11 @@ async def test_loader_objects_with_get_sync_or_async() -> None:
         def get(self, session_id: str, key: str) -> Any:
             return None if key == "c" else key.upper()
 
-    prefetcher = trained(AsyncSource(), threshold=0.2)
-    assert await prefetcher.prefetch_predicted_items(SESSION, "a") == 2
+    prefetcher = trained(AsyncSource(), threshold=0.02)
+    assert await prefetcher.prefetch_predicted_items(SESSION, "a") == 3
     assert prefetcher.get(SESSION, "b") == {"id": "b", "session": SESSION}
-    prefetcher = trained(SyncSource(), threshold=0.2)
-    assert await prefetcher.prefetch_predicted_items(SESSION, "a") == 1  # None is not cached
+    prefetcher = trained(SyncSource(), threshold=0.02)
+    assert await prefetcher.prefetch_predicted_items(SESSION, "a") == 2  # None is not cached
     assert prefetcher.get(SESSION, "b") == "B"
     assert prefetcher.get(SESSION, "c") is None
 
@@ -195,7 +330,7 @@ async def test_a_distributed_memory_manager_as_the_loader(tmp_path: Path) -> Non
         await writer.sync_session_memory(SESSION)
     async with DistributedMemoryManager(storage_backend=url, replica_id="reader") as reader:
         await reader.sync_session_memory(SESSION)
-        prefetcher = trained(reader, threshold=0.2)
+        prefetcher = trained(reader, threshold=0.02)
         assert await prefetcher.prefetch_predicted_items(SESSION, "a") == 1  # c is not stored
         value = prefetcher.get(SESSION, "b")
         assert value is not None
@@ -204,7 +339,7 @@ async def test_a_distributed_memory_manager_as_the_loader(tmp_path: Path) -> Non
 
 
 async def test_invalidate_and_forget() -> None:
-    prefetcher = trained(CountingLoader(), threshold=0.2)
+    prefetcher = trained(CountingLoader(), threshold=0.02)
     await prefetcher.prefetch_predicted_items(SESSION, "a")
     prefetcher.invalidate(SESSION, "b")
     assert prefetcher.get(SESSION, "b") is None
@@ -233,10 +368,10 @@ def test_sessions_are_bounded() -> None:
 def test_distinct_items_are_bounded_per_session() -> None:
     prefetcher = PredictiveMemoryPrefetcher(max_items=3)
     prefetcher.record_accesses(SESSION, ["a", "b", "c", "a", "b"])
-    assert prefetcher.predict_next_accesses(SESSION, "a") == [("b", 1.0)]
+    assert prefetcher.predict_next_accesses(SESSION, "a")[0][0] == "b"
     prefetcher.record_access(SESSION, "d")  # a fourth item: the model starts afresh from d
     prefetcher.record_access(SESSION, "a")
-    assert prefetcher.predict_next_accesses(SESSION, "d") == [("a", 1.0)]
+    assert [item for item, _ in prefetcher.predict_next_accesses(SESSION, "d")] == ["a", "d"]
     assert prefetcher.predict_next_accesses(SESSION, "b") == []
     assert set(prefetcher.export_counts(SESSION)) == {"d"}
 
@@ -255,7 +390,9 @@ def test_bad_item_ids(item: object) -> None:
         prefetcher.get(SESSION, item)  # type: ignore[arg-type]
     with pytest.raises(ValidationError):
         prefetcher.record_accesses(SESSION, ["a", item])  # type: ignore[list-item]
-    assert prefetcher.predict_next_accesses(SESSION, "a") == [("b", 0.75), ("c", 0.25)]
+    assert prefetcher.predict_next_accesses(SESSION, "a") == trained().predict_next_accesses(
+        SESSION, "a"
+    )  # nothing was counted
 
 
 @pytest.mark.parametrize("session", [1, None, "", "a:b", "x" * 201])

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from memcore.codec import bundle_codec, decode_bundle, encode_bundle
 from memcore.errors import CorruptedMemoryError, MemcoreError, ValidationError
-from memcore.model import RecoveryResult
+from memcore.model import MemoryItem, RecoveryResult
 from memcore.recovery import (
     MAX_ATTEMPTS,
     arecover_corrupted_memory,
@@ -47,7 +47,7 @@ from tests.conftest import RedisServer, free_port
 SESSION = "sess-1"
 DELETE = object()  # a change that deletes the key (writes a tombstone)
 
-BACKENDS = ("memory", "sqlite", "redis")
+BACKENDS = ("memory", "sqlite", "redis", "redis-cluster")
 
 
 # --- fixtures and helpers -----------------------------------------------------------------------
@@ -60,6 +60,8 @@ def store_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> s
         pytest.importorskip("memcore.stores.sqlite")
         return f"sqlite:///{tmp_path / 'memory.db'}"
     pytest.importorskip("memcore.stores.redis")
+    if backend == "redis-cluster":
+        return str(request.getfixturevalue("redis_cluster_url"))
     return str(request.getfixturevalue("redis_url"))
 
 
@@ -396,14 +398,15 @@ async def damage_journal_where(
                     )
                     hit += 1
     else:
-        import redis
+        from memcore.stores.redis import RedisStore, session_keys
 
-        with redis.Redis.from_url(store.url) as client:
-            name = f"memcore:{SESSION}:journal"
+        assert isinstance(store, RedisStore)
+        with store.sync_client() as client:  # a server or a cluster
+            name = session_keys(SESSION)["journal"]
             for i, packed in enumerate(client.lrange(name, 0, -1)):
-                v, key, record = msgpack.unpackb(packed, raw=False)
+                v, key, record = msgpack.unpackb(packed, raw=True)  # str types, binary inside
                 if pick(i, v):
-                    damaged = msgpack.packb([v, key, flip(record, byte, mask)], use_bin_type=True)
+                    damaged = msgpack.packb([v, key, flip(record, byte, mask)], use_bin_type=False)
                     client.lset(name, i, damaged)
                     hit += 1
     return hit
@@ -923,3 +926,40 @@ def test_random_damage_redis(
     redis_server: RedisServer, plan: list[tuple[dict[str, Any], bool]], damage: list[Any]
 ) -> None:
     on_store(redis_server.clean_url(), plan, damage)
+
+
+# --- recovery reports success only for what it read back ---------------------------------------
+
+
+class DroppingWrites:
+    """A store whose ``replace_state`` silently leaves one record out (as a damaged index made
+    SQLite do): the write "succeeds", the state it leaves does not verify."""
+
+    def __init__(self, inner: MemoryStore) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    async def replace_state(
+        self, session_id: str, expected: int, records: Mapping[str, bytes], digest: int
+    ) -> int | None:
+        kept = dict(sorted(records.items())[1:])
+        return await self._inner.replace_state(session_id, expected, kept, digest)
+
+
+async def test_recovery_reports_failure_when_its_write_does_not_read_back() -> None:
+    inner = MemoryStore()
+    entries = {k: Entry(MemoryItem(k, f"value of {k}"), i + 1, "w") for i, k in enumerate("abc")}
+    records = {k: encode_entry(e) for k, e in entries.items()}
+    assert await inner.commit(SESSION, 0, records, live_digest(entries)) == 1
+    await create_backup(SESSION, inner)
+    await tamper(inner, "b", flip(records["b"], 11))
+    result = await arecover_corrupted_memory(SESSION, DroppingWrites(inner))
+    assert not result.success
+    assert "reading it back gives other records" in result.message
+    assert "missing ['a']" in result.message
+    assert not (await verify_session(SESSION, inner)).ok
+    # the same repair through a store that writes what it is given does hold
+    assert (await arecover_corrupted_memory(SESSION, inner)).success
+    assert (await verify_session(SESSION, inner)).ok

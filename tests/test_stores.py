@@ -25,7 +25,7 @@ from memcore.stores.redis import RedisStore
 from memcore.stores.sqlite import SQLiteStore, parse_sqlite_url
 from tests.conftest import RedisServer
 
-BACKENDS = ("memory", "sqlite", "redis")
+BACKENDS = ("memory", "sqlite", "redis", "redis-cluster")
 
 
 def sqlite_url(tmp_path: Path, name: str = "stores.db") -> str:
@@ -37,6 +37,8 @@ def make_store(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Sto
         return MemoryStore()
     if kind == "sqlite":
         return open_store(sqlite_url(tmp_path))
+    if kind == "redis-cluster":
+        return open_store(request.getfixturevalue("redis_cluster_url"))
     return open_store(request.getfixturevalue("redis_url"))
 
 
@@ -880,6 +882,12 @@ def test_sqlite_store_serves_one_event_loop_after_another(tmp_path: Path) -> Non
 # --- Redis -------------------------------------------------------------------------------------
 
 
+def key_slot(name: bytes) -> int:
+    from redis.crc import key_slot as slot
+
+    return int(slot(name))
+
+
 def sync_redis(url: str) -> Any:
     import redis
 
@@ -894,18 +902,19 @@ async def test_redis_keys_are_namespaced_per_session(redis_url: str) -> None:
         await target.put_backup("s1", 1, b"blob")
     with sync_redis(redis_url) as raw:
         names = sorted(k.decode() for k in raw.keys("*"))
+        # every key of a session in the session's hash slot, and no global key
         assert names == [
-            "memcore:s1:backups",
-            "memcore:s1:blobs",
-            "memcore:s1:index",
-            "memcore:s1:items",
-            "memcore:s1:journal",
-            "memcore:s1:jpos",
-            "memcore:s1:meta",
-            "memcore:sessions",
+            "memcore:{s1}:backups",
+            "memcore:{s1}:blobs",
+            "memcore:{s1}:index",
+            "memcore:{s1}:items",
+            "memcore:{s1}:journal",
+            "memcore:{s1}:jpos",
+            "memcore:{s1}:meta",
         ]
-        assert raw.hget("memcore:s1:items", "weird:key*") == b"v"
-        assert raw.hget("memcore:s1:meta", "version") == b"1"
+        assert len({key_slot(name.encode()) for name in names}) == 1
+        assert raw.hget("memcore:{s1}:items", "weird:key*") == b"v"
+        assert raw.hget("memcore:{s1}:meta", "version") == b"1"
 
 
 async def test_redis_url_with_user_password_and_db(
@@ -926,7 +935,7 @@ async def test_redis_url_with_user_password_and_db(
             assert await target.list_sessions() == ["s"]
             assert "s3cret" not in repr(target)
         with sync_redis(f"redis://127.0.0.1:{port}/3") as db3:
-            assert db3.hget("memcore:s:items", "k") == b"v"
+            assert db3.hget("memcore:{s}:items", "k") == b"v"
         with sync_redis(redis_url) as db0:
             assert db0.keys("*") == []
         wrong = open_store(f"redis://agent:wrong@127.0.0.1:{port}/3")
@@ -1035,7 +1044,7 @@ def test_redis_is_imported_only_by_the_redis_store(monkeypatch: pytest.MonkeyPat
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
     monkeypatch.setitem(sys.modules, "redis.asyncio", None)
-    with pytest.raises(BackendError, match=r"memcore\[redis\]"):
+    with pytest.raises(BackendError, match=r"memcore-native\[redis\]"):
         open_store("redis://127.0.0.1:6379/0")
 
 

@@ -1,8 +1,9 @@
 """DistributedMemoryManager and the hybrid logical clock, on every store backend.
 
-The same suite runs on ``memory://``, a SQLite file in ``tmp_path`` and a real redis-server. The
-only test doubles are thin wrappers around a real store that count what it returns, make it
-yield to the event loop (so replicas in one loop really interleave) or make it fail on demand.
+The same suite runs on ``memory://``, a SQLite file in ``tmp_path``, a real redis-server and a
+real three-node Redis Cluster. The only test doubles are thin wrappers around a real store that
+count what it returns, make it yield to the event loop (so replicas in one loop really
+interleave) or make it fail on demand.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from memcore.stores.memory import MemoryStore
 from memcore.sync import DistributedMemoryManager
 
 SESSION = "sync-test"
-BACKENDS = ("memory", "sqlite", "redis")
+BACKENDS = ("memory", "sqlite", "redis", "redis-cluster")
 T0 = datetime(2025, 6, 1, tzinfo=timezone.utc)
 
 
@@ -153,7 +154,8 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
         made = Backend(name, f"sqlite:///{tmp_path / 'sync.db'}")
     else:
         _require("memcore.stores.redis")
-        made = Backend(name, request.getfixturevalue("redis_url"))
+        fixture = "redis_cluster_url" if name == "redis-cluster" else "redis_url"
+        made = Backend(name, request.getfixturevalue(fixture))
     try:
         yield made
     finally:
@@ -852,12 +854,13 @@ def inject_item(backend: Backend, key: str, record: bytes) -> None:
                 (key, record, SESSION),
             )
     else:
-        import redis
+        from memcore.stores.redis import RedisStore, session_keys
 
-        with redis.Redis.from_url(backend.url) as raw:
-            version = int(raw.hget(f"memcore:{SESSION}:meta", "version") or 0)
-            raw.hset(f"memcore:{SESSION}:items", key, record)
-            raw.zadd(f"memcore:{SESSION}:index", {key: version})
+        names = session_keys(SESSION)
+        with RedisStore(backend.url).sync_client() as raw:  # a server or a cluster
+            version = int(raw.hget(names["meta"], "version") or 0)
+            raw.hset(names["items"], key, record)
+            raw.zadd(names["index"], {key: version})
 
 
 async def test_a_replica_that_missed_a_replace_converges_on_a_plain_sync(
@@ -1102,3 +1105,117 @@ class FailOnSecondRead(Wrapped):
         if self.armed and self.reads == 2:
             raise BackendError("connection lost during the refetch")
         return await super().read_changes(session_id, since_version)
+
+
+# --- rejected writes, keys and ids (issue 14 items 1 and 17) ----------------------------------
+
+
+async def test_a_rejected_write_changes_nothing_and_later_syncs_work(backend: Backend) -> None:
+    """A value that cannot be encoded raises ``ValidationError`` before anything is marked
+    pending: the replica, its digest and its later syncs are as if the write never happened."""
+    manager = backend.manager("a")
+    manager.set(SESSION, "a", item("a", "kept"))
+    await manager.sync_session_memory(SESSION)
+    before = (manager.state(SESSION), manager.metadata(SESSION).checksum)
+    with pytest.raises(ValidationError):
+        manager.set(SESSION, "b", MemoryItem("b", "x", metadata={"obj": object()}))
+    with pytest.raises(ValidationError):
+        manager.set(SESSION, "a", MemoryItem("a", "x", metadata={"big": 1 << 70}))
+    assert manager.pending(SESSION) == frozenset()
+    assert (manager.state(SESSION), manager.metadata(SESSION).checksum) == before
+    manager.set(SESSION, "c", item("c", "after"))
+    result = await manager.sync_session_memory(SESSION)
+    assert result.success
+    assert contents(manager) == {"a": "kept", "c": "after"}
+    live, digest = await stored_state(backend.open())
+    assert set(live) == {"a", "c"}
+    assert digest == manager.metadata(SESSION).checksum
+
+
+def test_a_mapping_without_id_takes_its_key() -> None:
+    manager = DistributedMemoryManager("memory://", replica_id="a")
+    manager.set(SESSION, "k1", {"content": "from a mapping", "priority": "high"})
+    held = manager.get(SESSION, "k1")
+    assert isinstance(held, MemoryItem)
+    assert (held.id, held.content, held.priority.value) == ("k1", "from a mapping", "high")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        MemoryItem("other-id", "an item filed under another key"),
+        {"id": "other-id", "content": "a mapping naming another id"},
+    ],
+)
+def test_an_id_that_differs_from_its_key_is_refused(value: Any) -> None:
+    manager = DistributedMemoryManager("memory://", replica_id="a")
+    with pytest.raises(ValidationError, match="differs from its key"):
+        manager.set(SESSION, "k1", value)
+    assert manager.pending(SESSION) == frozenset()
+    assert manager.state(SESSION) == {}
+
+
+# --- group commit --------------------------------------------------------------------------------
+
+
+async def test_concurrent_syncs_of_one_session_share_commits(backend: Backend) -> None:
+    """Eight tasks of one replica, each writing its own key and syncing at once: they join the
+    commit in flight (or the next one) instead of each committing, every caller gets its own
+    successful result, and every key reaches the store."""
+    store = backend.wrapped(yield_each_call=True)
+    manager = backend.manager("a", store=store)
+    await manager.sync_session_memory(SESSION)
+
+    async def writer(index: int) -> Any:
+        manager.set(SESSION, f"k{index}", item(f"k{index}", str(index)))
+        return await manager.sync_session_memory(SESSION)
+
+    results = await asyncio.gather(*(writer(i) for i in range(8)))
+    assert all(r.success for r in results)
+    assert len({id(r) for r in results}) == 8  # each caller its own SyncResult
+    assert store.commits <= 2
+    assert store.lost_races == 0
+    assert manager.pending(SESSION) == frozenset()
+    live, digest = await stored_state(backend.open())
+    assert {k: v.content for k, v in live.items()} == {f"k{i}": str(i) for i in range(8)}
+    assert digest == manager.metadata(SESSION).checksum
+
+
+async def test_a_failed_group_commit_keeps_every_callers_keys_pending(backend: Backend) -> None:
+    store = backend.wrapped(yield_each_call=True)
+    manager = backend.manager("a", store=store)
+    store.fail = BackendError("the store went away")
+
+    async def writer(index: int) -> Any:
+        manager.set(SESSION, f"k{index}", item(f"k{index}", str(index)))
+        return await manager.sync_session_memory(SESSION)
+
+    outcomes = await asyncio.gather(*(writer(i) for i in range(4)), return_exceptions=True)
+    assert all(isinstance(o, BackendError) for o in outcomes)
+    assert manager.pending(SESSION) == frozenset(f"k{i}" for i in range(4))
+    store.fail = None
+    assert (await manager.sync_session_memory(SESSION)).success
+    assert manager.pending(SESSION) == frozenset()
+    live, _ = await stored_state(backend.open())
+    assert set(live) == {f"k{i}" for i in range(4)}
+
+
+async def test_a_cancelled_group_leader_leaves_its_followers_to_sync(backend: Backend) -> None:
+    """Cancelling the task that runs a group's sync must not strand the callers waiting on it:
+    they run the sync themselves, and their keys are committed."""
+    store = backend.wrapped(yield_each_call=True)
+    manager = backend.manager("a", store=store)
+    manager.set(SESSION, "k0", item("k0", "0"))
+    leader = asyncio.ensure_future(manager.sync_session_memory(SESSION))
+    await asyncio.sleep(0)
+    manager.set(SESSION, "k1", item("k1", "1"))
+    follower = asyncio.ensure_future(manager.sync_session_memory(SESSION))
+    await asyncio.sleep(0)
+    leader.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await leader
+    result = await follower
+    assert result.success
+    assert manager.pending(SESSION) == frozenset()
+    live, _ = await stored_state(backend.open())
+    assert set(live) == {"k0", "k1"}

@@ -126,13 +126,14 @@ def _require(module: str) -> None:
         pytest.skip(f"{module} is not written yet")
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(params=["sqlite", "redis", "redis-cluster"])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         _require("memcore.stores.sqlite")
         return f"sqlite:///{tmp_path / 'shared.db'}"
     _require("memcore.stores.redis")
-    url: str = request.getfixturevalue("redis_url")
+    fixture = "redis_cluster_url" if request.param == "redis-cluster" else "redis_url"
+    url: str = request.getfixturevalue(fixture)
     return url
 
 

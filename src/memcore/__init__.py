@@ -63,6 +63,10 @@ _LAZY = {
     "SessionKnowledgeTransfer": "memcore.transfer",
     "LazyMemoryProxy": "memcore.lazy",
     "LazySession": "memcore.lazy",
+    "MemoryIndex": "memcore.search",
+    "SearchHit": "memcore.search",
+    "session_digest": "memcore.digest",
+    "SessionDigest": "memcore.digest",
 }
 
 if TYPE_CHECKING:
@@ -72,11 +76,13 @@ if TYPE_CHECKING:
         HierarchicalMemoryCompressor,
         decompress_memory_hierarchy,
     )
+    from memcore.digest import SessionDigest, session_digest
     from memcore.lazy import LazyMemoryProxy, LazySession
     from memcore.leak import MemoryLeakDetector
     from memcore.overflow import SessionState, handle_context_overflow
     from memcore.prefetch import PredictiveMemoryPrefetcher
     from memcore.recovery import arecover_corrupted_memory, create_backup, recover_corrupted_memory
+    from memcore.search import MemoryIndex, SearchHit
     from memcore.stores import open_store
     from memcore.sync import DistributedMemoryManager, SyncDiagnostics
     from memcore.tokens import count_tokens
@@ -110,6 +116,7 @@ __all__ = [
     "LazyMemoryProxy",
     "LazySession",
     "MemcoreError",
+    "MemoryIndex",
     "MemoryItem",
     "MemoryLeakDetector",
     "MemoryStatus",
@@ -120,6 +127,8 @@ __all__ = [
     "Priority",
     "ProcessGoneError",
     "RecoveryResult",
+    "SearchHit",
+    "SessionDigest",
     "SessionKnowledgeTransfer",
     "SessionState",
     "StateDigest",
@@ -135,6 +144,7 @@ __all__ = [
     "handle_context_overflow",
     "open_store",
     "recover_corrupted_memory",
+    "session_digest",
     "state_checksum",
     "xxh64",
 ]

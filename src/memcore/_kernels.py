@@ -17,7 +17,17 @@ import platform
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-FAMILIES = ("checksums", "patterns", "regression", "pipeline")
+FAMILIES = (
+    "checksums",
+    "patterns",
+    "regression",
+    "pipeline",
+    "text",
+    "grouping",
+    "partition",
+    "records",
+    "search",
+)
 
 
 def _switch_on() -> bool:
@@ -55,9 +65,14 @@ def load(family: str) -> ModuleType:
 
 if TYPE_CHECKING:  # the typed pure twins are the source of truth for signatures
     from memcore._pure import checksums as checksums
+    from memcore._pure import grouping as grouping
+    from memcore._pure import partition as partition
     from memcore._pure import patterns as patterns
     from memcore._pure import pipeline as pipeline
+    from memcore._pure import records as records
     from memcore._pure import regression as regression
+    from memcore._pure import search as search
+    from memcore._pure import text as text
 else:
 
     def __getattr__(name: str) -> ModuleType:

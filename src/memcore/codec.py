@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import struct
 import threading
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -199,7 +200,10 @@ _FRAME_HEAD = struct.Struct("<II")
 _BUNDLE_FIELDS = struct.Struct("<4sHIQQQ")
 BUNDLE_HEADER_SIZE = _FRAME_HEAD.size + _BUNDLE_FIELDS.size + _U64.size
 _HEADER_CONTENT_SIZE = BUNDLE_HEADER_SIZE - _FRAME_HEAD.size
-MAX_BUNDLE_PAYLOAD = 1 << 32  # 4 GiB decompressed: refused beyond, whatever a header says
+#: The largest decompressed payload ``decode_bundle`` accepts unless told otherwise (its
+#: ``max_payload``): a header claiming more is refused before anything is decompressed.
+MAX_BUNDLE_PAYLOAD = 1 << 30
+_UNPACKER_LIMIT = (1 << 31) - 1  # msgpack's buffer limit is a C int
 
 
 def encode_bundle(
@@ -250,8 +254,18 @@ def bundle_flags(data: bytes | bytearray | memoryview) -> int:
     return _bundle_header(_bytes_view(data, "bundle"))[0]
 
 
-def decode_bundle(data: bytes | bytearray | memoryview) -> Any:
-    """Validate a bundle's header, lengths and checksum, then decompress and decode it."""
+def decode_bundle(
+    data: bytes | bytearray | memoryview, *, max_payload: int = MAX_BUNDLE_PAYLOAD
+) -> Any:
+    """Validate a bundle's header, lengths and checksum, then decompress and decode it.
+
+    A header claiming more than ``max_payload`` decompressed bytes is refused before decoding.
+    The payload is decoded as a stream: each decompressed piece goes straight into a msgpack
+    unpacker bounded by the claimed size, so a payload that is not one value of exactly the
+    claimed size (a decompression bomb of zeros, say) fails after its first piece or two.
+    """
+    if not isinstance(max_payload, int) or isinstance(max_payload, bool) or max_payload < 0:
+        raise ValidationError(f"max_payload must be a non-negative int (got {max_payload!r})")
     view = _bytes_view(data, "bundle")
     _, frame_hash, frame_len, payload_len = _bundle_header(view)
     if frame_len != len(view) - BUNDLE_HEADER_SIZE:
@@ -259,12 +273,83 @@ def decode_bundle(data: bytes | bytearray | memoryview) -> Any:
             f"bundle length mismatch: header says {frame_len}, "
             f"have {len(view) - BUNDLE_HEADER_SIZE}"
         )
-    if payload_len > MAX_BUNDLE_PAYLOAD:
-        raise CorruptedMemoryError(f"bundle claims an absurd payload size ({payload_len})")
+    if payload_len > min(max_payload, _UNPACKER_LIMIT):
+        raise CorruptedMemoryError(
+            f"bundle claims a {payload_len:,}-byte payload, over the "
+            f"{min(max_payload, _UNPACKER_LIMIT):,}-byte limit (decode_bundle's max_payload)"
+        )
     frame = view[BUNDLE_HEADER_SIZE:]
     if xxh64(frame) != frame_hash:
         raise CorruptedMemoryError("bundle payload checksum mismatch")
-    return _unpack(frames.decompress(frame, payload_len))
+    return _unpack_stream(frames.iter_decompress(frame, payload_len), payload_len)
+
+
+def _unpack_stream(pieces: Iterator[bytes], payload_len: int) -> Any:
+    """The one msgpack value ``pieces`` hold, exactly ``payload_len`` bytes of it."""
+    # every string, array and map is bounded by the claimed size (an element costs a byte)
+    unpacker = msgpack.Unpacker(
+        raw=False,
+        strict_map_key=True,
+        ext_hook=_ext_hook,
+        timestamp=3,
+        max_buffer_size=max(payload_len, 1),
+    )
+    found, value = False, None
+    fed, before = 0, b""  # bytes fed so far; the last few of them before the current piece
+    stall_at, stall_head = -1, b""  # where the unpacker last stopped, and the bytes before that
+    try:
+        for piece in pieces:
+            unpacker.feed(piece)
+            start, fed = fed, fed + len(piece)
+            for obj in unpacker:
+                if found or unpacker.tell() != payload_len:
+                    raise CorruptedMemoryError(
+                        f"bundle payload is not one value of {payload_len:,} bytes "
+                        f"(a value ends at byte {unpacker.tell():,})"
+                    )
+                found, value = True, obj
+            at = unpacker.tell()
+            if at != stall_at:
+                stall_at, stall_head = at, _bytes_before(before, piece, at - start)
+            if fed - at > _PENDING_CHECK:
+                _check_pending(stall_head, payload_len - at)
+            before = (before + piece[-_HEAD_MAX:])[-_HEAD_MAX:]
+    except CorruptedMemoryError:
+        raise
+    except Exception as exc:  # msgpack raises many types (ValueError, StackError, BufferFull...)
+        raise CorruptedMemoryError(f"malformed msgpack payload: {exc}") from exc
+    if not found:
+        raise CorruptedMemoryError("bundle payload ends in the middle of a value")
+    return value
+
+
+# msgpack buffers a string, bin or ext value whole before it checks its length field, so a
+# forged length (a bin claiming 2 GiB in a payload claiming 256 MiB) would grow the buffer to the
+# whole claimed payload. Once this much is pending, the length field that ends where the unpacker
+# stopped is read here and checked against what the payload has left.
+_PENDING_CHECK = 8 << 20
+_HEAD_MAX = 6  # the longest header with a 32-bit length: ext32 (c9, u32 length, i8 type)
+
+
+def _bytes_before(before: bytes, piece: bytes, offset: int) -> bytes:
+    """The ``_HEAD_MAX`` stream bytes before ``offset`` into ``piece`` (``before`` precedes it)."""
+    if offset >= _HEAD_MAX:
+        return piece[offset - _HEAD_MAX : offset]
+    return (before + piece[: max(offset, 0)])[-_HEAD_MAX:]
+
+
+def _check_pending(head: bytes, left: int) -> None:
+    """Refuse when every 32-bit length field ``head`` can end with declares more than ``left``
+    (only those fit: a pending value this long cannot have a shorter length field)."""
+    declared = []
+    if len(head) >= 5 and head[-5] in (0xC6, 0xDB):  # bin32, str32
+        declared.append(int.from_bytes(head[-4:], "big"))
+    if len(head) >= 6 and head[-6] == 0xC9:  # ext32
+        declared.append(int.from_bytes(head[-5:-1], "big"))
+    if declared and min(declared) > left:
+        raise CorruptedMemoryError(
+            f"bundle payload declares a {min(declared):,}-byte value with {left:,} bytes left"
+        )
 
 
 def bundle_codec(data: bytes | bytearray | memoryview) -> frames.FrameCodec:

@@ -6,6 +6,13 @@ summary of everything older, with its count and time range. The partition runs n
 arrays of priority ranks and ages (``pipeline.partition_levels``); summaries come from a
 :class:`~memcore.summarize.Summarizer` (extractive and native by default, an LLM if plugged in).
 
+Summaries read in session order (items are taken by creation time, whatever order the store
+gave them in) and are never empty. A coding-agent session (:mod:`memcore.session_items`) is
+summarized as one: its level 4 is its :func:`~memcore.digest.session_digest` at the level's
+budget (what was asked, decided, touched, run, broken and fixed), not its first sentences; the
+agent's scaffolding (task notifications, system reminders, interruptions) reaches no summary and
+is listed, by its ids, in one level-3 group that says what it is.
+
 The bundle is :func:`memcore.codec.encode_bundle` of one msgpack map (see :data:`FORMAT`) in an
 lz4 frame (the default: fastest to write and read, the stock ``lz4 -d`` tool reads it) or a zstd
 frame (``codec="zstd"``: smaller, read by ``zstd -d``); every decoder check raises
@@ -25,18 +32,27 @@ from memcore import codec, frames
 from memcore._kernels import pipeline as _selected
 from memcore.errors import CorruptedMemoryError, ValidationError
 from memcore.model import CompressionMetadata, MemoryItem, to_utc_datetime, utc_now
+from memcore.session_items import (
+    in_session_order,
+    is_agent_item,
+    is_agent_session,
+    is_scaffolding,
+)
 from memcore.summarize import (
     DEFAULT_MAX_DISTANCE,
+    SAYS_NOTHING_WORDS,
     ExtractiveSummarizer,
     Summarizer,
     group_similar_texts,
 )
-from memcore.tokens import TokenCounter
+from memcore.tokens import TokenCounter, resolve_counter
 
 FORMAT = "memcore.hierarchy"
 FORMAT_VERSION = 1
 DEFAULT_THRESHOLDS = (timedelta(hours=1), timedelta(hours=24), timedelta(hours=168))
 DEFAULT_RATIOS = (0.5, 0.2, 0.05)
+#: A level-2 agent request (``kind`` task) this short is kept whole rather than summarized.
+REQUEST_WHOLE_TOKENS = 64
 #: lz4 high-compression level: ~25 % smaller bundles than the fast mode for ~3 ms per 100 KiB.
 DEFAULT_LZ4_LEVEL = 9
 #: zstd level for ``codec="zstd"``: bundles smaller than pickle + zlib level 6 (see
@@ -132,6 +148,20 @@ def _time_range(items: Iterable[MemoryItem]) -> TimeRange:
     return (min(stamps), max(stamps))
 
 
+def _scaffolding_group(items: list[MemoryItem]) -> SummaryGroup:
+    """One level-3 group of an agent's scaffolding: its ids, and a summary saying what it is."""
+    from memcore.claude_code.records import scaffolding_kind
+
+    kinds: dict[str, int] = {}
+    for item in items:
+        name = scaffolding_kind(item.content) or str(item.metadata.get("what", "other"))
+        kinds[name] = kinds.get(name, 0) + 1
+    listed = ", ".join(f"{name} x{n}" for name, n in sorted(kinds.items()))
+    noun = "record" if len(items) == 1 else "records"
+    summary = f"{len(items)} {noun} of the agent's own scaffolding ({listed}): not summarized."
+    return SummaryGroup([item.id for item in items], len(items), summary, _time_range(items))
+
+
 class HierarchicalMemoryCompressor:
     """Partition items into four levels by priority and age, summarize, and pack a bundle.
 
@@ -174,6 +204,7 @@ class HierarchicalMemoryCompressor:
         self.ratios = tuple(float(r) for r in ratios)
         self.kernels = kernels if kernels is not None else _selected
         self.summarizer: Summarizer = summarizer or ExtractiveSummarizer(counter, kernels)
+        self.count = resolve_counter(counter)
         self.progress = progress
         self.max_distance = max_distance
         if level is None:
@@ -198,22 +229,28 @@ class HierarchicalMemoryCompressor:
         return out
 
     def compress(self, items: Iterable[MemoryItem | Mapping[str, Any]]) -> CompressedBundle:
-        """Build every level in memory (what the bundle holds)."""
+        """Build every level in memory (what the bundle holds), in session order."""
         try:
-            coerced = [MemoryItem.coerce(item) for item in items]
+            coerced = in_session_order([MemoryItem.coerce(item) for item in items])
         except TypeError as exc:
             raise ValidationError(f"items must be MemoryItems or mappings: {exc}") from exc
         now = self._now()
         level1, level2, level3, level4 = self.partition(coerced, now)
+        scaffolding = [item for item in level2 + level3 + level4 if is_scaffolding(item)]
+        if scaffolding:
+            left_out = {id(item) for item in scaffolding}
+            level2 = [item for item in level2 if id(item) not in left_out]
+            level3 = [item for item in level3 if id(item) not in left_out]
+            level4 = [item for item in level4 if id(item) not in left_out]
         total = len(coerced)
-        done = len(level1)
+        done = len(level1) + len(scaffolding)
         self._report(done, total)
         entries = []
         for item in level2:
             entries.append(
                 SummaryEntry(
                     id=item.id,
-                    summary=self.summarizer.summarize(item.content, self.ratios[0]),
+                    summary=self._entry_summary(item),
                     metadata=item.metadata,
                     timestamp=item.created_at,
                     priority=item.priority.value,
@@ -230,25 +267,64 @@ class HierarchicalMemoryCompressor:
                 SummaryGroup(
                     ids=[item.id for item in chosen],
                     count=len(chosen),
-                    summary=self.summarizer.summarize_group(
-                        [item.content for item in chosen], self.ratios[1]
-                    ),
+                    summary=self._agent_summary(chosen, self.ratios[1], headings=False),
                     time_range=_time_range(chosen),
                 )
             )
             done += len(chosen)
             self._report(done, total)
+        if scaffolding:
+            groups.append(_scaffolding_group(scaffolding))
+            groups.sort(key=lambda group: group.time_range[0])  # stable: ties keep their order
         oldest = Level4()
         if level4:
             oldest = Level4(
-                summary=self.summarizer.summarize_group(
-                    [item.content for item in level4], self.ratios[2]
-                ),
+                summary=self._agent_summary(level4, self.ratios[2]),
                 count=len(level4),
                 time_range=_time_range(level4),
             )
         self._report(total, total)
         return CompressedBundle(Level1(level1), Level2(entries), Level3(groups), oldest, now)
+
+    def _entry_summary(self, item: MemoryItem) -> str:
+        """A level-2 summary: an agent session's request (``kind`` task) of up to
+        ``REQUEST_WHOLE_TOKENS`` is kept whole, since what was asked is what a summary must not
+        blur; else the summary."""
+        if item.metadata.get("kind") == "task" and is_agent_item(item):
+            request = item.content.strip()
+            if self.count(request) <= REQUEST_WHOLE_TOKENS:
+                return request
+        return self._summary([item.content], self.ratios[0], group=False)
+
+    def _summary(self, texts: list[str], ratio: float, *, group: bool = True) -> str:
+        """The summarizer's summary of ``texts`` (one item's, or a group's); the extractive
+        one's if a plugged-in summarizer said nothing (a summary is never empty unless its
+        texts are blank)."""
+        if group:
+            summary = self.summarizer.summarize_group(texts, ratio)
+        else:
+            summary = self.summarizer.summarize(texts[0], ratio)
+        if summary.strip() or isinstance(self.summarizer, ExtractiveSummarizer):
+            return summary
+        return ExtractiveSummarizer(self.count, self.kernels).summarize_group(texts, ratio)
+
+    def _agent_summary(
+        self, items: list[MemoryItem], ratio: float, *, headings: bool = True
+    ) -> str:
+        """A level-3 or level-4 summary: of a coding-agent session's items, their digest at the
+        level's budget (unless a summarizer was plugged in; a group's without its headings),
+        else the summary of all the items as one text."""
+        if isinstance(self.summarizer, ExtractiveSummarizer) and is_agent_session(items):
+            from memcore.digest import session_digest  # the digest's tables load on first use
+
+            budget = int(sum(self.count(item.content) for item in items) * ratio)
+            digest = session_digest(items, max(1, budget), counter=self.count)
+            text = digest.text.strip()
+            if not headings:
+                text = "\n".join(part for part in digest.sections.values() if part.strip())
+            if len(text.split()) >= SAYS_NOTHING_WORDS:  # else the summary says more
+                return text
+        return self._summary([item.content for item in items], ratio)
 
     def _report(self, done: int, total: int) -> None:
         if self.progress is not None:
@@ -270,9 +346,11 @@ class HierarchicalMemoryCompressor:
         )
         return blob, metadata
 
-    def decompress_memory_hierarchy(self, blob: bytes | bytearray | memoryview) -> CompressedBundle:
+    def decompress_memory_hierarchy(
+        self, blob: bytes | bytearray | memoryview, *, max_payload: int = codec.MAX_BUNDLE_PAYLOAD
+    ) -> CompressedBundle:
         """Every level back from a bundle (``CorruptedMemoryError`` on bad bytes)."""
-        return decompress_memory_hierarchy(blob)
+        return decompress_memory_hierarchy(blob, max_payload=max_payload)
 
 
 # --- the bundle payload -------------------------------------------------------------------------
@@ -357,9 +435,13 @@ def decode_payload(payload: Any) -> CompressedBundle:
     )
 
 
-def decompress_memory_hierarchy(blob: bytes | bytearray | memoryview) -> CompressedBundle:
-    """Every level back from a bundle made by ``compress_memory_hierarchy``."""
-    return decode_payload(codec.decode_bundle(blob))
+def decompress_memory_hierarchy(
+    blob: bytes | bytearray | memoryview, *, max_payload: int = codec.MAX_BUNDLE_PAYLOAD
+) -> CompressedBundle:
+    """Every level back from a bundle made by ``compress_memory_hierarchy``; a bundle claiming
+    more than ``max_payload`` decompressed bytes is refused before decoding (see
+    ``codec.decode_bundle``)."""
+    return decode_payload(codec.decode_bundle(blob, max_payload=max_payload))
 
 
 def compress_memory_hierarchy(
@@ -377,6 +459,7 @@ __all__ = [
     "DEFAULT_RATIOS",
     "DEFAULT_THRESHOLDS",
     "DEFAULT_ZSTD_LEVEL",
+    "REQUEST_WHOLE_TOKENS",
     "CompressedBundle",
     "HierarchicalMemoryCompressor",
     "Level1",

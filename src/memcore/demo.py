@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import random
+import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -64,6 +65,8 @@ class DemoReport:
     compression: dict[str, Any] = field(default_factory=dict)
     overflow: dict[str, Any] = field(default_factory=dict)
     prefetch: dict[str, Any] = field(default_factory=dict)
+    recall: dict[str, Any] = field(default_factory=dict)
+    digest: dict[str, Any] = field(default_factory=dict)
     tokens: dict[str, Any] = field(default_factory=dict)
     timings: list[StepTiming] = field(default_factory=list)
     native: bool = False
@@ -148,9 +151,11 @@ async def run_demo(
 ) -> DemoReport:
     """Run every step on the store at ``store_url`` (default: the embedded SQLite store)."""
     from memcore import NATIVE
+    from memcore.stores import default_home, mask_url
     from memcore.tokens import count_tokens
 
-    report = DemoReport(native=NATIVE, store=store_url or "sqlite (default, under $MEMCORE_HOME)")
+    default = f"the default SQLite store, {default_home().absolute() / 'memory.db'}"
+    report = DemoReport(native=NATIVE, store=mask_url(store_url) if store_url else default)
     now = utc_now()
     accesses: list[str] = []
     found: list[Transcript] = []
@@ -187,6 +192,12 @@ async def run_demo(
     with _timed(report, "prefetch"):
         progress("training the prefetcher")
         report.prefetch = await _prefetch_step(items, accesses)
+    with _timed(report, "recall"):
+        progress("searching")
+        report.recall = _recall_step(items, seed)
+    with _timed(report, "digest"):
+        progress("writing the session digest")
+        report.digest = _digest_step(items)
     if found:
         with _timed(report, "tokens"):
             report.tokens = _token_step(found)
@@ -340,6 +351,36 @@ async def _prefetch_step(items: list[MemoryItem], accesses: list[str]) -> dict[s
     }
 
 
+def _recall_step(items: list[MemoryItem], seed: int, queries: int = 50) -> dict[str, Any]:
+    """Index every item, then ask for items by three of their own words: how often is the
+    item in the top 10? (The words are drawn at random, so some are common ones.)"""
+    from memcore.search import MemoryIndex
+
+    index = MemoryIndex()
+    for item in items:
+        index.add(item.id, item.content)
+    rng = random.Random(seed)
+    probes = [i for i in items if len(set(re.findall(r"\w{4,}", i.content.lower()))) >= 3]
+    probes = rng.sample(probes, min(queries, len(probes)))
+    found = 0
+    example: tuple[str, str] = ("", "")
+    for item in probes:
+        words = sorted(set(re.findall(r"\w{4,}", item.content.lower())))
+        query = " ".join(rng.sample(words, 3))
+        hits = index.search(query, 10)
+        found += any(key == item.id for key, _ in hits)
+        if hits and not example[0]:
+            example = (query, hits[0][0])
+    return {"indexed": len(index), "queries": len(probes), "found": found, "example": example}
+
+
+def _digest_step(items: list[MemoryItem], budget: int = 500) -> dict[str, Any]:
+    from memcore.digest import session_digest
+
+    digest = session_digest(items, budget)
+    return {"budget": budget, "tokens": digest.tokens, "sections": list(digest.sections)}
+
+
 def _token_step(found: list[Transcript]) -> dict[str, Any]:
     from memcore.tokens import count_tokens
 
@@ -410,10 +451,22 @@ def render_report(report: DemoReport, console: Console) -> None:
         )
     else:
         console.print(f"5. prefetch: only {p['accesses']} accesses, too few to train on")
+    r = report.recall
+    example = f"; e.g. {r['example'][0]!r} -> {r['example'][1]!r}" if r["example"][0] else ""
+    console.print(
+        f"6. recall: BM25 index of {r['indexed']} items; asked for {r['queries']} items by three "
+        f"of their own words: {r['found']} found in the top 10{example}"
+    )
+    d = report.digest
+    console.print(
+        f"7. digest: a {d['tokens']}-token handover note (budget {d['budget']}) with sections "
+        + (", ".join(d["sections"]) or "none")
+        + " (`memcore digest SESSION` prints one)"
+    )
     t = report.tokens
     if t:
         console.print(
-            f"6. tokens: count_tokens gave {t['counted']:,} for {t['messages']} assistant "
+            f"8. tokens: count_tokens gave {t['counted']:,} for {t['messages']} assistant "
             f"messages the API billed {t['billed_output_tokens']:,} output tokens for "
             f"(ratio {t['ratio']:.2f})"
         )

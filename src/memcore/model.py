@@ -142,6 +142,29 @@ class MemoryItem:
             raise ValidationError(f"item {id!r}: metadata keys must be strings")
         self.metadata = dict(metadata)
 
+    @classmethod
+    def _trusted(
+        cls,
+        id: str,
+        content: str,
+        priority: Priority,
+        created_at: datetime,
+        metadata: dict[str, Any],
+    ) -> MemoryItem:
+        """Build an item from fields already in normal form, skipping ``__init__``'s checks.
+
+        For decoders of checksummed records only (``memcore._kernels.records``): the fields were
+        validated when the item was written, and the decoder has checked their types; the
+        metadata dict is taken as it is, not copied.
+        """
+        item = object.__new__(cls)
+        item.id = id
+        item.content = content
+        item.priority = priority
+        item.created_at = created_at
+        item.metadata = metadata
+        return item
+
     def to_dict(self) -> dict[str, Any]:
         """The plain form: what stores keep and what ``state_checksum`` hashes an item as."""
         return {

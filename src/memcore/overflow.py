@@ -1,43 +1,64 @@
 """Context overflow: fitting a session's items back under its token budget.
 
-:func:`handle_context_overflow` acts when a session holds more than 90 % of its budget and stops
-as soon as it holds at most 80 %, in three steps, each taken only if still needed:
+:func:`handle_context_overflow` acts when a session holds more than 90 % of its budget and ends
+at most at 80 %, aiming at 75 % (between 70 % and 80 % whenever the items allow), so that what
+stays is as much of the session as the budget holds, not a third of it. Critical items and the
+latest requests (``kind`` task) are kept whole; summarizing is preferred to evicting:
 
-1. ``compress``: summarize every non-critical item (extractively, by default) at the one ratio that
-   brings the session toward 70 % of the budget;
-2. ``hierarchical_summarization``: replace the non-critical items old enough for compression
-   levels 3 and 4 (24 h and more, by default) by one summary per group of similar items, and one
+1. ``session_digest`` (a coding-agent session, see :mod:`memcore.session_items`): everything but
+   its latest items becomes one digest item (:func:`~memcore.digest.session_digest`: what was
+   asked, decided, touched, run, broken and fixed; the dumps are cut, their paths and names
+   kept) in most of the room, and the latest items stay whole in the rest;
+2. ``compress`` (other sessions): every other item summarized at the one ratio that brings the
+   session toward 75 %;
+3. ``hierarchical_summarization``: the non-critical items old enough for compression levels 3
+   and 4 (24 h and more, by default) replaced by one summary per group of similar items, and one
    summary of the oldest;
-3. ``evict``: drop the least valuable non-critical items (value: priority, recency and use, from
-   ``metadata["access_count"]`` or ``metadata["uses"]``) until the target is met.
+4. ``evict``: the least valuable items dropped (value: priority, recency and use, from
+   ``metadata["access_count"]`` or ``metadata["uses"]``; an agent's scaffolding first) until the
+   80 % target is met; then the room that an eviction left below 75 % is filled again with the
+   most valuable of the evicted items, whole if they fit, else summarized into the room.
 
-Critical items are never changed nor evicted. When they alone exceed the whole budget, nothing is
-changed and :class:`~memcore.errors.ContextBudgetError` says so; when they fit the budget but not
-the 80 % target, every non-critical item goes and ``final_token_count`` shows where it ended.
+Items stay in session order; summaries take the place of what they summarize. The actions
+listed are the ones whose result is in the items at the end, in the order of the steps.
+Critical items are never changed nor evicted. When they alone exceed the whole budget, nothing
+is changed and :class:`~memcore.errors.ContextBudgetError` says so; when they fit the budget but
+not the 80 % target, every other item goes and ``final_token_count`` shows where it ended.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from memcore.compression import HierarchicalMemoryCompressor
 from memcore.errors import ContextBudgetError, ValidationError
 from memcore.model import MemoryItem, OverflowStrategy, Priority, to_utc_datetime, utc_now
+from memcore.session_items import is_agent_session, is_scaffolding
 from memcore.summarize import ExtractiveSummarizer, Summarizer
 from memcore.tokens import TokenCounter, resolve_counter
 
 TRIGGER = 0.90
 TARGET = 0.80
-COMPRESS_TOWARD = 0.70
+#: Where the steps aim: the middle of the 70-80 % band they should end in.
+AIM = 0.75
 #: Summaries never go below this share of an item's tokens in the compress step.
 MIN_RATIO = 0.05
+#: The latest requests (``kind`` task) kept whole beside the critical items.
+LATEST_REQUESTS = 2
+#: Of an agent session's room, the share its latest items keep whole at least (the digest has
+#: the rest, or what of it the digest does not need).
+RECENT_SHARE = 0.15
+#: A summary put into the room left needs at least this many tokens to say something.
+MIN_ROOM = 12
 
 ACTION_COMPRESS = "compress"
+ACTION_DIGEST = "session_digest"
 ACTION_HIERARCHICAL = "hierarchical_summarization"
 ACTION_EVICT = "evict"
+_ACTION_ORDER = (ACTION_DIGEST, ACTION_COMPRESS, ACTION_HIERARCHICAL, ACTION_EVICT)
 
 
 class SessionState:
@@ -80,7 +101,10 @@ class SessionState:
 
 
 def item_value(item: MemoryItem, now: datetime) -> float:
-    """How much keeping ``item`` is worth: priority, then recency (a day's half-life), then use."""
+    """How much keeping ``item`` is worth: priority, then recency (a day's half-life), then use;
+    an agent's scaffolding is worth nothing."""
+    if is_scaffolding(item):
+        return 0.0
     age_hours = max(0.0, (now - item.created_at).total_seconds() / 3600.0)
     recency = 0.5 ** (age_hours / 24.0)
     uses = item.metadata.get("access_count", item.metadata.get("uses", 0))
@@ -92,71 +116,251 @@ def _critical(item: MemoryItem) -> bool:
     return item.priority is Priority.CRITICAL
 
 
+class _Plan:
+    """The session's items as slots in session order: each slot holds what stands for one
+    original item now (itself, its summary, a summary of many, or nothing: evicted)."""
+
+    def __init__(self, state: SessionState) -> None:
+        self.state = state
+        self.originals = list(state.items)
+        self.slots: list[list[MemoryItem]] = [[item] for item in self.originals]
+        self.costs: dict[int, int] = {id(item): state.count(item.content) for item in state.items}
+        self.total = sum(self.costs.values())
+        self.actions: set[str] = set()
+        self.kept: set[int] = set()  # slots never touched: critical items, latest requests
+        self.evicted: list[int] = []
+
+    def cost(self, item: MemoryItem) -> int:
+        key = id(item)
+        if key not in self.costs:
+            self.costs[key] = self.state.count(item.content)
+        return self.costs[key]
+
+    def put(self, slot: int, items: list[MemoryItem]) -> None:
+        self.total += sum(self.cost(i) for i in items) - sum(self.cost(i) for i in self.slots[slot])
+        self.slots[slot] = items
+
+    def loose(self) -> list[int]:
+        """Slots that may change: not kept, and still holding their original item."""
+        return [
+            k
+            for k, held in enumerate(self.slots)
+            if k not in self.kept and len(held) == 1 and held[0] is self.originals[k]
+        ]
+
+    def items(self) -> list[MemoryItem]:
+        return [item for held in self.slots for item in held]
+
+
 def handle_context_overflow(state: SessionState) -> OverflowStrategy:
     """Bring ``state`` from above 90 % of its budget to at most 80 % (see the module doc)."""
-    costs = {id(item): state.count(item.content) for item in state.items}
-    start = sum(costs.values())
+    plan = _Plan(state)
+    start = plan.total
     budget = state.token_budget
     if start <= TRIGGER * budget:
         return OverflowStrategy(actions_taken=[], tokens_saved=0, final_token_count=start)
-    critical_tokens = sum(costs[id(item)] for item in state.items if _critical(item))
+    critical = [k for k, item in enumerate(plan.originals) if _critical(item)]
+    critical_tokens = sum(plan.cost(plan.originals[k]) for k in critical)
     if critical_tokens > budget:
         raise ContextBudgetError(
             f"critical items alone hold {critical_tokens} tokens, more than the budget of "
             f"{budget}; they are never evicted, so nothing was changed"
         )
     now = state.current_time()
-    target = TARGET * budget
-    actions: list[str] = []
-    total = start
+    plan.kept = set(critical) | _latest_requests(plan, AIM * budget - critical_tokens)
 
-    # 1. compress: every non-critical item summarized at one ratio, toward 70 % of the budget
-    loose = total - critical_tokens
-    ratio = (COMPRESS_TOWARD * budget - critical_tokens) / loose if loose else 1.0
-    ratio = min(1.0, max(MIN_RATIO, ratio))
-    if loose and ratio < 1.0:
-        saved = 0
-        items = []
-        for item in state.items:
-            if _critical(item):
-                items.append(item)
-                continue
-            summary = state.summarizer.summarize(item.content, ratio)
-            cost = state.count(summary)
-            if summary and cost < costs[id(item)]:
-                saved += costs[id(item)] - cost
-                item = _replaced(item, summary, costs[id(item)])
-                costs[id(item)] = cost
-            items.append(item)
-        if saved > 0:
-            state.items = items
-            total = sum(costs[id(item)] for item in items)
-            actions.append(ACTION_COMPRESS)
+    if is_agent_session(plan.originals):
+        _digest_history(plan, budget)
+    elif plan.total > TARGET * budget:
+        _compress(plan, budget)
+    if plan.total > TARGET * budget:
+        _summarize_old(plan, now)
+    if plan.total > TARGET * budget:
+        _evict(plan, budget, now)
 
-    # 2. hierarchical summarization of the old non-critical items (levels 3 and 4)
-    if total > target:
-        total = _summarize_old(state, costs, now, actions, total)
-
-    # 3. evict the least valuable non-critical items
-    if total > target:
-        victims = sorted(
-            (item for item in state.items if not _critical(item)),
-            key=lambda item: (item_value(item, now), item.created_at, item.id),
-        )
-        gone: set[int] = set()
-        for item in victims:
-            if total <= target:
-                break
-            gone.add(id(item))
-            total -= costs[id(item)]
-        if gone:
-            state.items = [item for item in state.items if id(item) not in gone]
-            actions.append(ACTION_EVICT)
-
-    final = sum(costs[id(item)] for item in state.items)
+    state.items = plan.items()
+    final = plan.total
+    actions = [action for action in _ACTION_ORDER if action in plan.actions]
     return OverflowStrategy(
         actions_taken=actions, tokens_saved=start - final, final_token_count=final
     )
+
+
+def _latest_requests(plan: _Plan, room: float) -> set[int]:
+    """The slots of the latest ``LATEST_REQUESTS`` requests that fit ``room`` together."""
+    chosen: set[int] = set()
+    used = 0
+    for k in range(len(plan.originals) - 1, -1, -1):
+        item = plan.originals[k]
+        if item.metadata.get("kind") != "task" or _critical(item) or is_scaffolding(item):
+            continue
+        cost = plan.cost(item)
+        if used + cost <= room:
+            chosen.add(k)
+            used += cost
+        if len(chosen) == LATEST_REQUESTS:
+            break
+    return chosen
+
+
+def _digest_history(plan: _Plan, budget: int) -> None:
+    """An agent session: everything but its latest items (and its scaffolding) one digest item,
+    the latest items whole in the rest of the room.
+
+    The digest may say all it has to in fewer tokens than its share (``1 - RECENT_SHARE``) of
+    the room: a first digest of all the loose items measures what it needs, the latest items
+    take all the room it leaves (an item too big for what is left stays with the history), and
+    the digest is then made of the items before them. When it has nothing to say of them (only
+    dumps are left, their calls kept whole), they are evicted.
+    """
+    from memcore.digest import session_digest  # the digest's tables load on first use
+
+    loose = plan.loose()
+    fixed = plan.total - sum(plan.cost(plan.originals[k]) for k in loose)
+    room = math.floor(AIM * budget - fixed)
+    if room < MIN_ROOM or not loose:
+        return
+    count = plan.state.count
+    share = math.floor(room * (1.0 - RECENT_SHARE))
+    sizing = session_digest([plan.originals[k] for k in loose], share, counter=count)
+    reserve = max(MIN_ROOM, sizing.tokens) if sizing.text.strip() else share
+    recent: set[int] = set()
+    used = 0
+    for k in reversed(loose):  # newest first; a dump too big for the room is skipped
+        item = plan.originals[k]
+        cost = plan.cost(item)
+        if not is_scaffolding(item) and used + cost <= room - reserve:
+            recent.add(k)
+            used += cost
+    history = [k for k in loose if k not in recent]
+    history_tokens = sum(plan.cost(plan.originals[k]) for k in history)
+    if not history or history_tokens <= reserve:
+        return
+    items = [plan.originals[k] for k in history]
+    digest = session_digest(items, reserve, counter=count)
+    if not digest.text.strip():
+        # nothing in them to tell: dumps (a file read, a long output) whose calls stay whole
+        for k in history:
+            plan.put(k, [])
+        plan.actions.add(ACTION_EVICT)
+        return
+    summary = _summary_item(
+        [item.id for item in items], digest.text, _span(items), ACTION_DIGEST, Priority.NORMAL
+    )
+    for k in history[:-1]:
+        plan.put(k, [])
+    plan.put(history[-1], [summary])  # in the place of the latest item it stands for
+    plan.actions.add(ACTION_DIGEST)
+
+
+def _compress(plan: _Plan, budget: int) -> None:
+    """Every loose item summarized at the one ratio that brings the session toward ``AIM``."""
+    loose = plan.loose()
+    loose_tokens = sum(plan.cost(plan.originals[k]) for k in loose)
+    if not loose_tokens:
+        return
+    ratio = (AIM * budget - (plan.total - loose_tokens)) / loose_tokens
+    ratio = min(1.0, max(MIN_RATIO, ratio))
+    if ratio >= 1.0:
+        return
+    for k in loose:
+        item = plan.originals[k]
+        summary = plan.state.summarizer.summarize(item.content, ratio)
+        if summary and plan.state.count(summary) < plan.cost(item):
+            plan.put(k, [_replaced(item, summary, plan.cost(item))])
+            plan.actions.add(ACTION_COMPRESS)
+
+
+def _summarize_old(plan: _Plan, now: datetime) -> None:
+    """Groups of similar old loose items, and the oldest, replaced by their summaries."""
+    state = plan.state
+    loose = plan.loose()
+    compressor = HierarchicalMemoryCompressor(now, summarizer=state.summarizer, counter=state.count)
+    levels = compressor.partition([plan.originals[k] for k in loose], now)
+    old = levels[2] + levels[3]
+    if not old:
+        return
+    slot_of = {id(plan.originals[k]): k for k in loose}
+    bundle = compressor.compress(old)
+    by_id = {item.id: item for item in old}
+    replacements: list[tuple[list[int], MemoryItem]] = []
+    for group in bundle.level3.groups:
+        if group.summary:
+            members = [by_id[i] for i in group.ids if i in by_id]
+            replacements.append(
+                (
+                    sorted(slot_of[id(m)] for m in members),
+                    _summary_item(group.ids, group.summary, group.time_range, "level3"),
+                )
+            )
+    if bundle.level4.count and bundle.level4.summary and bundle.level4.time_range:
+        grouped = {ident for group in bundle.level3.groups for ident in group.ids}
+        members = [m for m in levels[3] if m.id not in grouped]  # scaffolding has its group
+        replacements.append(
+            (
+                sorted(slot_of[id(m)] for m in members),
+                _summary_item(
+                    [m.id for m in members],
+                    bundle.level4.summary,
+                    bundle.level4.time_range,
+                    "level4",
+                ),
+            )
+        )
+    replacements = [(slots, summary) for slots, summary in replacements if slots]
+    saved = sum(
+        sum(plan.cost(plan.originals[k]) for k in slots) - plan.cost(summary)
+        for slots, summary in replacements
+    )
+    if saved <= 0:
+        return
+    for slots, summary in replacements:
+        for k in slots[:-1]:
+            plan.put(k, [])
+        plan.put(slots[-1], [summary])
+    plan.actions.add(ACTION_HIERARCHICAL)
+
+
+def _evict(plan: _Plan, budget: int, now: datetime) -> None:
+    """Drop the least valuable slots until the target is met, then fill the room an eviction
+    left below ``AIM`` with the most valuable evicted items, whole or summarized."""
+    candidates = [k for k, held in enumerate(plan.slots) if held and k not in plan.kept]
+
+    def value(k: int) -> tuple[float, datetime, str]:
+        item = plan.slots[k][0]
+        return (item_value(item, now), item.created_at, item.id)
+
+    gone: list[tuple[int, list[MemoryItem]]] = []
+    for k in sorted(candidates, key=value):
+        if plan.total <= TARGET * budget:
+            break
+        gone.append((k, plan.slots[k]))
+        plan.put(k, [])
+    for k, held in reversed(gone):  # the most valuable first
+        room = math.floor(AIM * budget) - plan.total
+        cost = sum(plan.cost(item) for item in held)
+        if cost <= room:
+            plan.put(k, held)
+            continue
+        if room >= MIN_ROOM and len(held) == 1:
+            shorter = _shortened(plan, held[0], room)
+            if shorter is not None:
+                plan.put(k, [shorter])
+                plan.actions.add(ACTION_COMPRESS)
+    if any(not plan.slots[k] for k, _ in gone):
+        plan.actions.add(ACTION_EVICT)
+
+
+def _shortened(plan: _Plan, item: MemoryItem, room: int) -> MemoryItem | None:
+    """``item`` summarized into ``room`` tokens, or None if its summary does not fit."""
+    if is_scaffolding(item):
+        return None
+    original = item.metadata.get("original_tokens")
+    cost = plan.cost(item)
+    summary = plan.state.summarizer.summarize(item.content, min(1.0, room / max(1, cost)))
+    if not summary or plan.state.count(summary) > room:
+        return None
+    return _replaced(item, summary, original if isinstance(original, int) else cost)
 
 
 def _replaced(item: MemoryItem, content: str, original_tokens: int) -> MemoryItem:
@@ -166,49 +370,22 @@ def _replaced(item: MemoryItem, content: str, original_tokens: int) -> MemoryIte
     return MemoryItem(item.id, content, item.priority, item.created_at, metadata)
 
 
-def _summarize_old(
-    state: SessionState,
-    costs: dict[int, int],
-    now: datetime,
-    actions: list[str],
-    total: int,
-) -> int:
-    compressor = HierarchicalMemoryCompressor(now, summarizer=state.summarizer, counter=state.count)
-    loose = [item for item in state.items if not _critical(item)]
-    levels = compressor.partition(loose, now)
-    old = levels[2] + levels[3]
-    if not old:
-        return total
-    bundle = compressor.compress(old)
-    new_items: list[MemoryItem] = []
-    for group in bundle.level3.groups:
-        if group.count > 1 or group.summary:
-            new_items.append(_summary_item(group.ids, group.summary, group.time_range, "level3"))
-    if bundle.level4.count and bundle.level4.summary and bundle.level4.time_range:
-        oldest = [item.id for item in levels[3]]
-        new_items.append(_summary_item(oldest, bundle.level4.summary, bundle.level4.time_range,
-                                       "level4"))  # fmt: skip
-    replaced = {item_id for item in new_items for item_id in item.metadata["summarizes"]}
-    removed = [item for item in old if item.id in replaced]
-    saved = sum(costs[id(item)] for item in removed)
-    for item in new_items:
-        costs[id(item)] = state.count(item.content)
-        saved -= costs[id(item)]
-    if saved <= 0:
-        return total
-    removed_ids = {id(item) for item in removed}
-    state.items = [item for item in state.items if id(item) not in removed_ids] + new_items
-    actions.append(ACTION_HIERARCHICAL)
-    return total - saved
+def _span(items: Sequence[MemoryItem]) -> tuple[datetime, datetime]:
+    stamps = [item.created_at for item in items]
+    return (min(stamps), max(stamps))
 
 
 def _summary_item(
-    ids: list[str], summary: str, time_range: tuple[datetime, datetime], level: str
+    ids: list[str],
+    summary: str,
+    time_range: tuple[datetime, datetime],
+    level: str,
+    priority: Priority = Priority.LOW,
 ) -> MemoryItem:
     return MemoryItem(
         id=f"summary:{level}:{ids[0]}",
         content=summary,
-        priority=Priority.LOW,
+        priority=priority,
         created_at=time_range[1],
         metadata={
             "kind": "summary",
@@ -221,6 +398,7 @@ def _summary_item(
 
 __all__ = [
     "ACTION_COMPRESS",
+    "ACTION_DIGEST",
     "ACTION_EVICT",
     "ACTION_HIERARCHICAL",
     "SessionState",

@@ -1,17 +1,23 @@
 """Predict the next memory accesses of a session and load them before they are asked for.
 
 :class:`PredictiveMemoryPrefetcher` keeps one access-pattern model per session (the ``patterns``
-kernel: successor counts of the last one to ``window_size - 1`` accesses inside a sliding window,
-blended by Witten-Bell interpolation, fresh after every access, bounded in memory; see
-:mod:`memcore._pure.patterns`). Item ids are strings here, interned to ints for the kernel. On real
-access sequences this beats the order-1 frequencies of the original design (see
-``benchmarks/prefetch_quality.py``).
+kernel's :class:`~memcore._pure.patterns.SessionTable`: per session, successor counts of the last
+one to ``window_size - 1`` accesses inside a sliding window, blended by Witten-Bell interpolation,
+and the last few distinct items; fresh after every access, bounded in memory). Item ids are
+strings here, interned to ints by the kernel in the same native call that counts them.
 
-* ``record_access`` counts one access (``record_accesses`` a batch, through the kernel's batch
-  ingest);
-* ``predict_next_accesses`` returns ``(item_id, confidence)``, likeliest first: the confidence is
-  the model's probability that the item is the very next access. Only items that were seen right
-  after ``current_item`` can be predicted;
+* ``record_access`` counts one access (``record_accesses`` a batch); ``warm_start`` teaches a
+  session what earlier sessions of the same project did;
+* ``predict_next_accesses`` returns ``(item_id, confidence)``, likeliest first. The score mixes
+  the context model (weight ``t / (t + CONTEXT_WEIGHT)``, ``t`` the accesses seen after the
+  current item) with recency (the rest, times how often this session's next access has been the
+  item at that recency rank, starting from :data:`RECENCY_PRIOR`): on agent sessions the next
+  access is the current item again about a fifth of the time, often before any count has seen
+  it; in a program trace it rarely is, and the session's own rates learn that. The confidence
+  is that score **calibrated**: mapped through the measured hit rate of scores like it on real
+  Claude Code sessions (:data:`CALIBRATION`, fitted by ``benchmarks/prefetch_quality.py
+  --fit``), so a confidence of 0.6 means right about 60 % of the time on such sessions (on other
+  streams, fit your own with :func:`fit_calibration` and pass it as ``calibration``);
 * ``prefetch_predicted_items`` loads every prediction above ``threshold`` through ``loader`` into
   a bounded LRU cache, concurrently; ``get`` serves from that cache and counts hits and misses.
 
@@ -26,9 +32,9 @@ nothing either.
 
 from __future__ import annotations
 
-import array
 import asyncio
 import inspect
+import itertools
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
@@ -71,22 +77,99 @@ def _resolve_loader(loader: object) -> Callable[[str, str], Any] | None:
     )
 
 
-class _SessionModel:
-    """One session's kernel counter and its string <-> int interning."""
+#: Context-model weight: ``t / (t + CONTEXT_WEIGHT)`` for ``t`` accesses seen after the current
+#: item; the rest goes to recency. Tuned online on real Claude Code sessions and on the program
+#: traces of ``benchmarks/prefetch_quality.py``: 4 is best on the import traces and a point
+#: lower on Claude Code, 16 the reverse; 8 is within a point of the best on both.
+CONTEXT_WEIGHT = 8.0
+#: How likely the next access is the item at each recency rank (0: the current item again), as
+#: measured on real Claude Code sessions: the prior of each session's own rate (``rank_hits``),
+#: worth ``RECENCY_PRIOR_WEIGHT`` accesses. Ranks past the table take its last value.
+RECENCY_PRIOR = (0.205, 0.045, 0.032, 0.022, 0.011, 0.009, 0.011, 0.007)
+RECENCY_PRIOR_WEIGHT = 20.0
 
-    __slots__ = ("counter", "ids", "names")
+#: Score -> measured probability of being the next access: ``(mean score, hit rate)`` knots of
+#: pools of predictions, piecewise linear between them. Fitted (equal-count bins, then made
+#: monotone by pooling adjacent violators) on the top predictions over the real Claude Code
+#: sessions of ``../shared/data/claude-code``, online, cold and warm-started;
+#: ``benchmarks/prefetch_quality.py --fit`` reprints it, with a fit on each half of the sessions
+#: checked on the other half.
+Calibration = tuple[tuple[float, float], ...]
 
-    def __init__(self, counter: Any) -> None:
-        self.counter = counter
-        self.ids: dict[str, int] = {}
-        self.names: list[str] = []
+CALIBRATION: Calibration = (
+    (0.0881, 0.031),
+    (0.1215, 0.062),
+    (0.1541, 0.0732),
+    (0.1834, 0.093),
+    (0.2322, 0.1789),
+    (0.275, 0.1915),
+    (0.3057, 0.2479),
+    (0.3548, 0.3211),
+    (0.4169, 0.4169),
+    (0.5875, 0.6011),
+)
 
-    def intern(self, item_id: str) -> int:
-        number = self.ids.get(item_id)
-        if number is None:
-            number = self.ids[item_id] = len(self.names)
-            self.names.append(item_id)
-        return number
+
+def calibrate(score: float, table: Calibration | None = None) -> float:
+    """The measured hit rate of a raw ``score`` in ``table`` (default :data:`CALIBRATION`):
+    linear between the knots, flat beyond the first and the last (no data says more there)."""
+    knots = CALIBRATION if table is None else table
+    low_x, low_y = knots[0]
+    if score <= low_x:
+        return low_y
+    for x, y in knots[1:]:
+        if score <= x:
+            return low_y + (y - low_y) * (score - low_x) / (x - low_x)
+        low_x, low_y = x, y
+    return low_y
+
+
+def _check_calibration(table: object) -> Calibration:
+    """``table`` as knots rising in score with hit rates rising in [0, 1], or ValidationError."""
+    try:
+        knots = tuple((float(x), float(y)) for x, y in table)  # type: ignore[attr-defined]
+    except (TypeError, ValueError) as exc:
+        raise ValidationError("a calibration is a sequence of (score, hit rate) knots") from exc
+    if not knots or any(not 0.0 <= y <= 1.0 for _, y in knots):
+        raise ValidationError("a calibration needs knots with hit rates in [0, 1]")
+    for (x0, y0), (x1, y1) in itertools.pairwise(knots):
+        if x1 <= x0 or y1 < y0:
+            raise ValidationError("calibration knots must rise in score and not fall in hit rate")
+    return knots
+
+
+def _rate(pool: list[float]) -> float:
+    return pool[1] / pool[2]
+
+
+def fit_calibration(observed: Iterable[tuple[float, bool]], bins: int = 12) -> Calibration:
+    """A calibration from ``(score, hit)`` observations (see
+    :meth:`PredictiveMemoryPrefetcher.score_next_accesses`): equal-count bins of the scores,
+    adjacent bins pooled until the hit rates rise with the score (isotonic regression), one knot
+    ``(mean score, hit rate)`` per pool."""
+    points = sorted((float(score), bool(hit)) for score, hit in observed)
+    if not points:
+        raise ValidationError("fit_calibration needs at least one observation")
+    size = max(1, len(points) // bins)
+    starts = list(range(0, len(points), size))
+    if len(starts) > 1 and len(points) - starts[-1] < size:
+        starts.pop()  # a short last chunk joins the one before: every knot has support
+    pooled: list[list[float]] = []  # [summed score, hits, count]
+    for index, start in enumerate(starts):
+        end = starts[index + 1] if index + 1 < len(starts) else len(points)
+        chunk = points[start:end]
+        pooled.append([sum(score for score, _ in chunk), sum(hit for _, hit in chunk), len(chunk)])
+        while len(pooled) > 1 and _rate(pooled[-2]) >= _rate(pooled[-1]):
+            last = pooled.pop()
+            for field in range(3):
+                pooled[-1][field] += last[field]
+    knots: list[tuple[float, float]] = []
+    for total, hits, count in pooled:
+        x = round(total / count, 4)
+        if knots and x <= knots[-1][0]:  # equal scores pooled apart by rounding: keep one
+            continue
+        knots.append((x, round(hits / count, 4)))
+    return tuple(knots)
 
 
 class PredictiveMemoryPrefetcher:
@@ -97,7 +180,8 @@ class PredictiveMemoryPrefetcher:
     ``threshold``: only predictions with a confidence above it are prefetched. ``max_contexts``,
     ``max_successors`` and ``decay_at`` bound each session's model (see the kernel);
     ``max_items`` distinct item ids per session (past it the session's model starts afresh) and
-    ``max_sessions`` models (least recently used dropped first) bound the rest.
+    ``max_sessions`` models (least recently used dropped first) bound the rest. ``calibration``
+    replaces :data:`CALIBRATION` (e.g. a table from :func:`fit_calibration` on your own sessions).
     """
 
     def __init__(
@@ -114,6 +198,7 @@ class PredictiveMemoryPrefetcher:
         max_items: int = 1 << 20,
         max_sessions: int = 1024,
         prefetch_n: int = 5,
+        calibration: Calibration | None = None,
     ) -> None:
         window_size = _check_positive("window_size", window_size)
         if window_size < 2:
@@ -128,6 +213,7 @@ class PredictiveMemoryPrefetcher:
         self.max_items = _check_positive("max_items", max_items)
         self.max_sessions = _check_positive("max_sessions", max_sessions)
         self.prefetch_n = _check_positive("prefetch_n", prefetch_n)
+        self.calibration = CALIBRATION if calibration is None else _check_calibration(calibration)
         self._counter_args: dict[str, Any] = {
             "window_size": window_size,
             "max_order": None if max_order is None else _check_positive("max_order", max_order),
@@ -135,96 +221,113 @@ class PredictiveMemoryPrefetcher:
             "max_successors": max_successors,
             "decay_at": decay_at,
         }
-        self._new_counter()  # validates the kernel parameters now, not at the first access
+        # The session table checks the kernel parameters now, not at the first access.
+        self._table = _kernels.patterns.SessionTable(
+            self._counter_args, max_items=self.max_items, max_sessions=self.max_sessions
+        )
+        # The per-call path: one native call (session lookup, interning, counting).
+        self.record_access = self._table.record  # type: ignore[method-assign]
         self._load = _resolve_loader(loader)
         self.loader = loader
-        self._sessions: OrderedDict[str, _SessionModel] = OrderedDict()
         self._cache: OrderedDict[tuple[str, str], Any] = OrderedDict()
         self.hits = 0
         self.misses = 0
         self.load_errors = 0
 
     # --- the models ------------------------------------------------------------------------
-    def _new_counter(self) -> Any:
-        return _kernels.patterns.PatternCounter(**self._counter_args)
+    def record_access(self, session_id: str, item_id: str) -> None:  # replaced per instance
+        """Count one access of ``item_id`` in ``session_id`` (the model is updated at once).
 
-    def _model(self, session_id: str) -> _SessionModel:
-        """The session's model for a write: created (evicting the least recent) if new."""
-        model = self._sessions.get(session_id)
-        if model is not None:
-            self._sessions.move_to_end(session_id)
-            return model
-        if len(self._sessions) >= self.max_sessions:
-            self._sessions.popitem(last=False)
-        model = self._sessions[session_id] = _SessionModel(self._new_counter())
-        return model
-
-    def _fresh_model(self, session_id: str) -> _SessionModel:
-        # Interned ids are never reused while the counter may still name them, so past
-        # ``max_items`` the one bounded way out is a fresh model (predictions restart cold).
-        log.info(
-            "prefetch: session %s passed %d distinct items; model reset", session_id, self.max_items
-        )
-        model = self._sessions[session_id] = _SessionModel(self._new_counter())
-        return model
-
-    def record_access(self, session_id: str, item_id: str) -> None:
-        """Count one access of ``item_id`` in ``session_id`` (the model is updated at once)."""
-        validate_session_id(session_id)
-        _check_item(item_id)
-        model = self._model(session_id)
-        number = model.ids.get(item_id)
-        if number is None:
-            if len(model.names) >= self.max_items:
-                model = self._fresh_model(session_id)
-            number = model.intern(item_id)
-        model.counter.record(number)
+        Bound to the session table's native ``record`` in ``__init__``; bad arguments raise
+        ``ValidationError`` and change nothing.
+        """
+        self._table.record(session_id, item_id)
 
     def record_accesses(self, session_id: str, item_ids: Iterable[str]) -> None:
         """Count a batch of accesses in order, as ``record_access`` one by one would."""
-        validate_session_id(session_id)
-        if isinstance(item_ids, str):
-            raise ValidationError("record_accesses takes an iterable of item ids, not one string")
+        self._table.record_many(session_id, item_ids)
+
+    def warm_start(self, session_id: str, earlier_sessions: Iterable[Iterable[str]]) -> int:
+        """Teach ``session_id`` the accesses of earlier sessions (of the same project), oldest
+        first, before or between its own; return how many accesses were learned.
+
+        A new session otherwise starts cold: nothing to predict from until it repeats itself.
+        The Claude Code integration knows each session's project, so it can pass the access
+        sequences of that project's earlier transcripts.
+        """
+        message = "warm_start takes an iterable of access sequences (lists of item ids)"
+        if isinstance(earlier_sessions, str):
+            raise ValidationError(message)
+        learned = 0
+        sequences: list[list[str]] = []
         try:
-            checked = [_check_item(item_id) for item_id in item_ids]
+            for sequence in earlier_sessions:
+                if isinstance(sequence, str):
+                    raise ValidationError(message)
+                sequences.append([_check_item(item_id) for item_id in sequence])
         except TypeError as exc:
-            raise ValidationError("record_accesses takes an iterable of item ids") from exc
-        model = self._model(session_id)
-        numbers: list[int] = []
-        for item_id in checked:
-            if item_id not in model.ids and len(model.names) >= self.max_items:
-                model.counter.record_many(array.array("q", numbers))
-                model = self._fresh_model(session_id)
-                numbers = []
-            numbers.append(model.intern(item_id))
-        model.counter.record_many(array.array("q", numbers))
+            raise ValidationError(message) from exc
+        validate_session_id(session_id)
+        for sequence in sequences:  # all checked first: a bad call learns nothing
+            self._table.record_many(session_id, sequence)
+            learned += len(sequence)
+        return learned
 
     def predict_next_accesses(
         self, session_id: str, current_item: str, n: int = 5
     ) -> list[tuple[str, float]]:
         """Up to ``n`` ``(item_id, confidence)`` likeliest to follow ``current_item``.
 
-        Confidences are probabilities in [0, 1], highest first (ties: the item seen first in the
-        session first). The accesses before ``current_item`` in the window are its context when
-        it is the latest one recorded; otherwise ``current_item`` alone is. Unknown sessions or
-        items give ``[]``.
+        Confidences are calibrated probabilities in [0, 1] (see the module doc), highest first
+        (ties: the item interned first). The accesses before ``current_item`` in the window are
+        its context when it is the latest one recorded; otherwise ``current_item`` alone is.
+        Unknown sessions or items give ``[]``.
         """
+        table = self.calibration
+        return [
+            (item_id, calibrate(score, table))
+            for item_id, score in self.score_next_accesses(session_id, current_item, n)
+        ]
+
+    def score_next_accesses(
+        self, session_id: str, current_item: str, n: int = 5
+    ) -> list[tuple[str, float]]:
+        """``predict_next_accesses`` before calibration: ``(item_id, score)``, the model's blend
+        (what the calibration is fitted on)."""
         validate_session_id(session_id)
         _check_item(current_item)
         _check_positive("n", n)
-        model = self._sessions.get(session_id)
+        model = self._table.get(session_id)
         if model is None:
             return []
         number = model.ids.get(current_item)
         if number is None:
             return []
+        counter = model.counter
+        seen = counter.total((number,))
+        weight = seen / (seen + CONTEXT_WEIGHT)
+        scores: dict[int, float] = {}
+        for item, probability in counter.predict(number, counter.max_successors * 2):
+            scores[item] = weight * probability
+        recent = counter.recent()
+        if recent:
+            # each rank's share: this session's rate of "the next access was the item at rank r",
+            # pulled towards the measured prior while the session is young
+            hits = counter.rank_hits()
+            seen_total = counter.accesses + RECENCY_PRIOR_WEIGHT
+            last = len(RECENCY_PRIOR) - 1
+            for rank, item in enumerate(recent):
+                prior = RECENCY_PRIOR[min(rank, last)] * RECENCY_PRIOR_WEIGHT
+                share = (hits[rank] + prior) / seen_total
+                scores[item] = scores.get(item, 0.0) + (1.0 - weight) * share
+        ranked = sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))[:n]
         names = model.names
-        return [(names[item], confidence) for item, confidence in model.counter.predict(number, n)]
+        return [(names[item], score) for item, score in ranked]
 
     def export_counts(self, session_id: str) -> dict[str, dict[str, int]]:
         """``{item: {next item: count}}``: the session's kept order-1 successor counts."""
         validate_session_id(session_id)
-        model = self._sessions.get(session_id)
+        model = self._table.get(session_id)
         if model is None:
             return {}
         names = model.names
@@ -236,12 +339,12 @@ class PredictiveMemoryPrefetcher:
 
     def sessions(self) -> list[str]:
         """The sessions with a model, least recently used first."""
-        return list(self._sessions)
+        return list(self._table.sessions())
 
     def forget_session(self, session_id: str) -> None:
         """Drop one session's model and its cached items."""
         validate_session_id(session_id)
-        self._sessions.pop(session_id, None)
+        self._table.forget(session_id)
         self.invalidate(session_id)
 
     # --- prefetching -----------------------------------------------------------------------

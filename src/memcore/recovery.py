@@ -1,373 +1,70 @@
-"""Backups, verification and recovery of corrupted sessions.
+"""Recovery of corrupted sessions; also the home of the backup and verification API.
 
 Every stored item and journal entry is a checksummed record, and a store keeps, beside the items,
 the digest of the live state (``live_digest``) written by the replica that committed it. That
 gives three independent witnesses of a session: its items, its journal and the kept digest, plus
-any backups. Recovery rebuilds the state from backups and the journal and trusts a rebuilt state
-only when it matches the kept digest; it writes with compare-and-set (``Store.replace_state``), so
-it never overwrites a commit it did not see, and it writes nothing at all unless the new state
-checks out. A session it cannot repair is left exactly as it was.
+any backups (:mod:`memcore.backups`). Recovery rebuilds the state from backups and the journal
+and trusts a rebuilt state only when it matches the kept digest; it writes with compare-and-set
+(``Store.replace_state``), so it never overwrites a commit it did not see, and it writes nothing
+at all unless the new state checks out. After writing it reads the session back and checks it
+again (and asks the storage engine to check itself) before it reports success. A session it
+cannot repair is left exactly as it was.
 
-A backup is a bundle (``memcore.codec.encode_bundle``: a skippable lz4 frame holding memcore's
-header, then a standard lz4 frame, so the stock ``lz4 -d`` decompresses a backup file to plain
-msgpack) of one map::
+Once the journal was compacted (``create_backup(..., compact_journal=True)``) a replay forward
+is only complete from a backup at or above the journal floor: recovery never replays from a
+backup below it, and a rebuild from the journal alone is impossible.
 
-    {"format": "memcore-backup", "format_version": 1, "session": <session id>,
-     "version": <session version>, "digest": <kept digest or None>,
-     "created_at": <seconds since the epoch>, "records": {key: <encoded entry record>}}
-
-The records are kept as the checksummed bytes the store held, so a restored key is bit-identical
-to what was committed (stamps and replica ids included, which sync needs).
-
-Journal compaction (``create_backup(..., compact_journal=True)``) drops the journal entries every
-kept backup already covers and raises the session's journal floor (``Store.journal_floor``). From
-then on a replay forward is only complete from a backup at or above the floor: recovery never
-replays from a backup below it, and a rebuild from the journal alone is impossible.
+``create_backup`` lives in :mod:`memcore.backups`, ``verify_session`` / ``verify_store`` in
+:mod:`memcore.verification`, the rule for records no replica can take in
+:mod:`memcore.quarantine`; all are importable from here too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import time
-from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from memcore import frames
-from memcore.codec import decode_bundle, encode_bundle
+from memcore.backups import (
+    BACKUP_FORMAT,
+    DEFAULT_KEEP,
+    StoreArg,
+    create_backup,
+    decode_backup,
+    opened_store,
+)
+from memcore.codec import entry_hash
 from memcore.errors import CorruptedMemoryError, NotFoundError, ValidationError
+from memcore.hlc import HybridLogicalClock
 from memcore.model import RecoveryResult
-from memcore.stores import resolve_store
+from memcore.quarantine import Decoded, decode_records, digest_of, digest_ok
 from memcore.stores.base import (
-    BackupInfo,
     Entry,
     JournalEntry,
+    SelfChecking,
+    Snapshot,
     Store,
     decode_entry,
+    encode_entry,
     live_digest,
     validate_key,
     validate_session_id,
 )
+from memcore.verification import SessionHealth, StoreHealth, verify_session, verify_store
 
-BACKUP_FORMAT = "memcore-backup"
-BACKUP_FORMAT_VERSION = 1
-DEFAULT_KEEP = 5
 # How often recovery re-reads the session when a commit lands between its read and its write.
 MAX_ATTEMPTS = 5
-
-StoreArg = str | Store | None
-
-
-# --- opening stores -----------------------------------------------------------------------------
+# The writer named in the tombstones that quarantine records no replica can take.
+QUARANTINE_REPLICA = "memcore-recovery"
 
 
-@asynccontextmanager
-async def _opened(store: StoreArg) -> AsyncIterator[Store]:
-    """A URL (or None: the default store) is opened and closed here; a store object is lent."""
-    opened, owned = resolve_store(store)
+def _digest_or_none(entries: Mapping[str, Entry]) -> int | None:
+    """``live_digest``, or None when some value cannot be digested (it then matches nothing)."""
     try:
-        yield opened
-    finally:
-        if owned:
-            await opened.close()
-
-
-# --- checking records ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Decoded:
-    """Records decoded one by one: the good entries and the keys whose record is bad."""
-
-    entries: dict[str, Entry]
-    bad: dict[str, str]  # key -> why its record was refused
-
-    @property
-    def digest(self) -> int | None:
-        """``live_digest`` of the entries, or None when some record could not be decoded."""
-        return None if self.bad else live_digest(self.entries)
-
-
-def _decode_records(records: Mapping[str, bytes]) -> _Decoded:
-    entries: dict[str, Entry] = {}
-    bad: dict[str, str] = {}
-    for key, record in records.items():
-        try:
-            entries[key] = decode_entry(record)
-        except CorruptedMemoryError as exc:
-            bad[key] = str(exc)
-    return _Decoded(entries, bad)
-
-
-def _digest_ok(decoded: _Decoded, version: int, stored: int | None) -> bool:
-    """Whether decoded records agree with the kept digest (a never-written session has none)."""
-    if decoded.bad:
-        return False
-    if stored is None:
-        return version == 0 and not decoded.entries
-    return decoded.digest == stored
-
-
-# --- verification -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class SessionHealth:
-    """What ``verify_session`` found.
-
-    ``state_ok`` covers the live state (every record decodes and the digest matches); ``ok``
-    also covers the backups and journal entries a deep check looked at. ``computed_digest`` is
-    None when some record could not be decoded (a digest over part of a state means nothing).
-    ``bad_journal_versions`` lists the versions of undecodable journal records (``0`` when the
-    store could not list the journal at all). ``journal_floor`` (deep checks only) is the version
-    through which the journal was compacted: repairs need an intact backup at or above it.
-    """
-
-    session_id: str
-    version: int
-    records: int
-    live_items: int
-    stored_digest: int | None
-    computed_digest: int | None
-    bad_keys: tuple[str, ...]
-    problems: tuple[str, ...]
-    backups_checked: int = 0
-    bad_backups: tuple[int, ...] = ()
-    journal_checked: int = 0
-    bad_journal_versions: tuple[int, ...] = ()
-    journal_floor: int = 0  # read by deep checks only: entries up to it were compacted away
-
-    @property
-    def state_ok(self) -> bool:
-        return not self.bad_keys and self.digest_ok
-
-    @property
-    def digest_ok(self) -> bool:
-        if self.computed_digest is None:
-            return False
-        if self.stored_digest is None:
-            return self.version == 0 and self.records == 0
-        return self.computed_digest == self.stored_digest
-
-    @property
-    def ok(self) -> bool:
-        return self.state_ok and not self.bad_backups and not self.bad_journal_versions
-
-    def describe(self) -> str:
-        """One line for humans (the CLI prints it)."""
-        if self.ok:
-            return f"ok ({self.live_items} items, version {self.version})"
-        return "CORRUPTED: " + "; ".join(self.problems)
-
-
-@dataclass(frozen=True, slots=True)
-class StoreHealth:
-    """``verify_store``'s report: one ``SessionHealth`` per session, sorted by session id."""
-
-    url: str
-    sessions: tuple[SessionHealth, ...]
-
-    @property
-    def ok(self) -> bool:
-        return all(s.ok for s in self.sessions)
-
-    @property
-    def corrupted(self) -> tuple[str, ...]:
-        return tuple(s.session_id for s in self.sessions if not s.ok)
-
-
-async def verify_session(
-    session_id: str, store: StoreArg = None, *, deep: bool = False
-) -> SessionHealth:
-    """Decode every stored record of a session, recompute its digest and compare it with the
-    kept one. ``deep`` also decodes every backup and journal entry (what recovery would need),
-    which costs time proportional to their size. Reads only; never writes."""
-    validate_session_id(session_id)
-    async with _opened(store) as opened:
-        return await _verify(opened, session_id, deep)
-
-
-async def verify_store(store: StoreArg = None, *, deep: bool = False) -> StoreHealth:
-    """``verify_session`` for every session of a store."""
-    async with _opened(store) as opened:
-        sessions = sorted(await opened.list_sessions())
-        reports = [await _verify(opened, session, deep) for session in sessions]
-        return StoreHealth(opened.url, tuple(reports))
-
-
-async def _verify(store: Store, session_id: str, deep: bool) -> SessionHealth:
-    snapshot = await store.read_snapshot(session_id)
-    decoded = _decode_records(snapshot.records)
-    problems = [f"record {key!r}: {why}" for key, why in sorted(decoded.bad.items())]
-    computed = decoded.digest
-    if not decoded.bad and not _digest_ok(decoded, snapshot.version, snapshot.digest):
-        if snapshot.digest is None:
-            problems.append(f"no stored digest at version {snapshot.version}")
-        else:
-            problems.append(
-                f"digest mismatch: stored {snapshot.digest:016x}, records give {computed:016x}"
-            )
-    bad_backups: list[int] = []
-    bad_journal: list[int] = []
-    backups_checked = journal_checked = floor = 0
-    if deep:
-        for info in await store.list_backups(session_id):
-            try:
-                blob = await store.get_backup(session_id, info.backup_id)
-            except NotFoundError:  # rotated away meanwhile
-                continue
-            backups_checked += 1
-            try:
-                _decode_backup(blob, session_id, info)
-            except CorruptedMemoryError as exc:
-                bad_backups.append(info.backup_id)
-                problems.append(f"backup {info.backup_id}: {exc}")
-        try:
-            journal = await store.read_journal(session_id, 0)
-        except CorruptedMemoryError as exc:
-            journal = []
-            bad_journal.append(0)
-            problems.append(f"journal unreadable: {exc}")
-        journal_checked = len(journal)
-        floor = await store.journal_floor(session_id)
-        for item in journal:
-            try:
-                decode_entry(item.record)
-            except CorruptedMemoryError as exc:
-                bad_journal.append(item.version)
-                problems.append(f"journal entry {item.key!r} at version {item.version}: {exc}")
-    return SessionHealth(
-        session_id=session_id,
-        version=snapshot.version,
-        records=len(snapshot.records),
-        live_items=sum(1 for e in decoded.entries.values() if not e.deleted),
-        stored_digest=snapshot.digest,
-        computed_digest=computed,
-        bad_keys=tuple(sorted(decoded.bad)),
-        problems=tuple(problems),
-        backups_checked=backups_checked,
-        bad_backups=tuple(bad_backups),
-        journal_checked=journal_checked,
-        bad_journal_versions=tuple(sorted(set(bad_journal))),
-        journal_floor=floor,
-    )
-
-
-# --- backups ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Backup:
-    version: int
-    digest: int | None
-    records: dict[str, bytes]
-    entries: dict[str, Entry]
-
-
-def _validate_keep(keep: object) -> int:
-    if not isinstance(keep, int) or isinstance(keep, bool) or keep < 1:
-        raise ValidationError(f"keep must be a positive int (got {keep!r})")
-    return keep
-
-
-async def create_backup(
-    session_id: str,
-    store: StoreArg = None,
-    keep: int = DEFAULT_KEEP,
-    compact_journal: bool = False,
-    codec: frames.FrameCodec = "lz4",
-) -> BackupInfo:
-    """Snapshot a session into a compressed backup and keep only the ``keep`` newest backups.
-
-    The snapshot is one ``read_snapshot`` (records, version and digest read together), checked
-    before it is saved: a state that fails verification raises ``CorruptedMemoryError`` instead
-    of becoming a backup, since a bad backup would later push out the good ones on rotation.
-
-    ``compact_journal``: after the rotation, drop the journal entries through the oldest
-    (lowest-version) kept backup's version (``Store.truncate_journal``), so the journal stops
-    growing while every kept backup can still be replayed forward. The price: recovery then
-    needs an intact backup at or above the journal floor, since a rebuild from the journal
-    alone is no longer possible.
-
-    ``codec``: the backup's frame, ``"lz4"`` (fastest) or ``"zstd"`` (smaller, for backups
-    kept long); recovery reads either.
-    """
-    validate_session_id(session_id)
-    _validate_keep(keep)
-    if not isinstance(compact_journal, bool):
-        raise ValidationError(f"compact_journal must be a bool (got {compact_journal!r})")
-    codec, level = frames.check_codec(codec, None)
-    async with _opened(store) as opened:
-        snapshot = await opened.read_snapshot(session_id)
-        decoded = _decode_records(snapshot.records)
-        if not _digest_ok(decoded, snapshot.version, snapshot.digest):
-            bad = ", ".join(repr(k) for k in sorted(decoded.bad)) or "digest mismatch"
-            raise CorruptedMemoryError(
-                f"session {session_id!r} fails verification ({bad}); not backing it up "
-                "(run recover_corrupted_memory first)"
-            )
-        blob = encode_bundle(
-            {
-                "format": BACKUP_FORMAT,
-                "format_version": BACKUP_FORMAT_VERSION,
-                "session": session_id,
-                "version": snapshot.version,
-                "digest": snapshot.digest,
-                "created_at": time.time(),
-                "records": {key: bytes(rec) for key, rec in snapshot.records.items()},
-            },
-            codec=codec,
-            level=level,
-        )
-        info = await opened.put_backup(session_id, snapshot.version, blob)
-        backups = await opened.list_backups(session_id)  # newest first
-        for old in backups[keep:]:
-            await opened.delete_backup(session_id, old.backup_id)
-        if compact_journal:
-            # at least the backup just made is kept; a backup another process adds meanwhile
-            # from an older snapshot is below the floor and recovery will pass it over
-            kept = backups[:keep]
-            await opened.truncate_journal(session_id, min(b.version for b in kept))
-        return info
-
-
-def _decode_backup(blob: bytes, session_id: str, info: BackupInfo | None = None) -> _Backup:
-    """Check a backup end to end; ``CorruptedMemoryError`` names the first thing wrong."""
-    payload: Any = decode_bundle(blob)
-    if not isinstance(payload, dict) or payload.get("format") != BACKUP_FORMAT:
-        raise CorruptedMemoryError("bundle is not a memcore backup")
-    if payload.get("format_version") != BACKUP_FORMAT_VERSION:
-        raise CorruptedMemoryError(f"unsupported backup version {payload.get('format_version')}")
-    version, digest, records = payload.get("version"), payload.get("digest"), payload.get("records")
-    if payload.get("session") != session_id:
-        raise CorruptedMemoryError(f"backup belongs to session {payload.get('session')!r}")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
-        raise CorruptedMemoryError("backup version is not a non-negative int")
-    if info is not None and info.version != version:
-        raise CorruptedMemoryError(
-            f"backup is listed at version {info.version} but holds version {version}"
-        )
-    if digest is not None and (not isinstance(digest, int) or isinstance(digest, bool)):
-        raise CorruptedMemoryError("backup digest is not an int")
-    if not isinstance(records, dict) or not all(isinstance(r, bytes) for r in records.values()):
-        raise CorruptedMemoryError("backup records are not a map of byte strings")
-    for key in records:
-        try:
-            validate_key(key)
-        except ValidationError as exc:
-            raise CorruptedMemoryError(f"backup holds an invalid key: {exc}") from exc
-    decoded = _decode_records(records)
-    if decoded.bad:
-        key, why = next(iter(sorted(decoded.bad.items())))
-        raise CorruptedMemoryError(f"backup record {key!r} is bad: {why}")
-    if not _digest_ok(decoded, version, digest):
-        raise CorruptedMemoryError("backup records do not match the backup's digest")
-    return _Backup(version, digest, records, decoded.entries)
-
-
-# --- recovery -----------------------------------------------------------------------------------
+        return live_digest(entries)
+    except ValidationError:
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -481,7 +178,7 @@ async def _plan(
         except NotFoundError:
             continue
         try:
-            backup = _decode_backup(blob, session_id, info)
+            backup = decode_backup(blob, session_id, info)
         except CorruptedMemoryError as exc:
             notes.append(f"backup {info.backup_id} unusable: {exc}")
             continue
@@ -503,7 +200,7 @@ async def _plan(
                 f"v{replay.stopped_at}"
             )
             continue
-        if live_digest(replay.entries) != digest:
+        if _digest_or_none(replay.entries) != digest:
             notes.append(
                 f"backup {info.backup_id} (v{backup.version}) + {replay.applied} journal "
                 "updates does not match the stored digest"
@@ -530,7 +227,7 @@ async def _plan(
     if replay.stopped_at is not None:
         notes.append(f"journal rebuild: journal corrupted at v{replay.stopped_at}")
         return None
-    if live_digest(replay.entries) != digest:
+    if _digest_or_none(replay.entries) != digest:
         notes.append(f"journal rebuild ({replay.applied} updates) does not match the stored digest")
         if replay.records == dict(current):
             # two independent witnesses agree; only the kept digest differs. Rewriting it would
@@ -556,7 +253,15 @@ async def arecover_corrupted_memory(session_id: str, store: StoreArg = None) -> 
     entry stops a replay before its version, and a replay stopped that way is not used. The
     first rebuilt state that matches the kept digest is written with ``replace_state``
     (compare-and-set on the version read; if a commit landed meanwhile, start over, up to
-    ``MAX_ATTEMPTS`` times). Nothing is written unless a state checks out.
+    ``MAX_ATTEMPTS`` times). Nothing is written unless a state checks out, and success is only
+    reported once the session, read back, holds exactly what was written and matches its
+    digest, and the storage engine's own check passes (SQLite: ``quick_check`` and
+    ``integrity_check``; a damaged index is rebuilt with ``REINDEX`` first, since it can make a
+    write land beside the row it should replace).
+
+    Records that decode but that no replica can take (see :mod:`memcore.quarantine`) are
+    quarantined: when they are the only damage and the rest of the state checks out, each is
+    replaced by a tombstone (one commit, so the journal keeps the original for inspection).
 
     Result fields:
 
@@ -577,7 +282,7 @@ async def arecover_corrupted_memory(session_id: str, store: StoreArg = None) -> 
     ``BackendError``.
     """
     validate_session_id(session_id)
-    async with _opened(store) as opened:
+    async with opened_store(store) as opened:
         for _ in range(MAX_ATTEMPTS):
             result = await _recover_once(opened, session_id)
             if result is not None:
@@ -596,61 +301,177 @@ async def arecover_corrupted_memory(session_id: str, store: StoreArg = None) -> 
 async def _recover_once(store: Store, session_id: str) -> RecoveryResult | None:
     """One attempt; None when the compare-and-set write lost to a concurrent commit."""
     snapshot = await store.read_snapshot(session_id)
-    decoded = _decode_records(snapshot.records)
-    if _digest_ok(decoded, snapshot.version, snapshot.digest):
+    decoded = decode_records(snapshot.records)
+    if digest_ok(decoded, snapshot.version, snapshot.digest):
         live = sum(1 for e in decoded.entries.values() if not e.deleted)
-        return RecoveryResult(
-            success=True,
-            message=(
-                f"session {session_id!r} is intact ({live} items, version {snapshot.version}); "
-                "nothing to do"
-            ),
-            updates_applied=0,
-            rebuild_required=False,
+        return _result(
+            True,
+            f"session {session_id!r} is intact ({live} items, version {snapshot.version}); "
+            "nothing to do",
         )
+    if decoded.refused and set(decoded.refused) == set(decoded.bad):
+        quarantined = await _quarantine(store, session_id, snapshot, decoded)
+        if quarantined is not None or _refused_digest_ok(decoded, snapshot.digest) is not False:
+            return quarantined
     if decoded.bad:
         keys = ", ".join(repr(k) for k in sorted(decoded.bad))
         damage = f"{len(decoded.bad)} corrupted record(s) ({keys})"
     else:
         damage = "records do not match the stored digest"
     if snapshot.digest is None:
-        return RecoveryResult(
-            success=False,
-            message=(
-                f"session {session_id!r}: {damage}, and no stored digest to validate a rebuilt "
-                "state against; nothing was changed"
-            ),
-            updates_applied=0,
+        return _result(
+            False,
+            f"session {session_id!r}: {damage}, and no stored digest to validate a rebuilt "
+            "state against; nothing was changed",
             rebuild_required=True,
         )
+    engine = await _engine_check(store)
+    if engine is not None:
+        return _result(False, f"session {session_id!r}: {damage}; {engine}; nothing was changed")
     notes: list[str] = []
     candidate = await _plan(
         store, session_id, snapshot.version, snapshot.digest, snapshot.records, notes
     )
     if candidate is None:
-        return RecoveryResult(
-            success=False,
-            message=(
-                f"session {session_id!r}: {damage}; no backup or journal rebuild matches the "
-                f"stored digest ({'; '.join(notes)}); nothing was changed"
-            ),
-            updates_applied=0,
+        return _result(
+            False,
+            f"session {session_id!r}: {damage}; no backup or journal rebuild matches the "
+            f"stored digest ({'; '.join(notes)}); nothing was changed",
             rebuild_required=True,
         )
-    written = await store.replace_state(
-        session_id, snapshot.version, candidate.records, snapshot.digest
-    )
+    try:
+        written = await store.replace_state(
+            session_id, snapshot.version, candidate.records, snapshot.digest
+        )
+    except CorruptedMemoryError as exc:
+        return _result(False, f"session {session_id!r}: {damage}; writing the repair failed: {exc}")
     if written is None:
         return None
+    problem = await _confirm(store, session_id, written, candidate.records, snapshot.digest)
+    if problem is not None:
+        return _result(
+            False,
+            f"session {session_id!r}: {damage}; wrote {candidate.source} as version {written}, "
+            f"but {problem}: the store is damaged beneath memcore (restore its file or server "
+            "from a copy)",
+        )
     skipped = f" (skipped: {'; '.join(notes)})" if notes else ""
     return RecoveryResult(
         success=True,
         message=(
-            f"session {session_id!r}: {damage}; restored from {candidate.source}, digest "
-            f"verified, now version {written}{skipped}"
+            f"session {session_id!r}: {damage}; restored from {candidate.source}, read back "
+            f"and verified, now version {written}{skipped}"
         ),
         updates_applied=candidate.replayed,
         rebuild_required=candidate.rebuilt,
+    )
+
+
+def _result(success: bool, message: str, *, rebuild_required: bool = False) -> RecoveryResult:
+    return RecoveryResult(
+        success=success, message=message, updates_applied=0, rebuild_required=rebuild_required
+    )
+
+
+async def _engine_check(store: Store) -> str | None:
+    """Run the storage engine's own check (if it has one); rebuild the indexes when it fails.
+    None when the engine is sound (now), else what is still wrong."""
+    if not isinstance(store, SelfChecking):
+        return None
+    problems = await store.integrity_problems()
+    if not problems:
+        return None
+    try:
+        await store.rebuild_indexes()
+    except CorruptedMemoryError as exc:
+        return (
+            f"the database file is damaged ({'; '.join(problems[:3])}) and rebuilding its "
+            f"indexes failed: {exc}"
+        )
+    still = await store.integrity_problems()
+    if still:
+        return f"the database file is damaged beyond its indexes ({'; '.join(still[:3])})"
+    return None
+
+
+async def _confirm(
+    store: Store, session_id: str, written: int, records: Mapping[str, bytes], digest: int
+) -> str | None:
+    """Read the session back after a write: None when it holds ``records`` (or, if a commit
+    already followed, a state that checks out) and the engine's check passes, else what is
+    wrong."""
+    again: Snapshot = await store.read_snapshot(session_id)
+    if again.version == written and again.records != dict(records):
+        lost = sorted(set(records) - set(again.records))
+        extra = sorted(set(again.records) - set(records))
+        changed = sorted(
+            k for k in records if k in again.records and again.records[k] != records[k]
+        )
+        return (
+            f"reading it back gives other records (missing {lost}, unexpected {extra}, "
+            f"different {changed})"
+        )
+    if again.version == written and again.digest != digest:
+        return "reading it back gives another digest"
+    if again.version != written and not digest_ok(
+        decode_records(again.records), again.version, again.digest
+    ):
+        return f"the session read back at version {again.version} does not verify"
+    if isinstance(store, SelfChecking):
+        problems = await store.integrity_problems()
+        if problems:
+            return f"the database check reports {'; '.join(problems[:3])}"
+    return None
+
+
+# --- quarantine: records no replica can take --------------------------------------------------
+
+
+def _refused_digest_ok(decoded: Decoded, stored: int | None) -> bool | None:
+    """Whether the state, without its refused records (committed by a replica that set them
+    aside) or with them (by their writer), gives the stored digest; None when a refused record
+    has no digest (a value nested too deep) and the rest alone does not match."""
+    if stored is not None and digest_of(decoded.hashes) == stored:
+        return True
+    hashes = dict(decoded.hashes)
+    for key, entry in decoded.refused.items():
+        if not entry.deleted:
+            try:
+                hashes[key] = entry_hash(key, entry.value)
+            except ValidationError:
+                return None
+    return stored is not None and digest_of(hashes) == stored
+
+
+async def _quarantine(
+    store: Store, session_id: str, snapshot: Snapshot, decoded: Decoded
+) -> RecoveryResult | None:
+    """Replace each refused record with a tombstone in one commit, when the rest of the state
+    checks out (with the refused records, against the stored digest; or, for a value no digest
+    can take, on its own). None when the commit lost a race, or when the rest does not check
+    out (the caller then tries a repair from backups and the journal)."""
+    if _refused_digest_ok(decoded, snapshot.digest) is False:
+        return None
+    stamp = HybridLogicalClock().now()
+    tombstones = {
+        key: encode_entry(Entry(None, stamp, QUARANTINE_REPLICA, True)) for key in decoded.refused
+    }
+    digest = digest_of(decoded.hashes)
+    written = await store.commit(session_id, snapshot.version, tombstones, digest)
+    if written is None:
+        return None
+    expected = {**snapshot.records, **tombstones}
+    problem = await _confirm(store, session_id, written, expected, digest)
+    reasons = "; ".join(decoded.bad[key] for key in sorted(decoded.refused))
+    if problem is not None:
+        return _result(
+            False, f"session {session_id!r}: quarantining failed at version {written}: {problem}"
+        )
+    return _result(
+        True,
+        f"session {session_id!r}: quarantined {len(tombstones)} record(s) no replica can take "
+        f"({reasons}): each is now a tombstone (version {written}; the journal keeps the "
+        "original), read back and verified",
     )
 
 
@@ -674,6 +495,7 @@ def recover_corrupted_memory(session_id: str, store: StoreArg = None) -> Recover
 __all__ = [
     "BACKUP_FORMAT",
     "DEFAULT_KEEP",
+    "MAX_ATTEMPTS",
     "SessionHealth",
     "StoreHealth",
     "arecover_corrupted_memory",

@@ -7,10 +7,16 @@ joined by single spaces, within ``ratio`` of the source's tokens: it splits sent
 (TF-IDF against the document centroid, position, and the facts an agent must not lose: numbers,
 identifiers, paths, URLs, error words) and picks the best whole sentences that fit the budget.
 What budget the whole sentences leave goes to the longest word-boundary prefix of the next best
-sentence that fits (two words at least). Agent notes are often one sentence, which no ratio below
-1 keeps whole: the prefix keeps the note's identifier and first facts instead of an empty summary
-(on 258 level-2 standard-library notes: 2 empty summaries instead of 73, and 66 % of the facts
-kept instead of 49 %).
+sentence that fits (two words at least), marked by an ellipsis (…, counted in the budget): a cut
+sentence start never reads as joined to the sentence after it. Agent notes are often one
+sentence, which no ratio below 1 keeps whole: the prefix keeps the note's identifier and first
+facts instead of an empty summary.
+
+A summary never misleads by saying nothing: a short note (``SHORT_NOTE_TOKENS`` or fewer) whose
+summary would hold fewer than ``SAYS_NOTHING_WORDS`` words is kept whole ("Fix cart rounding."
+stays itself, not "Fix cart"), and a longer text whose budget holds too few words to say
+anything ("Read…") gets its first ``SAYS_NOTHING_WORDS`` words and an ellipsis instead, a few
+tokens over its budget. Only a blank text has an empty summary.
 """
 
 from __future__ import annotations
@@ -21,13 +27,18 @@ from types import ModuleType
 from typing import Protocol, runtime_checkable
 
 from memcore._kernels import pipeline as _selected
-from memcore._pure.pipeline import pick_scored
+from memcore._pure._text_tables import ELLIPSIS
+from memcore._pure.pipeline import Piece, pick_scored, render
 from memcore.errors import ValidationError
 from memcore.tokens import TokenCounter, count_tokens, get_token_counter
 
 #: SimHash bits two items may differ by and still be grouped (of 64).
 DEFAULT_MAX_DISTANCE = 10
 GROUP_SEPARATOR = "\n\n"
+#: A note of at most this many tokens whose summary would say nothing is kept whole.
+SHORT_NOTE_TOKENS = 32
+#: A summary of fewer words than this says nothing about its source.
+SAYS_NOTHING_WORDS = 4
 
 
 @runtime_checkable
@@ -67,8 +78,10 @@ class ExtractiveSummarizer:
         else:
             self.count = count_tokens
 
-    def select(self, text: str, ratio: float) -> list[tuple[int, int]]:
-        """The ``(start, end)`` spans of the chosen sentences, in source order."""
+    def select(self, text: str, ratio: float) -> list[Piece]:
+        """The ``(start, end, cut)`` pieces of the budget's summary, in source order (``cut``:
+        a sentence start cut short, shown with an ellipsis), before :meth:`summarize`'s
+        never-empty rules."""
         ratio = _check_ratio(ratio)
         if not isinstance(text, str):
             raise ValidationError(f"text must be a str (got {type(text).__name__})")
@@ -87,14 +100,31 @@ class ExtractiveSummarizer:
         return pick_scored(text, spans, scores, budget, self.count)
 
     def summarize(self, text: str, ratio: float) -> str:
-        """Text of ``text`` within ``ratio`` of its tokens ("" when not even a word fits)."""
-        return " ".join(text[start:end] for start, end in self.select(text, ratio))
+        """Text of ``text`` within ``ratio`` of its tokens, cuts marked with an ellipsis; empty
+        only for a blank text (the module doc gives the two exceptions to the ratio: a short
+        note kept whole, a longer text's first words when the budget holds too few)."""
+        summary = render(text, self.select(text, ratio))
+        if len(summary.split()) >= SAYS_NOTHING_WORDS:  # an ellipsis ends a word, adds none
+            return summary
+        note = text.strip()
+        if not note:
+            return ""
+        if self.count(note) <= SHORT_NOTE_TOKENS:
+            return note
+        return _lead(note)
 
     def summarize_group(self, texts: Sequence[str], ratio: float) -> str:
         """One summary of several texts, read as one document (repeated sentences once)."""
         if isinstance(texts, str) or not all(isinstance(t, str) for t in texts):
             raise ValidationError("summarize_group needs a sequence of str")
         return self.summarize(GROUP_SEPARATOR.join(texts), ratio)
+
+
+def _lead(text: str) -> str:
+    """The first words of ``text``, an ellipsis after them if it goes on."""
+    words = text.split()
+    head = words[:SAYS_NOTHING_WORDS]
+    return " ".join(head) + (ELLIPSIS if len(words) > len(head) else "")
 
 
 def group_similar_texts(
@@ -117,6 +147,9 @@ def group_similar_texts(
 
 __all__ = [
     "DEFAULT_MAX_DISTANCE",
+    "ELLIPSIS",
+    "SAYS_NOTHING_WORDS",
+    "SHORT_NOTE_TOKENS",
     "ExtractiveSummarizer",
     "Summarizer",
     "group_similar_texts",

@@ -16,6 +16,13 @@ stamped with the replica's hybrid logical clock (:mod:`memcore.hlc`) and its rep
    a ``StateDigest``), expecting the version just read; if another replica committed first the
    store writes nothing and the loop goes back to 1 after a short, jittered, growing pause.
 
+Concurrent syncs of one session on one replica share commits (group commit): a caller that
+arrives while a sync is in flight joins it if that sync has not yet taken its pending keys, or
+else waits for the next one, which one of the waiting callers runs for all of them; each gets its
+own ``SyncResult``. Across replicas and processes the compare-and-set loop above is unchanged.
+The state, the merge rules and the record decoding (one kernel call per delta:
+``memcore._kernels.records``) live in :mod:`memcore.sync_merge`.
+
 Deletions are tombstones that travel like writes, so a replica that missed a delete cannot
 resurrect the key. Nothing pending is dropped on failure: a ``BackendError`` propagates and the
 changes stay pending for the next sync (the auto-sync task retries every ``sync_interval``).
@@ -29,34 +36,42 @@ of its version: a replica with nothing pending whose digest then differs refetch
 session (``resync_session``'s path). Both are logged and counted in ``sync_diagnostics``; a
 digest that still differs after a full refetch means the store's own digest disagrees with its
 records (``verify_session`` / ``recover_corrupted_memory`` look into that) and is flagged there.
+
+A store that lost data or went back in time (a flushed Redis, an SQLite file replaced by an older
+copy) is told from a deliberate ``delete_session`` by the store's incarnation, and healed from
+what the replicas hold (:mod:`memcore.store_health`); a record no replica can take is set aside
+while the other keys sync (:mod:`memcore.quarantine`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import math
 import random
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, NamedTuple
+from typing import Any
 
-from memcore.codec import StateDigest, entry_hash
-from memcore.errors import CorruptedMemoryError, ValidationError
-from memcore.hlc import HybridLogicalClock, is_newer
+from memcore._kernels import records as _records
+from memcore.errors import ValidationError
+from memcore.hlc import HybridLogicalClock
 from memcore.model import Conflict, MemoryItem, MemorySyncMetadata, SyncResult, utc_now
+from memcore.search import SearchHit, SessionIndex
 from memcore.stores import resolve_store
-from memcore.stores.base import (
-    Entry,
-    Store,
-    decode_entry,
-    encode_entry,
-    validate_key,
-    validate_session_id,
+from memcore.stores.base import Entry, Store, validate_key, validate_session_id
+from memcore.sync_auto import AutoSync
+from memcore.sync_merge import (
+    LeaderGone,
+    SessionReplica,
+    SyncGroup,
+    coerce_item,
+    merge,
+    value_of,
 )
 
 logger = logging.getLogger(__name__)
@@ -74,51 +89,22 @@ _BACKOFF_MAX = 0.1
 DEFAULT_MAX_ATTEMPTS = 64
 
 
+def _others_ready() -> bool:
+    """Whether the running event loop has callbacks (other tasks' steps) ready to run now.
+
+    Reads asyncio's ready queue, which it does not expose publicly; a loop without one (e.g.
+    uvloop) is taken to have some, so the group commit only costs a yield there.
+    """
+    ready = getattr(asyncio.get_running_loop(), "_ready", None)
+    return ready is None or len(ready) > 0
+
+
 def validate_strategy(strategy: object) -> str:
     if strategy not in STRATEGIES:
         raise ValidationError(
             f"unknown sync strategy {strategy!r}: use one of {', '.join(STRATEGIES)}"
         )
     return str(strategy)
-
-
-class _Slot(NamedTuple):
-    """One key as this replica holds it: the encoded record plus what merging needs.
-
-    Values are kept encoded, so ``get`` hands out a fresh object each time and no caller can
-    change the replica's state (and break its digest) by mutating a returned item. A tuple: one
-    is built per write and per remote change, so construction cost matters.
-    """
-
-    record: bytes
-    stamp: int
-    replica: str
-    deleted: bool
-    digest_hash: int  # entry_hash(key, value) of a live value; 0 for a tombstone (not digested)
-
-
-@dataclass
-class _Session:
-    slots: dict[str, _Slot] = field(default_factory=dict)
-    # key -> (stamp, replica) of the merged value its local write replaced (None: none), so a
-    # record seen again after a refetch is not mistaken for a remote change
-    pending: dict[str, tuple[int, str] | None] = field(default_factory=dict)
-    digest: StateDigest = field(default_factory=StateDigest)
-    version: int = 0  # the store version whose changes are all merged here
-    last_sync: datetime | None = None
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    refetches: int = 0
-    last_refetch: str | None = None
-    stored_digest_mismatch: bool = False
-
-    def put(self, key: str, slot: _Slot) -> None:
-        """Replace ``key``'s slot, keeping the digest equal to the live state's."""
-        old = self.slots.get(key)
-        if old is not None and not old.deleted:
-            self.digest.remove_hash(old.digest_hash)
-        if not slot.deleted:
-            self.digest.add_hash(slot.digest_hash)
-        self.slots[key] = slot
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,34 +117,22 @@ class SyncDiagnostics:
     ``stored_digest_mismatch``: at the last sync with nothing pending, even the whole refetched
     session did not give the stored digest, i.e. the store's digest disagrees with its records
     (run ``verify_session``); False again once a sync matches.
+    ``went_back``: how many times the store lost data or went back in time under this replica
+    (``memcore.store_health``: it then healed the store from what it held); ``last_went_back``:
+    what happened, the last time. ``set_aside``: keys whose stored record this replica cannot
+    take (``memcore.quarantine``), left out while the other keys sync.
     """
 
     session_id: str
     refetches: int
     last_refetch: str | None
     stored_digest_mismatch: bool
+    went_back: int = 0
+    last_went_back: str | None = None
+    set_aside: tuple[str, ...] = ()
 
 
-def _coerce_item(value: object) -> MemoryItem:
-    if isinstance(value, MemoryItem):
-        return value
-    if isinstance(value, Mapping):
-        return MemoryItem.from_dict(value)
-    raise ValidationError(
-        f"session values are MemoryItems or MemoryItem-shaped dicts (got {type(value).__name__})"
-    )
-
-
-def _slot_from_entry(key: str, entry: Entry, record: bytes) -> _Slot:
-    digest_hash = 0 if entry.deleted else entry_hash(key, entry.value)
-    return _Slot(bytes(record), entry.stamp, entry.replica, entry.deleted, digest_hash)
-
-
-def _value_of(slot: _Slot) -> Any:
-    return None if slot.deleted else decode_entry(slot.record).value
-
-
-class DistributedMemoryManager:
+class DistributedMemoryManager(AutoSync):
     """One replica of any number of sessions, synchronised through a shared store.
 
     ``storage_backend`` is a store URL (the manager then owns the store and :meth:`close` closes
@@ -198,32 +172,35 @@ class DistributedMemoryManager:
         self.max_attempts = max_attempts
         self.clock = clock if clock is not None else HybridLogicalClock()
         self.store, self._owns_store = resolve_store(storage_backend)
-        self._sessions: dict[str, _Session] = {}
+        self._sessions: dict[str, SessionReplica] = {}
         self._auto_task: asyncio.Task[None] | None = None
         self._closed = False
 
     # --- local reads and writes (synchronous, never touch the store) --------------------------
 
-    def _session(self, session_id: str) -> _Session:
+    def _session(self, session_id: str) -> SessionReplica:
         session = self._sessions.get(session_id)
         if session is None:
             validate_session_id(session_id)
-            session = self._sessions[session_id] = _Session()
+            session = self._sessions[session_id] = SessionReplica()
         return session
 
-    def _write(self, session_id: str, key: str, entry_value: Any, deleted: bool) -> None:
+    def _write(self, session_id: str, key: str, value: Any, deleted: bool) -> None:
         session = self._session(session_id)
         if key not in session.slots:  # keys already held were validated when they arrived
             validate_key(key)
-        entry = Entry(entry_value, self.clock.now(), self.replica_id, deleted)
-        if key not in session.pending:
-            base = session.slots.get(key)
-            session.pending[key] = None if base is None else (base.stamp, base.replica)
-        session.put(key, _slot_from_entry(key, entry, encode_entry(entry)))
+        # encoded (and so validated) before anything changes: a rejected write changes nothing
+        slot = _records.make_record(key, value, self.clock.now(), self.replica_id, deleted)
+        session.write(key, slot)
 
     def set(self, session_id: str, key: str, value: MemoryItem | Mapping[str, Any]) -> None:
-        """Write ``value`` (a MemoryItem or MemoryItem-shaped dict) locally; pending until sync."""
-        self._write(session_id, key, _coerce_item(value), False)
+        """Write ``value`` locally; pending until sync.
+
+        ``value`` is a MemoryItem or a MemoryItem-shaped mapping (one without ``id`` takes
+        ``key`` as its id); an id that differs from ``key``, or a value that cannot be encoded,
+        is a ``ValidationError`` and changes nothing.
+        """
+        self._write(session_id, key, coerce_item(key, value), False)
 
     def delete(self, session_id: str, key: str) -> None:
         """Delete ``key`` locally by writing a tombstone; pending until sync."""
@@ -232,17 +209,17 @@ class DistributedMemoryManager:
     def get(self, session_id: str, key: str) -> Any:
         """This replica's value of ``key`` (a fresh copy), or None if absent or deleted."""
         slot = self._session(session_id).slots.get(key)
-        return None if slot is None else _value_of(slot)
+        return None if slot is None else value_of(slot)
 
     def state(self, session_id: str) -> dict[str, Any]:
         """Every live value of the session as this replica holds it (fresh copies)."""
         slots = self._session(session_id).slots
-        return {k: decode_entry(s.record).value for k, s in slots.items() if not s.deleted}
+        return {k: value_of(s) for k, s in slots.items() if not s.deleted}
 
     def entry(self, session_id: str, key: str) -> Entry | None:
         """The full local entry of ``key`` (value, HLC stamp, writer, tombstone flag), if any."""
         slot = self._session(session_id).slots.get(key)
-        return None if slot is None else decode_entry(slot.record)
+        return None if slot is None else Entry(*_records.decode_entry(slot.data))
 
     def pending(self, session_id: str) -> frozenset[str]:
         """Keys written locally and not yet committed to the store."""
@@ -255,11 +232,29 @@ class DistributedMemoryManager:
             session_id, session.last_sync, session.version, session.digest.value
         )
 
+    def search(self, session_id: str, query: str, k: int = 10) -> list[SearchHit]:
+        """The ``k`` live items of the session that best match ``query`` (BM25), best first.
+
+        Searches what this replica holds (pending writes and synced items alike); the index is
+        built on the session's first search and kept current by every later change.
+        """
+        session = self._session(session_id)
+        if session.recall is None:
+            session.recall = SessionIndex(value_of)
+        return session.recall.search(session.slots, query, k)
+
     def sync_diagnostics(self, session_id: str) -> SyncDiagnostics:
         """Refetches and digest checks of this replica's syncs of ``session_id``."""
         session = self._session(session_id)
+        watch = session.watch
         return SyncDiagnostics(
-            session_id, session.refetches, session.last_refetch, session.stored_digest_mismatch
+            session_id,
+            session.refetches,
+            session.last_refetch,
+            session.stored_digest_mismatch,
+            watch.went_back,
+            watch.last_went_back,
+            tuple(sorted(watch.set_aside)),
         )
 
     @property
@@ -272,6 +267,12 @@ class DistributedMemoryManager:
     async def sync_session_memory(self, session_id: str, strategy: str | None = None) -> SyncResult:
         """Merge the store's changes into this replica and commit its pending changes.
 
+        Concurrent calls for one session share commits (group commit): a call made while a sync
+        of the session is in flight joins it if that sync has not yet taken the keys it
+        commits (its keys then travel in that compare-and-set), else it joins the next sync,
+        which one caller runs for all the others waiting. Every caller gets its own
+        ``SyncResult`` of the sync that carried its keys.
+
         Raises ``ValidationError`` for an unknown strategy, ``BackendError`` when the store fails
         (pending changes are kept) and ``CorruptedMemoryError`` when a stored record does not
         decode (nothing of that delta is applied; ``recover_corrupted_memory`` repairs the store).
@@ -280,8 +281,57 @@ class DistributedMemoryManager:
         """
         chosen = self.strategy if strategy is None else validate_strategy(strategy)
         session = self._session(session_id)
-        async with session.lock:
-            return await self._sync_locked(session_id, session, chosen)
+        while True:
+            group = self._joinable(session, chosen)
+            if group is None:
+                return await self._lead(session_id, session, chosen)
+            try:
+                result = await group.join()
+            except LeaderGone:  # the task running it was cancelled: sync on our own
+                continue
+            return dataclasses.replace(result, conflicts=list(result.conflicts))
+
+    @staticmethod
+    def _joinable(session: SessionReplica, strategy: str) -> SyncGroup | None:
+        """The group a new caller can wait on: the in-flight sync if still open, else the
+        next one (None: there is none yet, so this caller leads it)."""
+        for group in (session.running, session.waiting):
+            if group is not None and group.strategy == strategy and group.open:
+                return group
+        return None
+
+    async def _lead(self, session_id: str, session: SessionReplica, strategy: str) -> SyncResult:
+        group = SyncGroup(strategy)
+        if session.lock.locked() and session.waiting is None:
+            session.waiting = group  # callers arriving while we wait for the lock join us
+        try:
+            async with session.lock:
+                if session.waiting is group:
+                    session.waiting = None
+                session.running = group
+                try:
+                    # Let the tasks that are ready run first: those about to sync this session
+                    # join this group, and one compare-and-set carries all their keys. (A store
+                    # that answers without suspending, like SQLite's inline path, would
+                    # otherwise run every caller's sync alone, one after another.) Nothing
+                    # ready, nothing to wait for: a lone writer skips the loop round trip.
+                    if _others_ready():
+                        await asyncio.sleep(0)
+                    result = await self._sync_locked(session_id, session, strategy, group=group)
+                finally:
+                    session.running = None
+        except asyncio.CancelledError:
+            if session.waiting is group:
+                session.waiting = None
+            group.settle(None, LeaderGone())
+            raise
+        except BaseException as exc:
+            if session.waiting is group:
+                session.waiting = None
+            group.settle(None, exc)
+            raise
+        group.settle(result)
+        return result
 
     async def resync_session(self, session_id: str, strategy: str | None = None) -> SyncResult:
         """Forget what was merged, refetch the whole session, then sync as usual.
@@ -296,8 +346,34 @@ class DistributedMemoryManager:
         async with session.lock:
             return await self._sync_locked(session_id, session, chosen, refetch=True)
 
+    def _merge(
+        self,
+        session_id: str,
+        session: SessionReplica,
+        records: Mapping[str, bytes],
+        strategy: str,
+        conflicts: dict[str, Conflict],
+        whole: bool = False,
+    ) -> int:
+        return merge(
+            session_id,
+            session,
+            records,
+            replica_id=self.replica_id,
+            clock=self.clock,
+            strategy=strategy,
+            conflicts=conflicts,
+            whole=whole,
+        )
+
     async def _sync_locked(
-        self, session_id: str, session: _Session, strategy: str, *, refetch: bool = False
+        self,
+        session_id: str,
+        session: SessionReplica,
+        strategy: str,
+        *,
+        refetch: bool = False,
+        group: SyncGroup | None = None,
     ) -> SyncResult:
         """The compare-and-set loop; ``refetch``: read the whole session the first time."""
         conflicts: dict[str, Conflict] = {}
@@ -306,11 +382,22 @@ class DistributedMemoryManager:
             if attempt:
                 cap = min(_BACKOFF_MAX, _BACKOFF_BASE * 2 ** min(attempt, 16))
                 await asyncio.sleep(random.uniform(0, cap))
-            delta = await self.store.read_changes(session_id, 0 if refetch else session.version)
+            if group is not None:
+                group.open = True  # a retry takes the pending keys again: newcomers ride along
+            # the delta, and whether the store lost data or went back in time (store_health)
+            delta, verdict = await session.watch.read_changes(
+                self.store, session_id, 0 if refetch else session.version, session.version
+            )
             whole, refetch = refetch, False
-            if whole:
+            if verdict is not None and verdict.heal:
+                # the store lost acknowledged writes: heal it from what this replica holds
+                session.watch.heal(session_id, session, verdict)
+                if not whole:
+                    delta = await self.store.read_changes(session_id, 0)
+                    whole = True
+            elif whole:
                 pass  # asked for the whole session: nothing held is kept anyway
-            elif delta.version < session.version:
+            elif verdict is not None or delta.version < session.version:
                 # The session was deleted or rolled back under us: start again from nothing,
                 # keeping only what is pending here.
                 logger.warning(
@@ -319,7 +406,7 @@ class DistributedMemoryManager:
                     session.version,
                     delta.version,
                 )
-                self._refetched(session, f"the session went back to version {delta.version}")
+                session.refetched(f"the session went back to version {delta.version}")
                 delta = await self.store.read_changes(session_id, 0)
                 whole = True
             elif delta.replaced_at > session.version > 0:
@@ -333,10 +420,13 @@ class DistributedMemoryManager:
                     delta.replaced_at,
                     session.version,
                 )
-                self._refetched(session, f"replace_state at version {delta.replaced_at}")
+                session.refetched(f"replace_state at version {delta.replaced_at}")
                 whole = True
             pulled += self._merge(session_id, session, delta.records, strategy, conflicts, whole)
             session.version = delta.version
+            session.watch.saw(delta.version, delta.digest)
+            if group is not None:
+                group.open = False  # the keys this attempt commits are taken below
             if not session.pending:
                 pulled += await self._check_digest(
                     session_id, session, delta.digest, strategy, conflicts
@@ -347,12 +437,14 @@ class DistributedMemoryManager:
             new_version = await self.store.commit(
                 session_id,
                 delta.version,
-                {key: slot.record for key, slot in committing.items()},
+                {key: slot.data for key, slot in committing.items()},
                 committed_digest,
             )
             if new_version is None:
                 continue  # another replica committed first: merge its changes, try again
             session.version = new_version
+            session.watch.saw(new_version, committed_digest)
+            session.watch.committed(committing)
             for key, slot in committing.items():
                 if session.slots.get(key) is slot:  # not rewritten while the commit was in flight
                     del session.pending[key]
@@ -374,7 +466,7 @@ class DistributedMemoryManager:
         )
 
     def _done(
-        self, session: _Session, conflicts: dict[str, Conflict], pulled: int, pushed: int
+        self, session: SessionReplica, conflicts: dict[str, Conflict], pulled: int, pushed: int
     ) -> SyncResult:
         session.last_sync = utc_now()
         return SyncResult(
@@ -388,7 +480,7 @@ class DistributedMemoryManager:
     async def _check_digest(
         self,
         session_id: str,
-        session: _Session,
+        session: SessionReplica,
         stored: int | None,
         strategy: str,
         conflicts: dict[str, Conflict],
@@ -396,7 +488,7 @@ class DistributedMemoryManager:
         """With nothing pending, this replica should hold exactly the stored state of its
         version: if its digest says otherwise, refetch the whole session. Returns how many
         remote changes the refetch took (0 when the digest matched)."""
-        if stored is None or session.digest.value == stored:
+        if stored is None or session.watch.digest_agrees(session.digest, stored):
             session.stored_digest_mismatch = False
             return 0
         logger.warning(
@@ -407,14 +499,15 @@ class DistributedMemoryManager:
             stored,
             session.version,
         )
-        self._refetched(session, f"digest mismatch at version {session.version}")
+        session.refetched(f"digest mismatch at version {session.version}")
         whole = await self.store.read_changes(session_id, 0)
         taken = self._merge(session_id, session, whole.records, strategy, conflicts, True)
         session.version = whole.version
+        session.watch.saw(whole.version, whole.digest)
         mismatch = (
             not session.pending
             and whole.digest is not None
-            and session.digest.value != whole.digest
+            and not session.watch.digest_agrees(session.digest, whole.digest)
         )
         if mismatch:
             logger.warning(
@@ -425,141 +518,6 @@ class DistributedMemoryManager:
             )
         session.stored_digest_mismatch = mismatch
         return taken
-
-    @staticmethod
-    def _refetched(session: _Session, why: str) -> None:
-        session.refetches += 1
-        session.last_refetch = why
-
-    @staticmethod
-    def _reset(session: _Session) -> None:
-        kept = {key: session.slots[key] for key in session.pending}
-        session.slots = {}
-        session.digest = StateDigest()
-        for key, slot in kept.items():
-            session.put(key, slot)
-        session.version = 0
-
-    def _merge(
-        self,
-        session_id: str,
-        session: _Session,
-        records: Mapping[str, bytes],
-        strategy: str,
-        conflicts: dict[str, Conflict],
-        whole: bool = False,
-    ) -> int:
-        """Apply a delta (all or nothing); returns how many remote changes were taken.
-
-        ``whole``: the records are the whole session, so what this replica held is dropped
-        first (pending changes stay), but only once every record decoded: a corrupted record
-        or a failed read leaves the replica as it was.
-        """
-        incoming: list[tuple[str, Entry, bytes]] = []
-        for key, record in records.items():
-            try:
-                remote = decode_entry(record)
-            except CorruptedMemoryError as exc:
-                raise CorruptedMemoryError(
-                    f"session {session_id!r}: the stored record of key {key!r} is corrupted "
-                    f"({exc}); run recover_corrupted_memory on this session"
-                ) from exc
-            incoming.append((key, remote, record))
-        for _, remote, _ in incoming:  # before changing anything: observe may refuse a stamp
-            self.clock.observe(remote.stamp)
-        if whole:
-            self._reset(session)
-        taken = 0
-        for key, remote, record in incoming:
-            local = session.slots.get(key)
-            if (
-                local is not None
-                and local.stamp == remote.stamp
-                and local.replica == remote.replica
-            ):
-                session.pending.pop(key, None)  # our own write, already committed
-                continue
-            if key in session.pending and local is not None:
-                seen = (remote.stamp, remote.replica)
-                if session.pending[key] == seen:
-                    continue  # the value our pending write replaced, refetched: no change
-                if remote.replica == self.replica_id:
-                    session.pending[key] = seen  # an older write of ours; ours supersedes it
-                    continue
-                winner = self._settle(strategy, local, remote)
-                conflicts[key] = Conflict(
-                    key, _value_of(local), None if remote.deleted else remote.value, winner
-                )
-                if winner == "local":
-                    session.pending[key] = seen  # settled against this value; commit over it
-                    continue
-                del session.pending[key]
-            session.put(key, _slot_from_entry(key, remote, record))
-            taken += 1
-        return taken
-
-    @staticmethod
-    def _settle(strategy: str, local: _Slot, remote: Entry) -> str:
-        if strategy == "remote-wins":
-            return "remote"
-        if strategy == "local-wins":
-            return "local"
-        newer = is_newer(local.stamp, local.replica, remote.stamp, remote.replica)
-        return "local" if newer else "remote"
-
-    # --- auto-sync and lifecycle -----------------------------------------------------------
-
-    def start_auto_sync(self) -> None:
-        """Sync every touched session every ``sync_interval`` seconds in a background task.
-
-        Needs a running event loop. Failures are logged and retried at the next tick; pending
-        changes are never dropped. Calling it while already running does nothing.
-        """
-        if self._closed:
-            raise ValidationError("this manager is closed")
-        if self._auto_task is not None and not self._auto_task.done():
-            return
-        self._auto_task = asyncio.get_running_loop().create_task(
-            self._auto_sync_loop(), name=f"memcore-auto-sync-{self.replica_id}"
-        )
-
-    def stop_auto_sync(self) -> None:
-        """Stop the background task (an in-flight sync is cancelled; nothing pending is lost)."""
-        task, self._auto_task = self._auto_task, None
-        if task is not None and not task.done():
-            task.cancel()
-
-    @property
-    def auto_sync_running(self) -> bool:
-        return self._auto_task is not None and not self._auto_task.done()
-
-    async def _auto_sync_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.sync_interval)
-            await self.sync_all()
-
-    async def sync_all(self) -> dict[str, SyncResult | BaseException]:
-        """Sync every touched session once; failures are logged and returned, not raised."""
-        results: dict[str, SyncResult | BaseException] = {}
-        for session_id in list(self._sessions):
-            try:
-                result = await self.sync_session_memory(session_id)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # logged and retried at the next tick, by design
-                logger.warning(
-                    "auto-sync of session %r failed (%s: %s); %d changes stay pending",
-                    session_id,
-                    type(exc).__name__,
-                    exc,
-                    len(self._sessions[session_id].pending),
-                )
-                results[session_id] = exc
-                continue
-            if not result.success:
-                logger.warning("auto-sync of session %r: %s", session_id, result.error)
-            results[session_id] = result
-        return results
 
     async def close(self) -> None:
         """Stop auto-sync and close the store if this manager opened it from a URL.

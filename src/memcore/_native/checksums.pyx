@@ -3,10 +3,13 @@
 Bit-for-bit the same results as ``memcore._pure.checksums``, whose docstring specifies the
 canonical encoding; the tags and constants come from ``memcore._pure._checksum_tables`` (imported
 below, never copied). What this module adds is speed: XXH64 runs over raw buffers without the GIL,
-values are walked with the CPython C API (``PyDict_Next``, list/tuple items, PEP 393 string data,
-datetime fields) and streamed into an on-stack XXH64 state, so no per-value Python object and no
-encoded copy of the state is ever made. Strings are UTF-8 encoded on the fly (ASCII strings are
-hashed straight from their storage).
+values are walked with the CPython C API (dict entries read in place, see ``_dict_walk.pxd``;
+list/tuple items, PEP 393 string data, datetime fields) and streamed into an on-stack XXH64 state,
+so no per-value Python object and no encoded copy of the state is ever made. Compact ASCII strings
+are hashed straight from their storage; others by the UTF-8 form CPython caches on them (see
+``_put_str_general``). A state's items are fetched from memory a few entries ahead of the one
+being hashed (``_dict_walk.pxd`` too): a state larger than the caches is otherwise waited on load
+after load.
 """
 
 cimport cython
@@ -40,19 +43,23 @@ from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
 from cpython.long cimport PyLong_AsLongLongAndOverflow
 from cpython.object cimport PyObject
 from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
-from cpython.unicode cimport (
-    PyUnicode_1BYTE_DATA,
-    PyUnicode_2BYTE_DATA,
-    PyUnicode_4BYTE_DATA,
-    PyUnicode_GET_LENGTH,
-    PyUnicode_KIND,
-)
+from cpython.unicode cimport PyUnicode_1BYTE_DATA, PyUnicode_GET_LENGTH
 from libc.math cimport isnan
-from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
+from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
 from libc.string cimport memcpy, memmove, strchr
 
+from memcore._native._dict_walk cimport (
+    mc_dict_next,
+    mc_dict_slot_value,
+    mc_dict_walk_disable,
+    mc_dict_walk_enabled,
+    mc_prefetch_object,
+    mc_prefetch_table,
+    mc_prefetch_values,
+)
+
 from collections.abc import Mapping
-from datetime import timezone
+from datetime import datetime, timezone
 
 from memcore._pure import _checksum_tables as _tables
 from memcore.errors import ValidationError
@@ -62,14 +69,18 @@ import_datetime()
 
 cdef extern from *:
     """
-    #if PY_VERSION_HEX < 0x030C0000
-    #  define MC_UNICODE_READY(o) PyUnicode_READY(o)
-    #else
-    #  define MC_UNICODE_READY(o) 0  /* every str is ready from 3.12 on */
-    #endif
+    #define MC_IS_COMPACT_ASCII_EXACT(o) (PyUnicode_CheckExact(o) && \
+        ((PyASCIIObject *)(o))->state.compact && ((PyASCIIObject *)(o))->state.ascii)
+    /* the characters of a compact ASCII str: right after its header */
+    #define MC_ASCII_DATA(o) ((const uint8_t *)(((PyASCIIObject *)(o)) + 1))
+    #define mc_type(o) ((PyObject *)Py_TYPE(o))
     """
-    bint PyUnicode_IS_ASCII(object o)
-    int MC_UNICODE_READY(object o) except -1
+    bint MC_IS_COMPACT_ASCII "PyUnicode_IS_COMPACT_ASCII" (object o)
+    bint MC_IS_COMPACT_ASCII_EXACT(PyObject* o) noexcept
+    const uint8_t* MC_ASCII_DATA(PyObject* o) noexcept
+    PyObject* mc_type(PyObject* o) noexcept
+    Py_ssize_t PyDict_GET_SIZE(object o) noexcept
+    const char* PyUnicode_AsUTF8AndSize(object o, Py_ssize_t* size) except NULL
 
 # Little-endian loads and stores of unaligned words; big-endian hosts byte-swap.
 cdef extern from *:
@@ -92,8 +103,33 @@ cdef extern from *:
     static inline void mc_write64(unsigned char *p, uint64_t v) {
         v = MC_BSWAP64(v); memcpy(p, &v, 8);
     }
+    /* memcpy for the short pieces most entries are made of, without a libc call: two
+       overlapping fixed-size moves cover any length up to twice their size */
+    static inline void mc_copy(unsigned char *dst, const unsigned char *src, size_t n) {
+        uint64_t a, b; uint32_t c, d;
+        if (n >= 8 && n <= 16) {
+            memcpy(&a, src, 8); memcpy(&b, src + n - 8, 8);
+            memcpy(dst, &a, 8); memcpy(dst + n - 8, &b, 8);
+        } else if (n >= 4 && n < 8) {
+            memcpy(&c, src, 4); memcpy(&d, src + n - 4, 4);
+            memcpy(dst, &c, 4); memcpy(dst + n - 4, &d, 4);
+        } else if (n < 4) {
+            if (n) { dst[0] = src[0]; dst[n / 2] = src[n / 2]; dst[n - 1] = src[n - 1]; }
+        } else if (n <= 32) {
+            unsigned char x[16], y[16];
+            memcpy(x, src, 16); memcpy(y, src + n - 16, 16);
+            memcpy(dst, x, 16); memcpy(dst + n - 16, y, 16);
+        } else if (n <= 64) {
+            unsigned char x[32], y[32];
+            memcpy(x, src, 32); memcpy(y, src + n - 32, 32);
+            memcpy(dst, x, 32); memcpy(dst + n - 32, y, 32);
+        } else {
+            memcpy(dst, src, n);
+        }
+    }
     """
     uint64_t mc_read64(const uint8_t *p) noexcept nogil
+    void mc_copy(uint8_t *dst, const uint8_t *src, size_t n) noexcept nogil
     uint32_t mc_read32(const uint8_t *p) noexcept nogil
     void mc_write64(uint8_t *p, uint64_t v) noexcept nogil
 
@@ -135,11 +171,48 @@ cdef int MAX_DEPTH = _tables.MAX_DEPTH
 cdef uint64_t DIGEST_SEED = _tables.DIGEST_SEED
 
 cdef object _UTC = timezone.utc
+cdef type _DATETIME = datetime
 cdef object _MemoryItem = MemoryItem
 cdef object _Priority = Priority
 cdef int64_t _EPOCH_ORDINAL = _tables.EPOCH_ORDINAL
 _MASK = 0xFFFFFFFFFFFFFFFF
 cdef Py_ssize_t _NOGIL_THRESHOLD = 1 << 16
+
+
+cdef bint _same_walk(dict probe):
+    """Whether ``mc_dict_next`` and ``PyDict_Next`` give ``probe``'s entries alike."""
+    cdef Py_ssize_t a = 0, b = 0
+    cdef PyObject* ka
+    cdef PyObject* va
+    cdef PyObject* kb
+    cdef PyObject* vb
+    cdef bint more
+    while True:
+        more = mc_dict_next(probe, &a, &ka, &va)
+        if more != PyDict_Next(probe, &b, &kb, &vb):
+            return False
+        if not more:
+            return True
+        if a != b or ka != kb or va != vb:
+            return False
+
+
+def _probe_dict_walk():
+    """Check the in-place dict walk against ``PyDict_Next`` on dicts of every table kind (str
+    keys, other keys, deleted entries, a resized table); on any difference use only
+    ``PyDict_Next`` from then on. Returns whether the in-place walk is in use."""
+    str_keys = {f"k{i}": i for i in range(40)}
+    for i in range(0, 40, 3):
+        del str_keys[f"k{i}"]
+    mixed_keys = {1: "a", "b": 2, (3,): None, 4.5: [], "e": {}}
+    del mixed_keys["b"]
+    probes = [{}, {"a": 1}, str_keys, mixed_keys, dict.fromkeys(range(300))]
+    if not all(_same_walk(probe) for probe in probes):
+        mc_dict_walk_disable()
+    return bool(mc_dict_walk_enabled())
+
+
+_probe_dict_walk()
 
 
 # --- XXH64 core ---------------------------------------------------------------------------------
@@ -265,15 +338,9 @@ cdef inline void _xs_flush(XState* st) noexcept nogil:
     st.used = left
 
 
-cdef void xs_update(XState* st, const uint8_t* p, size_t n) noexcept nogil:
-    cdef size_t fill
-    st.total += n
-    if st.used + n <= XS_BUFFER:
-        memcpy(&st.buf[st.used], p, n)
-        st.used += n
-        return
-    # Top the buffer up to a stripe boundary, fold it, then fold straight from the input.
-    fill = (32 - st.used % 32) % 32
+cdef void _xs_update_long(XState* st, const uint8_t* p, size_t n) noexcept nogil:
+    """Top the buffer up to a stripe boundary, fold it, then fold straight from the input."""
+    cdef size_t fill = (32 - st.used % 32) % 32
     memcpy(&st.buf[st.used], p, fill)
     st.used += fill
     p += fill
@@ -284,6 +351,15 @@ cdef void xs_update(XState* st, const uint8_t* p, size_t n) noexcept nogil:
     n = n % 32
     memcpy(st.buf, p, n)
     st.used = n
+
+
+cdef inline void xs_update(XState* st, const uint8_t* p, size_t n) noexcept nogil:
+    st.total += n
+    if st.used + n <= XS_BUFFER:  # the common case, small pieces: a plain copy
+        mc_copy(&st.buf[st.used], p, n)
+        st.used += n
+    else:
+        _xs_update_long(st, p, n)
 
 
 cdef inline uint64_t xs_digest(const XState* st) noexcept nogil:
@@ -414,86 +490,35 @@ cdef object _too_deep():
     )
 
 
-cdef int _surrogate_error() except -1:
-    raise ValidationError("cannot checksum a str holding lone surrogates (not valid UTF-8)")
+cdef int _put_str_general(XState* st, object text) except -1:
+    """``put_str`` for strings that are not compact ASCII.
 
-
-ctypedef fused _ucs_t:  # one code unit of a PEP 393 string, by its kind
-    uint8_t
-    uint16_t
-    uint32_t
-
-
-@cython.boundscheck(False)
-@cython.wraparound(False)
-cdef int _put_utf8(XState* st, const _ucs_t* data, Py_ssize_t n) except -1:
-    """Stream ``s`` + u64 UTF-8 length + the UTF-8 of ``n`` code points read from ``data``."""
-    cdef Py_ssize_t i, size = 0, used = 0
-    cdef uint32_t c
-    cdef uint8_t buf[256]
-    # the length comes before the bytes, so size the encoding first; the kind is known at
-    # compile time, so each specialization keeps only the branches its code units can reach
-    if _ucs_t is uint8_t:
-        for i in range(n):
-            size += 1 + (data[i] >> 7)
-    else:
-        for i in range(n):
-            c = data[i]
-            if c < 0x80:
-                size += 1
-            elif c < 0x800:
-                size += 2
-            elif 0xD800 <= c <= 0xDFFF:
-                _surrogate_error()
-            elif _ucs_t is uint16_t or c < 0x10000:
-                size += 3
-            else:
-                size += 4
-    xs_tag_u64(st, TAG_STR, <uint64_t>size)
-    for i in range(n):
-        if used > 252:  # room for one more code point of up to 4 bytes
-            xs_update(st, buf, <size_t>used)
-            used = 0
-        c = data[i]
-        if c < 0x80:
-            buf[used] = <uint8_t>c
-            used += 1
-        elif c < 0x800:
-            buf[used] = <uint8_t>(0xC0 | (c >> 6))
-            buf[used + 1] = <uint8_t>(0x80 | (c & 0x3F))
-            used += 2
-        elif _ucs_t is uint16_t or c < 0x10000:
-            buf[used] = <uint8_t>(0xE0 | (c >> 12))
-            buf[used + 1] = <uint8_t>(0x80 | ((c >> 6) & 0x3F))
-            buf[used + 2] = <uint8_t>(0x80 | (c & 0x3F))
-            used += 3
-        else:
-            buf[used] = <uint8_t>(0xF0 | (c >> 18))
-            buf[used + 1] = <uint8_t>(0x80 | ((c >> 12) & 0x3F))
-            buf[used + 2] = <uint8_t>(0x80 | ((c >> 6) & 0x3F))
-            buf[used + 3] = <uint8_t>(0x80 | (c & 0x3F))
-            used += 4
-    if used:
-        xs_update(st, buf, <size_t>used)
+    Their UTF-8 comes from ``PyUnicode_AsUTF8AndSize``: CPython's own encoder, run once per string
+    and cached on it (the same cache orjson and every C API asking for UTF-8 fill), so a state
+    hashed on every sync encodes each string once and then streams it at memory speed.
+    """
+    cdef Py_ssize_t n
+    cdef const char* utf8
+    try:
+        utf8 = PyUnicode_AsUTF8AndSize(text, &n)
+    except UnicodeEncodeError as exc:
+        raise ValidationError(
+            "cannot checksum a str holding lone surrogates (not valid UTF-8)"
+        ) from exc
+    xs_tag_u64(st, TAG_STR, <uint64_t>n)
+    xs_update(st, <const uint8_t*>utf8, <size_t>n)
     return 0
 
 
-cdef int put_str(XState* st, object text) except -1:
-    """Stream ``s`` + u64 UTF-8 length + UTF-8 bytes, encoding PEP 393 data on the fly."""
+cdef inline int put_str(XState* st, object text) except -1:
+    """Stream ``s`` + u64 UTF-8 length + UTF-8 bytes; compact ASCII is its own UTF-8."""
     cdef Py_ssize_t n
-    cdef unsigned int kind
-    MC_UNICODE_READY(text)
-    n = PyUnicode_GET_LENGTH(text)
-    if PyUnicode_IS_ASCII(text):
+    if MC_IS_COMPACT_ASCII(text):
+        n = PyUnicode_GET_LENGTH(text)
         xs_tag_u64(st, TAG_STR, <uint64_t>n)
         xs_update(st, <const uint8_t*>PyUnicode_1BYTE_DATA(text), <size_t>n)
         return 0
-    kind = PyUnicode_KIND(text)
-    if kind == 1:
-        return _put_utf8(st, <const uint8_t*>PyUnicode_1BYTE_DATA(text), n)
-    if kind == 2:
-        return _put_utf8(st, <const uint16_t*>PyUnicode_2BYTE_DATA(text), n)
-    return _put_utf8(st, <const uint32_t*>PyUnicode_4BYTE_DATA(text), n)
+    return _put_str_general(st, text)
 
 
 cdef int _DAYS_BEFORE_MONTH[13]
@@ -575,6 +600,23 @@ cdef int encode(XState* st, object value, int depth) except -1:
     cdef Py_ssize_t i, n
     cdef uint64_t digest
     cdef object element
+    cdef type kind = type(value)
+    # The exact common types first, each by one pointer comparison; then the general chain
+    # (subclasses), its type-flag checks (int, list, tuple, dict) before the ones that may call
+    # PyType_IsSubtype (float, bytearray, datetime); no type passes two of them.
+    if kind is str:
+        return put_str(st, value)
+    if kind is dict:
+        if depth >= MAX_DEPTH:
+            raise _too_deep()
+        dict_digest(value, depth + 1, &digest)
+        xs_tag_u64(st, TAG_DICT, digest)
+        return 0
+    if kind is float:
+        put_float(st, PyFloat_AS_DOUBLE(value))
+        return 0
+    if kind is _DATETIME:
+        return put_datetime(st, value)
     if value is None:
         xs_tag(st, TAG_NONE)
     elif value is True:
@@ -585,16 +627,6 @@ cdef int encode(XState* st, object value, int depth) except -1:
         put_str(st, value)
     elif isinstance(value, int):
         put_int(st, value)
-    elif isinstance(value, float):
-        put_float(st, PyFloat_AS_DOUBLE(value))
-    elif isinstance(value, bytes):
-        xs_tag_u64(st, TAG_BYTES, <uint64_t>PyBytes_GET_SIZE(value))
-        xs_update(st, <const uint8_t*>PyBytes_AS_STRING(value), <size_t>PyBytes_GET_SIZE(value))
-    elif isinstance(value, bytearray):
-        xs_tag_u64(st, TAG_BYTES, <uint64_t>PyByteArray_GET_SIZE(value))
-        xs_update(
-            st, <const uint8_t*>PyByteArray_AS_STRING(value), <size_t>PyByteArray_GET_SIZE(value)
-        )
     elif isinstance(value, list):
         if depth >= MAX_DEPTH:
             raise _too_deep()
@@ -618,6 +650,16 @@ cdef int encode(XState* st, object value, int depth) except -1:
             raise _too_deep()
         dict_digest(value, depth + 1, &digest)
         xs_tag_u64(st, TAG_DICT, digest)
+    elif isinstance(value, float):
+        put_float(st, PyFloat_AS_DOUBLE(value))
+    elif isinstance(value, bytes):
+        xs_tag_u64(st, TAG_BYTES, <uint64_t>PyBytes_GET_SIZE(value))
+        xs_update(st, <const uint8_t*>PyBytes_AS_STRING(value), <size_t>PyBytes_GET_SIZE(value))
+    elif isinstance(value, bytearray):
+        xs_tag_u64(st, TAG_BYTES, <uint64_t>PyByteArray_GET_SIZE(value))
+        xs_update(
+            st, <const uint8_t*>PyByteArray_AS_STRING(value), <size_t>PyByteArray_GET_SIZE(value)
+        )
     elif PyDateTime_Check(value):
         put_datetime(st, value)
     elif isinstance(value, _MemoryItem):
@@ -630,13 +672,49 @@ cdef int encode(XState* st, object value, int depth) except -1:
     return 0
 
 
-cdef int entry_hash_c(object key, object value, int depth, uint64_t* out) except -1:
-    cdef XState st
+cdef inline void _put_ascii(XState* st, PyObject* text) noexcept:
+    """``put_str`` of a str known to be compact ASCII."""
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(<object>text)
+    xs_tag_u64(st, TAG_STR, <uint64_t>n)
+    xs_update(st, MC_ASCII_DATA(text), <size_t>n)
+
+
+cdef inline bint _put_leaf(XState* st, PyObject* value) noexcept:
+    """Stream ``value`` if it is a common leaf whose encoding runs no Python code; else False."""
+    cdef PyObject* tz
+    if MC_IS_COMPACT_ASCII_EXACT(value):
+        _put_ascii(st, value)
+    elif value == <PyObject*>None:
+        xs_tag(st, TAG_NONE)
+    elif value == <PyObject*>True:
+        xs_tag(st, TAG_TRUE)
+    elif value == <PyObject*>False:
+        xs_tag(st, TAG_FALSE)
+    elif mc_type(value) == <PyObject*>float:
+        put_float(st, PyFloat_AS_DOUBLE(<object>value))
+    elif mc_type(value) == <PyObject*>_DATETIME:
+        tz = PyDateTime_DATE_GET_TZINFO(<object>value)
+        if tz != <PyObject*>None and tz != <PyObject*>_UTC:
+            return False  # its utcoffset() may be Python code
+        put_datetime(st, <object>value)  # cannot fail for these zones
+    else:
+        return False
+    return True
+
+
+cdef inline int entry_encode(XState* st, object key, object value, int depth) except -1:
+    """Stream one entry (its key as a str, then its value) into a fresh state."""
     if not isinstance(key, str):
         raise ValidationError(f"state and dict keys must be str (got {type(key).__name__})")
-    xs_init(&st, 0)
-    put_str(&st, key)
-    encode(&st, value, depth)
+    xs_init(st, 0)
+    put_str(st, key)
+    encode(st, value, depth)
+    return 0
+
+
+cdef int entry_hash_c(object key, object value, int depth, uint64_t* out) except -1:
+    cdef XState st
+    entry_encode(&st, key, value, depth)
     out[0] = xs_digest(&st)
     return 0
 
@@ -649,34 +727,133 @@ cdef inline uint64_t finalize(uint64_t count, uint64_t total, uint64_t mixed) no
     return xxh64_raw(buf, 24, DIGEST_SEED)
 
 
+# --- digests of entries, four at a time ---------------------------------------------------------
+#
+# An entry's hash is a short XXH64 whose tail is one serial chain of multiplies: hashed as soon as
+# each entry is encoded, every entry would wait on its own chain's latency. A digest only sums the
+# entry hashes, so entries are first encoded into a batch of states, then their hashes are
+# computed back to back: four independent chains close together in the instruction stream, which
+# the CPU runs overlapped. Deep containers (past BATCH_DEPTH) hash entry by entry, which keeps the
+# stack small for pathological nesting.
+
+cdef enum:
+    BATCH = 4
+    BATCH_DEPTH = 8
+
+
+cdef struct Acc:
+    uint64_t count
+    uint64_t total
+    uint64_t mixed
+
+
+cdef inline void acc_add(Acc* acc, uint64_t h) noexcept nogil:
+    acc.count += 1
+    acc.total += h
+    acc.mixed += _avalanche(h)
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef inline void digest_batch(XState* states, int k, Acc* acc) noexcept nogil:
+    """Fold the digests of the first ``k`` (<= BATCH) states into ``acc``."""
+    cdef int i
+    for i in range(k):
+        acc_add(acc, xs_digest(&states[i]))
+
+
+cdef inline bint _start_ascii_entry(XState* st, PyObject* key, PyObject* value) noexcept:
+    """Start ``st`` afresh with an entry whose key is compact ASCII, by plain stores.
+
+    The value is written too when it is compact ASCII and the whole entry fits the buffer (the
+    common entry: one length check instead of one per piece); then True. Otherwise False, with
+    the key written, or nothing (``st.used == 0``) when the key alone does not fit.
+    """
+    cdef size_t kn = <size_t>PyUnicode_GET_LENGTH(<object>key)
+    cdef size_t vn, at
+    xs_init(st, 0)
+    if kn + 9 > XS_BUFFER:
+        return False
+    st.buf[0] = TAG_STR
+    mc_write64(&st.buf[1], <uint64_t>kn)
+    mc_copy(&st.buf[9], MC_ASCII_DATA(key), kn)
+    at = kn + 9
+    if MC_IS_COMPACT_ASCII_EXACT(value):
+        vn = <size_t>PyUnicode_GET_LENGTH(<object>value)
+        if at + 9 + vn <= XS_BUFFER:
+            st.buf[at] = TAG_STR
+            mc_write64(&st.buf[at + 1], <uint64_t>vn)
+            mc_copy(&st.buf[at + 9], MC_ASCII_DATA(value), vn)
+            at += 9 + vn
+            st.used = st.total = at
+            return True
+    st.used = st.total = at
+    return False
+
+
 cdef int dict_digest(object mapping, int depth, uint64_t* out) except -1:
     """Digest of a dict's entries (``mapping`` must be a dict or a dict subclass)."""
     cdef Py_ssize_t pos = 0
     cdef PyObject* kptr
     cdef PyObject* vptr
     cdef object key, value
-    cdef uint64_t h, total = 0, mixed = 0
-    while PyDict_Next(mapping, &pos, &kptr, &vptr):
+    cdef uint64_t h
+    cdef Acc acc
+    cdef XState batch[BATCH]
+    cdef XState* st
+    cdef Py_ssize_t n
+    cdef int k = 0
+    acc.count = acc.total = acc.mixed = 0
+    while mc_dict_next(mapping, &pos, &kptr, &vptr):
+        if depth == 0:  # the state's items: fetch ahead (``pos`` is one past this entry)
+            mc_prefetch_object(mc_dict_slot_value(mapping, pos + 7))
+            mc_prefetch_table(mc_dict_slot_value(mapping, pos + 3))
+            mc_prefetch_values(mc_dict_slot_value(mapping, pos))
+        if depth < BATCH_DEPTH and MC_IS_COMPACT_ASCII_EXACT(kptr):
+            # The common entry, an ASCII key: hashed from borrowed references, since nothing
+            # here calls back into Python; values that might are owned first, below.
+            st = &batch[k]
+            if not _start_ascii_entry(st, kptr, vptr):
+                if st.used == 0:
+                    _put_ascii(st, kptr)
+                if not _put_leaf(st, vptr):
+                    value = <object>vptr
+                    encode(st, value, depth)
+            k += 1
+            if k == BATCH:
+                digest_batch(batch, k, &acc)
+                k = 0
+            continue
         # Own references while hashing: a callback could otherwise free them under us.
         key = <object>kptr
         value = <object>vptr
-        entry_hash_c(key, value, depth, &h)
-        total += h
-        mixed += _avalanche(h)
-    out[0] = finalize(<uint64_t>len(mapping), total, mixed)
+        if depth >= BATCH_DEPTH:
+            entry_hash_c(key, value, depth, &h)
+            acc_add(&acc, h)
+            continue
+        entry_encode(&batch[k], key, value, depth)
+        k += 1
+        if k == BATCH:
+            digest_batch(batch, k, &acc)
+            k = 0
+    digest_batch(batch, k, &acc)
+    # the count is the dict's length, as the definition says, even if a callback resized it
+    n = PyDict_GET_SIZE(mapping) if type(mapping) is dict else len(mapping)
+    out[0] = finalize(<uint64_t>n, acc.total, acc.mixed)
     return 0
 
 
 cdef int mapping_digest(object mapping, int depth, uint64_t* out) except -1:
     """Digest of any ``Mapping`` (dicts take the fast path)."""
-    cdef uint64_t h, total = 0, mixed = 0
+    cdef uint64_t h
+    cdef Acc acc
     if isinstance(mapping, dict):
         return dict_digest(mapping, depth, out)
+    acc.count = acc.total = acc.mixed = 0
     for key, value in mapping.items():
         entry_hash_c(key, value, depth, &h)
-        total += h
-        mixed += _avalanche(h)
-    out[0] = finalize(<uint64_t>len(mapping), total, mixed)
+        acc_add(&acc, h)
+    out[0] = finalize(<uint64_t>len(mapping), acc.total, acc.mixed)
     return 0
 
 
@@ -687,32 +864,76 @@ cdef str _K_CREATED_AT = "created_at"
 cdef str _K_METADATA = "metadata"
 
 
-cdef inline int _accumulate(
-    object key, object value, int depth, uint64_t* total, uint64_t* mixed
-) except -1:
-    cdef uint64_t h
-    entry_hash_c(key, value, depth, &h)
-    total[0] += h
-    mixed[0] += _avalanche(h)
-    return 0
+# MemoryItem is a slots dataclass: its fields are read at their slot offsets, found once here
+# from the member descriptors (-1, and plain attribute access, if a field is not such a slot).
+cdef extern from *:
+    """
+    #include "structmember.h"
+    static Py_ssize_t mc_slot_offset(PyObject *descr) {
+        PyMemberDef *member;
+        if (Py_TYPE(descr) != &PyMemberDescr_Type) return -1;
+        member = ((PyMemberDescrObject *)descr)->d_member;
+        if (member->type != T_OBJECT_EX || (member->flags & READONLY)) return -1;
+        return member->offset;
+    }
+    static inline PyObject *mc_slot(PyObject *obj, Py_ssize_t offset) {
+        return *(PyObject **)((char *)obj + offset);
+    }
+    """
+    Py_ssize_t mc_slot_offset(object descr)
+    PyObject* mc_slot(object obj, Py_ssize_t offset)
+
+
+cdef Py_ssize_t _OFF_ID = mc_slot_offset(MemoryItem.__dict__.get("id"))
+cdef Py_ssize_t _OFF_CONTENT = mc_slot_offset(MemoryItem.__dict__.get("content"))
+cdef Py_ssize_t _OFF_PRIORITY = mc_slot_offset(MemoryItem.__dict__.get("priority"))
+cdef Py_ssize_t _OFF_CREATED_AT = mc_slot_offset(MemoryItem.__dict__.get("created_at"))
+cdef Py_ssize_t _OFF_METADATA = mc_slot_offset(MemoryItem.__dict__.get("metadata"))
+
+
+cdef inline object _field(object item, Py_ssize_t offset, str name):
+    """A MemoryItem field by its slot (an unset slot raises AttributeError, as getattr would)."""
+    cdef PyObject* raw
+    if offset >= 0:
+        raw = mc_slot(item, offset)
+        if raw != NULL:
+            return <object>raw
+    return getattr(item, name)
 
 
 cdef int item_digest(object item, int depth, uint64_t* out) except -1:
     """Digest of a MemoryItem, equal to that of its ``to_dict()`` without building the dict."""
-    cdef uint64_t total = 0, mixed = 0
+    cdef Acc acc
+    cdef XState batch[BATCH]
+    cdef uint64_t h
     cdef object priority
     if type(item) is not _MemoryItem:  # a subclass may redefine its plain form
         return mapping_digest(item.to_dict(), depth, out)
-    priority = item.priority
+    priority = _field(item, _OFF_PRIORITY, _K_PRIORITY)
     # A Priority member is a str whose text is its value; anything else goes by ``.value``.
     if type(priority) is not _Priority:
         priority = priority.value
-    _accumulate(_K_ID, item.id, depth, &total, &mixed)
-    _accumulate(_K_CONTENT, item.content, depth, &total, &mixed)
-    _accumulate(_K_PRIORITY, priority, depth, &total, &mixed)
-    _accumulate(_K_CREATED_AT, item.created_at, depth, &total, &mixed)
-    _accumulate(_K_METADATA, item.metadata, depth, &total, &mixed)
-    out[0] = finalize(5, total, mixed)
+    acc.count = acc.total = acc.mixed = 0
+    if depth >= BATCH_DEPTH:  # deep in a value: entry by entry, like dict_digest
+        for name, value in (
+            (_K_ID, _field(item, _OFF_ID, _K_ID)),
+            (_K_CONTENT, _field(item, _OFF_CONTENT, _K_CONTENT)),
+            (_K_PRIORITY, priority),
+            (_K_CREATED_AT, _field(item, _OFF_CREATED_AT, _K_CREATED_AT)),
+            (_K_METADATA, _field(item, _OFF_METADATA, _K_METADATA)),
+        ):
+            entry_hash_c(name, value, depth, &h)
+            acc_add(&acc, h)
+        out[0] = finalize(5, acc.total, acc.mixed)
+        return 0
+    entry_encode(&batch[0], _K_ID, _field(item, _OFF_ID, _K_ID), depth)
+    entry_encode(&batch[1], _K_CONTENT, _field(item, _OFF_CONTENT, _K_CONTENT), depth)
+    entry_encode(&batch[2], _K_PRIORITY, priority, depth)
+    entry_encode(&batch[3], _K_CREATED_AT, _field(item, _OFF_CREATED_AT, _K_CREATED_AT), depth)
+    digest_batch(batch, BATCH, &acc)
+    entry_hash_c(_K_METADATA, _field(item, _OFF_METADATA, _K_METADATA), depth, &h)
+    acc_add(&acc, h)
+    out[0] = finalize(5, acc.total, acc.mixed)
     return 0
 
 

@@ -10,21 +10,29 @@ taken with ``PyMem_*`` (so ``tracemalloc`` sees it), grows by doubling and never
 """
 
 cimport cython
-from cpython.long cimport PyLong_AsLongLongAndOverflow
+from cpython.dict cimport PyDict_GetItemWithError
+from cpython.long cimport PyLong_AsLongLong, PyLong_AsLongLongAndOverflow
+from cpython.object cimport PyObject
 from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
 from libc.stdint cimport int32_t, int64_t, uint64_t
 from libc.stdlib cimport qsort
 from libc.string cimport memset
 
+import logging
+
 from memcore._pure import patterns as _pure
 from memcore.errors import ValidationError
+from memcore.stores.base import validate_session_id
+
+log = logging.getLogger("memcore.prefetch")
 
 cdef enum:
     MAXO = 8  # must equal _pure.MAX_ORDER (checked at import)
+    MAXR = 32  # must equal _pure.MAX_RECENCY (checked at import)
     STACK_SCORED = 256  # candidates scored on the stack; more take a heap buffer
 
-if _pure.MAX_ORDER != MAXO:
-    raise ImportError("memcore._native.patterns: MAX_ORDER differs from the pure twin")
+if _pure.MAX_ORDER != MAXO or _pure.MAX_RECENCY != MAXR:
+    raise ImportError("memcore._native.patterns: MAX_ORDER/MAX_RECENCY differ from the pure twin")
 
 cdef int64_t C_MAX_WINDOW = _pure.MAX_WINDOW
 cdef int64_t C_MAX_SUCCESSORS = _pure.MAX_SUCCESSORS
@@ -85,11 +93,17 @@ cdef inline uint64_t _mix(uint64_t z) noexcept nogil:
     return z ^ (z >> 31)
 
 
+cdef inline uint64_t _hash_step(uint64_t h, int64_t item) noexcept nogil:
+    return _mix(h ^ <uint64_t>item) + <uint64_t>0x9E3779B97F4A7C15ULL
+
+
 cdef inline uint64_t _hash_key(const int64_t *key, int order) noexcept nogil:
-    cdef uint64_t h = <uint64_t>order * <uint64_t>0x9E3779B97F4A7C15ULL
+    """Hash of a context, folded from its newest id back to its oldest: the hashes of all the
+    suffixes of the history then come one step each (see ``_record``)."""
+    cdef uint64_t h = 0
     cdef int i
-    for i in range(order):
-        h = _mix(h ^ <uint64_t>key[i]) + <uint64_t>0x9E3779B97F4A7C15ULL
+    for i in range(order - 1, -1, -1):
+        h = _hash_step(h, key[i])
     return h
 
 
@@ -120,6 +134,9 @@ cdef class PatternCounter:
     cdef int32_t _cap, _count, _nbuckets, _head, _tail
     cdef int64_t _history[MAXO]
     cdef int _hlen
+    cdef int64_t _recent[MAXR]  # the last _recency distinct items, oldest first
+    cdef int64_t _rank_hits[MAXR]  # accesses that were the r-th most recent item
+    cdef int _rlen, _recency
 
     def __cinit__(self) -> None:
         self._ctx = NULL
@@ -133,8 +150,12 @@ cdef class PatternCounter:
         max_contexts=65536,
         max_successors=16,
         decay_at=1024,
+        recency=8,
     ):
         self._window = _check_int("window_size", window_size, 2, C_MAX_WINDOW)
+        self._recency = <int>_check_int("recency", recency, 0, MAXR)
+        self._rlen = 0
+        memset(self._rank_hits, 0, sizeof(self._rank_hits))
         if max_order is None:  # the whole window is the context
             max_order = min(MAXO, self._window - 1)
         self._order = _check_int("max_order", max_order, 1, min(MAXO, self._window - 1))
@@ -217,6 +238,10 @@ cdef class PatternCounter:
         return self._decay_at
 
     @property
+    def recency(self) -> int:
+        return self._recency
+
+    @property
     def accesses(self) -> int:
         """How many accesses were recorded (also the stamp of the latest one)."""
         return self._tick
@@ -230,6 +255,14 @@ cdef class PatternCounter:
         if self._hlen == 0:
             return None
         return self._history[self._hlen - 1]
+
+    def recent(self) -> list:
+        """The last ``recency`` distinct items recorded, most recent first."""
+        return [self._recent[j] for j in range(self._rlen - 1, -1, -1)]
+
+    def rank_hits(self) -> list:
+        """Per recency rank, how many accesses were the item then at that rank (see the twin)."""
+        return [self._rank_hits[j] for j in range(self._recency)]
 
     # --- the hash index and the LRU list ---------------------------------------------------
     cdef int32_t _find(self, const int64_t *key, int order, uint64_t h) noexcept:
@@ -312,15 +345,15 @@ cdef class PatternCounter:
             self._record(value)
 
     cdef int _record(self, int64_t item) except -1:
-        cdef int64_t key[MAXO]
-        cdef int k, j, start
+        cdef int k, j
+        cdef uint64_t h = 0
         self._tick += 1
         cdef int upto = self._hlen if self._hlen < self._order else <int>self._order
         for k in range(1, upto + 1):
-            start = self._hlen - k
-            for j in range(k):
-                key[j] = self._history[start + j]
-            self._update(key, k, item)
+            # the order-k context is the last k ids of the history, in place; its hash extends
+            # the order-(k-1) one by one older id
+            h = _hash_step(h, self._history[self._hlen - k])
+            self._update(&self._history[self._hlen - k], k, item, h)
         if self._hlen < self._order:
             self._history[self._hlen] = item
             self._hlen += 1
@@ -328,10 +361,24 @@ cdef class PatternCounter:
             for j in range(self._hlen - 1):
                 self._history[j] = self._history[j + 1]
             self._history[self._hlen - 1] = item
+        if self._recency:
+            # drop the item's older place (or the oldest item when full), append it as newest
+            for j in range(self._rlen):
+                if self._recent[j] == item:
+                    self._rank_hits[self._rlen - 1 - j] += 1
+                    break
+            else:
+                if self._rlen < self._recency:
+                    j = self._rlen
+                    self._rlen += 1
+                else:
+                    j = 0
+            for k in range(j, self._rlen - 1):
+                self._recent[k] = self._recent[k + 1]
+            self._recent[self._rlen - 1] = item
         return 0
 
-    cdef int _update(self, const int64_t *key, int order, int64_t item) except -1:
-        cdef uint64_t h = _hash_key(key, order)
+    cdef int _update(self, const int64_t *key, int order, int64_t item, uint64_t h) except -1:
         cdef int32_t i = self._find(key, order, h)
         cdef int32_t b, s, victim
         cdef int j
@@ -489,6 +536,11 @@ cdef class PatternCounter:
             if scored != local:
                 PyMem_Free(scored)
 
+    def total(self, context) -> int:
+        """How many accesses followed one context (ids oldest first; decayed), 0 if unknown."""
+        cdef int32_t i = self._lookup(list(context))
+        return 0 if i < 0 else self._ctx[i].total
+
     def successors(self, context) -> dict:
         """The kept successor counts of one context (ids oldest first), empty if unknown."""
         cdef int32_t i = self._lookup(list(context))
@@ -514,8 +566,151 @@ cdef class PatternCounter:
         return out
 
 
-__all__ = ["MAX_CONTEXTS", "MAX_ORDER", "MAX_SUCCESSORS", "MAX_WINDOW", "ContextState",
-           "PatternCounter", "as_item_id"]
+cdef object _validate_session_id = validate_session_id
+cdef object _check_item = _pure._check_item
+
+
+@cython.final
+@cython.auto_pickle(False)
+cdef class SessionModel:
+    """One session's counter and its string <-> int interning (see the pure twin)."""
+
+    cdef public PatternCounter counter
+    cdef public dict ids
+    cdef public list names
+    cdef public int64_t used
+
+    def __init__(self, PatternCounter counter):
+        self.counter = counter
+        self.ids = {}
+        self.names = []
+        self.used = 0
+
+    cpdef int64_t intern(self, str item_id) except -1:
+        cdef object number = self.ids.get(item_id)
+        if number is None:
+            number = len(self.names)
+            self.ids[item_id] = number
+            self.names.append(item_id)
+        return number
+
+
+@cython.final
+@cython.auto_pickle(False)
+cdef class SessionTable:
+    """Session id -> :class:`SessionModel`, bounded (see the pure twin).
+
+    ``record`` is the prefetcher's per-call path in one native call: a dict lookup for the
+    session, one for the item, the counter's update; a session id is checked when its session
+    is created, an item id when it is interned.
+    """
+
+    cdef dict _args
+    cdef dict _sessions
+    cdef int64_t _clock
+    cdef public int64_t max_items
+    cdef public int64_t max_sessions
+
+    def __init__(self, dict counter_args, max_items=1 << 20, max_sessions=1024):
+        self._args = dict(counter_args)
+        PatternCounter(**self._args)  # bad parameters fail now, not at the first access
+        self.max_items = _check_int("max_items", max_items, 1, C_INT64_MAX)
+        self.max_sessions = _check_int("max_sessions", max_sessions, 1, C_INT64_MAX)
+        self._sessions = {}
+        self._clock = 0
+
+    cdef SessionModel _new(self, object session_id):
+        _validate_session_id(session_id)
+        if len(self._sessions) >= self.max_sessions:
+            oldest = min(self._sessions.items(), key=_used_of)[0]
+            del self._sessions[oldest]
+        model = SessionModel(PatternCounter(**self._args))
+        self._sessions[session_id] = model
+        return model
+
+    cdef SessionModel _reset(self, str session_id):
+        log.info(
+            "prefetch: session %s passed %d distinct items; model reset",
+            session_id,
+            self.max_items,
+        )
+        del self._sessions[session_id]
+        return self._new(session_id)
+
+    cpdef SessionModel model(self, object session_id):
+        """The session's model for a write: created (evicting the least recent) if new."""
+        cdef SessionModel model = None
+        if type(session_id) is str:
+            model = <SessionModel>self._sessions.get(session_id)
+        if model is None:
+            model = self._new(session_id)
+        self._clock += 1
+        model.used = self._clock
+        return model
+
+    cpdef record(self, object session_id, object item_id):
+        """Count one access of ``item_id`` in ``session_id``; a rejected call changes nothing."""
+        cdef SessionModel model
+        cdef PyObject* found
+        if type(session_id) is str and type(item_id) is str:
+            found = PyDict_GetItemWithError(self._sessions, session_id)
+            if found != NULL:
+                model = <SessionModel>found
+                found = PyDict_GetItemWithError(model.ids, item_id)
+                if found != NULL:  # the common call: a known session and a known item
+                    self._clock += 1
+                    model.used = self._clock
+                    model.counter._record(PyLong_AsLongLong(<object>found))
+                    return
+        _check_item(item_id)
+        self._count(self.model(session_id), session_id, item_id)
+
+    cdef SessionModel _count(self, SessionModel model, str session_id, str item_id):
+        """Intern (resetting a session past ``max_items``) and count; the model now in use."""
+        number = model.ids.get(item_id)
+        if number is None:
+            if <int64_t>len(model.names) >= self.max_items:
+                model = self._reset(session_id)
+                model.used = self._clock
+            number = model.intern(item_id)
+        model.counter._record(number)
+        return model
+
+    def record_many(self, session_id, item_ids) -> None:
+        """Count a batch in order, as ``record`` one by one would; a bad batch changes nothing."""
+        cdef SessionModel model
+        if isinstance(item_ids, str):
+            raise ValidationError("record_many takes an iterable of item ids, not one string")
+        try:
+            checked = [_check_item(item_id) for item_id in item_ids]
+        except TypeError as exc:
+            raise ValidationError("record_many takes an iterable of item ids") from exc
+        model = self.model(session_id)
+        for item_id in checked:
+            model = self._count(model, session_id, item_id)
+
+    def get(self, session_id):
+        """The session's model, or None (a read: the session's place in the LRU order stays)."""
+        return self._sessions.get(session_id)
+
+    def forget(self, session_id) -> None:
+        self._sessions.pop(session_id, None)
+
+    def sessions(self) -> list:
+        """The sessions with a model, least recently used first."""
+        return [name for name, _ in sorted(self._sessions.items(), key=_used_of)]
+
+    def __len__(self) -> int:
+        return len(self._sessions)
+
+
+def _used_of(pair):
+    return (<SessionModel>pair[1]).used
+
+
+__all__ = ["MAX_CONTEXTS", "MAX_ORDER", "MAX_RECENCY", "MAX_SUCCESSORS", "MAX_WINDOW",
+           "ContextState", "PatternCounter", "SessionModel", "SessionTable", "as_item_id"]
+MAX_RECENCY = _pure.MAX_RECENCY
 MAX_ORDER = _pure.MAX_ORDER
 MAX_WINDOW = _pure.MAX_WINDOW
 MAX_SUCCESSORS = _pure.MAX_SUCCESSORS

@@ -55,6 +55,10 @@ GROUP_RECENT = 4
 #: or "Set" is noise, not worth its token.
 MIN_CLIPPED_WORDS = 2
 
+#: What follows a sentence start cut short in a summary: the cut is marked, never glued to the
+#: next sentence (one token, counted in the summary's budget).
+ELLIPSIS = "\u2026"
+
 #: 64-bit FNV-1a over code points, then a splitmix64 finalizer: deterministic on every platform.
 FNV_OFFSET = 0xCBF29CE484222325
 FNV_PRIME = 0x100000001B3

@@ -22,22 +22,35 @@ The model (one :class:`PatternCounter` per session):
   current item is the last one recorded). ``Pk`` is an honest probability estimate in [0, 1]; the
   counts of evicted successors stay in ``t``, so probabilities sum to at most 1. Only items seen
   right after the current item (in some context ending with it) can be predicted.
+* **recency**: the last ``recency`` distinct items, most recent first (``recent()``), kept in
+  O(recency) per access, and how often an access was the item at each recency rank
+  (``rank_hits()``); the prefetcher blends them with the context model (an agent often goes back
+  to what it just touched, which no successor count has seen yet; a program trace rarely does).
+
+:class:`SessionTable` is the prefetcher's per-call path: one ``record(session_id, item_id)`` finds
+(or creates) the session's counter, interns the string id and counts it. A session id is checked
+once, when its session is created; an item id is known valid once interned.
 """
 
 from __future__ import annotations
 
+import logging
 import operator
 from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
 
 from memcore.errors import ValidationError
+from memcore.stores.base import validate_session_id
+
+log = logging.getLogger("memcore.prefetch")
 
 #: Hard bounds on the parameters (the compiled twin sizes fixed arrays by ``MAX_ORDER``).
 MAX_ORDER = 8
 MAX_WINDOW = 64
 MAX_SUCCESSORS = 1024
 MAX_CONTEXTS = 1 << 24
+MAX_RECENCY = 32
 
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 
@@ -88,8 +101,12 @@ class PatternCounter:
         max_contexts: int = 65536,
         max_successors: int = 16,
         decay_at: int = 1024,
+        recency: int = 8,
     ) -> None:
         self._window = _check_int("window_size", window_size, 2, MAX_WINDOW)
+        self._recency = _check_int("recency", recency, 0, MAX_RECENCY)
+        self._recent: list[int] = []  # the last ``recency`` distinct items, oldest first
+        self._rank_hits = [0] * self._recency  # accesses that were the r-th most recent item
         if max_order is None:  # the whole window is the context
             max_order = min(MAX_ORDER, self._window - 1)
         self._order = _check_int("max_order", max_order, 1, min(MAX_ORDER, self._window - 1))
@@ -122,6 +139,10 @@ class PatternCounter:
         return self._decay_at
 
     @property
+    def recency(self) -> int:
+        return self._recency
+
+    @property
     def accesses(self) -> int:
         """How many accesses were recorded (also the stamp of the latest one)."""
         return self._tick
@@ -133,6 +154,15 @@ class PatternCounter:
     def last(self) -> int | None:
         """The most recently recorded item, or None before the first access."""
         return self._history[-1] if self._history else None
+
+    def recent(self) -> list[int]:
+        """The last ``recency`` distinct items recorded, most recent first."""
+        return self._recent[::-1]
+
+    def rank_hits(self) -> list[int]:
+        """Per recency rank ``r`` (0: the latest item), how many accesses were the item then at
+        rank ``r`` of ``recent()``: what recency has been worth in this stream so far."""
+        return list(self._rank_hits)
 
     # --- counting ------------------------------------------------------------------------
     def record(self, item: int) -> None:
@@ -165,6 +195,14 @@ class PatternCounter:
         history.append(item)
         if len(history) > self._order:
             del history[0]
+        if self._recency:
+            recent = self._recent
+            if item in recent:
+                self._rank_hits[len(recent) - 1 - recent.index(item)] += 1
+                recent.remove(item)
+            elif len(recent) >= self._recency:
+                del recent[0]
+            recent.append(item)
 
     def _update(self, key: tuple[int, ...], item: int) -> None:
         contexts = self._contexts
@@ -239,6 +277,12 @@ class PatternCounter:
         scored.sort(key=lambda pair: (-pair[1], pair[0]))
         return scored[:n]
 
+    def total(self, context: Iterable[int]) -> int:
+        """How many accesses followed one context (ids oldest first; decayed), 0 if unknown."""
+        key = tuple(as_item_id(value) for value in context)
+        found = self._contexts.get(key)
+        return 0 if found is None else found.total
+
     def successors(self, context: Iterable[int]) -> dict[int, int]:
         """The kept successor counts of one context (ids oldest first), empty if unknown."""
         key = tuple(as_item_id(value) for value in context)
@@ -255,12 +299,134 @@ class PatternCounter:
         ]
 
 
+def _check_item(item_id: object) -> str:
+    if not isinstance(item_id, str) or not item_id:
+        raise ValidationError(f"item ids are non-empty strings (got {item_id!r})")
+    return item_id
+
+
+class SessionModel:
+    """One session's counter and its string <-> int interning."""
+
+    __slots__ = ("counter", "ids", "names", "used")
+
+    def __init__(self, counter: PatternCounter) -> None:
+        self.counter = counter
+        self.ids: dict[str, int] = {}
+        self.names: list[str] = []
+        self.used = 0  # the table's clock at this session's latest use (least recent evicted)
+
+    def intern(self, item_id: str) -> int:
+        number = self.ids.get(item_id)
+        if number is None:
+            number = self.ids[item_id] = len(self.names)
+            self.names.append(item_id)
+        return number
+
+
+class SessionTable:
+    """Session id -> :class:`SessionModel`, bounded: ``max_sessions`` models (least recently used
+    dropped first), ``max_items`` distinct item ids each (past it a session starts afresh).
+
+    ``counter_args`` are :class:`PatternCounter`'s keyword arguments, checked here once.
+    """
+
+    def __init__(
+        self, counter_args: dict[str, Any], max_items: int = 1 << 20, max_sessions: int = 1024
+    ) -> None:
+        self._args = dict(counter_args)
+        PatternCounter(**self._args)  # bad parameters fail now, not at the first access
+        self.max_items = _check_int("max_items", max_items, 1, _INT64_MAX)
+        self.max_sessions = _check_int("max_sessions", max_sessions, 1, _INT64_MAX)
+        self._sessions: dict[str, SessionModel] = {}
+        self._clock = 0
+
+    def _new(self, session_id: str) -> SessionModel:
+        validate_session_id(session_id)
+        if len(self._sessions) >= self.max_sessions:
+            oldest = min(self._sessions.items(), key=lambda kv: kv[1].used)[0]
+            del self._sessions[oldest]
+        model = self._sessions[session_id] = SessionModel(PatternCounter(**self._args))
+        return model
+
+    def _reset(self, session_id: str) -> SessionModel:
+        # Interned ids are never reused while the counter may still name them, so past
+        # ``max_items`` the one bounded way out is a fresh model (predictions restart cold).
+        log.info(
+            "prefetch: session %s passed %d distinct items; model reset", session_id, self.max_items
+        )
+        del self._sessions[session_id]
+        return self._new(session_id)
+
+    def model(self, session_id: str) -> SessionModel:
+        """The session's model for a write: created (evicting the least recent) if new."""
+        model = self._sessions.get(session_id) if isinstance(session_id, str) else None
+        if model is None:
+            model = self._new(session_id)
+        self._clock += 1
+        model.used = self._clock
+        return model
+
+    def record(self, session_id: str, item_id: str) -> None:
+        """Count one access of ``item_id`` in ``session_id``; a rejected call changes nothing."""
+        model = self._sessions.get(session_id) if isinstance(session_id, str) else None
+        if model is not None and isinstance(item_id, str):
+            number = model.ids.get(item_id)
+            if number is not None:  # the common call: a known session and a known item
+                self._clock += 1
+                model.used = self._clock
+                model.counter._record(number)
+                return
+        _check_item(item_id)
+        self._count(self.model(session_id), session_id, item_id)
+
+    def _count(self, model: SessionModel, session_id: str, item_id: str) -> SessionModel:
+        """Intern (resetting a session past ``max_items``) and count; the model now in use."""
+        number = model.ids.get(item_id)
+        if number is None:
+            if len(model.names) >= self.max_items:
+                model = self._reset(session_id)
+                model.used = self._clock
+            number = model.intern(item_id)
+        model.counter._record(number)
+        return model
+
+    def record_many(self, session_id: str, item_ids: Iterable[str]) -> None:
+        """Count a batch in order, as ``record`` one by one would; a bad batch changes nothing."""
+        if isinstance(item_ids, str):
+            raise ValidationError("record_many takes an iterable of item ids, not one string")
+        try:
+            checked = [_check_item(item_id) for item_id in item_ids]
+        except TypeError as exc:
+            raise ValidationError("record_many takes an iterable of item ids") from exc
+        model = self.model(session_id)
+        for item_id in checked:
+            model = self._count(model, session_id, item_id)
+
+    def get(self, session_id: str) -> SessionModel | None:
+        """The session's model, or None (a read: the session's place in the LRU order stays)."""
+        return self._sessions.get(session_id)
+
+    def forget(self, session_id: str) -> None:
+        self._sessions.pop(session_id, None)
+
+    def sessions(self) -> list[str]:
+        """The sessions with a model, least recently used first."""
+        return [name for name, _ in sorted(self._sessions.items(), key=lambda kv: kv[1].used)]
+
+    def __len__(self) -> int:
+        return len(self._sessions)
+
+
 __all__ = [
     "MAX_CONTEXTS",
     "MAX_ORDER",
+    "MAX_RECENCY",
     "MAX_SUCCESSORS",
     "MAX_WINDOW",
     "ContextState",
     "PatternCounter",
+    "SessionModel",
+    "SessionTable",
     "as_item_id",
 ]

@@ -1,7 +1,9 @@
 """memcore inside Claude Code: reading its transcripts, and (in sibling modules) its hooks, the MCP
 server and the installer.
 
-``transcripts`` finds and parses session transcripts into memory items and an access sequence;
+``transcripts`` finds and parses session transcripts into memory items and an access sequence,
+``records`` tells requests from scaffolding and conclusions from narration, ``tools`` turns tool
+calls and results into statements, ``links`` ties failures to their fixes;
 the public names are re-exported here so ``from memcore.claude_code import parse_transcript``
 keeps working.
 """
@@ -19,6 +21,8 @@ from memcore.claude_code.transcripts import (
     find_transcripts,
     group_by_session,
     is_transcript_name,
+    looks_like_transcript,
+    parse_lines,
     parse_transcript,
     parse_transcripts,
     project_dir_name,
@@ -35,6 +39,8 @@ __all__ = [
     "find_transcripts",
     "group_by_session",
     "is_transcript_name",
+    "looks_like_transcript",
+    "parse_lines",
     "parse_transcript",
     "parse_transcripts",
     "project_dir_name",

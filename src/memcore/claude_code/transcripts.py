@@ -7,12 +7,25 @@ over versions, so this reader is lenient on purpose: unknown record types and un
 counted and skipped, malformed lines are reported with their line numbers, and nothing here raises
 for bad content. Only a path that cannot be read at all is an error.
 
+Transcripts are found by their content, not their file name (checkpoint tools save them as
+``full.jsonl``); the session id comes from the records. ``parse_transcript(path,
+start_offset=N)`` reads only what was appended since byte ``N`` and says where it stopped
+(``Transcript.end_offset``), for hooks that import a live session as it grows.
+
 What comes out of a transcript:
 
-* memory items: user requests (``task``), stated preferences (``preference``), slash commands
-  (``shortcut``), assistant statements (``fact``), tool calls (``tool_call``), their results
-  (``tool_result``, or ``error`` when the tool failed), summaries (``summary``) and thinking
-  (``thinking``), each with the record's timestamp and metadata saying where it came from;
+* memory items whose content is the fact, not the dump: user requests, whole (``task``), stated
+  preferences (``preference``), slash commands (``shortcut``), assistant statements (``fact``,
+  with ``metadata["statement"]`` ``conclusion``/``decision`` at high priority, ``narration`` at
+  low), tool calls (``tool_call``: "Read `path` (lines 1-80)", "Edit `path`, changing `f()`",
+  "Run `cmd`"), their results (``tool_result``: lines read, exit status and outcome lines, how
+  much a search found -- never the file content or the whole output; ``error`` when the tool
+  failed, with its error lines, linked to the edits that fixed it by ``fixed_by``/``fixes``, see
+  :mod:`memcore.claude_code.links`), summaries (``summary``) and thinking (``thinking``), each
+  with the record's timestamp and metadata saying where it came from. Claude Code's scaffolding
+  (task notifications, system reminders, interruptions, local-command caveats and output) is not
+  memory: it is counted in ``skipped_types`` as ``scaffolding:<what>``
+  (:mod:`memcore.claude_code.records`);
 * the ordered access sequence (files read and edited, searches, commands run, other tools), which
   is what the prefetcher learns from;
 * one token sample per assistant API message: its generated text beside the ``output_tokens`` the
@@ -23,46 +36,37 @@ from __future__ import annotations
 
 import json
 import os
-import re
-from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from memcore.claude_code.discovery import (
+    default_projects_dir,
+    find_transcripts,
+    is_transcript_name,
+    looks_like_transcript,
+    project_dir_name,
+)
+from memcore.claude_code.links import FixLinker
+from memcore.claude_code.records import (
+    COMPACTION_PREFIX,
+    assistant_statement,
+    classify_user_text,
+    command_text,
+    scaffolding_kind,
+    strip_wrappers,
+)
+from memcore.claude_code.results import MalformedLine, TokenSample, Transcript
+from memcore.claude_code.tools import (
+    EDIT_TOOLS,
+    access_key,
+    describe_call,
+    describe_result,
+    tool_target,
+)
 from memcore.errors import NotFoundError, ValidationError
 from memcore.model import MemoryItem, Priority, to_utc_datetime
-
-#: Tools whose input names one file: the file is the thing accessed.
-FILE_TOOLS = {
-    "Read": "file_path",
-    "Edit": "file_path",
-    "MultiEdit": "file_path",
-    "Write": "file_path",
-    "NotebookEdit": "notebook_path",
-    "NotebookRead": "notebook_path",
-}
-#: Tools whose input is a search pattern.
-SEARCH_TOOLS = ("Grep", "Glob")
-
-_UUID_NAME = re.compile(
-    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
-    r"[0-9a-fA-F]{12}\.jsonl$"
-)
-_AGENT_NAME = re.compile(r"^agent-[\w.-]+\.jsonl$")
-_COMMAND_NAME = re.compile(r"<command-name>\s*(/?[\w:.-]+)\s*</command-name>")
-_COMMAND_ARGS = re.compile(r"<command-args>(.*?)</command-args>", re.DOTALL)
-# A stated preference: an instruction about how to work from now on, not a one-off request.
-_PREFERENCE_STRONG = re.compile(
-    r"\b(always|never|from now on|do not ever|don't ever|every time|by default)\b", re.IGNORECASE
-)
-_PREFERENCE_WEAK = re.compile(
-    r"\b(i prefer|prefer to|i'd rather|i would rather|please use|please don't|don't use|"
-    r"do not use|avoid using|i like|my preference)\b",
-    re.IGNORECASE,
-)
-_COMPACTION_PREFIX = "This session is being continued from a previous conversation"
 
 #: Item priority by kind (errors and what the user said matter most; raw tool output least).
 KIND_PRIORITY: dict[str, Priority] = {
@@ -78,96 +82,6 @@ KIND_PRIORITY: dict[str, Priority] = {
 }
 #: Tools whose results are cheap to get again (a file can be re-read): kept at low priority.
 _REREADABLE = {"Read", "Grep", "Glob", "NotebookRead", "WebFetch", "WebSearch", "TodoWrite"}
-
-
-def default_projects_dir() -> Path:
-    """Claude Code's transcripts: ``$CLAUDE_CONFIG_DIR/projects`` or ``~/.claude/projects``."""
-    config = os.environ.get("CLAUDE_CONFIG_DIR")
-    base = Path(config).expanduser() if config else Path.home() / ".claude"
-    return base / "projects"
-
-
-def project_dir_name(project_path: str | os.PathLike[str]) -> str:
-    """The folder Claude Code uses for a project: its absolute path with "/" turned into "-"."""
-    return str(project_path).replace("/", "-")
-
-
-# --- results ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class MalformedLine:
-    """A line that could not be used, and why."""
-
-    path: Path
-    line_no: int
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class TokenSample:
-    """One assistant API message: the text it generated and the output tokens the API billed."""
-
-    message_id: str
-    text: str
-    output_tokens: int
-    input_tokens: int
-    cache_read_input_tokens: int
-    cache_creation_input_tokens: int
-
-
-@dataclass(slots=True)
-class Transcript:
-    """What one transcript file gave."""
-
-    path: Path
-    session_id: str
-    agent_id: str | None = None
-    items: list[MemoryItem] = field(default_factory=list)
-    accesses: list[str] = field(default_factory=list)
-    token_samples: list[TokenSample] = field(default_factory=list)
-    malformed: list[MalformedLine] = field(default_factory=list)
-    skipped_types: Counter[str] = field(default_factory=Counter)
-    records: int = 0
-
-    @property
-    def usage_totals(self) -> dict[str, int]:
-        """Summed API token counts over this transcript's assistant messages."""
-        return {
-            "input_tokens": sum(s.input_tokens for s in self.token_samples),
-            "output_tokens": sum(s.output_tokens for s in self.token_samples),
-            "cache_read_input_tokens": sum(s.cache_read_input_tokens for s in self.token_samples),
-            "cache_creation_input_tokens": sum(
-                s.cache_creation_input_tokens for s in self.token_samples
-            ),
-        }
-
-
-# --- discovery ----------------------------------------------------------------------------------
-
-
-def is_transcript_name(name: str) -> bool:
-    """A main session (``<uuid>.jsonl``) or a sub-agent (``agent-<id>.jsonl``) file name."""
-    return bool(_UUID_NAME.match(name) or _AGENT_NAME.match(name))
-
-
-def find_transcripts(path: str | os.PathLike[str] | None = None) -> list[Path]:
-    """Transcript files under ``path`` (a file, a project folder or the projects root).
-
-    Without a path, the user's own Claude Code projects folder is searched; a missing default
-    folder simply has no transcripts, while a missing explicit path is a :class:`NotFoundError`.
-    Files are sorted so a session's main file comes before its sub-agents.
-    """
-    explicit = path is not None
-    root = Path(path).expanduser() if path is not None else default_projects_dir()
-    if root.is_file():
-        return [root]
-    if not root.is_dir():
-        if explicit:
-            raise NotFoundError(f"no such transcript file or folder: {root}")
-        return []
-    found = [p for p in root.rglob("*.jsonl") if p.is_file() and is_transcript_name(p.name)]
-    return sorted(found, key=lambda p: (p.name.startswith("agent-"), str(p)))
 
 
 # --- parsing ------------------------------------------------------------------------------------
@@ -197,39 +111,6 @@ def _block_text(content: Any) -> str:
     return "" if content is None else str(content)
 
 
-def classify_user_text(text: str) -> tuple[str, float]:
-    """The kind of a user's typed message and how sure that reading is."""
-    if _COMMAND_NAME.search(text):
-        return "shortcut", 0.9
-    if _PREFERENCE_STRONG.search(text):
-        return "preference", 0.9
-    if _PREFERENCE_WEAK.search(text):
-        return "preference", 0.75
-    return "task", 1.0
-
-
-def access_key(tool: str, tool_input: Mapping[str, Any]) -> str:
-    """The prefetcher's name for what a tool call touched: a file, a search, a command, a tool."""
-    key = FILE_TOOLS.get(tool)
-    if key and isinstance(tool_input.get(key), str):
-        return f"file:{tool_input[key]}"
-    if tool in SEARCH_TOOLS and isinstance(tool_input.get("pattern"), str):
-        return f"search:{tool_input['pattern']}"
-    if tool == "Bash" and isinstance(tool_input.get("command"), str):
-        command = " ".join(tool_input["command"].split())
-        return f"cmd:{command[:200]}"
-    return f"tool:{tool}"
-
-
-def _tool_target(tool: str, tool_input: Mapping[str, Any]) -> dict[str, str]:
-    target: dict[str, str] = {}
-    for name in ("file_path", "notebook_path", "pattern", "command", "path", "url", "query"):
-        value = tool_input.get(name)
-        if isinstance(value, str):
-            target["file_path" if name == "notebook_path" else name] = value
-    return target
-
-
 class _Parser:
     """State for one file: tool calls awaiting results, streamed messages, the last timestamp."""
 
@@ -244,6 +125,9 @@ class _Parser:
         self.timestamps: dict[str, datetime] = {}
         self.summaries: list[tuple[int, dict[str, Any]]] = []
         self.last_time: datetime | None = None
+        self.call_items: dict[str, MemoryItem] = {}
+        self.tracked: set[str] = set()
+        self.linker = FixLinker()
 
     def bad(self, line_no: int, reason: str) -> None:
         self.out.malformed.append(MalformedLine(self.path, line_no, reason))
@@ -256,19 +140,19 @@ class _Parser:
         when: datetime,
         meta: dict[str, Any],
         priority: Priority | None = None,
-    ) -> None:
+    ) -> MemoryItem | None:
         if not content.strip():
-            return
+            return None
         metadata = {"kind": kind, "source": "claude-code", **meta}
-        self.out.items.append(
-            MemoryItem(
-                id=item_id,
-                content=_truncate(content, self.max_chars),
-                priority=priority or KIND_PRIORITY[kind],
-                created_at=when,
-                metadata=metadata,
-            )
+        item = MemoryItem(
+            id=item_id,
+            content=_truncate(content, self.max_chars),
+            priority=priority or KIND_PRIORITY[kind],
+            created_at=when,
+            metadata=metadata,
         )
+        self.out.items.append(item)
+        return item
 
     def record(self, line_no: int, rec: dict[str, Any]) -> None:
         kind = rec.get("type")
@@ -280,6 +164,8 @@ class _Parser:
                 self.summaries.append((line_no, rec))
             else:
                 self.bad(line_no, "summary record without a 'summary' text")
+            return
+        if kind == "file-history-snapshot" and self.snapshot(rec):
             return
         if kind not in ("user", "assistant", "system"):
             self.out.skipped_types[kind] += 1
@@ -329,6 +215,35 @@ class _Parser:
         elif content is not None:
             self.bad(line_no, "message content is neither a string nor a list of blocks")
 
+    def snapshot(self, rec: Mapping[str, Any]) -> bool:
+        """Claude Code's file history: the files it backed up before changing them, one fact per
+        file (a resumed session's earlier edits show only here). Ids depend on the session and
+        the path only, so parsing the same history again (incrementally) adds nothing new."""
+        snap = rec.get("snapshot")
+        tracked = snap.get("trackedFileBackups") if isinstance(snap, Mapping) else None
+        if not isinstance(snap, Mapping) or not isinstance(tracked, Mapping):
+            return False
+        new = [p for p in tracked if isinstance(p, str) and p not in self.tracked]
+        if not new:
+            return False
+        self.tracked.update(new)
+        raw_time = snap.get("timestamp")
+        try:
+            when = to_utc_datetime(raw_time) if raw_time else None
+        except ValidationError:
+            when = None
+        when = when or self.last_time or self.file_time()
+        session = self.forced_session or rec.get("sessionId") or self.out.session_id
+        for path in new:
+            self.add(
+                f"cc:files:{session}:{path}",
+                "fact",
+                f"Claude Code's file history records a change to `{path}`.",
+                when,
+                {"session": session, "role": "system", "files_changed": [path]},
+            )
+        return True
+
     def when(self, line_no: int, rec: Mapping[str, Any]) -> datetime | None:
         raw = rec.get("timestamp")
         if raw is None:
@@ -342,7 +257,10 @@ class _Parser:
         return when
 
     def file_time(self) -> datetime:
-        return datetime.fromtimestamp(self.path.stat().st_mtime, timezone.utc)
+        try:
+            return datetime.fromtimestamp(self.path.stat().st_mtime, timezone.utc)
+        except OSError:  # lines parsed without a file (parse_lines): no better time to give
+            return datetime.fromtimestamp(0, timezone.utc)
 
     def system(
         self, uid: str, rec: Mapping[str, Any], when: datetime, meta: dict[str, Any]
@@ -372,11 +290,22 @@ class _Parser:
         rec: Mapping[str, Any],
     ) -> None:
         if kind == "assistant":
-            failed = bool(rec.get("isApiErrorMessage"))
-            self.add(item_id, "error" if failed else "fact", text, when, meta)
+            if rec.get("isApiErrorMessage"):
+                self.add(item_id, "error", text, when, meta)
+                return
+            statement, priority = assistant_statement(text)
+            self.add(item_id, "fact", text, when, {**meta, "statement": statement}, priority)
             return
-        if rec.get("isCompactSummary") or text.startswith(_COMPACTION_PREFIX):
+        if rec.get("isCompactSummary") or text.startswith(COMPACTION_PREFIX):
             self.add(item_id, "summary", text, when, {**meta, "compaction": True})
+            return
+        own = strip_wrappers(text)
+        scaffolding = scaffolding_kind(text) if not own or own == text else None
+        if scaffolding is None and not own:
+            scaffolding = "wrapper-only"
+        text = own
+        if scaffolding is not None:
+            self.out.skipped_types[f"scaffolding:{scaffolding}"] += 1
             return
         if rec.get("isMeta"):
             self.add(item_id, "fact", text, when, {**meta, "meta": True}, Priority.LOW)
@@ -384,11 +313,7 @@ class _Parser:
         item_kind, confidence = classify_user_text(text)
         extra: dict[str, Any] = {"confidence": confidence}
         if item_kind == "shortcut":
-            name = _COMMAND_NAME.search(text)
-            args = _COMMAND_ARGS.search(text)
-            command = name.group(1) if name else ""
-            extra["command"] = command
-            text = f"{command} {args.group(1).strip() if args else ''}".strip()
+            extra["command"], text = command_text(text)
         self.add(item_id, item_kind, text, when, {**meta, **extra})
 
     def block(
@@ -411,7 +336,7 @@ class _Parser:
         elif btype == "tool_use" and isinstance(block.get("name"), str):
             self.tool_use(item_id, block, when, meta, message)
         elif btype == "tool_result":
-            self.tool_result(item_id, block, when, meta)
+            self.tool_result(item_id, block, when, meta, rec.get("toolUseResult"))
         else:
             self.out.skipped_types[f"block:{btype}"] += 1
 
@@ -426,41 +351,61 @@ class _Parser:
         tool = block["name"]
         raw_input = block.get("input")
         tool_input: dict[str, Any] = dict(raw_input) if isinstance(raw_input, Mapping) else {}
-        target = _tool_target(tool, tool_input)
-        if isinstance(block.get("id"), str):
-            self.tool_calls[block["id"]] = (tool, target)
+        target = tool_target(tool, tool_input)
         self.out.accesses.append(access_key(tool, tool_input))
-        described = " ".join(f"{k}={v}" for k, v in target.items()) or json.dumps(
-            tool_input, sort_keys=True, default=str
-        )
-        self.add(
+        described, details = describe_call(tool, tool_input, meta.get("cwd"))
+        item = self.add(
             item_id,
             "tool_call",
-            f"{tool} {described}",
+            described,
             when,
-            {**meta, "tool": tool, "tool_use_id": block.get("id") or "", **target},
+            {**meta, "tool": tool, "tool_use_id": block.get("id") or "", **target, **details},
+            Priority.NORMAL if tool in EDIT_TOOLS else None,
         )
+        if isinstance(block.get("id"), str):
+            self.tool_calls[block["id"]] = (tool, target)
+            if item is not None:
+                self.call_items[block["id"]] = item
         self.stream_text(message, json.dumps(tool_input, default=str))
 
     def tool_result(
-        self, item_id: str, block: Mapping[str, Any], when: datetime, meta: dict[str, Any]
+        self,
+        item_id: str,
+        block: Mapping[str, Any],
+        when: datetime,
+        meta: dict[str, Any],
+        tool_use_result: Any,
     ) -> None:
         raw_id = block.get("tool_use_id")
         use_id = raw_id if isinstance(raw_id, str) else ""
         tool, target = self.tool_calls.get(use_id, ("unknown", {}))
-        is_error = bool(block.get("is_error"))
         text = _block_text(block.get("content"))
-        kind = "error" if is_error else "tool_result"
+        described, details = describe_result(
+            tool, target, text, bool(block.get("is_error")), tool_use_result, meta.get("cwd")
+        )
+        is_error = bool(block.get("is_error")) or details.get("exit_code", 0) != 0
+        rejected = bool(details.get("rejected"))
+        kind = "error" if is_error and not rejected else "tool_result"
         priority = None if is_error or tool not in _REREADABLE else Priority.LOW
-        head = f"{tool} {' '.join(target.values())}".strip()
-        self.add(
+        if rejected:
+            priority = Priority.HIGH  # what the user said instead is an instruction
+        item = self.add(
             item_id,
             kind,
-            f"{head}\n{text}" if text else head,
+            described,
             when,
-            {**meta, "tool": tool, "tool_use_id": use_id, "is_error": is_error, **target},
+            {
+                **meta,
+                "tool": tool,
+                "tool_use_id": use_id,
+                "is_error": is_error,
+                **target,
+                **details,
+            },
             priority,
         )
+        if not rejected:
+            self.linker.result(tool, target, not is_error, item, self.call_items.get(use_id))
 
     def stream_text(self, message: Mapping[str, Any], text: str) -> None:
         msg_id = message.get("id")
@@ -514,25 +459,68 @@ class _Parser:
         return self.out
 
 
-def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
+def _complete_lines(path: Path, start_offset: int, out: Transcript) -> Iterator[tuple[int, bytes]]:
+    """The complete lines from ``start_offset`` on, numbered from 1 at the file's start when
+    reading from the beginning (from the offset otherwise); records ``end_offset``."""
+    offset = start_offset
     with path.open("rb") as handle:
-        yield from enumerate(handle, start=1)
+        handle.seek(start_offset)
+        for line_no, raw in enumerate(handle, start=1):
+            if not raw.endswith(b"\n"):
+                try:  # a last line without a newline: whole if it parses, else still being written
+                    json.loads(raw)
+                except ValueError:
+                    break
+            offset += len(raw)
+            out.end_offset = offset
+            yield line_no, raw
+    out.end_offset = offset
 
 
 def parse_transcript(
-    path: str | os.PathLike[str], *, session: str | None = None, max_chars: int = 4000
+    path: str | os.PathLike[str],
+    *,
+    session: str | None = None,
+    max_chars: int = 4000,
+    start_offset: int = 0,
 ) -> Transcript:
     """Parse one transcript file; bad lines are reported in ``malformed``, never raised.
 
     ``session`` overrides the session id the items are filed under (by default the transcript's
     own ``sessionId``, which sub-agent files share with their parent). Item contents longer than
-    ``max_chars`` are cut, saying how much was left out.
+    ``max_chars`` are cut, saying how much was left out. ``start_offset`` (a previous
+    ``Transcript.end_offset``) reads only what was appended since; a result whose call came
+    before the offset is then filed under tool ``unknown``.
     """
     file = Path(path)
     if not file.is_file():
         raise NotFoundError(f"no such transcript file: {file}")
+    if isinstance(start_offset, bool) or not isinstance(start_offset, int) or start_offset < 0:
+        raise ValidationError(f"start_offset must be a byte offset >= 0 (got {start_offset!r})")
     parser = _Parser(file, session, max_chars)
-    for line_no, raw in _lines(file):
+    parser.out.end_offset = start_offset
+    return _parse_into(parser, _complete_lines(file, start_offset, parser.out))
+
+
+def parse_lines(
+    lines: Iterable[bytes | str],
+    *,
+    path: str | os.PathLike[str] = "transcript.jsonl",
+    session: str | None = None,
+    max_chars: int = 4000,
+) -> Transcript:
+    """Parse transcript lines already in hand (a part of a file, records from elsewhere);
+    ``path`` only names the source in the results."""
+    parser = _Parser(Path(path), session, max_chars)
+    numbered = (
+        (n, raw if isinstance(raw, bytes) else raw.encode("utf-8"))
+        for n, raw in enumerate(lines, start=1)
+    )
+    return _parse_into(parser, numbered)
+
+
+def _parse_into(parser: _Parser, lines: Iterable[tuple[int, bytes]]) -> Transcript:
+    for line_no, raw in lines:
         if not raw.strip():
             continue
         parser.out.records += 1
@@ -577,6 +565,8 @@ __all__ = [
     "find_transcripts",
     "group_by_session",
     "is_transcript_name",
+    "looks_like_transcript",
+    "parse_lines",
     "parse_transcript",
     "parse_transcripts",
     "project_dir_name",

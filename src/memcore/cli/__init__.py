@@ -15,25 +15,31 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from memcore.cli._common import (
-    EXIT_BROKEN_PIPE,
-    EXIT_ERROR,
-    EXIT_INTERRUPTED,
-    EXIT_USAGE,
-    Handler,
-    UsageError,
-    _Parser,
-    run,
-)
+from memcore.cli._exit_codes import EXIT_BROKEN_PIPE, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE
 from memcore.errors import MemcoreError
 
-COMMAND_MODULES = ("importer", "demo", "stores", "bundles", "bench")
+if TYPE_CHECKING:
+    from memcore.cli._common import Handler, _Parser
+
+COMMAND_MODULES = (
+    "importer",
+    "digest",
+    "recall",
+    "demo",
+    "stores",
+    "bundles",
+    "bench",
+    "claude",
+    "redis_admin",
+)
 
 
 def build_parser() -> _Parser:
     """The whole command line, each subcommand with its own ``--help``."""
+    from memcore.cli._common import _Parser
+
     parser = _Parser(
         prog="memcore",
         description=(
@@ -57,6 +63,12 @@ def _fail(prog: str, message: str, stream: TextIO) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (the console script exits with it)."""
     args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == ["hook"]:  # on Claude Code's critical path: skip the rest of the CLI
+        from memcore.claude_code.hooks import hook_main
+
+        return hook_main(args_list[1:])
+    from memcore.cli._common import UsageError
+
     parser = build_parser()
     try:
         args = parser.parse_args(args_list)
@@ -75,6 +87,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     prog = f"memcore {args.command}"
     try:
         return handler(args, sys.stdout)
+    except UsageError as exc:  # an argument only its command can judge (e.g. --level for a codec)
+        _fail(exc.prog, f"{exc} (see `{exc.prog} --help`)", sys.stderr)
+        return EXIT_USAGE
     except MemcoreError as exc:
         _fail(prog, _describe(exc), sys.stderr)
     except BrokenPipeError:
@@ -89,6 +104,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{prog}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     return EXIT_ERROR
+
+
+def run(coro: Any) -> Any:
+    """Run one coroutine to completion for a synchronous command."""
+    from memcore.cli._common import run as run_coroutine
+
+    return run_coroutine(coro)
 
 
 def _describe(exc: MemcoreError) -> str:

@@ -1,13 +1,21 @@
 """What every ``memcore`` command shares: the argument parser, the progress bar, exit codes and
-reading a session from a store."""
+reading a session from a store.
+
+Commands that only look (``inspect``, ``verify``, ``decompress``, ``search``, ``digest``) open
+their store with :func:`open_existing_store` (read-only: never a new file, folder or session) and
+read with :func:`read_state`; every command names its store with ``--store URL``
+(:func:`add_store_option`), the default store when absent, shown by its real path
+(:func:`store_label`).
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Any, NoReturn, TextIO, TypeAlias
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeAlias
 
 from rich.console import Console
 from rich.progress import (
@@ -19,15 +27,49 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from memcore.errors import NotFoundError
+from memcore.errors import CorruptedMemoryError, NotFoundError, ValidationError
 from memcore.model import MemoryItem
+from memcore.stores import Store, decode_entry, default_url, open_store, validate_session_id
+from memcore.stores.urls import mask_url
 
-EXIT_ERROR = 1
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
-EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a killed pipe writer
+if TYPE_CHECKING:
+    from memcore.claude_code import Transcript
 
-DEFAULT_STORE_HELP = "storage URL (default: the embedded SQLite store under $MEMCORE_HOME)"
+from memcore.cli._exit_codes import EXIT_BROKEN_PIPE as EXIT_BROKEN_PIPE
+from memcore.cli._exit_codes import EXIT_ERROR as EXIT_ERROR
+from memcore.cli._exit_codes import EXIT_INTERRUPTED as EXIT_INTERRUPTED
+from memcore.cli._exit_codes import EXIT_USAGE as EXIT_USAGE
+
+#: Sessions memcore keeps for itself (``memcore.access-log``...): not listed as the user's.
+INTERNAL_SESSION_PREFIX = "memcore."
+
+
+def store_label(url: str | None) -> str:
+    """How a store is shown to a user: an SQLite store by its real path (the default one
+    included), any other by its URL without a password."""
+    resolved = url or default_url()
+    if resolved.lower().startswith("sqlite:"):
+        from memcore.stores.sqlite import parse_sqlite_url
+
+        try:
+            path = parse_sqlite_url(resolved)[0]
+        except ValidationError:
+            return mask_url(resolved)
+        return path if path == ":memory:" else str(Path(path).absolute())
+    return mask_url(resolved)
+
+
+def recover_command(url: str | None, session: str) -> str:
+    """The command that repairs ``session`` (``--store`` only when not the default store)."""
+    store = "" if url is None else f" --store {mask_url(url)}"
+    return f"memcore recover{store} {session}"
+
+
+def _default_store_help() -> str:
+    return f"storage URL (default: the SQLite store {store_label(None)})"
+
+
+DEFAULT_STORE_HELP = _default_store_help()
 
 
 class UsageError(Exception):
@@ -84,27 +126,121 @@ def _progress(enabled: bool = True) -> Iterator[Progress]:
 
 
 def _store_name(url: str | None) -> str:
-    return url or "the default store ($MEMCORE_HOME/memory.db)"
+    return store_label(url)
 
 
-async def _read_session(url: str | None, session: str) -> dict[str, MemoryItem]:
-    from memcore.stores import open_store
-    from memcore.sync import DistributedMemoryManager
+def add_store_option(parser: argparse.ArgumentParser) -> None:
+    """``--store URL``, the default store when absent."""
+    parser.add_argument("--store", metavar="URL", help=_default_store_help())
 
-    store = open_store(url)
-    manager = DistributedMemoryManager(storage_backend=store, replica_id="memcore-cli")
+
+def add_session_arguments(parser: argparse.ArgumentParser, *, required: bool) -> None:
+    """``--store URL`` and the session; the older ``COMMAND URL SESSION`` form stays accepted."""
+    add_store_option(parser)
+    parser.add_argument(
+        "session",
+        nargs="*",
+        metavar="SESSION",
+        help=("the session" if required else "the session (default: every session)")
+        + "; `URL SESSION`, the older form, is accepted too",
+    )
+
+
+def store_and_session(args: argparse.Namespace, prog: str, *, required: bool) -> str | None:
+    """Sort the positionals of :func:`add_session_arguments` into ``args.store`` and the session
+    (returned). A store URL has ``://``; a session name never has a ``:``."""
+    words: Sequence[str] = args.session
+    if words and "://" in words[0]:
+        if args.store is not None:
+            raise UsageError(prog, "give the store once: as --store URL, or before the session")
+        args.store, words = words[0], words[1:]
+    if len(words) > 1:
+        raise UsageError(prog, f"one session at most (got {' '.join(words)})")
+    if required and not words:
+        raise UsageError(prog, "the following arguments are required: SESSION")
+    return words[0] if words else None
+
+
+@asynccontextmanager
+async def open_existing_store(url: str | None, *, read_only: bool = True) -> AsyncIterator[Store]:
+    """The store ``url`` names (the default one when None), which must already exist; closed on
+    exit. ``read_only`` (the default, for commands that only look) opens SQLite files read-only;
+    ``read_only=False`` for commands that write into an existing store (backup, recover)."""
+    store = open_store(url, read_only=read_only, create=False)
     try:
-        await manager.sync_session_memory(session)
-        return {k: MemoryItem.coerce(v) for k, v in manager.state(session).items()}
+        yield store
     finally:
-        await manager.close()
         await store.close()
 
 
+async def require_session(store: Store, url: str | None, session: str) -> None:
+    """``NotFoundError`` unless ``session`` was ever written to (or backed up into) the store."""
+    validate_session_id(session)
+    if await store.version(session) == 0 and not await store.list_backups(session):
+        raise NotFoundError(
+            f"no session {session!r} in {store_label(url)} "
+            "(`memcore inspect` lists the sessions of a store)"
+        )
+
+
+async def read_state(store: Store, url: str | None, session: str) -> dict[str, MemoryItem]:
+    """A session's live items, read from the store as they are stored (no replica, no write);
+    a damaged record is a ``CorruptedMemoryError`` that says which command repairs it."""
+    snapshot = await store.read_snapshot(session)
+    state: dict[str, MemoryItem] = {}
+    for key, record in snapshot.records.items():
+        try:
+            entry = decode_entry(record)
+        except CorruptedMemoryError as exc:
+            raise CorruptedMemoryError(
+                f"session {session!r}: the stored record of key {key!r} is damaged ({exc}); "
+                f"repair it with `{recover_command(url, session)}`"
+            ) from exc
+        if entry.deleted:
+            continue
+        try:
+            state[key] = MemoryItem.coerce(entry.value)
+        except ValidationError as exc:  # intact, but written by a program as something else
+            raise ValidationError(
+                f"session {session!r}: key {key!r} holds a value that is not a memory item ({exc})"
+            ) from exc
+    return state
+
+
+def user_sessions(sessions: Sequence[str]) -> list[str]:
+    """The sessions to list for a user: memcore's own (``memcore.*``) left out."""
+    return sorted(s for s in sessions if not s.startswith(INTERNAL_SESSION_PREFIX))
+
+
+def transcripts_with_records(transcripts: Sequence[Transcript], out: TextIO) -> list[Transcript]:
+    """The transcripts that hold at least one record (a line that is JSON); each other file is
+    named on ``out`` as skipped. ``ValidationError`` when none is left: junk given as a
+    transcript (a Python file, say) must not "succeed" by storing an empty session."""
+    kept = [t for t in transcripts if t.records > len(t.malformed)]
+    for transcript in transcripts:
+        if transcript not in kept:
+            print(f"  {transcript.path}: no transcript record in it, skipped", file=out)
+    if not kept:
+        names = ", ".join(str(t.path) for t in transcripts[:3])
+        more = f" and {len(transcripts) - 3} more" if len(transcripts) > 3 else ""
+        raise ValidationError(
+            f"not a Claude Code transcript (no line is a JSON record): {names}{more}; "
+            "nothing stored"
+        )
+    return kept
+
+
+async def _read_session(url: str | None, session: str) -> dict[str, MemoryItem]:
+    async with open_existing_store(url) as store:
+        return await read_state(store, url, session)
+
+
 async def _read_existing_session(url: str | None, session: str) -> dict[str, MemoryItem]:
-    state = await _read_session(url, session)
+    async with open_existing_store(url) as store:
+        await require_session(store, url, session)
+        state = await read_state(store, url, session)
     if not state:
-        raise NotFoundError(f"session {session!r} has no items in {_store_name(url)}")
+        raise NotFoundError(f"session {session!r} has no items in {store_label(url)}")
     return state
 
 

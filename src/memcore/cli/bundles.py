@@ -1,16 +1,31 @@
-"""``memcore compress`` and ``decompress``: write a session into a bundle file and read one back."""
+"""``memcore compress`` and ``decompress``: write a session into a bundle file and read one back.
+
+Bundle files are written 0600 whatever the umask: they hold a session's transcripts.
+"""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
 import json
-from collections.abc import Mapping
+import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from memcore.cli._common import Subparsers, _add, _preview, _progress, _read_existing_session, run
-from memcore.frames import FRAME_CODECS
+from memcore.cli._common import (
+    Subparsers,
+    UsageError,
+    _add,
+    _preview,
+    _progress,
+    _read_existing_session,
+    add_session_arguments,
+    run,
+    store_and_session,
+)
+from memcore.errors import ValidationError
+from memcore.frames import FRAME_CODECS, check_codec
 from memcore.model import MemoryItem
 
 
@@ -24,8 +39,7 @@ def register(sub: Subparsers) -> None:
         "Compress a session's items into a hierarchical bundle: a header, then an lz4 frame\n"
         "(fastest; `lz4 -d` reads it) or, with --codec zstd, a zstd frame (smaller; `zstd -d`).",
     )
-    p.add_argument("url", help="storage URL")
-    p.add_argument("session", help="the session to compress")
+    add_session_arguments(p, required=True)
     p.add_argument("-o", "--output", required=True, metavar="FILE", help="bundle file to write")
     p.add_argument(
         "--codec", choices=FRAME_CODECS, default="lz4", help="the bundle's frame (default: lz4)"
@@ -39,12 +53,27 @@ def register(sub: Subparsers) -> None:
     p = _add(sub, "decompress", cmd_decompress, "show what a bundle file holds, level by level")
     p.add_argument("file", help="a bundle written by `memcore compress`")
     p.add_argument("--json", action="store_true", help="print the whole bundle as JSON")
+    p.add_argument(
+        "--all",
+        action="store_true",
+        help=f"list every item and group (default: the first {_SHOWN} of each level)",
+    )
+
+
+#: How many entries of each level ``decompress`` lists without --all.
+_SHOWN = 5
 
 
 def cmd_compress(args: argparse.Namespace, out: TextIO) -> int:
     from memcore.compression import HierarchicalMemoryCompressor
 
-    state = run(_read_existing_session(args.url, args.session))
+    session = store_and_session(args, "memcore compress", required=True)
+    assert session is not None  # required=True
+    try:  # a bad level is a command-line mistake (exit 2), found before reading anything
+        check_codec(args.codec, args.level)
+    except ValidationError as exc:
+        raise UsageError("memcore compress", f"argument --level: {exc}") from None
+    state = run(_read_existing_session(args.store, session))
     with _progress() as progress:
         task = progress.add_task("summarizing", total=len(state))
         compressor = HierarchicalMemoryCompressor(
@@ -55,11 +84,11 @@ def cmd_compress(args: argparse.Namespace, out: TextIO) -> int:
         blob, meta = compressor.compress_memory_hierarchy(list(state.values()))
     target = Path(args.output)
     partial = target.with_name(target.name + ".partial")
-    partial.write_bytes(blob)
+    _write_private(partial, blob)
     partial.replace(target)  # never leave half a bundle under the final name
     levels = ", ".join(f"{k} {v}" for k, v in meta.levels.items())
     print(
-        f"compressed {len(state)} items of {args.session!r}: {meta.original_size:,} -> "
+        f"compressed {len(state)} items of {session!r}: {meta.original_size:,} -> "
         f"{meta.compressed_size:,} bytes (ratio {meta.ratio:.3f}); levels: {levels}",
         file=out,
     )
@@ -78,18 +107,45 @@ def cmd_decompress(args: argparse.Namespace, out: TextIO) -> int:
     from memcore.codec import bundle_codec
 
     print(f"{args.file}: {len(blob):,} bytes, {bundle_codec(blob)} frame", file=out)
-    print(f"level1 (whole): {len(bundle.level1.items)} items", file=out)
-    for item in bundle.level1.items[:5]:
+    shown = None if args.all else _SHOWN
+    hidden = 0
+    level1, level2, groups = bundle.level1.items, bundle.level2.items, bundle.level3.groups
+    print(f"level1 (whole): {len(level1)} items", file=out)
+    for item in level1[:shown]:
         print(f"  {item.id} [{item.priority}] {_preview(item.content)}", file=out)
-    print(f"level2 (summaries): {len(bundle.level2.items)} items", file=out)
-    for entry in bundle.level2.items[:5]:
+    hidden += _more(level1, shown, "items", out)
+    print(f"level2 (summaries): {len(level2)} items", file=out)
+    for entry in level2[:shown]:
         print(f"  {entry.id}: {_preview(entry.summary)}", file=out)
-    print(f"level3 (groups): {len(bundle.level3.groups)} groups", file=out)
-    for group in bundle.level3.groups[:5]:
+    hidden += _more(level2, shown, "items", out)
+    print(f"level3 (groups): {len(groups)} groups", file=out)
+    for group in groups[:shown]:
         print(f"  {group.count} items: {_preview(group.summary)}", file=out)
+    hidden += _more(groups, shown, "groups", out)
     level4 = bundle.level4
     print(f"level4 (one summary of {level4.count} items): {_preview(level4.summary)}", file=out)
+    if hidden:
+        print(
+            f"{hidden} entries not shown: `memcore decompress --all {args.file}` lists them, "
+            "`--json` prints everything",
+            file=out,
+        )
     return 0
+
+
+def _more(entries: Sequence[object], shown: int | None, what: str, out: TextIO) -> int:
+    hidden = 0 if shown is None else max(0, len(entries) - shown)
+    if hidden:
+        print(f"  ... and {hidden} more {what} (--all lists them)", file=out)
+    return hidden
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write ``data`` to a file only its owner can read (0600 whatever the umask)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as file:
+        os.fchmod(file.fileno(), 0o600)
+        file.write(data)
 
 
 def _bundle_json(bundle: Any) -> Any:

@@ -15,6 +15,7 @@ from memcore.cli._common import (
     _progress,
     _store_name,
     run,
+    transcripts_with_records,
 )
 from memcore.errors import NotFoundError
 
@@ -30,9 +31,11 @@ def register(sub: Subparsers) -> None:
         cmd_import_claude_code,
         "read Claude Code session transcripts into memory items",
         "Read Claude Code transcripts (the JSON-lines files under ~/.claude/projects/, one per\n"
-        "session, sub-agents included) into memory items, one memcore session per Claude Code\n"
-        "session, and record the files and tools they touched as accesses for the prefetcher.\n"
-        "Malformed lines are reported and skipped, never fatal.",
+        "session, sub-agents included; found by their content, so checkpoint tools' full.jsonl\n"
+        "files count too) into memory items, one memcore session per Claude Code session, and\n"
+        "record the files and tools they touched as accesses for the prefetcher. Items hold the\n"
+        "facts (paths, names changed, commands, exit statuses, error lines), not file dumps;\n"
+        "Claude Code's scaffolding is skipped. Malformed lines are reported, never fatal.",
     )
     p.add_argument(
         "path",
@@ -71,6 +74,7 @@ def cmd_import_claude_code(args: argparse.Namespace, out: TextIO) -> int:
                 parse_transcript(path, session=args.session, max_chars=args.max_chars)
             )
             progress.advance(task)
+    transcripts = transcripts_with_records(transcripts, out)
     sessions = group_by_session(transcripts)
     items = sum(len(t.items) for t in transcripts)
     accesses = sum(len(t.accesses) for t in transcripts)

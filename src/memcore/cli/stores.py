@@ -1,10 +1,15 @@
-"""``memcore inspect``, ``verify``, ``backup`` and ``recover``: look into a store and repair it."""
+"""``memcore inspect``, ``verify``, ``backup`` and ``recover``: look into a store and repair it.
+
+Each takes ``--store URL`` (the default store when absent; the older ``COMMAND URL SESSION`` form
+is accepted too). ``inspect`` and ``verify`` only look: they open the store read-only and never
+create a store or a session. Every command that names a session fails when it does not exist.
+"""
 
 from __future__ import annotations
 
 import argparse
 from collections import Counter
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from memcore.cli._common import (
     EXIT_ERROR,
@@ -12,18 +17,36 @@ from memcore.cli._common import (
     _add,
     _positive_int,
     _preview,
-    _read_existing_session,
-    _read_session,
+    add_session_arguments,
+    open_existing_store,
+    read_state,
+    recover_command,
+    require_session,
     run,
+    store_and_session,
+    store_label,
+    user_sessions,
 )
+from memcore.errors import NotFoundError
 from memcore.frames import FRAME_CODECS
+from memcore.model import MemoryItem, RecoveryResult
+from memcore.stores import BackupInfo
+
+if TYPE_CHECKING:
+    from memcore.recovery import SessionHealth
 
 
 def register(sub: Subparsers) -> None:
     """Add this module's commands to ``memcore``."""
-    p = _add(sub, "inspect", cmd_inspect, "list a store's sessions, or one session's items")
-    p.add_argument("url", help="storage URL, e.g. sqlite:///path/to.db or redis://host:6379/0")
-    p.add_argument("session", nargs="?", help="the session to show")
+    p = _add(
+        sub,
+        "inspect",
+        cmd_inspect,
+        "list a store's sessions, or one session's items",
+        "List the sessions of a store (the default store when --store is absent), or with a\n"
+        "SESSION that session's items. Read-only: nothing is created or changed.",
+    )
+    add_session_arguments(p, required=False)
     p.add_argument("--limit", type=_positive_int, default=50, help="items to list (default: 50)")
 
     p = _add(
@@ -31,11 +54,10 @@ def register(sub: Subparsers) -> None:
         "verify",
         cmd_verify,
         "check every stored record's checksum",
-        "Read every session in the store and check each record's checksum and each session's\n"
-        "state checksum. Exits 1 when anything is corrupted.",
+        "Read every session in the store (or only SESSION) and check each record's checksum\n"
+        "and each session's state checksum. Read-only. Exits 1 when anything is corrupted.",
     )
-    p.add_argument("url", help="storage URL")
-    p.add_argument("session", nargs="?", help="check only this session")
+    add_session_arguments(p, required=False)
 
     p = _add(
         sub,
@@ -45,8 +67,7 @@ def register(sub: Subparsers) -> None:
         "Snapshot a session (records, version and digest) into a backup kept in the store, then\n"
         "keep only the newest --keep backups. `memcore recover` restores from these.",
     )
-    p.add_argument("url", help="storage URL")
-    p.add_argument("session", help="the session to back up")
+    add_session_arguments(p, required=True)
     p.add_argument(
         "--keep", type=_positive_int, default=5, help="backups to keep, newest first (default: 5)"
     )
@@ -68,36 +89,41 @@ def register(sub: Subparsers) -> None:
         cmd_recover,
         "repair a corrupted session from its backup and change journal",
     )
-    p.add_argument("url", help="storage URL")
-    p.add_argument("session", help="the session to recover")
+    add_session_arguments(p, required=True)
 
 
-async def _sessions(url: str) -> list[str]:
-    from memcore.stores import open_store
+async def _listing(url: str | None) -> tuple[list[tuple[str, dict[str, MemoryItem]]], int]:
+    """Each user session with its items, and how many internal sessions were left out."""
+    async with open_existing_store(url) as store:
+        every = await store.list_sessions()
+        shown = user_sessions(every)
+        return [(s, await read_state(store, url, s)) for s in shown], len(every) - len(shown)
 
-    store = open_store(url)
-    try:
-        return sorted(await store.list_sessions())
-    finally:
-        await store.close()
+
+async def _one_session(url: str | None, session: str) -> dict[str, MemoryItem]:
+    async with open_existing_store(url) as store:
+        await require_session(store, url, session)
+        return await read_state(store, url, session)
 
 
 def cmd_inspect(args: argparse.Namespace, out: TextIO) -> int:
-    if args.session is None:
-        sessions = run(_sessions(args.url))
-        print(f"{args.url}: {len(sessions)} session(s)", file=out)
-        for session in sessions:
-            state = run(_read_session(args.url, session))
+    session = store_and_session(args, "memcore inspect", required=False)
+    label = store_label(args.store)
+    if session is None:
+        listing, internal = run(_listing(args.store))
+        hidden = f" (and {internal} of memcore's own)" if internal else ""
+        print(f"{label}: {len(listing)} session(s){hidden}", file=out)
+        for name, state in listing:
             kinds = Counter(str(i.metadata.get("kind", "-")) for i in state.values())
             listed = ", ".join(f"{k} {n}" for k, n in kinds.most_common(4))
-            print(f"  {session}: {len(state)} items ({listed})", file=out)
+            print(f"  {name}: {len(state)} items ({listed})", file=out)
         return 0
-    state = run(_read_existing_session(args.url, args.session))
+    state = run(_one_session(args.store, session))
     items = sorted(state.values(), key=lambda item: (item.created_at, item.id))
     from memcore.codec import state_checksum
 
     print(
-        f"{args.session}: {len(items)} items, state checksum {state_checksum(state):016x}",
+        f"{session}: {len(items)} items, state checksum {state_checksum(state):016x} ({label})",
         file=out,
     )
     for item in items[-args.limit :]:
@@ -112,39 +138,56 @@ def cmd_inspect(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
+async def _verify(url: str | None, session: str | None) -> list[SessionHealth]:
     from memcore.recovery import verify_session, verify_store
 
-    if args.session:
-        reports = [run(verify_session(args.session, args.url))]
-    else:
-        reports = list(run(verify_store(args.url)).sessions)
+    async with open_existing_store(url) as store:
+        if session is not None:
+            await require_session(store, url, session)
+            return [await verify_session(session, store)]
+        return list((await verify_store(store)).sessions)
+
+
+def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
+    session = store_and_session(args, "memcore verify", required=False)
+    reports = run(_verify(args.store, session))
     bad = 0
     for report in reports:
         bad += not report.ok
         print(f"  {report.session_id}: {report.describe()}", file=out)
+    label = store_label(args.store)
     print(
-        f"{args.url}: {len(reports)} session(s) checked, "
-        + (f"{bad} corrupted (try `memcore recover URL SESSION`)" if bad else "all ok"),
+        f"{label}: {len(reports)} session(s) checked, "
+        + (
+            f"{bad} corrupted (try `{recover_command(args.store, 'SESSION')}`)" if bad else "all ok"
+        ),
         file=out,
     )
     return EXIT_ERROR if bad else 0
 
 
-def cmd_backup(args: argparse.Namespace, out: TextIO) -> int:
+async def _backup(args: argparse.Namespace, session: str) -> BackupInfo:
     from memcore.recovery import create_backup
 
-    info = run(
-        create_backup(
-            args.session,
-            args.url,
+    async with open_existing_store(args.store, read_only=False) as store:
+        await require_session(store, args.store, session)
+        if await store.version(session) == 0:
+            raise NotFoundError(f"session {session!r} holds nothing to back up")
+        return await create_backup(
+            session,
+            store,
             keep=args.keep,
             compact_journal=args.compact_journal,
             codec=args.codec,
         )
-    )
+
+
+def cmd_backup(args: argparse.Namespace, out: TextIO) -> int:
+    session = store_and_session(args, "memcore backup", required=True)
+    assert session is not None
+    info = run(_backup(args, session))
     print(
-        f"backup {info.backup_id} of {args.session!r}: version {info.version}, "
+        f"backup {info.backup_id} of {session!r}: version {info.version}, "
         f"{info.size:,} bytes, {args.codec} frame (keeping the newest {args.keep})"
         + ("; journal compacted" if args.compact_journal else ""),
         file=out,
@@ -152,10 +195,18 @@ def cmd_backup(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def cmd_recover(args: argparse.Namespace, out: TextIO) -> int:
-    from memcore.recovery import recover_corrupted_memory
+async def _recover(url: str | None, session: str) -> RecoveryResult:
+    from memcore.recovery import arecover_corrupted_memory
 
-    result = recover_corrupted_memory(args.session, store=args.url)
+    async with open_existing_store(url, read_only=False) as store:
+        await require_session(store, url, session)
+        return await arecover_corrupted_memory(session, store)
+
+
+def cmd_recover(args: argparse.Namespace, out: TextIO) -> int:
+    session = store_and_session(args, "memcore recover", required=True)
+    assert session is not None
+    result = run(_recover(args.store, session))
     note = ""
     if result.rebuild_required:
         note = (

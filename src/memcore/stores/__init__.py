@@ -2,7 +2,10 @@
 
 * ``memory://``: this process only (tests, single-process replicas);
 * ``sqlite:///path/to.db``: the embedded default, safe for many processes on one machine;
-* ``redis://[user:password@]host:port/db`` and ``rediss://``: many machines.
+* ``redis://[user:password@]host:port/db`` and ``rediss://``: many machines;
+* ``redis+cluster://[user:password@]host:port`` and ``rediss+cluster://``: Redis Cluster.
+
+Store URLs are shown to people only through ``mask_url`` (passwords masked).
 
 With no URL the default is ``sqlite`` at ``$MEMCORE_HOME/memory.db`` (else a per-user data dir).
 """
@@ -27,6 +30,7 @@ from memcore.stores.base import (
     validate_key,
     validate_session_id,
 )
+from memcore.stores.urls import mask_url
 
 
 def default_home() -> Path:
@@ -42,8 +46,15 @@ def default_url() -> str:
     return f"sqlite:///{default_home() / 'memory.db'}"
 
 
-def open_store(url: str | None = None) -> Store:
-    """Open the store a URL names (see the module docstring); ``ValidationError`` if unknown."""
+def open_store(url: str | None = None, *, read_only: bool = False, create: bool = True) -> Store:
+    """Open the store a URL names (see the module docstring); ``ValidationError`` if unknown.
+
+    ``read_only=True``: for commands that only look; an SQLite file is opened read-only (it works
+    on read-only media) and nothing is ever created: a missing file is a ``NotFoundError``.
+    ``create=False``: writable, but a missing SQLite file is a ``NotFoundError`` rather than a
+    new empty store. (``memory://`` and Redis have nothing to create: both options only promise
+    that memcore itself will not write through a read-only store.)
+    """
     if url is None:
         url = default_url()
     if not isinstance(url, str):
@@ -56,13 +67,14 @@ def open_store(url: str | None = None) -> Store:
     if scheme == "sqlite":
         from memcore.stores.sqlite import SQLiteStore
 
-        return SQLiteStore(url)
-    if scheme in ("redis", "rediss"):
+        return SQLiteStore(url, read_only=read_only, create=create)
+    if scheme in ("redis", "rediss", "redis+cluster", "rediss+cluster"):
         from memcore.stores.redis import RedisStore
 
         return RedisStore(url)
     raise ValidationError(
-        f"unknown store URL {url!r}: use memory://, sqlite:///path or redis://host:port/db"
+        f"unknown store URL {mask_url(url)!r}: use memory://, sqlite:///path, "
+        "redis://host:port/db or redis+cluster://host:port"
     )
 
 
@@ -88,6 +100,7 @@ __all__ = [
     "default_url",
     "encode_entry",
     "live_digest",
+    "mask_url",
     "open_store",
     "resolve_store",
     "validate_key",

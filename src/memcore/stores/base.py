@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from memcore.codec import StateDigest, decode_record, encode_record
-from memcore.errors import CorruptedMemoryError, ValidationError
+from memcore._kernels import records as _records
+from memcore.codec import StateDigest
+from memcore.errors import ValidationError
 
 # Session ids and keys end up inside Redis key names and SQLite rows: a strict alphabet means no
 # input can name another session's keys (no ':' in session ids, no glob characters anywhere).
@@ -76,25 +77,14 @@ class Entry:
 
 
 def encode_entry(entry: Entry) -> bytes:
-    """A checksummed record (see ``memcore.codec.encode_record``)."""
-    return encode_record(
-        {"v": entry.value, "t": entry.stamp, "r": entry.replica, "d": entry.deleted}
-    )
+    """A checksummed record (see ``memcore.codec.encode_record``) of the msgpack map
+    ``{"v": value, "t": stamp, "r": replica, "d": deleted}``; the ``records`` kernel writes it."""
+    return _records.encode_entry(entry.value, entry.stamp, entry.replica, entry.deleted)
 
 
 def decode_entry(data: bytes | bytearray | memoryview) -> Entry:
     """Check and decode a record written by ``encode_entry``; ``CorruptedMemoryError`` if bad."""
-    raw = decode_record(data)
-    if not isinstance(raw, dict) or set(raw) != {"v", "t", "r", "d"}:
-        raise CorruptedMemoryError("record is not a memcore entry")
-    stamp, replica, deleted = raw["t"], raw["r"], raw["d"]
-    if not isinstance(stamp, int) or isinstance(stamp, bool) or not 0 <= stamp < 1 << 64:
-        raise CorruptedMemoryError("entry stamp is not a 64-bit unsigned integer")
-    if not isinstance(replica, str) or not isinstance(deleted, bool):
-        raise CorruptedMemoryError("entry replica or deletion flag has the wrong type")
-    if deleted and raw["v"] is not None:
-        raise CorruptedMemoryError("a tombstone carries a value")
-    return Entry(raw["v"], stamp, replica, deleted)
+    return Entry(*_records.decode_entry(data))
 
 
 def live_digest(entries: Mapping[str, Entry]) -> int:
@@ -125,6 +115,9 @@ class Delta:
     records: dict[str, bytes]
     digest: int | None = None
     replaced_at: int = 0
+    # the store's incarnation, read in the same request by stores that can (Redis): saves the
+    # sync's ``incarnation()`` round trip (None: ask ``incarnation()``); not part of equality
+    incarnation: Incarnation | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +144,24 @@ class BackupInfo:
     size: int
 
 
+@dataclass(frozen=True, slots=True)
+class Incarnation:
+    """Which life of a store, and of one session in it, a replica is talking to.
+
+    ``store`` is a random id the store writes when it is created (SQLite: one per file; Redis: one
+    per session, in the session's hash slot, made once the session exists, so a node that lost
+    its slots shows new ones; "" while there is none yet): a store that lost its data (a Redis
+    server restarted without persistence or flushed, a database file deleted) comes back with
+    another one. ``deletions`` counts ``delete_session`` calls on the session, so a replica
+    tells a deliberate deletion (drop its copies) from a loss (heal the store from its copies).
+    A session whose version went down with neither changed went back in time (an SQLite file
+    replaced by an older copy). See ``memcore.store_health``.
+    """
+
+    store: str
+    deletions: int = 0
+
+
 @runtime_checkable
 class Store(Protocol):
     """What ``DistributedMemoryManager``, recovery and the CLI need from a backend.
@@ -163,6 +174,11 @@ class Store(Protocol):
 
     async def version(self, session_id: str) -> int:
         """The session's current version; 0 for a session never written."""
+        ...
+
+    async def incarnation(self, session_id: str) -> Incarnation:
+        """The store's incarnation id (written now if the store has none yet) and how many
+        times ``session_id`` was deleted (see ``Incarnation``)."""
         ...
 
     async def read_changes(self, session_id: str, since_version: int) -> Delta:
@@ -241,6 +257,21 @@ class Store(Protocol):
     async def __aexit__(self, *exc: object) -> None: ...
 
 
+@runtime_checkable
+class SelfChecking(Protocol):
+    """A store whose engine can check its own files (SQLite): recovery runs the check before it
+    repairs and again before it reports success, since a damaged index can make a write land
+    beside the row it should replace."""
+
+    async def integrity_problems(self) -> list[str]:
+        """What the engine's own consistency check reports (empty: nothing wrong)."""
+        ...
+
+    async def rebuild_indexes(self) -> None:
+        """Rebuild every index from its table (the table rows are what the store reads)."""
+        ...
+
+
 def validate_records(records: Mapping[str, bytes]) -> None:
     """Raise ``ValidationError`` unless ``records`` maps valid keys to bytes."""
     for key, record in records.items():
@@ -277,7 +308,9 @@ __all__ = [
     "BackupInfo",
     "Delta",
     "Entry",
+    "Incarnation",
     "JournalEntry",
+    "SelfChecking",
     "Snapshot",
     "Store",
     "decode_entry",

@@ -7,6 +7,7 @@ Useful for tests and for replicas that share one process. It follows the Store c
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -14,6 +15,7 @@ from memcore.errors import NotFoundError
 from memcore.stores.base import (
     BackupInfo,
     Delta,
+    Incarnation,
     JournalEntry,
     Snapshot,
     sorted_newest_first,
@@ -43,6 +45,8 @@ class MemoryStore:
     def __init__(self, url: str = "memory://") -> None:
         self.url = url
         self._sessions: dict[str, _Session] = {}
+        self._incarnation = uuid.uuid4().hex
+        self._deletions: dict[str, int] = {}  # session -> delete_session calls
 
     def _session(self, session_id: str) -> _Session:
         validate_session_id(session_id)
@@ -50,6 +54,10 @@ class MemoryStore:
 
     async def version(self, session_id: str) -> int:
         return self._session(session_id).version
+
+    async def incarnation(self, session_id: str) -> Incarnation:
+        validate_session_id(session_id)
+        return Incarnation(self._incarnation, self._deletions.get(session_id, 0))
 
     async def read_changes(self, session_id: str, since_version: int) -> Delta:
         validate_version(since_version)
@@ -142,6 +150,7 @@ class MemoryStore:
     async def delete_session(self, session_id: str) -> None:
         validate_session_id(session_id)
         self._sessions.pop(session_id, None)
+        self._deletions[session_id] = self._deletions.get(session_id, 0) + 1
 
     async def close(self) -> None:
         """Nothing to release; the data lives as long as this object."""
@@ -151,6 +160,12 @@ class MemoryStore:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+    # test support: lose every session, as a server restarted without persistence does
+    def _lose_everything(self) -> None:
+        self._sessions.clear()
+        self._deletions.clear()
+        self._incarnation = uuid.uuid4().hex
 
     # test support: corrupt a stored record in place (used by recovery tests)
     def _tamper(self, session_id: str, key: str, record: bytes) -> None:

@@ -6,6 +6,12 @@ for the database lock, default 5) and ``synchronous`` (``normal``, the default, 
 fsync every commit and survive power loss, not just crashes). ``sqlite:///:memory:`` is accepted:
 the database is then private to this store object and is gone once it is closed.
 
+``read_only=True`` opens an existing file with ``?mode=ro`` (falling back to ``immutable=1`` on
+read-only media) and never creates, upgrades or writes anything; ``create=False`` opens an
+existing file for writing but refuses to create one. A new database's folder is made 0700 and
+its files 0600 (the database, and the ``-wal``/``-shm`` files SQLite gives the same mode): they
+hold users' transcripts. A damaged file raises ``CorruptedMemoryError`` naming what is wrong.
+
 Layout (WAL mode, so readers never wait for the writer)::
 
     meta(session, version, digest, next_backup, replaced_at, journal_floor)
@@ -13,30 +19,29 @@ Layout (WAL mode, so readers never wait for the writer)::
     journal(id, session, version, key, record)    index (session, version, id)
     backups(session, backup_id, version, created_at, blob)
 
-Every commit is one ``BEGIN IMMEDIATE`` transaction (read the version, compare, write items,
-journal and meta, commit; or roll back and return None), so concurrent processes serialize on the
-write lock without ever losing a write. All SQLite calls run on one worker thread per store (its
-own connection): a database locked by another process never blocks the event loop, and the store
-works from any event loop, one after another.
+Every commit is one ``BEGIN IMMEDIATE`` transaction (the compare-and-set as the meta ``UPDATE``
+of the expected version, then items and journal; or roll back and return None), so concurrent
+processes serialize on the write lock without ever losing a write. SQLite calls run on one worker
+thread per store (its own connection), except a sync's short calls (a delta read, a small
+commit), which run on the event loop's thread when the connection is idle and the database lock
+is free (busy timeout 0: they never wait there, they hand over to the worker): a database locked
+by another process never blocks the event loop, and the store works from any event loop, one
+after another. WAL checkpoints run on the worker, on a connection of their own.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sqlite3
-import threading
 import time
-from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-from typing import TypeVar
-from urllib.parse import parse_qsl
+from collections.abc import Mapping
+from typing import Any
 
-from memcore.errors import BackendError, NotFoundError, ValidationError
+from memcore.errors import CorruptedMemoryError, NotFoundError, ValidationError
 from memcore.stores.base import (
     BackupInfo,
     Delta,
+    Incarnation,
     JournalEntry,
     Snapshot,
     validate_backup_id,
@@ -46,243 +51,48 @@ from memcore.stores.base import (
     validate_session_id,
     validate_version,
 )
-
-_T = TypeVar("_T")
-
-_APPLICATION_ID = 0x6D656D63  # "memc": marks a file as a memcore database
-_SCHEMA_VERSION = 2
-_DEFAULT_TIMEOUT = 5.0
-_U64 = 1 << 64
-# what each schema version adds to the one before (applied in order to older files)
-_UPGRADES: dict[int, tuple[str, ...]] = {
-    2: (
-        "ALTER TABLE meta ADD COLUMN replaced_at INTEGER NOT NULL DEFAULT 0",
-        "ALTER TABLE meta ADD COLUMN journal_floor INTEGER NOT NULL DEFAULT 0",
-    ),
-}
-_I64_LIMIT = 1 << 63
-
-_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS meta (
-        session TEXT PRIMARY KEY,
-        version INTEGER NOT NULL,
-        digest INTEGER,
-        next_backup INTEGER NOT NULL DEFAULT 1,
-        replaced_at INTEGER NOT NULL DEFAULT 0,
-        journal_floor INTEGER NOT NULL DEFAULT 0
-    )""",
-    """CREATE TABLE IF NOT EXISTS items (
-        session TEXT NOT NULL,
-        key TEXT NOT NULL,
-        record BLOB NOT NULL,
-        version INTEGER NOT NULL,
-        PRIMARY KEY (session, key)
-    ) WITHOUT ROWID""",
-    "CREATE INDEX IF NOT EXISTS items_by_version ON items (session, version)",
-    """CREATE TABLE IF NOT EXISTS journal (
-        id INTEGER PRIMARY KEY,
-        session TEXT NOT NULL,
-        version INTEGER NOT NULL,
-        key TEXT NOT NULL,
-        record BLOB NOT NULL
-    )""",
-    "CREATE INDEX IF NOT EXISTS journal_by_version ON journal (session, version)",
-    """CREATE TABLE IF NOT EXISTS backups (
-        session TEXT NOT NULL,
-        backup_id INTEGER NOT NULL,
-        version INTEGER NOT NULL,
-        created_at REAL NOT NULL,
-        blob BLOB NOT NULL,
-        PRIMARY KEY (session, backup_id)
-    )""",
+from memcore.stores.sqlite_connection import _INLINE_ROWS, SQLiteConnection
+from memcore.stores.sqlite_schema import (
+    _APPEND_JOURNAL,
+    _CAS_META,
+    _CAS_META_REPLACE,
+    _CREATE_META,
+    _READ_CHANGES,
+    _READ_CHANGES_AND_INCARNATION,
+    _UPSERT_ITEM,
+    _blob_cell,
+    _ensure_store_info,
+    _int_cell,
+    _parse_incarnation,
+    _records,
+    _store_info_exists,
+    _text_cell,
+    _to_signed,
+    _to_unsigned,
+    parse_sqlite_url,
 )
 
 
-def _to_signed(digest: int) -> int:
-    """SQLite INTEGER is signed 64-bit; digests are unsigned, so store their two's complement."""
-    return digest - _U64 if digest >= _I64_LIMIT else digest
-
-
-def _to_unsigned(value: int | None) -> int | None:
-    return None if value is None else value % _U64
-
-
-def parse_sqlite_url(url: str) -> tuple[str, float, str]:
-    """``(path, timeout, synchronous)`` from a ``sqlite:///...`` URL; ``ValidationError`` if bad.
-
-    Parsed by hand (not ``urlsplit``) so a path is taken literally, percent signs included.
-    """
-    if not isinstance(url, str) or not url.lower().startswith("sqlite://"):
-        raise ValidationError(f"not an sqlite URL: {url!r}")
-    rest = url[len("sqlite://") :]
-    rest, _, query = rest.partition("?")
-    if not rest.startswith("/") or len(rest) < 2:
-        raise ValidationError(
-            f"invalid sqlite URL {url!r}: use sqlite:///relative/path.db or sqlite:////abs/path.db"
-        )
-    path = rest[1:]
-    timeout, synchronous = _DEFAULT_TIMEOUT, "NORMAL"
-    for name, value in parse_qsl(query, keep_blank_values=True):
-        if name == "timeout":
-            try:
-                timeout = float(value)
-            except ValueError:
-                timeout = -1.0
-            if not 0 <= timeout <= 3600:
-                raise ValidationError(f"invalid sqlite timeout {value!r}: seconds in [0, 3600]")
-        elif name == "synchronous":
-            synchronous = value.upper()
-            if synchronous not in ("NORMAL", "FULL"):
-                raise ValidationError(f"invalid sqlite synchronous {value!r}: normal or full")
-        else:
-            raise ValidationError(f"unknown sqlite URL parameter {name!r}")
-    return path, timeout, synchronous
-
-
-class SQLiteStore:
+class SQLiteStore(SQLiteConnection):
     """The Store protocol over one SQLite file (see the module docstring)."""
 
-    def __init__(self, url: str, *, timeout: float | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float | None = None,
+        read_only: bool = False,
+        create: bool = True,
+    ) -> None:
         self.url = url
         path, url_timeout, synchronous = parse_sqlite_url(url)
-        self.path = path
-        self.timeout = url_timeout if timeout is None else float(timeout)
-        if not 0 <= self.timeout <= 3600:
+        chosen = url_timeout if timeout is None else float(timeout)
+        if not 0 <= chosen <= 3600:
             raise ValidationError(f"invalid sqlite timeout {timeout!r}: seconds in [0, 3600]")
-        self._synchronous = synchronous
-        self._lock = threading.Lock()
-        self._pid = os.getpid()
-        self._executor: ThreadPoolExecutor | None = None
-        self._conn: sqlite3.Connection | None = None  # touched only on the worker thread
+        super().__init__(path, chosen, synchronous, read_only=bool(read_only), create=bool(create))
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self.url!r})"
-
-    # --- the worker thread ----------------------------------------------------------------
-
-    def _worker(self) -> ThreadPoolExecutor:
-        with self._lock:
-            if self._pid != os.getpid():
-                # a forked child: the parent's worker thread does not exist here, and SQLite
-                # connections must not cross a fork; start afresh (the stale ones are dropped)
-                self._pid, self._executor, self._conn = os.getpid(), None, None
-            if self._executor is None:
-                self._executor = ThreadPoolExecutor(1, thread_name_prefix="memcore-sqlite")
-            return self._executor
-
-    async def _run(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
-        """Run ``fn(connection)`` on the worker thread, in whichever loop is running."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._worker(), self._call, fn)
-
-    def _call(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
-        try:
-            return fn(self._connection())
-        except sqlite3.Error as exc:
-            raise BackendError(f"sqlite store {self.path!r}: {exc}") from exc
-        except OSError as exc:
-            raise BackendError(f"sqlite store {self.path!r}: {exc}") from exc
-
-    def _connection(self) -> sqlite3.Connection:
-        if self._conn is None:
-            self._conn = self._open()
-        return self._conn
-
-    def _open(self) -> sqlite3.Connection:
-        memory = self.path == ":memory:"
-        if not memory:
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
-        try:
-            conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
-            if not memory:
-                self._retry_busy(lambda: conn.execute("PRAGMA journal_mode = WAL").fetchone())
-            conn.execute(f"PRAGMA synchronous = {self._synchronous}")
-            self._init_schema(conn)
-        except BaseException:
-            conn.close()
-            raise
-        return conn
-
-    def _retry_busy(self, fn: Callable[[], object]) -> None:
-        """Switching to WAL needs a moment of exclusive access that may skip the busy handler."""
-        deadline = time.monotonic() + self.timeout
-        while True:
-            try:
-                fn()
-                return
-            except sqlite3.OperationalError as exc:
-                busy = "locked" in str(exc) or "busy" in str(exc)
-                if not busy or time.monotonic() >= deadline:
-                    raise
-                time.sleep(0.01)
-
-    def _init_schema(self, conn: sqlite3.Connection) -> None:
-        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-        if app_id == _APPLICATION_ID:
-            schema = conn.execute("PRAGMA user_version").fetchone()[0]
-            if schema > _SCHEMA_VERSION:
-                raise BackendError(
-                    f"{self.path!r} has memcore schema {schema}, newer than this memcore "
-                    f"({_SCHEMA_VERSION}): upgrade memcore"
-                )
-            if schema < _SCHEMA_VERSION:
-                self._upgrade(conn)
-            return
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-            if app_id != _APPLICATION_ID:
-                tables = conn.execute(
-                    "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
-                ).fetchone()[0]
-                if app_id != 0 or tables:
-                    raise BackendError(f"{self.path!r} is an SQLite file not made by memcore")
-                for statement in _SCHEMA:
-                    conn.execute(statement)
-                conn.execute(f"PRAGMA application_id = {_APPLICATION_ID}")
-                conn.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-
-    @staticmethod
-    def _upgrade(conn: sqlite3.Connection) -> None:
-        """Bring an older memcore file to the current schema (re-checked under the write lock:
-        another process may have just done it)."""
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            schema = conn.execute("PRAGMA user_version").fetchone()[0]
-            for target in range(schema + 1, _SCHEMA_VERSION + 1):
-                for statement in _UPGRADES[target]:
-                    conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {max(schema, _SCHEMA_VERSION)}")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-
-    @staticmethod
-    def _transaction(
-        conn: sqlite3.Connection, body: Callable[[], _T], *, write: bool = False
-    ) -> _T:
-        """Run ``body`` in one transaction (``BEGIN IMMEDIATE`` for writers: the lock up front,
-        so two writers never both read the old version)."""
-        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-        try:
-            result = body()
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        return result
-
-    @staticmethod
-    def _version_of(conn: sqlite3.Connection, session_id: str) -> int:
-        row = conn.execute("SELECT version FROM meta WHERE session = ?", (session_id,)).fetchone()
-        return 0 if row is None else int(row[0])
 
     # --- the Store protocol -----------------------------------------------------------------
 
@@ -290,31 +100,95 @@ class SQLiteStore:
         validate_session_id(session_id)
         return await self._run(lambda conn: self._version_of(conn, session_id))
 
+    async def incarnation(self, session_id: str) -> Incarnation:
+        """From the ``store_info`` table, made (with a random id) by the first call on a file
+        that has none: a file deleted and made again, or another store's file, has another."""
+        validate_session_id(session_id)
+        names = ("incarnation", f"deletions:{session_id}")
+
+        def read(conn: sqlite3.Connection) -> dict[str, object] | None:
+            try:
+                rows = conn.execute(
+                    "SELECT name, value FROM store_info WHERE name IN (?, ?)", names
+                ).fetchall()
+            except sqlite3.OperationalError as exc:
+                if "no such table" not in str(exc):
+                    raise
+                return None  # a file made before the table existed
+            return {str(name): value for name, value in rows}
+
+        def work(conn: sqlite3.Connection) -> Incarnation:
+            found = read(conn)
+            if (found is None or "incarnation" not in found) and not self.read_only:
+
+                def body() -> dict[str, object] | None:
+                    _ensure_store_info(conn)
+                    conn.execute(
+                        "INSERT INTO store_info (name, value) VALUES ('incarnation', ?) "
+                        "ON CONFLICT (name) DO NOTHING",
+                        (os.urandom(16).hex(),),
+                    )
+                    return read(conn)
+
+                found = self._transaction(conn, body, write=True)
+            return _parse_incarnation(session_id, found or {})
+
+        return await self._run_fast(work, inline=True)
+
+    async def integrity_problems(self) -> list[str]:
+        """``PRAGMA quick_check``, then ``PRAGMA integrity_check``: only the latter compares
+        every index entry with its row (a flipped key byte in a table passes quick_check)."""
+
+        def work(conn: sqlite3.Connection) -> list[str]:
+            problems: list[str] = []
+            for pragma in ("quick_check", "integrity_check"):
+                rows = [str(row[0]) for row in conn.execute(f"PRAGMA {pragma}").fetchall()]
+                problems += [row for row in rows if row != "ok" and row not in problems]
+            return problems
+
+        return await self._run(work)
+
+    async def rebuild_indexes(self) -> None:
+        await self._run(lambda conn: conn.execute("REINDEX"))
+
     async def read_changes(self, session_id: str, since_version: int) -> Delta:
         validate_session_id(session_id)
         validate_version(since_version)
 
         def work(conn: sqlite3.Connection) -> Delta:
-            def body() -> Delta:
+            # One statement, so one consistent read without BEGIN/COMMIT: first the rows whose
+            # key column is NULL, the meta row (replaced_at never NULL) and, once the file has a
+            # store_info table, its incarnation rows (4th column NULL), then the changed items.
+            if not self._has_store_info:
+                self._has_store_info = _store_info_exists(conn)
+            if self._has_store_info:
                 rows = conn.execute(
-                    "SELECT key, record FROM items WHERE session = ? AND version > ?",
-                    (session_id, since_version),
+                    _READ_CHANGES_AND_INCARNATION,
+                    (session_id, since_version, f"deletions:{session_id}"),
                 ).fetchall()
-                meta = conn.execute(
-                    "SELECT version, digest, replaced_at FROM meta WHERE session = ?",
-                    (session_id,),
-                ).fetchone()
-                version, digest, replaced_at = (0, None, 0) if meta is None else meta
-                return Delta(
-                    int(version),
-                    {k: bytes(r) for k, r in rows},
-                    _to_unsigned(digest),
-                    int(replaced_at),
-                )
+            else:
+                rows = conn.execute(_READ_CHANGES, (session_id, since_version)).fetchall()
+            meta: tuple[Any, ...] = (None, 0, None, 0)
+            facts: dict[str, object] = {}
+            head = 0
+            while head < len(rows) and rows[head][0] is None:
+                if rows[head][3] is None:
+                    facts[str(rows[head][1])] = rows[head][2]
+                else:
+                    meta = rows[head]
+                head += 1
+            _, version, digest, replaced_at = meta
+            return Delta(
+                _int_cell(version, f"the version of session {session_id!r}"),
+                _records(session_id, [(k, r) for k, r, _, _ in rows[head:]]),
+                _to_unsigned(digest),
+                _int_cell(replaced_at, f"replaced_at of session {session_id!r}"),
+                # the sync then needs no incarnation() call (None: not made yet, it makes it)
+                _parse_incarnation(session_id, facts) if "incarnation" in facts else None,
+            )
 
-            return self._transaction(conn, body)
-
-        return await self._run(work)
+        # a delta since a version is usually small: read it on the loop's thread when free
+        return await self._run_fast(work, inline=since_version > 0)
 
     async def read_snapshot(self, session_id: str) -> Snapshot:
         validate_session_id(session_id)
@@ -327,8 +201,12 @@ class SQLiteStore:
                 rows = conn.execute(
                     "SELECT key, record FROM items WHERE session = ?", (session_id,)
                 ).fetchall()
-                version, digest = (0, None) if meta is None else (int(meta[0]), meta[1])
-                return Snapshot(version, {k: bytes(r) for k, r in rows}, _to_unsigned(digest))
+                version, digest = (0, None) if meta is None else meta
+                return Snapshot(
+                    _int_cell(version, f"the version of session {session_id!r}"),
+                    _records(session_id, rows),
+                    _to_unsigned(digest),
+                )
 
             return self._transaction(conn, body)
 
@@ -361,34 +239,42 @@ class SQLiteStore:
 
         def work(conn: sqlite3.Connection) -> int | None:
             def body() -> int | None:
-                if self._version_of(conn, session_id) != expected_version:
-                    return None
                 new = expected_version + 1
+                # the compare-and-set is the meta update itself: one statement, no read first
+                moved = conn.execute(
+                    _CAS_META_REPLACE if replace else _CAS_META,
+                    (new, stored_digest, session_id, expected_version),
+                ).rowcount
+                if moved == 0:
+                    created = expected_version == 0 and (
+                        conn.execute(
+                            _CREATE_META, (session_id, new, stored_digest, new if replace else 0)
+                        ).rowcount
+                        == 1
+                    )
+                    if not created:
+                        return None  # another writer moved the session: nothing written
                 if replace:
                     conn.execute("DELETE FROM items WHERE session = ?", (session_id,))
-                conn.executemany(
-                    "INSERT INTO items (session, key, record, version) VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT (session, key) DO UPDATE "
-                    "SET record = excluded.record, version = excluded.version",
-                    [(session_id, key, record, new) for key, record in rows],
-                )
-                if not replace:
-                    conn.executemany(
-                        "INSERT INTO journal (session, version, key, record) VALUES (?, ?, ?, ?)",
-                        [(session_id, new, key, record) for key, record in rows],
-                    )
-                conn.execute(
-                    "INSERT INTO meta (session, version, digest, replaced_at) VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT (session) DO UPDATE "
-                    "SET version = excluded.version, digest = excluded.digest"
-                    + (", replaced_at = excluded.replaced_at" if replace else ""),
-                    (session_id, new, stored_digest, new if replace else 0),
-                )
+                if len(rows) == 1:
+                    key, record = rows[0]
+                    conn.execute(_UPSERT_ITEM, (session_id, key, record, new))
+                    if not replace:
+                        conn.execute(_APPEND_JOURNAL, (session_id, new, key, record))
+                else:
+                    conn.executemany(_UPSERT_ITEM, [(session_id, k, r, new) for k, r in rows])
+                    if not replace:
+                        conn.executemany(
+                            _APPEND_JOURNAL, [(session_id, new, k, r) for k, r in rows]
+                        )
                 return new
 
             return self._transaction(conn, body, write=True)
 
-        return await self._run(work)
+        version = await self._run_fast(work, inline=len(rows) <= _INLINE_ROWS)
+        if version is not None:
+            self._wrote(len(rows))
+        return version
 
     async def read_journal(self, session_id: str, since_version: int = 0) -> list[JournalEntry]:
         validate_session_id(session_id)
@@ -400,7 +286,15 @@ class SQLiteStore:
                 "ORDER BY version, id",
                 (session_id, since_version),
             ).fetchall()
-            return [JournalEntry(int(v), k, bytes(r)) for v, k, r in rows]
+            what = f"a journal entry of session {session_id!r}"
+            return [
+                JournalEntry(
+                    _int_cell(v, f"{what}: its version"),
+                    _text_cell(k, f"{what}: its key"),
+                    _blob_cell(r, f"{what}: its record"),
+                )
+                for v, k, r in rows
+            ]
 
         return await self._run(work)
 
@@ -437,7 +331,7 @@ class SQLiteStore:
             row = conn.execute(
                 "SELECT journal_floor FROM meta WHERE session = ?", (session_id,)
             ).fetchone()
-            return 0 if row is None else int(row[0])
+            return 0 if row is None else _int_cell(row[0], f"journal_floor of {session_id!r}")
 
         return await self._run(work)
 
@@ -484,7 +378,20 @@ class SQLiteStore:
                 "WHERE session = ? ORDER BY backup_id DESC",
                 (session_id,),
             ).fetchall()
-            return [BackupInfo(int(b), int(v), float(c), int(n)) for b, v, c, n in rows]
+            what = f"a backup of session {session_id!r}"
+            infos = []
+            for b, v, c, n in rows:
+                if not isinstance(c, (int, float)) or isinstance(c, bool):
+                    raise CorruptedMemoryError(f"{what}: its creation time is not a number")
+                infos.append(
+                    BackupInfo(
+                        _int_cell(b, f"{what}: its id"),
+                        _int_cell(v, f"{what}: its version"),
+                        float(c),
+                        _int_cell(n, f"{what}: its size"),
+                    )
+                )
+            return infos
 
         return await self._run(work)
 
@@ -497,7 +404,9 @@ class SQLiteStore:
                 "SELECT blob FROM backups WHERE session = ? AND backup_id = ?",
                 (session_id, backup_id),
             ).fetchone()
-            return None if row is None else bytes(row[0])
+            if row is None:
+                return None
+            return _blob_cell(row[0], f"backup {backup_id} of session {session_id!r}")
 
         blob = await self._run(work)
         if blob is None:
@@ -520,7 +429,7 @@ class SQLiteStore:
             rows = conn.execute(
                 "SELECT session FROM meta WHERE version > 0 UNION SELECT session FROM backups"
             ).fetchall()
-            return sorted(str(row[0]) for row in rows)
+            return sorted(_text_cell(row[0], "a session name") for row in rows)
 
         return await self._run(work)
 
@@ -531,27 +440,16 @@ class SQLiteStore:
             def body() -> None:
                 for table in ("items", "journal", "backups", "meta"):
                     conn.execute(f"DELETE FROM {table} WHERE session = ?", (session_id,))
+                _ensure_store_info(conn)
+                conn.execute(
+                    "INSERT INTO store_info (name, value) VALUES (?, '1') ON CONFLICT (name) "
+                    "DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+                    (f"deletions:{session_id}",),
+                )
 
             self._transaction(conn, body, write=True)
 
         await self._run(work)
-
-    async def close(self) -> None:
-        """Close the connection and stop the worker; a later call reopens both."""
-        with self._lock:
-            executor, self._executor = self._executor, None
-        if executor is None:
-            return
-        loop = asyncio.get_running_loop()
-        try:
-            await loop.run_in_executor(executor, self._close_connection)
-        finally:
-            executor.shutdown(wait=False)
-
-    def _close_connection(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            conn.close()
 
     async def __aenter__(self) -> SQLiteStore:
         return self

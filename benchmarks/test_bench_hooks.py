@@ -1,0 +1,205 @@
+"""The Claude Code hooks on the user's critical path, on a real 3 MB transcript.
+
+Run: ``.venv/bin/python -m pytest benchmarks/test_bench_hooks.py --benchmark-only -q``.
+Side by side in one run: ``json.loads`` of every line of the transcript (what any reader must
+at least do), a save of the fresh transcript (parse, diff against the store, one commit, digest,
+registry), an incremental save after the session went on by 40 records, a save of a transcript
+that has not changed (the ``stop`` hook after every turn), and ``session-start`` of a new session
+of a project with seven saved sessions. The ``process`` cases run the real ``memcore hook``
+command (interpreter start and imports included) beside ``python -c "import memcore"``. Targets
+(issue 12): start under 300 ms, a fresh 3 MB save under 500 ms, an incremental one much less.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from memcore.claude_code import project_dir_name
+from memcore.claude_code.hooks import run_hook
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "claude-code"
+PROJECT = "/Users/soph/Work/entire/devenv/cli"
+BIG = "entireio__cli__0276a600.jsonl"  # 2.9 MB, a session of PROJECT
+GROWTH = 40  # records the session grows by between two saves
+
+pytestmark = [
+    pytest.mark.skipif(not (DATA / BIG).is_file(), reason="the shared transcripts are not here"),
+    pytest.mark.benchmark(group="hooks", warmup=False),
+]
+
+
+def _session_of(path: Path) -> str:
+    for line in path.open():
+        record = json.loads(line)
+        if isinstance(record, dict) and record.get("sessionId"):
+            return str(record["sessionId"])
+    raise AssertionError(path)
+
+
+class Place:
+    """A fresh store and Claude Code projects folder per round."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.round = 0
+
+    def fresh(self) -> tuple[str, Path]:
+        self.round += 1
+        where = self.root / f"round-{self.round}"
+        (where / project_dir_name(PROJECT)).mkdir(parents=True)
+        return f"sqlite:///{where / 'memory.db'}", where / project_dir_name(PROJECT)
+
+    @staticmethod
+    def copy(folder: Path, source: str, lines: int | None = None) -> tuple[Path, str]:
+        session = _session_of(DATA / source)
+        target = folder / f"{session}.jsonl"
+        if lines is None:
+            shutil.copyfile(DATA / source, target)
+        else:
+            target.write_bytes(b"".join((DATA / source).read_bytes().splitlines(True)[:lines]))
+        return target, session
+
+
+def _payload(event: str, session: str, transcript: Path | None) -> str:
+    data = {"session_id": session, "cwd": PROJECT, "hook_event_name": event, "source": "startup"}
+    if transcript is not None:
+        data["transcript_path"] = str(transcript)
+    return json.dumps(data)
+
+
+def _save(url: str, session: str, transcript: Path) -> None:
+    err = io.StringIO()
+    run_hook("session-end", _payload("SessionEnd", session, transcript), store_url=url, err=err)
+    assert err.getvalue() == "", err.getvalue()
+
+
+@pytest.fixture
+def place(tmp_path: Path) -> Place:
+    return Place(tmp_path)
+
+
+def _pedantic(
+    benchmark: Callable[..., object],
+    target: Callable[..., object],
+    setup: Callable[[], object],
+    rounds: int = 5,
+) -> None:
+    benchmark.pedantic(target, setup=setup, rounds=rounds, iterations=1)  # type: ignore[attr-defined]
+
+
+def test_parse_json_lines_baseline(benchmark: Callable[..., object]) -> None:
+    raw = (DATA / BIG).read_bytes().splitlines()
+    benchmark(lambda: [json.loads(line) for line in raw])
+
+
+def test_save_fresh_transcript(benchmark: Callable[..., object], place: Place) -> None:
+    def setup() -> tuple[tuple[str, str, Path], dict[str, object]]:
+        url, folder = place.fresh()
+        transcript, session = place.copy(folder, BIG)
+        return (url, session, transcript), {}
+
+    _pedantic(benchmark, _save, setup)
+
+
+def test_save_incremental(benchmark: Callable[..., object], place: Place) -> None:
+    total = len((DATA / BIG).read_bytes().splitlines())
+
+    def setup() -> tuple[tuple[str, str, Path], dict[str, object]]:
+        url, folder = place.fresh()
+        transcript, session = place.copy(folder, BIG, total - GROWTH)
+        _save(url, session, transcript)
+        shutil.copyfile(DATA / BIG, transcript)  # the session went on
+        return (url, session, transcript), {}
+
+    _pedantic(benchmark, _save, setup)
+
+
+def test_save_unchanged(benchmark: Callable[..., object], place: Place) -> None:
+    url, folder = place.fresh()
+    transcript, session = place.copy(folder, BIG)
+    _save(url, session, transcript)
+    benchmark(_save, url, session, transcript)
+
+
+def _project_with_sessions(place: Place) -> str:
+    url, folder = place.fresh()
+    for path in sorted(DATA.glob("entireio__cli__*.jsonl")):
+        first = json.loads(path.open().readline() or "{}")
+        cwd = next(
+            (json.loads(line).get("cwd") for line in path.open() if '"cwd"' in line),
+            first.get("cwd"),
+        )
+        if cwd == PROJECT:
+            transcript, session = place.copy(folder, path.name)
+            _save(url, session, transcript)
+    return url
+
+
+def test_session_start(benchmark: Callable[..., object], place: Place) -> None:
+    url = _project_with_sessions(place)
+    payload = _payload("SessionStart", "new-session", None)
+
+    def start() -> None:
+        out = io.StringIO()
+        run_hook("session-start", payload, store_url=url, out=out)
+        assert "additionalContext" in out.getvalue()
+
+    benchmark(start)
+
+
+def _memcore() -> list[str]:
+    script = Path(sys.executable).parent / "memcore"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "memcore"]
+
+
+def _hook_process(event: str, url: str, payload: str) -> tuple[str, str]:
+    """Run ``memcore hook EVENT`` as Claude Code does: a new process, the payload on stdin."""
+    done = subprocess.run(
+        [*_memcore(), "hook", event, "--store", url],
+        input=payload,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout, done.stderr
+
+
+def test_process_python_import_baseline(benchmark: Callable[..., object]) -> None:
+    benchmark.pedantic(  # type: ignore[attr-defined]
+        subprocess.run,
+        args=([sys.executable, "-c", "import memcore"],),
+        kwargs={"check": True},
+        rounds=5,
+    )
+
+
+def test_process_session_start(benchmark: Callable[..., object], place: Place) -> None:
+    url = _project_with_sessions(place)
+    payload = _payload("SessionStart", "new-session", None)
+
+    def start() -> None:
+        out, err = _hook_process("session-start", url, payload)
+        assert "additionalContext" in out, err
+
+    benchmark.pedantic(start, rounds=5, iterations=1)  # type: ignore[attr-defined]
+
+
+def test_process_save_fresh_transcript(benchmark: Callable[..., object], place: Place) -> None:
+    def setup() -> tuple[tuple[str], dict[str, object]]:
+        url, folder = place.fresh()
+        transcript, session = place.copy(folder, BIG)
+        return (json.dumps([url, _payload("SessionEnd", session, transcript)]),), {}
+
+    def save(packed: str) -> None:
+        url, payload = json.loads(packed)
+        assert _hook_process("session-end", url, payload) == ("", "")
+
+    _pedantic(benchmark, save, setup)

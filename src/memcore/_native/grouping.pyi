@@ -1,0 +1,9 @@
+"""Type stub of the compiled grouping kernels; the pure twin ``memcore._pure.grouping`` matches."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+def simhash(text: str) -> int: ...
+def hamming(a: int, b: int) -> int: ...
+def group_similar(fingerprints: Sequence[int], max_distance: int) -> list[int]: ...

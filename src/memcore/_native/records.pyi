@@ -1,0 +1,16 @@
+"""Type stub of the compiled records kernel; the pure twin ``memcore._pure.records`` matches."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from memcore._pure.records import Record as Record
+
+PRIORITY_BY_NAME: dict[str, Any]
+
+def decode_entry(data: bytes | bytearray | memoryview) -> tuple[Any, int, str, bool]: ...
+def decode_value(data: bytes | bytearray | memoryview) -> Any: ...
+def encode_entry(value: Any, stamp: int, replica: str, deleted: bool) -> bytes: ...
+def make_record(key: str, value: Any, stamp: int, replica: str, deleted: bool) -> Record: ...
+def read_records(records: Mapping[str, bytes]) -> tuple[dict[str, Record], int]: ...

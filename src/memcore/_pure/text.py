@@ -1,0 +1,271 @@
+"""Pure-Python twin of the ``text`` kernels: token counting, sentence splitting, words and the
+facts an agent must not lose (``memcore/_native/text.pyx``: same names, signatures and results).
+Character classes are ASCII-based on purpose (non-ASCII characters are treated uniformly), so
+both twins agree on every input. ``pipeline`` re-exports these functions.
+"""
+
+from __future__ import annotations
+
+from memcore._pure._text_tables import (
+    ABBREVIATIONS,
+    DIGIT_COST,
+    ERROR_WORDS,
+    LETTER_COST,
+    LETTER_COST_PER_EXTRA,
+    NON_ASCII_COST,
+    PUNCT_COST,
+    SPACE_RUN_COST,
+)
+
+_SPACE = " \t\r\n"
+_CLOSERS = "\"')]}»"
+_OPENERS = "\"'([`*-"
+_LEAD_STRIP = "\"'([{<`"
+_TAIL_STRIP = ".,;:!?\"')]}>`\u2026"  # a summary's ellipsis (…) is no part of a fact
+
+
+def _is_letter(c: str) -> bool:
+    return ("a" <= c <= "z") or ("A" <= c <= "Z")
+
+
+def _is_digit(c: str) -> bool:
+    return "0" <= c <= "9"
+
+
+def _is_mark(c: str) -> bool:
+    return ord(c) < 128 and not (_is_letter(c) or _is_digit(c) or c in _SPACE)
+
+
+def _joins_space(c: str) -> bool:
+    return _is_letter(c) or _is_mark(c)
+
+
+# --- token counting ----------------------------------------------------------------------------
+
+
+def count_tokens(text: str) -> int:
+    """Estimate the BPE tokens of ``text`` (cl100k-like) from runs of letters, digits, marks."""
+    n = len(text)
+    i = 0
+    cost = 0.0
+    table = len(LETTER_COST)
+    while i < n:
+        c = text[i]
+        if _is_letter(c):
+            j = i + 1
+            while j < n and _is_letter(text[j]):
+                if "a" <= text[j - 1] <= "z" and "A" <= text[j] <= "Z":
+                    break  # camelCase: BPE starts a new piece at the capital
+                j += 1
+            length = j - i
+            if length < table:
+                cost += LETTER_COST[length]
+            else:
+                cost += LETTER_COST[table - 1] + (length - table + 1) * LETTER_COST_PER_EXTRA
+            i = j
+        elif _is_digit(c):
+            j = i + 1
+            while j < n and _is_digit(text[j]):
+                j += 1
+            cost += ((j - i + 2) // 3) * (3.0 * DIGIT_COST)
+            i = j
+        elif c == " " and i + 1 < n and _joins_space(text[i + 1]):
+            i += 1  # one space before a word or a mark is part of that token
+        elif c in _SPACE:
+            j = i + 1
+            while j < n and text[j] in _SPACE:
+                j += 1
+            if j < n and text[j - 1] == " " and j - i > 1 and _joins_space(text[j]):
+                j -= 1  # the last space belongs to the next word or mark
+            cost += SPACE_RUN_COST
+            i = j
+        elif ord(c) < 128:
+            j = i + 1
+            while j < n and _is_mark(text[j]):
+                j += 1
+            if j - i == 1 and j < n and _is_letter(text[j]) and (i == 0 or text[i - 1] != " "):
+                i = j  # ".name", "(x": a lone mark joins the word after it
+                continue
+            marks = (j - i) * PUNCT_COST
+            cost += marks if marks > 1.0 else 1.0
+            while j < n and (text[j] == "\n" or text[j] == "\r"):
+                j += 1  # line breaks right after marks share their token
+            i = j
+        else:
+            cost += NON_ASCII_COST
+            i += 1
+    return int(cost + 0.5)
+
+
+# --- sentence splitting ------------------------------------------------------------------------
+
+
+def _is_bullet(text: str, j: int) -> bool:
+    n = len(text)
+    c = text[j]
+    if c in "-*+\u2022":
+        return j + 1 < n and text[j + 1] == " "
+    if _is_digit(c):
+        k = j
+        while k < n and _is_digit(text[k]):
+            k += 1
+        return k + 1 < n and text[k] in ".)" and text[k + 1] == " "
+    return False
+
+
+def _is_abbreviation(text: str, start: int, dot: int) -> bool:
+    b = dot
+    while b > start and (_is_letter(text[b - 1]) or text[b - 1] == "."):
+        b -= 1
+    word = text[b:dot].lower()
+    if not word:
+        return False
+    return word in ABBREVIATIONS or (len(word) == 1 and _is_letter(word))
+
+
+def _push(text: str, spans: list[tuple[int, int]], start: int, end: int) -> None:
+    while start < end and text[start] in _SPACE:
+        start += 1
+    while end > start and text[end - 1] in _SPACE:
+        end -= 1
+    if start < end:
+        spans.append((start, end))
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` offsets of the sentences of ``text``, whitespace trimmed.
+
+    A sentence ends at ``.``/``!``/``?`` followed by whitespace and a capital, digit, quote or
+    bullet (so decimals, versions, paths and URLs never split), at a blank line, or before a
+    bullet item. Abbreviations and initials do not end sentences; nothing inside backticks does.
+    """
+    spans: list[tuple[int, int]] = []
+    n = len(text)
+    start = 0
+    i = 0
+    in_code = False
+    while i < n:
+        c = text[i]
+        if c == "`":
+            in_code = not in_code
+            i += 1
+            continue
+        if in_code:
+            i += 1
+            continue
+        if c == "\n":
+            j = i + 1
+            while j < n and text[j] in " \t\r":
+                j += 1
+            if j < n and (text[j] == "\n" or _is_bullet(text, j)):
+                _push(text, spans, start, i)
+                start = j
+                i = j
+                continue
+            i += 1
+            continue
+        if c == "." or c == "!" or c == "?":
+            j = i + 1
+            while j < n and text[j] in ".!?":
+                j += 1
+            k = j
+            while k < n and text[k] in _CLOSERS:
+                k += 1
+            if k >= n:
+                i = k
+                continue
+            if text[k] not in _SPACE:
+                i = j  # a decimal, a version, a path, a URL, "e.g.x"
+                continue
+            m = k
+            while m < n and text[m] in " \t":
+                m += 1
+            if m < n and text[m] not in "\r\n":
+                nxt = text[m]
+                if not (("A" <= nxt <= "Z") or _is_digit(nxt) or nxt in _OPENERS or ord(nxt) > 127):
+                    i = k
+                    continue
+            if c == "." and j == i + 1 and _is_abbreviation(text, start, i):
+                i = k
+                continue
+            _push(text, spans, start, k)
+            start = k
+            i = k
+            continue
+        i += 1
+    _push(text, spans, start, n)
+    return spans
+
+
+# --- words and facts ---------------------------------------------------------------------------
+
+
+def tokenize_words(text: str) -> list[str]:
+    """Lower-cased words: runs of letters, digits and ``_`` (any script)."""
+    words: list[str] = []
+    n = len(text)
+    i = 0
+    while i < n:
+        c = text[i]
+        if c == "_" or c.isalnum():
+            j = i + 1
+            while j < n and (text[j] == "_" or text[j].isalnum()):
+                j += 1
+            words.append(text[i:j].lower())
+            i = j
+        else:
+            i += 1
+    return words
+
+
+def _is_fact(token: str) -> bool:
+    n = len(token)
+    if n < 2:
+        return _is_digit(token) if n == 1 else False
+    lowered = token.lower()
+    if lowered in ABBREVIATIONS:
+        return False
+    if lowered in ERROR_WORDS or token.endswith(("Error", "Exception", "()")):
+        return True
+    if "://" in token or "_" in token:
+        return True
+    for k in range(n):
+        c = token[k]
+        if _is_digit(c):
+            return True
+        if k > 0 and k + 1 < n:
+            before = token[k - 1]
+            after = token[k + 1]
+            if (c == "/" or c == "." or c == "\\") and (before.isalnum() or after.isalnum()):
+                return True
+        if k > 0 and "a" <= token[k - 1] <= "z" and "A" <= c <= "Z":
+            return True  # camelCase identifier
+    return token[0] == "/" and token[1].isalnum()
+
+
+def fact_tokens(text: str) -> list[str]:
+    """The tokens an agent must not lose: numbers, identifiers, paths, URLs, error words."""
+    facts: list[str] = []
+    n = len(text)
+    i = 0
+    while i < n:
+        while i < n and text[i] in _SPACE:
+            i += 1
+        j = i
+        while j < n and text[j] not in _SPACE:
+            j += 1
+        a = i
+        b = j
+        while a < b and text[a] in _LEAD_STRIP:
+            a += 1
+        while b > a and text[b - 1] in _TAIL_STRIP:
+            if text[b - 1] == ")" and b - 2 >= a and text[b - 2] == "(":
+                break  # keep the call parentheses of "name()"
+            b -= 1
+        if a < b and _is_fact(text[a:b]):
+            facts.append(text[a:b])
+        i = j
+    return facts
+
+
+__all__ = ["count_tokens", "fact_tokens", "split_sentences", "tokenize_words"]

@@ -1,0 +1,170 @@
+"""Backups of sessions: the format, ``create_backup`` and the checked decoder recovery uses.
+
+A backup is a bundle (``memcore.codec.encode_bundle``: a skippable lz4 frame holding memcore's
+header, then a standard lz4 frame, so the stock ``lz4 -d`` decompresses a backup file to plain
+msgpack) of one map::
+
+    {"format": "memcore-backup", "format_version": 1, "session": <session id>,
+     "version": <session version>, "digest": <kept digest or None>,
+     "created_at": <seconds since the epoch>, "records": {key: <encoded entry record>}}
+
+The records are kept as the checksummed bytes the store held, so a restored key is bit-identical
+to what was committed (stamps and replica ids included, which sync needs).
+
+Journal compaction (``create_backup(..., compact_journal=True)``) drops the journal entries every
+kept backup already covers and raises the session's journal floor (``Store.journal_floor``). From
+then on a replay forward is only complete from a backup at or above the floor.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from memcore import frames
+from memcore.codec import decode_bundle, encode_bundle
+from memcore.errors import CorruptedMemoryError, ValidationError
+from memcore.quarantine import decode_records, digest_ok
+from memcore.stores import resolve_store
+from memcore.stores.base import BackupInfo, Entry, Store, validate_key, validate_session_id
+
+BACKUP_FORMAT = "memcore-backup"
+BACKUP_FORMAT_VERSION = 1
+DEFAULT_KEEP = 5
+
+StoreArg = str | Store | None
+
+
+@asynccontextmanager
+async def opened_store(store: StoreArg) -> AsyncIterator[Store]:
+    """A URL (or None: the default store) is opened and closed here; a store object is lent."""
+    opened, owned = resolve_store(store)
+    try:
+        yield opened
+    finally:
+        if owned:
+            await opened.close()
+
+
+@dataclass(frozen=True, slots=True)
+class Backup:
+    version: int
+    digest: int | None
+    records: dict[str, bytes]
+    entries: dict[str, Entry]
+
+
+def _validate_keep(keep: object) -> int:
+    if not isinstance(keep, int) or isinstance(keep, bool) or keep < 1:
+        raise ValidationError(f"keep must be a positive int (got {keep!r})")
+    return keep
+
+
+async def create_backup(
+    session_id: str,
+    store: StoreArg = None,
+    keep: int = DEFAULT_KEEP,
+    compact_journal: bool = False,
+    codec: frames.FrameCodec = "lz4",
+) -> BackupInfo:
+    """Snapshot a session into a compressed backup and keep only the ``keep`` newest backups.
+
+    The snapshot is one ``read_snapshot`` (records, version and digest read together), checked
+    before it is saved: a state that fails verification raises ``CorruptedMemoryError`` instead
+    of becoming a backup, since a bad backup would later push out the good ones on rotation.
+
+    ``compact_journal``: after the rotation, drop the journal entries through the oldest
+    (lowest-version) kept backup's version (``Store.truncate_journal``), so the journal stops
+    growing while every kept backup can still be replayed forward. The price: recovery then
+    needs an intact backup at or above the journal floor, since a rebuild from the journal
+    alone is no longer possible.
+
+    ``codec``: the backup's frame, ``"lz4"`` (fastest) or ``"zstd"`` (smaller, for backups
+    kept long); recovery reads either.
+    """
+    validate_session_id(session_id)
+    _validate_keep(keep)
+    if not isinstance(compact_journal, bool):
+        raise ValidationError(f"compact_journal must be a bool (got {compact_journal!r})")
+    codec, level = frames.check_codec(codec, None)
+    async with opened_store(store) as opened:
+        snapshot = await opened.read_snapshot(session_id)
+        decoded = decode_records(snapshot.records)
+        if not digest_ok(decoded, snapshot.version, snapshot.digest):
+            bad = ", ".join(repr(k) for k in sorted(decoded.bad)) or "digest mismatch"
+            raise CorruptedMemoryError(
+                f"session {session_id!r} fails verification ({bad}); not backing it up "
+                "(run recover_corrupted_memory first)"
+            )
+        blob = encode_bundle(
+            {
+                "format": BACKUP_FORMAT,
+                "format_version": BACKUP_FORMAT_VERSION,
+                "session": session_id,
+                "version": snapshot.version,
+                "digest": snapshot.digest,
+                "created_at": time.time(),
+                "records": {key: bytes(rec) for key, rec in snapshot.records.items()},
+            },
+            codec=codec,
+            level=level,
+        )
+        info = await opened.put_backup(session_id, snapshot.version, blob)
+        backups = await opened.list_backups(session_id)  # newest first
+        for old in backups[keep:]:
+            await opened.delete_backup(session_id, old.backup_id)
+        if compact_journal:
+            # at least the backup just made is kept; a backup another process adds meanwhile
+            # from an older snapshot is below the floor and recovery will pass it over
+            kept = backups[:keep]
+            await opened.truncate_journal(session_id, min(b.version for b in kept))
+        return info
+
+
+def decode_backup(blob: bytes, session_id: str, info: BackupInfo | None = None) -> Backup:
+    """Check a backup end to end; ``CorruptedMemoryError`` names the first thing wrong."""
+    payload: Any = decode_bundle(blob)
+    if not isinstance(payload, dict) or payload.get("format") != BACKUP_FORMAT:
+        raise CorruptedMemoryError("bundle is not a memcore backup")
+    if payload.get("format_version") != BACKUP_FORMAT_VERSION:
+        raise CorruptedMemoryError(f"unsupported backup version {payload.get('format_version')}")
+    version, digest, records = payload.get("version"), payload.get("digest"), payload.get("records")
+    if payload.get("session") != session_id:
+        raise CorruptedMemoryError(f"backup belongs to session {payload.get('session')!r}")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+        raise CorruptedMemoryError("backup version is not a non-negative int")
+    if info is not None and info.version != version:
+        raise CorruptedMemoryError(
+            f"backup is listed at version {info.version} but holds version {version}"
+        )
+    if digest is not None and (not isinstance(digest, int) or isinstance(digest, bool)):
+        raise CorruptedMemoryError("backup digest is not an int")
+    if not isinstance(records, dict) or not all(isinstance(r, bytes) for r in records.values()):
+        raise CorruptedMemoryError("backup records are not a map of byte strings")
+    for key in records:
+        try:
+            validate_key(key)
+        except ValidationError as exc:
+            raise CorruptedMemoryError(f"backup holds an invalid key: {exc}") from exc
+    decoded = decode_records(records)
+    if decoded.bad:
+        key, why = next(iter(sorted(decoded.bad.items())))
+        raise CorruptedMemoryError(f"backup record {key!r} is bad: {why}")
+    if not digest_ok(decoded, version, digest):
+        raise CorruptedMemoryError("backup records do not match the backup's digest")
+    return Backup(version, digest, records, decoded.entries)
+
+
+__all__ = [
+    "BACKUP_FORMAT",
+    "BACKUP_FORMAT_VERSION",
+    "DEFAULT_KEEP",
+    "Backup",
+    "StoreArg",
+    "create_backup",
+    "decode_backup",
+    "opened_store",
+]

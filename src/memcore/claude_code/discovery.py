@@ -1,0 +1,109 @@
+"""Finding Claude Code transcripts: where Claude Code keeps them, and which files hold them.
+
+Claude Code writes one JSON-lines file per session under ``~/.claude/projects/<project path with
+"/" turned into "-">/<session uuid>.jsonl``; sub-agents write ``agent-<id>.jsonl`` beside it or
+under ``<session uuid>/subagents/``. Other tools keep the same records under other names
+(checkpoint tools save ``full.jsonl``), so a transcript is recognized by its content.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+from memcore.errors import NotFoundError
+
+_UUID_NAME = re.compile(
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+    r"[0-9a-fA-F]{12}\.jsonl$"
+)
+_AGENT_NAME = re.compile(r"^agent-[\w.-]+\.jsonl$")
+
+
+def default_projects_dir() -> Path:
+    """Claude Code's transcripts: ``$CLAUDE_CONFIG_DIR/projects`` or ``~/.claude/projects``."""
+    config = os.environ.get("CLAUDE_CONFIG_DIR")
+    base = Path(config).expanduser() if config else Path.home() / ".claude"
+    return base / "projects"
+
+
+def project_dir_name(project_path: str | os.PathLike[str]) -> str:
+    """The folder Claude Code uses for a project: its absolute path with "/" turned into "-"."""
+    return str(project_path).replace("/", "-")
+
+
+def is_transcript_name(name: str) -> bool:
+    """A main session (``<uuid>.jsonl``) or a sub-agent (``agent-<id>.jsonl``) file name."""
+    return bool(_UUID_NAME.match(name) or _AGENT_NAME.match(name))
+
+
+_RECORD_TYPES = frozenset(
+    {
+        "user",
+        "assistant",
+        "system",
+        "summary",
+        "file-history-snapshot",
+        "queue-operation",
+        "progress",
+    }
+)
+_SNIFF_BYTES = 65536
+
+
+def looks_like_transcript(path: str | os.PathLike[str]) -> bool:
+    """Whether a file holds Claude Code records, judged by its content: its first line is a JSON
+    object with a known record ``type`` and a ``sessionId`` (or a ``summary``/snapshot record,
+    which open resumed sessions). Any name works: checkpoint tools save ``full.jsonl``."""
+    try:
+        with Path(path).open("rb") as handle:
+            head = handle.read(_SNIFF_BYTES)
+    except OSError:
+        return False
+    for raw in head.split(b"\n")[:5]:
+        if not raw.strip():
+            continue
+        try:
+            rec = json.loads(raw)
+        except ValueError:
+            # a first line longer than the sniffed bytes: judge by its opening keys
+            return raw.startswith(b"{") and b'"sessionId"' in raw and b'"type"' in raw
+        if not isinstance(rec, dict) or rec.get("type") not in _RECORD_TYPES:
+            return False
+        if isinstance(rec.get("sessionId"), str) or rec["type"] in (
+            "summary",
+            "file-history-snapshot",
+        ):
+            return True
+    return False
+
+
+def find_transcripts(path: str | os.PathLike[str] | None = None) -> list[Path]:
+    """Transcript files under ``path`` (a file, a project folder or the projects root), found by
+    their content (:func:`looks_like_transcript`), whatever their names.
+
+    Without a path, the user's own Claude Code projects folder is searched; a missing default
+    folder simply has no transcripts, while a missing explicit path is a :class:`NotFoundError`.
+    Files are sorted so a session's main file comes before its sub-agents.
+    """
+    explicit = path is not None
+    root = Path(path).expanduser() if path is not None else default_projects_dir()
+    if root.is_file():
+        return [root]
+    if not root.is_dir():
+        if explicit:
+            raise NotFoundError(f"no such transcript file or folder: {root}")
+        return []
+    found = [p for p in root.rglob("*.jsonl") if p.is_file() and looks_like_transcript(p)]
+    return sorted(found, key=lambda p: ("agent-" in p.name, str(p)))
+
+
+__all__ = [
+    "default_projects_dir",
+    "find_transcripts",
+    "is_transcript_name",
+    "looks_like_transcript",
+    "project_dir_name",
+]

@@ -1,0 +1,472 @@
+"""``memcore hook EVENT``: what runs inside Claude Code at its lifecycle events.
+
+The saving events (``pre-compact``, ``session-end``, ``stop``) import the session's transcript,
+sub-agents included, into the store and refresh the session's entry in its project's registry
+(digest, preferences, shortcuts, files). ``session-start`` prints, as Claude Code's hook JSON,
+what earlier sessions of the same project learned, and after a compaction also this session's
+own digest, within a token budget.
+
+A hook sits on the user's critical path and must never break the session: :func:`run_hook`
+turns every failure, a bad payload included, into exit status 0, nothing on stdout and one line
+on stderr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn, TextIO
+
+from memcore.claude_code.project import (
+    STORED_DIGEST_TOKENS,
+    ParsedSession,
+    SessionRecord,
+    check_transcript,
+    merge_files,
+    now_text,
+    parse_session,
+    registry_key,
+    registry_session,
+    session_files,
+    summarize_files,
+    unchanged_since,
+)
+from memcore.errors import MemcoreError, NotFoundError, ValidationError
+from memcore.model import MemoryItem, utc_now
+from memcore.tokens import count_tokens
+
+EVENTS = ("session-start", "pre-compact", "session-end", "stop")
+SAVING_EVENTS = ("pre-compact", "session-end", "stop")
+DEFAULT_BUDGET = 2000
+#: Earlier sessions whose digests session-start considers, newest first.
+EARLIER_SESSIONS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class HookPayload:
+    """The fields of Claude Code's hook JSON that memcore uses."""
+
+    session_id: str
+    cwd: str
+    transcript_path: str | None
+    event: str
+    source: str | None = None  # session-start: startup, resume, clear, compact
+
+    @classmethod
+    def parse(cls, text: str) -> HookPayload:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValidationError(f"the hook payload is not JSON ({exc.msg})") from exc
+        if not isinstance(data, Mapping):
+            raise ValidationError("the hook payload is not a JSON object")
+
+        def text_field(name: str, required: bool) -> str | None:
+            value = data.get(name)
+            if value is None and not required:
+                return None
+            if not isinstance(value, str) or not value:
+                raise ValidationError(f"the hook payload has no {name!r} string")
+            return value
+
+        cwd = text_field("cwd", True)
+        assert cwd is not None
+        if not os.path.isabs(cwd):
+            raise ValidationError(f"the hook payload's cwd is not an absolute path: {cwd!r}")
+        session_id = text_field("session_id", True)
+        assert session_id is not None
+        return cls(
+            session_id=session_id,
+            cwd=cwd,
+            transcript_path=text_field("transcript_path", False),
+            event=str(data.get("hook_event_name", "")),
+            source=text_field("source", False),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SaveReport:
+    """What a saving hook did."""
+
+    session_id: str
+    items_written: int
+    items_total: int
+    skipped: bool  # the transcript had not changed since the last save
+
+
+async def _pull(manager: Any, session: str) -> dict[str, MemoryItem]:
+    await manager.sync_session_memory(session)
+    return {k: MemoryItem.coerce(v) for k, v in manager.state(session).items()}
+
+
+def locate_session(payload: HookPayload) -> tuple[str, list[Path]]:
+    """The payload's session id and transcript files, checked (see ``check_transcript``)."""
+    if not payload.transcript_path:
+        raise ValidationError("the hook payload has no transcript_path to save")
+    transcript = Path(os.path.expanduser(payload.transcript_path))
+    session_id = check_transcript(transcript, payload.session_id, payload.cwd)
+    return session_id, session_files(transcript, session_id)
+
+
+async def save_session(
+    payload: HookPayload, store: Any, *, refresh_digest: bool = True
+) -> SaveReport:
+    """Import the payload's transcript into its session and refresh the project registry.
+
+    Idempotent and incremental: a transcript whose files are as far as the registry says they
+    were read is not parsed again; one that grew is read on from where the last save stopped,
+    and only new or changed items are written. ``refresh_digest=False`` (the ``stop`` hook,
+    after every turn) keeps the stored digest unless the session grew by a tenth since it was
+    made; pre-compact and session-end always make it afresh.
+    """
+    from memcore.sync import DistributedMemoryManager
+    from memcore.transfer import save_access_log
+
+    session_id, files = await asyncio.to_thread(locate_session, payload)
+    registry = registry_session(payload.cwd)
+    manager = DistributedMemoryManager(storage_backend=store, replica_id=f"hook-{os.getpid()}")
+    try:
+        await manager.sync_session_memory(registry)
+        held = manager.get(registry, registry_key(session_id))
+        previous = SessionRecord.from_item(MemoryItem.coerce(held)) if held else None
+        if unchanged_since(previous, files):
+            return SaveReport(session_id, 0, previous.items if previous else 0, True)
+        parsed = parse_session(files, session_id, previous.read_to if previous else None)
+        if previous is None or not parsed.incremental:
+            previous = None  # read from the start: nothing of the last save carries over
+        await manager.sync_session_memory(session_id)
+        written = added = 0
+        for item in parsed.items:
+            held_item = manager.get(session_id, item.id)
+            if held_item != item:
+                manager.set(session_id, item.id, item)
+                written += 1
+                added += held_item is None
+        if written:
+            await manager.sync_session_memory(session_id)
+        record = _session_record(
+            payload, manager, session_id, parsed, previous, refresh_digest, added
+        )
+        manager.set(registry, registry_key(session_id), record.to_item())
+        await manager.sync_session_memory(registry)
+        await save_access_log(store, session_id, parsed.accesses, append=previous is not None)
+        return SaveReport(session_id, written, record.items, False)
+    finally:
+        await manager.close()
+
+
+def _session_record(
+    payload: HookPayload,
+    manager: Any,
+    session_id: str,
+    parsed: ParsedSession,
+    previous: SessionRecord | None,
+    refresh_digest: bool,
+    added: int,
+) -> SessionRecord:
+    """The session's registry entry after this save: digest and knowledge from the whole
+    session (or the last save's digest, when it is still recent enough for a ``stop``)."""
+    from memcore.digest import session_digest
+    from memcore.transfer import group_tasks
+
+    files = summarize_files(parsed.accesses, parsed.items)
+    if previous is not None:
+        files = merge_files(previous.files, files)
+    keep = (
+        previous is not None
+        and not refresh_digest
+        and previous.digest
+        and len(parsed.items) * 10 < max(previous.digest_items, 1)
+    )
+    if keep and previous is not None:
+        record = dataclasses.replace(
+            previous,
+            updated_at=now_text(),
+            items=previous.items + added,
+            files=files,
+            read_to=parsed.read_to,
+            git_branch=parsed.git_branch or previous.git_branch,
+        )
+        newest = max((i.created_at for i in parsed.items), default=None)
+        if newest is not None:
+            record.last_activity = newest.isoformat(timespec="seconds")
+        return record
+    items = [MemoryItem.coerce(v) for v in manager.state(session_id).values()]
+    kinds: dict[str, list[MemoryItem]] = {}
+    for item in items:
+        kinds.setdefault(str(item.metadata.get("kind", "")), []).append(item)
+    return SessionRecord(
+        session_id=session_id,
+        cwd=payload.cwd,
+        digest=session_digest(items, STORED_DIGEST_TOKENS).text,
+        updated_at=now_text(),
+        items=len(items),
+        digest_items=len(items),
+        preferences=_distinct(i.content for i in kinds.get("preference", [])),
+        shortcuts=_distinct(
+            i.content for i in kinds.get("shortcut", []) if not _session_control(i.content)
+        ),
+        common_tasks=[
+            f"{t.item.content} (asked {t.count}x)" for t in group_tasks(kinds.get("task", []))[:5]
+        ],
+        files=files,
+        read_to=parsed.read_to,
+        git_branch=parsed.git_branch or (previous.git_branch if previous else ""),
+        last_activity=max((i.created_at for i in items), default=utc_now()).isoformat(
+            timespec="seconds"
+        ),
+    )
+
+
+#: Claude Code's own session-control commands: not the user's shortcuts worth recalling.
+SESSION_CONTROL = frozenset(
+    {
+        "/exit", "/quit", "/clear", "/compact", "/resume", "/help", "/login", "/logout", "/cost",
+        "/status", "/model", "/config", "/doctor", "/bug", "/vim", "/terminal-setup",
+        "/permissions", "/memory", "/context", "/rewind", "/usage",
+    }
+)  # fmt: skip
+
+
+def _session_control(text: str) -> bool:
+    words = text.split()
+    return bool(words) and words[0].lower() in SESSION_CONTROL and len(words) <= 2
+
+
+def _distinct(texts: Any, limit: int = 8) -> list[str]:
+    seen: dict[str, None] = {}
+    for text in texts:
+        line = " ".join(str(text).split())[:300]
+        if line:
+            seen.setdefault(line, None)
+    return list(seen)[-limit:]
+
+
+async def project_records(store: Any, cwd: str) -> list[SessionRecord]:
+    """Every session of the project at ``cwd`` in its registry, newest first.
+
+    Read straight from the store's snapshot: no replica, nothing written, so session-start
+    works on a store opened read-only. A damaged registry record is skipped, not fatal.
+    """
+    from memcore.stores import decode_entry
+
+    snapshot = await store.read_snapshot(registry_session(cwd))
+    records = []
+    for record in snapshot.records.values():
+        try:
+            entry = decode_entry(record)
+            if not entry.deleted:
+                records.append(SessionRecord.from_item(MemoryItem.coerce(entry.value)))
+        except MemcoreError:
+            continue
+    return sorted(records, key=lambda r: (r.updated_at, r.session_id), reverse=True)
+
+
+class _Budget:
+    """Adds markdown blocks while they fit in a token budget; cuts a block by whole lines."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.parts: list[str] = []
+        self.used = 0
+
+    def text(self) -> str:
+        return "\n\n".join(self.parts)
+
+    def add(self, block: str, share: int | None = None, *, heading_only: bool = False) -> bool:
+        """Add as much of ``block`` as fits (and within ``share`` tokens); False if none did."""
+        room = self.budget - self.used - (2 if self.parts else 0)
+        if share is not None:
+            room = min(room, share)
+        lines = block.strip().splitlines()
+        while lines and count_tokens("\n".join(lines)) > room:
+            lines.pop()
+        # a heading alone says nothing
+        while lines and not heading_only and lines[-1].lstrip().startswith("#"):
+            lines.pop()
+        if not lines:
+            return False
+        piece = "\n".join(lines)
+        self.parts.append(piece)
+        self.used = count_tokens(self.text())
+        return True
+
+
+def _files_block(records: list[SessionRecord]) -> str:
+    totals: dict[str, list[int]] = {}
+    for record in records:
+        root = record.cwd.rstrip("/") + "/"
+        for path, counts in record.files.items():
+            shown = path[len(root) :] if record.cwd and path.startswith(root) else path
+            entry = totals.setdefault(shown, [0, 0, 0])
+            entry[0] += int(counts.get("changed", 0))
+            entry[1] += int(counts.get("touched", 0))
+            entry[2] += 1
+    ranked = sorted(totals.items(), key=lambda kv: (-kv[1][0], -kv[1][2], -kv[1][1], kv[0]))
+    lines = ["## Files that matter in this project"]
+    for path, (changed, touched, sessions) in ranked[:12]:
+        how = f"changed {changed}x" if changed else f"used {touched}x"
+        lines.append(f"- `{path}`: {how} over {sessions} session(s)")
+    return "\n".join(lines) if len(lines) > 1 else ""
+
+
+def _knowledge_block(records: list[SessionRecord]) -> str:
+    preferences = _distinct(p for r in records for p in r.preferences)
+    shortcuts = _distinct(s for r in records for s in r.shortcuts)
+    tasks = _distinct((t for r in records for t in r.common_tasks), limit=5)
+    lines: list[str] = []
+    if preferences:
+        lines.append("## What the user prefers")
+        lines += [f"- {p}" for p in preferences]
+    if shortcuts:
+        lines.append("## The user's shortcuts")
+        lines += [f"- {s}" for s in shortcuts]
+    if tasks:
+        lines.append("## Tasks that came back across sessions")
+        lines += [f"- {t}" for t in tasks]
+    return "\n".join(lines)
+
+
+def _session_block(record: SessionRecord, title: str) -> str:
+    when = (record.last_activity or record.updated_at)[:16].replace("T", " ")
+    branch = f", branch `{record.git_branch}`" if record.git_branch else ""
+    body = "\n".join(
+        "#" + line if line.startswith("#") else line for line in record.digest.strip().splitlines()
+    )  # its sections sit one level under the session's heading
+    return f"## {title} ({when}{branch})\n{body}"
+
+
+async def start_context(payload: HookPayload, store: Any, budget: int) -> str:
+    """The additional context for a new (or compacted) session of the payload's project."""
+    records = await project_records(store, payload.cwd)
+    own = next((r for r in records if r.session_id == payload.session_id), None)
+    earlier = [r for r in records if r.session_id != payload.session_id and r.digest.strip()]
+    fit = _Budget(budget)
+    header = "# memcore: memory of this project's earlier work"
+    if payload.source == "compact" and own is not None and own.digest.strip():
+        header = "# memcore: what this session did before compaction, and earlier work"
+    if not fit.add(header, heading_only=True):
+        return ""
+    said = False
+    if payload.source == "compact" and own is not None and own.digest.strip():
+        said |= fit.add(_session_block(own, "This session before compaction"), budget // 2)
+    if earlier:
+        said |= fit.add(_knowledge_block(earlier), budget // 4)
+        said |= fit.add(_files_block(earlier), budget // 5)
+        chosen = earlier[:EARLIER_SESSIONS]
+        for index, record in enumerate(chosen):
+            share = max(1, (fit.budget - fit.used) // (len(chosen) - index))
+            said |= fit.add(_session_block(record, "Earlier session"), share)
+    return fit.text() if said else ""
+
+
+def hook_main(argv: Sequence[str]) -> int:
+    """``memcore hook EVENT [--store URL] [--budget N]``: the hook's own small command line.
+
+    ``memcore`` sends ``hook`` here before building the rest of its command line, so a hook
+    pays for importing only what it uses. A malformed command line still exits 0.
+    """
+    import argparse
+
+    class Parser(argparse.ArgumentParser):
+        def error(self, message: str) -> NoReturn:  # one line, and no exit status 2
+            raise ValueError(message)
+
+    parser = Parser(
+        prog="memcore hook",
+        description="Run as a Claude Code hook: the hook's JSON on stdin. Events: "
+        + ", ".join(EVENTS)
+        + ". A hook never breaks the session: any failure exits 0 with one line on stderr.",
+        exit_on_error=False,
+    )
+    parser.add_argument("event", metavar="EVENT", help="the hook event")
+    parser.add_argument("--store", metavar="URL", help="storage URL (default: the embedded store)")
+    parser.add_argument(
+        "--budget", default=str(DEFAULT_BUDGET), help="tokens session-start may add"
+    )
+    try:
+        args = parser.parse_args(list(argv))
+        budget = int(args.budget)
+        if budget <= 0:
+            raise ValueError(f"--budget must be positive (got {budget})")
+    except (argparse.ArgumentError, ValueError) as exc:
+        print(f"memcore hook: {exc}", file=sys.stderr)
+        return 0
+    except SystemExit:  # --help: printed, done
+        return 0
+    try:
+        payload = sys.stdin.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"memcore hook {args.event}: cannot read the payload: {exc}", file=sys.stderr)
+        return 0
+    return run_hook(args.event, payload, store_url=args.store, budget=budget)
+
+
+def run_hook(
+    event: str,
+    payload_text: str,
+    *,
+    store_url: str | None = None,
+    budget: int = DEFAULT_BUDGET,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> int:
+    """Run one hook; always returns 0 (a hook never breaks the user's session)."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    try:
+        if event not in EVENTS:
+            raise ValidationError(f"unknown hook event {event!r} (one of {', '.join(EVENTS)})")
+        payload = HookPayload.parse(payload_text)
+        text = asyncio.run(_run(event, payload, store_url, budget))
+    except Exception as exc:  # a hook must not fail the user's session, whatever went wrong
+        text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+        reason = " ".join(text.split()) or type(exc).__name__
+        print(f"memcore hook {event}: {reason}", file=err)
+        return 0
+    if text:
+        out.write(text)
+        out.flush()
+    return 0
+
+
+async def _run(event: str, payload: HookPayload, store_url: str | None, budget: int) -> str:
+    from memcore.stores import open_store
+
+    if event in SAVING_EVENTS:
+        store = open_store(store_url)
+        try:
+            await save_session(payload, store, refresh_digest=event != "stop")
+        finally:
+            await store.close()
+        return ""
+    store = open_store(store_url, read_only=True)  # only looks: never creates a store
+    try:
+        context = await start_context(payload, store, budget)
+    except NotFoundError:  # no store yet: nothing to say
+        return ""
+    finally:
+        await store.close()
+    if not context:
+        return ""
+    output = {"hookSpecificOutput": {"hookEventName": "SessionStart", "additionalContext": context}}
+    return json.dumps(output, ensure_ascii=False) + "\n"
+
+
+__all__ = [
+    "DEFAULT_BUDGET",
+    "EVENTS",
+    "HookPayload",
+    "SaveReport",
+    "hook_main",
+    "project_records",
+    "run_hook",
+    "save_session",
+    "start_context",
+]

@@ -1,0 +1,79 @@
+"""Linking a failure to the change that fixed it.
+
+An agent's session is a loop of "run, fail, edit, run again". The useful memory is the pair:
+"``go build`` failed with ``undefined: Foo``; editing ``types.go`` (``Foo``) fixed it". The
+linker watches tool results in order:
+
+* a failure opens an error under a key: the normalized command for Bash (so ``go test ./... 2>&1
+  | tail`` and ``go test ./...`` are one check), the tool and its file or pattern otherwise;
+* each successful edit after it is a candidate fix;
+* the next success under the same key closes the error: its item gets ``fixed_by`` (the edits in
+  between, or the succeeding call itself when nothing was edited) and ``resolved_by``; each of
+  those edits gets the error's id in ``fixes``. An error never closed keeps ``resolved: False``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from memcore.claude_code.tools import EDIT_TOOLS, normalize_command
+from memcore.model import MemoryItem
+
+#: At most this many edits are named as one failure's fix (the last ones before the success).
+_MAX_FIXES = 8
+
+
+def link_key(tool: str, target: Mapping[str, Any]) -> str:
+    """What a rerun must match to close a failure."""
+    if tool == "Bash" and isinstance(target.get("command"), str):
+        return f"cmd:{normalize_command(target['command'])}"
+    for name in ("file_path", "pattern"):
+        if isinstance(target.get(name), str):
+            return f"{'edit' if tool in EDIT_TOOLS else tool}:{target[name]}"
+    return f"tool:{tool}"
+
+
+class FixLinker:
+    """Follows one transcript's results; mutates the metadata of items it already emitted."""
+
+    def __init__(self) -> None:
+        self.open: dict[str, MemoryItem] = {}
+        self.candidates: dict[str, list[MemoryItem]] = {}
+
+    def result(
+        self,
+        tool: str,
+        target: Mapping[str, Any],
+        ok: bool,
+        result_item: MemoryItem | None,
+        call_item: MemoryItem | None,
+    ) -> None:
+        key = link_key(tool, target)
+        if not ok:
+            if result_item is not None:
+                result_item.metadata["resolved"] = False
+                self.open[key] = result_item
+                self.candidates[key] = []
+            return
+        if tool in EDIT_TOOLS and call_item is not None:
+            for pending in self.candidates.values():
+                if call_item not in pending:
+                    pending.append(call_item)
+        error = self.open.pop(key, None)
+        if error is None:
+            return
+        fixes = self.candidates.pop(key, [])[-_MAX_FIXES:]
+        if not fixes and call_item is not None:
+            fixes = [call_item]
+        error.metadata["resolved"] = True
+        error.metadata["fixed_by"] = [item.id for item in fixes]
+        if result_item is not None:
+            error.metadata["resolved_by"] = result_item.id
+        for fix in fixes:
+            linked = fix.metadata.setdefault("fixes", [])
+            if isinstance(linked, list) and error.id not in linked:
+                linked.append(error.id)
+
+
+__all__ = ["FixLinker", "link_key"]

@@ -1,0 +1,63 @@
+"""What reading a transcript gives: the :class:`Transcript` and the records it describes."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from memcore.model import MemoryItem
+
+
+@dataclass(frozen=True, slots=True)
+class MalformedLine:
+    """A line that could not be used, and why."""
+
+    path: Path
+    line_no: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class TokenSample:
+    """One assistant API message: the text it generated and the output tokens the API billed."""
+
+    message_id: str
+    text: str
+    output_tokens: int
+    input_tokens: int
+    cache_read_input_tokens: int
+    cache_creation_input_tokens: int
+
+
+@dataclass(slots=True)
+class Transcript:
+    """What one transcript file gave."""
+
+    path: Path
+    session_id: str
+    agent_id: str | None = None
+    items: list[MemoryItem] = field(default_factory=list)
+    accesses: list[str] = field(default_factory=list)
+    token_samples: list[TokenSample] = field(default_factory=list)
+    malformed: list[MalformedLine] = field(default_factory=list)
+    skipped_types: Counter[str] = field(default_factory=Counter)
+    records: int = 0
+    #: The byte offset read up to: the end of the last complete line (a line still being
+    #: written is left for the next call with ``start_offset=end_offset``).
+    end_offset: int = 0
+
+    @property
+    def usage_totals(self) -> dict[str, int]:
+        """Summed API token counts over this transcript's assistant messages."""
+        return {
+            "input_tokens": sum(s.input_tokens for s in self.token_samples),
+            "output_tokens": sum(s.output_tokens for s in self.token_samples),
+            "cache_read_input_tokens": sum(s.cache_read_input_tokens for s in self.token_samples),
+            "cache_creation_input_tokens": sum(
+                s.cache_creation_input_tokens for s in self.token_samples
+            ),
+        }
+
+
+__all__ = ["MalformedLine", "TokenSample", "Transcript"]

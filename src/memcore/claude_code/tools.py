@@ -1,0 +1,549 @@
+"""Tool calls and their results as facts: what was touched and what came of it, not the dump.
+
+A coding agent's memory needs "read ``src/cart.py`` lines 1-80", "edited ``src/cart.py``,
+changing ``total()``", "``pytest -q`` failed (exit 1): ``assert 10.01 == 10.0``", "grep ``round\\(``
+found 3 files" -- not the file that was read nor the thousand lines a command printed. The file
+can be read again; the fact that it was read, and why it mattered, cannot.
+
+Everything here is a pure function of a tool's name, input and result text, so the transcript
+parser stays a thin loop and the rules can be tested one by one.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+#: Tools that change a file: their result says which names changed.
+EDIT_TOOLS = frozenset({"Edit", "MultiEdit", "Write", "NotebookEdit"})
+#: Tools that only look.
+READ_TOOLS = frozenset({"Read", "NotebookRead"})
+SEARCH_TOOLS = frozenset({"Grep", "Glob"})
+#: Tools whose input names one file: the file is the thing accessed.
+FILE_TOOLS = {
+    "Read": "file_path",
+    "Edit": "file_path",
+    "MultiEdit": "file_path",
+    "Write": "file_path",
+    "NotebookEdit": "notebook_path",
+    "NotebookRead": "notebook_path",
+}
+
+
+_MAX_NAMES = 20
+_MAX_ERROR_LINES = 6
+_LINE_CHARS = 200
+
+# Definitions in the common languages of agent sessions (Python, Go, JS/TS, Rust, Ruby, Elixir,
+# shell); the name is the last group.
+_DEFINITION = re.compile(
+    r"^\s*(?:export\s+)?(?:pub(?:\(\w+\))?\s+)?(?:async\s+)?(?:default\s+)?"
+    r"(?:def|class|func(?:\s*\([^)]*\))?|function\*?|type|interface|struct|enum|trait|impl|fn|"
+    r"module|defmodule|defp?|defmacro|const|let|var|static|CREATE\s+TABLE)\s+"
+    r"([A-Za-z_][\w.]*)",
+    re.MULTILINE,
+)
+_CALL = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\(")
+_WORD = re.compile(r"\b[A-Za-z_][A-Za-z0-9_]{2,}\b")
+_KEYWORD_TEXT = """
+    and are assert async await break case catch class const continue def default defer delete do
+    elif else enum except export extends false finally for from func function go goto if impl
+    import in interface is lambda let match module new nil none not null or package pass print
+    private protected pub public raise range return select self static struct super switch this
+    throw true try type typeof var void while with yield len str int float bool dict list set
+    string error nil err ctx fmt println printf sprintf errorf append make map true false
+    """
+_KEYWORDS = frozenset(_KEYWORD_TEXT.split())
+_ERROR_WORDS = re.compile(
+    r"(?i)\b(error|errors|failed|failure|fail|panic|exception|traceback|cannot|can't|undefined|"
+    r"not found|no such|denied|invalid|refused|timed out|timeout|fatal|assert\w*|expected|"
+    r"unexpected|missing|unknown|abort\w*)\b"
+)
+_OUTCOME_WORDS = re.compile(
+    r"(?i)(\b\d+ (passed|failed|errors?|skipped|tests?|warnings?)\b|^(ok|PASS|FAIL|FAILED)\b|"
+    r"\ball (\d+ )?tests? pass|\btests? passed\b|\bsuccess\w*\b|\bbuild succeeded\b|"
+    r"^\[[\w/.-]+ [0-9a-f]{6,}\]|\bno issues\b|\bfound \d+\b)"
+)
+_EXIT = re.compile(r"^(?:Error: )?Exit code (-?\d+)", re.MULTILINE)
+_TOOL_ERROR_TAG = re.compile(r"</?tool_use_error>")
+_READ_LINE = re.compile(r"^\s*(\d+)\u2192", re.MULTILINE)
+_PATHS = re.compile(
+    r"(?<![\w/.~-])(?:\.{0,2}/)?(?:[\w.@-]+/)+[\w.@-]*\w\.[A-Za-z0-9]{1,10}(?![\w/])"
+)
+_READ_PREFIX = re.compile(r"^\s*\d+\u2192", re.MULTILINE)
+_FOUND = re.compile(r"^Found (\d+) (files?|lines?|matches?)", re.MULTILINE)
+_REJECTED = "The user doesn't want to proceed with this tool use."
+_USER_SAID = "the user said:\n"
+_TEST_COMMAND = re.compile(
+    r"\b(test|tests|pytest|jest|vitest|mocha|rspec|cargo|go (build|vet|test)|tsc|mypy|ruff|lint|"
+    r"eslint|make|mise|npm|pnpm|yarn|bun|gradle|mvn|mix|build|check)\b"
+)
+_TRIVIAL_COMMAND = re.compile(
+    r"^(ls|cat|head|tail|pwd|echo|cd|wc|which|find|tree|file|stat|grep|rg|sed -n|du|df|date)\b"
+)
+
+
+def access_key(tool: str, tool_input: Mapping[str, Any]) -> str:
+    """The prefetcher's name for what a tool call touched: a file, a search, a command, a tool."""
+    key = FILE_TOOLS.get(tool)
+    if key and isinstance(tool_input.get(key), str):
+        return f"file:{tool_input[key]}"
+    if tool in SEARCH_TOOLS and isinstance(tool_input.get("pattern"), str):
+        return f"search:{tool_input['pattern']}"
+    if tool == "Bash" and isinstance(tool_input.get("command"), str):
+        command = " ".join(tool_input["command"].split())
+        return f"cmd:{command[:200]}"
+    return f"tool:{tool}"
+
+
+def tool_target(tool: str, tool_input: Mapping[str, Any]) -> dict[str, str]:
+    """What a call names (file, pattern, command, path, url, query): its result goes under it."""
+    target: dict[str, str] = {}
+    for name in ("file_path", "notebook_path", "pattern", "command", "path", "url", "query"):
+        value = tool_input.get(name)
+        if isinstance(value, str):
+            target["file_path" if name == "notebook_path" else name] = value
+    return target
+
+
+def display_path(path: str, cwd: str | None) -> str:
+    """``path`` relative to the session's working folder when inside it (shorter, and how people
+    name files), else as given."""
+    if cwd and path.startswith(cwd.rstrip("/") + "/"):
+        return path[len(cwd.rstrip("/")) + 1 :]
+    return path
+
+
+def one_line(text: str, limit: int = _LINE_CHARS) -> str:
+    """Whitespace collapsed; a cut end marked with an ellipsis."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "\u2026"
+
+
+@functools.lru_cache(maxsize=4096)
+def normalize_command(command: str) -> str:
+    """The core of a shell command, so reruns match: no ``cd X &&`` prefix, no output plumbing
+    (``2>&1``, ``| tail -n 20``, ``| head``, ``| grep``), whitespace collapsed."""
+    core = " ".join(command.split())
+    core = re.sub(r"^cd \S+ && ", "", core)
+    core = re.sub(r"\s*\|\s*(tail|head|grep|less|cat|tee)\b.*$", "", core)
+    core = re.sub(r"\s*\d?>&\d", "", core)
+    core = re.sub(r"\s*2>\s*/dev/null", "", core)
+    return core.strip()
+
+
+def is_trivial_command(command: str) -> bool:
+    """Commands that only look around (``ls``, ``cat``...): their runs say little."""
+    return bool(_TRIVIAL_COMMAND.match(normalize_command(command)))
+
+
+def is_check_command(command: str) -> bool:
+    """Tests, builds, linters: their outcome is a result worth stating."""
+    return bool(_TEST_COMMAND.search(command))
+
+
+def _code_like(word: str) -> bool:
+    return (
+        "_" in word.strip("_")
+        or any(c.isdigit() for c in word)
+        or (any(c.isupper() for c in word[1:]) and any(c.islower() for c in word))
+    )
+
+
+def changed_names(old: str, new: str) -> list[str]:
+    """The names an edit changed: definitions in changed lines first, then the definition the
+    change sits in, then called or code-like names that appear or disappear. Functions and
+    calls are written ``name()``."""
+    old_lines = set(old.splitlines())
+    new_lines = new.splitlines()
+    changed_new = [line for line in new_lines if line not in old_lines]
+    new_set = set(new_lines)
+    changed_old = [line for line in old.splitlines() if line not in new_set]
+    changed = "\n".join(changed_new + changed_old)
+    ranked: Counter[str] = Counter()
+    calls = set(_CALL.findall(changed)) | set(_CALL.findall(new))
+    for name in _DEFINITION.findall(changed):
+        ranked[name] += 100
+    # the definition enclosing the first change (context lines above it)
+    if changed_new:
+        first = new_lines.index(changed_new[0])
+        for line in reversed(new_lines[:first]):
+            found = _DEFINITION.match(line)
+            if found:
+                ranked[found.group(1)] += 50
+                break
+    old_words = set(_WORD.findall(old))
+    new_words = set(_WORD.findall(new))
+    for call in set(_CALL.findall(changed)):
+        if call.split(".")[-1].lower() not in _KEYWORDS and len(call) > 2:
+            ranked[call] += 2
+    for word in _WORD.findall(changed):
+        if word.lower() in _KEYWORDS:
+            continue
+        appeared = (word in new_words) != (word in old_words)
+        if _code_like(word) or word in calls:
+            ranked[word] += 3 if appeared else 1
+    names = [n for n, _ in sorted(ranked.items(), key=lambda kv: (-kv[1], kv[0]))]
+    return [_with_call(n, calls) for n in names[:_MAX_NAMES]]
+
+
+_FUNCTION_WORDS = re.compile(r"\b(def|defp|defmacro|func|function|fn)\b")
+_TYPE_WORDS = re.compile(r"\b(class|struct|interface|trait|impl|enum|module|defmodule)\b")
+
+
+def _definition_rank(match: re.Match[str]) -> int:
+    """Functions first, then classes and the like, then types, then top-level constants."""
+    head = match.group(0)
+    if _FUNCTION_WORDS.search(head):
+        return 0
+    if _TYPE_WORDS.search(head):
+        return 1
+    if re.search(r"\btype\b", head):
+        return 2
+    return 3 if not head[:1].isspace() else 4
+
+
+def defined_names(text: str) -> list[str]:
+    """Names a file defines: its functions first, then its classes, types and top-level
+    constants, each group in file order."""
+    calls = set(_CALL.findall(text))
+    ranked: dict[str, tuple[int, int]] = {}
+    for index, match in enumerate(_DEFINITION.finditer(text)):
+        name = match.group(1)
+        if name.lower() not in _KEYWORDS and name not in ranked:
+            ranked[name] = (_definition_rank(match), index)
+    names = sorted(ranked, key=lambda n: ranked[n])
+    return [_with_call(n, calls) for n in names[:_MAX_NAMES]]
+
+
+def _with_call(name: str, calls: set[str]) -> str:
+    return f"{name}()" if name in calls else name
+
+
+def error_lines(text: str) -> list[str]:
+    """The lines of a failure that say what failed (or its last lines when none says so)."""
+    lines = [line.strip() for line in _TOOL_ERROR_TAG.sub("", text).splitlines()]
+    lines = [line for line in lines if line and not _EXIT.match(line)]
+    picked: list[str] = []
+    for line in lines:
+        if _ERROR_WORDS.search(line) and one_line(line) not in picked:
+            picked.append(one_line(line))
+            if len(picked) >= _MAX_ERROR_LINES:
+                break
+    return picked or [one_line(line) for line in lines[-3:]]
+
+
+def outcome_lines(text: str, limit: int = 3) -> list[str]:
+    """The lines of a successful check's output that state its result ("12 passed", "ok ...")."""
+    picked: list[str] = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and _OUTCOME_WORDS.search(line) and one_line(line) not in picked:
+            picked.append(one_line(line))
+    return picked[-limit:]
+
+
+def exit_code(text: str, is_error: bool) -> int:
+    """A Bash result's exit status: Claude Code writes ``Exit code N`` for failures."""
+    found = _EXIT.search(text[:200])
+    if found:
+        return int(found.group(1))
+    return 1 if is_error else 0
+
+
+def _range(tool_input: Mapping[str, Any], meta: Mapping[str, Any]) -> str:
+    offset = tool_input.get("offset")
+    limit = tool_input.get("limit")
+    start = offset if isinstance(offset, int) and offset > 0 else 1
+    if isinstance(limit, int) and limit > 0:
+        return f"{start}-{start + limit - 1}"
+    lines = meta.get("lines_read")
+    if isinstance(lines, int) and lines > 0:
+        return f"{start}-{start + lines - 1}"
+    return f"{start}-end" if start > 1 else "all"
+
+
+def describe_call(
+    tool: str, tool_input: Mapping[str, Any], cwd: str | None
+) -> tuple[str, dict[str, Any]]:
+    """A tool call as one statement, and the metadata the digest and the linker read."""
+    meta: dict[str, Any] = {}
+    path = tool_input.get("file_path", tool_input.get("notebook_path"))
+    if isinstance(path, str):
+        meta["file_path"] = path
+        shown = display_path(path, cwd)
+        if tool in READ_TOOLS:
+            meta["lines"] = _range(tool_input, {})
+            return f"Read `{shown}` (lines {meta['lines']})", meta
+        if tool in EDIT_TOOLS:
+            names = _edit_names(tool, tool_input)
+            meta["names"] = names
+            meta["added_lines"] = lines = _edit_lines(tool, tool_input)
+            verb = "Write" if tool == "Write" else "Edit"
+            how = "defining" if tool == "Write" else "changing"
+            named = f", {how} {quoted_list(names)}" if names else ""
+            added = f": {'; '.join(f'`{line}`' for line in lines)}" if lines else ""
+            return f"{verb} `{shown}`{named}{added}", meta
+        return f"{tool} `{shown}`", meta
+    if tool == "Bash" and isinstance(tool_input.get("command"), str):
+        command = tool_input["command"]
+        meta["command"] = command
+        desc = tool_input.get("description")
+        why = f" ({one_line(desc, 100)})" if isinstance(desc, str) and desc else ""
+        return f"Run `{one_line(command, 300)}`{why}", meta
+    if tool in SEARCH_TOOLS and isinstance(tool_input.get("pattern"), str):
+        meta["pattern"] = tool_input["pattern"]
+        where = tool_input.get("path")
+        if isinstance(where, str):
+            meta["path"] = where
+        inside = f" in `{display_path(where, cwd)}`" if isinstance(where, str) else ""
+        return f"{tool} for `{one_line(tool_input['pattern'], 120)}`{inside}", meta
+    if tool == "TodoWrite" and isinstance(tool_input.get("todos"), list):
+        todos = [
+            [str(t.get("status", "")), one_line(str(t.get("content", "")), 160)]
+            for t in tool_input["todos"]
+            if isinstance(t, Mapping)
+        ]
+        meta["todos"] = todos
+        return "Todo list: " + "; ".join(f"[{s}] {c}" for s, c in todos), meta
+    if tool == "TaskCreate" and isinstance(tool_input.get("subject"), str):
+        meta["todos"] = [["pending", one_line(tool_input["subject"], 160)]]
+        return f"Task created: {one_line(tool_input['subject'], 160)}", meta
+    if tool == "Task" and isinstance(tool_input.get("description"), str):
+        meta["description"] = tool_input["description"]
+        return f"Sub-agent task: {one_line(tool_input['description'], 160)}", meta
+    for key in ("url", "query", "description", "subject", "prompt"):
+        value = tool_input.get(key)
+        if isinstance(value, str) and value:
+            meta[key] = value
+            return f"{tool} {key}={one_line(value, 200)}", meta
+    return tool, meta
+
+
+def _edit_pairs(tool: str, tool_input: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """An edit's ``(old, new)`` texts (a Write: the empty text, then the file)."""
+    if tool == "Write":
+        content = tool_input.get("content")
+        return [("", content if isinstance(content, str) else "")]
+    pairs: list[tuple[str, str]] = []
+    if tool == "MultiEdit" and isinstance(tool_input.get("edits"), list):
+        for edit in tool_input["edits"]:
+            if isinstance(edit, Mapping):
+                pairs.append((str(edit.get("old_string", "")), str(edit.get("new_string", ""))))
+    else:
+        old = tool_input.get("old_string", "")
+        new = tool_input.get("new_string", tool_input.get("new_source", ""))
+        pairs.append((old if isinstance(old, str) else "", new if isinstance(new, str) else ""))
+    return pairs
+
+
+def _edit_names(tool: str, tool_input: Mapping[str, Any]) -> list[str]:
+    if tool == "Write":
+        content = tool_input.get("content")
+        return defined_names(content) if isinstance(content, str) else []
+    names: dict[str, None] = {}
+    for old, new in _edit_pairs(tool, tool_input):
+        for name in changed_names(old, new):
+            names.setdefault(name, None)
+    return list(names)[:_MAX_NAMES]
+
+
+_COMMENT_STARTS = ("//", "#", "*", "/*", "--", '"""', "'''")
+
+
+def changed_lines(old: str, new: str, limit: int = 3) -> list[str]:
+    """The new lines that say how an edit changed the code: definitions first, then
+    assignments and calls; short, code-bearing lines only (no comments, no lone braces)."""
+    old_lines = {line.strip() for line in old.splitlines()}
+    scored: list[tuple[int, int, str]] = []
+    for index, raw in enumerate(new.splitlines()):
+        line = raw.strip()
+        if line in old_lines or not 6 <= len(line) <= 100 or "`" in line:
+            continue
+        if line.startswith(_COMMENT_STARTS) or not _WORD.search(line):
+            continue
+        if _DEFINITION.match(line):
+            rank = 0
+        elif "=" in line or ":" in line or _CALL.search(line):
+            rank = 1
+        else:
+            rank = 2
+        scored.append((rank, index, line))
+    return [line for _, _, line in sorted(scored)[:limit]]
+
+
+def _edit_lines(tool: str, tool_input: Mapping[str, Any]) -> list[str]:
+    found: dict[str, None] = {}
+    for old, new in _edit_pairs(tool, tool_input):
+        for line in changed_lines(old, new):
+            found.setdefault(line, None)
+    return list(found)[:4]
+
+
+def quoted_list(names: Sequence[str]) -> str:
+    """Names as code spans, joined for a sentence (a, b and c)."""
+    quoted = [f"`{n}`" for n in names]
+    if len(quoted) <= 1:
+        return "".join(quoted)
+    return ", ".join(quoted[:-1]) + " and " + quoted[-1]
+
+
+def describe_result(
+    tool: str,
+    target: Mapping[str, Any],
+    text: str,
+    is_error: bool,
+    tool_use_result: Any,
+    cwd: str | None,
+) -> tuple[str, dict[str, Any]]:
+    """A tool result as one statement (never the file that was read nor the whole output), and
+    its metadata: ``exit_code`` for commands, ``count`` for searches, ``error_lines``."""
+    meta: dict[str, Any] = {}
+    path = target.get("file_path")
+    shown = display_path(path, cwd) if isinstance(path, str) else ""
+    if is_error and text.startswith(_REJECTED):
+        said = text.split(_USER_SAID, 1)[1].strip() if _USER_SAID in text else ""
+        meta["rejected"] = True
+        what = f"`{shown}`" if shown else f"`{one_line(str(target.get('command', tool)), 200)}`"
+        reply = f"; the user said: {one_line(said, 400)}" if said else ""
+        return f"The user rejected {tool} of {what}{reply}", meta
+    if tool == "Bash":
+        command = one_line(str(target.get("command", "")), 300)
+        code = exit_code(text, is_error)
+        meta["exit_code"] = code
+        if is_error or code != 0:
+            lines = error_lines(text)
+            meta["error_lines"] = lines
+            return f"`{command}` failed (exit {code}): " + " | ".join(lines), meta
+        outcome = outcome_lines(text) if is_check_command(command) else []
+        paths = list(dict.fromkeys(display_path(p, cwd) for p in _PATHS.findall(text)))[:8]
+        if paths:
+            meta["paths"] = paths  # the files a command named (git status, a diff --stat...)
+        short = [one_line(line) for line in text.splitlines() if line.strip()]
+        if not outcome and 0 < len(short) <= 2 and not is_trivial_command(command):
+            outcome = short  # a short answer ("[main 1a2b3c] Fix rounding") is the outcome
+        meta["outcome"] = outcome
+        said = f": {' | '.join(outcome)}" if outcome else ""
+        named = f"; it named {quoted_list(paths[:4])}" if paths and not outcome else ""
+        return f"`{command}` succeeded (exit 0){said}{named}", meta
+    if is_error:
+        lines = error_lines(text)
+        meta["error_lines"] = lines
+        what = f" `{shown}`" if shown else ""
+        return f"{tool}{what} failed: " + " | ".join(lines), meta
+    if tool in READ_TOOLS:
+        lines_read = _lines_read(text, tool_use_result)
+        meta["lines_read"] = lines_read
+        # the outline of what was read (its definitions), never its text
+        defines = defined_names(_READ_PREFIX.sub("", text))
+        meta["defines"] = defines
+        outline = f", defining {quoted_list(defines)}" if defines else ""
+        return f"Read `{shown}`: {lines_read} lines{outline}", meta
+    if tool in EDIT_TOOLS:
+        created = isinstance(tool_use_result, Mapping) and tool_use_result.get("type") == "create"
+        inside = enclosing_definition(tool_use_result)
+        if inside:
+            meta["enclosing"] = inside
+        where = f" in `{inside}`" if inside else ""
+        return f"{'Created' if created else 'Updated'} `{shown}`{where}", meta
+    if tool in SEARCH_TOOLS:
+        count = _found(text, tool_use_result)
+        meta["count"] = count
+        files = _hit_files(text, cwd)
+        hits = f" in {', '.join(f'`{f}`' for f in files)}" if files else ""
+        pattern = one_line(str(target.get("pattern", "")), 120)
+        return f"{tool} `{pattern}` found {count}{hits}", meta
+    if tool in ("Task", "Agent", "TaskOutput") and text:
+        meta["report"] = True  # a sub-agent's report: its statements are findings
+        return text, meta
+    return f"{tool} done: {one_line(text, 300)}" if text else f"{tool} done", meta
+
+
+def enclosing_definition(tool_use_result: Any, max_lines: int = 400) -> str | None:
+    """The function or class an edit changed, from the file as it was before the edit (Claude
+    Code records it with the edit's result): the nearest definition above the edited text."""
+    if not isinstance(tool_use_result, Mapping):
+        return None
+    original = tool_use_result.get("originalFile")
+    old = tool_use_result.get("oldString")
+    if not isinstance(original, str) or not isinstance(old, str) or not old.strip():
+        return None
+    at = original.find(old)
+    if at < 0:
+        return None
+    for found in _DEFINITION.finditer(old):  # a definition inside the edited text: that one
+        if _definition_rank(found) <= 1 and found.group(1).lower() not in _KEYWORDS:
+            return _callable(found.group(1), found.group(0))
+    for line in reversed(original[:at].splitlines()[-max_lines:]):
+        above = _DEFINITION.match(line)
+        if above and _definition_rank(above) <= 1 and above.group(1).lower() not in _KEYWORDS:
+            return _callable(above.group(1), above.group(0))
+    return None
+
+
+def _callable(name: str, head: str) -> str:
+    return f"{name}()" if _FUNCTION_WORDS.search(head) else name
+
+
+def _hit_files(text: str, cwd: str | None, limit: int = 3) -> list[str]:
+    """The first files a search hit (from ``path`` or ``path:line:text`` result lines)."""
+    files: dict[str, None] = {}
+    for line in text.splitlines():
+        if _FOUND.match(line) or not line.strip():
+            continue
+        path = line.split(":", 1)[0].strip()
+        if ("/" in path or "." in path) and " " not in path and len(path) < 200:
+            files.setdefault(display_path(path, cwd), None)
+            if len(files) >= limit:
+                break
+    return list(files)
+
+
+def _lines_read(text: str, tool_use_result: Any) -> int:
+    if isinstance(tool_use_result, Mapping):
+        file = tool_use_result.get("file")
+        if isinstance(file, Mapping) and isinstance(file.get("numLines"), int):
+            return int(file["numLines"])
+    return len(_READ_LINE.findall(text))
+
+
+def _found(text: str, tool_use_result: Any) -> int:
+    if isinstance(tool_use_result, Mapping):
+        for key in ("numFiles", "numLines", "numMatches"):
+            value = tool_use_result.get(key)
+            if isinstance(value, int) and value:
+                return value
+    found = _FOUND.search(text)
+    if found:
+        return int(found.group(1))
+    if text.startswith("No ") or not text.strip():
+        return 0
+    return sum(1 for line in text.splitlines() if line.strip())
+
+
+__all__ = [
+    "EDIT_TOOLS",
+    "FILE_TOOLS",
+    "READ_TOOLS",
+    "SEARCH_TOOLS",
+    "access_key",
+    "changed_lines",
+    "changed_names",
+    "defined_names",
+    "describe_call",
+    "describe_result",
+    "display_path",
+    "enclosing_definition",
+    "error_lines",
+    "exit_code",
+    "is_check_command",
+    "is_trivial_command",
+    "normalize_command",
+    "one_line",
+    "outcome_lines",
+    "quoted_list",
+    "tool_target",
+]

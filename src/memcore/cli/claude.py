@@ -1,0 +1,159 @@
+"""``memcore hook``, ``mcp``, ``install-claude-code`` and ``uninstall-claude-code``: memcore
+inside Claude Code."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from typing import TextIO
+
+from memcore.cli._common import DEFAULT_STORE_HELP, Subparsers, _add, _positive_int
+from memcore.errors import MemcoreError
+
+
+def register(sub: Subparsers) -> None:
+    """Add this module's commands to ``memcore``."""
+    from memcore.claude_code.hooks import DEFAULT_BUDGET, EVENTS
+
+    p = _add(
+        sub,
+        "hook",
+        cmd_hook,
+        "run as a Claude Code hook (reads the hook's JSON on stdin)",
+        "Claude Code runs this at its lifecycle events (`memcore install-claude-code` sets it\n"
+        "up). pre-compact, session-end and stop save the session's transcript (sub-agents\n"
+        "included) into the store, filed under its project; session-start prints what earlier\n"
+        "sessions of the project learned as the session's additional context. A hook never\n"
+        "breaks the session: any failure exits 0 with one line on stderr.\n"
+        f"Events: {', '.join(EVENTS)}.",
+    )
+    p.add_argument("event", metavar="EVENT", help="the hook event: " + ", ".join(EVENTS))
+    p.add_argument("--store", metavar="URL", help=DEFAULT_STORE_HELP)
+    p.add_argument(
+        "--budget",
+        type=_positive_int,
+        default=DEFAULT_BUDGET,
+        help=f"tokens of context session-start may add (default: {DEFAULT_BUDGET})",
+    )
+
+    p = _add(
+        sub,
+        "mcp",
+        cmd_mcp,
+        "serve the project's memory to Claude Code as MCP tools (stdio)",
+        "An MCP server over stdio with the tools remember, recall, forget, digest and sessions,\n"
+        "acting on one project's memory ($CLAUDE_PROJECT_DIR, else the working folder). Needs\n"
+        "the optional `mcp` package (the [mcp] extra).",
+    )
+    p.add_argument("--store", metavar="URL", help=DEFAULT_STORE_HELP)
+    p.add_argument("--project", metavar="PATH", help="the project folder (default: see above)")
+
+    for install in (True, False):
+        name = "install-claude-code" if install else "uninstall-claude-code"
+        summary = (
+            "add memcore's hooks and MCP server to Claude Code's settings"
+            if install
+            else "remove exactly what install-claude-code added"
+        )
+        p = _add(
+            sub,
+            name,
+            cmd_install if install else cmd_uninstall,
+            summary,
+            summary + ".\nUser scope: ~/.claude/settings.json and ~/.claude.json; project scope:\n"
+            ".claude/settings.json and .mcp.json in the working folder. Everything else in those\n"
+            "files is kept, and each file is backed up (<name>.memcore-backup) before it changes.",
+        )
+        p.add_argument("--scope", choices=("user", "project"), default="user")
+        p.add_argument("--settings", metavar="PATH", help="Claude Code's settings JSON file")
+        p.add_argument("--mcp-config", metavar="PATH", help="the MCP servers' JSON file")
+        p.add_argument("--dry-run", action="store_true", help="show the changes, write nothing")
+        if install:
+            p.add_argument("--store", metavar="URL", help=DEFAULT_STORE_HELP)
+
+
+def cmd_hook(args: argparse.Namespace, out: TextIO) -> int:
+    from memcore.claude_code.hooks import run_hook
+
+    try:
+        payload = sys.stdin.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"memcore hook {args.event}: cannot read the payload: {exc}", file=sys.stderr)
+        return 0
+    return run_hook(args.event, payload, store_url=args.store, budget=args.budget, out=out)
+
+
+def _distribution() -> str:
+    """The name memcore is installed under (what ``pip install`` needs), read from metadata."""
+    from importlib.metadata import packages_distributions
+
+    names = packages_distributions().get("memcore") or []
+    return names[0] if names else "memcore"
+
+
+def cmd_mcp(args: argparse.Namespace, out: TextIO) -> int:
+    from memcore.claude_code.mcp_server import mcp_available, serve
+    from memcore.stores import open_store
+
+    if not mcp_available():
+        raise MemcoreError(
+            f"the MCP server needs the `mcp` package: pip install '{_distribution()}[mcp]'"
+        )
+    project = args.project or os.environ.get("CLAUDE_PROJECT_DIR") or os.getcwd()
+    project = os.path.abspath(project)
+    store = open_store(args.store)
+
+    async def main() -> None:
+        try:
+            await serve(store, project)
+        finally:
+            await store.close()
+
+    asyncio.run(main())
+    return 0
+
+
+def _run_install(args: argparse.Namespace, out: TextIO, install: bool) -> int:
+    from pathlib import Path
+
+    from memcore.claude_code.install import plan
+
+    changes = plan(
+        install,
+        scope=args.scope,
+        settings=Path(args.settings).expanduser() if args.settings else None,
+        mcp_config=Path(args.mcp_config).expanduser() if args.mcp_config else None,
+        store=getattr(args, "store", None),
+    )
+    verb = "would change" if args.dry_run else "changed"
+    for change in changes.changes:
+        if not change.changed:
+            print(f"{change.path}: already as it should be, left alone", file=out)
+            continue
+        backup = (
+            f" (backup: {change.backup})"
+            if change.backup is not None and change.before is not None
+            else ""
+        )
+        what = "removed" if change.after is None else verb
+        print(f"{change.path}: {what}{backup}", file=out)
+        if args.dry_run and change.after is not None:
+            print(change.after, file=out, end="")
+    if not args.dry_run:
+        changes.apply()
+    if install and not args.dry_run:
+        print(
+            "Claude Code will run memcore at SessionStart, PreCompact and SessionEnd, and", file=out
+        )
+        print("offer its MCP tools (remember, recall, forget, digest, sessions).", file=out)
+    return 0
+
+
+def cmd_install(args: argparse.Namespace, out: TextIO) -> int:
+    return _run_install(args, out, True)
+
+
+def cmd_uninstall(args: argparse.Namespace, out: TextIO) -> int:
+    return _run_install(args, out, False)

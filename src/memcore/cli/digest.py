@@ -1,0 +1,74 @@
+"""``memcore digest``: a session's handover note, model-free, within a token budget."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TextIO
+
+from memcore.cli._common import (
+    Subparsers,
+    _add,
+    _positive_int,
+    add_session_arguments,
+    open_existing_store,
+    read_state,
+    require_session,
+    run,
+    store_and_session,
+    user_sessions,
+)
+from memcore.errors import NotFoundError
+from memcore.model import MemoryItem
+
+DEFAULT_BUDGET = 2000
+
+
+def register(sub: Subparsers) -> None:
+    """Add this module's commands to ``memcore``."""
+    p = _add(
+        sub,
+        "digest",
+        cmd_digest,
+        "print a session's digest: what was asked, done, touched, run, broken, left open",
+        "Print a deterministic, model-free handover note of a session in markdown: what was\n"
+        "asked; decisions and results; files and functions touched, and how; commands and\n"
+        "their outcomes; errors and what fixed them; what is still open. It never exceeds\n"
+        "--budget tokens. Without SESSION, every session of the store gets its own digest.\n"
+        "Read-only: nothing is created or changed.",
+    )
+    add_session_arguments(p, required=False)
+    p.add_argument(
+        "--budget",
+        type=_positive_int,
+        default=DEFAULT_BUDGET,
+        help=f"at most this many tokens per digest (default: {DEFAULT_BUDGET})",
+    )
+
+
+async def _states(url: str | None, session: str | None) -> dict[str, dict[str, MemoryItem]]:
+    async with open_existing_store(url) as store:
+        if session is not None:
+            await require_session(store, url, session)
+            names = [session]
+        else:
+            names = user_sessions(await store.list_sessions())
+        return {name: await read_state(store, url, name) for name in names}
+
+
+def cmd_digest(args: argparse.Namespace, out: TextIO) -> int:
+    from memcore.digest import session_digest
+
+    session = store_and_session(args, "memcore digest", required=False)
+    states = run(_states(args.store, session))
+    if not any(states.values()):
+        where = f"session {session!r}" if session else "the store"
+        raise NotFoundError(f"{where} has no items to digest")
+    many = len(states) > 1
+    for index, (name, state) in enumerate(states.items()):
+        if not state:
+            continue
+        digest = session_digest(state.values(), args.budget)
+        if many:
+            print(f"{'' if index == 0 else chr(10)}# Session {name}\n", file=out)
+        print(digest.text, file=out)
+    return 0

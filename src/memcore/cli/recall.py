@@ -1,0 +1,64 @@
+"""``memcore search``: BM25 recall over a store's items, one session or all of them.
+
+Read-only, like ``inspect``: the store must exist, and a named session must exist too. Every
+session searched goes into one index, so scores from different sessions are comparable (they
+share one document count and one average length).
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TextIO
+
+from memcore.cli._common import DEFAULT_STORE_HELP, Subparsers, _add, _positive_int, _preview, run
+from memcore.cli.digest import _states as read_states  # every session's items, or one's
+from memcore.model import MemoryItem
+from memcore.search import MemoryIndex, item_text
+
+Hit = tuple[str, str, float, MemoryItem]
+
+
+def register(sub: Subparsers) -> None:
+    """Add ``memcore search``."""
+    p = _add(
+        sub,
+        "search",
+        cmd_search,
+        "find the items that best match a query (BM25)",
+        "Rank the items of every session of the store (or only --session S) by BM25 against\n"
+        "QUERY and print the best: session, key, score and the start of the content.\n"
+        "Read-only: nothing is created or changed.",
+    )
+    p.add_argument("query", metavar="QUERY", help="words to look for (any order)")
+    p.add_argument("--store", metavar="URL", help=DEFAULT_STORE_HELP)
+    p.add_argument("--session", metavar="S", help="search only this session (default: every one)")
+    p.add_argument(
+        "-k", type=_positive_int, default=10, metavar="N", help="results to print (default: 10)"
+    )
+
+
+async def search_store(url: str | None, query: str, k: int, session: str | None) -> list[Hit]:
+    """The ``k`` best ``(session, key, score, item)`` of the store for ``query``."""
+    items = [
+        (name, key, item)
+        for name, state in (await read_states(url, session)).items()
+        for key, item in state.items()
+    ]
+    index = MemoryIndex()
+    for position, (_, _, item) in enumerate(items):
+        index.add(str(position), item_text(item))
+    hits = []
+    for found, score in index.search(query, k):
+        name, key, item = items[int(found)]
+        hits.append((name, key, score, item))
+    return hits
+
+
+def cmd_search(args: argparse.Namespace, out: TextIO) -> int:
+    hits = run(search_store(args.store, args.query, args.k, args.session))
+    if not hits:
+        print(f"no item matches {args.query!r}", file=out)
+        return 0
+    for session, key, score, item in hits:
+        print(f"{session}\t{key}\t{score:.4f}\t{_preview(item.content, 100)}", file=out)
+    return 0

@@ -1,0 +1,312 @@
+"""A model-free account of a session within a token budget: the handover note a developer taking
+over would want.
+
+:func:`session_digest` reads memory items (imported Claude Code sessions, or any notes) and
+writes markdown statements under six headings: what was asked; decisions and results; files and
+functions touched, and how; commands and their outcomes; errors and what fixed them; what is
+still open (plus notes, for items that are none of these). Every line is a statement that keeps
+the exact names -- file paths, function names, commands, error messages, test results -- because
+those are what a reader searches for and what a model's own summary keeps.
+
+How it fits the budget: every section offers candidate lines, each with a score (what it is,
+how recent, how many exact names it carries). A first pass fills each section up to its share of
+the budget, best lines first; a second pass gives what is left to the best remaining lines of
+any section; a line that no longer fits whole is cut at a word with an ellipsis. Lines are then
+written in session order within their section, and the text is counted once more as a whole:
+``text`` never exceeds the budget. Nothing depends on item order or on the kernels in use, so
+the same items give the same bytes, compiled or pure.
+"""
+
+from __future__ import annotations
+
+import heapq
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from memcore.digest_lines import Candidate, build_candidates, line_identifiers, spare_lines
+from memcore.errors import ValidationError
+from memcore.model import MemoryItem
+from memcore.tokens import TokenCounter, resolve_counter
+
+#: Sections in the order they are written, with their headings and first-pass budget shares.
+SECTIONS: tuple[tuple[str, str, float], ...] = (
+    ("asked", "What was asked", 0.22),
+    ("decisions", "Decisions and results", 0.25),
+    ("files", "Files and functions touched", 0.25),
+    ("commands", "Commands and outcomes", 0.05),
+    ("errors", "Errors and fixes", 0.12),
+    ("open", "Still open", 0.08),
+    ("notes", "Notes", 0.30),
+)
+_TITLES = {name: title for name, title, _ in SECTIONS}
+_ORDER = {name: index for index, (name, _, _) in enumerate(SECTIONS)}
+_SHARES = {name: share for name, _, share in SECTIONS}
+#: What each exact name (code span, path, called name) a line adds to the digest is worth, and
+#: how a line's worth is divided by its cost (tokens ** exponent): names per token win.
+NEW_NAME_WEIGHT = 0.5
+COST_EXPONENT = 1.0
+#: A line naming only what chosen lines already name keeps this share of its worth.
+REPEAT_FACTOR = 0.5
+#: A line cut to fit must keep at least this many tokens, or it is left out.
+_MIN_CUT_TOKENS = 10
+#: A cut line must keep at least this share of its words, or it says too little to be kept.
+_MIN_CUT_SHARE = 0.5
+#: Words a cut line must not end on: they promise what the cut took away.
+_DANGLING = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "as",
+        "at",
+        "by",
+        "changing",
+        "for",
+        "from",
+        "in",
+        "into",
+        "is",
+        "of",
+        "on",
+        "or",
+        "the",
+        "to",
+        "was",
+        "were",
+        "which",
+        "with",
+    ]
+)
+#: Refill rounds after the first fit, and the least slack (tokens) worth a round.
+_REFILL_ROUNDS = 6
+_MIN_REFILL = 3
+_WORDS = re.compile(r"\S+")
+
+
+@dataclass(frozen=True, slots=True)
+class SessionDigest:
+    """The digest's markdown ``text``, its ``tokens`` by the counter used, and each section's
+    text (its lines, without the heading) under its name."""
+
+    text: str
+    tokens: int
+    sections: dict[str, str] = field(default_factory=dict)
+
+
+def session_digest(
+    items: Iterable[MemoryItem | Mapping[str, Any]],
+    token_budget: int,
+    *,
+    counter: TokenCounter | None = None,
+) -> SessionDigest:
+    """A handover note of ``items`` in at most ``token_budget`` tokens (see the module doc)."""
+    if isinstance(token_budget, bool) or not isinstance(token_budget, int) or token_budget < 0:
+        raise ValidationError(f"token_budget must be an int >= 0 (got {token_budget!r})")
+    count = resolve_counter(counter)
+    coerced = [MemoryItem.coerce(item) for item in items]
+    ordered = sorted(coerced, key=lambda item: (item.created_at, item.id))
+    candidates = _unique(build_candidates(ordered))
+    greedy = _Greedy(candidates, token_budget, count)
+    greedy.run(token_budget, capped=True)
+    greedy.run(token_budget, capped=False)
+    text, sections, tokens = _fill(greedy, token_budget, count)
+    if token_budget - tokens >= max(_MIN_CUT_TOKENS, token_budget // 50) and greedy.release_spare(
+        spare_lines(ordered)
+    ):
+        # every line that matters had its chance: room left takes spare lines, best first
+        text, sections, tokens = _fill(greedy, token_budget, count, start=tokens)
+    chosen = greedy.chosen
+    while tokens > token_budget and chosen:  # the whole may count more than its parts
+        chosen.remove(min(chosen, key=lambda c: (c.score, -c.seq, c.section)))
+        text, sections = _render(chosen)
+        tokens = count(text)
+    return SessionDigest(text=text, tokens=tokens, sections=sections)
+
+
+def _fill(
+    greedy: _Greedy, budget: int, count: TokenCounter, start: int = 0
+) -> tuple[str, dict[str, str], int]:
+    """Render what the greedy chose and give it the tokens the whole really left.
+
+    Lines are priced alone (plus a newline); written together they often count less, so the
+    greedy stops short of the budget. Each round continues it with that slack added to its
+    limit and is kept only if the whole still fits (a round that overshoots is undone and
+    retried with half the slack)."""
+    if start:
+        greedy.run(greedy.total + budget - start, capped=False)
+    text, sections = _render(greedy.chosen)
+    tokens = count(text)
+    limit, step = greedy.total, budget - tokens
+    for _ in range(_REFILL_ROUNDS):
+        if step < _MIN_REFILL or greedy.exhausted():
+            break
+        saved = greedy.snapshot()
+        greedy.run(limit + step, capped=False)
+        more_text, more_sections = _render(greedy.chosen)
+        more = count(more_text)
+        if more > budget:
+            greedy.restore(saved)
+            step //= 2
+            continue
+        limit += step
+        if more == tokens:
+            break
+        text, sections, tokens = more_text, more_sections, more
+        step = budget - tokens
+    return text, sections, tokens
+
+
+def _unique(candidates: list[Candidate]) -> list[Candidate]:
+    """One candidate per distinct line: the best scored (the latest on a tie)."""
+    best: dict[str, Candidate] = {}
+    for cand in candidates:
+        held = best.get(cand.text)
+        if held is None or (cand.score, cand.seq) > (held.score, held.seq):
+            best[cand.text] = cand
+    return list(best.values())
+
+
+def _heading(section: str) -> str:
+    return f"## {_TITLES[section]}"
+
+
+class _Greedy:
+    """Lazy greedy: the best line by (score + names it adds that no chosen line has yet) per
+    token, first within each section's share, then anywhere; a line's worth only falls as
+    others are chosen, so a popped line whose worth is still current is the best one. It can
+    be run again with a larger limit, continuing where it stopped."""
+
+    def __init__(self, candidates: list[Candidate], budget: int, count: TokenCounter) -> None:
+        self.cands = sorted(candidates, key=lambda c: (_ORDER[c.section], c.seq, c.text, c.score))
+        self.costs = [count(c.text) + 1 for c in self.cands]
+        self.names = [
+            frozenset(line_identifiers(c.text) if c.names is None else c.names) for c in self.cands
+        ]
+        self.heading_cost = {name: count(_heading(name)) + 2 for name in _TITLES}
+        self.budget = budget
+        self.count = count
+        self.covered: set[str] = set()
+        self.used: dict[str, int] = {}
+        self.chosen: list[Candidate] = []
+        self.taken = [c.spare for c in self.cands]  # spare lines wait for release_spare
+        self.total = 0
+
+    def worth(self, i: int) -> float:
+        new = len(self.names[i] - self.covered)
+        gain = self.cands[i].score + NEW_NAME_WEIGHT * new
+        if self.names[i] and not new:  # says again what chosen lines already name
+            gain *= REPEAT_FACTOR
+        return float(gain / self.costs[i] ** COST_EXPONENT)
+
+    def exhausted(self) -> bool:
+        return all(self.taken)
+
+    def release_spare(self, more: list[Candidate]) -> bool:
+        """Let spare lines (those held back, and ``more``) be chosen from now on; False when
+        there are none."""
+        spare = [i for i, c in enumerate(self.cands) if c.spare and self.taken[i]]
+        for i in spare:
+            self.taken[i] = False
+        known = {c.text for c in self.cands}
+        added = sorted(
+            (c for c in _unique(more) if c.text not in known),
+            key=lambda c: (_ORDER[c.section], c.seq, c.text, c.score),
+        )
+        for cand in added:
+            self.cands.append(cand)
+            self.costs.append(self.count(cand.text) + 1)
+            self.names.append(frozenset(line_identifiers(cand.text)))
+            self.taken.append(False)
+        return bool(spare or added)
+
+    def snapshot(self) -> tuple[set[str], dict[str, int], list[Candidate], list[bool], int]:
+        return set(self.covered), dict(self.used), list(self.chosen), list(self.taken), self.total
+
+    def restore(
+        self, saved: tuple[set[str], dict[str, int], list[Candidate], list[bool], int]
+    ) -> None:
+        self.covered, self.used, self.chosen, self.taken, self.total = saved
+
+    def run(self, limit: int, *, capped: bool) -> None:
+        """Add the best lines that fit ``limit`` tokens in all (and, ``capped``, each section's
+        share of the budget); the last line that does not fit whole may be cut to fit."""
+        cands, costs, taken = self.cands, self.costs, self.taken
+        # a line longer than twice the room cannot fit, not even cut to half its words
+        reach = limit if capped else 2 * (limit - self.total) + max(self.heading_cost.values())
+        heap = [
+            (-self.worth(i), i) for i in range(len(cands)) if not taken[i] and costs[i] <= reach
+        ]
+        heapq.heapify(heap)
+        while heap:
+            negative, i = heapq.heappop(heap)
+            current = self.worth(i)
+            if current < -negative - 1e-12:
+                heapq.heappush(heap, (-current, i))
+                continue
+            cand = cands[i]
+            extra = 0 if cand.section in self.used else self.heading_cost[cand.section]
+            cost = costs[i] + extra
+            if (
+                capped
+                and self.used.get(cand.section, 0) + cost > _SHARES[cand.section] * self.budget
+            ):
+                continue
+            if self.total + cost > limit:
+                room = limit - self.total - extra - 1
+                if capped or room < _MIN_CUT_TOKENS:
+                    continue
+                cut = _cut(cand.text, room, self.count)
+                if cut is None:
+                    continue
+                cand = Candidate(cand.section, cand.seq, cand.score, cut, None)
+                cost = self.count(cut) + 1 + extra
+            taken[i] = True
+            self.chosen.append(cand)
+            self.covered.update(self.names[i])
+            self.used[cand.section] = self.used.get(cand.section, 0) + cost
+            self.total += cost
+
+
+def _cut(text: str, room: int, count: TokenCounter) -> str | None:
+    """The longest word prefix of ``text`` that, with an ellipsis, counts at most ``room``."""
+    words = _WORDS.findall(text)
+    lo, hi = 0, len(words)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if count(" ".join(words[:mid]) + "\u2026") <= room:
+            lo = mid
+        else:
+            hi = mid - 1
+    if lo < 3 or lo < len(words) * _MIN_CUT_SHARE:  # a stump ("x was edited twice,…")
+        return None
+    kept = words[:lo]
+    while kept and kept[-1].rstrip(",;:").lower() in _DANGLING:  # no "... and…", "changing…"
+        kept.pop()
+    cut = " ".join(kept).rstrip(",;:")
+    if cut.count("`") % 2:  # do not leave a code span open
+        cut = cut[: cut.rfind("`")].rstrip().rstrip(",;:")
+    kept_words = len(cut.split())
+    if kept_words < 3 or kept_words < len(words) * _MIN_CUT_SHARE:
+        return None
+    return cut + "\u2026"
+
+
+def _render(chosen: list[Candidate]) -> tuple[str, dict[str, str]]:
+    by_section: dict[str, list[Candidate]] = {}
+    for cand in chosen:
+        by_section.setdefault(cand.section, []).append(cand)
+    blocks: list[str] = []
+    sections: dict[str, str] = {}
+    for name, _, _ in SECTIONS:
+        lines = sorted(by_section.get(name, []), key=lambda c: (c.seq, c.text))
+        if not lines:
+            continue
+        body = "\n".join(c.text for c in lines)
+        sections[name] = body
+        blocks.append(f"{_heading(name)}\n{body}")
+    return "\n\n".join(blocks), sections
+
+
+__all__ = ["SECTIONS", "SessionDigest", "session_digest"]

@@ -1,0 +1,447 @@
+"""The candidate lines of a session digest: one statement each, with its section and score.
+
+Imported Claude Code items carry what the digest needs in their metadata (``kind``, ``tool``,
+``file_path``, ``names``, ``command``, ``exit_code``, ``error_lines``, ``fixed_by``, ``todos``,
+``statement``; see :mod:`memcore.claude_code.transcripts`); any other item is a note, and its
+own text is the statement. Scores say what a developer taking over needs first: the requests,
+the results and decisions, the edited files and their names, the checks that failed and what
+fixed them; then reads, lookups and narration. The agent's own prose (which sentences count,
+and the spare ones) is :mod:`memcore.digest_prose`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from memcore._kernels import pipeline
+from memcore.claude_code.tools import (
+    display_path,
+    is_check_command,
+    is_trivial_command,
+    normalize_command,
+    quoted_list,
+)
+from memcore.digest_prose import (
+    BULLET,
+    CONCLUSION,
+    ID_WEIGHT,
+    SENTENCE_WORDS,
+    SPARE,
+    Candidate,
+    count_identifiers,
+    cut_words,
+    has_statements,
+    is_agent,
+    line_identifiers,
+    spare_lines,
+    statements,
+)
+from memcore.model import MemoryItem
+
+_OPEN_WORDS = re.compile(
+    r"(?i)\b(todo|next step|remaining|still (need|to)|not yet|pending|follow[- ]up|open question|"
+    r"left to do|should (we|i)|would you like|do you want)\b"
+)
+_SHORT_REPLY = 12
+_EDITS = ("Edit", "MultiEdit", "Write", "NotebookEdit")
+_LOOKUPS = ("Read", "NotebookRead", "Grep", "Glob", "WebFetch", "WebSearch")
+#: How much more the definition an edit changed counts than a name the edit merely touched.
+ENCLOSING_WEIGHT = 3
+#: Base score of a file that was only read (a lookup, but also what the work was about).
+READ_SCORE = 1.5
+#: Base score of the detail lines of edits (more names changed, lines added).
+EDIT_DETAIL = 6.0
+_REQUEST_WORDS = 150
+_NOTE_WORDS = 80
+
+
+@dataclass(slots=True)
+class _File:
+    shown: str
+    first: int
+    last: int = 0
+    edits: int = 0
+    created: bool = False
+    names: dict[str, int] = field(default_factory=dict)
+    reads: list[str] = field(default_factory=list)
+    defines: dict[str, None] = field(default_factory=dict)
+    #: per edit: its position, the lines it added, the definition it changed (if known)
+    added: dict[str, tuple[int, tuple[str, ...], str]] = field(default_factory=dict)
+    fixes: int = 0
+    tracked: bool = False
+
+
+@dataclass(slots=True)
+class _Command:
+    shown: str
+    first: int
+    last: int = 0
+    runs: int = 0
+    failures: int = 0
+    last_ok: bool = True
+    last_code: int = 0
+    outcome: list[str] = field(default_factory=list)
+    paths: dict[str, None] = field(default_factory=dict)
+    check: bool = False
+    trivial: bool = False
+
+
+def _code(text: str) -> str:
+    text = " ".join(text.split())
+    return f"`{text}`" if "`" not in text else text
+
+
+def _strs(value: Any) -> list[str]:
+    """The strings of a metadata list (metadata is anyone's: never trust its shape)."""
+    return [x for x in value if isinstance(x, str)] if isinstance(value, (list, tuple)) else []
+
+
+def _todos(value: Any) -> list[tuple[str, str]]:
+    """``[status, content]`` pairs of a todo list's metadata."""
+    pairs: list[tuple[str, str]] = []
+    for entry in value if isinstance(value, (list, tuple)) else []:
+        if isinstance(entry, (list, tuple)) and len(entry) == 2:
+            status, content = entry
+            if isinstance(status, str) and isinstance(content, str) and content.strip():
+                pairs.append((status, content))
+    return pairs
+
+
+def _shown_path(meta: Mapping[str, Any]) -> str:
+    cwd = meta.get("cwd")
+    return display_path(str(meta.get("file_path", "")), cwd if isinstance(cwd, str) else None)
+
+
+def _times(n: int) -> str:
+    return "once" if n == 1 else "twice" if n == 2 else f"{n} times"
+
+
+def build_candidates(items: Sequence[MemoryItem]) -> list[Candidate]:
+    """Every candidate line of a digest of ``items`` (given in session order)."""
+    out: list[Candidate] = []
+    n = max(1, len(items))
+    files: dict[str, _File] = {}
+    commands: dict[str, _Command] = {}
+    by_id = {item.id: item for item in items}
+    last_conclusion = -1
+    last_task: tuple[int, MemoryItem] | None = None
+    todos: dict[str, tuple[int, str]] = {}
+    first_task = True
+    seen_sentences: set[str] = set()
+    for seq, item in enumerate(items):
+        meta = item.metadata
+        kind = str(meta.get("kind", "note"))
+        recency = seq / n
+        if kind in ("task", "preference", "shortcut"):
+            text = " ".join(item.content.split())
+            if kind == "shortcut":
+                line = f"- The user ran the command {_code(text)}."
+                score = 2.0
+            elif kind == "preference":
+                line = f"- The user asked to always: {cut_words(text, _REQUEST_WORDS)}"
+                score = 7.0
+            else:
+                line = f"- The user asked: {cut_words(text, _REQUEST_WORDS)}"
+                short = len(text) < _SHORT_REPLY
+                score = 1.5 if short else 6.0 + (2.0 if first_task else 0.0) + recency
+                first_task = first_task and short
+                last_task = (seq, item)
+            out.append(Candidate("asked", seq, score, line))
+            if len(text.split()) > _REQUEST_WORDS:  # the rest of a long request, where exact
+                out.extend(_request_rest(item.content, seq))
+            continue
+        if not is_agent(item):
+            out.extend(_note(item, seq, recency))
+            if CONCLUSION.search(item.content.lower()):
+                last_conclusion = seq
+            continue
+        if isinstance(meta.get("files_changed"), list):
+            for path in _strs(meta["files_changed"]):
+                files.setdefault(str(path), _File(str(path), seq, seq)).tracked = True
+            continue
+        if tool_name(meta) in ("Grep", "Glob") and kind == "tool_result":
+            out.append(_search(item, seq, recency))
+            continue
+        if has_statements(item):
+            found = statements(item, seq, recency, seen_sentences)
+            if any(c.score >= 5 for c in found):
+                last_conclusion = seq
+            out.extend(found)
+            continue
+        tool = str(meta.get("tool", ""))
+        if kind == "tool_call":
+            if isinstance(meta.get("todos"), list):
+                if tool == "TodoWrite":  # the whole list again: what it dropped is no longer open
+                    listed = {content for _, content in _todos(meta["todos"])}
+                    for content in [c for c, (_, st) in todos.items() if st != "completed"]:
+                        if content not in listed:
+                            del todos[content]
+                for status, content in _todos(meta["todos"]):
+                    todos[str(content)] = (seq, str(status))
+            if isinstance(meta.get("file_path"), str):
+                _file_call(files, item, seq)
+            continue
+        if kind in ("tool_result", "error"):
+            if meta.get("rejected"):
+                out.append(Candidate("asked", seq, 7.0 + recency, f"- {item.content}"))
+                continue
+            if tool == "Bash" and isinstance(meta.get("command"), str):
+                _command_result(commands, item, seq)
+            if tool in ("Read", "NotebookRead") and isinstance(meta.get("defines"), list):
+                entry = files.get(_shown_path(meta))
+                if entry is not None:
+                    for name in _strs(meta["defines"]):
+                        entry.defines.setdefault(str(name), None)
+            if kind == "error":
+                out.append(_error(item, seq, recency, by_id))
+            elif tool in ("Edit", "MultiEdit", "Write", "NotebookEdit"):
+                shown = _shown_path(meta)
+                if shown in files:
+                    files[shown].last = seq
+                    inside = meta.get("enclosing")
+                    if isinstance(inside, str):  # the function changed counts most
+                        names = files[shown].names
+                        names[inside] = names.get(inside, 0) + ENCLOSING_WEIGHT
+                        edit = files[shown].added.get(str(meta.get("tool_use_id")))
+                        if edit is not None:
+                            files[shown].added[str(meta.get("tool_use_id"))] = (*edit[:2], inside)
+            continue
+    out.extend(_file_lines(files, n))
+    out.extend(_command_lines(commands, n))
+    if last_task is not None and last_task[0] > last_conclusion:  # said once, under "open"
+        out = [c for c in out if not (c.section == "asked" and c.seq == last_task[0])]
+    out.extend(_open_lines(todos, last_task, last_conclusion, items, n))
+    return out
+
+
+def _note(item: MemoryItem, seq: int, recency: float) -> list[Candidate]:
+    text = " ".join(item.content.split())
+    if not text:
+        return []
+    kind = item.metadata.get("kind")
+    if kind == "error":
+        return [
+            Candidate(
+                "errors",
+                seq,
+                5.0 + item.priority.rank + recency,
+                f"- Error: {cut_words(text, _NOTE_WORDS)}",
+            )
+        ]
+    label = f"{kind}: " if isinstance(kind, str) and kind not in ("note", "fact") else ""
+    score = 2.0 + 1.5 * item.priority.rank + recency + min(count_identifiers(text), 4) * 0.3
+    return [Candidate("notes", seq, score, f"- {label}{cut_words(text, _NOTE_WORDS)}")]
+
+
+def _request_rest(text: str, seq: int) -> list[Candidate]:
+    """Sentences past the cut of a long request that name something exact."""
+    flat = " ".join(text.split())
+    cut = len(" ".join(flat.split()[:_REQUEST_WORDS]))
+    rest = flat[cut:]
+    out: list[Candidate] = []
+    for start, end in pipeline.split_sentences(rest):
+        sentence = rest[start:end].strip()
+        ids = count_identifiers(sentence)
+        if ids:
+            line = f"- The request also said: {cut_words(sentence, SENTENCE_WORDS)}"
+            out.append(Candidate("asked", seq, 3.0 + min(ids, 4) * ID_WEIGHT, line))
+    return out
+
+
+def tool_name(meta: Mapping[str, Any]) -> str:
+    tool = meta.get("tool")
+    return tool if isinstance(tool, str) else ""
+
+
+def _search(item: MemoryItem, seq: int, recency: float) -> Candidate:
+    """A lookup and what it found: cheap to redo, so a filler line."""
+    meta = item.metadata
+    raw = meta.get("count", 0)
+    count = raw if isinstance(raw, int) and not isinstance(raw, bool) else 0
+    pattern = " ".join(str(meta.get("pattern", "")).split())
+    where = item.content.split(" found ", 1)[1].split(" ", 1) if " found " in item.content else []
+    hits = f" {where[1]}" if len(where) > 1 else ""
+    noun = "match" if count == 1 else "matches"
+    shown = _code(cut_words(pattern, 20))
+    line = f"- A {tool_name(meta)} search for {shown} found {count} {noun}{hits}."
+    return Candidate("commands", seq, 1.0 + recency, line)
+
+
+def _file_call(files: dict[str, _File], item: MemoryItem, seq: int) -> None:
+    meta = item.metadata
+    shown = _shown_path(meta)
+    entry = files.setdefault(shown, _File(shown, seq))
+    entry.last = seq
+    tool = meta.get("tool")
+    if tool in ("Read", "NotebookRead"):
+        lines = meta.get("lines")
+        if isinstance(lines, str) and lines not in entry.reads:
+            entry.reads.append(lines)
+        return
+    entry.edits += 1
+    if tool == "Write" and entry.edits == 1:
+        entry.created = True
+    for name in _strs(meta.get("names")):
+        entry.names[str(name)] = entry.names.get(str(name), 0) + 1
+    added = _strs(meta.get("added_lines"))
+    if added:
+        entry.added[str(meta.get("tool_use_id") or seq)] = (seq, tuple(added[:2]), "")
+    if meta.get("fixes"):
+        entry.fixes += 1
+
+
+def _file_lines(files: dict[str, _File], n: int) -> list[Candidate]:
+    out: list[Candidate] = []
+    for entry in files.values():
+        recency = entry.last / n
+        if entry.edits:
+            ranked = sorted(entry.names, key=lambda k: (-entry.names[k], k))
+            names = ranked[:5]
+            for start in range(5, min(len(ranked), 25), 4):
+                more = quoted_list(ranked[start : start + 4])
+                line = f"- In `{entry.shown}`, the edits changed {more}."
+                score = EDIT_DETAIL + 1.0 - start / 20 + recency
+                out.append(Candidate("files", entry.first + 0.5, score, line))
+            verb = "created" if entry.created else "edited"
+            how = f"{verb} {_times(entry.edits)}" if not entry.created else "created"
+            if entry.created and entry.edits > 1:
+                how = f"created, then edited {_times(entry.edits - 1)}"
+            changing = f", changing {quoted_list(names)}" if names else ""
+            fixing = f"; {entry.fixes} of these edits fixed a failure" if entry.fixes else ""
+            line = f"- `{entry.shown}` was {how}{changing}{fixing}."
+            score = EDIT_DETAIL + 2.0 + min(entry.edits, 6) * 0.3 + min(len(names), 4) * 0.3
+            score += recency
+            out.append(Candidate("files", entry.first, score, line))
+            for seq, added, inside in entry.added.values():
+                where = f"`{inside}` in `{entry.shown}`" if inside else f"`{entry.shown}`"
+                line = f"- An edit of {where} added {quoted_list(added)}."
+                out.append(Candidate("files", seq, EDIT_DETAIL + 2.0 * seq / n, line))
+        elif entry.tracked and not entry.reads:
+            line = f"- `{entry.shown}` was changed in this session (Claude Code's file history)."
+            out.append(Candidate("files", entry.first, 2.5 + recency, line))
+        elif entry.reads:
+            ranges = [r for r in entry.reads if r != "all"]
+            which = f" (lines {', '.join(ranges[:4])})" if ranges else ""
+            defines = list(entry.defines)[:4]
+            outline = f"; it defines {quoted_list(defines)}" if defines else ""
+            line = f"- `{entry.shown}` was read{which}, not changed{outline}."
+            out.append(
+                Candidate("files", entry.first, READ_SCORE + 0.2 * len(entry.reads) + recency, line)
+            )
+        seen = list(entry.defines)[0 if entry.edits else 4 :]
+        for start in range(0, min(len(seen), 20), 5):
+            listed = quoted_list(seen[start : start + 5])
+            line = f"- `{entry.shown}` also defines {listed} (seen when it was read)."
+            out.append(Candidate("files", entry.first, 1.0 - start / 40 + recency, line))
+    return out
+
+
+def _command_result(commands: dict[str, _Command], item: MemoryItem, seq: int) -> None:
+    meta = item.metadata
+    command = str(meta["command"])
+    key = normalize_command(command)
+    entry = commands.get(key)
+    if entry is None:
+        entry = commands[key] = _Command(key, seq)
+        entry.trivial = is_trivial_command(key)
+        entry.check = is_check_command(key) and not entry.trivial
+    entry.last = seq
+    entry.runs += 1
+    code = meta.get("exit_code", 0)
+    code = code if isinstance(code, int) and not isinstance(code, bool) else 1
+    entry.last_code = code if isinstance(code, int) else 1
+    entry.last_ok = item.metadata.get("kind") != "error"
+    if not entry.last_ok:
+        entry.failures += 1
+        entry.outcome = _strs(meta.get("error_lines"))[:2]
+    else:
+        entry.outcome = _strs(meta.get("outcome"))[-2:]
+    for path in _strs(meta.get("paths")):
+        entry.paths.setdefault(str(path), None)
+
+
+def _command_lines(commands: dict[str, _Command], n: int) -> list[Candidate]:
+    out: list[Candidate] = []
+    for entry in commands.values():
+        spare = entry.trivial and entry.last_ok  # `git status`, `ls`: said only when there is room
+        ran = f"ran {_times(entry.runs)}"
+        if entry.failures and entry.last_ok:
+            result = f"failed {_times(entry.failures)}, then passed"
+        elif entry.failures:
+            result = f"failed (exit {entry.last_code}) on its last run"
+        else:
+            result = "succeeded"
+        said = f": {' | '.join(entry.outcome)}" if entry.outcome else ""
+        if entry.paths and not entry.outcome:
+            said = f", naming {quoted_list(list(entry.paths)[:4])}"
+        line = f"- {_code(cut_words(entry.shown, 40))} {ran} and {result}{said.rstrip('.')}."
+        score = (4.0 if entry.check else 1.5) + (1.0 if entry.failures else 0.0) + entry.last / n
+        if entry.shown.startswith("git commit") or entry.shown.startswith("git push"):
+            score += 1.5
+        if spare:
+            score = SPARE + entry.last / n
+        out.append(Candidate("commands", entry.first, score, line, spare=spare))
+    return out
+
+
+def _error(item: MemoryItem, seq: int, recency: float, by_id: dict[str, MemoryItem]) -> Candidate:
+    meta = item.metadata
+    said = cut_words(" ".join(item.content.split()), 60)
+    fix = ""
+    fixed_by = meta.get("fixed_by")
+    if isinstance(fixed_by, list) and fixed_by:
+        fixes = [by_id[i] for i in _strs(fixed_by) if i in by_id]
+        edits = [f for f in fixes if f.metadata.get("tool") in ("Edit", "MultiEdit", "Write")]
+        if edits:
+            paths = list(dict.fromkeys(f"`{_shown_path(f.metadata)}`" for f in edits))[:2]
+            names: list[str] = []
+            for fix_item in edits:
+                for name in _strs(fix_item.metadata.get("names")):
+                    if name not in names:
+                        names.append(name)
+            named = f" ({quoted_list(names[:3])})" if names else ""
+            fix = f"; fixed by editing {' and '.join(paths)}{named}"
+        else:
+            fix = "; the rerun passed without an edit"
+    elif meta.get("resolved") is False:
+        fix = "; not fixed in this session" if meta.get("tool") in ("Bash", *_EDITS) else ""
+    line = f"- {said.rstrip('.')}{fix}."
+    score = 4.5 + (1.5 if fix.startswith("; fixed") else 0.0) + recency
+    if meta.get("tool") in _LOOKUPS:  # a guessed path or pattern: a lookup that missed
+        score -= 3.0
+    return Candidate("errors", seq, score, line)
+
+
+def _open_lines(
+    todos: dict[str, tuple[int, str]],
+    last_task: tuple[int, MemoryItem] | None,
+    last_conclusion: int,
+    items: Sequence[MemoryItem],
+    n: int,
+) -> list[Candidate]:
+    out: list[Candidate] = []
+    for content, (seq, status) in todos.items():
+        if status in ("pending", "in_progress"):
+            state = "in progress" if status == "in_progress" else "pending"
+            out.append(Candidate("open", seq, 6.0 + seq / n, f"- Still {state}: {content}"))
+        elif status == "completed":
+            out.append(Candidate("decisions", seq, 4.0 + seq / n, f"- Done: {content}"))
+    if last_task is not None and last_task[0] > last_conclusion:
+        seq, item = last_task
+        text = cut_words(" ".join(item.content.split()), _REQUEST_WORDS)
+        out.append(Candidate("open", seq, 8.0, f"- The latest request is not answered yet: {text}"))
+    for seq in range(len(items) - 1, max(-1, len(items) - 40), -1):
+        item = items[seq]
+        if item.metadata.get("kind") == "fact" and item.metadata.get("role") == "assistant":
+            for sentence in item.content.splitlines():
+                if _OPEN_WORDS.search(sentence) and len(sentence.split()) >= 4:
+                    line = f"- {cut_words(BULLET.sub('', sentence).strip(), SENTENCE_WORDS)}"
+                    out.append(Candidate("open", seq, 5.5, line))
+            break
+    return out
+
+
+__all__ = ["Candidate", "build_candidates", "line_identifiers", "spare_lines"]

@@ -1,0 +1,326 @@
+"""Recall: BM25 keyword search over memory items, and a hook to fuse it with embeddings.
+
+:class:`MemoryIndex` is the user-facing index: it validates arguments and runs on the ``search``
+kernel family (compiled, or its pure twin under ``MEMCORE_NO_EXTENSIONS=1``; both give the same
+keys and scores, defined in :mod:`memcore._pure.search`). Scores are BM25 "lucene", the numbers
+``bm25s.BM25(method="lucene")`` gives over ``bm25s.tokenize(texts, stopwords=None)``. Adding or
+removing a document costs its length, not the index's size, so an index can follow a live session.
+
+:class:`SessionIndex` is how ``DistributedMemoryManager.search`` keeps one: the manager builds it
+on a session's first search (a session never searched pays nothing) and tells it which keys
+changed; it re-reads just those keys at the next search. Items arriving by sync go through the
+same path as local writes, so they are found, and deleted ones are not.
+
+:class:`HybridRetriever` is for users who bring embeddings: BM25 and cosine rankings, fused by
+reciprocal rank fusion. memcore ships no model and downloads none.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from memcore._kernels import search as _kernel
+from memcore.errors import NotFoundError, ValidationError
+from memcore.model import MemoryItem
+
+Tokenizer = Callable[[str], Iterable[str]]
+Embed = Callable[[Sequence[str]], Sequence[Sequence[float]]]
+
+DEFAULT_K1 = 1.5
+DEFAULT_B = 0.75
+
+
+def _number(name: str, value: object, low: float, high: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValidationError(f"{name} must be a number (got {type(value).__name__})")
+    number = float(value)
+    if not (math.isfinite(number) and low <= number <= high):
+        raise ValidationError(f"{name} must be between {low} and {high} (got {value!r})")
+    return number
+
+
+def _str(name: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise ValidationError(f"{name} must be a str (got {type(value).__name__})")
+    return value
+
+
+def _positive(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValidationError(f"{name} must be a positive int (got {value!r})")
+    return value
+
+
+class MemoryIndex:
+    """A BM25 index of texts by key: ``add`` / ``remove`` in the text's length, top-k ``search``.
+
+    ``k1`` (>= 0) and ``b`` (0..1) are BM25's parameters. The default tokenizer lowercases and
+    takes every run of two or more word characters (``(?u)\\b\\w\\w+\\b``), with no stemming
+    and no stop words; ``tokenizer`` (text -> iterable of str) replaces it, for documents and
+    queries alike.
+    """
+
+    __slots__ = ("_index", "_tokenizer")
+
+    def __init__(
+        self, k1: float = DEFAULT_K1, b: float = DEFAULT_B, tokenizer: Tokenizer | None = None
+    ) -> None:
+        if tokenizer is not None and not callable(tokenizer):
+            raise ValidationError(f"tokenizer must be callable (got {type(tokenizer).__name__})")
+        self._index = _kernel.BM25Index(_number("k1", k1, 0.0, 1e9), _number("b", b, 0.0, 1.0))
+        self._tokenizer = tokenizer
+
+    @property
+    def k1(self) -> float:
+        return self._index.k1
+
+    @property
+    def b(self) -> float:
+        return self._index.b
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._index
+
+    def __repr__(self) -> str:
+        return f"MemoryIndex({len(self)} documents, k1={self.k1}, b={self.b})"
+
+    def _tokens(self, text: str) -> list[str]:
+        assert self._tokenizer is not None
+        tokens = list(self._tokenizer(text))
+        for token in tokens:
+            if not isinstance(token, str):
+                raise ValidationError(f"the tokenizer gave a {type(token).__name__}, not a str")
+        return tokens
+
+    def add(self, key: str, text: str) -> None:
+        """Index ``text`` under ``key``; a key already there is replaced."""
+        _str("key", key)
+        _str("text", text)
+        if self._tokenizer is None:
+            self._index.add(key, text)
+        else:
+            self._index.add_tokens(key, self._tokens(text))
+
+    def remove(self, key: str) -> None:
+        """Remove ``key``'s text; ``NotFoundError`` when it is not indexed."""
+        if not self.discard(key):
+            raise NotFoundError(f"{key!r} is not in the index")
+
+    def discard(self, key: str) -> bool:
+        """Remove ``key``'s text if it is indexed; returns whether it was."""
+        return self._index.remove(_str("key", key))
+
+    def search(self, query: str, k: int = 10) -> list[tuple[str, float]]:
+        """The ``k`` best ``(key, score)`` pairs, best first (equal scores: by key).
+
+        Only documents sharing a term with the query are returned, so the list may be shorter
+        than ``k`` (empty for an empty query or one of unknown words).
+        """
+        _str("query", query)
+        k = min(_positive("k", k), len(self._index) or 1)  # a huge k means "all of them"
+        if self._tokenizer is None:
+            return self._index.search(query, k)
+        return self._index.search_tokens(self._tokens(query), k)
+
+    def sizeof(self) -> int:
+        """Bytes the index holds (postings, terms, documents), without the keys themselves."""
+        return self._index.sizeof()
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """One search result of a session: its key, BM25 score and item (a fresh copy)."""
+
+    key: str
+    score: float
+    item: MemoryItem
+
+
+def item_text(item: MemoryItem) -> str:
+    """What recall indexes of an item: its content."""
+    return item.content
+
+
+class _Slot(Protocol):
+    @property
+    def deleted(self) -> bool: ...
+
+
+class SessionIndex:
+    """The recall index of one session on one replica, brought up to date at each search.
+
+    The manager calls :meth:`changed` whenever a key's local slot changes (local writes and
+    merged remote changes alike); the index re-reads only those keys at the next search, with
+    ``value_of`` (slot -> item). If the session's slot mapping itself was replaced (a
+    whole-session refetch), it rebuilds.
+    """
+
+    __slots__ = ("_dirty", "_index", "_slots", "_value_of")
+
+    def __init__(self, value_of: Callable[[Any], object]) -> None:
+        self._value_of = value_of
+        self._index = MemoryIndex()
+        self._dirty: set[str] = set()
+        self._slots: Mapping[str, _Slot] | None = None
+
+    def _item(self, slot: _Slot) -> MemoryItem:
+        return MemoryItem.coerce(self._value_of(slot))  # type: ignore[arg-type]
+
+    def changed(self, key: str) -> None:
+        self._dirty.add(key)
+
+    def search(self, slots: Mapping[str, _Slot], query: str, k: int = 10) -> list[SearchHit]:
+        _str("query", query)
+        _positive("k", k)
+        if slots is not self._slots:
+            self._index = MemoryIndex()
+            self._dirty = set(slots)
+            self._slots = slots
+        for key in self._dirty:
+            slot = slots.get(key)
+            if slot is None or slot.deleted:
+                self._index.discard(key)
+            else:
+                self._index.add(key, item_text(self._item(slot)))
+        self._dirty.clear()
+        hits = self._index.search(query, k)
+        return [SearchHit(key, score, self._item(slots[key])) for key, score in hits]
+
+
+# --- embeddings, fused with BM25 -------------------------------------------------------------
+
+
+def reciprocal_rank_fusion(
+    rankings: Iterable[Sequence[str]], k: int = 60
+) -> list[tuple[str, float]]:
+    """Fuse rankings (keys, best first): each key scores ``sum(1 / (k + rank))``, rank from 1.
+
+    Best first; equal scores by key. ``k`` (60 in the original paper) damps the top ranks.
+    """
+    _positive("k", k)
+    fused: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, key in enumerate(ranking, start=1):
+            fused[key] = fused.get(key, 0.0) + 1.0 / (k + rank)
+    return sorted(fused.items(), key=lambda hit: (-hit[1], hit[0]))
+
+
+def _unit(vector: Sequence[float], dim: int | None) -> tuple[float, ...]:
+    try:
+        values = tuple(float(x) for x in vector)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(f"an embedding must be a sequence of numbers ({exc})") from None
+    if not values or (dim is not None and len(values) != dim):
+        raise ValidationError(f"embedding of dimension {len(values)}, expected {dim or '> 0'}")
+    norm = math.sqrt(math.fsum(x * x for x in values))
+    if not math.isfinite(norm):
+        raise ValidationError("an embedding holds a non-finite number")
+    return values if norm == 0.0 else tuple(x / norm for x in values)
+
+
+class HybridRetriever:
+    """BM25 and embedding (cosine) rankings of the same texts, fused by reciprocal rank fusion.
+
+    ``embed`` maps a list of texts to one vector each (any model: a local sentence-transformer,
+    an API client...). ``depth``: how many hits of each ranking enter the fusion; ``rrf_k``: the
+    fusion's damping constant. ``index``: an existing (empty) :class:`MemoryIndex` to use, e.g.
+    one with a custom tokenizer.
+    """
+
+    def __init__(
+        self,
+        embed: Embed,
+        *,
+        index: MemoryIndex | None = None,
+        depth: int = 50,
+        rrf_k: int = 60,
+    ) -> None:
+        if not callable(embed):
+            raise ValidationError(f"embed must be callable (got {type(embed).__name__})")
+        self._embed = embed
+        self.index = MemoryIndex() if index is None else index
+        self._depth = _positive("depth", depth)
+        self._rrf_k = _positive("rrf_k", rrf_k)
+        self._vectors: dict[str, tuple[float, ...]] = {}
+        self._dim: int | None = None
+
+    @classmethod
+    def from_items(
+        cls, items: Mapping[str, MemoryItem | str], embed: Embed, **options: int
+    ) -> HybridRetriever:
+        """A retriever over ``items`` (e.g. ``manager.state(session_id)``), embedded in one call."""
+        retriever = cls(embed, **options)  # type: ignore[arg-type]
+        retriever.add_many(
+            {key: item if isinstance(item, str) else item_text(item) for key, item in items.items()}
+        )
+        return retriever
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def _vectors_of(self, texts: Sequence[str]) -> list[tuple[float, ...]]:
+        vectors = list(self._embed(list(texts)))
+        if len(vectors) != len(texts):
+            raise ValidationError(f"embed gave {len(vectors)} vectors for {len(texts)} texts")
+        units = []
+        for vector in vectors:
+            units.append(_unit(vector, self._dim))
+            self._dim = len(units[-1])
+        return units
+
+    def add(self, key: str, text: str) -> None:
+        self.add_many({key: text})
+
+    def add_many(self, texts: Mapping[str, str]) -> None:
+        """Index and embed several texts (one ``embed`` call); a key already there is replaced."""
+        for key, text in texts.items():
+            _str("key", key)
+            _str("text", text)
+        if not texts:
+            return
+        vectors = self._vectors_of(list(texts.values()))
+        for (key, text), vector in zip(texts.items(), vectors, strict=True):
+            self.index.add(key, text)
+            self._vectors[key] = vector
+
+    def remove(self, key: str) -> None:
+        self.index.remove(key)
+        del self._vectors[key]
+
+    def dense_search(self, query: str, k: int = 10) -> list[tuple[str, float]]:
+        """The ``k`` keys closest to ``query`` by cosine similarity, best first."""
+        _str("query", query)
+        _positive("k", k)
+        if not self._vectors:
+            return []
+        q = self._vectors_of([query])[0]
+        scored = [
+            (key, math.fsum(a * b for a, b in zip(q, v, strict=True)))
+            for key, v in self._vectors.items()
+        ]
+        scored.sort(key=lambda hit: (-hit[1], hit[0]))
+        return scored[:k]
+
+    def search(self, query: str, k: int = 10) -> list[tuple[str, float]]:
+        """The ``k`` best keys by the fused rank of BM25 and cosine; the score is the RRF sum."""
+        _positive("k", k)
+        depth = max(k, self._depth)
+        keyword = [key for key, _ in self.index.search(query, depth)]
+        dense = [key for key, _ in self.dense_search(query, depth)]
+        return reciprocal_rank_fusion([keyword, dense], self._rrf_k)[:k]
+
+
+__all__ = [
+    "HybridRetriever",
+    "MemoryIndex",
+    "SearchHit",
+    "SessionIndex",
+    "item_text",
+    "reciprocal_rank_fusion",
+]

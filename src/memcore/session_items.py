@@ -1,0 +1,62 @@
+"""What the level pipeline and overflow handling need to know about a session's items: which
+come from a coding agent, which are the agent's own scaffolding, and their order in the session.
+
+Agent items are the ones :mod:`memcore.claude_code` imports (``metadata["source"] ==
+"claude-code"``, or a tool call or result: a ``kind`` and a ``tool``); their account is
+:func:`memcore.session_digest`, not the first sentences of their text. Scaffolding is Claude
+Code's machinery written into the conversation (task notifications, system reminders,
+"[Request interrupted by user]", local-command caveats): it is nothing anyone asked or learned,
+so it never reaches a summary. Today's importer does not store it; items stored by older
+importers or by hand are recognized by ``metadata["kind"] == "scaffolding"`` or by their text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from memcore.model import MemoryItem
+
+SCAFFOLDING_KIND = "scaffolding"
+_AGENT_KINDS = frozenset({"task", "tool_call", "tool_result", "error", "thinking", "fact"})
+
+
+def is_agent_item(item: MemoryItem) -> bool:
+    """Whether ``item`` is a record of a coding-agent session."""
+    meta = item.metadata
+    return meta.get("source") == "claude-code" or (
+        meta.get("kind") in _AGENT_KINDS and "tool" in meta
+    )
+
+
+def is_agent_session(items: Sequence[MemoryItem]) -> bool:
+    """Whether most of ``items`` are agent records (a session to digest, not notes to extract)."""
+    return bool(items) and 2 * sum(1 for item in items if is_agent_item(item)) > len(items)
+
+
+def is_scaffolding(item: MemoryItem) -> bool:
+    """Whether ``item`` is an agent's scaffolding rather than something said, done or learned."""
+    if item.metadata.get("kind") == SCAFFOLDING_KIND:
+        return True
+    if not is_agent_item(item) or item.metadata.get("role") not in (None, "user"):
+        return False
+    from memcore.claude_code.records import scaffolding_kind  # light; only for agent items
+
+    return scaffolding_kind(item.content) is not None
+
+
+def in_session_order(items: Sequence[MemoryItem]) -> list[MemoryItem]:
+    """``items`` by creation time; items created at the same time keep their given order.
+
+    Stores hand a session back in key order (for imported agent sessions, the order of record
+    UUIDs, which is no order at all): summaries read in session order only after this.
+    """
+    return sorted(items, key=lambda item: item.created_at)
+
+
+__all__ = [
+    "SCAFFOLDING_KIND",
+    "in_session_order",
+    "is_agent_item",
+    "is_agent_session",
+    "is_scaffolding",
+]

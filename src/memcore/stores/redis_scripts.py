@@ -1,0 +1,208 @@
+"""The Lua scripts of the Redis store: every write and every read that must be atomic.
+
+Each script touches only the keys of one session, passed in ``KEYS`` (all named
+``memcore:{session}:...``, so on Redis Cluster they share one hash slot and the script runs on
+one node). The commit is written for one round trip and few calls: the meta fields it needs in
+one ``HMGET``, then one ``HSET``/``ZADD``/``RPUSH`` per chunk of keys rather than per key.
+"""
+
+from __future__ import annotations
+
+# Keys per HSET/ZADD/RPUSH call: Lua's unpack() is bounded by the C stack (8000 slots).
+_CHUNK = 1000
+
+# KEYS: meta items index journal jpos
+# ARGV: expected_version, new_version, digest, replace (0/1), token, records
+# ``records`` is one msgpack array [key1, record1, key2, record2, ...] (str types: the cmsgpack
+# of Redis 7.0 reads no bin types): one argument instead of one per record, so the client packs
+# a 100k-item commit in one C call; each journal entry, msgpack [version, key, record], is packed
+# here rather than sent twice. (One commit is thus at most Redis's proto-max-bulk-len, 512 MB
+# by default.)
+# The token makes a retried call exact: if the reply to a commit that landed was lost and the
+# client sends it again, the script recognizes its own commit and returns its version.
+WRITE = f"""
+local meta = redis.call('HMGET', KEYS[1], 'version', 'token', 'journal_trimmed')
+local current = tonumber(meta[1] or '0')
+if current ~= tonumber(ARGV[1]) then
+  if current == tonumber(ARGV[2]) and meta[2] == ARGV[5] then
+    return current
+  end
+  return -1
+end
+local new = ARGV[2]
+local version = tonumber(new)
+local replace = ARGV[4] == '1'
+if replace then
+  redis.call('DEL', KEYS[2], KEYS[3])
+end
+redis.call('HSET', KEYS[5], new, redis.call('LLEN', KEYS[4]) + tonumber(meta[3] or '0'))
+local flat = cmsgpack.unpack(ARGV[6])
+local n = #flat
+local i = 1
+while i <= n do
+  local last = math.min(n, i + 2 * {_CHUNK} - 1)
+  local fields, scored, entries = {{}}, {{}}, {{}}
+  for j = i, last, 2 do
+    fields[#fields + 1] = flat[j]
+    fields[#fields + 1] = flat[j + 1]
+    scored[#scored + 1] = new
+    scored[#scored + 1] = flat[j]
+    if not replace then
+      entries[#entries + 1] = cmsgpack.pack({{version, flat[j], flat[j + 1]}})
+    end
+  end
+  redis.call('HSET', KEYS[2], unpack(fields))
+  redis.call('ZADD', KEYS[3], unpack(scored))
+  if not replace then
+    redis.call('RPUSH', KEYS[4], unpack(entries))
+  end
+  i = last + 1
+end
+if replace then
+  redis.call('HSET', KEYS[1], 'version', new, 'digest', ARGV[3], 'token', ARGV[5],
+             'replaced_at', new)
+else
+  redis.call('HSET', KEYS[1], 'version', new, 'digest', ARGV[3], 'token', ARGV[5])
+end
+return version
+"""
+
+# KEYS: meta items index; ARGV: since_version
+#   -> msgpack [version, digest ('' if none), replaced_at, key1, record1, key2, record2, ...]
+# (one reply string the client unpacks in C, not one bulk reply per record)
+CHANGES = """
+local meta = redis.call('HMGET', KEYS[1], 'version', 'digest', 'replaced_at')
+local out = {meta[1] or '0', meta[2] or '', meta[3] or '0'}
+if tonumber(ARGV[1]) == 0 then  -- everything: the items hash in one call
+  local items = redis.call('HGETALL', KEYS[2])
+  for i = 1, #items do
+    out[i + 3] = items[i]
+  end
+else
+  local keys = redis.call('ZRANGEBYSCORE', KEYS[3], '(' .. ARGV[1], '+inf')
+  for _, key in ipairs(keys) do
+    out[#out + 1] = key
+    out[#out + 1] = redis.call('HGET', KEYS[2], key)
+  end
+end
+-- KEYS[4], when given: the session's incarnation hash (see INCARNATION; ARGV[2] a fresh id, set
+-- only once the session exists: a read never creates anything for a session never written),
+-- appended as {id or false, deletions} so a sync checks it without another round trip
+if KEYS[4] then
+  if meta[1] then
+    redis.call('HSETNX', KEYS[4], 'id', ARGV[2])
+  end
+  local found = redis.call('HMGET', KEYS[4], 'id', 'deletions')
+  out[#out + 1] = found[1]
+  out[#out + 1] = found[2] or '0'
+end
+return cmsgpack.pack(out)
+"""
+
+# KEYS: meta items -> msgpack [version, digest ('' if none), key1, record1, ...]
+SNAPSHOT = """
+local meta = redis.call('HMGET', KEYS[1], 'version', 'digest')
+local out = {meta[1] or '0', meta[2] or ''}
+local items = redis.call('HGETALL', KEYS[2])
+for i = 1, #items do
+  out[i + 2] = items[i]
+end
+return cmsgpack.pack(out)
+"""
+
+# KEYS: meta journal jpos; ARGV: first version wanted -> packed entries from that version on
+# (versions at or below the floor are gone: start past it)
+JOURNAL = """
+local first = tonumber(ARGV[1])
+local floor = tonumber(redis.call('HGET', KEYS[1], 'journal_floor') or '0')
+if first <= floor then first = floor + 1 end
+local start = redis.call('HGET', KEYS[3], first)
+if not start then return {} end
+local trimmed = tonumber(redis.call('HGET', KEYS[1], 'journal_trimmed') or '0')
+return redis.call('LRANGE', KEYS[2], tonumber(start) - trimmed, -1)
+"""
+
+# KEYS: meta journal jpos; ARGV: through_version -> number of entries dropped
+TRUNCATE = """
+local current = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
+local floor = tonumber(redis.call('HGET', KEYS[1], 'journal_floor') or '0')
+local through = math.min(tonumber(ARGV[1]), current)
+if through <= floor then return 0 end
+local trimmed = tonumber(redis.call('HGET', KEYS[1], 'journal_trimmed') or '0')
+local stop
+if through == current then
+  stop = trimmed + redis.call('LLEN', KEYS[2])
+else
+  stop = tonumber(redis.call('HGET', KEYS[3], through + 1))
+  if not stop then
+    return redis.error_reply('memcore journal index has no version ' .. (through + 1))
+  end
+end
+local dropped = stop - trimmed
+if dropped > 0 then
+  redis.call('LTRIM', KEYS[2], dropped, -1)
+end
+local fields = {}
+for v = floor + 1, through do
+  fields[#fields + 1] = v
+  if #fields == 1000 then
+    redis.call('HDEL', KEYS[3], unpack(fields))
+    fields = {}
+  end
+end
+if #fields > 0 then
+  redis.call('HDEL', KEYS[3], unpack(fields))
+end
+redis.call('HSET', KEYS[1], 'journal_floor', through, 'journal_trimmed', stop)
+return dropped
+"""
+
+# KEYS: meta backups blobs; ARGV: packed [version, created_at, size], blob
+PUT_BACKUP = """
+local id = redis.call('HINCRBY', KEYS[1], 'next_backup', 1)
+redis.call('HSET', KEYS[2], id, ARGV[1])
+redis.call('HSET', KEYS[3], id, ARGV[2])
+return id
+"""
+
+# KEYS: meta backups blobs; ARGV: backup id. A session never committed whose last backup goes
+# loses its meta too, so it is no longer listed (the meta key is what lists a session).
+DELETE_BACKUP = """
+redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('HDEL', KEYS[3], ARGV[1])
+local version = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
+if version == 0 and redis.call('HLEN', KEYS[2]) == 0 then
+  redis.call('DEL', KEYS[1])
+end
+return 1
+"""
+
+# KEYS: every part of one session, then its incarnation hash, whose deletion count goes up in
+# the same script: a deletion is never mistaken for a loss (see ``memcore.store_health``)
+DELETE_SESSION = """
+redis.call('DEL', unpack(KEYS, 1, #KEYS - 1))
+return redis.call('HINCRBY', KEYS[#KEYS], 'deletions', 1)
+"""
+
+# KEYS: the session's incarnation hash; ARGV: a fresh random id, used only if there is none yet
+#   -> {id, deletions}. Not one of the session's parts: delete_session keeps it (and counts the
+# deletion in it), while a flushed or restarted server loses it with the session's data.
+INCARNATION = """
+redis.call('HSETNX', KEYS[1], 'id', ARGV[1])
+local found = redis.call('HMGET', KEYS[1], 'id', 'deletions')
+return {found[1], found[2] or '0'}
+"""
+
+SCRIPTS = {
+    "incarnation": INCARNATION,
+    "write": WRITE,
+    "changes": CHANGES,
+    "snapshot": SNAPSHOT,
+    "journal": JOURNAL,
+    "truncate": TRUNCATE,
+    "put_backup": PUT_BACKUP,
+    "delete_backup": DELETE_BACKUP,
+    "delete_session": DELETE_SESSION,
+}
+
+__all__ = ["SCRIPTS"]

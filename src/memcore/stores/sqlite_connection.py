@@ -1,0 +1,348 @@
+"""The SQLite store's connection: one worker thread per store with its own connection, short
+calls of a sync run on the event loop's thread when they cannot wait, busy retries, WAL
+checkpoints, opening (read-only too) and checking the file. See ``memcore.stores.sqlite``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+
+from memcore.errors import BackendError, CorruptedMemoryError, NotFoundError
+from memcore.stores.sqlite_schema import (
+    _APPLICATION_ID,
+    _COLUMNS,
+    _DAMAGE_MARKERS,
+    _SCHEMA,
+    _SCHEMA_VERSION,
+    _UPGRADES,
+    _busy_error,
+    _create_private,
+    _int_cell,
+)
+
+_T = TypeVar("_T")
+logger = logging.getLogger("memcore.stores.sqlite")
+
+_CHECKPOINT_EVERY = 1000  # rows written between two WAL checkpoints (SQLite's default: pages)
+_INLINE_ROWS = 64  # commits of more rows than this always run on the worker thread
+
+
+class SQLiteConnection:
+    """One SQLite file, its connection and the worker thread that uses it."""
+
+    def __init__(
+        self, path: str, timeout: float, synchronous: str, *, read_only: bool, create: bool
+    ) -> None:
+        self.path = path
+        self.timeout = timeout
+        self.read_only = read_only
+        self.create = create and not read_only
+        self._synchronous = synchronous
+        self._lock = threading.Lock()
+        # The connection is used by the worker thread, or by the event loop's thread for the
+        # short calls of a sync when it is free (see ``_run_fast``); this lock says whose turn.
+        self._conn_lock = threading.RLock()
+        # with synchronous=FULL every commit waits for the disk: those stay on the worker
+        self._inline = synchronous == "NORMAL" and not self.read_only
+        self._unchecked_writes = 0  # rows written since the last WAL checkpoint was asked for
+        self._has_store_info = False  # seen once, the table stays (see read_changes)
+        self._checkpoint_conn: sqlite3.Connection | None = None  # the worker's, see _checkpoint
+        self._pid = os.getpid()
+        self._executor: ThreadPoolExecutor | None = None
+        self._conn: sqlite3.Connection | None = None  # touched only on the worker thread
+
+    # --- the worker thread ----------------------------------------------------------------
+
+    def _worker(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._pid != os.getpid():
+                # a forked child: the parent's worker thread does not exist here, and SQLite
+                # connections must not cross a fork; start afresh (the stale ones are dropped)
+                self._pid, self._executor, self._conn = os.getpid(), None, None
+                self._checkpoint_conn = None
+                self._conn_lock = threading.RLock()  # the parent's may be held by a lost thread
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(1, thread_name_prefix="memcore-sqlite")
+            return self._executor
+
+    async def _run(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
+        """Run ``fn(connection)`` on the worker thread, in whichever loop is running."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._worker(), self._call, fn)
+
+    def _call(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
+        with self._conn_lock:
+            if not self._inline:
+                return self._guarded(fn)
+            # busy timeout 0 (see _open): wait for a locked database here, up to ``timeout``;
+            # every call is one transaction or one statement, rolled back when busy
+            deadline = time.monotonic() + self.timeout
+            pause = 0.0002
+            while True:
+                try:
+                    return self._guarded(fn)
+                except BackendError as exc:
+                    if not _busy_error(exc) or time.monotonic() >= deadline:
+                        raise
+                time.sleep(pause)
+                pause = min(pause * 2, 0.02)
+
+    def _guarded(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
+        try:
+            return fn(self._connection())
+        except sqlite3.DatabaseError as exc:
+            if any(marker in str(exc).lower() for marker in _DAMAGE_MARKERS):
+                raise CorruptedMemoryError(f"sqlite store {self.path!r} is damaged: {exc}") from exc
+            raise BackendError(f"sqlite store {self.path!r}: {exc}") from exc
+        except sqlite3.Error as exc:
+            raise BackendError(f"sqlite store {self.path!r}: {exc}") from exc
+        except UnicodeDecodeError as exc:  # a flipped byte in a text cell or in the schema
+            raise CorruptedMemoryError(
+                f"sqlite store {self.path!r} is damaged: text that is not UTF-8 ({exc.reason})"
+            ) from exc
+        except OSError as exc:
+            raise BackendError(f"sqlite store {self.path!r}: {exc}") from exc
+
+    async def _run_fast(self, fn: Callable[[sqlite3.Connection], _T], *, inline: bool) -> _T:
+        """Like ``_run``, but a short call (``inline``) runs right here on the event loop's
+        thread when it cannot wait: the connection is open and idle, and the database's write
+        lock is free (the busy timeout is 0: a locked database fails at once). A one-key
+        commit then costs no thread hop, which was most of its time; anything that would wait
+        goes to the worker, so a database locked by another process never blocks the loop."""
+        if inline and self._inline:
+            done, result = self._try_inline(fn)
+            if done:
+                return result  # type: ignore[return-value]
+        return await self._run(fn)
+
+    def _try_inline(self, fn: Callable[[sqlite3.Connection], _T]) -> tuple[bool, _T | None]:
+        if self._pid != os.getpid() or not self._conn_lock.acquire(blocking=False):
+            return False, None  # a forked child, or the worker is using the connection
+        try:
+            if self._conn is None:
+                return False, None  # opening it may wait: the worker does that
+            try:
+                return True, self._guarded(fn)
+            except BackendError as exc:
+                if _busy_error(exc):
+                    return False, None  # rolled back: the worker retries it, waiting its turn
+                raise
+        finally:
+            self._conn_lock.release()
+
+    def _wrote(self, rows: int) -> None:
+        """Checkpoint the WAL on the worker now and then: automatic checkpoints are off on this
+        connection, so that a commit made on the event loop's thread never waits for one. The
+        checkpoint runs on a connection of its own, so commits go on meanwhile (WAL lets them)."""
+        self._unchecked_writes += rows + 1
+        if self._unchecked_writes >= _CHECKPOINT_EVERY and self.path != ":memory:":
+            self._unchecked_writes = 0
+            self._worker().submit(self._checkpoint)
+
+    def _checkpoint(self) -> None:
+        """On the worker thread: a passive WAL checkpoint (best effort: a failure only leaves
+        the WAL longer, and the next one, or any other connection's, catches up)."""
+        try:
+            if self._checkpoint_conn is None:
+                self._checkpoint_conn = sqlite3.connect(
+                    self.path, timeout=self.timeout, isolation_level=None
+                )
+            self._checkpoint_conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except sqlite3.Error as exc:
+            logger.debug("sqlite store %r: WAL checkpoint skipped (%s)", self.path, exc)
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self._has_store_info = False  # a new connection may be to another file
+            self._conn = self._open()
+        return self._conn
+
+    def _open(self) -> sqlite3.Connection:
+        memory = self.path == ":memory:"
+        if not self.create and (memory or not Path(self.path).is_file()):
+            raise NotFoundError(f"no memcore store at {self.path!r} (nothing was stored there yet)")
+        if self.read_only:
+            return self._open_read_only()
+        if not memory:
+            _create_private(Path(self.path))
+        conn = sqlite3.connect(
+            self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
+        )
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+            if not memory:
+                self._retry_busy(lambda: conn.execute("PRAGMA journal_mode = WAL").fetchone())
+                if self._inline:
+                    conn.execute("PRAGMA wal_autocheckpoint = 0")  # see _wrote
+            conn.execute(f"PRAGMA synchronous = {self._synchronous}")
+            self._init_schema(conn)
+            if self._inline:
+                # from now on a locked database fails at once: the event loop's thread tries
+                # once and hands over, the worker waits its turn in ``_call``
+                conn.execute("PRAGMA busy_timeout = 0")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _open_read_only(self) -> sqlite3.Connection:
+        """``mode=ro``; where that cannot read (read-only media: no ``-shm`` file can be made),
+        ``immutable=1``, which trusts that nothing else writes the file."""
+        uri = Path(self.path).absolute().as_uri()
+        conn: sqlite3.Connection | None = None
+        for options in ("?mode=ro", "?mode=ro&immutable=1"):
+            conn = sqlite3.connect(
+                uri + options, uri=True, timeout=self.timeout, isolation_level=None
+            )
+            try:
+                conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                break
+            except sqlite3.OperationalError as exc:
+                conn.close()
+                # only a file that cannot be opened for reading as it is (no -shm can be made
+                # beside it) is read as immutable; a busy one is not: another process writes it
+                cannot_open = "unable to open" in str(exc) or "readonly" in str(exc)
+                if "immutable" in options or not cannot_open:
+                    raise
+        assert conn is not None
+        try:
+            if self._check_schema(conn) < _SCHEMA_VERSION:
+                raise BackendError(
+                    f"{self.path!r} has an older memcore schema: run a writing command on it "
+                    "once (e.g. `memcore backup`) to upgrade it, then read it read-only"
+                )
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _check_schema(self, conn: sqlite3.Connection) -> int:
+        """The file's memcore schema version, once it is known to be one this memcore reads."""
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        if app_id != _APPLICATION_ID:
+            raise BackendError(f"{self.path!r} is not a memcore store")
+        schema = conn.execute("PRAGMA user_version").fetchone()[0]
+        if schema > _SCHEMA_VERSION:
+            raise BackendError(
+                f"{self.path!r} has memcore schema {schema}, newer than this memcore "
+                f"({_SCHEMA_VERSION}): upgrade memcore"
+            )
+        if schema < 1:
+            raise CorruptedMemoryError(
+                f"sqlite store {self.path!r} is damaged: its schema version is {schema} "
+                f"(memcore writes 1..{_SCHEMA_VERSION})"
+            )
+        if schema == _SCHEMA_VERSION:
+            for table, wanted in _COLUMNS.items():
+                found = {str(row[1]) for row in conn.execute(f"PRAGMA table_info({table})")}
+                if not wanted <= found:
+                    missing = ", ".join(sorted(wanted - found))
+                    raise CorruptedMemoryError(
+                        f"sqlite store {self.path!r} is damaged: table {table!r} lacks {missing}"
+                    )
+        return int(schema)
+
+    def _retry_busy(self, fn: Callable[[], object]) -> None:
+        """Switching to WAL needs a moment of exclusive access that may skip the busy handler."""
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                fn()
+                return
+            except sqlite3.OperationalError as exc:
+                busy = "locked" in str(exc) or "busy" in str(exc)
+                if not busy or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.01)
+
+    def _init_schema(self, conn: sqlite3.Connection) -> None:
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        if app_id == _APPLICATION_ID:
+            if self._check_schema(conn) < _SCHEMA_VERSION:
+                self._upgrade(conn)
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+            if app_id != _APPLICATION_ID:
+                tables = conn.execute(
+                    "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+                ).fetchone()[0]
+                if app_id != 0 or tables:
+                    raise BackendError(f"{self.path!r} is an SQLite file not made by memcore")
+                for statement in _SCHEMA:
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA application_id = {_APPLICATION_ID}")
+                conn.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    @staticmethod
+    def _upgrade(conn: sqlite3.Connection) -> None:
+        """Bring an older memcore file to the current schema (re-checked under the write lock:
+        another process may have just done it)."""
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            schema = conn.execute("PRAGMA user_version").fetchone()[0]
+            for target in range(schema + 1, _SCHEMA_VERSION + 1):
+                for statement in _UPGRADES[target]:
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {max(schema, _SCHEMA_VERSION)}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    @staticmethod
+    def _transaction(
+        conn: sqlite3.Connection, body: Callable[[], _T], *, write: bool = False
+    ) -> _T:
+        """Run ``body`` in one transaction (``BEGIN IMMEDIATE`` for writers: the lock up front,
+        so two writers never both read the old version)."""
+        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        try:
+            result = body()
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return result
+
+    @staticmethod
+    def _version_of(conn: sqlite3.Connection, session_id: str) -> int:
+        row = conn.execute("SELECT version FROM meta WHERE session = ?", (session_id,)).fetchone()
+        return 0 if row is None else _int_cell(row[0], f"the version of session {session_id!r}")
+
+    async def close(self) -> None:
+        """Close the connection and stop the worker; a later call reopens both."""
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is None:
+            return
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(executor, self._close_connection)
+        finally:
+            executor.shutdown(wait=False)
+
+    def _close_connection(self) -> None:
+        with self._conn_lock:
+            conn, self._conn = self._conn, None
+            if conn is not None:
+                conn.close()
+        checkpointer, self._checkpoint_conn = self._checkpoint_conn, None
+        if checkpointer is not None:
+            checkpointer.close()

@@ -1,0 +1,240 @@
+"""The SQLite store's file format: its schema and upgrades, the statements of a commit, the
+checks that read a cell of a possibly damaged file, and the helpers around them.
+
+``memcore.stores.sqlite`` is the store; this module is what it writes and reads.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import parse_qsl
+
+from memcore.errors import BackendError, CorruptedMemoryError, ValidationError
+from memcore.stores.base import Incarnation
+
+_APPLICATION_ID = 0x6D656D63  # "memc": marks a file as a memcore database
+_SCHEMA_VERSION = 2
+_DEFAULT_TIMEOUT = 5.0
+_U64 = 1 << 64
+# what each schema version adds to the one before (applied in order to older files)
+_UPGRADES: dict[int, tuple[str, ...]] = {
+    2: (
+        "ALTER TABLE meta ADD COLUMN replaced_at INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE meta ADD COLUMN journal_floor INTEGER NOT NULL DEFAULT 0",
+    ),
+}
+_I64_LIMIT = 1 << 63
+# The commit's statements, as constants: sqlite3's statement cache then prepares each once.
+_CAS_META = "UPDATE meta SET version = ?, digest = ? WHERE session = ? AND version = ?"
+_CAS_META_REPLACE = (
+    "UPDATE meta SET version = ?1, digest = ?2, replaced_at = ?1 "
+    "WHERE session = ?3 AND version = ?4"
+)
+_CREATE_META = (
+    "INSERT INTO meta (session, version, digest, replaced_at) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (session) DO NOTHING"
+)
+_UPSERT_ITEM = (
+    "INSERT INTO items (session, key, record, version) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (session, key) DO UPDATE SET record = excluded.record, version = excluded.version"
+)
+_READ_CHANGES = (
+    "SELECT NULL, version, digest, replaced_at FROM meta WHERE session = ?1 UNION ALL "
+    "SELECT key, record, NULL, NULL FROM items WHERE session = ?1 AND version > ?2"
+)
+_READ_CHANGES_AND_INCARNATION = (
+    "SELECT NULL, version, digest, replaced_at FROM meta WHERE session = ?1 UNION ALL "
+    "SELECT NULL, name, value, NULL FROM store_info WHERE name IN ('incarnation', ?3) UNION ALL "
+    "SELECT key, record, NULL, NULL FROM items WHERE session = ?1 AND version > ?2"
+)
+_APPEND_JOURNAL = "INSERT INTO journal (session, version, key, record) VALUES (?, ?, ?, ?)"
+
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS meta (
+        session TEXT PRIMARY KEY,
+        version INTEGER NOT NULL,
+        digest INTEGER,
+        next_backup INTEGER NOT NULL DEFAULT 1,
+        replaced_at INTEGER NOT NULL DEFAULT 0,
+        journal_floor INTEGER NOT NULL DEFAULT 0
+    )""",
+    """CREATE TABLE IF NOT EXISTS items (
+        session TEXT NOT NULL,
+        key TEXT NOT NULL,
+        record BLOB NOT NULL,
+        version INTEGER NOT NULL,
+        PRIMARY KEY (session, key)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS items_by_version ON items (session, version)",
+    """CREATE TABLE IF NOT EXISTS journal (
+        id INTEGER PRIMARY KEY,
+        session TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        key TEXT NOT NULL,
+        record BLOB NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS journal_by_version ON journal (session, version)",
+    """CREATE TABLE IF NOT EXISTS backups (
+        session TEXT NOT NULL,
+        backup_id INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        created_at REAL NOT NULL,
+        blob BLOB NOT NULL,
+        PRIMARY KEY (session, backup_id)
+    )""",
+)
+
+
+def _to_signed(digest: int) -> int:
+    """SQLite INTEGER is signed 64-bit; digests are unsigned, so store their two's complement."""
+    return digest - _U64 if digest >= _I64_LIMIT else digest
+
+
+def _to_unsigned(value: int | None) -> int | None:
+    return None if value is None else _int_cell(value, "digest") % _U64
+
+
+# --- read-side cell checks: a damaged file must raise CorruptedMemoryError, not TypeError ---------
+# (``bytes(4398046511104)`` would allocate 4 TiB; ``int("x")`` raises ValueError)
+
+
+def _blob_cell(value: object, what: str) -> bytes:
+    if not isinstance(value, bytes):
+        raise CorruptedMemoryError(f"{what} is not a blob (found {type(value).__name__})")
+    return value
+
+
+def _int_cell(value: object, what: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise CorruptedMemoryError(f"{what} is not an integer (found {type(value).__name__})")
+    return value
+
+
+def _text_cell(value: object, what: str) -> str:
+    if not isinstance(value, str):
+        raise CorruptedMemoryError(f"{what} is not text (found {type(value).__name__})")
+    return value
+
+
+# the columns every table must have: a damaged schema is named at open, not at some later query
+_COLUMNS: dict[str, frozenset[str]] = {
+    "meta": frozenset(
+        ("session", "version", "digest", "next_backup", "replaced_at", "journal_floor")
+    ),
+    "items": frozenset(("session", "key", "record", "version")),
+    "journal": frozenset(("id", "session", "version", "key", "record")),
+    "backups": frozenset(("session", "backup_id", "version", "created_at", "blob")),
+}
+# SQLite errors that mean the file is damaged, not that the backend failed
+# ("file is not a database" stays a BackendError: a file that is not SQLite at all is not ours)
+_DAMAGE_MARKERS = (
+    "malformed",
+    "no such column",
+    "no such table",
+    "corrupt",
+    "could not decode",
+)
+
+
+def parse_sqlite_url(url: str) -> tuple[str, float, str]:
+    """``(path, timeout, synchronous)`` from a ``sqlite:///...`` URL; ``ValidationError`` if bad.
+
+    Parsed by hand (not ``urlsplit``) so a path is taken literally, percent signs included.
+    """
+    if not isinstance(url, str) or not url.lower().startswith("sqlite://"):
+        raise ValidationError(f"not an sqlite URL: {url!r}")
+    rest = url[len("sqlite://") :]
+    rest, _, query = rest.partition("?")
+    if not rest.startswith("/") or len(rest) < 2:
+        raise ValidationError(
+            f"invalid sqlite URL {url!r}: use sqlite:///relative/path.db or sqlite:////abs/path.db"
+        )
+    path = rest[1:]
+    timeout, synchronous = _DEFAULT_TIMEOUT, "NORMAL"
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        if name == "timeout":
+            try:
+                timeout = float(value)
+            except ValueError:
+                timeout = -1.0
+            if not 0 <= timeout <= 3600:
+                raise ValidationError(f"invalid sqlite timeout {value!r}: seconds in [0, 3600]")
+        elif name == "synchronous":
+            synchronous = value.upper()
+            if synchronous not in ("NORMAL", "FULL"):
+                raise ValidationError(f"invalid sqlite synchronous {value!r}: normal or full")
+        else:
+            raise ValidationError(f"unknown sqlite URL parameter {name!r}")
+    return path, timeout, synchronous
+
+
+def _store_info_exists(conn: sqlite3.Connection) -> bool:
+    return (
+        conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'store_info'"
+        ).fetchone()
+        is not None
+    )
+
+
+def _parse_incarnation(session_id: str, found: Mapping[str, object]) -> Incarnation:
+    """An ``Incarnation`` from the store_info rows read for ``session_id``."""
+    deletions = str(found.get(f"deletions:{session_id}", 0))
+    if not deletions.isdigit():
+        raise CorruptedMemoryError(f"the deletion count of {session_id!r} is {deletions!r}")
+    return Incarnation(
+        _text_cell(found.get("incarnation", ""), "the store incarnation"), int(deletions)
+    )
+
+
+def _ensure_store_info(conn: sqlite3.Connection) -> None:
+    """The table of store-wide facts (the incarnation id, deletion counts), added to older files
+    when first needed (inside the caller's write transaction)."""
+    conn.execute("CREATE TABLE IF NOT EXISTS store_info (name TEXT PRIMARY KEY, value NOT NULL)")
+
+
+def _records(session_id: str, rows: list[tuple[object, object]]) -> dict[str, bytes]:
+    records = dict(rows)
+    if set(map(type, records)) <= {str} and set(map(type, records.values())) <= {bytes}:
+        return records  # type: ignore[return-value]  # the common case: no call per row
+    what = f"session {session_id!r}"
+    return {
+        _text_cell(k, f"a key of {what}"): _blob_cell(r, f"the record of key {k!r} of {what}")
+        for k, r in rows
+    }
+
+
+def _busy_error(exc: BackendError) -> bool:
+    """Whether a wrapped SQLite error only means that another connection holds the lock."""
+    cause = exc.__cause__
+    if not isinstance(cause, sqlite3.OperationalError):
+        return False
+    text = str(cause)
+    return "locked" in text or "busy" in text
+
+
+def _create_private(path: Path) -> None:
+    """Make the database's missing folders 0700 and a new database file 0600, whatever the
+    umask (SQLite gives its ``-wal`` and ``-shm`` files the database file's mode)."""
+    missing = []
+    folder = path.absolute().parent
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    for new in reversed(missing):
+        try:
+            new.mkdir(mode=0o700)
+        except FileExistsError:
+            continue  # another process made it first
+        os.chmod(new, 0o700)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    try:
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)

@@ -1,0 +1,228 @@
+"""One replica's copy of one session, and how a delta from the store merges into it.
+
+Split from :mod:`memcore.sync` (which runs the compare-and-set loop around it): this module is
+the state and the merge rules, with no I/O. A replica keeps every key as a
+``memcore._kernels.records.Record`` (the encoded entry plus its stamp, writer, tombstone flag and
+digest hash), so ``get`` hands out a fresh object each time and no caller can change the
+replica's state, and break its digest, by mutating a returned item.
+
+A delta is decoded in one kernel call (``read_records``), the clock observes its largest stamp
+once, and only then does the merge change anything: a corrupted record or a refused stamp leaves
+the replica as it was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from memcore._kernels import records as _records
+from memcore.codec import StateDigest
+from memcore.errors import CorruptedMemoryError, ValidationError
+from memcore.hlc import HybridLogicalClock, is_newer
+from memcore.model import Conflict, MemoryItem, SyncResult
+from memcore.quarantine import read_takeable
+from memcore.store_health import REPUSH, ReplicaWatch, repush_winner
+
+if TYPE_CHECKING:
+    from memcore.search import SessionIndex
+
+Record = _records.Record
+decode_value = _records.decode_value
+
+
+def coerce_item(key: str, value: object) -> MemoryItem:
+    """The item ``set(session, key, value)`` stores: a mapping without ``id`` takes ``key``;
+    an item (or mapping) whose id is not ``key`` is a ``ValidationError``."""
+    if isinstance(value, MemoryItem):
+        item = value
+    elif isinstance(value, Mapping):
+        item = MemoryItem.from_dict(value if "id" in value else {**value, "id": key})
+    else:
+        raise ValidationError(
+            "session values are MemoryItems or MemoryItem-shaped dicts "
+            f"(got {type(value).__name__})"
+        )
+    if item.id != key:
+        raise ValidationError(f"item id {item.id!r} differs from its key {key!r}")
+    return item
+
+
+class LeaderGone(Exception):
+    """Told to the callers waiting on a group whose leader was cancelled: sync on your own."""
+
+
+class SyncGroup:
+    """The callers one sync serves (group commit): its leader runs it, the others await it.
+
+    ``open`` while the sync has not yet taken the pending keys it commits: a caller joining
+    then has its keys carried by this very commit; once closed, newcomers form the next group.
+    Each follower waits on its own future (cancelling one caller touches no other), woken
+    directly by ``settle``.
+    """
+
+    __slots__ = ("followers", "open", "strategy")
+
+    def __init__(self, strategy: str) -> None:
+        self.strategy = strategy
+        self.open = True
+        self.followers: list[asyncio.Future[SyncResult]] = []
+
+    def join(self) -> asyncio.Future[SyncResult]:
+        waiter: asyncio.Future[SyncResult] = asyncio.get_running_loop().create_future()
+        self.followers.append(waiter)
+        return waiter
+
+    def settle(self, result: SyncResult | None, error: BaseException | None = None) -> None:
+        """Hand the leader's outcome to every follower still waiting."""
+        for waiter in self.followers:
+            if waiter.done():  # its caller was cancelled
+                continue
+            if error is not None:
+                waiter.set_exception(error)
+            elif result is not None:
+                waiter.set_result(result)
+
+
+@dataclass
+class SessionReplica:
+    """What one replica holds of one session, and the bookkeeping its syncs need."""
+
+    slots: dict[str, Record] = field(default_factory=dict)
+    # key -> (stamp, replica) of the merged value its local write replaced (None: none), so a
+    # record seen again after a refetch is not mistaken for a remote change
+    pending: dict[str, tuple[int, str] | None] = field(default_factory=dict)
+    digest: StateDigest = field(default_factory=StateDigest)
+    version: int = 0  # the store version whose changes are all merged here
+    last_sync: datetime | None = None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    refetches: int = 0
+    last_refetch: str | None = None
+    stored_digest_mismatch: bool = False
+    # the store's incarnation, went-back events and set-aside records (memcore.store_health)
+    watch: ReplicaWatch = field(default_factory=ReplicaWatch)
+    running: SyncGroup | None = None  # the sync in flight, if any
+    waiting: SyncGroup | None = None  # the callers waiting for the next one
+    recall: SessionIndex | None = None  # built by the first search; told of every changed key
+
+    def put(self, key: str, slot: Record) -> None:
+        """Replace ``key``'s slot, keeping the digest equal to the live state's."""
+        old = self.slots.get(key)
+        if old is not None and not old.deleted:
+            self.digest.remove_hash(old.digest_hash)
+        if not slot.deleted:
+            self.digest.add_hash(slot.digest_hash)
+        self.slots[key] = slot
+        if self.recall is not None:
+            self.recall.changed(key)
+
+    def write(self, key: str, slot: Record) -> None:
+        """A local write: ``key`` becomes pending (remembering what it replaced) and ``slot``."""
+        if key not in self.pending:
+            base = self.slots.get(key)
+            self.pending[key] = None if base is None else (base.stamp, base.replica)
+        self.put(key, slot)
+
+    def refetched(self, why: str) -> None:
+        self.refetches += 1
+        self.last_refetch = why
+
+    def reset(self) -> None:
+        """Forget everything merged, keeping only the pending changes."""
+        kept = {key: self.slots[key] for key in self.pending}
+        self.slots = {}
+        self.digest = StateDigest()
+        for key, slot in kept.items():
+            self.put(key, slot)
+        self.version = 0
+
+
+def value_of(slot: Record) -> Any:
+    return None if slot.deleted else decode_value(slot.data)
+
+
+def settle(strategy: str, local: Record, remote: Record) -> str:
+    if strategy == "remote-wins":
+        return "remote"
+    if strategy == "local-wins":
+        return "local"
+    newer = is_newer(local.stamp, local.replica, remote.stamp, remote.replica)
+    return "local" if newer else "remote"
+
+
+def merge(
+    session_id: str,
+    session: SessionReplica,
+    records: Mapping[str, bytes],
+    *,
+    replica_id: str,
+    clock: HybridLogicalClock,
+    strategy: str,
+    conflicts: dict[str, Conflict],
+    whole: bool = False,
+) -> int:
+    """Apply a delta (all or nothing); returns how many remote changes were taken.
+
+    ``whole``: the records are the whole session, so what this replica held is dropped first
+    (pending changes stay), but only once every record decoded. A record that decodes but that
+    no replica can take is set aside, not applied (``memcore.quarantine``).
+    """
+    try:
+        incoming, top, refused = read_takeable(records)  # records no replica can take: set aside
+    except CorruptedMemoryError as exc:
+        raise CorruptedMemoryError(
+            f"session {session_id!r}: {exc}; run recover_corrupted_memory on this session"
+        ) from exc
+    if incoming:
+        clock.observe(top)  # before changing anything: the clock may refuse a stamp
+    if whole:
+        session.reset()
+    session.watch.note_refused(session_id, session, incoming, refused, whole)
+    if not session.slots and not session.pending:
+        # nothing held here (a first sync or a refetch): every record is simply taken
+        for slot in incoming.values():
+            if not slot.deleted:
+                session.digest.add_hash(slot.digest_hash)
+        session.slots = incoming
+        return len(incoming)
+    slots, pending = session.slots, session.pending
+    taken = 0
+    for key, remote in incoming.items():
+        local = slots.get(key)
+        if local is not None and local.stamp == remote.stamp and local.replica == remote.replica:
+            pending.pop(key, None)  # our own write, already committed
+            continue
+        if local is not None and key in pending:
+            seen = (remote.stamp, remote.replica)
+            if pending[key] == seen:
+                continue  # the value our pending write replaced, refetched: no change
+            if remote.replica == replica_id:
+                pending[key] = seen  # an older write of ours; ours supersedes it
+                continue
+            if pending[key] == REPUSH:  # held before the store lost it: not a conflict
+                winner = repush_winner(local, remote)
+            else:
+                winner = settle(strategy, local, remote)
+                conflicts[key] = Conflict(key, value_of(local), value_of(remote), winner)
+            if winner == "local":
+                pending[key] = seen  # settled against this value; commit over it
+                continue
+            del pending[key]
+        session.put(key, remote)
+        taken += 1
+    return taken
+
+
+__all__ = [
+    "LeaderGone",
+    "Record",
+    "SessionReplica",
+    "SyncGroup",
+    "coerce_item",
+    "merge",
+    "settle",
+    "value_of",
+]

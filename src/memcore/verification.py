@@ -1,0 +1,160 @@
+"""Verification: decode every stored record of a session and check it against the kept digest.
+
+Reads only. A record that does not decode, or decodes but cannot be taken by a replica (see
+:mod:`memcore.quarantine`), is a bad key; the digest of the records is compared with the digest
+the committing replica kept. A deep check also decodes every backup and journal entry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from memcore.backups import StoreArg, decode_backup, opened_store
+from memcore.errors import CorruptedMemoryError, NotFoundError
+from memcore.quarantine import decode_records, digest_ok
+from memcore.stores.base import Store, decode_entry, validate_session_id
+
+
+@dataclass(frozen=True, slots=True)
+class SessionHealth:
+    """What ``verify_session`` found.
+
+    ``state_ok`` covers the live state (every record decodes and the digest matches); ``ok``
+    also covers the backups and journal entries a deep check looked at. ``computed_digest`` is
+    None when some record could not be decoded (a digest over part of a state means nothing).
+    ``bad_journal_versions`` lists the versions of undecodable journal records (``0`` when the
+    store could not list the journal at all). ``journal_floor`` (deep checks only) is the version
+    through which the journal was compacted: repairs need an intact backup at or above it.
+    """
+
+    session_id: str
+    version: int
+    records: int
+    live_items: int
+    stored_digest: int | None
+    computed_digest: int | None
+    bad_keys: tuple[str, ...]
+    problems: tuple[str, ...]
+    backups_checked: int = 0
+    bad_backups: tuple[int, ...] = ()
+    journal_checked: int = 0
+    bad_journal_versions: tuple[int, ...] = ()
+    journal_floor: int = 0  # read by deep checks only: entries up to it were compacted away
+
+    @property
+    def state_ok(self) -> bool:
+        return not self.bad_keys and self.digest_ok
+
+    @property
+    def digest_ok(self) -> bool:
+        if self.computed_digest is None:
+            return False
+        if self.stored_digest is None:
+            return self.version == 0 and self.records == 0
+        return self.computed_digest == self.stored_digest
+
+    @property
+    def ok(self) -> bool:
+        return self.state_ok and not self.bad_backups and not self.bad_journal_versions
+
+    def describe(self) -> str:
+        """One line for humans (the CLI prints it)."""
+        if self.ok:
+            return f"ok ({self.live_items} items, version {self.version})"
+        return "CORRUPTED: " + "; ".join(self.problems)
+
+
+@dataclass(frozen=True, slots=True)
+class StoreHealth:
+    """``verify_store``'s report: one ``SessionHealth`` per session, sorted by session id."""
+
+    url: str
+    sessions: tuple[SessionHealth, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(s.ok for s in self.sessions)
+
+    @property
+    def corrupted(self) -> tuple[str, ...]:
+        return tuple(s.session_id for s in self.sessions if not s.ok)
+
+
+async def verify_session(
+    session_id: str, store: StoreArg = None, *, deep: bool = False
+) -> SessionHealth:
+    """Decode every stored record of a session, recompute its digest and compare it with the
+    kept one. ``deep`` also decodes every backup and journal entry (what recovery would need),
+    which costs time proportional to their size. Reads only; never writes."""
+    validate_session_id(session_id)
+    async with opened_store(store) as opened:
+        return await _verify(opened, session_id, deep)
+
+
+async def verify_store(store: StoreArg = None, *, deep: bool = False) -> StoreHealth:
+    """``verify_session`` for every session of a store."""
+    async with opened_store(store) as opened:
+        sessions = sorted(await opened.list_sessions())
+        reports = [await _verify(opened, session, deep) for session in sessions]
+        return StoreHealth(opened.url, tuple(reports))
+
+
+async def _verify(store: Store, session_id: str, deep: bool) -> SessionHealth:
+    snapshot = await store.read_snapshot(session_id)
+    decoded = decode_records(snapshot.records)
+    problems = [f"record {key!r}: {why}" for key, why in sorted(decoded.bad.items())]
+    computed = decoded.digest
+    if not decoded.bad and not digest_ok(decoded, snapshot.version, snapshot.digest):
+        if snapshot.digest is None:
+            problems.append(f"no stored digest at version {snapshot.version}")
+        else:
+            problems.append(
+                f"digest mismatch: stored {snapshot.digest:016x}, records give {computed:016x}"
+            )
+    bad_backups: list[int] = []
+    bad_journal: list[int] = []
+    backups_checked = journal_checked = floor = 0
+    if deep:
+        for info in await store.list_backups(session_id):
+            try:
+                blob = await store.get_backup(session_id, info.backup_id)
+            except NotFoundError:  # rotated away meanwhile
+                continue
+            backups_checked += 1
+            try:
+                decode_backup(blob, session_id, info)
+            except CorruptedMemoryError as exc:
+                bad_backups.append(info.backup_id)
+                problems.append(f"backup {info.backup_id}: {exc}")
+        try:
+            journal = await store.read_journal(session_id, 0)
+        except CorruptedMemoryError as exc:
+            journal = []
+            bad_journal.append(0)
+            problems.append(f"journal unreadable: {exc}")
+        journal_checked = len(journal)
+        floor = await store.journal_floor(session_id)
+        for item in journal:
+            try:
+                decode_entry(item.record)
+            except CorruptedMemoryError as exc:
+                bad_journal.append(item.version)
+                problems.append(f"journal entry {item.key!r} at version {item.version}: {exc}")
+    return SessionHealth(
+        session_id=session_id,
+        version=snapshot.version,
+        records=len(snapshot.records),
+        live_items=sum(1 for e in decoded.entries.values() if not e.deleted),
+        stored_digest=snapshot.digest,
+        computed_digest=computed,
+        bad_keys=tuple(sorted(decoded.bad)),
+        problems=tuple(problems),
+        backups_checked=backups_checked,
+        bad_backups=tuple(bad_backups),
+        journal_checked=journal_checked,
+        bad_journal_versions=tuple(sorted(set(bad_journal))),
+        journal_floor=floor,
+    )
+
+
+__all__ = ["SessionHealth", "StoreHealth", "verify_session", "verify_store"]

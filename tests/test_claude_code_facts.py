@@ -1,0 +1,250 @@
+"""Agent-aware import on real Claude Code sessions (the development transcripts, read-only) and
+the rules behind it, one by one: facts, not dumps; failures linked to their fixes."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from memcore.claude_code import KIND_PRIORITY, find_transcripts, parse_lines, parse_transcript
+from memcore.claude_code.records import assistant_statement, scaffolding_kind, strip_wrappers
+from memcore.claude_code.tools import (
+    changed_lines,
+    changed_names,
+    defined_names,
+    describe_result,
+    enclosing_definition,
+    error_lines,
+    exit_code,
+    normalize_command,
+    outcome_lines,
+)
+from memcore.model import Priority
+from tests.test_claude_code import SESSION
+
+# --- the development transcripts (real sessions, read-only) -------------------------------------
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "claude-code"
+REAL = DATA / "entireio__cli__20b81bf8.jsonl"
+needs_data = pytest.mark.skipif(not REAL.is_file(), reason="development transcripts not present")
+_NAME = r"`[\w.]+(?:\(\))?`"
+_READ_SHAPE = re.compile(
+    rf"Read `[^`]+`(?: \(lines [\w-]+\)|: \d+ lines(?:, defining {_NAME}(?:(?:, | and ){_NAME})*)?)"
+)
+
+
+@needs_data
+def test_no_read_result_content_is_kept_as_memory_text() -> None:
+    import json
+
+    read_ids: set[str] = set()
+    file_lines: set[str] = set()
+    for raw in REAL.read_text().splitlines():
+        record = json.loads(raw)
+        content = record.get("message", {}).get("content")
+        for block in content if isinstance(content, list) else []:
+            if block.get("type") == "tool_use" and block.get("name") == "Read":
+                read_ids.add(block["id"])
+            if block.get("type") == "tool_result" and block.get("tool_use_id") in read_ids:
+                text = block["content"] if isinstance(block["content"], str) else ""
+                file_lines.update(
+                    line.split("\u2192", 1)[1].strip()
+                    for line in text.splitlines()
+                    if "\u2192" in line and len(line.split("\u2192", 1)[1].strip()) > 30
+                )
+    assert len(file_lines) > 100
+    items = parse_transcript(REAL).items
+    reads = [i for i in items if i.metadata.get("tool") == "Read"]
+    assert reads
+    for item in reads:
+        assert not any(line in item.content for line in file_lines), item.content
+        # the path, how much was read, the names it defines: never a line of the file
+        assert _READ_SHAPE.fullmatch(item.content), item.content
+
+
+@needs_data
+def test_errors_are_linked_to_the_edits_that_fixed_them() -> None:
+    items = {item.id: item for item in parse_transcript(REAL).items}
+    failed = [i for i in items.values() if i.metadata.get("kind") == "error"]
+    fixed = [i for i in failed if i.metadata.get("fixed_by")]
+    assert fixed, "the failing go test was fixed by an edit in this session"
+    for error in fixed:
+        for fix_id in error.metadata["fixed_by"]:
+            fix = items[fix_id]
+            assert fix.metadata["tool"] in ("Edit", "MultiEdit", "Write", "Bash")
+            if fix.metadata["tool"] != "Bash":
+                assert error.id in fix.metadata["fixes"]
+        assert items[error.metadata["resolved_by"]].metadata["kind"] == "tool_result"
+    first = fixed[0]
+    assert "TestWriteTemporary_Deduplication" in first.content
+    assert "checkpoint_test.go" in items[first.metadata["fixed_by"][0]].content
+
+
+@needs_data
+def test_a_full_jsonl_is_found_by_content_and_imported(tmp_path: Path) -> None:
+    folder = tmp_path / "checkpoints" / "25" / "9e16a0e452" / "0"
+    folder.mkdir(parents=True)
+    full = folder / "full.jsonl"
+    full.write_bytes(REAL.read_bytes())
+    (folder / "metadata.jsonl").write_text('{"checkpoint": 1}\n')
+    assert find_transcripts(tmp_path) == [full]
+    transcript = parse_transcript(full)
+    assert transcript.session_id == "20b81bf8-77cd-4205-8ac9-727b573a70e4"
+    assert transcript.agent_id is None
+    assert len(transcript.items) > 50
+
+
+@needs_data
+def test_incremental_parse_from_an_offset(tmp_path: Path) -> None:
+    data = REAL.read_bytes()
+    live = tmp_path / "live.jsonl"
+    cut = data.index(b"\n", len(data) // 2) + 40  # mid-line: a record still being written
+    live.write_bytes(data[:cut])
+    first = parse_transcript(live)
+    assert first.end_offset == data.rindex(b"\n", 0, cut) + 1
+    live.write_bytes(data)
+    rest = parse_transcript(live, start_offset=first.end_offset)
+    assert rest.end_offset == len(data)
+    whole = parse_transcript(REAL)
+    ids = [i.id for i in first.items] + [i.id for i in rest.items]
+    assert set(ids) == {i.id for i in whole.items}
+    again = [i for i in ids if not i.startswith("cc:files:")]  # file history is cumulative
+    assert len(again) == len(set(again))
+    assert parse_transcript(live, start_offset=len(data)).items == []
+
+
+# --- the rules, one by one ----------------------------------------------------------------------
+
+
+def test_scaffolding_is_recognized_and_wrappers_stripped() -> None:
+    assert scaffolding_kind("<task-notification>\n<task-id>b0</task-id>") == "task-notification"
+    assert scaffolding_kind("[Request interrupted by user for tool use]") == "interrupted"
+    assert scaffolding_kind("<local-command-stdout>See ya!</local-command-stdout>") == (
+        "local-command-stdout"
+    )
+    assert scaffolding_kind("Fix the flaky test in `sync.py`") is None
+    wrapped = "<system_instruction>\nYou are in Conductor.\n</system_instruction>\n\nimplement"
+    assert strip_wrappers(wrapped) == "implement"
+    assert strip_wrappers("<system-reminder>x</system-reminder>") == ""
+
+
+def test_assistant_statements_are_weighed() -> None:
+    assert assistant_statement("All 19 tests pass.") == ("conclusion", Priority.HIGH)
+    assert assistant_statement("The bug was a map iterated in random order.")[0] == "conclusion"
+    assert assistant_statement("Let me read the cart module.") == ("narration", Priority.LOW)
+    assert assistant_statement("We should keep the old API instead of breaking it.")[0] == (
+        "decision"
+    )
+
+
+def test_edit_names_and_lines() -> None:
+    old = "def total(items):\n    return round(sum(items), 2)\n"
+    new = "def total(items):\n    return quantize_cents(sum(items))\n"
+    names = changed_names(old, new)
+    assert names[0] == "total()"  # the definition the change sits in
+    assert "quantize_cents()" in names
+    assert changed_lines(old, new) == ["return quantize_cents(sum(items))"]
+    go = "func (s *Store) Save(ctx context.Context) error {\n\treturn nil\n}\n"
+    assert defined_names(go + "type Result struct {\n}\n") == ["Save()", "Result"]
+
+
+def test_enclosing_definition_from_the_original_file() -> None:
+    original = "class Cart:\n    def total(self):\n        x = 1\n        return x\n"
+    result = {"originalFile": original, "oldString": "        return x\n"}
+    assert enclosing_definition(result) == "total()"
+    assert enclosing_definition({"originalFile": original, "oldString": "missing"}) is None
+    assert enclosing_definition("not a mapping") is None
+
+
+def test_commands_failures_and_outcomes() -> None:
+    assert normalize_command("cd /repo && go test ./... 2>&1 | tail -20") == "go test ./..."
+    failed = "Exit code 1\nok  pkg/a 0.1s\n--- FAIL: TestX (0.5s)\nFAIL pkg/b"
+    assert exit_code(failed, True) == 1
+    assert error_lines(failed) == ["--- FAIL: TestX (0.5s)", "FAIL pkg/b"]
+    assert outcome_lines("collecting\n12 passed in 0.3s\n") == ["12 passed in 0.3s"]
+    text, meta = describe_result(
+        "Bash", {"command": "pytest -q"}, "Exit code 2\nE   assert 1 == 2", True, None, None
+    )
+    assert text == "`pytest -q` failed (exit 2): E assert 1 == 2"
+    assert meta["exit_code"] == 2
+
+
+_JSONISH = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.text(max_size=12)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+_TOOL_INPUT = st.dictionaries(
+    st.sampled_from(
+        [
+            "file_path",
+            "old_string",
+            "new_string",
+            "content",
+            "command",
+            "pattern",
+            "offset",
+            "limit",
+            "todos",
+            "edits",
+            "description",
+            "path",
+            "subject",
+        ]
+    ),
+    _JSONISH,
+    max_size=5,
+)
+_BLOCK = st.one_of(
+    st.fixed_dictionaries(
+        {
+            "type": st.just("tool_use"),
+            "id": st.sampled_from(["t1", "t2"]),
+            "name": st.sampled_from(
+                ["Read", "Edit", "MultiEdit", "Write", "Bash", "Grep", "TodoWrite", "Task", "Other"]
+            ),
+            "input": _TOOL_INPUT,
+        }
+    ),
+    st.fixed_dictionaries(
+        {
+            "type": st.just("tool_result"),
+            "tool_use_id": st.sampled_from(["t1", "t2", "t3"]),
+            "content": _JSONISH,
+            "is_error": st.booleans(),
+        }
+    ),
+    st.fixed_dictionaries({"type": st.just("text"), "text": st.text(max_size=40)}),
+)
+_RECORD = st.fixed_dictionaries(
+    {
+        "type": st.sampled_from(["user", "assistant", "system", "file-history-snapshot"]),
+        "sessionId": st.just(SESSION),
+        "timestamp": st.just("2026-11-20T10:00:00Z"),
+        "message": st.fixed_dictionaries(
+            {
+                "role": st.just("user"),
+                "content": st.one_of(st.text(max_size=40), st.lists(_BLOCK, max_size=3)),
+            }
+        ),
+    },
+    optional={"toolUseResult": _JSONISH, "snapshot": _JSONISH, "uuid": st.text(max_size=6)},
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(records=st.lists(_RECORD, max_size=6))
+def test_any_records_parse_without_raising(records: list[dict[str, Any]]) -> None:
+    transcript = parse_lines([json.dumps(r) for r in records])
+    assert transcript.records == len(records)
+    for item in transcript.items:
+        assert item.content.strip()
+        assert item.metadata["kind"] in KIND_PRIORITY

@@ -1,0 +1,313 @@
+"""``memcore hook``: saving real Claude Code transcripts and bringing them back at session start."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from memcore.claude_code import project_dir_name
+from memcore.claude_code.hooks import run_hook
+from memcore.claude_code.project import registry_session
+from memcore.cli import main
+from memcore.model import MemoryItem
+from memcore.stores import open_store
+from memcore.sync import DistributedMemoryManager
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "claude-code"
+PROJECT = "/Users/soph/Work/entire/devenv/cli"  # seven real sessions of one project
+EARLIER = ("entireio__cli__198393f2.jsonl", "entireio__cli__20b81bf8.jsonl")
+OTHER_PROJECT_FILE = "marot__spotter__d6e0bada.jsonl"
+
+pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason="the shared transcripts are not here")
+
+
+def _session_of(path: Path) -> str:
+    for line in path.open():
+        record = json.loads(line)
+        if isinstance(record, dict) and record.get("sessionId"):
+            return str(record["sessionId"])
+    raise AssertionError(f"no session id in {path}")
+
+
+def _place(home: Path, source: str, cwd: str = PROJECT) -> tuple[Path, str]:
+    """Copy a real transcript where Claude Code keeps it; returns its path and session id."""
+    session = _session_of(DATA / source)
+    folder = home / "projects" / project_dir_name(cwd)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{session}.jsonl"
+    shutil.copyfile(DATA / source, target)
+    return target, session
+
+
+def _payload(
+    event: str, session: str, transcript: Path | None, cwd: str = PROJECT, **extra: str
+) -> str:
+    data = {"session_id": session, "cwd": cwd, "hook_event_name": event, **extra}
+    if transcript is not None:
+        data["transcript_path"] = str(transcript)
+    return json.dumps(data)
+
+
+def _hook(event: str, payload: str, url: str, budget: int = 2000) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = run_hook(event, payload, store_url=url, budget=budget, out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+async def _state(url: str, session: str) -> dict[str, MemoryItem]:
+    store = open_store(url)
+    manager = DistributedMemoryManager(storage_backend=store, replica_id="test-reader")
+    try:
+        await manager.sync_session_memory(session)
+        return {k: MemoryItem.coerce(v) for k, v in manager.state(session).items()}
+    finally:
+        await manager.close()
+        await store.close()
+
+
+async def _version(url: str, session: str) -> int:
+    store = open_store(url)
+    try:
+        return await store.version(session)
+    finally:
+        await store.close()
+
+
+def _read_state(url: str, session: str) -> dict[str, MemoryItem]:
+    return asyncio.run(_state(url, session))
+
+
+def _read_version(url: str, session: str) -> int:
+    return asyncio.run(_version(url, session))
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'memory.db'}"
+
+
+def _save_earlier(tmp_path: Path, url: str) -> list[tuple[Path, str]]:
+    saved = []
+    for source in EARLIER:
+        transcript, session = _place(tmp_path, source)
+        code, out, err = _hook("session-end", _payload("SessionEnd", session, transcript), url)
+        assert (code, out, err) == (0, "", "")
+        saved.append((transcript, session))
+    return saved
+
+
+def _context(out: str) -> str:
+    data = json.loads(out)
+    assert data["hookSpecificOutput"]["hookEventName"] == "SessionStart"
+    return str(data["hookSpecificOutput"]["additionalContext"])
+
+
+def test_start_brings_back_earlier_sessions_of_the_same_project(tmp_path: Path, url: str) -> None:
+    from memcore.tokens import count_tokens
+
+    saved = _save_earlier(tmp_path, url)
+    registry = _read_state(url, registry_session(PROJECT))
+    assert len(registry) == len(EARLIER)
+    payload = _payload(
+        "SessionStart", "11111111-2222-3333-4444-555555555555", None, source="startup"
+    )
+    code, out, err = _hook("session-start", payload, url, budget=2000)
+    assert code == 0, err
+    context = _context(out)
+    assert 0 < count_tokens(context) <= 2000
+    # it names files the earlier sessions touched and carries their digests' statements
+    files = [p for value in registry.values() for p in value.metadata["files"]]
+    assert sum(f"`{p.removeprefix(PROJECT + '/')}`" in context for p in files) >= 3
+    for _, session in saved:
+        digest = registry[f"session:{session}"].content
+        statements = [ln for ln in str(digest).splitlines() if ln.startswith("- ")]
+        assert any(line in context for line in statements[:3]), session
+    # a smaller budget is respected too
+    _, small, _ = _hook("session-start", payload, url, budget=300)
+    assert count_tokens(_context(small)) <= 300
+
+
+def test_another_project_sees_nothing(tmp_path: Path, url: str) -> None:
+    _save_earlier(tmp_path, url)
+    other = "/home/marco/projects/spotter"
+    code, out, err = _hook(
+        "session-start", _payload("SessionStart", "x-1", None, cwd=other, source="startup"), url
+    )
+    assert (code, out, err) == (0, "", "")
+    # not even a project whose path starts the same
+    code, out, _ = _hook(
+        "session-start", _payload("SessionStart", "x-2", None, cwd=PROJECT + "-fork"), url
+    )
+    assert (code, out) == (0, "")
+
+
+def test_save_twice_changes_nothing_and_growth_is_incremental(tmp_path: Path, url: str) -> None:
+    source = DATA / EARLIER[1]
+    lines = source.read_bytes().splitlines(keepends=True)
+    transcript, session = _place(tmp_path, EARLIER[1])
+    transcript.write_bytes(b"".join(lines[: len(lines) // 2]))
+    payload = _payload("PreCompact", session, transcript)
+    assert _hook("pre-compact", payload, url)[1:] == ("", "")
+    half = _read_state(url, session)
+    version = _read_version(url, session)
+    assert _hook("stop", payload, url)[1:] == ("", "")  # the same transcript again: nothing
+    assert _read_version(url, session) == version
+    transcript.write_bytes(b"".join(lines))  # the session went on
+    assert _hook("session-end", payload, url)[1:] == ("", "")
+    full = _read_state(url, session)
+    assert set(half) < set(full)
+    assert _read_version(url, session) == version + 1  # one commit carried the new records
+
+
+def test_sub_agents_are_saved_with_their_session(tmp_path: Path, url: str) -> None:
+    cwd = "/home/USER/projects/spotter-worktrees/spotter-gqc"
+    transcript, session = _place(tmp_path, "marot__spotter__258c7280.jsonl", cwd)
+    shutil.copyfile(
+        DATA / "marot__spotter__258c7280__agent-a881341.jsonl",
+        transcript.parent / "agent-a881341.jsonl",
+    )
+    code, out, err = _hook("session-end", _payload("SessionEnd", session, transcript, cwd), url)
+    assert (code, out, err) == (0, "", "")
+    state = _read_state(url, session)
+    agents = {str(v.metadata.get("agent")) for v in state.values()}
+    assert "a881341" in " ".join(agents)
+
+
+def test_after_compaction_start_adds_this_sessions_own_digest(tmp_path: Path, url: str) -> None:
+    _save_earlier(tmp_path, url)
+    transcript, session = _place(tmp_path, "entireio__cli__880d23f9.jsonl")
+    assert _hook("pre-compact", _payload("PreCompact", session, transcript), url)[1:] == ("", "")
+    code, out, _ = _hook(
+        "session-start", _payload("SessionStart", session, transcript, source="compact"), url
+    )
+    assert code == 0
+    context = _context(out)
+    assert "This session before compaction" in context
+    assert "Earlier session" in context
+    # a plain start of the same session does not repeat its own digest
+    _, plain, _ = _hook(
+        "session-start", _payload("SessionStart", session, transcript, source="resume"), url
+    )
+    assert "This session before compaction" not in _context(plain)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "",
+        "garbage \x00\x01 not json",
+        "[1, 2, 3]",
+        json.dumps({"session_id": "s", "cwd": "relative/path", "transcript_path": "/x.jsonl"}),
+        json.dumps({"cwd": PROJECT}),
+    ],
+)
+def test_bad_payloads_exit_zero_silently(payload: str, url: str) -> None:
+    for event in ("session-start", "pre-compact", "session-end", "stop"):
+        code, out, err = _hook(event, payload, url)
+        assert code == 0
+        assert out == ""
+        assert len(err.strip().splitlines()) == 1
+
+
+def test_bad_transcript_paths_are_refused_without_breaking(tmp_path: Path, url: str) -> None:
+    missing = tmp_path / "nope.jsonl"
+    code, out, err = _hook("session-end", _payload("SessionEnd", "s1", missing), url)
+    assert (code, out) == (0, "")
+    assert "no transcript file" in err
+    unreadable = tmp_path / "secret.jsonl"
+    unreadable.write_text("print('not a transcript')\n")
+    code, out, err = _hook("session-end", _payload("SessionEnd", "s1", unreadable), url)
+    assert (code, out) == (0, "")
+    assert "no Claude Code transcript record" in err
+    # a real transcript, but of another project than the payload's cwd
+    foreign, session = _place(tmp_path, OTHER_PROJECT_FILE, "/home/marco/projects/spotter")
+    code, out, err = _hook("session-end", _payload("SessionEnd", session, foreign, PROJECT), url)
+    assert (code, out) == (0, "")
+    assert "outside" in err
+    # of another session than the payload's
+    code, _, err = _hook(
+        "session-end",
+        _payload("SessionEnd", "someone-else", foreign, "/home/marco/projects/spotter"),
+        url,
+    )
+    assert code == 0
+    assert "not of someone-else" in err
+
+
+def test_the_command_reads_stdin(
+    tmp_path: Path, url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    transcript, session = _place(tmp_path, EARLIER[0])
+    monkeypatch.setattr("sys.stdin", io.StringIO(_payload("SessionEnd", session, transcript)))
+    assert main(["hook", "session-end", "--store", url]) == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO(_payload("SessionStart", "new", None)))
+    assert main(["hook", "session-start", "--store", url, "--budget", "500"]) == 0
+    assert "additionalContext" in capsys.readouterr().out
+    monkeypatch.setattr("sys.stdin", io.StringIO("{not json"))
+    assert main(["hook", "session-start", "--store", url]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1
+
+
+def test_parallel_sessions_of_one_project_lose_nothing(tmp_path: Path, url: str) -> None:
+    """Three Claude Code sessions of one project save at once, in three real processes."""
+    import subprocess
+    import sys
+
+    sources = (*EARLIER, "entireio__cli__880d23f9.jsonl")
+    placed = [_place(tmp_path, source) for source in sources]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "memcore", "hook", "session-end", "--store", url],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in placed
+    ]
+    for proc, (transcript, session) in zip(procs, placed, strict=True):
+        assert proc.stdin is not None
+        proc.stdin.write(_payload("SessionEnd", session, transcript))
+        proc.stdin.close()  # every process has its payload before any is waited for
+    for proc in procs:  # a hook prints nothing when it saves, so no pipe can fill up
+        assert proc.wait(timeout=120) == 0
+        assert proc.stdout is not None
+        assert proc.stderr is not None
+        assert (proc.stdout.read(), proc.stderr.read()) == ("", "")
+        proc.stdout.close()
+        proc.stderr.close()
+    registry = _read_state(url, registry_session(PROJECT))
+    assert set(registry) == {f"session:{session}" for _, session in placed}
+    for transcript, session in placed:
+        from memcore.claude_code import parse_transcript
+
+        expected = {item.id for item in parse_transcript(transcript).items}
+        assert expected <= set(_read_state(url, session))
+
+
+def test_start_on_a_store_not_yet_made_says_nothing_and_creates_nothing(tmp_path: Path) -> None:
+    where = tmp_path / "not-yet" / "memory.db"
+    payload = _payload("SessionStart", "s-1", None, source="startup")
+    assert _hook("session-start", payload, f"sqlite:///{where}") == (0, "", "")
+    assert not where.parent.exists()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["hook"], ["hook", "session-start", "--nope"], ["hook", "stop", "--budget", "-5"]],
+)
+def test_a_malformed_hook_command_line_still_exits_zero(
+    argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("{}"))
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert len(captured.err.strip().splitlines()) == 1

@@ -1,0 +1,156 @@
+"""install-claude-code / uninstall-claude-code on settings files that already hold other things."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from memcore.claude_code.install import BACKUP_SUFFIX, HOOK_EVENTS, plan
+from memcore.cli import main
+from memcore.errors import ValidationError
+
+SETTINGS: dict[str, Any] = {
+    "model": "opus",
+    "permissions": {"allow": ["Bash(npm test:*)"]},
+    "hooks": {
+        "PreToolUse": [{"matcher": "Bash", "hooks": [{"type": "command", "command": "audit.sh"}]}],
+        "SessionStart": [{"hooks": [{"type": "command", "command": "echo hello"}]}],
+    },
+}
+MCP: dict[str, Any] = {
+    "mcpServers": {"github": {"command": "gh-mcp", "args": []}},
+    "numStartups": 12,
+}
+
+
+def _write(path: Path, data: object) -> bytes:
+    # an unusual layout, so a rewrite (not the original bytes) would show
+    raw = json.dumps(data, indent=4, sort_keys=True).encode() + b"\n"
+    path.write_bytes(raw)
+    return raw
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> tuple[Path, Path, bytes, bytes]:
+    settings, mcp = tmp_path / "settings.json", tmp_path / "claude.json"
+    return settings, mcp, _write(settings, SETTINGS), _write(mcp, MCP)
+
+
+def _cli(*args: str) -> int:
+    return main(list(args))
+
+
+def _install(settings: Path, mcp: Path, *extra: str) -> int:
+    return _cli(
+        "install-claude-code", "--settings", str(settings), "--mcp-config", str(mcp), *extra
+    )
+
+
+def _uninstall(settings: Path, mcp: Path) -> int:
+    return _cli("uninstall-claude-code", "--settings", str(settings), "--mcp-config", str(mcp))
+
+
+def test_install_merges_and_keeps_everything_else(files: tuple[Path, Path, bytes, bytes]) -> None:
+    settings, mcp, settings_raw, mcp_raw = files
+    assert _install(settings, mcp) == 0
+    data = json.loads(settings.read_text())
+    assert data["model"] == "opus"
+    assert data["permissions"] == SETTINGS["permissions"]
+    assert data["hooks"]["PreToolUse"] == SETTINGS["hooks"]["PreToolUse"]
+    assert data["hooks"]["SessionStart"][0] == SETTINGS["hooks"]["SessionStart"][0]
+    for event, name in HOOK_EVENTS.items():
+        commands = [h["command"] for g in data["hooks"][event] for h in g["hooks"]]
+        ours = [c for c in commands if c.endswith(f"hook {name}")]
+        assert len(ours) == 1
+        runner = shlex.split(ours[0])[0]
+        assert Path(runner).is_absolute()  # the same interpreter's memcore, by absolute path
+    servers = json.loads(mcp.read_text())["mcpServers"]
+    assert servers["github"] == MCP["mcpServers"]["github"]
+    assert servers["memcore"]["args"][-1] == "mcp"
+    assert Path(servers["memcore"]["command"]).is_absolute()
+    assert json.loads(mcp.read_text())["numStartups"] == 12
+    # each file was backed up, byte for byte, before it changed
+    assert settings.with_name(settings.name + BACKUP_SUFFIX).read_bytes() == settings_raw
+    assert mcp.with_name(mcp.name + BACKUP_SUFFIX).read_bytes() == mcp_raw
+
+
+def test_install_twice_is_the_same_bytes_and_uninstall_gives_the_original_back(
+    files: tuple[Path, Path, bytes, bytes],
+) -> None:
+    settings, mcp, settings_raw, mcp_raw = files
+    assert _install(settings, mcp) == 0
+    once = settings.read_bytes(), mcp.read_bytes()
+    assert _install(settings, mcp) == 0
+    assert (settings.read_bytes(), mcp.read_bytes()) == once
+    assert _uninstall(settings, mcp) == 0
+    assert settings.read_bytes() == settings_raw
+    assert mcp.read_bytes() == mcp_raw
+    assert _uninstall(settings, mcp) == 0  # nothing left to remove: nothing changes
+    assert settings.read_bytes() == settings_raw
+
+
+def test_uninstall_without_backup_removes_only_memcore(
+    files: tuple[Path, Path, bytes, bytes],
+) -> None:
+    settings, mcp, _, _ = files
+    assert _install(settings, mcp) == 0
+    settings.with_name(settings.name + BACKUP_SUFFIX).unlink()
+    mcp.with_name(mcp.name + BACKUP_SUFFIX).unlink()
+    data = json.loads(settings.read_text())
+    data["theme"] = "dark"  # the user changed something since
+    settings.write_text(json.dumps(data))
+    assert _uninstall(settings, mcp) == 0
+    assert json.loads(settings.read_text()) == {**SETTINGS, "theme": "dark"}
+    assert json.loads(mcp.read_text()) == MCP
+
+
+def test_install_into_missing_files_and_project_scope(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert _cli("install-claude-code", "--scope", "project") == 0
+    settings = tmp_path / ".claude" / "settings.json"
+    assert set(json.loads(settings.read_text())["hooks"]) == set(HOOK_EVENTS)
+    assert "memcore" in json.loads((tmp_path / ".mcp.json").read_text())["mcpServers"]
+    assert settings.stat().st_mode & 0o077 == 0  # new files are private
+
+
+def test_not_json_is_refused_and_nothing_changes(
+    files: tuple[Path, Path, bytes, bytes], capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings, mcp, _, mcp_raw = files
+    settings.write_text("{ this is not json")
+    assert _install(settings, mcp) == 1
+    err = capsys.readouterr().err
+    assert "not valid JSON" in err
+    assert len(err.strip().splitlines()) == 1
+    assert settings.read_text() == "{ this is not json"
+    assert mcp.read_bytes() == mcp_raw  # the other file was not touched either
+    assert not mcp.with_name(mcp.name + BACKUP_SUFFIX).exists()
+    with pytest.raises(ValidationError):
+        plan(True, settings=settings, mcp_config=mcp)
+
+
+def test_dry_run_writes_nothing(
+    files: tuple[Path, Path, bytes, bytes], capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings, mcp, settings_raw, mcp_raw = files
+    assert _install(settings, mcp, "--dry-run") == 0
+    assert "would change" in capsys.readouterr().out
+    assert settings.read_bytes() == settings_raw
+    assert mcp.read_bytes() == mcp_raw
+
+
+def test_store_url_reaches_hooks_and_server(files: tuple[Path, Path, bytes, bytes]) -> None:
+    settings, mcp, _, _ = files
+    assert _install(settings, mcp, "--store", "sqlite:////tmp/mem x.db") == 0
+    command = json.loads(settings.read_text())["hooks"]["PreCompact"][-1]["hooks"][0]["command"]
+    assert shlex.split(command)[-2:] == ["--store", "sqlite:////tmp/mem x.db"]
+    assert json.loads(mcp.read_text())["mcpServers"]["memcore"]["args"][-2:] == [
+        "--store",
+        "sqlite:////tmp/mem x.db",
+    ]

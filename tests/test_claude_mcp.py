@@ -1,0 +1,126 @@
+"""``memcore mcp``: the project's memory as MCP tools, driven by the official MCP client."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from memcore.claude_code.mcp_server import MemoryService
+from memcore.errors import NotFoundError, ValidationError
+from memcore.stores import open_store
+
+PROJECT = "/home/alice/shop"
+
+
+@pytest.fixture
+async def service(tmp_path: Path):  # type: ignore[no-untyped-def]
+    store = open_store(f"sqlite:///{tmp_path / 'memory.db'}")
+    service = MemoryService(store, PROJECT)
+    yield service
+    await service.close()
+    await store.close()
+
+
+async def test_remember_recall_forget(service: MemoryService, tmp_path: Path) -> None:
+    first = await service.remember(
+        "cart.py rounds totals with round(); the fix is Decimal.quantize.", kind="decision"
+    )
+    await service.remember("The user prefers pytest -x for quick runs.", kind="preference")
+    hits = await service.recall("how are cart totals rounded?")
+    assert hits[0].id == first
+    assert hits[0].kind == "decision"
+    assert await service.recall("kubernetes helm chart") == []
+    # another project never sees these notes, through the same store
+    other = MemoryService(service.store, "/home/alice/other")
+    try:
+        assert await other.recall("cart totals rounded") == []
+    finally:
+        await other.close()
+    assert await service.forget(first) == service.notes
+    assert all(hit.id != first for hit in await service.recall("cart totals rounded"))
+    with pytest.raises(NotFoundError):
+        await service.forget(first)
+
+
+async def test_bad_arguments(service: MemoryService) -> None:
+    with pytest.raises(ValidationError):
+        await service.remember("   ")
+    with pytest.raises(ValidationError):
+        await service.remember("x", kind="gossip")
+    with pytest.raises(ValidationError):
+        await service.remember("x", priority="urgent")
+    with pytest.raises(ValidationError):
+        await service.recall("x", k=0)
+    with pytest.raises(NotFoundError):
+        await service.recall("x", session="not-this-projects")
+    with pytest.raises(NotFoundError):
+        await service.digest()  # no session saved yet
+    assert await service.sessions() == []
+
+
+def test_digest_and_sessions_of_saved_claude_code_sessions(tmp_path: Path) -> None:
+    from tests.test_claude_hooks import DATA, EARLIER, PROJECT, _hook, _payload, _place
+
+    if not DATA.is_dir():
+        pytest.skip("the shared transcripts are not here")
+    url = f"sqlite:///{tmp_path / 'memory.db'}"
+    transcript, session = _place(tmp_path, EARLIER[0])
+    assert _hook("session-end", _payload("SessionEnd", session, transcript), url)[1:] == ("", "")
+
+    async def check() -> None:
+        store = open_store(url)
+        service = MemoryService(store, PROJECT)
+        try:
+            listed = await service.sessions()
+            assert [s["session"] for s in listed] == [session]
+            text = await service.digest(budget=400)
+            assert "## " in text
+            hits = await service.recall("hooks_claudecode_handlers.go repository error")
+            assert hits
+            assert hits[0].session == session
+        finally:
+            await service.close()
+            await store.close()
+
+    asyncio.run(check())
+
+
+def _is_error(result: object) -> bool:
+    """``is_error`` on mcp 2, ``isError`` on mcp 1."""
+    return bool(getattr(result, "is_error", getattr(result, "isError", False)))
+
+
+async def test_the_server_over_stdio_with_the_official_client(tmp_path: Path) -> None:
+    pytest.importorskip("mcp")
+    from mcp import ClientSession, StdioServerParameters
+    from mcp.client.stdio import stdio_client
+
+    url = f"sqlite:///{tmp_path / 'memory.db'}"
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "memcore", "mcp", "--store", url, "--project", PROJECT],
+        env=dict(os.environ),
+    )
+    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+        await session.initialize()
+        tools = {tool.name: tool for tool in (await session.list_tools()).tools}
+        assert set(tools) == {"remember", "recall", "forget", "digest", "sessions"}
+        assert all(len(tool.description or "") > 80 for tool in tools.values())
+        for note in (
+            "The billing service retries failed webhooks three times with exponential backoff.",
+            "Deploys go through `make release`; never push tags by hand.",
+        ):
+            result = await session.call_tool("remember", {"content": note, "kind": "fact"})
+            assert not _is_error(result)
+        result = await session.call_tool("recall", {"query": "how often are webhooks retried?"})
+        assert not _is_error(result)
+        text = result.content[0].text  # type: ignore[union-attr]
+        assert text.splitlines()[0].endswith(
+            "The billing service retries failed webhooks three times with exponential backoff."
+        )
+        bad = await session.call_tool("remember", {"content": "x", "kind": "gossip"})
+        assert _is_error(bad)

@@ -1,0 +1,358 @@
+"""session_digest: within budget, deterministic, the same compiled or pure, statements not lists."""
+
+from __future__ import annotations
+
+import random
+import re
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import memcore.digest
+import memcore.digest_lines
+import memcore.digest_prose
+from memcore import MemoryItem, SessionDigest, count_tokens, session_digest
+from memcore.claude_code import KIND_PRIORITY, parse_transcript
+from memcore.digest_lines import build_candidates, spare_lines
+from memcore.errors import ValidationError
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "claude-code"
+REAL = DATA / "entireio__cli__20b81bf8.jsonl"
+BIGGER = DATA / "entireio__cli__847ff7d2.jsonl"
+needs_data = pytest.mark.skipif(not REAL.is_file(), reason="development transcripts not present")
+BUDGETS = (0, 1, 3, 8, 15, 30, 60, 120, 250, 500, 1000, 2500, 8000)
+_IDENT = re.compile(r"`[^`]+`")
+_READ_LINE = re.compile(r"(^|\s)\d+\u2192")
+T0 = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
+#: The digest's modules that call the pipeline kernels (switched together to compare twins).
+_KERNEL_USERS = (memcore.digest_lines, memcore.digest_prose)
+
+
+@pytest.fixture(scope="module")
+def real_items() -> list[MemoryItem]:
+    return parse_transcript(REAL).items
+
+
+def notes() -> list[MemoryItem]:
+    texts = [
+        ("Fix cart rounding.", "high"),
+        ("The checkout total used float arithmetic; `Decimal.quantize()` fixes it.", "normal"),
+        ("Deploy is on Friday after the `release/2.3` branch is cut.", "critical"),
+        ("Remember that staging uses the `eu-west-1` database.", "low"),
+    ]
+    return [
+        MemoryItem(f"n{i}", text, priority=prio, created_at=T0 + timedelta(minutes=i))
+        for i, (text, prio) in enumerate(texts)
+    ]
+
+
+@needs_data
+@pytest.mark.parametrize("budget", BUDGETS)
+def test_budget_is_never_exceeded_on_a_real_session(
+    real_items: list[MemoryItem], budget: int
+) -> None:
+    digest = session_digest(real_items, budget)
+    assert isinstance(digest, SessionDigest)
+    assert count_tokens(digest.text) == digest.tokens <= budget
+    if budget >= 120:
+        assert digest.tokens >= budget // 3  # it uses the room it has
+
+
+@pytest.mark.parametrize("budget", BUDGETS)
+def test_budget_with_a_plugged_counter(budget: int) -> None:
+    def words(text: str) -> int:
+        return len(text.split())
+
+    digest = session_digest(notes(), budget, counter=words)
+    assert words(digest.text) == digest.tokens <= budget
+
+
+def test_plain_notes_get_a_sensible_digest() -> None:
+    digest = session_digest(notes(), 500)
+    assert set(digest.sections) == {"notes"}
+    assert "## Notes" in digest.text
+    for item in notes():
+        assert item.content in digest.text
+    assert session_digest([], 100).text == ""
+
+
+def test_bad_budget_is_a_validation_error() -> None:
+    with pytest.raises(ValidationError):
+        session_digest(notes(), -1)
+    with pytest.raises(ValidationError):
+        session_digest(notes(), True)
+
+
+@needs_data
+def test_same_items_any_order_same_bytes(real_items: list[MemoryItem]) -> None:
+    first = session_digest(real_items, 1500)
+    shuffled = list(real_items)
+    random.Random(7).shuffle(shuffled)
+    again = session_digest(shuffled, 1500)
+    assert again.text.encode() == first.text.encode()
+    assert again.sections == first.sections
+
+
+@needs_data
+def test_compiled_and_pure_kernels_give_the_same_digest(
+    real_items: list[MemoryItem],
+    pipeline_impl: ModuleType,
+    pure_kernels: object,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from memcore._pure import pipeline as pure
+
+    for module in _KERNEL_USERS:
+        monkeypatch.setattr(module, "pipeline", pure)
+    expected = session_digest(real_items, 1200, counter=pure.count_tokens).text
+    for module in _KERNEL_USERS:
+        monkeypatch.setattr(module, "pipeline", pipeline_impl)
+    assert session_digest(real_items, 1200, counter=pipeline_impl.count_tokens).text == expected
+
+
+@needs_data
+def test_sections_are_present_and_made_of_statements(real_items: list[MemoryItem]) -> None:
+    digest = session_digest(real_items, 4000)
+    for name in ("asked", "decisions", "files", "commands", "errors"):
+        assert digest.sections.get(name), name
+    for name in ("files", "commands", "errors"):
+        for line in digest.sections[name].splitlines():
+            words = _IDENT.sub(" ", line).split()
+            assert len([w for w in words if w.isalpha()]) >= 3, line  # a statement, not names
+    assert "TestWriteTemporary_Deduplication" in digest.sections["errors"]
+    assert "fixed by editing" in digest.sections["errors"]
+    assert "cmd/entire/cli/strategy/auto_commit.go" in digest.sections["files"]
+
+
+@needs_data
+def test_a_large_real_session_within_budget_and_without_file_dumps() -> None:
+    items = parse_transcript(BIGGER).items
+    for budget in (200, 2000):
+        digest = session_digest(items, budget)
+        assert digest.tokens <= budget
+        assert not _READ_LINE.search(digest.text)  # no line of a Read result ("   12→code")
+
+
+@needs_data
+@pytest.mark.parametrize("budget", [300, 1500, 3000])
+def test_it_fills_its_budget_when_the_session_has_more_to_say(budget: int) -> None:
+    items = parse_transcript(BIGGER).items
+
+    def words(text: str) -> int:
+        return len(text.split())
+
+    for counter in (count_tokens, words):
+        digest = session_digest(items, budget, counter=counter)
+        assert budget * 0.95 <= counter(digest.text) == digest.tokens <= budget
+
+
+@needs_data
+def test_spare_prose_only_when_every_other_line_had_its_chance(
+    real_items: list[MemoryItem],
+) -> None:
+    ordered = sorted(real_items, key=lambda i: (i.created_at, i.id))
+    main = {c.text for c in build_candidates(ordered)}
+    spare = {c.text for c in spare_lines(ordered)} - main
+    assert spare
+    tight = session_digest(real_items, 400).text.splitlines()
+    assert not spare.intersection(tight)
+    roomy = session_digest(real_items, 8000)
+    assert spare.intersection(roomy.text.splitlines())
+    assert roomy.tokens > session_digest(real_items, 400).tokens
+
+
+def _agent(i: int, content: str, **meta: object) -> MemoryItem:
+    meta = {"source": "claude-code", "role": "assistant", **meta}
+    return MemoryItem(f"a{i}", content, metadata=meta, created_at=T0 + timedelta(minutes=i))
+
+
+def test_questions_and_instructions_to_the_user_are_not_results() -> None:
+    text = (
+        "Report whether it works. The question is: why does `load()` fail on `cfg.yaml`? "
+        "The bug was a map iterated in random order in `merge()`. Zebra `a/z.py` comes first. "
+        "Alpha `a/b.py` comes second."
+    )
+    items = [
+        MemoryItem("t", "why does load fail?", metadata={"kind": "task"}, created_at=T0),
+        _agent(1, text, kind="fact"),
+    ]
+    decisions = session_digest(items, 400).sections["decisions"]
+    assert "The bug was a map iterated in random order in `merge()`." in decisions
+    assert "Report whether" not in decisions
+    assert "The question is" not in decisions
+    assert decisions.index("Zebra") < decisions.index("Alpha")  # the text's own order
+
+
+def test_a_todo_dropped_from_a_later_list_is_not_open() -> None:
+    lists = (
+        [["pending", "Rename the plugin"], ["pending", "Write the docs"]],
+        [["completed", "Rename the plugin"]],
+    )
+    items = [
+        _agent(i, "Todo list", kind="tool_call", tool="TodoWrite", todos=todos)
+        for i, todos in enumerate(lists)
+    ]
+    digest = session_digest(items, 400).text
+    assert "Done: Rename the plugin" in digest
+    assert "Write the docs" not in digest
+
+
+def test_a_cut_line_keeps_half_its_words_and_ends_on_no_connective() -> None:
+    def words(text: str) -> int:
+        return len(text.split())
+
+    line = "- `src/a.py` was edited twice, changing `f()` and `g()` in the parser module today"
+    for room in range(4, words(line) + 1):
+        cut = memcore.digest._cut(line, room, words)
+        if cut is None:
+            continue
+        assert words(cut) <= room
+        assert cut.endswith("\u2026")
+        kept = cut[:-1].split()
+        assert len(kept) >= words(line) / 2
+        assert kept[-1].rstrip(",").lower() not in {"and", "changing", "the", "in"}
+        assert cut.count("`") % 2 == 0
+
+
+@needs_data
+def test_every_compaction_of_a_session_is_a_case_on_request() -> None:
+    from benchmarks.compaction_quality import load_cases
+
+    first = load_cases(DATA)
+    every = load_cases(DATA, every=True)
+    assert {c.name for c in first} < {c.name for c in every}
+    later = [c for c in every if "#" in c.name]
+    assert later
+    assert all(c.name.split("#")[0] in {f.name for f in first} for c in later)
+    for case in later:
+        earlier = next(c for c in every if c.name == case.name.split("#")[0])
+        assert len(case.lines_before) > len(earlier.lines_before)
+        assert case.summary != earlier.summary
+
+
+def test_the_digest_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from memcore.cli import main
+    from tests.test_claude_code import SESSION, write_claude_home
+
+    projects = write_claude_home(tmp_path / ".claude")
+    store = f"sqlite:///{tmp_path}/cli.db"
+    assert main(["import-claude-code", str(projects), "--store", store]) == 0
+    capsys.readouterr()
+    assert main(["digest", SESSION, "--store", store, "--budget", "400"]) == 0
+    out = capsys.readouterr().out
+    assert "## What was asked" in out
+    assert "checkout total is off by a cent" in out
+    assert "`pytest -q tests/test_cart.py` ran once and failed (exit 1)" in out
+    assert count_tokens(out.rstrip("\n")) <= 400
+    assert main(["digest", "--store", store, "--budget", "50"]) == 0  # every session
+    assert f"# Session {SESSION}" not in capsys.readouterr().out  # only one: no headings
+    assert main(["digest", "nosuch", "--store", store]) == 1
+    assert "no session 'nosuch'" in capsys.readouterr().err
+    assert main(["digest", SESSION, "--store", f"sqlite:///{tmp_path}/none.db"]) == 1
+
+
+_WORDS_ST = st.sampled_from(
+    [
+        "fix",
+        "the",
+        "bug",
+        "`total()`",
+        "src/cart.py",
+        "run(",
+        "All 3 tests pass.",
+        "Let me",
+        "because",
+        "error:",
+        "\n",
+        "- ",
+        "```",
+        "**",
+        "é",
+        "→",
+        "decided",
+        "TODO",
+        "/",
+    ]
+)
+_TEXT = st.lists(_WORDS_ST, max_size=25).map(" ".join)
+_META_VALUE = st.one_of(
+    st.none(),
+    st.integers(-3, 3),
+    _TEXT,
+    st.lists(_TEXT, max_size=3),
+    st.lists(st.lists(_TEXT, max_size=3), max_size=3),
+    st.booleans(),
+)
+_META = st.fixed_dictionaries(
+    {},
+    optional={
+        "kind": st.sampled_from([*sorted(KIND_PRIORITY), "note", "scaffolding"]),
+        "source": st.just("claude-code"),
+        "tool": st.sampled_from(["Read", "Edit", "Write", "Bash", "Grep", "TodoWrite", "Task"]),
+        "file_path": _TEXT,
+        "cwd": _TEXT,
+        "command": _TEXT,
+        "pattern": _TEXT,
+        "names": _META_VALUE,
+        "added_lines": _META_VALUE,
+        "todos": _META_VALUE,
+        "error_lines": _META_VALUE,
+        "outcome": _META_VALUE,
+        "paths": _META_VALUE,
+        "fixed_by": _META_VALUE,
+        "fixes": _META_VALUE,
+        "defines": _META_VALUE,
+        "files_changed": _META_VALUE,
+        "exit_code": _META_VALUE,
+        "statement": _META_VALUE,
+        "enclosing": _META_VALUE,
+        "lines": _META_VALUE,
+        "count": _META_VALUE,
+        "tool_use_id": _META_VALUE,
+        "report": _META_VALUE,
+        "rejected": _META_VALUE,
+        "resolved": _META_VALUE,
+        "role": st.sampled_from(["user", "assistant"]),
+    },
+)
+_ITEMS = st.lists(
+    st.builds(
+        lambda i, text, meta, minutes, prio: MemoryItem(
+            f"i{i}",
+            text or "x",
+            priority=prio,
+            metadata=meta,
+            created_at=T0 + timedelta(minutes=minutes),
+        ),
+        st.integers(0, 10**6),
+        _TEXT,
+        _META,
+        st.integers(0, 30),
+        st.sampled_from(["low", "normal", "high", "critical"]),
+    ),
+    max_size=12,
+    unique_by=lambda item: item.id,
+)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(items=_ITEMS, budget=st.integers(0, 400))
+def test_any_items_any_budget_compiled_equals_pure(items: list[MemoryItem], budget: int) -> None:
+    from memcore._pure import pipeline as pure
+
+    digest = session_digest(items, budget)
+    assert digest.tokens == count_tokens(digest.text) <= budget
+    original = getattr(memcore.digest_lines, "pipeline")  # noqa: B009 (not re-exported)
+    try:
+        for module in _KERNEL_USERS:
+            setattr(module, "pipeline", pure)  # noqa: B010
+        twin = session_digest(items, budget, counter=pure.count_tokens)
+    finally:
+        for module in _KERNEL_USERS:
+            setattr(module, "pipeline", original)  # noqa: B010
+    native = session_digest(items, budget, counter=original.count_tokens)
+    assert twin.text == native.text

@@ -1,0 +1,101 @@
+"""``memcore search`` on a real SQLite store with several sessions."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from memcore import DistributedMemoryManager
+from memcore.cli import EXIT_ERROR, main
+
+SESSIONS = {
+    "alpha": {
+        "a1": "Redis Cluster keeps every key of one session in one hash slot",
+        "a2": "The default store is an SQLite file",
+    },
+    "beta": {
+        "b1": "redis-server is started on a free loopback port by the tests",
+        "b2": "lz4 frames can be read by the lz4 command-line tool",
+    },
+    "memcore.internal": {"i1": "redis internals nobody should see"},
+}
+
+
+@pytest.fixture
+async def store_url(tmp_path: Path, memcore_home: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'several.db'}"
+    manager = DistributedMemoryManager(url, replica_id="writer")
+    for session, items in SESSIONS.items():
+        for key, text in items.items():
+            manager.set(session, key, {"content": text})
+        await manager.sync_session_memory(session)
+    await manager.close()
+    return url
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[str], str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out.splitlines(), captured.err
+
+
+def test_every_session_by_default(store_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, lines, err = run_cli(capsys, "search", "redis", "--store", store_url)
+    assert code == 0, err
+    rows = [line.split("\t") for line in lines]
+    assert {(row[0], row[1]) for row in rows} == {("alpha", "a1"), ("beta", "b1")}
+    scores = [float(row[2]) for row in rows]
+    assert scores == sorted(scores, reverse=True)
+    assert scores[0] > 0
+    assert any(row[3].startswith("Redis Cluster keeps") for row in rows)
+
+
+def test_one_session_and_k(store_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, lines, _ = run_cli(
+        capsys, "search", "redis lz4", "--store", store_url, "--session", "beta"
+    )
+    assert code == 0
+    assert [line.split("\t")[:2] for line in lines] == [["beta", "b2"], ["beta", "b1"]]
+    code, lines, _ = run_cli(capsys, "search", "redis lz4", "--store", store_url, "-k", "1")
+    assert code == 0
+    assert len(lines) == 1
+
+
+def test_default_store_and_no_match(
+    memcore_home: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, _, err = run_cli(capsys, "search", "anything")
+    assert code == EXIT_ERROR
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_default_store_is_searched(memcore_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    async def write() -> None:
+        manager = DistributedMemoryManager(None, replica_id="w")
+        manager.set("notes", "n1", {"content": "the embedded store is searched by default"})
+        await manager.sync_session_memory("notes")
+        await manager.close()
+
+    asyncio.run(write())
+    code, lines, _ = run_cli(capsys, "search", "embedded")
+    assert code == 0
+    assert lines[0].split("\t")[:2] == ["notes", "n1"]
+    code, lines, _ = run_cli(capsys, "search", "zebra")
+    assert code == 0
+    assert lines == ["no item matches 'zebra'"]
+
+
+def test_unknown_session_is_one_line(store_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, lines, err = run_cli(capsys, "search", "redis", "--store", store_url, "--session", "nope")
+    assert code == EXIT_ERROR
+    assert lines == []
+    assert len(err.strip().splitlines()) == 1
+    assert "nope" in err
+
+
+def test_bad_k_is_a_usage_error(store_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(capsys, "search", "redis", "--store", store_url, "-k", "0")
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1
