@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import random
 import re
 from datetime import datetime, timedelta, timezone
@@ -29,7 +30,19 @@ _IDENT = re.compile(r"`[^`]+`")
 _READ_LINE = re.compile(r"(^|\s)\d+\u2192")
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
 #: The digest's modules that call the pipeline kernels (switched together to compare twins).
-_KERNEL_USERS = (memcore.digest_lines, memcore.digest_prose)
+#: The digest's modules and the kernel families each one uses.
+_KERNEL_USERS = (
+    (memcore.digest_lines, ("pipeline", "prose")),
+    (memcore.digest_prose, ("prose",)),
+)
+
+
+def _use_kernels(monkeypatch: pytest.MonkeyPatch, pipeline_twin: ModuleType) -> None:
+    """Make the digest use the twins (compiled or pure) that ``pipeline_twin`` is one of."""
+    package = pipeline_twin.__name__.rsplit(".", 1)[0]  # memcore._native or memcore._pure
+    for module, families in _KERNEL_USERS:
+        for family in families:
+            monkeypatch.setattr(module, family, importlib.import_module(f"{package}.{family}"))
 
 
 @pytest.fixture(scope="module")
@@ -106,11 +119,9 @@ def test_compiled_and_pure_kernels_give_the_same_digest(
 ) -> None:
     from memcore._pure import pipeline as pure
 
-    for module in _KERNEL_USERS:
-        monkeypatch.setattr(module, "pipeline", pure)
+    _use_kernels(monkeypatch, pure)
     expected = session_digest(real_items, 1200, counter=pure.count_tokens).text
-    for module in _KERNEL_USERS:
-        monkeypatch.setattr(module, "pipeline", pipeline_impl)
+    _use_kernels(monkeypatch, pipeline_impl)
     assert session_digest(real_items, 1200, counter=pipeline_impl.count_tokens).text == expected
 
 
@@ -347,12 +358,8 @@ def test_any_items_any_budget_compiled_equals_pure(items: list[MemoryItem], budg
     digest = session_digest(items, budget)
     assert digest.tokens == count_tokens(digest.text) <= budget
     original = getattr(memcore.digest_lines, "pipeline")  # noqa: B009 (not re-exported)
-    try:
-        for module in _KERNEL_USERS:
-            setattr(module, "pipeline", pure)  # noqa: B010
+    with pytest.MonkeyPatch.context() as patch:  # hypothesis examples share no fixture
+        _use_kernels(patch, pure)
         twin = session_digest(items, budget, counter=pure.count_tokens)
-    finally:
-        for module in _KERNEL_USERS:
-            setattr(module, "pipeline", original)  # noqa: B010
     native = session_digest(items, budget, counter=original.count_tokens)
     assert twin.text == native.text

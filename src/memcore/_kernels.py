@@ -27,6 +27,7 @@ FAMILIES = (
     "partition",
     "records",
     "search",
+    "prose",
 )
 
 
@@ -69,6 +70,7 @@ if TYPE_CHECKING:  # the typed pure twins are the source of truth for signatures
     from memcore._pure import partition as partition
     from memcore._pure import patterns as patterns
     from memcore._pure import pipeline as pipeline
+    from memcore._pure import prose as prose
     from memcore._pure import records as records
     from memcore._pure import regression as regression
     from memcore._pure import search as search

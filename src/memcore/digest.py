@@ -192,13 +192,20 @@ class _Greedy:
         self.chosen: list[Candidate] = []
         self.taken = [c.spare for c in self.cands]  # spare lines wait for release_spare
         self.total = 0
+        self.scores = [c.score for c in self.cands]
+        #: what a line's worth is divided by
+        self.prices: list[float] = [float(cost) ** COST_EXPONENT for cost in self.costs]
 
     def worth(self, i: int) -> float:
-        new = len(self.names[i] - self.covered)
-        gain = self.cands[i].score + NEW_NAME_WEIGHT * new
-        if self.names[i] and not new:  # says again what chosen lines already name
+        names = self.names[i]
+        if not names:  # worth what its score is, whatever was chosen
+            return (self.scores[i] + 0.0) / self.prices[i]
+        covered = self.covered
+        new = len(names) - len(names & covered) if covered else len(names)
+        gain = self.scores[i] + NEW_NAME_WEIGHT * new
+        if not new:  # says again what chosen lines already name
             gain *= REPEAT_FACTOR
-        return float(gain / self.costs[i] ** COST_EXPONENT)
+        return gain / self.prices[i]
 
     def exhausted(self) -> bool:
         return all(self.taken)
@@ -217,7 +224,10 @@ class _Greedy:
         for cand in added:
             self.cands.append(cand)
             self.costs.append(self.count(cand.text) + 1)
-            self.names.append(frozenset(line_identifiers(cand.text)))
+            self.scores.append(cand.score)
+            self.prices.append(float(self.costs[-1]) ** COST_EXPONENT)
+            names = frozenset(line_identifiers(cand.text))
+            self.names.append(names)
             self.taken.append(False)
         return bool(spare or added)
 
@@ -231,42 +241,72 @@ class _Greedy:
 
     def run(self, limit: int, *, capped: bool) -> None:
         """Add the best lines that fit ``limit`` tokens in all (and, ``capped``, each section's
-        share of the budget); the last line that does not fit whole may be cut to fit."""
-        cands, costs, taken = self.cands, self.costs, self.taken
+        share of the budget); the last line that does not fit whole may be cut to fit.
+
+        A popped line that cannot fit is dropped before its worth is brought up to date: what
+        is chosen only adds to the totals (a section's heading is paid by its first line), so a
+        line that does not fit now never will in this run, and dropping it now or later leaves
+        the other lines' order as it was."""
+        cands, costs, taken, names = self.cands, self.costs, self.taken, self.names
+        used, heading_cost, budget = self.used, self.heading_cost, self.budget
+        caps = {name: _SHARES[name] * budget for name in heading_cost}
+        total = self.total
         # a line longer than twice the room cannot fit, not even cut to half its words
-        reach = limit if capped else 2 * (limit - self.total) + max(self.heading_cost.values())
-        heap = [
-            (-self.worth(i), i) for i in range(len(cands)) if not taken[i] and costs[i] <= reach
-        ]
+        reach = limit if capped else 2 * (limit - total) + max(heading_cost.values())
+        # nor can a line that would not fit even without its heading (the totals only grow):
+        # left out of the heap, it is not popped only to be dropped
+        worth = self.worth
+        room = limit - total
+        if capped:
+            heap = [
+                (-worth(i), i)
+                for i in range(len(cands))
+                if not taken[i]
+                and costs[i] <= room
+                and used.get(cands[i].section, 0) + costs[i] <= caps[cands[i].section]
+            ]
+        else:
+            whole = room if room - 1 < _MIN_CUT_TOKENS else reach  # no cut fits in less
+            heap = [
+                (-worth(i), i)
+                for i in range(len(cands))
+                if not taken[i] and costs[i] <= reach and costs[i] <= whole
+            ]
         heapq.heapify(heap)
+        pop, push = heapq.heappop, heapq.heappush
         while heap:
-            negative, i = heapq.heappop(heap)
-            current = self.worth(i)
-            if current < -negative - 1e-12:
-                heapq.heappush(heap, (-current, i))
-                continue
+            negative, i = pop(heap)
             cand = cands[i]
-            extra = 0 if cand.section in self.used else self.heading_cost[cand.section]
+            section = cand.section
+            if section in used:
+                extra = 0
+                spent = used[section]
+            else:
+                extra = heading_cost[section]
+                spent = 0
             cost = costs[i] + extra
-            if (
-                capped
-                and self.used.get(cand.section, 0) + cost > _SHARES[cand.section] * self.budget
-            ):
+            if capped and spent + cost > caps[section]:
                 continue
-            if self.total + cost > limit:
-                room = limit - self.total - extra - 1
-                if capped or room < _MIN_CUT_TOKENS:
+            over = total + cost > limit
+            if over and (capped or limit - total - extra - 1 < _MIN_CUT_TOKENS):
+                continue
+            if names[i]:  # its worth falls as chosen lines name what it names
+                current = worth(i)
+                if current < -negative - 1e-12:
+                    push(heap, (-current, i))
                     continue
-                cut = _cut(cand.text, room, self.count)
+            if over:
+                cut = _cut(cand.text, limit - total - extra - 1, self.count)
                 if cut is None:
                     continue
-                cand = Candidate(cand.section, cand.seq, cand.score, cut, None)
+                cand = Candidate(section, cand.seq, cand.score, cut, None)
                 cost = self.count(cut) + 1 + extra
             taken[i] = True
             self.chosen.append(cand)
-            self.covered.update(self.names[i])
-            self.used[cand.section] = self.used.get(cand.section, 0) + cost
-            self.total += cost
+            self.covered.update(names[i])
+            used[section] = spent + cost
+            total += cost
+        self.total = total
 
 
 def _cut(text: str, room: int, count: TokenCounter) -> str | None:

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from memcore._kernels import pipeline
+from memcore._kernels import pipeline, prose
 from memcore.claude_code.tools import (
     display_path,
     is_check_command,
@@ -26,7 +26,6 @@ from memcore.claude_code.tools import (
 )
 from memcore.digest_prose import (
     BULLET,
-    CONCLUSION,
     ID_WEIGHT,
     SENTENCE_WORDS,
     SPARE,
@@ -155,7 +154,7 @@ def build_candidates(items: Sequence[MemoryItem]) -> list[Candidate]:
             continue
         if not is_agent(item):
             out.extend(_note(item, seq, recency))
-            if CONCLUSION.search(item.content.lower()):
+            if prose.concludes(item.content.lower()):
                 last_conclusion = seq
             continue
         if isinstance(meta.get("files_changed"), list):

@@ -1,0 +1,436 @@
+# cython: freethreading_compatible = False
+"""Compiled ``prose`` kernels: what a digest reads in an agent's prose, in one pass over the
+characters each. The pure twin ``memcore/_pure/prose.py`` defines the results by two regular
+expressions, and these scans reproduce them (a hypothesis test in
+``tests/test_prose_kernels.py`` holds the twins equal):
+
+* ``find_identifiers``: ``re.findall`` of ``IDENTIFIER`` (code spans, paths, called names), with
+  the engine's choices (leftmost match, alternatives in order, greedy repeats with their
+  backtracking), without trying the pattern at every character;
+* ``concludes``: whether ``CONCLUSION`` occurs; every phrase starts and ends with a word
+  character, so it is tried only where a word starts, and must end where a word ends;
+* ``statement_sentences``: the twin's sentence walk, the same statements compiled (typed flags
+  and counts, these scans for names and conclusions, the compiled ``split_sentences``).
+
+``\\w`` and ``\\d`` are Unicode's, as in ``re``: ``str.isalnum()`` or ``_``, and
+``str.isdecimal()``. Characters are read straight from the string's buffer; every index is
+checked against the length before it is read.
+"""
+
+from cpython.unicode cimport PyUnicode_DATA, PyUnicode_KIND, PyUnicode_READ
+from libc.string cimport strlen
+
+from memcore._native.text import split_sentences
+from memcore._pure.prose import _BULLET_STARTS, _INSTRUCTION, _MARKS, _NARRATION, BULLET
+from memcore._pure.prose import other_words
+
+
+cdef inline bint _word(Py_UCS4 c) noexcept:
+    if c < 128:
+        return (97 <= c <= 122) or (65 <= c <= 90) or (48 <= c <= 57) or c == 95
+    return c.isalnum()
+
+
+cdef inline bint _path_char(Py_UCS4 c) noexcept:
+    # ``[\w.-]``
+    return c == 46 or c == 45 or _word(c)
+
+
+cdef Py_ssize_t _code_span(int kind, void *data, Py_ssize_t n, Py_ssize_t p) noexcept:
+    # end of `[^`\n]{2,80}` ` at p (a backtick), or -1
+    cdef Py_ssize_t q = p + 1
+    cdef Py_UCS4 c
+    while q < n and q - p - 1 <= 80:
+        c = PyUnicode_READ(kind, data, q)
+        if c == 96:
+            if q - p - 1 >= 2:
+                return q + 1
+            return -1
+        if c == 10:
+            return -1
+        q += 1
+    return -1
+
+
+cdef Py_ssize_t _tail(int kind, void *data, Py_ssize_t start, Py_ssize_t stop) noexcept:
+    # end of `[\w.-]+\.\w+` matched at start within the run [start, stop) of ``[\w.-]``, or -1:
+    # the longest ``[\w.-]+`` first, as the engine backtracks
+    cdef Py_ssize_t a = stop - 2
+    cdef Py_ssize_t e
+    while a >= start + 1:
+        if PyUnicode_READ(kind, data, a) == 46 and _word(PyUnicode_READ(kind, data, a + 1)):
+            e = a + 1
+            while e < stop and _word(PyUnicode_READ(kind, data, e)):
+                e += 1
+            return e
+        a -= 1
+    return -1
+
+
+cdef Py_ssize_t _path(int kind, void *data, Py_ssize_t n, Py_ssize_t p) noexcept:
+    # end of `(?:[\w.-]+/)+[\w.-]+\.\w+` at p (its lookbehind already checked), or -1
+    cdef Py_ssize_t m = 0
+    cdef Py_ssize_t s = p
+    cdef Py_ssize_t j, k, i, stop, end
+    # the segments "x/": each a maximal run of [\w.-] followed by a slash
+    while True:
+        j = s
+        while j < n and _path_char(PyUnicode_READ(kind, data, j)):
+            j += 1
+        if j == s or j >= n or PyUnicode_READ(kind, data, j) != 47:
+            break
+        m += 1
+        s = j + 1
+    # the greedy repeat takes all m segments, then gives back one at a time
+    k = m
+    while k >= 1:
+        s = p
+        for i in range(k):  # after the k-th slash
+            j = s
+            while j < n and PyUnicode_READ(kind, data, j) != 47:
+                j += 1
+            s = j + 1
+        stop = s
+        while stop < n and _path_char(PyUnicode_READ(kind, data, stop)):
+            stop += 1
+        end = _tail(kind, data, s, stop)
+        if end >= 0:
+            return end
+        k -= 1
+    return -1
+
+
+def find_identifiers(str text) -> list:
+    """Every code span, path and called name in ``text``, left to right, as the pure twin's
+    ``re.findall`` gives them."""
+    return _find(text, False)
+
+
+cdef inline bint _wrapper(Py_UCS4 c) noexcept:
+    return c == 96 or c == 40  # a backtick or an opening parenthesis
+
+
+cdef inline void _add(list out, str text, int kind, void *data, Py_ssize_t p, Py_ssize_t end,
+                      bint bare):
+    # the match text[p:end], or with ``bare`` the name inside it (``.strip("`(")``)
+    if bare:
+        while p < end and _wrapper(PyUnicode_READ(kind, data, p)):
+            p += 1
+        while end > p and _wrapper(PyUnicode_READ(kind, data, end - 1)):
+            end -= 1
+    out.append(text[p:end])
+
+
+cdef list _find(str text, bint bare):
+    cdef Py_ssize_t n = len(text)
+    cdef int kind = PyUnicode_KIND(text)
+    cdef void *data = PyUnicode_DATA(text)
+    cdef Py_ssize_t p = 0
+    cdef Py_ssize_t end, j
+    cdef Py_UCS4 c, before
+    cdef bint after_word, after_path
+    cdef list out = []
+    while p < n:
+        c = PyUnicode_READ(kind, data, p)
+        if c == 96:
+            end = _code_span(kind, data, n, p)
+            if end >= 0:
+                _add(out, text, kind, data, p, end, bare)
+                p = end
+                continue
+            p += 1
+            continue
+        if not _path_char(c) and c != 47:
+            p += 1
+            continue
+        if p > 0:
+            before = PyUnicode_READ(kind, data, p - 1)
+            after_word = _word(before)
+            after_path = after_word or before == 46 or before == 45
+        else:
+            after_word = after_path = False
+        if not after_path:
+            end = _path(kind, data, n, p)
+            if end >= 0:
+                _add(out, text, kind, data, p, end, bare)
+                p = end
+                continue
+        if not after_word and (c == 95 or (97 <= c <= 122) or (65 <= c <= 90)):
+            j = p + 1
+            while j < n and _word(PyUnicode_READ(kind, data, j)):
+                j += 1
+            if j < n and PyUnicode_READ(kind, data, j) == 40:
+                _add(out, text, kind, data, p, j + 1, bare)
+                p = j + 1
+                continue
+        p += 1
+    return out
+
+
+cdef inline bint _at(int kind, void *data, Py_ssize_t n, Py_ssize_t p, const char *word) noexcept:
+    # ``word`` (ASCII) starts at p
+    cdef Py_ssize_t i = 0
+    while word[i] != 0:
+        if p + i >= n or PyUnicode_READ(kind, data, p + i) != <Py_UCS4>word[i]:
+            return False
+        i += 1
+    return True
+
+
+cdef inline bint _ends(int kind, void *data, Py_ssize_t n, Py_ssize_t q) noexcept:
+    # a word ends at q (``\\b`` after a word character)
+    return q >= n or not _word(PyUnicode_READ(kind, data, q))
+
+
+cdef bint _phrase(int kind, void *data, Py_ssize_t n, Py_ssize_t p, const char *word) noexcept:
+    # ``word`` then a word's end, at p
+    return _at(kind, data, n, p, word) and _ends(kind, data, n, p + <Py_ssize_t>strlen(word))
+
+
+cdef Py_ssize_t _digits(int kind, void *data, Py_ssize_t n, Py_ssize_t p) noexcept:
+    # end of the run of decimal digits at p
+    while p < n and PyUnicode_READ(kind, data, p).isdecimal():
+        p += 1
+    return p
+
+
+cdef bint _all_tests(int kind, void *data, Py_ssize_t n, Py_ssize_t p) noexcept:
+    # ``all \\d+ tests?`` then a word's end, at p
+    cdef Py_ssize_t q
+    if not _at(kind, data, n, p, "all "):
+        return False
+    q = _digits(kind, data, n, p + 4)
+    if q == p + 4 or not _at(kind, data, n, q, " test"):
+        return False
+    q += 5
+    if _ends(kind, data, n, q):
+        return True
+    return PyUnicode_READ(kind, data, q) == 115 and _ends(kind, data, n, q + 1)
+
+
+cdef bint _tests_pass(int kind, void *data, Py_ssize_t n, Py_ssize_t p) noexcept:
+    # ``tests? (?:now )?pass\\w*`` at p (``\\w*`` always reaches a word's end)
+    return (
+        _at(kind, data, n, p, "test pass")
+        or _at(kind, data, n, p, "tests pass")
+        or _at(kind, data, n, p, "test now pass")
+        or _at(kind, data, n, p, "tests now pass")
+    )
+
+
+cdef bint _noun_is(int kind, void *data, Py_ssize_t n, Py_ssize_t q, const char *noun) noexcept:
+    # ``noun`` (with its space) then ``is`` or ``was``, at q
+    if not _at(kind, data, n, q, noun):
+        return False
+    q += <Py_ssize_t>strlen(noun)
+    return _phrase(kind, data, n, q, "is") or _phrase(kind, data, n, q, "was")
+
+
+cdef bint _the(int kind, void *data, Py_ssize_t n, Py_ssize_t p) noexcept:
+    # ``the (?:bug|error|cause|fix) (?:is|was)`` at p
+    cdef Py_ssize_t q = p + 4
+    if not _at(kind, data, n, p, "the "):
+        return False
+    return (  # "the problem", "the issue" alone are in the table of phrases
+        _noun_is(kind, data, n, q, "bug ")
+        or _noun_is(kind, data, n, q, "error ")
+        or _noun_is(kind, data, n, q, "cause ")
+        or _noun_is(kind, data, n, q, "fix ")
+    )
+
+
+cdef bint _tested(int kind, void *data, Py_ssize_t n, Py_ssize_t p) noexcept:
+    # ``\\d+ (?:passed|failed)`` at p
+    cdef Py_ssize_t q = _digits(kind, data, n, p)
+    if q == p:
+        return False
+    return _phrase(kind, data, n, q, " passed") or _phrase(kind, data, n, q, " failed")
+
+
+# The phrases that are plain words (a word's end after them), ASCII, lowercase; the rest
+# (``all \\d+ tests?``, ``tests? (now )?pass``, ``the <noun> is|was``, ``\\d+ passed|failed``)
+# have their own scans.
+cdef const char *_PHRASES[28]
+_PHRASES[:] = [
+    b"added", b"turns out", b"the problem", b"the issue", b"passes", b"passing", b"fixed",
+    b"found that", b"found the", b"works", b"working", b"will use", b"succeeded", b"completed",
+    b"confirmed", b"created", b"caused by", b"chose", b"because", b"implemented", b"instead",
+    b"removed", b"renamed", b"refactored", b"root cause", b"updated", b"verified", b"decided",
+]
+
+
+cdef bint _concludes_at(int kind, void *data, Py_ssize_t n, Py_ssize_t p, Py_UCS4 c) noexcept:
+    # a phrase starts at p, where a word starting with the letter c starts
+    cdef int k
+    if c == 97 and _all_tests(kind, data, n, p):  # a
+        return True
+    if c == 116 and (_tests_pass(kind, data, n, p) or _the(kind, data, n, p)):  # t
+        return True
+    for k in range(28):
+        if <Py_UCS4>_PHRASES[k][0] == c and _phrase(kind, data, n, p, _PHRASES[k]):
+            return True
+    return False
+
+
+def concludes(str text) -> bool:
+    """Whether ``text`` (lowercased) has a phrase that concludes or decides, as the pure twin's
+    ``CONCLUSION.search`` finds one."""
+    cdef Py_ssize_t n = len(text)
+    cdef int kind = PyUnicode_KIND(text)
+    cdef void *data = PyUnicode_DATA(text)
+    cdef Py_ssize_t p = 0
+    cdef Py_UCS4 c
+    cdef bint after_word = False
+    while p < n:
+        c = PyUnicode_READ(kind, data, p)
+        if _word(c):
+            if not after_word:  # a word starts here
+                if c.isdecimal():
+                    if _tested(kind, data, n, p):
+                        return True
+                elif _concludes_at(kind, data, n, p, c):
+                    return True
+            after_word = True
+        else:
+            after_word = False
+        p += 1
+    return False
+
+
+
+cdef inline bint _may_name(str text):
+    # every exact name has a backtick, a slash or a parenthesis: most prose has none
+    return "`" in text or "/" in text or "(" in text
+
+
+cdef bint _is_rule(str stripped):
+    # a table row or a horizontal rule, given the line without its indent
+    cdef str rule
+    if stripped[0] == "|":
+        return True
+    rule = stripped.rstrip()
+    return len(rule) >= 3 and not rule.strip("-=")
+
+
+cdef Py_ssize_t _count_words(str text, bint *single):
+    # how many words ``text.split()`` gives; ``single`` when " ".join of them is ``text`` itself
+    # (one space between words, none around them)
+    cdef Py_ssize_t n = len(text)
+    cdef int kind = PyUnicode_KIND(text)
+    cdef void *data = PyUnicode_DATA(text)
+    cdef Py_ssize_t p, words = 0
+    cdef Py_UCS4 c
+    cdef bint in_word = False
+    cdef bint after_space = True  # at the start, as after a space: no space may open the text
+    single[0] = True
+    for p in range(n):
+        c = PyUnicode_READ(kind, data, p)
+        if c.isspace():
+            if c != 32 or after_space:
+                single[0] = False
+            in_word = False
+            after_space = True
+        else:
+            if not in_word:
+                words += 1
+            in_word = True
+            after_space = False
+    if n and after_space:  # a space closes the text
+        single[0] = False
+    return words
+
+
+def statement_sentences(str content, bint needs_names, bint spare, set seen) -> list:
+    """The sentences of an agent's ``content`` that may become digest lines (see the pure
+    twin), each added to ``seen``."""
+    cdef list out = []
+    cdef bint fenced = False
+    cdef bint named_only = needs_names and not spare
+    cdef bint skim = named_only and "```" not in content and "~~~" not in content
+    cdef bint heading, plain_out, may_name, plain, concluding, instruction, narration, listy
+    cdef bint single = False
+    cdef Py_ssize_t ids, n_words, start, end
+    cdef str raw_line, stripped, first, line, sentence, lower, key, joined
+    cdef list names
+    cdef object instruction_at = _INSTRUCTION.match
+    cdef object narration_at = _NARRATION.match
+    cdef object bullet_sub = BULLET.sub
+    for raw_line in content.splitlines():
+        if skim and "`" not in raw_line and "/" not in raw_line and "(" not in raw_line:
+            continue
+        stripped = raw_line.lstrip()
+        if stripped.startswith("```") or stripped.startswith("~~~"):  # a fence opens or closes
+            fenced = not fenced
+            continue
+        if fenced or not stripped:
+            continue
+        first = stripped[0]
+        if (first == "|" or first == "-" or first == "=") and _is_rule(stripped):
+            continue
+        if named_only and not _may_name(raw_line):  # no sentence here can count
+            continue
+        heading = first == "#"
+        line = stripped.lstrip("#") if heading else stripped
+        if line[:1] in _BULLET_STARTS:
+            line = bullet_sub("", line)
+        if "**" in line:
+            line = line.replace("**", "")
+        line = line.strip()
+        if line and line[0] > "\x7f":
+            line = _MARKS.sub("", line)
+        if line[:1] in _BULLET_STARTS:  # a bullet after the marks
+            line = bullet_sub("", line)
+        plain_out = named_only or (heading and not spare)
+        for start, end in split_sentences(line):
+            sentence = line[start:end].strip()
+            may_name = _may_name(sentence)
+            if plain_out and not may_name:
+                continue
+            if sentence.endswith("?"):  # asked: not a result
+                continue
+            if spare:
+                if may_name and _find(sentence, False):  # the main lines' business
+                    continue
+                names = []
+            elif may_name:
+                names = _find(sentence, True)
+            else:
+                names = []
+            ids = len(names)
+            if plain_out and not ids:
+                continue
+            n_words = _count_words(sentence, &single)  # len(sentence.split()), no copies
+            if ids < 2 and n_words < 4:  # short lines count when they relate names
+                continue
+            lower = sentence.lower()
+            if not ids and not spare and not concludes(lower):
+                continue
+            joined = sentence if single else " ".join(sentence.split())
+            key = lower.rstrip(".!:;")
+            if single:  # single spaces: only a space the end mark left can go
+                key = key.rstrip()
+            else:
+                key = " ".join(key.split())
+            if key in seen:  # said already
+                continue
+            instruction = instruction_at(sentence) is not None
+            if instruction and ids == 0:
+                continue
+            narration = narration_at(sentence) is not None
+            if narration and ids == 0:
+                continue
+            plain = ids == 0 and (needs_names or heading)
+            concluding = not plain and not instruction and concludes(lower)
+            if ids == 0 and (not concluding or needs_names or heading):
+                if spare and not (heading or sentence.endswith(":")):
+                    seen.add(key)
+                    out.append((sentence, joined, n_words, names, False, False, False))
+                continue
+            if spare:
+                continue
+            seen.add(key)
+            listy = ids >= 3 and other_words(sentence) < 3
+            out.append(
+                (sentence, joined, n_words, names, concluding, narration or instruction, listy)
+            )
+    return out

@@ -1,0 +1,183 @@
+"""What a digest reads in an agent's prose (the pure twin of ``memcore._native.prose``): the
+exact names a line carries (backtick code spans, path-like tokens ``a/b.ext`` and called names
+``name(``), whether a sentence concludes or decides ("all 19 tests pass", "the bug was ...",
+"fixed"), and which sentences of a text may become digest lines. The compiled twin scans the
+characters for the first two and runs the same sentence walk compiled; the regular expressions
+here are their definition.
+"""
+
+from __future__ import annotations
+
+import re
+
+from memcore._pure.text import split_sentences
+
+#: A path is tried only where a token with a slash starts (the lookbehind and lookahead): the
+#: same matches, without retrying the path at every letter of every word.
+IDENTIFIER = re.compile(
+    r"`[^`\n]{2,80}`|(?<![\w.-])(?=[\w.-]*/)(?:[\w.-]+/)+[\w.-]+\.\w+|\b[A-Za-z_]\w*\("
+)
+#: Words and phrases that conclude or decide, matched against lowercased text; written as a
+#: trie by first letter (several times faster than the plain alternation, same matches).
+CONCLUSION = re.compile(
+    r"\b(?:a(?:ll \d+ tests?|dded)"
+    r"|t(?:ests? (?:now )?pass\w*|he (?:(?:bug|issue|problem|error|cause|fix) (?:is|was)|problem"
+    r"|issue)|urns out)"
+    r"|\d+ (?:passed|failed)|pass(?:es|ing)|f(?:ixed|ound (?:that|the))|w(?:orks|orking|ill use)"
+    r"|succeeded|c(?:ompleted|onfirmed|reated|aused by|hose)|because|i(?:mplemented|nstead)"
+    r"|r(?:emoved|enamed|efactored|oot cause)|updated|verified|decided)\b"
+)
+
+_NARRATION = re.compile(
+    r"(?i)^(let me|let's|now let me|now i('ll| will)|i('ll| will) (now |first )?|first,? |next,? |"
+    r"perfect|great|good|excellent|ok(ay)?\b|now\b|looking at|i see|i need to)"
+)
+#: Sentences that tell the user what to do ("Try `/continue`", "Report whether it works").
+_INSTRUCTION = re.compile(
+    r"(?i)^(try|report|please|let me know|tell me|make sure|restart|open|navigate|go to|type|"
+    r"press|click|copy|paste|run|launch|start|exit|quit|reload|refresh|feel free|you (can|could|"
+    r"should|may|might|will need))\b"
+)
+_BULLET_STARTS = frozenset("-*+0123456789")
+BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
+#: Status marks that open a checklist line ("✅ Added ..."): the statement is what follows.
+_MARKS = re.compile("^[\\s\u2705\u2714\u2713\u2611\U0001f389\U0001f680]+")
+_PLAIN_WORD = re.compile(r"[A-Za-z]{2,}")
+_CODE_SPAN = re.compile(r"`[^`]*`")
+
+#: One sentence that may become a digest line: the sentence, its words joined by single spaces,
+#: how many words, its exact names, whether it concludes, whether it narrates or instructs, and
+#: whether it is a bare list of names.
+Sentence = tuple[str, str, int, list[str], bool, bool, bool]
+
+
+def find_identifiers(text: str) -> list[str]:
+    """Every match of :data:`IDENTIFIER` in ``text``, left to right, as ``re.findall`` gives them
+    (backticks and the call's parenthesis included)."""
+    return IDENTIFIER.findall(text)
+
+
+def concludes(text: str) -> bool:
+    """Whether :data:`CONCLUSION` occurs in ``text`` (give it lowercased text)."""
+    return CONCLUSION.search(text) is not None
+
+
+def other_words(sentence: str) -> int:
+    """Words of ``sentence`` outside its code spans (names in prose still count as words)."""
+    return len(_PLAIN_WORD.findall(_CODE_SPAN.sub(" ", sentence)))
+
+
+def _is_rule(stripped: str) -> bool:
+    """A table row or a horizontal rule (``---``, ``===``), given the line without its indent."""
+    if stripped[0] == "|":
+        return True
+    rule = stripped.rstrip()
+    return len(rule) >= 3 and not rule.strip("-=")
+
+
+def _may_name(text: str) -> bool:
+    # every exact name has a backtick, a slash or a parenthesis: most prose has none
+    return "`" in text or "/" in text or "(" in text
+
+
+def statement_sentences(
+    content: str, needs_names: bool, spare: bool, seen: set[str]
+) -> list[Sentence]:
+    """The sentences of an agent's ``content`` that may become digest lines, in order, each
+    added to ``seen`` (by its words, lowercase, without the end mark) and skipped when already
+    there. Code blocks, tables, rules and questions are left out; a sentence counts when it
+    names something exact, or concludes (not where ``needs_names``: thinking, reports) and is
+    neither an instruction nor narration. With ``spare``, instead the plain prose sentences
+    these leave out (no names, no conclusion, not a heading or an introduction)."""
+    out: list[Sentence] = []
+    fenced = False
+    named_only = needs_names and not spare
+    # without a fence no line toggles the code block: a line naming nothing is passed at once
+    skim = named_only and "```" not in content and "~~~" not in content
+    for raw_line in content.splitlines():
+        if skim and "`" not in raw_line and "/" not in raw_line and "(" not in raw_line:
+            continue
+        stripped = raw_line.lstrip()
+        opening = stripped[:3]
+        if opening == "```" or opening == "~~~":  # a fence opens or closes a code block
+            fenced = not fenced
+            continue
+        if fenced or not stripped:
+            continue
+        first = stripped[0]
+        if (first == "|" or first == "-" or first == "=") and _is_rule(stripped):
+            continue
+        if named_only and not _may_name(raw_line):  # no sentence here can count
+            continue
+        heading = first == "#"
+        line = stripped.lstrip("#") if heading else stripped
+        if line[:1] in _BULLET_STARTS:
+            line = BULLET.sub("", line)
+        if "**" in line:
+            line = line.replace("**", "")
+        line = line.strip()
+        if line and line[0] > "\x7f":
+            line = _MARKS.sub("", line)
+        if line[:1] in _BULLET_STARTS:  # a bullet after the marks ("✅ - x", "**-** x")
+            line = BULLET.sub("", line)
+        # a sentence naming nothing is left out of the main lines of thinking, reports and
+        # headings, and a sentence naming something out of the spare ones: decided first
+        plain_out = named_only or (heading and not spare)
+        for start, end in split_sentences(line):
+            sentence = line[start:end].strip()
+            may_name = _may_name(sentence)
+            if plain_out and not may_name:
+                continue
+            if sentence[-1:] == "?":  # asked: not a result
+                continue
+            if spare:
+                if may_name and find_identifiers(sentence):  # the main lines' business
+                    continue
+                names: list[str] = []
+            else:
+                names = [n.strip("`(") for n in find_identifiers(sentence)] if may_name else []
+            ids = len(names)
+            if plain_out and not ids:
+                continue
+            words = sentence.split()
+            if ids < 2 and len(words) < 4:  # short lines count when they relate names
+                continue
+            lower = sentence.lower()
+            if not ids and not spare and not concludes(lower):  # names nothing, concludes nothing
+                continue
+            key = " ".join(lower.rstrip(".!:;").split())
+            if key in seen:  # said already
+                continue
+            instruction = _INSTRUCTION.match(sentence) is not None
+            if instruction and ids == 0:  # "Report whether it works": the user's step, not a fact
+                continue
+            narration = _NARRATION.match(sentence) is not None
+            if narration and ids == 0:
+                continue
+            # the conclusion test is the costly one: made only where its answer counts
+            plain = ids == 0 and (needs_names or heading)
+            concluding = not plain and not instruction and concludes(lower)
+            if ids == 0 and (not concluding or needs_names or heading):
+                if spare and not (heading or sentence.endswith(":")):
+                    seen.add(key)
+                    out.append((sentence, " ".join(words), len(words), names, False, False, False))
+                continue
+            if spare:
+                continue
+            seen.add(key)
+            listy = ids >= 3 and other_words(sentence) < 3  # a list of names states nothing
+            aside = narration or instruction
+            out.append((sentence, " ".join(words), len(words), names, concluding, aside, listy))
+    return out
+
+
+__all__ = [
+    "BULLET",
+    "CONCLUSION",
+    "IDENTIFIER",
+    "Sentence",
+    "concludes",
+    "find_identifiers",
+    "other_words",
+    "statement_sentences",
+]

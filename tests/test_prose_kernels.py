@@ -1,0 +1,161 @@
+"""The prose kernels (exact names and concluding phrases of an agent's text): behaviour on both
+twins, and the compiled twin equal to the pure one (whose regular expressions define them)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import ModuleType
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from memcore._pure import prose as pure_prose
+
+# Pieces that reach every branch: code spans (short, long, broken by a newline), paths with and
+# without an extension, calls, Unicode word characters and digits, and the concluding phrases
+# with their near misses.
+NAME_PIECES = [
+    "`x`", "`ab`", "`" + "a" * 80 + "`", "`" + "a" * 81 + "`", "`a\nb`", "``", "`", "src/a.py",
+    "a/b/c.tar.gz", "a//b.py", "./x/y.z", "-/a.b", "a/b.", "a/b", "/etc/x.conf", "x.y/z.",
+    "foo(", "_f(", "9x(", "é(", "a.b(", "x_y.z/w.v(", "ß/é.ü", "٣/x.٣", "(", ")", "/", ".", "-",
+    "_", "a", "Z", "0", "é", " ", "\n", "\t",
+]  # fmt: skip
+PHRASE_PIECES = [
+    "all", "3", "12", "\u0663", "tests", "test", "testsx", "now", "pass", "passes", "passing",
+    "passed", "failed", "the", "bug", "issue", "problem", "problems", "error", "cause", "fix",
+    "is", "was", "isn", "turns", "out", "added", "fixed", "found", "that", "works", "working",
+    "will", "use", "succeeded", "completed", "confirmed", "created", "caused", "by", "chose",
+    "because", "implemented", "instead", "removed", "renamed", "refactored", "root", "updated",
+    "verified", "decided", "x", "The", "ALL",
+]  # fmt: skip
+SEPARATORS = [" ", " ", "", "_", ".", "-", "\n", "é", "1", "  ", "/", "`"]
+
+
+def _joined(pieces: list[str]) -> st.SearchStrategy[str]:
+    piece = st.tuples(st.sampled_from(pieces), st.sampled_from(SEPARATORS)).map("".join)
+    return st.lists(piece, max_size=14).map("".join)
+
+
+name_texts = st.one_of(
+    _joined(NAME_PIECES), st.text(alphabet="ab_Z9é٣ß中 .-/`(\n\t:,", max_size=60), st.text()
+)
+phrase_texts = st.one_of(_joined(PHRASE_PIECES), st.text(max_size=60))
+
+
+@pytest.fixture(scope="module")
+def twins(
+    native_kernels: Callable[[str], ModuleType], pure_kernels: Callable[[str], ModuleType]
+) -> tuple[ModuleType, ModuleType]:
+    return native_kernels("prose"), pure_kernels("prose")
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=name_texts)
+def test_find_identifiers_twins_agree(twins: tuple[ModuleType, ModuleType], text: str) -> None:
+    native, pure = twins
+    assert native.find_identifiers(text) == pure.find_identifiers(text)
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=phrase_texts)
+def test_concludes_twins_agree(twins: tuple[ModuleType, ModuleType], text: str) -> None:
+    native, pure = twins
+    assert native.concludes(text) is pure.concludes(text)
+    assert native.concludes(text.lower()) is pure.concludes(text.lower())
+
+
+def test_native_module_is_the_compiled_one(native_kernels: Callable[[str], ModuleType]) -> None:
+    module = native_kernels("prose")
+    assert module.__name__ == "memcore._native.prose"
+    assert module.__file__ is not None
+    assert not module.__file__.endswith(".py")
+
+
+@pytest.fixture(params=["c", "py"])
+def prose(
+    request: pytest.FixtureRequest,
+    native_kernels: Callable[[str], ModuleType],
+    pure_kernels: Callable[[str], ModuleType],
+) -> ModuleType:
+    return native_kernels("prose") if request.param == "c" else pure_kernels("prose")
+
+
+def test_find_identifiers_examples(prose: ModuleType) -> None:
+    text = "Edited `parse()` in src/memcore/digest.py and called run_all( then see a/b and x.y"
+    assert prose.find_identifiers(text) == ["`parse()`", "src/memcore/digest.py", "run_all("]
+    assert prose.find_identifiers("`" + "a" * 81 + "`") == []  # longer than a code span
+    assert prose.find_identifiers("a/b.c/d.e.f") == ["a/b.c/d.e.f"]
+    assert prose.find_identifiers("a/b.py/c") == ["a/b.py"]  # the last segment has no extension
+    assert prose.find_identifiers("") == []
+
+
+def test_concludes_examples(prose: ModuleType) -> None:
+    assert prose.concludes("all 19 tests pass now")
+    assert prose.concludes("the bug was a map iterated in random order")
+    assert prose.concludes("\u0663 passed")  # a Unicode digit is a digit, as in `re`
+    assert not prose.concludes("the bugs were many")
+    assert not prose.concludes("prefixed and unfixedx")
+    assert not prose.concludes("")
+
+
+def test_pure_twin_is_the_regular_expressions() -> None:
+    text = "`a.b` c/d.e f( all 2 tests"
+    assert pure_prose.find_identifiers(text) == pure_prose.IDENTIFIER.findall(text)
+    assert pure_prose.concludes(text) == bool(pure_prose.CONCLUSION.search(text))
+
+
+# Lines of an agent's text: fences, tables, rules, headings, bullets, status marks, bold,
+# questions, instructions, narration, conclusions, names, repeats and odd spacing.
+LINE_PIECES = [
+    "```", "~~~", "  ```py", "| a | b |", "---", "=-=", "-- x", "# Heading `x`", "## Done:",
+    "- item `a.py` fixed", "1. step one", "2) two", "* **bold** `b()` works", "\u2705 Added x/y.z",
+    "\u2705 - fixed it", "**-** x", "Is it `ok`?", "Try `/continue` now.", "Let me check `x`.",
+    "Now I will run f(", "All 3 tests pass.", "The bug was a map.", "It works because of y.",
+    "Plain words here only.", "Short.", "`a` `b`", "`a` `b` `c` d", "x  y   z  .", "The end !",
+    "Done \u2014 fixed.", "caf\u00e9 fixed it", "I see", "", "   ", "\t- tab bullet `t`",
+    "see src/a.py and src/a.py", "Report whether it works.", "   ## `h(`",
+]  # fmt: skip
+contents = st.one_of(
+    st.lists(st.sampled_from(LINE_PIECES), max_size=12).map("\n".join),
+    st.lists(
+        st.tuples(st.sampled_from(LINE_PIECES), st.sampled_from(LINE_PIECES)).map(" ".join),
+        max_size=6,
+    ).map("\n".join),
+    st.text(alphabet="ab `/(.?!:#-*|\n\u2705\u00e9A1", max_size=80),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    content=contents,
+    needs_names=st.booleans(),
+    spare=st.booleans(),
+    seen=st.sets(st.sampled_from(["all 3 tests pass", "the bug was a map", "short"])),
+)
+def test_statement_sentences_twins_agree(
+    twins: tuple[ModuleType, ModuleType],
+    content: str,
+    needs_names: bool,
+    spare: bool,
+    seen: set[str],
+) -> None:
+    native, pure = twins
+    native_seen, pure_seen = set(seen), set(seen)
+    assert native.statement_sentences(
+        content, needs_names, spare, native_seen
+    ) == pure.statement_sentences(content, needs_names, spare, pure_seen)
+    assert native_seen == pure_seen
+
+
+def test_statement_sentences_examples(prose: ModuleType) -> None:
+    text = "Let me look.\n```\nAll 3 tests pass.\n```\n- All 3 tests pass.\nIs `x` done?\n"
+    seen: set[str] = set()
+    found = prose.statement_sentences(text, False, False, seen)
+    assert [s[0] for s in found] == ["All 3 tests pass."]  # once, outside the code block
+    assert found[0][4] is True  # it concludes
+    assert seen == {"all 3 tests pass"}
+    assert prose.statement_sentences(text, False, False, seen) == []  # said already
+    named = prose.statement_sentences("See `ab`, `cd` and `ef`.", True, False, set())
+    assert named[0][3] == ["ab", "cd", "ef"]
+    assert named[0][6] is True  # 3 names and only 2 other words: a bare list of names
