@@ -360,13 +360,13 @@ def _recall_step(items: list[MemoryItem], seed: int, queries: int = 50) -> dict[
     for item in items:
         index.add(item.id, item.content)
     rng = random.Random(seed)
-    probes = [i for i in items if len(set(re.findall(r"\w{4,}", i.content.lower()))) >= 3]
+    words_of = {i.id: sorted(set(re.findall(r"\w{4,}", i.content.lower()))) for i in items}
+    probes = [i for i in items if len(words_of[i.id]) >= 3]
     probes = rng.sample(probes, min(queries, len(probes)))
     found = 0
     example: tuple[str, str] = ("", "")
     for item in probes:
-        words = sorted(set(re.findall(r"\w{4,}", item.content.lower())))
-        query = " ".join(rng.sample(words, 3))
+        query = " ".join(rng.sample(words_of[item.id], 3))
         hits = index.search(query, 10)
         found += any(key == item.id for key, _ in hits)
         if hits and not example[0]:

@@ -366,6 +366,16 @@ async def start_context(payload: HookPayload, store: Any, budget: int) -> str:
     return fit.text() if said else ""
 
 
+HOOK_HELP = (
+    "Claude Code runs this at its lifecycle events (`memcore install-claude-code` sets it\n"
+    "up), with the hook's JSON on stdin. pre-compact, session-end and stop save the session's\n"
+    "transcript (sub-agents included) into the store, filed under its project; session-start\n"
+    "prints what earlier sessions of the project learned as the session's additional context.\n"
+    "A hook never breaks the session: any failure exits 0 with one line on stderr.\n"
+    f"Events: {', '.join(EVENTS)}."
+)
+
+
 def hook_main(argv: Sequence[str]) -> int:
     """``memcore hook EVENT [--store URL] [--budget N]``: the hook's own small command line.
 
@@ -380,9 +390,8 @@ def hook_main(argv: Sequence[str]) -> int:
 
     parser = Parser(
         prog="memcore hook",
-        description="Run as a Claude Code hook: the hook's JSON on stdin. Events: "
-        + ", ".join(EVENTS)
-        + ". A hook never breaks the session: any failure exits 0 with one line on stderr.",
+        description=HOOK_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         exit_on_error=False,
     )
     parser.add_argument("event", metavar="EVENT", help="the hook event")

@@ -210,11 +210,7 @@ def summarize_files(
     touched = files_touched(accesses)
     for path, n in _changed_files(items).items():
         touched.setdefault(path, {"touched": 0})["changed"] = n
-    ranked = sorted(
-        touched.items(),
-        key=lambda kv: (-kv[1].get("changed", 0), -kv[1].get("touched", 0), kv[0]),
-    )
-    return dict(ranked[:FILES_PER_SESSION])
+    return merge_files({}, touched)
 
 
 @dataclass(slots=True)

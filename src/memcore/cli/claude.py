@@ -6,37 +6,26 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import sys
 from typing import TextIO
 
-from memcore.cli._common import DEFAULT_STORE_HELP, Subparsers, _add, _positive_int
+from memcore.cli._common import DEFAULT_STORE_HELP, Subparsers, _add
 from memcore.errors import MemcoreError
 
 
 def register(sub: Subparsers) -> None:
     """Add this module's commands to ``memcore``."""
-    from memcore.claude_code.hooks import DEFAULT_BUDGET, EVENTS
+    from memcore.claude_code.hooks import HOOK_HELP
 
+    # listed here; ``main`` hands ``memcore hook ...`` to ``hook_main`` (its own small parser,
+    # with the options) before this parser is built, to keep a hook's imports few
     p = _add(
         sub,
         "hook",
         cmd_hook,
         "run as a Claude Code hook (reads the hook's JSON on stdin)",
-        "Claude Code runs this at its lifecycle events (`memcore install-claude-code` sets it\n"
-        "up). pre-compact, session-end and stop save the session's transcript (sub-agents\n"
-        "included) into the store, filed under its project; session-start prints what earlier\n"
-        "sessions of the project learned as the session's additional context. A hook never\n"
-        "breaks the session: any failure exits 0 with one line on stderr.\n"
-        f"Events: {', '.join(EVENTS)}.",
+        HOOK_HELP,
     )
-    p.add_argument("event", metavar="EVENT", help="the hook event: " + ", ".join(EVENTS))
-    p.add_argument("--store", metavar="URL", help=DEFAULT_STORE_HELP)
-    p.add_argument(
-        "--budget",
-        type=_positive_int,
-        default=DEFAULT_BUDGET,
-        help=f"tokens of context session-start may add (default: {DEFAULT_BUDGET})",
-    )
+    p.add_argument("argv", nargs=argparse.REMAINDER, help="EVENT [--store URL] [--budget N]")
 
     p = _add(
         sub,
@@ -75,14 +64,9 @@ def register(sub: Subparsers) -> None:
 
 
 def cmd_hook(args: argparse.Namespace, out: TextIO) -> int:
-    from memcore.claude_code.hooks import run_hook
+    from memcore.claude_code.hooks import hook_main
 
-    try:
-        payload = sys.stdin.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        print(f"memcore hook {args.event}: cannot read the payload: {exc}", file=sys.stderr)
-        return 0
-    return run_hook(args.event, payload, store_url=args.store, budget=args.budget, out=out)
+    return hook_main(args.argv)
 
 
 def _distribution() -> str:

@@ -271,39 +271,36 @@ class SQLiteConnection:
             if self._check_schema(conn) < _SCHEMA_VERSION:
                 self._upgrade(conn)
             return
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-            if app_id != _APPLICATION_ID:
-                tables = conn.execute(
-                    "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
-                ).fetchone()[0]
-                if app_id != 0 or tables:
-                    raise BackendError(f"{self.path!r} is an SQLite file not made by memcore")
-                for statement in _SCHEMA:
-                    conn.execute(statement)
-                conn.execute(f"PRAGMA application_id = {_APPLICATION_ID}")
-                conn.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+
+        def create() -> None:  # re-checked under the write lock: another process may be first
+            found = conn.execute("PRAGMA application_id").fetchone()[0]
+            if found == _APPLICATION_ID:
+                return
+            tables = conn.execute(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+            ).fetchone()[0]
+            if found != 0 or tables:
+                raise BackendError(f"{self.path!r} is an SQLite file not made by memcore")
+            for statement in _SCHEMA:
+                conn.execute(statement)
+            conn.execute(f"PRAGMA application_id = {_APPLICATION_ID}")
+            conn.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+
+        self._transaction(conn, create, write=True)
 
     @staticmethod
     def _upgrade(conn: sqlite3.Connection) -> None:
         """Bring an older memcore file to the current schema (re-checked under the write lock:
         another process may have just done it)."""
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+
+        def upgrade() -> None:
             schema = conn.execute("PRAGMA user_version").fetchone()[0]
             for target in range(schema + 1, _SCHEMA_VERSION + 1):
                 for statement in _UPGRADES[target]:
                     conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {max(schema, _SCHEMA_VERSION)}")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+
+        SQLiteConnection._transaction(conn, upgrade, write=True)
 
     @staticmethod
     def _transaction(
