@@ -136,6 +136,8 @@ def _per_call(benchmark: Any, make: Callable[[], Callable[[str, str], None]], ca
     benchmark.pedantic(_record_calls, setup=setup, rounds=7, warmup_rounds=1)
     count = len(calls) * PASSES
     benchmark.extra_info["calls_per_round"] = count
+    if benchmark.stats is None:  # --benchmark-disable
+        return
     benchmark.extra_info["ns_per_call_min"] = round(benchmark.stats.stats.min / count * 1e9, 1)
     benchmark.extra_info["ns_per_call_median"] = round(
         benchmark.stats.stats.median / count * 1e9, 1

@@ -8,7 +8,9 @@ Run: ``.venv/bin/python -m pytest benchmarks/test_bench_redis.py --benchmark-onl
   a cluster, sent straight to the node that serves the slot);
   ``store-commit`` is ``RedisStore.commit`` of one record (version compare-and-set, items,
   delta index, journal and meta in one ``EVALSHA``); ``manager-sync`` is a whole
-  ``DistributedMemoryManager`` sync of one changed key (read the delta, merge, encode, commit).
+  ``DistributedMemoryManager`` ``set`` + sync of one changed key (encode, then commit first:
+  the commit script conditioned on the version, digest and incarnation the replica saw, one
+  ``EVALSHA``, with nothing else changing the session; a read and merge only if that fails).
   Read the ratios to ``raw-multi``.
 * ``session-100k-<phase>``: a 100,000-item session: ``first-sync`` (one replica commits it
   whole), ``pull`` (a fresh replica syncs it whole), ``delta-100`` (one replica changes 100 keys

@@ -1,10 +1,10 @@
-"""The checksum kernels: XXH64 against the ``xxhash`` package, the canonical state hash and its
-invariances, ``StateDigest`` against ``state_checksum``, and the compiled twin equal to the pure.
+"""The canonical state hash: known answers, its invariances, what it refuses, and the compiled
+twin equal to the pure (XXH64 itself is in ``test_checksums_xxh64.py``, ``StateDigest`` in
+``test_checksums_digest.py``, the values they draw from in ``checksum_values.py``).
 """
 
 from __future__ import annotations
 
-import array
 import contextlib
 import math
 import os
@@ -23,72 +23,18 @@ import pytest
 import xxhash
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
 
 from memcore._pure import _checksum_tables as tables
 from memcore.errors import ValidationError
 from memcore.model import MemoryItem, Priority
-
-SEEDS = [0, 1, 2**63, 2**64 - 1, 0x9E3779B185EBCA87, 12345]
-# Every length class of XXH64's tail handling (0, 1-3, 4-7, 8-31), stripes (32+) with each tail,
-# and a few KB.
-LENGTHS = [*range(0, 72), 95, 96, 97, 127, 128, 129, 1000, 4096, 4099, 65535, 65536, 65537 + 31]
-
-ZONES = [
-    timezone.utc,
-    timezone(timedelta(hours=5, minutes=30)),
-    timezone(timedelta(hours=-8)),
-    timezone(timedelta(hours=-2, seconds=7, microseconds=11)),
-]
-# Strings memcore can hash: any code point but lone surrogates (they have no UTF-8 form).
-characters = st.characters(exclude_categories=["Cs"])
-
-
-def texts(**kwargs: Any) -> st.SearchStrategy[str]:
-    return st.text(alphabet=characters, **kwargs)
-
-
-aware_datetimes = st.datetimes(
-    min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.sampled_from(ZONES)
-)
-naive_datetimes = st.datetimes()
-scalars = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(),
-    st.integers(min_value=-(2**200), max_value=2**200),
-    st.sampled_from([2**63 - 1, 2**63, -(2**63), -(2**63) - 1, 2**64, -(2**64), 0, -1]),
-    st.floats(),
-    st.sampled_from([0.0, -0.0, math.nan, -math.nan, math.inf, -math.inf, 5e-324]),
-    texts(),
-    st.text(alphabet=st.characters(max_codepoint=0xFF)),
-    st.text(
-        alphabet=st.characters(min_codepoint=0x100, max_codepoint=0xFFFF, exclude_categories=["Cs"])
-    ),
-    st.binary(),
-    st.binary().map(bytearray),
-    aware_datetimes,
+from tests.checksum_values import (
+    ZONES,
     naive_datetimes,
-)
-json_like = st.recursive(
     scalars,
-    lambda children: st.one_of(
-        st.lists(children, max_size=5),
-        st.lists(children, max_size=5).map(tuple),
-        st.dictionaries(texts(max_size=8), children, max_size=5),
-    ),
-    max_leaves=20,
+    states,
+    texts,
+    values,
 )
-memory_items = st.builds(
-    MemoryItem,
-    id=texts(min_size=1, max_size=20),
-    content=texts(max_size=200),
-    priority=st.sampled_from(list(Priority)),
-    created_at=aware_datetimes,
-    metadata=st.dictionaries(texts(max_size=8), json_like, max_size=4),
-)
-values = st.one_of(json_like, memory_items)
-states = st.dictionaries(texts(max_size=12), values, max_size=8)
 
 
 @pytest.fixture(scope="module")
@@ -103,105 +49,6 @@ def test_native_module_is_the_compiled_one(native_kernels: Callable[[str], Modul
     assert module.__name__ == "memcore._native.checksums"
     assert module.__file__ is not None
     assert not module.__file__.endswith(".py")
-
-
-# --- XXH64 --------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("seed", SEEDS)
-def test_xxh64_matches_xxhash(checksums_impl: ModuleType, seed: int) -> None:
-    rng = random.Random(seed)
-    lengths = LENGTHS if checksums_impl.__name__.endswith("_native.checksums") else LENGTHS[:-3]
-    for length in lengths:
-        data = rng.randbytes(length)
-        assert checksums_impl.xxh64(data, seed) == xxhash.xxh64_intdigest(data, seed), length
-
-
-def test_xxh64_default_seed_and_random_seeds(checksums_impl: ModuleType) -> None:
-    rng = random.Random(7)
-    assert checksums_impl.xxh64(b"") == 0xEF46DB3751D8E999  # the reference empty-input value
-    for _ in range(50):
-        data = rng.randbytes(rng.randrange(200))
-        seed = rng.getrandbits(64)
-        assert checksums_impl.xxh64(data, seed) == xxhash.xxh64_intdigest(data, seed)
-        assert checksums_impl.xxh64(data) == xxhash.xxh64_intdigest(data)
-
-
-def test_xxh64_accepts_any_contiguous_buffer(checksums_impl: ModuleType) -> None:
-    data = bytes(range(256)) * 3
-    expected = xxhash.xxh64_intdigest(data)
-    words = array.array("I", data[: len(data) // 4 * 4])
-    assert checksums_impl.xxh64(bytearray(data)) == expected
-    assert checksums_impl.xxh64(memoryview(data)) == expected
-    assert checksums_impl.xxh64(memoryview(data)[10:20]) == xxhash.xxh64_intdigest(data[10:20])
-    assert checksums_impl.xxh64(words) == xxhash.xxh64_intdigest(words.tobytes())
-    assert checksums_impl.xxh64(memoryview(data).cast("B", (16, 48))) == expected
-
-
-def test_xxh64_on_numpy_buffers(checksums_impl: ModuleType) -> None:
-    np = pytest.importorskip("numpy")
-    matrix = np.arange(48, dtype=np.float64).reshape(6, 8)
-    assert checksums_impl.xxh64(matrix) == xxhash.xxh64_intdigest(matrix.tobytes())
-    assert checksums_impl.xxh64(np.float32(1.5)) == xxhash.xxh64_intdigest(
-        np.float32(1.5).tobytes()
-    )
-    for strided in (matrix[:, ::2], matrix.T, np.arange(10)[::3]):
-        with pytest.raises(ValidationError):
-            checksums_impl.xxh64(strided)
-    with pytest.raises(ValidationError):
-        checksums_impl.xxh64(np.array(["a", 1], dtype=object))
-
-
-@pytest.mark.parametrize(
-    "data",
-    ["text", 12, None, [1, 2], memoryview(b"abcdefgh")[::2]],
-    ids=["str", "int", "none", "list", "strided"],
-)
-def test_xxh64_refuses_non_buffers(checksums_impl: ModuleType, data: object) -> None:
-    with pytest.raises(ValidationError):
-        checksums_impl.xxh64(data)
-
-
-@pytest.mark.parametrize("seed", [-1, 2**64, 2**100, 1.0, "0", None, True])
-def test_xxh64_refuses_bad_seeds(checksums_impl: ModuleType, seed: object) -> None:
-    with pytest.raises(ValidationError):
-        checksums_impl.xxh64(b"abc", seed)
-    with pytest.raises(ValidationError):
-        checksums_impl.XXH64State(seed)
-
-
-def test_streaming_state_matches_one_shot(checksums_impl: ModuleType) -> None:
-    rng = random.Random(3)
-    for length in [0, 1, 5, 31, 32, 33, 63, 64, 255, 256, 257, 1000, 5000]:
-        data = rng.randbytes(length)
-        seed = rng.choice(SEEDS)
-        state = checksums_impl.XXH64State(seed)
-        position = 0
-        while position < length:
-            step = rng.choice([1, 3, 8, 31, 32, 33, 100, 300])
-            state.update(data[position : position + step])
-            position += step
-            # a digest along the way leaves the state as it was
-            assert state.intdigest() == xxhash.xxh64_intdigest(data[:position], seed)
-        assert state.intdigest() == xxhash.xxh64_intdigest(data, seed)
-
-
-def test_streaming_copy_is_independent(checksums_impl: ModuleType) -> None:
-    state = checksums_impl.XXH64State(5)
-    state.update(b"x" * 40)
-    twin = state.copy()
-    twin.update(b"more")
-    assert state.intdigest() == xxhash.xxh64_intdigest(b"x" * 40, 5)
-    assert twin.intdigest() == xxhash.xxh64_intdigest(b"x" * 40 + b"more", 5)
-    with pytest.raises(ValidationError):
-        state.update("text")
-
-
-@settings(max_examples=200, deadline=None)
-@given(data=st.binary(max_size=300), seed=st.integers(0, 2**64 - 1))
-def test_xxh64_twins_agree(twins: tuple[ModuleType, ModuleType], data: bytes, seed: int) -> None:
-    native, pure = twins
-    assert native.xxh64(data, seed) == pure.xxh64(data, seed) == xxhash.xxh64_intdigest(data, seed)
 
 
 # --- canonical state hash -----------------------------------------------------------------------
@@ -633,13 +480,18 @@ def test_str_and_int_subclasses_hash_as_their_base(checksums_impl: ModuleType) -
 
 
 class _ShiftingZone(tzinfo):
-    """A zone whose offset has microseconds, and that empties a container when asked."""
+    """A zone whose offset has microseconds, and that empties a container when asked (or, given
+    ``grow``, adds enough keys to a dict to move its entries to a new, larger table)."""
 
-    def __init__(self, victim: dict[str, Any] | list[Any] | None = None) -> None:
+    def __init__(self, victim: dict[str, Any] | list[Any] | None = None, grow: int = 0) -> None:
         self.victim = victim
+        self.grow = grow
 
     def utcoffset(self, dt: datetime | None) -> timedelta:
-        if self.victim is not None:
+        if isinstance(self.victim, dict) and self.grow:
+            for i in range(self.grow):
+                self.victim[f"added-{len(self.victim)}-{i}"] = "y" * i
+        elif self.victim is not None:
             self.victim.clear()
         return timedelta(hours=3, microseconds=7)
 
@@ -659,14 +511,24 @@ def test_custom_tzinfo_offsets(twins: tuple[ModuleType, ModuleType]) -> None:
 
 
 def test_mutation_during_hashing_never_crashes(native_kernels: Callable[[str], ModuleType]) -> None:
+    """A callback that empties or resizes the container being walked: the walk re-reads the
+    dict's table after it, so it never reads a freed one."""
     native = native_kernels("checksums")
     victim_dict: dict[str, Any] = {"a": "x" * 100, "b": [1, 2, 3]}
     victim_dict["t"] = datetime(2020, 1, 1, tzinfo=_ShiftingZone(victim_dict))
     victim_list: list[Any] = [datetime(2020, 1, 1, tzinfo=None), 1, "x", [2] * 50]
     victim_list.insert(0, datetime(2020, 1, 1, tzinfo=_ShiftingZone(victim_list)))
-    for value in (victim_dict, victim_list):
+    growing: dict[str, Any] = {f"k{i}": "v" * i for i in range(6)}
+    growing["t"] = datetime(2020, 1, 1, tzinfo=_ShiftingZone(growing, grow=300))
+    growing.update({f"after{i}": i for i in range(6)})
+    for value in (victim_dict, victim_list, growing):
         with contextlib.suppress(ValidationError):
             assert isinstance(native.entry_hash("k", value), int)
+    assert len(growing) > 300  # the callback ran, mid-walk
+    state: dict[str, Any] = {f"item{i}": {"n": i} for i in range(10)}
+    state["item5"] = datetime(2020, 1, 1, tzinfo=_ShiftingZone(state, grow=200))
+    assert isinstance(native.state_checksum(state), int)
+    assert len(state) > 200
 
 
 @settings(max_examples=150, deadline=None)
@@ -698,100 +560,3 @@ def test_malformed_values_raise_the_same_way(
         except ValidationError:
             outcomes.append("ValidationError")
     assert outcomes[0] == outcomes[1]
-
-
-# --- StateDigest --------------------------------------------------------------------------------
-
-
-def test_digest_basics(checksums_impl: ModuleType) -> None:
-    digest = checksums_impl.StateDigest()
-    assert digest.count == 0
-    assert digest.value == checksums_impl.state_checksum({}) == KNOWN_EMPTY_CHECKSUM
-    digest.add("a", {"x": 1})
-    digest.add("b", [1, 2])
-    assert digest.count == 2
-    assert digest.value == checksums_impl.state_checksum({"b": [1, 2], "a": {"x": 1}})
-    snapshot = digest.copy()
-    digest.remove("a", {"x": 1})
-    assert digest.value == checksums_impl.state_checksum({"b": [1, 2]})
-    assert snapshot.value == checksums_impl.state_checksum({"a": {"x": 1}, "b": [1, 2]})
-    assert snapshot != digest
-    digest.add_hash(checksums_impl.entry_hash("a", {"x": 1}))
-    assert snapshot == digest
-    digest.remove_hash(checksums_impl.entry_hash("b", [1, 2]))
-    assert digest.value == checksums_impl.state_checksum({"a": {"x": 1}})
-    assert checksums_impl.StateDigest.from_state(KNOWN_STATE).value == KNOWN_STATE_CHECKSUM
-    assert "StateDigest(count=1" in repr(digest)
-    with pytest.raises(TypeError):
-        hash(digest)
-
-
-def test_digest_refuses_bad_input(checksums_impl: ModuleType) -> None:
-    digest = checksums_impl.StateDigest()
-    with pytest.raises(ValidationError, match="empty"):
-        digest.remove("a", 1)
-    with pytest.raises(ValidationError):
-        digest.remove_hash(5)
-    for bad in (-1, 2**64, "1", 1.0, True):
-        with pytest.raises(ValidationError):
-            digest.add_hash(bad)
-    with pytest.raises(ValidationError):
-        digest.add("k", {1, 2})
-    assert digest.count == 0
-    assert digest.value == KNOWN_EMPTY_CHECKSUM
-
-
-small_values = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), texts(max_size=5)),
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(texts(max_size=3), children),
-    max_leaves=5,
-)
-
-
-def _digest_machine(module: ModuleType) -> type[RuleBasedStateMachine]:
-    class DigestAgainstDict(RuleBasedStateMachine):
-        """``StateDigest`` updated one entry at a time equals ``state_checksum`` of a dict."""
-
-        keys = Bundle("keys")
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.model: dict[str, Any] = {}
-            self.digest = module.StateDigest()
-
-        @rule(target=keys, key=texts(max_size=4))
-        def new_key(self, key: str) -> str:
-            return key
-
-        @rule(key=keys, value=small_values)
-        def put(self, key: str, value: Any) -> None:
-            if key in self.model:
-                self.digest.remove(key, self.model[key])
-            self.model[key] = value
-            self.digest.add(key, value)
-
-        @rule(key=keys)
-        def delete(self, key: str) -> None:
-            if key in self.model:
-                self.digest.remove(key, self.model.pop(key))
-
-        @rule()
-        def snapshot_roundtrip(self) -> None:
-            twin = self.digest.copy()
-            twin.add("__probe__", 1)
-            twin.remove("__probe__", 1)
-            assert twin == self.digest
-
-        @invariant()
-        def matches_state_checksum(self) -> None:
-            assert self.digest.count == len(self.model)
-            assert self.digest.value == module.state_checksum(self.model)
-            assert self.digest == module.StateDigest.from_state(self.model)
-
-    return DigestAgainstDict
-
-
-def test_digest_state_machine(checksums_impl: ModuleType) -> None:
-    machine = _digest_machine(checksums_impl)
-    machine.TestCase.settings = settings(max_examples=40, stateful_step_count=25, deadline=None)
-    machine.TestCase().runTest()

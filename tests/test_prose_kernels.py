@@ -57,12 +57,33 @@ def test_find_identifiers_twins_agree(twins: tuple[ModuleType, ModuleType], text
     assert native.find_identifiers(text) == pure.find_identifiers(text)
 
 
+@settings(max_examples=300, deadline=None)
+@given(text=name_texts)
+def test_find_names_twins_agree(twins: tuple[ModuleType, ModuleType], text: str) -> None:
+    native, pure = twins
+    assert native.find_names(text) == pure.find_names(text)
+    assert pure.find_names(text) == [n.strip("`(") for n in pure.find_identifiers(text)]
+
+
 @settings(max_examples=400, deadline=None)
 @given(text=phrase_texts)
 def test_concludes_twins_agree(twins: tuple[ModuleType, ModuleType], text: str) -> None:
     native, pure = twins
     assert native.concludes(text) is pure.concludes(text)
     assert native.concludes(text.lower()) is pure.concludes(text.lower())
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.one_of(name_texts, phrase_texts, st.text(alphabet="ab`Z \n\u00e9_1", max_size=40)))
+def test_other_words_twins_agree(twins: tuple[ModuleType, ModuleType], text: str) -> None:
+    native, pure = twins
+    assert native.other_words(text) == pure.other_words(text)
+
+
+def test_other_words_examples(prose: ModuleType) -> None:
+    assert prose.other_words("`ab` and `cd` are renamed") == 3  # code spans are no words
+    assert prose.other_words("ab`cd`ef x caf\u00e9 a_bc") == 4  # ab, ef, caf, bc
+    assert prose.other_words("an `unclosed span here") == 4
 
 
 def test_native_module_is_the_compiled_one(native_kernels: Callable[[str], ModuleType]) -> None:
@@ -115,6 +136,10 @@ LINE_PIECES = [
     "Plain words here only.", "Short.", "`a` `b`", "`a` `b` `c` d", "x  y   z  .", "The end !",
     "Done \u2014 fixed.", "caf\u00e9 fixed it", "I see", "", "   ", "\t- tab bullet `t`",
     "see src/a.py and src/a.py", "Report whether it works.", "   ## `h(`",
+    # openings the narration and instruction patterns are gated on: ASCII letters either case,
+    # and non-ASCII letters that ignore-case matching may take for one (\u0130, \u017f, \u212a)
+    "OK `ab` done.", "\u0130 will check `ab`.", "\u017ftart `ab` now.", "\u212aeep `ab`, it works.",
+    "\u00c9t\u00e9 `ab` fixed.", "zero `ab` fixed.",
 ]  # fmt: skip
 contents = st.one_of(
     st.lists(st.sampled_from(LINE_PIECES), max_size=12).map("\n".join),

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from types import ModuleType
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from memcore.errors import ValidationError
@@ -35,6 +35,7 @@ documents = st.lists(st.sampled_from(SENTENCES), min_size=1, max_size=12).map(" 
 
 @settings(max_examples=60, deadline=None)
 @given(text=st.one_of(documents, st.text(max_size=200)), ratio=st.floats(0.01, 1.0))
+@example(text="\x1f\r0:0", ratio=0.5)  # a cut once ended on a control space ("\x1f…")
 def test_summaries_are_extractive_ordered_and_within_ratio(
     pipeline_impl: ModuleType, text: str, ratio: float
 ) -> None:

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import importlib.util
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,7 +26,7 @@ from memcore.errors import BackendError, CorruptedMemoryError, ValidationError
 from memcore.hlc import HybridLogicalClock
 from memcore.model import MemoryItem
 from memcore.stores import Store, open_store
-from memcore.stores.base import Delta, decode_entry, live_digest
+from memcore.stores.base import Delta, Expected, commit_if_unchanged_of, decode_entry, live_digest
 from memcore.stores.memory import MemoryStore
 from memcore.sync import DistributedMemoryManager
 
@@ -73,6 +73,7 @@ class Wrapped:
         self.records_fetched: list[int] = []
         self.commits = 0
         self.lost_races = 0
+        self.unchanged_misses = 0  # commit-first attempts that found the store changed
         self.closed = 0
 
     def __getattr__(self, name: str) -> Any:
@@ -90,20 +91,43 @@ class Wrapped:
         self.records_fetched.append(len(delta.records))
         return delta
 
-    async def commit(
-        self, session_id: str, expected_version: int, records: Mapping[str, bytes], digest: int
+    async def _committing(
+        self, write: Callable[[], Awaitable[int | None]], conditional: bool
     ) -> int | None:
+        """A commit of either kind through the gate and the hooks, counted."""
         await self._gate()
         if self.before_commit is not None:
             self.before_commit()
-        version = await self.inner.commit(session_id, expected_version, records, digest)
-        if version is None:
-            self.lost_races += 1
-        else:
+        version = await write()
+        if version is not None:
             self.commits += 1
+        elif conditional:
+            self.unchanged_misses += 1
+        else:
+            self.lost_races += 1
         if self.fail_after_commit:
             raise BackendError("connection lost after the commit was applied")
         return version
+
+    async def commit(
+        self, session_id: str, expected_version: int, records: Mapping[str, bytes], digest: int
+    ) -> int | None:
+        return await self._committing(
+            lambda: self.inner.commit(session_id, expected_version, records, digest),
+            conditional=False,
+        )
+
+    async def commit_if_unchanged(
+        self, session_id: str, expected: Expected, records: Mapping[str, bytes], digest: int
+    ) -> int | None:
+        """The commit-first path, through the same gate and hooks as ``commit``."""
+        inner = commit_if_unchanged_of(self.inner)
+        if inner is None:
+            return None
+        return await self._committing(
+            lambda: inner.commit_if_unchanged(session_id, expected, records, digest),
+            conditional=True,
+        )
 
     async def close(self) -> None:
         self.closed += 1

@@ -176,7 +176,9 @@ class _Greedy:
     """Lazy greedy: the best line by (score + names it adds that no chosen line has yet) per
     token, first within each section's share, then anywhere; a line's worth only falls as
     others are chosen, so a popped line whose worth is still current is the best one. It can
-    be run again with a larger limit, continuing where it stopped."""
+    be run again with a larger limit, continuing where it stopped: the heap of the lines not
+    chosen is kept between runs (their worths there are upper bounds, which is all a lazy greedy
+    needs), so a run does not weigh every line again."""
 
     def __init__(self, candidates: list[Candidate], budget: int, count: TokenCounter) -> None:
         self.cands = sorted(candidates, key=lambda c: (_ORDER[c.section], c.seq, c.text, c.score))
@@ -195,6 +197,16 @@ class _Greedy:
         self.scores = [c.score for c in self.cands]
         #: what a line's worth is divided by
         self.prices: list[float] = [float(cost) ** COST_EXPONENT for cost in self.costs]
+        #: (-worth, index) of every line not chosen (worths as of when pushed: upper bounds)
+        # nothing is covered yet: a line's worth is its score and all its names, per its price
+        self.heap: list[tuple[float, int]] = [
+            (-((score + NEW_NAME_WEIGHT * len(names)) / price), i)
+            for i, (score, names, price, held) in enumerate(
+                zip(self.scores, self.names, self.prices, self.taken, strict=True)
+            )
+            if not held
+        ]
+        heapq.heapify(self.heap)
 
     def worth(self, i: int) -> float:
         names = self.names[i]
@@ -229,53 +241,51 @@ class _Greedy:
             names = frozenset(line_identifiers(cand.text))
             self.names.append(names)
             self.taken.append(False)
-        return bool(spare or added)
+            spare.append(len(self.cands) - 1)
+        for i in spare:
+            heapq.heappush(self.heap, (-self.worth(i), i))
+        return bool(spare)
 
-    def snapshot(self) -> tuple[set[str], dict[str, int], list[Candidate], list[bool], int]:
-        return set(self.covered), dict(self.used), list(self.chosen), list(self.taken), self.total
+    def snapshot(self) -> _Saved:
+        return (
+            set(self.covered),
+            dict(self.used),
+            list(self.chosen),
+            list(self.taken),
+            self.total,
+            list(self.heap),
+        )
 
-    def restore(
-        self, saved: tuple[set[str], dict[str, int], list[Candidate], list[bool], int]
-    ) -> None:
-        self.covered, self.used, self.chosen, self.taken, self.total = saved
+    def restore(self, saved: _Saved) -> None:
+        self.covered, self.used, self.chosen, self.taken, self.total, self.heap = saved
 
     def run(self, limit: int, *, capped: bool) -> None:
         """Add the best lines that fit ``limit`` tokens in all (and, ``capped``, each section's
         share of the budget); the last line that does not fit whole may be cut to fit.
 
-        A popped line that cannot fit is dropped before its worth is brought up to date: what
-        is chosen only adds to the totals (a section's heading is paid by its first line), so a
-        line that does not fit now never will in this run, and dropping it now or later leaves
-        the other lines' order as it was."""
+        A popped line that cannot fit is set aside before its worth is brought up to date, and
+        goes back on the heap when the run ends: what is chosen only adds to the totals (a
+        section's heading is paid by its first line), so a line that does not fit now never
+        will in this run, and setting it aside now or later leaves the other lines' order as
+        it was."""
         cands, costs, taken, names = self.cands, self.costs, self.taken, self.names
         used, heading_cost, budget = self.used, self.heading_cost, self.budget
         caps = {name: _SHARES[name] * budget for name in heading_cost}
         total = self.total
-        # a line longer than twice the room cannot fit, not even cut to half its words
-        reach = limit if capped else 2 * (limit - total) + max(heading_cost.values())
-        # nor can a line that would not fit even without its heading (the totals only grow):
-        # left out of the heap, it is not popped only to be dropped
         worth = self.worth
-        room = limit - total
-        if capped:
-            heap = [
-                (-worth(i), i)
-                for i in range(len(cands))
-                if not taken[i]
-                and costs[i] <= room
-                and used.get(cands[i].section, 0) + costs[i] <= caps[cands[i].section]
-            ]
-        else:
-            whole = room if room - 1 < _MIN_CUT_TOKENS else reach  # no cut fits in less
-            heap = [
-                (-worth(i), i)
-                for i in range(len(cands))
-                if not taken[i] and costs[i] <= reach and costs[i] <= whole
-            ]
-        heapq.heapify(heap)
+        heap = self.heap
+        aside: list[tuple[float, int]] = []
         pop, push = heapq.heappop, heapq.heappush
+        # the cheapest line left: once the room is below it and too small for a cut, no line
+        # can come in, and the run ends without popping the rest
+        least = min([costs[i] for _, i in heap], default=0)
         while heap:
-            negative, i = pop(heap)
+            if limit - total < least and limit - total - 1 < _MIN_CUT_TOKENS:
+                break
+            entry = pop(heap)
+            negative, i = entry
+            if taken[i]:
+                continue
             cand = cands[i]
             section = cand.section
             if section in used:
@@ -286,9 +296,13 @@ class _Greedy:
                 spent = 0
             cost = costs[i] + extra
             if capped and spent + cost > caps[section]:
+                aside.append(entry)
                 continue
-            over = total + cost > limit
-            if over and (capped or limit - total - extra - 1 < _MIN_CUT_TOKENS):
+            room = limit - total - extra
+            over = cost > room + extra
+            # no cut fits in less than its least, nor keeps half of a line twice the room
+            if over and (capped or room - 1 < _MIN_CUT_TOKENS or costs[i] > 2 * room):
+                aside.append(entry)
                 continue
             if names[i]:  # its worth falls as chosen lines name what it names
                 current = worth(i)
@@ -296,8 +310,9 @@ class _Greedy:
                     push(heap, (-current, i))
                     continue
             if over:
-                cut = _cut(cand.text, limit - total - extra - 1, self.count)
+                cut = _cut(cand.text, room - 1, self.count)
                 if cut is None:
+                    aside.append(entry)
                     continue
                 cand = Candidate(section, cand.seq, cand.score, cut, None)
                 cost = self.count(cut) + 1 + extra
@@ -306,7 +321,14 @@ class _Greedy:
             self.covered.update(names[i])
             used[section] = spent + cost
             total += cost
+        heap.extend(aside)
+        heapq.heapify(heap)
         self.total = total
+
+
+#: What :meth:`_Greedy.snapshot` saves: covered names, section use, chosen lines, taken flags,
+#: total, heap.
+_Saved = tuple[set[str], dict[str, int], list[Candidate], list[bool], int, list[tuple[float, int]]]
 
 
 def _cut(text: str, room: int, count: TokenCounter) -> str | None:

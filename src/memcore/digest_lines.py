@@ -24,6 +24,7 @@ from memcore.claude_code.tools import (
     normalize_command,
     quoted_list,
 )
+from memcore.claude_code.transcripts import KIND_PRIORITY
 from memcore.digest_prose import (
     BULLET,
     ID_WEIGHT,
@@ -31,20 +32,24 @@ from memcore.digest_prose import (
     SPARE,
     Candidate,
     count_identifiers,
+    cut_word_list,
     cut_words,
-    has_statements,
     is_agent,
     line_identifiers,
-    spare_lines,
     statements,
 )
+from memcore.digest_prose import spare_lines as prose_spare_lines
 from memcore.model import MemoryItem
+from memcore.session_items import is_scaffolding
 
 _OPEN_WORDS = re.compile(
     r"(?i)\b(todo|next step|remaining|still (need|to)|not yet|pending|follow[- ]up|open question|"
     r"left to do|should (we|i)|would you like|do you want)\b"
 )
 _SHORT_REPLY = 12
+#: The kinds :func:`is_agent` and :func:`has_statements` test, for the inlined tests.
+_AGENT_KINDS = frozenset(KIND_PRIORITY)
+_STATEMENT_KINDS = frozenset({"fact", "thinking", "summary"})
 _EDITS = ("Edit", "MultiEdit", "Write", "NotebookEdit")
 _LOOKUPS = ("Read", "NotebookRead", "Grep", "Glob", "WebFetch", "WebSearch")
 #: How much more the definition an edit changed counts than a name the edit merely touched.
@@ -53,6 +58,9 @@ ENCLOSING_WEIGHT = 3
 READ_SCORE = 1.5
 #: Base score of the detail lines of edits (more names changed, lines added).
 EDIT_DETAIL = 6.0
+#: Base score of a statement of a plan or spec the agent read: worth what it names (a plan
+#: restates much that the session then does, so its lines win only where they name more).
+BRIEF_SCORE = 0.0
 _REQUEST_WORDS = 150
 _NOTE_WORDS = 80
 
@@ -132,45 +140,58 @@ def build_candidates(items: Sequence[MemoryItem]) -> list[Candidate]:
     seen_sentences: set[str] = set()
     for seq, item in enumerate(items):
         meta = item.metadata
-        kind = str(meta.get("kind", "note"))
+        raw_kind = meta.get("kind", "note")
+        named = isinstance(raw_kind, str)  # metadata is anyone's: a kind may be no string
+        kind = raw_kind if named else str(raw_kind)
         recency = seq / n
         if kind in ("task", "preference", "shortcut"):
-            text = " ".join(item.content.split())
+            if is_scaffolding(item):  # `/context`, a reminder stored by an older import: no task
+                continue
+            words = item.content.split()
+            text = " ".join(words)
             if kind == "shortcut":
                 line = f"- The user ran the command {_code(text)}."
                 score = 2.0
             elif kind == "preference":
-                line = f"- The user asked to always: {cut_words(text, _REQUEST_WORDS)}"
+                line = f"- The user asked to always: {cut_word_list(words, _REQUEST_WORDS)}"
                 score = 7.0
             else:
-                line = f"- The user asked: {cut_words(text, _REQUEST_WORDS)}"
+                line = f"- The user asked: {cut_word_list(words, _REQUEST_WORDS)}"
                 short = len(text) < _SHORT_REPLY
                 score = 1.5 if short else 6.0 + (2.0 if first_task else 0.0) + recency
                 first_task = first_task and short
                 last_task = (seq, item)
             out.append(Candidate("asked", seq, score, line))
-            if len(text.split()) > _REQUEST_WORDS:  # the rest of a long request, where exact
-                out.extend(_request_rest(item.content, seq))
+            if len(words) > _REQUEST_WORDS:  # the rest of a long request, where exact
+                out.extend(_request_rest(text, words, seq))
             continue
-        if not is_agent(item):
+        # is_agent, tool_name and has_statements, inlined: this loop runs once per item
+        raw_tool = meta.get("tool")
+        if not (
+            meta.get("source") == "claude-code"
+            or (named and kind in _AGENT_KINDS and "tool" in meta)
+        ):
             out.extend(_note(item, seq, recency))
             if prose.concludes(item.content.lower()):
                 last_conclusion = seq
             continue
         if isinstance(meta.get("files_changed"), list):
             for path in _strs(meta["files_changed"]):
-                files.setdefault(str(path), _File(str(path), seq, seq)).tracked = True
+                known = files.get(str(path))
+                if known is None:
+                    known = files[str(path)] = _File(str(path), seq, seq)
+                known.tracked = True
             continue
-        if tool_name(meta) in ("Grep", "Glob") and kind == "tool_result":
+        if kind == "tool_result" and raw_tool in ("Grep", "Glob") and isinstance(raw_tool, str):
             out.append(_search(item, seq, recency))
             continue
-        if has_statements(item):
+        if meta.get("report") or (named and kind in _STATEMENT_KINDS and not meta.get("meta")):
             found = statements(item, seq, recency, seen_sentences)
             if any(c.score >= 5 for c in found):
                 last_conclusion = seq
             out.extend(found)
             continue
-        tool = str(meta.get("tool", ""))
+        tool = "" if raw_tool is None else str(raw_tool)
         if kind == "tool_call":
             if isinstance(meta.get("todos"), list):
                 if tool == "TodoWrite":  # the whole list again: what it dropped is no longer open
@@ -182,6 +203,8 @@ def build_candidates(items: Sequence[MemoryItem]) -> list[Candidate]:
                     todos[str(content)] = (seq, str(status))
             if isinstance(meta.get("file_path"), str):
                 _file_call(files, item, seq)
+            if tool == "ExitPlanMode" and meta.get("brief"):
+                out.extend(_brief(item, seq, recency, "The plan the agent proposed"))
             continue
         if kind in ("tool_result", "error"):
             if meta.get("rejected"):
@@ -194,6 +217,8 @@ def build_candidates(items: Sequence[MemoryItem]) -> list[Candidate]:
                 if entry is not None:
                     for name in _strs(meta["defines"]):
                         entry.defines.setdefault(str(name), None)
+            if tool in ("Read", "NotebookRead") and meta.get("brief"):
+                out.extend(_brief(item, seq, recency))
             if kind == "error":
                 out.append(_error(item, seq, recency, by_id))
             elif tool in ("Edit", "MultiEdit", "Write", "NotebookEdit"):
@@ -216,6 +241,51 @@ def build_candidates(items: Sequence[MemoryItem]) -> list[Candidate]:
     return out
 
 
+def spare_lines(items: Sequence[MemoryItem]) -> list[Candidate]:
+    """Lines said only when every other line has had its chance and room is left (built only
+    then): the agent's plain prose (:func:`memcore.digest_prose.spare_lines`), and what its tool
+    records say that the main lines leave out -- every name an edit changed and every line it
+    added, each command, the names each read file defines -- a few to a line, as statements."""
+    out = prose_spare_lines(items)
+    n = max(1, len(items))
+    for seq, item in enumerate(items):
+        meta = item.metadata
+        key = (str(meta.get("kind")), str(meta.get("tool")))
+        if key in _RECORDS and is_agent(item):
+            out.extend(_record_lines(item, _RECORDS[key], seq, seq / n))
+    return out
+
+
+#: Tool records that spare lines are made of, by kind and tool, with the section they go in.
+_RECORDS = {
+    **{("tool_call", tool): "files" for tool in _EDITS},
+    ("tool_call", "Bash"): "commands",
+    ("tool_result", "Read"): "files",
+}
+
+
+def _record_lines(item: MemoryItem, section: str, seq: int, recency: float) -> list[Candidate]:
+    meta = item.metadata
+    shown = f"`{_shown_path(meta)}`"
+    names, added = _strs(meta.get("names")), _strs(meta.get("added_lines"))
+    defines = _strs(meta.get("defines"))
+    said: list[str] = []
+    for start in range(0, len(names), 4):
+        said.append(f"An edit of {shown} changed {quoted_list(names[start : start + 4])}.")
+    for start in range(0, len(added), 2):
+        said.append(f"An edit of {shown} added {quoted_list(added[start : start + 2])}.")
+    for start in range(0, len(defines), 5):
+        said.append(f"{shown} defines {quoted_list(defines[start : start + 5])}.")
+    text = item.content.strip()
+    if not said and text and "\n" not in text:  # its own statement (a command; never a dump)
+        said.append(f"{cut_words(text, SENTENCE_WORDS).rstrip('.')}.")
+    out: list[Candidate] = []
+    for index, line in enumerate(said):
+        score = SPARE + recency + min(count_identifiers(line), 4) * 0.1
+        out.append(Candidate(section, seq + 0.9 + index / 1000, score, f"- {line}", spare=True))
+    return out
+
+
 def _note(item: MemoryItem, seq: int, recency: float) -> list[Candidate]:
     text = " ".join(item.content.split())
     if not text:
@@ -235,10 +305,10 @@ def _note(item: MemoryItem, seq: int, recency: float) -> list[Candidate]:
     return [Candidate("notes", seq, score, f"- {label}{cut_words(text, _NOTE_WORDS)}")]
 
 
-def _request_rest(text: str, seq: int) -> list[Candidate]:
-    """Sentences past the cut of a long request that name something exact."""
-    flat = " ".join(text.split())
-    cut = len(" ".join(flat.split()[:_REQUEST_WORDS]))
+def _request_rest(flat: str, words: list[str], seq: int) -> list[Candidate]:
+    """Sentences past the cut of a long request (``flat``: its ``words`` joined by single
+    spaces) that name something exact."""
+    cut = len(" ".join(words[:_REQUEST_WORDS]))
     rest = flat[cut:]
     out: list[Candidate] = []
     for start, end in pipeline.split_sentences(rest):
@@ -247,6 +317,23 @@ def _request_rest(text: str, seq: int) -> list[Candidate]:
         if ids:
             line = f"- The request also said: {cut_words(sentence, SENTENCE_WORDS)}"
             out.append(Candidate("asked", seq, 3.0 + min(ids, 4) * ID_WEIGHT, line))
+    return out
+
+
+def _brief(
+    item: MemoryItem, seq: int, recency: float, source: str | None = None
+) -> list[Candidate]:
+    """What a plan or spec asks for (its statements naming something exact, see
+    :mod:`memcore.claude_code.briefs`): part of what was asked. ``source`` names it (by default
+    the file the agent read)."""
+    shown = source or f"`{_shown_path(item.metadata)}`"
+    out: list[Candidate] = []
+    for index, line in enumerate(_strs(item.metadata.get("brief"))):
+        ids = count_identifiers(line)
+        said = cut_words(line, SENTENCE_WORDS)
+        score = BRIEF_SCORE + min(ids, 4) * ID_WEIGHT + recency
+        said = f"{shown} says: {said}" if index == 0 else f"The brief also says: {said}"
+        out.append(Candidate("asked", seq + min(index, 999) / 1000, score, f"- {said}"))
     return out
 
 
@@ -272,7 +359,9 @@ def _search(item: MemoryItem, seq: int, recency: float) -> Candidate:
 def _file_call(files: dict[str, _File], item: MemoryItem, seq: int) -> None:
     meta = item.metadata
     shown = _shown_path(meta)
-    entry = files.setdefault(shown, _File(shown, seq))
+    entry = files.get(shown)
+    if entry is None:
+        entry = files[shown] = _File(shown, seq)
     entry.last = seq
     tool = meta.get("tool")
     if tool in ("Read", "NotebookRead"):
@@ -283,11 +372,13 @@ def _file_call(files: dict[str, _File], item: MemoryItem, seq: int) -> None:
     entry.edits += 1
     if tool == "Write" and entry.edits == 1:
         entry.created = True
+    counts = entry.names
     for name in _strs(meta.get("names")):
-        entry.names[str(name)] = entry.names.get(str(name), 0) + 1
+        key = str(name)
+        counts[key] = counts.get(key, 0) + 1
     added = _strs(meta.get("added_lines"))
     if added:
-        entry.added[str(meta.get("tool_use_id") or seq)] = (seq, tuple(added[:2]), "")
+        entry.added[str(meta.get("tool_use_id") or seq)] = (seq, tuple(added[:3]), "")
     if meta.get("fixes"):
         entry.fixes += 1
 

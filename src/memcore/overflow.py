@@ -3,7 +3,8 @@
 :func:`handle_context_overflow` acts when a session holds more than 90 % of its budget and ends
 at most at 80 %, aiming at 75 % (between 70 % and 80 % whenever the items allow), so that what
 stays is as much of the session as the budget holds, not a third of it. Critical items and the
-latest requests (``kind`` task) are kept whole; summarizing is preferred to evicting:
+latest requests (``kind`` task; not one longer than a quarter of the budget, a pasted log) are
+kept whole; summarizing is preferred to evicting:
 
 1. ``session_digest`` (a coding-agent session, see :mod:`memcore.session_items`): everything but
    its latest items becomes one digest item (:func:`~memcore.digest.session_digest`: what was
@@ -46,8 +47,11 @@ TARGET = 0.80
 AIM = 0.75
 #: Summaries never go below this share of an item's tokens in the compress step.
 MIN_RATIO = 0.05
-#: The latest requests (``kind`` task) kept whole beside the critical items.
+#: The latest requests (``kind`` task) kept whole beside the critical items, each when it
+#: takes at most ``REQUEST_SHARE`` of the budget: a longer one (a pasted log, a whole plan) is a
+#: dump, and the digest or a summary says it in fewer tokens.
 LATEST_REQUESTS = 2
+REQUEST_SHARE = 0.25
 #: Of an agent session's room, the share its latest items keep whole at least (the digest has
 #: the rest, or what of it the digest does not need).
 RECENT_SHARE = 0.15
@@ -167,7 +171,9 @@ def handle_context_overflow(state: SessionState) -> OverflowStrategy:
             f"{budget}; they are never evicted, so nothing was changed"
         )
     now = state.current_time()
-    plan.kept = set(critical) | _latest_requests(plan, AIM * budget - critical_tokens)
+    plan.kept = set(critical) | _latest_requests(
+        plan, AIM * budget - critical_tokens, REQUEST_SHARE * budget
+    )
 
     if is_agent_session(plan.originals):
         _digest_history(plan, budget)
@@ -186,8 +192,9 @@ def handle_context_overflow(state: SessionState) -> OverflowStrategy:
     )
 
 
-def _latest_requests(plan: _Plan, room: float) -> set[int]:
-    """The slots of the latest ``LATEST_REQUESTS`` requests that fit ``room`` together."""
+def _latest_requests(plan: _Plan, room: float, most: float) -> set[int]:
+    """The slots of the latest ``LATEST_REQUESTS`` requests that fit ``room`` together, each of
+    at most ``most`` tokens."""
     chosen: set[int] = set()
     used = 0
     for k in range(len(plan.originals) - 1, -1, -1):
@@ -195,7 +202,7 @@ def _latest_requests(plan: _Plan, room: float) -> set[int]:
         if item.metadata.get("kind") != "task" or _critical(item) or is_scaffolding(item):
             continue
         cost = plan.cost(item)
-        if used + cost <= room:
+        if used + cost <= room and cost <= most:
             chosen.add(k)
             used += cost
         if len(chosen) == LATEST_REQUESTS:
@@ -238,6 +245,17 @@ def _digest_history(plan: _Plan, budget: int) -> None:
         return
     items = [plan.originals[k] for k in history]
     digest = session_digest(items, reserve, counter=count)
+    slack = reserve - digest.tokens
+    if slack >= MIN_ROOM and digest.text.strip():
+        # the history said all it had in less than its share (the latest items took part of
+        # what the sizing digest counted on): the newest of it that fit the slack stay whole
+        moved = _newest_fitting(plan, history, slack)
+        if moved:
+            history = [k for k in history if k not in moved]
+            items = [plan.originals[k] for k in history]
+            digest = session_digest(items, reserve, counter=count) if items else digest
+    if not history:
+        return
     if not digest.text.strip():
         # nothing in them to tell: dumps (a file read, a long output) whose calls stay whole
         for k in history:
@@ -251,6 +269,20 @@ def _digest_history(plan: _Plan, budget: int) -> None:
         plan.put(k, [])
     plan.put(history[-1], [summary])  # in the place of the latest item it stands for
     plan.actions.add(ACTION_DIGEST)
+
+
+def _newest_fitting(plan: _Plan, slots: list[int], room: int) -> set[int]:
+    """The newest of ``slots`` (not scaffolding) that fit ``room`` tokens together, newest first
+    (one too big is passed over)."""
+    chosen: set[int] = set()
+    used = 0
+    for k in reversed(slots):
+        item = plan.originals[k]
+        cost = plan.cost(item)
+        if not is_scaffolding(item) and used + cost <= room:
+            chosen.add(k)
+            used += cost
+    return chosen
 
 
 def _compress(plan: _Plan, budget: int) -> None:

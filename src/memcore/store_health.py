@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING
 from memcore.codec import StateDigest
 from memcore.hlc import is_newer
 from memcore.quarantine import SetAside
-from memcore.stores.base import Delta, Incarnation, Store
+from memcore.stores.base import Delta, Expected, Incarnation, Store
 
 if TYPE_CHECKING:
     from memcore.sync_merge import Record, SessionReplica
@@ -76,6 +76,24 @@ class ReplicaWatch:
         """The store kept ``digest`` at ``version`` (read in a delta, or just committed)."""
         self.seen_version, self.seen_digest = version, digest
 
+    def expected(self, merged_version: int) -> Expected | None:
+        """The exact store state a commit-first sync conditions its commit on: the version this
+        replica merged, the digest the store kept there and the incarnation it last reported.
+        None when this replica cannot vouch for all three (nothing merged yet, no incarnation id
+        yet, or the last delta read was not merged): the sync then reads first. A commit on
+        this condition fails whenever ``inspect`` would have found something, so going back in
+        time is detected exactly as strongly: the read that follows the failure finds it."""
+        incarnation, digest = self.incarnation, self.seen_digest
+        if (
+            merged_version == 0
+            or incarnation is None
+            or not incarnation.store
+            or self.seen_version != merged_version
+            or digest is None
+        ):
+            return None
+        return Expected(merged_version, digest, incarnation)
+
     async def read_changes(
         self, store: Store, session_id: str, since_version: int, merged_version: int
     ) -> tuple[Delta, Verdict | None]:
@@ -89,30 +107,39 @@ class ReplicaWatch:
     def inspect(self, current: Incarnation, merged_version: int, delta: Delta) -> Verdict | None:
         """Compare the store's incarnation and ``delta`` with what this replica remembers;
         None when nothing happened. Remembers the new values either way."""
-        previous, self.incarnation = self.incarnation, current
-        seen_version, seen_digest = self.seen_version, self.seen_digest
-        self.saw(delta.version, delta.digest)
+        verdict = self.judge(current, merged_version, delta)
+        self.accept(current, delta)
+        if verdict is not None and verdict.heal:
+            self.went_back += 1
+            self.last_went_back = verdict.reason
+        return verdict
+
+    def accept(self, current: Incarnation, delta: Delta) -> None:
+        """Remember the incarnation and the version and digest a delta reported."""
+        self.incarnation = current
+        self.seen_version, self.seen_digest = delta.version, delta.digest
+
+    def judge(self, current: Incarnation, merged_version: int, delta: Delta) -> Verdict | None:
+        """``inspect``'s verdict, remembering nothing (a sync that reads under the store's write
+        lock asks first, and leaves anything unusual to the sync's full loop)."""
+        previous = self.incarnation
         if previous is None or not previous.store or merged_version == 0:
             return None  # nothing to compare with (an id not made yet is no id)
         if current.store != previous.store:
-            verdict = Verdict(True, "the store lost its data (it has a new incarnation id)")
-        elif current.deletions != previous.deletions:
+            return Verdict(True, "the store lost its data (it has a new incarnation id)")
+        if current.deletions != previous.deletions:
             return Verdict(False, "the session was deleted")
-        elif delta.version < merged_version:
-            verdict = Verdict(
+        if delta.version < merged_version:
+            return Verdict(
                 True, f"the session went back from version {merged_version} to {delta.version}"
             )
-        elif (
-            delta.version == seen_version
-            and None not in (delta.digest, seen_digest)
-            and delta.digest != seen_digest
+        if (
+            delta.version == self.seen_version
+            and None not in (delta.digest, self.seen_digest)
+            and delta.digest != self.seen_digest
         ):
-            verdict = Verdict(True, f"version {delta.version} now has another digest")
-        else:
-            return None
-        self.went_back += 1
-        self.last_went_back = verdict.reason
-        return verdict
+            return Verdict(True, f"version {delta.version} now has another digest")
+        return None
 
     def heal(self, session_id: str, session: SessionReplica, verdict: Verdict) -> None:
         """Make every key held here pending again (``REPUSH``): the refetch that follows keeps

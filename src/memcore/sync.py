@@ -16,6 +16,22 @@ stamped with the replica's hybrid logical clock (:mod:`memcore.hlc`) and its rep
    a ``StateDigest``), expecting the version just read; if another replica committed first the
    store writes nothing and the loop goes back to 1 after a short, jittered, growing pause.
 
+Under the lock: on a store whose writers serialize on a lock anyway (SQLite: ``read_and_commit``)
+a sync with pending keys reads the delta, merges it and commits in one transaction that holds the
+write lock throughout, so it cannot lose a race: no retry, and no writer starves another. Anything
+unusual in the delta (see ``_sync_under_lock``) is left to the loop above.
+
+Commit first (stores without such a lock: Redis, memory): a replica with pending keys that knows
+the store's exact state (the version it merged, the digest the store kept there, the store's
+incarnation: ``ReplicaWatch.expected``) first tries a commit conditioned on all three
+(``commit_if_unchanged``). If it lands, nothing changed remotely since that version, so there was
+nothing to merge: the sync is that one transaction (one ``EVALSHA`` on Redis). If it fails,
+nothing was written and the loop above runs as it always did, which also detects a store that
+went back in time. A replica tries it only while the session is quiet (its last read found
+nothing committed by others since its previous merge), and the store refuses it for a moment
+after any commit lost its race there (``CONTENTION_WINDOW``): a writer committing first in a tight
+loop would otherwise take every window a reader-merger needs, and starve it.
+
 Concurrent syncs of one session on one replica share commits (group commit): a caller that
 arrives while a sync is in flight joins it if that sync has not yet taken its pending keys, or
 else waits for the next one, which one of the waiting callers runs for all of them; each gets its
@@ -63,14 +79,22 @@ from memcore.hlc import HybridLogicalClock
 from memcore.model import Conflict, MemoryItem, MemorySyncMetadata, SyncResult, utc_now
 from memcore.search import SearchHit, SessionIndex
 from memcore.stores import resolve_store
-from memcore.stores.base import Entry, Store, validate_key, validate_session_id
+from memcore.stores.base import (
+    Entry,
+    Store,
+    commit_if_unchanged_of,
+    read_and_commit_of,
+    validate_key,
+    validate_session_id,
+)
 from memcore.sync_auto import AutoSync
+from memcore.sync_commit import CommitPaths
 from memcore.sync_merge import (
     LeaderGone,
     SessionReplica,
     SyncGroup,
     coerce_item,
-    merge,
+    take_pending,
     value_of,
 )
 
@@ -89,13 +113,13 @@ _BACKOFF_MAX = 0.1
 DEFAULT_MAX_ATTEMPTS = 64
 
 
-def _others_ready() -> bool:
-    """Whether the running event loop has callbacks (other tasks' steps) ready to run now.
+def _others_ready(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether ``loop`` has callbacks (other tasks' steps) ready to run now.
 
     Reads asyncio's ready queue, which it does not expose publicly; a loop without one (e.g.
     uvloop) is taken to have some, so the group commit only costs a yield there.
     """
-    ready = getattr(asyncio.get_running_loop(), "_ready", None)
+    ready = getattr(loop, "_ready", None)
     return ready is None or len(ready) > 0
 
 
@@ -132,7 +156,7 @@ class SyncDiagnostics:
     set_aside: tuple[str, ...] = ()
 
 
-class DistributedMemoryManager(AutoSync):
+class DistributedMemoryManager(CommitPaths, AutoSync):
     """One replica of any number of sessions, synchronised through a shared store.
 
     ``storage_backend`` is a store URL (the manager then owns the store and :meth:`close` closes
@@ -172,6 +196,10 @@ class DistributedMemoryManager(AutoSync):
         self.max_attempts = max_attempts
         self.clock = clock if clock is not None else HybridLogicalClock()
         self.store, self._owns_store = resolve_store(storage_backend)
+        # a store whose writers serialize on a lock: syncs read, merge and commit under it;
+        # else one that can commit on the exact state a replica saw: syncs commit first
+        self._under_lock = read_and_commit_of(self.store)
+        self._conditional = commit_if_unchanged_of(self.store)
         self._sessions: dict[str, SessionReplica] = {}
         self._auto_task: asyncio.Task[None] | None = None
         self._closed = False
@@ -315,7 +343,7 @@ class DistributedMemoryManager(AutoSync):
                     # that answers without suspending, like SQLite's inline path, would
                     # otherwise run every caller's sync alone, one after another.) Nothing
                     # ready, nothing to wait for: a lone writer skips the loop round trip.
-                    if _others_ready():
+                    if _others_ready(asyncio.get_running_loop()):
                         await asyncio.sleep(0)
                     result = await self._sync_locked(session_id, session, strategy, group=group)
                 finally:
@@ -346,26 +374,6 @@ class DistributedMemoryManager(AutoSync):
         async with session.lock:
             return await self._sync_locked(session_id, session, chosen, refetch=True)
 
-    def _merge(
-        self,
-        session_id: str,
-        session: SessionReplica,
-        records: Mapping[str, bytes],
-        strategy: str,
-        conflicts: dict[str, Conflict],
-        whole: bool = False,
-    ) -> int:
-        return merge(
-            session_id,
-            session,
-            records,
-            replica_id=self.replica_id,
-            clock=self.clock,
-            strategy=strategy,
-            conflicts=conflicts,
-            whole=whole,
-        )
-
     async def _sync_locked(
         self,
         session_id: str,
@@ -378,6 +386,15 @@ class DistributedMemoryManager(AutoSync):
         """The compare-and-set loop; ``refetch``: read the whole session the first time."""
         conflicts: dict[str, Conflict] = {}
         pulled = 0
+        if session.pending and not refetch:
+            if self._under_lock is not None:
+                done = await self._sync_under_lock(session_id, session, strategy, conflicts, group)
+            elif session.quiet and self._conditional is not None:
+                done = await self._commit_first(session_id, session, strategy, conflicts, group)
+            else:
+                done = None
+            if done is not None:
+                return done
         for attempt in range(self.max_attempts):
             if attempt:
                 cap = min(_BACKOFF_MAX, _BACKOFF_BASE * 2 ** min(attempt, 16))
@@ -388,6 +405,8 @@ class DistributedMemoryManager(AutoSync):
             delta, verdict = await session.watch.read_changes(
                 self.store, session_id, 0 if refetch else session.version, session.version
             )
+            # nothing committed by others since the last merge: the next sync commits first
+            session.quiet = verdict is None and delta.version == session.version
             whole, refetch = refetch, False
             if verdict is not None and verdict.heal:
                 # the store lost acknowledged writes: heal it from what this replica holds
@@ -425,34 +444,22 @@ class DistributedMemoryManager(AutoSync):
             pulled += self._merge(session_id, session, delta.records, strategy, conflicts, whole)
             session.version = delta.version
             session.watch.saw(delta.version, delta.digest)
-            if group is not None:
-                group.open = False  # the keys this attempt commits are taken below
             if not session.pending:
+                if group is not None:
+                    group.open = False
                 pulled += await self._check_digest(
                     session_id, session, delta.digest, strategy, conflicts
                 )
                 return self._done(session, conflicts, pulled, 0)
-            committing = {key: session.slots[key] for key in session.pending}
-            committed_digest = session.digest.value
+            outgoing = take_pending(session, group)
             new_version = await self.store.commit(
-                session_id,
-                delta.version,
-                {key: slot.data for key, slot in committing.items()},
-                committed_digest,
+                session_id, delta.version, outgoing.records, outgoing.digest
             )
             if new_version is None:
                 continue  # another replica committed first: merge its changes, try again
-            session.version = new_version
-            session.watch.saw(new_version, committed_digest)
-            session.watch.committed(committing)
-            for key, slot in committing.items():
-                if session.slots.get(key) is slot:  # not rewritten while the commit was in flight
-                    del session.pending[key]
-            if not session.pending:
-                pulled += await self._check_digest(
-                    session_id, session, committed_digest, strategy, conflicts
-                )
-            return self._done(session, conflicts, pulled, len(committing))
+            return await self._committed(
+                session_id, session, strategy, conflicts, pulled, outgoing, new_version
+            )
         return SyncResult(
             success=False,
             conflicts_resolved=len(conflicts),

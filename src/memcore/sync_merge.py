@@ -104,6 +104,9 @@ class SessionReplica:
     stored_digest_mismatch: bool = False
     # the store's incarnation, went-back events and set-aside records (memcore.store_health)
     watch: ReplicaWatch = field(default_factory=ReplicaWatch)
+    # the last read found nothing committed by others since the merge before it: syncs commit
+    # first (``commit_if_unchanged``) until a read finds other replicas' commits
+    quiet: bool = True
     running: SyncGroup | None = None  # the sync in flight, if any
     waiting: SyncGroup | None = None  # the callers waiting for the next one
     recall: SessionIndex | None = None  # built by the first search; told of every changed key
@@ -138,6 +141,25 @@ class SessionReplica:
         for key, slot in kept.items():
             self.put(key, slot)
         self.version = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """What one commit carries: the pending keys' slots as taken, their encoded records, and
+    the digest of the replica's state with them (what the store keeps at the new version)."""
+
+    slots: dict[str, Record]
+    records: dict[str, bytes]
+    digest: int
+
+
+def take_pending(session: SessionReplica, group: SyncGroup | None) -> Outgoing:
+    """The pending keys a commit carries, taken now: the sync group closes (a caller arriving
+    from here on has its keys carried by the next sync)."""
+    if group is not None:
+        group.open = False
+    slots = {key: session.slots[key] for key in session.pending}
+    return Outgoing(slots, {key: slot.data for key, slot in slots.items()}, session.digest.value)
 
 
 def value_of(slot: Record) -> Any:
@@ -218,11 +240,13 @@ def merge(
 
 __all__ = [
     "LeaderGone",
+    "Outgoing",
     "Record",
     "SessionReplica",
     "SyncGroup",
     "coerce_item",
     "merge",
     "settle",
+    "take_pending",
     "value_of",
 ]

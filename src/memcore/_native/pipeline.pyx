@@ -13,7 +13,7 @@ twin's path (``str.lower()``) instead.
 """
 
 from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
-from cpython.unicode cimport PyUnicode_DATA, PyUnicode_KIND, PyUnicode_READ
+from cpython.unicode cimport PyUnicode_DATA, PyUnicode_KIND, PyUnicode_READ, Py_UNICODE_ISSPACE
 from libc.math cimport log, sqrt
 from libc.stdint cimport uint64_t
 from libc.stdlib cimport qsort
@@ -510,8 +510,8 @@ cdef list _fill_budget(
         return pieces
     start = starts[best]
     end = ends[best]  # split_sentences' spans lie within the text
-    for i in range(start + 1, end):
-        if _is_space(PyUnicode_READ(kind, <void*>data, i)) and not _is_space(
+    for i in range(start + 1, end):  # after a visible character: not even a control space
+        if _is_space(PyUnicode_READ(kind, <void*>data, i)) and not Py_UNICODE_ISSPACE(
             PyUnicode_READ(kind, <void*>data, i - 1)
         ):
             cuts.append(i)

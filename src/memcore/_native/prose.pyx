@@ -9,8 +9,11 @@ expressions, and these scans reproduce them (a hypothesis test in
   backtracking), without trying the pattern at every character;
 * ``concludes``: whether ``CONCLUSION`` occurs; every phrase starts and ends with a word
   character, so it is tried only where a word starts, and must end where a word ends;
+* ``find_names``: the same matches without their backticks and call parenthesis;
+* ``other_words``: the words of a sentence outside its code spans, in one pass;
 * ``statement_sentences``: the twin's sentence walk, the same statements compiled (typed flags
-  and counts, these scans for names and conclusions, the compiled ``split_sentences``).
+  and counts, these scans for names and conclusions, the compiled ``split_sentences``; the
+  narration and instruction patterns tried only where their first letter can open them).
 
 ``\\w`` and ``\\d`` are Unicode's, as in ``re``: ``str.isalnum()`` or ``_``, and
 ``str.isdecimal()``. Characters are read straight from the string's buffer; every index is
@@ -22,7 +25,7 @@ from libc.string cimport strlen
 
 from memcore._native.text import split_sentences
 from memcore._pure.prose import _BULLET_STARTS, _INSTRUCTION, _MARKS, _NARRATION, BULLET
-from memcore._pure.prose import other_words
+from memcore._pure.prose import _INSTRUCTION_OPENINGS, _NARRATION_OPENINGS
 
 
 cdef inline bint _word(Py_UCS4 c) noexcept:
@@ -106,6 +109,11 @@ def find_identifiers(str text) -> list:
     return _find(text, False)
 
 
+def find_names(str text) -> list:
+    """The names ``find_identifiers`` finds, without their backticks and call parenthesis."""
+    return _find(text, True)
+
+
 cdef inline bint _wrapper(Py_UCS4 c) noexcept:
     return c == 96 or c == 40  # a backtick or an opening parenthesis
 
@@ -164,6 +172,9 @@ cdef list _find(str text, bint bare):
                 p = j + 1
                 continue
         p += 1
+        if _word(c):  # inside a word nothing can start (a word character comes before)
+            while p < n and _word(PyUnicode_READ(kind, data, p)):
+                p += 1
     return out
 
 
@@ -259,9 +270,20 @@ _PHRASES[:] = [
 ]
 
 
+# The letters a phrase can open with (the plain phrases', and "all ...", "tests ...", "the ..."):
+# a word opening with another letter is passed at once.
+cdef bint _OPENS[128]
+_OPENS[:] = [False] * 128
+for _k in range(28):
+    _OPENS[_PHRASES[_k][0]] = True
+_OPENS[97] = _OPENS[116] = True  # a, t
+
+
 cdef bint _concludes_at(int kind, void *data, Py_ssize_t n, Py_ssize_t p, Py_UCS4 c) noexcept:
     # a phrase starts at p, where a word starting with the letter c starts
     cdef int k
+    if c < 128 and not _OPENS[c]:
+        return False
     if c == 97 and _all_tests(kind, data, n, p):  # a
         return True
     if c == 116 and (_tests_pass(kind, data, n, p) or _the(kind, data, n, p)):  # t
@@ -275,6 +297,10 @@ cdef bint _concludes_at(int kind, void *data, Py_ssize_t n, Py_ssize_t p, Py_UCS
 def concludes(str text) -> bool:
     """Whether ``text`` (lowercased) has a phrase that concludes or decides, as the pure twin's
     ``CONCLUSION.search`` finds one."""
+    return _concludes(text)
+
+
+cdef bint _concludes(str text):
     cdef Py_ssize_t n = len(text)
     cdef int kind = PyUnicode_KIND(text)
     cdef void *data = PyUnicode_DATA(text)
@@ -285,22 +311,71 @@ def concludes(str text) -> bool:
         c = PyUnicode_READ(kind, data, p)
         if _word(c):
             if not after_word:  # a word starts here
-                if c.isdecimal():
+                if (48 <= c <= 57) if c < 128 else c.isdecimal():
                     if _tested(kind, data, n, p):
                         return True
                 elif _concludes_at(kind, data, n, p, c):
                     return True
             after_word = True
-        else:
-            after_word = False
+            p += 1
+            while p < n and _word(PyUnicode_READ(kind, data, p)):  # the rest of the word
+                p += 1
+            continue
+        after_word = False
         p += 1
     return False
 
 
 
-cdef inline bint _may_name(str text):
-    # every exact name has a backtick, a slash or a parenthesis: most prose has none
-    return "`" in text or "/" in text or "(" in text
+cdef bint _may_name(str text):
+    # every exact name has a backtick, a slash or a parenthesis: most prose has none (one pass)
+    cdef Py_ssize_t n = len(text)
+    cdef int kind = PyUnicode_KIND(text)
+    cdef void *data = PyUnicode_DATA(text)
+    cdef Py_ssize_t p
+    cdef Py_UCS4 c
+    for p in range(n):
+        c = PyUnicode_READ(kind, data, p)
+        if c == 96 or c == 47 or c == 40:
+            return True
+    return False
+
+
+def other_words(str sentence) -> int:
+    """Words of ``sentence`` outside its code spans, as the pure twin's regular expressions
+    count them."""
+    return _other_words(sentence)
+
+
+cdef Py_ssize_t _other_words(str text):
+    # runs of two or more ASCII letters, a code span (a backtick to the next one) ending a run
+    cdef Py_ssize_t n = len(text)
+    cdef int kind = PyUnicode_KIND(text)
+    cdef void *data = PyUnicode_DATA(text)
+    cdef Py_ssize_t p = 0, q, words = 0, run = 0
+    cdef Py_UCS4 c
+    while p < n:
+        c = PyUnicode_READ(kind, data, p)
+        if c == 96:
+            q = p + 1
+            while q < n and PyUnicode_READ(kind, data, q) != 96:
+                q += 1
+            if q < n:  # a code span, read as a space; an unclosed backtick is a plain mark
+                if run >= 2:
+                    words += 1
+                run = 0
+                p = q + 1
+                continue
+        if (65 <= c <= 90) or (97 <= c <= 122):
+            run += 1
+        else:
+            if run >= 2:
+                words += 1
+            run = 0
+        p += 1
+    if run >= 2:
+        words += 1
+    return words
 
 
 cdef bint _is_rule(str stripped):
@@ -356,7 +431,7 @@ def statement_sentences(str content, bint needs_names, bint spare, set seen) -> 
     cdef object narration_at = _NARRATION.match
     cdef object bullet_sub = BULLET.sub
     for raw_line in content.splitlines():
-        if skim and "`" not in raw_line and "/" not in raw_line and "(" not in raw_line:
+        if skim and not _may_name(raw_line):
             continue
         stripped = raw_line.lstrip()
         if stripped.startswith("```") or stripped.startswith("~~~"):  # a fence opens or closes
@@ -403,7 +478,7 @@ def statement_sentences(str content, bint needs_names, bint spare, set seen) -> 
             if ids < 2 and n_words < 4:  # short lines count when they relate names
                 continue
             lower = sentence.lower()
-            if not ids and not spare and not concludes(lower):
+            if not ids and not spare and not _concludes(lower):
                 continue
             joined = sentence if single else " ".join(sentence.split())
             key = lower.rstrip(".!:;")
@@ -413,14 +488,21 @@ def statement_sentences(str content, bint needs_names, bint spare, set seen) -> 
                 key = " ".join(key.split())
             if key in seen:  # said already
                 continue
-            instruction = instruction_at(sentence) is not None
+            # the anchored patterns are tried only where their first letter can open them
+            opening = lower[0]
+            ascii_open = opening < "\x80"
+            instruction = (not ascii_open or opening in _INSTRUCTION_OPENINGS) and (
+                instruction_at(sentence) is not None
+            )
             if instruction and ids == 0:
                 continue
-            narration = narration_at(sentence) is not None
+            narration = (not ascii_open or opening in _NARRATION_OPENINGS) and (
+                narration_at(sentence) is not None
+            )
             if narration and ids == 0:
                 continue
             plain = ids == 0 and (needs_names or heading)
-            concluding = not plain and not instruction and concludes(lower)
+            concluding = not plain and not instruction and _concludes(lower)
             if ids == 0 and (not concluding or needs_names or heading):
                 if spare and not (heading or sentence.endswith(":")):
                     seen.add(key)
@@ -429,7 +511,7 @@ def statement_sentences(str content, bint needs_names, bint spare, set seen) -> 
             if spare:
                 continue
             seen.add(key)
-            listy = ids >= 3 and other_words(sentence) < 3
+            listy = ids >= 3 and _other_words(sentence) < 3
             out.append(
                 (sentence, joined, n_words, names, concluding, narration or instruction, listy)
             )

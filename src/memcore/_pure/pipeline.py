@@ -168,7 +168,8 @@ def fill_budget(
     if best < 0:
         return pieces
     start, end = spans[best]
-    cuts = [i for i in range(start + 1, end) if text[i] in _SPACE and text[i - 1] not in _SPACE]
+    # a cut follows a visible character (not even a control space such as "\x1f")
+    cuts = [i for i in range(start + 1, end) if text[i] in _SPACE and not text[i - 1].isspace()]
     # a lone word is noise beside whole sentences ("The", "Set"), unless it is a fact itself
     least = 1 if not pieces or (cuts and fact_tokens(text[start : cuts[0]])) else MIN_CLIPPED_WORDS
 

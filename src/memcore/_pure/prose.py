@@ -38,6 +38,11 @@ _INSTRUCTION = re.compile(
     r"press|click|copy|paste|run|launch|start|exit|quit|reload|refresh|feel free|you (can|could|"
     r"should|may|might|will need))\b"
 )
+#: The lowercase ASCII letters that can open :data:`_NARRATION` and :data:`_INSTRUCTION` (their
+#: alternatives' first letters): a sentence opening with another ASCII character is neither, so
+#: the patterns are not tried there. One table for both twins.
+_NARRATION_OPENINGS = frozenset("lnifpgeo")
+_INSTRUCTION_OPENINGS = frozenset("trplmongcsqefy")
 _BULLET_STARTS = frozenset("-*+0123456789")
 BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 #: Status marks that open a checklist line ("✅ Added ..."): the statement is what follows.
@@ -55,6 +60,12 @@ def find_identifiers(text: str) -> list[str]:
     """Every match of :data:`IDENTIFIER` in ``text``, left to right, as ``re.findall`` gives them
     (backticks and the call's parenthesis included)."""
     return IDENTIFIER.findall(text)
+
+
+def find_names(text: str) -> list[str]:
+    """The names :func:`find_identifiers` finds, without their backticks and call parenthesis
+    (``.strip("`(")`` of each)."""
+    return [found.strip("`(") for found in IDENTIFIER.findall(text)]
 
 
 def concludes(text: str) -> bool:
@@ -148,10 +159,16 @@ def statement_sentences(
             key = " ".join(lower.rstrip(".!:;").split())
             if key in seen:  # said already
                 continue
-            instruction = _INSTRUCTION.match(sentence) is not None
+            opening = lower[0]
+            ascii_open = opening < "\x80"
+            instruction = (not ascii_open or opening in _INSTRUCTION_OPENINGS) and (
+                _INSTRUCTION.match(sentence) is not None
+            )
             if instruction and ids == 0:  # "Report whether it works": the user's step, not a fact
                 continue
-            narration = _NARRATION.match(sentence) is not None
+            narration = (not ascii_open or opening in _NARRATION_OPENINGS) and (
+                _NARRATION.match(sentence) is not None
+            )
             if narration and ids == 0:
                 continue
             # the conclusion test is the costly one: made only where its answer counts
@@ -178,6 +195,7 @@ __all__ = [
     "Sentence",
     "concludes",
     "find_identifiers",
+    "find_names",
     "other_words",
     "statement_sentences",
 ]

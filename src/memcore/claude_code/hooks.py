@@ -37,6 +37,7 @@ from memcore.claude_code.project import (
     summarize_files,
     unchanged_since,
 )
+from memcore.claude_code.records import is_session_control
 from memcore.errors import MemcoreError, NotFoundError, ValidationError
 from memcore.model import MemoryItem, utc_now
 from memcore.tokens import count_tokens
@@ -210,7 +211,7 @@ def _session_record(
         digest_items=len(items),
         preferences=_distinct(i.content for i in kinds.get("preference", [])),
         shortcuts=_distinct(
-            i.content for i in kinds.get("shortcut", []) if not _session_control(i.content)
+            i.content for i in kinds.get("shortcut", []) if not is_session_control(i.content)
         ),
         common_tasks=[
             f"{t.item.content} (asked {t.count}x)" for t in group_tasks(kinds.get("task", []))[:5]
@@ -222,21 +223,6 @@ def _session_record(
             timespec="seconds"
         ),
     )
-
-
-#: Claude Code's own session-control commands: not the user's shortcuts worth recalling.
-SESSION_CONTROL = frozenset(
-    {
-        "/exit", "/quit", "/clear", "/compact", "/resume", "/help", "/login", "/logout", "/cost",
-        "/status", "/model", "/config", "/doctor", "/bug", "/vim", "/terminal-setup",
-        "/permissions", "/memory", "/context", "/rewind", "/usage",
-    }
-)  # fmt: skip
-
-
-def _session_control(text: str) -> bool:
-    words = text.split()
-    return bool(words) and words[0].lower() in SESSION_CONTROL and len(words) <= 2
 
 
 def _distinct(texts: Any, limit: int = 8) -> list[str]:

@@ -6,8 +6,9 @@ notifications, system reminders, "[Request interrupted by user]", local-command 
 output, slash-command wrappers, the continuation summary after a compaction. None of that is
 something the user asked, so none of it may become a ``task`` or reach a summary. The parser
 does not import scaffolding as memory at all; it counts it in ``Transcript.skipped_types``
-under ``scaffolding:<what>`` (slash commands stay, as ``shortcut`` items, and compaction
-summaries stay, as ``summary`` items marked ``compaction``).
+under ``scaffolding:<what>`` (slash commands stay, as ``shortcut`` items, except Claude Code's
+own session-control commands such as ``/context`` or ``/exit``; compaction summaries stay, as
+``summary`` items marked ``compaction``).
 """
 
 from __future__ import annotations
@@ -33,6 +34,20 @@ _SCAFFOLDING_PREFIXES: tuple[tuple[str, str], ...] = (
     ("[Request interrupted by user", "interrupted"),
     ("<system_instruction", "system-instruction"),
 )
+
+#: Claude Code's own session-control commands (``/context``, ``/exit``, ``/model`` ...): they
+#: steer the tool, not the work, so they are scaffolding -- not a request, not a shortcut worth
+#: recalling. One list, read by the transcript parser, the digest and the hooks.
+SESSION_CONTROL = frozenset(
+    {
+        "/add-dir", "/agents", "/bashes", "/bug", "/clear", "/compact", "/config", "/context",
+        "/cost", "/doctor", "/exit", "/export", "/help", "/hooks", "/ide", "/login", "/logout",
+        "/mcp", "/memory", "/model", "/output-style", "/permissions", "/plugin",
+        "/privacy-settings", "/quit", "/release-notes", "/resume", "/rewind", "/sandbox",
+        "/status", "/statusline", "/terminal-setup", "/theme", "/todos", "/upgrade", "/usage",
+        "/vim",
+    }
+)  # fmt: skip
 
 # A stated preference: an instruction about how to work from now on, not a one-off request.
 _PREFERENCE_STRONG = re.compile(
@@ -76,6 +91,21 @@ def strip_wrappers(text: str) -> str:
     return _WRAPPERS.sub("", text).strip()
 
 
+def is_session_control(text: str) -> bool:
+    """Whether ``text`` is one of Claude Code's session-control commands (:data:`SESSION_CONTROL`),
+    as the transcript records it (``<command-name>/context</command-name>...``) or as an imported
+    command line (``/model opus``)."""
+    head = text.lstrip()
+    if head.startswith("<command-"):
+        found = _COMMAND_NAME.search(text)
+        name = found.group(1) if found else ""
+    elif head.startswith("/"):
+        name = head.split(None, 1)[0]
+    else:
+        return False
+    return name.lower() in SESSION_CONTROL
+
+
 def scaffolding_kind(text: str) -> str | None:
     """Which piece of Claude Code's machinery ``text`` is, or None for real user text."""
     head = text.lstrip()[:120]
@@ -86,6 +116,8 @@ def scaffolding_kind(text: str) -> str | None:
         return "local-command-caveat"
     if head.startswith("<command-message>") and not _COMMAND_NAME.search(text):
         return "command-message"
+    if (head[:1] == "/" or head.startswith("<command-")) and is_session_control(text):
+        return "session-control"
     return None
 
 
@@ -142,10 +174,12 @@ __all__ = [
     "CONCLUSION",
     "DECISION",
     "NARRATION",
+    "SESSION_CONTROL",
     "STATEMENT_PRIORITY",
     "assistant_statement",
     "classify_user_text",
     "command_text",
+    "is_session_control",
     "scaffolding_kind",
     "statement_kind",
     "strip_wrappers",

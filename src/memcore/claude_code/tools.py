@@ -17,6 +17,8 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from memcore.claude_code.briefs import brief_lines, is_brief_path
+
 #: Tools that change a file: their result says which names changed.
 EDIT_TOOLS = frozenset({"Edit", "MultiEdit", "Write", "NotebookEdit"})
 #: Tools that only look.
@@ -33,7 +35,10 @@ FILE_TOOLS = {
 }
 
 
-_MAX_NAMES = 20
+_MAX_NAMES = 40
+#: A todo entry's text is cut at this many characters (TodoWrite, TaskCreate, TaskUpdate alike).
+TODO_CHARS = 160
+_MAX_READ_NAMES = 20
 _MAX_ERROR_LINES = 6
 _LINE_CHARS = 200
 
@@ -303,15 +308,20 @@ def describe_call(
         return f"{tool} for `{one_line(tool_input['pattern'], 120)}`{inside}", meta
     if tool == "TodoWrite" and isinstance(tool_input.get("todos"), list):
         todos = [
-            [str(t.get("status", "")), one_line(str(t.get("content", "")), 160)]
+            [str(t.get("status", "")), one_line(str(t.get("content", "")), TODO_CHARS)]
             for t in tool_input["todos"]
             if isinstance(t, Mapping)
         ]
         meta["todos"] = todos
         return "Todo list: " + "; ".join(f"[{s}] {c}" for s, c in todos), meta
     if tool == "TaskCreate" and isinstance(tool_input.get("subject"), str):
-        meta["todos"] = [["pending", one_line(tool_input["subject"], 160)]]
-        return f"Task created: {one_line(tool_input['subject'], 160)}", meta
+        meta["todos"] = [["pending", one_line(tool_input["subject"], TODO_CHARS)]]
+        return f"Task created: {one_line(tool_input['subject'], TODO_CHARS)}", meta
+    if tool == "ExitPlanMode" and isinstance(tool_input.get("plan"), str):  # the agent's plan
+        plan = tool_input["plan"]
+        meta["brief"] = brief_lines(plan)
+        title = next((line for line in plan.splitlines() if line.strip()), "")
+        return f"Plan proposed: {one_line(title.lstrip('# '), 160)}", meta
     if tool == "Task" and isinstance(tool_input.get("description"), str):
         meta["description"] = tool_input["description"]
         return f"Sub-agent task: {one_line(tool_input['description'], 160)}", meta
@@ -354,7 +364,7 @@ def _edit_names(tool: str, tool_input: Mapping[str, Any]) -> list[str]:
 _COMMENT_STARTS = ("//", "#", "*", "/*", "--", '"""', "'''")
 
 
-def changed_lines(old: str, new: str, limit: int = 3) -> list[str]:
+def changed_lines(old: str, new: str, limit: int = 8) -> list[str]:
     """The new lines that say how an edit changed the code: definitions first, then
     assignments and calls; short, code-bearing lines only (no comments, no lone braces)."""
     old_lines = {line.strip() for line in old.splitlines()}
@@ -380,7 +390,7 @@ def _edit_lines(tool: str, tool_input: Mapping[str, Any]) -> list[str]:
     for old, new in _edit_pairs(tool, tool_input):
         for line in changed_lines(old, new):
             found.setdefault(line, None)
-    return list(found)[:4]
+    return list(found)[:8]
 
 
 def quoted_list(names: Sequence[str]) -> str:
@@ -438,8 +448,11 @@ def describe_result(
         lines_read = _lines_read(text, tool_use_result)
         meta["lines_read"] = lines_read
         # the outline of what was read (its definitions), never its text
-        defines = defined_names(_READ_PREFIX.sub("", text))
+        body = _READ_PREFIX.sub("", text)
+        defines = defined_names(body)[:_MAX_READ_NAMES]
         meta["defines"] = defines
+        if isinstance(path, str) and is_brief_path(path):  # a plan, a spec: what was asked
+            meta["brief"] = brief_lines(body)
         outline = f", defining {quoted_list(defines)}" if defines else ""
         return f"Read `{shown}`: {lines_read} lines{outline}", meta
     if tool in EDIT_TOOLS:
@@ -529,6 +542,7 @@ __all__ = [
     "FILE_TOOLS",
     "READ_TOOLS",
     "SEARCH_TOOLS",
+    "TODO_CHARS",
     "access_key",
     "changed_lines",
     "changed_names",

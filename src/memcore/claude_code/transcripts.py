@@ -22,9 +22,12 @@ What comes out of a transcript:
   much a search found -- never the file content or the whole output; ``error`` when the tool
   failed, with its error lines, linked to the edits that fixed it by ``fixed_by``/``fixes``, see
   :mod:`memcore.claude_code.links`), summaries (``summary``) and thinking (``thinking``), each
-  with the record's timestamp and metadata saying where it came from. Claude Code's scaffolding
-  (task notifications, system reminders, interruptions, local-command caveats and output) is not
-  memory: it is counted in ``skipped_types`` as ``scaffolding:<what>``
+  with the record's timestamp and metadata saying where it came from. A plan or spec the agent
+  reads keeps the statements that name something exact as ``brief``
+  (:mod:`memcore.claude_code.briefs`); task-list updates say which task they moved
+  (:mod:`memcore.claude_code.task_list`). Claude Code's scaffolding (task notifications, system
+  reminders, interruptions, local-command caveats and output, session-control commands such as
+  ``/context``) is not memory: it is counted in ``skipped_types`` as ``scaffolding:<what>``
   (:mod:`memcore.claude_code.records`);
 * the ordered access sequence (files read and edited, searches, commands run, other tools), which
   is what the prefetcher learns from;
@@ -58,6 +61,7 @@ from memcore.claude_code.records import (
     strip_wrappers,
 )
 from memcore.claude_code.results import MalformedLine, TokenSample, Transcript
+from memcore.claude_code.task_list import TaskList
 from memcore.claude_code.tools import (
     EDIT_TOOLS,
     access_key,
@@ -128,6 +132,7 @@ class _Parser:
         self.call_items: dict[str, MemoryItem] = {}
         self.tracked: set[str] = set()
         self.linker = FixLinker()
+        self.tasks = TaskList()
 
     def bad(self, line_no: int, reason: str) -> None:
         self.out.malformed.append(MalformedLine(self.path, line_no, reason))
@@ -354,6 +359,8 @@ class _Parser:
         target = tool_target(tool, tool_input)
         self.out.accesses.append(access_key(tool, tool_input))
         described, details = describe_call(tool, tool_input, meta.get("cwd"))
+        if tool == "TaskUpdate":
+            described, details = self.tasks.update(tool_input, described, details)
         item = self.add(
             item_id,
             "tool_call",
@@ -364,6 +371,8 @@ class _Parser:
         )
         if isinstance(block.get("id"), str):
             self.tool_calls[block["id"]] = (tool, target)
+            if tool == "TaskCreate":
+                self.tasks.created(block["id"], tool_input)
             if item is not None:
                 self.call_items[block["id"]] = item
         self.stream_text(message, json.dumps(tool_input, default=str))
@@ -379,6 +388,8 @@ class _Parser:
         raw_id = block.get("tool_use_id")
         use_id = raw_id if isinstance(raw_id, str) else ""
         tool, target = self.tool_calls.get(use_id, ("unknown", {}))
+        if tool == "TaskCreate":
+            self.tasks.result(use_id, tool_use_result)
         text = _block_text(block.get("content"))
         described, details = describe_result(
             tool, target, text, bool(block.get("is_error")), tool_use_result, meta.get("cwd")

@@ -19,7 +19,7 @@ Commits are compare-and-set on the session version, so no lock is held across a 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -162,6 +162,18 @@ class Incarnation:
     deletions: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class Expected:
+    """The exact state of a session a replica last saw in the store: the version it merged, the
+    digest the store kept at that version and the store's incarnation. A commit conditioned on
+    all three (``CommitsIfUnchanged``) lands only if nothing changed remotely since, not even a
+    loss or a rollback of the store (see ``memcore.store_health``)."""
+
+    version: int
+    digest: int
+    incarnation: Incarnation
+
+
 @runtime_checkable
 class Store(Protocol):
     """What ``DistributedMemoryManager``, recovery and the CLI need from a backend.
@@ -272,6 +284,93 @@ class SelfChecking(Protocol):
         ...
 
 
+# After a ``commit`` of a session loses its compare-and-set, ``commit_if_unchanged`` on that
+# session fails for this many seconds, for every replica. A replica that commits first is done
+# in one transaction; one that lost a race must read, merge and commit, and against a writer
+# that commits first in a tight loop that window would nearly always be taken: it would never
+# commit. The loser's failed commit marks the session contended in the store, so every writer
+# reads first (the fair, pre-commit-first loop) until the contention is over.
+CONTENTION_WINDOW = 0.25
+
+
+@runtime_checkable
+class CommitsIfUnchanged(Protocol):
+    """A store that can commit conditioned on a session's exact state (memory, SQLite, Redis):
+    a sync whose replica knows that state commits first and reads only if that fails. A store
+    that has it marks a session contended when a ``commit`` loses its compare-and-set, and
+    refuses conditional commits there for ``CONTENTION_WINDOW`` seconds after."""
+
+    async def commit_if_unchanged(
+        self,
+        session_id: str,
+        expected: Expected,
+        records: Mapping[str, bytes],
+        digest: int,
+    ) -> int | None:
+        """Like ``commit`` from ``expected.version``, but only if the session is still exactly
+        ``expected``: that version, that stored digest, the same store incarnation id and the
+        same deletion count, and no ``commit`` lost its race on the session in the last
+        ``CONTENTION_WINDOW`` seconds. Otherwise, or when it would have to wait for another
+        writer, write nothing and return None (the caller then reads, merges and commits as
+        usual)."""
+        ...
+
+
+def commit_if_unchanged_of(store: object) -> CommitsIfUnchanged | None:
+    """``store`` when its class implements ``commit_if_unchanged``, else None. Looked up on the
+    class, not the object: a wrapper that forwards unknown attributes to a store (and intercepts
+    ``commit``) must not have its commits bypassed through the inner store's method."""
+    if callable(getattr(type(store), "commit_if_unchanged", None)):
+        return store  # type: ignore[return-value]
+    return None
+
+
+# What a sync commits once it has merged a delta: the records and the digest of its state, or
+# None for nothing (the read stays a read)
+Plan = Callable[[Delta], "tuple[Mapping[str, bytes], int] | None"]
+
+
+@runtime_checkable
+class CommitsUnderLock(Protocol):
+    """A store whose writers serialize on a lock anyway (SQLite): a sync reads, merges and
+    commits holding it, one transaction that cannot lose a race and so needs no retry."""
+
+    async def read_and_commit(
+        self,
+        session_id: str,
+        since_version: int,
+        plan: Plan,
+        first: tuple[Expected, Mapping[str, bytes], int] | None = None,
+    ) -> tuple[Delta | None, int | None] | None:
+        """Take the write lock and, before letting go of it: when ``first`` is given (expected
+        state, records, digest), commit those records as ``commit_if_unchanged`` would and
+        return ``(None, new version)`` if that landed; otherwise read the changes after
+        ``since_version``, call ``plan(delta)`` (synchronously, on the caller's thread) and
+        commit what it returns (records and digest) as version ``delta.version + 1``,
+        returning the delta and the new version (None when ``plan`` returned None: nothing was
+        written). None when this store cannot do it here (the caller then reads and commits as
+        usual). Waiting for the lock never blocks the event loop; an exception from ``plan``
+        rolls everything back."""
+        ...
+
+
+def read_and_commit_of(store: object) -> CommitsUnderLock | None:
+    """``store`` when its class implements ``read_and_commit`` (see
+    ``commit_if_unchanged_of`` for why on the class)."""
+    if callable(getattr(type(store), "read_and_commit", None)):
+        return store  # type: ignore[return-value]
+    return None
+
+
+def validate_expected(expected: object) -> Expected:
+    """``ValidationError`` unless ``expected`` is an ``Expected`` of sane values."""
+    if not isinstance(expected, Expected) or not isinstance(expected.incarnation, Incarnation):
+        raise ValidationError(f"invalid expected state {expected!r}")
+    validate_version(expected.version)
+    validate_digest(expected.digest)
+    return expected
+
+
 def validate_records(records: Mapping[str, bytes]) -> None:
     """Raise ``ValidationError`` unless ``records`` maps valid keys to bytes."""
     for key, record in records.items():
@@ -304,21 +403,29 @@ def sorted_newest_first(backups: Iterable[BackupInfo]) -> list[BackupInfo]:
 
 
 __all__ = [
+    "CONTENTION_WINDOW",
     "MAX_KEY_BYTES",
     "BackupInfo",
+    "CommitsIfUnchanged",
+    "CommitsUnderLock",
     "Delta",
     "Entry",
+    "Expected",
     "Incarnation",
     "JournalEntry",
+    "Plan",
     "SelfChecking",
     "Snapshot",
     "Store",
+    "commit_if_unchanged_of",
     "decode_entry",
     "encode_entry",
     "live_digest",
+    "read_and_commit_of",
     "sorted_newest_first",
     "validate_backup_id",
     "validate_digest",
+    "validate_expected",
     "validate_key",
     "validate_records",
     "validate_session_id",

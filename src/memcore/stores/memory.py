@@ -13,14 +13,17 @@ from dataclasses import dataclass, field
 
 from memcore.errors import NotFoundError
 from memcore.stores.base import (
+    CONTENTION_WINDOW,
     BackupInfo,
     Delta,
+    Expected,
     Incarnation,
     JournalEntry,
     Snapshot,
     sorted_newest_first,
     validate_backup_id,
     validate_digest,
+    validate_expected,
     validate_records,
     validate_session_id,
     validate_version,
@@ -37,6 +40,7 @@ class _Session:
     journal: list[JournalEntry] = field(default_factory=list)
     backups: dict[int, tuple[BackupInfo, bytes]] = field(default_factory=dict)
     next_backup: int = 1
+    contended_at: float = float("-inf")  # time.monotonic() of the last commit that lost its race
 
 
 class MemoryStore:
@@ -86,13 +90,38 @@ class MemoryStore:
     async def commit(
         self, session_id: str, expected_version: int, records: Mapping[str, bytes], digest: int
     ) -> int | None:
+        return self._commit(session_id, expected_version, records, digest)
+
+    def _commit(
+        self, session_id: str, expected_version: int, records: Mapping[str, bytes], digest: int
+    ) -> int | None:
         s = self._claim(session_id, expected_version, records, digest)
         if s is None:
+            self._session(session_id).contended_at = time.monotonic()  # see CONTENTION_WINDOW
             return None
         for key, record in records.items():
             s.items[key] = (bytes(record), s.version)
             s.journal.append(JournalEntry(s.version, key, bytes(record)))
         return s.version
+
+    async def commit_if_unchanged(
+        self, session_id: str, expected: Expected, records: Mapping[str, bytes], digest: int
+    ) -> int | None:
+        validate_expected(expected)
+        validate_session_id(session_id)
+        current = Incarnation(self._incarnation, self._deletions.get(session_id, 0))
+        s = self._sessions.get(session_id)
+        if (
+            s is None
+            or current != expected.incarnation
+            or s.version != expected.version
+            or s.digest != expected.digest
+            or time.monotonic() - s.contended_at < CONTENTION_WINDOW
+        ):
+            validate_records(records)
+            validate_digest(digest)
+            return None
+        return self._commit(session_id, expected.version, records, digest)
 
     async def replace_state(
         self, session_id: str, expected_version: int, records: Mapping[str, bytes], digest: int

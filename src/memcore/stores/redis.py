@@ -14,7 +14,8 @@ validated: they never contain ``:``, braces or glob characters; item keys only e
 fields and list values, never into Redis key names)::
 
     memcore:{<session>}:meta      hash   version, digest, next_backup, token of the last commit,
-                                         replaced_at, journal_floor, journal_trimmed
+                                         replaced_at, journal_floor, journal_trimmed,
+                                         contended (ms of the last lost compare-and-set)
     memcore:{<session>}:items     hash   key -> record
     memcore:{<session>}:index     zset   key -> version that last changed it (the delta feed)
     memcore:{<session>}:journal   list   msgpack [version, key, record], oldest first
@@ -60,14 +61,17 @@ import msgpack
 
 from memcore.errors import BackendError, CorruptedMemoryError, NotFoundError, ValidationError
 from memcore.stores.base import (
+    CONTENTION_WINDOW,
     BackupInfo,
     Delta,
+    Expected,
     Incarnation,
     JournalEntry,
     Snapshot,
     sorted_newest_first,
     validate_backup_id,
     validate_digest,
+    validate_expected,
     validate_key,
     validate_records,
     validate_session_id,
@@ -336,6 +340,16 @@ class RedisStore:
     ) -> int | None:
         return await self._write(session_id, expected_version, records, digest, replace=False)
 
+    async def commit_if_unchanged(
+        self, session_id: str, expected: Expected, records: Mapping[str, bytes], digest: int
+    ) -> int | None:
+        """The commit script, also checking the stored digest and the session's incarnation
+        hash (same hash slot) against ``expected``: still one ``EVALSHA``."""
+        validate_expected(expected)
+        return await self._write(
+            session_id, expected.version, records, digest, replace=False, expected=expected
+        )
+
     async def replace_state(
         self, session_id: str, expected_version: int, records: Mapping[str, bytes], digest: int
     ) -> int | None:
@@ -350,6 +364,7 @@ class RedisStore:
         *,
         replace: bool,
         token: str | None = None,
+        expected: Expected | None = None,
     ) -> int | None:
         keys = session_keys(session_id)
         validate_version(expected_version)
@@ -367,12 +382,14 @@ class RedisStore:
         args.append(
             msgpack.packb([part for pair in records.items() for part in pair], use_bin_type=False)
         )
+        names = [keys["meta"], keys["items"], keys["index"], keys["journal"], keys["jpos"]]
+        if expected is not None:
+            names.append(incarnation_key(session_id))
+            incarnation = expected.incarnation
+            window_ms = round(CONTENTION_WINDOW * 1000)
+            args += [expected.digest, incarnation.store, incarnation.deletions, window_ms]
         with self._guard("commit"):
-            result = await self._script(
-                "write",
-                keys=[keys["meta"], keys["items"], keys["index"], keys["journal"], keys["jpos"]],
-                args=args,
-            )
+            result = await self._script("write", keys=names, args=args)
         return None if int(result) < 0 else int(result)
 
     async def read_journal(self, session_id: str, since_version: int = 0) -> list[JournalEntry]:

@@ -20,14 +20,36 @@ _CHUNK = 1000
 # by default.)
 # The token makes a retried call exact: if the reply to a commit that landed was lost and the
 # client sends it again, the script recognizes its own commit and returns its version.
+# A commit-first sync (``commit_if_unchanged``) also passes KEYS[6], the session's incarnation
+# hash, and ARGV[7..10], the digest kept at the expected version, the incarnation id and the
+# deletion count it expects: any of them different and nothing is written (-1), so a store that
+# lost its data or went back in time is never committed over without the replica noticing.
+# A plain commit that loses its compare-and-set stamps the meta field ``contended`` with the
+# server's time in ms; a commit-first one fails while that stamp is under ARGV[10] ms old
+# (``CONTENTION_WINDOW``: under contention every writer reads first, which is fair).
 WRITE = f"""
-local meta = redis.call('HMGET', KEYS[1], 'version', 'token', 'journal_trimmed')
+local meta = redis.call('HMGET', KEYS[1], 'version', 'token', 'journal_trimmed', 'digest',
+                        'contended')
 local current = tonumber(meta[1] or '0')
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 if current ~= tonumber(ARGV[1]) then
   if current == tonumber(ARGV[2]) and meta[2] == ARGV[5] then
     return current
   end
+  if meta[1] and not ARGV[7] then
+    redis.call('HSET', KEYS[1], 'contended', now)
+  end
   return -1
+end
+if ARGV[7] then
+  local found = redis.call('HMGET', KEYS[6], 'id', 'deletions')
+  if meta[4] ~= ARGV[7] or found[1] ~= ARGV[8] or (found[2] or '0') ~= ARGV[9] then
+    return -1
+  end
+  if meta[5] and now - tonumber(meta[5]) < tonumber(ARGV[10]) then
+    return -1
+  end
 end
 local new = ARGV[2]
 local version = tonumber(new)

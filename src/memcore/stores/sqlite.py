@@ -35,31 +35,31 @@ import os
 import sqlite3
 import time
 from collections.abc import Mapping
-from typing import Any
 
 from memcore.errors import CorruptedMemoryError, NotFoundError, ValidationError
 from memcore.stores.base import (
     BackupInfo,
     Delta,
+    Expected,
     Incarnation,
     JournalEntry,
     Snapshot,
     validate_backup_id,
     validate_digest,
+    validate_expected,
     validate_key,
     validate_records,
     validate_session_id,
     validate_version,
 )
-from memcore.stores.sqlite_connection import _INLINE_ROWS, SQLiteConnection
+from memcore.stores.sqlite_connection import _INLINE_ROWS
+from memcore.stores.sqlite_locked import SQLiteLockedSync, conditional_cas
 from memcore.stores.sqlite_schema import (
-    _APPEND_JOURNAL,
     _CAS_META,
     _CAS_META_REPLACE,
+    _CAS_META_UNCHANGED,
     _CREATE_META,
-    _READ_CHANGES,
-    _READ_CHANGES_AND_INCARNATION,
-    _UPSERT_ITEM,
+    _MARK_CONTENDED,
     _blob_cell,
     _ensure_store_info,
     _int_cell,
@@ -69,11 +69,12 @@ from memcore.stores.sqlite_schema import (
     _text_cell,
     _to_signed,
     _to_unsigned,
+    _write_rows,
     parse_sqlite_url,
 )
 
 
-class SQLiteStore(SQLiteConnection):
+class SQLiteStore(SQLiteLockedSync):
     """The Store protocol over one SQLite file (see the module docstring)."""
 
     def __init__(
@@ -156,36 +157,7 @@ class SQLiteStore(SQLiteConnection):
         validate_version(since_version)
 
         def work(conn: sqlite3.Connection) -> Delta:
-            # One statement, so one consistent read without BEGIN/COMMIT: first the rows whose
-            # key column is NULL, the meta row (replaced_at never NULL) and, once the file has a
-            # store_info table, its incarnation rows (4th column NULL), then the changed items.
-            if not self._has_store_info:
-                self._has_store_info = _store_info_exists(conn)
-            if self._has_store_info:
-                rows = conn.execute(
-                    _READ_CHANGES_AND_INCARNATION,
-                    (session_id, since_version, f"deletions:{session_id}"),
-                ).fetchall()
-            else:
-                rows = conn.execute(_READ_CHANGES, (session_id, since_version)).fetchall()
-            meta: tuple[Any, ...] = (None, 0, None, 0)
-            facts: dict[str, object] = {}
-            head = 0
-            while head < len(rows) and rows[head][0] is None:
-                if rows[head][3] is None:
-                    facts[str(rows[head][1])] = rows[head][2]
-                else:
-                    meta = rows[head]
-                head += 1
-            _, version, digest, replaced_at = meta
-            return Delta(
-                _int_cell(version, f"the version of session {session_id!r}"),
-                _records(session_id, [(k, r) for k, r, _, _ in rows[head:]]),
-                _to_unsigned(digest),
-                _int_cell(replaced_at, f"replaced_at of session {session_id!r}"),
-                # the sync then needs no incarnation() call (None: not made yet, it makes it)
-                _parse_incarnation(session_id, facts) if "incarnation" in facts else None,
-            )
+            return self._read_delta(conn, session_id, since_version)
 
         # a delta since a version is usually small: read it on the loop's thread when free
         return await self._run_fast(work, inline=since_version > 0)
@@ -253,23 +225,57 @@ class SQLiteStore(SQLiteConnection):
                         == 1
                     )
                     if not created:
-                        return None  # another writer moved the session: nothing written
+                        # another writer moved the session: nothing written but the mark that
+                        # turns commit-first off for a while (``CONTENTION_WINDOW``)
+                        self._mark_contended(conn, session_id)
+                        return None
                 if replace:
                     conn.execute("DELETE FROM items WHERE session = ?", (session_id,))
-                if len(rows) == 1:
-                    key, record = rows[0]
-                    conn.execute(_UPSERT_ITEM, (session_id, key, record, new))
-                    if not replace:
-                        conn.execute(_APPEND_JOURNAL, (session_id, new, key, record))
-                else:
-                    conn.executemany(_UPSERT_ITEM, [(session_id, k, r, new) for k, r in rows])
-                    if not replace:
-                        conn.executemany(
-                            _APPEND_JOURNAL, [(session_id, new, k, r) for k, r in rows]
-                        )
+                _write_rows(conn, session_id, rows, new, journal=not replace)
                 return new
 
             return self._transaction(conn, body, write=True)
+
+        version = await self._run_fast(work, inline=len(rows) <= _INLINE_ROWS)
+        if version is not None:
+            self._wrote(len(rows))
+        return version
+
+    def _mark_contended(self, conn: sqlite3.Connection, session_id: str) -> None:
+        if not self._has_store_info:
+            self._has_store_info = _store_info_exists(conn)
+        if self._has_store_info:  # without it there is no incarnation: no commit-first either
+            conn.execute(_MARK_CONTENDED, (f"contended:{session_id}", time.time()))
+
+    async def commit_if_unchanged(
+        self, session_id: str, expected: Expected, records: Mapping[str, bytes], digest: int
+    ) -> int | None:
+        """``commit``'s transaction with the whole condition in its meta ``UPDATE`` (the
+        incarnation rows read by subqueries in that statement), so it costs what a commit costs.
+        On the event loop's thread it never waits: a write lock held by another connection
+        gives None at once, and the sync reads and merges as usual."""
+        validate_session_id(session_id)
+        validate_expected(expected)
+        validate_records(records)
+        validate_digest(digest)
+        cas = conditional_cas(session_id, expected, digest)
+        new = expected.version + 1
+        rows = [(key, bytes(record)) for key, record in records.items()]
+
+        def work(conn: sqlite3.Connection) -> int | None:
+            def body() -> int | None:
+                if not conn.execute(_CAS_META_UNCHANGED, cas).rowcount:
+                    return None  # not the state the replica saw: nothing written
+                _write_rows(conn, session_id, rows, new, journal=True)
+                return new
+
+            try:
+                return self._transaction(conn, body, write=True)
+            except sqlite3.OperationalError as exc:
+                text = str(exc)
+                if "locked" in text or "busy" in text or "no such table: store_info" in text:
+                    return None  # another writer's turn, or a file without an incarnation
+                raise
 
         version = await self._run_fast(work, inline=len(rows) <= _INLINE_ROWS)
         if version is not None:
@@ -446,6 +452,7 @@ class SQLiteStore(SQLiteConnection):
                     "DO UPDATE SET value = CAST(value AS INTEGER) + 1",
                     (f"deletions:{session_id}",),
                 )
+                conn.execute("DELETE FROM store_info WHERE name = ?", (f"contended:{session_id}",))
 
             self._transaction(conn, body, write=True)
 

@@ -34,6 +34,12 @@ logger = logging.getLogger("memcore.stores.sqlite")
 
 _CHECKPOINT_EVERY = 1000  # rows written between two WAL checkpoints (SQLite's default: pages)
 _INLINE_ROWS = 64  # commits of more rows than this always run on the worker thread
+# A commit writes every B-tree page it touches (meta, the item and its version index, the
+# journal entry and its index) whole into the WAL, checksummed: with 2 KiB pages instead of
+# SQLite's 4 KiB a one-key commit's statements take about a quarter less time, while reading a
+# whole 10k-item session takes about a quarter more (more, smaller pages), measured side by side
+# (README, Sync). Syncs commit far more often than replicas pull whole sessions.
+_PAGE_SIZE = 2048
 
 
 class SQLiteConnection:
@@ -180,6 +186,8 @@ class SQLiteConnection:
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
             if not memory:
+                # a new file's pages (no-op on an existing one): see _PAGE_SIZE
+                conn.execute(f"PRAGMA page_size = {_PAGE_SIZE}")
                 self._retry_busy(lambda: conn.execute("PRAGMA journal_mode = WAL").fetchone())
                 if self._inline:
                     conn.execute("PRAGMA wal_autocheckpoint = 0")  # see _wrote

@@ -51,6 +51,21 @@ _READ_CHANGES_AND_INCARNATION = (
     "SELECT key, record, NULL, NULL FROM items WHERE session = ?1 AND version > ?2"
 )
 _APPEND_JOURNAL = "INSERT INTO journal (session, version, key, record) VALUES (?, ?, ?, ?)"
+# ``commit_if_unchanged``'s compare-and-set: the meta update, only onto the expected version and
+# digest, in the expected store incarnation with the expected deletion count (kept as text '1'
+# when first counted, as an integer after), and not while the session is marked contended
+# (row ``contended:<session>``: the time.time() of the last lost race, before ?10)
+_CAS_META_UNCHANGED = (
+    "UPDATE meta SET version = ?1, digest = ?2 WHERE session = ?3 AND version = ?4 "
+    "AND digest = ?5 AND (SELECT value FROM store_info WHERE name = 'incarnation') = ?6 "
+    "AND coalesce((SELECT value FROM store_info WHERE name = ?7), 0) IN (?8, CAST(?8 AS TEXT)) "
+    "AND coalesce((SELECT value FROM store_info WHERE name = ?9), 0) < ?10"
+)
+# a commit that lost its compare-and-set marks the session contended (``CONTENTION_WINDOW``)
+_MARK_CONTENDED = (
+    "INSERT INTO store_info (name, value) VALUES (?1, ?2) "
+    "ON CONFLICT (name) DO UPDATE SET value = excluded.value"
+)
 
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS meta (
@@ -169,6 +184,27 @@ def parse_sqlite_url(url: str) -> tuple[str, float, str]:
         else:
             raise ValidationError(f"unknown sqlite URL parameter {name!r}")
     return path, timeout, synchronous
+
+
+def _write_rows(
+    conn: sqlite3.Connection,
+    session_id: str,
+    rows: list[tuple[str, bytes]],
+    version: int,
+    *,
+    journal: bool,
+) -> None:
+    """A commit's item upserts and, unless ``journal`` is False (``replace_state``), its
+    journal entries, one statement each for a single row."""
+    if len(rows) == 1:
+        key, record = rows[0]
+        conn.execute(_UPSERT_ITEM, (session_id, key, record, version))
+        if journal:
+            conn.execute(_APPEND_JOURNAL, (session_id, version, key, record))
+        return
+    conn.executemany(_UPSERT_ITEM, [(session_id, k, r, version) for k, r in rows])
+    if journal:
+        conn.executemany(_APPEND_JOURNAL, [(session_id, version, k, r) for k, r in rows])
 
 
 def _store_info_exists(conn: sqlite3.Connection) -> bool:
