@@ -63,6 +63,9 @@ logger = logging.getLogger("memcore.stores.sqlite")
 # pauses between tries of SQLite's lock once at the head of the queue (another kind of writer
 # holds it: a large commit on the worker thread, recovery, another program): doubling from
 # _LOCK_PAUSE to _LOCK_PAUSE_MAX
+# misses (the turn was free when a waiter's thread woke, taken again before its loop ran) after
+# which a waiter keeps the turn its thread gets
+_HOLD_AFTER = 3
 _LOCK_PAUSE = 0.00005
 _LOCK_PAUSE_MAX = 0.001
 
@@ -93,32 +96,50 @@ class WriterQueue:
             return False
         return True
 
-    def _take_blocking(self) -> None:
-        fcntl.flock(self._descriptor(), fcntl.LOCK_EX)
+    def _wait_blocking(self, hold: bool) -> None:
+        """On a thread: wait until the turn is free; keep it only if ``hold``."""
+        fd = self._descriptor()
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        if not hold:
+            fcntl.flock(fd, fcntl.LOCK_UN)
 
     async def take(self, timeout: float) -> bool:
         """Wait for the turn on a thread (the event loop goes on), at most ``timeout`` s.
-        False when there can be no queue here (see ``try_take``): go without it."""
+        False when there can be no queue here (see ``try_take``): go without it.
+
+        The thread that wakes when the turn is free lets it go at once, and the event loop
+        takes it when it runs: a turn handed to a thread whose process is not running (4
+        writer processes on 2 cores) would keep every other writer waiting for nothing, a
+        convoy that cost most of their time. A writer that misses ``_HOLD_AFTER`` times in a
+        row keeps the turn its thread gets, so none is starved by a writer in a tight loop.
+        """
         try:
             if self.try_take():
                 return True
         except OSError as exc:
             logger.debug("sqlite store: no writer queue at %r (%s)", self.path, exc)
             return False
-        waiting = asyncio.get_running_loop().run_in_executor(None, self._take_blocking)
-        try:
-            await asyncio.wait_for(asyncio.shield(waiting), timeout)
-        except BaseException as exc:
-            # cancelled or timed out: the thread may still get the turn; give it back then
-            waiting.add_done_callback(self._give_back_if_taken)
-            if isinstance(exc, asyncio.TimeoutError):  # before OSError: a subclass of it
-                raise BackendError(
-                    f"sqlite store: no turn to write in {timeout} s (another process holds it)"
-                ) from exc
-            if isinstance(exc, OSError):
-                raise BackendError(f"sqlite store: cannot lock {self.path!r}: {exc}") from exc
-            raise
-        return True
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        misses = 0
+        while True:
+            hold = misses >= _HOLD_AFTER
+            waiting = loop.run_in_executor(None, self._wait_blocking, hold)
+            try:
+                await asyncio.wait_for(asyncio.shield(waiting), max(deadline - loop.time(), 0))
+            except BaseException as exc:
+                if hold:  # the thread may still get the turn: give it back then
+                    waiting.add_done_callback(self._give_back_if_taken)
+                if isinstance(exc, asyncio.TimeoutError):  # before OSError: a subclass of it
+                    raise BackendError(
+                        f"sqlite store: no turn to write in {timeout} s (another process holds it)"
+                    ) from exc
+                if isinstance(exc, OSError):
+                    raise BackendError(f"sqlite store: cannot lock {self.path!r}: {exc}") from exc
+                raise
+            if hold or self.try_take():
+                return True
+            misses += 1
 
     def _give_back_if_taken(self, waiting: asyncio.Future[None]) -> None:
         if not waiting.cancelled() and waiting.exception() is None:
