@@ -9,8 +9,10 @@ the database is then private to this store object and is gone once it is closed.
 ``read_only=True`` opens an existing file with ``?mode=ro`` (falling back to ``immutable=1`` on
 read-only media) and never creates, upgrades or writes anything; ``create=False`` opens an
 existing file for writing but refuses to create one. A new database's folder is made 0700 and
-its files 0600 (the database, and the ``-wal``/``-shm`` files SQLite gives the same mode): they
-hold users' transcripts. A damaged file raises ``CorruptedMemoryError`` naming what is wrong.
+its files 0600 (the database, the ``-wal``/``-shm`` files SQLite gives the same mode, and the
+``-writers`` file of the writer queue, see ``memcore.stores.sqlite_locked``): they hold users'
+transcripts. New files use 2 KiB pages (see ``sqlite_connection._PAGE_SIZE``). A damaged file
+raises ``CorruptedMemoryError`` naming what is wrong.
 
 Layout (WAL mode, so readers never wait for the writer)::
 
@@ -26,7 +28,8 @@ thread per store (its own connection), except a sync's short calls (a delta read
 commit), which run on the event loop's thread when the connection is idle and the database lock
 is free (busy timeout 0: they never wait there, they hand over to the worker): a database locked
 by another process never blocks the event loop, and the store works from any event loop, one
-after another. WAL checkpoints run on the worker, on a connection of their own.
+after another. WAL checkpoints run on the worker, on a connection of their own. A sync reads,
+merges and commits in one such transaction (``read_and_commit``, ``memcore.stores.sqlite_locked``).
 """
 
 from __future__ import annotations
