@@ -295,3 +295,22 @@ def test_old_scaffolding_is_folded_once_and_never_summarized() -> None:
     covered = [ident for s in summaries for ident in s.metadata["summarizes"]]
     assert len(covered) == len(set(covered))  # every item stands in one place at most
     assert all("<system-reminder>" not in i.content for i in summaries)
+
+
+def test_metadata_of_any_json_shape_is_no_agent_record() -> None:
+    """A note whose metadata ``kind`` is a list (users' metadata is any JSON value) once made
+    the agent-record test raise ``TypeError`` (unhashable) in the middle of an overflow."""
+    items = [
+        MemoryItem(
+            i.id,
+            i.content,
+            i.priority,
+            i.created_at,
+            metadata={"kind": ["tool_call"], "tool": {"name": "Bash"}},
+        )
+        for i in notes(60)
+    ]
+    total = tokens_of(items)
+    state = SessionState(items, int(total / 0.95), now=NOW)
+    outcome = handle_context_overflow(state)
+    assert outcome.final_token_count <= int(total / 0.95) * 0.8

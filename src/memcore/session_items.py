@@ -23,8 +23,9 @@ _AGENT_KINDS = frozenset({"task", "tool_call", "tool_result", "error", "thinking
 def is_agent_item(item: MemoryItem) -> bool:
     """Whether ``item`` is a record of a coding-agent session."""
     meta = item.metadata
+    kind = meta.get("kind")  # any JSON value in users' metadata: a list is not hashable
     return meta.get("source") == "claude-code" or (
-        meta.get("kind") in _AGENT_KINDS and "tool" in meta
+        isinstance(kind, str) and kind in _AGENT_KINDS and "tool" in meta
     )
 
 
