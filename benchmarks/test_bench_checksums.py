@@ -199,6 +199,8 @@ def _alternating(benchmark: Any, checksum: Callable[[Any], int], state: dict[str
         return (state,), {}
 
     benchmark.pedantic(checksum, setup=setup, rounds=25, warmup_rounds=1)
+    if benchmark.stats is None:  # --benchmark-disable: one call, nothing timed
+        return
     stats = benchmark.stats.stats
     reference.sort()
     best, median = reference[0], reference[len(reference) // 2]
