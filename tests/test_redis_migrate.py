@@ -10,9 +10,11 @@ import pytest
 
 from memcore.cli import main
 from memcore.errors import BackendError
+from memcore.model import MemoryItem
 from memcore.stores import open_store
 from memcore.stores.redis import LEGACY_SESSIONS_KEY, session_keys
 from memcore.stores.redis_migrate import legacy_keys
+from memcore.sync import DistributedMemoryManager
 
 SESSIONS = ("alpha", "beta.2", "g@m-3")
 
@@ -115,6 +117,25 @@ def test_legacy_data_is_refused_until_moved_in_place(
     code, out, _ = run_cli(capsys, "migrate-redis", redis_url)  # again: nothing left to do
     assert code == 0
     assert "moved 0 session(s)" in out
+
+
+def test_a_replica_on_legacy_data_is_refused_instead_of_writing_beside_it(redis_url: str) -> None:
+    """Before the refusal moved into the connection, a replica saw a legacy session as empty
+    and committed its writes beside the old keys, where a later migration skips the session."""
+    make_legacy(redis_url)
+
+    async def sync_one() -> None:
+        manager = DistributedMemoryManager(redis_url, replica_id="r")
+        try:
+            manager.set("alpha", "new", MemoryItem("new", "written after the upgrade"))
+            await manager.sync_session_memory("alpha")
+        finally:
+            await manager.close()
+
+    with pytest.raises(BackendError, match="migrate-redis"):
+        asyncio.run(sync_one())
+    with raw_client(redis_url) as raw:
+        assert not raw.exists(session_keys("alpha")["meta"])  # nothing written beside it
 
 
 def test_a_session_in_both_layouts_is_skipped_and_named(

@@ -32,7 +32,8 @@ writes it), and ``list_sessions`` finds them with ``SCAN`` over every primary. S
 spans two slots, and a commit costs one ``EVALSHA`` round trip (the script's sha is cached; it is
 loaded again after a server restart). Data written before this layout (``memcore:<session>:...``
 and a ``memcore:sessions`` set) is moved with ``memcore migrate-redis`` (see
-``memcore.stores.redis_migrate``); until then ``list_sessions`` refuses, naming the command.
+``memcore.stores.redis_migrate``); until then the store refuses to work on that server (every
+call, on its first connection), naming the command.
 
 Commits and state replacements compare the version and do every write atomically; so do delta
 and snapshot reads and journal truncation (scripts in ``memcore.stores.redis_scripts``). Every
@@ -199,6 +200,7 @@ class RedisStore:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._scripts: dict[str, Any] = {}
         self._closer: AsyncGenerator[None, None] | None = None
+        self._checked: asyncio.Task[None] | None = None  # the new client's layout check
         self._pid = os.getpid()
 
     def __repr__(self) -> str:
@@ -220,6 +222,9 @@ class RedisStore:
         """The client for the running event loop, made on first use in each loop."""
         loop = asyncio.get_running_loop()
         if self._client is not None and self._loop is loop and self._pid == os.getpid():
+            checked = self._checked
+            if checked is not None and not checked.done():
+                await asyncio.shield(checked)  # another caller made the client: its check
             return self._client
         if self._client is not None and self._pid == os.getpid():
             self._abandon(self._client)
@@ -240,7 +245,32 @@ class RedisStore:
         # shutdown_asyncgens): the client is then closed in its own loop, cleanly.
         self._closer = self._close_at_loop_end(client)
         await self._closer.__anext__()
+        # every caller waits for this one check (callers arriving meanwhile too, see above)
+        self._checked = checked = loop.create_task(self._refuse_legacy(client))
+        await asyncio.shield(checked)
         return client
+
+    async def _refuse_legacy(self, client: Any) -> None:
+        """Data in the layout before Redis Cluster support is invisible to this one: a replica
+        would see its sessions empty and write beside them. Refuse, once per new client, until
+        ``memcore migrate-redis`` has moved it."""
+        try:
+            legacy = await client.exists(LEGACY_SESSIONS_KEY)
+        except self._errors as exc:
+            if self._client is client:
+                self._client = self._closer = None
+            with contextlib.suppress(*self._errors):
+                await client.aclose()
+            raise BackendError(f"redis connect failed on {mask_url(self.url)}: {exc}") from exc
+        if legacy:
+            if self._client is client:  # the next call checks again (after a migration: ok)
+                self._client = self._closer = None
+            with contextlib.suppress(*self._errors):
+                await client.aclose()
+            raise BackendError(
+                f"{mask_url(self.url)} holds memcore data in the layout before Redis "
+                "Cluster support: move it with `memcore migrate-redis URL` first"
+            )
 
     async def _close_at_loop_end(self, client: Any) -> AsyncGenerator[None, None]:
         try:
@@ -254,6 +284,7 @@ class RedisStore:
             self._client is None
             or self._loop is not asyncio.get_running_loop()
             or self._pid != os.getpid()
+            or (self._checked is not None and not self._checked.done())
         ):
             await self._connect()
         return await self._scripts[name](keys=keys, args=args)
@@ -482,12 +513,7 @@ class RedisStore:
     async def list_sessions(self) -> list[str]:
         """Sessions with a ``meta`` key, found by ``SCAN`` over every primary."""
         with self._guard("list_sessions"):
-            client = await self._connect()
-            if await client.exists(LEGACY_SESSIONS_KEY):
-                raise BackendError(
-                    f"{mask_url(self.url)} holds memcore data in the layout before Redis "
-                    "Cluster support: move it with `memcore migrate-redis URL` first"
-                )
+            client = await self._connect()  # refuses data in the legacy layout
             found = {
                 session
                 async for name in client.scan_iter(match=META_PATTERN, count=1000)
