@@ -165,3 +165,24 @@ async def test_synchronous_full_declines_and_a_sync_still_works(tmp_path: Path) 
     result = await manager.sync_session_memory(SESSION)
     assert (result.success, result.version) == (True, 1)
     await store.close()
+
+
+async def test_closing_while_a_thread_waits_leaves_its_descriptor_alone(tmp_path: Path) -> None:
+    """A descriptor closed under a thread blocked on it could be reused by another file, and
+    the thread would then lock that one: the last waiter closes it instead."""
+    database = str(tmp_path / "q.db")
+    holder, waiter = WriterQueue(database), WriterQueue(database)
+    assert await holder.take(1)
+    task = asyncio.create_task(waiter.take(5))
+    await asyncio.sleep(0.1)  # its thread is blocked on the file now
+    waiter.close()
+    assert waiter._fd is not None  # still open: the thread is on it
+    holder.give_back()
+    assert await task
+    waiter.give_back()
+    waiter.close()
+    assert waiter._fd is None
+    assert await waiter.take(1)  # opened again
+    waiter.give_back()
+    for queue in (holder, waiter):
+        queue.close()

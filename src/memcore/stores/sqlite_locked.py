@@ -7,10 +7,11 @@ another (see ``memcore.sync``). That transaction runs on the event loop's thread
 it changes the replica's state), with busy timeout 0, so it never waits there. Writers of other
 processes waiting for their turn wait in a queue: an advisory ``flock`` on a file beside the
 database (``<database>-writers``), taken before the transaction and let go after it. A waiter
-blocks in the kernel on a thread of its own and is woken the moment the holder lets go, where
+waits in the kernel on a thread of its own and is woken the moment the holder lets go, where
 polling SQLite's lock with sleeps left the lock idle between tries (4 writer processes on one
-session spent most of their time asleep). The queue only orders memcore's syncs; SQLite's lock
-still guards the data, and whatever else writes the file waits for it as before.
+session spent most of their time asleep); see ``WriterQueue.take`` for how the turn then passes.
+The queue only orders memcore's syncs; SQLite's lock still guards the data, and whatever else
+writes the file waits for it as before.
 """
 
 from __future__ import annotations
@@ -60,12 +61,12 @@ except ImportError:  # not POSIX: writers poll SQLite's lock instead
 
 logger = logging.getLogger("memcore.stores.sqlite")
 
-# pauses between tries of SQLite's lock once at the head of the queue (another kind of writer
-# holds it: a large commit on the worker thread, recovery, another program): doubling from
-# _LOCK_PAUSE to _LOCK_PAUSE_MAX
 # misses (the turn was free when a waiter's thread woke, taken again before its loop ran) after
 # which a waiter keeps the turn its thread gets
 _HOLD_AFTER = 3
+# pauses between tries of SQLite's lock once at the head of the queue (another kind of writer
+# holds it: a large commit on the worker thread, recovery, another program): doubling from
+# _LOCK_PAUSE to _LOCK_PAUSE_MAX
 _LOCK_PAUSE = 0.00005
 _LOCK_PAUSE_MAX = 0.001
 
@@ -79,7 +80,9 @@ class WriterQueue:
         self.path = f"{database}-writers"
         self._fd: int | None = None
         self._pid = 0
-        self._guard = threading.Lock()
+        self._guard = threading.Lock()  # the descriptor, between the loop and waiter threads
+        self._waiters = 0
+        self._closing = False
 
     def _descriptor(self) -> int:
         if self._fd is None or self._pid != os.getpid():
@@ -97,11 +100,20 @@ class WriterQueue:
         return True
 
     def _wait_blocking(self, hold: bool) -> None:
-        """On a thread: wait until the turn is free; keep it only if ``hold``."""
-        fd = self._descriptor()
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        if not hold:
-            fcntl.flock(fd, fcntl.LOCK_UN)
+        """On a thread: wait until the turn is free; keep it only if ``hold``. The descriptor
+        stays open meanwhile (``close`` leaves it to the last waiter)."""
+        with self._guard:
+            fd = self._descriptor()
+            self._waiters += 1
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            if not hold:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            with self._guard:
+                self._waiters -= 1
+                if self._closing and not self._waiters:
+                    self._close_locked()
 
     async def take(self, timeout: float) -> bool:
         """Wait for the turn on a thread (the event loop goes on), at most ``timeout`` s.
@@ -151,11 +163,20 @@ class WriterQueue:
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
 
     def close(self) -> None:
+        """Close the file (which gives back any turn held); with a waiter's thread still on it,
+        when that thread is done: a descriptor closed under it could be reused for another file.
+        A later ``take`` opens it again."""
         with self._guard:
-            fd, self._fd = self._fd, None
-            if fd is not None and self._pid == os.getpid():
-                with contextlib.suppress(OSError):
-                    os.close(fd)
+            if self._waiters:
+                self._closing = True
+            else:
+                self._close_locked()
+
+    def _close_locked(self) -> None:
+        fd, self._fd, self._closing = self._fd, None, False
+        if fd is not None and self._pid == os.getpid():
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
 
 class SQLiteLockedSync(SQLiteConnection):
