@@ -23,7 +23,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from memcore.errors import BackendError
@@ -251,19 +251,27 @@ class SQLiteLockedSync(SQLiteConnection):
         queue = self._queue
         if queue is not None and not await queue.take(self.timeout):
             queue = self._queue = None  # no file for it here: SQLite's lock alone orders us
+        work, written = self._work(session_id, since_version, plan, optimistic)
         try:
-            return await self._read_and_commit(session_id, since_version, plan, optimistic)
+            done, result = self._try_inline(work)  # the lock is free nearly always: no wait
+            if not done:
+                result = await self._when_free(work)
         finally:
             if queue is not None:
                 queue.give_back()
+        assert result is not None
+        if result[1] is not None:
+            self._wrote(written[0])
+        return result
 
-    async def _read_and_commit(
+    def _work(
         self,
         session_id: str,
         since_version: int,
         plan: Plan,
         optimistic: tuple[tuple[Any, ...], list[tuple[str, bytes]]] | None,
-    ) -> tuple[Delta | None, int | None]:
+    ) -> tuple[Callable[[sqlite3.Connection], tuple[Delta | None, int | None]], list[int]]:
+        """The transaction of ``read_and_commit`` (and the rows it will have written)."""
         written = [0]
 
         def work(conn: sqlite3.Connection) -> tuple[Delta | None, int | None]:
@@ -290,23 +298,28 @@ class SQLiteLockedSync(SQLiteConnection):
                 raise
             return delta, new
 
+        return work, written
+
+    async def _when_free(
+        self, work: Callable[[sqlite3.Connection], tuple[Delta | None, int | None]]
+    ) -> tuple[Delta | None, int | None]:
+        """Try ``work`` on the loop's thread until SQLite's lock (or the connection) is free,
+        pausing by ``asyncio.sleep``; ``BackendError`` after the store's timeout."""
         deadline = time.monotonic() + self.timeout
         pause = _LOCK_PAUSE
         while True:
-            if self._pid != os.getpid() or self._conn is None:
-                await self._run(lambda conn: None)  # open the connection (afresh after a fork)
-            done, result = self._try_inline(work)
-            if done:
-                assert result is not None
-                if result[1] is not None:
-                    self._wrote(written[0])
-                return result
             if time.monotonic() >= deadline:
                 raise BackendError(
                     f"sqlite store {self.path!r}: database is locked (waited {self.timeout} s)"
                 )
             await asyncio.sleep(pause)
             pause = min(pause * 2, _LOCK_PAUSE_MAX)
+            if self._pid != os.getpid() or self._conn is None:
+                await self._run(lambda conn: None)  # open the connection (afresh after a fork)
+            done, result = self._try_inline(work)
+            if done:
+                assert result is not None
+                return result
 
     async def close(self) -> None:
         try:
