@@ -22,6 +22,7 @@ import pytest
 
 from memcore import _kernels
 from tests.redis_cluster import RedisClusterNodes
+from tests.sync_support import backend  # noqa: F401  (the every-store fixture of the sync tests)
 
 IMPLEMENTATIONS = ("c", "py")
 

@@ -1,0 +1,184 @@
+"""DistributedMemoryManager's life: auto-sync, closing, stores opened from URLs, a real Redis
+outage, and a resync after recovery dropped keys.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from memcore.errors import BackendError, ValidationError
+from memcore.stores import open_store
+from memcore.stores.memory import MemoryStore
+from memcore.sync import DistributedMemoryManager
+from tests.sync_support import (
+    SESSION,
+    Backend,
+    Wrapped,
+    _require,
+    contents,
+    item,
+    keep_only,
+    stored_state,
+)
+
+# --- auto-sync and lifecycle -----------------------------------------------------------------
+
+
+async def wait_for(predicate: Callable[[], Any], seconds: float = 10.0) -> None:
+    """Poll until ``predicate()`` is true (a deadline for hangs, not a timing assertion)."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        outcome = predicate()
+        if asyncio.iscoroutine(outcome):
+            outcome = await outcome
+        if outcome:
+            return
+        assert asyncio.get_running_loop().time() < deadline, "condition never became true"
+        await asyncio.sleep(0.01)
+
+
+async def test_auto_sync_retries_failures_and_keeps_changes_pending(
+    backend: Backend, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = backend.wrapped()
+    store.fail = BackendError("down for maintenance")
+    manager = backend.manager("auto", store=store, sync_interval=0.02)
+    observer = backend.manager("observer")
+    caplog.set_level(logging.WARNING, logger="memcore.sync")
+    async with manager:
+        assert manager.auto_sync_running
+        manager.set(SESSION, "k", item("k", "eventually stored"))
+        await wait_for(lambda: "down for maintenance" in caplog.text)
+        assert manager.pending(SESSION) == {"k"}
+        store.fail = None
+        await wait_for(lambda: not manager.pending(SESSION))
+
+        async def observed() -> bool:
+            await observer.sync_session_memory(SESSION)
+            return contents(observer) == {"k": "eventually stored"}
+
+        await wait_for(observed)
+        # remote changes are pulled by the background task too
+        observer.set(SESSION, "back", item("back", "from observer"))
+        await observer.sync_session_memory(SESSION)
+        await wait_for(lambda: manager.get(SESSION, "back") is not None)
+    assert not manager.auto_sync_running
+    assert store.closed == 0  # a store handed in is the caller's to close
+    manager.set(SESSION, "after", item("after", "not synced"))
+    commits = store.commits
+    await asyncio.sleep(0.1)  # several intervals: nothing runs any more
+    assert store.commits == commits
+    assert manager.pending(SESSION) == {"after"}
+
+
+async def test_start_and_stop_auto_sync() -> None:
+    store = Wrapped(MemoryStore())
+    manager = DistributedMemoryManager(storage_backend=store, sync_interval=0.01)
+    manager.set(SESSION, "k", item("k", "v"))
+    manager.start_auto_sync()
+    manager.start_auto_sync()  # idempotent
+    await wait_for(lambda: store.commits == 1)
+    manager.stop_auto_sync()
+    assert not manager.auto_sync_running
+    manager.set(SESSION, "j", item("j", "w"))
+    await asyncio.sleep(0.05)
+    assert store.commits == 1
+    manager.start_auto_sync()
+    await wait_for(lambda: store.commits == 2)
+    await manager.close()
+    assert not manager.auto_sync_running
+    with pytest.raises(ValidationError, match="closed"):
+        manager.start_auto_sync()
+
+
+async def test_close_releases_only_a_store_opened_from_a_url(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import memcore.stores
+
+    opened: list[Wrapped] = []
+
+    def fake_open(url: str | None) -> Wrapped:
+        opened.append(Wrapped(MemoryStore(url or "memory://")))
+        return opened[-1]
+
+    monkeypatch.setattr(memcore.stores, "open_store", fake_open)  # what resolve_store opens with
+    owned = DistributedMemoryManager(storage_backend="memory://")
+    await owned.close()
+    await owned.close()  # twice is harmless
+    assert [s.closed for s in opened] == [1]
+    lent = Wrapped(MemoryStore())
+    borrower = DistributedMemoryManager(storage_backend=lent)
+    await borrower.close()
+    assert lent.closed == 0
+
+
+async def test_manager_opens_stores_from_urls(tmp_path: Path) -> None:
+    _require("memcore.stores.sqlite")
+    url = f"sqlite:///{tmp_path / 'owned.db'}"
+    writer = DistributedMemoryManager(storage_backend=url, replica_id="w")
+    writer.set(SESSION, "k", item("k", "persisted"))
+    await writer.sync_session_memory(SESSION)
+    await writer.close()
+    reader = DistributedMemoryManager(storage_backend=url, replica_id="r")
+    try:
+        await reader.sync_session_memory(SESSION)
+        assert contents(reader) == {"k": "persisted"}
+    finally:
+        await reader.close()
+
+
+async def test_a_real_redis_outage_keeps_changes_pending_until_it_is_back(
+    redis_server: Any, redis_url: str
+) -> None:
+    _require("memcore.stores.redis")
+    store = open_store(redis_url)
+    manager = DistributedMemoryManager(storage_backend=store, replica_id="through-outage")
+    try:
+        manager.set(SESSION, "before", item("before", "stored before the outage"))
+        await manager.sync_session_memory(SESSION)
+        redis_server.stop()
+        manager.set(SESSION, "during", item("during", "written while redis was down"))
+        with pytest.raises(BackendError):
+            await manager.sync_session_memory(SESSION)
+        assert manager.pending(SESSION) == {"during"}
+        redis_server.start()
+        result = await manager.sync_session_memory(SESSION)
+        assert result.success
+        assert manager.pending(SESSION) == frozenset()
+        live, digest = await stored_state(store)
+        assert {k: v.content for k, v in live.items()} == contents(manager)
+        assert set(live) == {"before", "during"}
+        assert manager.metadata(SESSION).checksum == digest
+    finally:
+        await manager.close()
+        await store.close()
+
+
+async def test_resync_after_a_recovery_drops_keys(backend: Backend) -> None:
+    a, b = backend.manager("a"), backend.manager("b")
+    for key in ("keep", "drop"):
+        a.set(SESSION, key, item(key, key))
+    await a.sync_session_memory(SESSION)
+    await b.sync_session_memory(SESSION)
+    store = backend.open()
+    version = await store.version(SESSION)
+    assert await keep_only(store, "keep") == version + 1
+    b.set(SESSION, "mine", item("mine", "pending on b"))
+    b.set(SESSION, "keep", item("keep", "edited on b"))
+    # the refetch brings "keep" back unchanged: not a conflict, even when remote would win
+    result = await b.resync_session(SESSION, strategy="remote-wins")
+    assert result.success
+    assert result.conflicts == []
+    assert b.pending(SESSION) == frozenset()
+    assert contents(b) == {"keep": "edited on b", "mine": "pending on b"}
+    _live, digest = await stored_state(store)
+    assert b.metadata(SESSION).checksum == digest
+    with pytest.raises(ValidationError):
+        await b.resync_session(SESSION, strategy="nope")
