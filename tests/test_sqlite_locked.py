@@ -15,6 +15,7 @@ import sqlite3
 import threading
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,6 +25,7 @@ from memcore.stores.base import Delta, Expected
 from memcore.stores.sqlite import SQLiteStore
 from memcore.stores.sqlite_locked import WriterQueue
 from memcore.sync import DistributedMemoryManager
+from memcore.sync_commit import UNDER_LOCK_MAX_PENDING
 
 SESSION = "s"
 
@@ -186,3 +188,28 @@ async def test_closing_while_a_thread_waits_leaves_its_descriptor_alone(tmp_path
     waiter.give_back()
     for queue in (holder, waiter):
         queue.close()
+
+
+async def test_many_pending_keys_commit_off_the_event_loop(tmp_path: Path) -> None:
+    """The transaction under the lock runs on the event loop's thread: a sync of more pending
+    keys than ``UNDER_LOCK_MAX_PENDING`` (a first sync, an import) takes the loop, whose large
+    commits run on the store's worker thread, and the loop is never stalled for long."""
+    store = SQLiteStore(f"sqlite:///{tmp_path / 'big.db'}")
+    manager = DistributedMemoryManager(store, replica_id="a")
+    calls: list[int] = []
+    inner = store.read_and_commit
+
+    async def counting(*args: Any) -> Any:
+        calls.append(1)
+        return await inner(*args)
+
+    store.read_and_commit = counting  # type: ignore[method-assign,assignment]
+    for n in range(UNDER_LOCK_MAX_PENDING + 1):
+        manager.set(SESSION, f"k{n}", MemoryItem(f"k{n}", "v"))
+    assert (await manager.sync_session_memory(SESSION)).success
+    assert calls == []
+    manager.set(SESSION, "one", MemoryItem("one", "v"))
+    assert (await manager.sync_session_memory(SESSION)).success
+    assert calls == [1]  # a small one goes under the lock
+    assert len(manager.state(SESSION)) == UNDER_LOCK_MAX_PENDING + 2
+    await store.close()

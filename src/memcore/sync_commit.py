@@ -23,9 +23,12 @@ if TYPE_CHECKING:
     from memcore.hlc import HybridLogicalClock
     from memcore.stores.base import CommitsIfUnchanged, CommitsUnderLock, Delta
 
-# a delta larger than this is merged outside the store's write lock (by the loop): holding the
-# lock, on the event loop's thread, through a long merge would stall every other writer
+# a delta larger than this is merged, and more pending keys than this are committed, outside the
+# store's write lock (by the loop, whose large commits run on the store's worker thread): the
+# transaction under the lock runs on the event loop's thread, which a long merge or a commit of
+# many rows would stall, along with every other writer
 UNDER_LOCK_MAX_DELTA = 1000
+UNDER_LOCK_MAX_PENDING = 64
 
 
 class CommitPaths:
@@ -90,6 +93,8 @@ class CommitPaths:
         untouched. None: the loop takes over (also after a merge that left nothing to commit).
         """
         assert self._under_lock is not None
+        if len(session.pending) > UNDER_LOCK_MAX_PENDING:
+            return None
         first: Outgoing | None = None
         expected = session.watch.expected(session.version) if session.quiet else None
         if expected is not None:  # quiet: try the conditional commit, which needs no read
@@ -114,8 +119,8 @@ class CommitPaths:
                 else 0
             )
             session.version = delta.version
-            if not session.pending:  # the merge settled them (remote-wins)
-                return None
+            if not session.pending or len(session.pending) > UNDER_LOCK_MAX_PENDING:
+                return None  # settled by the merge (remote-wins), or grown meanwhile: the loop
             outgoing = take_pending(session, group)
             planned.append((outgoing, pulled))
             return outgoing.records, outgoing.digest
@@ -195,4 +200,4 @@ class CommitPaths:
         return self._done(session, conflicts, pulled, len(outgoing.slots))
 
 
-__all__ = ["UNDER_LOCK_MAX_DELTA", "CommitPaths"]
+__all__ = ["UNDER_LOCK_MAX_DELTA", "UNDER_LOCK_MAX_PENDING", "CommitPaths"]
