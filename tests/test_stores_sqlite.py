@@ -1,0 +1,261 @@
+"""What only the SQLite store can show: real processes racing on one file, a locked, foreign or
+older-schema file, URL forms, private in-memory databases, one event loop after another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from memcore.errors import BackendError, ValidationError
+from memcore.stores import open_store
+from memcore.stores.sqlite import SQLiteStore, parse_sqlite_url
+from tests.test_stores import sqlite_url
+
+# --- SQLite ------------------------------------------------------------------------------------
+
+
+def _sqlite_worker(url: str, idx: int, commits: int, start: Any, out: Any) -> None:
+    """A separate process committing ``commits`` records to one SQLite file, retrying on None.
+
+    All workers open the file, then wait at one barrier, so their commits really overlap."""
+
+    async def run() -> tuple[list[int], int]:
+        won: list[int] = []
+        retries = 0
+        async with SQLiteStore(url) as target:
+            await target.version("shared")
+            start.wait(60)
+            for n in range(commits):
+                while True:
+                    current = await target.version("shared")
+                    new = await target.commit(
+                        "shared",
+                        current,
+                        {f"p{idx}-{n}": f"{idx}/{n}".encode(), "last": str(idx).encode()},
+                        current + 1,
+                    )
+                    if new is not None:
+                        won.append(new)
+                        break
+                    retries += 1
+        return won, retries
+
+    try:
+        out.put((idx, *asyncio.run(run())))
+    except BaseException as exc:
+        out.put((idx, repr(exc), -1))
+        raise
+
+
+def test_sqlite_many_processes_lose_no_write(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path, "shared/many.db")
+    processes, commits = 4, 50
+    ctx = multiprocessing.get_context("spawn")
+    start, out = ctx.Barrier(processes), ctx.Queue()
+    workers = [
+        ctx.Process(target=_sqlite_worker, args=(url, i, commits, start, out))
+        for i in range(processes)
+    ]
+    for worker in workers:
+        worker.start()
+    try:
+        reports = [out.get(timeout=120) for _ in workers]
+    finally:
+        for worker in workers:
+            worker.join(30)
+            if worker.is_alive():
+                worker.kill()
+    failures = [report for report in reports if report[2] < 0]
+    assert not failures, failures
+    assert all(worker.exitcode == 0 for worker in workers)
+    results = [won for _, won, _ in reports]
+
+    async def check() -> None:
+        async with SQLiteStore(url) as target:
+            snap = await target.read_snapshot("shared")
+            journal = await target.read_journal("shared")
+        total = processes * commits
+        assert sorted(v for won in results for v in won) == list(range(1, total + 1))
+        assert snap.version == total
+        assert snap.digest == total
+        for i in range(processes):
+            for n in range(commits):
+                assert snap.records[f"p{i}-{n}"] == f"{i}/{n}".encode()
+        assert len(snap.records) == total + 1
+        assert [e.version for e in journal] == sorted(list(range(1, total + 1)) * 2)
+
+    asyncio.run(check())
+
+
+async def test_sqlite_locked_beyond_the_timeout_is_a_backend_error(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path) + "?timeout=0.2"
+    async with SQLiteStore(url) as target:
+        assert await target.commit("s", 0, {"k": b"v"}, 1) == 1
+        holder = sqlite3.connect(tmp_path / "stores.db", isolation_level=None)
+        try:
+            holder.execute("BEGIN IMMEDIATE")
+            holder.execute("INSERT INTO meta (session, version) VALUES ('held', 7)")
+            done = False
+            ticks = 0
+
+            async def ticker() -> None:
+                nonlocal ticks
+                while not done:
+                    ticks += 1
+                    await asyncio.sleep(0)
+
+            async def blocked_commit() -> None:
+                nonlocal done
+                try:
+                    with pytest.raises(BackendError) as caught:
+                        await target.commit("s", 1, {"k": b"w"}, 2)
+                    assert isinstance(caught.value.__cause__, sqlite3.OperationalError)
+                    assert "locked" in str(caught.value)
+                finally:
+                    done = True
+
+            await asyncio.gather(blocked_commit(), ticker())
+            assert ticks > 1, "the event loop was blocked while SQLite waited for the lock"
+            # readers are not blocked by the writer (WAL)
+            assert (await target.read_snapshot("s")).records == {"k": b"v"}
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        assert await target.commit("s", 1, {"k": b"w"}, 2) == 2
+        assert await target.version("held") == 0
+
+
+async def test_sqlite_file_that_is_not_a_database(tmp_path: Path) -> None:
+    path = tmp_path / "junk.db"
+    path.write_bytes(b"this is not an sqlite database, just some bytes\n" * 200)
+    target = SQLiteStore(f"sqlite:///{path}")
+    with pytest.raises(BackendError) as caught:
+        await target.version("s")
+    assert isinstance(caught.value.__cause__, sqlite3.DatabaseError)
+    with pytest.raises(BackendError):
+        await target.commit("s", 0, {"k": b"v"}, 1)
+    await target.close()
+    assert path.read_bytes().startswith(b"this is not")
+
+
+async def test_sqlite_database_of_another_application_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as other:
+        other.execute("CREATE TABLE items (id INTEGER, name TEXT)")
+    async with SQLiteStore(f"sqlite:///{path}") as target:
+        with pytest.raises(BackendError, match="not made by memcore"):
+            await target.version("s")
+
+
+async def test_sqlite_creates_parent_dirs_and_uses_wal(tmp_path: Path) -> None:
+    path = tmp_path / "a" / "b" / "c" / "deep.db"
+    opened = open_store(f"sqlite:///{path}")
+    assert isinstance(opened, SQLiteStore)
+    async with opened as target:
+        await target.commit("s", 0, {"k": b"v"}, 2**64 - 1)
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        # the unsigned digest is kept as its signed two's complement
+        assert raw.execute("SELECT digest FROM meta").fetchone()[0] == -1
+        plan = raw.execute(
+            "EXPLAIN QUERY PLAN SELECT key, record FROM items WHERE session = ? AND version > ?",
+            ("s", 0),
+        ).fetchall()
+        assert any("items_by_version" in str(row) for row in plan)
+
+
+async def test_sqlite_schema_1_file_is_upgraded_in_place(tmp_path: Path) -> None:
+    """A file written before replaced_at / journal_floor existed opens, keeps its data and gains
+    the new columns; a second store opening it afterwards finds nothing left to do."""
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as raw:
+        raw.execute(
+            "CREATE TABLE meta (session TEXT PRIMARY KEY, version INTEGER NOT NULL, "
+            "digest INTEGER, next_backup INTEGER NOT NULL DEFAULT 1)"
+        )
+        raw.execute(
+            "CREATE TABLE items (session TEXT NOT NULL, key TEXT NOT NULL, record BLOB NOT NULL, "
+            "version INTEGER NOT NULL, PRIMARY KEY (session, key)) WITHOUT ROWID"
+        )
+        raw.execute("CREATE INDEX items_by_version ON items (session, version)")
+        raw.execute(
+            "CREATE TABLE journal (id INTEGER PRIMARY KEY, session TEXT NOT NULL, "
+            "version INTEGER NOT NULL, key TEXT NOT NULL, record BLOB NOT NULL)"
+        )
+        raw.execute("CREATE INDEX journal_by_version ON journal (session, version)")
+        raw.execute(
+            "CREATE TABLE backups (session TEXT NOT NULL, backup_id INTEGER NOT NULL, "
+            "version INTEGER NOT NULL, created_at REAL NOT NULL, blob BLOB NOT NULL, "
+            "PRIMARY KEY (session, backup_id))"
+        )
+        raw.execute("INSERT INTO meta (session, version, digest) VALUES ('s', 2, 7)")
+        raw.execute("INSERT INTO items VALUES ('s', 'k', x'01', 2)")
+        raw.execute(
+            "INSERT INTO journal (session, version, key, record) VALUES ('s', 1, 'k', x'00')"
+        )
+        raw.execute(
+            "INSERT INTO journal (session, version, key, record) VALUES ('s', 2, 'k', x'01')"
+        )
+        raw.execute(f"PRAGMA application_id = {0x6D656D63}")  # "memc"
+        raw.execute("PRAGMA user_version = 1")
+    async with SQLiteStore(f"sqlite:///{path}") as target:
+        delta = await target.read_changes("s", 0)
+        assert (delta.version, delta.records, delta.digest, delta.replaced_at) == (
+            2,
+            {"k": b"\x01"},
+            7,
+            0,
+        )
+        assert await target.journal_floor("s") == 0
+        assert await target.truncate_journal("s", 1) == 1
+        assert await target.replace_state("s", 2, {"k": b"\x02"}, 8) == 3
+    async with SQLiteStore(f"sqlite:///{path}") as again:
+        assert (await again.read_changes("s", 0)).replaced_at == 3
+        assert await again.journal_floor("s") == 1
+        assert [e.version for e in await again.read_journal("s")] == [2]
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == 2
+
+
+def test_sqlite_url_forms(tmp_path: Path) -> None:
+    assert parse_sqlite_url("sqlite:///relative/x.db") == ("relative/x.db", 5.0, "NORMAL")
+    assert parse_sqlite_url("sqlite:////abs/x.db?timeout=0.5&synchronous=full") == (
+        "/abs/x.db",
+        0.5,
+        "FULL",
+    )
+    assert parse_sqlite_url("sqlite:////abs/100%.db")[0] == "/abs/100%.db"
+    for bad in (
+        "sqlite://",
+        "sqlite:///",
+        "sqlite://host/x.db",
+        "sqlite:///x.db?timeout=-1",
+        "sqlite:///x.db?timeout=soon",
+        "sqlite:///x.db?synchronous=off",
+        "sqlite:///x.db?mode=ro",
+        "memory://",
+    ):
+        with pytest.raises(ValidationError):
+            parse_sqlite_url(bad)
+
+
+async def test_sqlite_in_memory_database_is_private_to_the_store() -> None:
+    async with SQLiteStore("sqlite:///:memory:") as target:
+        assert await target.commit("s", 0, {"k": b"v"}, 1) == 1
+        assert (await target.read_snapshot("s")).records == {"k": b"v"}
+    async with SQLiteStore("sqlite:///:memory:") as other:
+        assert await other.version("s") == 0
+
+
+def test_sqlite_store_serves_one_event_loop_after_another(tmp_path: Path) -> None:
+    target = SQLiteStore(sqlite_url(tmp_path))
+    assert asyncio.run(target.commit("s", 0, {"k": b"1"}, 1)) == 1
+    assert asyncio.run(target.commit("s", 1, {"k": b"2"}, 2)) == 2
+    assert asyncio.run(target.read_snapshot("s")).records == {"k": b"2"}
+    asyncio.run(target.close())
