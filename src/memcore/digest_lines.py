@@ -1,12 +1,13 @@
 """The candidate lines of a session digest: one statement each, with its section and score.
 
 Imported Claude Code items carry what the digest needs in their metadata (``kind``, ``tool``,
-``file_path``, ``names``, ``command``, ``exit_code``, ``error_lines``, ``fixed_by``, ``todos``,
-``statement``; see :mod:`memcore.claude_code.transcripts`); any other item is a note, and its
-own text is the statement. Scores say what a developer taking over needs first: the requests,
-the results and decisions, the edited files and their names, the checks that failed and what
-fixed them; then reads, lookups and narration. The agent's own prose (which sentences count,
-and the spare ones) is :mod:`memcore.digest_prose`.
+``file_path``, ``names``, ``added_lines``, ``removed_lines``, ``defines``, ``calls``, ``command``,
+``exit_code``, ``error_lines``, ``fixed_by``, ``todos``, ``statement``, ``brief``; see
+:mod:`memcore.claude_code.transcripts`); any other item is a note, and its own text is the
+statement. Scores say what a developer taking over needs first: the requests, the results and
+decisions, the edited files and their names, the checks that failed and what fixed them; then
+reads, lookups and narration. The agent's own prose (which sentences count, and the spare ones)
+is :mod:`memcore.digest_prose`.
 """
 
 from __future__ import annotations
@@ -61,6 +62,15 @@ EDIT_DETAIL = 6.0
 #: Base score of a statement of a plan or spec the agent read: worth what it names (a plan
 #: restates much that the session then does, so its lines win only where they name more).
 BRIEF_SCORE = 0.0
+#: Tool calls whose ``brief`` the agent wrote itself, and how a digest names it.
+_BRIEF_CALLS = {
+    "ExitPlanMode": "The plan the agent proposed",
+    "Task": "The agent's brief to a sub-agent",
+}
+#: Base score of the lines an edit took out (what was renamed or replaced).
+REMOVED_SCORE = 2.0
+#: Base score of what the code a file read calls: filler, said when the budget has room.
+CALLS_SCORE = 1.0
 _REQUEST_WORDS = 150
 _NOTE_WORDS = 80
 
@@ -79,6 +89,10 @@ class _File:
     added: dict[str, tuple[int, tuple[str, ...], str]] = field(default_factory=dict)
     fixes: int = 0
     tracked: bool = False
+    #: per edit that took lines out: its position and the first lines it took out
+    removed: list[tuple[int, tuple[str, ...]]] = field(default_factory=list)
+    #: the names the code read in it calls most (seen when it was read)
+    calls: dict[str, None] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -203,8 +217,8 @@ def build_candidates(items: Sequence[MemoryItem]) -> list[Candidate]:
                     todos[str(content)] = (seq, str(status))
             if isinstance(meta.get("file_path"), str):
                 _file_call(files, item, seq)
-            if tool == "ExitPlanMode" and meta.get("brief"):
-                out.extend(_brief(item, seq, recency, "The plan the agent proposed"))
+            if tool in _BRIEF_CALLS and meta.get("brief"):
+                out.extend(_brief(item, seq, recency, _BRIEF_CALLS[tool]))
             continue
         if kind in ("tool_result", "error"):
             if meta.get("rejected"):
@@ -217,6 +231,8 @@ def build_candidates(items: Sequence[MemoryItem]) -> list[Candidate]:
                 if entry is not None:
                     for name in _strs(meta["defines"]):
                         entry.defines.setdefault(str(name), None)
+                    for name in _strs(meta.get("calls")):
+                        entry.calls.setdefault(name, None)
             if tool in ("Read", "NotebookRead") and meta.get("brief"):
                 out.extend(_brief(item, seq, recency))
             if kind == "error":
@@ -379,6 +395,9 @@ def _file_call(files: dict[str, _File], item: MemoryItem, seq: int) -> None:
     added = _strs(meta.get("added_lines"))
     if added:
         entry.added[str(meta.get("tool_use_id") or seq)] = (seq, tuple(added[:3]), "")
+    removed = _strs(meta.get("removed_lines"))
+    if removed:
+        entry.removed.append((seq, tuple(removed[:2])))
     if meta.get("fixes"):
         entry.fixes += 1
 
@@ -399,7 +418,8 @@ def _file_lines(files: dict[str, _File], n: int) -> list[Candidate]:
             how = f"{verb} {_times(entry.edits)}" if not entry.created else "created"
             if entry.created and entry.edits > 1:
                 how = f"created, then edited {_times(entry.edits - 1)}"
-            changing = f", changing {quoted_list(names)}" if names else ""
+            doing = "defining" if entry.created and entry.edits == 1 else "changing"
+            changing = f", {doing} {quoted_list(names)}" if names else ""
             fixing = f"; {entry.fixes} of these edits fixed a failure" if entry.fixes else ""
             line = f"- `{entry.shown}` was {how}{changing}{fixing}."
             score = EDIT_DETAIL + 2.0 + min(entry.edits, 6) * 0.3 + min(len(names), 4) * 0.3
@@ -409,6 +429,9 @@ def _file_lines(files: dict[str, _File], n: int) -> list[Candidate]:
                 where = f"`{inside}` in `{entry.shown}`" if inside else f"`{entry.shown}`"
                 line = f"- An edit of {where} added {quoted_list(added)}."
                 out.append(Candidate("files", seq, EDIT_DETAIL + 2.0 * seq / n, line))
+            for seq, removed in entry.removed:
+                line = f"- An edit of `{entry.shown}` took out {quoted_list(removed)}."
+                out.append(Candidate("files", seq, REMOVED_SCORE + 2.0 * seq / n, line))
         elif entry.tracked and not entry.reads:
             line = f"- `{entry.shown}` was changed in this session (Claude Code's file history)."
             out.append(Candidate("files", entry.first, 2.5 + recency, line))
@@ -420,6 +443,15 @@ def _file_lines(files: dict[str, _File], n: int) -> list[Candidate]:
             line = f"- `{entry.shown}` was read{which}, not changed{outline}."
             out.append(
                 Candidate("files", entry.first, READ_SCORE + 0.2 * len(entry.reads) + recency, line)
+            )
+        calls = [c for c in entry.calls if c not in entry.defines]
+        for start in range(0, min(len(calls), 12), 4):
+            listed = quoted_list(calls[start : start + 4])
+            line = f"- The code read in `{entry.shown}` calls {listed}."
+            out.append(
+                Candidate(
+                    "files", entry.first, CALLS_SCORE - start / 40 + recency, line, spare=True
+                )
             )
         seen = list(entry.defines)[0 if entry.edits else 4 :]
         for start in range(0, min(len(seen), 20), 5):

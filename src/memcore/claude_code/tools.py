@@ -39,6 +39,8 @@ _MAX_NAMES = 40
 #: A todo entry's text is cut at this many characters (TodoWrite, TaskCreate, TaskUpdate alike).
 TODO_CHARS = 160
 _MAX_READ_NAMES = 20
+#: A read keeps at most this many of the names its text calls (the most called).
+CALLS_LIMIT = 8
 _MAX_ERROR_LINES = 6
 _LINE_CHARS = 200
 
@@ -224,6 +226,18 @@ def defined_names(text: str) -> list[str]:
     return [_with_call(n, calls) for n in names[:_MAX_NAMES]]
 
 
+def called_names(text: str, skip: Sequence[str] = (), limit: int = CALLS_LIMIT) -> list[str]:
+    """The names ``text`` calls most (``name()``), most called first, then in order of first
+    call; not the keywords, nor the names in ``skip``."""
+    known = {name.rstrip("()") for name in skip}
+    counts: Counter[str] = Counter()
+    for name in _CALL.findall(text):
+        last = name.rsplit(".", 1)[-1]
+        if len(last) > 3 and last.lower() not in _KEYWORDS and name not in known:
+            counts[name] += 1
+    return [f"{name}()" for name, _ in counts.most_common(limit)]
+
+
 def _with_call(name: str, calls: set[str]) -> str:
     return f"{name}()" if name in calls else name
 
@@ -287,6 +301,8 @@ def describe_call(
             names = _edit_names(tool, tool_input)
             meta["names"] = names
             meta["added_lines"] = lines = _edit_lines(tool, tool_input)
+            if tool != "Write":  # what the edit took out: a renamed string, a replaced call
+                meta["removed_lines"] = _edit_lines(tool, tool_input, removed=True)
             verb = "Write" if tool == "Write" else "Edit"
             how = "defining" if tool == "Write" else "changing"
             named = f", {how} {quoted_list(names)}" if names else ""
@@ -324,6 +340,9 @@ def describe_call(
         return f"Plan proposed: {one_line(title.lstrip('# '), 160)}", meta
     if tool == "Task" and isinstance(tool_input.get("description"), str):
         meta["description"] = tool_input["description"]
+        prompt = tool_input.get("prompt")
+        if isinstance(prompt, str):  # what the agent asked its sub-agent: a brief it wrote
+            meta["brief"] = brief_lines(prompt)
         return f"Sub-agent task: {one_line(tool_input['description'], 160)}", meta
     for key in ("url", "query", "description", "subject", "prompt"):
         value = tool_input.get(key)
@@ -385,10 +404,11 @@ def changed_lines(old: str, new: str, limit: int = 8) -> list[str]:
     return [line for _, _, line in sorted(scored)[:limit]]
 
 
-def _edit_lines(tool: str, tool_input: Mapping[str, Any]) -> list[str]:
+def _edit_lines(tool: str, tool_input: Mapping[str, Any], *, removed: bool = False) -> list[str]:
+    """The lines an edit added (``removed``: the lines it took out), best first."""
     found: dict[str, None] = {}
     for old, new in _edit_pairs(tool, tool_input):
-        for line in changed_lines(old, new):
+        for line in changed_lines(new, old) if removed else changed_lines(old, new):
             found.setdefault(line, None)
     return list(found)[:8]
 
@@ -451,6 +471,7 @@ def describe_result(
         body = _READ_PREFIX.sub("", text)
         defines = defined_names(body)[:_MAX_READ_NAMES]
         meta["defines"] = defines
+        meta["calls"] = called_names(body, defines)
         if isinstance(path, str) and is_brief_path(path):  # a plan, a spec: what was asked
             meta["brief"] = brief_lines(body)
         outline = f", defining {quoted_list(defines)}" if defines else ""

@@ -24,7 +24,10 @@ What comes out of a transcript:
   :mod:`memcore.claude_code.links`), summaries (``summary``) and thinking (``thinking``), each
   with the record's timestamp and metadata saying where it came from. A plan or spec the agent
   reads keeps the statements that name something exact as ``brief``
-  (:mod:`memcore.claude_code.briefs`); task-list updates say which task they moved
+  (:mod:`memcore.claude_code.briefs`), and so does the prompt the agent gives a sub-agent
+  (``Task``); an edit keeps the lines it added and took out (``added_lines``,
+  ``removed_lines``), a read the names its text defines and calls most (``defines``,
+  ``calls``: an outline, never the text); task-list updates say which task they moved
   (:mod:`memcore.claude_code.task_list`). Claude Code's scaffolding (task notifications, system
   reminders, interruptions, local-command caveats and output, session-control commands such as
   ``/context``) is not memory: it is counted in ``skipped_types`` as ``scaffolding:<what>``

@@ -1,0 +1,113 @@
+"""What the import keeps of an edit's removed lines and of a sub-agent's prompt, and what the
+digest says of them."""
+
+from __future__ import annotations
+
+from memcore import session_digest
+from memcore.claude_code.briefs import brief_lines
+from memcore.claude_code.tools import called_names
+from tests.test_transcript_agent_records import CWD, _Records
+
+OLD = """def total(cart):
+    return sum(item.price for item in cart)
+"""
+NEW = """def total(cart):
+    return round_cents(sum(item.price for item in cart))
+"""
+PROMPT = """Find every caller of `round_cents()` in the repository.
+
+List each file (for example `shop/cart.py`) and say whether it rounds twice. Do not edit."""
+
+
+def _edit_session() -> _Records:
+    records = _Records()
+    records.user("Round the cart total once")
+    records.tool(
+        "Edit",
+        {"file_path": f"{CWD}/shop/cart.py", "old_string": OLD, "new_string": NEW},
+        "The file has been updated.",
+    )
+    return records
+
+
+def test_an_edit_keeps_the_lines_it_took_out_beside_those_it_added() -> None:
+    (call,) = [i for i in _edit_session().items() if i.metadata.get("kind") == "tool_call"]
+    assert call.metadata["added_lines"] == ["return round_cents(sum(item.price for item in cart))"]
+    assert call.metadata["removed_lines"] == ["return sum(item.price for item in cart)"]
+
+
+def test_a_write_has_no_removed_lines() -> None:
+    records = _Records()
+    records.tool("Write", {"file_path": f"{CWD}/shop/money.py", "content": NEW}, "File created.")
+    (call,) = [i for i in records.items() if i.metadata.get("kind") == "tool_call"]
+    assert "removed_lines" not in call.metadata
+    assert call.metadata["names"][0] == "total()"
+
+
+def test_the_digest_says_what_an_edit_took_out() -> None:
+    files = session_digest(_edit_session().items(), 400).sections["files"]
+    assert "- An edit of `shop/cart.py` took out `return sum(item.price for item in cart)`." in (
+        files.splitlines()
+    )
+
+
+def test_a_created_file_is_said_to_define_its_names() -> None:
+    records = _Records()
+    records.tool(
+        "Write",
+        {"file_path": f"{CWD}/shop/money.py", "content": "def round_cents(x):\n    return x\n"},
+        "File created.",
+        toolUseResult={"type": "create"},
+    )
+    files = session_digest(records.items(), 400).sections["files"]
+    assert "`shop/money.py` was created, defining `round_cents()`." in files
+
+
+def test_a_sub_agent_prompt_is_a_brief_the_digest_keeps() -> None:
+    records = _Records()
+    records.user("Check the rounding callers")
+    records.tool(
+        "Task",
+        {"description": "Find rounding callers", "prompt": PROMPT},
+        [{"type": "text", "text": "Two callers: `shop/cart.py` and `shop/tax.py`."}],
+    )
+    (call,) = [i for i in records.items() if i.metadata.get("kind") == "tool_call"]
+    assert call.content == "Sub-agent task: Find rounding callers"
+    assert call.metadata["brief"] == brief_lines(PROMPT)
+    asked = session_digest(records.items(), 400).sections["asked"]
+    assert "The agent's brief to a sub-agent says: Find every caller of `round_cents()`" in asked
+
+
+def test_a_sub_agent_call_without_a_prompt_has_no_brief() -> None:
+    records = _Records()
+    records.tool("Task", {"description": "Look around"}, "Nothing found.")
+    (call,) = [i for i in records.items() if i.metadata.get("kind") == "tool_call"]
+    assert "brief" not in call.metadata
+
+
+READ = """     1\u2192def total(cart):
+     2\u2192    subtotal = sum_prices(cart)
+     3\u2192    taxed = apply_tax(subtotal, cart.region)
+     4\u2192    return round_cents(apply_tax(subtotal, cart.region))
+"""
+
+
+def test_called_names_are_the_most_called_first_without_keywords_or_skipped() -> None:
+    text = "if (x) { f(a); obj.load_all(b); load_all(c); print(d); parse(d); }\nload_all(e)\n"
+    assert called_names(text) == ["load_all()", "obj.load_all()", "parse()"]
+    assert called_names(text, skip=["load_all()"], limit=1) == ["obj.load_all()"]
+
+
+def test_a_read_keeps_what_its_code_calls_and_the_digest_says_it_when_there_is_room() -> None:
+    records = _Records()
+    records.user("Why is the total off by a cent?")
+    records.tool("Read", {"file_path": f"{CWD}/shop/cart.py"}, READ)
+    (result,) = [i for i in records.items() if i.metadata.get("kind") == "tool_result"]
+    assert result.metadata["defines"] == ["total()"]
+    assert result.metadata["calls"] == ["apply_tax()", "sum_prices()", "round_cents()"]
+    assert "apply_tax" not in result.content  # the outline is metadata, never the read's text
+    files = session_digest(records.items(), 400).sections["files"]
+    assert (
+        "- The code read in `shop/cart.py` calls `apply_tax()`, `sum_prices()` and `round_cents()`."
+        in files.splitlines()
+    )
