@@ -87,6 +87,35 @@ def test_errors_are_linked_to_the_edits_that_fixed_them() -> None:
 
 
 @needs_data
+def test_claude_codes_own_guards_are_no_failures_to_fix() -> None:
+    """ "Sibling tool call errored" (a parallel call cancelled) and "File has not been read yet"
+    are Claude Code's guards on its tools: no error of the work, nothing an edit fixed."""
+    guarded = 0
+    for path in sorted(DATA.glob("*.jsonl")):
+        items = {item.id: item for item in parse_transcript(path).items}
+        fixes = {f for i in items.values() for f in i.metadata.get("fixed_by", [])}
+        for item in items.values():
+            if item.metadata.get("refused"):
+                guarded += 1
+                assert item.metadata["kind"] == "tool_result"
+                assert "resolved" not in item.metadata
+                assert item.content.startswith("Claude Code refused")
+                assert item.id not in fixes
+    assert guarded >= 10  # 14 + 6 such results in the development transcripts
+
+
+def test_a_guard_is_told_apart_from_a_failure() -> None:
+    guard = "<tool_use_error>File has not been read yet. Read it first.</tool_use_error>"
+    text, meta = describe_result("Edit", {"file_path": "/r/a.py"}, guard, True, None, "/r")
+    assert meta == {"refused": True}
+    assert text == "Claude Code refused Edit of `a.py`: File has not been read yet. Read it first."
+    failure = "<tool_use_error>String to replace not found in file.</tool_use_error>"
+    text, meta = describe_result("Edit", {"file_path": "/r/a.py"}, failure, True, None, "/r")
+    assert "refused" not in meta  # a wrong old string is the agent's mistake, and it fixes it
+    assert text.startswith("Edit `a.py` failed")
+
+
+@needs_data
 def test_a_full_jsonl_is_found_by_content_and_imported(tmp_path: Path) -> None:
     folder = tmp_path / "checkpoints" / "25" / "9e16a0e452" / "0"
     folder.mkdir(parents=True)

@@ -42,6 +42,10 @@ _MAX_READ_NAMES = 20
 #: A read keeps at most this many of the names its text calls (the most called).
 CALLS_LIMIT = 8
 _MAX_ERROR_LINES = 6
+#: Tool errors that are Claude Code's guards on its own tools, not failures of the work: a call
+#: cancelled because a parallel one failed, an edit of a file not read first.
+HARNESS_GUARDS = ("Sibling tool call errored", "File has not been read yet")
+_TOOL_ERROR = re.compile(r"</?tool_use_error>")
 _LINE_CHARS = 200
 
 # Definitions in the common languages of agent sessions (Python, Go, JS/TS, Rust, Ruby, Elixir,
@@ -440,6 +444,11 @@ def describe_result(
         what = f"`{shown}`" if shown else f"`{one_line(str(target.get('command', tool)), 200)}`"
         reply = f"; the user said: {one_line(said, 400)}" if said else ""
         return f"The user rejected {tool} of {what}{reply}", meta
+    if is_error and any(guard in text for guard in HARNESS_GUARDS):
+        # Claude Code's own guard, not a failure of the work: nothing to fix, nothing learned
+        meta["refused"] = True
+        what = f" of `{shown}`" if shown else ""
+        return f"Claude Code refused {tool}{what}: {one_line(_TOOL_ERROR.sub('', text), 160)}", meta
     if tool == "Bash":
         command = one_line(str(target.get("command", "")), 300)
         code = exit_code(text, is_error)

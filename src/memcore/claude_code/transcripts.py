@@ -399,7 +399,8 @@ class _Parser:
         )
         is_error = bool(block.get("is_error")) or details.get("exit_code", 0) != 0
         rejected = bool(details.get("rejected"))
-        kind = "error" if is_error and not rejected else "tool_result"
+        refused = bool(details.get("refused"))  # a guard of Claude Code's (HARNESS_GUARDS)
+        kind = "error" if is_error and not rejected and not refused else "tool_result"
         priority = None if is_error or tool not in _REREADABLE else Priority.LOW
         if rejected:
             priority = Priority.HIGH  # what the user said instead is an instruction
@@ -418,7 +419,7 @@ class _Parser:
             },
             priority,
         )
-        if not rejected:
+        if not rejected and not refused:
             self.linker.result(tool, target, not is_error, item, self.call_items.get(use_id))
 
     def stream_text(self, message: Mapping[str, Any], text: str) -> None:
