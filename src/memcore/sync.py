@@ -5,7 +5,8 @@ memory, so ``set``/``get``/``delete``/``state`` never wait on the network. Each 
 stamped with the replica's hybrid logical clock (:mod:`memcore.hlc`) and its replica id, and stays
 *pending* until a sync commits it.
 
-``sync_session_memory`` is a compare-and-set loop, never a lock held across round trips:
+``sync_session_memory`` is, at heart, a compare-and-set loop, never a lock held across round
+trips (the two shorter ways below come first where they apply):
 
 1. read the records changed since the last version this replica has merged (``read_changes``:
    the cost is what changed, not the session's size, after the first sync);
@@ -35,7 +36,7 @@ loop would otherwise take every window a reader-merger needs, and starve it.
 Concurrent syncs of one session on one replica share commits (group commit): a caller that
 arrives while a sync is in flight joins it if that sync has not yet taken its pending keys, or
 else waits for the next one, which one of the waiting callers runs for all of them; each gets its
-own ``SyncResult``. Across replicas and processes the compare-and-set loop above is unchanged.
+own ``SyncResult``. Across replicas and processes, syncs meet in the store as described above.
 The state, the merge rules and the record decoding (one kernel call per delta:
 ``memcore._kernels.records``) live in :mod:`memcore.sync_merge`.
 
