@@ -1,0 +1,154 @@
+# Included by patterns.pyx: the per-session model (one PatternCounter per session, the sessions'
+# table) behind the prefetcher's record_access, one native call per access.
+
+cdef object _validate_session_id = validate_session_id
+cdef object _check_item = _pure._check_item
+
+
+@cython.final
+@cython.auto_pickle(False)
+cdef class SessionModel:
+    """One session's counter and its string <-> int interning (see the pure twin)."""
+
+    cdef public PatternCounter counter
+    cdef public dict ids
+    cdef public list names
+    cdef public int64_t used
+
+    def __init__(self, PatternCounter counter):
+        self.counter = counter
+        self.ids = {}
+        self.names = []
+        self.used = 0
+
+    cpdef int64_t intern(self, str item_id) except -1:
+        cdef object number = self.ids.get(item_id)
+        if number is None:
+            number = len(self.names)
+            self.ids[item_id] = number
+            self.names.append(item_id)
+        return number
+
+
+@cython.final
+@cython.auto_pickle(False)
+cdef class SessionTable:
+    """Session id -> :class:`SessionModel`, bounded (see the pure twin).
+
+    ``record`` is the prefetcher's per-call path in one native call: a dict lookup for the
+    session, one for the item, the counter's update; a session id is checked when its session
+    is created, an item id when it is interned.
+    """
+
+    cdef dict _args
+    cdef dict _sessions
+    cdef int64_t _clock
+    cdef public int64_t max_items
+    cdef public int64_t max_sessions
+
+    def __init__(self, dict counter_args, max_items=1 << 20, max_sessions=1024):
+        self._args = dict(counter_args)
+        PatternCounter(**self._args)  # bad parameters fail now, not at the first access
+        self.max_items = _check_int("max_items", max_items, 1, C_INT64_MAX)
+        self.max_sessions = _check_int("max_sessions", max_sessions, 1, C_INT64_MAX)
+        self._sessions = {}
+        self._clock = 0
+
+    cdef SessionModel _new(self, object session_id):
+        _validate_session_id(session_id)
+        if len(self._sessions) >= self.max_sessions:
+            oldest = min(self._sessions.items(), key=_used_of)[0]
+            del self._sessions[oldest]
+        model = SessionModel(PatternCounter(**self._args))
+        self._sessions[session_id] = model
+        return model
+
+    cdef SessionModel _reset(self, str session_id):
+        log.info(
+            "prefetch: session %s passed %d distinct items; model reset",
+            session_id,
+            self.max_items,
+        )
+        del self._sessions[session_id]
+        return self._new(session_id)
+
+    cpdef SessionModel model(self, object session_id):
+        """The session's model for a write: created (evicting the least recent) if new."""
+        cdef SessionModel model = None
+        if type(session_id) is str:
+            model = <SessionModel>self._sessions.get(session_id)
+        if model is None:
+            model = self._new(session_id)
+        self._clock += 1
+        model.used = self._clock
+        return model
+
+    cpdef record(self, object session_id, object item_id):
+        """Count one access of ``item_id`` in ``session_id``; a rejected call changes nothing."""
+        cdef SessionModel model
+        cdef PyObject* found
+        if type(session_id) is str and type(item_id) is str:
+            found = PyDict_GetItemWithError(self._sessions, session_id)
+            if found != NULL:
+                model = <SessionModel>found
+                found = PyDict_GetItemWithError(model.ids, item_id)
+                if found != NULL:  # the common call: a known session and a known item
+                    self._clock += 1
+                    model.used = self._clock
+                    model.counter._record(PyLong_AsLongLong(<object>found))
+                    return
+        _check_item(item_id)
+        self._count(self.model(session_id), session_id, item_id)
+
+    cdef SessionModel _count(self, SessionModel model, str session_id, str item_id):
+        """Intern (resetting a session past ``max_items``) and count; the model now in use."""
+        number = model.ids.get(item_id)
+        if number is None:
+            if <int64_t>len(model.names) >= self.max_items:
+                model = self._reset(session_id)
+                model.used = self._clock
+            number = model.intern(item_id)
+        model.counter._record(number)
+        return model
+
+    def record_many(self, session_id, item_ids) -> None:
+        """Count a batch in order, as ``record`` one by one would; a bad batch changes nothing."""
+        cdef SessionModel model
+        if isinstance(item_ids, str):
+            raise ValidationError("record_many takes an iterable of item ids, not one string")
+        try:
+            checked = [_check_item(item_id) for item_id in item_ids]
+        except TypeError as exc:
+            raise ValidationError("record_many takes an iterable of item ids") from exc
+        model = self.model(session_id)
+        for item_id in checked:
+            model = self._count(model, session_id, item_id)
+
+    def get(self, session_id):
+        """The session's model, or None (a read: the session's place in the LRU order stays)."""
+        return self._sessions.get(session_id)
+
+    def forget(self, session_id) -> None:
+        self._sessions.pop(session_id, None)
+
+    def sessions(self) -> list:
+        """The sessions with a model, least recently used first."""
+        return [name for name, _ in sorted(self._sessions.items(), key=_used_of)]
+
+    def __len__(self) -> int:
+        return len(self._sessions)
+
+
+def _used_of(pair):
+    return (<SessionModel>pair[1]).used
+
+
+__all__ = ["MAX_CONTEXTS", "MAX_ORDER", "MAX_RECENCY", "MAX_SUCCESSORS", "MAX_WINDOW",
+           "ContextState", "PatternCounter", "SessionModel", "SessionTable", "as_item_id"]
+MAX_RECENCY = _pure.MAX_RECENCY
+MAX_ORDER = _pure.MAX_ORDER
+MAX_WINDOW = _pure.MAX_WINDOW
+MAX_SUCCESSORS = _pure.MAX_SUCCESSORS
+MAX_CONTEXTS = _pure.MAX_CONTEXTS
+ContextState = _pure.ContextState
+as_item_id = _pure.as_item_id
