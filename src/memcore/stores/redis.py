@@ -255,22 +255,20 @@ class RedisStore:
         would see its sessions empty and write beside them. Refuse, once per new client, until
         ``memcore migrate-redis`` has moved it."""
         try:
-            legacy = await client.exists(LEGACY_SESSIONS_KEY)
-        except self._errors as exc:
-            if self._client is client:
-                self._client = self._closer = None
-            with contextlib.suppress(*self._errors):
-                await client.aclose()
-            raise BackendError(f"redis connect failed on {mask_url(self.url)}: {exc}") from exc
-        if legacy:
-            if self._client is client:  # the next call checks again (after a migration: ok)
-                self._client = self._closer = None
-            with contextlib.suppress(*self._errors):
-                await client.aclose()
-            raise BackendError(
+            if not await client.exists(LEGACY_SESSIONS_KEY):
+                return
+            problem = BackendError(
                 f"{mask_url(self.url)} holds memcore data in the layout before Redis "
                 "Cluster support: move it with `memcore migrate-redis URL` first"
             )
+        except self._errors as exc:
+            problem = BackendError(f"redis connect failed on {mask_url(self.url)}: {exc}")
+            problem.__cause__ = exc
+        if self._client is client:  # the next call connects and checks again (after a migration)
+            self._client = self._closer = None
+        with contextlib.suppress(*self._errors):
+            await client.aclose()
+        raise problem
 
     async def _close_at_loop_end(self, client: Any) -> AsyncGenerator[None, None]:
         try:

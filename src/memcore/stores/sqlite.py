@@ -58,17 +58,14 @@ from memcore.stores.base import (
 from memcore.stores.sqlite_connection import _INLINE_ROWS
 from memcore.stores.sqlite_locked import SQLiteLockedSync, conditional_cas
 from memcore.stores.sqlite_schema import (
-    _CAS_META,
-    _CAS_META_REPLACE,
     _CAS_META_UNCHANGED,
-    _CREATE_META,
     _MARK_CONTENDED,
     _blob_cell,
+    _commit_rows,
     _ensure_store_info,
     _int_cell,
     _parse_incarnation,
     _records,
-    _store_info_exists,
     _text_cell,
     _to_signed,
     _to_unsigned,
@@ -214,27 +211,13 @@ class SQLiteStore(SQLiteLockedSync):
 
         def work(conn: sqlite3.Connection) -> int | None:
             def body() -> int | None:
-                new = expected_version + 1
-                # the compare-and-set is the meta update itself: one statement, no read first
-                moved = conn.execute(
-                    _CAS_META_REPLACE if replace else _CAS_META,
-                    (new, stored_digest, session_id, expected_version),
-                ).rowcount
-                if moved == 0:
-                    created = expected_version == 0 and (
-                        conn.execute(
-                            _CREATE_META, (session_id, new, stored_digest, new if replace else 0)
-                        ).rowcount
-                        == 1
-                    )
-                    if not created:
-                        # another writer moved the session: nothing written but the mark that
-                        # turns commit-first off for a while (``CONTENTION_WINDOW``)
-                        self._mark_contended(conn, session_id)
-                        return None
-                if replace:
-                    conn.execute("DELETE FROM items WHERE session = ?", (session_id,))
-                _write_rows(conn, session_id, rows, new, journal=not replace)
+                new = _commit_rows(
+                    conn, session_id, expected_version, rows, stored_digest, replace=replace
+                )
+                if new is None:
+                    # another writer moved the session: nothing written but the mark that
+                    # turns commit-first off for a while (``CONTENTION_WINDOW``)
+                    self._mark_contended(conn, session_id)
                 return new
 
             return self._transaction(conn, body, write=True)
@@ -245,9 +228,7 @@ class SQLiteStore(SQLiteLockedSync):
         return version
 
     def _mark_contended(self, conn: sqlite3.Connection, session_id: str) -> None:
-        if not self._has_store_info:
-            self._has_store_info = _store_info_exists(conn)
-        if self._has_store_info:  # without it there is no incarnation: no commit-first either
+        if self._store_info(conn):  # without it there is no incarnation: no commit-first either
             conn.execute(_MARK_CONTENDED, (f"contended:{session_id}", time.time()))
 
     async def commit_if_unchanged(

@@ -40,11 +40,10 @@ from memcore.stores.base import (
 )
 from memcore.stores.sqlite_connection import SQLiteConnection
 from memcore.stores.sqlite_schema import (
-    _CAS_META,
     _CAS_META_UNCHANGED,
-    _CREATE_META,
     _READ_CHANGES,
     _READ_CHANGES_AND_INCARNATION,
+    _commit_rows,
     _int_cell,
     _parse_incarnation,
     _records,
@@ -187,13 +186,17 @@ class SQLiteLockedSync(SQLiteConnection):
         usable = fcntl is not None and self.path != ":memory:" and not self.read_only
         self._queue = WriterQueue(self.path) if usable else None
 
+    def _store_info(self, conn: sqlite3.Connection) -> bool:
+        """Whether the file has its ``store_info`` table (asked until it has: it then stays)."""
+        if not self._has_store_info:
+            self._has_store_info = _store_info_exists(conn)
+        return self._has_store_info
+
     def _read_delta(self, conn: sqlite3.Connection, session_id: str, since_version: int) -> Delta:
         # One statement, so one consistent read without BEGIN/COMMIT: first the rows whose
         # key column is NULL, the meta row (replaced_at never NULL) and, once the file has a
         # store_info table, its incarnation rows (4th column NULL), then the changed items.
-        if not self._has_store_info:
-            self._has_store_info = _store_info_exists(conn)
-        if self._has_store_info:
+        if self._store_info(conn):
             rows = conn.execute(
                 _READ_CHANGES_AND_INCARNATION,
                 (session_id, since_version, f"deletions:{session_id}"),
@@ -277,9 +280,7 @@ class SQLiteLockedSync(SQLiteConnection):
         def work(conn: sqlite3.Connection) -> tuple[Delta | None, int | None]:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                if optimistic is not None and not self._has_store_info:
-                    self._has_store_info = _store_info_exists(conn)
-                if optimistic is not None and self._has_store_info:
+                if optimistic is not None and self._store_info(conn):
                     cas, rows = optimistic
                     if conn.execute(_CAS_META_UNCHANGED, cas).rowcount:
                         _write_rows(conn, session_id, rows, cas[0], journal=True)
@@ -358,16 +359,10 @@ def _write_planned(
     """``read_and_commit``'s write: version ``version + 1``, under the lock already held."""
     records, digest = planned
     validate_records(records)
-    stored_digest = _to_signed(validate_digest(digest))
     rows = [(key, bytes(record)) for key, record in records.items()]
-    new = version + 1
-    moved = conn.execute(_CAS_META, (new, stored_digest, session_id, version)).rowcount
-    if not moved and (
-        version != 0
-        or conn.execute(_CREATE_META, (session_id, new, stored_digest, 0)).rowcount != 1
-    ):
+    new = _commit_rows(conn, session_id, version, rows, _to_signed(validate_digest(digest)))
+    if new is None:
         raise BackendError(f"session {session_id!r} moved under this connection's write lock")
-    _write_rows(conn, session_id, rows, new, journal=True)
     written[0] = len(rows)
     return new
 

@@ -207,6 +207,33 @@ def _write_rows(
         conn.executemany(_APPEND_JOURNAL, [(session_id, version, k, r) for k, r in rows])
 
 
+def _commit_rows(
+    conn: sqlite3.Connection,
+    session_id: str,
+    expected_version: int,
+    rows: list[tuple[str, bytes]],
+    stored_digest: int,
+    *,
+    replace: bool = False,
+) -> int | None:
+    """A commit's writes inside the caller's write transaction: the compare-and-set as the meta
+    ``UPDATE`` itself (one statement, no read first; a new session's meta row made at version
+    0), then the rows. None, and nothing written, when another writer moved the session."""
+    new = expected_version + 1
+    moved = conn.execute(
+        _CAS_META_REPLACE if replace else _CAS_META,
+        (new, stored_digest, session_id, expected_version),
+    ).rowcount
+    if moved == 0:
+        meta = (session_id, new, stored_digest, new if replace else 0)
+        if expected_version != 0 or conn.execute(_CREATE_META, meta).rowcount != 1:
+            return None
+    if replace:
+        conn.execute("DELETE FROM items WHERE session = ?", (session_id,))
+    _write_rows(conn, session_id, rows, new, journal=not replace)
+    return new
+
+
 def _store_info_exists(conn: sqlite3.Connection) -> bool:
     return (
         conn.execute(
