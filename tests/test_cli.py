@@ -567,7 +567,8 @@ def test_the_default_store_and_bundles_are_private(
     assert _mode(home) == 0o700
     assert _mode(home.parent) == 0o700  # made for the store too
     assert _mode(home / "memory.db") == 0o600
-    assert _mode(home / "memory.db-writers") == 0o600  # the writer queue's file (made by a sync)
+    assert _mode(home / "memory.db-writers") == 0o600  # the writer queue's files (made by a sync)
+    assert _mode(home / "memory.db-waiters") == 0o600
 
     from memcore.stores import open_store
 

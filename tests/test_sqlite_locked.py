@@ -23,7 +23,7 @@ from memcore.errors import BackendError
 from memcore.model import MemoryItem
 from memcore.stores.base import Delta, Expected
 from memcore.stores.sqlite import SQLiteStore
-from memcore.stores.sqlite_locked import WriterQueue
+from memcore.stores.writer_queue import WriterQueue
 from memcore.sync import DistributedMemoryManager
 from memcore.sync_commit import UNDER_LOCK_MAX_PENDING
 
@@ -199,11 +199,11 @@ async def test_many_pending_keys_commit_off_the_event_loop(tmp_path: Path) -> No
     calls: list[int] = []
     inner = store.read_and_commit
 
-    async def counting(*args: Any) -> Any:
+    async def counting(*args: Any, **kwargs: Any) -> Any:
         calls.append(1)
-        return await inner(*args)
+        return await inner(*args, **kwargs)
 
-    store.read_and_commit = counting  # type: ignore[method-assign,assignment]
+    store.read_and_commit = counting  # type: ignore[method-assign]
     for n in range(UNDER_LOCK_MAX_PENDING + 1):
         manager.set(SESSION, f"k{n}", MemoryItem(f"k{n}", "v"))
     assert (await manager.sync_session_memory(SESSION)).success

@@ -80,8 +80,8 @@ def calls_to(store: Store) -> Iterator[list[str]]:
     originals = {name: getattr(store, name) for name in names}
 
     def spy(name: str) -> Any:
-        async def call(*args: Any) -> Any:
-            result = await originals[name](*args)
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            result = await originals[name](*args, **kwargs)
             if name == "read_and_commit" and result is not None:
                 # which way it went: the conditional commit landed, or it read and merged
                 seen.append(f"{name}:{'first' if result[0] is None else 'read'}")
@@ -380,8 +380,8 @@ def _process(url: str, index: int, alone: Any, done: Any, queue: Any) -> None:
         counted = {"fast": 0}
         inner = store.read_and_commit  # type: ignore[attr-defined]
 
-        async def counting(*args: Any) -> Any:
-            done = await inner(*args)
+        async def counting(*args: Any, **kwargs: Any) -> Any:
+            done = await inner(*args, **kwargs)
             counted["fast"] += done is not None and done[0] is None  # the first try landed
             return done
 

@@ -389,7 +389,9 @@ class DistributedMemoryManager(CommitPaths, AutoSync):
         pulled = 0
         if session.pending and not refetch:
             if self._under_lock is not None:
-                done = await self._sync_under_lock(session_id, session, strategy, conflicts, group)
+                done, pulled = await self._sync_under_lock(
+                    session_id, session, strategy, conflicts, group
+                )
             elif session.quiet and self._conditional is not None:
                 done = await self._commit_first(session_id, session, strategy, conflicts, group)
             else:

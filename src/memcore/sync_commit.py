@@ -4,6 +4,8 @@
 * **Under the store's lock** (``read_and_commit``: SQLite, whose writers serialize on one lock
   anyway): the read, the merge and the commit in one transaction, which cannot lose a race. On
   a quiet session it first tries the conditional commit inside that transaction: nothing to read.
+  While it waits for the lock, it merges what the holder commits, so little is left for the
+  transaction to read.
 * **Commit first** (``commit_if_unchanged``: Redis, memory): on a quiet session, one commit
   conditioned on the exact state the replica last saw; if it misses, the loop reads and merges.
 
@@ -21,7 +23,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from memcore.hlc import HybridLogicalClock
-    from memcore.stores.base import CommitsIfUnchanged, CommitsUnderLock, Delta
+    from memcore.stores.base import CommitsIfUnchanged, CommitsUnderLock, Delta, First, Store
 
 # a delta larger than this is merged, and more pending keys than this are committed, outside the
 # store's write lock (by the loop, whose large commits run on the store's worker thread): the
@@ -36,6 +38,7 @@ class CommitPaths:
 
     replica_id: str
     clock: HybridLogicalClock
+    store: Store
     _under_lock: CommitsUnderLock | None
     _conditional: CommitsIfUnchanged | None
 
@@ -86,22 +89,25 @@ class CommitPaths:
         strategy: str,
         conflicts: dict[str, Conflict],
         group: SyncGroup | None,
-    ) -> SyncResult | None:
-        """The whole sync in the store's write lock. The plan runs synchronously under that lock
-        and takes only the plain case: anything unusual (the store lost data or went back, a
-        replacement, a large delta, or one whose incarnation is unknown) is left to the loop,
-        untouched. None: the loop takes over (also after a merge that left nothing to commit).
-        """
+    ) -> tuple[SyncResult | None, int]:
+        """The whole sync in the store's write lock, and how many remote changes it merged.
+        The plan runs synchronously under that lock and takes only the plain case: anything
+        unusual (the store lost data or went back, a replacement, a large delta, or one whose
+        incarnation is unknown) is left to the loop, untouched. While the sync waits for the
+        lock, it merges what the holder commits (plain deltas only), so that little is left to
+        read under the lock. A None result: the loop takes over (also after a merge that left
+        nothing to commit)."""
         assert self._under_lock is not None
         if len(session.pending) > UNDER_LOCK_MAX_PENDING:
-            return None
+            return None, 0
+        pulled = 0
         first: Outgoing | None = None
-        expected = session.watch.expected(session.version) if session.quiet else None
-        if expected is not None:  # quiet: try the conditional commit, which needs no read
-            first = take_pending(session, group)
-        planned: list[tuple[Outgoing, int]] = []
+        planned: list[Outgoing] = []
+        plain = True  # no delta left to the loop yet: catching up goes on
 
-        def plan(delta: Delta) -> tuple[dict[str, bytes], int] | None:
+        def absorb(delta: Delta) -> bool:
+            """Merge ``delta`` if it is plain (see above); False: left untouched."""
+            nonlocal pulled, plain
             current = delta.incarnation
             if (
                 current is None
@@ -110,40 +116,54 @@ class CommitPaths:
                 or delta.replaced_at > session.version > 0
                 or session.watch.judge(current, session.version, delta) is not None
             ):
-                return None
+                plain = False
+                return False
             session.watch.accept(current, delta)  # judged above: nothing happened
             session.quiet = delta.version == session.version  # nobody else committed
-            pulled = (
-                self._merge(session_id, session, delta.records, strategy, conflicts)
-                if delta.records
-                else 0
-            )
+            if delta.records:
+                pulled += self._merge(session_id, session, delta.records, strategy, conflicts)
             session.version = delta.version
+            return True
+
+        def ask() -> tuple[int, First | None]:
+            """Where to read from under the lock, and on a quiet session what to commit first:
+            the conditional commit, which needs no read."""
+            nonlocal first
+            expected = session.watch.expected(session.version) if session.quiet else None
+            first = take_pending(session, group) if expected is not None else None
+            if expected is None or first is None or not first.slots:
+                return session.version, None
+            return session.version, (expected, first.records, first.digest)
+
+        def plan(delta: Delta) -> tuple[dict[str, bytes], int] | None:
+            if not absorb(delta):
+                return None
             if not session.pending or len(session.pending) > UNDER_LOCK_MAX_PENDING:
                 return None  # settled by the merge (remote-wins), or grown meanwhile: the loop
             outgoing = take_pending(session, group)
-            planned.append((outgoing, pulled))
+            planned.append(outgoing)
             return outgoing.records, outgoing.digest
 
-        conditional = None
-        if expected is not None and first is not None:
-            conditional = (expected, first.records, first.digest)
+        async def catch_up() -> tuple[int, First | None]:
+            if plain:
+                delta = await self.store.read_changes(session_id, session.version)
+                if delta.version != session.version:
+                    absorb(delta)
+            return ask()
+
+        since, conditional = ask()
         done = await self._under_lock.read_and_commit(
-            session_id, session.version, plan, conditional
+            session_id, since, plan, conditional, catch_up=catch_up
         )
-        if done is None:
-            return None
-        delta, new_version = done
-        if new_version is None:
-            return None
-        if delta is None:  # the conditional commit landed
-            assert first is not None
-            outgoing, pulled = first, 0
-        else:
-            outgoing, pulled = planned[-1]
-        return await self._committed(
+        if done is None or done[1] is None:
+            return None, pulled
+        delta, new_version = done[0], done[1]
+        outgoing = planned[-1] if delta is not None else first  # None: the conditional landed
+        assert outgoing is not None
+        result = await self._committed(
             session_id, session, strategy, conflicts, pulled, outgoing, new_version
         )
+        return result, 0
 
     async def _commit_first(
         self,

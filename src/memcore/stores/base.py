@@ -19,7 +19,7 @@ Commits are compare-and-set on the session version, so no lock is held across a 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -328,6 +328,12 @@ def commit_if_unchanged_of(store: object) -> CommitsIfUnchanged | None:
 # What a sync commits once it has merged a delta: the records and the digest of its state, or
 # None for nothing (the read stays a read)
 Plan = Callable[[Delta], "tuple[Mapping[str, bytes], int] | None"]
+# What a sync commits first if the session is exactly as it expects: that state, the records
+# and the digest (see ``CommitsUnderLock``)
+First = tuple["Expected", Mapping[str, bytes], int]
+# What a sync waiting for the lock does meanwhile: it merges what others committed, and returns
+# the version to read from and the ``First`` to try (or None) once the lock is its
+CatchUp = Callable[[], Awaitable["tuple[int, First | None]"]]
 
 
 @runtime_checkable
@@ -340,7 +346,9 @@ class CommitsUnderLock(Protocol):
         session_id: str,
         since_version: int,
         plan: Plan,
-        first: tuple[Expected, Mapping[str, bytes], int] | None = None,
+        first: First | None = None,
+        *,
+        catch_up: CatchUp | None = None,
     ) -> tuple[Delta | None, int | None] | None:
         """Take the write lock and, before letting go of it: when ``first`` is given (expected
         state, records, digest), commit those records as ``commit_if_unchanged`` would and
@@ -349,8 +357,9 @@ class CommitsUnderLock(Protocol):
         commit what it returns (records and digest) as version ``delta.version + 1``,
         returning the delta and the new version (None when ``plan`` returned None: nothing was
         written). None when this store cannot do it here (the caller then reads and commits as
-        usual). Waiting for the lock never blocks the event loop; an exception from ``plan``
-        rolls everything back."""
+        usual). Waiting for the lock never blocks the event loop; meanwhile ``catch_up`` may be
+        called, any number of times: what it returns replaces ``since_version`` and ``first``.
+        An exception from ``plan`` rolls everything back."""
         ...
 
 
@@ -406,11 +415,13 @@ __all__ = [
     "CONTENTION_WINDOW",
     "MAX_KEY_BYTES",
     "BackupInfo",
+    "CatchUp",
     "CommitsIfUnchanged",
     "CommitsUnderLock",
     "Delta",
     "Entry",
     "Expected",
+    "First",
     "Incarnation",
     "JournalEntry",
     "Plan",

@@ -10,9 +10,9 @@ the database is then private to this store object and is gone once it is closed.
 read-only media) and never creates, upgrades or writes anything; ``create=False`` opens an
 existing file for writing but refuses to create one. A new database's folder is made 0700 and
 its files 0600 (the database, the ``-wal``/``-shm`` files SQLite gives the same mode, and the
-``-writers`` file of the writer queue, see ``memcore.stores.sqlite_locked``): they hold users'
-transcripts. New files use 2 KiB pages (see ``sqlite_connection._PAGE_SIZE``). A damaged file
-raises ``CorruptedMemoryError`` naming what is wrong.
+``-writers`` and ``-waiters`` files of the writer queue, see ``memcore.stores.writer_queue``):
+they hold users' transcripts. New files use 2 KiB pages (see ``sqlite_connection._PAGE_SIZE``).
+A damaged file raises ``CorruptedMemoryError`` naming what is wrong.
 
 Layout (WAL mode, so readers never wait for the writer)::
 

@@ -1,27 +1,21 @@
-"""The SQLite store's sync under its write lock (``read_and_commit``) and the queue its writers
-wait in.
+"""The SQLite store's sync under its write lock (``read_and_commit``).
 
 SQLite serializes writers on one lock: a sync that reads the delta, merges it and commits inside
 one ``BEGIN IMMEDIATE`` transaction cannot lose a race, so it never retries and no writer starves
 another (see ``memcore.sync``). That transaction runs on the event loop's thread (the merge must:
-it changes the replica's state), with busy timeout 0, so it never waits there. Writers of other
-processes waiting for their turn wait in a queue: an advisory ``flock`` on a file beside the
-database (``<database>-writers``), taken before the transaction and let go after it. A waiter
-waits in the kernel on a thread of its own and is woken the moment the holder lets go, where
-polling SQLite's lock with sleeps left the lock idle between tries (4 writer processes on one
-session spent most of their time asleep); see ``WriterQueue.take`` for how the turn then passes.
-The queue only orders memcore's syncs; SQLite's lock still guards the data, and whatever else
-writes the file waits for it as before.
+it changes the replica's state), with busy timeout 0, so it never waits there. Writers wait for
+their turn in ``memcore.stores.writer_queue`` instead, catching up with the holder's commits
+meanwhile, where polling SQLite's lock with sleeps left the lock idle between tries (4 writer
+processes on one session spent most of their time asleep). SQLite's lock still guards the
+data, and whatever else writes the file waits for it as before.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import sqlite3
-import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -29,8 +23,10 @@ from typing import Any
 from memcore.errors import BackendError
 from memcore.stores.base import (
     CONTENTION_WINDOW,
+    CatchUp,
     Delta,
     Expected,
+    First,
     Plan,
     validate_digest,
     validate_expected,
@@ -52,130 +48,15 @@ from memcore.stores.sqlite_schema import (
     _to_unsigned,
     _write_rows,
 )
-
-try:
-    import fcntl
-except ImportError:  # not POSIX: writers poll SQLite's lock instead
-    fcntl = None  # type: ignore[assignment]
+from memcore.stores.writer_queue import PATIENCE, QUEUES_POSSIBLE, TurnTimeout, WriterQueue
 
 logger = logging.getLogger("memcore.stores.sqlite")
 
-# misses (the turn was free when a waiter's thread woke, taken again before its loop ran) after
-# which a waiter keeps the turn its thread gets
-_HOLD_AFTER = 3
-# pauses between tries of SQLite's lock once at the head of the queue (another kind of writer
-# holds it: a large commit on the worker thread, recovery, another program): doubling from
+# pauses between tries of SQLite's lock once the turn is ours (another kind of writer holds
+# it: a large commit on the worker thread, recovery, another program): doubling from
 # _LOCK_PAUSE to _LOCK_PAUSE_MAX
 _LOCK_PAUSE = 0.00005
 _LOCK_PAUSE_MAX = 0.001
-
-
-class WriterQueue:
-    """An exclusive ``flock`` on ``<database>-writers``: the order in which this machine's
-    processes take their turn at the database's write lock. One open file per process (a
-    forked child opens its own: a lock is shared by every descriptor of one open file)."""
-
-    def __init__(self, database: str) -> None:
-        self.path = f"{database}-writers"
-        self._fd: int | None = None
-        self._pid = 0
-        self._guard = threading.Lock()  # the descriptor, between the loop and waiter threads
-        self._waiters = 0
-        self._closing = False
-
-    def _descriptor(self) -> int:
-        if self._fd is None or self._pid != os.getpid():
-            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-            self._pid = os.getpid()
-        return self._fd
-
-    def try_take(self) -> bool:
-        """Take the turn if nobody has it (never waits). ``OSError`` when the file cannot be
-        made or locked (a read-only folder, a file system without ``flock``)."""
-        try:
-            fcntl.flock(self._descriptor(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False
-        return True
-
-    def _wait_blocking(self, hold: bool) -> None:
-        """On a thread: wait until the turn is free; keep it only if ``hold``. The descriptor
-        stays open meanwhile (``close`` leaves it to the last waiter)."""
-        with self._guard:
-            fd = self._descriptor()
-            self._waiters += 1
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            if not hold:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-        finally:
-            with self._guard:
-                self._waiters -= 1
-                if self._closing and not self._waiters:
-                    self._close_locked()
-
-    async def take(self, timeout: float) -> bool:
-        """Wait for the turn on a thread (the event loop goes on), at most ``timeout`` s.
-        False when there can be no queue here (see ``try_take``): go without it.
-
-        The thread that wakes when the turn is free lets it go at once, and the event loop
-        takes it when it runs: a turn handed to a thread whose process is not running (4
-        writer processes on 2 cores) would keep every other writer waiting for nothing, a
-        convoy that cost most of their time. A writer that misses ``_HOLD_AFTER`` times in a
-        row keeps the turn its thread gets, so none is starved by a writer in a tight loop.
-        """
-        try:
-            if self.try_take():
-                return True
-        except OSError as exc:
-            logger.debug("sqlite store: no writer queue at %r (%s)", self.path, exc)
-            return False
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        misses = 0
-        while True:
-            hold = misses >= _HOLD_AFTER
-            waiting = loop.run_in_executor(None, self._wait_blocking, hold)
-            try:
-                await asyncio.wait_for(asyncio.shield(waiting), max(deadline - loop.time(), 0))
-            except BaseException as exc:
-                if hold:  # the thread may still get the turn: give it back then
-                    waiting.add_done_callback(self._give_back_if_taken)
-                if isinstance(exc, asyncio.TimeoutError):  # before OSError: a subclass of it
-                    raise BackendError(
-                        f"sqlite store: no turn to write in {timeout} s (another process holds it)"
-                    ) from exc
-                if isinstance(exc, OSError):
-                    raise BackendError(f"sqlite store: cannot lock {self.path!r}: {exc}") from exc
-                raise
-            if hold or self.try_take():
-                return True
-            misses += 1
-
-    def _give_back_if_taken(self, waiting: asyncio.Future[None]) -> None:
-        if not waiting.cancelled() and waiting.exception() is None:
-            self.give_back()
-
-    def give_back(self) -> None:
-        if self._fd is not None and self._pid == os.getpid():
-            with contextlib.suppress(OSError):
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
-
-    def close(self) -> None:
-        """Close the file (which gives back any turn held); with a waiter's thread still on it,
-        when that thread is done: a descriptor closed under it could be reused for another file.
-        A later ``take`` opens it again."""
-        with self._guard:
-            if self._waiters:
-                self._closing = True
-            else:
-                self._close_locked()
-
-    def _close_locked(self) -> None:
-        fd, self._fd, self._closing = self._fd, None, False
-        if fd is not None and self._pid == os.getpid():
-            with contextlib.suppress(OSError):
-                os.close(fd)
 
 
 class SQLiteLockedSync(SQLiteConnection):
@@ -183,7 +64,7 @@ class SQLiteLockedSync(SQLiteConnection):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        usable = fcntl is not None and self.path != ":memory:" and not self.read_only
+        usable = QUEUES_POSSIBLE and self.path != ":memory:" and not self.read_only
         self._queue = WriterQueue(self.path) if usable else None
 
     def _store_info(self, conn: sqlite3.Connection) -> bool:
@@ -229,9 +110,12 @@ class SQLiteLockedSync(SQLiteConnection):
         session_id: str,
         since_version: int,
         plan: Plan,
-        first: tuple[Expected, Mapping[str, bytes], int] | None = None,
+        first: First | None = None,
+        *,
+        catch_up: CatchUp | None = None,
     ) -> tuple[Delta | None, int | None] | None:
-        """One ``BEGIN IMMEDIATE`` transaction on the event loop's thread: ``first``'s
+        """One ``BEGIN IMMEDIATE`` transaction on the event loop's thread, in this writer's turn
+        (``memcore.stores.writer_queue``; ``catch_up`` runs while it waits): ``first``'s
         conditional commit if given (a quiet session: nothing to read, as cheap as a commit),
         else or if that missed the delta, ``plan``, the commit (see the module docstring). None
         with ``synchronous=full``: its commits wait for the disk, so they stay on the worker
@@ -240,39 +124,60 @@ class SQLiteLockedSync(SQLiteConnection):
         validate_version(since_version)
         if not self._inline:
             return None
-        optimistic = None
-        if first is not None:
-            expected, records, digest = first
-            validate_expected(expected)
-            validate_records(records)
-            optimistic = (
-                conditional_cas(session_id, expected, validate_digest(digest)),
-                [(key, bytes(record)) for key, record in records.items()],
-            )
+        asked = (since_version, self._conditional(session_id, first))  # checked before waiting
+
+        async def while_waiting() -> None:
+            nonlocal asked
+            assert catch_up is not None
+            since, then_first = await catch_up()
+            asked = (validate_version(since), self._conditional(session_id, then_first))
+
         if self._pid != os.getpid() or self._conn is None:
             await self._run(lambda conn: None)  # open the connection (afresh after a fork)
         queue = self._queue
-        if queue is not None and not await queue.take(self.timeout):
-            queue = self._queue = None  # no file for it here: SQLite's lock alone orders us
-        work, written = self._work(session_id, since_version, plan, optimistic)
+        if queue is not None:
+            try:
+                if not await queue.take(
+                    min(PATIENCE, self.timeout), None if catch_up is None else while_waiting
+                ):
+                    queue = self._queue = None  # no file for it here: SQLite's lock orders us
+            except TurnTimeout:
+                logger.debug("sqlite store %r: no turn in %s s, going on", self.path, PATIENCE)
+                queue = None  # the holder is stuck in other work: SQLite's lock alone
         try:
+            work, written = self._work(session_id, *asked, plan)
             done, result = self._try_inline(work)  # the lock is free nearly always: no wait
             if not done:
                 result = await self._when_free(work)
         finally:
             if queue is not None:
-                queue.give_back()
+                queue.done()
         assert result is not None
         if result[1] is not None:
             self._wrote(written[0])
         return result
 
+    @staticmethod
+    def _conditional(
+        session_id: str, first: First | None
+    ) -> tuple[tuple[Any, ...], list[tuple[str, bytes]]] | None:
+        """``first``, checked, as the compare-and-set's parameters and the rows it writes."""
+        if first is None:
+            return None
+        expected, records, digest = first
+        validate_expected(expected)
+        validate_records(records)
+        return (
+            conditional_cas(session_id, expected, validate_digest(digest)),
+            [(key, bytes(record)) for key, record in records.items()],
+        )
+
     def _work(
         self,
         session_id: str,
         since_version: int,
-        plan: Plan,
         optimistic: tuple[tuple[Any, ...], list[tuple[str, bytes]]] | None,
+        plan: Plan,
     ) -> tuple[Callable[[sqlite3.Connection], tuple[Delta | None, int | None]], list[int]]:
         """The transaction of ``read_and_commit`` (and the rows it will have written)."""
         written = [0]

@@ -1,0 +1,292 @@
+"""The turn at an SQLite database's write lock, among this machine's memcore writers.
+
+SQLite serializes writers on one lock and lets a writer that finds it taken only poll it with
+sleeps, which leaves the lock idle between tries. Writers of memcore's syncs (see
+``memcore.stores.sqlite_locked``) take their turn here first: an exclusive ``flock`` on a file
+beside the database (``<database>-writers``). A waiter waits in the kernel, on a thread of its
+own so that its event loop goes on, and gets the turn the moment the holder lets it go.
+
+**A turn lasts while its holder keeps syncing.** Each handover costs: the next holder's process
+must wake, and its first sync must read and merge everything the others committed meanwhile,
+in SQLite's lock. So a holder keeps the turn after its sync (``done``) until its event loop
+next has a moment (it then has nothing more to commit at once), or, if it syncs back to back
+without one, until ``TURN`` has passed and someone waits: a writer in a tight loop commits at
+the speed of a lone one, and the others take over in turn. Whoever waits says so by holding a
+shared ``flock`` on ``<database>-waiters`` meanwhile, which the holder tests without waiting.
+While it waits, a writer's event loop catches up with what the holder commits (the caller's
+``while_waiting``), so its own turn starts with little left to read.
+
+The queue only orders memcore's syncs; SQLite's lock still guards the data. A waiter that has
+waited ``PATIENCE`` (a holder whose event loop is stuck in long work after a sync) goes on
+without the turn, to SQLite's lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import threading
+import time
+import weakref
+from collections.abc import Awaitable, Callable
+
+from memcore.errors import BackendError
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: writers poll SQLite's lock instead
+    fcntl = None  # type: ignore[assignment]
+
+QUEUES_POSSIBLE = fcntl is not None
+
+logger = logging.getLogger("memcore.stores.sqlite")
+
+# how long a turn may be kept across back-to-back syncs while another writer waits
+TURN = 0.005
+# how long a writer that let the turn go for others waits before it asks again
+HANDOVER = 0.0002
+# how often a waiter's event loop catches up with the holder's commits
+CATCH_UP_EVERY = 0.001
+# how long a sync waits for its turn before it goes on to SQLite's lock without it
+PATIENCE = 0.25
+
+
+class TurnTimeout(BackendError):
+    """No turn within the time given (another writer holds it)."""
+
+
+_open_queues: weakref.WeakSet[WriterQueue] = weakref.WeakSet()
+
+
+class WriterQueue:
+    """The turn: an exclusive ``flock`` on ``<database>-writers``, per open file (one per
+    process and store: a forked child opens its own, since a lock belongs to every descriptor
+    of one open file)."""
+
+    def __init__(self, database: str) -> None:
+        self.path = f"{database}-writers"
+        self.waiters_path = f"{database}-waiters"
+        self._fd: int | None = None
+        self._waiters_fd: int | None = None
+        self._pid = 0
+        self._guard = threading.Lock()  # the descriptors, between the loop and waiter threads
+        self._threads = 0  # waiter threads on the descriptors
+        self._closing = False
+        self._since: float | None = None  # when this turn began (None: not ours)
+        self._in_use = False  # a sync is between ``take`` and ``done``
+        self._let_go_soon = False  # a release is scheduled for the loop's next moment
+        self._yielded = False  # the turn was just let go for others waiting
+        _open_queues.add(self)
+
+    # --- descriptors -------------------------------------------------------------------------
+
+    def _descriptors(self) -> tuple[int, int]:
+        if self._fd is None or self._waiters_fd is None or self._pid != os.getpid():
+            if self._pid != os.getpid():
+                self._forget_turn()  # a forked child holds no turn of its parent's
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            self._waiters_fd = os.open(
+                self.waiters_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600
+            )
+            self._pid = os.getpid()
+        return self._fd, self._waiters_fd
+
+    def _forget_turn(self) -> None:
+        self._since = None
+        self._in_use = False
+        self._let_go_soon = False
+
+    @property
+    def held(self) -> bool:
+        return self._since is not None and self._pid == os.getpid()
+
+    # --- taking the turn ---------------------------------------------------------------------
+
+    def try_take(self) -> bool:
+        """Take the turn if nobody has it (never waits). ``OSError`` when the file cannot be
+        made or locked (a read-only folder, a file system without ``flock``)."""
+        if self.held:
+            self._in_use = True
+            return True
+        fd, _ = self._descriptors()
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        self._began()
+        return True
+
+    def _began(self) -> None:
+        self._since = time.monotonic()
+        self._in_use = True
+
+    def _others_wait(self) -> bool:
+        """Whether another writer waits for the turn (holds the waiters file shared)."""
+        _, waiters = self._descriptors()
+        try:
+            fcntl.flock(waiters, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(waiters, fcntl.LOCK_UN)
+        return False
+
+    async def take(
+        self,
+        timeout: float,
+        while_waiting: Callable[[], Awaitable[None]] | None = None,
+    ) -> bool:
+        """The turn, kept from an earlier sync or waited for on a thread (the event loop goes
+        on, calling ``while_waiting`` every ``CATCH_UP_EVERY`` s), at most ``timeout`` s
+        (then ``BackendError``). False when there can be no queue here (see ``try_take``): go
+        without it."""
+        try:
+            if self.held:
+                now = time.monotonic()
+                if now - self._since < TURN:  # type: ignore[operator]
+                    self._in_use = True
+                    return True
+                if not self._others_wait():
+                    self._since = now  # nobody waits: a new turn
+                    self._in_use = True
+                    return True
+                self.give_back()  # others wait: go behind them
+                self._yielded = True
+            elif self.try_take():
+                return True
+        except OSError as exc:
+            logger.debug("sqlite store: no writer queue at %r (%s)", self.path, exc)
+            return False
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        if self._yielded:
+            # Just let go for those waiting: one of them must take it before this writer asks
+            # again, or being awake it would likely win the turn back at once (a lock let go
+            # goes to whoever asks first, and the woken waiters must first be scheduled).
+            self._yielded = False
+            if while_waiting is not None:
+                await while_waiting()
+            await asyncio.sleep(HANDOVER)
+        waiting = loop.run_in_executor(None, self._wait_blocking)
+        try:
+            while True:
+                left = deadline - loop.time()
+                if left <= 0:
+                    raise asyncio.TimeoutError
+                pause = left if while_waiting is None else min(left, CATCH_UP_EVERY)
+                done, _ = await asyncio.wait((waiting,), timeout=pause)
+                if done:
+                    waiting.result()  # its OSError, if any
+                    self._began()
+                    return True
+                if while_waiting is not None:
+                    await while_waiting()
+        except BaseException as exc:
+            # the thread may still get the turn: give it back then
+            waiting.add_done_callback(self._give_back_if_taken)
+            if isinstance(exc, asyncio.TimeoutError):  # before OSError: a subclass of it
+                raise TurnTimeout(
+                    f"sqlite store: no turn to write in {timeout} s (another process holds it)"
+                ) from exc
+            if isinstance(exc, OSError):
+                raise BackendError(f"sqlite store: cannot lock {self.path!r}: {exc}") from exc
+            raise
+
+    def _wait_blocking(self) -> None:
+        """On a thread: say so in the waiters file, and wait for the turn. The descriptors stay
+        open meanwhile (``close`` leaves them to the last waiter thread)."""
+        with self._guard:
+            fd, waiters = self._descriptors()
+            self._threads += 1
+        try:
+            fcntl.flock(waiters, fcntl.LOCK_SH)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            finally:
+                fcntl.flock(waiters, fcntl.LOCK_UN)
+        finally:
+            with self._guard:
+                self._threads -= 1
+                if self._closing and not self._threads:
+                    self._close_locked()
+
+    def _give_back_if_taken(self, waiting: asyncio.Future[None]) -> None:
+        """After a wait given up: the thread may have got the turn. Let it go, unless a later
+        ``take`` holds it now (the same open file's lock, taken again)."""
+        if waiting.cancelled() or waiting.exception() is not None or self.held:
+            return
+        if self._fd is not None and self._pid == os.getpid():
+            with contextlib.suppress(OSError):
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    # --- letting it go -----------------------------------------------------------------------
+
+    def done(self) -> None:
+        """The sync that took the turn is over: keep the turn until the event loop's next
+        moment (a sync that follows at once keeps it, see the module docstring)."""
+        self._in_use = False
+        if self.held and not self._let_go_soon:
+            self._let_go_soon = True
+            # a timer due now, not a ready callback: the group commit (memcore.sync) takes
+            # ready callbacks for other tasks about to sync, and would yield for this one
+            asyncio.get_running_loop().call_later(0, self._let_go)
+
+    def _let_go(self) -> None:
+        self._let_go_soon = False
+        if not self._in_use:
+            self.give_back()
+
+    def give_back(self) -> None:
+        """Let the turn go now."""
+        if self.held:
+            self._forget_turn()
+            if self._fd is not None:
+                with contextlib.suppress(OSError):
+                    fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        """Let the turn go and close the files; with a waiter's thread still on them, when that
+        thread is done: a descriptor closed under it could be reused for another file. A later
+        ``take`` opens them again."""
+        if not self._in_use:
+            self.give_back()
+        with self._guard:
+            if self._threads:
+                self._closing = True
+            else:
+                self._close_locked()
+
+    def _close_locked(self) -> None:
+        fds = (self._fd, self._waiters_fd)
+        self._fd = self._waiters_fd = None
+        self._forget_turn()  # closing the file let it go
+        self._closing = False
+        if self._pid == os.getpid():
+            for fd in fds:
+                if fd is not None:
+                    with contextlib.suppress(OSError):
+                        os.close(fd)
+
+
+def _let_go_before_fork() -> None:
+    """A child inherits the parent's open files, and with them a turn the parent keeps: let
+    kept turns go first (a sync in progress keeps its own)."""
+    for queue in list(_open_queues):
+        if not queue._in_use:
+            queue.give_back()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=_let_go_before_fork)
+
+
+__all__ = [
+    "CATCH_UP_EVERY",
+    "HANDOVER",
+    "PATIENCE",
+    "QUEUES_POSSIBLE",
+    "TURN",
+    "TurnTimeout",
+    "WriterQueue",
+]

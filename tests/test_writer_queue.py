@@ -1,0 +1,154 @@
+"""The turn at SQLite's write lock (``memcore.stores.writer_queue``), as writers use it.
+
+* a turn is kept across back-to-back syncs and let go at the event loop's next moment;
+* a writer in a tight loop hands the turn to a waiter once ``TURN`` has passed;
+* a waiting sync merges what others commit meanwhile, and commits on top of it;
+* a holder that never lets go delays a writer by ``PATIENCE``, not forever;
+* a kept turn is let go before a fork, so the child (and others) can take it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import memcore.stores.sqlite_locked as sqlite_locked
+from memcore.model import MemoryItem
+from memcore.stores.writer_queue import TURN, WriterQueue
+from memcore.sync import DistributedMemoryManager
+
+SESSION = "s"
+
+
+async def test_a_turn_is_kept_until_the_loops_next_moment(tmp_path: Path) -> None:
+    database = str(tmp_path / "q.db")
+    holder, other = WriterQueue(database), WriterQueue(database)
+    assert await holder.take(1)
+    holder.done()
+    assert holder.held  # kept: a sync that follows at once needs no new turn
+    assert not other.try_take()
+    assert await holder.take(1)  # the same turn, again
+    holder.done()
+    await asyncio.sleep(0.001)  # the loop's next moment: let go
+    assert not holder.held
+    assert other.try_take()
+    other.give_back()
+    for queue in (holder, other):
+        queue.close()
+
+
+async def test_a_writer_in_a_tight_loop_hands_the_turn_to_a_waiter(tmp_path: Path) -> None:
+    database = str(tmp_path / "q.db")
+    busy, waiter = WriterQueue(database), WriterQueue(database)
+    assert await busy.take(1)
+    waiting = asyncio.create_task(waiter.take(5))
+    await asyncio.sleep(0.01)  # its thread waits on the file now, and says so
+    assert not waiting.done()
+    # a tight loop: the sync is done, and the next one asks again with no moment between
+    busy.done()
+    started = time.monotonic()
+    while time.monotonic() - started < TURN * 1.5:
+        pass
+    handed = asyncio.create_task(busy.take(5))  # sees a waiter: goes behind it
+    assert await asyncio.wait_for(waiting, 5)
+    assert waiter.held
+    assert not handed.done()
+    waiter.give_back()
+    assert await asyncio.wait_for(handed, 5)
+    busy.give_back()
+    for queue in (busy, waiter):
+        queue.close()
+
+
+async def test_while_waiting_runs_until_the_turn_comes(tmp_path: Path) -> None:
+    database = str(tmp_path / "q.db")
+    holder, waiter = WriterQueue(database), WriterQueue(database)
+    assert await holder.take(1)
+    calls = 0
+
+    async def while_waiting() -> None:
+        nonlocal calls
+        calls += 1
+
+    waiting = asyncio.create_task(waiter.take(5, while_waiting))
+    await asyncio.sleep(0.05)
+    assert calls >= 2
+    holder.give_back()
+    assert await asyncio.wait_for(waiting, 5)
+    waiter.give_back()
+    for queue in (holder, waiter):
+        queue.close()
+
+
+async def test_a_waiting_sync_merges_what_others_commit_meanwhile(tmp_path: Path) -> None:
+    """B waits for the turn (held here); C commits meanwhile on its own path (``synchronous=
+    full`` commits on the worker thread, outside the queue). B's replica has C's key before
+    its turn comes, and its commit lands on top of it."""
+    path = tmp_path / "m.db"
+    b = DistributedMemoryManager(f"sqlite:///{path}", replica_id="b")
+    c = DistributedMemoryManager(f"sqlite:///{path}?synchronous=full", replica_id="c")
+    assert (await b.sync_session_memory(SESSION)).success
+    held = WriterQueue(str(path))
+    assert await held.take(1)
+    b.set(SESSION, "mine", MemoryItem("mine", "from b"))
+    syncing = asyncio.create_task(b.sync_session_memory(SESSION))
+    await asyncio.sleep(0.01)
+    c.set(SESSION, "theirs", MemoryItem("theirs", "from c"))
+    assert (await c.sync_session_memory(SESSION)).version == 1
+    for _ in range(200):
+        if "theirs" in b.state(SESSION):
+            break
+        await asyncio.sleep(0.005)
+    assert "theirs" in b.state(SESSION)  # merged while waiting
+    assert not syncing.done()
+    held.give_back()
+    result = await asyncio.wait_for(syncing, 5)
+    assert (result.success, result.version, result.synced_items) == (True, 2, 2)
+    assert (await c.sync_session_memory(SESSION)).success
+    assert set(c.state(SESSION)) == set(b.state(SESSION)) == {"mine", "theirs"}
+    held.close()
+    await b.close()
+    await c.close()
+
+
+async def test_a_holder_that_never_lets_go_delays_a_writer_by_patience_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_locked, "PATIENCE", 0.1)
+    path = tmp_path / "m.db"
+    stuck = WriterQueue(str(path))
+    assert await stuck.take(1)  # and never ``done``: an event loop stuck in other work
+    writer = DistributedMemoryManager(f"sqlite:///{path}", replica_id="w")
+    writer.set(SESSION, "k", MemoryItem("k", "v"))
+    result = await asyncio.wait_for(writer.sync_session_memory(SESSION), 5)
+    assert (result.success, result.version) == (True, 1)
+    stuck.give_back()
+    stuck.close()
+    await writer.close()
+
+
+def _take_in_child(database: str, answer: Any) -> None:
+    queue = WriterQueue(database)
+    answer.put(queue.try_take())
+    queue.close()
+
+
+async def test_a_kept_turn_is_let_go_before_a_fork(tmp_path: Path) -> None:
+    database = str(tmp_path / "q.db")
+    holder = WriterQueue(database)
+    assert await holder.take(1)
+    holder.done()  # kept
+    context = multiprocessing.get_context("fork")
+    answer = context.Queue()
+    child = context.Process(target=_take_in_child, args=(database, answer))
+    child.start()
+    assert answer.get(timeout=10) is True
+    child.join(10)
+    assert child.exitcode == 0
+    assert not holder.held
+    holder.close()
