@@ -1,6 +1,7 @@
 """The turn at SQLite's write lock (``memcore.stores.writer_queue``), as writers use it.
 
-* a turn is kept across back-to-back syncs and let go at the event loop's next moment;
+* a turn is kept across back-to-back syncs and let go at the event loop's next moment, or by
+  the releaser's thread when the loop has none;
 * a writer in a tight loop hands the turn to a waiter once ``TURN`` has passed;
 * a waiting sync merges what others commit meanwhile, and commits on top of it;
 * a holder that never lets go delays a writer by ``PATIENCE``, not forever;
@@ -12,22 +13,42 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import time
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import memcore.stores.sqlite_locked as sqlite_locked
+import memcore.stores.writer_queue as writer_queue
 from memcore.model import MemoryItem
-from memcore.stores.writer_queue import TURN, WriterQueue
+from memcore.stores.writer_queue import STUCK_AFTER, TURN, WriterQueue
 from memcore.sync import DistributedMemoryManager
 
 SESSION = "s"
 
 
-async def test_a_turn_is_kept_until_the_loops_next_moment(tmp_path: Path) -> None:
-    database = str(tmp_path / "q.db")
-    holder, other = WriterQueue(database), WriterQueue(database)
+@pytest.fixture
+async def queues(tmp_path: Path) -> AsyncIterator[Callable[[], WriterQueue]]:
+    """Queues on one database, closed after the test even when it fails, before its event
+    loop closes: a turn left held would keep a waiter's thread, and with it the loop's
+    shutdown, waiting forever."""
+    made: list[WriterQueue] = []
+
+    def make() -> WriterQueue:
+        made.append(WriterQueue(str(tmp_path / "m.db")))
+        return made[-1]
+
+    yield make
+    for queue in made:
+        queue.give_back()
+        queue.close()
+
+
+async def test_a_turn_is_kept_until_the_loops_next_moment(
+    queues: Callable[[], WriterQueue],
+) -> None:
+    holder, other = queues(), queues()
     assert await holder.take(1)
     holder.done()
     assert holder.held  # kept: a sync that follows at once needs no new turn
@@ -38,13 +59,30 @@ async def test_a_turn_is_kept_until_the_loops_next_moment(tmp_path: Path) -> Non
     assert not holder.held
     assert other.try_take()
     other.give_back()
-    for queue in (holder, other):
-        queue.close()
 
 
-async def test_a_writer_in_a_tight_loop_hands_the_turn_to_a_waiter(tmp_path: Path) -> None:
-    database = str(tmp_path / "q.db")
-    busy, waiter = WriterQueue(database), WriterQueue(database)
+async def test_a_kept_turn_is_let_go_when_the_loop_blocks_after_a_sync(
+    queues: Callable[[], WriterQueue],
+) -> None:
+    """An event loop stuck in other work after its sync (a blocking call, a long computation)
+    has no moment to let its turn go: the releaser's thread does, after ``STUCK_AFTER``."""
+    holder, other = queues(), queues()
+    assert await holder.take(1)
+    holder.done()
+    assert not other.try_take()
+    time.sleep(STUCK_AFTER * 20)  # noqa: ASYNC251 - the loop blocked: no moment for it
+    assert not holder.held
+    assert other.try_take()
+    other.give_back()
+    assert await holder.take(1)  # and the holder takes a turn again as usual
+    holder.give_back()
+
+
+async def test_a_writer_in_a_tight_loop_hands_the_turn_to_a_waiter(
+    queues: Callable[[], WriterQueue], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(writer_queue, "STUCK_AFTER", 60.0)  # the spin below is no stuck loop
+    busy, waiter = queues(), queues()
     assert await busy.take(1)
     waiting = asyncio.create_task(waiter.take(5))
     await asyncio.sleep(0.01)  # its thread waits on the file now, and says so
@@ -61,19 +99,17 @@ async def test_a_writer_in_a_tight_loop_hands_the_turn_to_a_waiter(tmp_path: Pat
     waiter.give_back()
     assert await asyncio.wait_for(handed, 5)
     busy.give_back()
-    for queue in (busy, waiter):
-        queue.close()
 
 
-async def test_while_waiting_runs_until_the_turn_comes(tmp_path: Path) -> None:
-    database = str(tmp_path / "q.db")
-    holder, waiter = WriterQueue(database), WriterQueue(database)
+async def test_while_waiting_runs_until_the_turn_comes(queues: Callable[[], WriterQueue]) -> None:
+    holder, waiter = queues(), queues()
     assert await holder.take(1)
     calls = 0
 
-    async def while_waiting() -> None:
+    async def while_waiting() -> float:
         nonlocal calls
         calls += 1
+        return 0.005
 
     waiting = asyncio.create_task(waiter.take(5, while_waiting))
     await asyncio.sleep(0.05)
@@ -81,11 +117,11 @@ async def test_while_waiting_runs_until_the_turn_comes(tmp_path: Path) -> None:
     holder.give_back()
     assert await asyncio.wait_for(waiting, 5)
     waiter.give_back()
-    for queue in (holder, waiter):
-        queue.close()
 
 
-async def test_a_waiting_sync_merges_what_others_commit_meanwhile(tmp_path: Path) -> None:
+async def test_a_waiting_sync_merges_what_others_commit_meanwhile(
+    tmp_path: Path, queues: Callable[[], WriterQueue]
+) -> None:
     """B waits for the turn (held here); C commits meanwhile on its own path (``synchronous=
     full`` commits on the worker thread, outside the queue). B's replica has C's key before
     its turn comes, and its commit lands on top of it."""
@@ -93,7 +129,7 @@ async def test_a_waiting_sync_merges_what_others_commit_meanwhile(tmp_path: Path
     b = DistributedMemoryManager(f"sqlite:///{path}", replica_id="b")
     c = DistributedMemoryManager(f"sqlite:///{path}?synchronous=full", replica_id="c")
     assert (await b.sync_session_memory(SESSION)).success
-    held = WriterQueue(str(path))
+    held = queues()
     assert await held.take(1)
     b.set(SESSION, "mine", MemoryItem("mine", "from b"))
     syncing = asyncio.create_task(b.sync_session_memory(SESSION))
@@ -111,24 +147,21 @@ async def test_a_waiting_sync_merges_what_others_commit_meanwhile(tmp_path: Path
     assert (result.success, result.version, result.synced_items) == (True, 2, 2)
     assert (await c.sync_session_memory(SESSION)).success
     assert set(c.state(SESSION)) == set(b.state(SESSION)) == {"mine", "theirs"}
-    held.close()
     await b.close()
     await c.close()
 
 
 async def test_a_holder_that_never_lets_go_delays_a_writer_by_patience_only(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, queues: Callable[[], WriterQueue], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(sqlite_locked, "PATIENCE", 0.1)
     path = tmp_path / "m.db"
-    stuck = WriterQueue(str(path))
+    stuck = queues()
     assert await stuck.take(1)  # and never ``done``: an event loop stuck in other work
     writer = DistributedMemoryManager(f"sqlite:///{path}", replica_id="w")
     writer.set(SESSION, "k", MemoryItem("k", "v"))
     result = await asyncio.wait_for(writer.sync_session_memory(SESSION), 5)
     assert (result.success, result.version) == (True, 1)
-    stuck.give_back()
-    stuck.close()
     await writer.close()
 
 

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 # many rows would stall, along with every other writer
 UNDER_LOCK_MAX_DELTA = 1000
 UNDER_LOCK_MAX_PENDING = 64
+# how often a sync waiting for the store's lock reads and merges what the holder committed
+CATCH_UP_EVERY = 0.001
 
 
 class CommitPaths:
@@ -144,12 +146,14 @@ class CommitPaths:
             planned.append(outgoing)
             return outgoing.records, outgoing.digest
 
-        async def catch_up() -> tuple[int, First | None]:
+        async def catch_up() -> tuple[int, First | None, float] | None:
             if plain:
                 delta = await self.store.read_changes(session_id, session.version)
                 if delta.version != session.version:
                     absorb(delta)
-            return ask()
+                if not session.pending:
+                    return None  # settled by the merge: nothing to commit, no turn needed
+            return *ask(), CATCH_UP_EVERY
 
         since, conditional = ask()
         done = await self._under_lock.read_and_commit(

@@ -332,8 +332,9 @@ Plan = Callable[[Delta], "tuple[Mapping[str, bytes], int] | None"]
 # and the digest (see ``CommitsUnderLock``)
 First = tuple["Expected", Mapping[str, bytes], int]
 # What a sync waiting for the lock does meanwhile: it merges what others committed, and returns
-# the version to read from and the ``First`` to try (or None) once the lock is its
-CatchUp = Callable[[], Awaitable["tuple[int, First | None]"]]
+# the version to read from and the ``First`` to try (or None) once the lock is its, and in how
+# many seconds to call it again; None when the merge left nothing to commit: the wait is over
+CatchUp = Callable[[], Awaitable["tuple[int, First | None, float] | None"]]
 
 
 @runtime_checkable

@@ -48,7 +48,13 @@ from memcore.stores.sqlite_schema import (
     _to_unsigned,
     _write_rows,
 )
-from memcore.stores.writer_queue import PATIENCE, QUEUES_POSSIBLE, TurnTimeout, WriterQueue
+from memcore.stores.writer_queue import (
+    PATIENCE,
+    QUEUES_POSSIBLE,
+    TurnTimeout,
+    WaitUnneeded,
+    WriterQueue,
+)
 
 logger = logging.getLogger("memcore.stores.sqlite")
 
@@ -126,11 +132,15 @@ class SQLiteLockedSync(SQLiteConnection):
             return None
         asked = (since_version, self._conditional(session_id, first))  # checked before waiting
 
-        async def while_waiting() -> None:
+        async def while_waiting() -> float | None:
             nonlocal asked
             assert catch_up is not None
-            since, then_first = await catch_up()
+            caught_up = await catch_up()
+            if caught_up is None:
+                return None  # nothing left to commit: no turn needed
+            since, then_first, pause = caught_up
             asked = (validate_version(since), self._conditional(session_id, then_first))
+            return pause
 
         if self._pid != os.getpid() or self._conn is None:
             await self._run(lambda conn: None)  # open the connection (afresh after a fork)
@@ -144,6 +154,8 @@ class SQLiteLockedSync(SQLiteConnection):
             except TurnTimeout:
                 logger.debug("sqlite store %r: no turn in %s s, going on", self.path, PATIENCE)
                 queue = None  # the holder is stuck in other work: SQLite's lock alone
+            except WaitUnneeded:
+                return None  # the merge while waiting left nothing to commit (see CatchUp)
         try:
             work, written = self._work(session_id, *asked, plan)
             done, result = self._try_inline(work)  # the lock is free nearly always: no wait

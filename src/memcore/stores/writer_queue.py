@@ -45,16 +45,26 @@ logger = logging.getLogger("memcore.stores.sqlite")
 
 # how long a turn may be kept across back-to-back syncs while another writer waits
 TURN = 0.005
+# when a waiter first catches up: most waits end at once (a turn let go at the holder's next
+# moment), and those have nothing to merge
+FIRST_CATCH_UP = 0.001
 # how long a writer that let the turn go for others waits before it asks again
-HANDOVER = 0.0002
-# how often a waiter's event loop catches up with the holder's commits
-CATCH_UP_EVERY = 0.001
+HANDOVER = 0.001  # (the event loop sleeps in whole milliseconds anyway)
 # how long a sync waits for its turn before it goes on to SQLite's lock without it
 PATIENCE = 0.25
+# how long a kept turn may go unused before the releaser's thread lets it go (the event loop
+# that keeps it is blocked in other work); a turn it finds in use it looks at again later and
+# later, up to RECHECK_MAX (each look takes the GIL from a busy event loop)
+STUCK_AFTER = 0.002
+RECHECK_MAX = 0.05
 
 
 class TurnTimeout(BackendError):
     """No turn within the time given (another writer holds it)."""
+
+
+class WaitUnneeded(Exception):
+    """Raised by ``take`` when ``while_waiting`` says the turn is no longer needed."""
 
 
 _open_queues: weakref.WeakSet[WriterQueue] = weakref.WeakSet()
@@ -74,10 +84,15 @@ class WriterQueue:
         self._guard = threading.Lock()  # the descriptors, between the loop and waiter threads
         self._threads = 0  # waiter threads on the descriptors
         self._closing = False
+        # the turn's state, between the event loop's thread and the releaser's (see _Releaser)
+        self._turn = threading.Lock()
         self._since: float | None = None  # when this turn began (None: not ours)
         self._in_use = False  # a sync is between ``take`` and ``done``
+        self._idle_since = 0.0  # when the last sync in this turn ended
+        self._recheck = STUCK_AFTER  # when the releaser looks again at a turn in use
         self._let_go_soon = False  # a release is scheduled for the loop's next moment
         self._yielded = False  # the turn was just let go for others waiting
+        self._left_waiting: asyncio.Future[None] | None = None  # a wait given up, still on
         _open_queues.add(self)
 
     # --- descriptors -------------------------------------------------------------------------
@@ -107,20 +122,22 @@ class WriterQueue:
     def try_take(self) -> bool:
         """Take the turn if nobody has it (never waits). ``OSError`` when the file cannot be
         made or locked (a read-only folder, a file system without ``flock``)."""
-        if self.held:
-            self._in_use = True
+        with self._turn:
+            if self.held:
+                self._in_use = True
+                return True
+            fd, _ = self._descriptors()
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+            self._began()
             return True
-        fd, _ = self._descriptors()
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False
-        self._began()
-        return True
 
     def _began(self) -> None:
         self._since = time.monotonic()
         self._in_use = True
+        self._recheck = STUCK_AFTER
 
     def _others_wait(self) -> bool:
         """Whether another writer waits for the turn (holds the waiters file shared)."""
@@ -135,24 +152,18 @@ class WriterQueue:
     async def take(
         self,
         timeout: float,
-        while_waiting: Callable[[], Awaitable[None]] | None = None,
+        while_waiting: Callable[[], Awaitable[float | None]] | None = None,
     ) -> bool:
-        """The turn, kept from an earlier sync or waited for on a thread (the event loop goes
-        on, calling ``while_waiting`` every ``CATCH_UP_EVERY`` s), at most ``timeout`` s
-        (then ``BackendError``). False when there can be no queue here (see ``try_take``): go
-        without it."""
+        """The turn, kept from an earlier sync or waited for on a thread, at most ``timeout`` s
+        (then ``TurnTimeout``). Meanwhile the event loop goes on, and calls ``while_waiting``
+        after ``FIRST_CATCH_UP`` s, then again after as many seconds as it returns (None: the
+        turn is no longer needed, ``WaitUnneeded``). False when there can be no queue here (see
+        ``try_take``): go without it."""
         try:
-            if self.held:
-                now = time.monotonic()
-                if now - self._since < TURN:  # type: ignore[operator]
-                    self._in_use = True
-                    return True
-                if not self._others_wait():
-                    self._since = now  # nobody waits: a new turn
-                    self._in_use = True
-                    return True
-                self.give_back()  # others wait: go behind them
-                self._yielded = True
+            if self._kept():
+                return True
+            if self._yielded:
+                pass  # let go for others just now: wait behind them
             elif self.try_take():
                 return True
         except OSError as exc:
@@ -165,25 +176,35 @@ class WriterQueue:
             # again, or being awake it would likely win the turn back at once (a lock let go
             # goes to whoever asks first, and the woken waiters must first be scheduled).
             self._yielded = False
-            if while_waiting is not None:
-                await while_waiting()
             await asyncio.sleep(HANDOVER)
-        waiting = loop.run_in_executor(None, self._wait_blocking)
+        waiting = self._left_waiting
+        if waiting is not None and not waiting.done() and waiting.get_loop() is loop:
+            waiting.remove_done_callback(self._give_back_if_taken)  # still waiting: go on
+        else:
+            waiting = loop.run_in_executor(None, self._wait_blocking)
+        self._left_waiting = None
+        pause: float | None = FIRST_CATCH_UP if while_waiting is not None else None
         try:
             while True:
                 left = deadline - loop.time()
                 if left <= 0:
                     raise asyncio.TimeoutError
-                pause = left if while_waiting is None else min(left, CATCH_UP_EVERY)
-                done, _ = await asyncio.wait((waiting,), timeout=pause)
+                done, _ = await asyncio.wait(
+                    (waiting,), timeout=left if pause is None else min(left, pause)
+                )
                 if done:
                     waiting.result()  # its OSError, if any
-                    self._began()
+                    with self._turn:
+                        self._began()
                     return True
                 if while_waiting is not None:
-                    await while_waiting()
+                    pause = await while_waiting()
+                    if pause is None:
+                        raise WaitUnneeded
         except BaseException as exc:
-            # the thread may still get the turn: give it back then
+            # the thread may still get the turn: give it back then, unless a later take,
+            # which goes on waiting on this very thread, takes it
+            self._left_waiting = waiting
             waiting.add_done_callback(self._give_back_if_taken)
             if isinstance(exc, asyncio.TimeoutError):  # before OSError: a subclass of it
                 raise TurnTimeout(
@@ -192,6 +213,22 @@ class WriterQueue:
             if isinstance(exc, OSError):
                 raise BackendError(f"sqlite store: cannot lock {self.path!r}: {exc}") from exc
             raise
+
+    def _kept(self) -> bool:
+        """Go on with a turn kept from an earlier sync: for ``TURN`` s, or while nobody waits.
+        When others wait, let it go (``_yielded``: the caller waits behind them)."""
+        with self._turn:
+            if not self.held:
+                return False
+            now = time.monotonic()
+            if now - self._since < TURN or not self._others_wait():  # type: ignore[operator]
+                if now - self._since >= TURN:  # type: ignore[operator]
+                    self._since = now  # nobody waits: a new turn
+                self._in_use = True
+                return True
+            self._give_back_locked()
+        self._yielded = True
+        return False
 
     def _wait_blocking(self) -> None:
         """On a thread: say so in the waiters file, and wait for the turn. The descriptors stay
@@ -214,31 +251,57 @@ class WriterQueue:
     def _give_back_if_taken(self, waiting: asyncio.Future[None]) -> None:
         """After a wait given up: the thread may have got the turn. Let it go, unless a later
         ``take`` holds it now (the same open file's lock, taken again)."""
-        if waiting.cancelled() or waiting.exception() is not None or self.held:
+        if self._left_waiting is waiting:
+            self._left_waiting = None
+        if waiting.cancelled() or waiting.exception() is not None:
             return
-        if self._fd is not None and self._pid == os.getpid():
-            with contextlib.suppress(OSError):
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        with self._turn:
+            if not self.held and self._fd is not None and self._pid == os.getpid():
+                with contextlib.suppress(OSError):
+                    fcntl.flock(self._fd, fcntl.LOCK_UN)
 
     # --- letting it go -----------------------------------------------------------------------
 
     def done(self) -> None:
         """The sync that took the turn is over: keep the turn until the event loop's next
-        moment (a sync that follows at once keeps it, see the module docstring)."""
-        self._in_use = False
-        if self.held and not self._let_go_soon:
+        moment (a sync that follows at once keeps it, see the module docstring), or, if the
+        loop has none for ``STUCK_AFTER`` s, until the releaser's thread lets it go."""
+        with self._turn:
+            self._in_use = False
+            self._idle_since = time.monotonic()
+            held = self.held
+        if held and not self._let_go_soon:
             self._let_go_soon = True
             # a timer due now, not a ready callback: the group commit (memcore.sync) takes
             # ready callbacks for other tasks about to sync, and would yield for this one
             asyncio.get_running_loop().call_later(0, self._let_go)
+            _RELEASER.watch(self)
 
     def _let_go(self) -> None:
         self._let_go_soon = False
-        if not self._in_use:
-            self.give_back()
+        with self._turn:
+            if not self._in_use:
+                self._give_back_locked()
+
+    def _let_go_if_idle(self, now: float) -> float | None:
+        """For the releaser: let the turn go if no sync has used it for ``STUCK_AFTER`` s.
+        None when it is not held (any more); else the seconds until it may be idle enough."""
+        with self._turn:
+            if not self.held:
+                return None
+            idle = now - self._idle_since
+            if not self._in_use and idle >= STUCK_AFTER:
+                self._give_back_locked()
+                return None
+            self._recheck = min(self._recheck * 2, RECHECK_MAX)  # in use: look later
+            return max(self._recheck, STUCK_AFTER - idle)
 
     def give_back(self) -> None:
         """Let the turn go now."""
+        with self._turn:
+            self._give_back_locked()
+
+    def _give_back_locked(self) -> None:
         if self.held:
             self._forget_turn()
             if self._fd is not None:
@@ -269,6 +332,50 @@ class WriterQueue:
                         os.close(fd)
 
 
+class _Releaser:
+    """One thread per process that lets go of kept turns whose event loop has had no moment
+    for ``STUCK_AFTER`` s since their last sync (blocked in other work: the turn must not wait
+    for it). It sleeps while no turn is kept."""
+
+    def __init__(self) -> None:
+        self._wake = threading.Condition()
+        self._queues: set[WriterQueue] = set()
+        self._pid = 0
+
+    def watch(self, queue: WriterQueue) -> None:
+        with self._wake:
+            if self._pid != os.getpid():
+                self._pid = os.getpid()
+                self._queues = set()
+                threading.Thread(target=self._run, name="memcore-turns", daemon=True).start()
+            if queue not in self._queues:
+                if not self._queues:
+                    self._wake.notify()  # asleep with nothing to watch: wake it
+                self._queues.add(queue)  # else it looks at this one when it next wakes
+
+    def _run(self) -> None:
+        pid = os.getpid()
+        with self._wake:
+            while self._pid == pid:
+                pause: float | None = None
+                now = time.monotonic()
+                for queue in list(self._queues):
+                    left = queue._let_go_if_idle(now)
+                    if left is None:
+                        self._queues.discard(queue)
+                    else:
+                        pause = left if pause is None else min(pause, left)
+                self._wake.wait(pause)
+
+    def after_fork_in_child(self) -> None:
+        self._wake = threading.Condition()  # its thread is gone, maybe holding the old one
+        self._queues = set()
+        self._pid = 0
+
+
+_RELEASER = _Releaser()
+
+
 def _let_go_before_fork() -> None:
     """A child inherits the parent's open files, and with them a turn the parent keeps: let
     kept turns go first (a sync in progress keeps its own)."""
@@ -277,16 +384,27 @@ def _let_go_before_fork() -> None:
             queue.give_back()
 
 
+def _after_fork_in_child() -> None:
+    """Threads do not survive a fork, and a lock one held stays held: make them afresh."""
+    _RELEASER.after_fork_in_child()
+    for queue in list(_open_queues):
+        queue._turn = threading.Lock()
+        queue._guard = threading.Lock()
+
+
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(before=_let_go_before_fork)
+    os.register_at_fork(before=_let_go_before_fork, after_in_child=_after_fork_in_child)
 
 
 __all__ = [
-    "CATCH_UP_EVERY",
+    "FIRST_CATCH_UP",
     "HANDOVER",
     "PATIENCE",
     "QUEUES_POSSIBLE",
+    "RECHECK_MAX",
+    "STUCK_AFTER",
     "TURN",
     "TurnTimeout",
+    "WaitUnneeded",
     "WriterQueue",
 ]
