@@ -115,6 +115,28 @@ def test_a_guard_is_told_apart_from_a_failure() -> None:
     assert text.startswith("Edit `a.py` failed")
 
 
+def test_a_rejected_call_names_what_it_would_have_done() -> None:
+    """The file, else the command, address, pattern or description; a call with none of them
+    is named as a call, not as itself ("rejected TaskOutput of `TaskOutput`")."""
+    refusal = "The user doesn't want to proceed with this tool use. The tool use was rejected"
+    said = refusal + " (eg. if it was a file edit, the new_string was NOT written to the file). "
+    said += "To tell you how to proceed, the user said:\nuse the fixture instead"
+    cases = [
+        ("Edit", {"file_path": "/r/a.py"}, refusal, "The user rejected Edit of `a.py`"),
+        ("Bash", {"command": "rm -rf build"}, refusal, "The user rejected Bash of `rm -rf build`"),
+        ("TaskOutput", {"task_id": "b1"}, refusal, "The user rejected a TaskOutput call"),
+        (
+            "Bash",
+            {"command": "pytest"},
+            said,
+            "The user rejected Bash of `pytest`; the user said: use the fixture instead",
+        ),
+    ]
+    for tool, target, text, expected in cases:
+        described, meta = describe_result(tool, target, text, True, None, "/r")
+        assert (described, meta) == (expected, {"rejected": True})
+
+
 @needs_data
 def test_a_full_jsonl_is_found_by_content_and_imported(tmp_path: Path) -> None:
     folder = tmp_path / "checkpoints" / "25" / "9e16a0e452" / "0"

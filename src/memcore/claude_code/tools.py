@@ -417,6 +417,10 @@ def _edit_lines(tool: str, tool_input: Mapping[str, Any], *, removed: bool = Fal
     return list(found)[:8]
 
 
+# what names a rejected call that has no file: its command, address, pattern or description
+_REJECTED_SUBJECTS = ("command", "url", "pattern", "description")
+
+
 def quoted_list(names: Sequence[str]) -> str:
     """Names as code spans, joined for a sentence (a, b and c)."""
     quoted = [f"`{n}`" for n in names]
@@ -441,9 +445,13 @@ def describe_result(
     if is_error and text.startswith(_REJECTED):
         said = text.split(_USER_SAID, 1)[1].strip() if _USER_SAID in text else ""
         meta["rejected"] = True
-        what = f"`{shown}`" if shown else f"`{one_line(str(target.get('command', tool)), 200)}`"
         reply = f"; the user said: {one_line(said, 400)}" if said else ""
-        return f"The user rejected {tool} of {what}{reply}", meta
+        subject = shown or next(
+            (str(target[k]) for k in _REJECTED_SUBJECTS if isinstance(target.get(k), str)), ""
+        )
+        if not subject:  # nothing names what it would have done: the call itself
+            return f"The user rejected a {tool} call{reply}", meta
+        return f"The user rejected {tool} of `{one_line(subject, 200)}`{reply}", meta
     if is_error and any(guard in text for guard in HARNESS_GUARDS):
         # Claude Code's own guard, not a failure of the work: nothing to fix, nothing learned
         meta["refused"] = True
