@@ -61,6 +61,25 @@ async def test_a_turn_is_kept_until_the_loops_next_moment(
     other.give_back()
 
 
+async def test_a_turn_two_syncs_share_is_let_go_after_both(
+    queues: Callable[[], WriterQueue],
+) -> None:
+    """Two tasks syncing through one store share its turn: the first to finish does not let
+    it go under the other."""
+    holder, other = queues(), queues()
+    assert await holder.take(1)
+    assert await holder.take(1)  # a second sync in flight (another session, another task)
+    holder.done()
+    await asyncio.sleep(0.005)  # the loop's next moment: still in use by the other sync
+    assert holder.held
+    assert not other.try_take()
+    holder.done()
+    await asyncio.sleep(0.005)
+    assert not holder.held
+    assert other.try_take()
+    other.give_back()
+
+
 async def test_a_kept_turn_is_let_go_when_the_loop_blocks_after_a_sync(
     queues: Callable[[], WriterQueue],
 ) -> None:

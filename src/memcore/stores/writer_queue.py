@@ -87,7 +87,7 @@ class WriterQueue:
         # the turn's state, between the event loop's thread and the releaser's (see _Releaser)
         self._turn = threading.Lock()
         self._since: float | None = None  # when this turn began (None: not ours)
-        self._in_use = False  # a sync is between ``take`` and ``done``
+        self._in_use = 0  # syncs between ``take`` and ``done`` (of tasks sharing this store)
         self._idle_since = 0.0  # when the last sync in this turn ended
         self._recheck = STUCK_AFTER  # when the releaser looks again at a turn in use
         self._let_go_soon = False  # a release is scheduled for the loop's next moment
@@ -98,19 +98,27 @@ class WriterQueue:
     # --- descriptors -------------------------------------------------------------------------
 
     def _descriptors(self) -> tuple[int, int]:
-        if self._fd is None or self._waiters_fd is None or self._pid != os.getpid():
-            if self._pid != os.getpid():
-                self._forget_turn()  # a forked child holds no turn of its parent's
-            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-            self._waiters_fd = os.open(
-                self.waiters_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600
-            )
+        if self._pid != os.getpid():  # a forked child: no turn, and its own open files
+            self._forget_turn()
+            self._fd = self._waiters_fd = None
             self._pid = os.getpid()
+        if self._fd is None or self._waiters_fd is None:
+            flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC
+            fd = os.open(self.path, flags, 0o600)
+            try:
+                waiters = os.open(self.waiters_path, flags, 0o600)
+            except OSError:
+                os.close(fd)
+                raise
+            if self._fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(self._fd)
+            self._fd, self._waiters_fd = fd, waiters
         return self._fd, self._waiters_fd
 
     def _forget_turn(self) -> None:
         self._since = None
-        self._in_use = False
+        self._in_use = 0
         self._let_go_soon = False
 
     @property
@@ -124,7 +132,7 @@ class WriterQueue:
         made or locked (a read-only folder, a file system without ``flock``)."""
         with self._turn:
             if self.held:
-                self._in_use = True
+                self._in_use += 1
                 return True
             fd, _ = self._descriptors()
             try:
@@ -136,7 +144,7 @@ class WriterQueue:
 
     def _began(self) -> None:
         self._since = time.monotonic()
-        self._in_use = True
+        self._in_use = 1
         self._recheck = STUCK_AFTER
 
     def _others_wait(self) -> bool:
@@ -224,7 +232,7 @@ class WriterQueue:
             if now - self._since < TURN or not self._others_wait():  # type: ignore[operator]
                 if now - self._since >= TURN:  # type: ignore[operator]
                     self._since = now  # nobody waits: a new turn
-                self._in_use = True
+                self._in_use += 1
                 return True
             self._give_back_locked()
         self._yielded = True
@@ -267,7 +275,7 @@ class WriterQueue:
         moment (a sync that follows at once keeps it, see the module docstring), or, if the
         loop has none for ``STUCK_AFTER`` s, until the releaser's thread lets it go."""
         with self._turn:
-            self._in_use = False
+            self._in_use = max(self._in_use - 1, 0)
             self._idle_since = time.monotonic()
             held = self.held
         if held and not self._let_go_soon:
