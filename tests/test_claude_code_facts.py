@@ -17,7 +17,9 @@ from memcore.claude_code.records import assistant_statement, scaffolding_kind, s
 from memcore.claude_code.tools import (
     changed_lines,
     changed_names,
+    context_lines,
     defined_names,
+    describe_call,
     describe_result,
     enclosing_definition,
     error_lines,
@@ -25,7 +27,8 @@ from memcore.claude_code.tools import (
     normalize_command,
     outcome_lines,
 )
-from memcore.model import Priority
+from memcore.digest import session_digest
+from memcore.model import MemoryItem, Priority
 from tests.test_claude_code import SESSION
 
 # --- the development transcripts (real sessions, read-only) -------------------------------------
@@ -115,6 +118,31 @@ def test_a_guard_is_told_apart_from_a_failure() -> None:
     assert text.startswith("Edit `a.py` failed")
 
 
+def test_an_edit_keeps_the_code_it_was_made_next_to() -> None:
+    """The unchanged lines of an edit say where it was made: kept in its metadata, and said by
+    the digest when there is room (a spare line)."""
+    edit = {
+        "file_path": "/r/state.go",
+        "old_string": "\tnewState := &SessionState{\n\t\tBaseCommit: baseCommit,\n"
+        "\t\tWarningShown: true,\n\t\tStartedAt: time.Now(),\n\t}",
+        "new_string": "\tnewState := &SessionState{\n\t\tBaseCommit: head.Hash().String(),\n"
+        "\t\tWarningShown: true,\n\t\tStartedAt: time.Now(),\n\t}",
+    }
+    text, meta = describe_call("Edit", edit, "/r")
+    assert meta["added_lines"] == ["BaseCommit: head.Hash().String(),"]
+    assert meta["context_lines"] == [
+        "newState := &SessionState{",
+        "WarningShown: true,",
+        "StartedAt: time.Now(),",
+    ]
+    item = MemoryItem("e1", text, metadata={**meta, "kind": "tool_call", "tool": "Edit"})
+    digest = session_digest([item], 400)
+    assert "was made next to `newState := &SessionState{` and `WarningShown: true,`" in digest.text
+    assert "was made next to `StartedAt: time.Now(),`" in digest.text
+    write = describe_call("Write", {"file_path": "/r/new.py", "content": "x = 1\n"}, "/r")[1]
+    assert "context_lines" not in write  # a new file has no surroundings
+
+
 def test_a_rejected_call_names_what_it_would_have_done() -> None:
     """The file, else the command, address, pattern or description; a call with none of them
     is named as a call, not as itself ("rejected TaskOutput of `TaskOutput`")."""
@@ -201,6 +229,7 @@ def test_edit_names_and_lines() -> None:
     assert names[0] == "total()"  # the definition the change sits in
     assert "quantize_cents()" in names
     assert changed_lines(old, new) == ["return quantize_cents(sum(items))"]
+    assert context_lines(old, new) == ["def total(items):"]  # where the change was made
     go = "func (s *Store) Save(ctx context.Context) error {\n\treturn nil\n}\n"
     assert defined_names(go + "type Result struct {\n}\n") == ["Save()", "Result"]
 

@@ -260,8 +260,9 @@ def build_candidates(items: Sequence[MemoryItem]) -> list[Candidate]:
 def spare_lines(items: Sequence[MemoryItem]) -> list[Candidate]:
     """Lines said only when every other line has had its chance and room is left (built only
     then): the agent's plain prose (:func:`memcore.digest_prose.spare_lines`), and what its tool
-    records say that the main lines leave out -- every name an edit changed and every line it
-    added, each command, the names each read file defines -- a few to a line, as statements."""
+    records say that the main lines leave out -- every name an edit changed, every line it added
+    and the code it was made next to, each command, the names each read file defines -- a few to
+    a line, as statements."""
     out = prose_spare_lines(items)
     n = max(1, len(items))
     for seq, item in enumerate(items):
@@ -284,12 +285,16 @@ def _record_lines(item: MemoryItem, section: str, seq: int, recency: float) -> l
     meta = item.metadata
     shown = f"`{_shown_path(meta)}`"
     names, added = _strs(meta.get("names")), _strs(meta.get("added_lines"))
-    defines = _strs(meta.get("defines"))
+    defines, context = _strs(meta.get("defines")), _strs(meta.get("context_lines"))
     said: list[str] = []
     for start in range(0, len(names), 4):
         said.append(f"An edit of {shown} changed {quoted_list(names[start : start + 4])}.")
     for start in range(0, len(added), 2):
         said.append(f"An edit of {shown} added {quoted_list(added[start : start + 2])}.")
+    for start in range(0, len(context), 2):
+        said.append(
+            f"An edit of {shown} was made next to {quoted_list(context[start : start + 2])}."
+        )
     for start in range(0, len(defines), 5):
         said.append(f"{shown} defines {quoted_list(defines[start : start + 5])}.")
     text = item.content.strip()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from memcore.claude_code.briefs import brief_lines, is_brief_path
@@ -307,6 +307,9 @@ def describe_call(
             meta["added_lines"] = lines = _edit_lines(tool, tool_input)
             if tool != "Write":  # what the edit took out: a renamed string, a replaced call
                 meta["removed_lines"] = _edit_lines(tool, tool_input, removed=True)
+                context = _edit_context(tool, tool_input)  # and the code kept around the change
+                if context:
+                    meta["context_lines"] = context
             verb = "Write" if tool == "Write" else "Edit"
             how = "defining" if tool == "Write" else "changing"
             named = f", {how} {quoted_list(names)}" if names else ""
@@ -391,10 +394,21 @@ def changed_lines(old: str, new: str, limit: int = 8) -> list[str]:
     """The new lines that say how an edit changed the code: definitions first, then
     assignments and calls; short, code-bearing lines only (no comments, no lone braces)."""
     old_lines = {line.strip() for line in old.splitlines()}
+    return _code_lines((line for line in new.splitlines() if line.strip() not in old_lines), limit)
+
+
+def context_lines(old: str, new: str, limit: int = 4) -> list[str]:
+    """The code lines an edit kept around its change (in both texts): where it was made."""
+    old_lines = {line.strip() for line in old.splitlines()}
+    return _code_lines((line for line in new.splitlines() if line.strip() in old_lines), limit)
+
+
+def _code_lines(lines: Iterable[str], limit: int) -> list[str]:
+    """Short, code-bearing lines, definitions first, then assignments and calls."""
     scored: list[tuple[int, int, str]] = []
-    for index, raw in enumerate(new.splitlines()):
+    for index, raw in enumerate(lines):
         line = raw.strip()
-        if line in old_lines or not 6 <= len(line) <= 100 or "`" in line:
+        if not 6 <= len(line) <= 100 or "`" in line:
             continue
         if line.startswith(_COMMENT_STARTS) or not _WORD.search(line):
             continue
@@ -415,6 +429,15 @@ def _edit_lines(tool: str, tool_input: Mapping[str, Any], *, removed: bool = Fal
         for line in changed_lines(new, old) if removed else changed_lines(old, new):
             found.setdefault(line, None)
     return list(found)[:8]
+
+
+def _edit_context(tool: str, tool_input: Mapping[str, Any]) -> list[str]:
+    """The code lines an edit kept around its changes, best first."""
+    found: dict[str, None] = {}
+    for old, new in _edit_pairs(tool, tool_input):
+        for line in context_lines(old, new):
+            found.setdefault(line, None)
+    return list(found)[:4]
 
 
 # what names a rejected call that has no file: its command, address, pattern or description
