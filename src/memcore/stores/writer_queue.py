@@ -16,9 +16,10 @@ shared ``flock`` on ``<database>-waiters`` meanwhile, which the holder tests wit
 While it waits, a writer's event loop catches up with what the holder commits (the caller's
 ``while_waiting``), so its own turn starts with little left to read.
 
-The queue only orders memcore's syncs; SQLite's lock still guards the data. A waiter that has
-waited ``PATIENCE`` (a holder whose event loop is stuck in long work after a sync) goes on
-without the turn, to SQLite's lock.
+An event loop blocked in other work right after its sync (a process that syncs, then waits on
+something else) has no moment to let its turn go: one thread per process (``_Releaser``) lets
+go of a turn unused for ``STUCK_AFTER``. The queue only orders memcore's syncs; SQLite's lock
+still guards the data, and a waiter that has waited ``PATIENCE`` goes on to it without the turn.
 """
 
 from __future__ import annotations
