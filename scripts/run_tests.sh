@@ -35,6 +35,11 @@ run_suite() {  # run_suite <venv dir> <label> [env assignments...]
   env "$@" "$venv/bin/python" -m pip wheel -q --no-deps -w "$wheels" .
   local wheel
   wheel=$(ls "$wheels"/memcore_native-*.whl)  # the distribution memcore-native
+  # a wheel ships the kernels compiled (and their stubs), never their Cython or C sources
+  "$python" -c 'import sys, zipfile
+names = zipfile.ZipFile(sys.argv[1]).namelist()
+sources = [n for n in names if n.endswith((".pyx", ".pxd", ".pxi", ".c"))]
+sys.exit(f"sources in the wheel: {sources}" if sources else 0)' "$wheel"
   "$venv/bin/python" -m pip install -q --force-reinstall --no-deps "$wheel"
   "$venv/bin/python" -m pip install -q "$wheel[test]"
   env "$@" "$venv/bin/python" -c "import memcore; print('== [$label] memcore.NATIVE =', memcore.NATIVE)"
