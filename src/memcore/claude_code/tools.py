@@ -13,11 +13,20 @@ from __future__ import annotations
 
 import functools
 import re
-from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from memcore.claude_code.briefs import brief_lines, is_brief_path
+from memcore.claude_code.code_names import (
+    CALLS_LIMIT,
+    MAX_NAMES,
+    called_names,
+    changed_lines,
+    changed_names,
+    context_lines,
+    defined_names,
+    enclosing_definition,
+)
 
 #: Tools that change a file: their result says which names changed.
 EDIT_TOOLS = frozenset({"Edit", "MultiEdit", "Write", "NotebookEdit"})
@@ -34,13 +43,9 @@ FILE_TOOLS = {
     "NotebookRead": "notebook_path",
 }
 
-
-_MAX_NAMES = 40
 #: A todo entry's text is cut at this many characters (TodoWrite, TaskCreate, TaskUpdate alike).
 TODO_CHARS = 160
 _MAX_READ_NAMES = 20
-#: A read keeps at most this many of the names its text calls (the most called).
-CALLS_LIMIT = 8
 _MAX_ERROR_LINES = 6
 #: Tool errors that are Claude Code's guards on its own tools, not failures of the work: a call
 #: cancelled because a parallel one failed, an edit of a file not read first.
@@ -48,26 +53,6 @@ HARNESS_GUARDS = ("Sibling tool call errored", "File has not been read yet")
 _TOOL_ERROR = re.compile(r"</?tool_use_error>")
 _LINE_CHARS = 200
 
-# Definitions in the common languages of agent sessions (Python, Go, JS/TS, Rust, Ruby, Elixir,
-# shell); the name is the last group.
-_DEFINITION = re.compile(
-    r"^\s*(?:export\s+)?(?:pub(?:\(\w+\))?\s+)?(?:async\s+)?(?:default\s+)?"
-    r"(?:def|class|func(?:\s*\([^)]*\))?|function\*?|type|interface|struct|enum|trait|impl|fn|"
-    r"module|defmodule|defp?|defmacro|const|let|var|static|CREATE\s+TABLE)\s+"
-    r"([A-Za-z_][\w.]*)",
-    re.MULTILINE,
-)
-_CALL = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\(")
-_WORD = re.compile(r"\b[A-Za-z_][A-Za-z0-9_]{2,}\b")
-_KEYWORD_TEXT = """
-    and are assert async await break case catch class const continue def default defer delete do
-    elif else enum except export extends false finally for from func function go goto if impl
-    import in interface is lambda let match module new nil none not null or package pass print
-    private protected pub public raise range return select self static struct super switch this
-    throw true try type typeof var void while with yield len str int float bool dict list set
-    string error nil err ctx fmt println printf sprintf errorf append make map true false
-    """
-_KEYWORDS = frozenset(_KEYWORD_TEXT.split())
 _ERROR_WORDS = re.compile(
     r"(?i)\b(error|errors|failed|failure|fail|panic|exception|traceback|cannot|can't|undefined|"
     r"not found|no such|denied|invalid|refused|timed out|timeout|fatal|assert\w*|expected|"
@@ -154,96 +139,6 @@ def is_trivial_command(command: str) -> bool:
 def is_check_command(command: str) -> bool:
     """Tests, builds, linters: their outcome is a result worth stating."""
     return bool(_TEST_COMMAND.search(command))
-
-
-def _code_like(word: str) -> bool:
-    return (
-        "_" in word.strip("_")
-        or any(c.isdigit() for c in word)
-        or (any(c.isupper() for c in word[1:]) and any(c.islower() for c in word))
-    )
-
-
-def changed_names(old: str, new: str) -> list[str]:
-    """The names an edit changed: definitions in changed lines first, then the definition the
-    change sits in, then called or code-like names that appear or disappear. Functions and
-    calls are written ``name()``."""
-    old_lines = set(old.splitlines())
-    new_lines = new.splitlines()
-    changed_new = [line for line in new_lines if line not in old_lines]
-    new_set = set(new_lines)
-    changed_old = [line for line in old.splitlines() if line not in new_set]
-    changed = "\n".join(changed_new + changed_old)
-    ranked: Counter[str] = Counter()
-    calls = set(_CALL.findall(changed)) | set(_CALL.findall(new))
-    for name in _DEFINITION.findall(changed):
-        ranked[name] += 100
-    # the definition enclosing the first change (context lines above it)
-    if changed_new:
-        first = new_lines.index(changed_new[0])
-        for line in reversed(new_lines[:first]):
-            found = _DEFINITION.match(line)
-            if found:
-                ranked[found.group(1)] += 50
-                break
-    old_words = set(_WORD.findall(old))
-    new_words = set(_WORD.findall(new))
-    for call in set(_CALL.findall(changed)):
-        if call.split(".")[-1].lower() not in _KEYWORDS and len(call) > 2:
-            ranked[call] += 2
-    for word in _WORD.findall(changed):
-        if word.lower() in _KEYWORDS:
-            continue
-        appeared = (word in new_words) != (word in old_words)
-        if _code_like(word) or word in calls:
-            ranked[word] += 3 if appeared else 1
-    names = [n for n, _ in sorted(ranked.items(), key=lambda kv: (-kv[1], kv[0]))]
-    return [_with_call(n, calls) for n in names[:_MAX_NAMES]]
-
-
-_FUNCTION_WORDS = re.compile(r"\b(def|defp|defmacro|func|function|fn)\b")
-_TYPE_WORDS = re.compile(r"\b(class|struct|interface|trait|impl|enum|module|defmodule)\b")
-
-
-def _definition_rank(match: re.Match[str]) -> int:
-    """Functions first, then classes and the like, then types, then top-level constants."""
-    head = match.group(0)
-    if _FUNCTION_WORDS.search(head):
-        return 0
-    if _TYPE_WORDS.search(head):
-        return 1
-    if re.search(r"\btype\b", head):
-        return 2
-    return 3 if not head[:1].isspace() else 4
-
-
-def defined_names(text: str) -> list[str]:
-    """Names a file defines: its functions first, then its classes, types and top-level
-    constants, each group in file order."""
-    calls = set(_CALL.findall(text))
-    ranked: dict[str, tuple[int, int]] = {}
-    for index, match in enumerate(_DEFINITION.finditer(text)):
-        name = match.group(1)
-        if name.lower() not in _KEYWORDS and name not in ranked:
-            ranked[name] = (_definition_rank(match), index)
-    names = sorted(ranked, key=lambda n: ranked[n])
-    return [_with_call(n, calls) for n in names[:_MAX_NAMES]]
-
-
-def called_names(text: str, skip: Sequence[str] = (), limit: int = CALLS_LIMIT) -> list[str]:
-    """The names ``text`` calls most (``name()``), most called first, then in order of first
-    call; not the keywords, nor the names in ``skip``."""
-    known = {name.rstrip("()") for name in skip}
-    counts: Counter[str] = Counter()
-    for name in _CALL.findall(text):
-        last = name.rsplit(".", 1)[-1]
-        if len(last) > 3 and last.lower() not in _KEYWORDS and name not in known:
-            counts[name] += 1
-    return [f"{name}()" for name, _ in counts.most_common(limit)]
-
-
-def _with_call(name: str, calls: set[str]) -> str:
-    return f"{name}()" if name in calls else name
 
 
 def error_lines(text: str) -> list[str]:
@@ -384,42 +279,7 @@ def _edit_names(tool: str, tool_input: Mapping[str, Any]) -> list[str]:
     for old, new in _edit_pairs(tool, tool_input):
         for name in changed_names(old, new):
             names.setdefault(name, None)
-    return list(names)[:_MAX_NAMES]
-
-
-_COMMENT_STARTS = ("//", "#", "*", "/*", "--", '"""', "'''")
-
-
-def changed_lines(old: str, new: str, limit: int = 8) -> list[str]:
-    """The new lines that say how an edit changed the code: definitions first, then
-    assignments and calls; short, code-bearing lines only (no comments, no lone braces)."""
-    old_lines = {line.strip() for line in old.splitlines()}
-    return _code_lines((line for line in new.splitlines() if line.strip() not in old_lines), limit)
-
-
-def context_lines(old: str, new: str, limit: int = 4) -> list[str]:
-    """The code lines an edit kept around its change (in both texts): where it was made."""
-    old_lines = {line.strip() for line in old.splitlines()}
-    return _code_lines((line for line in new.splitlines() if line.strip() in old_lines), limit)
-
-
-def _code_lines(lines: Iterable[str], limit: int) -> list[str]:
-    """Short, code-bearing lines, definitions first, then assignments and calls."""
-    scored: list[tuple[int, int, str]] = []
-    for index, raw in enumerate(lines):
-        line = raw.strip()
-        if not 6 <= len(line) <= 100 or "`" in line:
-            continue
-        if line.startswith(_COMMENT_STARTS) or not _WORD.search(line):
-            continue
-        if _DEFINITION.match(line):
-            rank = 0
-        elif "=" in line or ":" in line or _CALL.search(line):
-            rank = 1
-        else:
-            rank = 2
-        scored.append((rank, index, line))
-    return [line for _, _, line in sorted(scored)[:limit]]
+    return list(names)[:MAX_NAMES]
 
 
 def _edit_lines(tool: str, tool_input: Mapping[str, Any], *, removed: bool = False) -> list[str]:
@@ -536,32 +396,6 @@ def describe_result(
     return f"{tool} done: {one_line(text, 300)}" if text else f"{tool} done", meta
 
 
-def enclosing_definition(tool_use_result: Any, max_lines: int = 400) -> str | None:
-    """The function or class an edit changed, from the file as it was before the edit (Claude
-    Code records it with the edit's result): the nearest definition above the edited text."""
-    if not isinstance(tool_use_result, Mapping):
-        return None
-    original = tool_use_result.get("originalFile")
-    old = tool_use_result.get("oldString")
-    if not isinstance(original, str) or not isinstance(old, str) or not old.strip():
-        return None
-    at = original.find(old)
-    if at < 0:
-        return None
-    for found in _DEFINITION.finditer(old):  # a definition inside the edited text: that one
-        if _definition_rank(found) <= 1 and found.group(1).lower() not in _KEYWORDS:
-            return _callable(found.group(1), found.group(0))
-    for line in reversed(original[:at].splitlines()[-max_lines:]):
-        above = _DEFINITION.match(line)
-        if above and _definition_rank(above) <= 1 and above.group(1).lower() not in _KEYWORDS:
-            return _callable(above.group(1), above.group(0))
-    return None
-
-
-def _callable(name: str, head: str) -> str:
-    return f"{name}()" if _FUNCTION_WORDS.search(head) else name
-
-
 def _hit_files(text: str, cwd: str | None, limit: int = 3) -> list[str]:
     """The first files a search hit (from ``path`` or ``path:line:text`` result lines)."""
     files: dict[str, None] = {}
@@ -599,14 +433,17 @@ def _found(text: str, tool_use_result: Any) -> int:
 
 
 __all__ = [
+    "CALLS_LIMIT",
     "EDIT_TOOLS",
     "FILE_TOOLS",
     "READ_TOOLS",
     "SEARCH_TOOLS",
     "TODO_CHARS",
     "access_key",
+    "called_names",
     "changed_lines",
     "changed_names",
+    "context_lines",
     "defined_names",
     "describe_call",
     "describe_result",
