@@ -132,7 +132,7 @@ class CommitPaths:
             the conditional commit, which needs no read."""
             nonlocal first
             expected = session.watch.expected(session.version) if session.quiet else None
-            first = take_pending(session, group) if expected is not None else None
+            first = None if expected is None else take_pending(session, group)
             if expected is None or first is None or not first.slots:
                 return session.version, None
             return session.version, (expected, first.records, first.digest)

@@ -32,6 +32,7 @@ import threading
 import time
 import weakref
 from collections.abc import Awaitable, Callable
+from typing import Literal
 
 from memcore.errors import BackendError
 
@@ -92,7 +93,6 @@ class WriterQueue:
         self._idle_since = 0.0  # when the last sync in this turn ended
         self._recheck = STUCK_AFTER  # when the releaser looks again at a turn in use
         self._let_go_soon = False  # a release is scheduled for the loop's next moment
-        self._yielded = False  # the turn was just let go for others waiting
         self._left_waiting: asyncio.Future[None] | None = None  # a wait given up, still on
         _open_queues.add(self)
 
@@ -169,22 +169,18 @@ class WriterQueue:
         turn is no longer needed, ``WaitUnneeded``). False when there can be no queue here (see
         ``try_take``): go without it."""
         try:
-            if self._kept():
-                return True
-            if self._yielded:
-                pass  # let go for others just now: wait behind them
-            elif self.try_take():
+            kept = self._kept()
+            if kept == "kept" or (kept == "none" and self.try_take()):
                 return True
         except OSError as exc:
             logger.debug("sqlite store: no writer queue at %r (%s)", self.path, exc)
             return False
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        if self._yielded:
+        if kept == "let go":
             # Just let go for those waiting: one of them must take it before this writer asks
             # again, or being awake it would likely win the turn back at once (a lock let go
             # goes to whoever asks first, and the woken waiters must first be scheduled).
-            self._yielded = False
             await asyncio.sleep(HANDOVER)
         waiting = self._left_waiting
         if waiting is not None and not waiting.done() and waiting.get_loop() is loop:
@@ -223,21 +219,21 @@ class WriterQueue:
                 raise BackendError(f"sqlite store: cannot lock {self.path!r}: {exc}") from exc
             raise
 
-    def _kept(self) -> bool:
-        """Go on with a turn kept from an earlier sync: for ``TURN`` s, or while nobody waits.
-        When others wait, let it go (``_yielded``: the caller waits behind them)."""
+    def _kept(self) -> Literal["kept", "let go", "none"]:
+        """Go on with a turn kept from an earlier sync ("kept"): for ``TURN`` s, or while nobody
+        waits. When others wait, let it go ("let go": the caller waits behind them)."""
         with self._turn:
-            if not self.held:
-                return False
+            since = self._since
+            if since is None or not self.held:
+                return "none"
             now = time.monotonic()
-            if now - self._since < TURN or not self._others_wait():  # type: ignore[operator]
-                if now - self._since >= TURN:  # type: ignore[operator]
+            if now - since < TURN or not self._others_wait():
+                if now - since >= TURN:
                     self._since = now  # nobody waits: a new turn
                 self._in_use += 1
-                return True
+                return "kept"
             self._give_back_locked()
-        self._yielded = True
-        return False
+        return "let go"
 
     def _wait_blocking(self) -> None:
         """On a thread: say so in the waiters file, and wait for the turn. The descriptors stay
