@@ -55,6 +55,7 @@ from pathlib import Path
 from typing import Protocol
 
 from memcore.prefetch import PredictiveMemoryPrefetcher, fit_calibration
+from memcore.prefetch_kinds import fit_kind_prior
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV_TRANSCRIPTS = ROOT.parent / "shared" / "data" / "claude-code"
@@ -501,17 +502,23 @@ def online_report(sessions: list[Session]) -> None:
 
 def fit_report(sessions: list[Session]) -> None:
     import memcore.prefetch as prefetch
+    import memcore.prefetch_kinds as prefetch_kinds
 
     first, second = halves(sessions)
-    print("\n### Calibration fit: on one half, checked on the other (online, cold and warm)\n")
+    print(
+        "\n### Kind prior and calibration fit: on one half, checked on the other"
+        " (online, cold and warm)\n"
+    )
     print("| fitted on | checked on | top-1 | mean top-1 confidence | confidence - top-1 |")
     print("|---|---|---|---|---|")
-    shipped = prefetch.CALIBRATION
+    shipped = prefetch.CALIBRATION, prefetch_kinds.KIND_PRIOR
     try:
         for fit_name, fit_on, check_name, check_on in (
             ("half 1", first, "half 2", second),
             ("half 2", second, "half 1", first),
         ):
+            # the kind prior first: the calibration is fitted on the scores it gives
+            prefetch_kinds.KIND_PRIOR = fit_kind_prior(session.accesses for session in fit_on)
             prefetch.CALIBRATION = fit_calibration(raw_top1(fit_on, False) + raw_top1(fit_on, True))
             for warm in (False, True):
                 score = evaluate_online(lambda: KernelModel(4), check_on, warm)
@@ -521,10 +528,12 @@ def fit_report(sessions: list[Session]) -> None:
                     f" {score.confidence / score.scored:.3f} |"
                     f" {(score.confidence - score.top1) / score.scored:+.3f} |"
                 )
+        prefetch_kinds.KIND_PRIOR = kinds = fit_kind_prior(session.accesses for session in sessions)
+        table = fit_calibration(raw_top1(sessions, False) + raw_top1(sessions, True))
     finally:
-        prefetch.CALIBRATION = shipped
-    table = fit_calibration(raw_top1(sessions, False) + raw_top1(sessions, True))
-    print("\nFitted on all sessions (paste into memcore/prefetch.py):\n")
+        prefetch.CALIBRATION, prefetch_kinds.KIND_PRIOR = shipped
+    print("\nFitted on all sessions (paste into memcore/prefetch_kinds.py, then prefetch.py):\n")
+    print(f"KIND_PRIOR: KindPrior = {kinds!r}")
     print(f"CALIBRATION: Calibration = {table!r}")
 
 

@@ -40,8 +40,9 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from memcore import _kernels
+from memcore import _kernels, prefetch_kinds
 from memcore.errors import ValidationError
+from memcore.prefetch_kinds import KindPrior, check_kind_prior, kind_shares
 from memcore.stores.base import validate_session_id
 
 log = logging.getLogger(__name__)
@@ -97,16 +98,14 @@ RECENCY_PRIOR_WEIGHT = 20.0
 Calibration = tuple[tuple[float, float], ...]
 
 CALIBRATION: Calibration = (
-    (0.0881, 0.031),
-    (0.1215, 0.062),
-    (0.1541, 0.0732),
-    (0.1834, 0.093),
-    (0.2322, 0.1789),
-    (0.275, 0.1915),
-    (0.3057, 0.2479),
-    (0.3548, 0.3211),
-    (0.4169, 0.4169),
-    (0.5875, 0.6011),
+    (0.0314, 0.0),
+    (0.0705, 0.0873),
+    (0.1048, 0.1268),
+    (0.3002, 0.215),
+    (0.3726, 0.3014),
+    (0.415, 0.4141),
+    (0.4733, 0.4901),
+    (0.6335, 0.6482),
 )
 
 
@@ -181,7 +180,8 @@ class PredictiveMemoryPrefetcher:
     ``max_successors`` and ``decay_at`` bound each session's model (see the kernel);
     ``max_items`` distinct item ids per session (past it the session's model starts afresh) and
     ``max_sessions`` models (least recently used dropped first) bound the rest. ``calibration``
-    replaces :data:`CALIBRATION` (e.g. a table from :func:`fit_calibration` on your own sessions).
+    replaces :data:`CALIBRATION` (e.g. a table from :func:`fit_calibration` on your own sessions),
+    ``kind_prior`` :data:`~memcore.prefetch_kinds.KIND_PRIOR` (``{}``: plain recency only).
     """
 
     def __init__(
@@ -199,6 +199,7 @@ class PredictiveMemoryPrefetcher:
         max_sessions: int = 1024,
         prefetch_n: int = 5,
         calibration: Calibration | None = None,
+        kind_prior: KindPrior | None = None,
     ) -> None:
         window_size = _check_positive("window_size", window_size)
         if window_size < 2:
@@ -214,6 +215,9 @@ class PredictiveMemoryPrefetcher:
         self.max_sessions = _check_positive("max_sessions", max_sessions)
         self.prefetch_n = _check_positive("prefetch_n", prefetch_n)
         self.calibration = CALIBRATION if calibration is None else _check_calibration(calibration)
+        self.kind_prior = (
+            prefetch_kinds.KIND_PRIOR if kind_prior is None else check_kind_prior(kind_prior)
+        )
         self._counter_args: dict[str, Any] = {
             "window_size": window_size,
             "max_order": None if max_order is None else _check_positive("max_order", max_order),
@@ -310,18 +314,22 @@ class PredictiveMemoryPrefetcher:
         for item, probability in counter.predict(number, counter.max_successors * 2):
             scores[item] = weight * probability
         recent = counter.recent()
+        names = model.names
         if recent:
             # each rank's share: this session's rate of "the next access was the item at rank r",
             # pulled towards the measured prior while the session is young
             hits = counter.rank_hits()
             seen_total = counter.accesses + RECENCY_PRIOR_WEIGHT
             last = len(RECENCY_PRIOR) - 1
+            # items that name their kind take their share by kind (memcore.prefetch_kinds)
+            by_kind = kind_shares(self.kind_prior, current_item, [names[i] for i in recent])
             for rank, item in enumerate(recent):
-                prior = RECENCY_PRIOR[min(rank, last)] * RECENCY_PRIOR_WEIGHT
-                share = (hits[rank] + prior) / seen_total
+                share = by_kind[rank]
+                if share is None:
+                    prior = RECENCY_PRIOR[min(rank, last)] * RECENCY_PRIOR_WEIGHT
+                    share = (hits[rank] + prior) / seen_total
                 scores[item] = scores.get(item, 0.0) + (1.0 - weight) * share
         ranked = sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))[:n]
-        names = model.names
         return [(names[item], score) for item, score in ranked]
 
     def export_counts(self, session_id: str) -> dict[str, dict[str, int]]:
