@@ -15,7 +15,7 @@ import pytest
 from memcore.errors import BackendError, ValidationError
 from memcore.stores import open_store
 from memcore.stores.sqlite import SQLiteStore, parse_sqlite_url
-from tests.test_stores import sqlite_url
+from tests.store_support import sqlite_url
 
 # --- SQLite ------------------------------------------------------------------------------------
 

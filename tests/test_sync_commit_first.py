@@ -38,13 +38,13 @@ from memcore.stores.base import (
     read_and_commit_of,
 )
 from memcore.sync import DistributedMemoryManager
+from tests.store_support import make_store
 from tests.test_hardening_sync import (  # noqa: F401  (the lossy fixture)
     Lose,
     _copy_sqlite,
     lossy,
     remove_sqlite,
 )
-from tests.test_stores import make_store
 from tests.test_sync_processes import SESSION as LOOP_SESSION
 from tests.test_sync_processes import bystander_process
 

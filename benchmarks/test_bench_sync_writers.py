@@ -1,0 +1,122 @@
+"""Writer benchmarks: syncs per second by one writer and by four, in one process and across
+processes, on the stores of ``test_bench_sync`` (its fixtures and session).
+
+Run: ``.venv/bin/python -m pytest benchmarks/test_bench_sync_writers.py --benchmark-only -q``.
+
+* ``writers-<store>``: 200 syncs, each of one fresh key, by 1 writer, by 4 writer tasks sharing
+  one replica in one process (group commit: concurrent syncs join one compare-and-set), by 4
+  replicas in one process (each its own store connection, taking turns at SQLite's lock), and by
+  1 and 4 processes (200 syncs each). ``extra_info["syncs_per_second"]`` has the rate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+from typing import Any
+
+import pytest
+
+from benchmarks import test_bench_sync
+from benchmarks.test_bench_sync import SESSION, _backend_name
+from memcore.model import MemoryItem
+from memcore.sync import DistributedMemoryManager
+
+loop = test_bench_sync.loop  # the fixtures: a fresh event loop, and the stores compared
+store_url = test_bench_sync.store_url
+
+# --- writers: syncs per second ------------------------------------------------------------------
+
+SYNCS = 200
+
+
+@pytest.mark.parametrize("layout", ["1-writer", "4-tasks-one-replica", "4-replicas"])
+def test_writers_in_one_process(
+    benchmark: Any, store_url: str, layout: str, loop: asyncio.AbstractEventLoop
+) -> None:
+    """``SYNCS`` syncs of one fresh key each, made by 1 or 4 concurrent writers."""
+    benchmark.group = f"writers-{_backend_name(store_url)}"
+    benchmark.name = layout
+    writers = 1 if layout == "1-writer" else 4
+    replicas = writers if layout == "4-replicas" else 1
+    managers = [DistributedMemoryManager(store_url, replica_id=f"w{i}") for i in range(replicas)]
+    counter = [0]
+
+    async def writer(index: int, manager: DistributedMemoryManager) -> None:
+        for _ in range(SYNCS // writers):
+            counter[0] += 1
+            key = f"w{index}-{counter[0] % 50}"
+            manager.set(SESSION, key, MemoryItem(key, f"{index}/{counter[0]}"))
+            result = await manager.sync_session_memory(SESSION)
+            assert result.success
+
+    async def run() -> None:
+        await asyncio.gather(*(writer(i, managers[i % replicas]) for i in range(writers)))
+
+    loop.run_until_complete(run())  # connections open, session there
+    benchmark.pedantic(lambda: loop.run_until_complete(run()), rounds=5, warmup_rounds=1)
+    if benchmark.stats is not None:  # None under --benchmark-disable (the CI's smoke run)
+        benchmark.extra_info["syncs_per_second"] = round(SYNCS / benchmark.stats.stats.mean, 1)
+    for manager in managers:
+        loop.run_until_complete(manager.close())
+
+
+def _process_writer(url: str, index: int, go: Any, ready: Any, done: Any) -> None:
+    async def main() -> None:
+        manager = DistributedMemoryManager(url, replica_id=f"p{index}")
+        await manager.sync_session_memory(SESSION)
+        ready.release()
+        go.wait()
+        for n in range(SYNCS):
+            key = f"p{index}-{n % 50}"
+            manager.set(SESSION, key, MemoryItem(key, f"{index}/{n}"))
+            result = await manager.sync_session_memory(SESSION)
+            if not result.success:
+                raise SystemExit(1)
+        done.release()  # the timed part ends here: not the close, nor the interpreter's exit
+        await manager.close()
+
+    asyncio.run(main())
+
+
+@pytest.mark.parametrize("processes", [1, 4])
+def test_writers_across_processes(benchmark: Any, store_url: str, processes: int) -> None:
+    """``SYNCS`` syncs per process, by 1 or 4 processes at once: timed from a shared start to
+    the last process's last sync (process start-up and exit, the same for 1 or 4 processes
+    but for the last connection's closing checkpoint, are left out)."""
+    benchmark.group = f"writers-{_backend_name(store_url)}"
+    benchmark.name = f"{processes}-processes"
+    context = multiprocessing.get_context("fork")
+    started: list[Any] = []
+
+    def finish() -> None:
+        if started:
+            for worker in started[2]:
+                worker.join()
+                assert worker.exitcode == 0
+            started.clear()
+
+    def setup() -> None:
+        finish()
+        go, ready, done = context.Event(), context.Semaphore(0), context.Semaphore(0)
+        workers = [
+            context.Process(target=_process_writer, args=(store_url, i, go, ready, done))
+            for i in range(processes)
+        ]
+        for worker in workers:
+            worker.start()
+        for _ in workers:
+            ready.acquire()
+        started[:] = [go, done, workers]
+
+    def run() -> None:
+        go, done, workers = started
+        go.set()
+        for _ in workers:
+            assert done.acquire(timeout=120), "a writer process failed"
+
+    benchmark.pedantic(run, setup=setup, rounds=5)
+    finish()
+    total = processes * SYNCS
+    if benchmark.stats is not None:
+        benchmark.extra_info["syncs_per_second"] = round(total / benchmark.stats.stats.mean, 1)

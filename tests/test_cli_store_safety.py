@@ -1,0 +1,302 @@
+"""The ``memcore`` command's reading commands change nothing, every command takes ``--store``,
+what it writes is private, and junk is refused (issue 14)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import memcore
+from memcore.cli import EXIT_ERROR, main
+from tests.cli_support import (  # noqa: F401  (the fixtures projects and store_url)
+    assert_one_line_error,
+    projects_fixture,
+    run_cli,
+    store_url_fixture,
+)
+from tests.test_claude_code import SESSION
+
+# --- issue 14: reading commands change nothing; every command takes --store --------------------
+
+
+def _import(capsys: pytest.CaptureFixture[str], projects: Path, *store: str) -> str:
+    code, out, err = run_cli(capsys, "import-claude-code", str(projects), *store)
+    assert code == 0, err
+    return out
+
+
+def test_inspect_without_arguments_lists_the_default_store_by_its_real_path(
+    projects: Path, memcore_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = _import(capsys, projects)
+    db = memcore_home / "memory.db"
+    assert f"into {db}" in out  # the real path, not "$MEMCORE_HOME"
+    code, out, err = run_cli(capsys, "inspect")
+    assert code == 0, err
+    header, *rows = out.splitlines()
+    assert header == f"{db}: 1 session(s) (and 1 of memcore's own)"
+    assert rows[0].startswith(f"  {SESSION}:")
+    assert "memcore." not in out  # the access log is memcore's, not a user session
+    code, out, err = run_cli(capsys, "inspect", SESSION)  # a session of the default store
+    assert code == 0, err
+    assert out.startswith(f"{SESSION}: ")
+    assert str(db) in out.splitlines()[0]
+
+
+def test_the_default_store_path_is_shown_in_help(
+    memcore_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from memcore.cli._common import store_label
+
+    assert store_label(None) == str(memcore_home / "memory.db")
+    for command in ("inspect", "verify", "backup", "recover", "compress"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        assert "--store URL" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", [["inspect"], ["verify"], ["inspect", "s1"], ["verify", "s1"]])
+def test_reading_a_missing_store_creates_nothing(
+    command: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "missing"
+    url = f"sqlite:///{folder}/x.db"
+    code, out, err = run_cli(capsys, *command, "--store", url)
+    assert code == EXIT_ERROR
+    assert_one_line_error(err, f"no memcore store at '{folder}/x.db'")
+    assert out == ""
+    assert not folder.exists()
+    code, _, err = run_cli(capsys, command[0], url, *command[1:])  # the older form, the same
+    assert code == EXIT_ERROR
+    assert not folder.exists()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["backup", "nobody"],
+        ["recover", "nobody"],
+        ["verify", "nobody"],
+        ["inspect", "nobody"],
+        ["compress", "nobody", "-o", "OUT"],
+    ],
+)
+def test_a_session_that_does_not_exist_is_an_error_and_is_not_created(
+    command: list[str],
+    projects: Path,
+    store_url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _import(capsys, projects, "--store", store_url)
+    args = [str(tmp_path / "out.mcz") if word == "OUT" else word for word in command]
+    code, _, err = run_cli(capsys, *args, "--store", store_url)
+    assert code == EXIT_ERROR
+    assert_one_line_error(err, "no session 'nobody' in ")
+    assert not (tmp_path / "out.mcz").exists()
+
+    from memcore.stores import open_store
+
+    async def untouched() -> tuple[int, list[object], list[str]]:
+        store = open_store(store_url)
+        try:
+            return (
+                await store.version("nobody"),
+                list(await store.list_backups("nobody")),
+                await store.list_sessions(),
+            )
+        finally:
+            await store.close()
+
+    version, backups, sessions = asyncio.run(untouched())
+    assert (version, backups) == (0, [])
+    assert "nobody" not in sessions
+
+
+def test_reading_commands_do_not_write_the_store(
+    projects: Path, store_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _import(capsys, projects, "--store", store_url)
+    db = Path(store_url.removeprefix("sqlite:///"))
+    before = db.read_bytes()
+    for command in (["inspect"], ["inspect", SESSION], ["verify"], ["verify", SESSION]):
+        code, _, err = run_cli(capsys, *command, "--store", store_url)
+        assert code == 0, err
+    assert db.read_bytes() == before
+    assert not Path(f"{db}-wal").exists() or Path(f"{db}-wal").stat().st_size == 0
+
+
+def _can_mount_read_only() -> bool:
+    if not sys.platform.startswith("linux") or not shutil.which("unshare"):
+        return False
+    probe = subprocess.run(
+        ["unshare", "-m", "sh", "-c", "mount -t tmpfs -o ro none /mnt"],
+        capture_output=True,
+        timeout=30,
+        check=False,
+    )
+    return probe.returncode == 0
+
+
+@pytest.mark.skipif(not _can_mount_read_only(), reason="needs unshare -m and mount (root)")
+def test_inspect_and_verify_work_on_read_only_media(
+    projects: Path, store_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _import(capsys, projects, "--store", store_url)
+    db = Path(store_url.removeprefix("sqlite:///"))
+    media = tmp_path / "media"
+    media.mkdir()
+    script = (
+        f"mount --bind {db.parent} {media} && mount -o remount,ro,bind {media} && "
+        f"{sys.executable} -m memcore inspect --store sqlite:///{media}/{db.name} {SESSION} && "
+        f"{sys.executable} -m memcore verify --store sqlite:///{media}/{db.name}"
+    )
+    proc = subprocess.run(
+        ["unshare", "-m", "sh", "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Always run the tests" in proc.stdout
+    assert "all ok" in proc.stdout
+
+
+def test_inspect_on_a_damaged_record_points_at_memcore_recover(
+    projects: Path, store_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _import(capsys, projects, "--store", store_url)
+    from memcore.stores import open_store
+    from memcore.stores.sqlite import SQLiteStore
+
+    async def damage() -> None:
+        store = open_store(store_url)
+        assert isinstance(store, SQLiteStore)
+        key, record = sorted((await store.read_snapshot(SESSION)).records.items())[0]
+        store._tamper(SESSION, key, record[:-1] + bytes([record[-1] ^ 1]))
+        await store.close()
+
+    asyncio.run(damage())
+    code, _, err = run_cli(capsys, "inspect", "--store", store_url, SESSION)
+    assert code == EXIT_ERROR
+    assert_one_line_error(err, "`memcore recover --store ")
+    assert f" {SESSION}`" in err
+    assert "recover_corrupted_memory" not in err
+
+
+# --- issue 14: permissions ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def umask_022() -> Iterator[None]:
+    old = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.mark.usefixtures("umask_022")
+def test_the_default_store_and_bundles_are_private(
+    projects: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    home = tmp_path / "data" / "memcore"
+    monkeypatch.setenv("MEMCORE_HOME", str(home))
+    _import(capsys, projects)
+    assert _mode(home) == 0o700
+    assert _mode(home.parent) == 0o700  # made for the store too
+    assert _mode(home / "memory.db") == 0o600
+    assert _mode(home / "memory.db-writers") == 0o600  # the writer queue's files (made by a sync)
+    assert _mode(home / "memory.db-waiters") == 0o600
+
+    from memcore.stores import open_store
+
+    async def while_open() -> list[int]:  # the -wal and -shm files exist while a store is open
+        store = open_store(None)
+        try:
+            await store.version(SESSION)
+            return [_mode(home / f"memory.db{suffix}") for suffix in ("-wal", "-shm")]
+        finally:
+            await store.close()
+
+    assert asyncio.run(while_open()) == [0o600, 0o600]
+    bundle = tmp_path / "out.mcz"
+    code, _, err = run_cli(capsys, "compress", SESSION, "-o", str(bundle))
+    assert code == 0, err
+    assert _mode(bundle) == 0o600
+
+
+# --- issue 14: decompress says what it does not show ----------------------------------------------
+
+
+def test_decompress_says_how_many_entries_are_not_shown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from memcore.compression import compress_memory_hierarchy
+
+    now = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    items = [
+        memcore.MemoryItem(f"n{i:02d}", f"note {i} about topic {i}", "critical", now)
+        for i in range(12)
+    ] + [
+        memcore.MemoryItem(f"h{i:02d}", f"older note {i}.", "high", now - timedelta(hours=3))
+        for i in range(7)
+    ]
+    bundle = tmp_path / "b.mcz"
+    bundle.write_bytes(compress_memory_hierarchy(items, now=now)[0])
+    code, out, err = run_cli(capsys, "decompress", str(bundle))
+    assert code == 0, err
+    assert "level1 (whole): 12 items" in out
+    assert "... and 7 more items (--all lists them)" in out
+    assert "... and 2 more items (--all lists them)" in out
+    assert "9 entries not shown" in out
+    assert "--all" in out.splitlines()[-1]
+    assert "--json" in out.splitlines()[-1]
+    code, out, err = run_cli(capsys, "decompress", "--all", str(bundle))
+    assert code == 0, err
+    assert all(f"n{i:02d}" in out for i in range(12))
+    assert all(f"h{i:02d}" in out for i in range(7))
+    assert "not shown" not in out
+
+
+# --- issue 14: junk given as a transcript -------------------------------------------------------
+
+
+def test_junk_given_as_a_transcript_is_an_error_and_stores_nothing(
+    tmp_path: Path, store_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    junk = tmp_path / "mk.py"
+    junk.write_text("".join(f"print({i})  # not a transcript\n" for i in range(30)))
+    code, out, err = run_cli(capsys, "import-claude-code", str(junk), "--store", store_url)
+    assert code == EXIT_ERROR
+    assert_one_line_error(err, "not a Claude Code transcript")
+    assert "nothing stored" in err
+    assert "stored session" not in out
+    assert not Path(store_url.removeprefix("sqlite:///")).exists()
+
+
+def test_demo_names_the_default_store_by_its_real_path(
+    memcore_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run_cli(capsys, "demo", "--no-transcripts", "--notes", "20")
+    assert code == 0, err
+    assert f"the default SQLite store, {memcore_home / 'memory.db'}" in out
+    assert "$MEMCORE_HOME" not in out
