@@ -11,7 +11,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
+import os
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -188,6 +190,43 @@ def _take_in_child(database: str, answer: Any) -> None:
     queue = WriterQueue(database)
     answer.put(queue.try_take())
     queue.close()
+
+
+def _open_queue_files(database: str) -> int:
+    """How many descriptors of this process are open on the database's queue files."""
+    names = {os.path.realpath(f"{database}-writers"), os.path.realpath(f"{database}-waiters")}
+    count = 0
+    for entry in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):
+            count += os.readlink(f"/proc/self/fd/{entry}") in names
+    return count
+
+
+def _count_in_child(database: str, answer: Any) -> None:
+    answer.put(_open_queue_files(database))
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc")
+async def test_a_forked_child_does_not_keep_the_parents_queue_files(tmp_path: Path) -> None:
+    database = str(tmp_path / "q.db")
+    holder = WriterQueue(database)
+    assert await holder.take(1)  # held by a sync in progress across the fork: kept by the parent
+    assert _open_queue_files(database) == 2
+    context = multiprocessing.get_context("fork")
+    answer = context.Queue()
+    child = context.Process(target=_count_in_child, args=(database, answer))
+    child.start()
+    assert answer.get(timeout=10) == 0
+    child.join(10)
+    assert child.exitcode == 0
+    assert holder.held  # closing the child's copies let nothing go
+    other = WriterQueue(database)
+    assert not other.try_take()
+    holder.done()
+    holder.give_back()
+    assert other.try_take()
+    other.close()
+    holder.close()
 
 
 async def test_a_kept_turn_is_let_go_before_a_fork(tmp_path: Path) -> None:

@@ -390,11 +390,22 @@ def _let_go_before_fork() -> None:
 
 
 def _after_fork_in_child() -> None:
-    """Threads do not survive a fork, and a lock one held stays held: make them afresh."""
+    """Threads do not survive a fork, and a lock one held stays held: make them afresh. The
+    parent's descriptors are closed here: the child opens its own files when it first syncs
+    (closing a copy lets no lock go: a ``flock`` lasts while any copy of its file is open, and
+    the parent keeps its own)."""
     _RELEASER.after_fork_in_child()
     for queue in list(_open_queues):
         queue._turn = threading.Lock()
         queue._guard = threading.Lock()
+        queue._forget_turn()
+        for fd in (queue._fd, queue._waiters_fd):
+            if fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        queue._fd = queue._waiters_fd = None
+        queue._threads = 0
+        queue._closing = False
 
 
 if hasattr(os, "register_at_fork"):
