@@ -13,11 +13,14 @@ strings here, interned to ints by the kernel in the same native call that counts
   current item) with recency (the rest, times how often this session's next access has been the
   item at that recency rank, starting from :data:`RECENCY_PRIOR`): on agent sessions the next
   access is the current item again about a fifth of the time, often before any count has seen
-  it; in a program trace it rarely is, and the session's own rates learn that. The confidence
-  is that score **calibrated**: mapped through the measured hit rate of scores like it on real
-  Claude Code sessions (:data:`CALIBRATION`, fitted by ``benchmarks/prefetch_quality.py
-  --fit``), so a confidence of 0.6 means right about 60 % of the time on such sessions (on other
-  streams, fit your own with :func:`fit_calibration` and pass it as ``calibration``);
+  it; in a program trace it rarely is, and the session's own rates learn that. Items that name
+  their kind (``file:...``, ``cmd:...``) take their recency share by kind instead
+  (:mod:`memcore.prefetch_kinds`: after an edit, the last command, not an older file). The
+  confidence is that score **calibrated**: mapped through the measured hit rate of scores like
+  it on real Claude Code sessions (:data:`CALIBRATION`, fitted by
+  ``benchmarks/prefetch_quality.py --fit``), so a confidence of 0.6 means right about 60 % of
+  the time on such sessions (on other streams, fit your own with :func:`fit_calibration` and
+  pass it as ``calibration``);
 * ``prefetch_predicted_items`` loads every prediction above ``threshold`` through ``loader`` into
   a bounded LRU cache, concurrently; ``get`` serves from that cache and counts hits and misses.
 
