@@ -49,19 +49,18 @@ from memcore.stores.base import (
     Snapshot,
     validate_backup_id,
     validate_digest,
-    validate_expected,
     validate_key,
     validate_records,
     validate_session_id,
     validate_version,
 )
 from memcore.stores.sqlite_connection import _INLINE_ROWS
-from memcore.stores.sqlite_locked import SQLiteLockedSync, conditional_cas
+from memcore.stores.sqlite_locked import SQLiteLockedSync
 from memcore.stores.sqlite_schema import (
-    _CAS_META_UNCHANGED,
     _MARK_CONTENDED,
     _blob_cell,
     _commit_rows,
+    _commit_unchanged,
     _ensure_store_info,
     _int_cell,
     _parse_incarnation,
@@ -69,7 +68,6 @@ from memcore.stores.sqlite_schema import (
     _text_cell,
     _to_signed,
     _to_unsigned,
-    _write_rows,
     parse_sqlite_url,
 )
 
@@ -239,19 +237,14 @@ class SQLiteStore(SQLiteLockedSync):
         On the event loop's thread it never waits: a write lock held by another connection
         gives None at once, and the sync reads and merges as usual."""
         validate_session_id(session_id)
-        validate_expected(expected)
-        validate_records(records)
-        validate_digest(digest)
-        cas = conditional_cas(session_id, expected, digest)
-        new = expected.version + 1
-        rows = [(key, bytes(record)) for key, record in records.items()]
+        conditional = self._conditional(session_id, (expected, records, digest))
+        assert conditional is not None
+        cas, rows = conditional
 
         def work(conn: sqlite3.Connection) -> int | None:
             def body() -> int | None:
-                if not conn.execute(_CAS_META_UNCHANGED, cas).rowcount:
-                    return None  # not the state the replica saw: nothing written
-                _write_rows(conn, session_id, rows, new, journal=True)
-                return new
+                # None: not the state the replica saw, nothing written
+                return _commit_unchanged(conn, session_id, cas, rows)
 
             try:
                 return self._transaction(conn, body, write=True)

@@ -36,17 +36,16 @@ from memcore.stores.base import (
 )
 from memcore.stores.sqlite_connection import SQLiteConnection
 from memcore.stores.sqlite_schema import (
-    _CAS_META_UNCHANGED,
     _READ_CHANGES,
     _READ_CHANGES_AND_INCARNATION,
     _commit_rows,
+    _commit_unchanged,
     _int_cell,
     _parse_incarnation,
     _records,
     _store_info_exists,
     _to_signed,
     _to_unsigned,
-    _write_rows,
 )
 from memcore.stores.writer_queue import (
     PATIENCE,
@@ -198,12 +197,11 @@ class SQLiteLockedSync(SQLiteConnection):
             conn.execute("BEGIN IMMEDIATE")
             try:
                 if optimistic is not None and self._store_info(conn):
-                    cas, rows = optimistic
-                    if conn.execute(_CAS_META_UNCHANGED, cas).rowcount:
-                        _write_rows(conn, session_id, rows, cas[0], journal=True)
+                    landed = _commit_unchanged(conn, session_id, *optimistic)
+                    if landed is not None:
                         conn.execute("COMMIT")
-                        written[0] = len(rows)
-                        return None, int(cas[0])
+                        written[0] = len(optimistic[1])
+                        return None, landed
                 delta = self._read_delta(conn, session_id, since_version)
                 planned = plan(delta)
                 new = None

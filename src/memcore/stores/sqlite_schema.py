@@ -10,6 +10,7 @@ import os
 import sqlite3
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl
 
 from memcore.errors import BackendError, CorruptedMemoryError, ValidationError
@@ -205,6 +206,22 @@ def _write_rows(
     conn.executemany(_UPSERT_ITEM, [(session_id, k, r, version) for k, r in rows])
     if journal:
         conn.executemany(_APPEND_JOURNAL, [(session_id, version, k, r) for k, r in rows])
+
+
+def _commit_unchanged(
+    conn: sqlite3.Connection,
+    session_id: str,
+    cas: tuple[Any, ...],
+    rows: list[tuple[str, bytes]],
+) -> int | None:
+    """``commit_if_unchanged``'s writes inside the caller's write transaction: the conditional
+    meta ``UPDATE`` (``cas``: its parameters, the new version first), then the rows. None, and
+    nothing written, when the session is not in the expected state."""
+    if not conn.execute(_CAS_META_UNCHANGED, cas).rowcount:
+        return None
+    new: int = cas[0]
+    _write_rows(conn, session_id, rows, new, journal=True)
+    return new
 
 
 def _commit_rows(
