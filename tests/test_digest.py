@@ -229,6 +229,35 @@ def test_a_cut_line_keeps_half_its_words_and_ends_on_no_connective() -> None:
         assert cut.count("`") % 2 == 0
 
 
+def test_after_a_compaction_the_items_it_summarized_speak_only_when_room_is_left() -> None:
+    """Claude Code's own summary stands for what came before it; the work since comes first."""
+    before = [
+        _agent(i, f"The parser now reads `old_{i}.toml` through `load_old_{i}()`.", kind="fact")
+        for i in range(12)
+    ]
+    summary = MemoryItem(
+        "sum",
+        "The session moved the config loader to `config/loader.py`: `load_config()` replaced "
+        "the twelve old loaders.",
+        metadata={"source": "claude-code", "kind": "summary", "compaction": True},
+        created_at=T0 + timedelta(minutes=20),
+    )
+    since = [
+        _agent(30 + i, f"All tests pass after `fix_{i}()` in `config/loader.py`.", kind="fact")
+        for i in range(3)
+    ]
+    items = [*before, summary, *since]
+    tight = session_digest(items, 90).text
+    assert "`load_config()`" in tight
+    assert "`fix_2()`" in tight
+    assert "old_" not in tight
+    roomy = session_digest(items, 2000).text
+    assert "`load_old_0()`" in roomy  # still said when there is room
+    assert roomy.index("load_old_0") < roomy.index("load_config")  # in session order
+    # without the summary, the earlier items are ordinary lines
+    assert "old_" in session_digest([*before, *since], 90).text
+
+
 @needs_data
 def test_every_compaction_of_a_session_is_a_case_on_request() -> None:
     from benchmarks.compaction_quality import load_cases

@@ -107,7 +107,7 @@ def session_digest(
     count = resolve_counter(counter)
     coerced = [MemoryItem.coerce(item) for item in items]
     ordered = sorted(coerced, key=lambda item: (item.created_at, item.id))
-    candidates = _unique(build_candidates(ordered))
+    candidates = _unique(_candidates(ordered))
     greedy = _Greedy(candidates, token_budget, count)
     greedy.run(token_budget, capped=True)
     greedy.run(token_budget, capped=False)
@@ -123,6 +123,31 @@ def session_digest(
         text, sections = _render(chosen)
         tokens = count(text)
     return SessionDigest(text=text, tokens=tokens, sections=sections)
+
+
+def _candidates(ordered: list[MemoryItem]) -> list[Candidate]:
+    """The candidate lines of ``ordered``; after a compaction, the items it summarized speak
+    only when room is left.
+
+    A compaction summary (Claude Code's own, imported as a ``summary`` item marked
+    ``compaction``) is a strong model's account of everything before it, and all the agent
+    knew from then on: the lines of the earlier items become spare lines, said only when the
+    summary and the work since have had their chance. Their "still open" lines are dropped:
+    what was open then is what the summary says, not what the earlier items left."""
+    cut = 0
+    for index, item in enumerate(ordered):
+        meta = item.metadata
+        if meta.get("kind") == "summary" and meta.get("compaction") is True:
+            cut = index
+    if cut == 0:
+        return build_candidates(ordered)
+    earlier = [
+        cand._replace(spare=True)
+        for cand in build_candidates(ordered[:cut])
+        if cand.section != "open"
+    ]
+    since = [cand._replace(seq=cand.seq + cut) for cand in build_candidates(ordered[cut:])]
+    return earlier + since
 
 
 def _fill(

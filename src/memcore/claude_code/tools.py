@@ -16,6 +16,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from memcore.claude_code.background import started_task
 from memcore.claude_code.briefs import brief_lines, is_brief_path
 from memcore.claude_code.code_names import (
     CALLS_LIMIT,
@@ -344,6 +345,8 @@ def describe_result(
         command = one_line(str(target.get("command", "")), 300)
         code = exit_code(text, is_error)
         meta["exit_code"] = code
+        if not is_error and started_task(text) is not None:  # its outcome comes by TaskOutput
+            return f"`{command}` started in the background", meta
         if is_error or code != 0:
             lines = error_lines(text)
             meta["error_lines"] = lines

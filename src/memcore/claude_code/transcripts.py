@@ -47,6 +47,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from memcore.claude_code.background import (
+    as_command_result,
+    read_task_output,
+    started_task,
+    still_running,
+)
 from memcore.claude_code.discovery import (
     default_projects_dir,
     find_transcripts,
@@ -70,6 +76,7 @@ from memcore.claude_code.tools import (
     access_key,
     describe_call,
     describe_result,
+    one_line,
     tool_target,
 )
 from memcore.errors import NotFoundError, ValidationError
@@ -128,6 +135,8 @@ class _Parser:
         self.out = Transcript(path=path, session_id=session or "", agent_id=agent)
         self.forced_session = session
         self.tool_calls: dict[str, tuple[str, dict[str, Any]]] = {}
+        #: the command of each task a Bash call started in the background, by task id
+        self.background: dict[str, str] = {}
         self.messages: dict[str, dict[str, Any]] = {}  # API message id -> text parts and usage
         self.timestamps: dict[str, datetime] = {}
         self.summaries: list[tuple[int, dict[str, Any]]] = []
@@ -394,10 +403,28 @@ class _Parser:
         if tool == "TaskCreate":
             self.tasks.result(use_id, tool_use_result)
         text = _block_text(block.get("content"))
+        failed = bool(block.get("is_error"))
+        if tool == "Bash" and not failed and isinstance(target.get("command"), str):
+            started = started_task(text)
+            if started is not None:
+                self.background[started] = one_line(target["command"], 300)
+        elif tool == "TaskOutput" and not failed:
+            task = read_task_output(text)
+            if task is not None and not task.finished:
+                details = {"task_id": task.task_id, "status": task.status}
+                described = still_running(task, self.background)
+                self.add(item_id, "tool_result", described, when, {**meta, "tool": tool, **details})
+                return
+            if task is not None and task.task_type == "local_bash":  # a command's output
+                tool = "Bash"
+                target, text, failed = as_command_result(task, self.background)
+                target = {**target, "task_id": task.task_id, "background": True}
+            elif task is not None:  # a sub-agent's report, without the envelope
+                text = task.output
         described, details = describe_result(
-            tool, target, text, bool(block.get("is_error")), tool_use_result, meta.get("cwd")
+            tool, target, text, failed, tool_use_result, meta.get("cwd")
         )
-        is_error = bool(block.get("is_error")) or details.get("exit_code", 0) != 0
+        is_error = failed or details.get("exit_code", 0) != 0
         rejected = bool(details.get("rejected"))
         refused = bool(details.get("refused"))  # a guard of Claude Code's (HARNESS_GUARDS)
         kind = "error" if is_error and not rejected and not refused else "tool_result"

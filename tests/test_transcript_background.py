@@ -1,0 +1,100 @@
+"""Background tasks in a transcript: a command run in the background is described by its outcome
+when ``TaskOutput`` reads it, as a command's result (not a sub-agent's report), and a look at a
+task still running says only that it runs."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from memcore import session_digest
+from memcore.claude_code.background import read_task_output, started_task
+from tests.test_transcript_agent_records import _Records
+
+COMMAND = "mix test test/shop/cart_test.exs 2>&1"
+STARTED = (
+    "Command running in background with ID: bd0afab. Output is being written to: "
+    "/tmp/claude-1000/tasks/bd0afab.output"
+)
+
+
+def _envelope(task_type: str, status: str, output: str, code: int | None = None) -> str:
+    exit_code = "" if code is None else f"<exit_code>{code}</exit_code>\n\n"
+    return (
+        "<retrieval_status>success</retrieval_status>\n\n<task_id>bd0afab</task_id>\n\n"
+        f"<task_type>{task_type}</task_type>\n\n<status>{status}</status>\n\n{exit_code}"
+        f"<output>\n{output}\n</output>"
+    )
+
+
+def _session(*outputs: str) -> _Records:
+    records = _Records()
+    records.user("run the cart tests")
+    records.tool("Bash", {"command": COMMAND, "run_in_background": True}, STARTED)
+    for output in outputs:
+        records.tool("TaskOutput", {"task_id": "bd0afab", "block": True}, output)
+    return records
+
+
+def test_a_command_started_in_the_background_has_not_succeeded_yet() -> None:
+    items = _session().items()
+    started = [i for i in items if i.metadata.get("kind") == "tool_result"]
+    assert [i.content for i in started] == [f"`{COMMAND}` started in the background"]
+
+
+def test_a_failed_background_command_is_an_error_of_that_command() -> None:
+    warning = (
+        "     warning: single-quoted strings are deprecated\n 264 \u2502   defp handle(a) do\n"
+        "  1) test totals round (Shop.CartTest)\n     Assertion with == failed"
+    )
+    items = _session(
+        _envelope("local_bash", "running", "Compiling 3 files"),
+        _envelope("local_bash", "failed", warning, code=2),
+    ).items()
+    results = [i for i in items if i.metadata.get("tool") in ("Bash", "TaskOutput")]
+    _, running, failed = (i for i in results if i.metadata.get("kind") != "tool_call")
+    assert running.content == f"`{COMMAND}` was still running in the background"
+    assert not running.metadata.get("report")
+    assert failed.metadata["kind"] == "error"
+    assert failed.metadata["tool"] == "Bash"
+    assert failed.metadata["background"] is True
+    assert failed.content.startswith(f"`{COMMAND}` failed (exit 2): ")
+    assert "Assertion with == failed" in failed.content
+    digest = session_digest(items, 400)
+    assert "mix test test/shop/cart_test.exs" in digest.sections["errors"]
+    assert "264 \u2502" not in digest.sections.get("decisions", "")
+
+
+def test_a_background_command_that_passed_is_a_command_outcome() -> None:
+    items = _session(_envelope("local_bash", "completed", "43 tests, 0 failures", code=0)).items()
+    done = [i for i in items if i.metadata.get("background")]
+    assert len(done) == 1
+    assert done[0].metadata["kind"] == "tool_result"
+    assert done[0].content == f"`{COMMAND}` succeeded (exit 0): 43 tests, 0 failures"
+
+
+def test_a_sub_agents_report_loses_its_envelope_and_a_running_one_is_no_report() -> None:
+    report = "The bug was a map iterated in random order in `merge()`."
+    records = _Records()
+    records.user("review the merge code")
+    records.tool(
+        "TaskOutput", {"task_id": "a1"}, _envelope("local_agent", "running", "[Tool: Read]")
+    )
+    records.tool("TaskOutput", {"task_id": "a1"}, _envelope("local_agent", "completed", report))
+    records.tool("TaskOutput", {"task_id": "a2"}, "All 12 checks pass in `lint.py`.")  # no envelope
+    results = [i for i in records.items() if i.metadata.get("kind") == "tool_result"]
+    running, done, plain = results
+    assert running.content == "Sub-agent task `bd0afab` was still running"
+    assert not running.metadata.get("report")
+    assert done.content == report
+    assert done.metadata["report"] is True
+    assert plain.content == "All 12 checks pass in `lint.py`."
+    assert plain.metadata["report"] is True
+
+
+@given(st.text(max_size=300))
+def test_any_text_reads_as_an_envelope_or_none_without_raising(text: str) -> None:
+    task = read_task_output(text)
+    assert task is None or isinstance(task.status, str)
+    started = started_task(text)
+    assert started is None or started in text
