@@ -229,6 +229,17 @@ def test_a_cut_line_keeps_half_its_words_and_ends_on_no_connective() -> None:
         assert cut.count("`") % 2 == 0
 
 
+def test_a_code_block_glued_to_a_sentence_is_no_statement() -> None:
+    text = (
+        "The test only checks `err` from `cmd.CombinedOutput()`:```go\n"
+        'if output, err := cmd.CombinedOutput(); err != nil { t.Fatalf("hook failed: %v", err) }'
+        "\n```\nThe fix logs the output in `runHook()`."
+    )
+    decisions = session_digest([_agent(1, text, kind="fact")], 400).sections["decisions"]
+    assert "`runHook()`" in decisions
+    assert "t.Fatalf" not in decisions
+
+
 def test_after_a_compaction_the_items_it_summarized_speak_only_when_room_is_left() -> None:
     """Claude Code's own summary stands for what came before it; the work since comes first."""
     before = [

@@ -98,3 +98,12 @@ def test_any_text_reads_as_an_envelope_or_none_without_raising(text: str) -> Non
     assert task is None or isinstance(task.status, str)
     started = started_task(text)
     assert started is None or started in text
+
+
+def test_a_json_answer_is_no_outcome_of_a_command() -> None:
+    records = _Records()
+    records.user("what do the reviewers say?")
+    answer = '{"comments":[{"id":"IC_1","body":"Please rename it"}]}'
+    records.tool("Bash", {"command": "gh pr view --json comments"}, answer)
+    result = next(i for i in records.items() if i.metadata.get("kind") == "tool_result")
+    assert result.content == "`gh pr view --json comments` succeeded (exit 0)"

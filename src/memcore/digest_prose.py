@@ -12,6 +12,7 @@ pure twin, as are the name and conclusion scans): this module gives them their s
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -32,6 +33,9 @@ SPARE = 0.5
 SENTENCE_WORDS = 60
 #: Base score of a statement of the agent's text, by what the import judged the text to be.
 _STATEMENT_BASE = {"conclusion": 3.0, "decision": 3.0, "answer": 2.0}
+#: A code fence glued to the text before it ("it only checks:```go"): the walk knows a fence by
+#: a line that starts with one, so such a block would be read as sentences.
+_GLUED_FENCE = re.compile(r"(?<=\S)[ \t]*(```|~~~)")
 
 
 class Candidate(NamedTuple):
@@ -128,7 +132,10 @@ def statements(
     elif report or kind == "summary":
         base = 2.0  # a sub-agent's report, or what an earlier compaction kept
     out: list[Candidate] = []
-    found = prose.statement_sentences(item.content, needs_names, spare, seen)
+    content = item.content
+    if "```" in content or "~~~" in content:
+        content = _GLUED_FENCE.sub(r"\n\1", content)
+    found = prose.statement_sentences(content, needs_names, spare, seen)
     for index, (sentence, joined, words, names, concluding, aside, listy) in enumerate(found):
         at = seq + min(index, 999) / 1000  # in the text's own order
         if spare:

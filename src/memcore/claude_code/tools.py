@@ -356,6 +356,8 @@ def describe_result(
         if paths:
             meta["paths"] = paths  # the files a command named (git status, a diff --stat...)
         short = [one_line(line) for line in text.splitlines() if line.strip()]
+        if short and short[0].startswith(("{", "[")):
+            short = []  # data (a JSON answer), not a sentence about the outcome
         if not outcome and 0 < len(short) <= 2 and not is_trivial_command(command):
             outcome = short  # a short answer ("[main 1a2b3c] Fix rounding") is the outcome
         meta["outcome"] = outcome
