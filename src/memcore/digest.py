@@ -14,7 +14,8 @@ the budget, best lines first; a second pass gives what is left to the best remai
 any section; a line that no longer fits whole is cut at a word with an ellipsis. Lines are then
 written in session order within their section, and the text is counted once more as a whole:
 ``text`` never exceeds the budget. Nothing depends on item order or on the kernels in use, so
-the same items give the same bytes, compiled or pure.
+the same items give the same bytes, compiled or pure. After a compaction, Claude Code's summary
+speaks for the items before it: those give spare lines only (see ``_candidates``).
 """
 
 from __future__ import annotations
