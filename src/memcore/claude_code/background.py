@@ -63,13 +63,13 @@ def as_command_result(
     task: TaskOutput, commands: Mapping[str, str]
 ) -> tuple[dict[str, Any], str, bool]:
     """A finished background shell's output as the result of its ``Bash`` call: the call's
-    target (its command, when the call that started the task was seen), the output, and
-    whether it failed."""
+    target (its command, when the call that started the task was seen, and the task), the
+    output, and whether it failed."""
     command = commands.get(task.task_id) or f"background task {task.task_id}"
     failed = task.status != "completed" or (task.exit_code or 0) != 0
     code = task.exit_code if task.exit_code is not None else (1 if failed else 0)
     text = f"Exit code {code}\n{task.output}" if failed else task.output
-    return {"command": command}, text, failed
+    return {"command": command, "task_id": task.task_id, "background": True}, text, failed
 
 
 def still_running(task: TaskOutput, commands: Mapping[str, str]) -> str:

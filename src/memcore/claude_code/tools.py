@@ -345,7 +345,9 @@ def describe_result(
         command = one_line(str(target.get("command", "")), 300)
         code = exit_code(text, is_error)
         meta["exit_code"] = code
-        if not is_error and started_task(text) is not None:  # its outcome comes by TaskOutput
+        started = None if is_error else started_task(text)
+        if started is not None:  # its outcome comes by TaskOutput
+            meta["task_id"] = started
             return f"`{command}` started in the background", meta
         if is_error or code != 0:
             lines = error_lines(text)

@@ -47,12 +47,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from memcore.claude_code.background import (
-    as_command_result,
-    read_task_output,
-    started_task,
-    still_running,
-)
+from memcore.claude_code.background import as_command_result, read_task_output, still_running
 from memcore.claude_code.discovery import (
     default_projects_dir,
     find_transcripts,
@@ -404,11 +399,7 @@ class _Parser:
             self.tasks.result(use_id, tool_use_result)
         text = _block_text(block.get("content"))
         failed = bool(block.get("is_error"))
-        if tool == "Bash" and not failed and isinstance(target.get("command"), str):
-            started = started_task(text)
-            if started is not None:
-                self.background[started] = one_line(target["command"], 300)
-        elif tool == "TaskOutput" and not failed:
+        if tool == "TaskOutput" and not failed:
             task = read_task_output(text)
             if task is not None and not task.finished:
                 details = {"task_id": task.task_id, "status": task.status}
@@ -418,13 +409,14 @@ class _Parser:
             if task is not None and task.task_type == "local_bash":  # a command's output
                 tool = "Bash"
                 target, text, failed = as_command_result(task, self.background)
-                target = {**target, "task_id": task.task_id, "background": True}
             elif task is not None:  # a sub-agent's report, without the envelope
                 text = task.output
         described, details = describe_result(
             tool, target, text, failed, tool_use_result, meta.get("cwd")
         )
         is_error = failed or details.get("exit_code", 0) != 0
+        if tool == "Bash" and "task_id" in details:  # started in the background: its command
+            self.background[details["task_id"]] = one_line(str(target.get("command", "")), 300)
         rejected = bool(details.get("rejected"))
         refused = bool(details.get("refused"))  # a guard of Claude Code's (HARNESS_GUARDS)
         kind = "error" if is_error and not rejected and not refused else "tool_result"
