@@ -532,7 +532,7 @@ def _error(item: MemoryItem, seq: int, recency: float, by_id: dict[str, MemoryIt
             named = f" ({quoted_list(names[:3])})" if names else ""
             fix = f"; fixed by editing {' and '.join(paths)}{named}"
         else:
-            fix = "; the rerun passed without an edit"
+            fix = _rerun_fix(meta, fixes)
     elif meta.get("resolved") is False:
         fix = "; not fixed in this session" if meta.get("tool") in ("Bash", *_EDITS) else ""
     line = f"- {said.rstrip('.')}{fix}."
@@ -540,6 +540,18 @@ def _error(item: MemoryItem, seq: int, recency: float, by_id: dict[str, MemoryIt
     if meta.get("tool") in _LOOKUPS:  # a guessed path or pattern: a lookup that missed
         score -= 3.0
     return Candidate("errors", seq, score, line)
+
+
+def _rerun_fix(error: Mapping[str, Any], fixes: Sequence[MemoryItem]) -> str:
+    """How a failure passed with no edit: the same command again, or the way that worked."""
+    failed = error.get("command")
+    for item in fixes:
+        command = item.metadata.get("command")
+        if not isinstance(command, str) or not isinstance(failed, str):
+            continue
+        if normalize_command(command) != normalize_command(failed):
+            return f"; then {_code(cut_words(' '.join(command.split()), 40))} succeeded"
+    return "; the rerun passed without an edit"
 
 
 def _open_lines(

@@ -9,7 +9,12 @@ linker watches tool results in order:
 * each successful edit after it is a candidate fix;
 * the next success under the same key closes the error: its item gets ``fixed_by`` (the edits in
   between, or the succeeding call itself when nothing was edited) and ``resolved_by``; each of
-  those edits gets the error's id in ``fixes``. An error never closed keeps ``resolved: False``.
+  those edits gets the error's id in ``fixes``;
+* a failed command is also closed by the next command when, with no edit in between, it is the
+  same command run another way and succeeds (``git push`` failed, ``git push --set-upstream
+  origin main`` passed): the way that worked is its fix.
+
+An error never closed keeps ``resolved: False``.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from memcore.claude_code.tools import EDIT_TOOLS, normalize_command
+from memcore.claude_code.tools import EDIT_TOOLS, is_variant, normalize_command
 from memcore.model import MemoryItem
 
 #: At most this many edits are named as one failure's fix (the last ones before the success).
@@ -38,8 +43,13 @@ class FixLinker:
     """Follows one transcript's results; mutates the metadata of items it already emitted."""
 
     def __init__(self) -> None:
-        self.open: dict[str, MemoryItem] = {}
+        #: The failures not closed yet, by key, oldest first: a check that failed again after an
+        #: edit is still the same open problem, and the success that ends it closes them all.
+        self.open: dict[str, list[MemoryItem]] = {}
+        #: The edits made since each open failure, by the failure's id.
         self.candidates: dict[str, list[MemoryItem]] = {}
+        #: The last failed command, while no edit and no other command has followed it.
+        self.last_failed: tuple[str, str] | None = None
 
     def result(
         self,
@@ -50,20 +60,33 @@ class FixLinker:
         call_item: MemoryItem | None,
     ) -> None:
         key = link_key(tool, target)
+        command = target.get("command") if tool == "Bash" else None
+        last_failed, self.last_failed = self.last_failed, None
         if not ok:
             if result_item is not None:
                 result_item.metadata["resolved"] = False
-                self.open[key] = result_item
-                self.candidates[key] = []
+                self.open.setdefault(key, []).append(result_item)
+                self.candidates[result_item.id] = []
+                if isinstance(command, str):
+                    self.last_failed = (key, command)
             return
         if tool in EDIT_TOOLS and call_item is not None:
             for pending in self.candidates.values():
                 if call_item not in pending:
                     pending.append(call_item)
-        error = self.open.pop(key, None)
-        if error is None:
-            return
-        fixes = self.candidates.pop(key, [])[-_MAX_FIXES:]
+        if isinstance(command, str) and last_failed is not None and key not in self.open:
+            failed_key, failed_command = last_failed
+            if failed_key in self.open and is_variant(failed_command, command):
+                key = failed_key
+        elif tool not in EDIT_TOOLS and last_failed is not None and command is None:
+            self.last_failed = last_failed  # a look at a file or a search: still the next command
+        for error in self.open.pop(key, []):
+            self._close(error, result_item, call_item)
+
+    def _close(
+        self, error: MemoryItem, result_item: MemoryItem | None, call_item: MemoryItem | None
+    ) -> None:
+        fixes = self.candidates.pop(error.id, [])[-_MAX_FIXES:]
         if not fixes and call_item is not None:
             fixes = [call_item]
         error.metadata["resolved"] = True

@@ -132,6 +132,47 @@ def normalize_command(command: str) -> str:
     return core.strip()
 
 
+_VERB_WORD = re.compile(r"[A-Za-z][\w.]*")
+_ENV_ASSIGNMENT = re.compile(r"[A-Za-z_]\w*=\S*")
+#: A command's verb is at most this many leading words (``gh pr merge``).
+_VERB_WORDS = 3
+
+
+def command_verb(command: str) -> tuple[str, ...]:
+    """The leading plain words of a command, after any ``VAR=value``: ``git push``, ``gh pr
+    merge``, ``mise run``; the first flag, path, number or ``a:b`` ends it."""
+    words = normalize_command(command).split()
+    while words and _ENV_ASSIGNMENT.fullmatch(words[0]):
+        words = words[1:]
+    verb: list[str] = []
+    for word in words[:_VERB_WORDS]:
+        if not _VERB_WORD.fullmatch(word):
+            break
+        verb.append(word)
+    return tuple(verb)
+
+
+def is_variant(failed: str, rerun: str) -> bool:
+    """Whether ``rerun`` is ``failed`` run again another way (``git push`` then ``git push
+    --set-upstream origin main``): the same program and subcommand, one verb a prefix of the other
+    (``gh pr edit`` and ``gh pr view`` are two commands), and not a mere look around. A check
+    (tests, a build) run again must keep every target it failed on: ``bun test packages/a`` is
+    not fixed by ``bun test packages/b`` passing."""
+    if is_trivial_command(failed) or is_trivial_command(rerun):
+        return False
+    a, b = command_verb(failed), command_verb(rerun)
+    shared = min(len(a), len(b))
+    if shared < 2 or a[:shared] != b[:shared]:
+        return False
+    return not is_check_command(failed) or _arguments(failed) <= _arguments(rerun)
+
+
+def _arguments(command: str) -> set[str]:
+    """A command's words that are no flags, unquoted: its targets and the values of its flags."""
+    words = (word.strip("\"'") for word in normalize_command(command).split())
+    return {word for word in words if word and not word.startswith("-")}
+
+
 def is_trivial_command(command: str) -> bool:
     """Commands that only look around (``ls``, ``cat``...): their runs say little."""
     return bool(_TRIVIAL_COMMAND.match(normalize_command(command)))

@@ -1,0 +1,129 @@
+"""Failures and what ended them: a check that failed again after an edit is one problem, closed
+by the success that ends it, and a command that worked when run another way names that way."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from memcore import session_digest
+from memcore.claude_code.tools import command_verb, is_variant
+from memcore.model import MemoryItem
+from tests.test_transcript_agent_records import _Records
+
+
+class _Session(_Records):
+    def ran(self, command: str, output: str, code: int = 0) -> None:
+        use_id = f"toolu_{len(self.lines):04d}"
+        block = {"type": "tool_use", "id": use_id, "name": "Bash", "input": {"command": command}}
+        self._base("assistant", {"role": "assistant", "content": [block]})
+        text = output if code == 0 else f"Exit code {code}\n{output}"
+        result: dict[str, Any] = {"type": "tool_result", "tool_use_id": use_id, "content": text}
+        if code:
+            result["is_error"] = True
+        self.user([result])
+
+    def edited(self, path: str, old: str, new: str) -> None:
+        edit: dict[str, Any] = {"file_path": path, "old_string": old, "new_string": new}
+        self.tool("Edit", edit, f"The file {path} has been updated.")
+
+
+def _errors(items: list[MemoryItem]) -> list[MemoryItem]:
+    return [i for i in items if i.metadata.get("kind") == "error"]
+
+
+def _by_id(items: list[MemoryItem]) -> dict[str, MemoryItem]:
+    return {i.id: i for i in items}
+
+
+def test_a_command_that_worked_another_way_names_that_way() -> None:
+    records = _Session()
+    records.user("push the branch")
+    records.ran("git push 2>&1", "fatal: The current branch gqc has no upstream branch.", 128)
+    records.tool("Read", {"file_path": "/repo/README.md"}, "1\u2192# repo")
+    records.ran("git push --set-upstream origin gqc 2>&1", "branch 'gqc' set up to track")
+    items = records.items()
+    (error,) = _errors(items)
+    assert error.metadata["resolved"] is True
+    (fix,) = error.metadata["fixed_by"]
+    assert _by_id(items)[fix].metadata["command"] == "git push --set-upstream origin gqc 2>&1"
+    errors = session_digest(items, 400).sections["errors"]
+    assert "no upstream branch; then `git push --set-upstream origin gqc 2>&1` succeeded" in errors
+
+
+@pytest.mark.parametrize(
+    ("failed", "rerun"),
+    [
+        ("bun test packages/cli/ 2>&1", "bun test packages/codegen/ 2>&1"),  # another target
+        ("go test ./... -run TestA", "go test ./... -run TestB"),
+        ("gh pr edit 22 --title x", "gh pr view 22"),  # another subcommand
+        ("git push", "ls -la"),  # a look around
+    ],
+)
+def test_another_command_passing_fixes_nothing(failed: str, rerun: str) -> None:
+    records = _Session()
+    records.user("go on")
+    records.ran(failed, "error: it failed", 1)
+    records.ran(rerun, "ok")
+    (error,) = _errors(records.items())
+    assert error.metadata["resolved"] is False
+    assert "not fixed in this session" in session_digest(records.items(), 400).sections["errors"]
+
+
+def test_an_edit_between_leaves_the_other_way_unlinked() -> None:
+    """After an edit, a different command passing says nothing about the failed one."""
+    records = _Session()
+    records.user("push the branch")
+    records.ran("git push", "fatal: rejected", 1)
+    records.edited("/repo/notes.md", "a", "b")
+    records.ran("git push --force", "ok")
+    (error,) = _errors(records.items())
+    assert error.metadata["resolved"] is False
+
+
+def test_a_check_that_failed_again_is_fixed_by_the_edits_since_each_failure() -> None:
+    records = _Session()
+    records.user("make the cart tests pass")
+    records.ran("pytest tests/test_cart.py 2>&1", "E   AssertionError: 10.01 != 10.0", 1)
+    records.edited("/repo/cart.py", "def total(self):", "def total(self, rounding=2):")
+    records.ran("pytest tests/test_cart.py | tail -5", "E   TypeError: bad rounding", 1)
+    records.edited("/repo/money.py", "def round_to(x):", "def round_to(x, places):")
+    records.ran("pytest tests/test_cart.py", "3 passed in 0.02s")
+    items = records.items()
+    first, second = _errors(items)
+    by_id = _by_id(items)
+    assert first.metadata["resolved"] is second.metadata["resolved"] is True
+    assert [by_id[i].metadata["file_path"] for i in first.metadata["fixed_by"]] == [
+        "/repo/cart.py",
+        "/repo/money.py",
+    ]
+    assert [by_id[i].metadata["file_path"] for i in second.metadata["fixed_by"]] == [
+        "/repo/money.py"
+    ]
+    assert first.metadata["resolved_by"] == second.metadata["resolved_by"]
+    errors = session_digest(items, 600).sections["errors"]
+    assert "not fixed" not in errors
+    assert errors.count("fixed by editing") == 2
+
+
+@pytest.mark.parametrize(
+    ("command", "verb"),
+    [
+        ("git push --set-upstream origin main", ("git", "push")),
+        ("cd /repo && GOFLAGS=-mod=mod go test ./... 2>&1 | tail", ("go", "test")),
+        ("gh pr merge 22 --squash", ("gh", "pr", "merge")),
+        ("mise run test:integration -- -run X", ("mise", "run")),
+        ("./run.sh", ()),
+    ],
+)
+def test_command_verb(command: str, verb: tuple[str, ...]) -> None:
+    assert command_verb(command) == verb
+
+
+def test_variants() -> None:
+    assert is_variant("git checkout main", "git checkout -b topic origin/main")
+    assert is_variant("gh pr merge 22 --delete-branch", "gh pr merge 22 --delete-branch=false")
+    assert is_variant("go test ./pkg -run TestA", "go test ./pkg -run TestA -v")
+    assert not is_variant("make", "make test")  # one word says too little
+    assert not is_variant("mise run test", "mise run lint")
