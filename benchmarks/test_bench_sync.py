@@ -401,10 +401,12 @@ def test_commit_one_key_store_only(
 def test_commit_one_key_raw_same_statements(
     benchmark: Any, store_url: str, loop: asyncio.AbstractEventLoop
 ) -> None:
-    """...the same statements as memcore's commit on memcore's schema through plain sqlite3:
-    what the schema (items, its version index, the journal and its index, meta) costs."""
+    """...the writes of memcore's commit (meta, the item, its journal entry) on memcore's schema,
+    as three plain statements through sqlite3: what the schema (items, its version index, the
+    journal and its index, meta) costs. (memcore runs them as one statement, a TEMP trigger's
+    body: ``_COMMIT_ONE_OBJECTS`` in ``memcore.stores.sqlite_schema``.)"""
     benchmark.group = f"commit-1key-{_backend_name(store_url)}"
-    benchmark.name = f"raw, memcore's statements ({COMMITS})"
+    benchmark.name = f"raw, memcore's writes ({COMMITS})"
     if not store_url.startswith("sqlite"):
         pytest.skip("SQLite only")
     store = open_store(store_url)  # creates the schema, then gets out of the way

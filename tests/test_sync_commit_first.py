@@ -144,6 +144,12 @@ async def test_it_lands_only_on_the_exact_expected_state(store: Store) -> None:
     # the same expectation again: the session has moved on
     assert await conditional(store).commit_if_unchanged(SESSION, exact, {"c": b"c"}, 3) is None
     assert await store.version(SESSION) == 2
+    # one row (SQLite: one statement, its trigger writing the item and its journal entry)
+    now = Expected(2, 22, incarnation)
+    assert await conditional(store).commit_if_unchanged(SESSION, now, {"c": b"c1"}, 33) == 3
+    delta = await store.read_changes(SESSION, 2)
+    assert (delta.version, delta.records, delta.digest) == (3, {"c": b"c1"}, 33)
+    assert [(e.version, e.key) for e in await store.read_journal(SESSION, 2)] == [(3, "c")]
 
 
 async def test_a_session_deleted_and_made_again_is_not_the_expected_one(store: Store) -> None:

@@ -20,6 +20,7 @@ from memcore.errors import BackendError, CorruptedMemoryError, NotFoundError
 from memcore.stores.sqlite_schema import (
     _APPLICATION_ID,
     _COLUMNS,
+    _COMMIT_ONE_OBJECTS,
     _DAMAGE_MARKERS,
     _SCHEMA,
     _SCHEMA_VERSION,
@@ -193,6 +194,8 @@ class SQLiteConnection:
                     conn.execute("PRAGMA wal_autocheckpoint = 0")  # see _wrote
             conn.execute(f"PRAGMA synchronous = {self._synchronous}")
             self._init_schema(conn)
+            for statement in _COMMIT_ONE_OBJECTS:  # TEMP: this connection's, not the file's
+                conn.execute(statement)
             if self._inline:
                 # from now on a locked database fails at once: the event loop's thread tries
                 # once and hands over, the worker waits its turn in ``_call``

@@ -194,9 +194,18 @@ class SQLiteLockedSync(SQLiteConnection):
         written = [0]
 
         def work(conn: sqlite3.Connection) -> tuple[Delta | None, int | None]:
+            tried = False
+            if optimistic is not None and len(optimistic[1]) == 1 and self._store_info(conn):
+                # one statement, its own transaction (see _COMMIT_ONE_OBJECTS); on a miss,
+                # nothing was written and the delta is read under the lock below
+                tried = True
+                landed = _commit_unchanged(conn, session_id, *optimistic)
+                if landed is not None:
+                    written[0] = 1
+                    return None, landed
             conn.execute("BEGIN IMMEDIATE")
             try:
-                if optimistic is not None and self._store_info(conn):
+                if optimistic is not None and not tried and self._store_info(conn):
                     landed = _commit_unchanged(conn, session_id, *optimistic)
                     if landed is not None:
                         conn.execute("COMMIT")

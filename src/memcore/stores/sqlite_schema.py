@@ -62,6 +62,37 @@ _CAS_META_UNCHANGED = (
     "AND coalesce((SELECT value FROM store_info WHERE name = ?7), 0) IN (?8, CAST(?8 AS TEXT)) "
     "AND coalesce((SELECT value FROM store_info WHERE name = ?9), 0) < ?10"
 )
+# The same compare-and-set with its one row, as one statement: an insert into a TEMP view whose
+# trigger runs the meta UPDATE above, then the item's upsert and its journal entry only if that
+# UPDATE changed the row (``changes()`` inside a trigger counts its last statement). One call
+# into SQLite instead of three, and outside a transaction one statement is its own: a one-key
+# commit on a quiet session is then a single ``execute``. The objects are per connection (TEMP:
+# nothing is added to the file, so no schema change), made when it opens; its parameters are
+# ``_CAS_META_UNCHANGED``'s ten, then the key and the record. Whether it landed:
+# ``total_changes`` moved (it counts the trigger's writes).
+_COMMIT_ONE_OBJECTS = (
+    """CREATE TEMP VIEW IF NOT EXISTS commit_one (
+        new_version, new_digest, session, expected_version, expected_digest, incarnation,
+        deletions_name, deletions, contended_name, contended_before, key, record
+    ) AS SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL WHERE 0""",
+    """CREATE TEMP TRIGGER IF NOT EXISTS commit_one_write INSTEAD OF INSERT ON commit_one BEGIN
+        UPDATE meta SET version = NEW.new_version, digest = NEW.new_digest
+        WHERE session = NEW.session AND version = NEW.expected_version
+        AND digest = NEW.expected_digest
+        AND (SELECT value FROM store_info WHERE name = 'incarnation') = NEW.incarnation
+        AND coalesce((SELECT value FROM store_info WHERE name = NEW.deletions_name), 0)
+            IN (NEW.deletions, CAST(NEW.deletions AS TEXT))
+        AND coalesce((SELECT value FROM store_info WHERE name = NEW.contended_name), 0)
+            < NEW.contended_before;
+        INSERT INTO items (session, key, record, version)
+        SELECT NEW.session, NEW.key, NEW.record, NEW.new_version WHERE changes() = 1
+        ON CONFLICT (session, key) DO UPDATE
+        SET record = excluded.record, version = excluded.version;
+        INSERT INTO journal (session, version, key, record)
+        SELECT NEW.session, NEW.new_version, NEW.key, NEW.record WHERE changes() = 1;
+    END""",
+)
+_COMMIT_ONE = "INSERT INTO temp.commit_one VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 # a commit that lost its compare-and-set marks the session contended (``CONTENTION_WINDOW``)
 _MARK_CONTENDED = (
     "INSERT INTO store_info (name, value) VALUES (?1, ?2) "
@@ -217,9 +248,13 @@ def _commit_unchanged(
     """``commit_if_unchanged``'s writes inside the caller's write transaction: the conditional
     meta ``UPDATE`` (``cas``: its parameters, the new version first), then the rows. None, and
     nothing written, when the session is not in the expected state."""
+    new: int = cas[0]
+    if len(rows) == 1:  # the common case, one statement (see _COMMIT_ONE_OBJECTS)
+        before = conn.total_changes
+        conn.execute(_COMMIT_ONE, (*cas, *rows[0]))
+        return new if conn.total_changes != before else None
     if not conn.execute(_CAS_META_UNCHANGED, cas).rowcount:
         return None
-    new: int = cas[0]
     _write_rows(conn, session_id, rows, new, journal=True)
     return new
 
