@@ -256,7 +256,24 @@ def test_a_plan_read_is_what_was_asked_and_its_text_is_no_memory() -> None:
     assert "only generates" not in plan.content  # the document is not memory text
     asked = session_digest(items, 400).sections["asked"]
     assert "`.context/attachments/plan.md` says: The `plugin-typegen`" in asked
-    assert "The brief also says: Rename `TypegenPlugin` to `CodegenPlugin`" in asked
+    # the source is named once; its other lines follow it, indented
+    lines = asked.splitlines()
+    named = next(n for n, line in enumerate(lines) if "plan.md` says:" in line)
+    assert any(line.startswith("  - Rename `TypegenPlugin` to `CodegenPlugin`") for line in lines)
+    assert all(line.startswith("  - ") for line in lines[named + 1 :])
+
+
+def test_a_brief_that_is_cut_keeps_the_line_naming_its_source() -> None:
+    """Under a small budget that leaves out the brief's first line (the one naming the plan),
+    the first of its lines that is kept names the plan itself: no line hangs."""
+    records = _Records()
+    records.user("Implement the plan")
+    records.tool("Read", {"file_path": f"{CWD}/plan.md"}, _read_result(PLAN))
+    asked = session_digest(records.items(), 90).sections.get("asked", "")
+    lines = [line for line in asked.splitlines() if line.startswith(("- `plan.md`", "  - "))]
+    assert "only generates" not in asked  # the brief's first line did not fit
+    assert lines
+    assert lines[0].startswith("- `plan.md` says:")
 
 
 # --- a short session: its tool records fill the room that is left ------------------------------

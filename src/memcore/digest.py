@@ -391,7 +391,12 @@ def _render(chosen: list[Candidate]) -> tuple[str, dict[str, str]]:
         lines = sorted(by_section.get(name, []), key=lambda c: (c.seq, c.text))
         if not lines:
             continue
-        body = "\n".join(c.text for c in lines)
+        body = "\n".join(
+            c.lead
+            if c.lead is not None and (n == 0 or int(lines[n - 1].seq) != int(c.seq))
+            else c.text
+            for n, c in enumerate(lines)
+        )
         sections[name] = body
         blocks.append(f"{_heading(name)}\n{body}")
     return "\n\n".join(blocks), sections

@@ -348,13 +348,17 @@ def _brief(
     :mod:`memcore.claude_code.briefs`): part of what was asked. ``source`` names it (by default
     the file the agent read)."""
     shown = source or f"`{_shown_path(item.metadata)}`"
+    lines = _strs(item.metadata.get("brief"))
+    scores = [BRIEF_SCORE + min(count_identifiers(line), 4) * ID_WEIGHT + recency for line in lines]
     out: list[Candidate] = []
-    for index, line in enumerate(_strs(item.metadata.get("brief"))):
-        ids = count_identifiers(line)
+    for index, line in enumerate(lines):
         said = cut_words(line, SENTENCE_WORDS)
-        score = BRIEF_SCORE + min(ids, 4) * ID_WEIGHT + recency
-        said = f"{shown} says: {said}" if index == 0 else f"The brief also says: {said}"
-        out.append(Candidate("asked", seq + min(index, 999) / 1000, score, f"- {said}"))
+        named = f"- {shown} says: {said}"
+        if index == 0:
+            out.append(Candidate("asked", seq, scores[0], named))
+        else:  # indented under the line before: the source is named once (see Candidate.lead)
+            where = seq + min(index, 999) / 1000
+            out.append(Candidate("asked", where, scores[index], f"  - {said}", lead=named))
     return out
 
 

@@ -50,6 +50,9 @@ class Candidate(NamedTuple):
     names: tuple[str, ...] | None = None
     #: a line said only when every other line has had its chance and room is left
     spare: bool = False
+    #: what to say instead when the line before it in its section is not of the same item (a
+    #: brief's line indented under the one that names the brief, when that one was left out)
+    lead: str | None = None
 
 
 def cut_words(text: str, limit: int) -> str:
