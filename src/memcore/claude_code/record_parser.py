@@ -1,0 +1,456 @@
+"""One transcript's records into memory items, an access sequence and token samples.
+
+``RecordParser`` is the loop behind :func:`memcore.claude_code.transcripts.parse_transcript`: it
+takes the records one by one (a user message, an assistant message and its blocks, a tool call, its
+result, a system or summary record) and turns each into the items described in that module's
+docstring, through the pure rules of :mod:`memcore.claude_code.records` (what people and the
+assistant said), :mod:`memcore.claude_code.tools` (tool calls and results),
+:mod:`memcore.claude_code.background` (background tasks), :mod:`memcore.claude_code.task_list`
+(task lists) and :mod:`memcore.claude_code.links` (failures and their fixes).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from memcore.claude_code.background import as_command_result, read_task_output, still_running
+from memcore.claude_code.links import FixLinker
+from memcore.claude_code.records import (
+    COMPACTION_PREFIX,
+    assistant_statement,
+    classify_user_text,
+    command_text,
+    scaffolding_kind,
+    strip_wrappers,
+)
+from memcore.claude_code.results import MalformedLine, TokenSample, Transcript
+from memcore.claude_code.task_list import TaskList
+from memcore.claude_code.tools import (
+    EDIT_TOOLS,
+    access_key,
+    describe_call,
+    describe_result,
+    one_line,
+    tool_target,
+)
+from memcore.errors import ValidationError
+from memcore.model import MemoryItem, Priority, to_utc_datetime
+
+#: Item priority by kind (errors and what the user said matter most; raw tool output least).
+KIND_PRIORITY: dict[str, Priority] = {
+    "preference": Priority.HIGH,
+    "task": Priority.HIGH,
+    "error": Priority.HIGH,
+    "summary": Priority.HIGH,
+    "shortcut": Priority.NORMAL,
+    "fact": Priority.NORMAL,
+    "tool_result": Priority.NORMAL,
+    "tool_call": Priority.LOW,
+    "thinking": Priority.LOW,
+}
+#: Tools whose results are cheap to get again (a file can be re-read): kept at low priority.
+_REREADABLE = {"Read", "Grep", "Glob", "NotebookRead", "WebFetch", "WebSearch", "TodoWrite"}
+
+
+def _truncate(text: str, max_chars: int) -> str:
+    if len(text) <= max_chars:
+        return text
+    return f"{text[:max_chars]}\n[... {len(text) - max_chars} more characters]"
+
+
+def _block_text(content: Any) -> str:
+    """Text of a tool_result's content: a string, or a list of text (and image) blocks."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = []
+        for block in content:
+            if isinstance(block, str):
+                parts.append(block)
+            elif isinstance(block, Mapping):
+                if block.get("type") == "text" and isinstance(block.get("text"), str):
+                    parts.append(block["text"])
+                elif block.get("type") == "image":
+                    parts.append("[image]")
+        return "\n".join(parts)
+    return "" if content is None else str(content)
+
+
+class RecordParser:
+    """State for one file: tool calls awaiting results, streamed messages, the last timestamp."""
+
+    def __init__(self, path: Path, session: str | None, max_chars: int) -> None:
+        self.path = path
+        self.max_chars = max_chars
+        agent = path.stem[len("agent-") :] if path.name.startswith("agent-") else None
+        self.out = Transcript(path=path, session_id=session or "", agent_id=agent)
+        self.forced_session = session
+        self.tool_calls: dict[str, tuple[str, dict[str, Any]]] = {}
+        #: the command of each task a Bash call started in the background, by task id
+        self.background: dict[str, str] = {}
+        self.messages: dict[str, dict[str, Any]] = {}  # API message id -> text parts and usage
+        self.timestamps: dict[str, datetime] = {}
+        self.summaries: list[tuple[int, dict[str, Any]]] = []
+        self.last_time: datetime | None = None
+        self.call_items: dict[str, MemoryItem] = {}
+        self.tracked: set[str] = set()
+        self.linker = FixLinker()
+        self.tasks = TaskList()
+
+    def bad(self, line_no: int, reason: str) -> None:
+        self.out.malformed.append(MalformedLine(self.path, line_no, reason))
+
+    def add(
+        self,
+        item_id: str,
+        kind: str,
+        content: str,
+        when: datetime,
+        meta: dict[str, Any],
+        priority: Priority | None = None,
+    ) -> MemoryItem | None:
+        if not content.strip():
+            return None
+        metadata = {"kind": kind, "source": "claude-code", **meta}
+        item = MemoryItem(
+            id=item_id,
+            content=_truncate(content, self.max_chars),
+            priority=priority or KIND_PRIORITY[kind],
+            created_at=when,
+            metadata=metadata,
+        )
+        self.out.items.append(item)
+        return item
+
+    def record(self, line_no: int, rec: dict[str, Any]) -> None:
+        kind = rec.get("type")
+        if not isinstance(kind, str):
+            self.bad(line_no, "record has no 'type'")
+            return
+        if kind == "summary":
+            if isinstance(rec.get("summary"), str):
+                self.summaries.append((line_no, rec))
+            else:
+                self.bad(line_no, "summary record without a 'summary' text")
+            return
+        if kind == "file-history-snapshot" and self.snapshot(rec):
+            return
+        if kind not in ("user", "assistant", "system"):
+            self.out.skipped_types[kind] += 1
+            return
+        when = self.when(line_no, rec)
+        if when is None:
+            return
+        if not self.out.session_id and isinstance(rec.get("sessionId"), str):
+            self.out.session_id = rec["sessionId"]
+        if isinstance(rec.get("agentId"), str) and self.out.agent_id is None:
+            self.out.agent_id = rec["agentId"]
+        raw_uid = rec.get("uuid")
+        uid = raw_uid if isinstance(raw_uid, str) else f"{self.path.stem}:L{line_no}"
+        if isinstance(raw_uid, str):
+            self.timestamps[raw_uid] = when
+        meta: dict[str, Any] = {
+            "session": rec.get("sessionId") or self.out.session_id,
+            "record": uid,
+        }
+        if rec.get("isSidechain"):
+            meta["sidechain"] = True
+        if self.out.agent_id:
+            meta["agent"] = self.out.agent_id
+        for src, dst in (("cwd", "cwd"), ("gitBranch", "git_branch")):
+            if isinstance(rec.get(src), str) and rec[src]:
+                meta[dst] = rec[src]
+        if kind == "system":
+            self.system(uid, rec, when, meta)
+            return
+        message = rec.get("message")
+        if not isinstance(message, Mapping):
+            self.bad(line_no, f"{kind} record without a 'message' object")
+            return
+        role = message.get("role") if isinstance(message.get("role"), str) else kind
+        meta["role"] = role
+        content = message.get("content")
+        if kind == "assistant":
+            self.usage(message)
+        if isinstance(content, str):
+            self.text(f"cc:{uid}", kind, content, when, meta, rec)
+        elif isinstance(content, list):
+            for index, block in enumerate(content):
+                if isinstance(block, Mapping):
+                    self.block(f"cc:{uid}:{index}", kind, block, when, meta, rec, message)
+                else:
+                    self.out.skipped_types["block:not-an-object"] += 1
+        elif content is not None:
+            self.bad(line_no, "message content is neither a string nor a list of blocks")
+
+    def snapshot(self, rec: Mapping[str, Any]) -> bool:
+        """Claude Code's file history: the files it backed up before changing them, one fact per
+        file (a resumed session's earlier edits show only here). Ids depend on the session and
+        the path only, so parsing the same history again (incrementally) adds nothing new."""
+        snap = rec.get("snapshot")
+        tracked = snap.get("trackedFileBackups") if isinstance(snap, Mapping) else None
+        if not isinstance(snap, Mapping) or not isinstance(tracked, Mapping):
+            return False
+        new = [p for p in tracked if isinstance(p, str) and p not in self.tracked]
+        if not new:
+            return False
+        self.tracked.update(new)
+        raw_time = snap.get("timestamp")
+        try:
+            when = to_utc_datetime(raw_time) if raw_time else None
+        except ValidationError:
+            when = None
+        when = when or self.last_time or self.file_time()
+        session = self.forced_session or rec.get("sessionId") or self.out.session_id
+        for path in new:
+            self.add(
+                f"cc:files:{session}:{path}",
+                "fact",
+                f"Claude Code's file history records a change to `{path}`.",
+                when,
+                {"session": session, "role": "system", "files_changed": [path]},
+            )
+        return True
+
+    def when(self, line_no: int, rec: Mapping[str, Any]) -> datetime | None:
+        raw = rec.get("timestamp")
+        if raw is None:
+            return self.last_time or self.file_time()
+        try:
+            when = to_utc_datetime(raw)
+        except ValidationError:
+            self.bad(line_no, f"unreadable timestamp {raw!r}")
+            return None
+        self.last_time = when
+        return when
+
+    def file_time(self) -> datetime:
+        try:
+            return datetime.fromtimestamp(self.path.stat().st_mtime, timezone.utc)
+        except OSError:  # lines parsed without a file (parse_lines): no better time to give
+            return datetime.fromtimestamp(0, timezone.utc)
+
+    def system(
+        self, uid: str, rec: Mapping[str, Any], when: datetime, meta: dict[str, Any]
+    ) -> None:
+        subtype = rec.get("subtype")
+        text = rec.get("content") if isinstance(rec.get("content"), str) else ""
+        if subtype == "api_error" or rec.get("level") == "error":
+            self.add(
+                f"cc:{uid}",
+                "error",
+                text or f"system error ({subtype})",
+                when,
+                {**meta, "role": "system", "subtype": subtype or ""},
+            )
+        elif subtype == "compact_boundary":
+            self.out.skipped_types["system:compact_boundary"] += 1
+        else:
+            self.out.skipped_types[f"system:{subtype}"] += 1
+
+    def text(
+        self,
+        item_id: str,
+        kind: str,
+        text: str,
+        when: datetime,
+        meta: dict[str, Any],
+        rec: Mapping[str, Any],
+    ) -> None:
+        if kind == "assistant":
+            if rec.get("isApiErrorMessage"):
+                self.add(item_id, "error", text, when, meta)
+                return
+            statement, priority = assistant_statement(text)
+            self.add(item_id, "fact", text, when, {**meta, "statement": statement}, priority)
+            return
+        if rec.get("isCompactSummary") or text.startswith(COMPACTION_PREFIX):
+            self.add(item_id, "summary", text, when, {**meta, "compaction": True})
+            return
+        own = strip_wrappers(text)
+        scaffolding = scaffolding_kind(text) if not own or own == text else None
+        if scaffolding is None and not own:
+            scaffolding = "wrapper-only"
+        text = own
+        if scaffolding is not None:
+            self.out.skipped_types[f"scaffolding:{scaffolding}"] += 1
+            return
+        if rec.get("isMeta"):
+            self.add(item_id, "fact", text, when, {**meta, "meta": True}, Priority.LOW)
+            return
+        item_kind, confidence = classify_user_text(text)
+        extra: dict[str, Any] = {"confidence": confidence}
+        if item_kind == "shortcut":
+            extra["command"], text = command_text(text)
+        self.add(item_id, item_kind, text, when, {**meta, **extra})
+
+    def block(
+        self,
+        item_id: str,
+        kind: str,
+        block: Mapping[str, Any],
+        when: datetime,
+        meta: dict[str, Any],
+        rec: Mapping[str, Any],
+        message: Mapping[str, Any],
+    ) -> None:
+        btype = block.get("type")
+        if btype == "text" and isinstance(block.get("text"), str):
+            self.text(item_id, kind, block["text"], when, meta, rec)
+            self.stream_text(message, block["text"])
+        elif btype == "thinking" and isinstance(block.get("thinking"), str):
+            self.add(item_id, "thinking", block["thinking"], when, meta)
+            self.stream_text(message, block["thinking"])
+        elif btype == "tool_use" and isinstance(block.get("name"), str):
+            self.tool_use(item_id, block, when, meta, message)
+        elif btype == "tool_result":
+            self.tool_result(item_id, block, when, meta, rec.get("toolUseResult"))
+        else:
+            self.out.skipped_types[f"block:{btype}"] += 1
+
+    def tool_use(
+        self,
+        item_id: str,
+        block: Mapping[str, Any],
+        when: datetime,
+        meta: dict[str, Any],
+        message: Mapping[str, Any],
+    ) -> None:
+        tool = block["name"]
+        raw_input = block.get("input")
+        tool_input: dict[str, Any] = dict(raw_input) if isinstance(raw_input, Mapping) else {}
+        target = tool_target(tool, tool_input)
+        self.out.accesses.append(access_key(tool, tool_input))
+        described, details = describe_call(tool, tool_input, meta.get("cwd"))
+        if tool == "TaskUpdate":
+            described, details = self.tasks.update(tool_input, described, details)
+        item = self.add(
+            item_id,
+            "tool_call",
+            described,
+            when,
+            {**meta, "tool": tool, "tool_use_id": block.get("id") or "", **target, **details},
+            Priority.NORMAL if tool in EDIT_TOOLS else None,
+        )
+        if isinstance(block.get("id"), str):
+            self.tool_calls[block["id"]] = (tool, target)
+            if tool == "TaskCreate":
+                self.tasks.created(block["id"], tool_input)
+            if item is not None:
+                self.call_items[block["id"]] = item
+        self.stream_text(message, json.dumps(tool_input, default=str))
+
+    def tool_result(
+        self,
+        item_id: str,
+        block: Mapping[str, Any],
+        when: datetime,
+        meta: dict[str, Any],
+        tool_use_result: Any,
+    ) -> None:
+        raw_id = block.get("tool_use_id")
+        use_id = raw_id if isinstance(raw_id, str) else ""
+        tool, target = self.tool_calls.get(use_id, ("unknown", {}))
+        if tool == "TaskCreate":
+            self.tasks.result(use_id, tool_use_result)
+        text = _block_text(block.get("content"))
+        failed = bool(block.get("is_error"))
+        if tool == "TaskOutput" and not failed:
+            task = read_task_output(text)
+            if task is not None and not task.finished:
+                details = {"task_id": task.task_id, "status": task.status}
+                described = still_running(task, self.background)
+                self.add(item_id, "tool_result", described, when, {**meta, "tool": tool, **details})
+                return
+            if task is not None and task.task_type == "local_bash":  # a command's output
+                tool = "Bash"
+                target, text, failed = as_command_result(task, self.background)
+            elif task is not None:  # a sub-agent's report, without the envelope
+                text = task.output
+        described, details = describe_result(
+            tool, target, text, failed, tool_use_result, meta.get("cwd")
+        )
+        is_error = failed or details.get("exit_code", 0) != 0
+        if tool == "Bash" and "task_id" in details:  # started in the background: its command
+            self.background[details["task_id"]] = one_line(str(target.get("command", "")), 300)
+        rejected = bool(details.get("rejected"))
+        refused = bool(details.get("refused"))  # a guard of Claude Code's (HARNESS_GUARDS)
+        kind = "error" if is_error and not rejected and not refused else "tool_result"
+        priority = None if is_error or tool not in _REREADABLE else Priority.LOW
+        if rejected:
+            priority = Priority.HIGH  # what the user said instead is an instruction
+        item = self.add(
+            item_id,
+            kind,
+            described,
+            when,
+            {
+                **meta,
+                "tool": tool,
+                "tool_use_id": use_id,
+                "is_error": is_error,
+                **target,
+                **details,
+            },
+            priority,
+        )
+        if not rejected and not refused:
+            self.linker.result(tool, target, not is_error, item, self.call_items.get(use_id))
+
+    def stream_text(self, message: Mapping[str, Any], text: str) -> None:
+        msg_id = message.get("id")
+        if isinstance(msg_id, str) and msg_id in self.messages:
+            self.messages[msg_id]["parts"].append(text)
+
+    def usage(self, message: Mapping[str, Any]) -> None:
+        # A streamed reply is written as several records sharing one API message id, each with
+        # the reply's usage: keep one entry per id (the last usage seen) so nothing counts twice.
+        msg_id = message.get("id")
+        usage = message.get("usage")
+        if not isinstance(msg_id, str) or not isinstance(usage, Mapping):
+            return
+        entry = self.messages.setdefault(msg_id, {"parts": [], "usage": {}})
+        entry["usage"] = usage
+
+    def finish(self) -> Transcript:
+        if not self.out.session_id:
+            self.out.session_id = self.path.stem
+        for line_no, rec in self.summaries:
+            leaf = rec.get("leafUuid")
+            when = self.timestamps.get(leaf) if isinstance(leaf, str) else None
+            when = when or self.last_time or self.file_time()
+            self.add(
+                f"cc:summary:{leaf or line_no}",
+                "summary",
+                rec["summary"],
+                when,
+                {"session": self.out.session_id, "leaf": leaf or "", "role": "summary"},
+            )
+        for msg_id, entry in self.messages.items():
+            usage = entry["usage"]
+
+            def count(name: str, usage: Mapping[str, Any] = usage) -> int:
+                value = usage.get(name)
+                return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+            self.out.token_samples.append(
+                TokenSample(
+                    message_id=msg_id,
+                    text="\n".join(entry["parts"]),
+                    output_tokens=count("output_tokens"),
+                    input_tokens=count("input_tokens"),
+                    cache_read_input_tokens=count("cache_read_input_tokens"),
+                    cache_creation_input_tokens=count("cache_creation_input_tokens"),
+                )
+            )
+        if self.forced_session:
+            for item in self.out.items:
+                item.metadata["session"] = self.forced_session
+        return self.out
+
+
+__all__ = ["KIND_PRIORITY", "RecordParser"]
