@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from memcore import session_digest
-from memcore.claude_code.tools import command_verb, is_variant
+from memcore.claude_code.tools import command_verb, error_lines, is_variant
 from memcore.model import MemoryItem
 from tests.test_transcript_agent_records import _Records
 
@@ -127,3 +127,11 @@ def test_variants() -> None:
     assert is_variant("go test ./pkg -run TestA", "go test ./pkg -run TestA -v")
     assert not is_variant("make", "make test")  # one word says too little
     assert not is_variant("mise run test", "mise run lint")
+
+
+def test_an_error_line_says_what_failed_in_what_is_shown() -> None:
+    """A line of page source that has an error word somewhere past its first 200 characters
+    is not a line that says what failed."""
+    page = "left: <html><head>" + "<meta name=x/>" * 40 + ".error { color: red }"
+    output = f"Assertion with =~ failed\ncode: assert html =~ 'Review'\n{page}\n"
+    assert error_lines(output) == ["Assertion with =~ failed", "code: assert html =~ 'Review'"]

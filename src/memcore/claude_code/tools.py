@@ -189,7 +189,9 @@ def error_lines(text: str) -> list[str]:
     lines = [line for line in lines if line and not _EXIT.match(line)]
     picked: list[str] = []
     for line in lines:
-        if _ERROR_WORDS.search(line) and one_line(line) not in picked:
+        # the word that says so must be in what is shown (a 10 kB line of HTML or CSS says
+        # "error" somewhere in it, but not in its first 200 characters)
+        if _ERROR_WORDS.search(line[:_LINE_CHARS]) and one_line(line) not in picked:
             picked.append(one_line(line))
             if len(picked) >= _MAX_ERROR_LINES:
                 break
