@@ -550,7 +550,18 @@ def test_non_utf8_and_empty_files(tmp_path: Path) -> None:
     [
         ("Never push to main directly.", "preference"),
         ("I prefer tabs over spaces here", "preference"),
+        ("ok, please always use uv.", "preference"),
+        ("Fix the bug. From now on, write the test first.", "preference"),
+        ("We should never commit secrets.", "preference"),
         ("Add a --verbose flag to the CLI", "task"),
+        # "always"/"never" that opens no instruction: a purpose clause, a quoted title, pasted text
+        ("can we change the script so we are always using the latest code?", "task"),
+        ("regarding: 9. Item.Reason Never Displayed - never shown --- do we log them?", "task"),
+        (
+            "Missing field causes lost tracking. " + "The struct is missing it and " * 8 + "we "
+            "never save it.",
+            "task",
+        ),
         ("<command-name>/clear</command-name>", "shortcut"),
     ],
 )

@@ -49,15 +49,26 @@ SESSION_CONTROL = frozenset(
     }
 )  # fmt: skip
 
-# A stated preference: an instruction about how to work from now on, not a one-off request.
+# A stated preference: an instruction about how to work from now on, not a one-off request. The
+# marker must open an instruction (``Always run the tests``, ``Please never push to main``,
+# ``You should always ...``) or be ``from now on``: "always" inside a purpose clause ("so we are
+# always using the latest code?"), a quoted title ("Reason Never Displayed") or pasted text is no
+# preference. Only short sentences count: a pasted review or log is no instruction.
+_LEAD_IN = (
+    r"(?:(?:ok(?:ay)?|and|also|so|but|please|note)[,:]?\s+)*"
+    r"(?:(?:you|we|claude)\s+(?:should|must|need to)\s+)?"
+)
 _PREFERENCE_STRONG = re.compile(
-    r"\b(always|never|from now on|do not ever|don't ever|every time|by default)\b", re.IGNORECASE
+    rf"(?i)^{_LEAD_IN}(?:always|never|do not ever|don't ever|every time)\b|\bfrom now on\b"
 )
 _PREFERENCE_WEAK = re.compile(
     r"\b(i prefer|prefer to|i'd rather|i would rather|please use|please don't|don't use|"
     r"do not use|avoid using|i like|my preference)\b",
     re.IGNORECASE,
 )
+#: A sentence longer than this many words is no stated preference (pasted text, a long request).
+_PREFERENCE_WORDS = 30
+_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+|\n+")
 
 # Assistant statements. A conclusion reports what is now known or done; a decision says what
 # will be done and why; narration announces the next step ("Let me read the file").
@@ -125,9 +136,14 @@ def classify_user_text(text: str) -> tuple[str, float]:
     """The kind of a user's typed message and how sure that reading is."""
     if _COMMAND_NAME.search(text):
         return "shortcut", 0.9
-    if _PREFERENCE_STRONG.search(text):
+    sentences = [
+        sentence.strip(" -*>\t")
+        for sentence in _SENTENCE_SPLIT.split(text)
+        if len(sentence.split()) <= _PREFERENCE_WORDS
+    ]
+    if any(_PREFERENCE_STRONG.search(sentence) for sentence in sentences):
         return "preference", 0.9
-    if _PREFERENCE_WEAK.search(text):
+    if any(_PREFERENCE_WEAK.search(sentence) for sentence in sentences):
         return "preference", 0.75
     return "task", 1.0
 
