@@ -311,3 +311,30 @@ def test_a_malformed_hook_command_line_still_exits_zero(
     captured = capsys.readouterr()
     assert captured.out == ""
     assert len(captured.err.strip().splitlines()) == 1
+
+
+def test_a_repeated_request_keeps_its_count_however_long(tmp_path: Path, url: str) -> None:
+    """A request the user sent twice, a long log pasted into it, is cut before its count."""
+    from tests.test_transcript_agent_records import CWD, _Records
+
+    pasted = "it still fails: " + " ".join(f"/tmp/build/{n}/entire" for n in range(80))
+    records = _Records()
+    records.user(pasted)
+    records.said("The build path was stale; I fixed it.")
+    records.user(pasted)
+    folder = tmp_path / "projects" / project_dir_name(CWD)
+    folder.mkdir(parents=True)
+    transcript = folder / "7d0c4a2e-5b1f-4e8a-9c3d-1f2e3a4b5c6d.jsonl"
+    transcript.write_text("\n".join(records.lines) + "\n")
+    session = "7d0c4a2e-5b1f-4e8a-9c3d-1f2e3a4b5c6d"
+    end = _payload("SessionEnd", session, transcript, cwd=CWD)
+    assert _hook("session-end", end, url) == (0, "", "")
+    start = _payload("SessionStart", "new-1", None, cwd=CWD, source="startup")
+    code, out, err = _hook("session-start", start, url)
+    assert code == 0, err
+    lines = _context(out).splitlines()
+    heading = lines.index("## Requests the user made more than once")
+    repeated = lines[heading + 1]
+    assert repeated.startswith("- it still fails: /tmp/build/0/entire")
+    assert repeated.endswith("\u2026 (asked 2x)")
+    assert len(repeated) < 200

@@ -38,9 +38,14 @@ from memcore.claude_code.project import (
     unchanged_since,
 )
 from memcore.claude_code.records import is_session_control
+from memcore.claude_code.tools import one_line
 from memcore.errors import MemcoreError, NotFoundError, ValidationError
 from memcore.model import MemoryItem, utc_now
 from memcore.tokens import count_tokens
+
+#: A repeated request is cut to this many characters before its count (a request the user pasted
+#: a log into would otherwise push "(asked 2x)" off the line).
+REPEATED_REQUEST_CHARS = 160
 
 EVENTS = ("session-start", "pre-compact", "session-end", "stop")
 SAVING_EVENTS = ("pre-compact", "session-end", "stop")
@@ -214,7 +219,8 @@ def _session_record(
             i.content for i in kinds.get("shortcut", []) if not is_session_control(i.content)
         ),
         common_tasks=[
-            f"{t.item.content} (asked {t.count}x)" for t in group_tasks(kinds.get("task", []))[:5]
+            f"{one_line(t.item.content, REPEATED_REQUEST_CHARS)} (asked {t.count}x)"
+            for t in group_tasks(kinds.get("task", []))[:5]
         ],
         files=files,
         read_to=parsed.read_to,
@@ -314,7 +320,7 @@ def _knowledge_block(records: list[SessionRecord]) -> str:
         lines.append("## The user's shortcuts")
         lines += [f"- {s}" for s in shortcuts]
     if tasks:
-        lines.append("## Tasks that came back across sessions")
+        lines.append("## Requests the user made more than once")
         lines += [f"- {t}" for t in tasks]
     return "\n".join(lines)
 
