@@ -208,6 +208,8 @@ def test_scaffolding_is_recognized_and_wrappers_stripped() -> None:
         "local-command-stdout"
     )
     assert scaffolding_kind("Fix the flaky test in `sync.py`") is None
+    blocked = 'Operation stopped by hook: Another session is active: "add tests..."'
+    assert scaffolding_kind(blocked) == "hook-blocked"  # Claude Code's words, not the user's
     wrapped = "<system_instruction>\nYou are in Conductor.\n</system_instruction>\n\nimplement"
     assert strip_wrappers(wrapped) == "implement"
     assert strip_wrappers("<system-reminder>x</system-reminder>") == ""

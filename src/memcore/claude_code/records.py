@@ -31,6 +31,8 @@ _SCAFFOLDING_PREFIXES: tuple[tuple[str, str], ...] = (
     ("<bash-stdout", "bash-stdout"),
     ("<bash-stderr", "bash-stderr"),
     ("<user-prompt-submit-hook", "hook-output"),
+    # a hook refused the prompt: Claude Code writes its reason as a user message
+    ("Operation stopped by hook:", "hook-blocked"),
     ("[Request interrupted by user", "interrupted"),
     ("<system_instruction", "system-instruction"),
 )
