@@ -6,8 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from memcore import session_digest
+from memcore.claude_code.links import FixLinker
 from memcore.claude_code.tools import command_verb, error_lines, is_variant
 from memcore.model import MemoryItem
 from tests.test_transcript_agent_records import _Records
@@ -135,3 +138,56 @@ def test_an_error_line_says_what_failed_in_what_is_shown() -> None:
     page = "left: <html><head>" + "<meta name=x/>" * 40 + ".error { color: red }"
     output = f"Assertion with =~ failed\ncode: assert html =~ 'Review'\n{page}\n"
     assert error_lines(output) == ["Assertion with =~ failed", "code: assert html =~ 'Review'"]
+
+
+_COMMANDS = ["pytest -q", "pytest -q tests/a.py", "git push", "git push -u origin x", "ls", "make"]
+_PATHS = ["a.py", "b.py"]
+
+
+@st.composite
+def _events(draw: st.DrawFn) -> list[tuple[str, dict[str, str], bool]]:
+    """Tool results in order: commands run, files edited, files read; each passing or not."""
+    step = st.one_of(
+        st.tuples(st.just("Bash"), st.sampled_from(_COMMANDS).map(lambda c: {"command": c})),
+        st.tuples(st.just("Edit"), st.sampled_from(_PATHS).map(lambda p: {"file_path": p})),
+        st.tuples(st.just("Read"), st.sampled_from(_PATHS).map(lambda p: {"file_path": p})),
+    )
+    steps = draw(st.lists(st.tuples(step, st.booleans()), max_size=30))
+    return [(tool, target, ok) for (tool, target), ok in steps]
+
+
+@settings(max_examples=300, deadline=None)
+@given(_events())
+def test_every_failure_is_closed_by_a_later_success_and_its_fixes(
+    events: list[tuple[str, dict[str, str], bool]],
+) -> None:
+    """Whatever the order of results: a failure is either still open or closed by a success
+    that came after it, and what it names as its fix is an edit made after it or the call that
+    passed; every edit that fixes something names that failure back."""
+    linker = FixLinker()
+    order: dict[str, int] = {}
+    items: dict[str, MemoryItem] = {}
+    for n, (tool, target, ok) in enumerate(events):
+        call = MemoryItem(f"call{n}", f"{tool} {target}", metadata={"tool": tool, **target})
+        result = MemoryItem(f"result{n}", "r", metadata={"tool": tool, **target})
+        for item in (call, result):
+            order[item.id] = n
+            items[item.id] = item
+        linker.result(tool, target, ok, result, call)
+    for item in items.values():
+        meta = item.metadata
+        if "resolved" not in meta:
+            continue
+        assert item.id.startswith("result")
+        if meta["resolved"] is False:
+            assert "fixed_by" not in meta
+            continue
+        assert order[meta["resolved_by"]] > order[item.id]
+        assert meta["fixed_by"]
+        for fix in meta["fixed_by"]:
+            assert order[item.id] < order[fix] <= order[meta["resolved_by"]]
+            fixer = items[fix]
+            if fixer.metadata["tool"] == "Edit":
+                assert item.id in fixer.metadata["fixes"]
+            else:
+                assert fix == f"call{order[meta['resolved_by']]}"
