@@ -348,17 +348,16 @@ def _brief(
     :mod:`memcore.claude_code.briefs`): part of what was asked. ``source`` names it (by default
     the file the agent read)."""
     shown = source or f"`{_shown_path(item.metadata)}`"
-    lines = _strs(item.metadata.get("brief"))
-    scores = [BRIEF_SCORE + min(count_identifiers(line), 4) * ID_WEIGHT + recency for line in lines]
     out: list[Candidate] = []
-    for index, line in enumerate(lines):
+    for index, line in enumerate(_strs(item.metadata.get("brief"))):
+        score = BRIEF_SCORE + min(count_identifiers(line), 4) * ID_WEIGHT + recency
         said = cut_words(line, SENTENCE_WORDS)
         named = f"- {shown} says: {said}"
         if index == 0:
-            out.append(Candidate("asked", seq, scores[0], named))
+            out.append(Candidate("asked", seq, score, named))
         else:  # indented under the line before: the source is named once (see Candidate.lead)
             where = seq + min(index, 999) / 1000
-            out.append(Candidate("asked", where, scores[index], f"  - {said}", lead=named))
+            out.append(Candidate("asked", where, score, f"  - {said}", lead=named))
     return out
 
 
@@ -549,12 +548,11 @@ def _error(item: MemoryItem, seq: int, recency: float, by_id: dict[str, MemoryIt
 def _rerun_fix(error: Mapping[str, Any], fixes: Sequence[MemoryItem]) -> str:
     """How a failure passed with no edit: the same command again, or the way that worked."""
     failed = error.get("command")
-    for item in fixes:
-        command = item.metadata.get("command")
-        if not isinstance(command, str) or not isinstance(failed, str):
-            continue
-        if normalize_command(command) != normalize_command(failed):
-            return f"; then {_code(cut_words(' '.join(command.split()), 40))} succeeded"
+    if isinstance(failed, str):
+        for item in fixes:
+            command = item.metadata.get("command")
+            if isinstance(command, str) and normalize_command(command) != normalize_command(failed):
+                return f"; then {_code(cut_words(' '.join(command.split()), 40))} succeeded"
     return "; the rerun passed without an edit"
 
 

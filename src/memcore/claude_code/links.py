@@ -61,7 +61,9 @@ class FixLinker:
     ) -> None:
         key = link_key(tool, target)
         command = target.get("command") if tool == "Bash" else None
-        last_failed, self.last_failed = self.last_failed, None
+        last_failed = self.last_failed
+        if not ok or command is not None or tool in EDIT_TOOLS:
+            self.last_failed = None  # only a look at a file or a search keeps it the next command
         if not ok:
             if result_item is not None:
                 result_item.metadata["resolved"] = False
@@ -78,8 +80,6 @@ class FixLinker:
             failed_key, failed_command = last_failed
             if failed_key in self.open and is_variant(failed_command, command):
                 key = failed_key
-        elif tool not in EDIT_TOOLS and last_failed is not None and command is None:
-            self.last_failed = last_failed  # a look at a file or a search: still the next command
         for error in self.open.pop(key, []):
             self._close(error, result_item, call_item)
 

@@ -194,22 +194,21 @@ class SQLiteLockedSync(SQLiteConnection):
         written = [0]
 
         def work(conn: sqlite3.Connection) -> tuple[Delta | None, int | None]:
-            tried = False
-            if optimistic is not None and len(optimistic[1]) == 1 and self._store_info(conn):
-                # one statement, its own transaction (see _COMMIT_ONE_OBJECTS); on a miss,
-                # nothing was written and the delta is read under the lock below
-                tried = True
-                landed = _commit_unchanged(conn, session_id, *optimistic)
+            first = optimistic
+            if first is not None and len(first[1]) == 1 and self._store_info(conn):
+                # one statement, its own transaction (see _COMMIT_ONE_OBJECTS)
+                landed = _commit_unchanged(conn, session_id, *first)
                 if landed is not None:
                     written[0] = 1
                     return None, landed
+                first = None  # missed, nothing written: the delta is read under the lock
             conn.execute("BEGIN IMMEDIATE")
             try:
-                if optimistic is not None and not tried and self._store_info(conn):
-                    landed = _commit_unchanged(conn, session_id, *optimistic)
+                if first is not None and self._store_info(conn):
+                    landed = _commit_unchanged(conn, session_id, *first)
                     if landed is not None:
                         conn.execute("COMMIT")
-                        written[0] = len(optimistic[1])
+                        written[0] = len(first[1])
                         return None, landed
                 delta = self._read_delta(conn, session_id, since_version)
                 planned = plan(delta)

@@ -56,11 +56,29 @@ _APPEND_JOURNAL = "INSERT INTO journal (session, version, key, record) VALUES (?
 # digest, in the expected store incarnation with the expected deletion count (kept as text '1'
 # when first counted, as an integer after), and not while the session is marked contended
 # (row ``contended:<session>``: the time.time() of the last lost race, before ?10)
-_CAS_META_UNCHANGED = (
-    "UPDATE meta SET version = ?1, digest = ?2 WHERE session = ?3 AND version = ?4 "
-    "AND digest = ?5 AND (SELECT value FROM store_info WHERE name = 'incarnation') = ?6 "
-    "AND coalesce((SELECT value FROM store_info WHERE name = ?7), 0) IN (?8, CAST(?8 AS TEXT)) "
-    "AND coalesce((SELECT value FROM store_info WHERE name = ?9), 0) < ?10"
+_CAS_CONDITION = (
+    "session = {session} AND version = {expected_version} AND digest = {expected_digest} "
+    "AND (SELECT value FROM store_info WHERE name = 'incarnation') = {incarnation} "
+    "AND coalesce((SELECT value FROM store_info WHERE name = {deletions_name}), 0) "
+    "IN ({deletions}, CAST({deletions} AS TEXT)) "
+    "AND coalesce((SELECT value FROM store_info WHERE name = {contended_name}), 0) "
+    "< {contended_before}"
+)
+#: The parameters of the compare-and-set, in the order ``conditional_cas`` gives them.
+_CAS_PARAMETERS = (
+    "new_version",
+    "new_digest",
+    "session",
+    "expected_version",
+    "expected_digest",
+    "incarnation",
+    "deletions_name",
+    "deletions",
+    "contended_name",
+    "contended_before",
+)
+_CAS_META_UNCHANGED = "UPDATE meta SET version = ?1, digest = ?2 WHERE " + _CAS_CONDITION.format(
+    **{name: f"?{n}" for n, name in enumerate(_CAS_PARAMETERS, start=1)}
 )
 # The same compare-and-set with its one row, as one statement: an insert into a TEMP view whose
 # trigger runs the meta UPDATE above, then the item's upsert and its journal entry only if that
@@ -70,20 +88,13 @@ _CAS_META_UNCHANGED = (
 # nothing is added to the file, so no schema change), made when it opens; its parameters are
 # ``_CAS_META_UNCHANGED``'s ten, then the key and the record. Whether it landed:
 # ``total_changes`` moved (it counts the trigger's writes).
+_COMMIT_ONE_COLUMNS = (*_CAS_PARAMETERS, "key", "record")
 _COMMIT_ONE_OBJECTS = (
-    """CREATE TEMP VIEW IF NOT EXISTS commit_one (
-        new_version, new_digest, session, expected_version, expected_digest, incarnation,
-        deletions_name, deletions, contended_name, contended_before, key, record
-    ) AS SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL WHERE 0""",
-    """CREATE TEMP TRIGGER IF NOT EXISTS commit_one_write INSTEAD OF INSERT ON commit_one BEGIN
+    f"""CREATE TEMP VIEW IF NOT EXISTS commit_one ({", ".join(_COMMIT_ONE_COLUMNS)})
+    AS SELECT {", ".join(["NULL"] * len(_COMMIT_ONE_COLUMNS))} WHERE 0""",
+    f"""CREATE TEMP TRIGGER IF NOT EXISTS commit_one_write INSTEAD OF INSERT ON commit_one BEGIN
         UPDATE meta SET version = NEW.new_version, digest = NEW.new_digest
-        WHERE session = NEW.session AND version = NEW.expected_version
-        AND digest = NEW.expected_digest
-        AND (SELECT value FROM store_info WHERE name = 'incarnation') = NEW.incarnation
-        AND coalesce((SELECT value FROM store_info WHERE name = NEW.deletions_name), 0)
-            IN (NEW.deletions, CAST(NEW.deletions AS TEXT))
-        AND coalesce((SELECT value FROM store_info WHERE name = NEW.contended_name), 0)
-            < NEW.contended_before;
+        WHERE {_CAS_CONDITION.format(**{name: "NEW." + name for name in _CAS_PARAMETERS})};
         INSERT INTO items (session, key, record, version)
         SELECT NEW.session, NEW.key, NEW.record, NEW.new_version WHERE changes() = 1
         ON CONFLICT (session, key) DO UPDATE
@@ -92,7 +103,7 @@ _COMMIT_ONE_OBJECTS = (
         SELECT NEW.session, NEW.new_version, NEW.key, NEW.record WHERE changes() = 1;
     END""",
 )
-_COMMIT_ONE = "INSERT INTO temp.commit_one VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_COMMIT_ONE = f"INSERT INTO temp.commit_one VALUES ({', '.join(['?'] * len(_COMMIT_ONE_COLUMNS))})"
 # a commit that lost its compare-and-set marks the session contended (``CONTENTION_WINDOW``)
 _MARK_CONTENDED = (
     "INSERT INTO store_info (name, value) VALUES (?1, ?2) "
@@ -245,9 +256,10 @@ def _commit_unchanged(
     cas: tuple[Any, ...],
     rows: list[tuple[str, bytes]],
 ) -> int | None:
-    """``commit_if_unchanged``'s writes inside the caller's write transaction: the conditional
-    meta ``UPDATE`` (``cas``: its parameters, the new version first), then the rows. None, and
-    nothing written, when the session is not in the expected state."""
+    """``commit_if_unchanged``'s writes: the conditional meta ``UPDATE`` (``cas``: its
+    parameters, the new version first), then the rows. None, and nothing written, when the
+    session is not in the expected state. Several rows need the caller's write transaction; one
+    row is one statement, which outside a transaction is its own."""
     new: int = cas[0]
     if len(rows) == 1:  # the common case, one statement (see _COMMIT_ONE_OBJECTS)
         before = conn.total_changes
