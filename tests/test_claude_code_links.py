@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from memcore import session_digest
 from memcore.claude_code.links import FixLinker
-from memcore.claude_code.tools import command_verb, error_lines, is_variant
+from memcore.claude_code.tools import command_verb, error_lines, is_variant, masked_failure
 from memcore.model import MemoryItem
 from tests.test_transcript_agent_records import _Records
 
@@ -108,6 +108,51 @@ def test_a_check_that_failed_again_is_fixed_by_the_edits_since_each_failure() ->
     errors = session_digest(items, 600).sections["errors"]
     assert "not fixed" not in errors
     assert errors.count("fixed by editing") == 2
+
+
+def test_a_check_piped_into_tail_failed_by_its_output_and_its_fix_is_linked() -> None:
+    """``go build ./... 2>&1 | head`` exits 0 (``head``'s status) whatever the build did: its
+    output says it failed, and the edit before the next build is its fix."""
+    records = _Session()
+    records.user("add the transcript path")
+    records.ran(
+        "go build ./... 2>&1 | head -20",
+        "# entire.io/cli/cmd/entire/cli\n"
+        "cmd/entire/cli/hooks.go:634:64: not enough arguments in call to InitializeSession",
+    )
+    records.edited(
+        "/repo/cmd/entire/cli/hooks.go", "InitializeSession(a, b)", "InitializeSession(a, b, c)"
+    )
+    records.ran("go build ./... 2>&1 | head -20", "")
+    items = records.items()
+    (error,) = _errors(items)
+    assert error.metadata["exit_code"] == 0
+    assert error.metadata["failed_output"] is True
+    assert "not enough arguments" in error.content
+    assert "succeeded" not in error.content
+    assert error.metadata["resolved"] is True
+    (fix,) = error.metadata["fixed_by"]
+    assert _by_id(items)[fix].metadata["file_path"] == "/repo/cmd/entire/cli/hooks.go"
+    sections = session_digest(items, 600).sections
+    assert "fixed by editing `/repo/cmd/entire/cli/hooks.go`" in sections["errors"]
+    assert "failed once, then passed" in sections["commands"]
+
+
+@pytest.mark.parametrize(
+    ("command", "output", "failed"),
+    [
+        ("go test ./... 2>&1 | tail -5", "--- FAIL: TestCart (0.00s)\nFAIL", True),
+        ("npx tsc --noEmit 2>&1 | grep error", "src/a.ts(9,8): error TS2307: Cannot find", True),
+        ("pytest -q | tail -3", "2 failed, 10 passed in 0.3s", True),
+        ("pytest -q | tail -3", "12 passed in 0.3s", False),  # passed
+        ("pytest -q | tail -3", "0 failed, 12 passed", False),
+        ("go test ./... 2>&1", "--- FAIL: TestCart", False),  # no pipe: its own exit status
+        ("cat build.log | tail -5", "--- FAIL: TestCart", False),  # no check: a log looked at
+        ("go test ./... || true", "--- FAIL: TestCart", False),  # `||` is no pipe
+    ],
+)
+def test_masked_failure(command: str, output: str, failed: bool) -> None:
+    assert bool(masked_failure(command, output)) is failed
 
 
 @pytest.mark.parametrize(

@@ -501,7 +501,8 @@ def _command_lines(commands: dict[str, _Command], n: int) -> list[Candidate]:
         if entry.failures and entry.last_ok:
             result = f"failed {_times(entry.failures)}, then passed"
         elif entry.failures:
-            result = f"failed (exit {entry.last_code}) on its last run"
+            how = f"exit {entry.last_code}" if entry.last_code else "by its output: exit 0"
+            result = f"failed ({how}) on its last run"
         else:
             result = "succeeded"
         said = f": {' | '.join(entry.outcome)}" if entry.outcome else ""

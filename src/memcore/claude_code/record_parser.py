@@ -374,7 +374,7 @@ class RecordParser:
         described, details = describe_result(
             tool, target, text, failed, tool_use_result, meta.get("cwd")
         )
-        is_error = failed or details.get("exit_code", 0) != 0
+        is_error = failed or details.get("exit_code", 0) != 0 or "failed_output" in details
         if tool == "Bash" and "task_id" in details:  # started in the background: its command
             self.background[details["task_id"]] = one_line(str(target.get("command", "")), 300)
         rejected = bool(details.get("rejected"))

@@ -65,6 +65,15 @@ _OUTCOME_WORDS = re.compile(
     r"^\[[\w/.-]+ [0-9a-f]{6,}\]|\bno issues\b|\bfound \d+\b)"
 )
 _EXIT = re.compile(r"^(?:Error: )?Exit code (-?\d+)", re.MULTILINE)
+#: Lines only a failing check prints (a compiler's ``file:line:col: message``, ``--- FAIL``,
+#: ``error TS2307:``, ``N failed``, a traceback): how a check piped into ``tail`` or ``grep``,
+#: whose exit status is the pipe's last command's, is known to have failed.
+_FAILURE_LINE = re.compile(
+    r"(?m)^[ \t]*(?:[\w./@-]+\.(?:go|py|ts|tsx|js|jsx|mjs|rs|c|cc|cpp|h|java|kt|rb|swift)"
+    r"(?::\d+(?::\d+)?: |\(\d+,\d+\): error )\S.*|.*\berror TS\d+:.*|error(?:\[E\d+\])?: .*|"
+    r"--- FAIL: .*|FAIL\b.*|FAILED\b.*|.*\b[1-9]\d* (?:failed|failing)\b.*|"
+    r"Traceback \(most recent call last\):|npm ERR!.*|panic: .*)$"
+)
 _TOOL_ERROR_TAG = re.compile(r"</?tool_use_error>")
 _READ_LINE = re.compile(r"^\s*(\d+)\u2192", re.MULTILINE)
 _PATHS = re.compile(
@@ -196,6 +205,24 @@ def error_lines(text: str) -> list[str]:
             if len(picked) >= _MAX_ERROR_LINES:
                 break
     return picked or [one_line(line) for line in lines[-3:]]
+
+
+def masked_failure(command: str, text: str) -> list[str]:
+    """The lines saying that a check failed although it exited 0: a check piped into
+    ``tail``, ``head`` or ``grep`` exits with the pipe's last command (``go build ./... 2>&1 |
+    head`` is 0 whatever the build did). Empty when it is no such check or printed none."""
+    if "|" not in command.replace("||", "") or not is_check_command(command):
+        return []
+    if is_trivial_command(command):  # `cat build.log | tail`: a log looked at, no check run
+        return []
+    picked: list[str] = []
+    for found in _FAILURE_LINE.finditer(text):
+        line = one_line(found.group(0).strip())
+        if line not in picked:
+            picked.append(line)
+            if len(picked) >= _MAX_ERROR_LINES:
+                break
+    return picked
 
 
 def outcome_lines(text: str, limit: int = 3) -> list[str]:
@@ -396,6 +423,13 @@ def describe_result(
             lines = error_lines(text)
             meta["error_lines"] = lines
             return f"`{command}` failed (exit {code}): " + " | ".join(lines), meta
+        masked = masked_failure(command, text)
+        if masked:  # a check piped into tail: its output says what its exit status cannot
+            meta["error_lines"] = masked
+            meta["failed_output"] = True
+            return f"`{command}` failed (its output; the pipe exited 0): " + " | ".join(
+                masked
+            ), meta
         outcome = outcome_lines(text) if is_check_command(command) else []
         paths = list(dict.fromkeys(display_path(p, cwd) for p in _PATHS.findall(text)))[:8]
         if paths:

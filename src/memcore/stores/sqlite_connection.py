@@ -34,6 +34,12 @@ _T = TypeVar("_T")
 logger = logging.getLogger("memcore.stores.sqlite")
 
 _CHECKPOINT_EVERY = 1000  # rows written between two WAL checkpoints (SQLite's default: pages)
+# How long the checkpoint's second step (see _checkpoint) may wait for the write lock and for
+# readers of the old WAL: it holds writers back meanwhile, so briefly; busy, it tries next time.
+_RESTART_WAIT_MS = 5
+# A WAL that starts over keeps its file, at most this long (SQLite cuts it when a writer starts
+# it over): one large commit (a first sync of 100k items) would leave 100 MB on disk otherwise.
+_WAL_KEPT_BYTES = 16 << 20
 _INLINE_ROWS = 64  # commits of more rows than this always run on the worker thread
 # A commit writes every B-tree page it touches (meta, the item and its version index, the
 # journal entry and its index) whole into the WAL, checksummed: with 2 KiB pages instead of
@@ -156,14 +162,24 @@ class SQLiteConnection:
             self._worker().submit(self._checkpoint)
 
     def _checkpoint(self) -> None:
-        """On the worker thread: a passive WAL checkpoint (best effort: a failure only leaves
-        the WAL longer, and the next one, or any other connection's, catches up)."""
+        """On the worker thread, in two steps (best effort: a failure only leaves the WAL
+        longer, and the next one, or any other connection's, catches up). A passive checkpoint
+        copies the pages while commits go on; but a WAL starts over from its beginning only
+        when a writer finds every frame copied, and a writer syncing back to back always adds
+        some during that copy: the file grew without end (43 MB after 4,000 one-key syncs). So
+        then a RESTART checkpoint copies the few frames added meanwhile under the write lock,
+        and the next commit writes from the WAL's start, reusing the file (cut to
+        ``_WAL_KEPT_BYTES``): a one-key sync took 5-10% less time than with the growing WAL,
+        and than with a WAL emptied (TRUNCATE) and grown again, in alternated runs."""
         try:
-            if self._checkpoint_conn is None:
-                self._checkpoint_conn = sqlite3.connect(
-                    self.path, timeout=self.timeout, isolation_level=None
+            conn = self._checkpoint_conn
+            if conn is None:
+                conn = self._checkpoint_conn = sqlite3.connect(
+                    self.path, timeout=_RESTART_WAIT_MS / 1000, isolation_level=None
                 )
-            self._checkpoint_conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            busy, _, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            if not busy:
+                conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
         except sqlite3.Error as exc:
             logger.debug("sqlite store %r: WAL checkpoint skipped (%s)", self.path, exc)
 
@@ -192,6 +208,7 @@ class SQLiteConnection:
                 self._retry_busy(lambda: conn.execute("PRAGMA journal_mode = WAL").fetchone())
                 if self._inline:
                     conn.execute("PRAGMA wal_autocheckpoint = 0")  # see _wrote
+                conn.execute(f"PRAGMA journal_size_limit = {_WAL_KEPT_BYTES}")
             conn.execute(f"PRAGMA synchronous = {self._synchronous}")
             self._init_schema(conn)
             for statement in _COMMIT_ONE_OBJECTS:  # TEMP: this connection's, not the file's
