@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from memcore import session_digest
 from memcore.claude_code.briefs import brief_lines
+from memcore.claude_code.code_names import renamed_names
 from memcore.claude_code.tools import called_names
 from tests.test_transcript_agent_records import CWD, _Records
 
@@ -111,3 +112,69 @@ def test_a_read_keeps_what_its_code_calls_and_the_digest_says_it_when_there_is_r
         "- The code read in `shop/cart.py` calls `apply_tax()`, `sum_prices()` and `round_cents()`."
         in files.splitlines()
     )
+
+
+PLUGIN_BEFORE = """import { z } from 'zod'
+
+export interface TypegenPluginOptions {
+  outFile?: string
+}
+
+export function createTypegenPlugin(options: TypegenPluginOptions): TypegenPlugin {
+  return { name: 'typegen', options }
+}
+"""
+
+
+def test_renamed_names_are_names_replaced_one_for_one() -> None:
+    after = PLUGIN_BEFORE.replace("Typegen", "Codegen").replace("'typegen'", "'codegen'")
+    assert renamed_names(PLUGIN_BEFORE, after) == [
+        ("TypegenPluginOptions", "CodegenPluginOptions"),
+        ("createTypegenPlugin", "createCodegenPlugin"),
+        ("TypegenPlugin", "CodegenPlugin"),
+        ("typegen", "codegen"),
+    ]
+    assert renamed_names("the quick brown fox", "the fast brown fox") == []  # prose
+    assert renamed_names("x = total(a)", "x = total(b)") == []  # short, no code: no rename
+    # a name still there after the edit was not renamed, only used less
+    assert renamed_names("a = first_item\nb = first_item", "a = last_item\nb = first_item") == []
+    # one name replaced by two was split, not renamed
+    split = renamed_names(
+        "if seen_key(a):\n    seen_key(b)", "if deleted_key(a):\n    changed_key(b)"
+    )
+    assert split == []
+
+
+def test_a_write_after_a_read_says_what_it_renamed_and_the_digest_tells_it() -> None:
+    path = f"{CWD}/packages/plugin-codegen/src/index.ts"
+    records = _Records()
+    records.user("Rename the typegen plugin to codegen")
+    numbered = "".join(
+        f"{n:>6}\u2192{line}\n" for n, line in enumerate(PLUGIN_BEFORE.splitlines(), 1)
+    )
+    records.tool("Read", {"file_path": path}, numbered)
+    after = PLUGIN_BEFORE.replace("Typegen", "Codegen")
+    records.tool("Write", {"file_path": path, "content": after}, "File written.")
+    (write,) = [
+        i
+        for i in records.items()
+        if i.metadata.get("kind") == "tool_call" and i.metadata.get("tool") == "Write"
+    ]
+    assert write.metadata["renamed"][0] == ["TypegenPluginOptions", "CodegenPluginOptions"]
+    files = session_digest(records.items(), 600).sections["files"]
+    assert (
+        "- In `packages/plugin-codegen/src/index.ts`, the edits renamed `TypegenPluginOptions` to "
+        "`CodegenPluginOptions`, `createTypegenPlugin` to `createCodegenPlugin` and "
+        "`TypegenPlugin` to `CodegenPlugin`."
+    ) in files.splitlines()
+
+
+def test_a_write_with_nothing_read_before_has_no_renames() -> None:
+    records = _Records()
+    records.tool("Write", {"file_path": f"{CWD}/a.ts", "content": PLUGIN_BEFORE}, "File created.")
+    (write,) = [
+        i
+        for i in records.items()
+        if i.metadata.get("kind") == "tool_call" and i.metadata.get("tool") == "Write"
+    ]
+    assert "renamed" not in write.metadata

@@ -14,14 +14,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from memcore._kernels import pipeline, prose
 from memcore.claude_code.tools import (
-    display_path,
-    is_check_command,
-    is_trivial_command,
     normalize_command,
     quoted_list,
 )
@@ -40,6 +36,18 @@ from memcore.digest_prose import (
     statements,
 )
 from memcore.digest_prose import spare_lines as prose_spare_lines
+from memcore.digest_work import (
+    ENCLOSING_WEIGHT,
+    CommandRuns,
+    FileWork,
+    code_span,
+    command_lines,
+    command_result,
+    file_call,
+    file_lines,
+    shown_path,
+    strs,
+)
 from memcore.model import MemoryItem
 from memcore.session_items import is_scaffolding
 
@@ -53,12 +61,6 @@ _AGENT_KINDS = frozenset(KIND_PRIORITY)
 _STATEMENT_KINDS = frozenset({"fact", "thinking", "summary"})
 _EDITS = ("Edit", "MultiEdit", "Write", "NotebookEdit")
 _LOOKUPS = ("Read", "NotebookRead", "Grep", "Glob", "WebFetch", "WebSearch")
-#: How much more the definition an edit changed counts than a name the edit merely touched.
-ENCLOSING_WEIGHT = 3
-#: Base score of a file that was only read (a lookup, but also what the work was about).
-READ_SCORE = 1.5
-#: Base score of the detail lines of edits (more names changed, lines added).
-EDIT_DETAIL = 6.0
 #: Base score of a statement of a plan or spec the agent read: worth what it names (a plan
 #: restates much that the session then does, so its lines win only where they name more).
 BRIEF_SCORE = 0.0
@@ -67,57 +69,8 @@ _BRIEF_CALLS = {
     "ExitPlanMode": "The plan the agent proposed",
     "Task": "The agent's brief to a sub-agent",
 }
-#: Base score of the lines an edit took out (what was renamed or replaced).
-REMOVED_SCORE = 2.0
-#: Base score of what the code a file read calls: filler, said when the budget has room.
-CALLS_SCORE = 1.0
 _REQUEST_WORDS = 150
 _NOTE_WORDS = 80
-
-
-@dataclass(slots=True)
-class _File:
-    shown: str
-    first: int
-    last: int = 0
-    edits: int = 0
-    created: bool = False
-    names: dict[str, int] = field(default_factory=dict)
-    reads: list[str] = field(default_factory=list)
-    defines: dict[str, None] = field(default_factory=dict)
-    #: per edit: its position, the lines it added, the definition it changed (if known)
-    added: dict[str, tuple[int, tuple[str, ...], str]] = field(default_factory=dict)
-    fixes: int = 0
-    tracked: bool = False
-    #: per edit that took lines out: its position and the first lines it took out
-    removed: list[tuple[int, tuple[str, ...]]] = field(default_factory=list)
-    #: the names the code read in it calls most (seen when it was read)
-    calls: dict[str, None] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class _Command:
-    shown: str
-    first: int
-    last: int = 0
-    runs: int = 0
-    failures: int = 0
-    last_ok: bool = True
-    last_code: int = 0
-    outcome: list[str] = field(default_factory=list)
-    paths: dict[str, None] = field(default_factory=dict)
-    check: bool = False
-    trivial: bool = False
-
-
-def _code(text: str) -> str:
-    text = " ".join(text.split())
-    return f"`{text}`" if "`" not in text else text
-
-
-def _strs(value: Any) -> list[str]:
-    """The strings of a metadata list (metadata is anyone's: never trust its shape)."""
-    return [x for x in value if isinstance(x, str)] if isinstance(value, (list, tuple)) else []
 
 
 def _todos(value: Any) -> list[tuple[str, str]]:
@@ -131,21 +84,12 @@ def _todos(value: Any) -> list[tuple[str, str]]:
     return pairs
 
 
-def _shown_path(meta: Mapping[str, Any]) -> str:
-    cwd = meta.get("cwd")
-    return display_path(str(meta.get("file_path", "")), cwd if isinstance(cwd, str) else None)
-
-
-def _times(n: int) -> str:
-    return "once" if n == 1 else "twice" if n == 2 else f"{n} times"
-
-
 def build_candidates(items: Sequence[MemoryItem]) -> list[Candidate]:
     """Every candidate line of a digest of ``items`` (given in session order)."""
     out: list[Candidate] = []
     n = max(1, len(items))
-    files: dict[str, _File] = {}
-    commands: dict[str, _Command] = {}
+    files: dict[str, FileWork] = {}
+    commands: dict[str, CommandRuns] = {}
     by_id = {item.id: item for item in items}
     last_conclusion = -1
     last_task: tuple[int, MemoryItem] | None = None
@@ -164,7 +108,7 @@ def build_candidates(items: Sequence[MemoryItem]) -> list[Candidate]:
             words = item.content.split()
             text = " ".join(words)
             if kind == "shortcut":
-                line = f"- The user ran the command {_code(text)}."
+                line = f"- The user ran the command {code_span(text)}."
                 score = 2.0
             elif kind == "preference":
                 line = f"- The user asked to always: {cut_word_list(words, _REQUEST_WORDS)}"
@@ -190,10 +134,10 @@ def build_candidates(items: Sequence[MemoryItem]) -> list[Candidate]:
                 last_conclusion = seq
             continue
         if isinstance(meta.get("files_changed"), list):
-            for path in _strs(meta["files_changed"]):
+            for path in strs(meta["files_changed"]):
                 known = files.get(str(path))
                 if known is None:
-                    known = files[str(path)] = _File(str(path), seq, seq)
+                    known = files[str(path)] = FileWork(str(path), seq, seq)
                 known.tracked = True
             continue
         if kind == "tool_result" and raw_tool in ("Grep", "Glob") and isinstance(raw_tool, str):
@@ -216,7 +160,7 @@ def build_candidates(items: Sequence[MemoryItem]) -> list[Candidate]:
                 for status, content in _todos(meta["todos"]):
                     todos[str(content)] = (seq, str(status))
             if isinstance(meta.get("file_path"), str):
-                _file_call(files, item, seq)
+                file_call(files, item, seq)
             if tool in _BRIEF_CALLS and meta.get("brief"):
                 out.extend(_brief(item, seq, recency, _BRIEF_CALLS[tool]))
             continue
@@ -225,20 +169,20 @@ def build_candidates(items: Sequence[MemoryItem]) -> list[Candidate]:
                 out.append(Candidate("asked", seq, 7.0 + recency, f"- {item.content}"))
                 continue
             if tool == "Bash" and isinstance(meta.get("command"), str):
-                _command_result(commands, item, seq)
+                command_result(commands, item, seq)
             if tool in ("Read", "NotebookRead") and isinstance(meta.get("defines"), list):
-                entry = files.get(_shown_path(meta))
+                entry = files.get(shown_path(meta))
                 if entry is not None:
-                    for name in _strs(meta["defines"]):
+                    for name in strs(meta["defines"]):
                         entry.defines.setdefault(str(name), None)
-                    for name in _strs(meta.get("calls")):
+                    for name in strs(meta.get("calls")):
                         entry.calls.setdefault(name, None)
             if tool in ("Read", "NotebookRead") and meta.get("brief"):
                 out.extend(_brief(item, seq, recency))
             if kind == "error":
                 out.append(_error(item, seq, recency, by_id))
             elif tool in ("Edit", "MultiEdit", "Write", "NotebookEdit"):
-                shown = _shown_path(meta)
+                shown = shown_path(meta)
                 if shown in files:
                     files[shown].last = seq
                     inside = meta.get("enclosing")
@@ -249,8 +193,8 @@ def build_candidates(items: Sequence[MemoryItem]) -> list[Candidate]:
                         if edit is not None:
                             files[shown].added[str(meta.get("tool_use_id"))] = (*edit[:2], inside)
             continue
-    out.extend(_file_lines(files, n))
-    out.extend(_command_lines(commands, n))
+    out.extend(file_lines(files, n))
+    out.extend(command_lines(commands, n))
     if last_task is not None and last_task[0] > last_conclusion:  # said once, under "open"
         out = [c for c in out if not (c.section == "asked" and c.seq == last_task[0])]
     out.extend(_open_lines(todos, last_task, last_conclusion, items, n))
@@ -283,9 +227,9 @@ _RECORDS = {
 
 def _record_lines(item: MemoryItem, section: str, seq: int, recency: float) -> list[Candidate]:
     meta = item.metadata
-    shown = f"`{_shown_path(meta)}`"
-    names, added = _strs(meta.get("names")), _strs(meta.get("added_lines"))
-    defines, context = _strs(meta.get("defines")), _strs(meta.get("context_lines"))
+    shown = f"`{shown_path(meta)}`"
+    names, added = strs(meta.get("names")), strs(meta.get("added_lines"))
+    defines, context = strs(meta.get("defines")), strs(meta.get("context_lines"))
     said: list[str] = []
     for start in range(0, len(names), 4):
         said.append(f"An edit of {shown} changed {quoted_list(names[start : start + 4])}.")
@@ -347,9 +291,9 @@ def _brief(
     """What a plan or spec asks for (its statements naming something exact, see
     :mod:`memcore.claude_code.briefs`): part of what was asked. ``source`` names it (by default
     the file the agent read)."""
-    shown = source or f"`{_shown_path(item.metadata)}`"
+    shown = source or f"`{shown_path(item.metadata)}`"
     out: list[Candidate] = []
-    for index, line in enumerate(_strs(item.metadata.get("brief"))):
+    for index, line in enumerate(strs(item.metadata.get("brief"))):
         score = BRIEF_SCORE + min(count_identifiers(line), 4) * ID_WEIGHT + recency
         said = cut_words(line, SENTENCE_WORDS)
         named = f"- {shown} says: {said}"
@@ -375,147 +319,9 @@ def _search(item: MemoryItem, seq: int, recency: float) -> Candidate:
     where = item.content.split(" found ", 1)[1].split(" ", 1) if " found " in item.content else []
     hits = f" {where[1]}" if len(where) > 1 else ""
     noun = "match" if count == 1 else "matches"
-    shown = _code(cut_words(pattern, 20))
+    shown = code_span(cut_words(pattern, 20))
     line = f"- A {tool_name(meta)} search for {shown} found {count} {noun}{hits}."
     return Candidate("commands", seq, 1.0 + recency, line)
-
-
-def _file_call(files: dict[str, _File], item: MemoryItem, seq: int) -> None:
-    meta = item.metadata
-    shown = _shown_path(meta)
-    entry = files.get(shown)
-    if entry is None:
-        entry = files[shown] = _File(shown, seq)
-    entry.last = seq
-    tool = meta.get("tool")
-    if tool in ("Read", "NotebookRead"):
-        lines = meta.get("lines")
-        if isinstance(lines, str) and lines not in entry.reads:
-            entry.reads.append(lines)
-        return
-    entry.edits += 1
-    if tool == "Write" and entry.edits == 1:
-        entry.created = True
-    counts = entry.names
-    for name in _strs(meta.get("names")):
-        key = str(name)
-        counts[key] = counts.get(key, 0) + 1
-    added = _strs(meta.get("added_lines"))
-    if added:
-        entry.added[str(meta.get("tool_use_id") or seq)] = (seq, tuple(added[:3]), "")
-    removed = _strs(meta.get("removed_lines"))
-    if removed:
-        entry.removed.append((seq, tuple(removed[:2])))
-    if meta.get("fixes"):
-        entry.fixes += 1
-
-
-def _file_lines(files: dict[str, _File], n: int) -> list[Candidate]:
-    out: list[Candidate] = []
-    for entry in files.values():
-        recency = entry.last / n
-        if entry.edits:
-            ranked = sorted(entry.names, key=lambda k: (-entry.names[k], k))
-            names = ranked[:5]
-            for start in range(5, min(len(ranked), 25), 4):
-                more = quoted_list(ranked[start : start + 4])
-                line = f"- In `{entry.shown}`, the edits changed {more}."
-                score = EDIT_DETAIL + 1.0 - start / 20 + recency
-                out.append(Candidate("files", entry.first + 0.5, score, line))
-            verb = "created" if entry.created else "edited"
-            how = f"{verb} {_times(entry.edits)}" if not entry.created else "created"
-            if entry.created and entry.edits > 1:
-                how = f"created, then edited {_times(entry.edits - 1)}"
-            doing = "defining" if entry.created and entry.edits == 1 else "changing"
-            changing = f", {doing} {quoted_list(names)}" if names else ""
-            fixing = f"; {entry.fixes} of these edits fixed a failure" if entry.fixes else ""
-            line = f"- `{entry.shown}` was {how}{changing}{fixing}."
-            score = EDIT_DETAIL + 2.0 + min(entry.edits, 6) * 0.3 + min(len(names), 4) * 0.3
-            score += recency
-            out.append(Candidate("files", entry.first, score, line))
-            for seq, added, inside in entry.added.values():
-                where = f"`{inside}` in `{entry.shown}`" if inside else f"`{entry.shown}`"
-                line = f"- An edit of {where} added {quoted_list(added)}."
-                out.append(Candidate("files", seq, EDIT_DETAIL + 2.0 * seq / n, line))
-            for seq, removed in entry.removed:
-                line = f"- An edit of `{entry.shown}` took out {quoted_list(removed)}."
-                out.append(Candidate("files", seq, REMOVED_SCORE + 2.0 * seq / n, line))
-        elif entry.tracked and not entry.reads:
-            line = f"- `{entry.shown}` was changed in this session (Claude Code's file history)."
-            out.append(Candidate("files", entry.first, 2.5 + recency, line))
-        elif entry.reads:
-            ranges = [r for r in entry.reads if r != "all"]
-            which = f" (lines {', '.join(ranges[:4])})" if ranges else ""
-            defines = list(entry.defines)[:4]
-            outline = f"; it defines {quoted_list(defines)}" if defines else ""
-            line = f"- `{entry.shown}` was read{which}, not changed{outline}."
-            out.append(
-                Candidate("files", entry.first, READ_SCORE + 0.2 * len(entry.reads) + recency, line)
-            )
-        calls = [c for c in entry.calls if c not in entry.defines]
-        for start in range(0, min(len(calls), 12), 4):
-            listed = quoted_list(calls[start : start + 4])
-            line = f"- The code read in `{entry.shown}` calls {listed}."
-            out.append(
-                Candidate(
-                    "files", entry.first, CALLS_SCORE - start / 40 + recency, line, spare=True
-                )
-            )
-        seen = list(entry.defines)[0 if entry.edits else 4 :]
-        for start in range(0, min(len(seen), 20), 5):
-            listed = quoted_list(seen[start : start + 5])
-            line = f"- `{entry.shown}` also defines {listed} (seen when it was read)."
-            out.append(Candidate("files", entry.first, 1.0 - start / 40 + recency, line))
-    return out
-
-
-def _command_result(commands: dict[str, _Command], item: MemoryItem, seq: int) -> None:
-    meta = item.metadata
-    command = str(meta["command"])
-    key = normalize_command(command)
-    entry = commands.get(key)
-    if entry is None:
-        entry = commands[key] = _Command(key, seq)
-        entry.trivial = is_trivial_command(key)
-        entry.check = is_check_command(key) and not entry.trivial
-    entry.last = seq
-    entry.runs += 1
-    code = meta.get("exit_code", 0)
-    code = code if isinstance(code, int) and not isinstance(code, bool) else 1
-    entry.last_code = code if isinstance(code, int) else 1
-    entry.last_ok = item.metadata.get("kind") != "error"
-    if not entry.last_ok:
-        entry.failures += 1
-        entry.outcome = _strs(meta.get("error_lines"))[:2]
-    else:
-        entry.outcome = _strs(meta.get("outcome"))[-2:]
-    for path in _strs(meta.get("paths")):
-        entry.paths.setdefault(str(path), None)
-
-
-def _command_lines(commands: dict[str, _Command], n: int) -> list[Candidate]:
-    out: list[Candidate] = []
-    for entry in commands.values():
-        spare = entry.trivial and entry.last_ok  # `git status`, `ls`: said only when there is room
-        ran = f"ran {_times(entry.runs)}"
-        if entry.failures and entry.last_ok:
-            result = f"failed {_times(entry.failures)}, then passed"
-        elif entry.failures:
-            how = f"exit {entry.last_code}" if entry.last_code else "by its output: exit 0"
-            result = f"failed ({how}) on its last run"
-        else:
-            result = "succeeded"
-        said = f": {' | '.join(entry.outcome)}" if entry.outcome else ""
-        if entry.paths and not entry.outcome:
-            said = f", naming {quoted_list(list(entry.paths)[:4])}"
-        line = f"- {_code(cut_words(entry.shown, 40))} {ran} and {result}{said.rstrip('.')}."
-        score = (4.0 if entry.check else 1.5) + (1.0 if entry.failures else 0.0) + entry.last / n
-        if entry.shown.startswith("git commit") or entry.shown.startswith("git push"):
-            score += 1.5
-        if spare:
-            score = SPARE + entry.last / n
-        out.append(Candidate("commands", entry.first, score, line, spare=spare))
-    return out
 
 
 def _error(item: MemoryItem, seq: int, recency: float, by_id: dict[str, MemoryItem]) -> Candidate:
@@ -524,13 +330,13 @@ def _error(item: MemoryItem, seq: int, recency: float, by_id: dict[str, MemoryIt
     fix = ""
     fixed_by = meta.get("fixed_by")
     if isinstance(fixed_by, list) and fixed_by:
-        fixes = [by_id[i] for i in _strs(fixed_by) if i in by_id]
+        fixes = [by_id[i] for i in strs(fixed_by) if i in by_id]
         edits = [f for f in fixes if f.metadata.get("tool") in ("Edit", "MultiEdit", "Write")]
         if edits:
-            paths = list(dict.fromkeys(f"`{_shown_path(f.metadata)}`" for f in edits))[:2]
+            paths = list(dict.fromkeys(f"`{shown_path(f.metadata)}`" for f in edits))[:2]
             names: list[str] = []
             for fix_item in edits:
-                for name in _strs(fix_item.metadata.get("names")):
+                for name in strs(fix_item.metadata.get("names")):
                     if name not in names:
                         names.append(name)
             named = f" ({quoted_list(names[:3])})" if names else ""
@@ -553,7 +359,7 @@ def _rerun_fix(error: Mapping[str, Any], fixes: Sequence[MemoryItem]) -> str:
         for item in fixes:
             command = item.metadata.get("command")
             if isinstance(command, str) and normalize_command(command) != normalize_command(failed):
-                return f"; then {_code(cut_words(' '.join(command.split()), 40))} succeeded"
+                return f"; then {code_span(cut_words(' '.join(command.split()), 40))} succeeded"
     return "; the rerun passed without an edit"
 
 

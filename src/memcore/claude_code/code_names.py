@@ -5,6 +5,7 @@ what a file defines and calls. Plain text heuristics over the common languages o
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -43,6 +44,62 @@ def _code_like(word: str) -> bool:
         or any(c.isdigit() for c in word)
         or (any(c.isupper() for c in word[1:]) and any(c.islower() for c in word))
     )
+
+
+_TOKEN = re.compile(r"[A-Za-z_$][\w$]*|\S")
+
+
+def _affix(a: str, b: str) -> int:
+    """The length of the longer of the two names' common start and common end."""
+    return max(_common(a, b), _common(a[::-1], b[::-1]))
+
+
+def _common(a: str, b: str) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def renamed_names(old: str, new: str, limit: int = 12) -> list[tuple[str, str]]:
+    """The names an edit replaced one for one where the code around them stayed the same
+    (``TypegenPlugin`` by ``CodegenPlugin``), the old name gone and the new one new: a rename,
+    which says more than the two names apart. Lines are matched first (as a diff does), then
+    the tokens of each changed line against its counterpart with as many tokens: linear in the
+    text, so a whole file rewritten (a ``Write`` after a ``Read``) costs little. Words of prose
+    replaced by others (``quick`` by ``fast``) are none: a name counts when one side looks like
+    code (``snake_case``, ``camelCase``, a digit) or the two share a start or an end of 4."""
+    old_lines, new_lines = old.splitlines(), new.splitlines()
+    if not old_lines or not new_lines:
+        return []
+    found: dict[tuple[str, str], None] = {}
+    matcher = difflib.SequenceMatcher(None, old_lines, new_lines)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag != "replace" or i2 - i1 != j2 - j1:
+            continue
+        for old_line, new_line in zip(old_lines[i1:i2], new_lines[j1:j2], strict=True):
+            old_tokens, new_tokens = _TOKEN.findall(old_line), _TOKEN.findall(new_line)
+            if len(old_tokens) != len(new_tokens):
+                continue
+            for a, b in zip(old_tokens, new_tokens, strict=True):
+                if a == b or (a, b) in found or not (_WORD.fullmatch(a) and _WORD.fullmatch(b)):
+                    continue
+                if a.lower() in _KEYWORDS or b.lower() in _KEYWORDS:
+                    continue
+                if _code_like(a) or _code_like(b) or _affix(a, b) >= 4:
+                    found[(a, b)] = None
+    if not found:
+        return []
+    # renamed: the old name gone, the new one new (else one use of a name became another's)
+    before, after = set(_WORD.findall(old)), set(_WORD.findall(new))
+    found = {(a, b): None for a, b in found if a not in after and b not in before}
+    # one name replaced by two (``seen`` by ``deletedSeen`` here, ``changedSeen`` there) was
+    # split, not renamed: neither is told
+    olds = Counter(a for a, _ in found)
+    news = Counter(b for _, b in found)
+    return [(a, b) for a, b in found if olds[a] == 1 and news[b] == 1][:limit]
 
 
 def changed_names(old: str, new: str) -> list[str]:
@@ -197,4 +254,5 @@ __all__ = [
     "context_lines",
     "defined_names",
     "enclosing_definition",
+    "renamed_names",
 ]

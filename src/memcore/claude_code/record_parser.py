@@ -31,14 +31,19 @@ from memcore.claude_code.results import MalformedLine, TokenSample, Transcript
 from memcore.claude_code.task_list import TaskList
 from memcore.claude_code.tools import (
     EDIT_TOOLS,
+    READ_TOOLS,
     access_key,
     describe_call,
     describe_result,
+    file_text,
     one_line,
     tool_target,
 )
 from memcore.errors import ValidationError
 from memcore.model import MemoryItem, Priority, to_utc_datetime
+
+#: The most of a file's text kept while parsing, to compare a later ``Write`` with.
+FILE_TEXT_CHARS = 200_000
 
 #: Item priority by kind (errors and what the user said matter most; raw tool output least).
 KIND_PRIORITY: dict[str, Priority] = {
@@ -97,6 +102,10 @@ class RecordParser:
         self.summaries: list[tuple[int, dict[str, Any]]] = []
         self.last_time: datetime | None = None
         self.call_items: dict[str, MemoryItem] = {}
+        #: each file's text as last read or written in this parse, for a Write to be compared
+        #: with (its renames), and whether it still has a Read's line numbers (stripped only
+        #: when a Write needs it); at most FILE_TEXT_CHARS of each, dropped with the parser
+        self.file_texts: dict[str, tuple[str, bool]] = {}
         self.tracked: set[str] = set()
         self.linker = FixLinker()
         self.tasks = TaskList()
@@ -325,7 +334,16 @@ class RecordParser:
         tool_input: dict[str, Any] = dict(raw_input) if isinstance(raw_input, Mapping) else {}
         target = tool_target(tool, tool_input)
         self.out.accesses.append(access_key(tool, tool_input))
-        described, details = describe_call(tool, tool_input, meta.get("cwd"))
+        path = tool_input.get("file_path")
+        before = None
+        if tool == "Write" and isinstance(path, str) and path in self.file_texts:
+            text, numbered = self.file_texts[path]
+            before = file_text(text) if numbered else text
+        described, details = describe_call(tool, tool_input, meta.get("cwd"), before)
+        if tool == "Write" and isinstance(path, str):
+            written = tool_input.get("content")
+            if isinstance(written, str):
+                self.file_texts[path] = (written[:FILE_TEXT_CHARS], False)
         if tool == "TaskUpdate":
             described, details = self.tasks.update(tool_input, described, details)
         item = self.add(
@@ -375,6 +393,9 @@ class RecordParser:
             tool, target, text, failed, tool_use_result, meta.get("cwd")
         )
         is_error = failed or details.get("exit_code", 0) != 0 or "failed_output" in details
+        path = target.get("file_path")
+        if tool in READ_TOOLS and not is_error and isinstance(path, str):
+            self.file_texts[path] = (text[:FILE_TEXT_CHARS], True)  # numbered: stripped if used
         if tool == "Bash" and "task_id" in details:  # started in the background: its command
             self.background[details["task_id"]] = one_line(str(target.get("command", "")), 300)
         rejected = bool(details.get("rejected"))

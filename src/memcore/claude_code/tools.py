@@ -27,6 +27,7 @@ from memcore.claude_code.code_names import (
     context_lines,
     defined_names,
     enclosing_definition,
+    renamed_names,
 )
 
 #: Tools that change a file: their result says which names changed.
@@ -48,6 +49,8 @@ FILE_TOOLS = {
 TODO_CHARS = 160
 _MAX_READ_NAMES = 20
 _MAX_ERROR_LINES = 6
+#: An edit's metadata keeps at most this many renames.
+MAX_RENAMES = 12
 #: Tool errors that are Claude Code's guards on its own tools, not failures of the work: a call
 #: cancelled because a parallel one failed, an edit of a file not read first.
 HARNESS_GUARDS = ("Sibling tool call errored", "File has not been read yet")
@@ -256,9 +259,10 @@ def _range(tool_input: Mapping[str, Any], meta: Mapping[str, Any]) -> str:
 
 
 def describe_call(
-    tool: str, tool_input: Mapping[str, Any], cwd: str | None
+    tool: str, tool_input: Mapping[str, Any], cwd: str | None, before: str | None = None
 ) -> tuple[str, dict[str, Any]]:
-    """A tool call as one statement, and the metadata the digest and the linker read."""
+    """A tool call as one statement, and the metadata the digest and the linker read;
+    ``before``: the file's text as last read, which a ``Write`` is compared with (renames)."""
     meta: dict[str, Any] = {}
     path = tool_input.get("file_path", tool_input.get("notebook_path"))
     if isinstance(path, str):
@@ -276,6 +280,9 @@ def describe_call(
                 context = _edit_context(tool, tool_input)  # and the code kept around the change
                 if context:
                     meta["context_lines"] = context
+            renamed = _edit_renames(tool, tool_input, before)
+            if renamed:
+                meta["renamed"] = renamed
             verb = "Write" if tool == "Write" else "Edit"
             how = "defining" if tool == "Write" else "changing"
             named = f", {how} {quoted_list(names)}" if names else ""
@@ -351,6 +358,19 @@ def _edit_names(tool: str, tool_input: Mapping[str, Any]) -> list[str]:
         for name in changed_names(old, new):
             names.setdefault(name, None)
     return list(names)[:MAX_NAMES]
+
+
+def _edit_renames(tool: str, tool_input: Mapping[str, Any], before: str | None) -> list[list[str]]:
+    """The ``[old, new]`` names an edit renamed (see ``renamed_names``), in order; a ``Write``
+    against ``before``, the file as last read (none: nothing to compare with)."""
+    found: dict[tuple[str, str], None] = {}
+    pairs = _edit_pairs(tool, tool_input)
+    if tool == "Write":
+        pairs = [(before, pairs[0][1])] if before else []
+    for old, new in pairs:
+        for pair in renamed_names(old, new):
+            found.setdefault(pair, None)
+    return [list(pair) for pair in found][:MAX_RENAMES]
 
 
 def _edit_lines(tool: str, tool_input: Mapping[str, Any], *, removed: bool = False) -> list[str]:
@@ -494,6 +514,11 @@ def _hit_files(text: str, cwd: str | None, limit: int = 3) -> list[str]:
     return list(files)
 
 
+def file_text(text: str) -> str:
+    """A ``Read`` result's text without its line numbers: the file as it was read."""
+    return _READ_PREFIX.sub("", text)
+
+
 def _lines_read(text: str, tool_use_result: Any) -> int:
     if isinstance(tool_use_result, Mapping):
         file = tool_use_result.get("file")
@@ -535,6 +560,7 @@ __all__ = [
     "enclosing_definition",
     "error_lines",
     "exit_code",
+    "file_text",
     "is_check_command",
     "is_trivial_command",
     "normalize_command",

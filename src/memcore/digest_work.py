@@ -1,0 +1,271 @@
+"""The files a session touched and the commands it ran, as digest lines: what each file's
+edits changed, renamed, added and took out, what was read and what it defines, and each
+command's runs and outcome (folded by command). Part of :mod:`memcore.digest_lines`, which
+builds the other sections and calls these with its pass over the items.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from memcore.claude_code.tools import (
+    display_path,
+    is_check_command,
+    is_trivial_command,
+    normalize_command,
+    quoted_list,
+)
+from memcore.digest_prose import SPARE, Candidate, cut_words
+from memcore.model import MemoryItem
+
+#: How much more the definition an edit changed counts than a name the edit merely touched.
+ENCLOSING_WEIGHT = 3
+#: Base score of a file that was only read (a lookup, but also what the work was about).
+READ_SCORE = 1.5
+#: Base score of the detail lines of edits (more names changed, lines added).
+EDIT_DETAIL = 6.0
+#: Base score of the lines an edit took out (what was renamed or replaced).
+REMOVED_SCORE = 2.0
+#: Base score of what the code a file read calls: filler, said when the budget has room.
+CALLS_SCORE = 1.0
+#: Renames told per line (each names two), and at most in all per file.
+RENAMES_A_LINE = 3
+RENAMES_TOLD = 12
+
+
+@dataclass(slots=True)
+class FileWork:
+    """What the session did to one file: its edits and the names they changed, its reads."""
+
+    shown: str
+    first: int
+    last: int = 0
+    edits: int = 0
+    created: bool = False
+    names: dict[str, int] = field(default_factory=dict)
+    reads: list[str] = field(default_factory=list)
+    defines: dict[str, None] = field(default_factory=dict)
+    #: per edit: its position, the lines it added, the definition it changed (if known)
+    added: dict[str, tuple[int, tuple[str, ...], str]] = field(default_factory=dict)
+    fixes: int = 0
+    tracked: bool = False
+    #: per edit that took lines out: its position and the first lines it took out
+    removed: list[tuple[int, tuple[str, ...]]] = field(default_factory=list)
+    #: the names the code read in it calls most (seen when it was read)
+    calls: dict[str, None] = field(default_factory=dict)
+    #: the names its edits renamed, old to new, in order
+    renamed: dict[tuple[str, str], int] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class CommandRuns:
+    """One command (as ``normalize_command`` has it) and how its runs went."""
+
+    shown: str
+    first: int
+    last: int = 0
+    runs: int = 0
+    failures: int = 0
+    last_ok: bool = True
+    last_code: int = 0
+    outcome: list[str] = field(default_factory=list)
+    paths: dict[str, None] = field(default_factory=dict)
+    check: bool = False
+    trivial: bool = False
+
+
+def code_span(text: str) -> str:
+    text = " ".join(text.split())
+    return f"`{text}`" if "`" not in text else text
+
+
+def strs(value: Any) -> list[str]:
+    """The strings of a metadata list (metadata is anyone's: never trust its shape)."""
+    return [x for x in value if isinstance(x, str)] if isinstance(value, (list, tuple)) else []
+
+
+def shown_path(meta: Mapping[str, Any]) -> str:
+    cwd = meta.get("cwd")
+    return display_path(str(meta.get("file_path", "")), cwd if isinstance(cwd, str) else None)
+
+
+def times(n: int) -> str:
+    return "once" if n == 1 else "twice" if n == 2 else f"{n} times"
+
+
+def file_call(files: dict[str, FileWork], item: MemoryItem, seq: int) -> None:
+    meta = item.metadata
+    shown = shown_path(meta)
+    entry = files.get(shown)
+    if entry is None:
+        entry = files[shown] = FileWork(shown, seq)
+    entry.last = seq
+    tool = meta.get("tool")
+    if tool in ("Read", "NotebookRead"):
+        lines = meta.get("lines")
+        if isinstance(lines, str) and lines not in entry.reads:
+            entry.reads.append(lines)
+        return
+    entry.edits += 1
+    if tool == "Write" and entry.edits == 1:
+        entry.created = True
+    counts = entry.names
+    for name in strs(meta.get("names")):
+        key = str(name)
+        counts[key] = counts.get(key, 0) + 1
+    added = strs(meta.get("added_lines"))
+    if added:
+        entry.added[str(meta.get("tool_use_id") or seq)] = (seq, tuple(added[:3]), "")
+    removed = strs(meta.get("removed_lines"))
+    if removed:
+        entry.removed.append((seq, tuple(removed[:2])))
+    renamed = meta.get("renamed")
+    for pair in renamed if isinstance(renamed, list) else ():
+        if isinstance(pair, (list, tuple)) and len(pair) == 2:
+            old, new = pair
+            if isinstance(old, str) and isinstance(new, str):
+                entry.renamed.setdefault((old, new), seq)
+    if meta.get("fixes"):
+        entry.fixes += 1
+
+
+def file_lines(files: dict[str, FileWork], n: int) -> list[Candidate]:
+    out: list[Candidate] = []
+    stated: set[tuple[str, str]] = set()  # a rename made in many files is told once
+    for entry in files.values():
+        recency = entry.last / n
+        olds = Counter(old for old, _ in entry.renamed)  # one name to two: split, not renamed
+        renames = [p for p in entry.renamed if p not in stated and olds[p[0]] == 1]
+        stated.update(renames)
+        for start in range(0, min(len(renames), RENAMES_TOLD), RENAMES_A_LINE):
+            chunk = renames[start : start + RENAMES_A_LINE]
+            each = [f"`{old}` to `{new}`" for old, new in chunk]
+            told = ", ".join(each[:-1]) + " and " + each[-1] if len(each) > 1 else each[0]
+            line = f"- In `{entry.shown}`, the edits renamed {told}."
+            seq = entry.renamed[chunk[0]]
+            score = EDIT_DETAIL + 1.5 - start / 20 + recency
+            out.append(Candidate("files", seq + 0.25, score, line))
+        if entry.edits:
+            ranked = sorted(entry.names, key=lambda k: (-entry.names[k], k))
+            names = ranked[:5]
+            for start in range(5, min(len(ranked), 25), 4):
+                more = quoted_list(ranked[start : start + 4])
+                line = f"- In `{entry.shown}`, the edits changed {more}."
+                score = EDIT_DETAIL + 1.0 - start / 20 + recency
+                out.append(Candidate("files", entry.first + 0.5, score, line))
+            verb = "created" if entry.created else "edited"
+            how = f"{verb} {times(entry.edits)}" if not entry.created else "created"
+            if entry.created and entry.edits > 1:
+                how = f"created, then edited {times(entry.edits - 1)}"
+            doing = "defining" if entry.created and entry.edits == 1 else "changing"
+            changing = f", {doing} {quoted_list(names)}" if names else ""
+            fixing = f"; {entry.fixes} of these edits fixed a failure" if entry.fixes else ""
+            line = f"- `{entry.shown}` was {how}{changing}{fixing}."
+            score = EDIT_DETAIL + 2.0 + min(entry.edits, 6) * 0.3 + min(len(names), 4) * 0.3
+            score += recency
+            out.append(Candidate("files", entry.first, score, line))
+            for seq, added, inside in entry.added.values():
+                where = f"`{inside}` in `{entry.shown}`" if inside else f"`{entry.shown}`"
+                line = f"- An edit of {where} added {quoted_list(added)}."
+                out.append(Candidate("files", seq, EDIT_DETAIL + 2.0 * seq / n, line))
+            for seq, removed in entry.removed:
+                line = f"- An edit of `{entry.shown}` took out {quoted_list(removed)}."
+                out.append(Candidate("files", seq, REMOVED_SCORE + 2.0 * seq / n, line))
+        elif entry.tracked and not entry.reads:
+            line = f"- `{entry.shown}` was changed in this session (Claude Code's file history)."
+            out.append(Candidate("files", entry.first, 2.5 + recency, line))
+        elif entry.reads:
+            ranges = [r for r in entry.reads if r != "all"]
+            which = f" (lines {', '.join(ranges[:4])})" if ranges else ""
+            defines = list(entry.defines)[:4]
+            outline = f"; it defines {quoted_list(defines)}" if defines else ""
+            line = f"- `{entry.shown}` was read{which}, not changed{outline}."
+            out.append(
+                Candidate("files", entry.first, READ_SCORE + 0.2 * len(entry.reads) + recency, line)
+            )
+        calls = [c for c in entry.calls if c not in entry.defines]
+        for start in range(0, min(len(calls), 12), 4):
+            listed = quoted_list(calls[start : start + 4])
+            line = f"- The code read in `{entry.shown}` calls {listed}."
+            out.append(
+                Candidate(
+                    "files", entry.first, CALLS_SCORE - start / 40 + recency, line, spare=True
+                )
+            )
+        seen = list(entry.defines)[0 if entry.edits else 4 :]
+        for start in range(0, min(len(seen), 20), 5):
+            listed = quoted_list(seen[start : start + 5])
+            line = f"- `{entry.shown}` also defines {listed} (seen when it was read)."
+            out.append(Candidate("files", entry.first, 1.0 - start / 40 + recency, line))
+    return out
+
+
+def command_result(commands: dict[str, CommandRuns], item: MemoryItem, seq: int) -> None:
+    meta = item.metadata
+    command = str(meta["command"])
+    key = normalize_command(command)
+    entry = commands.get(key)
+    if entry is None:
+        entry = commands[key] = CommandRuns(key, seq)
+        entry.trivial = is_trivial_command(key)
+        entry.check = is_check_command(key) and not entry.trivial
+    entry.last = seq
+    entry.runs += 1
+    code = meta.get("exit_code", 0)
+    code = code if isinstance(code, int) and not isinstance(code, bool) else 1
+    entry.last_code = code if isinstance(code, int) else 1
+    entry.last_ok = item.metadata.get("kind") != "error"
+    if not entry.last_ok:
+        entry.failures += 1
+        entry.outcome = strs(meta.get("error_lines"))[:2]
+    else:
+        entry.outcome = strs(meta.get("outcome"))[-2:]
+    for path in strs(meta.get("paths")):
+        entry.paths.setdefault(str(path), None)
+
+
+def command_lines(commands: dict[str, CommandRuns], n: int) -> list[Candidate]:
+    out: list[Candidate] = []
+    for entry in commands.values():
+        spare = entry.trivial and entry.last_ok  # `git status`, `ls`: said only when there is room
+        ran = f"ran {times(entry.runs)}"
+        if entry.failures and entry.last_ok:
+            result = f"failed {times(entry.failures)}, then passed"
+        elif entry.failures:
+            how = f"exit {entry.last_code}" if entry.last_code else "by its output: exit 0"
+            result = f"failed ({how}) on its last run"
+        else:
+            result = "succeeded"
+        said = f": {' | '.join(entry.outcome)}" if entry.outcome else ""
+        if entry.paths and not entry.outcome:
+            said = f", naming {quoted_list(list(entry.paths)[:4])}"
+        line = f"- {code_span(cut_words(entry.shown, 40))} {ran} and {result}{said.rstrip('.')}."
+        score = (4.0 if entry.check else 1.5) + (1.0 if entry.failures else 0.0) + entry.last / n
+        if entry.shown.startswith("git commit") or entry.shown.startswith("git push"):
+            score += 1.5
+        if spare:
+            score = SPARE + entry.last / n
+        out.append(Candidate("commands", entry.first, score, line, spare=spare))
+    return out
+
+
+__all__ = [
+    "CALLS_SCORE",
+    "EDIT_DETAIL",
+    "ENCLOSING_WEIGHT",
+    "READ_SCORE",
+    "REMOVED_SCORE",
+    "CommandRuns",
+    "FileWork",
+    "code_span",
+    "command_lines",
+    "command_result",
+    "file_call",
+    "file_lines",
+    "shown_path",
+    "strs",
+    "times",
+]
