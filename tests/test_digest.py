@@ -403,3 +403,23 @@ def test_any_items_any_budget_compiled_equals_pure(items: list[MemoryItem], budg
         twin = session_digest(items, budget, counter=pure.count_tokens)
     native = session_digest(items, budget, counter=original.count_tokens)
     assert twin.text == native.text
+
+
+@pytest.mark.parametrize(
+    ("request_text", "said"),
+    [
+        ('unknown command "session" for "entire" Did you mean this? version', "pasted"),
+        ("cmd/entire/cli/hooks.go:634:64: not enough arguments in call", "pasted"),
+        ("Error: Cannot find module '@chkit/core'", "pasted"),
+        ("error handling in the loader should say which file failed", "asked"),
+        ("fix the error in cart.py", "asked"),
+    ],
+)
+def test_a_request_that_is_pasted_output_is_said_to_be_pasted(request_text: str, said: str) -> None:
+    items = [
+        MemoryItem("t", request_text, metadata={"kind": "task"}, created_at=T0),
+        # the latest request is told under "Still open": this one stays under "What was asked"
+        MemoryItem("u", "now add a test for it", metadata={"kind": "task"}, created_at=T0),
+    ]
+    asked = session_digest(items, 400).sections["asked"]
+    assert asked.startswith(f"- The user {said}: ")

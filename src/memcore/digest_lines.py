@@ -56,6 +56,12 @@ _OPEN_WORDS = re.compile(
     r"left to do|should (we|i)|would you like|do you want)\b"
 )
 _SHORT_REPLY = 12
+#: A request that opens as a program's output does ("unknown command ...", "Error: ...", a
+#: traceback, ``file.go:12:5: ...``) was pasted, not asked: the digest says so.
+_PASTED_OUTPUT = re.compile(
+    r"(?i:(?:error|fatal|panic|exception)(?:\[\w+\])?:|traceback \(most recent|npm err!|"
+    r"unknown (?:command|flag|option)\b)|[\w./-]+\.\w{1,5}:\d+(?::\d+)?: |--- FAIL"
+)
 #: The kinds :func:`is_agent` and :func:`has_statements` test, for the inlined tests.
 _AGENT_KINDS = frozenset(KIND_PRIORITY)
 _STATEMENT_KINDS = frozenset({"fact", "thinking", "summary"})
@@ -114,7 +120,8 @@ def build_candidates(items: Sequence[MemoryItem]) -> list[Candidate]:
                 line = f"- The user asked to always: {cut_word_list(words, _REQUEST_WORDS)}"
                 score = 7.0
             else:
-                line = f"- The user asked: {cut_word_list(words, _REQUEST_WORDS)}"
+                said = "pasted" if _PASTED_OUTPUT.match(text) else "asked"
+                line = f"- The user {said}: {cut_word_list(words, _REQUEST_WORDS)}"
                 short = len(text) < _SHORT_REPLY
                 score = 1.5 if short else 6.0 + (2.0 if first_task else 0.0) + recency
                 first_task = first_task and short
