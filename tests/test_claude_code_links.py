@@ -146,6 +146,12 @@ def test_a_check_piped_into_tail_failed_by_its_output_and_its_fix_is_linked() ->
         ("pytest -q | tail -3", "2 failed, 10 passed in 0.3s", True),
         ("pytest -q | tail -3", "12 passed in 0.3s", False),  # passed
         ("pytest -q | tail -3", "0 failed, 12 passed", False),
+        (  # a warnings summary after passing tests
+            "pytest -q 2>&1 | tail -5",
+            "  src/shop/money.py:12: DeprecationWarning: use round_to\n12 passed, 1 warning",
+            False,
+        ),
+        ("ruff check . | head", "src/shop/money.py:3:8: F401 `os` imported but unused", True),
         ("go test ./... 2>&1", "--- FAIL: TestCart", False),  # no pipe: its own exit status
         ("cat build.log | tail -5", "--- FAIL: TestCart", False),  # no check: a log looked at
         ("go test ./... || true", "--- FAIL: TestCart", False),  # `||` is no pipe
