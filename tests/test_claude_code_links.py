@@ -152,6 +152,12 @@ def test_a_check_piped_into_tail_failed_by_its_output_and_its_fix_is_linked() ->
             False,
         ),
         ("ruff check . | head", "src/shop/money.py:3:8: F401 `os` imported but unused", True),
+        ("mypy src | tail -3", "src/shop/money.py:3: error: Missing return statement", True),
+        (  # a passing Go test's log lines
+            "go test -v ./... 2>&1 | tail -4",
+            "    cart_test.go:44: total=10.00\n--- PASS: TestCart (0.00s)\nok  \tshop\t0.01s",
+            False,
+        ),
         ("go test ./... 2>&1", "--- FAIL: TestCart", False),  # no pipe: its own exit status
         ("cat build.log | tail -5", "--- FAIL: TestCart", False),  # no check: a log looked at
         ("go test ./... || true", "--- FAIL: TestCart", False),  # `||` is no pipe

@@ -68,13 +68,15 @@ _OUTCOME_WORDS = re.compile(
     r"^\[[\w/.-]+ [0-9a-f]{6,}\]|\bno issues\b|\bfound \d+\b)"
 )
 _EXIT = re.compile(r"^(?:Error: )?Exit code (-?\d+)", re.MULTILINE)
-#: Lines only a failing check prints (a compiler's ``file:line:col: message``, not a warning's
-#: as pytest's summary prints them after passing tests, ``--- FAIL``,
+#: Lines only a failing check prints (a compiler's ``file:line:col: message`` or ``file:line:
+#: error``, not a warning's as pytest's summary prints them after passing tests, nor a test's
+#: log line ``file_test.go:12: message``; ``--- FAIL``,
 #: ``error TS2307:``, ``N failed``, a traceback): how a check piped into ``tail`` or ``grep``,
 #: whose exit status is the pipe's last command's, is known to have failed.
 _FAILURE_LINE = re.compile(
     r"(?m)^[ \t]*(?:[\w./@-]+\.(?:go|py|ts|tsx|js|jsx|mjs|rs|c|cc|cpp|h|java|kt|rb|swift)"
-    r"(?::\d+(?::\d+)?: |\(\d+,\d+\): error )(?!.*[Ww]arning\b)\S.*|.*\berror TS\d+:.*|"
+    r"(?::\d+:\d+: |:\d+: error\b|\(\d+,\d+\): error )(?!.*[Ww]arning\b)\S?.*|"
+    r".*\berror TS\d+:.*|"
     r"error(?:\[E\d+\])?: .*|"
     r"--- FAIL: .*|FAIL\b.*|FAILED\b.*|.*\b[1-9]\d* (?:failed|failing)\b.*|"
     r"Traceback \(most recent call last\):|npm ERR!.*|panic: .*)$"
