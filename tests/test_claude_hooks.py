@@ -338,3 +338,33 @@ def test_a_repeated_request_keeps_its_count_however_long(tmp_path: Path, url: st
     assert repeated.startswith("- it still fails: /tmp/build/0/entire")
     assert repeated.endswith("\u2026 (asked 2x)")
     assert len(repeated) < 200
+
+
+def test_an_error_pasted_twice_is_no_repeated_request(tmp_path: Path, url: str) -> None:
+    """Output the user pasted twice (`unknown command ...`) is no habit of theirs to recall."""
+    from tests.test_transcript_agent_records import CWD, _Records
+
+    records = _Records()
+    for _ in range(2):
+        records.user('unknown command "session" for "entire"\nDid you mean this?\n\tversion')
+        records.said("The session commands were removed on purpose; use `entire status`.")
+    records.user("run the tests")
+    records.said("All 12 tests pass.")
+    records.user("run the tests")
+    folder = tmp_path / "projects" / project_dir_name(CWD)
+    folder.mkdir(parents=True)
+    session = "7d0c4a2e-5b1f-4e8a-9c3d-1f2e3a4b5c6d"  # the session id _Records writes
+    transcript = folder / f"{session}.jsonl"
+    transcript.write_text("\n".join(records.lines) + "\n")
+    assert _hook("session-end", _payload("SessionEnd", session, transcript, cwd=CWD), url) == (
+        0,
+        "",
+        "",
+    )
+    start = _payload("SessionStart", "new-1", None, cwd=CWD, source="startup")
+    code, out, err = _hook("session-start", start, url)
+    assert code == 0, err
+    context = _context(out)
+    repeated = context.split("## Requests the user made more than once\n")[1].split("\n\n")[0]
+    assert repeated == "- run the tests (asked 2x)"
+    assert "The user pasted: unknown command" in context  # told as what it was

@@ -49,19 +49,13 @@ from memcore.digest_work import (
     strs,
 )
 from memcore.model import MemoryItem
-from memcore.session_items import is_scaffolding
+from memcore.session_items import is_pasted_output, is_scaffolding
 
 _OPEN_WORDS = re.compile(
     r"(?i)\b(todo|next step|remaining|still (need|to)|not yet|pending|follow[- ]up|open question|"
     r"left to do|should (we|i)|would you like|do you want)\b"
 )
 _SHORT_REPLY = 12
-#: A request that opens as a program's output does ("unknown command ...", "Error: ...", a
-#: traceback, ``file.go:12:5: ...``) was pasted, not asked: the digest says so.
-_PASTED_OUTPUT = re.compile(
-    r"(?i:(?:error|fatal|panic|exception)(?:\[\w+\])?:|traceback \(most recent|npm err!|"
-    r"unknown (?:command|flag|option)\b)|[\w./-]+\.\w{1,5}:\d+(?::\d+)?: |--- FAIL"
-)
 #: The kinds :func:`is_agent` and :func:`has_statements` test, for the inlined tests.
 _AGENT_KINDS = frozenset(KIND_PRIORITY)
 _STATEMENT_KINDS = frozenset({"fact", "thinking", "summary"})
@@ -120,7 +114,7 @@ def build_candidates(items: Sequence[MemoryItem]) -> list[Candidate]:
                 line = f"- The user asked to always: {cut_word_list(words, _REQUEST_WORDS)}"
                 score = 7.0
             else:
-                said = "pasted" if _PASTED_OUTPUT.match(text) else "asked"
+                said = "pasted" if is_pasted_output(text) else "asked"
                 line = f"- The user {said}: {cut_word_list(words, _REQUEST_WORDS)}"
                 short = len(text) < _SHORT_REPLY
                 score = 1.5 if short else 6.0 + (2.0 if first_task else 0.0) + recency

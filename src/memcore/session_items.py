@@ -12,11 +12,18 @@ importers or by hand are recognized by ``metadata["kind"] == "scaffolding"`` or 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from memcore.model import MemoryItem
 
 SCAFFOLDING_KIND = "scaffolding"
+#: How a program's output opens ("unknown command ...", "Error: ...", a traceback,
+#: ``file.go:12:5: ...``, ``--- FAIL``).
+_PASTED_OUTPUT = re.compile(
+    r"\s*(?:(?i:(?:error|fatal|panic|exception)(?:\[\w+\])?:|traceback \(most recent|npm err!|"
+    r"unknown (?:command|flag|option)\b)|[\w./-]+\.\w{1,5}:\d+(?::\d+)?: |--- FAIL)"
+)
 _AGENT_KINDS = frozenset({"task", "tool_call", "tool_result", "error", "thinking", "fact"})
 
 
@@ -32,6 +39,12 @@ def is_agent_item(item: MemoryItem) -> bool:
 def is_agent_session(items: Sequence[MemoryItem]) -> bool:
     """Whether most of ``items`` are agent records (a session to digest, not notes to extract)."""
     return bool(items) and 2 * sum(1 for item in items if is_agent_item(item)) > len(items)
+
+
+def is_pasted_output(text: str) -> bool:
+    """Whether a user's message opens as a program's output does: pasted, not asked (a digest
+    says so, and it is no habit of the user's when it comes twice)."""
+    return _PASTED_OUTPUT.match(text) is not None
 
 
 def is_scaffolding(item: MemoryItem) -> bool:
@@ -59,5 +72,6 @@ __all__ = [
     "in_session_order",
     "is_agent_item",
     "is_agent_session",
+    "is_pasted_output",
     "is_scaffolding",
 ]

@@ -41,6 +41,7 @@ from memcore.claude_code.records import is_session_control
 from memcore.claude_code.tools import one_line
 from memcore.errors import MemcoreError, NotFoundError, ValidationError
 from memcore.model import MemoryItem, utc_now
+from memcore.session_items import is_pasted_output
 from memcore.tokens import count_tokens
 
 #: A repeated request is cut to this many characters before its count (a request the user pasted
@@ -220,7 +221,9 @@ def _session_record(
         ),
         common_tasks=[
             f"{one_line(t.item.content, REPEATED_REQUEST_CHARS)} (asked {t.count}x)"
-            for t in group_tasks(kinds.get("task", []))[:5]
+            for t in group_tasks(
+                [i for i in kinds.get("task", []) if not is_pasted_output(i.content)]
+            )[:5]
         ],
         files=files,
         read_to=parsed.read_to,
