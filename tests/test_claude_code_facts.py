@@ -232,6 +232,11 @@ def test_edit_names_and_lines() -> None:
     assert "quantize_cents()" in names
     assert changed_lines(old, new) == ["return quantize_cents(sum(items))"]
     assert context_lines(old, new) == ["def total(items):"]  # where the change was made
+    # a test's numbered locals are no names; a digit in a longer name still makes one
+    test_old = "const msg1 = make()\n"
+    test_new = "const msg1 = make()\nconst msg2 = make()\nconst sha256sum = digest(msg2)\n"
+    assert "msg2" not in changed_names(test_old, test_new)
+    assert "sha256sum" in changed_names(test_old, test_new)
     go = "func (s *Store) Save(ctx context.Context) error {\n\treturn nil\n}\n"
     assert defined_names(go + "type Result struct {\n}\n") == ["Save()", "Result"]
 

@@ -38,10 +38,15 @@ _KEYWORD_TEXT = """
 _KEYWORDS = frozenset(_KEYWORD_TEXT.split())
 
 
+#: A test's or a loop's numbered locals (``msg1``, ``ref2``, ``t0``): a digit makes no name of
+#: these, which every test file has by the dozen.
+_NUMBERED_LOCAL = re.compile(r"[a-z]{1,4}\d{1,2}")
+
+
 def _code_like(word: str) -> bool:
     return (
         "_" in word.strip("_")
-        or any(c.isdigit() for c in word)
+        or (any(c.isdigit() for c in word) and not _NUMBERED_LOCAL.fullmatch(word))
         or (any(c.isupper() for c in word[1:]) and any(c.islower() for c in word))
     )
 
@@ -135,6 +140,7 @@ def changed_names(old: str, new: str) -> list[str]:
         appeared = (word in new_words) != (word in old_words)
         if _code_like(word) or word in calls:
             ranked[word] += 3 if appeared else 1
+    ranked = Counter({n: r for n, r in ranked.items() if not _NUMBERED_LOCAL.fullmatch(n)})
     names = [n for n, _ in sorted(ranked.items(), key=lambda kv: (-kv[1], kv[0]))]
     return [_with_call(n, calls) for n in names[:MAX_NAMES]]
 
