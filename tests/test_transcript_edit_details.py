@@ -64,6 +64,20 @@ def test_a_created_file_is_said_to_define_its_names() -> None:
     assert "`shop/money.py` was created, defining `round_cents()`." in files
 
 
+def test_a_write_over_a_file_that_was_there_rewrote_it() -> None:
+    records = _Records()
+    for _ in range(2):
+        records.tool(
+            "Write",
+            {"file_path": f"{CWD}/shop/money.py", "content": "def round_cents(x):\n    return x\n"},
+            "The file has been updated.",
+            toolUseResult={"type": "update"},
+        )
+    files = session_digest(records.items(), 400).sections["files"]
+    assert "`shop/money.py` was rewritten, then edited once, changing `round_cents()`." in files
+    assert "created" not in files
+
+
 def test_a_sub_agent_prompt_is_a_brief_the_digest_keeps() -> None:
     records = _Records()
     records.user("Check the rounding callers")

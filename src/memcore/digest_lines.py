@@ -47,6 +47,7 @@ from memcore.digest_work import (
     file_lines,
     shown_path,
     strs,
+    write_result,
 )
 from memcore.model import MemoryItem
 from memcore.session_items import is_pasted_output, is_scaffolding
@@ -183,6 +184,8 @@ def build_candidates(items: Sequence[MemoryItem]) -> list[Candidate]:
             if kind == "error":
                 out.append(_error(item, seq, recency, by_id))
             elif tool in ("Edit", "MultiEdit", "Write", "NotebookEdit"):
+                if tool == "Write":
+                    write_result(files, meta)
                 shown = shown_path(meta)
                 if shown in files:
                     files[shown].last = seq

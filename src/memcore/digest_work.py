@@ -45,6 +45,8 @@ class FileWork:
     last: int = 0
     edits: int = 0
     created: bool = False
+    #: its first edit was a Write over the file that was there (Claude Code says "update")
+    rewritten: bool = False
     names: dict[str, int] = field(default_factory=dict)
     reads: list[str] = field(default_factory=list)
     defines: dict[str, None] = field(default_factory=dict)
@@ -94,6 +96,15 @@ def shown_path(meta: Mapping[str, Any]) -> str:
 
 def times(n: int) -> str:
     return "once" if n == 1 else "twice" if n == 2 else f"{n} times"
+
+
+def write_result(files: dict[str, FileWork], meta: Mapping[str, Any]) -> None:
+    """A Write's result says whether the file was there: if it was, the Write that first
+    touched it in this session rewrote it (the call alone looked like a creation)."""
+    entry = files.get(shown_path(meta))
+    if entry is not None and entry.created and meta.get("created") is False:
+        entry.created = False
+        entry.rewritten = True
 
 
 def file_call(files: dict[str, FileWork], item: MemoryItem, seq: int) -> None:
@@ -156,11 +167,12 @@ def file_lines(files: dict[str, FileWork], n: int) -> list[Candidate]:
                 line = f"- In `{entry.shown}`, the edits changed {more}."
                 score = EDIT_DETAIL + 1.0 - start / 20 + recency
                 out.append(Candidate("files", entry.first + 0.5, score, line))
-            verb = "created" if entry.created else "edited"
-            how = f"{verb} {times(entry.edits)}" if not entry.created else "created"
-            if entry.created and entry.edits > 1:
-                how = f"created, then edited {times(entry.edits - 1)}"
-            doing = "defining" if entry.created and entry.edits == 1 else "changing"
+            how = f"edited {times(entry.edits)}"
+            whole = "created" if entry.created else "rewritten" if entry.rewritten else ""
+            if whole:
+                then = f", then edited {times(entry.edits - 1)}" if entry.edits > 1 else ""
+                how = whole + then
+            doing = "defining" if whole and entry.edits == 1 else "changing"
             changing = f", {doing} {quoted_list(names)}" if names else ""
             fixing = f"; {entry.fixes} of these edits fixed a failure" if entry.fixes else ""
             line = f"- `{entry.shown}` was {how}{changing}{fixing}."
@@ -268,4 +280,5 @@ __all__ = [
     "shown_path",
     "strs",
     "times",
+    "write_result",
 ]

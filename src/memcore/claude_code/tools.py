@@ -486,6 +486,8 @@ def describe_result(
         return f"Read `{shown}`: {lines_read} lines{outline}", meta
     if tool in EDIT_TOOLS:
         created = isinstance(tool_use_result, Mapping) and tool_use_result.get("type") == "create"
+        if tool == "Write" and isinstance(tool_use_result, Mapping) and "type" in tool_use_result:
+            meta["created"] = created  # a Write of a file that was there rewrote it
         inside = enclosing_definition(tool_use_result)
         if inside:
             meta["enclosing"] = inside
