@@ -13,7 +13,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from memcore.claude_code import KIND_PRIORITY, find_transcripts, parse_lines, parse_transcript
-from memcore.claude_code.records import assistant_statement, scaffolding_kind, strip_wrappers
+from memcore.claude_code.records import (
+    assistant_statement,
+    scaffolding_kind,
+    strip_wrappers,
+    unglue_lists,
+)
 from memcore.claude_code.tools import (
     changed_lines,
     changed_names,
@@ -335,3 +340,23 @@ def test_any_records_parse_without_raising(records: list[dict[str, Any]]) -> Non
     for item in transcript.items:
         assert item.content.strip()
         assert item.metadata["kind"] in KIND_PRIORITY
+
+
+@pytest.mark.parametrize(
+    ("glued", "listed"),
+    [
+        (  # a list whose line breaks were lost, some of them
+            "The problem is:1. Prompt starts\n2. Claude edits files3. Claude commits",
+            "The problem is:\n1. Prompt starts\n2. Claude edits files\n3. Claude commits",
+        ),
+        (
+            "The user either:1. Hasn't rebuilt the binary2. Or runs a stale copy.",
+            "The user either:\n1. Hasn't rebuilt the binary\n2. Or runs a stale copy.",
+        ),
+        ("We build with python3. The wheel follows.", None),  # no list: no 1.
+        ("Tag v1. Then tag v2. Done.", None),  # versions, not items
+        ("1. First\n2. Second", None),  # already a list
+    ],
+)
+def test_unglue_lists(glued: str, listed: str | None) -> None:
+    assert unglue_lists(glued) == (glued if listed is None else listed)

@@ -26,6 +26,7 @@ from memcore.claude_code.records import (
     command_text,
     scaffolding_kind,
     strip_wrappers,
+    unglue_lists,
 )
 from memcore.claude_code.results import MalformedLine, TokenSample, Transcript
 from memcore.claude_code.task_list import TaskList
@@ -274,6 +275,7 @@ class RecordParser:
             if rec.get("isApiErrorMessage"):
                 self.add(item_id, "error", text, when, meta)
                 return
+            text = unglue_lists(text)
             statement, priority = assistant_statement(text)
             self.add(item_id, "fact", text, when, {**meta, "statement": statement}, priority)
             return
@@ -312,7 +314,7 @@ class RecordParser:
             self.text(item_id, kind, block["text"], when, meta, rec)
             self.stream_text(message, block["text"])
         elif btype == "thinking" and isinstance(block.get("thinking"), str):
-            self.add(item_id, "thinking", block["thinking"], when, meta)
+            self.add(item_id, "thinking", unglue_lists(block["thinking"]), when, meta)
             self.stream_text(message, block["thinking"])
         elif btype == "tool_use" and isinstance(block.get("name"), str):
             self.tool_use(item_id, block, when, meta, message)

@@ -96,6 +96,39 @@ NARRATION = re.compile(
 _WRAPPERS = re.compile(r"<(system-reminder|system_instruction)>.*?</\1>\s*", re.DOTALL)
 
 
+#: A numbered list item: glued onto the text before it ("the user either:1. Hasn't rebuilt the
+#: binary2. Or is running ..."), as assistant and thinking text sometimes reaches the transcript
+#: with its list's line breaks lost, or at the start of a line. Glued, it follows a word of 3
+#: letters or more, or ``:``, ``)`` or a code span (``v2. Then`` is a version).
+_LIST_ITEM = re.compile(r"(?:(?<=[A-Za-z]{3})|(?<=[):`])|(?<=\n)|^)[ \t]*([1-9])\. (?=[A-Z`*])")
+
+
+def unglue_lists(text: str) -> str:
+    """``text`` with each glued numbered list item on a line of its own. Only numbers that
+    count 1, 2, 3 ... (glued or not) make a list, of two items at least: ``python3. The`` is
+    no item."""
+    lists: list[list[re.Match[str]]] = []
+    for match in _LIST_ITEM.finditer(text):
+        number = int(match.group(1))
+        if number == 1:
+            lists.append([match])
+        elif lists and number == int(lists[-1][-1].group(1)) + 1:
+            lists[-1].append(match)
+    cuts = [
+        match.start()
+        for items in lists
+        if len(items) >= 2
+        for match in items
+        if match.start() > 0 and text[match.start() - 1] not in "\n \t"
+    ]
+    if not cuts:
+        return text
+    pieces = [text[: cuts[0]]]
+    for start, end in zip(cuts, [*cuts[1:], len(text)], strict=True):
+        pieces.append("\n" + text[start:end])
+    return "".join(pieces)
+
+
 def strip_wrappers(text: str) -> str:
     """The user's own words: text without the instruction blocks tools wrap around it
     (``<system-reminder>``, ``<system_instruction>``)."""
