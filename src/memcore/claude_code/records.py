@@ -96,30 +96,45 @@ NARRATION = re.compile(
 _WRAPPERS = re.compile(r"<(system-reminder|system_instruction)>.*?</\1>\s*", re.DOTALL)
 
 
-#: A numbered list item: glued onto the text before it ("the user either:1. Hasn't rebuilt the
-#: binary2. Or is running ..."), as assistant and thinking text sometimes reaches the transcript
-#: with its list's line breaks lost, or at the start of a line. Glued, it follows a word of 3
-#: letters or more, or ``:``, ``)`` or a code span (``v2. Then`` is a version).
-_LIST_ITEM = re.compile(r"(?:(?<=[A-Za-z]{3})|(?<=[):`])|(?<=\n)|^)[ \t]*([1-9])\. (?=[A-Z`*])")
+#: A numbered list item's number: glued onto the text before it ("the user either:1. Hasn't
+#: rebuilt the binary2. Or is running ..."), as assistant and thinking text sometimes reaches
+#: the transcript with its list's line breaks lost, or at the start of a line.
+_ITEM_NUMBER = re.compile(r"([1-9])\. (?=[A-Z`*])")
+
+
+def _item_start(text: str, at: int) -> int | None:
+    """Where the list item whose number is at ``at`` starts, or None if that number is no
+    item's: glued, it follows a word of 3 letters or more, ``:``, ``)`` or a code span (``v2.
+    Then`` is a version); else only blanks stand between it and the start of its line."""
+    before = text[max(0, at - 3) : at]
+    if before[-1:] in ":)`" or (len(before) == 3 and before.isalpha()):
+        return at
+    line_start = text.rfind("\n", 0, at) + 1
+    return line_start if not text[line_start:at].strip(" \t") else None
 
 
 def unglue_lists(text: str) -> str:
     """``text`` with each glued numbered list item on a line of its own. Only numbers that
     count 1, 2, 3 ... (glued or not) make a list, of two items at least: ``python3. The`` is
     no item."""
-    lists: list[list[re.Match[str]]] = []
-    for match in _LIST_ITEM.finditer(text):
+    if "1. " not in text:  # no list starts here (the common case: a quick no)
+        return text
+    lists: list[list[tuple[int, int]]] = []  # per list: (number, where its item starts)
+    for match in _ITEM_NUMBER.finditer(text):
+        start = _item_start(text, match.start())
+        if start is None:
+            continue
         number = int(match.group(1))
         if number == 1:
-            lists.append([match])
-        elif lists and number == int(lists[-1][-1].group(1)) + 1:
-            lists[-1].append(match)
+            lists.append([(1, start)])
+        elif lists and number == lists[-1][-1][0] + 1:
+            lists[-1].append((number, start))
     cuts = [
-        match.start()
+        start
         for items in lists
         if len(items) >= 2
-        for match in items
-        if match.start() > 0 and text[match.start() - 1] not in "\n \t"
+        for _, start in items
+        if start > 0 and text[start - 1] != "\n"
     ]
     if not cuts:
         return text
