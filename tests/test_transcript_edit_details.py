@@ -78,6 +78,19 @@ def test_a_write_over_a_file_that_was_there_rewrote_it() -> None:
     assert "created" not in files
 
 
+def test_a_file_created_then_written_over_was_created() -> None:
+    records = _Records()
+    for kind in ("create", "update"):  # the second Write's result says nothing of the first
+        records.tool(
+            "Write",
+            {"file_path": f"{CWD}/shop/money.py", "content": "def round_cents(x):\n    return x\n"},
+            "Written.",
+            toolUseResult={"type": kind},
+        )
+    files = session_digest(records.items(), 400).sections["files"]
+    assert "`shop/money.py` was created, then edited once, changing `round_cents()`." in files
+
+
 def test_a_sub_agent_prompt_is_a_brief_the_digest_keeps() -> None:
     records = _Records()
     records.user("Check the rounding callers")

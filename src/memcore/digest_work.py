@@ -47,6 +47,8 @@ class FileWork:
     created: bool = False
     #: its first edit was a Write over the file that was there (Claude Code says "update")
     rewritten: bool = False
+    #: the tool call id of the Write that first touched it (its result says which of the two)
+    first_write: str = ""
     names: dict[str, int] = field(default_factory=dict)
     reads: list[str] = field(default_factory=list)
     defines: dict[str, None] = field(default_factory=dict)
@@ -102,12 +104,15 @@ def write_result(files: dict[str, FileWork], meta: Mapping[str, Any]) -> None:
     """A Write's result says whether the file was there: if it was, the Write that first
     touched it in this session rewrote it (the call alone looked like a creation)."""
     entry = files.get(shown_path(meta))
-    if entry is not None and entry.created and meta.get("created") is False:
+    if entry is None or not entry.created or meta.get("tool_use_id") != entry.first_write:
+        return  # a later Write's result says nothing of how the file came to be
+    if meta.get("created") is False:
         entry.created = False
         entry.rewritten = True
 
 
 def file_call(files: dict[str, FileWork], item: MemoryItem, seq: int) -> None:
+    """A Read, Edit or Write call, counted into its file's work."""
     meta = item.metadata
     shown = shown_path(meta)
     entry = files.get(shown)
@@ -122,7 +127,8 @@ def file_call(files: dict[str, FileWork], item: MemoryItem, seq: int) -> None:
         return
     entry.edits += 1
     if tool == "Write" and entry.edits == 1:
-        entry.created = True
+        entry.created = True  # until its result says it wrote over the file (write_result)
+        entry.first_write = str(meta.get("tool_use_id") or "")
     counts = entry.names
     for name in strs(meta.get("names")):
         key = str(name)
