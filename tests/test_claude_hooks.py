@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -123,6 +124,11 @@ def test_start_brings_back_earlier_sessions_of_the_same_project(tmp_path: Path, 
     # it names files the earlier sessions touched and carries their digests' statements
     files = [p for value in registry.values() for p in value.metadata["files"]]
     assert sum(f"`{p.removeprefix(PROJECT + '/')}`" in context for p in files) >= 3
+    matter = context.split("## Files that matter in this project\n")[1].split("\n\n")[0]
+    for line in matter.splitlines():  # "changed 4x in 1 session", "... over 2 sessions"
+        assert re.fullmatch(
+            r"- `[^`]+`: (changed|used) \d+x (in 1 session|over \d+ sessions)", line
+        )
     for _, session in saved:
         digest = registry[f"session:{session}"].content
         statements = [ln for ln in str(digest).splitlines() if ln.startswith("- ")]

@@ -307,7 +307,8 @@ def _files_block(records: list[SessionRecord]) -> str:
     lines = ["## Files that matter in this project"]
     for path, (changed, touched, sessions) in ranked[:12]:
         how = f"changed {changed}x" if changed else f"used {touched}x"
-        lines.append(f"- `{path}`: {how} over {sessions} session(s)")
+        over = "in 1 session" if sessions == 1 else f"over {sessions} sessions"
+        lines.append(f"- `{path}`: {how} {over}")
     return "\n".join(lines) if len(lines) > 1 else ""
 
 
