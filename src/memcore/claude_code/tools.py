@@ -11,7 +11,6 @@ parser stays a thin loop and the rules can be tested one by one.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -28,6 +27,19 @@ from memcore.claude_code.code_names import (
     defined_names,
     enclosing_definition,
     renamed_names,
+)
+from memcore.claude_code.commands import (
+    TOOL_ERROR_TAG,
+    command_verb,
+    error_lines,
+    exit_code,
+    is_check_command,
+    is_trivial_command,
+    is_variant,
+    masked_failure,
+    normalize_command,
+    one_line,
+    outcome_lines,
 )
 
 #: Tools that change a file: their result says which names changed.
@@ -48,40 +60,12 @@ FILE_TOOLS = {
 #: A todo entry's text is cut at this many characters (TodoWrite, TaskCreate, TaskUpdate alike).
 TODO_CHARS = 160
 _MAX_READ_NAMES = 20
-_MAX_ERROR_LINES = 6
 #: An edit's metadata keeps at most this many renames.
 MAX_RENAMES = 12
 #: Tool errors that are Claude Code's guards on its own tools, not failures of the work: a call
 #: cancelled because a parallel one failed, an edit of a file not read first.
 HARNESS_GUARDS = ("Sibling tool call errored", "File has not been read yet")
-_TOOL_ERROR = re.compile(r"</?tool_use_error>")
-_LINE_CHARS = 200
 
-_ERROR_WORDS = re.compile(
-    r"(?i)\b(error|errors|failed|failure|fail|panic|exception|traceback|cannot|can't|undefined|"
-    r"not found|no such|denied|invalid|refused|timed out|timeout|fatal|assert\w*|expected|"
-    r"unexpected|missing|unknown|abort\w*)\b"
-)
-_OUTCOME_WORDS = re.compile(
-    r"(?i)(\b\d+ (passed|failed|errors?|skipped|tests?|warnings?)\b|^(ok|PASS|FAIL|FAILED)\b|"
-    r"\ball (\d+ )?tests? pass|\btests? passed\b|\bsuccess\w*\b|\bbuild succeeded\b|"
-    r"^\[[\w/.-]+ [0-9a-f]{6,}\]|\bno issues\b|\bfound \d+\b)"
-)
-_EXIT = re.compile(r"^(?:Error: )?Exit code (-?\d+)", re.MULTILINE)
-#: Lines only a failing check prints (a compiler's ``file:line:col: message`` or ``file:line:
-#: error``, not a warning's as pytest's summary prints them after passing tests, nor a test's
-#: log line ``file_test.go:12: message``; ``--- FAIL``,
-#: ``error TS2307:``, ``N failed``, a traceback): how a check piped into ``tail`` or ``grep``,
-#: whose exit status is the pipe's last command's, is known to have failed.
-_FAILURE_LINE = re.compile(
-    r"(?m)^[ \t]*(?:[\w./@-]+\.(?:go|py|ts|tsx|js|jsx|mjs|rs|c|cc|cpp|h|java|kt|rb|swift)"
-    r"(?::\d+:\d+: |:\d+: error\b|\(\d+,\d+\): error )(?!.*[Ww]arning\b)\S?.*|"
-    r".*\berror TS\d+:.*|"
-    r"error(?:\[E\d+\])?: .*|"
-    r"--- FAIL: .*|FAIL\b.*|FAILED\b.*|.*\b[1-9]\d* (?:failed|failing)\b.*|"
-    r"Traceback \(most recent call last\):|npm ERR!.*|panic: .*)$"
-)
-_TOOL_ERROR_TAG = re.compile(r"</?tool_use_error>")
 _READ_LINE = re.compile(r"^\s*(\d+)\u2192", re.MULTILINE)
 _PATHS = re.compile(
     r"(?<![\w/.~-])(?:\.{0,2}/)?(?:[\w.@-]+/)+[\w.@-]*\w\.[A-Za-z0-9]{1,10}(?![\w/])"
@@ -90,13 +74,6 @@ _READ_PREFIX = re.compile(r"^\s*\d+\u2192", re.MULTILINE)
 _FOUND = re.compile(r"^Found (\d+) (files?|lines?|matches?)", re.MULTILINE)
 _REJECTED = "The user doesn't want to proceed with this tool use."
 _USER_SAID = "the user said:\n"
-_TEST_COMMAND = re.compile(
-    r"\b(test|tests|pytest|jest|vitest|mocha|rspec|cargo|go (build|vet|test)|tsc|mypy|ruff|lint|"
-    r"eslint|make|mise|npm|pnpm|yarn|bun|gradle|mvn|mix|build|check)\b"
-)
-_TRIVIAL_COMMAND = re.compile(
-    r"^(ls|cat|head|tail|pwd|echo|cd|wc|which|find|tree|file|stat|grep|rg|sed -n|du|df|date)\b"
-)
 
 
 def access_key(tool: str, tool_input: Mapping[str, Any]) -> str:
@@ -128,126 +105,6 @@ def display_path(path: str, cwd: str | None) -> str:
     if cwd and path.startswith(cwd.rstrip("/") + "/"):
         return path[len(cwd.rstrip("/")) + 1 :]
     return path
-
-
-def one_line(text: str, limit: int = _LINE_CHARS) -> str:
-    """Whitespace collapsed; a cut end marked with an ellipsis."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "\u2026"
-
-
-@functools.lru_cache(maxsize=4096)
-def normalize_command(command: str) -> str:
-    """The core of a shell command, so reruns match: no ``cd X &&`` prefix, no output plumbing
-    (``2>&1``, ``| tail -n 20``, ``| head``, ``| grep``), whitespace collapsed."""
-    core = " ".join(command.split())
-    core = re.sub(r"^cd \S+ && ", "", core)
-    core = re.sub(r"\s*\|\s*(tail|head|grep|less|cat|tee)\b.*$", "", core)
-    core = re.sub(r"\s*\d?>&\d", "", core)
-    core = re.sub(r"\s*2>\s*/dev/null", "", core)
-    return core.strip()
-
-
-_VERB_WORD = re.compile(r"[A-Za-z][\w.]*")
-_ENV_ASSIGNMENT = re.compile(r"[A-Za-z_]\w*=\S*")
-#: A command's verb is at most this many leading words (``gh pr merge``).
-_VERB_WORDS = 3
-
-
-def command_verb(command: str) -> tuple[str, ...]:
-    """The leading plain words of a command, after any ``VAR=value``: ``git push``, ``gh pr
-    merge``, ``mise run``; the first flag, path, number or ``a:b`` ends it."""
-    words = normalize_command(command).split()
-    while words and _ENV_ASSIGNMENT.fullmatch(words[0]):
-        words = words[1:]
-    verb: list[str] = []
-    for word in words[:_VERB_WORDS]:
-        if not _VERB_WORD.fullmatch(word):
-            break
-        verb.append(word)
-    return tuple(verb)
-
-
-def is_variant(failed: str, rerun: str) -> bool:
-    """Whether ``rerun`` is ``failed`` run again another way (``git push`` then ``git push
-    --set-upstream origin main``): the same program and subcommand, one verb a prefix of the other
-    (``gh pr edit`` and ``gh pr view`` are two commands), and not a mere look around. A check
-    (tests, a build) run again must keep every target it failed on: ``bun test packages/a`` is
-    not fixed by ``bun test packages/b`` passing."""
-    if is_trivial_command(failed) or is_trivial_command(rerun):
-        return False
-    a, b = command_verb(failed), command_verb(rerun)
-    shared = min(len(a), len(b))
-    if shared < 2 or a[:shared] != b[:shared]:
-        return False
-    return not is_check_command(failed) or _arguments(failed) <= _arguments(rerun)
-
-
-def _arguments(command: str) -> set[str]:
-    """A command's words that are no flags, unquoted: its targets and the values of its flags."""
-    words = (word.strip("\"'") for word in normalize_command(command).split())
-    return {word for word in words if word and not word.startswith("-")}
-
-
-def is_trivial_command(command: str) -> bool:
-    """Commands that only look around (``ls``, ``cat``...): their runs say little."""
-    return bool(_TRIVIAL_COMMAND.match(normalize_command(command)))
-
-
-def is_check_command(command: str) -> bool:
-    """Tests, builds, linters: their outcome is a result worth stating."""
-    return bool(_TEST_COMMAND.search(command))
-
-
-def error_lines(text: str) -> list[str]:
-    """The lines of a failure that say what failed (or its last lines when none says so)."""
-    lines = [line.strip() for line in _TOOL_ERROR_TAG.sub("", text).splitlines()]
-    lines = [line for line in lines if line and not _EXIT.match(line)]
-    picked: list[str] = []
-    for line in lines:
-        # the word that says so must be in what is shown (a 10 kB line of HTML or CSS says
-        # "error" somewhere in it, but not in its first 200 characters)
-        if _ERROR_WORDS.search(line[:_LINE_CHARS]) and one_line(line) not in picked:
-            picked.append(one_line(line))
-            if len(picked) >= _MAX_ERROR_LINES:
-                break
-    return picked or [one_line(line) for line in lines[-3:]]
-
-
-def masked_failure(command: str, text: str) -> list[str]:
-    """The lines saying that a check failed although it exited 0: a check piped into
-    ``tail``, ``head`` or ``grep`` exits with the pipe's last command (``go build ./... 2>&1 |
-    head`` is 0 whatever the build did). Empty when it is no such check or printed none."""
-    if "|" not in command.replace("||", "") or not is_check_command(command):
-        return []
-    if is_trivial_command(command):  # `cat build.log | tail`: a log looked at, no check run
-        return []
-    picked: list[str] = []
-    for found in _FAILURE_LINE.finditer(text):
-        line = one_line(found.group(0).strip())
-        if line not in picked:
-            picked.append(line)
-            if len(picked) >= _MAX_ERROR_LINES:
-                break
-    return picked
-
-
-def outcome_lines(text: str, limit: int = 3) -> list[str]:
-    """The lines of a successful check's output that state its result ("12 passed", "ok ...")."""
-    picked: list[str] = []
-    for line in text.splitlines():
-        line = line.strip()
-        if line and _OUTCOME_WORDS.search(line) and one_line(line) not in picked:
-            picked.append(one_line(line))
-    return picked[-limit:]
-
-
-def exit_code(text: str, is_error: bool) -> int:
-    """A Bash result's exit status: Claude Code writes ``Exit code N`` for failures."""
-    found = _EXIT.search(text[:200])
-    if found:
-        return int(found.group(1))
-    return 1 if is_error else 0
 
 
 def _range(tool_input: Mapping[str, Any], meta: Mapping[str, Any]) -> str:
@@ -434,7 +291,8 @@ def describe_result(
         # Claude Code's own guard, not a failure of the work: nothing to fix, nothing learned
         meta["refused"] = True
         what = f" of `{shown}`" if shown else ""
-        return f"Claude Code refused {tool}{what}: {one_line(_TOOL_ERROR.sub('', text), 160)}", meta
+        said = one_line(TOOL_ERROR_TAG.sub("", text), 160)
+        return f"Claude Code refused {tool}{what}: {said}", meta
     if tool == "Bash":
         command = one_line(str(target.get("command", "")), 300)
         code = exit_code(text, is_error)
@@ -558,6 +416,7 @@ __all__ = [
     "called_names",
     "changed_lines",
     "changed_names",
+    "command_verb",
     "context_lines",
     "defined_names",
     "describe_call",
@@ -569,6 +428,8 @@ __all__ = [
     "file_text",
     "is_check_command",
     "is_trivial_command",
+    "is_variant",
+    "masked_failure",
     "normalize_command",
     "one_line",
     "outcome_lines",

@@ -1,0 +1,186 @@
+"""What a shell command is and what its output says: its core for matching reruns
+(``normalize_command``), its verb and whether a rerun is the same command another way, whether
+it is a check (tests, a build, a linter) or a mere look around, and from its output the lines
+that say it failed (also when a pipe's exit status hid it) or what it found.
+
+Pure functions of a command's text and output, used by :mod:`memcore.claude_code.tools` (which
+re-exports them) and the fix linker.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+_LINE_CHARS = 200
+_MAX_ERROR_LINES = 6
+
+_ERROR_WORDS = re.compile(
+    r"(?i)\b(error|errors|failed|failure|fail|panic|exception|traceback|cannot|can't|undefined|"
+    r"not found|no such|denied|invalid|refused|timed out|timeout|fatal|assert\w*|expected|"
+    r"unexpected|missing|unknown|abort\w*)\b"
+)
+_OUTCOME_WORDS = re.compile(
+    r"(?i)(\b\d+ (passed|failed|errors?|skipped|tests?|warnings?)\b|^(ok|PASS|FAIL|FAILED)\b|"
+    r"\ball (\d+ )?tests? pass|\btests? passed\b|\bsuccess\w*\b|\bbuild succeeded\b|"
+    r"^\[[\w/.-]+ [0-9a-f]{6,}\]|\bno issues\b|\bfound \d+\b)"
+)
+_EXIT = re.compile(r"^(?:Error: )?Exit code (-?\d+)", re.MULTILINE)
+#: Lines only a failing check prints (a compiler's ``file:line:col: message`` or ``file:line:
+#: error``, not a warning's as pytest's summary prints them after passing tests, nor a test's
+#: log line ``file_test.go:12: message``; ``--- FAIL``,
+#: ``error TS2307:``, ``N failed``, a traceback): how a check piped into ``tail`` or ``grep``,
+#: whose exit status is the pipe's last command's, is known to have failed.
+_FAILURE_LINE = re.compile(
+    r"(?m)^[ \t]*(?:[\w./@-]+\.(?:go|py|ts|tsx|js|jsx|mjs|rs|c|cc|cpp|h|java|kt|rb|swift)"
+    r"(?::\d+:\d+: |:\d+: error\b|\(\d+,\d+\): error )(?!.*[Ww]arning\b)\S?.*|"
+    r".*\berror TS\d+:.*|"
+    r"error(?:\[E\d+\])?: .*|"
+    r"--- FAIL: .*|FAIL\b.*|FAILED\b.*|.*\b[1-9]\d* (?:failed|failing)\b.*|"
+    r"Traceback \(most recent call last\):|npm ERR!.*|panic: .*)$"
+)
+#: Claude Code wraps a failed tool's message in these tags.
+TOOL_ERROR_TAG = re.compile(r"</?tool_use_error>")
+
+_TEST_COMMAND = re.compile(
+    r"\b(test|tests|pytest|jest|vitest|mocha|rspec|cargo|go (build|vet|test)|tsc|mypy|ruff|lint|"
+    r"eslint|make|mise|npm|pnpm|yarn|bun|gradle|mvn|mix|build|check)\b"
+)
+_TRIVIAL_COMMAND = re.compile(
+    r"^(ls|cat|head|tail|pwd|echo|cd|wc|which|find|tree|file|stat|grep|rg|sed -n|du|df|date)\b"
+)
+
+
+def one_line(text: str, limit: int = _LINE_CHARS) -> str:
+    """Whitespace collapsed; a cut end marked with an ellipsis."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "\u2026"
+
+
+@functools.lru_cache(maxsize=4096)
+def normalize_command(command: str) -> str:
+    """The core of a shell command, so reruns match: no ``cd X &&`` prefix, no output plumbing
+    (``2>&1``, ``| tail -n 20``, ``| head``, ``| grep``), whitespace collapsed."""
+    core = " ".join(command.split())
+    core = re.sub(r"^cd \S+ && ", "", core)
+    core = re.sub(r"\s*\|\s*(tail|head|grep|less|cat|tee)\b.*$", "", core)
+    core = re.sub(r"\s*\d?>&\d", "", core)
+    core = re.sub(r"\s*2>\s*/dev/null", "", core)
+    return core.strip()
+
+
+_VERB_WORD = re.compile(r"[A-Za-z][\w.]*")
+_ENV_ASSIGNMENT = re.compile(r"[A-Za-z_]\w*=\S*")
+#: A command's verb is at most this many leading words (``gh pr merge``).
+_VERB_WORDS = 3
+
+
+def command_verb(command: str) -> tuple[str, ...]:
+    """The leading plain words of a command, after any ``VAR=value``: ``git push``, ``gh pr
+    merge``, ``mise run``; the first flag, path, number or ``a:b`` ends it."""
+    words = normalize_command(command).split()
+    while words and _ENV_ASSIGNMENT.fullmatch(words[0]):
+        words = words[1:]
+    verb: list[str] = []
+    for word in words[:_VERB_WORDS]:
+        if not _VERB_WORD.fullmatch(word):
+            break
+        verb.append(word)
+    return tuple(verb)
+
+
+def is_variant(failed: str, rerun: str) -> bool:
+    """Whether ``rerun`` is ``failed`` run again another way (``git push`` then ``git push
+    --set-upstream origin main``): the same program and subcommand, one verb a prefix of the other
+    (``gh pr edit`` and ``gh pr view`` are two commands), and not a mere look around. A check
+    (tests, a build) run again must keep every target it failed on: ``bun test packages/a`` is
+    not fixed by ``bun test packages/b`` passing."""
+    if is_trivial_command(failed) or is_trivial_command(rerun):
+        return False
+    a, b = command_verb(failed), command_verb(rerun)
+    shared = min(len(a), len(b))
+    if shared < 2 or a[:shared] != b[:shared]:
+        return False
+    return not is_check_command(failed) or _arguments(failed) <= _arguments(rerun)
+
+
+def _arguments(command: str) -> set[str]:
+    """A command's words that are no flags, unquoted: its targets and the values of its flags."""
+    words = (word.strip("\"'") for word in normalize_command(command).split())
+    return {word for word in words if word and not word.startswith("-")}
+
+
+def is_trivial_command(command: str) -> bool:
+    """Commands that only look around (``ls``, ``cat``...): their runs say little."""
+    return bool(_TRIVIAL_COMMAND.match(normalize_command(command)))
+
+
+def is_check_command(command: str) -> bool:
+    """Tests, builds, linters: their outcome is a result worth stating."""
+    return bool(_TEST_COMMAND.search(command))
+
+
+def error_lines(text: str) -> list[str]:
+    """The lines of a failure that say what failed (or its last lines when none says so)."""
+    lines = [line.strip() for line in TOOL_ERROR_TAG.sub("", text).splitlines()]
+    lines = [line for line in lines if line and not _EXIT.match(line)]
+    picked: list[str] = []
+    for line in lines:
+        # the word that says so must be in what is shown (a 10 kB line of HTML or CSS says
+        # "error" somewhere in it, but not in its first 200 characters)
+        if _ERROR_WORDS.search(line[:_LINE_CHARS]) and one_line(line) not in picked:
+            picked.append(one_line(line))
+            if len(picked) >= _MAX_ERROR_LINES:
+                break
+    return picked or [one_line(line) for line in lines[-3:]]
+
+
+def masked_failure(command: str, text: str) -> list[str]:
+    """The lines saying that a check failed although it exited 0: a check piped into
+    ``tail``, ``head`` or ``grep`` exits with the pipe's last command (``go build ./... 2>&1 |
+    head`` is 0 whatever the build did). Empty when it is no such check or printed none."""
+    if "|" not in command.replace("||", "") or not is_check_command(command):
+        return []
+    if is_trivial_command(command):  # `cat build.log | tail`: a log looked at, no check run
+        return []
+    picked: list[str] = []
+    for found in _FAILURE_LINE.finditer(text):
+        line = one_line(found.group(0).strip())
+        if line not in picked:
+            picked.append(line)
+            if len(picked) >= _MAX_ERROR_LINES:
+                break
+    return picked
+
+
+def outcome_lines(text: str, limit: int = 3) -> list[str]:
+    """The lines of a successful check's output that state its result ("12 passed", "ok ...")."""
+    picked: list[str] = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and _OUTCOME_WORDS.search(line) and one_line(line) not in picked:
+            picked.append(one_line(line))
+    return picked[-limit:]
+
+
+def exit_code(text: str, is_error: bool) -> int:
+    """A Bash result's exit status: Claude Code writes ``Exit code N`` for failures."""
+    found = _EXIT.search(text[:200])
+    if found:
+        return int(found.group(1))
+    return 1 if is_error else 0
+
+
+__all__ = [
+    "TOOL_ERROR_TAG",
+    "command_verb",
+    "error_lines",
+    "exit_code",
+    "is_check_command",
+    "is_trivial_command",
+    "is_variant",
+    "masked_failure",
+    "normalize_command",
+    "one_line",
+    "outcome_lines",
+]
