@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from memcore.claude_code import KIND_PRIORITY, find_transcripts, parse_lines, parse_transcript
+from memcore.claude_code.commands import error_lines, exit_code, normalize_command, outcome_lines
 from memcore.claude_code.records import (
     assistant_statement,
     scaffolding_kind,
@@ -27,10 +28,6 @@ from memcore.claude_code.tools import (
     describe_call,
     describe_result,
     enclosing_definition,
-    error_lines,
-    exit_code,
-    normalize_command,
-    outcome_lines,
 )
 from memcore.digest import session_digest
 from memcore.model import MemoryItem, Priority

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from memcore import session_digest
+from memcore.claude_code.commands import command_verb, error_lines, is_variant, masked_failure
 from memcore.claude_code.links import FixLinker
-from memcore.claude_code.tools import command_verb, error_lines, is_variant, masked_failure
 from memcore.model import MemoryItem
 from tests.test_transcript_agent_records import _Records
 

@@ -17,10 +17,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from memcore._kernels import pipeline, prose
-from memcore.claude_code.tools import (
-    normalize_command,
-    quoted_list,
-)
+from memcore.claude_code.commands import normalize_command
+from memcore.claude_code.tools import quoted_list
 from memcore.claude_code.transcripts import KIND_PRIORITY
 from memcore.digest_prose import (
     BULLET,

@@ -11,13 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from memcore.claude_code.tools import (
-    display_path,
-    is_check_command,
-    is_trivial_command,
-    normalize_command,
-    quoted_list,
-)
+from memcore.claude_code.commands import is_check_command, is_trivial_command, normalize_command
+from memcore.claude_code.tools import display_path, quoted_list
 from memcore.digest_prose import SPARE, Candidate, cut_words
 from memcore.model import MemoryItem
 

@@ -3,8 +3,8 @@
 it is a check (tests, a build, a linter) or a mere look around, and from its output the lines
 that say it failed (also when a pipe's exit status hid it) or what it found.
 
-Pure functions of a command's text and output, used by :mod:`memcore.claude_code.tools` (which
-re-exports them) and the fix linker.
+Pure functions of a command's text and output, used by :mod:`memcore.claude_code.tools`, the
+fix linker and the digest.
 """
 
 from __future__ import annotations

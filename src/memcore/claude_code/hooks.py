@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
+from memcore.claude_code.commands import one_line
 from memcore.claude_code.project import (
     STORED_DIGEST_TOKENS,
     ParsedSession,
@@ -38,7 +39,6 @@ from memcore.claude_code.project import (
     unchanged_since,
 )
 from memcore.claude_code.records import is_session_control
-from memcore.claude_code.tools import one_line
 from memcore.errors import MemcoreError, NotFoundError, ValidationError
 from memcore.model import MemoryItem, utc_now
 from memcore.session_items import is_pasted_output

@@ -22,7 +22,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from memcore.claude_code.tools import EDIT_TOOLS, is_variant, normalize_command
+from memcore.claude_code.commands import is_variant, normalize_command
+from memcore.claude_code.tools import EDIT_TOOLS
 from memcore.model import MemoryItem
 
 #: At most this many edits are named as one failure's fix (the last ones before the success).

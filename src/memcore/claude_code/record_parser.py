@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from memcore.claude_code.background import as_command_result, read_task_output, still_running
+from memcore.claude_code.commands import one_line
 from memcore.claude_code.links import FixLinker
 from memcore.claude_code.records import (
     COMPACTION_PREFIX,
@@ -37,7 +38,6 @@ from memcore.claude_code.tools import (
     describe_call,
     describe_result,
     file_text,
-    one_line,
     tool_target,
 )
 from memcore.errors import ValidationError
@@ -336,16 +336,12 @@ class RecordParser:
         tool_input: dict[str, Any] = dict(raw_input) if isinstance(raw_input, Mapping) else {}
         target = tool_target(tool, tool_input)
         self.out.accesses.append(access_key(tool, tool_input))
-        path = tool_input.get("file_path")
-        before = None
-        if tool == "Write" and isinstance(path, str) and path in self.file_texts:
-            text, numbered = self.file_texts[path]
-            before = file_text(text) if numbered else text
+        path = tool_input.get("file_path") if tool == "Write" else None
+        before = self.file_before(path) if isinstance(path, str) else None
         described, details = describe_call(tool, tool_input, meta.get("cwd"), before)
-        if tool == "Write" and isinstance(path, str):
-            written = tool_input.get("content")
-            if isinstance(written, str):
-                self.file_texts[path] = (written[:FILE_TEXT_CHARS], False)
+        written = tool_input.get("content")
+        if isinstance(path, str) and isinstance(written, str):
+            self.file_texts[path] = (written[:FILE_TEXT_CHARS], False)
         if tool == "TaskUpdate":
             described, details = self.tasks.update(tool_input, described, details)
         item = self.add(
@@ -363,6 +359,13 @@ class RecordParser:
             if item is not None:
                 self.call_items[block["id"]] = item
         self.stream_text(message, json.dumps(tool_input, default=str))
+
+    def file_before(self, path: str) -> str | None:
+        """The file's text as last read or written in this parse (None: not seen)."""
+        if path not in self.file_texts:
+            return None
+        text, numbered = self.file_texts[path]
+        return file_text(text) if numbered else text
 
     def tool_result(
         self,

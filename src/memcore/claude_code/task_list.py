@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from memcore.claude_code.tools import TODO_CHARS, one_line
+from memcore.claude_code.commands import one_line
+from memcore.claude_code.tools import TODO_CHARS
 
 
 class TaskList:

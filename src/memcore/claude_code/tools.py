@@ -30,14 +30,11 @@ from memcore.claude_code.code_names import (
 )
 from memcore.claude_code.commands import (
     TOOL_ERROR_TAG,
-    command_verb,
     error_lines,
     exit_code,
     is_check_command,
     is_trivial_command,
-    is_variant,
     masked_failure,
-    normalize_command,
     one_line,
     outcome_lines,
 )
@@ -66,10 +63,10 @@ MAX_RENAMES = 12
 #: cancelled because a parallel one failed, an edit of a file not read first.
 HARNESS_GUARDS = ("Sibling tool call errored", "File has not been read yet")
 
-_READ_LINE = re.compile(r"^\s*(\d+)\u2192", re.MULTILINE)
 _PATHS = re.compile(
     r"(?<![\w/.~-])(?:\.{0,2}/)?(?:[\w.@-]+/)+[\w.@-]*\w\.[A-Za-z0-9]{1,10}(?![\w/])"
 )
+#: A Read result's line number, before each line of the file
 _READ_PREFIX = re.compile(r"^\s*\d+\u2192", re.MULTILINE)
 _FOUND = re.compile(r"^Found (\d+) (files?|lines?|matches?)", re.MULTILINE)
 _REJECTED = "The user doesn't want to proceed with this tool use."
@@ -334,7 +331,7 @@ def describe_result(
         lines_read = _lines_read(text, tool_use_result)
         meta["lines_read"] = lines_read
         # the outline of what was read (its definitions), never its text
-        body = _READ_PREFIX.sub("", text)
+        body = file_text(text)
         defines = defined_names(body)[:_MAX_READ_NAMES]
         meta["defines"] = defines
         meta["calls"] = called_names(body, defines)
@@ -388,7 +385,7 @@ def _lines_read(text: str, tool_use_result: Any) -> int:
         file = tool_use_result.get("file")
         if isinstance(file, Mapping) and isinstance(file.get("numLines"), int):
             return int(file["numLines"])
-    return len(_READ_LINE.findall(text))
+    return len(_READ_PREFIX.findall(text))
 
 
 def _found(text: str, tool_use_result: Any) -> int:
@@ -416,23 +413,13 @@ __all__ = [
     "called_names",
     "changed_lines",
     "changed_names",
-    "command_verb",
     "context_lines",
     "defined_names",
     "describe_call",
     "describe_result",
     "display_path",
     "enclosing_definition",
-    "error_lines",
-    "exit_code",
     "file_text",
-    "is_check_command",
-    "is_trivial_command",
-    "is_variant",
-    "masked_failure",
-    "normalize_command",
-    "one_line",
-    "outcome_lines",
     "quoted_list",
     "tool_target",
 ]
