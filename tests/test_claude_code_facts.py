@@ -257,6 +257,11 @@ def test_commands_failures_and_outcomes() -> None:
     assert exit_code(failed, True) == 1
     assert error_lines(failed) == ["--- FAIL: TestX (0.5s)", "FAIL pkg/b"]
     assert outcome_lines("collecting\n12 passed in 0.3s\n") == ["12 passed in 0.3s"]
+    passed = outcome_lines("PASS src/a.test.ts\nok  \tpkg/a\t0.1s")
+    assert passed == ["PASS src/a.test.ts", "ok pkg/a 0.1s"]
+    # a help text's words and a package's version are no outcome of a run
+    help_text = "> app@0.1.0 test\n  -f, --onlyFailures  Run tests that\n        failed  [string]"
+    assert outcome_lines(help_text) == []
     text, meta = describe_result(
         "Bash", {"command": "pytest -q"}, "Exit code 2\nE   assert 1 == 2", True, None, None
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import random
 import re
 from datetime import datetime, timedelta, timezone
@@ -17,9 +18,10 @@ import memcore.digest
 import memcore.digest_lines
 import memcore.digest_prose
 from memcore import MemoryItem, SessionDigest, count_tokens, session_digest
-from memcore.claude_code import KIND_PRIORITY, parse_transcript
+from memcore.claude_code import KIND_PRIORITY, parse_lines, parse_transcript
 from memcore.digest_lines import build_candidates, spare_lines
 from memcore.errors import ValidationError
+from tests.test_transcript_agent_records import CWD, _Records
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "claude-code"
 REAL = DATA / "entireio__cli__20b81bf8.jsonl"
@@ -179,6 +181,92 @@ def test_spare_prose_only_when_every_other_line_had_its_chance(
 def _agent(i: int, content: str, **meta: object) -> MemoryItem:
     meta = {"source": "claude-code", "role": "assistant", **meta}
     return MemoryItem(f"a{i}", content, metadata=meta, created_at=T0 + timedelta(minutes=i))
+
+
+def test_a_roomy_digest_says_each_thing_once() -> None:
+    """With room to spare, a record's own words come in only when they name something new:
+    "Read `src/app.ts`: 3 lines." after the line on that file restates it."""
+    records = _Records()
+    records.user("look at the app and run its tests")
+    numbered = "     1\u2192const a = 1;\n     2\u2192const b = 2;\n     3\u2192export { a, b };"
+    records.tool("Read", {"file_path": f"{CWD}/src/app.ts"}, numbered)
+    records.tool("Bash", {"command": "npm test", "description": "Run the tests"}, "3 passed")
+    text = session_digest(records.items(), 2000).text
+    assert "`src/app.ts` was read, not changed" in text
+    assert "`npm test` ran once and succeeded: 3 passed." in text
+    assert "Read `src/app.ts`: 3 lines" not in text
+    assert "Run `npm test`" not in text
+    lines = [line for line in text.splitlines() if line.startswith("- ")]
+    assert len(lines) == len(set(lines))
+
+
+def test_a_file_deleted_by_a_command_is_not_said_to_stand_unchanged() -> None:
+    records = _Records()
+    records.user("drop the old skill command")
+    code = "\n".join(f"{n:6d}\u2192def name{n}():\n" for n in range(1, 13))
+    records.tool("Read", {"file_path": f"{CWD}/src/skill.py"}, code)
+    records.tool("Bash", {"command": f"rm {CWD}/src/skill.py"}, "")
+    records.tool("Bash", {"command": "git rm -q docs/old.md"}, "")
+    records.tool("Bash", {"command": "rm -rf build/*"}, "")  # a pattern names no file
+    records.tool("Bash", {"command": "cd docs && rm notes.md"}, "")  # from where? not known
+    records.tool("Bash", {"command": f"rm {CWD}/src/tmp.py"}, "")
+    records.tool("Write", {"file_path": f"{CWD}/src/tmp.py", "content": "x = 1\n"}, "File created")
+    files = session_digest(records.items(), 2000).sections["files"].splitlines()
+    main = next(n for n, line in enumerate(files) if "`src/skill.py` was read, then" in line)
+    assert files[main].startswith("- `src/skill.py` was read, then deleted; it defines `name1()`")
+    # the file's other names follow its own line
+    assert any("`src/skill.py` also defines" in line for line in files[main + 1 :])
+    assert "- `docs/old.md` was deleted." in files
+    assert not any("build" in line or "notes.md" in line for line in files)
+    assert any(line.startswith("- `src/tmp.py` was created") for line in files)  # there again
+    assert not any("`src/tmp.py`" in line and "deleted" in line for line in files)
+
+
+def test_a_thinking_block_that_is_only_a_title_states_nothing() -> None:
+    items = [
+        MemoryItem("t", "add a CLAUDE.md", metadata={"kind": "task"}, created_at=T0),
+        _agent(1, "**Planning targeted file reads**", kind="thinking"),
+        _agent(2, "## Scanning project structure", kind="thinking"),
+        _agent(3, "The module is iOS-only, so there is no Android code to describe.", kind="fact"),
+    ]
+    text = session_digest(items, 2000).text
+    assert "iOS-only" in text
+    assert "Planning" not in text
+    assert "Scanning" not in text
+
+
+def test_files_keep_one_name_after_the_agent_changes_folder() -> None:
+    """After ``cd packages/api``, Claude Code records that folder as the working one: files are
+    still named from the folder the session started in, so one file has one name."""
+    records = _Records()
+    records.user("fix the api package")
+    records.tool("Read", {"file_path": f"{CWD}/packages/api/package.json"}, "1\u2192{}")
+    records.tool("Bash", {"command": "cd packages/api && npm test"}, "3 passed")
+    records.tool("Bash", {"command": "rm old.json"}, "")
+    moved = f"{CWD}/packages/api"
+    edit = {"file_path": f"{moved}/package.json", "old_string": "{}", "new_string": "{ }"}
+    records.tool("Edit", edit, "The file has been updated.")
+    lines = [json.loads(line) for line in records.lines]
+    for record in lines[5:]:  # from the second command on, the agent works in packages/api
+        record["cwd"] = moved
+    items = parse_lines([json.dumps(r) for r in lines], path="s.jsonl").items
+    files = session_digest(items, 2000).sections["files"]
+    assert "`packages/api/package.json` was edited once" in files
+    assert "`packages/api/old.json` was deleted." in files
+    assert "`package.json`" not in files
+    assert moved not in files
+
+
+def test_searches_that_found_nothing_are_said_together() -> None:
+    records = _Records()
+    records.user("is there a CLAUDE.md?")
+    for pattern in ["**/CLAUDE.md", ".cursorrules", "AGENTS.md"]:
+        records.tool("Glob", {"pattern": pattern}, "No files found")
+    records.tool("Glob", {"pattern": "*.md"}, f"{CWD}/README.md")
+    commands = session_digest(records.items(), 2000).sections["commands"].splitlines()
+    said = "- Glob searches for `**/CLAUDE.md`, `.cursorrules` and `AGENTS.md` found nothing."
+    assert said in commands
+    assert "- A Glob search for `*.md` found 1 match in `README.md`." in commands
 
 
 def test_questions_and_instructions_to_the_user_are_not_results() -> None:

@@ -42,6 +42,16 @@ def test_a_command_started_in_the_background_has_not_succeeded_yet() -> None:
     assert [i.content for i in started] == [f"`{COMMAND}` started in the background"]
 
 
+def test_a_digest_says_a_command_only_started_was_started_not_that_it_succeeded() -> None:
+    core = "mix test test/shop/cart_test.exs"  # the command without its redirection
+    commands = session_digest(_session().items(), 2000).sections["commands"]
+    assert commands == f"- `{core}` was started in the background."  # nothing said twice
+    finished = _session(_envelope("local_bash", "completed", "43 tests, 0 failures", code=0))
+    commands = session_digest(finished.items(), 2000).sections["commands"]
+    assert f"`{core}` ran once and succeeded: 43 tests, 0 failures." in commands
+    assert "started in the background" not in commands
+
+
 def test_a_failed_background_command_is_an_error_of_that_command() -> None:
     warning = (
         "     warning: single-quoted strings are deprecated\n 264 \u2502   defp handle(a) do\n"

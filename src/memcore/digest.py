@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from memcore.digest_lines import Candidate, build_candidates, line_identifiers, spare_lines
+from memcore.digest_work import session_root
 from memcore.errors import ValidationError
 from memcore.model import MemoryItem
 from memcore.tokens import TokenCounter, resolve_counter
@@ -142,12 +143,13 @@ def _candidates(ordered: list[MemoryItem]) -> list[Candidate]:
             cut = index
     if cut == 0:
         return build_candidates(ordered)
+    root = session_root(ordered)  # one name per file on both sides of the compaction
     earlier = [
         cand._replace(spare=True)
-        for cand in build_candidates(ordered[:cut])
+        for cand in build_candidates(ordered[:cut], root)
         if cand.section != "open"
     ]
-    since = [cand._replace(seq=cand.seq + cut) for cand in build_candidates(ordered[cut:])]
+    since = [cand._replace(seq=cand.seq + cut) for cand in build_candidates(ordered[cut:], root)]
     return earlier + since
 
 
@@ -219,6 +221,7 @@ class _Greedy:
         self.used: dict[str, int] = {}
         self.chosen: list[Candidate] = []
         self.taken = [c.spare for c in self.cands]  # spare lines wait for release_spare
+        self.restating: set[int] = set()  # records' own words (see release_spare)
         self.total = 0
         self.scores = [c.score for c in self.cands]
         #: what a line's worth is divided by
@@ -250,7 +253,10 @@ class _Greedy:
 
     def release_spare(self, more: list[Candidate]) -> bool:
         """Let spare lines (those held back, and ``more``) be chosen from now on; False when
-        there are none."""
+        there are none. A line of ``more`` (a record's own words) that names only what chosen
+        lines already name when its turn comes is left out: it restates them ("Read `f`: 5
+        lines." after "`f` was read, not changed"), and a small session would otherwise say
+        each thing twice."""
         spare = [i for i, c in enumerate(self.cands) if c.spare and self.taken[i]]
         for i in spare:
             self.taken[i] = False
@@ -260,11 +266,15 @@ class _Greedy:
             key=lambda c: (_ORDER[c.section], c.seq, c.text, c.score),
         )
         for cand in added:
+            names = frozenset(line_identifiers(cand.text) if cand.names is None else cand.names)
+            if names:
+                if names <= self.covered:
+                    continue
+                self.restating.add(len(self.cands))
             self.cands.append(cand)
             self.costs.append(self.count(cand.text) + 1)
             self.scores.append(cand.score)
             self.prices.append(float(self.costs[-1]) ** COST_EXPONENT)
-            names = frozenset(line_identifiers(cand.text))
             self.names.append(names)
             self.taken.append(False)
             spare.append(len(self.cands) - 1)
@@ -311,6 +321,9 @@ class _Greedy:
             entry = pop(heap)
             negative, i = entry
             if taken[i]:
+                continue
+            if i in self.restating and names[i] <= self.covered:  # says nothing new now
+                taken[i] = True
                 continue
             cand = cands[i]
             section = cand.section
@@ -375,8 +388,9 @@ def _cut(text: str, room: int, count: TokenCounter) -> str | None:
     cut = " ".join(kept).rstrip(",;:")
     if cut.count("`") % 2:  # do not leave a code span open
         cut = cut[: cut.rfind("`")].rstrip().rstrip(",;:")
-    kept_words = len(cut.split())
-    if kept_words < 3 or kept_words < len(words) * _MIN_CUT_SHARE:
+    bullet = 1 if words and words[0] == "-" else 0  # a list mark is no word of the statement
+    kept_words = len(cut.split()) - bullet
+    if kept_words < 3 or kept_words < (len(words) - bullet) * _MIN_CUT_SHARE:
         return None
     return cut + "\u2026"
 

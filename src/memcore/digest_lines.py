@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from memcore._kernels import pipeline, prose
-from memcore.claude_code.commands import normalize_command
+from memcore.claude_code.commands import normalize_command, one_line
 from memcore.claude_code.tools import quoted_list
 from memcore.claude_code.transcripts import KIND_PRIORITY
 from memcore.digest_prose import (
@@ -41,8 +41,10 @@ from memcore.digest_work import (
     code_span,
     command_lines,
     command_result,
+    deleted_files,
     file_call,
     file_lines,
+    session_root,
     shown_path,
     strs,
     write_result,
@@ -83,8 +85,9 @@ def _todos(value: Any) -> list[tuple[str, str]]:
     return pairs
 
 
-def build_candidates(items: Sequence[MemoryItem]) -> list[Candidate]:
-    """Every candidate line of a digest of ``items`` (given in session order)."""
+def build_candidates(items: Sequence[MemoryItem], root: str | None = None) -> list[Candidate]:
+    """Every candidate line of a digest of ``items`` (given in session order); files are named
+    relative to ``root`` (by default the folder the first of ``items`` was made in)."""
     out: list[Candidate] = []
     n = max(1, len(items))
     files: dict[str, FileWork] = {}
@@ -95,6 +98,8 @@ def build_candidates(items: Sequence[MemoryItem]) -> list[Candidate]:
     todos: dict[str, tuple[int, str]] = {}
     first_task = True
     seen_sentences: set[str] = set()
+    unfound: dict[str, list[tuple[int, str]]] = {}  # searches that found nothing, by tool
+    root = session_root(items) if root is None else root
     for seq, item in enumerate(items):
         meta = item.metadata
         raw_kind = meta.get("kind", "note")
@@ -141,7 +146,10 @@ def build_candidates(items: Sequence[MemoryItem]) -> list[Candidate]:
                 known.tracked = True
             continue
         if kind == "tool_result" and raw_tool in ("Grep", "Glob") and isinstance(raw_tool, str):
-            out.append(_search(item, seq, recency))
+            if meta.get("count") == 0:
+                unfound.setdefault(raw_tool, []).append((seq, _pattern(meta)))
+            else:
+                out.append(_search(item, seq, recency))
             continue
         if meta.get("report") or (named and kind in _STATEMENT_KINDS and not meta.get("meta")):
             found = statements(item, seq, recency, seen_sentences)
@@ -160,9 +168,9 @@ def build_candidates(items: Sequence[MemoryItem]) -> list[Candidate]:
                 for status, content in _todos(meta["todos"]):
                     todos[str(content)] = (seq, str(status))
             if isinstance(meta.get("file_path"), str):
-                file_call(files, item, seq)
+                file_call(files, item, seq, root)
             if tool in _BRIEF_CALLS and meta.get("brief"):
-                out.extend(_brief(item, seq, recency, _BRIEF_CALLS[tool]))
+                out.extend(_brief(item, seq, recency, root, _BRIEF_CALLS[tool]))
             continue
         if kind in ("tool_result", "error"):
             if meta.get("rejected"):
@@ -170,21 +178,23 @@ def build_candidates(items: Sequence[MemoryItem]) -> list[Candidate]:
                 continue
             if tool == "Bash" and isinstance(meta.get("command"), str):
                 command_result(commands, item, seq)
+                if kind != "error":
+                    deleted_files(files, meta, seq, root)
             if tool in ("Read", "NotebookRead") and isinstance(meta.get("defines"), list):
-                entry = files.get(shown_path(meta))
+                entry = files.get(shown_path(meta, root))
                 if entry is not None:
                     for name in strs(meta["defines"]):
                         entry.defines.setdefault(str(name), None)
                     for name in strs(meta.get("calls")):
                         entry.calls.setdefault(name, None)
             if tool in ("Read", "NotebookRead") and meta.get("brief"):
-                out.extend(_brief(item, seq, recency))
+                out.extend(_brief(item, seq, recency, root))
             if kind == "error":
-                out.append(_error(item, seq, recency, by_id))
+                out.append(_error(item, seq, recency, by_id, root))
             elif tool in ("Edit", "MultiEdit", "Write", "NotebookEdit"):
                 if tool == "Write":
-                    write_result(files, meta)
-                shown = shown_path(meta)
+                    write_result(files, meta, root)
+                shown = shown_path(meta, root)
                 if shown in files:
                     files[shown].last = seq
                     inside = meta.get("enclosing")
@@ -197,6 +207,7 @@ def build_candidates(items: Sequence[MemoryItem]) -> list[Candidate]:
             continue
     out.extend(file_lines(files, n))
     out.extend(command_lines(commands, n))
+    out.extend(_unfound_lines(unfound, n))
     if last_task is not None and last_task[0] > last_conclusion:  # said once, under "open"
         out = [c for c in out if not (c.section == "asked" and c.seq == last_task[0])]
     out.extend(_open_lines(todos, last_task, last_conclusion, items, n))
@@ -211,11 +222,12 @@ def spare_lines(items: Sequence[MemoryItem]) -> list[Candidate]:
     a line, as statements."""
     out = prose_spare_lines(items)
     n = max(1, len(items))
+    root = session_root(items)
     for seq, item in enumerate(items):
         meta = item.metadata
         key = (str(meta.get("kind")), str(meta.get("tool")))
         if key in _RECORDS and is_agent(item):
-            out.extend(_record_lines(item, _RECORDS[key], seq, seq / n))
+            out.extend(_record_lines(item, _RECORDS[key], seq, seq / n, root))
     return out
 
 
@@ -227,9 +239,11 @@ _RECORDS = {
 }
 
 
-def _record_lines(item: MemoryItem, section: str, seq: int, recency: float) -> list[Candidate]:
+def _record_lines(
+    item: MemoryItem, section: str, seq: int, recency: float, root: str | None
+) -> list[Candidate]:
     meta = item.metadata
-    shown = f"`{shown_path(meta)}`"
+    shown = f"`{shown_path(meta, root)}`"
     names, added = strs(meta.get("names")), strs(meta.get("added_lines"))
     defines, context = strs(meta.get("defines")), strs(meta.get("context_lines"))
     said: list[str] = []
@@ -246,10 +260,17 @@ def _record_lines(item: MemoryItem, section: str, seq: int, recency: float) -> l
     text = item.content.strip()
     if not said and text and "\n" not in text:  # its own statement (a command; never a dump)
         said.append(f"{cut_words(text, SENTENCE_WORDS).rstrip('.')}.")
+    command = meta.get("command")
     out: list[Candidate] = []
     for index, line in enumerate(said):
         score = SPARE + recency + min(count_identifiers(line), 4) * 0.1
-        out.append(Candidate(section, seq + 0.9 + index / 1000, score, f"- {line}", spare=True))
+        named: tuple[str, ...] | None = None
+        if isinstance(command, str):  # named by its core, as the command's own line names it
+            shown_command = one_line(command, 300)
+            core = normalize_command(command)
+            named = tuple(core if n == shown_command else n for n in line_identifiers(line))
+        at = seq + 0.9 + index / 1000
+        out.append(Candidate(section, at, score, f"- {line}", named, spare=True))
     return out
 
 
@@ -288,12 +309,12 @@ def _request_rest(flat: str, words: list[str], seq: int) -> list[Candidate]:
 
 
 def _brief(
-    item: MemoryItem, seq: int, recency: float, source: str | None = None
+    item: MemoryItem, seq: int, recency: float, root: str | None, source: str | None = None
 ) -> list[Candidate]:
     """What a plan or spec asks for (its statements naming something exact, see
     :mod:`memcore.claude_code.briefs`): part of what was asked. ``source`` names it (by default
     the file the agent read)."""
-    shown = source or f"`{shown_path(item.metadata)}`"
+    shown = source or f"`{shown_path(item.metadata, root)}`"
     out: list[Candidate] = []
     for index, line in enumerate(strs(item.metadata.get("brief"))):
         score = BRIEF_SCORE + min(count_identifiers(line), 4) * ID_WEIGHT + recency
@@ -312,21 +333,43 @@ def tool_name(meta: Mapping[str, Any]) -> str:
     return tool if isinstance(tool, str) else ""
 
 
+def _pattern(meta: Mapping[str, Any]) -> str:
+    return code_span(cut_words(" ".join(str(meta.get("pattern", "")).split()), 20))
+
+
 def _search(item: MemoryItem, seq: int, recency: float) -> Candidate:
     """A lookup and what it found: cheap to redo, so a filler line."""
     meta = item.metadata
     raw = meta.get("count", 0)
     count = raw if isinstance(raw, int) and not isinstance(raw, bool) else 0
-    pattern = " ".join(str(meta.get("pattern", "")).split())
     where = item.content.split(" found ", 1)[1].split(" ", 1) if " found " in item.content else []
     hits = f" {where[1]}" if len(where) > 1 else ""
     noun = "match" if count == 1 else "matches"
-    shown = code_span(cut_words(pattern, 20))
-    line = f"- A {tool_name(meta)} search for {shown} found {count} {noun}{hits}."
+    line = f"- A {tool_name(meta)} search for {_pattern(meta)} found {count} {noun}{hits}."
     return Candidate("commands", seq, 1.0 + recency, line)
 
 
-def _error(item: MemoryItem, seq: int, recency: float, by_id: dict[str, MemoryItem]) -> Candidate:
+def _unfound_lines(unfound: dict[str, list[tuple[int, str]]], n: int) -> list[Candidate]:
+    """Searches that found nothing, a few of one tool to a line (each alone said little: an
+    agent looking for a file that is not there tries several names in a row)."""
+    out: list[Candidate] = []
+    for tool, searches in unfound.items():
+        for start in range(0, len(searches), 4):
+            chunk = searches[start : start + 4]
+            patterns = list(dict.fromkeys(pattern for _, pattern in chunk))
+            seq = chunk[-1][0]
+            if len(patterns) == 1:
+                line = f"- A {tool} search for {patterns[0]} found 0 matches."
+            else:
+                listed = ", ".join(patterns[:-1]) + " and " + patterns[-1]
+                line = f"- {tool} searches for {listed} found nothing."
+            out.append(Candidate("commands", seq, 1.0 + seq / n, line))
+    return out
+
+
+def _error(
+    item: MemoryItem, seq: int, recency: float, by_id: dict[str, MemoryItem], root: str | None
+) -> Candidate:
     meta = item.metadata
     said = cut_words(" ".join(item.content.split()), 60)
     fix = ""
@@ -335,7 +378,7 @@ def _error(item: MemoryItem, seq: int, recency: float, by_id: dict[str, MemoryIt
         fixes = [by_id[i] for i in strs(fixed_by) if i in by_id]
         edits = [f for f in fixes if f.metadata.get("tool") in ("Edit", "MultiEdit", "Write")]
         if edits:
-            paths = list(dict.fromkeys(f"`{shown_path(f.metadata)}`" for f in edits))[:2]
+            paths = list(dict.fromkeys(f"`{shown_path(f.metadata, root)}`" for f in edits))[:2]
             names: list[str] = []
             for fix_item in edits:
                 for name in strs(fix_item.metadata.get("names")):

@@ -33,6 +33,8 @@ SPARE = 0.5
 SENTENCE_WORDS = 60
 #: Base score of a statement of the agent's text, by what the import judged the text to be.
 _STATEMENT_BASE = {"conclusion": 3.0, "decision": 3.0, "answer": 2.0}
+#: A thinking block that is only its title (some models show only that): it states nothing
+_TITLE_ONLY = re.compile(r"\*\*[^*\n]{1,100}\*\*|#{1,6} [^\n]{1,100}")
 #: A code fence glued to the text before it ("it only checks:```go"): the walk knows a fence by
 #: a line that starts with one, so such a block would be read as sentences.
 _GLUED_FENCE = re.compile(r"(?<=\S)[ \t]*(```|~~~)")
@@ -131,6 +133,8 @@ def statements(
     if needs_names and not spare and not _may_name(item.content):  # names nothing
         return []
     if kind == "thinking":
+        if _TITLE_ONLY.fullmatch(item.content.strip()):  # "**Planning file reads**": no statement
+            return []
         base = 0.0
     elif report or kind == "summary":
         base = 2.0  # a sub-agent's report, or what an earlier compaction kept

@@ -6,8 +6,10 @@ builds the other sections and calls these with its pass over the items.
 
 from __future__ import annotations
 
+import posixpath
+import shlex
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,6 +59,8 @@ class FileWork:
     calls: dict[str, None] = field(default_factory=dict)
     #: the names its edits renamed, old to new, in order
     renamed: dict[tuple[str, str], int] = field(default_factory=dict)
+    #: a command that succeeded deleted it (``rm``, ``git rm``)
+    deleted: bool = False
 
 
 @dataclass(slots=True)
@@ -67,6 +71,7 @@ class CommandRuns:
     first: int
     last: int = 0
     runs: int = 0
+    started: int = 0  # runs started in the background whose end the session did not see
     failures: int = 0
     last_ok: bool = True
     last_code: int = 0
@@ -86,19 +91,38 @@ def strs(value: Any) -> list[str]:
     return [x for x in value if isinstance(x, str)] if isinstance(value, (list, tuple)) else []
 
 
-def shown_path(meta: Mapping[str, Any]) -> str:
+def session_root(items: Sequence[MemoryItem]) -> str | None:
+    """The folder the session started in: its files are named relative to it. (The working
+    folder of later records moves with the agent's ``cd``: named from there, one file would
+    have two names and ``package.json`` could be any package's.)"""
+    for item in items:
+        cwd = item.metadata.get("cwd")
+        if isinstance(cwd, str) and cwd:
+            return cwd
+    return None
+
+
+def shown_path(meta: Mapping[str, Any], root: str | None = None, path: object = None) -> str:
+    """``path`` (by default the record's ``file_path``) as the session names it: relative to
+    ``root`` when inside it (a relative path is taken from the record's own working folder)."""
+    raw = str(meta.get("file_path", "") if path is None else path)
     cwd = meta.get("cwd")
-    return display_path(str(meta.get("file_path", "")), cwd if isinstance(cwd, str) else None)
+    here = cwd if isinstance(cwd, str) else None
+    if root is None:
+        return display_path(raw, here)
+    if here and raw and not raw.startswith("/"):
+        raw = posixpath.normpath(posixpath.join(here, raw))
+    return display_path(raw, root)
 
 
 def times(n: int) -> str:
     return "once" if n == 1 else "twice" if n == 2 else f"{n} times"
 
 
-def write_result(files: dict[str, FileWork], meta: Mapping[str, Any]) -> None:
+def write_result(files: dict[str, FileWork], meta: Mapping[str, Any], root: str | None) -> None:
     """A Write's result says whether the file was there: if it was, the Write that first
     touched it in this session rewrote it (the call alone looked like a creation)."""
-    entry = files.get(shown_path(meta))
+    entry = files.get(shown_path(meta, root))
     if entry is None or not entry.created or meta.get("tool_use_id") != entry.first_write:
         return  # a later Write's result says nothing of how the file came to be
     if meta.get("created") is False:
@@ -106,10 +130,10 @@ def write_result(files: dict[str, FileWork], meta: Mapping[str, Any]) -> None:
         entry.rewritten = True
 
 
-def file_call(files: dict[str, FileWork], item: MemoryItem, seq: int) -> None:
+def file_call(files: dict[str, FileWork], item: MemoryItem, seq: int, root: str | None) -> None:
     """A Read, Edit or Write call, counted into its file's work."""
     meta = item.metadata
-    shown = shown_path(meta)
+    shown = shown_path(meta, root)
     entry = files.get(shown)
     if entry is None:
         entry = files[shown] = FileWork(shown, seq)
@@ -121,6 +145,7 @@ def file_call(files: dict[str, FileWork], item: MemoryItem, seq: int) -> None:
             entry.reads.append(lines)
         return
     entry.edits += 1
+    entry.deleted = False  # written after a deletion: it is there again
     if tool == "Write" and entry.edits == 1:
         entry.created = True  # until its result says it wrote over the file (write_result)
         entry.first_write = str(meta.get("tool_use_id") or "")
@@ -176,7 +201,8 @@ def file_lines(files: dict[str, FileWork], n: int) -> list[Candidate]:
             doing = "defining" if whole and entry.edits == 1 else "changing"
             changing = f", {doing} {quoted_list(names)}" if names else ""
             fixing = f"; {entry.fixes} of these edits fixed a failure" if entry.fixes else ""
-            line = f"- `{entry.shown}` was {how}{changing}{fixing}."
+            gone = ", then deleted" if entry.deleted else ""
+            line = f"- `{entry.shown}` was {how}{changing}{gone}{fixing}."
             score = EDIT_DETAIL + 2.0 + min(entry.edits, 6) * 0.3 + min(len(names), 4) * 0.3
             score += recency
             out.append(Candidate("files", entry.first, score, line))
@@ -187,6 +213,9 @@ def file_lines(files: dict[str, FileWork], n: int) -> list[Candidate]:
             for seq, removed in entry.removed:
                 line = f"- An edit of `{entry.shown}` took out {quoted_list(removed)}."
                 out.append(Candidate("files", seq, REMOVED_SCORE + 2.0 * seq / n, line))
+        elif entry.deleted and not entry.reads:
+            line = f"- `{entry.shown}` was deleted."
+            out.append(Candidate("files", entry.first, 2.5 + recency, line))
         elif entry.tracked and not entry.reads:
             line = f"- `{entry.shown}` was changed in this session (Claude Code's file history)."
             out.append(Candidate("files", entry.first, 2.5 + recency, line))
@@ -195,7 +224,8 @@ def file_lines(files: dict[str, FileWork], n: int) -> list[Candidate]:
             which = f" (lines {', '.join(ranges[:4])})" if ranges else ""
             defines = list(entry.defines)[:4]
             outline = f"; it defines {quoted_list(defines)}" if defines else ""
-            line = f"- `{entry.shown}` was read{which}, not changed{outline}."
+            after = "then deleted" if entry.deleted else "not changed"
+            line = f"- `{entry.shown}` was read{which}, {after}{outline}."
             out.append(
                 Candidate("files", entry.first, READ_SCORE + 0.2 * len(entry.reads) + recency, line)
             )
@@ -205,15 +235,51 @@ def file_lines(files: dict[str, FileWork], n: int) -> list[Candidate]:
             line = f"- The code read in `{entry.shown}` calls {listed}."
             out.append(
                 Candidate(
-                    "files", entry.first, CALLS_SCORE - start / 40 + recency, line, spare=True
+                    "files",
+                    entry.first + 0.001 + start / 1e5,  # after the file's own line
+                    CALLS_SCORE - start / 40 + recency,
+                    line,
+                    spare=True,
                 )
             )
         seen = list(entry.defines)[0 if entry.edits else 4 :]
         for start in range(0, min(len(seen), 20), 5):
             listed = quoted_list(seen[start : start + 5])
             line = f"- `{entry.shown}` also defines {listed} (seen when it was read)."
-            out.append(Candidate("files", entry.first, 1.0 - start / 40 + recency, line))
+            at = entry.first + 0.002 + start / 1e5  # after the file's own line
+            out.append(Candidate("files", at, 1.0 - start / 40 + recency, line))
     return out
+
+
+_DELETIONS = ("rm", "git rm")
+
+
+def deleted_files(
+    files: dict[str, FileWork], meta: Mapping[str, Any], seq: int, root: str | None
+) -> None:
+    """The files a command that succeeded deleted (``rm a b``, ``git rm -f a``), named as the
+    session names them (relative to the folder it started in); a pattern or an unparsable
+    command names none, nor does a relative path after a ``cd`` (from where, is not known)."""
+    command = str(meta["command"])
+    core = normalize_command(command)
+    moved = command.lstrip().startswith("cd ") or " cd " in command
+    verb = next((v for v in _DELETIONS if core.startswith(v + " ")), None)
+    if verb is None or any(c in core for c in "*?[]{}$`;&|<>"):
+        return
+    try:
+        words = shlex.split(core[len(verb) :])
+    except ValueError:
+        return
+    for word in words:
+        if word.startswith("-") or not word or (moved and not word.startswith("/")):
+            continue
+        shown = shown_path(meta, root, word)
+        shown = shown[2:] if shown.startswith("./") else shown
+        entry = files.get(shown)
+        if entry is None:
+            entry = files[shown] = FileWork(shown, seq)
+        entry.deleted = True
+        entry.last = seq
 
 
 def command_result(commands: dict[str, CommandRuns], item: MemoryItem, seq: int) -> None:
@@ -226,6 +292,9 @@ def command_result(commands: dict[str, CommandRuns], item: MemoryItem, seq: int)
         entry.trivial = is_trivial_command(key)
         entry.check = is_check_command(key) and not entry.trivial
     entry.last = seq
+    if "task_id" in meta and meta.get("background") is not True and meta.get("kind") != "error":
+        entry.started += 1  # only started: its output, if read, comes as a result of its own
+        return
     entry.runs += 1
     code = meta.get("exit_code", 0)
     code = code if isinstance(code, int) and not isinstance(code, bool) else 1
@@ -244,6 +313,14 @@ def command_lines(commands: dict[str, CommandRuns], n: int) -> list[Candidate]:
     out: list[Candidate] = []
     for entry in commands.values():
         spare = entry.trivial and entry.last_ok  # `git status`, `ls`: said only when there is room
+        if not entry.runs:  # started in the background, never seen to end: not "succeeded"
+            line = f"- {code_span(cut_words(entry.shown, 40))} was started in the background"
+            line += f" {times(entry.started)}." if entry.started > 1 else "."
+            score = (4.0 if entry.check else 1.5) + entry.last / n
+            out.append(
+                Candidate("commands", entry.first, SPARE if spare else score, line, spare=spare)
+            )
+            continue
         ran = f"ran {times(entry.runs)}"
         if entry.failures and entry.last_ok:
             result = f"failed {times(entry.failures)}, then passed"
@@ -276,8 +353,10 @@ __all__ = [
     "code_span",
     "command_lines",
     "command_result",
+    "deleted_files",
     "file_call",
     "file_lines",
+    "session_root",
     "shown_path",
     "strs",
     "times",

@@ -21,7 +21,8 @@ _ERROR_WORDS = re.compile(
     r"unexpected|missing|unknown|abort\w*)\b"
 )
 _OUTCOME_WORDS = re.compile(
-    r"(?i)(\b\d+ (passed|failed|errors?|skipped|tests?|warnings?)\b|^(ok|PASS|FAIL|FAILED)\b|"
+    r"(?i)((?<![\w.])\d+ (passed|failed|errors?|skipped|tests?|warnings?)\b|"
+    r"(?-i:^(ok|PASS|FAIL|FAILED)\b)|"
     r"\ball (\d+ )?tests? pass|\btests? passed\b|\bsuccess\w*\b|\bbuild succeeded\b|"
     r"^\[[\w/.-]+ [0-9a-f]{6,}\]|\bno issues\b|\bfound \d+\b)"
 )

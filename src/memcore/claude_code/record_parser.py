@@ -95,6 +95,9 @@ class RecordParser:
         agent = path.stem[len("agent-") :] if path.name.startswith("agent-") else None
         self.out = Transcript(path=path, session_id=session or "", agent_id=agent)
         self.forced_session = session
+        #: the folder the transcript starts in: files are named relative to it, wherever the
+        #: agent's ``cd`` takes later records (see ``memcore.digest_work.session_root``)
+        self.root: str | None = None
         self.tool_calls: dict[str, tuple[str, dict[str, Any]]] = {}
         #: the command of each task a Bash call started in the background, by task id
         self.background: dict[str, str] = {}
@@ -174,6 +177,8 @@ class RecordParser:
         for src, dst in (("cwd", "cwd"), ("gitBranch", "git_branch")):
             if isinstance(rec.get(src), str) and rec[src]:
                 meta[dst] = rec[src]
+        if self.root is None and "cwd" in meta:
+            self.root = meta["cwd"]
         if kind == "system":
             self.system(uid, rec, when, meta)
             return
@@ -338,7 +343,7 @@ class RecordParser:
         self.out.accesses.append(access_key(tool, tool_input))
         path = tool_input.get("file_path") if tool == "Write" else None
         before = self.file_before(path) if isinstance(path, str) else None
-        described, details = describe_call(tool, tool_input, meta.get("cwd"), before)
+        described, details = describe_call(tool, tool_input, self.root, before)
         written = tool_input.get("content")
         if isinstance(path, str) and isinstance(written, str):
             self.file_texts[path] = (written[:FILE_TEXT_CHARS], False)
@@ -394,9 +399,7 @@ class RecordParser:
                 target, text, failed = as_command_result(task, self.background)
             elif task is not None:  # a sub-agent's report, without the envelope
                 text = task.output
-        described, details = describe_result(
-            tool, target, text, failed, tool_use_result, meta.get("cwd")
-        )
+        described, details = describe_result(tool, target, text, failed, tool_use_result, self.root)
         is_error = failed or details.get("exit_code", 0) != 0 or "failed_output" in details
         path = target.get("file_path")
         if tool in READ_TOOLS and not is_error and isinstance(path, str):
