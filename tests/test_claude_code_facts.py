@@ -253,6 +253,8 @@ def test_enclosing_definition_from_the_original_file() -> None:
 
 def test_commands_failures_and_outcomes() -> None:
     assert normalize_command("cd /repo && go test ./... 2>&1 | tail -20") == "go test ./..."
+    fallback = "go doc pkg.Close 2>/dev/null || grep -r Close vendor/ | head -20"
+    assert normalize_command(fallback) == "go doc pkg.Close || grep -r Close vendor/"  # || no pipe
     failed = "Exit code 1\nok  pkg/a 0.1s\n--- FAIL: TestX (0.5s)\nFAIL pkg/b"
     assert exit_code(failed, True) == 1
     assert error_lines(failed) == ["--- FAIL: TestX (0.5s)", "FAIL pkg/b"]

@@ -20,6 +20,7 @@ import memcore.digest_prose
 from memcore import MemoryItem, SessionDigest, count_tokens, session_digest
 from memcore.claude_code import KIND_PRIORITY, parse_lines, parse_transcript
 from memcore.digest_lines import build_candidates, spare_lines
+from memcore.digest_work import FileWork, file_lines
 from memcore.errors import ValidationError
 from tests.test_transcript_agent_records import CWD, _Records
 
@@ -233,6 +234,32 @@ def test_a_thinking_block_that_is_only_a_title_states_nothing() -> None:
     assert "iOS-only" in text
     assert "Planning" not in text
     assert "Scanning" not in text
+
+
+def test_more_names_of_a_read_file_say_also_only_after_its_own_line() -> None:
+    entry = FileWork("src/app.py", 3, 3, reads=["all"], reads_done=1)
+    entry.defines = dict.fromkeys(f"name{n}()" for n in range(12))
+    main, *more = file_lines({"src/app.py": entry}, 10)
+    assert main.text.startswith("- `src/app.py` was read, not changed; it defines `name0()`")
+    both = memcore.digest._render([main, more[0]])[1]["files"].splitlines()
+    assert both[1].startswith("- `src/app.py` also defines `name4()`")
+    alone = memcore.digest._render([more[0], more[1]])[1]["files"].splitlines()
+    assert alone[0].startswith("- `src/app.py` defines `name4()`")  # no "also" with nothing before
+    assert alone[1].startswith("- `src/app.py` also defines `name9()`")
+
+
+def test_a_file_whose_every_read_failed_is_not_said_to_be_read() -> None:
+    records = _Records()
+    records.user("look at the client")
+    records.tool("Read", {"file_path": f"{CWD}/src/client.go"}, "ignored")
+    failed = json.loads(records.lines[-1])  # its result: the file was not there
+    block = failed["message"]["content"][0]
+    block["is_error"] = True
+    block["content"] = "<tool_use_error>File does not exist.</tool_use_error>"
+    records.lines[-1] = json.dumps(failed)
+    digest = session_digest(records.items(), 2000)
+    assert "src/client.go" in digest.sections["errors"]
+    assert "src/client.go" not in digest.sections.get("files", "")
 
 
 def test_files_keep_one_name_after_the_agent_changes_folder() -> None:

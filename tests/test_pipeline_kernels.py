@@ -17,10 +17,11 @@ from memcore._pure._text_tables import ABBREVIATIONS, ELLIPSIS, ERROR_WORDS, STO
 HOUR = 3600.0
 
 # Characters that exercise every branch: terminators, quotes, bullets, code, paths, non-ASCII.
-ALPHABET = "aAbZz09 .!?\n\t\r-*+`/:_()[]\"'é中ß\u2022,;"
+ALPHABET = "aAbZz09 .!?\n\t\r-*+`/:_()[]\"'é中ß\u2022\u2014,;"
 WORDS = [
     "Dr.", "e.g.", "3.14", "/usr/lib/x.so", "https://a.io/b?c=1", "foo_bar()", "Error:", "The",
     "value", "is", "ok.", "\n- ", "\n\n", "1. ", "`a. B`", "ValueError", "camelCase", "I.",
+    "- that",
 ]  # fmt: skip
 texts = st.one_of(
     st.text(alphabet=ALPHABET, max_size=120),
@@ -137,6 +138,20 @@ def test_sentences_split_bullets_paragraphs_not_code(pipeline_impl: ModuleType) 
         "- check 2.5 MB",
         "Next paragraph.",
         "Done",
+    ]
+
+
+def test_a_dash_aside_goes_on_with_its_sentence(pipeline_impl: ModuleType) -> None:
+    text = (
+        "It defaults to 10 seconds!) - that's the issue. Done! \u2014 and it works. "
+        "Fixed. - Next: the docs."
+    )
+    sentences = [text[a:b] for a, b in pipeline_impl.split_sentences(text)]
+    assert sentences == [
+        "It defaults to 10 seconds!) - that's the issue.",
+        "Done! \u2014 and it works.",
+        "Fixed.",
+        "- Next: the docs.",  # a dash before a capital: a bullet run into the line
     ]
 
 

@@ -180,6 +180,12 @@ def build_candidates(items: Sequence[MemoryItem], root: str | None = None) -> li
                 command_result(commands, item, seq)
                 if kind != "error":
                     deleted_files(files, meta, seq, root)
+            if tool in ("Read", "NotebookRead"):
+                read = files.get(shown_path(meta, root))
+                if read is not None and kind == "error":
+                    read.reads_failed += 1
+                elif read is not None:
+                    read.reads_done += 1
             if tool in ("Read", "NotebookRead") and isinstance(meta.get("defines"), list):
                 entry = files.get(shown_path(meta, root))
                 if entry is not None:

@@ -61,6 +61,9 @@ class FileWork:
     renamed: dict[tuple[str, str], int] = field(default_factory=dict)
     #: a command that succeeded deleted it (``rm``, ``git rm``)
     deleted: bool = False
+    #: reads whose result came back, and reads that failed (a file that was not there)
+    reads_done: int = 0
+    reads_failed: int = 0
 
 
 @dataclass(slots=True)
@@ -219,7 +222,8 @@ def file_lines(files: dict[str, FileWork], n: int) -> list[Candidate]:
         elif entry.tracked and not entry.reads:
             line = f"- `{entry.shown}` was changed in this session (Claude Code's file history)."
             out.append(Candidate("files", entry.first, 2.5 + recency, line))
-        elif entry.reads:
+        elif entry.reads and (entry.reads_done or not entry.reads_failed):
+            # (every read failed: the file was not there, which the error's line says)
             ranges = [r for r in entry.reads if r != "all"]
             which = f" (lines {', '.join(ranges[:4])})" if ranges else ""
             defines = list(entry.defines)[:4]
@@ -246,8 +250,10 @@ def file_lines(files: dict[str, FileWork], n: int) -> list[Candidate]:
         for start in range(0, min(len(seen), 20), 5):
             listed = quoted_list(seen[start : start + 5])
             line = f"- `{entry.shown}` also defines {listed} (seen when it was read)."
+            alone = f"- `{entry.shown}` defines {listed} (seen when it was read)."
             at = entry.first + 0.002 + start / 1e5  # after the file's own line
-            out.append(Candidate("files", at, 1.0 - start / 40 + recency, line))
+            score = 1.0 - start / 40 + recency
+            out.append(Candidate("files", at, score, line, lead=alone))  # "also": after its own
     return out
 
 

@@ -356,6 +356,17 @@ cdef bint _is_bullet(int kind, const void* data, Py_ssize_t j, Py_ssize_t n) noe
     return False
 
 
+cdef bint _is_dash_aside(int kind, const void* data, Py_ssize_t j, Py_ssize_t n) noexcept:
+    """A dash (hyphen, en or em), a space and a small letter at ``j`` (``j < n``)."""
+    cdef Py_UCS4 c = PyUnicode_READ(kind, <void*>data, j)
+    if c != 45 and c != 0x2013 and c != 0x2014:
+        return False
+    if j + 2 >= n or PyUnicode_READ(kind, <void*>data, j + 1) != 32:
+        return False
+    c = PyUnicode_READ(kind, <void*>data, j + 2)
+    return 97 <= c <= 122
+
+
 cdef bint _is_abbreviation(int kind, const void* data, Py_ssize_t start, Py_ssize_t dot) noexcept:
     """Whether the letters and dots before ``dot`` (back to ``start``) are an abbreviation."""
     cdef Py_ssize_t b = dot
@@ -442,6 +453,9 @@ def split_sentences(str text not None) -> list:
                 nxt = PyUnicode_READ(kind, <void*>data, m)
                 if nxt != 13 and nxt != 10:
                     if not ((65 <= nxt <= 90) or _is_digit(nxt) or nxt in "\"'([`*-" or nxt > 127):
+                        i = k
+                        continue
+                    if _is_dash_aside(kind, data, m, n):  # an aside, not a bullet (see the twin)
                         i = k
                         continue
             if c == 46 and j == i + 1 and _is_abbreviation(kind, data, start, i):

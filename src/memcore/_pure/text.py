@@ -20,6 +20,7 @@ from memcore._pure._text_tables import (
 _SPACE = " \t\r\n"
 _CLOSERS = "\"')]}»"
 _OPENERS = "\"'([`*-"
+_DASHES = "-\u2013\u2014"  # hyphen, en dash, em dash
 _LEAD_STRIP = "\"'([{<`"
 _TAIL_STRIP = ".,;:!?\"')]}>`\u2026"  # a summary's ellipsis (…) is no part of a fact
 
@@ -113,6 +114,17 @@ def _is_bullet(text: str, j: int) -> bool:
     return False
 
 
+def _is_dash_aside(text: str, j: int) -> bool:
+    """A dash, a space and a small letter at ``j``: the sentence goes on after an aside, it is
+    no bullet (a bullet's text starts like a sentence)."""
+    return (
+        text[j] in _DASHES
+        and j + 2 < len(text)
+        and text[j + 1] == " "
+        and "a" <= text[j + 2] <= "z"
+    )
+
+
 def _is_abbreviation(text: str, start: int, dot: int) -> bool:
     b = dot
     while b > start and (_is_letter(text[b - 1]) or text[b - 1] == "."):
@@ -183,6 +195,9 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
             if m < n and text[m] not in "\r\n":
                 nxt = text[m]
                 if not (("A" <= nxt <= "Z") or _is_digit(nxt) or nxt in _OPENERS or ord(nxt) > 127):
+                    i = k
+                    continue
+                if _is_dash_aside(text, m):  # "(10 seconds!) - that's the issue": one sentence
                     i = k
                     continue
             if c == "." and j == i + 1 and _is_abbreviation(text, start, i):

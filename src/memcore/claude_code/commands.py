@@ -64,7 +64,7 @@ def normalize_command(command: str) -> str:
     (``2>&1``, ``| tail -n 20``, ``| head``, ``| grep``), whitespace collapsed."""
     core = " ".join(command.split())
     core = re.sub(r"^cd \S+ && ", "", core)
-    core = re.sub(r"\s*\|\s*(tail|head|grep|less|cat|tee)\b.*$", "", core)
+    core = re.sub(r"\s*(?<!\|)\|(?!\|)\s*(tail|head|grep|less|cat|tee)\b.*$", "", core)  # not ||
     core = re.sub(r"\s*\d?>&\d", "", core)
     core = re.sub(r"\s*2>\s*/dev/null", "", core)
     return core.strip()
