@@ -284,6 +284,28 @@ def test_files_keep_one_name_after_the_agent_changes_folder() -> None:
     assert moved not in files
 
 
+def test_a_part_read_later_names_files_as_the_whole_did(tmp_path: Path) -> None:
+    """A hook reads what was appended since its last save (``start_offset``): the agent's ``cd``
+    before that part does not change how its records name files."""
+    records = _Records()
+    records.user("fix the api package")
+    records.tool("Bash", {"command": "cd packages/api"}, "")
+    moved = f"{CWD}/packages/api"
+    edit = {"file_path": f"{moved}/package.json", "old_string": "{}", "new_string": "{ }"}
+    records.tool("Edit", edit, "The file has been updated.")
+    lines = [json.loads(line) for line in records.lines]
+    for record in lines[3:]:
+        record["cwd"] = moved
+    path = tmp_path / "s.jsonl"
+    text = "".join(json.dumps(r) + "\n" for r in lines)
+    path.write_text(text, encoding="utf-8")
+    offset = len("".join(json.dumps(r) + "\n" for r in lines[:3]).encode())
+    whole = [i.content for i in parse_transcript(path).items if i.metadata.get("tool") == "Edit"]
+    part = parse_transcript(path, start_offset=offset).items
+    assert [i.content for i in part if i.metadata.get("tool") == "Edit"] == whole
+    assert whole[0].startswith("Edit `packages/api/package.json`")
+
+
 def test_searches_that_found_nothing_are_said_together() -> None:
     records = _Records()
     records.user("is there a CLAUDE.md?")

@@ -184,3 +184,17 @@ def test_statement_sentences_examples(prose: ModuleType) -> None:
     named = prose.statement_sentences("See `ab`, `cd` and `ef`.", True, False, set())
     assert named[0][3] == ["ab", "cd", "ef"]
     assert named[0][6] is True  # 3 names and only 2 other words: a bare list of names
+    assert found[0][7] == 4 * 1000  # line 5 (from 0), its first sentence
+
+
+def test_main_and_spare_sentences_say_where_they_are(prose: ModuleType) -> None:
+    """The main walk and the spare one keep different sentences of one text: their positions
+    put them back in the text's order."""
+    text = "Done, all 12 tests pass now. It took a while.\n- Plain words about the docs here\n"
+    main = prose.statement_sentences(text, False, False, set())
+    spare = prose.statement_sentences(text, False, True, set())
+    assert [(s[0], s[7]) for s in main] == [("Done, all 12 tests pass now.", 0)]
+    assert [(s[0], s[7]) for s in spare] == [
+        ("It took a while.", 1),
+        ("Plain words about the docs here", 1000),
+    ]

@@ -143,8 +143,9 @@ def statements(
     if "```" in content or "~~~" in content:
         content = _GLUED_FENCE.sub(r"\n\1", content)
     found = prose.statement_sentences(content, needs_names, spare, seen)
-    for index, (sentence, joined, words, names, concluding, aside, listy) in enumerate(found):
-        at = seq + min(index, 999) / 1000  # in the text's own order
+    for sentence, joined, words, names, concluding, aside, listy, position in found:
+        # in the text's own order, the spare sentences among the others
+        at = seq + min(position, 999_999) / 1_000_000
         if spare:
             said = cut_words(sentence, SENTENCE_WORDS)
             score = SPARE + recency - (0.25 if needs_names else 0.0)

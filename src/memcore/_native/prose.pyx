@@ -424,13 +424,15 @@ def statement_sentences(str content, bint needs_names, bint spare, set seen) -> 
     cdef bint skim = named_only and "```" not in content and "~~~" not in content
     cdef bint heading, plain_out, may_name, plain, concluding, instruction, narration, listy
     cdef bint single = False
-    cdef Py_ssize_t ids, n_words, start, end
+    cdef Py_ssize_t ids, n_words, start, end, position
+    cdef Py_ssize_t line_no = -1, k
     cdef str raw_line, stripped, first, line, sentence, lower, key, joined
     cdef list names
     cdef object instruction_at = _INSTRUCTION.match
     cdef object narration_at = _NARRATION.match
     cdef object bullet_sub = BULLET.sub
     for raw_line in content.splitlines():
+        line_no += 1
         if skim and not _may_name(raw_line):
             continue
         stripped = raw_line.lstrip()
@@ -456,7 +458,10 @@ def statement_sentences(str content, bint needs_names, bint spare, set seen) -> 
         if line[:1] in _BULLET_STARTS:  # a bullet after the marks
             line = bullet_sub("", line)
         plain_out = named_only or (heading and not spare)
+        k = -1
         for start, end in split_sentences(line):
+            k += 1
+            position = line_no * 1000 + (k if k < 999 else 999)
             sentence = line[start:end].strip()
             may_name = _may_name(sentence)
             if plain_out and not may_name:
@@ -506,13 +511,12 @@ def statement_sentences(str content, bint needs_names, bint spare, set seen) -> 
             if ids == 0 and (not concluding or needs_names or heading):
                 if spare and not (heading or sentence.endswith(":")):
                     seen.add(key)
-                    out.append((sentence, joined, n_words, names, False, False, False))
+                    out.append((sentence, joined, n_words, names, False, False, False, position))
                 continue
             if spare:
                 continue
             seen.add(key)
             listy = ids >= 3 and _other_words(sentence) < 3
-            out.append(
-                (sentence, joined, n_words, names, concluding, narration or instruction, listy)
-            )
+            aside = narration or instruction
+            out.append((sentence, joined, n_words, names, concluding, aside, listy, position))
     return out

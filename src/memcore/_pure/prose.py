@@ -51,9 +51,10 @@ _PLAIN_WORD = re.compile(r"[A-Za-z]{2,}")
 _CODE_SPAN = re.compile(r"`[^`]*`")
 
 #: One sentence that may become a digest line: the sentence, its words joined by single spaces,
-#: how many words, its exact names, whether it concludes, whether it narrates or instructs, and
-#: whether it is a bare list of names.
-Sentence = tuple[str, str, int, list[str], bool, bool, bool]
+#: how many words, its exact names, whether it concludes, whether it narrates or instructs,
+#: whether it is a bare list of names, and where it is (its line * 1000 + its place in the line:
+#: the same in the main and the spare walk, so their lines can be put in the text's order).
+Sentence = tuple[str, str, int, list[str], bool, bool, bool, int]
 
 
 def find_identifiers(text: str) -> list[str]:
@@ -105,7 +106,7 @@ def statement_sentences(
     named_only = needs_names and not spare
     # without a fence no line toggles the code block: a line naming nothing is passed at once
     skim = named_only and "```" not in content and "~~~" not in content
-    for raw_line in content.splitlines():
+    for line_no, raw_line in enumerate(content.splitlines()):
         if skim and "`" not in raw_line and "/" not in raw_line and "(" not in raw_line:
             continue
         stripped = raw_line.lstrip()
@@ -134,7 +135,8 @@ def statement_sentences(
         # a sentence naming nothing is left out of the main lines of thinking, reports and
         # headings, and a sentence naming something out of the spare ones: decided first
         plain_out = named_only or (heading and not spare)
-        for start, end in split_sentences(line):
+        for k, (start, end) in enumerate(split_sentences(line)):
+            position = line_no * 1000 + min(k, 999)  # where it is: lines, then sentences
             sentence = line[start:end].strip()
             may_name = _may_name(sentence)
             if plain_out and not may_name:
@@ -177,14 +179,16 @@ def statement_sentences(
             if ids == 0 and (not concluding or needs_names or heading):
                 if spare and not (heading or sentence.endswith(":")):
                     seen.add(key)
-                    out.append((sentence, " ".join(words), len(words), names, False, False, False))
+                    joined = " ".join(words)
+                    out.append((sentence, joined, len(words), names, False, False, False, position))
                 continue
             if spare:
                 continue
             seen.add(key)
             listy = ids >= 3 and other_words(sentence) < 3  # a list of names states nothing
             aside = narration or instruction
-            out.append((sentence, " ".join(words), len(words), names, concluding, aside, listy))
+            joined = " ".join(words)
+            out.append((sentence, joined, len(words), names, concluding, aside, listy, position))
     return out
 
 
