@@ -181,20 +181,17 @@ def build_candidates(items: Sequence[MemoryItem], root: str | None = None) -> li
                 if kind != "error":
                     deleted_files(files, meta, seq, root)
             if tool in ("Read", "NotebookRead"):
-                read = files.get(shown_path(meta, root))
-                if read is not None and kind == "error":
-                    read.reads_failed += 1
-                elif read is not None:
-                    read.reads_done += 1
-            if tool in ("Read", "NotebookRead") and isinstance(meta.get("defines"), list):
                 entry = files.get(shown_path(meta, root))
-                if entry is not None:
-                    for name in strs(meta["defines"]):
+                if entry is not None and kind == "error":
+                    entry.reads_failed += 1  # not there: not read (the error says so)
+                elif entry is not None:
+                    entry.reads_done += 1
+                    for name in strs(meta.get("defines")):
                         entry.defines.setdefault(str(name), None)
                     for name in strs(meta.get("calls")):
                         entry.calls.setdefault(name, None)
-            if tool in ("Read", "NotebookRead") and meta.get("brief"):
-                out.extend(_brief(item, seq, recency, root))
+                if meta.get("brief"):
+                    out.extend(_brief(item, seq, recency, root))
             if kind == "error":
                 out.append(_error(item, seq, recency, by_id, root))
             elif tool in ("Edit", "MultiEdit", "Write", "NotebookEdit"):
