@@ -312,10 +312,15 @@ def test_searches_that_found_nothing_are_said_together() -> None:
     for pattern in ["**/CLAUDE.md", ".cursorrules", "AGENTS.md"]:
         records.tool("Glob", {"pattern": pattern}, "No files found")
     records.tool("Glob", {"pattern": "*.md"}, f"{CWD}/README.md")
+    listed = [f"{CWD}/node_modules/p{n}/package.json" for n in range(100)]
+    cut = {"filenames": listed, "numFiles": 100, "truncated": True}
+    records.tool("Glob", {"pattern": "**/package.json"}, "\n".join(listed), toolUseResult=cut)
     commands = session_digest(records.items(), 2000).sections["commands"].splitlines()
     said = "- Glob searches for `**/CLAUDE.md`, `.cursorrules` and `AGENTS.md` found nothing."
     assert said in commands
     assert "- A Glob search for `*.md` found 1 match in `README.md`." in commands
+    cut_line = "- A Glob search for `**/package.json` found 100 or more matches in "
+    assert any(line.startswith(cut_line + "`node_modules/p0/package.json`") for line in commands)
 
 
 def test_questions_and_instructions_to_the_user_are_not_results() -> None:

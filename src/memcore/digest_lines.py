@@ -346,8 +346,10 @@ def _search(item: MemoryItem, seq: int, recency: float) -> Candidate:
     raw = meta.get("count", 0)
     count = raw if isinstance(raw, int) and not isinstance(raw, bool) else 0
     where = item.content.split(" found ", 1)[1].split(" ", 1) if " found " in item.content else []
-    hits = f" {where[1]}" if len(where) > 1 else ""
+    hits = f" {where[1].removeprefix('or more ')}" if len(where) > 1 else ""
     noun = "match" if count == 1 else "matches"
+    if meta.get("truncated") is True:  # the tool listed only the first ones
+        noun = f"or more {noun}"
     line = f"- A {tool_name(meta)} search for {_pattern(meta)} found {count} {noun}{hits}."
     return Candidate("commands", seq, 1.0 + recency, line)
 

@@ -351,10 +351,14 @@ def describe_result(
     if tool in SEARCH_TOOLS:
         count = _found(text, tool_use_result)
         meta["count"] = count
+        more = ""
+        if isinstance(tool_use_result, Mapping) and tool_use_result.get("truncated") is True:
+            meta["truncated"] = True  # Claude Code lists the first 100: there were more
+            more = " or more"
         files = _hit_files(text, cwd)
         hits = f" in {', '.join(f'`{f}`' for f in files)}" if files else ""
         pattern = one_line(str(target.get("pattern", "")), 120)
-        return f"{tool} `{pattern}` found {count}{hits}", meta
+        return f"{tool} `{pattern}` found {count}{more}{hits}", meta
     if tool in ("Task", "Agent", "TaskOutput") and text:
         meta["report"] = True  # a sub-agent's report: its statements are findings
         return text, meta
