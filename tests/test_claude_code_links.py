@@ -10,7 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from memcore import session_digest
-from memcore.claude_code.commands import command_verb, error_lines, is_variant, masked_failure
+from memcore.claude_code.commands import (
+    command_verb,
+    covers,
+    error_lines,
+    is_variant,
+    masked_failure,
+)
 from memcore.claude_code.links import FixLinker
 from memcore.model import MemoryItem
 from tests.test_transcript_agent_records import _Records
@@ -53,6 +59,33 @@ def test_a_command_that_worked_another_way_names_that_way() -> None:
     assert _by_id(items)[fix].metadata["command"] == "git push --set-upstream origin gqc 2>&1"
     errors = session_digest(items, 400).sections["errors"]
     assert "no upstream branch; then `git push --set-upstream origin gqc 2>&1` succeeded" in errors
+
+
+def test_a_broader_run_that_passed_after_an_edit_fixed_the_narrower_failure() -> None:
+    records = _Session()
+    records.user("make the warning test pass")
+    failing = "go test ./cli/ -run TestSessionWarning -v 2>&1 | tail -20"
+    records.ran(failing, "--- FAIL: TestSessionWarning_Hint (0.1s)\nFAIL", 1)
+    records.edited("/repo/cli/hooks.go", "warn()", "warn(hint)")
+    records.ran("go test ./cli/ -run TestSessionWarning_Other -v", "ok  cli 0.2s")  # not all of it
+    assert _errors(records.items())[0].metadata["resolved"] is False
+    records.ran("go test ./cli/ -run TestSession -v", "ok  cli 0.3s")  # every test it ran, and more
+    items = records.items()
+    (error,) = _errors(items)
+    assert error.metadata["resolved"] is True
+    (fix,) = error.metadata["fixed_by"]
+    assert _by_id(items)[fix].metadata["file_path"] == "/repo/cli/hooks.go"
+
+
+def test_covers() -> None:
+    assert covers("go test ./cli/ -run TestSession", "go test ./cli/ -run TestSessionWarning")
+    assert covers("pytest -q", "pytest -q -k rounding")  # no filter: every test
+    assert covers("pytest -q -k=round", "pytest -q -k rounding")
+    assert not covers("go test ./cli/ -run TestB", "go test ./cli/ -run TestA")
+    assert not covers("pytest -q -k rounding", "pytest -q")  # fewer tests
+    assert not covers("mise run test", "mise run test:integration -- -run TestA")
+    assert not covers("go test ./pkg/a", "go test ./pkg/b")
+    assert not covers("ls src", "ls src")  # a look around is no check
 
 
 @pytest.mark.parametrize(

@@ -187,6 +187,12 @@ def test_statement_sentences_examples(prose: ModuleType) -> None:
     assert found[0][7] == 4 * 1000  # line 5 (from 0), its first sentence
 
 
+def test_a_heading_counts_only_when_it_concludes(prose: ModuleType) -> None:
+    text = "## Packages with an `exports` field\n## All 19 tests pass in `cart_test.go`\n"
+    found = prose.statement_sentences(text, False, False, set())
+    assert [s[0] for s in found] == ["All 19 tests pass in `cart_test.go`"]
+
+
 def test_main_and_spare_sentences_say_where_they_are(prose: ModuleType) -> None:
     """The main walk and the spare one keep different sentences of one text: their positions
     put them back in the text's order."""

@@ -45,11 +45,18 @@ async def queues(tmp_path: Path) -> AsyncIterator[Callable[[], WriterQueue]]:
     for queue in made:
         queue.give_back()
         queue.close()
+    # a test that set STUCK_AFTER high left the releaser's thread asleep for that long: wake it
+    # to look again with the constant restored (monkeypatch undoes it first: set up after this)
+    with writer_queue._RELEASER._wake:
+        writer_queue._RELEASER._wake.notify()
 
 
 async def test_a_turn_is_kept_until_the_loops_next_moment(
-    queues: Callable[[], WriterQueue],
+    queues: Callable[[], WriterQueue], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # the releaser's thread lets go of a turn unused for STUCK_AFTER, which a loaded machine
+    # may pass between two lines here: this test is about the loop's moment alone
+    monkeypatch.setattr(writer_queue, "STUCK_AFTER", 60.0)
     holder, other = queues(), queues()
     assert await holder.take(1)
     holder.done()
@@ -91,7 +98,11 @@ async def test_a_kept_turn_is_let_go_when_the_loop_blocks_after_a_sync(
     assert await holder.take(1)
     holder.done()
     assert not other.try_take()
+    deadline = time.monotonic() + 5
     time.sleep(STUCK_AFTER * 20)  # noqa: ASYNC251 - the loop blocked: no moment for it
+    while holder.held:  # (on a loaded machine the releaser's thread may run later)
+        assert time.monotonic() < deadline
+        time.sleep(STUCK_AFTER)  # noqa: ASYNC251 - still blocked
     assert not holder.held
     assert other.try_take()
     other.give_back()
@@ -106,17 +117,27 @@ async def test_a_writer_in_a_tight_loop_hands_the_turn_to_a_waiter(
     busy, waiter = queues(), queues()
     assert await busy.take(1)
     waiting = asyncio.create_task(waiter.take(5))
-    await asyncio.sleep(0.01)  # its thread waits on the file now, and says so
+    deadline = time.monotonic() + 5
+    while not busy._others_wait():  # until its thread waits on the file, and says so
+        assert time.monotonic() < deadline  # (a loaded machine may take more than a moment)
+        await asyncio.sleep(0.001)
     assert not waiting.done()
-    # a tight loop: the sync is done, and the next one asks again with no moment between
-    busy.done()
-    started = time.monotonic()
-    while time.monotonic() - started < TURN * 1.5:
-        pass
-    handed = asyncio.create_task(busy.take(5))  # sees a waiter: goes behind it
-    assert await asyncio.wait_for(waiting, 5)
+    handed: asyncio.Task[bool] | None = None
+    while not waiting.done():
+        # a tight loop: the sync is done, and the next one asks again with no moment between;
+        # it sees the waiter and goes behind it (on a loaded machine the woken waiter may not
+        # run before the writer asks again and wins the lock back: then the next turn hands it)
+        assert time.monotonic() < deadline
+        busy.done()
+        started = time.monotonic()
+        while time.monotonic() - started < TURN * 1.5:
+            pass
+        handed = asyncio.create_task(busy.take(5))
+        await asyncio.wait({waiting, handed}, timeout=5, return_when=asyncio.FIRST_COMPLETED)
+    assert waiting.result()
     assert waiter.held
-    assert not handed.done()
+    assert handed is not None
+    assert not handed.done()  # behind the waiter
     waiter.give_back()
     assert await asyncio.wait_for(handed, 5)
     busy.give_back()
@@ -133,8 +154,11 @@ async def test_while_waiting_runs_until_the_turn_comes(queues: Callable[[], Writ
         return 0.005
 
     waiting = asyncio.create_task(waiter.take(5, while_waiting))
-    await asyncio.sleep(0.05)
-    assert calls >= 2
+    deadline = time.monotonic() + 5
+    while calls < 2:  # called again and again while the turn is held
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.005)
+    assert not waiting.done()
     holder.give_back()
     assert await asyncio.wait_for(waiting, 5)
     waiter.give_back()

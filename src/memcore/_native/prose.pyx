@@ -515,6 +515,8 @@ def statement_sentences(str content, bint needs_names, bint spare, set seen) -> 
                 continue
             if spare:
                 continue
+            if heading and not concluding:  # a title naming something: no statement
+                continue
             seen.add(key)
             listy = ids >= 3 and _other_words(sentence) < 3
             aside = narration or instruction

@@ -99,8 +99,9 @@ def statement_sentences(
     added to ``seen`` (by its words, lowercase, without the end mark) and skipped when already
     there. Code blocks, tables, rules and questions are left out; a sentence counts when it
     names something exact, or concludes (not where ``needs_names``: thinking, reports) and is
-    neither an instruction nor narration. With ``spare``, instead the plain prose sentences
-    these leave out (no names, no conclusion, not a heading or an introduction)."""
+    neither an instruction nor narration; a heading counts only when it concludes ("## All 19
+    tests pass"), as a title names but states nothing. With ``spare``, instead the plain prose
+    sentences these leave out (no names, no conclusion, not a heading or an introduction)."""
     out: list[Sentence] = []
     fenced = False
     named_only = needs_names and not spare
@@ -183,6 +184,8 @@ def statement_sentences(
                     out.append((sentence, joined, len(words), names, False, False, False, position))
                 continue
             if spare:
+                continue
+            if heading and not concluding:  # a title naming something: no statement
                 continue
             seen.add(key)
             listy = ids >= 3 and other_words(sentence) < 3  # a list of names states nothing

@@ -105,6 +105,46 @@ def is_variant(failed: str, rerun: str) -> bool:
     return not is_check_command(failed) or _arguments(failed) <= _arguments(rerun)
 
 
+#: Flags whose value picks tests by name, matching every test whose name contains it (Go's
+#: ``-run`` is an unanchored pattern, pytest's ``-k`` and jest's ``-t`` match substrings).
+_TEST_FILTERS = frozenset(["-run", "--run", "-k", "-t", "--grep", "--testNamePattern"])
+
+
+def _filtered(command: str) -> tuple[tuple[str, ...], list[str]]:
+    """A check's words without its test-name filters, and those filters (unquoted)."""
+    words = [word.strip("\"'") for word in normalize_command(command).split()]
+    rest: list[str] = []
+    filters: list[str] = []
+    taking = False
+    for word in words:
+        flag, eq, value = word.partition("=")
+        if taking:
+            filters.append(word)
+            taking = False
+        elif flag in _TEST_FILTERS:
+            if eq:
+                filters.append(value)
+            else:
+                taking = True
+        else:
+            rest.append(word)
+    return tuple(rest), filters
+
+
+def covers(passed: str, failed: str) -> bool:
+    """Whether check ``passed`` ran at least the tests check ``failed`` ran: the same command but
+    for its test-name filters, and each filter of ``passed`` (none: every test) contained in one
+    of ``failed``'s, so it picks a superset (``-run TestSession`` covers ``-run
+    TestSessionWarning``; ``-run TestB`` does not cover ``-run TestA``)."""
+    if not is_check_command(failed) or is_trivial_command(failed):
+        return False
+    base, picks = _filtered(passed)
+    failed_base, failed_picks = _filtered(failed)
+    if base != failed_base or (picks and not failed_picks):
+        return False
+    return all(any(p in f for p in picks) for f in failed_picks) if picks else True
+
+
 def _arguments(command: str) -> set[str]:
     """A command's words that are no flags, unquoted: its targets and the values of its flags."""
     words = (word.strip("\"'") for word in normalize_command(command).split())
@@ -175,6 +215,7 @@ def exit_code(text: str, is_error: bool) -> int:
 __all__ = [
     "TOOL_ERROR_TAG",
     "command_verb",
+    "covers",
     "error_lines",
     "exit_code",
     "is_check_command",

@@ -13,6 +13,9 @@ linker watches tool results in order:
 * a failed command is also closed by the next command when, with no edit in between, it is the
   same command run another way and succeeds (``git push`` failed, ``git push --set-upstream
   origin main`` passed): the way that worked is its fix.
+* a failed check is also closed by a later check that passes and ran at least its tests: the
+  same command with a broader test-name filter, or none (``-run TestSessionWarning`` failed,
+  edits, ``-run TestSession`` passed).
 
 An error never closed keeps ``resolved: False``.
 """
@@ -22,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from memcore.claude_code.commands import is_variant, normalize_command
+from memcore.claude_code.commands import covers, is_variant, normalize_command
 from memcore.claude_code.tools import EDIT_TOOLS
 from memcore.model import MemoryItem
 
@@ -51,6 +54,8 @@ class FixLinker:
         self.candidates: dict[str, list[MemoryItem]] = {}
         #: The last failed command, while no edit and no other command has followed it.
         self.last_failed: tuple[str, str] | None = None
+        #: The command of each open failure of a command, by its key.
+        self.commands: dict[str, str] = {}
 
     def result(
         self,
@@ -72,6 +77,7 @@ class FixLinker:
                 self.candidates[result_item.id] = []
                 if isinstance(command, str):
                     self.last_failed = (key, command)
+                    self.commands[key] = command
             return
         if tool in EDIT_TOOLS and call_item is not None:
             for pending in self.candidates.values():
@@ -81,8 +87,13 @@ class FixLinker:
             failed_key, failed_command = last_failed
             if failed_key in self.open and is_variant(failed_command, command):
                 key = failed_key
-        for error in self.open.pop(key, []):
-            self._close(error, result_item, call_item)
+        keys = [key]
+        if isinstance(command, str):  # and the checks this run covers
+            keys += [k for k, run in self.commands.items() if k != key and covers(command, run)]
+        for closed in keys:
+            self.commands.pop(closed, None)
+            for error in self.open.pop(closed, []):
+                self._close(error, result_item, call_item)
 
     def _close(
         self, error: MemoryItem, result_item: MemoryItem | None, call_item: MemoryItem | None
