@@ -82,6 +82,7 @@ def test_covers() -> None:
     assert covers("pytest -q", "pytest -q -k rounding")  # no filter: every test
     assert covers("pytest -q -k=round", "pytest -q -k rounding")
     assert not covers("go test ./cli/ -run TestB", "go test ./cli/ -run TestA")
+    assert not covers("go test ./cli/ -run TestA", "go test ./cli/ -run 'TestA|TestB'")
     assert not covers("pytest -q -k rounding", "pytest -q")  # fewer tests
     assert not covers("mise run test", "mise run test:integration -- -run TestA")
     assert not covers("go test ./pkg/a", "go test ./pkg/b")
