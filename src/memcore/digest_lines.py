@@ -98,7 +98,7 @@ def build_candidates(items: Sequence[MemoryItem], root: str | None = None) -> li
     todos: dict[str, tuple[int, str]] = {}
     first_task = True
     seen_sentences: set[str] = set()
-    unfound: dict[str, list[tuple[int, str]]] = {}  # searches that found nothing, by tool
+    unfound: dict[str, list[tuple[int, MemoryItem]]] = {}  # searches that found nothing, by tool
     root = session_root(items) if root is None else root
     for seq, item in enumerate(items):
         meta = item.metadata
@@ -147,7 +147,7 @@ def build_candidates(items: Sequence[MemoryItem], root: str | None = None) -> li
             continue
         if kind == "tool_result" and raw_tool in ("Grep", "Glob") and isinstance(raw_tool, str):
             if meta.get("count") == 0:
-                unfound.setdefault(raw_tool, []).append((seq, _pattern(meta)))
+                unfound.setdefault(raw_tool, []).append((seq, item))
             else:
                 out.append(_search(item, seq, recency))
             continue
@@ -354,20 +354,20 @@ def _search(item: MemoryItem, seq: int, recency: float) -> Candidate:
     return Candidate("commands", seq, 1.0 + recency, line)
 
 
-def _unfound_lines(unfound: dict[str, list[tuple[int, str]]], n: int) -> list[Candidate]:
+def _unfound_lines(unfound: dict[str, list[tuple[int, MemoryItem]]], n: int) -> list[Candidate]:
     """Searches that found nothing, a few of one tool to a line (each alone said little: an
     agent looking for a file that is not there tries several names in a row)."""
     out: list[Candidate] = []
     for tool, searches in unfound.items():
         for start in range(0, len(searches), 4):
             chunk = searches[start : start + 4]
-            patterns = list(dict.fromkeys(pattern for _, pattern in chunk))
+            patterns = list(dict.fromkeys(_pattern(item.metadata) for _, item in chunk))
             seq = chunk[-1][0]
             if len(patterns) == 1:
-                line = f"- A {tool} search for {patterns[0]} found 0 matches."
-            else:
-                listed = ", ".join(patterns[:-1]) + " and " + patterns[-1]
-                line = f"- {tool} searches for {listed} found nothing."
+                out.append(_search(chunk[-1][1], seq, seq / n))
+                continue
+            listed = ", ".join(patterns[:-1]) + " and " + patterns[-1]
+            line = f"- {tool} searches for {listed} found nothing."
             out.append(Candidate("commands", seq, 1.0 + seq / n, line))
     return out
 

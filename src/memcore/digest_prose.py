@@ -33,8 +33,9 @@ SPARE = 0.5
 SENTENCE_WORDS = 60
 #: Base score of a statement of the agent's text, by what the import judged the text to be.
 _STATEMENT_BASE = {"conclusion": 3.0, "decision": 3.0, "answer": 2.0}
-#: A thinking block that is only its title (some models show only that): it states nothing
-_TITLE_ONLY = re.compile(r"\*\*[^*\n]{1,100}\*\*|#{1,6} [^\n]{1,100}")
+#: A thinking block that is only its bold title (some models show only that): it states nothing
+#: (a markdown heading is no statement anyway: the ``prose`` walk leaves it out)
+_TITLE_ONLY = re.compile(r"\*\*[^*\n]{1,100}\*\*")
 #: A code fence glued to the text before it ("it only checks:```go"): the walk knows a fence by
 #: a line that starts with one, so such a block would be read as sentences.
 _GLUED_FENCE = re.compile(r"(?<=\S)[ \t]*(```|~~~)")

@@ -110,13 +110,17 @@ def is_variant(failed: str, rerun: str) -> bool:
 _TEST_FILTERS = frozenset(["-run", "--run", "-k", "-t", "--grep", "--testNamePattern"])
 
 
+def _words(command: str) -> list[str]:
+    """A command's words, unquoted."""
+    return [word.strip("\"'") for word in normalize_command(command).split()]
+
+
 def _filtered(command: str) -> tuple[tuple[str, ...], list[str]]:
     """A check's words without its test-name filters, and those filters (unquoted)."""
-    words = [word.strip("\"'") for word in normalize_command(command).split()]
     rest: list[str] = []
     filters: list[str] = []
     taking = False
-    for word in words:
+    for word in _words(command):
         flag, eq, value = word.partition("=")
         if taking:
             filters.append(word)
@@ -150,8 +154,7 @@ def covers(passed: str, failed: str) -> bool:
 
 def _arguments(command: str) -> set[str]:
     """A command's words that are no flags, unquoted: its targets and the values of its flags."""
-    words = (word.strip("\"'") for word in normalize_command(command).split())
-    return {word for word in words if word and not word.startswith("-")}
+    return {word for word in _words(command) if word and not word.startswith("-")}
 
 
 def is_trivial_command(command: str) -> bool:

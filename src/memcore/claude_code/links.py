@@ -54,8 +54,6 @@ class FixLinker:
         self.candidates: dict[str, list[MemoryItem]] = {}
         #: The last failed command, while no edit and no other command has followed it.
         self.last_failed: tuple[str, str] | None = None
-        #: The command of each open failure of a command, by its key.
-        self.commands: dict[str, str] = {}
 
     def result(
         self,
@@ -77,7 +75,6 @@ class FixLinker:
                 self.candidates[result_item.id] = []
                 if isinstance(command, str):
                     self.last_failed = (key, command)
-                    self.commands[key] = command
             return
         if tool in EDIT_TOOLS and call_item is not None:
             for pending in self.candidates.values():
@@ -88,10 +85,9 @@ class FixLinker:
             if failed_key in self.open and is_variant(failed_command, command):
                 key = failed_key
         keys = [key]
-        if isinstance(command, str):  # and the checks this run covers
-            keys += [k for k, run in self.commands.items() if k != key and covers(command, run)]
-        for closed in keys:
-            self.commands.pop(closed, None)
+        if isinstance(command, str):  # and the checks this run covers (a key: cmd:<its core>)
+            keys += [k for k in self.open if k.startswith("cmd:") and covers(command, k[4:])]
+        for closed in dict.fromkeys(keys):
             for error in self.open.pop(closed, []):
                 self._close(error, result_item, call_item)
 
