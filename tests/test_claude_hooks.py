@@ -184,6 +184,34 @@ def test_sub_agents_are_saved_with_their_session(tmp_path: Path, url: str) -> No
     assert "a881341" in " ".join(agents)
 
 
+@pytest.mark.parametrize("budget", [700, 1200])
+def test_each_earlier_session_is_its_own_digest_at_the_size_it_gets(
+    tmp_path: Path, url: str, budget: int
+) -> None:
+    """An earlier session's share of the budget holds a whole digest made for about that size
+    (what was asked, done, touched, broken), not the start of the long one cut off."""
+    from memcore.claude_code.project import BRIEF_DIGEST_TOKENS, SessionRecord
+
+    saved = _save_earlier(tmp_path, url)
+    records = {
+        key: SessionRecord.from_item(item)
+        for key, item in _read_state(url, registry_session(PROJECT)).items()
+    }
+    payload = _payload("SessionStart", "11111111-2222-3333-4444-5555555555ff", None)
+    context = _context(_hook("session-start", payload, url, budget=budget)[1])
+    blocks = context.split("\n## Earlier session (")[1:]
+    assert len(blocks) == len(saved)
+    for block in blocks:
+        body = "\n".join(
+            line[1:] if line.startswith("###") else line for line in block.splitlines()[1:]
+        ).strip()
+        record = next(r for r in records.values() if body in (r.digest, *r.briefs))
+        assert len(record.briefs) == len(BRIEF_DIGEST_TOKENS)
+        assert body != record.digest  # the long digest did not fit these shares
+    brief = records[f"session:{saved[0][1]}"].briefs[0]
+    assert "## Files and functions touched" in brief  # a short digest still covers the files
+
+
 def test_after_compaction_start_adds_this_sessions_own_digest(tmp_path: Path, url: str) -> None:
     _save_earlier(tmp_path, url)
     transcript, session = _place(tmp_path, "entireio__cli__880d23f9.jsonl")

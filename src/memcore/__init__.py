@@ -66,6 +66,7 @@ _LAZY = {
     "MemoryIndex": "memcore.search",
     "SearchHit": "memcore.search",
     "session_digest": "memcore.digest",
+    "session_digests": "memcore.digest",
     "SessionDigest": "memcore.digest",
 }
 
@@ -76,7 +77,7 @@ if TYPE_CHECKING:
         HierarchicalMemoryCompressor,
         decompress_memory_hierarchy,
     )
-    from memcore.digest import SessionDigest, session_digest
+    from memcore.digest import SessionDigest, session_digest, session_digests
     from memcore.lazy import LazyMemoryProxy, LazySession
     from memcore.leak import MemoryLeakDetector
     from memcore.overflow import SessionState, handle_context_overflow
@@ -145,6 +146,7 @@ __all__ = [
     "open_store",
     "recover_corrupted_memory",
     "session_digest",
+    "session_digests",
     "state_checksum",
     "xxh64",
 ]

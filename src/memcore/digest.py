@@ -104,27 +104,45 @@ def session_digest(
     counter: TokenCounter | None = None,
 ) -> SessionDigest:
     """A handover note of ``items`` in at most ``token_budget`` tokens (see the module doc)."""
-    if isinstance(token_budget, bool) or not isinstance(token_budget, int) or token_budget < 0:
-        raise ValidationError(f"token_budget must be an int >= 0 (got {token_budget!r})")
+    return session_digests(items, (token_budget,), counter=counter)[0]
+
+
+def session_digests(
+    items: Iterable[MemoryItem | Mapping[str, Any]],
+    token_budgets: Iterable[int],
+    *,
+    counter: TokenCounter | None = None,
+) -> list[SessionDigest]:
+    """``session_digest`` of the same items at each budget, reading the items once: each is
+    the digest's own choice at its size (a short one is not the start of a long one)."""
+    budgets = list(token_budgets)
+    for budget in budgets:
+        if isinstance(budget, bool) or not isinstance(budget, int) or budget < 0:
+            raise ValidationError(f"token_budget must be an int >= 0 (got {budget!r})")
     count = resolve_counter(counter)
     coerced = [MemoryItem.coerce(item) for item in items]
     ordered = sorted(coerced, key=lambda item: (item.created_at, item.id))
     candidates = _unique(_candidates(ordered))
-    greedy = _Greedy(candidates, token_budget, count)
-    greedy.run(token_budget, capped=True)
-    greedy.run(token_budget, capped=False)
-    text, sections, tokens = _fill(greedy, token_budget, count)
-    if token_budget - tokens >= max(_MIN_CUT_TOKENS, token_budget // 50) and greedy.release_spare(
-        spare_lines(ordered)
-    ):
-        # every line that matters had its chance: room left takes spare lines, best first
-        text, sections, tokens = _fill(greedy, token_budget, count, start=tokens)
-    chosen = greedy.chosen
-    while tokens > token_budget and chosen:  # the whole may count more than its parts
-        chosen.remove(min(chosen, key=lambda c: (c.score, -c.seq, c.section)))
-        text, sections = _render(chosen)
-        tokens = count(text)
-    return SessionDigest(text=text, tokens=tokens, sections=sections)
+    spare: list[Candidate] | None = None  # made when a digest first has room for them
+    digests = []
+    for budget in budgets:
+        greedy = _Greedy(candidates, budget, count)
+        greedy.run(budget, capped=True)
+        greedy.run(budget, capped=False)
+        text, sections, tokens = _fill(greedy, budget, count)
+        if budget - tokens >= max(_MIN_CUT_TOKENS, budget // 50):
+            if spare is None:
+                spare = spare_lines(ordered)
+            if greedy.release_spare(spare):
+                # every line that matters had its chance: room left takes spare lines
+                text, sections, tokens = _fill(greedy, budget, count, start=tokens)
+        chosen = greedy.chosen
+        while tokens > budget and chosen:  # the whole may count more than its parts
+            chosen.remove(min(chosen, key=lambda c: (c.score, -c.seq, c.section)))
+            text, sections = _render(chosen)
+            tokens = count(text)
+        digests.append(SessionDigest(text=text, tokens=tokens, sections=sections))
+    return digests
 
 
 def _candidates(ordered: list[MemoryItem]) -> list[Candidate]:
@@ -416,4 +434,4 @@ def _render(chosen: list[Candidate]) -> tuple[str, dict[str, str]]:
     return "\n\n".join(blocks), sections
 
 
-__all__ = ["SECTIONS", "SessionDigest", "session_digest"]
+__all__ = ["SECTIONS", "SessionDigest", "session_digest", "session_digests"]

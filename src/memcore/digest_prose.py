@@ -39,6 +39,66 @@ _TITLE_ONLY = re.compile(r"\*\*[^*\n]{1,100}\*\*")
 #: A code fence glued to the text before it ("it only checks:```go"): the walk knows a fence by
 #: a line that starts with one, so such a block would be read as sentences.
 _GLUED_FENCE = re.compile(r"(?<=\S)[ \t]*(```|~~~)")
+#: A sentence that only says a finding exists ("I found the bug!", "The trace reveals the
+#: problem."): the sentences after it say what it is, and alone it states nothing.
+_FINDING_ONLY = re.compile(
+    r"(?i)^[\w' ,]{0,40}\b(?:the|a|an|one|another)\s+(?:real\s+|actual\s+|root\s+)?"
+    r"(?:bug|issue|problem|cause|culprit)\s*[.!]*$"
+)
+_FINDING_WORDS = 8
+#: A lead-in that only points at what follows it ("Here's what was fixed:", "It looks like
+#: this:"): without what follows, nothing is left.
+_POINTER_LEAD = re.compile(
+    r"(?i)^(?:here(?:'s|\s+is|\s+are)|below)\b"
+    r"|\b(?:like\s+(?:this|that)|as\s+follows|the\s+following|below|these|following):$"
+)
+#: Words a lead-in ends on that promise what follows ("Updated `f` to:"): left out with its
+#: colon when the lead-in is said alone ("Updated `f`.").
+_LEAD_TAIL = frozenset(
+    [
+        "which",
+        "because",
+        "since",
+        "when",
+        "where",
+        "whenever",
+        "while",
+        "if",
+        "so",
+        "that",
+        "to",
+        "does",
+        "do",
+        "did",
+        "is",
+        "are",
+        "was",
+        "were",
+        "include",
+        "includes",
+        "including",
+        "and",
+        "or",
+        "as",
+        "by",
+        "with",
+        "for",
+        "of",
+        "in",
+        "at",
+        "on",
+        "from",
+        "into",
+        "via",
+        "using",
+        "like",
+        "shows",
+        "show",
+    ]
+)
+_MIN_LEAD_WORDS = 3
+#: Thinking aloud ("Wait, ...", "Hmm, ..."): a step of the reasoning, not where it ended.
+_THINKING_ALOUD = re.compile(r"(?i)^(?:wait|hmm+|hold on|oh|ah)\b[\s,.!:-]")
 
 
 class Candidate(NamedTuple):
@@ -88,6 +148,25 @@ def line_identifiers(text: str) -> list[str]:
     if not _may_name(text):
         return []
     return prose.find_names(text)
+
+
+def standalone(said: str, names: int) -> str | None:
+    """``said`` as a line that stands on its own, or None when it would state nothing: a
+    finding it does not name, or a lead-in that only points at what follows. A lead-in whose
+    list or block was left behind ends at its last word that does not promise that list, with
+    a full stop ("Updated `f` in `g.go` to:" -> "Updated `f` in `g.go`.")."""
+    if not names and len(said.split()) <= _FINDING_WORDS and _FINDING_ONLY.match(said):
+        return None
+    if not said.endswith(":") or said.count("`") % 2:  # (a colon inside a code span cut short)
+        return said
+    if _POINTER_LEAD.search(said):
+        return None
+    words = said[:-1].split()
+    while words and words[-1].lower().strip(",;") in _LEAD_TAIL:
+        words.pop()
+    if len(words) < _MIN_LEAD_WORDS:
+        return None
+    return " ".join(words).rstrip(",;") + "."
 
 
 def is_agent(item: MemoryItem) -> bool:
@@ -148,21 +227,27 @@ def statements(
         # in the text's own order, the spare sentences among the others
         at = seq + min(position, 999_999) / 1_000_000
         if spare:
-            said = cut_words(sentence, SENTENCE_WORDS)
+            stated = standalone(cut_words(sentence, SENTENCE_WORDS), len(names))
+            if stated is None:
+                continue
             score = SPARE + recency - (0.25 if needs_names else 0.0)
-            out.append(Candidate("decisions", at, score, f"- {said}", spare=True))
+            out.append(Candidate("decisions", at, score, f"- {stated}", spare=True))
             continue
         ids = len(names)
         score = base + (2.0 if concluding else 0.0) + min(ids, 4) * ID_WEIGHT + RECENT * recency
-        if aside:  # what it was about to do, or the user's step
+        if aside or _THINKING_ALOUD.match(sentence):  # about to do, the user's step, or musing
             score -= NARRATION_PENALTY
         if sentence.endswith(":"):  # an introduction to a list or a block
             score -= 1.5
         if listy:  # a list of names states nothing
             score -= 1.5
         said = joined if words <= SENTENCE_WORDS else cut_words(sentence, SENTENCE_WORDS)
+        stated = standalone(said, ids)
+        if stated is None:
+            continue
+        # (a lead-in said alone loses plain words only: its names are the sentence's)
         known = tuple(names) if said == sentence else None
-        out.append(Candidate("decisions", at, score, f"- {said}", known))
+        out.append(Candidate("decisions", at, score, f"- {stated}", known))
     return out
 
 
@@ -181,5 +266,6 @@ __all__ = [
     "is_agent",
     "line_identifiers",
     "spare_lines",
+    "standalone",
     "statements",
 ]

@@ -25,6 +25,7 @@ from typing import Any, NoReturn, TextIO
 
 from memcore.claude_code.commands import one_line
 from memcore.claude_code.project import (
+    BRIEF_DIGEST_TOKENS,
     STORED_DIGEST_TOKENS,
     ParsedSession,
     SessionRecord,
@@ -179,7 +180,7 @@ def _session_record(
 ) -> SessionRecord:
     """The session's registry entry after this save: digest and knowledge from the whole
     session (or the last save's digest, when it is still recent enough for a ``stop``)."""
-    from memcore.digest import session_digest
+    from memcore.digest import session_digests
     from memcore.transfer import group_tasks
 
     files = summarize_files(parsed.accesses, parsed.items)
@@ -208,10 +209,12 @@ def _session_record(
     kinds: dict[str, list[MemoryItem]] = {}
     for item in items:
         kinds.setdefault(str(item.metadata.get("kind", "")), []).append(item)
+    digest, *briefs = session_digests(items, (STORED_DIGEST_TOKENS, *BRIEF_DIGEST_TOKENS))
     return SessionRecord(
         session_id=session_id,
         cwd=payload.cwd,
-        digest=session_digest(items, STORED_DIGEST_TOKENS).text,
+        digest=digest.text,
+        briefs=[brief.text for brief in briefs],
         updated_at=now_text(),
         items=len(items),
         digest_items=len(items),
@@ -274,11 +277,14 @@ class _Budget:
     def text(self) -> str:
         return "\n\n".join(self.parts)
 
+    def room(self, share: int | None = None) -> int:
+        """The tokens a block added now may take (at most ``share``)."""
+        room = self.budget - self.used - (2 if self.parts else 0)
+        return room if share is None else min(room, share)
+
     def add(self, block: str, share: int | None = None, *, heading_only: bool = False) -> bool:
         """Add as much of ``block`` as fits (and within ``share`` tokens); False if none did."""
-        room = self.budget - self.used - (2 if self.parts else 0)
-        if share is not None:
-            room = min(room, share)
+        room = self.room(share)
         lines = block.strip().splitlines()
         while lines and count_tokens("\n".join(lines)) > room:
             lines.pop()
@@ -329,13 +335,21 @@ def _knowledge_block(records: list[SessionRecord]) -> str:
     return "\n".join(lines)
 
 
-def _session_block(record: SessionRecord, title: str) -> str:
+def _session_block(record: SessionRecord, title: str, room: int) -> str:
+    """The session under ``title``, from the longest of its digests whose block fits ``room``
+    tokens (else the shortest, which the budget then cuts by whole lines)."""
     when = (record.last_activity or record.updated_at)[:16].replace("T", " ")
     branch = f", branch `{record.git_branch}`" if record.git_branch else ""
-    body = "\n".join(
-        "#" + line if line.startswith("#") else line for line in record.digest.strip().splitlines()
-    )  # its sections sit one level under the session's heading
-    return f"## {title} ({when}{branch})\n{body}"
+    blocks = []
+    for digest in dict.fromkeys(d for d in (record.digest, *record.briefs) if d.strip()):
+        body = "\n".join(
+            "#" + line if line.startswith("#") else line for line in digest.strip().splitlines()
+        )  # its sections sit one level under the session's heading
+        block = f"## {title} ({when}{branch})\n{body}"
+        blocks.append((count_tokens(block), block))
+    blocks.sort()
+    fitting = [block for tokens, block in blocks if tokens <= room]
+    return fitting[-1] if fitting else blocks[0][1]
 
 
 async def start_context(payload: HookPayload, store: Any, budget: int) -> str:
@@ -351,14 +365,15 @@ async def start_context(payload: HookPayload, store: Any, budget: int) -> str:
         return ""
     said = False
     if payload.source == "compact" and own is not None and own.digest.strip():
-        said |= fit.add(_session_block(own, "This session before compaction"), budget // 2)
+        block = _session_block(own, "This session before compaction", fit.room(budget // 2))
+        said |= fit.add(block, budget // 2)
     if earlier:
         said |= fit.add(_knowledge_block(earlier), budget // 4)
         said |= fit.add(_files_block(earlier), budget // 5)
         chosen = earlier[:EARLIER_SESSIONS]
         for index, record in enumerate(chosen):
             share = max(1, (fit.budget - fit.used) // (len(chosen) - index))
-            said |= fit.add(_session_block(record, "Earlier session"), share)
+            said |= fit.add(_session_block(record, "Earlier session", fit.room(share)), share)
     return fit.text() if said else ""
 
 

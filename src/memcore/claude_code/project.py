@@ -26,8 +26,11 @@ from memcore.model import MemoryItem, utc_now
 
 #: Prefix of the registry sessions; ``memcore.``-prefixed sessions are memcore's own.
 REGISTRY_PREFIX = "memcore.project."
-#: Tokens of the digest kept per session in the registry (session-start cuts it further).
+#: Tokens of the digest kept per session in the registry.
 STORED_DIGEST_TOKENS = 900
+#: Shorter digests kept beside it: session-start gives each earlier session a share of its
+#: budget, and the digest's own choice at that size says more than the start of a long one.
+BRIEF_DIGEST_TOKENS = (150, 300, 500)
 #: The longest project key kept whole (session ids hold 200 characters, prefixes included).
 MAX_KEY = 160
 #: Files listed per session in its registry entry, most touched first.
@@ -72,6 +75,7 @@ class SessionRecord:
     read_to: dict[str, list[int]] = field(default_factory=dict)  # path -> [size, mtime, offset]
     git_branch: str = ""
     last_activity: str = ""  # the newest item's time: when the session last did something
+    briefs: list[str] = field(default_factory=list)  # shorter digests (BRIEF_DIGEST_TOKENS)
 
     def to_item(self) -> MemoryItem:
         meta: dict[str, Any] = {
@@ -88,6 +92,7 @@ class SessionRecord:
             "read_to": self.read_to,
             "git_branch": self.git_branch,
             "last_activity": self.last_activity,
+            "briefs": self.briefs,
         }
         return MemoryItem(registry_key(self.session_id), self.digest, metadata=meta)
 
@@ -115,6 +120,7 @@ class SessionRecord:
             read_to=read_to if isinstance(read_to, dict) else {},
             git_branch=str(meta.get("git_branch", "")),
             last_activity=str(meta.get("last_activity", "")),
+            briefs=strings("briefs"),
         )
 
 
@@ -292,6 +298,7 @@ def now_text() -> str:
 
 
 __all__ = [
+    "BRIEF_DIGEST_TOKENS",
     "REGISTRY_PREFIX",
     "STORED_DIGEST_TOKENS",
     "ParsedSession",

@@ -1,0 +1,80 @@
+"""The agent's sentences as digest lines: each must stand on its own (no finding it does not
+name, no lead-in that promised a list left behind), and thinking aloud is no result; and
+``session_digests``, several sizes of one digest from one reading of the items."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from memcore import MemoryItem, session_digest, session_digests
+from memcore.digest_prose import standalone
+from memcore.errors import ValidationError
+from tests.test_digest import REAL, needs_data
+
+T0 = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
+
+
+def _agent(i: int, content: str) -> MemoryItem:
+    meta = {"source": "claude-code", "role": "assistant", "kind": "fact"}
+    return MemoryItem(f"a{i}", content, metadata=meta, created_at=T0 + timedelta(minutes=i))
+
+
+@pytest.mark.parametrize(
+    ("sentence", "names", "line"),
+    [
+        ("I found the bug!", 0, None),
+        ("I've found the root cause.", 0, None),
+        ("The trace reveals the problem.", 0, None),
+        ("Here's what was fixed:", 0, None),
+        ("A `metadata.json` looks like this:", 1, None),
+        ("The output is as follows:", 0, None),
+        ("Test: Added `TestX` which:", 1, "Test: Added `TestX`."),
+        ("Updated `f()` in `g.go` to:", 2, "Updated `f()` in `g.go`."),
+        ("The duplication is not terrible because:", 0, "The duplication is not terrible."),
+        ("Added 3 new tests:", 0, "Added 3 new tests."),
+        ("Root cause: `x` was `Shown:", 2, "Root cause: `x` was `Shown:"),  # a cut code span
+        ("I found the bug in `merge()`.", 1, "I found the bug in `merge()`."),
+        ("The bug was a map iterated in random order.", 0, None),
+        ("All 19 tests pass.", 0, "All 19 tests pass."),
+    ],
+)
+def test_a_line_stands_on_its_own(sentence: str, names: int, line: str | None) -> None:
+    expected = sentence if sentence.startswith("The bug was") else line
+    assert standalone(sentence, names) == expected
+
+
+def test_pointers_and_musing_give_way_to_what_they_point_at() -> None:
+    text = (
+        "I found the bug! The map in `merge()` was iterated in random order. "
+        "Wait, the test in `merge_test.go` still passes. "
+        "Here's what was fixed:\n\n- `merge()` sorts its keys\n\n"
+        "Updated `sortKeys()` in `merge.go` to:\n\n```go\nsort.Strings(keys)\n```\n"
+    )
+    decisions = session_digest([_agent(1, text)], 60).sections["decisions"]
+    assert "The map in `merge()` was iterated in random order." in decisions
+    assert "Updated `sortKeys()` in `merge.go`." in decisions
+    assert "I found the bug" not in decisions
+    assert "Here's what" not in decisions
+    roomy = session_digest([_agent(1, text)], 1000).sections["decisions"]
+    assert "I found the bug" not in roomy  # not even as a spare line
+    # thinking aloud weighs less than a finding: with room for one, the finding is said
+    musing = "The map in `merge()` is sorted now. Wait, the test in `merge_test.go` passes."
+    tight = session_digest([_agent(1, musing)], 20).sections["decisions"]
+    assert "`merge()` is sorted" in tight
+    assert "Wait" not in tight
+
+
+@needs_data
+def test_several_sizes_from_one_reading_equal_one_digest_each() -> None:
+    from memcore.claude_code import parse_transcript
+
+    items = parse_transcript(REAL).items
+    budgets = (900, 150, 300, 0)
+    many = session_digests(items, budgets)
+    assert [d.text for d in many] == [session_digest(items, b).text for b in budgets]
+    assert all(d.tokens <= b for d, b in zip(many, budgets, strict=True))
+    assert session_digests(items, []) == []
+    with pytest.raises(ValidationError):
+        session_digests(items, (300, -1))
