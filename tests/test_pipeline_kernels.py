@@ -21,7 +21,8 @@ ALPHABET = "aAbZz09 .!?\n\t\r-*+`/:_()[]\"'é中ß\u2022\u2014,;"
 WORDS = [
     "Dr.", "e.g.", "3.14", "/usr/lib/x.so", "https://a.io/b?c=1", "foo_bar()", "Error:", "The",
     "value", "is", "ok.", "\n- ", "\n\n", "1. ", "`a. B`", "ValueError", "camelCase", "I.",
-    "- that",
+    "- that", "it.Let", "done!The", "(x).But", "`a`.Now", "ok.I'm", "os.Exit", "v1.The",
+    "e.g.So,",
 ]  # fmt: skip
 texts = st.one_of(
     st.text(alphabet=ALPHABET, max_size=120),

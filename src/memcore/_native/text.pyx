@@ -29,6 +29,7 @@ from memcore._native._chars cimport (
 from memcore._pure._text_tables import (
     ABBREVIATIONS,
     DIGIT_COST,
+    GLUED_STARTS,
     ERROR_WORDS,
     FNV_OFFSET,
     FNV_PRIME,
@@ -55,6 +56,7 @@ cdef uint64_t _FNV_OFFSET = FNV_OFFSET
 cdef uint64_t _FNV_PRIME = FNV_PRIME
 cdef frozenset _ABBREVIATIONS = ABBREVIATIONS
 cdef frozenset _ERROR_WORDS = ERROR_WORDS
+cdef frozenset _GLUED_STARTS = GLUED_STARTS
 
 
 # --- byte-string hash tables -------------------------------------------------------------------
@@ -383,6 +385,35 @@ cdef bint _is_abbreviation(int kind, const void* data, Py_ssize_t start, Py_ssiz
     return _mark_of(kind, data, b, dot) == 1
 
 
+cdef bint _is_glued_start(
+    str text, int kind, const void* data, Py_ssize_t stop, Py_ssize_t k, Py_ssize_t n
+) except -1:
+    """A sentence glued to the one before it at ``k`` (``k < n``), after the stop at ``stop``
+    (see the twin): a small letter or closing mark, the stop, a ``GLUED_STARTS`` word."""
+    cdef Py_UCS4 c
+    cdef Py_ssize_t e
+    if stop == 0:
+        return False
+    c = PyUnicode_READ(kind, <void*>data, k)
+    if not (65 <= c <= 90):
+        return False
+    c = PyUnicode_READ(kind, <void*>data, stop - 1)
+    if not (97 <= c <= 122 or c == 41 or c == 96 or c == 34 or c == 39):
+        return False
+    e = k
+    while e < n:
+        c = PyUnicode_READ(kind, <void*>data, e)
+        if not (97 <= c <= 122 or 65 <= c <= 90):
+            break
+        e += 1
+    if e >= n:
+        return False
+    c = PyUnicode_READ(kind, <void*>data, e)
+    if c != 32 and c != 44 and c != 39:
+        return False
+    return text[k:e] in _GLUED_STARTS
+
+
 cdef inline int _push(
     int kind, const void* data, list spans, Py_ssize_t start, Py_ssize_t end
 ) except -1:
@@ -441,6 +472,11 @@ def split_sentences(str text not None) -> list:
                 i = k
                 continue
             if not _is_space(PyUnicode_READ(kind, <void*>data, k)):
+                if _is_glued_start(text, kind, data, i, k, n):  # "it.Let me": two sentences
+                    _push(kind, data, spans, start, k)
+                    start = k
+                    i = k
+                    continue
                 i = j
                 continue
             m = k

@@ -17,6 +17,18 @@ ABBREVIATIONS: frozenset[str] = frozenset(
     ]
 )
 
+#: Words that start a sentence glued to the one before it with no space between ("...save
+#: it.Let me check"; an agent's text blocks are often joined so): a stop, then one of these and
+#: a space, comma or apostrophe, ends a sentence. Only these: a name like ``os.Exit`` must not.
+GLUED_STARTS: frozenset[str] = frozenset(
+    [
+        "Let", "Now", "Wait", "Actually", "But", "So", "The", "This", "That", "It", "I",
+        "Also", "However", "Perfect", "Great", "Good", "Looking", "First", "Then", "Hmm",
+        "Here", "There", "Both", "All", "Excellent", "Interesting", "Next", "Finally", "Okay",
+        "OK", "Yes"
+    ]
+)
+
 #: Words too common to carry a sentence's topic (left out of TF-IDF).
 STOPWORDS: frozenset[str] = frozenset(
     [

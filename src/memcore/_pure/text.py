@@ -10,6 +10,7 @@ from memcore._pure._text_tables import (
     ABBREVIATIONS,
     DIGIT_COST,
     ERROR_WORDS,
+    GLUED_STARTS,
     LETTER_COST,
     LETTER_COST_PER_EXTRA,
     NON_ASCII_COST,
@@ -135,6 +136,22 @@ def _is_abbreviation(text: str, start: int, dot: int) -> bool:
     return word in ABBREVIATIONS or (len(word) == 1 and _is_letter(word))
 
 
+def _is_glued_start(text: str, stop: int, k: int) -> bool:
+    """A sentence glued to the one before it at ``k``, after the stop at ``stop``: a small
+    letter or a closing mark before the stop, then one of ``GLUED_STARTS`` and a space, comma
+    or apostrophe ("it.Let me check"; "os.Exit" or "v1.The" stays one)."""
+    if stop == 0 or not ("A" <= text[k] <= "Z"):
+        return False
+    before = text[stop - 1]
+    if not ("a" <= before <= "z" or before in ")`\"'"):
+        return False
+    n = len(text)
+    e = k
+    while e < n and ("a" <= text[e] <= "z" or "A" <= text[e] <= "Z"):
+        e += 1
+    return e < n and text[e] in " ,'" and text[k:e] in GLUED_STARTS
+
+
 def _push(text: str, spans: list[tuple[int, int]], start: int, end: int) -> None:
     while start < end and text[start] in _SPACE:
         start += 1
@@ -148,8 +165,9 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     """``(start, end)`` offsets of the sentences of ``text``, whitespace trimmed.
 
     A sentence ends at ``.``/``!``/``?`` followed by whitespace and a capital, digit, quote or
-    bullet (so decimals, versions, paths and URLs never split), at a blank line, or before a
-    bullet item. Abbreviations and initials do not end sentences; nothing inside backticks does.
+    bullet (so decimals, versions, paths and URLs never split), or directly by a word that
+    starts sentences (``GLUED_STARTS``: "it.Let me"), at a blank line, or before a bullet
+    item. Abbreviations and initials do not end sentences; nothing inside backticks does.
     """
     spans: list[tuple[int, int]] = []
     n = len(text)
@@ -187,6 +205,11 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
                 i = k
                 continue
             if text[k] not in _SPACE:
+                if _is_glued_start(text, i, k):  # "it.Let me check": two sentences
+                    _push(text, spans, start, k)
+                    start = k
+                    i = k
+                    continue
                 i = j  # a decimal, a version, a path, a URL, "e.g.x"
                 continue
             m = k
