@@ -78,3 +78,28 @@ def test_several_sizes_from_one_reading_equal_one_digest_each() -> None:
     assert session_digests(items, []) == []
     with pytest.raises(ValidationError):
         session_digests(items, (300, -1))
+
+
+@pytest.mark.parametrize(
+    ("codes", "said"),
+    [
+        ((2,), "`make test` ran once and failed (exit 2)."),
+        ((1, 2), "`make test` ran twice and failed every time (exit 2 on the last)."),
+        ((0, 1), "`make test` ran twice and failed (exit 1) on its last run."),
+        ((1, 0), "`make test` ran twice and failed once, then passed."),
+    ],
+)
+def test_a_failed_command_says_how_often_it_failed(codes: tuple[int, ...], said: str) -> None:
+    items = []
+    for i, code in enumerate(codes):
+        meta = {
+            "source": "claude-code",
+            "role": "user",
+            "kind": "error" if code else "tool_result",
+            "tool": "Bash",
+            "command": "make test",
+            "exit_code": code,
+        }
+        text = f"make test: exit {code}"
+        items.append(MemoryItem(f"r{i}", text, metadata=meta, created_at=T0 + timedelta(seconds=i)))
+    assert f"- {said}" in session_digest(items, 400).sections["commands"].splitlines()

@@ -332,7 +332,12 @@ def command_lines(commands: dict[str, CommandRuns], n: int) -> list[Candidate]:
             result = f"failed {times(entry.failures)}, then passed"
         elif entry.failures:
             how = f"exit {entry.last_code}" if entry.last_code else "by its output: exit 0"
-            result = f"failed ({how}) on its last run"
+            if entry.runs == 1:
+                result = f"failed ({how})"
+            elif entry.failures == entry.runs:
+                result = f"failed every time ({how} on the last)"
+            else:
+                result = f"failed ({how}) on its last run"
         else:
             result = "succeeded"
         said = f": {' | '.join(entry.outcome)}" if entry.outcome else ""
