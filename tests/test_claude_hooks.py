@@ -184,6 +184,35 @@ def test_sub_agents_are_saved_with_their_session(tmp_path: Path, url: str) -> No
     assert "a881341" in " ".join(agents)
 
 
+def test_session_start_does_not_import_the_transcript_parser(tmp_path: Path, url: str) -> None:
+    """session-start runs before the user's first prompt: it reads the registry only, and
+    importing the parser (and compiling its patterns) would be most of its time."""
+    import subprocess
+    import sys
+
+    _save_earlier(tmp_path, url)
+    payload = _payload("SessionStart", "11111111-2222-3333-4444-5555555555aa", None)
+    code = (
+        "import io, sys\n"
+        "from memcore.claude_code.hooks import run_hook\n"
+        "out = io.StringIO()\n"
+        f"run_hook('session-start', {payload!r}, store_url={url!r}, out=out)\n"
+        "assert 'Earlier session' in out.getvalue(), out.getvalue()\n"
+        "parser = sorted(m for m in sys.modules if m.startswith('memcore.claude_code.'))\n"
+        "print(' '.join(parser))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    loaded = set(done.stdout.split())
+    assert "memcore.claude_code.hooks" in loaded
+    assert not loaded & {
+        "memcore.claude_code.transcripts",
+        "memcore.claude_code.record_parser",
+        "memcore.claude_code.tools",
+        "memcore.claude_code.links",
+    }
+
+
 @pytest.mark.parametrize("budget", [700, 1200])
 def test_each_earlier_session_is_its_own_digest_at_the_size_it_gets(
     tmp_path: Path, url: str, budget: int

@@ -10,23 +10,26 @@ keeps working.
 
 from __future__ import annotations
 
-from memcore.claude_code.transcripts import (
-    KIND_PRIORITY,
-    MalformedLine,
-    TokenSample,
-    Transcript,
-    access_key,
-    classify_user_text,
-    default_projects_dir,
-    find_transcripts,
-    group_by_session,
-    is_transcript_name,
-    looks_like_transcript,
-    parse_lines,
-    parse_transcript,
-    parse_transcripts,
-    project_dir_name,
-)
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from memcore.claude_code.transcripts import (
+        KIND_PRIORITY,
+        MalformedLine,
+        TokenSample,
+        Transcript,
+        access_key,
+        classify_user_text,
+        default_projects_dir,
+        find_transcripts,
+        group_by_session,
+        is_transcript_name,
+        looks_like_transcript,
+        parse_lines,
+        parse_transcript,
+        parse_transcripts,
+        project_dir_name,
+    )
 
 __all__ = [
     "KIND_PRIORITY",
@@ -45,3 +48,20 @@ __all__ = [
     "parse_transcripts",
     "project_dir_name",
 ]
+#: The re-exported names, imported on first use: a hook that only reads the registry
+#: (``session-start``) must not pay for importing (and compiling the patterns of) the parser.
+_LAZY = frozenset(__all__)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from memcore.claude_code import transcripts
+
+        value = getattr(transcripts, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | _LAZY)

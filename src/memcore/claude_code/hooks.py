@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
-from memcore.claude_code.commands import one_line
 from memcore.claude_code.project import (
     BRIEF_DIGEST_TOKENS,
     STORED_DIGEST_TOKENS,
@@ -39,10 +38,8 @@ from memcore.claude_code.project import (
     summarize_files,
     unchanged_since,
 )
-from memcore.claude_code.records import is_session_control
 from memcore.errors import MemcoreError, NotFoundError, ValidationError
 from memcore.model import MemoryItem, utc_now
-from memcore.session_items import is_pasted_output
 from memcore.tokens import count_tokens
 
 #: A repeated request is cut to this many characters before its count (a request the user pasted
@@ -180,7 +177,10 @@ def _session_record(
 ) -> SessionRecord:
     """The session's registry entry after this save: digest and knowledge from the whole
     session (or the last save's digest, when it is still recent enough for a ``stop``)."""
+    from memcore.claude_code.commands import one_line
+    from memcore.claude_code.records import is_session_control
     from memcore.digest import session_digests
+    from memcore.session_items import is_pasted_output
     from memcore.transfer import group_tasks
 
     files = summarize_files(parsed.accesses, parsed.items)

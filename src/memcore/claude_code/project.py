@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from memcore.claude_code.transcripts import parse_transcript, project_dir_name
+from memcore.claude_code.discovery import project_dir_name
 from memcore.errors import NotFoundError, ValidationError
 from memcore.model import MemoryItem, utc_now
 
@@ -247,6 +247,8 @@ def parse_session(
     (only whole lines; a half-written last line waits for the next save), so a save after one
     more turn parses that turn, not the whole session.
     """
+    from memcore.claude_code.transcripts import parse_transcript  # the saving hooks' only
+
     items: list[MemoryItem] = []
     accesses: list[str] = []
     now_read: dict[str, list[int]] = {}
