@@ -204,12 +204,20 @@ async def test_many_pending_keys_commit_off_the_event_loop(tmp_path: Path) -> No
         return await inner(*args, **kwargs)
 
     store.read_and_commit = counting  # type: ignore[method-assign]
+    now = store.commit_now
+
+    def counting_now(*args: Any) -> Any:
+        landed = now(*args)
+        calls.extend([1] if landed is not False else [])
+        return landed
+
+    store.commit_now = counting_now  # type: ignore[method-assign,assignment]
     for n in range(UNDER_LOCK_MAX_PENDING + 1):
         manager.set(SESSION, f"k{n}", MemoryItem(f"k{n}", "v"))
     assert (await manager.sync_session_memory(SESSION)).success
     assert calls == []
     manager.set(SESSION, "one", MemoryItem("one", "v"))
     assert (await manager.sync_session_memory(SESSION)).success
-    assert calls == [1]  # a small one goes under the lock
+    assert calls == [1]  # a small one goes under the lock (one key: at once, commit_now)
     assert len(manager.state(SESSION)) == UNDER_LOCK_MAX_PENDING + 2
     await store.close()

@@ -84,6 +84,7 @@ from memcore.stores.base import (
     Entry,
     Store,
     commit_if_unchanged_of,
+    commit_now_of,
     read_and_commit_of,
     validate_key,
     validate_session_id,
@@ -201,6 +202,7 @@ class DistributedMemoryManager(CommitPaths, AutoSync):
         # else one that can commit on the exact state a replica saw: syncs commit first
         self._under_lock = read_and_commit_of(self.store)
         self._conditional = commit_if_unchanged_of(self.store)
+        self._now = commit_now_of(self.store)
         self._sessions: dict[str, SessionReplica] = {}
         self._auto_task: asyncio.Task[None] | None = None
         self._closed = False
@@ -310,6 +312,12 @@ class DistributedMemoryManager(CommitPaths, AutoSync):
         """
         chosen = self.strategy if strategy is None else validate_strategy(strategy)
         session = self._session(session_id)
+        if self._now is not None and not _others_ready(asyncio.get_running_loop()):
+            committed = self._commit_now(session_id, session)  # a lone writer's one key
+            if committed is not None:
+                # (nothing was awaited since the keys were taken: the digest is the one
+                # committed, so this does not wait either)
+                return await self._committed(session_id, session, chosen, {}, 0, *committed)
         while True:
             group = self._joinable(session, chosen)
             if group is None:

@@ -8,6 +8,9 @@
   transaction to read.
 * **Commit first** (``commit_if_unchanged``: Redis, memory): on a quiet session, one commit
   conditioned on the exact state the replica last saw; if it misses, the loop reads and merges.
+* **Now** (``commit_now``: SQLite's inline path): the commit first of one key by a lone writer,
+  made synchronously before any of the machinery above (group, lock, turn wait), which took
+  more time than the statement itself; anything that would wait takes the paths above.
 
 Both take only the plain case and leave anything unusual to the loop, untouched.
 """
@@ -23,7 +26,14 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from memcore.hlc import HybridLogicalClock
-    from memcore.stores.base import CommitsIfUnchanged, CommitsUnderLock, Delta, First, Store
+    from memcore.stores.base import (
+        CommitsIfUnchanged,
+        CommitsNow,
+        CommitsUnderLock,
+        Delta,
+        First,
+        Store,
+    )
 
 # a delta larger than this is merged, and more pending keys than this are committed, outside the
 # store's write lock (by the loop, whose large commits run on the store's worker thread): the
@@ -43,6 +53,7 @@ class CommitPaths:
     store: Store
     _under_lock: CommitsUnderLock | None
     _conditional: CommitsIfUnchanged | None
+    _now: CommitsNow | None
 
     if TYPE_CHECKING:  # defined by the manager
 
@@ -83,6 +94,34 @@ class CommitPaths:
             conflicts=conflicts,
             whole=whole,
         )
+
+    def _commit_now(self, session_id: str, session: SessionReplica) -> tuple[Outgoing, int] | None:
+        """A lone writer's one pending key on a quiet session, committed now (``CommitsNow``):
+        what was committed and the new version, or None when this is not that case or the
+        store could not do it at once (nothing was taken or written: the caller syncs as
+        usual). The caller makes sure nothing else of this session's syncs is in flight or
+        about to start (no lock held, no group, no other task ready to join one)."""
+        assert self._now is not None
+        if (
+            len(session.pending) != 1
+            or not session.quiet
+            or session.lock.locked()
+            or session.running is not None
+            or session.waiting is not None
+        ):
+            return None
+        expected = session.watch.expected(session.version)
+        if expected is None:
+            return None
+        (key,) = session.pending
+        slot = session.slots[key]
+        landed = self._now.commit_now(session_id, expected, key, slot.data, session.digest.value)
+        if landed is None:
+            session.quiet = False  # another replica committed: the usual path reads first
+            return None
+        if landed is False:
+            return None
+        return take_pending(session, None), landed
 
     async def _sync_under_lock(
         self,

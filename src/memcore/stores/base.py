@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from memcore._kernels import records as _records
 from memcore.codec import StateDigest
@@ -325,6 +325,30 @@ def commit_if_unchanged_of(store: object) -> CommitsIfUnchanged | None:
     return None
 
 
+@runtime_checkable
+class CommitsNow(Protocol):
+    """A store that can make a quiet session's one-key conditional commit synchronously, on the
+    caller's thread, when nothing needs waiting for (SQLite's inline path): a lone writer's
+    sync of one key is then one statement, with no coroutine between it and the store."""
+
+    def commit_now(
+        self, session_id: str, expected: Expected, key: str, record: bytes, digest: int
+    ) -> int | Literal[False] | None:
+        """``commit_if_unchanged`` of one record, made now: the new version if it landed; None
+        when the session is not exactly ``expected`` (nothing written); False when it cannot
+        be tried without waiting (for a connection, a turn, a lock): the caller then syncs as
+        usual. The arguments are the caller's own replica's, checked when they were written:
+        they are not checked again."""
+        ...
+
+
+def commit_now_of(store: object) -> CommitsNow | None:
+    """``store`` when its class implements ``commit_now`` (see ``commit_if_unchanged_of``)."""
+    if callable(getattr(type(store), "commit_now", None)):
+        return store  # type: ignore[return-value]
+    return None
+
+
 # What a sync commits once it has merged a delta: the records and the digest of its state, or
 # None for nothing (the read stays a read)
 Plan = Callable[[Delta], "tuple[Mapping[str, bytes], int] | None"]
@@ -418,6 +442,7 @@ __all__ = [
     "BackupInfo",
     "CatchUp",
     "CommitsIfUnchanged",
+    "CommitsNow",
     "CommitsUnderLock",
     "Delta",
     "Entry",
@@ -430,6 +455,7 @@ __all__ = [
     "Snapshot",
     "Store",
     "commit_if_unchanged_of",
+    "commit_now_of",
     "decode_entry",
     "encode_entry",
     "live_digest",

@@ -18,7 +18,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Literal
 
 from memcore.errors import BackendError
 from memcore.stores.base import (
@@ -167,6 +167,41 @@ class SQLiteLockedSync(SQLiteConnection):
         if result[1] is not None:
             self._wrote(written[0])
         return result
+
+    def commit_now(
+        self, session_id: str, expected: Expected, key: str, record: bytes, digest: int
+    ) -> int | Literal[False] | None:
+        """A quiet session's one-key conditional commit (``CommitsNow``), made here at once when
+        nothing needs waiting for: the connection open and idle, this writer's turn kept or
+        free, SQLite's lock free. It is ``read_and_commit``'s ``first`` commit (one statement,
+        the same compare-and-set) without the coroutine, the checks of the caller's arguments
+        and the wait around it; False whenever that path would have to wait or look further."""
+        if not self._inline or self._pid != os.getpid() or self._conn is None:
+            return False
+        queue = self._queue
+        try:
+            if queue is not None and not queue.take_now():
+                return False  # another writer's turn, or one to let go: ``take`` sees to it
+        except OSError:
+            return False  # no writer queue here: ``read_and_commit`` finds that out and says so
+        try:
+            cas = conditional_cas(session_id, expected, digest)
+            rows = [(key, record)]
+
+            def work(conn: sqlite3.Connection) -> int | Literal[False] | None:
+                if not self._store_info(conn):
+                    return False
+                return _commit_unchanged(conn, session_id, cas, rows)
+
+            done, landed = self._try_inline(work)
+        finally:
+            if queue is not None:
+                queue.done()
+        if not done or landed is False:
+            return False
+        if landed is not None:
+            self._wrote(1)
+        return landed
 
     @staticmethod
     def _conditional(

@@ -223,17 +223,34 @@ class WriterQueue:
         """Go on with a turn kept from an earlier sync ("kept"): for ``TURN`` s, or while nobody
         waits. When others wait, let it go ("let go": the caller waits behind them)."""
         with self._turn:
-            since = self._since
-            if since is None or not self.held:
+            if self._since is None or not self.held:
                 return "none"
-            now = time.monotonic()
-            if now - since < TURN or not self._others_wait():
-                if now - since >= TURN:
-                    self._since = now  # nobody waits: a new turn
-                self._in_use += 1
+            if self._keep_locked():
                 return "kept"
             self._give_back_locked()
         return "let go"
+
+    def _keep_locked(self) -> bool:
+        """Under ``_turn``, with the turn held: go on with it if its ``TURN`` s are not over or
+        nobody waits (then a new turn begins)."""
+        now = time.monotonic()
+        since = self._since
+        assert since is not None
+        if now - since < TURN or not self._others_wait():
+            if now - since >= TURN:
+                self._since = now  # nobody waits: a new turn
+            self._in_use += 1
+            return True
+        return False
+
+    def take_now(self) -> bool:
+        """The turn without waiting: kept as ``take`` keeps it, or free (``try_take``). False
+        otherwise; a kept turn that others wait for is left for ``take`` to let go (it then
+        waits behind them). ``OSError`` as ``try_take``."""
+        with self._turn:
+            if self._since is not None and self.held:
+                return self._keep_locked()
+        return self.try_take()
 
     def _wait_blocking(self) -> None:
         """On a thread: say so in the waiters file, and wait for the turn. The descriptors stay

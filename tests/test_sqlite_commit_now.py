@@ -1,0 +1,163 @@
+"""``commit_now``: a lone writer's one-key commit on a quiet SQLite session, made at once.
+
+* it lands only on the exact expected state (None and nothing written otherwise), journal and
+  all, as the conditional commit of ``read_and_commit`` does;
+* it is never tried where it would wait (False, nothing written): no connection yet, another
+  writer's turn, SQLite's lock held by another connection;
+* a sync whose ``commit_now`` misses (another replica committed) reads, merges and commits as
+  usual, and loses nothing; with other tasks about to sync, the group commit carries them all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from memcore.model import MemoryItem
+from memcore.stores.base import Expected
+from memcore.stores.sqlite import SQLiteStore
+from memcore.stores.writer_queue import WriterQueue
+from memcore.sync import DistributedMemoryManager
+
+SESSION = "s"
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> SQLiteStore:
+    made = SQLiteStore(f"sqlite:///{tmp_path / 'm.db'}?timeout=1")
+    assert await made.commit(SESSION, 0, {"a": b"a1"}, 11) == 1
+    await made.incarnation(SESSION)  # the file's incarnation id exists from now on
+    return made
+
+
+async def test_it_lands_only_on_the_exact_expected_state(store: SQLiteStore) -> None:
+    incarnation = await store.incarnation(SESSION)
+    wrong = [Expected(0, 11, incarnation), Expected(1, 12, incarnation)]
+    for expected in wrong:
+        assert store.commit_now(SESSION, expected, "b", b"b1", 22) is None
+    assert await store.version(SESSION) == 1
+    assert store.commit_now(SESSION, Expected(1, 11, incarnation), "b", b"b1", 22) == 2
+    snapshot = await store.read_snapshot(SESSION)
+    assert (snapshot.version, snapshot.digest, snapshot.records) == (
+        2,
+        22,
+        {"a": b"a1", "b": b"b1"},
+    )
+    journal = await store.read_journal(SESSION, 1)
+    assert [(e.version, e.key, e.record) for e in journal] == [(2, "b", b"b1")]
+    await store.close()
+
+
+async def test_it_is_not_tried_where_it_would_wait(tmp_path: Path, store: SQLiteStore) -> None:
+    incarnation = await store.incarnation(SESSION)
+    expected = Expected(1, 11, incarnation)
+    # no connection yet on this thread's side (a store just opened): opening it may wait
+    fresh = SQLiteStore(f"sqlite:///{tmp_path / 'm.db'}")
+    assert fresh.commit_now(SESSION, expected, "b", b"b1", 22) is False
+    await fresh.close()
+    # another writer's turn (another process's, as far as the file lock can tell)
+    other = WriterQueue(str(tmp_path / "m.db"))
+    assert other.try_take()
+    assert store.commit_now(SESSION, expected, "b", b"b1", 22) is False
+    other.give_back()
+    other.close()
+    # SQLite's write lock held by another connection
+    holder = sqlite3.connect(tmp_path / "m.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    assert store.commit_now(SESSION, expected, "b", b"b1", 22) is False
+    holder.execute("ROLLBACK")
+    holder.close()
+    assert await store.version(SESSION) == 1  # nothing was written by any of them
+    assert store.commit_now(SESSION, expected, "b", b"b1", 22) == 2
+    await store.close()
+
+
+def _spy_now(store: SQLiteStore, seen: list[object]) -> None:
+    now = store.commit_now
+
+    def spy(*args: Any) -> Any:
+        landed = now(*args)
+        seen.append(landed)
+        return landed
+
+    store.commit_now = spy  # type: ignore[method-assign,assignment]
+
+
+async def test_a_miss_reads_merges_and_commits_as_usual(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    a = DistributedMemoryManager(url, replica_id="a")
+    b = DistributedMemoryManager(url, replica_id="b")
+    for manager in (a, b):
+        key = f"own-{manager.replica_id}"
+        manager.set(SESSION, key, MemoryItem(key, "mine"))
+        assert (await manager.sync_session_memory(SESSION)).success
+    for _ in range(2):  # a merges b's commit, then finds the session quiet
+        assert (await a.sync_session_memory(SESSION)).success
+    b.set(SESSION, "from-b", MemoryItem("from-b", "b"))
+    assert (await b.sync_session_memory(SESSION)).success
+    await asyncio.sleep(0.01)  # b's event loop lets its writer's turn go (see writer_queue)
+    seen: list[object] = []
+    _spy_now(a.store, seen)  # type: ignore[arg-type]
+    a.set(SESSION, "from-a", MemoryItem("from-a", "a"))
+    result = await a.sync_session_memory(SESSION)
+    assert result.success
+    assert result.synced_items == 2  # b's key merged, a's committed
+    assert seen == [None]  # tried at once, missed: the usual path read and committed
+    assert a.pending(SESSION) == frozenset()
+    assert set(a.state(SESSION)) == {"own-a", "own-b", "from-a", "from-b"}
+    assert (await b.sync_session_memory(SESSION)).success
+    assert a.state(SESSION) == b.state(SESSION)
+    a.set(SESSION, "again", MemoryItem("again", "a"))  # quiet again only after a read found so
+    assert (await a.sync_session_memory(SESSION)).success
+    a.set(SESSION, "again", MemoryItem("again", "a, later"))
+    assert (await a.sync_session_memory(SESSION)).success
+    assert isinstance(seen[-1], int)
+    assert seen[-1] > 0
+    await a.close()
+    await b.close()
+
+
+async def test_tasks_about_to_sync_share_one_commit_instead(tmp_path: Path) -> None:
+    manager = DistributedMemoryManager(f"sqlite:///{tmp_path / 'm.db'}", replica_id="a")
+    manager.set(SESSION, "first", MemoryItem("first", "x"))
+    for _ in range(2):
+        assert (await manager.sync_session_memory(SESSION)).success
+    seen: list[object] = []
+    _spy_now(manager.store, seen)  # type: ignore[arg-type]
+
+    async def writer(index: int) -> int:
+        manager.set(SESSION, f"t{index}", MemoryItem(f"t{index}", "x"))
+        return (await manager.sync_session_memory(SESSION)).version
+
+    assert await asyncio.gather(*(writer(i) for i in range(3))) == [2, 2, 2]
+    assert seen == []  # the others were ready to join: the group commit, not one by one
+    await manager.close()
+
+
+async def test_a_failing_store_keeps_the_key_pending(tmp_path: Path) -> None:
+    from memcore.errors import BackendError
+
+    manager = DistributedMemoryManager(f"sqlite:///{tmp_path / 'm.db'}", replica_id="a")
+    manager.set(SESSION, "first", MemoryItem("first", "x"))
+    for _ in range(2):
+        assert (await manager.sync_session_memory(SESSION)).success
+    store: Any = manager.store
+    now = store.commit_now
+
+    def failing(*args: Any) -> Any:
+        raise BackendError("disk I/O error")
+
+    store.commit_now = failing
+    manager.set(SESSION, "k", MemoryItem("k", "v"))
+    with pytest.raises(BackendError):
+        await manager.sync_session_memory(SESSION)
+    assert manager.pending(SESSION) == frozenset({"k"})
+    store.commit_now = now
+    assert (await manager.sync_session_memory(SESSION)).success
+    assert manager.pending(SESSION) == frozenset()
+    assert (await store.read_snapshot(SESSION)).records.keys() == {"first", "k"}
+    await manager.close()
