@@ -1,7 +1,7 @@
-"""``commit_now``: a lone writer's one-key commit on a quiet SQLite session, made at once.
+"""``commit_now``: a writer's commit on a quiet SQLite session, made at once.
 
 * it lands only on the exact expected state (None and nothing written otherwise), journal and
-  all, as the conditional commit of ``read_and_commit`` does;
+  all, several keys in one transaction, as the conditional commit of ``read_and_commit`` does;
 * it is never tried where it would wait (False, nothing written): no connection yet, another
   writer's turn, SQLite's lock held by another connection;
 * a sync whose ``commit_now`` misses (another replica committed) reads, merges and commits as
@@ -38,9 +38,9 @@ async def test_it_lands_only_on_the_exact_expected_state(store: SQLiteStore) -> 
     incarnation = await store.incarnation(SESSION)
     wrong = [Expected(0, 11, incarnation), Expected(1, 12, incarnation)]
     for expected in wrong:
-        assert store.commit_now(SESSION, expected, "b", b"b1", 22) is None
+        assert store.commit_now(SESSION, expected, {"b": b"b1"}, 22) is None
     assert await store.version(SESSION) == 1
-    assert store.commit_now(SESSION, Expected(1, 11, incarnation), "b", b"b1", 22) == 2
+    assert store.commit_now(SESSION, Expected(1, 11, incarnation), {"b": b"b1"}, 22) == 2
     snapshot = await store.read_snapshot(SESSION)
     assert (snapshot.version, snapshot.digest, snapshot.records) == (
         2,
@@ -52,27 +52,40 @@ async def test_it_lands_only_on_the_exact_expected_state(store: SQLiteStore) -> 
     await store.close()
 
 
+async def test_several_keys_land_in_one_transaction_or_not_at_all(store: SQLiteStore) -> None:
+    incarnation = await store.incarnation(SESSION)
+    records = {"b": b"b1", "c": b"c1"}
+    assert store.commit_now(SESSION, Expected(1, 12, incarnation), records, 22) is None
+    assert (await store.read_snapshot(SESSION)).records == {"a": b"a1"}
+    assert await store.read_journal(SESSION, 1) == []
+    assert store.commit_now(SESSION, Expected(1, 11, incarnation), records, 22) == 2
+    assert (await store.read_snapshot(SESSION)).records == {"a": b"a1", **records}
+    journal = await store.read_journal(SESSION, 1)
+    assert sorted((e.version, e.key) for e in journal) == [(2, "b"), (2, "c")]
+    await store.close()
+
+
 async def test_it_is_not_tried_where_it_would_wait(tmp_path: Path, store: SQLiteStore) -> None:
     incarnation = await store.incarnation(SESSION)
     expected = Expected(1, 11, incarnation)
     # no connection yet on this thread's side (a store just opened): opening it may wait
     fresh = SQLiteStore(f"sqlite:///{tmp_path / 'm.db'}")
-    assert fresh.commit_now(SESSION, expected, "b", b"b1", 22) is False
+    assert fresh.commit_now(SESSION, expected, {"b": b"b1"}, 22) is False
     await fresh.close()
     # another writer's turn (another process's, as far as the file lock can tell)
     other = WriterQueue(str(tmp_path / "m.db"))
     assert other.try_take()
-    assert store.commit_now(SESSION, expected, "b", b"b1", 22) is False
+    assert store.commit_now(SESSION, expected, {"b": b"b1"}, 22) is False
     other.give_back()
     other.close()
     # SQLite's write lock held by another connection
     holder = sqlite3.connect(tmp_path / "m.db", isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
-    assert store.commit_now(SESSION, expected, "b", b"b1", 22) is False
+    assert store.commit_now(SESSION, expected, {"b": b"b1"}, 22) is False
     holder.execute("ROLLBACK")
     holder.close()
     assert await store.version(SESSION) == 1  # nothing was written by any of them
-    assert store.commit_now(SESSION, expected, "b", b"b1", 22) == 2
+    assert store.commit_now(SESSION, expected, {"b": b"b1"}, 22) == 2
     await store.close()
 
 
@@ -134,7 +147,7 @@ async def test_tasks_about_to_sync_share_one_commit_instead(tmp_path: Path) -> N
         return (await manager.sync_session_memory(SESSION)).version
 
     assert await asyncio.gather(*(writer(i) for i in range(3))) == [2, 2, 2]
-    assert seen == []  # the others were ready to join: the group commit, not one by one
+    assert seen == [2]  # the others were ready to join: one commit carried the three keys
     await manager.close()
 
 

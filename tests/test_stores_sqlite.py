@@ -280,3 +280,20 @@ async def test_sqlite_wal_starts_over_under_back_to_back_syncs(tmp_path: Path) -
     # without starting over: ~11 kB x 3000 syncs = 32 MB; starting over every 500 syncs, the
     # file holds at most the frames of the last 500 to 1000 (6-12 MB)
     assert grown < 16 << 20, grown
+
+
+@pytest.mark.parametrize("keys", [2, 63, 64, 65, 200])
+async def test_sqlite_commits_of_any_size_write_every_row_and_its_journal_entry(
+    tmp_path: Path, keys: int
+) -> None:
+    """Up to 64 rows go in one multi-row statement per table, more row by row: the same rows."""
+    store = SQLiteStore(f"sqlite:///{tmp_path / 'rows.db'}")
+    first = {f"k{i:03d}": f"v{i}".encode() for i in range(keys)}
+    assert await store.commit("s", 0, first, 1) == 1
+    second = {key: record + b"!" for key, record in list(first.items())[::2]}
+    assert await store.commit("s", 1, second, 2) == 2
+    assert (await store.read_snapshot("s")).records == {**first, **second}
+    assert (await store.read_changes("s", 1)).records == second
+    journal = [(e.version, e.key, e.record) for e in await store.read_journal("s")]
+    assert journal == [(1, k, r) for k, r in first.items()] + [(2, k, r) for k, r in second.items()]
+    await store.close()

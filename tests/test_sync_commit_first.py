@@ -120,10 +120,9 @@ def under_lock(store: Store) -> bool:
     return read_and_commit_of(store) is not None
 
 
-def first_commit(store: Store, *, keys: int = 1) -> str:
-    """The one call a sync of ``keys`` keys on a quiet session makes (one key by a lone
-    writer: ``commit_now`` where the store has it)."""
-    if keys == 1 and commit_now_of(store) is not None:
+def first_commit(store: Store) -> str:
+    """The one call a sync on a quiet session makes."""
+    if commit_now_of(store) is not None:
         return "commit_now"
     return "read_and_commit:first" if under_lock(store) else "commit_if_unchanged"
 
@@ -393,7 +392,7 @@ async def test_group_commit_carries_every_task_in_one_conditional_commit(store: 
 
     with calls_to(store) as calls:
         versions = await asyncio.gather(*(writer(i) for i in range(4)))
-    assert calls == [first_commit(store, keys=4)]
+    assert calls == [first_commit(store)]
     assert versions == [2, 2, 2, 2]
     assert a.pending(SESSION) == frozenset()
 

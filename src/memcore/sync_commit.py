@@ -8,9 +8,10 @@
   transaction to read.
 * **Commit first** (``commit_if_unchanged``: Redis, memory): on a quiet session, one commit
   conditioned on the exact state the replica last saw; if it misses, the loop reads and merges.
-* **Now** (``commit_now``: SQLite's inline path): the commit first of one key by a lone writer,
-  made synchronously before any of the machinery above (group, lock, turn wait), which took
-  more time than the statement itself; anything that would wait takes the paths above.
+* **Now** (``commit_now``: SQLite's inline path): the commit first, made synchronously: by a
+  lone writer before any of the machinery (group, lock, turn wait), which took more time than
+  the statement itself, and by a group's leader before the wait for the store's lock; anything
+  that would wait takes the paths above.
 
 Both take only the plain case and leave anything unusual to the loop, untouched.
 """
@@ -95,33 +96,30 @@ class CommitPaths:
             whole=whole,
         )
 
-    def _commit_now(self, session_id: str, session: SessionReplica) -> tuple[Outgoing, int] | None:
-        """A lone writer's one pending key on a quiet session, committed now (``CommitsNow``):
-        what was committed and the new version, or None when this is not that case or the
-        store could not do it at once (nothing was taken or written: the caller syncs as
-        usual). The caller makes sure nothing else of this session's syncs is in flight or
-        about to start (no lock held, no group, no other task ready to join one)."""
+    def _commit_now(
+        self, session_id: str, session: SessionReplica, group: SyncGroup | None = None
+    ) -> tuple[Outgoing, int] | None:
+        """The pending keys of a quiet session, committed now (``CommitsNow``): what was
+        committed and the new version, or None when this is not that case or the store could
+        not do it at once (nothing was taken or written: the caller syncs as usual). The caller
+        holds the session's sync (its lock, as the leader of ``group``) or makes sure that no
+        other sync of it is in flight or about to start."""
         assert self._now is not None
-        if (
-            len(session.pending) != 1
-            or not session.quiet
-            or session.lock.locked()
-            or session.running is not None
-            or session.waiting is not None
-        ):
+        if not session.pending or len(session.pending) > UNDER_LOCK_MAX_PENDING:
             return None
-        expected = session.watch.expected(session.version)
+        expected = session.watch.expected(session.version) if session.quiet else None
         if expected is None:
             return None
-        (key,) = session.pending
-        slot = session.slots[key]
-        landed = self._now.commit_now(session_id, expected, key, slot.data, session.digest.value)
+        outgoing = take_pending(session, None)
+        landed = self._now.commit_now(session_id, expected, outgoing.records, outgoing.digest)
         if landed is None:
             session.quiet = False  # another replica committed: the usual path reads first
             return None
         if landed is False:
             return None
-        return take_pending(session, None), landed
+        if group is not None:
+            group.open = False  # its keys are in: a caller arriving now rides the next sync
+        return outgoing, landed
 
     async def _sync_under_lock(
         self,

@@ -327,14 +327,15 @@ def commit_if_unchanged_of(store: object) -> CommitsIfUnchanged | None:
 
 @runtime_checkable
 class CommitsNow(Protocol):
-    """A store that can make a quiet session's one-key conditional commit synchronously, on the
-    caller's thread, when nothing needs waiting for (SQLite's inline path): a lone writer's
-    sync of one key is then one statement, with no coroutine between it and the store."""
+    """A store that can make a quiet session's conditional commit synchronously, on the
+    caller's thread, when nothing needs waiting for (SQLite's inline path): a writer's sync is
+    then one transaction (one statement for one key), with no coroutine between it and the
+    store."""
 
     def commit_now(
-        self, session_id: str, expected: Expected, key: str, record: bytes, digest: int
+        self, session_id: str, expected: Expected, records: Mapping[str, bytes], digest: int
     ) -> int | Literal[False] | None:
-        """``commit_if_unchanged`` of one record, made now: the new version if it landed; None
+        """``commit_if_unchanged``, made now: the new version if it landed; None
         when the session is not exactly ``expected`` (nothing written); False when it cannot
         be tried without waiting (for a connection, a turn, a lock): the caller then syncs as
         usual. The arguments are the caller's own replica's, checked when they were written:

@@ -169,13 +169,13 @@ class SQLiteLockedSync(SQLiteConnection):
         return result
 
     def commit_now(
-        self, session_id: str, expected: Expected, key: str, record: bytes, digest: int
+        self, session_id: str, expected: Expected, records: Mapping[str, bytes], digest: int
     ) -> int | Literal[False] | None:
-        """A quiet session's one-key conditional commit (``CommitsNow``), made here at once when
-        nothing needs waiting for: the connection open and idle, this writer's turn kept or
-        free, SQLite's lock free. It is ``read_and_commit``'s ``first`` commit (one statement,
-        the same compare-and-set) without the coroutine, the checks of the caller's arguments
-        and the wait around it; False whenever that path would have to wait or look further."""
+        """A quiet session's conditional commit (``CommitsNow``), made here at once when nothing
+        needs waiting for: the connection open and idle, this writer's turn kept or free,
+        SQLite's lock free. It is ``read_and_commit``'s ``first`` commit (the same
+        compare-and-set; one row is one statement) without the coroutine, the checks of the
+        caller's arguments and the wait around it; False whenever that would have to wait."""
         if not self._inline or self._pid != os.getpid() or self._conn is None:
             return False
         queue = self._queue
@@ -186,12 +186,22 @@ class SQLiteLockedSync(SQLiteConnection):
             return False  # no writer queue here: ``read_and_commit`` finds that out and says so
         try:
             cas = conditional_cas(session_id, expected, digest)
-            rows = [(key, record)]
+            rows = list(records.items())
 
             def work(conn: sqlite3.Connection) -> int | Literal[False] | None:
                 if not self._store_info(conn):
                     return False
-                return _commit_unchanged(conn, session_id, cas, rows)
+                if len(rows) == 1:  # one statement, its own transaction
+                    return _commit_unchanged(conn, session_id, cas, rows)
+                conn.execute("BEGIN IMMEDIATE")  # busy: rolled back, not tried (False)
+                try:
+                    landed = _commit_unchanged(conn, session_id, cas, rows)
+                    conn.execute("COMMIT" if landed is not None else "ROLLBACK")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+                return landed
 
             done, landed = self._try_inline(work)
         finally:
@@ -200,7 +210,7 @@ class SQLiteLockedSync(SQLiteConnection):
         if not done or landed is False:
             return False
         if landed is not None:
-            self._wrote(1)
+            self._wrote(len(rows))
         return landed
 
     @staticmethod

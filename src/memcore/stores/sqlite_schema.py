@@ -229,6 +229,29 @@ def parse_sqlite_url(url: str) -> tuple[str, float, str]:
     return path, timeout, synchronous
 
 
+#: Up to this many rows, a commit writes its items, and its journal entries, with one multi-row
+#: statement each (numbered parameters: the session, the version, then each key and record):
+#: stepping one statement per row cost a group commit of 4 keys about a tenth of its time.
+_ROWS_AT_ONCE = 64
+_MANY_ROWS: dict[int, tuple[str, str]] = {}
+
+
+def _many_rows(n: int) -> tuple[str, str]:
+    """The item upsert and the journal append of ``n`` rows (made once per ``n``)."""
+    made = _MANY_ROWS.get(n)
+    if made is None:
+        pairs = [(f"?{3 + 2 * i}", f"?{4 + 2 * i}") for i in range(n)]
+        items = ", ".join(f"(?1, {key}, {record}, ?2)" for key, record in pairs)
+        entries = ", ".join(f"(?1, ?2, {key}, {record})" for key, record in pairs)
+        made = _MANY_ROWS[n] = (
+            f"INSERT INTO items (session, key, record, version) VALUES {items} "
+            "ON CONFLICT (session, key) DO UPDATE "
+            "SET record = excluded.record, version = excluded.version",
+            f"INSERT INTO journal (session, version, key, record) VALUES {entries}",
+        )
+    return made
+
+
 def _write_rows(
     conn: sqlite3.Connection,
     session_id: str,
@@ -239,11 +262,22 @@ def _write_rows(
 ) -> None:
     """A commit's item upserts and, unless ``journal`` is False (``replace_state``), its
     journal entries, one statement each for a single row."""
+    if not rows:
+        return
     if len(rows) == 1:
         key, record = rows[0]
         conn.execute(_UPSERT_ITEM, (session_id, key, record, version))
         if journal:
             conn.execute(_APPEND_JOURNAL, (session_id, version, key, record))
+        return
+    if len(rows) <= _ROWS_AT_ONCE:  # a group commit's few rows: one statement per table
+        upsert, append = _many_rows(len(rows))
+        parameters = [session_id, version]
+        for key, record in rows:
+            parameters += (key, record)
+        conn.execute(upsert, parameters)
+        if journal:
+            conn.execute(append, parameters)
         return
     conn.executemany(_UPSERT_ITEM, [(session_id, k, r, version) for k, r in rows])
     if journal:
