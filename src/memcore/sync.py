@@ -33,6 +33,10 @@ nothing committed by others since its previous merge), and the store refuses it 
 after any commit lost its race there (``CONTENTION_WINDOW``): a writer committing first in a tight
 loop would otherwise take every window a reader-merger needs, and starve it.
 
+Now (SQLite's inline path, ``commit_now``): the commit first made synchronously, before any of
+the group, lock and coroutine machinery: by a lone caller (no other sync of the session in
+flight, none ready to start) and by a group's leader. It is only tried where nothing would wait.
+
 Concurrent syncs of one session on one replica share commits (group commit): a caller that
 arrives while a sync is in flight joins it if that sync has not yet taken its pending keys, or
 else waits for the next one, which one of the waiting callers runs for all of them; each gets its
