@@ -555,6 +555,11 @@ def test_any_items_any_budget_compiled_equals_pure(items: list[MemoryItem], budg
         ("Error: Cannot find module '@chkit/core'", "pasted"),
         ("error handling in the loader should say which file failed", "asked"),
         ("fix the error in cart.py", "asked"),
+        ("(llm) jim@DESKTOP-8Q:/mnt/c/python/x$ claude -c No conversation found", "pasted"),
+        ("marc@mbp chkit % bun test", "pasted"),
+        ("$ npm run build\n> tsc -p .", "pasted"),
+        ("PS C:\\Users\\me\\app> npm test", "pasted"),
+        ("email me@example.com: the $ sign in prices is wrong", "asked"),
     ],
 )
 def test_a_request_that_is_pasted_output_is_said_to_be_pasted(request_text: str, said: str) -> None:

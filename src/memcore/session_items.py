@@ -19,10 +19,13 @@ from memcore.model import MemoryItem
 
 SCAFFOLDING_KIND = "scaffolding"
 #: How a program's output opens ("unknown command ...", "Error: ...", a traceback,
-#: ``file.go:12:5: ...``, ``--- FAIL``).
+#: ``file.go:12:5: ...``, ``--- FAIL``), or a terminal's, with its prompt: ``user@host:~/x$ ``
+#: (after a virtualenv's ``(name) ``), zsh's ``user@host dir % ``, ``$ cmd``, PowerShell's
+#: ``PS C:\x> ``.
 _PASTED_OUTPUT = re.compile(
     r"\s*(?:(?i:(?:error|fatal|panic|exception)(?:\[\w+\])?:|traceback \(most recent|npm err!|"
-    r"unknown (?:command|flag|option)\b)|[\w./-]+\.\w{1,5}:\d+(?::\d+)?: |--- FAIL)"
+    r"unknown (?:command|flag|option)\b)|[\w./-]+\.\w{1,5}:\d+(?::\d+)?: |--- FAIL"
+    r"|(?:\([\w.-]+\) )?[\w.-]+@[\w.-]+(?::\S*?| \S+)? ?[$#%] |\$ [\w./~-]|PS [A-Za-z]:\\[^>\n]*> )"
 )
 _AGENT_KINDS = frozenset({"task", "tool_call", "tool_result", "error", "thinking", "fact"})
 
