@@ -269,6 +269,10 @@ def test_commands_failures_and_outcomes() -> None:
     )
     assert text == "`pytest -q` failed (exit 2): E assert 1 == 2"
     assert meta["exit_code"] == 2
+    # the files a command's output names; a help text's placeholders and redactions are none
+    listing = "M src/app.ts\n  --env=path/to/my-environment.js\n/Users/me/.REDACTED.txt\n"
+    _, meta = describe_result("Bash", {"command": "git status"}, listing, False, None, None)
+    assert meta["paths"] == ["src/app.ts"]
 
 
 _JSONISH = st.recursive(

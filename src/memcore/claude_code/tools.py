@@ -66,6 +66,9 @@ HARNESS_GUARDS = ("Sibling tool call errored", "File has not been read yet")
 _PATHS = re.compile(
     r"(?<![\w/.~-])(?:\.{0,2}/)?(?:[\w.@-]+/)+[\w.@-]*\w\.[A-Za-z0-9]{1,10}(?![\w/])"
 )
+#: A path a program's output names that is no file of the session: a placeholder of a help
+#: text (``path/to/file.js``) or a name the transcript had redacted (``.REDACTED.txt``).
+_PLACEHOLDER_PATH = re.compile(r"(?:^|/)path/to/|REDACTED")
 #: A Read result's line number, before each line of the file
 _READ_PREFIX = re.compile(r"^\s*\d+\u2192", re.MULTILINE)
 _FOUND = re.compile(r"^Found (\d+) (files?|lines?|matches?)", re.MULTILINE)
@@ -310,7 +313,8 @@ def describe_result(
                 masked
             ), meta
         outcome = outcome_lines(text) if is_check_command(command) else []
-        paths = list(dict.fromkeys(display_path(p, cwd) for p in _PATHS.findall(text)))[:8]
+        named = (p for p in _PATHS.findall(text) if not _PLACEHOLDER_PATH.search(p))
+        paths = list(dict.fromkeys(display_path(p, cwd) for p in named))[:8]
         if paths:
             meta["paths"] = paths  # the files a command named (git status, a diff --stat...)
         short = [one_line(line) for line in text.splitlines() if line.strip()]
