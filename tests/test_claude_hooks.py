@@ -431,3 +431,31 @@ def test_an_error_pasted_twice_is_no_repeated_request(tmp_path: Path, url: str) 
     repeated = context.split("## Requests the user made more than once\n")[1].split("\n\n")[0]
     assert repeated == "- run the tests (asked 2x)"
     assert "The user pasted: unknown command" in context  # told as what it was
+
+
+def test_the_same_paste_under_two_requests_is_no_repeated_request(tmp_path: Path, url: str) -> None:
+    """Build output pasted alone, then under "ok, but the line numbers are off:": two messages
+    that share a paste, not a request made twice; a request repeated with different pastes
+    under it is one."""
+    from tests.test_transcript_agent_records import CWD, _Records
+
+    paste = "Building the CLI from: /work/cli\nBuilt: /tmp/cli-1234\n" + "ok step\n" * 30
+    records = _Records()
+    records.user(paste)
+    records.said("The build works.")
+    records.user("ok, it generally works now but I think line numbers are off:\n\n" + paste)
+    records.said("The line numbers were 0-based; fixed.")
+    for log in ("FAIL a_test.go:12", "FAIL b_test.go:40"):
+        records.user(f"fix the failing test\n\n{log}")
+        records.said("Fixed.")
+    session = "7d0c4a2e-5b1f-4e8a-9c3d-1f2e3a4b5c6d"  # the session id _Records writes
+    folder = tmp_path / "projects" / project_dir_name(CWD)
+    folder.mkdir(parents=True)
+    transcript = folder / f"{session}.jsonl"
+    transcript.write_text("\n".join(records.lines) + "\n")
+    end = _payload("SessionEnd", session, transcript, cwd=CWD)
+    assert _hook("session-end", end, url) == (0, "", "")
+    start = _payload("SessionStart", "new-1", None, cwd=CWD, source="startup")
+    context = _context(_hook("session-start", start, url)[1])
+    repeated = context.split("## Requests the user made more than once\n")[1].split("\n\n")[0]
+    assert repeated == "- fix the failing test (asked 2x)"

@@ -225,7 +225,7 @@ def _session_record(
         common_tasks=[
             f"{one_line(t.item.content, REPEATED_REQUEST_CHARS)} (asked {t.count}x)"
             for t in group_tasks(
-                [i for i in kinds.get("task", []) if not is_pasted_output(i.content)]
+                [_request_part(i) for i in kinds.get("task", []) if not is_pasted_output(i.content)]
             )[:5]
         ],
         files=files,
@@ -235,6 +235,16 @@ def _session_record(
             timespec="seconds"
         ),
     )
+
+
+def _request_part(task: MemoryItem) -> MemoryItem:
+    """A request as what the user wrote before a blank line: what they pasted under it (a log,
+    a listing) is no part of what they asked, and the same paste under two different requests,
+    or once alone, must not make them one repeated request."""
+    head = task.content.strip().split("\n\n", 1)[0]
+    if head == task.content:
+        return task
+    return MemoryItem(task.id, head, task.priority, task.created_at, task.metadata)
 
 
 def _distinct(texts: Any, limit: int = 8) -> list[str]:
