@@ -14,6 +14,7 @@ from memcore.errors import ValidationError
 from tests.test_digest import REAL, needs_data
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
+HOUR = timedelta(hours=1)
 
 
 def _agent(i: int, content: str) -> MemoryItem:
@@ -103,3 +104,25 @@ def test_a_failed_command_says_how_often_it_failed(codes: tuple[int, ...], said:
         text = f"make test: exit {code}"
         items.append(MemoryItem(f"r{i}", text, metadata=meta, created_at=T0 + timedelta(seconds=i)))
     assert f"- {said}" in session_digest(items, 400).sections["commands"].splitlines()
+
+
+@pytest.mark.parametrize(
+    ("reply", "said"),
+    [
+        ("it worked!", "The user said: it worked!"),
+        ("still no", "The user said: still no"),
+        ("perfect, thanks!", "The user said: perfect, thanks!"),
+        ("great, now commit", "The user asked: great, now commit"),
+        ("ok, can you run the tests?", "The user asked: ok, can you run the tests?"),
+        ("fix the failing test", "The user asked: fix the failing test"),
+    ],
+)
+def test_a_reply_that_asks_nothing_is_said_not_asked(reply: str, said: str) -> None:
+    meta = {"source": "claude-code", "role": "user", "kind": "task"}
+    items = [
+        MemoryItem("t", reply, metadata=meta, created_at=T0),
+        _agent(1, "All 3 tests pass."),
+        MemoryItem("u", "now update the changelog", metadata=meta, created_at=T0 + HOUR),
+    ]
+    asked = session_digest(items, 200).sections["asked"].splitlines()
+    assert asked[0] == f"- {said}"

@@ -57,6 +57,13 @@ _OPEN_WORDS = re.compile(
     r"left to do|should (we|i)|would you like|do you want)\b"
 )
 _SHORT_REPLY = 12
+#: A reply that only tells how things went ("it worked!", "still no", "perfect, thanks"): the
+#: user said it, they asked nothing. At most one more word ("great, now commit" asks).
+_FEEDBACK = re.compile(
+    r"(?i)(?:ok(?:ay)?|yes|yeah|yep|no|nope|great|perfect|nice|cool|thanks|thank you|awesome"
+    r"|lgtm|still|it (?:works|worked|still|failed|fails)|that (?:works|worked|did it))\b"
+)
+_WORD = re.compile(r"\w+")
 #: The kinds :func:`is_agent` and :func:`has_statements` test, for the inlined tests.
 _AGENT_KINDS = frozenset(KIND_PRIORITY)
 _STATEMENT_KINDS = frozenset({"fact", "thinking", "summary"})
@@ -118,7 +125,7 @@ def build_candidates(items: Sequence[MemoryItem], root: str | None = None) -> li
                 line = f"- The user asked to always: {cut_word_list(words, _REQUEST_WORDS)}"
                 score = 7.0
             else:
-                said = "pasted" if is_pasted_output(text) else "asked"
+                said = "pasted" if is_pasted_output(text) else _how_said(text, len(words))
                 line = f"- The user {said}: {cut_word_list(words, _REQUEST_WORDS)}"
                 short = len(text) < _SHORT_REPLY
                 score = 1.5 if short else 6.0 + (2.0 if first_task else 0.0) + recency
@@ -294,6 +301,14 @@ def _note(item: MemoryItem, seq: int, recency: float) -> list[Candidate]:
     label = f"{kind}: " if isinstance(kind, str) and kind not in ("note", "fact") else ""
     score = 2.0 + 1.5 * item.priority.rank + recency + min(count_identifiers(text), 4) * 0.3
     return [Candidate("notes", seq, score, f"- {label}{cut_words(text, _NOTE_WORDS)}")]
+
+
+def _how_said(text: str, words: int) -> str:
+    """ "asked", or "said" for a reply that asks nothing (see ``_FEEDBACK``)."""
+    found = _FEEDBACK.match(text) if words <= 4 and "?" not in text else None
+    if found is not None and len(_WORD.findall(text, found.end())) <= 1:
+        return "said"
+    return "asked"
 
 
 def _request_rest(flat: str, words: list[str], seq: int) -> list[Candidate]:
