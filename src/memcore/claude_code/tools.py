@@ -313,8 +313,8 @@ def describe_result(
                 masked
             ), meta
         outcome = outcome_lines(text) if is_check_command(command) else []
-        files = (p for p in _PATHS.findall(text) if not _PLACEHOLDER_PATH.search(p))
-        paths = list(dict.fromkeys(display_path(p, cwd) for p in files))[:8]
+        in_output = (p for p in _PATHS.findall(text) if not _PLACEHOLDER_PATH.search(p))
+        paths = list(dict.fromkeys(display_path(p, cwd) for p in in_output))[:8]
         if paths:
             meta["paths"] = paths  # the files a command named (git status, a diff --stat...)
         short = [one_line(line) for line in text.splitlines() if line.strip()]
