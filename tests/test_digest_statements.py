@@ -126,3 +126,26 @@ def test_a_reply_that_asks_nothing_is_said_not_asked(reply: str, said: str) -> N
     ]
     asked = session_digest(items, 200).sections["asked"].splitlines()
     assert asked[0] == f"- {said}"
+
+
+def test_the_same_addition_to_several_files_is_told_once() -> None:
+    """A setting added to every package's config: one line names the files (as evenly split
+    as lines of at most four allow), each file once, rather than one line per edit."""
+    from tests.test_transcript_agent_records import CWD, _Records
+
+    records = _Records()
+    records.user("add outDir to every package's tsconfig")
+    packages = ["cli", "core", "codegen", "pull", "typegen"]
+    for name in [*packages, "cli"]:  # cli edited twice, the same way
+        edit = {
+            "file_path": f"{CWD}/packages/{name}/tsconfig.json",
+            "old_string": '  "strict": true',
+            "new_string": '  "strict": true,\n  "outDir": "dist"',
+        }
+        records.tool("Edit", edit, "The file has been updated.")
+    files = session_digest(records.items(), 2000).sections["files"].splitlines()
+    told = [line for line in files if " added " in line and '`"outDir": "dist"`' in line]
+    assert len(told) == 2
+    assert all(line.startswith("- Edits of ") and " each added " in line for line in told)
+    named = [p for line in told for p in packages if f"`packages/{p}/tsconfig.json`" in line]
+    assert sorted(named) == sorted(packages)

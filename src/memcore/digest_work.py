@@ -172,9 +172,37 @@ def file_call(files: dict[str, FileWork], item: MemoryItem, seq: int, root: str 
         entry.fixes += 1
 
 
+#: Files named in one line that tells the same addition to each of them, at most.
+SAME_EDIT_FILES = 4
+
+
+def _same_edit_lines(
+    verb: str, snippet: tuple[str, ...], edited: list[tuple[str, float]], n: int
+) -> list[Candidate]:
+    """ "An edit of `f` added `x`.", or for several files "Edits of `f`, `g` and `h` each added
+    `x`." (in lines of at most ``SAME_EDIT_FILES`` files, as even as can be)."""
+    what = quoted_list(list(snippet))
+    lines = -(-len(edited) // SAME_EDIT_FILES)
+    size = -(-len(edited) // lines)
+    base = EDIT_DETAIL if verb == "added" else REMOVED_SCORE
+    out = []
+    for first in range(0, len(edited), size):
+        group = edited[first : first + size]
+        if len(group) == 1:
+            told = f"- An edit of `{group[0][0]}` {verb} {what}."
+        else:
+            told = f"- Edits of {quoted_list([path for path, _ in group])} each {verb} {what}."
+        last = max(at for _, at in group)
+        out.append(Candidate("files", group[0][1], base + 2.0 * last / n, told))
+    return out
+
+
 def file_lines(files: dict[str, FileWork], n: int) -> list[Candidate]:
     out: list[Candidate] = []
     stated: set[tuple[str, str]] = set()  # a rename made in many files is told once
+    # the same lines added to (or taken out of) several files, as a setting in every package's
+    # config: one line for them all -> file -> its first such edit
+    same: dict[tuple[str, tuple[str, ...]], dict[str, float]] = {}
     for entry in files.values():
         recency = entry.last / n
         olds = Counter(old for old, _ in entry.renamed)  # one name to two: split, not renamed
@@ -210,12 +238,14 @@ def file_lines(files: dict[str, FileWork], n: int) -> list[Candidate]:
             score += recency
             out.append(Candidate("files", entry.first, score, line))
             for seq, added, inside in entry.added.values():
-                where = f"`{inside}` in `{entry.shown}`" if inside else f"`{entry.shown}`"
+                if not inside:  # told with the same addition to other files, if any
+                    same.setdefault(("added", tuple(added)), {}).setdefault(entry.shown, seq)
+                    continue
+                where = f"`{inside}` in `{entry.shown}`"
                 line = f"- An edit of {where} added {quoted_list(added)}."
                 out.append(Candidate("files", seq, EDIT_DETAIL + 2.0 * seq / n, line))
             for seq, removed in entry.removed:
-                line = f"- An edit of `{entry.shown}` took out {quoted_list(removed)}."
-                out.append(Candidate("files", seq, REMOVED_SCORE + 2.0 * seq / n, line))
+                same.setdefault(("took out", tuple(removed)), {}).setdefault(entry.shown, seq)
         elif entry.deleted and not entry.reads:
             line = f"- `{entry.shown}` was deleted."
             out.append(Candidate("files", entry.first, 2.5 + recency, line))
@@ -254,6 +284,8 @@ def file_lines(files: dict[str, FileWork], n: int) -> list[Candidate]:
             at = entry.first + 0.002 + start / 1e5  # after the file's own line
             score = 1.0 - start / 40 + recency
             out.append(Candidate("files", at, score, line, lead=alone))  # "also": after its own
+    for (verb, snippet), edited in same.items():
+        out.extend(_same_edit_lines(verb, snippet, list(edited.items()), n))
     return out
 
 
