@@ -143,6 +143,39 @@ async def test_a_writer_in_a_tight_loop_hands_the_turn_to_a_waiter(
     busy.give_back()
 
 
+async def test_take_now_takes_a_free_or_kept_turn_and_leaves_a_wanted_one_to_take(
+    queues: Callable[[], WriterQueue], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``take_now`` (``commit_now``'s way in) never waits: a free turn it takes, a kept one
+    goes on; one whose ``TURN`` is over while another writer waits it neither keeps nor lets
+    go (False), for ``take`` to hand over as it always does."""
+    monkeypatch.setattr(writer_queue, "STUCK_AFTER", 60.0)
+    holder, other = queues(), queues()
+    assert holder.take_now()  # free
+    holder.done()
+    assert holder.take_now()  # kept (and in use until done)
+    assert not other.take_now()  # another writer's turn
+    waiting = asyncio.create_task(other.take(5))
+    deadline = time.monotonic() + 5
+    while not holder._others_wait():  # until its thread waits on the file, and says so
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.001)
+    started = time.monotonic()
+    while time.monotonic() - started < TURN * 1.5:  # this turn is over, and the other waits
+        pass
+    assert not holder.take_now()
+    assert holder.held  # not let go by take_now: take does that
+    assert not waiting.done()
+    holder.done()
+    handed = asyncio.create_task(holder.take(5))  # lets go, and waits behind the other
+    assert await asyncio.wait_for(waiting, 5)
+    assert other.held
+    assert not handed.done()
+    other.give_back()
+    assert await asyncio.wait_for(handed, 5)
+    holder.give_back()
+
+
 async def test_while_waiting_runs_until_the_turn_comes(queues: Callable[[], WriterQueue]) -> None:
     holder, waiter = queues(), queues()
     assert await holder.take(1)
