@@ -24,7 +24,7 @@ import heapq
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from memcore.digest_lines import Candidate, build_candidates, line_identifiers, spare_lines
 from memcore.digest_work import session_root
@@ -122,11 +122,11 @@ def session_digests(
     count = resolve_counter(counter)
     coerced = [MemoryItem.coerce(item) for item in items]
     ordered = sorted(coerced, key=lambda item: (item.created_at, item.id))
-    candidates = _unique(_candidates(ordered))
+    lines = _lines(_unique(_candidates(ordered)), count)
     spare: list[Candidate] | None = None  # made when a digest first has room for them
     digests = []
     for budget in budgets:
-        greedy = _Greedy(candidates, budget, count)
+        greedy = _Greedy(lines, budget, count)
         greedy.run(budget, capped=True)
         greedy.run(budget, capped=False)
         text, sections, tokens = _fill(greedy, budget, count)
@@ -218,6 +218,26 @@ def _heading(section: str) -> str:
     return f"## {_TITLES[section]}"
 
 
+class _Lines(NamedTuple):
+    """The candidate lines in the greedy's order, with what choosing them costs and names:
+    the same for every budget a digest is made at, so worked out once."""
+
+    cands: list[Candidate]
+    costs: list[int]
+    names: list[frozenset[str]]
+    heading_cost: dict[str, int]
+
+
+def _lines(candidates: list[Candidate], count: TokenCounter) -> _Lines:
+    cands = sorted(candidates, key=lambda c: (_ORDER[c.section], c.seq, c.text, c.score))
+    return _Lines(
+        cands,
+        [count(c.text) + 1 for c in cands],
+        [frozenset(line_identifiers(c.text) if c.names is None else c.names) for c in cands],
+        {name: count(_heading(name)) + 2 for name in _TITLES},
+    )
+
+
 class _Greedy:
     """Lazy greedy: the best line by (score + names it adds that no chosen line has yet) per
     token, first within each section's share, then anywhere; a line's worth only falls as
@@ -226,13 +246,11 @@ class _Greedy:
     chosen is kept between runs (their worths there are upper bounds, which is all a lazy greedy
     needs), so a run does not weigh every line again."""
 
-    def __init__(self, candidates: list[Candidate], budget: int, count: TokenCounter) -> None:
-        self.cands = sorted(candidates, key=lambda c: (_ORDER[c.section], c.seq, c.text, c.score))
-        self.costs = [count(c.text) + 1 for c in self.cands]
-        self.names = [
-            frozenset(line_identifiers(c.text) if c.names is None else c.names) for c in self.cands
-        ]
-        self.heading_cost = {name: count(_heading(name)) + 2 for name in _TITLES}
+    def __init__(self, lines: _Lines, budget: int, count: TokenCounter) -> None:
+        cands, costs, names, self.heading_cost = lines
+        self.cands = list(cands)  # copies: spare lines are added to these three
+        self.costs = list(costs)
+        self.names = list(names)
         self.budget = budget
         self.count = count
         self.covered: set[str] = set()
