@@ -149,3 +149,25 @@ def test_the_same_addition_to_several_files_is_told_once() -> None:
     assert all(line.startswith("- Edits of ") and " each added " in line for line in told)
     named = [p for line in told for p in packages if f"`packages/{p}/tsconfig.json`" in line]
     assert sorted(named) == sorted(packages)
+
+
+def test_a_briefs_lead_ins_stand_on_their_own_too() -> None:
+    """A plan's line that introduced a list or a block it does not keep: said as a statement,
+    or left out when it only pointed at what followed."""
+    meta = {
+        "source": "claude-code",
+        "role": "assistant",
+        "kind": "tool_call",
+        "tool": "ExitPlanMode",
+        "brief": [
+            "Rename `TypegenPlugin` to `CodegenPlugin`.",
+            "Here's what changes:",
+            "Remove the `skill` line in `help.ts` (line 14):",
+        ],
+    }
+    items = [MemoryItem("p", "Plan", metadata=meta, created_at=T0)]
+    asked = session_digest(items, 400).sections["asked"].splitlines()
+    assert asked == [
+        "- The plan the agent proposed says: Rename `TypegenPlugin` to `CodegenPlugin`.",
+        "  - Remove the `skill` line in `help.ts` (line 14).",
+    ]

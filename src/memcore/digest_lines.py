@@ -31,6 +31,7 @@ from memcore.digest_prose import (
     cut_words,
     is_agent,
     line_identifiers,
+    standalone,
     statements,
 )
 from memcore.digest_prose import spare_lines as prose_spare_lines
@@ -335,10 +336,13 @@ def _brief(
     shown = source or f"`{shown_path(item.metadata, root)}`"
     out: list[Candidate] = []
     for index, line in enumerate(strs(item.metadata.get("brief"))):
-        score = BRIEF_SCORE + min(count_identifiers(line), 4) * ID_WEIGHT + recency
-        said = cut_words(line, SENTENCE_WORDS)
+        names = count_identifiers(line)
+        said = standalone(cut_words(line, SENTENCE_WORDS), names)
+        if said is None:  # it pointed at a list or a block the brief does not keep
+            continue
+        score = BRIEF_SCORE + min(names, 4) * ID_WEIGHT + recency
         named = f"- {shown} says: {said}"
-        if index == 0:
+        if not out:
             out.append(Candidate("asked", seq, score, named))
         else:  # indented under the line before: the source is named once (see Candidate.lead)
             where = seq + min(index, 999) / 1000
