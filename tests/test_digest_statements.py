@@ -35,6 +35,8 @@ def _agent(i: int, content: str) -> MemoryItem:
         ("Updated `f()` in `g.go` to:", 2, "Updated `f()` in `g.go`."),
         ("The duplication is not terrible because:", 0, "The duplication is not terrible."),
         ("Added 3 new tests:", 0, "Added 3 new tests."),
+        ("The remaining `[:7]` usages are:", 1, None),
+        ("The key changes include:", 0, None),
         ("Root cause: `x` was `Shown:", 2, "Root cause: `x` was `Shown:"),  # a cut code span
         ("I found the bug in `merge()`.", 1, "I found the bug in `merge()`."),
         ("The bug was a map iterated in random order.", 0, None),

@@ -97,6 +97,10 @@ _LEAD_TAIL = frozenset(
     ]
 )
 _MIN_LEAD_WORDS = 3
+#: Of those, the ones whose list was the rest of the sentence: without it nothing is stated.
+_PREDICATE = frozenset(
+    ["is", "are", "was", "were", "include", "includes", "including", "like", "shows", "show"]
+)
 #: Thinking aloud ("Wait, ...", "Hmm, ..."): a step of the reasoning, not where it ended.
 _THINKING_ALOUD = re.compile(r"(?i)^(?:wait|hmm+|hold on|oh|ah)\b[\s,.!:-]")
 
@@ -162,10 +166,11 @@ def standalone(said: str, names: int) -> str | None:
     if _POINTER_LEAD.search(said):
         return None
     words = said[:-1].split()
+    dropped: list[str] = []
     while words and words[-1].lower().strip(",;") in _LEAD_TAIL:
-        words.pop()
-    if len(words) < _MIN_LEAD_WORDS:
-        return None
+        dropped.append(words.pop().lower().strip(",;"))
+    if len(words) < _MIN_LEAD_WORDS or _PREDICATE.intersection(dropped):
+        return None  # ("The changes are:", "It now shows:": a subject whose predicate was the list)
     return " ".join(words).rstrip(",;") + "."
 
 
