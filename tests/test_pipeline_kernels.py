@@ -115,45 +115,60 @@ def test_partition_matches_twin(
     assert plain == expected
 
 
-def test_sentences_survive_abbreviations_decimals_paths_urls(pipeline_impl: ModuleType) -> None:
-    text = (
-        "Dr. Smith measured 3.14 units in /usr/lib/x.so yesterday. See https://example.com/a.b?c=1 "
-        "for details, e.g. the logs. Version 1.2.3 works! Does it? Yes."
-    )
-    sentences = [text[a:b] for a, b in pipeline_impl.split_sentences(text)]
-    assert sentences == [
-        "Dr. Smith measured 3.14 units in /usr/lib/x.so yesterday.",
-        "See https://example.com/a.b?c=1 for details, e.g. the logs.",
-        "Version 1.2.3 works!",
-        "Does it?",
-        "Yes.",
-    ]
-
-
-def test_sentences_split_bullets_paragraphs_not_code(pipeline_impl: ModuleType) -> None:
-    text = "Steps to take\n- run `make. Then` now\n- check 2.5 MB\n\nNext paragraph. Done"
-    sentences = [text[a:b] for a, b in pipeline_impl.split_sentences(text)]
-    assert sentences == [
-        "Steps to take",
-        "- run `make. Then` now",
-        "- check 2.5 MB",
-        "Next paragraph.",
-        "Done",
-    ]
-
-
-def test_a_dash_aside_goes_on_with_its_sentence(pipeline_impl: ModuleType) -> None:
-    text = (
-        "It defaults to 10 seconds!) - that's the issue. Done! \u2014 and it works. "
-        "Fixed. - Next: the docs."
-    )
-    sentences = [text[a:b] for a, b in pipeline_impl.split_sentences(text)]
-    assert sentences == [
-        "It defaults to 10 seconds!) - that's the issue.",
-        "Done! \u2014 and it works.",
-        "Fixed.",
-        "- Next: the docs.",  # a dash before a capital: a bullet run into the line
-    ]
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(
+            "Dr. Smith measured 3.14 units in /usr/lib/x.so yesterday. See "
+            "https://example.com/a.b?c=1 for details, e.g. the logs. Version 1.2.3 works! "
+            "Does it? Yes.",
+            [
+                "Dr. Smith measured 3.14 units in /usr/lib/x.so yesterday.",
+                "See https://example.com/a.b?c=1 for details, e.g. the logs.",
+                "Version 1.2.3 works!",
+                "Does it?",
+                "Yes.",
+            ],
+            id="abbreviations-decimals-paths-urls-survive",
+        ),
+        pytest.param(
+            "Steps to take\n- run `make. Then` now\n- check 2.5 MB\n\nNext paragraph. Done",
+            [
+                "Steps to take",
+                "- run `make. Then` now",
+                "- check 2.5 MB",
+                "Next paragraph.",
+                "Done",
+            ],
+            id="bullets-and-paragraphs-split-code-does-not",
+        ),
+        pytest.param(
+            "It defaults to 10 seconds!) - that's the issue. Done! \u2014 and it works. "
+            "Fixed. - Next: the docs.",
+            [
+                "It defaults to 10 seconds!) - that's the issue.",
+                "Done! \u2014 and it works.",
+                "Fixed.",
+                "- Next: the docs.",  # a dash before a capital: a bullet run into the line
+            ],
+            id="a-dash-aside-goes-on-with-its-sentence",
+        ),
+        pytest.param(
+            "It does not save it.Let me add a check. Call os.Exit here; see v1.The end. "
+            "Done!The tests pass.",
+            [
+                "It does not save it.",
+                "Let me add a check.",
+                "Call os.Exit here; see v1.The end.",
+                "Done!",
+                "The tests pass.",
+            ],
+            id="glued-sentences-split-names-do-not",
+        ),
+    ],
+)
+def test_sentences(pipeline_impl: ModuleType, text: str, expected: list[str]) -> None:
+    assert [text[a:b] for a, b in pipeline_impl.split_sentences(text)] == expected
 
 
 def test_spans_are_offsets_into_the_text(pipeline_impl: ModuleType) -> None:

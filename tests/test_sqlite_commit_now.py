@@ -22,16 +22,12 @@ from memcore.stores.base import Expected
 from memcore.stores.sqlite import SQLiteStore
 from memcore.stores.writer_queue import WriterQueue
 from memcore.sync import DistributedMemoryManager
-
-SESSION = "s"
+from tests.test_sqlite_locked import SESSION, opened_store
 
 
 @pytest.fixture
 async def store(tmp_path: Path) -> SQLiteStore:
-    made = SQLiteStore(f"sqlite:///{tmp_path / 'm.db'}?timeout=1")
-    assert await made.commit(SESSION, 0, {"a": b"a1"}, 11) == 1
-    await made.incarnation(SESSION)  # the file's incarnation id exists from now on
-    return made
+    return await opened_store(tmp_path)
 
 
 async def test_it_lands_only_on_the_exact_expected_state(store: SQLiteStore) -> None:
@@ -134,11 +130,17 @@ async def test_a_miss_reads_merges_and_commits_as_usual(tmp_path: Path) -> None:
     await b.close()
 
 
-async def test_tasks_about_to_sync_share_one_commit_instead(tmp_path: Path) -> None:
+async def _quiet_manager(tmp_path: Path) -> DistributedMemoryManager:
+    """A replica that has synced twice: the session is quiet, its next sync commits first."""
     manager = DistributedMemoryManager(f"sqlite:///{tmp_path / 'm.db'}", replica_id="a")
     manager.set(SESSION, "first", MemoryItem("first", "x"))
     for _ in range(2):
         assert (await manager.sync_session_memory(SESSION)).success
+    return manager
+
+
+async def test_tasks_about_to_sync_share_one_commit_instead(tmp_path: Path) -> None:
+    manager = await _quiet_manager(tmp_path)
     seen: list[object] = []
     _spy_now(manager.store, seen)  # type: ignore[arg-type]
 
@@ -154,10 +156,7 @@ async def test_tasks_about_to_sync_share_one_commit_instead(tmp_path: Path) -> N
 async def test_a_failing_store_keeps_the_key_pending(tmp_path: Path) -> None:
     from memcore.errors import BackendError
 
-    manager = DistributedMemoryManager(f"sqlite:///{tmp_path / 'm.db'}", replica_id="a")
-    manager.set(SESSION, "first", MemoryItem("first", "x"))
-    for _ in range(2):
-        assert (await manager.sync_session_memory(SESSION)).success
+    manager = await _quiet_manager(tmp_path)
     store: Any = manager.store
     now = store.commit_now
 

@@ -30,12 +30,17 @@ from memcore.sync_commit import UNDER_LOCK_MAX_PENDING
 SESSION = "s"
 
 
-@pytest.fixture
-async def store(tmp_path: Path) -> SQLiteStore:
+async def opened_store(tmp_path: Path) -> SQLiteStore:
+    """A store whose ``SESSION`` holds ``a`` at version 1 (digest 11), incarnation id made."""
     made = SQLiteStore(f"sqlite:///{tmp_path / 'm.db'}?timeout=1")
     assert await made.commit(SESSION, 0, {"a": b"a1"}, 11) == 1
     await made.incarnation(SESSION)  # the file's incarnation id exists from now on
     return made
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> SQLiteStore:
+    return await opened_store(tmp_path)
 
 
 def plan_writing(records: Mapping[str, bytes], digest: int, seen: list[Delta]) -> object:

@@ -193,15 +193,10 @@ class SQLiteLockedSync(SQLiteConnection):
                     return False
                 if len(rows) == 1:  # one statement, its own transaction
                     return _commit_unchanged(conn, session_id, cas, rows)
-                conn.execute("BEGIN IMMEDIATE")  # busy: rolled back, not tried (False)
-                try:
-                    landed = _commit_unchanged(conn, session_id, cas, rows)
-                    conn.execute("COMMIT" if landed is not None else "ROLLBACK")
-                except BaseException:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    raise
-                return landed
+                # (busy: rolled back, and ``_try_inline`` says it was not tried)
+                return self._transaction(
+                    conn, lambda: _commit_unchanged(conn, session_id, cas, rows), write=True
+                )
 
             done, landed = self._try_inline(work)
         finally:

@@ -6,6 +6,7 @@ checks that read a cell of a possibly damaged file, and the helpers around them.
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
 from collections.abc import Mapping
@@ -233,23 +234,20 @@ def parse_sqlite_url(url: str) -> tuple[str, float, str]:
 #: statement each (numbered parameters: the session, the version, then each key and record):
 #: stepping one statement per row cost a group commit of 4 keys about a tenth of its time.
 _ROWS_AT_ONCE = 64
-_MANY_ROWS: dict[int, tuple[str, str]] = {}
 
 
+@functools.lru_cache(maxsize=_ROWS_AT_ONCE)
 def _many_rows(n: int) -> tuple[str, str]:
-    """The item upsert and the journal append of ``n`` rows (made once per ``n``)."""
-    made = _MANY_ROWS.get(n)
-    if made is None:
-        pairs = [(f"?{3 + 2 * i}", f"?{4 + 2 * i}") for i in range(n)]
-        items = ", ".join(f"(?1, {key}, {record}, ?2)" for key, record in pairs)
-        entries = ", ".join(f"(?1, ?2, {key}, {record})" for key, record in pairs)
-        made = _MANY_ROWS[n] = (
-            f"INSERT INTO items (session, key, record, version) VALUES {items} "
-            "ON CONFLICT (session, key) DO UPDATE "
-            "SET record = excluded.record, version = excluded.version",
-            f"INSERT INTO journal (session, version, key, record) VALUES {entries}",
-        )
-    return made
+    """The item upsert and the journal append of ``n`` rows."""
+    pairs = [(f"?{3 + 2 * i}", f"?{4 + 2 * i}") for i in range(n)]
+    items = ", ".join(f"(?1, {key}, {record}, ?2)" for key, record in pairs)
+    entries = ", ".join(f"(?1, ?2, {key}, {record})" for key, record in pairs)
+    return (
+        f"INSERT INTO items (session, key, record, version) VALUES {items} "
+        "ON CONFLICT (session, key) DO UPDATE "
+        "SET record = excluded.record, version = excluded.version",
+        f"INSERT INTO journal (session, version, key, record) VALUES {entries}",
+    )
 
 
 def _write_rows(
@@ -261,16 +259,10 @@ def _write_rows(
     journal: bool,
 ) -> None:
     """A commit's item upserts and, unless ``journal`` is False (``replace_state``), its
-    journal entries, one statement each for a single row."""
+    journal entries: one statement for each table up to ``_ROWS_AT_ONCE`` rows."""
     if not rows:
         return
-    if len(rows) == 1:
-        key, record = rows[0]
-        conn.execute(_UPSERT_ITEM, (session_id, key, record, version))
-        if journal:
-            conn.execute(_APPEND_JOURNAL, (session_id, version, key, record))
-        return
-    if len(rows) <= _ROWS_AT_ONCE:  # a group commit's few rows: one statement per table
+    if len(rows) <= _ROWS_AT_ONCE:
         upsert, append = _many_rows(len(rows))
         parameters = [session_id, version]
         for key, record in rows:
