@@ -401,9 +401,9 @@ def test_commit_one_key_store_only(
 def test_commit_one_key_raw_same_statements(
     benchmark: Any, store_url: str, loop: asyncio.AbstractEventLoop
 ) -> None:
-    """...the writes of memcore's commit (meta, the item, its journal entry) on memcore's schema,
-    as three plain statements through sqlite3: what the schema (items, its version index, the
-    journal and its index, meta) costs. (memcore runs them as one statement, a TEMP trigger's
+    """...the writes of memcore's commit (meta, the item, its journal row) on memcore's schema,
+    as three plain statements through sqlite3: what the schema (meta, items, journal: three
+    B-trees) costs. (memcore runs them as one statement, a TEMP trigger's
     body: ``_COMMIT_ONE_OBJECTS`` in ``memcore.stores.sqlite_schema``.)"""
     benchmark.group = f"commit-1key-{_backend_name(store_url)}"
     benchmark.name = f"raw, memcore's writes ({COMMITS})"
@@ -431,8 +431,9 @@ def test_commit_one_key_raw_same_statements(
                 "SET record = excluded.record, version = excluded.version",
                 (SESSION, "mem-000001", record, new),
             )
-            db.execute(
-                "INSERT INTO journal (session, version, key, record) VALUES (?, ?, ?, ?)",
+            db.execute(  # the journal row's id: the session's number << 40, plus the version
+                "INSERT INTO journal (id, session, version, key, record) "
+                "SELECT (number << 40) + ?2, ?1, ?2, ?3, ?4 FROM meta WHERE session = ?1",
                 (SESSION, new, "mem-000001", record),
             )
             db.execute("COMMIT")

@@ -16,6 +16,7 @@ from memcore import DistributedMemoryManager, MemoryItem
 from memcore.errors import BackendError, ValidationError
 from memcore.stores import open_store
 from memcore.stores.sqlite import SQLiteStore, parse_sqlite_url
+from memcore.stores.sqlite_schema import _READ_CHANGES
 from tests.store_support import sqlite_url
 
 # --- SQLite ------------------------------------------------------------------------------------
@@ -164,11 +165,15 @@ async def test_sqlite_creates_parent_dirs_and_uses_wal(tmp_path: Path) -> None:
         assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         # the unsigned digest is kept as its signed two's complement
         assert raw.execute("SELECT digest FROM meta").fetchone()[0] == -1
-        plan = raw.execute(
-            "EXPLAIN QUERY PLAN SELECT key, record FROM items WHERE session = ? AND version > ?",
-            ("s", 0),
+        # a delta is a seek into the session's journal range (or a scan of its items): a
+        # commit writes no index beside the three tables
+        plan = raw.execute("EXPLAIN QUERY PLAN " + _READ_CHANGES, ("s", 1)).fetchall()
+        assert any("SEARCH journal USING INTEGER PRIMARY KEY" in str(row) for row in plan)
+        assert any("SEARCH items USING PRIMARY KEY (session=?)" in str(row) for row in plan)
+        indexes = raw.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
         ).fetchall()
-        assert any("items_by_version" in str(row) for row in plan)
+        assert indexes == []
 
 
 async def test_sqlite_schema_1_file_is_upgraded_in_place(tmp_path: Path) -> None:
@@ -221,7 +226,83 @@ async def test_sqlite_schema_1_file_is_upgraded_in_place(tmp_path: Path) -> None
         assert await again.journal_floor("s") == 1
         assert [e.version for e in await again.read_journal("s")] == [2]
     with sqlite3.connect(path) as raw:
-        assert raw.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == 3
+
+
+async def test_sqlite_schema_2_journal_becomes_one_row_a_commit(tmp_path: Path) -> None:
+    """A schema-2 file (journal rows one a key, two version indexes) opens as schema 3: every
+    journal entry is still read in order, the sessions keep their meta rows (numbered by their
+    old rowids) and their deltas, the indexes are gone and commits go on."""
+    path = tmp_path / "v2.db"
+    entries = {
+        "a": [(1, "x", b"x1"), (1, "y", b"y1"), (2, "x", b"x2"), (3, "z", b"z3")],
+        "b": [(1, "p", b"p1"), (2, "p", b"p2"), (2, "q", b"q2")],
+    }
+    with sqlite3.connect(path) as raw:
+        raw.execute(
+            "CREATE TABLE meta (session TEXT PRIMARY KEY, version INTEGER NOT NULL, "
+            "digest INTEGER, next_backup INTEGER NOT NULL DEFAULT 1, "
+            "replaced_at INTEGER NOT NULL DEFAULT 0, journal_floor INTEGER NOT NULL DEFAULT 0)"
+        )
+        raw.execute(
+            "CREATE TABLE items (session TEXT NOT NULL, key TEXT NOT NULL, record BLOB NOT NULL, "
+            "version INTEGER NOT NULL, PRIMARY KEY (session, key)) WITHOUT ROWID"
+        )
+        raw.execute("CREATE INDEX items_by_version ON items (session, version)")
+        raw.execute(
+            "CREATE TABLE journal (id INTEGER PRIMARY KEY, session TEXT NOT NULL, "
+            "version INTEGER NOT NULL, key TEXT NOT NULL, record BLOB NOT NULL)"
+        )
+        raw.execute("CREATE INDEX journal_by_version ON journal (session, version)")
+        raw.execute(
+            "CREATE TABLE backups (session TEXT NOT NULL, backup_id INTEGER NOT NULL, "
+            "version INTEGER NOT NULL, created_at REAL NOT NULL, blob BLOB NOT NULL, "
+            "PRIMARY KEY (session, backup_id))"
+        )
+        raw.execute("INSERT INTO meta (rowid, session, version, digest) VALUES (4, 'gone', 0, 0)")
+        raw.execute("DELETE FROM meta")  # a deleted session: the rowids that follow skip it
+        for rowid, (session, rows) in enumerate(sorted(entries.items()), start=5):
+            latest = {key: (version, record) for version, key, record in rows}
+            top = max(version for version, _, _ in rows)
+            raw.execute(
+                "INSERT INTO meta (rowid, session, version, digest) VALUES (?, ?, ?, 9)",
+                (rowid, session, top),
+            )
+            for key, (version, record) in latest.items():
+                raw.execute(
+                    "INSERT INTO items VALUES (?, ?, ?, ?)", (session, key, record, version)
+                )
+        for version, key, record, session in sorted(
+            (v, k, r, session) for session, rows in entries.items() for v, k, r in rows
+        ):  # the sessions' entries interleaved, as writers left them
+            raw.execute(
+                "INSERT INTO journal (session, version, key, record) VALUES (?, ?, ?, ?)",
+                (session, version, key, record),
+            )
+        raw.execute(f"PRAGMA application_id = {0x6D656D63}")  # "memc"
+        raw.execute("PRAGMA user_version = 2")
+    async with SQLiteStore(f"sqlite:///{path}") as target:
+        for session, rows in entries.items():
+            journal = [(e.version, e.key, e.record) for e in await target.read_journal(session)]
+            assert journal == rows
+            later = {key: record for version, key, record in rows if version > 1}
+            assert (await target.read_changes(session, 1)).records == later
+        assert await target.truncate_journal("b", 2) == 3
+        assert await target.commit("a", 3, {"x": b"x4"}, 10) == 4
+        assert (await target.read_changes("a", 3)).records == {"x": b"x4"}
+        assert [e.key for e in await target.read_journal("a", 3)] == ["x"]
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert raw.execute("SELECT number, session FROM meta ORDER BY number").fetchall() == [
+            (5, "a"),
+            (6, "b"),
+        ]
+        indexes = raw.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+        ).fetchall()
+        assert indexes == []
+        # a: one row a version, v1 packed (2 keys); b: cut
+        assert raw.execute("SELECT count(*) FROM journal").fetchone()[0] == 4
 
 
 def test_sqlite_url_forms(tmp_path: Path) -> None:

@@ -3,7 +3,8 @@
 A store holds, per session:
 
 * ``items``: key -> the latest encoded entry for that key, tagged with the session version that
-  last changed it (the index the delta feed reads, so a sync costs what changed, not the size);
+  last changed it (what a store finds a delta by, in an index of items by version or through the
+  journal, so that a sync costs what changed, not the session's size);
 * ``journal``: an append-only list of ``(version, key, entry)``, the recovery journal, whose
   oldest entries may be dropped by ``truncate_journal`` (compaction, once backups cover them);
 * ``meta``: the session version (bumped once per commit), the digest of the live state

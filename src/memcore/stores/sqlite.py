@@ -16,10 +16,16 @@ A damaged file raises ``CorruptedMemoryError`` naming what is wrong.
 
 Layout (WAL mode, so readers never wait for the writer)::
 
-    meta(session, version, digest, next_backup, replaced_at, journal_floor)
-    items(session, key, record, version)          index (session, version): deltas cost what changed
-    journal(id, session, version, key, record)    index (session, version, id)
+    meta(number, session, version, digest, next_backup, replaced_at, journal_floor)
+    items(session, key, record, version)          primary key (session, key), no other index
+    journal(id, session, version, key, record)    one row a commit: id = number << 40 | version
     backups(session, backup_id, version, created_at, blob)
+
+A commit writes three B-trees (meta, items, journal): each index more was a page more in every
+commit's WAL frames (each of the two version indexes cost a one-key commit 3-4 us). A session's
+journal is the rowid range of its number, in version order: reading it, cutting it and a delta
+since a recent version (``sqlite_schema._CHANGED_ROWS``) are seeks into that range. A commit of
+several keys journals them packed in one row (key NULL, a msgpack map of key to record).
 
 Every commit is one ``BEGIN IMMEDIATE`` transaction (the compare-and-set as the meta ``UPDATE``
 of the expected version, then items and journal; or roll back and return None), so concurrent
@@ -57,12 +63,17 @@ from memcore.stores.base import (
 from memcore.stores.sqlite_connection import _INLINE_ROWS
 from memcore.stores.sqlite_locked import SQLiteLockedSync
 from memcore.stores.sqlite_schema import (
+    _CUT_JOURNAL,
     _MARK_CONTENDED,
+    _READ_JOURNAL,
+    MAX_VERSION,
     _blob_cell,
     _commit_rows,
     _commit_unchanged,
     _ensure_store_info,
     _int_cell,
+    _journal_entries,
+    _packed_count,
     _parse_incarnation,
     _records,
     _text_cell,
@@ -264,20 +275,8 @@ class SQLiteStore(SQLiteLockedSync):
         validate_version(since_version)
 
         def work(conn: sqlite3.Connection) -> list[JournalEntry]:
-            rows = conn.execute(
-                "SELECT version, key, record FROM journal WHERE session = ? AND version > ? "
-                "ORDER BY version, id",
-                (session_id, since_version),
-            ).fetchall()
-            what = f"a journal entry of session {session_id!r}"
-            return [
-                JournalEntry(
-                    _int_cell(v, f"{what}: its version"),
-                    _text_cell(k, f"{what}: its key"),
-                    _blob_cell(r, f"{what}: its record"),
-                )
-                for v, k, r in rows
-            ]
+            rows = conn.execute(_READ_JOURNAL, (session_id, since_version)).fetchall()
+            return [JournalEntry(*entry) for entry in _journal_entries(session_id, rows)]
 
         return await self._run(work)
 
@@ -295,9 +294,8 @@ class SQLiteStore(SQLiteLockedSync):
                 floor = min(through_version, int(meta[0]))
                 if floor <= int(meta[1]):
                     return 0
-                dropped = conn.execute(
-                    "DELETE FROM journal WHERE session = ? AND version <= ?", (session_id, floor)
-                ).rowcount
+                cut = conn.execute(_CUT_JOURNAL, (session_id, floor))
+                dropped = sum(1 if k is not None else _packed_count(r) for k, r in cut)
                 conn.execute(
                     "UPDATE meta SET journal_floor = ? WHERE session = ?", (floor, session_id)
                 )
@@ -421,7 +419,8 @@ class SQLiteStore(SQLiteLockedSync):
 
         def work(conn: sqlite3.Connection) -> None:
             def body() -> None:
-                for table in ("items", "journal", "backups", "meta"):
+                conn.execute(_CUT_JOURNAL, (session_id, MAX_VERSION)).fetchall()  # before meta
+                for table in ("items", "backups", "meta"):
                     conn.execute(f"DELETE FROM {table} WHERE session = ?", (session_id,))
                 _ensure_store_info(conn)
                 conn.execute(

@@ -41,8 +41,8 @@ _RESTART_WAIT_MS = 5
 # it over): one large commit (a first sync of 100k items) would leave 100 MB on disk otherwise.
 _WAL_KEPT_BYTES = 16 << 20
 _INLINE_ROWS = 64  # commits of more rows than this always run on the worker thread
-# A commit writes every B-tree page it touches (meta, the item and its version index, the
-# journal entry and its index) whole into the WAL, checksummed: with 2 KiB pages instead of
+# A commit writes every B-tree page it touches (meta, the item, the journal row) whole into the
+# WAL, checksummed: with 2 KiB pages instead of
 # SQLite's 4 KiB a one-key commit's statements take about a quarter less time, while reading a
 # whole 10k-item session takes about a quarter more (more, smaller pages), measured side by side
 # (README, Sync). Syncs commit far more often than replicas pull whole sessions.
@@ -324,8 +324,7 @@ class SQLiteConnection:
         def upgrade() -> None:
             schema = conn.execute("PRAGMA user_version").fetchone()[0]
             for target in range(schema + 1, _SCHEMA_VERSION + 1):
-                for statement in _UPGRADES[target]:
-                    conn.execute(statement)
+                _UPGRADES[target](conn)
             conn.execute(f"PRAGMA user_version = {max(schema, _SCHEMA_VERSION)}")
 
         SQLiteConnection._transaction(conn, upgrade, write=True)

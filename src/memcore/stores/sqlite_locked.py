@@ -38,14 +38,15 @@ from memcore.stores.sqlite_connection import SQLiteConnection
 from memcore.stores.sqlite_schema import (
     _READ_CHANGES,
     _READ_CHANGES_AND_INCARNATION,
+    _changed_records,
     _commit_rows,
     _commit_unchanged,
     _int_cell,
     _parse_incarnation,
-    _records,
     _store_info_exists,
     _to_signed,
     _to_unsigned,
+    next_version,
 )
 from memcore.stores.writer_queue import (
     PATIENCE,
@@ -101,9 +102,7 @@ class SQLiteLockedSync(SQLiteConnection):
         _, version, digest, replaced_at = meta
         return Delta(
             _int_cell(version, f"the version of session {session_id!r}"),
-            _records(session_id, [(k, r) for k, r, _, _ in rows[head:]])
-            if head < len(rows)
-            else {},
+            _changed_records(session_id, rows[head:]),
             _to_unsigned(digest),
             _int_cell(replaced_at, f"replaced_at of session {session_id!r}"),
             # the sync then needs no incarnation() call (None: not made yet, it makes it)
@@ -299,7 +298,7 @@ def conditional_cas(session_id: str, expected: Expected, digest: int) -> tuple[A
     (``CONTENTION_WINDOW``)."""
     incarnation = expected.incarnation
     return (
-        expected.version + 1,
+        next_version(session_id, expected.version),
         _to_signed(digest),
         session_id,
         expected.version,

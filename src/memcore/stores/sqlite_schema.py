@@ -7,28 +7,33 @@ checks that read a cell of a possibly damaged file, and the helpers around them.
 from __future__ import annotations
 
 import functools
+import itertools
+import operator
 import os
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
+
+import msgpack
 
 from memcore.errors import BackendError, CorruptedMemoryError, ValidationError
 from memcore.stores.base import Incarnation
 
 _APPLICATION_ID = 0x6D656D63  # "memc": marks a file as a memcore database
-_SCHEMA_VERSION = 2
+_SCHEMA_VERSION = 3
 _DEFAULT_TIMEOUT = 5.0
 _U64 = 1 << 64
-# what each schema version adds to the one before (applied in order to older files)
-_UPGRADES: dict[int, tuple[str, ...]] = {
-    2: (
-        "ALTER TABLE meta ADD COLUMN replaced_at INTEGER NOT NULL DEFAULT 0",
-        "ALTER TABLE meta ADD COLUMN journal_floor INTEGER NOT NULL DEFAULT 0",
-    ),
-}
 _I64_LIMIT = 1 << 63
+# The journal keeps one row per commit, its id the session's number (meta.number) shifted left
+# by _VERSION_BITS plus the version: a session's journal is one rowid range, in version order,
+# read and cut with no index of its own, and a delta since a version is a seek into it (see
+# _READ_CHANGES). Hence at most 2**40 - 1 versions a session (2.3 years of one-key commits at
+# 15,000 a second) and 2**23 - 1 sessions ever made in one file.
+_VERSION_BITS = 40
+MAX_VERSION = (1 << _VERSION_BITS) - 1
+_MAX_SESSION_NUMBER = (1 << (63 - _VERSION_BITS)) - 1
 # The commit's statements, as constants: sqlite3's statement cache then prepares each once.
 _CAS_META = "UPDATE meta SET version = ?, digest = ? WHERE session = ? AND version = ?"
 _CAS_META_REPLACE = (
@@ -43,16 +48,50 @@ _UPSERT_ITEM = (
     "INSERT INTO items (session, key, record, version) VALUES (?, ?, ?, ?) "
     "ON CONFLICT (session, key) DO UPDATE SET record = excluded.record, version = excluded.version"
 )
+# A delta since version ?2: the journal's rows after it when it holds them all (?2 at or above
+# the floor it was cut to and the last replacement) and they are few (the replica at most
+# _JOURNAL_DELTA_MAX versions behind); else the session's items written after it, by a scan of
+# the session's items (no version index: one less B-tree a commit writes). Journal rows come as
+# (key or '', record, version, 1 if packed); item rows as (key, record, NULL, NULL).
+_JOURNAL_DELTA_MAX = 4096
+_JOURNAL_BASE = (
+    f"(SELECT number << {_VERSION_BITS} FROM meta WHERE session = ?1 AND ?2 > 0 "
+    f"AND ?2 >= journal_floor AND ?2 >= replaced_at AND version - ?2 <= {_JOURNAL_DELTA_MAX})"
+)
+_CHANGED_ROWS = (
+    "SELECT coalesce(key, ''), record, version, key IS NULL FROM journal "
+    f"WHERE id > {_JOURNAL_BASE} + ?2 AND id <= {_JOURNAL_BASE} + {MAX_VERSION} UNION ALL "
+    # (the session NULL when the journal serves: a seek that finds nothing, where a condition
+    # beside it would be tested on every item of the session)
+    "SELECT key, record, NULL, NULL FROM items "
+    f"WHERE session = (SELECT ?1 WHERE {_JOURNAL_BASE} IS NULL) AND version > ?2"
+)
 _READ_CHANGES = (
     "SELECT NULL, version, digest, replaced_at FROM meta WHERE session = ?1 UNION ALL "
-    "SELECT key, record, NULL, NULL FROM items WHERE session = ?1 AND version > ?2"
+    + _CHANGED_ROWS
 )
 _READ_CHANGES_AND_INCARNATION = (
     "SELECT NULL, version, digest, replaced_at FROM meta WHERE session = ?1 UNION ALL "
     "SELECT NULL, name, value, NULL FROM store_info WHERE name IN ('incarnation', ?3) UNION ALL "
-    "SELECT key, record, NULL, NULL FROM items WHERE session = ?1 AND version > ?2"
+    + _CHANGED_ROWS
 )
-_APPEND_JOURNAL = "INSERT INTO journal (session, version, key, record) VALUES (?, ?, ?, ?)"
+# a session's journal rows: its number's range (``number << _VERSION_BITS`` + version)
+_JOURNAL_RANGE = (
+    f"id > (SELECT number << {_VERSION_BITS} FROM meta WHERE session = ?1) + ?2 "
+    f"AND id <= (SELECT number << {_VERSION_BITS} FROM meta WHERE session = ?1) + {MAX_VERSION}"
+)
+_READ_JOURNAL = f"SELECT version, key, record FROM journal WHERE {_JOURNAL_RANGE} ORDER BY id"
+_CUT_JOURNAL = (
+    "DELETE FROM journal WHERE "
+    f"id > (SELECT number << {_VERSION_BITS} FROM meta WHERE session = ?1) "
+    f"AND id <= (SELECT number << {_VERSION_BITS} FROM meta WHERE session = ?1) + ?2 "
+    "RETURNING key, record"
+)
+# a commit's journal row (?3 its one key, or NULL and ?4 its records packed)
+_APPEND_JOURNAL = (
+    "INSERT INTO journal (id, session, version, key, record) "
+    f"SELECT (number << {_VERSION_BITS}) + ?2, ?1, ?2, ?3, ?4 FROM meta WHERE session = ?1"
+)
 # ``commit_if_unchanged``'s compare-and-set: the meta update, only onto the expected version and
 # digest, in the expected store incarnation with the expected deletion count (kept as text '1'
 # when first counted, as an integer after), and not while the session is marked contended
@@ -100,8 +139,10 @@ _COMMIT_ONE_OBJECTS = (
         SELECT NEW.session, NEW.key, NEW.record, NEW.new_version WHERE changes() = 1
         ON CONFLICT (session, key) DO UPDATE
         SET record = excluded.record, version = excluded.version;
-        INSERT INTO journal (session, version, key, record)
-        SELECT NEW.session, NEW.new_version, NEW.key, NEW.record WHERE changes() = 1;
+        INSERT INTO journal (id, session, version, key, record)
+        SELECT (number << {_VERSION_BITS}) + NEW.new_version, NEW.session, NEW.new_version,
+            NEW.key, NEW.record
+        FROM meta WHERE session = NEW.session AND changes() = 1;
     END""",
 )
 _COMMIT_ONE = f"INSERT INTO temp.commit_one VALUES ({', '.join(['?'] * len(_COMMIT_ONE_COLUMNS))})"
@@ -111,9 +152,18 @@ _MARK_CONTENDED = (
     "ON CONFLICT (name) DO UPDATE SET value = excluded.value"
 )
 
+# a commit's journal row: its one key and record, or (key NULL) its records packed (_pack)
+_JOURNAL_TABLE = """CREATE TABLE IF NOT EXISTS {name} (
+        id INTEGER PRIMARY KEY,
+        session TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        key TEXT,
+        record BLOB NOT NULL
+    )"""
 _SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS meta (
-        session TEXT PRIMARY KEY,
+    f"""CREATE TABLE IF NOT EXISTS meta (
+        number INTEGER PRIMARY KEY AUTOINCREMENT CHECK (number <= {_MAX_SESSION_NUMBER}),
+        session TEXT NOT NULL UNIQUE,
         version INTEGER NOT NULL,
         digest INTEGER,
         next_backup INTEGER NOT NULL DEFAULT 1,
@@ -127,15 +177,7 @@ _SCHEMA = (
         version INTEGER NOT NULL,
         PRIMARY KEY (session, key)
     ) WITHOUT ROWID""",
-    "CREATE INDEX IF NOT EXISTS items_by_version ON items (session, version)",
-    """CREATE TABLE IF NOT EXISTS journal (
-        id INTEGER PRIMARY KEY,
-        session TEXT NOT NULL,
-        version INTEGER NOT NULL,
-        key TEXT NOT NULL,
-        record BLOB NOT NULL
-    )""",
-    "CREATE INDEX IF NOT EXISTS journal_by_version ON journal (session, version)",
+    _JOURNAL_TABLE.format(name="journal"),
     """CREATE TABLE IF NOT EXISTS backups (
         session TEXT NOT NULL,
         backup_id INTEGER NOT NULL,
@@ -145,6 +187,44 @@ _SCHEMA = (
         PRIMARY KEY (session, backup_id)
     )""",
 )
+
+
+def _upgrade_to_2(conn: sqlite3.Connection) -> None:
+    conn.execute("ALTER TABLE meta ADD COLUMN replaced_at INTEGER NOT NULL DEFAULT 0")
+    conn.execute("ALTER TABLE meta ADD COLUMN journal_floor INTEGER NOT NULL DEFAULT 0")
+
+
+def _upgrade_to_3(conn: sqlite3.Connection) -> None:
+    """Sessions numbered (their meta rowids kept as numbers), the journal one row a commit in
+    its session's range, and no version indexes."""
+    conn.execute("ALTER TABLE meta RENAME TO meta_2")
+    conn.execute(_SCHEMA[0])
+    columns = "session, version, digest, next_backup, replaced_at, journal_floor"
+    conn.execute(
+        f"INSERT INTO meta (number, {columns}) SELECT rowid, {columns} FROM meta_2 ORDER BY rowid"
+    )
+    conn.execute("DROP TABLE meta_2")
+    conn.execute("ALTER TABLE journal RENAME TO journal_2")
+    conn.execute(_JOURNAL_TABLE.format(name="journal"))
+    # (a journal row of a session without a meta row could not be read before either)
+    old = conn.execute(
+        "SELECT j.session, j.version, j.key, j.record FROM journal_2 j "
+        "JOIN meta m ON m.session = j.session ORDER BY m.number, j.version, j.id"
+    )
+    writer = conn.cursor()
+    for (session_id, version), group in itertools.groupby(old, key=operator.itemgetter(0, 1)):
+        rows = [(key, record) for _, _, key, record in group]
+        key, record = rows[0] if len(rows) == 1 else (None, _pack(rows))
+        writer.execute(_APPEND_JOURNAL, (session_id, version, key, record))
+    conn.execute("DROP TABLE journal_2")
+    conn.execute("DROP INDEX IF EXISTS items_by_version")
+
+
+# what each schema version changes in the one before (applied in order to older files)
+_UPGRADES: dict[int, Callable[[sqlite3.Connection], None]] = {
+    2: _upgrade_to_2,
+    3: _upgrade_to_3,
+}
 
 
 def _to_signed(digest: int) -> int:
@@ -181,7 +261,7 @@ def _text_cell(value: object, what: str) -> str:
 # the columns every table must have: a damaged schema is named at open, not at some later query
 _COLUMNS: dict[str, frozenset[str]] = {
     "meta": frozenset(
-        ("session", "version", "digest", "next_backup", "replaced_at", "journal_floor")
+        ("number", "session", "version", "digest", "next_backup", "replaced_at", "journal_floor")
     ),
     "items": frozenset(("session", "key", "record", "version")),
     "journal": frozenset(("id", "session", "version", "key", "record")),
@@ -230,23 +310,20 @@ def parse_sqlite_url(url: str) -> tuple[str, float, str]:
     return path, timeout, synchronous
 
 
-#: Up to this many rows, a commit writes its items, and its journal entries, with one multi-row
-#: statement each (numbered parameters: the session, the version, then each key and record):
-#: stepping one statement per row cost a group commit of 4 keys about a tenth of its time.
+#: Up to this many rows, a commit writes its items with one multi-row statement (numbered
+#: parameters: the session, the version, then each key and record): stepping one statement per
+#: row cost a group commit of 4 keys about a tenth of its time.
 _ROWS_AT_ONCE = 64
 
 
 @functools.lru_cache(maxsize=_ROWS_AT_ONCE)
-def _many_rows(n: int) -> tuple[str, str]:
-    """The item upsert and the journal append of ``n`` rows."""
-    pairs = [(f"?{3 + 2 * i}", f"?{4 + 2 * i}") for i in range(n)]
-    items = ", ".join(f"(?1, {key}, {record}, ?2)" for key, record in pairs)
-    entries = ", ".join(f"(?1, ?2, {key}, {record})" for key, record in pairs)
+def _many_rows(n: int) -> str:
+    """The item upsert of ``n`` rows."""
+    rows = ", ".join(f"(?1, ?{3 + 2 * i}, ?{4 + 2 * i}, ?2)" for i in range(n))
     return (
-        f"INSERT INTO items (session, key, record, version) VALUES {items} "
+        f"INSERT INTO items (session, key, record, version) VALUES {rows} "
         "ON CONFLICT (session, key) DO UPDATE "
-        "SET record = excluded.record, version = excluded.version",
-        f"INSERT INTO journal (session, version, key, record) VALUES {entries}",
+        "SET record = excluded.record, version = excluded.version"
     )
 
 
@@ -258,22 +335,80 @@ def _write_rows(
     *,
     journal: bool,
 ) -> None:
-    """A commit's item upserts and, unless ``journal`` is False (``replace_state``), its
-    journal entries: one statement for each table up to ``_ROWS_AT_ONCE`` rows."""
+    """A commit's item upserts (one statement up to ``_ROWS_AT_ONCE`` rows) and, unless
+    ``journal`` is False (``replace_state``), its journal row (the session's meta row exists)."""
     if not rows:
         return
     if len(rows) <= _ROWS_AT_ONCE:
-        upsert, append = _many_rows(len(rows))
-        parameters = [session_id, version]
+        parameters: list[object] = [session_id, version]
         for key, record in rows:
             parameters += (key, record)
-        conn.execute(upsert, parameters)
-        if journal:
-            conn.execute(append, parameters)
-        return
-    conn.executemany(_UPSERT_ITEM, [(session_id, k, r, version) for k, r in rows])
+        conn.execute(_many_rows(len(rows)), parameters)
+    else:
+        conn.executemany(_UPSERT_ITEM, [(session_id, k, r, version) for k, r in rows])
     if journal:
-        conn.executemany(_APPEND_JOURNAL, [(session_id, version, k, r) for k, r in rows])
+        entry = (*rows[0],) if len(rows) == 1 else (None, _pack(rows))
+        if conn.execute(_APPEND_JOURNAL, (session_id, version, *entry)).rowcount != 1:
+            raise BackendError(f"session {session_id!r} has no meta row to journal under")
+
+
+def _pack(rows: list[tuple[str, bytes]]) -> bytes:
+    """A commit's records in one journal row: a msgpack map of key to record."""
+    return msgpack.packb(dict(rows), use_bin_type=True)  # type: ignore[no-any-return]
+
+
+def _unpack(blob: bytes, what: str) -> list[tuple[str, bytes]]:
+    """``_pack``'s rows back; ``CorruptedMemoryError`` when ``blob`` is not one."""
+    try:
+        records = msgpack.unpackb(blob, raw=False, use_list=False, strict_map_key=True)
+    except Exception as exc:  # msgpack's errors have no common base: any failure is damage
+        raise CorruptedMemoryError(f"{what} does not decode ({exc})") from None
+    if not isinstance(records, dict) or not all(
+        isinstance(k, str) and k and isinstance(r, bytes) for k, r in records.items()
+    ):
+        raise CorruptedMemoryError(f"{what} is not a map of keys to records")
+    return list(records.items())
+
+
+def _packed_count(blob: object) -> int:
+    """How many records a packed journal row holds, by its msgpack map header alone (0 when
+    it has none: a damaged row counts for nothing)."""
+    if not isinstance(blob, bytes) or not blob:
+        return 0
+    head = blob[0]
+    if 0x80 <= head <= 0x8F:
+        return head & 0x0F
+    width = {0xDE: 2, 0xDF: 4}.get(head, 0)
+    return int.from_bytes(blob[1 : 1 + width], "big") if len(blob) > width > 0 else 0
+
+
+def _journal_entries(
+    session_id: str, rows: list[tuple[object, object, object]]
+) -> list[tuple[int, str, bytes]]:
+    """(version, key, record) of each entry in journal rows (version, key, record), a packed
+    row (key NULL) giving one per record."""
+    what = f"a journal entry of session {session_id!r}"
+    entries: list[tuple[int, str, bytes]] = []
+    for version, key, record in rows:
+        v = _int_cell(version, f"{what}: its version")
+        blob = _blob_cell(record, f"{what}: its record")
+        if key is None:
+            entries += ((v, k, r) for k, r in _unpack(blob, f"{what} (version {v})"))
+        else:
+            entries.append((v, _text_cell(key, f"{what}: its key"), blob))
+    return entries
+
+
+def _changed_records(session_id: str, rows: list[Any]) -> dict[str, bytes]:
+    """The records of a delta's rows (see ``_CHANGED_ROWS``), the last of each key kept."""
+    if not rows:
+        return {}
+    if rows[0][3] is None:  # the session's items
+        return _records(session_id, [(k, r) for k, r, _, _ in rows])
+    if any(packed for _, _, _, packed in rows):
+        entries = _journal_entries(session_id, [(v, None if p else k, r) for k, r, v, p in rows])
+        return _records(session_id, [(k, r) for _, k, r in entries])
+    return _records(session_id, [(k, r) for k, r, _, _ in rows])
 
 
 def _commit_unchanged(
@@ -297,6 +432,16 @@ def _commit_unchanged(
     return new
 
 
+def next_version(session_id: str, version: int) -> int:
+    """The version a commit onto ``version`` makes; ``BackendError`` past ``MAX_VERSION``."""
+    if version >= MAX_VERSION:
+        raise BackendError(
+            f"session {session_id!r} is at version {version}, the last one this file format "
+            "numbers: copy its state to a new session (replace_state keeps the version)"
+        )
+    return version + 1
+
+
 def _commit_rows(
     conn: sqlite3.Connection,
     session_id: str,
@@ -309,7 +454,7 @@ def _commit_rows(
     """A commit's writes inside the caller's write transaction: the compare-and-set as the meta
     ``UPDATE`` itself (one statement, no read first; a new session's meta row made at version
     0), then the rows. None, and nothing written, when another writer moved the session."""
-    new = expected_version + 1
+    new = next_version(session_id, expected_version)
     moved = conn.execute(
         _CAS_META_REPLACE if replace else _CAS_META,
         (new, stored_digest, session_id, expected_version),
