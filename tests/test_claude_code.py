@@ -532,6 +532,49 @@ def test_forced_session_and_truncation(main_file: Path) -> None:
     assert "more characters]" in long.content
 
 
+def test_a_compaction_summary_keeps_its_request_whole(tmp_path: Path) -> None:
+    """Claude Code's summary is cut like any text, but its request section (often past the
+    cut: an analysis comes first) is kept whole in the item's metadata, for the digest."""
+    text = (
+        "This session is being continued from a previous conversation.\n\nAnalysis:\n"
+        + "word " * 40
+        + "\n\nSummary:\n1. Primary Request and Intent:\n   The user asked to rename "
+        "`plugin-typegen` and to add **`insert()`**.\n\n2. Key Technical Concepts:\n   - Bun\n"
+    )
+    records = [_user(_u(1), None, "2026-01-05T10:00:00.000Z", text, isCompactSummary=True)]
+    path = tmp_path / f"{SESSION}.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    (summary,) = parse_transcript(path, max_chars=100).items
+    assert summary.metadata["kind"] == "summary"
+    assert summary.metadata["compaction"] is True
+    assert "more characters]" in summary.content
+    assert "rename" not in summary.content
+    assert summary.metadata["request"] == (
+        "The user asked to rename `plugin-typegen` and to add `insert()`."
+    )
+
+
+def test_files_attached_to_a_request_are_part_of_it(tmp_path: Path) -> None:
+    """An app's instruction block listing attached files is dropped, but the files it names are
+    the request (a plan, a failure log): kept with the user's words, relative to the project."""
+    block = (
+        "<system_instruction>\nThe user has attached these files. Read them before proceeding.\n"
+        f"- {PROJECT}/.context/plan.md\n- /tmp/attachments/ci failure.log\n"
+        "</system_instruction>\n\n"
+    )
+    records = [
+        _user(_u(1), None, "2026-01-05T10:00:00.000Z", block + "implement"),
+        _user(_u(2), _u(1), "2026-01-05T10:00:01.000Z", block),
+    ]
+    path = tmp_path / f"{SESSION}.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    items = parse_transcript(path).items
+    assert [(item.metadata["kind"], item.content) for item in items] == [
+        ("task", "implement (attached: `.context/plan.md`, `/tmp/attachments/ci failure.log`)"),
+        ("task", "the attached `.context/plan.md`, `/tmp/attachments/ci failure.log`"),
+    ]
+
+
 def test_non_utf8_and_empty_files(tmp_path: Path) -> None:
     path = tmp_path / f"{SESSION}.jsonl"
     path.write_bytes(b'\xff\xfe{"type": "user"}\n\n')

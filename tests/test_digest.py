@@ -19,6 +19,7 @@ import memcore.digest_lines
 import memcore.digest_prose
 from memcore import MemoryItem, SessionDigest, count_tokens, session_digest
 from memcore.claude_code import KIND_PRIORITY, parse_lines, parse_transcript
+from memcore.claude_code.compaction import summary_request, summary_statements
 from memcore.digest_lines import build_candidates, spare_lines
 from memcore.digest_work import FileWork, file_lines
 from memcore.errors import ValidationError
@@ -409,6 +410,58 @@ def test_after_a_compaction_the_items_it_summarized_speak_only_when_room_is_left
     assert roomy.index("load_old_0") < roomy.index("load_config")  # in session order
     # without the summary, the earlier items are ordinary lines
     assert "old_" in session_digest([*before, *since], 90).text
+
+
+_CLAUDE_SUMMARY = """This session is being continued from a previous conversation that ran out \
+of context. The summary below covers the earlier portion of the conversation.
+
+Analysis:
+Let me chronologically analyze the conversation.
+
+Summary:
+1. Primary Request and Intent:
+   The user attached a plan file (`.context/plan.md`) and said "implement". The plan has two parts:
+   - **Part 1**: Rename `plugin-typegen` to `plugin-codegen`
+   - **Part 2**: Add an `insert` method to `ClickHouseExecutor`
+
+2. Key Technical Concepts:
+   - Monorepo with workspace packages (`@chkit/core`, `@chkit/cli`)
+
+3. Files and Code Sections:
+   - `packages/clickhouse/src/index.ts`: added `insert<T>()` to the executor.
+
+6. All user messages:
+   - "implement `the_quoted_request()`"
+
+7. Pending Tasks:
+   - Update `README.md` for the rename.
+"""
+
+
+def test_a_compaction_summary_tells_what_was_asked_and_its_statements() -> None:
+    """Its request section is a request (the requests themselves are gone from what followed);
+    the user's messages quoted again are no statements of the work."""
+    summary = MemoryItem(
+        "sum",
+        _CLAUDE_SUMMARY,
+        metadata={"source": "claude-code", "kind": "summary", "compaction": True},
+        created_at=T0,
+    )
+    since = _agent(5, "All 17 tests pass after `renderIngestFunction()`.", kind="fact")
+    digest = session_digest([summary, since], 600)
+    asked = digest.sections["asked"]
+    assert asked.startswith("- Before the compaction (Claude's summary): The user attached")
+    assert "- Part 1: Rename `plugin-typegen` to `plugin-codegen`" in asked  # no bold marks
+    decisions = digest.sections["decisions"]
+    assert "`insert<T>()`" in decisions
+    assert "`README.md`" in decisions
+    assert "renderIngestFunction" in decisions
+    for listed in ("the_quoted_request", "plugin-typegen"):
+        assert listed not in decisions
+    assert summary_request("no sections here") == []
+    assert "Monorepo" in summary_statements(_CLAUDE_SUMMARY)
+    assert "the_quoted_request" not in summary_statements(_CLAUDE_SUMMARY)
+    assert "Let me chronologically" in summary_statements(_CLAUDE_SUMMARY)
 
 
 @needs_data

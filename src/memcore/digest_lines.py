@@ -18,6 +18,7 @@ from typing import Any
 
 from memcore._kernels import pipeline, prose
 from memcore.claude_code.commands import normalize_command, one_line
+from memcore.claude_code.compaction import summary_request
 from memcore.claude_code.tools import quoted_list
 from memcore.claude_code.transcripts import KIND_PRIORITY
 from memcore.digest_prose import (
@@ -79,6 +80,9 @@ _BRIEF_CALLS = {
     "Task": "The agent's brief to a sub-agent",
 }
 _REQUEST_WORDS = 150
+#: The words of a compaction summary's request said in its line; its sentences past them that
+#: name something exact are lines of their own, as a long request's are.
+_SUMMARY_WORDS = 40
 _NOTE_WORDS = 80
 
 
@@ -160,6 +164,8 @@ def build_candidates(items: Sequence[MemoryItem], root: str | None = None) -> li
                 out.append(_search(item, seq, recency))
             continue
         if meta.get("report") or (named and kind in _STATEMENT_KINDS and not meta.get("meta")):
+            if kind == "summary" and meta.get("compaction") is True:
+                out.extend(_summary_request(item, seq))
             found = statements(item, seq, recency, seen_sentences)
             if any(c.score >= 5 for c in found):
                 last_conclusion = seq
@@ -312,10 +318,27 @@ def _how_said(text: str, words: int) -> str:
     return "asked"
 
 
-def _request_rest(flat: str, words: list[str], seq: int) -> list[Candidate]:
+def _summary_request(item: MemoryItem, seq: int) -> list[Candidate]:
+    """What a compaction summary says the user asked, as a request: the requests themselves are
+    in the summarized part, gone from what the agent saw since, and often from the transcript
+    too (a session continued from another). The importer keeps it whole in ``request``."""
+    kept = item.metadata.get("request")
+    words = kept.split() if isinstance(kept, str) else summary_request(item.content)
+    if not words:
+        return []
+    line = f"- Before the compaction (Claude's summary): {cut_word_list(words, _SUMMARY_WORDS)}"
+    out = [Candidate("asked", seq, 8.0, line)]
+    if len(words) > _SUMMARY_WORDS:
+        out.extend(_request_rest(" ".join(words), words, seq, _SUMMARY_WORDS))
+    return out
+
+
+def _request_rest(
+    flat: str, words: list[str], seq: int, said: int = _REQUEST_WORDS
+) -> list[Candidate]:
     """Sentences past the cut of a long request (``flat``: its ``words`` joined by single
     spaces) that name something exact."""
-    cut = len(" ".join(words[:_REQUEST_WORDS]))
+    cut = len(" ".join(words[:said]))
     rest = flat[cut:]
     out: list[Candidate] = []
     for start, end in pipeline.split_sentences(rest):

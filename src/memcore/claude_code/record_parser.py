@@ -19,10 +19,12 @@ from typing import Any
 
 from memcore.claude_code.background import as_command_result, read_task_output, still_running
 from memcore.claude_code.commands import one_line
+from memcore.claude_code.compaction import summary_request
 from memcore.claude_code.links import FixLinker
 from memcore.claude_code.records import (
     COMPACTION_PREFIX,
     assistant_statement,
+    attached_files,
     classify_user_text,
     command_text,
     scaffolding_kind,
@@ -60,6 +62,10 @@ KIND_PRIORITY: dict[str, Priority] = {
 }
 #: Tools whose results are cheap to get again (a file can be re-read): kept at low priority.
 _REREADABLE = {"Read", "Grep", "Glob", "NotebookRead", "WebFetch", "WebSearch", "TodoWrite"}
+
+
+#: The most words of a compaction summary's request kept in its item's metadata.
+_REQUEST_WORDS_KEPT = 600
 
 
 def _truncate(text: str, max_chars: int) -> str:
@@ -285,9 +291,19 @@ class RecordParser:
             self.add(item_id, "fact", text, when, {**meta, "statement": statement}, priority)
             return
         if rec.get("isCompactSummary") or text.startswith(COMPACTION_PREFIX):
-            self.add(item_id, "summary", text, when, {**meta, "compaction": True})
+            # its request whole, wherever the cut of its text falls (a digest says it: often the
+            # only account left of what was asked)
+            compaction: dict[str, Any] = {"compaction": True}
+            request = summary_request(text)
+            if request:
+                compaction["request"] = " ".join(request[:_REQUEST_WORDS_KEPT])
+            self.add(item_id, "summary", text, when, {**meta, **compaction})
             return
         own = strip_wrappers(text)
+        attached = attached_files(text, rec.get("cwd"))
+        if attached:  # what the user attached is part of the request
+            files = ", ".join(f"`{path}`" for path in attached)
+            own = f"{own} (attached: {files})" if own else f"the attached {files}"
         scaffolding = scaffolding_kind(text) if not own or own == text else None
         if scaffolding is None and not own:
             scaffolding = "wrapper-only"

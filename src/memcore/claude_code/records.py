@@ -144,6 +144,25 @@ def unglue_lists(text: str) -> str:
     return "".join(pieces)
 
 
+#: Files an app attached to the user's message, listed in an instruction block (Conductor:
+#: "The user has attached these files. Read them before proceeding." then "- /path" lines).
+_ATTACHED = re.compile(r"(?s)<system_instruction>\s*The user has attached these files\b(.*?)</")
+_LISTED_PATH = re.compile(r"(?m)^[ \t]*- (\S[^\n]*?)[ \t]*$")
+
+
+def attached_files(text: str, cwd: object = None) -> list[str]:
+    """The files an instruction block says the user attached to ``text``, relative to ``cwd``
+    when inside it: they are the request (a plan, a log), though the block itself is not."""
+    if "has attached these files" not in text:
+        return []
+    here = f"{cwd.rstrip('/')}/" if isinstance(cwd, str) and cwd.strip("/") else None
+    found: list[str] = []
+    for block in _ATTACHED.findall(text):
+        for path in _LISTED_PATH.findall(block):
+            found.append(path[len(here) :] if here and path.startswith(here) else path)
+    return found
+
+
 def strip_wrappers(text: str) -> str:
     """The user's own words: text without the instruction blocks tools wrap around it
     (``<system-reminder>``, ``<system_instruction>``)."""
@@ -243,6 +262,7 @@ __all__ = [
     "SESSION_CONTROL",
     "STATEMENT_PRIORITY",
     "assistant_statement",
+    "attached_files",
     "classify_user_text",
     "command_text",
     "is_session_control",

@@ -1,0 +1,49 @@
+"""Claude Code's compaction summary, read by its sections.
+
+The summary Claude Code writes when it compacts a session numbers its sections ("1. Primary
+Request and Intent:", "2. Key Technical Concepts:", "3. Files and Code Sections:", ... "9.
+Optional Next Step:"). Its request section is what the user asked before the compaction, often
+the only account of it left (a session continued from another starts with the summary); the
+other sections are statements like the agent's own, except the user's messages quoted again
+and the request (a request, not a statement).
+"""
+
+from __future__ import annotations
+
+import re
+
+#: A section's heading: its number, its title (bold or not), a colon.
+_HEADING = re.compile(r"(?m)^[ \t]*\d+\.[ \t]*\**([A-Z][A-Za-z ,&/-]{2,60}?)\**[ \t]*:\**")
+_REQUEST = "primary request and intent"
+#: Sections whose lines are no statements of the session's work.
+_NOT_STATEMENTS = frozenset({_REQUEST, "all user messages"})
+
+
+def _sections(summary: str) -> list[tuple[str, int, int]]:
+    """(lowercased title, start, end) of each numbered section, the text before the first one
+    (the summary's preamble and analysis) under the title ""."""
+    heads = list(_HEADING.finditer(summary))
+    out = [("", 0, heads[0].start() if heads else len(summary))]
+    for at, head in enumerate(heads):
+        end = heads[at + 1].start() if at + 1 < len(heads) else len(summary)
+        out.append((head.group(1).strip().lower(), head.end(), end))
+    return out
+
+
+def summary_request(summary: str) -> list[str]:
+    """The words of the summary's "Primary Request and Intent" section (markdown bold marks
+    removed); empty when it has none."""
+    for title, start, end in _sections(summary):
+        if title == _REQUEST:
+            return summary[start:end].replace("**", "").split()
+    return []
+
+
+def summary_statements(summary: str) -> str:
+    """The summary without the sections that hold no statements of the work (see
+    ``_NOT_STATEMENTS``): what its sentences are taken from."""
+    kept = [summary[s:e] for title, s, e in _sections(summary) if title not in _NOT_STATEMENTS]
+    return "\n".join(kept)
+
+
+__all__ = ["summary_request", "summary_statements"]
