@@ -229,11 +229,9 @@ async def test_sqlite_schema_1_file_is_upgraded_in_place(tmp_path: Path) -> None
         assert raw.execute("PRAGMA user_version").fetchone()[0] == 3
 
 
-async def test_sqlite_schema_2_journal_becomes_one_row_a_commit(tmp_path: Path) -> None:
-    """A schema-2 file (journal rows one a key, two version indexes) opens as schema 3: every
-    journal entry is still read in order, the sessions keep their meta rows (numbered by their
-    old rowids) and their deltas, the indexes are gone and commits go on."""
-    path = tmp_path / "v2.db"
+def _schema_2_file(path: Path) -> dict[str, list[tuple[int, str, bytes]]]:
+    """A file as memcore wrote it with schema 2 (journal rows one a key, two version indexes),
+    two sessions numbered 5 and 6 (a deleted one before them), and their journal entries."""
     entries = {
         "a": [(1, "x", b"x1"), (1, "y", b"y1"), (2, "x", b"x2"), (3, "z", b"z3")],
         "b": [(1, "p", b"p1"), (2, "p", b"p2"), (2, "q", b"q2")],
@@ -281,6 +279,15 @@ async def test_sqlite_schema_2_journal_becomes_one_row_a_commit(tmp_path: Path) 
             )
         raw.execute(f"PRAGMA application_id = {0x6D656D63}")  # "memc"
         raw.execute("PRAGMA user_version = 2")
+    return entries
+
+
+async def test_sqlite_schema_2_journal_becomes_one_row_a_commit(tmp_path: Path) -> None:
+    """A schema-2 file (journal rows one a key, two version indexes) opens as schema 3: every
+    journal entry is still read in order, the sessions keep their meta rows (numbered by their
+    old rowids) and their deltas, the indexes are gone and commits go on."""
+    path = tmp_path / "v2.db"
+    entries = _schema_2_file(path)
     async with SQLiteStore(f"sqlite:///{path}") as target:
         for session, rows in entries.items():
             journal = [(e.version, e.key, e.record) for e in await target.read_journal(session)]
@@ -303,6 +310,32 @@ async def test_sqlite_schema_2_journal_becomes_one_row_a_commit(tmp_path: Path) 
         assert indexes == []
         # a: one row a version, v1 packed (2 keys); b: cut
         assert raw.execute("SELECT count(*) FROM journal").fetchone()[0] == 4
+
+
+async def test_a_read_only_open_upgrades_an_older_file_it_may_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The commands that only look, and the session-start hook, keep working across a memcore
+    upgrade: an older file is upgraded in place first when it can be written; one that cannot
+    be is refused with what to do, and left as it was."""
+    path = tmp_path / "v2.db"
+    entries = _schema_2_file(path)
+    unwritable = tmp_path / "unwritable.db"
+    _schema_2_file(unwritable)
+    monkeypatch.setattr(
+        "memcore.stores.sqlite_connection.os.access",
+        lambda where, mode: "unwritable" not in str(where),
+    )
+    async with SQLiteStore(f"sqlite:///{path}", read_only=True) as reader:
+        journal = [(e.version, e.key, e.record) for e in await reader.read_journal("a")]
+        assert journal == entries["a"]
+        assert (await reader.read_changes("b", 1)).records == {"p": b"p2", "q": b"q2"}
+    async with SQLiteStore(f"sqlite:///{unwritable}", read_only=True) as reader:
+        with pytest.raises(BackendError, match="older memcore schema and cannot be written"):
+            await reader.read_changes("a", 0)
+    for file, schema in ((path, 3), (unwritable, 2)):
+        with sqlite3.connect(file) as raw:
+            assert raw.execute("PRAGMA user_version").fetchone()[0] == schema
 
 
 def test_sqlite_url_forms(tmp_path: Path) -> None:

@@ -7,11 +7,12 @@ fsync every commit and survive power loss, not just crashes). ``sqlite:///:memor
 the database is then private to this store object and is gone once it is closed.
 
 ``read_only=True`` opens an existing file with ``?mode=ro`` (falling back to ``immutable=1`` on
-read-only media) and never creates, upgrades or writes anything; ``create=False`` opens an
-existing file for writing but refuses to create one. A new database's folder is made 0700 and
-its files 0600 (the database, the ``-wal``/``-shm`` files SQLite gives the same mode, and the
-``-writers`` and ``-waiters`` files of the writer queue, see ``memcore.stores.writer_queue``):
-they hold users' transcripts. New files use 2 KiB pages (see ``sqlite_connection._PAGE_SIZE``).
+read-only media) and never creates or writes anything, except that a file of an older memcore schema
+is upgraded in place first when this process can write it (else it is refused); ``create=False``
+opens an existing file for writing but refuses to create one. A new database's folder is made 0700
+and its files 0600 (the database, the ``-wal``/``-shm`` files SQLite gives the same mode, and the
+``-writers`` and ``-waiters`` files of the writer queue, see ``memcore.stores.writer_queue``): they
+hold users' transcripts. New files use 2 KiB pages (see ``sqlite_connection._PAGE_SIZE``).
 A damaged file raises ``CorruptedMemoryError`` naming what is wrong.
 
 Layout (WAL mode, so readers never wait for the writer)::

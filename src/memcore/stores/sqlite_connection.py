@@ -222,9 +222,10 @@ class SQLiteConnection:
             raise
         return conn
 
-    def _open_read_only(self) -> sqlite3.Connection:
+    def _open_read_only(self, upgraded: bool = False) -> sqlite3.Connection:
         """``mode=ro``; where that cannot read (read-only media: no ``-shm`` file can be made),
-        ``immutable=1``, which trusts that nothing else writes the file."""
+        ``immutable=1``, which trusts that nothing else writes the file. A file of an older
+        schema is first upgraded in place when it can be written (``_upgrade_in_place``)."""
         uri = Path(self.path).absolute().as_uri()
         conn: sqlite3.Connection | None = None
         for options in ("?mode=ro", "?mode=ro&immutable=1"):
@@ -244,15 +245,36 @@ class SQLiteConnection:
                     raise
         assert conn is not None
         try:
-            if self._check_schema(conn) < _SCHEMA_VERSION:
-                raise BackendError(
-                    f"{self.path!r} has an older memcore schema: run a writing command on it "
-                    "once (e.g. `memcore backup`) to upgrade it, then read it read-only"
-                )
+            older = self._check_schema(conn) < _SCHEMA_VERSION
         except BaseException:
             conn.close()
             raise
-        return conn
+        if not older:
+            return conn
+        conn.close()
+        if not upgraded and self._upgrade_in_place():
+            return self._open_read_only(upgraded=True)
+        raise BackendError(
+            f"{self.path!r} has an older memcore schema and cannot be written here: run a "
+            "writing command on it once (e.g. `memcore backup`) where it can, to upgrade it"
+        )
+
+    def _upgrade_in_place(self) -> bool:
+        """Upgrade an older file for a read-only open, if this process may write it: the
+        commands that only look and the session-start hook would otherwise fail on every file
+        an earlier memcore wrote, until something wrote to it. An upgrade keeps every row and
+        creates nothing; a file that cannot be written is left as it is (False)."""
+        path = Path(self.path)
+        if not (os.access(path, os.W_OK) and os.access(path.absolute().parent, os.W_OK)):
+            return False
+        conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+            if self._check_schema(conn) < _SCHEMA_VERSION:
+                self._upgrade(conn)
+        finally:
+            conn.close()
+        return True
 
     def _check_schema(self, conn: sqlite3.Connection) -> int:
         """The file's memcore schema version, once it is known to be one this memcore reads."""
