@@ -158,13 +158,13 @@ async def damage_journal_where(
         path = store.path  # type: ignore[attr-defined]
         with contextlib.closing(sqlite3.connect(path)) as conn, conn:
             rows = conn.execute(
-                "SELECT id, version, record FROM journal WHERE session = ? ORDER BY id",
+                "SELECT id, version, record FROM commits WHERE session = ? ORDER BY id",
                 (SESSION,),
             ).fetchall()
             for i, (row_id, v, record) in enumerate(rows):
                 if pick(i, v):
                     conn.execute(
-                        "UPDATE journal SET record = ? WHERE id = ?",
+                        "UPDATE commits SET record = ? WHERE id = ?",
                         (flip(record, byte, mask), row_id),
                     )
                     hit += 1

@@ -220,7 +220,7 @@ async def _read_everything(url: str) -> None:
 _WITHOUT_NOT_NULL = (
     "PRAGMA writable_schema = ON",
     "UPDATE sqlite_master SET sql = replace(sql, 'record BLOB NOT NULL', 'record BLOB') "
-    "WHERE name = 'journal'",
+    "WHERE name = 'commits'",
     _REOPEN,
 )
 
@@ -232,10 +232,10 @@ _WITHOUT_NOT_NULL = (
         (("PRAGMA user_version = -3",), "schema version is -3"),
         (("UPDATE items SET record = 'text'",), "record of key 'k' of session 's' is not a blob"),
         (("UPDATE items SET record = 4398046511104",), "is not a blob (found int)"),
-        ((*_WITHOUT_NOT_NULL, "UPDATE journal SET record = NULL"), "its record is not a blob"),
+        ((*_WITHOUT_NOT_NULL, "UPDATE commits SET record = NULL"), "its record is not a blob"),
         (("UPDATE meta SET version = 'x'",), "version of session 's' is not an integer"),
         (("UPDATE meta SET digest = 'x'",), "digest is not an integer"),
-        (("UPDATE journal SET version = 'x'",), "journal entry of session 's': its version"),
+        (("UPDATE commits SET version = 'x'",), "journal entry of session 's': its version"),
         (("ALTER TABLE items RENAME COLUMN record TO r",), "table 'items' lacks record"),
     ],
     ids=[
@@ -264,7 +264,7 @@ def test_every_flipped_schema_byte_raises_only_memcore_errors(
     """The probe's flipped byte in ``sqlite_master`` gave UnicodeDecodeError: every byte of the
     schema text, flipped, either still reads or raises a MemcoreError."""
     data = intact_db.read_bytes()
-    tables = [data.index(f"CREATE TABLE {name}".encode()) for name in ("meta", "items", "journal")]
+    tables = [data.index(f"CREATE TABLE {name}".encode()) for name in ("meta", "items", "commits")]
     start, end = min(tables), max(tables) + 200
     path = tmp_path / "flipped.db"
     outcomes: dict[str, int] = {}

@@ -157,7 +157,7 @@ async def test_a_damaged_packed_journal_row_is_named(tmp_path: Path) -> None:
     async with SQLiteStore(f"sqlite:///{path}") as store:
         await store.commit("s", 0, {"a": b"1", "b": b"2"}, 1)
     with sqlite3.connect(path) as raw:
-        raw.execute("UPDATE journal SET record = x'c1ff' WHERE key IS NULL")
+        raw.execute("UPDATE commits SET record = x'c1ff' WHERE key IS NULL")
     async with SQLiteStore(f"sqlite:///{path}") as store:
         with pytest.raises(CorruptedMemoryError, match="journal entry of session 's'"):
             await store.read_journal("s")

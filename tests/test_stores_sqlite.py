@@ -168,7 +168,7 @@ async def test_sqlite_creates_parent_dirs_and_uses_wal(tmp_path: Path) -> None:
         # a delta is a seek into the session's journal range (or a scan of its items): a
         # commit writes no index beside the three tables
         plan = raw.execute("EXPLAIN QUERY PLAN " + _READ_CHANGES, ("s", 1)).fetchall()
-        assert any("SEARCH journal USING INTEGER PRIMARY KEY" in str(row) for row in plan)
+        assert any("SEARCH commits USING INTEGER PRIMARY KEY" in str(row) for row in plan)
         assert any("SEARCH items USING PRIMARY KEY (session=?)" in str(row) for row in plan)
         indexes = raw.execute(
             "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
@@ -309,7 +309,7 @@ async def test_sqlite_schema_2_journal_becomes_one_row_a_commit(tmp_path: Path) 
         ).fetchall()
         assert indexes == []
         # a: one row a version, v1 packed (2 keys); b: cut
-        assert raw.execute("SELECT count(*) FROM journal").fetchone()[0] == 4
+        assert raw.execute("SELECT count(*) FROM commits").fetchone()[0] == 4
 
 
 async def test_a_read_only_open_upgrades_an_older_file_it_may_write(
@@ -336,6 +336,29 @@ async def test_a_read_only_open_upgrades_an_older_file_it_may_write(
     for file, schema in ((path, 3), (unwritable, 2)):
         with sqlite3.connect(file) as raw:
             assert raw.execute("PRAGMA user_version").fetchone()[0] == schema
+
+
+async def test_an_older_memcore_still_writing_an_upgraded_file_is_refused(tmp_path: Path) -> None:
+    """A process of an older memcore that had the file open when it was upgraded (a long-lived
+    MCP server) writes its journal entries into ``journal``: refused whole, saying what to do,
+    where they would have landed in another session's range."""
+    path = tmp_path / "v2.db"
+    _schema_2_file(path)
+    async with SQLiteStore(f"sqlite:///{path}") as store:
+        assert await store.commit("a", 3, {"x": b"x4"}, 10) == 4
+    with sqlite3.connect(path, isolation_level=None) as raw:  # as schema 2's commit wrote
+        raw.execute("BEGIN IMMEDIATE")
+        raw.execute("UPDATE meta SET version = 5 WHERE session = 'a' AND version = 4")
+        with pytest.raises(sqlite3.DatabaseError, match="upgraded to schema 3 by a newer"):
+            raw.execute(
+                "INSERT INTO journal (session, version, key, record) VALUES ('a', 5, 'x', x'05')"
+            )
+        raw.execute("ROLLBACK")
+        for change in ("DELETE FROM journal WHERE session = 'a'", "UPDATE journal SET key = 'y'"):
+            raw.execute(change)  # (a view of no rows: nothing to refuse, nothing changed)
+    async with SQLiteStore(f"sqlite:///{path}", read_only=True) as store:
+        assert [e.version for e in await store.read_journal("a")] == [1, 1, 2, 3, 4]
+        assert (await store.read_changes("a", 3)).version == 4
 
 
 def test_sqlite_url_forms(tmp_path: Path) -> None:

@@ -19,7 +19,9 @@ Layout (WAL mode, so readers never wait for the writer)::
 
     meta(number, session, version, digest, next_backup, replaced_at, journal_floor)
     items(session, key, record, version)          primary key (session, key), no other index
-    journal(id, session, version, key, record)    one row a commit: id = number << 40 | version
+    commits(id, session, version, key, record)    the journal, one row a commit: id = number << 40
+                                                  | version (``journal``: a view older memcores
+                                                  find, which refuses their writes)
     backups(session, backup_id, version, created_at, blob)
 
 A commit writes three B-trees (meta, items, journal): each index more was a page more in every

@@ -59,7 +59,7 @@ _JOURNAL_BASE = (
     f"AND ?2 >= journal_floor AND ?2 >= replaced_at AND version - ?2 <= {_JOURNAL_DELTA_MAX})"
 )
 _CHANGED_ROWS = (
-    "SELECT coalesce(key, ''), record, version, key IS NULL FROM journal "
+    "SELECT coalesce(key, ''), record, version, key IS NULL FROM commits "
     f"WHERE id > {_JOURNAL_BASE} + ?2 AND id <= {_JOURNAL_BASE} + {MAX_VERSION} UNION ALL "
     # (the session NULL when the journal serves: a seek that finds nothing, where a condition
     # beside it would be tested on every item of the session)
@@ -80,16 +80,16 @@ _JOURNAL_RANGE = (
     f"id > (SELECT number << {_VERSION_BITS} FROM meta WHERE session = ?1) + ?2 "
     f"AND id <= (SELECT number << {_VERSION_BITS} FROM meta WHERE session = ?1) + {MAX_VERSION}"
 )
-_READ_JOURNAL = f"SELECT version, key, record FROM journal WHERE {_JOURNAL_RANGE} ORDER BY id"
+_READ_JOURNAL = f"SELECT version, key, record FROM commits WHERE {_JOURNAL_RANGE} ORDER BY id"
 _CUT_JOURNAL = (
-    "DELETE FROM journal WHERE "
+    "DELETE FROM commits WHERE "
     f"id > (SELECT number << {_VERSION_BITS} FROM meta WHERE session = ?1) "
     f"AND id <= (SELECT number << {_VERSION_BITS} FROM meta WHERE session = ?1) + ?2 "
     "RETURNING key, record"
 )
 # a commit's journal row (?3 its one key, or NULL and ?4 its records packed)
 _APPEND_JOURNAL = (
-    "INSERT INTO journal (id, session, version, key, record) "
+    "INSERT INTO commits (id, session, version, key, record) "
     f"SELECT (number << {_VERSION_BITS}) + ?2, ?1, ?2, ?3, ?4 FROM meta WHERE session = ?1"
 )
 # ``commit_if_unchanged``'s compare-and-set: the meta update, only onto the expected version and
@@ -139,7 +139,7 @@ _COMMIT_ONE_OBJECTS = (
         SELECT NEW.session, NEW.key, NEW.record, NEW.new_version WHERE changes() = 1
         ON CONFLICT (session, key) DO UPDATE
         SET record = excluded.record, version = excluded.version;
-        INSERT INTO journal (id, session, version, key, record)
+        INSERT INTO commits (id, session, version, key, record)
         SELECT (number << {_VERSION_BITS}) + NEW.new_version, NEW.session, NEW.new_version,
             NEW.key, NEW.record
         FROM meta WHERE session = NEW.session AND changes() = 1;
@@ -160,6 +160,22 @@ _JOURNAL_TABLE = """CREATE TABLE IF NOT EXISTS {name} (
         key TEXT,
         record BLOB NOT NULL
     )"""
+# Processes of an older memcore that still have the file open when it is upgraded (a long-lived
+# MCP server, say) would go on writing their journal entries into ``journal``: it is now a view
+# that refuses every change, so their commits fail whole, saying what to do (the journal itself
+# is ``commits``, unknown to them). Nothing of it is on this memcore's own commits.
+_OLDER_WRITER = (
+    "this memcore store was upgraded to schema 3 by a newer memcore: restart this process with it"
+)
+_OLD_JOURNAL = (
+    "CREATE VIEW IF NOT EXISTS journal (id, session, version, key, record) "
+    "AS SELECT id, session, version, key, record FROM commits WHERE 0",
+    *(
+        f"CREATE TRIGGER IF NOT EXISTS journal_refuses_{change.lower()} INSTEAD OF {change} "
+        f"ON journal BEGIN SELECT RAISE(ABORT, '{_OLDER_WRITER}'); END"
+        for change in ("INSERT", "UPDATE", "DELETE")
+    ),
+)
 _SCHEMA = (
     f"""CREATE TABLE IF NOT EXISTS meta (
         number INTEGER PRIMARY KEY AUTOINCREMENT CHECK (number <= {_MAX_SESSION_NUMBER}),
@@ -177,7 +193,8 @@ _SCHEMA = (
         version INTEGER NOT NULL,
         PRIMARY KEY (session, key)
     ) WITHOUT ROWID""",
-    _JOURNAL_TABLE.format(name="journal"),
+    _JOURNAL_TABLE.format(name="commits"),
+    *_OLD_JOURNAL,
     """CREATE TABLE IF NOT EXISTS backups (
         session TEXT NOT NULL,
         backup_id INTEGER NOT NULL,
@@ -204,11 +221,10 @@ def _upgrade_to_3(conn: sqlite3.Connection) -> None:
         f"INSERT INTO meta (number, {columns}) SELECT rowid, {columns} FROM meta_2 ORDER BY rowid"
     )
     conn.execute("DROP TABLE meta_2")
-    conn.execute("ALTER TABLE journal RENAME TO journal_2")
-    conn.execute(_JOURNAL_TABLE.format(name="journal"))
+    conn.execute(_JOURNAL_TABLE.format(name="commits"))
     # (a journal row of a session without a meta row could not be read before either)
     old = conn.execute(
-        "SELECT j.session, j.version, j.key, j.record FROM journal_2 j "
+        "SELECT j.session, j.version, j.key, j.record FROM journal j "
         "JOIN meta m ON m.session = j.session ORDER BY m.number, j.version, j.id"
     )
     writer = conn.cursor()
@@ -216,8 +232,10 @@ def _upgrade_to_3(conn: sqlite3.Connection) -> None:
         rows = [(key, record) for _, _, key, record in group]
         key, record = rows[0] if len(rows) == 1 else (None, _pack(rows))
         writer.execute(_APPEND_JOURNAL, (session_id, version, key, record))
-    conn.execute("DROP TABLE journal_2")
+    conn.execute("DROP TABLE journal")
     conn.execute("DROP INDEX IF EXISTS items_by_version")
+    for statement in _OLD_JOURNAL:
+        conn.execute(statement)
 
 
 # what each schema version changes in the one before (applied in order to older files)
@@ -264,7 +282,7 @@ _COLUMNS: dict[str, frozenset[str]] = {
         ("number", "session", "version", "digest", "next_backup", "replaced_at", "journal_floor")
     ),
     "items": frozenset(("session", "key", "record", "version")),
-    "journal": frozenset(("id", "session", "version", "key", "record")),
+    "commits": frozenset(("id", "session", "version", "key", "record")),
     "backups": frozenset(("session", "backup_id", "version", "created_at", "blob")),
 }
 # SQLite errors that mean the file is damaged, not that the backend failed
