@@ -432,7 +432,7 @@ def test_commit_one_key_raw_same_statements(
                 (SESSION, "mem-000001", record, new),
             )
             db.execute(  # the journal row's id: the session's number << 40, plus the version
-                "INSERT INTO journal (id, session, version, key, record) "
+                "INSERT INTO commits (id, session, version, key, record) "
                 "SELECT (number << 40) + ?2, ?1, ?2, ?3, ?4 FROM meta WHERE session = ?1",
                 (SESSION, new, "mem-000001", record),
             )
