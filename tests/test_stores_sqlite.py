@@ -176,30 +176,39 @@ async def test_sqlite_creates_parent_dirs_and_uses_wal(tmp_path: Path) -> None:
         assert indexes == []
 
 
+def _old_tables(raw: sqlite3.Connection, *, schema: int) -> None:
+    """The tables of a file as memcore wrote it with ``schema`` 1 or 2 (2 added two meta columns):
+    both had an index of items and of journal entries by version, a journal row a key."""
+    later = ", replaced_at INTEGER NOT NULL DEFAULT 0, journal_floor INTEGER NOT NULL DEFAULT 0"
+    raw.execute(
+        "CREATE TABLE meta (session TEXT PRIMARY KEY, version INTEGER NOT NULL, "
+        f"digest INTEGER, next_backup INTEGER NOT NULL DEFAULT 1{later if schema >= 2 else ''})"
+    )
+    raw.execute(
+        "CREATE TABLE items (session TEXT NOT NULL, key TEXT NOT NULL, record BLOB NOT NULL, "
+        "version INTEGER NOT NULL, PRIMARY KEY (session, key)) WITHOUT ROWID"
+    )
+    raw.execute("CREATE INDEX items_by_version ON items (session, version)")
+    raw.execute(
+        "CREATE TABLE journal (id INTEGER PRIMARY KEY, session TEXT NOT NULL, "
+        "version INTEGER NOT NULL, key TEXT NOT NULL, record BLOB NOT NULL)"
+    )
+    raw.execute("CREATE INDEX journal_by_version ON journal (session, version)")
+    raw.execute(
+        "CREATE TABLE backups (session TEXT NOT NULL, backup_id INTEGER NOT NULL, "
+        "version INTEGER NOT NULL, created_at REAL NOT NULL, blob BLOB NOT NULL, "
+        "PRIMARY KEY (session, backup_id))"
+    )
+    raw.execute(f"PRAGMA application_id = {0x6D656D63}")  # "memc"
+    raw.execute(f"PRAGMA user_version = {schema}")
+
+
 async def test_sqlite_schema_1_file_is_upgraded_in_place(tmp_path: Path) -> None:
     """A file written before replaced_at / journal_floor existed opens, keeps its data and gains
     the new columns; a second store opening it afterwards finds nothing left to do."""
     path = tmp_path / "old.db"
     with sqlite3.connect(path) as raw:
-        raw.execute(
-            "CREATE TABLE meta (session TEXT PRIMARY KEY, version INTEGER NOT NULL, "
-            "digest INTEGER, next_backup INTEGER NOT NULL DEFAULT 1)"
-        )
-        raw.execute(
-            "CREATE TABLE items (session TEXT NOT NULL, key TEXT NOT NULL, record BLOB NOT NULL, "
-            "version INTEGER NOT NULL, PRIMARY KEY (session, key)) WITHOUT ROWID"
-        )
-        raw.execute("CREATE INDEX items_by_version ON items (session, version)")
-        raw.execute(
-            "CREATE TABLE journal (id INTEGER PRIMARY KEY, session TEXT NOT NULL, "
-            "version INTEGER NOT NULL, key TEXT NOT NULL, record BLOB NOT NULL)"
-        )
-        raw.execute("CREATE INDEX journal_by_version ON journal (session, version)")
-        raw.execute(
-            "CREATE TABLE backups (session TEXT NOT NULL, backup_id INTEGER NOT NULL, "
-            "version INTEGER NOT NULL, created_at REAL NOT NULL, blob BLOB NOT NULL, "
-            "PRIMARY KEY (session, backup_id))"
-        )
+        _old_tables(raw, schema=1)
         raw.execute("INSERT INTO meta (session, version, digest) VALUES ('s', 2, 7)")
         raw.execute("INSERT INTO items VALUES ('s', 'k', x'01', 2)")
         raw.execute(
@@ -208,8 +217,6 @@ async def test_sqlite_schema_1_file_is_upgraded_in_place(tmp_path: Path) -> None
         raw.execute(
             "INSERT INTO journal (session, version, key, record) VALUES ('s', 2, 'k', x'01')"
         )
-        raw.execute(f"PRAGMA application_id = {0x6D656D63}")  # "memc"
-        raw.execute("PRAGMA user_version = 1")
     async with SQLiteStore(f"sqlite:///{path}") as target:
         delta = await target.read_changes("s", 0)
         assert (delta.version, delta.records, delta.digest, delta.replaced_at) == (
@@ -237,26 +244,7 @@ def _schema_2_file(path: Path) -> dict[str, list[tuple[int, str, bytes]]]:
         "b": [(1, "p", b"p1"), (2, "p", b"p2"), (2, "q", b"q2")],
     }
     with sqlite3.connect(path) as raw:
-        raw.execute(
-            "CREATE TABLE meta (session TEXT PRIMARY KEY, version INTEGER NOT NULL, "
-            "digest INTEGER, next_backup INTEGER NOT NULL DEFAULT 1, "
-            "replaced_at INTEGER NOT NULL DEFAULT 0, journal_floor INTEGER NOT NULL DEFAULT 0)"
-        )
-        raw.execute(
-            "CREATE TABLE items (session TEXT NOT NULL, key TEXT NOT NULL, record BLOB NOT NULL, "
-            "version INTEGER NOT NULL, PRIMARY KEY (session, key)) WITHOUT ROWID"
-        )
-        raw.execute("CREATE INDEX items_by_version ON items (session, version)")
-        raw.execute(
-            "CREATE TABLE journal (id INTEGER PRIMARY KEY, session TEXT NOT NULL, "
-            "version INTEGER NOT NULL, key TEXT NOT NULL, record BLOB NOT NULL)"
-        )
-        raw.execute("CREATE INDEX journal_by_version ON journal (session, version)")
-        raw.execute(
-            "CREATE TABLE backups (session TEXT NOT NULL, backup_id INTEGER NOT NULL, "
-            "version INTEGER NOT NULL, created_at REAL NOT NULL, blob BLOB NOT NULL, "
-            "PRIMARY KEY (session, backup_id))"
-        )
+        _old_tables(raw, schema=2)
         raw.execute("INSERT INTO meta (rowid, session, version, digest) VALUES (4, 'gone', 0, 0)")
         raw.execute("DELETE FROM meta")  # a deleted session: the rowids that follow skip it
         for rowid, (session, rows) in enumerate(sorted(entries.items()), start=5):
@@ -277,8 +265,6 @@ def _schema_2_file(path: Path) -> dict[str, list[tuple[int, str, bytes]]]:
                 "INSERT INTO journal (session, version, key, record) VALUES (?, ?, ?, ?)",
                 (session, version, key, record),
             )
-        raw.execute(f"PRAGMA application_id = {0x6D656D63}")  # "memc"
-        raw.execute("PRAGMA user_version = 2")
     return entries
 
 

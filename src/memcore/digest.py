@@ -26,6 +26,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from memcore.claude_code.compaction import is_compaction_summary
 from memcore.digest_lines import Candidate, build_candidates, line_identifiers, spare_lines
 from memcore.digest_work import session_root
 from memcore.errors import ValidationError
@@ -156,8 +157,7 @@ def _candidates(ordered: list[MemoryItem]) -> list[Candidate]:
     what was open then is what the summary says, not what the earlier items left."""
     cut = 0
     for index, item in enumerate(ordered):
-        meta = item.metadata
-        if meta.get("kind") == "summary" and meta.get("compaction") is True:
+        if is_compaction_summary(item.metadata):
             cut = index
     if cut == 0:
         return build_candidates(ordered)

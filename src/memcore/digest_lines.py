@@ -18,7 +18,7 @@ from typing import Any
 
 from memcore._kernels import pipeline, prose
 from memcore.claude_code.commands import normalize_command, one_line
-from memcore.claude_code.compaction import summary_request
+from memcore.claude_code.compaction import is_compaction_summary, summary_request
 from memcore.claude_code.tools import quoted_list
 from memcore.claude_code.transcripts import KIND_PRIORITY
 from memcore.digest_prose import (
@@ -164,7 +164,7 @@ def build_candidates(items: Sequence[MemoryItem], root: str | None = None) -> li
                 out.append(_search(item, seq, recency))
             continue
         if meta.get("report") or (named and kind in _STATEMENT_KINDS and not meta.get("meta")):
-            if kind == "summary" and meta.get("compaction") is True:
+            if is_compaction_summary(meta):
                 out.extend(_summary_request(item, seq))
             found = statements(item, seq, recency, seen_sentences)
             if any(c.score >= 5 for c in found):

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from memcore._kernels import prose
-from memcore.claude_code.compaction import summary_statements
+from memcore.claude_code.compaction import is_compaction_summary, summary_statements
 from memcore.claude_code.transcripts import KIND_PRIORITY
 from memcore.model import MemoryItem
 
@@ -226,7 +226,7 @@ def statements(
         base = 2.0  # a sub-agent's report, or what an earlier compaction kept
     out: list[Candidate] = []
     content = item.content
-    if kind == "summary" and meta.get("compaction") is True:
+    if is_compaction_summary(meta):
         content = summary_statements(content)  # (its request is a request: digest_lines)
     if "```" in content or "~~~" in content:
         content = _GLUED_FENCE.sub(r"\n\1", content)

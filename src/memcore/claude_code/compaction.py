@@ -11,12 +11,19 @@ and the request (a request, not a statement).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 #: A section's heading: its number, its title (bold or not), a colon.
 _HEADING = re.compile(r"(?m)^[ \t]*\d+\.[ \t]*\**([A-Z][A-Za-z ,&/-]{2,60}?)\**[ \t]*:\**")
 _REQUEST = "primary request and intent"
 #: Sections whose lines are no statements of the session's work.
 _NOT_STATEMENTS = frozenset({_REQUEST, "all user messages"})
+
+
+def is_compaction_summary(metadata: Mapping[str, object]) -> bool:
+    """Whether an item's ``metadata`` marks it as Claude Code's compaction summary (the
+    importer's ``summary`` item marked ``compaction``)."""
+    return metadata.get("kind") == "summary" and metadata.get("compaction") is True
 
 
 def _sections(summary: str) -> list[tuple[str, int, int]]:
@@ -46,4 +53,4 @@ def summary_statements(summary: str) -> str:
     return "\n".join(kept)
 
 
-__all__ = ["summary_request", "summary_statements"]
+__all__ = ["is_compaction_summary", "summary_request", "summary_statements"]

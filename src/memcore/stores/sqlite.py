@@ -67,9 +67,9 @@ from memcore.stores.sqlite_connection import _INLINE_ROWS
 from memcore.stores.sqlite_locked import SQLiteLockedSync
 from memcore.stores.sqlite_schema import (
     _CUT_JOURNAL,
+    _DROP_JOURNAL,
     _MARK_CONTENDED,
     _READ_JOURNAL,
-    MAX_VERSION,
     _blob_cell,
     _commit_rows,
     _commit_unchanged,
@@ -298,7 +298,7 @@ class SQLiteStore(SQLiteLockedSync):
                 if floor <= int(meta[1]):
                     return 0
                 cut = conn.execute(_CUT_JOURNAL, (session_id, floor))
-                dropped = sum(1 if k is not None else _packed_count(r) for k, r in cut)
+                dropped = sum(_packed_count(head) if packed else 1 for packed, head in cut)
                 conn.execute(
                     "UPDATE meta SET journal_floor = ? WHERE session = ?", (floor, session_id)
                 )
@@ -422,7 +422,7 @@ class SQLiteStore(SQLiteLockedSync):
 
         def work(conn: sqlite3.Connection) -> None:
             def body() -> None:
-                conn.execute(_CUT_JOURNAL, (session_id, MAX_VERSION)).fetchall()  # before meta
+                conn.execute(_DROP_JOURNAL, (session_id,))  # before its meta row
                 for table in ("items", "backups", "meta"):
                     conn.execute(f"DELETE FROM {table} WHERE session = ?", (session_id,))
                 _ensure_store_info(conn)

@@ -75,17 +75,18 @@ _READ_CHANGES_AND_INCARNATION = (
     "SELECT NULL, name, value, NULL FROM store_info WHERE name IN ('incarnation', ?3) UNION ALL "
     + _CHANGED_ROWS
 )
-# a session's journal rows: its number's range (``number << _VERSION_BITS`` + version)
-_JOURNAL_RANGE = (
-    f"id > (SELECT number << {_VERSION_BITS} FROM meta WHERE session = ?1) + ?2 "
-    f"AND id <= (SELECT number << {_VERSION_BITS} FROM meta WHERE session = ?1) + {MAX_VERSION}"
-)
-_READ_JOURNAL = f"SELECT version, key, record FROM commits WHERE {_JOURNAL_RANGE} ORDER BY id"
+# Session ?1's journal rows are ids base + version (``number << _VERSION_BITS``): those after
+# version ?2 read, those through ?2 cut (giving back, to count the entries, whether each is
+# packed and its first bytes, the packed map's header: see _packed_count), or all of them.
+_SESSION_BASE = f"(SELECT number << {_VERSION_BITS} FROM meta WHERE session = ?1)"
+_AFTER = f"id > {_SESSION_BASE} + ?2 AND id <= {_SESSION_BASE} + {MAX_VERSION}"
+_READ_JOURNAL = f"SELECT version, key, record FROM commits WHERE {_AFTER} ORDER BY id"
 _CUT_JOURNAL = (
-    "DELETE FROM commits WHERE "
-    f"id > (SELECT number << {_VERSION_BITS} FROM meta WHERE session = ?1) "
-    f"AND id <= (SELECT number << {_VERSION_BITS} FROM meta WHERE session = ?1) + ?2 "
-    "RETURNING key, record"
+    f"DELETE FROM commits WHERE id > {_SESSION_BASE} AND id <= {_SESSION_BASE} + ?2 "
+    "RETURNING key IS NULL, substr(record, 1, 5)"
+)
+_DROP_JOURNAL = (
+    f"DELETE FROM commits WHERE id > {_SESSION_BASE} AND id <= {_SESSION_BASE} + {MAX_VERSION}"
 )
 # a commit's journal row (?3 its one key, or NULL and ?4 its records packed)
 _APPEND_JOURNAL = (
@@ -152,8 +153,17 @@ _MARK_CONTENDED = (
     "ON CONFLICT (name) DO UPDATE SET value = excluded.value"
 )
 
+_META_TABLE = f"""CREATE TABLE IF NOT EXISTS meta (
+        number INTEGER PRIMARY KEY AUTOINCREMENT CHECK (number <= {_MAX_SESSION_NUMBER}),
+        session TEXT NOT NULL UNIQUE,
+        version INTEGER NOT NULL,
+        digest INTEGER,
+        next_backup INTEGER NOT NULL DEFAULT 1,
+        replaced_at INTEGER NOT NULL DEFAULT 0,
+        journal_floor INTEGER NOT NULL DEFAULT 0
+    )"""
 # a commit's journal row: its one key and record, or (key NULL) its records packed (_pack)
-_JOURNAL_TABLE = """CREATE TABLE IF NOT EXISTS {name} (
+_COMMITS_TABLE = """CREATE TABLE IF NOT EXISTS commits (
         id INTEGER PRIMARY KEY,
         session TEXT NOT NULL,
         version INTEGER NOT NULL,
@@ -177,15 +187,7 @@ _OLD_JOURNAL = (
     ),
 )
 _SCHEMA = (
-    f"""CREATE TABLE IF NOT EXISTS meta (
-        number INTEGER PRIMARY KEY AUTOINCREMENT CHECK (number <= {_MAX_SESSION_NUMBER}),
-        session TEXT NOT NULL UNIQUE,
-        version INTEGER NOT NULL,
-        digest INTEGER,
-        next_backup INTEGER NOT NULL DEFAULT 1,
-        replaced_at INTEGER NOT NULL DEFAULT 0,
-        journal_floor INTEGER NOT NULL DEFAULT 0
-    )""",
+    _META_TABLE,
     """CREATE TABLE IF NOT EXISTS items (
         session TEXT NOT NULL,
         key TEXT NOT NULL,
@@ -193,7 +195,7 @@ _SCHEMA = (
         version INTEGER NOT NULL,
         PRIMARY KEY (session, key)
     ) WITHOUT ROWID""",
-    _JOURNAL_TABLE.format(name="commits"),
+    _COMMITS_TABLE,
     *_OLD_JOURNAL,
     """CREATE TABLE IF NOT EXISTS backups (
         session TEXT NOT NULL,
@@ -215,14 +217,15 @@ def _upgrade_to_3(conn: sqlite3.Connection) -> None:
     """Sessions numbered (their meta rowids kept as numbers), the journal one row a commit in
     its session's range, and no version indexes."""
     conn.execute("ALTER TABLE meta RENAME TO meta_2")
-    conn.execute(_SCHEMA[0])
+    conn.execute(_META_TABLE)
     columns = "session, version, digest, next_backup, replaced_at, journal_floor"
     conn.execute(
         f"INSERT INTO meta (number, {columns}) SELECT rowid, {columns} FROM meta_2 ORDER BY rowid"
     )
     conn.execute("DROP TABLE meta_2")
-    conn.execute(_JOURNAL_TABLE.format(name="commits"))
-    # (a journal row of a session without a meta row could not be read before either)
+    conn.execute(_COMMITS_TABLE)
+    # (journal rows of a session without a meta row, which only damage leaves, have no range to
+    # go to: they are left out)
     old = conn.execute(
         "SELECT j.session, j.version, j.key, j.record FROM journal j "
         "JOIN meta m ON m.session = j.session ORDER BY m.number, j.version, j.id"
@@ -389,8 +392,8 @@ def _unpack(blob: bytes, what: str) -> list[tuple[str, bytes]]:
 
 
 def _packed_count(blob: object) -> int:
-    """How many records a packed journal row holds, by its msgpack map header alone (0 when
-    it has none: a damaged row counts for nothing)."""
+    """How many records a packed journal row holds, by its msgpack map header alone (its first
+    5 bytes are enough; 0 when it has none: a damaged row counts for nothing)."""
     if not isinstance(blob, bytes) or not blob:
         return 0
     head = blob[0]
@@ -419,11 +422,9 @@ def _journal_entries(
 
 def _changed_records(session_id: str, rows: list[Any]) -> dict[str, bytes]:
     """The records of a delta's rows (see ``_CHANGED_ROWS``), the last of each key kept."""
-    if not rows:
+    if not rows:  # the common case: nothing changed
         return {}
-    if rows[0][3] is None:  # the session's items
-        return _records(session_id, [(k, r) for k, r, _, _ in rows])
-    if any(packed for _, _, _, packed in rows):
+    if any(packed for _, _, _, packed in rows):  # (NULL for the session's items)
         entries = _journal_entries(session_id, [(v, None if p else k, r) for k, r, v, p in rows])
         return _records(session_id, [(k, r) for _, k, r in entries])
     return _records(session_id, [(k, r) for k, r, _, _ in rows])
