@@ -70,6 +70,36 @@ async def test_a_turn_is_kept_until_the_loops_next_moment(
     other.give_back()
 
 
+async def test_a_turn_used_in_every_moment_is_kept_until_a_moment_without_a_sync(
+    queues: Callable[[], WriterQueue], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tasks that sync in every moment of the loop (a group commit yields once per sync to
+    gather its callers) keep the turn: it is not let go and taken again each time."""
+    monkeypatch.setattr(writer_queue, "STUCK_AFTER", 60.0)
+    holder, other = queues(), queues()
+    taken = 0
+    try_take = holder.try_take
+
+    def counting_try_take() -> bool:
+        nonlocal taken
+        taken += 1
+        return try_take()
+
+    monkeypatch.setattr(holder, "try_take", counting_try_take)
+    for _ in range(5):
+        assert holder.take_now()
+        holder.done()
+        await asyncio.sleep(0)  # the next moment, in which this task syncs again first
+        assert holder.held
+        assert not other.try_take()
+    assert taken == 1  # one turn for all five syncs
+    await asyncio.sleep(0.001)  # a moment without a sync: let go
+    await asyncio.sleep(0.001)
+    assert not holder.held
+    assert other.try_take()
+    other.give_back()
+
+
 async def test_a_turn_two_syncs_share_is_let_go_after_both(
     queues: Callable[[], WriterQueue],
 ) -> None:

@@ -9,8 +9,8 @@ own so that its event loop goes on, and gets the turn the moment the holder lets
 **A turn lasts while its holder keeps syncing.** Each handover costs: the next holder's process
 must wake, and its first sync must read and merge everything the others committed meanwhile,
 in SQLite's lock. So a holder keeps the turn after its sync (``done``) until its event loop
-next has a moment (it then has nothing more to commit at once), or, if it syncs back to back
-without one, until ``TURN`` has passed and someone waits: a writer in a tight loop commits at
+has a moment with no sync in it (it then has nothing more to commit at once), or, if it syncs
+back to back, until ``TURN`` has passed and someone waits: a writer in a tight loop commits at
 the speed of a lone one, and the others take over in turn. Whoever waits says so by holding a
 shared ``flock`` on ``<database>-waiters`` meanwhile, which the holder tests without waiting.
 While it waits, a writer's event loop catches up with what the holder commits (the caller's
@@ -93,6 +93,8 @@ class WriterQueue:
         self._idle_since = 0.0  # when the last sync in this turn ended
         self._recheck = STUCK_AFTER  # when the releaser looks again at a turn in use
         self._let_go_soon = False  # a release is scheduled for the loop's next moment
+        self._syncs = 0  # syncs ended (``done``): whether the loop's last moment had one
+        self._looks = 0  # the looks ``done`` armed (``_let_go``): only the last one is live
         self._left_waiting: asyncio.Future[None] | None = None  # a wait given up, still on
         _open_queues.add(self)
 
@@ -285,24 +287,38 @@ class WriterQueue:
     # --- letting it go -----------------------------------------------------------------------
 
     def done(self) -> None:
-        """The sync that took the turn is over: keep the turn until the event loop's next
-        moment (a sync that follows at once keeps it, see the module docstring), or, if the
-        loop has none for ``STUCK_AFTER`` s, until the releaser's thread lets it go."""
+        """The sync that took the turn is over: keep the turn until the event loop has a moment
+        with no sync in it (a sync that follows at once keeps it, see the module docstring),
+        or, if the loop has none for ``STUCK_AFTER`` s, until the releaser's thread lets it
+        go."""
         with self._turn:
             self._in_use = max(self._in_use - 1, 0)
             self._idle_since = time.monotonic()
+            self._syncs += 1
             held = self.held
         if held and not self._let_go_soon:
             self._let_go_soon = True
+            self._looks += 1  # a look still pending from a turn given back since is stale
             # a timer due now, not a ready callback: the group commit (memcore.sync) takes
             # ready callbacks for other tasks about to sync, and would yield for this one
-            asyncio.get_running_loop().call_later(0, self._let_go)
+            asyncio.get_running_loop().call_later(0, self._let_go, self._looks, self._syncs)
             _RELEASER.watch(self)
 
-    def _let_go(self) -> None:
-        self._let_go_soon = False
+    def _let_go(self, look: int, syncs: int) -> None:
+        """The loop's next moment after a sync: let the turn go, unless a sync ended in that
+        moment too (tasks syncing in every moment, like a group commit's, which yields once to
+        gather its callers: letting go and taking again cost each group two ``flock`` calls and
+        this timer); then look again at the moment after. ``TURN`` still bounds such a turn
+        when others wait (``_keep_locked``)."""
         with self._turn:
-            if not self._in_use:
+            if look != self._looks:
+                return
+            if self._in_use:
+                self._let_go_soon = False  # the sync in flight arms a new look when done
+            elif self._syncs != syncs and self.held:
+                asyncio.get_running_loop().call_later(0, self._let_go, look, self._syncs)
+            else:
+                self._let_go_soon = False
                 self._give_back_locked()
 
     def _let_go_if_idle(self, now: float) -> float | None:
