@@ -202,6 +202,26 @@ def test_a_roomy_digest_says_each_thing_once() -> None:
     assert len(lines) == len(set(lines))
 
 
+def test_a_line_that_says_a_chosen_line_again_in_other_words_is_left_out() -> None:
+    """Restated, it names nothing new and its words are that line's; a line about another
+    name, or with other words, stays (an edit that took a line out is not the one that added
+    it, another range of one file is another fact)."""
+    texts = [
+        "I see - there's no `session` command in the CLI yet.",
+        "I see that there's no `session` command in the CLI yet.",
+        "I see - there's no `status` command in the CLI yet.",
+        "Update sessionStateFromStrategy conversion function.",
+        "Update sessionStateToStrategy conversion function.",
+        "The handler is in `hooks.go`, lines 243-251.",
+        "The handler is in `hooks.go`, lines 751-755.",
+    ]
+    items = [_agent(i, text, kind="fact") for i, text in enumerate(texts)]
+    decisions = session_digest(items, 2000).sections["decisions"]
+    assert decisions.count("`session` command in the CLI yet") == 1  # one of the two
+    for kept in (2, 3, 4, 5, 6):
+        assert texts[kept].rstrip(".") in decisions, texts[kept]
+
+
 def test_a_file_deleted_by_a_command_is_not_said_to_stand_unchanged() -> None:
     records = _Records()
     records.user("drop the old skill command")
@@ -370,6 +390,20 @@ def test_a_cut_line_keeps_half_its_words_and_ends_on_no_connective() -> None:
         assert len(kept) >= words(line) / 2
         assert kept[-1].rstrip(",").lower() not in {"and", "changing", "the", "in"}
         assert cut.count("`") % 2 == 0
+
+
+def test_a_cut_line_leaves_no_aside_open() -> None:
+    def words(text: str) -> int:
+        return len(text.split())
+
+    line = (
+        "- `a.swift` also defines `View`, `onStart`, `onReady` and `onError` "
+        "(seen when it was read)."
+    )
+    cuts = [memcore.digest._cut(line, room, words) for room in range(4, words(line))]
+    assert "- `a.swift` also defines `View`, `onStart`, `onReady` and `onError`\u2026" in cuts
+    for cut in cuts:
+        assert cut is None or cut.count("(") == cut.count(")")
 
 
 def test_a_code_block_glued_to_a_sentence_is_no_statement() -> None:

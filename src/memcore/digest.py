@@ -52,6 +52,35 @@ NEW_NAME_WEIGHT = 0.5
 COST_EXPONENT = 1.0
 #: A line naming only what chosen lines already name keeps this share of its worth.
 REPEAT_FACTOR = 0.5
+#: A line that names nothing a chosen line of its section does not (code spans whole, and
+#: names in its prose: ``camelCase``, ``snake_case``), and whose other words are at least this
+#: share that line's, says it again in other words ("I see that there's no `session` command in
+#: the CLI yet." after "I see - there's no `session` command in the CLI yet."): it is left out.
+ECHO_SHARE = 0.85
+_ECHO_SPAN = re.compile(r"`[^`]+`")
+_ECHO_NAME = re.compile(r"\b\w*(?:[a-z][A-Z]|_)\w*\b")
+_ECHO_WORD = re.compile(r"[a-z0-9]+")
+_ECHO_STOP = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "i",
+        "in",
+        "is",
+        "it",
+        "of",
+        "on",
+        "s",
+        "t",
+        "that",
+        "the",
+        "this",
+        "to",
+        "was",
+        "with",
+    ]
+)
 #: A line cut to fit must keep at least this many tokens, or it is left out.
 _MIN_CUT_TOKENS = 10
 #: A cut line must keep at least this share of its words, or it says too little to be kept.
@@ -258,6 +287,7 @@ class _Greedy:
         self.chosen: list[Candidate] = []
         self.taken = [c.spare for c in self.cands]  # spare lines wait for release_spare
         self.restating: set[int] = set()  # records' own words (see release_spare)
+        self.profiles: dict[str, tuple[frozenset[str], frozenset[str]]] = {}  # see echoes
         self.total = 0
         self.scores = [c.score for c in self.cands]
         #: what a line's worth is divided by
@@ -286,6 +316,33 @@ class _Greedy:
 
     def exhausted(self) -> bool:
         return all(self.taken)
+
+    def _profile(self, cand: Candidate) -> tuple[frozenset[str], frozenset[str]]:
+        """A line's names (see ``ECHO_SHARE``) and its other words (lowercased, without the
+        commonest ones)."""
+        text = cand.text
+        profile = self.profiles.get(text)
+        if profile is None:
+            names = set(line_identifiers(text) if cand.names is None else cand.names)
+            names.update(_ECHO_SPAN.findall(text))
+            prose = _ECHO_SPAN.sub(" ", text)
+            names.update(_ECHO_NAME.findall(prose))
+            words = (w for w in _ECHO_WORD.findall(prose.lower()) if w not in _ECHO_STOP)
+            profile = self.profiles[text] = (frozenset(names), frozenset(words))
+        return profile
+
+    def echoes(self, cand: Candidate) -> bool:
+        """Whether a chosen line of ``cand``'s section already says it (``ECHO_SHARE``)."""
+        names, words = self._profile(cand)
+        if len(words) < 2:
+            return False
+        least = ECHO_SHARE * len(words)
+        for other in self.chosen:
+            if other.section == cand.section:
+                other_names, other_words = self._profile(other)
+                if names <= other_names and len(words & other_words) >= least:
+                    return True
+        return False
 
     def release_spare(self, more: list[Candidate]) -> bool:
         """Let spare lines (those held back, and ``more``) be chosen from now on; False when
@@ -362,6 +419,9 @@ class _Greedy:
                 taken[i] = True
                 continue
             cand = cands[i]
+            if self.echoes(cand):
+                taken[i] = True
+                continue
             section = cand.section
             if section in used:
                 extra = 0
@@ -424,6 +484,8 @@ def _cut(text: str, room: int, count: TokenCounter) -> str | None:
     cut = " ".join(kept).rstrip(",;:")
     if cut.count("`") % 2:  # do not leave a code span open
         cut = cut[: cut.rfind("`")].rstrip().rstrip(",;:")
+    if cut.count("(") > cut.count(")"):  # nor an aside ("... (seen…")
+        cut = cut[: cut.rfind("(")].rstrip().rstrip(",;:")
     bullet = 1 if words and words[0] == "-" else 0  # a list mark is no word of the statement
     kept_words = len(cut.split()) - bullet
     if kept_words < 3 or kept_words < (len(words) - bullet) * _MIN_CUT_SHARE:
