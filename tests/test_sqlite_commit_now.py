@@ -173,3 +173,37 @@ async def test_a_failing_store_keeps_the_key_pending(tmp_path: Path) -> None:
     assert manager.pending(SESSION) == frozenset()
     assert (await store.read_snapshot(SESSION)).records.keys() == {"first", "k"}
     await manager.close()
+
+
+async def test_a_sync_that_meets_the_checkpoint_restart_waits_for_its_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The checkpoint's second step (``RESTART``) holds SQLite's write lock: a sync that finds
+    the lock taken then goes on the moment the step ends, not after a polling pause (here 60 s:
+    a sync that polled would not finish in time)."""
+    from concurrent.futures import Future
+
+    import memcore.stores.sqlite_locked as sqlite_locked
+
+    manager = await _quiet_manager(tmp_path)
+    store: Any = manager.store
+    monkeypatch.setattr(sqlite_locked, "_LOCK_PAUSE", 60.0)
+    restart: Future[None] = Future()
+    store._restarting = restart  # the worker's checkpoint, in its second step
+    holder = sqlite3.connect(tmp_path / "m.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # (the lock that step holds)
+    manager.set(SESSION, "k", MemoryItem("k", "v"))
+    sync = asyncio.create_task(manager.sync_session_memory(SESSION))
+    for _ in range(20):
+        await asyncio.sleep(0.005)
+    assert not sync.done()  # the lock is still held: it waits
+    holder.execute("ROLLBACK")
+    holder.close()
+    store._restarting = None
+    restart.set_result(None)  # as the worker does when the step ends
+    result = await asyncio.wait_for(sync, 10)
+    assert result.success
+    assert manager.pending(SESSION) == frozenset()
+    assert await store.version(SESSION) == 2
+    assert await store._restart_over(1.0) is False  # no step runs now: nothing to wait for
+    await manager.close()

@@ -267,16 +267,19 @@ class SQLiteLockedSync(SQLiteConnection):
         self, work: Callable[[sqlite3.Connection], tuple[Delta | None, int | None]]
     ) -> tuple[Delta | None, int | None]:
         """Try ``work`` on the loop's thread until SQLite's lock (or the connection) is free,
-        pausing by ``asyncio.sleep``; ``BackendError`` after the store's timeout."""
+        pausing by ``asyncio.sleep`` (or until this store's checkpoint lets the lock go, see
+        ``_restart_over``); ``BackendError`` after the store's timeout."""
         deadline = time.monotonic() + self.timeout
         pause = _LOCK_PAUSE
         while True:
-            if time.monotonic() >= deadline:
+            left = deadline - time.monotonic()
+            if left <= 0:
                 raise BackendError(
                     f"sqlite store {self.path!r}: database is locked (waited {self.timeout} s)"
                 )
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, _LOCK_PAUSE_MAX)
+            if not await self._restart_over(left):
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, _LOCK_PAUSE_MAX)
             if self._pid != os.getpid() or self._conn is None:
                 await self._run(lambda conn: None)  # open the connection (afresh after a fork)
             done, result = self._try_inline(work)
