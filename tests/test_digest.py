@@ -404,6 +404,12 @@ def test_a_cut_line_leaves_no_aside_open() -> None:
     assert "- `a.swift` also defines `View`, `onStart`, `onReady` and `onError`\u2026" in cuts
     for cut in cuts:
         assert cut is None or cut.count("(") == cut.count(")")
+    edit = (
+        "- An edit of `Logf()` in `cli/telemetry.go` added `fmt.Fprintf(os.Stderr, format, args)`."
+    )
+    for room in range(4, words(edit)):
+        cut = memcore.digest._cut(edit, room, words)
+        assert cut is None or not cut.endswith("added\u2026"), cut
 
 
 def test_a_code_block_glued_to_a_sentence_is_no_statement() -> None:

@@ -89,11 +89,13 @@ _MIN_CUT_SHARE = 0.5
 _DANGLING = frozenset(
     [
         "a",
+        "added",
         "an",
         "and",
         "as",
         "at",
         "by",
+        "changed",
         "changing",
         "for",
         "from",
@@ -103,6 +105,7 @@ _DANGLING = frozenset(
         "of",
         "on",
         "or",
+        "out",
         "the",
         "to",
         "was",
@@ -478,14 +481,19 @@ def _cut(text: str, room: int, count: TokenCounter) -> str | None:
             hi = mid - 1
     if lo < 3 or lo < len(words) * _MIN_CUT_SHARE:  # a stump ("x was edited twice,…")
         return None
-    kept = words[:lo]
-    while kept and kept[-1].rstrip(",;:").lower() in _DANGLING:  # no "... and…", "changing…"
-        kept.pop()
-    cut = " ".join(kept).rstrip(",;:")
-    if cut.count("`") % 2:  # do not leave a code span open
-        cut = cut[: cut.rfind("`")].rstrip().rstrip(",;:")
-    if cut.count("(") > cut.count(")"):  # nor an aside ("... (seen…")
-        cut = cut[: cut.rfind("(")].rstrip().rstrip(",;:")
+    cut = " ".join(words[:lo])
+    while True:
+        before = cut
+        kept = cut.split()
+        while kept and kept[-1].rstrip(",;:").lower() in _DANGLING:  # no "and…", "added…"
+            kept.pop()
+        cut = " ".join(kept).rstrip(",;:")
+        if cut.count("`") % 2:  # do not leave a code span open
+            cut = cut[: cut.rfind("`")].rstrip().rstrip(",;:")
+        if cut.count("(") > cut.count(")"):  # nor an aside ("... (seen…")
+            cut = cut[: cut.rfind("(")].rstrip().rstrip(",;:")
+        if cut == before:
+            break
     bullet = 1 if words and words[0] == "-" else 0  # a list mark is no word of the statement
     kept_words = len(cut.split()) - bullet
     if kept_words < 3 or kept_words < (len(words) - bullet) * _MIN_CUT_SHARE:

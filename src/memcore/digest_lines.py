@@ -74,11 +74,20 @@ _LOOKUPS = ("Read", "NotebookRead", "Grep", "Glob", "WebFetch", "WebSearch")
 #: Base score of a statement of a plan or spec the agent read: worth what it names (a plan
 #: restates much that the session then does, so its lines win only where they name more).
 BRIEF_SCORE = 0.0
+#: A brief's line that only defines a name ("`text` - Plain text response": a field of a
+#: format, an entry of a glossary) asks for nothing: its score falls by this much (it still
+#: keeps the names it defines, which a model's summary often keeps too).
+DEFINITION_PENALTY = 1.0
+_DEFINITION = re.compile(r"`[^`]+`\s*(?:[-:\u2013\u2014]|=>|->)\s")
 #: Tool calls whose ``brief`` the agent wrote itself, and how a digest names it.
 _BRIEF_CALLS = {
     "ExitPlanMode": "The plan the agent proposed",
     "Task": "The agent's brief to a sub-agent",
 }
+#: A plan with no statement naming something exact is said by its title alone, worth this; a
+#: title of fewer words than this ("Plan") names no plan.
+PLAN_TITLE_SCORE = 2.0
+_MIN_TITLE_WORDS = 2
 _REQUEST_WORDS = 150
 #: The words of a compaction summary's request said in its line; its sentences past them that
 #: name something exact are lines of their own, as a long request's are.
@@ -183,7 +192,9 @@ def build_candidates(items: Sequence[MemoryItem], root: str | None = None) -> li
                     todos[str(content)] = (seq, str(status))
             if isinstance(meta.get("file_path"), str):
                 file_call(files, item, seq, root)
-            if tool in _BRIEF_CALLS and meta.get("brief"):
+            if tool == "ExitPlanMode":
+                out.extend(_plan(item, seq, recency, root))
+            elif tool in _BRIEF_CALLS and meta.get("brief"):
                 out.extend(_brief(item, seq, recency, root, _BRIEF_CALLS[tool]))
             continue
         if kind in ("tool_result", "error"):
@@ -355,22 +366,45 @@ def _brief(
 ) -> list[Candidate]:
     """What a plan or spec asks for (its statements naming something exact, see
     :mod:`memcore.claude_code.briefs`): part of what was asked. ``source`` names it (by default
-    the file the agent read)."""
+    the file the agent read), on its first line that is no glossary entry."""
     shown = source or f"`{shown_path(item.metadata, root)}`"
-    out: list[Candidate] = []
-    for index, line in enumerate(strs(item.metadata.get("brief"))):
+    kept: list[tuple[str, float, bool]] = []
+    for line in strs(item.metadata.get("brief")):
         names = count_identifiers(line)
         said = standalone(cut_words(line, SENTENCE_WORDS), names)
         if said is None:  # it pointed at a list or a block the brief does not keep
             continue
         score = BRIEF_SCORE + min(names, 4) * ID_WEIGHT + recency
+        defines = _DEFINITION.match(said) is not None  # ("`text` - Plain text response")
+        kept.append((said, score - DEFINITION_PENALTY if defines else score, defines))
+    lead = next((i for i, (_, _, defines) in enumerate(kept) if not defines), 0)
+    out: list[Candidate] = []
+    for position, (said, score, _) in enumerate([kept[lead], *kept[:lead], *kept[lead + 1 :]]):
         named = f"- {shown} says: {said}"
-        if not out:
+        if not position:
             out.append(Candidate("asked", seq, score, named))
         else:  # indented under the line before: the source is named once (see Candidate.lead)
-            where = seq + min(index, 999) / 1000
+            where = seq + min(position, 999) / 1000
             out.append(Candidate("asked", where, score, f"  - {said}", lead=named))
     return out
+
+
+def _plan(item: MemoryItem, seq: int, recency: float, root: str | None) -> list[Candidate]:
+    """The plan the agent proposed: named by its title (its first line, which the import
+    keeps in the item), with its statements that name something exact (``_brief``); only its
+    title when none does."""
+    title = item.content.removeprefix("Plan proposed:").strip().rstrip(".")
+    if len(title.split()) < _MIN_TITLE_WORDS:
+        title = ""
+    source = f'The plan the agent proposed, "{title}",' if title else _BRIEF_CALLS["ExitPlanMode"]
+    lines = _brief(item, seq, recency, root, source) if item.metadata.get("brief") else []
+    if lines or not title:
+        return lines
+    return [
+        Candidate(
+            "asked", seq, PLAN_TITLE_SCORE + recency, f"- The agent proposed a plan: {title}."
+        )
+    ]
 
 
 def tool_name(meta: Mapping[str, Any]) -> str:
