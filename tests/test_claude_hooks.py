@@ -459,3 +459,55 @@ def test_the_same_paste_under_two_requests_is_no_repeated_request(tmp_path: Path
     context = _context(_hook("session-start", start, url)[1])
     repeated = context.split("## Requests the user made more than once\n")[1].split("\n\n")[0]
     assert repeated == "- fix the failing test (asked 2x)"
+
+
+def test_imported_sessions_are_brought_back_and_saved_on_from_where_the_import_read(
+    tmp_path: Path, url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``memcore import-claude-code`` files the sessions it imports under their projects, as
+    the saving hooks do: session-start brings them back, and a hook saving the same transcript
+    later finds it read (nothing written) or reads on from where the import stopped."""
+    earlier, earlier_session = _place(tmp_path, EARLIER[0])
+    source = DATA / EARLIER[1]
+    lines = source.read_bytes().splitlines(keepends=True)
+    growing, session = _place(tmp_path, EARLIER[1])
+    growing.write_bytes(b"".join(lines[: len(lines) // 2]))
+    assert main(["import-claude-code", str(tmp_path / "projects"), "--store", url]) == 0
+    assert "filed 2 session(s) under 1 project(s)" in capsys.readouterr().out
+    registry = _read_state(url, registry_session(PROJECT))
+    assert set(registry) == {f"session:{earlier_session}", f"session:{session}"}
+    code, out, err = _hook(
+        "session-start", _payload("SessionStart", "fresh", None, source="startup"), url
+    )
+    assert code == 0, err
+    digest = registry[f"session:{earlier_session}"].content
+    statements = [ln for ln in str(digest).splitlines() if ln.startswith("- ")]
+    assert any(line in _context(out) for line in statements[:3])
+    # the same transcript, saved by a hook: already read, nothing written
+    versions = _read_version(url, earlier_session), _read_version(url, registry_session(PROJECT))
+    payload = _payload("SessionEnd", earlier_session, earlier)
+    assert _hook("session-end", payload, url)[1:] == ("", "")
+    assert (
+        _read_version(url, earlier_session),
+        _read_version(url, registry_session(PROJECT)),
+    ) == versions
+    # the other one went on after the import: the hook reads on, and the session ends up as a
+    # hook alone would have saved it
+    half = _read_state(url, session)
+    growing.write_bytes(b"".join(lines))
+    assert _hook("session-end", _payload("SessionEnd", session, growing), url)[1:] == ("", "")
+    full = _read_state(url, session)
+    assert set(half) < set(full)
+    alone = f"sqlite:///{tmp_path / 'alone.db'}"
+    assert _hook("session-end", _payload("SessionEnd", session, growing), alone)[1:] == ("", "")
+    assert set(_read_state(alone, session)) == set(full)
+
+
+def test_an_import_into_one_named_session_files_nothing_under_a_project(
+    tmp_path: Path, url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    transcript, _ = _place(tmp_path, EARLIER[0])
+    argv = ["import-claude-code", str(transcript), "--store", url, "--session", "mine"]
+    assert main(argv) == 0
+    assert "filed" not in capsys.readouterr().out
+    assert _read_state(url, registry_session(PROJECT)) == {}

@@ -145,9 +145,13 @@ def test_dry_run_writes_nothing(
     assert mcp.read_bytes() == mcp_raw
 
 
-def test_store_url_reaches_hooks_and_server(files: tuple[Path, Path, bytes, bytes]) -> None:
+def test_store_url_reaches_hooks_and_server(
+    files: tuple[Path, Path, bytes, bytes], capsys: pytest.CaptureFixture[str]
+) -> None:
     settings, mcp, _, _ = files
     assert _install(settings, mcp, "--store", "sqlite:////tmp/mem x.db") == 0
+    # and the way to file the sessions from before the install into that store
+    assert "memcore import-claude-code --store 'sqlite:////tmp/mem x.db'" in capsys.readouterr().out
     command = json.loads(settings.read_text())["hooks"]["PreCompact"][-1]["hooks"][0]["command"]
     assert shlex.split(command)[-2:] == ["--store", "sqlite:////tmp/mem x.db"]
     assert json.loads(mcp.read_text())["mcpServers"]["memcore"]["args"][-2:] == [

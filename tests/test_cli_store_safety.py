@@ -42,9 +42,10 @@ def test_inspect_without_arguments_lists_the_default_store_by_its_real_path(
     code, out, err = run_cli(capsys, "inspect")
     assert code == 0, err
     header, *rows = out.splitlines()
-    assert header == f"{db}: 1 session(s) (and 1 of memcore's own)"
+    # memcore's own: the access log and the project's registry, which the import filed it in
+    assert header == f"{db}: 1 session(s) (and 2 of memcore's own)"
     assert rows[0].startswith(f"  {SESSION}:")
-    assert "memcore." not in out  # the access log is memcore's, not a user session
+    assert "memcore." not in out  # those are memcore's, not user sessions
     code, out, err = run_cli(capsys, "inspect", SESSION)  # a session of the default store
     assert code == 0, err
     assert out.startswith(f"{SESSION}: ")

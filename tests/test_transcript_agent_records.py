@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from memcore import MemoryItem, session_digest
-from memcore.claude_code import hooks, parse_lines
+from memcore.claude_code import hooks, parse_lines, session_record
 from memcore.claude_code.briefs import brief_lines, is_brief_path
 from memcore.claude_code.records import (
     SESSION_CONTROL,
@@ -110,8 +110,10 @@ def test_other_commands_and_requests_are_not(text: str) -> None:
 def test_one_list_read_by_import_digest_and_hooks() -> None:
     assert {"/context", "/exit", "/clear", "/compact", "/model"} <= SESSION_CONTROL
     assert not hasattr(hooks, "SESSION_CONTROL")  # the hooks use the parser's list
-    # (imported where a save needs it: session-start imports no parser)
-    assert "from memcore.claude_code.records import is_session_control" in inspect.getsource(hooks)
+    # (imported where a save makes the session's entry: session-start imports no parser)
+    assert "from memcore.claude_code.records import is_session_control" in inspect.getsource(
+        session_record
+    )
     assert classify_user_text(_wrapped("/clear"))[0] == "shortcut"  # a slash command's kind
 
 
@@ -321,4 +323,33 @@ def test_a_plan_the_agent_proposed_is_part_of_what_was_asked() -> None:
     assert call.content == "Plan proposed: Rename plugin-typegen to plugin-codegen"
     assert call.metadata["brief"] == brief_lines(PLAN)
     asked = session_digest(records.items(), 400).sections["asked"]
-    assert "The plan the agent proposed says: The `plugin-typegen` only generates" in asked
+    # named by its title, then what it asks for
+    assert (
+        '- The plan the agent proposed, "Rename plugin-typegen to plugin-codegen", says: '
+        "The `plugin-typegen` only generates"
+    ) in asked
+
+
+def test_a_plan_that_names_nothing_exact_is_said_by_its_title() -> None:
+    records = _Records()
+    records.user("Plan the migration first")
+    plan = "# Move the docs site to the new theme\n\nSwitch the theme, then check every page."
+    records.tool("ExitPlanMode", {"plan": plan}, "User has approved your plan.")
+    asked = session_digest(records.items(), 400).sections["asked"]
+    assert "- The agent proposed a plan: Move the docs site to the new theme." in asked
+
+
+def test_a_plans_glossary_entry_gives_way_to_what_it_asks_for() -> None:
+    """A line that only defines a name ("`text` - Plain text response") asks for nothing: the
+    plan is introduced by a line that does."""
+    records = _Records()
+    records.user("Plan the export")
+    plan = (
+        "# Export sessions\n\n## Format\n\n- `text` - Plain text response\n"
+        "- `tool_use` - Contains `input.file_path`\n\n## Steps\n\n"
+        "1. Create `docs/export.md` with the layout of an export folder\n"
+    )
+    records.tool("ExitPlanMode", {"plan": plan}, "User has approved your plan.")
+    asked = session_digest(records.items(), 400).sections["asked"].splitlines()
+    lead = next(line for line in asked if line.startswith('- The plan the agent proposed, "'))
+    assert lead.endswith("says: Create `docs/export.md` with the layout of an export folder")

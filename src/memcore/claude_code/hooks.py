@@ -24,8 +24,6 @@ from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from memcore.claude_code.project import (
-    BRIEF_DIGEST_TOKENS,
-    STORED_DIGEST_TOKENS,
     ParsedSession,
     SessionRecord,
     check_transcript,
@@ -38,13 +36,10 @@ from memcore.claude_code.project import (
     summarize_files,
     unchanged_since,
 )
+from memcore.claude_code.session_record import distinct, fresh_record
 from memcore.errors import MemcoreError, NotFoundError, ValidationError
-from memcore.model import MemoryItem, utc_now
+from memcore.model import MemoryItem
 from memcore.tokens import count_tokens
-
-#: A repeated request is cut to this many characters before its count (a request the user pasted
-#: a log into would otherwise push "(asked 2x)" off the line).
-REPEATED_REQUEST_CHARS = 160
 
 EVENTS = ("session-start", "pre-compact", "session-end", "stop")
 SAVING_EVENTS = ("pre-compact", "session-end", "stop")
@@ -177,12 +172,6 @@ def _session_record(
 ) -> SessionRecord:
     """The session's registry entry after this save: digest and knowledge from the whole
     session (or the last save's digest, when it is still recent enough for a ``stop``)."""
-    from memcore.claude_code.commands import one_line
-    from memcore.claude_code.records import is_session_control
-    from memcore.digest import session_digests
-    from memcore.session_items import is_pasted_output
-    from memcore.transfer import group_tasks
-
     files = summarize_files(parsed.accesses, parsed.items)
     if previous is not None:
         files = merge_files(previous.files, files)
@@ -206,54 +195,14 @@ def _session_record(
             record.last_activity = newest.isoformat(timespec="seconds")
         return record
     items = [MemoryItem.coerce(v) for v in manager.state(session_id).values()]
-    kinds: dict[str, list[MemoryItem]] = {}
-    for item in items:
-        kinds.setdefault(str(item.metadata.get("kind", "")), []).append(item)
-    digest, *briefs = session_digests(items, (STORED_DIGEST_TOKENS, *BRIEF_DIGEST_TOKENS))
-    return SessionRecord(
-        session_id=session_id,
-        cwd=payload.cwd,
-        digest=digest.text,
-        briefs=[brief.text for brief in briefs],
-        updated_at=now_text(),
-        items=len(items),
-        digest_items=len(items),
-        preferences=_distinct(i.content for i in kinds.get("preference", [])),
-        shortcuts=_distinct(
-            i.content for i in kinds.get("shortcut", []) if not is_session_control(i.content)
-        ),
-        common_tasks=[
-            f"{one_line(t.item.content, REPEATED_REQUEST_CHARS)} (asked {t.count}x)"
-            for t in group_tasks(
-                [_request_part(i) for i in kinds.get("task", []) if not is_pasted_output(i.content)]
-            )[:5]
-        ],
+    return fresh_record(
+        session_id,
+        payload.cwd,
+        items,
         files=files,
         read_to=parsed.read_to,
         git_branch=parsed.git_branch or (previous.git_branch if previous else ""),
-        last_activity=max((i.created_at for i in items), default=utc_now()).isoformat(
-            timespec="seconds"
-        ),
     )
-
-
-def _request_part(task: MemoryItem) -> MemoryItem:
-    """A request as what the user wrote before a blank line: what they pasted under it (a log,
-    a listing) is no part of what they asked, and the same paste under two different requests,
-    or once alone, must not make them one repeated request."""
-    head = task.content.strip().split("\n\n", 1)[0]
-    if head == task.content:
-        return task
-    return MemoryItem(task.id, head, task.priority, task.created_at, task.metadata)
-
-
-def _distinct(texts: Any, limit: int = 8) -> list[str]:
-    seen: dict[str, None] = {}
-    for text in texts:
-        line = " ".join(str(text).split())[:300]
-        if line:
-            seen.setdefault(line, None)
-    return list(seen)[-limit:]
 
 
 async def project_records(store: Any, cwd: str) -> list[SessionRecord]:
@@ -329,9 +278,9 @@ def _files_block(records: list[SessionRecord]) -> str:
 
 
 def _knowledge_block(records: list[SessionRecord]) -> str:
-    preferences = _distinct(p for r in records for p in r.preferences)
-    shortcuts = _distinct(s for r in records for s in r.shortcuts)
-    tasks = _distinct((t for r in records for t in r.common_tasks), limit=5)
+    preferences = distinct(p for r in records for p in r.preferences)
+    shortcuts = distinct(s for r in records for s in r.shortcuts)
+    tasks = distinct((t for r in records for t in r.common_tasks), limit=5)
     lines: list[str] = []
     if preferences:
         lines.append("## What the user prefers")

@@ -183,7 +183,8 @@ def check_transcript(transcript: Path, session_id: str | None, cwd: str) -> str:
     return found
 
 
-def _file_stamp(path: Path) -> list[int]:
+def file_stamp(path: Path) -> list[int]:
+    """The file's size and modification time (ns): a saved session's ``read_to`` keeps them."""
     stat = path.stat()
     return [stat.st_size, stat.st_mtime_ns]
 
@@ -255,7 +256,7 @@ def parse_session(
     branch = ""
     incremental = True
     for path in files:
-        size, mtime = _file_stamp(path)
+        size, mtime = file_stamp(path)
         start = _resume_offset((read_to or {}).get(str(path)), size)
         incremental &= start > 0
         transcript = parse_transcript(path, session=session_id, start_offset=start)
@@ -274,7 +275,7 @@ def unchanged_since(record: SessionRecord | None, files: Sequence[Path]) -> bool
     if record is None:
         return False
     try:
-        return all(record.read_to.get(str(p), [])[:2] == _file_stamp(p) for p in files)
+        return all(record.read_to.get(str(p), [])[:2] == file_stamp(p) for p in files)
     except OSError:
         return False
 

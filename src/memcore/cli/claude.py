@@ -100,6 +100,7 @@ def cmd_mcp(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _run_install(args: argparse.Namespace, out: TextIO, install: bool) -> int:
+    import shlex
     from pathlib import Path
 
     from memcore.claude_code.install import plan
@@ -132,6 +133,11 @@ def _run_install(args: argparse.Namespace, out: TextIO, install: bool) -> int:
             "Claude Code will run memcore at SessionStart, PreCompact and SessionEnd, and", file=out
         )
         print("offer its MCP tools (remember, recall, forget, digest, sessions).", file=out)
+        store = f" --store {shlex.quote(args.store)}" if getattr(args, "store", None) else ""
+        print(
+            f"To remember the sessions from before this: memcore import-claude-code{store}",
+            file=out,
+        )
     return 0
 
 

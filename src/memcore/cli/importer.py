@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from memcore.cli._common import (
@@ -17,10 +20,11 @@ from memcore.cli._common import (
     run,
     transcripts_with_records,
 )
-from memcore.errors import NotFoundError
+from memcore.errors import BackendError, NotFoundError
 
 if TYPE_CHECKING:
     from memcore.claude_code import Transcript
+    from memcore.sync import DistributedMemoryManager
 
 
 def register(sub: Subparsers) -> None:
@@ -35,7 +39,10 @@ def register(sub: Subparsers) -> None:
         "files count too) into memory items, one memcore session per Claude Code session, and\n"
         "record the files and tools they touched as accesses for the prefetcher. Items hold the\n"
         "facts (paths, names changed, commands, exit statuses, error lines), not file dumps;\n"
-        "Claude Code's scaffolding is skipped. Malformed lines are reported, never fatal.",
+        "Claude Code's scaffolding is skipped. Malformed lines are reported, never fatal.\n"
+        "Each session is filed under its project (the cwd its records name), as memcore's\n"
+        "Claude Code hooks file the sessions they save: a session started there brings back\n"
+        "what the imported ones learned.",
     )
     p.add_argument(
         "path",
@@ -61,15 +68,20 @@ def cmd_import_claude_code(args: argparse.Namespace, out: TextIO) -> int:
         group_by_session,
         parse_transcript,
     )
+    from memcore.claude_code.project import file_stamp
 
     where = args.path or str(default_projects_dir())
     paths = find_transcripts(args.path)
     if not paths:
         raise NotFoundError(f"no Claude Code transcripts (*.jsonl sessions) under {where}")
     transcripts = []
+    # each file's absolute name, size and mtime before it is read (see _file_session)
+    stamps: dict[Path, tuple[str, list[int]]] = {}
     with _progress() as progress:
         task = progress.add_task("reading transcripts", total=len(paths))
         for path in paths:
+            with contextlib.suppress(OSError):
+                stamps[path] = (os.path.abspath(path), file_stamp(path))
             transcripts.append(
                 parse_transcript(path, session=args.session, max_chars=args.max_chars)
             )
@@ -98,11 +110,22 @@ def cmd_import_claude_code(args: argparse.Namespace, out: TextIO) -> int:
     if args.dry_run:
         print("dry run: nothing stored", file=out)
         return 0
-    stored = run(_import_sessions(args.store, sessions))
-    for session, (count, version, logged) in stored.items():
+    # with --session, sessions of any project may share one: none is filed under a project
+    stored = run(_import_sessions(args.store, sessions, None if args.session else stamps))
+    projects: set[str] = set()
+    for session, (count, version, logged, project) in stored.items():
         print(
             f"stored session {session!r}: {count} items (version {version}), "
             f"{logged} accesses in its access log",
+            file=out,
+        )
+        if project is not None:
+            projects.add(project)
+    filed = sum(project is not None for *_, project in stored.values())
+    if filed:
+        print(
+            f"filed {filed} session(s) under {len(projects)} project(s): a Claude Code session "
+            "started there brings back what they learned (memcore install-claude-code)",
             file=out,
         )
     print(f"into {_store_name(args.store)}", file=out)
@@ -125,14 +148,19 @@ def _print_token_check(transcripts: Sequence[Transcript], out: TextIO) -> None:
 
 
 async def _import_sessions(
-    url: str | None, sessions: Mapping[str, Sequence[Transcript]]
-) -> dict[str, tuple[int, int, int]]:
+    url: str | None,
+    sessions: Mapping[str, Sequence[Transcript]],
+    stamps: Mapping[Path, tuple[str, list[int]]] | None,
+) -> dict[str, tuple[int, int, int, str | None]]:
+    """Store each session's items and access log; with ``stamps``, also file each session
+    under its project (``_file_session``). Per session: items, version, accesses logged, and
+    the project it was filed under (None: not filed)."""
     from memcore.stores import open_store
     from memcore.sync import DistributedMemoryManager
     from memcore.transfer import save_access_log
 
     store = open_store(url)
-    done: dict[str, tuple[int, int, int]] = {}
+    done: dict[str, tuple[int, int, int, str | None]] = {}
     try:
         with _progress() as progress:
             task = progress.add_task("storing sessions", total=len(sessions))
@@ -148,12 +176,75 @@ async def _import_sessions(
                             manager.set(session, item.id, item)
                             count += 1
                     result = await manager.sync_session_memory(session)
+                    project = None
+                    if stamps is not None:
+                        project = await _file_session(manager, session, transcripts, stamps)
                 finally:
                     await manager.close()
                 accesses = [a for t in transcripts for a in t.accesses]
                 logged = await save_access_log(store, session, accesses, append=False)
-                done[session] = (count, result.version, logged)
+                done[session] = (count, result.version, logged, project)
                 progress.advance(task)
     finally:
         await store.close()
     return done
+
+
+def _project_of(transcripts: Sequence[Transcript]) -> str | None:
+    """The project (``cwd``) a session ran in: its main transcript's first, else a
+    sub-agent's; None when no record names an absolute one."""
+    for transcript in sorted(transcripts, key=lambda t: t.agent_id is not None):
+        for item in transcript.items:
+            cwd = item.metadata.get("cwd")
+            if isinstance(cwd, str) and os.path.isabs(cwd):
+                return cwd
+    return None
+
+
+async def _file_session(
+    manager: DistributedMemoryManager,
+    session: str,
+    transcripts: Sequence[Transcript],
+    stamps: Mapping[Path, tuple[str, list[int]]],
+) -> str | None:
+    """File the imported session under its project, as the saving hooks do: its entry in the
+    project's registry (``memcore.claude_code.session_record``), so that session-start brings
+    it back. Each transcript's ``read_to`` is its size and time from before it was read, with
+    the offset read to: a hook that later saves the same file reads on from there, and one that
+    grew while it was read is read again, never skipped. The project, or None: none known."""
+    from memcore.claude_code.project import registry_key, registry_session, summarize_files
+    from memcore.claude_code.session_record import fresh_record
+    from memcore.model import MemoryItem
+
+    cwd = _project_of(transcripts)
+    if cwd is None:
+        return None
+    read_to = {
+        stamps[t.path][0]: [*stamps[t.path][1], t.end_offset]
+        for t in transcripts
+        if t.path in stamps
+    }
+    branches = [
+        str(i.metadata["git_branch"])
+        for t in transcripts
+        for i in t.items
+        if i.metadata.get("git_branch")
+    ]
+    items = [MemoryItem.coerce(v) for v in manager.state(session).values()]
+    record = fresh_record(
+        session,
+        cwd,
+        items,
+        files=summarize_files(
+            [a for t in transcripts for a in t.accesses], [i for t in transcripts for i in t.items]
+        ),
+        read_to=read_to,
+        git_branch=branches[-1] if branches else "",
+    )
+    registry = registry_session(cwd)
+    await manager.sync_session_memory(registry)
+    manager.set(registry, registry_key(session), record.to_item())
+    result = await manager.sync_session_memory(registry)
+    if not result.success:
+        raise BackendError(f"could not file session {session!r} under {cwd}: {result.error}")
+    return cwd

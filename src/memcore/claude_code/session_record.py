@@ -1,0 +1,93 @@
+"""One session's entry in its project's registry, made from all the session's items.
+
+The entry is what ``session-start`` brings back of an earlier session (see
+``memcore.claude_code.project``): its digests at the stored sizes, what knowledge transfer finds
+in it (preferences, shortcuts, requests made more than once), the files it touched. The saving
+hooks make it after a save; ``memcore import-claude-code`` makes it for every session it imports,
+so that the sessions before memcore was installed are remembered as well.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+from memcore.claude_code.project import (
+    BRIEF_DIGEST_TOKENS,
+    STORED_DIGEST_TOKENS,
+    SessionRecord,
+    now_text,
+)
+from memcore.model import MemoryItem, utc_now
+
+#: A repeated request is cut to this many characters before its count (a request the user pasted
+#: a log into would otherwise push "(asked 2x)" off the line).
+REPEATED_REQUEST_CHARS = 160
+
+
+def fresh_record(
+    session_id: str,
+    cwd: str,
+    items: Sequence[MemoryItem],
+    *,
+    files: Mapping[str, Mapping[str, int]],
+    read_to: Mapping[str, list[int]],
+    git_branch: str,
+) -> SessionRecord:
+    """The entry of a session whose items (all of them) are ``items``."""
+    from memcore.claude_code.commands import one_line
+    from memcore.claude_code.records import is_session_control
+    from memcore.digest import session_digests
+    from memcore.session_items import is_pasted_output
+    from memcore.transfer import group_tasks
+
+    kinds: dict[str, list[MemoryItem]] = {}
+    for item in items:
+        kinds.setdefault(str(item.metadata.get("kind", "")), []).append(item)
+    digest, *briefs = session_digests(items, (STORED_DIGEST_TOKENS, *BRIEF_DIGEST_TOKENS))
+    requests = [request_part(i) for i in kinds.get("task", []) if not is_pasted_output(i.content)]
+    return SessionRecord(
+        session_id=session_id,
+        cwd=cwd,
+        digest=digest.text,
+        briefs=[brief.text for brief in briefs],
+        updated_at=now_text(),
+        items=len(items),
+        digest_items=len(items),
+        preferences=distinct(i.content for i in kinds.get("preference", [])),
+        shortcuts=distinct(
+            i.content for i in kinds.get("shortcut", []) if not is_session_control(i.content)
+        ),
+        common_tasks=[
+            f"{one_line(t.item.content, REPEATED_REQUEST_CHARS)} (asked {t.count}x)"
+            for t in group_tasks(requests)[:5]
+        ],
+        files={path: dict(counts) for path, counts in files.items()},
+        read_to=dict(read_to),
+        git_branch=git_branch,
+        last_activity=max((i.created_at for i in items), default=utc_now()).isoformat(
+            timespec="seconds"
+        ),
+    )
+
+
+def request_part(task: MemoryItem) -> MemoryItem:
+    """A request as what the user wrote before a blank line: what they pasted under it (a log,
+    a listing) is no part of what they asked, and the same paste under two different requests,
+    or once alone, must not make them one repeated request."""
+    head = task.content.strip().split("\n\n", 1)[0]
+    if head == task.content:
+        return task
+    return MemoryItem(task.id, head, task.priority, task.created_at, task.metadata)
+
+
+def distinct(texts: Iterable[object], limit: int = 8) -> list[str]:
+    """The last ``limit`` distinct texts, each on one line (at most 300 characters)."""
+    seen: dict[str, None] = {}
+    for text in texts:
+        line = " ".join(str(text).split())[:300]
+        if line:
+            seen.setdefault(line, None)
+    return list(seen)[-limit:]
+
+
+__all__ = ["REPEATED_REQUEST_CHARS", "distinct", "fresh_record", "request_part"]
