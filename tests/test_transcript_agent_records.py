@@ -353,3 +353,20 @@ def test_a_plans_glossary_entry_gives_way_to_what_it_asks_for() -> None:
     asked = session_digest(records.items(), 400).sections["asked"].splitlines()
     lead = next(line for line in asked if line.startswith('- The plan the agent proposed, "'))
     assert lead.endswith("says: Create `docs/export.md` with the layout of an export folder")
+
+
+def test_plan_modes_draft_file_is_no_file_of_the_project() -> None:
+    """Plan mode drafts the plan in ``~/.claude/plans/``: the digest tells the plan, not the
+    draft's path among the project's files."""
+    records = _Records()
+    records.user("Plan the rename first")
+    draft = "/home/bob/.claude/plans/quiet-green-fox.md"
+    records.tool("Write", {"file_path": draft, "content": PLAN}, f"File created at: {draft}")
+    records.tool("ExitPlanMode", {"plan": PLAN}, "User has approved your plan.")
+    records.tool(
+        "Write", {"file_path": f"{CWD}/docs/rename.md", "content": "# Rename\n"}, "File created"
+    )
+    sections = session_digest(records.items(), 800).sections
+    assert "quiet-green-fox" not in sections["files"]
+    assert "`docs/rename.md`" in sections["files"]
+    assert "Rename plugin-typegen to plugin-codegen" in sections["asked"]

@@ -46,6 +46,7 @@ from memcore.digest_work import (
     deleted_files,
     file_call,
     file_lines,
+    is_plan_draft,
     session_root,
     shown_path,
     strs,
@@ -271,7 +272,10 @@ def _record_lines(
     item: MemoryItem, section: str, seq: int, recency: float, root: str | None
 ) -> list[Candidate]:
     meta = item.metadata
-    shown = f"`{shown_path(meta, root)}`"
+    path = shown_path(meta, root)
+    if is_plan_draft(path):
+        return []
+    shown = f"`{path}`"
     names, added = strs(meta.get("names")), strs(meta.get("added_lines"))
     defines, context = strs(meta.get("defines")), strs(meta.get("context_lines"))
     said: list[str] = []

@@ -133,10 +133,23 @@ def write_result(files: dict[str, FileWork], meta: Mapping[str, Any], root: str 
         entry.rewritten = True
 
 
+#: Where Claude Code's plan mode drafts its plan (``~/.claude/plans/<name>.md``).
+_PLAN_DRAFT = "/.claude/plans/"
+
+
+def is_plan_draft(shown: str) -> bool:
+    """Whether the file (as shown: relative inside the project) is plan mode's draft of a plan:
+    no file of the project, and what it says is the plan the agent proposed (``ExitPlanMode``),
+    told as such."""
+    return shown.startswith("/") and _PLAN_DRAFT in shown
+
+
 def file_call(files: dict[str, FileWork], item: MemoryItem, seq: int, root: str | None) -> None:
     """A Read, Edit or Write call, counted into its file's work."""
     meta = item.metadata
     shown = shown_path(meta, root)
+    if is_plan_draft(shown):
+        return
     entry = files.get(shown)
     if entry is None:
         entry = files[shown] = FileWork(shown, seq)
