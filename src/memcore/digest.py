@@ -81,10 +81,18 @@ _ECHO_STOP = frozenset(
         "with",
     ]
 )
+#: Below this budget a digest first says what the session was about: its topic line (its
+#: first request, or what a compaction summary says was asked), cut to the share of "What was
+#: asked" when longer. Lines worth more per token would otherwise price a long first request out
+#: of a short digest, and a short handover note that does not say what the work was for says
+#: little (session-start gives earlier sessions 150-500 tokens each).
+TOPIC_BELOW = 1000
 #: A line cut to fit must keep at least this many tokens, or it is left out.
 _MIN_CUT_TOKENS = 10
 #: A cut line must keep at least this share of its words, or it says too little to be kept.
 _MIN_CUT_SHARE = 0.5
+#: A topic line cut to fit (``TOPIC_BELOW``) keeps at least this many words, whatever its share.
+_MIN_TOPIC_WORDS = 8
 #: Words a cut line must not end on: they promise what the cut took away.
 _DANGLING = frozenset(
     [
@@ -160,6 +168,8 @@ def session_digests(
     digests = []
     for budget in budgets:
         greedy = _Greedy(lines, budget, count)
+        if budget < TOPIC_BELOW:
+            greedy.seed_topic()
         greedy.run(budget, capped=True)
         greedy.run(budget, capped=False)
         text, sections, tokens = _fill(greedy, budget, count)
@@ -320,6 +330,28 @@ class _Greedy:
     def exhausted(self) -> bool:
         return all(self.taken)
 
+    def seed_topic(self) -> None:
+        """Choose the session's topic line first (``TOPIC_BELOW``), whole if it fits its
+        section's share of the budget, else cut to it (keeping at least ``_MIN_TOPIC_WORDS``)."""
+        i = next((i for i, c in enumerate(self.cands) if c.topic and not self.taken[i]), None)
+        if i is None:
+            return
+        cand = self.cands[i]
+        heading = self.heading_cost[cand.section]
+        room = int(self.budget * _SHARES[cand.section]) - heading
+        cost = self.costs[i]
+        if cost > room:
+            cut = _cut(cand.text, room - 1, self.count, min_words=_MIN_TOPIC_WORDS, min_share=0.0)
+            if cut is None:
+                return
+            cand = Candidate(cand.section, cand.seq, cand.score, cut, None)
+            cost = self.count(cut) + 1
+        self.taken[i] = True
+        self.chosen.append(cand)
+        self.covered.update(self.names[i])
+        self.used[cand.section] = cost + heading
+        self.total += cost + heading
+
     def _profile(self, cand: Candidate) -> tuple[frozenset[str], frozenset[str]]:
         """A line's names (see ``ECHO_SHARE``) and its other words (lowercased, without the
         commonest ones)."""
@@ -469,8 +501,16 @@ class _Greedy:
 _Saved = tuple[set[str], dict[str, int], list[Candidate], list[bool], int, list[tuple[float, int]]]
 
 
-def _cut(text: str, room: int, count: TokenCounter) -> str | None:
-    """The longest word prefix of ``text`` that, with an ellipsis, counts at most ``room``."""
+def _cut(
+    text: str,
+    room: int,
+    count: TokenCounter,
+    *,
+    min_words: int = 3,
+    min_share: float = _MIN_CUT_SHARE,
+) -> str | None:
+    """The longest word prefix of ``text`` that, with an ellipsis, counts at most ``room``
+    (None: it would keep fewer than ``min_words`` words, or than ``min_share`` of them)."""
     words = _WORDS.findall(text)
     lo, hi = 0, len(words)
     while lo < hi:
@@ -479,7 +519,7 @@ def _cut(text: str, room: int, count: TokenCounter) -> str | None:
             lo = mid
         else:
             hi = mid - 1
-    if lo < 3 or lo < len(words) * _MIN_CUT_SHARE:  # a stump ("x was edited twice,…")
+    if lo < min_words or lo < len(words) * min_share:  # a stump ("x was edited twice,…")
         return None
     cut = " ".join(words[:lo])
     while True:
@@ -496,7 +536,7 @@ def _cut(text: str, room: int, count: TokenCounter) -> str | None:
             break
     bullet = 1 if words and words[0] == "-" else 0  # a list mark is no word of the statement
     kept_words = len(cut.split()) - bullet
-    if kept_words < 3 or kept_words < (len(words) - bullet) * _MIN_CUT_SHARE:
+    if kept_words < min_words or kept_words < (len(words) - bullet) * min_share:
         return None
     return cut + "\u2026"
 

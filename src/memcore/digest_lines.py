@@ -133,6 +133,7 @@ def build_candidates(items: Sequence[MemoryItem], root: str | None = None) -> li
                 continue
             words = item.content.split()
             text = " ".join(words)
+            topic = False
             if kind == "shortcut":
                 line = f"- The user ran the command {code_span(text)}."
                 score = 2.0
@@ -144,9 +145,10 @@ def build_candidates(items: Sequence[MemoryItem], root: str | None = None) -> li
                 line = f"- The user {said}: {cut_word_list(words, _REQUEST_WORDS)}"
                 short = len(text) < _SHORT_REPLY
                 score = 1.5 if short else 6.0 + (2.0 if first_task else 0.0) + recency
+                topic = first_task and not short
                 first_task = first_task and short
                 last_task = (seq, item)
-            out.append(Candidate("asked", seq, score, line))
+            out.append(Candidate("asked", seq, score, line, topic=topic))
             if len(words) > _REQUEST_WORDS:  # the rest of a long request, where exact
                 out.extend(_request_rest(text, words, seq))
             continue
@@ -342,7 +344,7 @@ def _summary_request(item: MemoryItem, seq: int) -> list[Candidate]:
     if not words:
         return []
     line = f"- Before the compaction (Claude's summary): {cut_word_list(words, _SUMMARY_WORDS)}"
-    out = [Candidate("asked", seq, 8.0, line)]
+    out = [Candidate("asked", seq, 8.0, line, topic=True)]
     if len(words) > _SUMMARY_WORDS:
         out.extend(_request_rest(" ".join(words), words, seq, _SUMMARY_WORDS))
     return out

@@ -121,6 +121,9 @@ class Candidate(NamedTuple):
     #: what to say instead when the line before it in its section is not of the same item (a
     #: brief's line indented under the one that names the brief, when that one was left out)
     lead: str | None = None
+    #: what the session was about: its first request, or what a compaction summary says was
+    #: asked (a short digest says it first, see ``memcore.digest.TOPIC_BELOW``)
+    topic: bool = False
 
 
 def cut_words(text: str, limit: int) -> str:
