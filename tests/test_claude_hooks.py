@@ -511,3 +511,27 @@ def test_an_import_into_one_named_session_files_nothing_under_a_project(
     assert main(argv) == 0
     assert "filed" not in capsys.readouterr().out
     assert _read_state(url, registry_session(PROJECT)) == {}
+
+
+def test_an_import_whose_filing_fails_keeps_what_it_stored(
+    tmp_path: Path, url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Filing under the project comes after the session's items are stored: when it fails, the
+    import says so for that session and goes on with the others."""
+    from memcore.claude_code import session_record
+    from memcore.errors import ValidationError
+
+    _, first = _place(tmp_path, EARLIER[0])
+    _, second = _place(tmp_path, EARLIER[1])
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ValidationError("no entry for you")
+
+    monkeypatch.setattr(session_record, "fresh_record", broken)
+    assert main(["import-claude-code", str(tmp_path / "projects"), "--store", url]) == 0
+    out = capsys.readouterr().out
+    assert out.count("not filed under its project: no entry for you") == 2
+    assert "filed 2 session(s)" not in out
+    for session in (first, second):
+        assert _read_state(url, session)  # its items are there
+    assert _read_state(url, registry_session(PROJECT)) == {}

@@ -20,7 +20,7 @@ from memcore.cli._common import (
     run,
     transcripts_with_records,
 )
-from memcore.errors import BackendError, NotFoundError
+from memcore.errors import BackendError, MemcoreError, NotFoundError
 
 if TYPE_CHECKING:
     from memcore.claude_code import Transcript
@@ -113,15 +113,18 @@ def cmd_import_claude_code(args: argparse.Namespace, out: TextIO) -> int:
     # with --session, sessions of any project may share one: none is filed under a project
     stored = run(_import_sessions(args.store, sessions, None if args.session else stamps))
     projects: set[str] = set()
+    filed = 0
     for session, (count, version, logged, project) in stored.items():
         print(
             f"stored session {session!r}: {count} items (version {version}), "
             f"{logged} accesses in its access log",
             file=out,
         )
-        if project is not None:
+        if project is not None and project.startswith("!"):
+            print(f"  not filed under its project: {project[1:]}", file=out)
+        elif project is not None:
             projects.add(project)
-    filed = sum(project is not None for *_, project in stored.values())
+            filed += 1
     if filed:
         print(
             f"filed {filed} session(s) under {len(projects)} project(s): a Claude Code session "
@@ -154,7 +157,7 @@ async def _import_sessions(
 ) -> dict[str, tuple[int, int, int, str | None]]:
     """Store each session's items and access log; with ``stamps``, also file each session
     under its project (``_file_session``). Per session: items, version, accesses logged, and
-    the project it was filed under (None: not filed)."""
+    the project it was filed under (None: not filed; ``"!"`` and the reason: filing failed)."""
     from memcore.stores import open_store
     from memcore.sync import DistributedMemoryManager
     from memcore.transfer import save_access_log
@@ -176,9 +179,12 @@ async def _import_sessions(
                             manager.set(session, item.id, item)
                             count += 1
                     result = await manager.sync_session_memory(session)
-                    project = None
+                    project: str | None = None
                     if stamps is not None:
-                        project = await _file_session(manager, session, transcripts, stamps)
+                        try:
+                            project = await _file_session(manager, session, transcripts, stamps)
+                        except MemcoreError as exc:  # its items are stored: the rest goes on
+                            project = f"!{exc}"
                 finally:
                     await manager.close()
                 accesses = [a for t in transcripts for a in t.accesses]
