@@ -114,6 +114,8 @@ _DANGLING = frozenset(
         "on",
         "or",
         "out",
+        "said",
+        "says",
         "the",
         "to",
         "was",
