@@ -207,3 +207,26 @@ async def test_a_sync_that_meets_the_checkpoint_restart_waits_for_its_end(
     assert await store.version(SESSION) == 2
     assert await store._restart_over(1.0) is False  # no step runs now: nothing to wait for
     await manager.close()
+
+
+async def test_a_lone_writer_that_awaits_between_syncs_commits_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer queue's look at its turn, ready after any await that follows a sync, is no
+    other task about to sync: a lone writer's syncs do not yield for it (the group path)."""
+    manager = await _quiet_manager(tmp_path)
+    led = 0
+    lead = manager._lead
+
+    async def counting_lead(*args: Any) -> Any:
+        nonlocal led
+        led += 1
+        return await lead(*args)
+
+    monkeypatch.setattr(manager, "_lead", counting_lead)
+    for n in range(20):
+        manager.set(SESSION, f"k{n}", MemoryItem(f"k{n}", "x"))
+        assert (await manager.sync_session_memory(SESSION)).success
+        await asyncio.sleep(0)  # the agent does something else in between
+    assert led == 0
+    await manager.close()

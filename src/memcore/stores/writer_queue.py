@@ -370,6 +370,13 @@ class WriterQueue:
                         os.close(fd)
 
 
+def is_turn_look(handle: object) -> bool:
+    """Whether an event loop's ready callback is a writer queue's look at its turn
+    (``WriterQueue._let_go``): no task's step, so no sync about to join a group commit."""
+    callback = getattr(handle, "_callback", None)
+    return getattr(callback, "__func__", None) is WriterQueue._let_go
+
+
 class _Releaser:
     """One thread per process that lets go of kept turns whose event loop has had no moment
     for ``STUCK_AFTER`` s since their last sync (blocked in other work: the turn must not wait
