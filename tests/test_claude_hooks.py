@@ -535,3 +535,31 @@ def test_an_import_whose_filing_fails_keeps_what_it_stored(
     for session in (first, second):
         assert _read_state(url, session)  # its items are there
     assert _read_state(url, registry_session(PROJECT)) == {}
+
+
+def test_earlier_sessions_come_latest_active_first_when_imported_at_once(
+    tmp_path: Path, url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Sessions imported together were saved in the same second: session-start orders them by
+    when each last did something."""
+    from memcore.claude_code.hooks import project_records
+
+    for source in (*EARLIER, "entireio__cli__847ff7d2.jsonl"):
+        _place(tmp_path, source)
+    assert main(["import-claude-code", str(tmp_path / "projects"), "--store", url]) == 0
+    capsys.readouterr()
+
+    async def records() -> list[str]:
+        store = open_store(url)
+        try:
+            return [r.last_activity for r in await project_records(store, PROJECT)]
+        finally:
+            await store.close()
+
+    activity = asyncio.run(records())
+    assert len(activity) == 3
+    assert activity == sorted(activity, reverse=True)
+    _, out, _ = _hook("session-start", _payload("SessionStart", "fresh", None), url)
+    shown = re.findall(r"## Earlier session \((\d{4}-\d\d-\d\d \d\d:\d\d)", _context(out))
+    assert shown == sorted(shown, reverse=True)
+    assert shown[0] == activity[0][:16].replace("T", " ")

@@ -206,7 +206,7 @@ def _session_record(
 
 
 async def project_records(store: Any, cwd: str) -> list[SessionRecord]:
-    """Every session of the project at ``cwd`` in its registry, newest first.
+    """Every session of the project at ``cwd`` in its registry, the latest active first.
 
     Read straight from the store's snapshot: no replica, nothing written, so session-start
     works on a store opened read-only. A damaged registry record is skipped, not fatal.
@@ -222,7 +222,13 @@ async def project_records(store: Any, cwd: str) -> list[SessionRecord]:
                 records.append(SessionRecord.from_item(MemoryItem.coerce(entry.value)))
         except MemcoreError:
             continue
-    return sorted(records, key=lambda r: (r.updated_at, r.session_id), reverse=True)
+    # by when each session last did something, not when it was saved: sessions imported at
+    # once (memcore import-claude-code) were all saved in the same second
+    return sorted(
+        records,
+        key=lambda r: (r.last_activity or r.updated_at, r.updated_at, r.session_id),
+        reverse=True,
+    )
 
 
 class _Budget:
