@@ -77,6 +77,11 @@ def test_digest_and_sessions_of_saved_claude_code_sessions(tmp_path: Path) -> No
         try:
             listed = await service.sessions()
             assert [s["session"] for s in listed] == [session]
+            # what the session was about (the digest's first statement), and when it last did
+            # something
+            summary = listed[0]["summary"]
+            assert summary.startswith(("The user ", "Before the compaction"))
+            assert listed[0]["last_activity"].startswith("2026-")
             text = await service.digest(budget=400)
             assert "## " in text
             hits = await service.recall("hooks_claudecode_handlers.go repository error")

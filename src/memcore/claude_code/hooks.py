@@ -27,6 +27,7 @@ from memcore.claude_code.project import (
     ParsedSession,
     SessionRecord,
     check_transcript,
+    latest_first,
     merge_files,
     now_text,
     parse_session,
@@ -222,13 +223,7 @@ async def project_records(store: Any, cwd: str) -> list[SessionRecord]:
                 records.append(SessionRecord.from_item(MemoryItem.coerce(entry.value)))
         except MemcoreError:
             continue
-    # by when each session last did something, not when it was saved: sessions imported at
-    # once (memcore import-claude-code) were all saved in the same second
-    return sorted(
-        records,
-        key=lambda r: (r.last_activity or r.updated_at, r.updated_at, r.session_id),
-        reverse=True,
-    )
+    return latest_first(records)
 
 
 class _Budget:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from memcore.claude_code.project import REGISTRY_PREFIX, SessionRecord, project_key
+from memcore.claude_code.project import REGISTRY_PREFIX, SessionRecord, latest_first, project_key
 from memcore.errors import NotFoundError, ValidationError
 from memcore.model import MemoryItem, Priority
 
@@ -73,7 +73,7 @@ class MemoryService:
             SessionRecord.from_item(MemoryItem.coerce(value))
             for value in self.manager.state(self.registry).values()
         ]
-        return sorted(records, key=lambda r: (r.updated_at, r.session_id), reverse=True)
+        return latest_first(records)
 
     async def _project_sessions(self) -> list[str]:
         return [self.notes, *(r.session_id for r in await self._records())]
@@ -162,14 +162,17 @@ class MemoryService:
     async def sessions(self) -> list[dict[str, Any]]:
         listed = []
         for record in await self._records():
-            first = next((ln for ln in record.digest.splitlines() if ln.strip("# ").strip()), "")
+            # the digest's first statement: what the session was about (its headings say
+            # nothing: every digest starts "## What was asked")
+            first = next((ln for ln in record.digest.splitlines() if ln.startswith("- ")), "")
             listed.append(
                 {
                     "session": record.session_id,
                     "updated_at": record.updated_at,
+                    "last_activity": record.last_activity,
                     "items": record.items,
                     "branch": record.git_branch,
-                    "summary": first.strip("# ").strip()[:200],
+                    "summary": first[2:].strip()[:200],
                 }
             )
         return listed
@@ -281,7 +284,7 @@ def build_server(service: MemoryService) -> Any:
         if not listed:
             return "No session of this project has been saved yet."
         return "\n".join(
-            f"{s['session']} ({s['updated_at']}, {s['items']} items"
+            f"{s['session']} ({s['last_activity'] or s['updated_at']}, {s['items']} items"
             + (f", branch {s['branch']}" if s["branch"] else "")
             + f"): {s['summary']}"
             for s in listed

@@ -54,6 +54,16 @@ def registry_session(cwd: str | os.PathLike[str]) -> str:
     return REGISTRY_PREFIX + project_key(cwd)
 
 
+def latest_first(records: Iterable[SessionRecord]) -> list[SessionRecord]:
+    """Sessions by when each last did something, the latest first, not by when it was saved:
+    sessions imported at once (``memcore import-claude-code``) were saved in the same second."""
+    return sorted(
+        records,
+        key=lambda r: (r.last_activity or r.updated_at, r.updated_at, r.session_id),
+        reverse=True,
+    )
+
+
 def registry_key(session_id: str) -> str:
     return f"session:{session_id}"
 
