@@ -8,7 +8,7 @@ import os
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, NamedTuple, TextIO
 
 from memcore.cli._common import (
     DEFAULT_STORE_HELP,
@@ -112,19 +112,16 @@ def cmd_import_claude_code(args: argparse.Namespace, out: TextIO) -> int:
         return 0
     # with --session, sessions of any project may share one: none is filed under a project
     stored = run(_import_sessions(args.store, sessions, None if args.session else stamps))
-    projects: set[str] = set()
-    filed = 0
-    for session, (count, version, logged, project) in stored.items():
+    for session, done in stored.items():
         print(
-            f"stored session {session!r}: {count} items (version {version}), "
-            f"{logged} accesses in its access log",
+            f"stored session {session!r}: {done.items} items (version {done.version}), "
+            f"{done.logged} accesses in its access log",
             file=out,
         )
-        if project is not None and project.startswith("!"):
-            print(f"  not filed under its project: {project[1:]}", file=out)
-        elif project is not None:
-            projects.add(project)
-            filed += 1
+        if done.unfiled is not None:
+            print(f"  not filed under its project: {done.unfiled}", file=out)
+    projects = {done.project for done in stored.values() if done.project is not None}
+    filed = sum(done.project is not None for done in stored.values())
     if filed:
         print(
             f"filed {filed} session(s) under {len(projects)} project(s): a Claude Code session "
@@ -150,20 +147,29 @@ def _print_token_check(transcripts: Sequence[Transcript], out: TextIO) -> None:
     )
 
 
+class _Stored(NamedTuple):
+    """What the import did with one session."""
+
+    items: int
+    version: int
+    logged: int  # accesses in its access log
+    project: str | None = None  # the project it was filed under
+    unfiled: str | None = None  # why filing it failed (its items are stored all the same)
+
+
 async def _import_sessions(
     url: str | None,
     sessions: Mapping[str, Sequence[Transcript]],
     stamps: Mapping[Path, tuple[str, list[int]]] | None,
-) -> dict[str, tuple[int, int, int, str | None]]:
+) -> dict[str, _Stored]:
     """Store each session's items and access log; with ``stamps``, also file each session
-    under its project (``_file_session``). Per session: items, version, accesses logged, and
-    the project it was filed under (None: not filed; ``"!"`` and the reason: filing failed)."""
+    under its project (``_file_session``)."""
     from memcore.stores import open_store
     from memcore.sync import DistributedMemoryManager
     from memcore.transfer import save_access_log
 
     store = open_store(url)
-    done: dict[str, tuple[int, int, int, str | None]] = {}
+    done: dict[str, _Stored] = {}
     try:
         with _progress() as progress:
             task = progress.add_task("storing sessions", total=len(sessions))
@@ -179,17 +185,17 @@ async def _import_sessions(
                             manager.set(session, item.id, item)
                             count += 1
                     result = await manager.sync_session_memory(session)
-                    project: str | None = None
+                    project = unfiled = None
                     if stamps is not None:
                         try:
                             project = await _file_session(manager, session, transcripts, stamps)
                         except MemcoreError as exc:  # its items are stored: the rest goes on
-                            project = f"!{exc}"
+                            unfiled = str(exc)
                 finally:
                     await manager.close()
                 accesses = [a for t in transcripts for a in t.accesses]
                 logged = await save_access_log(store, session, accesses, append=False)
-                done[session] = (count, result.version, logged, project)
+                done[session] = _Stored(count, result.version, logged, project, unfiled)
                 progress.advance(task)
     finally:
         await store.close()
