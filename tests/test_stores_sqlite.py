@@ -442,3 +442,50 @@ async def test_sqlite_replicas_in_one_process_share_the_checkpoint_count(tmp_pat
     # entry), under the 1,000 rows of a checkpoint, so none ran (11.6 MB here); counted
     # together, one every 500 syncs (3.3 MB here)
     assert grown < 8 << 20, grown
+
+
+async def test_a_new_file_has_its_incarnation_from_the_start(tmp_path: Path) -> None:
+    """A new session's first delta carries the file's incarnation id: replicas starting
+    together commit their first syncs under the write lock (see the next test)."""
+    store = SQLiteStore(sqlite_url(tmp_path))
+    delta = await store.read_changes("s", 0)
+    assert delta.incarnation is not None
+    assert delta.incarnation.store
+    assert (await store.incarnation("s")) == delta.incarnation
+    await store.close()
+    again = SQLiteStore(sqlite_url(tmp_path))  # the same file: the same id
+    assert (await again.read_changes("s", 0)).incarnation == delta.incarnation
+    await again.close()
+
+
+async def test_replicas_starting_together_on_a_new_file_never_lose_a_race(tmp_path: Path) -> None:
+    """Their first syncs commit under the write lock: none reads and then commits, so none can
+    lose its race and mark the session contended (which sent every replica down the slow path
+    for CONTENTION_WINDOW)."""
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    managers = [DistributedMemoryManager(url, replica_id=f"r{i}") for i in range(4)]
+    plain = 0
+    for manager in managers:
+        commit = manager.store.commit
+
+        async def counting(*args: Any, _commit: Any = commit) -> Any:
+            nonlocal plain
+            plain += 1
+            return await _commit(*args)
+
+        manager.store.commit = counting  # type: ignore[method-assign,assignment]
+
+    async def first_sync(index: int, manager: DistributedMemoryManager) -> bool:
+        manager.set("s", f"k{index}", MemoryItem(f"k{index}", "x"))
+        return (await manager.sync_session_memory("s")).success
+
+    try:
+        assert all(await asyncio.gather(*(first_sync(i, m) for i, m in enumerate(managers))))
+        assert plain == 0
+        raw = sqlite3.connect(tmp_path / "new.db")
+        marks = raw.execute("SELECT count(*) FROM store_info WHERE name LIKE 'contended:%'")
+        assert marks.fetchone()[0] == 0
+        raw.close()
+    finally:
+        for manager in managers:
+            await manager.close()

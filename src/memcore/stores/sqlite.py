@@ -43,7 +43,6 @@ merges and commits in one such transaction (``read_and_commit``, ``memcore.store
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import time
 from collections.abc import Mapping
@@ -76,6 +75,7 @@ from memcore.stores.sqlite_schema import (
     _ensure_store_info,
     _int_cell,
     _journal_entries,
+    _make_incarnation,
     _packed_count,
     _parse_incarnation,
     _records,
@@ -135,12 +135,7 @@ class SQLiteStore(SQLiteLockedSync):
             if (found is None or "incarnation" not in found) and not self.read_only:
 
                 def body() -> dict[str, object] | None:
-                    _ensure_store_info(conn)
-                    conn.execute(
-                        "INSERT INTO store_info (name, value) VALUES ('incarnation', ?) "
-                        "ON CONFLICT (name) DO NOTHING",
-                        (os.urandom(16).hex(),),
-                    )
+                    _make_incarnation(conn)
                     return read(conn)
 
                 found = self._transaction(conn, body, write=True)

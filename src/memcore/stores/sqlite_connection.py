@@ -28,6 +28,7 @@ from memcore.stores.sqlite_schema import (
     _busy_error,
     _create_private,
     _int_cell,
+    _make_incarnation,
 )
 
 _T = TypeVar("_T")
@@ -362,6 +363,11 @@ class SQLiteConnection:
                 raise BackendError(f"{self.path!r} is an SQLite file not made by memcore")
             for statement in _SCHEMA:
                 conn.execute(statement)
+            # with its id from the start, a new session's first deltas carry it: the first
+            # syncs of replicas starting together commit under the write lock, where none can
+            # lose its race (without it they read and then committed, and a loser marked the
+            # session contended: every replica read first for CONTENTION_WINDOW)
+            _make_incarnation(conn)
             conn.execute(f"PRAGMA application_id = {_APPLICATION_ID}")
             conn.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
 

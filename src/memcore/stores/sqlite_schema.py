@@ -513,6 +513,17 @@ def _ensure_store_info(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE TABLE IF NOT EXISTS store_info (name TEXT PRIMARY KEY, value NOT NULL)")
 
 
+def _make_incarnation(conn: sqlite3.Connection) -> None:
+    """The file's incarnation id, a random one, unless it has one (inside the caller's write
+    transaction)."""
+    _ensure_store_info(conn)
+    conn.execute(
+        "INSERT INTO store_info (name, value) VALUES ('incarnation', ?) "
+        "ON CONFLICT (name) DO NOTHING",
+        (os.urandom(16).hex(),),
+    )
+
+
 def _records(session_id: str, rows: list[tuple[object, object]]) -> dict[str, bytes]:
     records = dict(rows)
     if set(map(type, records)) <= {str} and set(map(type, records.values())) <= {bytes}:
