@@ -173,3 +173,15 @@ def test_a_briefs_lead_ins_stand_on_their_own_too() -> None:
         "- The plan the agent proposed says: Rename `TypegenPlugin` to `CodegenPlugin`.",
         "  - Remove the `skill` line in `help.ts` (line 14).",
     ]
+
+
+def test_a_brief_whose_every_line_points_at_what_follows_gives_no_line() -> None:
+    meta = {
+        "source": "claude-code",
+        "role": "assistant",
+        "kind": "tool_call",
+        "tool": "Task",
+        "brief": ["Here's what changes:"],
+    }
+    items = [MemoryItem("p", "Sub-agent task: rename", metadata=meta, created_at=T0)]
+    assert "brief" not in session_digest(items, 400).text

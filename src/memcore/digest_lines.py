@@ -19,7 +19,7 @@ from typing import Any
 from memcore._kernels import pipeline, prose
 from memcore.claude_code.commands import normalize_command, one_line
 from memcore.claude_code.compaction import is_compaction_summary, summary_request
-from memcore.claude_code.tools import quoted_list
+from memcore.claude_code.tools import PLAN_PROPOSED, quoted_list
 from memcore.claude_code.transcripts import KIND_PRIORITY
 from memcore.digest_prose import (
     BULLET,
@@ -383,6 +383,8 @@ def _brief(
         score = BRIEF_SCORE + min(names, 4) * ID_WEIGHT + recency
         defines = _DEFINITION.match(said) is not None  # ("`text` - Plain text response")
         kept.append((said, score - DEFINITION_PENALTY if defines else score, defines))
+    if not kept:
+        return []
     lead = next((i for i, (_, _, defines) in enumerate(kept) if not defines), 0)
     out: list[Candidate] = []
     for position, (said, score, _) in enumerate([kept[lead], *kept[:lead], *kept[lead + 1 :]]):
@@ -399,7 +401,7 @@ def _plan(item: MemoryItem, seq: int, recency: float, root: str | None) -> list[
     """The plan the agent proposed: named by its title (its first line, which the import
     keeps in the item), with its statements that name something exact (``_brief``); only its
     title when none does."""
-    title = item.content.removeprefix("Plan proposed:").strip().rstrip(".")
+    title = item.content.removeprefix(PLAN_PROPOSED).strip().rstrip(".")
     if len(title.split()) < _MIN_TITLE_WORDS:
         title = ""
     source = f'The plan the agent proposed, "{title}",' if title else _BRIEF_CALLS["ExitPlanMode"]

@@ -56,6 +56,8 @@ FILE_TOOLS = {
 
 #: A todo entry's text is cut at this many characters (TodoWrite, TaskCreate, TaskUpdate alike).
 TODO_CHARS = 160
+#: How a proposed plan's item begins (its title follows; the digest names the plan by it).
+PLAN_PROPOSED = "Plan proposed: "
 _MAX_READ_NAMES = 20
 #: An edit's metadata keeps at most this many renames.
 MAX_RENAMES = 12
@@ -178,7 +180,7 @@ def describe_call(
         plan = tool_input["plan"]
         meta["brief"] = brief_lines(plan)
         title = next((line for line in plan.splitlines() if line.strip()), "")
-        return f"Plan proposed: {one_line(title.lstrip('# '), 160)}", meta
+        return f"{PLAN_PROPOSED}{one_line(title.lstrip('# '), 160)}", meta
     if tool == "Task" and isinstance(tool_input.get("description"), str):
         meta["description"] = tool_input["description"]
         prompt = tool_input.get("prompt")
@@ -414,6 +416,7 @@ __all__ = [
     "CALLS_LIMIT",
     "EDIT_TOOLS",
     "FILE_TOOLS",
+    "PLAN_PROPOSED",
     "READ_TOOLS",
     "SEARCH_TOOLS",
     "TODO_CHARS",

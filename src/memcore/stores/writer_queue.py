@@ -299,8 +299,8 @@ class WriterQueue:
         if held and not self._let_go_soon:
             self._let_go_soon = True
             self._looks += 1  # a look still pending from a turn given back since is stale
-            # a timer due now, not a ready callback: the group commit (memcore.sync) takes
-            # ready callbacks for other tasks about to sync, and would yield for this one
+            # at the loop's next moment; the group commit (memcore.sync), which yields for
+            # other tasks about to sync, knows this callback for what it is (is_turn_look)
             asyncio.get_running_loop().call_later(0, self._let_go, self._looks, self._syncs)
             _RELEASER.watch(self)
 
