@@ -214,10 +214,13 @@ def test_a_line_that_says_a_chosen_line_again_in_other_words_is_left_out() -> No
         "Update sessionStateToStrategy conversion function.",
         "The handler is in `hooks.go`, lines 243-251.",
         "The handler is in `hooks.go`, lines 751-755.",
+        "The test is flaky — it passed in a previous CI run and passes locally.",
+        "The test is flaky — it passes locally and passed in prior CI runs.",  # inflected
     ]
     items = [_agent(i, text, kind="fact") for i, text in enumerate(texts)]
     decisions = session_digest(items, 2000).sections["decisions"]
     assert decisions.count("`session` command in the CLI yet") == 1  # one of the two
+    assert decisions.count("The test is flaky") == 1
     for kept in (2, 3, 4, 5, 6):
         assert texts[kept].rstrip(".") in decisions, texts[kept]
 

@@ -185,3 +185,24 @@ def test_a_brief_whose_every_line_points_at_what_follows_gives_no_line() -> None
     }
     items = [MemoryItem("p", "Sub-agent task: rename", metadata=meta, created_at=T0)]
     assert "brief" not in session_digest(items, 400).text
+
+
+@pytest.mark.parametrize("answered", [True, False])
+def test_a_request_is_open_only_when_the_turn_did_not_end_in_words(answered: bool) -> None:
+    """Claude Code's turn ends with the agent's words: a request followed by work and then words
+    was answered, even in words that conclude nothing ("Committed as ..."); one whose session
+    stops amid tool calls is still open."""
+    task = {"source": "claude-code", "role": "user", "kind": "task"}
+    call = {"source": "claude-code", "role": "assistant", "kind": "tool_call", "tool": "Bash"}
+    done = {**call, "role": "user", "kind": "tool_result", "command": "git commit -am wip"}
+    items = [
+        MemoryItem("t", "commit the changes we have so far", metadata=task, created_at=T0),
+        MemoryItem("c", "Run `git commit -am wip`", metadata=call, created_at=T0 + HOUR),
+        MemoryItem("r", "`git commit -am wip` succeeded", metadata=done, created_at=T0 + 2 * HOUR),
+    ]
+    if answered:
+        items.append(_agent(200, "Committed as `a6c2d1b0`."))
+    digest = session_digest(items, 300)
+    request = "commit the changes we have so far"
+    assert (f"The latest request is not answered yet: {request}" in digest.text) is not answered
+    assert (f"The user asked: {request}" in digest.sections.get("asked", "")) is answered

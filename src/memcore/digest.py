@@ -81,6 +81,19 @@ _ECHO_STOP = frozenset(
         "with",
     ]
 )
+_ECHO_ENDINGS = ("ing", "ed", "es", "s")
+
+
+def _echo_stem(word: str) -> str:
+    """``word`` without an inflection's ending, so that "passes locally and passed in prior CI
+    runs" echoes "passed in a previous CI run and passes locally": crude (no dictionary), but
+    the same for both lines compared, which is all an echo needs."""
+    for ending in _ECHO_ENDINGS:
+        if word.endswith(ending) and len(word) - len(ending) >= 3:
+            return word[: -len(ending)]
+    return word
+
+
 #: Below this budget a digest first says what the session was about: its topic line (its
 #: first request, or what a compaction summary says was asked), cut to the share of "What was
 #: asked" when longer. Lines worth more per token would otherwise price a long first request out
@@ -364,7 +377,9 @@ class _Greedy:
             names.update(_ECHO_SPAN.findall(text))
             prose = _ECHO_SPAN.sub(" ", text)
             names.update(_ECHO_NAME.findall(prose))
-            words = (w for w in _ECHO_WORD.findall(prose.lower()) if w not in _ECHO_STOP)
+            words = (
+                _echo_stem(w) for w in _ECHO_WORD.findall(prose.lower()) if w not in _ECHO_STOP
+            )
             profile = self.profiles[text] = (frozenset(names), frozenset(words))
         return profile
 

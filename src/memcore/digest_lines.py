@@ -116,6 +116,7 @@ def build_candidates(items: Sequence[MemoryItem], root: str | None = None) -> li
     commands: dict[str, CommandRuns] = {}
     by_id = {item.id: item for item in items}
     last_conclusion = -1
+    last_reply = last_action = -1  # the agent's last words and its last tool activity
     last_task: tuple[int, MemoryItem] | None = None
     todos: dict[str, tuple[int, str]] = {}
     first_task = True
@@ -162,6 +163,8 @@ def build_candidates(items: Sequence[MemoryItem], root: str | None = None) -> li
             if prose.concludes(item.content.lower()):
                 last_conclusion = seq
             continue
+        if kind in ("tool_call", "tool_result", "error"):
+            last_action = seq
         if isinstance(meta.get("files_changed"), list):
             for path in strs(meta["files_changed"]):
                 known = files.get(str(path))
@@ -181,6 +184,8 @@ def build_candidates(items: Sequence[MemoryItem], root: str | None = None) -> li
             found = statements(item, seq, recency, seen_sentences)
             if any(c.score >= 5 for c in found):
                 last_conclusion = seq
+            if kind == "fact" and meta.get("role") == "assistant":
+                last_reply = seq
             out.extend(found)
             continue
         tool = "" if raw_tool is None else str(raw_tool)
@@ -239,9 +244,12 @@ def build_candidates(items: Sequence[MemoryItem], root: str | None = None) -> li
     out.extend(file_lines(files, n))
     out.extend(command_lines(commands, n))
     out.extend(_unfound_lines(unfound, n))
-    if last_task is not None and last_task[0] > last_conclusion:  # said once, under "open"
+    # A request is answered by a conclusion after it, or by the agent's words ending its turn
+    # (nothing done after them): "Committed as a6c2d1b0." answers "commit the changes".
+    answered_at = max(last_conclusion, last_reply if last_reply > last_action else -1)
+    if last_task is not None and last_task[0] > answered_at:  # said once, under "open"
         out = [c for c in out if not (c.section == "asked" and c.seq == last_task[0])]
-    out.extend(_open_lines(todos, last_task, last_conclusion, items, n))
+    out.extend(_open_lines(todos, last_task, answered_at, items, n))
     return out
 
 
@@ -500,7 +508,7 @@ def _rerun_fix(error: Mapping[str, Any], fixes: Sequence[MemoryItem]) -> str:
 def _open_lines(
     todos: dict[str, tuple[int, str]],
     last_task: tuple[int, MemoryItem] | None,
-    last_conclusion: int,
+    answered_at: int,
     items: Sequence[MemoryItem],
     n: int,
 ) -> list[Candidate]:
@@ -511,7 +519,7 @@ def _open_lines(
             out.append(Candidate("open", seq, 6.0 + seq / n, f"- Still {state}: {content}"))
         elif status == "completed":
             out.append(Candidate("decisions", seq, 4.0 + seq / n, f"- Done: {content}"))
-    if last_task is not None and last_task[0] > last_conclusion:
+    if last_task is not None and last_task[0] > answered_at:
         seq, item = last_task
         text = cut_words(" ".join(item.content.split()), _REQUEST_WORDS)
         out.append(Candidate("open", seq, 8.0, f"- The latest request is not answered yet: {text}"))
