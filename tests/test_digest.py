@@ -395,6 +395,32 @@ def test_a_cut_line_keeps_half_its_words_and_ends_on_no_connective() -> None:
         assert cut.count("`") % 2 == 0
 
 
+@pytest.mark.parametrize(
+    ("line", "dangling"),
+    [
+        ("- The test is failing because it\u2019s not seeing the new `config.go` file", "because"),
+        ("- An edit of `cmd/wingman.go` took out the three calls to `spawn()` for now", "took"),
+        ("- Fix the parser - then the lexer and the `emit()` pass and the docs", "-"),
+    ],
+)
+def test_a_cut_line_ends_on_no_promise(line: str, dangling: str) -> None:
+    """Cut at any length, a line never ends on a word that promises what was cut ("took…",
+    "because it's…", "not…", a dash)."""
+
+    def words(text: str) -> int:
+        return len(text.split())
+
+    endings = set()
+    for room in range(4, words(line)):
+        cut = memcore.digest._cut(line, room, words, min_share=0)
+        if cut is not None:
+            last = cut[:-1].split()[-1].lower().replace("\u2019", "'")
+            endings.add(last)
+            assert last not in memcore.digest._DANGLING, cut
+    assert endings
+    assert dangling not in endings
+
+
 def test_a_cut_line_leaves_no_aside_open() -> None:
     def words(text: str) -> int:
         return len(text.split())

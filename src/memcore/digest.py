@@ -106,35 +106,84 @@ _MIN_CUT_TOKENS = 10
 _MIN_CUT_SHARE = 0.5
 #: A topic line cut to fit (``TOPIC_BELOW``) keeps at least this many words, whatever its share.
 _MIN_TOPIC_WORDS = 8
-#: Words a cut line must not end on: they promise what the cut took away.
+#: Words a cut line must not end on (lowercased): they promise what the cut took away.
 _DANGLING = frozenset(
     [
+        "-",
         "a",
+        "about",
         "added",
+        "after",
         "an",
         "and",
+        "are",
         "as",
         "at",
+        "be",
+        "because",
+        "been",
+        "before",
+        "but",
         "by",
+        "can",
         "changed",
         "changing",
+        "could",
         "for",
+        "found",
         "from",
+        "had",
+        "has",
+        "have",
+        "i",
+        "if",
         "in",
         "into",
         "is",
+        "it",
+        "it's",
+        "its",
+        "must",
+        "no",
+        "not",
         "of",
         "on",
         "or",
+        "our",
         "out",
         "said",
         "says",
+        "should",
+        "since",
+        "so",
+        "than",
+        "that",
+        "that's",
         "the",
+        "their",
+        "there's",
+        "these",
+        "they",
+        "this",
+        "those",
         "to",
+        "took",
+        "use",
+        "using",
+        "via",
         "was",
+        "we",
         "were",
+        "when",
+        "where",
         "which",
+        "while",
+        "will",
         "with",
+        "would",
+        "you",
+        "–",
+        "—",
     ]
 )
 #: Refill rounds after the first fit, and the least slack (tokens) worth a round.
@@ -518,6 +567,10 @@ class _Greedy:
 _Saved = tuple[set[str], dict[str, int], list[Candidate], list[bool], int, list[tuple[float, int]]]
 
 
+def _dangles(word: str) -> bool:
+    return word.rstrip(",;:").lower().replace("\u2019", "'") in _DANGLING
+
+
 def _cut(
     text: str,
     room: int,
@@ -542,7 +595,7 @@ def _cut(
     while True:
         before = cut
         kept = cut.split()
-        while kept and kept[-1].rstrip(",;:").lower() in _DANGLING:  # no "and…", "added…"
+        while kept and _dangles(kept[-1]):  # no "and…", "added…"
             kept.pop()
         cut = " ".join(kept).rstrip(",;:")
         if cut.count("`") % 2:  # do not leave a code span open
