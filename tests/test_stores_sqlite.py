@@ -225,6 +225,9 @@ async def test_sqlite_schema_1_file_is_upgraded_in_place(tmp_path: Path) -> None
             7,
             0,
         )
+        # upgraded with its incarnation id, as a new file is made (replicas' first syncs)
+        assert delta.incarnation is not None
+        assert delta.incarnation.store
         assert await target.journal_floor("s") == 0
         assert await target.truncate_journal("s", 1) == 1
         assert await target.replace_state("s", 2, {"k": b"\x02"}, 8) == 3

@@ -382,6 +382,7 @@ class SQLiteConnection:
             schema = conn.execute("PRAGMA user_version").fetchone()[0]
             for target in range(schema + 1, _SCHEMA_VERSION + 1):
                 _UPGRADES[target](conn)
+            _make_incarnation(conn)  # as a new file has (see _init_schema), unless it has one
             conn.execute(f"PRAGMA user_version = {max(schema, _SCHEMA_VERSION)}")
 
         SQLiteConnection._transaction(conn, upgrade, write=True)
