@@ -563,3 +563,25 @@ def test_earlier_sessions_come_latest_active_first_when_imported_at_once(
     shown = re.findall(r"## Earlier session \((\d{4}-\d\d-\d\d \d\d:\d\d)", _context(out))
     assert shown == sorted(shown, reverse=True)
     assert shown[0] == activity[0][:16].replace("T", " ")
+
+
+def test_what_the_user_does_is_remembered_latest_first_when_there_is_too_much() -> None:
+    """Of more shortcuts, preferences and repeated requests than the context keeps, the latest
+    sessions' are kept (records come the latest first), and one used again lately counts as
+    late."""
+    from memcore.claude_code.hooks import _knowledge_block
+    from memcore.claude_code.project import SessionRecord
+
+    old = SessionRecord(
+        "old", PROJECT, "d", "2026-01-01T00:00:00", shortcuts=[f"/old{i}" for i in range(10)]
+    )
+    old.preferences = [f"old preference {i}" for i in range(10)]
+    new = SessionRecord(
+        "new", PROJECT, "d", "2026-02-01T00:00:00", shortcuts=["/deploy staging", "/old0"]
+    )
+    new.preferences = ["use pnpm, not npm"]
+    block = _knowledge_block([new, old])
+    shortcuts = block.split("## The user's shortcuts\n")[1].split("\n## ")[0].splitlines()
+    assert len(shortcuts) == 8
+    assert shortcuts[-2:] == ["- /deploy staging", "- /old0"]  # the latest, /old0 used again
+    assert "- use pnpm, not npm" in block

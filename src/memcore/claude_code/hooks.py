@@ -279,9 +279,12 @@ def _files_block(records: list[SessionRecord]) -> str:
 
 
 def _knowledge_block(records: list[SessionRecord]) -> str:
-    preferences = distinct(p for r in records for p in r.preferences)
-    shortcuts = distinct(s for r in records for s in r.shortcuts)
-    tasks = distinct((t for r in records for t in r.common_tasks), limit=5)
+    """What the sessions (``records``, the latest first) learned of the user, the latest kept
+    when there is more than room (``distinct`` keeps the last texts of what it is given)."""
+    oldest_first = records[::-1]
+    preferences = distinct(p for r in oldest_first for p in r.preferences)
+    shortcuts = distinct(s for r in oldest_first for s in r.shortcuts)
+    tasks = distinct((t for r in oldest_first for t in r.common_tasks), limit=5)
     lines: list[str] = []
     if preferences:
         lines.append("## What the user prefers")

@@ -81,12 +81,14 @@ def request_part(task: MemoryItem) -> MemoryItem:
 
 
 def distinct(texts: Iterable[object], limit: int = 8) -> list[str]:
-    """The last ``limit`` distinct texts, each on one line (at most 300 characters)."""
+    """The last ``limit`` distinct texts, each on one line (at most 300 characters), in the
+    order each was last given: a text given again late is a late one."""
     seen: dict[str, None] = {}
     for text in texts:
         line = " ".join(str(text).split())[:300]
         if line:
-            seen.setdefault(line, None)
+            seen.pop(line, None)
+            seen[line] = None
     return list(seen)[-limit:]
 
 
