@@ -46,6 +46,23 @@ async def test_remember_recall_forget(service: MemoryService, tmp_path: Path) ->
         await service.forget(first)
 
 
+async def test_recall_gives_the_same_words_once(service: MemoryService) -> None:
+    """A text stored under several keys (a search repeated) is one hit, and k hits still come
+    back when there are k different texts that match."""
+    from memcore import MemoryItem
+
+    for n in range(3):
+        item = MemoryItem(f"grep-{n}", "Grep `cart_total` found 0")
+        service.manager.set(service.notes, item.id, item)
+    for n in range(4):
+        await service.remember(f"`cart_total()` rounds case {n} with Decimal.quantize.")
+    await service.manager.sync_session_memory(service.notes)
+    hits = await service.recall("cart_total", k=4)
+    texts = [" ".join(hit.content.split()) for hit in hits]
+    assert len(texts) == len(set(texts)) == 4
+    assert texts.count("Grep `cart_total` found 0") == 1
+
+
 async def test_bad_arguments(service: MemoryService) -> None:
     with pytest.raises(ValidationError):
         await service.remember("   ")

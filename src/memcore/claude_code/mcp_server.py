@@ -31,6 +31,11 @@ INSTRUCTIONS = (
 )
 
 
+#: ``recall`` asks the index for this many times ``k`` hits, so that ``k`` remain when copies
+#: of one text (kept once) are among them.
+RECALL_COPIES = 3
+
+
 def _notes_session(project: str) -> str:
     return NOTES_PREFIX + project_key(project)
 
@@ -129,11 +134,20 @@ class MemoryService:
                 ref = f"{name}\x1f{key}"
                 held[ref] = (name, item)
                 index.add(ref, item.content)
+        # The same words stored twice (a command run again, a search repeated in another
+        # session) are one hit: a copy would only take the room of the next one.
         hits: list[Recalled] = []
-        for ref, score in index.search(query, k):
+        said: set[str] = set()
+        for ref, score in index.search(query, k * RECALL_COPIES):
             name, item = held[ref]
+            words = " ".join(item.content.split())
+            if words in said:
+                continue
+            said.add(words)
             kind = str(item.metadata.get("kind", ""))
             hits.append(Recalled(name, item.id, round(float(score), 4), kind, item.content))
+            if len(hits) == k:
+                break
         return hits
 
     async def forget(self, item_id: str, session: str | None = None) -> str:
