@@ -7,9 +7,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from memcore import MemoryItem, session_digest, session_digests
-from memcore.digest_prose import standalone
+from memcore.digest_prose import GLUED_FENCE, standalone, unglue_fences
 from memcore.errors import ValidationError
 from tests.test_digest import REAL, needs_data
 
@@ -206,3 +208,28 @@ def test_a_request_is_open_only_when_the_turn_did_not_end_in_words(answered: boo
     request = "commit the changes we have so far"
     assert (f"The latest request is not answered yet: {request}" in digest.text) is not answered
     assert (f"The user asked: {request}" in digest.sections.get("asked", "")) is answered
+
+
+@given(st.text(alphabet="`~ \t\na.:\u00a0\x1c", max_size=40))
+def test_code_fences_are_unglued_as_the_pattern_says(text: str) -> None:
+    """``unglue_fences`` finds fences with ``str.find``; the pattern it replaced is the spec."""
+    assert unglue_fences(text) == GLUED_FENCE.sub("\n\\1", text)
+
+
+def test_an_echo_counts_only_the_chosen_lines_there_are_now() -> None:
+    """The echo index follows the chosen list as it grows, and forgets a line when the list is
+    replaced by one without it (the greedy's ``restore`` after a trial)."""
+    from memcore.digest_echo import EchoIndex, EchoTexts
+    from memcore.digest_lines import Candidate
+
+    said = Candidate("decisions", 1, 5.0, "- The test is flaky: it passed in a previous CI run.")
+    again = Candidate("decisions", 2, 5.0, "- The test is flaky: it passes in previous CI runs.")
+    other = Candidate("files", 3, 5.0, "- The test is flaky: it passed in a previous CI run.")
+    index = EchoIndex(EchoTexts())
+    chosen: list[Candidate] = []
+    assert not index.echoes(again, frozenset(), chosen)
+    chosen.append(said)
+    assert index.echoes(again, frozenset(), chosen)
+    assert not index.echoes(other, frozenset(), chosen)  # another section
+    assert not index.echoes(again, frozenset({"`x`"}), chosen)  # names what `said` does not
+    assert not index.echoes(again, frozenset(), [])  # restored to before it was chosen

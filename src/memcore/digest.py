@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from memcore.claude_code.compaction import is_compaction_summary
+from memcore.digest_echo import EchoIndex, EchoTexts
 from memcore.digest_lines import Candidate, build_candidates, line_identifiers, spare_lines
 from memcore.digest_work import session_root
 from memcore.errors import ValidationError
@@ -52,48 +53,6 @@ NEW_NAME_WEIGHT = 0.5
 COST_EXPONENT = 1.0
 #: A line naming only what chosen lines already name keeps this share of its worth.
 REPEAT_FACTOR = 0.5
-#: A line that names nothing a chosen line of its section does not (code spans whole, and
-#: names in its prose: ``camelCase``, ``snake_case``), and whose other words are at least this
-#: share that line's, says it again in other words ("I see that there's no `session` command in
-#: the CLI yet." after "I see - there's no `session` command in the CLI yet."): it is left out.
-ECHO_SHARE = 0.85
-_ECHO_SPAN = re.compile(r"`[^`]+`")
-_ECHO_NAME = re.compile(r"\b\w*(?:[a-z][A-Z]|_)\w*\b")
-_ECHO_WORD = re.compile(r"[a-z0-9]+")
-_ECHO_STOP = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "i",
-        "in",
-        "is",
-        "it",
-        "of",
-        "on",
-        "s",
-        "t",
-        "that",
-        "the",
-        "this",
-        "to",
-        "was",
-        "with",
-    ]
-)
-_ECHO_ENDINGS = ("ing", "ed", "es", "s")
-
-
-def _echo_stem(word: str) -> str:
-    """``word`` without an inflection's ending, so that "passes locally and passed in prior CI
-    runs" echoes "passed in a previous CI run and passes locally": crude (no dictionary), but
-    the same for both lines compared, which is all an echo needs."""
-    for ending in _ECHO_ENDINGS:
-        if word.endswith(ending) and len(word) - len(ending) >= 3:
-            return word[: -len(ending)]
-    return word
-
-
 #: Below this budget a digest first says what the session was about: its topic line (its
 #: first request, or what a compaction summary says was asked), cut to the share of "What was
 #: asked" when longer. Lines worth more per token would otherwise price a long first request out
@@ -332,6 +291,8 @@ class _Lines(NamedTuple):
     costs: list[int]
     names: list[frozenset[str]]
     heading_cost: dict[str, int]
+    #: each line's names and words for its echoes (``memcore.digest_echo``)
+    echo_texts: EchoTexts
 
 
 def _lines(candidates: list[Candidate], count: TokenCounter) -> _Lines:
@@ -341,6 +302,7 @@ def _lines(candidates: list[Candidate], count: TokenCounter) -> _Lines:
         [count(c.text) + 1 for c in cands],
         [frozenset(line_identifiers(c.text) if c.names is None else c.names) for c in cands],
         {name: count(_heading(name)) + 2 for name in _TITLES},
+        EchoTexts(),
     )
 
 
@@ -353,7 +315,7 @@ class _Greedy:
     needs), so a run does not weigh every line again."""
 
     def __init__(self, lines: _Lines, budget: int, count: TokenCounter) -> None:
-        cands, costs, names, self.heading_cost = lines
+        cands, costs, names, self.heading_cost, echo_texts = lines
         self.cands = list(cands)  # copies: spare lines are added to these three
         self.costs = list(costs)
         self.names = list(names)
@@ -364,7 +326,7 @@ class _Greedy:
         self.chosen: list[Candidate] = []
         self.taken = [c.spare for c in self.cands]  # spare lines wait for release_spare
         self.restating: set[int] = set()  # records' own words (see release_spare)
-        self.profiles: dict[str, tuple[frozenset[str], frozenset[str]]] = {}  # see echoes
+        self.echo = EchoIndex(echo_texts)  # a line said again in other words is left out
         self.total = 0
         self.scores = [c.score for c in self.cands]
         #: what a line's worth is divided by
@@ -415,35 +377,6 @@ class _Greedy:
         self.covered.update(self.names[i])
         self.used[cand.section] = cost + heading
         self.total += cost + heading
-
-    def _profile(self, cand: Candidate) -> tuple[frozenset[str], frozenset[str]]:
-        """A line's names (see ``ECHO_SHARE``) and its other words (lowercased, without the
-        commonest ones)."""
-        text = cand.text
-        profile = self.profiles.get(text)
-        if profile is None:
-            names = set(line_identifiers(text) if cand.names is None else cand.names)
-            names.update(_ECHO_SPAN.findall(text))
-            prose = _ECHO_SPAN.sub(" ", text)
-            names.update(_ECHO_NAME.findall(prose))
-            words = (
-                _echo_stem(w) for w in _ECHO_WORD.findall(prose.lower()) if w not in _ECHO_STOP
-            )
-            profile = self.profiles[text] = (frozenset(names), frozenset(words))
-        return profile
-
-    def echoes(self, cand: Candidate) -> bool:
-        """Whether a chosen line of ``cand``'s section already says it (``ECHO_SHARE``)."""
-        names, words = self._profile(cand)
-        if len(words) < 2:
-            return False
-        least = ECHO_SHARE * len(words)
-        for other in self.chosen:
-            if other.section == cand.section:
-                other_names, other_words = self._profile(other)
-                if names <= other_names and len(words & other_words) >= least:
-                    return True
-        return False
 
     def release_spare(self, more: list[Candidate]) -> bool:
         """Let spare lines (those held back, and ``more``) be chosen from now on; False when
@@ -520,9 +453,6 @@ class _Greedy:
                 taken[i] = True
                 continue
             cand = cands[i]
-            if self.echoes(cand):
-                taken[i] = True
-                continue
             section = cand.section
             if section in used:
                 extra = 0
@@ -545,6 +475,11 @@ class _Greedy:
                 if current < -negative - 1e-12:
                     push(heap, (-current, i))
                     continue
+            # (checked last, as it costs most: a line that does not fit now is checked when it
+            # does, and chosen lines only add to what it may echo)
+            if self.echo.echoes(cand, names[i], self.chosen):
+                taken[i] = True
+                continue
             if over:
                 cut = _cut(cand.text, room - 1, self.count)
                 if cut is None:
