@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 import memcore.digest
 import memcore.digest_lines
 import memcore.digest_prose
-from memcore import MemoryItem, SessionDigest, count_tokens, session_digest
+from memcore import MemoryItem, SessionDigest, count_tokens, session_digest, session_digests
 from memcore.claude_code import KIND_PRIORITY, parse_lines, parse_transcript
 from memcore.claude_code.compaction import summary_request, summary_statements
 from memcore.digest_lines import build_candidates, spare_lines
@@ -200,6 +200,22 @@ def test_a_roomy_digest_says_each_thing_once() -> None:
     assert "Run `npm test`" not in text
     lines = [line for line in text.splitlines() if line.startswith("- ")]
     assert len(lines) == len(set(lines))
+
+
+def test_thinking_fills_the_room_last_and_nothing_is_said_twice() -> None:
+    """Spare lines come in two rounds: the agent's plain replies and its records first, then,
+    if room is still left, its thinking's plain prose; a line chosen in the first round is
+    not let go again by the second."""
+    items = [
+        _agent(1, "I looked around the repository and its folders for a while.", kind="fact"),
+        _agent(9, "Maybe the layout moved.", kind="thinking"),  # shorter, later: worth more
+    ]
+    small, roomy = session_digests(items, (24, 2000))
+    assert "I looked around the repository" in small.text
+    assert "Maybe the layout moved" not in small.text  # room went to the reply first
+    assert "Maybe the layout moved" in roomy.text
+    lines = [line for line in roomy.text.splitlines() if line.startswith("- ")]
+    assert len(lines) == len(set(lines)) == 2
 
 
 def test_a_line_that_says_a_chosen_line_again_in_other_words_is_left_out() -> None:

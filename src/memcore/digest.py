@@ -188,6 +188,7 @@ def session_digests(
     ordered = sorted(coerced, key=lambda item: (item.created_at, item.id))
     lines = _lines(_unique(_candidates(ordered)), count)
     spare: list[Candidate] | None = None  # made when a digest first has room for them
+    musing: list[Candidate] | None = None  # thinking's spare lines: the last to fill room
     digests = []
     for budget in budgets:
         greedy = _Greedy(lines, budget, count)
@@ -201,6 +202,11 @@ def session_digests(
                 spare = spare_lines(ordered)
             if greedy.release_spare(spare):
                 # every line that matters had its chance: room left takes spare lines
+                text, sections, tokens = _fill(greedy, budget, count, start=tokens)
+        if budget - tokens >= max(_MIN_CUT_TOKENS, budget // 50):  # still: thinking's too
+            if musing is None:
+                musing = spare_lines(ordered, thinking=True)
+            if greedy.release_spare(musing):
                 text, sections, tokens = _fill(greedy, budget, count, start=tokens)
         chosen = greedy.chosen
         while tokens > budget and chosen:  # the whole may count more than its parts
@@ -326,6 +332,7 @@ class _Greedy:
         self.chosen: list[Candidate] = []
         self.taken = [c.spare for c in self.cands]  # spare lines wait for release_spare
         self.restating: set[int] = set()  # records' own words (see release_spare)
+        self.released = False  # whether release_spare let the held-back lines go
         self.echo = EchoIndex(echo_texts)  # a line said again in other words is left out
         self.total = 0
         self.scores = [c.score for c in self.cands]
@@ -379,14 +386,17 @@ class _Greedy:
         self.total += cost + heading
 
     def release_spare(self, more: list[Candidate]) -> bool:
-        """Let spare lines (those held back, and ``more``) be chosen from now on; False when
-        there are none. A line of ``more`` (a record's own words) that names only what chosen
-        lines already name when its turn comes is left out: it restates them ("Read `f`: 5
-        lines." after "`f` was read, not changed"), and a small session would otherwise say
-        each thing twice."""
-        spare = [i for i, c in enumerate(self.cands) if c.spare and self.taken[i]]
-        for i in spare:
-            self.taken[i] = False
+        """Let spare lines (those held back, the first time, and ``more``) be chosen from now
+        on; False when there are none. A line of ``more`` (a record's own words) that names
+        only what chosen lines already name when its turn comes is left out: it restates them
+        ("Read `f`: 5 lines." after "`f` was read, not changed"), and a small session would
+        otherwise say each thing twice."""
+        spare: list[int] = []
+        if not self.released:  # the lines held back since the start: once (later ones may
+            self.released = True  # be spare lines that were chosen, or echoes)
+            spare = [i for i, c in enumerate(self.cands) if c.spare and self.taken[i]]
+            for i in spare:
+                self.taken[i] = False
         known = {c.text for c in self.cands}
         added = sorted(
             (c for c in _unique(more) if c.text not in known),

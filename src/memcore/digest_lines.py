@@ -253,13 +253,17 @@ def build_candidates(items: Sequence[MemoryItem], root: str | None = None) -> li
     return out
 
 
-def spare_lines(items: Sequence[MemoryItem]) -> list[Candidate]:
+def spare_lines(items: Sequence[MemoryItem], *, thinking: bool = False) -> list[Candidate]:
     """Lines said only when every other line has had its chance and room is left (built only
     then): the agent's plain prose (:func:`memcore.digest_prose.spare_lines`), and what its tool
     records say that the main lines leave out -- every name an edit changed, every line it added
     and the code it was made next to, each command, the names each read file defines -- a few to
-    a line, as statements."""
-    out = prose_spare_lines(items)
+    a line, as statements. With ``thinking``, instead the plain prose of the agent's thinking
+    alone: the last lines to fill room (the plain prose of a long session's thinking took more
+    time than the rest of its spare lines, and is worth the least)."""
+    if thinking:
+        return prose_spare_lines(items, thinking=True)
+    out = prose_spare_lines(items, thinking=False)
     n = max(1, len(items))
     root = session_root(items)
     for seq, item in enumerate(items):
