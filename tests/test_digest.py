@@ -19,7 +19,6 @@ import memcore.digest_lines
 import memcore.digest_prose
 from memcore import MemoryItem, SessionDigest, count_tokens, session_digest, session_digests
 from memcore.claude_code import KIND_PRIORITY, parse_lines, parse_transcript
-from memcore.claude_code.compaction import summary_request, summary_statements
 from memcore.digest_lines import build_candidates, spare_lines
 from memcore.digest_work import FileWork, file_lines
 from memcore.errors import ValidationError
@@ -394,69 +393,6 @@ def test_a_todo_dropped_from_a_later_list_is_not_open() -> None:
     assert "Write the docs" not in digest
 
 
-def test_a_cut_line_keeps_half_its_words_and_ends_on_no_connective() -> None:
-    def words(text: str) -> int:
-        return len(text.split())
-
-    line = "- `src/a.py` was edited twice, changing `f()` and `g()` in the parser module today"
-    for room in range(4, words(line) + 1):
-        cut = memcore.digest._cut(line, room, words)
-        if cut is None:
-            continue
-        assert words(cut) <= room
-        assert cut.endswith("\u2026")
-        kept = cut[:-1].split()
-        assert len(kept) >= words(line) / 2
-        assert kept[-1].rstrip(",").lower() not in {"and", "changing", "the", "in"}
-        assert cut.count("`") % 2 == 0
-
-
-@pytest.mark.parametrize(
-    ("line", "dangling"),
-    [
-        ("- The test is failing because it\u2019s not seeing the new `config.go` file", "because"),
-        ("- An edit of `cmd/wingman.go` took out the three calls to `spawn()` for now", "took"),
-        ("- Fix the parser - then the lexer and the `emit()` pass and the docs", "-"),
-    ],
-)
-def test_a_cut_line_ends_on_no_promise(line: str, dangling: str) -> None:
-    """Cut at any length, a line never ends on a word that promises what was cut ("took…",
-    "because it's…", "not…", a dash)."""
-
-    def words(text: str) -> int:
-        return len(text.split())
-
-    endings = set()
-    for room in range(4, words(line)):
-        cut = memcore.digest._cut(line, room, words, min_share=0)
-        if cut is not None:
-            last = cut[:-1].split()[-1].lower().replace("\u2019", "'")
-            endings.add(last)
-            assert last not in memcore.digest._DANGLING, cut
-    assert endings
-    assert dangling not in endings
-
-
-def test_a_cut_line_leaves_no_aside_open() -> None:
-    def words(text: str) -> int:
-        return len(text.split())
-
-    line = (
-        "- `a.swift` also defines `View`, `onStart`, `onReady` and `onError` "
-        "(seen when it was read)."
-    )
-    cuts = [memcore.digest._cut(line, room, words) for room in range(4, words(line))]
-    assert "- `a.swift` also defines `View`, `onStart`, `onReady` and `onError`\u2026" in cuts
-    for cut in cuts:
-        assert cut is None or cut.count("(") == cut.count(")")
-    edit = (
-        "- An edit of `Logf()` in `cli/telemetry.go` added `fmt.Fprintf(os.Stderr, format, args)`."
-    )
-    for room in range(4, words(edit)):
-        cut = memcore.digest._cut(edit, room, words)
-        assert cut is None or not cut.endswith("added\u2026"), cut
-
-
 def test_a_code_block_glued_to_a_sentence_is_no_statement() -> None:
     text = (
         "The test only checks `err` from `cmd.CombinedOutput()`:```go\n"
@@ -466,103 +402,6 @@ def test_a_code_block_glued_to_a_sentence_is_no_statement() -> None:
     decisions = session_digest([_agent(1, text, kind="fact")], 400).sections["decisions"]
     assert "`runHook()`" in decisions
     assert "t.Fatalf" not in decisions
-
-
-def test_after_a_compaction_the_items_it_summarized_speak_only_when_room_is_left() -> None:
-    """Claude Code's own summary stands for what came before it; the work since comes first."""
-    before = [
-        _agent(i, f"The parser now reads `old_{i}.toml` through `load_old_{i}()`.", kind="fact")
-        for i in range(12)
-    ]
-    summary = MemoryItem(
-        "sum",
-        "The session moved the config loader to `config/loader.py`: `load_config()` replaced "
-        "the twelve old loaders.",
-        metadata={"source": "claude-code", "kind": "summary", "compaction": True},
-        created_at=T0 + timedelta(minutes=20),
-    )
-    since = [
-        _agent(30 + i, f"All tests pass after `fix_{i}()` in `config/loader.py`.", kind="fact")
-        for i in range(3)
-    ]
-    items = [*before, summary, *since]
-    tight = session_digest(items, 90).text
-    assert "`load_config()`" in tight
-    assert "`fix_2()`" in tight
-    assert "old_" not in tight
-    roomy = session_digest(items, 2000).text
-    assert "`load_old_0()`" in roomy  # still said when there is room
-    assert roomy.index("load_old_0") < roomy.index("load_config")  # in session order
-    # without the summary, the earlier items are ordinary lines
-    assert "old_" in session_digest([*before, *since], 90).text
-
-
-_CLAUDE_SUMMARY = """This session is being continued from a previous conversation that ran out \
-of context. The summary below covers the earlier portion of the conversation.
-
-Analysis:
-Let me chronologically analyze the conversation.
-
-Summary:
-1. Primary Request and Intent:
-   The user attached a plan file (`.context/plan.md`) and said "implement". The plan has two parts:
-   - **Part 1**: Rename `plugin-typegen` to `plugin-codegen`
-   - **Part 2**: Add an `insert` method to `ClickHouseExecutor`
-
-2. Key Technical Concepts:
-   - Monorepo with workspace packages (`@chkit/core`, `@chkit/cli`)
-
-3. Files and Code Sections:
-   - `packages/clickhouse/src/index.ts`: added `insert<T>()` to the executor.
-
-6. All user messages:
-   - "implement `the_quoted_request()`"
-
-7. Pending Tasks:
-   - Update `README.md` for the rename.
-"""
-
-
-def test_a_compaction_summary_tells_what_was_asked_and_its_statements() -> None:
-    """Its request section is a request (the requests themselves are gone from what followed);
-    the user's messages quoted again are no statements of the work."""
-    summary = MemoryItem(
-        "sum",
-        _CLAUDE_SUMMARY,
-        metadata={"source": "claude-code", "kind": "summary", "compaction": True},
-        created_at=T0,
-    )
-    since = _agent(5, "All 17 tests pass after `renderIngestFunction()`.", kind="fact")
-    digest = session_digest([summary, since], 600)
-    asked = digest.sections["asked"]
-    assert asked.startswith("- Before the compaction (Claude's summary): The user attached")
-    assert "- Part 1: Rename `plugin-typegen` to `plugin-codegen`" in asked  # no bold marks
-    decisions = digest.sections["decisions"]
-    assert "`insert<T>()`" in decisions
-    assert "`README.md`" in decisions
-    assert "renderIngestFunction" in decisions
-    for listed in ("the_quoted_request", "plugin-typegen"):
-        assert listed not in decisions
-    assert summary_request("no sections here") == []
-    assert "Monorepo" in summary_statements(_CLAUDE_SUMMARY)
-    assert "the_quoted_request" not in summary_statements(_CLAUDE_SUMMARY)
-    assert "Let me chronologically" in summary_statements(_CLAUDE_SUMMARY)
-
-
-@needs_data
-def test_every_compaction_of_a_session_is_a_case_on_request() -> None:
-    from benchmarks.compaction_quality import load_cases
-
-    first = load_cases(DATA)
-    every = load_cases(DATA, every=True)
-    assert {c.name for c in first} < {c.name for c in every}
-    later = [c for c in every if "#" in c.name]
-    assert later
-    assert all(c.name.split("#")[0] in {f.name for f in first} for c in later)
-    for case in later:
-        earlier = next(c for c in every if c.name == case.name.split("#")[0])
-        assert len(case.lines_before) > len(earlier.lines_before)
-        assert case.summary != earlier.summary
 
 
 def test_the_digest_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,0 +1,107 @@
+"""The digest of a session Claude Code compacted: its summary stands for what came before it,
+its request is a request, and every compaction of a session is a case of the quality benchmark."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from memcore import MemoryItem, session_digest
+from memcore.claude_code.compaction import summary_request, summary_statements
+from tests.test_digest import DATA, T0, _agent, needs_data
+
+
+def test_after_a_compaction_the_items_it_summarized_speak_only_when_room_is_left() -> None:
+    """Claude Code's own summary stands for what came before it; the work since comes first."""
+    before = [
+        _agent(i, f"The parser now reads `old_{i}.toml` through `load_old_{i}()`.", kind="fact")
+        for i in range(12)
+    ]
+    summary = MemoryItem(
+        "sum",
+        "The session moved the config loader to `config/loader.py`: `load_config()` replaced "
+        "the twelve old loaders.",
+        metadata={"source": "claude-code", "kind": "summary", "compaction": True},
+        created_at=T0 + timedelta(minutes=20),
+    )
+    since = [
+        _agent(30 + i, f"All tests pass after `fix_{i}()` in `config/loader.py`.", kind="fact")
+        for i in range(3)
+    ]
+    items = [*before, summary, *since]
+    tight = session_digest(items, 90).text
+    assert "`load_config()`" in tight
+    assert "`fix_2()`" in tight
+    assert "old_" not in tight
+    roomy = session_digest(items, 2000).text
+    assert "`load_old_0()`" in roomy  # still said when there is room
+    assert roomy.index("load_old_0") < roomy.index("load_config")  # in session order
+    # without the summary, the earlier items are ordinary lines
+    assert "old_" in session_digest([*before, *since], 90).text
+
+
+_CLAUDE_SUMMARY = """This session is being continued from a previous conversation that ran out \
+of context. The summary below covers the earlier portion of the conversation.
+
+Analysis:
+Let me chronologically analyze the conversation.
+
+Summary:
+1. Primary Request and Intent:
+   The user attached a plan file (`.context/plan.md`) and said "implement". The plan has two parts:
+   - **Part 1**: Rename `plugin-typegen` to `plugin-codegen`
+   - **Part 2**: Add an `insert` method to `ClickHouseExecutor`
+
+2. Key Technical Concepts:
+   - Monorepo with workspace packages (`@chkit/core`, `@chkit/cli`)
+
+3. Files and Code Sections:
+   - `packages/clickhouse/src/index.ts`: added `insert<T>()` to the executor.
+
+6. All user messages:
+   - "implement `the_quoted_request()`"
+
+7. Pending Tasks:
+   - Update `README.md` for the rename.
+"""
+
+
+def test_a_compaction_summary_tells_what_was_asked_and_its_statements() -> None:
+    """Its request section is a request (the requests themselves are gone from what followed);
+    the user's messages quoted again are no statements of the work."""
+    summary = MemoryItem(
+        "sum",
+        _CLAUDE_SUMMARY,
+        metadata={"source": "claude-code", "kind": "summary", "compaction": True},
+        created_at=T0,
+    )
+    since = _agent(5, "All 17 tests pass after `renderIngestFunction()`.", kind="fact")
+    digest = session_digest([summary, since], 600)
+    asked = digest.sections["asked"]
+    assert asked.startswith("- Before the compaction (Claude's summary): The user attached")
+    assert "- Part 1: Rename `plugin-typegen` to `plugin-codegen`" in asked  # no bold marks
+    decisions = digest.sections["decisions"]
+    assert "`insert<T>()`" in decisions
+    assert "`README.md`" in decisions
+    assert "renderIngestFunction" in decisions
+    for listed in ("the_quoted_request", "plugin-typegen"):
+        assert listed not in decisions
+    assert summary_request("no sections here") == []
+    assert "Monorepo" in summary_statements(_CLAUDE_SUMMARY)
+    assert "the_quoted_request" not in summary_statements(_CLAUDE_SUMMARY)
+    assert "Let me chronologically" in summary_statements(_CLAUDE_SUMMARY)
+
+
+@needs_data
+def test_every_compaction_of_a_session_is_a_case_on_request() -> None:
+    from benchmarks.compaction_quality import load_cases
+
+    first = load_cases(DATA)
+    every = load_cases(DATA, every=True)
+    assert {c.name for c in first} < {c.name for c in every}
+    later = [c for c in every if "#" in c.name]
+    assert later
+    assert all(c.name.split("#")[0] in {f.name for f in first} for c in later)
+    for case in later:
+        earlier = next(c for c in every if c.name == case.name.split("#")[0])
+        assert len(case.lines_before) > len(earlier.lines_before)
+        assert case.summary != earlier.summary
