@@ -5,10 +5,10 @@ its prose: ``camelCase``, ``snake_case``), and whose other words are at least ``
 that line's, says it again ("I see that there's no `session` command in the CLI yet." after
 "I see - there's no `session` command in the CLI yet."): the digest leaves it out.
 
-The check runs for every line the digest's greedy considers, against every chosen line of its
-section, so it is built to cost little: a line's names and words are worked out once per digest
-(shared by the digest's budgets), words only for the lines whose names pass, and the chosen
-lines are indexed by section as they are chosen.
+The check runs for each line the digest's greedy is about to choose, against the chosen lines of
+its section, so it is built to cost little: a line's names and words are worked out once per
+digest (shared by the digest's budgets), words only for the lines whose names pass, and the
+chosen lines are indexed by section as they are chosen.
 """
 
 from __future__ import annotations
