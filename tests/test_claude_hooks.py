@@ -585,3 +585,23 @@ def test_what_the_user_does_is_remembered_latest_first_when_there_is_too_much() 
     assert len(shortcuts) == 8
     assert shortcuts[-2:] == ["- /deploy staging", "- /old0"]  # the latest, /old0 used again
     assert "- use pnpm, not npm" in block
+
+
+def test_files_outside_the_project_matter_only_when_changed() -> None:
+    """A plan attached from /tmp or Claude Code's own notes, read once, are no files of the
+    project; a file outside it that a session changed still is."""
+    from memcore.claude_code.hooks import _files_block
+    from memcore.claude_code.project import SessionRecord
+
+    record = SessionRecord("s", PROJECT, "d", "2026-01-01T00:00:00")
+    record.files = {
+        f"{PROJECT}/src/app.py": {"touched": 3, "changed": 2},
+        "/tmp/attachments/plan-v1.md": {"touched": 1},
+        "/home/alice/.claude/projects/x/memory/MEMORY.md": {"touched": 1},
+        "/home/alice/.config/tool.toml": {"touched": 1, "changed": 1},
+    }
+    block = _files_block([record])
+    assert "- `src/app.py`: changed 2x in 1 session" in block
+    assert "- `/home/alice/.config/tool.toml`: changed 1x in 1 session" in block
+    assert "plan-v1.md" not in block
+    assert "MEMORY.md" not in block

@@ -260,10 +260,16 @@ class _Budget:
 
 
 def _files_block(records: list[SessionRecord]) -> str:
+    """The project's files that its sessions changed most, then those they used most. A file
+    outside the project's folder is one only when a session changed it: a plan attached from
+    ``/tmp``, or Claude Code's own notes, were read once and matter no more."""
     totals: dict[str, list[int]] = {}
     for record in records:
         root = record.cwd.rstrip("/") + "/"
         for path, counts in record.files.items():
+            inside = path.startswith(root) or not path.startswith("/")
+            if record.cwd and not inside and not counts.get("changed"):
+                continue
             shown = path[len(root) :] if record.cwd and path.startswith(root) else path
             entry = totals.setdefault(shown, [0, 0, 0])
             entry[0] += int(counts.get("changed", 0))
