@@ -383,11 +383,16 @@ class _Greedy:
                 return
             cand = Candidate(cand.section, cand.seq, cand.score, cut, None)
             cost = self.count(cut) + 1
+        self._take(i, cand, cost + heading)
+
+    def _take(self, i: int, cand: Candidate, cost: int) -> None:
+        """Choose line ``i`` as ``cand`` (it, or it cut), at ``cost`` tokens with its
+        section's heading when it is the section's first line."""
         self.taken[i] = True
         self.chosen.append(cand)
         self.covered.update(self.names[i])
-        self.used[cand.section] = cost + heading
-        self.total += cost + heading
+        self.used[cand.section] = self.used.get(cand.section, 0) + cost
+        self.total += cost
 
     def release_spare(self, more: list[Candidate]) -> bool:
         """Let spare lines (those held back, the first time, and ``more``) be chosen from now
@@ -501,14 +506,10 @@ class _Greedy:
                     continue
                 cand = Candidate(section, cand.seq, cand.score, cut, None)
                 cost = self.count(cut) + 1 + extra
-            taken[i] = True
-            self.chosen.append(cand)
-            self.covered.update(names[i])
-            used[section] = spent + cost
-            total += cost
+            self._take(i, cand, cost)
+            total = self.total
         heap.extend(aside)
         heapq.heapify(heap)
-        self.total = total
 
 
 #: What :meth:`_Greedy.snapshot` saves: covered names, section use, chosen lines, taken flags,

@@ -228,18 +228,18 @@ def has_statements(item: MemoryItem) -> bool:
     return meta.get("kind") in ("fact", "thinking", "summary") and not meta.get("meta")
 
 
-def spare_lines(items: Sequence[MemoryItem], *, thinking: bool | None = None) -> list[Candidate]:
+def spare_lines(items: Sequence[MemoryItem], *, thinking: bool) -> list[Candidate]:
     """The agent's own plain prose that :func:`build_candidates` leaves out (sentences naming
     nothing exact and concluding nothing; never a user's text): said only when every other line
-    has had its chance and room is left, so they are built only then. ``thinking``: only
-    the thinking's (True), only the rest (False), or both (None)."""
+    has had its chance and room is left, so they are built only then: the thinking's alone
+    (``thinking``), or all but the thinking's."""
     out: list[Candidate] = []
     n = max(1, len(items))
     seen: set[str] = set()
     for seq, item in enumerate(items):
         meta = item.metadata
         own = meta.get("role") != "user" and "files_changed" not in meta  # the agent's words
-        if thinking is not None and (meta.get("kind") == "thinking") != thinking:
+        if (meta.get("kind") == "thinking") != thinking:
             continue
         if own and is_agent(item) and has_statements(item):
             out.extend(statements(item, seq, seq / n, seen, spare=True))

@@ -267,10 +267,10 @@ def _files_block(records: list[SessionRecord]) -> str:
     for record in records:
         root = record.cwd.rstrip("/") + "/"
         for path, counts in record.files.items():
-            inside = path.startswith(root) or not path.startswith("/")
-            if record.cwd and not inside and not counts.get("changed"):
+            under = bool(record.cwd) and path.startswith(root)
+            if record.cwd and not under and path.startswith("/") and not counts.get("changed"):
                 continue
-            shown = path[len(root) :] if record.cwd and path.startswith(root) else path
+            shown = path[len(root) :] if under else path
             entry = totals.setdefault(shown, [0, 0, 0])
             entry[0] += int(counts.get("changed", 0))
             entry[1] += int(counts.get("touched", 0))
