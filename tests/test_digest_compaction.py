@@ -39,6 +39,36 @@ def test_after_a_compaction_the_items_it_summarized_speak_only_when_room_is_left
     assert "old_" in session_digest([*before, *since], 90).text
 
 
+def test_what_a_compaction_summarized_gives_no_thinking_and_no_plain_prose() -> None:
+    """Before the last compaction, the agent's thinking and its plain prose are left to the
+    summary even when room is left; the same words after it are said."""
+    thought = "The watcher must debounce `on_change()` before it calls `rebuild_index()`."
+    prose_line = "Everything else in that folder looked quite ordinary to me today."
+    before = [
+        _agent(0, thought, kind="thinking"),
+        _agent(1, prose_line, kind="fact"),
+        _agent(2, "Moved the loader to `config/loader.py` with `load_config()`.", kind="fact"),
+    ]
+    summary = MemoryItem(
+        "sum",
+        "The session moved the config loader to `config/loader.py`.",
+        metadata={"source": "claude-code", "kind": "summary", "compaction": True},
+        created_at=T0 + timedelta(minutes=20),
+    )
+    since = [_agent(30, "All tests pass after `fix_1()` in `config/loader.py`.", kind="fact")]
+    roomy = session_digest([*before, summary, *since], 2000).text
+    assert "`load_config()`" in roomy  # the earlier replies' lines, as room allows
+    assert "rebuild_index" not in roomy
+    assert "ordinary" not in roomy
+    after = [
+        _agent(40, thought, kind="thinking"),
+        _agent(41, prose_line, kind="fact"),
+    ]
+    later = session_digest([*before, summary, *since, *after], 2000).text
+    assert "`rebuild_index()`" in later
+    assert "ordinary" in later
+
+
 _CLAUDE_SUMMARY = """This session is being continued from a previous conversation that ran out \
 of context. The summary below covers the earlier portion of the conversation.
 

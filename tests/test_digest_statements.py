@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from memcore import MemoryItem, session_digest, session_digests
+from memcore import MemoryItem, digest_prose, session_digest, session_digests
 from memcore.digest_prose import GLUED_FENCE, standalone, unglue_fences
 from memcore.errors import ValidationError
 from tests.test_digest import REAL, needs_data
@@ -233,3 +233,42 @@ def test_an_echo_counts_only_the_chosen_lines_there_are_now() -> None:
     assert not index.echoes(other, frozenset(), chosen)  # another section
     assert not index.echoes(again, frozenset({"`x`"}), chosen)  # names what `said` does not
     assert not index.echoes(again, frozenset(), [])  # restored to before it was chosen
+
+
+@given(
+    said=st.builds(
+        "".join,
+        st.lists(
+            st.sampled_from(
+                [
+                    "I found ",
+                    "the ",
+                    "a ",
+                    "real ",
+                    "Root ",
+                    "bug",
+                    "BUG",
+                    "issue",
+                    "i\u017f\u017fue",
+                    "\u0130ssue",
+                    "cause",
+                    "culprit",
+                    "problem",
+                    " ",
+                    "\t",
+                    ".",
+                    "!",
+                    "\n",
+                    "x",
+                    "'",
+                ]
+            ),
+            max_size=8,
+        ),
+    )
+)
+def test_the_finding_test_skips_only_what_the_pattern_rejects(said: str) -> None:
+    """``standalone`` tries its finding pattern only where the cheap test says the text may
+    end as one does: the test never hides a match (case folding included)."""
+    if digest_prose._FINDING_ONLY.match(said):
+        assert digest_prose._may_be_finding(said)

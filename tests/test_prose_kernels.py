@@ -140,6 +140,11 @@ LINE_PIECES = [
     # and non-ASCII letters that ignore-case matching may take for one (\u0130, \u017f, \u212a)
     "OK `ab` done.", "\u0130 will check `ab`.", "\u017ftart `ab` now.", "\u212aeep `ab`, it works.",
     "\u00c9t\u00e9 `ab` fixed.", "zero `ab` fixed.",
+    # list marks as the compiled scan strips them: digits (an ASCII one first, then any
+    # decimal), the mark's closing, one or more spaces of any kind, or none (no mark then)
+    "12. `a.b` fixed", "1\u0663. `ab` works", "-\t`ab` works", "- \u2003`ab` works", "+x `ab`",
+    "3.x `ab` fixed", "7) `ab`", "\u0663. `ab` fixed", "I'll run `ab`.", "Go to `ab` now.",
+    "ok, `ab` fixed", "i see `ab` fails.",
 ]  # fmt: skip
 contents = st.one_of(
     st.lists(st.sampled_from(LINE_PIECES), max_size=12).map("\n".join),
@@ -204,3 +209,24 @@ def test_main_and_spare_sentences_say_where_they_are(prose: ModuleType) -> None:
         ("It took a while.", 1),
         ("Plain words about the docs here", 1000),
     ]
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    sentence=st.one_of(
+        st.text(alphabet="aegiklnoprstyAEGIKLNOPRSTY '\u0130\u017f\u212a\u0131\u00e9", max_size=12),
+        st.sampled_from(["let me", "Let's", "i'll", "I will", "try", "You can", "go to", "OK"]).map(
+            lambda opening: opening + " `x` now"
+        ),
+    )
+)
+def test_the_pattern_gates_skip_only_what_the_patterns_reject(sentence: str) -> None:
+    """The walk tries the narration and instruction patterns only where the lowercased first
+    two characters are a pair their alternatives open with, or are not ASCII: a gate that
+    skips never hides a match, whatever ``re``'s case folding takes for an ASCII letter."""
+    pair = sentence.lower()[:2]
+    if len(pair) == 2 and pair.isascii():
+        if pair not in pure_prose._NARRATION_PAIRS:
+            assert pure_prose._NARRATION.match(sentence) is None
+        if pair not in pure_prose._INSTRUCTION_PAIRS:
+            assert pure_prose._INSTRUCTION.match(sentence) is None

@@ -60,12 +60,22 @@ class EchoTexts:
     """Each line text's echo names and words, worked out when first asked for; one per digest
     (its texts are the same at every budget)."""
 
-    __slots__ = ("_names", "_stems", "_words")
+    __slots__ = ("_names", "_prose", "_stems", "_words")
 
     def __init__(self) -> None:
         self._names: dict[str, frozenset[str]] = {}
         self._words: dict[str, frozenset[str]] = {}
         self._stems: dict[str, str] = {}
+        self._prose: dict[str, str] = {}
+
+    def _outside_spans(self, text: str) -> str:
+        """``text`` with its code spans blanked (worked out once for its names and words)."""
+        if "`" not in text:
+            return text
+        found = self._prose.get(text)
+        if found is None:
+            found = self._prose[text] = _SPAN.sub(" ", text)
+        return found
 
     def names(self, cand: Candidate) -> frozenset[str]:
         """The line's exact names, code spans whole, and the names in its prose."""
@@ -73,8 +83,9 @@ class EchoTexts:
         found = self._names.get(text)
         if found is None:
             names = set(line_identifiers(text) if cand.names is None else cand.names)
-            names.update(_SPAN.findall(text))
-            names.update(_NAME.findall(_SPAN.sub(" ", text)))
+            if "`" in text:
+                names.update(_SPAN.findall(text))
+            names.update(_NAME.findall(self._outside_spans(text)))
             found = self._names[text] = frozenset(names)
         return found
 
@@ -84,7 +95,7 @@ class EchoTexts:
         if found is None:
             stems = self._stems
             words = set()
-            for word in _WORD.findall(_SPAN.sub(" ", text).lower()):
+            for word in _WORD.findall(self._outside_spans(text).lower()):
                 if word not in _STOP:
                     stemmed = stems.get(word)
                     if stemmed is None:

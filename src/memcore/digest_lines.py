@@ -107,9 +107,12 @@ def _todos(value: Any) -> list[tuple[str, str]]:
     return pairs
 
 
-def build_candidates(items: Sequence[MemoryItem], root: str | None = None) -> list[Candidate]:
+def build_candidates(
+    items: Sequence[MemoryItem], root: str | None = None, *, thinking: bool = True
+) -> list[Candidate]:
     """Every candidate line of a digest of ``items`` (given in session order); files are named
-    relative to ``root`` (by default the folder the first of ``items`` was made in)."""
+    relative to ``root`` (by default the folder the first of ``items`` was made in). Without
+    ``thinking``, the agent's thinking gives no line."""
     out: list[Candidate] = []
     n = max(1, len(items))
     files: dict[str, FileWork] = {}
@@ -178,11 +181,13 @@ def build_candidates(items: Sequence[MemoryItem], root: str | None = None) -> li
             else:
                 out.append(_search(item, seq, recency))
             continue
+        if kind == "thinking" and not thinking:
+            continue
         if meta.get("report") or (named and kind in _STATEMENT_KINDS and not meta.get("meta")):
             if is_compaction_summary(meta):
                 out.extend(_summary_request(item, seq))
             found = statements(item, seq, recency, seen_sentences)
-            if any(c.score >= 5 for c in found):
+            if found and max([c.score for c in found]) >= 5:
                 last_conclusion = seq
             if kind == "fact" and meta.get("role") == "assistant":
                 last_reply = seq
@@ -253,19 +258,22 @@ def build_candidates(items: Sequence[MemoryItem], root: str | None = None) -> li
     return out
 
 
-def spare_lines(items: Sequence[MemoryItem], *, thinking: bool = False) -> list[Candidate]:
+def spare_lines(
+    items: Sequence[MemoryItem], root: str | None = None, *, thinking: bool = False
+) -> list[Candidate]:
     """Lines said only when every other line has had its chance and room is left (built only
     then): the agent's plain prose (:func:`memcore.digest_prose.spare_lines`), and what its tool
     records say that the main lines leave out -- every name an edit changed, every line it added
     and the code it was made next to, each command, the names each read file defines -- a few to
     a line, as statements. With ``thinking``, instead the plain prose of the agent's thinking
     alone: the last lines to fill room (the plain prose of a long session's thinking took more
-    time than the rest of its spare lines, and is worth the least)."""
+    time than the rest of its spare lines, and is worth the least). Files are named relative to
+    ``root`` (by default the folder the first of ``items`` was made in)."""
     if thinking:
         return prose_spare_lines(items, thinking=True)
     out = prose_spare_lines(items, thinking=False)
     n = max(1, len(items))
-    root = session_root(items)
+    root = session_root(items) if root is None else root
     for seq, item in enumerate(items):
         meta = item.metadata
         key = (str(meta.get("kind")), str(meta.get("tool")))

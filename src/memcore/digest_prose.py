@@ -36,7 +36,7 @@ SENTENCE_WORDS = 60
 _STATEMENT_BASE = {"conclusion": 3.0, "decision": 3.0, "answer": 2.0}
 #: A thinking block that is only its bold title (some models show only that): it states nothing
 #: (a markdown heading is no statement anyway: the ``prose`` walk leaves it out)
-_TITLE_ONLY = re.compile(r"\*\*[^*\n]{1,100}\*\*")
+_TITLE_ONLY = re.compile(r"\s*\*\*[^*\n]{1,100}\*\*\s*")  # (whole: no copy of a long text stripped)
 #: A code fence glued to the text before it ("it only checks:```go"): the walk knows a fence by
 #: a line that starts with one, so such a block would be read as sentences.
 _FENCES = ("```", "~~~")
@@ -81,6 +81,19 @@ _FINDING_ONLY = re.compile(
     r"(?:bug|issue|problem|cause|culprit)\s*[.!]*$"
 )
 _FINDING_WORDS = 8
+_FINDING_NOUNS = ("bug", "issue", "problem", "cause", "culprit")
+
+
+def _may_be_finding(said: str) -> bool:
+    """Whether ``said`` ends as ``_FINDING_ONLY`` needs (a noun, spaces, marks): a test first,
+    cheaper than the pattern; a text that is not all ASCII is left to the pattern (its case
+    folding takes some other letters for ASCII ones)."""
+    if not said.isascii():
+        return True
+    end = said[:-1] if said.endswith("\n") else said  # (``$`` also matches before one)
+    return end.rstrip(".!").rstrip().lower().endswith(_FINDING_NOUNS)
+
+
 #: A lead-in that only points at what follows it ("Here's what was fixed:", "It looks like
 #: this:"): without what follows, nothing is left.
 _POINTER_LEAD = re.compile(
@@ -136,8 +149,10 @@ _MIN_LEAD_WORDS = 3
 _PREDICATE = frozenset(
     ["is", "are", "was", "were", "include", "includes", "including", "like", "shows", "show"]
 )
-#: Thinking aloud ("Wait, ...", "Hmm, ..."): a step of the reasoning, not where it ended.
+#: Thinking aloud ("Wait, ...", "Hmm, ..."): a step of the reasoning, not where it ended; tried
+#: only on a sentence opening with one of its first letters (no other folds to them in ``re``).
 _THINKING_ALOUD = re.compile(r"(?i)^(?:wait|hmm+|hold on|oh|ah)\b[\s,.!:-]")
+_ALOUD_OPENINGS = frozenset("wWhHoOaA")
 
 
 class Candidate(NamedTuple):
@@ -158,6 +173,9 @@ class Candidate(NamedTuple):
     #: what the session was about: its first request, or what a compaction summary says was
     #: asked (a short digest says it first, see ``memcore.digest.TOPIC_BELOW``)
     topic: bool = False
+
+
+_new_tuple = tuple.__new__
 
 
 def cut_words(text: str, limit: int) -> str:
@@ -197,7 +215,12 @@ def standalone(said: str, names: int) -> str | None:
     finding it does not name, or a lead-in that only points at what follows. A lead-in whose
     list or block was left behind ends at its last word that does not promise that list, with
     a full stop ("Updated `f` in `g.go` to:" -> "Updated `f` in `g.go`.")."""
-    if not names and len(said.split()) <= _FINDING_WORDS and _FINDING_ONLY.match(said):
+    if (
+        not names
+        and len(said.split()) <= _FINDING_WORDS
+        and _may_be_finding(said)
+        and _FINDING_ONLY.match(said)
+    ):
         return None
     if not said.endswith(":") or said.count("`") % 2:  # (a colon inside a code span cut short)
         return said
@@ -259,7 +282,7 @@ def statements(
     if needs_names and not spare and not _may_name(item.content):  # names nothing
         return []
     if kind == "thinking":
-        if _TITLE_ONLY.fullmatch(item.content.strip()):  # "**Planning file reads**": no statement
+        if _TITLE_ONLY.fullmatch(item.content):  # "**Planning file reads**": no statement
             return []
         base = 0.0
     elif report or kind == "summary":
@@ -271,31 +294,37 @@ def statements(
     if "```" in content or "~~~" in content:
         content = unglue_fences(content)
     found = prose.statement_sentences(content, needs_names, spare, seen)
-    for sentence, joined, words, names, concluding, aside, listy, position in found:
-        # in the text's own order, the spare sentences among the others
-        at = seq + min(position, 999_999) / 1_000_000
-        if spare:
+    if spare:
+        score = SPARE + recency - (0.25 if needs_names else 0.0)
+        for sentence, _, _, names, _, _, _, position in found:
             stated = standalone(cut_words(sentence, SENTENCE_WORDS), len(names))
-            if stated is None:
-                continue
-            score = SPARE + recency - (0.25 if needs_names else 0.0)
-            out.append(Candidate("decisions", at, score, f"- {stated}", spare=True))
-            continue
+            if stated is not None:  # in the text's own order, the spare sentences among the others
+                at = seq + (position if position < 999_999 else 999_999) / 1_000_000
+                out.append(Candidate("decisions", at, score, f"- {stated}", spare=True))
+        return out
+    lift = RECENT * recency
+    for sentence, joined, words, names, concluding, aside, listy, position in found:
+        at = seq + (position if position < 999_999 else 999_999) / 1_000_000
         ids = len(names)
-        score = base + (2.0 if concluding else 0.0) + min(ids, 4) * ID_WEIGHT + RECENT * recency
-        if aside or _THINKING_ALOUD.match(sentence):  # about to do, the user's step, or musing
-            score -= NARRATION_PENALTY
-        if sentence.endswith(":"):  # an introduction to a list or a block
+        score = base + (2.0 if concluding else 0.0) + (ids if ids < 4 else 4) * ID_WEIGHT + lift
+        if aside or (sentence[0] in _ALOUD_OPENINGS and _THINKING_ALOUD.match(sentence)):
+            score -= NARRATION_PENALTY  # about to do, the user's step, or musing
+        if sentence[-1] == ":":  # an introduction to a list or a block
             score -= 1.5
         if listy:  # a list of names states nothing
             score -= 1.5
         said = joined if words <= SENTENCE_WORDS else cut_words(sentence, SENTENCE_WORDS)
-        stated = standalone(said, ids)
-        if stated is None:
-            continue
+        if ids and said[-1] != ":":  # (what standalone says of it)
+            kept: str | None = said
+        else:
+            kept = standalone(said, ids)
+            if kept is None:
+                continue
         # (a lead-in said alone loses plain words only: its names are the sentence's)
         known = tuple(names) if said == sentence else None
-        out.append(Candidate("decisions", at, score, f"- {stated}", known))
+        # (``Candidate(...)`` itself, without the generated ``__new__``'s Python frame)
+        line = ("decisions", at, score, f"- {kept}", known, False, None, False)
+        out.append(_new_tuple(Candidate, line))
     return out
 
 

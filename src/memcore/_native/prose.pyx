@@ -12,8 +12,9 @@ expressions, and these scans reproduce them (a hypothesis test in
 * ``find_names``: the same matches without their backticks and call parenthesis;
 * ``other_words``: the words of a sentence outside its code spans, in one pass;
 * ``statement_sentences``: the twin's sentence walk, the same statements compiled (typed flags
-  and counts, these scans for names and conclusions, the compiled ``split_sentences``; the
-  narration and instruction patterns tried only where their first letter can open them).
+  and counts, these scans for names and conclusions, the compiled ``split_sentences`` called
+  in C, the list marks stripped by a scan; the narration and instruction patterns tried only
+  where their first two letters can open them).
 
 ``\\w`` and ``\\d`` are Unicode's, as in ``re``: ``str.isalnum()`` or ``_``, and
 ``str.isdecimal()``. Characters are read straight from the string's buffer; every index is
@@ -23,9 +24,9 @@ checked against the length before it is read.
 from cpython.unicode cimport PyUnicode_DATA, PyUnicode_KIND, PyUnicode_READ
 from libc.string cimport strlen
 
-from memcore._native.text import split_sentences
-from memcore._pure.prose import _BULLET_STARTS, _INSTRUCTION, _MARKS, _NARRATION, BULLET
-from memcore._pure.prose import _INSTRUCTION_OPENINGS, _NARRATION_OPENINGS
+from memcore._native.text cimport sentence_spans
+from memcore._pure.prose import _INSTRUCTION, _MARKS, _NARRATION, BULLET
+from memcore._pure.prose import _INSTRUCTION_PAIRS, _NARRATION_PAIRS
 
 
 cdef inline bint _word(Py_UCS4 c) noexcept:
@@ -277,19 +278,35 @@ _OPENS[:] = [False] * 128
 for _k in range(28):
     _OPENS[_PHRASES[_k][0]] = True
 _OPENS[97] = _OPENS[116] = True  # a, t
+# The plain phrases by their first letter: those of letter c are _BY_LETTER[_FIRST[c]] up to
+# _BY_LETTER[_FIRST[c + 1]] (a word is tried against its letter's phrases, not all 28).
+cdef int _BY_LETTER[28]
+cdef int _FIRST[129]
+_FIRST[:] = [0] * 129
+for _k in range(28):
+    _FIRST[_PHRASES[_k][0] + 1] += 1
+for _k in range(128):
+    _FIRST[_k + 1] += _FIRST[_k]
+_placed = [_FIRST[_c] for _c in range(128)]
+for _k in range(28):
+    _BY_LETTER[_placed[_PHRASES[_k][0]]] = _k
+    _placed[_PHRASES[_k][0]] += 1
 
 
 cdef bint _concludes_at(int kind, void *data, Py_ssize_t n, Py_ssize_t p, Py_UCS4 c) noexcept:
     # a phrase starts at p, where a word starting with the letter c starts
-    cdef int k
+    cdef int k, letter
     if c < 128 and not _OPENS[c]:
         return False
     if c == 97 and _all_tests(kind, data, n, p):  # a
         return True
     if c == 116 and (_tests_pass(kind, data, n, p) or _the(kind, data, n, p)):  # t
         return True
-    for k in range(28):
-        if <Py_UCS4>_PHRASES[k][0] == c and _phrase(kind, data, n, p, _PHRASES[k]):
+    if c >= 128:  # no plain phrase opens with it
+        return False
+    letter = <int>c
+    for k in range(_FIRST[letter], _FIRST[letter + 1]):
+        if _phrase(kind, data, n, p, _PHRASES[_BY_LETTER[k]]):
             return True
     return False
 
@@ -415,6 +432,46 @@ cdef Py_ssize_t _count_words(str text, bint *single):
     return words
 
 
+cdef str _strip_bullet(str line):
+    """``BULLET.sub("", line)`` where ``line`` opens with one of ``_BULLET_STARTS`` (``-*+`` or
+    an ASCII digit; the walk's gate), as one scan: the mark, then at least one space."""
+    cdef Py_ssize_t n = len(line)
+    cdef int kind = PyUnicode_KIND(line)
+    cdef void *data = PyUnicode_DATA(line)
+    cdef Py_ssize_t p = 0, q
+    cdef Py_UCS4 c
+    if n == 0:
+        return line
+    c = PyUnicode_READ(kind, data, 0)
+    if c == 45 or c == 42 or c == 43:  # - * +
+        p = 1
+    elif 48 <= c <= 57:  # \d+ then . or )
+        p = 1
+        while p < n and PyUnicode_READ(kind, data, p).isdecimal():
+            p += 1
+        if p >= n:
+            return line
+        c = PyUnicode_READ(kind, data, p)
+        if c != 46 and c != 41:
+            return line
+        p += 1
+    else:
+        return line
+    q = p
+    while q < n and PyUnicode_READ(kind, data, q).isspace():
+        q += 1
+    return line[q:] if q > p else line
+
+
+cdef inline bint _bullet_start(str line):
+    # ``line[:1] in _BULLET_STARTS``
+    cdef Py_UCS4 c
+    if not line:
+        return False
+    c = PyUnicode_READ(PyUnicode_KIND(line), PyUnicode_DATA(line), 0)
+    return c == 45 or c == 42 or c == 43 or 48 <= c <= 57
+
+
 def statement_sentences(str content, bint needs_names, bint spare, set seen) -> list:
     """The sentences of an agent's ``content`` that may become digest lines (see the pure
     twin), each added to ``seen``."""
@@ -430,7 +487,8 @@ def statement_sentences(str content, bint needs_names, bint spare, set seen) -> 
     cdef list names
     cdef object instruction_at = _INSTRUCTION.match
     cdef object narration_at = _NARRATION.match
-    cdef object bullet_sub = BULLET.sub
+    cdef str pair
+    cdef bint gated
     for raw_line in content.splitlines():
         line_no += 1
         if skim and not _may_name(raw_line):
@@ -448,18 +506,18 @@ def statement_sentences(str content, bint needs_names, bint spare, set seen) -> 
             continue
         heading = first == "#"
         line = stripped.lstrip("#") if heading else stripped
-        if line[:1] in _BULLET_STARTS:
-            line = bullet_sub("", line)
+        if _bullet_start(line):
+            line = _strip_bullet(line)
         if "**" in line:
             line = line.replace("**", "")
         line = line.strip()
         if line and line[0] > "\x7f":
             line = _MARKS.sub("", line)
-        if line[:1] in _BULLET_STARTS:  # a bullet after the marks
-            line = bullet_sub("", line)
+        if _bullet_start(line):  # a bullet after the marks
+            line = _strip_bullet(line)
         plain_out = named_only or (heading and not spare)
         k = -1
-        for start, end in split_sentences(line):
+        for start, end in sentence_spans(line):
             k += 1
             position = line_no * 1000 + (k if k < 999 else 999)
             sentence = line[start:end].strip()
@@ -494,14 +552,14 @@ def statement_sentences(str content, bint needs_names, bint spare, set seen) -> 
             if key in seen:  # said already
                 continue
             # the anchored patterns are tried only where their first letter can open them
-            opening = lower[0]
-            ascii_open = opening < "\x80"
-            instruction = (not ascii_open or opening in _INSTRUCTION_OPENINGS) and (
+            pair = lower[:2]
+            gated = len(pair) == 2 and pair.isascii()
+            instruction = (not gated or pair in _INSTRUCTION_PAIRS) and (
                 instruction_at(sentence) is not None
             )
             if instruction and ids == 0:
                 continue
-            narration = (not ascii_open or opening in _NARRATION_OPENINGS) and (
+            narration = (not gated or pair in _NARRATION_PAIRS) and (
                 narration_at(sentence) is not None
             )
             if narration and ids == 0:

@@ -1,5 +1,6 @@
 # The text kernels' C-level pieces that ``pipeline`` (sentence scoring and picking) cimports:
-# the byte-string hash table, the stopword lookup, token counting over a range and the fact scan.
+# the byte-string hash table, the stopword lookup, token counting over a range, the fact scan, and
+# (for ``prose``) the sentence split.
 # Struct and inline helpers are defined here, the other functions in ``text.pyx``.
 
 from libc.stdint cimport uint64_t
@@ -26,6 +27,7 @@ cdef int _table_commit(
 ) except -1
 cdef bint _is_stopword(const char* key, Py_ssize_t length, uint64_t h) noexcept
 cdef Py_ssize_t _count_range(int kind, const void* data, Py_ssize_t lo, Py_ssize_t hi) noexcept
+cdef list sentence_spans(str text)
 cdef Py_ssize_t _scan_facts(
     str text, int kind, const void* data, Py_ssize_t lo, Py_ssize_t hi, list out, Py_ssize_t cap
 ) except -1

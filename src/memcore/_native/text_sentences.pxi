@@ -91,6 +91,11 @@ cdef inline int _push(
 
 def split_sentences(str text not None) -> list:
     """``(start, end)`` offsets of the sentences of ``text``, whitespace trimmed (see the twin)."""
+    return sentence_spans(text)
+
+
+cdef list sentence_spans(str text):
+    """``split_sentences`` for the kernels that cimport it (no Python call a line)."""
     cdef list spans = []
     cdef Py_ssize_t n = len(text)
     cdef Py_ssize_t start = 0, i = 0, j, k, m

@@ -43,6 +43,16 @@ _INSTRUCTION = re.compile(
 #: the patterns are not tried there. One table for both twins.
 _NARRATION_OPENINGS = frozenset("lnifpgeo")
 _INSTRUCTION_OPENINGS = frozenset("trplmongcsqefy")
+#: Their alternatives' first two letters: a sentence whose lowercased first two characters are
+#: ASCII and not one of these pairs is neither ("the", "this", "it": most of them), whatever
+#: the case folding (a character that folds to ASCII only in ``re`` is not ASCII lowercased).
+_NARRATION_PAIRS = frozenset(
+    ["le", "no", "i'", "i ", "fi", "ne", "pe", "gr", "go", "ex", "ok", "lo"]
+)
+_INSTRUCTION_PAIRS = frozenset(
+    {"tr", "re", "pl", "le", "te", "ma", "op", "na", "go", "ty", "pr", "cl", "co", "pa", "ru"}
+    | {"la", "st", "ex", "qu", "fe", "yo"}
+)
 _BULLET_STARTS = frozenset("-*+0123456789")
 BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 #: Status marks that open a checklist line ("✅ Added ..."): the statement is what follows.
@@ -162,14 +172,14 @@ def statement_sentences(
             key = " ".join(lower.rstrip(".!:;").split())
             if key in seen:  # said already
                 continue
-            opening = lower[0]
-            ascii_open = opening < "\x80"
-            instruction = (not ascii_open or opening in _INSTRUCTION_OPENINGS) and (
+            pair = lower[:2]  # the patterns are tried only where these can open them
+            gated = len(pair) == 2 and pair.isascii()
+            instruction = (not gated or pair in _INSTRUCTION_PAIRS) and (
                 _INSTRUCTION.match(sentence) is not None
             )
             if instruction and ids == 0:  # "Report whether it works": the user's step, not a fact
                 continue
-            narration = (not ascii_open or opening in _NARRATION_OPENINGS) and (
+            narration = (not gated or pair in _NARRATION_PAIRS) and (
                 _NARRATION.match(sentence) is not None
             )
             if narration and ids == 0:
