@@ -4,14 +4,21 @@ file's lines (one benchmark group per session).
 
 Run: ``.venv/bin/python -m pytest benchmarks/test_bench_digest.py --benchmark-only -q``. The
 issue's bar: the digest of a 2 MB session takes less time than parsing its JSON lines, on every
-such session, not one chosen. The items are imported once, outside the timing (the import is the
-hooks' job, done as the session grows); the digest's budget is 2,000 tokens, the hook's default.
+such session, not one chosen. Beside the two timed apart, ``test_digest_and_parse_alternated``
+times them in turn, a parse then a digest each round, and gives both medians and their ratio
+(``extra_info``): on a shared machine whose speed drifts between the two apart, the alternated
+ratio is the one the drift does not move. The items are imported once, outside the timing (the
+import is the hooks' job, done as the session grows); the digest's budget is 2,000 tokens, the
+hook's default.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
+import statistics
+import time
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from types import ModuleType
@@ -76,3 +83,43 @@ def test_session_digest(
         monkeypatch.setattr(module, "prose", prose_impl)
     digest = benchmark(lambda: session_digest(items, BUDGET, counter=pipeline_impl.count_tokens))
     assert 0 < digest.tokens <= BUDGET
+
+
+#: Rounds of the alternated comparison (a parse and a digest each).
+ALTERNATED_ROUNDS = 30
+
+
+@pytest.mark.parametrize("session", SESSIONS)
+def test_digest_and_parse_alternated(
+    benchmark: Any,
+    session: str,
+    native_kernels: Callable[[str], ModuleType],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One round: ``json.loads`` of the lines, then the compiled digest (what is timed as a whole
+    is the pair); each is also timed alone, and their medians and ratio go in ``extra_info``."""
+    compiled = native_kernels("pipeline")
+    monkeypatch.setattr(memcore.digest_lines, "pipeline", compiled)
+    for module in (memcore.digest_lines, memcore.digest_prose):
+        monkeypatch.setattr(module, "prose", native_kernels("prose"))
+    benchmark.group = f"{_group(session)}-alternated"
+    lines, items = _lines(session), _items(session)
+    parse: list[float] = []
+    digest: list[float] = []
+
+    def parse_then_digest() -> None:
+        start = time.perf_counter()
+        [json.loads(line) for line in lines if line.strip()]
+        middle = time.perf_counter()
+        session_digest(items, BUDGET, counter=compiled.count_tokens)
+        parse.append(middle - start)
+        digest.append(time.perf_counter() - middle)
+
+    benchmark.pedantic(parse_then_digest, rounds=ALTERNATED_ROUNDS, iterations=1, warmup_rounds=2)
+    parse_ms, digest_ms = statistics.median(parse) * 1e3, statistics.median(digest) * 1e3
+    benchmark.extra_info.update(
+        parse_median_ms=round(parse_ms, 3),
+        digest_median_ms=round(digest_ms, 3),
+        digest_to_parse=round(digest_ms / parse_ms, 3),
+    )
+    assert len(digest) == len(parse) >= ALTERNATED_ROUNDS
