@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import random
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -268,3 +269,27 @@ def test_store_keeps_working_in_a_forked_child_and_in_the_parent(
         await target.close()
 
     asyncio.run(parent())
+
+
+def _report_process_id(out: Any) -> None:
+    from memcore.stores import process_id
+
+    out.put((process_id.PID, os.getpid()))
+
+
+def test_the_process_id_the_stores_check_is_the_childs_after_a_fork() -> None:
+    """The stores tell a forked child from its parent by ``process_id.PID`` (no system call a
+    look): a child made by fork, as ``multiprocessing`` makes it, sees its own id there."""
+    from memcore.stores import process_id
+
+    assert os.getpid() == process_id.PID
+    ctx = multiprocessing.get_context("fork")
+    out = ctx.Queue()
+    child = ctx.Process(target=_report_process_id, args=(out,))
+    child.start()
+    try:
+        seen, actual = out.get(timeout=60)
+    finally:
+        child.join(30)
+    assert seen == actual != os.getpid()
+    assert os.getpid() == process_id.PID  # the parent's is its own still

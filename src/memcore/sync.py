@@ -321,22 +321,26 @@ class DistributedMemoryManager(CommitPaths, AutoSync):
         """
         chosen = self.strategy if strategy is None else validate_strategy(strategy)
         session = self._session(session_id)
+        loop: asyncio.AbstractEventLoop | None = None  # (looked up once: see process_id)
         if (
             self._now is not None
             and not session.lock.locked()
             and session.running is None
             and session.waiting is None
-            and not _others_ready(asyncio.get_running_loop())
         ):
-            committed = self._commit_now(session_id, session)  # a lone writer: no group
-            if committed is not None:
-                # (nothing was awaited since the keys were taken: the digest is the one
-                # committed, so this does not wait either)
-                return await self._committed(session_id, session, chosen, {}, 0, *committed)
+            loop = asyncio.get_running_loop()
+            if not _others_ready(loop):
+                committed = self._commit_now(session_id, session)  # a lone writer: no group
+                if committed is not None:
+                    # (nothing was awaited since the keys were taken: the digest is the one
+                    # committed, so this does not wait either)
+                    return await self._committed(session_id, session, chosen, {}, 0, *committed)
         while True:
             group = self._joinable(session, chosen)
             if group is None:
-                return await self._lead(session_id, session, chosen)
+                if loop is None:
+                    loop = asyncio.get_running_loop()
+                return await self._lead(session_id, session, chosen, loop)
             try:
                 result = await group.join()
             except LeaderGone:  # the task running it was cancelled: sync on our own
@@ -360,8 +364,14 @@ class DistributedMemoryManager(CommitPaths, AutoSync):
                 return group
         return None
 
-    async def _lead(self, session_id: str, session: SessionReplica, strategy: str) -> SyncResult:
-        group = SyncGroup(strategy)
+    async def _lead(
+        self,
+        session_id: str,
+        session: SessionReplica,
+        strategy: str,
+        loop: asyncio.AbstractEventLoop,
+    ) -> SyncResult:
+        group = SyncGroup(strategy, loop)
         if session.lock.locked() and session.waiting is None:
             session.waiting = group  # callers arriving while we wait for the lock join us
         try:
@@ -375,7 +385,7 @@ class DistributedMemoryManager(CommitPaths, AutoSync):
                     # that answers without suspending, like SQLite's inline path, would
                     # otherwise run every caller's sync alone, one after another.) Nothing
                     # ready, nothing to wait for: a lone writer skips the loop round trip.
-                    if _others_ready(asyncio.get_running_loop()):
+                    if _others_ready(loop):
                         await asyncio.sleep(0)
                     result = await self._sync_locked(session_id, session, strategy, group=group)
                 finally:

@@ -64,15 +64,16 @@ class SyncGroup:
     directly by ``settle``.
     """
 
-    __slots__ = ("followers", "open", "strategy")
+    __slots__ = ("followers", "loop", "open", "strategy")
 
-    def __init__(self, strategy: str) -> None:
+    def __init__(self, strategy: str, loop: asyncio.AbstractEventLoop) -> None:
         self.strategy = strategy
+        self.loop = loop  # the leader's, which every caller of the session's syncs runs on
         self.open = True
         self.followers: list[asyncio.Future[SyncResult]] = []
 
     def join(self) -> asyncio.Future[SyncResult]:
-        waiter: asyncio.Future[SyncResult] = asyncio.get_running_loop().create_future()
+        waiter: asyncio.Future[SyncResult] = self.loop.create_future()
         self.followers.append(waiter)
         return waiter
 

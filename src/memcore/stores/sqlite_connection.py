@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from memcore.errors import BackendError, CorruptedMemoryError, NotFoundError
+from memcore.stores import process_id
 from memcore.stores.sqlite_schema import (
     _APPLICATION_ID,
     _COLUMNS,
@@ -85,7 +86,7 @@ class SQLiteConnection:
 
     def _worker(self) -> ThreadPoolExecutor:
         with self._lock:
-            if self._pid != os.getpid():
+            if self._pid != process_id.PID:
                 # a forked child: the parent's worker thread does not exist here, and SQLite
                 # connections must not cross a fork; start afresh (the stale ones are dropped)
                 self._pid, self._executor, self._conn = os.getpid(), None, None
@@ -146,7 +147,7 @@ class SQLiteConnection:
         return await self._run(fn)
 
     def _try_inline(self, fn: Callable[[sqlite3.Connection], _T]) -> tuple[bool, _T | None]:
-        if self._pid != os.getpid() or not self._conn_lock.acquire(blocking=False):
+        if self._pid != process_id.PID or not self._conn_lock.acquire(blocking=False):
             return False, None  # a forked child, or the worker is using the connection
         try:
             if self._conn is None:
@@ -208,7 +209,7 @@ class SQLiteConnection:
         sleeps whole milliseconds (the event loop's ``epoll`` counts in them): the one-key
         sync that met it took 1.4-1.7 ms instead of the step's 1. False: none runs."""
         restarting = self._restarting
-        if restarting is None or restarting.done() or self._pid != os.getpid():
+        if restarting is None or restarting.done() or self._pid != process_id.PID:
             return False
         await asyncio.wait((asyncio.wrap_future(restarting),), timeout=max(timeout, 0))
         return True

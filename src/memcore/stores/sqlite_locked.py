@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import sqlite3
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 from memcore.errors import BackendError
+from memcore.stores import process_id
 from memcore.stores.base import (
     CONTENTION_WINDOW,
     CatchUp,
@@ -140,7 +140,7 @@ class SQLiteLockedSync(SQLiteConnection):
             asked = (validate_version(since), self._conditional(session_id, then_first))
             return pause
 
-        if self._pid != os.getpid() or self._conn is None:
+        if self._pid != process_id.PID or self._conn is None:
             await self._run(lambda conn: None)  # open the connection (afresh after a fork)
         queue = self._queue
         if queue is not None:
@@ -175,7 +175,7 @@ class SQLiteLockedSync(SQLiteConnection):
         SQLite's lock free. It is ``read_and_commit``'s ``first`` commit (the same
         compare-and-set; one row is one statement) without the coroutine, the checks of the
         caller's arguments and the wait around it; False whenever that would have to wait."""
-        if not self._inline or self._pid != os.getpid() or self._conn is None:
+        if not self._inline or self._pid != process_id.PID or self._conn is None:
             return False
         queue = self._queue
         try:
@@ -280,7 +280,7 @@ class SQLiteLockedSync(SQLiteConnection):
             if not await self._restart_over(left):
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, _LOCK_PAUSE_MAX)
-            if self._pid != os.getpid() or self._conn is None:
+            if self._pid != process_id.PID or self._conn is None:
                 await self._run(lambda conn: None)  # open the connection (afresh after a fork)
             done, result = self._try_inline(work)
             if done:

@@ -35,6 +35,7 @@ from collections.abc import Awaitable, Callable
 from typing import Literal
 
 from memcore.errors import BackendError
+from memcore.stores import process_id
 
 try:
     import fcntl
@@ -101,7 +102,7 @@ class WriterQueue:
     # --- descriptors -------------------------------------------------------------------------
 
     def _descriptors(self) -> tuple[int, int]:
-        if self._pid != os.getpid():  # a forked child: no turn, and its own open files
+        if self._pid != process_id.PID:  # a forked child: no turn, and its own open files
             self._forget_turn()
             self._fd = self._waiters_fd = None
             self._pid = os.getpid()
@@ -126,7 +127,7 @@ class WriterQueue:
 
     @property
     def held(self) -> bool:
-        return self._since is not None and self._pid == os.getpid()
+        return self._since is not None and self._pid == process_id.PID
 
     # --- taking the turn ---------------------------------------------------------------------
 
@@ -280,7 +281,7 @@ class WriterQueue:
         if waiting.cancelled() or waiting.exception() is not None:
             return
         with self._turn:
-            if not self.held and self._fd is not None and self._pid == os.getpid():
+            if not self.held and self._fd is not None and self._pid == process_id.PID:
                 with contextlib.suppress(OSError):
                     fcntl.flock(self._fd, fcntl.LOCK_UN)
 
@@ -363,7 +364,7 @@ class WriterQueue:
         self._fd = self._waiters_fd = None
         self._forget_turn()  # closing the file let it go
         self._closing = False
-        if self._pid == os.getpid():
+        if self._pid == process_id.PID:
             for fd in fds:
                 if fd is not None:
                     with contextlib.suppress(OSError):
@@ -389,8 +390,8 @@ class _Releaser:
 
     def watch(self, queue: WriterQueue) -> None:
         with self._wake:
-            if self._pid != os.getpid():
-                self._pid = os.getpid()
+            if self._pid != process_id.PID:
+                self._pid = process_id.PID
                 self._queues = set()
                 threading.Thread(target=self._run, name="memcore-turns", daemon=True).start()
             if queue not in self._queues:
