@@ -7,12 +7,18 @@ Run: ``.venv/bin/python -m pytest benchmarks/test_bench_sync_writers.py --benchm
   one replica in one process (group commit: concurrent syncs join one compare-and-set), by 4
   replicas in one process (each its own store connection, taking turns at SQLite's lock), and by
   1 and 4 processes (200 syncs each). ``extra_info["syncs_per_second"]`` has the rate.
+* ``writers-<store>-alternated``: 1 writer and 4 writer tasks on one replica, a round of each in
+  turn (each on its own session of one store), ``ALTERNATED_ROUNDS`` times; ``extra_info`` has
+  the medians and the ratio of syncs per second, which a drift of the machine's speed between
+  the layouts timed apart does not move.
 """
 
 from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import statistics
+import time
 from typing import Any
 
 import pytest
@@ -59,6 +65,53 @@ def test_writers_in_one_process(
         benchmark.extra_info["syncs_per_second"] = round(SYNCS / benchmark.stats.stats.mean, 1)
     for manager in managers:
         loop.run_until_complete(manager.close())
+
+
+#: Rounds of each layout in the alternated comparison.
+ALTERNATED_ROUNDS = 20
+
+
+def test_one_writer_and_four_tasks_alternated(
+    benchmark: Any, store_url: str, loop: asyncio.AbstractEventLoop
+) -> None:
+    """A round of ``SYNCS`` syncs by 1 writer, then one by 4 tasks on one replica (what is
+    timed as a whole is the pair); each round is also timed alone, and their medians and the
+    ratio of syncs per second (4 tasks over 1 writer) go in ``extra_info``."""
+    benchmark.group = f"writers-{_backend_name(store_url)}-alternated"
+    manager = DistributedMemoryManager(store_url, replica_id="alternating")
+    times: dict[int, list[float]] = {1: [], 4: []}
+    counter = [0]
+
+    async def round_of(writers: int) -> None:
+        session = f"{SESSION}-{writers}"  # each layout its own session: nothing to merge
+
+        async def writer(index: int) -> None:
+            for _ in range(SYNCS // writers):
+                counter[0] += 1
+                key = f"w{index}-{counter[0] % 50}"
+                manager.set(session, key, MemoryItem(key, f"{index}/{counter[0]}"))
+                assert (await manager.sync_session_memory(session)).success
+
+        await asyncio.gather(*(writer(i) for i in range(writers)))
+
+    def both() -> None:
+        for writers in (1, 4):
+            start = time.perf_counter()
+            loop.run_until_complete(round_of(writers))
+            times[writers].append(time.perf_counter() - start)
+
+    both()  # connections open, sessions there
+    times[1].clear()
+    times[4].clear()
+    benchmark.pedantic(both, rounds=ALTERNATED_ROUNDS, iterations=1)
+    one, four = statistics.median(times[1]), statistics.median(times[4])
+    benchmark.extra_info.update(
+        one_writer_median_ms=round(one * 1e3, 3),
+        four_tasks_median_ms=round(four * 1e3, 3),
+        four_tasks_to_one_writer=round(one / four, 3),  # syncs per second, 4 tasks over 1
+    )
+    loop.run_until_complete(manager.close())
+    assert len(times[1]) == len(times[4]) >= ALTERNATED_ROUNDS
 
 
 def _process_writer(url: str, index: int, go: Any, ready: Any, done: Any) -> None:
