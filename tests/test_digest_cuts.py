@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 import memcore.digest
+import memcore.digest_cut
 
 
 def words(text: str) -> int:
@@ -16,7 +17,7 @@ def words(text: str) -> int:
 def test_a_cut_line_keeps_half_its_words_and_ends_on_no_connective() -> None:
     line = "- `src/a.py` was edited twice, changing `f()` and `g()` in the parser module today"
     for room in range(4, words(line) + 1):
-        cut = memcore.digest._cut(line, room, words)
+        cut = memcore.digest_cut.cut_line(line, room, words)
         if cut is None:
             continue
         assert words(cut) <= room
@@ -41,11 +42,11 @@ def test_a_cut_line_ends_on_no_promise(line: str, dangling: str) -> None:
 
     endings = set()
     for room in range(4, words(line)):
-        cut = memcore.digest._cut(line, room, words, min_share=0)
+        cut = memcore.digest_cut.cut_line(line, room, words, min_share=0)
         if cut is not None:
             last = cut[:-1].split()[-1].lower().replace("\u2019", "'")
             endings.add(last)
-            assert last not in memcore.digest._DANGLING, cut
+            assert last not in memcore.digest_cut.DANGLING, cut
     assert endings
     assert dangling not in endings
 
@@ -55,7 +56,7 @@ def test_a_cut_line_leaves_no_aside_open() -> None:
         "- `a.swift` also defines `View`, `onStart`, `onReady` and `onError` "
         "(seen when it was read)."
     )
-    cuts = [memcore.digest._cut(line, room, words) for room in range(4, words(line))]
+    cuts = [memcore.digest_cut.cut_line(line, room, words) for room in range(4, words(line))]
     assert "- `a.swift` also defines `View`, `onStart`, `onReady` and `onError`\u2026" in cuts
     for cut in cuts:
         assert cut is None or cut.count("(") == cut.count(")")
@@ -63,5 +64,5 @@ def test_a_cut_line_leaves_no_aside_open() -> None:
         "- An edit of `Logf()` in `cli/telemetry.go` added `fmt.Fprintf(os.Stderr, format, args)`."
     )
     for room in range(4, words(edit)):
-        cut = memcore.digest._cut(edit, room, words)
+        cut = memcore.digest_cut.cut_line(edit, room, words)
         assert cut is None or not cut.endswith("added\u2026"), cut

@@ -22,12 +22,12 @@ none (see ``_candidates``).
 from __future__ import annotations
 
 import heapq
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from memcore.claude_code.compaction import is_compaction_summary
+from memcore.digest_cut import MIN_CUT_TOKENS, MIN_TOPIC_WORDS, cut_line
 from memcore.digest_echo import EchoIndex, EchoTexts
 from memcore.digest_lines import Candidate, build_candidates, line_identifiers, spare_lines
 from memcore.digest_work import session_root
@@ -60,96 +60,9 @@ REPEAT_FACTOR = 0.5
 #: of a short digest, and a short handover note that does not say what the work was for says
 #: little (session-start gives earlier sessions 150-500 tokens each).
 TOPIC_BELOW = 1000
-#: A line cut to fit must keep at least this many tokens, or it is left out.
-_MIN_CUT_TOKENS = 10
-#: A cut line must keep at least this share of its words, or it says too little to be kept.
-_MIN_CUT_SHARE = 0.5
-#: A topic line cut to fit (``TOPIC_BELOW``) keeps at least this many words, whatever its share.
-_MIN_TOPIC_WORDS = 8
-#: Words a cut line must not end on (lowercased): they promise what the cut took away.
-_DANGLING = frozenset(
-    [
-        "-",
-        "a",
-        "about",
-        "added",
-        "after",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "because",
-        "been",
-        "before",
-        "but",
-        "by",
-        "can",
-        "changed",
-        "changing",
-        "could",
-        "for",
-        "found",
-        "from",
-        "had",
-        "has",
-        "have",
-        "i",
-        "if",
-        "in",
-        "into",
-        "is",
-        "it",
-        "it's",
-        "its",
-        "must",
-        "no",
-        "not",
-        "of",
-        "on",
-        "or",
-        "our",
-        "out",
-        "said",
-        "says",
-        "should",
-        "since",
-        "so",
-        "than",
-        "that",
-        "that's",
-        "the",
-        "their",
-        "there's",
-        "these",
-        "they",
-        "this",
-        "those",
-        "to",
-        "took",
-        "use",
-        "using",
-        "via",
-        "was",
-        "we",
-        "were",
-        "when",
-        "where",
-        "which",
-        "while",
-        "will",
-        "with",
-        "would",
-        "you",
-        "–",
-        "—",
-    ]
-)
 #: Refill rounds after the first fit, and the least slack (tokens) worth a round.
 _REFILL_ROUNDS = 6
 _MIN_REFILL = 3
-_WORDS = re.compile(r"\S+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,13 +113,13 @@ def session_digests(
         greedy.run(budget, capped=True)
         greedy.run(budget, capped=False)
         text, sections, tokens = _fill(greedy, budget, count)
-        if budget - tokens >= max(_MIN_CUT_TOKENS, budget // 50):
+        if budget - tokens >= max(MIN_CUT_TOKENS, budget // 50):
             if spare is None:
                 spare = _since(spare_lines(ordered[cut:], root), cut)
             if greedy.release_spare(spare):
                 # every line that matters had its chance: room left takes spare lines
                 text, sections, tokens = _fill(greedy, budget, count, start=tokens)
-        if budget - tokens >= max(_MIN_CUT_TOKENS, budget // 50):  # still: thinking's too
+        if budget - tokens >= max(MIN_CUT_TOKENS, budget // 50):  # still: thinking's too
             if musing is None:
                 musing = _since(spare_lines(ordered[cut:], root, thinking=True), cut)
             if greedy.release_spare(musing):
@@ -388,7 +301,7 @@ class _Greedy:
 
     def seed_topic(self) -> None:
         """Choose the session's topic line first (``TOPIC_BELOW``), whole if it fits its
-        section's share of the budget, else cut to it (keeping at least ``_MIN_TOPIC_WORDS``)."""
+        section's share of the budget, else cut to it (keeping at least ``MIN_TOPIC_WORDS``)."""
         i = next((i for i, c in enumerate(self.cands) if c.topic and not self.taken[i]), None)
         if i is None:
             return
@@ -397,7 +310,9 @@ class _Greedy:
         room = int(self.budget * _SHARES[cand.section]) - heading
         cost = self.costs[i]
         if cost > room:
-            cut = _cut(cand.text, room - 1, self.count, min_words=_MIN_TOPIC_WORDS, min_share=0.0)
+            cut = cut_line(
+                cand.text, room - 1, self.count, min_words=MIN_TOPIC_WORDS, min_share=0.0
+            )
             if cut is None:
                 return
             cand = Candidate(cand.section, cand.seq, cand.score, cut, None)
@@ -484,7 +399,7 @@ class _Greedy:
         # gets that small: most runs end before)
         least = -1
         while heap:
-            if limit - total - 1 < _MIN_CUT_TOKENS:
+            if limit - total - 1 < MIN_CUT_TOKENS:
                 if least < 0:
                     least = min([costs[i] for _, i in heap], default=0)
                 if limit - total < least:
@@ -511,7 +426,7 @@ class _Greedy:
             room = limit - total - extra
             over = cost > room + extra
             # no cut fits in less than its least, nor keeps half of a line twice the room
-            if over and (capped or room - 1 < _MIN_CUT_TOKENS or costs[i] > 2 * room):
+            if over and (capped or room - 1 < MIN_CUT_TOKENS or costs[i] > 2 * room):
                 aside.append(entry)
                 continue
             if names[i]:  # its worth falls as chosen lines name what it names
@@ -525,7 +440,7 @@ class _Greedy:
                 taken[i] = True
                 continue
             if over:
-                cut = _cut(cand.text, room - 1, self.count)
+                cut = cut_line(cand.text, room - 1, self.count)
                 if cut is None:
                     aside.append(entry)
                     continue
@@ -544,50 +459,6 @@ class _Greedy:
 #: What :meth:`_Greedy.snapshot` saves: covered names, section use, chosen lines, taken flags,
 #: total, heap.
 _Saved = tuple[set[str], dict[str, int], list[Candidate], list[bool], int, list[tuple[float, int]]]
-
-
-def _dangles(word: str) -> bool:
-    return word.rstrip(",;:").lower().replace("\u2019", "'") in _DANGLING
-
-
-def _cut(
-    text: str,
-    room: int,
-    count: TokenCounter,
-    *,
-    min_words: int = 3,
-    min_share: float = _MIN_CUT_SHARE,
-) -> str | None:
-    """The longest word prefix of ``text`` that, with an ellipsis, counts at most ``room``
-    (None: it would keep fewer than ``min_words`` words, or than ``min_share`` of them)."""
-    words = _WORDS.findall(text)
-    lo, hi = 0, len(words)
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if count(" ".join(words[:mid]) + "\u2026") <= room:
-            lo = mid
-        else:
-            hi = mid - 1
-    if lo < min_words or lo < len(words) * min_share:  # a stump ("x was edited twice,…")
-        return None
-    cut = " ".join(words[:lo])
-    while True:
-        before = cut
-        kept = cut.split()
-        while kept and _dangles(kept[-1]):  # no "and…", "added…"
-            kept.pop()
-        cut = " ".join(kept).rstrip(",;:")
-        if cut.count("`") % 2:  # do not leave a code span open
-            cut = cut[: cut.rfind("`")].rstrip().rstrip(",;:")
-        if cut.count("(") > cut.count(")"):  # nor an aside ("... (seen…")
-            cut = cut[: cut.rfind("(")].rstrip().rstrip(",;:")
-        if cut == before:
-            break
-    bullet = 1 if words and words[0] == "-" else 0  # a list mark is no word of the statement
-    kept_words = len(cut.split()) - bullet
-    if kept_words < min_words or kept_words < (len(words) - bullet) * min_share:
-        return None
-    return cut + "\u2026"
 
 
 def _render(chosen: list[Candidate]) -> tuple[str, dict[str, str]]:

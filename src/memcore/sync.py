@@ -40,9 +40,9 @@ flight, none ready to start) and by a group's leader. It is only tried where not
 Concurrent syncs of one session on one replica share commits (group commit): a caller that
 arrives while a sync is in flight joins it if that sync has not yet taken its pending keys, or
 else waits for the next one, which one of the waiting callers runs for all of them; each gets its
-own ``SyncResult``. Across replicas and processes, syncs meet in the store as described above.
-The state, the merge rules and the record decoding (one kernel call per delta:
-``memcore._kernels.records``) live in :mod:`memcore.sync_merge`.
+own ``SyncResult`` (:mod:`memcore.sync_group`). Across replicas and processes, syncs meet in the
+store as described above. The state, the merge rules and the record decoding (one kernel call
+per delta: ``memcore._kernels.records``) live in :mod:`memcore.sync_merge`.
 
 Deletions are tombstones that travel like writes, so a replica that missed a delete cannot
 resurrect the key. Nothing pending is dropped on failure: a ``BackendError`` propagates and the
@@ -92,9 +92,9 @@ from memcore.stores.base import (
     validate_key,
     validate_session_id,
 )
-from memcore.stores.writer_queue import is_turn_look
 from memcore.sync_auto import AutoSync
 from memcore.sync_commit import CommitPaths
+from memcore.sync_group import GroupCommit, others_ready
 from memcore.sync_merge import (
     LeaderGone,
     SessionReplica,
@@ -117,21 +117,6 @@ STRATEGIES = ("remote-wins", "local-wins", "timestamp")
 _BACKOFF_BASE = 0.0001
 _BACKOFF_MAX = 0.1
 DEFAULT_MAX_ATTEMPTS = 64
-
-
-def _others_ready(loop: asyncio.AbstractEventLoop) -> bool:
-    """Whether ``loop`` has callbacks (other tasks' steps) ready to run now, but for the
-    writer queue's look at its turn (``is_turn_look``): a sync made after any await found that
-    look ready, took it for another task about to sync and yielded for it, which cost a lone
-    writer that awaits between its syncs about 30% more time a sync.
-
-    Reads asyncio's ready queue, which it does not expose publicly; a loop without one (e.g.
-    uvloop) is taken to have some, so the group commit only costs a yield there.
-    """
-    ready = getattr(loop, "_ready", None)
-    if ready is None:
-        return True
-    return bool(ready) and any(not is_turn_look(handle) for handle in ready)
 
 
 def validate_strategy(strategy: object) -> str:
@@ -167,7 +152,7 @@ class SyncDiagnostics:
     set_aside: tuple[str, ...] = ()
 
 
-class DistributedMemoryManager(CommitPaths, AutoSync):
+class DistributedMemoryManager(GroupCommit, CommitPaths, AutoSync):
     """One replica of any number of sessions, synchronised through a shared store.
 
     ``storage_backend`` is a store URL (the manager then owns the store and :meth:`close` closes
@@ -329,7 +314,7 @@ class DistributedMemoryManager(CommitPaths, AutoSync):
             and session.waiting is None
         ):
             loop = asyncio.get_running_loop()
-            if not _others_ready(loop):
+            if not others_ready(loop):
                 committed = self._commit_now(session_id, session)  # a lone writer: no group
                 if committed is not None:
                     # (nothing was awaited since the keys were taken: the digest is the one
@@ -354,54 +339,6 @@ class DistributedMemoryManager(CommitPaths, AutoSync):
                 list(result.conflicts),
                 result.error,
             )
-
-    @staticmethod
-    def _joinable(session: SessionReplica, strategy: str) -> SyncGroup | None:
-        """The group a new caller can wait on: the in-flight sync if still open, else the
-        next one (None: there is none yet, so this caller leads it)."""
-        for group in (session.running, session.waiting):
-            if group is not None and group.strategy == strategy and group.open:
-                return group
-        return None
-
-    async def _lead(
-        self,
-        session_id: str,
-        session: SessionReplica,
-        strategy: str,
-        loop: asyncio.AbstractEventLoop,
-    ) -> SyncResult:
-        group = SyncGroup(strategy, loop)
-        if session.lock.locked() and session.waiting is None:
-            session.waiting = group  # callers arriving while we wait for the lock join us
-        try:
-            async with session.lock:
-                if session.waiting is group:
-                    session.waiting = None
-                session.running = group
-                try:
-                    # Let the tasks that are ready run first: those about to sync this session
-                    # join this group, and one compare-and-set carries all their keys. (A store
-                    # that answers without suspending, like SQLite's inline path, would
-                    # otherwise run every caller's sync alone, one after another.) Nothing
-                    # ready, nothing to wait for: a lone writer skips the loop round trip.
-                    if _others_ready(loop):
-                        await asyncio.sleep(0)
-                    result = await self._sync_locked(session_id, session, strategy, group=group)
-                finally:
-                    session.running = None
-        except asyncio.CancelledError:
-            if session.waiting is group:
-                session.waiting = None
-            group.settle(None, LeaderGone())
-            raise
-        except BaseException as exc:
-            if session.waiting is group:
-                session.waiting = None
-            group.settle(None, exc)
-            raise
-        group.settle(result)
-        return result
 
     async def resync_session(self, session_id: str, strategy: str | None = None) -> SyncResult:
         """Forget what was merged, refetch the whole session, then sync as usual.
