@@ -111,7 +111,7 @@ def test_one_writer_and_four_tasks_alternated(
         four_tasks_to_one_writer=round(one / four, 3),  # syncs per second, 4 tasks over 1
     )
     loop.run_until_complete(manager.close())
-    assert len(times[1]) == len(times[4]) >= ALTERNATED_ROUNDS
+    assert len(times[1]) == len(times[4]) >= 1  # (one round under --benchmark-disable)
 
 
 def _process_writer(url: str, index: int, go: Any, ready: Any, done: Any) -> None:
