@@ -175,9 +175,6 @@ class Candidate(NamedTuple):
     topic: bool = False
 
 
-_new_tuple = tuple.__new__
-
-
 def cut_words(text: str, limit: int) -> str:
     """``text`` on one line, cut after ``limit`` words with an ellipsis (no code span left open)."""
     return cut_word_list(text.split(), limit)
@@ -322,9 +319,7 @@ def statements(
                 continue
         # (a lead-in said alone loses plain words only: its names are the sentence's)
         known = tuple(names) if said == sentence else None
-        # (``Candidate(...)`` itself, without the generated ``__new__``'s Python frame)
-        line = ("decisions", at, score, f"- {kept}", known, False, None, False)
-        out.append(_new_tuple(Candidate, line))
+        out.append(Candidate("decisions", at, score, f"- {kept}", known))
     return out
 
 

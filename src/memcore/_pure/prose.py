@@ -38,21 +38,20 @@ _INSTRUCTION = re.compile(
     r"press|click|copy|paste|run|launch|start|exit|quit|reload|refresh|feel free|you (can|could|"
     r"should|may|might|will need))\b"
 )
-#: The lowercase ASCII letters that can open :data:`_NARRATION` and :data:`_INSTRUCTION` (their
-#: alternatives' first letters): a sentence opening with another ASCII character is neither, so
-#: the patterns are not tried there. One table for both twins.
-_NARRATION_OPENINGS = frozenset("lnifpgeo")
-_INSTRUCTION_OPENINGS = frozenset("trplmongcsqefy")
-#: Their alternatives' first two letters: a sentence whose lowercased first two characters are
-#: ASCII and not one of these pairs is neither ("the", "this", "it": most of them), whatever
-#: the case folding (a character that folds to ASCII only in ``re`` is not ASCII lowercased).
+#: The first two letters of the alternatives of :data:`_NARRATION` and :data:`_INSTRUCTION`: a
+#: sentence whose lowercased first two characters are ASCII and not one of these pairs is
+#: neither ("the", "this", "it": most of them), so the patterns are not tried there, whatever the
+#: case folding (a character that folds to ASCII only in ``re`` is not ASCII lowercased). One
+#: table for both twins.
 _NARRATION_PAIRS = frozenset(
     ["le", "no", "i'", "i ", "fi", "ne", "pe", "gr", "go", "ex", "ok", "lo"]
 )
 _INSTRUCTION_PAIRS = frozenset(
-    {"tr", "re", "pl", "le", "te", "ma", "op", "na", "go", "ty", "pr", "cl", "co", "pa", "ru"}
-    | {"la", "st", "ex", "qu", "fe", "yo"}
-)
+    [
+        "tr", "re", "pl", "le", "te", "ma", "op", "na", "go", "ty", "pr",
+        "cl", "co", "pa", "ru", "la", "st", "ex", "qu", "fe", "yo",
+    ]
+)  # fmt: skip
 _BULLET_STARTS = frozenset("-*+0123456789")
 BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 #: Status marks that open a checklist line ("✅ Added ..."): the statement is what follows.
