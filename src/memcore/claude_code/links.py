@@ -50,8 +50,12 @@ class FixLinker:
         #: The failures not closed yet, by key, oldest first: a check that failed again after an
         #: edit is still the same open problem, and the success that ends it closes them all.
         self.open: dict[str, list[MemoryItem]] = {}
-        #: The edits made since each open failure, by the failure's id.
-        self.candidates: dict[str, list[MemoryItem]] = {}
+        #: Every successful edit, in order, and where it stood when each open failure came (by
+        #: the failure's id): a failure's candidate fixes are the edits after that point. One
+        #: shared log, not a list per failure, so that failures never closed (a long session
+        #: gathers hundreds) cost nothing per later edit.
+        self.edits: list[MemoryItem] = []
+        self.since: dict[str, int] = {}
         #: The last failed command, while no edit and no other command has followed it.
         self.last_failed: tuple[str, str] | None = None
 
@@ -72,14 +76,12 @@ class FixLinker:
             if result_item is not None:
                 result_item.metadata["resolved"] = False
                 self.open.setdefault(key, []).append(result_item)
-                self.candidates[result_item.id] = []
+                self.since[result_item.id] = len(self.edits)
                 if isinstance(command, str):
                     self.last_failed = (key, command)
             return
         if tool in EDIT_TOOLS and call_item is not None:
-            for pending in self.candidates.values():
-                if call_item not in pending:
-                    pending.append(call_item)
+            self.edits.append(call_item)
         if isinstance(command, str) and last_failed is not None and key not in self.open:
             failed_key, failed_command = last_failed
             if failed_key in self.open and is_variant(failed_command, command):
@@ -94,7 +96,9 @@ class FixLinker:
     def _close(
         self, error: MemoryItem, result_item: MemoryItem | None, call_item: MemoryItem | None
     ) -> None:
-        fixes = self.candidates.pop(error.id, [])[-_MAX_FIXES:]
+        start = self.since.pop(error.id, len(self.edits))
+        # each edit once, where it first came (a call whose result came twice), then the last
+        fixes = list({id(item): item for item in self.edits[start:]}.values())[-_MAX_FIXES:]
         if not fixes and call_item is not None:
             fixes = [call_item]
         error.metadata["resolved"] = True
