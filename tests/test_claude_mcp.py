@@ -63,6 +63,63 @@ async def test_recall_gives_the_same_words_once(service: MemoryService) -> None:
     assert texts.count("Grep `cart_total` found 0") == 1
 
 
+async def test_recall_finds_k_texts_however_many_copies(service: MemoryService) -> None:
+    """Copies beyond what the first ask of the index covers still leave k different texts."""
+    from memcore import MemoryItem
+
+    for n in range(40):
+        item = MemoryItem(f"grep-{n}", "Grep `cart_total` found 0")
+        service.manager.set(service.notes, item.id, item)
+    for n in range(4):
+        await service.remember(f"`cart_total()` rounds case {n} with Decimal.quantize and more.")
+    await service.manager.sync_session_memory(service.notes)
+    texts = [" ".join(hit.content.split()) for hit in await service.recall("cart_total", k=4)]
+    assert len(set(texts)) == 4
+    assert len(await service.recall("cart_total", k=50)) == 5  # every different text, no more
+
+
+async def test_the_recall_index_is_kept_and_follows_every_change(
+    service: MemoryService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The project's index is built once: a later recall decodes no session that did not
+    change, and finds what another replica wrote, changed or deleted since."""
+    from memcore import MemoryItem
+    from memcore.sync import DistributedMemoryManager
+
+    await service.remember("cart.py rounds totals with Decimal.quantize.")
+    assert [h.content for h in await service.recall("quantize")] == [
+        "cart.py rounds totals with Decimal.quantize."
+    ]
+    decoded: list[str] = []
+    state = service.manager.state
+
+    def counted(session: str) -> dict[str, object]:
+        decoded.append(session)
+        return state(session)
+
+    monkeypatch.setattr(service.manager, "state", counted)
+    await service.recall("quantize")
+    assert decoded == []
+
+    other = DistributedMemoryManager(storage_backend=service.store, replica_id="other")
+    try:
+        await other.sync_session_memory(service.notes)
+        (key,) = other.state(service.notes)
+        changed = MemoryItem(key, "cart.py rounds totals with banker's rounding now.")
+        other.set(service.notes, key, changed)
+        other.set(service.notes, "late", MemoryItem("late", "tax.py adds VAT after quantize."))
+        await other.sync_session_memory(service.notes)
+        hits = await service.recall("quantize")
+        assert [h.id for h in hits] == ["late"]
+        assert [h.id for h in await service.recall("banker")] == [key]
+        other.delete(service.notes, "late")
+        await other.sync_session_memory(service.notes)
+        assert await service.recall("quantize") == []
+        assert decoded == [service.notes] * 2  # the changed session, once after each change
+    finally:
+        await other.close()
+
+
 async def test_bad_arguments(service: MemoryService) -> None:
     with pytest.raises(ValidationError):
         await service.remember("   ")
@@ -146,3 +203,27 @@ async def test_the_server_over_stdio_with_the_official_client(tmp_path: Path) ->
         )
         bad = await session.call_tool("remember", {"content": "x", "kind": "gossip"})
         assert _is_error(bad)
+
+
+async def test_a_session_left_out_of_a_refresh_leaves_the_index() -> None:
+    from memcore import MemoryItem
+    from memcore.claude_code.project_recall import ProjectRecall
+    from memcore.sync import DistributedMemoryManager
+
+    manager = DistributedMemoryManager(storage_backend=open_store("memory://"), replica_id="r")
+    try:
+        manager.set("a", "x", MemoryItem("x", "the cart rounds totals"))
+        manager.set("b", "y", MemoryItem("y", "the cart adds tax"))
+        manager.set("b", "z", MemoryItem("z", "scaffolding", metadata={"kind": "scaffolding"}))
+        recall = ProjectRecall()
+        recall.refresh(manager, ["a", "b"])
+        assert len(recall) == 2  # Claude Code's scaffolding is never indexed
+        assert {(name, item.id) for name, item, _ in recall.search("cart", 5)} == {
+            ("a", "x"),
+            ("b", "y"),
+        }
+        recall.refresh(manager, ["a"])
+        assert [(name, item.id) for name, item, _ in recall.search("cart", 5)] == [("a", "x")]
+        assert len(recall) == 1
+    finally:
+        await manager.close()

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from memcore.claude_code.project import REGISTRY_PREFIX, SessionRecord, latest_first, project_key
+from memcore.claude_code.project_recall import ProjectRecall
 from memcore.errors import NotFoundError, ValidationError
 from memcore.model import MemoryItem, Priority
 
@@ -29,11 +30,6 @@ INSTRUCTIONS = (
     "call `remember` for durable facts, decisions, user preferences and open tasks worth "
     "keeping for later sessions; `digest` gives a handover note of a past session."
 )
-
-
-#: ``recall`` asks the index for this many times ``k`` hits, so that ``k`` remain when copies
-#: of one text (kept once) are among them.
-RECALL_COPIES = 3
 
 
 def _notes_session(project: str) -> str:
@@ -66,6 +62,7 @@ class MemoryService:
         self.manager = DistributedMemoryManager(
             storage_backend=store, replica_id=f"mcp-{os.getpid()}"
         )
+        self._recall = ProjectRecall()
 
     async def close(self) -> None:
         await self.manager.close()
@@ -116,39 +113,27 @@ class MemoryService:
         return key
 
     async def recall(self, query: str, k: int = 8, session: str | None = None) -> list[Recalled]:
-        from memcore.search import MemoryIndex
-
         if not isinstance(query, str):
             raise ValidationError("query must be text")
-        if not isinstance(k, int) or k <= 0:
+        if not isinstance(k, int) or isinstance(k, bool) or k <= 0:
             raise ValidationError(f"k must be a positive whole number (got {k!r})")
         sessions = self._check_session(session, await self._project_sessions())
-        index = MemoryIndex()
-        held: dict[str, tuple[str, MemoryItem]] = {}
         for name in sessions:
             await self.manager.sync_session_memory(name)
-            for key, value in self.manager.state(name).items():
-                item = MemoryItem.coerce(value)
-                if item.metadata.get("kind") == "scaffolding":
-                    continue
-                ref = f"{name}\x1f{key}"
-                held[ref] = (name, item)
-                index.add(ref, item.content)
-        # The same words stored twice (a command run again, a search repeated in another
-        # session) are one hit: a copy would only take the room of the next one.
-        hits: list[Recalled] = []
-        said: set[str] = set()
-        for ref, score in index.search(query, k * RECALL_COPIES):
-            name, item = held[ref]
-            words = " ".join(item.content.split())
-            if words in said:
-                continue
-            said.add(words)
-            kind = str(item.metadata.get("kind", ""))
-            hits.append(Recalled(name, item.id, round(float(score), 4), kind, item.content))
-            if len(hits) == k:
-                break
-        return hits
+        # the whole project's index is kept between calls; one session's is made for the call
+        # (its scores are that session's own, not the project's)
+        recall = self._recall if session is None or session == "" else ProjectRecall()
+        recall.refresh(self.manager, sessions)
+        return [
+            Recalled(
+                name,
+                item.id,
+                round(float(score), 4),
+                str(item.metadata.get("kind", "")),
+                item.content,
+            )
+            for name, item, score in recall.search(query, k)
+        ]
 
     async def forget(self, item_id: str, session: str | None = None) -> str:
         sessions = self._check_session(session, await self._project_sessions())
