@@ -7,6 +7,7 @@ import pytest
 
 import memcore.digest
 import memcore.digest_cut
+import memcore.digest_prose
 
 
 def words(text: str) -> int:
@@ -66,3 +67,33 @@ def test_a_cut_line_leaves_no_aside_open() -> None:
     for room in range(4, words(edit)):
         cut = memcore.digest_cut.cut_line(edit, room, words)
         assert cut is None or not cut.endswith("added\u2026"), cut
+
+
+def test_a_cut_line_says_more_than_a_name() -> None:
+    """A command line cut back to its command alone ("- `git log --oneline -5`…") says nothing
+    of it: it is left out, as a line too short to keep is."""
+    line = "- `git log --oneline -5` ran once and succeeded."
+    cuts = {room: memcore.digest_cut.cut_line(line, room, words) for room in range(4, 9)}
+    assert cuts[5] is None  # the four words of the command alone
+    assert cuts[7] == "- `git log --oneline -5` ran once\u2026"
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "expected"),
+    [
+        # the statement's own template words and connectives are not left at the end
+        ("`git diff --stat` ran once and succeeded, naming `a.go` and `b.go`", 6,
+         "`git diff --stat` ran once\u2026"),
+        ("`old()` \u2192 `new()` in every caller", 2, "`old()`\u2026"),
+        ("The parser defines `Store` and more", 3, "The parser\u2026"),
+        # an aside may stay open (its names are what it says)
+        ("Changed three files (`a.go`, `b.go`, `c.go`) today", 3, "Changed three files\u2026"),
+        ("Changed files (`a.go`, `b.go`, `c.go`) today", 4, "Changed files (`a.go`, `b.go`\u2026"),
+        # nothing but promises: the plain cut, not an empty line
+        ("and the `x", 2, "and the\u2026"),
+    ],
+)  # fmt: skip
+def test_cut_words_tidies_its_end(text: str, limit: int, expected: str) -> None:
+    assert memcore.digest_prose.cut_words(text, limit) == expected
+    if not expected.startswith("and") and "(" not in expected:
+        assert memcore.digest_cut.tidy_cut(expected[:-1]) == expected[:-1]

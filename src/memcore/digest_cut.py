@@ -19,13 +19,23 @@ MIN_TOPIC_WORDS = 8
 #: Words a cut line must not end on (lowercased): they promise what the cut took away.
 DANGLING = frozenset(
     [
+        "&&",
+        "+",
         "-",
+        "->",
+        "=",
         "a",
         "about",
+        "accept",
+        "accepts",
         "added",
         "after",
+        "all",
+        "also",
         "an",
         "and",
+        "another",
+        "any",
         "are",
         "as",
         "at",
@@ -33,74 +43,153 @@ DANGLING = frozenset(
         "because",
         "been",
         "before",
+        "between",
+        "both",
         "but",
         "by",
+        "calls",
         "can",
         "changed",
         "changing",
+        "converts",
         "could",
+        "defines",
+        "did",
+        "do",
+        "does",
+        "during",
+        "each",
+        "every",
+        "first",
         "for",
         "found",
         "from",
         "had",
+        "handles",
         "has",
         "have",
+        "how",
         "i",
+        "i'll",
+        "i'm",
         "if",
+        "implements",
         "in",
         "into",
         "is",
         "it",
         "it's",
         "its",
+        "just",
+        "last",
+        "let",
+        "let's",
+        "like",
+        "make",
+        "makes",
+        "may",
+        "might",
+        "more",
+        "most",
         "must",
+        "my",
+        "naming",
+        "need",
+        "needs",
+        "new",
+        "next",
         "no",
         "not",
         "of",
         "on",
         "or",
+        "other",
         "our",
         "out",
+        "over",
+        "per",
+        "returns",
         "said",
+        "same",
         "says",
+        "second",
         "should",
         "since",
         "so",
+        "some",
+        "such",
         "than",
         "that",
         "that's",
         "the",
         "their",
+        "then",
         "there's",
         "these",
         "they",
+        "third",
         "this",
         "those",
+        "though",
+        "through",
         "to",
         "took",
+        "under",
+        "unless",
+        "until",
         "use",
         "using",
         "via",
         "was",
         "we",
+        "we'll",
+        "we're",
         "were",
+        "what",
         "when",
         "where",
+        "whether",
         "which",
         "while",
+        "whose",
         "will",
         "with",
+        "within",
+        "without",
         "would",
         "you",
+        "your",
+        "|",
+        "||",
         "–",
         "—",
+        "→",
     ]
 )
 _WORDS = re.compile(r"\S+")
+_CODE_SPAN = re.compile(r"`[^`]*`")
 
 
 def _dangles(word: str) -> bool:
     return word.rstrip(",;:").lower().replace("\u2019", "'") in DANGLING
+
+
+def tidy_cut(cut: str, *, asides: bool = True) -> str:
+    """``cut`` (a text cut after a word) without an end that promises what the cut took away: no
+    last word of ``DANGLING`` ("and", "added", "->"), no code span left open, and (``asides``)
+    no aside left open. May be empty."""
+    while True:
+        before = cut
+        kept = cut.split()
+        while kept and _dangles(kept[-1]):  # no "and…", "added…"
+            kept.pop()
+        cut = " ".join(kept).rstrip(",;:")
+        if cut.count("`") % 2:  # do not leave a code span open
+            cut = cut[: cut.rfind("`")].rstrip().rstrip(",;:")
+        if asides and cut.count("(") > cut.count(")"):  # nor an aside ("... (seen…")
+            cut = cut[: cut.rfind("(")].rstrip().rstrip(",;:")
+        if cut == before:
+            return cut
 
 
 def cut_line(
@@ -123,24 +212,21 @@ def cut_line(
             hi = mid - 1
     if lo < min_words or lo < len(words) * min_share:  # a stump ("x was edited twice,…")
         return None
-    cut = " ".join(words[:lo])
-    while True:
-        before = cut
-        kept = cut.split()
-        while kept and _dangles(kept[-1]):  # no "and…", "added…"
-            kept.pop()
-        cut = " ".join(kept).rstrip(",;:")
-        if cut.count("`") % 2:  # do not leave a code span open
-            cut = cut[: cut.rfind("`")].rstrip().rstrip(",;:")
-        if cut.count("(") > cut.count(")"):  # nor an aside ("... (seen…")
-            cut = cut[: cut.rfind("(")].rstrip().rstrip(",;:")
-        if cut == before:
-            break
+    cut = tidy_cut(" ".join(words[:lo]))
     bullet = 1 if words and words[0] == "-" else 0  # a list mark is no word of the statement
     kept_words = len(cut.split()) - bullet
     if kept_words < min_words or kept_words < (len(words) - bullet) * min_share:
         return None
+    if not _CODE_SPAN.sub(" ", cut).split()[bullet:]:  # a name alone says nothing of it
+        return None
     return cut + "\u2026"
 
 
-__all__ = ["DANGLING", "MIN_CUT_SHARE", "MIN_CUT_TOKENS", "MIN_TOPIC_WORDS", "cut_line"]
+__all__ = [
+    "DANGLING",
+    "MIN_CUT_SHARE",
+    "MIN_CUT_TOKENS",
+    "MIN_TOPIC_WORDS",
+    "cut_line",
+    "tidy_cut",
+]

@@ -19,6 +19,7 @@ from typing import NamedTuple
 from memcore._kernels import prose
 from memcore.claude_code.compaction import is_compaction_summary, summary_statements
 from memcore.claude_code.transcripts import KIND_PRIORITY
+from memcore.digest_cut import tidy_cut
 from memcore.model import MemoryItem
 
 _AGENT_KINDS = frozenset(KIND_PRIORITY)
@@ -176,7 +177,8 @@ class Candidate(NamedTuple):
 
 
 def cut_words(text: str, limit: int) -> str:
-    """``text`` on one line, cut after ``limit`` words with an ellipsis (no code span left open)."""
+    """``text`` on one line, cut after ``limit`` words with an ellipsis, its end tidied as
+    :func:`memcore.digest_cut.tidy_cut` does (kept as it was when that leaves nothing)."""
     return cut_word_list(text.split(), limit)
 
 
@@ -185,6 +187,9 @@ def cut_word_list(words: list[str], limit: int) -> str:
     if len(words) <= limit:
         return " ".join(words)
     cut = " ".join(words[:limit])
+    tidy = tidy_cut(cut, asides=False)
+    if tidy:
+        return tidy + "\u2026"
     if cut.count("`") % 2:
         cut = cut[: cut.rfind("`")].rstrip()
     return cut + "\u2026"
