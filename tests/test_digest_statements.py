@@ -43,11 +43,30 @@ def _agent(i: int, content: str) -> MemoryItem:
         ("I found the bug in `merge()`.", 1, "I found the bug in `merge()`."),
         ("The bug was a map iterated in random order.", 0, None),
         ("All 19 tests pass.", 0, "All 19 tests pass."),
+        # one name and nothing said of it (a nested item of a worked example) is no statement
+        ("`import random` (1 line)", 1, None),
+        ("- `checkpoint_count: 0` (NO checkpoints!)", 1, None),
+        ("`TestX` (`x_test.go:186-309`)", 2, "`TestX` (`x_test.go:186-309`)"),
+        ("`f()` returns early", 1, "`f()` returns early"),
     ],
 )
 def test_a_line_stands_on_its_own(sentence: str, names: int, line: str | None) -> None:
     expected = sentence if sentence.startswith("The bug was") else line
     assert standalone(sentence, names) == expected
+
+
+def test_a_name_alone_in_an_agents_list_is_no_result() -> None:
+    """A worked example's nested items ("- `import random` (1 line)") name something and say
+    nothing of it: the digest keeps the sentence around them, not them."""
+    text = (
+        "So Claude added to `main.py`:\n"
+        "   - `import random` (1 line)\n"
+        "   - `def get_random_number():` (1 line)\n"
+        "The attribution counts `main.py` as 4 agent lines, which is right."
+    )
+    digest = session_digest([_agent(0, text)], 400).text
+    assert "(1 line)" not in digest
+    assert "The attribution counts `main.py` as 4 agent lines, which is right." in digest
 
 
 def test_pointers_and_musing_give_way_to_what_they_point_at() -> None:

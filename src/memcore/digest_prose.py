@@ -82,6 +82,12 @@ _FINDING_ONLY = re.compile(
     r"(?:bug|issue|problem|cause|culprit)\s*[.!]*$"
 )
 _FINDING_WORDS = 8
+#: A line that names something must say something of it: at least this many words outside its
+#: code spans and asides ("`import random` (1 line)", a nested list item of a worked example,
+#: says nothing on its own).
+_MIN_WORDS_BESIDE_NAMES = 1
+_CODE_SPAN = re.compile(r"`[^`]*`")
+_ASIDE = re.compile(r"\([^()]*\)")
 _FINDING_NOUNS = ("bug", "issue", "problem", "cause", "culprit")
 
 
@@ -212,6 +218,13 @@ def line_identifiers(text: str) -> list[str]:
     return prose.find_names(text)
 
 
+def says_of_names(said: str) -> bool:
+    """Whether a line that names something has words of its own beside the names (outside its
+    code spans, its asides and a list mark)."""
+    beside = _ASIDE.sub(" ", _CODE_SPAN.sub(" ", said)).split()
+    return len(beside) - (beside[:1] == ["-"]) >= _MIN_WORDS_BESIDE_NAMES
+
+
 def standalone(said: str, names: int) -> str | None:
     """``said`` as a line that stands on its own, or None when it would state nothing: a
     finding it does not name, or a lead-in that only points at what follows. A lead-in whose
@@ -223,6 +236,8 @@ def standalone(said: str, names: int) -> str | None:
         and _may_be_finding(said)
         and _FINDING_ONLY.match(said)
     ):
+        return None
+    if names == 1 and not says_of_names(said):
         return None
     if not said.endswith(":") or said.count("`") % 2:  # (a colon inside a code span cut short)
         return said
@@ -317,6 +332,8 @@ def statements(
             score -= 1.5
         said = joined if words <= SENTENCE_WORDS else cut_words(sentence, SENTENCE_WORDS)
         if ids and said[-1] != ":":  # (what standalone says of it)
+            if ids == 1 and not says_of_names(said):
+                continue
             kept: str | None = said
         else:
             kept = standalone(said, ids)
