@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from memcore import session_digest
 from memcore.claude_code.briefs import brief_lines
-from memcore.claude_code.code_names import renamed_names
+from memcore.claude_code.code_names import changed_names, renamed_names
 from memcore.claude_code.tools import called_names
 from tests.test_transcript_agent_records import CWD, _Records
 
@@ -205,3 +205,14 @@ def test_a_write_with_nothing_read_before_has_no_renames() -> None:
         if i.metadata.get("kind") == "tool_call" and i.metadata.get("tool") == "Write"
     ]
     assert "renamed" not in write.metadata
+
+
+def test_an_escape_in_a_string_names_nothing() -> None:
+    """``"\\nTo continue"`` in a Go string is a newline and a word, not a name ``nTo``: an edit of
+    such a message changed no ``nTo`` and renamed no ``nTo`` to ``nYou``."""
+    old = 'msg := fmt.Sprintf("Session %s is active.\\nTo continue, run %s", id, resumeCmd)\n'
+    new = 'msg := fmt.Sprintf("Session %s is active.\\nYou can resume with %s", id, resumeCmd)\n'
+    assert not {"nTo", "nYou"} & set(changed_names(old, new))
+    assert renamed_names(old, new) == []
+    go = 'hint := "Press \\tEnter\\n"\nnewName := oldName\n'
+    assert "newName" in changed_names("newName := x\n", go)

@@ -26,7 +26,8 @@ _DEFINITION = re.compile(
     re.MULTILINE,
 )
 _CALL = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\(")
-_WORD = re.compile(r"\b[A-Za-z_][A-Za-z0-9_]{2,}\b")
+# (not after a backslash: ``"\nTo continue"`` names no ``nTo``)
+_WORD = re.compile(r"(?<!\\)\b[A-Za-z_][A-Za-z0-9_]{2,}\b")
 _KEYWORD_TEXT = """
     and are assert async await break case catch class const continue def default defer delete do
     elif else enum except export extends false finally for from func function go goto if impl
@@ -51,7 +52,7 @@ def _code_like(word: str) -> bool:
     )
 
 
-_TOKEN = re.compile(r"[A-Za-z_$][\w$]*|\S")
+_TOKEN = re.compile(r"\\[A-Za-z]|[A-Za-z_$][\w$]*|\S")  # (an escape is one token)
 
 
 def _affix(a: str, b: str) -> int:
