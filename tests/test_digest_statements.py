@@ -69,6 +69,23 @@ def test_a_name_alone_in_an_agents_list_is_no_result() -> None:
     assert "The attribution counts `main.py` as 4 agent lines, which is right." in digest
 
 
+def test_options_put_to_the_user_are_no_decisions() -> None:
+    """ "Would you like me to: 1. Remove the calls 2. Implement the `session` command" offers a
+    choice: neither option was decided or done (the user chose the other way)."""
+    reply = (
+        "The attribution test works: `main.py` counts 4 agent lines.\n\n"
+        "Would you like me to:\n"
+        "1. **Remove** the `entire session` calls from `test.sh` (quick fix)\n"
+        "2. **Implement** the `session` command to expose session listing\n"
+        "   and its status\n\n"
+        "Which approach do you prefer?"
+    )
+    digest = session_digest([_agent(0, reply)], 400).text
+    assert "The attribution test works: `main.py` counts 4 agent lines." in digest
+    assert "Implement" not in digest
+    assert "Remove" not in digest
+
+
 def test_pointers_and_musing_give_way_to_what_they_point_at() -> None:
     text = (
         "I found the bug! The map in `merge()` was iterated in random order. "

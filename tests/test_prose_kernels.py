@@ -145,6 +145,10 @@ LINE_PIECES = [
     "12. `a.b` fixed", "1\u0663. `ab` works", "-\t`ab` works", "- \u2003`ab` works", "+x `ab`",
     "3.x `ab` fixed", "7) `ab`", "\u0663. `ab` fixed", "I'll run `ab`.", "Go to `ab` now.",
     "ok, `ab` fixed", "i see `ab` fails.",
+    # offers of a choice and the options under them, continued, interrupted, or none
+    "Would you like me to:", "We have two options: ", "Should I fix `ab`?", "- `ab` quick fix",
+    "  and `ab` too", "\u2022 `ab` works", "12) `ab` fixed", "Options :", "whether to:\u2003",
+    "Add `ab`? It would be:", "It works. Should we:", "Should \u0130:", "WHICH WAY?",
 ]  # fmt: skip
 contents = st.one_of(
     st.lists(st.sampled_from(LINE_PIECES), max_size=12).map("\n".join),
@@ -190,6 +194,31 @@ def test_statement_sentences_examples(prose: ModuleType) -> None:
     assert named[0][3] == ["ab", "cd", "ef"]
     assert named[0][6] is True  # 3 names and only 2 other words: a bare list of names
     assert found[0][7] == 4 * 1000  # line 5 (from 0), its first sentence
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("Two options:\n- Use `a()` in the parser\n- Use `b()` in it\nI chose `a()` for it.", [3]),
+        ("The question is whether I should:\n1. Fix `x` in the parser\n\n2. Skip `x` for now", []),
+        ("Changes made:\n1. Fixed `x` in the parser\n2. Removed `y` from the lexer", [1, 2]),
+        ("This means either:\n1. `xs` was never set here\n2. `ys` failed in the lexer", [1, 2]),
+        (
+            "Would you like me to:\n1. **Add** `f()` to it\n   with `g()` in the lexer\n"
+            "Added `h()` to it.",
+            [3],
+        ),
+        ("- Would you like me to:\n- Add `f()` to the parser", [1]),  # an item offers nothing
+        # what a proposal would be: its last sentence offers nothing
+        ("Would you like me to add `f()`? It would be:\n- Faster than `g()` in the parser", [1]),
+        ("It is done. Two options:\n- Keep `f()` in the parser", []),
+    ],
+)  # fmt: skip
+def test_options_put_to_the_user_are_no_statements(
+    prose: ModuleType, text: str, kept: list[int]
+) -> None:
+    found = prose.statement_sentences(text, False, False, set())
+    assert [position // 1000 for *_, position in found] == kept
 
 
 def test_a_heading_counts_only_when_it_concludes(prose: ModuleType) -> None:

@@ -221,8 +221,12 @@ def line_identifiers(text: str) -> list[str]:
 def says_of_names(said: str) -> bool:
     """Whether a line that names something has words of its own beside the names (outside its
     code spans, its asides and a list mark)."""
-    beside = _ASIDE.sub(" ", _CODE_SPAN.sub(" ", said)).split()
-    return len(beside) - (beside[:1] == ["-"]) >= _MIN_WORDS_BESIDE_NAMES
+    pieces = said.split("`")  # code spans are the odd pieces (a last one unclosed is outside)
+    outside = " ".join(pieces[0::2] if len(pieces) % 2 else [*pieces[0::2], pieces[-1]])
+    if "(" in outside:
+        outside = _ASIDE.sub(" ", outside)
+    words = outside.split()
+    return len(words) - (words[:1] == ["-"]) >= _MIN_WORDS_BESIDE_NAMES
 
 
 def standalone(said: str, names: int) -> str | None:

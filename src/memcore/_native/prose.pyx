@@ -14,18 +14,20 @@ expressions, and these scans reproduce them (a hypothesis test in
 * ``statement_sentences``: the twin's sentence walk, the same statements compiled (typed flags
   and counts, these scans for names and conclusions, the compiled ``split_sentences`` called
   in C, the list marks stripped by a scan; the narration and instruction patterns tried only
-  where their first two letters can open them).
+  where their first two letters can open them; a list of options put to the user, under a
+  line that offers a choice, skipped as the twin skips it: ``offers_choice`` and ``LIST_ITEM``
+  are the twin's own, called only where a line ends in ``:`` or ``?`` or an offer is open).
 
 ``\\w`` and ``\\d`` are Unicode's, as in ``re``: ``str.isalnum()`` or ``_``, and
 ``str.isdecimal()``. Characters are read straight from the string's buffer; every index is
 checked against the length before it is read.
 """
 
-from cpython.unicode cimport PyUnicode_DATA, PyUnicode_KIND, PyUnicode_READ
+from cpython.unicode cimport Py_UNICODE_ISSPACE, PyUnicode_DATA, PyUnicode_KIND, PyUnicode_READ
 from libc.string cimport strlen
 
 from memcore._native.text cimport sentence_spans
-from memcore._pure.prose import _INSTRUCTION, _MARKS, _NARRATION, BULLET
+from memcore._pure.prose import _INSTRUCTION, _MARKS, _NARRATION, BULLET, LIST_ITEM, offers_choice
 from memcore._pure.prose import _INSTRUCTION_PAIRS, _NARRATION_PAIRS
 
 
@@ -472,6 +474,9 @@ cdef inline bint _bullet_start(str line):
     return c == 45 or c == 42 or c == 43 or 48 <= c <= 57
 
 
+include "prose_offers.pxi"
+
+
 def statement_sentences(str content, bint needs_names, bint spare, set seen) -> list:
     """The sentences of an agent's ``content`` that may become digest lines (see the pure
     twin), each added to ``seen``."""
@@ -489,8 +494,19 @@ def statement_sentences(str content, bint needs_names, bint spare, set seen) -> 
     cdef object narration_at = _NARRATION.match
     cdef str pair
     cdef bint gated
+    cdef bint offering = False  # under a line that offers the user a choice
+    cdef Py_UCS4 last
     for raw_line in content.splitlines():
         line_no += 1
+        last = _last_visible(raw_line)
+        if last != 0:  # (a blank line keeps the list going)
+            if offering and (
+                raw_line[0] == " " or raw_line[0] == "\t" or LIST_ITEM.match(raw_line) is not None
+            ):
+                continue  # an option put to the user (or its continuation): no result
+            offering = (last == ":" or last == "?") and _may_offer(raw_line) and offers_choice(
+                raw_line
+            )
         if skim and not _may_name(raw_line):
             continue
         stripped = raw_line.lstrip()

@@ -56,6 +56,39 @@ _BULLET_STARTS = frozenset("-*+0123456789")
 BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 #: Status marks that open a checklist line ("✅ Added ..."): the statement is what follows.
 _MARKS = re.compile("^[\\s\u2705\u2714\u2713\u2611\U0001f389\U0001f680]+")
+#: A line offering the user a choice ("Would you like me to:", "Two options:", "The question is
+#: whether I should:"): the list under it holds options, not what was decided or done ("2.
+#: **Implement** the `session` command" was said as a decision, where the user chose the other).
+OFFER = re.compile(
+    r"\b(?:would you (?:like|prefer)|do you want|want me to|(?:should|shall) (?:i|we)\b"
+    r"|whether (?:i|we|to)\b|which (?:approach|option|one|way|would)"
+    r"|(?:two|three|a few|some|possible) (?:options|ways|approaches)|options?:|alternatives?:)"
+)
+#: Words every offer holds one of (lowercase): tried before the pattern, which few lines reach.
+_OFFER_WORDS = (
+    "you", "should", "shall", "whether", "which", "option", "ways", "approach", "altern",
+)  # fmt: skip
+#: A list item's opening: one or two digits and ``.`` or ``)``, or a bullet, then a space or tab.
+LIST_ITEM = re.compile("(?:\\d{1,2}[.)]|[-*+\u2022])[ \t]")
+
+
+def offers_choice(line: str) -> bool:
+    """Whether ``line`` offers the user a choice: it ends (but for spaces) with ``:`` or ``?``,
+    is no list item nor indented, and its last sentence (after the last ``". "``, ``"? "`` or
+    ``"! "``) says an offer (:data:`OFFER`, any case): "Would you like me to add it? It would
+    be:" introduces what the proposal would be, not options."""
+    end = line.rstrip()
+    if not end.endswith((":", "?")) or line[:1] in (" ", "\t"):
+        return False
+    before = len(end) - 1
+    start = max(end.rfind(". ", 0, before), end.rfind("? ", 0, before), end.rfind("! ", 0, before))
+    lower = (end[start + 2 :] if start >= 0 else end).lower()
+    for word in _OFFER_WORDS:
+        if word in lower:
+            return OFFER.search(lower) is not None and LIST_ITEM.match(line) is None
+    return False
+
+
 _PLAIN_WORD = re.compile(r"[A-Za-z]{2,}")
 _CODE_SPAN = re.compile(r"`[^`]*`")
 
@@ -106,7 +139,9 @@ def statement_sentences(
 ) -> list[Sentence]:
     """The sentences of an agent's ``content`` that may become digest lines, in order, each
     added to ``seen`` (by its words, lowercase, without the end mark) and skipped when already
-    there. Code blocks, tables, rules and questions are left out; a sentence counts when it
+    there. Code blocks, tables, rules, questions and the options put to the user (the list under
+    a line that ``offers_choice``, blank lines and indented continuations included) are left
+    out; a sentence counts when it
     names something exact, or concludes (not where ``needs_names``: thinking, reports) and is
     neither an instruction nor narration; a heading counts only when it concludes ("## All 19
     tests pass"), as a title names but states nothing. With ``spare``, instead the plain prose
@@ -116,7 +151,12 @@ def statement_sentences(
     named_only = needs_names and not spare
     # without a fence no line toggles the code block: a line naming nothing is passed at once
     skim = named_only and "```" not in content and "~~~" not in content
+    offering = False  # under a line that offers the user a choice (``offers_choice``)
     for line_no, raw_line in enumerate(content.splitlines()):
+        if raw_line and not raw_line.isspace():  # (a blank line keeps the list going)
+            if offering and (raw_line[0] in " \t" or LIST_ITEM.match(raw_line)):
+                continue  # an option put to the user (or its continuation): no result
+            offering = offers_choice(raw_line)
         if skim and "`" not in raw_line and "/" not in raw_line and "(" not in raw_line:
             continue
         stripped = raw_line.lstrip()
@@ -208,10 +248,13 @@ __all__ = [
     "BULLET",
     "CONCLUSION",
     "IDENTIFIER",
+    "LIST_ITEM",
+    "OFFER",
     "Sentence",
     "concludes",
     "find_identifiers",
     "find_names",
+    "offers_choice",
     "other_words",
     "statement_sentences",
 ]

@@ -1,0 +1,82 @@
+# Lines that offer the user a choice, for ``statement_sentences`` in ``prose.pyx`` (included
+# there): the list under such a line holds options, not results. Whether a line offers is the
+# pure twin's ``offers_choice`` (``OFFER`` on the lowercased line); these scans only pass over,
+# in C, the lines it would refuse: most lines end in neither ``:`` nor ``?``, and of those that
+# do, most hold none of the words an offer is written with (the twin's regular expression costs
+# about a microsecond a line).
+
+
+cdef Py_UCS4 _last_visible(str line) noexcept:
+    """The last character of ``line`` that is no whitespace (``str.isspace``), or 0."""
+    cdef Py_ssize_t i = len(line) - 1
+    cdef int kind = PyUnicode_KIND(line)
+    cdef void *data = PyUnicode_DATA(line)
+    cdef Py_UCS4 c
+    while i >= 0:
+        c = PyUnicode_READ(kind, data, i)
+        if not Py_UNICODE_ISSPACE(c):
+            return c
+        i -= 1
+    return 0
+
+
+cdef inline bint _at_any_case(int kind, void *data, Py_ssize_t n, Py_ssize_t p,
+                              const char *word) noexcept:
+    # ``word`` (lowercase ASCII) starts at p, in either case
+    cdef Py_ssize_t i = 0
+    cdef unsigned int c  # (not Py_UCS4: Cython adds to a character as to a str)
+    while word[i] != 0:
+        if p + i >= n:
+            return False
+        c = <unsigned int>PyUnicode_READ(kind, data, p + i)
+        if c >= 65 and c <= 90:
+            c += 32
+        if c != <unsigned int>word[i]:
+            return False
+        i += 1
+    return True
+
+
+cdef bint _may_offer(str line) noexcept:
+    """False only where ``offers_choice(line)`` is False: the line's last sentence (after its
+    last ". ", "? " or "! ", as the twin cuts it) is ASCII and holds none of the words every
+    alternative of ``OFFER`` has (you, should, shall, whether, which, option, ways, approach,
+    altern). A sentence with any other character is left to the twin (``str.lower`` may map it
+    to ASCII letters: "\u0130" becomes "i" and a combining dot)."""
+    cdef Py_ssize_t n = len(line), p, start = 0
+    cdef int kind = PyUnicode_KIND(line)
+    cdef void *data = PyUnicode_DATA(line)
+    cdef unsigned int c
+    # the last sentence: back from the last visible character (the twin's ``rstrip``)
+    while n > 0 and Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, n - 1)):
+        n -= 1
+    p = n - 3
+    while p >= 0:
+        c = <unsigned int>PyUnicode_READ(kind, data, p)
+        if (c == 46 or c == 63 or c == 33) and PyUnicode_READ(kind, data, p + 1) == 32:
+            start = p + 2
+            break
+        p -= 1
+    for p in range(start, n):
+        c = <unsigned int>PyUnicode_READ(kind, data, p)
+        if c > 127:
+            return True
+        if c >= 65 and c <= 90:
+            c += 32
+        if c == 121:  # y
+            if _at_any_case(kind, data, n, p, b"you"):
+                return True
+        elif c == 115:  # s
+            if _at_any_case(kind, data, n, p, b"should") or _at_any_case(kind, data, n, p, b"shall"):
+                return True
+        elif c == 119:  # w
+            if (_at_any_case(kind, data, n, p, b"whether") or _at_any_case(kind, data, n, p, b"which")
+                    or _at_any_case(kind, data, n, p, b"ways")):
+                return True
+        elif c == 111:  # o
+            if _at_any_case(kind, data, n, p, b"option"):
+                return True
+        elif c == 97:  # a
+            if _at_any_case(kind, data, n, p, b"approach") or _at_any_case(kind, data, n, p, b"altern"):
+                return True
+    return False
