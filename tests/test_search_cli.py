@@ -99,3 +99,19 @@ def test_bad_k_is_a_usage_error(store_url: str, capsys: pytest.CaptureFixture[st
     code, _, err = run_cli(capsys, "search", "redis", "--store", store_url, "-k", "0")
     assert code == 2
     assert len(err.strip().splitlines()) == 1
+
+
+async def test_equal_scores_come_in_the_stores_order(tmp_path: Path, memcore_home: Path) -> None:
+    """Twelve copies of one text tie: they come as the store holds them (k0, k1, ..., k11), not
+    in the order of their index keys as text ("10" before "2")."""
+    from memcore.cli.recall import read_states, search_store
+
+    url = f"sqlite:///{tmp_path / 'ties.db'}"
+    manager = DistributedMemoryManager(url, replica_id="writer")
+    for n in range(12):
+        manager.set("s", f"k{n}", {"content": "the same words every time"})
+    await manager.sync_session_memory("s")
+    await manager.close()
+    held = list((await read_states(url, None))["s"])
+    hits = await search_store(url, "same words", 12, None)
+    assert [key for _, key, _, _ in hits] == held

@@ -45,8 +45,8 @@ async def search_store(url: str | None, query: str, k: int, session: str | None)
         for key, item in state.items()
     ]
     index = MemoryIndex()
-    for position, (_, _, item) in enumerate(items):
-        index.add(str(position), item_text(item))
+    for position, (_, _, item) in enumerate(items):  # (equal scores come in the store's order:
+        index.add(f"{position:010d}", item_text(item))  # the index breaks ties by key)
     hits = []
     for found, score in index.search(query, k):
         name, key, item = items[int(found)]
