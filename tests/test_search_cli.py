@@ -104,7 +104,8 @@ def test_bad_k_is_a_usage_error(store_url: str, capsys: pytest.CaptureFixture[st
 async def test_equal_scores_come_in_the_stores_order(tmp_path: Path, memcore_home: Path) -> None:
     """Twelve copies of one text tie: they come as the store holds them (k0, k1, ..., k11), not
     in the order of their index keys as text ("10" before "2")."""
-    from memcore.cli.recall import read_states, search_store
+    from memcore.cli.digest import _states as read_states
+    from memcore.cli.recall import search_store
 
     url = f"sqlite:///{tmp_path / 'ties.db'}"
     manager = DistributedMemoryManager(url, replica_id="writer")
