@@ -86,7 +86,6 @@ _FINDING_WORDS = 8
 #: code spans and asides ("`import random` (1 line)", a nested list item of a worked example,
 #: says nothing on its own).
 _MIN_WORDS_BESIDE_NAMES = 1
-_CODE_SPAN = re.compile(r"`[^`]*`")
 _ASIDE = re.compile(r"\([^()]*\)")
 _FINDING_NOUNS = ("bug", "issue", "problem", "cause", "culprit")
 
