@@ -121,6 +121,26 @@ def test_a_compaction_summary_tells_what_was_asked_and_its_statements() -> None:
     assert "Let me chronologically" in summary_statements(_CLAUDE_SUMMARY)
 
 
+def test_a_summary_with_markdown_headings_is_read_by_its_sections_too() -> None:
+    """A summary whose sections are markdown headings ("## 1. Primary Request and Intent", no
+    colon) gives its request and leaves it out of the statements, as the numbered form does; a
+    numbered list item without a colon is no heading."""
+    summary = (
+        "Analysis here.\n"
+        "## 1. Primary Request and Intent\n"
+        "The user asked to rename `typegen` to `codegen`.\n"
+        "### 2. Key Technical Concepts:\n"
+        "- Bun workspaces\n"
+        "1. Ran the tests\n"
+    )
+    asked = "The user asked to rename `typegen` to `codegen`."
+    assert summary_request(summary) == asked.split()
+    kept = summary_statements(summary)
+    assert "rename" not in kept
+    assert "Bun workspaces" in kept
+    assert "1. Ran the tests" in kept
+
+
 @needs_data
 def test_every_compaction_of_a_session_is_a_case_on_request() -> None:
     from benchmarks.compaction_quality import load_cases

@@ -13,8 +13,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-#: A section's heading: its number, its title (bold or not), a colon.
-_HEADING = re.compile(r"(?m)^[ \t]*\d+\.[ \t]*\**([A-Z][A-Za-z ,&/-]{2,60}?)\**[ \t]*:\**")
+#: A section's heading: its number, its title (bold or not), a colon; or the same as a markdown
+#: heading ("## 1. Primary Request and Intent"), whose colon may be missing.
+_HEADING = re.compile(
+    r"(?m)^[ \t]*(?:(#{1,6})[ \t]*)?\d+\.[ \t]*\**(?P<title>[A-Z][A-Za-z ,&/-]{2,60}?)\**[ \t]*"
+    r"(?::\**|(?(1)[ \t]*$|(?!)))"
+)
 _REQUEST = "primary request and intent"
 #: Sections whose lines are no statements of the session's work.
 _NOT_STATEMENTS = frozenset({_REQUEST, "all user messages"})
@@ -33,7 +37,7 @@ def _sections(summary: str) -> list[tuple[str, int, int]]:
     out = [("", 0, heads[0].start() if heads else len(summary))]
     for at, head in enumerate(heads):
         end = heads[at + 1].start() if at + 1 < len(heads) else len(summary)
-        out.append((head.group(1).strip().lower(), head.end(), end))
+        out.append((head.group("title").strip().lower(), head.end(), end))
     return out
 
 
