@@ -121,6 +121,35 @@ def test_a_compaction_summary_tells_what_was_asked_and_its_statements() -> None:
     assert "Let me chronologically" in summary_statements(_CLAUDE_SUMMARY)
 
 
+def test_a_long_request_goes_on_by_its_items_not_from_the_middle_of_one() -> None:
+    """Past the first line's 40 words, a request's list items that name something are lines of
+    their own, each from its start: not the rest of the item the cut fell in ("build to always
+    test latest code - Script should ..."), nor several items run together."""
+    request = (
+        "1. Primary Request and Intent:\n"
+        "   - Create an end-to-end test script that tests attribution with real Claude Code "
+        "calls in a fresh repository\n"
+        "   - The script should create a repo, run prompts, simulate user edits, commit, and "
+        "verify the attribution metadata\n"
+        "   - Script should use `go run` or a fresh build to always test the latest code\n"
+        "   - Script should inspect metadata on the `entire/sessions` branch\n"
+        "   - Fix line number counting in `attribution.go` too\n"
+        "2. Key Technical Concepts:\n   - Go\n"
+    )
+    summary = MemoryItem(
+        "sum",
+        request,
+        metadata={"source": "claude-code", "kind": "summary", "compaction": True},
+        created_at=T0,
+    )
+    asked = session_digest([summary], 2000).sections["asked"].splitlines()
+    also = [line for line in asked if line.startswith("- The request also said:")]
+    assert also == [
+        "- The request also said: Script should inspect metadata on the `entire/sessions` branch",
+        "- The request also said: Fix line number counting in `attribution.go` too",
+    ]
+
+
 def test_a_summary_with_markdown_headings_is_read_by_its_sections_too() -> None:
     """A summary whose sections are markdown headings ("## 1. Primary Request and Intent", no
     colon) gives its request and leaves it out of the statements, as the numbered form does; a

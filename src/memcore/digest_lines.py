@@ -67,6 +67,8 @@ _FEEDBACK = re.compile(
     r"|lgtm|still|it (?:works|worked|still|failed|fails)|that (?:works|worked|did it))\b"
 )
 _WORD = re.compile(r"\w+")
+#: Where a flattened list goes on to its next item (" - "): a request's items, joined.
+_LIST_ITEM_GAP = re.compile(r"\s+-\s+(?=\S)")
 #: The kinds :func:`is_agent` and :func:`has_statements` test, for the inlined tests.
 _AGENT_KINDS = frozenset(KIND_PRIORITY)
 _STATEMENT_KINDS = frozenset({"fact", "thinking", "summary"})
@@ -253,7 +255,8 @@ def build_candidates(
     # (nothing done after them): "Committed as a6c2d1b0." answers "commit the changes".
     answered_at = max(last_conclusion, last_reply if last_reply > last_action else -1)
     if last_task is not None and last_task[0] > answered_at:  # said once, under "open"
-        out = [c for c in out if not (c.section == "asked" and c.seq == last_task[0])]
+        at = last_task[0]  # (its lines past the first sit just after it: ``_request_rest``)
+        out = [c for c in out if not (c.section == "asked" and at <= c.seq < at + 1)]
     out.extend(_open_lines(todos, last_task, answered_at, items, n))
     return out
 
@@ -376,14 +379,22 @@ def _request_rest(
     """Sentences past the cut of a long request (``flat``: its ``words`` joined by single
     spaces) that name something exact."""
     cut = len(" ".join(words[:said]))
-    rest = flat[cut:]
     out: list[Candidate] = []
-    for start, end in pipeline.split_sentences(rest):
-        sentence = rest[start:end].strip()
-        ids = count_identifiers(sentence)
-        if ids:
-            line = f"- The request also said: {cut_words(sentence, SENTENCE_WORDS)}"
-            out.append(Candidate("asked", seq, 3.0 + min(ids, 4) * ID_WEIGHT, line))
+    # A request's list items, flattened, are one "sentence" to the splitter ("... - Script
+    # should use `go run` - Script should inspect ..."): the rest goes by items and sentences,
+    # and the one the cut fell in, begun by the first line, is not taken up in its middle.
+    pieces = _LIST_ITEM_GAP.split(flat[cut:])
+    for number, piece in enumerate(pieces):
+        spans = pipeline.split_sentences(piece)
+        if number == 0 and not flat[:cut].endswith((".", "!", "?", ":")):
+            spans = spans[1:]  # (the cut fell mid-item or mid-sentence)
+        for start, end in spans:
+            sentence = piece[start:end].strip()
+            ids = count_identifiers(sentence)
+            if ids:  # (in the request's order, after its first line)
+                line = f"- The request also said: {cut_words(sentence, SENTENCE_WORDS)}"
+                at = seq + (len(out) + 1) / 1_000_000
+                out.append(Candidate("asked", at, 3.0 + min(ids, 4) * ID_WEIGHT, line))
     return out
 
 
