@@ -149,6 +149,9 @@ LINE_PIECES = [
     "Would you like me to:", "We have two options: ", "Should I fix `ab`?", "- `ab` quick fix",
     "  and `ab` too", "\u2022 `ab` works", "12) `ab` fixed", "Options :", "whether to:\u2003",
     "Add `ab`? It would be:", "It works. Should we:", "Should \u0130:", "WHICH WAY?",
+    # bold lines: titles naming nothing, or statements naming something
+    "**The new behavior (now fixed):**", "**All 3 tests pass**", "**`ab` returns early now**:",
+    "**a** and **b** differ here", "****", "**x:** ",
 ]  # fmt: skip
 contents = st.one_of(
     st.lists(st.sampled_from(LINE_PIECES), max_size=12).map("\n".join),
@@ -219,6 +222,22 @@ def test_options_put_to_the_user_are_no_statements(
 ) -> None:
     found = prose.statement_sentences(text, False, False, set())
     assert [position // 1000 for *_, position in found] == kept
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("**Gemini's behavior (now fixed):**", []),  # a title: names nothing, concludes nothing
+        ("**All 19 tests pass now!**", ["All 19 tests pass now!"]),  # a result
+        ("**`f()` returns early on zero changes**", ["`f()` returns early on zero changes"]),
+        ("**Fixed** the parser in `lexer.go` today", ["Fixed the parser in `lexer.go` today"]),
+    ],
+)
+def test_a_bold_line_naming_nothing_is_a_title(
+    prose: ModuleType, text: str, kept: list[str]
+) -> None:
+    found = prose.statement_sentences(text, False, False, set())
+    assert [sentence for sentence, *_ in found] == kept
 
 
 def test_a_heading_counts_only_when_it_concludes(prose: ModuleType) -> None:

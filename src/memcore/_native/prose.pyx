@@ -16,7 +16,8 @@ expressions, and these scans reproduce them (a hypothesis test in
   in C, the list marks stripped by a scan; the narration and instruction patterns tried only
   where their first two letters can open them; a list of options put to the user, under a
   line that offers a choice, skipped as the twin skips it: ``offers_choice`` and ``LIST_ITEM``
-  are the twin's own, called only where a line ends in ``:`` or ``?`` or an offer is open).
+  are the twin's own, called only where a line ends in ``:`` or ``?`` or an offer is open; a
+  bold line naming nothing and concluding nothing is a title, by the twin's ``is_bold_title``).
 
 ``\\w`` and ``\\d`` are Unicode's, as in ``re``: ``str.isalnum()`` or ``_``, and
 ``str.isdecimal()``. Characters are read straight from the string's buffer; every index is
@@ -27,7 +28,8 @@ from cpython.unicode cimport Py_UNICODE_ISSPACE, PyUnicode_DATA, PyUnicode_KIND,
 from libc.string cimport strlen
 
 from memcore._native.text cimport sentence_spans
-from memcore._pure.prose import _INSTRUCTION, _MARKS, _NARRATION, BULLET, LIST_ITEM, offers_choice
+from memcore._pure.prose import _INSTRUCTION, _MARKS, _NARRATION, BULLET, LIST_ITEM
+from memcore._pure.prose import is_bold_title, offers_choice
 from memcore._pure.prose import _INSTRUCTION_PAIRS, _NARRATION_PAIRS
 
 
@@ -397,15 +399,6 @@ cdef Py_ssize_t _other_words(str text):
     return words
 
 
-cdef bint _is_rule(str stripped):
-    # a table row or a horizontal rule, given the line without its indent
-    cdef str rule
-    if stripped[0] == "|":
-        return True
-    rule = stripped.rstrip()
-    return len(rule) >= 3 and not rule.strip("-=")
-
-
 cdef Py_ssize_t _count_words(str text, bint *single):
     # how many words ``text.split()`` gives; ``single`` when " ".join of them is ``text`` itself
     # (one space between words, none around them)
@@ -434,47 +427,7 @@ cdef Py_ssize_t _count_words(str text, bint *single):
     return words
 
 
-cdef str _strip_bullet(str line):
-    """``BULLET.sub("", line)`` where ``line`` opens with one of ``_BULLET_STARTS`` (``-*+`` or
-    an ASCII digit; the walk's gate), as one scan: the mark, then at least one space."""
-    cdef Py_ssize_t n = len(line)
-    cdef int kind = PyUnicode_KIND(line)
-    cdef void *data = PyUnicode_DATA(line)
-    cdef Py_ssize_t p = 0, q
-    cdef Py_UCS4 c
-    if n == 0:
-        return line
-    c = PyUnicode_READ(kind, data, 0)
-    if c == 45 or c == 42 or c == 43:  # - * +
-        p = 1
-    elif 48 <= c <= 57:  # \d+ then . or )
-        p = 1
-        while p < n and PyUnicode_READ(kind, data, p).isdecimal():
-            p += 1
-        if p >= n:
-            return line
-        c = PyUnicode_READ(kind, data, p)
-        if c != 46 and c != 41:
-            return line
-        p += 1
-    else:
-        return line
-    q = p
-    while q < n and PyUnicode_READ(kind, data, q).isspace():
-        q += 1
-    return line[q:] if q > p else line
-
-
-cdef inline bint _bullet_start(str line):
-    # ``line[:1] in _BULLET_STARTS``
-    cdef Py_UCS4 c
-    if not line:
-        return False
-    c = PyUnicode_READ(PyUnicode_KIND(line), PyUnicode_DATA(line), 0)
-    return c == 45 or c == 42 or c == 43 or 48 <= c <= 57
-
-
-include "prose_offers.pxi"
+include "prose_lines.pxi"
 
 
 def statement_sentences(str content, bint needs_names, bint spare, set seen) -> list:
@@ -520,6 +473,10 @@ def statement_sentences(str content, bint needs_names, bint spare, set seen) -> 
             continue
         if named_only and not _may_name(raw_line):  # no sentence here can count
             continue
+        if first == "*" and is_bold_title(stripped) and not _find(stripped, False):
+            # a title (the twin's ``is_bold_title``), unless it concludes, with no colon after
+            if stripped.rstrip().rstrip("*").endswith(":") or not _concludes(stripped.lower()):
+                continue
         heading = first == "#"
         line = stripped.lstrip("#") if heading else stripped
         if _bullet_start(line):

@@ -72,6 +72,16 @@ _OFFER_WORDS = (
 LIST_ITEM = re.compile("(?:\\d{1,2}[.)]|[-*+\u2022])[ \t]")
 
 
+def is_bold_title(stripped: str) -> bool:
+    """Whether a line (its indentation stripped) is all one bold run, a colon after it or not
+    ("**Gemini's behavior (now fixed):**"): a title, unless it names something, or concludes and
+    introduces nothing (no colon)."""
+    text = stripped.rstrip()
+    if text.endswith(":"):
+        text = text[:-1].rstrip()
+    return len(text) > 4 and text.startswith("**") and text.endswith("**") and text.count("**") == 2
+
+
 def offers_choice(line: str) -> bool:
     """Whether ``line`` offers the user a choice: it ends (but for spaces) with ``:`` or ``?``,
     is no list item nor indented, and its last sentence (after the last ``". "``, ``"? "`` or
@@ -171,6 +181,15 @@ def statement_sentences(
             continue
         if named_only and not _may_name(raw_line):  # no sentence here can count
             continue
+        # a title ("**Gemini's behavior (now fixed):**" over a table); one naming something
+        # states it, and one concluding with no colon after it is a result ("**All pass!**")
+        if (
+            first == "*"
+            and is_bold_title(stripped)
+            and not find_identifiers(stripped)
+            and (stripped.rstrip().rstrip("*").endswith(":") or not concludes(stripped.lower()))
+        ):
+            continue
         heading = first == "#"
         line = stripped.lstrip("#") if heading else stripped
         if line[:1] in _BULLET_STARTS:
@@ -254,6 +273,7 @@ __all__ = [
     "concludes",
     "find_identifiers",
     "find_names",
+    "is_bold_title",
     "offers_choice",
     "other_words",
     "statement_sentences",

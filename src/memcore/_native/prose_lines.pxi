@@ -1,9 +1,58 @@
-# Lines that offer the user a choice, for ``statement_sentences`` in ``prose.pyx`` (included
-# there): the list under such a line holds options, not results. Whether a line offers is the
-# pure twin's ``offers_choice`` (``OFFER`` on the lowercased line); these scans only pass over,
-# in C, the lines it would refuse: most lines end in neither ``:`` nor ``?``, and of those that
-# do, most hold none of the words an offer is written with (the twin's regular expression costs
-# about a microsecond a line).
+# Tests of one line for ``statement_sentences`` in ``prose.pyx`` (included there): a rule, a
+# list mark, and whether the line offers the user a choice (the list under such a line holds
+# options, not results). Whether a line offers is the pure twin's ``offers_choice`` (``OFFER`` on
+# the lowercased line); ``_may_offer`` only passes over, in C, the lines it would refuse: most
+# lines end in neither ``:`` nor ``?``, and of those that do, most hold none of the words an
+# offer is written with (the twin's regular expression costs about a microsecond a line).
+
+
+cdef bint _is_rule(str stripped):
+    # a table row or a horizontal rule, given the line without its indent
+    cdef str rule
+    if stripped[0] == "|":
+        return True
+    rule = stripped.rstrip()
+    return len(rule) >= 3 and not rule.strip("-=")
+
+
+cdef str _strip_bullet(str line):
+    """``BULLET.sub("", line)`` where ``line`` opens with one of ``_BULLET_STARTS`` (``-*+`` or
+    an ASCII digit; the walk's gate), as one scan: the mark, then at least one space."""
+    cdef Py_ssize_t n = len(line)
+    cdef int kind = PyUnicode_KIND(line)
+    cdef void *data = PyUnicode_DATA(line)
+    cdef Py_ssize_t p = 0, q
+    cdef Py_UCS4 c
+    if n == 0:
+        return line
+    c = PyUnicode_READ(kind, data, 0)
+    if c == 45 or c == 42 or c == 43:  # - * +
+        p = 1
+    elif 48 <= c <= 57:  # \d+ then . or )
+        p = 1
+        while p < n and PyUnicode_READ(kind, data, p).isdecimal():
+            p += 1
+        if p >= n:
+            return line
+        c = PyUnicode_READ(kind, data, p)
+        if c != 46 and c != 41:
+            return line
+        p += 1
+    else:
+        return line
+    q = p
+    while q < n and PyUnicode_READ(kind, data, q).isspace():
+        q += 1
+    return line[q:] if q > p else line
+
+
+cdef inline bint _bullet_start(str line):
+    # ``line[:1] in _BULLET_STARTS``
+    cdef Py_UCS4 c
+    if not line:
+        return False
+    c = PyUnicode_READ(PyUnicode_KIND(line), PyUnicode_DATA(line), 0)
+    return c == 45 or c == 42 or c == 43 or 48 <= c <= 57
 
 
 cdef Py_UCS4 _last_visible(str line) noexcept:
