@@ -605,3 +605,50 @@ def test_files_outside_the_project_matter_only_when_changed() -> None:
     assert "- `/home/alice/.config/tool.toml`: changed 1x in 1 session" in block
     assert "plan-v1.md" not in block
     assert "MEMORY.md" not in block
+
+
+async def _age_entries(url: str) -> None:
+    """Leave the project's registry as an older memcore left it: its own digests, no rules."""
+    store = open_store(url)
+    manager = DistributedMemoryManager(storage_backend=store, replica_id="an-older-memcore")
+    registry = registry_session(PROJECT)
+    try:
+        await manager.sync_session_memory(registry)
+        for key, value in manager.state(registry).items():
+            item = MemoryItem.coerce(value)
+            meta = {k: v for k, v in item.metadata.items() if k != "made_by"}
+            manager.set(registry, key, MemoryItem(item.id, "- an older digest", metadata=meta))
+        await manager.sync_session_memory(registry)
+    finally:
+        await manager.close()
+        await store.close()
+
+
+def test_entries_made_by_older_rules_are_made_again_one_a_save(tmp_path: Path, url: str) -> None:
+    """After an upgrade, the sessions saved before it would be brought back by the old digest
+    rules for good: each later save of the project makes one such entry again from its
+    session's stored items (the latest active first), as a save of that session would."""
+    from memcore.claude_code.project import STORED_DIGEST_TOKENS, SessionRecord, digest_rules
+    from memcore.digest import session_digest
+
+    earlier = [session for _, session in _save_earlier(tmp_path, url)]
+    asyncio.run(_age_entries(url))
+    lines = (DATA / "entireio__cli__880d23f9.jsonl").read_bytes().splitlines(keepends=True)
+    transcript, session = _place(tmp_path, "entireio__cli__880d23f9.jsonl")
+    payload = _payload("Stop", session, transcript)
+    remade: list[list[str]] = []
+    for part in (lines[: len(lines) // 2], lines):  # two saves of a third session
+        transcript.write_bytes(b"".join(part))
+        assert _hook("stop", payload, url)[1:] == ("", "")
+        entries = [
+            SessionRecord.from_item(item)
+            for item in _read_state(url, registry_session(PROJECT)).values()
+        ]
+        remade.append([e.session_id for e in entries if e.made_by == digest_rules()])
+    by_id = {entry.session_id: entry for entry in entries}
+    latest = max(earlier, key=lambda s: (by_id[s].last_activity, by_id[s].session_id))
+    assert sorted(remade[0]) == sorted([session, latest])  # the latest active one first
+    assert sorted(remade[1]) == sorted([session, *earlier])
+    for entry in entries:
+        items = list(_read_state(url, entry.session_id).values())
+        assert entry.digest == session_digest(items, STORED_DIGEST_TOKENS).text

@@ -27,6 +27,7 @@ from memcore.claude_code.project import (
     ParsedSession,
     SessionRecord,
     check_transcript,
+    digest_rules,
     latest_first,
     merge_files,
     now_text,
@@ -157,9 +158,44 @@ async def save_session(
         manager.set(registry, registry_key(session_id), record.to_item())
         await manager.sync_session_memory(registry)
         await save_access_log(store, session_id, parsed.accesses, append=previous is not None)
+        await refresh_stale_record(manager, registry, session_id)
         return SaveReport(session_id, written, record.items, False)
     finally:
         await manager.close()
+
+
+async def refresh_stale_record(manager: Any, registry: str, saved: str) -> str | None:
+    """Make again, from its stored items, the entry of one other session of the project whose
+    digests older rules made (``SessionRecord.made_by``), the latest active first: one a save,
+    so that an upgrade costs each save at most one session's digests. Returns its session id."""
+    rules = digest_rules()
+    stale = []
+    for value in manager.state(registry).values():
+        try:
+            record = SessionRecord.from_item(MemoryItem.coerce(value))
+        except (MemcoreError, ValueError, TypeError):
+            continue  # a damaged entry: session-start skips it too
+        if record.session_id != saved and record.made_by != rules:
+            stale.append(record)
+    if not stale:
+        return None
+    old = latest_first(stale)[0]
+    items = list((await _pull(manager, old.session_id)).values())
+    if items:
+        record = fresh_record(
+            old.session_id,
+            old.cwd,
+            items,
+            files=old.files,
+            read_to=old.read_to,
+            git_branch=old.git_branch,
+        )
+        record.updated_at = old.updated_at  # (made again, not saved again)
+    else:  # nothing of it is stored any more: its entry stays, marked so as not to come back
+        record = dataclasses.replace(old, made_by=rules)
+    manager.set(registry, registry_key(old.session_id), record.to_item())
+    await manager.sync_session_memory(registry)
+    return old.session_id
 
 
 def _session_record(

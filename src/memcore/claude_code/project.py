@@ -35,6 +35,19 @@ BRIEF_DIGEST_TOKENS = (150, 300, 500)
 MAX_KEY = 160
 #: Files listed per session in its registry entry, most touched first.
 FILES_PER_SESSION = 20
+#: The digest rules a registry entry's digests were made by. An entry made by other rules (an
+#: older memcore) is made again from its session's stored items by a later save of the project
+#: (``memcore.claude_code.hooks.refresh_stale_record``): a session that ended before an upgrade is
+#: otherwise brought back by the old rules for good. Bump the number when the digest's rules
+#: change between releases; a new release re-makes every entry once.
+DIGEST_RULES = 2
+
+
+def digest_rules() -> str:
+    """The current rules' name, stored in each entry a save makes (``SessionRecord.made_by``)."""
+    from memcore import __version__
+
+    return f"{__version__}+{DIGEST_RULES}"
 
 
 def project_key(cwd: str | os.PathLike[str]) -> str:
@@ -86,6 +99,7 @@ class SessionRecord:
     git_branch: str = ""
     last_activity: str = ""  # the newest item's time: when the session last did something
     briefs: list[str] = field(default_factory=list)  # shorter digests (BRIEF_DIGEST_TOKENS)
+    made_by: str = ""  # the digest rules that made the digests ("": before they were named)
 
     def to_item(self) -> MemoryItem:
         meta: dict[str, Any] = {
@@ -103,6 +117,7 @@ class SessionRecord:
             "git_branch": self.git_branch,
             "last_activity": self.last_activity,
             "briefs": self.briefs,
+            "made_by": self.made_by,
         }
         return MemoryItem(registry_key(self.session_id), self.digest, metadata=meta)
 
@@ -131,6 +146,7 @@ class SessionRecord:
             git_branch=str(meta.get("git_branch", "")),
             last_activity=str(meta.get("last_activity", "")),
             briefs=strings("briefs"),
+            made_by=str(meta.get("made_by", "")),
         )
 
 

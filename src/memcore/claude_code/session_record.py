@@ -15,6 +15,7 @@ from memcore.claude_code.project import (
     BRIEF_DIGEST_TOKENS,
     STORED_DIGEST_TOKENS,
     SessionRecord,
+    digest_rules,
     now_text,
 )
 from memcore.model import MemoryItem, utc_now
@@ -67,6 +68,7 @@ def fresh_record(
         last_activity=max((i.created_at for i in items), default=utc_now()).isoformat(
             timespec="seconds"
         ),
+        made_by=digest_rules(),
     )
 
 
