@@ -95,7 +95,8 @@ class ProjectRecall:
 
 
 def _ref(session: str, key: str) -> str:
-    return f"{session}\x1f{key}"
+    """One index key per (session, key), whatever characters they hold."""
+    return f"{len(session)}:{session}{key}"
 
 
 __all__ = ["FIRST_ASK", "ProjectRecall"]
