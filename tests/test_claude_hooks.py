@@ -652,3 +652,26 @@ def test_entries_made_by_older_rules_are_made_again_one_a_save(tmp_path: Path, u
     for entry in entries:
         items = list(_read_state(url, entry.session_id).values())
         assert entry.digest == session_digest(items, STORED_DIGEST_TOKENS).text
+
+
+async def test_an_older_entry_whose_items_are_gone_is_marked_not_made() -> None:
+    """An entry whose session holds nothing any more keeps its digest, marked as made by the
+    current rules so that no later save tries again; the session just saved is never taken."""
+    from memcore.claude_code.hooks import refresh_stale_record
+    from memcore.claude_code.project import SessionRecord, digest_rules, registry_key
+
+    store = open_store("memory://")
+    manager = DistributedMemoryManager(storage_backend=store, replica_id="r")
+    registry = registry_session(PROJECT)
+    try:
+        for session in ("gone", "saved"):
+            record = SessionRecord(session_id=session, cwd=PROJECT, digest="- old", updated_at="t")
+            manager.set(registry, registry_key(session), record.to_item())
+        await manager.sync_session_memory(registry)
+        assert await refresh_stale_record(manager, registry, "saved") == "gone"
+        gone = SessionRecord.from_item(MemoryItem.coerce(manager.get(registry, "session:gone")))
+        assert (gone.digest, gone.made_by) == ("- old", digest_rules())
+        assert await refresh_stale_record(manager, registry, "saved") is None
+    finally:
+        await manager.close()
+        await store.close()
