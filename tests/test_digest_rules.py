@@ -1,0 +1,32 @@
+"""The digest's rules are named (``DIGEST_RULES``) so that a save after an upgrade makes older
+registry entries again (``memcore.claude_code.hooks.refresh_stale_record``). A change to what
+the digest says must bump that number, or sessions saved before it keep the old digests for
+good: this test holds the digests of three real transcripts to the number."""
+
+from __future__ import annotations
+
+import hashlib
+
+from memcore.claude_code import parse_transcript
+from memcore.claude_code.project import BRIEF_DIGEST_TOKENS, DIGEST_RULES, STORED_DIGEST_TOKENS
+from memcore.digest import session_digests
+from tests.test_digest import DATA, needs_data
+
+#: The digests' fingerprint under each number of the rules (the latest is checked).
+FINGERPRINTS = {2: "c2a90a828abd70ef"}
+SESSIONS = ("entireio__cli__198393f2", "marot__spotter__d6e0bada", "obsessiondb__chkit__17a79690")
+
+
+@needs_data
+def test_the_digests_are_what_the_named_rules_make() -> None:
+    fingerprint = hashlib.sha256()
+    for name in SESSIONS:
+        items = parse_transcript(DATA / f"{name}.jsonl").items
+        for digest in session_digests(items, (STORED_DIGEST_TOKENS, *BRIEF_DIGEST_TOKENS)):
+            fingerprint.update(digest.text.encode())
+    made = fingerprint.hexdigest()[:16]
+    assert max(FINGERPRINTS) == DIGEST_RULES, "name the fingerprint of the current rules"
+    assert made == FINGERPRINTS[DIGEST_RULES], (
+        f"the digests changed ({made}): bump DIGEST_RULES in memcore.claude_code.project and add "
+        f"its fingerprint here, so that saves make the entries of earlier sessions again"
+    )
