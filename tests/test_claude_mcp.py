@@ -46,17 +46,22 @@ async def test_remember_recall_forget(service: MemoryService, tmp_path: Path) ->
         await service.forget(first)
 
 
-async def test_recall_gives_the_same_words_once(service: MemoryService) -> None:
-    """A text stored under several keys (a search repeated) is one hit, and k hits still come
-    back when there are k different texts that match."""
+async def _copies_and_texts(service: MemoryService, copies: int, tail: str) -> None:
+    """``copies`` keys holding one text, and four different texts, all naming `cart_total`."""
     from memcore import MemoryItem
 
-    for n in range(3):
+    for n in range(copies):
         item = MemoryItem(f"grep-{n}", "Grep `cart_total` found 0")
         service.manager.set(service.notes, item.id, item)
     for n in range(4):
-        await service.remember(f"`cart_total()` rounds case {n} with Decimal.quantize.")
+        await service.remember(f"`cart_total()` rounds case {n} {tail}")
     await service.manager.sync_session_memory(service.notes)
+
+
+async def test_recall_gives_the_same_words_once(service: MemoryService) -> None:
+    """A text stored under several keys (a search repeated) is one hit, and k hits still come
+    back when there are k different texts that match."""
+    await _copies_and_texts(service, 3, "with Decimal.quantize.")
     hits = await service.recall("cart_total", k=4)
     texts = [" ".join(hit.content.split()) for hit in hits]
     assert len(texts) == len(set(texts)) == 4
@@ -65,14 +70,7 @@ async def test_recall_gives_the_same_words_once(service: MemoryService) -> None:
 
 async def test_recall_finds_k_texts_however_many_copies(service: MemoryService) -> None:
     """Copies beyond what the first ask of the index covers still leave k different texts."""
-    from memcore import MemoryItem
-
-    for n in range(40):
-        item = MemoryItem(f"grep-{n}", "Grep `cart_total` found 0")
-        service.manager.set(service.notes, item.id, item)
-    for n in range(4):
-        await service.remember(f"`cart_total()` rounds case {n} with Decimal.quantize and more.")
-    await service.manager.sync_session_memory(service.notes)
+    await _copies_and_texts(service, 40, "with Decimal.quantize and more.")
     texts = [" ".join(hit.content.split()) for hit in await service.recall("cart_total", k=4)]
     assert len(set(texts)) == 4
     assert len(await service.recall("cart_total", k=50)) == 5  # every different text, no more

@@ -17,7 +17,7 @@ expressions, and these scans reproduce them (a hypothesis test in
   where their first two letters can open them; a list of options put to the user, under a
   line that offers a choice, skipped as the twin skips it: ``offers_choice`` and ``LIST_ITEM``
   are the twin's own, called only where a line ends in ``:`` or ``?`` or an offer is open; a
-  bold line naming nothing and concluding nothing is a title, by the twin's ``is_bold_title``).
+  bold line that is a title, by the twin's ``is_bold_title``).
 
 ``\\w`` and ``\\d`` are Unicode's, as in ``re``: ``str.isalnum()`` or ``_``, and
 ``str.isdecimal()``. Characters are read straight from the string's buffer; every index is
@@ -473,10 +473,8 @@ def statement_sentences(str content, bint needs_names, bint spare, set seen) -> 
             continue
         if named_only and not _may_name(raw_line):  # no sentence here can count
             continue
-        if first == "*" and is_bold_title(stripped) and not _find(stripped, False):
-            # a title (the twin's ``is_bold_title``), unless it concludes, with no colon after
-            if stripped.rstrip().rstrip("*").endswith(":") or not _concludes(stripped.lower()):
-                continue
+        if first == "*" and is_bold_title(stripped):  # a title (the twin's own test)
+            continue
         heading = first == "#"
         line = stripped.lstrip("#") if heading else stripped
         if _bullet_start(line):

@@ -73,13 +73,19 @@ LIST_ITEM = re.compile("(?:\\d{1,2}[.)]|[-*+\u2022])[ \t]")
 
 
 def is_bold_title(stripped: str) -> bool:
-    """Whether a line (its indentation stripped) is all one bold run, a colon after it or not
-    ("**Gemini's behavior (now fixed):**"): a title, unless it names something, or concludes and
-    introduces nothing (no colon)."""
+    """Whether a line (its indentation stripped) is a title, no statement: all one bold run, a
+    colon after it or not ("**Gemini's behavior (now fixed):**" over a table), naming nothing,
+    and introducing what follows (a colon) or concluding nothing ("**All 19 tests pass!**" is a
+    result; "**`f` returns early on zero changes**" states something)."""
     text = stripped.rstrip()
-    if text.endswith(":"):
+    colon = text.endswith(":")
+    if colon:
         text = text[:-1].rstrip()
-    return len(text) > 4 and text.startswith("**") and text.endswith("**") and text.count("**") == 2
+    if not (len(text) > 4 and text.startswith("**") and text.endswith("**")):
+        return False
+    if text.count("**") != 2 or find_identifiers(stripped):
+        return False
+    return colon or text.endswith(":**") or not concludes(stripped.lower())
 
 
 def offers_choice(line: str) -> bool:
@@ -181,14 +187,7 @@ def statement_sentences(
             continue
         if named_only and not _may_name(raw_line):  # no sentence here can count
             continue
-        # a title ("**Gemini's behavior (now fixed):**" over a table); one naming something
-        # states it, and one concluding with no colon after it is a result ("**All pass!**")
-        if (
-            first == "*"
-            and is_bold_title(stripped)
-            and not find_identifiers(stripped)
-            and (stripped.rstrip().rstrip("*").endswith(":") or not concludes(stripped.lower()))
-        ):
+        if first == "*" and is_bold_title(stripped):  # "**Gemini's behavior (now fixed):**"
             continue
         heading = first == "#"
         line = stripped.lstrip("#") if heading else stripped
