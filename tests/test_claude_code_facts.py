@@ -18,7 +18,6 @@ from memcore.claude_code.records import (
     assistant_statement,
     scaffolding_kind,
     strip_wrappers,
-    unglue_lists,
 )
 from memcore.claude_code.tools import (
     changed_lines,
@@ -29,6 +28,7 @@ from memcore.claude_code.tools import (
     describe_result,
     enclosing_definition,
 )
+from memcore.claude_code.unglue import _Code, unglue_lists
 from memcore.digest import session_digest
 from memcore.model import MemoryItem, Priority
 from tests.test_claude_code import SESSION
@@ -234,6 +234,17 @@ def test_edit_names_and_lines() -> None:
     assert "quantize_cents()" in names
     assert changed_lines(old, new) == ["return quantize_cents(sum(items))"]
     assert context_lines(old, new) == ["def total(items):"]  # where the change was made
+    # error plumbing and a block's edges say nothing; keywords alone may be the change
+    go_old = "\treturn true\n"
+    go_new = (
+        "\trepo, err := OpenRepository()\n\tif err != nil {\n\t\treturn nil, err\n"
+        "\t} else {\n\t\tdefault:\n\treturn false, nil\n"
+    )
+    assert changed_lines(go_old, go_new) == [
+        "repo, err := OpenRepository()",
+        "default:",
+        "return false, nil",
+    ]
     # a test's numbered locals are no names; a digit in a longer name still makes one
     test_old = "const msg1 = make()\n"
     test_new = "const msg1 = make()\nconst msg2 = make()\nconst sha256sum = digest(msg2)\n"
@@ -364,7 +375,55 @@ def test_any_records_parse_without_raising(records: list[dict[str, Any]]) -> Non
         ("We build with python3. The wheel follows.", None),  # no list: no 1.
         ("Tag v1. Then tag v2. Done.", None),  # versions, not items
         ("1. First\n2. Second", None),  # already a list
+        (  # bullets whose line breaks were lost: glued after a colon, a word, a parenthesis
+            "Better because:- Builds once (faster)- Runs anywhere\n- Needs no Go",
+            "Better because:\n- Builds once (faster)\n- Runs anywhere\n- Needs no Go",
+        ),
+        (
+            "It has:- `StartedAt`\n- `AgentType`",
+            "It has:\n- `StartedAt`\n- `AgentType`",
+        ),
+        (  # a bullet after a sentence's end, its line break lost
+            "Not what I need. - `a.Get` counts\n- `a.Put` writes",
+            "Not what I need.\n- `a.Get` counts\n- `a.Put` writes",
+        ),
+        (  # a sentence glued onto a code span
+            "It maps to `transcript_path`So `input.SessionRef` is right",
+            "It maps to `transcript_path`\nSo `input.SessionRef` is right",
+        ),
+        ("I found it!Session `a` has none", "I found it! Session `a` has none"),
+        ("Two `items`s and `B`", None),  # a plural after a span, a span at the end
+        ("```Done\n```This is from `Init()` here", None),  # a glued fence is no span
+        ("One glued:- Item, and no other bullet.", None),  # one bullet makes no list
+        ("A well-known fix - Not an item\n- item", None),  # a hyphen in a word, a dash
+        ("Run `a:- B` then:\n- step", None),  # in a code span
+        ("```\nx:- Y\nz:- W\n```", None),  # in a fenced block
     ],
 )
 def test_unglue_lists(glued: str, listed: str | None) -> None:
     assert unglue_lists(glued) == (glued if listed is None else listed)
+
+
+_GLUE_TEXT = st.text(alphabet="`-: .!?\n1234AaBbSo()", max_size=60)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=_GLUE_TEXT)
+def test_ungluing_only_moves_blanks_and_is_stable(text: str) -> None:
+    """Ungluing adds line breaks and blanks, and drops blanks before a break: never a word."""
+    unglued = unglue_lists(text)
+    assert "".join(unglued.split()) == "".join(text.split())
+    assert unglue_lists(unglued) == unglue_lists(unglued) == unglued or unglued != text
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=_GLUE_TEXT, at=st.integers(min_value=0, max_value=60))
+def test_code_index_answers_as_counting_does(text: str, at: int) -> None:
+    """The one-pass index of code agrees with counting fences and backticks before ``at``."""
+    at = min(at, len(text))
+    fenced = text.count("```", 0, at) % 2 == 1
+    line_start = text.rfind("\n", 0, at) + 1
+    ticks = text.count("`", line_start, at) - 3 * text.count("```", line_start, at)
+    code = _Code(text)
+    assert code.in_fence(at) == fenced
+    assert code.in_code(at) == (fenced or ticks % 2 == 1)

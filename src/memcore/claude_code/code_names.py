@@ -194,6 +194,23 @@ def _with_call(name: str, calls: set[str]) -> str:
 _COMMENT_STARTS = ("//", "#", "*", "/*", "--", '"""', "'''")
 
 
+#: Locals every function has: a line that names one of them beside keywords only (``if err !=
+#: nil {``, ``return nil, err``) is error plumbing, not the change. (Keywords alone may be the
+#: change: a ``default:`` taken out, ``return true`` become ``return``.)
+_STOCK_LOCALS = frozenset(("err", "ctx"))
+#: Words that only open or close a block: ``} else {``, ``try:`` say nothing alone.
+_BLOCK_WORDS = frozenset(("else", "try", "finally", "then", "end", "begin"))
+
+
+def _names_something(line: str) -> bool:
+    """Whether ``line`` holds a word, and is neither error plumbing (see ``_STOCK_LOCALS``)
+    nor a block's edge (``_BLOCK_WORDS``)."""
+    words = [word.lower() for word in _WORD.findall(line)]
+    if _BLOCK_WORDS.issuperset(words):  # (no word at all, too)
+        return False
+    return not all(word in _KEYWORDS for word in words) or _STOCK_LOCALS.isdisjoint(words)
+
+
 def changed_lines(old: str, new: str, limit: int = 8) -> list[str]:
     """The new lines that say how an edit changed the code: definitions first, then
     assignments and calls; short, code-bearing lines only (no comments, no lone braces)."""
@@ -214,7 +231,7 @@ def _code_lines(lines: Iterable[str], limit: int) -> list[str]:
         line = raw.strip()
         if not 6 <= len(line) <= 100 or "`" in line:
             continue
-        if line.startswith(_COMMENT_STARTS) or not _WORD.search(line):
+        if line.startswith(_COMMENT_STARTS) or not _names_something(line):
             continue
         if _DEFINITION.match(line):
             rank = 0

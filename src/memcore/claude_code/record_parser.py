@@ -29,7 +29,6 @@ from memcore.claude_code.records import (
     command_text,
     scaffolding_kind,
     strip_wrappers,
-    unglue_lists,
 )
 from memcore.claude_code.results import MalformedLine, TokenSample, Transcript
 from memcore.claude_code.task_list import TaskList
@@ -42,6 +41,7 @@ from memcore.claude_code.tools import (
     file_text,
     tool_target,
 )
+from memcore.claude_code.unglue import unglue_lists
 from memcore.errors import ValidationError
 from memcore.model import MemoryItem, Priority, to_utc_datetime
 

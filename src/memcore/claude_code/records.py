@@ -96,54 +96,6 @@ NARRATION = re.compile(
 _WRAPPERS = re.compile(r"<(system-reminder|system_instruction)>.*?</\1>\s*", re.DOTALL)
 
 
-#: A numbered list item's number: glued onto the text before it ("the user either:1. Hasn't
-#: rebuilt the binary2. Or is running ..."), as assistant and thinking text sometimes reaches
-#: the transcript with its list's line breaks lost, or at the start of a line.
-_ITEM_NUMBER = re.compile(r"([1-9])\. (?=[A-Z`*])")
-
-
-def _item_start(text: str, at: int) -> int | None:
-    """Where the list item whose number is at ``at`` starts, or None if that number is no
-    item's: glued, it follows a word of 3 letters or more, ``:``, ``)`` or a code span (``v2.
-    Then`` is a version); else only blanks stand between it and the start of its line."""
-    before = text[max(0, at - 3) : at]
-    if before[-1:] in ":)`" or (len(before) == 3 and before.isalpha()):
-        return at
-    line_start = text.rfind("\n", 0, at) + 1
-    return line_start if not text[line_start:at].strip(" \t") else None
-
-
-def unglue_lists(text: str) -> str:
-    """``text`` with each glued numbered list item on a line of its own. Only numbers that
-    count 1, 2, 3 ... (glued or not) make a list, of two items at least: ``python3. The`` is
-    no item."""
-    if "1. " not in text:  # no list starts here (the common case: a quick no)
-        return text
-    lists: list[list[tuple[int, int]]] = []  # per list: (number, where its item starts)
-    for match in _ITEM_NUMBER.finditer(text):
-        start = _item_start(text, match.start())
-        if start is None:
-            continue
-        number = int(match.group(1))
-        if number == 1:
-            lists.append([(1, start)])
-        elif lists and number == lists[-1][-1][0] + 1:
-            lists[-1].append((number, start))
-    cuts = [
-        start
-        for items in lists
-        if len(items) >= 2
-        for _, start in items
-        if start > 0 and text[start - 1] != "\n"
-    ]
-    if not cuts:
-        return text
-    pieces = [text[: cuts[0]]]
-    for start, end in zip(cuts, [*cuts[1:], len(text)], strict=True):
-        pieces.append("\n" + text[start:end])
-    return "".join(pieces)
-
-
 #: Files an app attached to the user's message, listed in an instruction block (Conductor:
 #: "The user has attached these files. Read them before proceeding." then "- /path" lines).
 _ATTACHED = re.compile(r"(?s)<system_instruction>\s*The user has attached these files\b(.*?)</")

@@ -1,0 +1,146 @@
+"""Line breaks that assistant and thinking text lost on its way into the transcript, put back.
+
+Claude Code records some assistant text, and thinking most of all, with line breaks of its
+lists missing: "the user either:1. Hasn't rebuilt the binary2. Or is running ...", "better
+because:- Builds once (faster)- Can run anywhere", "maps to `transcript_path`So `input` is",
+"I found the issue!Session `a` has". Read as is, such a text glues one statement onto the
+next, and a digest would quote the glued line as if it said one thing. Each rule below puts a
+break back only where the glue is unmistakable, and never inside code.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left
+
+#: A numbered list item's number: glued onto the text before it, or at the start of a line.
+_ITEM_NUMBER = re.compile(r"([1-9])\. (?=[A-Z`*])")
+
+#: A bullet glued onto the text before it: ``- `` right after a letter, digit, ``:``, ``)``,
+#: ``.`` or a code span (or `` - `` after a sentence's end), and before what starts an item. A
+#: hyphen in a word has no blank after it; one between words, a blank before it.
+_GLUED_BULLET = re.compile(r"(?<=[A-Za-z0-9:).`])- (?=[A-Z`*\[])|(?<=[.:]) - (?=[A-Z`*\[])")
+_LINE_BULLET = re.compile(r"(?m)^[ \t]*- \S")
+
+#: A code span's closing backtick with a capitalized word glued on.
+_GLUED_AFTER_SPAN = re.compile(r"`(?=[A-Z][a-z])")
+
+#: A sentence glued onto an exclamation or a question.
+_GLUED_SENTENCE = re.compile(r"(?<=[a-z][!?])(?=[A-Z][a-z])")
+
+_FENCE = re.compile("```")
+_TICK = re.compile("`")
+_NEWLINE = re.compile("\n")
+
+
+class _Code:
+    """Where a text's code is: fenced blocks, and spans within a line. Built once per text, in
+    one pass, so that asking about each candidate costs a lookup, not a rescan (a long text
+    with many glued spans stays linear)."""
+
+    def __init__(self, text: str) -> None:
+        self.fences = [m.start() for m in _FENCE.finditer(text)]  # as str.count counts them
+        fenced = {at + i for at in self.fences for i in range(3)}
+        self.ticks = [m.start() for m in _TICK.finditer(text) if m.start() not in fenced]
+        self.newlines = [m.start() for m in _NEWLINE.finditer(text)]
+
+    def in_fence(self, at: int) -> bool:
+        """Whether ``at`` falls in a fenced block: an odd number of fences before it."""
+        return bisect_left(self.fences, at) % 2 == 1
+
+    def in_code(self, at: int) -> bool:
+        """Whether ``at`` falls in a fenced block or in a code span of its line: an odd number
+        of backticks before it on that line, fences not counted (a fence's line break is lost
+        at times too, "```Initialized ...")."""
+        if self.in_fence(at):
+            return True
+        line = bisect_left(self.newlines, at)
+        line_start = self.newlines[line - 1] + 1 if line else 0
+        ticks = bisect_left(self.ticks, at) - bisect_left(self.ticks, line_start)
+        return ticks % 2 == 1
+
+
+def _parted(text: str, cuts: list[int], *, trim: bool = False) -> str:
+    """``text`` with a line break before each of ``cuts`` (ascending; ``trim``: the blanks
+    before each break dropped)."""
+    pieces = [text[: cuts[0]]]
+    for start, end in zip(cuts, [*cuts[1:], len(text)], strict=True):
+        pieces.append("\n" + text[start:end])
+    if trim:
+        pieces = [piece.rstrip(" ") for piece in pieces]
+    return "".join(pieces)
+
+
+def _unglue_spans(text: str, code: _Code) -> str:
+    """A line break after each code span that a capitalized word follows with no blank: the
+    text's own line break, lost (a span's text is never cut)."""
+    cuts = [
+        match.end()
+        for match in _GLUED_AFTER_SPAN.finditer(text)
+        if code.in_code(match.start()) and not code.in_fence(match.start())
+    ]
+    return _parted(text, cuts) if cuts else text
+
+
+def _unglue_bullets(text: str, code: _Code) -> str:
+    """Each glued bullet on a line of its own, where the text is a list: it has a bullet at a
+    line's start too, or two glued ones."""
+    cuts = [
+        match.end() - 2  # the bullet's dash (a blank before it goes with the line break)
+        for match in _GLUED_BULLET.finditer(text)
+        if not code.in_code(match.start())
+    ]
+    if not cuts or (len(cuts) < 2 and not _LINE_BULLET.search(text)):
+        return text
+    return _parted(text, cuts, trim=True)
+
+
+def _item_start(text: str, at: int) -> int | None:
+    """Where the list item whose number is at ``at`` starts, or None if that number is no
+    item's: glued, it follows a word of 3 letters or more, ``:``, ``)`` or a code span (``v2.
+    Then`` is a version); else only blanks stand between it and the start of its line."""
+    before = text[max(0, at - 3) : at]
+    if before[-1:] in ":)`" or (len(before) == 3 and before.isalpha()):
+        return at
+    line_start = text.rfind("\n", 0, at) + 1
+    return line_start if not text[line_start:at].strip(" \t") else None
+
+
+def _unglue_numbers(text: str) -> str:
+    """Each glued numbered item on a line of its own. Only numbers that count 1, 2, 3 ...
+    (glued or not) make a list, of two items at least: ``python3. The`` is no item."""
+    lists: list[list[tuple[int, int]]] = []  # per list: (number, where its item starts)
+    for match in _ITEM_NUMBER.finditer(text):
+        start = _item_start(text, match.start())
+        if start is None:
+            continue
+        number = int(match.group(1))
+        if number == 1:
+            lists.append([(1, start)])
+        elif lists and number == lists[-1][-1][0] + 1:
+            lists[-1].append((number, start))
+    cuts = [
+        start
+        for items in lists
+        if len(items) >= 2
+        for _, start in items
+        if start > 0 and text[start - 1] != "\n"
+    ]
+    return _parted(text, cuts) if cuts else text
+
+
+def unglue_lists(text: str) -> str:
+    """``text`` with each glued list item on a line of its own (bullets and numbered items),
+    and a line glued onto a code span, a question or an exclamation parted from it."""
+    if "`" in text or "- " in text:
+        code = _Code(text)
+        if "`" in text:
+            text = _unglue_spans(text, code)
+            code = _Code(text)  # the breaks moved what follows them
+        if "- " in text:
+            text = _unglue_bullets(text, code)
+    if "!" in text or "?" in text:
+        text = _GLUED_SENTENCE.sub(" ", text)
+    if "1. " in text:  # a numbered list may start here (the common case: a quick no)
+        text = _unglue_numbers(text)
+    return text
