@@ -70,11 +70,12 @@ async def test_auto_sync_retries_failures_and_keeps_changes_pending(
         await wait_for(lambda: manager.get(SESSION, "back") is not None)
     assert not manager.auto_sync_running
     assert store.closed == 0  # a store handed in is the caller's to close
-    manager.set(SESSION, "after", item("after", "not synced"))
+    with pytest.raises(ValidationError, match="closed"):  # a write now could never sync
+        manager.set(SESSION, "after", item("after", "not synced"))
     commits = store.commits
     await asyncio.sleep(0.1)  # several intervals: nothing runs any more
     assert store.commits == commits
-    assert manager.pending(SESSION) == {"after"}
+    assert manager.pending(SESSION) == frozenset()
 
 
 async def test_start_and_stop_auto_sync() -> None:

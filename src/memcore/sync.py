@@ -78,7 +78,7 @@ from types import TracebackType
 from typing import Any
 
 from memcore._kernels import records as _records
-from memcore.errors import ValidationError
+from memcore.errors import ConflictError, MemcoreError, ValidationError
 from memcore.hlc import HybridLogicalClock
 from memcore.model import Conflict, MemoryItem, MemorySyncMetadata, SyncResult, utc_now
 from memcore.search import SearchHit, SessionIndex
@@ -211,6 +211,8 @@ class DistributedMemoryManager(GroupCommit, CommitPaths, AutoSync):
         return session
 
     def _write(self, session_id: str, key: str, value: Any, deleted: bool) -> None:
+        if self._closed:  # a write now could never be synced: refuse it, loudly
+            raise ValidationError("this manager is closed: open a new one to write")
         session = self._session(session_id)
         if key not in session.slots:  # keys already held were validated when they arrived
             validate_key(key)
@@ -304,6 +306,8 @@ class DistributedMemoryManager(GroupCommit, CommitPaths, AutoSync):
         Losing the compare-and-set race ``max_attempts`` times in a row gives ``success=False``
         with the changes still pending.
         """
+        if self._closed:
+            raise ValidationError("this manager is closed: open a new one to sync")
         chosen = self.strategy if strategy is None else validate_strategy(strategy)
         session = self._session(session_id)
         loop: asyncio.AbstractEventLoop | None = None  # (looked up once: see process_id)
@@ -348,6 +352,8 @@ class DistributedMemoryManager(GroupCommit, CommitPaths, AutoSync):
         module docstring); this forces it, e.g. against a store that reports neither. Pending
         local changes are kept and settled like in any sync.
         """
+        if self._closed:
+            raise ValidationError("this manager is closed: open a new one to sync")
         chosen = self.strategy if strategy is None else validate_strategy(strategy)
         session = self._session(session_id)
         async with session.lock:
@@ -515,7 +521,9 @@ class DistributedMemoryManager(GroupCommit, CommitPaths, AutoSync):
     async def close(self) -> None:
         """Stop auto-sync and close the store if this manager opened it from a URL.
 
-        Pending changes are not flushed: call ``sync_session_memory`` first to keep them.
+        Pending changes are not flushed: call ``sync_session_memory`` first to keep them (leaving
+        an ``async with`` block does). A closed manager refuses writes and syncs
+        (``ValidationError``); what it holds can still be read.
         """
         task, self._auto_task = self._auto_task, None
         if task is not None and not task.done():
@@ -537,7 +545,42 @@ class DistributedMemoryManager(GroupCommit, CommitPaths, AutoSync):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self.close()
+        """Sync what is pending, then close: leaving the block keeps every write made in it.
+
+        A flush that fails raises once the manager is closed (the class of the first failure,
+        e.g. ``BackendError``; ``ConflictError`` when the compare-and-set race was lost every
+        time), unless the block is already leaving on an exception: that one is not masked, and
+        the failure is logged.
+        """
+        try:
+            await self._flush(quiet=exc_type is not None)
+        finally:
+            await self.close()
+
+    async def _flush(self, *, quiet: bool) -> None:
+        """Sync every session with pending changes (each attempted even if another fails)."""
+        if self._closed:
+            return
+        failed: list[str] = []
+        first: BaseException | None = None
+        for session_id in [s for s, replica in self._sessions.items() if replica.pending]:
+            try:
+                result = await self.sync_session_memory(session_id)
+            except MemcoreError as exc:
+                failed.append(f"{session_id!r}: {exc}")
+                first = first or exc
+                continue
+            if not result.success:
+                failed.append(f"{session_id!r}: {result.error}")
+        if not failed:
+            return
+        message = "pending changes not synced on leaving the block: " + "; ".join(failed)
+        if quiet:
+            logger.error("%s", message)
+        elif first is not None:
+            raise type(first)(message) from first  # (the class of the first failure)
+        else:
+            raise ConflictError(message)
 
 
 __all__ = ["STRATEGIES", "DistributedMemoryManager", "SyncDiagnostics", "validate_strategy"]
