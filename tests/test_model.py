@@ -124,6 +124,10 @@ def test_normalization() -> None:
         {"created_at": [2025]},
         {"metadata": ["not", "a", "mapping"]},
         {"metadata": {1: "non-str key"}},
+        # in range, but not once in UTC
+        {"created_at": datetime(1, 1, 1, 1, tzinfo=timezone(timedelta(hours=5)))},
+        {"created_at": datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-5)))},
+        {"created_at": "0001-01-01T01:00:00+05:00"},
     ],
     ids=repr,
 )
@@ -175,6 +179,9 @@ def test_from_dict_fills_defaults() -> None:
     assert item.priority is Priority.NORMAL
     assert item.metadata == {}
     assert item.created_at.tzinfo is not None
+    # a falsy timestamp is a timestamp: 0 is the epoch, not "now"
+    epoch = MemoryItem.from_dict({"id": "a", "content": "b", "created_at": 0})
+    assert epoch.created_at == datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 @pytest.mark.parametrize(
@@ -186,6 +193,8 @@ def test_from_dict_fills_defaults() -> None:
         ["id", "content"],
         "id=a",
         {"id": "a", "content": "b", "priority": "urgent"},
+        {"id": "a", "content": "b", "metadata": []},  # falsy is no "absent"
+        {"id": "a", "content": "b", "metadata": ""},
     ],
     ids=repr,
 )

@@ -13,7 +13,7 @@ import msgpack
 import pytest
 
 from memcore.codec import decode_bundle
-from memcore.errors import CorruptedMemoryError, ValidationError
+from memcore.errors import CorruptedMemoryError, NotFoundError, ValidationError
 from memcore.recovery import (
     arecover_corrupted_memory,
     create_backup,
@@ -59,6 +59,20 @@ async def test_backup_refuses_a_corrupted_state(store: Store) -> None:
     with pytest.raises(CorruptedMemoryError, match="not backing it up"):
         await create_backup(SESSION, store)
     assert len(await store.list_backups(SESSION)) == 1  # the earlier good one is kept
+
+
+async def test_backup_of_a_session_never_written_creates_nothing(
+    store: Store, tmp_path: Path
+) -> None:
+    with pytest.raises(NotFoundError, match="nothing to back up"):
+        await create_backup("typo", store)
+    assert "typo" not in await store.list_sessions()
+    assert await store.list_backups("typo") == []
+    missing = tmp_path / "no-such" / "memory.db"  # a URL naming no store: none is made
+    with pytest.raises(NotFoundError):
+        await create_backup(SESSION, f"sqlite:///{missing}")
+    assert not missing.exists()
+    assert not missing.parent.exists()
 
 
 @pytest.mark.parametrize("keep", [0, -1, 1.5, True])

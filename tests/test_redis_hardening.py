@@ -22,7 +22,7 @@ from memcore.stores.redis import (
     RedisStore,
     parse_redis_url,
 )
-from tests.conftest import RedisServer
+from tests.conftest import RedisServer, free_port
 
 SECRET = "s3cret-pw"
 
@@ -174,3 +174,29 @@ async def test_stopped_server_is_reported_within_the_timeouts(tmp_path: Path) ->
             await store.close()
     finally:
         server.stop()
+
+
+async def test_a_cluster_url_at_a_plain_server_or_nothing_is_a_backend_error(
+    redis_url: str,
+) -> None:
+    """The cluster client's own error (``RedisClusterException``, no ``RedisError``) becomes a
+    ``BackendError``."""
+    plain = redis_url.replace("redis://", "redis+cluster://", 1).rsplit("/", 1)[0]
+    nothing = f"redis+cluster://127.0.0.1:{free_port()}?connect_timeout=0.5"
+    for url in (plain, nothing):
+        store = open_store(url)
+        try:
+            with pytest.raises(BackendError):
+                await store.version("s")
+        finally:
+            await store.close()
+
+
+def test_a_cluster_url_at_nothing_is_one_line_on_the_command_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    nothing = f"redis+cluster://127.0.0.1:{free_port()}?connect_timeout=0.5"
+    assert main(["inspect", "--store", nothing]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1

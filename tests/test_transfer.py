@@ -15,6 +15,7 @@ from memcore.transfer import (
     HISTORY_SESSION,
     AccessPattern,
     SessionKnowledgeTransfer,
+    _confidence,
     group_near_duplicates,
     group_tasks,
     knowledge_items,
@@ -338,3 +339,22 @@ def test_near_duplicate_grouping() -> None:
 def test_bad_arguments() -> None:
     with pytest.raises(ValidationError, match="conflict_strategy"):
         SessionKnowledgeTransfer(storage_backend="memory://", conflict_strategy="coin-flip")
+
+
+@pytest.mark.parametrize(
+    ("stated", "read"),
+    [
+        (None, 1.0),  # none stated: trusted, as the module says
+        (0.1, 0.1),
+        ("0.1", 0.1),  # a number written as text is read
+        ("high", 0.0),  # no number: no confidence, never "fully confident"
+        ([1], 0.0),
+        (float("nan"), 0.0),
+        (True, 0.0),
+        (7, 1.0),  # clamped into 0..1
+    ],
+    ids=repr,
+)
+def test_confidence_that_is_no_number_is_not_trusted(stated: Any, read: float) -> None:
+    metadata = {"kind": "preference"} if stated is None else {"confidence": stated}
+    assert _confidence(MemoryItem("p", "Use tabs.", metadata=metadata)) == pytest.approx(read)

@@ -26,9 +26,9 @@ from typing import Any
 
 from memcore import frames
 from memcore.codec import decode_bundle, encode_bundle
-from memcore.errors import CorruptedMemoryError, ValidationError
+from memcore.errors import CorruptedMemoryError, NotFoundError, ValidationError
 from memcore.quarantine import decode_records, digest_ok
-from memcore.stores import resolve_store
+from memcore.stores import open_store, resolve_store
 from memcore.stores.base import BackupInfo, Entry, Store, validate_key, validate_session_id
 
 BACKUP_FORMAT = "memcore-backup"
@@ -39,9 +39,13 @@ StoreArg = str | Store | None
 
 
 @asynccontextmanager
-async def opened_store(store: StoreArg) -> AsyncIterator[Store]:
-    """A URL (or None: the default store) is opened and closed here; a store object is lent."""
-    opened, owned = resolve_store(store)
+async def opened_store(store: StoreArg, *, create: bool = True) -> AsyncIterator[Store]:
+    """A URL (or None: the default store) is opened and closed here; a store object is lent.
+    ``create=False``: a missing SQLite file is a ``NotFoundError``, not a new store."""
+    if store is None or isinstance(store, str):
+        opened, owned = open_store(store, create=create), True
+    else:
+        opened, owned = resolve_store(store)
     try:
         yield opened
     finally:
@@ -84,14 +88,19 @@ async def create_backup(
 
     ``codec``: the backup's frame, ``"lz4"`` (fastest) or ``"zstd"`` (smaller, for backups
     kept long); recovery reads either.
+
+    A session never written, or a store URL naming no store, is a ``NotFoundError``: nothing
+    is created.
     """
     validate_session_id(session_id)
     _validate_keep(keep)
     if not isinstance(compact_journal, bool):
         raise ValidationError(f"compact_journal must be a bool (got {compact_journal!r})")
     codec, level = frames.check_codec(codec, None)
-    async with opened_store(store) as opened:
+    async with opened_store(store, create=False) as opened:  # (no store: nothing to back up)
         snapshot = await opened.read_snapshot(session_id)
+        if snapshot.version == 0:  # never written: backing it up would create the session
+            raise NotFoundError(f"session {session_id!r} holds nothing to back up")
         decoded = decode_records(snapshot.records)
         if not digest_ok(decoded, snapshot.version, snapshot.digest):
             bad = ", ".join(repr(k) for k in sorted(decoded.bad)) or "digest mismatch"

@@ -31,7 +31,7 @@ from typing import Any
 from memcore import codec, frames
 from memcore._kernels import pipeline as _selected
 from memcore.errors import CorruptedMemoryError, ValidationError
-from memcore.model import CompressionMetadata, MemoryItem, to_utc_datetime, utc_now
+from memcore.model import CompressionMetadata, MemoryItem, coerce_items, to_utc_datetime, utc_now
 from memcore.session_items import (
     in_session_order,
     is_agent_item,
@@ -135,7 +135,12 @@ def _hours(value: timedelta | float | int, name: str) -> timedelta:
     if isinstance(value, timedelta):
         result = value
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        result = timedelta(hours=value)
+        try:
+            result = timedelta(hours=value)
+        except (ValueError, OverflowError) as exc:  # NaN, infinities, beyond 999,999,999 days
+            raise ValidationError(
+                f"{name} must be a finite number of hours (got {value!r})"
+            ) from exc
     else:
         raise ValidationError(f"{name} must be a timedelta or a number of hours (got {value!r})")
     if result < timedelta(0):
@@ -230,10 +235,7 @@ class HierarchicalMemoryCompressor:
 
     def compress(self, items: Iterable[MemoryItem | Mapping[str, Any]]) -> CompressedBundle:
         """Build every level in memory (what the bundle holds), in session order."""
-        try:
-            coerced = in_session_order([MemoryItem.coerce(item) for item in items])
-        except TypeError as exc:
-            raise ValidationError(f"items must be MemoryItems or mappings: {exc}") from exc
+        coerced = in_session_order(coerce_items(items))
         now = self._now()
         level1, level2, level3, level4 = self.partition(coerced, now)
         scaffolding = [item for item in level2 + level3 + level4 if is_scaffolding(item)]
@@ -334,7 +336,7 @@ class HierarchicalMemoryCompressor:
         self, items: Iterable[MemoryItem | Mapping[str, Any]]
     ) -> tuple[bytes, CompressionMetadata]:
         """Compress ``items`` into a bundle; ``ratio`` = bundle size / msgpack size of the items."""
-        coerced = [MemoryItem.coerce(item) for item in items]
+        coerced = coerce_items(items)
         bundle = self.compress(coerced)
         blob = codec.encode_bundle(encode_payload(bundle), level=self.level, codec=self.codec)
         original = len(codec.packb(coerced))

@@ -32,7 +32,7 @@ from memcore.digest_echo import EchoIndex, EchoTexts
 from memcore.digest_lines import Candidate, build_candidates, line_identifiers, spare_lines
 from memcore.digest_work import session_root
 from memcore.errors import ValidationError
-from memcore.model import MemoryItem
+from memcore.model import MemoryItem, coerce_items
 from memcore.tokens import TokenCounter, resolve_counter
 
 #: Sections in the order they are written, with their headings and first-pass budget shares.
@@ -98,7 +98,7 @@ def session_digests(
         if isinstance(budget, bool) or not isinstance(budget, int) or budget < 0:
             raise ValidationError(f"token_budget must be an int >= 0 (got {budget!r})")
     count = resolve_counter(counter)
-    coerced = [MemoryItem.coerce(item) for item in items]
+    coerced = coerce_items(items)
     ordered = sorted(coerced, key=lambda item: (item.created_at, item.id))
     cut = _last_compaction(ordered)
     root = session_root(ordered)  # one name per file on both sides of a compaction

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
 from memcore.errors import CorruptedMemoryError, MemcoreError, NotFoundError, ValidationError
+from memcore.stores import open_store
 from memcore.stores.base import (
     Entry,
     Snapshot,
@@ -43,8 +44,9 @@ class LazyMemoryProxy(Generic[T]):
     iteration, ``in``, indexing, truthiness) go to the loaded item. ``repr`` does not load.
     ``loaded`` and ``item_id`` are the proxy's own (they shadow same-named item attributes; use
     :func:`is_loaded` and :func:`unwrap` where that matters). If the loader raises, the error
-    propagates and the proxy stays unloaded, so a later access tries again. The loader must be a
-    plain function: attribute access cannot await.
+    propagates (a ``KeyError`` as ``NotFoundError``, which is one) and the proxy stays
+    unloaded, so a later access tries again. The loader must be a plain function: attribute
+    access cannot await.
     """
 
     __slots__ = ("__weakref__", "_item_id", "_loader", "_loading", "_lock", "_value")
@@ -79,6 +81,10 @@ class LazyMemoryProxy(Generic[T]):
             object.__setattr__(self, "_loading", True)
             try:
                 value = self._loader(item_id)
+            except KeyError as exc:  # (the item is missing: said in memcore's terms, still a
+                if isinstance(exc, NotFoundError):  # KeyError for code that catches that)
+                    raise
+                raise NotFoundError(f"no item {item_id!r}: the loader found none ({exc})") from exc
             finally:
                 object.__setattr__(self, "_loading", False)
             object.__setattr__(self, "_value", value)
@@ -222,10 +228,23 @@ class LazySession(Mapping[str, Any]):
                 self._decoded[key] = entry.value
 
     @classmethod
-    async def open(cls, store: Store, session_id: str) -> LazySession:
-        """Read the session's records from ``store`` (one snapshot read), decoding none."""
+    async def open(cls, store: Store | str | None, session_id: str) -> LazySession:
+        """Read the session's records from ``store`` (one snapshot read), decoding none.
+
+        ``store``: an open store (left open), or a URL (None: the default store) opened
+        read-only for the read and closed after it; a URL naming no store is a
+        ``NotFoundError``, never a new one.
+        """
         validate_session_id(session_id)
-        return cls(session_id, await store.read_snapshot(session_id))
+        if store is not None and not isinstance(store, (str, Store)):
+            raise ValidationError(f"expected a store URL or a Store (got {type(store).__name__})")
+        if isinstance(store, Store):
+            return cls(session_id, await store.read_snapshot(session_id))
+        opened = open_store(store, read_only=True)
+        try:
+            return cls(session_id, await opened.read_snapshot(session_id))
+        finally:
+            await opened.close()
 
     def __getitem__(self, key: str) -> Any:
         try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import Enum
@@ -78,7 +78,7 @@ def to_utc_datetime(value: datetime | str | float | int) -> datetime:
             raise ValidationError(
                 "created_at must be timezone-aware (use datetime.now(timezone.utc))"
             )
-        return value.astimezone(timezone.utc)
+        return _in_utc(value)
     if isinstance(value, bool):
         raise ValidationError(f"not a timestamp: {value!r}")
     if isinstance(value, (int, float)):
@@ -98,8 +98,17 @@ def to_utc_datetime(value: datetime | str | float | int) -> datetime:
             raise ValidationError(f"not an ISO-8601 timestamp: {value!r}") from exc
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=timezone.utc)
-        return parsed.astimezone(timezone.utc)
+        return _in_utc(parsed)
     raise ValidationError(f"not a timestamp: {value!r}")
+
+
+def _in_utc(moment: datetime) -> datetime:
+    """``moment`` in UTC; a ``ValidationError`` if that falls outside the years 1-9999 (year 1
+    at +05:00, say)."""
+    try:
+        return moment.astimezone(timezone.utc)
+    except OverflowError as exc:
+        raise ValidationError(f"timestamp out of range in UTC: {moment.isoformat()}") from exc
 
 
 @dataclass(slots=True, init=False)
@@ -190,14 +199,31 @@ class MemoryItem:
             id=data["id"],
             content=data["content"],
             priority=data.get("priority", Priority.NORMAL),
-            created_at=data.get("created_at") or utc_now(),
-            metadata=data.get("metadata") or {},
+            # (absent or None: now, and no metadata; a falsy value is a value: 0 is 1970, and
+            # metadata that is no mapping, even an empty list, is refused)
+            created_at=data.get("created_at"),
+            metadata=data.get("metadata"),
         )
 
     @classmethod
     def coerce(cls, value: MemoryItem | Mapping[str, Any]) -> MemoryItem:
         """Accept a MemoryItem or a MemoryItem-shaped mapping."""
         return value if isinstance(value, MemoryItem) else cls.from_dict(value)
+
+
+def coerce_items(items: object, what: str = "items") -> list[MemoryItem]:
+    """A list of MemoryItems from ``items``: an iterable of MemoryItems or MemoryItem-shaped
+    mappings. A mapping itself (a session's state, say) is refused by name rather than read
+    as its keys, and so is anything not iterable."""
+    if isinstance(items, Mapping):
+        raise ValidationError(
+            f"{what} must be a sequence of memory items, not a mapping (pass its .values())"
+        )
+    if isinstance(items, (str, bytes)) or not isinstance(items, Iterable):
+        raise ValidationError(
+            f"{what} must be a sequence of memory items (got {type(items).__name__})"
+        )
+    return [MemoryItem.coerce(item) for item in items]
 
 
 # --- results ------------------------------------------------------------------------------------

@@ -22,9 +22,9 @@ kept whole; summarizing is preferred to evicting:
 
 Items stay in session order; summaries take the place of what they summarize. The actions
 listed are the ones whose result is in the items at the end, in the order of the steps.
-Critical items are never changed nor evicted. When they alone exceed the whole budget, nothing
-is changed and :class:`~memcore.errors.ContextBudgetError` says so; when they fit the budget but
-not the 80 % target, every other item goes and ``final_token_count`` shows where it ended.
+Critical items are never changed nor evicted. When they alone exceed the 80 % target, nothing
+is changed and :class:`~memcore.errors.ContextBudgetError` says so: the target cannot be met
+(evicting everything else would still leave the session above it).
 """
 
 from __future__ import annotations
@@ -36,7 +36,14 @@ from typing import Any
 
 from memcore.compression import HierarchicalMemoryCompressor
 from memcore.errors import ContextBudgetError, ValidationError
-from memcore.model import MemoryItem, OverflowStrategy, Priority, to_utc_datetime, utc_now
+from memcore.model import (
+    MemoryItem,
+    OverflowStrategy,
+    Priority,
+    coerce_items,
+    to_utc_datetime,
+    utc_now,
+)
 from memcore.session_items import is_agent_session, is_scaffolding
 from memcore.summarize import ExtractiveSummarizer, Summarizer
 from memcore.tokens import TokenCounter, resolve_counter
@@ -84,7 +91,7 @@ class SessionState:
     ) -> None:
         if isinstance(token_budget, bool) or not isinstance(token_budget, int) or token_budget <= 0:
             raise ValidationError(f"token_budget must be a positive int (got {token_budget!r})")
-        self.items: list[MemoryItem] = [MemoryItem.coerce(item) for item in items]
+        self.items: list[MemoryItem] = coerce_items(items)
         self.token_budget = token_budget
         self.count = resolve_counter(counter)
         self.summarizer: Summarizer = summarizer or ExtractiveSummarizer(counter)
@@ -158,6 +165,11 @@ class _Plan:
 
 def handle_context_overflow(state: SessionState) -> OverflowStrategy:
     """Bring ``state`` from above 90 % of its budget to at most 80 % (see the module doc)."""
+    if not isinstance(state, SessionState):
+        raise ValidationError(
+            f"handle_context_overflow takes a SessionState(items, token_budget) "
+            f"(got {type(state).__name__})"
+        )
     plan = _Plan(state)
     start = plan.total
     budget = state.token_budget
@@ -165,10 +177,10 @@ def handle_context_overflow(state: SessionState) -> OverflowStrategy:
         return OverflowStrategy(actions_taken=[], tokens_saved=0, final_token_count=start)
     critical = [k for k, item in enumerate(plan.originals) if _critical(item)]
     critical_tokens = sum(plan.cost(plan.originals[k]) for k in critical)
-    if critical_tokens > budget:
+    if critical_tokens > TARGET * budget:
         raise ContextBudgetError(
-            f"critical items alone hold {critical_tokens} tokens, more than the budget of "
-            f"{budget}; they are never evicted, so nothing was changed"
+            f"critical items alone hold {critical_tokens} tokens, more than {TARGET:.0%} of the "
+            f"budget of {budget}; they are never evicted, so nothing was changed"
         )
     now = state.current_time()
     plan.kept = set(critical) | _latest_requests(

@@ -24,10 +24,10 @@ from typing import Any, Protocol
 
 from memcore._kernels import search as _kernel
 from memcore.errors import NotFoundError, ValidationError
-from memcore.model import MemoryItem
+from memcore.model import MemoryItem, coerce_items
 
 Tokenizer = Callable[[str], Iterable[str]]
-Embed = Callable[[Sequence[str]], Sequence[Sequence[float]]]
+Embed = Callable[[list[str]], Sequence[Sequence[float]]]  # (always given a list)
 
 DEFAULT_K1 = 1.5
 DEFAULT_B = 0.75
@@ -92,7 +92,12 @@ class MemoryIndex:
 
     def _tokens(self, text: str) -> list[str]:
         assert self._tokenizer is not None
-        tokens = list(self._tokenizer(text))
+        given = self._tokenizer(text)
+        if isinstance(given, (str, bytes)) or not isinstance(given, Iterable):
+            raise ValidationError(
+                f"the tokenizer must return an iterable of str (got {type(given).__name__})"
+            )
+        tokens = list(given)
         for token in tokens:
             if not isinstance(token, str):
                 raise ValidationError(f"the tokenizer gave a {type(token).__name__}, not a str")
@@ -252,12 +257,25 @@ class HybridRetriever:
 
     @classmethod
     def from_items(
-        cls, items: Mapping[str, MemoryItem | str], embed: Embed, **options: int
+        cls,
+        items: Mapping[str, MemoryItem | str] | Iterable[MemoryItem],
+        embed: Embed,
+        **options: int,
     ) -> HybridRetriever:
-        """A retriever over ``items`` (e.g. ``manager.state(session_id)``), embedded in one call."""
+        """A retriever over ``items``, embedded in one call: a mapping of keys to items or texts
+        (e.g. ``manager.state(session_id)``), or items, each under its id."""
         retriever = cls(embed, **options)  # type: ignore[arg-type]
+        if isinstance(items, Mapping):
+            pairs = list(items.items())
+        elif isinstance(items, Iterable) and not isinstance(items, (str, bytes)):
+            pairs = [(item.id, item) for item in coerce_items(items)]
+        else:
+            raise ValidationError(
+                f"items must be a mapping of keys to items or texts, or a sequence of items "
+                f"(got {type(items).__name__})"
+            )
         retriever.add_many(
-            {key: item if isinstance(item, str) else item_text(item) for key, item in items.items()}
+            {key: item if isinstance(item, str) else item_text(item) for key, item in pairs}
         )
         return retriever
 

@@ -204,7 +204,10 @@ class DistributedMemoryManager(GroupCommit, CommitPaths, AutoSync):
     # --- local reads and writes (synchronous, never touch the store) --------------------------
 
     def _session(self, session_id: str) -> SessionReplica:
-        session = self._sessions.get(session_id)
+        try:
+            session = self._sessions.get(session_id)
+        except TypeError:  # unhashable, so no session id: said below
+            session = None
         if session is None:
             validate_session_id(session_id)
             session = self._sessions[session_id] = SessionReplica()
@@ -214,7 +217,7 @@ class DistributedMemoryManager(GroupCommit, CommitPaths, AutoSync):
         if self._closed:  # a write now could never be synced: refuse it, loudly
             raise ValidationError("this manager is closed: open a new one to write")
         session = self._session(session_id)
-        if key not in session.slots:  # keys already held were validated when they arrived
+        if not isinstance(key, str) or key not in session.slots:  # (held keys were validated)
             validate_key(key)
         # encoded (and so validated) before anything changes: a rejected write changes nothing
         slot = _records.make_record(key, value, self.clock.now(), self.replica_id, deleted)
@@ -235,7 +238,9 @@ class DistributedMemoryManager(GroupCommit, CommitPaths, AutoSync):
 
     def get(self, session_id: str, key: str) -> Any:
         """This replica's value of ``key`` (a fresh copy), or None if absent or deleted."""
-        slot = self._session(session_id).slots.get(key)
+        slot = self._session(session_id).slots.get(
+            key if isinstance(key, str) else validate_key(key)
+        )
         return None if slot is None else value_of(slot)
 
     def state(self, session_id: str) -> dict[str, Any]:
@@ -245,7 +250,9 @@ class DistributedMemoryManager(GroupCommit, CommitPaths, AutoSync):
 
     def entry(self, session_id: str, key: str) -> Entry | None:
         """The full local entry of ``key`` (value, HLC stamp, writer, tombstone flag), if any."""
-        slot = self._session(session_id).slots.get(key)
+        slot = self._session(session_id).slots.get(
+            key if isinstance(key, str) else validate_key(key)
+        )
         return None if slot is None else Entry(*_records.decode_entry(slot.data))
 
     def pending(self, session_id: str) -> frozenset[str]:

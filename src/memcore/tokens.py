@@ -58,8 +58,14 @@ def get_token_counter() -> TokenCounter:
 
 def resolve_counter(counter: TokenCounter | None) -> TokenCounter:
     """``counter`` if given, else the module-wide one (looked up at each call, so later
-    :func:`set_token_counter` calls are honoured)."""
-    return counter if counter is not None else count_tokens
+    :func:`set_token_counter` calls are honoured); ``ValidationError`` if it is no callable."""
+    if counter is None:
+        return count_tokens
+    if not callable(counter):
+        raise ValidationError(
+            f"a token counter must be a callable text -> int (got {type(counter).__name__})"
+        )
+    return counter
 
 
 __all__ = [

@@ -29,6 +29,7 @@ import importlib
 import inspect
 import itertools
 import json
+import math
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -43,6 +44,7 @@ from memcore.model import (
     Priority,
     TransferableKnowledge,
     TransferResult,
+    coerce_items,
     utc_now,
 )
 
@@ -90,9 +92,19 @@ class _Candidates:
 
 
 def _confidence(item: MemoryItem) -> float:
-    value = item.metadata.get("confidence", 1.0)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    """An item's confidence in 0..1: 1.0 when it states none; a number written as text is read;
+    anything else (a list, NaN, a word) is no confidence at all, 0.0, which ``selective``
+    leaves behind rather than trusting it fully."""
+    value = item.metadata.get("confidence")
+    if value is None:
         return 1.0
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return 0.0
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+        return 0.0
     return min(1.0, max(0.0, float(value)))
 
 
@@ -385,6 +397,11 @@ class SessionKnowledgeTransfer:
         review: Reviewer | None = None,
     ) -> TransferResult:
         """Write ``knowledge`` into ``target_session_id``; see the module docstring."""
+        if not isinstance(knowledge, TransferableKnowledge):
+            raise ValidationError(
+                "knowledge must be a TransferableKnowledge (from extract_knowledge) "
+                f"(got {type(knowledge).__name__})"
+            )
         if merge_strategy not in MERGE_STRATEGIES:
             raise ValidationError(
                 f"merge_strategy must be one of {', '.join(MERGE_STRATEGIES)} "
@@ -459,8 +476,7 @@ class SessionKnowledgeTransfer:
         picked = await reviewed if inspect.isawaitable(reviewed) else reviewed
         offered = {c.id: c for c in candidates}
         chosen: list[MemoryItem] = []
-        for choice in picked:
-            item = MemoryItem.coerce(choice)
+        for item in coerce_items(picked, "what the reviewer returned"):
             if item.id not in offered:
                 raise ValidationError(f"the reviewer returned {item.id!r}, which was not offered")
             chosen.append(item)

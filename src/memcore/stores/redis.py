@@ -179,6 +179,9 @@ class RedisStore:
         exceptions = importlib.import_module("redis.exceptions")
         self._errors: tuple[type[BaseException], ...] = (
             exceptions.RedisError,
+            # (not a RedisError: what the cluster client raises when no node answers as a
+            # cluster, e.g. a plain server or nothing at the address)
+            exceptions.RedisClusterException,
             OSError,
             asyncio.TimeoutError,
         )

@@ -83,7 +83,7 @@ def legacy_sessions(client: Any) -> list[str]:
 def _errors() -> tuple[type[BaseException], ...]:
     import redis.exceptions
 
-    return (redis.exceptions.RedisError, OSError)
+    return (redis.exceptions.RedisError, redis.exceptions.RedisClusterException, OSError)
 
 
 def migrate_in_place(url: str, *, dry_run: bool = False) -> MigrationReport:
