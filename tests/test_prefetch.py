@@ -343,6 +343,34 @@ async def test_a_distributed_memory_manager_as_the_loader(tmp_path: Path) -> Non
         assert prefetcher.get(SESSION, "c") is None
 
 
+async def test_a_store_as_the_loader_sees_what_replicas_commit(tmp_path: Path) -> None:
+    """A bare store is read through a replica of the prefetcher's own: what another replica
+    commits after the first load is found by the next one (a delta, not a snapshot)."""
+    from memcore import DistributedMemoryManager
+    from memcore.stores import open_store
+
+    url = f"sqlite:///{tmp_path / 'memory.db'}"
+    store = open_store(url)
+    writer = DistributedMemoryManager(storage_backend=url, replica_id="writer")
+    try:
+        writer.set(SESSION, "b", {"id": "b", "content": "the file b"})
+        await writer.sync_session_memory(SESSION)
+        prefetcher = trained(store, threshold=0.02)
+        assert await prefetcher.prefetch_predicted_items(SESSION, "a") == 1  # c is not stored
+        value = prefetcher.get(SESSION, "b")
+        assert value is not None
+        assert value.content == "the file b"
+        writer.set(SESSION, "c", {"id": "c", "content": "the file c, committed later"})
+        await writer.sync_session_memory(SESSION)
+        assert await prefetcher.prefetch_predicted_items(SESSION, "a") == 1  # b is cached
+        later = prefetcher.get(SESSION, "c")
+        assert later is not None
+        assert later.content == "the file c, committed later"
+    finally:
+        await writer.close()
+        await store.close()
+
+
 async def test_invalidate_and_forget() -> None:
     prefetcher = trained(CountingLoader(), threshold=0.02)
     await prefetcher.prefetch_predicted_items(SESSION, "a")

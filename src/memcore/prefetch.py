@@ -26,8 +26,9 @@ strings here, interned to ints by the kernel in the same native call that counts
 
 A loader is an async callable ``(session_id, item_id) -> value``, or an object with a ``get(
 session_id, item_id)`` method, sync or async (a :class:`~memcore.sync.DistributedMemoryManager`
-qualifies). A bare :class:`~memcore.stores.base.Store` does not: it only reads whole snapshots,
-which would cost more than the read being saved; wrap it in a manager. Prefetching is speculative,
+qualifies), or a :class:`~memcore.stores.base.Store`: that one is read through a replica of its
+own, which pulls each session once and then only what changed since (a delta sync per load, never
+a whole snapshot), so a prefetch sees what other replicas committed. Prefetching is speculative,
 so a failed load never propagates: it is logged, counted in ``load_errors`` and not cached, and the
 caller's own read will go to the source. A loader that returns ``None`` (nothing there) caches
 nothing either.
@@ -46,7 +47,7 @@ from typing import Any
 from memcore import _kernels, prefetch_kinds
 from memcore.errors import ValidationError
 from memcore.prefetch_kinds import KindPrior, check_kind_prior, kind_shares
-from memcore.stores.base import validate_session_id
+from memcore.stores.base import Store, validate_session_id
 
 log = logging.getLogger(__name__)
 
@@ -65,10 +66,25 @@ def _check_positive(name: str, value: object) -> int:
     return value
 
 
+class _StoreReader:
+    """Reads items of a store through a replica of its own (see the module doc)."""
+
+    def __init__(self, store: Store) -> None:
+        from memcore.sync import DistributedMemoryManager  # (sync imports much: only when used)
+
+        self.replica = DistributedMemoryManager(store, replica_id=f"prefetch-{id(self):x}")
+
+    async def get(self, session_id: str, item_id: str) -> Any:
+        await self.replica.sync_session_memory(session_id)  # a delta: what changed since
+        return self.replica.get(session_id, item_id)
+
+
 def _resolve_loader(loader: object) -> Callable[[str, str], Any] | None:
     """The call that reads one item, or ``ValidationError`` for something that cannot read."""
     if loader is None:
         return None
+    if isinstance(loader, Store):
+        return _StoreReader(loader).get
     getter = getattr(loader, "get", None)
     if getter is not None and callable(getter) and not inspect.isroutine(loader):
         return getter  # type: ignore[no-any-return]
@@ -76,8 +92,7 @@ def _resolve_loader(loader: object) -> Callable[[str, str], Any] | None:
         return loader
     raise ValidationError(
         f"loader must be an async callable (session_id, item_id) -> value or an object with a "
-        f"get(session_id, item_id) method (got {type(loader).__name__}); to read from a Store, "
-        "wrap it in a DistributedMemoryManager"
+        f"get(session_id, item_id) method, or a Store (got {type(loader).__name__})"
     )
 
 
