@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import sqlite3
@@ -411,3 +412,27 @@ def test_entry_hash_refuses_what_quarantine_refuses() -> None:
     """The nesting case is real: msgpack takes the value, the digest does not."""
     with pytest.raises(ValueError, match="nested deeper"):
         entry_hash("p", item("p", "poison", deep=nested(300)))
+
+
+@pytest.mark.parametrize("apart", [0.0, 0.005], ids=["same millisecond", "5 ms apart"])
+async def test_two_replicas_sharing_an_id_keep_the_newer_write_and_say_so(
+    caplog: pytest.LogCaptureFixture, apart: float
+) -> None:
+    """Misuse, but not silent loss: a write under this replica's id that is newer than its own
+    latest write of the key (or as new, with other content) cannot be its own; it is settled as
+    a conflict (the newer write kept under ``timestamp``, the remote one on a tie) and logged,
+    instead of being overwritten as an "older write" or taken for an acknowledgement."""
+    store = MemoryStore()
+    first = DistributedMemoryManager(store, replica_id="same")
+    second = DistributedMemoryManager(store, replica_id="same")
+    second.set(SESSION, "x", item("x", "second, written first"))
+    await asyncio.sleep(apart)
+    first.set(SESSION, "x", item("x", "first, written later"))
+    await first.sync_session_memory(SESSION)
+    caplog.set_level(logging.WARNING, logger="memcore.sync")
+    result = await second.sync_session_memory(SESSION)
+    assert result.conflicts_resolved == 1
+    reader = DistributedMemoryManager(store, replica_id="reader")
+    await reader.sync_session_memory(SESSION)
+    assert reader.get(SESSION, "x").content == "first, written later"
+    assert "must never share an id" in caplog.text

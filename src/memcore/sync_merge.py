@@ -14,6 +14,7 @@ the replica as it was.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,6 +30,8 @@ from memcore.store_health import REPUSH, ReplicaWatch, repush_winner
 
 if TYPE_CHECKING:
     from memcore.search import SessionIndex
+
+logger = logging.getLogger("memcore.sync")
 
 Record = _records.Record
 decode_value = _records.decode_value
@@ -215,7 +218,12 @@ def merge(
     taken = 0
     for key, remote in incoming.items():
         local = slots.get(key)
-        if local is not None and local.stamp == remote.stamp and local.replica == remote.replica:
+        if (
+            local is not None
+            and local.stamp == remote.stamp
+            and local.replica == remote.replica
+            and local.digest_hash == remote.digest_hash  # (else another writer under our id)
+        ):
             pending.pop(key, None)  # our own write, already committed
             continue
         if local is not None and key in pending:
@@ -223,8 +231,18 @@ def merge(
             if pending[key] == seen:
                 continue  # the value our pending write replaced, refetched: no change
             if remote.replica == replica_id:
-                pending[key] = seen  # an older write of ours; ours supersedes it
-                continue
+                if remote.stamp < local.stamp:  # (our clock only goes forward)
+                    pending[key] = seen  # an older write of ours; ours supersedes it
+                    continue
+                # newer than our own latest write of it, so not ours: another live replica
+                # writes under this id. Settled as any conflict (the newer write is kept).
+                logger.warning(
+                    "session %r: key %r holds a write under this replica's id %r that this "
+                    "replica did not make; two live replicas must never share an id",
+                    session_id,
+                    key,
+                    replica_id,
+                )
             if pending[key] == REPUSH:  # held before the store lost it: not a conflict
                 winner = repush_winner(local, remote)
             else:
