@@ -109,6 +109,27 @@ def test_another_command_passing_fixes_nothing(failed: str, rerun: str) -> None:
     assert "not fixed in this session" in session_digest(records.items(), 400).sections["errors"]
 
 
+def test_a_look_around_that_missed_is_no_open_failure() -> None:
+    """An ``ls`` of a folder that is not there: nothing to fix, so no "not fixed" line, and it
+    yields its place to a failure that matters when the room is short."""
+    records = _Session()
+    records.user("go on")
+    records.ran("ls -la cmd/missing", "ls: cannot access 'cmd/missing': No such file", 2)
+    records.ran("go build ./...", "main.go:3:1: syntax error: unexpected }", 1)
+    errors = session_digest(records.items(), 400).sections["errors"]
+    missing = next(line for line in errors.splitlines() if "cmd/missing" in line)
+    assert "not fixed" not in missing
+    build = next(line for line in errors.splitlines() if "go build" in line)
+    assert "not fixed in this session" in build
+    for budget in range(20, 400, 5):  # where the build's line first fits, it goes alone
+        first = session_digest(records.items(), budget).sections.get("errors", "")
+        if "go build" in first:
+            assert "cmd/missing" not in first
+            break
+    else:
+        pytest.fail("no budget took the build's error")
+
+
 def test_an_edit_between_leaves_the_other_way_unlinked() -> None:
     """After an edit, a different command passing says nothing about the failed one."""
     records = _Session()

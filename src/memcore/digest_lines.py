@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from memcore._kernels import pipeline, prose
-from memcore.claude_code.commands import normalize_command, one_line
+from memcore.claude_code.commands import is_trivial_command, normalize_command, one_line
 from memcore.claude_code.compaction import is_compaction_summary, summary_request
 from memcore.claude_code.tools import PLAN_PROPOSED, quoted_list
 from memcore.claude_code.transcripts import KIND_PRIORITY
@@ -508,11 +508,17 @@ def _error(
             fix = f"; fixed by editing {' and '.join(paths)}{named}"
         else:
             fix = _rerun_fix(meta, fixes)
-    elif meta.get("resolved") is False:
+    command = meta.get("command")
+    # a guessed path or pattern, or a look around that missed (`ls` of a folder not there):
+    # nothing to fix, little to learn
+    looked = meta.get("tool") in _LOOKUPS or (
+        isinstance(command, str) and is_trivial_command(command)
+    )
+    if not fix and meta.get("resolved") is False and not looked:
         fix = "; not fixed in this session" if meta.get("tool") in ("Bash", *_EDITS) else ""
     line = f"- {said.rstrip('.')}{fix}."
     score = 4.5 + (1.5 if fix.startswith("; fixed") else 0.0) + recency
-    if meta.get("tool") in _LOOKUPS:  # a guessed path or pattern: a lookup that missed
+    if looked:
         score -= 3.0
     return Candidate("errors", seq, score, line)
 
