@@ -19,17 +19,19 @@ _ITEM_NUMBER = re.compile(r"([1-9])\. (?=[A-Z`*])")
 #: A bullet glued onto the text before it: ``- `` right after a letter, digit, ``:``, ``)``,
 #: ``.`` or a code span (or `` - `` after a sentence's end), and before what starts an item. A
 #: hyphen in a word has no blank after it; one between words, a blank before it.
-_GLUED_BULLET = re.compile(r"(?<=[A-Za-z0-9:).`])- (?=[A-Z`*\[])|(?<=[.:]) - (?=[A-Z`*\[])")
+_BULLET_DASH = re.compile(r"- (?=[A-Z`*\[])")  # (then what stands before it is checked)
+_GLUED_BEFORE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789:).`")
 _LINE_BULLET = re.compile(r"(?m)^[ \t]*- \S")
 
-#: A code span's closing backtick with a capitalized word glued on.
+#: A code span's closing backtick with a capitalized word glued on (it follows the span's
+#: text: no blank or opening bracket before it, as before an opening one).
 _GLUED_AFTER_SPAN = re.compile(r"`(?=[A-Z][a-z])")
+_OPENS_SPAN = frozenset(" \t\n([{\"'`")
 
-#: A sentence glued onto an exclamation or a question.
-_GLUED_SENTENCE = re.compile(r"(?<=[a-z][!?])(?=[A-Z][a-z])")
+#: A sentence glued onto an exclamation or a question (a lowercase letter before the mark).
+_GLUED_SENTENCE = re.compile(r"[!?](?=[A-Z][a-z])")
 
-_FENCE = re.compile("```")
-_TICK = re.compile("`")
+_TICKS = re.compile("```|`")
 _NEWLINE = re.compile("\n")
 
 
@@ -39,9 +41,10 @@ class _Code:
     with many glued spans stays linear)."""
 
     def __init__(self, text: str) -> None:
-        self.fences = [m.start() for m in _FENCE.finditer(text)]  # as str.count counts them
-        fenced = {at + i for at in self.fences for i in range(3)}
-        self.ticks = [m.start() for m in _TICK.finditer(text) if m.start() not in fenced]
+        self.fences: list[int] = []  # as str.count counts them: "```" runs, left to right
+        self.ticks: list[int] = []  # the other backticks
+        for match in _TICKS.finditer(text):
+            (self.fences if len(match.group()) == 3 else self.ticks).append(match.start())
         self.newlines = [m.start() for m in _NEWLINE.finditer(text)]
 
     def in_fence(self, at: int) -> bool:
@@ -71,25 +74,43 @@ def _parted(text: str, cuts: list[int], *, trim: bool = False) -> str:
     return "".join(pieces)
 
 
-def _unglue_spans(text: str, code: _Code) -> str:
+def _unglue_spans(text: str) -> str:
     """A line break after each code span that a capitalized word follows with no blank: the
     text's own line break, lost (a span's text is never cut)."""
-    cuts = [
-        match.end()
+    found = [
+        match.start()
         for match in _GLUED_AFTER_SPAN.finditer(text)
-        if code.in_code(match.start()) and not code.in_fence(match.start())
+        if match.start() and text[match.start() - 1] not in _OPENS_SPAN
     ]
+    if not found:
+        return text
+    code = _Code(text)
+    cuts = [at + 1 for at in found if code.in_code(at) and not code.in_fence(at)]
     return _parted(text, cuts) if cuts else text
 
 
-def _unglue_bullets(text: str, code: _Code) -> str:
+def _glued_dashes(text: str) -> list[int]:
+    """Where a bullet's dash is glued on: right after a letter, digit, ``:``, ``)``, ``.`` or a
+    code span, or after ``.``/``:`` and one blank (a sentence's end, its break lost)."""
+    found = []
+    for match in _BULLET_DASH.finditer(text):
+        at = match.start()
+        if at and (
+            text[at - 1] in _GLUED_BEFORE
+            or (text[at - 1] == " " and text[at - 2 : at - 1] in (".", ":") and at >= 2)
+        ):
+            found.append(at)
+    return found
+
+
+def _unglue_bullets(text: str) -> str:
     """Each glued bullet on a line of its own, where the text is a list: it has a bullet at a
     line's start too, or two glued ones."""
-    cuts = [
-        match.end() - 2  # the bullet's dash (a blank before it goes with the line break)
-        for match in _GLUED_BULLET.finditer(text)
-        if not code.in_code(match.start())
-    ]
+    found = _glued_dashes(text)
+    if not found or (len(found) < 2 and not _LINE_BULLET.search(text)):
+        return text
+    code = _Code(text)
+    cuts = [at for at in found if not code.in_code(at)]
     if not cuts or (len(cuts) < 2 and not _LINE_BULLET.search(text)):
         return text
     return _parted(text, cuts, trim=True)
@@ -129,18 +150,21 @@ def _unglue_numbers(text: str) -> str:
     return _parted(text, cuts) if cuts else text
 
 
+def _part_sentence(match: re.Match[str]) -> str:
+    at = match.start()
+    glued = at > 0 and "a" <= match.string[at - 1] <= "z"
+    return match.group() + " " if glued else match.group()
+
+
 def unglue_lists(text: str) -> str:
     """``text`` with each glued list item on a line of its own (bullets and numbered items),
     and a line glued onto a code span, a question or an exclamation parted from it."""
-    if "`" in text or "- " in text:
-        code = _Code(text)
-        if "`" in text:
-            text = _unglue_spans(text, code)
-            code = _Code(text)  # the breaks moved what follows them
-        if "- " in text:
-            text = _unglue_bullets(text, code)
+    if "`" in text:
+        text = _unglue_spans(text)
+    if "- " in text:
+        text = _unglue_bullets(text)
     if "!" in text or "?" in text:
-        text = _GLUED_SENTENCE.sub(" ", text)
+        text = _GLUED_SENTENCE.sub(_part_sentence, text)
     if "1. " in text:  # a numbered list may start here (the common case: a quick no)
         text = _unglue_numbers(text)
     return text
