@@ -569,8 +569,8 @@ def test_what_the_user_does_is_remembered_latest_first_when_there_is_too_much() 
     """Of more shortcuts, preferences and repeated requests than the context keeps, the latest
     sessions' are kept (records come the latest first), and one used again lately counts as
     late."""
-    from memcore.claude_code.hooks import _knowledge_block
     from memcore.claude_code.project import SessionRecord
+    from memcore.claude_code.session_start import _knowledge_block
 
     old = SessionRecord(
         "old", PROJECT, "d", "2026-01-01T00:00:00", shortcuts=[f"/old{i}" for i in range(10)]
@@ -590,8 +590,8 @@ def test_what_the_user_does_is_remembered_latest_first_when_there_is_too_much() 
 def test_files_outside_the_project_matter_only_when_changed() -> None:
     """A plan attached from /tmp or Claude Code's own notes, read once, are no files of the
     project; a file outside it that a session changed still is."""
-    from memcore.claude_code.hooks import _files_block
     from memcore.claude_code.project import SessionRecord
+    from memcore.claude_code.session_start import _files_block
 
     record = SessionRecord("s", PROJECT, "d", "2026-01-01T00:00:00")
     record.files = {

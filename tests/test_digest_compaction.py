@@ -108,7 +108,9 @@ def test_a_compaction_summary_tells_what_was_asked_and_its_statements() -> None:
     digest = session_digest([summary, since], 600)
     asked = digest.sections["asked"]
     assert asked.startswith("- Before the compaction (Claude's summary): The user attached")
-    assert "- Part 1: Rename `plugin-typegen` to `plugin-codegen`" in asked  # no bold marks
+    # no bold marks, and its list items as clauses of the line (no dashes inside a bullet)
+    assert "Part 1: Rename `plugin-typegen` to `plugin-codegen`; Part 2: Add" in asked
+    assert " - Part" not in asked
     decisions = digest.sections["decisions"]
     assert "`insert<T>()`" in decisions
     assert "`README.md`" in decisions

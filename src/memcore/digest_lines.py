@@ -366,10 +366,26 @@ def _summary_request(item: MemoryItem, seq: int) -> list[Candidate]:
     words = kept.split() if isinstance(kept, str) else summary_request(item.content)
     if not words:
         return []
-    line = f"- Before the compaction (Claude's summary): {cut_word_list(words, _SUMMARY_WORDS)}"
+    shown = sum(word != "-" for word in words[:_SUMMARY_WORDS])  # (cut where it always was)
+    said = cut_word_list(_items_as_clauses(words), shown)
+    line = f"- Before the compaction (Claude's summary): {said}"
     out = [Candidate("asked", seq, 8.0, line, topic=True)]
     if len(words) > _SUMMARY_WORDS:
         out.extend(_request_rest(" ".join(words), words, seq, _SUMMARY_WORDS))
+    return out
+
+
+def _items_as_clauses(words: list[str]) -> list[str]:
+    """A flattened list's words read as one line: each item's dash left out, the item before
+    it closed by ``;`` ("- Create a script - The script should" -> "Create a script; The
+    script should"): a line of the digest is a bullet already, and dashes inside it read as
+    ranges or asides."""
+    out: list[str] = []
+    for word in words:
+        if word != "-":
+            out.append(word)
+        elif out and not out[-1].endswith((".", ":", ";", "!", "?", ",")):
+            out[-1] += ";"
     return out
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from memcore.errors import NotFoundError
@@ -80,6 +81,55 @@ def looks_like_transcript(path: str | os.PathLike[str]) -> bool:
     return False
 
 
+#: How far into a file its first session record and first working folder are looked for. A
+#: resumed session may open with dozens of ``summary`` records (and snapshots): the bound is in
+#: bytes, not records, so any number of small leading records is looked past.
+HEAD_BYTES = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptHead:
+    """What a transcript's first records say: its session and the folder it started in."""
+
+    session_id: str | None  # the first record's ``sessionId`` (None: no session record)
+    cwd: str | None  # the first ``cwd`` a record names (the project the session started in)
+
+
+def transcript_head(path: str | os.PathLike[str], limit: int = HEAD_BYTES) -> TranscriptHead:
+    """The first ``sessionId`` and the first ``cwd`` in the file's first ``limit`` bytes.
+
+    Only lines naming one of the two are decoded, so a file that is no transcript (or opens
+    with many other records) costs one read of its head. An unreadable file has neither.
+    """
+    session: str | None = None
+    cwd: str | None = None
+    read = 0
+    try:
+        with Path(path).open("rb") as handle:
+            while read < limit and (session is None or cwd is None):
+                raw = handle.readline(limit - read)
+                if not raw:
+                    break
+                read += len(raw)
+                if b'"sessionId"' not in raw and b'"cwd"' not in raw:
+                    continue
+                try:
+                    record = json.loads(raw)
+                except (ValueError, UnicodeDecodeError):
+                    continue
+                if not isinstance(record, dict):
+                    continue
+                found = record.get("sessionId")
+                if session is None and isinstance(found, str) and found:
+                    session = found
+                where = record.get("cwd")
+                if cwd is None and isinstance(where, str) and where:
+                    cwd = where
+    except OSError:
+        return TranscriptHead(None, None)
+    return TranscriptHead(session, cwd)
+
+
 def find_transcripts(path: str | os.PathLike[str] | None = None) -> list[Path]:
     """Transcript files under ``path`` (a file, a project folder or the projects root), found by
     their content (:func:`looks_like_transcript`), whatever their names.
@@ -101,9 +151,12 @@ def find_transcripts(path: str | os.PathLike[str] | None = None) -> list[Path]:
 
 
 __all__ = [
+    "HEAD_BYTES",
+    "TranscriptHead",
     "default_projects_dir",
     "find_transcripts",
     "is_transcript_name",
     "looks_like_transcript",
     "project_dir_name",
+    "transcript_head",
 ]

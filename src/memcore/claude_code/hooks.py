@@ -3,8 +3,9 @@
 The saving events (``pre-compact``, ``session-end``, ``stop``) import the session's transcript,
 sub-agents included, into the store and refresh the session's entry in its project's registry
 (digest, preferences, shortcuts, files). ``session-start`` prints, as Claude Code's hook JSON,
-what earlier sessions of the same project learned, and after a compaction also this session's
-own digest, within a token budget.
+what earlier sessions of the same project learned and the notes remembered for it, and after a
+compaction also this session's own digest, within a token budget
+(:mod:`memcore.claude_code.session_start`).
 
 A hook sits on the user's critical path and must never break the session: :func:`run_hook`
 turns every failure, a bad payload included, into exit status 0, nothing on stdout and one line
@@ -23,7 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
+from memcore.claude_code import session_start
 from memcore.claude_code.project import (
+    CheckedTranscript,
     ParsedSession,
     SessionRecord,
     check_transcript,
@@ -32,22 +35,21 @@ from memcore.claude_code.project import (
     merge_files,
     now_text,
     parse_session,
+    recount_changes,
     registry_key,
     registry_session,
     session_files,
     summarize_files,
     unchanged_since,
 )
-from memcore.claude_code.session_record import distinct, fresh_record
+from memcore.claude_code.session_record import fresh_record
+from memcore.claude_code.session_start import project_records
 from memcore.errors import MemcoreError, NotFoundError, ValidationError
 from memcore.model import MemoryItem
-from memcore.tokens import count_tokens
 
 EVENTS = ("session-start", "pre-compact", "session-end", "stop")
 SAVING_EVENTS = ("pre-compact", "session-end", "stop")
 DEFAULT_BUDGET = 2000
-#: Earlier sessions whose digests session-start considers, newest first.
-EARLIER_SESSIONS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,13 +109,14 @@ async def _pull(manager: Any, session: str) -> dict[str, MemoryItem]:
     return {k: MemoryItem.coerce(v) for k, v in manager.state(session).items()}
 
 
-def locate_session(payload: HookPayload) -> tuple[str, list[Path]]:
-    """The payload's session id and transcript files, checked (see ``check_transcript``)."""
+def locate_session(payload: HookPayload) -> tuple[CheckedTranscript, list[Path]]:
+    """The payload's session, its project and its transcript files, checked (see
+    ``check_transcript``)."""
     if not payload.transcript_path:
         raise ValidationError("the hook payload has no transcript_path to save")
     transcript = Path(os.path.expanduser(payload.transcript_path))
-    session_id = check_transcript(transcript, payload.session_id, payload.cwd)
-    return session_id, session_files(transcript, session_id)
+    checked = check_transcript(transcript, payload.session_id, payload.cwd)
+    return checked, session_files(transcript, checked.session_id)
 
 
 async def save_session(
@@ -126,12 +129,17 @@ async def save_session(
     and only new or changed items are written. ``refresh_digest=False`` (the ``stop`` hook,
     after every turn) keeps the stored digest unless the session grew by a tenth since it was
     made; pre-compact and session-end always make it afresh.
+
+    The session is filed under the project its records started in, wherever the agent has
+    ``cd``-ed since (see ``check_transcript``). A copy of the session at another path (a
+    checkpoint's ``full.jsonl``, a shorter one) adds what it holds and takes nothing away: the
+    entry keeps the files, branch and read offsets it knew.
     """
     from memcore.sync import DistributedMemoryManager
-    from memcore.transfer import save_access_log
 
-    session_id, files = await asyncio.to_thread(locate_session, payload)
-    registry = registry_session(payload.cwd)
+    checked, files = await asyncio.to_thread(locate_session, payload)
+    session_id = checked.session_id
+    registry = registry_session(checked.project)
     manager = DistributedMemoryManager(storage_backend=store, replica_id=f"hook-{os.getpid()}")
     try:
         await manager.sync_session_memory(registry)
@@ -140,8 +148,6 @@ async def save_session(
         if unchanged_since(previous, files):
             return SaveReport(session_id, 0, previous.items if previous else 0, True)
         parsed = parse_session(files, session_id, previous.read_to if previous else None)
-        if previous is None or not parsed.incremental:
-            previous = None  # read from the start: nothing of the last save carries over
         await manager.sync_session_memory(session_id)
         written = added = 0
         for item in parsed.items:
@@ -153,11 +159,11 @@ async def save_session(
         if written:
             await manager.sync_session_memory(session_id)
         record = _session_record(
-            payload, manager, session_id, parsed, previous, refresh_digest, added
+            checked.project, manager, session_id, parsed, previous, refresh_digest, added
         )
         manager.set(registry, registry_key(session_id), record.to_item())
         await manager.sync_session_memory(registry)
-        await save_access_log(store, session_id, parsed.accesses, append=previous is not None)
+        await _save_accesses(store, session_id, parsed, previous is not None)
         await refresh_stale_record(manager, registry, session_id)
         return SaveReport(session_id, written, record.items, False)
     finally:
@@ -198,8 +204,19 @@ async def refresh_stale_record(manager: Any, registry: str, saved: str) -> str |
     return old.session_id
 
 
+async def _save_accesses(store: Any, session_id: str, parsed: ParsedSession, saved: bool) -> None:
+    """Keep the session's access sequence: appended to after a save read on, replaced after a
+    reading from the start, unless that reading (a shorter copy) found less than is kept."""
+    from memcore.transfer import load_access_log, save_access_log
+
+    again = saved and not parsed.incremental
+    if again and len(parsed.accesses) <= len(await load_access_log(store, session_id)):
+        return
+    await save_access_log(store, session_id, parsed.accesses, append=saved and parsed.incremental)
+
+
 def _session_record(
-    payload: HookPayload,
+    project: str,
     manager: Any,
     session_id: str,
     parsed: ParsedSession,
@@ -208,12 +225,21 @@ def _session_record(
     added: int,
 ) -> SessionRecord:
     """The session's registry entry after this save: digest and knowledge from the whole
-    session (or the last save's digest, when it is still recent enough for a ``stop``)."""
+    session (or the last save's digest, when it is still recent enough for a ``stop``); the
+    files, read offsets and branch of the last save carried over (see ``merge_files``)."""
     files = summarize_files(parsed.accesses, parsed.items)
+    read_to = dict(parsed.read_to)
     if previous is not None:
-        files = merge_files(previous.files, files)
+        files = merge_files(previous.files, files, again=not parsed.incremental)
+        read_to = {**previous.read_to, **read_to}
+    branch = parsed.git_branch or (previous.git_branch if previous else "")
+    if previous is not None and previous.git_branch and not parsed.incremental:
+        newest = max((i.created_at for i in parsed.items), default=None)
+        if newest is None or newest.isoformat(timespec="seconds") < previous.last_activity:
+            branch = previous.git_branch  # an older copy's branch is not where the session is
     keep = (
         previous is not None
+        and parsed.incremental
         and not refresh_digest
         and previous.digest
         and len(parsed.items) * 10 < max(previous.digest_items, 1)
@@ -224,162 +250,23 @@ def _session_record(
             updated_at=now_text(),
             items=previous.items + added,
             files=files,
-            read_to=parsed.read_to,
-            git_branch=parsed.git_branch or previous.git_branch,
+            read_to=read_to,
+            git_branch=branch,
         )
         newest = max((i.created_at for i in parsed.items), default=None)
         if newest is not None:
             record.last_activity = newest.isoformat(timespec="seconds")
         return record
     items = [MemoryItem.coerce(v) for v in manager.state(session_id).values()]
-    return fresh_record(
-        session_id,
-        payload.cwd,
-        items,
-        files=files,
-        read_to=parsed.read_to,
-        git_branch=parsed.git_branch or (previous.git_branch if previous else ""),
-    )
-
-
-async def project_records(store: Any, cwd: str) -> list[SessionRecord]:
-    """Every session of the project at ``cwd`` in its registry, the latest active first.
-
-    Read straight from the store's snapshot: no replica, nothing written, so session-start
-    works on a store opened read-only. A damaged registry record is skipped, not fatal.
-    """
-    from memcore.stores import decode_entry
-
-    snapshot = await store.read_snapshot(registry_session(cwd))
-    records = []
-    for record in snapshot.records.values():
-        try:
-            entry = decode_entry(record)
-            if not entry.deleted:
-                records.append(SessionRecord.from_item(MemoryItem.coerce(entry.value)))
-        except MemcoreError:
-            continue
-    return latest_first(records)
-
-
-class _Budget:
-    """Adds markdown blocks while they fit in a token budget; cuts a block by whole lines."""
-
-    def __init__(self, budget: int) -> None:
-        self.budget = budget
-        self.parts: list[str] = []
-        self.used = 0
-
-    def text(self) -> str:
-        return "\n\n".join(self.parts)
-
-    def room(self, share: int | None = None) -> int:
-        """The tokens a block added now may take (at most ``share``)."""
-        room = self.budget - self.used - (2 if self.parts else 0)
-        return room if share is None else min(room, share)
-
-    def add(self, block: str, share: int | None = None, *, heading_only: bool = False) -> bool:
-        """Add as much of ``block`` as fits (and within ``share`` tokens); False if none did."""
-        room = self.room(share)
-        lines = block.strip().splitlines()
-        while lines and count_tokens("\n".join(lines)) > room:
-            lines.pop()
-        # a heading alone says nothing
-        while lines and not heading_only and lines[-1].lstrip().startswith("#"):
-            lines.pop()
-        if not lines:
-            return False
-        piece = "\n".join(lines)
-        self.parts.append(piece)
-        self.used = count_tokens(self.text())
-        return True
-
-
-def _files_block(records: list[SessionRecord]) -> str:
-    """The project's files that its sessions changed most, then those they used most. A file
-    outside the project's folder is one only when a session changed it: a plan attached from
-    ``/tmp``, or Claude Code's own notes, were read once and matter no more."""
-    totals: dict[str, list[int]] = {}
-    for record in records:
-        root = record.cwd.rstrip("/") + "/"
-        for path, counts in record.files.items():
-            under = bool(record.cwd) and path.startswith(root)
-            if record.cwd and not under and path.startswith("/") and not counts.get("changed"):
-                continue
-            shown = path[len(root) :] if under else path
-            entry = totals.setdefault(shown, [0, 0, 0])
-            entry[0] += int(counts.get("changed", 0))
-            entry[1] += int(counts.get("touched", 0))
-            entry[2] += 1
-    ranked = sorted(totals.items(), key=lambda kv: (-kv[1][0], -kv[1][2], -kv[1][1], kv[0]))
-    lines = ["## Files that matter in this project"]
-    for path, (changed, touched, sessions) in ranked[:12]:
-        how = f"changed {changed}x" if changed else f"used {touched}x"
-        over = "in 1 session" if sessions == 1 else f"over {sessions} sessions"
-        lines.append(f"- `{path}`: {how} {over}")
-    return "\n".join(lines) if len(lines) > 1 else ""
-
-
-def _knowledge_block(records: list[SessionRecord]) -> str:
-    """What the sessions (``records``, the latest first) learned of the user, the latest kept
-    when there is more than room (``distinct`` keeps the last texts of what it is given)."""
-    oldest_first = records[::-1]
-    preferences = distinct(p for r in oldest_first for p in r.preferences)
-    shortcuts = distinct(s for r in oldest_first for s in r.shortcuts)
-    tasks = distinct((t for r in oldest_first for t in r.common_tasks), limit=5)
-    lines: list[str] = []
-    if preferences:
-        lines.append("## What the user prefers")
-        lines += [f"- {p}" for p in preferences]
-    if shortcuts:
-        lines.append("## The user's shortcuts")
-        lines += [f"- {s}" for s in shortcuts]
-    if tasks:
-        lines.append("## Requests the user made more than once")
-        lines += [f"- {t}" for t in tasks]
-    return "\n".join(lines)
-
-
-def _session_block(record: SessionRecord, title: str, room: int) -> str:
-    """The session under ``title``, from the longest of its digests whose block fits ``room``
-    tokens (else the shortest, which the budget then cuts by whole lines)."""
-    when = (record.last_activity or record.updated_at)[:16].replace("T", " ")
-    branch = f", branch `{record.git_branch}`" if record.git_branch else ""
-    blocks = []
-    for digest in dict.fromkeys(d for d in (record.digest, *record.briefs) if d.strip()):
-        body = "\n".join(
-            "#" + line if line.startswith("#") else line for line in digest.strip().splitlines()
-        )  # its sections sit one level under the session's heading
-        block = f"## {title} ({when}{branch})\n{body}"
-        blocks.append((count_tokens(block), block))
-    blocks.sort()
-    fitting = [block for tokens, block in blocks if tokens <= room]
-    return fitting[-1] if fitting else blocks[0][1]
+    files = recount_changes(files, items)
+    return fresh_record(session_id, project, items, files=files, read_to=read_to, git_branch=branch)
 
 
 async def start_context(payload: HookPayload, store: Any, budget: int) -> str:
     """The additional context for a new (or compacted) session of the payload's project."""
-    records = await project_records(store, payload.cwd)
-    own = next((r for r in records if r.session_id == payload.session_id), None)
-    earlier = [r for r in records if r.session_id != payload.session_id and r.digest.strip()]
-    fit = _Budget(budget)
-    header = "# memcore: memory of this project's earlier work"
-    if payload.source == "compact" and own is not None and own.digest.strip():
-        header = "# memcore: what this session did before compaction, and earlier work"
-    if not fit.add(header, heading_only=True):
-        return ""
-    said = False
-    if payload.source == "compact" and own is not None and own.digest.strip():
-        block = _session_block(own, "This session before compaction", fit.room(budget // 2))
-        said |= fit.add(block, budget // 2)
-    if earlier:
-        said |= fit.add(_knowledge_block(earlier), budget // 4)
-        said |= fit.add(_files_block(earlier), budget // 5)
-        chosen = earlier[:EARLIER_SESSIONS]
-        for index, record in enumerate(chosen):
-            share = max(1, (fit.budget - fit.used) // (len(chosen) - index))
-            said |= fit.add(_session_block(record, "Earlier session", fit.room(share)), share)
-    return fit.text() if said else ""
+    return await session_start.start_context(
+        payload.cwd, payload.session_id, store, budget, compacted=payload.source == "compact"
+    )
 
 
 HOOK_HELP = (
@@ -456,9 +343,25 @@ def run_hook(
         print(f"memcore hook {event}: {reason}", file=err)
         return 0
     if text:
-        out.write(text)
-        out.flush()
+        try:
+            out.write(text)
+            out.flush()
+        except (OSError, ValueError) as exc:  # stdout closed (`| true`): no one reads
+            print(f"memcore hook {event}: the output was not read ({exc})", file=err)
+            if out is sys.stdout:
+                _quiet_stdout()
     return 0
+
+
+def _quiet_stdout() -> None:
+    """Point a closed stdout at /dev/null, so the interpreter's flush at exit (of what the
+    failed write left buffered) neither raises nor prints a traceback."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
 
 
 async def _run(event: str, payload: HookPayload, store_url: str | None, budget: int) -> str:

@@ -6,7 +6,9 @@ for the user, ``.mcp.json`` for a project). Users keep their own hooks and serve
 installing is a merge: memcore's entries are added beside the others, every other key is kept
 as it was, and a file is backed up (``<name>.memcore-backup``) before its first change.
 Installing twice writes nothing the second time; uninstalling removes exactly the entries
-install added, so install then uninstall gives the original JSON back.
+install added, so install then uninstall gives the original JSON back (and no file where there
+was none). A settings file that is a symlink (into a dotfiles repository) stays one: the file it
+leads to is changed and backed up.
 
 memcore's own entries are recognised by their command: the hook commands end in ``hook EVENT``
 after the interpreter's ``memcore`` (written by absolute path, so the hooks run the memcore of
@@ -65,10 +67,18 @@ class FileChange:
     before: str | None  # None: the file does not exist
     after: str | None  # None: the file is (or stays) absent
     backup: Path | None = None
+    #: The file written: ``path`` itself, or the file a symlink at ``path`` leads to (a
+    #: settings file kept in a dotfiles repository stays a link, and the repository's file
+    #: changes).
+    target: Path | None = None
 
     @property
     def changed(self) -> bool:
         return self.before != self.after
+
+    @property
+    def written(self) -> Path:
+        return self.target or self.path
 
 
 @dataclass(slots=True)
@@ -85,10 +95,10 @@ class InstallPlan:
             if change.before is not None and backup is not None and not backup.exists():
                 _write_private(backup, change.before)
             if change.after is None:
-                change.path.unlink(missing_ok=True)
+                change.written.unlink(missing_ok=True)
             else:
-                change.path.parent.mkdir(parents=True, exist_ok=True)
-                _write_private(change.path, change.after)
+                change.written.parent.mkdir(parents=True, exist_ok=True)
+                _write_private(change.written, change.after)
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -227,20 +237,34 @@ def _without_server(config: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _target(path: Path) -> Path | None:
+    """The file a symlink at ``path`` leads to (through every link); None for a plain file."""
+    return Path(os.path.realpath(path)) if path.is_symlink() else None
+
+
 def _plan_file(path: Path, install: bool, transform: Any) -> FileChange:
-    before, data = _read_json(path)
-    backup = path.with_name(path.name + BACKUP_SUFFIX)
+    """One file's change. Through a symlink, the file it leads to is read, backed up (beside
+    it) and written; the link stays. Uninstall gives the backed-up bytes back when nothing else
+    changed since, and removes a file that install made (no backup) once nothing is left in it.
+    """
+    target = _target(path)
+    real = target or path
+    before, data = _read_json(real)
+    backup = real.with_name(real.name + BACKUP_SUFFIX)
     if install:
         new = transform(data)
         after: str | None = _dump(new) if new != data or before is None else before
-        return FileChange(path, before, after, backup)
+        return FileChange(path, before, after, backup, target)
     if before is None:
-        return FileChange(path, None, None)
-    original = _original_if_untouched(path, backup, transform)
+        return FileChange(path, None, None, None, target)
+    original = _original_if_untouched(real, backup, transform)
     if original is not None:
-        return FileChange(path, before, original, None)
+        return FileChange(path, before, original, None, target)
     stripped = transform(data)
-    return FileChange(path, before, before if stripped == data else _dump(stripped), None)
+    if not stripped and stripped != data and not backup.exists():
+        return FileChange(path, before, None, None, target)  # install made it: nothing is left
+    after = before if stripped == data else _dump(stripped)
+    return FileChange(path, before, after, None, target)
 
 
 def _original_if_untouched(path: Path, backup: Path, strip: Any) -> str | None:
@@ -263,6 +287,21 @@ def _original_if_untouched(path: Path, backup: Path, strip: Any) -> str | None:
     return original_text if untouched else None
 
 
+def absolute_store_url(url: str | None) -> str | None:
+    """``url`` with a relative SQLite path made absolute (from the working folder): Claude
+    Code runs the hooks and the server in the session's folder, where a relative path would
+    name another store in every project."""
+    if url is None or not url.lower().startswith("sqlite://"):
+        return url
+    from memcore.stores.sqlite_schema import parse_sqlite_url
+
+    path = parse_sqlite_url(url)[0]  # ValidationError for a malformed URL
+    if path == ":memory:" or os.path.isabs(path):
+        return url
+    query = url.partition("?")[2]
+    return f"sqlite:///{os.path.abspath(path)}" + (f"?{query}" if query else "")
+
+
 def plan(
     install: bool,
     *,
@@ -281,6 +320,7 @@ def plan(
     settings_path = settings or default_settings
     mcp_path = mcp_config or default_mcp
     cmd = command or memcore_command()
+    store = absolute_store_url(store)
     if install:
         changes = [
             _plan_file(settings_path, True, lambda d: _with_hooks(d, cmd, store)),
@@ -300,6 +340,7 @@ __all__ = [
     "MCP_SERVER_NAME",
     "FileChange",
     "InstallPlan",
+    "absolute_store_url",
     "default_paths",
     "memcore_command",
     "plan",

@@ -2,27 +2,55 @@
 
 The server speaks MCP over stdio through the official ``mcp`` package (the ``[mcp]`` extra). Its
 tools act on one project's memory (the project is ``$CLAUDE_PROJECT_DIR``, which Claude Code
-sets for the servers it starts, else the working folder): the notes remembered through the tool,
-and every Claude Code session of the project that the hooks saved. Another project's memory is
-never read. :class:`MemoryService` holds the logic, so it is tested without a transport.
+sets for the servers it starts, else the working folder, or the nearest folder above it with
+memory): the notes remembered through the tool, and every Claude Code session of the project
+that the hooks saved. Another project's memory is never read. :class:`MemoryService` holds the
+logic, so it is tested without a transport. What memcore raises on purpose reaches the client
+as the SDK's ``ToolError`` with memcore's message.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
+import inspect
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, get_args
 
-from memcore.claude_code.project import REGISTRY_PREFIX, SessionRecord, latest_first, project_key
+from memcore.claude_code.project import (
+    NOTES_PREFIX,
+    SessionRecord,
+    known_project,
+    notes_session,
+    registry_session,
+)
 from memcore.claude_code.project_recall import ProjectRecall
-from memcore.errors import NotFoundError, ValidationError
+from memcore.claude_code.session_record import cut_at_word
+from memcore.claude_code.session_start import entries_of
+from memcore.errors import MemcoreError, NotFoundError, ValidationError
 from memcore.model import MemoryItem, Priority
 
-NOTES_PREFIX = "notes."
-KINDS = ("fact", "preference", "shortcut", "task", "decision", "todo")
+Kind = Literal["fact", "preference", "shortcut", "task", "decision", "todo"]
+PriorityName = Literal["critical", "high", "normal", "low"]
+KINDS: tuple[str, ...] = get_args(Kind)
+#: The sizes ``digest`` accepts, in tokens: below the least, a digest says nothing (its
+#: headings do not fit); above the most, it is no handover note but most of a session, more
+#: than a tool result should put into the context.
+MIN_DIGEST_BUDGET = 100
+MAX_DIGEST_BUDGET = 10_000
+#: A note remembered through ``remember`` is what someone chose to keep, a line imported from
+#: a transcript was said in passing (a tool call, a command run): the note's recall score
+#: counts this many times the line's when both match as well. (The line's score is divided,
+#: so that a note's score is its plain match.)
+REMEMBERED_WEIGHT = 1.5
+#: How far down the index's ranking ``recall`` looks (times ``k``, at least ``RECALL_POOL``)
+#: for hits that the weighting lifts.
+RECALL_POOL = 40
+#: A session's summary in ``sessions`` is cut at a word to at most this many characters.
+SUMMARY_CHARS = 200
 
 INSTRUCTIONS = (
     "memcore is this project's long-term memory across Claude Code sessions. Call `recall` "
@@ -30,10 +58,6 @@ INSTRUCTIONS = (
     "call `remember` for durable facts, decisions, user preferences and open tasks worth "
     "keeping for later sessions; `digest` gives a handover note of a past session."
 )
-
-
-def _notes_session(project: str) -> str:
-    return NOTES_PREFIX + project_key(project)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +72,12 @@ class Recalled:
 
 
 class MemoryService:
-    """The MCP tools' logic over one store and one project."""
+    """The MCP tools' logic over one store and one project.
+
+    The project is the folder given, or the nearest folder above it that the store holds
+    memory of (``known_project``, as session-start finds it): a server started in
+    ``packages/codegen`` of a project serves that project's memory.
+    """
 
     def __init__(self, store: Any, project: str) -> None:
         from memcore.sync import DistributedMemoryManager
@@ -56,26 +85,35 @@ class MemoryService:
         if not os.path.isabs(project):
             raise ValidationError(f"the project must be an absolute path (got {project!r})")
         self.store = store
-        self.project = os.path.normpath(project)
-        self.notes = _notes_session(self.project)
-        self.registry = REGISTRY_PREFIX + project_key(self.project)
+        self.folder = os.path.normpath(project)
+        self._serve(self.folder)
         self.manager = DistributedMemoryManager(
             storage_backend=store, replica_id=f"mcp-{os.getpid()}"
         )
         self._recall = ProjectRecall()
 
+    def _serve(self, project: str) -> None:
+        self.project = project
+        self.notes = notes_session(project)
+        self.registry = registry_session(project)
+
+    async def _follow(self) -> None:
+        """Find the project again: memory of a folder above may have been saved since the
+        last call."""
+        project = await known_project(self.store, self.folder)
+        if project != self.project:
+            self._serve(project)
+
     async def close(self) -> None:
         await self.manager.close()
 
     async def _records(self) -> list[SessionRecord]:
-        if self.registry not in await self.store.list_sessions():
+        await self._follow()
+        if await self.store.version(self.registry) == 0:
             return []
         await self.manager.sync_session_memory(self.registry)
-        records = [
-            SessionRecord.from_item(MemoryItem.coerce(value))
-            for value in self.manager.state(self.registry).values()
-        ]
-        return latest_first(records)
+        items = [MemoryItem.coerce(value) for value in self.manager.state(self.registry).values()]
+        return entries_of(items, self.project)
 
     async def _project_sessions(self) -> list[str]:
         return [self.notes, *(r.session_id for r in await self._records())]
@@ -90,6 +128,7 @@ class MemoryService:
     async def remember(
         self, content: str, kind: str = "fact", priority: str = "normal", session: str | None = None
     ) -> str:
+        await self._follow()
         if not isinstance(content, str) or not content.strip():
             raise ValidationError("content must be non-empty text")
         if kind not in KINDS:
@@ -113,6 +152,9 @@ class MemoryService:
         return key
 
     async def recall(self, query: str, k: int = 8, session: str | None = None) -> list[Recalled]:
+        """The ``k`` best hits. A note remembered through ``remember`` weighs more than a
+        transcript line matching as well (``REMEMBERED_WEIGHT``), and the same command
+        run again (its output plumbing aside: ``| tail -20``, ``2>&1``) is one hit."""
         if not isinstance(query, str):
             raise ValidationError("query must be text")
         if not isinstance(k, int) or isinstance(k, bool) or k <= 0:
@@ -124,18 +166,26 @@ class MemoryService:
         # (its scores are that session's own, not the project's)
         recall = self._recall if session is None or session == "" else ProjectRecall()
         recall.refresh(self.manager, sessions)
-        return [
-            Recalled(
-                name,
-                item.id,
-                round(float(score), 4),
-                str(item.metadata.get("kind", "")),
-                item.content,
-            )
-            for name, item, score in recall.search(query, k)
-        ]
+        hits = recall.search(query, max(k * 4, RECALL_POOL))
+        weighed = [(score * _weight(item), n) for n, (_, item, score) in enumerate(hits)]
+        weighed.sort(key=lambda pair: (-pair[0], pair[1]))
+        found: list[Recalled] = []
+        said: set[tuple[str, str]] = set()
+        for score, n in weighed:
+            name, item, _ = hits[n]
+            same = _said_as(item)
+            if same in said:
+                continue
+            said.add(same)
+            kind = str(item.metadata.get("kind", ""))
+            found.append(Recalled(name, item.id, round(float(score), 4), kind, item.content))
+            if len(found) == k:
+                break
+        return found
 
     async def forget(self, item_id: str, session: str | None = None) -> str:
+        if not isinstance(item_id, str) or not item_id.strip():
+            raise ValidationError("id must be the id `recall` or `remember` gave")
         sessions = self._check_session(session, await self._project_sessions())
         for name in sessions:
             await self.manager.sync_session_memory(name)
@@ -148,6 +198,15 @@ class MemoryService:
     async def digest(self, session: str | None = None, budget: int = 1500) -> str:
         from memcore.digest import session_digest
 
+        if (
+            not isinstance(budget, int)
+            or isinstance(budget, bool)
+            or not MIN_DIGEST_BUDGET <= budget <= MAX_DIGEST_BUDGET
+        ):
+            raise ValidationError(
+                f"budget must be a number of tokens from {MIN_DIGEST_BUDGET} to "
+                f"{MAX_DIGEST_BUDGET} (got {budget!r})"
+            )
         records = await self._records()
         if session is None:
             if not records:
@@ -171,10 +230,30 @@ class MemoryService:
                     "last_activity": record.last_activity,
                     "items": record.items,
                     "branch": record.git_branch,
-                    "summary": first[2:].strip()[:200],
+                    "summary": cut_at_word(first[2:], SUMMARY_CHARS),
                 }
             )
         return listed
+
+
+def _weight(item: MemoryItem) -> float:
+    """An imported transcript line's share of its match (see ``REMEMBERED_WEIGHT``)."""
+    return 1 / REMEMBERED_WEIGHT if item.metadata.get("source") == "claude-code" else 1.0
+
+
+def _said_as(item: MemoryItem) -> tuple[str, str]:
+    """What makes two hits one: their words, a command's output plumbing aside (``2>&1``,
+    ``| tail -20``): the same command run again is one hit, and so is the same outcome of it."""
+    words = " ".join(item.content.split())
+    command = item.metadata.get("command")
+    if not isinstance(command, str) or not command:
+        return "text", words
+    from memcore.claude_code.commands import normalize_command
+
+    core = normalize_command(command)
+    if item.metadata.get("kind") == "tool_call":
+        return "run", core
+    return "text", words.replace(" ".join(command.split()), core)
 
 
 def _format_hits(hits: list[Recalled]) -> str:
@@ -190,17 +269,45 @@ def _format_hits(hits: list[Recalled]) -> str:
     return "\n".join(lines)
 
 
-_F = TypeVar("_F", bound=Callable[..., Any])
+_F = TypeVar("_F", bound=Callable[..., Awaitable[str]])
 
 
 def _tool(server: Any, *, name: str, description: str) -> Callable[[_F], _F]:
-    """Register ``fn`` as an MCP tool (a typed stand-in for the SDK's untyped decorator)."""
+    """Register ``fn`` as an MCP tool (a typed stand-in for the SDK's untyped decorator).
+
+    What memcore raises on purpose (a bad argument, a session not of this project, nothing
+    saved yet) becomes the SDK's ``ToolError``: the client reads memcore's message, and the
+    server logs no traceback. Any other exception is a crash, reported as the SDK does."""
+    tool_error = _tool_error_class()
 
     def register(fn: _F) -> _F:
-        server.add_tool(fn, name=name, description=description)
+        @functools.wraps(fn)
+        async def guarded(*args: Any, **kwargs: Any) -> str:
+            try:
+                return await fn(*args, **kwargs)
+            except MemcoreError as exc:
+                raise tool_error(_describe(exc)) from None
+
+        server.add_tool(guarded, name=name, description=description)
         return fn
 
     return register
+
+
+def _describe(exc: MemcoreError) -> str:
+    """The error's message (a ``NotFoundError`` is a ``KeyError``, whose ``str`` is quoted)."""
+    text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+    return text or type(exc).__name__
+
+
+def _tool_error_class() -> type[Exception]:
+    """The SDK's ``ToolError``: in ``mcp.server.mcpserver`` on mcp 2.x, ``fastmcp`` on 1.x."""
+    try:
+        module = importlib.import_module("mcp.server.mcpserver.exceptions")
+    except ImportError:
+        module = importlib.import_module("mcp.server.fastmcp.exceptions")
+    error: type[Exception] = module.ToolError
+    return error
 
 
 def _server_class() -> Any:
@@ -212,8 +319,15 @@ def _server_class() -> Any:
 
 
 def build_server(service: MemoryService) -> Any:
-    """An MCP server (``mcp``'s ``MCPServer``, or ``FastMCP`` on mcp 1.x) with memcore's tools."""
-    server = _server_class()(name="memcore", instructions=INSTRUCTIONS)
+    """An MCP server (``mcp``'s ``MCPServer``, or ``FastMCP`` on mcp 1.x) with memcore's tools,
+    telling clients memcore's version (where the SDK takes one)."""
+    from memcore import __version__
+
+    cls = _server_class()
+    options: dict[str, Any] = {"name": "memcore", "instructions": INSTRUCTIONS}
+    if "version" in inspect.signature(cls).parameters:
+        options["version"] = __version__
+    server = cls(**options)
 
     @_tool(
         server,
@@ -223,11 +337,16 @@ def build_server(service: MemoryService) -> Any:
             "sessions: a fact about the code, a decision and its reason, a user preference, a "
             "shortcut, or an open task. Write it as one self-contained statement (name files, "
             "functions and commands exactly). kind: fact, preference, shortcut, task, decision "
-            "or todo. priority: critical, high, normal or low. Returns the memory's id."
+            "or todo. priority: critical, high, normal or low. Preferences and critical or "
+            "high notes are told to every later session of the project when it starts. "
+            "Returns the memory's id."
         ),
     )
     async def remember(
-        content: str, kind: str = "fact", priority: str = "normal", session: str | None = None
+        content: str,
+        kind: Kind = "fact",
+        priority: PriorityName = "normal",
+        session: str | None = None,
     ) -> str:
         key = await service.remember(content, kind, priority, session)
         return f"remembered as {key}"
@@ -238,8 +357,10 @@ def build_server(service: MemoryService) -> Any:
         description=(
             "Search this project's memory (notes and every saved Claude Code session of the "
             "project) by keywords, best matches first (BM25). Use the exact words you expect in "
-            "the memory: file names, function names, error text, tool names. k: how many hits "
-            "(default 8). session: limit to one session id from `sessions`."
+            "the memory: file names, function names, error text, tool names. Notes saved with "
+            "`remember` rank above transcript lines that match as well; a command run several "
+            "times is one hit. k: how many hits (default 8). session: limit to one session id "
+            "from `sessions`."
         ),
     )
     async def recall(query: str, k: int = 8, session: str | None = None) -> str:
@@ -264,7 +385,8 @@ def build_server(service: MemoryService) -> Any:
             "A handover note of one session of this project: what was asked, decided and done, "
             "files and functions touched, commands and their outcomes, errors and fixes, what is "
             "open. session: a session id from `sessions` (default: the latest saved one). "
-            "budget: the note's size in tokens (default 1500)."
+            f"budget: the note's size in tokens, {MIN_DIGEST_BUDGET} to {MAX_DIGEST_BUDGET} "
+            "(default 1500)."
         ),
     )
     async def digest(session: str | None = None, budget: int = 1500) -> str:
@@ -310,4 +432,18 @@ def mcp_available() -> bool:
     return True
 
 
-__all__ = ["INSTRUCTIONS", "MemoryService", "Recalled", "build_server", "mcp_available", "serve"]
+__all__ = [
+    "INSTRUCTIONS",
+    "KINDS",
+    "MAX_DIGEST_BUDGET",
+    "MIN_DIGEST_BUDGET",
+    "NOTES_PREFIX",
+    "REMEMBERED_WEIGHT",
+    "Kind",
+    "MemoryService",
+    "PriorityName",
+    "Recalled",
+    "build_server",
+    "mcp_available",
+    "serve",
+]

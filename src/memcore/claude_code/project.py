@@ -1,12 +1,15 @@
 """Where a Claude Code project's memory lives in a store, and how one session is saved into it.
 
 Each Claude Code session's items go to the memcore session named by its session id (as
-``memcore import-claude-code`` files them). Each project (a ``cwd``) has one registry session,
-``memcore.project:<project key>``, with one entry per Claude Code session of that project: the
+``memcore import-claude-code`` files them). Each project (the folder a session's records start
+in, wherever its agent ``cd``-s later) has one registry session,
+``memcore.project.<project key>``, with one entry per Claude Code session of that project: the
 session's digest, what knowledge transfer found in it (preferences, shortcuts, common tasks), the
 files it touched, and how far each of its transcript files has been read. Sessions of one project
 run at once; each writes only its own registry key, so their syncs never conflict, and nothing a
-session-start hook needs is more than one small session away.
+session-start hook needs is more than one small session away. A session started in a folder
+below a project finds that project's memory (the nearest folder with memory, see
+:func:`known_project`); a sibling, or a folder whose path only starts the same, never does.
 """
 
 from __future__ import annotations
@@ -20,12 +23,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from memcore.claude_code.discovery import project_dir_name
+from memcore.claude_code.discovery import project_dir_name, transcript_head
 from memcore.errors import NotFoundError, ValidationError
 from memcore.model import MemoryItem, utc_now
 
 #: Prefix of the registry sessions; ``memcore.``-prefixed sessions are memcore's own.
 REGISTRY_PREFIX = "memcore.project."
+#: Prefix of the sessions holding the notes remembered through the MCP server, one a project.
+NOTES_PREFIX = "notes."
 #: Tokens of the digest kept per session in the registry.
 STORED_DIGEST_TOKENS = 900
 #: Shorter digests kept beside it: session-start gives each earlier session a share of its
@@ -40,7 +45,7 @@ FILES_PER_SESSION = 20
 #: (``memcore.claude_code.hooks.refresh_stale_record``): a session that ended before an upgrade is
 #: otherwise brought back by the old rules for good. Bump the number when the digest's rules
 #: change between releases; a new release re-makes every entry once.
-DIGEST_RULES = 2
+DIGEST_RULES = 3
 
 
 def digest_rules() -> str:
@@ -65,6 +70,11 @@ def project_key(cwd: str | os.PathLike[str]) -> str:
 def registry_session(cwd: str | os.PathLike[str]) -> str:
     """The registry session of the project at ``cwd``."""
     return REGISTRY_PREFIX + project_key(cwd)
+
+
+def notes_session(cwd: str | os.PathLike[str]) -> str:
+    """The session of the notes remembered (MCP ``remember``) for the project at ``cwd``."""
+    return NOTES_PREFIX + project_key(cwd)
 
 
 def latest_first(records: Iterable[SessionRecord]) -> list[SessionRecord]:
@@ -150,22 +160,6 @@ class SessionRecord:
         )
 
 
-def _first_record(path: Path) -> dict[str, Any] | None:
-    """The first JSON object line of a file carrying a ``sessionId`` (None when there is none)."""
-    try:
-        with path.open("rb") as handle:
-            for _, raw in zip(range(50), handle, strict=False):
-                try:
-                    record = json.loads(raw)
-                except (ValueError, UnicodeDecodeError):
-                    continue
-                if isinstance(record, dict) and isinstance(record.get("sessionId"), str):
-                    return record
-    except OSError:
-        return None
-    return None
-
-
 def session_files(transcript: Path, session_id: str) -> list[Path]:
     """The transcript and its sub-agents' files (``agent-*.jsonl`` of this session beside it,
     or under ``<session>/subagents/``), main file first."""
@@ -173,40 +167,114 @@ def session_files(transcript: Path, session_id: str) -> list[Path]:
     candidates = sorted(transcript.parent.glob("agent-*.jsonl"))
     candidates += sorted((transcript.parent / session_id / "subagents").glob("*.jsonl"))
     for path in candidates:
-        record = _first_record(path)
-        if path != transcript and record is not None and record.get("sessionId") == session_id:
+        if path != transcript and transcript_head(path).session_id == session_id:
             found.append(path)
     return found
 
 
-def _inside(path: str, root: str) -> bool:
+def inside(path: str, root: str) -> bool:
+    """``path`` is ``root`` or a folder below it (by whole path parts: ``/a/b-c`` is not in
+    ``/a/b``)."""
     path, root = os.path.normpath(path), os.path.normpath(root)
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
-def check_transcript(transcript: Path, session_id: str | None, cwd: str) -> str:
-    """The transcript's session id, after checking that the file belongs to this payload.
+def names_cwd(transcript: Path, cwd: str) -> bool:
+    """Whether one of the transcript's records has ``cwd`` as its working folder (the agent
+    ``cd``-ed there). Only lines holding the folder's JSON text are decoded."""
+    want = os.path.normpath(cwd)
+    needles = {json.dumps(want).encode(), json.dumps(want, ensure_ascii=False).encode()}
+    try:
+        with transcript.open("rb") as handle:
+            for raw in handle:
+                if not any(needle in raw for needle in needles):
+                    continue
+                try:
+                    record = json.loads(raw)
+                except (ValueError, UnicodeDecodeError):
+                    continue
+                where = record.get("cwd") if isinstance(record, dict) else None
+                if isinstance(where, str) and where and os.path.normpath(where) == want:
+                    return True
+    except OSError:
+        return False
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedTranscript:
+    """A transcript that belongs to a hook's payload, and the project it is filed under."""
+
+    session_id: str
+    project: str  # the folder its records start in (the payload's cwd when they name none)
+
+
+def check_transcript(transcript: Path, session_id: str | None, cwd: str) -> CheckedTranscript:
+    """The transcript's session and project, after checking that the file belongs to this
+    payload.
+
+    Claude Code's payload carries the session's *current* folder, which moves when the agent
+    ``cd``-s into a subfolder; the session stays one of the project it started in (the first
+    ``cwd`` its records name, where Claude Code itself files the transcript). So the transcript
+    is the payload's when ``cwd`` is that project or a folder below it, or when one of its
+    records ran in ``cwd``; it is filed under that project either way.
 
     Refused (``ValidationError``/``NotFoundError``): a path that is not a readable file, a file
     with no transcript record, records of another session, or records of another project (a
-    ``cwd`` outside the payload's): a hook must not file someone else's transcript here.
+    ``cwd`` outside it that no record names): a hook must not file someone else's transcript.
     """
     if not transcript.is_file():
         raise NotFoundError(f"no transcript file at {transcript}")
     if not os.access(transcript, os.R_OK):
         raise ValidationError(f"the transcript {transcript} is not readable")
-    record = _first_record(transcript)
-    if record is None:
+    head = transcript_head(transcript)
+    if head.session_id is None:
         raise ValidationError(f"{transcript} holds no Claude Code transcript record")
-    found = str(record["sessionId"])
-    if session_id and found != session_id:
+    if session_id and head.session_id != session_id:
         raise ValidationError(
-            f"{transcript} is the transcript of session {found}, not of {session_id}"
+            f"{transcript} is the transcript of session {head.session_id}, not of {session_id}"
         )
-    record_cwd = record.get("cwd")
-    if isinstance(record_cwd, str) and record_cwd and not _inside(record_cwd, cwd):
-        raise ValidationError(f"{transcript} belongs to the project at {record_cwd}, outside {cwd}")
+    started = head.cwd if head.cwd and os.path.isabs(head.cwd) else None
+    if started is None:
+        return CheckedTranscript(head.session_id, os.path.normpath(cwd))
+    if not inside(cwd, started) and not names_cwd(transcript, cwd):
+        raise ValidationError(
+            f"{transcript} belongs to the project at {started}: {cwd} is outside it, and "
+            "none of its records ran there"
+        )
+    return CheckedTranscript(head.session_id, os.path.normpath(started))
+
+
+def project_candidates(cwd: str) -> list[str]:
+    """``cwd`` and the folders above it, nearest first: where a session at ``cwd`` may find
+    its project's memory. The user's home folder and the root are never a project of the
+    folders below them (a session once started in ``~`` is no project of every folder in it),
+    only of themselves."""
+    here = os.path.normpath(cwd)
+    stops = {os.sep, os.path.normpath(os.path.expanduser("~"))}
+    found = [here]
+    parent = os.path.dirname(here) if here not in stops else ""
+    while parent and parent != found[-1] and parent not in stops:
+        found.append(parent)
+        parent = os.path.dirname(parent)
     return found
+
+
+async def known_project(store: Any, cwd: str) -> str:
+    """The project whose memory a session at ``cwd`` gets: the nearest of ``cwd`` and the
+    folders above it (see :func:`project_candidates`) that the store holds memory of (a saved
+    session or a remembered note), else ``cwd`` itself. A session that ``cd``-ed into
+    ``packages/codegen`` is filed under the project it started in; one started there later
+    finds that project's memory, and no sibling's."""
+    candidates = project_candidates(cwd)
+    if len(candidates) > 1:  # (alone, cwd is the project whatever the store holds)
+        for candidate in candidates:
+            # a cheap look at each folder's sessions: listing every session of a store is a
+            # SCAN over all of Redis
+            for session in (registry_session(candidate), notes_session(candidate)):
+                if await store.version(session) > 0:
+                    return candidate
+    return candidates[0]
 
 
 def file_stamp(path: Path) -> list[int]:
@@ -225,13 +293,20 @@ def files_touched(accesses: Iterable[str]) -> dict[str, dict[str, int]]:
 
 
 def _changed_files(items: Sequence[MemoryItem]) -> Counter[str]:
-    """Files written by Edit/Write tool calls, counted, from the items' metadata."""
+    """Files written by Edit/Write tool calls, counted once an edit, from the items' metadata:
+    an edit's result names its tool and file too, and counting it as well doubled every count
+    ("changed 34x" for 17 edits). The call is what is counted, as its result may come in a
+    later save (read on from an offset, it is filed under tool ``unknown``)."""
     changed: Counter[str] = Counter()
     for item in items:
         meta = item.metadata
         tool = meta.get("tool")
         path = meta.get("file_path")
-        if tool in ("Edit", "Write", "MultiEdit", "NotebookEdit") and isinstance(path, str):
+        if (
+            meta.get("kind") == "tool_call"
+            and tool in ("Edit", "Write", "MultiEdit", "NotebookEdit")
+            and isinstance(path, str)
+        ):
             changed[path] += 1
     return changed
 
@@ -246,6 +321,21 @@ def summarize_files(
     return merge_files({}, touched)
 
 
+def recount_changes(
+    files: Mapping[str, Mapping[str, int]], items: Sequence[MemoryItem]
+) -> dict[str, dict[str, int]]:
+    """``files`` with their changes counted again from ``items``, all of the session's: exact
+    whatever earlier saves counted (an entry saved while an edit's result counted as well holds
+    twice as many; a copy read again holds none of its own)."""
+    recounted = {
+        path: {name: int(n) for name, n in counts.items() if name != "changed"}
+        for path, counts in files.items()
+    }
+    for path, n in _changed_files(items).items():
+        recounted.setdefault(path, {"touched": 0})["changed"] = n
+    return merge_files({}, recounted)
+
+
 @dataclass(slots=True)
 class ParsedSession:
     """What the transcript files of one session gave."""
@@ -255,14 +345,23 @@ class ParsedSession:
     accesses: list[str]
     read_to: dict[str, list[int]]  # path -> [size, mtime_ns, byte offset read to]
     git_branch: str
-    incremental: bool  # every file was read on from where the last save stopped
+    #: The main file, and every other file the last save read, were read on from where it
+    #: stopped (a sub-agent's file new since then is read whole and still adds): what was read
+    #: adds to what the last save knew. False: a file it read was read again from the start,
+    #: or the transcript is a copy at a path it never read (a ``full.jsonl`` checkpoint).
+    incremental: bool
+
+
+def _resumable(previous: list[int] | None, size: int) -> bool:
+    """The last save's stamp of a file is one to read on from (the file did not shrink)."""
+    if previous is None or len(previous) != 3:
+        return False
+    return 0 <= previous[2] <= previous[0] <= size
 
 
 def _resume_offset(previous: list[int] | None, size: int) -> int:
     """Where to read on from: the last save's offset, unless the file shrank (replaced)."""
-    if not previous or len(previous) != 3 or not 0 <= previous[2] <= previous[0] <= size:
-        return 0
-    return int(previous[2])
+    return int(previous[2]) if previous is not None and _resumable(previous, size) else 0
 
 
 def parse_session(
@@ -281,10 +380,13 @@ def parse_session(
     now_read: dict[str, list[int]] = {}
     branch = ""
     incremental = True
-    for path in files:
+    known = read_to or {}
+    for index, path in enumerate(files):
         size, mtime = file_stamp(path)
-        start = _resume_offset((read_to or {}).get(str(path)), size)
-        incremental &= start > 0
+        previous = known.get(str(path))
+        start = _resume_offset(previous, size)
+        if previous is not None or index == 0:  # a sub-agent's file new since: read whole
+            incremental &= _resumable(previous, size)
         transcript = parse_transcript(path, session=session_id, start_offset=start)
         items.extend(transcript.items)
         accesses.extend(transcript.accesses)
@@ -307,14 +409,23 @@ def unchanged_since(record: SessionRecord | None, files: Sequence[Path]) -> bool
 
 
 def merge_files(
-    old: Mapping[str, Mapping[str, int]], new: Mapping[str, Mapping[str, int]]
+    old: Mapping[str, Mapping[str, int]],
+    new: Mapping[str, Mapping[str, int]],
+    *,
+    again: bool = False,
 ) -> dict[str, dict[str, int]]:
-    """File counts of the last save plus those of what was read since, most touched first."""
+    """File counts of the last save plus those of what was read since, most touched first.
+
+    ``again``: ``new`` counts a reading of the session from its start (a copy of it at another
+    path, a shorter checkpoint): each count is the larger of the two, as a copy's are part of
+    what the last save counted, and a shorter copy must not leave the entry knowing less.
+    """
     merged: dict[str, dict[str, int]] = {p: dict(c) for p, c in old.items()}
     for path, counts in new.items():
         entry = merged.setdefault(path, {})
         for name, n in counts.items():
-            entry[name] = entry.get(name, 0) + int(n)
+            held = entry.get(name, 0)
+            entry[name] = max(held, int(n)) if again else held + int(n)
     ranked = sorted(
         merged.items(),
         key=lambda kv: (-kv[1].get("changed", 0), -kv[1].get("touched", 0), kv[0]),
@@ -328,15 +439,23 @@ def now_text() -> str:
 
 __all__ = [
     "BRIEF_DIGEST_TOKENS",
+    "NOTES_PREFIX",
     "REGISTRY_PREFIX",
     "STORED_DIGEST_TOKENS",
+    "CheckedTranscript",
     "ParsedSession",
     "SessionRecord",
     "check_transcript",
+    "inside",
+    "known_project",
     "merge_files",
+    "names_cwd",
+    "notes_session",
     "now_text",
     "parse_session",
+    "project_candidates",
     "project_key",
+    "recount_changes",
     "registry_key",
     "registry_session",
     "session_files",

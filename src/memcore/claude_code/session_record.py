@@ -82,6 +82,21 @@ def request_part(task: MemoryItem) -> MemoryItem:
     return MemoryItem(task.id, head, task.priority, task.created_at, task.metadata)
 
 
+def cut_at_word(text: str, limit: int) -> str:
+    """``text`` on one line, at most ``limit`` characters: a longer one is cut after a whole
+    word and ends with an ellipsis (a word cut in half reads as another word, and a cut that
+    is not marked reads as the whole)."""
+    flat = " ".join(str(text).split())
+    if len(flat) <= limit:
+        return flat
+    head = flat[: limit - 1]
+    if flat[limit - 1] != " ":
+        space = head.rfind(" ")
+        if space > limit // 2:  # a very long word is cut inside it rather than dropped
+            head = head[:space]
+    return head.rstrip(" ,;:") + "\u2026"
+
+
 def distinct(texts: Iterable[object], limit: int = 8) -> list[str]:
     """The last ``limit`` distinct texts, each on one line (at most 300 characters), in the
     order each was last given: a text given again late is a late one."""
@@ -94,4 +109,4 @@ def distinct(texts: Iterable[object], limit: int = 8) -> list[str]:
     return list(seen)[-limit:]
 
 
-__all__ = ["REPEATED_REQUEST_CHARS", "distinct", "fresh_record", "request_part"]
+__all__ = ["REPEATED_REQUEST_CHARS", "cut_at_word", "distinct", "fresh_record", "request_part"]

@@ -54,6 +54,7 @@ from memcore.claude_code.discovery import (
     is_transcript_name,
     looks_like_transcript,
     project_dir_name,
+    transcript_head,
 )
 from memcore.claude_code.record_parser import KIND_PRIORITY, RecordParser
 from memcore.claude_code.records import classify_user_text
@@ -103,28 +104,8 @@ def parse_transcript(
     parser = RecordParser(file, session, max_chars)
     parser.out.end_offset = start_offset
     if start_offset:  # name files as the parse of the whole file did (see RecordParser.root)
-        parser.root = _first_cwd(file)
+        parser.root = transcript_head(file).cwd
     return _parse_into(parser, _complete_lines(file, start_offset, parser.out))
-
-
-#: How far into a transcript its first working folder is looked for (its first records).
-_CWD_LOOKUP_LINES = 50
-
-
-def _first_cwd(file: Path) -> str | None:
-    """The working folder of the transcript's first record that has one."""
-    with file.open("rb") as handle:
-        for _, raw in zip(range(_CWD_LOOKUP_LINES), handle, strict=False):
-            if b'"cwd"' not in raw:
-                continue
-            try:
-                record = json.loads(raw)
-            except ValueError:
-                continue
-            cwd = record.get("cwd") if isinstance(record, dict) else None
-            if isinstance(cwd, str) and cwd:
-                return cwd
-    return None
 
 
 def parse_lines(

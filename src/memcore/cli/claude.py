@@ -103,27 +103,29 @@ def _run_install(args: argparse.Namespace, out: TextIO, install: bool) -> int:
     import shlex
     from pathlib import Path
 
-    from memcore.claude_code.install import plan
+    from memcore.claude_code.install import absolute_store_url, plan
 
+    store_url = absolute_store_url(getattr(args, "store", None))
     changes = plan(
         install,
         scope=args.scope,
         settings=Path(args.settings).expanduser() if args.settings else None,
         mcp_config=Path(args.mcp_config).expanduser() if args.mcp_config else None,
-        store=getattr(args, "store", None),
+        store=store_url,
     )
     verb = "would change" if args.dry_run else "changed"
     for change in changes.changes:
+        name = f"{change.path} -> {change.target}" if change.target else str(change.path)
         if not change.changed:
-            print(f"{change.path}: already as it should be, left alone", file=out)
+            print(f"{name}: already as it should be, left alone", file=out)
             continue
         backup = (
             f" (backup: {change.backup})"
             if change.backup is not None and change.before is not None
             else ""
         )
-        what = "removed" if change.after is None else verb
-        print(f"{change.path}: {what}{backup}", file=out)
+        what = ("would remove" if args.dry_run else "removed") if change.after is None else verb
+        print(f"{name}: {what}{backup}", file=out)
         if args.dry_run and change.after is not None:
             print(change.after, file=out, end="")
     if not args.dry_run:
@@ -133,7 +135,7 @@ def _run_install(args: argparse.Namespace, out: TextIO, install: bool) -> int:
             "Claude Code will run memcore at SessionStart, PreCompact and SessionEnd, and", file=out
         )
         print("offer its MCP tools (remember, recall, forget, digest, sessions).", file=out)
-        store = f" --store {shlex.quote(args.store)}" if getattr(args, "store", None) else ""
+        store = f" --store {shlex.quote(store_url)}" if store_url else ""
         print(
             f"To remember the sessions from before this: memcore import-claude-code{store}",
             file=out,

@@ -17,8 +17,9 @@ from memcore.cli._common import (
     store_and_session,
     user_sessions,
 )
-from memcore.errors import NotFoundError
+from memcore.errors import NotFoundError, ValidationError
 from memcore.model import MemoryItem
+from memcore.stores import Store
 
 DEFAULT_BUDGET = 2000
 
@@ -33,7 +34,8 @@ def register(sub: Subparsers) -> None:
         "Print a deterministic, model-free handover note of a session in markdown: what was\n"
         "asked; decisions and results; files and functions touched, and how; commands and\n"
         "their outcomes; errors and what fixed them; what is still open. It never exceeds\n"
-        "--budget tokens. Without SESSION, every session of the store gets its own digest.\n"
+        "--budget tokens. Without SESSION, every session of the store gets its own digest;\n"
+        "SESSION may be the start of a session id (a Claude Code session's first 8 characters).\n"
         "Read-only: nothing is created or changed.",
     )
     add_session_arguments(p, required=False)
@@ -45,11 +47,30 @@ def register(sub: Subparsers) -> None:
     )
 
 
+async def _named(store: Store, url: str | None, session: str) -> str:
+    """The session ``session`` names: itself, else the one session whose id starts with it
+    (``847ff7d2`` for a Claude Code session's uuid); ``ValidationError`` when several do."""
+    try:
+        await require_session(store, url, session)
+        return session
+    except NotFoundError:
+        matches = [s for s in user_sessions(await store.list_sessions()) if s.startswith(session)]
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            shown = ", ".join(matches[:5]) + (
+                f" and {len(matches) - 5} more" if len(matches) > 5 else ""
+            )
+            raise ValidationError(
+                f"{session!r} starts the ids of {len(matches)} sessions ({shown}): give more of it"
+            ) from None
+        raise
+
+
 async def _states(url: str | None, session: str | None) -> dict[str, dict[str, MemoryItem]]:
     async with open_existing_store(url) as store:
         if session is not None:
-            await require_session(store, url, session)
-            names = [session]
+            names = [await _named(store, url, session)]
         else:
             names = user_sessions(await store.list_sessions())
         return {name: await read_state(store, url, name) for name in names}

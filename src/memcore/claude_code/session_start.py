@@ -1,0 +1,247 @@
+"""What ``memcore hook session-start`` tells a new (or compacted) session of a project.
+
+Within a token budget: the notes remembered for the project through the MCP server that every
+session should know (the user's preferences, what was marked critical or high), what the earlier
+sessions learned of the user, the files that matter, and the earlier sessions' digests, the
+latest first; after a compaction, this session's own digest before all of it. When the budget
+is short, the latest session's digest is shrunk (a shorter digest, then whole lines cut), never
+dropped in favour of older ones.
+
+Everything is read straight from the store's snapshots: no replica, nothing written, so it works
+on a store opened read-only, and nothing of the transcript parser is imported (session-start
+runs before the user's first prompt).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from memcore.claude_code.project import (
+    SessionRecord,
+    known_project,
+    latest_first,
+    notes_session,
+    registry_session,
+)
+from memcore.claude_code.session_record import cut_at_word, distinct
+from memcore.errors import MemcoreError
+from memcore.model import MemoryItem, Priority
+from memcore.tokens import count_tokens
+
+#: Earlier sessions whose digests session-start considers, newest first.
+EARLIER_SESSIONS = 5
+#: The fewest tokens an earlier session's digest is given while more sessions could be shown
+#: (about the shortest digest kept, ``BRIEF_DIGEST_TOKENS``): when the budget is short, fewer
+#: sessions, the latest, are told well rather than each in a line.
+SESSION_SHARE = 150
+#: The longest a remembered note is shown (longer ones are cut at a word, marked).
+NOTE_CHARS = 400
+
+
+async def _live_items(store: Any, session: str) -> list[MemoryItem]:
+    """The session's live items from the store's snapshot; a damaged record is skipped."""
+    from memcore.stores import decode_entry
+
+    snapshot = await store.read_snapshot(session)
+    items = []
+    for record in snapshot.records.values():
+        try:
+            entry = decode_entry(record)
+            if not entry.deleted:
+                items.append(MemoryItem.coerce(entry.value))
+        except (MemcoreError, ValueError, TypeError):
+            continue
+    return items
+
+
+def entries_of(items: list[MemoryItem], project: str) -> list[SessionRecord]:
+    """The registry entries of ``project``, the latest active first. An entry naming another
+    folder is left out: two projects whose paths differ only in ``/`` and ``-`` share a
+    registry key (Claude Code's own folder names collide the same way), not their memory."""
+    records = []
+    for item in items:
+        try:
+            record = SessionRecord.from_item(item)
+        except (MemcoreError, ValueError, TypeError):
+            continue  # a damaged entry
+        if not record.cwd or os.path.normpath(record.cwd) == project:
+            records.append(record)
+    return latest_first(records)
+
+
+async def project_records(store: Any, cwd: str) -> list[SessionRecord]:
+    """Every saved session of the project a session at ``cwd`` belongs to (``cwd``, else the
+    nearest folder above it with memory, see ``known_project``), the latest active first."""
+    project = await known_project(store, cwd)
+    return entries_of(await _live_items(store, registry_session(project)), project)
+
+
+async def project_notes(store: Any, project: str) -> list[MemoryItem]:
+    """The notes remembered for ``project`` through the MCP server."""
+    return await _live_items(store, notes_session(project))
+
+
+class _Budget:
+    """Adds markdown blocks while they fit in a token budget; cuts a block by whole lines."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.parts: list[str] = []
+        self.used = 0
+
+    def text(self) -> str:
+        return "\n\n".join(self.parts)
+
+    def room(self, share: int | None = None) -> int:
+        """The tokens a block added now may take (at most ``share``)."""
+        room = self.budget - self.used - (2 if self.parts else 0)
+        return room if share is None else min(room, share)
+
+    def add(self, block: str, share: int | None = None, *, heading_only: bool = False) -> bool:
+        """Add as much of ``block`` as fits (and within ``share`` tokens); False if none did."""
+        room = self.room(share)
+        lines = block.strip().splitlines()
+        while lines and count_tokens("\n".join(lines)) > room:
+            lines.pop()
+        # a heading alone says nothing
+        while lines and not heading_only and lines[-1].lstrip().startswith("#"):
+            lines.pop()
+        if not lines:
+            return False
+        piece = "\n".join(lines)
+        self.parts.append(piece)
+        self.used = count_tokens(self.text())
+        return True
+
+
+def _least(block: str) -> int:
+    """The tokens of a block's start that says something: its headings and first line."""
+    lines = block.strip().splitlines()
+    end = next((n for n, line in enumerate(lines) if not line.lstrip().startswith("#")), None)
+    return count_tokens("\n".join(lines if end is None else lines[: end + 1]))
+
+
+def _notes_block(notes: list[MemoryItem]) -> str:
+    """The remembered notes every session should know: the user's preferences and the notes
+    marked critical or high, critical first, then the latest first."""
+    chosen = [
+        note
+        for note in notes
+        if note.metadata.get("kind") == "preference" or note.priority >= Priority.HIGH
+    ]
+    chosen.sort(key=lambda n: (-n.priority.rank, -n.created_at.timestamp(), n.id))
+    lines = [f"- {cut_at_word(note.content, NOTE_CHARS)}" for note in chosen]
+    lines = list(dict.fromkeys(line for line in lines if line != "- "))
+    return "\n".join(["## Remembered for this project", *lines]) if lines else ""
+
+
+def _files_block(records: list[SessionRecord]) -> str:
+    """The project's files that its sessions changed most, then those they used most. A file
+    outside the project's folder is one only when a session changed it: a plan attached from
+    ``/tmp``, or Claude Code's own notes, were read once and matter no more."""
+    totals: dict[str, list[int]] = {}
+    for record in records:
+        root = record.cwd.rstrip("/") + "/"
+        for path, counts in record.files.items():
+            under = bool(record.cwd) and path.startswith(root)
+            if record.cwd and not under and path.startswith("/") and not counts.get("changed"):
+                continue
+            shown = path[len(root) :] if under else path
+            entry = totals.setdefault(shown, [0, 0, 0])
+            entry[0] += int(counts.get("changed", 0))
+            entry[1] += int(counts.get("touched", 0))
+            entry[2] += 1
+    ranked = sorted(totals.items(), key=lambda kv: (-kv[1][0], -kv[1][2], -kv[1][1], kv[0]))
+    lines = ["## Files that matter in this project"]
+    for path, (changed, touched, sessions) in ranked[:12]:
+        how = f"changed {changed}x" if changed else f"used {touched}x"
+        over = "in 1 session" if sessions == 1 else f"over {sessions} sessions"
+        lines.append(f"- `{path}`: {how} {over}")
+    return "\n".join(lines) if len(lines) > 1 else ""
+
+
+def _knowledge_block(records: list[SessionRecord]) -> str:
+    """What the sessions (``records``, the latest first) learned of the user, the latest kept
+    when there is more than room (``distinct`` keeps the last texts of what it is given)."""
+    oldest_first = records[::-1]
+    preferences = distinct(p for r in oldest_first for p in r.preferences)
+    shortcuts = distinct(s for r in oldest_first for s in r.shortcuts)
+    tasks = distinct((t for r in oldest_first for t in r.common_tasks), limit=5)
+    lines: list[str] = []
+    if preferences:
+        lines.append("## What the user prefers")
+        lines += [f"- {p}" for p in preferences]
+    if shortcuts:
+        lines.append("## The user's shortcuts")
+        lines += [f"- {s}" for s in shortcuts]
+    if tasks:
+        lines.append("## Requests the user made more than once")
+        lines += [f"- {t}" for t in tasks]
+    return "\n".join(lines)
+
+
+def _session_block(record: SessionRecord, title: str, room: int) -> str:
+    """The session under ``title``, from the longest of its digests whose block fits ``room``
+    tokens (else the shortest, which the budget then cuts by whole lines)."""
+    when = (record.last_activity or record.updated_at)[:16].replace("T", " ")
+    branch = f", branch `{record.git_branch}`" if record.git_branch else ""
+    blocks = []
+    for digest in dict.fromkeys(d for d in (record.digest, *record.briefs) if d.strip()):
+        body = "\n".join(
+            "#" + line if line.startswith("#") else line for line in digest.strip().splitlines()
+        )  # its sections sit one level under the session's heading
+        block = f"## {title} ({when}{branch})\n{body}"
+        blocks.append((count_tokens(block), block))
+    blocks.sort()
+    fitting = [block for tokens, block in blocks if tokens <= room]
+    return fitting[-1] if fitting else blocks[0][1]
+
+
+async def start_context(
+    cwd: str, session_id: str, store: Any, budget: int, *, compacted: bool = False
+) -> str:
+    """The additional context for a new (or, ``compacted``, compacted) session at ``cwd``."""
+    project = await known_project(store, cwd)
+    records = entries_of(await _live_items(store, registry_session(project)), project)
+    notes = _notes_block(await project_notes(store, project))
+    own = next((r for r in records if r.session_id == session_id), None)
+    earlier = [r for r in records if r.session_id != session_id and r.digest.strip()]
+    fit = _Budget(budget)
+    compacted = compacted and own is not None and bool(own.digest.strip())
+    header = "# memcore: memory of this project's earlier work"
+    if compacted:
+        header = "# memcore: what this session did before compaction, and earlier work"
+    if not fit.add(header, heading_only=True):
+        return ""
+    said = False
+    if compacted and own is not None:
+        block = _session_block(own, "This session before compaction", fit.room(budget // 2))
+        said |= fit.add(block, budget // 2)
+    # room is kept for the start of the latest session's digest
+    latest = _session_block(earlier[0], "Earlier session", 0) if earlier else ""
+    reserve = _least(latest) if latest else 0
+    for block, share in (
+        (notes, budget // 4),
+        (_knowledge_block(earlier), budget // 4),
+        (_files_block(earlier), budget // 5),
+    ):
+        if block:
+            said |= fit.add(block, max(0, min(share, fit.room() - reserve)))
+    # as many earlier sessions as get a short digest each, the latest first
+    chosen = earlier[: min(EARLIER_SESSIONS, max(1, fit.room() // SESSION_SHARE))]
+    for index, record in enumerate(chosen):
+        share = max(1, fit.room() // (len(chosen) - index))
+        block = _session_block(record, "Earlier session", share)
+        said |= fit.add(block, max(share, min(_least(block), fit.room())))
+    return fit.text() if said else ""
+
+
+__all__ = [
+    "EARLIER_SESSIONS",
+    "NOTE_CHARS",
+    "SESSION_SHARE",
+    "project_notes",
+    "project_records",
+    "start_context",
+]

@@ -1,0 +1,215 @@
+"""What session-start tells a new session: files counted once an edit, the notes remembered
+through the MCP server, the latest sessions first when the budget is short, and a reader that
+went away."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from memcore.claude_code.mcp_server import MemoryService
+from memcore.claude_code.project import SessionRecord, latest_first, registry_session
+from memcore.model import MemoryItem
+from memcore.stores import open_store
+from memcore.sync import DistributedMemoryManager
+from memcore.tokens import count_tokens
+from tests.test_claude_hooks import (
+    DATA,
+    PROJECT,
+    _context,
+    _hook,
+    _payload,
+    _place,
+    _read_state,
+    _save_earlier,
+)
+
+pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason="the shared transcripts are not here")
+
+#: 16 Edits and 1 Write of `scripts/test-attribution-e2e.sh`.
+EDITED = "entireio__cli__0276a600.jsonl"
+SCRIPT = "scripts/test-attribution-e2e.sh"
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'memory.db'}"
+
+
+def _edits_of(transcript: Path, path: str) -> int:
+    """The Edit/Write/MultiEdit tool uses of ``path`` in the raw transcript."""
+    count = 0
+    for line in transcript.read_text().splitlines():
+        record = json.loads(line)
+        content = (record.get("message") or {}).get("content")
+        for block in content if isinstance(content, list) else []:
+            if (
+                isinstance(block, dict)
+                and block.get("type") == "tool_use"
+                and block.get("name") in ("Edit", "Write", "MultiEdit")
+                and str(block.get("input", {}).get("file_path", "")).endswith(path)
+            ):
+                count += 1
+    return count
+
+
+def _start(url: str, budget: int = 2000, cwd: str = PROJECT) -> str:
+    payload = _payload("SessionStart", "a-new-session", None, cwd=cwd, source="startup")
+    code, out, err = _hook("session-start", payload, url, budget)
+    assert (code, err) == (0, "")
+    return _context(out) if out else ""
+
+
+def test_each_edit_of_a_file_is_counted_once(tmp_path: Path, url: str) -> None:
+    """An edit's result names its tool and file as its call does: only the call counts."""
+    transcript, session = _place(tmp_path, EDITED)
+    edits = _edits_of(transcript, SCRIPT)
+    assert edits == 17
+    assert _hook("session-end", _payload("SessionEnd", session, transcript), url) == (0, "", "")
+    entry = SessionRecord.from_item(
+        _read_state(url, registry_session(PROJECT))[f"session:{session}"]
+    )
+    assert entry.files[f"{PROJECT}/{SCRIPT}"]["changed"] == edits
+    assert f"- `{SCRIPT}`: changed {edits}x in 1 session" in _start(url)
+
+
+async def _double_the_changes(url: str, session: str) -> None:
+    """Leave the session's entry as memcore left it when an edit's result counted too."""
+    store = open_store(url)
+    manager = DistributedMemoryManager(storage_backend=store, replica_id="an-older-memcore")
+    registry = registry_session(PROJECT)
+    try:
+        await manager.sync_session_memory(registry)
+        entry = SessionRecord.from_item(
+            MemoryItem.coerce(manager.get(registry, f"session:{session}"))
+        )
+        for counts in entry.files.values():
+            if "changed" in counts:
+                counts["changed"] *= 2
+        manager.set(registry, f"session:{session}", entry.to_item())
+        await manager.sync_session_memory(registry)
+    finally:
+        await manager.close()
+        await store.close()
+
+
+def test_counts_doubled_by_an_older_save_are_made_right_by_the_next(
+    tmp_path: Path, url: str
+) -> None:
+    transcript, session = _place(tmp_path, EDITED)
+    lines = transcript.read_bytes().splitlines(keepends=True)
+    transcript.write_bytes(b"".join(lines[: len(lines) // 2]))
+    payload = _payload("SessionEnd", session, transcript)
+    assert _hook("session-end", payload, url) == (0, "", "")
+    asyncio.run(_double_the_changes(url, session))
+    transcript.write_bytes(b"".join(lines))  # the session went on, and is saved again
+    assert _hook("session-end", payload, url) == (0, "", "")
+    entry = SessionRecord.from_item(
+        _read_state(url, registry_session(PROJECT))[f"session:{session}"]
+    )
+    assert entry.files[f"{PROJECT}/{SCRIPT}"]["changed"] == _edits_of(transcript, SCRIPT)
+
+
+async def _remember(url: str, project: str, *notes: tuple[str, str, str]) -> None:
+    store = open_store(url)
+    service = MemoryService(store, project)
+    try:
+        for content, kind, priority in notes:
+            await service.remember(content, kind=kind, priority=priority)
+    finally:
+        await service.close()
+        await store.close()
+
+
+PREFERENCE = "Run `mise run lint` before every commit; CI rejects lint errors."
+CRITICAL = "Never push tags by hand: releases go through `make release`."
+PASSING = "The webhook retry test takes about a minute."
+
+
+def test_remembered_preferences_and_critical_notes_come_at_session_start(
+    tmp_path: Path, url: str
+) -> None:
+    """Notes kept with MCP ``remember`` that every session should know: the user's preferences
+    and critical or high notes, before the earlier sessions' digests; not a plain fact, and
+    not in another project."""
+    asyncio.run(
+        _remember(
+            url,
+            PROJECT,
+            (PREFERENCE, "preference", "normal"),
+            (CRITICAL, "decision", "critical"),
+            (PASSING, "fact", "normal"),
+        )
+    )
+    alone = _start(url)  # no session saved yet: the notes alone are worth telling
+    assert f"- {CRITICAL}" in alone
+    _save_earlier(tmp_path, url)
+    context = _start(url)
+    notes = context.split("## Remembered for this project\n")[1].split("\n\n")[0].splitlines()
+    assert notes == [f"- {CRITICAL}", f"- {PREFERENCE}"]  # critical first
+    assert context.index(CRITICAL) < context.index("## Earlier session (")
+    assert PASSING not in context
+    assert CRITICAL in _start(url, budget=300)  # a short budget still keeps them
+    assert _start(url, cwd="/home/marco/projects/spotter") == ""
+
+
+@pytest.mark.parametrize("budget", [200, 250, 300])
+def test_a_short_budget_tells_the_latest_session_rather_than_drop_it(
+    tmp_path: Path, url: str, budget: int
+) -> None:
+    """Too short for every earlier session, the budget goes to the latest: its digest shrunk
+    to what fits, never dropped while an older session's fits."""
+    _save_earlier(tmp_path, url)
+    transcript, session = _place(tmp_path, "entireio__cli__880d23f9.jsonl")
+    assert _hook("session-end", _payload("SessionEnd", session, transcript), url)[0] == 0
+    entries = [
+        SessionRecord.from_item(item)
+        for item in _read_state(url, registry_session(PROJECT)).values()
+    ]
+    latest = latest_first(entries)[0]
+    context = _start(url, budget)
+    assert count_tokens(context) <= budget
+    shown = re.findall(r"## Earlier session \((\d{4}-\d\d-\d\d \d\d:\d\d)", context)
+    assert shown, context
+    assert shown[0] == latest.last_activity[:16].replace("T", " ")
+    block = context.split("## Earlier session (")[1]
+    assert "\n- " in block  # a statement of it, not only its heading
+
+
+def test_a_closed_stdout_still_exits_zero(tmp_path: Path, url: str) -> None:
+    """``memcore hook session-start < payload | true``: the reader is gone before the context
+    is written; the hook still exits 0, with one line on stderr and no traceback."""
+    _save_earlier(tmp_path, url)
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "memcore", "hook", "session-start", "--store", url],
+            input=_payload("SessionStart", "a-new-session", None, source="startup").encode(),
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    err = done.stderr.decode()
+    assert done.returncode == 0, err
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    assert err.startswith("memcore hook session-start: ")
+
+
+def test_the_earlier_sessions_are_the_same_project_whichever_subfolder(
+    tmp_path: Path, url: str
+) -> None:
+    """A session started below the project (``cmd/entire``) gets the project's memory."""
+    _save_earlier(tmp_path, url)
+    below = _start(url, cwd=f"{PROJECT}/cmd/entire")
+    assert below == _start(url)

@@ -1,0 +1,216 @@
+"""``memcore mcp`` as a client meets it: memcore's own error messages, the tools' schemas and
+bounds, what recall ranks first, and which project a server started in a subfolder serves."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from memcore import __version__
+from memcore.claude_code.commands import normalize_command
+from memcore.claude_code.mcp_server import (
+    KINDS,
+    MAX_DIGEST_BUDGET,
+    MIN_DIGEST_BUDGET,
+    MemoryService,
+    Recalled,
+)
+from memcore.claude_code.project import SessionRecord, registry_key, registry_session
+from memcore.errors import ValidationError
+from memcore.model import MemoryItem
+from memcore.stores import open_store
+from tests.test_claude_hooks import DATA, PROJECT, _hook, _payload, _place
+
+needs_data = pytest.mark.skipif(not DATA.is_dir(), reason="the shared transcripts are not here")
+
+
+def _is_error(result: object) -> bool:
+    """``is_error`` on mcp 2, ``isError`` on mcp 1."""
+    return bool(getattr(result, "is_error", getattr(result, "isError", False)))
+
+
+def _text(result: object) -> str:
+    return "\n".join(str(getattr(c, "text", "")) for c in getattr(result, "content", []))
+
+
+async def test_memcores_errors_reach_the_client_as_its_messages(tmp_path: Path) -> None:
+    """A bad argument or a session not of this project is the model's to read and correct:
+    it gets memcore's message (not "Error executing tool X"), and the server's stderr gets no
+    traceback."""
+    pytest.importorskip("mcp")
+    from mcp import ClientSession, StdioServerParameters
+    from mcp.client.stdio import stdio_client
+
+    url = f"sqlite:///{tmp_path / 'memory.db'}"
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "memcore", "mcp", "--store", url, "--project", PROJECT],
+        env=dict(os.environ),
+    )
+    calls: list[tuple[str, dict[str, Any], str]] = [
+        ("remember", {"content": "   "}, "content must be non-empty text"),
+        ("recall", {"query": "x", "k": 0}, "k must be a positive whole number (got 0)"),
+        ("digest", {"budget": 5}, f"from {MIN_DIGEST_BUDGET} to {MAX_DIGEST_BUDGET} (got 5)"),
+        ("digest", {"budget": 100_000_000}, "(got 100000000)"),
+        ("digest", {"session": "nope"}, "session 'nope' is not part of this project's memory"),
+        ("forget", {"id": "nope"}, "no memory 'nope' in this project"),
+    ]
+    with (tmp_path / "server.err").open("w") as errlog:
+        async with (
+            stdio_client(params, errlog=errlog) as (read, write),
+            ClientSession(read, write) as session,
+        ):
+            init = await session.initialize()
+            info = getattr(init, "server_info", None) or getattr(init, "serverInfo", None)
+            assert info is not None
+            assert info.version == __version__
+            for name, arguments, message in calls:
+                result = await session.call_tool(name, arguments)
+                assert _is_error(result), name
+                assert message in _text(result), (name, _text(result))
+            ok = await session.call_tool("remember", {"content": "`make release` tags."})
+            assert not _is_error(ok)
+    logged = (tmp_path / "server.err").read_text()
+    assert "Traceback" not in logged
+    assert "unexpected" not in logged
+
+
+async def test_kind_and_priority_are_choices_in_the_schema(tmp_path: Path) -> None:
+    pytest.importorskip("mcp")
+    from memcore.claude_code.mcp_server import build_server
+
+    store = open_store("memory://")
+    service = MemoryService(store, PROJECT)
+    try:
+        server = build_server(service)
+        tools = {tool.name: tool for tool in await server.list_tools()}
+        schema = getattr(tools["remember"], "input_schema", None) or tools["remember"].inputSchema
+        properties = schema["properties"]
+        assert properties["kind"]["enum"] == list(KINDS)
+        assert set(properties["priority"]["enum"]) == {"critical", "high", "normal", "low"}
+        described = tools["digest"].description or ""
+        assert f"{MIN_DIGEST_BUDGET} to {MAX_DIGEST_BUDGET}" in described
+    finally:
+        await service.close()
+        await store.close()
+
+
+@pytest.fixture
+async def service(tmp_path: Path):  # type: ignore[no-untyped-def]
+    store = open_store(f"sqlite:///{tmp_path / 'memory.db'}")
+    service = MemoryService(store, PROJECT)
+    yield service
+    await service.close()
+    await store.close()
+
+
+async def _file_session(service: MemoryService, session: str, digest: str) -> None:
+    """A saved session of the project, as the hooks file it, with one item."""
+    record = SessionRecord(session, PROJECT, digest, "2026-01-01T00:00:00")
+    service.manager.set(service.registry, registry_key(session), record.to_item())
+    service.manager.set(session, "x", MemoryItem("x", "The user asked: fix the cart totals."))
+    await service.manager.sync_session_memory(service.registry)
+    await service.manager.sync_session_memory(session)
+
+
+@pytest.mark.parametrize("budget", [0, 5, MIN_DIGEST_BUDGET - 1, MAX_DIGEST_BUDGET + 1, 10**8])
+async def test_digest_budgets_out_of_bounds_are_refused(
+    service: MemoryService, budget: int
+) -> None:
+    await _file_session(service, "s-1", "## What was asked\n- fix the cart")
+    with pytest.raises(ValidationError, match=f"got {budget}"):
+        await service.digest(budget=budget)
+    assert await service.digest(budget=MIN_DIGEST_BUDGET)  # the bounds themselves are fine
+    assert await service.digest(budget=MAX_DIGEST_BUDGET)
+
+
+async def test_forget_needs_an_id(service: MemoryService) -> None:
+    with pytest.raises(ValidationError):
+        await service.forget("  ")
+
+
+async def test_a_long_summary_is_cut_at_a_word_and_says_so(service: MemoryService) -> None:
+    words = " ".join(f"statement{n:03d}" for n in range(40))
+    await _file_session(service, "s-1", f"## What was asked\n- {words}")
+    (listed,) = await service.sessions()
+    summary = listed["summary"]
+    assert len(summary) <= 200
+    assert summary.endswith("\u2026")
+    kept = summary[:-1]
+    assert words.startswith(kept)
+    assert words[len(kept)] == " "  # a whole word before the cut
+    await _file_session(service, "s-2", "## What was asked\n- fix the cart")
+    assert {s["summary"] for s in await service.sessions()} >= {"fix the cart"}  # whole: uncut
+
+
+@needs_data
+def test_a_remembered_note_ranks_above_transcript_lines_and_a_command_is_one_hit(
+    tmp_path: Path,
+) -> None:
+    """Sessions of the project ran `mise run lint` dozens of times, with `| tail -20`,
+    `2>&1`...: a note remembered about it comes first, and each command comes once whatever
+    its plumbing."""
+    url = f"sqlite:///{tmp_path / 'memory.db'}"
+    for source in sorted(DATA.glob("entireio__cli__*.jsonl")):
+        transcript, session = _place(tmp_path, source.name)
+        if _first_cwd(transcript) == PROJECT:
+            assert _hook("session-end", _payload("SessionEnd", session, transcript), url)[0] == 0
+
+    async def recall() -> tuple[str, list[Recalled]]:
+        store = open_store(url)
+        service = MemoryService(store, PROJECT)
+        try:
+            note = await service.remember(
+                "Before committing, run `mise run lint` and `mise run test`; CI rejects lint "
+                "errors.",
+                kind="preference",
+            )
+            return note, await service.recall("mise run lint", k=12)
+        finally:
+            await service.close()
+            await store.close()
+
+    note, hits = asyncio.run(recall())
+    assert hits[0].id == note
+    commands = [
+        normalize_command(re.findall(r"`([^`]+)`", hit.content)[0])
+        for hit in hits
+        if hit.kind == "tool_call" and hit.content.startswith("Run `")
+    ]
+    assert len(commands) == len(set(commands)) >= 2
+
+
+def _first_cwd(transcript: Path) -> str | None:
+    from memcore.claude_code.discovery import transcript_head
+
+    return transcript_head(transcript).cwd
+
+
+@needs_data
+def test_a_server_started_in_a_subfolder_serves_the_project(tmp_path: Path) -> None:
+    """Claude Code started in ``packages/codegen`` of a project whose sessions were saved:
+    its MCP server serves that project's memory; one in another project serves nothing."""
+    from tests.test_claude_hooks_projects import CHX, CODEGEN, MOVING
+
+    url = f"sqlite:///{tmp_path / 'memory.db'}"
+    transcript, session = _place(tmp_path, MOVING, CHX)
+    assert _hook("session-end", _payload("SessionEnd", session, transcript, CODEGEN), url)[0] == 0
+
+    async def listed(project: str) -> list[str]:
+        store = open_store(url)
+        served = MemoryService(store, project)
+        try:
+            return [s["session"] for s in await served.sessions()]
+        finally:
+            await served.close()
+            await store.close()
+
+    assert asyncio.run(listed(CODEGEN)) == [session]
+    assert asyncio.run(listed("/Users/marc/Workspace/chx-fork")) == []
+    assert registry_session(CHX) != registry_session(CODEGEN)
