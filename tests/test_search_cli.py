@@ -116,3 +116,26 @@ async def test_equal_scores_come_in_the_stores_order(tmp_path: Path, memcore_hom
     held = list((await read_states(url, None))["s"])
     hits = await search_store(url, "same words", 12, None)
     assert [key for _, key, _, _ in hits] == held
+
+
+async def test_a_text_stored_many_times_is_one_result_with_its_count(
+    tmp_path: Path, memcore_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A command run six times is six items: one line, saying how many more it stands for, and
+    the other results still come (k different texts when there are that many)."""
+    url = f"sqlite:///{tmp_path / 'repeats.db'}"
+    manager = DistributedMemoryManager(url, replica_id="writer")
+    for n in range(6):
+        manager.set("s", f"run{n}", {"content": "Run `mise run lint` before every commit"})
+    manager.set("s", "note", {"content": "lint warnings fail the CI run"})
+    manager.set("s", "other", {"content": "the release is tagged by make"})
+    await manager.sync_session_memory("s")
+    await manager.close()
+    code, lines, err = await asyncio.to_thread(
+        run_cli, capsys, "search", "mise run lint", "--store", url, "-k", "2"
+    )
+    assert code == 0, err
+    assert len(lines) == 2
+    assert lines[0].split("\t")[1] == "run0"
+    assert lines[0].endswith("(+5 more with this text)")
+    assert lines[1].split("\t")[1] == "note"

@@ -16,6 +16,8 @@ from memcore.model import MemoryItem
 from memcore.search import MemoryIndex, item_text
 
 Hit = tuple[str, str, float, MemoryItem]
+#: Hits asked of the index first, per result wanted (doubled while too many repeat a text).
+FIRST_ASK = 3
 
 
 def register(sub: Subparsers) -> None:
@@ -38,7 +40,16 @@ def register(sub: Subparsers) -> None:
 
 
 async def search_store(url: str | None, query: str, k: int, session: str | None) -> list[Hit]:
-    """The ``k`` best ``(session, key, score, item)`` of the store for ``query``."""
+    """The ``k`` best ``(session, key, score, item)`` of the store for ``query``, every hit."""
+    return [hit for hit, _ in await search_distinct(url, query, k, session, distinct=False)]
+
+
+async def search_distinct(
+    url: str | None, query: str, k: int, session: str | None, *, distinct: bool = True
+) -> list[tuple[Hit, int]]:
+    """The ``k`` best hits, each with how many lower hits read repeat its text (``distinct``:
+    they are folded into it, and the index is asked for more until ``k`` different texts are
+    found; a command run six times is one result, not six)."""
     items = [
         (name, key, item)
         for name, state in (await read_states(url, session)).items()
@@ -47,18 +58,32 @@ async def search_store(url: str | None, query: str, k: int, session: str | None)
     index = MemoryIndex()
     for position, (_, _, item) in enumerate(items):  # (equal scores come in the store's order:
         index.add(f"{position:010d}", item_text(item))  # the index breaks ties by key)
-    hits = []
-    for found, score in index.search(query, k):
-        name, key, item = items[int(found)]
-        hits.append((name, key, score, item))
-    return hits
+    asked = k * FIRST_ASK if distinct else k
+    while True:
+        found = index.search(query, asked)
+        hits: list[tuple[Hit, int]] = []
+        first: dict[str, int] = {}  # a text -> its hit's place
+        for ref, score in found:
+            name, key, item = items[int(ref)]
+            text = " ".join(item.content.split())
+            if distinct and text in first:
+                place = first[text]
+                hits[place] = (hits[place][0], hits[place][1] + 1)
+                continue
+            if len(hits) < k:
+                first[text] = len(hits)
+                hits.append(((name, key, score, item), 0))
+        if not distinct or len(hits) == k or len(found) < asked:
+            return hits  # (repeats counted among the hits read: at least that many)
+        asked *= 2
 
 
 def cmd_search(args: argparse.Namespace, out: TextIO) -> int:
-    hits = run(search_store(args.store, args.query, args.k, args.session))
+    hits = run(search_distinct(args.store, args.query, args.k, args.session))
     if not hits:
         print(f"no item matches {args.query!r}", file=out)
         return 0
-    for session, key, score, item in hits:
-        print(f"{session}\t{key}\t{score:.4f}\t{_preview(item.content, 100)}", file=out)
+    for (session, key, score, item), repeats in hits:
+        more = f" (+{repeats} more with this text)" if repeats else ""
+        print(f"{session}\t{key}\t{score:.4f}\t{_preview(item.content, 100)}{more}", file=out)
     return 0
