@@ -217,3 +217,19 @@ def test_the_home_folder_is_no_project_of_the_folders_in_it(
     ]
     assert project_candidates("/home/ann") == ["/home/ann"]
     assert project_candidates("/srv/app/") == ["/srv/app", "/srv"]
+
+
+def test_importing_a_shorter_copy_takes_nothing_from_the_entry(tmp_path: Path, url: str) -> None:
+    """``memcore import-claude-code`` of a checkpoint of a session already saved: its entry keeps
+    the files and branch it knew (the importer files sessions as the hooks do)."""
+    transcript, session = _place(tmp_path, EARLIER[1])
+    whole = _save(url, transcript, session)
+    lines = transcript.read_bytes().splitlines(keepends=True)
+    shorter = tmp_path / "checkpoints" / "full.jsonl"
+    shorter.parent.mkdir()
+    shorter.write_bytes(b"".join(lines[: len(lines) // 3]))
+    assert main(["import-claude-code", str(shorter), "--store", url]) == 0
+    after = _entry(url, PROJECT, session)
+    assert after.git_branch == whole.git_branch != ""
+    assert after.files == whole.files
+    assert after.read_to[str(transcript)] == whole.read_to[str(transcript)]

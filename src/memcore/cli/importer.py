@@ -223,8 +223,16 @@ async def _file_session(
     project's registry (``memcore.claude_code.session_record``), so that session-start brings
     it back. Each transcript's ``read_to`` is its size and time from before it was read, with
     the offset read to: a hook that later saves the same file reads on from there, and one that
-    grew while it was read is read again, never skipped. The project, or None: none known."""
-    from memcore.claude_code.project import registry_key, registry_session, summarize_files
+    grew while it was read is read again, never skipped. An entry already there (a hook's, or
+    another copy's) keeps what it knew: a shorter copy adds to its files and read offsets and
+    leaves its branch. The project, or None: none known."""
+    from memcore.claude_code.project import (
+        SessionRecord,
+        merge_files,
+        registry_key,
+        registry_session,
+        summarize_files,
+    )
     from memcore.claude_code.session_record import fresh_record
     from memcore.model import MemoryItem
 
@@ -243,18 +251,22 @@ async def _file_session(
         if i.metadata.get("git_branch")
     ]
     items = [MemoryItem.coerce(v) for v in manager.state(session).values()]
-    record = fresh_record(
-        session,
-        cwd,
-        items,
-        files=summarize_files(
-            [a for t in transcripts for a in t.accesses], [i for t in transcripts for i in t.items]
-        ),
-        read_to=read_to,
-        git_branch=branches[-1] if branches else "",
+    files = summarize_files(
+        [a for t in transcripts for a in t.accesses], [i for t in transcripts for i in t.items]
     )
+    branch = branches[-1] if branches else ""
     registry = registry_session(cwd)
     await manager.sync_session_memory(registry)
+    held = manager.get(registry, registry_key(session))
+    if held is not None:  # filed before (by a hook, or another copy): a copy takes nothing away
+        previous = SessionRecord.from_item(MemoryItem.coerce(held))
+        files = merge_files(previous.files, files, again=True)
+        read_to = {**previous.read_to, **read_to}
+        newest = max((i.created_at for t in transcripts for i in t.items), default=None)
+        older = newest is None or newest.isoformat(timespec="seconds") < previous.last_activity
+        if previous.git_branch and (older or not branch):
+            branch = previous.git_branch  # an older copy's branch is not where the session is
+    record = fresh_record(session, cwd, items, files=files, read_to=read_to, git_branch=branch)
     manager.set(registry, registry_key(session), record.to_item())
     result = await manager.sync_session_memory(registry)
     if not result.success:
