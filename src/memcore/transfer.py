@@ -544,7 +544,8 @@ async def save_access_log(
     """Keep ``session_id``'s access sequence in the store (appended to what is there by default).
 
     Returns the log's length. The log is one item of :data:`ACCESS_LOG_SESSION`, keyed by the
-    session id, its content the accesses one per line.
+    session id, its content the accesses one per line; a log that would not change is not
+    written again.
     """
     from memcore.sync import DistributedMemoryManager
 
@@ -557,6 +558,8 @@ async def save_access_log(
         held = manager.get(ACCESS_LOG_SESSION, session_id)
         old = _log_lines(held) if append and held is not None else []
         log = old + new
+        if held is not None and _log_lines(held) == log:
+            return len(log)  # the same log again (a transcript imported twice): nothing to write
         manager.set(
             ACCESS_LOG_SESSION,
             session_id,

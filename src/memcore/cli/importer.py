@@ -21,6 +21,7 @@ from memcore.cli._common import (
     transcripts_with_records,
 )
 from memcore.errors import BackendError, MemcoreError, NotFoundError
+from memcore.model import MemoryItem
 
 if TYPE_CHECKING:
     from memcore.claude_code import Transcript
@@ -114,8 +115,8 @@ def cmd_import_claude_code(args: argparse.Namespace, out: TextIO) -> int:
     stored = run(_import_sessions(args.store, sessions, None if args.session else stamps))
     for session, done in stored.items():
         print(
-            f"stored session {session!r}: {done.items} items (version {done.version}), "
-            f"{done.logged} accesses in its access log",
+            f"stored session {session!r}: {done.items} items, {done.written} new or changed "
+            f"(version {done.version}), {done.logged} accesses in its access log",
             file=out,
         )
         if done.unfiled is not None:
@@ -155,6 +156,7 @@ class _Stored(NamedTuple):
     logged: int  # accesses in its access log
     project: str | None = None  # the project it was filed under
     unfiled: str | None = None  # why filing it failed (its items are stored all the same)
+    written: int = 0  # items new or changed since the store last had them
 
 
 async def _import_sessions(
@@ -179,14 +181,18 @@ async def _import_sessions(
                 )
                 try:
                     await manager.sync_session_memory(session)
-                    count = 0
+                    count = written = 0
                     for transcript in transcripts:
                         for item in transcript.items:
-                            manager.set(session, item.id, item)
                             count += 1
+                            if _held(manager, session, item.id) != item:  # (new or changed only:
+                                manager.set(session, item.id, item)  # importing twice adds nothing)
+                                written += 1
                     result = await manager.sync_session_memory(session)
                     project = unfiled = None
-                    if stamps is not None:
+                    if stamps is not None and (
+                        written or not await _filed(manager, session, transcripts)
+                    ):
                         try:
                             project = await _file_session(manager, session, transcripts, stamps)
                         except MemcoreError as exc:  # its items are stored: the rest goes on
@@ -195,11 +201,35 @@ async def _import_sessions(
                     await manager.close()
                 accesses = [a for t in transcripts for a in t.accesses]
                 logged = await save_access_log(store, session, accesses, append=False)
-                done[session] = _Stored(count, result.version, logged, project, unfiled)
+                done[session] = _Stored(count, result.version, logged, project, unfiled, written)
                 progress.advance(task)
     finally:
         await store.close()
     return done
+
+
+def _held(manager: DistributedMemoryManager, session: str, key: str) -> MemoryItem | None:
+    """The item ``key`` as the store had it (None: none, or a value that is no item)."""
+    value = manager.get(session, key)
+    try:
+        return None if value is None else MemoryItem.coerce(value)
+    except MemcoreError:
+        return None
+
+
+async def _filed(
+    manager: DistributedMemoryManager, session: str, transcripts: Sequence[Transcript]
+) -> bool:
+    """Whether the session's entry is already in its project's registry (an import of nothing
+    new leaves it as it is: refiling would only restamp it)."""
+    from memcore.claude_code.project import registry_key, registry_session
+
+    cwd = _project_of(transcripts)
+    if cwd is None:
+        return False
+    registry = registry_session(cwd)
+    await manager.sync_session_memory(registry)
+    return manager.get(registry, registry_key(session)) is not None
 
 
 def _project_of(transcripts: Sequence[Transcript]) -> str | None:
