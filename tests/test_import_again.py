@@ -22,9 +22,7 @@ async def _versions(url: str, sessions: list[str]) -> dict[str, tuple[int, int]]
     """Each session's version and journal length."""
     store = open_store(url)
     try:
-        return {
-            s: (await store.version(s), len(await store.read_journal(s))) for s in sessions
-        }
+        return {s: (await store.version(s), len(await store.read_journal(s))) for s in sessions}
     finally:
         await store.close()
 
