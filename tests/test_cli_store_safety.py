@@ -301,3 +301,37 @@ def test_demo_names_the_default_store_by_its_real_path(
     assert code == 0, err
     assert f"the default SQLite store, {memcore_home / 'memory.db'}" in out
     assert "$MEMCORE_HOME" not in out
+
+
+@pytest.mark.parametrize("command", [["backup", "s"], ["recover", "s"], ["demo", "--notes", "5"]])
+def test_a_foreign_sqlite_file_is_refused_before_anything_is_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    """Another program's SQLite file keeps every byte, its journal mode included (it was
+    switched to WAL before the refusal), and no -wal/-shm file is left beside it."""
+    import sqlite3
+
+    foreign = tmp_path / "theirs.db"
+    with sqlite3.connect(foreign) as conn:
+        conn.execute("CREATE TABLE notes (body TEXT)")
+        conn.execute("INSERT INTO notes VALUES ('theirs')")
+    conn.close()
+    before = foreign.read_bytes()
+    code, _, err = run_cli(capsys, *command, "--store", f"sqlite:///{foreign}")
+    assert code == EXIT_ERROR
+    assert "not made by memcore" in err
+    assert foreign.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["theirs.db"]
+
+
+@pytest.mark.parametrize("command", [["backup", "s"], ["recover", "s"]])
+def test_an_empty_file_is_no_store_and_stays_empty(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    code, _, err = run_cli(capsys, *command, "--store", f"sqlite:///{empty}")
+    assert code == EXIT_ERROR
+    assert_one_line_error(err, "no memcore store")
+    assert empty.read_bytes() == b""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.db"]

@@ -234,6 +234,7 @@ class SQLiteConnection:
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
             if not memory:
+                self._check_claimed(conn)  # before any setting below is written into the file
                 # a new file's pages (no-op on an existing one): see _PAGE_SIZE
                 conn.execute(f"PRAGMA page_size = {_PAGE_SIZE}")
                 self._retry_busy(lambda: conn.execute("PRAGMA journal_mode = WAL").fetchone())
@@ -345,6 +346,36 @@ class SQLiteConnection:
                 if not busy or time.monotonic() >= deadline:
                     raise
                 time.sleep(0.01)
+
+    def _check_claimed(self, conn: sqlite3.Connection) -> None:
+        """Refuse, before writing anything into it, a file that another program made (it keeps
+        its journal mode and every byte), and with ``create=False`` a file that holds no store
+        yet (an empty file: a command that only works on a store must not make one there)."""
+        found, tables = self._claim(conn)
+        if found == _APPLICATION_ID:
+            return
+        if found != 0 or tables:
+            raise BackendError(f"{self.path!r} is an SQLite file not made by memcore")
+        if not self.create:
+            raise NotFoundError(f"no memcore store at {self.path!r} (an empty file)")
+
+    def _claim(self, conn: sqlite3.Connection) -> tuple[int, int]:
+        """The file's application id and how many tables it has (a plain read: it writes
+        nothing, not even on a file in another journal mode)."""
+        holder: list[tuple[int, int]] = []
+
+        def read() -> None:
+            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+            tables = conn.execute(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+            ).fetchone()[0]
+            holder.append((int(app_id), int(tables)))
+
+        try:
+            self._retry_busy(read)
+        except sqlite3.DatabaseError as exc:  # not a database at all: said as the rest is
+            raise BackendError(f"{self.path!r} is not an SQLite database ({exc})") from exc
+        return holder[-1]
 
     def _init_schema(self, conn: sqlite3.Connection) -> None:
         app_id = conn.execute("PRAGMA application_id").fetchone()[0]
