@@ -335,3 +335,42 @@ def test_an_empty_file_is_no_store_and_stays_empty(
     assert_one_line_error(err, "no memcore store")
     assert empty.read_bytes() == b""
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.db"]
+
+
+def test_a_damaged_record_hides_nothing_else_from_store_wide_commands(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One flipped record in one session: ``inspect``, ``search`` and ``digest`` over the whole
+    store still read every other record and session, and warn (one line) of what they left out
+    and how to repair it; the session named alone is still an error that says so."""
+    from memcore import DistributedMemoryManager
+    from memcore.stores import open_store
+    from memcore.stores.sqlite import SQLiteStore
+
+    url = f"sqlite:///{tmp_path / 'memory.db'}"
+
+    async def fill_and_damage() -> None:
+        manager = DistributedMemoryManager(url, replica_id="writer")
+        for session in ("hurt", "whole"):
+            for n in range(3):
+                manager.set(session, f"k{n}", {"content": f"lint rule {n} of {session}"})
+            await manager.sync_session_memory(session)
+        await manager.close()
+        store = open_store(url)
+        assert isinstance(store, SQLiteStore)
+        record = (await store.read_snapshot("hurt")).records["k0"]
+        store._tamper("hurt", "k0", record[:-1] + bytes([record[-1] ^ 1]))
+        await store.close()
+
+    asyncio.run(fill_and_damage())
+    for command in (["inspect"], ["search", "lint rule"], ["digest"]):
+        code, out, err = run_cli(capsys, *command, "--store", url)
+        assert code == 0, (command, err)
+        assert_one_line_error(err, "session 'hurt': 1 damaged or unreadable record(s) left out")
+        assert "`memcore recover --store " in err
+        assert "whole" in out
+    code, out, err = run_cli(capsys, "inspect", "--store", url)
+    assert "hurt: 2 items" in out
+    code, _, err = run_cli(capsys, "digest", "hurt", "--store", url)
+    assert code == EXIT_ERROR
+    assert_one_line_error(err, "is damaged")

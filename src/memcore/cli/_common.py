@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -183,15 +184,23 @@ async def require_session(store: Store, url: str | None, session: str) -> None:
         )
 
 
-async def read_state(store: Store, url: str | None, session: str) -> dict[str, MemoryItem]:
+async def read_state(
+    store: Store, url: str | None, session: str, *, skipped: list[str] | None = None
+) -> dict[str, MemoryItem]:
     """A session's live items, read from the store as they are stored (no replica, no write);
-    a damaged record is a ``CorruptedMemoryError`` that says which command repairs it."""
+    a damaged record is a ``CorruptedMemoryError`` that says which command repairs it, and so
+    is a value that is no memory item. With ``skipped`` (a command over the whole store), such
+    records are left out and their keys added to it instead: one damaged record must not hide
+    every other session (:func:`warn_skipped` says so)."""
     snapshot = await store.read_snapshot(session)
     state: dict[str, MemoryItem] = {}
     for key, record in snapshot.records.items():
         try:
             entry = decode_entry(record)
         except CorruptedMemoryError as exc:
+            if skipped is not None:
+                skipped.append(key)
+                continue
             raise CorruptedMemoryError(
                 f"session {session!r}: the stored record of key {key!r} is damaged ({exc}); "
                 f"repair it with `{recover_command(url, session)}`"
@@ -201,10 +210,37 @@ async def read_state(store: Store, url: str | None, session: str) -> dict[str, M
         try:
             state[key] = MemoryItem.coerce(entry.value)
         except ValidationError as exc:  # intact, but written by a program as something else
+            if skipped is not None:
+                skipped.append(key)
+                continue
             raise ValidationError(
                 f"session {session!r}: key {key!r} holds a value that is not a memory item ({exc})"
             ) from exc
     return state
+
+
+def warn_skipped(prog: str, url: str | None, session: str, keys: Sequence[str]) -> None:
+    """One line on stderr for a session whose unreadable records a store-wide command left
+    out, with the command that repairs it."""
+    if keys:
+        print(
+            f"{prog}: warning: session {session!r}: {len(keys)} damaged or unreadable record(s) "
+            f"left out; repair with `{recover_command(url, session)}`",
+            file=sys.stderr,
+        )
+
+
+async def read_states(
+    store: Store, url: str | None, sessions: Sequence[str], prog: str
+) -> dict[str, dict[str, MemoryItem]]:
+    """Every session's items for a store-wide command: a session's damaged records are left
+    out with a warning (see :func:`read_state`), the other sessions read as they are."""
+    states = {}
+    for session in sessions:
+        skipped: list[str] = []
+        states[session] = await read_state(store, url, session, skipped=skipped)
+        warn_skipped(prog, url, session, skipped)
+    return states
 
 
 def user_sessions(sessions: Sequence[str]) -> list[str]:

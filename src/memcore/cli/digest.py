@@ -12,6 +12,7 @@ from memcore.cli._common import (
     add_session_arguments,
     open_existing_store,
     read_state,
+    read_states,
     require_session,
     run,
     store_and_session,
@@ -67,13 +68,17 @@ async def _named(store: Store, url: str | None, session: str) -> str:
         raise
 
 
-async def _states(url: str | None, session: str | None) -> dict[str, dict[str, MemoryItem]]:
+async def _states(
+    url: str | None, session: str | None, prog: str = "memcore digest"
+) -> dict[str, dict[str, MemoryItem]]:
+    """One session's items (a damaged record is an error), or every session's (a session's
+    damaged records left out, with a warning on stderr: the rest of the store still reads)."""
     async with open_existing_store(url) as store:
         if session is not None:
-            names = [await _named(store, url, session)]
-        else:
-            names = user_sessions(await store.list_sessions())
-        return {name: await read_state(store, url, name) for name in names}
+            name = await _named(store, url, session)
+            return {name: await read_state(store, url, name)}
+        names = user_sessions(await store.list_sessions())
+        return await read_states(store, url, names, prog)
 
 
 def cmd_digest(args: argparse.Namespace, out: TextIO) -> int:

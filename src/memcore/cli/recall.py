@@ -52,7 +52,7 @@ async def search_distinct(
     found; a command run six times is one result, not six)."""
     items = [
         (name, key, item)
-        for name, state in (await read_states(url, session)).items()
+        for name, state in (await read_states(url, session, "memcore search")).items()
         for key, item in state.items()
     ]
     index = MemoryIndex()

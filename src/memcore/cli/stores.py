@@ -20,6 +20,7 @@ from memcore.cli._common import (
     add_session_arguments,
     open_existing_store,
     read_state,
+    read_states,
     recover_command,
     require_session,
     run,
@@ -97,7 +98,8 @@ async def _listing(url: str | None) -> tuple[list[tuple[str, dict[str, MemoryIte
     async with open_existing_store(url) as store:
         every = await store.list_sessions()
         shown = user_sessions(every)
-        return [(s, await read_state(store, url, s)) for s in shown], len(every) - len(shown)
+        states = await read_states(store, url, shown, "memcore inspect")
+        return list(states.items()), len(every) - len(shown)
 
 
 async def _one_session(url: str | None, session: str) -> dict[str, MemoryItem]:
