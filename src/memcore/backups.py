@@ -106,7 +106,7 @@ async def create_backup(
             bad = ", ".join(repr(k) for k in sorted(decoded.bad)) or "digest mismatch"
             raise CorruptedMemoryError(
                 f"session {session_id!r} fails verification ({bad}); not backing it up "
-                "(run recover_corrupted_memory first)"
+                f"(repair it first: `memcore recover {session_id}`, or recover_corrupted_memory)"
             )
         blob = encode_bundle(
             {

@@ -216,8 +216,9 @@ def cmd_recover(args: argparse.Namespace, out: TextIO) -> int:
             if result.success
             else "; no backup could serve and the journal could not rebuild it"
         )
+    message = " ".join(result.message.split())  # one line, whatever the engine's check said
     print(
-        f"{'recovered' if result.success else 'NOT recovered'}: {result.message} "
+        f"{'recovered' if result.success else 'NOT recovered'}: {message} "
         f"({result.updates_applied} journal updates applied{note})",
         file=out,
     )

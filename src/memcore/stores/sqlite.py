@@ -150,7 +150,9 @@ class SQLiteStore(SQLiteLockedSync):
         def work(conn: sqlite3.Connection) -> list[str]:
             problems: list[str] = []
             for pragma in ("quick_check", "integrity_check"):
-                rows = [str(row[0]) for row in conn.execute(f"PRAGMA {pragma}").fetchall()]
+                # (a row may span lines, "*** in database main ***\nOn tree page 15 ...":
+                # each problem is said on one line)
+                rows = [" ".join(str(row[0]).split()) for row in conn.execute(f"PRAGMA {pragma}")]
                 problems += [row for row in rows if row != "ok" and row not in problems]
             return problems
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -33,6 +34,11 @@ from memcore.stores.sqlite_schema import (
 )
 
 _T = TypeVar("_T")
+#: The tables memcore's schema makes: a file holding only these (and no application id yet) is
+#: one being made by another store at this moment, not another program's.
+_MEMCORE_TABLES = frozenset(
+    re.findall(r"CREATE TABLE (?:IF NOT EXISTS )?(\w+)", " ".join(_SCHEMA), re.IGNORECASE)
+) | {"store_info"}  # (made with the file's incarnation id, ``_make_incarnation``)
 logger = logging.getLogger("memcore.stores.sqlite")
 
 _CHECKPOINT_EVERY = 1000  # rows written between two WAL checkpoints (SQLite's default: pages)
@@ -354,22 +360,22 @@ class SQLiteConnection:
         found, tables = self._claim(conn)
         if found == _APPLICATION_ID:
             return
-        if found != 0 or tables:
+        if found != 0 or not tables <= _MEMCORE_TABLES:
             raise BackendError(f"{self.path!r} is an SQLite file not made by memcore")
-        if not self.create:
+        if not tables and not self.create:
             raise NotFoundError(f"no memcore store at {self.path!r} (an empty file)")
+        # (memcore's tables without its id: another store of this file is making it right now,
+        # and ``_init_schema`` decides under the write lock)
 
-    def _claim(self, conn: sqlite3.Connection) -> tuple[int, int]:
-        """The file's application id and how many tables it has (a plain read: it writes
-        nothing, not even on a file in another journal mode)."""
-        holder: list[tuple[int, int]] = []
+    def _claim(self, conn: sqlite3.Connection) -> tuple[int, frozenset[str]]:
+        """The file's application id and its tables' names (a plain read: it writes nothing,
+        not even on a file in another journal mode)."""
+        holder: list[tuple[int, frozenset[str]]] = []
 
         def read() -> None:
             app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-            tables = conn.execute(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
-            ).fetchone()[0]
-            holder.append((int(app_id), int(tables)))
+            rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+            holder.append((int(app_id), frozenset(str(row[0]) for row in rows)))
 
         try:
             self._retry_busy(read)
