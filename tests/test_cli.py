@@ -332,7 +332,7 @@ def test_corrupted_bundle_is_one_clear_line(
 
 def test_bad_store_url_is_one_clear_line(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run_cli(capsys, "inspect", "ftp://example/whatever")
-    assert code == EXIT_ERROR
+    assert code == EXIT_USAGE  # a bad argument, said before anything runs
     assert_one_line_error(err, "memcore inspect: error:")
 
 
@@ -347,3 +347,28 @@ def test_bench_prints_ratios(capsys: pytest.CaptureFixture[str]) -> None:
         assert re.search(r"\d+\.\dx", out)  # a measured ratio, not a dash
     else:
         assert "pure twins only" in out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["inspect", "--store", "sqlit:///x.db"],
+        ["search", "words", "--store", "sqlite:///x.db?timeout=abc"],
+        ["search", "words", "--session", "bad/name"],
+        ["digest", "bad/name"],
+        ["import-claude-code", "/nonexistent", "--session", "bad/name"],
+        ["import-claude-code", "/nonexistent", "--session", "bad/name", "--dry-run"],
+    ],
+    ids=" ".join,
+)
+def test_a_bad_store_url_or_session_id_is_a_usage_error_said_first(
+    argv: list[str], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Exit 2 (bad arguments, as the README says), one line, before any transcript is read or
+    store opened: the transcript path here does not even exist."""
+    code, out, err = run_cli(capsys, *argv)
+    assert code == EXIT_USAGE
+    assert out == ""
+    assert_one_line_error(err, f"memcore {argv[0]}: error:")
+    assert "no such" not in err.lower()
+    assert not list(tmp_path.iterdir())

@@ -30,7 +30,14 @@ from rich.progress import (
 
 from memcore.errors import CorruptedMemoryError, NotFoundError, ValidationError
 from memcore.model import MemoryItem
-from memcore.stores import Store, decode_entry, default_url, open_store, validate_session_id
+from memcore.stores import (
+    Store,
+    check_store_url,
+    decode_entry,
+    default_url,
+    open_store,
+    validate_session_id,
+)
 from memcore.stores.urls import mask_url
 
 if TYPE_CHECKING:
@@ -130,9 +137,26 @@ def _store_name(url: str | None) -> str:
     return store_label(url)
 
 
+def store_url(text: str) -> str:
+    """An argparse type: a store URL that names a store memcore can open (else a usage error,
+    exit 2: a mistyped URL is a bad argument, said before anything runs)."""
+    try:
+        return check_store_url(text)
+    except ValidationError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def session_id(text: str) -> str:
+    """An argparse type: a usable session id (else a usage error, exit 2)."""
+    try:
+        return validate_session_id(text)
+    except ValidationError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def add_store_option(parser: argparse.ArgumentParser) -> None:
     """``--store URL``, the default store when absent."""
-    parser.add_argument("--store", metavar="URL", help=_default_store_help())
+    parser.add_argument("--store", metavar="URL", type=store_url, help=_default_store_help())
 
 
 def add_session_arguments(parser: argparse.ArgumentParser, *, required: bool) -> None:
@@ -159,6 +183,13 @@ def store_and_session(args: argparse.Namespace, prog: str, *, required: bool) ->
         raise UsageError(prog, f"one session at most (got {' '.join(words)})")
     if required and not words:
         raise UsageError(prog, "the following arguments are required: SESSION")
+    try:  # (bad arguments, said as such: exit 2, before anything runs)
+        if args.store is not None:
+            check_store_url(args.store)
+        if words:
+            validate_session_id(words[0])
+    except ValidationError as exc:
+        raise UsageError(prog, str(exc)) from None
     return words[0] if words else None
 
 

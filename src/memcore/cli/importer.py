@@ -18,6 +18,8 @@ from memcore.cli._common import (
     _progress,
     _store_name,
     run,
+    session_id,
+    store_url,
     transcripts_with_records,
 )
 from memcore.errors import BackendError, MemcoreError, NotFoundError
@@ -51,8 +53,10 @@ def register(sub: Subparsers) -> None:
         help="a transcript file, a project folder or the projects root "
         "(default: $CLAUDE_CONFIG_DIR/projects or ~/.claude/projects)",
     )
-    p.add_argument("--store", metavar="URL", help=DEFAULT_STORE_HELP)
-    p.add_argument("--session", help="file everything under this one session id instead")
+    p.add_argument("--store", metavar="URL", type=store_url, help=DEFAULT_STORE_HELP)
+    p.add_argument(
+        "--session", type=session_id, help="file everything under this one session id instead"
+    )
     p.add_argument(
         "--max-chars",
         type=_positive_int,

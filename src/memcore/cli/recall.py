@@ -10,7 +10,16 @@ from __future__ import annotations
 import argparse
 from typing import TextIO
 
-from memcore.cli._common import DEFAULT_STORE_HELP, Subparsers, _add, _positive_int, _preview, run
+from memcore.cli._common import (
+    DEFAULT_STORE_HELP,
+    Subparsers,
+    _add,
+    _positive_int,
+    _preview,
+    run,
+    session_id,
+    store_url,
+)
 from memcore.cli.digest import _states as read_states  # every session's items, or one's
 from memcore.model import MemoryItem
 from memcore.search import MemoryIndex, item_text
@@ -32,8 +41,13 @@ def register(sub: Subparsers) -> None:
         "Read-only: nothing is created or changed.",
     )
     p.add_argument("query", metavar="QUERY", help="words to look for (any order)")
-    p.add_argument("--store", metavar="URL", help=DEFAULT_STORE_HELP)
-    p.add_argument("--session", metavar="S", help="search only this session (default: every one)")
+    p.add_argument("--store", metavar="URL", type=store_url, help=DEFAULT_STORE_HELP)
+    p.add_argument(
+        "--session",
+        metavar="S",
+        type=session_id,
+        help="search only this session (default: every one)",
+    )
     p.add_argument(
         "-k", type=_positive_int, default=10, metavar="N", help="results to print (default: 10)"
     )

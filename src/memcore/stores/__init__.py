@@ -72,10 +72,33 @@ def open_store(url: str | None = None, *, read_only: bool = False, create: bool 
         from memcore.stores.redis import RedisStore
 
         return RedisStore(url)
-    raise ValidationError(
+    raise _unknown_scheme(url)
+
+
+def _unknown_scheme(url: str) -> ValidationError:
+    return ValidationError(
         f"unknown store URL {mask_url(url)!r}: use memory://, sqlite:///path, "
         "redis://host:port/db or redis+cluster://host:port"
     )
+
+
+def check_store_url(url: str) -> str:
+    """``url`` if it names a store memcore can open (its scheme known, its path and parameters
+    well formed), else ``ValidationError``: read, never opened, so nothing is created."""
+    if not isinstance(url, str):
+        raise ValidationError(f"a store URL is a string (got {type(url).__name__})")
+    scheme = urlsplit(url).scheme.lower()
+    if scheme == "sqlite":
+        from memcore.stores.sqlite_schema import parse_sqlite_url
+
+        parse_sqlite_url(url)
+    elif scheme in ("redis", "rediss", "redis+cluster", "rediss+cluster"):
+        from memcore.stores.redis_urls import parse_redis_url
+
+        parse_redis_url(url)
+    elif scheme != "memory":
+        raise _unknown_scheme(url)
+    return url
 
 
 def resolve_store(backend: str | Store | None) -> tuple[Store, bool]:
@@ -95,6 +118,7 @@ __all__ = [
     "JournalEntry",
     "Snapshot",
     "Store",
+    "check_store_url",
     "decode_entry",
     "default_home",
     "default_url",
