@@ -7,7 +7,9 @@ same item, and the timestamp strategy settles that conflict the same way on both
     redis-server --port 6379 &            # any Redis you can reach
     python examples/shared_memory_redis.py redis://127.0.0.1:6379/0
 
-The URL may also come from $MEMCORE_REDIS_URL. Needs memcore's ``redis`` extra.
+The URL may also come from $MEMCORE_REDIS_URL. Needs memcore's ``redis`` extra. A Redis that
+cannot be reached (or a URL that is not a store's) is one line on stderr and exit status 1; no
+URL at all is a usage line and exit status 2.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import sys
 import uuid
 
 from memcore import DistributedMemoryManager, MemoryItem, open_store, state_checksum
+from memcore.errors import MemcoreError
 
 
 async def main(url: str) -> int:
@@ -106,4 +109,8 @@ if __name__ == "__main__":
             file=sys.stderr,
         )
         sys.exit(2)
-    sys.exit(asyncio.run(main(target)))
+    try:
+        sys.exit(asyncio.run(main(target)))
+    except MemcoreError as exc:  # memcore's own errors say what went wrong: no traceback needed
+        print(f"shared_memory_redis.py: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        sys.exit(1)

@@ -7,6 +7,9 @@ the critical items alone is refused (``ContextBudgetError``) and changes nothing
 
     python examples/token_budget.py            # a 4000-token budget
     python examples/token_budget.py 1500
+    python examples/token_budget.py 100        # refused (exit status 1), nothing changed
+
+A BUDGET that is not a positive whole number is a usage line on stderr and exit status 2.
 """
 
 from __future__ import annotations
@@ -47,8 +50,13 @@ def main(budget: int) -> int:
 def _budget(argv: list[str]) -> int:
     if len(argv) < 2:
         return 4000
-    if not argv[1].isdigit() or int(argv[1]) <= 0:
-        sys.exit(f"usage: {argv[0]} [BUDGET]  (a positive number of tokens, got {argv[1]!r})")
+    if len(argv) > 2 or not argv[1].isdigit() or int(argv[1]) <= 0:
+        given = " ".join(repr(a) for a in argv[1:])
+        print(
+            f"usage: token_budget.py [BUDGET]  (a positive number of tokens, got {given})",
+            file=sys.stderr,
+        )
+        sys.exit(2)  # a bad command line, as for the memcore command
     return int(argv[1])
 
 

@@ -372,3 +372,36 @@ def test_a_bad_store_url_or_session_id_is_a_usage_error_said_first(
     assert_one_line_error(err, f"memcore {argv[0]}: error:")
     assert "no such" not in err.lower()
     assert not list(tmp_path.iterdir())
+
+
+def test_digest_within_too_small_a_budget_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A digest with no line in it is no answer: a one-line error naming a budget that works,
+    not a blank line and exit 0."""
+    from memcore import DistributedMemoryManager
+
+    url = f"sqlite:///{tmp_path / 'memory.db'}"
+
+    async def fill() -> None:
+        manager = DistributedMemoryManager(url, replica_id="writer")
+        manager.set("s", "k", {"content": "The release is tagged by `make release`."})
+        await manager.sync_session_memory("s")
+        await manager.close()
+
+    asyncio.run(fill())
+    code, out, err = run_cli(capsys, "digest", "s", "--store", url, "--budget", "1")
+    assert code == EXIT_ERROR
+    assert out == ""
+    assert_one_line_error(err, "a budget of 1 tokens holds no line")
+    code, out, _ = run_cli(capsys, "digest", "s", "--store", url, "--budget", "100")
+    assert code == 0
+    assert "make release" in out
+
+
+def test_a_folder_given_as_the_store_is_named_as_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run_cli(capsys, "inspect", "--store", f"sqlite:///{tmp_path}")
+    assert code == EXIT_ERROR
+    assert_one_line_error(err, "is a folder")

@@ -3,14 +3,18 @@
 1. **ingest**: the user's own Claude Code transcripts when present (the most recent ones, up to a
    cap, so the demo stays quick), else notes built from the Python standard library's docstrings
    (text every Python install has), of varied ages and priorities;
-2. **sync**: two replicas of the session over the store; both edit the same item, and the sync
-   strategy settles the conflict; the replicas end with equal state checksums;
+2. **sync**: the demo's session is first emptied of an earlier run's items (each run's figures
+   are its own), then two replicas of it sync over the store; each edits the same item as it
+   holds it (two edits of one common version), and the sync strategy settles the conflict; the
+   replicas end with equal state checksums;
 3. **compress**: the session into a hierarchical bundle, and back, checking that what must survive
    whole did;
 4. **overflow**: the session squeezed into a token budget;
 5. **prefetch**: the prefetcher trained on the first part of the session's accesses and scored on
    the rest (hit rate);
-6. **tokens**: with transcripts, ``count_tokens`` held against the output tokens the API billed.
+6. **recall**: a BM25 index of the items, asked for items by three of their own words;
+7. **digest**: the session's handover note within a token budget;
+8. **tokens**: with transcripts, ``count_tokens`` held against the output tokens the API billed.
 
 :func:`run_demo` returns a :class:`DemoReport`; :func:`render_report` prints it.
 """
@@ -35,6 +39,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from memcore.claude_code import Transcript
+    from memcore.stores import Store
 
 DEMO_SESSION = "memcore-demo"
 #: At most this many transcript files (the most recent) go into the demo.
@@ -214,6 +219,7 @@ async def _sync_step(store_url: str | None, items: list[MemoryItem], seed: int) 
     left = DistributedMemoryManager(storage_backend=store, replica_id="demo-left")
     right = DistributedMemoryManager(storage_backend=store, replica_id="demo-right")
     try:
+        cleared = await _clear_session(store, session)
         await left.sync_session_memory(session)
         for item in items:
             left.set(session, item.id, item)
@@ -227,20 +233,26 @@ async def _sync_step(store_url: str | None, items: list[MemoryItem], seed: int) 
         rng = random.Random(seed)
         shared, only_left, only_right = rng.sample([i.id for i in items], 3)
 
-        def edited(item_id: str, side: str) -> MemoryItem:
-            base = MemoryItem.coerce(left.get(session, item_id))
-            return MemoryItem(
-                id=base.id,
-                content=f"{base.content}\n(edited on the {side} replica)",
-                priority=base.priority,
-                created_at=base.created_at,
-                metadata={**base.metadata, "edited_by": side},
+        def edit(replica: DistributedMemoryManager, item_id: str, side: str) -> None:
+            """Edit the item as ``replica`` holds it: each side starts from the common version,
+            not from the other side's unsynced edit."""
+            base = MemoryItem.coerce(replica.get(session, item_id))
+            replica.set(
+                session,
+                item_id,
+                MemoryItem(
+                    id=base.id,
+                    content=f"{base.content}\n(edited on the {side} replica)",
+                    priority=base.priority,
+                    created_at=base.created_at,
+                    metadata={**base.metadata, "edited_by": side},
+                ),
             )
 
-        left.set(session, shared, edited(shared, "left"))
-        left.set(session, only_left, edited(only_left, "left"))
-        right.set(session, shared, edited(shared, "right"))
-        right.set(session, only_right, edited(only_right, "right"))
+        edit(left, shared, "left")
+        edit(left, only_left, "left")
+        edit(right, shared, "right")
+        edit(right, only_right, "right")
         from_left = await left.sync_session_memory(session)
         from_right = await right.sync_session_memory(session)
         settle = await left.sync_session_memory(session)
@@ -249,6 +261,7 @@ async def _sync_step(store_url: str | None, items: list[MemoryItem], seed: int) 
         winner = MemoryItem.coerce(left.get(session, shared)).metadata.get("edited_by")
         return {
             "items": len(items),
+            "cleared_items": cleared,
             "version": settle.version,
             "first_push_items": first.synced_items,
             "push_seconds": pushed,
@@ -271,6 +284,25 @@ async def _sync_step(store_url: str | None, items: list[MemoryItem], seed: int) 
         await left.close()
         await right.close()
         await store.close()
+
+
+async def _clear_session(store: Store, session: str) -> int | None:
+    """Delete what an earlier demo run left in the demo's session, so this run's figures (items
+    pushed and pulled, what ``inspect`` shows) are its own; returns how many live items it held
+    (None: there was no such session)."""
+    from memcore.errors import CorruptedMemoryError
+    from memcore.stores import decode_entry
+
+    if await store.version(session) == 0 and not await store.list_backups(session):
+        return None
+    live = 0
+    for record in (await store.read_snapshot(session)).records.values():
+        try:
+            live += not decode_entry(record).deleted
+        except CorruptedMemoryError:  # damaged, but an item all the same: it goes too
+            live += 1
+    await store.delete_session(session)
+    return live
 
 
 def _compress_step(items: list[MemoryItem], now: datetime) -> dict[str, Any]:
@@ -419,8 +451,15 @@ def render_report(report: DemoReport, console: Console) -> None:
         + (f", {report.malformed_lines} malformed lines skipped" if report.malformed_lines else "")
     )
     s = report.sync
+    cleared = s.get("cleared_items")
     console.print(
-        f"2. sync: {s['first_push_items']} items pushed by replica 'left' in "
+        "2. sync: "
+        + (
+            f"{report.session!r} emptied first of an earlier run's {cleared} item(s); "
+            if cleared is not None
+            else ""
+        )
+        + f"{s['first_push_items']} items pushed by replica 'left' in "
         f"{s['push_seconds'] * 1000:.0f} ms, {s['pull_items']} pulled by 'right' in "
         f"{s['pull_seconds'] * 1000:.0f} ms; both edited {s['conflict_key']!r}: "
         f"{s['conflicts_resolved']} conflict(s) resolved ({s['conflict_winner']} kept, timestamp "

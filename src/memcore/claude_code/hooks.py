@@ -300,7 +300,9 @@ def hook_main(argv: Sequence[str]) -> int:
     parser.add_argument("event", metavar="EVENT", help="the hook event")
     parser.add_argument("--store", metavar="URL", help="storage URL (default: the embedded store)")
     parser.add_argument(
-        "--budget", default=str(DEFAULT_BUDGET), help="tokens session-start may add"
+        "--budget",
+        default=str(DEFAULT_BUDGET),
+        help=f"tokens session-start may add (default: {DEFAULT_BUDGET})",
     )
     try:
         args = parser.parse_args(list(argv))

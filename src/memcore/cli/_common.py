@@ -133,6 +133,16 @@ def _progress(enabled: bool = True) -> Iterator[Progress]:
         yield progress
 
 
+class PipeConsole(Console):
+    """A rich console that lets a closed stdout (``memcore demo | head -1``) reach ``main`` as
+    ``BrokenPipeError``, which ends every command the same quiet way (exit 141); rich's own
+    handling exits 1."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True  # nothing more to write
+        raise BrokenPipeError("stdout was closed")
+
+
 def _store_name(url: str | None) -> str:
     return store_label(url)
 

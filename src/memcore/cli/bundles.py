@@ -1,14 +1,21 @@
 """``memcore compress`` and ``decompress``: write a session into a bundle file and read one back.
 
-Bundle files are written 0600 whatever the umask: they hold a session's transcripts.
+Bundle files are written 0600 whatever the umask: they hold a session's transcripts. ``-o FILE``
+is written beside itself and renamed over FILE, so no reader sees half a bundle; a symlink is
+followed (its target is replaced, the link stays), and anything that is not a regular file
+(folder, device, FIFO, socket) is refused rather than replaced. ``-o -`` writes to stdout.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
+import stat
+import sys
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
@@ -24,7 +31,7 @@ from memcore.cli._common import (
     run,
     store_and_session,
 )
-from memcore.errors import ValidationError
+from memcore.errors import MemcoreError, NotFoundError, ValidationError
 from memcore.frames import FRAME_CODECS, check_codec
 from memcore.model import MemoryItem
 
@@ -40,7 +47,14 @@ def register(sub: Subparsers) -> None:
         "(fastest; `lz4 -d` reads it) or, with --codec zstd, a zstd frame (smaller; `zstd -d`).",
     )
     add_session_arguments(p, required=True)
-    p.add_argument("-o", "--output", required=True, metavar="FILE", help="bundle file to write")
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="FILE",
+        help="bundle file to write (replaced whole; a symlink's target is replaced); "
+        "`-o -` writes the bundle to stdout (`-o ./-` for a file named -)",
+    )
     p.add_argument(
         "--codec", choices=FRAME_CODECS, default="lz4", help="the bundle's frame (default: lz4)"
     )
@@ -73,6 +87,17 @@ def cmd_compress(args: argparse.Namespace, out: TextIO) -> int:
         check_codec(args.codec, args.level)
     except ValidationError as exc:
         raise UsageError("memcore compress", f"argument --level: {exc}") from None
+    # where the bundle goes is checked before the work, not after it
+    to_stdout = args.output == STDOUT
+    if to_stdout and out.isatty():
+        raise UsageError(
+            "memcore compress",
+            "-o - writes a binary bundle to stdout, which is a terminal: "
+            "redirect it (`> FILE`, `| ...`) or give -o FILE",
+        )
+    if args.output == "":
+        raise UsageError("memcore compress", "argument -o/--output: empty file name")
+    target = None if to_stdout else _destination(args.output)
     state = run(_read_existing_session(args.store, session))
     with _progress() as progress:
         task = progress.add_task("summarizing", total=len(state))
@@ -82,18 +107,96 @@ def cmd_compress(args: argparse.Namespace, out: TextIO) -> int:
             progress=lambda done, total: progress.update(task, completed=done, total=total),
         )
         blob, meta = compressor.compress_memory_hierarchy(list(state.values()))
-    target = Path(args.output)
-    partial = target.with_name(target.name + ".partial")
-    _write_private(partial, blob)
-    partial.replace(target)  # never leave half a bundle under the final name
+    if target is None:
+        out.buffer.write(blob)
+        out.buffer.flush()
+        # stdout holds the bundle: the figures go to stderr
+        report, where = sys.stderr, "the bundle to stdout"
+    else:
+        _write_bundle(args.output, target, blob)
+        report, where = out, args.output
     levels = ", ".join(f"{k} {v}" for k, v in meta.levels.items())
     print(
         f"compressed {len(state)} items of {session!r}: {meta.original_size:,} -> "
         f"{meta.compressed_size:,} bytes (ratio {meta.ratio:.3f}); levels: {levels}",
-        file=out,
+        file=report,
     )
-    print(f"wrote {target} ({len(blob):,} bytes, {compressor.codec} frame)", file=out)
+    print(f"wrote {where} ({len(blob):,} bytes, {compressor.codec} frame)", file=report)
     return 0
+
+
+#: ``-o -``: the bundle goes to stdout.
+STDOUT = "-"
+
+_KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISCHR, "a device"),
+    (stat.S_ISBLK, "a device"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _link_note(output: str, real: Path) -> str:
+    return f" (a link to {real})" if Path(output).is_symlink() else ""
+
+
+def _destination(output: str) -> Path:
+    """The file to replace for ``-o output``: symlinks resolved (the link stays a link). Refused,
+    naming the user's path: anything but a regular file, which a rename would destroy (a folder,
+    a device such as /dev/full, a FIFO another program reads), and a folder that does not exist."""
+    real = Path(os.path.realpath(output))
+    try:
+        mode = os.stat(real).st_mode
+    except FileNotFoundError:
+        note = _link_note(output, real)
+        folder = real.parent if note else Path(output).parent  # named as the user wrote it
+        if not real.parent.exists():
+            raise NotFoundError(
+                f"cannot write {output}{note}: no folder {folder} (create it first)"
+            ) from None
+        if not real.parent.is_dir():
+            raise ValidationError(
+                f"cannot write {output}{note}: {folder} is not a folder"
+            ) from None
+        return real
+    except OSError as exc:  # a symlink loop, a path through a file, no permission
+        raise _cannot_write(output, real, exc) from None
+    if stat.S_ISREG(mode):
+        return real
+    kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+    raise ValidationError(
+        f"{output}{_link_note(output, real)} is {kind}, not a file: memcore compress replaces "
+        "a regular file or makes a new one (`-o -` writes to stdout)"
+    )
+
+
+def _cannot_write(output: str, real: Path, exc: OSError) -> MemcoreError:
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    return MemcoreError(f"cannot write {output}{_link_note(output, real)}: {reason}")
+
+
+def _write_bundle(output: str, real: Path, blob: bytes) -> None:
+    """Write ``blob`` to a new private file beside ``real`` (0600 whatever the umask, made
+    with O_EXCL so it cannot be a planted link), synced, then renamed over ``real``: a reader
+    never sees half a bundle under the final name, and a failed write leaves the old file."""
+    try:
+        fd, temp = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.", suffix=".partial")
+    except OSError as exc:
+        raise _cannot_write(output, real, exc) from None
+    try:
+        with os.fdopen(fd, "wb") as file:
+            os.fchmod(file.fileno(), 0o600)
+            file.write(blob)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temp, real)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        if isinstance(exc, OSError):
+            raise _cannot_write(output, real, exc) from None
+        raise
 
 
 def cmd_decompress(args: argparse.Namespace, out: TextIO) -> int:
@@ -138,14 +241,6 @@ def _more(entries: Sequence[object], shown: int | None, what: str, out: TextIO) 
     if hidden:
         print(f"  ... and {hidden} more {what} (--all lists them)", file=out)
     return hidden
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    """Write ``data`` to a file only its owner can read (0600 whatever the umask)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as file:
-        os.fchmod(file.fileno(), 0o600)
-        file.write(data)
 
 
 def _bundle_json(bundle: Any) -> Any:

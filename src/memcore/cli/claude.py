@@ -8,13 +8,13 @@ import asyncio
 import os
 from typing import TextIO
 
-from memcore.cli._common import DEFAULT_STORE_HELP, Subparsers, _add
+from memcore.cli._common import DEFAULT_STORE_HELP, Subparsers, _add, store_url
 from memcore.errors import MemcoreError
 
 
 def register(sub: Subparsers) -> None:
     """Add this module's commands to ``memcore``."""
-    from memcore.claude_code.hooks import HOOK_HELP
+    from memcore.claude_code.hooks import DEFAULT_BUDGET, HOOK_HELP
 
     # listed here; ``main`` hands ``memcore hook ...`` to ``hook_main`` (its own small parser,
     # with the options) before this parser is built, to keep a hook's imports few
@@ -25,7 +25,12 @@ def register(sub: Subparsers) -> None:
         "run as a Claude Code hook (reads the hook's JSON on stdin)",
         HOOK_HELP,
     )
-    p.add_argument("argv", nargs=argparse.REMAINDER, help="EVENT [--store URL] [--budget N]")
+    p.add_argument(
+        "argv",
+        nargs=argparse.REMAINDER,
+        help=f"EVENT [--store URL] [--budget N] (N: tokens session-start may add, "
+        f"default {DEFAULT_BUDGET})",
+    )
 
     p = _add(
         sub,
@@ -36,7 +41,7 @@ def register(sub: Subparsers) -> None:
         "acting on one project's memory ($CLAUDE_PROJECT_DIR, else the working folder). Needs\n"
         "the optional `mcp` package (the [mcp] extra).",
     )
-    p.add_argument("--store", metavar="URL", help=DEFAULT_STORE_HELP)
+    p.add_argument("--store", metavar="URL", type=store_url, help=DEFAULT_STORE_HELP)
     p.add_argument("--project", metavar="PATH", help="the project folder (default: see above)")
 
     for install in (True, False):
@@ -60,7 +65,7 @@ def register(sub: Subparsers) -> None:
         p.add_argument("--mcp-config", metavar="PATH", help="the MCP servers' JSON file")
         p.add_argument("--dry-run", action="store_true", help="show the changes, write nothing")
         if install:
-            p.add_argument("--store", metavar="URL", help=DEFAULT_STORE_HELP)
+            p.add_argument("--store", metavar="URL", type=store_url, help=DEFAULT_STORE_HELP)
 
 
 def cmd_hook(args: argparse.Namespace, out: TextIO) -> int:

@@ -7,7 +7,15 @@ from typing import TextIO
 
 from rich.console import Console
 
-from memcore.cli._common import DEFAULT_STORE_HELP, Subparsers, _add, _positive_int, run
+from memcore.cli._common import (
+    DEFAULT_STORE_HELP,
+    PipeConsole,
+    Subparsers,
+    _add,
+    _positive_int,
+    run,
+    store_url,
+)
 
 
 def register(sub: Subparsers) -> None:
@@ -18,10 +26,13 @@ def register(sub: Subparsers) -> None:
         cmd_demo,
         "run the main job end to end and print what happened",
         "Ingest your own Claude Code transcripts when present (else notes built from the Python\n"
-        "standard library's docstrings), sync the session between two replicas, compress it,\n"
-        "handle a context overflow, train the prefetcher on its accesses, and print the figures.",
+        "standard library's docstrings) into the session 'memcore-demo' (emptied first of what an\n"
+        "earlier run left there), sync it between two replicas that both edit one item, compress\n"
+        "it, handle a context overflow, train the prefetcher on its accesses, index it for recall\n"
+        "(asking for items by their own words), write its digest (a handover note), and print\n"
+        "each step's figures and the time taken.",
     )
-    p.add_argument("--store", metavar="URL", help=DEFAULT_STORE_HELP)
+    p.add_argument("--store", metavar="URL", type=store_url, help=DEFAULT_STORE_HELP)
     p.add_argument(
         "--transcripts",
         metavar="PATH",
@@ -45,7 +56,7 @@ def register(sub: Subparsers) -> None:
 def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     from memcore.demo import render_report, run_demo
 
-    console = Console(file=out, highlight=False, soft_wrap=True)
+    console = PipeConsole(file=out, highlight=False, soft_wrap=True)
     status_console = Console(stderr=True)
 
     with status_console.status("memcore demo", spinner="dots") as status:

@@ -40,7 +40,7 @@ def validate_session_id(session_id: object) -> str:
     if not isinstance(session_id, str) or not _SESSION_RE.fullmatch(session_id):
         raise ValidationError(
             f"invalid session id {session_id!r}: use 1-200 characters from "
-            "letters, digits and . _ @ - + = (not starting with + or =)"
+            "ASCII letters, digits and . _ @ - + = (not starting with + or =)"
         )
     return session_id
 

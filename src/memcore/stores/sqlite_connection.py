@@ -228,6 +228,8 @@ class SQLiteConnection:
 
     def _open(self) -> sqlite3.Connection:
         memory = self.path == ":memory:"
+        if not memory and Path(self.path).is_dir():
+            raise BackendError(f"{self.path!r} is a folder: a store URL names a file in one")
         if not self.create and (memory or not Path(self.path).is_file()):
             raise NotFoundError(f"no memcore store at {self.path!r} (nothing was stored there yet)")
         if self.read_only:
@@ -374,7 +376,9 @@ class SQLiteConnection:
 
         def read() -> None:
             app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-            rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+            rows = conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%'"
+            ).fetchall()  # (SQLite's own, sqlite_sequence for one: any file may have them)
             holder.append((int(app_id), frozenset(str(row[0]) for row in rows)))
 
         try:

@@ -1,0 +1,213 @@
+"""Where ``memcore compress -o`` writes: a symlink's target, never over a folder, device, FIFO or
+socket, ``-o -`` to stdout (not to a terminal), and errors that name the path the user gave.
+
+Each case runs the real command in a subprocess on real files under ``tmp_path``; no test names a
+real device (a FIFO and a socket stand in for /dev/full and friends).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pty
+import socket
+import stat
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from memcore import DistributedMemoryManager, open_store
+from memcore.cli import EXIT_ERROR, EXIT_USAGE
+from memcore.compression import decompress_memory_hierarchy
+from memcore.demo_corpus import stdlib_notes
+from tests.cli_support import assert_one_line_error
+
+SESSION = "notes"
+ITEMS = 40
+
+
+async def _write_session(url: str) -> None:
+    store = open_store(url)
+    replica = DistributedMemoryManager(storage_backend=store, replica_id="test")
+    try:
+        now = datetime(2026, 3, 1, tzinfo=timezone.utc)
+        for item in stdlib_notes(ITEMS, 1, now):
+            replica.set(SESSION, item.id, item)
+        await replica.sync_session_memory(SESSION)
+    finally:
+        await replica.close()
+        await store.close()
+
+
+@pytest.fixture(name="work")
+def work_fixture(tmp_path: Path) -> Path:
+    """A folder to run in, with a store holding one session (the store lives outside it)."""
+    url = f"sqlite:///{tmp_path}/store.db"
+    asyncio.run(_write_session(url))
+    work = tmp_path / "work"
+    work.mkdir()
+    return work
+
+
+def compress(
+    work: Path, output: str, *, session: str = SESSION, stdout: int | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    """``memcore compress --store ... SESSION -o OUTPUT`` run in ``work``."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "memcore",
+            "compress",
+            "--store",
+            f"sqlite:///{work.parent}/store.db",
+            session,
+            "-o",
+            output,
+        ],
+        cwd=work,
+        stdout=subprocess.PIPE if stdout is None else stdout,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "MEMCORE_HOME": str(work.parent / "home")},
+        timeout=120,
+        check=False,
+    )
+
+
+def assert_bundle(data: bytes) -> None:
+    bundle = decompress_memory_hierarchy(data)
+    level3 = sum(group.count for group in bundle.level3.groups)
+    assert (
+        len(bundle.level1.items) + len(bundle.level2.items) + level3 + bundle.level4.count == ITEMS
+    )
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_a_symlink_is_followed_and_stays_a_link(work: Path) -> None:
+    (work / "real.mcz").write_bytes(b"an older bundle")
+    (work / "link.mcz").symlink_to("real.mcz")
+    proc = compress(work, "link.mcz")
+    assert proc.returncode == 0, proc.stderr
+    assert (work / "link.mcz").is_symlink()
+    assert os.readlink(work / "link.mcz") == "real.mcz"
+    assert_bundle((work / "real.mcz").read_bytes())
+    assert _mode(work / "real.mcz") == 0o600
+    assert sorted(p.name for p in work.iterdir()) == ["link.mcz", "real.mcz"]  # no leftovers
+
+
+def test_a_dangling_symlink_gets_its_target_made(work: Path) -> None:
+    (work / "link.mcz").symlink_to("made.mcz")
+    proc = compress(work, "link.mcz")
+    assert proc.returncode == 0, proc.stderr
+    assert (work / "link.mcz").is_symlink()
+    assert_bundle((work / "made.mcz").read_bytes())
+
+
+def test_an_existing_bundle_is_replaced_whole(work: Path) -> None:
+    (work / "b.mcz").write_bytes(b"x" * 100_000)
+    proc = compress(work, "b.mcz")
+    assert proc.returncode == 0, proc.stderr
+    assert b"wrote b.mcz (" in proc.stdout
+    assert_bundle((work / "b.mcz").read_bytes())
+    assert [p.name for p in work.iterdir()] == ["b.mcz"]
+
+
+@pytest.fixture(name="unix_socket")
+def unix_socket_fixture(work: Path) -> Iterator[Path]:
+    path = work / "sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.bind(str(path))
+        yield path
+
+
+def _make(kind: str, path: Path) -> None:
+    if kind == "folder":
+        path.mkdir()
+    else:
+        os.mkfifo(path)
+
+
+@pytest.mark.parametrize(("kind", "is_kind"), [("folder", stat.S_ISDIR), ("FIFO", stat.S_ISFIFO)])
+def test_a_folder_or_fifo_is_refused_and_left_as_it_was(
+    kind: str, is_kind: Callable[[int], bool], work: Path
+) -> None:
+    _make(kind, work / "out")
+    proc = compress(work, "out")
+    assert proc.returncode == EXIT_ERROR
+    err = proc.stderr.decode()
+    assert_one_line_error(err, f"out is a {kind}, not a file")
+    assert ".partial" not in err
+    assert is_kind((work / "out").lstat().st_mode)
+    assert [p.name for p in work.iterdir()] == ["out"]
+    assert proc.stdout == b""
+
+
+def test_a_socket_is_refused(work: Path, unix_socket: Path) -> None:
+    proc = compress(work, unix_socket.name)
+    assert proc.returncode == EXIT_ERROR
+    assert_one_line_error(proc.stderr.decode(), "sock is a socket, not a file")
+    assert stat.S_ISSOCK(unix_socket.lstat().st_mode)
+
+
+def test_a_symlink_to_a_fifo_is_refused_and_both_stay(work: Path) -> None:
+    os.mkfifo(work / "fifo")
+    (work / "link").symlink_to("fifo")
+    proc = compress(work, "link")
+    assert proc.returncode == EXIT_ERROR
+    assert_one_line_error(proc.stderr.decode(), f"link (a link to {work / 'fifo'}) is a FIFO")
+    assert (work / "link").is_symlink()
+    assert stat.S_ISFIFO((work / "fifo").lstat().st_mode)
+
+
+def test_the_destination_is_checked_before_the_session_is_read(work: Path) -> None:
+    (work / "out").mkdir()
+    proc = compress(work, "out", session="nobody")
+    assert proc.returncode == EXIT_ERROR
+    assert_one_line_error(proc.stderr.decode(), "out is a folder")
+
+
+def test_a_missing_folder_is_one_line_naming_the_users_path(work: Path) -> None:
+    proc = compress(work, "nodir/x.mcz")
+    assert proc.returncode == EXIT_ERROR
+    err = proc.stderr.decode()
+    assert_one_line_error(err, "cannot write nodir/x.mcz: no folder nodir")
+    assert ".partial" not in err
+    assert not (work / "nodir").exists()
+
+
+def test_a_path_through_a_file_is_one_line(work: Path) -> None:
+    (work / "afile").write_text("not a folder")
+    proc = compress(work, "afile/x.mcz")
+    assert proc.returncode == EXIT_ERROR
+    err = proc.stderr.decode()
+    assert_one_line_error(err, "cannot write afile/x.mcz")
+    assert ".partial" not in err
+
+
+def test_dash_writes_the_bundle_to_stdout(work: Path) -> None:
+    proc = compress(work, "-")
+    assert proc.returncode == 0, proc.stderr
+    assert_bundle(proc.stdout)
+    err = proc.stderr.decode()
+    assert f"compressed {ITEMS} items of {SESSION!r}" in err  # the figures stay off the bundle
+    assert "wrote the bundle to stdout" in err
+    assert list(work.iterdir()) == []  # no file named "-"
+
+
+def test_dash_refuses_a_terminal(work: Path) -> None:
+    controller, terminal = pty.openpty()
+    try:
+        proc = compress(work, "-", stdout=terminal)
+    finally:
+        os.close(terminal)
+        os.close(controller)
+    assert proc.returncode == EXIT_USAGE
+    assert_one_line_error(proc.stderr.decode(), "stdout, which is a terminal")
+    assert list(work.iterdir()) == []
