@@ -583,7 +583,8 @@ def test_what_the_user_does_is_remembered_latest_first_when_there_is_too_much() 
     block = _knowledge_block([new, old])
     shortcuts = block.split("## The user's shortcuts\n")[1].split("\n## ")[0].splitlines()
     assert len(shortcuts) == 8
-    assert shortcuts[-2:] == ["- /deploy staging", "- /old0"]  # the latest, /old0 used again
+    # the latest, /old0 used again; a call's arguments made once are no shortcut
+    assert shortcuts[-2:] == ["- /deploy", "- /old0 (in 2 sessions)"]
     assert "- use pnpm, not npm" in block
 
 

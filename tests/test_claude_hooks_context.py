@@ -213,3 +213,24 @@ def test_the_earlier_sessions_are_the_same_project_whichever_subfolder(
     _save_earlier(tmp_path, url)
     below = _start(url, cwd=f"{PROJECT}/cmd/entire")
     assert below == _start(url)
+
+
+def test_a_shortcut_is_its_command_and_the_arguments_it_is_called_with_again() -> None:
+    """``/workflows:review <a pull request>`` once is the command, not that pull request;
+    ``/deploy staging`` in two sessions is that call."""
+    from memcore.claude_code.project import SessionRecord
+    from memcore.claude_code.session_start import _knowledge_block
+
+    first = SessionRecord(
+        "a", PROJECT, "d", "2026-01-01T00:00:00", shortcuts=["/deploy staging", "/commit"]
+    )
+    second = SessionRecord(
+        "b",
+        PROJECT,
+        "d",
+        "2026-02-01T00:00:00",
+        shortcuts=["/workflows:review https://github.com/o/r/pull/2", "/deploy staging"],
+    )
+    block = _knowledge_block([second, first])
+    shortcuts = block.split("## The user's shortcuts\n")[1].split("\n## ")[0].splitlines()
+    assert shortcuts == ["- /commit", "- /workflows:review", "- /deploy staging (in 2 sessions)"]

@@ -15,6 +15,7 @@ runs before the user's first prompt).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from typing import Any
 
 from memcore.claude_code.project import (
@@ -161,12 +162,34 @@ def _files_block(records: list[SessionRecord]) -> str:
     return "\n".join(lines) if len(lines) > 1 else ""
 
 
+def _shortcut_lines(uses: Iterable[str], limit: int = 8) -> list[str]:
+    """The user's slash commands (``uses``: each session's, the oldest first), by name, the
+    last used last: a command's arguments are shown only when that very call was made in more
+    than one session (``/deploy staging``), since one call's arguments (a pull request's URL)
+    are no shortcut; how many sessions used it when more than one."""
+    calls: dict[str, list[str]] = {}  # name -> its calls, in order
+    for use in uses:
+        words = " ".join(use.split())
+        if not words:
+            continue
+        name = words.split(" ", 1)[0]
+        calls.setdefault(name, []).append(words)
+        calls[name] = calls.pop(name)  # (used again: a late one)
+    lines = []
+    for name, made in list(calls.items())[-limit:]:
+        last = made[-1]
+        shown = last if made.count(last) > 1 or last == name else name
+        often = f" (in {len(made)} sessions)" if len(made) > 1 else ""
+        lines.append(f"- {cut_at_word(shown, 120)}{often}")
+    return lines
+
+
 def _knowledge_block(records: list[SessionRecord]) -> str:
     """What the sessions (``records``, the latest first) learned of the user, the latest kept
     when there is more than room (``distinct`` keeps the last texts of what it is given)."""
     oldest_first = records[::-1]
     preferences = distinct(p for r in oldest_first for p in r.preferences)
-    shortcuts = distinct(s for r in oldest_first for s in r.shortcuts)
+    shortcuts = _shortcut_lines(s for r in oldest_first for s in r.shortcuts)
     tasks = distinct((t for r in oldest_first for t in r.common_tasks), limit=5)
     lines: list[str] = []
     if preferences:
@@ -174,7 +197,7 @@ def _knowledge_block(records: list[SessionRecord]) -> str:
         lines += [f"- {p}" for p in preferences]
     if shortcuts:
         lines.append("## The user's shortcuts")
-        lines += [f"- {s}" for s in shortcuts]
+        lines += shortcuts
     if tasks:
         lines.append("## Requests the user made more than once")
         lines += [f"- {t}" for t in tasks]
