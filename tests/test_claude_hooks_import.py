@@ -1,0 +1,136 @@
+"""``memcore import-claude-code`` and the hooks: sessions imported before the install are filed
+under their projects, brought back at session start and saved on from where the import read."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+
+import pytest
+
+from memcore.claude_code.project import registry_session
+from memcore.cli import main
+from memcore.stores import open_store
+from tests.test_claude_hooks import (
+    DATA,
+    EARLIER,
+    PROJECT,
+    _context,
+    _hook,
+    _payload,
+    _place,
+    _read_state,
+    _read_version,
+)
+
+pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason="the shared transcripts are not here")
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'memory.db'}"
+
+
+def test_imported_sessions_are_brought_back_and_saved_on_from_where_the_import_read(
+    tmp_path: Path, url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``memcore import-claude-code`` files the sessions it imports under their projects, as
+    the saving hooks do: session-start brings them back, and a hook saving the same transcript
+    later finds it read (nothing written) or reads on from where the import stopped."""
+    earlier, earlier_session = _place(tmp_path, EARLIER[0])
+    source = DATA / EARLIER[1]
+    lines = source.read_bytes().splitlines(keepends=True)
+    growing, session = _place(tmp_path, EARLIER[1])
+    growing.write_bytes(b"".join(lines[: len(lines) // 2]))
+    assert main(["import-claude-code", str(tmp_path / "projects"), "--store", url]) == 0
+    assert "filed 2 session(s) under 1 project(s)" in capsys.readouterr().out
+    registry = _read_state(url, registry_session(PROJECT))
+    assert set(registry) == {f"session:{earlier_session}", f"session:{session}"}
+    code, out, err = _hook(
+        "session-start", _payload("SessionStart", "fresh", None, source="startup"), url
+    )
+    assert code == 0, err
+    digest = registry[f"session:{earlier_session}"].content
+    statements = [ln for ln in str(digest).splitlines() if ln.startswith("- ")]
+    assert any(line in _context(out) for line in statements[:3])
+    # the same transcript, saved by a hook: already read, nothing written
+    versions = _read_version(url, earlier_session), _read_version(url, registry_session(PROJECT))
+    payload = _payload("SessionEnd", earlier_session, earlier)
+    assert _hook("session-end", payload, url)[1:] == ("", "")
+    assert (
+        _read_version(url, earlier_session),
+        _read_version(url, registry_session(PROJECT)),
+    ) == versions
+    # the other one went on after the import: the hook reads on, and the session ends up as a
+    # hook alone would have saved it
+    half = _read_state(url, session)
+    growing.write_bytes(b"".join(lines))
+    assert _hook("session-end", _payload("SessionEnd", session, growing), url)[1:] == ("", "")
+    full = _read_state(url, session)
+    assert set(half) < set(full)
+    alone = f"sqlite:///{tmp_path / 'alone.db'}"
+    assert _hook("session-end", _payload("SessionEnd", session, growing), alone)[1:] == ("", "")
+    assert set(_read_state(alone, session)) == set(full)
+
+
+def test_an_import_into_one_named_session_files_nothing_under_a_project(
+    tmp_path: Path, url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    transcript, _ = _place(tmp_path, EARLIER[0])
+    argv = ["import-claude-code", str(transcript), "--store", url, "--session", "mine"]
+    assert main(argv) == 0
+    assert "filed" not in capsys.readouterr().out
+    assert _read_state(url, registry_session(PROJECT)) == {}
+
+
+def test_an_import_whose_filing_fails_keeps_what_it_stored(
+    tmp_path: Path, url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Filing under the project comes after the session's items are stored: when it fails, the
+    import says so for that session and goes on with the others."""
+    from memcore.claude_code import session_record
+    from memcore.errors import ValidationError
+
+    _, first = _place(tmp_path, EARLIER[0])
+    _, second = _place(tmp_path, EARLIER[1])
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ValidationError("no entry for you")
+
+    monkeypatch.setattr(session_record, "fresh_record", broken)
+    assert main(["import-claude-code", str(tmp_path / "projects"), "--store", url]) == 0
+    out = capsys.readouterr().out
+    assert out.count("not filed under its project: no entry for you") == 2
+    assert "filed 2 session(s)" not in out
+    for session in (first, second):
+        assert _read_state(url, session)  # its items are there
+    assert _read_state(url, registry_session(PROJECT)) == {}
+
+
+def test_earlier_sessions_come_latest_active_first_when_imported_at_once(
+    tmp_path: Path, url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Sessions imported together were saved in the same second: session-start orders them by
+    when each last did something."""
+    from memcore.claude_code.hooks import project_records
+
+    for source in (*EARLIER, "entireio__cli__847ff7d2.jsonl"):
+        _place(tmp_path, source)
+    assert main(["import-claude-code", str(tmp_path / "projects"), "--store", url]) == 0
+    capsys.readouterr()
+
+    async def records() -> list[str]:
+        store = open_store(url)
+        try:
+            return [r.last_activity for r in await project_records(store, PROJECT)]
+        finally:
+            await store.close()
+
+    activity = asyncio.run(records())
+    assert len(activity) == 3
+    assert activity == sorted(activity, reverse=True)
+    _, out, _ = _hook("session-start", _payload("SessionStart", "fresh", None), url)
+    shown = re.findall(r"## Earlier session \((\d{4}-\d\d-\d\d \d\d:\d\d)", _context(out))
+    assert shown == sorted(shown, reverse=True)
+    assert shown[0] == activity[0][:16].replace("T", " ")
