@@ -163,6 +163,22 @@ def test_a_reader_that_stops_early_is_not_an_error(tmp_path: Path) -> None:
     assert err == ""
 
 
+def test_version_to_a_closed_stdout_is_not_an_error() -> None:
+    """``memcore --version | true``: the reader is gone before the line is written."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    proc = subprocess.run(
+        [sys.executable, "-m", "memcore", "--version"],
+        stdout=write_end,
+        stderr=subprocess.PIPE,
+        timeout=60,
+        check=False,
+    )
+    os.close(write_end)
+    assert proc.returncode == EXIT_BROKEN_PIPE
+    assert proc.stderr.decode() == ""
+
+
 def test_import_dry_run_reports_malformed_lines(
     projects: Path, capsys: pytest.CaptureFixture[str], memcore_home: Path
 ) -> None:

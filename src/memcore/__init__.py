@@ -64,6 +64,7 @@ _LAZY = {
     "LazyMemoryProxy": "memcore.lazy",
     "LazySession": "memcore.lazy",
     "MemoryIndex": "memcore.search",
+    "HybridRetriever": "memcore.search",
     "SearchHit": "memcore.search",
     "session_digest": "memcore.digest",
     "session_digests": "memcore.digest",
@@ -83,7 +84,7 @@ if TYPE_CHECKING:
     from memcore.overflow import SessionState, handle_context_overflow
     from memcore.prefetch import PredictiveMemoryPrefetcher
     from memcore.recovery import arecover_corrupted_memory, create_backup, recover_corrupted_memory
-    from memcore.search import MemoryIndex, SearchHit
+    from memcore.search import HybridRetriever, MemoryIndex, SearchHit
     from memcore.stores import open_store
     from memcore.sync import DistributedMemoryManager, SyncDiagnostics
     from memcore.tokens import count_tokens
@@ -114,6 +115,7 @@ __all__ = [
     "CorruptedMemoryError",
     "DistributedMemoryManager",
     "HierarchicalMemoryCompressor",
+    "HybridRetriever",
     "LazyMemoryProxy",
     "LazySession",
     "MemcoreError",

@@ -60,6 +60,13 @@ def _fail(prog: str, message: str, stream: TextIO) -> None:
     print(f"{prog}: error: {first_line}", file=stream)
 
 
+def _print_version(out: TextIO) -> int:
+    from memcore import NATIVE, __version__
+
+    print(f"memcore {__version__} ({'compiled' if NATIVE else 'pure-Python'} kernels)", file=out)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (the console script exits with it)."""
     args_list = list(sys.argv[1:] if argv is None else argv)
@@ -75,17 +82,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         _fail(exc.prog, f"{exc} (see `{exc.prog} --help`)", sys.stderr)
         return EXIT_USAGE
-    if args.version:
-        from memcore import NATIVE, __version__
-
-        print(f"memcore {__version__} ({'compiled' if NATIVE else 'pure-Python'} kernels)")
-        return 0
     handler: Handler | None = getattr(args, "handler", None)
-    if handler is None:
+    if handler is None and not args.version:
         parser.print_help()
         return EXIT_USAGE
-    prog = f"memcore {args.command}"
+    prog = "memcore" if args.version else f"memcore {args.command}"
     try:
+        if args.version:
+            return _print_version(sys.stdout)
+        assert handler is not None
         return handler(args, sys.stdout)
     except UsageError as exc:  # an argument only its command can judge (e.g. --level for a codec)
         _fail(exc.prog, f"{exc} (see `{exc.prog} --help`)", sys.stderr)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import TextIO
 
-from memcore.cli._common import EXIT_ERROR, Subparsers, _add
+from memcore.cli._common import EXIT_ERROR, Subparsers, _add, store_url
 from memcore.stores.urls import mask_url
 
 
@@ -24,7 +24,12 @@ def register(sub: Subparsers) -> None:
         "source left as it was. Stop the store's writers first. Exits 1 if a session was\n"
         "skipped (it is named, with the reason).",
     )
-    p.add_argument("url", metavar="URL", help="the Redis store to migrate (redis://host:port/db)")
+    p.add_argument(
+        "url",
+        metavar="URL",
+        type=store_url,
+        help="the Redis store to migrate (redis://host:port/db)",
+    )
     p.add_argument(
         "--to", metavar="DEST", help="copy into this store instead (e.g. redis+cluster://h:7000)"
     )
