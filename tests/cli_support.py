@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from memcore.cli import main
-from tests.test_claude_code import write_claude_home
+from tests.claude_code_support import write_claude_home
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

@@ -31,7 +31,7 @@ from memcore.claude_code.tools import (
 from memcore.claude_code.unglue import _Code, unglue_lists
 from memcore.digest import session_digest
 from memcore.model import MemoryItem, Priority
-from tests.test_claude_code import SESSION
+from tests.claude_code_support import SESSION
 
 # --- the development transcripts (real sessions, read-only) -------------------------------------
 

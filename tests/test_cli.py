@@ -14,13 +14,13 @@ import pytest
 
 import memcore
 from memcore.cli import EXIT_BROKEN_PIPE, EXIT_ERROR, EXIT_USAGE, build_parser, main
+from tests.claude_code_support import PROJECT, SESSION
 from tests.cli_support import (  # noqa: F401  (the fixtures projects and store_url)
     assert_one_line_error,
     projects_fixture,
     run_cli,
     store_url_fixture,
 )
-from tests.test_claude_code import PROJECT, SESSION
 
 #: Who builds the modules these tests also exercise (H5's wiring sits on top of them).
 SUBCOMMANDS = [

@@ -16,13 +16,13 @@ import pytest
 
 import memcore
 from memcore.cli import EXIT_ERROR, main
+from tests.claude_code_support import SESSION
 from tests.cli_support import (  # noqa: F401  (the fixtures projects and store_url)
     assert_one_line_error,
     projects_fixture,
     run_cli,
     store_url_fixture,
 )
-from tests.test_claude_code import SESSION
 
 # --- issue 14: reading commands change nothing; every command takes --store --------------------
 

@@ -9,7 +9,7 @@ import pytest
 from memcore.cli import main
 from memcore.demo import run_demo, simulated_accesses, stdlib_notes
 from memcore.model import utc_now
-from tests.test_claude_code import write_claude_home
+from tests.claude_code_support import write_claude_home
 
 
 @pytest.fixture

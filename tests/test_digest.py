@@ -406,7 +406,7 @@ def test_a_code_block_glued_to_a_sentence_is_no_statement() -> None:
 
 def test_the_digest_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from memcore.cli import main
-    from tests.test_claude_code import SESSION, write_claude_home
+    from tests.claude_code_support import SESSION, write_claude_home
 
     projects = write_claude_home(tmp_path / ".claude")
     store = f"sqlite:///{tmp_path}/cli.db"
