@@ -1,0 +1,76 @@
+"""Each session's access sequence (files read and edited, searches, commands) kept in the store:
+what :mod:`memcore.transfer` mines for patterns and the prefetcher learns from. Written by the
+transcript import and the saving hooks, read back by knowledge transfer."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from memcore.model import MemoryItem, Priority
+from memcore.stores.base import Store
+
+#: The session that holds every session's access log (one item per session).
+ACCESS_LOG_SESSION = "memcore.access-log"
+
+
+async def save_access_log(
+    store: str | Store | None, session_id: str, accesses: Iterable[str], *, append: bool = True
+) -> int:
+    """Keep ``session_id``'s access sequence in the store (appended to what is there by default).
+
+    Returns the log's length. The log is one item of :data:`ACCESS_LOG_SESSION`, keyed by the
+    session id, its content the accesses one per line; a log that would not change is not
+    written again.
+    """
+    from memcore.sync import DistributedMemoryManager
+
+    new = [a.replace("\n", " ") for a in accesses]
+    manager = DistributedMemoryManager(
+        storage_backend=store, replica_id=f"access-log-{uuid.uuid4().hex[:8]}"
+    )
+    try:
+        await manager.sync_session_memory(ACCESS_LOG_SESSION)
+        held = manager.get(ACCESS_LOG_SESSION, session_id)
+        old = _log_lines(held) if append and held is not None else []
+        log = old + new
+        if held is not None and _log_lines(held) == log:
+            return len(log)  # the same log again (a transcript imported twice): nothing to write
+        manager.set(
+            ACCESS_LOG_SESSION,
+            session_id,
+            MemoryItem(
+                id=session_id,
+                content="\n".join(log),
+                priority=Priority.LOW,
+                metadata={"kind": "access-log", "session": session_id, "count": len(log)},
+            ),
+        )
+        await manager.sync_session_memory(ACCESS_LOG_SESSION)
+    finally:
+        await manager.close()
+    return len(log)
+
+
+async def load_access_log(store: str | Store | None, session_id: str) -> list[str]:
+    """``session_id``'s stored access sequence (empty when none was saved)."""
+    from memcore.sync import DistributedMemoryManager
+
+    manager = DistributedMemoryManager(
+        storage_backend=store, replica_id=f"access-log-{uuid.uuid4().hex[:8]}"
+    )
+    try:
+        await manager.sync_session_memory(ACCESS_LOG_SESSION)
+        held = manager.get(ACCESS_LOG_SESSION, session_id)
+    finally:
+        await manager.close()
+    return _log_lines(held) if held is not None else []
+
+
+def _log_lines(held: MemoryItem | Mapping[str, Any]) -> list[str]:
+    content = MemoryItem.coerce(held).content
+    return content.split("\n") if content else []
+
+
+__all__ = ["ACCESS_LOG_SESSION", "load_access_log", "save_access_log"]
