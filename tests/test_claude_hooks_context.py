@@ -131,14 +131,15 @@ async def _remember(url: str, project: str, *notes: tuple[str, str, str]) -> Non
 PREFERENCE = "Run `mise run lint` before every commit; CI rejects lint errors."
 CRITICAL = "Never push tags by hand: releases go through `make release`."
 PASSING = "The webhook retry test takes about a minute."
+TODO = "Open: move the retry settings into `config/retry.toml`."
 
 
 def test_remembered_preferences_and_critical_notes_come_at_session_start(
     tmp_path: Path, url: str
 ) -> None:
-    """Notes kept with MCP ``remember`` that every session should know: the user's preferences
-    and critical or high notes, before the earlier sessions' digests; not a plain fact, and
-    not in another project."""
+    """Notes kept with MCP ``remember`` that every session should know: the user's preferences,
+    open tasks and critical or high notes, before the earlier sessions' digests; not a plain
+    fact, and not in another project."""
     asyncio.run(
         _remember(
             url,
@@ -146,6 +147,7 @@ def test_remembered_preferences_and_critical_notes_come_at_session_start(
             (PREFERENCE, "preference", "normal"),
             (CRITICAL, "decision", "critical"),
             (PASSING, "fact", "normal"),
+            (TODO, "todo", "normal"),
         )
     )
     alone = _start(url)  # no session saved yet: the notes alone are worth telling
@@ -153,7 +155,7 @@ def test_remembered_preferences_and_critical_notes_come_at_session_start(
     _save_earlier(tmp_path, url)
     context = _start(url)
     notes = context.split("## Remembered for this project\n")[1].split("\n\n")[0].splitlines()
-    assert notes == [f"- {CRITICAL}", f"- {PREFERENCE}"]  # critical first
+    assert notes == [f"- {CRITICAL}", f"- {TODO}", f"- {PREFERENCE}"]  # critical first
     assert context.index(CRITICAL) < context.index("## Earlier session (")
     assert PASSING not in context
     assert CRITICAL in _start(url, budget=300)  # a short budget still keeps them
@@ -234,3 +236,34 @@ def test_a_shortcut_is_its_command_and_the_arguments_it_is_called_with_again() -
     block = _knowledge_block([second, first])
     shortcuts = block.split("## The user's shortcuts\n")[1].split("\n## ")[0].splitlines()
     assert shortcuts == ["- /commit", "- /workflows:review", "- /deploy staging (in 2 sessions)"]
+
+
+def test_a_file_that_was_never_there_is_no_file_that_matters() -> None:
+    """Every read of ``gone.go`` failed ("File does not exist"): it is left out of the
+    session's files; one read that failed once and then worked, or that the session went on
+    to write, stays."""
+    from memcore.claude_code.project import summarize_files
+    from memcore.model import MemoryItem
+
+    def result(n: int, path: str, error: bool, tool: str = "Read") -> MemoryItem:
+        kind = "error" if error else "tool_result"
+        meta = {"tool": tool, "file_path": path, "is_error": error, "kind": kind}
+        return MemoryItem(f"r{n}", f"{tool} of {path}", metadata=meta)
+
+    items = [
+        result(1, "/p/gone.go", True),
+        result(2, "/p/gone.go", True),
+        result(3, "/p/late.go", True),
+        result(4, "/p/late.go", False),
+        result(5, "/p/new.go", True),
+        MemoryItem(
+            "w",
+            "Write new.go",
+            metadata={"tool": "Write", "file_path": "/p/new.go", "kind": "tool_call"},
+        ),
+    ]
+    accesses = [f"file:/p/{name}.go" for name in ("gone", "gone", "late", "late", "new", "new")]
+    files = summarize_files(accesses, items)
+    assert "/p/gone.go" not in files
+    assert files["/p/late.go"]["touched"] == 2
+    assert files["/p/new.go"]["changed"] == 1

@@ -22,7 +22,7 @@ from memcore.claude_code.mcp_server import (
     Recalled,
 )
 from memcore.claude_code.project import SessionRecord, registry_key, registry_session
-from memcore.errors import ValidationError
+from memcore.errors import NotFoundError, ValidationError
 from memcore.model import MemoryItem
 from memcore.stores import open_store
 from tests.test_claude_hooks import DATA, PROJECT, _hook, _payload, _place
@@ -214,3 +214,74 @@ def test_a_server_started_in_a_subfolder_serves_the_project(tmp_path: Path) -> N
     assert asyncio.run(listed(CODEGEN)) == [session]
     assert asyncio.run(listed("/Users/marc/Workspace/chx-fork")) == []
     assert registry_session(CHX) != registry_session(CODEGEN)
+
+
+@pytest.mark.parametrize(
+    ("question", "terms"),
+    [
+        ("how do I run the tests", "run tests test"),  # (words under 4 letters kept as they are)
+        (
+            "which file handles the prepare-commit-msg hook",
+            "file files handles handle prepare prepares commit commits msg hook hooks",
+        ),
+        ("what are the dependencies?", "dependencies dependency"),
+        ("how do I", "how do"),  # only question words: they are the question
+        ("`state_checksum` speed", "state_checksum speed speeds"),
+    ],
+)
+def test_a_question_is_looked_for_by_its_words_and_their_plurals(question: str, terms: str) -> None:
+    from memcore.claude_code.mcp_server import question_terms
+
+    assert question_terms(question) == terms
+
+
+async def test_a_conclusion_ranks_above_narration_and_thinking_that_match_as_well(
+    service: MemoryService,
+) -> None:
+    """Three transcript lines with the same words: the agent's conclusion (normal priority)
+    before its narration and its thinking (imported at low priority); and a question's words
+    (``how``, ``the``) do not decide the order."""
+    session = "s-1"
+    await _file_session(service, session, "## What was asked\n- name the branches")
+    meta = {"source": "claude-code"}
+    said = "shadow branches are named by the commit hash"
+    service.manager.set(
+        session,
+        "t",
+        MemoryItem("t", f"Thinking: {said}.", "low", metadata={**meta, "kind": "thinking"}),
+    )
+    service.manager.set(
+        session,
+        "n",
+        MemoryItem("n", f"Let me see how {said}.", "low", metadata={**meta, "kind": "fact"}),
+    )
+    service.manager.set(
+        session,
+        "c",
+        MemoryItem("c", f"Found: {said}.", "normal", metadata={**meta, "kind": "fact"}),
+    )
+    await service.manager.sync_session_memory(session)
+    hits = await service.recall("how are the shadow branches named", k=3)
+    assert hits[0].id == "c"
+    assert {hit.id for hit in hits[1:]} == {"t", "n"}
+
+
+async def test_digest_takes_the_start_of_a_session_id_and_sessions_say_what_it_was_about(
+    service: MemoryService,
+) -> None:
+    """As the command line does: ``839b`` names the one session whose id starts with it (two
+    that start alike are a clear error); and a compacted session's summary in ``sessions`` is
+    what was asked, not the line's lead-in."""
+    await _file_session(
+        service,
+        "839b35f7-4dbd",
+        "## What was asked\n- Before the compaction (Claude's summary): Fix the cart totals.",
+    )
+    await _file_session(service, "839c0000-aaaa", "## What was asked\n- fix the checkout")
+    assert "cart" in await service.digest(session="839b")
+    with pytest.raises(ValidationError, match="starts the ids of 2 sessions"):
+        await service.digest(session="839")
+    with pytest.raises(NotFoundError):
+        await service.digest(session="ffff")
+    summaries = {s["session"]: s["summary"] for s in await service.sessions()}
+    assert summaries["839b35f7-4dbd"] == "Fix the cart totals."

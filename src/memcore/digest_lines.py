@@ -358,6 +358,10 @@ def _how_said(text: str, words: int) -> str:
     return "asked"
 
 
+#: How the line of what a compaction summary says was asked starts.
+SUMMARY_LEAD_IN = "Before the compaction (Claude's summary): "
+
+
 def _summary_request(item: MemoryItem, seq: int) -> list[Candidate]:
     """What a compaction summary says the user asked, as a request: the requests themselves are
     in the summarized part, gone from what the agent saw since, and often from the transcript
@@ -368,7 +372,7 @@ def _summary_request(item: MemoryItem, seq: int) -> list[Candidate]:
         return []
     shown = sum(word != "-" for word in words[:_SUMMARY_WORDS])  # (cut where it always was)
     said = cut_word_list(_items_as_clauses(words), shown)
-    line = f"- Before the compaction (Claude's summary): {said}"
+    line = f"- {SUMMARY_LEAD_IN}{said}"
     out = [Candidate("asked", seq, 8.0, line, topic=True)]
     if len(words) > _SUMMARY_WORDS:
         out.extend(_request_rest(" ".join(words), words, seq, _SUMMARY_WORDS))

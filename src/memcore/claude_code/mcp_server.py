@@ -16,6 +16,7 @@ import hashlib
 import importlib
 import inspect
 import os
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar, get_args
@@ -30,8 +31,10 @@ from memcore.claude_code.project import (
 from memcore.claude_code.project_recall import ProjectRecall
 from memcore.claude_code.session_record import cut_at_word
 from memcore.claude_code.session_start import entries_of
+from memcore.digest_lines import SUMMARY_LEAD_IN
 from memcore.errors import MemcoreError, NotFoundError, ValidationError
 from memcore.model import MemoryItem, Priority
+from memcore.stores.base import session_by_prefix
 
 Kind = Literal["fact", "preference", "shortcut", "task", "decision", "todo"]
 PriorityName = Literal["critical", "high", "normal", "low"]
@@ -121,9 +124,12 @@ class MemoryService:
     def _check_session(self, session: str | None, sessions: list[str]) -> list[str]:
         if session is None or session == "":
             return sessions
-        if session not in sessions:
+        if session in sessions:
+            return [session]
+        found = session_by_prefix(session, sessions)  # (the start of an id will do)
+        if found is None:
             raise NotFoundError(f"session {session!r} is not part of this project's memory")
-        return [session]
+        return [found]
 
     async def remember(
         self, content: str, kind: str = "fact", priority: str = "normal", session: str | None = None
@@ -166,7 +172,7 @@ class MemoryService:
         # (its scores are that session's own, not the project's)
         recall = self._recall if session is None or session == "" else ProjectRecall()
         recall.refresh(self.manager, sessions)
-        hits = recall.search(query, max(k * 4, RECALL_POOL))
+        hits = recall.search(question_terms(query), max(k * 4, RECALL_POOL))
         weighed = [(score * _weight(item), n) for n, (_, item, score) in enumerate(hits)]
         weighed.sort(key=lambda pair: (-pair[0], pair[1]))
         found: list[Recalled] = []
@@ -212,7 +218,7 @@ class MemoryService:
             if not records:
                 raise NotFoundError("no Claude Code session of this project has been saved yet")
             session = records[0].session_id
-        self._check_session(session, [self.notes, *(r.session_id for r in records)])
+        session = self._check_session(session, [self.notes, *(r.session_id for r in records)])[0]
         await self.manager.sync_session_memory(session)
         items = [MemoryItem.coerce(v) for v in self.manager.state(session).values()]
         return session_digest(items, budget).text
@@ -223,6 +229,8 @@ class MemoryService:
             # the digest's first statement: what the session was about (its headings say
             # nothing: every digest starts "## What was asked")
             first = next((ln for ln in record.digest.splitlines() if ln.startswith("- ")), "")
+            # (a compacted session's first line names where it comes from: the rest says it)
+            first = first.replace(SUMMARY_LEAD_IN, "", 1)
             listed.append(
                 {
                     "session": record.session_id,
@@ -236,9 +244,47 @@ class MemoryService:
         return listed
 
 
+#: How much a hit's priority moves its score: an agent's narration and thinking are imported
+#: at low priority, its conclusions and the user's requests higher.
+PRIORITY_WEIGHT = {"low": 0.7, "normal": 1.0, "high": 1.15, "critical": 1.3}
+
+
 def _weight(item: MemoryItem) -> float:
-    """An imported transcript line's share of its match (see ``REMEMBERED_WEIGHT``)."""
-    return 1 / REMEMBERED_WEIGHT if item.metadata.get("source") == "claude-code" else 1.0
+    """A hit's share of its match: an imported transcript line's less than a remembered note's
+    (see ``REMEMBERED_WEIGHT``), and each by its priority (``PRIORITY_WEIGHT``)."""
+    source = 1 / REMEMBERED_WEIGHT if item.metadata.get("source") == "claude-code" else 1.0
+    return source * PRIORITY_WEIGHT.get(item.priority.value, 1.0)
+
+
+#: Words a question is made of that name nothing it asks about ("how do I run the tests").
+_QUESTION_TEXT = """
+a an the and or but of to in on at by for with from into about as is are was were be been
+do does did done how what which who whom whose where when why can could should would will
+shall may might must i me my we us our you your it its this that these those there here
+please any some all get got have has had
+"""
+_QUESTION_WORDS = frozenset(_QUESTION_TEXT.split())
+_TERM = re.compile(r"(?u)\b\w\w+\b")
+
+
+def question_terms(query: str) -> str:
+    """The words of ``query`` to look for: the question's own words left out (when anything is
+    left), each with its plural or singular beside it ("tests" finds "test", and "hook" finds
+    "hooks"): a model asks in sentences, and the index matches words exactly."""
+    words = [w.lower() for w in _TERM.findall(query)]
+    kept = [w for w in words if w not in _QUESTION_WORDS] or words
+    terms: dict[str, None] = {}
+    for word in kept:
+        terms[word] = None
+        if len(word) < 4 or not word.isalpha():
+            continue
+        if word.endswith("ies"):
+            terms[word[:-3] + "y"] = None
+        elif word.endswith("s") and not word.endswith("ss"):
+            terms[word[:-1]] = None
+        else:
+            terms[word + "s"] = None
+    return " ".join(terms)
 
 
 def _said_as(item: MemoryItem) -> tuple[str, str]:

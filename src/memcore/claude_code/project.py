@@ -314,11 +314,34 @@ def _changed_files(items: Sequence[MemoryItem]) -> Counter[str]:
 def summarize_files(
     accesses: Sequence[str], items: Sequence[MemoryItem]
 ) -> dict[str, dict[str, int]]:
-    """The session's most touched files: ``{path: {"touched": n, "changed": m}}``."""
+    """The session's most touched files: ``{path: {"touched": n, "changed": m}}``. A file that
+    every try to read failed for ("File does not exist") was never there to matter: left out,
+    unless the session then made it."""
     touched = files_touched(accesses)
-    for path, n in _changed_files(items).items():
+    changed = _changed_files(items)
+    for path in _never_read(items) - changed.keys():
+        touched.pop(path, None)
+    for path, n in changed.items():
         touched.setdefault(path, {"touched": 0})["changed"] = n
     return merge_files({}, touched)
+
+
+def _never_read(items: Sequence[MemoryItem]) -> set[str]:
+    """The files whose every read in ``items`` failed."""
+    from memcore.claude_code.tools import READ_TOOLS  # (a save's: session-start needs none)
+
+    failed: set[str] = set()
+    read: set[str] = set()
+    for item in items:
+        meta = item.metadata
+        path = meta.get("file_path")
+        if meta.get("tool") not in READ_TOOLS or not isinstance(path, str):
+            continue
+        if meta.get("is_error") is True:
+            failed.add(path)
+        elif meta.get("kind") != "tool_call":  # a result that read it
+            read.add(path)
+    return failed - read
 
 
 def recount_changes(

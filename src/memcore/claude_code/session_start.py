@@ -123,13 +123,18 @@ def _least(block: str) -> int:
     return count_tokens("\n".join(lines if end is None else lines[: end + 1]))
 
 
+#: Kinds of remembered note shown whatever their priority: the user's preferences, and work
+#: left to do (a todo kept for later sessions is for them to take up).
+_ALWAYS_SHOWN = frozenset(("preference", "todo", "task"))
+
+
 def _notes_block(notes: list[MemoryItem]) -> str:
-    """The remembered notes every session should know: the user's preferences and the notes
-    marked critical or high, critical first, then the latest first."""
+    """The remembered notes every session should know: the user's preferences, the open tasks
+    and the notes marked critical or high, critical first, then the latest first."""
     chosen = [
         note
         for note in notes
-        if note.metadata.get("kind") == "preference" or note.priority >= Priority.HIGH
+        if note.metadata.get("kind") in _ALWAYS_SHOWN or note.priority >= Priority.HIGH
     ]
     chosen.sort(key=lambda n: (-n.priority.rank, -n.created_at.timestamp(), n.id))
     lines = [f"- {cut_at_word(note.content, NOTE_CHARS)}" for note in chosen]

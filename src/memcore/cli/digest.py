@@ -21,6 +21,7 @@ from memcore.cli._common import (
 from memcore.errors import NotFoundError, ValidationError
 from memcore.model import MemoryItem
 from memcore.stores import Store
+from memcore.stores.base import session_by_prefix
 
 DEFAULT_BUDGET = 2000
 
@@ -55,17 +56,10 @@ async def _named(store: Store, url: str | None, session: str) -> str:
         await require_session(store, url, session)
         return session
     except NotFoundError:
-        matches = [s for s in user_sessions(await store.list_sessions()) if s.startswith(session)]
-        if len(matches) == 1:
-            return matches[0]
-        if matches:
-            shown = ", ".join(matches[:5]) + (
-                f" and {len(matches) - 5} more" if len(matches) > 5 else ""
-            )
-            raise ValidationError(
-                f"{session!r} starts the ids of {len(matches)} sessions ({shown}): give more of it"
-            ) from None
-        raise
+        found = session_by_prefix(session, user_sessions(await store.list_sessions()))
+        if found is None:
+            raise
+        return found
 
 
 async def _states(

@@ -20,7 +20,7 @@ Commits are compare-and-set on the session version, so no lock is held across a 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -43,6 +43,20 @@ def validate_session_id(session_id: object) -> str:
             "ASCII letters, digits and . _ @ - + = (not starting with + or =)"
         )
     return session_id
+
+
+def session_by_prefix(prefix: str, sessions: Sequence[str]) -> str | None:
+    """The one session of ``sessions`` whose id starts with ``prefix`` (``847ff7d2`` for a Claude
+    Code session's uuid), None when none does; ``ValidationError`` when several do."""
+    matches = [s for s in sessions if s.startswith(prefix)]
+    if len(matches) > 1:
+        shown = ", ".join(matches[:5]) + (
+            f" and {len(matches) - 5} more" if len(matches) > 5 else ""
+        )
+        raise ValidationError(
+            f"{prefix!r} starts the ids of {len(matches)} sessions ({shown}): give more of it"
+        )
+    return matches[0] if matches else None
 
 
 def validate_key(key: object) -> str:
