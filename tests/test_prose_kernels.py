@@ -197,6 +197,9 @@ def test_statement_sentences_examples(prose: ModuleType) -> None:
     assert named[0][3] == ["ab", "cd", "ef"]
     assert named[0][6] is True  # 3 names and only 2 other words: a bare list of names
     assert found[0][7] == 4 * 1000  # line 5 (from 0), its first sentence
+    # a quoted line says what it quotes, without its marks ("> > - x" is "x")
+    quoted = prose.statement_sentences("> > - Run `make release` to tag it.", False, False, set())
+    assert [s[0] for s in quoted] == ["Run `make release` to tag it."]
 
 
 @pytest.mark.parametrize(

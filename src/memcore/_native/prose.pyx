@@ -477,6 +477,8 @@ def statement_sentences(str content, bint needs_names, bint spare, set seen) -> 
             continue
         heading = first == "#"
         line = stripped.lstrip("#") if heading else stripped
+        if first == ">":  # a quoted line: what it says, without the marks (as the twin)
+            line = line.lstrip("> ")
         if _bullet_start(line):
             line = _strip_bullet(line)
         if "**" in line:

@@ -191,6 +191,8 @@ def statement_sentences(
             continue
         heading = first == "#"
         line = stripped.lstrip("#") if heading else stripped
+        if first == ">":  # a quoted line ("> To resume ..."): what it says, without the marks
+            line = line.lstrip("> ")
         if line[:1] in _BULLET_STARTS:
             line = BULLET.sub("", line)
         if "**" in line:
