@@ -130,6 +130,18 @@ def test_a_look_around_that_missed_is_no_open_failure() -> None:
         pytest.fail("no budget took the build's error")
 
 
+def test_chained_checks_that_failed_are_not_said_unfixed() -> None:
+    """``mise run test && mise run lint`` failed; ``mise run test`` alone passed later: which
+    of the chain failed is not known, so the digest does not claim it was never fixed."""
+    records = _Session()
+    records.user("go on")
+    records.ran("mise run test && mise run lint 2>&1", "FAIL: TestCart", 1)
+    records.ran("mise run test", "ok", 0)
+    errors = session_digest(records.items(), 400).sections["errors"]
+    assert "mise run test && mise run lint" in errors
+    assert "not fixed" not in errors
+
+
 def test_an_edit_between_leaves_the_other_way_unlinked() -> None:
     """After an edit, a different command passing says nothing about the failed one."""
     records = _Session()
