@@ -4,6 +4,7 @@ its request is a request, and every compaction of a session is a case of the qua
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 from memcore import MemoryItem, session_digest
 from memcore.claude_code.compaction import summary_request, summary_statements
@@ -186,3 +187,19 @@ def test_every_compaction_of_a_session_is_a_case_on_request() -> None:
         earlier = next(c for c in every if c.name == case.name.split("#")[0])
         assert len(case.lines_before) > len(earlier.lines_before)
         assert case.summary != earlier.summary
+
+
+@needs_data
+def test_the_latest_request_not_answered_yet_is_said_whatever_its_length(tmp_path: Path) -> None:
+    """A real session cut where the user has just asked for something long ("no revert those
+    changes, ... make an initial commit ..."): its handover says so at every size that has
+    room for the line's start, though shorter lines are worth more per token."""
+    from memcore.claude_code import parse_transcript
+    from memcore.digest import session_digests
+
+    lines = (DATA / "entireio__cli__0276a600.jsonl").read_bytes().splitlines(keepends=True)
+    cut = tmp_path / "cut.jsonl"
+    cut.write_bytes(b"".join(lines[:701]))
+    items = parse_transcript(cut).items
+    for digest in session_digests(items, (300, 500, 900, 2000)):
+        assert "The latest request is not answered yet: no revert those changes" in digest.text

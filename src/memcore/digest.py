@@ -29,7 +29,13 @@ from typing import Any, NamedTuple
 from memcore.claude_code.compaction import is_compaction_summary
 from memcore.digest_cut import MIN_CUT_TOKENS, MIN_TOPIC_WORDS, cut_line
 from memcore.digest_echo import EchoIndex, EchoTexts
-from memcore.digest_lines import Candidate, build_candidates, line_identifiers, spare_lines
+from memcore.digest_lines import (
+    LATEST_OPEN,
+    Candidate,
+    build_candidates,
+    line_identifiers,
+    spare_lines,
+)
 from memcore.digest_work import session_root
 from memcore.errors import ValidationError
 from memcore.model import MemoryItem, coerce_items
@@ -108,6 +114,7 @@ def session_digests(
     digests = []
     for budget in budgets:
         greedy = _Greedy(lines, budget, count)
+        greedy.seed_open()
         if budget < TOPIC_BELOW:
             greedy.seed_topic()
         greedy.run(budget, capped=True)
@@ -299,10 +306,25 @@ class _Greedy:
     def exhausted(self) -> bool:
         return all(self.taken)
 
+    def seed_open(self) -> None:
+        """Choose the latest request not answered yet before anything else: it is what the next
+        session takes up, and as a long line it would lose to short ones by worth per token
+        (whole if it fits the open section's share of the budget, else cut to it)."""
+        latest = (
+            i
+            for i, c in enumerate(self.cands)
+            if c.section == "open" and c.text.startswith(LATEST_OPEN) and not self.taken[i]
+        )
+        self._seed(next(latest, None))
+
     def seed_topic(self) -> None:
         """Choose the session's topic line first (``TOPIC_BELOW``), whole if it fits its
         section's share of the budget, else cut to it (keeping at least ``MIN_TOPIC_WORDS``)."""
-        i = next((i for i, c in enumerate(self.cands) if c.topic and not self.taken[i]), None)
+        self._seed(
+            next((i for i, c in enumerate(self.cands) if c.topic and not self.taken[i]), None)
+        )
+
+    def _seed(self, i: int | None) -> None:
         if i is None:
             return
         cand = self.cands[i]

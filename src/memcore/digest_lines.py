@@ -557,6 +557,11 @@ def _rerun_fix(error: Mapping[str, Any], fixes: Sequence[MemoryItem]) -> str:
     return "; the rerun passed without an edit"
 
 
+#: How the line of the latest request, not answered yet, starts (the digest seeds it: it is
+#: what a next session must take up).
+LATEST_OPEN = "- The latest request is not answered yet: "
+
+
 def _open_lines(
     todos: dict[str, tuple[int, str]],
     last_task: tuple[int, MemoryItem] | None,
@@ -574,7 +579,7 @@ def _open_lines(
     if last_task is not None and last_task[0] > answered_at:
         seq, item = last_task
         text = cut_words(" ".join(item.content.split()), _REQUEST_WORDS)
-        out.append(Candidate("open", seq, 8.0, f"- The latest request is not answered yet: {text}"))
+        out.append(Candidate("open", seq, 8.0, f"{LATEST_OPEN}{text}"))
     for seq in range(len(items) - 1, max(-1, len(items) - 40), -1):
         item = items[seq]
         if item.metadata.get("kind") == "fact" and item.metadata.get("role") == "assistant":

@@ -222,6 +222,12 @@ def _latest_requests(plan: _Plan, room: float, most: float) -> set[int]:
     return chosen
 
 
+def _pasted_request(item: MemoryItem, cost: int, budget: int) -> bool:
+    """A request longer than its share of the budget (``REQUEST_SHARE``): a pasted log, never
+    kept whole."""
+    return item.metadata.get("kind") == "task" and cost > REQUEST_SHARE * budget
+
+
 def _digest_history(plan: _Plan, budget: int) -> None:
     """An agent session: everything but its latest items (and its scaffolding) one digest item,
     the latest items whole in the rest of the room.
@@ -248,6 +254,8 @@ def _digest_history(plan: _Plan, budget: int) -> None:
     for k in reversed(loose):  # newest first; a dump too big for the room is skipped
         item = plan.originals[k]
         cost = plan.cost(item)
+        if _pasted_request(item, cost, budget):
+            continue  # a log pasted as a request: the digest says it (see _latest_requests)
         if not is_scaffolding(item) and used + cost <= room - reserve:
             recent.add(k)
             used += cost
