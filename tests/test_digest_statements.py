@@ -308,3 +308,17 @@ def test_the_finding_test_skips_only_what_the_pattern_rejects(said: str) -> None
     end as one does: the test never hides a match (case folding included)."""
     if digest_prose._FINDING_ONLY.match(said):
         assert digest_prose._may_be_finding(said)
+
+
+@pytest.mark.parametrize(
+    ("said", "kept"),
+    [
+        ("The fix is complete.", False),  # says work is done, names no work
+        ("All changes are complete.", False),
+        ("All test modifications verified.", False),
+        ("The unit tests pass.", True),  # an outcome: which check passed
+        ("The fix to the rounding is complete.", True),  # names what was fixed
+    ],
+)
+def test_a_statement_that_work_is_done_must_name_the_work(said: str, kept: bool) -> None:
+    assert (standalone(said, 0) is not None) == kept

@@ -82,6 +82,14 @@ _FINDING_ONLY = re.compile(
     r"(?:bug|issue|problem|cause|culprit)\s*[.!]*$"
 )
 _FINDING_WORDS = 8
+#: A statement that work is done that names no work ("The fix is complete.", "All changes are
+#: complete.", "All test modifications verified."): the lines about that work say it.
+_DONE_ONLY = re.compile(
+    r"(?i)^(?:the|all|all the|everything|my|our|this|these|both)?\s*(?:\w+\s+)?"
+    r"(?:fix|fixes|change|changes|implementation|work|task|tasks|refactor|refactoring|update|"
+    r"updates|modifications|edits)\s+(?:is|are|has been|have been|was|were)?\s*(?:now\s+)?"
+    r"(?:complete|completed|done|finished|in place|verified|ready)\s*[.!]*$"
+)
 #: A line that names something must say something of it: at least this many words outside its
 #: code spans and asides ("`import random` (1 line)", a nested list item of a worked example,
 #: says nothing on its own).
@@ -241,6 +249,8 @@ def standalone(said: str, names: int) -> str | None:
     ):
         return None
     if names == 1 and not says_of_names(said):
+        return None
+    if not names and len(said) <= 60 and _DONE_ONLY.match(said):
         return None
     if not said.endswith(":") or said.count("`") % 2:  # (a colon inside a code span cut short)
         return said
