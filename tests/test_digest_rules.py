@@ -13,7 +13,7 @@ from memcore.digest import session_digests
 from tests.test_digest import DATA, needs_data
 
 #: The digests' fingerprint under each number of the rules (the latest is checked).
-FINGERPRINTS = {2: "c2a90a828abd70ef", 3: "cb0762ed6926113f", 4: "41eda70ab07e0e0c"}
+FINGERPRINTS = {2: "c2a90a828abd70ef", 3: "cb0762ed6926113f", 4: "774882f54dab7d4f"}
 SESSIONS = ("entireio__cli__198393f2", "marot__spotter__d6e0bada", "obsessiondb__chkit__17a79690")
 
 

@@ -66,6 +66,9 @@ REPEAT_FACTOR = 0.5
 #: of a short digest, and a short handover note that does not say what the work was for says
 #: little (session-start gives earlier sessions 150-500 tokens each).
 TOPIC_BELOW = 1000
+#: The share of the budget the latest request not answered yet may take whole when it is seeded
+#: (more than "Still open"'s share: a request of a few lines is worth saying whole).
+OPEN_SEED_SHARE = 0.25
 #: Refill rounds after the first fit, and the least slack (tokens) worth a round.
 _REFILL_ROUNDS = 6
 _MIN_REFILL = 3
@@ -315,7 +318,7 @@ class _Greedy:
             for i, c in enumerate(self.cands)
             if c.section == "open" and c.text.startswith(LATEST_OPEN) and not self.taken[i]
         )
-        self._seed(next(latest, None))
+        self._seed(next(latest, None), OPEN_SEED_SHARE)
 
     def seed_topic(self) -> None:
         """Choose the session's topic line first (``TOPIC_BELOW``), whole if it fits its
@@ -324,12 +327,14 @@ class _Greedy:
             next((i for i, c in enumerate(self.cands) if c.topic and not self.taken[i]), None)
         )
 
-    def _seed(self, i: int | None) -> None:
+    def _seed(self, i: int | None, share: float = 0.0) -> None:
+        """Choose line ``i`` now, whole if it fits its section's share of the budget (or
+        ``share``, when larger), else cut to it."""
         if i is None:
             return
         cand = self.cands[i]
         heading = self.heading_cost[cand.section]
-        room = int(self.budget * _SHARES[cand.section]) - heading
+        room = int(self.budget * max(_SHARES[cand.section], share)) - heading
         cost = self.costs[i]
         if cost > room:
             cut = cut_line(
