@@ -6,6 +6,7 @@ import asyncio
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -168,22 +169,28 @@ def test_digest_and_sessions_of_saved_claude_code_sessions(tmp_path: Path) -> No
     asyncio.run(check())
 
 
-def _is_error(result: object) -> bool:
+def is_error(result: object) -> bool:
     """``is_error`` on mcp 2, ``isError`` on mcp 1."""
     return bool(getattr(result, "is_error", getattr(result, "isError", False)))
 
 
-async def test_the_server_over_stdio_with_the_official_client(tmp_path: Path) -> None:
-    pytest.importorskip("mcp")
-    from mcp import ClientSession, StdioServerParameters
-    from mcp.client.stdio import stdio_client
+def server_params(url: str, project: str) -> Any:
+    """How the official client starts ``memcore mcp`` on ``url`` for ``project`` (needs mcp)."""
+    from mcp import StdioServerParameters
 
-    url = f"sqlite:///{tmp_path / 'memory.db'}"
-    params = StdioServerParameters(
+    return StdioServerParameters(
         command=sys.executable,
-        args=["-m", "memcore", "mcp", "--store", url, "--project", PROJECT],
+        args=["-m", "memcore", "mcp", "--store", url, "--project", project],
         env=dict(os.environ),
     )
+
+
+async def test_the_server_over_stdio_with_the_official_client(tmp_path: Path) -> None:
+    pytest.importorskip("mcp")
+    from mcp import ClientSession
+    from mcp.client.stdio import stdio_client
+
+    params = server_params(f"sqlite:///{tmp_path / 'memory.db'}", PROJECT)
     async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
         await session.initialize()
         tools = {tool.name: tool for tool in (await session.list_tools()).tools}
@@ -194,15 +201,15 @@ async def test_the_server_over_stdio_with_the_official_client(tmp_path: Path) ->
             "Deploys go through `make release`; never push tags by hand.",
         ):
             result = await session.call_tool("remember", {"content": note, "kind": "fact"})
-            assert not _is_error(result)
+            assert not is_error(result)
         result = await session.call_tool("recall", {"query": "how often are webhooks retried?"})
-        assert not _is_error(result)
+        assert not is_error(result)
         text = result.content[0].text  # type: ignore[union-attr]
         assert text.splitlines()[0].endswith(
             "The billing service retries failed webhooks three times with exponential backoff."
         )
         bad = await session.call_tool("remember", {"content": "x", "kind": "gossip"})
-        assert _is_error(bad)
+        assert is_error(bad)
 
 
 async def test_a_session_left_out_of_a_refresh_leaves_the_index() -> None:

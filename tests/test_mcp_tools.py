@@ -4,9 +4,7 @@ bounds, what recall ranks first, and which project a server started in a subfold
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +24,9 @@ from memcore.errors import NotFoundError, ValidationError
 from memcore.model import MemoryItem
 from memcore.stores import open_store
 from tests.test_claude_hooks import DATA, PROJECT, _hook, _payload, _place
+from tests.test_claude_mcp import is_error, server_params
 
 needs_data = pytest.mark.skipif(not DATA.is_dir(), reason="the shared transcripts are not here")
-
-
-def _is_error(result: object) -> bool:
-    """``is_error`` on mcp 2, ``isError`` on mcp 1."""
-    return bool(getattr(result, "is_error", getattr(result, "isError", False)))
 
 
 def _text(result: object) -> str:
@@ -44,15 +38,10 @@ async def test_memcores_errors_reach_the_client_as_its_messages(tmp_path: Path) 
     it gets memcore's message (not "Error executing tool X"), and the server's stderr gets no
     traceback."""
     pytest.importorskip("mcp")
-    from mcp import ClientSession, StdioServerParameters
+    from mcp import ClientSession
     from mcp.client.stdio import stdio_client
 
-    url = f"sqlite:///{tmp_path / 'memory.db'}"
-    params = StdioServerParameters(
-        command=sys.executable,
-        args=["-m", "memcore", "mcp", "--store", url, "--project", PROJECT],
-        env=dict(os.environ),
-    )
+    params = server_params(f"sqlite:///{tmp_path / 'memory.db'}", PROJECT)
     calls: list[tuple[str, dict[str, Any], str]] = [
         ("remember", {"content": "   "}, "content must be non-empty text"),
         ("recall", {"query": "x", "k": 0}, "k must be a positive whole number (got 0)"),
@@ -72,10 +61,10 @@ async def test_memcores_errors_reach_the_client_as_its_messages(tmp_path: Path) 
             assert info.version == __version__
             for name, arguments, message in calls:
                 result = await session.call_tool(name, arguments)
-                assert _is_error(result), name
+                assert is_error(result), name
                 assert message in _text(result), (name, _text(result))
             ok = await session.call_tool("remember", {"content": "`make release` tags."})
-            assert not _is_error(ok)
+            assert not is_error(ok)
     logged = (tmp_path / "server.err").read_text()
     assert "Traceback" not in logged
     assert "unexpected" not in logged

@@ -16,11 +16,11 @@ import hashlib
 import importlib
 import inspect
 import os
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar, get_args
 
+from memcore._kernels import search as _search_kernels
 from memcore.claude_code.project import (
     NOTES_PREFIX,
     SessionRecord,
@@ -264,14 +264,13 @@ shall may might must i me my we us our you your it its this that these those the
 please any some all get got have has had
 """
 _QUESTION_WORDS = frozenset(_QUESTION_TEXT.split())
-_TERM = re.compile(r"(?u)\b\w\w+\b")
 
 
 def question_terms(query: str) -> str:
     """The words of ``query`` to look for: the question's own words left out (when anything is
     left), each with its plural or singular beside it ("tests" finds "test", and "hook" finds
     "hooks"): a model asks in sentences, and the index matches words exactly."""
-    words = [w.lower() for w in _TERM.findall(query)]
+    words = _search_kernels.tokenize(query)  # (the index's own words)
     kept = [w for w in words if w not in _QUESTION_WORDS] or words
     terms: dict[str, None] = {}
     for word in kept:

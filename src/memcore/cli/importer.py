@@ -189,7 +189,7 @@ async def _import_sessions(
                     for transcript in transcripts:
                         for item in transcript.items:
                             count += 1
-                            if _held(manager, session, item.id) != item:  # (new or changed only:
+                            if manager.get(session, item.id) != item:  # (new or changed only:
                                 manager.set(session, item.id, item)  # importing twice adds nothing)
                                 written += 1
                     result = await manager.sync_session_memory(session)
@@ -210,15 +210,6 @@ async def _import_sessions(
     finally:
         await store.close()
     return done
-
-
-def _held(manager: DistributedMemoryManager, session: str, key: str) -> MemoryItem | None:
-    """The item ``key`` as the store had it (None: none, or a value that is no item)."""
-    value = manager.get(session, key)
-    try:
-        return None if value is None else MemoryItem.coerce(value)
-    except MemcoreError:
-        return None
 
 
 async def _filed(
@@ -268,7 +259,6 @@ async def _file_session(
         summarize_files,
     )
     from memcore.claude_code.session_record import fresh_record
-    from memcore.model import MemoryItem
 
     cwd = _project_of(transcripts)
     if cwd is None:
