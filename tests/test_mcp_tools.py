@@ -216,9 +216,16 @@ def test_a_server_started_in_a_subfolder_serves_the_project(tmp_path: Path) -> N
         ("what are the dependencies?", "dependencies dependency"),
         ("how do I", "how do"),  # only question words: they are the question
         ("`state_checksum` speed", "state_checksum speed speeds"),
+        # verb and agent endings come off, with the letter the ending doubled or dropped
+        ("what command runs the linter", "command commands runs run linter lint linte"),
+        ("which tests are failing", "tests test failing fail faile"),
+        ("who stopped the fixes", "stopped stopp stop fixes fix"),
+        ("why was it computed", "computed comput compute"),
     ],
 )
-def test_a_question_is_looked_for_by_its_words_and_their_plurals(question: str, terms: str) -> None:
+def test_a_question_is_looked_for_by_its_words_and_their_other_forms(
+    question: str, terms: str
+) -> None:
     from memcore.claude_code.mcp_server import question_terms
 
     assert question_terms(question) == terms

@@ -99,9 +99,13 @@ def session_digests(
     token_budgets: Iterable[int],
     *,
     counter: TokenCounter | None = None,
+    ongoing: bool = False,
 ) -> list[SessionDigest]:
     """``session_digest`` of the same items at each budget, reading the items once: each is
-    the digest's own choice at its size (a short one is not the start of a long one)."""
+    the digest's own choice at its size (a short one is not the start of a long one). With
+    ``ongoing``, the items are the start of a session whose later items the reader has (what
+    ``handle_context_overflow`` keeps whole after a digest): no line says what was under way
+    at the last of them."""
     budgets = list(token_budgets)
     for budget in budgets:
         if isinstance(budget, bool) or not isinstance(budget, int) or budget < 0:
@@ -111,7 +115,7 @@ def session_digests(
     ordered = sorted(coerced, key=lambda item: (item.created_at, item.id))
     cut = _last_compaction(ordered)
     root = session_root(ordered)  # one name per file on both sides of a compaction
-    lines = _lines(_unique(_candidates(ordered, cut, root)), count, cut)
+    lines = _lines(_unique(_candidates(ordered, cut, root, ongoing)), count, cut)
     spare: list[Candidate] | None = None  # made when a digest first has room for them
     musing: list[Candidate] | None = None  # thinking's spare lines: the last to fill room
     digests = []
@@ -162,7 +166,9 @@ def _since(lines: list[Candidate], cut: int) -> list[Candidate]:
     ]
 
 
-def _candidates(ordered: list[MemoryItem], cut: int, root: str | None) -> list[Candidate]:
+def _candidates(
+    ordered: list[MemoryItem], cut: int, root: str | None, ongoing: bool = False
+) -> list[Candidate]:
     """The candidate lines of ``ordered``, whose last compaction summary is at ``cut`` (0:
     none), naming files relative to ``root``; after a compaction, the lines of the items it
     summarized (``seq`` below ``cut``) are held back as spare lines (see ``_Lines.held``).
@@ -177,11 +183,11 @@ def _candidates(ordered: list[MemoryItem], cut: int, root: str | None) -> list[C
     compacted twice building them took most of the digest's time. Their "still open" lines are
     dropped: what was open then is what the summary says, not what the earlier items left."""
     if cut == 0:
-        return build_candidates(ordered, root)
+        return build_candidates(ordered, root, ongoing=ongoing)
     earlier = [
         c for c in build_candidates(ordered[:cut], root, thinking=False) if c.section != "open"
     ]
-    return earlier + _since(build_candidates(ordered[cut:], root), cut)
+    return earlier + _since(build_candidates(ordered[cut:], root, ongoing=ongoing), cut)
 
 
 def _fill(

@@ -19,6 +19,7 @@ from typing import Any
 from memcore._kernels import pipeline, prose
 from memcore.claude_code.commands import is_trivial_command, normalize_command, one_line
 from memcore.claude_code.compaction import is_compaction_summary, summary_request
+from memcore.claude_code.records import ANSWER
 from memcore.claude_code.tools import PLAN_PROPOSED, quoted_list
 from memcore.claude_code.transcripts import KIND_PRIORITY
 from memcore.digest_prose import (
@@ -110,11 +111,16 @@ def _todos(value: Any) -> list[tuple[str, str]]:
 
 
 def build_candidates(
-    items: Sequence[MemoryItem], root: str | None = None, *, thinking: bool = True
+    items: Sequence[MemoryItem],
+    root: str | None = None,
+    *,
+    thinking: bool = True,
+    ongoing: bool = False,
 ) -> list[Candidate]:
     """Every candidate line of a digest of ``items`` (given in session order); files are named
     relative to ``root`` (by default the folder the first of ``items`` was made in). Without
-    ``thinking``, the agent's thinking gives no line."""
+    ``thinking``, the agent's thinking gives no line; with ``ongoing`` (the reader sees the
+    items that follow), what was under way at the last of them is no line."""
     out: list[Candidate] = []
     n = max(1, len(items))
     files: dict[str, FileWork] = {}
@@ -189,7 +195,9 @@ def build_candidates(
             if is_compaction_summary(meta):
                 out.extend(_summary_request(item, seq))
             found = statements(item, seq, recency, seen_sentences)
-            if found and max([c.score for c in found]) >= 5:
+            # (a reply opening with a verdict, "Yes, ...", answers a question as well)
+            answer = kind == "fact" and ANSWER.match(item.content) is not None
+            if answer or (found and max([c.score for c in found]) >= 5):
                 last_conclusion = seq
             if kind == "fact" and meta.get("role") == "assistant":
                 last_reply = seq
@@ -258,6 +266,9 @@ def build_candidates(
         at = last_task[0]  # (its lines past the first sit just after it: ``_request_rest``)
         out = [c for c in out if not (c.section == "asked" and at <= c.seq < at + 1)]
     out.extend(_open_lines(todos, last_task, answered_at, items, n))
+    if last_action > last_reply and not ongoing:  # they end mid-turn: what was under way
+        since = max(last_conclusion, last_task[0] if last_task is not None else -1)
+        out.extend(_under_way(items, since, root))
     return out
 
 
@@ -560,6 +571,36 @@ def _rerun_fix(error: Mapping[str, Any], fixes: Sequence[MemoryItem]) -> str:
 #: How the line of the latest request, not answered yet, starts (the digest seeds it: it is
 #: what a next session must take up).
 LATEST_OPEN = "- The latest request is not answered yet: "
+
+
+#: How the line of the work under way when the items end starts (the agent was mid-turn).
+UNDER_WAY = "- Under way when the session stopped: "
+#: The words of the agent's last statement that line quotes.
+_UNDER_WAY_WORDS = 40
+
+
+def _under_way(items: Sequence[MemoryItem], since: int, root: str | None) -> list[Candidate]:
+    """The work under way when the items end, for a session cut off mid-turn (a compaction, a
+    crash, a user who closed it): where the agent had got to (its last words) and the files it
+    changed since its last result or the user's last request. Nothing when it said nothing
+    since: a line of file names alone says no more than the files' own lines."""
+    said: tuple[int, str] | None = None
+    changed: dict[str, None] = {}
+    for seq in range(max(since, 0), len(items)):  # (the result itself may say the next step)
+        meta = items[seq].metadata
+        kind = meta.get("kind")
+        if kind == "fact" and meta.get("role") == "assistant" and not meta.get("meta"):
+            said = (seq, " ".join(BULLET.sub("", items[seq].content).split()))
+        elif kind == "tool_call" and meta.get("tool") in _EDITS and meta.get("file_path"):
+            shown = shown_path(meta, root)
+            changed.pop(shown, None)  # the latest last
+            changed[shown] = None
+    if said is None:
+        return []
+    text = cut_words(said[1], _UNDER_WAY_WORDS)
+    if changed:
+        text += f" (changing {quoted_list(list(changed)[-3:])})"
+    return [Candidate("open", said[0], 5.5, f"{UNDER_WAY}{text}")]
 
 
 def _open_lines(

@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from memcore.compression import HierarchicalMemoryCompressor
 from memcore.errors import ContextBudgetError, ValidationError
@@ -47,6 +47,9 @@ from memcore.model import (
 from memcore.session_items import is_agent_session, is_scaffolding
 from memcore.summarize import ExtractiveSummarizer, Summarizer
 from memcore.tokens import TokenCounter, resolve_counter
+
+if TYPE_CHECKING:
+    from memcore.digest import SessionDigest
 
 TRIGGER = 0.90
 TARGET = 0.80
@@ -228,6 +231,14 @@ def _pasted_request(item: MemoryItem, cost: int, budget: int) -> bool:
     return item.metadata.get("kind") == "task" and cost > REQUEST_SHARE * budget
 
 
+def _history_digest(items: list[MemoryItem], budget: int, count: TokenCounter) -> SessionDigest:
+    """The digest of a session's history: its latest items follow it whole, so it does not say
+    what was under way at its end (``ongoing``)."""
+    from memcore.digest import session_digests  # the digest's tables load on first use
+
+    return session_digests(items, (budget,), counter=count, ongoing=True)[0]
+
+
 def _digest_history(plan: _Plan, budget: int) -> None:
     """An agent session: everything but its latest items (and its scaffolding) one digest item,
     the latest items whole in the rest of the room.
@@ -238,7 +249,6 @@ def _digest_history(plan: _Plan, budget: int) -> None:
     the digest is then made of the items before them. When it has nothing to say of them (only
     dumps are left, their calls kept whole), they are evicted.
     """
-    from memcore.digest import session_digest  # the digest's tables load on first use
 
     loose = plan.loose()
     fixed = plan.total - sum(plan.cost(plan.originals[k]) for k in loose)
@@ -247,7 +257,7 @@ def _digest_history(plan: _Plan, budget: int) -> None:
         return
     count = plan.state.count
     share = math.floor(room * (1.0 - RECENT_SHARE))
-    sizing = session_digest([plan.originals[k] for k in loose], share, counter=count)
+    sizing = _history_digest([plan.originals[k] for k in loose], share, count)
     reserve = max(MIN_ROOM, sizing.tokens) if sizing.text.strip() else share
     recent: set[int] = set()
     used = 0
@@ -264,7 +274,7 @@ def _digest_history(plan: _Plan, budget: int) -> None:
     if not history or history_tokens <= reserve:
         return
     items = [plan.originals[k] for k in history]
-    digest = session_digest(items, reserve, counter=count)
+    digest = _history_digest(items, reserve, count)
     slack = reserve - digest.tokens
     if slack >= MIN_ROOM and digest.text.strip():
         # the history said all it had in less than its share (the latest items took part of
@@ -273,7 +283,7 @@ def _digest_history(plan: _Plan, budget: int) -> None:
         if moved:
             history = [k for k in history if k not in moved]
             items = [plan.originals[k] for k in history]
-            digest = session_digest(items, reserve, counter=count) if items else digest
+            digest = _history_digest(items, reserve, count) if items else digest
     if not history:
         return
     if not digest.text.strip():

@@ -268,22 +268,54 @@ _QUESTION_WORDS = frozenset(_QUESTION_TEXT.split())
 
 def question_terms(query: str) -> str:
     """The words of ``query`` to look for: the question's own words left out (when anything is
-    left), each with its plural or singular beside it ("tests" finds "test", and "hook" finds
-    "hooks"): a model asks in sentences, and the index matches words exactly."""
+    left), each with its other forms beside it (``word_forms``): a model asks in sentences, and
+    the index matches words exactly."""
     words = _search_kernels.tokenize(query)  # (the index's own words)
     kept = [w for w in words if w not in _QUESTION_WORDS] or words
     terms: dict[str, None] = {}
     for word in kept:
         terms[word] = None
-        if len(word) < 4 or not word.isalpha():
-            continue
-        if word.endswith("ies"):
-            terms[word[:-3] + "y"] = None
-        elif word.endswith("s") and not word.endswith("ss"):
-            terms[word[:-1]] = None
-        else:
-            terms[word + "s"] = None
+        terms.update(dict.fromkeys(word_forms(word)))
     return " ".join(terms)
+
+
+#: Endings a word of a question may carry that the text it looks for may not ("linter" finds
+#: "lint", "fixes" finds "fix"); the first that fits is taken off.
+_ENDINGS = ("ing", "ed", "er", "es", "s")
+
+
+def _has_vowel(base: str) -> bool:
+    """Whether ``base`` can be a word's stem ("str" of "string" cannot)."""
+    return any(letter in "aeiouy" for letter in base)
+
+
+def word_forms(word: str) -> list[str]:
+    """Other forms of an English ``word`` of four letters or more: its base without a plural,
+    verb or agent ending (with the doubled consonant or the silent ``e`` the ending may have
+    changed: "running" -> "run", "computed" -> "compute"), or, when it has none, its plural.
+    No stemmer, no dictionary: a form no text has matches nothing and costs one lookup. Each
+    form is a term of its own to the index, so a text holding several forms of one word
+    scores them all: forms are few, and none is made from a base ("lint" does not look for
+    "linting", or every text saying "test", "tests" and "testing" would rank first)."""
+    if len(word) < 4 or not word.isalpha():
+        return []
+    if word.endswith("ies"):
+        return [word[:-3] + "y"]
+    if not word.endswith("ss"):
+        for ending in _ENDINGS:
+            base = word[: -len(ending)]
+            if ending == "es" and not base.endswith(("s", "x", "z", "ch", "sh")):
+                continue  # "handles" is "handle" + "s", "fixes" is "fix" + "es"
+            if word.endswith(ending) and len(base) >= 3 and _has_vowel(base):
+                if word.endswith("eed"):  # "speed", "need": no ending
+                    break
+                if base[-1] == base[-2] and base[-1] not in "aeiouls":
+                    return [base, base[:-1]]  # "running" -> "runn" -> "run"
+                if ending in ("ing", "ed", "er") and base[-1] not in "aeiouyw":
+                    return [base, base + "e"]  # "computed" -> "compute"
+                return [base]
+    plural = "es" if word.endswith(("s", "x", "z", "ch", "sh")) else "s"
+    return [word[:-1] + "ies" if word[-1] == "y" and word[-2] not in "aeou" else word + plural]
 
 
 def _said_as(item: MemoryItem) -> tuple[str, str]:

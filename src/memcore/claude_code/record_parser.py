@@ -74,6 +74,19 @@ def _truncate(text: str, max_chars: int) -> str:
     return f"{text[:max_chars]}\n[... {len(text) - max_chars} more characters]"
 
 
+def _typed(text: str) -> bool:
+    """Whether a queued message is the user's: not Claude Code's scaffolding (a sub-agent's or
+    background task's notice) nor a JSON object (how it queues a background task's record)."""
+    if scaffolding_kind(text) is not None:
+        return False
+    if text.lstrip().startswith("{"):
+        try:
+            return not isinstance(json.loads(text), dict)
+        except ValueError:
+            return True
+    return True
+
+
 def _block_text(content: Any) -> str:
     """Text of a tool_result's content: a string, or a list of text (and image) blocks."""
     if isinstance(content, str):
@@ -119,6 +132,8 @@ class RecordParser:
         self.tracked: set[str] = set()
         self.linker = FixLinker()
         self.tasks = TaskList()
+        #: messages the user typed while the agent worked, not yet taken (see ``queued``)
+        self.queue: list[tuple[int, dict[str, Any]]] = []
 
     def bad(self, line_no: int, reason: str) -> None:
         self.out.malformed.append(MalformedLine(self.path, line_no, reason))
@@ -157,6 +172,8 @@ class RecordParser:
                 self.bad(line_no, "summary record without a 'summary' text")
             return
         if kind == "file-history-snapshot" and self.snapshot(rec):
+            return
+        if kind == "queue-operation" and self.queued(line_no, rec):
             return
         if kind not in ("user", "assistant", "system"):
             self.out.skipped_types[kind] += 1
@@ -236,6 +253,39 @@ class RecordParser:
                 {"session": session, "role": "system", "files_changed": [path]},
             )
         return True
+
+    def queued(self, line_no: int, rec: dict[str, Any]) -> bool:
+        """A message the user typed while the agent worked: Claude Code queues it (``enqueue``,
+        the only record holding its text), then either hands it to the agent in the turn under
+        way (``remove``: the agent reads it there, and the transcript has no other copy) or
+        sends it as the next turn (``dequeue``: a user record follows with the text). Taken in
+        the turn, it is a user message like any other, timed when it was taken; its id comes
+        from the session and the time it was typed, so a parse again (or a later incremental
+        one) names it alike. Returns whether the record was used."""
+        operation = rec.get("operation")
+        if operation == "enqueue" and isinstance(rec.get("content"), str):
+            if _typed(rec["content"]):  # Claude Code queues its own notices too
+                self.queue.append((line_no, rec))
+        elif operation in ("remove", "dequeue") and self.queue:
+            typed = self.queue.pop(0)[1]
+            if operation == "remove":
+                self.take_queued(line_no, rec, typed)
+        else:
+            return False
+        return True
+
+    def take_queued(self, line_no: int, taken: dict[str, Any], typed: dict[str, Any]) -> None:
+        """The queued message ``typed`` as a user message, at the time the agent ``taken`` it."""
+        when = self.when(line_no, taken)
+        if when is None:
+            return
+        session = self.forced_session or typed.get("sessionId") or self.out.session_id
+        stamp = typed.get("timestamp")
+        uid = f"queued:{session}:{stamp if isinstance(stamp, str) else when.isoformat()}"
+        meta: dict[str, Any] = {"session": session, "record": uid, "role": "user", "queued": True}
+        if self.root is not None:
+            meta["cwd"] = self.root
+        self.text(f"cc:{uid}", "user", typed["content"], when, meta, typed)
 
     def when(self, line_no: int, rec: Mapping[str, Any]) -> datetime | None:
         raw = rec.get("timestamp")

@@ -23,6 +23,7 @@ COMPACTION_PREFIX = "This session is being continued from a previous conversatio
 
 _SCAFFOLDING_PREFIXES: tuple[tuple[str, str], ...] = (
     ("<task-notification", "task-notification"),
+    ("<agent-notification", "agent-notification"),
     ("<system-reminder", "system-reminder"),
     ("<local-command-caveat", "local-command-caveat"),
     ("<local-command-stdout", "local-command-stdout"),
@@ -81,6 +82,9 @@ CONCLUSION = re.compile(
     r"removed|updated|renamed|refactored|created|done\b|confirmed|verified|builds? (cleanly|ok)|"
     r"no (more )?(errors|failures|issues)|because)"
 )
+#: A reply that opens with a verdict ("Yes, `x` is correct", "No -- it is only used in ...")
+#: answers a question the user asked: a conclusion.
+ANSWER = re.compile(r"(?i)(yes|no|correct|exactly|not quite)\b *[,.:;!\u2013\u2014-]")
 DECISION = re.compile(
     r"(?i)\b(i('ll| will) (use|keep|go with|switch|change)|we (should|need to|will|must)|"
     r"decided|decision|instead of|rather than|the (best|right|simplest) (approach|way|fix)|"
@@ -179,7 +183,7 @@ def command_text(text: str) -> tuple[str, str]:
 
 def statement_kind(text: str) -> str:
     """``conclusion``, ``decision`` or ``narration`` for an assistant's text."""
-    if CONCLUSION.search(text):
+    if CONCLUSION.search(text) or ANSWER.match(text):
         return "conclusion"
     if DECISION.search(text):
         return "decision"
@@ -207,6 +211,7 @@ def assistant_statement(text: str) -> tuple[str, Priority]:
 
 
 __all__ = [
+    "ANSWER",
     "COMPACTION_PREFIX",
     "CONCLUSION",
     "DECISION",

@@ -1,0 +1,194 @@
+"""What the user typed while the agent worked, and where the agent was when a session stopped.
+
+Claude Code queues a message typed during a turn (a ``queue-operation`` record, the only one
+holding its text) and either hands it to the agent in that turn (``remove``) or sends it as the
+next turn (``dequeue``, a user record follows). The import keeps the first kind as a request; the
+digest then says it, and says what was under way when a session ends mid-turn.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from memcore import count_tokens, session_digest
+from memcore.claude_code import parse_lines
+from memcore.claude_code.records import assistant_statement
+from memcore.digest import session_digests
+from memcore.digest_lines import LATEST_OPEN, UNDER_WAY
+from memcore.model import MemoryItem
+from memcore.overflow import SessionState, handle_context_overflow
+
+SESSION = "5a1c9e3f-2b4d-4f6a-8c1e-9d7b3a5c2e10"
+CWD = "/home/carol/shop"
+T0 = datetime(2026, 11, 30, 8, 0, tzinfo=timezone.utc)
+
+
+class _Records:
+    """A transcript written record by record, each a second after the last."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def _stamp(self) -> str:
+        return (T0 + timedelta(seconds=len(self.lines))).isoformat().replace("+00:00", "Z")
+
+    def _base(self, kind: str, message: dict[str, Any]) -> None:
+        record = {
+            "type": kind,
+            "uuid": f"00000000-0000-4000-8000-{len(self.lines):012d}",
+            "parentUuid": None,
+            "sessionId": SESSION,
+            "cwd": CWD,
+            "timestamp": self._stamp(),
+            "message": message,
+        }
+        self.lines.append(json.dumps(record))
+
+    def user(self, content: Any) -> None:
+        self._base("user", {"role": "user", "content": content})
+
+    def said(self, text: str) -> None:
+        self._base("assistant", {"role": "assistant", "content": [{"type": "text", "text": text}]})
+
+    def tool(self, name: str, tool_input: dict[str, Any], result: str) -> None:
+        use_id = f"toolu_{len(self.lines):04d}"
+        block = {"type": "tool_use", "id": use_id, "name": name, "input": tool_input}
+        self._base("assistant", {"role": "assistant", "content": [block]})
+        self.user([{"type": "tool_result", "tool_use_id": use_id, "content": result}])
+
+    def queue(self, operation: str, content: str | None = None) -> None:
+        record: dict[str, Any] = {
+            "type": "queue-operation",
+            "operation": operation,
+            "timestamp": self._stamp(),
+            "sessionId": SESSION,
+        }
+        if content is not None:
+            record["content"] = content
+        self.lines.append(json.dumps(record))
+
+
+def tokens_of(items: list[MemoryItem]) -> int:
+    return sum(count_tokens(i.content) for i in items)
+
+
+def _requests(records: _Records) -> list[tuple[str, Any]]:
+    items = parse_lines(records.lines).items
+    return [(i.content, i.metadata.get("queued")) for i in items if i.metadata["kind"] == "task"]
+
+
+def test_a_message_taken_in_the_turn_is_a_request_at_the_time_it_was_taken() -> None:
+    records = _Records()
+    records.user("Add a discount code field to the checkout form.")
+    records.queue("enqueue", "also make the code case-insensitive")
+    records.tool("Read", {"file_path": f"{CWD}/checkout.py"}, "1\tdef total(cart):\n")
+    records.queue("remove")
+    records.said("The field is added and codes are compared case-insensitively.")
+    items = parse_lines(records.lines).items
+    queued = [i for i in items if i.metadata.get("queued")]
+    assert [(i.content, i.metadata["kind"], i.metadata["role"]) for i in queued] == [
+        ("also make the code case-insensitive", "task", "user")
+    ]
+    assert queued[0].created_at == T0 + timedelta(seconds=4)  # the remove, after the read
+    assert queued[0].metadata["cwd"] == CWD
+    # the same records again name it alike: an import twice adds nothing
+    assert [i.id for i in parse_lines(records.lines).items] == [i.id for i in items]
+
+
+def test_a_message_sent_as_the_next_turn_is_not_counted_twice() -> None:
+    records = _Records()
+    records.user("Rename `total` to `cart_total`.")
+    records.queue("enqueue", "then run the tests")
+    records.queue("dequeue")
+    records.user("then run the tests")  # Claude Code writes it as the next turn
+    assert _requests(records) == [
+        ("Rename `total` to `cart_total`.", None),
+        ("then run the tests", None),
+    ]
+
+
+def test_notices_claude_code_queues_are_not_requests_and_take_no_one_s_place() -> None:
+    records = _Records()
+    records.user("Review the payment module.")
+    records.queue(
+        "enqueue",
+        "<agent-notification>\n<agent-id>a8c2528</agent-id>\n<status>completed</status>\n"
+        "</agent-notification>",
+    )
+    records.queue("enqueue", '{"task_id":"bca62c8","description":"Run full verification"}')
+    records.queue("enqueue", "<task-notification>\n<task-id>b0be39e</task-id>\n")
+    records.queue("enqueue", "check the refund path too")
+    records.queue("remove")
+    records.queue("remove")  # nothing typed is left: counted as skipped, nothing made
+    transcript = parse_lines(records.lines)
+    requests = [i.content for i in transcript.items if i.metadata["kind"] == "task"]
+    assert requests == ["Review the payment module.", "check the refund path too"]
+    assert transcript.skipped_types["queue-operation"] == 1
+
+
+def test_an_answer_that_opens_with_a_verdict_is_a_conclusion() -> None:
+    assert assistant_statement("Yes, `SessionRef` is correct: Gemini maps it.")[0] == "conclusion"
+    assert assistant_statement("No - it is only used in `cart.py`.")[0] == "conclusion"
+    assert assistant_statement("Nothing in `cart.py` uses it.")[0] == "narration"
+    assert assistant_statement("Yesterday's run used it.")[0] == "narration"
+
+
+def _question_answered_mid_turn() -> _Records:
+    records = _Records()
+    records.user("Add a discount code field to the checkout form.")
+    records.tool("Read", {"file_path": f"{CWD}/checkout.py"}, "1\tdef total(cart):\n")
+    records.queue("enqueue", "is the rounding in `total` correct?")
+    records.queue("remove")
+    records.said("Yes, `total` rounds half-even as the tax rules ask. Now the form field.")
+    records.tool(
+        "Edit",
+        {"file_path": f"{CWD}/templates/checkout.html", "old_string": "a", "new_string": "b"},
+        "The file has been updated.",
+    )
+    return records
+
+
+def test_a_digest_says_what_was_under_way_when_the_session_stopped_mid_turn() -> None:
+    items = parse_lines(_question_answered_mid_turn().lines).items
+    digest = session_digest(items, 400)
+    assert "- The user asked: is the rounding in `total` correct?" in digest.sections["asked"]
+    assert LATEST_OPEN not in digest.text  # the question was answered ("Yes, ...")
+    assert (
+        f"{UNDER_WAY}Yes, `total` rounds half-even as the tax rules ask. Now the form field. "
+        "(changing `templates/checkout.html`)"
+    ) in digest.sections["open"]
+
+
+def test_a_session_whose_turn_ended_has_nothing_under_way() -> None:
+    records = _question_answered_mid_turn()
+    records.said("The discount field is in the form; `total` was already right.")
+    digest = session_digest(parse_lines(records.lines).items, 400)
+    assert UNDER_WAY not in digest.text
+
+
+def test_a_digest_of_a_history_whose_later_items_are_kept_says_nothing_under_way() -> None:
+    items = parse_lines(_question_answered_mid_turn().lines).items
+    assert UNDER_WAY in session_digest(items, 400).text
+    assert UNDER_WAY not in session_digests(items, (400,), ongoing=True)[0].text
+
+
+def test_overflow_digests_a_session_cut_mid_turn_without_an_under_way_line() -> None:
+    """handle_context_overflow keeps the latest items whole after its digest of the history:
+    the agent's work goes on in them, so that digest says nothing was left under way."""
+    records = _Records()
+    records.user("Add a discount code field to the checkout form.")
+    for n in range(30):
+        records.said(f"Step {n}: now the `field_{n}` handler in `checkout.py`.")
+        records.tool(
+            "Edit",
+            {"file_path": f"{CWD}/checkout.py", "old_string": f"a{n}", "new_string": f"b{n}"},
+            "The file has been updated.",
+        )
+    items = parse_lines(records.lines).items
+    state = SessionState(items, token_budget=tokens_of(items) * 10 // 11)  # room for the line
+    strategy = handle_context_overflow(state)
+    assert "session_digest" in strategy.actions_taken
+    digests = [i for i in state.items if i.metadata.get("level") == "session_digest"]
+    assert digests and all(UNDER_WAY not in i.content for i in digests)
