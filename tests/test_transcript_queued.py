@@ -191,4 +191,37 @@ def test_overflow_digests_a_session_cut_mid_turn_without_an_under_way_line() -> 
     strategy = handle_context_overflow(state)
     assert "session_digest" in strategy.actions_taken
     digests = [i for i in state.items if i.metadata.get("level") == "session_digest"]
-    assert digests and all(UNDER_WAY not in i.content for i in digests)
+    assert digests
+    assert all(UNDER_WAY not in i.content for i in digests)
+
+
+def _pr_link(number: Any, url: Any = "https://github.com/carol/shop/pull/7") -> str:
+    return json.dumps(
+        {
+            "type": "pr-link",
+            "sessionId": SESSION,
+            "prNumber": number,
+            "prUrl": url,
+            "prRepository": "carol/shop",
+            "timestamp": "2026-11-30T08:05:00Z",
+        }
+    )
+
+
+def test_the_session_s_pull_request_is_an_outcome_said_once() -> None:
+    records = _Records()
+    records.user("Open a pull request for the discount field.")
+    lines = [*records.lines, _pr_link(7), _pr_link(7), _pr_link(True), _pr_link(8, url=None)]
+    transcript = parse_lines(lines)
+    facts = [i for i in transcript.items if i.metadata.get("pr")]
+    assert [(i.content, i.priority.value, i.metadata["statement"]) for i in facts] == [
+        (
+            "The session's pull request is #7 of `carol/shop`: https://github.com/carol/shop/pull/7",
+            "high",
+            "conclusion",
+        )
+    ]
+    assert len({i.id for i in transcript.items}) == len(transcript.items)  # said again: one item
+    assert transcript.skipped_types["pr-link"] == 2  # no number, no address: nothing to say
+    digest = session_digest(transcript.items, 200)
+    assert "pull request is #7 of `carol/shop`" in digest.sections["decisions"]

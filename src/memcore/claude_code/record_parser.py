@@ -134,6 +134,7 @@ class RecordParser:
         self.tasks = TaskList()
         #: messages the user typed while the agent worked, not yet taken (see ``queued``)
         self.queue: list[tuple[int, dict[str, Any]]] = []
+        self.pull_requests: set[int] = set()  # said once each (see ``pr_link``)
 
     def bad(self, line_no: int, reason: str) -> None:
         self.out.malformed.append(MalformedLine(self.path, line_no, reason))
@@ -174,6 +175,8 @@ class RecordParser:
         if kind == "file-history-snapshot" and self.snapshot(rec):
             return
         if kind == "queue-operation" and self.queued(line_no, rec):
+            return
+        if kind == "pr-link" and self.pr_link(line_no, rec):
             return
         if kind not in ("user", "assistant", "system"):
             self.out.skipped_types[kind] += 1
@@ -286,6 +289,29 @@ class RecordParser:
         if self.root is not None:
             meta["cwd"] = self.root
         self.text(f"cc:{uid}", "user", typed["content"], when, meta, typed)
+
+    def pr_link(self, line_no: int, rec: dict[str, Any]) -> bool:
+        """Claude Code's note that the session has a pull request (it opened one with ``gh``,
+        or was linked to one): an outcome a handover names, kept as a conclusion. One item per
+        pull request of a session, whatever record says it again. Returns whether it was one."""
+        number, url, repo = rec.get("prNumber"), rec.get("prUrl"), rec.get("prRepository")
+        if isinstance(number, bool) or not isinstance(number, int) or not isinstance(url, str):
+            return False
+        when = self.when(line_no, rec)
+        if when is None or number in self.pull_requests:
+            return True
+        self.pull_requests.add(number)
+        session = self.forced_session or rec.get("sessionId") or self.out.session_id
+        where = f" of `{repo}`" if isinstance(repo, str) and repo else ""
+        self.add(
+            f"cc:pr:{session}:{number}",
+            "fact",
+            f"The session's pull request is #{number}{where}: {url}",
+            when,
+            {"session": session, "role": "system", "statement": "conclusion", "pr": number},
+            Priority.HIGH,
+        )
+        return True
 
     def when(self, line_no: int, rec: Mapping[str, Any]) -> datetime | None:
         raw = rec.get("timestamp")
