@@ -226,7 +226,7 @@ def test_a_server_started_in_a_subfolder_serves_the_project(tmp_path: Path) -> N
 def test_a_question_is_looked_for_by_its_words_and_their_other_forms(
     question: str, terms: str
 ) -> None:
-    from memcore.claude_code.mcp_server import question_terms
+    from memcore.claude_code.recall_rank import question_terms
 
     assert question_terms(question) == terms
 

@@ -20,7 +20,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar, get_args
 
-from memcore._kernels import search as _search_kernels
 from memcore.claude_code.project import (
     NOTES_PREFIX,
     SessionRecord,
@@ -29,6 +28,13 @@ from memcore.claude_code.project import (
     registry_session,
 )
 from memcore.claude_code.project_recall import ProjectRecall
+from memcore.claude_code.recall_rank import (
+    REMEMBERED_WEIGHT,
+    pool_size,
+    question_terms,
+    rank,
+    shown_text,
+)
 from memcore.claude_code.session_record import cut_at_word
 from memcore.claude_code.session_start import entries_of
 from memcore.digest_lines import SUMMARY_LEAD_IN
@@ -44,14 +50,6 @@ KINDS: tuple[str, ...] = get_args(Kind)
 #: than a tool result should put into the context.
 MIN_DIGEST_BUDGET = 100
 MAX_DIGEST_BUDGET = 10_000
-#: A note remembered through ``remember`` is what someone chose to keep, a line imported from
-#: a transcript was said in passing (a tool call, a command run): the note's recall score
-#: counts this many times the line's when both match as well. (The line's score is divided,
-#: so that a note's score is its plain match.)
-REMEMBERED_WEIGHT = 1.5
-#: How far down the index's ranking ``recall`` looks (times ``k``, at least ``RECALL_POOL``)
-#: for hits that the weighting lifts.
-RECALL_POOL = 40
 #: A session's summary in ``sessions`` is cut at a word to at most this many characters.
 SUMMARY_CHARS = 200
 
@@ -172,22 +170,13 @@ class MemoryService:
         # (its scores are that session's own, not the project's)
         recall = self._recall if session is None or session == "" else ProjectRecall()
         recall.refresh(self.manager, sessions)
-        hits = recall.search(question_terms(query), max(k * 4, RECALL_POOL))
-        weighed = [(score * _weight(item), n) for n, (_, item, score) in enumerate(hits)]
-        weighed.sort(key=lambda pair: (-pair[0], pair[1]))
-        found: list[Recalled] = []
-        said: set[tuple[str, str]] = set()
-        for score, n in weighed:
-            name, item, _ = hits[n]
-            same = _said_as(item)
-            if same in said:
-                continue
-            said.add(same)
-            kind = str(item.metadata.get("kind", ""))
-            found.append(Recalled(name, item.id, round(float(score), 4), kind, item.content))
-            if len(found) == k:
-                break
-        return found
+        hits = recall.search(question_terms(query), pool_size(k))
+        return [
+            Recalled(
+                name, item.id, round(score, 4), str(item.metadata.get("kind", "")), item.content
+            )
+            for name, item, score in rank(hits, k)
+        ]
 
     async def forget(self, item_id: str, session: str | None = None) -> str:
         if not isinstance(item_id, str) or not item_id.strip():
@@ -244,104 +233,14 @@ class MemoryService:
         return listed
 
 
-#: How much a hit's priority moves its score: an agent's narration and thinking are imported
-#: at low priority, its conclusions and the user's requests higher.
-PRIORITY_WEIGHT = {"low": 0.7, "normal": 1.0, "high": 1.15, "critical": 1.3}
-
-
-def _weight(item: MemoryItem) -> float:
-    """A hit's share of its match: an imported transcript line's less than a remembered note's
-    (see ``REMEMBERED_WEIGHT``), and each by its priority (``PRIORITY_WEIGHT``)."""
-    source = 1 / REMEMBERED_WEIGHT if item.metadata.get("source") == "claude-code" else 1.0
-    return source * PRIORITY_WEIGHT.get(item.priority.value, 1.0)
-
-
-#: Words a question is made of that name nothing it asks about ("how do I run the tests").
-_QUESTION_TEXT = """
-a an the and or but of to in on at by for with from into about as is are was were be been
-do does did done how what which who whom whose where when why can could should would will
-shall may might must i me my we us our you your it its this that these those there here
-please any some all get got have has had
-"""
-_QUESTION_WORDS = frozenset(_QUESTION_TEXT.split())
-
-
-def question_terms(query: str) -> str:
-    """The words of ``query`` to look for: the question's own words left out (when anything is
-    left), each with its other forms beside it (``word_forms``): a model asks in sentences, and
-    the index matches words exactly."""
-    words = _search_kernels.tokenize(query)  # (the index's own words)
-    kept = [w for w in words if w not in _QUESTION_WORDS] or words
-    terms: dict[str, None] = {}
-    for word in kept:
-        terms[word] = None
-        terms.update(dict.fromkeys(word_forms(word)))
-    return " ".join(terms)
-
-
-#: Endings a word of a question may carry that the text it looks for may not ("linter" finds
-#: "lint", "fixes" finds "fix"); the first that fits is taken off.
-_ENDINGS = ("ing", "ed", "er", "es", "s")
-
-
-def _has_vowel(base: str) -> bool:
-    """Whether ``base`` can be a word's stem ("str" of "string" cannot)."""
-    return any(letter in "aeiouy" for letter in base)
-
-
-def word_forms(word: str) -> list[str]:
-    """Other forms of an English ``word`` of four letters or more: its base without a plural,
-    verb or agent ending (with the doubled consonant or the silent ``e`` the ending may have
-    changed: "running" -> "run", "computed" -> "compute"), or, when it has none, its plural.
-    No stemmer, no dictionary: a form no text has matches nothing and costs one lookup. Each
-    form is a term of its own to the index, so a text holding several forms of one word
-    scores them all: forms are few, and none is made from a base ("lint" does not look for
-    "linting", or every text saying "test", "tests" and "testing" would rank first)."""
-    if len(word) < 4 or not word.isalpha():
-        return []
-    if word.endswith("ies"):
-        return [word[:-3] + "y"]
-    if not word.endswith("ss"):
-        for ending in _ENDINGS:
-            base = word[: -len(ending)]
-            if ending == "es" and not base.endswith(("s", "x", "z", "ch", "sh")):
-                continue  # "handles" is "handle" + "s", "fixes" is "fix" + "es"
-            if word.endswith(ending) and len(base) >= 3 and _has_vowel(base):
-                if word.endswith("eed"):  # "speed", "need": no ending
-                    break
-                if base[-1] == base[-2] and base[-1] not in "aeiouls":
-                    return [base, base[:-1]]  # "running" -> "runn" -> "run"
-                if ending in ("ing", "ed", "er") and base[-1] not in "aeiouyw":
-                    return [base, base + "e"]  # "computed" -> "compute"
-                return [base]
-    plural = "es" if word.endswith(("s", "x", "z", "ch", "sh")) else "s"
-    return [word[:-1] + "ies" if word[-1] == "y" and word[-2] not in "aeou" else word + plural]
-
-
-def _said_as(item: MemoryItem) -> tuple[str, str]:
-    """What makes two hits one: their words, a command's output plumbing aside (``2>&1``,
-    ``| tail -20``): the same command run again is one hit, and so is the same outcome of it."""
-    words = " ".join(item.content.split())
-    command = item.metadata.get("command")
-    if not isinstance(command, str) or not command:
-        return "text", words
-    from memcore.claude_code.commands import normalize_command
-
-    core = normalize_command(command)
-    if item.metadata.get("kind") == "tool_call":
-        return "run", core
-    return "text", words.replace(" ".join(command.split()), core)
-
-
 def _format_hits(hits: list[Recalled]) -> str:
     if not hits:
         return "Nothing in this project's memory matches that query."
     lines = []
     for hit in hits:
-        text = " ".join(hit.content.split())
-        text = text if len(text) <= 600 else text[:597] + "..."
         lines.append(
-            f"[{hit.score:.2f}] {hit.id} ({hit.kind or 'item'}, session {hit.session}): {text}"
+            f"[{hit.score:.2f}] {hit.id} ({hit.kind or 'item'}, session {hit.session}): "
+            f"{shown_text(hit.content)}"
         )
     return "\n".join(lines)
 

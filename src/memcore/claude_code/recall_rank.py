@@ -1,0 +1,165 @@
+"""How ``recall`` ranks memory for a question: the words it looks for and the weight of a hit.
+
+A model asks in sentences ("how do I run the tests"), and the BM25 index (``memcore.search``)
+matches words exactly: :func:`question_terms` leaves the question's own words out and adds each
+word's other forms. The index's scores are then weighed by what a hit is (:func:`weight`: a note
+someone chose to keep over a line said in passing, a conclusion over narration) and copies of
+one text are one hit (:func:`rank`). Used by the MCP server's ``recall`` tool and by
+``benchmarks/recall_quality.py``, which measures it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from memcore._kernels import search as _search_kernels
+from memcore.model import MemoryItem
+
+#: A note remembered through ``remember`` is what someone chose to keep, a line imported from
+#: a transcript was said in passing (a tool call, a command run): the note's recall score
+#: counts this many times the line's when both match as well. (The line's score is divided,
+#: so that a note's score is its plain match.)
+REMEMBERED_WEIGHT = 1.5
+#: How far down the index's ranking ``recall`` looks (times ``k``, at least ``RECALL_POOL``)
+#: for hits that the weighting lifts.
+RECALL_POOL = 40
+
+
+#: How much a hit's priority moves its score: an agent's narration and thinking are imported
+#: at low priority, its conclusions and the user's requests higher.
+PRIORITY_WEIGHT = {"low": 0.7, "normal": 1.0, "high": 1.15, "critical": 1.3}
+
+
+def weight(item: MemoryItem) -> float:
+    """A hit's share of its match: an imported transcript line's less than a remembered note's
+    (see ``REMEMBERED_WEIGHT``), and each by its priority (``PRIORITY_WEIGHT``)."""
+    source = 1 / REMEMBERED_WEIGHT if item.metadata.get("source") == "claude-code" else 1.0
+    return source * PRIORITY_WEIGHT.get(item.priority.value, 1.0)
+
+
+#: Words a question is made of that name nothing it asks about ("how do I run the tests").
+_QUESTION_TEXT = """
+a an the and or but of to in on at by for with from into about as is are was were be been
+do does did done how what which who whom whose where when why can could should would will
+shall may might must i me my we us our you your it its this that these those there here
+please any some all get got have has had
+"""
+_QUESTION_WORDS = frozenset(_QUESTION_TEXT.split())
+
+
+def question_terms(query: str) -> str:
+    """The words of ``query`` to look for: the question's own words left out (when anything is
+    left), each with its other forms beside it (``word_forms``): a model asks in sentences, and
+    the index matches words exactly."""
+    words = _search_kernels.tokenize(query)  # (the index's own words)
+    kept = [w for w in words if w not in _QUESTION_WORDS] or words
+    terms: dict[str, None] = {}
+    for word in kept:
+        terms[word] = None
+        terms.update(dict.fromkeys(word_forms(word)))
+    return " ".join(terms)
+
+
+#: Endings a word of a question may carry that the text it looks for may not ("linter" finds
+#: "lint", "fixes" finds "fix"); the first that fits is taken off.
+_ENDINGS = ("ing", "ed", "er", "es", "s")
+
+
+def _has_vowel(base: str) -> bool:
+    """Whether ``base`` can be a word's stem ("str" of "string" cannot)."""
+    return any(letter in "aeiouy" for letter in base)
+
+
+def word_forms(word: str) -> list[str]:
+    """Other forms of an English ``word`` of four letters or more: its base without a plural,
+    verb or agent ending (with the doubled consonant or the silent ``e`` the ending may have
+    changed: "running" -> "run", "computed" -> "compute"), or, when it has none, its plural.
+    No stemmer, no dictionary: a form no text has matches nothing and costs one lookup. Each
+    form is a term of its own to the index, so a text holding several forms of one word
+    scores them all: forms are few, and none is made from a base ("lint" does not look for
+    "linting", or every text saying "test", "tests" and "testing" would rank first)."""
+    if len(word) < 4 or not word.isalpha():
+        return []
+    if word.endswith("ies"):
+        return [word[:-3] + "y"]
+    if not word.endswith("ss"):
+        for ending in _ENDINGS:
+            base = word[: -len(ending)]
+            if ending == "es" and not base.endswith(("s", "x", "z", "ch", "sh")):
+                continue  # "handles" is "handle" + "s", "fixes" is "fix" + "es"
+            if word.endswith(ending) and len(base) >= 3 and _has_vowel(base):
+                if word.endswith("eed"):  # "speed", "need": no ending
+                    break
+                if base[-1] == base[-2] and base[-1] not in "aeiouls":
+                    return [base, base[:-1]]  # "running" -> "runn" -> "run"
+                if ending in ("ing", "ed", "er") and base[-1] not in "aeiouyw":
+                    return [base, base + "e"]  # "computed" -> "compute"
+                return [base]
+    plural = "es" if word.endswith(("s", "x", "z", "ch", "sh")) else "s"
+    return [word[:-1] + "ies" if word[-1] == "y" and word[-2] not in "aeou" else word + plural]
+
+
+def said_as(item: MemoryItem) -> tuple[str, str]:
+    """What makes two hits one: their words, a command's output plumbing aside (``2>&1``,
+    ``| tail -20``): the same command run again is one hit, and so is the same outcome of it."""
+    words = " ".join(item.content.split())
+    command = item.metadata.get("command")
+    if not isinstance(command, str) or not command:
+        return "text", words
+    from memcore.claude_code.commands import normalize_command
+
+    core = normalize_command(command)
+    if item.metadata.get("kind") == "tool_call":
+        return "run", core
+    return "text", words.replace(" ".join(command.split()), core)
+
+
+#: The most characters of a hit's text ``recall`` shows (its words run together on one line).
+SHOWN_CHARS = 600
+
+
+def shown_text(content: str) -> str:
+    """What ``recall`` shows of a hit's text: its words on one line, cut to ``SHOWN_CHARS``."""
+    text = " ".join(content.split())
+    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 3] + "..."
+
+
+def pool_size(k: int) -> int:
+    """How many hits to ask the index for, so that ``k`` remain once weighed and folded."""
+    return max(k * 4, RECALL_POOL)
+
+
+def rank(
+    hits: Sequence[tuple[str, MemoryItem, float]], k: int
+) -> list[tuple[str, MemoryItem, float]]:
+    """The ``k`` best of the index's ``(session, item, score)`` hits once weighed
+    (:func:`weight`), copies of one text (:func:`said_as`) said once, best first; ties keep
+    the index's order."""
+    weighed = [(score * weight(item), n) for n, (_, item, score) in enumerate(hits)]
+    weighed.sort(key=lambda pair: (-pair[0], pair[1]))
+    found: list[tuple[str, MemoryItem, float]] = []
+    said: set[tuple[str, str]] = set()
+    for score, n in weighed:
+        name, item, _ = hits[n]
+        same = said_as(item)
+        if same not in said:
+            said.add(same)
+            found.append((name, item, float(score)))
+            if len(found) == k:
+                break
+    return found
+
+
+__all__ = [
+    "PRIORITY_WEIGHT",
+    "RECALL_POOL",
+    "REMEMBERED_WEIGHT",
+    "SHOWN_CHARS",
+    "pool_size",
+    "question_terms",
+    "rank",
+    "said_as",
+    "shown_text",
+    "weight",
+    "word_forms",
+]
