@@ -9,8 +9,8 @@ paths, called names: :func:`benchmarks.compaction_quality.line_identifiers`) and
 ``MIN_WORDS`` other words. The question is those other words, the names taken out ("Stale build
 artifacts required" for "Stale build artifacts required `mix compile --force`"): a model asks
 recall about what it half remembers, not with the exact name it is looking for. An item is an
-answer when what ``recall`` shows of it (its first 600 characters) names one of the line's
-identifiers as a whole token.
+answer when what ``recall`` shows of it (600 characters of a long item, where the question's
+words are) names one of the line's identifiers as a whole token.
 
 Methods, each giving ``K`` items for a question:
 
@@ -136,12 +136,12 @@ METHODS: dict[str, Method] = {
 
 def answers(memory: Memory, question: Question, found: Sequence[str]) -> list[bool]:
     """Whether each found item names one of the question's identifiers in what ``recall``
-    shows of it (its first ``SHOWN_CHARS`` characters): a name further down a long item is not
-    seen, so a ranking that favours long items gains nothing by their length alone."""
-    return [
-        any(occurs(name, shown_text(memory.items[key].content)) for name in question.identifiers)
-        for key in found
-    ]
+    shows of it (``SHOWN_CHARS`` characters of a long item, where the question's words are): a
+    name elsewhere in a long item is not seen, so a ranking that favours long items gains
+    nothing by their length alone."""
+    terms = question_terms(question.text).split()
+    shown = [shown_text(memory.items[key].content, terms) for key in found]
+    return [any(occurs(name, text) for name in question.identifiers) for text in shown]
 
 
 def score(case: CompactionCase, methods: Sequence[str] = tuple(METHODS)) -> list[Score]:

@@ -233,14 +233,15 @@ class MemoryService:
         return listed
 
 
-def _format_hits(hits: list[Recalled]) -> str:
+def _format_hits(hits: list[Recalled], query: str) -> str:
     if not hits:
         return "Nothing in this project's memory matches that query."
+    terms = question_terms(query).split()  # (a long hit is shown where they are)
     lines = []
     for hit in hits:
         lines.append(
             f"[{hit.score:.2f}] {hit.id} ({hit.kind or 'item'}, session {hit.session}): "
-            f"{shown_text(hit.content)}"
+            f"{shown_text(hit.content, terms)}"
         )
     return "\n".join(lines)
 
@@ -335,12 +336,12 @@ def build_server(service: MemoryService) -> Any:
             "project) by keywords, best matches first (BM25). Use the exact words you expect in "
             "the memory: file names, function names, error text, tool names. Notes saved with "
             "`remember` rank above transcript lines that match as well; a command run several "
-            "times is one hit. k: how many hits (default 8). session: limit to one session id "
-            "from `sessions`."
+            "times is one hit; a long memory is shown in part, where your words are. k: how "
+            "many hits (default 8). session: limit to one session id from `sessions`."
         ),
     )
     async def recall(query: str, k: int = 8, session: str | None = None) -> str:
-        return _format_hits(await service.recall(query, k, session))
+        return _format_hits(await service.recall(query, k, session), query)
 
     @_tool(
         server,

@@ -10,7 +10,8 @@ one text are one hit (:func:`rank`). Used by the MCP server's ``recall`` tool an
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
 
 from memcore._kernels import search as _search_kernels
 from memcore.model import MemoryItem
@@ -116,12 +117,53 @@ def said_as(item: MemoryItem) -> tuple[str, str]:
 
 #: The most characters of a hit's text ``recall`` shows (its words run together on one line).
 SHOWN_CHARS = 600
+#: A long hit is shown from where the question's words are; this much before the first of them
+#: is shown too (the start of its sentence, often), and a window starting closer to the text's
+#: start than this starts there.
+LEAD_CHARS = 80
+_CUT = "..."
+_TOKEN = re.compile(r"\w\w+")  # the index's tokens (``memcore.search``), lowercased
 
 
-def shown_text(content: str) -> str:
-    """What ``recall`` shows of a hit's text: its words on one line, cut to ``SHOWN_CHARS``."""
+def shown_text(content: str, terms: Iterable[str] = ()) -> str:
+    """What ``recall`` shows of a hit's text: its words on one line, at most ``SHOWN_CHARS``
+    characters. A longer text is shown where the most of ``terms`` (the words looked for,
+    :func:`question_terms`) occur within one window, from a little before the first of them
+    (``LEAD_CHARS``), marked cut at either end: the part that matched is the part worth
+    reading, and a long conclusion or summary often has it well past its start."""
     text = " ".join(content.split())
-    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 3] + "..."
+    if len(text) <= SHOWN_CHARS:
+        return text
+    start = _window(text, set(terms), SHOWN_CHARS - 2 * len(_CUT))
+    if start <= LEAD_CHARS:
+        return text[: SHOWN_CHARS - len(_CUT)] + _CUT
+    space = text.find(" ", start - LEAD_CHARS)  # (a word's start, not its middle)
+    start = space + 1 if 0 <= space < start else start
+    if start + SHOWN_CHARS - len(_CUT) >= len(text):  # to the end: one mark
+        return _CUT + text[len(text) - SHOWN_CHARS + len(_CUT) :]
+    return _CUT + text[start : start + SHOWN_CHARS - 2 * len(_CUT)] + _CUT
+
+
+def _window(text: str, terms: set[str], width: int) -> int:
+    """Where in ``text`` the window of ``width`` characters holding the most distinct
+    ``terms`` starts (at its first match; 0 when none matches), the earliest of equals."""
+    found = [(m.start(), m.group().lower()) for m in _TOKEN.finditer(text)]
+    matches = [(at, word) for at, word in found if word in terms]
+    best, best_count = 0, 0
+    held: dict[str, int] = {}
+    last = 0
+    for first, (at, _) in enumerate(matches):
+        while last < len(matches) and matches[last][0] < at + width - len(matches[last][1]):
+            word = matches[last][1]
+            held[word] = held.get(word, 0) + 1
+            last += 1
+        if len(held) > best_count:
+            best, best_count = at, len(held)
+        word = matches[first][1]
+        held[word] -= 1
+        if not held[word]:
+            del held[word]
+    return best
 
 
 def pool_size(k: int) -> int:
@@ -151,6 +193,7 @@ def rank(
 
 
 __all__ = [
+    "LEAD_CHARS",
     "PRIORITY_WEIGHT",
     "RECALL_POOL",
     "REMEMBERED_WEIGHT",

@@ -1,0 +1,56 @@
+"""What ``recall`` shows of a long hit: the part where the question's words are."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from memcore.claude_code.recall_rank import LEAD_CHARS, SHOWN_CHARS, shown_text, word_forms
+
+_WORDS = st.sampled_from(["alpha", "beta", "gamma", "fix", "rounding", "x", "longerword"])
+
+
+def _body(shown: str) -> str:
+    body = shown[3:] if shown.startswith("...") else shown
+    return body[:-3] if body.endswith("...") else body
+
+
+@given(st.lists(_WORDS, max_size=400), st.lists(_WORDS, max_size=3))
+def test_a_hit_is_shown_within_its_size_as_a_piece_of_its_text(
+    words: list[str], terms: list[str]
+) -> None:
+    text = " ".join(words)
+    shown = shown_text(text, terms)
+    assert len(shown) <= SHOWN_CHARS
+    if len(text) <= SHOWN_CHARS:
+        assert shown == text
+    else:
+        assert _body(shown) in text
+        if set(terms) & set(words):  # where a word looked for is, the window shows one
+            assert set(terms) & set(_body(shown).split())
+
+
+def test_a_long_hit_is_shown_where_the_question_s_words_are() -> None:
+    text = "Intro words here. " * 60 + "The fix was in parse_total: rounding ran twice. "
+    text += "Tail words. " * 50
+    shown = shown_text(text, ["rounding", "fix"])
+    assert shown.startswith("...")
+    assert shown.endswith("...")
+    assert "The fix was in parse_total: rounding ran twice." in shown
+    before = shown.index("The fix")
+    assert 3 < before <= LEAD_CHARS + 3  # a little of what leads to it
+    assert shown_text(text) == text[: SHOWN_CHARS - 3] + "..."  # no words: from the start
+    assert shown_text(text, ["absent"]) == shown_text(text)
+    end = shown_text("a " * 400 + "rounding end", ["rounding"])
+    assert end.endswith("rounding end")
+    assert len(end) == SHOWN_CHARS
+
+
+def test_a_word_is_looked_for_by_its_base_without_made_up_forms() -> None:
+    assert word_forms("linter") == ["lint", "linte"]
+    assert word_forms("running") == ["runn", "run"]
+    assert word_forms("handles") == ["handle"]
+    assert word_forms("speed") == ["speeds"]  # "eed" is no ending
+    assert word_forms("string") == ["strings"]  # "str" is no stem
+    assert word_forms("uses") == ["use"]  # and never "user"
+    assert word_forms("api") == []
