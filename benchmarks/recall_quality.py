@@ -10,7 +10,8 @@ paths, called names: :func:`benchmarks.compaction_quality.line_identifiers`) and
 artifacts required" for "Stale build artifacts required `mix compile --force`"): a model asks
 recall about what it half remembers, not with the exact name it is looking for. An item is an
 answer when what ``recall`` shows of it (600 characters of a long item, where the question's
-words are) names one of the line's identifiers as a whole token.
+words are) names one of the line's identifiers as a whole token; a question no item names an
+identifier of (the name was only in a file read or a command's output) is left out.
 
 Methods, each giving ``K`` items for a question:
 
@@ -144,10 +145,20 @@ def answers(memory: Memory, question: Question, found: Sequence[str]) -> list[bo
     return [any(occurs(name, text) for name in question.identifiers) for text in shown]
 
 
+def in_memory(memory: Memory, question: Question) -> bool:
+    """Whether any item names one of the question's identifiers (else no method can answer:
+    the name was in a file read or a command's output, which memory keeps no copy of)."""
+    return any(
+        occurs(name, item.content)
+        for item in memory.items.values()
+        for name in question.identifiers
+    )
+
+
 def score(case: CompactionCase, methods: Sequence[str] = tuple(METHODS)) -> list[Score]:
-    """Every method of ``methods`` on one session."""
+    """Every method of ``methods`` on one session's questions that memory can answer."""
     memory = Memory(case_items(case))
-    asked = questions(case)
+    asked = [q for q in questions(case) if in_memory(memory, q)]
     scores = []
     for method in methods:
         hits = ranks = 0.0
