@@ -133,7 +133,7 @@ class RecordParser:
         self.linker = FixLinker()
         self.tasks = TaskList()
         #: messages the user typed while the agent worked, not yet taken (see ``queued``)
-        self.queue: list[tuple[int, dict[str, Any]]] = []
+        self.queue: list[dict[str, Any]] = []
         self.pull_requests: set[int] = set()  # said once each (see ``pr_link``)
 
     def bad(self, line_no: int, reason: str) -> None:
@@ -268,9 +268,9 @@ class RecordParser:
         operation = rec.get("operation")
         if operation == "enqueue" and isinstance(rec.get("content"), str):
             if _typed(rec["content"]):  # Claude Code queues its own notices too
-                self.queue.append((line_no, rec))
+                self.queue.append(rec)
         elif operation in ("remove", "dequeue") and self.queue:
-            typed = self.queue.pop(0)[1]
+            typed = self.queue.pop(0)
             if operation == "remove":
                 self.take_queued(line_no, rec, typed)
         else:
