@@ -64,6 +64,8 @@ class FileWork:
     #: reads whose result came back, and reads that failed (a file that was not there)
     reads_done: int = 0
     reads_failed: int = 0
+    #: a document's title, as its latest Write gave it (``tools.document_title``)
+    title: str = ""
 
 
 @dataclass(slots=True)
@@ -165,6 +167,8 @@ def file_call(files: dict[str, FileWork], item: MemoryItem, seq: int, root: str 
     if tool == "Write" and entry.edits == 1:
         entry.created = True  # until its result says it wrote over the file (write_result)
         entry.first_write = str(meta.get("tool_use_id") or "")
+    if isinstance(meta.get("title"), str):
+        entry.title = meta["title"]
     counts = entry.names
     for name in strs(meta.get("names")):
         key = str(name)
@@ -246,7 +250,8 @@ def file_lines(files: dict[str, FileWork], n: int) -> list[Candidate]:
             changing = f", {doing} {quoted_list(names)}" if names else ""
             fixing = f"; {entry.fixes} of these edits fixed a failure" if entry.fixes else ""
             gone = ", then deleted" if entry.deleted else ""
-            line = f"- `{entry.shown}` was {how}{changing}{gone}{fixing}."
+            titled = f' ("{entry.title}")' if entry.title else ""
+            line = f"- `{entry.shown}`{titled} was {how}{changing}{gone}{fixing}."
             score = EDIT_DETAIL + 2.0 + min(entry.edits, 6) * 0.3 + min(len(names), 4) * 0.3
             score += recency
             out.append(Candidate("files", entry.first, score, line))

@@ -146,6 +146,9 @@ def describe_call(
             renamed = _edit_renames(tool, tool_input, before)
             if renamed:
                 meta["renamed"] = renamed
+            title = document_title(path, tool_input.get("content")) if tool == "Write" else None
+            if title:
+                meta["title"] = title
             verb = "Write" if tool == "Write" else "Edit"
             how = "defining" if tool == "Write" else "changing"
             named = f", {how} {quoted_list(names)}" if names else ""
@@ -193,6 +196,33 @@ def describe_call(
             meta[key] = value
             return f"{tool} {key}={one_line(value, 200)}", meta
     return tool, meta
+
+
+#: Documents whose first heading is their title: a Write of one is said by it (the names in
+#: its code samples say less of what it is).
+DOCUMENT_SUFFIXES = (".md", ".mdx", ".markdown", ".rst", ".txt")
+_TITLE_CHARS = 120
+
+
+def document_title(path: str, content: object) -> str | None:
+    """The title of a document written whole: its first markdown heading (``# Title``), or an
+    underlined one (reStructuredText, setext), after any YAML front matter, cut to a line; None
+    for other files or without one."""
+    if not isinstance(content, str) or not path.lower().endswith(DOCUMENT_SUFFIXES):
+        return None
+    lines = content.splitlines()[:40]
+    if lines and lines[0].strip() == "---":  # YAML front matter: its fields are no title
+        ends = [n for n, line in enumerate(lines[1:], 1) if line.strip() == "---"]
+        lines = lines[ends[0] + 1 :] if ends else []
+    previous = ""
+    for line in lines:
+        stripped = line.strip()
+        if stripped.startswith("#") and stripped.lstrip("#").startswith(" "):
+            return one_line(stripped.lstrip("#").strip(), _TITLE_CHARS) or None
+        if previous and len(stripped) >= 3 and set(stripped) <= set("=-~^*"):
+            return one_line(previous, _TITLE_CHARS)
+        previous = stripped
+    return None
 
 
 def _edit_pairs(tool: str, tool_input: Mapping[str, Any]) -> list[tuple[str, str]]:
