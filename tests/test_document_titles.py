@@ -21,11 +21,18 @@ CWD = "/home/dana/shop"
             "\n# ADR 4: Line attribution\n\nWe track...",
             "ADR 4: Line attribution",
         ),
-        ("notes.txt", "intro\n## Findings\n", "Findings"),
+        ("docs/x.md", "intro\n## Findings ##\n", "Findings"),  # closing hashes are no title
+        ("docs/x.md", "#\tTabbed", "Tabbed"),
         ("README.rst", "Shop\n====\n\nA shop.", "Shop"),
         ("SKILL.md", "---\nname: chkit\n---\n\n# chkit skill\n", "chkit skill"),
-        ("SKILL.md", "---\nname: chkit\n", None),  # front matter never closed
+        ("SKILL.md", "---\nname: chkit\n# After\n", "After"),  # front matter never closed
+        ("docs/x.md", "```bash\n# install deps\n```\n# Real", "Real"),  # not in a fence
+        ("docs/x.md", "~~~\n# no\n~~~\nplain", None),
+        ("docs/x.md", "Intro\n***", None),  # a rule, not an underline
+        ("docs/x.md", "- item\n---", None),  # a list item is no title
+        ("docs/x.md", "# \x00", None),  # nothing printable
         ("docs/x.md", "#hashtag is no heading\nplain text", None),
+        ("requirements.txt", "# pinned for CI\nrequests", None),  # a list, not a document
         ("src/cart.py", "# a comment, not a title\n", None),  # not a document
         ("docs/x.md", None, None),
     ],

@@ -44,7 +44,8 @@ async def test_memcores_errors_reach_the_client_as_its_messages(tmp_path: Path) 
     params = server_params(f"sqlite:///{tmp_path / 'memory.db'}", PROJECT)
     calls: list[tuple[str, dict[str, Any], str]] = [
         ("remember", {"content": "   "}, "content must be non-empty text"),
-        ("recall", {"query": "x", "k": 0}, "k must be a positive whole number (got 0)"),
+        ("recall", {"query": "x", "k": 0}, "k must be a whole number from 1 to 50 (got 0)"),
+        ("recall", {"query": "x", "k": 51}, "(got 51)"),
         ("digest", {"budget": 5}, f"from {MIN_DIGEST_BUDGET} to {MAX_DIGEST_BUDGET} (got 5)"),
         ("digest", {"budget": 100_000_000}, "(got 100000000)"),
         ("digest", {"session": "nope"}, "session 'nope' is not part of this project's memory"),

@@ -54,3 +54,11 @@ def test_a_word_is_looked_for_by_its_base_without_made_up_forms() -> None:
     assert word_forms("string") == ["strings"]  # "str" is no stem
     assert word_forms("uses") == ["use"]  # and never "user"
     assert word_forms("api") == []
+
+
+def test_a_word_too_long_for_the_window_is_no_place_to_show() -> None:
+    """A matched word as long as the window itself (a hash, a blob) cannot anchor it, and an
+    uppercase letter whose lowercase is longer ("İ") counts by the text's own length."""
+    assert len(shown_text("x " * 10 + "a" * 600, ["a" * 600])) == SHOWN_CHARS
+    assert len(shown_text("İ" * 300 + " tail", ["i\u0307" * 300])) <= SHOWN_CHARS
+    assert "needle" in shown_text("b " * 400 + "a" * 600 + " needle", ["a" * 600, "needle"])

@@ -225,3 +225,36 @@ def test_the_session_s_pull_request_is_an_outcome_said_once() -> None:
     assert transcript.skipped_types["pr-link"] == 2  # no number, no address: nothing to say
     digest = session_digest(transcript.items, 200)
     assert "pull request is #7 of `carol/shop`" in digest.sections["decisions"]
+
+
+def test_messages_queued_in_one_millisecond_are_two_requests() -> None:
+    records = _Records()
+    records.user("Review the payment module.")
+    records.queue("enqueue", "check refunds")
+    records.lines[-1] = records.lines[-1].replace(records._stamp(), "2026-11-30T08:00:00.5Z")
+    records.queue("enqueue", "and chargebacks")
+    records.lines[-1] = records.lines[-1].replace(records._stamp(), "2026-11-30T08:00:00.5Z")
+    records.queue("remove")
+    records.queue("remove")
+    queued = [i for i in parse_lines(records.lines).items if i.metadata.get("queued")]
+    assert [i.content for i in queued] == ["check refunds", "and chargebacks"]
+    assert len({i.id for i in queued}) == 2
+
+
+def test_records_that_cannot_be_stored_are_no_items_and_stop_nothing() -> None:
+    """A queued text that is JSON nested past Python's recursion limit, a pull request number
+    past 31 bits or an address of pages: the parse goes on (nothing raised), and what it
+    keeps can be stored."""
+    records = _Records()
+    records.user("Open the pull request.")
+    records.queue("enqueue", '{"a":' + "[" * 3000)
+    records.queue("remove")
+    lines = [*records.lines, _pr_link(2**70), _pr_link(10**4000), _pr_link(7, url="x" * 10_000)]
+    lines += ['{"type": "user", "n": ' + "1" * 5000 + "}", "[" * 100_000]
+    transcript = parse_lines(lines)
+    assert not [i for i in transcript.items if i.metadata.get("pr")]
+    assert transcript.skipped_types["pr-link"] == 3
+    assert len(transcript.malformed) == 2  # the huge number and the deep nesting: unreadable
+    queued = [i for i in transcript.items if i.metadata.get("queued")]
+    assert len(queued) == 1  # (it was typed: it is no notice of Claude Code's)
+    assert all(len(i.id) < 200 for i in transcript.items)

@@ -64,10 +64,14 @@ class HookPayload:
 
     @classmethod
     def parse(cls, text: str) -> HookPayload:
+        if not text.strip():
+            raise ValidationError("the hook payload is empty (Claude Code sends a JSON object)")
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ValidationError(f"the hook payload is not JSON ({exc.msg})") from exc
+        except (ValueError, RecursionError) as exc:
+            raise ValidationError(f"the hook payload is not readable JSON ({exc})") from exc
         if not isinstance(data, Mapping):
             raise ValidationError("the hook payload is not a JSON object")
 

@@ -50,6 +50,8 @@ KINDS: tuple[str, ...] = get_args(Kind)
 #: than a tool result should put into the context.
 MIN_DIGEST_BUDGET = 100
 MAX_DIGEST_BUDGET = 10_000
+#: The most hits one ``recall`` gives: more would fill the model's context with weak matches.
+MAX_RECALL_K = 50
 #: A session's summary in ``sessions`` is cut at a word to at most this many characters.
 SUMMARY_CHARS = 200
 
@@ -161,8 +163,8 @@ class MemoryService:
         run again (its output plumbing aside: ``| tail -20``, ``2>&1``) is one hit."""
         if not isinstance(query, str):
             raise ValidationError("query must be text")
-        if not isinstance(k, int) or isinstance(k, bool) or k <= 0:
-            raise ValidationError(f"k must be a positive whole number (got {k!r})")
+        if not isinstance(k, int) or isinstance(k, bool) or not 0 < k <= MAX_RECALL_K:
+            raise ValidationError(f"k must be a whole number from 1 to {MAX_RECALL_K} (got {k!r})")
         sessions = self._check_session(session, await self._project_sessions())
         for name in sessions:
             await self.manager.sync_session_memory(name)
@@ -203,7 +205,7 @@ class MemoryService:
                 f"{MAX_DIGEST_BUDGET} (got {budget!r})"
             )
         records = await self._records()
-        if session is None:
+        if session is None or (isinstance(session, str) and not session.strip()):  # the latest
             if not records:
                 raise NotFoundError("no Claude Code session of this project has been saved yet")
             session = records[0].session_id
@@ -314,9 +316,9 @@ def build_server(service: MemoryService) -> Any:
             "sessions: a fact about the code, a decision and its reason, a user preference, a "
             "shortcut, or an open task. Write it as one self-contained statement (name files, "
             "functions and commands exactly). kind: fact, preference, shortcut, task, decision "
-            "or todo. priority: critical, high, normal or low. Preferences and critical or "
-            "high notes are told to every later session of the project when it starts. "
-            "Returns the memory's id."
+            "or todo. priority: critical, high, normal or low. Preferences, tasks and todos, "
+            "and critical or high notes, are told to every later session of the project when "
+            "it starts. Returns the memory's id."
         ),
     )
     async def remember(
@@ -337,7 +339,8 @@ def build_server(service: MemoryService) -> Any:
             "the memory: file names, function names, error text, tool names. Notes saved with "
             "`remember` rank above transcript lines that match as well; a command run several "
             "times is one hit; a long memory is shown in part, where your words are. k: how "
-            "many hits (default 8). session: limit to one session id from `sessions`."
+            "many hits (default 8, at most 50). session: limit to one session id from "
+            "`sessions`."
         ),
     )
     async def recall(query: str, k: int = 8, session: str | None = None) -> str:

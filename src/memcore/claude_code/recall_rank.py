@@ -147,22 +147,25 @@ def shown_text(content: str, terms: Iterable[str] = ()) -> str:
 def _window(text: str, terms: set[str], width: int) -> int:
     """Where in ``text`` the window of ``width`` characters holding the most distinct
     ``terms`` starts (at its first match; 0 when none matches), the earliest of equals."""
-    found = [(m.start(), m.group().lower()) for m in _TOKEN.finditer(text)]
-    matches = [(at, word) for at, word in found if word in terms]
+    # (start, end, word) of each match that fits a window at all
+    matches = [
+        (m.start(), m.end(), word)
+        for m in _TOKEN.finditer(text)
+        if m.end() - m.start() < width and (word := m.group().lower()) in terms
+    ]
     best, best_count = 0, 0
     held: dict[str, int] = {}
-    last = 0
-    for first, (at, _) in enumerate(matches):
-        while last < len(matches) and matches[last][0] < at + width - len(matches[last][1]):
-            word = matches[last][1]
-            held[word] = held.get(word, 0) + 1
+    last = 0  # the matches from the current one to ``last`` are held: in the window
+    for at, _, word in matches:
+        while last < len(matches) and matches[last][1] <= at + width:
+            held[matches[last][2]] = held.get(matches[last][2], 0) + 1
             last += 1
         if len(held) > best_count:
             best, best_count = at, len(held)
-        word = matches[first][1]
-        held[word] -= 1
-        if not held[word]:
-            del held[word]
+        if held.get(word, 0) > 1:
+            held[word] -= 1
+        else:
+            held.pop(word, None)
     return best
 
 

@@ -11,6 +11,7 @@ assistant said), :mod:`memcore.claude_code.tools` (tool calls and results),
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from datetime import datetime, timezone
@@ -64,6 +65,10 @@ KIND_PRIORITY: dict[str, Priority] = {
 _REREADABLE = {"Read", "Grep", "Glob", "NotebookRead", "WebFetch", "WebSearch", "TodoWrite"}
 
 
+#: Past these, a ``pr-link`` record names no pull request (and would not fit an item's id).
+_MAX_PR_NUMBER = 1 << 31
+_MAX_PR_URL = 500
+
 #: The most words of a compaction summary's request kept in its item's metadata.
 _REQUEST_WORDS_KEPT = 600
 
@@ -82,7 +87,7 @@ def _typed(text: str) -> bool:
     if text.lstrip().startswith("{"):
         try:
             return not isinstance(json.loads(text), dict)
-        except ValueError:
+        except (ValueError, RecursionError):
             return True
     return True
 
@@ -134,7 +139,7 @@ class RecordParser:
         self.tasks = TaskList()
         #: messages the user typed while the agent worked, not yet taken (see ``queued``)
         self.queue: list[dict[str, Any]] = []
-        self.pull_requests: set[int] = set()  # said once each (see ``pr_link``)
+        self.pull_requests: set[tuple[str, int]] = set()  # said once each (see ``pr_link``)
 
     def bad(self, line_no: int, reason: str) -> None:
         self.out.malformed.append(MalformedLine(self.path, line_no, reason))
@@ -263,8 +268,10 @@ class RecordParser:
         way (``remove``: the agent reads it there, and the transcript has no other copy) or
         sends it as the next turn (``dequeue``: a user record follows with the text). Taken in
         the turn, it is a user message like any other, timed when it was taken; its id comes
-        from the session and the time it was typed, so a parse again (or a later incremental
-        one) names it alike. Returns whether the record was used."""
+        from the session, the time it was typed and its text, so a parse again names it alike.
+        The queue lives in one parse: an incremental parse that starts between a message's
+        ``enqueue`` and its ``remove`` (a save mid-turn, as ``pre-compact`` may be) does not
+        see it. Returns whether the record was used."""
         operation = rec.get("operation")
         if operation == "enqueue" and isinstance(rec.get("content"), str):
             if _typed(rec["content"]):  # Claude Code queues its own notices too
@@ -284,7 +291,11 @@ class RecordParser:
             return
         session = self.forced_session or typed.get("sessionId") or self.out.session_id
         stamp = typed.get("timestamp")
-        uid = f"queued:{session}:{stamp if isinstance(stamp, str) else when.isoformat()}"
+        # the text's hash too: two messages typed in one millisecond (or with no time of their
+        # own) are two items
+        text = hashlib.blake2b(typed["content"].encode("utf-8", "surrogatepass"), digest_size=6)
+        at = stamp if isinstance(stamp, str) else "untimed"
+        uid = f"queued:{session}:{at}:{text.hexdigest()}"
         meta: dict[str, Any] = {"session": session, "record": uid, "role": "user", "queued": True}
         if self.root is not None:
             meta["cwd"] = self.root
@@ -297,14 +308,17 @@ class RecordParser:
         number, url, repo = rec.get("prNumber"), rec.get("prUrl"), rec.get("prRepository")
         if isinstance(number, bool) or not isinstance(number, int) or not isinstance(url, str):
             return False
+        if not 0 < number < _MAX_PR_NUMBER or len(url) > _MAX_PR_URL:
+            return False  # no pull request's number or address
+        repo = repo if isinstance(repo, str) and len(repo) <= _MAX_PR_URL else ""
         when = self.when(line_no, rec)
-        if when is None or number in self.pull_requests:
+        if when is None or (repo, number) in self.pull_requests:
             return True
-        self.pull_requests.add(number)
+        self.pull_requests.add((repo, number))
         session = self.forced_session or rec.get("sessionId") or self.out.session_id
-        where = f" of `{repo}`" if isinstance(repo, str) and repo else ""
+        where = f" of `{repo}`" if repo else ""
         self.add(
-            f"cc:pr:{session}:{number}",
+            f"cc:pr:{session}:{repo}#{number}",
             "fact",
             f"The session's pull request is #{number}{where}: {url}",
             when,

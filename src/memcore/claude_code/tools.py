@@ -199,30 +199,46 @@ def describe_call(
 
 
 #: Documents whose first heading is their title: a Write of one is said by it (the names in
-#: its code samples say less of what it is).
-DOCUMENT_SUFFIXES = (".md", ".mdx", ".markdown", ".rst", ".txt")
+#: its code samples say less of what it is). Plain ``.txt`` files are left out: most are lists
+#: (``requirements.txt``) whose first ``#`` line is a comment.
+DOCUMENT_SUFFIXES = (".md", ".mdx", ".markdown", ".rst")
 _TITLE_CHARS = 120
+_ATX_HEADING = re.compile(r"#{1,6}[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*")
+_UNDERLINE = re.compile(r"(=+|-+|~+|\^+)")
+_NOT_A_TITLE = ("- ", "* ", "+ ", "> ", "#", "|", "```", "~~~")
 
 
 def document_title(path: str, content: object) -> str | None:
-    """The title of a document written whole: its first markdown heading (``# Title``), or an
-    underlined one (reStructuredText, setext), after any YAML front matter, cut to a line; None
-    for other files or without one."""
+    """The title of a document written whole: its first heading (``# Title``, or a line
+    underlined with ``===`` or ``---`` as markdown and reStructuredText allow), outside YAML
+    front matter and code fences, cut to a line; None for other files or without one."""
     if not isinstance(content, str) or not path.lower().endswith(DOCUMENT_SUFFIXES):
         return None
-    lines = content.splitlines()[:40]
+    lines = content.splitlines()[:60]
     if lines and lines[0].strip() == "---":  # YAML front matter: its fields are no title
         ends = [n for n, line in enumerate(lines[1:], 1) if line.strip() == "---"]
-        lines = lines[ends[0] + 1 :] if ends else []
+        lines = lines[ends[0] + 1 :] if ends else lines[1:]
     previous = ""
+    fenced = False
     for line in lines:
         stripped = line.strip()
-        if stripped.startswith("#") and stripped.lstrip("#").startswith(" "):
-            return one_line(stripped.lstrip("#").strip(), _TITLE_CHARS) or None
-        if previous and len(stripped) >= 3 and set(stripped) <= set("=-~^*"):
-            return one_line(previous, _TITLE_CHARS)
-        previous = stripped
+        if stripped.startswith(("```", "~~~")):
+            fenced, previous = not fenced, ""
+            continue
+        if fenced:
+            continue
+        heading = _ATX_HEADING.fullmatch(stripped)
+        if heading:
+            return _title(heading.group(1))
+        if previous and len(stripped) >= 3 and _UNDERLINE.fullmatch(stripped):
+            return _title(previous)
+        previous = "" if stripped.startswith(_NOT_A_TITLE) else stripped
     return None
+
+
+def _title(text: str) -> str | None:
+    printable = "".join(ch for ch in text if ch.isprintable()).strip()
+    return one_line(printable, _TITLE_CHARS) or None
 
 
 def _edit_pairs(tool: str, tool_input: Mapping[str, Any]) -> list[tuple[str, str]]:

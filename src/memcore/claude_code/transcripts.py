@@ -75,6 +75,8 @@ def _complete_lines(path: Path, start_offset: int, out: Transcript) -> Iterator[
             if not raw.endswith(b"\n"):
                 try:  # a last line without a newline: whole if it parses, else still being written
                     json.loads(raw)
+                except RecursionError:
+                    pass  # whole, and unreadable: reported as such by the parse
                 except ValueError:
                     break
             offset += len(raw)
@@ -139,6 +141,9 @@ def _parse_into(parser: RecordParser, lines: Iterable[tuple[int, bytes]]) -> Tra
             continue
         except json.JSONDecodeError as exc:
             parser.bad(line_no, f"not JSON ({exc.msg})")
+            continue
+        except (ValueError, RecursionError) as exc:  # an int of 4,300+ digits, deep nesting
+            parser.bad(line_no, f"not readable JSON ({type(exc).__name__})")
             continue
         if not isinstance(rec, dict):
             parser.bad(line_no, f"a JSON {type(rec).__name__}, not an object")
