@@ -158,3 +158,47 @@ def test_store_url_reaches_hooks_and_server(
         "--store",
         "sqlite:////tmp/mem x.db",
     ]
+
+
+def test_install_after_the_user_changed_the_file_backs_it_up_again(
+    files: tuple[Path, Path, bytes, bytes], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Install, uninstall, the user edits the file, install again: the backup is the edited
+    file (not the one from before the first install), so uninstall gives the edit back."""
+    settings, mcp, _, _ = files
+    assert _install(settings, mcp) == 0
+    assert _uninstall(settings, mcp) == 0
+    assert "restored from its backup" in capsys.readouterr().out
+    edited = _write(settings, {**SETTINGS, "theme": "dark"})
+    assert _install(settings, mcp) == 0
+    assert settings.with_name(settings.name + BACKUP_SUFFIX).read_bytes() == edited
+    assert _install(settings, mcp) == 0  # installed already: the backup stays the user's file
+    assert settings.with_name(settings.name + BACKUP_SUFFIX).read_bytes() == edited
+    assert _uninstall(settings, mcp) == 0
+    assert settings.read_bytes() == edited
+
+
+def test_a_file_install_makes_is_said_to_be_created(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings, mcp = tmp_path / "settings.json", tmp_path / "claude.json"
+    assert _install(settings, mcp, "--dry-run") == 0
+    assert f"{settings}: would create" in capsys.readouterr().out
+    assert _install(settings, mcp) == 0
+    assert f"{settings}: created" in capsys.readouterr().out
+
+
+def test_a_password_in_the_store_url_is_never_shown(
+    files: tuple[Path, Path, bytes, bytes], capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings, mcp, _, _ = files
+    url = "redis://alice:s3cret@127.0.0.1:6379/0"
+    assert _install(settings, mcp, "--store", url, "--dry-run") == 0
+    out = capsys.readouterr().out
+    assert "s3cret" not in out
+    assert "would hold it: keep them out of version control" in out
+    assert _install(settings, mcp, "--store", url) == 0
+    out = capsys.readouterr().out
+    assert "s3cret" not in out
+    assert "now hold it" in out
+    assert url in settings.read_text()  # (the hooks need it to connect)

@@ -71,6 +71,11 @@ class FileChange:
     #: settings file kept in a dotfiles repository stays a link, and the repository's file
     #: changes).
     target: Path | None = None
+    #: ``before`` holds nothing of memcore's: it is the user's own file, and the backup is made
+    #: of it again (a backup from an earlier install would give back what the file was then)
+    fresh_backup: bool = False
+    #: uninstall gives back the backed-up bytes (the file is what install made of them)
+    restores: bool = False
 
     @property
     def changed(self) -> bool:
@@ -92,7 +97,11 @@ class InstallPlan:
             if not change.changed:
                 continue
             backup = change.backup
-            if change.before is not None and backup is not None and not backup.exists():
+            if (
+                change.before is not None
+                and backup is not None
+                and (change.fresh_backup or not backup.exists())
+            ):
                 _write_private(backup, change.before)
             if change.after is None:
                 change.written.unlink(missing_ok=True)
@@ -242,10 +251,12 @@ def _target(path: Path) -> Path | None:
     return Path(os.path.realpath(path)) if path.is_symlink() else None
 
 
-def _plan_file(path: Path, install: bool, transform: Any) -> FileChange:
-    """One file's change. Through a symlink, the file it leads to is read, backed up (beside
-    it) and written; the link stays. Uninstall gives the backed-up bytes back when nothing else
-    changed since, and removes a file that install made (no backup) once nothing is left in it.
+def _plan_file(path: Path, install: bool, transform: Any, strip: Any) -> FileChange:
+    """One file's change (``transform``: install's; ``strip``: what uninstall takes out).
+    Through a symlink, the file it leads to is read, backed up (beside it) and written; the
+    link stays. Install backs up the user's own file (one holding nothing of memcore's) before
+    changing it; uninstall gives the backed-up bytes back when nothing else changed since, and
+    removes a file that install made (no backup) once nothing is left in it.
     """
     target = _target(path)
     real = target or path
@@ -254,13 +265,14 @@ def _plan_file(path: Path, install: bool, transform: Any) -> FileChange:
     if install:
         new = transform(data)
         after: str | None = _dump(new) if new != data or before is None else before
-        return FileChange(path, before, after, backup, target)
+        fresh = before is not None and strip(data) == data
+        return FileChange(path, before, after, backup, target, fresh_backup=fresh)
     if before is None:
         return FileChange(path, None, None, None, target)
-    original = _original_if_untouched(real, backup, transform)
+    original = _original_if_untouched(real, backup, strip)
     if original is not None:
-        return FileChange(path, before, original, None, target)
-    stripped = transform(data)
+        return FileChange(path, before, original, None, target, restores=True)
+    stripped = strip(data)
     if not stripped and stripped != data and not backup.exists():
         return FileChange(path, before, None, None, target)  # install made it: nothing is left
     after = before if stripped == data else _dump(stripped)
@@ -321,16 +333,10 @@ def plan(
     mcp_path = mcp_config or default_mcp
     cmd = command or memcore_command()
     store = absolute_store_url(store)
-    if install:
-        changes = [
-            _plan_file(settings_path, True, lambda d: _with_hooks(d, cmd, store)),
-            _plan_file(mcp_path, True, lambda d: _with_server(d, cmd, store)),
-        ]
-    else:
-        changes = [
-            _plan_file(settings_path, False, _without_hooks),
-            _plan_file(mcp_path, False, _without_server),
-        ]
+    changes = [
+        _plan_file(settings_path, install, lambda d: _with_hooks(d, cmd, store), _without_hooks),
+        _plan_file(mcp_path, install, lambda d: _with_server(d, cmd, store), _without_server),
+    ]
     return InstallPlan(changes)
 
 

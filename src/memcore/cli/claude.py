@@ -6,10 +6,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from memcore.cli._common import DEFAULT_STORE_HELP, Subparsers, _add, store_url
 from memcore.errors import MemcoreError
+
+if TYPE_CHECKING:
+    from memcore.claude_code.install import FileChange
 
 
 def register(sub: Subparsers) -> None:
@@ -108,7 +111,8 @@ def _run_install(args: argparse.Namespace, out: TextIO, install: bool) -> int:
     import shlex
     from pathlib import Path
 
-    from memcore.claude_code.install import absolute_store_url, plan
+    from memcore.claude_code.install import absolute_store_url, memcore_command, plan
+    from memcore.stores.urls import mask_url
 
     store_url = absolute_store_url(getattr(args, "store", None))
     changes = plan(
@@ -118,7 +122,7 @@ def _run_install(args: argparse.Namespace, out: TextIO, install: bool) -> int:
         mcp_config=Path(args.mcp_config).expanduser() if args.mcp_config else None,
         store=store_url,
     )
-    verb = "would change" if args.dry_run else "changed"
+    shown_url = mask_url(store_url) if store_url else None
     for change in changes.changes:
         name = f"{change.path} -> {change.target}" if change.target else str(change.path)
         if not change.changed:
@@ -129,10 +133,12 @@ def _run_install(args: argparse.Namespace, out: TextIO, install: bool) -> int:
             if change.backup is not None and change.before is not None
             else ""
         )
-        what = ("would remove" if args.dry_run else "removed") if change.after is None else verb
-        print(f"{name}: {what}{backup}", file=out)
+        print(f"{name}: {_what(change, args.dry_run)}{backup}", file=out)
         if args.dry_run and change.after is not None:
-            print(change.after, file=out, end="")
+            text = change.after
+            if store_url and shown_url and shown_url != store_url:  # never a password shown
+                text = text.replace(store_url, shown_url)
+            print(text, file=out, end="")
     if not args.dry_run:
         changes.apply()
     if install and not args.dry_run:
@@ -140,12 +146,28 @@ def _run_install(args: argparse.Namespace, out: TextIO, install: bool) -> int:
             "Claude Code will run memcore at SessionStart, PreCompact and SessionEnd, and", file=out
         )
         print("offer its MCP tools (remember, recall, forget, digest, sessions).", file=out)
-        store = f" --store {shlex.quote(store_url)}" if store_url else ""
+        store = f" --store {shlex.quote(shown_url)}" if shown_url else ""
+        command = shlex.join([*memcore_command(), "import-claude-code"])
+        print(f"To remember the sessions from before this: {command}{store}", file=out)
+    if install and store_url and shown_url != store_url:
+        hold = "would hold" if args.dry_run else "now hold"
         print(
-            f"To remember the sessions from before this: memcore import-claude-code{store}",
+            f"The store URL holds a password, and the files above {hold} it: keep them out of "
+            "version control (a project's .claude/settings.json and .mcp.json are often shared).",
             file=out,
         )
     return 0
+
+
+def _what(change: FileChange, dry_run: bool) -> str:
+    """What install or uninstall does (or would do) to a file, in a word or three."""
+    if change.after is None:
+        return "would remove" if dry_run else "removed"
+    if change.before is None:
+        return "would create" if dry_run else "created"
+    if change.restores:
+        return "would restore from its backup" if dry_run else "restored from its backup"
+    return "would change" if dry_run else "changed"
 
 
 def cmd_install(args: argparse.Namespace, out: TextIO) -> int:
