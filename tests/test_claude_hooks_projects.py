@@ -180,7 +180,7 @@ def test_a_sub_agent_that_appears_later_adds_to_what_was_saved(tmp_path: Path, u
     assert len(kept) >= len(before.files) // 2  # the main file's files were not forgotten
 
 
-def test_digest_takes_a_unique_start_of_a_session_id(
+def test_digest_and_inspect_take_a_unique_start_of_a_session_id(
     tmp_path: Path, url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """``memcore digest 847ff7d2``: the first characters of a Claude Code session's id, as
@@ -201,6 +201,11 @@ def test_digest_takes_a_unique_start_of_a_session_id(
     assert len(err.strip().splitlines()) == 1
     assert main(["digest", "zzzz", "--store", url]) == 1
     assert "no session 'zzzz'" in capsys.readouterr().err
+    # `inspect` takes the start of an id as `digest` does, and names the session it found
+    assert main(["inspect", session[:8], "--store", url]) == 0
+    assert capsys.readouterr().out.startswith(f"{session}: ")
+    assert main(["inspect", "alpha", "--store", url]) == 1
+    assert "starts the ids of 2 sessions" in capsys.readouterr().err
 
 
 def test_the_home_folder_is_no_project_of_the_folders_in_it(

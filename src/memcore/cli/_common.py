@@ -38,6 +38,7 @@ from memcore.stores import (
     open_store,
     validate_session_id,
 )
+from memcore.stores.base import session_by_prefix
 from memcore.stores.urls import mask_url
 
 if TYPE_CHECKING:
@@ -223,6 +224,19 @@ async def require_session(store: Store, url: str | None, session: str) -> None:
             f"no session {session!r} in {store_label(url)} "
             "(`memcore inspect` lists the sessions of a store)"
         )
+
+
+async def named_session(store: Store, url: str | None, session: str) -> str:
+    """The session ``session`` names: itself, else the one session whose id starts with it
+    (``847ff7d2`` for a Claude Code session's uuid); ``ValidationError`` when several do."""
+    try:
+        await require_session(store, url, session)
+        return session
+    except NotFoundError:
+        found = session_by_prefix(session, user_sessions(await store.list_sessions()))
+        if found is None:
+            raise
+        return found
 
 
 async def read_state(

@@ -10,18 +10,16 @@ from memcore.cli._common import (
     _add,
     _positive_int,
     add_session_arguments,
+    named_session,
     open_existing_store,
     read_state,
     read_states,
-    require_session,
     run,
     store_and_session,
     user_sessions,
 )
 from memcore.errors import NotFoundError, ValidationError
 from memcore.model import MemoryItem
-from memcore.stores import Store
-from memcore.stores.base import session_by_prefix
 
 DEFAULT_BUDGET = 2000
 
@@ -49,19 +47,6 @@ def register(sub: Subparsers) -> None:
     )
 
 
-async def _named(store: Store, url: str | None, session: str) -> str:
-    """The session ``session`` names: itself, else the one session whose id starts with it
-    (``847ff7d2`` for a Claude Code session's uuid); ``ValidationError`` when several do."""
-    try:
-        await require_session(store, url, session)
-        return session
-    except NotFoundError:
-        found = session_by_prefix(session, user_sessions(await store.list_sessions()))
-        if found is None:
-            raise
-        return found
-
-
 async def _states(
     url: str | None, session: str | None, prog: str = "memcore digest"
 ) -> dict[str, dict[str, MemoryItem]]:
@@ -69,7 +54,7 @@ async def _states(
     damaged records left out, with a warning on stderr: the rest of the store still reads)."""
     async with open_existing_store(url) as store:
         if session is not None:
-            name = await _named(store, url, session)
+            name = await named_session(store, url, session)
             return {name: await read_state(store, url, name)}
         names = user_sessions(await store.list_sessions())
         return await read_states(store, url, names, prog)

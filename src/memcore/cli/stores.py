@@ -18,6 +18,7 @@ from memcore.cli._common import (
     _positive_int,
     _preview,
     add_session_arguments,
+    named_session,
     open_existing_store,
     read_state,
     read_states,
@@ -102,10 +103,12 @@ async def _listing(url: str | None) -> tuple[list[tuple[str, dict[str, MemoryIte
         return list(states.items()), len(every) - len(shown)
 
 
-async def _one_session(url: str | None, session: str) -> dict[str, MemoryItem]:
+async def _one_session(url: str | None, session: str) -> tuple[str, dict[str, MemoryItem]]:
+    """The session ``session`` names (itself, or the one whose id starts with it) and its
+    items."""
     async with open_existing_store(url) as store:
-        await require_session(store, url, session)
-        return await read_state(store, url, session)
+        name = await named_session(store, url, session)
+        return name, await read_state(store, url, name)
 
 
 def cmd_inspect(args: argparse.Namespace, out: TextIO) -> int:
@@ -120,7 +123,7 @@ def cmd_inspect(args: argparse.Namespace, out: TextIO) -> int:
             listed = ", ".join(f"{k} {n}" for k, n in kinds.most_common(4))
             print(f"  {name}: {len(state)} items ({listed})", file=out)
         return 0
-    state = run(_one_session(args.store, session))
+    session, state = run(_one_session(args.store, session))
     items = sorted(state.values(), key=lambda item: (item.created_at, item.id))
     from memcore.codec import state_checksum
 
