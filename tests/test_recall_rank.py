@@ -62,3 +62,25 @@ def test_a_word_too_long_for_the_window_is_no_place_to_show() -> None:
     assert len(shown_text("x " * 10 + "a" * 600, ["a" * 600])) == SHOWN_CHARS
     assert len(shown_text("İ" * 300 + " tail", ["i\u0307" * 300])) <= SHOWN_CHARS
     assert "needle" in shown_text("b " * 400 + "a" * 600 + " needle", ["a" * 600, "needle"])
+
+
+def test_runs_of_a_command_that_succeeded_are_one_hit_and_its_failures_stay_apart() -> None:
+    from memcore.claude_code.recall_rank import rank
+    from memcore.model import MemoryItem
+
+    def result(key: str, text: str, **meta: object) -> tuple[str, MemoryItem, float]:
+        command = "mise run lint 2>&1"
+        item = MemoryItem(
+            key,
+            text,
+            metadata={"kind": "tool_result", "command": command, "source": "claude-code", **meta},
+        )
+        return "s", item, 1.0
+
+    hits = [
+        result("a", "`mise run lint 2>&1` succeeded (exit 0): lint passed in 1.2s", exit_code=0),
+        result("b", "`mise run lint` succeeded (exit 0): lint passed in 1.3s", exit_code=0),
+        result("c", "`mise run lint` failed (exit 1): unused var x", exit_code=1, is_error=True),
+        result("d", "`mise run lint` failed (exit 1): missing return", exit_code=1, is_error=True),
+    ]
+    assert [item.id for _, item, _ in rank(hits, 10)] == ["a", "c", "d"]

@@ -102,7 +102,9 @@ def word_forms(word: str) -> list[str]:
 
 def said_as(item: MemoryItem) -> tuple[str, str]:
     """What makes two hits one: their words, a command's output plumbing aside (``2>&1``,
-    ``| tail -20``): the same command run again is one hit, and so is the same outcome of it."""
+    ``| tail -20``): the same command run again is one hit, and so is the same outcome of it;
+    its runs that succeeded are one hit whatever they printed (the checks that passed in
+    1.2 s and in 1.3 s); its failures stay apart by what they said."""
     words = " ".join(item.content.split())
     command = item.metadata.get("command")
     if not isinstance(command, str) or not command:
@@ -110,8 +112,15 @@ def said_as(item: MemoryItem) -> tuple[str, str]:
     from memcore.claude_code.commands import normalize_command
 
     core = normalize_command(command)
-    if item.metadata.get("kind") == "tool_call":
+    meta = item.metadata
+    if meta.get("kind") == "tool_call":
         return "run", core
+    if (
+        meta.get("kind") == "tool_result"
+        and not meta.get("is_error")
+        and meta.get("exit_code") in (0, None)
+    ):
+        return "succeeded", core
     return "text", words.replace(" ".join(command.split()), core)
 
 
