@@ -304,8 +304,11 @@ def build_server(service: MemoryService) -> Any:
 
     cls = _server_class()
     options: dict[str, Any] = {"name": "memcore", "instructions": INSTRUCTIONS}
-    if "version" in inspect.signature(cls).parameters:
+    parameters = inspect.signature(cls).parameters
+    if "version" in parameters:
         options["version"] = __version__
+    if "log_level" in parameters:  # a tool's error goes back to the model: no INFO block each
+        options["log_level"] = "WARNING"
     server = cls(**options)
 
     @_tool(
