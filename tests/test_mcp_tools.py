@@ -283,3 +283,28 @@ async def test_digest_takes_the_start_of_a_session_id_and_sessions_say_what_it_w
         await service.digest(session="ffff")
     summaries = {s["session"]: s["summary"] for s in await service.sessions()}
     assert summaries["839b35f7-4dbd"] == "Fix the cart totals."
+
+
+def test_notes_remembered_through_the_tool_are_notes_in_a_digest() -> None:
+    """A remembered shortcut, preference or task is no request the user made in a session:
+    a digest of the notes says them as notes ("The user ran the command Run the linter ..."
+    and "The latest request is not answered yet: ..." misread them)."""
+    from memcore import session_digest
+
+    def note(key: str, text: str, kind: str) -> MemoryItem:
+        return MemoryItem(key, text, metadata={"kind": kind, "source": "mcp"})
+
+    digest = session_digest(
+        [
+            note("a", "Run the linter with `mise run lint`.", "shortcut"),
+            note("b", "The user prefers table-driven Go tests.", "preference"),
+            note("c", "Port the cart to the new API.", "task"),
+        ],
+        300,
+    )
+    assert digest.text.splitlines() == [
+        "## Notes",
+        "- shortcut: Run the linter with `mise run lint`.",
+        "- preference: The user prefers table-driven Go tests.",
+        "- task: Port the cart to the new API.",
+    ]

@@ -140,7 +140,8 @@ def build_candidates(
         named = isinstance(raw_kind, str)  # metadata is anyone's: a kind may be no string
         kind = raw_kind if named else str(raw_kind)
         recency = seq / n
-        if kind in ("task", "preference", "shortcut"):
+        if kind in ("task", "preference", "shortcut") and meta.get("source") != "mcp":
+            # (a note remembered through the MCP tool is no request of the session: a note)
             if is_scaffolding(item):  # `/context`, a reminder stored by an older import: no task
                 continue
             words = item.content.split()
