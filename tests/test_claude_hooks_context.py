@@ -267,3 +267,49 @@ def test_a_file_that_was_never_there_is_no_file_that_matters() -> None:
     assert "/p/gone.go" not in files
     assert files["/p/late.go"]["touched"] == 2
     assert files["/p/new.go"]["changed"] == 1
+
+
+@pytest.mark.parametrize(
+    ("command", "check"),
+    [
+        ("mise run test", True),
+        ("go test ./... -count=1 2>&1 | tail -20", True),
+        ("npm run typecheck", True),
+        ("uv run pytest -q", True),
+        ("cd web && bun run lint", True),
+        ("make", True),
+        ('git commit -m "add tests for the build"', False),  # mentions, does not run
+        ("npx tsc --version", False),  # what the tool says of itself
+        ("ls tests/", False),
+    ],
+)
+def test_a_check_is_known_by_the_verb_of_its_command(command: str, check: bool) -> None:
+    from memcore.claude_code.commands import is_project_check
+
+    assert is_project_check(command) is check
+
+
+def test_the_checks_that_passed_come_back_at_session_start(tmp_path: Path, url: str) -> None:
+    """A new session learns how the project is tested and linted: the checks that passed in
+    earlier sessions, those of the most sessions first (a command that failed, or ran once in
+    a way of its own, counts less or not at all)."""
+    from memcore.claude_code.session_record import passed_checks
+
+    def run(n: int, command: str, code: int) -> MemoryItem:
+        meta = {"kind": "tool_result", "tool": "Bash", "command": command, "exit_code": code}
+        return MemoryItem(f"r{n}", f"`{command}` ran", metadata={**meta, "is_error": code != 0})
+
+    items = [
+        run(1, "mise run test 2>&1 | tail -5", 0),
+        run(2, "mise run test", 0),
+        run(3, "mise run lint", 1),  # failed: no check that passed
+        run(4, 'git commit -m "tests"', 0),
+        run(5, "go test ./cmd/... -run 'TestOne'", 0),
+    ]
+    assert passed_checks(items) == {"mise run test": 2, "go test ./cmd/... -run 'TestOne'": 1}
+    _save_earlier(tmp_path, url)
+    context = _start(url)
+    checks = context.split("## Checks that passed in this project (tests, builds, linters)\n")
+    assert len(checks) == 2, context[:500]
+    first = checks[1].splitlines()[0]
+    assert re.fullmatch(r"- `[^`]+`: passed \d+x in \d+ sessions?", first), first

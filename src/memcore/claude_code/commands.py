@@ -167,6 +167,28 @@ def is_check_command(command: str) -> bool:
     return bool(_TEST_COMMAND.search(command))
 
 
+#: Words of a command's verb (:func:`command_verb`) that make it a check of the project: its
+#: tests, build, linters, type checks and formatters (``mise run test``, ``go vet``, ``npm run
+#: typecheck``), not a command that only mentions one (``git commit -m "add tests"``).
+_CHECK_VERB_WORDS = frozenset(
+    {
+        "test", "tests", "pytest", "jest", "vitest", "mocha", "rspec", "tox", "nox", "tsc",
+        "mypy", "pyright", "ruff", "flake8", "pylint", "lint", "eslint", "golangci-lint",
+        "clippy", "build", "check", "typecheck", "vet", "fmt", "format", "prettier", "biome",
+        "compile", "make", "ci",
+    }
+)  # fmt: skip
+
+
+def is_project_check(command: str) -> bool:
+    """Whether ``command`` runs one of the project's checks by its verb (see
+    ``_CHECK_VERB_WORDS``): what a next session needs to know how to run."""
+    verb = command_verb(command)
+    if not verb or {"--help", "--version"} & set(normalize_command(command).split()):
+        return False  # (what the tool says of itself)
+    return any(word.lower() in _CHECK_VERB_WORDS for word in verb)
+
+
 def error_lines(text: str) -> list[str]:
     """The lines of a failure that say what failed (or its last lines when none says so)."""
     lines = [line.strip() for line in TOOL_ERROR_TAG.sub("", text).splitlines()]

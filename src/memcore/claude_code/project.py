@@ -110,6 +110,8 @@ class SessionRecord:
     last_activity: str = ""  # the newest item's time: when the session last did something
     briefs: list[str] = field(default_factory=list)  # shorter digests (BRIEF_DIGEST_TOKENS)
     made_by: str = ""  # the digest rules that made the digests ("": before they were named)
+    #: the project's checks (tests, builds, linters) that passed in the session: how many times
+    checks: dict[str, int] = field(default_factory=dict)
 
     def to_item(self) -> MemoryItem:
         meta: dict[str, Any] = {
@@ -128,6 +130,7 @@ class SessionRecord:
             "last_activity": self.last_activity,
             "briefs": self.briefs,
             "made_by": self.made_by,
+            "checks": self.checks,
         }
         return MemoryItem(registry_key(self.session_id), self.digest, metadata=meta)
 
@@ -141,6 +144,7 @@ class SessionRecord:
 
         files = meta.get("files")
         read_to = meta.get("read_to")
+        checks = meta.get("checks")
         return cls(
             session_id=str(meta.get("session_id", item.id.removeprefix("session:"))),
             cwd=str(meta.get("cwd", "")),
@@ -157,6 +161,11 @@ class SessionRecord:
             last_activity=str(meta.get("last_activity", "")),
             briefs=strings("briefs"),
             made_by=str(meta.get("made_by", "")),
+            checks={
+                str(command): count
+                for command, count in (checks.items() if isinstance(checks, dict) else ())
+                if isinstance(count, int) and not isinstance(count, bool) and count > 0
+            },
         )
 
 

@@ -69,7 +69,39 @@ def fresh_record(
             timespec="seconds"
         ),
         made_by=digest_rules(),
+        checks=passed_checks(items),
     )
+
+
+#: A check command longer than this is one run's (a test filter, a heredoc): not kept.
+CHECK_CHARS = 100
+#: The most checks kept per session, the most run first.
+CHECKS_KEPT = 8
+
+
+def passed_checks(items: Iterable[MemoryItem]) -> dict[str, int]:
+    """The project's checks (tests, builds, linters: ``is_project_check``) that passed in the
+    session, each by its core (``normalize_command``: no output plumbing), with how many times;
+    the ones run most first, at most ``CHECKS_KEPT``."""
+    from memcore.claude_code.commands import is_project_check, normalize_command
+
+    counts: dict[str, int] = {}
+    for item in items:
+        meta = item.metadata
+        command = meta.get("command")
+        if (
+            meta.get("kind") != "tool_result"
+            or meta.get("is_error")
+            or not isinstance(command, str)
+        ):
+            continue
+        if meta.get("exit_code") != 0 or "\n" in command.strip():
+            continue
+        core = normalize_command(command)
+        if core and len(core) <= CHECK_CHARS and is_project_check(core):
+            counts[core] = counts.get(core, 0) + 1
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], len(kv[0]), kv[0]))
+    return dict(ranked[:CHECKS_KEPT])
 
 
 def request_part(task: MemoryItem) -> MemoryItem:
@@ -109,4 +141,13 @@ def distinct(texts: Iterable[object], limit: int = 8) -> list[str]:
     return list(seen)[-limit:]
 
 
-__all__ = ["REPEATED_REQUEST_CHARS", "cut_at_word", "distinct", "fresh_record", "request_part"]
+__all__ = [
+    "CHECKS_KEPT",
+    "CHECK_CHARS",
+    "REPEATED_REQUEST_CHARS",
+    "cut_at_word",
+    "distinct",
+    "fresh_record",
+    "passed_checks",
+    "request_part",
+]

@@ -167,6 +167,27 @@ def _files_block(records: list[SessionRecord]) -> str:
     return "\n".join(lines) if len(lines) > 1 else ""
 
 
+#: The most check commands session-start lists.
+CHECKS_SHOWN = 6
+
+
+def _checks_block(records: list[SessionRecord]) -> str:
+    """How the project is tested, built and linted: the checks that passed in its sessions
+    (``SessionRecord.checks``), those of the most sessions first, then the most run."""
+    totals: dict[str, list[int]] = {}  # command -> [sessions, runs]
+    for record in records:
+        for command, runs in record.checks.items():
+            entry = totals.setdefault(command, [0, 0])
+            entry[0] += 1
+            entry[1] += runs
+    ranked = sorted(totals.items(), key=lambda kv: (-kv[1][0], -kv[1][1], len(kv[0]), kv[0]))
+    lines = ["## Checks that passed in this project (tests, builds, linters)"]
+    for command, (sessions, runs) in ranked[:CHECKS_SHOWN]:
+        over = f"in {sessions} sessions" if sessions > 1 else "in 1 session"
+        lines.append(f"- `{command}`: passed {runs}x {over}")
+    return "\n".join(lines) if len(lines) > 1 else ""
+
+
 def _shortcut_lines(uses: Iterable[str], limit: int = 8) -> list[str]:
     """The user's slash commands (``uses``: each session's, the oldest first), by name, the
     last used last: a command's arguments are shown only when that very call was made in more
@@ -252,6 +273,7 @@ async def start_context(
     for block, share in (
         (notes, budget // 4),
         (_knowledge_block(earlier), budget // 4),
+        (_checks_block(earlier), budget // 10),
         (_files_block(earlier), budget // 5),
     ):
         if block:
@@ -266,6 +288,7 @@ async def start_context(
 
 
 __all__ = [
+    "CHECKS_SHOWN",
     "EARLIER_SESSIONS",
     "NOTE_CHARS",
     "SESSION_SHARE",
