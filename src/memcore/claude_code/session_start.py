@@ -233,7 +233,8 @@ def _knowledge_block(records: list[SessionRecord]) -> str:
 def _session_block(record: SessionRecord, title: str, room: int) -> str:
     """The session under ``title``, from the longest of its digests whose block fits ``room``
     tokens (else the shortest, which the budget then cuts by whole lines)."""
-    when = (record.last_activity or record.updated_at)[:16].replace("T", " ")
+    stamp = record.last_activity or record.updated_at  # (stored in UTC, as every item's time)
+    when = f"{stamp[:16].replace('T', ' ')} UTC" if stamp else "time unknown"
     branch = f", branch `{record.git_branch}`" if record.git_branch else ""
     blocks = []
     for digest in dict.fromkeys(d for d in (record.digest, *record.briefs) if d.strip()):
