@@ -262,6 +262,32 @@ def test_enclosing_definition_from_the_original_file() -> None:
     assert enclosing_definition("not a mapping") is None
 
 
+@pytest.mark.parametrize(
+    ("original", "edited", "inside"),
+    [
+        # top-level shell code after a function: in no function (it was "format_number()")
+        ('format_number() {\n  echo "$1"\n}\n\necho "=== Step 15"\n', 'echo "=== Step 15"', None),
+        (
+            "def helper():\n    return 1\n\nif __name__ == '__main__':\n    run()\n",
+            "    run()",
+            None,
+        ),
+        # between two methods: the class, not the method above
+        ("class C:\n    def a(self):\n        return 1\n\n    x = 2\n", "    x = 2", "C"),
+        # a signature over several lines ends with a line as shallow as the def: still inside
+        ("def b(\n    y,\n) -> int:\n    return y\n", "    return y", "b()"),
+        # Go: after a function's closing brace; inside one; its doc comment belongs to it
+        ("func f() {\n\tx := 1\n}\n\nvar y = 2\n", "var y = 2", None),
+        ("func f() {\n\tx := 1\n}\n", "\tx := 1", "f()"),
+        ("func f() {\n}\n\n// G does g.\n// More.\nfunc G() {\n}\n", "// More.", "G()"),
+    ],
+)
+def test_an_edit_is_in_the_definition_whose_block_is_still_open_there(
+    original: str, edited: str, inside: str | None
+) -> None:
+    assert enclosing_definition({"originalFile": original, "oldString": edited}) == inside
+
+
 def test_commands_failures_and_outcomes() -> None:
     assert normalize_command("cd /repo && go test ./... 2>&1 | tail -20") == "go test ./..."
     fallback = "go doc pkg.Close 2>/dev/null || grep -r Close vendor/ | head -20"

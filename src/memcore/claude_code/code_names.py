@@ -258,11 +258,63 @@ def enclosing_definition(tool_use_result: Any, max_lines: int = 400) -> str | No
     for found in _DEFINITION.finditer(old):  # a definition inside the edited text: that one
         if _definition_rank(found) <= 1 and found.group(1).lower() not in _KEYWORDS:
             return _callable(found.group(1), found.group(0))
-    for line in reversed(original[:at].splitlines()[-max_lines:]):
+    end = at + len(old)
+    at += len(old) - len(old.lstrip())  # (from the edit's first line with text)
+    start = original.rfind("\n", 0, at) + 1  # that line, whole
+    floor = _indent(original[start:at] + "x")
+    if _COMMENT.match(original[at : at + 3]):  # a comment over a definition is that one's
+        below = _documented(original[end:], floor)
+        if below is not None:
+            return below
+    for line in reversed(original[:start].splitlines()[-max_lines:]):
+        if not line.strip():
+            continue
+        indent = _indent(line)
         above = _DEFINITION.match(line)
-        if above and _definition_rank(above) <= 1 and above.group(1).lower() not in _KEYWORDS:
+        if (
+            above
+            and indent < floor  # its block is still open at the edit (see _indent)
+            and _definition_rank(above) <= 1
+            and above.group(1).lower() not in _KEYWORDS
+        ):
             return _callable(above.group(1), above.group(0))
+        if not line.lstrip().startswith(")"):  # (a signature's closing line is no block's end)
+            floor = min(floor, indent)
     return None
+
+
+#: How a comment line starts in the languages agents edit most (``#`` for Python and shell,
+#: ``//`` and ``/*``/`` *`` for C-like ones, ``--`` for SQL and Lua).
+_COMMENT = re.compile(r"#|//|/\*|\*|--")
+
+
+def _documented(after: str, indent: int) -> str | None:
+    """The definition right under a comment block (its doc comment) that ends where ``after``
+    starts: the next line that is no comment, when it defines something at the block's
+    ``indent``."""
+    for line in after.splitlines()[:40]:
+        stripped = line.strip()
+        if not stripped or _COMMENT.match(stripped):
+            continue
+        found = _DEFINITION.match(line)
+        if (
+            found
+            and _indent(line) == indent
+            and _definition_rank(found) <= 1
+            and found.group(1).lower() not in _KEYWORDS
+        ):
+            return _callable(found.group(1), found.group(0))
+        return None
+    return None
+
+
+def _indent(line: str) -> int:
+    """How deep ``line`` is indented (tabs as 4 spaces). A definition encloses a line below it
+    only while every line between is indented deeper than the definition: a line as shallow
+    ends its block (Python's dedent, the ``}`` that closes a function, top-level code after a
+    shell function), so an edit after it belongs to no definition above, or to an outer one."""
+    expanded = line.expandtabs(4)
+    return len(expanded) - len(expanded.lstrip())
 
 
 def _callable(name: str, head: str) -> str:
