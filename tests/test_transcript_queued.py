@@ -9,54 +9,25 @@ digest then says it, and says what was under way when a session ends mid-turn.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import Any
 
-from memcore import count_tokens, session_digest
+from memcore import session_digest
 from memcore.claude_code import parse_lines
 from memcore.claude_code.records import assistant_statement
 from memcore.digest import session_digests
 from memcore.digest_lines import LATEST_OPEN, UNDER_WAY
-from memcore.model import MemoryItem
 from memcore.overflow import SessionState, handle_context_overflow
+from tests.test_overflow import tokens_of
+from tests.test_transcript_agent_records import CWD, SESSION, T0
+from tests.test_transcript_agent_records import _Records as _AgentRecords
 
-SESSION = "5a1c9e3f-2b4d-4f6a-8c1e-9d7b3a5c2e10"
-CWD = "/home/carol/shop"
-T0 = datetime(2026, 11, 30, 8, 0, tzinfo=timezone.utc)
 
-
-class _Records:
-    """A transcript written record by record, each a second after the last."""
-
-    def __init__(self) -> None:
-        self.lines: list[str] = []
+class _Records(_AgentRecords):
+    """The importer tests' transcript writer, with Claude Code's queue records too."""
 
     def _stamp(self) -> str:
         return (T0 + timedelta(seconds=len(self.lines))).isoformat().replace("+00:00", "Z")
-
-    def _base(self, kind: str, message: dict[str, Any]) -> None:
-        record = {
-            "type": kind,
-            "uuid": f"00000000-0000-4000-8000-{len(self.lines):012d}",
-            "parentUuid": None,
-            "sessionId": SESSION,
-            "cwd": CWD,
-            "timestamp": self._stamp(),
-            "message": message,
-        }
-        self.lines.append(json.dumps(record))
-
-    def user(self, content: Any) -> None:
-        self._base("user", {"role": "user", "content": content})
-
-    def said(self, text: str) -> None:
-        self._base("assistant", {"role": "assistant", "content": [{"type": "text", "text": text}]})
-
-    def tool(self, name: str, tool_input: dict[str, Any], result: str) -> None:
-        use_id = f"toolu_{len(self.lines):04d}"
-        block = {"type": "tool_use", "id": use_id, "name": name, "input": tool_input}
-        self._base("assistant", {"role": "assistant", "content": [block]})
-        self.user([{"type": "tool_result", "tool_use_id": use_id, "content": result}])
 
     def queue(self, operation: str, content: str | None = None) -> None:
         record: dict[str, Any] = {
@@ -68,10 +39,6 @@ class _Records:
         if content is not None:
             record["content"] = content
         self.lines.append(json.dumps(record))
-
-
-def tokens_of(items: list[MemoryItem]) -> int:
-    return sum(count_tokens(i.content) for i in items)
 
 
 def _requests(records: _Records) -> list[tuple[str, Any]]:
