@@ -3,6 +3,8 @@ digest says of them."""
 
 from __future__ import annotations
 
+import pytest
+
 from memcore import session_digest
 from memcore.claude_code.briefs import brief_lines
 from memcore.claude_code.code_names import changed_names, renamed_names
@@ -91,11 +93,12 @@ def test_a_file_created_then_written_over_was_created() -> None:
     assert "`shop/money.py` was created, then edited once, changing `round_cents()`." in files
 
 
-def test_a_sub_agent_prompt_is_a_brief_the_digest_keeps() -> None:
+@pytest.mark.parametrize("tool", ["Task", "Agent"])  # (``Agent``: the newer name of ``Task``)
+def test_a_sub_agent_prompt_is_a_brief_the_digest_keeps(tool: str) -> None:
     records = _Records()
     records.user("Check the rounding callers")
     records.tool(
-        "Task",
+        tool,
         {"description": "Find rounding callers", "prompt": PROMPT},
         [{"type": "text", "text": "Two callers: `shop/cart.py` and `shop/tax.py`."}],
     )

@@ -87,6 +87,7 @@ _DEFINITION = re.compile(r"`[^`]+`\s*(?:[-:\u2013\u2014]|=>|->)\s")
 _BRIEF_CALLS = {
     "ExitPlanMode": "The plan the agent proposed",
     "Task": "The agent's brief to a sub-agent",
+    "Agent": "The agent's brief to a sub-agent",  # (the ``Task`` tool's newer name)
 }
 #: A plan with no statement naming something exact is said by its title alone, worth this; a
 #: title of fewer words than this ("Plan") names no plan.

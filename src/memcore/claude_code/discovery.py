@@ -40,6 +40,9 @@ def is_transcript_name(name: str) -> bool:
     return bool(_UUID_NAME.match(name) or _AGENT_NAME.match(name))
 
 
+#: Record types that make a file a transcript: a session's messages and Claude Code's records
+#: about them. Newer versions open a session with records of other types (its permission mode,
+#: titles, an agent's name, ...), each naming the session: those are looked past.
 _RECORD_TYPES = frozenset(
     {
         "user",
@@ -49,35 +52,40 @@ _RECORD_TYPES = frozenset(
         "file-history-snapshot",
         "queue-operation",
         "progress",
+        "attachment",
+        "pr-link",
     }
 )
 _SNIFF_BYTES = 65536
 
 
 def looks_like_transcript(path: str | os.PathLike[str]) -> bool:
-    """Whether a file holds Claude Code records, judged by its content: its first line is a JSON
-    object with a known record ``type`` and a ``sessionId`` (or a ``summary``/snapshot record,
-    which open resumed sessions). Any name works: checkpoint tools save ``full.jsonl``."""
+    """Whether a file holds Claude Code records, judged by its content: its first record of a
+    known ``type`` names a ``sessionId`` (or is a ``summary``/snapshot record, which open
+    resumed sessions), and every record before it names the session too (newer versions open a
+    session with records of other types: its permission mode, titles). A file of such records
+    alone holds no session. Any name works: checkpoint tools save ``full.jsonl``."""
     try:
         with Path(path).open("rb") as handle:
             head = handle.read(_SNIFF_BYTES)
     except OSError:
         return False
-    for raw in head.split(b"\n")[:5]:
+    for raw in head.split(b"\n"):
         if not raw.strip():
             continue
         try:
             rec = json.loads(raw)
         except ValueError:
-            # a first line longer than the sniffed bytes: judge by its opening keys
+            # a line longer than the sniffed bytes: judge by its opening keys
             return raw.startswith(b"{") and b'"sessionId"' in raw and b'"type"' in raw
-        if not isinstance(rec, dict) or rec.get("type") not in _RECORD_TYPES:
+        if not isinstance(rec, dict) or not isinstance(rec.get("type"), str):
             return False
-        if isinstance(rec.get("sessionId"), str) or rec["type"] in (
-            "summary",
-            "file-history-snapshot",
-        ):
-            return True
+        named = isinstance(rec.get("sessionId"), str)
+        if rec["type"] not in _RECORD_TYPES:
+            if not named:
+                return False  # not a session's record: another program's lines
+            continue  # a record about the session: its messages follow
+        return named or rec["type"] in ("summary", "file-history-snapshot")
     return False
 
 

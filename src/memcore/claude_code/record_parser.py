@@ -22,6 +22,7 @@ from memcore.claude_code.background import as_command_result, read_task_output, 
 from memcore.claude_code.commands import one_line
 from memcore.claude_code.compaction import summary_request
 from memcore.claude_code.links import FixLinker
+from memcore.claude_code.queued import MessageQueue, typed_prompt
 from memcore.claude_code.records import (
     COMPACTION_PREFIX,
     assistant_statement,
@@ -79,19 +80,6 @@ def _truncate(text: str, max_chars: int) -> str:
     return f"{text[:max_chars]}\n[... {len(text) - max_chars} more characters]"
 
 
-def _typed(text: str) -> bool:
-    """Whether a queued message is the user's: not Claude Code's scaffolding (a sub-agent's or
-    background task's notice) nor a JSON object (how it queues a background task's record)."""
-    if scaffolding_kind(text) is not None:
-        return False
-    if text.lstrip().startswith("{"):
-        try:
-            return not isinstance(json.loads(text), dict)
-        except (ValueError, RecursionError):
-            return True
-    return True
-
-
 def _block_text(content: Any) -> str:
     """Text of a tool_result's content: a string, or a list of text (and image) blocks."""
     if isinstance(content, str):
@@ -137,8 +125,8 @@ class RecordParser:
         self.tracked: set[str] = set()
         self.linker = FixLinker()
         self.tasks = TaskList()
-        #: messages the user typed while the agent worked, not yet taken (see ``queued``)
-        self.queue: list[dict[str, Any]] = []
+        #: messages the user typed while the agent worked (``memcore.claude_code.queued``)
+        self.queue = MessageQueue()
         self.pull_requests: set[tuple[str, int]] = set()  # said once each (see ``pr_link``)
 
     def bad(self, line_no: int, reason: str) -> None:
@@ -180,6 +168,9 @@ class RecordParser:
         if kind == "file-history-snapshot" and self.snapshot(rec):
             return
         if kind == "queue-operation" and self.queued(line_no, rec):
+            return
+        if kind == "attachment":
+            self.attachment(line_no, rec)
             return
         if kind == "pr-link" and self.pr_link(line_no, rec):
             return
@@ -263,29 +254,33 @@ class RecordParser:
         return True
 
     def queued(self, line_no: int, rec: dict[str, Any]) -> bool:
-        """A message the user typed while the agent worked: Claude Code queues it (``enqueue``,
-        the only record holding its text), then either hands it to the agent in the turn under
-        way (``remove``: the agent reads it there, and the transcript has no other copy) or
-        sends it as the next turn (``dequeue``: a user record follows with the text). Taken in
-        the turn, it is a user message like any other, timed when it was taken; its id comes
-        from the session, the time it was typed and its text, so a parse again names it alike.
-        The queue lives in one parse: an incremental parse that starts between a message's
-        ``enqueue`` and its ``remove`` (a save mid-turn, as ``pre-compact`` may be) does not
-        see it. Returns whether the record was used."""
-        operation = rec.get("operation")
-        if operation == "enqueue" and isinstance(rec.get("content"), str):
-            if _typed(rec["content"]):  # Claude Code queues its own notices too
-                self.queue.append(rec)
-        elif operation in ("remove", "dequeue") and self.queue:
-            typed = self.queue.pop(0)
-            if operation == "remove":
-                self.take_queued(line_no, rec, typed)
-        else:
-            return False
-        return True
+        """A ``queue-operation`` record (see ``memcore.claude_code.queued``): a message taken in
+        the turn under way is a user message like any other, timed when it was taken. Returns
+        whether the record was one."""
+        used, typed = self.queue.operation(rec)
+        if typed is not None:
+            self.take_queued(line_no, rec, typed)
+        return used
+
+    def attachment(self, line_no: int, rec: dict[str, Any]) -> None:
+        """Newer Claude Code's ``attachment`` records: a typed message it delivered from its
+        queue (``queued_command``) is a user message; the rest (hooks' added context, memcore's
+        own among them, skill and tool listings, IDE state) are not memory, only counted."""
+        attached = rec.get("attachment")
+        kind = attached.get("type") if isinstance(attached, Mapping) else None
+        name = f"attachment:{kind}" if isinstance(kind, str) and len(kind) <= 64 else "attachment"
+        if kind == "queued_command" and isinstance(attached, Mapping):
+            text = typed_prompt(attached)
+            message = None if text is None else self.queue.delivered(rec, text)
+            if message is not None:
+                self.take_queued(line_no, rec, message)
+                return
+        self.out.skipped_types[name] += 1
 
     def take_queued(self, line_no: int, taken: dict[str, Any], typed: dict[str, Any]) -> None:
-        """The queued message ``typed`` as a user message, at the time the agent ``taken`` it."""
+        """The queued message ``typed`` as a user message, at the time the agent ``taken`` it;
+        its id comes from the session, the time it was typed (or delivered) and its text, so a
+        parse again names it alike."""
         when = self.when(line_no, taken)
         if when is None:
             return

@@ -44,6 +44,8 @@ EDIT_TOOLS = frozenset({"Edit", "MultiEdit", "Write", "NotebookEdit"})
 #: Tools that only look.
 READ_TOOLS = frozenset({"Read", "NotebookRead"})
 SEARCH_TOOLS = frozenset({"Grep", "Glob"})
+#: The tool that starts a sub-agent: ``Task``, named ``Agent`` by newer Claude Code versions.
+SUB_AGENT_TOOLS = frozenset({"Task", "Agent"})
 #: Tools whose input names one file: the file is the thing accessed.
 FILE_TOOLS = {
     "Read": "file_path",
@@ -184,7 +186,7 @@ def describe_call(
         meta["brief"] = brief_lines(plan)
         title = next((line for line in plan.splitlines() if line.strip()), "")
         return f"{PLAN_PROPOSED}{one_line(title.lstrip('# '), 160)}", meta
-    if tool == "Task" and isinstance(tool_input.get("description"), str):
+    if tool in SUB_AGENT_TOOLS and isinstance(tool_input.get("description"), str):
         meta["description"] = tool_input["description"]
         prompt = tool_input.get("prompt")
         if isinstance(prompt, str):  # what the agent asked its sub-agent: a brief it wrote
@@ -411,7 +413,7 @@ def describe_result(
         hits = f" in {', '.join(f'`{f}`' for f in files)}" if files else ""
         pattern = one_line(str(target.get("pattern", "")), 120)
         return f"{tool} `{pattern}` found {count}{more}{hits}", meta
-    if tool in ("Task", "Agent", "TaskOutput") and text:
+    if (tool in SUB_AGENT_TOOLS or tool == "TaskOutput") and text:
         meta["report"] = True  # a sub-agent's report: its statements are findings
         return text, meta
     return f"{tool} done: {one_line(text, 300)}" if text else f"{tool} done", meta

@@ -1,0 +1,116 @@
+"""Messages the user typed while the agent worked: Claude Code's queue of them, in its two forms.
+
+Claude Code queues such a message (a ``queue-operation`` record, ``enqueue``: until newer
+versions, the only record holding its text), then either hands it to the agent in the turn under
+way (``remove``) or sends it as the next turn (``dequeue``). Older versions follow a ``dequeue``
+with a user record; newer ones deliver the message, either way, as an ``attachment`` record of
+type ``queued_command`` (its ``prompt``, with ``commandMode`` ``"prompt"`` and an ``origin`` of
+kind ``"human"`` when a person typed it; Claude Code's own notices travel the same way). So a
+message is taken once: at its ``remove``, or at its attachment when no ``remove`` took it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from memcore.claude_code.records import scaffolding_kind
+
+#: The most texts remembered as taken at a ``remove`` while waiting for an attachment that may
+#: repeat them (versions that write none never clear them; a session queues a few dozen).
+TAKEN_KEPT = 256
+
+
+def typed(text: str) -> bool:
+    """Whether a queued message is the user's: not Claude Code's scaffolding (a sub-agent's or
+    background task's notice) nor a JSON object (how it queues a background task's record)."""
+    if scaffolding_kind(text) is not None:
+        return False
+    if text.lstrip().startswith("{"):
+        try:
+            return not isinstance(json.loads(text), dict)
+        except (ValueError, RecursionError):
+            return True
+    return True
+
+
+def prompt_text(prompt: object) -> str | None:
+    """A queued command's prompt: a string, or content blocks whose text parts are joined (an
+    image shows as ``[image]``). None when it holds no words (blanks, images alone)."""
+    if isinstance(prompt, str):
+        return prompt if prompt.strip() else None
+    if not isinstance(prompt, list):
+        return None
+    parts: list[str] = []
+    for block in prompt:
+        if isinstance(block, str):
+            parts.append(block)
+        elif isinstance(block, Mapping):
+            if block.get("type") == "text" and isinstance(block.get("text"), str):
+                parts.append(block["text"])
+            elif block.get("type") == "image":
+                parts.append("[image]")
+    words = any(part != "[image]" and part.strip() for part in parts)
+    return "\n".join(parts) if words else None
+
+
+def typed_prompt(attachment: Mapping[str, Any]) -> str | None:
+    """The text of a ``queued_command`` attachment when a person typed it (its mode a prompt,
+    its origin human, when it says either), else None."""
+    mode = attachment.get("commandMode")
+    if mode is not None and mode != "prompt":
+        return None  # a task's notification, a shell command, ...
+    origin = attachment.get("origin")
+    if isinstance(origin, Mapping) and origin.get("kind", "human") != "human":
+        return None
+    text = prompt_text(attachment.get("prompt"))
+    return text if text is not None and typed(text) else None
+
+
+class MessageQueue:
+    """The queue of one parse: messages enqueued and not yet taken, and the texts a ``remove``
+    took, which an attachment may deliver again. An incremental parse that starts between a
+    message's ``enqueue`` and its ``remove`` (a save mid-turn, as ``pre-compact`` may be) does
+    not see it there; one that starts between a ``remove`` and its attachment takes it twice."""
+
+    def __init__(self) -> None:
+        self.waiting: list[dict[str, Any]] = []
+        self.taken: dict[str, int] = {}  # text -> removes not yet matched by an attachment
+
+    def operation(self, rec: Mapping[str, Any]) -> tuple[bool, dict[str, Any] | None]:
+        """A ``queue-operation`` record: whether it was one this queue knows, and the enqueued
+        record (its ``content``, ``timestamp`` and ``sessionId``) to take now as a user message
+        (at a ``remove``)."""
+        operation = rec.get("operation")
+        if operation == "enqueue" and isinstance(rec.get("content"), str):
+            if typed(rec["content"]):  # Claude Code queues its own notices too
+                self.waiting.append(dict(rec))
+            return True, None
+        if operation not in ("remove", "dequeue") or not self.waiting:
+            return False, None
+        first = self.waiting.pop(0)
+        if operation == "dequeue":
+            return True, None  # a user record or an attachment delivers it
+        text = first["content"]
+        self.taken[text] = self.taken.pop(text, 0) + 1
+        while len(self.taken) > TAKEN_KEPT:
+            del self.taken[next(iter(self.taken))]
+        return True, first
+
+    def delivered(self, rec: Mapping[str, Any], text: str) -> dict[str, Any] | None:
+        """An attachment record delivering the typed ``text``: the message to take (shaped like
+        an enqueued record, timed by the attachment), or None when a ``remove`` took it."""
+        left = self.taken.get(text)
+        if left is not None:
+            if left > 1:
+                self.taken[text] = left - 1
+            else:
+                del self.taken[text]
+            return None
+        message = {name: rec[name] for name in ("timestamp", "sessionId", "cwd") if name in rec}
+        message["content"] = text
+        return message
+
+
+__all__ = ["TAKEN_KEPT", "MessageQueue", "prompt_text", "typed", "typed_prompt"]

@@ -1,0 +1,182 @@
+"""Transcripts of newer Claude Code versions: sessions that open with records about the session
+(``permission-mode``, titles) and messages delivered from its queue as ``attachment`` records.
+
+None of the development transcripts (Claude Code 2.1.14-2.1.50) has these records; their shapes
+are those newer versions write (``{"type": "permission-mode", "permissionMode": ...,
+"sessionId": ...}``, ``{"type": "attachment", "attachment": {"type": "queued_command",
+"prompt": ..., "commandMode": "prompt", "origin": {"kind": "human"}}}``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from memcore import session_digest
+from memcore.claude_code import find_transcripts, looks_like_transcript, parse_lines
+from memcore.claude_code.queued import TAKEN_KEPT, MessageQueue
+from tests.test_transcript_agent_records import SESSION
+from tests.test_transcript_queued import _Records as _QueueRecords
+
+
+class _Records(_QueueRecords):
+    """The queue tests' transcript writer, with newer versions' records too."""
+
+    def about(self, kind: str, **fields: Any) -> None:
+        """A record about the session (no message, no time): its mode, a title, ..."""
+        self.lines.append(json.dumps({"type": kind, "sessionId": SESSION, **fields}))
+
+    def attached(self, attachment: dict[str, Any]) -> None:
+        record = {
+            "type": "attachment",
+            "uuid": f"00000000-0000-4000-8000-{len(self.lines):012d}",
+            "sessionId": SESSION,
+            "timestamp": self._stamp(),
+            "attachment": attachment,
+        }
+        self.lines.append(json.dumps(record))
+
+    def delivered(self, prompt: Any, mode: str = "prompt", origin: str = "human") -> None:
+        self.attached(
+            {
+                "type": "queued_command",
+                "prompt": prompt,
+                "commandMode": mode,
+                "origin": {"kind": origin},
+            }
+        )
+
+
+def _queued(records: _Records) -> list[str]:
+    return [i.content for i in parse_lines(records.lines).items if i.metadata.get("queued")]
+
+
+def test_a_message_delivered_after_its_dequeue_is_a_request() -> None:
+    """Newer versions write no user record after a ``dequeue``: the attachment is the only
+    delivery, and the message would be lost without it."""
+    records = _Records()
+    records.user("Add a discount code field to the checkout form.")
+    records.queue("enqueue", "and convert the prices to euros")
+    records.queue("dequeue")
+    records.delivered("and convert the prices to euros")
+    records.said("The field is added and prices are shown in euros.")
+    transcript = parse_lines(records.lines)
+    queued = [i for i in transcript.items if i.metadata.get("queued")]
+    assert [(i.content, i.metadata["kind"], i.metadata["role"]) for i in queued] == [
+        ("and convert the prices to euros", "task", "user")
+    ]
+    assert [i.id for i in parse_lines(records.lines).items] == [i.id for i in transcript.items]
+    digest = session_digest(transcript.items, 300)
+    assert "and convert the prices to euros" in digest.sections["asked"]
+
+
+def test_a_message_taken_at_its_remove_is_not_taken_again_by_its_attachment() -> None:
+    records = _Records()
+    records.user("Review the payment module.")
+    records.queue("enqueue", "check the refund path too")
+    records.queue("remove")
+    records.delivered("check the refund path too")
+    records.queue("enqueue", "check the refund path too")  # typed again later: a new request
+    records.queue("dequeue")
+    records.delivered("check the refund path too")
+    assert _queued(records) == ["check the refund path too", "check the refund path too"]
+
+
+def test_a_delivery_without_a_queue_record_is_a_request() -> None:
+    """A parse that starts after the enqueue (an incremental save), or a version that writes
+    the attachment alone, still keeps what the user typed; content blocks are read too."""
+    records = _Records()
+    records.delivered("run the linter as well")
+    records.delivered([{"type": "text", "text": "and this screenshot"}, {"type": "image"}])
+    assert _queued(records) == ["run the linter as well", "and this screenshot\n[image]"]
+
+
+@pytest.mark.parametrize(
+    ("prompt", "mode", "origin"),
+    [
+        ("<task-notification>\n<task-id>b0be39e</task-id>\n", "prompt", "human"),
+        ("The background build finished.", "task-notification", "human"),
+        ("Housekeeping: continue validation.", "prompt", "coordinator"),
+        ("git status", "bash", "human"),
+        ('{"task_id": "bca62c8"}', "prompt", "human"),
+        ("   ", "prompt", "human"),
+        (None, "prompt", "human"),
+        ([{"type": "image"}, 7], "prompt", "human"),
+    ],
+)
+def test_deliveries_no_person_typed_are_not_requests(prompt: Any, mode: str, origin: str) -> None:
+    records = _Records()
+    records.user("Review the payment module.")
+    records.delivered(prompt, mode, origin)
+    transcript = parse_lines(records.lines)
+    assert not [i for i in transcript.items if i.metadata.get("queued")]
+    assert transcript.skipped_types["attachment:queued_command"] == 1
+
+
+def test_other_attachments_are_counted_not_kept() -> None:
+    """Hooks' added context (memcore's own session-start memory among it: taking it in would
+    feed memory back into itself), skill listings and the rest are not what the session did."""
+    records = _Records()
+    records.user("Review the payment module.")
+    records.attached({"type": "hook_additional_context", "content": ["# memcore: memory"]})
+    records.attached({"type": "skill_listing", "content": "- pdf: read PDFs"})
+    records.attached("not an object")  # type: ignore[arg-type]
+    records.attached({"type": "x" * 500})
+    transcript = parse_lines(records.lines)
+    assert [i.content for i in transcript.items] == ["Review the payment module."]
+    assert not transcript.malformed
+    skipped = transcript.skipped_types
+    assert skipped["attachment:hook_additional_context"] == 1
+    assert skipped["attachment:skill_listing"] == 1
+    assert skipped["attachment"] == 2  # no attachment object, a type too long to name
+
+
+def test_the_texts_taken_at_removes_are_bounded() -> None:
+    queue = MessageQueue()
+    for n in range(TAKEN_KEPT + 50):
+        queue.operation({"operation": "enqueue", "content": f"typed {n}"})
+        queue.operation({"operation": "remove"})
+    assert len(queue.taken) == TAKEN_KEPT
+    assert queue.delivered({}, "typed 0") is not None  # forgotten: taken again
+    assert queue.delivered({}, f"typed {TAKEN_KEPT + 49}") is None
+
+
+# --- finding them ------------------------------------------------------------------------------
+
+
+def _write(path: Path, records: _Records) -> Path:
+    path.write_text("\n".join(records.lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_a_session_that_opens_with_records_about_itself_is_a_transcript(tmp_path: Path) -> None:
+    records = _Records()
+    records.about("permission-mode", permissionMode="default")
+    records.about("custom-title", customTitle="discount field")
+    records.about("ai-title", aiTitle="Add a discount code field")
+    records.user("Add a discount code field to the checkout form.")
+    path = _write(tmp_path / f"{SESSION}.jsonl", records)
+    assert looks_like_transcript(path)
+    assert find_transcripts(tmp_path) == [path]
+    transcript = parse_lines(records.lines)
+    assert transcript.session_id == SESSION
+    assert [i.content for i in transcript.items] == [
+        "Add a discount code field to the checkout form."
+    ]
+    assert transcript.skipped_types["permission-mode"] == 1
+
+
+def test_records_about_a_session_alone_are_no_transcript(tmp_path: Path) -> None:
+    """A file left with its metadata only (a session opened and abandoned), or other programs'
+    JSON lines with a ``type``, hold no session."""
+    records = _Records()
+    records.about("permission-mode", permissionMode="default")
+    records.about("custom-title", customTitle="renamed")
+    assert not looks_like_transcript(_write(tmp_path / "ghost.jsonl", records))
+    other = tmp_path / "events.jsonl"
+    other.write_text('{"type": "mode", "x": 1}\n{"type": "user", "sessionId": "s"}\n')
+    assert not looks_like_transcript(other)
+    assert find_transcripts(tmp_path) == []
