@@ -16,15 +16,22 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from memcore._kernels import pipeline, prose
+from memcore._kernels import prose
 from memcore.claude_code.commands import is_trivial_command, normalize_command, one_line
-from memcore.claude_code.compaction import is_compaction_summary, summary_request
+from memcore.claude_code.compaction import is_compaction_summary
 from memcore.claude_code.records import ANSWER
-from memcore.claude_code.tools import PLAN_PROPOSED, quoted_list
+from memcore.claude_code.tools import quoted_list
 from memcore.claude_code.transcripts import KIND_PRIORITY
+from memcore.digest_asked import (
+    BRIEF_CALLS,
+    REQUEST_WORDS,
+    brief_lines,
+    plan_lines,
+    request_rest,
+    summary_request_lines,
+)
 from memcore.digest_prose import (
     BULLET,
-    ID_WEIGHT,
     SENTENCE_WORDS,
     SPARE,
     Candidate,
@@ -33,7 +40,6 @@ from memcore.digest_prose import (
     cut_words,
     is_agent,
     line_identifiers,
-    standalone,
     statements,
 )
 from memcore.digest_prose import spare_lines as prose_spare_lines
@@ -68,35 +74,11 @@ _FEEDBACK = re.compile(
     r"|lgtm|still|it (?:works|worked|still|failed|fails)|that (?:works|worked|did it))\b"
 )
 _WORD = re.compile(r"\w+")
-#: Where a flattened list goes on to its next item (" - "): a request's items, joined.
-_LIST_ITEM_GAP = re.compile(r"\s+-\s+(?=\S)")
 #: The kinds :func:`is_agent` and :func:`has_statements` test, for the inlined tests.
 _AGENT_KINDS = frozenset(KIND_PRIORITY)
 _STATEMENT_KINDS = frozenset({"fact", "thinking", "summary"})
 _EDITS = ("Edit", "MultiEdit", "Write", "NotebookEdit")
 _LOOKUPS = ("Read", "NotebookRead", "Grep", "Glob", "WebFetch", "WebSearch")
-#: Base score of a statement of a plan or spec the agent read: worth what it names (a plan
-#: restates much that the session then does, so its lines win only where they name more).
-BRIEF_SCORE = 0.0
-#: A brief's line that only defines a name ("`text` - Plain text response": a field of a
-#: format, an entry of a glossary) asks for nothing: its score falls by this much (it still
-#: keeps the names it defines, which a model's summary often keeps too).
-DEFINITION_PENALTY = 1.0
-_DEFINITION = re.compile(r"`[^`]+`\s*(?:[-:\u2013\u2014]|=>|->)\s")
-#: Tool calls whose ``brief`` the agent wrote itself, and how a digest names it.
-_BRIEF_CALLS = {
-    "ExitPlanMode": "The plan the agent proposed",
-    "Task": "The agent's brief to a sub-agent",
-    "Agent": "The agent's brief to a sub-agent",  # (the ``Task`` tool's newer name)
-}
-#: A plan with no statement naming something exact is said by its title alone, worth this; a
-#: title of fewer words than this ("Plan") names no plan.
-PLAN_TITLE_SCORE = 2.0
-_MIN_TITLE_WORDS = 2
-_REQUEST_WORDS = 150
-#: The words of a compaction summary's request said in its line; its sentences past them that
-#: name something exact are lines of their own, as a long request's are.
-_SUMMARY_WORDS = 40
 _NOTE_WORDS = 80
 
 
@@ -152,19 +134,19 @@ def build_candidates(
                 line = f"- The user ran the command {code_span(text)}."
                 score = 2.0
             elif kind == "preference":
-                line = f"- The user asked to always: {cut_word_list(words, _REQUEST_WORDS)}"
+                line = f"- The user asked to always: {cut_word_list(words, REQUEST_WORDS)}"
                 score = 7.0
             else:
                 said = "pasted" if is_pasted_output(text) else _how_said(text, len(words))
-                line = f"- The user {said}: {cut_word_list(words, _REQUEST_WORDS)}"
+                line = f"- The user {said}: {cut_word_list(words, REQUEST_WORDS)}"
                 short = len(text) < _SHORT_REPLY
                 score = 1.5 if short else 6.0 + (2.0 if first_task else 0.0) + recency
                 topic = first_task and not short
                 first_task = first_task and short
                 last_task = (seq, item)
             out.append(Candidate("asked", seq, score, line, topic=topic))
-            if len(words) > _REQUEST_WORDS:  # the rest of a long request, where exact
-                out.extend(_request_rest(text, words, seq))
+            if len(words) > REQUEST_WORDS:  # the rest of a long request, where exact
+                out.extend(request_rest(text, words, seq))
             continue
         # is_agent, tool_name and has_statements, inlined: this loop runs once per item
         raw_tool = meta.get("tool")
@@ -195,7 +177,7 @@ def build_candidates(
             continue
         if meta.get("report") or (named and kind in _STATEMENT_KINDS and not meta.get("meta")):
             if is_compaction_summary(meta):
-                out.extend(_summary_request(item, seq))
+                out.extend(summary_request_lines(item, seq))
             found = statements(item, seq, recency, seen_sentences)
             # (a reply opening with a verdict, "Yes, ...", answers a question as well)
             answer = kind == "fact" and ANSWER.match(item.content) is not None
@@ -218,9 +200,9 @@ def build_candidates(
             if isinstance(meta.get("file_path"), str):
                 file_call(files, item, seq, root)
             if tool == "ExitPlanMode":
-                out.extend(_plan(item, seq, recency, root))
-            elif tool in _BRIEF_CALLS and meta.get("brief"):
-                out.extend(_brief(item, seq, recency, root, _BRIEF_CALLS[tool]))
+                out.extend(plan_lines(item, seq, recency, root))
+            elif tool in BRIEF_CALLS and meta.get("brief"):
+                out.extend(brief_lines(item, seq, recency, root, BRIEF_CALLS[tool]))
             continue
         if kind in ("tool_result", "error"):
             if meta.get("rejected"):
@@ -241,7 +223,7 @@ def build_candidates(
                     for name in strs(meta.get("calls")):
                         entry.calls.setdefault(name, None)
                 if meta.get("brief"):
-                    out.extend(_brief(item, seq, recency, root))
+                    out.extend(brief_lines(item, seq, recency, root))
             if kind == "error":
                 out.append(_error(item, seq, recency, by_id, root))
             elif tool in ("Edit", "MultiEdit", "Write", "NotebookEdit"):
@@ -265,7 +247,7 @@ def build_candidates(
     # (nothing done after them): "Committed as a6c2d1b0." answers "commit the changes".
     answered_at = max(last_conclusion, last_reply if last_reply > last_action else -1)
     if last_task is not None and last_task[0] > answered_at:  # said once, under "open"
-        at = last_task[0]  # (its lines past the first sit just after it: ``_request_rest``)
+        at = last_task[0]  # (its lines past the first sit just after it: ``request_rest``)
         out = [c for c in out if not (c.section == "asked" and at <= c.seq < at + 1)]
     out.extend(_open_lines(todos, last_task, answered_at, items, n))
     if last_action > last_reply and not ongoing:  # they end mid-turn: what was under way
@@ -369,114 +351,6 @@ def _how_said(text: str, words: int) -> str:
     if found is not None and len(_WORD.findall(text, found.end())) <= 1:
         return "said"
     return "asked"
-
-
-#: How the line of what a compaction summary says was asked starts.
-SUMMARY_LEAD_IN = "Before the compaction (Claude's summary): "
-
-
-def _summary_request(item: MemoryItem, seq: int) -> list[Candidate]:
-    """What a compaction summary says the user asked, as a request: the requests themselves are
-    in the summarized part, gone from what the agent saw since, and often from the transcript
-    too (a session continued from another). The importer keeps it whole in ``request``."""
-    kept = item.metadata.get("request")
-    words = kept.split() if isinstance(kept, str) else summary_request(item.content)
-    if not words:
-        return []
-    shown = sum(word != "-" for word in words[:_SUMMARY_WORDS])  # (cut where it always was)
-    said = cut_word_list(_items_as_clauses(words), shown)
-    line = f"- {SUMMARY_LEAD_IN}{said}"
-    out = [Candidate("asked", seq, 8.0, line, topic=True)]
-    if len(words) > _SUMMARY_WORDS:
-        out.extend(_request_rest(" ".join(words), words, seq, _SUMMARY_WORDS))
-    return out
-
-
-def _items_as_clauses(words: list[str]) -> list[str]:
-    """A flattened list's words read as one line: each item's dash left out, the item before
-    it closed by ``;`` ("- Create a script - The script should" -> "Create a script; The
-    script should"): a line of the digest is a bullet already, and dashes inside it read as
-    ranges or asides."""
-    out: list[str] = []
-    for word in words:
-        if word != "-":
-            out.append(word)
-        elif out and not out[-1].endswith((".", ":", ";", "!", "?", ",")):
-            out[-1] += ";"
-    return out
-
-
-def _request_rest(
-    flat: str, words: list[str], seq: int, said: int = _REQUEST_WORDS
-) -> list[Candidate]:
-    """Sentences past the cut of a long request (``flat``: its ``words`` joined by single
-    spaces) that name something exact."""
-    cut = len(" ".join(words[:said]))
-    out: list[Candidate] = []
-    # A request's list items, flattened, are one "sentence" to the splitter ("... - Script
-    # should use `go run` - Script should inspect ..."): the rest goes by items and sentences,
-    # and the one the cut fell in, begun by the first line, is not taken up in its middle.
-    pieces = _LIST_ITEM_GAP.split(flat[cut:])
-    for number, piece in enumerate(pieces):
-        spans = pipeline.split_sentences(piece)
-        if number == 0 and not flat[:cut].endswith((".", "!", "?", ":")):
-            spans = spans[1:]  # (the cut fell mid-item or mid-sentence)
-        for start, end in spans:
-            sentence = piece[start:end].strip()
-            ids = count_identifiers(sentence)
-            if ids:  # (in the request's order, after its first line)
-                line = f"- The request also said: {cut_words(sentence, SENTENCE_WORDS)}"
-                at = seq + (len(out) + 1) / 1_000_000
-                out.append(Candidate("asked", at, 3.0 + min(ids, 4) * ID_WEIGHT, line))
-    return out
-
-
-def _brief(
-    item: MemoryItem, seq: int, recency: float, root: str | None, source: str | None = None
-) -> list[Candidate]:
-    """What a plan or spec asks for (its statements naming something exact, see
-    :mod:`memcore.claude_code.briefs`): part of what was asked. ``source`` names it (by default
-    the file the agent read), on its first line that is no glossary entry."""
-    shown = source or f"`{shown_path(item.metadata, root)}`"
-    kept: list[tuple[str, float, bool]] = []
-    for line in strs(item.metadata.get("brief")):
-        names = count_identifiers(line)
-        said = standalone(cut_words(line, SENTENCE_WORDS), names)
-        if said is None:  # it pointed at a list or a block the brief does not keep
-            continue
-        score = BRIEF_SCORE + min(names, 4) * ID_WEIGHT + recency
-        defines = _DEFINITION.match(said) is not None  # ("`text` - Plain text response")
-        kept.append((said, score - DEFINITION_PENALTY if defines else score, defines))
-    if not kept:
-        return []
-    lead = next((i for i, (_, _, defines) in enumerate(kept) if not defines), 0)
-    out: list[Candidate] = []
-    for position, (said, score, _) in enumerate([kept[lead], *kept[:lead], *kept[lead + 1 :]]):
-        named = f"- {shown} says: {said}"
-        if not position:
-            out.append(Candidate("asked", seq, score, named))
-        else:  # indented under the line before: the source is named once (see Candidate.lead)
-            where = seq + min(position, 999) / 1000
-            out.append(Candidate("asked", where, score, f"  - {said}", lead=named))
-    return out
-
-
-def _plan(item: MemoryItem, seq: int, recency: float, root: str | None) -> list[Candidate]:
-    """The plan the agent proposed: named by its title (its first line, which the import
-    keeps in the item), with its statements that name something exact (``_brief``); only its
-    title when none does."""
-    title = item.content.removeprefix(PLAN_PROPOSED).strip().rstrip(".")
-    if len(title.split()) < _MIN_TITLE_WORDS:
-        title = ""
-    source = f'The plan the agent proposed, "{title}",' if title else _BRIEF_CALLS["ExitPlanMode"]
-    lines = _brief(item, seq, recency, root, source) if item.metadata.get("brief") else []
-    if lines or not title:
-        return lines
-    return [
-        Candidate(
-            "asked", seq, PLAN_TITLE_SCORE + recency, f"- The agent proposed a plan: {title}."
-        )
-    ]
 
 
 def tool_name(meta: Mapping[str, Any]) -> str:
@@ -621,7 +495,7 @@ def _open_lines(
             out.append(Candidate("decisions", seq, 4.0 + seq / n, f"- Done: {content}"))
     if last_task is not None and last_task[0] > answered_at:
         seq, item = last_task
-        text = cut_words(" ".join(item.content.split()), _REQUEST_WORDS)
+        text = cut_words(" ".join(item.content.split()), REQUEST_WORDS)
         out.append(Candidate("open", seq, 8.0, f"{LATEST_OPEN}{text}"))
     for seq in range(len(items) - 1, max(-1, len(items) - 40), -1):
         item = items[seq]

@@ -37,7 +37,7 @@ from memcore.claude_code.recall_rank import (
 )
 from memcore.claude_code.session_record import cut_at_word
 from memcore.claude_code.session_start import entries_of
-from memcore.digest_lines import SUMMARY_LEAD_IN
+from memcore.digest_asked import SUMMARY_LEAD_IN
 from memcore.errors import MemcoreError, NotFoundError, ValidationError
 from memcore.model import MemoryItem, Priority
 from memcore.stores.base import session_by_prefix

@@ -1,0 +1,172 @@
+"""The lines of a digest's "asked" section beyond the requests themselves: what a compaction
+summary says was asked, the sentences of a long request past its first line that name something
+exact, and the briefs the agent read or wrote (a plan or spec file, the plan it proposed, its
+brief to a sub-agent).
+"""
+
+from __future__ import annotations
+
+import re
+
+from memcore._kernels import pipeline
+from memcore.claude_code.compaction import summary_request
+from memcore.claude_code.tools import PLAN_PROPOSED
+from memcore.digest_prose import (
+    ID_WEIGHT,
+    SENTENCE_WORDS,
+    Candidate,
+    count_identifiers,
+    cut_word_list,
+    cut_words,
+    standalone,
+)
+from memcore.digest_work import shown_path, strs
+from memcore.model import MemoryItem
+
+#: Where a flattened list goes on to its next item (" - "): a request's items, joined.
+_LIST_ITEM_GAP = re.compile(r"\s+-\s+(?=\S)")
+#: Base score of a statement of a plan or spec the agent read: worth what it names (a plan
+#: restates much that the session then does, so its lines win only where they name more).
+BRIEF_SCORE = 0.0
+#: A brief's line that only defines a name ("`text` - Plain text response": a field of a
+#: format, an entry of a glossary) asks for nothing: its score falls by this much (it still
+#: keeps the names it defines, which a model's summary often keeps too).
+DEFINITION_PENALTY = 1.0
+_DEFINITION = re.compile(r"`[^`]+`\s*(?:[-:\u2013\u2014]|=>|->)\s")
+#: Tool calls whose ``brief`` the agent wrote itself, and how a digest names it.
+BRIEF_CALLS = {
+    "ExitPlanMode": "The plan the agent proposed",
+    "Task": "The agent's brief to a sub-agent",
+    "Agent": "The agent's brief to a sub-agent",  # (the ``Task`` tool's newer name)
+}
+#: A plan with no statement naming something exact is said by its title alone, worth this; a
+#: title of fewer words than this ("Plan") names no plan.
+PLAN_TITLE_SCORE = 2.0
+_MIN_TITLE_WORDS = 2
+#: The words of a request said in its line (its exact sentences past them: ``request_rest``)
+REQUEST_WORDS = 150
+#: The words of a compaction summary's request said in its line; its sentences past them that
+#: name something exact are lines of their own, as a long request's are.
+_SUMMARY_WORDS = 40
+
+
+#: How the line of what a compaction summary says was asked starts.
+SUMMARY_LEAD_IN = "Before the compaction (Claude's summary): "
+
+
+def summary_request_lines(item: MemoryItem, seq: int) -> list[Candidate]:
+    """What a compaction summary says the user asked, as a request: the requests themselves are
+    in the summarized part, gone from what the agent saw since, and often from the transcript
+    too (a session continued from another). The importer keeps it whole in ``request``."""
+    kept = item.metadata.get("request")
+    words = kept.split() if isinstance(kept, str) else summary_request(item.content)
+    if not words:
+        return []
+    shown = sum(word != "-" for word in words[:_SUMMARY_WORDS])  # (cut where it always was)
+    said = cut_word_list(_items_as_clauses(words), shown)
+    line = f"- {SUMMARY_LEAD_IN}{said}"
+    out = [Candidate("asked", seq, 8.0, line, topic=True)]
+    if len(words) > _SUMMARY_WORDS:
+        out.extend(request_rest(" ".join(words), words, seq, _SUMMARY_WORDS))
+    return out
+
+
+def _items_as_clauses(words: list[str]) -> list[str]:
+    """A flattened list's words read as one line: each item's dash left out, the item before
+    it closed by ``;`` ("- Create a script - The script should" -> "Create a script; The
+    script should"): a line of the digest is a bullet already, and dashes inside it read as
+    ranges or asides."""
+    out: list[str] = []
+    for word in words:
+        if word != "-":
+            out.append(word)
+        elif out and not out[-1].endswith((".", ":", ";", "!", "?", ",")):
+            out[-1] += ";"
+    return out
+
+
+def request_rest(
+    flat: str, words: list[str], seq: int, said: int = REQUEST_WORDS
+) -> list[Candidate]:
+    """Sentences past the cut of a long request (``flat``: its ``words`` joined by single
+    spaces) that name something exact."""
+    cut = len(" ".join(words[:said]))
+    out: list[Candidate] = []
+    # A request's list items, flattened, are one "sentence" to the splitter ("... - Script
+    # should use `go run` - Script should inspect ..."): the rest goes by items and sentences,
+    # and the one the cut fell in, begun by the first line, is not taken up in its middle.
+    pieces = _LIST_ITEM_GAP.split(flat[cut:])
+    for number, piece in enumerate(pieces):
+        spans = pipeline.split_sentences(piece)
+        if number == 0 and not flat[:cut].endswith((".", "!", "?", ":")):
+            spans = spans[1:]  # (the cut fell mid-item or mid-sentence)
+        for start, end in spans:
+            sentence = piece[start:end].strip()
+            ids = count_identifiers(sentence)
+            if ids:  # (in the request's order, after its first line)
+                line = f"- The request also said: {cut_words(sentence, SENTENCE_WORDS)}"
+                at = seq + (len(out) + 1) / 1_000_000
+                out.append(Candidate("asked", at, 3.0 + min(ids, 4) * ID_WEIGHT, line))
+    return out
+
+
+def brief_lines(
+    item: MemoryItem, seq: int, recency: float, root: str | None, source: str | None = None
+) -> list[Candidate]:
+    """What a plan or spec asks for (its statements naming something exact, see
+    :mod:`memcore.claude_code.briefs`): part of what was asked. ``source`` names it (by default
+    the file the agent read), on its first line that is no glossary entry."""
+    shown = source or f"`{shown_path(item.metadata, root)}`"
+    kept: list[tuple[str, float, bool]] = []
+    for line in strs(item.metadata.get("brief")):
+        names = count_identifiers(line)
+        said = standalone(cut_words(line, SENTENCE_WORDS), names)
+        if said is None:  # it pointed at a list or a block the brief does not keep
+            continue
+        score = BRIEF_SCORE + min(names, 4) * ID_WEIGHT + recency
+        defines = _DEFINITION.match(said) is not None  # ("`text` - Plain text response")
+        kept.append((said, score - DEFINITION_PENALTY if defines else score, defines))
+    if not kept:
+        return []
+    lead = next((i for i, (_, _, defines) in enumerate(kept) if not defines), 0)
+    out: list[Candidate] = []
+    for position, (said, score, _) in enumerate([kept[lead], *kept[:lead], *kept[lead + 1 :]]):
+        named = f"- {shown} says: {said}"
+        if not position:
+            out.append(Candidate("asked", seq, score, named))
+        else:  # indented under the line before: the source is named once (see Candidate.lead)
+            where = seq + min(position, 999) / 1000
+            out.append(Candidate("asked", where, score, f"  - {said}", lead=named))
+    return out
+
+
+def plan_lines(item: MemoryItem, seq: int, recency: float, root: str | None) -> list[Candidate]:
+    """The plan the agent proposed: named by its title (its first line, which the import
+    keeps in the item), with its statements that name something exact (``brief_lines``); only its
+    title when none does."""
+    title = item.content.removeprefix(PLAN_PROPOSED).strip().rstrip(".")
+    if len(title.split()) < _MIN_TITLE_WORDS:
+        title = ""
+    source = f'The plan the agent proposed, "{title}",' if title else BRIEF_CALLS["ExitPlanMode"]
+    lines = brief_lines(item, seq, recency, root, source) if item.metadata.get("brief") else []
+    if lines or not title:
+        return lines
+    return [
+        Candidate(
+            "asked", seq, PLAN_TITLE_SCORE + recency, f"- The agent proposed a plan: {title}."
+        )
+    ]
+
+
+__all__ = [
+    "BRIEF_CALLS",
+    "BRIEF_SCORE",
+    "DEFINITION_PENALTY",
+    "PLAN_TITLE_SCORE",
+    "REQUEST_WORDS",
+    "SUMMARY_LEAD_IN",
+    "brief_lines",
+    "plan_lines",
+    "request_rest",
+    "summary_request_lines",
+]
