@@ -202,3 +202,25 @@ def test_a_password_in_the_store_url_is_never_shown(
     assert "s3cret" not in out
     assert "now hold it" in out
     assert url in settings.read_text()  # (the hooks need it to connect)
+
+
+def test_a_default_store_moved_by_the_environment_is_named_with_the_way_to_pin_it(
+    files: tuple[Path, Path, bytes, bytes],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """Claude Code started from an editor or a launcher has not the shell's ``$MEMCORE_HOME``:
+    the installer says which store the hooks will use and how to pin it; with ``--store`` (or
+    no such variable) it has nothing to say."""
+    settings, mcp, _, _ = files
+    monkeypatch.setenv("MEMCORE_HOME", str(tmp_path / "mem home"))
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    assert _install(settings, mcp) == 0
+    url = f"sqlite:///{tmp_path / 'mem home' / 'memory.db'}"
+    assert f"install with --store {shlex.quote(url)}." in capsys.readouterr().out
+    assert _install(settings, mcp, "--store", url) == 0
+    assert "$MEMCORE_HOME" not in capsys.readouterr().out
+    monkeypatch.delenv("MEMCORE_HOME")
+    assert _install(settings, mcp) == 0
+    assert "install with --store" not in capsys.readouterr().out

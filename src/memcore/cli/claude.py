@@ -149,6 +149,8 @@ def _run_install(args: argparse.Namespace, out: TextIO, install: bool) -> int:
         store = f" --store {shlex.quote(shown_url)}" if shown_url else ""
         command = shlex.join([*memcore_command(), "import-claude-code"])
         print(f"To remember the sessions from before this: {command}{store}", file=out)
+    if install and store_url is None:
+        _say_where_hooks_store(out)
     if install and store_url and shown_url != store_url:
         hold = "would hold" if args.dry_run else "now hold"
         print(
@@ -157,6 +159,28 @@ def _run_install(args: argparse.Namespace, out: TextIO, install: bool) -> int:
             file=out,
         )
     return 0
+
+
+def _say_where_hooks_store(out: TextIO) -> None:
+    """Without ``--store``, the hooks and the server open the default store of the environment
+    Claude Code runs them in: one whose default store moves with a variable set here
+    (``$MEMCORE_HOME``, ``$XDG_DATA_HOME``) may not have it (an editor or a desktop launcher
+    starts Claude Code without the shell's variables), and its memory would go elsewhere."""
+    import os
+    import shlex
+
+    from memcore.stores import default_url
+
+    moved = [name for name in ("MEMCORE_HOME", "XDG_DATA_HOME") if os.environ.get(name)]
+    if not moved:
+        return
+    url = default_url()
+    names = " and ".join(f"${name}" for name in moved)
+    print(
+        f"The hooks use the store {names} names where Claude Code runs them (here {url}); if "
+        f"Claude Code may start without {names}, install with --store {shlex.quote(url)}.",
+        file=out,
+    )
 
 
 def _what(change: FileChange, dry_run: bool) -> str:
