@@ -38,6 +38,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+if __name__ == "__main__" and not __package__:
+    # run as ``python benchmarks/recall_quality.py``: the package is in the repository's root
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from benchmarks.compaction_quality import (
     DEFAULT_PATH,
     CompactionCase,
@@ -49,7 +53,12 @@ from benchmarks.compaction_quality import (
 )
 from memcore import MemoryIndex, MemoryItem
 from memcore._kernels import search as search_kernels
-from memcore.claude_code.recall_rank import pool_size, question_terms, rank, shown_text
+from memcore.claude_code.recall_rank import (
+    pool_size,
+    question_terms,
+    rank,
+    shown_text,
+)
 
 #: Items each method gives for a question; the first ``HIT_AT`` count for ``hit@5``.
 K = 10
