@@ -281,8 +281,14 @@ async def test_digest_takes_the_start_of_a_session_id_and_sessions_say_what_it_w
         await service.digest(session="839")
     with pytest.raises(NotFoundError):
         await service.digest(session="ffff")
+    await _file_session(
+        service,
+        "a1d04b39-0000",
+        '## What was asked\n- Claude Code titled the session "Cart totals in cents".\n- fix it',
+    )
     summaries = {s["session"]: s["summary"] for s in await service.sessions()}
     assert summaries["839b35f7-4dbd"] == "Fix the cart totals."
+    assert summaries["a1d04b39-0000"] == "Cart totals in cents"  # a title (newer Claude Code)
 
 
 def test_notes_remembered_through_the_tool_are_notes_in_a_digest() -> None:

@@ -10,6 +10,7 @@ are those newer versions write (``{"type": "permission-mode", "permissionMode": 
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ import pytest
 from memcore import session_digest
 from memcore.claude_code import find_transcripts, looks_like_transcript, parse_lines
 from memcore.claude_code.queued import TAKEN_KEPT, MessageQueue
-from tests.test_transcript_agent_records import SESSION
+from tests.test_transcript_agent_records import SESSION, T0
 from tests.test_transcript_queued import _Records as _QueueRecords
 
 
@@ -163,8 +164,12 @@ def test_a_session_that_opens_with_records_about_itself_is_a_transcript(tmp_path
     assert find_transcripts(tmp_path) == [path]
     transcript = parse_lines(records.lines)
     assert transcript.session_id == SESSION
-    assert [i.content for i in transcript.items] == [
-        "Add a discount code field to the checkout form."
+    first = T0 + timedelta(seconds=3)  # (the fourth record)
+    assert [(i.content, i.created_at) for i in transcript.items] == [
+        ("Add a discount code field to the checkout form.", first),
+        # (untimed, before it: timed by the session's first item)
+        ('The user titled the session "discount field".', first),
+        ('Claude Code titled the session "Add a discount code field".', first),
     ]
     assert transcript.skipped_types["permission-mode"] == 1
 
@@ -180,3 +185,53 @@ def test_records_about_a_session_alone_are_no_transcript(tmp_path: Path) -> None
     other.write_text('{"type": "mode", "x": 1}\n{"type": "user", "sessionId": "s"}\n')
     assert not looks_like_transcript(other)
     assert find_transcripts(tmp_path) == []
+
+
+# --- the session's title -----------------------------------------------------------------------
+
+
+def _titled(*titles: tuple[str, str]) -> _Records:
+    records = _Records()
+    records.about("permission-mode", permissionMode="default")
+    records.user("Add a discount code field to the checkout form.")
+    for kind, text in titles:
+        field = "customTitle" if kind == "custom-title" else "aiTitle"
+        records.about(kind, **{field: text})
+    records.said("The field is added; `apply_discount()` checks the code.")
+    return records
+
+
+def test_a_title_is_one_item_per_who_gave_it_its_latest_text() -> None:
+    records = _titled(
+        ("ai-title", "Discount field"),
+        ("ai-title", 'Add the "discount code" field to checkout'),
+        ("custom-title", "   "),  # no title
+        ("custom-title", "x" * 300),  # no title either
+    )
+    transcript = parse_lines(records.lines)
+    titles = [i for i in transcript.items if i.metadata.get("title")]
+    assert [(i.id, i.content) for i in titles] == [
+        (
+            f"cc:title:{SESSION}:ai",
+            "Claude Code titled the session \"Add the 'discount code' field to checkout\".",
+        )
+    ]
+    assert transcript.skipped_types["custom-title"] == 2
+    assert [i.id for i in parse_lines(records.lines).items] == [i.id for i in transcript.items]
+
+
+def test_a_digest_says_the_title_first_the_user_s_over_claude_code_s() -> None:
+    digest = session_digest(parse_lines(_titled(("ai-title", "Discount field")).lines).items, 300)
+    assert digest.sections["asked"].splitlines()[0] == (
+        '- Claude Code titled the session "Discount field".'
+    )
+    both = _titled(("custom-title", "checkout discounts"), ("ai-title", "Discount field"))
+    asked = session_digest(parse_lines(both.lines).items, 300).sections["asked"]
+    assert asked.splitlines()[0] == '- The user titled the session "checkout discounts".'
+    assert "Discount field" not in asked
+    assert "The user asked: Add a discount code field" in asked
+
+
+def test_a_session_without_a_title_has_no_title_line() -> None:
+    asked = session_digest(parse_lines(_titled().lines).items, 300).sections["asked"]
+    assert "titled" not in asked

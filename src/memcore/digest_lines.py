@@ -20,6 +20,7 @@ from memcore._kernels import prose
 from memcore.claude_code.commands import is_trivial_command, normalize_command, one_line
 from memcore.claude_code.compaction import is_compaction_summary
 from memcore.claude_code.records import ANSWER
+from memcore.claude_code.titles import TITLE_LEAD_IN
 from memcore.claude_code.tools import quoted_list
 from memcore.claude_code.transcripts import KIND_PRIORITY
 from memcore.digest_asked import (
@@ -80,6 +81,9 @@ _STATEMENT_KINDS = frozenset({"fact", "thinking", "summary"})
 _EDITS = ("Edit", "MultiEdit", "Write", "NotebookEdit")
 _LOOKUPS = ("Read", "NotebookRead", "Grep", "Glob", "WebFetch", "WebSearch")
 _NOTE_WORDS = 80
+#: The worth of the session's title (newer Claude Code versions write one): a few words that
+#: say what the session was about, above its first request's line.
+TITLE_SCORE = 9.0
 
 
 def _todos(value: Any) -> list[tuple[str, str]]:
@@ -117,12 +121,16 @@ def build_candidates(
     seen_sentences: set[str] = set()
     unfound: dict[str, list[tuple[int, MemoryItem]]] = {}  # searches that found nothing, by tool
     root = session_root(items) if root is None else root
+    titles: dict[str, MemoryItem] = {}  # the session's titles (newer Claude Code), by who
     for seq, item in enumerate(items):
         meta = item.metadata
         raw_kind = meta.get("kind", "note")
         named = isinstance(raw_kind, str)  # metadata is anyone's: a kind may be no string
         kind = raw_kind if named else str(raw_kind)
         recency = seq / n
+        if meta.get("title") in TITLE_LEAD_IN and meta.get("source") == "claude-code":
+            titles[str(meta["title"])] = item
+            continue
         if kind in ("task", "preference", "shortcut") and meta.get("source") != "mcp":
             # (a note remembered through the MCP tool is no request of the session: a note)
             if is_scaffolding(item):  # `/context`, a reminder stored by an older import: no task
@@ -240,6 +248,9 @@ def build_candidates(
                         if edit is not None:
                             files[shown].added[str(meta.get("tool_use_id"))] = (*edit[:2], inside)
             continue
+    title = titles.get("custom") or titles.get("ai")  # the user's title wins
+    if title is not None:  # what the session was about, in a few words: said first
+        out.append(Candidate("asked", -1.0, TITLE_SCORE, f"- {' '.join(title.content.split())}"))
     out.extend(file_lines(files, n))
     out.extend(command_lines(commands, n))
     out.extend(_unfound_lines(unfound, n))

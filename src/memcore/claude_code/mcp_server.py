@@ -37,6 +37,7 @@ from memcore.claude_code.recall_rank import (
 )
 from memcore.claude_code.session_record import cut_at_word
 from memcore.claude_code.session_start import entries_of
+from memcore.claude_code.titles import TITLE_LEAD_IN
 from memcore.digest_asked import SUMMARY_LEAD_IN
 from memcore.errors import MemcoreError, NotFoundError, ValidationError
 from memcore.model import MemoryItem, Priority
@@ -220,8 +221,12 @@ class MemoryService:
             # the digest's first statement: what the session was about (its headings say
             # nothing: every digest starts "## What was asked")
             first = next((ln for ln in record.digest.splitlines() if ln.startswith("- ")), "")
-            # (a compacted session's first line names where it comes from: the rest says it)
+            # (a compacted session's first line names where it comes from: the rest says it;
+            # a title's, who gave it: the title says it)
             first = first.replace(SUMMARY_LEAD_IN, "", 1)
+            for lead in TITLE_LEAD_IN.values():
+                if first.startswith(f"- {lead}"):
+                    first = "- " + first[2 + len(lead) :].removesuffix(".").strip('"')
             listed.append(
                 {
                     "session": record.session_id,

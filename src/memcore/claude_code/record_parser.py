@@ -6,12 +6,13 @@ result, a system or summary record) and turns each into the items described in t
 docstring, through the pure rules of :mod:`memcore.claude_code.records` (what people and the
 assistant said), :mod:`memcore.claude_code.tools` (tool calls and results),
 :mod:`memcore.claude_code.background` (background tasks), :mod:`memcore.claude_code.task_list`
-(task lists) and :mod:`memcore.claude_code.links` (failures and their fixes).
+(task lists) and :mod:`memcore.claude_code.links` (failures and their fixes); the records beside
+the messages (file history, the queue, titles, the pull request) are
+:mod:`memcore.claude_code.side_records`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from datetime import datetime, timezone
@@ -22,7 +23,7 @@ from memcore.claude_code.background import as_command_result, read_task_output, 
 from memcore.claude_code.commands import one_line
 from memcore.claude_code.compaction import summary_request
 from memcore.claude_code.links import FixLinker
-from memcore.claude_code.queued import MessageQueue, typed_prompt
+from memcore.claude_code.queued import MessageQueue
 from memcore.claude_code.records import (
     COMPACTION_PREFIX,
     assistant_statement,
@@ -33,7 +34,9 @@ from memcore.claude_code.records import (
     strip_wrappers,
 )
 from memcore.claude_code.results import MalformedLine, TokenSample, Transcript
+from memcore.claude_code.side_records import SideRecords
 from memcore.claude_code.task_list import TaskList
+from memcore.claude_code.titles import TITLE_FIELDS
 from memcore.claude_code.tools import (
     EDIT_TOOLS,
     READ_TOOLS,
@@ -66,10 +69,6 @@ KIND_PRIORITY: dict[str, Priority] = {
 _REREADABLE = {"Read", "Grep", "Glob", "NotebookRead", "WebFetch", "WebSearch", "TodoWrite"}
 
 
-#: Past these, a ``pr-link`` record names no pull request (and would not fit an item's id).
-_MAX_PR_NUMBER = 1 << 31
-_MAX_PR_URL = 500
-
 #: The most words of a compaction summary's request kept in its item's metadata.
 _REQUEST_WORDS_KEPT = 600
 
@@ -98,7 +97,7 @@ def _block_text(content: Any) -> str:
     return "" if content is None else str(content)
 
 
-class RecordParser:
+class RecordParser(SideRecords):
     """State for one file: tool calls awaiting results, streamed messages, the last timestamp."""
 
     def __init__(self, path: Path, session: str | None, max_chars: int) -> None:
@@ -128,6 +127,8 @@ class RecordParser:
         #: messages the user typed while the agent worked (``memcore.claude_code.queued``)
         self.queue = MessageQueue()
         self.pull_requests: set[tuple[str, int]] = set()  # said once each (see ``pr_link``)
+        self.titles: dict[str, MemoryItem] = {}  # the session's title items, by who titled it
+        self.untimed_titles: list[tuple[int, Mapping[str, Any], str]] = []
 
     def bad(self, line_no: int, reason: str) -> None:
         self.out.malformed.append(MalformedLine(self.path, line_no, reason))
@@ -171,6 +172,8 @@ class RecordParser:
             return
         if kind == "attachment":
             self.attachment(line_no, rec)
+            return
+        if kind in TITLE_FIELDS and self.title(line_no, rec, kind):
             return
         if kind == "pr-link" and self.pr_link(line_no, rec):
             return
@@ -223,104 +226,6 @@ class RecordParser:
                     self.out.skipped_types["block:not-an-object"] += 1
         elif content is not None:
             self.bad(line_no, "message content is neither a string nor a list of blocks")
-
-    def snapshot(self, rec: Mapping[str, Any]) -> bool:
-        """Claude Code's file history: the files it backed up before changing them, one fact per
-        file (a resumed session's earlier edits show only here). Ids depend on the session and
-        the path only, so parsing the same history again (incrementally) adds nothing new."""
-        snap = rec.get("snapshot")
-        tracked = snap.get("trackedFileBackups") if isinstance(snap, Mapping) else None
-        if not isinstance(snap, Mapping) or not isinstance(tracked, Mapping):
-            return False
-        new = [p for p in tracked if isinstance(p, str) and p not in self.tracked]
-        if not new:
-            return False
-        self.tracked.update(new)
-        raw_time = snap.get("timestamp")
-        try:
-            when = to_utc_datetime(raw_time) if raw_time else None
-        except ValidationError:
-            when = None
-        when = when or self.last_time or self.file_time()
-        session = self.forced_session or rec.get("sessionId") or self.out.session_id
-        for path in new:
-            self.add(
-                f"cc:files:{session}:{path}",
-                "fact",
-                f"Claude Code's file history records a change to `{path}`.",
-                when,
-                {"session": session, "role": "system", "files_changed": [path]},
-            )
-        return True
-
-    def queued(self, line_no: int, rec: dict[str, Any]) -> bool:
-        """A ``queue-operation`` record (see ``memcore.claude_code.queued``): a message taken in
-        the turn under way is a user message like any other, timed when it was taken. Returns
-        whether the record was one."""
-        used, typed = self.queue.operation(rec)
-        if typed is not None:
-            self.take_queued(line_no, rec, typed)
-        return used
-
-    def attachment(self, line_no: int, rec: dict[str, Any]) -> None:
-        """Newer Claude Code's ``attachment`` records: a typed message it delivered from its
-        queue (``queued_command``) is a user message; the rest (hooks' added context, memcore's
-        own among them, skill and tool listings, IDE state) are not memory, only counted."""
-        attached = rec.get("attachment")
-        kind = attached.get("type") if isinstance(attached, Mapping) else None
-        name = f"attachment:{kind}" if isinstance(kind, str) and len(kind) <= 64 else "attachment"
-        if kind == "queued_command" and isinstance(attached, Mapping):
-            text = typed_prompt(attached)
-            message = None if text is None else self.queue.delivered(rec, text)
-            if message is not None:
-                self.take_queued(line_no, rec, message)
-                return
-        self.out.skipped_types[name] += 1
-
-    def take_queued(self, line_no: int, taken: dict[str, Any], typed: dict[str, Any]) -> None:
-        """The queued message ``typed`` as a user message, at the time the agent ``taken`` it;
-        its id comes from the session, the time it was typed (or delivered) and its text, so a
-        parse again names it alike."""
-        when = self.when(line_no, taken)
-        if when is None:
-            return
-        session = self.forced_session or typed.get("sessionId") or self.out.session_id
-        stamp = typed.get("timestamp")
-        # the text's hash too: two messages typed in one millisecond (or with no time of their
-        # own) are two items
-        text = hashlib.blake2b(typed["content"].encode("utf-8", "surrogatepass"), digest_size=6)
-        at = stamp if isinstance(stamp, str) else "untimed"
-        uid = f"queued:{session}:{at}:{text.hexdigest()}"
-        meta: dict[str, Any] = {"session": session, "record": uid, "role": "user", "queued": True}
-        if self.root is not None:
-            meta["cwd"] = self.root
-        self.text(f"cc:{uid}", "user", typed["content"], when, meta, typed)
-
-    def pr_link(self, line_no: int, rec: dict[str, Any]) -> bool:
-        """Claude Code's note that the session has a pull request (it opened one with ``gh``,
-        or was linked to one): an outcome a handover names, kept as a conclusion. One item per
-        pull request of a session, whatever record says it again. Returns whether it was one."""
-        number, url, repo = rec.get("prNumber"), rec.get("prUrl"), rec.get("prRepository")
-        if isinstance(number, bool) or not isinstance(number, int) or not isinstance(url, str):
-            return False
-        if not 0 < number < _MAX_PR_NUMBER or len(url) > _MAX_PR_URL:
-            return False  # no pull request's number or address
-        repo = repo if isinstance(repo, str) and len(repo) <= _MAX_PR_URL else ""
-        when = self.when(line_no, rec)
-        if when is None or (repo, number) in self.pull_requests:
-            return True
-        self.pull_requests.add((repo, number))
-        session = self.forced_session or rec.get("sessionId") or self.out.session_id
-        where = f" of `{repo}`" if repo else ""
-        self.add(
-            f"cc:pr:{session}:{repo}#{number}",
-            "fact",
-            f"The session's pull request is #{number}{where}: {url}",
-            when,
-            {"session": session, "role": "system", "statement": "conclusion", "pr": number},
-            Priority.HIGH,
-        )
-        return True
 
     def when(self, line_no: int, rec: Mapping[str, Any]) -> datetime | None:
         raw = rec.get("timestamp")
@@ -549,6 +454,7 @@ class RecordParser:
     def finish(self) -> Transcript:
         if not self.out.session_id:
             self.out.session_id = self.path.stem
+        self.time_titles()
         for line_no, rec in self.summaries:
             leaf = rec.get("leafUuid")
             when = self.timestamps.get(leaf) if isinstance(leaf, str) else None

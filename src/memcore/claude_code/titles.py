@@ -1,0 +1,40 @@
+"""A session's title, which newer Claude Code versions write as records of their own: the one
+the user gave it (``{"type": "custom-title", "customTitle": ...}``, from ``/rename``) and the
+one Claude Code made of the session (``{"type": "ai-title", "aiTitle": ...}``). The user's wins
+where both are: a digest and a list of sessions say what the session was about by it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+#: Record type -> who titled the session, and the fields that may hold the title.
+TITLE_FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "custom-title": ("custom", ("customTitle", "title")),
+    "ai-title": ("ai", ("aiTitle", "title")),
+}
+#: How a title item's text starts, by who titled the session (the title follows, quoted).
+TITLE_LEAD_IN = {
+    "custom": "The user titled the session ",
+    "ai": "Claude Code titled the session ",
+}
+#: The most characters of a title kept (a title is a few words; a longer text is no title).
+TITLE_CHARS = 200
+
+
+def session_title(rec: Mapping[str, Any], kind: str) -> str | None:
+    """The title a ``custom-title`` or ``ai-title`` record holds, on one line; None when it
+    holds none (or a text too long to be one)."""
+    fields = TITLE_FIELDS.get(kind)
+    if fields is None:
+        return None
+    for name in fields[1]:
+        value = rec.get(name)
+        if isinstance(value, str):
+            text = " ".join(value.replace('"', "'").split())
+            return text if 0 < len(text) <= TITLE_CHARS else None
+    return None
+
+
+__all__ = ["TITLE_CHARS", "TITLE_FIELDS", "TITLE_LEAD_IN", "session_title"]
