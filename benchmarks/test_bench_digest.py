@@ -26,10 +26,8 @@ from typing import Any
 
 import pytest
 
-import memcore.digest_lines
-import memcore.digest_prose
 from memcore.claude_code import parse_transcript
-from memcore.digest import session_digest
+from memcore.digest import KERNEL_USERS, session_digest
 from memcore.model import MemoryItem
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "claude-code"
@@ -67,6 +65,15 @@ def test_json_loads_of_the_lines(benchmark: Any, session: str) -> None:
     assert len(records) > 400  # every such session has hundreds of records
 
 
+def _use_kernels(monkeypatch: pytest.MonkeyPatch, package: str) -> None:
+    """The digest's kernels (``memcore.digest.KERNEL_USERS``) from ``package``'s twins
+    (``memcore._native`` or ``memcore._pure``)."""
+    for name, families in KERNEL_USERS:
+        module = importlib.import_module(name)
+        for family in families:
+            monkeypatch.setattr(module, family, importlib.import_module(f"{package}.{family}"))
+
+
 @pytest.mark.parametrize("session", SESSIONS)
 def test_session_digest(
     benchmark: Any,
@@ -77,10 +84,7 @@ def test_session_digest(
     benchmark.group = _group(session)
     items = _items(session)
     # the digest's kernels, from the same twin as ``pipeline_impl`` (compiled or pure)
-    prose_impl = importlib.import_module(pipeline_impl.__name__.rsplit(".", 1)[0] + ".prose")
-    monkeypatch.setattr(memcore.digest_lines, "pipeline", pipeline_impl)
-    for module in (memcore.digest_lines, memcore.digest_prose):
-        monkeypatch.setattr(module, "prose", prose_impl)
+    _use_kernels(monkeypatch, pipeline_impl.__name__.rsplit(".", 1)[0])
     digest = benchmark(lambda: session_digest(items, BUDGET, counter=pipeline_impl.count_tokens))
     assert 0 < digest.tokens <= BUDGET
 
@@ -99,9 +103,7 @@ def test_digest_and_parse_alternated(
     """One round: ``json.loads`` of the lines, then the compiled digest (what is timed as a whole
     is the pair); each is also timed alone, and their medians and ratio go in ``extra_info``."""
     compiled = native_kernels("pipeline")
-    monkeypatch.setattr(memcore.digest_lines, "pipeline", compiled)
-    for module in (memcore.digest_lines, memcore.digest_prose):
-        monkeypatch.setattr(module, "prose", native_kernels("prose"))
+    _use_kernels(monkeypatch, compiled.__name__.rsplit(".", 1)[0])
     benchmark.group = f"{_group(session)}-alternated"
     lines, items = _lines(session), _items(session)
     parse: list[float] = []

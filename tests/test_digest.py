@@ -16,10 +16,9 @@ from hypothesis import strategies as st
 
 import memcore.digest
 import memcore.digest_asked
-import memcore.digest_lines
-import memcore.digest_prose
 from memcore import MemoryItem, SessionDigest, count_tokens, session_digest, session_digests
 from memcore.claude_code import KIND_PRIORITY, parse_lines, parse_transcript
+from memcore.digest import KERNEL_USERS
 from memcore.digest_lines import build_candidates, spare_lines
 from memcore.digest_work import FileWork, file_lines
 from memcore.errors import ValidationError
@@ -33,21 +32,28 @@ BUDGETS = (0, 1, 3, 8, 15, 30, 60, 120, 250, 500, 1000, 2500, 8000)
 _IDENT = re.compile(r"`[^`]+`")
 _READ_LINE = re.compile(r"(^|\s)\d+\u2192")
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
-#: The digest's modules and the kernel families each one uses (switched together to compare
-#: the twins).
-_KERNEL_USERS = (
-    (memcore.digest_lines, ("prose",)),
-    (memcore.digest_asked, ("pipeline",)),
-    (memcore.digest_prose, ("prose",)),
-)
 
 
 def _use_kernels(monkeypatch: pytest.MonkeyPatch, pipeline_twin: ModuleType) -> None:
     """Make the digest use the twins (compiled or pure) that ``pipeline_twin`` is one of."""
     package = pipeline_twin.__name__.rsplit(".", 1)[0]  # memcore._native or memcore._pure
-    for module, families in _KERNEL_USERS:
+    for name, families in KERNEL_USERS:
+        module = importlib.import_module(name)
         for family in families:
             monkeypatch.setattr(module, family, importlib.import_module(f"{package}.{family}"))
+
+
+def test_the_kernel_users_listed_are_the_digest_s_modules_that_import_kernels() -> None:
+    """``KERNEL_USERS`` is what the twin comparisons switch: a digest module that imports a
+    kernel family it does not list would be left compiled in the pure run."""
+    source = Path(memcore.digest.__file__).parent
+    found = {}
+    for path in sorted(source.glob("digest*.py")):
+        imported = re.search(r"^from memcore._kernels import (.+)$", path.read_text(), re.M)
+        if imported:
+            families = tuple(sorted(f.strip() for f in imported.group(1).split(",")))
+            found[f"memcore.{path.stem}"] = families
+    assert found == {name: tuple(sorted(f)) for name, f in KERNEL_USERS}
 
 
 @pytest.fixture(scope="module")

@@ -69,6 +69,14 @@ TOPIC_BELOW = 1000
 #: The share of the budget the latest request not answered yet may take whole when it is seeded
 #: (more than "Still open"'s share: a request of a few lines is worth saying whole).
 OPEN_SEED_SHARE = 0.25
+#: The digest's modules and the kernel families each one calls: tests and benchmarks switch
+#: them together to compare the compiled and pure twins (a test holds this list to the modules'
+#: imports).
+KERNEL_USERS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("memcore.digest_asked", ("pipeline",)),
+    ("memcore.digest_lines", ("prose",)),
+    ("memcore.digest_prose", ("prose",)),
+)
 #: Refill rounds after the first fit, and the least slack (tokens) worth a round.
 _REFILL_ROUNDS = 6
 _MIN_REFILL = 3
@@ -515,4 +523,4 @@ def _render(chosen: list[Candidate]) -> tuple[str, dict[str, str]]:
     return "\n\n".join(blocks), sections
 
 
-__all__ = ["SECTIONS", "SessionDigest", "session_digest", "session_digests"]
+__all__ = ["KERNEL_USERS", "SECTIONS", "SessionDigest", "session_digest", "session_digests"]
