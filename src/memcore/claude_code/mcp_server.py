@@ -35,10 +35,8 @@ from memcore.claude_code.recall_rank import (
     rank,
     shown_text,
 )
-from memcore.claude_code.session_record import cut_at_word
+from memcore.claude_code.session_list import session_summary
 from memcore.claude_code.session_start import entries_of
-from memcore.claude_code.titles import TITLE_LEAD_IN
-from memcore.digest_asked import SUMMARY_LEAD_IN
 from memcore.errors import MemcoreError, NotFoundError, ValidationError
 from memcore.model import MemoryItem, Priority
 from memcore.stores.base import session_by_prefix
@@ -53,8 +51,6 @@ MIN_DIGEST_BUDGET = 100
 MAX_DIGEST_BUDGET = 10_000
 #: The most hits one ``recall`` gives: more would fill the model's context with weak matches.
 MAX_RECALL_K = 50
-#: A session's summary in ``sessions`` is cut at a word to at most this many characters.
-SUMMARY_CHARS = 200
 
 INSTRUCTIONS = (
     "memcore is this project's long-term memory across Claude Code sessions. Call `recall` "
@@ -216,28 +212,17 @@ class MemoryService:
         return session_digest(items, budget).text
 
     async def sessions(self) -> list[dict[str, Any]]:
-        listed = []
-        for record in await self._records():
-            # the digest's first statement: what the session was about (its headings say
-            # nothing: every digest starts "## What was asked")
-            first = next((ln for ln in record.digest.splitlines() if ln.startswith("- ")), "")
-            # (a compacted session's first line names where it comes from: the rest says it;
-            # a title's, who gave it: the title says it)
-            first = first.replace(SUMMARY_LEAD_IN, "", 1)
-            for lead in TITLE_LEAD_IN.values():
-                if first.startswith(f"- {lead}"):
-                    first = "- " + first[2 + len(lead) :].removesuffix(".").strip('"')
-            listed.append(
-                {
-                    "session": record.session_id,
-                    "updated_at": record.updated_at,
-                    "last_activity": record.last_activity,
-                    "items": record.items,
-                    "branch": record.git_branch,
-                    "summary": cut_at_word(first[2:], SUMMARY_CHARS),
-                }
-            )
-        return listed
+        return [
+            {
+                "session": record.session_id,
+                "updated_at": record.updated_at,
+                "last_activity": record.last_activity,
+                "items": record.items,
+                "branch": record.git_branch,
+                "summary": session_summary(record),
+            }
+            for record in await self._records()
+        ]
 
 
 def _format_hits(hits: list[Recalled], query: str) -> str:

@@ -40,7 +40,7 @@ SESSION_SHARE = 150
 NOTE_CHARS = 400
 
 
-async def _live_items(store: Any, session: str) -> list[MemoryItem]:
+async def live_items(store: Any, session: str) -> list[MemoryItem]:
     """The session's live items from the store's snapshot; a damaged record is skipped."""
     from memcore.stores import decode_entry
 
@@ -75,12 +75,12 @@ async def project_records(store: Any, cwd: str) -> list[SessionRecord]:
     """Every saved session of the project a session at ``cwd`` belongs to (``cwd``, else the
     nearest folder above it with memory, see ``known_project``), the latest active first."""
     project = await known_project(store, cwd)
-    return entries_of(await _live_items(store, registry_session(project)), project)
+    return entries_of(await live_items(store, registry_session(project)), project)
 
 
 async def project_notes(store: Any, project: str) -> list[MemoryItem]:
     """The notes remembered for ``project`` through the MCP server."""
-    return await _live_items(store, notes_session(project))
+    return await live_items(store, notes_session(project))
 
 
 class _Budget:
@@ -230,11 +230,16 @@ def _knowledge_block(records: list[SessionRecord]) -> str:
     return "\n".join(lines)
 
 
+def session_time(record: SessionRecord) -> str:
+    """When the session last did something, to the minute ("2026-01-22 01:40 UTC")."""
+    stamp = record.last_activity or record.updated_at  # (stored in UTC, as every item's time)
+    return f"{stamp[:16].replace('T', ' ')} UTC" if stamp else "time unknown"
+
+
 def _session_block(record: SessionRecord, title: str, room: int) -> str:
     """The session under ``title``, from the longest of its digests whose block fits ``room``
     tokens (else the shortest, which the budget then cuts by whole lines)."""
-    stamp = record.last_activity or record.updated_at  # (stored in UTC, as every item's time)
-    when = f"{stamp[:16].replace('T', ' ')} UTC" if stamp else "time unknown"
+    when = session_time(record)
     branch = f", branch `{record.git_branch}`" if record.git_branch else ""
     blocks = []
     for digest in dict.fromkeys(d for d in (record.digest, *record.briefs) if d.strip()):
@@ -253,7 +258,7 @@ async def start_context(
 ) -> str:
     """The additional context for a new (or, ``compacted``, compacted) session at ``cwd``."""
     project = await known_project(store, cwd)
-    records = entries_of(await _live_items(store, registry_session(project)), project)
+    records = entries_of(await live_items(store, registry_session(project)), project)
     notes = _notes_block(await project_notes(store, project))
     own = next((r for r in records if r.session_id == session_id), None)
     earlier = [r for r in records if r.session_id != session_id and r.digest.strip()]

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 COMMAND_MODULES = (
     "importer",
     "digest",
+    "sessions",
     "recall",
     "demo",
     "stores",

@@ -1,0 +1,56 @@
+"""The saved Claude Code sessions as a list says them: when each last did something and what it
+was about, project by project (the MCP ``sessions`` tool and ``memcore sessions``)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from memcore.claude_code.project import REGISTRY_PREFIX, SessionRecord
+from memcore.claude_code.session_record import cut_at_word
+from memcore.claude_code.session_start import entries_of, live_items, session_time
+from memcore.claude_code.titles import TITLE_LEAD_IN
+from memcore.digest_asked import SUMMARY_LEAD_IN
+from memcore.model import MemoryItem
+
+#: The most characters of what a session was about in a list.
+SUMMARY_CHARS = 200
+
+
+def session_summary(record: SessionRecord, chars: int = SUMMARY_CHARS) -> str:
+    """What the session was about: its digest's first statement (its headings say nothing:
+    every digest starts "## What was asked"), without the lead-in of a compaction summary's
+    request or of a title (the request or the title says it), cut at a word."""
+    first = next((ln for ln in record.digest.splitlines() if ln.startswith("- ")), "")
+    first = first.replace(SUMMARY_LEAD_IN, "", 1)
+    for lead in TITLE_LEAD_IN.values():
+        if first.startswith(f"- {lead}"):
+            first = "- " + first[2 + len(lead) :].removesuffix(".").strip('"')
+    return cut_at_word(first[2:], chars)
+
+
+def _folders(items: list[MemoryItem]) -> set[str]:
+    """The project folders a registry's entries name."""
+    return {
+        os.path.normpath(item.metadata["cwd"])
+        for item in items
+        if isinstance(item.metadata.get("cwd"), str) and item.metadata["cwd"]
+    }
+
+
+async def saved_projects(store: Any) -> dict[str, list[SessionRecord]]:
+    """Every project the store holds saved sessions of (its folder), each with its sessions,
+    the latest active first; projects by their folder."""
+    projects: dict[str, list[SessionRecord]] = {}
+    for name in await store.list_sessions():
+        if not name.startswith(REGISTRY_PREFIX):
+            continue
+        items = await live_items(store, name)
+        for folder in _folders(items):  # (two folders may share a registry: each keeps its own)
+            records = entries_of(items, folder)
+            if records:
+                projects[folder] = records
+    return dict(sorted(projects.items()))
+
+
+__all__ = ["SUMMARY_CHARS", "saved_projects", "session_summary", "session_time"]

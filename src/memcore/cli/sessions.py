@@ -1,0 +1,91 @@
+"""``memcore sessions``: the Claude Code sessions memcore saved (by its hooks or
+``import-claude-code``), project by project, as session-start and the MCP ``sessions`` tool see
+them: when each last did something, its branch and what it was about."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import TextIO
+
+from memcore.claude_code.project import SessionRecord
+from memcore.cli._common import Subparsers, _add, add_store_option, open_existing_store, run
+from memcore.errors import NotFoundError
+
+#: The characters of a session id shown: as many as ``memcore digest`` needs to find it (it
+#: takes the start of an id when only one session starts with it).
+ID_SHOWN = 8
+#: The characters of what a session was about, on its line.
+SUMMARY_SHOWN = 100
+
+
+def register(sub: Subparsers) -> None:
+    """Add ``memcore sessions``."""
+    p = _add(
+        sub,
+        "sessions",
+        cmd_sessions,
+        "list the Claude Code sessions saved, project by project",
+        "List the Claude Code sessions the store holds (saved by memcore's hooks or by\n"
+        "import-claude-code), project by project, the latest active first: the start of each\n"
+        "session's id (`memcore digest ID` prints its handover note), when it last did\n"
+        "something, its branch and what it was about. --project DIR lists only the project a\n"
+        "session started in DIR would get the memory of. Read-only: nothing is created.",
+    )
+    add_store_option(p)
+    p.add_argument(
+        "--project",
+        metavar="DIR",
+        help="only the project of this folder (the folder or the nearest above it with memory)",
+    )
+    p.add_argument(
+        "--all", action="store_true", help="every session of each project (default: the 10 latest)"
+    )
+
+
+#: Sessions listed per project without ``--all``.
+LATEST_SHOWN = 10
+
+
+async def _projects(url: str | None, folder: str | None) -> dict[str, list[SessionRecord]]:
+    from memcore.claude_code.project import known_project
+    from memcore.claude_code.session_list import saved_projects
+    from memcore.claude_code.session_start import project_records
+
+    async with open_existing_store(url) as store:
+        if folder is None:
+            return await saved_projects(store)
+        project = await known_project(store, folder)
+        records = await project_records(store, folder)
+        return {project: records} if records else {}
+
+
+def cmd_sessions(args: argparse.Namespace, out: TextIO) -> int:
+    from memcore.claude_code.session_list import session_summary
+    from memcore.claude_code.session_start import session_time
+
+    folder = None if args.project is None else os.path.abspath(os.path.expanduser(args.project))
+    projects = run(_projects(args.store, folder))
+    if not projects:
+        where = f"the project of {folder}" if folder else "the store"
+        raise NotFoundError(
+            f"no Claude Code session of {where} is saved (memcore install-claude-code saves them "
+            "as they go; memcore import-claude-code reads the earlier ones)"
+        )
+    for index, (project, records) in enumerate(projects.items()):
+        if index:
+            print(file=out)
+        shown = records if args.all else records[:LATEST_SHOWN]
+        more = len(records) - len(shown)
+        count = f"{len(records)} session{'s' if len(records) != 1 else ''}"
+        print(f"{project} ({count}{f', the {len(shown)} latest shown' if more else ''})", file=out)
+        for record in shown:
+            branch = f"  [{record.git_branch}]" if record.git_branch else ""
+            about = session_summary(record, SUMMARY_SHOWN) or "(no digest yet)"
+            print(
+                f"  {record.session_id[:ID_SHOWN]}  {session_time(record)}{branch}  {about}",
+                file=out,
+            )
+        if more:
+            print(f"  ... and {more} more (--all lists them)", file=out)
+    return 0
