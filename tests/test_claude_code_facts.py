@@ -346,7 +346,10 @@ _BLOCK = st.one_of(
             "type": st.just("tool_use"),
             "id": st.sampled_from(["t1", "t2"]),
             "name": st.sampled_from(
-                ["Read", "Edit", "MultiEdit", "Write", "Bash", "Grep", "TodoWrite", "Task", "Other"]
+                [
+                    *("Read", "Edit", "MultiEdit", "Write", "Bash", "Grep", "TodoWrite"),
+                    *("Task", "Agent", "Other"),
+                ]
             ),
             "input": _TOOL_INPUT,
         }
@@ -361,9 +364,19 @@ _BLOCK = st.one_of(
     ),
     st.fixed_dictionaries({"type": st.just("text"), "text": st.text(max_size=40)}),
 )
+_QUEUED = st.fixed_dictionaries(
+    {"type": st.just("queued_command"), "prompt": _JSONISH},
+    optional={"commandMode": _JSONISH, "origin": _JSONISH},
+)
 _RECORD = st.fixed_dictionaries(
     {
-        "type": st.sampled_from(["user", "assistant", "system", "file-history-snapshot"]),
+        "type": st.sampled_from(
+            [
+                *("user", "assistant", "system", "file-history-snapshot", "queue-operation"),
+                # (newer versions' records)
+                *("attachment", "ai-title", "custom-title", "pr-link", "permission-mode"),
+            ]
+        ),
         "sessionId": st.just(SESSION),
         "timestamp": st.just("2026-11-20T10:00:00Z"),
         "message": st.fixed_dictionaries(
@@ -373,7 +386,18 @@ _RECORD = st.fixed_dictionaries(
             }
         ),
     },
-    optional={"toolUseResult": _JSONISH, "snapshot": _JSONISH, "uuid": st.text(max_size=6)},
+    optional={
+        "toolUseResult": _JSONISH,
+        "snapshot": _JSONISH,
+        "uuid": st.text(max_size=6),
+        "attachment": st.one_of(_QUEUED, _JSONISH),
+        "aiTitle": _JSONISH,
+        "customTitle": _JSONISH,
+        "operation": st.sampled_from(["enqueue", "remove", "dequeue", "other"]),
+        "content": _JSONISH,
+        "prNumber": _JSONISH,
+        "prUrl": _JSONISH,
+    },
 )
 
 
