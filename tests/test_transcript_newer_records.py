@@ -235,3 +235,32 @@ def test_a_digest_says_the_title_first_the_user_s_over_claude_code_s() -> None:
 def test_a_session_without_a_title_has_no_title_line() -> None:
     asked = session_digest(parse_lines(_titled().lines).items, 300).sections["asked"]
     assert "titled" not in asked
+
+
+# --- memcore's own context, handed back ---------------------------------------------------------
+
+CONTEXT = (
+    "# memcore: memory of this project's earlier work\n\n"
+    "## Files that matter in this project\n- `shop/cart.py`: changed 3x in 1 session\n"
+)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        CONTEXT,
+        f"SessionStart:startup hook success: {CONTEXT}",
+        CONTEXT.replace("memory of this project's earlier work", "what this session did before"),
+    ],
+)
+def test_memcore_s_own_session_start_context_is_not_memory(text: str) -> None:
+    """However Claude Code writes a hook's context back (a user record marked meta, a message
+    of its own), memcore's is no memory: kept, it would be said again at every later start."""
+    records = _Records()
+    records.user(text, isMeta=True)
+    records.user(text)
+    records.attached({"type": "hook_additional_context", "content": [text]})
+    records.user("Fix the rounding in `shop/cart.py`.")
+    transcript = parse_lines(records.lines)
+    assert [i.content for i in transcript.items] == ["Fix the rounding in `shop/cart.py`."]
+    assert transcript.skipped_types["scaffolding:memcore-context"] == 2

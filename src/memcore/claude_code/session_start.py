@@ -25,6 +25,7 @@ from memcore.claude_code.project import (
     notes_session,
     registry_session,
 )
+from memcore.claude_code.records import MEMCORE_CONTEXT_MARK
 from memcore.claude_code.session_record import cut_at_word, distinct
 from memcore.errors import MemcoreError
 from memcore.model import MemoryItem, Priority
@@ -264,9 +265,9 @@ async def start_context(
     earlier = [r for r in records if r.session_id != session_id and r.digest.strip()]
     fit = _Budget(budget)
     compacted = compacted and own is not None and bool(own.digest.strip())
-    header = "# memcore: memory of this project's earlier work"
+    header = f"{MEMCORE_CONTEXT_MARK}memory of this project's earlier work"
     if compacted:
-        header = "# memcore: what this session did before compaction, and earlier work"
+        header = f"{MEMCORE_CONTEXT_MARK}what this session did before compaction, and earlier work"
     if not fit.add(header, heading_only=True):
         return ""
     said = False
