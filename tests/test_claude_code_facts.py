@@ -477,3 +477,22 @@ def test_code_index_answers_as_counting_does(text: str, at: int) -> None:
     code = _Code(text)
     assert code.in_fence(at) == fenced
     assert code.in_code(at) == (fenced or ticks % 2 == 1)
+
+
+@pytest.mark.parametrize("mark", ["\u2192", "\t"])
+def test_a_read_s_line_numbers_are_taken_off_in_either_form(mark: str) -> None:
+    """``     1→`` as the development transcripts have them, or ``     1<tab>`` as ``cat -n``
+    writes them (and some Claude Code versions did): the names the file defines are found
+    either way, and are not taken for calls."""
+    from tests.test_transcript_agent_records import CWD, _Records
+
+    text = "".join(
+        f"{n:>6}{mark}{line}\n"
+        for n, line in enumerate(["def total(cart):", "    return sum_prices(cart)"], start=1)
+    )
+    records = _Records()
+    records.tool("Read", {"file_path": f"{CWD}/checkout.py"}, text)
+    (read,) = [i for i in records.items() if i.metadata.get("kind") == "tool_result"]
+    assert read.metadata["defines"] == ["total()"]
+    assert read.metadata["calls"] == ["sum_prices()"]
+    assert "lines 1-2" in read.content or "2 lines" in read.content

@@ -73,8 +73,9 @@ _PATHS = re.compile(
 #: A path a program's output names that is no file of the session: a placeholder of a help
 #: text (``path/to/file.js``) or a name the transcript had redacted (``.REDACTED.txt``).
 _PLACEHOLDER_PATH = re.compile(r"(?:^|/)path/to/|REDACTED")
-#: A Read result's line number, before each line of the file
-_READ_PREFIX = re.compile(r"^\s*\d+\u2192", re.MULTILINE)
+#: A Read result's line number, before each line of the file: ``     1→`` (or, as ``cat -n``
+#: writes it and some Claude Code versions did, ``     1<tab>``)
+_READ_PREFIX = re.compile(r"^ *\d+(?:\u2192|\t)", re.MULTILINE)
 _FOUND = re.compile(r"^Found (\d+) (files?|lines?|matches?)", re.MULTILINE)
 _REJECTED = "The user doesn't want to proceed with this tool use."
 _USER_SAID = "the user said:\n"
