@@ -348,7 +348,7 @@ _BLOCK = st.one_of(
             "name": st.sampled_from(
                 [
                     *("Read", "Edit", "MultiEdit", "Write", "Bash", "Grep", "TodoWrite"),
-                    *("Task", "Agent", "Other"),
+                    *("Task", "Agent", "AskUserQuestion", "Other"),
                 ]
             ),
             "input": _TOOL_INPUT,
@@ -496,3 +496,40 @@ def test_a_read_s_line_numbers_are_taken_off_in_either_form(mark: str) -> None:
     assert read.metadata["defines"] == ["total()"]
     assert read.metadata["calls"] == ["sum_prices()"]
     assert "lines 1-2" in read.content or "2 lines" in read.content
+
+
+def test_the_user_s_answers_to_the_agent_s_questions_are_the_user_s_messages() -> None:
+    """What the user chose, or wrote instead of choosing, in ``AskUserQuestion``: read from
+    the structured result, else from its text; a question declined gives nothing."""
+    from tests.test_transcript_agent_records import _Records
+
+    question = "Plan ready at `plans/warn.md`. What would you like to do next?"
+    records = _Records()
+    records.user("Plan an option to turn the conflict warning off.")
+    records.tool(
+        "AskUserQuestion",
+        {"questions": [{"question": question, "options": [{"label": "Start work"}]}]},
+        f'User has answered your questions: "{question}"="only by a flag, never a prompt". '
+        "You can now continue with the user's answers in mind.",
+        toolUseResult={
+            "questions": [{"question": question}],
+            "answers": {question: "only by a flag, never a prompt"},
+        },
+    )
+    records.tool(  # (an older result with its text alone)
+        "AskUserQuestion",
+        {},
+        'User has answered your questions: "Proceed with the tests?"="Yes, run the tests". You '
+        "can now continue with the user's answers in mind.",
+    )
+    records.tool("AskUserQuestion", {}, "The user declined to answer.")
+    items = records.items()
+    answered = [i for i in items if i.metadata.get("answer_to")]
+    assert [(i.content, i.metadata["kind"], i.metadata["role"]) for i in answered] == [
+        (f'only by a flag, never a prompt (answering "{question}")', "task", "user"),
+        ('Yes, run the tests (answering "Proceed with the tests?")', "task", "user"),
+    ]
+    results = [i.content for i in items if i.content.startswith("AskUserQuestion done")]
+    assert results == ["AskUserQuestion done: The user declined to answer."]  # (no answer)
+    asked = session_digest(items, 400).sections["asked"]
+    assert "- The user asked: only by a flag, never a prompt (answering" in asked

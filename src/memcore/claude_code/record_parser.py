@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from memcore.claude_code.answers import answer_text, user_answers
 from memcore.claude_code.background import as_command_result, read_task_output, still_running
 from memcore.claude_code.commands import one_line
 from memcore.claude_code.compaction import summary_request
@@ -393,6 +394,12 @@ class RecordParser(SideRecords):
             self.tasks.result(use_id, tool_use_result)
         text = _block_text(block.get("content"))
         failed = bool(block.get("is_error"))
+        if (
+            tool == "AskUserQuestion"
+            and not failed
+            and self.answers(item_id, when, meta, use_id, tool_use_result, text)
+        ):
+            return
         if tool == "TaskOutput" and not failed:
             task = read_task_output(text)
             if task is not None and not task.finished:
@@ -435,6 +442,25 @@ class RecordParser(SideRecords):
         )
         if not rejected and not refused:
             self.linker.result(tool, target, not is_error, item, self.call_items.get(use_id))
+
+    def answers(
+        self,
+        item_id: str,
+        when: datetime,
+        meta: dict[str, Any],
+        use_id: str,
+        tool_use_result: Any,
+        text: str,
+    ) -> bool:
+        """The user's answers to the agent's questions, each a user message (see
+        ``memcore.claude_code.answers``). Whether there were any."""
+        found = user_answers(tool_use_result, text)
+        for n, (question, answer) in enumerate(found):
+            said = {**meta, "role": "user", "answer_to": question, "tool_use_id": use_id}
+            self.text(
+                f"{item_id}:answer:{n}", "user", answer_text(question, answer), when, said, {}
+            )
+        return bool(found)
 
     def stream_text(self, message: Mapping[str, Any], text: str) -> None:
         msg_id = message.get("id")
