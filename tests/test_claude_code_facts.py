@@ -348,7 +348,7 @@ _BLOCK = st.one_of(
             "name": st.sampled_from(
                 [
                     *("Read", "Edit", "MultiEdit", "Write", "Bash", "Grep", "TodoWrite"),
-                    *("Task", "Agent", "AskUserQuestion", "Other"),
+                    *("Task", "Agent", "AskUserQuestion", "BashOutput", "Other"),
                 ]
             ),
             "input": _TOOL_INPUT,

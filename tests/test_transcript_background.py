@@ -117,3 +117,62 @@ def test_a_json_answer_is_no_outcome_of_a_command() -> None:
     records.tool("Bash", {"command": "gh pr view --json comments"}, answer)
     result = next(i for i in records.items() if i.metadata.get("kind") == "tool_result")
     assert result.content == "`gh pr view --json comments` succeeded (exit 0)"
+
+
+# --- older versions: BashOutput ------------------------------------------------------------------
+
+OLD_STARTED = "Command running in background with ID: bash_1"
+
+
+def _older_session(*results: tuple[str, dict[str, object] | None]) -> _Records:
+    """A background command read with ``BashOutput`` (Claude Code 1.x-2.0): its result's text,
+    or (newer 2.0 builds) a structured result."""
+    records = _Records()
+    records.user("run the cart tests")
+    records.tool("Bash", {"command": COMMAND, "run_in_background": True}, OLD_STARTED)
+    for text, structured in results:
+        extra = {} if structured is None else {"toolUseResult": structured}
+        records.tool("BashOutput", {"bash_id": "bash_1"}, text, **extra)
+    return records
+
+
+def test_a_background_shell_read_with_bash_output_is_its_command_s_result() -> None:
+    records = _older_session(
+        ("<status>running</status>\n\n<stdout>\nCompiling 3 files\n</stdout>", None),
+        (
+            "<status>completed</status>\n\n<exit_code>0</exit_code>\n\n<stdout>\n"
+            "43 tests, 0 failures\n</stdout>\n\n<timestamp>2025-10-01T10:00:00Z</timestamp>",
+            None,
+        ),
+    )
+    results = [i for i in records.items() if i.metadata.get("kind") == "tool_result"]
+    assert results[1].content == f"`{COMMAND}` was still running in the background"
+    assert results[2].metadata["command"] == COMMAND
+    commands = session_digest(records.items(), 2000).sections["commands"]
+    core = "mix test test/shop/cart_test.exs"
+    assert f"`{core}` ran once and succeeded: 43 tests, 0 failures." in commands
+
+
+def test_a_failed_background_shell_from_a_structured_result_is_an_error_of_its_command() -> None:
+    structured = {
+        "shellId": "bash_1",
+        "command": COMMAND,
+        "status": "failed",
+        "exitCode": 2,
+        "stdout": "",
+        "stderr": "** (CompileError) lib/shop/cart.ex:12: undefined function round_cents/1",
+    }
+    records = _older_session(("Shell bash_1 failed", structured))
+    (error,) = [i for i in records.items() if i.metadata.get("kind") == "error"]
+    assert error.metadata["command"] == COMMAND
+    assert "undefined function round_cents/1" in error.content
+
+
+def test_a_bash_output_result_without_a_status_is_a_plain_result() -> None:
+    records = _older_session(("no such shell", None))
+    (result,) = [
+        i
+        for i in records.items()
+        if i.metadata.get("tool") == "BashOutput" and i.metadata.get("kind") == "tool_result"
+    ]
+    assert result.content == "BashOutput done: no such shell"

@@ -1,5 +1,6 @@
 """Background tasks: a ``Bash`` call run in the background, and ``TaskOutput``, which reads
-what a background task (a shell command or a sub-agent) has written so far.
+what a background task (a shell command or a sub-agent) has written so far (``BashOutput`` read
+a background shell in older versions: :func:`read_shell_output`).
 
 A ``TaskOutput`` result is a small XML-ish envelope (``<task_id>``, ``<task_type>``,
 ``<status>``, ``<exit_code>``, ``<output>``). A background shell's output is a command's
@@ -18,7 +19,7 @@ from typing import Any
 _STARTED = re.compile(r"running in background with ID: ([\w-]+)")
 _FIELD = re.compile(r"<(task_id|task_type|status|exit_code)>\s*([^<]*?)\s*</\1>")
 _OUTPUT = re.compile(r"<output>\n?(.*?)\n?</output>", re.DOTALL)
-_DONE = frozenset({"completed", "failed", "killed"})
+_DONE = frozenset({"completed", "failed", "killed"})  # (a running one is "running")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,56 @@ def read_task_output(text: str) -> TaskOutput | None:
     )
 
 
+#: The tool that read a background shell before ``TaskOutput`` (Claude Code 1.x-2.0), and
+#: the input fields that named the shell in its versions.
+SHELL_OUTPUT_TOOL = "BashOutput"
+_SHELL_ID_FIELDS = ("bash_id", "shellId", "shell_id", "id")
+_SHELL_FIELD = re.compile(r"<(status|exit_code)>\s*([^<]*?)\s*</\1>")
+_SHELL_STREAM = re.compile(r"<(stdout|stderr)>\n?(.*?)\n?</\1>", re.DOTALL)
+_SHELL_TIMESTAMP = re.compile(r"<timestamp>[^<]*</timestamp>")
+
+
+def shell_id(tool_input: Mapping[str, Any]) -> str | None:
+    """The background shell a ``BashOutput`` call reads (its input named it in several ways)."""
+    return next(
+        (tool_input[f] for f in _SHELL_ID_FIELDS if isinstance(tool_input.get(f), str)), None
+    )
+
+
+def read_shell_output(
+    shell: str, tool_use_result: Any, text: str
+) -> tuple[TaskOutput, str | None] | None:
+    """A ``BashOutput`` result (of the background shell ``shell``) as a ``TaskOutput``, and the
+    command when the result names it: from its structured result (``shellId``, ``command``,
+    ``status``, ``exitCode``, ``stdout``, ``stderr``), else from its text (``<status>``,
+    ``<exit_code>``, ``<stdout>``, ``<stderr>``). None when it says no status."""
+    if isinstance(tool_use_result, Mapping) and isinstance(tool_use_result.get("status"), str):
+        found = tool_use_result
+        code = found.get("exitCode")
+        streams = [found.get("stdout"), found.get("stderr")]
+        output = "\n".join(s for s in streams if isinstance(s, str) and s)
+        command = found.get("command")
+        if isinstance(found.get("shellId"), str):
+            shell = found["shellId"]
+        task = TaskOutput(
+            shell,
+            "local_bash",
+            found["status"],
+            code if isinstance(code, int) and not isinstance(code, bool) else None,
+            output,
+        )
+        return task, command if isinstance(command, str) and command else None
+    fields = dict(_SHELL_FIELD.findall(text[:2000]))
+    if "status" not in fields:
+        return None
+    raw = fields.get("exit_code", "")
+    output = "\n".join(body for _, body in _SHELL_STREAM.findall(text) if body)
+    if not output:  # (some versions wrote the output after the status, unwrapped)
+        output = _SHELL_TIMESTAMP.sub("", _SHELL_FIELD.sub("", text)).strip()
+    code = int(raw) if raw.lstrip("-").isdigit() else None
+    return TaskOutput(shell, "local_bash", fields["status"], code, output), None
+
+
 def as_command_result(
     task: TaskOutput, commands: Mapping[str, str]
 ) -> tuple[dict[str, Any], str, bool]:
@@ -81,4 +132,13 @@ def still_running(task: TaskOutput, commands: Mapping[str, str]) -> str:
     return f"Sub-agent task `{task.task_id}` was still running"
 
 
-__all__ = ["TaskOutput", "as_command_result", "read_task_output", "started_task", "still_running"]
+__all__ = [
+    "SHELL_OUTPUT_TOOL",
+    "TaskOutput",
+    "as_command_result",
+    "read_shell_output",
+    "read_task_output",
+    "shell_id",
+    "started_task",
+    "still_running",
+]

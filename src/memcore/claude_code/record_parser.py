@@ -20,7 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from memcore.claude_code.answers import answer_text, user_answers
-from memcore.claude_code.background import as_command_result, read_task_output, still_running
+from memcore.claude_code.background import (
+    SHELL_OUTPUT_TOOL,
+    as_command_result,
+    read_shell_output,
+    read_task_output,
+    still_running,
+)
 from memcore.claude_code.commands import one_line
 from memcore.claude_code.compaction import summary_request
 from memcore.claude_code.links import FixLinker
@@ -400,8 +406,13 @@ class RecordParser(SideRecords):
             and self.answers(item_id, when, meta, use_id, tool_use_result, text)
         ):
             return
-        if tool == "TaskOutput" and not failed:
-            task = read_task_output(text)
+        if tool in ("TaskOutput", SHELL_OUTPUT_TOOL) and not failed:
+            task = read_task_output(text) if tool == "TaskOutput" else None
+            if tool == SHELL_OUTPUT_TOOL:  # (older versions': a background shell's output)
+                shell = read_shell_output(target.get("shell_id", ""), tool_use_result, text)
+                task = None if shell is None else shell[0]
+                if shell is not None and shell[1] is not None:
+                    self.background.setdefault(shell[0].task_id, one_line(shell[1], 300))
             if task is not None and not task.finished:
                 details = {"task_id": task.task_id, "status": task.status}
                 described = still_running(task, self.background)

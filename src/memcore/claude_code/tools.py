@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from memcore.claude_code.background import started_task
+from memcore.claude_code.background import SHELL_OUTPUT_TOOL, shell_id, started_task
 from memcore.claude_code.briefs import brief_lines, is_brief_path
 from memcore.claude_code.code_names import (
     CALLS_LIMIT,
@@ -101,6 +101,10 @@ def tool_target(tool: str, tool_input: Mapping[str, Any]) -> dict[str, str]:
         value = tool_input.get(name)
         if isinstance(value, str):
             target["file_path" if name == "notebook_path" else name] = value
+    if tool == SHELL_OUTPUT_TOOL:  # the background shell it reads
+        shell = shell_id(tool_input)
+        if shell is not None:
+            target["shell_id"] = shell
     return target
 
 
