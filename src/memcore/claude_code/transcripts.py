@@ -34,9 +34,12 @@ What comes out of a transcript:
   (:mod:`memcore.claude_code.task_list`). Claude Code's scaffolding (task notifications, system
   reminders, interruptions, local-command caveats and output, session-control commands such as
   ``/context``) is not memory: it is counted in ``skipped_types`` as ``scaffolding:<what>``
-  (:mod:`memcore.claude_code.records`). A message the user typed while the agent worked is a
-  request too (Claude Code's queue holds its only copy), and the session's pull request (a
-  ``pr-link`` record) a conclusion;
+  (:mod:`memcore.claude_code.records`), nor is memcore's own session-start context handed back.
+  A message the user typed while the agent worked is a request too (Claude Code's queue holds
+  its only copy, or newer versions' ``queued_command`` attachment), so is the user's answer to
+  the agent's question (``AskUserQuestion``, :mod:`memcore.claude_code.answers`); the session's
+  pull request (a ``pr-link`` record) is a conclusion, and its title (``custom-title``,
+  ``ai-title``) an item of its own (:mod:`memcore.claude_code.side_records`);
 * the ordered access sequence (files read and edited, searches, commands run, other tools), which
   is what the prefetcher learns from;
 * one token sample per assistant API message: its generated text beside the ``output_tokens`` the
