@@ -531,5 +531,8 @@ def test_the_user_s_answers_to_the_agent_s_questions_are_the_user_s_messages() -
     ]
     results = [i.content for i in items if i.content.startswith("AskUserQuestion done")]
     assert results == ["AskUserQuestion done: The user declined to answer."]  # (no answer)
-    asked = session_digest(items, 400).sections["asked"]
-    assert "- The user asked: only by a flag, never a prompt (answering" in asked
+    digest = session_digest(items, 400)
+    asked = digest.sections["asked"]
+    assert f'- The user answered "{question}": only by a flag, never a prompt' in asked
+    # (the latest answer, not acted on yet, is what is open: said there, as the request it is)
+    assert "Yes, run the tests" in digest.sections["open"]

@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from memcore._kernels import prose
+from memcore.claude_code.answers import QUESTION_WORDS
 from memcore.claude_code.commands import is_trivial_command, normalize_command, one_line
 from memcore.claude_code.compaction import is_compaction_summary
 from memcore.claude_code.records import ANSWER
@@ -148,6 +149,9 @@ def build_candidates(
                 said = "pasted" if is_pasted_output(text) else _how_said(text, len(words))
                 line = f"- The user {said}: {cut_word_list(words, REQUEST_WORDS)}"
                 short = len(text) < _SHORT_REPLY
+                answered = _answered(meta)  # (an answer to the agent's question: said as one)
+                if answered is not None:
+                    line, short = answered, False
                 score = 1.5 if short else 6.0 + (2.0 if first_task else 0.0) + recency
                 topic = first_task and not short
                 first_task = first_task and short
@@ -265,6 +269,16 @@ def build_candidates(
         since = max(last_conclusion, last_task[0] if last_task is not None else -1)
         out.extend(_under_way(items, since, root))
     return out
+
+
+def _answered(meta: Mapping[str, Any]) -> str | None:
+    """The line of the user's answer to the agent's question (``AskUserQuestion``: the import
+    keeps the question in ``answer_to``, the answer in ``answer``), None for any other item."""
+    question, answer = meta.get("answer_to"), meta.get("answer")
+    if not isinstance(question, str) or not isinstance(answer, str) or not answer.split():
+        return None
+    asked = cut_words(question, QUESTION_WORDS)
+    return f'- The user answered "{asked}": {cut_word_list(answer.split(), REQUEST_WORDS)}'
 
 
 def spare_lines(

@@ -467,7 +467,8 @@ class RecordParser(SideRecords):
         ``memcore.claude_code.answers``). Whether there were any."""
         found = user_answers(tool_use_result, text)
         for n, (question, answer) in enumerate(found):
-            said = {**meta, "role": "user", "answer_to": question, "tool_use_id": use_id}
+            said = {**meta, "role": "user", "answer_to": question, "answer": answer}
+            said["tool_use_id"] = use_id
             self.text(
                 f"{item_id}:answer:{n}", "user", answer_text(question, answer), when, said, {}
             )
