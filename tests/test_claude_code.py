@@ -150,12 +150,16 @@ def test_items_have_kinds_priorities_and_timestamps(main_file: Path) -> None:
     assert call.metadata["tool"] == "Bash"
 
 
-def test_summary_takes_its_leaf_timestamp(main_file: Path) -> None:
-    items = {item.id: item for item in parse_transcript(main_file).items}
-    summary = items[f"cc:summary:{_u(9)}"]
-    assert summary.metadata["kind"] == "summary"
-    assert summary.content == "Fixing the checkout total rounding bug"
-    assert summary.created_at == datetime(2026, 11, 20, 10, 1, tzinfo=timezone.utc)
+def test_a_summary_of_this_transcript_s_conversation_is_its_title_at_its_leaf_s_time(
+    main_file: Path,
+) -> None:
+    """(Older versions' title of a conversation: a ``summary`` naming its last message.)"""
+    (title,) = [i for i in parse_transcript(main_file).items if i.metadata.get("session_title")]
+    assert title.metadata["kind"] == "fact"
+    assert (
+        title.content == 'Claude Code titled the session "Fixing the checkout total rounding bug".'
+    )
+    assert title.created_at == datetime(2026, 11, 20, 10, 1, tzinfo=timezone.utc)
 
 
 def test_access_sequence_in_order(main_file: Path) -> None:

@@ -209,7 +209,7 @@ def test_a_title_is_one_item_per_who_gave_it_its_latest_text() -> None:
         ("custom-title", "x" * 300),  # no title either
     )
     transcript = parse_lines(records.lines)
-    titles = [i for i in transcript.items if i.metadata.get("title")]
+    titles = [i for i in transcript.items if i.metadata.get("session_title")]
     assert [(i.id, i.content) for i in titles] == [
         (
             f"cc:title:{SESSION}:ai",
@@ -264,3 +264,39 @@ def test_memcore_s_own_session_start_context_is_not_memory(text: str) -> None:
     transcript = parse_lines(records.lines)
     assert [i.content for i in transcript.items] == ["Fix the rounding in `shop/cart.py`."]
     assert transcript.skipped_types["scaffolding:memcore-context"] == 2
+
+
+def test_an_older_summary_record_of_this_transcript_s_conversation_is_its_title() -> None:
+    """Older versions titled a conversation with a ``summary`` record naming its last message:
+    one whose message is in this transcript titles this session (the latest such), one naming
+    another transcript's message (a session this one was resumed from) stays a summary."""
+    records = _Records()
+    records.lines.append(
+        json.dumps({"type": "summary", "summary": "Fix the cart", "leafUuid": "elsewhere"})
+    )
+    records.user("Add a discount code field to the checkout form.")
+    leaf = json.loads(records.lines[-1])["uuid"]
+    for text in ("Discount field", "Checkout discount codes"):
+        records.lines.append(json.dumps({"type": "summary", "summary": text, "leafUuid": leaf}))
+    records.said("The field is added; `apply_discount()` checks the code.")
+    items = parse_lines(records.lines).items
+    said = {(i.content, i.metadata["kind"]) for i in items if i.metadata.get("role") != "user"}
+    assert ('Claude Code titled the session "Checkout discount codes".', "fact") in said
+    assert ("Fix the cart", "summary") in said
+    assert not [text for text, _ in said if "Discount field" in text]  # (the latest title)
+    asked = session_digest(items, 300).sections["asked"]
+    assert asked.splitlines()[0] == '- Claude Code titled the session "Checkout discount codes".'
+
+
+def test_a_compacted_session_s_digest_says_its_title_first() -> None:
+    """A title written before Claude Code's compaction is not held back with the items the
+    compaction summary speaks for: it names the whole session."""
+    records = _titled(("ai-title", "Checkout discount codes"))
+    records.user(
+        "This session is being continued from a previous conversation that ran out of "
+        "context. Summary: 1. Primary Request and Intent: add a discount code field.",
+        isCompactSummary=True,
+    )
+    records.said("The discount field now rejects expired codes in `apply_discount()`.")
+    asked = session_digest(parse_lines(records.lines).items, 300).sections["asked"]
+    assert asked.splitlines()[0] == '- Claude Code titled the session "Checkout discount codes".'

@@ -35,6 +35,7 @@ from memcore.digest_lines import (
     build_candidates,
     line_identifiers,
     spare_lines,
+    title_line,
 )
 from memcore.digest_work import session_root
 from memcore.errors import ValidationError
@@ -190,12 +191,14 @@ def _candidates(
     tokens changed without them and four of 4,000 changed a few lines, while on a session
     compacted twice building them took most of the digest's time. Their "still open" lines are
     dropped: what was open then is what the summary says, not what the earlier items left."""
+    title = title_line(ordered)
+    titled = [] if title is None else [title]
     if cut == 0:
-        return build_candidates(ordered, root, ongoing=ongoing)
+        return titled + build_candidates(ordered, root, ongoing=ongoing)
     earlier = [
         c for c in build_candidates(ordered[:cut], root, thinking=False) if c.section != "open"
     ]
-    return earlier + _since(build_candidates(ordered[cut:], root, ongoing=ongoing), cut)
+    return titled + earlier + _since(build_candidates(ordered[cut:], root, ongoing=ongoing), cut)
 
 
 def _fill(
@@ -268,7 +271,7 @@ def _lines(candidates: list[Candidate], count: TokenCounter, cut: int = 0) -> _L
         [frozenset(line_identifiers(c.text) if c.names is None else c.names) for c in cands],
         {name: count(_heading(name)) + 2 for name in _TITLES},
         EchoTexts(),
-        [c.spare or c.seq < cut for c in cands],
+        [c.spare or 0 <= c.seq < cut for c in cands],  # (the title, at -1, is never held)
     )
 
 

@@ -122,15 +122,13 @@ def build_candidates(
     seen_sentences: set[str] = set()
     unfound: dict[str, list[tuple[int, MemoryItem]]] = {}  # searches that found nothing, by tool
     root = session_root(items) if root is None else root
-    titles: dict[str, MemoryItem] = {}  # the session's titles (newer Claude Code), by who
     for seq, item in enumerate(items):
         meta = item.metadata
         raw_kind = meta.get("kind", "note")
         named = isinstance(raw_kind, str)  # metadata is anyone's: a kind may be no string
         kind = raw_kind if named else str(raw_kind)
         recency = seq / n
-        if meta.get("title") in TITLE_LEAD_IN and meta.get("source") == "claude-code":
-            titles[str(meta["title"])] = item
+        if _is_title(meta):  # said once for the whole session: ``title_line``
             continue
         if kind in ("task", "preference", "shortcut") and meta.get("source") != "mcp":
             # (a note remembered through the MCP tool is no request of the session: a note)
@@ -252,9 +250,6 @@ def build_candidates(
                         if edit is not None:
                             files[shown].added[str(meta.get("tool_use_id"))] = (*edit[:2], inside)
             continue
-    title = titles.get("custom") or titles.get("ai")  # the user's title wins
-    if title is not None:  # what the session was about, in a few words: said first
-        out.append(Candidate("asked", -1.0, TITLE_SCORE, f"- {' '.join(title.content.split())}"))
     out.extend(file_lines(files, n))
     out.extend(command_lines(commands, n))
     out.extend(_unfound_lines(unfound, n))
@@ -269,6 +264,22 @@ def build_candidates(
         since = max(last_conclusion, last_task[0] if last_task is not None else -1)
         out.extend(_under_way(items, since, root))
     return out
+
+
+def _is_title(meta: Mapping[str, Any]) -> bool:
+    return meta.get("session_title") in TITLE_LEAD_IN and meta.get("source") == "claude-code"
+
+
+def title_line(items: Sequence[MemoryItem]) -> Candidate | None:
+    """The session's title (newer Claude Code versions write one; older ones a ``summary``
+    record), the user's over Claude Code's, the latest of each: what the session was about
+    in a few words, said first (``seq`` -1: before every item, and never held back with the
+    items a compaction summarized, wherever the title was written)."""
+    titles = {str(i.metadata["session_title"]): i for i in items if _is_title(i.metadata)}
+    title = titles.get("custom") or titles.get("ai")
+    if title is None:
+        return None
+    return Candidate("asked", -1.0, TITLE_SCORE, f"- {' '.join(title.content.split())}")
 
 
 def _answered(meta: Mapping[str, Any]) -> str | None:
@@ -533,4 +544,4 @@ def _open_lines(
     return out
 
 
-__all__ = ["Candidate", "build_candidates", "line_identifiers", "spare_lines"]
+__all__ = ["Candidate", "build_candidates", "line_identifiers", "spare_lines", "title_line"]

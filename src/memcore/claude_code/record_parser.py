@@ -43,7 +43,7 @@ from memcore.claude_code.records import (
 from memcore.claude_code.results import MalformedLine, TokenSample, Transcript
 from memcore.claude_code.side_records import SideRecords
 from memcore.claude_code.task_list import TaskList
-from memcore.claude_code.titles import TITLE_FIELDS
+from memcore.claude_code.titles import TITLE_FIELDS, clean_title
 from memcore.claude_code.tools import (
     EDIT_TOOLS,
     READ_TOOLS,
@@ -496,6 +496,11 @@ class RecordParser(SideRecords):
         for line_no, rec in self.summaries:
             leaf = rec.get("leafUuid")
             when = self.timestamps.get(leaf) if isinstance(leaf, str) else None
+            title = None if when is None else clean_title(rec["summary"])
+            if when is not None and title is not None:
+                # (its conversation is this transcript's: the title older versions gave it)
+                self.titled(rec, "ai-title", title, when)
+                continue
             when = when or self.last_time or self.file_time()
             self.add(
                 f"cc:summary:{leaf or line_no}",

@@ -125,7 +125,7 @@ class SideRecords:
             known.content = content
             known.created_at = when
             return
-        meta = {"session": session, "role": "system", "title": who}
+        meta = {"session": session, "role": "system", "session_title": who}
         priority = Priority.HIGH if who == "custom" else Priority.NORMAL
         item = self.add(f"cc:title:{session}:{who}", "fact", content, when, meta, priority)
         if item is not None:

@@ -1,7 +1,9 @@
 """A session's title, which newer Claude Code versions write as records of their own: the one
 the user gave it (``{"type": "custom-title", "customTitle": ...}``, from ``/rename``) and the
 one Claude Code made of the session (``{"type": "ai-title", "aiTitle": ...}``). The user's wins
-where both are: a digest and a list of sessions say what the session was about by it.
+where both are: a digest and a list of sessions say what the session was about by it. Older
+versions titled a conversation with a ``summary`` record naming its last message
+(``leafUuid``): one whose message is in the same transcript titles that session.
 """
 
 from __future__ import annotations
@@ -32,9 +34,15 @@ def session_title(rec: Mapping[str, Any], kind: str) -> str | None:
     for name in fields[1]:
         value = rec.get(name)
         if isinstance(value, str):
-            text = " ".join(value.replace('"', "'").split())
-            return text if 0 < len(text) <= TITLE_CHARS else None
+            return clean_title(value)
     return None
 
 
-__all__ = ["TITLE_CHARS", "TITLE_FIELDS", "TITLE_LEAD_IN", "session_title"]
+def clean_title(value: str) -> str | None:
+    """A title on one line, its double quotes made single (it is said in quotes); None when
+    empty or too long to be one."""
+    text = " ".join(value.replace('"', "'").split())
+    return text if 0 < len(text) <= TITLE_CHARS else None
+
+
+__all__ = ["TITLE_CHARS", "TITLE_FIELDS", "TITLE_LEAD_IN", "clean_title", "session_title"]
