@@ -15,7 +15,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from memcore.claude_code.records import scaffolding_kind
+from memcore.claude_code.records import block_texts, scaffolding_kind
 
 #: The most texts remembered as taken at a ``remove`` while waiting for an attachment that may
 #: repeat them (versions that write none never clear them; a session queues a few dozen).
@@ -42,15 +42,7 @@ def prompt_text(prompt: object) -> str | None:
         return prompt if prompt.strip() else None
     if not isinstance(prompt, list):
         return None
-    parts: list[str] = []
-    for block in prompt:
-        if isinstance(block, str):
-            parts.append(block)
-        elif isinstance(block, Mapping):
-            if block.get("type") == "text" and isinstance(block.get("text"), str):
-                parts.append(block["text"])
-            elif block.get("type") == "image":
-                parts.append("[image]")
+    parts = block_texts(prompt)
     words = any(part != "[image]" and part.strip() for part in parts)
     return "\n".join(parts) if words else None
 

@@ -35,6 +35,7 @@ from memcore.claude_code.records import (
     COMPACTION_PREFIX,
     assistant_statement,
     attached_files,
+    block_texts,
     classify_user_text,
     command_text,
     scaffolding_kind,
@@ -91,16 +92,7 @@ def _block_text(content: Any) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        parts = []
-        for block in content:
-            if isinstance(block, str):
-                parts.append(block)
-            elif isinstance(block, Mapping):
-                if block.get("type") == "text" and isinstance(block.get("text"), str):
-                    parts.append(block["text"])
-                elif block.get("type") == "image":
-                    parts.append("[image]")
-        return "\n".join(parts)
+        return "\n".join(block_texts(content))
     return "" if content is None else str(content)
 
 
@@ -135,7 +127,7 @@ class RecordParser(SideRecords):
         self.queue = MessageQueue()
         self.pull_requests: set[tuple[str, int]] = set()  # said once each (see ``pr_link``)
         self.titles: dict[str, MemoryItem] = {}  # the session's title items, by who titled it
-        self.untimed_titles: list[tuple[int, Mapping[str, Any], str]] = []
+        self.untimed_titles: list[tuple[Mapping[str, Any], str, str]] = []
 
     def bad(self, line_no: int, reason: str) -> None:
         self.out.malformed.append(MalformedLine(self.path, line_no, reason))

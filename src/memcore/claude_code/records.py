@@ -14,6 +14,8 @@ own session-control commands such as ``/context`` or ``/exit``; compaction summa
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
 from memcore.model import Priority
 
@@ -140,6 +142,21 @@ def is_session_control(text: str) -> bool:
     else:
         return False
     return name.lower() in SESSION_CONTROL
+
+
+def block_texts(blocks: list[Any]) -> list[str]:
+    """The texts of a list of content blocks (a message's, a tool result's, a queued prompt's):
+    strings and text blocks as they are, an image as ``[image]``, anything else left out."""
+    parts: list[str] = []
+    for block in blocks:
+        if isinstance(block, str):
+            parts.append(block)
+        elif isinstance(block, Mapping):
+            if block.get("type") == "text" and isinstance(block.get("text"), str):
+                parts.append(block["text"])
+            elif block.get("type") == "image":
+                parts.append("[image]")
+    return parts
 
 
 #: How memcore's own session-start context begins (``memcore.claude_code.session_start``):

@@ -32,7 +32,7 @@ class SideRecords:
     queue: MessageQueue
     pull_requests: set[tuple[str, int]]
     titles: dict[str, MemoryItem]
-    untimed_titles: list[tuple[int, Mapping[str, Any], str]]
+    untimed_titles: list[tuple[Mapping[str, Any], str, str]]  # (record, kind, title)
 
     if TYPE_CHECKING:  # defined by RecordParser
 
@@ -108,7 +108,7 @@ class SideRecords:
         if rec.get("timestamp") is None and self.last_time is None:
             # (newer versions write it untimed, often first: it is timed by the session's
             # first record that has a time, in ``finish``)
-            self.untimed_titles.append((line_no, rec, kind))
+            self.untimed_titles.append((rec, kind, text))
             return True
         when = self.when(line_no, rec)
         if when is None:
@@ -137,10 +137,8 @@ class SideRecords:
         pending, self.untimed_titles = self.untimed_titles, []
         times = [item.created_at for item in self.out.items]
         when = min(times) if times else self.file_time()
-        for _, rec, kind in pending:
-            text = session_title(rec, kind)
-            if text is not None:
-                self.titled(rec, kind, text, when)
+        for rec, kind, text in pending:
+            self.titled(rec, kind, text, when)
 
     def attachment(self, line_no: int, rec: dict[str, Any]) -> None:
         """Newer Claude Code's ``attachment`` records: a typed message it delivered from its

@@ -17,6 +17,8 @@ from memcore.errors import NotFoundError
 ID_SHOWN = 8
 #: The characters of what a session was about, on its line.
 SUMMARY_SHOWN = 100
+#: Sessions listed per project without ``--all``.
+LATEST_SHOWN = 10
 
 
 def register(sub: Subparsers) -> None:
@@ -39,12 +41,10 @@ def register(sub: Subparsers) -> None:
         help="only the project of this folder (the folder or the nearest above it with memory)",
     )
     p.add_argument(
-        "--all", action="store_true", help="every session of each project (default: the 10 latest)"
+        "--all",
+        action="store_true",
+        help=f"every session of each project (default: the {LATEST_SHOWN} latest)",
     )
-
-
-#: Sessions listed per project without ``--all``.
-LATEST_SHOWN = 10
 
 
 async def _projects(url: str | None, folder: str | None) -> dict[str, list[SessionRecord]]:
