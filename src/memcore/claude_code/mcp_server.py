@@ -263,6 +263,49 @@ def _tool(server: Any, *, name: str, description: str) -> Callable[[_F], _F]:
     return register
 
 
+def _concise_argument_errors(server: Any) -> None:
+    """Arguments the tool's schema refuses (checked by the SDK, through pydantic, before the
+    tool runs) reach the model as one line per argument, ``k: Input should be a valid integer
+    (got 'abc')``, instead of pydantic's report with its error codes and a web address."""
+    tool_error = _tool_error_class()
+    call_tool = server.call_tool
+
+    @functools.wraps(call_tool)
+    async def call_tool_concisely(name: str, arguments: dict[str, Any], *args: Any) -> Any:
+        try:
+            return await call_tool(name, arguments, *args)
+        except tool_error as exc:
+            refused = _argument_errors(exc.__cause__)
+            if refused is None:
+                raise
+            raise tool_error(f"{name}: bad arguments: {refused}") from exc.__cause__
+
+    server.call_tool = call_tool_concisely
+
+
+#: How much of a refused value an argument error repeats.
+REFUSED_VALUE_SHOWN = 60
+
+
+def _argument_errors(cause: BaseException | None) -> str | None:
+    """A pydantic ``ValidationError``'s errors on one line, or None for any other cause."""
+    from pydantic import ValidationError as RefusedArguments  # the mcp package's dependency
+
+    if not isinstance(cause, RefusedArguments):
+        return None
+    parts = []
+    for error in cause.errors():
+        where = ".".join(str(part) for part in error.get("loc", ())) or "arguments"
+        part = f"{where}: {error.get('msg', 'invalid')}"
+        if error.get("type") != "missing":
+            value = repr(error.get("input"))
+            if len(value) > REFUSED_VALUE_SHOWN:
+                value = value[: REFUSED_VALUE_SHOWN - 3] + "..."
+            part += f" (got {value})"
+        parts.append(part)
+    return "; ".join(parts) or None
+
+
 def _describe(exc: MemcoreError) -> str:
     """The error's message (a ``NotFoundError`` is a ``KeyError``, whose ``str`` is quoted)."""
     text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
@@ -300,6 +343,7 @@ def build_server(service: MemoryService) -> Any:
     if "log_level" in parameters:  # a tool's error goes back to the model: no INFO block each
         options["log_level"] = "WARNING"
     server = cls(**options)
+    _concise_argument_errors(server)
 
     @_tool(
         server,
