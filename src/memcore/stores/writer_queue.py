@@ -46,15 +46,19 @@ QUEUES_POSSIBLE = fcntl is not None
 
 logger = logging.getLogger("memcore.stores.sqlite")
 
-# how long a turn may be kept across back-to-back syncs while another writer waits
-TURN = 0.005
+# how long a turn may be kept across back-to-back syncs while another writer waits: long
+# beside a handover's cost (2-4 ms: the next holder wakes, reads and merges what this one
+# committed, its caches cold), which a turn of 5 ms paid every few dozen syncs (4 processes
+# syncing in a tight loop reached 0.5x one process's syncs per second; 0.7-0.9x with 50 ms)
+TURN = 0.05
 # when a waiter first catches up: most waits end at once (a turn let go at the holder's next
 # moment), and those have nothing to merge
 FIRST_CATCH_UP = 0.001
 # how long a writer that let the turn go for others waits before it asks again
 HANDOVER = 0.001  # (the event loop sleeps in whole milliseconds anyway)
-# how long a sync waits for its turn before it goes on to SQLite's lock without it
-PATIENCE = 0.25
+# how long a sync waits for its turn before it goes on to SQLite's lock without it (several
+# whole turns: a writer behind three others in tight loops waits about 3 TURNs)
+PATIENCE = 0.5
 # how long a kept turn may go unused before the releaser's thread lets it go (the event loop
 # that keeps it is blocked in other work); a turn it finds in use it looks at again later and
 # later, up to RECHECK_MAX (each look takes the GIL from a busy event loop)
