@@ -61,6 +61,31 @@ async def test_several_keys_land_in_one_transaction_or_not_at_all(store: SQLiteS
     await store.close()
 
 
+@pytest.mark.parametrize("rows", [2, 5, 64, 65])
+async def test_several_keys_of_any_text_land_whole_and_typed(store: SQLiteStore, rows: int) -> None:
+    """A commit of several rows (one multi-row statement up to 64 of them, a statement a row
+    beyond): multi-byte keys, a key already stored, records of every length come back exactly,
+    as text keys and blob records, journaled at the commit's version. A miss writes none."""
+    incarnation = await store.incarnation(SESSION)
+    names = ["a", "é", "日本語", "\U0001f600 emoji", "x" * 300, "tab\u00a0nbsp"]
+    records = {
+        f"{names[i % len(names)]}-{i}" if i else "a": bytes([i % 256]) * (i * 7 % 50 + 1)
+        for i in range(rows)
+    }
+    assert store.commit_now(SESSION, Expected(1, 12, incarnation), records, 22) is None
+    assert (await store.read_snapshot(SESSION)).records == {"a": b"a1"}
+    assert store.commit_now(SESSION, Expected(1, 11, incarnation), records, 22) == 2
+    snapshot = await store.read_snapshot(SESSION)
+    assert (snapshot.version, snapshot.digest, snapshot.records) == (2, 22, records)
+    journal = await store.read_journal(SESSION, 1)
+    assert {e.key: e.record for e in journal} == records
+    assert {e.version for e in journal} == {2}
+    with sqlite3.connect(store.path) as conn:
+        types = set(conn.execute("SELECT typeof(key), typeof(record) FROM items"))
+    assert types == {("text", "blob")}
+    await store.close()
+
+
 async def test_it_is_not_tried_where_it_would_wait(tmp_path: Path, store: SQLiteStore) -> None:
     incarnation = await store.incarnation(SESSION)
     expected = Expected(1, 11, incarnation)
