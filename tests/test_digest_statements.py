@@ -37,6 +37,17 @@ def _agent(i: int, content: str) -> MemoryItem:
         ("Updated `f()` in `g.go` to:", 2, "Updated `f()` in `g.go`."),
         ("The duplication is not terrible because:", 0, "The duplication is not terrible."),
         ("Added 3 new tests:", 0, "Added 3 new tests."),
+        # the clause the list completed goes with it; a clause left open is no statement
+        ("The editor flow uses `f` which adds:", 1, "The editor flow uses `f`."),
+        ("Rewrote the doc as `a.md` - it now describes:", 1, "Rewrote the doc as `a.md`."),
+        ("If you're not seeing the comment, it could be because:", 0, None),
+        ("Looking at the state files, session `34157bc5` has:", 1, None),
+        ("Let me check what `GetSessionState` does:", 1, None),
+        (
+            "Instead of boolean ownership, track counts:",
+            0,
+            "Instead of boolean ownership, track counts.",
+        ),
         ("The remaining `[:7]` usages are:", 1, None),
         ("The key changes include:", 0, None),
         ("Root cause: `x` was `Shown:", 2, "Root cause: `x` was `Shown:"),  # a cut code span

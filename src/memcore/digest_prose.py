@@ -159,6 +159,42 @@ _LEAD_TAIL = frozenset(
     ]
 )
 _MIN_LEAD_WORDS = 3
+#: Last words of a lead-in (its list or block left behind, its promising words dropped) that
+#: leave a clause open: an auxiliary or a verb still waiting for what the list said ("it could
+#: be", "session `x` has"), or a question word ("check what `f` (does)").
+_OPEN_ENDS = frozenset(
+    [
+        "be",
+        "been",
+        "being",
+        "has",
+        "have",
+        "had",
+        "could",
+        "would",
+        "should",
+        "might",
+        "may",
+        "must",
+        "will",
+        "can",
+        "shall",
+        "what",
+        "how",
+        "why",
+        "whether",
+    ]
+)
+#: Words that open the clause whose object was the list: a relative ("`f` which adds:") ends a
+#: clause the line keeps without it; a subject ("..., it now describes:") one it drops.
+_RELATIVES = frozenset(["which", "that", "who"])
+_SUBJECTS = frozenset(["it", "this", "they", "he", "she", "we", "you", "i"])
+#: A question whose answer was the list ("Let me check what `f` does:"): nothing is left.
+_ASKING = frozenset(["what", "how", "why", "whether", "where"])
+#: A sentence opening with one of these is a subordinate clause: alone it states nothing.
+_SUBORDINATE = frozenset(
+    ["if", "when", "while", "since", "because", "although", "though", "once", "unless"]
+)
 #: Of those, the ones whose list was the rest of the sentence: without it nothing is stated.
 _PREDICATE = frozenset(
     ["is", "are", "was", "were", "include", "includes", "including", "like", "shows", "show"]
@@ -262,7 +298,36 @@ def standalone(said: str, names: int) -> str | None:
         dropped.append(words.pop().lower().strip(",;"))
     if len(words) < _MIN_LEAD_WORDS or _PREDICATE.intersection(dropped):
         return None  # ("The changes are:", "It now shows:": a subject whose predicate was the list)
-    return " ".join(words).rstrip(",;") + "."
+    closed = _closed(words, asked=bool(dropped))
+    if closed is None:
+        return None
+    return " ".join(closed).rstrip(",;") + "."
+
+
+def _closed(words: list[str], *, asked: bool) -> list[str] | None:
+    """A lead-in's words without the clause its list completed: "X uses `f` which adds" ->
+    "X uses `f`", "Rewrote `a.md` - it now describes" -> "Rewrote `a.md`"; None when nothing
+    whole is left ("it could be", "session `x` has", "check what `f` (does)", a clause opening
+    with "if")."""
+    tail = [w.lower().strip(",;") for w in words[-3:]]
+    if asked and _ASKING.intersection(tail):
+        return None  # the question's verb was dropped: its answer was the list
+    last = tail[-1]
+    open_end = last in _OPEN_ENDS or (
+        last.endswith("s") and not _RELATIVES.union(_SUBJECTS).isdisjoint(tail[:-1])
+    )
+    if not open_end:
+        return words
+    for at in range(len(words) - 1, max(len(words) - 5, 0) - 1, -1):
+        word = words[at].lower().strip(",;")
+        if word in _RELATIVES or word in _SUBJECTS:
+            kept = words[:at]
+            while kept and kept[-1] in ("-", "\u2014", "\u2013", "--"):
+                kept.pop()
+            if len(kept) < _MIN_LEAD_WORDS or kept[0].lower() in _SUBORDINATE:
+                return None
+            return kept
+    return None
 
 
 def is_agent(item: MemoryItem) -> bool:
