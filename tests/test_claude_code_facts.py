@@ -536,3 +536,44 @@ def test_the_user_s_answers_to_the_agent_s_questions_are_the_user_s_messages() -
     assert f'- The user answered "{question}": only by a flag, never a prompt' in asked
     # (the latest answer, not acted on yet, is what is open: said there, as the request it is)
     assert "Yes, run the tests" in digest.sections["open"]
+
+
+@pytest.mark.parametrize(
+    ("tool", "tool_input", "said"),
+    [
+        (
+            "Skill",
+            {"skill": "superpowers:receiving-code-review"},
+            "Used the skill `superpowers:receiving-code-review`",
+        ),
+        (
+            "Skill",
+            {"skill": "work", "args": "plans/a.md"},
+            "Used the skill `work` with `plans/a.md`",
+        ),
+        ("Skill", {"skill": "work", "args": "  "}, "Used the skill `work`"),
+        ("Skill", {"skill": ""}, "Skill"),  # no name: nothing to say of it
+        ("SlashCommand", {"command": "/review 12"}, "Ran the slash command `/review 12`"),
+    ],
+)
+def test_a_skill_or_slash_command_call_names_what_it_ran(
+    tool: str, tool_input: dict[str, str], said: str
+) -> None:
+    text, meta = describe_call(tool, tool_input, "/r")
+    assert text == said
+    assert "command" not in meta  # (a shell command's key: its outcome is a command's)
+
+
+@pytest.mark.skipif(
+    not (DATA / "entireio__cli__42845d94.jsonl").is_file(), reason="transcript not present"
+)
+def test_a_skill_s_instructions_are_not_memory_its_call_names_it() -> None:
+    """Claude Code injects a loaded skill's instructions as a message of their own (``isMeta``,
+    "Base directory for this skill: ..."): a document the user installed, not what the session
+    learned. The call is kept, naming the skill."""
+    lines = (DATA / "entireio__cli__42845d94.jsonl").read_text().splitlines()
+    parsed = parse_lines(lines)
+    assert not any("Base directory for this skill" in i.content for i in parsed.items)
+    assert parsed.skipped_types["scaffolding:skill-instructions"] == 1
+    calls = [i.content for i in parsed.items if i.metadata.get("tool") == "Skill"]
+    assert "Used the skill `superpowers:receiving-code-review`" in calls

@@ -38,6 +38,8 @@ _SCAFFOLDING_PREFIXES: tuple[tuple[str, str], ...] = (
     ("Operation stopped by hook:", "hook-blocked"),
     ("[Request interrupted by user", "interrupted"),
     ("<system_instruction", "system-instruction"),
+    # a skill's instructions, injected when the agent loads it: the call names the skill
+    ("Base directory for this skill:", "skill-instructions"),
 )
 
 #: Claude Code's own session-control commands (``/context``, ``/exit``, ``/model`` ...): they

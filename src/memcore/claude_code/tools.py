@@ -191,6 +191,17 @@ def describe_call(
         meta["brief"] = brief_lines(plan)
         title = next((line for line in plan.splitlines() if line.strip()), "")
         return f"{PLAN_PROPOSED}{one_line(title.lstrip('# '), 160)}", meta
+    if tool == "Skill" and isinstance(tool_input.get("skill"), str) and tool_input["skill"]:
+        # a skill the agent loaded: its name says what the next steps follow (its instructions,
+        # which Claude Code injects as a message of their own, are not memory: records.py)
+        meta["skill"] = tool_input["skill"]
+        args = tool_input.get("args")
+        given = f" with `{one_line(args, 160)}`" if isinstance(args, str) and args.strip() else ""
+        return f"Used the skill `{one_line(tool_input['skill'], 120)}`{given}", meta
+    if tool == "SlashCommand" and isinstance(tool_input.get("command"), str):
+        # (not ``meta["command"]``: that is a shell command, whose outcome the digest reports)
+        meta["slash_command"] = tool_input["command"]
+        return f"Ran the slash command `{one_line(tool_input['command'], 200)}`", meta
     if tool in SUB_AGENT_TOOLS and isinstance(tool_input.get("description"), str):
         meta["description"] = tool_input["description"]
         prompt = tool_input.get("prompt")
