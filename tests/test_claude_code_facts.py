@@ -554,9 +554,44 @@ def test_the_user_s_answers_to_the_agent_s_questions_are_the_user_s_messages() -
         ("Skill", {"skill": "work", "args": "  "}, "Used the skill `work`"),
         ("Skill", {"skill": ""}, "Skill"),  # no name: nothing to say of it
         ("SlashCommand", {"command": "/review 12"}, "Ran the slash command `/review 12`"),
+        (
+            "TaskOutput",
+            {"task_id": "ae1b1c5", "block": True, "timeout": 60000},
+            "Waited for the output of background task `ae1b1c5`",
+        ),
+        (
+            "TaskOutput",
+            {"task_id": "b1", "block": False},
+            "Read the output of background task `b1`",
+        ),
+        ("TaskOutput", {}, "TaskOutput"),
+        (
+            "AskUserQuestion",
+            {
+                "questions": [
+                    {
+                        "question": "What next?",
+                        "options": [
+                            {"label": x} for x in ("Open", "Review", "Work", "Stop", "More")
+                        ],
+                    },
+                    {"question": "Run the tests?", "options": "no list"},
+                    {"header": "no question"},
+                ]
+            },
+            "Asked the user: What next? (options: Open, Review, Work, Stop, ...) / Run the tests?",
+        ),
+        ("AskUserQuestion", {"questions": "not a list"}, "AskUserQuestion"),
+        (
+            "WebFetch",
+            {"url": "https://pkg.go.dev/x", "prompt": "How does IsBinary work?"},
+            "Fetched `https://pkg.go.dev/x`: How does IsBinary work?",
+        ),
+        ("WebFetch", {"url": "https://a.b/c"}, "Fetched `https://a.b/c`"),
+        ("WebSearch", {"query": "xterm.js scroll"}, "Searched the web for `xterm.js scroll`"),
     ],
 )
-def test_a_skill_or_slash_command_call_names_what_it_ran(
+def test_a_call_of_a_tool_beside_files_and_shells_says_what_it_did(
     tool: str, tool_input: dict[str, str], said: str
 ) -> None:
     text, meta = describe_call(tool, tool_input, "/r")

@@ -38,6 +38,7 @@ from memcore.claude_code.commands import (
     one_line,
     outcome_lines,
 )
+from memcore.claude_code.other_calls import describe_other
 
 #: Tools that change a file: their result says which names changed.
 EDIT_TOOLS = frozenset({"Edit", "MultiEdit", "Write", "NotebookEdit"})
@@ -191,23 +192,15 @@ def describe_call(
         meta["brief"] = brief_lines(plan)
         title = next((line for line in plan.splitlines() if line.strip()), "")
         return f"{PLAN_PROPOSED}{one_line(title.lstrip('# '), 160)}", meta
-    if tool == "Skill" and isinstance(tool_input.get("skill"), str) and tool_input["skill"]:
-        # a skill the agent loaded: its name says what the next steps follow (its instructions,
-        # which Claude Code injects as a message of their own, are not memory: records.py)
-        meta["skill"] = tool_input["skill"]
-        args = tool_input.get("args")
-        given = f" with `{one_line(args, 160)}`" if isinstance(args, str) and args.strip() else ""
-        return f"Used the skill `{one_line(tool_input['skill'], 120)}`{given}", meta
-    if tool == "SlashCommand" and isinstance(tool_input.get("command"), str):
-        # (not ``meta["command"]``: that is a shell command, whose outcome the digest reports)
-        meta["slash_command"] = tool_input["command"]
-        return f"Ran the slash command `{one_line(tool_input['command'], 200)}`", meta
     if tool in SUB_AGENT_TOOLS and isinstance(tool_input.get("description"), str):
         meta["description"] = tool_input["description"]
         prompt = tool_input.get("prompt")
         if isinstance(prompt, str):  # what the agent asked its sub-agent: a brief it wrote
             meta["brief"] = brief_lines(prompt)
         return f"Sub-agent task: {one_line(tool_input['description'], 160)}", meta
+    other = describe_other(tool, tool_input)
+    if other is not None:
+        return other
     for key in ("url", "query", "description", "subject", "prompt"):
         value = tool_input.get(key)
         if isinstance(value, str) and value:
