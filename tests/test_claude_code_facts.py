@@ -589,6 +589,13 @@ def test_the_user_s_answers_to_the_agent_s_questions_are_the_user_s_messages() -
         ),
         ("WebFetch", {"url": "https://a.b/c"}, "Fetched `https://a.b/c`"),
         ("WebSearch", {"query": "xterm.js scroll"}, "Searched the web for `xterm.js scroll`"),
+        (
+            "mcp__conductor__GetWorkspaceDiff",
+            {"stat": True, "paths": ["a"], "note": ""},
+            "Called `GetWorkspaceDiff` of MCP server `conductor` (stat=True)",
+        ),
+        ("mcp__memcore__recall", {}, "Called `recall` of MCP server `memcore`"),
+        ("TaskList", {}, "Listed the session's tasks"),
     ],
 )
 def test_a_call_of_a_tool_beside_files_and_shells_says_what_it_did(

@@ -1,8 +1,8 @@
 """Calls of the tools that neither touch a file nor run a shell command, each said as what it
 did: a skill loaded, a slash command run, a background task's output waited for, a question
-put to the user, a web page fetched or a web search. Said by their tool name and one input
-(``WebFetch url=...``), or by the name alone (``TaskOutput``), they told a later reader, and
-recall, nothing of what happened.
+put to the user, a web page fetched, a web search, an MCP server's tool called. Said by their
+tool name and one input (``WebFetch url=...``), or by the name alone (``TaskOutput``), they
+told a later reader, and recall, nothing of what happened.
 
 ``memcore.claude_code.tools.describe_call`` asks here before its generic fallback.
 """
@@ -17,8 +17,9 @@ from memcore.claude_code.commands import one_line
 #: The most characters of a question, of a fetch's prompt, of a skill's arguments said.
 QUESTION_CHARS = 200
 PROMPT_CHARS = 160
-#: The most options of a question said beside it.
+#: The most options of a question said beside it, and arguments of an MCP tool's call.
 OPTIONS_SAID = 4
+MCP_ARGUMENTS_SAID = 4
 
 
 def describe_other(tool: str, tool_input: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | None:
@@ -43,7 +44,24 @@ def describe_other(tool: str, tool_input: Mapping[str, Any]) -> tuple[str, dict[
     if tool == "WebSearch" and _text(tool_input.get("query")):
         query = tool_input["query"]
         return f"Searched the web for `{one_line(query, 200)}`", {"query": query}
+    if tool.startswith("mcp__") and tool.count("__") >= 2:
+        return _mcp_call(tool, tool_input)
+    if tool == "TaskList":
+        return "Listed the session's tasks", {}
     return None
+
+
+def _mcp_call(tool: str, tool_input: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A call of an MCP server's tool (``mcp__<server>__<tool>``): the tool, the server, and its
+    arguments that are plain values."""
+    _, server, name = tool.split("__", 2)
+    given = [
+        f"{key}={one_line(str(value), 80)}"
+        for key, value in list(tool_input.items())[:MCP_ARGUMENTS_SAID]
+        if isinstance(key, str) and isinstance(value, (str, int, float, bool)) and value != ""
+    ]
+    with_args = f" ({', '.join(given)})" if given else ""
+    return f"Called `{name}` of MCP server `{server}`{with_args}", {"mcp_server": server}
 
 
 def _text(value: object) -> TypeGuard[str]:
@@ -85,4 +103,4 @@ def _questions(questions: object) -> tuple[str, dict[str, Any]] | None:
     return "Asked the user: " + " / ".join(said), {"questions": len(said)}
 
 
-__all__ = ["OPTIONS_SAID", "PROMPT_CHARS", "QUESTION_CHARS", "describe_other"]
+__all__ = ["MCP_ARGUMENTS_SAID", "OPTIONS_SAID", "PROMPT_CHARS", "QUESTION_CHARS", "describe_other"]
