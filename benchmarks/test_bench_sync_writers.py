@@ -8,9 +8,10 @@ Run: ``.venv/bin/python -m pytest benchmarks/test_bench_sync_writers.py --benchm
   replicas in one process (each its own store connection, taking turns at SQLite's lock), and by
   1 and 4 processes (200 syncs each). ``extra_info["syncs_per_second"]`` has the rate.
 * ``writers-<store>-alternated``: 1 writer and 4 writer tasks on one replica, a round of each in
-  turn (each on its own session of one store), ``ALTERNATED_ROUNDS`` times; ``extra_info`` has
-  the medians and the ratio of syncs per second, which a drift of the machine's speed between
-  the layouts timed apart does not move.
+  turn (each on its own session of one store), ``ALTERNATED_ROUNDS`` times; and 1 process and 4
+  processes the same way (``PROCESS_ROUNDS`` rounds of each); ``extra_info`` has the medians and
+  the ratio of syncs per second, which a drift of the machine's speed between the layouts timed
+  apart does not move.
 """
 
 from __future__ import annotations
@@ -130,6 +131,58 @@ def _process_writer(url: str, index: int, go: Any, ready: Any, done: Any) -> Non
         await manager.close()
 
     asyncio.run(main())
+
+
+def _processes_round(url: str, processes: int) -> float:
+    """One round of ``SYNCS`` syncs by each of ``processes`` processes: the time from their
+    shared start to the last one's last sync (start-up and exit left out)."""
+    context = multiprocessing.get_context("fork")
+    go, ready, done = context.Event(), context.Semaphore(0), context.Semaphore(0)
+    workers = [
+        context.Process(target=_process_writer, args=(url, i, go, ready, done))
+        for i in range(processes)
+    ]
+    for worker in workers:
+        worker.start()
+    for _ in workers:
+        ready.acquire()
+    start = time.perf_counter()
+    go.set()
+    for _ in workers:
+        assert done.acquire(timeout=120), "a writer process failed"
+    elapsed = time.perf_counter() - start
+    for worker in workers:
+        worker.join()
+        assert worker.exitcode == 0
+    return elapsed
+
+
+#: Rounds of each layout in the alternated comparison of processes.
+PROCESS_ROUNDS = 8
+
+
+def test_one_process_and_four_alternated(benchmark: Any, store_url: str) -> None:
+    """A round of 1 process, then one of 4 processes (``SYNCS`` syncs each, one session), in
+    turn: ``extra_info`` has the medians and the ratio of syncs per second (4 over 1)."""
+    benchmark.group = f"writers-{_backend_name(store_url)}-alternated"
+    benchmark.name = "1-and-4-processes"
+    times: dict[int, list[float]] = {1: [], 4: []}
+
+    def both() -> None:
+        for processes in (1, 4):
+            times[processes].append(_processes_round(store_url, processes))
+
+    both()  # the session there, the file made
+    times[1].clear()
+    times[4].clear()
+    benchmark.pedantic(both, rounds=PROCESS_ROUNDS, iterations=1)
+    one, four = statistics.median(times[1]), statistics.median(times[4])
+    benchmark.extra_info.update(
+        one_process_median_ms=round(one * 1e3, 3),
+        four_processes_median_ms=round(four * 1e3, 3),
+        four_processes_to_one=round(4 * one / four, 3),  # syncs per second, 4 over 1
+    )
+    assert len(times[1]) == len(times[4]) >= 1  # (one round under --benchmark-disable)
 
 
 @pytest.mark.parametrize("processes", [1, 4])
