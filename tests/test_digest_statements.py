@@ -257,6 +257,31 @@ def test_a_request_is_open_only_when_the_turn_did_not_end_in_words(answered: boo
     assert (f"The user asked: {request}" in digest.sections.get("asked", "")) is answered
 
 
+@pytest.mark.parametrize(
+    ("last_words", "open_line"),
+    [
+        ("Done. The remaining tasks are the docs and the changelog.", True),
+        ("Would you like me to create the commit for you?", True),
+        ("The remaining ~20ms is the `machineid.ProtectedID()` call.", False),
+        ("Committed. The only remaining untracked files are `a.md` and `b.md`.", False),
+        ("All fixed: no remaining issues, nothing pending.", False),
+    ],
+)
+def test_the_agent_s_last_words_are_open_work_only_when_they_say_some(
+    last_words: str, open_line: bool
+) -> None:
+    """The agent's last message is read for what it leaves open: remaining work, a question to
+    the user; a measurement of what remains ("the remaining ~20ms") or word that nothing
+    remains is not open work."""
+    task = {"source": "claude-code", "role": "user", "kind": "task"}
+    items = [
+        MemoryItem("t", "make the start faster", metadata=task, created_at=T0),
+        _agent(100, last_words),
+    ]
+    digest = session_digest(items, 400)
+    assert (last_words in digest.sections.get("open", "")) is open_line
+
+
 @given(st.text(alphabet="`~ \t\na.:\u00a0\x1c", max_size=40))
 def test_code_fences_are_unglued_as_the_pattern_says(text: str) -> None:
     """``unglue_fences`` finds fences with ``str.find``; the pattern it replaced is the spec."""

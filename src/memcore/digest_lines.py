@@ -65,9 +65,13 @@ from memcore.model import MemoryItem
 from memcore.session_items import is_pasted_output, is_scaffolding
 
 _OPEN_WORDS = re.compile(
-    r"(?i)\b(todo|next step|remaining|still (need|to)|not yet|pending|follow[- ]up|open question|"
-    r"left to do|should (we|i)|would you like|do you want)\b"
+    r"(?i)\b(todo|next step|still (need|to)|not yet|pending|follow[- ]up|open question|"
+    r"left to do|should (we|i)|would you like|do you want"
+    # "remaining" of work only ("The remaining ~20ms is the `f()` call" is a measurement)
+    r"|remaining (work|tasks?|steps?|items?|issues?|todos?|failures?|errors?|bugs?|changes))\b"
 )
+#: The same words saying that nothing is open ("no remaining issues", "nothing pending").
+_NOTHING_OPEN = re.compile(r"(?i)\b(no|nothing|none|zero)\s+(remaining|pending|follow[- ]up)")
 _SHORT_REPLY = 12
 #: A reply that only tells how things went ("it worked!", "still no", "perfect, thanks"): the
 #: user said it, they asked nothing. At most one more word ("great, now commit" asks).
@@ -537,7 +541,11 @@ def _open_lines(
         item = items[seq]
         if item.metadata.get("kind") == "fact" and item.metadata.get("role") == "assistant":
             for sentence in item.content.splitlines():
-                if _OPEN_WORDS.search(sentence) and len(sentence.split()) >= 4:
+                if (
+                    _OPEN_WORDS.search(sentence)
+                    and len(sentence.split()) >= 4
+                    and not _NOTHING_OPEN.search(sentence)
+                ):
                     line = f"- {cut_words(BULLET.sub('', sentence).strip(), SENTENCE_WORDS)}"
                     out.append(Candidate("open", seq, 5.5, line))
             break
