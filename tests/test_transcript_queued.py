@@ -12,8 +12,10 @@ import json
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from memcore import session_digest
-from memcore.claude_code import parse_lines
+from memcore.claude_code import parse_lines, parse_transcript, queued
 from memcore.claude_code.records import assistant_statement
 from memcore.digest import session_digests
 from memcore.digest_lines import LATEST_OPEN, UNDER_WAY
@@ -39,6 +41,12 @@ class _Records(_AgentRecords):
         if content is not None:
             record["content"] = content
         self.lines.append(json.dumps(record))
+
+    def delivered_as_attachment(self, prompt: str) -> None:
+        """Newer versions' delivery of a queued message (``queued_command``)."""
+        attachment = {"type": "queued_command", "prompt": prompt, "commandMode": "prompt"}
+        record = {"type": "attachment", "timestamp": self._stamp(), "sessionId": SESSION}
+        self.lines.append(json.dumps({**record, "attachment": attachment}))
 
 
 def _requests(records: _Records) -> list[tuple[str, Any]]:
@@ -225,3 +233,88 @@ def test_records_that_cannot_be_stored_are_no_items_and_stop_nothing() -> None:
     queued = [i for i in transcript.items if i.metadata.get("queued")]
     assert len(queued) == 1  # (it was typed: it is no notice of Claude Code's)
     assert all(len(i.id) < 200 for i in transcript.items)
+
+
+def _written(tmp_path: Any, records: _Records) -> tuple[Any, list[int]]:
+    """The records as a transcript file, and the byte offset after each line."""
+    path = tmp_path / "t.jsonl"
+    data = "".join(line + "\n" for line in records.lines).encode()
+    path.write_bytes(data)
+    ends = [i + 1 for i, byte in enumerate(data) if byte == 0x0A]
+    return path, ends
+
+
+@pytest.mark.parametrize("chunk", [None, 64])
+def test_a_save_read_on_between_a_message_s_queuing_and_its_taking_takes_it_once(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch, chunk: int | None
+) -> None:
+    """An incremental save (a ``pre-compact`` mid-turn) that read the transcript to a point
+    between a message's ``enqueue`` and its ``remove`` starts with the queue as the records
+    before that point left it: the message is taken, once, with the id a whole parse gives it;
+    a message taken and delivered before that point is not taken again."""
+    if chunk is not None:  # the records before the point read in pieces smaller than a line
+        monkeypatch.setattr(queued, "_CHUNK", chunk)
+    records = _Records()
+    records.user("Add a discount code field to the checkout form.")
+    records.queue("enqueue", "continue")
+    records.queue("remove")
+    records.delivered_as_attachment("continue")  # (newer versions: the same message again)
+    records.queue("enqueue", "also make the code case-insensitive")
+    boundary = len(records.lines)
+    records.tool("Read", {"file_path": f"{CWD}/checkout.py"}, "1\tdef total(cart):\n")
+    records.queue("remove")
+    records.delivered_as_attachment("also make the code case-insensitive")
+    records.queue("enqueue", "continue")
+    records.queue("remove")
+    records.said("The field is added and codes are compared case-insensitively.")
+    path, ends = _written(tmp_path, records)
+    whole = [i for i in parse_transcript(path).items if i.metadata.get("queued")]
+    assert [i.content for i in whole] == [
+        "continue",
+        "also make the code case-insensitive",
+        "continue",
+    ]
+    later = parse_transcript(path, start_offset=ends[boundary - 1]).items
+    taken = [(i.id, i.content) for i in later if i.metadata.get("queued")]
+    assert taken == [(i.id, i.content) for i in whole[1:]]
+    for read in range(1, len(ends)):  # read on from after any line: what the rest takes
+        later = parse_transcript(path, start_offset=ends[read - 1]).items
+        taken = [i.id for i in later if i.metadata.get("queued")]
+        # (an item is timed by the line that took it: line n is stamped n seconds after T0)
+        assert taken == [i.id for i in whole if i.created_at >= T0 + timedelta(seconds=read)]
+
+
+def test_a_save_read_on_after_a_message_s_taking_does_not_take_it_again(tmp_path: Any) -> None:
+    """Between a ``remove`` and the attachment that delivers the same message again (newer
+    versions), the queue read before the point knows the message was taken."""
+    records = _Records()
+    records.user("Rename `total` to `cart_total`.")
+    records.queue("enqueue", "then run the tests")
+    records.queue("remove")
+    boundary = len(records.lines)
+    records.delivered_as_attachment("then run the tests")
+    records.said("Renamed; the tests pass.")
+    path, ends = _written(tmp_path, records)
+    later = parse_transcript(path, start_offset=ends[boundary - 1]).items
+    assert not [i for i in later if i.metadata.get("queued")]
+
+
+def test_a_save_whose_new_records_touch_no_queue_reads_nothing_before_them(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The records before the point are read again only when a queue record comes after it:
+    an incremental save of a session that queued nothing since stays as cheap as its new part."""
+    records = _Records()
+    records.user("Add a discount code field to the checkout form.")
+    records.queue("enqueue", "also make it case-insensitive")
+    records.queue("remove")
+    boundary = len(records.lines)
+    records.said("Done: the field is added.")
+    path, ends = _written(tmp_path, records)
+
+    def read(path: Any, offset: int) -> Any:
+        raise AssertionError("the records before the point were read")
+
+    monkeypatch.setattr(queued, "queue_before", read)
+    later = parse_transcript(path, start_offset=ends[boundary - 1]).items
+    assert [i.content for i in later] == ["Done: the field is added."]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from memcore.claude_code.records import block_texts, scaffolding_kind
@@ -62,18 +63,31 @@ def typed_prompt(attachment: Mapping[str, Any]) -> str | None:
 
 class MessageQueue:
     """The queue of one parse: messages enqueued and not yet taken, and the texts a ``remove``
-    took, which an attachment may deliver again. An incremental parse that starts between a
-    message's ``enqueue`` and its ``remove`` (a save mid-turn, as ``pre-compact`` may be) does
-    not see it there; one that starts between a ``remove`` and its attachment takes it twice."""
+    took, which an attachment may deliver again. An incremental parse (a save mid-turn, as
+    ``pre-compact`` may be) goes on with the queue the records before its offset leave
+    (:func:`queue_before`, read at its first queue record: ``before``): a message enqueued
+    before the offset and taken after it is taken, once."""
 
-    def __init__(self) -> None:
+    def __init__(self, before: tuple[Path, int] | None = None) -> None:
         self.waiting: list[dict[str, Any]] = []
         self.taken: dict[str, int] = {}  # text -> removes not yet matched by an attachment
+        # (file, offset) whose records before the offset this queue has yet to replay: done
+        # at its first record, so a save whose new records hold none reads nothing before
+        self._before = before
+
+    def _replay_before(self) -> None:
+        if self._before is not None:
+            path, offset = self._before
+            self._before = None
+            earlier = queue_before(path, offset)
+            self.waiting[:0] = earlier.waiting
+            self.taken = {**earlier.taken, **self.taken}
 
     def operation(self, rec: Mapping[str, Any]) -> tuple[bool, dict[str, Any] | None]:
         """A ``queue-operation`` record: whether it was one this queue knows, and the enqueued
         record (its ``content``, ``timestamp`` and ``sessionId``) to take now as a user message
         (at a ``remove``)."""
+        self._replay_before()
         operation = rec.get("operation")
         if operation == "enqueue" and isinstance(rec.get("content"), str):
             if typed(rec["content"]):  # Claude Code queues its own notices too
@@ -93,6 +107,7 @@ class MessageQueue:
     def delivered(self, rec: Mapping[str, Any], text: str) -> dict[str, Any] | None:
         """An attachment record delivering the typed ``text``: the message to take (shaped like
         an enqueued record, timed by the attachment), or None when a ``remove`` took it."""
+        self._replay_before()
         left = self.taken.get(text)
         if left is not None:
             if left > 1:
@@ -104,5 +119,74 @@ class MessageQueue:
         message["content"] = text
         return message
 
+    def replay(self, rec: Mapping[str, Any]) -> None:
+        """Apply a record read before an incremental parse's offset: a queue operation, or a
+        delivery (``queued_command`` attachment) that matches a ``remove``; nothing is taken."""
+        kind = rec.get("type")
+        if kind == "queue-operation":
+            self.operation(rec)
+        elif kind == "attachment":
+            attached = rec.get("attachment")
+            if isinstance(attached, Mapping) and attached.get("type") == "queued_command":
+                text = typed_prompt(attached)
+                if text is not None:
+                    self.delivered(rec, text)
 
-__all__ = ["TAKEN_KEPT", "MessageQueue", "prompt_text", "typed", "typed_prompt"]
+
+#: What the lines that can change the queue hold (the records are rare: most files have none).
+_QUEUE_MARKS = (b'"queue-operation"', b'"queued_command"')
+#: How much of a file the replay reads at once.
+_CHUNK = 1 << 22
+
+
+def queue_before(path: Path, offset: int) -> MessageQueue:
+    """The queue as the records of ``path`` before byte ``offset`` leave it: only the lines
+    holding a queue operation or a queued message's delivery are decoded (a search for their
+    marks, chunk by chunk); a line that does not decode is passed over, as the parse did."""
+    queue = MessageQueue()
+    carried = b""
+    left = offset
+    with path.open("rb") as file:
+        while left > 0:
+            data = file.read(min(_CHUNK, left))
+            if not data:
+                break
+            left -= len(data)
+            data = carried + data
+            end = len(data) if left <= 0 else data.rfind(b"\n") + 1
+            carried = data[end:]
+            for line in _marked_lines(data[:end]):
+                try:
+                    rec = json.loads(line)
+                except (ValueError, RecursionError):  # (UnicodeDecodeError is a ValueError)
+                    continue
+                if isinstance(rec, dict):
+                    queue.replay(rec)
+    return queue
+
+
+def _marked_lines(data: bytes) -> list[bytes]:
+    """The lines of ``data`` holding one of ``_QUEUE_MARKS``, in order, each once."""
+    starts: set[int] = set()
+    for mark in _QUEUE_MARKS:
+        at = data.find(mark)
+        while at >= 0:
+            start = data.rfind(b"\n", 0, at) + 1
+            starts.add(start)
+            stop = data.find(b"\n", at)
+            at = data.find(mark, len(data) if stop < 0 else stop)
+    lines = []
+    for start in sorted(starts):
+        stop = data.find(b"\n", start)
+        lines.append(data[start : len(data) if stop < 0 else stop])
+    return lines
+
+
+__all__ = [
+    "TAKEN_KEPT",
+    "MessageQueue",
+    "prompt_text",
+    "queue_before",
+    "typed",
+    "typed_prompt",
+]

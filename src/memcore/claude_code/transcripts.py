@@ -61,6 +61,7 @@ from memcore.claude_code.discovery import (
     project_dir_name,
     transcript_head,
 )
+from memcore.claude_code.queued import MessageQueue
 from memcore.claude_code.record_parser import KIND_PRIORITY, RecordParser
 from memcore.claude_code.records import classify_user_text
 from memcore.claude_code.results import MalformedLine, TokenSample, Transcript
@@ -112,6 +113,7 @@ def parse_transcript(
     parser.out.end_offset = start_offset
     if start_offset:  # name files as the parse of the whole file did (see RecordParser.root)
         parser.root = transcript_head(file).cwd
+        parser.queue = MessageQueue((file, start_offset))  # its queue as that parse left it
     return _parse_into(parser, _complete_lines(file, start_offset, parser.out))
 
 
