@@ -79,7 +79,10 @@ class MessageQueue:
         if self._before is not None:
             path, offset = self._before
             self._before = None
-            earlier = queue_before(path, offset)
+            try:
+                earlier = queue_before(path, offset)
+            except OSError:  # (the file gone or unreadable since: the queue as it stands)
+                return
             self.waiting[:0] = earlier.waiting
             self.taken = {**earlier.taken, **self.taken}
 
