@@ -279,9 +279,9 @@ def test_a_save_read_on_between_a_message_s_queuing_and_its_taking_takes_it_once
     assert taken == [(i.id, i.content) for i in whole[1:]]
     for read in range(1, len(ends)):  # read on from after any line: what the rest takes
         later = parse_transcript(path, start_offset=ends[read - 1]).items
-        taken = [i.id for i in later if i.metadata.get("queued")]
+        ids = [i.id for i in later if i.metadata.get("queued")]
         # (an item is timed by the line that took it: line n is stamped n seconds after T0)
-        assert taken == [i.id for i in whole if i.created_at >= T0 + timedelta(seconds=read)]
+        assert ids == [i.id for i in whole if i.created_at >= T0 + timedelta(seconds=read)]
 
 
 def test_a_save_read_on_after_a_message_s_taking_does_not_take_it_again(tmp_path: Any) -> None:
