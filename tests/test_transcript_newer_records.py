@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from memcore import session_digest
+from memcore import Priority, session_digest
 from memcore.claude_code import find_transcripts, looks_like_transcript, parse_lines
 from memcore.claude_code.queued import TAKEN_KEPT, MessageQueue
-from tests.test_transcript_agent_records import SESSION, T0
+from tests.test_transcript_agent_records import CWD, SESSION, T0
 from tests.test_transcript_queued import _Records as _QueueRecords
 
 
@@ -133,6 +133,37 @@ def test_other_attachments_are_counted_not_kept() -> None:
     assert skipped["attachment:hook_additional_context"] == 1
     assert skipped["attachment:skill_listing"] == 1
     assert skipped["attachment"] == 2  # no attachment object, a type too long to name
+
+
+def test_a_file_changed_outside_the_agent_is_one_fact_of_its_notice() -> None:
+    """Newer versions tell the agent that a file it read changed on disk without it (an
+    ``edited_text_file`` attachment: the user's edit, a formatter's): one low-priority fact a
+    file, timed by its latest notice; its diff is not kept, and the digest does not state it
+    (a formatter run after every edit would fill it). A notice naming no file is counted."""
+    records = _Records()
+    records.user("Review the payment module.")
+    records.attached(
+        {"type": "edited_text_file", "filename": f"{CWD}/pay.py", "snippet": "12\tx = 1"}
+    )
+    records.attached({"type": "edited_text_file", "filename": f"{CWD}/pay.py", "snippet": "y"})
+    records.attached({"type": "edited_text_file", "filename": ""})
+    records.attached({"type": "edited_text_file", "filename": "a\nb"})
+    transcript = parse_lines(records.lines)
+    notices = [i for i in transcript.items if i.metadata.get("changed_outside")]
+    assert [(i.content, i.priority, i.metadata["changed_outside"]) for i in notices] == [
+        (
+            "`pay.py` was changed outside the agent's edits (by the user, or a formatter or "
+            "linter) while the session ran.",
+            Priority.LOW,
+            f"{CWD}/pay.py",
+        )
+    ]
+    assert "12\tx = 1" not in " ".join(i.content for i in transcript.items)
+    assert transcript.skipped_types["attachment:edited_text_file"] == 2
+    again = parse_lines(records.lines).items
+    assert [i.id for i in again] == [i.id for i in transcript.items]  # named alike again
+    assert notices[0].created_at == T0 + timedelta(seconds=2)  # its latest notice
+    assert "changed outside" not in session_digest(transcript.items, 400).text
 
 
 def test_the_texts_taken_at_removes_are_bounded() -> None:

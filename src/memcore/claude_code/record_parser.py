@@ -127,6 +127,7 @@ class RecordParser(SideRecords):
         self.queue = MessageQueue()
         self.pull_requests: set[tuple[str, int]] = set()  # said once each (see ``pr_link``)
         self.titles: dict[str, MemoryItem] = {}  # the session's title items, by who titled it
+        self.changed_files: dict[str, MemoryItem] = {}  # files changed outside the agent
         self.untimed_titles: list[tuple[Mapping[str, Any], str, str]] = []
 
     def bad(self, line_no: int, reason: str) -> None:

@@ -1,6 +1,7 @@
 """The records beside a session's messages, as ``RecordParser`` reads them (a mixin of it):
 Claude Code's file history, its queue of what the user typed meanwhile (and newer versions'
-attachments delivering it), the session's titles and its pull request.
+attachments delivering it, and their notices of files changed outside the agent), the
+session's titles and its pull request.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from memcore.model import MemoryItem, Priority, to_utc_datetime
 #: Past these, a ``pr-link`` record names no pull request (and would not fit an item's id).
 _MAX_PR_NUMBER = 1 << 31
 _MAX_PR_URL = 500
+#: A longer "path" in a notice of a file changed outside the agent names no file.
+_MAX_PATH = 4096
 
 
 class SideRecords:
@@ -32,6 +35,7 @@ class SideRecords:
     queue: MessageQueue
     pull_requests: set[tuple[str, int]]
     titles: dict[str, MemoryItem]
+    changed_files: dict[str, MemoryItem]  # a file changed outside the agent -> its one item
     untimed_titles: list[tuple[Mapping[str, Any], str, str]]  # (record, kind, title)
 
     if TYPE_CHECKING:  # defined by RecordParser
@@ -153,7 +157,42 @@ class SideRecords:
             if message is not None:
                 self.take_queued(line_no, rec, message)
                 return
+        changed = attached.get("filename") if isinstance(attached, Mapping) else None
+        if kind == "edited_text_file" and self.changed_outside(line_no, rec, changed):
+            return
         self.out.skipped_types[name] += 1
+
+    def changed_outside(self, line_no: int, rec: Mapping[str, Any], path: object) -> bool:
+        """Claude Code's notice that a file the agent had read changed on disk without it (the
+        user edited it, or a formatter or linter rewrote it): one item per file and session,
+        timed by its latest notice, kept from the digest's statements (a formatter that runs
+        after every edit would fill them) and its diff not kept (the file is not memory).
+        Returns whether it was one."""
+        if not isinstance(path, str) or not path or len(path) > _MAX_PATH or "\n" in path:
+            return False
+        when = self.when(line_no, rec)
+        if when is None:
+            return False
+        known = self.changed_files.get(path)
+        if known is not None:
+            known.created_at = max(known.created_at, when)
+            return True
+        session = self.forced_session or rec.get("sessionId") or self.out.session_id
+        named = hashlib.blake2b(path.encode("utf-8", "surrogatepass"), digest_size=8)
+        root = self.root.rstrip("/") + "/" if self.root else None
+        shown = path[len(root) :] if root and path.startswith(root) else path
+        item = self.add(
+            f"cc:changed-outside:{session}:{named.hexdigest()}",
+            "fact",
+            f"`{shown}` was changed outside the agent's edits (by the user, or a formatter or "
+            "linter) while the session ran.",
+            when,
+            {"session": session, "role": "system", "meta": True, "changed_outside": path},
+            Priority.LOW,
+        )
+        if item is not None:
+            self.changed_files[path] = item
+        return True
 
     def take_queued(self, line_no: int, taken: dict[str, Any], typed: dict[str, Any]) -> None:
         """The queued message ``typed`` as a user message, at the time the agent ``taken`` it;
