@@ -266,7 +266,9 @@ def _tool(server: Any, *, name: str, description: str) -> Callable[[_F], _F]:
 def _concise_argument_errors(server: Any) -> None:
     """Arguments the tool's schema refuses (checked by the SDK, through pydantic, before the
     tool runs) reach the model as one line per argument, ``k: Input should be a valid integer
-    (got 'abc')``, instead of pydantic's report with its error codes and a web address."""
+    (got 'abc')``, instead of pydantic's report with its error codes and a web address. (mcp
+    2.x asks the server's ``call_tool`` at each request; 1.x bound it when the server was made,
+    and its clients still get the SDK's report.)"""
     tool_error = _tool_error_class()
     call_tool = server.call_tool
 
