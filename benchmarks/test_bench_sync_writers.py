@@ -133,9 +133,9 @@ def _process_writer(url: str, index: int, go: Any, ready: Any, done: Any) -> Non
     asyncio.run(main())
 
 
-def _processes_round(url: str, processes: int) -> float:
-    """One round of ``SYNCS`` syncs by each of ``processes`` processes: the time from their
-    shared start to the last one's last sync (start-up and exit left out)."""
+def _start_writers(url: str, processes: int) -> tuple[Any, Any, list[Any]]:
+    """``processes`` forked writers, each synced once and waiting for ``go``: the start event,
+    the semaphore each releases after its last timed sync, and the processes."""
     context = multiprocessing.get_context("fork")
     go, ready, done = context.Event(), context.Semaphore(0), context.Semaphore(0)
     workers = [
@@ -146,14 +146,30 @@ def _processes_round(url: str, processes: int) -> float:
         worker.start()
     for _ in workers:
         ready.acquire()
-    start = time.perf_counter()
+    return go, done, workers
+
+
+def _run_writers(go: Any, done: Any, workers: list[Any]) -> None:
+    """Start the writers together and wait for each one's last sync."""
     go.set()
     for _ in workers:
         assert done.acquire(timeout=120), "a writer process failed"
-    elapsed = time.perf_counter() - start
+
+
+def _join_writers(workers: list[Any]) -> None:
     for worker in workers:
         worker.join()
         assert worker.exitcode == 0
+
+
+def _processes_round(url: str, processes: int) -> float:
+    """One round of ``SYNCS`` syncs by each of ``processes`` processes: the time from their
+    shared start to the last one's last sync (start-up and exit left out)."""
+    go, done, workers = _start_writers(url, processes)
+    start = time.perf_counter()
+    _run_writers(go, done, workers)
+    elapsed = time.perf_counter() - start
+    _join_writers(workers)
     return elapsed
 
 
@@ -192,34 +208,19 @@ def test_writers_across_processes(benchmark: Any, store_url: str, processes: int
     but for the last connection's closing checkpoint, are left out)."""
     benchmark.group = f"writers-{_backend_name(store_url)}"
     benchmark.name = f"{processes}-processes"
-    context = multiprocessing.get_context("fork")
     started: list[Any] = []
 
     def finish() -> None:
         if started:
-            for worker in started[2]:
-                worker.join()
-                assert worker.exitcode == 0
+            _join_writers(started[2])
             started.clear()
 
     def setup() -> None:
         finish()
-        go, ready, done = context.Event(), context.Semaphore(0), context.Semaphore(0)
-        workers = [
-            context.Process(target=_process_writer, args=(store_url, i, go, ready, done))
-            for i in range(processes)
-        ]
-        for worker in workers:
-            worker.start()
-        for _ in workers:
-            ready.acquire()
-        started[:] = [go, done, workers]
+        started[:] = _start_writers(store_url, processes)
 
     def run() -> None:
-        go, done, workers = started
-        go.set()
-        for _ in workers:
-            assert done.acquire(timeout=120), "a writer process failed"
+        _run_writers(*started)
 
     benchmark.pedantic(run, setup=setup, rounds=5)
     finish()

@@ -189,6 +189,7 @@ _OPEN_ENDS = frozenset(
 #: clause the line keeps without it; a subject ("..., it now describes:") one it drops.
 _RELATIVES = frozenset(["which", "that", "who"])
 _SUBJECTS = frozenset(["it", "this", "they", "he", "she", "we", "you", "i"])
+_CLAUSE_OPENERS = _RELATIVES | _SUBJECTS
 #: A question whose answer was the list ("Let me check what `f` does:"): nothing is left.
 _ASKING = frozenset(["what", "how", "why", "whether", "where"])
 #: A sentence opening with one of these is a subordinate clause: alone it states nothing.
@@ -314,13 +315,13 @@ def _closed(words: list[str], *, asked: bool) -> list[str] | None:
         return None  # the question's verb was dropped: its answer was the list
     last = tail[-1]
     open_end = last in _OPEN_ENDS or (
-        last.endswith("s") and not _RELATIVES.union(_SUBJECTS).isdisjoint(tail[:-1])
+        last.endswith("s") and not _CLAUSE_OPENERS.isdisjoint(tail[:-1])
     )
     if not open_end:
         return words
     for at in range(len(words) - 1, max(len(words) - 5, 0) - 1, -1):
         word = words[at].lower().strip(",;")
-        if word in _RELATIVES or word in _SUBJECTS:
+        if word in _CLAUSE_OPENERS:
             kept = words[:at]
             while kept and kept[-1] in ("-", "\u2014", "\u2013", "--"):
                 kept.pop()

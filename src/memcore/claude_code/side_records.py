@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from memcore.claude_code.queued import MessageQueue, typed_prompt
 from memcore.claude_code.results import Transcript
 from memcore.claude_code.titles import TITLE_FIELDS, TITLE_LEAD_IN, session_title
+from memcore.claude_code.tools import display_path
 from memcore.errors import ValidationError
 from memcore.model import MemoryItem, Priority, to_utc_datetime
 
@@ -157,8 +158,11 @@ class SideRecords:
             if message is not None:
                 self.take_queued(line_no, rec, message)
                 return
-        changed = attached.get("filename") if isinstance(attached, Mapping) else None
-        if kind == "edited_text_file" and self.changed_outside(line_no, rec, changed):
+        if (
+            kind == "edited_text_file"
+            and isinstance(attached, Mapping)
+            and self.changed_outside(line_no, rec, attached.get("filename"))
+        ):
             return
         self.out.skipped_types[name] += 1
 
@@ -179,8 +183,7 @@ class SideRecords:
             return True
         session = self.forced_session or rec.get("sessionId") or self.out.session_id
         named = hashlib.blake2b(path.encode("utf-8", "surrogatepass"), digest_size=8)
-        root = self.root.rstrip("/") + "/" if self.root else None
-        shown = path[len(root) :] if root and path.startswith(root) else path
+        shown = display_path(path, self.root)
         item = self.add(
             f"cc:changed-outside:{session}:{named.hexdigest()}",
             "fact",
