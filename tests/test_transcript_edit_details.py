@@ -7,7 +7,12 @@ import pytest
 
 from memcore import session_digest
 from memcore.claude_code.briefs import brief_lines
-from memcore.claude_code.code_names import changed_names, renamed_names
+from memcore.claude_code.code_names import (
+    changed_names,
+    defined_names,
+    read_outline,
+    renamed_names,
+)
 from memcore.claude_code.tools import called_names
 from tests.test_transcript_agent_records import CWD, _Records
 
@@ -127,6 +132,18 @@ def test_called_names_are_the_most_called_first_without_keywords_or_skipped() ->
     text = "if (x) { f(a); obj.load_all(b); load_all(c); print(d); parse(d); }\nload_all(e)\n"
     assert called_names(text) == ["load_all()", "obj.load_all()", "parse()"]
     assert called_names(text, skip=["load_all()"], limit=1) == ["obj.load_all()"]
+
+
+@pytest.mark.parametrize("limit", [1, 2, 40])
+def test_a_read_s_outline_is_its_defined_names_and_the_others_it_calls(limit: int) -> None:
+    text = (
+        "def total(cart):\n    return round_cents(apply_tax(sum_prices(cart)))\n"
+        "class Cart:\n    def add(self, item):\n        self.items.append(check(item))\n"
+        "def check(item):\n    return validate(item) and check_stock(item)\n"
+    )
+    defines = defined_names(text)[:limit]
+    assert read_outline(text, limit) == (defines, called_names(text, defines))
+    assert "check()" in read_outline(text, 40)[0] and "check()" not in read_outline(text, 40)[1]
 
 
 def test_a_read_keeps_what_its_code_calls_and_the_digest_says_it_when_there_is_room() -> None:

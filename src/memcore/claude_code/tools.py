@@ -26,6 +26,7 @@ from memcore.claude_code.code_names import (
     context_lines,
     defined_names,
     enclosing_definition,
+    read_outline,
     renamed_names,
 )
 from memcore.claude_code.commands import (
@@ -395,9 +396,8 @@ def describe_result(
         meta["lines_read"] = lines_read
         # the outline of what was read (its definitions), never its text
         body = file_text(text)
-        defines = defined_names(body)[:_MAX_READ_NAMES]
+        defines, meta["calls"] = read_outline(body, _MAX_READ_NAMES)
         meta["defines"] = defines
-        meta["calls"] = called_names(body, defines)
         if isinstance(path, str) and is_brief_path(path):  # a plan, a spec: what was asked
             meta["brief"] = brief_lines(body)
         outline = f", defining {quoted_list(defines)}" if defines else ""
