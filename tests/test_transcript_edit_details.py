@@ -143,7 +143,9 @@ def test_a_read_s_outline_is_its_defined_names_and_the_others_it_calls(limit: in
     )
     defines = defined_names(text)[:limit]
     assert read_outline(text, limit) == (defines, called_names(text, defines))
-    assert "check()" in read_outline(text, 40)[0] and "check()" not in read_outline(text, 40)[1]
+    defined, called = read_outline(text, 40)
+    assert "check()" in defined
+    assert "check()" not in called
 
 
 def test_a_read_keeps_what_its_code_calls_and_the_digest_says_it_when_there_is_room() -> None:
@@ -236,3 +238,44 @@ def test_an_escape_in_a_string_names_nothing() -> None:
     assert renamed_names(old, new) == []
     go = 'hint := "Press \\tEnter\\n"\nnewName := oldName\n'
     assert "newName" in changed_names("newName := x\n", go)
+
+
+_ORIGINAL = """import math
+
+
+def total(cart):
+    subtotal = sum(item.price for item in cart)
+    return subtotal
+"""
+_INSIDE_OLD = "    subtotal = sum(item.price for item in cart)\n    return subtotal\n"
+_INSIDE_NEW = (
+    "    subtotal = sum(item.price for item in cart)\n"
+    "    taxed = apply_tax(subtotal, cart.region)\n"
+    "    shipped = add_shipping(taxed, cart.weight)\n"
+    "    discounted = apply_coupon(shipped, cart.coupon)\n"
+    "    return round_cents(discounted)\n"
+)
+
+
+def test_every_line_told_of_an_edit_names_the_definition_it_changed() -> None:
+    records = _Records()
+    records.user("Add tax, shipping and coupons to the cart total")
+    path = f"{CWD}/shop/cart.py"
+    records.tool(
+        "Edit",
+        {"file_path": path, "old_string": _INSIDE_OLD, "new_string": _INSIDE_NEW},
+        "The file has been updated.",
+        toolUseResult={
+            "filePath": path,
+            "oldString": _INSIDE_OLD,
+            "newString": _INSIDE_NEW,
+            "originalFile": _ORIGINAL,
+        },
+    )
+    lines = session_digest(records.items(), 2000).sections["files"].splitlines()
+    told = [line for line in lines if line.startswith("- An edit of") and "added" in line]
+    assert len(told) >= 2  # the main line, and the added lines it had no room for
+    assert all(line.startswith("- An edit of `total()` in `shop/cart.py` added") for line in told)
+    assert any("`return round_cents(discounted)`" in line for line in told)
+    # the lines around the edit are where it was made: in total() too
+    assert "- An edit of `total()` in `shop/cart.py` was made next to " in "\n".join(lines)

@@ -312,12 +312,26 @@ def spare_lines(
     out = prose_spare_lines(items, thinking=False)
     n = max(1, len(items))
     root = session_root(items) if root is None else root
+    inside = _enclosing_by_call(items)
     for seq, item in enumerate(items):
         meta = item.metadata
         key = (str(meta.get("kind")), str(meta.get("tool")))
         if key in _RECORDS and is_agent(item):
-            out.extend(_record_lines(item, _RECORDS[key], seq, seq / n, root))
+            where = inside.get(str(meta.get("tool_use_id"))) if key[0] == "tool_call" else None
+            out.extend(_record_lines(item, _RECORDS[key], seq, seq / n, root, where))
     return out
+
+
+def _enclosing_by_call(items: Sequence[MemoryItem]) -> dict[str, str]:
+    """The definition each edit changed (its result's ``enclosing``), by the edit's call id:
+    every line told of an edit then says where in the file it was, as its main line does."""
+    found: dict[str, str] = {}
+    for item in items:
+        meta = item.metadata
+        inside = meta.get("enclosing")
+        if isinstance(inside, str) and inside and meta.get("kind") == "tool_result":
+            found[str(meta.get("tool_use_id"))] = inside
+    return found
 
 
 #: Tool records that spare lines are made of, by kind and tool, with the section they go in.
@@ -329,23 +343,31 @@ _RECORDS = {
 
 
 def _record_lines(
-    item: MemoryItem, section: str, seq: int, recency: float, root: str | None
+    item: MemoryItem,
+    section: str,
+    seq: int,
+    recency: float,
+    root: str | None,
+    inside: str | None = None,
 ) -> list[Candidate]:
+    """The record's spare lines; an edit's are of ``inside`` (the definition it changed) in its
+    file, when that is known."""
     meta = item.metadata
     path = shown_path(meta, root)
     if is_plan_draft(path):
         return []
     shown = f"`{path}`"
+    where = f"`{inside}` in {shown}" if inside else shown
     names, added = strs(meta.get("names")), strs(meta.get("added_lines"))
     defines, context = strs(meta.get("defines")), strs(meta.get("context_lines"))
     said: list[str] = []
     for start in range(0, len(names), 4):
-        said.append(f"An edit of {shown} changed {quoted_list(names[start : start + 4])}.")
+        said.append(f"An edit of {where} changed {quoted_list(names[start : start + 4])}.")
     for start in range(0, len(added), 2):
-        said.append(f"An edit of {shown} added {quoted_list(added[start : start + 2])}.")
+        said.append(f"An edit of {where} added {quoted_list(added[start : start + 2])}.")
     for start in range(0, len(context), 2):
         said.append(
-            f"An edit of {shown} was made next to {quoted_list(context[start : start + 2])}."
+            f"An edit of {where} was made next to {quoted_list(context[start : start + 2])}."
         )
     for start in range(0, len(defines), 5):
         said.append(f"{shown} defines {quoted_list(defines[start : start + 5])}.")
