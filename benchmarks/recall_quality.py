@@ -10,8 +10,10 @@ paths, called names: :func:`benchmarks.compaction_quality.line_identifiers`) and
 artifacts required" for "Stale build artifacts required `mix compile --force`"): a model asks
 recall about what it half remembers, not with the exact name it is looking for. An item is an
 answer when what ``recall`` shows of it (600 characters of a long item, where the question's
-words are) names one of the line's identifiers as a whole token; a question no item names an
-identifier of (the name was only in a file read or a command's output) is left out.
+words are, and for the agent's words the first lines of the tool calls they led to:
+:func:`memcore.claude_code.recall_rank.shown_hit`) names one of the line's identifiers as a whole
+token; a question no item names an identifier of (the name was only in a file read or a
+command's output) is left out.
 
 Methods, each giving ``K`` items for a question:
 
@@ -53,11 +55,12 @@ from benchmarks.compaction_quality import (
 )
 from memcore import MemoryIndex, MemoryItem
 from memcore._kernels import search as search_kernels
+from memcore.claude_code.next_actions import next_actions
 from memcore.claude_code.recall_rank import (
     pool_size,
     question_terms,
     rank,
-    shown_text,
+    shown_hit,
 )
 
 #: Items each method gives for a question; the first ``HIT_AT`` count for ``hit@5``.
@@ -150,7 +153,8 @@ def answers(memory: Memory, question: Question, found: Sequence[str]) -> list[bo
     name elsewhere in a long item is not seen, so a ranking that favours long items gains
     nothing by their length alone."""
     terms = question_terms(question.text).split()
-    shown = [shown_text(memory.items[key].content, terms) for key in found]
+    items = [memory.items[key] for key in found]
+    shown = [shown_hit(item.content, next_actions(item), terms) for item in items]
     return [any(occurs(name, text) for name in question.identifiers) for text in shown]
 
 

@@ -19,6 +19,7 @@ from memcore.claude_code.mcp_server import (
     MIN_DIGEST_BUDGET,
     MemoryService,
     Recalled,
+    _format_hits,
 )
 from memcore.claude_code.project import SessionRecord, registry_key, registry_session
 from memcore.errors import NotFoundError, ValidationError
@@ -271,6 +272,31 @@ async def test_a_conclusion_ranks_above_narration_and_thinking_that_match_as_wel
     hits = await service.recall("how are the shadow branches named", k=3)
     assert hits[0].id == "c"
     assert {hit.id for hit in hits[1:]} == {"t", "n"}
+
+
+async def test_recall_shows_the_calls_an_agent_s_words_led_to(service: MemoryService) -> None:
+    """The agent's words say why, the calls after them which file: a hit on the words shows
+    both (the import's ``then``), and the tool's text says them on the hit's line."""
+    session = "s-1"
+    await _file_session(service, session, "## What was asked\n- rename typegen")
+    meta = {"source": "claude-code", "kind": "fact", "role": "assistant"}
+    then = ["Edit `packages/cli/src/bin/json-output.ts`: `| 'codegen'`"]
+    service.manager.set(
+        session,
+        "n",
+        MemoryItem(
+            "n", "Now update the command type union.", "low", metadata={**meta, "then": then}
+        ),
+    )
+    await service.manager.sync_session_memory(session)
+    hits = await service.recall("where did the command type union change", k=3)
+    assert hits[0].id == "n"
+    assert hits[0].then == tuple(then)
+    shown = _format_hits(hits, "where did the command type union change")
+    assert shown.splitlines()[0].endswith(
+        "Now update the command type union. -> then: "
+        "Edit `packages/cli/src/bin/json-output.ts`: `| 'codegen'`"
+    )
 
 
 async def test_digest_takes_the_start_of_a_session_id_and_sessions_say_what_it_was_about(

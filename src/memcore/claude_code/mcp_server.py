@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar, get_args
 
+from memcore.claude_code.next_actions import next_actions
 from memcore.claude_code.project import (
     NOTES_PREFIX,
     SessionRecord,
@@ -33,7 +34,7 @@ from memcore.claude_code.recall_rank import (
     pool_size,
     question_terms,
     rank,
-    shown_text,
+    shown_hit,
 )
 from memcore.claude_code.session_list import session_summary
 from memcore.claude_code.session_start import entries_of
@@ -69,6 +70,7 @@ class Recalled:
     score: float
     kind: str
     content: str
+    then: tuple[str, ...] = ()  # the tool calls the agent's words led to (``next_actions``)
 
 
 class MemoryService:
@@ -172,7 +174,12 @@ class MemoryService:
         hits = recall.search(question_terms(query), pool_size(k))
         return [
             Recalled(
-                name, item.id, round(score, 4), str(item.metadata.get("kind", "")), item.content
+                name,
+                item.id,
+                round(score, 4),
+                str(item.metadata.get("kind", "")),
+                item.content,
+                tuple(next_actions(item)),
             )
             for name, item, score in rank(hits, k)
         ]
@@ -233,7 +240,7 @@ def _format_hits(hits: list[Recalled], query: str) -> str:
     for hit in hits:
         lines.append(
             f"[{hit.score:.2f}] {hit.id} ({hit.kind or 'item'}, session {hit.session}): "
-            f"{shown_text(hit.content, terms)}"
+            f"{shown_hit(hit.content, hit.then, terms)}"
         )
     return "\n".join(lines)
 

@@ -153,6 +153,14 @@ def shown_text(content: str, terms: Iterable[str] = ()) -> str:
     return _CUT + text[start : start + SHOWN_CHARS - 2 * len(_CUT)] + _CUT
 
 
+def shown_hit(content: str, then: Sequence[str] = (), terms: Iterable[str] = ()) -> str:
+    """What ``recall`` shows of a hit: its text (:func:`shown_text`) and, for the agent's
+    words, the tool calls they led to (``then``, see ``memcore.claude_code.next_actions``):
+    the words say why, the calls which file or command."""
+    shown = shown_text(content, terms)
+    return f"{shown} -> then: {'; '.join(then)}" if then else shown
+
+
 def _window(text: str, terms: set[str], width: int) -> int:
     """Where in ``text`` the window of ``width`` characters holding the most distinct
     ``terms`` starts (at its first match; 0 when none matches), the earliest of equals."""
@@ -214,6 +222,7 @@ __all__ = [
     "question_terms",
     "rank",
     "said_as",
+    "shown_hit",
     "shown_text",
     "weight",
     "word_forms",

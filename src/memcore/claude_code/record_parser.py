@@ -30,6 +30,7 @@ from memcore.claude_code.background import (
 from memcore.claude_code.commands import one_line
 from memcore.claude_code.compaction import summary_request
 from memcore.claude_code.links import FixLinker
+from memcore.claude_code.next_actions import NextActions
 from memcore.claude_code.queued import MessageQueue
 from memcore.claude_code.records import (
     COMPACTION_PREFIX,
@@ -122,6 +123,7 @@ class RecordParser(SideRecords):
         self.file_texts: dict[str, tuple[str, bool]] = {}
         self.tracked: set[str] = set()
         self.linker = FixLinker()
+        self.actions = NextActions()  # the calls each of the agent's texts led to
         self.tasks = TaskList()
         #: messages the user typed while the agent worked (``memcore.claude_code.queued``)
         self.queue = MessageQueue()
@@ -153,6 +155,7 @@ class RecordParser(SideRecords):
             metadata=metadata,
         )
         self.out.items.append(item)
+        self.actions.seen(item)
         return item
 
     def record(self, line_no: int, rec: dict[str, Any]) -> None:
@@ -519,6 +522,7 @@ class RecordParser(SideRecords):
                     cache_creation_input_tokens=count("cache_creation_input_tokens"),
                 )
             )
+        NextActions.finish(self.out.items)
         if self.forced_session:
             for item in self.out.items:
                 item.metadata["session"] = self.forced_session

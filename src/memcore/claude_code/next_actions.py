@@ -1,0 +1,72 @@
+"""What an agent did right after it spoke: the tool calls its words led to.
+
+An agent announces its work in words and does it in tool calls: "Now update the type union in
+the command file." is followed by ``Edit `packages/cli/src/bin/json-output.ts```. The words say
+why, the call says which file; asked later what changed the type union, recall finds the words,
+and the file is only in the call after them. The import keeps, on each of the agent's texts
+(its statements and its thinking), the first line of the tool calls that followed it in the
+same turn (``metadata["then"]``, the first ``MAX_ACTIONS``), which ``recall`` shows beside the
+words (``memcore.claude_code.recall_rank.shown_hit``). A request of the user, or the agent's
+next text, ends what a text led to.
+"""
+
+from __future__ import annotations
+
+from memcore.model import MemoryItem
+
+#: The tool calls kept after one text, and the characters kept of each one's first line.
+MAX_ACTIONS = 3
+ACTION_CHARS = 200
+#: The agent's own words: what a following tool call was announced by.
+_SPEAKING = frozenset(("fact", "thinking"))
+#: What the user says: a turn's end, which nothing before it led to.
+_TURN_ENDS = frozenset(("task", "preference", "shortcut", "summary"))
+
+
+def action_line(content: str) -> str:
+    """A tool call as ``then`` keeps it: its first line, cut at ``ACTION_CHARS``."""
+    line = content.strip().split("\n", 1)[0].strip()
+    if len(line) <= ACTION_CHARS:
+        return line
+    cut = line[: ACTION_CHARS - 3].rsplit(" ", 1)[0]
+    return f"{cut}..."
+
+
+class NextActions:
+    """Watches a transcript's items in order and notes on each agent text the calls after it."""
+
+    __slots__ = ("_open",)
+
+    def __init__(self) -> None:
+        self._open: list[str] | None = None  # the ``then`` of the last text, while it is open
+
+    def seen(self, item: MemoryItem) -> None:
+        meta = item.metadata
+        kind = meta.get("kind")
+        if kind == "tool_call":
+            if self._open is not None and len(self._open) < MAX_ACTIONS:
+                self._open.append(action_line(item.content))
+        elif kind in _SPEAKING and meta.get("role") == "assistant":
+            then: list[str] = []
+            meta["then"] = then  # (left empty when no call follows: dropped by ``finish``)
+            self._open = then
+        elif kind in _TURN_ENDS:
+            self._open = None
+
+    @staticmethod
+    def finish(items: list[MemoryItem]) -> None:
+        """Drop the empty ``then`` of the texts no call followed."""
+        for item in items:
+            if item.metadata.get("then") == []:
+                del item.metadata["then"]
+
+
+def next_actions(item: MemoryItem) -> list[str]:
+    """The tool calls ``item`` led to, as the import noted them (none for other items)."""
+    then = item.metadata.get("then")
+    if not isinstance(then, list):
+        return []
+    return [action for action in then if isinstance(action, str) and action]
+
+
+__all__ = ["ACTION_CHARS", "MAX_ACTIONS", "NextActions", "action_line", "next_actions"]
