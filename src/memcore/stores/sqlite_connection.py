@@ -57,8 +57,8 @@ _INLINE_ROWS = 64  # commits of more rows than this always run on the worker thr
 # A commit writes every B-tree page it touches (meta, the item, the journal row) whole into the
 # WAL, checksummed: with 2 KiB pages instead of SQLite's 4 KiB a one-key commit's statements
 # take about a quarter less time, while reading a whole 10k-item session takes about a quarter
-# more (more, smaller pages), measured side by side (README, Sync). Syncs commit far more often
-# than replicas pull whole sessions.
+# more (more, smaller pages), measured side by side (benchmarks/MEASUREMENTS.md, Sync). Syncs
+# commit far more often than replicas pull whole sessions.
 _PAGE_SIZE = 2048
 
 
