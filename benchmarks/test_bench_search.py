@@ -125,6 +125,21 @@ def test_build_memcore_10k(
     _built[f"{mode}-10k"] = index
 
 
+@pytest.mark.benchmark(group="code-words-10k")
+@pytest.mark.parametrize("mode", ["c", "py"])
+def test_code_words_10k(
+    benchmark: Any, native_kernels: Any, pure_kernels: Any, corpus: list[str], mode: str
+) -> None:
+    """The words of the compound code names of 10k items (what recall adds to each item it
+    indexes: ``memcore.claude_code.recall_rank.indexed_text``), compiled and pure."""
+    kernel = native_kernels("search") if mode == "c" else pure_kernels("search")
+    texts = corpus[:SUBSET]
+    words = benchmark.pedantic(
+        lambda: [kernel.code_words(text) for text in texts], rounds=5 if mode == "c" else 2
+    )
+    assert any(words)
+
+
 @pytest.mark.benchmark(group="query-10k")
 @pytest.mark.parametrize("mode", ["c", "py"])
 def test_query_memcore_10k(

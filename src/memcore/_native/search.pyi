@@ -7,6 +7,7 @@ from typing import final
 TOKEN_PATTERN: str
 
 def tokenize(text: str) -> list[str]: ...
+def code_words(text: str) -> str: ...
 
 @final
 class BM25Index:

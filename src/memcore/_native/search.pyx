@@ -42,6 +42,7 @@ from memcore._native.search_vocab cimport (
     mc_prefetch,
 )
 
+from memcore._native.search_code_words import code_words  # noqa: F401  (compound names' words)
 from memcore._native.search_scan import tokenize  # noqa: F401  (this family's tokenizer)
 from memcore._pure.search import TOKEN_PATTERN  # noqa: F401  (one definition, re-exported)
 from memcore._pure.search import _by_rank

@@ -37,6 +37,34 @@ def tokenize(text: str) -> list[str]:
     return _findall(text.lower())
 
 
+_CODE_NAME = re.compile(r"[A-Za-z0-9_]+")
+_CODE_PART = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+
+
+def code_words(text: str) -> str:
+    """The words run together in the compound code names of ``text``, for an index to find
+    them by ("parse session" finds ``parse_session``, "phase active" finds
+    ``TestInitializeSession_SetsPhaseActive``): the default tokenizer keeps such a name whole.
+
+    A name is a maximal run of ``[A-Za-z0-9_]``; its parts are the matches of
+    ``[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+`` in it (``_`` separates them; a run of capitals
+    followed by a small letter leaves its last capital to that word: ``HTTPServer`` is ``HTTP``,
+    ``Server``). A name with two or more parts of two or more characters gives those parts,
+    lowercased, in order; each distinct name once, in the order the text first has them. The
+    words come as one text, separated by single spaces ("" when there are none).
+    """
+    seen: set[str] = set()
+    out: list[str] = []
+    for name in _CODE_NAME.findall(text):
+        if len(name) < 4 or name in seen:
+            continue
+        parts = [part.lower() for part in _CODE_PART.findall(name) if len(part) >= 2]
+        if len(parts) >= 2:
+            seen.add(name)
+            out.extend(parts)
+    return " ".join(out)
+
+
 def _check_tokens(tokens: list[str]) -> None:
     for token in tokens:
         if not isinstance(token, str):
@@ -148,4 +176,4 @@ class BM25Index:
         return size
 
 
-__all__ = ["TOKEN_PATTERN", "BM25Index", "tokenize"]
+__all__ = ["TOKEN_PATTERN", "BM25Index", "code_words", "tokenize"]
