@@ -118,6 +118,27 @@ def test_pointers_and_musing_give_way_to_what_they_point_at() -> None:
     assert "Wait" not in tight
 
 
+def test_guesses_and_asides_that_name_nothing_are_no_lines_even_with_room() -> None:
+    """An agent thinking aloud ("Maybe ...", "Actually, ...", "It seems ...", "But first ...")
+    names no result; with room to spare the digest still leaves such a sentence out, while a
+    musing that names something weighs less than a finding and stays a candidate."""
+    text = (
+        "Maybe there were merge conflicts I didn't see. "
+        "Actually, it might be simpler to restore the file. "
+        "It seems like the stash came from an older branch. "
+        "It looks like some new changes came in. "
+        "But first I need to find where the input is defined. "
+        "Hmm, that is odd. "
+        "The build failed because `InitializeSession` takes three arguments now. "
+        "Actually, `hooks_geminicli_handlers.go` still passes two."
+    )
+    decisions = session_digest([_agent(1, text)], 1000).sections["decisions"]
+    assert "`InitializeSession` takes three arguments now" in decisions
+    assert "`hooks_geminicli_handlers.go` still passes two" in decisions  # (names something)
+    for aside in ("Maybe", "simpler to restore", "It seems", "It looks like", "But first", "Hmm"):
+        assert aside not in decisions
+
+
 @needs_data
 def test_several_sizes_from_one_reading_equal_one_digest_each() -> None:
     from memcore.claude_code import parse_transcript

@@ -28,9 +28,12 @@ CONCLUSION = re.compile(
     r"|r(?:emoved|enamed|efactored|oot cause)|updated|verified|decided)\b"
 )
 
+#: The agent announcing its next step or thinking aloud ("Let me check", "Maybe ...", "It seems
+#: ...", "But first ..."): no result; a sentence of these that names nothing is no statement.
 _NARRATION = re.compile(
     r"(?i)^(let me|let's|now let me|now i('ll| will)|i('ll| will) (now |first )?|first,? |next,? |"
-    r"perfect|great|good|excellent|ok(ay)?\b|now\b|looking at|i see|i need to)"
+    r"perfect|great|good|excellent|ok(ay)?\b|now\b|looking at|i see|i need to|actually\b|maybe\b|"
+    r"hmm+\b|wait\b|it (seems|looks like)\b|but first\b)"
 )
 #: Sentences that tell the user what to do ("Try `/continue`", "Report whether it works").
 _INSTRUCTION = re.compile(
@@ -44,8 +47,9 @@ _INSTRUCTION = re.compile(
 #: case folding (a character that folds to ASCII only in ``re`` is not ASCII lowercased). One
 #: table for both twins.
 _NARRATION_PAIRS = frozenset(
-    ["le", "no", "i'", "i ", "fi", "ne", "pe", "gr", "go", "ex", "ok", "lo"]
-)
+    ["le", "no", "i'", "i ", "fi", "ne", "pe", "gr", "go", "ex", "ok", "lo", "ac", "ma", "hm", "wa",
+     "it", "bu"]
+)  # fmt: skip
 _INSTRUCTION_PAIRS = frozenset(
     [
         "tr", "re", "pl", "le", "te", "ma", "op", "na", "go", "ty", "pr",
