@@ -4,7 +4,7 @@ transcript import and the saving hooks, read back by knowledge transfer."""
 
 from __future__ import annotations
 
-import uuid
+import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -28,7 +28,7 @@ async def save_access_log(
 
     new = [a.replace("\n", " ") for a in accesses]
     manager = DistributedMemoryManager(
-        storage_backend=store, replica_id=f"access-log-{uuid.uuid4().hex[:8]}"
+        storage_backend=store, replica_id=f"access-log-{os.urandom(4).hex()}"
     )
     try:
         await manager.sync_session_memory(ACCESS_LOG_SESSION)
@@ -58,7 +58,7 @@ async def load_access_log(store: str | Store | None, session_id: str) -> list[st
     from memcore.sync import DistributedMemoryManager
 
     manager = DistributedMemoryManager(
-        storage_backend=store, replica_id=f"access-log-{uuid.uuid4().hex[:8]}"
+        storage_backend=store, replica_id=f"access-log-{os.urandom(4).hex()}"
     )
     try:
         await manager.sync_session_memory(ACCESS_LOG_SESSION)

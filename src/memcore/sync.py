@@ -70,8 +70,8 @@ import asyncio
 import contextlib
 import logging
 import math
+import os
 import random
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import TracebackType
@@ -183,7 +183,7 @@ class DistributedMemoryManager(GroupCommit, CommitPaths, AutoSync):
             )
         self.sync_interval = float(sync_interval)
         if replica_id is None:
-            replica_id = f"replica-{uuid.uuid4().hex[:16]}"
+            replica_id = f"replica-{os.urandom(8).hex()}"  # (``uuid`` costs a hook ~4 ms to import)
         if not isinstance(replica_id, str) or not replica_id:
             raise ValidationError(f"replica_id must be a non-empty string (got {replica_id!r})")
         self.replica_id = replica_id

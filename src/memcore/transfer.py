@@ -30,7 +30,7 @@ import inspect
 import itertools
 import json
 import math
-import uuid
+import os
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -297,7 +297,7 @@ class SessionKnowledgeTransfer:
         )
 
     async def _read_state(self, session_id: str) -> dict[str, MemoryItem]:
-        manager = self._manager(f"transfer-reader-{uuid.uuid4().hex[:8]}")
+        manager = self._manager(f"transfer-reader-{os.urandom(4).hex()}")
         try:
             await manager.sync_session_memory(session_id)
             return {k: MemoryItem.coerce(v) for k, v in manager.state(session_id).items()}
@@ -412,7 +412,7 @@ class SessionKnowledgeTransfer:
             raise ValidationError("merge_strategy 'manual' needs a review callback")
         candidates = knowledge_items(knowledge)
         chosen = await self._choose(candidates, target_session_id, merge_strategy, review)
-        transfer_id = uuid.uuid4().hex
+        transfer_id = os.urandom(16).hex()
         now = utc_now()
         manager = self._manager(f"transfer-{transfer_id[:12]}")
         conflicts: list[Conflict] = []

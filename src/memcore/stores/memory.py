@@ -6,8 +6,8 @@ Useful for tests and for replicas that share one process. It follows the Store c
 
 from __future__ import annotations
 
+import os
 import time
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -49,7 +49,7 @@ class MemoryStore:
     def __init__(self, url: str = "memory://") -> None:
         self.url = url
         self._sessions: dict[str, _Session] = {}
-        self._incarnation = uuid.uuid4().hex
+        self._incarnation = os.urandom(16).hex()
         self._deletions: dict[str, int] = {}  # session -> delete_session calls
 
     def _session(self, session_id: str) -> _Session:
@@ -194,7 +194,7 @@ class MemoryStore:
     def _lose_everything(self) -> None:
         self._sessions.clear()
         self._deletions.clear()
-        self._incarnation = uuid.uuid4().hex
+        self._incarnation = os.urandom(16).hex()
 
     # test support: corrupt a stored record in place (used by recovery tests)
     def _tamper(self, session_id: str, key: str, record: bytes) -> None:
