@@ -384,8 +384,10 @@ def build_server(service: MemoryService) -> Any:
             "project) by keywords, best matches first (BM25). Use the exact words you expect in "
             "the memory: file names, function names, error text, tool names. Notes saved with "
             "`remember` rank above transcript lines that match as well; a command run several "
-            "times is one hit; a long memory is shown in part, where your words are. k: how "
-            "many hits (default 8, at most 50). session: limit to one session id from "
+            "times is one hit; a long memory is shown in part, where your words are. Code "
+            "names are found by their words too (`parse_session` by 'parse session'); the "
+            "agent's words are shown with the tool calls they led to ('-> then: Edit ...'). "
+            "k: how many hits (default 8, at most 50). session: limit to one session id from "
             "`sessions`."
         ),
     )
