@@ -215,12 +215,13 @@ def test_thinking_fills_the_room_last_and_nothing_is_said_twice() -> None:
     not let go again by the second."""
     items = [
         _agent(1, "I looked around the repository and its folders for a while.", kind="fact"),
-        _agent(9, "Maybe the layout moved.", kind="thinking"),  # shorter, later: worth more
+        # shorter, later: worth more
+        _agent(9, "The package layout moved to src.", kind="thinking"),
     ]
     small, roomy = session_digests(items, (24, 2000))
     assert "I looked around the repository" in small.text
-    assert "Maybe the layout moved" not in small.text  # room went to the reply first
-    assert "Maybe the layout moved" in roomy.text
+    assert "The package layout moved" not in small.text  # room went to the reply first
+    assert "The package layout moved" in roomy.text
     lines = [line for line in roomy.text.splitlines() if line.startswith("- ")]
     assert len(lines) == len(set(lines)) == 2
 
