@@ -20,7 +20,7 @@ Methods, each giving ``K`` items for a question:
 * ``recall``: what the MCP server's ``recall`` tool does (:mod:`memcore.claude_code.recall_rank`):
   the question's own words left out and each word's other forms added, BM25 over the items
   (:class:`memcore.MemoryIndex`, each item's text with the words of its compound code names:
-  ``indexed_text``), hits weighed by what they are and copies of a text folded;
+  ``memcore.search.item_text``), hits weighed by what they are and copies of a text folded;
 * ``bm25``: the same index asked the question's words as they are, its ranking as it is;
 * ``latest``: the ``K`` newest items, what an agent holds without any search.
 
@@ -58,12 +58,12 @@ from memcore import MemoryIndex, MemoryItem
 from memcore._kernels import search as search_kernels
 from memcore.claude_code.next_actions import next_actions
 from memcore.claude_code.recall_rank import (
-    indexed_text,
     pool_size,
     question_terms,
     rank,
     shown_hit,
 )
+from memcore.search import item_text
 
 #: Items each method gives for a question; the first ``HIT_AT`` count for ``hit@5``.
 K = 10
@@ -103,7 +103,7 @@ class Memory:
         self.newest = [i.id for i in sorted(items, key=lambda i: (i.created_at, i.id))][::-1]
         self.index = MemoryIndex()
         for item in items:
-            self.index.add(item.id, indexed_text(item.content))
+            self.index.add(item.id, item_text(item))
 
 
 def questions(case: CompactionCase) -> list[Question]:

@@ -131,7 +131,7 @@ def test_code_words_10k(
     benchmark: Any, native_kernels: Any, pure_kernels: Any, corpus: list[str], mode: str
 ) -> None:
     """The words of the compound code names of 10k items (what recall adds to each item it
-    indexes: ``memcore.claude_code.recall_rank.indexed_text``), compiled and pure."""
+    indexes: ``memcore.search.item_text``), compiled and pure."""
     kernel = native_kernels("search") if mode == "c" else pure_kernels("search")
     texts = corpus[:SUBSET]
     words = benchmark.pedantic(

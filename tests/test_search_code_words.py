@@ -1,5 +1,5 @@
 """The words of compound code names (``code_words`` of the search kernel family), the twins held
-equal, and what recall gains by them (``memcore.claude_code.recall_rank.indexed_text``)."""
+equal, and what recall gains by them (``memcore.search.item_text``)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from memcore import MemoryIndex
-from memcore.claude_code.recall_rank import indexed_text, question_terms
+from memcore import DistributedMemoryManager, MemoryItem
+from memcore.claude_code.recall_rank import question_terms
+from memcore.search import item_text
 from tests.conftest import IMPLEMENTATIONS, import_kernel
 
 NAMES = [
@@ -60,14 +61,20 @@ def test_the_twins_agree(twins: tuple[ModuleType, ModuleType], text: str) -> Non
     assert native.code_words(text) == expected
 
 
-def test_recall_finds_a_test_by_the_words_of_its_name() -> None:
-    """A model asks about a test in words; the index holds the test's name whole and its
-    words beside it, so the question finds it, and the item's text is what it was."""
-    index = MemoryIndex()
+async def test_search_finds_a_test_by_the_words_of_its_name() -> None:
+    """A model asks about a test in words; what search indexes of an item (``item_text``) is
+    its content with its names' words after it, so the question finds it, through the
+    manager's search as through MCP recall, and the item itself is what it was."""
     created = "Write `phase_test.go`, defining `TestInitializeSession_SetsPhaseActive()`"
-    index.add("write", indexed_text(created))
-    index.add("other", indexed_text("Ran the session tests: all pass."))
+    manager = DistributedMemoryManager("memory://", replica_id="r")
+    manager.set("s", "write", MemoryItem("write", created))
+    manager.set("s", "other", MemoryItem("other", "Ran the session tests: all pass."))
     question = question_terms("which test checks a new session gets phase active")
-    assert index.search(question, 1)[0][0] == "write"
-    assert indexed_text("no names here") == "no names here"
-    assert indexed_text(created).startswith(created)
+    hits = manager.search("s", question, k=1)
+    assert [hit.key for hit in hits] == ["write"]
+    assert hits[0].item.content == created
+    assert item_text(MemoryItem("x", "no names here")) == "no names here"
+    assert item_text(MemoryItem("w", created)) == (
+        f"{created}\nphase test test initialize session sets phase active"
+    )
+    await manager.close()

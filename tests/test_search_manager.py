@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from memcore import DistributedMemoryManager, MemoryIndex, MemoryItem, SearchHit, ValidationError
-from memcore.search import HybridRetriever, reciprocal_rank_fusion
+from memcore.search import HybridRetriever, item_text, reciprocal_rank_fusion
 
 FACTS = {
     "redis": "Redis Cluster keeps every key of one session in one hash slot",
@@ -89,7 +89,7 @@ async def test_manager_search_equals_a_fresh_index_of_its_state() -> None:
             await manager.sync_session_memory("s")
     fresh = MemoryIndex()
     for key, item in manager.state("s").items():
-        fresh.add(key, MemoryItem.coerce(item).content)
+        fresh.add(key, item_text(MemoryItem.coerce(item)))
     for query in ["alpha", "beta gamma", "redis été sync", "unknown"]:
         got = [(hit.key, hit.score) for hit in manager.search("s", query, k=50)]
         assert got == fresh.search(query, k=50)

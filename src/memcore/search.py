@@ -9,7 +9,9 @@ removing a document costs its length, not the index's size, so an index can foll
 :class:`SessionIndex` is how ``DistributedMemoryManager.search`` keeps one: the manager builds it
 on a session's first search (a session never searched pays nothing) and tells it which keys
 changed; it re-reads just those keys at the next search. Items arriving by sync go through the
-same path as local writes, so they are found, and deleted ones are not.
+same path as local writes, so they are found, and deleted ones are not. What it indexes of an
+item is :func:`item_text`: its content and the words of its compound code names, so "parse
+session" finds ``parse_session``.
 
 :class:`HybridRetriever` is for users who bring embeddings: BM25 and cosine rankings, fused by
 reciprocal rank fusion. memcore ships no model and downloads none.
@@ -148,8 +150,12 @@ class SearchHit:
 
 
 def item_text(item: MemoryItem) -> str:
-    """What recall indexes of an item: its content."""
-    return item.content
+    """What recall indexes of an item: its content, then the words of its compound code names
+    (``code_words``: ``TestInitializeSession_SetsPhaseActive`` gives "test initialize session
+    sets phase active"). A question asks about a test or a function in words, and the default
+    tokenizer keeps each name whole, which no such question matches."""
+    words = _kernel.code_words(item.content)
+    return f"{item.content}\n{words}" if words else item.content
 
 
 class _Slot(Protocol):

@@ -17,9 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from memcore.claude_code.recall_rank import indexed_text
 from memcore.model import MemoryItem
-from memcore.search import MemoryIndex
+from memcore.search import MemoryIndex, item_text
 
 #: The index is first asked for this many times ``k`` hits, then twice as many each round.
 FIRST_ASK = 3
@@ -67,7 +66,7 @@ class ProjectRecall:
             before = held.get(key)
             if before is None or before.content != item.content:
                 ref = _ref(name, key)
-                self._index.add(ref, indexed_text(item.content))
+                self._index.add(ref, item_text(item))
                 self._refs[ref] = (name, key)
         if items:
             self._held[name] = items

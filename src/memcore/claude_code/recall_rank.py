@@ -2,8 +2,8 @@
 
 A model asks in sentences ("how do I run the tests"), and the BM25 index (``memcore.search``)
 matches words exactly: :func:`question_terms` leaves the question's own words out and adds each
-word's other forms, and :func:`indexed_text` gives the index the words of the texts' compound
-code names beside the names. The index's scores are then weighed by what a hit is
+word's other forms (the index holds each item's compound code names' words beside the names:
+``memcore.search.item_text``). The index's scores are then weighed by what a hit is
 (:func:`weight`: a note someone chose to keep over a line said in passing, a conclusion over
 narration) and copies of one text are one hit (:func:`rank`). Used by the MCP server's
 ``recall`` tool and by ``benchmarks/recall_quality.py``, which measures it.
@@ -47,15 +47,6 @@ shall may might must i me my we us our you your it its this that these those the
 please any some all get got have has had
 """
 _QUESTION_WORDS = frozenset(_QUESTION_TEXT.split())
-
-
-def indexed_text(content: str) -> str:
-    """What the recall index holds of a text: the text, then the words of its compound code
-    names (``code_words``: ``TestInitializeSession_SetsPhaseActive`` gives "test initialize
-    session sets phase active"). A model asks about a test or a function in words; the index's
-    tokenizer keeps each name whole, which no such question matches."""
-    words = _search_kernels.code_words(content)
-    return f"{content}\n{words}" if words else content
 
 
 def question_terms(query: str) -> str:
@@ -228,7 +219,6 @@ __all__ = [
     "RECALL_POOL",
     "REMEMBERED_WEIGHT",
     "SHOWN_CHARS",
-    "indexed_text",
     "pool_size",
     "question_terms",
     "rank",
