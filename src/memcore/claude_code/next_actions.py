@@ -12,6 +12,8 @@ next text, ends what a text led to.
 
 from __future__ import annotations
 
+from typing import Any
+
 from memcore.model import MemoryItem
 
 #: The tool calls kept after one text, and the characters kept of each one's first line.
@@ -38,27 +40,20 @@ class NextActions:
     __slots__ = ("_open",)
 
     def __init__(self) -> None:
-        self._open: list[str] | None = None  # the ``then`` of the last text, while it is open
+        self._open: dict[str, Any] | None = None  # the metadata of the last text, while open
 
     def seen(self, item: MemoryItem) -> None:
         meta = item.metadata
         kind = meta.get("kind")
         if kind == "tool_call":
-            if self._open is not None and len(self._open) < MAX_ACTIONS:
-                self._open.append(action_line(item.content))
+            if self._open is not None:
+                then = self._open.setdefault("then", [])  # (a text no call follows has none)
+                if len(then) < MAX_ACTIONS:
+                    then.append(action_line(item.content))
         elif kind in _SPEAKING and meta.get("role") == "assistant":
-            then: list[str] = []
-            meta["then"] = then  # (left empty when no call follows: dropped by ``finish``)
-            self._open = then
+            self._open = meta
         elif kind in _TURN_ENDS:
             self._open = None
-
-    @staticmethod
-    def finish(items: list[MemoryItem]) -> None:
-        """Drop the empty ``then`` of the texts no call followed."""
-        for item in items:
-            if item.metadata.get("then") == []:
-                del item.metadata["then"]
 
 
 def next_actions(item: MemoryItem) -> list[str]:

@@ -522,7 +522,6 @@ class RecordParser(SideRecords):
                     cache_creation_input_tokens=count("cache_creation_input_tokens"),
                 )
             )
-        NextActions.finish(self.out.items)
         if self.forced_session:
             for item in self.out.items:
                 item.metadata["session"] = self.forced_session
