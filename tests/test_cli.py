@@ -194,6 +194,26 @@ def test_import_dry_run_reports_malformed_lines(
     assert not list(memcore_home.iterdir())
 
 
+def test_import_of_several_paths_reads_each_transcript_once(
+    projects: Path, capsys: pytest.CaptureFixture[str], memcore_home: Path
+) -> None:
+    """Files named one by one (as a shell glob gives them) and a folder holding them too: each
+    transcript is read once, the sub-agents after their session's file."""
+    folder = projects / PROJECT.replace("/", "-")
+    main_file, agent = folder / f"{SESSION}.jsonl", folder / "agent-7f7f7f7f.jsonl"
+    code, out, err = run_cli(
+        capsys, "import-claude-code", str(agent), str(main_file), str(projects), "--dry-run"
+    )
+    assert code == 0, err
+    assert "read 3 transcript file(s): 1 session(s)" in out
+    code, out, err = run_cli(capsys, "import-claude-code", str(agent), str(main_file), "--dry-run")
+    assert code == 0, err
+    assert "read 2 transcript file(s): 1 session(s)" in out
+    code, _, err = run_cli(capsys, "import-claude-code", str(main_file), str(folder / "nope"))
+    assert code != 0
+    assert_one_line_error(err, "no such transcript file or folder")
+
+
 def test_import_then_inspect_compress_decompress_verify(
     projects: Path, store_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -296,6 +296,28 @@ def test_more_names_of_a_read_file_say_also_only_after_its_own_line() -> None:
     assert alone[1].startswith("- `src/app.py` also defines `name9()`")
 
 
+def test_a_file_s_lines_are_written_together_from_where_it_was_first_touched() -> None:
+    """Edits of `a.py`, then `b.py`, then `a.py` again: `a.py`'s lines (its own, then its
+    edits') come before any of `b.py`'s, however the session went back and forth."""
+    records = _Records()
+    records.user("rename the helpers")
+    for path, old, new in (
+        ("src/a.py", "def load_all():", "def load_every():"),
+        ("src/b.py", "def parse_one():", "def parse_single():"),
+        ("src/a.py", "def save_all():", "def save_every():"),
+    ):
+        edit = {"file_path": f"{CWD}/{path}", "old_string": old, "new_string": new}
+        records.tool("Edit", edit, "The file has been updated.")
+    files = session_digest(records.items(), 2000).sections["files"].splitlines()
+    about_a = [n for n, line in enumerate(files) if "`src/a.py`" in line]
+    about_b = [n for n, line in enumerate(files) if "`src/b.py`" in line]
+    assert len(about_a) >= 2, files
+    assert about_b, files
+    assert about_a == list(range(about_a[0], about_a[0] + len(about_a)))  # together
+    assert max(about_a) < min(about_b)  # a.py was touched first
+    assert files[about_a[0]].startswith("- `src/a.py` was edited twice")  # its own line first
+
+
 def test_a_file_whose_every_read_failed_is_not_said_to_be_read() -> None:
     records = _Records()
     records.user("look at the client")

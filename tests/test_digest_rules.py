@@ -18,6 +18,7 @@ FINGERPRINTS = {
     3: "cb0762ed6926113f",
     4: "774882f54dab7d4f",
     5: "1a505c68f334e972",
+    6: "d3cf5d8c3c64d4b7",
 }
 SESSIONS = ("entireio__cli__198393f2", "marot__spotter__d6e0bada", "obsessiondb__chkit__17a79690")
 

@@ -8,15 +8,15 @@ still open (plus notes, for items that are none of these). Every line is a state
 the exact names -- file paths, function names, commands, error messages, test results -- because
 those are what a reader searches for and what a model's own summary keeps.
 
-How it fits the budget: every section offers candidate lines, each with a score (what it is,
-how recent, how many exact names it carries). A first pass fills each section up to its share of
-the budget, best lines first; a second pass gives what is left to the best remaining lines of
-any section; a line that no longer fits whole is cut at a word with an ellipsis. Lines are then
-written in session order within their section, and the text is counted once more as a whole:
-``text`` never exceeds the budget. Nothing depends on item order or on the kernels in use, so
-the same items give the same bytes, compiled or pure. After a compaction, Claude Code's summary
-speaks for the items before it: those give spare lines only, and their thinking and plain prose
-none (see ``_candidates``).
+How it fits the budget: every section offers candidate lines, each with a score (what it is, how
+recent, how many exact names it carries). A first pass fills each section up to its share of the
+budget, best lines first; a second pass gives what is left to the best remaining lines of any
+section; a line that no longer fits whole is cut at a word with an ellipsis. Lines are then
+written in session order within their section (a file's lines together), and the text is counted
+once more as a whole: ``text`` never exceeds the budget. Nothing depends on item order or on the
+kernels in use, so the same items give the same bytes, compiled or pure. After a compaction,
+Claude Code's summary speaks for the items before it: those give spare lines only, and their
+thinking and plain prose none (see ``_candidates``).
 """
 
 from __future__ import annotations
@@ -169,10 +169,7 @@ def _since(lines: list[Candidate], cut: int) -> list[Candidate]:
     """``lines`` of the items from ``cut`` on, placed in the whole session."""
     if not cut:
         return lines
-    return [
-        Candidate(c.section, c.seq + cut, c.score, c.text, c.names, c.spare, c.lead, c.topic)
-        for c in lines
-    ]
+    return [c._replace(seq=c.seq + cut) for c in lines]
 
 
 def _candidates(
@@ -359,7 +356,7 @@ class _Greedy:
             )
             if cut is None:
                 return
-            cand = Candidate(cand.section, cand.seq, cand.score, cut, None)
+            cand = Candidate(cand.section, cand.seq, cand.score, cut, None, about=cand.about)
             cost = self.count(cut) + 1
         self._take(i, cand, cost + heading)
 
@@ -488,7 +485,7 @@ class _Greedy:
                 if cut is None:
                     aside.append(entry)
                     continue
-                cand = Candidate(section, cand.seq, cand.score, cut, None)
+                cand = Candidate(section, cand.seq, cand.score, cut, None, about=cand.about)
                 cost = self.count(cut) + 1 + extra
             self._take(i, cand, cost)
             total = self.total
@@ -505,6 +502,20 @@ class _Greedy:
 _Saved = tuple[set[str], dict[str, int], list[Candidate], list[bool], int, list[tuple[float, int]]]
 
 
+def _in_order(lines: list[Candidate]) -> list[Candidate]:
+    """A section's lines in session order, but a file's together: each line about one file
+    (``Candidate.about``) is written with that file's others, where the first of them falls
+    (a reader taking over reads a file's story at once, not spread between other files')."""
+    starts: dict[str, float] = {}
+    for cand in lines:
+        if cand.about is not None and cand.seq < starts.get(cand.about, cand.seq + 1):
+            starts[cand.about] = cand.seq
+    return sorted(
+        lines,
+        key=lambda c: (c.seq if c.about is None else starts[c.about], c.about or "", c.seq, c.text),
+    )
+
+
 def _render(chosen: list[Candidate]) -> tuple[str, dict[str, str]]:
     by_section: dict[str, list[Candidate]] = {}
     for cand in chosen:
@@ -512,7 +523,7 @@ def _render(chosen: list[Candidate]) -> tuple[str, dict[str, str]]:
     blocks: list[str] = []
     sections: dict[str, str] = {}
     for name, _, _ in SECTIONS:
-        lines = sorted(by_section.get(name, []), key=lambda c: (c.seq, c.text))
+        lines = _in_order(by_section.get(name, []))
         if not lines:
             continue
         body = "\n".join(

@@ -384,7 +384,8 @@ def _record_lines(
             core = normalize_command(command)
             named = tuple(core if n == shown_command else n for n in line_identifiers(line))
         at = seq + 0.9 + index / 1000
-        out.append(Candidate(section, at, score, f"- {line}", named, spare=True))
+        about = path if section == "files" else None
+        out.append(Candidate(section, at, score, f"- {line}", named, spare=True, about=about))
     return out
 
 

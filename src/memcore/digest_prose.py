@@ -224,6 +224,9 @@ class Candidate(NamedTuple):
     #: what the session was about: its first request, or what a compaction summary says was
     #: asked (a short digest says it first, see ``memcore.digest.TOPIC_BELOW``)
     topic: bool = False
+    #: the one file the line tells of (as the digest names it): a file's lines are written
+    #: together, from where the session first touched it (see ``memcore.digest._render``)
+    about: str | None = None
 
 
 def cut_words(text: str, limit: int) -> str:

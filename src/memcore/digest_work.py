@@ -210,7 +210,10 @@ def _same_edit_lines(
         else:
             told = f"- Edits of {quoted_list([path for path, _ in group])} each {verb} {what}."
         last = max(at for _, at in group)
-        out.append(Candidate("files", group[0][1], base + 2.0 * last / n, told))
+        about = group[0][0] if len(group) == 1 else None
+        # just after the edit's place: a file's own line, at its first edit, comes first
+        at = group[0][1] + 0.1
+        out.append(Candidate("files", at, base + 2.0 * last / n, told, about=about))
     return out
 
 
@@ -232,7 +235,7 @@ def file_lines(files: dict[str, FileWork], n: int) -> list[Candidate]:
             line = f"- In `{entry.shown}`, the edits renamed {told}."
             seq = entry.renamed[chunk[0]]
             score = EDIT_DETAIL + 1.5 - start / 20 + recency
-            out.append(Candidate("files", seq + 0.25, score, line))
+            out.append(Candidate("files", seq + 0.25, score, line, about=entry.shown))
         if entry.edits:
             ranked = sorted(entry.names, key=lambda k: (-entry.names[k], k))
             names = ranked[:5]
@@ -240,7 +243,7 @@ def file_lines(files: dict[str, FileWork], n: int) -> list[Candidate]:
                 more = quoted_list(ranked[start : start + 4])
                 line = f"- In `{entry.shown}`, the edits changed {more}."
                 score = EDIT_DETAIL + 1.0 - start / 20 + recency
-                out.append(Candidate("files", entry.first + 0.5, score, line))
+                out.append(Candidate("files", entry.first + 0.5, score, line, about=entry.shown))
             how = f"edited {times(entry.edits)}"
             whole = "created" if entry.created else "rewritten" if entry.rewritten else ""
             if whole:
@@ -254,22 +257,24 @@ def file_lines(files: dict[str, FileWork], n: int) -> list[Candidate]:
             line = f"- `{entry.shown}`{titled} was {how}{changing}{gone}{fixing}."
             score = EDIT_DETAIL + 2.0 + min(entry.edits, 6) * 0.3 + min(len(names), 4) * 0.3
             score += recency
-            out.append(Candidate("files", entry.first, score, line))
+            out.append(Candidate("files", entry.first, score, line, about=entry.shown))
             for seq, added, inside in entry.added.values():
                 if not inside:  # told with the same addition to other files, if any
                     same.setdefault(("added", tuple(added)), {}).setdefault(entry.shown, seq)
                     continue
                 where = f"`{inside}` in `{entry.shown}`"
                 line = f"- An edit of {where} added {quoted_list(added)}."
-                out.append(Candidate("files", seq, EDIT_DETAIL + 2.0 * seq / n, line))
+                out.append(
+                    Candidate("files", seq, EDIT_DETAIL + 2.0 * seq / n, line, about=entry.shown)
+                )
             for seq, removed in entry.removed:
                 same.setdefault(("took out", tuple(removed)), {}).setdefault(entry.shown, seq)
         elif entry.deleted and not entry.reads:
             line = f"- `{entry.shown}` was deleted."
-            out.append(Candidate("files", entry.first, 2.5 + recency, line))
+            out.append(Candidate("files", entry.first, 2.5 + recency, line, about=entry.shown))
         elif entry.tracked and not entry.reads:
             line = f"- `{entry.shown}` was changed in this session (Claude Code's file history)."
-            out.append(Candidate("files", entry.first, 2.5 + recency, line))
+            out.append(Candidate("files", entry.first, 2.5 + recency, line, about=entry.shown))
         elif entry.reads and (entry.reads_done or not entry.reads_failed):
             # (every read failed: the file was not there, which the error's line says)
             ranges = [r for r in entry.reads if r != "all"]
@@ -279,7 +284,13 @@ def file_lines(files: dict[str, FileWork], n: int) -> list[Candidate]:
             after = "then deleted" if entry.deleted else "not changed"
             line = f"- `{entry.shown}` was read{which}, {after}{outline}."
             out.append(
-                Candidate("files", entry.first, READ_SCORE + 0.2 * len(entry.reads) + recency, line)
+                Candidate(
+                    "files",
+                    entry.first,
+                    READ_SCORE + 0.2 * len(entry.reads) + recency,
+                    line,
+                    about=entry.shown,
+                )
             )
         calls = [c for c in entry.calls if c not in entry.defines]
         for start in range(0, min(len(calls), 12), 4):
@@ -292,6 +303,7 @@ def file_lines(files: dict[str, FileWork], n: int) -> list[Candidate]:
                     CALLS_SCORE - start / 40 + recency,
                     line,
                     spare=True,
+                    about=entry.shown,
                 )
             )
         seen = list(entry.defines)[0 if entry.edits else 4 :]
@@ -301,7 +313,9 @@ def file_lines(files: dict[str, FileWork], n: int) -> list[Candidate]:
             alone = f"- `{entry.shown}` defines {listed} (seen when it was read)."
             at = entry.first + 0.002 + start / 1e5  # after the file's own line
             score = 1.0 - start / 40 + recency
-            out.append(Candidate("files", at, score, line, lead=alone))  # "also": after its own
+            out.append(
+                Candidate("files", at, score, line, lead=alone, about=entry.shown)
+            )  # "also": after its own
     for (verb, snippet), edited in same.items():
         out.extend(_same_edit_lines(verb, snippet, list(edited.items()), n))
     return out

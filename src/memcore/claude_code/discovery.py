@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -155,16 +156,35 @@ def find_transcripts(path: str | os.PathLike[str] | None = None) -> list[Path]:
             raise NotFoundError(f"no such transcript file or folder: {root}")
         return []
     found = [p for p in root.rglob("*.jsonl") if p.is_file() and looks_like_transcript(p)]
-    return sorted(found, key=lambda p: ("agent-" in p.name, str(p)))
+    return sorted(found, key=transcript_order)
+
+
+def transcript_order(path: Path) -> tuple[bool, str]:
+    """Sort key of transcript files: main sessions first, their sub-agents after (a sub-agent
+    joins the session its parent's file opened)."""
+    return "agent-" in path.name, str(path)
+
+
+def find_all_transcripts(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
+    """:func:`find_transcripts` of each of ``paths`` (none: the default folder), each file once
+    however many of them lead to it, in :func:`transcript_order`."""
+    found: dict[Path, Path] = {}
+    targets: Sequence[str | os.PathLike[str] | None] = paths or [None]
+    for target in targets:
+        for path in find_transcripts(target):
+            found.setdefault(path.resolve(), path)
+    return sorted(found.values(), key=transcript_order)
 
 
 __all__ = [
     "HEAD_BYTES",
     "TranscriptHead",
     "default_projects_dir",
+    "find_all_transcripts",
     "find_transcripts",
     "is_transcript_name",
     "looks_like_transcript",
     "project_dir_name",
     "transcript_head",
+    "transcript_order",
 ]

@@ -49,8 +49,8 @@ def register(sub: Subparsers) -> None:
     )
     p.add_argument(
         "path",
-        nargs="?",
-        help="a transcript file, a project folder or the projects root "
+        nargs="*",
+        help="transcript files, project folders or the projects root, as many as you like "
         "(default: $CLAUDE_CONFIG_DIR/projects or ~/.claude/projects)",
     )
     p.add_argument("--store", metavar="URL", type=store_url, help=DEFAULT_STORE_HELP)
@@ -67,16 +67,12 @@ def register(sub: Subparsers) -> None:
 
 
 def cmd_import_claude_code(args: argparse.Namespace, out: TextIO) -> int:
-    from memcore.claude_code import (
-        default_projects_dir,
-        find_transcripts,
-        group_by_session,
-        parse_transcript,
-    )
+    from memcore.claude_code import default_projects_dir, group_by_session, parse_transcript
+    from memcore.claude_code.discovery import find_all_transcripts
     from memcore.claude_code.project import file_stamp
 
-    where = args.path or str(default_projects_dir())
-    paths = find_transcripts(args.path)
+    where = ", ".join(args.path) or str(default_projects_dir())
+    paths = find_all_transcripts(args.path)
     if not paths:
         raise NotFoundError(f"no Claude Code transcripts (*.jsonl sessions) under {where}")
     transcripts = []
