@@ -185,6 +185,34 @@ def test_a_short_budget_tells_the_latest_session_rather_than_drop_it(
     assert "\n- " in block  # a statement of it, not only its heading
 
 
+def test_a_hook_process_ends_with_its_whole_output_written(tmp_path: Path, url: str) -> None:
+    """The command ends its process at once after the hook (``end_process``): what it printed
+    is all there, and the store it wrote is closed whole (no WAL left behind)."""
+    _save_earlier(tmp_path, url)
+    done = subprocess.run(
+        [sys.executable, "-m", "memcore", "hook", "session-start", "--store", url],
+        input=_payload("SessionStart", "a-new-session", None, source="startup").encode(),
+        capture_output=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stderr == b""
+    context = json.loads(done.stdout)["hookSpecificOutput"]["additionalContext"]
+    assert context.strip()
+    transcript, session = _place(tmp_path, "entireio__cli__880d23f9.jsonl")
+    saved = subprocess.run(
+        [sys.executable, "-m", "memcore", "hook", "session-end", "--store", url],
+        input=_payload("SessionEnd", session, transcript).encode(),
+        capture_output=True,
+        check=False,
+        timeout=120,
+    )
+    assert (saved.returncode, saved.stdout, saved.stderr) == (0, b"", b"")
+    database = Path(url.removeprefix("sqlite:///"))
+    assert not Path(f"{database}-wal").exists()
+
+
 def test_a_closed_stdout_still_exits_zero(tmp_path: Path, url: str) -> None:
     """``memcore hook session-start < payload | true``: the reader is gone before the context
     is written; the hook still exits 0, with one line on stderr and no traceback."""

@@ -15,6 +15,7 @@ on stderr.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import os
@@ -359,6 +360,24 @@ def run_hook(
     return 0
 
 
+def end_process(code: int) -> NoReturn:
+    """End the hook's process now, its output flushed, without the interpreter's own exit.
+
+    That exit frees every object and module one by one and runs the atexit handlers: it added
+    60-100 ms to a save of a fresh 3 MB transcript (a tenth of the hook's time, on Claude
+    Code's critical path) after the hook had finished. A hook leaves nothing for it: its stores
+    are closed (their worker threads done, SQLite's files synced as each commit left them)
+    before ``hook_main`` returns, and it registers no atexit handler.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # closed: what it held has no reader
+            stream.flush()
+    logging = sys.modules.get("logging")
+    if logging is not None:
+        logging.shutdown()  # a user's logging configuration may write to files
+    os._exit(code)
+
+
 def _quiet_stdout() -> None:
     """Point a closed stdout at /dev/null, so the interpreter's flush at exit (of what the
     failed write left buffered) neither raises nor prints a traceback."""
@@ -398,6 +417,7 @@ __all__ = [
     "EVENTS",
     "HookPayload",
     "SaveReport",
+    "end_process",
     "hook_main",
     "project_records",
     "run_hook",

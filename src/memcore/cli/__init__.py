@@ -72,9 +72,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (the console script exits with it)."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list[:1] == ["hook"]:  # on Claude Code's critical path: skip the rest of the CLI
-        from memcore.claude_code.hooks import hook_main
+        from memcore.claude_code.hooks import end_process, hook_main
 
-        return hook_main(args_list[1:])
+        code = hook_main(args_list[1:])
+        if argv is None:  # the process's own command line: nothing follows the hook
+            end_process(code)
+        return code
     from memcore.cli._common import UsageError
 
     parser = build_parser()
