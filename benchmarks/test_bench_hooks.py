@@ -23,6 +23,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -231,3 +232,49 @@ def test_process_save_fresh_transcript(benchmark: Callable[..., object], place: 
         assert _hook_process("session-end", url, payload) == ("", "")
 
     _pedantic(benchmark, save, setup)
+
+
+#: Rounds of the alternated comparison of hook processes.
+PROCESS_ROUNDS = 8
+_T = TypeVar("_T")
+
+
+@pytest.mark.usefixtures("installed")
+def test_process_hooks_alternated(benchmark: Callable[..., object], place: Place) -> None:
+    """Round by round: ``python -c "import memcore"``, a ``session-start`` process, a process
+    saving a fresh copy of the 3 MB transcript, each timed by ``perf_counter``, so that a
+    machine whose speed changes from one second to the next slows all three alike (the
+    separate process benchmarks above drift apart by a third on a noisy machine).
+    ``extra_info`` has each one's median and the hooks' ratios to the import."""
+    import statistics
+    import time
+
+    url = _project_with_sessions(place)
+    start = _payload("SessionStart", "new-session", None)
+    baseline = [sys.executable, "-c", "import memcore"]
+    times: dict[str, list[float]] = {"import": [], "start": [], "fresh": []}
+
+    def timed(name: str, run: Callable[[], _T]) -> _T:
+        began = time.perf_counter()
+        done = run()
+        times[name].append(time.perf_counter() - began)
+        return done
+
+    def one_round() -> None:
+        save_url, folder = place.fresh()
+        transcript, session = place.copy(folder, BIG)
+        save = _payload("SessionEnd", session, transcript)
+        timed("import", lambda: subprocess.run(baseline, env=_ENV, check=True))
+        out, err = timed("start", lambda: _hook_process("session-start", url, start))
+        assert "additionalContext" in out, err
+        assert timed("fresh", lambda: _hook_process("session-end", save_url, save)) == ("", "")
+
+    benchmark.pedantic(one_round, rounds=PROCESS_ROUNDS, iterations=1)  # type: ignore[attr-defined]
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    benchmark.extra_info.update(  # type: ignore[attr-defined]
+        {f"{name}_median_ms": round(value * 1e3, 1) for name, value in medians.items()}
+    )
+    benchmark.extra_info.update(  # type: ignore[attr-defined]
+        start_to_import=round(medians["start"] / medians["import"], 3),
+        fresh_save_to_import=round(medians["fresh"] / medians["import"], 3),
+    )
