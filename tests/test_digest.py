@@ -318,6 +318,39 @@ def test_a_file_s_lines_are_written_together_from_where_it_was_first_touched() -
     assert files[about_a[0]].startswith("- `src/a.py` was edited twice")  # its own line first
 
 
+def test_a_slash_command_given_a_request_is_what_was_asked() -> None:
+    """``/workflows:plan <what to build>`` asks for work: its arguments are the request (the
+    session's topic); ``/deploy staging`` and ``/fix-issue 123`` run a shortcut."""
+
+    def command(name: str, args: str) -> str:
+        return (
+            f"<command-message>{name.strip('/')}</command-message>\n"
+            f"<command-name>{name}</command-name>\n<command-args>{args}</command-args>"
+        )
+
+    records = _Records()
+    records.user(command("/workflows:plan", "make the session conflict warning optional in setup"))
+    records.user(command("/deploy", "staging"))
+    records.user(command("/fix-issue", "123"))
+    records.tool("Bash", {"command": "go test ./..."}, "ok")
+    records.said("All tests pass.")
+    digest = session_digest(records.items(), 2000)
+    asked = digest.sections["asked"].splitlines()
+    assert asked[0] == (
+        "- The user asked (`/workflows:plan`): make the session conflict warning optional in setup"
+    )
+    assert "- The user ran the command `/deploy staging`." in asked
+    assert "- The user ran the command `/fix-issue 123`." in asked
+    short = session_digest(records.items(), 60).text  # a short digest says its topic first
+    assert "make the session conflict warning optional" in short
+    records.user(command("/workflows:plan", "now add a flag for it to the enable command"))
+    still = session_digest(records.items(), 2000).sections["open"]
+    assert still == (
+        "- The latest request is not answered yet: `/workflows:plan`: now add a flag for it to "
+        "the enable command"
+    )
+
+
 def test_a_file_whose_every_read_failed_is_not_said_to_be_read() -> None:
     records = _Records()
     records.user("look at the client")

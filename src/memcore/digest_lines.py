@@ -141,7 +141,11 @@ def build_candidates(
             words = item.content.split()
             text = " ".join(words)
             topic = False
+            command = ""
             if kind == "shortcut":
+                command, words = command_request(words)
+                text = " ".join(words)
+            if kind == "shortcut" and not command:
                 line = f"- The user ran the command {code_span(text)}."
                 score = 2.0
             elif kind == "preference":
@@ -149,6 +153,8 @@ def build_candidates(
                 score = 7.0
             else:
                 said = "pasted" if is_pasted_output(text) else _how_said(text, len(words))
+                if command:  # (the command's name says what kind of work was asked)
+                    said = f"asked ({code_span(command)})"
                 line = f"- The user {said}: {cut_word_list(words, REQUEST_WORDS)}"
                 short = len(text) < _SHORT_REPLY
                 answered = _answered(meta)  # (an answer to the agent's question: said as one)
@@ -389,6 +395,23 @@ def _record_lines(
     return out
 
 
+#: A slash command is given a request when its arguments hold this many words (not flags):
+#: ``/workflows:plan make the warning optional ...`` asks for work; ``/deploy staging``,
+#: ``/fix-issue 123`` and ``/commit -m "wip"`` run a shortcut.
+COMMAND_REQUEST_WORDS = 4
+_PLAIN_WORD = re.compile(r"[^\W\d_]{2,}")
+
+
+def command_request(words: list[str]) -> tuple[str, list[str]]:
+    """A slash command's name and its arguments' words when these are a request (see
+    ``COMMAND_REQUEST_WORDS``); else ``("", words)``: the command line is a shortcut run."""
+    if len(words) < 2 or not words[0].startswith("/") or words[1].startswith("-"):
+        return "", words
+    args = words[1:]
+    plain = sum(1 for word in args if _PLAIN_WORD.fullmatch(word.strip(".,;:!?\"'()")))
+    return (words[0], args) if plain >= COMMAND_REQUEST_WORDS else ("", words)
+
+
 def _note(item: MemoryItem, seq: int, recency: float) -> list[Candidate]:
     text = " ".join(item.content.split())
     if not text:
@@ -558,8 +581,10 @@ def _open_lines(
             out.append(Candidate("decisions", seq, 4.0 + seq / n, f"- Done: {content}"))
     if last_task is not None and last_task[0] > answered_at:
         seq, item = last_task
-        text = cut_words(" ".join(item.content.split()), REQUEST_WORDS)
-        out.append(Candidate("open", seq, 8.0, f"{LATEST_OPEN}{text}"))
+        command, words = command_request(item.content.split())  # (a request to a command)
+        text = cut_word_list(words, REQUEST_WORDS)
+        asked = f"{code_span(command)}: {text}" if command else text
+        out.append(Candidate("open", seq, 8.0, f"{LATEST_OPEN}{asked}"))
     for seq in range(len(items) - 1, max(-1, len(items) - 40), -1):
         item = items[seq]
         if item.metadata.get("kind") == "fact" and item.metadata.get("role") == "assistant":
