@@ -249,6 +249,19 @@ def test_a_heading_counts_only_when_it_concludes(prose: ModuleType) -> None:
     assert [s[0] for s in found] == ["All 19 tests pass in `cart_test.go`"]
 
 
+def test_a_heading_that_asks_is_a_title_whatever_its_words(prose: ModuleType) -> None:
+    """ "### 1. How `entire enable` Command Works" concludes by its words ("works") but asks:
+    the title of what follows, no result."""
+    text = (
+        "### 1. How `entire enable` Command Works and Its Flags\n"
+        "## What `sync()` fixed\n"
+        "## Why `test_sync.py` works now\n"
+        "## The fix in `sync.py` works\n"
+    )
+    found = prose.statement_sentences(text, False, False, set())
+    assert [s[0] for s in found] == ["The fix in `sync.py` works"]
+
+
 def test_main_and_spare_sentences_say_where_they_are(prose: ModuleType) -> None:
     """The main walk and the spare one keep different sentences of one text: their positions
     put them back in the text's order."""

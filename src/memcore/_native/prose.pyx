@@ -30,7 +30,7 @@ from libc.string cimport strlen
 from memcore._native.text cimport sentence_spans
 from memcore._pure.prose import _INSTRUCTION, _MARKS, _NARRATION, BULLET, LIST_ITEM
 from memcore._pure.prose import is_bold_title, offers_choice
-from memcore._pure.prose import _INSTRUCTION_PAIRS, _NARRATION_PAIRS
+from memcore._pure.prose import _INSTRUCTION_PAIRS, _NARRATION_PAIRS, TITLE_QUESTIONS
 
 
 cdef inline bint _word(Py_UCS4 c) noexcept:
@@ -546,8 +546,8 @@ def statement_sentences(str content, bint needs_names, bint spare, set seen) -> 
                 continue
             if spare:
                 continue
-            if heading and not concluding:  # a title naming something: no statement
-                continue
+            if heading and (not concluding or lower.startswith(TITLE_QUESTIONS)):
+                continue  # a title naming something ("## How `x` works"): no statement
             seen.add(key)
             listy = ids >= 3 and _other_words(sentence) < 3
             aside = narration or instruction

@@ -41,6 +41,9 @@ _INSTRUCTION = re.compile(
     r"press|click|copy|paste|run|launch|start|exit|quit|reload|refresh|feel free|you (can|could|"
     r"should|may|might|will need))\b"
 )
+#: How a heading that asks opens ("### 1. How `enable` works and its flags"): a title of what
+#: follows, even where its words conclude ("works").
+TITLE_QUESTIONS = ("how ", "what ", "why ", "where ", "when ", "which ", "who ")
 #: The first two letters of the alternatives of :data:`_NARRATION` and :data:`_INSTRUCTION`: a
 #: sentence whose lowercased first two characters are ASCII and not one of these pairs is
 #: neither ("the", "this", "it": most of them), so the patterns are not tried there, whatever the
@@ -258,8 +261,8 @@ def statement_sentences(
                 continue
             if spare:
                 continue
-            if heading and not concluding:  # a title naming something: no statement
-                continue
+            if heading and (not concluding or lower.startswith(TITLE_QUESTIONS)):
+                continue  # a title naming something ("## How `x` works"): no statement
             seen.add(key)
             listy = ids >= 3 and other_words(sentence) < 3  # a list of names states nothing
             aside = narration or instruction
@@ -274,6 +277,7 @@ __all__ = [
     "IDENTIFIER",
     "LIST_ITEM",
     "OFFER",
+    "TITLE_QUESTIONS",
     "Sentence",
     "concludes",
     "find_identifiers",
