@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from memcore import MemoryItem, session_digest
+from memcore import MemoryItem, Priority, session_digest
 from memcore.claude_code import hooks, parse_lines, session_record
 from memcore.claude_code.briefs import brief_lines, is_brief_path
 from memcore.claude_code.records import (
@@ -155,6 +155,18 @@ def test_a_session_control_item_stored_by_an_older_import_is_no_request() -> Non
 
 
 # --- the task list (TaskCreate / TaskUpdate) ----------------------------------------------------
+
+
+def test_a_slash_command_given_work_is_imported_as_a_request_s_weight() -> None:
+    """Its arguments are what the user asked: the item (a shortcut, for knowledge transfer)
+    weighs as a request does in recall; a shortcut run keeps a shortcut's."""
+    records = _Records()
+    records.user(_wrapped("/workflows:plan", "make the session conflict warning optional"))
+    records.user(_wrapped("/deploy", "staging"))
+    plan, deploy = records.items()
+    assert (plan.metadata["kind"], plan.priority) == ("shortcut", Priority.HIGH)
+    assert plan.content == "/workflows:plan make the session conflict warning optional"
+    assert (deploy.metadata["kind"], deploy.priority) == ("shortcut", Priority.NORMAL)
 
 
 def test_task_updates_name_their_task_and_close_it() -> None:

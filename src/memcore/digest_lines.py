@@ -20,7 +20,7 @@ from memcore._kernels import prose
 from memcore.claude_code.answers import QUESTION_WORDS
 from memcore.claude_code.commands import is_trivial_command, normalize_command, one_line
 from memcore.claude_code.compaction import is_compaction_summary
-from memcore.claude_code.records import ANSWER
+from memcore.claude_code.records import ANSWER, command_request
 from memcore.claude_code.titles import TITLE_LEAD_IN
 from memcore.claude_code.tools import quoted_list
 from memcore.claude_code.transcripts import KIND_PRIORITY
@@ -393,23 +393,6 @@ def _record_lines(
         about = path if section == "files" else None
         out.append(Candidate(section, at, score, f"- {line}", named, spare=True, about=about))
     return out
-
-
-#: A slash command is given a request when its arguments hold this many words (not flags):
-#: ``/workflows:plan make the warning optional ...`` asks for work; ``/deploy staging``,
-#: ``/fix-issue 123`` and ``/commit -m "wip"`` run a shortcut.
-COMMAND_REQUEST_WORDS = 4
-_PLAIN_WORD = re.compile(r"[^\W\d_]{2,}")
-
-
-def command_request(words: list[str]) -> tuple[str, list[str]]:
-    """A slash command's name and its arguments' words when these are a request (see
-    ``COMMAND_REQUEST_WORDS``); else ``("", words)``: the command line is a shortcut run."""
-    if len(words) < 2 or not words[0].startswith("/") or words[1].startswith("-"):
-        return "", words
-    args = words[1:]
-    plain = sum(1 for word in args if _PLAIN_WORD.fullmatch(word.strip(".,;:!?\"'()")))
-    return (words[0], args) if plain >= COMMAND_REQUEST_WORDS else ("", words)
 
 
 def _note(item: MemoryItem, seq: int, recency: float) -> list[Candidate]:

@@ -38,6 +38,7 @@ from memcore.claude_code.records import (
     attached_files,
     block_texts,
     classify_user_text,
+    command_request,
     command_text,
     scaffolding_kind,
     strip_wrappers,
@@ -309,9 +310,12 @@ class RecordParser(SideRecords):
             return
         item_kind, confidence = classify_user_text(text)
         extra: dict[str, Any] = {"confidence": confidence}
+        level: Priority | None = None
         if item_kind == "shortcut":
             extra["command"], text = command_text(text)
-        self.add(item_id, item_kind, text, when, {**meta, **extra})
+            if command_request(text.split())[0]:  # a command given work to do: a request
+                level = KIND_PRIORITY["task"]
+        self.add(item_id, item_kind, text, when, {**meta, **extra}, level)
 
     def block(
         self,

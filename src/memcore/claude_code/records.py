@@ -208,6 +208,23 @@ def command_text(text: str) -> tuple[str, str]:
     return command, f"{command} {args.group(1).strip() if args else ''}".strip()
 
 
+#: A slash command is given a request when its arguments hold this many words (not flags):
+#: ``/workflows:plan make the warning optional ...`` asks for work; ``/deploy staging``,
+#: ``/fix-issue 123`` and ``/commit -m "wip"`` run a shortcut.
+COMMAND_REQUEST_WORDS = 4
+_PLAIN_WORD = re.compile(r"[^\W\d_]{2,}")
+
+
+def command_request(words: list[str]) -> tuple[str, list[str]]:
+    """A slash command's name and its arguments' words when these are a request (see
+    ``COMMAND_REQUEST_WORDS``); else ``("", words)``: the command line is a shortcut run."""
+    if len(words) < 2 or not words[0].startswith("/") or words[1].startswith("-"):
+        return "", words
+    args = words[1:]
+    plain = sum(1 for word in args if _PLAIN_WORD.fullmatch(word.strip(".,;:!?\"'()")))
+    return (words[0], args) if plain >= COMMAND_REQUEST_WORDS else ("", words)
+
+
 def statement_kind(text: str) -> str:
     """``conclusion``, ``decision`` or ``narration`` for an assistant's text."""
     if CONCLUSION.search(text) or ANSWER.match(text):
@@ -239,6 +256,7 @@ def assistant_statement(text: str) -> tuple[str, Priority]:
 
 __all__ = [
     "ANSWER",
+    "COMMAND_REQUEST_WORDS",
     "COMPACTION_PREFIX",
     "CONCLUSION",
     "DECISION",
@@ -248,6 +266,7 @@ __all__ = [
     "assistant_statement",
     "attached_files",
     "classify_user_text",
+    "command_request",
     "command_text",
     "is_session_control",
     "scaffolding_kind",
