@@ -17,8 +17,9 @@ from memcore.claude_code import (
     parse_transcript,
     project_dir_name,
 )
+from memcore.digest import session_digest
 from memcore.errors import NotFoundError
-from memcore.model import Priority
+from memcore.model import MemoryItem, Priority
 from tests.claude_code_support import (
     PROJECT,
     SESSION,
@@ -193,6 +194,27 @@ def test_subagent_files_join_the_parent_session(projects: Path) -> None:
     ids = [item.id for t in transcripts for item in t.items]
     assert len(ids) == len(set(ids))
     assert agent.malformed == []
+
+
+def test_a_sub_agent_s_brief_is_its_agent_s_not_a_request_of_the_user(projects: Path) -> None:
+    """A sub-agent's transcript opens with the brief its agent gave it: imported as a brief
+    (not the user's task: no request, no recurring task of the user), told in the digest as the
+    agent's brief, as the call that gave it is; so is one an older import stored as a task."""
+    transcripts = [parse_transcript(p) for p in find_transcripts(projects)]
+    agent = next(t for t in transcripts if t.agent_id == "a1b2c3")
+    brief = agent.items[0]
+    assert brief.metadata["kind"] == "brief"
+    assert brief.content == "Search the repo for other uses of round() on money values."
+    assert brief.metadata["brief"] == [brief.content]
+    items = [item for t in transcripts for item in t.items]
+    assert not any(i.metadata.get("sidechain") and i.metadata["kind"] == "task" for i in items)
+    asked = session_digest(items, 2000).sections["asked"]
+    assert "The user asked: Search the repo" not in asked
+    assert "- The agent's brief to a sub-agent says: Search the repo for other uses" in asked
+    older = MemoryItem(brief.id, brief.content, metadata={**brief.metadata, "kind": "task"})
+    del older.metadata["brief"]
+    again = session_digest([older, *agent.items[1:]], 2000).sections["asked"]
+    assert again.startswith("- The agent's brief to a sub-agent says: Search the repo")
 
 
 def test_forced_session_and_truncation(main_file: Path) -> None:

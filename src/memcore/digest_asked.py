@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from memcore._kernels import pipeline
+from memcore.claude_code import briefs
 from memcore.claude_code.compaction import summary_request
 from memcore.claude_code.tools import PLAN_PROPOSED
 from memcore.digest_prose import (
@@ -140,6 +141,25 @@ def brief_lines(
     return out
 
 
+def sub_agent_brief_lines(
+    item: MemoryItem, seq: int, recency: float, root: str | None
+) -> list[Candidate]:
+    """The brief a sub-agent's transcript opens with, told as the agent's call that gave it is
+    (``BRIEF_CALLS``): in a session joined with its sub-agents both say the same lines, once.
+    An item stored before the import kept its brief lines has them made here."""
+    if "brief" not in item.metadata:
+        item = MemoryItem(
+            item.id, item.content, item.priority, item.created_at,
+            {**item.metadata, "brief": briefs.brief_lines(item.content)},
+        )  # fmt: skip
+    lines = brief_lines(item, seq, recency, root, BRIEF_CALLS["Task"])
+    if lines or not item.content.strip():
+        return lines
+    # a brief naming nothing exact (a question to look into): what it asks, its start
+    said = cut_words(item.content, SENTENCE_WORDS)
+    return [Candidate("asked", seq, BRIEF_SCORE + recency, f"- {BRIEF_CALLS['Task']}: {said}")]
+
+
 def plan_lines(item: MemoryItem, seq: int, recency: float, root: str | None) -> list[Candidate]:
     """The plan the agent proposed: named by its title (its first line, which the import
     keeps in the item), with its statements that name something exact (``brief_lines``); only its
@@ -168,5 +188,6 @@ __all__ = [
     "brief_lines",
     "plan_lines",
     "request_rest",
+    "sub_agent_brief_lines",
     "summary_request_lines",
 ]

@@ -30,6 +30,7 @@ from memcore.digest_asked import (
     brief_lines,
     plan_lines,
     request_rest,
+    sub_agent_brief_lines,
     summary_request_lines,
 )
 from memcore.digest_prose import (
@@ -133,6 +134,11 @@ def build_candidates(
         kind = raw_kind if named else str(raw_kind)
         recency = seq / n
         if _is_title(meta):  # said once for the whole session: ``title_line``
+            continue
+        if kind == "brief" or (kind == "task" and meta.get("sidechain")):
+            # a sub-agent's transcript opens with the brief its agent gave it (kind "task" as
+            # older imports stored it): what the agent asked, not the user
+            out.extend(sub_agent_brief_lines(item, seq, recency, root))
             continue
         if kind in ("task", "preference", "shortcut") and meta.get("source") != "mcp":
             # (a note remembered through the MCP tool is no request of the session: a note)

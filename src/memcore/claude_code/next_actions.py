@@ -21,8 +21,8 @@ MAX_ACTIONS = 3
 ACTION_CHARS = 200
 #: The agent's own words: what a following tool call was announced by.
 _SPEAKING = frozenset(("fact", "thinking"))
-#: What the user says: a turn's end, which nothing before it led to.
-_TURN_ENDS = frozenset(("task", "preference", "shortcut", "summary"))
+#: What the user says (or, to a sub-agent, its brief): a turn's end, which nothing before it led to.
+_TURN_ENDS = frozenset(("task", "preference", "shortcut", "summary", "brief"))
 
 
 def action_line(content: str) -> str:

@@ -27,6 +27,7 @@ from memcore.claude_code.background import (
     read_task_output,
     still_running,
 )
+from memcore.claude_code.briefs import brief_lines
 from memcore.claude_code.commands import one_line
 from memcore.claude_code.compaction import summary_request
 from memcore.claude_code.links import FixLinker
@@ -70,6 +71,7 @@ KIND_PRIORITY: dict[str, Priority] = {
     "error": Priority.HIGH,
     "summary": Priority.HIGH,
     "shortcut": Priority.NORMAL,
+    "brief": Priority.NORMAL,
     "fact": Priority.NORMAL,
     "tool_result": Priority.NORMAL,
     "tool_call": Priority.LOW,
@@ -307,6 +309,9 @@ class RecordParser(SideRecords):
             return
         if rec.get("isMeta"):
             self.add(item_id, "fact", text, when, {**meta, "meta": True}, Priority.LOW)
+            return
+        if meta.get("sidechain"):  # a sub-agent's "user" is the agent that gave it its work
+            self.add(item_id, "brief", text, when, {**meta, "brief": brief_lines(text)})
             return
         item_kind, confidence = classify_user_text(text)
         extra: dict[str, Any] = {"confidence": confidence}
