@@ -85,6 +85,16 @@ _REREADABLE = {"Read", "Grep", "Glob", "NotebookRead", "WebFetch", "WebSearch", 
 _REQUEST_WORDS_KEPT = 600
 
 
+def _name_enclosing(call: MemoryItem, inside: str) -> None:
+    """Say in an edit's call which definition it changed (``Edit `a.go` in `run()`, changing
+    ...``), once its result has told it: the call holds what changed, and a question about the
+    function finds it by that name."""
+    head, sep, rest = call.content.partition("`, ")
+    if sep and head.count("`") == 1 and f"`{inside}`" not in head:
+        call.content = f"{head}` in `{inside}`, {rest}"
+        call.metadata["enclosing"] = inside
+
+
 def _truncate(text: str, max_chars: int) -> str:
     if len(text) <= max_chars:
         return text
@@ -456,8 +466,12 @@ class RecordParser(SideRecords):
             },
             priority,
         )
+        call = self.call_items.get(use_id)
+        inside = details.get("enclosing")
+        if call is not None and isinstance(inside, str):
+            _name_enclosing(call, inside)
         if not rejected and not refused:
-            self.linker.result(tool, target, not is_error, item, self.call_items.get(use_id))
+            self.linker.result(tool, target, not is_error, item, call)
 
     def answers(
         self,
