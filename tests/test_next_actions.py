@@ -61,3 +61,26 @@ def test_recall_shows_an_agent_text_with_what_it_led_to() -> None:
         "Now update the command type union. -> then: Edit `src/bin/json-output.ts`"
     )
     assert shown_hit("All 12 tests pass.") == "All 12 tests pass."
+
+
+def test_what_an_agent_text_led_to_names_the_definition_an_edit_changed() -> None:
+    """An edit's call says which definition it changed once its result tells it; the line
+    noted on the agent's words before it says so too (one account of the call)."""
+    original = "def total(items):\n    x = sum(items)\n    return x\n"
+    edit = {
+        "file_path": f"{CWD}/src/cart.py",
+        "old_string": "    return x\n",
+        "new_string": "    return round(x, 2)\n",
+    }
+    records = _Records()
+    records.user("round the cart total")
+    records.said("I'll round the total in the cart module.")
+    records.tool(
+        "Edit",
+        edit,
+        "The file has been updated.",
+        toolUseResult={"originalFile": original, "oldString": edit["old_string"]},
+    )
+    _, text, call, _ = records.items()
+    assert call.content.startswith("Edit `src/cart.py` in `total()`, changing")
+    assert next_actions(text) == [action_line(call.content)]

@@ -37,10 +37,11 @@ def action_line(content: str) -> str:
 class NextActions:
     """Watches a transcript's items in order and notes on each agent text the calls after it."""
 
-    __slots__ = ("_open",)
+    __slots__ = ("_noted", "_open")
 
     def __init__(self) -> None:
         self._open: dict[str, Any] | None = None  # the metadata of the last text, while open
+        self._noted: dict[str, tuple[list[str], int]] = {}  # call id -> where its line is
 
     def seen(self, item: MemoryItem) -> None:
         meta = item.metadata
@@ -49,11 +50,19 @@ class NextActions:
             if self._open is not None:
                 then = self._open.setdefault("then", [])  # (a text no call follows has none)
                 if len(then) < MAX_ACTIONS:
+                    self._noted[item.id] = (then, len(then))
                     then.append(action_line(item.content))
         elif kind in _SPEAKING and meta.get("role") == "assistant":
             self._open = meta
         elif kind in _TURN_ENDS:
             self._open = None
+
+    def said_again(self, call: MemoryItem) -> None:
+        """``call``'s content changed (its result told more of it): the line noted of it too."""
+        noted = self._noted.get(call.id)
+        if noted is not None:
+            then, at = noted
+            then[at] = action_line(call.content)
 
 
 def next_actions(item: MemoryItem) -> list[str]:

@@ -85,14 +85,16 @@ _REREADABLE = {"Read", "Grep", "Glob", "NotebookRead", "WebFetch", "WebSearch", 
 _REQUEST_WORDS_KEPT = 600
 
 
-def _name_enclosing(call: MemoryItem, inside: str) -> None:
+def _name_enclosing(call: MemoryItem, inside: str) -> bool:
     """Say in an edit's call which definition it changed (``Edit `a.go` in `run()`, changing
     ...``), once its result has told it: the call holds what changed, and a question about the
-    function finds it by that name."""
+    function finds it by that name. Whether it did."""
     head, sep, rest = call.content.partition("`, ")
-    if sep and head.count("`") == 1 and f"`{inside}`" not in head:
-        call.content = f"{head}` in `{inside}`, {rest}"
-        call.metadata["enclosing"] = inside
+    if not sep or head.count("`") != 1 or f"`{inside}`" in head:
+        return False
+    call.content = f"{head}` in `{inside}`, {rest}"
+    call.metadata["enclosing"] = inside
+    return True
 
 
 def _truncate(text: str, max_chars: int) -> str:
@@ -468,8 +470,8 @@ class RecordParser(SideRecords):
         )
         call = self.call_items.get(use_id)
         inside = details.get("enclosing")
-        if call is not None and isinstance(inside, str):
-            _name_enclosing(call, inside)
+        if call is not None and isinstance(inside, str) and _name_enclosing(call, inside):
+            self.actions.said_again(call)
         if not rejected and not refused:
             self.linker.result(tool, target, not is_error, item, call)
 
