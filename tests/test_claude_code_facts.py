@@ -562,6 +562,25 @@ def test_the_user_s_answers_to_the_agent_s_questions_are_the_user_s_messages() -
     assert "Yes, run the tests" in digest.sections["open"]
 
 
+def test_in_a_sub_agent_the_brief_is_its_agent_s_and_an_answer_is_the_user_s() -> None:
+    from tests.test_transcript_agent_records import _Records
+
+    question = "Which store should the test use?"
+    records = _Records()
+    records.user("Find where the cart total is rounded.", isSidechain=True)
+    records.tool(
+        "AskUserQuestion",
+        {"questions": [{"question": question, "options": [{"label": "SQLite"}]}]},
+        f'User has answered your questions: "{question}"="SQLite". You can now continue.',
+        isSidechain=True,
+        toolUseResult={"questions": [{"question": question}], "answers": {question: "SQLite"}},
+    )
+    items = records.items()
+    assert items[0].metadata["kind"] == "brief"
+    answer = next(i for i in items if i.metadata.get("answer_to"))
+    assert (answer.metadata["kind"], answer.metadata["role"]) == ("task", "user")
+
+
 @pytest.mark.parametrize(
     ("tool", "tool_input", "said"),
     [

@@ -85,14 +85,17 @@ _REREADABLE = {"Read", "Grep", "Glob", "NotebookRead", "WebFetch", "WebSearch", 
 _REQUEST_WORDS_KEPT = 600
 
 
-def _name_enclosing(call: MemoryItem, inside: str) -> bool:
+def _name_enclosing(call: MemoryItem, inside: str, max_chars: int) -> bool:
     """Say in an edit's call which definition it changed (``Edit `a.go` in `run()`, changing
     ...``), once its result has told it: the call holds what changed, and a question about the
     function finds it by that name. Whether it did."""
     head, sep, rest = call.content.partition("`, ")
     if not sep or head.count("`") != 1 or f"`{inside}`" in head:
         return False
-    call.content = f"{head}` in `{inside}`, {rest}"
+    named = f"{head}` in `{inside}`, {rest}"
+    if len(named) > max_chars:  # (a call cut to the limit already: left as it was cut)
+        return False
+    call.content = named
     call.metadata["enclosing"] = inside
     return True
 
@@ -322,7 +325,9 @@ class RecordParser(SideRecords):
         if rec.get("isMeta"):
             self.add(item_id, "fact", text, when, {**meta, "meta": True}, Priority.LOW)
             return
-        if meta.get("sidechain"):  # a sub-agent's "user" is the agent that gave it its work
+        if meta.get("sidechain") and "answer_to" not in meta:
+            # a sub-agent's "user" is the agent that gave it its work (the user's own words
+            # there are only answers to its questions, told above as answers)
             self.add(item_id, "brief", text, when, {**meta, "brief": brief_lines(text)})
             return
         item_kind, confidence = classify_user_text(text)
@@ -470,7 +475,11 @@ class RecordParser(SideRecords):
         )
         call = self.call_items.get(use_id)
         inside = details.get("enclosing")
-        if call is not None and isinstance(inside, str) and _name_enclosing(call, inside):
+        if (
+            call is not None
+            and isinstance(inside, str)
+            and _name_enclosing(call, inside, self.max_chars)
+        ):
             self.actions.said_again(call)
         if not rejected and not refused:
             self.linker.result(tool, target, not is_error, item, call)
