@@ -257,21 +257,11 @@ def test_edit_names_and_lines() -> None:
 def test_an_edit_s_call_names_the_definition_its_result_says_it_changed() -> None:
     """The call holds what changed; once the result tells where (the definition around the
     edit, from the file as it was), the call says it too, so recall finds it by that name."""
-    from tests.test_transcript_agent_records import CWD, _Records
+    from tests.test_transcript_agent_records import _Records
 
     original = "class Cart:\n    def total(self):\n        x = 1\n        return x\n"
-    edit = {
-        "file_path": f"{CWD}/src/cart.py",
-        "old_string": "        return x\n",
-        "new_string": "        return round(x, 2)\n",
-    }
     records = _Records()
-    records.tool(
-        "Edit",
-        edit,
-        "The file has been updated.",
-        toolUseResult={"originalFile": original, "oldString": edit["old_string"]},
-    )
+    records.edit("src/cart.py", original, "        return x\n", "        return round(x, 2)\n")
     call, result = records.items()
     assert result.metadata["enclosing"] == "total()"
     assert call.content.startswith("Edit `src/cart.py` in `total()`, changing `round()`")

@@ -67,20 +67,10 @@ def test_what_an_agent_text_led_to_names_the_definition_an_edit_changed() -> Non
     """An edit's call says which definition it changed once its result tells it; the line
     noted on the agent's words before it says so too (one account of the call)."""
     original = "def total(items):\n    x = sum(items)\n    return x\n"
-    edit = {
-        "file_path": f"{CWD}/src/cart.py",
-        "old_string": "    return x\n",
-        "new_string": "    return round(x, 2)\n",
-    }
     records = _Records()
     records.user("round the cart total")
     records.said("I'll round the total in the cart module.")
-    records.tool(
-        "Edit",
-        edit,
-        "The file has been updated.",
-        toolUseResult={"originalFile": original, "oldString": edit["old_string"]},
-    )
+    records.edit("src/cart.py", original, "    return x\n", "    return round(x, 2)\n")
     _, text, call, _ = records.items()
     assert call.content.startswith("Edit `src/cart.py` in `total()`, changing")
     assert next_actions(text) == [action_line(call.content)]

@@ -55,6 +55,13 @@ class _Records:
         content = [{"type": "tool_result", "tool_use_id": use_id, "content": result}]
         self.user(content, **result_extra)
 
+    def edit(self, path: str, original: str, old: str, new: str) -> None:
+        """An ``Edit`` of ``path`` (under ``CWD``) replacing ``old`` by ``new``, whose result
+        carries the file as it was (``original``), as Claude Code records it."""
+        edit = {"file_path": f"{CWD}/{path}", "old_string": old, "new_string": new}
+        result = {"originalFile": original, "oldString": old}
+        self.tool("Edit", edit, "The file has been updated.", toolUseResult=result)
+
     def said(self, text: str) -> None:
         self._base("assistant", {"role": "assistant", "content": [{"type": "text", "text": text}]})
 

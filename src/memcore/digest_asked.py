@@ -118,8 +118,13 @@ def brief_lines(
     :mod:`memcore.claude_code.briefs`): part of what was asked. ``source`` names it (by default
     the file the agent read), on its first line that is no glossary entry."""
     shown = source or f"`{shown_path(item.metadata, root)}`"
+    return _told(strs(item.metadata.get("brief")), seq, recency, shown)
+
+
+def _told(lines: list[str], seq: int, recency: float, shown: str) -> list[Candidate]:
+    """``brief_lines`` of the brief ``lines`` of the source named ``shown``."""
     kept: list[tuple[str, float, bool]] = []
-    for line in strs(item.metadata.get("brief")):
+    for line in lines:
         names = count_identifiers(line)
         said = standalone(cut_words(line, SENTENCE_WORDS), names)
         if said is None:  # it pointed at a list or a block the brief does not keep
@@ -141,18 +146,13 @@ def brief_lines(
     return out
 
 
-def sub_agent_brief_lines(
-    item: MemoryItem, seq: int, recency: float, root: str | None
-) -> list[Candidate]:
+def sub_agent_brief_lines(item: MemoryItem, seq: int, recency: float) -> list[Candidate]:
     """The brief a sub-agent's transcript opens with, told as the agent's call that gave it is
     (``BRIEF_CALLS``): in a session joined with its sub-agents both say the same lines, once.
     An item stored before the import kept its brief lines has them made here."""
-    if "brief" not in item.metadata:
-        item = MemoryItem(
-            item.id, item.content, item.priority, item.created_at,
-            {**item.metadata, "brief": briefs.brief_lines(item.content)},
-        )  # fmt: skip
-    lines = brief_lines(item, seq, recency, root, BRIEF_CALLS["Task"])
+    kept = item.metadata.get("brief")
+    brief = briefs.brief_lines(item.content) if kept is None else strs(kept)
+    lines = _told(brief, seq, recency, BRIEF_CALLS["Task"])
     if lines or not item.content.strip():
         return lines
     # a brief naming nothing exact (a question to look into): what it asks, its start

@@ -138,7 +138,7 @@ def build_candidates(
         if kind == "brief" or (kind == "task" and meta.get("sidechain")):
             # a sub-agent's transcript opens with the brief its agent gave it (kind "task" as
             # older imports stored it): what the agent asked, not the user
-            out.extend(sub_agent_brief_lines(item, seq, recency, root))
+            out.extend(sub_agent_brief_lines(item, seq, recency))
             continue
         if kind in ("task", "preference", "shortcut") and meta.get("source") != "mcp":
             # (a note remembered through the MCP tool is no request of the session: a note)

@@ -225,7 +225,7 @@ class Candidate(NamedTuple):
     #: asked (a short digest says it first, see ``memcore.digest.TOPIC_BELOW``)
     topic: bool = False
     #: the one file the line tells of (as the digest names it): a file's lines are written
-    #: together, from where the session first touched it (see ``memcore.digest._render``)
+    #: together, from where the session first touched it (see ``memcore.digest._in_order``)
     about: str | None = None
 
 
