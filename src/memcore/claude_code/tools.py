@@ -12,7 +12,8 @@ parser stays a thin loop and the rules can be tested one by one.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from itertools import islice
 from typing import Any
 
 from memcore.claude_code.background import SHELL_OUTPUT_TOOL, shell_id, started_task
@@ -76,8 +77,10 @@ _PATHS = re.compile(
 #: text (``path/to/file.js``) or a name the transcript had redacted (``.REDACTED.txt``).
 _PLACEHOLDER_PATH = re.compile(r"(?:^|/)path/to/|REDACTED")
 #: A Read result's line number, before each line of the file: ``     1→`` (or, as ``cat -n``
-#: writes it and some Claude Code versions did, ``     1<tab>``)
-_READ_PREFIX = re.compile(r"^ *\d+(?:\u2192|\t)", re.MULTILINE)
+#: writes it and some Claude Code versions did, ``     1<tab>``), with the newline before it: a
+#: pattern led by a literal is scanned for at C speed, where a MULTILINE ``^`` is tried at
+#: every character (the text is given a newline in front)
+_READ_PREFIX = re.compile(r"\n *\d+(?:\u2192|\t)")
 _FOUND = re.compile(r"^Found (\d+) (files?|lines?|matches?)", re.MULTILINE)
 _REJECTED = "The user doesn't want to proceed with this tool use."
 _USER_SAID = "the user said:\n"
@@ -377,7 +380,8 @@ def describe_result(
         paths = list(dict.fromkeys(display_path(p, cwd) for p in in_output))[:8]
         if paths:
             meta["paths"] = paths  # the files a command named (git status, a diff --stat...)
-        short = [one_line(line) for line in text.splitlines() if line.strip()]
+        # (its first three lines with text: enough to tell an answer of one or two)
+        short = [one_line(line) for line in islice(_lines_with_text(text), 3)]
         if short and short[0].startswith(("{", "[")):
             short = []  # data (a JSON answer), not a sentence about the outcome
         if not outcome and 0 < len(short) <= 2 and not is_trivial_command(command):
@@ -444,7 +448,11 @@ def _hit_files(text: str, cwd: str | None, limit: int = 3) -> list[str]:
 
 def file_text(text: str) -> str:
     """A ``Read`` result's text without its line numbers: the file as it was read."""
-    return _READ_PREFIX.sub("", text)
+    return _READ_PREFIX.sub("\n", "\n" + text)[1:]
+
+
+def _lines_with_text(text: str) -> Iterator[str]:
+    return (line for line in text.splitlines() if line.strip())
 
 
 def _lines_read(text: str, tool_use_result: Any) -> int:
@@ -452,7 +460,7 @@ def _lines_read(text: str, tool_use_result: Any) -> int:
         file = tool_use_result.get("file")
         if isinstance(file, Mapping) and isinstance(file.get("numLines"), int):
             return int(file["numLines"])
-    return len(_READ_PREFIX.findall(text))
+    return len(_READ_PREFIX.findall("\n" + text))
 
 
 def _found(text: str, tool_use_result: Any) -> int:
