@@ -14,7 +14,6 @@ on stderr.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import json
@@ -140,6 +139,8 @@ async def save_session(
     checkpoint's ``full.jsonl``, a shorter one) adds what it holds and takes nothing away: the
     entry keeps the files, branch and read offsets it knew.
     """
+    import asyncio
+
     from memcore.sync import DistributedMemoryManager
 
     checked, files = await asyncio.to_thread(locate_session, payload)
@@ -343,7 +344,12 @@ def run_hook(
         if event not in EVENTS:
             raise ValidationError(f"unknown hook event {event!r} (one of {', '.join(EVENTS)})")
         payload = HookPayload.parse(payload_text)
-        text = asyncio.run(_run(event, payload, store_url, budget))
+        if event == "session-start" and _reads_at_once(store_url):
+            text = _start_now(payload, store_url, budget)
+        else:
+            import asyncio  # (not before: session-start on SQLite runs without it)
+
+            text = asyncio.run(_run(event, payload, store_url, budget))
     except Exception as exc:  # a hook must not fail the user's session, whatever went wrong
         text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
         reason = " ".join(text.split()) or type(exc).__name__
@@ -406,6 +412,33 @@ async def _run(event: str, payload: HookPayload, store_url: str | None, budget: 
         return ""
     finally:
         await store.close()
+    return _start_output(context)
+
+
+def _reads_at_once(store_url: str | None) -> bool:
+    """Whether session-start reads its store with ``SQLiteReader`` (an SQLite URL, the default
+    store's included): no event loop, so no asyncio to import (see that module)."""
+    return store_url is None or store_url.lower().startswith("sqlite:")
+
+
+def _start_now(payload: HookPayload, store_url: str | None, budget: int) -> str:
+    """session-start on an SQLite store, read at once (``SQLiteReader``, ``run_now``): the same
+    context as ``_run`` gives, from the same reads."""
+    from memcore.stores import default_url
+    from memcore.stores.sqlite_reader import SQLiteReader, run_now
+
+    reader = SQLiteReader(store_url or default_url())
+    try:
+        context = run_now(start_context(payload, reader, budget))
+    except NotFoundError:  # no store yet: nothing to say
+        return ""
+    finally:
+        run_now(reader.close())
+    return _start_output(context)
+
+
+def _start_output(context: str) -> str:
+    """Claude Code's SessionStart hook JSON around ``context``; nothing when it is empty."""
     if not context:
         return ""
     output = {"hookSpecificOutput": {"hookEventName": "SessionStart", "additionalContext": context}}

@@ -78,10 +78,8 @@ from memcore.stores.sqlite_schema import (
     _make_incarnation,
     _packed_count,
     _parse_incarnation,
-    _records,
     _text_cell,
     _to_signed,
-    _to_unsigned,
     parse_sqlite_url,
 )
 
@@ -173,25 +171,7 @@ class SQLiteStore(SQLiteLockedSync):
 
     async def read_snapshot(self, session_id: str) -> Snapshot:
         validate_session_id(session_id)
-
-        def work(conn: sqlite3.Connection) -> Snapshot:
-            def body() -> Snapshot:
-                meta = conn.execute(
-                    "SELECT version, digest FROM meta WHERE session = ?", (session_id,)
-                ).fetchone()
-                rows = conn.execute(
-                    "SELECT key, record FROM items WHERE session = ?", (session_id,)
-                ).fetchall()
-                version, digest = (0, None) if meta is None else meta
-                return Snapshot(
-                    _int_cell(version, f"the version of session {session_id!r}"),
-                    _records(session_id, rows),
-                    _to_unsigned(digest),
-                )
-
-            return self._transaction(conn, body)
-
-        return await self._run(work)
+        return await self._run(lambda conn: self._snapshot(conn, session_id))
 
     async def commit(
         self, session_id: str, expected_version: int, records: Mapping[str, bytes], digest: int

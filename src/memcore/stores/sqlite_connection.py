@@ -17,19 +17,16 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
-from memcore.errors import BackendError, CorruptedMemoryError, NotFoundError
+from memcore.errors import BackendError, NotFoundError
 from memcore.stores import process_id
+from memcore.stores.sqlite_file import SQLiteFile
 from memcore.stores.sqlite_schema import (
     _APPLICATION_ID,
-    _COLUMNS,
     _COMMIT_ONE_OBJECTS,
-    _DAMAGE_MARKERS,
     _SCHEMA,
     _SCHEMA_VERSION,
-    _UPGRADES,
     _busy_error,
     _create_private,
-    _int_cell,
     _make_incarnation,
 )
 
@@ -62,17 +59,14 @@ _INLINE_ROWS = 64  # commits of more rows than this always run on the worker thr
 _PAGE_SIZE = 2048
 
 
-class SQLiteConnection:
+class SQLiteConnection(SQLiteFile):
     """One SQLite file, its connection and the worker thread that uses it."""
 
     def __init__(
         self, path: str, timeout: float, synchronous: str, *, read_only: bool, create: bool
     ) -> None:
-        self.path = path
+        super().__init__(path, timeout, read_only=read_only, create=create)
         self._file = os.path.abspath(path)  # its key in _UNCHECKED_WRITES
-        self.timeout = timeout
-        self.read_only = read_only
-        self.create = create and not read_only
         self._synchronous = synchronous
         self._lock = threading.Lock()
         # The connection is used by the worker thread, or by the event loop's thread for the
@@ -123,22 +117,6 @@ class SQLiteConnection:
                         raise
                 time.sleep(pause)
                 pause = min(pause * 2, 0.02)
-
-    def _guarded(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
-        try:
-            return fn(self._connection())
-        except sqlite3.DatabaseError as exc:
-            if any(marker in str(exc).lower() for marker in _DAMAGE_MARKERS):
-                raise CorruptedMemoryError(f"sqlite store {self.path!r} is damaged: {exc}") from exc
-            raise BackendError(f"sqlite store {self.path!r}: {exc}") from exc
-        except sqlite3.Error as exc:
-            raise BackendError(f"sqlite store {self.path!r}: {exc}") from exc
-        except UnicodeDecodeError as exc:  # a flipped byte in a text cell or in the schema
-            raise CorruptedMemoryError(
-                f"sqlite store {self.path!r} is damaged: text that is not UTF-8 ({exc.reason})"
-            ) from exc
-        except OSError as exc:
-            raise BackendError(f"sqlite store {self.path!r}: {exc}") from exc
 
     async def _run_fast(self, fn: Callable[[sqlite3.Connection], _T], *, inline: bool) -> _T:
         """Like ``_run``, but a short call (``inline``) runs right here on the event loop's
@@ -228,10 +206,7 @@ class SQLiteConnection:
 
     def _open(self) -> sqlite3.Connection:
         memory = self.path == ":memory:"
-        if not memory and Path(self.path).is_dir():
-            raise BackendError(f"{self.path!r} is a folder: a store URL names a file in one")
-        if not self.create and (memory or not Path(self.path).is_file()):
-            raise NotFoundError(f"no memcore store at {self.path!r} (nothing was stored there yet)")
+        self._check_path()
         if self.read_only:
             return self._open_read_only()
         if not memory:
@@ -261,99 +236,6 @@ class SQLiteConnection:
             conn.close()
             raise
         return conn
-
-    def _open_read_only(self, upgraded: bool = False) -> sqlite3.Connection:
-        """``mode=ro``; where that cannot read (read-only media: no ``-shm`` file can be made),
-        ``immutable=1``, which trusts that nothing else writes the file. A file of an older
-        schema is first upgraded in place when it can be written (``_upgrade_in_place``)."""
-        uri = Path(self.path).absolute().as_uri()
-        conn: sqlite3.Connection | None = None
-        for options in ("?mode=ro", "?mode=ro&immutable=1"):
-            conn = sqlite3.connect(
-                uri + options, uri=True, timeout=self.timeout, isolation_level=None
-            )
-            try:
-                conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
-                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-                break
-            except sqlite3.OperationalError as exc:
-                conn.close()
-                # only a file that cannot be opened for reading as it is (no -shm can be made
-                # beside it) is read as immutable; a busy one is not: another process writes it
-                cannot_open = "unable to open" in str(exc) or "readonly" in str(exc)
-                if "immutable" in options or not cannot_open:
-                    raise
-        assert conn is not None
-        try:
-            older = self._check_schema(conn) < _SCHEMA_VERSION
-        except BaseException:
-            conn.close()
-            raise
-        if not older:
-            return conn
-        conn.close()
-        if not upgraded and self._upgrade_in_place():
-            return self._open_read_only(upgraded=True)
-        raise BackendError(
-            f"{self.path!r} has an older memcore schema and cannot be written here: run a "
-            "writing command on it once (e.g. `memcore backup`) where it can, to upgrade it"
-        )
-
-    def _upgrade_in_place(self) -> bool:
-        """Upgrade an older file for a read-only open, if this process may write it: the
-        commands that only look and the session-start hook would otherwise fail on every file
-        an earlier memcore wrote, until something wrote to it. An upgrade keeps every row and
-        creates nothing; a file that cannot be written is left as it is (False)."""
-        path = Path(self.path)
-        if not (os.access(path, os.W_OK) and os.access(path.absolute().parent, os.W_OK)):
-            return False
-        conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
-        try:
-            conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
-            if self._check_schema(conn) < _SCHEMA_VERSION:
-                self._upgrade(conn)
-        finally:
-            conn.close()
-        return True
-
-    def _check_schema(self, conn: sqlite3.Connection) -> int:
-        """The file's memcore schema version, once it is known to be one this memcore reads."""
-        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-        if app_id != _APPLICATION_ID:
-            raise BackendError(f"{self.path!r} is not a memcore store")
-        schema = conn.execute("PRAGMA user_version").fetchone()[0]
-        if schema > _SCHEMA_VERSION:
-            raise BackendError(
-                f"{self.path!r} has memcore schema {schema}, newer than this memcore "
-                f"({_SCHEMA_VERSION}): upgrade memcore"
-            )
-        if schema < 1:
-            raise CorruptedMemoryError(
-                f"sqlite store {self.path!r} is damaged: its schema version is {schema} "
-                f"(memcore writes 1..{_SCHEMA_VERSION})"
-            )
-        if schema == _SCHEMA_VERSION:
-            for table, wanted in _COLUMNS.items():
-                found = {str(row[1]) for row in conn.execute(f"PRAGMA table_info({table})")}
-                if not wanted <= found:
-                    missing = ", ".join(sorted(wanted - found))
-                    raise CorruptedMemoryError(
-                        f"sqlite store {self.path!r} is damaged: table {table!r} lacks {missing}"
-                    )
-        return int(schema)
-
-    def _retry_busy(self, fn: Callable[[], object]) -> None:
-        """Switching to WAL needs a moment of exclusive access that may skip the busy handler."""
-        deadline = time.monotonic() + self.timeout
-        while True:
-            try:
-                fn()
-                return
-            except sqlite3.OperationalError as exc:
-                busy = "locked" in str(exc) or "busy" in str(exc)
-                if not busy or time.monotonic() >= deadline:
-                    raise
-                time.sleep(0.01)
 
     def _check_claimed(self, conn: sqlite3.Connection) -> None:
         """Refuse, before writing anything into it, a file that another program made (it keeps
@@ -414,41 +296,6 @@ class SQLiteConnection:
             conn.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
 
         self._transaction(conn, create, write=True)
-
-    @staticmethod
-    def _upgrade(conn: sqlite3.Connection) -> None:
-        """Bring an older memcore file to the current schema (re-checked under the write lock:
-        another process may have just done it)."""
-
-        def upgrade() -> None:
-            schema = conn.execute("PRAGMA user_version").fetchone()[0]
-            for target in range(schema + 1, _SCHEMA_VERSION + 1):
-                _UPGRADES[target](conn)
-            _make_incarnation(conn)  # as a new file has (see _init_schema), unless it has one
-            conn.execute(f"PRAGMA user_version = {max(schema, _SCHEMA_VERSION)}")
-
-        SQLiteConnection._transaction(conn, upgrade, write=True)
-
-    @staticmethod
-    def _transaction(
-        conn: sqlite3.Connection, body: Callable[[], _T], *, write: bool = False
-    ) -> _T:
-        """Run ``body`` in one transaction (``BEGIN IMMEDIATE`` for writers: the lock up front,
-        so two writers never both read the old version)."""
-        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-        try:
-            result = body()
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        return result
-
-    @staticmethod
-    def _version_of(conn: sqlite3.Connection, session_id: str) -> int:
-        row = conn.execute("SELECT version FROM meta WHERE session = ?", (session_id,)).fetchone()
-        return 0 if row is None else _int_cell(row[0], f"the version of session {session_id!r}")
 
     async def close(self) -> None:
         """Close the connection and stop the worker; a later call reopens both."""
