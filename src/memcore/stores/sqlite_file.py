@@ -52,6 +52,8 @@ class SQLiteFile:
             raise NotFoundError(f"no memcore store at {self.path!r} (nothing was stored there yet)")
 
     def _guarded(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
+        """``fn(connection)``, with SQLite's and the file's failures as memcore's errors: a
+        damaged file is a ``CorruptedMemoryError`` naming it, anything else a ``BackendError``."""
         try:
             return fn(self._connection())
         except sqlite3.DatabaseError as exc:
