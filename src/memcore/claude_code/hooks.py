@@ -22,7 +22,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from memcore.claude_code import session_start
 from memcore.claude_code.project import (
@@ -46,6 +46,9 @@ from memcore.claude_code.session_record import fresh_record
 from memcore.claude_code.session_start import project_records
 from memcore.errors import MemcoreError, NotFoundError, ValidationError
 from memcore.model import MemoryItem
+
+if TYPE_CHECKING:
+    from memcore.claude_code.parse_ahead import ParseAhead
 
 EVENTS = ("session-start", "pre-compact", "session-end", "stop")
 SAVING_EVENTS = ("pre-compact", "session-end", "stop")
@@ -124,7 +127,11 @@ def locate_session(payload: HookPayload) -> tuple[CheckedTranscript, list[Path]]
 
 
 async def save_session(
-    payload: HookPayload, store: Any, *, refresh_digest: bool = True
+    payload: HookPayload,
+    store: Any,
+    *,
+    refresh_digest: bool = True,
+    ahead: ParseAhead | None = None,
 ) -> SaveReport:
     """Import the payload's transcript into its session and refresh the project registry.
 
@@ -138,6 +145,9 @@ async def save_session(
     ``cd``-ed since (see ``check_transcript``). A copy of the session at another path (a
     checkpoint's ``full.jsonl``, a shorter one) adds what it holds and takes nothing away: the
     entry keeps the files, branch and read offsets it knew.
+
+    ``ahead``: a child process already parsing the transcript (``_look_ahead``), whose parse is
+    taken when it was of the offsets the registry gives here (else this parses itself).
     """
     import asyncio
 
@@ -153,7 +163,14 @@ async def save_session(
         previous = SessionRecord.from_item(MemoryItem.coerce(held)) if held else None
         if unchanged_since(previous, files):
             return SaveReport(session_id, 0, previous.items if previous else 0, True)
-        parsed = parse_session(files, session_id, previous.read_to if previous else None)
+        read_to = previous.read_to if previous else None
+        parsed = None
+        if ahead is not None:
+            from memcore import digest, transfer  # noqa: F401  (imported while the child parses)
+
+            parsed = ahead.result(files, session_id, read_to)
+        if parsed is None:
+            parsed = parse_session(files, session_id, read_to)
         await manager.sync_session_memory(session_id)
         written = added = 0
         for item in parsed.items:
@@ -347,9 +364,18 @@ def run_hook(
         if event == "session-start" and _reads_at_once(store_url):
             text = _start_now(payload, store_url, budget)
         else:
-            import asyncio  # (not before: session-start on SQLite runs without it)
+            saved, ahead = (
+                _look_ahead(payload, store_url) if event in SAVING_EVENTS else (False, None)
+            )
+            if saved:
+                return 0  # nothing unread: the registry says the last save read it all
+            import asyncio  # (not before: session-start on SQLite, and forking, without it)
 
-            text = asyncio.run(_run(event, payload, store_url, budget))
+            try:
+                text = asyncio.run(_run(event, payload, store_url, budget, ahead))
+            finally:
+                if ahead is not None:
+                    ahead.cancel()  # (gone already when the save took its parse)
     except Exception as exc:  # a hook must not fail the user's session, whatever went wrong
         text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
         reason = " ".join(text.split()) or type(exc).__name__
@@ -395,13 +421,19 @@ def _quiet_stdout() -> None:
         pass
 
 
-async def _run(event: str, payload: HookPayload, store_url: str | None, budget: int) -> str:
+async def _run(
+    event: str,
+    payload: HookPayload,
+    store_url: str | None,
+    budget: int,
+    ahead: ParseAhead | None = None,
+) -> str:
     from memcore.stores import open_store
 
     if event in SAVING_EVENTS:
         store = open_store(store_url)
         try:
-            await save_session(payload, store, refresh_digest=event != "stop")
+            await save_session(payload, store, refresh_digest=event != "stop", ahead=ahead)
         finally:
             await store.close()
         return ""
@@ -413,6 +445,25 @@ async def _run(event: str, payload: HookPayload, store_url: str | None, budget: 
     finally:
         await store.close()
     return _start_output(context)
+
+
+def _look_ahead(payload: HookPayload, store_url: str | None) -> tuple[bool, ParseAhead | None]:
+    """Before a save imports asyncio: (True, None) when the registry (read at once from an
+    SQLite store) says the transcript was read to its end already, so that there is nothing to
+    do; else maybe a child parsing a large unread part meanwhile
+    (``memcore.claude_code.parse_ahead``). Never raises: whatever fails here, the save finds
+    and says as it always has."""
+    from memcore.claude_code.parse_ahead import ParseAhead, registry_entry
+
+    try:
+        checked, files = locate_session(payload)
+        previous = registry_entry(store_url, checked.project, checked.session_id)
+        if unchanged_since(previous, files):
+            return True, None
+        read_to = previous.read_to if previous else None
+        return False, ParseAhead.start(files, checked.session_id, read_to)
+    except Exception:  # (the save reports it, through the store)
+        return False, None
 
 
 def _reads_at_once(store_url: str | None) -> bool:
