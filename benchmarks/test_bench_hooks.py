@@ -91,6 +91,14 @@ def place(tmp_path: Path) -> Place:
     return Place(tmp_path)
 
 
+@pytest.fixture(autouse=True)
+def parse_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The in-process saves parse in this process: one that forks a child for it (a hook's own
+    process does, ``memcore.claude_code.parse_ahead``) could only do so while this process had
+    no other thread, which its first save ends. The ``process`` cases run real hooks, which do."""
+    monkeypatch.setattr("memcore.claude_code.parse_ahead.AHEAD_BYTES", 1 << 40)
+
+
 def _pedantic(
     benchmark: Callable[..., object],
     target: Callable[..., object],

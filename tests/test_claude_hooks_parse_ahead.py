@@ -5,9 +5,10 @@ to be saved without importing asyncio."""
 from __future__ import annotations
 
 import dataclasses
-import os
+import json
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -55,53 +56,93 @@ def _states(url: str, session: str) -> tuple[object, object]:
     return _read_state(url, session), entries
 
 
-def test_a_save_parsed_ahead_stores_what_a_save_parsing_itself_stores(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+#: A hook's save in a process of its own (as Claude Code runs it: no other thread, so it may
+#: fork), reporting whether it forked a child and whether it took the child's parse; MODE
+#: "fails" makes the child's parse fail, "hangs" makes it hang past a short patience.
+SAVE_SCRIPT = """
+import json, os, sys, time
+import memcore.claude_code.parse_ahead as pa
+from memcore.claude_code import project
+report = {"started": [], "taken": []}
+start, result, real = pa.ParseAhead.start.__func__, pa.ParseAhead.result, project.parse_session
+def counted(cls, *args):
+    found = start(cls, *args)
+    report["started"].append(found is not None)
+    return found
+def handed(self, *args):
+    found = result(self, *args)
+    report["taken"].append(found is not None)
+    return found
+def child_fails(*args, **kwargs):
+    if os.getpid() != parent:
+        raise RuntimeError("the child's parse failed")
+    return real(*args, **kwargs)
+def child_hangs(*args, **kwargs):
+    if os.getpid() != parent:
+        time.sleep(120)
+    return real(*args, **kwargs)
+pa.ParseAhead.start, pa.ParseAhead.result = classmethod(counted), handed
+parent = os.getpid()
+if sys.argv[2] == "fails":
+    project.parse_session = child_fails
+elif sys.argv[2] == "hangs":
+    pa.PATIENCE = 0.2
+    project.parse_session = child_hangs
+from memcore.claude_code.hooks import run_hook
+code = run_hook("session-end", sys.stdin.read(), store_url=sys.argv[1])
+print(json.dumps(report))
+sys.exit(code)
+"""
+
+
+def _save_apart(tmp_path: Path, name: str, mode: str) -> tuple[str, str, dict[str, list[bool]]]:
+    url = f"sqlite:///{tmp_path / name / 'memory.db'}"
+    session = _session_of(DATA / BIG)
+    transcript = next((tmp_path / "projects").rglob(f"{session}.jsonl"), None)
+    if transcript is None:
+        transcript, _ = _place(tmp_path, BIG)
+    done = subprocess.run(
+        [sys.executable, "-c", SAVE_SCRIPT, url, mode],
+        input=_payload("SessionEnd", session, transcript),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert (done.returncode, done.stderr) == (0, ""), done.stderr
+    return url, session, json.loads(done.stdout)
+
+
+@pytest.mark.parametrize(
+    ("mode", "taken"), [("works", [True]), ("fails", [False]), ("hangs", [False])]
+)
+def test_a_save_stores_what_it_would_have_parsed_itself_whatever_its_child_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str, taken: list[bool]
 ) -> None:
-    started: list[ParseAhead | None] = []
-    start = ParseAhead.start.__func__  # type: ignore[attr-defined]
-
-    def counted(cls: type[ParseAhead], *args: object) -> ParseAhead | None:
-        started.append(start(cls, *args))
-        return started[-1]
-
-    monkeypatch.setattr(ParseAhead, "start", classmethod(counted))
-    ahead_url, session = _save(tmp_path, "ahead", BIG)
-    assert started
-    assert started[0] is not None, "a 2.9 MB transcript is parsed in a child"
-    monkeypatch.setattr(parse_ahead, "AHEAD_BYTES", 1 << 40)
-    itself_url, _ = _save(tmp_path, "itself", BIG)
-    assert started[1] is None
-    assert _states(ahead_url, session) == _states(itself_url, session)
-
-
-def test_a_child_that_fails_leaves_the_parse_to_the_save(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def broken(*args: object, **kwargs: object) -> object:
-        if os.getpid() != parent:
-            raise RuntimeError("the child's parse failed")
-        return parse_session(*args, **kwargs)  # type: ignore[arg-type]
-
-    taken: list[object] = []
-    result = ParseAhead.result
-
-    def handed(self: ParseAhead, *args: object) -> object:
-        taken.append(result(self, *args))  # type: ignore[arg-type]
-        return taken[-1]
-
-    parent = os.getpid()
-    monkeypatch.setattr("memcore.claude_code.project.parse_session", broken)
-    monkeypatch.setattr(ParseAhead, "result", handed)
-    url, session = _save(tmp_path, "broken", BIG)
-    assert taken == [None], "the child failed: nothing handed back"
-    monkeypatch.undo()
+    url, session, report = _save_apart(tmp_path, "apart", mode)
+    assert report == {"started": [True], "taken": taken}, "a 2.9 MB transcript is parsed ahead"
     monkeypatch.setattr(parse_ahead, "AHEAD_BYTES", 1 << 40)
     itself_url, _ = _save(tmp_path, "itself", BIG)
     assert _states(url, session) == _states(itself_url, session)
 
 
-def test_a_parse_of_other_offsets_is_not_taken(tmp_path: Path) -> None:
+def test_no_child_is_forked_beside_other_threads(tmp_path: Path) -> None:
+    transcript, session = _place(tmp_path, BIG)
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert ParseAhead.start([transcript], session, None) is None
+    finally:
+        stop.set()
+        other.join()
+
+
+def test_a_parse_of_other_offsets_is_not_taken(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # (forked beside this test process's threads: its child is ended unread, whatever it does)
+    monkeypatch.setattr(parse_ahead.threading, "active_count", lambda: 1)
     transcript, session = _place(tmp_path, BIG)
     payload = HookPayload.parse(_payload("SessionEnd", session, transcript))
     checked, files = locate_session(payload)

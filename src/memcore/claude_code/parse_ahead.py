@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import signal
+import threading
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -38,6 +41,10 @@ from memcore.model import MemoryItem, Priority
 #: Unread bytes from which a save parses in a child: below, forking and handing the items back
 #: cost more than they save (a turn's worth of records parses in a few milliseconds).
 AHEAD_BYTES = 512 * 1024
+#: How long the save waits for its child's parse before it parses itself (a child that hangs
+#: must not hang the hook): this many seconds, and one more per MiB unread (the parse reads
+#: 10-20 MiB a second here).
+PATIENCE = 20.0
 
 
 def registry_entry(url: str | None, project: str, session_id: str) -> SessionRecord | None:
@@ -75,17 +82,22 @@ class ParseAhead:
         files: Sequence[Path],
         session_id: str,
         read_to: dict[str, list[int]] | None,
+        unread: int,
     ) -> None:
         self.pid = pid
         self.pipe = pipe
         self.asked = ([str(f) for f in files], session_id, read_to)
+        self.patience = PATIENCE + unread / (1 << 20)
 
     @classmethod
     def start(
         cls, files: Sequence[Path], session_id: str, read_to: dict[str, list[int]] | None
     ) -> ParseAhead | None:
-        """Fork the child when the unread part is large and the platform forks; else None."""
-        if not hasattr(os, "fork") or _unread(files, read_to) < AHEAD_BYTES:
+        """Fork the child when the unread part is large, the platform forks and this process
+        runs no other thread (a lock another thread held at the fork, the import lock say,
+        would stay held in the child for good: the hook's process has none yet); else None."""
+        unread = _unread(files, read_to)
+        if not hasattr(os, "fork") or unread < AHEAD_BYTES or threading.active_count() != 1:
             return None
         readable, writable = os.pipe()
         try:
@@ -107,7 +119,7 @@ class ParseAhead:
             finally:
                 os._exit(code)
         os.close(writable)
-        return cls(pid, readable, files, session_id, read_to)
+        return cls(pid, readable, files, session_id, read_to, unread)
 
     def result(
         self, files: Sequence[Path], session_id: str, read_to: dict[str, list[int]] | None
@@ -117,11 +129,12 @@ class ParseAhead:
         if self.asked != ([str(f) for f in files], session_id, read_to):
             self.cancel()
             return None
-        try:
-            data = _read_all(self.pipe)
-        finally:
-            os.close(self.pipe)
-            self.pipe = -1
+        data = _read_all(self.pipe, time.monotonic() + self.patience)
+        if data is None:  # it took too long: the save parses itself
+            self.cancel()
+            return None
+        os.close(self.pipe)
+        self.pipe = -1
         _, status = os.waitpid(self.pid, 0)
         if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0 or not data:
             return None
@@ -187,11 +200,17 @@ def _write_all(fd: int, data: bytes) -> None:
     os.close(fd)
 
 
-def _read_all(fd: int) -> bytes:
-    chunks = []
-    while chunk := os.read(fd, 1 << 20):
+def _read_all(fd: int, deadline: float) -> bytes | None:
+    """Everything written into the pipe until its writer closed it; None past ``deadline``."""
+    chunks: list[bytes] = []
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            return None
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            return b"".join(chunks)
         chunks.append(chunk)
-    return b"".join(chunks)
 
 
-__all__ = ["AHEAD_BYTES", "ParseAhead", "registry_entry"]
+__all__ = ["AHEAD_BYTES", "PATIENCE", "ParseAhead", "registry_entry"]
