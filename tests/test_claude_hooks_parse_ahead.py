@@ -142,7 +142,7 @@ def test_a_parse_of_other_offsets_is_not_taken(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # (forked beside this test process's threads: its child is ended unread, whatever it does)
-    monkeypatch.setattr(parse_ahead.threading, "active_count", lambda: 1)
+    monkeypatch.setattr("threading.active_count", lambda: 1)
     transcript, session = _place(tmp_path, BIG)
     payload = HookPayload.parse(_payload("SessionEnd", session, transcript))
     checked, files = locate_session(payload)
