@@ -9,7 +9,10 @@ compaction also this session's own digest, within a token budget
 
 A hook sits on the user's critical path and must never break the session: :func:`run_hook`
 turns every failure, a bad payload included, into exit status 0, nothing on stdout and one line
-on stderr.
+on stderr. On an SQLite store it imports asyncio only when it must: session-start reads the store
+at once (:mod:`memcore.stores.sqlite_reader`), and a save first reads its registry entry the
+same way, to know that nothing is unread or to fork a child that parses a large unread part
+while this process imports and opens the rest (:mod:`memcore.claude_code.parse_ahead`).
 """
 
 from __future__ import annotations
@@ -455,6 +458,8 @@ def _look_ahead(payload: HookPayload, store_url: str | None) -> tuple[bool, Pars
     and says as it always has."""
     from memcore.claude_code.parse_ahead import ParseAhead, registry_entry
 
+    if not _reads_at_once(store_url):  # (another store's registry is read through the loop)
+        return False, None
     try:
         checked, files = locate_session(payload)
         previous = registry_entry(store_url, checked.project, checked.session_id)

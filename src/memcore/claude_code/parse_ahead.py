@@ -48,11 +48,9 @@ PATIENCE = 20.0
 
 
 def registry_entry(url: str | None, project: str, session_id: str) -> SessionRecord | None:
-    """The session's entry in its project's registry, read at once from an SQLite store (None:
-    no store, no entry, a store of another kind, or one that cannot be read now; the save then
-    finds out through the sync layer)."""
-    if url is not None and not url.lower().startswith("sqlite:"):
-        return None
+    """The session's entry in its project's registry, read at once from the SQLite store ``url``
+    names (None: no store, no entry, or one that cannot be read now; the save then finds out
+    through the sync layer)."""
     from memcore.stores import decode_entry, default_url
     from memcore.stores.sqlite_reader import SQLiteReader, run_now
 
