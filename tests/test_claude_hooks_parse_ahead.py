@@ -178,3 +178,12 @@ def test_a_transcript_read_to_its_end_is_saved_without_asyncio(tmp_path: Path) -
         timeout=120,
     )
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+
+
+def test_no_look_ahead_for_a_store_that_is_not_sqlite(tmp_path: Path) -> None:
+    from memcore.claude_code.hooks import _look_ahead
+
+    transcript, session = _place(tmp_path, BIG)
+    payload = HookPayload.parse(_payload("SessionEnd", session, transcript))
+    assert _look_ahead(payload, "memory://") == (False, None)
+    assert _look_ahead(payload, "redis://127.0.0.1:1/0") == (False, None)
