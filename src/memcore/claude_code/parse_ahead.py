@@ -108,6 +108,7 @@ class ParseAhead:
             os.close(readable)
             code = 1
             try:
+                _let_go_of_stdio()  # (Claude Code reads the hook's output until all let it go)
                 from memcore.claude_code.project import parse_session
 
                 _write_all(writable, _pack(parse_session(files, session_id, read_to)))
@@ -189,6 +190,15 @@ def _unpack(data: bytes) -> ParsedSession:
         str(branch),
         bool(incremental),
     )
+
+
+def _let_go_of_stdio() -> None:
+    """Point the child's standard streams at /dev/null: it prints nothing, and a child left
+    behind by a parent killed meanwhile must not hold the hook's output open."""
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    os.close(devnull)
 
 
 def _write_all(fd: int, data: bytes) -> None:
