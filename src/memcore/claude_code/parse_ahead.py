@@ -32,6 +32,7 @@ import msgpack
 from memcore.claude_code.project import (
     ParsedSession,
     SessionRecord,
+    _resume_offset,
     registry_key,
     registry_session,
 )
@@ -154,6 +155,7 @@ class ParseAhead:
 
 
 def _unread(files: Sequence[Path], read_to: dict[str, list[int]] | None) -> int:
+    """The bytes ``parse_session`` will read: each file from where it resumes."""
     known = read_to or {}
     total = 0
     for path in files:
@@ -161,8 +163,7 @@ def _unread(files: Sequence[Path], read_to: dict[str, list[int]] | None) -> int:
             size = path.stat().st_size
         except OSError:
             continue
-        stamp = known.get(str(path))
-        total += size - (stamp[2] if stamp and len(stamp) > 2 and stamp[2] <= size else 0)
+        total += size - _resume_offset(known.get(str(path)), size)
     return total
 
 
