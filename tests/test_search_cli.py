@@ -1,4 +1,4 @@
-"""``memcore search`` on a real SQLite store with several sessions."""
+"""``memcore search`` on a real store with several sessions: an SQLite file and Redis."""
 
 from __future__ import annotations
 
@@ -23,9 +23,14 @@ SESSIONS = {
 }
 
 
-@pytest.fixture
-async def store_url(tmp_path: Path, memcore_home: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'several.db'}"
+@pytest.fixture(params=["sqlite", "redis"])
+async def store_url(request: pytest.FixtureRequest, tmp_path: Path, memcore_home: Path) -> str:
+    """The sessions above in a store: an SQLite file, which the command reads at once (no event
+    loop), and Redis, which it reads through asyncio."""
+    if request.param == "redis":
+        url: str = request.getfixturevalue("redis_url")
+    else:
+        url = f"sqlite:///{tmp_path / 'several.db'}"
     manager = DistributedMemoryManager(url, replica_id="writer")
     for session, items in SESSIONS.items():
         for key, text in items.items():

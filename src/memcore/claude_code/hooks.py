@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from memcore.claude_code import session_start
+from memcore.claude_code.hook_events import DEFAULT_BUDGET, EVENTS, HOOK_HELP, SAVING_EVENTS
 from memcore.claude_code.project import (
     CheckedTranscript,
     ParsedSession,
@@ -49,13 +50,10 @@ from memcore.claude_code.session_record import fresh_record
 from memcore.claude_code.session_start import project_records
 from memcore.errors import MemcoreError, NotFoundError, ValidationError
 from memcore.model import MemoryItem
+from memcore.stores.sqlite_reader import reads_at_once
 
 if TYPE_CHECKING:
     from memcore.claude_code.parse_ahead import ParseAhead
-
-EVENTS = ("session-start", "pre-compact", "session-end", "stop")
-SAVING_EVENTS = ("pre-compact", "session-end", "stop")
-DEFAULT_BUDGET = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,16 +293,6 @@ async def start_context(payload: HookPayload, store: Any, budget: int) -> str:
     )
 
 
-HOOK_HELP = (
-    "Claude Code runs this at its lifecycle events (`memcore install-claude-code` sets it\n"
-    "up), with the hook's JSON on stdin. pre-compact, session-end and stop save the session's\n"
-    "transcript (sub-agents included) into the store, filed under its project; session-start\n"
-    "prints what earlier sessions of the project learned as the session's additional context.\n"
-    "A hook never breaks the session: any failure exits 0 with one line on stderr.\n"
-    f"Events: {', '.join(EVENTS)}."
-)
-
-
 def hook_main(argv: Sequence[str]) -> int:
     """``memcore hook EVENT [--store URL] [--budget N]``: the hook's own small command line.
 
@@ -364,7 +352,7 @@ def run_hook(
         if event not in EVENTS:
             raise ValidationError(f"unknown hook event {event!r} (one of {', '.join(EVENTS)})")
         payload = HookPayload.parse(payload_text)
-        if event == "session-start" and _reads_at_once(store_url):
+        if event == "session-start" and reads_at_once(store_url):
             text = _start_now(payload, store_url, budget)
         else:
             saved, ahead = (
@@ -458,7 +446,7 @@ def _look_ahead(payload: HookPayload, store_url: str | None) -> tuple[bool, Pars
     and says as it always has."""
     from memcore.claude_code.parse_ahead import ParseAhead, registry_entry
 
-    if not _reads_at_once(store_url):  # (another store's registry is read through the loop)
+    if not reads_at_once(store_url):  # (another store's registry is read through the loop)
         return False, None
     try:
         checked, files = locate_session(payload)
@@ -469,12 +457,6 @@ def _look_ahead(payload: HookPayload, store_url: str | None) -> tuple[bool, Pars
         return False, ParseAhead.start(files, checked.session_id, read_to)
     except Exception:  # (the save reports it, through the store)
         return False, None
-
-
-def _reads_at_once(store_url: str | None) -> bool:
-    """Whether session-start reads its store with ``SQLiteReader`` (an SQLite URL, the default
-    store's included): no event loop, so no asyncio to import (see that module)."""
-    return store_url is None or store_url.lower().startswith("sqlite:")
 
 
 def _start_now(payload: HookPayload, store_url: str | None, budget: int) -> str:

@@ -11,26 +11,17 @@ read with :func:`read_state`; every command names its store with ``--store URL``
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeAlias
-
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TextIO, TypeAlias, TypeVar
 
 from memcore.errors import CorruptedMemoryError, NotFoundError, ValidationError
 from memcore.model import MemoryItem
 from memcore.stores import (
+    BackupInfo,
+    Snapshot,
     Store,
     check_store_url,
     decode_entry,
@@ -42,12 +33,16 @@ from memcore.stores.base import session_by_prefix
 from memcore.stores.urls import mask_url
 
 if TYPE_CHECKING:
+    from rich.progress import Progress
+
     from memcore.claude_code import Transcript
 
 from memcore.cli._exit_codes import EXIT_BROKEN_PIPE as EXIT_BROKEN_PIPE
 from memcore.cli._exit_codes import EXIT_ERROR as EXIT_ERROR
 from memcore.cli._exit_codes import EXIT_INTERRUPTED as EXIT_INTERRUPTED
 from memcore.cli._exit_codes import EXIT_USAGE as EXIT_USAGE
+
+_T = TypeVar("_T")
 
 #: Sessions memcore keeps for itself (``memcore.access-log``...): not listed as the user's.
 INTERNAL_SESSION_PREFIX = "memcore."
@@ -58,7 +53,7 @@ def store_label(url: str | None) -> str:
     included), any other by its URL without a password."""
     resolved = url or default_url()
     if resolved.lower().startswith("sqlite:"):
-        from memcore.stores.sqlite import parse_sqlite_url
+        from memcore.stores.sqlite_schema import parse_sqlite_url
 
         try:
             path = parse_sqlite_url(resolved)[0]
@@ -120,6 +115,16 @@ def _add(
 @contextmanager
 def _progress(enabled: bool = True) -> Iterator[Progress]:
     """A rich progress bar on stderr; drawn only on a terminal, so pipes and logs stay clean."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     console = Console(stderr=True)
     with Progress(
         SpinnerColumn(),
@@ -132,16 +137,6 @@ def _progress(enabled: bool = True) -> Iterator[Progress]:
         disable=not (enabled and console.is_terminal),
     ) as progress:
         yield progress
-
-
-class PipeConsole(Console):
-    """A rich console that lets a closed stdout (``memcore demo | head -1``) reach ``main`` as
-    ``BrokenPipeError``, which ends every command the same quiet way (exit 141); rich's own
-    handling exits 1."""
-
-    def on_broken_pipe(self) -> None:
-        self.quiet = True  # nothing more to write
-        raise BrokenPipeError("stdout was closed")
 
 
 def _store_name(url: str | None) -> str:
@@ -216,7 +211,47 @@ async def open_existing_store(url: str | None, *, read_only: bool = True) -> Asy
         await store.close()
 
 
-async def require_session(store: Store, url: str | None, session: str) -> None:
+class Readable(Protocol):
+    """What a command that only looks reads of a store: a ``Store``, or on SQLite an
+    ``SQLiteReader`` (see :func:`reading_store`)."""
+
+    async def version(self, session_id: str) -> int: ...
+
+    async def read_snapshot(self, session_id: str) -> Snapshot: ...
+
+    async def list_sessions(self) -> list[str]: ...
+
+    async def list_backups(self, session_id: str) -> list[BackupInfo]: ...
+
+
+@asynccontextmanager
+async def reading_store(url: str | None) -> AsyncIterator[Readable]:
+    """The existing store ``url`` names, to read: on SQLite an ``SQLiteReader``, which answers
+    at once, so that the command runs with :func:`run_reading` and never imports asyncio (a
+    third of a short command's instructions); any other store as :func:`open_existing_store`
+    opens it."""
+    from memcore.stores.sqlite_reader import SQLiteReader, reads_at_once
+
+    if not reads_at_once(url):
+        async with open_existing_store(url) as store:
+            yield store
+        return
+    reader = SQLiteReader(url or default_url())
+    try:
+        yield reader
+    finally:
+        await reader.close()
+
+
+def run_reading(url: str | None, coro: Coroutine[Any, Any, _T]) -> _T:
+    """Run a command's coroutine that reads the store ``url`` names only through
+    :func:`reading_store`: at once on SQLite (no event loop), else on asyncio."""
+    from memcore.stores.sqlite_reader import reads_at_once, run_now
+
+    return run_now(coro) if reads_at_once(url) else run(coro)
+
+
+async def require_session(store: Readable, url: str | None, session: str) -> None:
     """``NotFoundError`` unless ``session`` was ever written to (or backed up into) the store."""
     validate_session_id(session)
     if await store.version(session) == 0 and not await store.list_backups(session):
@@ -226,7 +261,7 @@ async def require_session(store: Store, url: str | None, session: str) -> None:
         )
 
 
-async def named_session(store: Store, url: str | None, session: str) -> str:
+async def named_session(store: Readable, url: str | None, session: str) -> str:
     """The session ``session`` names: itself, else the one session whose id starts with it
     (``847ff7d2`` for a Claude Code session's uuid); ``ValidationError`` when several do."""
     try:
@@ -240,7 +275,7 @@ async def named_session(store: Store, url: str | None, session: str) -> str:
 
 
 async def read_state(
-    store: Store, url: str | None, session: str, *, skipped: list[str] | None = None
+    store: Readable, url: str | None, session: str, *, skipped: list[str] | None = None
 ) -> dict[str, MemoryItem]:
     """A session's live items, read from the store as they are stored (no replica, no write);
     a damaged record is a ``CorruptedMemoryError`` that says which command repairs it, and so
@@ -286,7 +321,7 @@ def warn_skipped(prog: str, url: str | None, session: str, keys: Sequence[str]) 
 
 
 async def read_states(
-    store: Store, url: str | None, sessions: Sequence[str], prog: str
+    store: Readable, url: str | None, sessions: Sequence[str], prog: str
 ) -> dict[str, dict[str, MemoryItem]]:
     """Every session's items for a store-wide command: a session's damaged records are left
     out with a warning (see :func:`read_state`), the other sessions read as they are."""
@@ -321,13 +356,8 @@ def transcripts_with_records(transcripts: Sequence[Transcript], out: TextIO) -> 
     return kept
 
 
-async def _read_session(url: str | None, session: str) -> dict[str, MemoryItem]:
-    async with open_existing_store(url) as store:
-        return await read_state(store, url, session)
-
-
 async def _read_existing_session(url: str | None, session: str) -> dict[str, MemoryItem]:
-    async with open_existing_store(url) as store:
+    async with reading_store(url) as store:
         await require_session(store, url, session)
         state = await read_state(store, url, session)
     if not state:
@@ -355,4 +385,6 @@ def _positive_int(text: str) -> int:
 
 def run(coro: Any) -> Any:
     """Run one coroutine to completion for a synchronous command."""
+    import asyncio  # (here: `memcore --help` and the parser need none of it)
+
     return asyncio.run(coro)

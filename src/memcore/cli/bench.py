@@ -8,9 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from rich.table import Table
-
-from memcore.cli._common import PipeConsole, Subparsers, _add, _positive_int, _progress
+from memcore.cli._common import Subparsers, _add, _positive_int, _progress
 
 
 def register(sub: Subparsers) -> None:
@@ -164,6 +162,10 @@ def _best_time(fn: Callable[[], object], rounds: int, budget: float) -> float:
 
 
 def cmd_bench(args: argparse.Namespace, out: TextIO) -> int:
+    from rich.table import Table
+
+    from memcore.cli._console import PipeConsole
+
     console = PipeConsole(file=out, highlight=False, width=None if out.isatty() else 120)
     cases = _bench_cases(quick=args.quick)
     budget = 0.02 if args.quick else 0.2

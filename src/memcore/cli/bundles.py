@@ -15,7 +15,6 @@ import json
 import os
 import stat
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
@@ -28,7 +27,7 @@ from memcore.cli._common import (
     _progress,
     _read_existing_session,
     add_session_arguments,
-    run,
+    run_reading,
     store_and_session,
 )
 from memcore.errors import MemcoreError, NotFoundError, ValidationError
@@ -98,7 +97,7 @@ def cmd_compress(args: argparse.Namespace, out: TextIO) -> int:
     if args.output == "":
         raise UsageError("memcore compress", "argument -o/--output: empty file name")
     target = None if to_stdout else _destination(args.output)
-    state = run(_read_existing_session(args.store, session))
+    state = run_reading(args.store, _read_existing_session(args.store, session))
     with _progress() as progress:
         task = progress.add_task("summarizing", total=len(state))
         compressor = HierarchicalMemoryCompressor(
@@ -181,6 +180,8 @@ def _write_bundle(output: str, real: Path, blob: bytes) -> None:
     with O_EXCL so it cannot be a planted link), synced, then renamed over ``real``: a reader
     never sees half a bundle under the final name, and a failed write leaves the old file."""
     try:
+        import tempfile  # (here: the other commands need none of it)
+
         fd, temp = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.", suffix=".partial")
     except OSError as exc:
         raise _cannot_write(output, real, exc) from None

@@ -4,7 +4,6 @@ inside Claude Code."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 from typing import TYPE_CHECKING, TextIO
 
@@ -17,7 +16,7 @@ if TYPE_CHECKING:
 
 def register(sub: Subparsers) -> None:
     """Add this module's commands to ``memcore``."""
-    from memcore.claude_code.hooks import DEFAULT_BUDGET, HOOK_HELP
+    from memcore.claude_code.hook_events import DEFAULT_BUDGET, HOOK_HELP
 
     # listed here; ``main`` hands ``memcore hook ...`` to ``hook_main`` (its own small parser,
     # with the options) before this parser is built, to keep a hook's imports few
@@ -86,6 +85,8 @@ def _distribution() -> str:
 
 
 def cmd_mcp(args: argparse.Namespace, out: TextIO) -> int:
+    import asyncio
+
     from memcore.claude_code.mcp_server import mcp_available, serve
     from memcore.stores import open_store
 

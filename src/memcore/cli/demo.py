@@ -5,11 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import TextIO
 
-from rich.console import Console
-
 from memcore.cli._common import (
     DEFAULT_STORE_HELP,
-    PipeConsole,
     Subparsers,
     _add,
     _positive_int,
@@ -54,6 +51,9 @@ def register(sub: Subparsers) -> None:
 
 
 def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
+    from rich.console import Console
+
+    from memcore.cli._console import PipeConsole
     from memcore.demo import render_report, run_demo
 
     console = PipeConsole(file=out, highlight=False, soft_wrap=True)

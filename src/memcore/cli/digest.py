@@ -11,10 +11,10 @@ from memcore.cli._common import (
     _positive_int,
     add_session_arguments,
     named_session,
-    open_existing_store,
     read_state,
     read_states,
-    run,
+    reading_store,
+    run_reading,
     store_and_session,
     user_sessions,
 )
@@ -52,7 +52,7 @@ async def _states(
 ) -> dict[str, dict[str, MemoryItem]]:
     """One session's items (a damaged record is an error), or every session's (a session's
     damaged records left out, with a warning on stderr: the rest of the store still reads)."""
-    async with open_existing_store(url) as store:
+    async with reading_store(url) as store:
         if session is not None:
             name = await named_session(store, url, session)
             return {name: await read_state(store, url, name)}
@@ -64,7 +64,7 @@ def cmd_digest(args: argparse.Namespace, out: TextIO) -> int:
     from memcore.digest import session_digest
 
     session = store_and_session(args, "memcore digest", required=False)
-    states = run(_states(args.store, session))
+    states = run_reading(args.store, _states(args.store, session))
     if not any(states.values()):
         where = f"session {session!r}" if session else "the store"
         raise NotFoundError(f"{where} has no items to digest")

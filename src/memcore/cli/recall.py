@@ -16,13 +16,12 @@ from memcore.cli._common import (
     _add,
     _positive_int,
     _preview,
-    run,
+    run_reading,
     session_id,
     store_url,
 )
 from memcore.cli.digest import _states as read_states  # every session's items, or one's
 from memcore.model import MemoryItem
-from memcore.search import MemoryIndex, item_text
 
 Hit = tuple[str, str, float, MemoryItem]
 #: Hits asked of the index first, per result wanted (doubled while too many repeat a text).
@@ -64,6 +63,8 @@ async def search_distinct(
     """The ``k`` best hits, each with how many lower hits read repeat its text (``distinct``:
     they are folded into it, and the index is asked for more until ``k`` different texts are
     found; a command run six times is one result, not six)."""
+    from memcore.search import MemoryIndex, item_text
+
     items = [
         (name, key, item)
         for name, state in (await read_states(url, session, "memcore search")).items()
@@ -93,7 +94,7 @@ async def search_distinct(
 
 
 def cmd_search(args: argparse.Namespace, out: TextIO) -> int:
-    hits = run(search_distinct(args.store, args.query, args.k, args.session))
+    hits = run_reading(args.store, search_distinct(args.store, args.query, args.k, args.session))
     if not hits:
         print(f"no item matches {args.query!r}", file=out)
         return 0

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from memcore.claude_code.project import SessionRecord
-from memcore.cli._common import Subparsers, _add, add_store_option, open_existing_store, run
+from memcore.cli._common import Subparsers, _add, add_store_option, reading_store, run_reading
 from memcore.errors import NotFoundError
+
+if TYPE_CHECKING:
+    from memcore.claude_code.project import SessionRecord
 
 #: The characters of a session id shown: as many as ``memcore digest`` needs to find it (it
 #: takes the start of an id when only one session starts with it).
@@ -52,7 +54,7 @@ async def _projects(url: str | None, folder: str | None) -> dict[str, list[Sessi
     from memcore.claude_code.session_list import saved_projects
     from memcore.claude_code.session_start import project_records
 
-    async with open_existing_store(url) as store:
+    async with reading_store(url) as store:
         if folder is None:
             return await saved_projects(store)
         project = await known_project(store, folder)
@@ -65,7 +67,7 @@ def cmd_sessions(args: argparse.Namespace, out: TextIO) -> int:
     from memcore.claude_code.session_start import session_time
 
     folder = None if args.project is None else os.path.abspath(os.path.expanduser(args.project))
-    projects = run(_projects(args.store, folder))
+    projects = run_reading(args.store, _projects(args.store, folder))
     if not projects:
         where = f"the project of {folder}" if folder else "the store"
         raise NotFoundError(

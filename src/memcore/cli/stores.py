@@ -22,9 +22,11 @@ from memcore.cli._common import (
     open_existing_store,
     read_state,
     read_states,
+    reading_store,
     recover_command,
     require_session,
     run,
+    run_reading,
     store_and_session,
     store_label,
     user_sessions,
@@ -96,7 +98,7 @@ def register(sub: Subparsers) -> None:
 
 async def _listing(url: str | None) -> tuple[list[tuple[str, dict[str, MemoryItem]]], int]:
     """Each user session with its items, and how many internal sessions were left out."""
-    async with open_existing_store(url) as store:
+    async with reading_store(url) as store:
         every = await store.list_sessions()
         shown = user_sessions(every)
         states = await read_states(store, url, shown, "memcore inspect")
@@ -106,7 +108,7 @@ async def _listing(url: str | None) -> tuple[list[tuple[str, dict[str, MemoryIte
 async def _one_session(url: str | None, session: str) -> tuple[str, dict[str, MemoryItem]]:
     """The session ``session`` names (itself, or the one whose id starts with it) and its
     items."""
-    async with open_existing_store(url) as store:
+    async with reading_store(url) as store:
         name = await named_session(store, url, session)
         return name, await read_state(store, url, name)
 
@@ -115,7 +117,7 @@ def cmd_inspect(args: argparse.Namespace, out: TextIO) -> int:
     session = store_and_session(args, "memcore inspect", required=False)
     label = store_label(args.store)
     if session is None:
-        listing, internal = run(_listing(args.store))
+        listing, internal = run_reading(args.store, _listing(args.store))
         hidden = f" (and {internal} of memcore's own)" if internal else ""
         print(f"{label}: {len(listing)} session(s){hidden}", file=out)
         for name, state in listing:
@@ -123,7 +125,7 @@ def cmd_inspect(args: argparse.Namespace, out: TextIO) -> int:
             listed = ", ".join(f"{k} {n}" for k, n in kinds.most_common(4))
             print(f"  {name}: {len(state)} items ({listed})", file=out)
         return 0
-    session, state = run(_one_session(args.store, session))
+    session, state = run_reading(args.store, _one_session(args.store, session))
     items = sorted(state.values(), key=lambda item: (item.created_at, item.id))
     from memcore.codec import state_checksum
 

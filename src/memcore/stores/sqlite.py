@@ -47,7 +47,7 @@ import sqlite3
 import time
 from collections.abc import Mapping
 
-from memcore.errors import CorruptedMemoryError, NotFoundError, ValidationError
+from memcore.errors import NotFoundError, ValidationError
 from memcore.stores.base import (
     BackupInfo,
     Delta,
@@ -78,7 +78,6 @@ from memcore.stores.sqlite_schema import (
     _make_incarnation,
     _packed_count,
     _parse_incarnation,
-    _text_cell,
     _to_signed,
     parse_sqlite_url,
 )
@@ -332,29 +331,7 @@ class SQLiteStore(SQLiteLockedSync):
 
     async def list_backups(self, session_id: str) -> list[BackupInfo]:
         validate_session_id(session_id)
-
-        def work(conn: sqlite3.Connection) -> list[BackupInfo]:
-            rows = conn.execute(
-                "SELECT backup_id, version, created_at, length(blob) FROM backups "
-                "WHERE session = ? ORDER BY backup_id DESC",
-                (session_id,),
-            ).fetchall()
-            what = f"a backup of session {session_id!r}"
-            infos = []
-            for b, v, c, n in rows:
-                if not isinstance(c, (int, float)) or isinstance(c, bool):
-                    raise CorruptedMemoryError(f"{what}: its creation time is not a number")
-                infos.append(
-                    BackupInfo(
-                        _int_cell(b, f"{what}: its id"),
-                        _int_cell(v, f"{what}: its version"),
-                        float(c),
-                        _int_cell(n, f"{what}: its size"),
-                    )
-                )
-            return infos
-
-        return await self._run(work)
+        return await self._run(lambda conn: self._backups_of(conn, session_id))
 
     async def get_backup(self, session_id: str, backup_id: int) -> bytes:
         validate_session_id(session_id)
@@ -386,13 +363,7 @@ class SQLiteStore(SQLiteLockedSync):
         await self._run(work)
 
     async def list_sessions(self) -> list[str]:
-        def work(conn: sqlite3.Connection) -> list[str]:
-            rows = conn.execute(
-                "SELECT session FROM meta WHERE version > 0 UNION SELECT session FROM backups"
-            ).fetchall()
-            return sorted(_text_cell(row[0], "a session name") for row in rows)
-
-        return await self._run(work)
+        return await self._run(self._sessions_in)
 
     async def delete_session(self, session_id: str) -> None:
         validate_session_id(session_id)

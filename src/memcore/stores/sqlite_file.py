@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from memcore.errors import BackendError, CorruptedMemoryError, NotFoundError
-from memcore.stores.base import Snapshot
+from memcore.stores.base import BackupInfo, Snapshot
 from memcore.stores.sqlite_schema import (
     _APPLICATION_ID,
     _COLUMNS,
@@ -24,6 +24,7 @@ from memcore.stores.sqlite_schema import (
     _int_cell,
     _make_incarnation,
     _records,
+    _text_cell,
     _to_unsigned,
 )
 
@@ -217,3 +218,34 @@ class SQLiteFile:
             )
 
         return SQLiteFile._transaction(conn, body)
+
+    @staticmethod
+    def _sessions_in(conn: sqlite3.Connection) -> list[str]:
+        """``list_sessions``'s read: every session with a commit or a backup, sorted."""
+        rows = conn.execute(
+            "SELECT session FROM meta WHERE version > 0 UNION SELECT session FROM backups"
+        ).fetchall()
+        return sorted(_text_cell(row[0], "a session name") for row in rows)
+
+    @staticmethod
+    def _backups_of(conn: sqlite3.Connection, session_id: str) -> list[BackupInfo]:
+        """``list_backups``'s read: the session's backups, newest first."""
+        rows = conn.execute(
+            "SELECT backup_id, version, created_at, length(blob) FROM backups "
+            "WHERE session = ? ORDER BY backup_id DESC",
+            (session_id,),
+        ).fetchall()
+        what = f"a backup of session {session_id!r}"
+        infos = []
+        for b, v, c, n in rows:
+            if not isinstance(c, (int, float)) or isinstance(c, bool):
+                raise CorruptedMemoryError(f"{what}: its creation time is not a number")
+            infos.append(
+                BackupInfo(
+                    _int_cell(b, f"{what}: its id"),
+                    _int_cell(v, f"{what}: its version"),
+                    float(c),
+                    _int_cell(n, f"{what}: its size"),
+                )
+            )
+        return infos

@@ -17,7 +17,7 @@ import sqlite3
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-from memcore.stores.base import Snapshot, validate_session_id
+from memcore.stores.base import BackupInfo, Snapshot, validate_session_id
 from memcore.stores.sqlite_file import SQLiteFile
 from memcore.stores.sqlite_schema import parse_sqlite_url
 
@@ -50,10 +50,23 @@ class SQLiteReader(SQLiteFile):
         validate_session_id(session_id)
         return self._guarded(lambda conn: self._snapshot(conn, session_id))
 
+    async def list_sessions(self) -> list[str]:
+        return self._guarded(self._sessions_in)
+
+    async def list_backups(self, session_id: str) -> list[BackupInfo]:
+        validate_session_id(session_id)
+        return self._guarded(lambda conn: self._backups_of(conn, session_id))
+
     async def close(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
             conn.close()
+
+
+def reads_at_once(url: str | None) -> bool:
+    """Whether code that only reads the store ``url`` names (``None``: the default store, an
+    SQLite file) can read it through ``SQLiteReader`` and ``run_now``: an SQLite URL."""
+    return url is None or url.lower().startswith("sqlite:")
 
 
 def run_now(coroutine: Coroutine[Any, Any, _T]) -> _T:
@@ -68,4 +81,4 @@ def run_now(coroutine: Coroutine[Any, Any, _T]) -> _T:
     raise RuntimeError("a coroutine run at once suspended: it needs an event loop")
 
 
-__all__ = ["SQLiteReader", "run_now"]
+__all__ = ["SQLiteReader", "reads_at_once", "run_now"]
