@@ -79,6 +79,34 @@ def test_a_cut_line_says_more_than_a_name() -> None:
 
 
 @pytest.mark.parametrize(
+    "line",
+    [
+        "- The code read in `ios/LiveTextModule.swift` calls `Events()`, `Prop()` and `Name()`.",
+        "- An edit of `InitEnv()` in `cli/testenv.go` added `t.Setenv(home, dir)` twice over.",
+        "- In `cmd/entire/main.go`, the edits changed `os.Getenv()`, `trace.Start()` and `f`.",
+        "- An edit of `cmd/entire/main.go` took out `if traceFile != nil {` for good.",
+        "- Edits of `a/tsconfig.json` and `b/tsconfig.json` each added `composite: true`.",
+        "- A Glob search for `apps/docs/src/content/docs/getting-started.md` found 2 matches.",
+    ],
+)
+def test_a_cut_line_keeps_its_point_or_is_left_out(line: str) -> None:
+    """A line whose point is what its verb introduces ("calls", "added", "changed", "took
+    out", "found") is never cut back to its subject ("- The code read in `f`…"): cut, it
+    keeps the verb and what follows it, or it is left out."""
+    verbs = memcore.digest_cut.LIST_VERBS
+    verb = next(i for i, w in enumerate(line.split()) if w in verbs)
+    kept_any = False
+    for room in range(2, words(line) + 1):
+        cut = memcore.digest_cut.cut_line(line, room, words)
+        if cut is None:
+            continue
+        kept = cut[:-1].split()
+        assert len(kept) > verb + 1, cut  # the verb and at least one word of what it says
+        kept_any = True
+    assert kept_any
+
+
+@pytest.mark.parametrize(
     ("text", "limit", "expected"),
     [
         # the statement's own template words and connectives are not left at the end

@@ -54,6 +54,7 @@ DANGLING = frozenset(
         "converts",
         "could",
         "defines",
+        "defining",
         "did",
         "do",
         "does",
@@ -108,6 +109,7 @@ DANGLING = frozenset(
         "out",
         "over",
         "per",
+        "renamed",
         "returns",
         "said",
         "same",
@@ -166,6 +168,11 @@ DANGLING = frozenset(
         "→",
     ]
 )
+#: Verbs whose line says what they introduce (the digest's "`f` calls `a`, `b`", "an edit of
+#: `f` added `x`"): a cut that ends just before one (or whose tidied end took one away) keeps
+#: the line's subject and nothing of its point ("The code read in `f`…"), so the line is left
+#: out instead (:func:`_point_cut_away`).
+LIST_VERBS = frozenset(["added", "calls", "changed", "defines", "found", "renamed", "took"])
 _WORDS = re.compile(r"\S+")
 _CODE_SPAN = re.compile(r"`[^`]*`")
 
@@ -192,6 +199,21 @@ def tidy_cut(cut: str, *, asides: bool = True) -> str:
             return cut
 
 
+def _point_cut_away(words: list[str], kept: int, cut_at: int) -> bool:
+    """Whether a cut keeping ``words[:kept]`` (of the ``cut_at`` that fit, before its end was
+    tidied) took away a verb of ``LIST_VERBS``: one of the words tidied away, or of the
+    connectives that follow the cut ("each", "also") up to the next other word, or that word."""
+    i = kept
+    while i < len(words):
+        word = words[i]
+        if word.lower() in LIST_VERBS:
+            return True
+        if i >= cut_at and not _dangles(word):
+            return False
+        i += 1
+    return False
+
+
 def cut_line(
     text: str,
     room: int,
@@ -213,8 +235,11 @@ def cut_line(
     if lo < min_words or lo < len(words) * min_share:  # a stump ("x was edited twice,…")
         return None
     cut = tidy_cut(" ".join(words[:lo]))
+    kept = cut.split()
+    if _point_cut_away(words, len(kept), lo):
+        return None
     bullet = 1 if words and words[0] == "-" else 0  # a list mark is no word of the statement
-    kept_words = len(cut.split()) - bullet
+    kept_words = len(kept) - bullet
     if kept_words < min_words or kept_words < (len(words) - bullet) * min_share:
         return None
     if not _CODE_SPAN.sub(" ", cut).split()[bullet:]:  # a name alone says nothing of it
@@ -224,6 +249,7 @@ def cut_line(
 
 __all__ = [
     "DANGLING",
+    "LIST_VERBS",
     "MIN_CUT_SHARE",
     "MIN_CUT_TOKENS",
     "MIN_TOPIC_WORDS",
