@@ -31,24 +31,47 @@ LOOKING = [
 ]
 
 
-@pytest.fixture
-def url(tmp_path: Path) -> str:
-    """A store with two sessions of notes and one Claude Code session, filed under its
-    project (``tests.claude_code_support``)."""
-    url = f"sqlite:///{tmp_path / 'memory.db'}"
+def _fill(url: str, tmp_path: Path) -> str:
+    """Two sessions of notes and one Claude Code session, filed under its project
+    (``tests.claude_code_support``), into the store ``url`` names."""
     projects = write_claude_home(tmp_path / ".claude")
     assert main(["import-claude-code", str(projects), "--store", url]) == 0
 
     async def write() -> None:
         manager = DistributedMemoryManager(url, replica_id="w")
-        manager.set("alpha", "a1", {"content": "the writer queue takes an advisory lock"})
-        manager.set("beta", "b1", {"content": "a backup is kept before every recovery"})
+        when = "2026-11-30T12:00:00+00:00"  # (fixed: the same items in every store)
+        manager.set("alpha", "a1", {"content": "the writer queue takes a lock", "created_at": when})
+        manager.set("beta", "b1", {"content": "a backup comes first", "created_at": when})
         await manager.sync_session_memory("alpha")
         await manager.sync_session_memory("beta")
         await manager.close()
 
     asyncio.run(write())
     return url
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    return _fill(f"sqlite:///{tmp_path / 'memory.db'}", tmp_path)
+
+
+def test_a_looking_command_says_the_same_of_redis_read_through_asyncio(
+    url: str, tmp_path: Path, redis_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same memory in an SQLite file (read at once) and in Redis (read through asyncio,
+    the other branch of ``reading_store``): every looking command prints the same, but for
+    the store's name."""
+    _fill(redis_url, tmp_path / "redis")
+    capsys.readouterr()
+    for argv, shown in LOOKING[2:]:
+        said = []
+        for store in (url, redis_url):
+            assert main([a.format(url=store) for a in argv]) == 0
+            out, err = capsys.readouterr()
+            assert err == ""
+            said.append(out.replace(url.removeprefix("sqlite:///"), "STORE"))
+        assert shown in said[0]
+        assert said[0] == said[1].replace(redis_url, "STORE"), argv
 
 
 @pytest.mark.parametrize(("argv", "shown"), LOOKING, ids=[" ".join(a[:2]) for a, _ in LOOKING])

@@ -122,7 +122,9 @@ def cmd_inspect(args: argparse.Namespace, out: TextIO) -> int:
         print(f"{label}: {len(listing)} session(s){hidden}", file=out)
         for name, state in listing:
             kinds = Counter(str(i.metadata.get("kind", "-")) for i in state.values())
-            listed = ", ".join(f"{k} {n}" for k, n in kinds.most_common(4))
+            # the most common kinds, ties by name: the same whatever order the store reads in
+            top = sorted(kinds.items(), key=lambda kind: (-kind[1], kind[0]))[:4]
+            listed = ", ".join(f"{k} {n}" for k, n in top)
             print(f"  {name}: {len(state)} items ({listed})", file=out)
         return 0
     session, state = run_reading(args.store, _one_session(args.store, session))
