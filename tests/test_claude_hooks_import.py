@@ -113,7 +113,7 @@ def test_earlier_sessions_come_latest_active_first_when_imported_at_once(
 ) -> None:
     """Sessions imported together were saved in the same second: session-start orders them by
     when each last did something."""
-    from memcore.claude_code.hooks import project_records
+    from memcore.claude_code.session_start import project_records
 
     for source in (*EARLIER, "entireio__cli__847ff7d2.jsonl"):
         _place(tmp_path, source)

@@ -6,8 +6,6 @@ brief to a sub-agent).
 
 from __future__ import annotations
 
-import re
-
 from memcore._kernels import pipeline
 from memcore.claude_code import briefs
 from memcore.claude_code.compaction import summary_request
@@ -22,10 +20,11 @@ from memcore.digest_prose import (
     standalone,
 )
 from memcore.digest_work import shown_path, strs
+from memcore.lazy_re import lazy_compile
 from memcore.model import MemoryItem
 
 #: Where a flattened list goes on to its next item (" - "): a request's items, joined.
-_LIST_ITEM_GAP = re.compile(r"\s+-\s+(?=\S)")
+_LIST_ITEM_GAP = lazy_compile(r"\s+-\s+(?=\S)")
 #: Base score of a statement of a plan or spec the agent read: worth what it names (a plan
 #: restates much that the session then does, so its lines win only where they name more).
 BRIEF_SCORE = 0.0
@@ -33,7 +32,7 @@ BRIEF_SCORE = 0.0
 #: format, an entry of a glossary) asks for nothing: its score falls by this much (it still
 #: keeps the names it defines, which a model's summary often keeps too).
 DEFINITION_PENALTY = 1.0
-_DEFINITION = re.compile(r"`[^`]+`\s*(?:[-:\u2013\u2014]|=>|->)\s")
+_DEFINITION = lazy_compile(r"`[^`]+`\s*(?:[-:\u2013\u2014]|=>|->)\s")
 #: Tool calls whose ``brief`` the agent wrote itself, and how a digest names it.
 BRIEF_CALLS = {
     "ExitPlanMode": "The plan the agent proposed",

@@ -5,8 +5,7 @@ aside open, and never keeping so little that the line says nothing.
 
 from __future__ import annotations
 
-import re
-
+from memcore.lazy_re import lazy_compile
 from memcore.tokens import TokenCounter
 
 #: A line cut to fit must keep at least this many tokens, or it is left out.
@@ -173,8 +172,8 @@ DANGLING = frozenset(
 #: the line's subject and nothing of its point ("The code read in `f`…"), so the line is left
 #: out instead (:func:`_point_cut_away`).
 LIST_VERBS = frozenset(["added", "calls", "changed", "defines", "found", "renamed", "took"])
-_WORDS = re.compile(r"\S+")
-_CODE_SPAN = re.compile(r"`[^`]*`")
+_WORDS = lazy_compile(r"\S+")
+_CODE_SPAN = lazy_compile(r"`[^`]*`")
 
 
 def _dangles(word: str) -> bool:

@@ -13,15 +13,15 @@ chosen lines are indexed by section as they are chosen.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from memcore.digest_lines import Candidate, line_identifiers
+from memcore.lazy_re import lazy_compile
 
 ECHO_SHARE = 0.85
-_SPAN = re.compile(r"`[^`]+`")
-_NAME = re.compile(r"\b\w*(?:[a-z][A-Z]|_)\w*\b")
-_WORD = re.compile(r"[a-z0-9]+")
+_SPAN = lazy_compile(r"`[^`]+`")
+_NAME = lazy_compile(r"\b\w*(?:[a-z][A-Z]|_)\w*\b")
+_WORD = lazy_compile(r"[a-z0-9]+")
 _STOP = frozenset(
     [
         "a",

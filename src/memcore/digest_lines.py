@@ -12,7 +12,6 @@ is :mod:`memcore.digest_prose`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -62,25 +61,26 @@ from memcore.digest_work import (
     strs,
     write_result,
 )
+from memcore.lazy_re import lazy_compile
 from memcore.model import MemoryItem
 from memcore.session_items import is_pasted_output, is_scaffolding
 
-_OPEN_WORDS = re.compile(
+_OPEN_WORDS = lazy_compile(
     r"(?i)\b(todo|next step|still (need|to)|not yet|pending|follow[- ]up|open question|"
     r"left to do|should (we|i)|would you like|do you want"
     # "remaining" of work only ("The remaining ~20ms is the `f()` call" is a measurement)
     r"|remaining (work|tasks?|steps?|items?|issues?|todos?|failures?|errors?|bugs?|changes))\b"
 )
 #: The same words saying that nothing is open ("no remaining issues", "nothing pending").
-_NOTHING_OPEN = re.compile(r"(?i)\b(no|nothing|none|zero)\s+(remaining|pending|follow[- ]up)")
+_NOTHING_OPEN = lazy_compile(r"(?i)\b(no|nothing|none|zero)\s+(remaining|pending|follow[- ]up)")
 _SHORT_REPLY = 12
 #: A reply that only tells how things went ("it worked!", "still no", "perfect, thanks"): the
 #: user said it, they asked nothing. At most one more word ("great, now commit" asks).
-_FEEDBACK = re.compile(
+_FEEDBACK = lazy_compile(
     r"(?i)(?:ok(?:ay)?|yes|yeah|yep|no|nope|great|perfect|nice|cool|thanks|thank you|awesome"
     r"|lgtm|still|it (?:works|worked|still|failed|fails)|that (?:works|worked|did it))\b"
 )
-_WORD = re.compile(r"\w+")
+_WORD = lazy_compile(r"\w+")
 #: The kinds :func:`is_agent` and :func:`has_statements` test, for the inlined tests.
 _AGENT_KINDS = frozenset(KIND_PRIORITY)
 _STATEMENT_KINDS = frozenset({"fact", "thinking", "summary"})

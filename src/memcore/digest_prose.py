@@ -12,7 +12,6 @@ pure twin, as are the name and conclusion scans): this module gives them their s
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -20,6 +19,7 @@ from memcore._kernels import prose
 from memcore.claude_code.compaction import is_compaction_summary, summary_statements
 from memcore.claude_code.transcripts import KIND_PRIORITY
 from memcore.digest_cut import tidy_cut
+from memcore.lazy_re import lazy_compile
 from memcore.model import MemoryItem
 
 _AGENT_KINDS = frozenset(KIND_PRIORITY)
@@ -37,11 +37,12 @@ SENTENCE_WORDS = 60
 _STATEMENT_BASE = {"conclusion": 3.0, "decision": 3.0, "answer": 2.0}
 #: A thinking block that is only its bold title (some models show only that): it states nothing
 #: (a markdown heading is no statement anyway: the ``prose`` walk leaves it out)
-_TITLE_ONLY = re.compile(r"\s*\*\*[^*\n]{1,100}\*\*\s*")  # (whole: no copy of a long text stripped)
+#: (matched whole: no copy of a long text stripped)
+_TITLE_ONLY = lazy_compile(r"\s*\*\*[^*\n]{1,100}\*\*\s*")
 #: A code fence glued to the text before it ("it only checks:```go"): the walk knows a fence by
 #: a line that starts with one, so such a block would be read as sentences.
 _FENCES = ("```", "~~~")
-GLUED_FENCE = re.compile(r"(?<=\S)[ \t]*(```|~~~)")  # what unglue_fences does, as a pattern
+GLUED_FENCE = lazy_compile(r"(?<=\S)[ \t]*(```|~~~)")  # what unglue_fences does, as a pattern
 
 
 def unglue_fences(text: str) -> str:
@@ -77,14 +78,14 @@ def unglue_fences(text: str) -> str:
 
 #: A sentence that only says a finding exists ("I found the bug!", "The trace reveals the
 #: problem."): the sentences after it say what it is, and alone it states nothing.
-_FINDING_ONLY = re.compile(
+_FINDING_ONLY = lazy_compile(
     r"(?i)^[\w' ,]{0,40}\b(?:the|a|an|one|another)\s+(?:real\s+|actual\s+|root\s+)?"
     r"(?:bug|issue|problem|cause|culprit)\s*[.!]*$"
 )
 _FINDING_WORDS = 8
 #: A statement that work is done that names no work ("The fix is complete.", "All changes are
 #: complete.", "All test modifications verified."): the lines about that work say it.
-_DONE_ONLY = re.compile(
+_DONE_ONLY = lazy_compile(
     r"(?i)^(?:the|all|all the|everything|my|our|this|these|both)?\s*(?:\w+\s+)?"
     r"(?:fix|fixes|change|changes|implementation|work|task|tasks|refactor|refactoring|update|"
     r"updates|modifications|edits)\s+(?:is|are|has been|have been|was|were)?\s*(?:now\s+)?"
@@ -94,7 +95,7 @@ _DONE_ONLY = re.compile(
 #: code spans and asides ("`import random` (1 line)", a nested list item of a worked example,
 #: says nothing on its own).
 _MIN_WORDS_BESIDE_NAMES = 1
-_ASIDE = re.compile(r"\([^()]*\)")
+_ASIDE = lazy_compile(r"\([^()]*\)")
 _FINDING_NOUNS = ("bug", "issue", "problem", "cause", "culprit")
 
 
@@ -110,7 +111,7 @@ def _may_be_finding(said: str) -> bool:
 
 #: A lead-in that only points at what follows it ("Here's what was fixed:", "It looks like
 #: this:"): without what follows, nothing is left.
-_POINTER_LEAD = re.compile(
+_POINTER_LEAD = lazy_compile(
     r"(?i)^(?:here(?:'s|\s+is|\s+are)|below)\b"
     r"|\b(?:like\s+(?:this|that)|as\s+follows|the\s+following|below|these|following):$"
 )
@@ -202,7 +203,7 @@ _PREDICATE = frozenset(
 )
 #: Thinking aloud ("Wait, ...", "Hmm, ..."): a step of the reasoning, not where it ended; tried
 #: only on a sentence opening with one of its first letters (no other folds to them in ``re``).
-_THINKING_ALOUD = re.compile(r"(?i)^(?:wait|hmm+|hold on|oh|ah)\b[\s,.!:-]")
+_THINKING_ALOUD = lazy_compile(r"(?i)^(?:wait|hmm+|hold on|oh|ah)\b[\s,.!:-]")
 _ALOUD_OPENINGS = frozenset("wWhHoOaA")
 
 

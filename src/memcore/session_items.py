@@ -12,9 +12,9 @@ importers or by hand are recognized by ``metadata["kind"] == "scaffolding"`` or 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
+from memcore.lazy_re import lazy_compile
 from memcore.model import MemoryItem
 
 SCAFFOLDING_KIND = "scaffolding"
@@ -22,7 +22,7 @@ SCAFFOLDING_KIND = "scaffolding"
 #: ``file.go:12:5: ...``, ``--- FAIL``), or a terminal's, with its prompt: ``user@host:~/x$ ``
 #: (after a virtualenv's ``(name) ``), zsh's ``user@host dir % ``, ``$ cmd``, PowerShell's
 #: ``PS C:\x> ``.
-_PASTED_OUTPUT = re.compile(
+_PASTED_OUTPUT = lazy_compile(
     r"\s*(?:(?i:(?:error|fatal|panic|exception)(?:\[\w+\])?:|traceback \(most recent|npm err!|"
     r"unknown (?:command|flag|option)\b)|[\w./-]+\.\w{1,5}:\d+(?::\d+)?: |--- FAIL"
     r"|(?:\([\w.-]+\) )?[\w.-]+@[\w.-]+(?::\S*?| \S+)? ?[$#%] |\$ [\w./~-]|PS [A-Za-z]:\\[^>\n]*> )"

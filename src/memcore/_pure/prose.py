@@ -11,15 +11,16 @@ from __future__ import annotations
 import re
 
 from memcore._pure.text import split_sentences
+from memcore.lazy_re import lazy_compile
 
 #: A path is tried only where a token with a slash starts (the lookbehind and lookahead): the
 #: same matches, without retrying the path at every letter of every word.
-IDENTIFIER = re.compile(
+IDENTIFIER = lazy_compile(
     r"`[^`\n]{2,80}`|(?<![\w.-])(?=[\w.-]*/)(?:[\w.-]+/)+[\w.-]+\.\w+|\b[A-Za-z_]\w*\("
 )
 #: Words and phrases that conclude or decide, matched against lowercased text; written as a
 #: trie by first letter (several times faster than the plain alternation, same matches).
-CONCLUSION = re.compile(
+CONCLUSION = lazy_compile(
     r"\b(?:a(?:ll \d+ tests?|dded)"
     r"|t(?:ests? (?:now )?pass\w*|he (?:(?:bug|issue|problem|error|cause|fix) (?:is|was)|problem"
     r"|issue)|urns out)"
@@ -66,7 +67,7 @@ _MARKS = re.compile("^[\\s\u2705\u2714\u2713\u2611\U0001f389\U0001f680]+")
 #: A line offering the user a choice ("Would you like me to:", "Two options:", "The question is
 #: whether I should:"): the list under it holds options, not what was decided or done ("2.
 #: **Implement** the `session` command" was said as a decision, where the user chose the other).
-OFFER = re.compile(
+OFFER = lazy_compile(
     r"\b(?:would you (?:like|prefer)|do you want|want me to|(?:should|shall) (?:i|we)\b"
     r"|whether (?:i|we|to)\b|which (?:approach|option|one|way|would)"
     r"|(?:two|three|a few|some|possible) (?:options|ways|approaches)|options?:|alternatives?:)"
@@ -112,8 +113,8 @@ def offers_choice(line: str) -> bool:
     return False
 
 
-_PLAIN_WORD = re.compile(r"[A-Za-z]{2,}")
-_CODE_SPAN = re.compile(r"`[^`]*`")
+_PLAIN_WORD = lazy_compile(r"[A-Za-z]{2,}")
+_CODE_SPAN = lazy_compile(r"`[^`]*`")
 
 #: One sentence that may become a digest line: the sentence, its words joined by single spaces,
 #: how many words, its exact names, whether it concludes, whether it narrates or instructs,

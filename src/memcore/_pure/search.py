@@ -25,11 +25,12 @@ from __future__ import annotations
 
 import heapq
 import math
-import re
 import sys
 
+from memcore.lazy_re import lazy_compile
+
 TOKEN_PATTERN = r"(?u)\b\w\w+\b"
-_findall = re.compile(TOKEN_PATTERN).findall
+_findall = lazy_compile(TOKEN_PATTERN).findall
 
 
 def tokenize(text: str) -> list[str]:
@@ -37,8 +38,8 @@ def tokenize(text: str) -> list[str]:
     return _findall(text.lower())
 
 
-_CODE_NAME = re.compile(r"[A-Za-z0-9_]+")
-_CODE_PART = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+_CODE_NAME = lazy_compile(r"[A-Za-z0-9_]+")
+_CODE_PART = lazy_compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 
 
 def code_words(text: str) -> str:

@@ -9,15 +9,16 @@ first; the result's text (``User has answered your questions: "Q"="A", ...``) ot
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
+
+from memcore.lazy_re import lazy_compile
 
 #: The most words of a question said beside its answer.
 QUESTION_WORDS = 30
 #: The most answers one result gives (a form of a few questions; more is no answer).
 MAX_ANSWERS = 8
-_PAIR = re.compile(r'"([^"\n]{1,2000})"="([^"\n]{1,4000})"')
+_PAIR = lazy_compile(r'"([^"\n]{1,2000})"="([^"\n]{1,4000})"')
 _LEAD = "User has answered your questions:"
 
 

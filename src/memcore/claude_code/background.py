@@ -16,9 +16,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-_STARTED = re.compile(r"running in background with ID: ([\w-]+)")
-_FIELD = re.compile(r"<(task_id|task_type|status|exit_code)>\s*([^<]*?)\s*</\1>")
-_OUTPUT = re.compile(r"<output>\n?(.*?)\n?</output>", re.DOTALL)
+from memcore.lazy_re import lazy_compile
+
+_STARTED = lazy_compile(r"running in background with ID: ([\w-]+)")
+_FIELD = lazy_compile(r"<(task_id|task_type|status|exit_code)>\s*([^<]*?)\s*</\1>")
+_OUTPUT = lazy_compile(r"<output>\n?(.*?)\n?</output>", re.DOTALL)
 _DONE = frozenset({"completed", "failed", "killed"})  # (a running one is "running")
 
 
@@ -64,9 +66,9 @@ def read_task_output(text: str) -> TaskOutput | None:
 #: the input fields that named the shell in its versions.
 SHELL_OUTPUT_TOOL = "BashOutput"
 _SHELL_ID_FIELDS = ("bash_id", "shellId", "shell_id", "id")
-_SHELL_FIELD = re.compile(r"<(status|exit_code)>\s*([^<]*?)\s*</\1>")
-_SHELL_STREAM = re.compile(r"<(stdout|stderr)>\n?(.*?)\n?</\1>", re.DOTALL)
-_SHELL_TIMESTAMP = re.compile(r"<timestamp>[^<]*</timestamp>")
+_SHELL_FIELD = lazy_compile(r"<(status|exit_code)>\s*([^<]*?)\s*</\1>")
+_SHELL_STREAM = lazy_compile(r"<(stdout|stderr)>\n?(.*?)\n?</\1>", re.DOTALL)
+_SHELL_TIMESTAMP = lazy_compile(r"<timestamp>[^<]*</timestamp>")
 
 
 def shell_id(tool_input: Mapping[str, Any]) -> str | None:

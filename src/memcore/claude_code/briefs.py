@@ -11,24 +11,23 @@ read's ``brief`` metadata -- never the document itself.
 
 from __future__ import annotations
 
-import re
-
 from memcore._kernels import prose
+from memcore.lazy_re import lazy_compile
 
 #: Prose files: only these can be a brief.
 _DOCUMENT_SUFFIXES = (".md", ".mdx", ".markdown", ".txt", ".rst")
 #: A name or folder that says the document is a task: a plan, a spec, feedback to resolve.
-_BRIEF_NAME = re.compile(
+_BRIEF_NAME = lazy_compile(
     r"(?i)(?:^|[/_.\s-])(?:plans?|specs?|specification|requirements?|design|proposal|rfc|adr|"
     r"todo|tasks?|review|feedback|issue|prd|brief|attachments?)(?:[/_.\s-]|\d|$)"
 )
 _FENCE = ("```", "~~~")
-_MARK = re.compile(r"^(?:#+|[-*+]|\d+[.)]|>)\s*")
+_MARK = lazy_compile(r"^(?:#+|[-*+]|\d+[.)]|>)\s*")
 #: At most this many lines of one brief, each at most this many characters.
 MAX_BRIEF_LINES = 80
 _LINE_CHARS = 240
 _MIN_WORDS = 3
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`(])")
+_SENTENCE_END = lazy_compile(r"(?<=[.!?])\s+(?=[A-Z`(])")
 
 
 def is_brief_path(path: str) -> bool:

@@ -11,6 +11,8 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
+from memcore.lazy_re import lazy_compile
+
 #: Names an edit or a file gives at most.
 MAX_NAMES = 40
 #: A read keeps at most this many of the names its text calls (the most called).
@@ -24,19 +26,19 @@ _DEFINITION_BODY = (
     r"module|defmodule|defp?|defmacro|const|let|var|static|CREATE\s+TABLE)\s+"
     r"([A-Za-z_][\w.]*)"
 )
-_DEFINITION = re.compile(_DEFINITION_BODY)  # one line's (``match``)
+_DEFINITION = lazy_compile(_DEFINITION_BODY)  # one line's (``match``)
 # Every line's, led by the newline before the line (``_definitions`` gives the text one in
 # front): a pattern that starts with a literal lets the engine skip to the next newline at C
 # speed, where ``^`` with MULTILINE is tried at every character (a quarter of the time).
-_DEFINITION_LINES = re.compile("\n" + _DEFINITION_BODY)
+_DEFINITION_LINES = lazy_compile("\n" + _DEFINITION_BODY)
 # (possessive: a name not followed by ``(`` is given up at once, not tried shorter, which
 # cannot match either; it halves the time of a findall over a file)
-_CALL = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*+(?:\.[A-Za-z_][A-Za-z0-9_]*+)*+)\(")
+_CALL = lazy_compile(r"\b([A-Za-z_][A-Za-z0-9_]*+(?:\.[A-Za-z_][A-Za-z0-9_]*+)*+)\(")
 # A name of 3+ ASCII characters, whole (no word character on either side), and not after a
 # backslash (``"\nTo continue"`` names no ``nTo``). Its first letter comes first, the check of
 # what is before it after: a pattern led by a character set is scanned for at C speed, one led
 # by a look-behind is tried at every character (the same matches in half the time).
-_WORD = re.compile(r"[A-Za-z_](?<![\w\\][A-Za-z_])[A-Za-z0-9_]{2,}\b")
+_WORD = lazy_compile(r"[A-Za-z_](?<![\w\\][A-Za-z_])[A-Za-z0-9_]{2,}\b")
 _KEYWORD_TEXT = """
     and are assert async await break case catch class const continue def default defer delete do
     elif else enum except export extends false finally for from func function go goto if impl
@@ -50,10 +52,10 @@ _KEYWORDS = frozenset(_KEYWORD_TEXT.split())
 
 #: A test's or a loop's numbered locals (``msg1``, ``ref2``, ``t0``): a digit makes no name of
 #: these, which every test file has by the dozen.
-_NUMBERED_LOCAL = re.compile(r"[a-z]{1,4}\d{1,2}")
+_NUMBERED_LOCAL = lazy_compile(r"[a-z]{1,4}\d{1,2}")
 
 
-_DIGIT = re.compile(r"[0-9]")
+_DIGIT = lazy_compile(r"[0-9]")
 
 
 def _code_like(word: str) -> bool:
@@ -67,7 +69,7 @@ def _code_like(word: str) -> bool:
     )
 
 
-_TOKEN = re.compile(r"\\[A-Za-z]|[A-Za-z_$][\w$]*|\S")  # (an escape is one token)
+_TOKEN = lazy_compile(r"\\[A-Za-z]|[A-Za-z_$][\w$]*|\S")  # (an escape is one token)
 
 
 def _affix(a: str, b: str) -> int:
@@ -162,8 +164,8 @@ def changed_names(old: str, new: str) -> list[str]:
     return [_with_call(n, calls) for n in names[:MAX_NAMES]]
 
 
-_FUNCTION_WORDS = re.compile(r"\b(def|defp|defmacro|func|function|fn)\b")
-_TYPE_WORDS = re.compile(r"\b(class|struct|interface|trait|impl|enum|module|defmodule)\b")
+_FUNCTION_WORDS = lazy_compile(r"\b(def|defp|defmacro|func|function|fn)\b")
+_TYPE_WORDS = lazy_compile(r"\b(class|struct|interface|trait|impl|enum|module|defmodule)\b")
 
 
 def _definitions(text: str) -> Iterator[tuple[str, str]]:
@@ -323,7 +325,7 @@ def enclosing_definition(tool_use_result: Any, max_lines: int = 400) -> str | No
 
 #: How a comment line starts in the languages agents edit most (``#`` for Python and shell,
 #: ``//`` and ``/*``/`` *`` for C-like ones, ``--`` for SQL and Lua).
-_COMMENT = re.compile(r"#|//|/\*|\*|--")
+_COMMENT = lazy_compile(r"#|//|/\*|\*|--")
 
 
 def _documented(after: str, indent: int) -> str | None:

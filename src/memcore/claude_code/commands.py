@@ -12,27 +12,29 @@ from __future__ import annotations
 import functools
 import re
 
+from memcore.lazy_re import lazy_compile
+
 _LINE_CHARS = 200
 _MAX_ERROR_LINES = 6
 
-_ERROR_WORDS = re.compile(
+_ERROR_WORDS = lazy_compile(
     r"(?i)\b(error|errors|failed|failure|fail|panic|exception|traceback|cannot|can't|undefined|"
     r"not found|no such|denied|invalid|refused|timed out|timeout|fatal|assert\w*|expected|"
     r"unexpected|missing|unknown|abort\w*)\b"
 )
-_OUTCOME_WORDS = re.compile(
+_OUTCOME_WORDS = lazy_compile(
     r"(?i)((?<![\w.])\d+ (passed|failed|errors?|skipped|tests?|warnings?)\b|"
     r"(?-i:^(ok|PASS|FAIL|FAILED)\b)|"
     r"\ball (\d+ )?tests? pass|\btests? passed\b|\bsuccess\w*\b|\bbuild succeeded\b|"
     r"^\[[\w/.-]+ [0-9a-f]{6,}\]|\bno issues\b|\bfound \d+\b)"
 )
-_EXIT = re.compile(r"^(?:Error: )?Exit code (-?\d+)", re.MULTILINE)
+_EXIT = lazy_compile(r"^(?:Error: )?Exit code (-?\d+)", re.MULTILINE)
 #: Lines only a failing check prints (a compiler's ``file:line:col: message`` or ``file:line:
 #: error``, not a warning's as pytest's summary prints them after passing tests, nor a test's
 #: log line ``file_test.go:12: message``; ``--- FAIL``,
 #: ``error TS2307:``, ``N failed``, a traceback): how a check piped into ``tail`` or ``grep``,
 #: whose exit status is the pipe's last command's, is known to have failed.
-_FAILURE_LINE = re.compile(
+_FAILURE_LINE = lazy_compile(
     r"(?m)^[ \t]*(?:[\w./@-]+\.(?:go|py|ts|tsx|js|jsx|mjs|rs|c|cc|cpp|h|java|kt|rb|swift)"
     r"(?::\d+:\d+: |:\d+: error\b|\(\d+,\d+\): error )(?!.*[Ww]arning\b)\S?.*|"
     r".*\berror TS\d+:.*|"
@@ -43,11 +45,11 @@ _FAILURE_LINE = re.compile(
 #: Claude Code wraps a failed tool's message in these tags.
 TOOL_ERROR_TAG = re.compile(r"</?tool_use_error>")
 
-_TEST_COMMAND = re.compile(
+_TEST_COMMAND = lazy_compile(
     r"\b(test|tests|pytest|jest|vitest|mocha|rspec|cargo|go (build|vet|test)|tsc|mypy|ruff|lint|"
     r"eslint|make|mise|npm|pnpm|yarn|bun|gradle|mvn|mix|build|check)\b"
 )
-_TRIVIAL_COMMAND = re.compile(
+_TRIVIAL_COMMAND = lazy_compile(
     r"^(ls|cat|head|tail|pwd|echo|cd|wc|which|find|tree|file|stat|grep|rg|sed -n|du|df|date)\b"
 )
 
@@ -70,8 +72,8 @@ def normalize_command(command: str) -> str:
     return core.strip()
 
 
-_VERB_WORD = re.compile(r"[A-Za-z][\w.]*")
-_ENV_ASSIGNMENT = re.compile(r"[A-Za-z_]\w*=\S*")
+_VERB_WORD = lazy_compile(r"[A-Za-z][\w.]*")
+_ENV_ASSIGNMENT = lazy_compile(r"[A-Za-z_]\w*=\S*")
 #: A command's verb is at most this many leading words (``gh pr merge``).
 _VERB_WORDS = 3
 

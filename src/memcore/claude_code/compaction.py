@@ -10,12 +10,13 @@ and the request (a request, not a statement).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
+
+from memcore.lazy_re import lazy_compile
 
 #: A section's heading: its number, its title (bold or not), a colon; or the same as a markdown
 #: heading ("## 1. Primary Request and Intent"), whose colon may be missing.
-_HEADING = re.compile(
+_HEADING = lazy_compile(
     r"(?m)^[ \t]*(?:(#{1,6})[ \t]*)?\d+\.[ \t]*\**(?P<title>[A-Z][A-Za-z ,&/-]{2,60}?)\**[ \t]*"
     r"(?::\**|(?(1)[ \t]*$|(?!)))"
 )

@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from memcore.errors import NotFoundError
+from memcore.lazy_re import lazy_compile
 
-_UUID_NAME = re.compile(
+_UUID_NAME = lazy_compile(
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
     r"[0-9a-fA-F]{12}\.jsonl$"
 )
-_AGENT_NAME = re.compile(r"^agent-[\w.-]+\.jsonl$")
+_AGENT_NAME = lazy_compile(r"^agent-[\w.-]+\.jsonl$")
 
 
 def default_projects_dir() -> Path:

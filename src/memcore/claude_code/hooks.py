@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
-from memcore.claude_code import session_start
 from memcore.claude_code.hook_events import DEFAULT_BUDGET, EVENTS, HOOK_HELP, SAVING_EVENTS
 from memcore.claude_code.project import (
     CheckedTranscript,
@@ -47,7 +46,6 @@ from memcore.claude_code.project import (
     unchanged_since,
 )
 from memcore.claude_code.session_record import fresh_record
-from memcore.claude_code.session_start import project_records
 from memcore.errors import MemcoreError, NotFoundError, ValidationError
 from memcore.model import MemoryItem
 from memcore.stores.sqlite_reader import reads_at_once
@@ -288,6 +286,8 @@ def _session_record(
 
 async def start_context(payload: HookPayload, store: Any, budget: int) -> str:
     """The additional context for a new (or compacted) session of the payload's project."""
+    from memcore.claude_code import session_start  # (here: a save needs none of it)
+
     return await session_start.start_context(
         payload.cwd, payload.session_id, store, budget, compacted=payload.source == "compact"
     )
@@ -490,7 +490,6 @@ __all__ = [
     "SaveReport",
     "end_process",
     "hook_main",
-    "project_records",
     "run_hook",
     "save_session",
     "start_context",

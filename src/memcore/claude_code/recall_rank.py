@@ -11,10 +11,10 @@ narration) and copies of one text are one hit (:func:`rank`). Used by the MCP se
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 
 from memcore._kernels import search as _search_kernels
+from memcore.lazy_re import lazy_compile
 from memcore.model import MemoryItem
 
 #: A note remembered through ``remember`` is what someone chose to keep, a line imported from
@@ -132,7 +132,7 @@ SHOWN_CHARS = 600
 #: start than this starts there.
 LEAD_CHARS = 80
 _CUT = "..."
-_TOKEN = re.compile(r"\w\w+")  # the index's tokens (``memcore.search``), lowercased
+_TOKEN = lazy_compile(r"\w\w+")  # the index's tokens (``memcore.search``), lowercased
 
 
 def shown_text(content: str, terms: Iterable[str] = ()) -> str:

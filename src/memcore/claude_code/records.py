@@ -17,10 +17,11 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from memcore.lazy_re import lazy_compile
 from memcore.model import Priority
 
-_COMMAND_NAME = re.compile(r"<command-name>\s*(/?[\w:.-]+)\s*</command-name>")
-_COMMAND_ARGS = re.compile(r"<command-args>(.*?)</command-args>", re.DOTALL)
+_COMMAND_NAME = lazy_compile(r"<command-name>\s*(/?[\w:.-]+)\s*</command-name>")
+_COMMAND_ARGS = lazy_compile(r"<command-args>(.*?)</command-args>", re.DOTALL)
 COMPACTION_PREFIX = "This session is being continued from a previous conversation"
 
 _SCAFFOLDING_PREFIXES: tuple[tuple[str, str], ...] = (
@@ -65,21 +66,21 @@ _LEAD_IN = (
     r"(?:(?:ok(?:ay)?|and|also|so|but|please|note)[,:]?\s+)*"
     r"(?:(?:you|we|claude)\s+(?:should|must|need to)\s+)?"
 )
-_PREFERENCE_STRONG = re.compile(
+_PREFERENCE_STRONG = lazy_compile(
     rf"(?i)^{_LEAD_IN}(?:always|never|do not ever|don't ever|every time)\b|\bfrom now on\b"
 )
-_PREFERENCE_WEAK = re.compile(
+_PREFERENCE_WEAK = lazy_compile(
     r"\b(i prefer|prefer to|i'd rather|i would rather|please use|please don't|don't use|"
     r"do not use|avoid using|i like|my preference)\b",
     re.IGNORECASE,
 )
 #: A sentence longer than this many words is no stated preference (pasted text, a long request).
 _PREFERENCE_WORDS = 30
-_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+|\n+")
+_SENTENCE_SPLIT = lazy_compile(r"(?<=[.!?])\s+|\n+")
 
 # Assistant statements. A conclusion reports what is now known or done; a decision says what
 # will be done and why; narration announces the next step ("Let me read the file").
-CONCLUSION = re.compile(
+CONCLUSION = lazy_compile(
     r"(?i)\b(all \d+ tests? pass\w*|tests? (now )?pass\w*|\d+ (passed|failed)|passes|passing|"
     r"fixed|the (bug|issue|problem|error|cause|fix) (is|was)|root cause|turns out|"
     r"found (that|the)|works now|now works|is working|succeeded|completed|implemented|added|"
@@ -89,25 +90,25 @@ CONCLUSION = re.compile(
 #: A reply that opens with a verdict ("Yes, `x` is correct", "No -- it is only used in ...")
 #: answers a question the user asked: a conclusion.
 ANSWER = re.compile(r"(?i)(yes|no|correct|exactly|not quite)\b *[,.:;!\u2013\u2014-]")
-DECISION = re.compile(
+DECISION = lazy_compile(
     r"(?i)\b(i('ll| will) (use|keep|go with|switch|change)|we (should|need to|will|must)|"
     r"decided|decision|instead of|rather than|the (best|right|simplest) (approach|way|fix)|"
     r"option \d|approach|plan is|going with|trade-?off)\b"
 )
-NARRATION = re.compile(
+NARRATION = lazy_compile(
     r"(?i)^(let me|let's|now let me|now i('ll| will)|i('ll| will) (now |first )?(start|check|look|"
     r"read|run|search|examine|investigate|explore|verify|see)|first,? (let me|i)|next,? (let me|i)|"
     r"perfect[.!]|great[.!]|good[.!]|excellent[.!]|ok(ay)?[.!,]|now\b|looking at)"
 )
 
 
-_WRAPPERS = re.compile(r"<(system-reminder|system_instruction)>.*?</\1>\s*", re.DOTALL)
+_WRAPPERS = lazy_compile(r"<(system-reminder|system_instruction)>.*?</\1>\s*", re.DOTALL)
 
 
 #: Files an app attached to the user's message, listed in an instruction block (Conductor:
 #: "The user has attached these files. Read them before proceeding." then "- /path" lines).
-_ATTACHED = re.compile(r"(?s)<system_instruction>\s*The user has attached these files\b(.*?)</")
-_LISTED_PATH = re.compile(r"(?m)^[ \t]*- (\S[^\n]*?)[ \t]*$")
+_ATTACHED = lazy_compile(r"(?s)<system_instruction>\s*The user has attached these files\b(.*?)</")
+_LISTED_PATH = lazy_compile(r"(?m)^[ \t]*- (\S[^\n]*?)[ \t]*$")
 
 
 def attached_files(text: str, cwd: object = None) -> list[str]:
@@ -212,7 +213,7 @@ def command_text(text: str) -> tuple[str, str]:
 #: ``/workflows:plan make the warning optional ...`` asks for work; ``/deploy staging``,
 #: ``/fix-issue 123`` and ``/commit -m "wip"`` run a shortcut.
 COMMAND_REQUEST_WORDS = 4
-_PLAIN_WORD = re.compile(r"[^\W\d_]{2,}")
+_PLAIN_WORD = lazy_compile(r"[^\W\d_]{2,}")
 
 
 def command_request(words: list[str]) -> tuple[str, list[str]]:

@@ -41,6 +41,7 @@ from memcore.claude_code.commands import (
     outcome_lines,
 )
 from memcore.claude_code.other_calls import describe_other
+from memcore.lazy_re import lazy_compile
 
 #: Tools that change a file: their result says which names changed.
 EDIT_TOOLS = frozenset({"Edit", "MultiEdit", "Write", "NotebookEdit"})
@@ -70,18 +71,18 @@ MAX_RENAMES = 12
 #: cancelled because a parallel one failed, an edit of a file not read first.
 HARNESS_GUARDS = ("Sibling tool call errored", "File has not been read yet")
 
-_PATHS = re.compile(
+_PATHS = lazy_compile(
     r"(?<![\w/.~-])(?:\.{0,2}/)?(?:[\w.@-]+/)+[\w.@-]*\w\.[A-Za-z0-9]{1,10}(?![\w/])"
 )
 #: A path a program's output names that is no file of the session: a placeholder of a help
 #: text (``path/to/file.js``) or a name the transcript had redacted (``.REDACTED.txt``).
-_PLACEHOLDER_PATH = re.compile(r"(?:^|/)path/to/|REDACTED")
+_PLACEHOLDER_PATH = lazy_compile(r"(?:^|/)path/to/|REDACTED")
 #: A Read result's line number, before each line of the file: ``     1→`` (or, as ``cat -n``
 #: writes it and some Claude Code versions did, ``     1<tab>``), with the newline before it: a
 #: pattern led by a literal is scanned for at C speed, where a MULTILINE ``^`` is tried at
 #: every character (the text is given a newline in front)
-_READ_PREFIX = re.compile(r"\n *\d+(?:\u2192|\t)")
-_FOUND = re.compile(r"^Found (\d+) (files?|lines?|matches?)", re.MULTILINE)
+_READ_PREFIX = lazy_compile(r"\n *\d+(?:\u2192|\t)")
+_FOUND = lazy_compile(r"^Found (\d+) (files?|lines?|matches?)", re.MULTILINE)
 _REJECTED = "The user doesn't want to proceed with this tool use."
 _USER_SAID = "the user said:\n"
 
@@ -218,8 +219,8 @@ def describe_call(
 #: (``requirements.txt``) whose first ``#`` line is a comment.
 DOCUMENT_SUFFIXES = (".md", ".mdx", ".markdown", ".rst")
 _TITLE_CHARS = 120
-_ATX_HEADING = re.compile(r"#{1,6}[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*")
-_UNDERLINE = re.compile(r"(=+|-+|~+|\^+)")
+_ATX_HEADING = lazy_compile(r"#{1,6}[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*")
+_UNDERLINE = lazy_compile(r"(=+|-+|~+|\^+)")
 _NOT_A_TITLE = ("- ", "* ", "+ ", "> ", "#", "|", "```", "~~~")
 
 

@@ -13,27 +13,29 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 
+from memcore.lazy_re import lazy_compile
+
 #: The dot after a numbered list item's number (a digit 1-9, checked apart: a pattern led by a
 #: literal is found fast), the number glued onto the text before it or at a line's start.
-_ITEM_DOT = re.compile(r"\. (?=[A-Z`*])")
+_ITEM_DOT = lazy_compile(r"\. (?=[A-Z`*])")
 
 #: A bullet glued onto the text before it: ``- `` right after a letter, digit, ``:``, ``)``,
 #: ``.`` or a code span (or `` - `` after a sentence's end), and before what starts an item. A
 #: hyphen in a word has no blank after it; one between words, a blank before it.
-_BULLET_DASH = re.compile(r"- (?=[A-Z`*\[])")  # (then what stands before it is checked)
+_BULLET_DASH = lazy_compile(r"- (?=[A-Z`*\[])")  # (then what stands before it is checked)
 _GLUED_BEFORE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789:).`")
-_LINE_BULLET = re.compile(r"(?m)^[ \t]*- \S")
+_LINE_BULLET = lazy_compile(r"(?m)^[ \t]*- \S")
 
 #: A code span's closing backtick with a capitalized word glued on (it follows the span's
 #: text: no blank or opening bracket before it, as before an opening one).
-_GLUED_AFTER_SPAN = re.compile(r"`(?=[A-Z][a-z])")
+_GLUED_AFTER_SPAN = lazy_compile(r"`(?=[A-Z][a-z])")
 _OPENS_SPAN = frozenset(" \t\n([{\"'`")
 
 #: A sentence glued onto an exclamation or a question (a lowercase letter before the mark).
-_GLUED_SENTENCE = re.compile(r"[!?](?=[A-Z][a-z])")
+_GLUED_SENTENCE = lazy_compile(r"[!?](?=[A-Z][a-z])")
 
-_TICKS = re.compile("```|`")
-_NEWLINE = re.compile("\n")
+_TICKS = lazy_compile("```|`")
+_NEWLINE = lazy_compile("\n")
 
 
 class _Code:

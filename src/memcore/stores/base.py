@@ -19,7 +19,6 @@ Commits are compare-and-set on the session version, so no lock is held across a 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -27,12 +26,13 @@ from typing import Any, Literal, Protocol, runtime_checkable
 from memcore._kernels import records as _records
 from memcore.codec import StateDigest
 from memcore.errors import ValidationError
+from memcore.lazy_re import lazy_compile
 
 # Session ids and keys end up inside Redis key names and SQLite rows: a strict alphabet means no
 # input can name another session's keys (no ':' in session ids, no glob characters anywhere).
-_SESSION_RE = re.compile(r"[A-Za-z0-9._@-][A-Za-z0-9._@+=-]{0,199}")
+_SESSION_RE = lazy_compile(r"[A-Za-z0-9._@-][A-Za-z0-9._@+=-]{0,199}")
 MAX_KEY_BYTES = 1024
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL_RE = lazy_compile(r"[\x00-\x1f\x7f]")
 
 
 def validate_session_id(session_id: object) -> str:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 
+from memcore.lazy_re import lazy_compile
+
 MASK = "***"
 _FILE_SCHEMES = ("sqlite", "memory", "file")
-_QUERY_SECRET = re.compile(r"(?i)([?&](?:password|pass|pwd)=)[^&#]*")
+_QUERY_SECRET = lazy_compile(r"(?i)([?&](?:password|pass|pwd)=)[^&#]*")
 
 
 def mask_url(url: object) -> str:
