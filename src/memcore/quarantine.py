@@ -22,7 +22,7 @@ replaces it with a tombstone, so the journal keeps the original for inspection.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from memcore._kernels import records as _records
 from memcore.codec import StateDigest, entry_hash
@@ -62,8 +62,7 @@ def digest_hash(key: str, entry: Entry) -> int:
 # --- the sync side: a delta with the records no replica can take left out ---------------------
 
 
-@dataclass(frozen=True, slots=True)
-class SetAside:
+class SetAside(NamedTuple):
     """A stored record a replica left out of its state: why, and its digest hash when it has one
     (a refused stamp does; a value nested too deep does not), so the replica can still check
     its state against the stored digest."""
@@ -107,8 +106,7 @@ def read_takeable(
 # --- the verification side: records decoded one by one -----------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Decoded:
+class Decoded(NamedTuple):
     """Records decoded one by one: the good entries (with their digest hashes), the keys whose
     record is corrupted and the keys whose record decodes but cannot be taken (``refused``).
     ``bad`` holds both kinds, each with why."""

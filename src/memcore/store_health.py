@@ -34,7 +34,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from memcore.codec import StateDigest
 from memcore.hlc import is_newer
@@ -51,8 +51,7 @@ logger = logging.getLogger("memcore.sync")
 REPUSH: tuple[int, str] = (-1, "")
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
+class Verdict(NamedTuple):
     """How the store changed under a replica: ``heal`` when it lost data or went back in time
     (re-commit what the store lacks), not ``heal`` when the session was deleted on purpose."""
 

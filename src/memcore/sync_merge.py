@@ -18,7 +18,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from memcore._kernels import records as _records
 from memcore.codec import StateDigest
@@ -147,8 +147,7 @@ class SessionReplica:
         self.version = 0
 
 
-@dataclass(frozen=True, slots=True)
-class Outgoing:
+class Outgoing(NamedTuple):
     """What one commit carries: the pending keys' slots as taken, their encoded records, and
     the digest of the replica's state with them (what the store keeps at the new version)."""
 

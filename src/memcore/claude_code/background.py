@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from memcore.lazy_re import lazy_compile
 
@@ -24,8 +23,7 @@ _OUTPUT = lazy_compile(r"<output>\n?(.*?)\n?</output>", re.DOTALL)
 _DONE = frozenset({"completed", "failed", "killed"})  # (a running one is "running")
 
 
-@dataclass(frozen=True, slots=True)
-class TaskOutput:
+class TaskOutput(NamedTuple):
     """One ``TaskOutput`` result, read from its envelope."""
 
     task_id: str

@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from memcore.errors import NotFoundError
 from memcore.lazy_re import lazy_compile
@@ -96,8 +96,7 @@ def looks_like_transcript(path: str | os.PathLike[str]) -> bool:
 HEAD_BYTES = 4 * 1024 * 1024
 
 
-@dataclass(frozen=True, slots=True)
-class TranscriptHead:
+class TranscriptHead(NamedTuple):
     """What a transcript's first records say: its session and the folder it started in."""
 
     session_id: str | None  # the first record's ``sessionId`` (None: no session record)

@@ -23,9 +23,8 @@ import json
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn, TextIO
 
 from memcore.claude_code.hook_events import DEFAULT_BUDGET, EVENTS, HOOK_HELP, SAVING_EVENTS
 from memcore.claude_code.project import (
@@ -54,8 +53,7 @@ if TYPE_CHECKING:
     from memcore.claude_code.parse_ahead import ParseAhead
 
 
-@dataclass(frozen=True, slots=True)
-class HookPayload:
+class HookPayload(NamedTuple):
     """The fields of Claude Code's hook JSON that memcore uses."""
 
     session_id: str
@@ -100,8 +98,7 @@ class HookPayload:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class SaveReport:
+class SaveReport(NamedTuple):
     """What a saving hook did."""
 
     session_id: str

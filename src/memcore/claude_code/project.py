@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from memcore.claude_code.discovery import project_dir_name, transcript_head
 from memcore.errors import NotFoundError, ValidationError
@@ -210,8 +210,7 @@ def names_cwd(transcript: Path, cwd: str) -> bool:
     return False
 
 
-@dataclass(frozen=True, slots=True)
-class CheckedTranscript:
+class CheckedTranscript(NamedTuple):
     """A transcript that belongs to a hook's payload, and the project it is filed under."""
 
     session_id: str
