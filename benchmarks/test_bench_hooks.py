@@ -250,17 +250,19 @@ _T = TypeVar("_T")
 @pytest.mark.usefixtures("installed")
 def test_process_hooks_alternated(benchmark: Callable[..., object], place: Place) -> None:
     """Round by round: ``python -c "import memcore"``, a ``session-start`` process, a process
-    saving a fresh copy of the 3 MB transcript, each timed by ``perf_counter``, so that a
-    machine whose speed changes from one second to the next slows all three alike (the
-    separate process benchmarks above drift apart by a third on a noisy machine).
-    ``extra_info`` has each one's median and the hooks' ratios to the import."""
+    saving a fresh copy of the 3 MB transcript, and a ``stop`` process saving the 40 records the
+    session grew by since its last save (what Claude Code runs after every turn), each timed by
+    ``perf_counter``, so that a machine whose speed changes from one second to the next slows
+    them all alike (the separate process benchmarks above drift apart by a third on a noisy
+    machine). ``extra_info`` has each one's median and the hooks' ratios to the import."""
     import statistics
     import time
 
     url = _project_with_sessions(place)
     start = _payload("SessionStart", "new-session", None)
     baseline = [sys.executable, "-c", "import memcore"]
-    times: dict[str, list[float]] = {"import": [], "start": [], "fresh": []}
+    times: dict[str, list[float]] = {"import": [], "start": [], "fresh": [], "incremental": []}
+    total = len((DATA / BIG).read_bytes().splitlines())
 
     def timed(name: str, run: Callable[[], _T]) -> _T:
         began = time.perf_counter()
@@ -276,6 +278,12 @@ def test_process_hooks_alternated(benchmark: Callable[..., object], place: Place
         out, err = timed("start", lambda: _hook_process("session-start", url, start))
         assert "additionalContext" in out, err
         assert timed("fresh", lambda: _hook_process("session-end", save_url, save)) == ("", "")
+        grown_url, folder = place.fresh()
+        transcript, session = place.copy(folder, BIG, total - GROWTH)
+        _save(grown_url, session, transcript)  # (in this process: not timed)
+        shutil.copyfile(DATA / BIG, transcript)  # the session went on
+        stop = _payload("Stop", session, transcript)
+        assert timed("incremental", lambda: _hook_process("stop", grown_url, stop)) == ("", "")
 
     benchmark.pedantic(one_round, rounds=PROCESS_ROUNDS, iterations=1)  # type: ignore[attr-defined]
     medians = {name: statistics.median(values) for name, values in times.items()}
@@ -285,4 +293,5 @@ def test_process_hooks_alternated(benchmark: Callable[..., object], place: Place
     benchmark.extra_info.update(  # type: ignore[attr-defined]
         start_to_import=round(medians["start"] / medians["import"], 3),
         fresh_save_to_import=round(medians["fresh"] / medians["import"], 3),
+        incremental_stop_to_import=round(medians["incremental"] / medians["import"], 3),
     )
