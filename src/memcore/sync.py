@@ -75,13 +75,12 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from memcore._kernels import records as _records
 from memcore.errors import ConflictError, MemcoreError, ValidationError
 from memcore.hlc import HybridLogicalClock
 from memcore.model import Conflict, MemoryItem, MemorySyncMetadata, SyncResult, utc_now
-from memcore.search import SearchHit, SessionIndex
 from memcore.stores import resolve_store
 from memcore.stores.base import (
     Entry,
@@ -103,6 +102,9 @@ from memcore.sync_merge import (
     take_pending,
     value_of,
 )
+
+if TYPE_CHECKING:
+    from memcore.search import SearchHit
 
 logger = logging.getLogger(__name__)
 
@@ -274,6 +276,8 @@ class DistributedMemoryManager(GroupCommit, CommitPaths, AutoSync):
         """
         session = self._session(session_id)
         if session.recall is None:
+            from memcore.search import SessionIndex  # (here: one that never searches needs none)
+
             session.recall = SessionIndex(value_of)
         return session.recall.search(session.slots, query, k)
 

@@ -226,7 +226,7 @@ async def refresh_stale_record(manager: Any, registry: str, saved: str) -> str |
 async def _save_accesses(store: Any, session_id: str, parsed: ParsedSession, saved: bool) -> None:
     """Keep the session's access sequence: appended to after a save read on, replaced after a
     reading from the start, unless that reading (a shorter copy) found less than is kept."""
-    from memcore.transfer import load_access_log, save_access_log
+    from memcore.access_log import load_access_log, save_access_log
 
     again = saved and not parsed.incremental
     if again and len(parsed.accesses) <= len(await load_access_log(store, session_id)):
