@@ -296,6 +296,59 @@ def hook_main(argv: Sequence[str]) -> int:
     ``memcore`` sends ``hook`` here before building the rest of its command line, so a hook
     pays for importing only what it uses. A malformed command line still exits 0.
     """
+    plain = _plain_args(argv)
+    if plain is not None:
+        event, store, budget_text = plain
+    else:  # --help, a mistake, an abbreviation: as argparse reads it
+        parsed = _parse_args(argv)
+        if parsed is None:
+            return 0
+        event, store, budget_text = parsed
+    try:
+        budget = int(budget_text)
+        if budget <= 0:
+            raise ValueError(f"--budget must be positive (got {budget})")
+    except ValueError as exc:
+        print(f"memcore hook: {exc}", file=sys.stderr)
+        return 0
+    try:
+        payload = sys.stdin.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"memcore hook {event}: cannot read the payload: {exc}", file=sys.stderr)
+        return 0
+    return run_hook(event, payload, store_url=store, budget=budget)
+
+
+_HOOK_OPTIONS = ("--store", "--budget")
+
+
+def _plain_args(argv: Sequence[str]) -> tuple[str, str | None, str] | None:
+    """``EVENT [--store URL] [--budget N]`` (each option at most once, ``--opt=value`` too, in
+    any order) as the command line the installer writes is read, without argparse (its import
+    and parser were a twentieth of a hook's work); None for anything else."""
+    event: str | None = None
+    values: dict[str, str] = {}
+    words = iter(argv)
+    for word in words:
+        name, equals, value = word.partition("=")
+        if name in _HOOK_OPTIONS:
+            if not equals:
+                value = next(words, "")
+            if name in values or not value or value.startswith("-"):
+                return None
+            values[name] = value
+        elif word.startswith("-") or event is not None:
+            return None
+        else:
+            event = word
+    if event is None:
+        return None
+    return event, values.get("--store"), values.get("--budget", str(DEFAULT_BUDGET))
+
+
+def _parse_args(argv: Sequence[str]) -> tuple[str, str | None, str] | None:
+    """The hook's command line as argparse reads it: None, with one line on stderr (or the
+    help on stdout), when it is not one to run."""
     import argparse
 
     class Parser(argparse.ArgumentParser):
@@ -317,20 +370,12 @@ def hook_main(argv: Sequence[str]) -> int:
     )
     try:
         args = parser.parse_args(list(argv))
-        budget = int(args.budget)
-        if budget <= 0:
-            raise ValueError(f"--budget must be positive (got {budget})")
     except (argparse.ArgumentError, ValueError) as exc:
         print(f"memcore hook: {exc}", file=sys.stderr)
-        return 0
+        return None
     except SystemExit:  # --help: printed, done
-        return 0
-    try:
-        payload = sys.stdin.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        print(f"memcore hook {args.event}: cannot read the payload: {exc}", file=sys.stderr)
-        return 0
-    return run_hook(args.event, payload, store_url=args.store, budget=budget)
+        return None
+    return str(args.event), args.store, str(args.budget)
 
 
 def run_hook(

@@ -10,7 +10,6 @@ Each command family lives in its own module with a ``register(sub)`` that adds i
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import os
 import sys
@@ -39,6 +38,8 @@ COMMAND_MODULES = (
 
 def build_parser() -> _Parser:
     """The whole command line, each subcommand with its own ``--help``."""
+    import argparse  # (here: a hook's command line is read without it)
+
     from memcore.cli._common import _Parser
 
     parser = _Parser(
