@@ -504,16 +504,13 @@ def _look_ahead(payload: HookPayload, store_url: str | None) -> tuple[bool, Pars
 def _start_now(payload: HookPayload, store_url: str | None, budget: int) -> str:
     """session-start on an SQLite store, read at once (``SQLiteReader``, ``run_now``): the same
     context as ``_run`` gives, from the same reads."""
-    from memcore.stores import default_url
-    from memcore.stores.sqlite_reader import SQLiteReader, run_now
+    from memcore.stores.sqlite_reader import reader_of, run_now
 
-    reader = SQLiteReader(store_url or default_url())
     try:
-        context = run_now(start_context(payload, reader, budget))
+        with reader_of(store_url) as reader:
+            context = run_now(start_context(payload, reader, budget))
     except NotFoundError:  # no store yet: nothing to say
         return ""
-    finally:
-        run_now(reader.close())
     return _start_output(context)
 
 

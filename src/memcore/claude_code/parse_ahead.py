@@ -52,12 +52,12 @@ def registry_entry(url: str | None, project: str, session_id: str) -> SessionRec
     """The session's entry in its project's registry, read at once from the SQLite store ``url``
     names (None: no store, no entry, or one that cannot be read now; the save then finds out
     through the sync layer)."""
-    from memcore.stores import decode_entry, default_url
-    from memcore.stores.sqlite_reader import SQLiteReader, run_now
+    from memcore.stores import decode_entry
+    from memcore.stores.sqlite_reader import reader_of, run_now
 
-    reader = SQLiteReader(url or default_url())
     try:
-        snapshot = run_now(reader.read_snapshot(registry_session(project)))
+        with reader_of(url) as reader:
+            snapshot = run_now(reader.read_snapshot(registry_session(project)))
         record = snapshot.records.get(registry_key(session_id))
         if record is None:
             return None
@@ -67,8 +67,6 @@ def registry_entry(url: str | None, project: str, session_id: str) -> SessionRec
         return SessionRecord.from_item(MemoryItem.coerce(entry.value))
     except (MemcoreError, ValueError, TypeError):
         return None
-    finally:
-        run_now(reader.close())
 
 
 class ParseAhead:

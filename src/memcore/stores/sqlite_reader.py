@@ -14,7 +14,8 @@ without an event loop.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from memcore.stores.base import BackupInfo, Snapshot, validate_session_id
@@ -63,6 +64,19 @@ class SQLiteReader(SQLiteFile):
             conn.close()
 
 
+@contextmanager
+def reader_of(url: str | None) -> Iterator[SQLiteReader]:
+    """An ``SQLiteReader`` of the SQLite store ``url`` names (None: the default store), closed
+    on leaving (opened at its first read: a missing file is a ``NotFoundError`` then)."""
+    from memcore.stores import default_url
+
+    reader = SQLiteReader(url or default_url())
+    try:
+        yield reader
+    finally:
+        run_now(reader.close())
+
+
 def reads_at_once(url: str | None) -> bool:
     """Whether code that only reads the store ``url`` names (``None``: the default store, an
     SQLite file) can read it through ``SQLiteReader`` and ``run_now``: an SQLite URL."""
@@ -81,4 +95,4 @@ def run_now(coroutine: Coroutine[Any, Any, _T]) -> _T:
     raise RuntimeError("a coroutine run at once suspended: it needs an event loop")
 
 
-__all__ = ["SQLiteReader", "reads_at_once", "run_now"]
+__all__ = ["SQLiteReader", "reader_of", "reads_at_once", "run_now"]
