@@ -19,6 +19,7 @@ from memcore.claude_code.commands import (
     masked_failure,
 )
 from memcore.claude_code.links import FixLinker
+from memcore.claude_code.tools import describe_result
 from memcore.model import MemoryItem
 from tests.test_transcript_agent_records import _Records
 
@@ -255,6 +256,15 @@ def test_variants() -> None:
     assert is_variant("go test ./pkg -run TestA", "go test ./pkg -run TestA -v")
     assert not is_variant("make", "make test")  # one word says too little
     assert not is_variant("mise run test", "mise run lint")
+
+
+def test_a_failure_that_printed_nothing_says_so() -> None:
+    """ "Exit code 1" and nothing else: the statement ends with what is known, not with a
+    colon and no error after it (the digest's "failed (exit 1):.")."""
+    said, meta = describe_result("Bash", {"command": "grep -q x y"}, "Exit code 1", True, "", None)
+    assert said == "`grep -q x y` failed (exit 1) with no output"
+    assert meta["error_lines"] == []
+    assert meta["exit_code"] == 1
 
 
 def test_an_error_line_says_what_failed_in_what_is_shown() -> None:

@@ -422,8 +422,21 @@ def test_searches_that_found_nothing_are_said_together() -> None:
     said = "- Glob searches for `**/CLAUDE.md`, `.cursorrules` and `AGENTS.md` found nothing."
     assert said in commands
     assert "- A Glob search for `*.md` found 1 match in `README.md`." in commands
+    # (hits only in installed dependencies: the folder they are in, not three of them)
     cut_line = "- A Glob search for `**/package.json` found 100 or more matches in "
-    assert any(line.startswith(cut_line + "`node_modules/p0/package.json`") for line in commands)
+    assert cut_line + "`node_modules/`." in commands
+
+
+def test_a_search_names_the_projects_own_hits_before_its_dependencies() -> None:
+    records = _Records()
+    records.user("where are the podspecs?")
+    listed = [f"{CWD}/example/node_modules/p{n}/p.podspec" for n in range(5)]
+    listed.insert(3, f"{CWD}/ios/LiveText.podspec")
+    records.tool("Glob", {"pattern": "**/*.podspec"}, "\n".join(listed))
+    commands = session_digest(records.items(), 2000).sections["commands"].splitlines()
+    assert "- A Glob search for `**/*.podspec` found 6 matches in `ios/LiveText.podspec`." in (
+        commands
+    )
 
 
 def test_questions_and_instructions_to_the_user_are_not_results() -> None:

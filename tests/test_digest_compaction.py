@@ -153,6 +153,37 @@ def test_a_long_request_goes_on_by_its_items_not_from_the_middle_of_one() -> Non
     ]
 
 
+def test_a_long_requests_paragraphs_are_statements_of_their_own() -> None:
+    """A blank line ends a statement, however its last line ends: a list item is not glued to
+    the heading after it ("default `flash` Helper functions:"), and a lead-in whose list went
+    to lines of its own ends with a full stop."""
+    context = "The reviews run one command line tool with one model today. " * 20
+    request = (
+        f"Implement the following plan. {context}\n\n"  # (past the request's first line)
+        "Registry is a package-level `var wingmanAgents` with two entries:\n"
+        "- `claude-code` → binary `claude`, default `sonnet`\n"
+        "- `gemini-cli` → binary `gemini`, default `flash`\n\n"
+        "Helper functions:\n"
+        "- `getWingmanAgentDef(name)` returns the agent's definition\n"
+    )
+    task = MemoryItem("t", request, metadata={"kind": "task"}, created_at=T0)
+    done = MemoryItem(  # (answered: a request alone is the session's open end)
+        "d",
+        "Added the `wingmanAgents` registry in `wingman_agents.go`.",
+        metadata={"source": "claude-code", "role": "assistant", "kind": "fact"},
+        created_at=T0 + timedelta(minutes=1),
+    )
+    asked = session_digest([task, done], 2000).sections["asked"].splitlines()
+    also = [line for line in asked if line.startswith("- The request also said:")]
+    assert also == [
+        "- The request also said: Registry is a package-level `var wingmanAgents` with two "
+        "entries.",
+        "- The request also said: `claude-code` → binary `claude`, default `sonnet`",
+        "- The request also said: `gemini-cli` → binary `gemini`, default `flash`",
+        "- The request also said: `getWingmanAgentDef(name)` returns the agent's definition",
+    ]
+
+
 def test_a_summary_with_markdown_headings_is_read_by_its_sections_too() -> None:
     """A summary whose sections are markdown headings ("## 1. Primary Request and Intent", no
     colon) gives its request and leaves it out of the statements, as the numbered form does; a

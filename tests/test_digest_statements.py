@@ -37,6 +37,12 @@ def _agent(i: int, content: str) -> MemoryItem:
         ("Updated `f()` in `g.go` to:", 2, "Updated `f()` in `g.go`."),
         ("The duplication is not terrible because:", 0, "The duplication is not terrible."),
         ("Added 3 new tests:", 0, "Added 3 new tests."),
+        # a gerund whose object was the list goes with its preposition
+        ("Fixed telemetry blocking CLI exit by setting:", 0, "Fixed telemetry blocking CLI exit."),
+        ("Cleaned up the folder after moving:", 0, "Cleaned up the folder."),
+        ("Tests that when `f` is called with no changes, it:", 1, None),
+        ("I fixed it:", 0, "I fixed it."),
+        ("The build is failing:", 0, "The build is failing."),
         # the clause the list completed goes with it; a clause left open is no statement
         ("The editor flow uses `f` which adds:", 1, "The editor flow uses `f`."),
         ("Rewrote the doc as `a.md` - it now describes:", 1, "Rewrote the doc as `a.md`."),

@@ -43,15 +43,13 @@ def test_a_document_s_title_is_its_first_heading(
     assert document_title(path, content) == title
 
 
-def test_the_digest_names_a_written_document_by_its_title() -> None:
+def _written(path: str, content: str) -> list[str]:
+    """A session writing ``content`` to ``path`` (under ``CWD``), as transcript lines."""
     write = {
         "type": "tool_use",
         "id": "toolu_1",
         "name": "Write",
-        "input": {
-            "file_path": f"{CWD}/docs/findings.md",
-            "content": "# Findings: session import is feasible\n\n```sql\nCREATE TABLE t (\n```\n",
-        },
+        "input": {"file_path": f"{CWD}/{path}", "content": content},
     }
     result = {"type": "tool_result", "tool_use_id": "toolu_1", "content": "File created"}
     records = [
@@ -71,8 +69,20 @@ def test_the_digest_names_a_written_document_by_its_title() -> None:
         )
         for n, r in enumerate(records)
     ]
-    digest = session_digest(parse_lines(lines).items, 300)
+    return lines
+
+
+def test_the_digest_names_a_written_document_by_its_title() -> None:
+    content = "# Findings: session import is feasible\n\n```sql\nCREATE TABLE t (\n```\n"
+    digest = session_digest(parse_lines(_written("docs/findings.md", content)).items, 300)
     assert (
         '`docs/findings.md` ("Findings: session import is feasible") was created'
         in (digest.sections["files"])
     )
+
+
+@pytest.mark.parametrize("title", ["CLAUDE.md", "Claude"])
+def test_a_title_that_is_the_file_s_name_is_not_said_twice(title: str) -> None:
+    lines = _written("CLAUDE.md", f"# {title}\n\nThis file guides Claude Code.\n")
+    files = session_digest(parse_lines(lines).items, 300).sections["files"]
+    assert "- `CLAUDE.md` was created." in files.splitlines()

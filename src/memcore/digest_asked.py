@@ -25,6 +25,9 @@ from memcore.model import MemoryItem
 
 #: Where a flattened list goes on to its next item (" - "): a request's items, joined.
 _LIST_ITEM_GAP = lazy_compile(r"\s+-\s+(?=\S)")
+#: A blank line: the end of a paragraph, a heading or a list ("...default `flash`\n\nHelper
+#: functions:" are two statements, however they end).
+_PARAGRAPH_GAP = lazy_compile(r"\n\s*\n")
 #: Base score of a statement of a plan or spec the agent read: worth what it names (a plan
 #: restates much that the session then does, so its lines win only where they name more).
 BRIEF_SCORE = 0.0
@@ -67,7 +70,8 @@ def summary_request_lines(item: MemoryItem, seq: int) -> list[Candidate]:
     line = f"- {SUMMARY_LEAD_IN}{said}"
     out = [Candidate("asked", seq, 8.0, line, topic=True)]
     if len(words) > _SUMMARY_WORDS:
-        out.extend(request_rest(" ".join(words), words, seq, _SUMMARY_WORDS))
+        source = kept if isinstance(kept, str) else None
+        out.extend(request_rest(" ".join(words), words, seq, _SUMMARY_WORDS, source))
     return out
 
 
@@ -86,16 +90,19 @@ def _items_as_clauses(words: list[str]) -> list[str]:
 
 
 def request_rest(
-    flat: str, words: list[str], seq: int, said: int = REQUEST_WORDS
+    flat: str, words: list[str], seq: int, said: int = REQUEST_WORDS, source: str | None = None
 ) -> list[Candidate]:
     """Sentences past the cut of a long request (``flat``: its ``words`` joined by single
-    spaces) that name something exact."""
+    spaces; ``source``: the text they were split from, whose blank lines end statements) that
+    name something exact."""
     cut = len(" ".join(words[:said]))
     out: list[Candidate] = []
     # A request's list items, flattened, are one "sentence" to the splitter ("... - Script
     # should use `go run` - Script should inspect ..."): the rest goes by items and sentences,
     # and the one the cut fell in, begun by the first line, is not taken up in its middle.
-    pieces = _LIST_ITEM_GAP.split(flat[cut:])
+    pieces = (
+        _LIST_ITEM_GAP.split(flat[cut:]) if source is None else _rest_pieces(source, words, said)
+    )
     for number, piece in enumerate(pieces):
         spans = pipeline.split_sentences(piece)
         if number == 0 and not flat[:cut].endswith((".", "!", "?", ":")):
@@ -103,11 +110,25 @@ def request_rest(
         for start, end in spans:
             sentence = piece[start:end].strip()
             ids = count_identifiers(sentence)
-            if ids:  # (in the request's order, after its first line)
+            if ids and sentence.endswith(":"):  # a lead-in, its list a piece of its own
+                sentence = standalone(sentence, ids) or ""
+            if ids and sentence:  # (in the request's order, after its first line)
                 line = f"- The request also said: {cut_words(sentence, SENTENCE_WORDS)}"
                 at = seq + (len(out) + 1) / 1_000_000
                 out.append(Candidate("asked", at, 3.0 + min(ids, 4) * ID_WEIGHT, line))
     return out
+
+
+def _rest_pieces(source: str, words: list[str], said: int) -> list[str]:
+    """The list items and paragraphs of ``source`` past its first ``said`` words, each
+    flattened; the first is "" when the cut fell between two of them."""
+    at = 0
+    for word in words[:said]:
+        at = source.index(word, at) + len(word)
+    pieces: list[str] = []
+    for paragraph in _PARAGRAPH_GAP.split(source[at:]):
+        pieces.extend(_LIST_ITEM_GAP.split(" " + " ".join(paragraph.split())))
+    return pieces
 
 
 def brief_lines(

@@ -172,7 +172,7 @@ def build_candidates(
                 last_task = (seq, item)
             out.append(Candidate("asked", seq, score, line, topic=topic))
             if len(words) > REQUEST_WORDS:  # the rest of a long request, where exact
-                out.extend(request_rest(text, words, seq))
+                out.extend(request_rest(text, words, seq, source=None if command else item.content))
             continue
         # is_agent, tool_name and has_statements, inlined: this loop runs once per item
         raw_tool = meta.get("tool")
@@ -262,9 +262,10 @@ def build_candidates(
                     if isinstance(inside, str):  # the function changed counts most
                         names = files[shown].names
                         names[inside] = names.get(inside, 0) + ENCLOSING_WEIGHT
-                        edit = files[shown].added.get(str(meta.get("tool_use_id")))
+                        key = str(meta.get("tool_use_id"))
+                        edit = files[shown].added.get(key)
                         if edit is not None:
-                            files[shown].added[str(meta.get("tool_use_id"))] = (*edit[:2], inside)
+                            files[shown].added[key] = (edit[0], edit[1], inside, edit[3])
             continue
     out.extend(file_lines(files, n))
     out.extend(command_lines(commands, n))

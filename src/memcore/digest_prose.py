@@ -19,6 +19,7 @@ from memcore._kernels import prose
 from memcore.claude_code.compaction import is_compaction_summary, summary_statements
 from memcore.claude_code.transcripts import KIND_PRIORITY
 from memcore.digest_cut import tidy_cut
+from memcore.digest_subject import opens_without_subject, with_subject
 from memcore.lazy_re import lazy_compile
 from memcore.model import MemoryItem
 
@@ -160,6 +161,9 @@ _LEAD_TAIL = frozenset(
     ]
 )
 _MIN_LEAD_WORDS = 3
+#: Prepositions whose gerund at a lead-in's end ("blocking fixed by setting:", "cleaned up
+#: after renaming:") waited for its object in the list: dropped with it.
+_GERUND_PREPOSITIONS = frozenset(["by", "after", "before", "for", "from", "without", "via"])
 #: Last words of a lead-in (its list or block left behind, its promising words dropped) that
 #: leave a clause open: an auxiliary or a verb still waiting for what the list said ("it could
 #: be", "session `x` has"), or a question word ("check what `f` (does)").
@@ -299,8 +303,14 @@ def standalone(said: str, names: int) -> str | None:
         return None
     words = said[:-1].split()
     dropped: list[str] = []
-    while words and words[-1].lower().strip(",;") in _LEAD_TAIL:
-        dropped.append(words.pop().lower().strip(",;"))
+    while words:
+        last = words[-1].lower().strip(",;")
+        if last in _LEAD_TAIL:
+            dropped.append(words.pop().lower().strip(",;"))
+        elif len(words) > 1 and last.endswith("ing") and words[-2] in _GERUND_PREPOSITIONS:
+            dropped.extend([words.pop().lower(), words.pop()])
+        else:
+            break
     if len(words) < _MIN_LEAD_WORDS or _PREDICATE.intersection(dropped):
         return None  # ("The changes are:", "It now shows:": a subject whose predicate was the list)
     closed = _closed(words, asked=bool(dropped))
@@ -318,6 +328,8 @@ def _closed(words: list[str], *, asked: bool) -> list[str] | None:
     if asked and _ASKING.intersection(tail):
         return None  # the question's verb was dropped: its answer was the list
     last = tail[-1]
+    if last in _SUBJECTS and len(words) > 1 and words[-2].endswith(","):
+        return None  # ("when `f` is called, it": the subject of a clause the list said)
     open_end = last in _OPEN_ENDS or (
         last.endswith("s") and not _CLAUSE_OPENERS.isdisjoint(tail[:-1])
     )
@@ -403,6 +415,7 @@ def statements(
                 out.append(Candidate("decisions", at, score, f"- {stated}", spare=True))
         return out
     lift = RECENT * recency
+    lines: list[str] | None = None  # the content's lines, split when an item needs its subject
     for sentence, joined, words, names, concluding, aside, listy, position in found:
         at = seq + (position if position < 999_999 else 999_999) / 1_000_000
         ids = len(names)
@@ -417,13 +430,20 @@ def statements(
         if ids and said[-1] != ":":  # (what standalone says of it)
             if ids == 1 and not says_of_names(said):
                 continue
-            kept: str | None = said
+            kept = said
         else:
-            kept = standalone(said, ids)
-            if kept is None:
+            stood = standalone(said, ids)
+            if stood is None:
                 continue
+            kept = stood
         # (a lead-in said alone loses plain words only: its names are the sentence's)
         known = tuple(names) if said == sentence else None
+        if position % 1000 == 0 and opens_without_subject(kept):  # a list item's fragment
+            lines = content.splitlines() if lines is None else lines
+            subject = with_subject(kept, lines, position // 1000)
+            if subject is not None:
+                kept, known = subject, None
+                score += ID_WEIGHT  # (a statement now, where it was half of one)
         out.append(Candidate("decisions", at, score, f"- {kept}", known))
     return out
 

@@ -368,7 +368,8 @@ def describe_result(
         if is_error or code != 0:
             lines = error_lines(text)
             meta["error_lines"] = lines
-            return f"`{command}` failed (exit {code}): " + " | ".join(lines), meta
+            said = ": " + " | ".join(lines) if lines else " with no output"
+            return f"`{command}` failed (exit {code}){said}", meta
         masked = masked_failure(command, text)
         if masked:  # a check piped into tail: its output says what its exit status cannot
             meta["error_lines"] = masked
@@ -433,18 +434,42 @@ def describe_result(
     return f"{tool} done: {one_line(text, 300)}" if text else f"{tool} done", meta
 
 
+#: Folders of installed dependencies: a search's hits there are not the project's files.
+_DEPENDENCIES = frozenset(["node_modules", "vendor", ".venv", "venv", "site-packages", "Pods"])
+#: Result lines a search's hits are looked for in (a content search can print thousands).
+_HIT_LINES = 400
+
+
+def _dependency_folder(shown: str) -> str | None:
+    """``example/node_modules/`` for ``example/node_modules/x/package.json``; None for a path
+    outside every dependency folder."""
+    parts = shown.split("/")
+    for at, part in enumerate(parts[:-1]):
+        if part in _DEPENDENCIES:
+            return "/".join(parts[: at + 1]) + "/"
+    return None
+
+
 def _hit_files(text: str, cwd: str | None, limit: int = 3) -> list[str]:
-    """The first files a search hit (from ``path`` or ``path:line:text`` result lines)."""
+    """The first files a search hit (from ``path`` or ``path:line:text`` result lines), the
+    project's own before those of its dependencies: only when it hit nothing else, the
+    dependency folder its first hit is in (``node_modules/``, not three packages' READMEs)."""
     files: dict[str, None] = {}
-    for line in text.splitlines():
+    elsewhere: str | None = None
+    for line in text.splitlines()[:_HIT_LINES]:
         if _FOUND.match(line) or not line.strip():
             continue
         path = line.split(":", 1)[0].strip()
         if ("/" in path or "." in path) and " " not in path and len(path) < 200:
-            files.setdefault(display_path(path, cwd), None)
+            shown = display_path(path, cwd)
+            folder = _dependency_folder(shown)
+            if folder is not None:
+                elsewhere = elsewhere or folder
+                continue
+            files.setdefault(shown, None)
             if len(files) >= limit:
                 break
-    return list(files)
+    return list(files) if files or elsewhere is None else [elsewhere]
 
 
 def file_text(text: str) -> str:

@@ -1,0 +1,107 @@
+"""The subject a list item leaves to the line above it. An agent's lists often go
+
+    **1. `TestWriteTemporary_Deduplication`** (`checkpoint/checkpoint_test.go`)
+    - Tests that the first checkpoint is created normally
+
+where the item alone ("Tests that the first checkpoint is created normally") says what was done
+but not by what: a digest line needs its subject back. :func:`with_subject` gives the item the
+heading (or lead-in) that opens its list when that names something exact, as the subject of a
+statement: "`TestWriteTemporary_Deduplication` (`checkpoint/checkpoint_test.go`): tests that
+the first checkpoint is created normally".
+"""
+
+from __future__ import annotations
+
+from memcore.lazy_re import lazy_compile
+
+#: Verbs in the third person that open a list item whose subject is its list's heading. A list
+#: of words, not a rule ("Tests", "Changes" and "Results" open plural nouns as often).
+_VERB_WORDS = """accepts adds allows appends applies asserts avoids blocks builds caches calls
+    catches checks cleans clears collects compares computes contains converts counts covers creates
+    defines deletes detects displays does emits enables ensures exposes extracts fails falls
+    fetches filters finds fires forwards generates gets handles ignores implements includes
+    initializes injects invokes keeps lists loads logs looks marks matches merges moves
+    normalizes opens outputs overrides parses passes persists populates prevents prints
+    produces reads records registers removes renders replaces reports requires resets resolves
+    restores retries returns reuses runs sanitizes saves sends serializes sets shows simulates
+    skips sorts spawns splits starts stops stores strips supports takes throws tracks
+    transforms triggers truncates updates uploads uses validates verifies waits walks warns
+    wraps writes"""
+SUBJECT_VERBS = frozenset(_VERB_WORDS.split())
+#: "Tests" opens a statement only before these ("Tests that ...", "Tests the ..."): "Tests
+#: expecting an error were failing" is about tests.
+_TESTS_BEFORE = frozenset(["that", "the", "a", "an", "whether", "both", "each", "all", "for"])
+#: A list item's mark with its indentation.
+_ITEM = lazy_compile(r"^(\s*)(?:[-*+\u2022]|\d{1,2}[.)])[ \t]+")
+#: How far up a list's heading is looked for, and how long a subject may be.
+_LOOK_BACK = 16
+_SUBJECT_WORDS = 12
+
+
+def opens_without_subject(sentence: str) -> bool:
+    """Whether ``sentence`` starts with a verb whose subject it leaves out ("Returns `x`...")."""
+    first, _, rest = sentence.partition(" ")
+    word = first.lower()
+    if word not in SUBJECT_VERBS and word != "tests":
+        return False
+    if not first[:1].isupper():
+        return False
+    return word != "tests" or rest.split(" ", 1)[0].lower() in _TESTS_BEFORE
+
+
+def list_subject(lines: list[str], line_no: int) -> str | None:
+    """The heading or lead-in over the list item at ``lines[line_no]``, cleaned to a subject
+    ("**1. `f`** (`a.go`):" -> "`f` (`a.go`)"), or None when the line is no list item or what
+    opens its list names nothing exact or is too long to be a subject."""
+    if not 0 <= line_no < len(lines):
+        return None
+    item = _ITEM.match(lines[line_no])
+    if item is None:
+        return None
+    indent = len(item.group(1).expandtabs())
+    for back in range(line_no - 1, max(line_no - _LOOK_BACK, 0) - 1, -1):
+        line = lines[back]
+        if not line.strip():
+            continue
+        sibling = _ITEM.match(line)
+        depth = len(line) - len(line.lstrip()) if sibling is None else len(sibling.group(1))
+        if sibling is not None and depth == indent:
+            continue  # an item of the same list
+        if sibling is None and depth > indent:
+            continue  # an item's continuation
+        if depth > indent:  # an item of a list nested in a sibling
+            continue
+        return _as_subject(line)
+    return None
+
+
+def _as_subject(line: str) -> str | None:
+    """What opens a list, as its items' subject: a heading, a bold title or a lead-in (ending
+    with a colon), naming something exact in a few words; an item over a nested list only as a
+    lead-in (an item "`f` now returns `r`" states something of its own)."""
+    stripped = line.strip()
+    lead_in = stripped.endswith(":") or stripped.endswith(":**")
+    title = stripped.startswith(("#", "**"))
+    if not (lead_in or (title and _ITEM.match(line) is None)):
+        return None
+    text = _ITEM.sub("", stripped.lstrip("#").strip().replace("**", "")).strip()
+    text = text.rstrip(" :\t")
+    if text.count("`") < 2 or text.count("`") % 2 or len(text.split()) > _SUBJECT_WORDS:
+        return None  # names nothing exact, a code span cut, or a sentence, not a subject
+    if text.endswith((".", "!", "?")):
+        return None  # a statement of its own
+    return text
+
+
+def with_subject(sentence: str, lines: list[str], line_no: int) -> str | None:
+    """``sentence`` (the first of list item ``lines[line_no]``) with its list's subject, or
+    None when it has its own or no subject is found."""
+    if not opens_without_subject(sentence):
+        return None
+    subject = list_subject(lines, line_no)
+    if subject is None:
+        return None
+    return f"{subject}: {sentence[0].lower()}{sentence[1:]}"
+
+
+__all__ = ["SUBJECT_VERBS", "list_subject", "opens_without_subject", "with_subject"]

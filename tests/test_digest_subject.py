@@ -1,0 +1,91 @@
+"""A list item that leaves its subject to its heading ("- Tests that ...") gets it back in the
+digest; one that has its own, or whose list opens with no name, stays as it is."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from memcore import MemoryItem, session_digest
+from memcore.digest_subject import list_subject, opens_without_subject, with_subject
+
+T0 = datetime(2026, 12, 3, 9, 0, tzinfo=timezone.utc)
+
+REPLY = """All tests pass. I've added coverage for both mechanisms:
+
+**1. `TestWriteTemporary_Deduplication`** (`checkpoint/checkpoint_test.go`)
+- Tests that the first checkpoint is created normally
+- Tests that a second checkpoint with identical content is skipped (returns `Skipped: true`)
+
+**Auto-commit strategy** (`strategy/auto_commit.go`):
+- `commitCodeToActive` now returns `commitCodeResult`
+  - Returns `Created: false` when there are no changes to commit
+"""
+
+
+@pytest.mark.parametrize(
+    ("sentence", "opens"),
+    [
+        ("Returns `x` when empty", True),
+        ("Tests that the first checkpoint is created", True),
+        ("Tests expecting an error were failing", False),  # tests, the noun
+        ("returns `x`", False),  # (no sentence's start)
+        ("The function returns `x`", False),
+        ("Changes `x` to `y`", False),  # a plural noun as often as a verb: not in the list
+    ],
+)
+def test_which_items_open_without_a_subject(sentence: str, opens: bool) -> None:
+    assert opens_without_subject(sentence) is opens
+
+
+def test_an_item_takes_its_lists_heading_as_its_subject() -> None:
+    lines = REPLY.splitlines()
+    first = lines.index("- Tests that the first checkpoint is created normally")
+    assert with_subject(lines[first][2:], lines, first) == (
+        "`TestWriteTemporary_Deduplication` (`checkpoint/checkpoint_test.go`): tests that the "
+        "first checkpoint is created normally"
+    )
+    # past its sibling, and past an item that states something of its own, to the lead-in
+    nested = next(i for i, line in enumerate(lines) if "Returns `Created" in line)
+    assert list_subject(lines, first + 1) == list_subject(lines, first)
+    assert list_subject(lines, nested) is None  # its parent item is a statement, no lead-in
+
+
+@pytest.mark.parametrize(
+    "opening",
+    [
+        "I changed how the checkpoints are written.",  # prose, no lead-in
+        "**Notes**",  # a title naming nothing exact
+        "These are the changes to `a.go`, `b.go` and `c.go` that the review asked for in the "
+        "second round:",  # a sentence, too long for a subject
+    ],
+)
+def test_no_subject_from_what_is_no_subject(opening: str) -> None:
+    lines = [opening, "- Returns `x` when the list is empty"]
+    assert list_subject(lines, 1) is None
+    assert with_subject("Returns `x` when the list is empty", lines, 1) is None
+
+
+def test_the_digest_says_the_item_with_its_subject() -> None:
+    meta = {"source": "claude-code", "role": "assistant", "kind": "fact"}
+    items = [
+        MemoryItem(
+            "t", "add tests for the deduplication", metadata={"kind": "task"}, created_at=T0
+        ),
+        MemoryItem("a", REPLY, metadata=meta, created_at=T0 + timedelta(minutes=1)),
+    ]
+    decisions = session_digest(items, 1000).sections["decisions"].splitlines()
+    assert (
+        "- `TestWriteTemporary_Deduplication` (`checkpoint/checkpoint_test.go`): tests that the "
+        "first checkpoint is created normally"
+    ) in decisions
+    assert not any(line.startswith("- Tests that") for line in decisions)
+
+
+@given(st.lists(st.text(max_size=40), max_size=8), st.integers(-3, 10))
+def test_any_lines_give_a_subject_or_none(lines: list[str], line_no: int) -> None:
+    subject = list_subject(lines, line_no)
+    assert subject is None or (subject.count("`") >= 2 and not subject.endswith(":"))
