@@ -12,15 +12,23 @@ from memcore.claude_code.project import BRIEF_DIGEST_TOKENS, DIGEST_RULES, STORE
 from memcore.digest import session_digests
 from tests.test_digest import DATA, needs_data
 
-#: The digests' fingerprint under each number of the rules (the latest is checked).
+#: The digests' fingerprint under each number of the rules (the latest is checked; up to 6, of
+#: the first three of ``SESSIONS``, whose digests rule 7 left as they were).
 FINGERPRINTS = {
     2: "c2a90a828abd70ef",
     3: "cb0762ed6926113f",
     4: "774882f54dab7d4f",
     5: "1a505c68f334e972",
     6: "d3cf5d8c3c64d4b7",
+    7: "f5428bb5d10cdaba",
 }
-SESSIONS = ("entireio__cli__198393f2", "marot__spotter__d6e0bada", "obsessiondb__chkit__17a79690")
+SESSIONS = (
+    "entireio__cli__198393f2",
+    "marot__spotter__d6e0bada",
+    "obsessiondb__chkit__17a79690",
+    "entireio__cli__20b81bf8",
+    "jfmoe__react-native-live-text-view__2a117374",
+)
 
 
 @needs_data
