@@ -14,6 +14,7 @@ from memcore.claude_code.code_names import (
     renamed_names,
 )
 from memcore.claude_code.tools import called_names
+from memcore.digest_work import FileWork, file_lines
 from tests.test_transcript_agent_records import CWD, _Records
 
 OLD = """def total(cart):
@@ -318,3 +319,19 @@ def test_every_line_told_of_an_edit_names_the_definition_it_changed() -> None:
     assert any("`return round_cents(discounted)`" in line for line in told)
     # the lines around the edit are where it was made: in total() too
     assert "- An edit of `total()` in `shop/cart.py` was made next to " in "\n".join(lines)
+
+
+def test_a_documents_further_names_weigh_less_than_codes() -> None:
+    """The names a Markdown file's edits changed are the code its prose mentions: its lines
+    listing more of them come after the same lines of a source file, when there is room."""
+    names = {f"name_{i}": 10 - i for i in range(9)}
+    files = {
+        shown: FileWork(shown, first=0, last=1, edits=2, names=dict(names))
+        for shown in ("src/export.py", "docs/plan.md")
+    }
+    further = {
+        line.about: line.score
+        for line in file_lines(files, 2)
+        if line.text.startswith("- In `") and "the edits changed" in line.text
+    }
+    assert further["docs/plan.md"] < further["src/export.py"]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from memcore.claude_code.commands import is_check_command, is_trivial_command, normalize_command
-from memcore.claude_code.tools import display_path, quoted_list
+from memcore.claude_code.tools import DOCUMENT_SUFFIXES, display_path, quoted_list
 from memcore.digest_prose import SPARE, Candidate, cut_words
 from memcore.model import MemoryItem
 
@@ -24,6 +24,8 @@ ENCLOSING_WEIGHT = 3
 READ_SCORE = 1.5
 #: Base score of the detail lines of edits (more names changed, lines added).
 EDIT_DETAIL = 6.0
+#: Base score of the further names a document's edits changed (code its prose mentions).
+DOC_DETAIL = 2.0
 #: Base score of the lines an edit took out (what was renamed or replaced).
 REMOVED_SCORE = 2.0
 #: Base score of what the code a file read calls: filler, said when the budget has room.
@@ -255,10 +257,12 @@ def file_lines(files: dict[str, FileWork], n: int) -> list[Candidate]:
         if entry.edits:
             ranked = sorted(entry.names, key=lambda k: (-entry.names[k], k))
             names = ranked[:5]
+            # (a document's names are the code its prose mentions: said when there is room)
+            detail = DOC_DETAIL if entry.shown.lower().endswith(DOCUMENT_SUFFIXES) else EDIT_DETAIL
             for start in range(5, min(len(ranked), 25), 4):
                 more = quoted_list(ranked[start : start + 4])
                 line = f"- In `{entry.shown}`, the edits changed {more}."
-                score = EDIT_DETAIL + 1.0 - start / 20 + recency
+                score = detail + 1.0 - start / 20 + recency
                 out.append(Candidate("files", entry.first + 0.5, score, line, about=entry.shown))
             how = f"edited {times(entry.edits)}"
             whole = "created" if entry.created else "rewritten" if entry.rewritten else ""
