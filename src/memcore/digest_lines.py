@@ -73,6 +73,10 @@ _OPEN_WORDS = lazy_compile(
 )
 #: The same words saying that nothing is open ("no remaining issues", "nothing pending").
 _NOTHING_OPEN = lazy_compile(r"(?i)\b(no|nothing|none|zero)\s+(remaining|pending|follow[- ]up)")
+#: The agent's offer at the end of its turn ("Would you like me to also add X?"): said as one.
+_OFFER = lazy_compile(
+    r"(?i)^(?:would you like|do you want|want) me to\s+(.+?)\?*$|^(?:shall|should) i\s+(.+?)\?*$"
+)
 _SHORT_REPLY = 12
 #: A reply that only tells how things went ("it worked!", "still no", "perfect, thanks"): the
 #: user said it, they asked nothing. At most one more word ("great, now commit" asks).
@@ -584,10 +588,22 @@ def _open_lines(
                     and len(sentence.split()) >= 4
                     and not _NOTHING_OPEN.search(sentence)
                 ):
-                    line = f"- {cut_words(BULLET.sub('', sentence).strip(), SENTENCE_WORDS)}"
-                    out.append(Candidate("open", seq, 5.5, line))
+                    said = _as_offer(BULLET.sub("", sentence).strip())
+                    out.append(Candidate("open", seq, 5.5, f"- {cut_words(said, SENTENCE_WORDS)}"))
             break
     return out
+
+
+def _as_offer(sentence: str) -> str:
+    """ "Would you like me to also add **X**?" as what it is, an offer the user has not taken
+    up: "The agent offered to also add X." (a question to the user reads as one to the
+    reader)."""
+    found = _OFFER.match(sentence)
+    if found is None or " or " in sentence:  # (a choice put to the user stays a question)
+        return sentence
+    offered = (found.group(1) or found.group(2)).replace("**", "").removesuffix(" for you")
+    verb = "offered" if found.group(1) is not None else "asked whether"
+    return f"The agent {verb} to {offered}."
 
 
 __all__ = ["Candidate", "build_candidates", "line_identifiers", "spare_lines", "title_line"]
