@@ -335,3 +335,19 @@ def test_a_documents_further_names_weigh_less_than_codes() -> None:
         if line.text.startswith("- In `") and "the edits changed" in line.text
     }
     assert further["docs/plan.md"] < further["src/export.py"]
+
+
+def test_files_read_whole_and_left_alone_are_said_together() -> None:
+    """Files read whole whose reading showed nothing to tell (no outline, no calls) share a
+    line: the same words for each cost a line per file; one read in part keeps its own."""
+    records = _Records()
+    records.user("look around the shop")
+    for name in ("package.json", "setup.cfg", "tox.ini", "Makefile", "MANIFEST.in"):
+        records.tool("Read", {"file_path": f"{CWD}/{name}"}, "     1\tplain text\n")
+    records.tool("Read", {"file_path": f"{CWD}/notes.txt", "offset": 10, "limit": 5}, "    10\tx\n")
+    files = session_digest(records.items(), 2000).sections["files"].splitlines()
+    assert (
+        "- `package.json`, `setup.cfg`, `tox.ini` and `Makefile` were read, not changed."
+    ) in files
+    assert "- `MANIFEST.in` was read, not changed." in files
+    assert "- `notes.txt` was read (lines 10-14), not changed." in files

@@ -241,6 +241,7 @@ def file_lines(files: dict[str, FileWork], n: int) -> list[Candidate]:
     # the same lines added to (or taken out of) several files, as a setting in every package's
     # config: one line for them all -> file -> its first such edit
     same: dict[tuple[str, tuple[str, ...]], dict[str, float]] = {}
+    looked_at: list[tuple[FileWork, float]] = []  # files read whole, unchanged, nothing seen
     for entry in files.values():
         recency = entry.last / n
         olds = Counter(old for old, _ in entry.renamed)  # one name to two: split, not renamed
@@ -304,16 +305,12 @@ def file_lines(files: dict[str, FileWork], n: int) -> list[Candidate]:
             defines = list(entry.defines)[:4]
             outline = f"; it defines {quoted_list(defines)}" if defines else ""
             after = "then deleted" if entry.deleted else "not changed"
-            line = f"- `{entry.shown}` was read{which}, {after}{outline}."
-            out.append(
-                Candidate(
-                    "files",
-                    entry.first,
-                    READ_SCORE + 0.2 * len(entry.reads) + recency,
-                    line,
-                    about=entry.shown,
-                )
-            )
+            score = READ_SCORE + 0.2 * len(entry.reads) + recency
+            if not (which or outline or entry.deleted or entry.calls):
+                looked_at.append((entry, score))  # told with the others read the same way
+            else:
+                line = f"- `{entry.shown}` was read{which}, {after}{outline}."
+                out.append(Candidate("files", entry.first, score, line, about=entry.shown))
         calls = [c for c in entry.calls if c not in entry.defines]
         for start in range(0, min(len(calls), 12), 4):
             listed = quoted_list(calls[start : start + 4])
@@ -340,6 +337,29 @@ def file_lines(files: dict[str, FileWork], n: int) -> list[Candidate]:
             )  # "also": after its own
     for (verb, snippet), edited in same.items():
         out.extend(_same_edit_lines(verb, snippet, list(edited.items()), n))
+    out.extend(_read_lines(looked_at))
+    return out
+
+
+#: Files named in one line of files read whole and left as they were, at most.
+READ_FILES_A_LINE = 4
+
+
+def _read_lines(looked_at: list[tuple[FileWork, float]]) -> list[Candidate]:
+    """Files read whole, unchanged, whose reading found nothing to say (no outline), in lines of
+    a few: "`a`, `b` and `c` were read, not changed." (one line each said the same words
+    again for every file)."""
+    out = []
+    for start in range(0, len(looked_at), READ_FILES_A_LINE):
+        group = looked_at[start : start + READ_FILES_A_LINE]
+        if len(group) == 1:
+            entry, score = group[0]
+            line = f"- `{entry.shown}` was read, not changed."
+            out.append(Candidate("files", entry.first, score, line, about=entry.shown))
+            continue
+        line = f"- {quoted_list([entry.shown for entry, _ in group])} were read, not changed."
+        score = max(score for _, score in group)
+        out.append(Candidate("files", group[0][0].first, score, line))
     return out
 
 
