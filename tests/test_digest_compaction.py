@@ -155,8 +155,9 @@ def test_a_long_request_goes_on_by_its_items_not_from_the_middle_of_one() -> Non
 
 def test_a_long_requests_paragraphs_are_statements_of_their_own() -> None:
     """A blank line ends a statement, however its last line ends: a list item is not glued to
-    the heading after it ("default `flash` Helper functions:"), and a lead-in whose list went
-    to lines of its own ends with a full stop."""
+    the heading after it ("default `flash` Helper functions:"), a lead-in whose list went
+    to lines of its own ends with a full stop, a heading paragraph is said with the statement
+    after it, and the lines of a program pasted in are no statements."""
     context = "The reviews run one command line tool with one model today. " * 20
     request = (
         f"Implement the following plan. {context}\n\n"  # (past the request's first line)
@@ -164,7 +165,10 @@ def test_a_long_requests_paragraphs_are_statements_of_their_own() -> None:
         "- `claude-code` → binary `claude`, default `sonnet`\n"
         "- `gemini-cli` → binary `gemini`, default `flash`\n\n"
         "Helper functions:\n"
-        "- `getWingmanAgentDef(name)` returns the agent's definition\n"
+        "- `getWingmanAgentDef(name)` returns the agent's definition\n\n"
+        "**File: `cmd/root.go`**\n\n"  # a heading: said with the statement after it
+        "Register `newWingmanCmd()` with the others.\n\n"
+        "def main():\n    print(`x`)\n"  # a pasted program: no statement
     )
     task = MemoryItem("t", request, metadata={"kind": "task"}, created_at=T0)
     done = MemoryItem(  # (answered: a request alone is the session's open end)
@@ -181,6 +185,7 @@ def test_a_long_requests_paragraphs_are_statements_of_their_own() -> None:
         "- The request also said: `claude-code` → binary `claude`, default `sonnet`",
         "- The request also said: `gemini-cli` → binary `gemini`, default `flash`",
         "- The request also said: `getWingmanAgentDef(name)` returns the agent's definition",
+        "- The request also said: File: `cmd/root.go`: Register `newWingmanCmd()` with the others.",
     ]
 
 

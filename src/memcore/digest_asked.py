@@ -25,6 +25,15 @@ from memcore.model import MemoryItem
 
 #: Where a flattened list goes on to its next item (" - "): a request's items, joined.
 _LIST_ITEM_GAP = lazy_compile(r"\s+-\s+(?=\S)")
+#: A paragraph that is a heading or a lead-in of a few words ("### 3. Hidden command",
+#: "**File: `a.go`**", "Helper functions:"): said with the statement after it, not alone.
+_HEADING = lazy_compile(r"#{1,6}\s.*|\*\*[^*]+\*\*:?|[^.!?]+:")
+_HEADING_MARKS = lazy_compile(r"^#{1,6}\s+(?:\d{1,2}[.)]\s+)?|\*\*")
+_HEADING_WORDS = 10
+#: A line of a program pasted into a request ("def main():", "return x"): no statement.
+_CODE_LINE = lazy_compile(
+    r"\s*(?:def|class|func|fn|import|return|const|let|var|if __name__|from \S+ import)\b"
+)
 #: A blank line: the end of a paragraph, a heading or a list ("...default `flash`\n\nHelper
 #: functions:" are two statements, however they end).
 _PARAGRAPH_GAP = lazy_compile(r"\n\s*\n")
@@ -126,8 +135,19 @@ def _rest_pieces(source: str, words: list[str], said: int) -> list[str]:
     for word in words[:said]:
         at = source.index(word, at) + len(word)
     pieces: list[str] = []
+    heading = ""
     for paragraph in _PARAGRAPH_GAP.split(source[at:]):
-        pieces.extend(_LIST_ITEM_GAP.split(" " + " ".join(paragraph.split())))
+        flat = " ".join(paragraph.split())
+        if _HEADING.fullmatch(flat) and len(flat.split()) <= _HEADING_WORDS:
+            # "**File: `root.go`**" says where its paragraph's statement applies: said with it
+            heading = _HEADING_MARKS.sub("", flat).strip(" *:")
+            continue
+        for piece in _LIST_ITEM_GAP.split(" " + flat):
+            if _CODE_LINE.match(piece):
+                continue  # a pasted program's lines are no statements of the request
+            if heading and piece.strip():
+                piece, heading = f"{heading}: {piece.strip()}", ""
+            pieces.append(piece)
     return pieces
 
 
