@@ -124,6 +124,37 @@ def test_a_compaction_summary_tells_what_was_asked_and_its_statements() -> None:
     assert "Let me chronologically" in summary_statements(_CLAUDE_SUMMARY)
 
 
+def _said_also(asked: list[str]) -> list[str]:
+    """The statements of requests past their first line: indented under the request's line
+    ("  - X"), or alone, saying whose they are ("- The request also said: X")."""
+    also = []
+    for line in asked:
+        if line.startswith("- The request also said: "):
+            also.append(line.removeprefix("- The request also said: "))
+        elif line.startswith("  - "):
+            also.append(line.removeprefix("  - "))
+    return also
+
+
+def test_a_request_s_further_statements_are_indented_under_it_or_say_whose_they_are() -> None:
+    """Under the request's line its further statements are its sub-items; a statement whose
+    request line was left out names whose it is."""
+    request = "Plan: " + "context words " * 100 + "\n\n- Also fix `merge()` in `sync.py` today\n"
+    task = MemoryItem("t", request, metadata={"kind": "task"}, created_at=T0)
+    done = MemoryItem(
+        "d",
+        "Fixed `merge()`.",
+        metadata={"source": "claude-code", "role": "assistant", "kind": "fact"},
+        created_at=T0 + timedelta(minutes=1),
+    )
+    asked = session_digest([task, done], 2000).sections["asked"].splitlines()
+    assert asked[0].startswith("- The user asked: Plan: context words")
+    assert asked[1] == "  - Also fix `merge()` in `sync.py` today"
+    # a budget with room for the further statement and not for the request's long line
+    short = session_digest([task, done], 40).sections.get("asked", "").splitlines()
+    assert "- The request also said: Also fix `merge()` in `sync.py` today" in short, short
+
+
 def test_a_long_request_goes_on_by_its_items_not_from_the_middle_of_one() -> None:
     """Past the first line's 40 words, a request's list items that name something are lines of
     their own, each from its start: not the rest of the item the cut fell in ("build to always
@@ -146,10 +177,10 @@ def test_a_long_request_goes_on_by_its_items_not_from_the_middle_of_one() -> Non
         created_at=T0,
     )
     asked = session_digest([summary], 2000).sections["asked"].splitlines()
-    also = [line for line in asked if line.startswith("- The request also said:")]
+    also = _said_also(asked)
     assert also == [
-        "- The request also said: Script should inspect metadata on the `entire/sessions` branch",
-        "- The request also said: Fix line number counting in `attribution.go` too",
+        "Script should inspect metadata on the `entire/sessions` branch",
+        "Fix line number counting in `attribution.go` too",
     ]
 
 
@@ -178,14 +209,13 @@ def test_a_long_requests_paragraphs_are_statements_of_their_own() -> None:
         created_at=T0 + timedelta(minutes=1),
     )
     asked = session_digest([task, done], 2000).sections["asked"].splitlines()
-    also = [line for line in asked if line.startswith("- The request also said:")]
+    also = _said_also(asked)
     assert also == [
-        "- The request also said: Registry is a package-level `var wingmanAgents` with two "
-        "entries.",
-        "- The request also said: `claude-code` → binary `claude`, default `sonnet`",
-        "- The request also said: `gemini-cli` → binary `gemini`, default `flash`",
-        "- The request also said: `getWingmanAgentDef(name)` returns the agent's definition",
-        "- The request also said: File: `cmd/root.go`: Register `newWingmanCmd()` with the others.",
+        "Registry is a package-level `var wingmanAgents` with two entries.",
+        "`claude-code` → binary `claude`, default `sonnet`",
+        "`gemini-cli` → binary `gemini`, default `flash`",
+        "`getWingmanAgentDef(name)` returns the agent's definition",
+        "File: `cmd/root.go`: Register `newWingmanCmd()` with the others.",
     ]
 
 

@@ -68,37 +68,6 @@ def test_the_digest_says_what_an_edit_took_out() -> None:
     assert any(line.startswith(took_out) for line in files), files
 
 
-def test_a_line_replaced_by_one_line_is_said_as_one_change() -> None:
-    """One line for one line: "changed `old` to `new`" states the change, where "added `new`"
-    and "took out `old`" were its two halves told apart (and twice the file's name)."""
-    files = session_digest(_edit_session().items(), 400).sections["files"].splitlines()
-    assert (
-        "- An edit of `shop/cart.py` changed `return sum(item.price for item in cart)` to "
-        "`return round_cents(sum(item.price for item in cart))`."
-    ) in files
-    assert not any("took out" in line or " added `" in line for line in files), files
-
-
-def test_the_same_line_replaced_in_several_files_is_one_line() -> None:
-    records = _Records()
-    records.user("Use UTC")
-    for name in ("a", "b"):
-        records.tool(
-            "Edit",
-            {
-                "file_path": f"{CWD}/pkg/{name}.go",
-                "old_string": "\tCreatedAt: time.Now(),\n",
-                "new_string": "\tCreatedAt: time.Now().UTC(),\n",
-            },
-            "The file has been updated.",
-        )
-    files = session_digest(records.items(), 400).sections["files"].splitlines()
-    assert (
-        "- Edits of `pkg/a.go` and `pkg/b.go` each changed `CreatedAt: time.Now(),` to "
-        "`CreatedAt: time.Now().UTC(),`."
-    ) in files
-
-
 def test_a_created_file_is_said_to_define_its_names() -> None:
     records = _Records()
     records.tool(

@@ -34,6 +34,8 @@ _HEADING_WORDS = 10
 _CODE_LINE = lazy_compile(
     r"\s*(?:def|class|func|fn|import|return|const|let|var|if __name__|from \S+ import)\b"
 )
+#: Where a line opens a list item ("- ", "* ", "2. "): the request's items, one by one.
+_ITEM_START = lazy_compile(r"\n[ \t]*(?:[-*+\u2022]|\d{1,2}[.)])[ \t]+")
 #: A blank line: the end of a paragraph, a heading or a list ("...default `flash`\n\nHelper
 #: functions:" are two statements, however they end).
 _PARAGRAPH_GAP = lazy_compile(r"\n\s*\n")
@@ -122,9 +124,13 @@ def request_rest(
             if ids and sentence.endswith(":"):  # a lead-in, its list a piece of its own
                 sentence = standalone(sentence, ids) or ""
             if ids and sentence:  # (in the request's order, after its first line)
-                line = f"- The request also said: {cut_words(sentence, SENTENCE_WORDS)}"
+                stated = cut_words(sentence, SENTENCE_WORDS)
                 at = seq + (len(out) + 1) / 1_000_000
-                out.append(Candidate("asked", at, 3.0 + min(ids, 4) * ID_WEIGHT, line))
+                # indented under the request's line, or a line before it of the same request;
+                # alone, it says whose it is (see Candidate.lead)
+                lead = f"- The request also said: {stated}"
+                score = 3.0 + min(ids, 4) * ID_WEIGHT
+                out.append(Candidate("asked", at, score, f"  - {stated}", lead=lead))
     return out
 
 
@@ -142,7 +148,8 @@ def _rest_pieces(source: str, words: list[str], said: int) -> list[str]:
             # "**File: `root.go`**" says where its paragraph's statement applies: said with it
             heading = _HEADING_MARKS.sub("", flat).strip(" *:")
             continue
-        for piece in _LIST_ITEM_GAP.split(" " + flat):
+        for piece in _ITEM_START.split("\n" + paragraph):
+            piece = " ".join(piece.split())
             if _CODE_LINE.match(piece):
                 continue  # a pasted program's lines are no statements of the request
             if heading and piece.strip():

@@ -269,7 +269,7 @@ def build_candidates(
                         key = str(meta.get("tool_use_id"))
                         edit = files[shown].added.get(key)
                         if edit is not None:
-                            files[shown].added[key] = (edit[0], edit[1], inside, edit[3])
+                            files[shown].added[key] = (edit[0], edit[1], inside)
             continue
     out.extend(file_lines(files, n))
     out.extend(command_lines(commands, n))

@@ -51,9 +51,8 @@ class FileWork:
     names: dict[str, int] = field(default_factory=dict)
     reads: list[str] = field(default_factory=list)
     defines: dict[str, None] = field(default_factory=dict)
-    #: per edit: its position, the lines it added, the definition it changed (if known), and
-    #: the one line its one added line replaced ("" when it is not a line for a line)
-    added: dict[str, tuple[int, tuple[str, ...], str, str]] = field(default_factory=dict)
+    #: per edit: its position, the lines it added, the definition it changed (if known)
+    added: dict[str, tuple[int, tuple[str, ...], str]] = field(default_factory=dict)
     fixes: int = 0
     tracked: bool = False
     #: per edit that took lines out: its position and the first lines it took out
@@ -177,15 +176,12 @@ def file_call(files: dict[str, FileWork], item: MemoryItem, seq: int, root: str 
         key = str(name)
         counts[key] = counts.get(key, 0) + 1
     added = strs(meta.get("added_lines"))
-    removed = strs(meta.get("removed_lines"))
-    renamed = meta.get("renamed")
-    # one line for one line, not a rename (told as one): "changed `old` to `new`", a statement
-    # of the change where "added `new`" and "took out `old`" are two halves told apart
-    replaced = removed[0] if len(added) == 1 and len(removed) == 1 and not renamed else ""
     if added:
-        entry.added[str(meta.get("tool_use_id") or seq)] = (seq, tuple(added[:3]), "", replaced)
-    if removed and not replaced:
+        entry.added[str(meta.get("tool_use_id") or seq)] = (seq, tuple(added[:3]), "")
+    removed = strs(meta.get("removed_lines"))
+    if removed:
         entry.removed.append((seq, tuple(removed[:2])))
+    renamed = meta.get("renamed")
     for pair in renamed if isinstance(renamed, list) else ():
         if isinstance(pair, (list, tuple)) and len(pair) == 2:
             old, new = pair
@@ -203,12 +199,11 @@ def _same_edit_lines(
     verb: str, snippet: tuple[str, ...], edited: list[tuple[str, float]], n: int
 ) -> list[Candidate]:
     """ "An edit of `f` added `x`.", or for several files "Edits of `f`, `g` and `h` each added
-    `x`." (in lines of at most ``SAME_EDIT_FILES`` files, as even as can be); the verb
-    "changed" takes the old line and the new: "changed `x` to `y`"."""
-    what = _changed(*snippet) if verb == "changed" else quoted_list(list(snippet))
+    `x`." (in lines of at most ``SAME_EDIT_FILES`` files, as even as can be)."""
+    what = quoted_list(list(snippet))
     lines = -(-len(edited) // SAME_EDIT_FILES)
     size = -(-len(edited) // lines)
-    base = REMOVED_SCORE if verb == "took out" else EDIT_DETAIL
+    base = EDIT_DETAIL if verb == "added" else REMOVED_SCORE
     out = []
     for first in range(0, len(edited), size):
         group = edited[first : first + size]
@@ -222,10 +217,6 @@ def _same_edit_lines(
         at = group[0][1] + 0.1
         out.append(Candidate("files", at, base + 2.0 * last / n, told, about=about))
     return out
-
-
-def _changed(old: str, new: str) -> str:
-    return f"{quoted_list([old])} to {quoted_list([new])}"
 
 
 def _says_more(title: str, shown: str) -> bool:
@@ -279,14 +270,12 @@ def file_lines(files: dict[str, FileWork], n: int) -> list[Candidate]:
             score = EDIT_DETAIL + 2.0 + min(entry.edits, 6) * 0.3 + min(len(names), 4) * 0.3
             score += recency
             out.append(Candidate("files", entry.first, score, line, about=entry.shown))
-            for seq, added, inside, old in entry.added.values():
-                change = ("changed", (old, added[0])) if old else ("added", added)
+            for seq, added, inside in entry.added.values():
                 if not inside:  # told with the same addition to other files, if any
-                    same.setdefault(change, {}).setdefault(entry.shown, seq)
+                    same.setdefault(("added", added), {}).setdefault(entry.shown, seq)
                     continue
                 where = f"`{inside}` in `{entry.shown}`"
-                what = _changed(old, added[0]) if old else quoted_list(added)
-                line = f"- An edit of {where} {change[0]} {what}."
+                line = f"- An edit of {where} added {quoted_list(added)}."
                 out.append(
                     Candidate("files", seq, EDIT_DETAIL + 2.0 * seq / n, line, about=entry.shown)
                 )
