@@ -65,6 +65,9 @@ def _agent(i: int, content: str) -> MemoryItem:
         ("- `checkpoint_count: 0` (NO checkpoints!)", 1, None),
         ("`TestX` (`x_test.go:186-309`)", 2, "`TestX` (`x_test.go:186-309`)"),
         ("`f()` returns early", 1, "`f()` returns early"),
+        # a label that says where is no statement; a verb is one
+        ("File: `/home/a/packages/core/package.json` (lines 7-12)", 1, None),
+        ("Fixed: `merge()`", 1, "Fixed: `merge()`"),
     ],
 )
 def test_a_line_stands_on_its_own(sentence: str, names: int, line: str | None) -> None:

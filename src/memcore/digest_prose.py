@@ -97,6 +97,8 @@ _DONE_ONLY = lazy_compile(
 #: says nothing on its own).
 _MIN_WORDS_BESIDE_NAMES = 1
 _ASIDE = lazy_compile(r"\([^()]*\)")
+#: Labels that only say where what follows is ("File: `a.go`"): no words of a statement.
+_LABELS = frozenset(["file", "files", "path", "paths", "location", "source", "see", "ref", "link"])
 _FINDING_NOUNS = ("bug", "issue", "problem", "cause", "culprit")
 
 
@@ -278,7 +280,11 @@ def says_of_names(said: str) -> bool:
     if "(" in outside:
         outside = _ASIDE.sub(" ", outside)
     words = outside.split()
-    return len(words) - (words[:1] == ["-"]) >= _MIN_WORDS_BESIDE_NAMES
+    if words[:1] == ["-"]:
+        words = words[1:]
+    if words and words[0].endswith(":") and words[0][:-1].lower() in _LABELS:
+        words = words[1:]  # ("File: `a/b.json` (lines 7-12)": where, not what)
+    return len(words) >= _MIN_WORDS_BESIDE_NAMES
 
 
 def standalone(said: str, names: int) -> str | None:
