@@ -504,6 +504,29 @@ def test_files_outside_the_project_matter_only_when_changed() -> None:
     assert "MEMORY.md" not in block
 
 
+def test_a_file_no_longer_in_the_project_does_not_matter(tmp_path: Path) -> None:
+    """Deleted since (or moved away): on the machine that has the project's folder, a file not
+    there is left out; a folder this machine does not have (a store shared with another) says
+    nothing of its files, so they stay."""
+    from memcore.claude_code.project import SessionRecord
+    from memcore.claude_code.session_start import _files_block
+
+    project = tmp_path / "shop"
+    (project / "src").mkdir(parents=True)
+    (project / "src" / "app.py").write_text("print('hi')\n")
+    here = SessionRecord("s", str(project), "d", "2026-01-01T00:00:00")
+    here.files = {
+        f"{project}/src/app.py": {"touched": 3, "changed": 2},
+        f"{project}/src/skill.ts": {"touched": 2},  # read, then deleted by the session
+    }
+    block = _files_block([here])
+    assert "- `src/app.py`: changed 2x in 1 session" in block
+    assert "skill.ts" not in block
+    elsewhere = SessionRecord("t", str(tmp_path / "not-here"), "d", "2026-01-01T00:00:00")
+    elsewhere.files = {f"{tmp_path}/not-here/src/skill.ts": {"touched": 2}}
+    assert "- `src/skill.ts`: used 2x in 1 session" in _files_block([elsewhere])
+
+
 async def _age_entries(url: str) -> None:
     """Leave the project's registry as an older memcore left it: its own digests, no rules."""
     store = open_store(url)

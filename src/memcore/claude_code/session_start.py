@@ -146,14 +146,22 @@ def _notes_block(notes: list[MemoryItem]) -> str:
 def _files_block(records: list[SessionRecord]) -> str:
     """The project's files that its sessions changed most, then those they used most. A file
     outside the project's folder is one only when a session changed it: a plan attached from
-    ``/tmp``, or Claude Code's own notes, were read once and matter no more."""
+    ``/tmp``, or Claude Code's own notes, were read once and matter no more. Nor does a file
+    of the project that is no longer there (deleted, or moved away) when the project's folder
+    is on this machine (a store shared with another machine names files this one may not
+    have)."""
     totals: dict[str, list[int]] = {}
+    here: dict[str, bool] = {}  # project folder -> whether it is on this machine
     for record in records:
         root = record.cwd.rstrip("/") + "/"
+        if record.cwd not in here:
+            here[record.cwd] = bool(record.cwd) and os.path.isdir(record.cwd)
         for path, counts in record.files.items():
             under = bool(record.cwd) and path.startswith(root)
             if record.cwd and not under and path.startswith("/") and not counts.get("changed"):
                 continue
+            if under and here[record.cwd] and not os.path.lexists(path):
+                continue  # gone: whatever it was, it is no file of the project now
             shown = path[len(root) :] if under else path
             entry = totals.setdefault(shown, [0, 0, 0])
             entry[0] += int(counts.get("changed", 0))
