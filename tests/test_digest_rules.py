@@ -20,7 +20,7 @@ FINGERPRINTS = {
     4: "774882f54dab7d4f",
     5: "1a505c68f334e972",
     6: "d3cf5d8c3c64d4b7",
-    7: "3b98ab1dc97837f4",
+    7: "13f1956d1fb80c6e",
 }
 SESSIONS = (
     "entireio__cli__198393f2",

@@ -1,5 +1,6 @@
 """A list item that leaves its subject to its heading ("- Tests that ...") gets it back in the
-digest; one that has its own, or whose list opens with no name, stays as it is."""
+digest, and an item of a lead-in's list the lead-in it completes; one whose list opens with no
+name, or with the agent's narration, stays as it is."""
 
 from __future__ import annotations
 
@@ -83,6 +84,32 @@ def test_the_digest_says_the_item_with_its_subject() -> None:
         "first checkpoint is created normally"
     ) in decisions
     assert not any(line.startswith("- Tests that") for line in decisions)
+
+
+@pytest.mark.parametrize(
+    ("opening", "item", "said"),
+    [
+        # a lead-in is completed by any item of its list
+        (
+            "In `captureInitialState()`:",
+            "`checkConcurrentSessions()` returns false",
+            "In `captureInitialState()`: `checkConcurrentSessions()` returns false",
+        ),
+        ("Stop hook (`commit`):", "NO check for `x`", "Stop hook (`commit`): NO check for `x`"),
+        # a title only by an item that leaves its subject out
+        ("**Stop hook** (`commit`)", "NO check for `x`", None),
+        ("**Stop hook** (`commit`)", "Checks `x` first", "Stop hook (`commit`): checks `x` first"),
+        # the agent's narration is no subject
+        ("I need to read `f.go` to understand:", "how `g()` returns errors", None),
+        ("Actually, looking at `walk()`:", "symlinks have `ModeSymlink` set", None),
+        ("Aha! Session `34157bc5` has:", "`checkpoint_count: 0`", None),
+    ],
+)
+def test_what_opens_a_list_and_which_items_it_completes(
+    opening: str, item: str, said: str | None
+) -> None:
+    lines = [opening, f"- {item}"]
+    assert with_subject(item, lines, 1) == said
 
 
 @given(st.lists(st.text(max_size=40), max_size=8), st.integers(-3, 10))

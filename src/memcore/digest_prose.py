@@ -19,7 +19,7 @@ from memcore._kernels import prose
 from memcore.claude_code.compaction import is_compaction_summary, summary_statements
 from memcore.claude_code.transcripts import KIND_PRIORITY
 from memcore.digest_cut import tidy_cut
-from memcore.digest_subject import opens_without_subject, with_subject
+from memcore.digest_subject import with_subject
 from memcore.lazy_re import lazy_compile
 from memcore.model import MemoryItem
 
@@ -444,7 +444,7 @@ def statements(
             kept = stood
         # (a lead-in said alone loses plain words only: its names are the sentence's)
         known = tuple(names) if said == sentence else None
-        if position % 1000 == 0 and opens_without_subject(kept):  # a list item's fragment
+        if position % 1000 == 0:  # a line's first sentence: a list item's, maybe
             lines = content.splitlines() if lines is None else lines
             subject = with_subject(kept, lines, position // 1000)
             if subject is not None:

@@ -7,7 +7,9 @@ where the item alone ("Tests that the first checkpoint is created normally") say
 but not by what: a digest line needs its subject back. :func:`with_subject` gives the item the
 heading (or lead-in) that opens its list when that names something exact, as the subject of a
 statement: "`TestWriteTemporary_Deduplication` (`checkpoint/checkpoint_test.go`): tests that
-the first checkpoint is created normally".
+the first checkpoint is created normally". An item of a lead-in's list ("In `f()`:", "Fix:
+replaced `paths` with export conditions:") is said with the lead-in it completes, whatever its
+first word; the agent's narration ("I need to read `f` to understand:") is no subject.
 """
 
 from __future__ import annotations
@@ -31,6 +33,11 @@ SUBJECT_VERBS = frozenset(_VERB_WORDS.split())
 #: "Tests" opens a statement only before these ("Tests that ...", "Tests the ..."): "Tests
 #: expecting an error were failing" is about tests.
 _TESTS_BEFORE = frozenset(["that", "the", "a", "an", "whether", "both", "each", "all", "for"])
+#: First words of an agent's narration ("Actually, looking at `f`:", "I need to read `g` to
+#: understand:"): what opens such a list is no subject of its items.
+_NARRATION_WORDS = """i let actually looking now aha so here wait hmm ok okay but and then first
+    next also found checking reading"""
+_NARRATION = frozenset(_NARRATION_WORDS.split())
 #: A list item's mark with its indentation.
 _ITEM = lazy_compile(r"^(\s*)(?:[-*+\u2022]|\d{1,2}[.)])[ \t]+")
 #: How far up a list's heading is looked for, and how long a subject may be.
@@ -53,6 +60,13 @@ def list_subject(lines: list[str], line_no: int) -> str | None:
     """The heading or lead-in over the list item at ``lines[line_no]``, cleaned to a subject
     ("**1. `f`** (`a.go`):" -> "`f` (`a.go`)"), or None when the line is no list item or what
     opens its list names nothing exact or is too long to be a subject."""
+    opener = _opener(lines, line_no)
+    return None if opener is None else _as_subject(opener)
+
+
+def _opener(lines: list[str], line_no: int) -> str | None:
+    """The line that opens the list of the item at ``lines[line_no]`` (None: no item, or no
+    such line close above it)."""
     if not 0 <= line_no < len(lines):
         return None
     item = _ITEM.match(lines[line_no])
@@ -71,7 +85,7 @@ def list_subject(lines: list[str], line_no: int) -> str | None:
             continue  # an item's continuation
         if depth > indent:  # an item of a list nested in a sibling
             continue
-        return _as_subject(line)
+        return line
     return None
 
 
@@ -88,20 +102,31 @@ def _as_subject(line: str) -> str | None:
     text = text.rstrip(" :\t")
     if text.count("`") < 2 or text.count("`") % 2 or len(text.split()) > _SUBJECT_WORDS:
         return None  # names nothing exact, a code span cut, or a sentence, not a subject
-    if text.endswith((".", "!", "?")):
+    if text.endswith((".", "!", "?")) or "!" in text:
         return None  # a statement of its own
+    first = text.split(" ", 1)[0].lower().strip(",;:-")
+    if first in _NARRATION or first.startswith(("i'", "let'")):
+        return None  # the agent telling what it does next ("I need to read `f` to see:")
     return text
 
 
 def with_subject(sentence: str, lines: list[str], line_no: int) -> str | None:
-    """``sentence`` (the first of list item ``lines[line_no]``) with its list's subject, or
-    None when it has its own or no subject is found."""
-    if not opens_without_subject(sentence):
+    """``sentence`` (the first of list item ``lines[line_no]``) with what opens its list, or
+    None when there is nothing to add. An item that opens with a verb whose subject it leaves
+    out takes a heading, a title or a lead-in; any other item only a lead-in, which its item
+    completes ("Fix: replaced `paths` with export conditions:" over "- `tsconfig.base.json`
+    -- Added `customConditions`", "In `captureInitialState()`:" over "- `f()` returns
+    false")."""
+    opener = _opener(lines, line_no)
+    if opener is None:
         return None
-    subject = list_subject(lines, line_no)
+    if not opens_without_subject(sentence) and not opener.rstrip().endswith((":", ":**")):
+        return None
+    subject = _as_subject(opener)
     if subject is None:
         return None
-    return f"{subject}: {sentence[0].lower()}{sentence[1:]}"
+    rest = sentence if sentence[1:2].isupper() else sentence[0].lower() + sentence[1:]
+    return f"{subject}: {rest}"
 
 
 __all__ = ["SUBJECT_VERBS", "list_subject", "opens_without_subject", "with_subject"]
