@@ -21,7 +21,7 @@ from memcore.claude_code.commands import (
 from memcore.claude_code.links import FixLinker
 from memcore.claude_code.tools import describe_result
 from memcore.model import MemoryItem
-from tests.test_transcript_agent_records import _Records
+from tests.test_transcript_agent_records import T0, _Records
 
 
 class _Session(_Records):
@@ -265,6 +265,20 @@ def test_a_failure_that_printed_nothing_says_so() -> None:
     assert said == "`grep -q x y` failed (exit 1) with no output"
     assert meta["error_lines"] == []
     assert meta["exit_code"] == 1
+    # an item an older import stored with the colon is said the same way
+    older = MemoryItem(
+        "e",
+        "`grep -q x y` failed (exit 1): ",
+        metadata={
+            "source": "claude-code",
+            "kind": "error",
+            "tool": "Bash",
+            "command": "grep -q x y",
+        },
+        created_at=T0,
+    )
+    errors = session_digest([older], 300).sections["errors"].splitlines()
+    assert errors == ["- `grep -q x y` failed (exit 1) with no output."]
 
 
 def test_an_error_line_says_what_failed_in_what_is_shown() -> None:

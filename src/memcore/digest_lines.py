@@ -479,6 +479,8 @@ def _error(
 ) -> Candidate:
     meta = item.metadata
     said = cut_words(" ".join(item.content.split()), 60)
+    if said.endswith(":"):  # (an older import's failure that printed nothing: "... (exit 1): ")
+        said = f"{said[:-1]} with no output"
     fix = ""
     fixed_by = meta.get("fixed_by")
     if isinstance(fixed_by, list) and fixed_by:
