@@ -152,8 +152,8 @@ def _rest_pieces(source: str, words: list[str], said: int) -> list[str]:
             piece = " ".join(piece.split())
             if _CODE_LINE.match(piece):
                 continue  # a pasted program's lines are no statements of the request
-            if heading and piece.strip():
-                piece, heading = f"{heading}: {piece.strip()}", ""
+            if heading and piece:
+                piece, heading = f"{heading}: {piece}", ""
             pieces.append(piece)
     return pieces
 

@@ -266,10 +266,9 @@ def build_candidates(
                     if isinstance(inside, str):  # the function changed counts most
                         names = files[shown].names
                         names[inside] = names.get(inside, 0) + ENCLOSING_WEIGHT
-                        key = str(meta.get("tool_use_id"))
-                        edit = files[shown].added.get(key)
+                        edit = files[shown].added.get(str(meta.get("tool_use_id")))
                         if edit is not None:
-                            files[shown].added[key] = (edit[0], edit[1], inside)
+                            files[shown].added[str(meta.get("tool_use_id"))] = (*edit[:2], inside)
             continue
     out.extend(file_lines(files, n))
     out.extend(command_lines(commands, n))

@@ -444,7 +444,7 @@ def statements(
             kept = stood
         # (a lead-in said alone loses plain words only: its names are the sentence's)
         known = tuple(names) if said == sentence else None
-        if position % 1000 == 0:  # a line's first sentence: a list item's, maybe
+        if position and position % 1000 == 0:  # a later line's first: a list item's, maybe
             lines = content.splitlines() if lines is None else lines
             subject = with_subject(kept, lines, position // 1000)
             if subject is not None:

@@ -272,7 +272,7 @@ def file_lines(files: dict[str, FileWork], n: int) -> list[Candidate]:
             out.append(Candidate("files", entry.first, score, line, about=entry.shown))
             for seq, added, inside in entry.added.values():
                 if not inside:  # told with the same addition to other files, if any
-                    same.setdefault(("added", added), {}).setdefault(entry.shown, seq)
+                    same.setdefault(("added", tuple(added)), {}).setdefault(entry.shown, seq)
                     continue
                 where = f"`{inside}` in `{entry.shown}`"
                 line = f"- An edit of {where} added {quoted_list(added)}."
