@@ -202,6 +202,20 @@ def test_task_updates_name_their_task_and_close_it() -> None:
     assert "Round totals" not in sections["open"]
 
 
+def test_a_sentence_after_a_quote_loses_the_dash_that_led_it() -> None:
+    """'User interrupted: "Write the plan, don't commit." - I wrote `PLAN.md`': the dash after
+    the quote separates; it is no list item of the line the sentence becomes."""
+    records = _Records()
+    records.user("Plan the wingman feature")
+    records.said(
+        'User interrupted: "Write the plan to a file, don\'t commit." - I wrote `.entire/PLAN.md`'
+        " and skipped the commit."
+    )
+    text = session_digest(records.items(), 600).text
+    assert "- I wrote `.entire/PLAN.md` and skipped the commit." in text
+    assert "- - " not in text
+
+
 # --- briefs: a plan or spec the agent reads ----------------------------------------------------
 
 

@@ -320,3 +320,37 @@ def test_files_read_whole_and_left_alone_are_said_together() -> None:
     ) in files
     assert "- `MANIFEST.in` was read, not changed." in files
     assert "- `notes.txt` was read (lines 10-14), not changed." in files
+
+
+def test_files_the_same_words_tell_of_share_a_line() -> None:
+    """A change made the same way in several files (a setting in every package's config) and
+    the files Claude Code's history lists are told once for them all, worth what their own
+    lines were; a file whose edits changed other names, or none, keeps its own line."""
+    config = {"baseUrl": 1, "outDir": 1}
+    files = {
+        shown: FileWork(shown, first=i, last=i, edits=1, names=dict(config), fixes=1)
+        for i, shown in enumerate(("a/tsconfig.json", "b/tsconfig.json", "c/tsconfig.json"))
+    }
+    files["d/main.ts"] = FileWork("d/main.ts", first=3, last=3, edits=1, names={"run": 1})
+    files["e/notes.md"] = FileWork("e/notes.md", first=4, last=4, edits=1)
+    files["f/notes.md"] = FileWork("f/notes.md", first=5, last=5, edits=1)
+    for i, shown in enumerate(("g.go", "h.go")):
+        files[shown] = FileWork(shown, first=6 + i, last=6 + i, tracked=True)
+    lines = {line.text: line for line in file_lines(files, 8)}
+    grouped = (
+        "- `a/tsconfig.json`, `b/tsconfig.json` and `c/tsconfig.json` were each edited once,"
+        " changing `baseUrl` and `outDir`; each of these edits fixed a failure."
+    )
+    assert grouped in lines
+    alone = [
+        FileWork(f"{c}/tsconfig.json", first=i, last=i, edits=1, names=dict(config), fixes=1)
+        for i, c in enumerate("abc")
+    ]
+    own = [line.score for line in file_lines({f.shown: f for f in alone[:1]}, 8)]
+    assert lines[grouped].score > max(own)  # three files' worth, not one's
+    assert "- `d/main.ts` was edited once, changing `run`." in lines
+    assert "- `e/notes.md` was edited once." in lines  # nothing in common but the count
+    assert "- `f/notes.md` was edited once." in lines
+    history = "- `g.go` and `h.go` were changed in this session (Claude Code's file history)."
+    assert history in lines
+    assert not any("`g.go` was" in text for text in lines)

@@ -34,6 +34,9 @@ NARRATION_PENALTY = 3.0
 #: Base score of spare lines (prose that names nothing, routine commands that succeeded).
 SPARE = 0.5
 SENTENCE_WORDS = 60
+#: A dash that opens a sentence split off a line ('"Write the plan, don't commit." - I wrote
+#: it'): the line's separator, not a list item's mark.
+_DASHES = frozenset({"- ", "– ", "— "})
 #: Base score of a statement of the agent's text, by what the import judged the text to be.
 _STATEMENT_BASE = {"conclusion": 3.0, "decision": 3.0, "answer": 2.0}
 #: A thinking block that is only its bold title (some models show only that): it states nothing
@@ -415,7 +418,9 @@ def statements(
     if spare:
         score = SPARE + recency - (0.25 if needs_names else 0.0)
         for sentence, _, _, names, _, _, _, position in found:
-            stated = standalone(cut_words(sentence, SENTENCE_WORDS), len(names))
+            said = cut_words(sentence, SENTENCE_WORDS)
+            said = said[2:].lstrip() if said[:2] in _DASHES else said
+            stated = standalone(said, len(names)) if said else None
             if stated is not None:  # in the text's own order, the spare sentences among the others
                 at = seq + (position if position < 999_999 else 999_999) / 1_000_000
                 out.append(Candidate("decisions", at, score, f"- {stated}", spare=True))
@@ -433,6 +438,10 @@ def statements(
         if listy:  # a list of names states nothing
             score -= 1.5
         said = joined if words <= SENTENCE_WORDS else cut_words(sentence, SENTENCE_WORDS)
+        if said[:2] in _DASHES:  # after a quote's end: 'don't commit." - I wrote `x`'
+            said = said[2:].lstrip()
+            if not said:
+                continue
         if ids and said[-1] != ":":  # (what standalone says of it)
             if ids == 1 and not says_of_names(said):
                 continue

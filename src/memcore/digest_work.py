@@ -233,6 +233,8 @@ def file_lines(files: dict[str, FileWork], n: int) -> list[Candidate]:
     # config: one line for them all -> file -> its first such edit
     same: dict[tuple[str, tuple[str, ...]], dict[str, float]] = {}
     looked_at: list[tuple[FileWork, float]] = []  # files read whole, unchanged, nothing seen
+    # files whose own line says the same of each ("was edited twice") -> the files and scores
+    alike: dict[tuple[str, int, int], list[tuple[FileWork, float]]] = {}
     for entry in files.values():
         recency = entry.last / n
         olds = Counter(old for old, _ in entry.renamed)  # one name to two: split, not renamed
@@ -263,13 +265,18 @@ def file_lines(files: dict[str, FileWork], n: int) -> list[Candidate]:
                 how = whole + then
             doing = "defining" if whole and entry.edits == 1 else "changing"
             changing = f", {doing} {quoted_list(names)}" if names else ""
-            fixing = f"; {entry.fixes} of these edits fixed a failure" if entry.fixes else ""
             gone = ", then deleted" if entry.deleted else ""
-            titled = f' ("{entry.title}")' if _says_more(entry.title, entry.shown) else ""
-            line = f"- `{entry.shown}`{titled} was {how}{changing}{gone}{fixing}."
             score = EDIT_DETAIL + 2.0 + min(entry.edits, 6) * 0.3 + min(len(names), 4) * 0.3
             score += recency
-            out.append(Candidate("files", entry.first, score, line, about=entry.shown))
+            if names and not _says_more(entry.title, entry.shown):
+                # told with the files whose edits changed the same names the same way, if any
+                said = (f"{how}{changing}{gone}", entry.fixes, entry.edits)
+                alike.setdefault(said, []).append((entry, score))
+            else:
+                fixing = f"; {entry.fixes} of these edits fixed a failure" if entry.fixes else ""
+                titled = f' ("{entry.title}")' if _says_more(entry.title, entry.shown) else ""
+                line = f"- `{entry.shown}`{titled} was {how}{changing}{gone}{fixing}."
+                out.append(Candidate("files", entry.first, score, line, about=entry.shown))
             for seq, added, inside in entry.added.values():
                 if not inside:  # told with the same addition to other files, if any
                     same.setdefault(("added", tuple(added)), {}).setdefault(entry.shown, seq)
@@ -282,11 +289,10 @@ def file_lines(files: dict[str, FileWork], n: int) -> list[Candidate]:
             for seq, removed in entry.removed:
                 same.setdefault(("took out", tuple(removed)), {}).setdefault(entry.shown, seq)
         elif entry.deleted and not entry.reads:
-            line = f"- `{entry.shown}` was deleted."
-            out.append(Candidate("files", entry.first, 2.5 + recency, line, about=entry.shown))
+            alike.setdefault(("deleted", 0, 0), []).append((entry, 2.5 + recency))
         elif entry.tracked and not entry.reads:
-            line = f"- `{entry.shown}` was changed in this session (Claude Code's file history)."
-            out.append(Candidate("files", entry.first, 2.5 + recency, line, about=entry.shown))
+            said = ("changed in this session (Claude Code's file history)", 0, 0)
+            alike.setdefault(said, []).append((entry, 2.5 + recency))
         elif entry.reads and (entry.reads_done or not entry.reads_failed):
             # (every read failed: the file was not there, which the error's line says)
             ranges = [r for r in entry.reads if r != "all"]
@@ -326,7 +332,42 @@ def file_lines(files: dict[str, FileWork], n: int) -> list[Candidate]:
             )  # "also": after its own
     for (verb, snippet), edited in same.items():
         out.extend(_same_edit_lines(verb, snippet, list(edited.items()), n))
+    for (what, fixes, edits), entries in alike.items():
+        out.extend(_alike_lines(what, fixes, edits, entries))
     out.extend(_read_lines(looked_at))
+    return out
+
+
+def _alike_lines(
+    how: str, fixes: int, edits: int, entries: list[tuple[FileWork, float]]
+) -> list[Candidate]:
+    """Each file's own line ("`a` was edited twice, changing `x`."), or one line for the files
+    it would say the same of ("`a`, `b` and `c` were each edited once, changing `baseUrl`."): a
+    change made in every package's config, or the files Claude Code's history lists, told once
+    (in lines of at most ``SAME_EDIT_FILES`` files, as even as can be)."""
+    out = []
+    lines = -(-len(entries) // SAME_EDIT_FILES)
+    size = -(-len(entries) // lines)
+    for first in range(0, len(entries), size):
+        group = entries[first : first + size]
+        if len(group) == 1:
+            fixing = f"; {fixes} of these edits fixed a failure" if fixes else ""
+            entry, score = group[0]
+            line = f"- `{entry.shown}` was {how}{fixing}."
+            out.append(Candidate("files", entry.first, score, line, about=entry.shown))
+            continue
+        fixing = ""
+        if fixes:
+            fixing = (
+                "; each of these edits fixed a failure"
+                if fixes == edits
+                else f"; in each, {fixes} of these edits fixed a failure"
+            )
+        each = "each " if edits else ""
+        paths = quoted_list([entry.shown for entry, _ in group])
+        line = f"- {paths} were {each}{how}{fixing}."
+        score = sum(score for _, score in group)  # what each file's own line was worth
+        out.append(Candidate("files", min(e.first for e, _ in group), score, line))
     return out
 
 
