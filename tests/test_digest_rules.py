@@ -1,7 +1,7 @@
 """The digest's rules are named (``DIGEST_RULES``) so that a save after an upgrade makes older
 registry entries again (``memcore.claude_code.hooks.refresh_stale_record``). A change to what
 the digest says must bump that number, or sessions saved before it keep the old digests for
-good: this test holds the digests of three real transcripts to the number."""
+good: this test holds the digests of six real transcripts to the number."""
 
 from __future__ import annotations
 
