@@ -341,3 +341,27 @@ def test_the_checks_that_passed_come_back_at_session_start(tmp_path: Path, url: 
     assert len(checks) == 2, context[:500]
     first = checks[1].splitlines()[0]
     assert re.fullmatch(r"- `[^`]+`: passed \d+x in \d+ sessions?", first), first
+
+
+def test_a_chain_of_checks_each_known_alone_counts_as_a_run_of_each() -> None:
+    """ "`mise run test && mise run lint`" beside "`mise run test`" and "`mise run lint`" says
+    nothing theirs do not: its runs are theirs (a session counted once per check); a chain
+    with a step never run alone keeps its own line."""
+    from memcore.claude_code.project import SessionRecord
+    from memcore.claude_code.session_start import _checks_block
+
+    def record(session: str, checks: dict[str, int]) -> SessionRecord:
+        return SessionRecord(session, PROJECT, "d", "2026-01-01T00:00:00", checks=checks)
+
+    block = _checks_block(
+        [
+            record("a", {"mise run test": 2, "mise run test && mise run lint": 1}),
+            record("b", {"mise run lint": 1, "mise run lint && mise run test": 2}),
+            record("c", {"go build ./... && go vet ./...": 1, "go build ./...": 1}),
+        ]
+    )
+    lines = block.splitlines()[1:]
+    assert "- `mise run test`: passed 5x in 2 sessions" in lines
+    assert "- `mise run lint`: passed 4x in 2 sessions" in lines
+    assert not any("&& mise" in line for line in lines)
+    assert "- `go build ./... && go vet ./...`: passed 1x in 1 session" in lines

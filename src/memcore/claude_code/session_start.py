@@ -184,8 +184,9 @@ def _checks_block(records: list[SessionRecord]) -> str:
     """How the project is tested, built and linted: the checks that passed in its sessions
     (``SessionRecord.checks``), those of the most sessions first, then the most run."""
     totals: dict[str, list[int]] = {}  # command -> [sessions, runs]
+    alone = {c for record in records for c in record.checks if "&&" not in c}
     for record in records:
-        for command, runs in record.checks.items():
+        for command, runs in _folded_checks(record.checks, alone).items():
             entry = totals.setdefault(command, [0, 0])
             entry[0] += 1
             entry[1] += runs
@@ -195,6 +196,18 @@ def _checks_block(records: list[SessionRecord]) -> str:
         over = f"in {sessions} sessions" if sessions > 1 else "in 1 session"
         lines.append(f"- `{command}`: passed {runs}x {over}")
     return "\n".join(lines) if len(lines) > 1 else ""
+
+
+def _folded_checks(checks: dict[str, int], alone: set[str]) -> dict[str, int]:
+    """A session's checks, a chain of them (``mise run test && mise run lint``) counted as a
+    run of each when every one of them is a check of its own in some session: its line would
+    say again, in other words, what theirs say."""
+    folded: dict[str, int] = {}
+    for command, runs in checks.items():
+        parts = [part.strip() for part in command.split("&&")]
+        for part in parts if len(parts) > 1 and all(p in alone for p in parts) else [command]:
+            folded[part] = folded.get(part, 0) + runs
+    return folded
 
 
 def _shortcut_lines(uses: Iterable[str], limit: int = 8) -> list[str]:
