@@ -262,9 +262,10 @@ def test_a_file_deleted_by_a_command_is_not_said_to_stand_unchanged() -> None:
     records.tool("Write", {"file_path": f"{CWD}/src/tmp.py", "content": "x = 1\n"}, "File created")
     files = session_digest(records.items(), 2000).sections["files"].splitlines()
     main = next(n for n, line in enumerate(files) if "`src/skill.py` was read, then" in line)
-    assert files[main].startswith("- `src/skill.py` was read, then deleted; it defines `name1()`")
-    # the file's other names follow its own line
-    assert any("`src/skill.py` also defines" in line for line in files[main + 1 :])
+    assert files[main].startswith("- `src/skill.py` was read, then deleted; it defined `name1()`")
+    # the file's other names follow its own line: what the deletion took out
+    assert any("`src/skill.py` also defined" in line for line in files[main + 1 :])
+    assert not any("`src/skill.py` also defines" in line for line in files)
     assert "- `docs/old.md` was deleted." in files
     assert not any("build" in line or "notes.md" in line for line in files)
     assert any(line.startswith("- `src/tmp.py` was created") for line in files)  # there again

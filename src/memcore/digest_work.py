@@ -298,7 +298,8 @@ def file_lines(files: dict[str, FileWork], n: int) -> list[Candidate]:
             ranges = [r for r in entry.reads if r != "all"]
             which = f" (lines {', '.join(ranges[:4])})" if ranges else ""
             defines = list(entry.defines)[:4]
-            outline = f"; it defines {quoted_list(defines)}" if defines else ""
+            verb = "defined" if entry.deleted else "defines"  # (gone: it did)
+            outline = f"; it {verb} {quoted_list(defines)}" if defines else ""
             after = "then deleted" if entry.deleted else "not changed"
             score = READ_SCORE + 0.2 * len(entry.reads) + recency
             if not (which or outline or entry.deleted or entry.calls):
@@ -321,10 +322,11 @@ def file_lines(files: dict[str, FileWork], n: int) -> list[Candidate]:
                 )
             )
         seen = list(entry.defines)[0 if entry.edits else 4 :]
+        verb = "defined" if entry.deleted else "defines"  # (what was taken out, when gone)
         for start in range(0, min(len(seen), 20), 5):
             listed = quoted_list(seen[start : start + 5])
-            line = f"- `{entry.shown}` also defines {listed} (seen when it was read)."
-            alone = f"- `{entry.shown}` defines {listed} (seen when it was read)."
+            line = f"- `{entry.shown}` also {verb} {listed} (seen when it was read)."
+            alone = f"- `{entry.shown}` {verb} {listed} (seen when it was read)."
             at = entry.first + 0.002 + start / 1e5  # after the file's own line
             score = 1.0 - start / 40 + recency
             out.append(
