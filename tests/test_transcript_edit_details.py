@@ -354,3 +354,22 @@ def test_files_the_same_words_tell_of_share_a_line() -> None:
     history = "- `g.go` and `h.go` were changed in this session (Claude Code's file history)."
     assert history in lines
     assert not any("`g.go` was" in text for text in lines)
+
+
+def test_a_file_edited_all_session_lists_a_few_more_of_its_names_not_all() -> None:
+    """A file whose edits changed dozens of names (its locals, mostly) gets its own line's 5
+    names and ``FURTHER_NAME_LINES`` lines of more: five lists of one file's names priced out
+    the statements that say what the work was."""
+    from memcore.digest_work import FURTHER_NAME_LINES, FURTHER_NAMES
+
+    names = {f"name_{i:02d}": 40 - i for i in range(30)}
+    files = {"src/app.py": FileWork("src/app.py", first=0, last=1, edits=9, names=names)}
+    further = [
+        line.text
+        for line in file_lines(files, 2)
+        if line.text.startswith("- In `src/app.py`, the edits changed")
+    ]
+    assert len(further) == FURTHER_NAME_LINES == 2
+    told = 5 + FURTHER_NAMES * FURTHER_NAME_LINES
+    assert f"`name_{told - 1:02d}`" in further[-1]
+    assert not any(f"`name_{told:02d}`" in line for line in further)

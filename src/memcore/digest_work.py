@@ -30,6 +30,12 @@ DOC_DETAIL = 2.0
 REMOVED_SCORE = 2.0
 #: Base score of what the code a file read calls: filler, said when the budget has room.
 CALLS_SCORE = 1.0
+#: Lines naming more of what a file's edits changed, after its own line's 5, and the names on
+#: each: a file edited all session long changes dozens of names, mostly its locals, and five
+#: such lists of one file ("the edits changed `agent_file`, `agent_id` and ...") priced out
+#: the statements that say what the work was.
+FURTHER_NAME_LINES = 2
+FURTHER_NAMES = 4
 #: Renames told per line (each names two), and at most in all per file.
 RENAMES_A_LINE = 3
 RENAMES_TOLD = 12
@@ -253,8 +259,9 @@ def file_lines(files: dict[str, FileWork], n: int) -> list[Candidate]:
             names = ranked[:5]
             # (a document's names are the code its prose mentions: said when there is room)
             detail = DOC_DETAIL if entry.shown.lower().endswith(DOCUMENT_SUFFIXES) else EDIT_DETAIL
-            for start in range(5, min(len(ranked), 25), 4):
-                more = quoted_list(ranked[start : start + 4])
+            end = 5 + FURTHER_NAMES * FURTHER_NAME_LINES
+            for start in range(5, min(len(ranked), end), FURTHER_NAMES):
+                more = quoted_list(ranked[start : start + FURTHER_NAMES])
                 line = f"- In `{entry.shown}`, the edits changed {more}."
                 score = detail + 1.0 - start / 20 + recency
                 out.append(Candidate("files", entry.first + 0.5, score, line, about=entry.shown))
