@@ -21,7 +21,7 @@ FINGERPRINTS = {
     5: "1a505c68f334e972",
     6: "d3cf5d8c3c64d4b7",
     7: "13f1956d1fb80c6e",
-    8: "d1fee6c41b323d21",
+    8: "428f6216eb566ed7",
 }
 SESSIONS = (
     "entireio__cli__198393f2",

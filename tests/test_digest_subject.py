@@ -11,7 +11,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from memcore import MemoryItem, session_digest
-from memcore.digest_subject import list_subject, opens_without_subject, with_subject
+from memcore.digest_subject import (
+    list_subject,
+    opens_without_subject,
+    with_antecedent,
+    with_subject,
+)
 
 T0 = datetime(2026, 12, 3, 9, 0, tzinfo=timezone.utc)
 
@@ -116,3 +121,55 @@ def test_what_opens_a_list_and_which_items_it_completes(
 def test_any_lines_give_a_subject_or_none(lines: list[str], line_no: int) -> None:
     subject = list_subject(lines, line_no)
     assert subject is None or (subject.count("`") >= 2 and not subject.endswith(":"))
+
+
+@pytest.mark.parametrize(
+    ("line", "sentence", "said"),
+    [
+        (
+            "- Confirmed — `main` is also failing. This isn't caused by your PR.",
+            "This isn't caused by your PR.",
+            "Confirmed — `main` is also failing. This isn't caused by your PR.",
+        ),
+        (  # bold marks are no words of the sentence
+            "**So `paths` needs `dist`.** It falls back to `node_modules`.",
+            "It falls back to `node_modules`.",
+            "So `paths` needs `dist`. It falls back to `node_modules`.",
+        ),
+        ("This needs `dist`.", "This needs `dist`.", None),  # nothing before it
+        ("We set `x`. The value is `y`.", "The value is `y`.", None),  # no pronoun
+        ("Fix `paths`: This needs `dist`.", "This needs `dist`.", None),  # a lead-in, no sentence
+        (" ".join(["word"] * 30) + ". It fails.", "It fails.", None),  # too long to lead
+    ],
+)
+def test_a_sentence_opening_with_a_pronoun_takes_the_one_before_it(
+    line: str, sentence: str, said: str | None
+) -> None:
+    assert with_antecedent(sentence, [line], 0) == said
+
+
+def test_the_digest_says_what_a_pronoun_speaks_of_when_it_stands_alone() -> None:
+    """ "This isn't caused by your PR." alone says nothing of what; led by the sentence
+    before it, it does: the digest writes that when that sentence is no line of its own, and
+    the pronoun's sentence alone just after it when it is."""
+    meta = {"source": "claude-code", "role": "assistant", "kind": "fact"}
+
+    def decisions(reply: str, budget: int) -> list[str]:
+        items = [
+            MemoryItem("t", "why is this PR failing?", metadata={"kind": "task"}, created_at=T0),
+            MemoryItem("a", reply, metadata=meta, created_at=T0 + timedelta(minutes=1)),
+        ]
+        return session_digest(items, budget).sections["decisions"].splitlines()
+
+    cause = "This isn't caused by your PR; `@chkit/codegen` lacks `@chkit/core` in its deps."
+    # (at 60 tokens, the plain sentence before it is no line of its own: no room to spare)
+    plain = decisions(f"I went through the logs of the last run. {cause}", 60)
+    assert plain == [f"- I went through the logs of the last run. {cause}"]
+    named = decisions(f"Confirmed — `main` fails with the same `TS7006` errors. {cause}", 1000)
+    assert named == ["- Confirmed — `main` fails with the same `TS7006` errors.", f"- {cause}"]
+
+
+@given(st.lists(st.text(max_size=40), max_size=4), st.text(max_size=30), st.integers(-2, 5))
+def test_any_lines_give_an_antecedent_or_none(lines: list[str], sentence: str, n: int) -> None:
+    led = with_antecedent(sentence, lines, n)
+    assert led is None or led.endswith(sentence)

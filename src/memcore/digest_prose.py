@@ -19,7 +19,7 @@ from memcore._kernels import prose
 from memcore.claude_code.compaction import is_compaction_summary, summary_statements
 from memcore.claude_code.transcripts import KIND_PRIORITY
 from memcore.digest_cut import tidy_cut
-from memcore.digest_subject import with_subject
+from memcore.digest_subject import with_antecedent, with_subject
 from memcore.lazy_re import lazy_compile
 from memcore.model import MemoryItem
 
@@ -37,6 +37,7 @@ SENTENCE_WORDS = 60
 #: A dash that opens a sentence split off a line ('"Write the plan, don't commit." - I wrote
 #: it'): the line's separator, not a list item's mark.
 _DASHES = frozenset({"- ", "– ", "— "})
+_PRONOUN_INITIALS = frozenset("TI")
 #: Base score of a statement of the agent's text, by what the import judged the text to be.
 _STATEMENT_BASE = {"conclusion": 3.0, "decision": 3.0, "answer": 2.0}
 #: A thinking block that is only its bold title (some models show only that): it states nothing
@@ -459,6 +460,13 @@ def statements(
             if subject is not None:
                 kept, known = subject, None
                 score += ID_WEIGHT  # (a statement now, where it was half of one)
+        elif position % 1000 and kept[:1] in _PRONOUN_INITIALS:  # "This means ...": of what?
+            lines = content.splitlines() if lines is None else lines
+            led = with_antecedent(kept, lines, position // 1000)
+            if led is not None:  # said with the sentence before it, unless that one is said
+                line = f"- {kept}"
+                out.append(Candidate("decisions", at, score, line, known, lead=f"- {led}"))
+                continue
         out.append(Candidate("decisions", at, score, f"- {kept}", known))
     return out
 

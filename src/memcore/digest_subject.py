@@ -129,4 +129,38 @@ def with_subject(sentence: str, lines: list[str], line_no: int) -> str | None:
     return f"{subject}: {rest}"
 
 
-__all__ = ["SUBJECT_VERBS", "list_subject", "opens_without_subject", "with_subject"]
+#: A sentence that opens with a pronoun ("This requires `dist` to exist.") speaks of what the
+#: sentence before it said.
+_PRONOUN_OPENING = lazy_compile(r"(?:This|That|These|Those|It|They)\s")
+#: The end of a sentence within a line.
+_SENTENCE_END = lazy_compile(r"(?<=[.!?])\s+(?=\S)")
+#: The longest sentence taken before a pronoun's (words).
+_ANTECEDENT_WORDS = 25
+
+
+def with_antecedent(sentence: str, lines: list[str], line_no: int) -> str | None:
+    """``sentence``, which opens with a pronoun, led by the sentence before it on its line
+    (where the pronoun's referent is: "The `paths` mapping points at `dist`. This requires
+    `dist` to exist."), or None: no pronoun, no sentence before it on the line, or one too long
+    to lead it."""
+    if _PRONOUN_OPENING.match(sentence) is None or not 0 <= line_no < len(lines):
+        return None
+    line = lines[line_no].replace("**", "")
+    at = line.find(sentence[:24])
+    if at <= 0:
+        return None
+    before = _ITEM.sub("", line[:at]).strip()
+    previous = _SENTENCE_END.split(before)[-1].strip() if before else ""
+    words = previous.split()
+    if not words or len(words) > _ANTECEDENT_WORDS or previous[-1:] not in ".!":
+        return None
+    return f"{previous} {sentence}"
+
+
+__all__ = [
+    "SUBJECT_VERBS",
+    "list_subject",
+    "opens_without_subject",
+    "with_antecedent",
+    "with_subject",
+]
