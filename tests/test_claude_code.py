@@ -221,7 +221,8 @@ def test_forced_session_and_truncation(main_file: Path) -> None:
     transcript = parse_transcript(main_file, session="imported", max_chars=20)
     assert {item.metadata["session"] for item in transcript.items} == {"imported"}
     long = next(item for item in transcript.items if item.id == f"cc:{_u(1)}")
-    assert long.content.startswith("The checkout total i")
+    # cut after a whole word, the cut marked: "... total i" read as a finished text
+    assert long.content.startswith("The checkout total\u2026\n[... ")
     assert "more characters]" in long.content
 
 
@@ -311,3 +312,15 @@ def test_access_key_shapes() -> None:
     assert access_key("Bash", {"command": "ls\n  -la"}) == "cmd:ls -la"
     assert access_key("WebFetch", {"url": "http://x"}) == "tool:WebFetch"
     assert access_key("Read", {}) == "tool:Read"
+
+
+def test_a_text_cut_for_length_ends_on_a_whole_word_and_says_it_was_cut() -> None:
+    from memcore.claude_code.record_parser import _truncate
+
+    text = "The file has both `List*` and `Delete*` functions, which is appropriate here."
+    cut = _truncate(text, 60)
+    assert cut.startswith("The file has both `List*` and `Delete*` functions, which is\u2026\n")
+    kept = cut.split("\n")[0].removesuffix("\u2026")
+    assert cut.endswith(f"[... {len(text) - len(kept)} more characters]")
+    assert _truncate("x" * 100, 40) == "x" * 40 + "\u2026\n[... 60 more characters]"  # no word
+    assert _truncate(text, len(text)) == text

@@ -101,9 +101,15 @@ def _name_enclosing(call: MemoryItem, inside: str, max_chars: int) -> bool:
 
 
 def _truncate(text: str, max_chars: int) -> str:
+    """``text`` cut to ``max_chars``, after a whole word where one ends near the limit, the cut
+    marked ("... which is appropriat" read as a finished sentence)."""
     if len(text) <= max_chars:
         return text
-    return f"{text[:max_chars]}\n[... {len(text) - max_chars} more characters]"
+    cut = text.rfind(" ", 0, max_chars + 1)
+    if cut < max_chars * 0.8:  # a dump with no spaces near the end: cut where the limit is
+        cut = max_chars
+    kept = text[:cut].rstrip()
+    return f"{kept}\u2026\n[... {len(text) - len(kept)} more characters]"
 
 
 def _block_text(content: Any) -> str:

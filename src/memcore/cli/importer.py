@@ -61,7 +61,7 @@ def register(sub: Subparsers) -> None:
         "--max-chars",
         type=_positive_int,
         default=4000,
-        help="cut item contents longer than this (default: 4000)",
+        help="cut item contents longer than this, after a word, marked (default: 4000)",
     )
     p.add_argument("--dry-run", action="store_true", help="parse and report, store nothing")
 
