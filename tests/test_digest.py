@@ -643,3 +643,37 @@ def test_a_short_digest_first_says_what_the_session_was_about() -> None:
         digest = session_digest(items, budget)
         assert digest.tokens <= budget
         assert "- The user asked: Add a `--dry-run` flag to `cli/export.py`" in digest.text
+
+
+@pytest.mark.parametrize(
+    ("text", "items"),
+    [
+        (
+            "Wire it into 3 points: 1. `hooks.go`: EventSessionStart 2. `strategy.go`: TurnStart"
+            " 3. `handlers.go`: TurnEnd",
+            [
+                "Wire it into 3 points:",
+                "`hooks.go`: EventSessionStart",
+                "`strategy.go`: TurnStart",
+                "`handlers.go`: TurnEnd",
+            ],
+        ),
+        ("1. a 2) b", ["a", "b"]),
+        ("See line 54. The fix is 2. words", ["See line 54. The fix is 2. words"]),  # no 1.
+        ("Step 2. then 1. x", ["Step 2. then 1. x"]),  # one item of a list is none
+    ],
+)
+def test_a_numbered_list_flattened_into_a_request_is_split_at_its_items(
+    text: str, items: list[str]
+) -> None:
+    """ "... EventSessionStart 2. `strategy.go` ..." is two items, not a line ending "2."."""
+    assert memcore.digest_asked.numbered_items(text) == items
+
+
+@given(st.text(alphabet="12 .)ab\n", max_size=40))
+def test_numbered_items_keep_every_word_but_the_numbers(text: str) -> None:
+    items = memcore.digest_asked.numbered_items(text)
+    assert all(items) or items == [text]  # (no list: the text as it was)
+    words = " ".join(items).split()
+    assert len(words) <= len(text.split())
+    assert set(words) <= set(text.split())

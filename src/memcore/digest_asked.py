@@ -35,6 +35,8 @@ _CODE_LINE = lazy_compile(
     r"\s*(?:def|class|func|fn|import|return|const|let|var|if __name__|from \S+ import)\b"
 )
 #: Where a line opens a list item ("- ", "* ", "2. "): the request's items, one by one.
+#: A numbered list's item flattened into a line: its number after a space (or at the start).
+_NUMBERED_ITEM = lazy_compile(r"(?:^|(?<=\s))(\d{1,2})[.)]\s+(?=\S)")
 _ITEM_START = lazy_compile(r"\n[ \t]*(?:[-*+\u2022]|\d{1,2}[.)])[ \t]+")
 #: A blank line: the end of a paragraph, a heading or a list ("...default `flash`\n\nHelper
 #: functions:" are two statements, however they end).
@@ -112,7 +114,9 @@ def request_rest(
     # should use `go run` - Script should inspect ..."): the rest goes by items and sentences,
     # and the one the cut fell in, begun by the first line, is not taken up in its middle.
     pieces = (
-        _LIST_ITEM_GAP.split(flat[cut:]) if source is None else _rest_pieces(source, words, said)
+        [item for piece in _LIST_ITEM_GAP.split(flat[cut:]) for item in numbered_items(piece)]
+        if source is None
+        else _rest_pieces(source, words, said)
     )
     for number, piece in enumerate(pieces):
         spans = pipeline.split_sentences(piece)
@@ -132,6 +136,26 @@ def request_rest(
                 score = 3.0 + min(ids, 4) * ID_WEIGHT
                 out.append(Candidate("asked", at, score, f"  - {stated}", lead=lead))
     return out
+
+
+def numbered_items(text: str) -> list[str]:
+    """``text`` split before the items of a numbered list flattened into it ("points: 1.
+    `hooks.go`: start 2. `strategy.go`: turn"), found as numbers counting up from 1: a number
+    left at the end of the item before it ("start 2.") reads as part of that item, and "line
+    54. The fix" is no list."""
+    cuts: list[tuple[int, int]] = []  # (where the item's number starts, where its text does)
+    expected = 1
+    for found in _NUMBERED_ITEM.finditer(text):
+        if int(found.group(1)) == expected:
+            cuts.append((found.start(1), found.end()))
+            expected += 1
+    if len(cuts) < 2:
+        return [text]
+    pieces = [text[: cuts[0][0]].strip()]
+    for n, (_, start) in enumerate(cuts):
+        end = cuts[n + 1][0] if n + 1 < len(cuts) else len(text)
+        pieces.append(text[start:end].strip())
+    return [piece for piece in pieces if piece]
 
 
 def _rest_pieces(source: str, words: list[str], said: int) -> list[str]:
@@ -154,7 +178,7 @@ def _rest_pieces(source: str, words: list[str], said: int) -> list[str]:
                 continue  # a pasted program's lines are no statements of the request
             if heading and piece:
                 piece, heading = f"{heading}: {piece}", ""
-            pieces.append(piece)
+            pieces.extend(numbered_items(piece) if piece else [piece])
     return pieces
 
 
