@@ -173,3 +173,26 @@ def test_the_digest_says_what_a_pronoun_speaks_of_when_it_stands_alone() -> None
 def test_any_lines_give_an_antecedent_or_none(lines: list[str], sentence: str, n: int) -> None:
     led = with_antecedent(sentence, lines, n)
     assert led is None or led.endswith(sentence)
+
+
+def test_a_lead_in_said_with_its_items_is_not_said_alone_too() -> None:
+    """ "Fixed the session logic (`h.go`)." is said whole by each of its items' lines ("Fixed
+    the session logic (`h.go`): removed ..."): chosen first, it is left out when one of them is
+    chosen, and its room goes to other lines."""
+    meta = {"source": "claude-code", "role": "assistant", "kind": "fact"}
+    reply = (
+        "Done. Summary:\n\n"
+        "1. **Fixed Concurrent Session Logic** (`hooks_geminicli_handlers.go`):\n"
+        "   - `checkConcurrentSessionsGemini()`: no longer blocks the prompt\n"
+        "   - removed blocking checkpoint creation in `handleGeminiAfterAgent()`\n"
+    )
+    items = [
+        MemoryItem("t", "fix the gemini hooks", metadata={"kind": "task"}, created_at=T0),
+        MemoryItem("a", reply, metadata=meta, created_at=T0 + timedelta(minutes=1)),
+    ]
+    decisions = session_digest(items, 400).sections["decisions"].splitlines()
+    lead_in = "- Fixed Concurrent Session Logic (`hooks_geminicli_handlers.go`)"
+    assert f"{lead_in}: removed blocking checkpoint creation in `handleGeminiAfterAgent()`" in (
+        decisions
+    )
+    assert f"{lead_in}." not in decisions

@@ -290,6 +290,7 @@ class _Greedy:
         self.covered: set[str] = set()
         self.used: dict[str, int] = {}
         self.chosen: list[Candidate] = []
+        self.chosen_costs: list[int] = []  # each chosen line's tokens, its heading's apart
         self.taken = list(self.held)  # spare lines wait for release_spare
         self.restating: set[int] = set()  # records' own words (see release_spare)
         self.released = False  # whether release_spare let the held-back lines go
@@ -363,11 +364,32 @@ class _Greedy:
     def _take(self, i: int, cand: Candidate, cost: int) -> None:
         """Choose line ``i`` as ``cand`` (it, or it cut), at ``cost`` tokens with its
         section's heading when it is the section's first line."""
+        section = cand.section
         self.taken[i] = True
         self.chosen.append(cand)
+        self.chosen_costs.append(cost - (0 if section in self.used else self.heading_cost[section]))
         self.covered.update(self.names[i])
-        self.used[cand.section] = self.used.get(cand.section, 0) + cost
+        self.used[section] = self.used.get(section, 0) + cost
         self.total += cost
+
+    def _drop_opened(self, cand: Candidate) -> None:
+        """Leave out a chosen line of ``cand``'s item that ``cand`` opens with, whole ("Fixed
+        the session logic (`h.go`)" before "Fixed the session logic (`h.go`): removed the
+        blocking check"): ``cand`` says it again, and more."""
+        text = cand.text
+        for n, other in enumerate(self.chosen):
+            if (
+                other.section == cand.section
+                and int(other.seq) == int(cand.seq)
+                and len(other.text) < len(text)
+                and text.startswith(other.text.rstrip(".\u2026"))
+            ):
+                cost = self.chosen_costs[n]
+                self.used[other.section] -= cost
+                self.total -= cost
+                self.chosen = self.chosen[:n] + self.chosen[n + 1 :]  # (a new list: see echo)
+                self.chosen_costs = self.chosen_costs[:n] + self.chosen_costs[n + 1 :]
+                return
 
     def release_spare(self, more: list[Candidate]) -> bool:
         """Let spare lines (those held back, the first time, and ``more``) be chosen from now
@@ -410,13 +432,22 @@ class _Greedy:
             set(self.covered),
             dict(self.used),
             list(self.chosen),
+            list(self.chosen_costs),
             list(self.taken),
             self.total,
             list(self.heap),
         )
 
     def restore(self, saved: _Saved) -> None:
-        self.covered, self.used, self.chosen, self.taken, self.total, self.heap = saved
+        (
+            self.covered,
+            self.used,
+            self.chosen,
+            self.chosen_costs,
+            self.taken,
+            self.total,
+            self.heap,
+        ) = saved
 
     def run(self, limit: int, *, capped: bool) -> None:
         """Add the best lines that fit ``limit`` tokens in all (and, ``capped``, each section's
@@ -487,6 +518,7 @@ class _Greedy:
                     continue
                 cand = Candidate(section, cand.seq, cand.score, cut, None, about=cand.about)
                 cost = self.count(cut) + 1 + extra
+            self._drop_opened(cand)
             self._take(i, cand, cost)
             total = self.total
         if len(aside) * 8 < len(heap):  # a few: pushed back (else the heap made again)
@@ -497,9 +529,11 @@ class _Greedy:
             heapq.heapify(heap)
 
 
-#: What :meth:`_Greedy.snapshot` saves: covered names, section use, chosen lines, taken flags,
-#: total, heap.
-_Saved = tuple[set[str], dict[str, int], list[Candidate], list[bool], int, list[tuple[float, int]]]
+#: What :meth:`_Greedy.snapshot` saves: covered names, section use, chosen lines and their costs,
+#: taken flags, total, heap.
+_Saved = tuple[
+    set[str], dict[str, int], list[Candidate], list[int], list[bool], int, list[tuple[float, int]]
+]
 
 
 def _in_order(lines: list[Candidate]) -> list[Candidate]:
