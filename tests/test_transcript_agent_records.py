@@ -216,6 +216,21 @@ def test_a_sentence_after_a_quote_loses_the_dash_that_led_it() -> None:
     assert "- - " not in text
 
 
+def test_a_lettered_items_mark_is_no_word_of_its_line() -> None:
+    """ "b. Adding tests for `apply()` - all 9 tests pass": the letter marks the item in its
+    list; the digest's line is a bullet already."""
+    records = _Records()
+    records.user("Wire the state machine")
+    records.said(
+        "Progress so far:\n"
+        "a. Read the plan for `phase.go`\n"
+        "b. Adding tests for `ApplyCommonActions()` to `session/phase_test.go` - all 9 tests pass"
+    )
+    text = session_digest(records.items(), 600).text
+    assert "- Adding tests for `ApplyCommonActions()` to `session/phase_test.go`" in text
+    assert "- b. " not in text
+
+
 # --- briefs: a plan or spec the agent reads ----------------------------------------------------
 
 

@@ -38,6 +38,9 @@ SENTENCE_WORDS = 60
 #: it'): the line's separator, not a list item's mark.
 _DASHES = frozenset({"- ", "– ", "— "})
 _PRONOUN_INITIALS = frozenset("TI")
+#: A lettered list item's mark ("b. Adding tests", "c) Creating"), which no sentence opens with.
+_LETTERED_ITEM = lazy_compile(r"[a-h][.)] +\S")
+_LETTER_MARKS = frozenset({". ", ") "})
 #: Base score of a statement of the agent's text, by what the import judged the text to be.
 _STATEMENT_BASE = {"conclusion": 3.0, "decision": 3.0, "answer": 2.0}
 #: A thinking block that is only its bold title (some models show only that): it states nothing
@@ -443,6 +446,8 @@ def statements(
             said = said[2:].lstrip()
             if not said:
                 continue
+        elif said[1:3] in _LETTER_MARKS and _LETTERED_ITEM.match(said):  # "b. Adding tests ..."
+            said = said[3:].lstrip()
         if ids and said[-1] != ":":  # (what standalone says of it)
             if ids == 1 and not says_of_names(said):
                 continue
