@@ -677,3 +677,14 @@ def test_numbered_items_keep_every_word_but_the_numbers(text: str) -> None:
     words = " ".join(items).split()
     assert len(words) <= len(text.split())
     assert set(words) <= set(text.split())
+
+
+def test_a_long_requests_items_lose_their_boxes_and_bold_marks() -> None:
+    """ "- **0 args**: `list()` ..." and "- [ ] `lint` passes" in a request: the marks are no
+    words of the digest's lines."""
+    from memcore.digest_asked import _rest_pieces
+
+    source = "Do it.\n\n- **0 args**: `list()` prints the agents\n- [ ] `mise run lint` passes\n"
+    words = source.split()
+    pieces = [piece for piece in _rest_pieces(source, words, 2) if piece]
+    assert pieces == ["0 args: `list()` prints the agents", "`mise run lint` passes"]

@@ -418,3 +418,8 @@ def test_plan_modes_draft_file_is_no_file_of_the_project() -> None:
     assert "quiet-green-fox" not in sections["files"]
     assert "`docs/rename.md`" in sections["files"]
     assert "Rename plugin-typegen to plugin-codegen" in sections["asked"]
+
+
+def test_a_checklists_boxes_are_no_words_of_a_briefs_lines() -> None:
+    text = "## Checks\n\n- [ ] `mise run test` passes\n- [x] The flag is kept in `settings.json`\n"
+    assert brief_lines(text) == ["`mise run test` passes", "The flag is kept in `settings.json`"]

@@ -35,6 +35,8 @@ _CODE_LINE = lazy_compile(
     r"\s*(?:def|class|func|fn|import|return|const|let|var|if __name__|from \S+ import)\b"
 )
 #: Where a line opens a list item ("- ", "* ", "2. "): the request's items, one by one.
+#: A checklist item's box ("[ ] `mise run test` passes", "[x] done").
+_CHECKBOX = lazy_compile(r"^\[[ xX]\] +")
 #: A numbered list's item flattened into a line: its number after a space (or at the start).
 _NUMBERED_ITEM = lazy_compile(r"(?:^|(?<=\s))(\d{1,2})[.)]\s+(?=\S)")
 _ITEM_START = lazy_compile(r"\n[ \t]*(?:[-*+\u2022]|\d{1,2}[.)])[ \t]+")
@@ -173,7 +175,8 @@ def _rest_pieces(source: str, words: list[str], said: int) -> list[str]:
             heading = _HEADING_MARKS.sub("", flat).strip(" *:")
             continue
         for piece in _ITEM_START.split("\n" + paragraph):
-            piece = " ".join(piece.split())
+            # (a checklist's box and the bold marks are no words of the statement)
+            piece = _CHECKBOX.sub("", " ".join(piece.split())).replace("**", "")
             if _CODE_LINE.match(piece):
                 continue  # a pasted program's lines are no statements of the request
             if heading and piece:

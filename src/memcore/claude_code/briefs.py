@@ -22,7 +22,7 @@ _BRIEF_NAME = lazy_compile(
     r"todo|tasks?|review|feedback|issue|prd|brief|attachments?)(?:[/_.\s-]|\d|$)"
 )
 _FENCE = ("```", "~~~")
-_MARK = lazy_compile(r"^(?:#+|[-*+]|\d+[.)]|>)\s*")
+_MARK = lazy_compile(r"^(?:#+|[-*+]|\d+[.)]|>)\s*(?:\[[ xX]\]\s+)?")  # (a checklist's box too)
 #: At most this many lines of one brief, each at most this many characters.
 MAX_BRIEF_LINES = 80
 _LINE_CHARS = 240
