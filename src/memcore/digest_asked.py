@@ -34,11 +34,11 @@ _HEADING_WORDS = 10
 _CODE_LINE = lazy_compile(
     r"\s*(?:def|class|func|fn|import|return|const|let|var|if __name__|from \S+ import)\b"
 )
-#: Where a line opens a list item ("- ", "* ", "2. "): the request's items, one by one.
 #: A checklist item's box ("[ ] `mise run test` passes", "[x] done").
 _CHECKBOX = lazy_compile(r"^\[[ xX]\] +")
 #: A numbered list's item flattened into a line: its number after a space (or at the start).
 _NUMBERED_ITEM = lazy_compile(r"(?:^|(?<=\s))(\d{1,2})[.)]\s+(?=\S)")
+#: Where a line opens a list item ("- ", "* ", "2. "): the request's items, one by one.
 _ITEM_START = lazy_compile(r"\n[ \t]*(?:[-*+\u2022]|\d{1,2}[.)])[ \t]+")
 #: A blank line: the end of a paragraph, a heading or a list ("...default `flash`\n\nHelper
 #: functions:" are two statements, however they end).

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from memcore.claude_code.records import command_request
-from memcore.claude_code.tools import quoted_list
+from memcore.claude_code.tools import EDIT_TOOLS, quoted_list
 from memcore.digest_asked import REQUEST_WORDS
 from memcore.digest_prose import (
     BULLET,
@@ -21,9 +21,6 @@ from memcore.digest_prose import (
 from memcore.digest_work import code_span, shown_path
 from memcore.lazy_re import lazy_compile
 from memcore.model import MemoryItem
-
-#: The edit tools: the files changed since the agent's last result are the work under way.
-_EDITS = ("Edit", "MultiEdit", "Write", "NotebookEdit")
 
 _OPEN_WORDS = lazy_compile(
     r"(?i)\b(todo|next step|still (need|to)|not yet|pending|follow[- ]up|open question|"
@@ -62,7 +59,7 @@ def under_way(items: Sequence[MemoryItem], since: int, root: str | None) -> list
         kind = meta.get("kind")
         if kind == "fact" and meta.get("role") == "assistant" and not meta.get("meta"):
             said = (seq, " ".join(BULLET.sub("", items[seq].content).split()))
-        elif kind == "tool_call" and meta.get("tool") in _EDITS and meta.get("file_path"):
+        elif kind == "tool_call" and meta.get("tool") in EDIT_TOOLS and meta.get("file_path"):
             shown = shown_path(meta, root)
             changed.pop(shown, None)  # the latest last
             changed[shown] = None

@@ -394,6 +394,12 @@ def spare_lines(items: Sequence[MemoryItem], *, thinking: bool) -> list[Candidat
     return out
 
 
+def _undashed(said: str) -> str:
+    """``said`` without the dash that led it after a quote's end ('don't commit." - I wrote
+    `x`'), which separated it from the quote and marks no list item."""
+    return said[2:].lstrip() if said[:2] in _DASHES else said
+
+
 def statements(
     item: MemoryItem, seq: int, recency: float, seen: set[str], *, spare: bool = False
 ) -> list[Candidate]:
@@ -422,8 +428,7 @@ def statements(
     if spare:
         score = SPARE + recency - (0.25 if needs_names else 0.0)
         for sentence, _, _, names, _, _, _, position in found:
-            said = cut_words(sentence, SENTENCE_WORDS)
-            said = said[2:].lstrip() if said[:2] in _DASHES else said
+            said = _undashed(cut_words(sentence, SENTENCE_WORDS))
             stated = standalone(said, len(names)) if said else None
             if stated is not None:  # in the text's own order, the spare sentences among the others
                 at = seq + (position if position < 999_999 else 999_999) / 1_000_000
@@ -442,8 +447,8 @@ def statements(
         if listy:  # a list of names states nothing
             score -= 1.5
         said = joined if words <= SENTENCE_WORDS else cut_words(sentence, SENTENCE_WORDS)
-        if said[:2] in _DASHES:  # after a quote's end: 'don't commit." - I wrote `x`'
-            said = said[2:].lstrip()
+        if said[:2] in _DASHES:
+            said = _undashed(said)
             if not said:
                 continue
         elif said[1:3] in _LETTER_MARKS and _LETTERED_ITEM.match(said):  # "b. Adding tests ..."

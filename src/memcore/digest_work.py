@@ -11,7 +11,7 @@ import shlex
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from memcore.claude_code.commands import is_check_command, is_trivial_command, normalize_command
 from memcore.claude_code.tools import DOCUMENT_SUFFIXES, display_path, quoted_list
@@ -197,8 +197,17 @@ def file_call(files: dict[str, FileWork], item: MemoryItem, seq: int, root: str 
         entry.fixes += 1
 
 
+_T = TypeVar("_T")
+
 #: Files named in one line that tells the same addition to each of them, at most.
 SAME_EDIT_FILES = 4
+
+
+def _even_groups(entries: list[_T], most: int) -> list[list[_T]]:
+    """``entries`` in order, in as few groups of at most ``most`` as can be, as even as can
+    be (7 by 4: 4 and 3, not 4, then 3 said apart)."""
+    size = -(-len(entries) // -(-len(entries) // most)) if entries else 1
+    return [entries[first : first + size] for first in range(0, len(entries), size)]
 
 
 def _same_edit_lines(
@@ -207,12 +216,9 @@ def _same_edit_lines(
     """ "An edit of `f` added `x`.", or for several files "Edits of `f`, `g` and `h` each added
     `x`." (in lines of at most ``SAME_EDIT_FILES`` files, as even as can be)."""
     what = quoted_list(list(snippet))
-    lines = -(-len(edited) // SAME_EDIT_FILES)
-    size = -(-len(edited) // lines)
     base = EDIT_DETAIL if verb == "added" else REMOVED_SCORE
     out = []
-    for first in range(0, len(edited), size):
-        group = edited[first : first + size]
+    for group in _even_groups(edited, SAME_EDIT_FILES):
         if len(group) == 1:
             told = f"- An edit of `{group[0][0]}` {verb} {what}."
         else:
@@ -355,10 +361,7 @@ def _alike_lines(
     change made in every package's config, or the files Claude Code's history lists, told once
     (in lines of at most ``SAME_EDIT_FILES`` files, as even as can be)."""
     out = []
-    lines = -(-len(entries) // SAME_EDIT_FILES)
-    size = -(-len(entries) // lines)
-    for first in range(0, len(entries), size):
-        group = entries[first : first + size]
+    for group in _even_groups(entries, SAME_EDIT_FILES):
         if len(group) == 1:
             fixing = f"; {fixes} of these edits fixed a failure" if fixes else ""
             entry, score = group[0]
