@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from memcore.claude_code.compaction import is_compaction_summary
+from memcore.digest_asked import REQUEST_REST_LEAD
 from memcore.digest_cut import MIN_CUT_TOKENS, MIN_TOPIC_WORDS, cut_line
 from memcore.digest_echo import EchoIndex, EchoTexts
 from memcore.digest_lines import (
@@ -135,6 +136,8 @@ def session_digests(
             greedy.seed_topic()
         greedy.run(budget, capped=True)
         greedy.run(budget, capped=False)
+        if greedy.stop_waiting():  # (a request's line that never fit: its lines say whose)
+            greedy.run(budget, capped=False)
         text, sections, tokens = _fill(greedy, budget, count)
         if budget - tokens >= max(MIN_CUT_TOKENS, budget // 50):
             if spare is None:
@@ -258,6 +261,10 @@ class _Lines(NamedTuple):
     #: whether each line waits for ``release_spare``: a spare line, or one of the items a
     #: compaction summarized (flagged here, not copied into a new ``Candidate`` each)
     held: list[bool]
+    #: the line each line waits for (-1: none): a long request's further lines wait for the
+    #: request's own line, which says what they are part of (cheaper, they would fill the
+    #: section before it and be said as "the request also said" of a request never said)
+    needs: list[int]
 
 
 def _lines(candidates: list[Candidate], count: TokenCounter, cut: int = 0) -> _Lines:
@@ -269,7 +276,26 @@ def _lines(candidates: list[Candidate], count: TokenCounter, cut: int = 0) -> _L
         {name: count(_heading(name)) + 2 for name in _TITLES},
         EchoTexts(),
         [c.spare or 0 <= c.seq < cut for c in cands],  # (the title, at -1, is never held)
+        _needs(cands),
     )
+
+
+def _needs(cands: list[Candidate]) -> list[int]:
+    """``_Lines.needs`` of ``cands`` (in the greedy's order: a request's line comes just
+    before its further lines, at fractions of its ``seq``)."""
+    needs = [-1] * len(cands)
+    head = -1
+    for i, cand in enumerate(cands):
+        if cand.lead is None:
+            if cand.section == "asked" and cand.seq == int(cand.seq):
+                head = i
+        elif (
+            cand.lead.startswith(REQUEST_REST_LEAD)
+            and head >= 0
+            and cands[head].seq == int(cand.seq)
+        ):
+            needs[i] = head
+    return needs
 
 
 class _Greedy:
@@ -281,7 +307,7 @@ class _Greedy:
     needs), so a run does not weigh every line again."""
 
     def __init__(self, lines: _Lines, budget: int, count: TokenCounter) -> None:
-        cands, costs, names, self.heading_cost, echo_texts, self.held = lines
+        cands, costs, names, self.heading_cost, echo_texts, self.held, self.needs = lines
         self.cands = list(cands)  # copies: spare lines are added to these three
         self.costs = list(costs)
         self.names = list(names)
@@ -295,6 +321,8 @@ class _Greedy:
         self.restating: set[int] = set()  # records' own words (see release_spare)
         self.released = False  # whether release_spare let the held-back lines go
         self.echo = EchoIndex(echo_texts)  # a line said again in other words is left out
+        #: heap entries of lines waiting for a line not chosen yet (``_Lines.needs``), by it
+        self.waiting: dict[int, list[tuple[float, int]]] = {}
         self.total = 0
         self.scores = [c.score for c in self.cands]
         #: what a line's worth is divided by
@@ -365,12 +393,31 @@ class _Greedy:
         """Choose line ``i`` as ``cand`` (it, or it cut), at ``cost`` tokens with its
         section's heading when it is the section's first line."""
         section = cand.section
-        self.taken[i] = True
+        self._settle(i)
         self.chosen.append(cand)
         self.chosen_costs.append(cost - (0 if section in self.used else self.heading_cost[section]))
         self.covered.update(self.names[i])
         self.used[section] = self.used.get(section, 0) + cost
         self.total += cost
+
+    def _settle(self, i: int) -> None:
+        """Mark line ``i`` taken (chosen or left out for good): the lines waiting for it may
+        be chosen now."""
+        self.taken[i] = True
+        woken = self.waiting.pop(i, None)
+        if woken:
+            for entry in woken:
+                heapq.heappush(self.heap, entry)
+
+    def stop_waiting(self) -> bool:
+        """Let the lines still waiting for a line not chosen be chosen without it (each then
+        says whose it is: ``Candidate.lead``); False when none waits."""
+        woken = [entry for entries in self.waiting.values() for entry in entries]
+        self.waiting = {}
+        self.needs = [-1] * len(self.needs)
+        for entry in woken:
+            heapq.heappush(self.heap, entry)
+        return bool(woken)
 
     def _drop_opened(self, cand: Candidate) -> None:
         """Leave out a chosen line of ``cand``'s item that ``cand`` opens with, whole ("Fixed
@@ -436,6 +483,7 @@ class _Greedy:
             list(self.taken),
             self.total,
             list(self.heap),
+            {i: list(entries) for i, entries in self.waiting.items()},
         )
 
     def restore(self, saved: _Saved) -> None:
@@ -447,6 +495,7 @@ class _Greedy:
             self.taken,
             self.total,
             self.heap,
+            self.waiting,
         ) = saved
 
     def run(self, limit: int, *, capped: bool) -> None:
@@ -480,8 +529,12 @@ class _Greedy:
             negative, i = entry
             if taken[i]:
                 continue
+            need = self.needs[i] if i < len(self.needs) else -1  # (spare lines wait for none)
+            if need >= 0 and not taken[need]:
+                self.waiting.setdefault(need, []).append(entry)
+                continue
             if i in self.restating and names[i] <= self.covered:  # says nothing new now
-                taken[i] = True
+                self._settle(i)
                 continue
             cand = cands[i]
             section = cand.section
@@ -509,7 +562,7 @@ class _Greedy:
             # (checked last, as it costs most: a line that does not fit now is checked when it
             # does, and chosen lines only add to what it may echo)
             if self.echo.echoes(cand, names[i], self.chosen):
-                taken[i] = True
+                self._settle(i)
                 continue
             if over:
                 cut = cut_line(cand.text, room - 1, self.count)
@@ -530,9 +583,16 @@ class _Greedy:
 
 
 #: What :meth:`_Greedy.snapshot` saves: covered names, section use, chosen lines and their costs,
-#: taken flags, total, heap.
+#: taken flags, total, heap, waiting lines.
 _Saved = tuple[
-    set[str], dict[str, int], list[Candidate], list[int], list[bool], int, list[tuple[float, int]]
+    set[str],
+    dict[str, int],
+    list[Candidate],
+    list[int],
+    list[bool],
+    int,
+    list[tuple[float, int]],
+    dict[int, list[tuple[float, int]]],
 ]
 
 

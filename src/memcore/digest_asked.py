@@ -63,10 +63,18 @@ PLAN_TITLE_SCORE = 2.0
 _MIN_TITLE_WORDS = 2
 #: The words of a request said in its line (its exact sentences past them: ``request_rest``)
 REQUEST_WORDS = 150
+#: A request longer than ``REQUEST_WORDS`` that is a document (a plan, a spec pasted in) is said
+#: in its line up to the end of its first paragraph of at least this many words in all (its
+#: title and the context that says what it is for, as Claude's summaries put it): its exact
+#: statements past it are lines of their own (``request_rest``).
+HEAD_LEAST_WORDS = 30
 #: The words of a compaction summary's request said in its line; its sentences past them that
 #: name something exact are lines of their own, as a long request's are.
 _SUMMARY_WORDS = 40
 
+
+#: How a line of a request past its own line starts when said apart from it (``request_rest``).
+REQUEST_REST_LEAD = "- The request also said: "
 
 #: How the line of what a compaction summary says was asked starts.
 SUMMARY_LEAD_IN = "Before the compaction (Claude's summary): "
@@ -134,10 +142,61 @@ def request_rest(
                 at = seq + (len(out) + 1) / 1_000_000
                 # indented under the request's line, or a line before it of the same request;
                 # alone, it says whose it is (see Candidate.lead)
-                lead = f"- The request also said: {stated}"
+                lead = f"{REQUEST_REST_LEAD}{stated}"
                 score = 3.0 + min(ids, 4) * ID_WEIGHT
                 out.append(Candidate("asked", at, score, f"  - {stated}", lead=lead))
     return out
+
+
+def _heading(flat: str) -> bool:
+    """Whether a paragraph (``flat``: its words joined by single spaces) is a heading or a
+    lead-in of a few words: said with the statement after it, not alone."""
+    return _HEADING.fullmatch(flat) is not None and len(flat.split()) <= _HEADING_WORDS
+
+
+def head_words(source: str, words: list[str]) -> int:
+    """How many of ``words`` (``source``'s, split) a long request's line says: up to the end of
+    the first paragraph that brings them to ``HEAD_LEAST_WORDS`` (headings go with what
+    follows them), ``REQUEST_WORDS`` at most."""
+    if len(words) <= REQUEST_WORDS:
+        return len(words)
+    count = 0
+    for paragraph in _PARAGRAPH_GAP.split(source):
+        flat = " ".join(paragraph.split())
+        count += len(flat.split())
+        if count >= REQUEST_WORDS:
+            break
+        if count >= HEAD_LEAST_WORDS and not _heading(flat):
+            return count
+    return REQUEST_WORDS
+
+
+def head_text(source: str, said: int, total: int) -> str:
+    """The first ``said`` words of a request (``source``, ``total`` words in all) as its line
+    says them: paragraph by paragraph, a heading's marks left out and its end marked ("# Plan
+    X" then "## Context" then a paragraph: "Plan X. Context: ..."), and "…" where the request
+    goes on."""
+    parts: list[str] = []
+    count = 0
+    for paragraph in _PARAGRAPH_GAP.split(source):
+        if count >= said:
+            break
+        flat = " ".join(paragraph.split())
+        count += len(flat.split())
+        if parts and parts[-1].endswith("\0"):  # a heading: ends on what follows it
+            heading = parts[-1][:-1]
+            parts[-1] = heading + ("." if _heading(flat) else ":")
+        if flat.startswith(("#", "**")) and _heading(flat):  # (a lead-in keeps its colon)
+            flat = _HEADING_MARKS.sub("", flat).strip(" *:")
+            if flat:
+                parts.append(flat + "\0")
+            continue
+        if flat:
+            parts.append(flat)
+    if parts and parts[-1].endswith("\0"):
+        parts[-1] = parts[-1][:-1] + ":"
+    text = " ".join(parts)
+    return text + "\u2026" if said < total and not text.endswith("\u2026") else text
 
 
 def numbered_items(text: str) -> list[str]:
@@ -170,7 +229,7 @@ def _rest_pieces(source: str, words: list[str], said: int) -> list[str]:
     heading = ""
     for paragraph in _PARAGRAPH_GAP.split(source[at:]):
         flat = " ".join(paragraph.split())
-        if _HEADING.fullmatch(flat) and len(flat.split()) <= _HEADING_WORDS:
+        if _heading(flat):
             # "**File: `root.go`**" says where its paragraph's statement applies: said with it
             heading = _HEADING_MARKS.sub("", flat).strip(" *:")
             continue
@@ -256,10 +315,14 @@ __all__ = [
     "BRIEF_CALLS",
     "BRIEF_SCORE",
     "DEFINITION_PENALTY",
+    "HEAD_LEAST_WORDS",
     "PLAN_TITLE_SCORE",
+    "REQUEST_REST_LEAD",
     "REQUEST_WORDS",
     "SUMMARY_LEAD_IN",
     "brief_lines",
+    "head_text",
+    "head_words",
     "plan_lines",
     "request_rest",
     "sub_agent_brief_lines",

@@ -27,6 +27,8 @@ from memcore.digest_asked import (
     BRIEF_CALLS,
     REQUEST_WORDS,
     brief_lines,
+    head_text,
+    head_words,
     plan_lines,
     request_rest,
     sub_agent_brief_lines,
@@ -140,6 +142,7 @@ def build_candidates(
             text = " ".join(words)
             topic = False
             command = ""
+            head = REQUEST_WORDS  # (the words its line says: see head_words)
             if kind == "shortcut":
                 command, words = command_request(words)
                 text = " ".join(words)
@@ -153,7 +156,14 @@ def build_candidates(
                 said = "pasted" if is_pasted_output(text) else _how_said(text, len(words))
                 if command:  # (the command's name says what kind of work was asked)
                     said = f"asked ({code_span(command)})"
-                line = f"- The user {said}: {cut_word_list(words, REQUEST_WORDS)}"
+                # (a long request that is a document: said to the end of a paragraph)
+                head = REQUEST_WORDS if command else head_words(item.content, words)
+                shown = (
+                    head_text(item.content, head, len(words))
+                    if head < min(len(words), REQUEST_WORDS)
+                    else cut_word_list(words, REQUEST_WORDS)
+                )
+                line = f"- The user {said}: {shown}"
                 short = len(text) < _SHORT_REPLY
                 answered = _answered(meta)  # (an answer to the agent's question: said as one)
                 if answered is not None:
@@ -164,7 +174,8 @@ def build_candidates(
                 last_task = (seq, item)
             out.append(Candidate("asked", seq, score, line, topic=topic))
             if len(words) > REQUEST_WORDS:  # the rest of a long request, where exact
-                out.extend(request_rest(text, words, seq, source=None if command else item.content))
+                source = None if command else item.content
+                out.extend(request_rest(text, words, seq, head, source))
             continue
         # is_agent, tool_name and has_statements, inlined: this loop runs once per item
         raw_tool = meta.get("tool")

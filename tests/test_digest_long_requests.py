@@ -1,0 +1,88 @@
+"""A long request in a digest: its line says the document's title and context (as Claude's
+summaries put it), and its further lines come under it, not in its place."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from memcore import MemoryItem, session_digest
+from memcore.digest_asked import HEAD_LEAST_WORDS, REQUEST_WORDS, head_words
+from tests.test_digest import T0, _agent
+
+_CONTEXT = (
+    "Wingman currently hardcodes the `claude` CLI and the `sonnet` model for its reviews. "
+    "This change lets users choose which agent and model perform the reviews, and fixes "
+    "the bug where enabling wingman overwrote the agent and model settings."
+)
+#: A plan pasted as a request: a title, a context paragraph, then many steps naming code.
+_PLAN = (
+    "Implement the following plan:\n\n# Plan: `entire wingman agent` Command\n\n## Context\n\n"
+    + _CONTEXT
+    + "\n\n## Steps\n\n"
+    + "\n".join(
+        f"- Add `step{n}()` to `cmd/entire/cli/wingman_{n}.go` and test it with `TestStep{n}`"
+        for n in range(40)
+    )
+    + "\n"
+)
+
+
+def _session(request: str) -> list[MemoryItem]:
+    task = MemoryItem("t", request, metadata={"kind": "task"}, created_at=T0)
+    done = _agent(1, "All 40 steps are in and `go test ./...` passes.", kind="fact")
+    return [task, done]
+
+
+def test_a_long_document_request_is_said_to_the_end_of_its_context_paragraph() -> None:
+    """Past ``REQUEST_WORDS`` words, a request with paragraphs is said up to the end of the
+    first paragraph that brings it to ``HEAD_LEAST_WORDS``: headings go with what follows them,
+    their marks left out, and "…" says the request goes on."""
+    words = _PLAN.split()
+    assert len(words) > REQUEST_WORDS
+    head = head_words(_PLAN, words)
+    assert HEAD_LEAST_WORDS <= head < REQUEST_WORDS
+    assert " ".join(words[:head]).endswith("model settings.")
+    asked = session_digest(_session(_PLAN), 4000).sections["asked"].splitlines()
+    assert asked[0] == (
+        "- The user asked: Implement the following plan: Plan: `entire wingman agent` Command. "
+        f"Context: {_CONTEXT}\u2026"
+    )
+    # the rest goes by items, under it (a heading said with the statement after it)
+    assert (
+        asked[1]
+        == "  - Steps: Add `step0()` to `cmd/entire/cli/wingman_0.go` and test it with `TestStep0`"
+    )
+    assert (
+        asked[2]
+        == "  - Add `step1()` to `cmd/entire/cli/wingman_1.go` and test it with `TestStep1`"
+    )
+    # a request of one paragraph is cut by words, as before; a short one is said whole
+    flat = " ".join(words)
+    assert head_words(flat, flat.split()) == REQUEST_WORDS
+    assert head_words("fix `a.go`", ["fix", "`a.go`"]) == 2
+
+
+def test_a_request_s_further_lines_wait_for_its_own_line() -> None:
+    """Its further lines are cheaper than the request's line and would fill the section's
+    share before it: each waits until the request's line is chosen, so that no digest says
+    "the request also said" of a request it has room to say."""
+    for budget in (300, 600, 1000, 1500, 2500):
+        asked = session_digest(_session(_PLAN), budget).sections["asked"].splitlines()
+        assert asked[0].startswith("- The user asked: Implement the following plan"), budget
+        assert not any(line.startswith("- The request also said") for line in asked), budget
+        assert any(line.startswith("  - Add `step") for line in asked), budget
+
+
+def test_without_room_for_the_request_s_line_its_further_lines_say_whose_they_are() -> None:
+    """When the request's line never fits, its further lines are said alone at the end, each
+    saying whose it is: a digest keeps what it can of the request."""
+    request = "Plan: " + "context words " * 100 + "\n\n- Also fix `merge()` in `sync.py` today\n"
+    task = MemoryItem("t", request, metadata={"kind": "task"}, created_at=T0)
+    done = MemoryItem(
+        "d",
+        "Fixed `merge()`.",
+        metadata={"source": "claude-code", "role": "assistant", "kind": "fact"},
+        created_at=T0 + timedelta(minutes=1),
+    )
+    short = session_digest([task, done], 40).sections.get("asked", "").splitlines()
+    assert short == ["- The request also said: Also fix `merge()` in `sync.py` today"]
