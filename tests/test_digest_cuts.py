@@ -125,3 +125,16 @@ def test_cut_words_tidies_its_end(text: str, limit: int, expected: str) -> None:
     assert memcore.digest_prose.cut_words(text, limit) == expected
     if not expected.startswith("and") and "(" not in expected:
         assert memcore.digest_cut.tidy_cut(expected[:-1]) == expected[:-1]
+
+
+def test_a_cut_line_that_names_nothing_keeps_a_statement_s_worth_of_words() -> None:
+    """A plain line cut to a few words ("Both will be condensed…") says nothing a reader can
+    use: it is left out; a line that keeps a name may be that short."""
+    plain = "- Both will be condensed once the session has ended"
+    for room in range(4, 8):  # (4 or 5 words: half the line, and still a stub)
+        assert memcore.digest_cut.cut_line(plain, room, words, min_share=0) is None
+    assert memcore.digest_cut.cut_line(plain, 8, words) == (
+        "- Both will be condensed once the session\u2026"
+    )
+    named = "- Read `review.md` and `notes.md` before the wiring starts"
+    assert memcore.digest_cut.cut_line(named, 5, words) == "- Read `review.md` and `notes.md`\u2026"

@@ -12,6 +12,9 @@ from memcore.tokens import TokenCounter
 MIN_CUT_TOKENS = 10
 #: A cut line must keep at least this share of its words, or it says too little to be kept.
 MIN_CUT_SHARE = 0.5
+#: A cut line that names nothing exact (no code span, path or call) must keep at least this
+#: many words: "Both will be condensed…" is a stub that says nothing a reader can use.
+MIN_PLAIN_CUT_WORDS = 6
 #: A topic line cut to fit (``memcore.digest.TOPIC_BELOW``) keeps at least this many words,
 #: whatever its share.
 MIN_TOPIC_WORDS = 8
@@ -174,6 +177,8 @@ DANGLING = frozenset(
 LIST_VERBS = frozenset(["added", "calls", "changed", "defines", "found", "renamed", "took"])
 _WORDS = lazy_compile(r"\S+")
 _CODE_SPAN = lazy_compile(r"`[^`]*`")
+#: What an exact name has and plain words do not: a code span, a path, a call.
+_NAMES_SOMETHING = lazy_compile(r"[`/(]")
 
 
 def _dangles(word: str) -> bool:
@@ -243,6 +248,8 @@ def cut_line(
         return None
     if not _CODE_SPAN.sub(" ", cut).split()[bullet:]:  # a name alone says nothing of it
         return None
+    if kept_words < MIN_PLAIN_CUT_WORDS and not _NAMES_SOMETHING.search(cut):
+        return None
     return cut + "\u2026"
 
 
@@ -251,6 +258,7 @@ __all__ = [
     "LIST_VERBS",
     "MIN_CUT_SHARE",
     "MIN_CUT_TOKENS",
+    "MIN_PLAIN_CUT_WORDS",
     "MIN_TOPIC_WORDS",
     "cut_line",
     "tidy_cut",
