@@ -317,6 +317,8 @@ class _Greedy:
         self.used: dict[str, int] = {}
         self.chosen: list[Candidate] = []
         self.chosen_costs: list[int] = []  # each chosen line's tokens, its heading's apart
+        #: the chosen lines of each item, by section and item (see ``_drop_opened``)
+        self.per_item: dict[tuple[str, int], list[Candidate]] = {}
         self.taken = list(self.held)  # spare lines wait for release_spare
         self.restating: set[int] = set()  # records' own words (see release_spare)
         self.released = False  # whether release_spare let the held-back lines go
@@ -395,6 +397,7 @@ class _Greedy:
         section = cand.section
         self._settle(i)
         self.chosen.append(cand)
+        self.per_item.setdefault((section, int(cand.seq)), []).append(cand)
         self.chosen_costs.append(cost - (0 if section in self.used else self.heading_cost[section]))
         self.covered.update(self.names[i])
         self.used[section] = self.used.get(section, 0) + cost
@@ -423,19 +426,20 @@ class _Greedy:
         """Leave out a chosen line of ``cand``'s item that ``cand`` opens with, whole ("Fixed
         the session logic (`h.go`)" before "Fixed the session logic (`h.go`): removed the
         blocking check"): ``cand`` says it again, and more."""
+        item = (cand.section, int(cand.seq))
+        mates = self.per_item.get(item)
+        if not mates:  # (most items have no line chosen yet)
+            return
         text = cand.text
-        for n, other in enumerate(self.chosen):
-            if (
-                other.section == cand.section
-                and int(other.seq) == int(cand.seq)
-                and len(other.text) < len(text)
-                and text.startswith(other.text.rstrip(".\u2026"))
-            ):
+        for other in mates:
+            if len(other.text) < len(text) and text.startswith(other.text.rstrip(".\u2026")):
+                n = next(n for n, chosen in enumerate(self.chosen) if chosen is other)
                 cost = self.chosen_costs[n]
                 self.used[other.section] -= cost
                 self.total -= cost
                 self.chosen = self.chosen[:n] + self.chosen[n + 1 :]  # (a new list: see echo)
                 self.chosen_costs = self.chosen_costs[:n] + self.chosen_costs[n + 1 :]
+                mates.remove(other)
                 return
 
     def release_spare(self, more: list[Candidate]) -> bool:
@@ -484,6 +488,7 @@ class _Greedy:
             self.total,
             list(self.heap),
             {i: list(entries) for i, entries in self.waiting.items()},
+            {item: list(mates) for item, mates in self.per_item.items()},
         )
 
     def restore(self, saved: _Saved) -> None:
@@ -496,6 +501,7 @@ class _Greedy:
             self.total,
             self.heap,
             self.waiting,
+            self.per_item,
         ) = saved
 
     def run(self, limit: int, *, capped: bool) -> None:
@@ -583,7 +589,7 @@ class _Greedy:
 
 
 #: What :meth:`_Greedy.snapshot` saves: covered names, section use, chosen lines and their costs,
-#: taken flags, total, heap, waiting lines.
+#: taken flags, total, heap, waiting lines, chosen lines per item.
 _Saved = tuple[
     set[str],
     dict[str, int],
@@ -593,6 +599,7 @@ _Saved = tuple[
     int,
     list[tuple[float, int]],
     dict[int, list[tuple[float, int]]],
+    dict[tuple[str, int], list[Candidate]],
 ]
 
 
