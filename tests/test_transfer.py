@@ -292,6 +292,28 @@ async def test_transfer_history_is_kept_in_the_store(
         await other.close()
 
 
+async def test_an_entry_of_the_history_no_transfer_wrote_is_passed_over(
+    source: str, transfer: SessionKnowledgeTransfer, store_url: str
+) -> None:
+    """The history is a session of the shared store: an item another writer put there (not a
+    transfer's JSON record) is left out of the history, not an error of every reader."""
+    knowledge = await transfer.extract_knowledge(source)
+    await transfer.transfer_knowledge(knowledge, "target-a", "selective")
+    writer = manager_class()(store_url, replica_id="stray-writer")
+    try:
+        await writer.sync_session_memory(HISTORY_SESSION)
+        for key, content in (("not-json", "{broken"), ("a-list", "[1, 2]")):
+            writer.set(HISTORY_SESSION, key, MemoryItem(key, content))
+        assert (await writer.sync_session_memory(HISTORY_SESSION)).success
+    finally:
+        await writer.close()
+    other = SessionKnowledgeTransfer(storage_backend=store_url)
+    try:
+        assert [h["target"] for h in await other.transfer_history()] == ["target-a"]
+    finally:
+        await other.close()
+
+
 async def test_patterns_from_an_attached_prefetcher(
     store_url: str, transfer: SessionKnowledgeTransfer
 ) -> None:

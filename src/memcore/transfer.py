@@ -29,6 +29,7 @@ import importlib
 import inspect
 import itertools
 import json
+import logging
 import math
 import os
 from collections import Counter
@@ -62,6 +63,8 @@ SELECTIVE_THRESHOLD = 0.8
 HISTORY_SESSION = "memcore.transfer-history"
 #: Metadata keys that say where a transferred item came from; ignored when comparing values.
 _PROVENANCE = ("transferred_from", "transferred_at", "transfer_id")
+
+logger = logging.getLogger("memcore.transfer")
 
 Reviewer = Callable[[list[MemoryItem], str], Awaitable[Sequence[MemoryItem]]]
 
@@ -524,7 +527,14 @@ class SessionKnowledgeTransfer:
         state = await self._read_state(HISTORY_SESSION)
         entries = []
         for item in sorted(state.values(), key=lambda i: (i.created_at, i.id)):
-            entry = dict(json.loads(item.content))
+            try:
+                decoded = json.loads(item.content)
+            except (ValueError, RecursionError):
+                decoded = None
+            if not isinstance(decoded, dict):  # not written by a transfer: another's item
+                logger.warning("transfer history entry %r is not a transfer record", item.id)
+                continue
+            entry = dict(decoded)
             entry["id"] = item.id
             entry["at"] = item.created_at
             if session_id is None or session_id in (entry.get("source"), entry.get("target")):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -76,7 +77,7 @@ def looks_like_transcript(path: str | os.PathLike[str]) -> bool:
             continue
         try:
             rec = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             # a line longer than the sniffed bytes: judge by its opening keys
             return raw.startswith(b"{") and b'"sessionId"' in raw and b'"type"' in raw
         if not isinstance(rec, dict) or not isinstance(rec.get("type"), str):
@@ -123,8 +124,10 @@ def transcript_head(path: str | os.PathLike[str], limit: int = HEAD_BYTES) -> Tr
                     continue
                 try:
                     record = json.loads(raw)
-                except (ValueError, UnicodeDecodeError):
-                    continue
+                except (ValueError, RecursionError):  # (UnicodeDecodeError is a ValueError)
+                    # a line cut at ``limit`` (a first message with a pasted screenshot runs to
+                    # megabytes) or nested too deep to decode: its leading keys still say
+                    record = _leading_keys(raw)
                 if not isinstance(record, dict):
                     continue
                 found = record.get("sessionId")
@@ -136,6 +139,27 @@ def transcript_head(path: str | os.PathLike[str], limit: int = HEAD_BYTES) -> Tr
     except OSError:
         return TranscriptHead(None, None)
     return TranscriptHead(session, cwd)
+
+
+#: A record's ``sessionId`` and ``cwd`` as its line's text has them: Claude Code writes both
+#: before the message, and a key's quotes are never unescaped inside a JSON string.
+_LEADING_KEY = re.compile(rb'"(sessionId|cwd)"\s*:\s*"((?:[^"\\]|\\.){1,4096})"')
+
+
+def _leading_keys(raw: bytes) -> dict[str, object]:
+    """The first ``sessionId`` and ``cwd`` found in the text of a line that does not decode."""
+    found: dict[str, object] = {}
+    for match in _LEADING_KEY.finditer(raw):
+        key = match.group(1).decode()
+        if key in found:
+            continue
+        try:
+            found[key] = json.loads(b'"' + match.group(2) + b'"')
+        except ValueError:
+            continue
+        if len(found) == 2:
+            break
+    return found
 
 
 def find_transcripts(path: str | os.PathLike[str] | None = None) -> list[Path]:

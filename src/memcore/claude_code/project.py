@@ -200,7 +200,7 @@ def names_cwd(transcript: Path, cwd: str) -> bool:
                     continue
                 try:
                     record = json.loads(raw)
-                except (ValueError, UnicodeDecodeError):
+                except (ValueError, RecursionError):  # (UnicodeDecodeError is a ValueError)
                     continue
                 where = record.get("cwd") if isinstance(record, dict) else None
                 if isinstance(where, str) and where and os.path.normpath(where) == want:

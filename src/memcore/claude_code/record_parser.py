@@ -35,6 +35,7 @@ from memcore.claude_code.next_actions import NextActions
 from memcore.claude_code.queued import MessageQueue
 from memcore.claude_code.records import (
     COMPACTION_PREFIX,
+    analysis_view,
     assistant_statement,
     attached_files,
     block_texts,
@@ -304,7 +305,7 @@ class RecordParser(SideRecords):
                 self.add(item_id, "error", text, when, meta)
                 return
             text = unglue_lists(text)
-            statement, priority = assistant_statement(text)
+            statement, priority = assistant_statement(analysis_view(text))
             self.add(item_id, "fact", text, when, {**meta, "statement": statement}, priority)
             return
         if rec.get("isCompactSummary") or text.startswith(COMPACTION_PREFIX):
@@ -336,7 +337,7 @@ class RecordParser(SideRecords):
             # there are only answers to its questions, told above as answers)
             self.add(item_id, "brief", text, when, {**meta, "brief": brief_lines(text)})
             return
-        item_kind, confidence = classify_user_text(text)
+        item_kind, confidence = classify_user_text(analysis_view(text))
         extra: dict[str, Any] = {"confidence": confidence}
         level: Priority | None = None
         if item_kind == "shortcut":

@@ -185,6 +185,24 @@ def scaffolding_kind(text: str) -> str | None:
     return None
 
 
+#: How much of one text (a message, a tool's output) the import reads to understand it: a
+#: message pasted at megabytes, or a tool's output that large, is read by its head and its end
+#: (where a command's errors are), never whole, so that one huge record cannot hold a hook up
+#: for seconds. Claude Code's own tools return far less (the largest text of the development
+#: transcripts is 137 KB).
+ANALYZED_CHARS = 256_000
+
+
+def analysis_view(text: str) -> str:
+    """``text``, or its first three quarters of ``ANALYZED_CHARS`` and its last quarter
+    joined by a line saying how much was left out between them."""
+    if len(text) <= ANALYZED_CHARS:
+        return text
+    head, tail = ANALYZED_CHARS * 3 // 4, ANALYZED_CHARS // 4
+    left_out = len(text) - head - tail
+    return f"{text[:head]}\n[{left_out} characters left out]\n{text[-tail:]}"
+
+
 def classify_user_text(text: str) -> tuple[str, float]:
     """The kind of a user's typed message and how sure that reading is."""
     if _COMMAND_NAME.search(text):

@@ -41,6 +41,7 @@ from memcore.claude_code.commands import (
     outcome_lines,
 )
 from memcore.claude_code.other_calls import describe_other
+from memcore.claude_code.records import analysis_view
 from memcore.lazy_re import lazy_compile
 
 #: Tools that change a file: their result says which names changed.
@@ -341,6 +342,7 @@ def describe_result(
     meta: dict[str, Any] = {}
     path = target.get("file_path")
     shown = display_path(path, cwd) if isinstance(path, str) else ""
+    whole, text = text, analysis_view(text)  # (read whole only for the lines it counts)
     if is_error and text.startswith(_REJECTED):
         said = text.split(_USER_SAID, 1)[1].strip() if _USER_SAID in text else ""
         meta["rejected"] = True
@@ -398,7 +400,7 @@ def describe_result(
         what = f" `{shown}`" if shown else ""
         return f"{tool}{what} failed: " + " | ".join(lines), meta
     if tool in READ_TOOLS:
-        lines_read = _lines_read(text, tool_use_result)
+        lines_read = _lines_read(whole, tool_use_result)
         meta["lines_read"] = lines_read
         # the outline of what was read (its definitions), never its text
         body = file_text(text)
@@ -418,7 +420,7 @@ def describe_result(
         where = f" in `{inside}`" if inside else ""
         return f"{'Created' if created else 'Updated'} `{shown}`{where}", meta
     if tool in SEARCH_TOOLS:
-        count = _found(text, tool_use_result)
+        count = _found(whole, tool_use_result)
         meta["count"] = count
         more = ""
         if isinstance(tool_use_result, Mapping) and tool_use_result.get("truncated") is True:
@@ -430,7 +432,7 @@ def describe_result(
         return f"{tool} `{pattern}` found {count}{more}{hits}", meta
     if (tool in SUB_AGENT_TOOLS or tool == "TaskOutput") and text:
         meta["report"] = True  # a sub-agent's report: its statements are findings
-        return text, meta
+        return whole, meta
     return f"{tool} done: {one_line(text, 300)}" if text else f"{tool} done", meta
 
 
