@@ -127,3 +127,24 @@ def test_a_huge_assistant_text_and_request_keep_their_kinds(tmp_path: Path) -> N
     kinds = [item.metadata.get("kind") for item in items]
     assert kinds == ["task", "fact"]
     assert items[1].metadata.get("statement") == "conclusion"
+
+
+def test_an_edit_of_megabytes_is_read_by_its_first_lines() -> None:
+    """An edit's texts are read up to ``EDIT_ANALYZED_CHARS`` (after a whole line): the names
+    it changes there are told; a rename throughout a rewrite of more lines than a diff matches
+    (``DIFF_LINES``) is found by pairing the lines by position."""
+    from memcore.claude_code.code_names import DIFF_LINES, renamed_names
+    from memcore.claude_code.tools import EDIT_ANALYZED_CHARS, describe_call
+
+    body = "".join(f"def step_{n}(cart):\n    return total_{n}(cart)\n" for n in range(60_000))
+    assert len(body) > 20 * EDIT_ANALYZED_CHARS
+    said, meta = describe_call("Write", {"file_path": "/a/steps.py", "content": body}, "/a")
+    assert said.startswith("Write `steps.py`, defining `step_0()`, `step_1()`")
+    assert "step_59999" not in said
+    renamed = body.replace("total_", "sum_")
+    edit = {"file_path": "/a/steps.py", "old_string": body, "new_string": renamed}
+    said, meta = describe_call("Edit", edit, "/a")
+    assert ["total_0", "sum_0"] in meta["renamed"]
+    lines = DIFF_LINES + 500
+    old = "".join(f"x_{n} = old_name + {n}\n" for n in range(lines))
+    assert renamed_names(old, old.replace("old_name", "new_name")) == [("old_name", "new_name")]

@@ -98,21 +98,17 @@ def renamed_names(old: str, new: str, limit: int = 12) -> list[tuple[str, str]]:
     if not old_lines or not new_lines:
         return []
     found: dict[tuple[str, str], None] = {}
-    matcher = difflib.SequenceMatcher(None, old_lines, new_lines)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag != "replace" or i2 - i1 != j2 - j1:
+    for old_line, new_line in _replaced_lines(old_lines, new_lines):
+        old_tokens, new_tokens = _TOKEN.findall(old_line), _TOKEN.findall(new_line)
+        if len(old_tokens) != len(new_tokens):
             continue
-        for old_line, new_line in zip(old_lines[i1:i2], new_lines[j1:j2], strict=True):
-            old_tokens, new_tokens = _TOKEN.findall(old_line), _TOKEN.findall(new_line)
-            if len(old_tokens) != len(new_tokens):
+        for a, b in zip(old_tokens, new_tokens, strict=True):
+            if a == b or (a, b) in found or not (_WORD.fullmatch(a) and _WORD.fullmatch(b)):
                 continue
-            for a, b in zip(old_tokens, new_tokens, strict=True):
-                if a == b or (a, b) in found or not (_WORD.fullmatch(a) and _WORD.fullmatch(b)):
-                    continue
-                if a.lower() in _KEYWORDS or b.lower() in _KEYWORDS:
-                    continue
-                if _code_like(a) or _code_like(b) or _affix(a, b) >= 4:
-                    found[(a, b)] = None
+            if a.lower() in _KEYWORDS or b.lower() in _KEYWORDS:
+                continue
+            if _code_like(a) or _code_like(b) or _affix(a, b) >= 4:
+                found[(a, b)] = None
     if not found:
         return []
     # renamed: the old name gone, the new one new (else one use of a name became another's)
@@ -123,6 +119,32 @@ def renamed_names(old: str, new: str, limit: int = 12) -> list[tuple[str, str]]:
     olds = Counter(a for a, _ in found)
     news = Counter(b for _, b in found)
     return [(a, b) for a, b in found if olds[a] == 1 and news[b] == 1][:limit]
+
+
+#: The most lines on each side, past those the two texts open and end with alike, that
+#: ``renamed_names`` matches as a diff does (in time up to the product of the two): an edit
+#: rewriting more (a file of thousands of lines, every line touched) has its lines paired by
+#: position when both sides have as many, else no renames told.
+DIFF_LINES = 3000
+
+
+def _replaced_lines(old: list[str], new: list[str]) -> Iterator[tuple[str, str]]:
+    """The pairs of lines of ``old`` and ``new`` that a diff replaces one for one."""
+    start = 0
+    while start < min(len(old), len(new)) and old[start] == new[start]:
+        start += 1
+    end = 0
+    while end < min(len(old), len(new)) - start and old[-1 - end] == new[-1 - end]:
+        end += 1
+    old_mid, new_mid = old[start : len(old) - end], new[start : len(new) - end]
+    if len(old_mid) > DIFF_LINES or len(new_mid) > DIFF_LINES:
+        if len(old_mid) == len(new_mid):
+            yield from zip(old_mid, new_mid, strict=True)
+        return
+    matcher = difflib.SequenceMatcher(None, old_mid, new_mid)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "replace" and i2 - i1 == j2 - j1:
+            yield from zip(old_mid[i1:i2], new_mid[j1:j2], strict=True)
 
 
 def changed_names(old: str, new: str) -> list[str]:

@@ -258,27 +258,44 @@ def _title(text: str) -> str | None:
     return one_line(printable, _TITLE_CHARS) or None
 
 
+#: How much of each text of an edit (its old and new strings, a written file) is read for the
+#: names and lines it changed: its first lines up to this many characters. Agents' edits are
+#: far smaller; a generated file of megabytes would otherwise cost a hook seconds.
+EDIT_ANALYZED_CHARS = 65_536
+
+
+def _edit_text(text: object) -> str:
+    """``text`` (a string, else nothing) cut to ``EDIT_ANALYZED_CHARS`` after a whole line."""
+    if not isinstance(text, str):
+        return ""
+    if len(text) <= EDIT_ANALYZED_CHARS:
+        return text
+    cut = text.rfind("\n", 0, EDIT_ANALYZED_CHARS)
+    return text[: cut + 1] if cut > 0 else text[:EDIT_ANALYZED_CHARS]
+
+
 def _edit_pairs(tool: str, tool_input: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """An edit's ``(old, new)`` texts (a Write: the empty text, then the file)."""
+    """An edit's ``(old, new)`` texts (a Write: the empty text, then the file), as far as they
+    are read (``EDIT_ANALYZED_CHARS``)."""
     if tool == "Write":
-        content = tool_input.get("content")
-        return [("", content if isinstance(content, str) else "")]
+        return [("", _edit_text(tool_input.get("content")))]
     pairs: list[tuple[str, str]] = []
     if tool == "MultiEdit" and isinstance(tool_input.get("edits"), list):
         for edit in tool_input["edits"]:
             if isinstance(edit, Mapping):
-                pairs.append((str(edit.get("old_string", "")), str(edit.get("new_string", ""))))
+                old, new = edit.get("old_string", ""), edit.get("new_string", "")
+                pairs.append((_edit_text(str(old)), _edit_text(str(new))))
     else:
         old = tool_input.get("old_string", "")
         new = tool_input.get("new_string", tool_input.get("new_source", ""))
-        pairs.append((old if isinstance(old, str) else "", new if isinstance(new, str) else ""))
+        pairs.append((_edit_text(old), _edit_text(new)))
     return pairs
 
 
 def _edit_names(tool: str, tool_input: Mapping[str, Any]) -> list[str]:
     if tool == "Write":
         content = tool_input.get("content")
-        return defined_names(content) if isinstance(content, str) else []
+        return defined_names(_edit_text(content)) if isinstance(content, str) else []
     names: dict[str, None] = {}
     for old, new in _edit_pairs(tool, tool_input):
         for name in changed_names(old, new):
