@@ -435,6 +435,39 @@ def test_digest_within_too_small_a_budget_says_so(
     assert "make release" in out
 
 
+def test_digest_of_a_transcript_file_reads_it_with_no_store(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``memcore digest PATH``: a transcript file (named by a path) is digested straight from
+    the file, its sub-agents' files beside it joined, and no store is made; a path that is no
+    transcript, or none at all, is a one-line error."""
+    from memcore import session_digest
+    from memcore.claude_code import parse_transcripts
+    from tests.test_digest import DATA
+
+    if not DATA.is_dir():
+        pytest.skip("the shared transcripts are not here")
+    monkeypatch.setenv("MEMCORE_HOME", str(tmp_path / "home"))
+    main_file = tmp_path / "258c7280.jsonl"
+    main_file.write_bytes((DATA / "marot__spotter__258c7280.jsonl").read_bytes())
+    agent = tmp_path / "agent-a881341.jsonl"
+    agent.write_bytes((DATA / "marot__spotter__258c7280__agent-a881341.jsonl").read_bytes())
+    code, out, err = run_cli(capsys, "digest", str(main_file), "--budget", "1500")
+    assert (code, err) == (0, "")
+    items = [i for t in parse_transcripts([main_file, agent]) for i in t.items]
+    assert out == session_digest(items, 1500).text + "\n"
+    assert not (tmp_path / "home").exists()  # (no store made)
+    other = tmp_path / "notes.jsonl"
+    other.write_text('{"a": 1}\n', encoding="utf-8")
+    for path, said in ((other, "holds no Claude Code transcript"), (tmp_path / "no.jsonl", "no ")):
+        code, out, err = run_cli(capsys, "digest", str(path))
+        assert (code, out) == (EXIT_ERROR, "")
+        assert_one_line_error(err, said)
+    code, out, err = run_cli(capsys, "digest", str(main_file), "--store", "sqlite:///x.db")
+    assert code == EXIT_USAGE
+    assert_one_line_error(err, "drop --store")
+
+
 def test_a_folder_given_as_the_store_is_named_as_one(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

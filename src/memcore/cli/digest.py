@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
+from pathlib import Path
 from typing import TextIO
 
 from memcore.cli._common import (
     Subparsers,
+    UsageError,
     _add,
     _positive_int,
     add_session_arguments,
@@ -35,8 +38,10 @@ def register(sub: Subparsers) -> None:
         "asked; decisions and results; files and functions touched, and how; commands and\n"
         "their outcomes; errors and what fixed them; what is still open. It never exceeds\n"
         "--budget tokens. Without SESSION, every session of the store gets its own digest;\n"
-        "SESSION may be the start of a session id (a Claude Code session's first 8 characters).\n"
-        "Read-only: nothing is created or changed.",
+        "SESSION may be the start of a session id (a Claude Code session's first 8 characters),\n"
+        "or a Claude Code transcript file (a path: its digest, straight from the file, with its\n"
+        "sub-agents' files beside it; no store is opened). Read-only: nothing is created or\n"
+        "changed.",
     )
     add_session_arguments(p, required=False)
     p.add_argument(
@@ -60,11 +65,48 @@ async def _states(
         return await read_states(store, url, names, prog)
 
 
+def _transcript_path(args: argparse.Namespace) -> Path | None:
+    """The transcript file named in place of a session: a word ending in ``.jsonl``, or a path
+    to a file (a session id has neither a separator nor that ending; a URL is a store's)."""
+    words: list[str] = args.session
+    if len(words) != 1:
+        return None
+    word = words[0]
+    path = Path(word).expanduser()
+    named = "/" in word or os.sep in word
+    if "://" in word or not (word.endswith(".jsonl") or (named and path.is_file())):
+        return None  # (a word with a separator naming no file: a bad session id, said as one)
+    if not path.is_file():
+        raise NotFoundError(f"no transcript file at {path}")
+    if args.store is not None:
+        raise UsageError("memcore digest", "a transcript file is read with no store: drop --store")
+    return path
+
+
+def _transcript_state(path: Path) -> dict[str, dict[str, MemoryItem]]:
+    """The items of the transcript at ``path`` and of its sub-agents' files (as the hooks read
+    them), under its session."""
+    from memcore.claude_code import looks_like_transcript, parse_transcripts
+    from memcore.claude_code.discovery import transcript_head
+    from memcore.claude_code.project import session_files
+
+    session = transcript_head(path).session_id
+    if session is None or not looks_like_transcript(path):
+        raise ValidationError(f"{path} holds no Claude Code transcript")
+    parsed = parse_transcripts(session_files(path, session), session=session)
+    return {session: {item.id: item for t in parsed for item in t.items}}
+
+
 def cmd_digest(args: argparse.Namespace, out: TextIO) -> int:
     from memcore.digest import session_digest
 
-    session = store_and_session(args, "memcore digest", required=False)
-    states = run_reading(args.store, _states(args.store, session))
+    transcript = _transcript_path(args)
+    if transcript is not None:
+        states = _transcript_state(transcript)
+        session: str | None = next(iter(states))
+    else:
+        session = store_and_session(args, "memcore digest", required=False)
+        states = run_reading(args.store, _states(args.store, session))
     if not any(states.values()):
         where = f"session {session!r}" if session else "the store"
         raise NotFoundError(f"{where} has no items to digest")
