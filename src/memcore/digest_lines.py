@@ -521,6 +521,10 @@ def _rerun_fix(error: Mapping[str, Any], fixes: Sequence[MemoryItem]) -> str:
             command = item.metadata.get("command")
             if isinstance(command, str) and normalize_command(command) != normalize_command(failed):
                 return f"; then {code_span(cut_words(' '.join(command.split()), 40))} succeeded"
+    else:  # a tool's call that failed: the call that then worked says how ("(lines 1-100)")
+        for item in fixes:
+            if item.metadata.get("kind") == "tool_call" and item.content.strip():
+                return f"; then {cut_words(item.content, 20)} worked"
     return "; the rerun passed without an edit"
 
 
