@@ -34,3 +34,26 @@ def test_short_latest_requests_stay_whole() -> None:
     kept = {item.id: item for item in state.items}
     assert kept["ask1"].content == "Now add a test for the backoff"
     assert kept["ask2"].content == "Also log each retry at debug level"
+
+
+def test_the_agent_s_musing_past_a_dump_too_big_to_keep_goes_to_the_digest() -> None:
+    """The latest items stay whole newest first, a dump too big for the room passed over; the
+    agent's thinking older than such a gap is no longer the session's end, and kept whole it
+    would stand alone, out of its place: the digest has it instead. The latest items' own
+    thinking stays whole."""
+    items = agent_session()
+    base = 200
+    dump = "\n".join(f"row {j}: value {j * 7} for handler_{j}" for j in range(400))
+    items += [
+        agent_item("muse-old", "Now let me run the tests:", "thinking", base),
+        agent_item("big", f"Read src/exporter/rows.txt\n{dump}", "tool_result", base + 1),
+        agent_item("muse-new", "Now update the call site:", "thinking", base + 2),
+        agent_item("done", "All 12 exporter tests pass.", "fact", base + 3),
+    ]
+    budget = tokens_of(items) // 12
+    state = SessionState(items, budget, now=items[-1].created_at)
+    handle_context_overflow(state)
+    kept = {item.id for item in state.items}
+    assert {"muse-new", "done"} <= kept
+    assert "big" not in kept
+    assert "muse-old" not in kept

@@ -261,14 +261,19 @@ def _digest_history(plan: _Plan, budget: int) -> None:
     reserve = max(MIN_ROOM, sizing.tokens) if sizing.text.strip() else share
     recent: set[int] = set()
     used = 0
+    skipped = False
     for k in reversed(loose):  # newest first; a dump too big for the room is skipped
         item = plan.originals[k]
         cost = plan.cost(item)
         if _pasted_request(item, cost, budget):
             continue  # a log pasted as a request: the digest says it (see _latest_requests)
-        if not is_scaffolding(item) and used + cost <= room - reserve:
+        if is_scaffolding(item) or (skipped and _musing(item)):
+            continue
+        if used + cost <= room - reserve:
             recent.add(k)
             used += cost
+        else:
+            skipped = True
     history = [k for k in loose if k not in recent]
     history_tokens = sum(plan.cost(plan.originals[k]) for k in history)
     if not history or history_tokens <= reserve:
@@ -303,16 +308,28 @@ def _digest_history(plan: _Plan, budget: int) -> None:
 
 def _newest_fitting(plan: _Plan, slots: list[int], room: int) -> set[int]:
     """The newest of ``slots`` (not scaffolding) that fit ``room`` tokens together, newest first
-    (one too big is passed over)."""
+    (one too big is passed over, and the agent's thinking past it: ``_musing``)."""
     chosen: set[int] = set()
     used = 0
+    skipped = False
     for k in reversed(slots):
         item = plan.originals[k]
         cost = plan.cost(item)
-        if not is_scaffolding(item) and used + cost <= room:
+        if is_scaffolding(item) or (skipped and _musing(item)):
+            continue
+        if used + cost <= room:
             chosen.add(k)
             used += cost
+        else:
+            skipped = True
     return chosen
+
+
+def _musing(item: MemoryItem) -> bool:
+    """The agent's thinking: past an item too big to keep whole (a gap in what the latest items
+    keep), it is no longer the session's end, and alone, out of its place, it says little; the
+    digest of the history has it."""
+    return item.metadata.get("kind") == "thinking"
 
 
 def _compress(plan: _Plan, budget: int) -> None:
