@@ -403,3 +403,23 @@ def test_the_finding_test_skips_only_what_the_pattern_rejects(said: str) -> None
 )
 def test_a_statement_that_work_is_done_must_name_the_work(said: str, kept: bool) -> None:
     assert (standalone(said, 0) is not None) == kept
+
+
+def test_claude_code_s_advice_after_a_tool_s_error_is_no_part_of_its_line() -> None:
+    """Claude Code's "Note: your current working directory is ..." and "Please use offset and
+    limit ..." are its words to the model after a failed call, not what failed: left out."""
+    from memcore import MemoryItem, session_digest
+    from tests.test_digest import T0
+
+    said = (
+        "Read `notes/MEMORY.md` failed: File does not exist. Note: your current working "
+        "directory is /home/dev/shop."
+    )
+    error = MemoryItem(
+        "e",
+        said,
+        metadata={"source": "claude-code", "kind": "error", "tool": "Read", "role": "user"},
+        created_at=T0,
+    )
+    errors = session_digest([error], 500).sections["errors"]
+    assert errors == "- Read `notes/MEMORY.md` failed: File does not exist."

@@ -472,11 +472,19 @@ def _unfound_lines(unfound: dict[str, list[tuple[int, MemoryItem]]], n: int) -> 
     return out
 
 
+#: Claude Code's advice to the model after a tool's error ("Please use offset and limit
+#: parameters to read ...", "Note: your current working directory is ..."): no part of what
+#: failed, and said again at each such error.
+_HARNESS_ADVICE = lazy_compile(
+    r"(?<=[.!]) (?:Please use|Note: your current working directory)\b.*$"
+)
+
+
 def _error(
     item: MemoryItem, seq: int, recency: float, by_id: dict[str, MemoryItem], root: str | None
 ) -> Candidate:
     meta = item.metadata
-    said = cut_words(" ".join(item.content.split()), 60)
+    said = cut_words(_HARNESS_ADVICE.sub("", " ".join(item.content.split())), 60)
     if said.endswith(":"):  # (an older import's failure that printed nothing: "... (exit 1): ")
         said = f"{said[:-1]} with no output"
     fix = ""
