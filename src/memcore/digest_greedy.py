@@ -1,0 +1,425 @@
+"""How a digest chooses its lines within a budget: the sections' shares, what a line is worth
+per token, and the lazy greedy that picks the best lines (whole, or cut to fit the room left),
+run again with more room as the whole text is counted (:mod:`memcore.digest`).
+"""
+
+from __future__ import annotations
+
+import heapq
+from typing import NamedTuple
+
+from memcore.digest_asked import REQUEST_REST_LEAD
+from memcore.digest_cut import MIN_CUT_TOKENS, MIN_TOPIC_WORDS, cut_line
+from memcore.digest_echo import EchoIndex, EchoTexts
+from memcore.digest_lines import LATEST_OPEN, Candidate, line_identifiers
+from memcore.tokens import TokenCounter
+
+#: Sections in the order they are written, with their headings and first-pass budget shares.
+SECTIONS: tuple[tuple[str, str, float], ...] = (
+    ("asked", "What was asked", 0.22),
+    ("decisions", "Decisions and results", 0.25),
+    ("files", "Files and functions touched", 0.25),
+    ("commands", "Commands and outcomes", 0.05),
+    ("errors", "Errors and fixes", 0.12),
+    ("open", "Still open", 0.08),
+    ("notes", "Notes", 0.30),
+)
+_TITLES = {name: title for name, title, _ in SECTIONS}
+_ORDER = {name: index for index, (name, _, _) in enumerate(SECTIONS)}
+_SHARES = {name: share for name, _, share in SECTIONS}
+#: What each exact name (code span, path, called name) a line adds to the digest is worth, and
+#: how a line's worth is divided by its cost (tokens ** exponent): names per token win.
+NEW_NAME_WEIGHT = 0.5
+COST_EXPONENT = 1.0
+#: A line naming only what chosen lines already name keeps this share of its worth.
+REPEAT_FACTOR = 0.5
+#: The share of the budget the latest request not answered yet may take whole when it is seeded
+#: (more than "Still open"'s share: a request of a few lines is worth saying whole).
+OPEN_SEED_SHARE = 0.25
+
+
+def unique_lines(candidates: list[Candidate]) -> list[Candidate]:
+    """One candidate per distinct line: the best scored (the latest on a tie)."""
+    best: dict[str, Candidate] = {}
+    for cand in candidates:
+        held = best.get(cand.text)
+        if held is None or (cand.score, cand.seq) > (held.score, held.seq):
+            best[cand.text] = cand
+    return list(best.values())
+
+
+def heading(section: str) -> str:
+    return f"## {_TITLES[section]}"
+
+
+class Lines(NamedTuple):
+    """The candidate lines in the greedy's order, with what choosing them costs and names:
+    the same for every budget a digest is made at, so worked out once."""
+
+    cands: list[Candidate]
+    costs: list[int]
+    names: list[frozenset[str]]
+    heading_cost: dict[str, int]
+    #: each line's names and words for its echoes (``memcore.digest_echo``)
+    echo_texts: EchoTexts
+    #: whether each line waits for ``release_spare``: a spare line, or one of the items a
+    #: compaction summarized (flagged here, not copied into a new ``Candidate`` each)
+    held: list[bool]
+    #: the line each line waits for (-1: none): a long request's further lines wait for the
+    #: request's own line, which says what they are part of (cheaper, they would fill the
+    #: section before it and be said as "the request also said" of a request never said)
+    needs: list[int]
+
+
+def prepare_lines(candidates: list[Candidate], count: TokenCounter, cut: int = 0) -> Lines:
+    cands = sorted(candidates, key=lambda c: (_ORDER[c.section], c.seq, c.text, c.score))
+    return Lines(
+        cands,
+        [count(c.text) + 1 for c in cands],
+        [frozenset(line_identifiers(c.text) if c.names is None else c.names) for c in cands],
+        {name: count(heading(name)) + 2 for name in _TITLES},
+        EchoTexts(),
+        [c.spare or 0 <= c.seq < cut for c in cands],  # (the title, at -1, is never held)
+        _needs(cands),
+    )
+
+
+def _needs(cands: list[Candidate]) -> list[int]:
+    """``Lines.needs`` of ``cands`` (in the greedy's order: a request's line comes just
+    before its further lines, at fractions of its ``seq``)."""
+    needs = [-1] * len(cands)
+    head = -1
+    for i, cand in enumerate(cands):
+        if cand.lead is None:
+            if cand.section == "asked" and cand.seq == int(cand.seq):
+                head = i
+        elif (
+            cand.lead.startswith(REQUEST_REST_LEAD)
+            and head >= 0
+            and cands[head].seq == int(cand.seq)
+        ):
+            needs[i] = head
+    return needs
+
+
+class Greedy:
+    """Lazy greedy: the best line by (score + names it adds that no chosen line has yet) per
+    token, first within each section's share, then anywhere; a line's worth only falls as
+    others are chosen, so a popped line whose worth is still current is the best one. It can
+    be run again with a larger limit, continuing where it stopped: the heap of the lines not
+    chosen is kept between runs (their worths there are upper bounds, which is all a lazy greedy
+    needs), so a run does not weigh every line again."""
+
+    def __init__(self, lines: Lines, budget: int, count: TokenCounter) -> None:
+        cands, costs, names, self.heading_cost, echo_texts, self.held, self.needs = lines
+        self.cands = list(cands)  # copies: spare lines are added to these three
+        self.costs = list(costs)
+        self.names = list(names)
+        self.budget = budget
+        self.count = count
+        self.covered: set[str] = set()
+        self.used: dict[str, int] = {}
+        self.chosen: list[Candidate] = []
+        self.chosen_costs: list[int] = []  # each chosen line's tokens, its heading's apart
+        #: the chosen lines of each item, by section and item (see ``_drop_opened``)
+        self.per_item: dict[tuple[str, int], list[Candidate]] = {}
+        self.taken = list(self.held)  # spare lines wait for release_spare
+        self.restating: set[int] = set()  # records' own words (see release_spare)
+        self.released = False  # whether release_spare let the held-back lines go
+        self.echo = EchoIndex(echo_texts)  # a line said again in other words is left out
+        #: heap entries of lines waiting for a line not chosen yet (``Lines.needs``), by it
+        self.waiting: dict[int, list[tuple[float, int]]] = {}
+        self.woke = False  # whether lines came back to the heap from ``waiting``
+        self.total = 0
+        self.scores = [c.score for c in self.cands]
+        #: what a line's worth is divided by
+        self.prices: list[float] = [float(cost) ** COST_EXPONENT for cost in self.costs]
+        #: (-worth, index) of every line not chosen (worths as of when pushed: upper bounds)
+        # nothing is covered yet: a line's worth is its score and all its names, per its price
+        self.heap: list[tuple[float, int]] = [
+            (-((score + NEW_NAME_WEIGHT * len(names)) / price), i)
+            for i, (score, names, price, held) in enumerate(
+                zip(self.scores, self.names, self.prices, self.taken, strict=True)
+            )
+            if not held
+        ]
+        heapq.heapify(self.heap)
+
+    def worth(self, i: int) -> float:
+        names = self.names[i]
+        if not names:  # worth what its score is, whatever was chosen
+            return (self.scores[i] + 0.0) / self.prices[i]
+        covered = self.covered
+        new = len(names) - len(names & covered) if covered else len(names)
+        gain = self.scores[i] + NEW_NAME_WEIGHT * new
+        if not new:  # says again what chosen lines already name
+            gain *= REPEAT_FACTOR
+        return gain / self.prices[i]
+
+    def exhausted(self) -> bool:
+        return all(self.taken)
+
+    def seed_open(self) -> None:
+        """Choose the latest request not answered yet before anything else: it is what the next
+        session takes up, and as a long line it would lose to short ones by worth per token
+        (whole if it fits the open section's share of the budget, else cut to it)."""
+        latest = (
+            i
+            for i, c in enumerate(self.cands)
+            if c.section == "open" and c.text.startswith(LATEST_OPEN) and not self.taken[i]
+        )
+        self._seed(next(latest, None), OPEN_SEED_SHARE)
+
+    def seed_topic(self) -> None:
+        """Choose the session's topic line first (``TOPIC_BELOW``), whole if it fits its
+        section's share of the budget, else cut to it (keeping at least ``MIN_TOPIC_WORDS``)."""
+        self._seed(
+            next((i for i, c in enumerate(self.cands) if c.topic and not self.taken[i]), None)
+        )
+
+    def _seed(self, i: int | None, share: float = 0.0) -> None:
+        """Choose line ``i`` now, whole if it fits its section's share of the budget (or
+        ``share``, when larger), else cut to it."""
+        if i is None:
+            return
+        cand = self.cands[i]
+        heading = self.heading_cost[cand.section]
+        room = int(self.budget * max(_SHARES[cand.section], share)) - heading
+        cost = self.costs[i]
+        if cost > room:
+            cut = cut_line(
+                cand.text, room - 1, self.count, min_words=MIN_TOPIC_WORDS, min_share=0.0
+            )
+            if cut is None:
+                return
+            cand = Candidate(cand.section, cand.seq, cand.score, cut, None, about=cand.about)
+            cost = self.count(cut) + 1
+        self._take(i, cand, cost + heading)
+
+    def _take(self, i: int, cand: Candidate, cost: int) -> None:
+        """Choose line ``i`` as ``cand`` (it, or it cut), at ``cost`` tokens with its
+        section's heading when it is the section's first line."""
+        section = cand.section
+        self._settle(i)
+        self.chosen.append(cand)
+        self.per_item.setdefault((section, int(cand.seq)), []).append(cand)
+        self.chosen_costs.append(cost - (0 if section in self.used else self.heading_cost[section]))
+        self.covered.update(self.names[i])
+        self.used[section] = self.used.get(section, 0) + cost
+        self.total += cost
+
+    def _settle(self, i: int) -> None:
+        """Mark line ``i`` taken (chosen or left out for good): the lines waiting for it may
+        be chosen now."""
+        self.taken[i] = True
+        woken = self.waiting.pop(i, None)
+        if woken:
+            for entry in woken:
+                heapq.heappush(self.heap, entry)
+            self.woke = True  # (the cheapest line left may be one of them: see ``run``)
+
+    def stop_waiting(self) -> bool:
+        """Let the lines still waiting for a line not chosen be chosen without it (each then
+        says whose it is: ``Candidate.lead``); False when none waits."""
+        woken = [entry for entries in self.waiting.values() for entry in entries]
+        self.waiting = {}
+        self.needs = [-1] * len(self.needs)
+        for entry in woken:
+            heapq.heappush(self.heap, entry)
+        self.woke = self.woke or bool(woken)
+        return bool(woken)
+
+    def _drop_opened(self, cand: Candidate) -> None:
+        """Leave out a chosen line of ``cand``'s item that ``cand`` opens with, whole ("Fixed
+        the session logic (`h.go`)" before "Fixed the session logic (`h.go`): removed the
+        blocking check"): ``cand`` says it again, and more."""
+        item = (cand.section, int(cand.seq))
+        mates = self.per_item.get(item)
+        if not mates:  # (most items have no line chosen yet)
+            return
+        text = cand.text
+        for other in mates:
+            if len(other.text) < len(text) and text.startswith(other.text.rstrip(".\u2026")):
+                n = next(n for n, chosen in enumerate(self.chosen) if chosen is other)
+                cost = self.chosen_costs[n]
+                self.used[other.section] -= cost
+                self.total -= cost
+                self.chosen = self.chosen[:n] + self.chosen[n + 1 :]  # (a new list: see echo)
+                self.chosen_costs = self.chosen_costs[:n] + self.chosen_costs[n + 1 :]
+                mates.remove(other)
+                return
+
+    def release_spare(self, more: list[Candidate]) -> bool:
+        """Let spare lines (those held back, the first time, and ``more``) be chosen from now
+        on; False when there are none. A line of ``more`` (a record's own words) that names
+        only what chosen lines already name when its turn comes is left out: it restates them
+        ("Read `f`: 5 lines." after "`f` was read, not changed"), and a small session would
+        otherwise say each thing twice."""
+        spare: list[int] = []
+        if not self.released:  # the lines held back since the start: once (later ones may
+            self.released = True  # be spare lines that were chosen, or echoes)
+            spare = [i for i, held in enumerate(self.held) if held and self.taken[i]]
+            for i in spare:
+                self.taken[i] = False
+        known = {c.text for c in self.cands}
+        added = sorted(
+            (c for c in unique_lines(more) if c.text not in known),
+            key=lambda c: (_ORDER[c.section], c.seq, c.text, c.score),
+        )
+        for cand in added:
+            names = frozenset(line_identifiers(cand.text) if cand.names is None else cand.names)
+            if names:
+                if names <= self.covered:
+                    continue
+                self.restating.add(len(self.cands))
+            self.cands.append(cand)
+            self.costs.append(self.count(cand.text) + 1)
+            self.scores.append(cand.score)
+            self.prices.append(float(self.costs[-1]) ** COST_EXPONENT)
+            self.names.append(names)
+            self.taken.append(False)
+            spare.append(len(self.cands) - 1)
+        if spare:  # (their worths, then one heapify: the same heap order as pushing each)
+            worth = self.worth
+            self.heap.extend([(-worth(i), i) for i in spare])
+            heapq.heapify(self.heap)
+        return bool(spare)
+
+    def snapshot(self) -> _Saved:
+        return (
+            set(self.covered),
+            dict(self.used),
+            list(self.chosen),
+            list(self.chosen_costs),
+            list(self.taken),
+            self.total,
+            list(self.heap),
+            {i: list(entries) for i, entries in self.waiting.items()},
+            {item: list(mates) for item, mates in self.per_item.items()},
+        )
+
+    def restore(self, saved: _Saved) -> None:
+        (
+            self.covered,
+            self.used,
+            self.chosen,
+            self.chosen_costs,
+            self.taken,
+            self.total,
+            self.heap,
+            self.waiting,
+            self.per_item,
+        ) = saved
+
+    def run(self, limit: int, *, capped: bool) -> None:
+        """Add the best lines that fit ``limit`` tokens in all (and, ``capped``, each section's
+        share of the budget); the last line that does not fit whole may be cut to fit.
+
+        A popped line that cannot fit is set aside before its worth is brought up to date, and
+        goes back on the heap when the run ends: what is chosen only adds to the totals (a
+        section's heading is paid by its first line), so a line that does not fit now never
+        will in this run, and setting it aside now or later leaves the other lines' order as
+        it was."""
+        cands, costs, taken, names = self.cands, self.costs, self.taken, self.names
+        used, heading_cost, budget = self.used, self.heading_cost, self.budget
+        caps = {name: _SHARES[name] * budget for name in heading_cost}
+        total = self.total
+        worth = self.worth
+        heap = self.heap
+        aside: list[tuple[float, int]] = []
+        pop, push = heapq.heappop, heapq.heappush
+        # the cheapest line left: once the room is below it and too small for a cut, no line
+        # can come in, and the run ends without popping the rest (found when the room first
+        # gets that small: most runs end before)
+        least = -1
+        while heap:
+            if limit - total - 1 < MIN_CUT_TOKENS:
+                if least < 0 or self.woke:
+                    least = min([costs[i] for _, i in heap], default=0)
+                    self.woke = False
+                if limit - total < least:
+                    break
+            entry = pop(heap)
+            negative, i = entry
+            if taken[i]:
+                continue
+            need = self.needs[i] if i < len(self.needs) else -1  # (spare lines wait for none)
+            if need >= 0 and not taken[need]:
+                self.waiting.setdefault(need, []).append(entry)
+                continue
+            if i in self.restating and names[i] <= self.covered:  # says nothing new now
+                self._settle(i)
+                continue
+            cand = cands[i]
+            section = cand.section
+            if section in used:
+                extra = 0
+                spent = used[section]
+            else:
+                extra = heading_cost[section]
+                spent = 0
+            cost = costs[i] + extra
+            if capped and spent + cost > caps[section]:
+                aside.append(entry)
+                continue
+            room = limit - total - extra
+            over = cost > room + extra
+            # no cut fits in less than its least, nor keeps half of a line twice the room
+            if over and (capped or room - 1 < MIN_CUT_TOKENS or costs[i] > 2 * room):
+                aside.append(entry)
+                continue
+            if names[i]:  # its worth falls as chosen lines name what it names
+                current = worth(i)
+                if current < -negative - 1e-12:
+                    push(heap, (-current, i))
+                    continue
+            # (checked last, as it costs most: a line that does not fit now is checked when it
+            # does, and chosen lines only add to what it may echo)
+            if self.echo.echoes(cand, names[i], self.chosen):
+                self._settle(i)
+                continue
+            if over:
+                cut = cut_line(cand.text, room - 1, self.count)
+                if cut is None:
+                    aside.append(entry)
+                    continue
+                cand = Candidate(section, cand.seq, cand.score, cut, None, about=cand.about)
+                cost = self.count(cut) + 1 + extra
+            self._drop_opened(cand)
+            self._take(i, cand, cost)
+            total = self.total
+        if len(aside) * 8 < len(heap):  # a few: pushed back (else the heap made again)
+            for entry in aside:
+                push(heap, entry)
+        else:
+            heap.extend(aside)
+            heapq.heapify(heap)
+
+
+#: What :meth:`Greedy.snapshot` saves: covered names, section use, chosen lines and their costs,
+#: taken flags, total, heap, waiting lines, chosen lines per item.
+_Saved = tuple[
+    set[str],
+    dict[str, int],
+    list[Candidate],
+    list[int],
+    list[bool],
+    int,
+    list[tuple[float, int]],
+    dict[int, list[tuple[float, int]]],
+    dict[tuple[str, int], list[Candidate]],
+]
+
+
+__all__ = [
+    "COST_EXPONENT",
+    "NEW_NAME_WEIGHT",
+    "OPEN_SEED_SHARE",
+    "REPEAT_FACTOR",
+    "SECTIONS",
+    "Greedy",
+    "Lines",
+    "heading",
+    "prepare_lines",
+    "unique_lines",
+]
