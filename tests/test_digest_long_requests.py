@@ -86,3 +86,19 @@ def test_without_room_for_the_request_s_line_its_further_lines_say_whose_they_ar
     )
     short = session_digest([task, done], 40).sections.get("asked", "").splitlines()
     assert short == ["- The request also said: Also fix `merge()` in `sync.py` today"]
+
+
+def test_a_request_of_attached_files_alone_says_the_user_attached_them() -> None:
+    """A message that is only files attached (Claude Code's attachments, no words) reads "The
+    user attached `plan.md`", not "The user asked: the attached `plan.md`"."""
+    from memcore.claude_code.records import ATTACHED_ONLY
+
+    task = MemoryItem(
+        "t",
+        f"{ATTACHED_ONLY}`/tmp/attachments/plan-v1.md`",
+        metadata={"kind": "task"},
+        created_at=T0,
+    )
+    done = _agent(1, "Done: the plan's two steps are in `chkit.ts`.", kind="fact")
+    asked = session_digest([task, done], 300).sections["asked"]
+    assert asked == "- The user attached `/tmp/attachments/plan-v1.md`"

@@ -23,7 +23,7 @@ FINGERPRINTS = {
     6: "d3cf5d8c3c64d4b7",
     7: "13f1956d1fb80c6e",
     8: "428f6216eb566ed7",
-    9: "f3896b73d11bdc2e",
+    9: "df0511b529cb1356",
 }
 SESSIONS = (
     "entireio__cli__198393f2",

@@ -19,7 +19,7 @@ from memcore._kernels import prose
 from memcore.claude_code.answers import QUESTION_WORDS
 from memcore.claude_code.commands import is_trivial_command, normalize_command, one_line
 from memcore.claude_code.compaction import is_compaction_summary
-from memcore.claude_code.records import ANSWER, command_request
+from memcore.claude_code.records import ANSWER, ATTACHED_ONLY, command_request
 from memcore.claude_code.titles import TITLE_LEAD_IN
 from memcore.claude_code.tools import quoted_list
 from memcore.claude_code.transcripts import KIND_PRIORITY
@@ -164,6 +164,8 @@ def build_candidates(
                     else cut_word_list(words, REQUEST_WORDS)
                 )
                 line = f"- The user {said}: {shown}"
+                if text.startswith(ATTACHED_ONLY):  # (files attached, no words: "attached X")
+                    line = f"- The user attached {shown.removeprefix(ATTACHED_ONLY)}"
                 short = len(text) < _SHORT_REPLY
                 answered = _answered(meta)  # (an answer to the agent's question: said as one)
                 if answered is not None:

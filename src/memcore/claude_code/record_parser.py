@@ -34,6 +34,7 @@ from memcore.claude_code.links import FixLinker
 from memcore.claude_code.next_actions import NextActions
 from memcore.claude_code.queued import MessageQueue
 from memcore.claude_code.records import (
+    ATTACHED_ONLY,
     COMPACTION_PREFIX,
     analysis_view,
     assistant_statement,
@@ -321,7 +322,7 @@ class RecordParser(SideRecords):
         attached = attached_files(text, rec.get("cwd"))
         if attached:  # what the user attached is part of the request
             files = ", ".join(f"`{path}`" for path in attached)
-            own = f"{own} (attached: {files})" if own else f"the attached {files}"
+            own = f"{own} (attached: {files})" if own else f"{ATTACHED_ONLY}{files}"
         scaffolding = scaffolding_kind(text) if not own or own == text else None
         if scaffolding is None and not own:
             scaffolding = "wrapper-only"

@@ -185,6 +185,11 @@ def scaffolding_kind(text: str) -> str | None:
     return None
 
 
+#: How a request that is only attached files reads (their paths follow): "the attached
+#: `plan.md`" (a digest says "The user attached `plan.md`").
+ATTACHED_ONLY = "the attached "
+
+
 #: How much of one text (a message, a tool's output) the import reads to understand it: a
 #: message pasted at megabytes, or a tool's output that large, is read by its head and its end
 #: (where a command's errors are), never whole, so that one huge record cannot hold a hook up
