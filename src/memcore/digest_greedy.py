@@ -212,11 +212,7 @@ class Greedy:
         """Mark line ``i`` taken (chosen or left out for good): the lines waiting for it may
         be chosen now."""
         self.taken[i] = True
-        woken = self.waiting.pop(i, None)
-        if woken:
-            for entry in woken:
-                heapq.heappush(self.heap, entry)
-            self.woke = True  # (the cheapest line left may be one of them: see ``run``)
+        self._wake(self.waiting.pop(i, []))
 
     def stop_waiting(self) -> bool:
         """Let the lines still waiting for a line not chosen be chosen without it (each then
@@ -224,10 +220,15 @@ class Greedy:
         woken = [entry for entries in self.waiting.values() for entry in entries]
         self.waiting = {}
         self.needs = [-1] * len(self.needs)
-        for entry in woken:
-            heapq.heappush(self.heap, entry)
-        self.woke = self.woke or bool(woken)
+        self._wake(woken)
         return bool(woken)
+
+    def _wake(self, entries: list[tuple[float, int]]) -> None:
+        """Put waiting lines' heap ``entries`` back on the heap."""
+        for entry in entries:
+            heapq.heappush(self.heap, entry)
+        if entries:
+            self.woke = True  # (the cheapest line left may be one of them: see ``run``)
 
     def _drop_opened(self, cand: Candidate) -> None:
         """Leave out a chosen line of ``cand``'s item that ``cand`` opens with, whole ("Fixed

@@ -259,21 +259,9 @@ def _digest_history(plan: _Plan, budget: int) -> None:
     share = math.floor(room * (1.0 - RECENT_SHARE))
     sizing = _history_digest([plan.originals[k] for k in loose], share, count)
     reserve = max(MIN_ROOM, sizing.tokens) if sizing.text.strip() else share
-    recent: set[int] = set()
-    used = 0
-    skipped = False
-    for k in reversed(loose):  # newest first; a dump too big for the room is skipped
-        item = plan.originals[k]
-        cost = plan.cost(item)
-        if _pasted_request(item, cost, budget):
-            continue  # a log pasted as a request: the digest says it (see _latest_requests)
-        if is_scaffolding(item) or (skipped and _musing(item)):
-            continue
-        if used + cost <= room - reserve:
-            recent.add(k)
-            used += cost
-        else:
-            skipped = True
+    # newest first; a dump too big for the room is skipped, and a log pasted as a request (the
+    # digest says it: see _latest_requests)
+    recent = _newest_fitting(plan, loose, room - reserve, budget)
     history = [k for k in loose if k not in recent]
     history_tokens = sum(plan.cost(plan.originals[k]) for k in history)
     if not history or history_tokens <= reserve:
@@ -306,15 +294,20 @@ def _digest_history(plan: _Plan, budget: int) -> None:
     plan.actions.add(ACTION_DIGEST)
 
 
-def _newest_fitting(plan: _Plan, slots: list[int], room: int) -> set[int]:
+def _newest_fitting(
+    plan: _Plan, slots: list[int], room: int, budget: int | None = None
+) -> set[int]:
     """The newest of ``slots`` (not scaffolding) that fit ``room`` tokens together, newest first
-    (one too big is passed over, and the agent's thinking past it: ``_musing``)."""
+    (one too big is passed over, and the agent's thinking past it: ``_musing``); with the
+    session's ``budget``, a request pasted as a log (``_pasted_request``) is passed over too."""
     chosen: set[int] = set()
     used = 0
     skipped = False
     for k in reversed(slots):
         item = plan.originals[k]
         cost = plan.cost(item)
+        if budget is not None and _pasted_request(item, cost, budget):
+            continue
         if is_scaffolding(item) or (skipped and _musing(item)):
             continue
         if used + cost <= room:

@@ -294,8 +294,7 @@ def _edit_pairs(tool: str, tool_input: Mapping[str, Any]) -> list[tuple[str, str
 
 def _edit_names(tool: str, tool_input: Mapping[str, Any]) -> list[str]:
     if tool == "Write":
-        content = tool_input.get("content")
-        return defined_names(_edit_text(content)) if isinstance(content, str) else []
+        return defined_names(_edit_text(tool_input.get("content")))
     names: dict[str, None] = {}
     for old, new in _edit_pairs(tool, tool_input):
         for name in changed_names(old, new):
