@@ -107,11 +107,68 @@ def test_another_command_passing_fixes_nothing(failed: str, rerun: str) -> None:
     records.ran(rerun, "ok")
     (error,) = _errors(records.items())
     assert error.metadata["resolved"] is False
-    assert "not fixed in this session" in session_digest(records.items(), 400).sections["errors"]
+    assert "no later try of it succeeded" in session_digest(records.items(), 400).sections["errors"]
+
+
+def test_a_merge_stopped_on_conflicts_is_fixed_by_the_resolving_edit_and_commit() -> None:
+    """Rerunning a merge is not how its conflicts end: the edits that resolve them, then the
+    commit that concludes it, are its fix."""
+    records = _Session()
+    records.user("merge main in")
+    records.ran(
+        "git merge origin/main 2>&1",
+        "Auto-merging package.json\nCONFLICT (content): Merge conflict in package.json\n"
+        "Automatic merge failed; fix conflicts and then commit the result.",
+        1,
+    )
+    records.edited("/repo/package.json", '<<<<<<< HEAD\n"version": "1"', '"version": "2"')
+    records.ran("git add package.json && git commit --no-edit", "[main 3b307b2] Merge main")
+    items = records.items()
+    (error,) = _errors(items)
+    assert error.metadata["resolved"] is True
+    fixes = [_by_id(items)[i] for i in error.metadata["fixed_by"]]
+    assert [f.metadata["tool"] for f in fixes] == ["Edit"]
+    line = session_digest(items, 400).sections["errors"]
+    assert "fixed by editing `/repo/package.json`" in line, line
+
+
+@pytest.mark.parametrize("then", ["git rebase --continue", "GIT_EDITOR=true git rebase --continue"])
+def test_a_rebase_stopped_on_conflicts_is_carried_through_by_continue(then: str) -> None:
+    records = _Session()
+    records.user("rebase on main")
+    records.ran("git rebase main", "error: could not apply 1a2b3c4... add cache", 1)
+    records.ran(then, "Successfully rebased and updated refs/heads/topic.")
+    (error,) = _errors(records.items())
+    assert error.metadata["resolved"] is True
+    line = session_digest(records.items(), 400).sections["errors"]
+    assert "rebase --continue` succeeded" in line, line
+
+
+def test_an_aborted_merge_says_so_and_a_commit_before_the_conflict_fixes_nothing() -> None:
+    records = _Session()
+    records.user("merge main in")
+    records.ran("git commit -m wip", "[topic 1111111] wip")  # before: no fix of what follows
+    records.ran(
+        "git merge main", "CONFLICT (content): Merge conflict in a.py\nAutomatic merge failed", 1
+    )
+    records.ran("git merge --abort", "")
+    line = session_digest(records.items(), 400).sections["errors"]
+    assert line.endswith("; then `git merge --abort` succeeded."), line
+
+
+def test_a_failed_commit_is_no_conflict() -> None:
+    """A commit refused by its hook ("fix the errors") is closed by a commit that passes, as
+    any rerun; a commit does not close a failure that was no stop on conflicts."""
+    records = _Session()
+    records.user("commit")
+    records.ran("npm test", "1 failed", 1)
+    records.ran("git commit -m x", "[main 2222222] x")
+    (error,) = _errors(records.items())
+    assert error.metadata["resolved"] is False
 
 
 def test_a_look_around_that_missed_is_no_open_failure() -> None:
-    """An ``ls`` of a folder that is not there: nothing to fix, so no "not fixed" line, and it
+    """An ``ls`` of a folder that is not there: nothing to fix, so no "no later try" line, and it
     yields its place to a failure that matters when the room is short."""
     records = _Session()
     records.user("go on")
@@ -119,9 +176,9 @@ def test_a_look_around_that_missed_is_no_open_failure() -> None:
     records.ran("go build ./...", "main.go:3:1: syntax error: unexpected }", 1)
     errors = session_digest(records.items(), 400).sections["errors"]
     missing = next(line for line in errors.splitlines() if "cmd/missing" in line)
-    assert "not fixed" not in missing
+    assert "no later try" not in missing
     build = next(line for line in errors.splitlines() if "go build" in line)
-    assert "not fixed in this session" in build
+    assert "no later try of it succeeded" in build
     for budget in range(20, 400, 5):  # where the build's line first fits, it goes alone
         first = session_digest(records.items(), budget).sections.get("errors", "")
         if "go build" in first:
@@ -140,7 +197,7 @@ def test_chained_checks_that_failed_are_not_said_unfixed() -> None:
     records.ran("mise run test", "ok", 0)
     errors = session_digest(records.items(), 400).sections["errors"]
     assert "mise run test && mise run lint" in errors
-    assert "not fixed" not in errors
+    assert "no later try" not in errors
 
 
 def test_an_edit_between_leaves_the_other_way_unlinked() -> None:
@@ -175,7 +232,7 @@ def test_a_check_that_failed_again_is_fixed_by_the_edits_since_each_failure() ->
     ]
     assert first.metadata["resolved_by"] == second.metadata["resolved_by"]
     errors = session_digest(items, 600).sections["errors"]
-    assert "not fixed" not in errors
+    assert "no later try" not in errors
     assert errors.count("fixed by editing") == 2
 
 

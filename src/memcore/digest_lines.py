@@ -512,10 +512,12 @@ def _error(
         isinstance(command, str) and is_trivial_command(command)
     )
     # (of checks chained with && or ;, which one failed is not known, and a later run of one
-    # of them alone may have been its fix: "not fixed" would be a guess)
+    # of them alone may have been its fix: "no later try succeeded" would be a guess)
     chained = isinstance(command, str) and ("&&" in command or ";" in command)
     if not fix and meta.get("resolved") is False and not looked and not chained:
-        fix = "; not fixed in this session" if meta.get("tool") in ("Bash", *_EDITS) else ""
+        # what is known, not "not fixed": another way may have done it (`gh api` for a failed
+        # `gh pr edit`, a check run with its environment set)
+        fix = "; no later try of it succeeded" if meta.get("tool") in ("Bash", *_EDITS) else ""
     line = f"- {said.rstrip('.')}{fix}."
     score = 4.5 + (1.5 if fix.startswith("; fixed") else 0.0) + recency
     if looked:

@@ -234,6 +234,30 @@ def outcome_lines(text: str, limit: int = 3) -> list[str]:
     return picked[-limit:]
 
 
+#: What git prints when a merge, rebase, cherry-pick or pull stops halfway on conflicts.
+_CONFLICT_TEXT = lazy_compile(
+    r"\bCONFLICT \(|Automatic merge failed|[Rr]esolve all conflicts|fix conflicts|"
+    r"could not apply [0-9a-f]{7}"
+)
+#: What carries such a stop through: the commit that concludes a merge, or the operation
+#: continued or the commit skipped (an abort gives up: no fix).
+_CONFLICT_END = lazy_compile(
+    r"\bgit\s+(?:-C\s+\S+\s+)?(?:commit\b|(?:merge|rebase|cherry-pick|revert|am)\s+"
+    r"--(?:continue|skip)\b)"
+)
+
+
+def stopped_on_conflicts(command: str, text: str) -> bool:
+    """Whether a git command failed because it stopped on conflicts: rerunning it is not how
+    that ends, resolving them and committing (or continuing) is."""
+    return "git" in command and bool(_CONFLICT_TEXT.search(text))
+
+
+def ends_conflicts(command: str) -> bool:
+    """Whether ``command`` carries a stop on conflicts through (see ``stopped_on_conflicts``)."""
+    return bool(_CONFLICT_END.search(command))
+
+
 def exit_code(text: str, is_error: bool) -> int:
     """A Bash result's exit status: Claude Code writes ``Exit code N`` for failures."""
     found = _EXIT.search(text[:200])
@@ -246,6 +270,7 @@ __all__ = [
     "TOOL_ERROR_TAG",
     "command_verb",
     "covers",
+    "ends_conflicts",
     "error_lines",
     "exit_code",
     "is_check_command",
@@ -255,4 +280,5 @@ __all__ = [
     "normalize_command",
     "one_line",
     "outcome_lines",
+    "stopped_on_conflicts",
 ]

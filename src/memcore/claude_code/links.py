@@ -16,6 +16,9 @@ linker watches tool results in order:
 * a failed check is also closed by a later check that passes and ran at least its tests: the
   same command with a broader test-name filter, or none (``-run TestSessionWarning`` failed,
   edits, ``-run TestSession`` passed).
+* a git merge, rebase or pull that stopped on conflicts is closed by the commit (or the
+  ``--continue``) that carries it through, with the edits in between as its fix: running it
+  again is not how a conflict ends.
 
 An error never closed keeps ``resolved: False``.
 """
@@ -25,12 +28,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from memcore.claude_code.commands import covers, is_variant, normalize_command
+from memcore.claude_code.commands import (
+    covers,
+    ends_conflicts,
+    is_variant,
+    normalize_command,
+    stopped_on_conflicts,
+)
 from memcore.claude_code.tools import EDIT_TOOLS
 from memcore.model import MemoryItem
 
 #: At most this many edits are named as one failure's fix (the last ones before the success).
 _MAX_FIXES = 8
+#: The key of a git command stopped on conflicts (see ``stopped_on_conflicts``).
+_CONFLICTS = "git:conflicts"
 
 
 def link_key(tool: str, target: Mapping[str, Any]) -> str:
@@ -74,6 +85,8 @@ class FixLinker:
             self.last_failed = None  # only a look at a file or a search keeps it the next command
         if not ok:
             if result_item is not None:
+                if isinstance(command, str) and stopped_on_conflicts(command, result_item.content):
+                    key = _CONFLICTS
                 result_item.metadata["resolved"] = False
                 self.open.setdefault(key, []).append(result_item)
                 self.since[result_item.id] = len(self.edits)
@@ -89,6 +102,8 @@ class FixLinker:
         keys = [key]
         if isinstance(command, str):  # and the checks this run covers (a key: cmd:<its core>)
             keys += [k for k in self.open if k.startswith("cmd:") and covers(command, k[4:])]
+            if ends_conflicts(command):
+                keys.append(_CONFLICTS)
         for closed in dict.fromkeys(keys):
             for error in self.open.pop(closed, []):
                 self._close(error, result_item, call_item)
