@@ -269,3 +269,61 @@ def test_the_latest_request_not_answered_yet_is_said_whatever_its_length(tmp_pat
     items = parse_transcript(cut).items
     for digest in session_digests(items, (300, 500, 900, 2000)):
         assert "The latest request is not answered yet: no revert those changes" in digest.text
+
+
+def test_a_file_changed_before_the_compaction_and_read_after_it_is_not_said_unchanged() -> None:
+    """The lines of the work since a compaction are built from its items alone: a file the
+    session edited before it and only read after it is "read; it was changed before the
+    compaction", never "read, not changed"; a file read on both sides and never changed is."""
+    from tests.test_transcript_agent_records import CWD, _Records
+
+    records = _Records()
+    records.user("make the cart round half up")
+    records.edit("cart.py", "def total():\n    return 1\n", "return 1", "return round(1)")
+    records.tool("Read", {"file_path": f"{CWD}/README.md"}, "1\u2192# app")
+    records.user(
+        "This session is being continued from a previous conversation that ran out of "
+        "context. Summary: 1. Primary Request and Intent: round the cart's total half up.",
+        isCompactSummary=True,
+    )
+    records.tool("Read", {"file_path": f"{CWD}/cart.py"}, "1\u2192def total():")
+    records.tool("Read", {"file_path": f"{CWD}/README.md"}, "1\u2192# app")
+    records.said("The cart now rounds half up in `total()`; all 4 tests pass.")
+    files = session_digest(records.items(), 2000).sections["files"]
+    cart = [line for line in files.splitlines() if "`cart.py`" in line]
+    assert cart, files
+    assert all("not changed" not in line for line in cart), files
+    assert (
+        "- `cart.py` was read; it was changed before the compaction; it defines `total()`." in cart
+    )
+    readme = [line for line in files.splitlines() if "`README.md`" in line]
+    assert readme, files
+    assert all("not changed" in line for line in readme), files
+
+
+def test_a_file_the_history_says_changed_is_not_said_unchanged_by_a_read() -> None:
+    """Claude Code's file history records a change the transcript's calls do not show (a
+    sub-agent's edit): a read of that file does not make it "not changed"."""
+    items = [
+        MemoryItem(
+            "h",
+            "Claude Code's file history records a change to `src/a.py`.",
+            metadata={"source": "claude-code", "kind": "fact", "files_changed": ["src/a.py"]},
+            created_at=T0,
+        ),
+        MemoryItem(
+            "r",
+            "Read `src/a.py` (lines all)",
+            metadata={
+                "source": "claude-code",
+                "kind": "tool_call",
+                "tool": "Read",
+                "file_path": "src/a.py",
+                "lines": "all",
+            },
+            created_at=T0 + timedelta(seconds=1),
+        ),
+    ]
+    files = session_digest(items, 2000).sections["files"]
+    assert "not changed" not in files, files
+    assert "`src/a.py` was read; Claude Code's file history records a change to it." in files

@@ -34,7 +34,7 @@ from memcore.digest_lines import (
     spare_lines,
     title_line,
 )
-from memcore.digest_work import session_root
+from memcore.digest_work import changed_files, session_root
 from memcore.errors import ValidationError
 from memcore.model import MemoryItem, coerce_items
 from memcore.tokens import TokenCounter, resolve_counter
@@ -172,7 +172,10 @@ def _candidates(
     earlier = [
         c for c in build_candidates(ordered[:cut], root, thinking=False) if c.section != "open"
     ]
-    return titled + earlier + _since(build_candidates(ordered[cut:], root, ongoing=ongoing), cut)
+    later = build_candidates(
+        ordered[cut:], root, ongoing=ongoing, changed_before=changed_files(ordered[:cut], root)
+    )
+    return titled + earlier + _since(later, cut)
 
 
 def _fill(

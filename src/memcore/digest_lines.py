@@ -103,11 +103,14 @@ def build_candidates(
     *,
     thinking: bool = True,
     ongoing: bool = False,
+    changed_before: frozenset[str] = frozenset(),
 ) -> list[Candidate]:
     """Every candidate line of a digest of ``items`` (given in session order); files are named
     relative to ``root`` (by default the folder the first of ``items`` was made in). Without
     ``thinking``, the agent's thinking gives no line; with ``ongoing`` (the reader sees the
-    items that follow), what was under way at the last of them is no line."""
+    items that follow), what was under way at the last of them is no line. ``changed_before``:
+    the files the session changed before these items (``changed_files`` of a part a compaction
+    summarized), which a read here does not make "not changed"."""
     out: list[Candidate] = []
     n = max(1, len(items))
     files: dict[str, FileWork] = {}
@@ -271,7 +274,7 @@ def build_candidates(
                         if edit is not None:
                             files[shown].added[str(meta.get("tool_use_id"))] = (*edit[:2], inside)
             continue
-    out.extend(file_lines(files, n))
+    out.extend(file_lines(files, n, changed_before))
     out.extend(command_lines(commands, n))
     out.extend(_unfound_lines(unfound, n))
     # A request is answered by a conclusion after it, or by the agent's words ending its turn

@@ -9,12 +9,12 @@ from __future__ import annotations
 import posixpath
 import shlex
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from memcore.claude_code.commands import is_check_command, is_trivial_command, normalize_command
-from memcore.claude_code.tools import DOCUMENT_SUFFIXES, display_path, quoted_list
+from memcore.claude_code.tools import DOCUMENT_SUFFIXES, EDIT_TOOLS, display_path, quoted_list
 from memcore.digest_prose import SPARE, Candidate, cut_words
 from memcore.model import MemoryItem
 
@@ -238,7 +238,29 @@ def _says_more(title: str, shown: str) -> bool:
     return bool(title) and title.lower() not in (name, posixpath.splitext(name)[0])
 
 
-def file_lines(files: dict[str, FileWork], n: int) -> list[Candidate]:
+def changed_files(items: Iterable[MemoryItem], root: str | None) -> frozenset[str]:
+    """The files ``items`` changed (an edit or a write called, or Claude Code's file history),
+    named as the digest shows them: what the lines of a later part of the session (after a
+    compaction) must not say was left unchanged."""
+    changed: set[str] = set()
+    for item in items:
+        meta = item.metadata
+        if isinstance(meta.get("files_changed"), list):
+            changed.update(str(path) for path in strs(meta["files_changed"]))
+        elif (
+            meta.get("kind") == "tool_call"
+            and meta.get("tool") in EDIT_TOOLS
+            and isinstance(meta.get("file_path"), str)
+        ):
+            changed.add(shown_path(meta, root))
+    return frozenset(changed)
+
+
+def file_lines(
+    files: dict[str, FileWork], n: int, changed_before: frozenset[str] = frozenset()
+) -> list[Candidate]:
+    """The files' lines; a file only read here but in ``changed_before`` (changed by the part
+    of the session before these items) is not said to be unchanged."""
     out: list[Candidate] = []
     stated: set[tuple[str, str]] = set()  # a rename made in many files is told once
     # the same lines added to (or taken out of) several files, as a setting in every package's
@@ -313,12 +335,19 @@ def file_lines(files: dict[str, FileWork], n: int) -> list[Candidate]:
             defines = list(entry.defines)[:4]
             verb = "defined" if entry.deleted else "defines"  # (gone: it did)
             outline = f"; it {verb} {quoted_list(defines)}" if defines else ""
-            after = "then deleted" if entry.deleted else "not changed"
+            if entry.deleted:
+                after = ", then deleted"
+            elif entry.tracked:  # (changed by a way the digest does not see: a sub-agent's)
+                after = "; Claude Code's file history records a change to it"
+            elif entry.shown in changed_before:
+                after = "; it was changed before the compaction"
+            else:
+                after = ", not changed"
             score = READ_SCORE + 0.2 * len(entry.reads) + recency
-            if not (which or outline or entry.deleted or entry.calls):
+            if not (which or outline or entry.calls) and after == ", not changed":
                 looked_at.append((entry, score))  # told with the others read the same way
             else:
-                line = f"- `{entry.shown}` was read{which}, {after}{outline}."
+                line = f"- `{entry.shown}` was read{which}{after}{outline}."
                 out.append(Candidate("files", entry.first, score, line, about=entry.shown))
         calls = [c for c in entry.calls if c not in entry.defines]
         for start in range(0, min(len(calls), 12), 4):
@@ -509,6 +538,7 @@ __all__ = [
     "REMOVED_SCORE",
     "CommandRuns",
     "FileWork",
+    "changed_files",
     "code_span",
     "command_lines",
     "command_result",
