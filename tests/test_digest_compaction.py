@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from memcore import MemoryItem, session_digest
 from memcore.claude_code.compaction import summary_request, summary_statements
 from tests.test_digest import DATA, T0, _agent, needs_data
@@ -327,3 +329,73 @@ def test_a_file_the_history_says_changed_is_not_said_unchanged_by_a_read() -> No
     files = session_digest(items, 2000).sections["files"]
     assert "not changed" not in files, files
     assert "`src/a.py` was read; Claude Code's file history records a change to it." in files
+
+
+def test_edits_on_both_sides_of_a_compaction_are_counted_by_side() -> None:
+    """Each side's lines count its own edits: said of a file edited on both sides, they name
+    the side ("edited twice before the compaction", "edited once after the compaction"); a
+    file changed on one side only keeps its plain count, and one read before the compaction
+    and edited after it is not "read, not changed"."""
+    from tests.test_transcript_agent_records import CWD, _Records
+
+    records = _Records()
+    records.user("make the cart round half up")
+    records.edit("cart.py", "def total():\n    return 1\n", "return 1", "return round(1)")
+    records.edit("cart.py", "def total():\n    return round(1)\n", "round(1)", "round(1.0)")
+    records.tool("Read", {"file_path": f"{CWD}/tax.py"}, "1\u2192def tax():")
+    records.user(
+        "This session is being continued from a previous conversation that ran out of "
+        "context. Summary: 1. Primary Request and Intent: round the cart's total half up.",
+        isCompactSummary=True,
+    )
+    records.edit("cart.py", "def total():\n    return round(1.0)\n", "1.0", "2.0")
+    records.edit("tax.py", "def tax():\n    return 0\n", "return 0", "return 1")
+    records.said("The cart now rounds half up in `total()`; all 4 tests pass.")
+    files = session_digest(records.items(), 4000).sections["files"].splitlines()
+    said = [line.split(",")[0] for line in files if " was " in line]
+    assert said == [
+        "- `cart.py` was edited twice before the compaction",
+        "- `cart.py` was edited once after the compaction",
+        "- `tax.py` was read; it was changed after the compaction; it defines `tax()`.",
+        "- `tax.py` was edited once",
+    ]
+    # the same items with no compaction: one count, no side
+    records.lines = [line for line in records.lines if "isCompactSummary" not in line]
+    whole = session_digest(records.items(), 4000).sections["files"]
+    assert "- `cart.py` was edited 3 times" in whole
+    assert "compaction" not in whole
+
+
+@pytest.mark.parametrize("standard", [True, False])
+def test_a_summary_with_no_request_section_leaves_the_request_to_the_items_before_it(
+    standard: bool,
+) -> None:
+    """Claude Code's summary says what was asked in its "Primary Request and Intent" section,
+    and the requests before it are held back; a summary without that section (another shape)
+    leaves them as the only account of what was asked: said, the last one as asked, not open."""
+    from tests.test_transcript_agent_records import _Records
+
+    records = _Records()
+    records.user("make the cart round half up and keep the tax as it is")
+    records.said("Looking at the cart first.")
+    body = (
+        "Summary:\n1. Primary Request and Intent:\n   Round the cart's total half up.\n\n"
+        "2. Key Technical Concepts:\n- rounding"
+        if standard
+        else "We changed how the cart rounds its total; the tests were being run."
+    )
+    records.user(
+        "This session is being continued from a previous conversation that ran out of "
+        f"context. {body}",
+        isCompactSummary=True,
+    )
+    records.said("The cart now rounds half up in `total()`; all 4 tests pass.")
+    for budget in (60, 2000):
+        asked = session_digest(records.items(), budget).sections.get("asked", "")
+        if standard:  # (the request before it waits for room, as the lines held back do)
+            assert "Round the cart's total half up" in asked, asked
+            assert budget > 60 or "keep the tax" not in asked, asked
+        else:
+            assert asked.startswith("- The user asked: make the cart round half up"), asked
+    still = session_digest(records.items(), 2000).sections.get("open", "")
+    assert "keep the tax" not in still

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from memcore.claude_code.compaction import is_compaction_summary
+from memcore.digest_asked import summary_request_words
 from memcore.digest_cut import MIN_CUT_TOKENS
 from memcore.digest_greedy import SECTIONS, Greedy, heading, prepare_lines, unique_lines
 from memcore.digest_lines import (
@@ -99,7 +100,10 @@ def session_digests(
     ordered = sorted(coerced, key=lambda item: (item.created_at, item.id))
     cut = _last_compaction(ordered)
     root = session_root(ordered)  # one name per file on both sides of a compaction
-    lines = prepare_lines(unique_lines(_candidates(ordered, cut, root, ongoing)), count, cut)
+    # (a summary of another shape, with no request section: the requests before it are said)
+    asked_before = cut > 0 and not summary_request_words(ordered[cut])
+    candidates = _candidates(ordered, cut, root, ongoing, asked_before)
+    lines = prepare_lines(unique_lines(candidates), count, cut, asked_before)
     spare: list[Candidate] | None = None  # made when a digest first has room for them
     musing: list[Candidate] | None = None  # thinking's spare lines: the last to fill room
     digests = []
@@ -150,7 +154,11 @@ def _since(lines: list[Candidate], cut: int) -> list[Candidate]:
 
 
 def _candidates(
-    ordered: list[MemoryItem], cut: int, root: str | None, ongoing: bool = False
+    ordered: list[MemoryItem],
+    cut: int,
+    root: str | None,
+    ongoing: bool = False,
+    asked_before: bool = False,
 ) -> list[Candidate]:
     """The candidate lines of ``ordered``, whose last compaction summary is at ``cut`` (0:
     none), naming files relative to ``root``; after a compaction, the lines of the items it
@@ -164,18 +172,26 @@ def _candidates(
     agent no longer sees them: of the 23 development sessions' digests, none of up to 2,000
     tokens changed without them and four of 4,000 changed a few lines, while on a session
     compacted twice building them took most of the digest's time. Their "still open" lines are
-    dropped: what was open then is what the summary says, not what the earlier items left."""
+    dropped: what was open then is what the summary says, not what the earlier items left.
+    With ``asked_before`` (the summary has no request section), the earlier items' requests
+    are said as asked, the last one too (see ``prepare_lines``)."""
     title = title_line(ordered)
     titled = [] if title is None else [title]
     if cut == 0:
         return titled + build_candidates(ordered, root, ongoing=ongoing)
-    earlier = [
-        c for c in build_candidates(ordered[:cut], root, thinking=False) if c.section != "open"
-    ]
-    later = build_candidates(
-        ordered[cut:], root, ongoing=ongoing, changed_before=changed_files(ordered[:cut], root)
+    before, after = ordered[:cut], ordered[cut:]
+    earlier = build_candidates(
+        before,
+        root,
+        thinking=False,
+        changed_elsewhere=changed_files(after, root),
+        part="before",
+        continued=asked_before,
     )
-    return titled + earlier + _since(later, cut)
+    later = build_candidates(
+        after, root, ongoing=ongoing, changed_elsewhere=changed_files(before, root), part="after"
+    )
+    return titled + [c for c in earlier if c.section != "open"] + _since(later, cut)
 
 
 def _fill(

@@ -80,12 +80,19 @@ REQUEST_REST_LEAD = "- The request also said: "
 SUMMARY_LEAD_IN = "Before the compaction (Claude's summary): "
 
 
+def summary_request_words(item: MemoryItem) -> list[str]:
+    """The words of what a compaction summary says the user asked (empty: it says nothing of
+    it): the importer's ``request``, or else the summary's request section."""
+    kept = item.metadata.get("request")
+    return kept.split() if isinstance(kept, str) else summary_request(item.content)
+
+
 def summary_request_lines(item: MemoryItem, seq: int) -> list[Candidate]:
     """What a compaction summary says the user asked, as a request: the requests themselves are
     in the summarized part, gone from what the agent saw since, and often from the transcript
     too (a session continued from another). The importer keeps it whole in ``request``."""
     kept = item.metadata.get("request")
-    words = kept.split() if isinstance(kept, str) else summary_request(item.content)
+    words = summary_request_words(item)
     if not words:
         return []
     shown = sum(word != "-" for word in words[:_SUMMARY_WORDS])  # (cut where it always was)
@@ -327,4 +334,5 @@ __all__ = [
     "request_rest",
     "sub_agent_brief_lines",
     "summary_request_lines",
+    "summary_request_words",
 ]

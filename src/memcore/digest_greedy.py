@@ -71,7 +71,12 @@ class Lines(NamedTuple):
     needs: list[int]
 
 
-def prepare_lines(candidates: list[Candidate], count: TokenCounter, cut: int = 0) -> Lines:
+def prepare_lines(
+    candidates: list[Candidate], count: TokenCounter, cut: int = 0, asked_before: bool = False
+) -> Lines:
+    """The greedy's view of ``candidates``; the lines of items before ``cut`` (a compaction
+    summary's place) are held back, except, with ``asked_before``, what the user asked there
+    (the summary says nothing of it: they are the only account of it)."""
     cands = sorted(candidates, key=lambda c: (_ORDER[c.section], c.seq, c.text, c.score))
     return Lines(
         cands,
@@ -79,7 +84,10 @@ def prepare_lines(candidates: list[Candidate], count: TokenCounter, cut: int = 0
         [frozenset(line_identifiers(c.text) if c.names is None else c.names) for c in cands],
         {name: count(heading(name)) + 2 for name in _TITLES},
         EchoTexts(),
-        [c.spare or 0 <= c.seq < cut for c in cands],  # (the title, at -1, is never held)
+        [  # (the title, at -1, is never held)
+            c.spare or (0 <= c.seq < cut and not (asked_before and c.section == "asked"))
+            for c in cands
+        ],
         _needs(cands),
     )
 

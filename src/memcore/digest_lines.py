@@ -103,14 +103,17 @@ def build_candidates(
     *,
     thinking: bool = True,
     ongoing: bool = False,
-    changed_before: frozenset[str] = frozenset(),
+    changed_elsewhere: frozenset[str] = frozenset(),
+    part: str = "",
+    continued: bool = False,
 ) -> list[Candidate]:
     """Every candidate line of a digest of ``items`` (given in session order); files are named
     relative to ``root`` (by default the folder the first of ``items`` was made in). Without
     ``thinking``, the agent's thinking gives no line; with ``ongoing`` (the reader sees the
-    items that follow), what was under way at the last of them is no line. ``changed_before``:
-    the files the session changed before these items (``changed_files`` of a part a compaction
-    summarized), which a read here does not make "not changed"."""
+    items that follow), what was under way at the last of them is no line. ``part``: "before"
+    or "after" when ``items`` are one side of a compaction, ``changed_elsewhere`` the files the
+    other side changed (``changed_files``): see ``file_lines``. With ``continued`` (later items
+    follow, whose lines say nothing of it), the last request is said as asked, not as open."""
     out: list[Candidate] = []
     n = max(1, len(items))
     files: dict[str, FileWork] = {}
@@ -274,12 +277,14 @@ def build_candidates(
                         if edit is not None:
                             files[shown].added[str(meta.get("tool_use_id"))] = (*edit[:2], inside)
             continue
-    out.extend(file_lines(files, n, changed_before))
+    out.extend(file_lines(files, n, changed_elsewhere, part))
     out.extend(command_lines(commands, n))
     out.extend(_unfound_lines(unfound, n))
     # A request is answered by a conclusion after it, or by the agent's words ending its turn
     # (nothing done after them): "Committed as a6c2d1b0." answers "commit the changes".
     answered_at = max(last_conclusion, last_reply if last_reply > last_action else -1)
+    if continued:
+        last_task = None  # (its answer may be in the items that follow)
     if last_task is not None and last_task[0] > answered_at:  # said once, under "open"
         at = last_task[0]  # (its lines past the first sit just after it: ``request_rest``)
         out = [c for c in out if not (c.section == "asked" and at <= c.seq < at + 1)]

@@ -257,10 +257,15 @@ def changed_files(items: Iterable[MemoryItem], root: str | None) -> frozenset[st
 
 
 def file_lines(
-    files: dict[str, FileWork], n: int, changed_before: frozenset[str] = frozenset()
+    files: dict[str, FileWork],
+    n: int,
+    changed_elsewhere: frozenset[str] = frozenset(),
+    part: str = "",
 ) -> list[Candidate]:
-    """The files' lines; a file only read here but in ``changed_before`` (changed by the part
-    of the session before these items) is not said to be unchanged."""
+    """The files' lines. ``part``: "before" or "after" when these items are one side of a
+    compaction, and ``changed_elsewhere`` the files the other side changed: a read here does
+    not make such a file "not changed", and its edits here are counted as those "before" (or
+    "after") "the compaction"."""
     out: list[Candidate] = []
     stated: set[tuple[str, str]] = set()  # a rename made in many files is told once
     # the same lines added to (or taken out of) several files, as a setting in every package's
@@ -298,6 +303,8 @@ def file_lines(
             if whole:
                 then = f", then edited {times(entry.edits - 1)}" if entry.edits > 1 else ""
                 how = whole + then
+            if entry.shown in changed_elsewhere:  # (the count is of these items' edits only)
+                how += f" {part} the compaction"
             doing = "defining" if whole and entry.edits == 1 else "changing"
             changing = f", {doing} {quoted_list(names)}" if names else ""
             gone = ", then deleted" if entry.deleted else ""
@@ -339,8 +346,9 @@ def file_lines(
                 after = ", then deleted"
             elif entry.tracked:  # (changed by a way the digest does not see: a sub-agent's)
                 after = "; Claude Code's file history records a change to it"
-            elif entry.shown in changed_before:
-                after = "; it was changed before the compaction"
+            elif entry.shown in changed_elsewhere:
+                other = "before" if part == "after" else "after"
+                after = f"; it was changed {other} the compaction"
             else:
                 after = ", not changed"
             score = READ_SCORE + 0.2 * len(entry.reads) + recency
