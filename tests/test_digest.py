@@ -249,29 +249,6 @@ def test_a_line_that_says_a_chosen_line_again_in_other_words_is_left_out() -> No
         assert texts[kept].rstrip(".") in decisions, texts[kept]
 
 
-def test_a_file_deleted_by_a_command_is_not_said_to_stand_unchanged() -> None:
-    records = _Records()
-    records.user("drop the old skill command")
-    code = "\n".join(f"{n:6d}\u2192def name{n}():\n" for n in range(1, 13))
-    records.tool("Read", {"file_path": f"{CWD}/src/skill.py"}, code)
-    records.tool("Bash", {"command": f"rm {CWD}/src/skill.py"}, "")
-    records.tool("Bash", {"command": "git rm -q docs/old.md"}, "")
-    records.tool("Bash", {"command": "rm -rf build/*"}, "")  # a pattern names no file
-    records.tool("Bash", {"command": "cd docs && rm notes.md"}, "")  # from where? not known
-    records.tool("Bash", {"command": f"rm {CWD}/src/tmp.py"}, "")
-    records.tool("Write", {"file_path": f"{CWD}/src/tmp.py", "content": "x = 1\n"}, "File created")
-    files = session_digest(records.items(), 2000).sections["files"].splitlines()
-    main = next(n for n, line in enumerate(files) if "`src/skill.py` was read, then" in line)
-    assert files[main].startswith("- `src/skill.py` was read, then deleted; it defined `name1()`")
-    # the file's other names follow its own line: what the deletion took out
-    assert any("`src/skill.py` also defined" in line for line in files[main + 1 :])
-    assert not any("`src/skill.py` also defines" in line for line in files)
-    assert "- `docs/old.md` was deleted." in files
-    assert not any("build" in line or "notes.md" in line for line in files)
-    assert any(line.startswith("- `src/tmp.py` was created") for line in files)  # there again
-    assert not any("`src/tmp.py`" in line and "deleted" in line for line in files)
-
-
 def test_a_thinking_block_that_is_only_a_title_states_nothing() -> None:
     items = [
         MemoryItem("t", "add a CLAUDE.md", metadata={"kind": "task"}, created_at=T0),

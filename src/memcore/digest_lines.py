@@ -58,6 +58,7 @@ from memcore.digest_work import (
     file_call,
     file_lines,
     is_plan_draft,
+    reverted_files,
     session_root,
     shown_path,
     strs,
@@ -249,6 +250,7 @@ def build_candidates(
                 command_result(commands, item, seq)
                 if kind != "error":
                     deleted_files(files, meta, seq, root)
+                    reverted_files(files, meta, root)
             if tool in ("Read", "NotebookRead"):
                 entry = files.get(shown_path(meta, root))
                 if entry is not None and kind == "error":

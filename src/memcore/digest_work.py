@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from memcore.claude_code.commands import is_check_command, is_trivial_command, normalize_command
 from memcore.claude_code.tools import DOCUMENT_SUFFIXES, EDIT_TOOLS, display_path, quoted_list
 from memcore.digest_prose import SPARE, Candidate, cut_words
+from memcore.lazy_re import lazy_compile
 from memcore.model import MemoryItem
 
 #: How much more the definition an edit changed counts than a name the edit merely touched.
@@ -74,6 +75,10 @@ class FileWork:
     reads_failed: int = 0
     #: a document's title, as its latest Write gave it (``tools.document_title``)
     title: str = ""
+    #: how many of its edits a command that succeeded then reverted (``git checkout -- f``,
+    #: ``git restore f``) and the command's verb; 0: none (or edited again since)
+    reverted: int = 0
+    reverted_by: str = ""
 
 
 @dataclass(slots=True)
@@ -308,6 +313,8 @@ def file_lines(
             doing = "defining" if whole and entry.edits == 1 else "changing"
             changing = f", {doing} {quoted_list(names)}" if names else ""
             gone = ", then deleted" if entry.deleted else ""
+            if entry.reverted == entry.edits:  # (none since: what it changed is gone)
+                gone = f", then reverted with `{entry.reverted_by}`"
             score = EDIT_DETAIL + 2.0 + min(entry.edits, 6) * 0.3 + min(len(names), 4) * 0.3
             score += recency
             if names and not _says_more(entry.title, entry.shown):
@@ -443,6 +450,52 @@ def _read_lines(looked_at: list[tuple[FileWork, float]]) -> list[Candidate]:
 
 
 _DELETIONS = ("rm", "git rm")
+#: ``git checkout [<ref>] -- paths`` and ``git restore paths`` (``git -C dir`` too): the files'
+#: changes thrown away.
+_REVERT = lazy_compile(
+    r"^git(?:\s+-C\s+(?P<dir>\S+))?\s+(?P<verb>checkout|restore)\s+(?P<rest>.*)$"
+)
+
+
+def reverted_files(files: dict[str, FileWork], meta: Mapping[str, Any], root: str | None) -> None:
+    """The files a command that succeeded reverted to a committed state, after edits of this
+    session (``git checkout -- a b``, ``git checkout HEAD -- a``, ``git restore a``, not
+    ``--staged`` alone): their edits were thrown away, which their lines must say. A pattern,
+    an unparsable command or a relative path after a ``cd`` names none."""
+    command = str(meta["command"])
+    found = _REVERT.match(normalize_command(command))
+    if found is None or any(c in found["rest"] for c in "*?[]{}$`;&|<>"):
+        return
+    try:
+        words = shlex.split(found["rest"])
+    except ValueError:
+        return
+    verb = found["verb"]
+    if verb == "checkout":
+        if "--" not in words:
+            return  # a branch switched (or a ref's files, unnamed): no file named
+        paths = words[words.index("--") + 1 :]
+    else:
+        if ("--staged" in words or "-S" in words) and not {"--worktree", "-W"} & set(words):
+            return  # unstaged only: the working tree keeps the edits
+        paths, skip = [], False
+        for word in words:
+            if skip or word.startswith("-"):
+                skip = word in ("--source", "-s")  # (its value is next: no path)
+                continue
+            paths.append(word)
+    base = found["dir"]
+    moved = command.lstrip().startswith("cd ") or " cd " in command
+    for word in paths:
+        if base and not word.startswith("/"):
+            word = posixpath.join(base, word)
+        elif moved and not word.startswith("/"):
+            continue
+        shown = shown_path(meta, root, word)
+        entry = files.get(shown[2:] if shown.startswith("./") else shown)
+        if entry is not None and entry.edits:
+            entry.reverted = entry.edits
+            entry.reverted_by = f"git {verb}"
 
 
 def deleted_files(
@@ -553,6 +606,7 @@ __all__ = [
     "deleted_files",
     "file_call",
     "file_lines",
+    "reverted_files",
     "session_root",
     "shown_path",
     "strs",
