@@ -11,6 +11,16 @@ import pytest
 from memcore import MemoryItem, session_digest
 from memcore.claude_code.compaction import summary_request, summary_statements
 from tests.test_digest import DATA, T0, _agent, needs_data
+from tests.test_transcript_agent_records import CWD, _Records
+
+
+def _compacted(records: _Records, summary: str) -> None:
+    """Claude Code's compaction, as it writes it: the summary as a user message."""
+    records.user(
+        "This session is being continued from a previous conversation that ran out of "
+        f"context. {summary}",
+        isCompactSummary=True,
+    )
 
 
 def test_after_a_compaction_the_items_it_summarized_speak_only_when_room_is_left() -> None:
@@ -277,17 +287,11 @@ def test_a_file_changed_before_the_compaction_and_read_after_it_is_not_said_unch
     """The lines of the work since a compaction are built from its items alone: a file the
     session edited before it and only read after it is "read; it was changed before the
     compaction", never "read, not changed"; a file read on both sides and never changed is."""
-    from tests.test_transcript_agent_records import CWD, _Records
-
     records = _Records()
     records.user("make the cart round half up")
     records.edit("cart.py", "def total():\n    return 1\n", "return 1", "return round(1)")
     records.tool("Read", {"file_path": f"{CWD}/README.md"}, "1\u2192# app")
-    records.user(
-        "This session is being continued from a previous conversation that ran out of "
-        "context. Summary: 1. Primary Request and Intent: round the cart's total half up.",
-        isCompactSummary=True,
-    )
+    _compacted(records, "Summary: 1. Primary Request and Intent: round the cart's total half up.")
     records.tool("Read", {"file_path": f"{CWD}/cart.py"}, "1\u2192def total():")
     records.tool("Read", {"file_path": f"{CWD}/README.md"}, "1\u2192# app")
     records.said("The cart now rounds half up in `total()`; all 4 tests pass.")
@@ -336,18 +340,12 @@ def test_edits_on_both_sides_of_a_compaction_are_counted_by_side() -> None:
     the side ("edited twice before the compaction", "edited once after the compaction"); a
     file changed on one side only keeps its plain count, and one read before the compaction
     and edited after it is not "read, not changed"."""
-    from tests.test_transcript_agent_records import CWD, _Records
-
     records = _Records()
     records.user("make the cart round half up")
     records.edit("cart.py", "def total():\n    return 1\n", "return 1", "return round(1)")
     records.edit("cart.py", "def total():\n    return round(1)\n", "round(1)", "round(1.0)")
     records.tool("Read", {"file_path": f"{CWD}/tax.py"}, "1\u2192def tax():")
-    records.user(
-        "This session is being continued from a previous conversation that ran out of "
-        "context. Summary: 1. Primary Request and Intent: round the cart's total half up.",
-        isCompactSummary=True,
-    )
+    _compacted(records, "Summary: 1. Primary Request and Intent: round the cart's total half up.")
     records.edit("cart.py", "def total():\n    return round(1.0)\n", "1.0", "2.0")
     records.edit("tax.py", "def tax():\n    return 0\n", "return 0", "return 1")
     records.said("The cart now rounds half up in `total()`; all 4 tests pass.")
@@ -373,8 +371,6 @@ def test_a_summary_with_no_request_section_leaves_the_request_to_the_items_befor
     """Claude Code's summary says what was asked in its "Primary Request and Intent" section,
     and the requests before it are held back; a summary without that section (another shape)
     leaves them as the only account of what was asked: said, the last one as asked, not open."""
-    from tests.test_transcript_agent_records import _Records
-
     records = _Records()
     records.user("make the cart round half up and keep the tax as it is")
     records.said("Looking at the cart first.")
@@ -384,11 +380,7 @@ def test_a_summary_with_no_request_section_leaves_the_request_to_the_items_befor
         if standard
         else "We changed how the cart rounds its total; the tests were being run."
     )
-    records.user(
-        "This session is being continued from a previous conversation that ran out of "
-        f"context. {body}",
-        isCompactSummary=True,
-    )
+    _compacted(records, body)
     records.said("The cart now rounds half up in `total()`; all 4 tests pass.")
     for budget in (60, 2000):
         asked = session_digest(records.items(), budget).sections.get("asked", "")
