@@ -34,6 +34,7 @@ from memcore.digest_asked import (
     sub_agent_brief_lines,
     summary_request_lines,
 )
+from memcore.digest_commands import CommandRuns, command_lines, command_result
 from memcore.digest_open import LATEST_OPEN, UNDER_WAY, open_lines, under_way
 from memcore.digest_prose import (
     SENTENCE_WORDS,
@@ -49,11 +50,8 @@ from memcore.digest_prose import (
 from memcore.digest_prose import spare_lines as prose_spare_lines
 from memcore.digest_work import (
     ENCLOSING_WEIGHT,
-    CommandRuns,
     FileWork,
     code_span,
-    command_lines,
-    command_result,
     deleted_files,
     file_call,
     file_lines,

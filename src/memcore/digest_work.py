@@ -1,7 +1,7 @@
-"""The files a session touched and the commands it ran, as digest lines: what each file's
-edits changed, renamed, added and took out, what was read and what it defines, and each
-command's runs and outcome (folded by command). Part of :mod:`memcore.digest_lines`, which
-builds the other sections and calls these with its pass over the items.
+"""The files a session touched, as digest lines: what each file's edits changed, renamed,
+added and took out, what was read and what it defines, and what commands did to them (deleted,
+reverted). Part of :mod:`memcore.digest_lines`, which builds the other sections and calls these
+with its pass over the items; the commands' own lines are :mod:`memcore.digest_commands`'.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from memcore.claude_code.commands import is_check_command, is_trivial_command, normalize_command
+from memcore.claude_code.commands import normalize_command
 from memcore.claude_code.tools import DOCUMENT_SUFFIXES, EDIT_TOOLS, display_path, quoted_list
-from memcore.digest_prose import SPARE, Candidate, cut_words
+from memcore.digest_prose import Candidate
 from memcore.lazy_re import lazy_compile
 from memcore.model import MemoryItem
 
@@ -79,24 +79,6 @@ class FileWork:
     #: ``git restore f``) and the command's verb; 0: none (or edited again since)
     reverted: int = 0
     reverted_by: str = ""
-
-
-@dataclass(slots=True)
-class CommandRuns:
-    """One command (as ``normalize_command`` has it) and how its runs went."""
-
-    shown: str
-    first: int
-    last: int = 0
-    runs: int = 0
-    started: int = 0  # runs started in the background whose end the session did not see
-    failures: int = 0
-    last_ok: bool = True
-    last_code: int = 0
-    outcome: list[str] = field(default_factory=list)
-    paths: dict[str, None] = field(default_factory=dict)
-    check: bool = False
-    trivial: bool = False
 
 
 def code_span(text: str) -> str:
@@ -526,83 +508,15 @@ def deleted_files(
         entry.last = seq
 
 
-def command_result(commands: dict[str, CommandRuns], item: MemoryItem, seq: int) -> None:
-    meta = item.metadata
-    command = str(meta["command"])
-    key = normalize_command(command)
-    entry = commands.get(key)
-    if entry is None:
-        entry = commands[key] = CommandRuns(key, seq)
-        entry.trivial = is_trivial_command(key)
-        entry.check = is_check_command(key) and not entry.trivial
-    entry.last = seq
-    if "task_id" in meta and meta.get("background") is not True and meta.get("kind") != "error":
-        entry.started += 1  # only started: its output, if read, comes as a result of its own
-        return
-    entry.runs += 1
-    code = meta.get("exit_code", 0)
-    code = code if isinstance(code, int) and not isinstance(code, bool) else 1
-    entry.last_code = code if isinstance(code, int) else 1
-    entry.last_ok = item.metadata.get("kind") != "error"
-    if not entry.last_ok:
-        entry.failures += 1
-        entry.outcome = strs(meta.get("error_lines"))[:2]
-    else:
-        entry.outcome = strs(meta.get("outcome"))[-2:]
-    for path in strs(meta.get("paths")):
-        entry.paths.setdefault(str(path), None)
-
-
-def command_lines(commands: dict[str, CommandRuns], n: int) -> list[Candidate]:
-    out: list[Candidate] = []
-    for entry in commands.values():
-        spare = entry.trivial and entry.last_ok  # `git status`, `ls`: said only when there is room
-        if not entry.runs:  # started in the background, never seen to end: not "succeeded"
-            line = f"- {code_span(cut_words(entry.shown, 40))} was started in the background"
-            line += f" {times(entry.started)}." if entry.started > 1 else "."
-            score = (4.0 if entry.check else 1.5) + entry.last / n
-            out.append(
-                Candidate("commands", entry.first, SPARE if spare else score, line, spare=spare)
-            )
-            continue
-        ran = f"ran {times(entry.runs)}"
-        if entry.failures and entry.last_ok:
-            result = f"failed {times(entry.failures)}, then passed"
-        elif entry.failures:
-            how = f"exit {entry.last_code}" if entry.last_code else "by its output: exit 0"
-            if entry.runs == 1:
-                result = f"failed ({how})"
-            elif entry.failures == entry.runs:
-                result = f"failed every time ({how} on the last)"
-            else:
-                result = f"failed ({how}) on its last run"
-        else:
-            result = "succeeded"
-        said = f": {' | '.join(entry.outcome)}" if entry.outcome else ""
-        if entry.paths and not entry.outcome:
-            said = f", naming {quoted_list(list(entry.paths)[:4])}"
-        line = f"- {code_span(cut_words(entry.shown, 40))} {ran} and {result}{said.rstrip('.')}."
-        score = (4.0 if entry.check else 1.5) + (1.0 if entry.failures else 0.0) + entry.last / n
-        if entry.shown.startswith("git commit") or entry.shown.startswith("git push"):
-            score += 1.5
-        if spare:
-            score = SPARE + entry.last / n
-        out.append(Candidate("commands", entry.first, score, line, spare=spare))
-    return out
-
-
 __all__ = [
     "CALLS_SCORE",
     "EDIT_DETAIL",
     "ENCLOSING_WEIGHT",
     "READ_SCORE",
     "REMOVED_SCORE",
-    "CommandRuns",
     "FileWork",
     "changed_files",
     "code_span",
-    "command_lines",
-    "command_result",
     "deleted_files",
     "file_call",
     "file_lines",

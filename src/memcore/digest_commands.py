@@ -1,0 +1,101 @@
+"""The commands a session ran and the other tools it called, as digest lines: each command's
+runs and outcome (folded by command), and the calls that reached beyond the project (a page
+fetched, a web search, an MCP server's tool). Part of :mod:`memcore.digest_lines`, which calls
+these with its pass over the items.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from memcore.claude_code.commands import is_check_command, is_trivial_command, normalize_command
+from memcore.claude_code.tools import quoted_list
+from memcore.digest_prose import SPARE, Candidate, cut_words
+from memcore.digest_work import code_span, strs, times
+from memcore.model import MemoryItem
+
+
+@dataclass(slots=True)
+class CommandRuns:
+    """One command (as ``normalize_command`` has it) and how its runs went."""
+
+    shown: str
+    first: int
+    last: int = 0
+    runs: int = 0
+    started: int = 0  # runs started in the background whose end the session did not see
+    failures: int = 0
+    last_ok: bool = True
+    last_code: int = 0
+    outcome: list[str] = field(default_factory=list)
+    paths: dict[str, None] = field(default_factory=dict)
+    check: bool = False
+    trivial: bool = False
+
+
+def command_result(commands: dict[str, CommandRuns], item: MemoryItem, seq: int) -> None:
+    meta = item.metadata
+    command = str(meta["command"])
+    key = normalize_command(command)
+    entry = commands.get(key)
+    if entry is None:
+        entry = commands[key] = CommandRuns(key, seq)
+        entry.trivial = is_trivial_command(key)
+        entry.check = is_check_command(key) and not entry.trivial
+    entry.last = seq
+    if "task_id" in meta and meta.get("background") is not True and meta.get("kind") != "error":
+        entry.started += 1  # only started: its output, if read, comes as a result of its own
+        return
+    entry.runs += 1
+    code = meta.get("exit_code", 0)
+    code = code if isinstance(code, int) and not isinstance(code, bool) else 1
+    entry.last_code = code if isinstance(code, int) else 1
+    entry.last_ok = item.metadata.get("kind") != "error"
+    if not entry.last_ok:
+        entry.failures += 1
+        entry.outcome = strs(meta.get("error_lines"))[:2]
+    else:
+        entry.outcome = strs(meta.get("outcome"))[-2:]
+    for path in strs(meta.get("paths")):
+        entry.paths.setdefault(str(path), None)
+
+
+def command_lines(commands: dict[str, CommandRuns], n: int) -> list[Candidate]:
+    out: list[Candidate] = []
+    for entry in commands.values():
+        spare = entry.trivial and entry.last_ok  # `git status`, `ls`: said only when there is room
+        if not entry.runs:  # started in the background, never seen to end: not "succeeded"
+            line = f"- {code_span(cut_words(entry.shown, 40))} was started in the background"
+            line += f" {times(entry.started)}." if entry.started > 1 else "."
+            score = (4.0 if entry.check else 1.5) + entry.last / n
+            out.append(
+                Candidate("commands", entry.first, SPARE if spare else score, line, spare=spare)
+            )
+            continue
+        ran = f"ran {times(entry.runs)}"
+        if entry.failures and entry.last_ok:
+            result = f"failed {times(entry.failures)}, then passed"
+        elif entry.failures:
+            how = f"exit {entry.last_code}" if entry.last_code else "by its output: exit 0"
+            if entry.runs == 1:
+                result = f"failed ({how})"
+            elif entry.failures == entry.runs:
+                result = f"failed every time ({how} on the last)"
+            else:
+                result = f"failed ({how}) on its last run"
+        else:
+            result = "succeeded"
+        said = f": {' | '.join(entry.outcome)}" if entry.outcome else ""
+        if entry.paths and not entry.outcome:
+            said = f", naming {quoted_list(list(entry.paths)[:4])}"
+        line = f"- {code_span(cut_words(entry.shown, 40))} {ran} and {result}{said.rstrip('.')}."
+        score = (4.0 if entry.check else 1.5) + (1.0 if entry.failures else 0.0) + entry.last / n
+        if entry.shown.startswith("git commit") or entry.shown.startswith("git push"):
+            score += 1.5
+        if spare:
+            score = SPARE + entry.last / n
+        out.append(Candidate("commands", entry.first, score, line, spare=spare))
+    return out
+
+
+__all__ = ["CommandRuns", "command_lines", "command_result"]
