@@ -1,6 +1,7 @@
 """What commands did to files the digest speaks of: a file deleted (``rm``, ``git rm``) is not
 said to stand unchanged, and a file whose edits a command threw away (``git checkout -- f``,
-``git restore f``) is said to be reverted."""
+``git restore f``) is said to be reverted; and the calls that reached beyond the project (the
+web, an MCP server's tools)."""
 
 from __future__ import annotations
 
@@ -84,3 +85,40 @@ def test_a_file_edited_again_after_its_revert_is_not_said_reverted() -> None:
     line = next(line for line in files if line.startswith("- `cart.py` was edited"))
     assert line.startswith("- `cart.py` was edited 3 times")
     assert "reverted" not in line
+
+
+def _reached_out() -> _Records:
+    records = _Records()
+    records.user("find out whether httpx supports HTTP/3 and open an issue in our repo about it")
+    records.tool("WebSearch", {"query": "httpx HTTP/3 support"}, "Links: [{...}]")
+    url = "https://github.com/encode/httpx/issues/275"
+    records.tool("WebFetch", {"url": url, "prompt": "Does httpx support HTTP/3?"}, "No.")
+    records.tool("mcp__github__list_issues", {"repo": "shop", "state": "open"}, "[]")
+    issue = {"owner": "acme", "repo": "shop", "title": "Track HTTP/3 support"}
+    records.tool("mcp__github__create_issue", issue, '{"number": 42}')
+    records.tool("mcp__memcore__recall", {"query": "httpx"}, "nothing")  # its own memory
+    records.said("httpx does not support HTTP/3 yet. Opened acme/shop#42 to track it.")
+    return records
+
+
+def test_calls_beyond_the_project_are_said_acts_first_looks_when_there_is_room() -> None:
+    """A page fetched, a web search and an MCP tool that reads are the sources of what the
+    agent found: said when there is room; an MCP tool that acts (an issue opened) is work done,
+    said as a command is; memcore's own tools are its memory, no work."""
+    records = _reached_out()
+    roomy = session_digest(records.items(), 800).sections["commands"].splitlines()
+    assert roomy == [
+        "- Searched the web for `httpx HTTP/3 support`.",
+        "- Fetched `https://github.com/encode/httpx/issues/275`: Does httpx support HTTP/3?",
+        "- Called `list_issues` of MCP server `github` (repo=shop, state=open).",
+        "- Called `create_issue` of MCP server `github` (owner=acme, repo=shop, title=Track "
+        "HTTP/3 support).",
+    ]
+    for budget in range(40, 200, 10):  # where the act first fits, the looks wait
+        commands = session_digest(records.items(), budget).sections.get("commands", "")
+        if "create_issue" in commands:
+            assert "Fetched" not in commands, commands
+            assert "list_issues" not in commands, commands
+            break
+    else:
+        raise AssertionError("the issue opened was never said")

@@ -24,7 +24,7 @@ FINGERPRINTS = {
     7: "13f1956d1fb80c6e",
     8: "428f6216eb566ed7",
     9: "df0511b529cb1356",
-    10: "6abd645c9023ea6b",
+    10: "327f148e4f01d051",
 }
 SESSIONS = (
     "entireio__cli__198393f2",

@@ -12,6 +12,7 @@ from memcore.claude_code.commands import is_check_command, is_trivial_command, n
 from memcore.claude_code.tools import quoted_list
 from memcore.digest_prose import SPARE, Candidate, cut_words
 from memcore.digest_work import code_span, strs, times
+from memcore.lazy_re import lazy_compile
 from memcore.model import MemoryItem
 
 
@@ -98,4 +99,38 @@ def command_lines(commands: dict[str, CommandRuns], n: int) -> list[Candidate]:
     return out
 
 
-__all__ = ["CommandRuns", "command_lines", "command_result"]
+#: Where the agent looked on the web: the sources of what it found, said when every line that
+#: matters has had its chance (a spare line; a page fetched before a search).
+_WEB_SCORES = {"WebFetch": 0.5, "WebSearch": 0.0}
+#: What it did through an MCP server (an issue opened, a message sent, a page read): an act
+#: beyond the project that no other line says. memcore's own tools are its memory, not work.
+_MCP_SCORE = 2.5
+_OWN_MCP = "mcp__memcore__"
+#: An MCP tool named for a look (``GetWorkspaceDiff``, ``list_issues``, ``search_code``) reads,
+#: it does not act: a spare line, as a web page read is.
+_LOOKUP_TOOL = lazy_compile(
+    r"(?i)^(?:get|list|read|search|fetch|query|describe|find|show|view|lookup|check|browse)"
+)
+_CALL_WORDS = 16
+
+
+def outside_call(item: MemoryItem, tool: str, seq: int, recency: float) -> Candidate | None:
+    """The line of a call that reached beyond the project (a page fetched, a web search, an MCP
+    server's tool), as the importer described it ("Fetched `url`: what was asked of it",
+    "Called `create_issue` of MCP server `github` (repo=shop, ...)"); None for other tools.
+    Its failure, if it failed, is an error's line of its own."""
+    if tool in _WEB_SCORES:
+        spare, score = True, SPARE + _WEB_SCORES[tool]
+    elif tool.startswith("mcp__") and not tool.startswith(_OWN_MCP):
+        spare = _LOOKUP_TOOL.match(tool.rsplit("__", 1)[-1]) is not None
+        score = SPARE if spare else _MCP_SCORE
+    else:
+        return None
+    said = cut_words(" ".join(item.content.split()), _CALL_WORDS)
+    if not said or said == tool:  # (described by its name alone: nothing to say of it)
+        return None
+    ended = said if said[-1] in ".?!\u2026" else f"{said}."
+    return Candidate("commands", seq, score + recency, f"- {ended}", spare=spare)
+
+
+__all__ = ["CommandRuns", "command_lines", "command_result", "outside_call"]

@@ -34,7 +34,7 @@ from memcore.digest_asked import (
     sub_agent_brief_lines,
     summary_request_lines,
 )
-from memcore.digest_commands import CommandRuns, command_lines, command_result
+from memcore.digest_commands import CommandRuns, command_lines, command_result, outside_call
 from memcore.digest_open import LATEST_OPEN, UNDER_WAY, open_lines, under_way
 from memcore.digest_prose import (
     SENTENCE_WORDS,
@@ -239,6 +239,10 @@ def build_candidates(
                 out.extend(plan_lines(item, seq, recency, root))
             elif tool in BRIEF_CALLS and meta.get("brief"):
                 out.extend(brief_lines(item, seq, recency, root, BRIEF_CALLS[tool]))
+            else:
+                beyond = outside_call(item, tool, seq, recency)  # the web, an MCP server
+                if beyond is not None:
+                    out.append(beyond)
             continue
         if kind in ("tool_result", "error"):
             if meta.get("rejected"):
