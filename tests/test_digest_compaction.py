@@ -391,3 +391,23 @@ def test_a_summary_with_no_request_section_leaves_the_request_to_the_items_befor
             assert asked.startswith("- The user asked: make the cart round half up"), asked
     still = session_digest(records.items(), 2000).sections.get("open", "")
     assert "keep the tax" not in still
+
+
+def test_what_the_work_since_a_compaction_says_again_is_said_as_its_own() -> None:
+    """A line the work since the compaction gives, which the items before it gave too ("All 4
+    tests pass."), is the work since's: said even where no line of the items before the
+    compaction fits (it was once left to them, and so said nowhere)."""
+    records = _Records()
+    records.user("make the cart round half up")
+    for i in range(6):
+        records.said(f"Updated `total_{i}()` in `cart.py` for the rounding.")
+    records.said("All 4 tests pass.")
+    _compacted(records, "Summary:\n1. Primary Request and Intent:\n   Round the cart's total.\n")
+    records.said("All 4 tests pass.")
+    for i in range(6):
+        records.said(f"Checked `tax_{i}()` in `tax.py`: it rounds after the total.")
+    items = records.items()
+    for budget in (60, 100, 140):  # (no room left for the lines of the items before it)
+        digest = session_digest(items, budget)
+        assert "All 4 tests pass." in digest.sections.get("decisions", ""), digest.text
+        assert "total_" not in digest.text

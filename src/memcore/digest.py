@@ -28,7 +28,7 @@ from typing import Any
 from memcore.claude_code.compaction import is_compaction_summary
 from memcore.digest_asked import summary_request_words
 from memcore.digest_cut import MIN_CUT_TOKENS
-from memcore.digest_greedy import SECTIONS, Greedy, heading, prepare_lines, unique_lines
+from memcore.digest_greedy import SECTIONS, Greedy, Lines, heading, prepare_lines, unique_lines
 from memcore.digest_lines import (
     Candidate,
     build_candidates,
@@ -102,8 +102,13 @@ def session_digests(
     root = session_root(ordered)  # one name per file on both sides of a compaction
     # (a summary of another shape, with no request section: the requests before it are said)
     asked_before = cut > 0 and not summary_request_words(ordered[cut])
-    candidates = _candidates(ordered, cut, root, ongoing, asked_before)
+    # the lines of the items a compaction summarized wait for room left (``Lines.held``), so
+    # they are built only when a digest first has room for them, unless they include requests
+    # the summary does not say (``asked_before``: those compete from the start)
+    lazy = cut > 0 and not asked_before
+    candidates = _candidates(ordered, cut, root, ongoing, asked_before, earlier=not lazy)
     lines = prepare_lines(unique_lines(candidates), count, cut, asked_before)
+    held: Lines | None = None  # (lazy: the earlier lines, once built)
     spare: list[Candidate] | None = None  # made when a digest first has room for them
     musing: list[Candidate] | None = None  # thinking's spare lines: the last to fill room
     digests = []
@@ -118,6 +123,13 @@ def session_digests(
             greedy.run(budget, capped=False)
         text, sections, tokens = _fill(greedy, budget, count)
         if budget - tokens >= max(MIN_CUT_TOKENS, budget // 50):
+            if lazy:
+                if held is None:
+                    known = {c.text for c in lines.cands}
+                    earlier = _earlier(ordered, cut, root, asked_before)
+                    fresh = [c for c in unique_lines(earlier) if c.text not in known]
+                    held = prepare_lines(fresh, count, cut)
+                greedy.hold(held)
             if spare is None:
                 spare = _since(spare_lines(ordered[cut:], root), cut)
             if greedy.release_spare(spare):
@@ -159,6 +171,8 @@ def _candidates(
     root: str | None,
     ongoing: bool = False,
     asked_before: bool = False,
+    *,
+    earlier: bool = True,
 ) -> list[Candidate]:
     """The candidate lines of ``ordered``, whose last compaction summary is at ``cut`` (0:
     none), naming files relative to ``root``; after a compaction, the lines of the items it
@@ -174,11 +188,24 @@ def _candidates(
     compacted twice building them took most of the digest's time. Their "still open" lines are
     dropped: what was open then is what the summary says, not what the earlier items left.
     With ``asked_before`` (the summary has no request section), the earlier items' requests
-    are said as asked, the last one too (see ``prepare_lines``)."""
+    are said as asked, the last one too (see ``prepare_lines``). Without ``earlier``, the
+    earlier items' lines are left out (``_earlier`` makes them when they are needed)."""
     title = title_line(ordered)
     titled = [] if title is None else [title]
     if cut == 0:
         return titled + build_candidates(ordered, root, ongoing=ongoing)
+    before, after = ordered[:cut], ordered[cut:]
+    later = build_candidates(
+        after, root, ongoing=ongoing, changed_elsewhere=changed_files(before, root), part="after"
+    )
+    held = _earlier(ordered, cut, root, asked_before) if earlier else []
+    return titled + held + _since(later, cut)
+
+
+def _earlier(
+    ordered: list[MemoryItem], cut: int, root: str | None, asked_before: bool
+) -> list[Candidate]:
+    """The lines of the items before the compaction summary at ``cut`` (see ``_candidates``)."""
     before, after = ordered[:cut], ordered[cut:]
     earlier = build_candidates(
         before,
@@ -188,10 +215,7 @@ def _candidates(
         part="before",
         continued=asked_before,
     )
-    later = build_candidates(
-        after, root, ongoing=ongoing, changed_elsewhere=changed_files(before, root), part="after"
-    )
-    return titled + [c for c in earlier if c.section != "open"] + _since(later, cut)
+    return [c for c in earlier if c.section != "open"]
 
 
 def _fill(

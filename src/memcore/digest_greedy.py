@@ -258,6 +258,22 @@ class Greedy:
                 mates.remove(other)
                 return
 
+    def hold(self, lines: Lines) -> None:
+        """Add ``lines`` (made by ``prepare_lines``, all held back) as if they had been held
+        back from the start: the lines of the items a compaction summarized, made only when a
+        digest first has room left for them. ``release_spare`` lets them go. Call it before
+        any ``release_spare``."""
+        assert not self.released, "held lines come before the first release"
+        base = len(self.cands)
+        self.held = [*self.held, *([True] * len(lines.cands))]
+        self.needs = [*self.needs, *(need if need < 0 else need + base for need in lines.needs)]
+        self.cands.extend(lines.cands)
+        self.costs.extend(lines.costs)
+        self.names.extend(lines.names)
+        self.scores.extend(c.score for c in lines.cands)
+        self.prices.extend(float(cost) ** COST_EXPONENT for cost in lines.costs)
+        self.taken.extend([True] * len(lines.cands))
+
     def release_spare(self, more: list[Candidate]) -> bool:
         """Let spare lines (those held back, the first time, and ``more``) be chosen from now
         on; False when there are none. A line of ``more`` (a record's own words) that names
