@@ -411,3 +411,29 @@ def test_what_the_work_since_a_compaction_says_again_is_said_as_its_own() -> Non
         digest = session_digest(items, budget)
         assert "All 4 tests pass." in digest.sections.get("decisions", ""), digest.text
         assert "total_" not in digest.text
+
+
+def test_after_two_compactions_the_items_between_them_speak_before_the_oldest() -> None:
+    """Each summary speaks for the items before it: with room left after the work since the
+    last compaction, the items between the two summaries are said first, and the oldest only
+    when room is left after them too."""
+    records = _Records()
+    records.user("make the cart round half up")
+    for i in range(8):
+        records.said(f"Fixed: all {i + 10} tests pass after `old_{i}()` in `cart.py` rounds.")
+    _compacted(records, "Summary:\n1. Primary Request and Intent:\n   Round the cart.\n")
+    for i in range(8):
+        records.said(f"Looked at `mid_{i}()` in `tax.py` for the rounding.")
+    _compacted(records, "Summary:\n1. Primary Request and Intent:\n   Round the tax.\n")
+    records.said("All 4 tests pass after `fix_total()` in `cart.py`.")
+    items = records.items()
+    seen_mid_alone = False
+    for budget in range(60, 900, 20):
+        text = session_digest(items, budget).text
+        assert "fix_total" in text
+        if "old_" in text:  # the oldest said only once every line between the two is
+            assert all(f"mid_{i}()" in text for i in range(8)), (budget, text)
+        elif "mid_" in text:
+            seen_mid_alone = True
+    assert seen_mid_alone
+    assert "old_0()" in session_digest(items, 2000).text  # with room for all, all are said

@@ -108,7 +108,7 @@ def session_digests(
     lazy = cut > 0 and not asked_before
     candidates = _candidates(ordered, cut, root, ongoing, asked_before, earlier=not lazy)
     lines = prepare_lines(unique_lines(candidates), count, cut, asked_before)
-    held: Lines | None = None  # (lazy: the earlier lines, once built)
+    held = _HeldTiers(ordered, root, {c.text for c in lines.cands}, count) if lazy else None
     spare: list[Candidate] | None = None  # made when a digest first has room for them
     musing: list[Candidate] | None = None  # thinking's spare lines: the last to fill room
     digests = []
@@ -123,18 +123,23 @@ def session_digests(
             greedy.run(budget, capped=False)
         text, sections, tokens = _fill(greedy, budget, count)
         if budget - tokens >= max(MIN_CUT_TOKENS, budget // 50):
-            if lazy:
-                if held is None:
-                    known = {c.text for c in lines.cands}
-                    earlier = _earlier(ordered, cut, root, asked_before)
-                    fresh = [c for c in unique_lines(earlier) if c.text not in known]
-                    held = prepare_lines(fresh, count, cut)
-                greedy.hold(held)
+            newest = None if held is None else held.tier(0)
+            if newest is not None:
+                greedy.hold(newest)
             if spare is None:
                 spare = _since(spare_lines(ordered[cut:], root), cut)
             if greedy.release_spare(spare):
                 # every line that matters had its chance: room left takes spare lines
                 text, sections, tokens = _fill(greedy, budget, count, start=tokens)
+            tier = 1  # then the items the compactions before summarized, newest first
+            while held is not None and budget - tokens >= max(MIN_CUT_TOKENS, budget // 50):
+                older = held.tier(tier)
+                if older is None:
+                    break
+                greedy.hold(older)
+                if greedy.release_spare([]):
+                    text, sections, tokens = _fill(greedy, budget, count, start=tokens)
+                tier += 1
         if budget - tokens >= max(MIN_CUT_TOKENS, budget // 50):  # still: thinking's too
             if musing is None:
                 musing = _since(spare_lines(ordered[cut:], root, thinking=True), cut)
@@ -203,19 +208,46 @@ def _candidates(
 
 
 def _earlier(
-    ordered: list[MemoryItem], cut: int, root: str | None, asked_before: bool
+    ordered: list[MemoryItem], cut: int, root: str | None, asked_before: bool, start: int = 0
 ) -> list[Candidate]:
-    """The lines of the items before the compaction summary at ``cut`` (see ``_candidates``)."""
-    before, after = ordered[:cut], ordered[cut:]
+    """The lines of the items from ``start`` to the compaction summary at ``cut`` (see
+    ``_candidates``), placed in the whole session."""
+    part, rest = ordered[start:cut], ordered[:start] + ordered[cut:]
     earlier = build_candidates(
-        before,
+        part,
         root,
         thinking=False,
-        changed_elsewhere=changed_files(after, root),
+        changed_elsewhere=changed_files(rest, root),
         part="before",
         continued=asked_before,
     )
-    return [c for c in earlier if c.section != "open"]
+    return _since([c for c in earlier if c.section != "open"], start)
+
+
+class _HeldTiers:
+    """The lines of the items the compactions summarized, held back and built only when a
+    digest first has room for them, in tiers: the items between the last two compaction
+    summaries first, then those between the two before, and so on (each summary speaks for
+    the items before it, as the last one does for all). A line a later tier or the work since
+    gave already is not given again."""
+
+    def __init__(
+        self, ordered: list[MemoryItem], root: str | None, known: set[str], count: TokenCounter
+    ) -> None:
+        cuts = [i for i, item in enumerate(ordered) if is_compaction_summary(item.metadata)]
+        self.bounds = list(zip([0, *cuts[:-1]], cuts, strict=True))[::-1]  # newest first
+        self.ordered, self.root, self.known, self.count = ordered, root, known, count
+        self.built: list[Lines] = []
+
+    def tier(self, k: int) -> Lines | None:
+        """Tier ``k`` (0: the newest), built if it was not yet; None past the oldest."""
+        while len(self.built) <= k < len(self.bounds):
+            start, cut = self.bounds[len(self.built)]
+            lines = _earlier(self.ordered, cut, self.root, False, start)
+            fresh = [c for c in unique_lines(lines) if c.text not in self.known]
+            self.known.update(c.text for c in fresh)
+            self.built.append(prepare_lines(fresh, self.count, cut))
+        return self.built[k] if k < len(self.built) else None
 
 
 def _fill(

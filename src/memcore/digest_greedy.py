@@ -133,7 +133,8 @@ class Greedy:
         self.per_item: dict[tuple[str, int], list[Candidate]] = {}
         self.taken = list(self.held)  # spare lines wait for release_spare
         self.restating: set[int] = set()  # records' own words (see release_spare)
-        self.released = False  # whether release_spare let the held-back lines go
+        #: the lines held back and not let go yet (``release_spare`` lets them go)
+        self.pending = [i for i, held in enumerate(self.held) if held]
         self.echo = EchoIndex(echo_texts)  # a line said again in other words is left out
         #: heap entries of lines waiting for a line not chosen yet (``Lines.needs``), by it
         self.waiting: dict[int, list[tuple[float, int]]] = {}
@@ -259,12 +260,11 @@ class Greedy:
                 return
 
     def hold(self, lines: Lines) -> None:
-        """Add ``lines`` (made by ``prepare_lines``, all held back) as if they had been held
-        back from the start: the lines of the items a compaction summarized, made only when a
-        digest first has room left for them. ``release_spare`` lets them go. Call it before
-        any ``release_spare``."""
-        assert not self.released, "held lines come before the first release"
+        """Add ``lines`` (made by ``prepare_lines``, all held back) as lines held back: the
+        lines of the items a compaction summarized, made only when a digest first has room
+        left for them. The next ``release_spare`` lets them go."""
         base = len(self.cands)
+        self.pending.extend(range(base, base + len(lines.cands)))
         self.held = [*self.held, *([True] * len(lines.cands))]
         self.needs = [*self.needs, *(need if need < 0 else need + base for need in lines.needs)]
         self.cands.extend(lines.cands)
@@ -275,17 +275,14 @@ class Greedy:
         self.taken.extend([True] * len(lines.cands))
 
     def release_spare(self, more: list[Candidate]) -> bool:
-        """Let spare lines (those held back, the first time, and ``more``) be chosen from now
-        on; False when there are none. A line of ``more`` (a record's own words) that names
+        """Let spare lines (those held back and not let go yet, and ``more``) be chosen from
+        now on; False when there are none. A line of ``more`` (a record's own words) that names
         only what chosen lines already name when its turn comes is left out: it restates them
         ("Read `f`: 5 lines." after "`f` was read, not changed"), and a small session would
         otherwise say each thing twice."""
-        spare: list[int] = []
-        if not self.released:  # the lines held back since the start: once (later ones may
-            self.released = True  # be spare lines that were chosen, or echoes)
-            spare = [i for i, held in enumerate(self.held) if held and self.taken[i]]
-            for i in spare:
-                self.taken[i] = False
+        spare, self.pending = self.pending, []  # (held lines are taken until let go)
+        for i in spare:
+            self.taken[i] = False
         known = {c.text for c in self.cands}
         added = sorted(
             (c for c in unique_lines(more) if c.text not in known),
