@@ -437,3 +437,27 @@ def test_after_two_compactions_the_items_between_them_speak_before_the_oldest() 
             seen_mid_alone = True
     assert seen_mid_alone
     assert "old_0()" in session_digest(items, 2000).text  # with room for all, all are said
+
+
+def test_lines_held_after_spare_ones_wait_for_their_own_request() -> None:
+    """A tier of held lines added after spare lines were (``Greedy.hold``): each further line
+    of a request waits for that request's own line, wherever the lines before them stand."""
+    from memcore.digest_asked import REQUEST_REST_LEAD
+    from memcore.digest_greedy import Greedy, prepare_lines
+    from memcore.digest_prose import Candidate
+    from memcore.tokens import count_tokens
+
+    now = [Candidate("decisions", 5, 5.0, "- All 4 tests pass.")]
+    greedy = Greedy(prepare_lines(now, count_tokens), 400, count_tokens)
+    spare = [Candidate("commands", 6, 0.5, f"- `ls {n}` ran once.", spare=True) for n in range(3)]
+    greedy.release_spare(spare)
+    request = Candidate("asked", 1, 6.0, "- The user asked: round the cart")
+    rest = Candidate("asked", 1.001, 3.0, "  - and the tax", lead=f"{REQUEST_REST_LEAD}and the tax")
+    held = prepare_lines([request, rest], count_tokens, cut=4)
+    base = len(greedy.cands)
+    greedy.hold(held)
+    at = {cand.text: i for i, cand in enumerate(greedy.cands)}
+    assert base == 4
+    assert greedy.needs[at[rest.text]] == at[request.text]
+    assert greedy.needs[at[request.text]] == -1
+    assert all(greedy.needs[i] == -1 for i in range(1, base))

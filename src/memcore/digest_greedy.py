@@ -119,7 +119,7 @@ class Greedy:
     needs), so a run does not weigh every line again."""
 
     def __init__(self, lines: Lines, budget: int, count: TokenCounter) -> None:
-        cands, costs, names, self.heading_cost, echo_texts, self.held, self.needs = lines
+        cands, costs, names, self.heading_cost, echo_texts, held, self.needs = lines
         self.cands = list(cands)  # copies: spare lines are added to these three
         self.costs = list(costs)
         self.names = list(names)
@@ -131,10 +131,10 @@ class Greedy:
         self.chosen_costs: list[int] = []  # each chosen line's tokens, its heading's apart
         #: the chosen lines of each item, by section and item (see ``_drop_opened``)
         self.per_item: dict[tuple[str, int], list[Candidate]] = {}
-        self.taken = list(self.held)  # spare lines wait for release_spare
+        self.taken = list(held)  # spare lines wait for release_spare
         self.restating: set[int] = set()  # records' own words (see release_spare)
         #: the lines held back and not let go yet (``release_spare`` lets them go)
-        self.pending = [i for i, held in enumerate(self.held) if held]
+        self.pending = [i for i, waits in enumerate(held) if waits]
         self.echo = EchoIndex(echo_texts)  # a line said again in other words is left out
         #: heap entries of lines waiting for a line not chosen yet (``Lines.needs``), by it
         self.waiting: dict[int, list[tuple[float, int]]] = {}
@@ -265,8 +265,9 @@ class Greedy:
         left for them. The next ``release_spare`` lets them go."""
         base = len(self.cands)
         self.pending.extend(range(base, base + len(lines.cands)))
-        self.held = [*self.held, *([True] * len(lines.cands))]
-        self.needs = [*self.needs, *(need if need < 0 else need + base for need in lines.needs)]
+        # (spare lines added since the start wait for none: their places in ``needs`` are -1)
+        waits = [-1] * (base - len(self.needs))
+        self.needs = [*self.needs, *waits, *(n if n < 0 else n + base for n in lines.needs)]
         self.cands.extend(lines.cands)
         self.costs.extend(lines.costs)
         self.names.extend(lines.names)
