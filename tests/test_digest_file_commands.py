@@ -122,3 +122,32 @@ def test_calls_beyond_the_project_are_said_acts_first_looks_when_there_is_room()
             break
     else:
         raise AssertionError("the issue opened was never said")
+
+
+def _failed_edit(records: _Records, path: str, old: str, new: str, why: str) -> None:
+    """An ``Edit`` call whose result is Claude Code's error (``is_error``)."""
+    use_id = f"toolu_{len(records.lines):04d}"
+    edit = {"file_path": f"{CWD}/{path}", "old_string": old, "new_string": new}
+    block = {"type": "tool_use", "id": use_id, "name": "Edit", "input": edit}
+    records._base("assistant", {"role": "assistant", "content": [block]})
+    result = {"type": "tool_result", "tool_use_id": use_id, "is_error": True}
+    records.user([{**result, "content": f"<tool_use_error>{why}</tool_use_error>"}])
+
+
+def test_an_edit_that_failed_changed_nothing() -> None:
+    """An edit whose result is a failure ("String to replace not found") or one of Claude
+    Code's guards ("File has not been read yet") changed nothing: its file is not said to be
+    edited, nor its names changed, at any size; the failure is said as an error."""
+    records = _Records()
+    records.user("rename the total")
+    _failed_edit(records, "cart.py", "def totl():", "def total():", "String to replace not found")
+    _failed_edit(records, "tax.py", "def t():", "def tax():", "File has not been read yet.")
+    records.edit("tax.py", "def t():\n    pass\n", "def t():", "def tax():")
+    records.said("The function in `cart.py` is already named `total()`.")
+    for budget in (300, 2000):
+        digest = session_digest(records.items(), budget)
+        files = digest.sections["files"]
+        assert "`cart.py`" not in files, files
+        assert "totl" not in digest.text
+        assert any(line.startswith("- `tax.py` was edited once") for line in files.splitlines())
+    assert "String to replace not found" in session_digest(records.items(), 2000).text

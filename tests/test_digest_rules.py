@@ -24,7 +24,7 @@ FINGERPRINTS = {
     7: "13f1956d1fb80c6e",
     8: "428f6216eb566ed7",
     9: "df0511b529cb1356",
-    10: "d253944ba1c378e9",
+    10: "a58683075d5ec3ed",
 }
 SESSIONS = (
     "entireio__cli__198393f2",

@@ -53,6 +53,7 @@ from memcore.digest_work import (
     FileWork,
     code_span,
     deleted_files,
+    failed_edit,
     file_call,
     file_lines,
     is_plan_draft,
@@ -265,9 +266,12 @@ def build_candidates(
                         entry.calls.setdefault(name, None)
                 if meta.get("brief"):
                     out.extend(brief_lines(item, seq, recency, root))
+            is_edit = tool in ("Edit", "MultiEdit", "Write", "NotebookEdit")
+            if is_edit and (kind == "error" or meta.get("is_error") is True):
+                failed_edit(files, meta, root)  # (it changed nothing)
             if kind == "error":
                 out.append(_error(item, seq, recency, by_id, root))
-            elif tool in ("Edit", "MultiEdit", "Write", "NotebookEdit"):
+            elif is_edit and meta.get("is_error") is not True:
                 if tool == "Write":
                     write_result(files, meta, root)
                 shown = shown_path(meta, root)
@@ -342,13 +346,27 @@ def spare_lines(
     n = max(1, len(items))
     root = session_root(items) if root is None else root
     inside = _enclosing_by_call(items)
+    failed = _failed_edits(items)
     for seq, item in enumerate(items):
         meta = item.metadata
         key = (str(meta.get("kind")), str(meta.get("tool")))
+        if key[0] == "tool_call" and failed and str(meta.get("tool_use_id")) in failed:
+            continue  # an edit that failed changed nothing: its call's words say no change
         if key in _RECORDS and is_agent(item):
             where = inside.get(str(meta.get("tool_use_id"))) if key[0] == "tool_call" else None
             out.extend(_record_lines(item, _RECORDS[key], seq, seq / n, root, where))
     return out
+
+
+def _failed_edits(items: Sequence[MemoryItem]) -> set[str]:
+    """The call ids of the edits whose result was a failure (see ``failed_edit``)."""
+    return {
+        str(meta.get("tool_use_id"))
+        for meta in (item.metadata for item in items)
+        if meta.get("tool") in _EDITS
+        and meta.get("kind") != "tool_call"
+        and (meta.get("kind") == "error" or meta.get("is_error") is True)
+    }
 
 
 def _enclosing_by_call(items: Sequence[MemoryItem]) -> dict[str, str]:

@@ -79,6 +79,21 @@ class FileWork:
     #: ``git restore f``) and the command's verb; 0: none (or edited again since)
     reverted: int = 0
     reverted_by: str = ""
+    #: what each edit call counted here, by its tool call id, until its result came back: a
+    #: call that failed changed nothing (``failed_edit`` takes it back out)
+    made: dict[str, EditMade] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class EditMade:
+    """What one edit call counted into its file's work."""
+
+    names: list[str]
+    removed: tuple[int, tuple[str, ...]] | None
+    renamed: list[tuple[str, str]]
+    created: bool
+    was_deleted: bool
+    fixes: bool
 
 
 def code_span(text: str) -> str:
@@ -157,31 +172,66 @@ def file_call(files: dict[str, FileWork], item: MemoryItem, seq: int, root: str 
         if isinstance(lines, str) and lines not in entry.reads:
             entry.reads.append(lines)
         return
+    use = str(meta.get("tool_use_id") or "")
+    made = EditMade([], None, [], False, entry.deleted, bool(meta.get("fixes")))
     entry.edits += 1
     entry.deleted = False  # written after a deletion: it is there again
     if tool == "Write" and entry.edits == 1:
-        entry.created = True  # until its result says it wrote over the file (write_result)
-        entry.first_write = str(meta.get("tool_use_id") or "")
+        entry.created = made.created = True  # until its result says it wrote over the file
+        entry.first_write = use  # (see write_result)
     if isinstance(meta.get("title"), str):
         entry.title = meta["title"]
     counts = entry.names
     for name in strs(meta.get("names")):
-        key = str(name)
-        counts[key] = counts.get(key, 0) + 1
+        counts[name] = counts.get(name, 0) + 1
+        made.names.append(name)
     added = strs(meta.get("added_lines"))
     if added:
-        entry.added[str(meta.get("tool_use_id") or seq)] = (seq, tuple(added[:3]), "")
+        entry.added[use or str(seq)] = (seq, tuple(added[:3]), "")
     removed = strs(meta.get("removed_lines"))
     if removed:
-        entry.removed.append((seq, tuple(removed[:2])))
+        made.removed = (seq, tuple(removed[:2]))
+        entry.removed.append(made.removed)
     renamed = meta.get("renamed")
     for pair in renamed if isinstance(renamed, list) else ():
         if isinstance(pair, (list, tuple)) and len(pair) == 2:
             old, new = pair
-            if isinstance(old, str) and isinstance(new, str):
-                entry.renamed.setdefault((old, new), seq)
-    if meta.get("fixes"):
+            if isinstance(old, str) and isinstance(new, str) and (old, new) not in entry.renamed:
+                entry.renamed[(old, new)] = seq
+                made.renamed.append((old, new))
+    if made.fixes:
         entry.fixes += 1
+    if use:
+        entry.made[use] = made
+
+
+def failed_edit(files: dict[str, FileWork], meta: Mapping[str, Any], root: str | None) -> None:
+    """An edit call whose result is a failure ("String to replace not found", a guard of
+    Claude Code's): it changed nothing, so what its call counted is taken back out (a file
+    whose every edit failed is said to be read, or not at all, never "edited")."""
+    entry = files.get(shown_path(meta, root))
+    use = str(meta.get("tool_use_id") or "")
+    made = entry.made.pop(use, None) if entry is not None and use else None
+    if entry is None or made is None:
+        return
+    entry.edits -= 1
+    entry.deleted = made.was_deleted
+    for name in made.names:
+        left = entry.names.get(name, 0) - 1
+        if left > 0:
+            entry.names[name] = left
+        else:
+            entry.names.pop(name, None)
+    entry.added.pop(use, None)
+    if made.removed is not None and made.removed in entry.removed:
+        entry.removed.remove(made.removed)
+    for pair in made.renamed:
+        entry.renamed.pop(pair, None)
+    if made.created:
+        entry.created = False
+        entry.first_write = ""
+    if made.fixes:
+        entry.fixes -= 1
 
 
 _T = TypeVar("_T")
@@ -514,10 +564,12 @@ __all__ = [
     "ENCLOSING_WEIGHT",
     "READ_SCORE",
     "REMOVED_SCORE",
+    "EditMade",
     "FileWork",
     "changed_files",
     "code_span",
     "deleted_files",
+    "failed_edit",
     "file_call",
     "file_lines",
     "reverted_files",
