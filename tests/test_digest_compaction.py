@@ -461,3 +461,19 @@ def test_lines_held_after_spare_ones_wait_for_their_own_request() -> None:
     assert greedy.needs[at[rest.text]] == at[request.text]
     assert greedy.needs[at[request.text]] == -1
     assert all(greedy.needs[i] == -1 for i in range(1, base))
+
+
+@needs_data
+@pytest.mark.parametrize("name", ["entireio__cli__0276a600", "entireio__cli__0cf3db51"])
+def test_a_session_compacted_twice_within_budget_at_every_size(name: str) -> None:
+    """The held lines come in tiers, built when a size first has room: every size stays within
+    its budget, and a size made alone says what it says among others (``session_digests``)."""
+    from memcore import session_digests
+    from memcore.claude_code import parse_transcript
+
+    items = parse_transcript(DATA / f"{name}.jsonl").items
+    budgets = (40, 150, 500, 1200, 2000, 4000, 9000)
+    together = session_digests(items, budgets)
+    for budget, digest in zip(budgets, together, strict=True):
+        assert digest.tokens <= budget
+        assert session_digest(items, budget).text == digest.text
