@@ -477,3 +477,19 @@ def test_a_session_compacted_twice_within_budget_at_every_size(name: str) -> Non
     for budget, digest in zip(budgets, together, strict=True):
         assert digest.tokens <= budget
         assert session_digest(items, budget).text == digest.text
+
+
+def test_a_request_before_an_older_compaction_is_said_as_asked_when_there_is_room() -> None:
+    """The last request of the items before an older compaction was answered, if at all, in
+    the items after it: said as asked (as when the items before the last summary were one
+    part), not dropped as a request still open."""
+    records = _Records()
+    records.user("make the cart round half up")
+    records.said("Fixed: all 10 tests pass after `old_total()` in `cart.py` rounds half up.")
+    records.user("now round `tax()` in `tax.py` the same way")
+    _compacted(records, "Summary:\n1. Primary Request and Intent:\n   Round the cart.\n")
+    records.said("Fixed: `tax()` in `tax.py` rounds half up; all 12 tests pass.")
+    _compacted(records, "Summary:\n1. Primary Request and Intent:\n   Round the tax.\n")
+    records.said("All 12 tests pass after `fix_total()` in `cart.py`.")
+    asked = session_digest(records.items(), 2000).sections["asked"]
+    assert "- The user asked: now round `tax()` in `tax.py` the same way" in asked, asked

@@ -208,10 +208,11 @@ def _candidates(
 
 
 def _earlier(
-    ordered: list[MemoryItem], cut: int, root: str | None, asked_before: bool, start: int = 0
+    ordered: list[MemoryItem], cut: int, root: str | None, continued: bool, start: int = 0
 ) -> list[Candidate]:
     """The lines of the items from ``start`` to the compaction summary at ``cut`` (see
-    ``_candidates``), placed in the whole session."""
+    ``_candidates``), placed in the whole session; with ``continued``, their last request is
+    said as asked (see ``build_candidates``)."""
     part, rest = ordered[start:cut], ordered[:start] + ordered[cut:]
     earlier = build_candidates(
         part,
@@ -219,7 +220,7 @@ def _earlier(
         thinking=False,
         changed_elsewhere=changed_files(rest, root),
         part="before",
-        continued=asked_before,
+        continued=continued,
     )
     return _since([c for c in earlier if c.section != "open"], start)
 
@@ -243,7 +244,9 @@ class _HeldTiers:
         """Tier ``k`` (0: the newest), built if it was not yet; None past the oldest."""
         while len(self.built) <= k < len(self.bounds):
             start, cut = self.bounds[len(self.built)]
-            lines = _earlier(self.ordered, cut, self.root, False, start)
+            # (an older tier's last request was answered, if at all, in the items after it:
+            # said as asked, as it was when the items before the last summary were one part)
+            lines = _earlier(self.ordered, cut, self.root, bool(self.built), start)
             fresh = [c for c in unique_lines(lines) if c.text not in self.known]
             self.known.update(c.text for c in fresh)
             self.built.append(prepare_lines(fresh, self.count, cut))
