@@ -56,6 +56,7 @@ from memcore.digest_work import (
     failed_edit,
     file_call,
     file_lines,
+    is_failed_edit,
     is_plan_draft,
     reverted_files,
     session_root,
@@ -266,8 +267,8 @@ def build_candidates(
                         entry.calls.setdefault(name, None)
                 if meta.get("brief"):
                     out.extend(brief_lines(item, seq, recency, root))
-            is_edit = tool in ("Edit", "MultiEdit", "Write", "NotebookEdit")
-            if is_edit and (kind == "error" or meta.get("is_error") is True):
+            is_edit = tool in _EDITS
+            if is_failed_edit(meta):
                 failed_edit(files, meta, root)  # (it changed nothing)
             if kind == "error":
                 out.append(_error(item, seq, recency, by_id, root))
@@ -361,11 +362,7 @@ def spare_lines(
 def _failed_edits(items: Sequence[MemoryItem]) -> set[str]:
     """The call ids of the edits whose result was a failure (see ``failed_edit``)."""
     return {
-        str(meta.get("tool_use_id"))
-        for meta in (item.metadata for item in items)
-        if meta.get("tool") in _EDITS
-        and meta.get("kind") != "tool_call"
-        and (meta.get("kind") == "error" or meta.get("is_error") is True)
+        str(item.metadata.get("tool_use_id")) for item in items if is_failed_edit(item.metadata)
     }
 
 

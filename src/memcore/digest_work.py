@@ -205,6 +205,16 @@ def file_call(files: dict[str, FileWork], item: MemoryItem, seq: int, root: str 
         entry.made[use] = made
 
 
+def is_failed_edit(meta: Mapping[str, Any]) -> bool:
+    """Whether a record is the result of an edit call that failed (an error, or one of Claude
+    Code's guards, which the importer keeps as a result marked ``is_error``)."""
+    return (
+        meta.get("tool") in EDIT_TOOLS
+        and meta.get("kind") != "tool_call"
+        and (meta.get("kind") == "error" or meta.get("is_error") is True)
+    )
+
+
 def failed_edit(files: dict[str, FileWork], meta: Mapping[str, Any], root: str | None) -> None:
     """An edit call whose result is a failure ("String to replace not found", a guard of
     Claude Code's): it changed nothing, so what its call counted is taken back out (a file
@@ -572,6 +582,7 @@ __all__ = [
     "failed_edit",
     "file_call",
     "file_lines",
+    "is_failed_edit",
     "reverted_files",
     "session_root",
     "shown_path",
