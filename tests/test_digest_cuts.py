@@ -71,11 +71,33 @@ def test_a_cut_line_leaves_no_aside_open() -> None:
 
 def test_a_cut_line_says_more_than_a_name() -> None:
     """A command line cut back to its command alone ("- `git log --oneline -5`…") says nothing
-    of it: it is left out, as a line too short to keep is."""
-    line = "- `git log --oneline -5` ran once and succeeded."
-    cuts = {room: memcore.digest_cut.cut_line(line, room, words) for room in range(4, 9)}
+    of it: it is left out, as a line too short to keep is; so is one cut after "ran" or after
+    how many times it ran ("ran twice…"): the outcome is what the line is for."""
+    line = "- `git log --oneline -5` ran twice and failed once, then passed."
+    cuts = {room: memcore.digest_cut.cut_line(line, room, words) for room in range(4, 11)}
     assert cuts[5] is None  # the four words of the command alone
-    assert cuts[7] == "- `git log --oneline -5` ran once\u2026"
+    assert cuts[6] is None  # "ran…"
+    assert cuts[7] is None  # "ran twice…"
+    assert cuts[10] == "- `git log --oneline -5` ran twice and failed once\u2026"
+    assert memcore.digest_cut.tidy_cut("`make` ran 3 times") == "`make`"
+    assert memcore.digest_cut.tidy_cut("the tests ran once") == "the tests"
+    assert memcore.digest_cut.tidy_cut("a veteran once") == "a veteran once"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "- `a.go` was edited twice, changing `f()` and `g()`; 2 of these edits fixed a failure.",
+        "- `a.go` and `b.go` were edited twice each, changing `f()`; in each, 1 of these edits "
+        "fixed a failure.",
+    ],
+)
+def test_a_cut_file_line_drops_a_count_of_fixes_it_cannot_finish(line: str) -> None:
+    """A file line cut inside its last clause ("...; 2 of these edits fixed…") ends before
+    that clause: a count of edits without what they did says nothing."""
+    for room in range(4, words(line)):
+        cut = memcore.digest_cut.cut_line(line, room, words)
+        assert cut is None or ";" not in cut or "a failure" in cut, cut
 
 
 @pytest.mark.parametrize(
@@ -87,12 +109,14 @@ def test_a_cut_line_says_more_than_a_name() -> None:
         "- An edit of `cmd/entire/main.go` took out `if traceFile != nil {` for good.",
         "- Edits of `a/tsconfig.json` and `b/tsconfig.json` each added `composite: true`.",
         "- A Glob search for `apps/docs/src/content/docs/getting-started.md` found 2 matches.",
+        "- `npx tsc --noEmit -p packages/plugin-codegen/tsconfig.json` ran twice, then passed.",
     ],
 )
 def test_a_cut_line_keeps_its_point_or_is_left_out(line: str) -> None:
     """A line whose point is what its verb introduces ("calls", "added", "changed", "took
     out", "found") is never cut back to its subject ("- The code read in `f`…"): cut, it
-    keeps the verb and what follows it, or it is left out."""
+    keeps the verb and what follows it, or it is left out. A command that "ran" likewise: its
+    outcome is the point."""
     verbs = memcore.digest_cut.LIST_VERBS
     verb = next(i for i, w in enumerate(line.split()) if w in verbs)
     kept_any = False
@@ -111,7 +135,7 @@ def test_a_cut_line_keeps_its_point_or_is_left_out(line: str) -> None:
     [
         # the statement's own template words and connectives are not left at the end
         ("`git diff --stat` ran once and succeeded, naming `a.go` and `b.go`", 6,
-         "`git diff --stat` ran once\u2026"),
+         "`git diff --stat`\u2026"),
         ("`old()` \u2192 `new()` in every caller", 2, "`old()`\u2026"),
         ("The parser defines `Store` and more", 3, "The parser\u2026"),
         # an aside may stay open (its names are what it says)

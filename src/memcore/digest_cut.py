@@ -111,6 +111,7 @@ DANGLING = frozenset(
         "out",
         "over",
         "per",
+        "ran",
         "renamed",
         "returns",
         "said",
@@ -171,14 +172,22 @@ DANGLING = frozenset(
     ]
 )
 #: Verbs whose line says what they introduce (the digest's "`f` calls `a`, `b`", "an edit of
-#: `f` added `x`"): a cut that ends just before one (or whose tidied end took one away) keeps
-#: the line's subject and nothing of its point ("The code read in `f`…"), so the line is left
-#: out instead (:func:`_point_cut_away`).
-LIST_VERBS = frozenset(["added", "calls", "changed", "defines", "found", "renamed", "took"])
+#: `f` added `x`", "`c` ran twice and failed once"): a cut that ends just before one (or whose
+#: tidied end took one away) keeps the line's subject and nothing of its point ("The code read
+#: in `f`…"), so the line is left out instead (:func:`_point_cut_away`).
+LIST_VERBS = frozenset(["added", "calls", "changed", "defines", "found", "ran", "renamed", "took"])
 _WORDS = lazy_compile(r"\S+")
 _CODE_SPAN = lazy_compile(r"`[^`]*`")
 #: What an exact name has and plain words do not: a code span, a path, a call.
 _NAMES_SOMETHING = lazy_compile(r"[`/(]")
+#: How many times a command "ran", at a cut's end ("`mise run lint` ran twice…"): what it is
+#: said for, the outcome, is what the cut took (tidied away with the verb).
+_RAN_COUNT = lazy_compile(r"(?<=\bran)\s+(?:once|twice|\d+\s+times)$")
+#: The start of a file line's last clause, cut before what the edits it counts did ("...;
+#: 2 of these edits fixed…"): the clause says nothing, and goes.
+_FIXES_CLAUSE = lazy_compile(
+    r";\s+(?:in each,\s+)?(?:\d+|each)(?:\s+of(?:\s+these(?:\s+edits(?:\s+fixed)?)?)?)?$"
+)
 
 
 def _dangles(word: str) -> bool:
@@ -187,11 +196,12 @@ def _dangles(word: str) -> bool:
 
 def tidy_cut(cut: str, *, asides: bool = True) -> str:
     """``cut`` (a text cut after a word) without an end that promises what the cut took away: no
-    last word of ``DANGLING`` ("and", "added", "->"), no code span left open, and (``asides``)
-    no aside left open. May be empty."""
+    last word of ``DANGLING`` ("and", "added", "->"), no count of a command's runs or of a
+    file's edits without what they did, no code span left open, and (``asides``) no aside left
+    open. May be empty."""
     while True:
         before = cut
-        kept = cut.split()
+        kept = _FIXES_CLAUSE.sub("", _RAN_COUNT.sub("", cut)).split()
         while kept and _dangles(kept[-1]):  # no "and…", "added…"
             kept.pop()
         cut = " ".join(kept).rstrip(",;:")
