@@ -493,3 +493,34 @@ def test_a_request_before_an_older_compaction_is_said_as_asked_when_there_is_roo
     records.said("All 12 tests pass after `fix_total()` in `cart.py`.")
     asked = session_digest(records.items(), 2000).sections["asked"]
     assert "- The user asked: now round `tax()` in `tax.py` the same way" in asked, asked
+
+
+def test_a_summary_request_kept_on_one_line_goes_on_by_its_items() -> None:
+    """The importer keeps a summary's request on one line, its items joined by " - ": past the
+    line's words, each item is a statement of its own, those naming something exact (cut
+    from the middle of the list before) and, when there is room, the plain ones as spare lines."""
+    from memcore.digest_asked import summary_request_lines
+
+    request = (
+        "- Continue debugging ENT-112 checkpoint ID reuse bugs, specifically Problem 2: "
+        "Claude commits mid-session before Stop - Make the solution agent-agnostic (support "
+        "both Claude Code and Gemini CLI) - Implement transcript checking in PrepareCommitMsg "
+        "to detect agent work when no shadow branch exists - Add a test for the empty "
+        "`BaseCommit` recovery scenario - Write integration tests for mid-session commits"
+    )
+    summary = MemoryItem(
+        "sum",
+        "Summary: 1. Primary Request and Intent: see above.",
+        metadata={"source": "claude-code", "kind": "summary", "compaction": True,
+                  "request": request},
+        created_at=T0,
+    )  # fmt: skip
+    rest = {c.text: c for c in summary_request_lines(summary, 0)[1:]}
+    named = rest["  - Add a test for the empty `BaseCommit` recovery scenario"]
+    plain = rest["  - Write integration tests for mid-session commits"]
+    assert not named.spare
+    assert plain.spare
+    since = _agent(5, "All 17 tests pass after `renderIngestFunction()`.", kind="fact")
+    asked = session_digest([summary, since], 2000).sections["asked"]
+    assert "Add a test for the empty `BaseCommit` recovery scenario" in asked
+    assert "Write integration tests for mid-session commits" in asked

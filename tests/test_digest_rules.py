@@ -26,6 +26,7 @@ FINGERPRINTS = {
     9: "df0511b529cb1356",
     10: "a58683075d5ec3ed",
     11: "c9e99a6436a44794",
+    12: "17521a305852f02e",
 }
 SESSIONS = (
     "entireio__cli__198393f2",

@@ -13,6 +13,7 @@ from memcore.claude_code.tools import PLAN_PROPOSED
 from memcore.digest_prose import (
     ID_WEIGHT,
     SENTENCE_WORDS,
+    SPARE,
     Candidate,
     count_identifiers,
     cut_word_list,
@@ -69,8 +70,10 @@ REQUEST_WORDS = 150
 #: statements past it are lines of their own (``request_rest``).
 HEAD_LEAST_WORDS = 30
 #: The words of a compaction summary's request said in its line; its sentences past them that
-#: name something exact are lines of their own, as a long request's are.
+#: name something exact are lines of their own, as a long request's are (the others spare lines
+#: of at least this many words).
 _SUMMARY_WORDS = 40
+_PLAIN_LEAST_WORDS = 4
 
 
 #: How a line of a request past its own line starts when said apart from it (``request_rest``).
@@ -100,8 +103,10 @@ def summary_request_lines(item: MemoryItem, seq: int) -> list[Candidate]:
     line = f"- {SUMMARY_LEAD_IN}{said}"
     out = [Candidate("asked", seq, 8.0, line, topic=True)]
     if len(words) > _SUMMARY_WORDS:
-        source = kept if isinstance(kept, str) else None
-        out.extend(request_rest(" ".join(words), words, seq, _SUMMARY_WORDS, source))
+        # (the importer keeps it on one line, its items joined by " - ": split as such)
+        source = kept if isinstance(kept, str) and "\n" in kept else None
+        rest = request_rest(" ".join(words), words, seq, _SUMMARY_WORDS, source, plain=True)
+        out.extend(rest)
     return out
 
 
@@ -120,11 +125,19 @@ def _items_as_clauses(words: list[str]) -> list[str]:
 
 
 def request_rest(
-    flat: str, words: list[str], seq: int, said: int = REQUEST_WORDS, source: str | None = None
+    flat: str,
+    words: list[str],
+    seq: int,
+    said: int = REQUEST_WORDS,
+    source: str | None = None,
+    *,
+    plain: bool = False,
 ) -> list[Candidate]:
     """Sentences past the cut of a long request (``flat``: its ``words`` joined by single
     spaces; ``source``: the text they were split from, whose blank lines end statements) that
-    name something exact."""
+    name something exact; with ``plain``, the others too, as spare lines (said when a digest
+    has room left: a compaction summary's list of what was asked is short and all of it
+    matters, "Write integration tests for mid-session commits" as much as its named items)."""
     cut = len(" ".join(words[:said]))
     out: list[Candidate] = []
     # A request's list items, flattened, are one "sentence" to the splitter ("... - Script
@@ -144,14 +157,16 @@ def request_rest(
             ids = count_identifiers(sentence)
             if ids and sentence.endswith(":"):  # a lead-in, its list a piece of its own
                 sentence = standalone(sentence, ids) or ""
-            if ids and sentence:  # (in the request's order, after its first line)
+            spare = not ids and plain and len(sentence.split()) >= _PLAIN_LEAST_WORDS
+            if (ids or spare) and sentence and not (spare and sentence.endswith(":")):
+                # (in the request's order, after its first line)
                 stated = cut_words(sentence, SENTENCE_WORDS)
                 at = seq + (len(out) + 1) / 1_000_000
                 # indented under the request's line, or a line before it of the same request;
                 # alone, it says whose it is (see Candidate.lead)
                 lead = f"{REQUEST_REST_LEAD}{stated}"
-                score = 3.0 + min(ids, 4) * ID_WEIGHT
-                out.append(Candidate("asked", at, score, f"  - {stated}", lead=lead))
+                score = SPARE if spare else 3.0 + min(ids, 4) * ID_WEIGHT
+                out.append(Candidate("asked", at, score, f"  - {stated}", lead=lead, spare=spare))
     return out
 
 
