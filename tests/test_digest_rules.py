@@ -27,6 +27,7 @@ FINGERPRINTS = {
     10: "a58683075d5ec3ed",
     11: "c9e99a6436a44794",
     12: "17521a305852f02e",
+    13: "dd46b93471437e34",
 }
 SESSIONS = (
     "entireio__cli__198393f2",

@@ -14,6 +14,7 @@ from memcore.claude_code.code_names import (
     renamed_names,
 )
 from memcore.claude_code.tools import called_names
+from memcore.digest import _render
 from memcore.digest_work import FileWork, file_lines
 from tests.test_transcript_agent_records import CWD, _Records
 
@@ -301,7 +302,7 @@ def test_a_documents_further_names_weigh_less_than_codes() -> None:
     further = {
         line.about: line.score
         for line in file_lines(files, 2)
-        if line.text.startswith("- In `") and "the edits changed" in line.text
+        if (line.lead or "").startswith("- In `") and "the edits changed" in (line.lead or "")
     }
     assert further["docs/plan.md"] < further["src/export.py"]
 
@@ -365,11 +366,28 @@ def test_a_file_edited_all_session_lists_a_few_more_of_its_names_not_all() -> No
     names = {f"name_{i:02d}": 40 - i for i in range(30)}
     files = {"src/app.py": FileWork("src/app.py", first=0, last=1, edits=9, names=names)}
     further = [
-        line.text
+        line.lead or ""
         for line in file_lines(files, 2)
-        if line.text.startswith("- In `src/app.py`, the edits changed")
+        if (line.lead or "").startswith("- In `src/app.py`, the edits changed")
     ]
     assert len(further) == FURTHER_NAME_LINES == 2
     told = 5 + FURTHER_NAMES * FURTHER_NAME_LINES
     assert f"`name_{told - 1:02d}`" in further[-1]
     assert not any(f"`name_{told:02d}`" in line for line in further)
+
+
+def test_more_of_a_files_names_go_on_from_its_line() -> None:
+    """A line naming more of what a file's edits changed goes on from the file's own line
+    ("edits also changed"), and says the whole when that line was left out."""
+    names = {f"name_{i:02d}": 40 - i for i in range(14)}
+    files = {"src/app.py": FileWork("src/app.py", first=0, last=1, edits=9, names=names)}
+    records = file_lines(files, 2)
+    own = next(line for line in records if line.text.startswith("- `src/app.py` was edited"))
+    further = [line for line in records if line.lead is not None]
+    both = _render([own, *further])[1]["files"].splitlines()
+    assert both[0] == own.text
+    assert both[1].startswith("- In `src/app.py`, edits also changed `name_05`")
+    assert both[2].startswith("- In `src/app.py`, edits also changed `name_09`")
+    alone = _render(further)[1]["files"].splitlines()
+    assert alone[0].startswith("- In `src/app.py`, the edits changed `name_05`")
+    assert alone[1].startswith("- In `src/app.py`, edits also changed `name_09`")

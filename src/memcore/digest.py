@@ -300,6 +300,15 @@ def _in_order(lines: list[Candidate]) -> list[Candidate]:
     )
 
 
+def _goes_on(lines: list[Candidate], n: int) -> bool:
+    """Whether line ``n`` follows a line of its own item (and file): then it is said as going
+    on from it (``Candidate.text``), else by its ``lead``."""
+    if n == 0:
+        return False
+    before, line = lines[n - 1], lines[n]
+    return int(before.seq) == int(line.seq) and before.about == line.about
+
+
 def _render(chosen: list[Candidate]) -> tuple[str, dict[str, str]]:
     by_section: dict[str, list[Candidate]] = {}
     for cand in chosen:
@@ -311,9 +320,7 @@ def _render(chosen: list[Candidate]) -> tuple[str, dict[str, str]]:
         if not lines:
             continue
         body = "\n".join(
-            c.lead
-            if c.lead is not None and (n == 0 or int(lines[n - 1].seq) != int(c.seq))
-            else c.text
+            c.lead if c.lead is not None and not _goes_on(lines, n) else c.text
             for n, c in enumerate(lines)
         )
         sections[name] = body

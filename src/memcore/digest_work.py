@@ -342,9 +342,12 @@ def file_lines(
             end = 5 + FURTHER_NAMES * FURTHER_NAME_LINES
             for start in range(5, min(len(ranked), end), FURTHER_NAMES):
                 more = quoted_list(ranked[start : start + FURTHER_NAMES])
-                line = f"- In `{entry.shown}`, the edits changed {more}."
+                # under the file's own line (or another of these) it goes on from it: "also"
+                line = f"- In `{entry.shown}`, edits also changed {more}."
+                alone = f"- In `{entry.shown}`, the edits changed {more}."
                 score = detail + 1.0 - start / 20 + recency
-                out.append(Candidate("files", entry.first + 0.5, score, line, about=entry.shown))
+                further = Candidate("files", entry.first + 0.5, score, line, about=entry.shown)
+                out.append(further._replace(lead=alone))
             how = f"edited {times(entry.edits)}"
             whole = "created" if entry.created else "rewritten" if entry.rewritten else ""
             if whole:
