@@ -95,6 +95,43 @@ def state_real() -> dict[str, dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
+def state_pulled(
+    state_real: dict[str, dict[str, Any]], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Any]:
+    """The same items as a replica holds them: committed to an SQLite file by one replica and
+    pulled by another (``state()``: ``MemoryItem``s decoded from the stored records, laid out
+    in memory in the order they were read, where the importer's are scattered among the
+    parse's own objects)."""
+    import asyncio
+
+    from memcore import MemoryItem
+    from memcore.sync import DistributedMemoryManager
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('pulled') / 'memory.db'}"
+
+    async def pulled() -> dict[str, Any]:
+        writer = DistributedMemoryManager(url, replica_id="writer")
+        for key, item in state_real.items():
+            writer.set("real", key, MemoryItem.from_dict(item))
+        assert (await writer.sync_session_memory("real")).success
+        await writer.close()
+        reader = DistributedMemoryManager(url, replica_id="reader")
+        assert (await reader.sync_session_memory("real")).success
+        state = dict(reader.state("real"))
+        await reader.close()
+        return state
+
+    return asyncio.run(pulled())
+
+
+@pytest.fixture(scope="module")
+def state_pulled_plain(state_pulled: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """``state_pulled`` in the plain form (``to_dict``), which orjson serializes faster than
+    dataclasses."""
+    return {key: item.to_dict() for key, item in state_pulled.items()}
+
+
+@pytest.fixture(scope="module")
 def blob_16mib() -> bytes:
     return random.Random(1).randbytes(16 * MIB)
 
@@ -217,7 +254,9 @@ def _alternating(benchmark: Any, checksum: Callable[[Any], int], state: dict[str
 @pytest.mark.benchmark(
     group="state checksum, alternating with orjson + xxh3 (ratios in extra_info)"
 )
-@pytest.mark.parametrize("shape", ["state_100k", "state_real"])
+@pytest.mark.parametrize(
+    "shape", ["state_100k", "state_real", "state_pulled", "state_pulled_plain"]
+)
 def test_state_checksum_alternating(
     benchmark: Any,
     native_kernels: Callable[[str], ModuleType],
