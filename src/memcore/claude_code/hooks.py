@@ -45,6 +45,7 @@ from memcore.claude_code.project import (
     unchanged_since,
 )
 from memcore.claude_code.session_record import fresh_record
+from memcore.claude_code.worktrees import placed
 from memcore.errors import MemcoreError, NotFoundError, ValidationError
 from memcore.model import MemoryItem
 from memcore.stores.sqlite_reader import reads_at_once
@@ -177,9 +178,7 @@ async def save_session(
                 added += held_item is None
         if written:
             await manager.sync_session_memory(session_id)
-        record = _session_record(
-            checked.project, manager, session_id, parsed, previous, refresh_digest, added
-        )
+        record = _session_record(checked, manager, parsed, previous, refresh_digest, added)
         manager.set(registry, registry_key(session_id), record.to_item())
         await manager.sync_session_memory(registry)
         await _save_accesses(store, session_id, parsed, previous is not None)
@@ -235,9 +234,8 @@ async def _save_accesses(store: Any, session_id: str, parsed: ParsedSession, sav
 
 
 def _session_record(
-    project: str,
+    checked: CheckedTranscript,
     manager: Any,
-    session_id: str,
     parsed: ParsedSession,
     previous: SessionRecord | None,
     refresh_digest: bool,
@@ -245,8 +243,11 @@ def _session_record(
 ) -> SessionRecord:
     """The session's registry entry after this save: digest and knowledge from the whole
     session (or the last save's digest, when it is still recent enough for a ``stop``); the
-    files, read offsets and branch of the last save carried over (see ``merge_files``)."""
-    files = summarize_files(parsed.accesses, parsed.items)
+    files, read offsets and branch of the last save carried over (see ``merge_files``). Files
+    of a linked git worktree are named at their place in the main working tree, as the project
+    is (``checked.tree``)."""
+    project, session_id, tree = checked.project, checked.session_id, checked.tree
+    files = placed(summarize_files(parsed.accesses, parsed.items), tree)
     read_to = dict(parsed.read_to)
     if previous is not None:
         files = merge_files(previous.files, files, again=not parsed.incremental)
@@ -277,7 +278,7 @@ def _session_record(
             record.last_activity = newest.isoformat(timespec="seconds")
         return record
     items = [MemoryItem.coerce(v) for v in manager.state(session_id).values()]
-    files = recount_changes(files, items)
+    files = placed(recount_changes(files, items), tree)
     return fresh_record(session_id, project, items, files=files, read_to=read_to, git_branch=branch)
 
 

@@ -38,6 +38,7 @@ from memcore.claude_code.recall_rank import (
 )
 from memcore.claude_code.session_list import session_summary
 from memcore.claude_code.session_start import entries_of
+from memcore.claude_code.worktrees import project_folder
 from memcore.errors import MemcoreError, NotFoundError, ValidationError
 from memcore.model import MemoryItem, Priority
 from memcore.stores.base import session_by_prefix
@@ -87,7 +88,7 @@ class MemoryService:
         if not os.path.isabs(project):
             raise ValidationError(f"the project must be an absolute path (got {project!r})")
         self.store = store
-        self.folder = os.path.normpath(project)
+        self.folder = project_folder(project)  # (a linked worktree's: its repository's)
         self._serve(self.folder)
         self.manager = DistributedMemoryManager(
             storage_backend=store, replica_id=f"mcp-{os.getpid()}"

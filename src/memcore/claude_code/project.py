@@ -9,7 +9,8 @@ files it touched, and how far each of its transcript files has been read. Sessio
 run at once; each writes only its own registry key, so their syncs never conflict, and nothing a
 session-start hook needs is more than one small session away. A session started in a folder
 below a project finds that project's memory (the nearest folder with memory, see
-:func:`known_project`); a sibling, or a folder whose path only starts the same, never does.
+:func:`known_project`); a sibling, or a folder whose path only starts the same, never does. The
+linked git worktrees of a repository are its main working tree's project.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from memcore.claude_code.discovery import project_dir_name, transcript_head
+from memcore.claude_code.worktrees import Tree, linked_tree, project_folder
 from memcore.errors import NotFoundError, ValidationError
 from memcore.model import MemoryItem, utc_now
 
@@ -215,6 +217,7 @@ class CheckedTranscript(NamedTuple):
 
     session_id: str
     project: str  # the folder its records start in (the payload's cwd when they name none)
+    tree: Tree | None = None  # the linked git worktree that folder is in (see .worktrees)
 
 
 def check_transcript(transcript: Path, session_id: str | None, cwd: str) -> CheckedTranscript:
@@ -225,7 +228,8 @@ def check_transcript(transcript: Path, session_id: str | None, cwd: str) -> Chec
     ``cd``-s into a subfolder; the session stays one of the project it started in (the first
     ``cwd`` its records name, where Claude Code itself files the transcript). So the transcript
     is the payload's when ``cwd`` is that project or a folder below it, or when one of its
-    records ran in ``cwd``; it is filed under that project either way.
+    records ran in ``cwd``; it is filed under that project either way (a linked git worktree's
+    under the same place in its repository's main working tree: :mod:`.worktrees`).
 
     Refused (``ValidationError``/``NotFoundError``): a path that is not a readable file, a file
     with no transcript record, records of another session, or records of another project (a
@@ -244,13 +248,20 @@ def check_transcript(transcript: Path, session_id: str | None, cwd: str) -> Chec
         )
     started = head.cwd if head.cwd and os.path.isabs(head.cwd) else None
     if started is None:
-        return CheckedTranscript(head.session_id, os.path.normpath(cwd))
+        tree = linked_tree(cwd)
+        return CheckedTranscript(head.session_id, _placed(cwd, tree), tree)
     if not inside(cwd, started) and not names_cwd(transcript, cwd):
         raise ValidationError(
             f"{transcript} belongs to the project at {started}: {cwd} is outside it, and "
             "none of its records ran there"
         )
-    return CheckedTranscript(head.session_id, os.path.normpath(started))
+    tree = linked_tree(started)
+    return CheckedTranscript(head.session_id, _placed(started, tree), tree)
+
+
+def _placed(folder: str, tree: Tree | None) -> str:
+    """``folder`` as its project names it (see :mod:`.worktrees`)."""
+    return os.path.normpath(folder) if tree is None else tree.place(folder)
 
 
 def project_candidates(cwd: str) -> list[str]:
@@ -273,8 +284,10 @@ async def known_project(store: Any, cwd: str) -> str:
     folders above it (see :func:`project_candidates`) that the store holds memory of (a saved
     session or a remembered note), else ``cwd`` itself. A session that ``cd``-ed into
     ``packages/codegen`` is filed under the project it started in; one started there later
-    finds that project's memory, and no sibling's."""
-    candidates = project_candidates(cwd)
+    finds that project's memory, and no sibling's. In a linked git worktree, the folders are
+    those of the repository's main working tree (:mod:`.worktrees`): the worktrees of one
+    repository are one project."""
+    candidates = project_candidates(project_folder(cwd))
     if len(candidates) > 1:  # (alone, cwd is the project whatever the store holds)
         for candidate in candidates:
             # a cheap look at each folder's sessions: listing every session of a store is a

@@ -223,8 +223,8 @@ async def _filed(
     return manager.get(registry, registry_key(session)) is not None
 
 
-def _project_of(transcripts: Sequence[Transcript]) -> str | None:
-    """The project (``cwd``) a session ran in: its main transcript's first, else a
+def _started_in(transcripts: Sequence[Transcript]) -> str | None:
+    """The folder (``cwd``) a session ran in: its main transcript's first, else a
     sub-agent's; None when no record names an absolute one."""
     for transcript in sorted(transcripts, key=lambda t: t.agent_id is not None):
         for item in transcript.items:
@@ -232,6 +232,16 @@ def _project_of(transcripts: Sequence[Transcript]) -> str | None:
             if isinstance(cwd, str) and os.path.isabs(cwd):
                 return cwd
     return None
+
+
+def _project_of(transcripts: Sequence[Transcript]) -> str | None:
+    """The project a session is filed under: the folder it ran in (in a linked git worktree
+    that is still there, the same place in its repository's main working tree, as the hooks
+    file it); None when no record names one."""
+    from memcore.claude_code.worktrees import project_folder
+
+    started = _started_in(transcripts)
+    return None if started is None else project_folder(started)
 
 
 async def _file_session(
@@ -255,10 +265,13 @@ async def _file_session(
         summarize_files,
     )
     from memcore.claude_code.session_record import fresh_record
+    from memcore.claude_code.worktrees import linked_tree, placed
 
-    cwd = _project_of(transcripts)
-    if cwd is None:
+    started = _started_in(transcripts)
+    if started is None:
         return None
+    tree = linked_tree(started)  # (a linked git worktree's files: at their place in the main)
+    cwd = started if tree is None else tree.place(started)
     read_to = {
         stamps[t.path][0]: [*stamps[t.path][1], t.end_offset]
         for t in transcripts
@@ -271,8 +284,12 @@ async def _file_session(
         if i.metadata.get("git_branch")
     ]
     items = [MemoryItem.coerce(v) for v in manager.state(session).values()]
-    files = summarize_files(
-        [a for t in transcripts for a in t.accesses], [i for t in transcripts for i in t.items]
+    files = placed(
+        summarize_files(
+            [a for t in transcripts for a in t.accesses],
+            [i for t in transcripts for i in t.items],
+        ),
+        tree,
     )
     branch = branches[-1] if branches else ""
     registry = registry_session(cwd)
