@@ -237,3 +237,53 @@ def test_a_worktrees_paths_are_placed_in_the_main_working_tree(repo: Path) -> No
     }
     assert placed(files, None) == files
     assert linked_tree(str(repo)) is None
+
+
+def test_sessions_filed_under_a_worktree_before_are_still_brought_back(
+    tmp_path: Path, repo: Path
+) -> None:
+    """A session a hook saved in a worktree before worktrees were one project is filed under
+    the worktree's own folder: session-start there still brings it back, beside the
+    repository's."""
+    import asyncio
+
+    from memcore.claude_code.project import registry_key, registry_session
+    from memcore.claude_code.session_record import fresh_record
+    from memcore.model import MemoryItem
+    from memcore.stores import open_store
+    from memcore.sync import DistributedMemoryManager
+
+    url = f"sqlite:///{tmp_path / 'memory.db'}"
+    one = repo.parent / "wt-one"
+    older = MemoryItem("u1", "The user asked: keep prices in integer cents", metadata={
+        "kind": "task", "source": "claude-code", "cwd": str(one)})  # fmt: skip
+
+    async def file_as_before() -> None:
+        store = open_store(url)
+        manager = DistributedMemoryManager(storage_backend=store, replica_id="before")
+        try:
+            record = fresh_record(
+                "older-session", str(one), [older], files={}, read_to={}, git_branch="one"
+            )
+            registry = registry_session(str(one))
+            manager.set(registry, registry_key("older-session"), record.to_item())
+            assert (await manager.sync_session_memory(registry)).success
+        finally:
+            await manager.close()
+            await store.close()
+
+    asyncio.run(file_as_before())
+    folder = tmp_path / "transcripts"
+    folder.mkdir()
+    transcript = _transcript(folder, one)
+    payload = {
+        "session_id": SESSION,
+        "transcript_path": str(transcript),
+        "cwd": str(one),
+        "hook_event_name": "SessionEnd",
+    }
+    assert _hook("session-end", payload, url) == ""
+    context = _start(one, url)
+    assert "rounds to cents" in context  # the repository's
+    assert "integer cents" in context  # and the worktree's own, from before
+    assert "integer cents" not in _start(repo.parent / "wt-two", url)  # (that one's only)

@@ -23,10 +23,12 @@ from memcore.claude_code.project import (
     known_project,
     latest_first,
     notes_session,
+    project_candidates,
     registry_session,
 )
 from memcore.claude_code.records import MEMCORE_CONTEXT_MARK
 from memcore.claude_code.session_record import cut_at_word, distinct
+from memcore.claude_code.worktrees import project_folder
 from memcore.errors import MemcoreError
 from memcore.model import MemoryItem, Priority
 from memcore.tokens import count_tokens
@@ -75,8 +77,34 @@ def entries_of(items: list[MemoryItem], project: str) -> list[SessionRecord]:
 async def project_records(store: Any, cwd: str) -> list[SessionRecord]:
     """Every saved session of the project a session at ``cwd`` belongs to (``cwd``, else the
     nearest folder above it with memory, see ``known_project``), the latest active first."""
+    return (await _project_entries(store, cwd))[1]
+
+
+async def _project_entries(store: Any, cwd: str) -> tuple[str, list[SessionRecord]]:
+    """The project of a session at ``cwd`` and its saved sessions, the latest active first. In
+    a linked git worktree (the repository's project, see ``memcore.claude_code.worktrees``),
+    also those a hook filed under the worktree's own folder before worktrees were one project:
+    the nearest of it and the folders above it, below the project, that holds any."""
     project = await known_project(store, cwd)
-    return entries_of(await live_items(store, registry_session(project)), project)
+    records = entries_of(await live_items(store, registry_session(project)), project)
+    here = _in_linked_tree(cwd)
+    if here is None:
+        return project, records
+    for folder in project_candidates(here):
+        if folder == project:
+            break
+        if await store.version(registry_session(folder)) > 0:
+            known = {r.session_id for r in records}
+            filed = entries_of(await live_items(store, registry_session(folder)), folder)
+            records = latest_first([*records, *(r for r in filed if r.session_id not in known)])
+            break
+    return project, records
+
+
+def _in_linked_tree(cwd: str) -> str | None:
+    """``cwd`` (normalized) when it is in a linked git worktree, else None."""
+    here = os.path.normpath(cwd)
+    return None if project_folder(here) == here else here
 
 
 async def project_notes(store: Any, project: str) -> list[MemoryItem]:
@@ -279,8 +307,7 @@ async def start_context(
     cwd: str, session_id: str, store: Any, budget: int, *, compacted: bool = False
 ) -> str:
     """The additional context for a new (or, ``compacted``, compacted) session at ``cwd``."""
-    project = await known_project(store, cwd)
-    records = entries_of(await live_items(store, registry_session(project)), project)
+    project, records = await _project_entries(store, cwd)
     notes = _notes_block(await project_notes(store, project))
     own = next((r for r in records if r.session_id == session_id), None)
     earlier = [r for r in records if r.session_id != session_id and r.digest.strip()]
