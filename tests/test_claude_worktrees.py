@@ -287,3 +287,17 @@ def test_sessions_filed_under_a_worktree_before_are_still_brought_back(
     assert "rounds to cents" in context  # the repository's
     assert "integer cents" in context  # and the worktree's own, from before
     assert "integer cents" not in _start(repo.parent / "wt-two", url)  # (that one's only)
+
+    async def listed(folder: Path) -> set[str]:
+        from memcore.claude_code.mcp_server import MemoryService
+
+        store = open_store(url)
+        service = MemoryService(store, str(folder))
+        try:
+            return {str(s["session"]) for s in await service.sessions()}
+        finally:
+            await service.close()
+            await store.close()
+
+    assert asyncio.run(listed(one)) == {SESSION, "older-session"}  # the MCP server's too
+    assert asyncio.run(listed(repo)) == {SESSION}

@@ -37,7 +37,7 @@ from memcore.claude_code.recall_rank import (
     shown_hit,
 )
 from memcore.claude_code.session_list import session_summary
-from memcore.claude_code.session_start import entries_of
+from memcore.claude_code.session_start import entries_of, project_records
 from memcore.claude_code.worktrees import project_folder
 from memcore.errors import MemcoreError, NotFoundError, ValidationError
 from memcore.model import MemoryItem, Priority
@@ -88,8 +88,10 @@ class MemoryService:
         if not os.path.isabs(project):
             raise ValidationError(f"the project must be an absolute path (got {project!r})")
         self.store = store
-        self.folder = project_folder(project)  # (a linked worktree's: its repository's)
-        self._serve(self.folder)
+        self.folder = os.path.normpath(project)
+        placed = project_folder(self.folder)  # (a linked worktree's: its repository's)
+        self.in_worktree = placed != self.folder
+        self._serve(placed)
         self.manager = DistributedMemoryManager(
             storage_backend=store, replica_id=f"mcp-{os.getpid()}"
         )
@@ -112,6 +114,10 @@ class MemoryService:
 
     async def _records(self) -> list[SessionRecord]:
         await self._follow()
+        if self.in_worktree:
+            # in a linked worktree: with the sessions filed under its own folder before
+            # worktrees were one project, as session-start gives them
+            return await project_records(self.store, self.folder)
         if await self.store.version(self.registry) == 0:
             return []
         await self.manager.sync_session_memory(self.registry)
