@@ -155,19 +155,24 @@ def _start(cwd: Path, url: str) -> str:
     return str(json.loads(out)["hookSpecificOutput"]["additionalContext"]) if out else ""
 
 
+def _save(folder: Path, cwd: Path, url: str) -> None:
+    """Save the session of ``_transcript`` (written in ``folder``, run in ``cwd``) as the
+    session-end hook does."""
+    payload = {
+        "session_id": SESSION,
+        "transcript_path": str(_transcript(folder, cwd)),
+        "cwd": str(cwd),
+        "hook_event_name": "SessionEnd",
+    }
+    assert _hook("session-end", payload, url) == ""
+
+
 def test_sessions_in_worktrees_of_one_repository_share_its_memory(
     tmp_path: Path, repo: Path
 ) -> None:
     url = f"sqlite:///{tmp_path / 'memory.db'}"
     one, two = repo.parent / "wt-one", repo.parent / "wt-two"
-    transcript = _transcript(tmp_path, one)
-    payload = {
-        "session_id": SESSION,
-        "transcript_path": str(transcript),
-        "cwd": str(one),
-        "hook_event_name": "SessionEnd",
-    }
-    assert _hook("session-end", payload, url) == ""
+    _save(tmp_path, one, url)
     for cwd in (two, repo, one):  # the other worktree, the main one, and its own
         context = _start(cwd, url)
         assert "rounds to cents" in context, cwd
@@ -273,16 +278,7 @@ def test_sessions_filed_under_a_worktree_before_are_still_brought_back(
             await store.close()
 
     asyncio.run(file_as_before())
-    folder = tmp_path / "transcripts"
-    folder.mkdir()
-    transcript = _transcript(folder, one)
-    payload = {
-        "session_id": SESSION,
-        "transcript_path": str(transcript),
-        "cwd": str(one),
-        "hook_event_name": "SessionEnd",
-    }
-    assert _hook("session-end", payload, url) == ""
+    _save(tmp_path, one, url)
     context = _start(one, url)
     assert "rounds to cents" in context  # the repository's
     assert "integer cents" in context  # and the worktree's own, from before
