@@ -524,3 +524,27 @@ def test_a_summary_request_kept_on_one_line_goes_on_by_its_items() -> None:
     asked = session_digest([summary, since], 2000).sections["asked"]
     assert "Add a test for the empty `BaseCommit` recovery scenario" in asked
     assert "Write integration tests for mid-session commits" in asked
+
+
+def test_an_older_tiers_requests_come_with_the_newest_tier() -> None:
+    """What the user asked before an older compaction competes with the lines of the items
+    between the last two summaries: a digest those lines fill still says it (the oldest
+    items' other lines wait for their own tier)."""
+    records = _Records()
+    records.user("look at how the cart rounds")
+    records.said("The cart rounds half to even in `total()`.")
+    records.user("make the cart round half up")
+    for i in range(8):
+        records.said(f"Fixed: all {i + 10} tests pass after `old_{i}()` in `cart.py` rounds.")
+    _compacted(records, "Summary:\n1. Primary Request and Intent:\n   Round the cart.\n")
+    for i in range(30):
+        records.said(f"Looked at `mid_{i}()` in `tax.py` for the rounding, and it rounds down.")
+    _compacted(records, "Summary:\n1. Primary Request and Intent:\n   Round the tax.\n")
+    records.said("All 4 tests pass after `fix_total()` in `cart.py`.")
+    items = records.items()
+    said_alone = False
+    for budget in range(200, 1200, 50):
+        text = session_digest(items, budget).text
+        if "mid_29()" in text and "old_" not in text:  # the newest tier, not the oldest
+            said_alone |= "make the cart round half up" in text
+    assert said_alone

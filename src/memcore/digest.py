@@ -241,16 +241,50 @@ class _HeldTiers:
         self.built: list[Lines] = []
 
     def tier(self, k: int) -> Lines | None:
-        """Tier ``k`` (0: the newest), built if it was not yet; None past the oldest."""
+        """Tier ``k`` (0: the newest), built if it was not yet; None past the oldest. The
+        newest tier also carries the requests of the older ones (``_older_requests``)."""
         while len(self.built) <= k < len(self.bounds):
             start, cut = self.bounds[len(self.built)]
             # (an older tier's last request was answered, if at all, in the items after it:
             # said as asked, as it was when the items before the last summary were one part)
             lines = _earlier(self.ordered, cut, self.root, bool(self.built), start)
+            if not self.built:
+                lines += self._older_requests()
             fresh = [c for c in unique_lines(lines) if c.text not in self.known]
             self.known.update(c.text for c in fresh)
             self.built.append(prepare_lines(fresh, self.count, cut))
         return self.built[k] if k < len(self.built) else None
+
+    def _older_requests(self) -> list[Candidate]:
+        """The user's requests in the tiers older than the newest, as their tiers say them
+        (each summary says what was asked of the part it summarized, in a few words): they
+        compete with the newest tier's lines, where waiting for their own tier's turn left
+        them out of any digest the newest tier fills. Made from the requests alone (a tier's
+        other lines wait for it)."""
+        out: list[Candidate] = []
+        for start, cut in self.bounds[1:]:
+            at = [i for i in range(start, cut) if _is_request(self.ordered[i])]
+            if not at:
+                continue
+            made = build_candidates(
+                [self.ordered[i] for i in at],
+                self.root,
+                thinking=False,
+                part="before",
+                continued=True,
+            )
+            out.extend(
+                c._replace(seq=at[int(c.seq)] + (c.seq - int(c.seq)), topic=False)
+                for c in made
+                if c.section == "asked" and 0 <= c.seq < len(at)
+            )
+        return out
+
+
+def _is_request(item: MemoryItem) -> bool:
+    """Whether ``item`` is one of the user's requests (as the importer files them)."""
+    meta = item.metadata
+    return meta.get("kind") == "task" and not meta.get("sidechain") and meta.get("source") != "mcp"
 
 
 def _fill(
