@@ -162,3 +162,20 @@ def test_a_cut_line_that_names_nothing_keeps_a_statement_s_worth_of_words() -> N
     )
     named = "- Read `review.md` and `notes.md` before the wiring starts"
     assert memcore.digest_cut.cut_line(named, 5, words) == "- Read `review.md` and `notes.md`\u2026"
+
+
+def test_a_cut_never_splits_a_sections_name() -> None:
+    """A document's sections are said by name ('the sections "Project overview", ...'): a cut
+    keeps whole names or none (and then no line: "added the sections…" says nothing)."""
+    line = (
+        '- An edit of `CLAUDE.md` added the sections "Project overview", "Common commands" and '
+        '"Library development".'
+    )
+    kept = set()
+    for room in range(4, words(line)):
+        cut = memcore.digest_cut.cut_line(line, room, words)
+        if cut is not None:
+            assert cut.count('"') % 2 == 0, cut
+            assert '"' in cut, cut
+            kept.add(cut)
+    assert '- An edit of `CLAUDE.md` added the sections "Project overview"\u2026' in kept

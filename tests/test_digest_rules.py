@@ -28,6 +28,7 @@ FINGERPRINTS = {
     11: "c9e99a6436a44794",
     12: "17521a305852f02e",
     13: "dd46b93471437e34",
+    14: "b7495e81f16e7371",
 }
 SESSIONS = (
     "entireio__cli__198393f2",

@@ -391,3 +391,62 @@ def test_more_of_a_files_names_go_on_from_its_line() -> None:
     alone = _render(further)[1]["files"].splitlines()
     assert alone[0].startswith("- In `src/app.py`, the edits changed `name_05`")
     assert alone[1].startswith("- In `src/app.py`, edits also changed `name_09`")
+
+
+_GUIDE = """# CLAUDE.md
+
+This file provides guidance to Claude Code.
+
+## Project overview
+
+For most code changes, validate with:
+
+```bash
+# Not a heading
+npm test
+```
+
+## Common commands
+
+- Build: `npm run build`
+
+### Library development
+"""
+
+
+def test_a_documents_edit_is_said_by_the_sections_it_added() -> None:
+    """A markdown document's lines with a colon are lead-ins ("For most code changes, validate
+    with:"), not the assignments they would be in code: its edit is said by the sections it
+    added (not its title, nor a ``#`` line in a code block), by name, not as code spans."""
+    from memcore.claude_code.tools import describe_call
+
+    _, meta = describe_call("Write", {"file_path": f"{CWD}/CLAUDE.md", "content": _GUIDE}, CWD)
+    assert meta["headings"] == [
+        "## Project overview",
+        "## Common commands",
+        "### Library development",
+    ]
+    records = _Records()
+    records.user("write a CLAUDE.md")
+    records.tool("Write", {"file_path": f"{CWD}/CLAUDE.md", "content": _GUIDE}, "File created")
+    files = session_digest(records.items(), 2000).sections["files"]
+    assert (
+        '- An edit of `CLAUDE.md` added the sections "Project overview", "Common commands" and '
+        '"Library development".'
+    ) in files, files
+    assert "validate with" not in files
+
+
+def test_a_design_documents_code_comes_before_its_sections() -> None:
+    """The definitions in a design document's code (``type T struct {``) say more of it than
+    its section names: they come first."""
+    from memcore.digest_work import said_added
+
+    doc = "# Plan\n\n## Types\n\n```go\ntype LineOwnership struct {\n}\n```\n\n## Steps\n"
+    records = _Records()
+    records.user("write the plan")
+    records.tool("Write", {"file_path": f"{CWD}/docs/plan.md", "content": doc}, "File created")
+    files = session_digest(records.items(), 2000).sections["files"]
+    assert 'added `type LineOwnership struct {` and the sections "Types" and "Steps".' in files
+    assert said_added(["## Only"]) == 'the section "Only"'
+    assert said_added(["x = 1", "y = 2"]) == "`x = 1` and `y = 2`"

@@ -118,6 +118,8 @@ DANGLING = frozenset(
         "same",
         "says",
         "second",
+        "section",
+        "sections",
         "should",
         "since",
         "so",
@@ -180,6 +182,8 @@ _WORDS = lazy_compile(r"\S+")
 _CODE_SPAN = lazy_compile(r"`[^`]*`")
 #: What an exact name has and plain words do not: a code span, a path, a call.
 _NAMES_SOMETHING = lazy_compile(r"[`/(]")
+#: A document's section names (``said_added``) cut inside one: 'the sections "A", "Pro'.
+_OPEN_SECTION = lazy_compile(r'\bsections? (?:"[^"]*",? (?:and )?)*"[^"]*$')
 #: How many times a command "ran", at a cut's end ("`mise run lint` ran twice…"): what it is
 #: said for, the outcome, is what the cut took (tidied away with the verb).
 _RAN_COUNT = lazy_compile(r"(?<=\bran)\s+(?:once|twice|\d+\s+times)$")
@@ -209,6 +213,8 @@ def tidy_cut(cut: str, *, asides: bool = True) -> str:
             cut = cut[: cut.rfind("`")].rstrip().rstrip(",;:")
         if asides and cut.count("(") > cut.count(")"):  # nor an aside ("... (seen…")
             cut = cut[: cut.rfind("(")].rstrip().rstrip(",;:")
+        if _OPEN_SECTION.search(cut):  # nor a section's name cut in two ('sections "Pro…')
+            cut = cut[: cut.rfind('"')].rstrip().rstrip(",;:")
         if cut == before:
             return cut
 

@@ -35,6 +35,7 @@ from memcore.digest_asked import (
     summary_request_lines,
 )
 from memcore.digest_commands import CommandRuns, command_lines, command_result, outside_call
+from memcore.digest_file_commands import deleted_files, reverted_files
 from memcore.digest_open import LATEST_OPEN, UNDER_WAY, open_lines, under_way
 from memcore.digest_prose import (
     SENTENCE_WORDS,
@@ -52,13 +53,13 @@ from memcore.digest_work import (
     ENCLOSING_WEIGHT,
     FileWork,
     code_span,
-    deleted_files,
+    edit_added,
     failed_edit,
     file_call,
     file_lines,
     is_failed_edit,
     is_plan_draft,
-    reverted_files,
+    said_added,
     session_root,
     shown_path,
     strs,
@@ -402,13 +403,13 @@ def _record_lines(
         return []
     shown = f"`{path}`"
     where = f"`{inside}` in {shown}" if inside else shown
-    names, added = strs(meta.get("names")), strs(meta.get("added_lines"))
+    names, added = strs(meta.get("names")), edit_added(meta)
     defines, context = strs(meta.get("defines")), strs(meta.get("context_lines"))
     said: list[str] = []
     for start in range(0, len(names), 4):
         said.append(f"An edit of {where} changed {quoted_list(names[start : start + 4])}.")
     for start in range(0, len(added), 2):
-        said.append(f"An edit of {where} added {quoted_list(added[start : start + 2])}.")
+        said.append(f"An edit of {where} added {said_added(added[start : start + 2])}.")
     for start in range(0, len(context), 2):
         said.append(
             f"An edit of {where} was made next to {quoted_list(context[start : start + 2])}."

@@ -7,16 +7,14 @@ with its pass over the items; the commands' own lines are :mod:`memcore.digest_c
 from __future__ import annotations
 
 import posixpath
-import shlex
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from memcore.claude_code.commands import normalize_command
+from memcore.claude_code.code_names import is_definition_line
 from memcore.claude_code.tools import DOCUMENT_SUFFIXES, EDIT_TOOLS, display_path, quoted_list
 from memcore.digest_prose import Candidate
-from memcore.lazy_re import lazy_compile
 from memcore.model import MemoryItem
 
 #: How much more the definition an edit changed counts than a name the edit merely touched.
@@ -185,7 +183,7 @@ def file_call(files: dict[str, FileWork], item: MemoryItem, seq: int, root: str 
     for name in strs(meta.get("names")):
         counts[name] = counts.get(name, 0) + 1
         made.names.append(name)
-    added = strs(meta.get("added_lines"))
+    added = edit_added(meta)
     if added:
         entry.added[use or str(seq)] = (seq, tuple(added[:3]), "")
     removed = strs(meta.get("removed_lines"))
@@ -203,6 +201,32 @@ def file_call(files: dict[str, FileWork], item: MemoryItem, seq: int, root: str 
         entry.fixes += 1
     if use:
         entry.made[use] = made
+
+
+def edit_added(meta: Mapping[str, Any]) -> list[str]:
+    """What an edit added, as a file's line says it: its lines, best first; a document's, the
+    definitions among them (a design document's code), then the sections it added (its other
+    lines are prose, whose colons make them look like code: "For most changes, run:")."""
+    lines = strs(meta.get("added_lines"))
+    headings = strs(meta.get("headings"))
+    if not headings:
+        return lines
+    return [line for line in lines if is_definition_line(line)] + headings
+
+
+def said_added(snippet: Sequence[str]) -> str:
+    """Lines an edit added, as a file's line says them: code as code spans, a document's
+    sections by their names ("`type T struct {` and the sections "Context" and "Steps""): a
+    heading in a code span would count as an exact name, which it is not. (A line that starts
+    with ``#`` is a heading: comments are never kept as added lines.)"""
+    code = [line for line in snippet if not line.startswith("#")]
+    sections = [f'"{line.lstrip("#").strip()}"' for line in snippet if line.startswith("#")]
+    parts = [quoted_list(code)] if code else []
+    if sections:
+        named = sections[0] if len(sections) == 1 else ", ".join(sections[:-1])
+        named += f" and {sections[-1]}" if len(sections) > 1 else ""
+        parts.append(f"the section{'s' if len(sections) > 1 else ''} {named}")
+    return " and ".join(parts)
 
 
 def is_failed_edit(meta: Mapping[str, Any]) -> bool:
@@ -262,7 +286,7 @@ def _same_edit_lines(
 ) -> list[Candidate]:
     """ "An edit of `f` added `x`.", or for several files "Edits of `f`, `g` and `h` each added
     `x`." (in lines of at most ``SAME_EDIT_FILES`` files, as even as can be)."""
-    what = quoted_list(list(snippet))
+    what = said_added(snippet)
     base = EDIT_DETAIL if verb == "added" else REMOVED_SCORE
     out = []
     for group in _even_groups(edited, SAME_EDIT_FILES):
@@ -376,7 +400,7 @@ def file_lines(
                     same.setdefault(("added", tuple(added)), {}).setdefault(entry.shown, seq)
                     continue
                 where = f"`{inside}` in `{entry.shown}`"
-                line = f"- An edit of {where} added {quoted_list(added)}."
+                line = f"- An edit of {where} added {said_added(added)}."
                 out.append(
                     Candidate("files", seq, EDIT_DETAIL + 2.0 * seq / n, line, about=entry.shown)
                 )
@@ -494,83 +518,6 @@ def _read_lines(looked_at: list[tuple[FileWork, float]]) -> list[Candidate]:
     return out
 
 
-_DELETIONS = ("rm", "git rm")
-#: ``git checkout [<ref>] -- paths`` and ``git restore paths`` (``git -C dir`` too): the files'
-#: changes thrown away.
-_REVERT = lazy_compile(
-    r"^git(?:\s+-C\s+(?P<dir>\S+))?\s+(?P<verb>checkout|restore)\s+(?P<rest>.*)$"
-)
-
-
-def reverted_files(files: dict[str, FileWork], meta: Mapping[str, Any], root: str | None) -> None:
-    """The files a command that succeeded reverted to a committed state, after edits of this
-    session (``git checkout -- a b``, ``git checkout HEAD -- a``, ``git restore a``, not
-    ``--staged`` alone): their edits were thrown away, which their lines must say. A pattern,
-    an unparsable command or a relative path after a ``cd`` names none."""
-    command = str(meta["command"])
-    found = _REVERT.match(normalize_command(command))
-    if found is None or any(c in found["rest"] for c in "*?[]{}$`;&|<>"):
-        return
-    try:
-        words = shlex.split(found["rest"])
-    except ValueError:
-        return
-    verb = found["verb"]
-    if verb == "checkout":
-        if "--" not in words:
-            return  # a branch switched (or a ref's files, unnamed): no file named
-        paths = words[words.index("--") + 1 :]
-    else:
-        if ("--staged" in words or "-S" in words) and not {"--worktree", "-W"} & set(words):
-            return  # unstaged only: the working tree keeps the edits
-        paths, skip = [], False
-        for word in words:
-            if skip or word.startswith("-"):
-                skip = word in ("--source", "-s")  # (its value is next: no path)
-                continue
-            paths.append(word)
-    base = found["dir"]
-    moved = command.lstrip().startswith("cd ") or " cd " in command
-    for word in paths:
-        if base and not word.startswith("/"):
-            word = posixpath.join(base, word)
-        elif moved and not word.startswith("/"):
-            continue
-        shown = shown_path(meta, root, word)
-        entry = files.get(shown[2:] if shown.startswith("./") else shown)
-        if entry is not None and entry.edits:
-            entry.reverted = entry.edits
-            entry.reverted_by = f"git {verb}"
-
-
-def deleted_files(
-    files: dict[str, FileWork], meta: Mapping[str, Any], seq: int, root: str | None
-) -> None:
-    """The files a command that succeeded deleted (``rm a b``, ``git rm -f a``), named as the
-    session names them (relative to the folder it started in); a pattern or an unparsable
-    command names none, nor does a relative path after a ``cd`` (from where, is not known)."""
-    command = str(meta["command"])
-    core = normalize_command(command)
-    moved = command.lstrip().startswith("cd ") or " cd " in command
-    verb = next((v for v in _DELETIONS if core.startswith(v + " ")), None)
-    if verb is None or any(c in core for c in "*?[]{}$`;&|<>"):
-        return
-    try:
-        words = shlex.split(core[len(verb) :])
-    except ValueError:
-        return
-    for word in words:
-        if word.startswith("-") or not word or (moved and not word.startswith("/")):
-            continue
-        shown = shown_path(meta, root, word)
-        shown = shown[2:] if shown.startswith("./") else shown
-        entry = files.get(shown)
-        if entry is None:
-            entry = files[shown] = FileWork(shown, seq)
-        entry.deleted = True
-        entry.last = seq
-
-
 __all__ = [
     "CALLS_SCORE",
     "EDIT_DETAIL",
@@ -581,12 +528,12 @@ __all__ = [
     "FileWork",
     "changed_files",
     "code_span",
-    "deleted_files",
+    "edit_added",
     "failed_edit",
     "file_call",
     "file_lines",
     "is_failed_edit",
-    "reverted_files",
+    "said_added",
     "session_root",
     "shown_path",
     "strs",

@@ -274,6 +274,11 @@ def _names_something(line: str) -> bool:
     return not all(word in _KEYWORDS for word in words) or _STOCK_LOCALS.isdisjoint(words)
 
 
+def is_definition_line(line: str) -> bool:
+    """Whether ``line`` defines something (``def f(``, ``type T struct {``, ``class C``)."""
+    return _DEFINITION.match(line.strip()) is not None
+
+
 def changed_lines(old: str, new: str, limit: int = 8) -> list[str]:
     """The new lines that say how an edit changed the code: definitions first, then
     assignments and calls; short, code-bearing lines only (no comments, no lone braces)."""

@@ -152,6 +152,12 @@ def describe_call(
             names = _edit_names(tool, tool_input)
             meta["names"] = names
             meta["added_lines"] = lines = _edit_lines(tool, tool_input)
+            if path.lower().endswith(DOCUMENT_SUFFIXES):
+                # a section is what a document's edit adds (its lines with a colon are
+                # lead-ins, not the assignments they are in code): the digest says these
+                headings = _edit_headings(tool, tool_input)
+                if headings:
+                    meta["headings"] = headings
             if tool != "Write":  # what the edit took out: a renamed string, a replaced call
                 meta["removed_lines"] = _edit_lines(tool, tool_input, removed=True)
                 context = _edit_context(tool, tool_input)  # and the code kept around the change
@@ -322,6 +328,37 @@ def _edit_lines(tool: str, tool_input: Mapping[str, Any], *, removed: bool = Fal
         for line in changed_lines(new, old) if removed else changed_lines(old, new):
             found.setdefault(line, None)
     return list(found)[:8]
+
+
+def _edit_headings(tool: str, tool_input: Mapping[str, Any]) -> list[str]:
+    """The headings an edit of a document added (``added_headings``), at most 8."""
+    found: dict[str, None] = {}
+    for old, new in _edit_pairs(tool, tool_input):
+        for heading in added_headings(old, new):
+            found.setdefault(heading, None)
+    return list(found)[:8]
+
+
+def added_headings(old: str, new: str) -> list[str]:
+    """The markdown headings (``## Commands``) in ``new`` that ``old`` does not have, outside
+    code fences, in order; not a new document's title (its first heading, of level 1), which
+    says what the file is, not what it holds."""
+    had = {line.strip() for line in old.splitlines()}
+    out: list[str] = []
+    fenced = False
+    for line in new.splitlines():
+        stripped = line.strip()
+        if stripped.startswith(("```", "~~~")):
+            fenced = not fenced
+            continue
+        if fenced or stripped in had or "`" in stripped or len(stripped) > 100:
+            continue
+        heading = _ATX_HEADING.fullmatch(stripped)
+        if heading and heading.group(1).strip():
+            out.append(stripped)
+    if out and not old.strip() and out[0].startswith("# "):
+        out = out[1:]
+    return out
 
 
 def _edit_context(tool: str, tool_input: Mapping[str, Any]) -> list[str]:

@@ -1,0 +1,95 @@
+"""What commands did to the files of a digest's session: the files a command deleted (``rm``,
+``git rm``) and those whose edits it threw away (``git checkout -- f``, ``git restore f``), read
+from the commands that succeeded so that the files' lines say it ("then deleted", "then
+reverted with `git checkout`").
+"""
+
+from __future__ import annotations
+
+import posixpath
+import shlex
+from collections.abc import Mapping
+from typing import Any
+
+from memcore.claude_code.commands import normalize_command
+from memcore.digest_work import FileWork, shown_path
+from memcore.lazy_re import lazy_compile
+
+_DELETIONS = ("rm", "git rm")
+#: ``git checkout [<ref>] -- paths`` and ``git restore paths`` (``git -C dir`` too): the files'
+#: changes thrown away.
+_REVERT = lazy_compile(
+    r"^git(?:\s+-C\s+(?P<dir>\S+))?\s+(?P<verb>checkout|restore)\s+(?P<rest>.*)$"
+)
+
+
+def reverted_files(files: dict[str, FileWork], meta: Mapping[str, Any], root: str | None) -> None:
+    """The files a command that succeeded reverted to a committed state, after edits of this
+    session (``git checkout -- a b``, ``git checkout HEAD -- a``, ``git restore a``, not
+    ``--staged`` alone): their edits were thrown away, which their lines must say. A pattern,
+    an unparsable command or a relative path after a ``cd`` names none."""
+    command = str(meta["command"])
+    found = _REVERT.match(normalize_command(command))
+    if found is None or any(c in found["rest"] for c in "*?[]{}$`;&|<>"):
+        return
+    try:
+        words = shlex.split(found["rest"])
+    except ValueError:
+        return
+    verb = found["verb"]
+    if verb == "checkout":
+        if "--" not in words:
+            return  # a branch switched (or a ref's files, unnamed): no file named
+        paths = words[words.index("--") + 1 :]
+    else:
+        if ("--staged" in words or "-S" in words) and not {"--worktree", "-W"} & set(words):
+            return  # unstaged only: the working tree keeps the edits
+        paths, skip = [], False
+        for word in words:
+            if skip or word.startswith("-"):
+                skip = word in ("--source", "-s")  # (its value is next: no path)
+                continue
+            paths.append(word)
+    base = found["dir"]
+    moved = command.lstrip().startswith("cd ") or " cd " in command
+    for word in paths:
+        if base and not word.startswith("/"):
+            word = posixpath.join(base, word)
+        elif moved and not word.startswith("/"):
+            continue
+        shown = shown_path(meta, root, word)
+        entry = files.get(shown[2:] if shown.startswith("./") else shown)
+        if entry is not None and entry.edits:
+            entry.reverted = entry.edits
+            entry.reverted_by = f"git {verb}"
+
+
+def deleted_files(
+    files: dict[str, FileWork], meta: Mapping[str, Any], seq: int, root: str | None
+) -> None:
+    """The files a command that succeeded deleted (``rm a b``, ``git rm -f a``), named as the
+    session names them (relative to the folder it started in); a pattern or an unparsable
+    command names none, nor does a relative path after a ``cd`` (from where, is not known)."""
+    command = str(meta["command"])
+    core = normalize_command(command)
+    moved = command.lstrip().startswith("cd ") or " cd " in command
+    verb = next((v for v in _DELETIONS if core.startswith(v + " ")), None)
+    if verb is None or any(c in core for c in "*?[]{}$`;&|<>"):
+        return
+    try:
+        words = shlex.split(core[len(verb) :])
+    except ValueError:
+        return
+    for word in words:
+        if word.startswith("-") or not word or (moved and not word.startswith("/")):
+            continue
+        shown = shown_path(meta, root, word)
+        shown = shown[2:] if shown.startswith("./") else shown
+        entry = files.get(shown)
+        if entry is None:
+            entry = files[shown] = FileWork(shown, seq)
+        entry.deleted = True
+        entry.last = seq
+
+
+__all__ = ["deleted_files", "reverted_files"]
