@@ -413,20 +413,29 @@ def test_what_the_work_since_a_compaction_says_again_is_said_as_its_own() -> Non
         assert "total_" not in digest.text
 
 
+def _compacted_twice(records: _Records, middle: list[str]) -> list[MemoryItem]:
+    """``records`` (their first request made) go on with 8 results (``old_i()``), a
+    compaction, the ``middle`` statements, a second compaction and one result since: the
+    session's items."""
+    for i in range(8):
+        records.said(f"Fixed: all {i + 10} tests pass after `old_{i}()` in `cart.py` rounds.")
+    _compacted(records, "Summary:\n1. Primary Request and Intent:\n   Round the cart.\n")
+    for statement in middle:
+        records.said(statement)
+    _compacted(records, "Summary:\n1. Primary Request and Intent:\n   Round the tax.\n")
+    records.said("All 4 tests pass after `fix_total()` in `cart.py`.")
+    return records.items()
+
+
 def test_after_two_compactions_the_items_between_them_speak_before_the_oldest() -> None:
     """Each summary speaks for the items before it: with room left after the work since the
     last compaction, the items between the two summaries are said first, and the oldest only
     when room is left after them too."""
     records = _Records()
     records.user("make the cart round half up")
-    for i in range(8):
-        records.said(f"Fixed: all {i + 10} tests pass after `old_{i}()` in `cart.py` rounds.")
-    _compacted(records, "Summary:\n1. Primary Request and Intent:\n   Round the cart.\n")
-    for i in range(8):
-        records.said(f"Looked at `mid_{i}()` in `tax.py` for the rounding.")
-    _compacted(records, "Summary:\n1. Primary Request and Intent:\n   Round the tax.\n")
-    records.said("All 4 tests pass after `fix_total()` in `cart.py`.")
-    items = records.items()
+    items = _compacted_twice(
+        records, [f"Looked at `mid_{i}()` in `tax.py` for the rounding." for i in range(8)]
+    )
     seen_mid_alone = False
     for budget in range(60, 900, 20):
         text = session_digest(items, budget).text
@@ -534,14 +543,11 @@ def test_an_older_tiers_requests_come_with_the_newest_tier() -> None:
     records.user("look at how the cart rounds")
     records.said("The cart rounds half to even in `total()`.")
     records.user("make the cart round half up")
-    for i in range(8):
-        records.said(f"Fixed: all {i + 10} tests pass after `old_{i}()` in `cart.py` rounds.")
-    _compacted(records, "Summary:\n1. Primary Request and Intent:\n   Round the cart.\n")
-    for i in range(30):
-        records.said(f"Looked at `mid_{i}()` in `tax.py` for the rounding, and it rounds down.")
-    _compacted(records, "Summary:\n1. Primary Request and Intent:\n   Round the tax.\n")
-    records.said("All 4 tests pass after `fix_total()` in `cart.py`.")
-    items = records.items()
+    middle = [
+        f"Looked at `mid_{i}()` in `tax.py` for the rounding, and it rounds down."
+        for i in range(30)
+    ]
+    items = _compacted_twice(records, middle)
     said_alone = False
     for budget in range(200, 1200, 50):
         text = session_digest(items, budget).text

@@ -12,7 +12,7 @@ parser stays a thin loop and the rules can be tested one by one.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from itertools import islice
 from typing import Any
 
@@ -321,22 +321,27 @@ def _edit_renames(tool: str, tool_input: Mapping[str, Any], before: str | None) 
     return [list(pair) for pair in found][:MAX_RENAMES]
 
 
-def _edit_lines(tool: str, tool_input: Mapping[str, Any], *, removed: bool = False) -> list[str]:
-    """The lines an edit added (``removed``: the lines it took out), best first."""
+def _from_texts(
+    tool: str, tool_input: Mapping[str, Any], pick: Callable[[str, str], list[str]], most: int
+) -> list[str]:
+    """What ``pick(old, new)`` finds in each of an edit's texts (``_edit_pairs``), best first,
+    each once, at most ``most``."""
     found: dict[str, None] = {}
     for old, new in _edit_pairs(tool, tool_input):
-        for line in changed_lines(new, old) if removed else changed_lines(old, new):
+        for line in pick(old, new):
             found.setdefault(line, None)
-    return list(found)[:8]
+    return list(found)[:most]
+
+
+def _edit_lines(tool: str, tool_input: Mapping[str, Any], *, removed: bool = False) -> list[str]:
+    """The lines an edit added (``removed``: the lines it took out), best first."""
+    pick = (lambda old, new: changed_lines(new, old)) if removed else changed_lines
+    return _from_texts(tool, tool_input, pick, 8)
 
 
 def _edit_headings(tool: str, tool_input: Mapping[str, Any]) -> list[str]:
     """The headings an edit of a document added (``added_headings``), at most 8."""
-    found: dict[str, None] = {}
-    for old, new in _edit_pairs(tool, tool_input):
-        for heading in added_headings(old, new):
-            found.setdefault(heading, None)
-    return list(found)[:8]
+    return _from_texts(tool, tool_input, added_headings, 8)
 
 
 def added_headings(old: str, new: str) -> list[str]:
@@ -363,11 +368,7 @@ def added_headings(old: str, new: str) -> list[str]:
 
 def _edit_context(tool: str, tool_input: Mapping[str, Any]) -> list[str]:
     """The code lines an edit kept around its changes, best first."""
-    found: dict[str, None] = {}
-    for old, new in _edit_pairs(tool, tool_input):
-        for line in context_lines(old, new):
-            found.setdefault(line, None)
-    return list(found)[:4]
+    return _from_texts(tool, tool_input, context_lines, 4)
 
 
 # what names a rejected call that has no file: its command, address, pattern or description
