@@ -249,19 +249,14 @@ def check_transcript(transcript: Path, session_id: str | None, cwd: str) -> Chec
     started = head.cwd if head.cwd and os.path.isabs(head.cwd) else None
     if started is None:
         tree = linked_tree(cwd)
-        return CheckedTranscript(head.session_id, _placed(cwd, tree), tree)
+        return CheckedTranscript(head.session_id, project_folder(cwd, tree), tree)
     if not inside(cwd, started) and not names_cwd(transcript, cwd):
         raise ValidationError(
             f"{transcript} belongs to the project at {started}: {cwd} is outside it, and "
             "none of its records ran there"
         )
     tree = linked_tree(started)
-    return CheckedTranscript(head.session_id, _placed(started, tree), tree)
-
-
-def _placed(folder: str, tree: Tree | None) -> str:
-    """``folder`` as its project names it (see :mod:`.worktrees`)."""
-    return os.path.normpath(folder) if tree is None else tree.place(folder)
+    return CheckedTranscript(head.session_id, project_folder(started, tree), tree)
 
 
 def project_candidates(cwd: str) -> list[str]:

@@ -28,7 +28,7 @@ from memcore.claude_code.project import (
 )
 from memcore.claude_code.records import MEMCORE_CONTEXT_MARK
 from memcore.claude_code.session_record import cut_at_word, distinct
-from memcore.claude_code.worktrees import project_folder
+from memcore.claude_code.worktrees import linked_tree
 from memcore.errors import MemcoreError
 from memcore.model import MemoryItem, Priority
 from memcore.tokens import count_tokens
@@ -87,10 +87,9 @@ async def _project_entries(store: Any, cwd: str) -> tuple[str, list[SessionRecor
     the nearest of it and the folders above it, below the project, that holds any."""
     project = await known_project(store, cwd)
     records = entries_of(await live_items(store, registry_session(project)), project)
-    here = _in_linked_tree(cwd)
-    if here is None:
+    if linked_tree(cwd) is None:
         return project, records
-    for folder in project_candidates(here):
+    for folder in project_candidates(cwd):
         if folder == project:
             break
         if await store.version(registry_session(folder)) > 0:
@@ -99,12 +98,6 @@ async def _project_entries(store: Any, cwd: str) -> tuple[str, list[SessionRecor
             records = latest_first([*records, *(r for r in filed if r.session_id not in known)])
             break
     return project, records
-
-
-def _in_linked_tree(cwd: str) -> str | None:
-    """``cwd`` (normalized) when it is in a linked git worktree, else None."""
-    here = os.path.normpath(cwd)
-    return None if project_folder(here) == here else here
 
 
 async def project_notes(store: Any, project: str) -> list[MemoryItem]:

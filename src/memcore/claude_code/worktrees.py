@@ -59,10 +59,11 @@ def linked_tree(folder: str) -> Tree | None:
     return None
 
 
-def project_folder(folder: str) -> str:
+def project_folder(folder: str, tree: Tree | None = None) -> str:
     """``folder``, or (inside a linked git worktree) the same place in the repository's main
-    working tree: the folder a session there is filed under."""
-    tree = linked_tree(folder)
+    working tree: the folder a session there is filed under. ``tree``: the worktree already
+    found for ``folder`` (``linked_tree``), else it is looked for."""
+    tree = tree or linked_tree(folder)
     return os.path.normpath(folder) if tree is None else tree.place(folder)
 
 

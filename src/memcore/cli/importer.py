@@ -265,13 +265,13 @@ async def _file_session(
         summarize_files,
     )
     from memcore.claude_code.session_record import fresh_record
-    from memcore.claude_code.worktrees import linked_tree, placed
+    from memcore.claude_code.worktrees import linked_tree, placed, project_folder
 
     started = _started_in(transcripts)
     if started is None:
         return None
     tree = linked_tree(started)  # (a linked git worktree's files: at their place in the main)
-    cwd = started if tree is None else tree.place(started)
+    cwd = project_folder(started, tree)
     read_to = {
         stamps[t.path][0]: [*stamps[t.path][1], t.end_offset]
         for t in transcripts
