@@ -92,6 +92,25 @@ def test_bad_arguments_are_one_clear_line(
     assert "--help" in err
 
 
+@pytest.mark.parametrize(
+    ("args", "prog"),
+    [
+        (["bench", "--bogus"], "memcore bench"),
+        (["search", "x", "y", "--zz"], "memcore search"),
+        (["--bogus"], "memcore"),
+    ],
+)
+def test_unknown_arguments_are_said_by_their_command(
+    args: list[str], prog: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The command the arguments were given to says so, and points to its own ``--help``."""
+    code, _, err = run_cli(capsys, *args)
+    assert code == EXIT_USAGE
+    assert_one_line_error(err, "unrecognized arguments")
+    assert err.startswith(f"{prog}: error:")
+    assert f"`{prog} --help`" in err
+
+
 def test_missing_bundle_file_is_one_clear_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -83,7 +83,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     parser = build_parser()
     try:
-        args = parser.parse_args(args_list)
+        args, unknown = parser.parse_known_args(args_list)
+        if unknown:  # said by the command they were given to, whose --help lists its options
+            command = getattr(args, "command", None)
+            raise UsageError(
+                f"memcore {command}" if command else "memcore",
+                f"unrecognized arguments: {' '.join(unknown)}",
+            )
     except UsageError as exc:
         _fail(exc.prog, f"{exc} (see `{exc.prog} --help`)", sys.stderr)
         return EXIT_USAGE
