@@ -63,6 +63,8 @@ def read_task_output(text: str) -> TaskOutput | None:
 #: The tool that read a background shell before ``TaskOutput`` (Claude Code 1.x-2.0), and
 #: the input fields that named the shell in its versions.
 SHELL_OUTPUT_TOOL = "BashOutput"
+#: How much of a background command is kept to name its later output by.
+BACKGROUND_COMMAND_CHARS = 300
 _SHELL_ID_FIELDS = ("bash_id", "shellId", "shell_id", "id")
 _SHELL_FIELD = lazy_compile(r"<(status|exit_code)>\s*([^<]*?)\s*</\1>")
 _SHELL_STREAM = lazy_compile(r"<(stdout|stderr)>\n?(.*?)\n?</\1>", re.DOTALL)
@@ -133,6 +135,7 @@ def still_running(task: TaskOutput, commands: Mapping[str, str]) -> str:
 
 
 __all__ = [
+    "BACKGROUND_COMMAND_CHARS",
     "SHELL_OUTPUT_TOOL",
     "TaskOutput",
     "as_command_result",

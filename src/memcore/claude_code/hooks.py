@@ -11,8 +11,10 @@ A hook sits on the user's critical path and must never break the session: :func:
 turns every failure, a bad payload included, into exit status 0, nothing on stdout and one line
 on stderr. On an SQLite store it imports asyncio only when it must: session-start reads the store
 at once (:mod:`memcore.stores.sqlite_reader`), and a save first reads its registry entry the
-same way, to know that nothing is unread or to fork a child that parses a large unread part
-while this process imports and opens the rest (:mod:`memcore.claude_code.parse_ahead`).
+same way, to know that nothing is unread or, for a session's first save, to fork a child that
+parses a large transcript while this process imports and opens the rest
+(:mod:`memcore.claude_code.parse_ahead`). A later save reads on from where the last one stopped,
+in this process, beside the session's stored items (:mod:`memcore.claude_code.resume`).
 """
 
 from __future__ import annotations
@@ -162,13 +164,15 @@ async def save_session(
             return SaveReport(session_id, 0, previous.items if previous else 0, True)
         read_to = previous.read_to if previous else None
         parsed = None
-        if ahead is not None:
+        if ahead is not None and read_to is None:
             from memcore import digest, transfer  # noqa: F401  (imported while the child parses)
 
             parsed = ahead.result(files, session_id, read_to)
-        if parsed is None:
-            parsed = parse_session(files, session_id, read_to)
         await manager.sync_session_memory(session_id)
+        if parsed is None:
+            # reading on, the parse learns back from the stored items what it knew before
+            stored = _held_items(manager, session_id) if read_to else None
+            parsed = parse_session(files, session_id, read_to, stored)
         written = added = 0
         for item in parsed.items:
             held_item = manager.get(session_id, item.id)
@@ -186,6 +190,11 @@ async def save_session(
         return SaveReport(session_id, written, record.items, False)
     finally:
         await manager.close()
+
+
+def _held_items(manager: Any, session_id: str) -> list[MemoryItem]:
+    """The session's items as this replica holds them (just synced)."""
+    return [MemoryItem.coerce(value) for value in manager.state(session_id).values()]
 
 
 async def refresh_stale_record(manager: Any, registry: str, saved: str) -> str | None:
@@ -496,8 +505,9 @@ def _look_ahead(payload: HookPayload, store_url: str | None) -> tuple[bool, Pars
         previous = registry_entry(store_url, checked.project, checked.session_id)
         if unchanged_since(previous, files):
             return True, None
-        read_to = previous.read_to if previous else None
-        return False, ParseAhead.start(files, checked.session_id, read_to)
+        if previous is not None:  # reading on: parsed in the save, beside the stored items
+            return False, None
+        return False, ParseAhead.start(files, checked.session_id, None)
     except Exception:  # (the save reports it, through the store)
         return False, None
 

@@ -12,6 +12,7 @@ next text, ends what a text led to.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from memcore.model import MemoryItem
@@ -57,12 +58,46 @@ class NextActions:
         elif kind in _TURN_ENDS:
             self._open = None
 
+    def reopen(self, text: MemoryItem | None, noted: Mapping[str, tuple[MemoryItem, int]]) -> None:
+        """Go on as the watch of the items before where a parse that reads on starts left
+        off (see ``replay``): noting calls on ``text``, the agent's last words if their turn
+        goes on, and ready to say again the lines ``noted`` of calls whose result is to come
+        (by call id: the text that noted it and where in its ``then``)."""
+        self._open = None if text is None else text.metadata
+        for call_id, (noter, at) in noted.items():
+            then = noter.metadata.get("then")
+            if isinstance(then, list) and at < len(then):
+                self._noted[call_id] = (then, at)
+
     def said_again(self, call: MemoryItem) -> None:
         """``call``'s content changed (its result told more of it): the line noted of it too."""
         noted = self._noted.get(call.id)
         if noted is not None:
             then, at = noted
             then[at] = action_line(call.content)
+
+
+def replay(
+    items: Iterable[MemoryItem],
+) -> tuple[MemoryItem | None, dict[str, tuple[MemoryItem, int]]]:
+    """How :class:`NextActions` would stand after ``items`` (in transcript order, as an
+    earlier parse made them): the agent text calls would still be noted on (None when a turn
+    ended since), and by call id the text that noted each call and where in its ``then``."""
+    current: MemoryItem | None = None
+    count = 0
+    noted: dict[str, tuple[MemoryItem, int]] = {}
+    for item in items:
+        meta = item.metadata
+        kind = meta.get("kind")
+        if kind == "tool_call":
+            if current is not None and count < MAX_ACTIONS:
+                noted[item.id] = (current, count)
+                count += 1
+        elif kind in _SPEAKING and meta.get("role") == "assistant":
+            current, count = item, 0
+        elif kind in _TURN_ENDS:
+            current = None
+    return current, noted
 
 
 def next_actions(item: MemoryItem) -> list[str]:
@@ -73,4 +108,11 @@ def next_actions(item: MemoryItem) -> list[str]:
     return [action for action in then if isinstance(action, str) and action]
 
 
-__all__ = ["ACTION_CHARS", "MAX_ACTIONS", "NextActions", "action_line", "next_actions"]
+__all__ = [
+    "ACTION_CHARS",
+    "MAX_ACTIONS",
+    "NextActions",
+    "action_line",
+    "next_actions",
+    "replay",
+]

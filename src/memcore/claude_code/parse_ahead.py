@@ -1,4 +1,5 @@
-"""A saving hook's parse of a large unread transcript, run in a child process meanwhile.
+"""A saving hook's parse of a large transcript it saves for the first time, run in a child
+process meanwhile (a later save reads on beside the stored items: ``memcore.claude_code.resume``).
 
 A save spends its time on two things that need nothing of each other until the end: its own
 process importing and opening what it saves with (asyncio, the sync layer, the store: about

@@ -404,13 +404,18 @@ def _resume_offset(previous: list[int] | None, size: int) -> int:
 
 
 def parse_session(
-    files: Sequence[Path], session_id: str, read_to: Mapping[str, list[int]] | None = None
+    files: Sequence[Path],
+    session_id: str,
+    read_to: Mapping[str, list[int]] | None = None,
+    stored: Sequence[MemoryItem] | None = None,
 ) -> ParsedSession:
     """Parse a session's transcript files (main and sub-agents) into one item list.
 
     With the ``read_to`` of the last save, each file is read on from where that save stopped
     (only whole lines; a half-written last line waits for the next save), so a save after one
-    more turn parses that turn, not the whole session.
+    more turn parses that turn, not the whole session; ``stored``, the session's items as the
+    last save left them, lets each file's parse read on knowing what the earlier one knew (see
+    ``parse_transcript``), and the stored items it changes (an error fixed now) come back too.
     """
     from memcore.claude_code.transcripts import parse_transcript  # the saving hooks' only
 
@@ -426,7 +431,9 @@ def parse_session(
         start = _resume_offset(previous, size)
         if previous is not None or index == 0:  # a sub-agent's file new since: read whole
             incremental &= _resumable(previous, size)
-        transcript = parse_transcript(path, session=session_id, start_offset=start)
+        transcript = parse_transcript(
+            path, session=session_id, start_offset=start, stored=stored if start else None
+        )
         items.extend(transcript.items)
         accesses.extend(transcript.accesses)
         now_read[str(path)] = [size, mtime, transcript.end_offset]

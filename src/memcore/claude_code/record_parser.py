@@ -21,6 +21,7 @@ from typing import Any
 
 from memcore.claude_code.answers import answer_text, user_answers
 from memcore.claude_code.background import (
+    BACKGROUND_COMMAND_CHARS,
     SHELL_OUTPUT_TOOL,
     as_command_result,
     read_shell_output,
@@ -427,7 +428,10 @@ class RecordParser(SideRecords):
         use_id = raw_id if isinstance(raw_id, str) else ""
         tool, target = self.tool_calls.get(use_id, ("unknown", {}))
         if tool == "TaskCreate":
-            self.tasks.result(use_id, tool_use_result)
+            learned = self.tasks.result(use_id, tool_use_result)
+            created = self.call_items.get(use_id)
+            if learned is not None and created is not None:
+                created.metadata["task_list_id"] = learned
         text = _block_text(block.get("content"))
         failed = bool(block.get("is_error"))
         if (
@@ -442,7 +446,8 @@ class RecordParser(SideRecords):
                 shell = read_shell_output(target.get("shell_id", ""), tool_use_result, text)
                 task = None if shell is None else shell[0]
                 if shell is not None and shell[1] is not None:
-                    self.background.setdefault(shell[0].task_id, one_line(shell[1], 300))
+                    told = one_line(shell[1], BACKGROUND_COMMAND_CHARS)
+                    self.background.setdefault(shell[0].task_id, told)
             if task is not None and not task.finished:
                 details = {"task_id": task.task_id, "status": task.status}
                 described = still_running(task, self.background)
@@ -459,7 +464,8 @@ class RecordParser(SideRecords):
         if tool in READ_TOOLS and not is_error and isinstance(path, str):
             self.file_texts[path] = (text[:FILE_TEXT_CHARS], True)  # numbered: stripped if used
         if tool == "Bash" and "task_id" in details:  # started in the background: its command
-            self.background[details["task_id"]] = one_line(str(target.get("command", "")), 300)
+            started = one_line(str(target.get("command", "")), BACKGROUND_COMMAND_CHARS)
+            self.background[details["task_id"]] = started
         rejected = bool(details.get("rejected"))
         refused = bool(details.get("refused"))  # a guard of Claude Code's (HARNESS_GUARDS)
         kind = "error" if is_error and not rejected and not refused else "tool_result"

@@ -3,7 +3,10 @@ only by the id Claude Code gave it (in the create's result), so the parser remem
 say which task an update moved -- otherwise work done stays listed as open.
 
 The entries are ``[status, subject]`` pairs under ``metadata["todos"]``, as ``TodoWrite``'s, the
-subject written as :func:`memcore.claude_code.tools.describe_call` writes a created task's.
+subject written as :func:`memcore.claude_code.tools.describe_call` writes a created task's. The
+create and update calls keep the task's id (``metadata["task_list_id"]``), so that a parse that
+reads on from where an earlier one stopped learns the subjects back from the items it stored
+(:mod:`memcore.claude_code.resume`).
 """
 
 from __future__ import annotations
@@ -26,17 +29,20 @@ class TaskList:
         """A ``TaskCreate`` call: its result will say the id."""
         self.pending[use_id] = tool_input
 
-    def result(self, use_id: str, tool_use_result: Any) -> None:
-        """A ``TaskCreate`` result (``{"task": {"id": ..., "subject": ...}}``): the id is known."""
+    def result(self, use_id: str, tool_use_result: Any) -> str | None:
+        """A ``TaskCreate`` result (``{"task": {"id": ..., "subject": ...}}``): the id is known.
+        Returns it (None when the result names no task with a subject)."""
         tool_input = self.pending.pop(use_id, {})
         task = tool_use_result.get("task") if isinstance(tool_use_result, Mapping) else None
         if not isinstance(task, Mapping) or task.get("id") is None:
-            return
+            return None
         subject = task.get("subject")
         if not isinstance(subject, str):
             subject = tool_input.get("subject")
-        if isinstance(subject, str) and subject.strip():
-            self.subjects[str(task["id"])] = subject
+        if not isinstance(subject, str) or not subject.strip():
+            return None
+        self.subjects[str(task["id"])] = subject
+        return str(task["id"])
 
     def update(
         self, tool_input: Mapping[str, Any], described: str, details: dict[str, Any]
@@ -53,7 +59,10 @@ class TaskList:
             return described, details
         subject = one_line(subject, TODO_CHARS)
         said = f"Task {status.replace('_', ' ')}: {subject}"
-        return said, {**details, "todos": [[status, subject]]}
+        told = {**details, "todos": [[status, subject]]}
+        if task_id is not None:
+            told["task_list_id"] = str(task_id)
+        return said, told
 
 
 __all__ = ["TaskList"]

@@ -65,8 +65,10 @@ from memcore.claude_code.queued import MessageQueue
 from memcore.claude_code.record_parser import KIND_PRIORITY, RecordParser
 from memcore.claude_code.records import classify_user_text
 from memcore.claude_code.results import MalformedLine, TokenSample, Transcript
+from memcore.claude_code.resume import records_after, resume
 from memcore.claude_code.tools import access_key
 from memcore.errors import NotFoundError, ValidationError
+from memcore.model import MemoryItem
 
 
 def _complete_lines(path: Path, start_offset: int, out: Transcript) -> Iterator[tuple[int, bytes]]:
@@ -95,14 +97,19 @@ def parse_transcript(
     session: str | None = None,
     max_chars: int = 4000,
     start_offset: int = 0,
+    stored: Iterable[MemoryItem] | None = None,
 ) -> Transcript:
     """Parse one transcript file; bad lines are reported in ``malformed``, never raised.
 
     ``session`` overrides the session id the items are filed under (by default the transcript's
     own ``sessionId``, which sub-agent files share with their parent). Item contents longer than
     ``max_chars`` are cut, saying how much was left out. ``start_offset`` (a previous
-    ``Transcript.end_offset``) reads only what was appended since; a result whose call came
-    before the offset is then filed under tool ``unknown``.
+    ``Transcript.end_offset``) reads only what was appended since; ``stored``, the items the
+    parse up to that offset made (the session's, as stored), lets it read on knowing what that
+    parse knew (:mod:`memcore.claude_code.resume`: failures that the new records fix, task
+    subjects, calls whose result comes now), and the stored items the new records change come
+    back with the new ones. Without them, a result whose call came before the offset is filed
+    under tool ``unknown``.
     """
     file = Path(path)
     if not file.is_file():
@@ -111,10 +118,16 @@ def parse_transcript(
         raise ValidationError(f"start_offset must be a byte offset >= 0 (got {start_offset!r})")
     parser = RecordParser(file, session, max_chars)
     parser.out.end_offset = start_offset
-    if start_offset:  # name files as the parse of the whole file did (see RecordParser.root)
-        parser.root = transcript_head(file).cwd
-        parser.queue = MessageQueue((file, start_offset))  # its queue as that parse left it
-    return _parse_into(parser, _complete_lines(file, start_offset, parser.out))
+    if not start_offset:
+        return _parse_into(parser, _complete_lines(file, start_offset, parser.out))
+    # name files as the parse of the whole file did (see RecordParser.root)
+    parser.root = transcript_head(file).cwd
+    parser.queue = MessageQueue((file, start_offset))  # its queue as that parse left it
+    resumed = None if stored is None else resume(parser, stored, records_after(file, start_offset))
+    transcript = _parse_into(parser, _complete_lines(file, start_offset, parser.out))
+    if resumed is not None:
+        transcript.items.extend(resumed.changed(transcript.items))
+    return transcript
 
 
 def parse_lines(

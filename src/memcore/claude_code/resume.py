@@ -1,0 +1,201 @@
+"""Reading on in a transcript where the last save stopped, knowing what that save knew.
+
+A hook saves a live session after every turn, each time parsing only what was appended since
+(``parse_transcript(..., start_offset=N)``). A parser that starts there afresh has forgotten the
+session before: a check that failed two turns ago and passes now closes nothing (no ``fixed_by``,
+no ``fixes``), a ``TaskUpdate`` cannot say which task it moved (the ``TaskCreate`` that named it
+is in an earlier turn), a file-history entry or a pull request seen again is filed as new, with
+a later time. The stored items were made by the earlier parse, and they say enough to put the
+parser back where it was: :func:`resume` replays the failure-and-fix linker over the stored
+results in order and gives the parser the task subjects, file-history paths, files changed
+outside the agent, pull requests, background commands, calls still awaiting their result and
+the agent's last words (while their turn goes on) that those items record.
+
+The parser works on copies of the stored items it needs (``Resumed.copies``); a copy the new
+records change (an error now fixed, the edit that fixed it, a file-history time) is returned
+with the new items, so that the save writes it again. The stored items themselves are never
+changed here.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from memcore.claude_code.background import BACKGROUND_COMMAND_CHARS
+from memcore.claude_code.commands import one_line
+from memcore.claude_code.next_actions import replay
+from memcore.claude_code.tools import EDIT_TOOLS, tool_target
+from memcore.model import MemoryItem
+
+if TYPE_CHECKING:
+    from memcore.claude_code.record_parser import RecordParser
+
+#: A record's own id, as Claude Code writes it (``"parentUuid"`` is another key; the same
+#: words inside a string are escaped, ``\"uuid\"``, and do not match).
+_RECORD_ID = re.compile(rb'"uuid":\s*"([^"\\]{1,200})"')
+#: The kinds of the items a tool result becomes (see ``RecordParser.tool_result``).
+_RESULT_KINDS = ("tool_result", "error")
+
+
+def _place(item: MemoryItem) -> tuple[datetime, int, str]:
+    """Where an item came in its transcript: its record's time, then its block's index (ids
+    are ``cc:<record>:<block>``), then its id (a stable order for ties)."""
+    parts = item.id.split(":")
+    index = int(parts[2]) if len(parts) > 2 and parts[2].isdigit() else -1
+    return item.created_at, index, item.id
+
+
+@dataclass
+class Resumed:
+    """The copies of stored items a resumed parser may change, by id, beside the originals."""
+
+    originals: dict[str, MemoryItem] = field(default_factory=dict)
+    copies: dict[str, MemoryItem] = field(default_factory=dict)
+
+    def copy(self, item: MemoryItem) -> MemoryItem:
+        """The parser's own copy of ``item`` (one per id)."""
+        held = self.copies.get(item.id)
+        if held is None:
+            held = MemoryItem(
+                id=item.id,
+                content=item.content,
+                priority=item.priority,
+                created_at=item.created_at,
+                metadata=copy.deepcopy(item.metadata),  # (its lists are changed in place)
+            )
+            self.originals[item.id] = item
+            self.copies[item.id] = held
+        return held
+
+    def changed(self, emitted: Iterable[MemoryItem]) -> list[MemoryItem]:
+        """The copies that now differ from what is stored, except those ``emitted`` again."""
+        again = {item.id for item in emitted}
+        return [
+            copy
+            for item_id, copy in self.copies.items()
+            if item_id not in again and copy != self.originals[item_id]
+        ]
+
+
+def records_after(path: Path, offset: int) -> set[str]:
+    """The ids (``uuid``) of the records from byte ``offset`` of ``path`` on: another save of
+    the same session, running at the same time, may have stored their items already, and the
+    parse about to read them must not take them for what came before."""
+    with path.open("rb") as handle:
+        handle.seek(offset)
+        return {found.decode("utf-8", "replace") for found in _RECORD_ID.findall(handle.read())}
+
+
+def resume(
+    parser: RecordParser, stored: Iterable[MemoryItem], later: Collection[str] = ()
+) -> Resumed:
+    """Put ``parser`` (about to read on from an offset) where the parse of the records before
+    that offset left it, from the items that parse stored: those of the parser's own file (its
+    sub-agent id, or none for the main transcript), except the items of the records ``later``
+    (those from the offset on: see ``records_after``)."""
+    resumed = Resumed()
+    own = sorted(
+        (
+            i
+            for i in stored
+            if i.metadata.get("agent") == parser.out.agent_id
+            and i.metadata.get("record") not in later
+        ),
+        key=_place,
+    )
+    calls: dict[str, MemoryItem] = {}
+    answered: set[str] = set()
+    for item in own:
+        meta = item.metadata
+        use_id = meta.get("tool_use_id")
+        kind = meta.get("kind")
+        if kind == "tool_call" and isinstance(use_id, str) and use_id:
+            calls[use_id] = item
+            _remember_task(parser, meta)
+        elif kind in _RESULT_KINDS and isinstance(use_id, str) and use_id:
+            answered.add(use_id)
+            _replay_result(parser, resumed, item, calls.get(use_id))
+            _remember_background(parser, meta)
+        _remember_side_record(parser, resumed, item)
+        if parser.last_time is None or item.created_at > parser.last_time:
+            parser.last_time = item.created_at
+        session = meta.get("session")
+        if not parser.out.session_id and isinstance(session, str):
+            parser.out.session_id = session  # (a record without its own, first, names it)
+    still_open, noted = replay(own)  # the agent's last words, if their turn goes on
+    waiting: dict[str, tuple[MemoryItem, int]] = {}
+    for use_id, call in calls.items():  # calls whose result is still to come
+        if use_id not in answered:
+            tool = str(call.metadata.get("tool", ""))
+            parser.tool_calls[use_id] = (tool, tool_target(tool, call.metadata))
+            parser.call_items[use_id] = resumed.copy(call)
+            if call.id in noted:
+                noter, at = noted[call.id]
+                waiting[call.id] = (resumed.copy(noter), at)
+    opened = None if still_open is None else resumed.copy(still_open)
+    parser.actions.reopen(opened, waiting)
+    return resumed
+
+
+def _remember_task(parser: RecordParser, meta: dict[str, Any]) -> None:
+    """A task-list call's task id and subject (``task_list_id`` and its todo entry)."""
+    task_id = meta.get("task_list_id")
+    todos = meta.get("todos")
+    if not isinstance(task_id, str) or not isinstance(todos, list) or len(todos) != 1:
+        return
+    entry = todos[0]
+    if isinstance(entry, list) and len(entry) == 2 and isinstance(entry[1], str) and entry[1]:
+        parser.tasks.subjects[task_id] = entry[1]
+
+
+def _remember_background(parser: RecordParser, meta: dict[str, Any]) -> None:
+    """A command started in the background: its later output is said as that command's."""
+    task_id, command = meta.get("task_id"), meta.get("command")
+    if meta.get("tool") == "Bash" and isinstance(task_id, str) and isinstance(command, str):
+        parser.background[task_id] = one_line(command, BACKGROUND_COMMAND_CHARS)
+
+
+def _replay_result(
+    parser: RecordParser, resumed: Resumed, item: MemoryItem, call: MemoryItem | None
+) -> None:
+    """Feed one stored result to the linker as the earlier parse did (same order, same facts),
+    on copies: what it links again is already stored, and what it leaves open stays open."""
+    meta = item.metadata
+    tool = meta.get("tool")
+    if not isinstance(tool, str) or "is_error" not in meta:
+        return  # (a background task still running, an answer: never linked)
+    if meta.get("rejected") or meta.get("refused"):
+        return
+    ok = not meta["is_error"]
+    if ok and tool not in EDIT_TOOLS and "command" not in meta and not parser.linker.open:
+        return  # a read or a search with nothing open: changes nothing the linker keeps
+    result = resumed.copy(item)
+    linked = None if call is None else resumed.copy(call)
+    parser.linker.result(tool, result.metadata, ok, result, linked)
+
+
+def _remember_side_record(parser: RecordParser, resumed: Resumed, item: MemoryItem) -> None:
+    """File history, files changed outside the agent, pull requests: said once a session."""
+    meta = item.metadata
+    changed = meta.get("changed_outside")
+    if isinstance(changed, str):
+        parser.changed_files[changed] = resumed.copy(item)
+        return
+    if item.id.startswith("cc:files:"):
+        paths = meta.get("files_changed")
+        if isinstance(paths, list):
+            parser.tracked.update(p for p in paths if isinstance(p, str))
+        return
+    number = meta.get("pr")
+    if item.id.startswith("cc:pr:") and isinstance(number, int) and "#" in item.id:
+        repo = item.id.split(":", 3)[-1].rsplit("#", 1)[0]
+        parser.pull_requests.add((repo, number))
+
+
+__all__ = ["Resumed", "resume"]

@@ -1,0 +1,199 @@
+"""A live session saved turn by turn keeps what one import of the whole transcript keeps.
+
+The saving hooks read each transcript on from where the last save stopped. Without what the
+earlier records taught the parse, a failure fixed a turn later stayed open, a task moved a turn
+after it was made was a bare ``TaskUpdate``, and a file-history entry got a later time; the
+resumed parse (``memcore.claude_code.resume``) learns all that back from the stored items.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from memcore.claude_code import project_dir_name
+from memcore.claude_code.hooks import run_hook
+from memcore.claude_code.transcripts import parse_transcript
+from memcore.model import MemoryItem
+from tests.test_claude_code_links import _Session
+from tests.test_claude_hooks import _read_state
+from tests.test_transcript_agent_records import CWD, SESSION
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "claude-code"
+
+
+def _plain(items: dict[str, MemoryItem]) -> dict[str, dict[str, Any]]:
+    return {key: item.to_dict() for key, item in items.items()}
+
+
+def _saved_in_parts(path: Path, cuts: list[int], target: Path) -> dict[str, MemoryItem]:
+    """``path``'s lines written to ``target`` up to each cut in turn, each part parsed on from
+    the last (beside the items stored so far), as a hook saving after every turn does."""
+    lines = path.read_bytes().splitlines(keepends=True)
+    stored: dict[str, MemoryItem] = {}
+    offset = 0
+    target.write_bytes(b"")
+    for cut in [*cuts, len(lines)]:
+        target.write_bytes(b"".join(lines[:cut]))
+        before = copy.deepcopy(_plain(stored))
+        held = [MemoryItem.from_dict(item.to_dict()) for item in stored.values()]  # as stored
+        part = parse_transcript(target, start_offset=offset, stored=held if offset else None)
+        assert _plain({i.id: i for i in held}) == before  # the stored items are never changed
+        offset = part.end_offset
+        stored.update((item.id, item) for item in part.items)
+    return stored
+
+
+def _turn_starts(path: Path) -> list[int]:
+    """The lines where the user asks something new (a hook saved just before each)."""
+    starts = []
+    for n, line in enumerate(path.read_bytes().splitlines()):
+        record = json.loads(line)
+        content = (record.get("message") or {}).get("content") if record else None
+        asked = isinstance(content, str) or (
+            isinstance(content, list)
+            and any(isinstance(b, dict) and b.get("type") == "text" for b in content)
+        )
+        if n and record.get("type") == "user" and asked and not record.get("isMeta"):
+            starts.append(n)
+    return starts
+
+
+def _session_with_a_fix_a_turn_later() -> _Session:
+    records = _Session()
+    records.user("make the tests pass")
+    records.tool(
+        "TaskCreate",
+        {"subject": "Fix the rounding test", "description": "cart totals"},
+        "Task #1 created successfully: Fix the rounding test",
+        toolUseResult={"task": {"id": "1", "subject": "Fix the rounding test"}},
+    )
+    records.ran("go test ./cart/...", "--- FAIL: TestRounding\nFAIL", 1)
+    records.said("The rounding test fails: `Total()` rounds each line.")
+    return records
+
+
+def _fixed_in_the_next_turn(records: _Session) -> None:
+    records.user("go on")
+    records.edited(f"{CWD}/cart/cart.go", "round(line)", "line")
+    records.ran("go test ./cart/...", "ok  cart 0.2s")
+    records.tool("TaskUpdate", {"taskId": "1", "status": "completed"}, "Updated task #1 status")
+
+
+def test_a_failure_fixed_a_turn_later_is_linked_to_its_fix(tmp_path: Path) -> None:
+    records = _session_with_a_fix_a_turn_later()
+    first_turn = len(records.lines)
+    _fixed_in_the_next_turn(records)
+    path = tmp_path / "whole.jsonl"
+    path.write_text("\n".join(records.lines) + "\n")
+    whole = {item.id: item for item in parse_transcript(path).items}
+    parts = _saved_in_parts(path, [first_turn], tmp_path / f"{SESSION}.jsonl")
+    assert _plain(parts) == _plain(whole)
+    (error,) = [i for i in parts.values() if i.metadata["kind"] == "error"]
+    assert error.metadata["resolved"] is True
+    (fix,) = error.metadata["fixed_by"]
+    assert parts[fix].metadata["fixes"] == [error.id]
+    assert parts[fix].metadata["tool"] == "Edit"
+    moved = [
+        i
+        for i in parts.values()
+        if i.metadata.get("tool") == "TaskUpdate" and i.metadata["kind"] == "tool_call"
+    ]
+    assert [i.content for i in moved] == ["Task completed: Fix the rounding test"]
+
+
+def test_without_the_stored_items_the_part_read_on_knows_nothing_before(tmp_path: Path) -> None:
+    """What the resumed parse is for: the same part read alone leaves the failure open."""
+    records = _session_with_a_fix_a_turn_later()
+    first_turn = len(records.lines)
+    _fixed_in_the_next_turn(records)
+    path = tmp_path / "whole.jsonl"
+    path.write_text("\n".join(records.lines) + "\n")
+    start = len("\n".join(records.lines[:first_turn])) + 1
+    alone = parse_transcript(path, start_offset=start).items
+    assert not any("fixes" in i.metadata for i in alone)
+    assert "TaskUpdate" in [i.content for i in alone]
+
+
+def test_the_hook_saving_after_each_turn_writes_the_fix_into_the_stored_error(
+    tmp_path: Path,
+) -> None:
+    records = _session_with_a_fix_a_turn_later()
+    first_turn = len(records.lines)
+    _fixed_in_the_next_turn(records)
+    folder = tmp_path / "projects" / project_dir_name(CWD)
+    folder.mkdir(parents=True)
+    transcript = folder / f"{SESSION}.jsonl"
+    url = f"sqlite:///{tmp_path / 'memory.db'}"
+    payload = json.dumps({"session_id": SESSION, "transcript_path": str(transcript), "cwd": CWD})
+    for upto in (first_turn, len(records.lines)):
+        transcript.write_text("\n".join(records.lines[:upto]) + "\n")
+        err = io.StringIO()
+        assert run_hook("stop", payload, store_url=url, out=io.StringIO(), err=err) == 0
+        assert err.getvalue() == ""
+    stored = _read_state(url, SESSION)
+    whole = {item.id: item for item in parse_transcript(transcript).items}
+    assert _plain(stored) == _plain(whole)
+    (error,) = [i for i in stored.values() if i.metadata["kind"] == "error"]
+    assert error.metadata["resolved"] is True
+
+
+@pytest.mark.skipif(not DATA.is_dir(), reason="the shared transcripts are not here")
+@pytest.mark.parametrize(
+    "name",
+    [
+        "entireio__cli__6dccd523.jsonl",  # tasks, background commands
+        "entireio__cli__1a289c77.jsonl",  # failures fixed turns later
+        "marot__spotter__258c7280.jsonl",  # a background task's output a turn later
+        "entireio__cli__847ff7d2.jsonl",
+    ],
+)
+def test_real_sessions_saved_turn_by_turn_keep_what_one_import_keeps(
+    tmp_path: Path, name: str
+) -> None:
+    source = DATA / name
+    whole = {item.id: item for item in parse_transcript(source).items}
+    parts = _saved_in_parts(source, _turn_starts(source), tmp_path / source.name)
+    assert _plain(parts) == _plain(whole)
+
+
+@pytest.mark.skipif(not DATA.is_dir(), reason="the shared transcripts are not here")
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_session_saved_at_any_line_keeps_what_one_import_keeps(tmp_path: Path, seed: int) -> None:
+    """Cuts in mid-turn too (a pre-compact hook, a save between a call and its result)."""
+    source = DATA / "entireio__cli__6dccd523.jsonl"
+    count = len(source.read_bytes().splitlines())
+    rng = random.Random(seed)
+    cuts = sorted(rng.sample(range(1, count), 12))
+    whole = {item.id: item for item in parse_transcript(source).items}
+    parts = _saved_in_parts(source, cuts, tmp_path / source.name)
+    assert _plain(parts) == _plain(whole)
+
+
+@pytest.mark.skipif(not DATA.is_dir(), reason="the shared transcripts are not here")
+def test_items_a_concurrent_save_stored_from_the_same_offset_are_not_taken_as_before(
+    tmp_path: Path,
+) -> None:
+    """Two saves of one session at once: the slower one reads on from the offset the registry
+    gave it, while the other has stored the items of those same records already."""
+    source = DATA / "entireio__cli__1a289c77.jsonl"
+    lines = source.read_bytes().splitlines(keepends=True)
+    cut = _turn_starts(source)[1]
+    whole = {item.id: item for item in parse_transcript(source).items}
+    head = tmp_path / "head.jsonl"
+    head.write_bytes(b"".join(lines[:cut]))
+    first = parse_transcript(head)
+    stored = {item.id: item for item in first.items}
+    stored.update(whole)  # the other save got there first
+    target = tmp_path / source.name
+    target.write_bytes(b"".join(lines))
+    held = [MemoryItem.from_dict(item.to_dict()) for item in stored.values()]
+    again = parse_transcript(target, start_offset=first.end_offset, stored=held)
+    stored.update((item.id, item) for item in again.items)
+    assert _plain(stored) == _plain(whole)
