@@ -19,7 +19,6 @@ changed here.
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
@@ -39,6 +38,10 @@ if TYPE_CHECKING:
 #: A record's own id, as Claude Code writes it (``"parentUuid"`` is another key; the same
 #: words inside a string are escaped, ``\"uuid\"``, and do not match).
 _RECORD_ID = re.compile(rb'"uuid":\s*"([^"\\]{1,200})"')
+#: The metadata lists a parse changes in place on items it made earlier: the fixes an edit made
+#: (``FixLinker``) and the calls an agent text led to (``NextActions``). A copy of a stored
+#: item copies these; the rest of its metadata is only ever set anew.
+IN_PLACE = ("fixes", "then")
 #: The kinds of the items a tool result becomes (see ``RecordParser.tool_result``).
 _RESULT_KINDS = ("tool_result", "error")
 
@@ -59,15 +62,20 @@ class Resumed:
     copies: dict[str, MemoryItem] = field(default_factory=dict)
 
     def copy(self, item: MemoryItem) -> MemoryItem:
-        """The parser's own copy of ``item`` (one per id)."""
+        """The parser's own copy of ``item`` (one per id): its fields and metadata may be set
+        anew, and the lists the parser changes in place (``IN_PLACE``) are copies too."""
         held = self.copies.get(item.id)
         if held is None:
+            metadata = dict(item.metadata)
+            for name in IN_PLACE:
+                if isinstance(metadata.get(name), list):
+                    metadata[name] = list(metadata[name])
             held = MemoryItem(
                 id=item.id,
                 content=item.content,
                 priority=item.priority,
                 created_at=item.created_at,
-                metadata=copy.deepcopy(item.metadata),  # (its lists are changed in place)
+                metadata=metadata,
             )
             self.originals[item.id] = item
             self.copies[item.id] = held
