@@ -79,19 +79,22 @@ def _session_with_a_fix_a_turn_later() -> _Session:
     return records
 
 
-def _fixed_in_the_next_turn(records: _Session) -> None:
+def _two_turns(folder: Path) -> tuple[Path, list[str], int]:
+    """The session fixed in its second turn, written whole to ``folder``: its path, its lines
+    and where the second turn starts."""
+    records = _session_with_a_fix_a_turn_later()
+    first_turn = len(records.lines)
     records.user("go on")
     records.edited(f"{CWD}/cart/cart.go", "round(line)", "line")
     records.ran("go test ./cart/...", "ok  cart 0.2s")
     records.tool("TaskUpdate", {"taskId": "1", "status": "completed"}, "Updated task #1 status")
+    path = folder / "whole.jsonl"
+    path.write_text("\n".join(records.lines) + "\n")
+    return path, records.lines, first_turn
 
 
 def test_a_failure_fixed_a_turn_later_is_linked_to_its_fix(tmp_path: Path) -> None:
-    records = _session_with_a_fix_a_turn_later()
-    first_turn = len(records.lines)
-    _fixed_in_the_next_turn(records)
-    path = tmp_path / "whole.jsonl"
-    path.write_text("\n".join(records.lines) + "\n")
+    path, _, first_turn = _two_turns(tmp_path)
     whole = {item.id: item for item in parse_transcript(path).items}
     parts = _saved_in_parts(path, [first_turn], tmp_path / f"{SESSION}.jsonl")
     assert _plain(parts) == _plain(whole)
@@ -110,12 +113,8 @@ def test_a_failure_fixed_a_turn_later_is_linked_to_its_fix(tmp_path: Path) -> No
 
 def test_without_the_stored_items_the_part_read_on_knows_nothing_before(tmp_path: Path) -> None:
     """What the resumed parse is for: the same part read alone leaves the failure open."""
-    records = _session_with_a_fix_a_turn_later()
-    first_turn = len(records.lines)
-    _fixed_in_the_next_turn(records)
-    path = tmp_path / "whole.jsonl"
-    path.write_text("\n".join(records.lines) + "\n")
-    start = len("\n".join(records.lines[:first_turn])) + 1
+    path, lines, first_turn = _two_turns(tmp_path)
+    start = len("\n".join(lines[:first_turn])) + 1
     alone = parse_transcript(path, start_offset=start).items
     assert not any("fixes" in i.metadata for i in alone)
     assert "TaskUpdate" in [i.content for i in alone]
@@ -124,16 +123,14 @@ def test_without_the_stored_items_the_part_read_on_knows_nothing_before(tmp_path
 def test_the_hook_saving_after_each_turn_writes_the_fix_into_the_stored_error(
     tmp_path: Path,
 ) -> None:
-    records = _session_with_a_fix_a_turn_later()
-    first_turn = len(records.lines)
-    _fixed_in_the_next_turn(records)
+    _, lines, first_turn = _two_turns(tmp_path)
     folder = tmp_path / "projects" / project_dir_name(CWD)
     folder.mkdir(parents=True)
     transcript = folder / f"{SESSION}.jsonl"
     url = f"sqlite:///{tmp_path / 'memory.db'}"
     payload = json.dumps({"session_id": SESSION, "transcript_path": str(transcript), "cwd": CWD})
-    for upto in (first_turn, len(records.lines)):
-        transcript.write_text("\n".join(records.lines[:upto]) + "\n")
+    for upto in (first_turn, len(lines)):
+        transcript.write_text("\n".join(lines[:upto]) + "\n")
         err = io.StringIO()
         assert run_hook("stop", payload, store_url=url, out=io.StringIO(), err=err) == 0
         assert err.getvalue() == ""
