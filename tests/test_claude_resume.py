@@ -12,10 +12,13 @@ import copy
 import io
 import json
 import random
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from memcore.claude_code import project_dir_name
 from memcore.claude_code.hooks import run_hook
@@ -194,3 +197,68 @@ def test_items_a_concurrent_save_stored_from_the_same_offset_are_not_taken_as_be
     again = parse_transcript(target, start_offset=first.end_offset, stored=held)
     stored.update((item.id, item) for item in again.items)
     assert _plain(stored) == _plain(whole)
+
+
+_COMMANDS = (
+    "go test ./...",
+    "go test ./cart/ -run TestRound",
+    "go build ./...",
+    "git push",
+    "git push --set-upstream origin main",
+)
+_STEPS = st.one_of(
+    st.tuples(st.just("ask"), st.sampled_from(["fix it", "go on", "run the tests again"])),
+    st.tuples(st.just("run"), st.sampled_from(_COMMANDS), st.booleans()),
+    st.tuples(st.just("edit"), st.sampled_from(["cart.go", "tax.go"]), st.integers(0, 9)),
+    st.tuples(
+        st.just("say"), st.sampled_from(["Now `Total()` rounds once.", "Checking `tax.go`."])
+    ),
+    st.tuples(st.just("create"), st.integers(1, 3)),
+    st.tuples(st.just("update"), st.integers(1, 3), st.sampled_from(["in_progress", "completed"])),
+    st.tuples(st.just("read"), st.sampled_from(["cart.go", "README.md"])),
+)
+
+
+def _written(steps: list[tuple[Any, ...]]) -> list[str]:
+    records = _Session()
+    records.user("make the cart tests pass")
+    for step in steps:
+        if step[0] == "ask":
+            records.user(step[1])
+        elif step[0] == "run":
+            ok = step[2]
+            records.ran(
+                step[1], "ok  cart 0.1s" if ok else "--- FAIL: TestRound\nFAIL", 0 if ok else 1
+            )
+        elif step[0] == "edit":
+            records.edited(f"{CWD}/cart/{step[1]}", f"v{step[2]}", f"v{step[2] + 1}")
+        elif step[0] == "say":
+            records.said(step[1])
+        elif step[0] == "create":
+            subject = f"Task number {step[1]}"
+            created = {"task": {"id": str(step[1]), "subject": subject}}
+            records.tool("TaskCreate", {"subject": subject}, "created", toolUseResult=created)
+        elif step[0] == "update":
+            records.tool("TaskUpdate", {"taskId": str(step[1]), "status": step[2]}, "updated")
+        else:
+            records.tool("Read", {"file_path": f"{CWD}/{step[1]}"}, "1\u2192package cart")
+    return records.lines
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    steps=st.lists(_STEPS, min_size=1, max_size=24), cuts=st.sets(st.integers(1, 60), max_size=6)
+)
+def test_any_session_saved_at_any_lines_keeps_what_one_import_keeps(
+    steps: list[tuple[Any, ...]], cuts: set[int]
+) -> None:
+    """Failures, fixes, reruns another way, tasks made and moved, reads and words, in any order,
+    cut anywhere (between a call and its result too)."""
+    lines = _written(steps)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "whole.jsonl"
+        path.write_text("\n".join(lines) + "\n")
+        whole = {item.id: item for item in parse_transcript(path).items}
+        inside = sorted(cut for cut in cuts if cut < len(lines))
+        parts = _saved_in_parts(path, inside, Path(folder) / f"{SESSION}.jsonl")
+    assert _plain(parts) == _plain(whole)
