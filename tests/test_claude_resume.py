@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from memcore.claude_code import project_dir_name
 from memcore.claude_code.hooks import run_hook
+from memcore.claude_code.project import SessionRecord, registry_session
 from memcore.claude_code.transcripts import parse_transcript
 from memcore.model import MemoryItem
 from tests.test_claude_code_links import _Session
@@ -49,7 +50,7 @@ def _saved_in_parts(path: Path, cuts: list[int], target: Path) -> dict[str, Memo
         part = parse_transcript(target, start_offset=offset, stored=held if offset else None)
         assert _plain({i.id: i for i in held}) == before  # the stored items are never changed
         offset = part.end_offset
-        stored.update((item.id, item) for item in part.items)
+        stored.update((item.id, item) for item in [*part.items, *part.amended])
     return stored
 
 
@@ -144,6 +145,37 @@ def test_the_hook_saving_after_each_turn_writes_the_fix_into_the_stored_error(
     assert error.metadata["resolved"] is True
 
 
+def test_an_edit_that_fixed_an_earlier_failure_is_counted_once(tmp_path: Path) -> None:
+    """The edit comes in one turn, the run that shows it fixed the failure in the next: the
+    stored edit is written again (now with ``fixes``), and still counts as one change."""
+    records = _Session()
+    records.user("make the tests pass")
+    for n in range(40):  # a long session: a `stop` keeps its digest and adds to its counts
+        records.tool("Read", {"file_path": f"{CWD}/cart/f{n}.go"}, "1\u2192package cart")
+    records.ran("go test ./cart/...", "--- FAIL: TestRounding\nFAIL", 1)
+    turns = [len(records.lines)]
+    records.user("try this")
+    records.edited(f"{CWD}/cart/cart.go", "round(line)", "line")
+    turns.append(len(records.lines))
+    records.user("run it")
+    records.ran("go test ./cart/...", "ok  cart 0.2s")
+    folder = tmp_path / "projects" / project_dir_name(CWD)
+    folder.mkdir(parents=True)
+    transcript = folder / f"{SESSION}.jsonl"
+    url = f"sqlite:///{tmp_path / 'memory.db'}"
+    payload = json.dumps({"session_id": SESSION, "transcript_path": str(transcript), "cwd": CWD})
+    for upto in (*turns, len(records.lines)):
+        transcript.write_text("\n".join(records.lines[:upto]) + "\n")
+        assert run_hook("stop", payload, store_url=url, out=io.StringIO(), err=io.StringIO()) == 0
+    stored = _read_state(url, SESSION).values()
+    (edit,) = [
+        i for i in stored if i.metadata.get("tool") == "Edit" and i.metadata["kind"] == "tool_call"
+    ]
+    assert edit.metadata.get("fixes")  # written again by the last save
+    entry = SessionRecord.from_item(_read_state(url, registry_session(CWD))[f"session:{SESSION}"])
+    assert entry.files[f"{CWD}/cart/cart.go"]["changed"] == 1
+
+
 @pytest.mark.skipif(not DATA.is_dir(), reason="the shared transcripts are not here")
 @pytest.mark.parametrize(
     "name",
@@ -195,7 +227,7 @@ def test_items_a_concurrent_save_stored_from_the_same_offset_are_not_taken_as_be
     target.write_bytes(b"".join(lines))
     held = [MemoryItem.from_dict(item.to_dict()) for item in stored.values()]
     again = parse_transcript(target, start_offset=first.end_offset, stored=held)
-    stored.update((item.id, item) for item in again.items)
+    stored.update((item.id, item) for item in [*again.items, *again.amended])
     assert _plain(stored) == _plain(whole)
 
 

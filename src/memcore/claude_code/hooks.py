@@ -174,7 +174,7 @@ async def save_session(
             stored = _held_items(manager, session_id) if read_to else None
             parsed = parse_session(files, session_id, read_to, stored)
         written = added = 0
-        for item in parsed.items:
+        for item in (*parsed.items, *parsed.amended):
             held_item = manager.get(session_id, item.id)
             if held_item != item:
                 manager.set(session_id, item.id, item)

@@ -389,6 +389,9 @@ class ParsedSession:
     #: adds to what the last save knew. False: a file it read was read again from the start,
     #: or the transcript is a copy at a path it never read (a ``full.jsonl`` checkpoint).
     incremental: bool
+    #: Stored items the records read now changed (see ``Transcript.amended``): written again,
+    #: not counted again.
+    amended: list[MemoryItem] = field(default_factory=list)
 
 
 def _resumable(previous: list[int] | None, size: int) -> bool:
@@ -415,11 +418,13 @@ def parse_session(
     (only whole lines; a half-written last line waits for the next save), so a save after one
     more turn parses that turn, not the whole session; ``stored``, the session's items as the
     last save left them, lets each file's parse read on knowing what the earlier one knew (see
-    ``parse_transcript``), and the stored items it changes (an error fixed now) come back too.
+    ``parse_transcript``), and the stored items it changes (an error fixed now) come back in
+    ``ParsedSession.amended``.
     """
     from memcore.claude_code.transcripts import parse_transcript  # the saving hooks' only
 
     items: list[MemoryItem] = []
+    amended: list[MemoryItem] = []
     accesses: list[str] = []
     now_read: dict[str, list[int]] = {}
     branch = ""
@@ -435,13 +440,14 @@ def parse_session(
             path, session=session_id, start_offset=start, stored=stored if start else None
         )
         items.extend(transcript.items)
+        amended.extend(transcript.amended)
         accesses.extend(transcript.accesses)
         now_read[str(path)] = [size, mtime, transcript.end_offset]
         for item in transcript.items:
             value = item.metadata.get("git_branch")
             if isinstance(value, str) and value:
                 branch = value
-    return ParsedSession(session_id, items, accesses, now_read, branch, incremental)
+    return ParsedSession(session_id, items, accesses, now_read, branch, incremental, amended)
 
 
 def unchanged_since(record: SessionRecord | None, files: Sequence[Path]) -> bool:

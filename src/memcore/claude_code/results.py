@@ -46,6 +46,10 @@ class Transcript:
     #: The byte offset read up to: the end of the last complete line (a line still being
     #: written is left for the next call with ``start_offset=end_offset``).
     end_offset: int = 0
+    #: Items made before ``start_offset`` that the records read now changed (given the stored
+    #: items: an error fixed now, the edits that fixed it), as they are now: apart from
+    #: ``items``, which are the records read now (their counts are this read's alone).
+    amended: list[MemoryItem] = field(default_factory=list)
 
     @property
     def usage_totals(self) -> dict[str, int]:

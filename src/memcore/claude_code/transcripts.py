@@ -108,8 +108,8 @@ def parse_transcript(
     parse up to that offset made (the session's, as stored), lets it read on knowing what that
     parse knew (:mod:`memcore.claude_code.resume`: failures that the new records fix, task
     subjects, calls whose result comes now), and the stored items the new records change come
-    back with the new ones. Without them, a result whose call came before the offset is filed
-    under tool ``unknown``.
+    back in ``Transcript.amended``. Without them, a result whose call came before the offset is
+    filed under tool ``unknown``.
     """
     file = Path(path)
     if not file.is_file():
@@ -126,7 +126,7 @@ def parse_transcript(
     resumed = None if stored is None else resume(parser, stored, records_after(file, start_offset))
     transcript = _parse_into(parser, _complete_lines(file, start_offset, parser.out))
     if resumed is not None:
-        transcript.items.extend(resumed.changed(transcript.items))
+        transcript.amended = resumed.changed(transcript.items)
     return transcript
 
 
