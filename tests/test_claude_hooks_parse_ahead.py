@@ -185,5 +185,5 @@ def test_no_look_ahead_for_a_store_that_is_not_sqlite(tmp_path: Path) -> None:
 
     transcript, session = _place(tmp_path, BIG)
     payload = HookPayload.parse(_payload("SessionEnd", session, transcript))
-    assert _look_ahead(payload, "memory://") == (False, None)
-    assert _look_ahead(payload, "redis://127.0.0.1:1/0") == (False, None)
+    assert _look_ahead(payload, "memory://", refresh=True) == (False, None)
+    assert _look_ahead(payload, "redis://127.0.0.1:1/0", refresh=False) == (False, None)

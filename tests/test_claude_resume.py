@@ -294,3 +294,55 @@ def test_any_session_saved_at_any_lines_keeps_what_one_import_keeps(
         inside = sorted(cut for cut in cuts if cut < len(lines))
         parts = _saved_in_parts(path, inside, Path(folder) / f"{SESSION}.jsonl")
     assert _plain(parts) == _plain(whole)
+
+
+@pytest.mark.skipif(not DATA.is_dir(), reason="the shared transcripts are not here")
+def test_the_session_end_after_the_last_turn_makes_the_digests_of_the_whole_session(
+    tmp_path: Path,
+) -> None:
+    """``stop`` keeps the digests while a turn adds little; the session usually ends right
+    after the last turn's ``stop``, with nothing unread: its entry then holds the digests of
+    the whole session, as one save of the whole transcript makes them."""
+    source = DATA / "entireio__cli__6dccd523.jsonl"
+    lines = source.read_bytes().splitlines(keepends=True)
+    session = next(json.loads(line)["sessionId"] for line in lines if b'"sessionId"' in line)
+    cwd = next(json.loads(line)["cwd"] for line in lines if b'"cwd"' in line)
+    folder = tmp_path / "projects" / project_dir_name(cwd)
+    folder.mkdir(parents=True)
+    transcript = folder / f"{session}.jsonl"
+    payload = json.dumps({"session_id": session, "transcript_path": str(transcript), "cwd": cwd})
+
+    def entry(url: str) -> SessionRecord:
+        return SessionRecord.from_item(
+            _read_state(url, registry_session(cwd))[f"session:{session}"]
+        )
+
+    turn_by_turn = f"sqlite:///{tmp_path / 'turns.db'}"
+    for cut in [*_turn_starts(source), len(lines)]:
+        transcript.write_bytes(b"".join(lines[:cut]))
+        run_hook("stop", payload, store_url=turn_by_turn, out=io.StringIO(), err=io.StringIO())
+    kept = entry(turn_by_turn)
+    assert kept.digest_stale  # the last turns' stops kept older ones
+    assert kept.needs_digest()
+    err = io.StringIO()
+    run_hook("session-end", payload, store_url=turn_by_turn, out=io.StringIO(), err=err)
+    assert err.getvalue() == ""
+    once = f"sqlite:///{tmp_path / 'once.db'}"
+    run_hook("session-end", payload, store_url=once, out=io.StringIO(), err=io.StringIO())
+    made, whole = entry(turn_by_turn), entry(once)
+    assert not made.needs_digest()
+    assert (made.digest, made.briefs, made.files, made.checks) == (
+        whole.digest,
+        whole.briefs,
+        whole.files,
+        whole.checks,
+    )
+
+
+def test_an_entry_made_before_the_stale_flag_says_so_by_its_counts() -> None:
+    record = SessionRecord("s", "/p", "digest", "2026-12-04T00:00:00", items=120, digest_items=100)
+    item = record.to_item()
+    del item.metadata["digest_stale"]
+    assert SessionRecord.from_item(item).needs_digest()
+    record.digest_items = 120
+    assert not SessionRecord.from_item(record.to_item()).needs_digest()

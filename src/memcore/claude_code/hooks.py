@@ -161,6 +161,8 @@ async def save_session(
         held = manager.get(registry, registry_key(session_id))
         previous = SessionRecord.from_item(MemoryItem.coerce(held)) if held else None
         if unchanged_since(previous, files):
+            if refresh_digest and previous is not None and previous.needs_digest():
+                await _remake_digests(manager, checked, previous)
             return SaveReport(session_id, 0, previous.items if previous else 0, True)
         read_to = previous.read_to if previous else None
         parsed = None
@@ -190,6 +192,30 @@ async def save_session(
         return SaveReport(session_id, written, record.items, False)
     finally:
         await manager.close()
+
+
+async def _remake_digests(
+    manager: Any, checked: CheckedTranscript, previous: SessionRecord
+) -> None:
+    """The entry of a session with nothing unread made afresh from its stored items: the last
+    ``stop`` kept the digests of an earlier save (see ``SessionRecord.digest_stale``), and a
+    session usually ends, or compacts, right after a turn that ``stop`` saved."""
+    session_id = checked.session_id
+    await manager.sync_session_memory(session_id)
+    items = _held_items(manager, session_id)
+    if not items:
+        return
+    record = fresh_record(
+        session_id,
+        checked.project,
+        items,
+        files=placed(recount_changes(previous.files, items), checked.tree),
+        read_to=previous.read_to,
+        git_branch=previous.git_branch,
+    )
+    registry = registry_session(checked.project)
+    manager.set(registry, registry_key(session_id), record.to_item())
+    await manager.sync_session_memory(registry)
 
 
 def _held_items(manager: Any, session_id: str) -> list[MemoryItem]:
@@ -281,6 +307,7 @@ def _session_record(
             files=files,
             read_to=read_to,
             git_branch=branch,
+            digest_stale=True,
         )
         newest = max((i.created_at for i in parsed.items), default=None)
         if newest is not None:
@@ -408,7 +435,9 @@ def run_hook(
             text = _start_now(payload, store_url, budget)
         else:
             saved, ahead = (
-                _look_ahead(payload, store_url) if event in SAVING_EVENTS else (False, None)
+                _look_ahead(payload, store_url, refresh=event != "stop")
+                if event in SAVING_EVENTS
+                else (False, None)
             )
             if saved:
                 return 0  # nothing unread: the registry says the last save read it all
@@ -490,10 +519,13 @@ async def _run(
     return _start_output(context)
 
 
-def _look_ahead(payload: HookPayload, store_url: str | None) -> tuple[bool, ParseAhead | None]:
+def _look_ahead(
+    payload: HookPayload, store_url: str | None, *, refresh: bool
+) -> tuple[bool, ParseAhead | None]:
     """Before a save imports asyncio: (True, None) when the registry (read at once from an
     SQLite store) says the transcript was read to its end already, so that there is nothing to
-    do; else maybe a child parsing a large unread part meanwhile
+    do (for a save that ``refresh``-es the digests, also that they are not older than the
+    session's items); else maybe a child parsing a large unread part meanwhile
     (``memcore.claude_code.parse_ahead``). Never raises: whatever fails here, the save finds
     and says as it always has."""
     from memcore.claude_code.parse_ahead import ParseAhead, registry_entry
@@ -504,7 +536,7 @@ def _look_ahead(payload: HookPayload, store_url: str | None) -> tuple[bool, Pars
         checked, files = locate_session(payload)
         previous = registry_entry(store_url, checked.project, checked.session_id)
         if unchanged_since(previous, files):
-            return True, None
+            return not (refresh and previous is not None and previous.needs_digest()), None
         if previous is not None:  # reading on: parsed in the save, beside the stored items
             return False, None
         return False, ParseAhead.start(files, checked.session_id, None)

@@ -114,6 +114,14 @@ class SessionRecord:
     made_by: str = ""  # the digest rules that made the digests ("": before they were named)
     #: the project's checks (tests, builds, linters) that passed in the session: how many times
     checks: dict[str, int] = field(default_factory=dict)
+    #: the digests were kept by a ``stop`` save that added to the session or changed it: the
+    #: next ``pre-compact`` or ``session-end`` makes them afresh, even with nothing unread
+    digest_stale: bool = False
+
+    def needs_digest(self) -> bool:
+        """Whether the digests are older than the session's items (see ``digest_stale``; an
+        entry made before that flag says so by its counts)."""
+        return self.digest_stale or self.digest_items != self.items
 
     def to_item(self) -> MemoryItem:
         meta: dict[str, Any] = {
@@ -133,6 +141,7 @@ class SessionRecord:
             "briefs": self.briefs,
             "made_by": self.made_by,
             "checks": self.checks,
+            "digest_stale": self.digest_stale,
         }
         return MemoryItem(registry_key(self.session_id), self.digest, metadata=meta)
 
@@ -163,6 +172,7 @@ class SessionRecord:
             last_activity=str(meta.get("last_activity", "")),
             briefs=strings("briefs"),
             made_by=str(meta.get("made_by", "")),
+            digest_stale=meta.get("digest_stale") is True,
             checks={
                 str(command): count
                 for command, count in (checks.items() if isinstance(checks, dict) else ())
