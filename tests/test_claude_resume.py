@@ -346,3 +346,40 @@ def test_an_entry_made_before_the_stale_flag_says_so_by_its_counts() -> None:
     assert SessionRecord.from_item(item).needs_digest()
     record.digest_items = 120
     assert not SessionRecord.from_item(record.to_item()).needs_digest()
+
+
+async def test_a_stale_entry_left_unsaved_is_made_again_by_another_sessions_save() -> None:
+    """A session closed without a ``session-end`` keeps the digests a ``stop`` left stale until
+    another session of the project saves, once it has gone unsaved for ``ABANDONED_AFTER``; one
+    saved just now is left to its own next save."""
+    from memcore.claude_code.hooks import ABANDONED_AFTER, refresh_stale_record
+    from memcore.claude_code.project import digest_rules, registry_key
+    from memcore.model import utc_now
+    from memcore.stores import open_store
+    from memcore.sync import DistributedMemoryManager
+
+    store = open_store("memory://")
+    manager = DistributedMemoryManager(storage_backend=store, replica_id="r")
+    registry = registry_session(CWD)
+    long_ago = (utc_now() - 2 * ABANDONED_AFTER).isoformat(timespec="seconds")
+    try:
+        for session, updated in (("closed", long_ago), ("busy", utc_now().isoformat())):
+            item = MemoryItem(f"cc:{session}:0", f"`{session}.go` was edited.")
+            manager.set(session, item.id, item)
+            await manager.sync_session_memory(session)
+            record = SessionRecord(
+                session, CWD, "- an old digest", updated, items=1, made_by=digest_rules()
+            )
+            record.digest_stale = True
+            manager.set(registry, registry_key(session), record.to_item())
+        await manager.sync_session_memory(registry)
+        assert await refresh_stale_record(manager, registry, "saved") == "closed"
+        assert await refresh_stale_record(manager, registry, "saved") is None  # busy: too soon
+        closed = SessionRecord.from_item(
+            MemoryItem.coerce(manager.get(registry, registry_key("closed")))
+        )
+        assert not closed.needs_digest()
+        assert "closed.go" in closed.digest
+    finally:
+        await manager.close()
+        await store.close()

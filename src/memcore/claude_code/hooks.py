@@ -25,6 +25,7 @@ import json
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn, TextIO
 
@@ -49,7 +50,7 @@ from memcore.claude_code.project import (
 from memcore.claude_code.session_record import fresh_record
 from memcore.claude_code.worktrees import placed
 from memcore.errors import MemcoreError, NotFoundError, ValidationError
-from memcore.model import MemoryItem
+from memcore.model import MemoryItem, utc_now
 from memcore.stores.sqlite_reader import reads_at_once
 
 if TYPE_CHECKING:
@@ -223,18 +224,29 @@ def _held_items(manager: Any, session_id: str) -> list[MemoryItem]:
     return [MemoryItem.coerce(value) for value in manager.state(session_id).values()]
 
 
+#: How long a session whose digests a ``stop`` left stale goes unsaved before another session's
+#: save makes them (``refresh_stale_record``): it ended without a ``session-end`` (closed,
+#: killed), or sits idle; an active one makes them at its own ``pre-compact`` or ``session-end``.
+ABANDONED_AFTER = timedelta(minutes=15)
+
+
 async def refresh_stale_record(manager: Any, registry: str, saved: str) -> str | None:
     """Make again, from its stored items, the entry of one other session of the project whose
-    digests older rules made (``SessionRecord.made_by``), the latest active first: one a save,
-    so that an upgrade costs each save at most one session's digests. Returns its session id."""
+    digests older rules made (``SessionRecord.made_by``), or that a ``stop`` left stale and no
+    save has touched for ``ABANDONED_AFTER`` (the session ended without a ``session-end``), the
+    latest active first: one a save, so that an upgrade costs each save at most one session's
+    digests. Returns its session id."""
     rules = digest_rules()
+    abandoned = (utc_now() - ABANDONED_AFTER).isoformat(timespec="seconds")
     stale = []
     for value in manager.state(registry).values():
         try:
             record = SessionRecord.from_item(MemoryItem.coerce(value))
         except (MemcoreError, ValueError, TypeError):
             continue  # a damaged entry: session-start skips it too
-        if record.session_id != saved and record.made_by != rules:
+        if record.session_id == saved:
+            continue
+        if record.made_by != rules or (record.needs_digest() and record.updated_at < abandoned):
             stale.append(record)
     if not stale:
         return None
@@ -251,7 +263,7 @@ async def refresh_stale_record(manager: Any, registry: str, saved: str) -> str |
         )
         record.updated_at = old.updated_at  # (made again, not saved again)
     else:  # nothing of it is stored any more: its entry stays, marked so as not to come back
-        record = dataclasses.replace(old, made_by=rules)
+        record = dataclasses.replace(old, made_by=rules, digest_stale=False, digest_items=old.items)
     manager.set(registry, registry_key(old.session_id), record.to_item())
     await manager.sync_session_memory(registry)
     return old.session_id
