@@ -339,6 +339,25 @@ def test_the_session_end_after_the_last_turn_makes_the_digests_of_the_whole_sess
     )
 
 
+@pytest.mark.skipif(not DATA.is_dir(), reason="the shared transcripts are not here")
+def test_a_title_summary_of_a_record_read_by_an_earlier_save_is_the_sessions_title(
+    tmp_path: Path,
+) -> None:
+    """Claude Code writes a title as a ``summary`` record naming the record its conversation
+    ends at: read a save later, that record's time is known from its stored items."""
+    lines = (DATA / "entireio__cli__6dccd523.jsonl").read_bytes().splitlines(keepends=True)
+    leaf = next(json.loads(line)["uuid"] for line in lines[50:] if b'"assistant"' in line)
+    title = {"type": "summary", "summary": "Wingman review loop", "leafUuid": leaf}
+    path = tmp_path / "whole.jsonl"
+    path.write_bytes(b"".join(lines) + json.dumps(title).encode() + b"\n")
+    whole = {item.id: item for item in parse_transcript(path).items}
+    parts = _saved_in_parts(path, [len(lines)], tmp_path / "parts.jsonl")
+    assert _plain(parts) == _plain(whole)
+    assert 'Claude Code titled the session "Wingman review loop".' in {
+        item.content for item in parts.values()
+    }
+
+
 def test_an_entry_made_before_the_stale_flag_says_so_by_its_counts() -> None:
     record = SessionRecord("s", "/p", "digest", "2026-12-04T00:00:00", items=120, digest_items=100)
     item = record.to_item()

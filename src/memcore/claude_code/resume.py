@@ -8,8 +8,9 @@ is in an earlier turn), a file-history entry or a pull request seen again is fil
 a later time. The stored items were made by the earlier parse, and they say enough to put the
 parser back where it was: :func:`resume` replays the failure-and-fix linker over the stored
 results in order and gives the parser the task subjects, file-history paths, files changed
-outside the agent, pull requests, background commands, calls still awaiting their result and
-the agent's last words (while their turn goes on) that those items record.
+outside the agent, pull requests, background commands, calls still awaiting their result, the
+times of the records (a summary record names the one its conversation ends at) and the agent's
+last words (while their turn goes on) that those items record.
 
 The parser works on copies of the stored items it needs (``Resumed.copies``); a copy the new
 records change (an error now fixed, the edit that fixed it, a file-history time) is returned
@@ -136,6 +137,9 @@ def resume(
         session = meta.get("session")
         if not parser.out.session_id and isinstance(session, str):
             parser.out.session_id = session  # (a record without its own, first, names it)
+        record = meta.get("record")
+        if isinstance(record, str):  # (a title summary names the record it ends at)
+            parser.timestamps.setdefault(record, item.created_at)
     still_open, noted = replay(own)  # the agent's last words, if their turn goes on
     waiting: dict[str, tuple[MemoryItem, int]] = {}
     for use_id, call in calls.items():  # calls whose result is still to come
