@@ -402,3 +402,35 @@ async def test_a_stale_entry_left_unsaved_is_made_again_by_another_sessions_save
     finally:
         await manager.close()
         await store.close()
+
+
+_ODD_VALUES = st.sampled_from(
+    [None, True, 0, 2**70, 1.5, "", "Bash", "Edit", "toolu_0003", [], [1], [["a"]], {}, {"a": 1}]
+)
+_KEYS_READ_BACK = st.sampled_from(
+    [
+        "kind", "tool", "tool_use_id", "is_error", "command", "file_path", "todos", "then",
+        "task_list_id", "fixes", "record", "agent", "session", "changed_outside",
+        "files_changed", "pr", "rejected", "task_id", "role",
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(odd=st.lists(st.tuples(st.integers(0, 40), _KEYS_READ_BACK, _ODD_VALUES), max_size=12))
+def test_stored_items_with_any_metadata_never_break_the_parse_that_reads_on(
+    odd: list[tuple[int, str, Any]],
+) -> None:
+    """A session's items are anyone's to write (the API takes any metadata): whatever the
+    stored ones say, the parse that learns from them reads on and says what it read."""
+    with tempfile.TemporaryDirectory() as folder:
+        _, lines, first_turn = _two_turns(Path(folder))
+        path = Path(folder) / f"{SESSION}.jsonl"
+        path.write_text("\n".join(lines[:first_turn]) + "\n")
+        first = parse_transcript(path)
+        stored = [MemoryItem.from_dict(item.to_dict()) for item in first.items]
+        for at, key, value in odd:
+            stored[at % len(stored)].metadata[key] = value
+        path.write_text("\n".join(lines) + "\n")
+        again = parse_transcript(path, start_offset=first.end_offset, stored=stored)
+    assert any(item.metadata.get("tool") == "TaskUpdate" for item in again.items)

@@ -63,7 +63,10 @@ class NextActions:
         off (see ``replay``): noting calls on ``text``, the agent's last words if their turn
         goes on, and ready to say again the lines ``noted`` of calls whose result is to come
         (by call id: the text that noted it and where in its ``then``)."""
-        self._open = None if text is None else text.metadata
+        opened = None if text is None else text.metadata
+        if opened is not None and not isinstance(opened.get("then", []), list):
+            opened = None  # (stored metadata is anyone's: a ``then`` that is no list is closed)
+        self._open = opened
         for call_id, (noter, at) in noted.items():
             then = noter.metadata.get("then")
             if isinstance(then, list) and at < len(then):
@@ -89,6 +92,8 @@ def replay(
     for item in items:
         meta = item.metadata
         kind = meta.get("kind")
+        if not isinstance(kind, str):  # (stored metadata is anyone's)
+            continue
         if kind == "tool_call":
             if current is not None and count < MAX_ACTIONS:
                 noted[item.id] = (current, count)

@@ -113,8 +113,7 @@ def resume(
         (
             i
             for i in stored
-            if i.metadata.get("agent") == parser.out.agent_id
-            and i.metadata.get("record") not in later
+            if i.metadata.get("agent") == parser.out.agent_id and not _read_now(i, later)
         ),
         key=_place,
     )
@@ -153,6 +152,13 @@ def resume(
     opened = None if still_open is None else resumed.copy(still_open)
     parser.actions.reopen(opened, waiting)
     return resumed
+
+
+def _read_now(item: MemoryItem, later: Collection[str]) -> bool:
+    """Whether ``item`` was made of one of the records ``later`` (metadata is anyone's: a
+    ``record`` that is no string is none of them)."""
+    record = item.metadata.get("record")
+    return isinstance(record, str) and record in later
 
 
 def _remember_task(parser: RecordParser, meta: dict[str, Any]) -> None:
