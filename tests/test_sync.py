@@ -73,6 +73,20 @@ async def test_returned_values_are_copies() -> None:
     assert manager.metadata(SESSION).checksum == state_checksum(manager.state(SESSION))
 
 
+async def test_latest_gives_the_values_written_last_and_no_deleted_one() -> None:
+    manager = DistributedMemoryManager(storage_backend=MemoryStore(), replica_id="solo")
+    for key in ("a", "b", "c", "d"):
+        manager.set(SESSION, key, item(key, key))
+    manager.set(SESSION, "a", item("a", "again"))  # written last now
+    manager.delete(SESSION, "d")
+    assert {k: v.content for k, v in manager.latest(SESSION, 2).items()} == {
+        "a": "again",
+        "c": "c",
+    }
+    assert set(manager.latest(SESSION, 10)) == {"a", "b", "c"}
+    assert manager.latest(SESSION, 0) == {}
+
+
 @pytest.mark.parametrize(
     ("call", "args"),
     [

@@ -68,12 +68,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import logging
 import math
 import os
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -93,6 +93,7 @@ from memcore.stores.base import (
 )
 from memcore.sync_auto import AutoSync
 from memcore.sync_commit import CommitPaths
+from memcore.sync_diagnostics import SyncDiagnostics
 from memcore.sync_group import GroupCommit, others_ready
 from memcore.sync_merge import (
     LeaderGone,
@@ -127,31 +128,6 @@ def validate_strategy(strategy: object) -> str:
             f"unknown sync strategy {strategy!r}: use one of {', '.join(STRATEGIES)}"
         )
     return str(strategy)
-
-
-@dataclass(frozen=True, slots=True)
-class SyncDiagnostics:
-    """How one replica's syncs of a session went beyond what ``SyncResult`` says.
-
-    ``refetches``: how many times this replica dropped what it had merged and took the whole
-    session again (after a ``replace_state``, a rolled-back or deleted session, or a digest that
-    did not match), ``resync_session`` calls excluded; ``last_refetch``: why, the last time.
-    ``stored_digest_mismatch``: at the last sync with nothing pending, even the whole refetched
-    session did not give the stored digest, i.e. the store's digest disagrees with its records
-    (run ``verify_session``); False again once a sync matches.
-    ``went_back``: how many times the store lost data or went back in time under this replica
-    (``memcore.store_health``: it then healed the store from what it held); ``last_went_back``:
-    what happened, the last time. ``set_aside``: keys whose stored record this replica cannot
-    take (``memcore.quarantine``), left out while the other keys sync.
-    """
-
-    session_id: str
-    refetches: int
-    last_refetch: str | None
-    stored_digest_mismatch: bool
-    went_back: int = 0
-    last_went_back: str | None = None
-    set_aside: tuple[str, ...] = ()
 
 
 class DistributedMemoryManager(GroupCommit, CommitPaths, AutoSync):
@@ -249,6 +225,14 @@ class DistributedMemoryManager(GroupCommit, CommitPaths, AutoSync):
         """Every live value of the session as this replica holds it (fresh copies)."""
         slots = self._session(session_id).slots
         return {k: value_of(s) for k, s in slots.items() if not s.deleted}
+
+    def latest(self, session_id: str, count: int) -> dict[str, Any]:
+        """The ``count`` live values written last (by their HLC stamps; fresh copies): the
+        recent part of a long session, without decoding the rest."""
+        slots = self._session(session_id).slots.items()
+        live = heapq.nlargest(count, ((s.stamp, k) for k, s in slots if not s.deleted))
+        held = self._session(session_id).slots
+        return {key: value_of(held[key]) for _, key in live}
 
     def entry(self, session_id: str, key: str) -> Entry | None:
         """The full local entry of ``key`` (value, HLC stamp, writer, tombstone flag), if any."""

@@ -25,7 +25,7 @@ An error never closed keeps ``resolved: False``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from memcore.claude_code.commands import (
@@ -107,6 +107,50 @@ class FixLinker:
         for closed in dict.fromkeys(keys):
             for error in self.open.pop(closed, []):
                 self._close(error, result_item, call_item)
+
+    def resume(
+        self,
+        results: Sequence[tuple[MemoryItem, MemoryItem | None]],
+        own: Callable[[MemoryItem], MemoryItem],
+        closed_later: Callable[[MemoryItem], bool] = lambda error: False,
+    ) -> None:
+        """Stand where following ``results`` left this linker: stored result items in the order
+        they came, each with its call (or None), as ``result`` was given them. Read from what
+        they record (an error still open says ``resolved: False``; one that ``closed_later``
+        says a record after them closed was open then), not followed again: the failures still
+        open, the successful edits since the oldest of them, the last failed command if
+        nothing has followed it. ``own`` gives the linker's own copy of an item it may change
+        (an open error, a candidate fix)."""
+        edits: list[MemoryItem] = []
+        opened: list[tuple[str, MemoryItem, int]] = []
+        last_failed: tuple[str, str] | None = None
+        for result, call in results:
+            meta = result.metadata
+            tool = meta.get("tool")
+            if not isinstance(tool, str):
+                continue
+            ok = not meta.get("is_error")
+            command = meta.get("command") if tool == "Bash" else None
+            if not ok or command is not None or tool in EDIT_TOOLS:
+                last_failed = None
+            if ok:
+                if tool in EDIT_TOOLS and call is not None:
+                    edits.append(call)
+                continue
+            key = link_key(tool, meta)
+            if isinstance(command, str) and stopped_on_conflicts(command, result.content):
+                key = _CONFLICTS
+            if isinstance(command, str):
+                last_failed = (key, command)
+            if meta.get("resolved") is False or closed_later(result):
+                opened.append((key, result, len(edits)))
+        start = min((at for _, _, at in opened), default=len(edits))
+        self.edits = [own(edit) for edit in edits[start:]]
+        for key, error, at in opened:
+            mine = own(error)
+            self.open.setdefault(key, []).append(mine)
+            self.since[mine.id] = at - start
+        self.last_failed = last_failed if last_failed and last_failed[0] in self.open else None
 
     def _close(
         self, error: MemoryItem, result_item: MemoryItem | None, call_item: MemoryItem | None

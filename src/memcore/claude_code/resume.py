@@ -6,11 +6,11 @@ session before: a check that failed two turns ago and passes now closes nothing 
 no ``fixes``), a ``TaskUpdate`` cannot say which task it moved (the ``TaskCreate`` that named it
 is in an earlier turn), a file-history entry or a pull request seen again is filed as new, with
 a later time. The stored items were made by the earlier parse, and they say enough to put the
-parser back where it was: :func:`resume` replays the failure-and-fix linker over the stored
-results in order and gives the parser the task subjects, file-history paths, files changed
-outside the agent, pull requests, background commands, calls still awaiting their result, the
-times of the records (a summary record names the one its conversation ends at) and the agent's
-last words (while their turn goes on) that those items record.
+parser back where it was: :func:`resume` gives the failure-and-fix linker the failures still
+open and the edits since (``FixLinker.resume``), and the parser the task subjects, file-history
+paths, files changed outside the agent, pull requests, background commands, calls still
+awaiting their result, the times of the records (a summary record names the one its
+conversation ends at) and the agent's last words (while their turn goes on) that those items record.
 
 The parser works on copies of the stored items it needs (``Resumed.copies``); a copy the new
 records change (an error now fixed, the edit that fixed it, a file-history time) is returned
@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from memcore.claude_code.background import BACKGROUND_COMMAND_CHARS
 from memcore.claude_code.commands import one_line
 from memcore.claude_code.next_actions import replay
-from memcore.claude_code.tools import EDIT_TOOLS, tool_target
+from memcore.claude_code.tools import tool_target
 from memcore.model import MemoryItem
 
 if TYPE_CHECKING:
@@ -119,6 +119,7 @@ def resume(
     )
     calls: dict[str, MemoryItem] = {}
     answered: set[str] = set()
+    results: list[tuple[MemoryItem, MemoryItem | None]] = []  # what the linker was given
     for item in own:
         meta = item.metadata
         use_id = meta.get("tool_use_id")
@@ -128,7 +129,8 @@ def resume(
             _remember_task(parser, meta)
         elif kind in _RESULT_KINDS and isinstance(use_id, str) and use_id:
             answered.add(use_id)
-            _replay_result(parser, resumed, item, calls.get(use_id))
+            if _linked(meta):
+                results.append((item, calls.get(use_id)))
             _remember_background(parser, meta)
         _remember_side_record(parser, resumed, item)
         if parser.last_time is None or item.created_at > parser.last_time:
@@ -139,6 +141,7 @@ def resume(
         record = meta.get("record")
         if isinstance(record, str):  # (a title summary names the record it ends at)
             parser.timestamps.setdefault(record, item.created_at)
+    parser.linker.resume(results, resumed.copy, lambda error: _closed_by(error, later))
     still_open, noted = replay(own)  # the agent's last words, if their turn goes on
     waiting: dict[str, tuple[MemoryItem, int]] = {}
     for use_id, call in calls.items():  # calls whose result is still to come
@@ -152,6 +155,15 @@ def resume(
     opened = None if still_open is None else resumed.copy(still_open)
     parser.actions.reopen(opened, waiting)
     return resumed
+
+
+def _closed_by(error: MemoryItem, later: Collection[str]) -> bool:
+    """Whether one of the records ``later`` closed ``error`` (its ``resolved_by``, an item id
+    ``cc:<record>:<block>``): a save of them at the same time stored it closed already."""
+    closer = error.metadata.get("resolved_by")
+    if not isinstance(closer, str) or not closer.startswith("cc:"):
+        return False
+    return closer.split(":", 2)[1] in later
 
 
 def _read_now(item: MemoryItem, later: Collection[str]) -> bool:
@@ -179,23 +191,16 @@ def _remember_background(parser: RecordParser, meta: dict[str, Any]) -> None:
         parser.background[task_id] = one_line(command, BACKGROUND_COMMAND_CHARS)
 
 
-def _replay_result(
-    parser: RecordParser, resumed: Resumed, item: MemoryItem, call: MemoryItem | None
-) -> None:
-    """Feed one stored result to the linker as the earlier parse did (same order, same facts),
-    on copies: what it links again is already stored, and what it leaves open stays open."""
-    meta = item.metadata
-    tool = meta.get("tool")
-    if not isinstance(tool, str) or "is_error" not in meta:
-        return  # (a background task still running, an answer: never linked)
-    if meta.get("rejected") or meta.get("refused"):
-        return
-    ok = not meta["is_error"]
-    if ok and tool not in EDIT_TOOLS and "command" not in meta and not parser.linker.open:
-        return  # a read or a search with nothing open: changes nothing the linker keeps
-    result = resumed.copy(item)
-    linked = None if call is None else resumed.copy(call)
-    parser.linker.result(tool, result.metadata, ok, result, linked)
+def _linked(meta: dict[str, Any]) -> bool:
+    """Whether the parse gave this result to the linker (see ``RecordParser.tool_result``): not
+    a background task still running nor an answer (no ``is_error``), nor a call the user or
+    Claude Code's guards refused."""
+    return (
+        isinstance(meta.get("tool"), str)
+        and "is_error" in meta
+        and not meta.get("rejected")
+        and not meta.get("refused")
+    )
 
 
 def _remember_side_record(parser: RecordParser, resumed: Resumed, item: MemoryItem) -> None:
