@@ -40,6 +40,9 @@ from memcore.model import MemoryItem
 
 #: At most this many edits are named as one failure's fix (the last ones before the success).
 _MAX_FIXES = 8
+#: The successful edits a linker put back in place (``resume``) keeps: many times ``_MAX_FIXES``,
+#: as the same edit may come twice (a call whose result came twice) and counts once.
+_KEPT_EDITS = 8 * _MAX_FIXES
 #: The key of a git command stopped on conflicts (see ``stopped_on_conflicts``).
 _CONFLICTS = "git:conflicts"
 
@@ -144,12 +147,14 @@ class FixLinker:
                 last_failed = (key, command)
             if meta.get("resolved") is False or closed_later(result):
                 opened.append((key, result, len(edits)))
-        start = min((at for _, _, at in opened), default=len(edits))
+        # a fix is one of the last edits before the success (``_MAX_FIXES``): those before the
+        # last few dozen can never be named again
+        start = max(min((at for _, _, at in opened), default=len(edits)), len(edits) - _KEPT_EDITS)
         self.edits = [own(edit) for edit in edits[start:]]
         for key, error, at in opened:
             mine = own(error)
             self.open.setdefault(key, []).append(mine)
-            self.since[mine.id] = at - start
+            self.since[mine.id] = max(at - start, 0)
         self.last_failed = last_failed if last_failed and last_failed[0] in self.open else None
 
     def _close(
