@@ -61,6 +61,19 @@ class Resumed:
 
     originals: dict[str, MemoryItem] = field(default_factory=dict)
     copies: dict[str, MemoryItem] = field(default_factory=dict)
+    #: summary items whose conversation is not in the transcript: timed by the last record the
+    #: parse read, as a parse of the whole file times them (``RecordParser.finish``)
+    untimed: list[MemoryItem] = field(default_factory=list)
+
+    def retime(self, last: datetime | None, session: str) -> None:
+        """Time the ``untimed`` summaries by ``last``, the last record with a time read so far
+        (None: none yet, and they keep the file's time a parse gives them then), and file them
+        under ``session``, the transcript's (a first parse that read only them named none)."""
+        for summary in self.untimed:
+            if last is not None:
+                summary.created_at = last
+            if session:
+                summary.metadata["session"] = session
 
     def copy(self, item: MemoryItem) -> MemoryItem:
         """The parser's own copy of ``item`` (one per id): its fields and metadata may be set
@@ -132,7 +145,8 @@ def resume(
             if _linked(meta):
                 results.append((item, calls.get(use_id)))
             _remember_background(parser, meta)
-        _remember_side_record(parser, resumed, item)
+        if _remember_side_record(parser, resumed, item):
+            continue  # (timed otherwise than by a record's time)
         if parser.last_time is None or item.created_at > parser.last_time:
             parser.last_time = item.created_at
         session = meta.get("session")
@@ -203,22 +217,29 @@ def _linked(meta: dict[str, Any]) -> bool:
     )
 
 
-def _remember_side_record(parser: RecordParser, resumed: Resumed, item: MemoryItem) -> None:
-    """File history, files changed outside the agent, pull requests: said once a session."""
+def _remember_side_record(parser: RecordParser, resumed: Resumed, item: MemoryItem) -> bool:
+    """File history, files changed outside the agent, pull requests: said once a session.
+    Whether ``item`` is timed otherwise than by its record (a file-history entry by its
+    snapshot, a summary by the parse's end: ``Resumed.untimed``), which the parse's clock of
+    the last record read does not follow."""
     meta = item.metadata
     changed = meta.get("changed_outside")
     if isinstance(changed, str):
         parser.changed_files[changed] = resumed.copy(item)
-        return
+        return False
     if item.id.startswith("cc:files:"):
         paths = meta.get("files_changed")
         if isinstance(paths, list):
             parser.tracked.update(p for p in paths if isinstance(p, str))
-        return
+        return True
+    if item.id.startswith("cc:summary:") and meta.get("kind") == "summary":
+        resumed.untimed.append(resumed.copy(item))
+        return True
     number = meta.get("pr")
     if item.id.startswith("cc:pr:") and isinstance(number, int) and "#" in item.id:
         repo = item.id.split(":", 3)[-1].rsplit("#", 1)[0]
         parser.pull_requests.add((repo, number))
+    return False
 
 
 __all__ = ["Resumed", "resume"]

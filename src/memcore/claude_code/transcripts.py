@@ -126,6 +126,7 @@ def parse_transcript(
     resumed = None if stored is None else resume(parser, stored, records_after(file, start_offset))
     transcript = _parse_into(parser, _complete_lines(file, start_offset, parser.out))
     if resumed is not None:
+        resumed.retime(parser.last_time, transcript.session_id)
         transcript.amended = resumed.changed(transcript.items)
     return transcript
 
