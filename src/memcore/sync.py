@@ -229,10 +229,9 @@ class DistributedMemoryManager(GroupCommit, CommitPaths, AutoSync):
     def latest(self, session_id: str, count: int) -> dict[str, Any]:
         """The ``count`` live values written last (by their HLC stamps; fresh copies): the
         recent part of a long session, without decoding the rest."""
-        slots = self._session(session_id).slots.items()
-        live = heapq.nlargest(count, ((s.stamp, k) for k, s in slots if not s.deleted))
-        held = self._session(session_id).slots
-        return {key: value_of(held[key]) for _, key in live}
+        slots = self._session(session_id).slots
+        live = heapq.nlargest(count, ((s.stamp, k) for k, s in slots.items() if not s.deleted))
+        return {key: value_of(slots[key]) for _, key in live}
 
     def entry(self, session_id: str, key: str) -> Entry | None:
         """The full local entry of ``key`` (value, HLC stamp, writer, tombstone flag), if any."""

@@ -202,8 +202,7 @@ async def _remake_digests(
     ``stop`` kept the digests of an earlier save (see ``SessionRecord.digest_stale``), and a
     session usually ends, or compacts, right after a turn that ``stop`` saved."""
     session_id = checked.session_id
-    await manager.sync_session_memory(session_id)
-    items = _held_items(manager, session_id)
+    items = list((await _pull(manager, session_id)).values())
     if not items:
         return
     record = fresh_record(
@@ -336,7 +335,7 @@ def _session_record(
         if newest is not None:
             record.last_activity = newest.isoformat(timespec="seconds")
         return record
-    items = [MemoryItem.coerce(v) for v in manager.state(session_id).values()]
+    items = _held_items(manager, session_id)
     files = placed(recount_changes(files, items), tree)
     return fresh_record(session_id, project, items, files=files, read_to=read_to, git_branch=branch)
 

@@ -115,7 +115,8 @@ class FixLinker:
         self,
         results: Sequence[tuple[MemoryItem, MemoryItem | None]],
         own: Callable[[MemoryItem], MemoryItem],
-        closed_later: Callable[[MemoryItem], bool] = lambda error: False,
+        *,
+        closed_later: Callable[[MemoryItem], bool],
     ) -> None:
         """Stand where following ``results`` left this linker: stored result items in the order
         they came, each with its call (or None), as ``result`` was given them. Read from what

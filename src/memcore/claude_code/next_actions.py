@@ -22,9 +22,6 @@ MAX_ACTIONS = 3
 ACTION_CHARS = 200
 #: The agent's own words: what a following tool call was announced by.
 _SPEAKING = frozenset(("fact", "thinking"))
-#: The id of a ``summary`` record's item, which the parse makes after every record (so it ends
-#: no turn there), timed by the last record it read (see ``RecordParser.finish``).
-_END_SUMMARY = "cc:summary:"
 #: What the user says (or, to a sub-agent, its brief): a turn's end, which nothing before it led to.
 _TURN_ENDS = frozenset(("task", "preference", "shortcut", "summary", "brief"))
 
@@ -96,8 +93,6 @@ def replay(
         meta = item.metadata
         kind = meta.get("kind")
         if not isinstance(kind, str):  # (stored metadata is anyone's)
-            continue
-        if item.id.startswith(_END_SUMMARY):  # made at the parse's end, timed by its last record
             continue
         if kind == "tool_call":
             if current is not None and count < MAX_ACTIONS:

@@ -133,6 +133,7 @@ def resume(
     calls: dict[str, MemoryItem] = {}
     answered: set[str] = set()
     results: list[tuple[MemoryItem, MemoryItem | None]] = []  # what the linker was given
+    in_place: list[MemoryItem] = []  # the items at their record's place (see ``replay``)
     for item in own:
         meta = item.metadata
         use_id = meta.get("tool_use_id")
@@ -146,7 +147,8 @@ def resume(
                 results.append((item, calls.get(use_id)))
             _remember_background(parser, meta)
         if _remember_side_record(parser, resumed, item):
-            continue  # (timed otherwise than by a record's time)
+            continue  # (timed otherwise than by a record's time: not at its record's place)
+        in_place.append(item)
         if parser.last_time is None or item.created_at > parser.last_time:
             parser.last_time = item.created_at
         session = meta.get("session")
@@ -155,8 +157,8 @@ def resume(
         record = meta.get("record")
         if isinstance(record, str):  # (a title summary names the record it ends at)
             parser.timestamps.setdefault(record, item.created_at)
-    parser.linker.resume(results, resumed.copy, lambda error: _closed_by(error, later))
-    still_open, noted = replay(own)  # the agent's last words, if their turn goes on
+    parser.linker.resume(results, resumed.copy, closed_later=lambda e: _closed_by(e, later))
+    still_open, noted = replay(in_place)  # the agent's last words, if their turn goes on
     waiting: dict[str, tuple[MemoryItem, int]] = {}
     for use_id, call in calls.items():  # calls whose result is still to come
         if use_id not in answered:
