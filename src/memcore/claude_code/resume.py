@@ -24,7 +24,6 @@ import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from memcore.claude_code.background import BACKGROUND_COMMAND_CHARS
@@ -105,13 +104,11 @@ class Resumed:
         ]
 
 
-def records_after(path: Path, offset: int) -> set[str]:
-    """The ids (``uuid``) of the records from byte ``offset`` of ``path`` on: another save of
-    the same session, running at the same time, may have stored their items already, and the
-    parse about to read them must not take them for what came before."""
-    with path.open("rb") as handle:
-        handle.seek(offset)
-        return {found.decode("utf-8", "replace") for found in _RECORD_ID.findall(handle.read())}
+def records_in(unread: bytes) -> set[str]:
+    """The ids (``uuid``) of the records in ``unread``, the part of a transcript a parse is about
+    to read: another save of the same session, running at the same time, may have stored their
+    items already, and the parse must not take them for what came before."""
+    return {found.decode("utf-8", "replace") for found in _RECORD_ID.findall(unread)}
 
 
 def resume(
@@ -120,7 +117,7 @@ def resume(
     """Put ``parser`` (about to read on from an offset) where the parse of the records before
     that offset left it, from the items that parse stored: those of the parser's own file (its
     sub-agent id, or none for the main transcript), except the items of the records ``later``
-    (those from the offset on: see ``records_after``)."""
+    (those from the offset on: see ``records_in``)."""
     resumed = Resumed()
     own = sorted(
         (

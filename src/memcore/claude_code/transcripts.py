@@ -48,6 +48,7 @@ What comes out of a transcript:
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from collections.abc import Iterable, Iterator
@@ -65,7 +66,7 @@ from memcore.claude_code.queued import MessageQueue
 from memcore.claude_code.record_parser import KIND_PRIORITY, RecordParser
 from memcore.claude_code.records import classify_user_text
 from memcore.claude_code.results import MalformedLine, TokenSample, Transcript
-from memcore.claude_code.resume import records_after, resume
+from memcore.claude_code.resume import records_in, resume
 from memcore.claude_code.tools import access_key
 from memcore.errors import NotFoundError, ValidationError
 from memcore.model import MemoryItem
@@ -74,20 +75,28 @@ from memcore.model import MemoryItem
 def _complete_lines(path: Path, start_offset: int, out: Transcript) -> Iterator[tuple[int, bytes]]:
     """The complete lines from ``start_offset`` on, numbered from 1 at the file's start when
     reading from the beginning (from the offset otherwise); records ``end_offset``."""
-    offset = start_offset
     with path.open("rb") as handle:
         handle.seek(start_offset)
-        for line_no, raw in enumerate(handle, start=1):
-            if not raw.endswith(b"\n"):
-                try:  # a last line without a newline: whole if it parses, else still being written
-                    json.loads(raw)
-                except RecursionError:
-                    pass  # whole, and unreadable: reported as such by the parse
-                except ValueError:
-                    break
-            offset += len(raw)
-            out.end_offset = offset
-            yield line_no, raw
+        yield from _lines_of(handle, start_offset, out)
+
+
+def _lines_of(
+    handle: Iterable[bytes], start_offset: int, out: Transcript
+) -> Iterator[tuple[int, bytes]]:
+    """``_complete_lines`` of a file's bytes from ``start_offset`` on (an open file, or the
+    bytes already read)."""
+    offset = start_offset
+    for line_no, raw in enumerate(handle, start=1):
+        if not raw.endswith(b"\n"):
+            try:  # a last line without a newline: whole if it parses, else still being written
+                json.loads(raw)
+            except RecursionError:
+                pass  # whole, and unreadable: reported as such by the parse
+            except ValueError:
+                break
+        offset += len(raw)
+        out.end_offset = offset
+        yield line_no, raw
     out.end_offset = offset
 
 
@@ -123,11 +132,15 @@ def parse_transcript(
     # name files as the parse of the whole file did (see RecordParser.root)
     parser.root = transcript_head(file).cwd
     parser.queue = MessageQueue((file, start_offset))  # its queue as that parse left it
-    resumed = None if stored is None else resume(parser, stored, records_after(file, start_offset))
-    transcript = _parse_into(parser, _complete_lines(file, start_offset, parser.out))
-    if resumed is not None:
-        resumed.retime(parser.last_time, transcript.session_id)
-        transcript.amended = resumed.changed(transcript.items)
+    if stored is None:
+        return _parse_into(parser, _complete_lines(file, start_offset, parser.out))
+    with file.open("rb") as handle:  # (read once: for the records' ids, then their lines)
+        handle.seek(start_offset)
+        unread = handle.read()
+    resumed = resume(parser, stored, records_in(unread))
+    transcript = _parse_into(parser, _lines_of(io.BytesIO(unread), start_offset, parser.out))
+    resumed.retime(parser.last_time, transcript.session_id)
+    transcript.amended = resumed.changed(transcript.items)
     return transcript
 
 
