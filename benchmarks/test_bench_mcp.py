@@ -17,9 +17,10 @@ import asyncio
 import json
 import statistics
 import time
+import tracemalloc
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -27,6 +28,8 @@ from benchmarks.test_bench_hooks import BIG, DATA, PROJECT, Place, _payload
 from memcore.claude_code.hooks import run_hook
 from memcore.claude_code.mcp_server import MemoryService
 from memcore.claude_code.project_recall import ProjectRecall
+from memcore.model import MemoryItem
+from memcore.search import item_text
 from memcore.stores import open_store
 
 COPIES = 4
@@ -123,3 +126,50 @@ def test_recall_kept_and_fresh_alternated(
         fresh_to_kept=round(fresh_ms / kept_ms, 2),
     )
     assert len(kept) == len(fresh) >= 1  # (one round under --benchmark-disable)
+
+
+_T = TypeVar("_T")
+
+
+def _traced(make: Callable[[], _T]) -> tuple[_T, int]:
+    """What ``make()`` returns, and the bytes still allocated for it once it returned."""
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        made = make()
+        return made, tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+
+
+def test_recall_index_built_and_the_memory_it_holds(
+    benchmark: Any, served: tuple[Any, MemoryService]
+) -> None:
+    """A build of the project's index from nothing (timed), and what it keeps (traced, beside
+    the text it indexes and the decoded items it held until the twentieth session: it now
+    keeps each value's hash and decodes its hits)."""
+    loop, service = served
+    sessions = loop.run_until_complete(service._project_sessions())
+    manager = service.manager
+
+    def build() -> ProjectRecall:
+        recall = ProjectRecall()
+        recall.refresh(manager, sessions)
+        return recall
+
+    benchmark.pedantic(build, rounds=5, iterations=1, warmup_rounds=1)
+    recall, held = _traced(build)
+    items, decoded = _traced(lambda: [manager.state(name) for name in sessions])
+    text = sum(
+        len(item_text(MemoryItem.coerce(value)).encode())
+        for state in items
+        for value in state.values()
+    )
+    benchmark.extra_info.update(
+        items=len(recall),
+        index_mb=round(held / 2**20, 2),
+        text_mb=round(text / 2**20, 2),
+        index_to_text=round(held / text, 2),
+        decoded_items_mb=round(decoded / 2**20, 2),
+    )
+    assert len(recall) > 0

@@ -80,8 +80,9 @@ async def test_recall_finds_k_texts_however_many_copies(service: MemoryService) 
 async def test_the_recall_index_is_kept_and_follows_every_change(
     service: MemoryService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The project's index is built once: a later recall decodes no session that did not
-    change, and finds what another replica wrote, changed or deleted since."""
+    """The project's index is built once: a later recall compares no session that did not
+    change and decodes only its hits; it finds what another replica wrote, changed or deleted
+    since, decoding only those values."""
     from memcore import MemoryItem
     from memcore.sync import DistributedMemoryManager
 
@@ -89,16 +90,24 @@ async def test_the_recall_index_is_kept_and_follows_every_change(
     assert [h.content for h in await service.recall("quantize")] == [
         "cart.py rounds totals with Decimal.quantize."
     ]
+    compared: list[str] = []
     decoded: list[str] = []
-    state = service.manager.state
+    value_hashes, get = service.manager.value_hashes, service.manager.get
 
-    def counted(session: str) -> dict[str, object]:
-        decoded.append(session)
-        return state(session)
+    def counted_hashes(session: str) -> dict[str, int]:
+        compared.append(session)
+        return value_hashes(session)
 
-    monkeypatch.setattr(service.manager, "state", counted)
+    def counted_get(session: str, key: str) -> object:
+        decoded.append(key)
+        return get(session, key)
+
+    monkeypatch.setattr(service.manager, "value_hashes", counted_hashes)
+    monkeypatch.setattr(service.manager, "get", counted_get)
     await service.recall("quantize")
-    assert decoded == []
+    assert compared == []
+    assert len(decoded) == 1  # the hit
+    decoded.clear()
 
     other = DistributedMemoryManager(storage_backend=service.store, replica_id="other")
     try:
@@ -110,11 +119,12 @@ async def test_the_recall_index_is_kept_and_follows_every_change(
         await other.sync_session_memory(service.notes)
         hits = await service.recall("quantize")
         assert [h.id for h in hits] == ["late"]
+        assert sorted(decoded) == sorted([key, "late", "late"])  # the two changed, the hit
         assert [h.id for h in await service.recall("banker")] == [key]
         other.delete(service.notes, "late")
         await other.sync_session_memory(service.notes)
         assert await service.recall("quantize") == []
-        assert decoded == [service.notes] * 2  # the changed session, once after each change
+        assert compared == [service.notes] * 2  # the changed session, once after each change
     finally:
         await other.close()
 
@@ -232,5 +242,38 @@ async def test_a_session_left_out_of_a_refresh_leaves_the_index() -> None:
         recall.refresh(manager, ["a"])
         assert [(name, item.id) for name, item, _ in recall.search("cart", 5)] == [("a", "x")]
         assert len(recall) == 1
+    finally:
+        await manager.close()
+
+
+async def test_a_refresh_reindexes_exactly_the_values_that_changed() -> None:
+    from memcore import MemoryItem
+    from memcore.claude_code.project_recall import ProjectRecall
+    from memcore.sync import DistributedMemoryManager
+
+    manager = DistributedMemoryManager(storage_backend=open_store("memory://"), replica_id="r")
+    try:
+        manager.set("a", "x", MemoryItem("x", "the cart rounds totals"))
+        manager.set("a", "y", MemoryItem("y", "the invoice adds tax"))
+        recall = ProjectRecall()
+        recall.refresh(manager, ["a"])
+        manager.set("a", "x", MemoryItem("x", "the basket rounds totals"))  # new words
+        manager.set(
+            "a", "y", MemoryItem("y", "the invoice adds tax", metadata={"kind": "scaffolding"})
+        )
+        recall.refresh(manager, ["a"])
+        assert recall.search("cart", 5) == []
+        assert [item.content for _, item, _ in recall.search("basket", 5)] == [
+            "the basket rounds totals"
+        ]
+        assert recall.search("invoice", 5) == []  # became Claude Code's plumbing: dropped
+        assert len(recall) == 1
+        other = DistributedMemoryManager(storage_backend=open_store("memory://"), replica_id="s")
+        try:  # another replica's refresh starts the index afresh from its own sessions
+            other.set("b", "z", MemoryItem("z", "the basket is empty"))
+            recall.refresh(other, ["b"])
+            assert [(n, i.id) for n, i, _ in recall.search("basket", 5)] == [("b", "z")]
+        finally:
+            await other.close()
     finally:
         await manager.close()

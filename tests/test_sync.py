@@ -62,31 +62,6 @@ async def test_local_writes_reads_and_pending_without_touching_the_store() -> No
     assert manager.metadata(SESSION).last_sync is None
 
 
-async def test_returned_values_are_copies() -> None:
-    manager = DistributedMemoryManager(storage_backend=MemoryStore(), replica_id="solo")
-    manager.set(SESSION, "a", item("a", "alpha", tags=["x"]))
-    got = manager.get(SESSION, "a")
-    got.metadata["tags"].append("mutated")
-    got.content = "changed"
-    assert manager.get(SESSION, "a").metadata == {"tags": ["x"]}
-    assert contents(manager) == {"a": "alpha"}
-    assert manager.metadata(SESSION).checksum == state_checksum(manager.state(SESSION))
-
-
-async def test_latest_gives_the_values_written_last_and_no_deleted_one() -> None:
-    manager = DistributedMemoryManager(storage_backend=MemoryStore(), replica_id="solo")
-    for key in ("a", "b", "c", "d"):
-        manager.set(SESSION, key, item(key, key))
-    manager.set(SESSION, "a", item("a", "again"))  # written last now
-    manager.delete(SESSION, "d")
-    assert {k: v.content for k, v in manager.latest(SESSION, 2).items()} == {
-        "a": "again",
-        "c": "c",
-    }
-    assert set(manager.latest(SESSION, 10)) == {"a", "b", "c"}
-    assert manager.latest(SESSION, 0) == {}
-
-
 @pytest.mark.parametrize(
     ("call", "args"),
     [

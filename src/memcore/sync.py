@@ -233,6 +233,13 @@ class DistributedMemoryManager(GroupCommit, CommitPaths, AutoSync):
         live = heapq.nlargest(count, ((s.stamp, k) for k, s in slots.items() if not s.deleted))
         return {key: value_of(slots[key]) for _, key in live}
 
+    def value_hashes(self, session_id: str) -> dict[str, int]:
+        """Each live key's value hash (``entry_hash(key, value)``, what the state digest sums),
+        read from what the replica holds, nothing decoded: what a structure built from the
+        values (an index, a cache) compares to learn which of them changed."""
+        slots = self._session(session_id).slots
+        return {k: s.digest_hash for k, s in slots.items() if not s.deleted}
+
     def entry(self, session_id: str, key: str) -> Entry | None:
         """The full local entry of ``key`` (value, HLC stamp, writer, tombstone flag), if any."""
         slot = self._session(session_id).slots.get(
