@@ -485,8 +485,8 @@ def test_what_the_user_does_is_remembered_latest_first_when_there_is_too_much() 
 
 
 def test_files_outside_the_project_matter_only_when_changed() -> None:
-    """A plan attached from /tmp or Claude Code's own notes, read once, are no files of the
-    project; a file outside it that a session changed still is."""
+    """A plan attached from /tmp, read once, is no file of the project, nor are Claude Code's
+    own notes and plans, even written; a file outside it that a session changed still is."""
     from memcore.claude_code.project import SessionRecord
     from memcore.claude_code.session_start import _files_block
 
@@ -496,12 +496,14 @@ def test_files_outside_the_project_matter_only_when_changed() -> None:
         "/tmp/attachments/plan-v1.md": {"touched": 1},
         "/home/alice/.claude/projects/x/memory/MEMORY.md": {"touched": 1},
         "/home/alice/.config/tool.toml": {"touched": 1, "changed": 1},
+        "/home/alice/.claude/plans/hazy-enchanting-piglet.md": {"touched": 2, "changed": 2},
     }
     block = _files_block([record])
     assert "- `src/app.py`: changed 2x in 1 session" in block
     assert "- `/home/alice/.config/tool.toml`: changed 1x in 1 session" in block
     assert "plan-v1.md" not in block
     assert "MEMORY.md" not in block
+    assert "piglet" not in block
 
 
 def test_a_file_no_longer_in_the_project_does_not_matter(tmp_path: Path) -> None:

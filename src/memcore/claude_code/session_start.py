@@ -164,10 +164,16 @@ def _notes_block(notes: list[MemoryItem]) -> str:
     return "\n".join(["## Remembered for this project", *lines]) if lines else ""
 
 
+#: Where Claude Code keeps its own files (``~/.claude/plans/``, ``~/.claude/projects/``).
+_CLAUDE_FOLDER = "/.claude/"
+
+
 def _files_block(records: list[SessionRecord]) -> str:
     """The project's files that its sessions changed most, then those they used most. A file
     outside the project's folder is one only when a session changed it: a plan attached from
-    ``/tmp``, or Claude Code's own notes, were read once and matter no more. Nor does a file
+    ``/tmp`` was read once and matters no more. Claude Code's own files outside it (a
+    ``.claude`` folder's: the plan a session wrote in plan mode, its notes) are that session's,
+    changed or not, and none of the project's. Nor does a file
     of the project that is no longer there (deleted, or moved away) when the project's folder
     is on this machine (a store shared with another machine names files this one may not
     have)."""
@@ -179,8 +185,9 @@ def _files_block(records: list[SessionRecord]) -> str:
             here[record.cwd] = bool(record.cwd) and os.path.isdir(record.cwd)
         for path, counts in record.files.items():
             under = bool(record.cwd) and path.startswith(root)
-            if record.cwd and not under and path.startswith("/") and not counts.get("changed"):
-                continue
+            if record.cwd and not under and path.startswith("/"):
+                if not counts.get("changed") or _CLAUDE_FOLDER in path:
+                    continue
             if under and here[record.cwd] and not os.path.lexists(path):
                 continue  # gone: whatever it was, it is no file of the project now
             shown = path[len(root) :] if under else path
