@@ -16,10 +16,12 @@ from memcore.claude_code.commands import normalize_command
 from memcore.claude_code.mcp_server import (
     KINDS,
     MAX_DIGEST_BUDGET,
+    MAX_SESSIONS_SHOWN,
     MIN_DIGEST_BUDGET,
     MemoryService,
     Recalled,
     _format_hits,
+    sessions_text,
 )
 from memcore.claude_code.project import SessionRecord, registry_key, registry_session
 from memcore.errors import NotFoundError, ValidationError
@@ -148,6 +150,27 @@ async def test_a_long_summary_is_cut_at_a_word_and_says_so(service: MemoryServic
     assert words[len(kept)] == " "  # a whole word before the cut
     await _file_session(service, "s-2", "## What was asked\n- fix the cart")
     assert {s["summary"] for s in await service.sessions()} >= {"fix the cart"}  # whole: uncut
+
+
+async def test_sessions_lists_the_newest_and_counts_the_others(service: MemoryService) -> None:
+    """A project some months old has hundreds of sessions, and every line the tool gives is in
+    the model's context: the newest ``limit`` are listed, the rest counted."""
+    for n in range(5):
+        record = SessionRecord(
+            f"s-{n}", PROJECT, f"## What was asked\n- task {n}", f"2026-01-0{n + 1}T00:00:00"
+        )
+        service.manager.set(service.registry, registry_key(f"s-{n}"), record.to_item())
+    await service.manager.sync_session_memory(service.registry)
+    listed = await service.sessions()
+    lines = sessions_text(listed, 2).splitlines()
+    assert [line.split(" ")[0] for line in lines[:2]] == ["s-4", "s-3"]
+    assert lines[2].startswith("... and 3 older session(s), not listed")
+    assert len(sessions_text(listed, 5).splitlines()) == 5
+    assert len(sessions_text(listed).splitlines()) == 5  # (fewer than the default)
+    for bad in (0, MAX_SESSIONS_SHOWN + 1, True, "3"):
+        with pytest.raises(ValidationError, match="limit must be"):
+            sessions_text(listed, bad)  # type: ignore[arg-type]
+    assert sessions_text([], 3) == "No session of this project has been saved yet."
 
 
 @needs_data

@@ -53,6 +53,10 @@ MIN_DIGEST_BUDGET = 100
 MAX_DIGEST_BUDGET = 10_000
 #: The most hits one ``recall`` gives: more would fill the model's context with weak matches.
 MAX_RECALL_K = 50
+#: How many sessions ``sessions`` lists unless asked for more (the newest), and the most it
+#: lists: a project some months old has hundreds, and every line is in the model's context.
+SESSIONS_SHOWN = 20
+MAX_SESSIONS_SHOWN = 500
 
 INSTRUCTIONS = (
     "memcore is this project's long-term memory across Claude Code sessions. Call `recall` "
@@ -237,6 +241,29 @@ class MemoryService:
             }
             for record in await self._records()
         ]
+
+
+def sessions_text(listed: list[dict[str, Any]], limit: int = SESSIONS_SHOWN) -> str:
+    """The ``sessions`` tool's answer: the first ``limit`` of ``listed``
+    (``MemoryService.sessions``, newest first), one line each, and how many more there are."""
+    if not isinstance(limit, int) or isinstance(limit, bool):
+        raise ValidationError(f"limit must be a whole number (got {limit!r})")
+    if not 0 < limit <= MAX_SESSIONS_SHOWN:
+        raise ValidationError(f"limit must be from 1 to {MAX_SESSIONS_SHOWN} (got {limit!r})")
+    if not listed:
+        return "No session of this project has been saved yet."
+    lines = [
+        f"{s['session']} ({s['last_activity'] or s['updated_at']}, {s['items']} items"
+        + (f", branch {s['branch']}" if s["branch"] else "")
+        + f"): {s['summary']}"
+        for s in listed[:limit]
+    ]
+    if len(listed) > limit:
+        lines.append(
+            f"... and {len(listed) - limit} older session(s), not listed: call `sessions` with "
+            "a larger limit to list them, or `recall` to search them all."
+        )
+    return "\n".join(lines)
 
 
 def _format_hits(hits: list[Recalled], query: str) -> str:
@@ -432,19 +459,12 @@ def build_server(service: MemoryService) -> Any:
         name="sessions",
         description=(
             "List this project's saved Claude Code sessions, newest first, with their time, "
-            "branch, size and first line of their digest."
+            f"branch, size and first line of their digest. limit: how many (default "
+            f"{SESSIONS_SHOWN}, at most {MAX_SESSIONS_SHOWN}); older ones are counted."
         ),
     )
-    async def sessions() -> str:
-        listed = await service.sessions()
-        if not listed:
-            return "No session of this project has been saved yet."
-        return "\n".join(
-            f"{s['session']} ({s['last_activity'] or s['updated_at']}, {s['items']} items"
-            + (f", branch {s['branch']}" if s["branch"] else "")
-            + f"): {s['summary']}"
-            for s in listed
-        )
+    async def sessions(limit: int = SESSIONS_SHOWN) -> str:
+        return sessions_text(await service.sessions(), limit)
 
     return server
 
@@ -471,9 +491,11 @@ __all__ = [
     "INSTRUCTIONS",
     "KINDS",
     "MAX_DIGEST_BUDGET",
+    "MAX_SESSIONS_SHOWN",
     "MIN_DIGEST_BUDGET",
     "NOTES_PREFIX",
     "REMEMBERED_WEIGHT",
+    "SESSIONS_SHOWN",
     "Kind",
     "MemoryService",
     "PriorityName",
@@ -481,4 +503,5 @@ __all__ = [
     "build_server",
     "mcp_available",
     "serve",
+    "sessions_text",
 ]
