@@ -96,6 +96,7 @@ class ProjectRecall:
     def search(self, query: str, k: int) -> list[tuple[str, MemoryItem, float]]:
         """The ``k`` best ``(session, item, score)`` with distinct texts, best first."""
         asked = k * FIRST_ASK
+        decoded: dict[str, MemoryItem | None] = {}  # (a round asking for more sees them again)
         while True:
             hits = self._index.search(query, asked)
             found: list[tuple[str, MemoryItem, float]] = []
@@ -104,7 +105,9 @@ class ProjectRecall:
                 name, key, words = self._refs[ref]
                 if words in said:
                     continue
-                item = self._item(name, key)
+                if ref not in decoded:
+                    decoded[ref] = self._item(name, key)
+                item = decoded[ref]
                 if item is None:  # (changed since the refresh: the next one indexes it)
                     continue
                 said.add(words)

@@ -185,9 +185,9 @@ def _files_block(records: list[SessionRecord]) -> str:
             here[record.cwd] = bool(record.cwd) and os.path.isdir(record.cwd)
         for path, counts in record.files.items():
             under = bool(record.cwd) and path.startswith(root)
-            if record.cwd and not under and path.startswith("/"):
-                if not counts.get("changed") or _CLAUDE_FOLDER in path:
-                    continue
+            outside = bool(record.cwd) and not under and path.startswith("/")
+            if outside and (not counts.get("changed") or _CLAUDE_FOLDER in path):
+                continue
             if under and here[record.cwd] and not os.path.lexists(path):
                 continue  # gone: whatever it was, it is no file of the project now
             shown = path[len(root) :] if under else path
