@@ -134,3 +134,40 @@ def test_earlier_sessions_come_latest_active_first_when_imported_at_once(
     shown = re.findall(r"## Earlier session \((\d{4}-\d\d-\d\d \d\d:\d\d)", _context(out))
     assert shown == sorted(shown, reverse=True)
     assert shown[0] == activity[0][:16].replace("T", " ")
+
+
+def test_an_import_again_reads_only_the_sessions_changed_since_memcore_read_them(
+    tmp_path: Path, url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A session a hook saved, or an earlier import read, whose files are as they were then is
+    not read again (reading it would store nothing new); one that went on is, and
+    ``--reread`` reads them all."""
+    earlier, earlier_session = _place(tmp_path, EARLIER[0])
+    lines = (DATA / EARLIER[1]).read_bytes().splitlines(keepends=True)
+    growing, session = _place(tmp_path, EARLIER[1])
+    growing.write_bytes(b"".join(lines[: len(lines) // 2]))
+    assert _hook("session-end", _payload("SessionEnd", earlier_session, earlier), url)[1:] == (
+        "",
+        "",
+    )
+    projects = str(tmp_path / "projects")
+    assert main(["import-claude-code", projects, "--store", url]) == 0
+    out = capsys.readouterr().out
+    assert "1 session(s) as memcore last read them" in out  # the hook's
+    assert f"stored session {session!r}" in out and earlier_session not in out
+    versions = {s: _read_version(url, s) for s in (session, earlier_session)}
+    assert main(["import-claude-code", projects, "--store", url]) == 0
+    out = capsys.readouterr().out
+    assert "2 session(s) as memcore last read them" in out
+    assert "nothing new to import" in out
+    assert {s: _read_version(url, s) for s in versions} == versions
+    growing.write_bytes(b"".join(lines))  # the session went on
+    assert main(["import-claude-code", projects, "--store", url]) == 0
+    out = capsys.readouterr().out
+    assert "1 session(s) as memcore last read them" in out
+    assert f"stored session {session!r}" in out and earlier_session not in out
+    assert _read_version(url, session) > versions[session]
+    assert main(["import-claude-code", projects, "--store", url, "--reread"]) == 0
+    out = capsys.readouterr().out
+    assert "as memcore last read them" not in out
+    assert f"stored session {session!r}" in out and f"stored session {earlier_session!r}" in out

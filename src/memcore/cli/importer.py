@@ -18,6 +18,7 @@ from memcore.cli._common import (
     _progress,
     _store_name,
     run,
+    run_reading,
     session_id,
     store_url,
     transcripts_with_records,
@@ -64,6 +65,12 @@ def register(sub: Subparsers) -> None:
         help="cut item contents longer than this, after a word, marked (default: 4000)",
     )
     p.add_argument("--dry-run", action="store_true", help="parse and report, store nothing")
+    p.add_argument(
+        "--reread",
+        action="store_true",
+        help="read every transcript again, also those of sessions memcore saved (by a hook or an "
+        "earlier import) that have not changed since (say, to cut them with another --max-chars)",
+    )
 
 
 def cmd_import_claude_code(args: argparse.Namespace, out: TextIO) -> int:
@@ -75,6 +82,11 @@ def cmd_import_claude_code(args: argparse.Namespace, out: TextIO) -> int:
     paths = find_all_transcripts(args.path)
     if not paths:
         raise NotFoundError(f"no Claude Code transcripts (*.jsonl sessions) under {where}")
+    if not args.session and not args.reread:
+        paths = _not_unchanged(args.store, paths, out)
+        if not paths:
+            print(f"nothing new to import into {_store_name(args.store)}", file=out)
+            return 0
     transcripts = []
     # each file's absolute name, size and mtime before it is read (see _file_session)
     stamps: dict[Path, tuple[str, list[int]]] = {}
@@ -131,6 +143,23 @@ def cmd_import_claude_code(args: argparse.Namespace, out: TextIO) -> int:
         )
     print(f"into {_store_name(args.store)}", file=out)
     return 0
+
+
+def _not_unchanged(url: str | None, paths: list[Path], out: TextIO) -> list[Path]:
+    """``paths`` but those of sessions unchanged since memcore saved them (said on ``out``)."""
+    from memcore.cli.import_unchanged import by_session, filed_where, unchanged_sessions
+
+    groups = by_session(paths)
+    unchanged = run_reading(url, unchanged_sessions(url, filed_where(groups)))
+    if not unchanged:
+        return paths
+    print(
+        f"{len(unchanged)} session(s) as memcore last read them (by a hook or an earlier "
+        "import): not read again (--reread reads them)",
+        file=out,
+    )
+    kept = {path for session, files in groups.items() if session not in unchanged for path in files}
+    return [path for path in paths if path in kept]
 
 
 def _print_token_check(transcripts: Sequence[Transcript], out: TextIO) -> None:
