@@ -141,7 +141,7 @@ def test_an_import_again_reads_only_the_sessions_changed_since_memcore_read_them
 ) -> None:
     """A session a hook saved, or an earlier import read, whose files are as they were then is
     not read again (reading it would store nothing new); one that went on is, and
-    ``--reread`` reads them all."""
+    ``--reread`` reads them all, as does a cut of its own (``--max-chars``)."""
     earlier, earlier_session = _place(tmp_path, EARLIER[0])
     lines = (DATA / EARLIER[1]).read_bytes().splitlines(keepends=True)
     growing, session = _place(tmp_path, EARLIER[1])
@@ -154,7 +154,8 @@ def test_an_import_again_reads_only_the_sessions_changed_since_memcore_read_them
     assert main(["import-claude-code", projects, "--store", url]) == 0
     out = capsys.readouterr().out
     assert "1 session(s) as memcore last read them" in out  # the hook's
-    assert f"stored session {session!r}" in out and earlier_session not in out
+    assert f"stored session {session!r}" in out
+    assert earlier_session not in out
     versions = {s: _read_version(url, s) for s in (session, earlier_session)}
     assert main(["import-claude-code", projects, "--store", url]) == 0
     out = capsys.readouterr().out
@@ -165,9 +166,22 @@ def test_an_import_again_reads_only_the_sessions_changed_since_memcore_read_them
     assert main(["import-claude-code", projects, "--store", url]) == 0
     out = capsys.readouterr().out
     assert "1 session(s) as memcore last read them" in out
-    assert f"stored session {session!r}" in out and earlier_session not in out
+    assert f"stored session {session!r}" in out
+    assert earlier_session not in out
     assert _read_version(url, session) > versions[session]
-    assert main(["import-claude-code", projects, "--store", url, "--reread"]) == 0
-    out = capsys.readouterr().out
-    assert "as memcore last read them" not in out
-    assert f"stored session {session!r}" in out and f"stored session {earlier_session!r}" in out
+    for again in (["--reread"], ["--max-chars", "2000"]):  # (another cut: read them again)
+        assert main(["import-claude-code", projects, "--store", url, *again]) == 0
+        out = capsys.readouterr().out
+        assert "as memcore last read them" not in out
+        assert f"stored session {session!r}" in out
+        assert f"stored session {earlier_session!r}" in out
+
+
+def test_the_import_cuts_items_where_the_hooks_do() -> None:
+    """An unchanged session is not read again only when the import would cut its items as the
+    hooks' saves did; the command line keeps its own copy of that cut (it builds its parser
+    without importing the parser of transcripts)."""
+    from memcore.claude_code.transcripts import MAX_CHARS
+    from memcore.cli import importer
+
+    assert importer.MAX_CHARS == MAX_CHARS

@@ -100,11 +100,16 @@ def _lines_of(
     out.end_offset = offset
 
 
+#: Where an item's content is cut (after a word, marked) unless asked otherwise: the hooks'
+#: saves and ``memcore import-claude-code`` alike.
+MAX_CHARS = 4000
+
+
 def parse_transcript(
     path: str | os.PathLike[str],
     *,
     session: str | None = None,
-    max_chars: int = 4000,
+    max_chars: int = MAX_CHARS,
     start_offset: int = 0,
     stored: Iterable[MemoryItem] | None = None,
 ) -> Transcript:
@@ -149,7 +154,7 @@ def parse_lines(
     *,
     path: str | os.PathLike[str] = "transcript.jsonl",
     session: str | None = None,
-    max_chars: int = 4000,
+    max_chars: int = MAX_CHARS,
 ) -> Transcript:
     """Parse transcript lines already in hand (a part of a file, records from elsewhere);
     ``path`` only names the source in the results."""
@@ -185,7 +190,10 @@ def _parse_into(parser: RecordParser, lines: Iterable[tuple[int, bytes]]) -> Tra
 
 
 def parse_transcripts(
-    paths: Iterable[str | os.PathLike[str]], *, session: str | None = None, max_chars: int = 4000
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    session: str | None = None,
+    max_chars: int = MAX_CHARS,
 ) -> list[Transcript]:
     """Parse several transcript files (see :func:`parse_transcript`)."""
     return [parse_transcript(p, session=session, max_chars=max_chars) for p in paths]
@@ -201,6 +209,7 @@ def group_by_session(transcripts: Iterable[Transcript]) -> dict[str, list[Transc
 
 __all__ = [
     "KIND_PRIORITY",
+    "MAX_CHARS",
     "MalformedLine",
     "TokenSample",
     "Transcript",

@@ -26,6 +26,10 @@ from memcore.cli._common import (
 from memcore.errors import BackendError, MemcoreError, NotFoundError
 from memcore.model import MemoryItem
 
+#: ``memcore.claude_code.transcripts.MAX_CHARS``, the hooks' cut (not imported from there: the
+#: command line builds its parser without importing what each command runs)
+MAX_CHARS = 4000
+
 if TYPE_CHECKING:
     from memcore.claude_code import Transcript
     from memcore.sync import DistributedMemoryManager
@@ -61,15 +65,16 @@ def register(sub: Subparsers) -> None:
     p.add_argument(
         "--max-chars",
         type=_positive_int,
-        default=4000,
-        help="cut item contents longer than this, after a word, marked (default: 4000)",
+        default=None,
+        help=f"cut item contents longer than this, after a word, marked (default: "
+        f"{MAX_CHARS}, as the hooks cut them); given, every transcript is read again",
     )
     p.add_argument("--dry-run", action="store_true", help="parse and report, store nothing")
     p.add_argument(
         "--reread",
         action="store_true",
         help="read every transcript again, also those of sessions memcore saved (by a hook or an "
-        "earlier import) that have not changed since (say, to cut them with another --max-chars)",
+        "earlier import) that have not changed since",
     )
 
 
@@ -82,7 +87,7 @@ def cmd_import_claude_code(args: argparse.Namespace, out: TextIO) -> int:
     paths = find_all_transcripts(args.path)
     if not paths:
         raise NotFoundError(f"no Claude Code transcripts (*.jsonl sessions) under {where}")
-    if not args.session and not args.reread:
+    if not args.session and not args.reread and args.max_chars is None:
         paths = _not_unchanged(args.store, paths, out)
         if not paths:
             print(f"nothing new to import into {_store_name(args.store)}", file=out)
@@ -96,7 +101,7 @@ def cmd_import_claude_code(args: argparse.Namespace, out: TextIO) -> int:
             with contextlib.suppress(OSError):
                 stamps[path] = (os.path.abspath(path), file_stamp(path))
             transcripts.append(
-                parse_transcript(path, session=args.session, max_chars=args.max_chars)
+                parse_transcript(path, session=args.session, max_chars=args.max_chars or MAX_CHARS)
             )
             progress.advance(task)
     transcripts = transcripts_with_records(transcripts, out)
