@@ -10,7 +10,7 @@ import pytest
 
 pytest.importorskip("pytest_benchmark")
 
-from tests.conftest import (  # after the skip on purpose
+from tests.conftest import (  # after the skip on purpose (it also turns hooks' catch-up off)
     checksums_impl,
     memcore_home,
     native_kernels,

@@ -20,6 +20,11 @@ from types import ModuleType
 
 import pytest
 
+# Session starts here save no other transcripts of their folder in the background (a hook's
+# catch-up, ``memcore.claude_code.catch_up``): a detached process writing to a test's store
+# while the test reads it would make it flaky. The catch-up's own tests turn it on.
+os.environ["MEMCORE_CATCH_UP"] = "0"
+
 from memcore import _kernels
 from tests.redis_cluster import RedisClusterNodes
 from tests.sync_support import backend  # noqa: F401  (the every-store fixture of the sync tests)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from memcore.claude_code import hooks
+from memcore.claude_code import hook_start, hooks
 from memcore.claude_code.hooks import HookPayload
 from memcore.errors import BackendError, NotFoundError
 from memcore.stores.sqlite_reader import SQLiteReader, run_now
@@ -27,7 +27,7 @@ def url(tmp_path: Path) -> str:
 
 
 def _through_asyncio(payload: HookPayload, url: str, budget: int) -> str:
-    return asyncio.run(hooks._run("session-start", payload, url, budget))
+    return asyncio.run(hooks._run("session-start", payload, url, budget))[0]
 
 
 @pytest.mark.parametrize("budget", [300, 2000])
@@ -38,10 +38,10 @@ def test_the_context_read_at_once_is_the_one_read_through_asyncio(
     new = HookPayload.parse(_payload("SessionStart", "a-new-session", None, source="startup"))
     own = HookPayload.parse(_payload("SessionStart", saved[-1][1], None, source="compact"))
     for payload in (new, own):
-        at_once = hooks._start_now(payload, url, budget)
+        at_once = hook_start.start_now(payload, url, budget)
         assert at_once, "earlier sessions of the project are there to tell"
         assert at_once == _through_asyncio(payload, url, budget)
-    assert "before compaction" in hooks._start_now(own, url, budget)
+    assert "before compaction" in hook_start.start_now(own, url, budget)
 
 
 def test_session_start_on_sqlite_imports_no_asyncio(tmp_path: Path, url: str) -> None:
@@ -69,7 +69,7 @@ def test_session_start_on_sqlite_imports_no_asyncio(tmp_path: Path, url: str) ->
 def test_a_missing_store_says_nothing_and_is_not_made(tmp_path: Path) -> None:
     database = tmp_path / "none" / "memory.db"
     payload = HookPayload.parse(_payload("SessionStart", "s", None, source="startup"))
-    assert hooks._start_now(payload, f"sqlite:///{database}", 2000) == ""
+    assert hook_start.start_now(payload, f"sqlite:///{database}", 2000) == ""
     assert not database.parent.exists()
     with pytest.raises(NotFoundError):
         run_now(SQLiteReader(f"sqlite:///{database}").version("s"))

@@ -54,6 +54,7 @@ from memcore.model import MemoryItem, utc_now
 from memcore.stores.sqlite_reader import reads_at_once
 
 if TYPE_CHECKING:
+    from memcore.claude_code.hook_start import Missed
     from memcore.claude_code.parse_ahead import ParseAhead
 
 
@@ -340,15 +341,6 @@ def _session_record(
     return fresh_record(session_id, project, items, files=files, read_to=read_to, git_branch=branch)
 
 
-async def start_context(payload: HookPayload, store: Any, budget: int) -> str:
-    """The additional context for a new (or compacted) session of the payload's project."""
-    from memcore.claude_code import session_start  # (here: a save needs none of it)
-
-    return await session_start.start_context(
-        payload.cwd, payload.session_id, store, budget, compacted=payload.source == "compact"
-    )
-
-
 def hook_main(argv: Sequence[str]) -> int:
     """``memcore hook EVENT [--store URL] [--budget N]``: the hook's own small command line.
 
@@ -449,12 +441,15 @@ def run_hook(
     """Run one hook; always returns 0 (a hook never breaks the user's session)."""
     out = out or sys.stdout
     err = err or sys.stderr
+    missed: list[Missed] = []
     try:
         if event not in EVENTS:
             raise ValidationError(f"unknown hook event {event!r} (one of {', '.join(EVENTS)})")
         payload = HookPayload.parse(payload_text)
         if event == "session-start" and reads_at_once(store_url):
-            text = _start_now(payload, store_url, budget)
+            from memcore.claude_code.hook_start import start_at_once
+
+            text, missed = start_at_once(payload, store_url, budget)
         else:
             saved, ahead = (
                 _look_ahead(payload, store_url, refresh=event != "stop")
@@ -466,7 +461,7 @@ def run_hook(
             import asyncio  # (not before: session-start on SQLite, and forking, without it)
 
             try:
-                text = asyncio.run(_run(event, payload, store_url, budget, ahead))
+                text, missed = asyncio.run(_run(event, payload, store_url, budget, ahead))
             finally:
                 if ahead is not None:
                     ahead.cancel()  # (gone already when the save took its parse)
@@ -483,6 +478,11 @@ def run_hook(
             print(f"memcore hook {event}: the output was not read ({exc})", file=err)
             if out is sys.stdout:
                 _quiet_stdout()
+    if missed:  # (after the context: it is what Claude Code waits for)
+        from memcore.claude_code.catch_up import launch
+
+        if not launch(missed, payload.cwd, store_url):
+            print(f"memcore hook {event}: could not start saving missed sessions", file=err)
     return 0
 
 
@@ -521,7 +521,9 @@ async def _run(
     store_url: str | None,
     budget: int,
     ahead: ParseAhead | None = None,
-) -> str:
+) -> tuple[str, list[Missed]]:
+    """What the hook prints, and (session-start) the transcripts to catch up."""
+    from memcore.claude_code.hook_start import start_and_missed, start_output
     from memcore.stores import open_store
 
     if event in SAVING_EVENTS:
@@ -530,15 +532,15 @@ async def _run(
             await save_session(payload, store, refresh_digest=event != "stop", ahead=ahead)
         finally:
             await store.close()
-        return ""
+        return "", []
     store = open_store(store_url, read_only=True)  # only looks: never creates a store
     try:
-        context = await start_context(payload, store, budget)
-    except NotFoundError:  # no store yet: nothing to say
-        return ""
+        context, missed = await start_and_missed(payload, store, budget)
+    except NotFoundError:  # no store yet: nothing to say, nothing saved to catch up with
+        return "", []
     finally:
         await store.close()
-    return _start_output(context)
+    return start_output(context), missed
 
 
 def _look_ahead(
@@ -566,27 +568,6 @@ def _look_ahead(
         return False, None
 
 
-def _start_now(payload: HookPayload, store_url: str | None, budget: int) -> str:
-    """session-start on an SQLite store, read at once (``SQLiteReader``, ``run_now``): the same
-    context as ``_run`` gives, from the same reads."""
-    from memcore.stores.sqlite_reader import reader_of, run_now
-
-    try:
-        with reader_of(store_url) as reader:
-            context = run_now(start_context(payload, reader, budget))
-    except NotFoundError:  # no store yet: nothing to say
-        return ""
-    return _start_output(context)
-
-
-def _start_output(context: str) -> str:
-    """Claude Code's SessionStart hook JSON around ``context``; nothing when it is empty."""
-    if not context:
-        return ""
-    output = {"hookSpecificOutput": {"hookEventName": "SessionStart", "additionalContext": context}}
-    return json.dumps(output, ensure_ascii=False) + "\n"
-
-
 __all__ = [
     "DEFAULT_BUDGET",
     "EVENTS",
@@ -596,5 +577,4 @@ __all__ = [
     "hook_main",
     "run_hook",
     "save_session",
-    "start_context",
 ]

@@ -77,10 +77,10 @@ def entries_of(items: list[MemoryItem], project: str) -> list[SessionRecord]:
 async def project_records(store: Any, cwd: str) -> list[SessionRecord]:
     """Every saved session of the project a session at ``cwd`` belongs to (``cwd``, else the
     nearest folder above it with memory, see ``known_project``), the latest active first."""
-    return (await _project_entries(store, cwd))[1]
+    return (await project_entries(store, cwd))[1]
 
 
-async def _project_entries(store: Any, cwd: str) -> tuple[str, list[SessionRecord]]:
+async def project_entries(store: Any, cwd: str) -> tuple[str, list[SessionRecord]]:
     """The project of a session at ``cwd`` and its saved sessions, the latest active first. In
     a linked git worktree (the repository's project, see ``memcore.claude_code.worktrees``),
     also those a hook filed under the worktree's own folder before worktrees were one project:
@@ -304,10 +304,17 @@ def _session_block(record: SessionRecord, title: str, room: int) -> str:
 
 
 async def start_context(
-    cwd: str, session_id: str, store: Any, budget: int, *, compacted: bool = False
+    cwd: str,
+    session_id: str,
+    store: Any,
+    budget: int,
+    *,
+    compacted: bool = False,
+    entries: tuple[str, list[SessionRecord]] | None = None,
 ) -> str:
-    """The additional context for a new (or, ``compacted``, compacted) session at ``cwd``."""
-    project, records = await _project_entries(store, cwd)
+    """The additional context for a new (or, ``compacted``, compacted) session at ``cwd``;
+    ``entries``: its ``project_entries``, when the caller has read them."""
+    project, records = entries if entries is not None else await project_entries(store, cwd)
     notes = _notes_block(await project_notes(store, project))
     own = next((r for r in records if r.session_id == session_id), None)
     earlier = [r for r in records if r.session_id != session_id and r.digest.strip()]
@@ -347,6 +354,7 @@ __all__ = [
     "EARLIER_SESSIONS",
     "NOTE_CHARS",
     "SESSION_SHARE",
+    "project_entries",
     "project_notes",
     "project_records",
     "start_context",

@@ -1,0 +1,151 @@
+"""Saving the sessions whose end was missed: when a session starts, the project's other
+transcripts that grew since memcore last read them (or that it never read) are saved by a
+process of their own, detached from the hook.
+
+Claude Code's ``SessionEnd`` hook does not always run: not in print mode (``claude -p``), not
+when the process is killed or its terminal closed, and an interrupt cancels it in some
+versions. Such a session would be remembered only as far as its last ``pre-compact`` (or
+``stop``) save, or not at all. Its transcript is still there, beside the new session's (Claude
+Code keeps a project's sessions in one folder), so the next start of the project finds it:
+a transcript whose size and time are not those its registry entry read (``unchanged_since``,
+the saves' own test), or that has no entry, is saved as a ``session-end`` would have saved it.
+
+What the start hook does costs one listing of that folder and a ``stat`` per file: it stays on
+Claude Code's critical path. The saves run in the detached process (``python -m
+memcore.claude_code.catch_up``), one after the other, never more than ``MOST`` transcripts a
+start, and only those written in the last ``RECENT`` (older history is ``memcore
+import-claude-code``'s) and not in the last ``QUIET`` (a session running beside this one saves
+itself). Nothing is caught up before the store exists: a store is made by a save, never by a
+start. ``MEMCORE_CATCH_UP=0`` turns it off.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from memcore.claude_code.project import SessionRecord
+
+#: Transcripts last written longer ago than this are left to ``memcore import-claude-code``.
+RECENT = timedelta(days=7)
+#: Transcripts written this recently may belong to a session still running: it saves itself.
+QUIET = timedelta(minutes=2)
+#: The most transcripts one start has saved (the latest written first).
+MOST = 5
+#: ``MEMCORE_CATCH_UP=0`` in the hook's environment turns catching up off.
+OFF_SWITCH = "MEMCORE_CATCH_UP"
+
+
+def wanted() -> bool:
+    """Whether catching up is on (it is unless ``MEMCORE_CATCH_UP`` is ``0``, ``no``, ``off``
+    or ``false``)."""
+    return os.environ.get(OFF_SWITCH, "").strip().lower() not in ("0", "no", "off", "false")
+
+
+def missed(
+    transcript_path: str | None,
+    session_id: str,
+    records: Iterable[SessionRecord],
+    *,
+    now: float | None = None,
+) -> list[tuple[str, Path]]:
+    """The ``(session id, transcript)`` pairs of the folder of ``transcript_path`` (this
+    session's) that memcore has not read as they are now, the latest written first; this
+    session's own transcript and sub-agents' files are never among them."""
+    from memcore.claude_code.discovery import transcript_head
+    from memcore.claude_code.project import unchanged_since
+
+    if not transcript_path:
+        return []
+    own = Path(transcript_path)
+    now = time.time() if now is None else now
+    newest, oldest = now - QUIET.total_seconds(), now - RECENT.total_seconds()
+    written: list[tuple[float, Path]] = []
+    try:
+        with os.scandir(own.parent) as entries:
+            for entry in entries:
+                name = entry.name
+                if not name.endswith(".jsonl") or name.startswith("agent-") or name == own.name:
+                    continue
+                try:
+                    stat = entry.stat()
+                except OSError:
+                    continue
+                if entry.is_file() and oldest <= stat.st_mtime <= newest:
+                    written.append((stat.st_mtime, Path(entry.path)))
+    except OSError:  # no folder (a transcript path Claude Code has not written yet), no access
+        return []
+    saved = {record.session_id: record for record in records}
+    found: list[tuple[str, Path]] = []
+    for _, path in sorted(written, key=lambda pair: (-pair[0], pair[1].name)):
+        session = transcript_head(path).session_id
+        if session is None or session == session_id:
+            continue
+        if not unchanged_since(saved.get(session), [path]):
+            found.append((session, path))
+            if len(found) == MOST:
+                break
+    return found
+
+
+def launch(found: Sequence[tuple[str, Path]], cwd: str, store_url: str | None) -> bool:
+    """Start the detached process that saves ``found`` (see :func:`missed`) as their
+    ``session-end`` would have; False when it could not start (nothing else is lost)."""
+    if not found:
+        return False
+    payloads = [
+        {
+            "session_id": session,
+            "transcript_path": str(path),
+            "cwd": cwd,
+            "hook_event_name": "SessionEnd",
+            "reason": "other",
+        }
+        for session, path in found
+    ]
+    job = json.dumps({"store": store_url, "payloads": payloads})
+    try:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "memcore.claude_code.catch_up"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # (not in the hook's process group: it outlives it)
+            close_fds=True,
+        )
+    except OSError:
+        return False
+    try:
+        if child.stdin is None:
+            return False
+        child.stdin.write(job.encode())
+        child.stdin.close()
+    except OSError:
+        return False
+    return True
+
+
+def run(job_text: str) -> int:
+    """The detached process: each payload saved by the ``session-end`` hook, in order."""
+    from memcore.claude_code.hooks import run_hook
+
+    job = json.loads(job_text)
+    store_url = job.get("store")
+    with open(os.devnull, "w") as quiet:
+        for payload in job.get("payloads", []):
+            run_hook("session-end", json.dumps(payload), store_url=store_url, out=quiet, err=quiet)
+    return 0
+
+
+__all__ = ["MOST", "OFF_SWITCH", "QUIET", "RECENT", "launch", "missed", "run", "wanted"]
+
+if __name__ == "__main__":
+    raise SystemExit(run(sys.stdin.read()))

@@ -1,0 +1,86 @@
+"""The ``session-start`` hook's work: the context it prints (what earlier sessions of the
+project learned: :mod:`memcore.claude_code.session_start`) and, from the same read of the
+project's registry, the transcripts whose saves were missed (:mod:`memcore.claude_code.catch_up`),
+which :func:`memcore.claude_code.hooks.run_hook` has saved once the context is out.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from memcore.errors import NotFoundError
+
+if TYPE_CHECKING:
+    from memcore.claude_code.hooks import HookPayload
+
+#: A transcript whose save was missed: its session id and path (``catch_up.missed``).
+Missed = tuple[str, Path]
+
+
+async def start_context(payload: HookPayload, store: Any, budget: int) -> str:
+    """The additional context for a new (or compacted) session of the payload's project."""
+    return (await start_and_missed(payload, store, budget))[0]
+
+
+async def start_and_missed(
+    payload: HookPayload, store: Any, budget: int
+) -> tuple[str, list[Missed]]:
+    """``start_context``, and the project's transcripts whose saves were missed (from the same
+    read of its registry: :mod:`memcore.claude_code.catch_up`)."""
+    from memcore.claude_code import catch_up, session_start  # (here: a save needs none of it)
+
+    entries = await session_start.project_entries(store, payload.cwd)
+    context = await session_start.start_context(
+        payload.cwd,
+        payload.session_id,
+        store,
+        budget,
+        compacted=payload.source == "compact",
+        entries=entries,
+    )
+    missed = (
+        catch_up.missed(payload.transcript_path, payload.session_id, entries[1])
+        if catch_up.wanted()
+        else []
+    )
+    return context, missed
+
+
+def start_now(payload: HookPayload, store_url: str | None, budget: int) -> str:
+    """session-start's output on an SQLite store, read at once (``SQLiteReader``, ``run_now``):
+    the same as the hook's asyncio path gives, from the same reads."""
+    return start_at_once(payload, store_url, budget)[0]
+
+
+def start_at_once(
+    payload: HookPayload, store_url: str | None, budget: int
+) -> tuple[str, list[Missed]]:
+    """``start_now``'s output, and the transcripts to catch up."""
+    from memcore.stores.sqlite_reader import reader_of, run_now
+
+    try:
+        with reader_of(store_url) as reader:
+            context, missed = run_now(start_and_missed(payload, reader, budget))
+    except NotFoundError:  # no store yet: nothing to say, nothing saved to catch up with
+        return "", []
+    return start_output(context), missed
+
+
+def start_output(context: str) -> str:
+    """Claude Code's SessionStart hook JSON around ``context``; nothing when it is empty."""
+    if not context:
+        return ""
+    output = {"hookSpecificOutput": {"hookEventName": "SessionStart", "additionalContext": context}}
+    return json.dumps(output, ensure_ascii=False) + "\n"
+
+
+__all__ = [
+    "Missed",
+    "start_and_missed",
+    "start_at_once",
+    "start_context",
+    "start_now",
+    "start_output",
+]
