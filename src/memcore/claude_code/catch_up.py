@@ -61,14 +61,13 @@ def missed(
     session's) that memcore has not read as they are now, the latest written first; this
     session's own transcript and sub-agents' files are never among them."""
     from memcore.claude_code.discovery import transcript_head
-    from memcore.claude_code.project import unchanged_since
 
     if not transcript_path:
         return []
     own = Path(transcript_path)
     now = time.time() if now is None else now
     newest, oldest = now - QUIET.total_seconds(), now - RECENT.total_seconds()
-    written: list[tuple[float, Path]] = []
+    written: list[tuple[float, Path, list[int]]] = []  # (time, path, its stamp: file_stamp)
     try:
         with os.scandir(own.parent) as entries:
             for entry in entries:
@@ -80,16 +79,22 @@ def missed(
                 except OSError:
                     continue
                 if entry.is_file() and oldest <= stat.st_mtime <= newest:
-                    written.append((stat.st_mtime, Path(entry.path)))
+                    stamp = [stat.st_size, stat.st_mtime_ns]
+                    written.append((stat.st_mtime, Path(entry.path), stamp))
     except OSError:  # no folder (a transcript path Claude Code has not written yet), no access
         return []
     saved = {record.session_id: record for record in records}
     found: list[tuple[str, Path]] = []
-    for _, path in sorted(written, key=lambda pair: (-pair[0], pair[1].name)):
+    for _, path, stamp in sorted(written, key=lambda seen: (-seen[0], seen[1].name)):
+        # (the saves' own test, ``unchanged_since``, on the stat just taken)
+        known = saved.get(path.stem)  # (Claude Code names a transcript by its session)
+        if known is not None and known.read_to.get(str(path), [])[:2] == stamp:
+            continue  # (without reading its head)
         session = transcript_head(path).session_id
         if session is None or session == session_id:
             continue
-        if not unchanged_since(saved.get(session), [path]):
+        known = saved.get(session)
+        if known is None or known.read_to.get(str(path), [])[:2] != stamp:
             found.append((session, path))
             if len(found) == MOST:
                 break
