@@ -362,9 +362,15 @@ def hook_main(argv: Sequence[str]) -> int:
     except ValueError as exc:
         print(f"memcore hook: {exc}", file=sys.stderr)
         return 0
+    from memcore.claude_code.hook_input import read_payload
+
     try:
-        payload = sys.stdin.read()
-    except (OSError, UnicodeDecodeError) as exc:
+        fd: int | None = sys.stdin.fileno()
+    except (OSError, ValueError):  # a stdin with no descriptor (replaced in process)
+        fd = None
+    try:
+        payload = read_payload(fd) if fd is not None else sys.stdin.read()
+    except (OSError, ValueError) as exc:  # (UnicodeDecodeError among them)
         print(f"memcore hook {event}: cannot read the payload: {exc}", file=sys.stderr)
         return 0
     return run_hook(event, payload, store_url=store, budget=budget)

@@ -1,0 +1,107 @@
+"""The hook's payload is read to the end of its input or, without waiting for an end that may
+never come (some Claude Code versions left the pipe open for ``SessionEnd`` after ``/clear``),
+until it is one whole JSON object; a real hook process whose stdin stays open still saves."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from memcore.claude_code.hook_input import read_payload, whole_object
+from tests.test_claude_hooks import DATA, EARLIER, _payload, _place, _read_state
+
+PAYLOAD = {
+    "session_id": "s-1",
+    "cwd": "/home/alice/shop",
+    "note": "caf\u00e9 \u2192 ok",
+    "n": [1, {}],
+}
+
+
+def _feed(pieces: list[bytes], close: bool) -> int:
+    """A pipe's read end, its write end fed ``pieces`` from a thread (then closed, or not)."""
+    read_end, write_end = os.pipe()
+
+    def feed() -> None:
+        for piece in pieces:
+            os.write(write_end, piece)
+            time.sleep(0.01)
+        if close:
+            os.close(write_end)
+
+    threading.Thread(target=feed, daemon=True).start()
+    return read_end
+
+
+@given(st.lists(st.integers(min_value=1, max_value=80), min_size=1, max_size=6))
+def test_a_whole_object_is_read_without_waiting_for_the_end(cuts: list[int]) -> None:
+    data = json.dumps(PAYLOAD, ensure_ascii=False).encode() + b"\n"
+    pieces, at = [], 0
+    for cut in cuts:  # (cuts inside a character's bytes too)
+        if at < len(data):
+            pieces.append(data[at : at + cut])
+            at += cut
+    pieces.append(data[at:])
+    fd = _feed([p for p in pieces if p], close=False)
+    try:
+        assert json.loads(read_payload(fd)) == PAYLOAD
+    finally:
+        os.close(fd)
+
+
+def test_anything_else_is_read_to_the_end() -> None:
+    for text in (b"{not json", b"[1, 2]", b"", b'{"a": 1} {"b": 2}', b"  \n"):
+        fd = _feed([text[:3], text[3:]], close=True)
+        try:
+            assert read_payload(fd) == text.decode()
+        finally:
+            os.close(fd)
+    fd = _feed([b'{"a": "\xff"}'], close=True)
+    try:
+        with pytest.raises(UnicodeDecodeError):
+            read_payload(fd)
+    finally:
+        os.close(fd)
+
+
+def test_whole_object() -> None:
+    assert whole_object(b' {"a": {"b": [1]}} \n') == '{"a": {"b": [1]}}'
+    assert whole_object(b'{"a": {"b": [1]}') is None
+    assert whole_object(b'{"a": "}"') is None
+    assert whole_object(b'{"a": 1}}') is None
+    assert whole_object(b"[{}]") is None
+
+
+@pytest.mark.skipif(not DATA.is_dir(), reason="the shared transcripts are not here")
+def test_a_hook_whose_stdin_stays_open_still_saves(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'memory.db'}"
+    transcript, session = _place(tmp_path, EARLIER[0])
+    errors = tmp_path / "stderr"
+    with errors.open("wb") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "memcore", "hook", "session-end", "--store", url],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
+        assert proc.stdin is not None
+        try:
+            proc.stdin.write(_payload("SessionEnd", session, transcript).encode())
+            proc.stdin.flush()  # and left open
+            code = proc.wait(timeout=60)  # (a deadline for a hang, not a timing assertion)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            proc.stdin.close()
+    assert code == 0
+    assert errors.read_bytes() == b""
+    assert _read_state(url, session)
