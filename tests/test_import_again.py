@@ -1,6 +1,7 @@
 """``memcore import-claude-code`` of a transcript already imported writes nothing: no new version,
 no journal growth, the project's entry and the access log left as they were (as the saving hooks
-do for a transcript already saved)."""
+do for a transcript already saved), whether it skips the unchanged transcript or, ``--reread``,
+reads it again."""
 
 from __future__ import annotations
 
@@ -38,5 +39,8 @@ def test_importing_the_same_transcript_again_writes_nothing(
     assert all(version > 0 for version, _ in first.values())
     capsys.readouterr()
     assert main(["import-claude-code", str(transcript), "--store", url]) == 0
-    assert " 0 new or changed " in capsys.readouterr().out
+    assert "nothing new to import" in capsys.readouterr().out  # (not even read again)
+    assert asyncio.run(_versions(url, watched)) == first
+    assert main(["import-claude-code", str(transcript), "--store", url, "--reread"]) == 0
+    assert " 0 new or changed " in capsys.readouterr().out  # read again: nothing written
     assert asyncio.run(_versions(url, watched)) == first
