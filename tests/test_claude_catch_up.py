@@ -135,6 +135,11 @@ def test_what_a_start_catches_up_with(tmp_path: Path, url: str) -> None:
     _age(second, HOUR)
     assert catch_up.missed(str(own), second.stem, [read]) == []  # the starting session's own
     assert catch_up.missed(None, own.stem, []) == []
+    assert catch_up.missed(str(own), own.stem, [read], cwd=PROJECT) == [(other, second)]
+    assert catch_up.missed(str(own), own.stem, [read], cwd=f"{PROJECT}/cmd") == [(other, second)]
+    # a copy of a transcript that started elsewhere: a save from here refuses it, so no start
+    # sends it there (at every start, for nothing)
+    assert catch_up.missed(str(own), own.stem, [read], cwd="/srv/elsewhere") == []
     assert catch_up.missed(str(tmp_path / "nowhere" / "x.jsonl"), "x", []) == []
     for n in range(catch_up.MOST + 2):
         copy = folder / f"eeeeeeee-0000-4000-8000-{n:012d}.jsonl"

@@ -55,11 +55,14 @@ def missed(
     session_id: str,
     records: Iterable[SessionRecord],
     *,
+    cwd: str | None = None,
     now: float | None = None,
 ) -> list[tuple[str, Path]]:
     """The ``(session id, transcript)`` pairs of the folder of ``transcript_path`` (this
     session's) that memcore has not read as they are now, the latest written first; this
-    session's own transcript and sub-agents' files are never among them."""
+    session's own transcript and sub-agents' files are never among them, nor (given this
+    session's ``cwd``) one that started in another folder than ``cwd`` or one above it: a save
+    from here would refuse it (a copy of another project's transcript), at every start."""
     from memcore.claude_code.discovery import transcript_head
 
     if not transcript_path:
@@ -90,8 +93,11 @@ def missed(
         known = saved.get(path.stem)  # (Claude Code names a transcript by its session)
         if known is not None and known.read_to.get(str(path), [])[:2] == stamp:
             continue  # (without reading its head)
-        session = transcript_head(path).session_id
+        head = transcript_head(path)
+        session = head.session_id
         if session is None or session == session_id:
+            continue
+        if cwd is not None and head.cwd is not None and not _at_or_above(head.cwd, cwd):
             continue
         known = saved.get(session)
         if known is None or known.read_to.get(str(path), [])[:2] != stamp:
@@ -99,6 +105,12 @@ def missed(
             if len(found) == MOST:
                 break
     return found
+
+
+def _at_or_above(folder: str, cwd: str) -> bool:
+    """Whether ``cwd`` is ``folder`` or a folder inside it."""
+    folder, cwd = os.path.normpath(folder), os.path.normpath(cwd)
+    return cwd == folder or cwd.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 def launch(found: Sequence[tuple[str, Path]], cwd: str, store_url: str | None) -> bool:

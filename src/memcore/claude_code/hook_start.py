@@ -41,7 +41,7 @@ async def start_and_missed(
         entries=entries,
     )
     missed = (
-        catch_up.missed(payload.transcript_path, payload.session_id, entries[1])
+        catch_up.missed(payload.transcript_path, payload.session_id, entries[1], cwd=payload.cwd)
         if catch_up.wanted()
         else []
     )
