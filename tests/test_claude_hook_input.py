@@ -27,19 +27,26 @@ PAYLOAD = {
 }
 
 
-def _feed(pieces: list[bytes], close: bool) -> int:
-    """A pipe's read end, its write end fed ``pieces`` from a thread (then closed, or not)."""
+def _feed(pieces: list[bytes], close: bool) -> tuple[int, threading.Event]:
+    """A pipe's read end, its write end fed ``pieces`` from a thread, then closed at once
+    (``close``) or only once the returned event is set (after the read: no end to wait for)."""
     read_end, write_end = os.pipe()
+    done = threading.Event()
 
     def feed() -> None:
-        for piece in pieces:
-            os.write(write_end, piece)
-            time.sleep(0.01)
-        if close:
+        try:
+            for piece in pieces:
+                os.write(write_end, piece)
+                time.sleep(0.01)
+            if not close:
+                done.wait(30)
+        except BrokenPipeError:  # (the reader had what it needed and closed its end)
+            pass
+        finally:
             os.close(write_end)
 
     threading.Thread(target=feed, daemon=True).start()
-    return read_end
+    return read_end, done
 
 
 @given(st.lists(st.integers(min_value=1, max_value=80), min_size=1, max_size=6))
@@ -51,21 +58,22 @@ def test_a_whole_object_is_read_without_waiting_for_the_end(cuts: list[int]) -> 
             pieces.append(data[at : at + cut])
             at += cut
     pieces.append(data[at:])
-    fd = _feed([p for p in pieces if p], close=False)
+    fd, done = _feed([p for p in pieces if p], close=False)
     try:
         assert json.loads(read_payload(fd)) == PAYLOAD
     finally:
+        done.set()
         os.close(fd)
 
 
 def test_anything_else_is_read_to_the_end() -> None:
     for text in (b"{not json", b"[1, 2]", b"", b'{"a": 1} {"b": 2}', b"  \n"):
-        fd = _feed([text[:3], text[3:]], close=True)
+        fd, _ = _feed([text[:3], text[3:]], close=True)
         try:
             assert read_payload(fd) == text.decode()
         finally:
             os.close(fd)
-    fd = _feed([b'{"a": "\xff"}'], close=True)
+    fd, _ = _feed([b'{"a": "\xff"}'], close=True)
     try:
         with pytest.raises(UnicodeDecodeError):
             read_payload(fd)

@@ -40,6 +40,7 @@ from memcore._pure._text_tables import (
     SPACE_RUN_COST,
     STOPWORDS,
 )
+from memcore._native.text_literals import literal_hits  # noqa: F401  (the family's: masking)
 
 cdef double _LETTER_COST[64]
 cdef Py_ssize_t _TABLE = len(LETTER_COST)

@@ -105,3 +105,23 @@ PUNCT_COST = 0.5
 NON_ASCII_COST = 1.0
 #: A whitespace run that does not just precede a word (newlines, indentation) costs this much.
 SPACE_RUN_COST = 1.0
+
+#: The literal parts of the secrets ``memcore.claude_code.masking`` masks: ``literal_hits``
+#: tells which of them a line holds (bit ``i`` for ``SECRET_LITERALS[i]``), and only those
+#: lines' patterns run. Every literal is 2 to 32 bytes long.
+SECRET_LITERALS: tuple[bytes, ...] = (
+    b"-----BEGIN ",
+    b"AKIA",
+    b"ASIA",
+    b"gh",
+    b"github_pat_",
+    b"sk-ant-",
+    b"sk-",
+    b"xox",
+    b"AIza",
+    b"k_live_",
+    b"k_test_",
+    b"eyJ",
+    b"earer ",
+    b"://",
+)

@@ -1,5 +1,6 @@
-"""Pure-Python twin of the ``text`` kernels: token counting, sentence splitting, words and the
-facts an agent must not lose (``memcore/_native/text.pyx``: same names, signatures and results).
+"""Pure-Python twin of the ``text`` kernels: token counting, sentence splitting, words, the
+facts an agent must not lose, and which secrets' literal parts a line holds
+(``memcore/_native/text.pyx`` and ``text_literals.pyx``: same names, signatures and results).
 Character classes are ASCII-based on purpose (non-ASCII characters are treated uniformly), so
 both twins agree on every input. ``pipeline`` re-exports these functions.
 """
@@ -15,6 +16,7 @@ from memcore._pure._text_tables import (
     LETTER_COST_PER_EXTRA,
     NON_ASCII_COST,
     PUNCT_COST,
+    SECRET_LITERALS,
     SPACE_RUN_COST,
 )
 
@@ -306,4 +308,14 @@ def fact_tokens(text: str) -> list[str]:
     return facts
 
 
-__all__ = ["count_tokens", "fact_tokens", "split_sentences", "tokenize_words"]
+def literal_hits(data: bytes) -> int:
+    """Which of ``SECRET_LITERALS`` occur in ``data``: bit ``i`` set when ``SECRET_LITERALS[i]``
+    does (what ``memcore.claude_code.masking`` checks a line for before its patterns run)."""
+    found = 0
+    for bit, literal in enumerate(SECRET_LITERALS):
+        if literal in data:
+            found |= 1 << bit
+    return found
+
+
+__all__ = ["count_tokens", "fact_tokens", "literal_hits", "split_sentences", "tokenize_words"]

@@ -62,6 +62,7 @@ from memcore.claude_code.discovery import (
     project_dir_name,
     transcript_head,
 )
+from memcore.claude_code.masking import masker
 from memcore.claude_code.queued import MessageQueue
 from memcore.claude_code.record_parser import KIND_PRIORITY, RecordParser
 from memcore.claude_code.records import classify_user_text
@@ -167,12 +168,13 @@ def parse_lines(
 
 
 def _parse_into(parser: RecordParser, lines: Iterable[tuple[int, bytes]]) -> Transcript:
+    mask = masker()  # (secrets masked before anything of a record is kept: .masking)
     for line_no, raw in lines:
         if not raw.strip():
             continue
         parser.out.records += 1
         try:
-            rec = json.loads(raw.decode("utf-8"))
+            rec = json.loads(mask(raw).decode("utf-8"))
         except UnicodeDecodeError:
             parser.bad(line_no, "not UTF-8")
             continue
