@@ -81,6 +81,9 @@ def test_each_kind_is_masked_and_the_line_stays_json(text: str, said: str) -> No
         "the bearer of bad news, Bearer short",
         "XAKIAIOSFODNN7EXAMPLE and rghp_" + "A1b2C3d4E5" * 4,
         "eyJhbGciOiJIUzI1NiJ9 alone",
+        "the sk-folding-cube-and-double-bounce-spinner, xoxo-hugs-and-kisses-to-all",
+        "Authorization: Bearer YOUR_ACCESS_TOKEN_HERE_PLEASE",
+        "sk-1234567890abcdef1234",
     ],
 )
 def test_look_alikes_are_left_alone(text: str) -> None:

@@ -2,7 +2,8 @@
 brought back into later sessions' context and search results, sent to a model again, and a key
 pasted into a prompt or printed by a command must not travel that way.
 
-Masked, each by its own format (few false alarms: these shapes are rarely anything else):
+Masked, each by its own format (few false alarms: these shapes are rarely anything else, and
+the shapes words can take, ``sk-folding-cube``, count only when they mix letters and digits):
 private key blocks, AWS access key ids, GitHub, Anthropic, OpenAI, Slack, Google, Stripe keys
 and tokens, JSON web tokens, ``Bearer`` credentials, and the password of a URL
 (``postgres://user:[masked password]@host``). Each becomes ``[masked <kind>]``. Passwords in
@@ -48,7 +49,7 @@ _PATTERNS: tuple[tuple[str, bytes], ...] = (
     ("github token", rb"gh[pousr]_[A-Za-z0-9]{36,255}(?![0-9A-Za-z_])"),
     ("github token", rb"github_pat_[A-Za-z0-9_]{22,255}"),
     ("anthropic key", rb"sk-ant-[A-Za-z0-9_\-]{20,}"),
-    ("openai key", rb"sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,}"),
+    ("openai key", rb"sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{32,}"),
     ("slack token", rb"xox[abposr]-[A-Za-z0-9\-]{10,}"),
     ("google key", rb"AIza[0-9A-Za-z_\-]{35}(?![0-9A-Za-z_\-])"),
     ("stripe key", rb"k_live_[A-Za-z0-9]{16,}"),
@@ -59,6 +60,19 @@ _PATTERNS: tuple[tuple[str, bytes], ...] = (
 )
 if len(_PATTERNS) != len(SECRET_LITERALS):  # (a table changed without the other)
     raise ImportError("masking: one pattern for each of SECRET_LITERALS")
+#: Kinds whose shape alone (a prefix and a run of letters, digits and dashes) words can take:
+#: masked only when the run after the prefix (this many bytes) mixes letters and digits, as a
+#: generated key does.
+_RANDOM = {"anthropic key": 7, "openai key": 3, "slack token": 5}
+_DIGITS = frozenset(b"0123456789")
+_LETTERS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+
+
+def _looks_random(run: bytes) -> bool:
+    """Whether ``run`` holds both a digit and a letter."""
+    return not _DIGITS.isdisjoint(run) and not _LETTERS.isdisjoint(run)
+
+
 _WORD = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
 
 
@@ -78,8 +92,8 @@ def _masked(raw: bytes, index: int) -> bytes:
         if kind == "password":  # the user's name stays: ``user:[masked password]``
             return b"://" + found[3:].split(b":", 1)[0] + b":[masked password]@"
         if kind == "bearer token":
-            if before not in (ord("B"), ord("b")):
-                return found
+            if before not in (ord("B"), ord("b")) or not _looks_random(found[6:]):
+                return found  # (``Bearer YOUR_ACCESS_TOKEN_HERE``: a placeholder)
             return b"earer [masked bearer token]"
         if kind == "stripe key":  # (``sk_live_``, ``rk_test_``: the letter before is the key's)
             if before not in (ord("r"), ord("s")) or (at > 1 and raw[at - 2] in _WORD):
@@ -87,6 +101,8 @@ def _masked(raw: bytes, index: int) -> bytes:
             return b"k_[masked stripe key]"
         if before is not None and before in _WORD:  # inside a longer word: no key
             return found
+        if kind in _RANDOM and not _looks_random(found[_RANDOM[kind] :]):
+            return found  # (``sk-folding-cube``, ``xoxo-hugs``: words, not a key)
         return f"[masked {kind}]".encode()
 
     masked = _compiled(index).sub(mask, raw)
