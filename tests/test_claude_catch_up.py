@@ -168,3 +168,21 @@ def test_no_catch_up_before_a_store_exists_or_when_turned_off(
     assert _hook("session-start", payload, url)[0] == 0
     assert len(started) == 1
     assert started[0] == ([(session, first)], PROJECT, url)  # (the saved one is not missed)
+
+
+def test_catch_ups_take_turns(tmp_path: Path, url: str, memcore_home: Path) -> None:
+    """Two sessions started at once each start a catch-up of the same transcripts: one waits
+    for the other's lock (``LOCK_NAME`` in memcore's folder), then finds them saved."""
+    import fcntl
+
+    first, session = _place(tmp_path, EARLIER[0])
+    _age(first, HOUR)
+    lock = os.open(memcore_home / catch_up.LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another catch-up is saving
+        assert catch_up.launch([(session, first)], PROJECT, url)
+        time.sleep(1.0)  # (long enough for an unlocked child to have saved a small transcript)
+        assert _entry(url, session) is None
+    finally:
+        os.close(lock)  # its turn now
+    _wait_saved(url, session, first)

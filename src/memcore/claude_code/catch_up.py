@@ -21,12 +21,13 @@ start. ``MEMCORE_CATCH_UP=0`` turns it off.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -151,18 +152,59 @@ def launch(found: Sequence[tuple[str, Path]], cwd: str, store_url: str | None) -
 
 
 def run(job_text: str) -> int:
-    """The detached process: each payload saved by the ``session-end`` hook, in order."""
+    """The detached process: each payload saved by the ``session-end`` hook, in order, one
+    such process at a time for this user (two sessions started at once each start one for the
+    same transcripts: the second waits, then finds them saved, which costs a look each)."""
     from memcore.claude_code.hooks import run_hook
 
     job = json.loads(job_text)
     store_url = job.get("store")
-    with open(os.devnull, "w") as quiet:
+    with _one_at_a_time(), open(os.devnull, "w") as quiet:
         for payload in job.get("payloads", []):
             run_hook("session-end", json.dumps(payload), store_url=store_url, out=quiet, err=quiet)
     return 0
 
 
-__all__ = ["MOST", "OFF_SWITCH", "QUIET", "RECENT", "launch", "missed", "run", "wanted"]
+#: The lock file the catch-up processes take in turn, in memcore's folder (``default_home``).
+LOCK_NAME = "catch-up.lock"
+
+
+@contextlib.contextmanager
+def _one_at_a_time() -> Iterator[None]:
+    """Hold this user's catch-up lock (an ``flock`` on ``LOCK_NAME``); without one (no
+    ``fcntl``, a folder that cannot be made), go on unlocked: the saves are safe together."""
+    from memcore.stores import default_home
+
+    fd = None
+    try:
+        import fcntl
+
+        home = default_home()
+        home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(home / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    except (ImportError, OSError):
+        if fd is not None:
+            os.close(fd)
+            fd = None
+    try:
+        yield
+    finally:
+        if fd is not None:
+            os.close(fd)  # (closing lets the lock go)
+
+
+__all__ = [
+    "LOCK_NAME",
+    "MOST",
+    "OFF_SWITCH",
+    "QUIET",
+    "RECENT",
+    "launch",
+    "missed",
+    "run",
+    "wanted",
+]
 
 if __name__ == "__main__":
     raise SystemExit(run(sys.stdin.read()))
