@@ -38,10 +38,10 @@ def test_the_context_read_at_once_is_the_one_read_through_asyncio(
     new = HookPayload.parse(_payload("SessionStart", "a-new-session", None, source="startup"))
     own = HookPayload.parse(_payload("SessionStart", saved[-1][1], None, source="compact"))
     for payload in (new, own):
-        at_once = hook_start.start_now(payload, url, budget)
+        at_once = hook_start.start_at_once(payload, url, budget)[0]
         assert at_once, "earlier sessions of the project are there to tell"
         assert at_once == _through_asyncio(payload, url, budget)
-    assert "before compaction" in hook_start.start_now(own, url, budget)
+    assert "before compaction" in hook_start.start_at_once(own, url, budget)[0]
 
 
 def test_session_start_on_sqlite_imports_no_asyncio(tmp_path: Path, url: str) -> None:
@@ -69,7 +69,7 @@ def test_session_start_on_sqlite_imports_no_asyncio(tmp_path: Path, url: str) ->
 def test_a_missing_store_says_nothing_and_is_not_made(tmp_path: Path) -> None:
     database = tmp_path / "none" / "memory.db"
     payload = HookPayload.parse(_payload("SessionStart", "s", None, source="startup"))
-    assert hook_start.start_now(payload, f"sqlite:///{database}", 2000) == ""
+    assert hook_start.start_at_once(payload, f"sqlite:///{database}", 2000)[0] == ""
     assert not database.parent.exists()
     with pytest.raises(NotFoundError):
         run_now(SQLiteReader(f"sqlite:///{database}").version("s"))

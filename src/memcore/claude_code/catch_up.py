@@ -32,6 +32,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from memcore.claude_code.hook_events import switched_off
+
 if TYPE_CHECKING:
     from memcore.claude_code.project import SessionRecord
 
@@ -48,7 +50,7 @@ OFF_SWITCH = "MEMCORE_CATCH_UP"
 def wanted() -> bool:
     """Whether catching up is on (it is unless ``MEMCORE_CATCH_UP`` is ``0``, ``no``, ``off``
     or ``false``)."""
-    return os.environ.get(OFF_SWITCH, "").strip().lower() not in ("0", "no", "off", "false")
+    return not switched_off(OFF_SWITCH)
 
 
 def missed(
@@ -65,6 +67,7 @@ def missed(
     session's ``cwd``) one that started in another folder than ``cwd`` or one above it: a save
     from here would refuse it (a copy of another project's transcript), at every start."""
     from memcore.claude_code.discovery import transcript_head
+    from memcore.claude_code.project import inside, read_as
 
     if not transcript_path:
         return []
@@ -91,27 +94,19 @@ def missed(
     found: list[tuple[str, Path]] = []
     for _, path, stamp in sorted(written, key=lambda seen: (-seen[0], seen[1].name)):
         # (the saves' own test, ``unchanged_since``, on the stat just taken)
-        known = saved.get(path.stem)  # (Claude Code names a transcript by its session)
-        if known is not None and known.read_to.get(str(path), [])[:2] == stamp:
+        if read_as(saved.get(path.stem), path, stamp):  # (a transcript is named by its session)
             continue  # (without reading its head)
         head = transcript_head(path)
         session = head.session_id
         if session is None or session == session_id:
             continue
-        if cwd is not None and head.cwd is not None and not _at_or_above(head.cwd, cwd):
+        if cwd is not None and head.cwd is not None and not inside(cwd, head.cwd):
             continue
-        known = saved.get(session)
-        if known is None or known.read_to.get(str(path), [])[:2] != stamp:
+        if not read_as(saved.get(session), path, stamp):
             found.append((session, path))
             if len(found) == MOST:
                 break
     return found
-
-
-def _at_or_above(folder: str, cwd: str) -> bool:
-    """Whether ``cwd`` is ``folder`` or a folder inside it."""
-    folder, cwd = os.path.normpath(folder), os.path.normpath(cwd)
-    return cwd == folder or cwd.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 def launch(found: Sequence[tuple[str, Path]], cwd: str, store_url: str | None) -> bool:

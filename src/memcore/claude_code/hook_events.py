@@ -1,7 +1,9 @@
-"""The names of ``memcore hook``'s events and its help text, apart from the hooks themselves:
-``memcore --help`` shows them without importing what a hook runs."""
+"""The names of ``memcore hook``'s events, its help text and how it reads its switches, apart
+from the hooks themselves: ``memcore --help`` shows them without importing what a hook runs."""
 
 from __future__ import annotations
+
+import os
 
 EVENTS = ("session-start", "pre-compact", "session-end", "stop")
 SAVING_EVENTS = ("pre-compact", "session-end", "stop")
@@ -16,4 +18,11 @@ HOOK_HELP = (
     f"Events: {', '.join(EVENTS)}."
 )
 
-__all__ = ["DEFAULT_BUDGET", "EVENTS", "HOOK_HELP", "SAVING_EVENTS"]
+
+def switched_off(variable: str) -> bool:
+    """Whether the environment turns off what ``variable`` switches (``0``, ``no``, ``off`` or
+    ``false``, in any case): the Claude Code integration's opt-outs, set where Claude Code runs."""
+    return os.environ.get(variable, "").strip().lower() in ("0", "no", "off", "false")
+
+
+__all__ = ["DEFAULT_BUDGET", "EVENTS", "HOOK_HELP", "SAVING_EVENTS", "switched_off"]

@@ -19,16 +19,12 @@ if TYPE_CHECKING:
 Missed = tuple[str, Path]
 
 
-async def start_context(payload: HookPayload, store: Any, budget: int) -> str:
-    """The additional context for a new (or compacted) session of the payload's project."""
-    return (await start_and_missed(payload, store, budget))[0]
-
-
 async def start_and_missed(
     payload: HookPayload, store: Any, budget: int
 ) -> tuple[str, list[Missed]]:
-    """``start_context``, and the project's transcripts whose saves were missed (from the same
-    read of its registry: :mod:`memcore.claude_code.catch_up`)."""
+    """The additional context for a new (or compacted) session of the payload's project, and
+    the project's transcripts whose saves were missed (from the same read of its registry:
+    :mod:`memcore.claude_code.catch_up`)."""
     from memcore.claude_code import catch_up, session_start  # (here: a save needs none of it)
 
     entries = await session_start.project_entries(store, payload.cwd)
@@ -48,16 +44,12 @@ async def start_and_missed(
     return context, missed
 
 
-def start_now(payload: HookPayload, store_url: str | None, budget: int) -> str:
-    """session-start's output on an SQLite store, read at once (``SQLiteReader``, ``run_now``):
-    the same as the hook's asyncio path gives, from the same reads."""
-    return start_at_once(payload, store_url, budget)[0]
-
-
 def start_at_once(
     payload: HookPayload, store_url: str | None, budget: int
 ) -> tuple[str, list[Missed]]:
-    """``start_now``'s output, and the transcripts to catch up."""
+    """session-start's output on an SQLite store, read at once (``SQLiteReader``, ``run_now``:
+    the same as the hook's asyncio path gives, from the same reads), and the transcripts to
+    catch up."""
     from memcore.stores.sqlite_reader import reader_of, run_now
 
     try:
@@ -80,7 +72,5 @@ __all__ = [
     "Missed",
     "start_and_missed",
     "start_at_once",
-    "start_context",
-    "start_now",
     "start_output",
 ]

@@ -22,12 +22,12 @@ import-claude-code --reread`` reads their transcripts again).
 from __future__ import annotations
 
 import functools
-import os
 import re
 from collections.abc import Callable
 
 from memcore._kernels import text
 from memcore._pure._text_tables import SECRET_LITERALS
+from memcore.claude_code.hook_events import switched_off
 
 #: ``MEMCORE_MASK_SECRETS=0`` keeps transcripts' secrets as written.
 OFF_SWITCH = "MEMCORE_MASK_SECRETS"
@@ -73,7 +73,7 @@ def _looks_random(run: bytes) -> bool:
     return not _DIGITS.isdisjoint(run) and not _LETTERS.isdisjoint(run)
 
 
-_WORD = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+_WORD = _LETTERS | _DIGITS | frozenset(b"_")
 
 
 @functools.cache
@@ -123,8 +123,7 @@ def mask_line(raw: bytes) -> bytes:
 
 def masker() -> Callable[[bytes], bytes]:
     """``mask_line``, or (``MEMCORE_MASK_SECRETS=0``) a function that keeps lines as they are."""
-    off = os.environ.get(OFF_SWITCH, "").strip().lower() in ("0", "no", "off", "false")
-    return _unchanged if off else mask_line
+    return _unchanged if switched_off(OFF_SWITCH) else mask_line
 
 
 def _unchanged(raw: bytes) -> bytes:

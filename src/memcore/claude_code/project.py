@@ -465,9 +465,15 @@ def unchanged_since(record: SessionRecord | None, files: Sequence[Path]) -> bool
     if record is None:
         return False
     try:
-        return all(record.read_to.get(str(p), [])[:2] == file_stamp(p) for p in files)
+        return all(read_as(record, p, file_stamp(p)) for p in files)
     except OSError:
         return False
+
+
+def read_as(record: SessionRecord | None, path: Path, stamp: list[int]) -> bool:
+    """Whether the registry entry ``record`` read ``path`` when its stamp (``file_stamp``: size
+    and mtime) was ``stamp``."""
+    return record is not None and record.read_to.get(str(path), [])[:2] == stamp
 
 
 def merge_files(
@@ -517,6 +523,7 @@ __all__ = [
     "parse_session",
     "project_candidates",
     "project_key",
+    "read_as",
     "recount_changes",
     "registry_key",
     "registry_session",

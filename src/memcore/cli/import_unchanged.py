@@ -17,37 +17,40 @@ from pathlib import Path
 from memcore.errors import MemcoreError
 
 
-def by_session(paths: Sequence[Path]) -> dict[str | None, list[Path]]:
-    """The files by the session their head names (sub-agents' files carry their session's)."""
+def by_session(paths: Sequence[Path]) -> dict[str | None, list[tuple[Path, str | None]]]:
+    """The files, each with the folder its head names, by the session their head names
+    (sub-agents' files carry their session's): one read of each file's head."""
     from memcore.claude_code.discovery import transcript_head
 
-    groups: dict[str | None, list[Path]] = {}
+    groups: dict[str | None, list[tuple[Path, str | None]]] = {}
     for path in paths:
-        groups.setdefault(transcript_head(path).session_id, []).append(path)
+        head = transcript_head(path)
+        groups.setdefault(head.session_id, []).append((path, head.cwd))
     return groups
 
 
-def _project(files: Sequence[Path]) -> str | None:
-    """The project the session of ``files`` is filed under, from its files' heads (the main
-    one first: a sub-agent's file names ``agent-``), as the import finds it from its records."""
-    from memcore.claude_code.discovery import transcript_head
+def _project(files: Sequence[tuple[Path, str | None]]) -> str | None:
+    """The project the session of ``files`` is filed under, from the folders their heads name
+    (the main file's first: a sub-agent's file names ``agent-``), as the import finds it from
+    its records."""
     from memcore.claude_code.worktrees import project_folder
 
-    for path in sorted(files, key=lambda p: p.name.startswith("agent-")):
-        cwd = transcript_head(path).cwd
+    for _, cwd in sorted(files, key=lambda file: file[0].name.startswith("agent-")):
         if cwd and os.path.isabs(cwd):
             return project_folder(cwd)
     return None
 
 
-def filed_where(groups: dict[str | None, list[Path]]) -> dict[str, tuple[str, list[Path]]]:
+def filed_where(
+    groups: dict[str | None, list[tuple[Path, str | None]]],
+) -> dict[str, tuple[str, list[Path]]]:
     """Each session's project and its files' absolute names (as saves key ``read_to``), for
     the sessions whose project the heads say."""
     where = {}
     for session, files in groups.items():
         project = None if session is None else _project(files)
         if session is not None and project is not None:
-            where[session] = (project, [Path(os.path.abspath(p)) for p in files])
+            where[session] = (project, [Path(os.path.abspath(path)) for path, _ in files])
     return where
 
 

@@ -163,7 +163,9 @@ def _not_unchanged(url: str | None, paths: list[Path], out: TextIO) -> list[Path
         "import): not read again (--reread reads them)",
         file=out,
     )
-    kept = {path for session, files in groups.items() if session not in unchanged for path in files}
+    kept = {
+        path for session, files in groups.items() if session not in unchanged for path, _ in files
+    }
     return [path for path in paths if path in kept]
 
 
