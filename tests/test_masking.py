@@ -192,3 +192,47 @@ def test_a_save_in_two_parts_keeps_what_one_import_keeps(tmp_path: Path) -> None
     assert stored == _read_state(alone, SESSION)
     for secret in SECRETS:
         assert secret not in _texts(list(stored.values()))
+
+
+def test_a_message_queued_before_a_save_and_taken_after_it_is_masked(tmp_path: Path) -> None:
+    """A message typed while the agent worked is queued (a ``queue-operation`` record) and taken
+    later; a save that reads on from between the two learns the queue from the records before
+    its offset, which are masked as the parse's own."""
+    queued = f"also rotate {GITHUB} please"
+    records = [
+        _user(_u(1), None, "2026-11-20T10:00:00Z", "deploy the app"),
+        {
+            "type": "queue-operation",
+            "operation": "enqueue",
+            "timestamp": "2026-11-20T10:00:02Z",
+            "sessionId": SESSION,
+            "content": queued,
+        },
+        _assistant(
+            _u(2), _u(1), "2026-11-20T10:00:05Z", "msg_1", [{"type": "text", "text": "On it."}], 5
+        ),
+        {
+            "type": "queue-operation",
+            "operation": "remove",
+            "timestamp": "2026-11-20T10:00:09Z",
+            "sessionId": SESSION,
+        },
+        _assistant(
+            _u(3), _u(2), "2026-11-20T10:00:12Z", "msg_2", [{"type": "text", "text": "Done."}], 5
+        ),
+    ]
+    whole = [(json.dumps(r) + "\n").encode() for r in records]
+    folder = tmp_path / "projects" / project_dir_name(PROJECT)
+    folder.mkdir(parents=True)
+    path = folder / f"{SESSION}.jsonl"
+    parts, alone = f"sqlite:///{tmp_path / 'parts.db'}", f"sqlite:///{tmp_path / 'alone.db'}"
+    payload = _payload("SessionEnd", SESSION, path, cwd=PROJECT)
+    path.write_bytes(b"".join(whole[:3]))
+    assert _hook("session-end", payload, parts)[1:] == ("", "")
+    path.write_bytes(b"".join(whole))
+    assert _hook("session-end", payload, parts)[1:] == ("", "")
+    assert _hook("session-end", payload, alone)[1:] == ("", "")
+    stored = _read_state(parts, SESSION)
+    assert "also rotate [masked github token] please" in _texts(list(stored.values()))
+    assert GITHUB not in _texts(list(stored.values()))
+    assert stored == _read_state(alone, SESSION)

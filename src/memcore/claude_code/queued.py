@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from memcore.claude_code.masking import masker
 from memcore.claude_code.records import block_texts, scaffolding_kind
 
 #: The most texts remembered as taken at a ``remove`` while waiting for an attachment that may
@@ -145,7 +146,10 @@ _CHUNK = 1 << 22
 def queue_before(path: Path, offset: int) -> MessageQueue:
     """The queue as the records of ``path`` before byte ``offset`` leave it: only the lines
     holding a queue operation or a queued message's delivery are decoded (a search for their
-    marks, chunk by chunk); a line that does not decode is passed over, as the parse did."""
+    marks, chunk by chunk), their secrets masked as the parse masks every line (a message
+    queued before the offset is taken after it); a line that does not decode is passed over,
+    as the parse did."""
+    mask = masker()
     queue = MessageQueue()
     carried = b""
     left = offset
@@ -160,7 +164,7 @@ def queue_before(path: Path, offset: int) -> MessageQueue:
             carried = data[end:]
             for line in _marked_lines(data[:end]):
                 try:
-                    rec = json.loads(line)
+                    rec = json.loads(mask(line))
                 except (ValueError, RecursionError):  # (UnicodeDecodeError is a ValueError)
                     continue
                 if isinstance(rec, dict):
