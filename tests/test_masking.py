@@ -176,20 +176,30 @@ def test_a_transcript_keeps_no_secret_unless_told(
     assert GITHUB in _texts(parse_transcripts([path])[0].items)
 
 
-def test_a_save_in_two_parts_keeps_what_one_import_keeps(tmp_path: Path) -> None:
+def _saved_in_parts_and_alone(
+    tmp_path: Path, whole: list[bytes], cut: int
+) -> tuple[dict[str, MemoryItem], dict[str, MemoryItem]]:
+    """The session's stored items when its transcript's lines are saved by ``session-end`` in
+    two parts (the first ``cut`` lines, then all), and when saved whole into another store."""
     folder = tmp_path / "projects" / project_dir_name(PROJECT)
     folder.mkdir(parents=True)
-    whole = _transcript(tmp_path / "whole.jsonl").read_bytes().splitlines(keepends=True)
     path = folder / f"{SESSION}.jsonl"
     parts, alone = f"sqlite:///{tmp_path / 'parts.db'}", f"sqlite:///{tmp_path / 'alone.db'}"
     payload = _payload("SessionEnd", SESSION, path, cwd=PROJECT)
-    path.write_bytes(b"".join(whole[:2]))
+    path.write_bytes(b"".join(whole[:cut]))
     assert _hook("session-end", payload, parts)[1:] == ("", "")
     path.write_bytes(b"".join(whole))
     assert _hook("session-end", payload, parts)[1:] == ("", "")
     assert _hook("session-end", payload, alone)[1:] == ("", "")
-    stored = _read_state(parts, SESSION)
-    assert stored == _read_state(alone, SESSION)
+    return _read_state(parts, SESSION), _read_state(alone, SESSION)
+
+
+def test_a_save_in_two_parts_keeps_what_one_import_keeps(tmp_path: Path) -> None:
+    whole = _transcript(tmp_path / "whole.jsonl").read_bytes().splitlines(keepends=True)
+    stored, alone = _saved_in_parts_and_alone(tmp_path, whole, 2)
+    assert stored == alone
+    for secret in SECRETS:
+        assert secret not in _texts(list(stored.values()))
     for secret in SECRETS:
         assert secret not in _texts(list(stored.values()))
 
@@ -222,17 +232,7 @@ def test_a_message_queued_before_a_save_and_taken_after_it_is_masked(tmp_path: P
         ),
     ]
     whole = [(json.dumps(r) + "\n").encode() for r in records]
-    folder = tmp_path / "projects" / project_dir_name(PROJECT)
-    folder.mkdir(parents=True)
-    path = folder / f"{SESSION}.jsonl"
-    parts, alone = f"sqlite:///{tmp_path / 'parts.db'}", f"sqlite:///{tmp_path / 'alone.db'}"
-    payload = _payload("SessionEnd", SESSION, path, cwd=PROJECT)
-    path.write_bytes(b"".join(whole[:3]))
-    assert _hook("session-end", payload, parts)[1:] == ("", "")
-    path.write_bytes(b"".join(whole))
-    assert _hook("session-end", payload, parts)[1:] == ("", "")
-    assert _hook("session-end", payload, alone)[1:] == ("", "")
-    stored = _read_state(parts, SESSION)
+    stored, alone = _saved_in_parts_and_alone(tmp_path, whole, 3)
     assert "also rotate [masked github token] please" in _texts(list(stored.values()))
     assert GITHUB not in _texts(list(stored.values()))
-    assert stored == _read_state(alone, SESSION)
+    assert stored == alone
