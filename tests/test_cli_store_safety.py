@@ -80,6 +80,39 @@ def test_reading_a_missing_store_creates_nothing(
     assert not folder.exists()
 
 
+def test_three_slashes_before_an_absolute_path_name_it_in_the_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``sqlite:///tmp/m.db`` is ``tmp/m.db`` under the current folder (as in SQLAlchemy):
+    when that is missing and ``/tmp/m.db`` is a store, the error says how to name it; a store
+    missing both ways gets no hint, and the mistaken relative file is not created."""
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    asyncio.run(_fill(url))
+    elsewhere = tmp_path / "cwd"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    relative = str(tmp_path / "m.db").lstrip("/")
+    code, _, err = run_cli(capsys, "search", "lint", "--store", f"sqlite:///{relative}")
+    assert code == EXIT_ERROR
+    assert_one_line_error(err, f"write sqlite:////{relative} (four slashes)")
+    code, _, err = run_cli(capsys, "search", "lint", "--store", "sqlite:///nowhere/m.db")
+    assert code == EXIT_ERROR
+    assert "slashes" not in err
+    assert sorted(p.name for p in elsewhere.iterdir()) == []
+    code, out, _ = run_cli(capsys, "search", "lint", "--store", f"sqlite:////{relative}")
+    assert code == 0
+    assert "lint" in out
+
+
+async def _fill(url: str) -> None:
+    from memcore import DistributedMemoryManager
+
+    manager = DistributedMemoryManager(url, replica_id="writer")
+    manager.set("s", "k", {"content": "run the lint before committing"})
+    await manager.sync_session_memory("s")
+    await manager.close()
+
+
 @pytest.mark.parametrize(
     "command",
     [

@@ -280,8 +280,18 @@ async def read_state(
     records are left out and their keys added to it instead: one damaged record must not hide
     every other session (:func:`warn_skipped` says so)."""
     snapshot = await store.read_snapshot(session)
-    state: dict[str, MemoryItem] = {}
-    for key, record in snapshot.records.items():
+    return {
+        key: item for key, item, _ in live_items(snapshot.records, url, session, skipped=skipped)
+    }
+
+
+def live_items(
+    records: dict[str, bytes], url: str | None, session: str, *, skipped: list[str] | None = None
+) -> Iterator[tuple[str, MemoryItem, bytes]]:
+    """``(key, item, record)`` for each live item of a session's stored ``records``, one at a
+    time (a command that needs only some of them decoded keeps the records, not the items);
+    damaged records as :func:`read_state` says."""
+    for key, record in records.items():
         try:
             entry = decode_entry(record)
         except CorruptedMemoryError as exc:
@@ -295,7 +305,7 @@ async def read_state(
         if entry.deleted:
             continue
         try:
-            state[key] = MemoryItem.coerce(entry.value)
+            item = MemoryItem.coerce(entry.value)
         except ValidationError as exc:  # intact, but written by a program as something else
             if skipped is not None:
                 skipped.append(key)
@@ -303,7 +313,7 @@ async def read_state(
             raise ValidationError(
                 f"session {session!r}: key {key!r} holds a value that is not a memory item ({exc})"
             ) from exc
-    return state
+        yield key, item, record
 
 
 def warn_skipped(prog: str, url: str | None, session: str, keys: Sequence[str]) -> None:

@@ -31,6 +31,14 @@ from memcore.stores.sqlite_schema import (
 _T = TypeVar("_T")
 
 
+def _absolute_hint(path: str) -> str:
+    """For a relative path whose absolute twin is a file: ``sqlite:///tmp/m.db`` names
+    ``tmp/m.db`` under the current folder, as in SQLAlchemy; ``/tmp/m.db`` takes four slashes."""
+    if path == ":memory:" or Path(path).is_absolute() or not Path("/", path).is_file():
+        return ""
+    return f"; for the file /{path} write sqlite:////{path} (four slashes)"
+
+
 class SQLiteFile:
     """One memcore SQLite file: where it is, how long a call may wait for its lock, and how it
     is opened and checked. ``_connection`` is the subclass's."""
@@ -50,7 +58,10 @@ class SQLiteFile:
         if not memory and Path(self.path).is_dir():
             raise BackendError(f"{self.path!r} is a folder: a store URL names a file in one")
         if not self.create and (memory or not Path(self.path).is_file()):
-            raise NotFoundError(f"no memcore store at {self.path!r} (nothing was stored there yet)")
+            raise NotFoundError(
+                f"no memcore store at {self.path!r} (nothing was stored there yet)"
+                + _absolute_hint(self.path)
+            )
 
     def _guarded(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
         """``fn(connection)``, with SQLite's and the file's failures as memcore's errors: a
