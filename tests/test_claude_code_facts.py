@@ -301,6 +301,32 @@ def test_an_edit_is_in_the_definition_whose_block_is_still_open_there(
     assert enclosing_definition({"originalFile": original, "oldString": edited}) == inside
 
 
+_GO = "package cli\n\nfunc GetLogLevel() string {\n\ts, err := Load()\n\treturn s\n}\n"
+_PY = "class A:\n    def f(self):\n        return 1\n\nx = 1\n"
+
+
+@pytest.mark.parametrize(
+    ("original", "old", "added", "inside", "names"),
+    [
+        # a function added after the one the edit kept whole: in neither (a real session's
+        # digest said "an edit of `GetLogLevel()` added `func IsX() bool {`")
+        (_GO, _GO[12:], "\n// IsX says.\nfunc IsX() bool {\n\treturn false\n}\n", None, ["IsX()"]),
+        # a line added inside it: that one
+        (_GO, "\ts, err := Load()\n", "\tif err != nil {\n\t\tlog(err)\n\t}\n", "GetLogLevel()",
+         ["log()"]),
+        # a method added after another: the class, not the method kept
+        (_PY, _PY[9:43], "\n    def g(self):\n        return 2\n", "A", ["g()"]),
+    ],
+)  # fmt: skip
+def test_text_only_added_is_in_the_definition_open_where_it_went(
+    original: str, old: str, added: str, inside: str | None, names: list[str]
+) -> None:
+    new = old + added
+    result = {"originalFile": original, "oldString": old, "newString": new}
+    assert enclosing_definition(result) == inside
+    assert changed_names(old, new) == names
+
+
 def test_commands_failures_and_outcomes() -> None:
     assert normalize_command("cd /repo && go test ./... 2>&1 | tail -20") == "go test ./..."
     fallback = "go doc pkg.Close 2>/dev/null || grep -r Close vendor/ | head -20"
@@ -308,6 +334,26 @@ def test_commands_failures_and_outcomes() -> None:
     failed = "Exit code 1\nok  pkg/a 0.1s\n--- FAIL: TestX (0.5s)\nFAIL pkg/b"
     assert exit_code(failed, True) == 1
     assert error_lines(failed) == ["--- FAIL: TestX (0.5s)", "FAIL pkg/b"]
+    # a run's passing tests whose names say "error" or "fails", and its "0 fail" counts, are
+    # no failure; the failed tests and the failure counts are, before other lines (as bun
+    # printed them in a real session, where the digest quoted passing lines as the error)
+    passes = [f"pkg:test: (pass) planner > {name} [0.3ms]" for name in ("throws an error", "fails")]
+    fails = [f"cli:test: (fail) e2e > migrates step {n} [288389.20ms]" for n in range(5)]
+    run = "\n".join(
+        ["<status>failed</status>", *passes, "pkg:test:  0 fail",
+         "cli:test: $ bun test src --timeout 15000", *fails[:3], "cli:test: "
+         "  ^ this test timed out after 240000ms.", *fails[3:], "cli:test:  5 fail",
+         'cli:test: error: script "test" exited with code 1']
+    )  # fmt: skip
+    assert error_lines(run) == [*fails, "cli:test: 5 fail"]
+    timed_out = "cli:test: ^ this test timed out after 240000ms."
+    shorter = "\n".join([*passes, fails[0], timed_out, fails[1]])  # (room for the others after)
+    assert error_lines(shorter) == [fails[0], fails[1], timed_out]
+    assert error_lines("\n".join(passes)) == [*passes]  # (nothing else: its last lines)
+    assert error_lines("ok\nnpm ERR! missing script: lint\n✕ renders (3 ms)\n✓ loads (1 ms)") == [
+        "npm ERR! missing script: lint",
+        "✕ renders (3 ms)",
+    ]
     assert outcome_lines("collecting\n12 passed in 0.3s\n") == ["12 passed in 0.3s"]
     passed = outcome_lines("PASS src/a.test.ts\nok  \tpkg/a\t0.1s")
     assert passed == ["PASS src/a.test.ts", "ok pkg/a 0.1s"]

@@ -236,6 +236,30 @@ def test_a_closed_stdout_still_exits_zero(tmp_path: Path, url: str) -> None:
     assert err.startswith("memcore hook session-start: ")
 
 
+@pytest.mark.parametrize("closed", [(1,), (1, 2), (0, 1, 2)], ids=["out", "out-err", "all"])
+def test_a_hook_started_with_its_descriptors_closed_exits_zero(
+    tmp_path: Path, url: str, closed: tuple[int, ...]
+) -> None:
+    """``memcore hook session-start >&-`` (Python then sets ``sys.stdout`` to None): a context
+    to print and no stdout still exits 0 with no traceback; so with stderr, even stdin, closed
+    too (the payload then empty: nothing done)."""
+    _save_earlier(tmp_path, url)
+    payload = tmp_path / "payload.json"
+    payload.write_text(_payload("SessionStart", "a-new-session", None, source="startup"))
+    report = tmp_path / "report.txt"
+    closing = " ".join(f"{fd}>&-" if fd else "<&-" for fd in closed)
+    command = f"{sys.executable} -m memcore hook session-start --store '{url}' < '{payload}'"
+    script = f"({command} {closing}) 2> '{report}'" if 2 not in closed else f"{command} {closing}"
+    done = subprocess.run(["sh", "-c", f"{script}; echo $? > '{report}.rc'"], check=False)
+    assert done.returncode == 0
+    assert Path(f"{report}.rc").read_text().strip() == "0"
+    if 2 not in closed:
+        err = report.read_text()
+        assert "Traceback" not in err
+        assert len(err.strip().splitlines()) == 1, err
+        assert err.startswith("memcore hook session-start: ")
+
+
 def test_the_earlier_sessions_are_the_same_project_whichever_subfolder(
     tmp_path: Path, url: str
 ) -> None:

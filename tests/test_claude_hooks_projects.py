@@ -180,7 +180,7 @@ def test_a_sub_agent_that_appears_later_adds_to_what_was_saved(tmp_path: Path, u
     assert len(kept) >= len(before.files) // 2  # the main file's files were not forgotten
 
 
-def test_digest_and_inspect_take_a_unique_start_of_a_session_id(
+def test_commands_on_one_session_take_a_unique_start_of_its_id(
     tmp_path: Path, url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """``memcore digest 847ff7d2``: the first characters of a Claude Code session's id, as
@@ -206,6 +206,19 @@ def test_digest_and_inspect_take_a_unique_start_of_a_session_id(
     assert capsys.readouterr().out.startswith(f"{session}: ")
     assert main(["inspect", "alpha", "--store", url]) == 1
     assert "starts the ids of 2 sessions" in capsys.readouterr().err
+    # and so do the commands that check, back up, repair and compress one session
+    assert main(["verify", session[:8], "--store", url]) == 0
+    assert capsys.readouterr().out.startswith(f"  {session}: ")
+    assert main(["backup", session[:8], "--store", url]) == 0
+    assert f"of {session!r}: version" in capsys.readouterr().out
+    assert main(["recover", session[:8], "--store", url]) == 0
+    assert capsys.readouterr().out.startswith("recovered: ")
+    bundle = tmp_path / "s.mcz"
+    assert main(["compress", session[:8], "--store", url, "-o", str(bundle)]) == 0
+    assert f"items of {session!r}" in capsys.readouterr().out
+    for command in (["verify"], ["backup"], ["recover"], ["compress", "-o", str(bundle)]):
+        assert main([command[0], "alpha", *command[1:], "--store", url]) == 1
+        assert "starts the ids of 2 sessions" in capsys.readouterr().err
 
 
 def test_the_home_folder_is_no_project_of_the_folders_in_it(

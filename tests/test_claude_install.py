@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +90,8 @@ def test_install_twice_is_the_same_bytes_and_uninstall_gives_the_original_back(
     assert _uninstall(settings, mcp) == 0
     assert settings.read_bytes() == settings_raw
     assert mcp.read_bytes() == mcp_raw
+    # the backups, given back, are gone: nothing of memcore's is left beside the files
+    assert sorted(p.name for p in settings.parent.iterdir()) == sorted([settings.name, mcp.name])
     assert _uninstall(settings, mcp) == 0  # nothing left to remove: nothing changes
     assert settings.read_bytes() == settings_raw
 
@@ -117,6 +120,8 @@ def test_install_into_missing_files_and_project_scope(
     assert set(json.loads(settings.read_text())["hooks"]) == set(HOOK_EVENTS)
     assert "memcore" in json.loads((tmp_path / ".mcp.json").read_text())["mcpServers"]
     assert settings.stat().st_mode & 0o077 == 0  # new files are private
+    assert _cli("uninstall-claude-code", "--scope", "project") == 0
+    assert list(tmp_path.iterdir()) == []  # the files it made are gone, and so is .claude/
 
 
 def test_not_json_is_refused_and_nothing_changes(
@@ -224,3 +229,23 @@ def test_a_default_store_moved_by_the_environment_is_named_with_the_way_to_pin_i
     monkeypatch.delenv("MEMCORE_HOME")
     assert _install(settings, mcp) == 0
     assert "install with --store" not in capsys.readouterr().out
+
+
+def test_without_the_mcp_package_install_adds_the_hooks_only_and_says_so(
+    files: tuple[Path, Path, bytes, bytes],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A server Claude Code could not start is not registered; the hooks are, and the output
+    says how to add the server; uninstall still takes everything of memcore's out."""
+    settings, mcp, settings_raw, mcp_raw = files
+    monkeypatch.setitem(sys.modules, "mcp", None)  # (importing it raises ImportError)
+    assert _install(settings, mcp) == 0
+    out = capsys.readouterr().out
+    assert "The MCP server was not added: it needs the `mcp` package" in out
+    assert "offer its MCP tools" not in out
+    assert mcp.read_bytes() == mcp_raw
+    assert not mcp.with_name(mcp.name + BACKUP_SUFFIX).exists()
+    assert set(HOOK_EVENTS) <= set(json.loads(settings.read_text())["hooks"])
+    assert _uninstall(settings, mcp) == 0
+    assert (settings.read_bytes(), mcp.read_bytes()) == (settings_raw, mcp_raw)

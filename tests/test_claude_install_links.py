@@ -70,7 +70,9 @@ def test_uninstall_removes_the_files_install_made(tmp_path: Path) -> None:
     assert _uninstall(settings, mcp) == 0
     assert not settings.exists()
     assert not mcp.exists()
+    assert not settings.parent.exists()  # (the .claude folder install made, left empty)
     # a file the user had, empty but for memcore, stays (given back as it was)
+    settings.parent.mkdir()
     settings.write_text("{}\n")
     assert _install(settings, mcp) == 0
     assert _uninstall(settings, mcp) == 0

@@ -79,6 +79,7 @@ def test_no_command_prints_help_and_fails(capsys: pytest.CaptureFixture[str]) ->
         (["compress", "s", "-o", "x.mcz", "--level", "99"], "level must be in 0..16"),
         (["compress", "s", "-o", "x.mcz", "--codec", "zstd", "--level", "0"], "1..22"),
         (["demo", "--notes", "0"], "must be positive"),
+        (["demo", "--notes", "2"], "must be 3 or more (got 2)"),
         (["demo", "--notes", "many"], "not a whole number"),
         (["bench", "--rounds", "-3"], "must be positive"),
     ],
@@ -90,6 +91,58 @@ def test_bad_arguments_are_one_clear_line(
     assert code == EXIT_USAGE
     assert_one_line_error(err, needle)
     assert "--help" in err
+
+
+@pytest.mark.parametrize("command", [["inspect"], ["search", "x"], ["demo"], ["mcp"]])
+def test_a_redis_store_without_the_redis_package_is_one_line(
+    command: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The URL is checked as the command line is read: a missing package is said there, in
+    one line that says what to install (it was a traceback)."""
+    for name in ("redis", "redis.asyncio"):  # (importing them raises ImportError)
+        monkeypatch.setitem(sys.modules, name, None)
+    code, _, err = run_cli(capsys, *command, "--store", "redis://127.0.0.1:6379/0")
+    assert code == EXIT_USAGE
+    assert_one_line_error(err, "pip install 'memcore-native[redis]'")
+
+
+@pytest.mark.parametrize(
+    "where", ["notes.txt", "empty.jsonl", "a-folder"], ids=["no-jsonl", "empty", "folder"]
+)
+def test_demo_on_transcripts_that_hold_nothing_is_an_error(
+    where: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--transcripts PATH`` that holds no record is said, not run on the standard library's
+    notes instead (nor a traceback from a session too small to edit three items of)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes.txt").write_text("root:x:0:0:root:/root:/bin/bash\n")
+    (tmp_path / "empty.jsonl").touch()
+    (tmp_path / "a-folder").mkdir()
+    code, out, err = run_cli(capsys, "demo", "--store", "memory://", "--transcripts", where)
+    assert code == EXIT_ERROR
+    assert_one_line_error(err, f"no Claude Code transcript with any record under {where}")
+    assert out == ""
+
+
+def test_demo_on_a_transcript_of_two_items_says_it_needs_three(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = [
+        {
+            "type": "user",
+            "sessionId": "s",
+            "uuid": f"u{n}",
+            "timestamp": f"2026-01-01T00:00:0{n}Z",
+            "cwd": "/p",
+            "message": {"role": "user", "content": f"request number {n}"},
+        }
+        for n in range(2)
+    ]
+    path = tmp_path / "two.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    code, _, err = run_cli(capsys, "demo", "--store", "memory://", "--transcripts", str(path))
+    assert code == EXIT_ERROR
+    assert_one_line_error(err, "the demo needs at least 3 items")
 
 
 @pytest.mark.parametrize(

@@ -407,3 +407,28 @@ def test_a_damaged_record_hides_nothing_else_from_store_wide_commands(
     code, _, err = run_cli(capsys, "digest", "hurt", "--store", url)
     assert code == EXIT_ERROR
     assert_one_line_error(err, "is damaged")
+
+
+@pytest.mark.parametrize("store", ["foreign", "folder", "not-sqlite"])
+def test_import_says_a_store_it_cannot_use_before_reading_the_transcripts(
+    projects: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], store: str
+) -> None:
+    """Another program's SQLite file, a folder, a file that is no database: one line, and
+    nothing read first (the transcripts' figures were printed, then the error)."""
+    import sqlite3
+
+    path = tmp_path / store
+    if store == "foreign":
+        with sqlite3.connect(path) as conn:
+            conn.execute("CREATE TABLE notes (body TEXT)")
+        conn.close()
+    elif store == "folder":
+        path.mkdir()
+    else:
+        path.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    code, out, err = run_cli(
+        capsys, "import-claude-code", str(projects), "--store", f"sqlite:///{path}"
+    )
+    assert code == EXIT_ERROR
+    assert len(err.strip().splitlines()) == 1
+    assert out == ""

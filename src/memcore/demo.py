@@ -33,6 +33,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from memcore.errors import NotFoundError, ValidationError
 from memcore.model import MemoryItem, utc_now
 
 if TYPE_CHECKING:
@@ -46,6 +47,8 @@ DEMO_SESSION = "memcore-demo"
 MAX_TRANSCRIPTS = 40
 #: At most this many items from transcripts go into the demo session.
 MAX_ITEMS = 4000
+#: The sync step's two replicas edit three items: the demo needs that many.
+MIN_ITEMS = 3
 
 
 @dataclass(slots=True)
@@ -168,6 +171,10 @@ async def run_demo(
         progress("ingesting")
         if use_transcripts:
             found = load_transcripts(transcripts)
+            if transcripts is not None and not any(t.items for t in found):
+                raise NotFoundError(  # (the notes would run in place of what was asked for)
+                    f"no Claude Code transcript with any record under {transcripts}"
+                )
         if found:
             items = [item for t in found for item in t.items]
             items.sort(key=lambda item: item.created_at)
@@ -181,6 +188,11 @@ async def run_demo(
             accesses = simulated_accesses(items, seed, length=max(400, 4 * len(items)))
             report.source = "stdlib-notes"
             report.source_detail = f"{len(items)} notes from the standard library's docstrings"
+        if len(items) < MIN_ITEMS:
+            raise ValidationError(
+                f"the demo needs at least {MIN_ITEMS} items (two replicas edit three of them); "
+                f"{report.source_detail} hold {len(items)}"
+            )
         report.items = len(items)
         report.accesses = len(accesses)
         report.item_tokens = sum(count_tokens(item.content) for item in items)

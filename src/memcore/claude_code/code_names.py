@@ -162,14 +162,14 @@ def changed_names(old: str, new: str) -> list[str]:
     calls = changed_calls | set(_CALL.findall(new))
     for _, name in _definitions(changed):
         ranked[name] += 100
-    # the definition enclosing the first change (context lines above it)
-    if changed_new:
-        first = new_lines.index(changed_new[0])
-        for line in reversed(new_lines[:first]):
-            found = _DEFINITION.match(line)
-            if found:
-                ranked[found.group(1)] += 50
-                break
+    # the definition enclosing the first change (context lines above it, its block still
+    # open there: a function added after another is in neither)
+    first = _first_written(new_lines, old_lines)
+    if first is not None:
+        line = new_lines[first]
+        found = _open_definition(new_lines[:first], _indent(line + "x"), any_rank=True)
+        if found:
+            ranked[found.group(1)] += 50
     old_words = set(_WORD.findall(old))
     new_words = set(_WORD.findall(new))
     for call in changed_calls:
@@ -323,6 +323,9 @@ def enclosing_definition(tool_use_result: Any, max_lines: int = 400) -> str | No
     at = original.find(old)
     if at < 0:
         return None
+    new = tool_use_result.get("newString")
+    if isinstance(new, str) and old in new:  # text only added: where it went, not what it kept
+        return _inserted_into(original[:at], old, new)
     for head, name in _definitions(old):  # a definition inside the edited text: that one
         if _definition_rank(head) <= 1 and name.lower() not in _KEYWORDS:
             return _callable(name, head)
@@ -334,20 +337,53 @@ def enclosing_definition(tool_use_result: Any, max_lines: int = 400) -> str | No
         below = _documented(original[end:], floor)
         if below is not None:
             return below
-    for line in reversed(original[:start].splitlines()[-max_lines:]):
+    above = _open_definition(original[:start].splitlines()[-max_lines:], floor)
+    return _callable(above.group(1), above.group(0)) if above else None
+
+
+def _open_definition(
+    lines: Sequence[str], floor: int, *, any_rank: bool = False
+) -> re.Match[str] | None:
+    """The nearest definition among ``lines`` (those above a line indented ``floor``) whose
+    block is still open at the end of them (see :func:`_indent`): a function or a class (any
+    definition with ``any_rank``)."""
+    for line in reversed(lines):
         if not line.strip():
             continue
         indent = _indent(line)
         above = _DEFINITION.match(line) if indent < floor else None  # (a block still open)
         if (
             above
-            and _definition_rank(above.group(0)) <= 1
+            and (any_rank or _definition_rank(above.group(0)) <= 1)
             and above.group(1).lower() not in _KEYWORDS
         ):
-            return _callable(above.group(1), above.group(0))
+            return above
         if not line.lstrip().startswith(")"):  # (a signature's closing line is no block's end)
             floor = min(floor, indent)
     return None
+
+
+def _first_written(new_lines: Sequence[str], old_lines: set[str]) -> int | None:
+    """Where the first line an edit wrote (one not in the old text) is in the new one."""
+    for index, line in enumerate(new_lines):
+        if line.strip() and line not in old_lines:
+            return index
+    return None
+
+
+def _inserted_into(before: str, old: str, new: str, max_lines: int = 400) -> str | None:
+    """The function or class the text an edit added (keeping its old text whole) went into:
+    the definition open at the first added line, from the file above it and the kept lines
+    before it; an added definition whose block is at the file's top is in none."""
+    new_lines = new.splitlines()
+    first = _first_written(new_lines, set(old.splitlines()))
+    if first is None:
+        return None
+    start = before.rfind("\n") + 1
+    new_lines[0] = before[start:] + new_lines[0]  # (the edit's first line, whole)
+    above = [*before[:start].splitlines()[-max_lines:], *new_lines[:first]]
+    found = _open_definition(above, _indent(new_lines[first] + "x"))
+    return _callable(found.group(1), found.group(0)) if found else None
 
 
 #: How a comment line starts in the languages agents edit most (``#`` for Python and shell,

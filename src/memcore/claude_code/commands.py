@@ -42,6 +42,22 @@ _FAILURE_LINE = lazy_compile(
     r"--- FAIL: .*|FAIL\b.*|FAILED\b.*|.*\b[1-9]\d* (?:failed|failing)\b.*|"
     r"Traceback \(most recent call last\):|npm ERR!.*|panic: .*)$"
 )
+#: A test reported failed by a runner (bun's and mocha's ``(fail)``, jest's ``✕``, Go's
+#: ``--- FAIL``, pytest's ``FAILED``) or a count of failures above zero (``3 fail``).
+_FAILED_TEST = lazy_compile(
+    r"\((?:fail|failed)\)|[\u2715\u2717\u2718\u00d7]|--- FAIL\b|\bFAIL(?:ED)?\b|"
+    r"(?<![\w.])[1-9]\d* (?:fail|failed|failing|failures?|errors?)\b"
+)
+#: A test reported passed (``(pass)``, ``✓``, ``--- PASS``, ``PASSED``), or a count of no
+#: failures (``0 fail``, ``0 errors``): said by runs that went well, whatever the test's name.
+_PASSED_TEST = lazy_compile(
+    r"(?i)\((?:pass|passed|ok)\)|[\u2713\u2714]|--- PASS\b|(?-i:\bPASS(?:ED)?\b)|"
+    r"(?<![\w.])0 (?:fail|failed|failing|failures?|errors?)\b"
+)
+#: A line that is one tag and its text (``<status>failed</status>``: a background task's
+#: state), or a command echoed before it runs (``$ bun test --timeout 15000``, after a
+#: monorepo runner's ``pkg:task:`` prefix too): no error, whatever words they hold.
+_NO_ERROR_LINE = lazy_compile(r"^<(\w+)>[^<]*</\1>$|^(?:[\w@/.-]+:[\w.-]+:\s+)?\$ \S")
 #: Claude Code wraps a failed tool's message in these tags.
 TOOL_ERROR_TAG = re.compile(r"</?tool_use_error>")
 
@@ -192,18 +208,33 @@ def is_project_check(command: str) -> bool:
 
 
 def error_lines(text: str) -> list[str]:
-    """The lines of a failure that say what failed (or its last lines when none says so)."""
+    """The lines of a failure that say what failed (or its last lines when none says so):
+    first those only a failure prints (a test run's ``(fail) ...``, ``3 failed``, a compiler's
+    ``file:line:col:``), then those with a word of failure, each in their order; never a line
+    that reports a pass (``(pass) ... returns an error``, ``0 fail``) or echoes a command."""
     lines = [line.strip() for line in TOOL_ERROR_TAG.sub("", text).splitlines()]
     lines = [line for line in lines if line and not _EXIT.match(line)]
-    picked: list[str] = []
-    for line in lines:
+    strong: list[int] = []
+    weak: list[int] = []
+    said: set[str] = set()
+    for at, line in enumerate(lines):
         # the word that says so must be in what is shown (a 10 kB line of HTML or CSS says
         # "error" somewhere in it, but not in its first 200 characters)
-        if _ERROR_WORDS.search(line[:_LINE_CHARS]) and one_line(line) not in picked:
-            picked.append(one_line(line))
-            if len(picked) >= _MAX_ERROR_LINES:
-                break
-    return picked or [one_line(line) for line in lines[-3:]]
+        shown = line[:_LINE_CHARS]
+        if not _ERROR_WORDS.search(shown) and not _FAILED_TEST.search(shown):
+            continue
+        flat = one_line(line)
+        if flat in said:
+            continue
+        if _FAILED_TEST.search(shown) or _FAILURE_LINE.match(line):
+            strong.append(at)
+        elif _PASSED_TEST.search(shown) or _NO_ERROR_LINE.match(line):
+            continue
+        else:
+            weak.append(at)
+        said.add(flat)
+    kept = (strong + weak)[:_MAX_ERROR_LINES]
+    return [one_line(lines[at]) for at in kept] or [one_line(line) for line in lines[-3:]]
 
 
 def masked_failure(command: str, text: str) -> list[str]:

@@ -357,19 +357,22 @@ def hook_main(argv: Sequence[str]) -> int:
         event, store, budget_text = parsed
     try:
         budget = int(budget_text)
-        if budget <= 0:
-            raise ValueError(f"--budget must be positive (got {budget})")
-    except ValueError as exc:
-        print(f"memcore hook: {exc}", file=sys.stderr)
+    except ValueError:
+        budget = 0
+    if budget <= 0:  # (said as the other commands say it)
+        print(
+            f"memcore hook: --budget must be a positive whole number (got {budget_text!r})",
+            file=sys.stderr,
+        )
         return 0
     from memcore.claude_code.hook_input import read_payload
 
     try:
         fd: int | None = sys.stdin.fileno()
-    except (OSError, ValueError):  # a stdin with no descriptor (replaced in process)
-        fd = None
+    except (OSError, ValueError, AttributeError):  # no descriptor (replaced in process; or
+        fd = None  # closed, ``<&-``: Python sets sys.stdin None, and the payload is empty)
     try:
-        payload = read_payload(fd) if fd is not None else sys.stdin.read()
+        payload = read_payload(fd) if fd is not None else (sys.stdin.read() if sys.stdin else "")
     except (OSError, ValueError) as exc:  # (UnicodeDecodeError among them)
         print(f"memcore hook {event}: cannot read the payload: {exc}", file=sys.stderr)
         return 0
@@ -445,7 +448,8 @@ def run_hook(
     err: TextIO | None = None,
 ) -> int:
     """Run one hook; always returns 0 (a hook never breaks the user's session)."""
-    out = out or sys.stdout
+    # (None when the process started with its stdout closed, ``>&-``)
+    stdout: TextIO | None = out or sys.stdout
     err = err or sys.stderr
     missed: list[Missed] = []
     try:
@@ -478,11 +482,13 @@ def run_hook(
         return 0
     if text:
         try:
-            out.write(text)
-            out.flush()
+            if stdout is None:
+                raise ValueError("stdout is closed")
+            stdout.write(text)
+            stdout.flush()
         except (OSError, ValueError) as exc:  # stdout closed (`| true`): no one reads
             print(f"memcore hook {event}: the output was not read ({exc})", file=err)
-            if out is sys.stdout:
+            if stdout is not None and stdout is sys.stdout:
                 _quiet_stdout()
     if missed:  # (after the context: it is what Claude Code waits for)
         from memcore.claude_code.catch_up import launch
@@ -502,8 +508,9 @@ def end_process(code: int) -> NoReturn:
     them) before ``hook_main`` returns, and it registers no atexit handler.
     """
     for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):  # closed: what it held has no reader
-            stream.flush()
+        if stream is not None:  # (None: the process started with it closed)
+            with contextlib.suppress(OSError, ValueError):  # closed: what it held has no reader
+                stream.flush()
     logging = sys.modules.get("logging")
     if logging is not None:
         logging.shutdown()  # a user's logging configuration may write to files

@@ -17,6 +17,7 @@ the environment that installed them), the MCP server is the ``memcore`` key of `
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shlex
@@ -105,9 +106,19 @@ class InstallPlan:
                 _write_private(backup, change.before)
             if change.after is None:
                 change.written.unlink(missing_ok=True)
+                _remove_if_empty(change.written.parent)
             else:
                 change.written.parent.mkdir(parents=True, exist_ok=True)
                 _write_private(change.written, change.after)
+            if change.restores and backup is not None:  # (the file holds those bytes again)
+                backup.unlink(missing_ok=True)
+
+
+def _remove_if_empty(folder: Path) -> None:
+    """A project's ``.claude`` folder left empty by uninstall (install made it) goes too."""
+    if folder.name == ".claude":
+        with contextlib.suppress(OSError):  # (not empty: someone else's files are in it)
+            folder.rmdir()
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -271,7 +282,7 @@ def _plan_file(path: Path, install: bool, transform: Any, strip: Any) -> FileCha
         return FileChange(path, None, None, None, target)
     original = _original_if_untouched(real, backup, strip)
     if original is not None:
-        return FileChange(path, before, original, None, target, restores=True)
+        return FileChange(path, before, original, backup, target, restores=True)
     stripped = strip(data)
     if not stripped and stripped != data and not backup.exists():
         return FileChange(path, before, None, None, target)  # install made it: nothing is left
@@ -322,11 +333,14 @@ def plan(
     mcp_config: Path | None = None,
     store: str | None = None,
     command: list[str] | None = None,
+    server: bool = True,
 ) -> InstallPlan:
     """The changes install (or uninstall) makes; nothing is written until ``apply()``.
 
     Both files are read and checked before either is changed: a file that is not a JSON object
-    raises :class:`ValidationError` and nothing is written.
+    raises :class:`ValidationError` and nothing is written. ``server=False`` (an install where
+    the ``mcp`` package is missing, so that the server could not start) leaves the MCP servers'
+    file alone; uninstall always plans both.
     """
     default_settings, default_mcp = default_paths(scope)
     settings_path = settings or default_settings
@@ -334,9 +348,12 @@ def plan(
     cmd = command or memcore_command()
     store = absolute_store_url(store)
     changes = [
-        _plan_file(settings_path, install, lambda d: _with_hooks(d, cmd, store), _without_hooks),
-        _plan_file(mcp_path, install, lambda d: _with_server(d, cmd, store), _without_server),
+        _plan_file(settings_path, install, lambda d: _with_hooks(d, cmd, store), _without_hooks)
     ]
+    if server or not install:
+        changes.append(
+            _plan_file(mcp_path, install, lambda d: _with_server(d, cmd, store), _without_server)
+        )
     return InstallPlan(changes)
 
 

@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TextIO, TypeAlias, TypeVar
 
-from memcore.errors import CorruptedMemoryError, NotFoundError, ValidationError
+from memcore.errors import CorruptedMemoryError, MemcoreError, NotFoundError, ValidationError
 from memcore.model import MemoryItem
 from memcore.stores import (
     BackupInfo,
@@ -148,7 +148,7 @@ def store_url(text: str) -> str:
     exit 2: a mistyped URL is a bad argument, said before anything runs)."""
     try:
         return check_store_url(text)
-    except ValidationError as exc:
+    except MemcoreError as exc:  # (a malformed URL, or one whose store's package is missing)
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
@@ -194,7 +194,7 @@ def store_and_session(args: argparse.Namespace, prog: str, *, required: bool) ->
             check_store_url(args.store)
         if words:
             validate_session_id(words[0])
-    except ValidationError as exc:
+    except MemcoreError as exc:  # (a malformed URL, or one whose store's package is missing)
         raise UsageError(prog, str(exc)) from None
     return words[0] if words else None
 
@@ -363,13 +363,16 @@ def transcripts_with_records(transcripts: Sequence[Transcript], out: TextIO) -> 
     return kept
 
 
-async def _read_existing_session(url: str | None, session: str) -> dict[str, MemoryItem]:
+async def _read_existing_session(
+    url: str | None, session: str
+) -> tuple[str, dict[str, MemoryItem]]:
+    """The session ``session`` names (itself or by its first characters) and its items."""
     async with reading_store(url) as store:
-        await require_session(store, url, session)
-        state = await read_state(store, url, session)
+        name = await named_session(store, url, session)
+        state = await read_state(store, url, name)
     if not state:
-        raise NotFoundError(f"session {session!r} has no items in {store_label(url)}")
-    return state
+        raise NotFoundError(f"session {name!r} has no items in {store_label(url)}")
+    return name, state
 
 
 def _preview(text: str, width: int = 90) -> str:

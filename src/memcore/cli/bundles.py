@@ -97,7 +97,7 @@ def cmd_compress(args: argparse.Namespace, out: TextIO) -> int:
     if args.output == "":
         raise UsageError("memcore compress", "argument -o/--output: empty file name")
     target = None if to_stdout else _destination(args.output)
-    state = run_reading(args.store, _read_existing_session(args.store, session))
+    session, state = run_reading(args.store, _read_existing_session(args.store, session))
     with _progress() as progress:
         task = progress.add_task("summarizing", total=len(state))
         compressor = HierarchicalMemoryCompressor(

@@ -62,7 +62,12 @@ def register(sub: Subparsers) -> None:
             ".claude/settings.json and .mcp.json in the working folder. Everything else in those\n"
             "files is kept, and each file is backed up (<name>.memcore-backup) before it changes.",
         )
-        p.add_argument("--scope", choices=("user", "project"), default="user")
+        p.add_argument(
+            "--scope",
+            choices=("user", "project"),
+            default="user",
+            help="user: every project of this user (default); project: the working folder's",
+        )
         p.add_argument("--settings", metavar="PATH", help="Claude Code's settings JSON file")
         p.add_argument("--mcp-config", metavar="PATH", help="the MCP servers' JSON file")
         p.add_argument("--dry-run", action="store_true", help="show the changes, write nothing")
@@ -113,15 +118,18 @@ def _run_install(args: argparse.Namespace, out: TextIO, install: bool) -> int:
     from pathlib import Path
 
     from memcore.claude_code.install import absolute_store_url, memcore_command, plan
+    from memcore.claude_code.mcp_server import mcp_available
     from memcore.stores.urls import mask_url
 
     store_url = absolute_store_url(getattr(args, "store", None))
+    server = mcp_available()  # (else Claude Code would list a server that cannot start)
     changes = plan(
         install,
         scope=args.scope,
         settings=Path(args.settings).expanduser() if args.settings else None,
         mcp_config=Path(args.mcp_config).expanduser() if args.mcp_config else None,
         store=store_url,
+        server=server,
     )
     shown_url = mask_url(store_url) if store_url else None
     for change in changes.changes:
@@ -131,7 +139,7 @@ def _run_install(args: argparse.Namespace, out: TextIO, install: bool) -> int:
             continue
         backup = (
             f" (backup: {change.backup})"
-            if change.backup is not None and change.before is not None
+            if change.backup is not None and change.before is not None and not change.restores
             else ""
         )
         print(f"{name}: {_what(change, args.dry_run)}{backup}", file=out)
@@ -144,12 +152,23 @@ def _run_install(args: argparse.Namespace, out: TextIO, install: bool) -> int:
         changes.apply()
     if install and not args.dry_run:
         print(
-            "Claude Code will run memcore at SessionStart, PreCompact and SessionEnd, and", file=out
+            "Claude Code will run memcore at SessionStart, PreCompact and SessionEnd"
+            + (", and" if server else "."),
+            file=out,
         )
-        print("offer its MCP tools (remember, recall, forget, digest, sessions).", file=out)
+        if server:
+            print("offer its MCP tools (remember, recall, forget, digest, sessions).", file=out)
         store = f" --store {shlex.quote(shown_url)}" if shown_url else ""
         command = shlex.join([*memcore_command(), "import-claude-code"])
-        print(f"To remember the sessions from before this: {command}{store}", file=out)
+        masked = " (the store's password in place of ***)" if shown_url != store_url else ""
+        print(f"To remember the sessions from before this: {command}{store}{masked}", file=out)
+    if install and not server:
+        print(
+            f"The MCP server {'would not be' if args.dry_run else 'was not'} added: it needs the "
+            f"`mcp` package (pip install '{_distribution()}[mcp]'); install-claude-code again "
+            "after that adds it.",
+            file=out,
+        )
     if install and store_url is None:
         _say_where_hooks_store(out)
     if install and store_url and shown_url != store_url:

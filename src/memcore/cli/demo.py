@@ -40,7 +40,9 @@ def register(sub: Subparsers) -> None:
         action="store_true",
         help="use the standard-library notes even when transcripts exist",
     )
-    p.add_argument("--notes", type=_positive_int, default=600, help="how many notes (default: 600)")
+    p.add_argument(
+        "--notes", type=_at_least_3, default=600, help="how many notes, 3 or more (default: 600)"
+    )
     p.add_argument("--seed", type=int, default=7, help="random seed for the notes (default: 7)")
     p.add_argument(
         "--budget",
@@ -48,6 +50,16 @@ def register(sub: Subparsers) -> None:
         default=None,
         help="token budget for the overflow step (default: a third of the session)",
     )
+
+
+def _at_least_3(text: str) -> int:
+    """An argparse type: a count of notes the demo can run on (see ``MIN_ITEMS``)."""
+    from memcore.demo import MIN_ITEMS
+
+    value = _positive_int(text)
+    if value < MIN_ITEMS:
+        raise argparse.ArgumentTypeError(f"must be {MIN_ITEMS} or more (got {value})")
+    return value
 
 
 def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:

@@ -118,7 +118,7 @@ def cmd_digest(args: argparse.Namespace, out: TextIO) -> int:
         if not digest.text.strip():  # (a blank line would read as "nothing happened")
             raise ValidationError(
                 f"a budget of {args.budget} tokens holds no line of the digest of session "
-                f"{name!r} (give --budget 100 or more)"
+                f"{name!r}: give a larger --budget"
             )
         if many:
             print(f"{'' if index == 0 else chr(10)}# Session {name}\n", file=out)

@@ -17,6 +17,7 @@ from memcore.cli._common import (
     _positive_int,
     _progress,
     _store_name,
+    reading_store,
     run,
     run_reading,
     session_id,
@@ -87,6 +88,7 @@ def cmd_import_claude_code(args: argparse.Namespace, out: TextIO) -> int:
     paths = find_all_transcripts(args.path)
     if not paths:
         raise NotFoundError(f"no Claude Code transcripts (*.jsonl sessions) under {where}")
+    run_reading(args.store, _store_usable(args.store))  # (before the reading, not after it)
     if not args.session and not args.reread and args.max_chars is None:
         paths = _not_unchanged(args.store, paths, out)
         if not paths:
@@ -148,6 +150,17 @@ def cmd_import_claude_code(args: argparse.Namespace, out: TextIO) -> int:
         )
     print(f"into {_store_name(args.store)}", file=out)
     return 0
+
+
+async def _store_usable(url: str | None) -> None:
+    """A store that cannot take the import (a file that is no memcore store, a folder, a
+    server that does not answer) is said before the transcripts are read; a missing one is
+    fine: the import makes it."""
+    try:
+        async with reading_store(url) as store:
+            await store.list_sessions()
+    except NotFoundError:
+        return
 
 
 def _not_unchanged(url: str | None, paths: list[Path], out: TextIO) -> list[Path]:

@@ -24,7 +24,6 @@ from memcore.cli._common import (
     read_states,
     reading_store,
     recover_command,
-    require_session,
     run,
     run_reading,
     store_and_session,
@@ -152,8 +151,8 @@ async def _verify(url: str | None, session: str | None) -> list[SessionHealth]:
 
     async with open_existing_store(url) as store:
         if session is not None:
-            await require_session(store, url, session)
-            return [await verify_session(session, store)]
+            name = await named_session(store, url, session)
+            return [await verify_session(name, store)]
         return list((await verify_store(store)).sessions)
 
 
@@ -175,14 +174,14 @@ def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_ERROR if bad else 0
 
 
-async def _backup(args: argparse.Namespace, session: str) -> BackupInfo:
+async def _backup(args: argparse.Namespace, session: str) -> tuple[str, BackupInfo]:
     from memcore.recovery import create_backup
 
     async with open_existing_store(args.store, read_only=False) as store:
-        await require_session(store, args.store, session)
+        session = await named_session(store, args.store, session)
         if await store.version(session) == 0:
             raise NotFoundError(f"session {session!r} holds nothing to back up")
-        return await create_backup(
+        return session, await create_backup(
             session,
             store,
             keep=args.keep,
@@ -194,7 +193,7 @@ async def _backup(args: argparse.Namespace, session: str) -> BackupInfo:
 def cmd_backup(args: argparse.Namespace, out: TextIO) -> int:
     session = store_and_session(args, "memcore backup", required=True)
     assert session is not None
-    info = run(_backup(args, session))
+    session, info = run(_backup(args, session))
     print(
         f"backup {info.backup_id} of {session!r}: version {info.version}, "
         f"{info.size:,} bytes, {args.codec} frame (keeping the newest {args.keep})"
@@ -208,8 +207,8 @@ async def _recover(url: str | None, session: str) -> RecoveryResult:
     from memcore.recovery import arecover_corrupted_memory
 
     async with open_existing_store(url, read_only=False) as store:
-        await require_session(store, url, session)
-        return await arecover_corrupted_memory(session, store)
+        name = await named_session(store, url, session)
+        return await arecover_corrupted_memory(name, store)
 
 
 def cmd_recover(args: argparse.Namespace, out: TextIO) -> int:
