@@ -29,6 +29,7 @@ FINGERPRINTS = {
     12: "17521a305852f02e",
     13: "dd46b93471437e34",
     14: "b7495e81f16e7371",
+    15: "6b60bb98e9649af2",
 }
 SESSIONS = (
     "entireio__cli__198393f2",

@@ -416,7 +416,7 @@ def file_lines(
             ranges = [r for r in entry.reads if r != "all"]
             which = f" (lines {', '.join(ranges[:4])})" if ranges else ""
             defines = list(entry.defines)[:4]
-            verb = "defined" if entry.deleted else "defines"  # (gone: it did)
+            verb = _defines_verb(entry)
             outline = f"; it {verb} {quoted_list(defines)}" if defines else ""
             if entry.deleted:
                 after = ", then deleted"
@@ -448,7 +448,7 @@ def file_lines(
                 )
             )
         seen = list(entry.defines)[0 if entry.edits else 4 :]
-        verb = "defined" if entry.deleted else "defines"  # (what was taken out, when gone)
+        verb = _defines_verb(entry)
         for start in range(0, min(len(seen), 20), 5):
             listed = quoted_list(seen[start : start + 5])
             line = f"- `{entry.shown}` also {verb} {listed} (seen when it was read)."
@@ -516,6 +516,15 @@ def _read_lines(looked_at: list[tuple[FileWork, float]]) -> list[Candidate]:
         score = max(score for _, score in group)
         out.append(Candidate("files", group[0][0].first, score, line))
     return out
+
+
+def _defines_verb(entry: FileWork) -> str:
+    """How the names a read file's outline found are said: what code defines (``defined``
+    when the file is gone: it did), what a document shows in its examples (a README does not
+    define ``OnReadyEventData``; its code blocks do)."""
+    if entry.shown.lower().endswith(DOCUMENT_SUFFIXES):
+        return "showed code defining" if entry.deleted else "shows code defining"
+    return "defined" if entry.deleted else "defines"
 
 
 __all__ = [

@@ -198,6 +198,10 @@ def _definitions(text: str) -> Iterator[tuple[str, str]]:
         yield found.group(0)[1:], found.group(1)
 
 
+#: ``_definition_rank`` of a constant or variable declared inside a block.
+_LOCAL_RANK = 4
+
+
 def _definition_rank(head: str) -> int:
     """Functions first, then classes and the like, then types, then top-level constants."""
     if _FUNCTION_WORDS.search(head):
@@ -229,7 +233,9 @@ def _defined(text: str, calls: set[str]) -> list[str]:
     ranked: dict[str, tuple[int, int]] = {}
     for index, (head, name) in enumerate(_definitions(text)):
         if name.lower() not in _KEYWORDS and name not in ranked:
-            ranked[name] = (_definition_rank(head), index)
+            rank = _definition_rank(head)
+            if rank < _LOCAL_RANK:  # (a ``const``/``let``/``var`` in a block: a local)
+                ranked[name] = (rank, index)
     names = sorted(ranked, key=lambda n: ranked[n])
     return [_with_call(n, calls) for n in names[:MAX_NAMES]]
 

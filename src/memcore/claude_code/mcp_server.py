@@ -415,8 +415,10 @@ def build_server(service: MemoryService) -> Any:
         name="recall",
         description=(
             "Search this project's memory (notes and every saved Claude Code session of the "
-            "project) by keywords, best matches first (BM25). Use the exact words you expect in "
-            "the memory: file names, function names, error text, tool names. Notes saved with "
+            "project) by keywords, best matches first (BM25). Ask in your own words; exact "
+            "names match best (file names, function names, error text, tool names), words like "
+            "'how' or 'the' are left out, and a word's forms find each other ('tests' finds "
+            "'test', 'failing' finds 'fail'). Notes saved with "
             "`remember` rank above transcript lines that match as well; a command run several "
             "times is one hit; a long memory is shown in part, where your words are. Code "
             "names are found by their words too (`parse_session` by 'parse session'); the "

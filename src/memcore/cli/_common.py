@@ -105,7 +105,7 @@ def _add(
     parser = sub.add_parser(
         name,
         help=summary,
-        description=description or summary,
+        description=description or f"{summary[:1].upper()}{summary[1:]}.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.set_defaults(handler=handler)

@@ -203,6 +203,11 @@ def cmd_bench(args: argparse.Namespace, out: TextIO) -> int:
 
     if not NATIVE:
         console.print("compiled kernels are off (MEMCORE_NO_EXTENSIONS): pure twins only")
+    if not any(case.outside for case in cases):
+        console.print(
+            "no outside library to compare with is installed: pip install "
+            "'memcore-native[bench]' adds them (xxhash, orjson and the others)"
+        )
     console.print("full suites: python -m pytest benchmarks/ --benchmark-only")
     return 0
 

@@ -58,9 +58,15 @@ def register(sub: Subparsers) -> None:
             name,
             cmd_install if install else cmd_uninstall,
             summary,
-            summary + ".\nUser scope: ~/.claude/settings.json and ~/.claude.json; project scope:\n"
-            ".claude/settings.json and .mcp.json in the working folder. Everything else in those\n"
-            "files is kept, and each file is backed up (<name>.memcore-backup) before it changes.",
+            f"{summary[:1].upper()}{summary[1:]}.\nUser scope: ~/.claude/settings.json and "
+            "~/.claude.json; project scope:\n.claude/settings.json and .mcp.json in the working "
+            "folder. Everything else in those\nfiles is kept. "
+            + (
+                "Each file is backed up (<name>.memcore-backup) before it changes."
+                if install
+                else "A file still as install left it gets its backup\n(<name>.memcore-backup) "
+                "back, byte for byte, and the backup goes."
+            ),
         )
         p.add_argument(
             "--scope",
