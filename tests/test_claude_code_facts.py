@@ -463,11 +463,35 @@ _RECORD = st.fixed_dictionaries(
 @settings(max_examples=150, deadline=None)
 @given(records=st.lists(_RECORD, max_size=6))
 def test_any_records_parse_without_raising(records: list[dict[str, Any]]) -> None:
+    from memcore.stores import encode_entry
+    from memcore.stores.base import Entry
+
     transcript = parse_lines([json.dumps(r) for r in records])
     assert transcript.records == len(records)
     for item in transcript.items:
         assert item.content.strip()
         assert item.metadata["kind"] in KIND_PRIORITY
+        encode_entry(Entry(item, 1, "r", False))  # (what a save stores: never refused)
+
+
+def test_a_lone_surrogate_is_read_as_a_replacement_character() -> None:
+    """JSON allows a lone UTF-16 surrogate (``\\ud83d``, what ``JSON.stringify`` writes for a
+    string cut inside an emoji; Claude Code's transcripts hold them): it decoded to a ``str`` no
+    UTF-8 encoder takes, and every save of the session failed on it. It is U+FFFD now, in keys
+    too; a pair stays the character it encodes."""
+    from memcore.stores import encode_entry
+    from memcore.stores.base import Entry
+
+    record = {
+        "type": "user", "sessionId": "s", "uuid": "u1", "timestamp": "2026-11-20T10:00:00Z",
+        "message": {"role": "user", "content": "fix the parser \ud83d and keep \ud83d\ude00"},
+        "toolUseResult": {"cut \udc00": ["x \ud800"]},
+    }  # fmt: skip
+    line = json.dumps(record)  # (ensure_ascii: the surrogates as escapes)
+    assert "\\ud83d" in line
+    (item,) = parse_lines([line]).items
+    assert item.content == "fix the parser \ufffd and keep \U0001f600"
+    encode_entry(Entry(item, 1, "r", False))
 
 
 @pytest.mark.parametrize("mark", ["\u2192", "\t"])

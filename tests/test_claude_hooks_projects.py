@@ -251,3 +251,28 @@ def test_importing_a_shorter_copy_takes_nothing_from_the_entry(tmp_path: Path, u
     assert after.git_branch == whole.git_branch != ""
     assert after.files == whole.files
     assert after.read_to[str(transcript)] == whole.read_to[str(transcript)]
+
+
+@pytest.mark.parametrize("folder", ["My Projects/cli", "josé/cli", "Проект/cli", "a'b/cli"])
+def test_a_project_whose_path_no_session_id_holds_is_saved_and_brought_back(
+    tmp_path: Path, url: str, folder: str
+) -> None:
+    """A space, an accent, another script in the project's path: its sessions are saved and
+    come back (they were refused, "invalid session id", and every save lost); the project's
+    key stays a session id and apart from the one whose path has "-" there."""
+    from memcore.claude_code.project import project_key
+    from memcore.stores import validate_session_id
+
+    cwd = f"/Users/soph/{folder}"
+    transcript, session = _place(tmp_path, EARLIER[0], cwd)
+    transcript.write_text(transcript.read_text().replace(PROJECT, cwd))
+    code, out, err = _hook("session-end", _payload("SessionEnd", session, transcript, cwd), url)
+    assert (code, out, err) == (0, "", "")
+    assert _entry(url, cwd, session).items > 0
+    assert "Earlier session" in _start(url, cwd)
+    assert validate_session_id(registry_session(cwd)) == registry_session(cwd)
+    assert project_key(cwd) != project_key(
+        "/Users/soph/"
+        + "".join(c if (c.isascii() and c.isalnum()) or c == "/" else "-" for c in folder)
+    )
+    assert project_key(PROJECT) == PROJECT.replace("/", "-")  # (a plain path's key as before)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -57,12 +58,22 @@ def digest_rules() -> str:
     return f"{__version__}+{DIGEST_RULES}"
 
 
+#: What a session id cannot hold (see ``memcore.stores.validate_session_id``).
+_NOT_IN_IDS = re.compile(r"[^A-Za-z0-9._@+=-]")
+
+
 def project_key(cwd: str | os.PathLike[str]) -> str:
-    """A project's name in the store: Claude Code's own folder name (``/a/b`` -> ``-a-b``)."""
+    """A project's name in the store: Claude Code's own folder name (``/a/b`` -> ``-a-b``); a
+    path with characters no session id holds (``/home/josé/My Project``) has them as ``-``
+    and its hash after them, so that ``/a/b c`` and ``/a/b-c`` stay two projects."""
     text = os.fspath(cwd)
     if not text or not os.path.isabs(text):
         raise ValidationError(f"a project is named by an absolute cwd (got {text!r})")
-    key = project_dir_name(os.path.normpath(text))
+    folder = os.path.normpath(text)
+    key = project_dir_name(folder)
+    if _NOT_IN_IDS.search(key):  # (a space, an accent: no session id holds them) -> "-", and
+        tail = hashlib.blake2b(folder.encode("utf-8", "surrogateescape"), digest_size=8)
+        key = f"{_NOT_IN_IDS.sub('-', key)}-{tail.hexdigest()}"  # the path's hash keeps it unique
     if len(key) > MAX_KEY:  # session ids are at most 200 characters: keep it unique, not whole
         tail = hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
         key = f"{key[: MAX_KEY - 17]}-{tail}"

@@ -51,8 +51,10 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from memcore.claude_code.discovery import (
     default_projects_dir,
@@ -187,8 +189,29 @@ def _parse_into(parser: RecordParser, lines: Iterable[tuple[int, bytes]]) -> Tra
         if not isinstance(rec, dict):
             parser.bad(line_no, f"a JSON {type(rec).__name__}, not an object")
             continue
+        if _SURROGATE_ESCAPE.search(raw):  # (rare: JSON.stringify of a string cut in an emoji)
+            rec = _whole_characters(rec)
         parser.record(line_no, rec)
     return parser.finish()
+
+
+#: A UTF-16 surrogate written as an escape (``\ud83d``): JSON allows one alone, which decodes
+#: to a ``str`` no UTF-8 encoder takes (every save of the session failed on it); a pair decodes
+#: to the one character it encodes, so only a lone one is left in the ``str``.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _whole_characters(value: Any) -> Any:
+    """``value`` with each lone surrogate in its strings (keys too) as U+FFFD, the character
+    that stands for one that could not be read."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_whole_characters(k): _whole_characters(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_whole_characters(v) for v in value]
+    return value
 
 
 def parse_transcripts(
