@@ -113,3 +113,63 @@ def test_a_hook_whose_stdin_stays_open_still_saves(tmp_path: Path) -> None:
     assert code == 0
     assert errors.read_bytes() == b""
     assert _read_state(url, session)
+
+
+def test_a_payload_is_parsed_only_when_nothing_more_is_waiting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Eight 64 KiB chunks that each end in ``}`` written at once: parsed once, at the end,
+    not after each (a many-chunk payload of this shape took seconds, each parse reading all)."""
+    import memcore.claude_code.hook_input as hook_input
+
+    parses: list[int] = []
+    real = hook_input.whole_object
+
+    def counted(data: bytes) -> str | None:
+        parses.append(len(data))
+        return real(data)
+
+    monkeypatch.setattr(hook_input, "whole_object", counted)
+    body = '{"a":['
+    for block in range(1, 9):  # an element whose "}" is each chunk's last byte
+        body += "{" + " " * (block * hook_input.CHUNK - len(body) - 2) + "},"
+    text = (body + "{}]}").encode()
+    read_end, write_end = os.pipe()
+
+    def write() -> None:
+        os.write(write_end, text)
+        os.close(write_end)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        assert read_payload(read_end) == text.decode()
+    finally:
+        writer.join()
+        os.close(read_end)
+    assert len(parses) <= 2
+
+
+@pytest.mark.parametrize("shape", ["deep", "endless"])
+def test_a_payload_too_deep_or_too_long_is_one_line_and_exit_zero(
+    tmp_path: Path, shape: str
+) -> None:
+    """Nested past the parser's depth (a traceback, exit 1, before), or a stream with no end
+    (``/dev/zero``: it was read for ever): one line on stderr, exit 0, nothing on stdout."""
+    if shape == "deep":
+        source = tmp_path / "payload.json"
+        source.write_text('{"a":' + "[" * 100_000 + "]" * 100_000 + "}")
+    else:
+        source = Path("/dev/zero")
+    with source.open("rb") as stdin:
+        done = subprocess.run(
+            [sys.executable, "-m", "memcore", "hook", "stop", "--store", "memory://"],
+            stdin=stdin,
+            capture_output=True,
+            timeout=120,  # (a deadline for a hang, not a timing assertion)
+            check=False,
+        )
+    err = done.stderr.decode()
+    assert (done.returncode, done.stdout) == (0, b""), err
+    assert len(err.strip().splitlines()) == 1, err
+    assert "Traceback" not in err

@@ -260,6 +260,20 @@ def test_a_hook_started_with_its_descriptors_closed_exits_zero(
         assert err.startswith("memcore hook session-start: ")
 
 
+@pytest.mark.parametrize("stderr", ["2>&-", "2>/dev/full"])
+def test_a_failing_hook_whose_stderr_is_closed_or_full_prints_nothing_and_exits_zero(
+    tmp_path: Path, stderr: str
+) -> None:
+    """Its one line has nowhere to go: not to stdout (``print`` writes there when stderr is
+    None, and Claude Code reads stdout), and a write that fails does not fail the hook."""
+    out = tmp_path / "out"
+    script = f"echo 'no json' | {sys.executable} -m memcore hook session-start > '{out}' {stderr}"
+    done = subprocess.run(["sh", "-c", f"{script}; echo $? > '{out}.rc'"], check=False)
+    assert done.returncode == 0
+    assert Path(f"{out}.rc").read_text().strip() == "0"
+    assert out.read_text() == ""
+
+
 def test_the_earlier_sessions_are_the_same_project_whichever_subfolder(
     tmp_path: Path, url: str
 ) -> None:

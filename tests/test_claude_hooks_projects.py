@@ -276,3 +276,26 @@ def test_a_project_whose_path_no_session_id_holds_is_saved_and_brought_back(
         + "".join(c if (c.isascii() and c.isalnum()) or c == "/" else "-" for c in folder)
     )
     assert project_key(PROJECT) == PROJECT.replace("/", "-")  # (a plain path's key as before)
+
+
+def test_a_fifo_named_like_a_sub_agent_file_is_passed_over(tmp_path: Path, url: str) -> None:
+    """``agent-x.jsonl`` beside the transcript, or one under ``<session>/subagents/``, that is a
+    FIFO: opening it would wait for a writer for ever (the save hung until Claude Code's
+    timeout, and catch-ups piled up behind it); it is no transcript, and the save goes on."""
+    import os
+    import subprocess
+    import sys
+
+    transcript, session = _place(tmp_path, EARLIER[0])
+    os.mkfifo(transcript.parent / "agent-evil.jsonl")
+    (transcript.parent / session / "subagents").mkdir(parents=True)
+    os.mkfifo(transcript.parent / session / "subagents" / "agent-evil.jsonl")
+    done = subprocess.run(
+        [sys.executable, "-m", "memcore", "hook", "session-end", "--store", url],
+        input=_payload("SessionEnd", session, transcript).encode(),
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, b"", b"")
+    assert _entry(url, PROJECT, session).items > 0

@@ -277,6 +277,40 @@ async def test_a_holder_that_never_lets_go_delays_a_writer_by_patience_only(
     await writer.close()
 
 
+def test_a_process_whose_wait_is_given_up_still_ends(tmp_path: Path) -> None:
+    """Another process holds the turn for good (stopped while it held it): a sync goes on
+    without it after ``PATIENCE``, and ``asyncio.run`` ends then, its process too. The wait
+    was on the event loop's default executor, which ``asyncio.run`` joins as it ends: a
+    saving hook did its save, then never exited."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "m.db"
+    holder = subprocess.Popen(["flock", f"{path}-writers", "sleep", "120"])
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not Path(f"{path}-writers").exists():
+            time.sleep(0.01)
+        time.sleep(0.2)  # (the lock taken)
+        code = (
+            "import asyncio\n"
+            "from memcore import DistributedMemoryManager, MemoryItem\n"
+            "async def main():\n"
+            f"    w = DistributedMemoryManager('sqlite:///{path}', replica_id='w')\n"
+            "    w.set('s', 'k', MemoryItem('k', 'v'))\n"
+            "    print((await w.sync_session_memory('s')).success)\n"
+            "    await w.close()\n"
+            "asyncio.run(main())\n"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, timeout=60, check=False
+        )  # (a deadline for a hang, not a timing assertion)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert (done.returncode, done.stdout.strip()) == (0, b"True"), done.stderr
+
+
 def _take_in_child(database: str, answer: Any) -> None:
     queue = WriterQueue(database)
     answer.put(queue.try_take())

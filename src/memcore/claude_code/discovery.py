@@ -114,6 +114,8 @@ def transcript_head(path: str | os.PathLike[str], limit: int = HEAD_BYTES) -> Tr
     cwd: str | None = None
     read = 0
     try:
+        if not Path(path).is_file():  # (a FIFO named like a transcript: opening it would wait)
+            return TranscriptHead(None, None)
         with Path(path).open("rb") as handle:
             while read < limit and (session is None or cwd is None):
                 raw = handle.readline(limit - read)

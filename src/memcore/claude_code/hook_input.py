@@ -11,9 +11,14 @@ from __future__ import annotations
 
 import json
 import os
+import select
 
 #: Bytes read at a time (a payload is well under this: one read, as a rule).
 CHUNK = 1 << 16
+#: A payload is a few hundred bytes; one past this is refused rather than read on (a stream
+#: that never ends, ``/dev/zero``, would fill the memory).
+MAX_PAYLOAD = 4 << 20
+_SPACES = b" \t\r\n"
 
 
 def whole_object(data: bytes) -> str | None:
@@ -24,8 +29,8 @@ def whole_object(data: bytes) -> str | None:
     try:
         decoded = text.decode("utf-8")
         _, end = json.JSONDecoder().raw_decode(decoded)
-    except ValueError:  # (UnicodeDecodeError too): more is on its way, or it is no JSON
-        return None
+    except (ValueError, RecursionError):  # more is on its way, or it is no JSON (nested too
+        return None  # deep for the parser, UnicodeDecodeError: said when the stream ends)
     return decoded if end == len(decoded) else None
 
 
@@ -33,7 +38,10 @@ def read_payload(fd: int = 0) -> str:
     """The payload from ``fd``, as text (UTF-8, as Claude Code writes it): read until the end
     of the stream or, without waiting for it, until it is one whole JSON object.
     ``UnicodeDecodeError`` for bytes that are not UTF-8 at the end of the stream; ``OSError``
-    when the stream cannot be read."""
+    when the stream cannot be read; ``ValueError`` past ``MAX_PAYLOAD`` bytes.
+
+    What was read is parsed only when it ends in ``}`` and nothing more is waiting to be read:
+    parsed after every chunk, a payload of many ``}``-ended chunks took seconds."""
     data = bytearray()
     while True:
         try:
@@ -43,9 +51,29 @@ def read_payload(fd: int = 0) -> str:
         if not chunk:
             return bytes(data).decode("utf-8")
         data += chunk
-        whole = whole_object(bytes(data))
-        if whole is not None:
-            return whole
+        if len(data) > MAX_PAYLOAD:
+            raise ValueError(f"the hook payload is over {MAX_PAYLOAD >> 20} MiB")
+        if _ends_in_brace(data) and not _more_waiting(fd):
+            whole = whole_object(bytes(data))
+            if whole is not None:
+                return whole
 
 
-__all__ = ["CHUNK", "read_payload", "whole_object"]
+def _ends_in_brace(data: bytearray) -> bool:
+    """Whether ``data``'s last byte that is no space is ``}``."""
+    at = len(data) - 1
+    while at >= 0 and data[at] in _SPACES:
+        at -= 1
+    return at >= 0 and data[at] == ord("}")
+
+
+def _more_waiting(fd: int) -> bool:
+    """Whether a read of ``fd`` would return at once (more bytes, or the stream's end)."""
+    try:
+        ready, _, _ = select.select([fd], [], [], 0)
+    except (OSError, ValueError):  # (a descriptor select cannot watch: parse what is here)
+        return False
+    return bool(ready)
+
+
+__all__ = ["CHUNK", "MAX_PAYLOAD", "read_payload", "whole_object"]

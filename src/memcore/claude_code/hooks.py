@@ -360,9 +360,9 @@ def hook_main(argv: Sequence[str]) -> int:
     except ValueError:
         budget = 0
     if budget <= 0:  # (said as the other commands say it)
-        print(
+        _say(
+            sys.stderr,
             f"memcore hook: --budget must be a positive whole number (got {budget_text!r})",
-            file=sys.stderr,
         )
         return 0
     from memcore.claude_code.hook_input import read_payload
@@ -374,7 +374,7 @@ def hook_main(argv: Sequence[str]) -> int:
     try:
         payload = read_payload(fd) if fd is not None else (sys.stdin.read() if sys.stdin else "")
     except (OSError, ValueError) as exc:  # (UnicodeDecodeError among them)
-        print(f"memcore hook {event}: cannot read the payload: {exc}", file=sys.stderr)
+        _say(sys.stderr, f"memcore hook {event}: cannot read the payload: {exc}")
         return 0
     return run_hook(event, payload, store_url=store, budget=budget)
 
@@ -431,7 +431,7 @@ def _parse_args(argv: Sequence[str]) -> tuple[str, str | None, str] | None:
     try:
         args = parser.parse_args(list(argv))
     except (argparse.ArgumentError, ValueError) as exc:
-        print(f"memcore hook: {exc}", file=sys.stderr)
+        _say(sys.stderr, f"memcore hook: {exc}")
         return None
     except SystemExit:  # --help: printed, done
         return None
@@ -478,7 +478,7 @@ def run_hook(
     except Exception as exc:  # a hook must not fail the user's session, whatever went wrong
         text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
         reason = " ".join(text.split()) or type(exc).__name__
-        print(f"memcore hook {event}: {reason}", file=err)
+        _say(err, f"memcore hook {event}: {reason}")
         return 0
     if text:
         try:
@@ -487,15 +487,25 @@ def run_hook(
             stdout.write(text)
             stdout.flush()
         except (OSError, ValueError) as exc:  # stdout closed (`| true`): no one reads
-            print(f"memcore hook {event}: the output was not read ({exc})", file=err)
+            _say(err, f"memcore hook {event}: the output was not read ({exc})")
             if stdout is not None and stdout is sys.stdout:
                 _quiet_stdout()
     if missed:  # (after the context: it is what Claude Code waits for)
         from memcore.claude_code.catch_up import launch
 
         if not launch(missed, payload.cwd, store_url):
-            print(f"memcore hook {event}: could not start saving missed sessions", file=err)
+            _say(err, f"memcore hook {event}: could not start saving missed sessions")
     return 0
+
+
+def _say(stream: TextIO | None, line: str) -> None:
+    """One line of a hook's report on ``stream`` (stderr), if it takes it: None (the process
+    started with stderr closed, where ``print`` would write to stdout, which Claude Code reads)
+    or a stream that fails (``2>/dev/full``) must not fail the hook."""
+    if stream is None:
+        return
+    with contextlib.suppress(OSError, ValueError):
+        print(line, file=stream)
 
 
 def end_process(code: int) -> NoReturn:

@@ -72,8 +72,8 @@ def project_key(cwd: str | os.PathLike[str]) -> str:
     folder = os.path.normpath(text)
     key = project_dir_name(folder)
     if _NOT_IN_IDS.search(key):  # (a space, an accent: no session id holds them) -> "-", and
-        tail = hashlib.blake2b(folder.encode("utf-8", "surrogateescape"), digest_size=8)
-        key = f"{_NOT_IN_IDS.sub('-', key)}-{tail.hexdigest()}"  # the path's hash keeps it unique
+        mark = hashlib.blake2b(folder.encode("utf-8", "surrogateescape"), digest_size=8)
+        key = f"{_NOT_IN_IDS.sub('-', key)}-{mark.hexdigest()}"  # the path's hash keeps it unique
     if len(key) > MAX_KEY:  # session ids are at most 200 characters: keep it unique, not whole
         tail = hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
         key = f"{key[: MAX_KEY - 17]}-{tail}"
@@ -198,8 +198,8 @@ def session_files(transcript: Path, session_id: str) -> list[Path]:
     found = [transcript]
     candidates = sorted(transcript.parent.glob("agent-*.jsonl"))
     candidates += sorted((transcript.parent / session_id / "subagents").glob("*.jsonl"))
-    for path in candidates:
-        if path != transcript and transcript_head(path).session_id == session_id:
+    for path in candidates:  # (files only: a FIFO or a folder named so is no transcript)
+        if path != transcript and path.is_file() and transcript_head(path).session_id == session_id:
             found.append(path)
     return found
 

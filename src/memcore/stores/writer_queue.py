@@ -197,7 +197,7 @@ class WriterQueue:
         if waiting is not None and not waiting.done() and waiting.get_loop() is loop:
             waiting.remove_done_callback(self._give_back_if_taken)  # still waiting: go on
         else:
-            waiting = loop.run_in_executor(None, self._wait_blocking)
+            waiting = self._wait_on_thread(loop)
         self._left_waiting = None
         pause: float | None = FIRST_CATCH_UP if while_waiting is not None else None
         try:
@@ -263,6 +263,37 @@ class WriterQueue:
                 return self._keep_locked()
         return self.try_take()
 
+    def _wait_on_thread(self, loop: asyncio.AbstractEventLoop) -> asyncio.Future[None]:
+        """``_wait_blocking`` on a daemon thread of its own, its outcome in the future returned.
+
+        Not on the event loop's default executor: ``asyncio.run`` waits for that executor's
+        threads as it ends, and a wait behind a writer that never lets go (a process stopped
+        while it held the turn) kept a hook's process from ending after its work was done."""
+        future: asyncio.Future[None] = loop.create_future()
+
+        def settle(error: BaseException | None) -> None:
+            if future.cancelled():
+                return
+            if error is None:
+                future.set_result(None)
+            else:
+                future.set_exception(error)
+
+        def wait() -> None:
+            error: BaseException | None = None
+            try:
+                self._wait_blocking()
+            except BaseException as exc:  # (handed to the waiting coroutine)
+                error = exc
+            try:
+                loop.call_soon_threadsafe(settle, error)
+            except RuntimeError:  # the loop is closed: no one will use the turn
+                if error is None:
+                    self._let_go_unless_held()
+
+        threading.Thread(target=wait, name="memcore-writer-turn", daemon=True).start()
+        return future
+
     def _wait_blocking(self) -> None:
         """On a thread: say so in the waiters file, and wait for the turn. The descriptors stay
         open meanwhile (``close`` leaves them to the last waiter thread)."""
@@ -288,6 +319,11 @@ class WriterQueue:
             self._left_waiting = None
         if waiting.cancelled() or waiting.exception() is not None:
             return
+        self._let_go_unless_held()
+
+    def _let_go_unless_held(self) -> None:
+        """A turn a waiter's thread got after its wait was given up: let it go, unless a later
+        ``take`` holds it now (the same open file's lock, taken again)."""
         with self._turn:
             if not self.held and self._fd is not None and self._pid == process_id.PID:
                 with contextlib.suppress(OSError):
