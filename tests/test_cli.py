@@ -546,3 +546,19 @@ def test_a_folder_given_as_the_store_is_named_as_one(
     code, _, err = run_cli(capsys, "inspect", "--store", f"sqlite:///{tmp_path}")
     assert code == EXIT_ERROR
     assert_one_line_error(err, "is a folder")
+
+
+@pytest.mark.parametrize(
+    ("command", "shown"),
+    [("inspect", "[SESSION]"), ("verify", "[SESSION]"), ("digest", "[SESSION]"),
+     ("backup", "SESSION"), ("recover", "SESSION"), ("compress", "SESSION")],
+)  # fmt: skip
+def test_usage_shows_the_one_session_a_command_takes(
+    command: str, shown: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Not ``[SESSION ...]``: a second session is refused ("one session at most")."""
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    usage = capsys.readouterr().out.split("\n\n")[0]
+    assert "..." not in usage
+    assert usage.rstrip().endswith(shown) or f" {shown} " in usage or f" {shown}\n" in usage

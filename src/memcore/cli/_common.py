@@ -85,10 +85,26 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage mistake is one line on stderr (argparse prints usage + message)."""
+    """argparse, but a usage mistake is one line on stderr (argparse prints usage + message),
+    and the session shown as the one it is (see :func:`add_session_arguments`)."""
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(self.prog, message)
+
+    #: set by :func:`add_session_arguments`: the command needs its session
+    session_required = False
+
+    def format_usage(self) -> str:
+        return self._one_session(super().format_usage())
+
+    def format_help(self) -> str:
+        return self._one_session(super().format_help())
+
+    def _one_session(self, text: str) -> str:
+        """``[SESSION ...]`` as ``SESSION`` or ``[SESSION]``: the positionals take the older
+        ``URL SESSION`` form too (``nargs="*"``, which argparse shows with "..."), but one
+        session at most."""
+        return text.replace("[SESSION ...]", "SESSION" if self.session_required else "[SESSION]")
 
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[_Parser]"
@@ -167,6 +183,8 @@ def add_store_option(parser: argparse.ArgumentParser) -> None:
 
 def add_session_arguments(parser: argparse.ArgumentParser, *, required: bool) -> None:
     """``--store URL`` and the session; the older ``COMMAND URL SESSION`` form stays accepted."""
+    if isinstance(parser, _Parser):
+        parser.session_required = required
     add_store_option(parser)
     parser.add_argument(
         "session",
