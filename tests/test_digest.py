@@ -544,3 +544,26 @@ def test_any_items_any_budget_compiled_equals_pure(items: list[MemoryItem], budg
         twin = session_digest(items, budget, counter=pure.count_tokens)
     native = session_digest(items, budget, counter=original.count_tokens)
     assert twin.text == native.text
+
+
+def test_a_plan_s_steps_are_no_decisions_or_results() -> None:
+    """A numbered plan under "Let me understand the plan:" (the agent's thinking, a real
+    session's) is what was to be done: "Run `bun verify` to make sure everything passes" said
+    under Decisions and results reads as done. What was done is said as done."""
+    plan = MemoryItem(
+        "t1",
+        "Let me understand the plan:\n\n1. Delete `src/bin/skill.ts`\n2. Revert changes in "
+        "`src/bin/chkit.ts` (remove the `skill` block)\n3. Run `bun verify` to make sure "
+        "everything passes",
+        metadata={"kind": "thinking", "source": "claude-code", "role": "assistant"},
+    )
+    done = MemoryItem(
+        "f1",
+        "Removed the `skill` block from `src/bin/chkit.ts`; `bun verify` passes.",
+        metadata={"kind": "fact", "source": "claude-code", "role": "assistant"},
+    )
+    text = session_digest([plan, done], 2000).text
+    assert "Removed the `skill` block" in text
+    assert "Run `bun verify`" not in text
+    assert "Delete `src/bin/skill.ts`" not in text
+    assert "Revert changes" not in text

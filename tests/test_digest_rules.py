@@ -30,6 +30,7 @@ FINGERPRINTS = {
     13: "dd46b93471437e34",
     14: "b7495e81f16e7371",
     15: "6b60bb98e9649af2",
+    16: "d1b5c651e3ff903e",
 }
 SESSIONS = (
     "entireio__cli__198393f2",

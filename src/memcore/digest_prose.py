@@ -19,7 +19,7 @@ from memcore._kernels import prose
 from memcore.claude_code.compaction import is_compaction_summary, summary_statements
 from memcore.claude_code.transcripts import KIND_PRIORITY
 from memcore.digest_cut import tidy_cut
-from memcore.digest_subject import with_antecedent, with_subject
+from memcore.digest_subject import is_plan_step, with_antecedent, with_subject
 from memcore.lazy_re import lazy_compile
 from memcore.model import MemoryItem
 
@@ -466,6 +466,8 @@ def statements(
         known = tuple(names) if said == sentence else None
         if position and position % 1000 == 0:  # a later line's first: a list item's, maybe
             lines = content.splitlines() if lines is None else lines
+            if is_plan_step(kept, lines, position // 1000):
+                continue  # what was to be done, not what was: no decision, no result
             subject = with_subject(kept, lines, position // 1000)
             if subject is not None:
                 kept, known = subject, None

@@ -129,6 +129,36 @@ def with_subject(sentence: str, lines: list[str], line_no: int) -> str | None:
     return f"{subject}: {rest}"
 
 
+#: Verbs an instruction opens with ("Run `bun verify` to validate everything", "Delete
+#: `skill.ts`"): an item of a plan, not of what was done ("Removed `skill.ts`").
+_IMPERATIVE_WORDS = """add apply build call change check clean commit configure create delete
+    document edit ensure extract find fix implement install investigate keep look make merge
+    modify move open push read refactor remove rename replace rerun restore revert review run
+    search set split test update use verify wire write"""
+_IMPERATIVES = frozenset(_IMPERATIVE_WORDS.split())
+#: What a lead-in says when its list is a plan, steps to take, or what comes next.
+_PLAN_LEAD = lazy_compile(
+    r"(?i)\b(?:plan|steps?|to-?dos?|tasks?|next|let me|let's|i'll|i will|i need to|"
+    r"i'm going to|going to|we need to|should)\b"
+)
+
+
+def is_plan_step(sentence: str, lines: list[str], line_no: int) -> bool:
+    """Whether ``sentence``, the first of list item ``lines[line_no]``, is a step of a plan:
+    it opens with an instruction's verb, and its list's lead-in says the list is a plan or
+    what to do next ("Let me understand the plan:", "Next steps:"). A digest line made of it
+    would read as done ("Run `bun verify` to validate everything works")."""
+    first = sentence.split(" ", 1)[0]
+    if not first[:1].isupper() or first.lower() not in _IMPERATIVES:
+        return False
+    opener = _opener(lines, line_no)
+    return (
+        opener is not None
+        and opener.rstrip().endswith((":", ":**"))
+        and _PLAN_LEAD.search(opener) is not None
+    )
+
+
 #: A sentence that opens with a pronoun ("This requires `dist` to exist.") speaks of what the
 #: sentence before it said.
 _PRONOUN_OPENING = lazy_compile(r"(?:This|That|These|Those|It|They)\s")

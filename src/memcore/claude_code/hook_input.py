@@ -19,6 +19,9 @@ CHUNK = 1 << 16
 #: that never ends, ``/dev/zero``, would fill the memory).
 MAX_PAYLOAD = 4 << 20
 _SPACES = b" \t\r\n"
+#: How long a writer that stopped writing is given before a payload that did not double since
+#: the last parse is parsed again (see :func:`read_payload`).
+PAUSE = 0.05
 
 
 def whole_object(data: bytes) -> str | None:
@@ -40,9 +43,13 @@ def read_payload(fd: int = 0) -> str:
     ``UnicodeDecodeError`` for bytes that are not UTF-8 at the end of the stream; ``OSError``
     when the stream cannot be read; ``ValueError`` past ``MAX_PAYLOAD`` bytes.
 
-    What was read is parsed only when it ends in ``}`` and nothing more is waiting to be read:
-    parsed after every chunk, a payload of many ``}``-ended chunks took seconds."""
+    What was read is parsed only when it ends in ``}`` and nothing more is waiting to be read,
+    and, until it has doubled since the last try, only once the writer has paused for
+    ``PAUSE``: parsed after every chunk, a payload of many ``}``-ended chunks took seconds
+    (each parse reading all of it); so the parses of one payload read at most about twice its
+    bytes, and one that is whole is parsed at the latest ``PAUSE`` after its last byte."""
     data = bytearray()
+    tried = 0  # how many bytes the last parse read
     while True:
         try:
             chunk = os.read(fd, CHUNK)
@@ -53,10 +60,14 @@ def read_payload(fd: int = 0) -> str:
         data += chunk
         if len(data) > MAX_PAYLOAD:
             raise ValueError(f"the hook payload is over {MAX_PAYLOAD >> 20} MiB")
-        if _ends_in_brace(data) and not _more_waiting(fd):
-            whole = whole_object(bytes(data))
-            if whole is not None:
-                return whole
+        if not _ends_in_brace(data) or _more_waiting(fd, 0):
+            continue
+        if len(data) < 2 * tried and _more_waiting(fd, PAUSE):
+            continue
+        tried = len(data)
+        whole = whole_object(bytes(data))
+        if whole is not None:
+            return whole
 
 
 def _ends_in_brace(data: bytearray) -> bool:
@@ -67,10 +78,10 @@ def _ends_in_brace(data: bytearray) -> bool:
     return at >= 0 and data[at] == ord("}")
 
 
-def _more_waiting(fd: int) -> bool:
-    """Whether a read of ``fd`` would return at once (more bytes, or the stream's end)."""
+def _more_waiting(fd: int, timeout: float) -> bool:
+    """Whether a read of ``fd`` would return within ``timeout`` s (more bytes, or the end)."""
     try:
-        ready, _, _ = select.select([fd], [], [], 0)
+        ready, _, _ = select.select([fd], [], [], timeout)
     except (OSError, ValueError):  # (a descriptor select cannot watch: parse what is here)
         return False
     return bool(ready)
