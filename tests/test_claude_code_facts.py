@@ -653,3 +653,19 @@ def test_a_skill_s_instructions_are_not_memory_its_call_names_it() -> None:
     assert parsed.skipped_types["scaffolding:skill-instructions"] == 1
     calls = [i.content for i in parsed.items if i.metadata.get("tool") == "Skill"]
     assert "Used the skill `superpowers:receiving-code-review`" in calls
+
+
+def test_a_document_s_edit_changes_the_names_it_writes_as_code_only() -> None:
+    """A docs page's edit: the capitalized words of its prose (``GitHub``) are no names it
+    changed (a real session's digest said "edited once, changing `GitHub`"); its code spans
+    and fenced blocks are."""
+    edit = {
+        "file_path": "/r/docs/start.md",
+        "old_string": "## Next\n",
+        "new_string": "## AI Agent Skill\n\nInstall it from GitHub into `SKILL_DIR`:\n\n"
+        "```sh\nchkit skill --install\n```\n\n## Next\n",
+    }
+    _, meta = describe_call("Edit", edit, "/r")
+    assert meta["names"] == ["SKILL_DIR"]
+    code = describe_call("Edit", {**edit, "file_path": "/r/src/start.ts"}, "/r")[1]
+    assert "GitHub" in code["names"]  # (in code, a capitalized word may well be a name)

@@ -150,6 +150,8 @@ def describe_call(
             return f"Read `{shown}` (lines {meta['lines']})", meta
         if tool in EDIT_TOOLS:
             names = _edit_names(tool, tool_input)
+            if path.lower().endswith(DOCUMENT_SUFFIXES):
+                names = _in_code_spans(names, tool, tool_input)
             meta["names"] = names
             meta["added_lines"] = lines = _edit_lines(tool, tool_input)
             if path.lower().endswith(DOCUMENT_SUFFIXES):
@@ -306,6 +308,21 @@ def _edit_names(tool: str, tool_input: Mapping[str, Any]) -> list[str]:
         for name in changed_names(old, new):
             names.setdefault(name, None)
     return list(names)[:MAX_NAMES]
+
+
+def _in_code_spans(names: list[str], tool: str, tool_input: Mapping[str, Any]) -> list[str]:
+    """Of the names a document's edit changed, those its text writes as code (in backticks or
+    a fenced block): its prose's capitalized words (``GitHub``) are no names it changed."""
+    code = " ".join(
+        found.group(1) or found.group(2)
+        for _, new in _edit_pairs(tool, tool_input)
+        for found in _CODE_SPAN.finditer(new)
+    )
+    return [name for name in names if name.removesuffix("()") in code]
+
+
+#: A code span or a fenced block's body in a document's text.
+_CODE_SPAN = lazy_compile(r"```[^\n]*\n(.*?)```|`([^`\n]+)`", re.DOTALL)
 
 
 def _edit_renames(tool: str, tool_input: Mapping[str, Any], before: str | None) -> list[list[str]]:
