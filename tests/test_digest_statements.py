@@ -423,3 +423,26 @@ def test_claude_code_s_advice_after_a_tool_s_error_is_no_part_of_its_line() -> N
     )
     errors = session_digest([error], 500).sections["errors"]
     assert errors == "- Read `notes/MEMORY.md` failed: File does not exist."
+
+
+def test_a_lookup_of_claude_code_s_own_file_that_failed_is_no_error_of_the_session() -> None:
+    """Claude Code reads its memory file (``~/.claude/projects/<project>/memory/MEMORY.md``)
+    before it exists: the harness's miss, not the session's; a project's own missing file
+    under a ``.claude`` folder of the project is still said."""
+    from memcore import MemoryItem, session_digest
+    from tests.test_digest import T0
+
+    def failed_read(path: str) -> MemoryItem:
+        return MemoryItem(
+            path,
+            f"Read `{path}` failed: File does not exist.",
+            metadata={"source": "claude-code", "kind": "error", "tool": "Read", "role": "user",
+                      "file_path": path, "cwd": "/home/dev/shop"},
+            created_at=T0,
+        )  # fmt: skip
+
+    own = "/home/dev/.claude/projects/-home-dev-shop/memory/MEMORY.md"
+    project_s = "/home/dev/shop/.claude/commands/deploy.md"
+    errors = session_digest([failed_read(own), failed_read(project_s)], 500).sections["errors"]
+    assert "MEMORY.md" not in errors
+    assert "deploy.md" in errors

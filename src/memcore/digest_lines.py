@@ -272,7 +272,8 @@ def build_candidates(
             if is_failed_edit(meta):
                 failed_edit(files, meta, root)  # (it changed nothing)
             if kind == "error":
-                out.append(_error(item, seq, recency, by_id, root))
+                if not _claude_code_s_own_lookup(meta, root):
+                    out.append(_error(item, seq, recency, by_id, root))
             elif is_edit and meta.get("is_error") is not True:
                 if tool == "Write":
                     write_result(files, meta, root)
@@ -551,6 +552,19 @@ def _error(
     if looked:
         score -= 3.0
     return Candidate("errors", seq, score, line)
+
+
+def _claude_code_s_own_lookup(meta: Mapping[str, Any], root: str | None) -> bool:
+    """Whether a failed call only looked for one of Claude Code's own files outside the project
+    (``~/.claude/projects/<project>/memory/MEMORY.md`` not there yet): the harness's, not the
+    session's, error."""
+    path = meta.get("file_path")
+    return (
+        meta.get("tool") in _LOOKUPS
+        and isinstance(path, str)
+        and "/.claude/" in path
+        and not (root and path.startswith(root.rstrip("/") + "/"))
+    )
 
 
 def _rerun_fix(error: Mapping[str, Any], fixes: Sequence[MemoryItem]) -> str:
