@@ -567,3 +567,23 @@ def test_a_plan_s_steps_are_no_decisions_or_results() -> None:
     assert "Run `bun verify`" not in text
     assert "Delete `src/bin/skill.ts`" not in text
     assert "Revert changes" not in text
+
+
+def test_a_sub_agent_s_glossary_is_reference_not_results() -> None:
+    """A sub-agent's account of a document lists what names mean ("- `cwd`: Current working
+    directory"): in a real session's digest those took the place of results. Its findings
+    stay; a list of two such entries, or one of the agent's own, is no glossary."""
+    report = MemoryItem(
+        "r1",
+        "SessionStart hooks receive this JSON on stdin.\n\n**Input Fields:**\n"
+        "- `session_id`: Current session identifier\n- `transcript_path`: Path to "
+        "conversation JSON\n- `cwd`: Current working directory\n- `permission_mode`: Current "
+        "permission mode\n\nNo `additionalSystemPrompt` field exists - use "
+        "`additionalContext` instead to inject context.",
+        metadata={"kind": "tool_result", "source": "claude-code", "role": "user",
+                  "tool": "Task", "report": True},
+    )  # fmt: skip
+    text = session_digest([report], 2000).text
+    assert "No `additionalSystemPrompt` field exists" in text
+    for said in ("Current session identifier", "Path to conversation JSON", "permission mode"):
+        assert said not in text

@@ -19,7 +19,7 @@ from memcore._kernels import prose
 from memcore.claude_code.compaction import is_compaction_summary, summary_statements
 from memcore.claude_code.transcripts import KIND_PRIORITY
 from memcore.digest_cut import tidy_cut
-from memcore.digest_subject import is_plan_step, with_antecedent, with_subject
+from memcore.digest_subject import in_glossary, is_plan_step, with_antecedent, with_subject
 from memcore.lazy_re import lazy_compile
 from memcore.model import MemoryItem
 
@@ -468,6 +468,8 @@ def statements(
             lines = content.splitlines() if lines is None else lines
             if is_plan_step(kept, lines, position // 1000):
                 continue  # what was to be done, not what was: no decision, no result
+            if report and in_glossary(lines, position // 1000):
+                continue  # a sub-agent's account of what names mean: reference, not a result
             subject = with_subject(kept, lines, position // 1000)
             if subject is not None:
                 kept, known = subject, None

@@ -159,6 +159,39 @@ def is_plan_step(sentence: str, lines: list[str], line_no: int) -> bool:
     )
 
 
+#: A glossary entry: a name in a code span (bold or not), its type in brackets maybe, a colon,
+#: and a few words of what it is ("- `cwd`: Current working directory").
+_ENTRY = lazy_compile(
+    r"^\s*(?:[-*+\u2022]|\d{1,2}[.)])[ \t]+(?:\*\*)?`[^`]+`(?:\*\*)?(?:\s*\([^)]*\))?:\s+"
+    r"(?P<what>.*)$"
+)
+#: At most this many words say what an entry's name is; at least this many entries in a row
+#: make a glossary.
+_ENTRY_WORDS = 20
+_GLOSSARY_ENTRIES = 3
+
+
+def in_glossary(lines: list[str], line_no: int) -> bool:
+    """Whether ``lines[line_no]`` is an entry of a glossary: a list of at least three names,
+    each followed by a colon and a few words of what it is (a sub-agent's account of a
+    document it read: "- `cwd`: Current working directory", "- `session_id`: Current session
+    identifier"). Reference, not a decision or a result."""
+    if not 0 <= line_no < len(lines) or not _is_entry(lines[line_no]):
+        return False
+    run = 1
+    for step in (-1, 1):
+        at = line_no + step
+        while 0 <= at < len(lines) and _is_entry(lines[at]):
+            run += 1
+            at += step
+    return run >= _GLOSSARY_ENTRIES
+
+
+def _is_entry(line: str) -> bool:
+    found = _ENTRY.match(line)
+    return found is not None and len(found.group("what").split()) <= _ENTRY_WORDS
+
+
 #: A sentence that opens with a pronoun ("This requires `dist` to exist.") speaks of what the
 #: sentence before it said.
 _PRONOUN_OPENING = lazy_compile(r"(?:This|That|These|Those|It|They)\s")
