@@ -183,3 +183,54 @@ async def test_resync_after_a_recovery_drops_keys(backend: Backend) -> None:
     assert b.metadata(SESSION).checksum == digest
     with pytest.raises(ValidationError):
         await b.resync_session(SESSION, strategy="nope")
+
+
+# --- one manager, several event loops ---------------------------------------------------------
+
+
+class _SlowCommits(MemoryStore):
+    """A memory store whose commits take a while (the sync is under way meanwhile)."""
+
+    async def commit(self, *args: Any) -> Any:
+        await asyncio.sleep(0.3)
+        return await super().commit(*args)
+
+    async def commit_if_unchanged(self, *args: Any) -> Any:
+        await asyncio.sleep(0.3)
+        return await super().commit_if_unchanged(*args)
+
+
+def test_a_session_syncing_on_one_loop_is_refused_on_another_and_taken_over_after() -> None:
+    """Two threads, each with its own event loop, syncing one manager's session at once: the
+    second is a ``ValidationError`` that says why (it was asyncio's "attached to a different
+    loop" in one thread and a wait for good in the other); once the first is over, another
+    loop syncs the session as usual."""
+    import threading
+
+    manager = DistributedMemoryManager(_SlowCommits(), replica_id="r")
+    manager.set(SESSION, "a", item("a", "one"))
+    asyncio.run(manager.sync_session_memory(SESSION))
+    outcome: dict[str, object] = {}
+    started = threading.Event()
+
+    def first() -> None:
+        async def sync() -> None:
+            manager.set(SESSION, "b", item("b", "two"))
+            task = asyncio.ensure_future(manager.sync_session_memory(SESSION))
+            await asyncio.sleep(0.05)
+            started.set()
+            outcome["first"] = (await task).success
+
+        asyncio.run(sync())
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    assert started.wait(30)
+    with pytest.raises(ValidationError, match="syncing on another event loop"):
+        asyncio.run(manager.sync_session_memory(SESSION))
+    thread.join(30)
+    assert outcome == {"first": True}
+    manager.set(SESSION, "c", item("c", "three"))
+    assert asyncio.run(manager.sync_session_memory(SESSION)).success
+    assert set(manager.state(SESSION)) == {"a", "b", "c"}
+    asyncio.run(manager.close())

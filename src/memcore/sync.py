@@ -311,39 +311,40 @@ class DistributedMemoryManager(GroupCommit, CommitPaths, AutoSync):
             raise ValidationError("this manager is closed: open a new one to sync")
         chosen = self.strategy if strategy is None else validate_strategy(strategy)
         session = self._session(session_id)
-        loop: asyncio.AbstractEventLoop | None = None  # (looked up once: see process_id)
-        if (
-            self._now is not None
-            and not session.lock.locked()
-            and session.running is None
-            and session.waiting is None
-        ):
-            loop = asyncio.get_running_loop()
-            if not others_ready(loop):
+        loop = asyncio.get_running_loop()  # (looked up once: see process_id)
+        session.serve(loop, session_id)
+        try:
+            if (
+                self._now is not None
+                and not session.lock.locked()
+                and session.running is None
+                and session.waiting is None
+                and not others_ready(loop)
+            ):
                 committed = self._commit_now(session_id, session)  # a lone writer: no group
                 if committed is not None:
                     # (nothing was awaited since the keys were taken: the digest is the one
                     # committed, so this does not wait either)
                     return await self._committed(session_id, session, chosen, {}, 0, *committed)
-        while True:
-            group = self._joinable(session, chosen)
-            if group is None:
-                if loop is None:
-                    loop = asyncio.get_running_loop()
-                return await self._lead(session_id, session, chosen, loop)
-            try:
-                result = await group.join()
-            except LeaderGone:  # the task running it was cancelled: sync on our own
-                continue
-            # its own copy (``dataclasses.replace`` took 3 us a follower of a group commit)
-            return SyncResult(
-                result.success,
-                result.conflicts_resolved,
-                result.version,
-                result.synced_items,
-                list(result.conflicts),
-                result.error,
-            )
+            while True:
+                group = self._joinable(session, chosen)
+                if group is None:
+                    return await self._lead(session_id, session, chosen, loop)
+                try:
+                    result = await group.join()
+                except LeaderGone:  # the task running it was cancelled: sync on our own
+                    continue
+                # its own copy (``dataclasses.replace`` took 3 us a follower of a group commit)
+                return SyncResult(
+                    result.success,
+                    result.conflicts_resolved,
+                    result.version,
+                    result.synced_items,
+                    list(result.conflicts),
+                    result.error,
+                )
+        finally:
+            session.served()
 
     async def resync_session(self, session_id: str, strategy: str | None = None) -> SyncResult:
         """Forget what was merged, refetch the whole session, then sync as usual.
@@ -357,8 +358,12 @@ class DistributedMemoryManager(GroupCommit, CommitPaths, AutoSync):
             raise ValidationError("this manager is closed: open a new one to sync")
         chosen = self.strategy if strategy is None else validate_strategy(strategy)
         session = self._session(session_id)
-        async with session.lock:
-            return await self._sync_locked(session_id, session, chosen, refetch=True)
+        session.serve(asyncio.get_running_loop(), session_id)
+        try:
+            async with session.lock:
+                return await self._sync_locked(session_id, session, chosen, refetch=True)
+        finally:
+            session.served()
 
     async def _sync_locked(
         self,

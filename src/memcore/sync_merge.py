@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -91,6 +92,10 @@ class SyncGroup:
                 waiter.set_result(result)
 
 
+#: Guards ``SessionReplica.serve``'s look and count against another thread's.
+_SERVING = threading.Lock()
+
+
 @dataclass
 class SessionReplica:
     """What one replica holds of one session, and the bookkeeping its syncs need."""
@@ -113,7 +118,32 @@ class SessionReplica:
     quiet: bool = True
     running: SyncGroup | None = None  # the sync in flight, if any
     waiting: SyncGroup | None = None  # the callers waiting for the next one
+    loop: asyncio.AbstractEventLoop | None = None  # the event loop ``lock`` serves
+    active: int = 0  # the syncs under way on it (``serve``)
     recall: SessionIndex | None = None  # built by the first search; told of every changed key
+
+    def serve(self, loop: asyncio.AbstractEventLoop, session_id: str) -> None:
+        """Count a sync on ``loop`` in (``served`` counts it out). An asyncio lock and the
+        group commit's futures belong to one event loop, so a sync on another loop (another
+        thread's) while this session's syncs are under way is a ``ValidationError`` (it crashed
+        one loop with asyncio's "attached to a different loop" and left the other waiting for
+        good); once they are over, a new loop takes the session over."""
+        with _SERVING:
+            if self.loop is not loop:
+                if self.active:
+                    raise ValidationError(
+                        f"session {session_id!r} is syncing on another event loop of this "
+                        "manager: a manager syncs a session on one event loop at a time (give "
+                        "each thread that runs its own loop its own manager)"
+                    )
+                self.lock = asyncio.Lock()
+                self.loop = loop
+            self.active += 1
+
+    def served(self) -> None:
+        """A sync counted in by ``serve`` is over."""
+        with _SERVING:
+            self.active -= 1
 
     def put(self, key: str, slot: Record) -> None:
         """Replace ``key``'s slot, keeping the digest equal to the live state's."""

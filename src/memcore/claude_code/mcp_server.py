@@ -489,6 +489,18 @@ def mcp_available() -> bool:
     return True
 
 
+def mcp_installed() -> bool:
+    """Whether the ``mcp`` package is there, without importing it (the installer asks: an
+    import would bind the package's defaults, ``sys.stderr`` among them, to this process's
+    streams of the moment)."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("mcp") is not None
+    except (ImportError, ValueError):  # (ValueError: a module set to None in sys.modules)
+        return False
+
+
 __all__ = [
     "INSTRUCTIONS",
     "KINDS",
@@ -504,6 +516,7 @@ __all__ = [
     "Recalled",
     "build_server",
     "mcp_available",
+    "mcp_installed",
     "serve",
     "sessions_text",
 ]

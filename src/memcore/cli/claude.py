@@ -124,11 +124,11 @@ def _run_install(args: argparse.Namespace, out: TextIO, install: bool) -> int:
     from pathlib import Path
 
     from memcore.claude_code.install import absolute_store_url, memcore_command, plan
-    from memcore.claude_code.mcp_server import mcp_available
+    from memcore.claude_code.mcp_server import mcp_installed
     from memcore.stores.urls import mask_url
 
     store_url = absolute_store_url(getattr(args, "store", None))
-    server = mcp_available()  # (else Claude Code would list a server that cannot start)
+    server = mcp_installed()  # (else Claude Code would list a server that cannot start)
     changes = plan(
         install,
         scope=args.scope,
