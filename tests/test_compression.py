@@ -209,6 +209,25 @@ def test_custom_summarizer_is_used() -> None:
     assert bundle.level3.groups[0].summary == "1 notes"
 
 
+def test_a_plugged_summarizer_that_is_none_or_answers_no_text_is_a_validation_error() -> None:
+    """A plain function given as a summarizer, or one whose ``summarize`` returns None: an
+    ``AttributeError`` deep in the compressor before; memcore's ``ValidationError`` now."""
+    from memcore.errors import ValidationError
+
+    class Silent:
+        def summarize(self, text: str, ratio: float) -> Any:
+            return None
+
+        def summarize_group(self, texts: Sequence[str], ratio: float) -> Any:
+            return None
+
+    items = [item("a", timedelta(hours=2)), item("b", timedelta(hours=30))]
+    with pytest.raises(ValidationError, match="returned NoneType, not a str"):
+        HierarchicalMemoryCompressor(NOW, summarizer=Silent()).compress(items)
+    with pytest.raises(ValidationError, match="needs summarize"):
+        HierarchicalMemoryCompressor(NOW, summarizer=lambda text, ratio: text)  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize("name", ["lz4", "zstd"])
 def test_bundle_is_a_standard_frame_of_its_codec(name: str, tmp_path: Path) -> None:
     if shutil.which(name) is None:

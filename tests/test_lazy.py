@@ -325,3 +325,14 @@ def test_any_state_reads_back_like_a_full_load(live: dict[str, Any], deleted: se
     assert view.decoded_count == 0
     assert len(view) == len(live)
     assert dict(view) == full_load(records) == live
+
+
+def test_a_loader_that_returns_none_is_not_found() -> None:
+    """``dict.get``'s way of saying "no such item" was an ``AttributeError`` at first use."""
+    from memcore.errors import NotFoundError
+
+    found: dict[str, Any] = {}
+    proxy: Any = LazyMemoryProxy("k", lambda key: found.get(key))
+    with pytest.raises(NotFoundError, match="the loader returned None"):
+        _ = proxy.content
+    assert not proxy.loaded

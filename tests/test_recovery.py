@@ -10,6 +10,7 @@ pre-damage bytes, not with anything recovery itself reports.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -262,8 +263,13 @@ async def test_backup_newer_than_damaged_journal_entry_is_enough(store: Store) -
     await assert_intact(store, before)
 
 
-async def test_wrong_digest_with_intact_records_is_not_overwritten(store: Store) -> None:
-    """Records fine but the digest disagrees: no rebuild matches, so nothing is written."""
+async def test_a_wrong_digest_that_records_and_journal_both_contradict_is_rewritten(
+    store: Store,
+) -> None:
+    """Every record decodes and the whole journal rebuilds exactly them, but the kept digest
+    disagrees: of the three, the one value is the damaged one. It is written again from the
+    records (it was left as it was, and no command could repair the session: ``verify`` kept
+    failing); the records stay as they are."""
     await commit(store, {"a": 1})
     snapshot = await store.read_snapshot(SESSION)
     await store.commit(SESSION, snapshot.version, {"b": encode_entry(Entry(2, 5, "w"))}, 12345)
@@ -272,10 +278,29 @@ async def test_wrong_digest_with_intact_records_is_not_overwritten(store: Store)
     assert health.bad_keys == ()
     assert not health.digest_ok
     result = await arecover_corrupted_memory(SESSION, store)
-    assert not result.success
-    assert "the stored digest itself is off" in result.message
+    assert result.success, result.message
+    assert "the stored digest was off" in result.message
+    assert (result.updates_applied, result.rebuild_required) == (0, False)
     assert await records_of(store) == before
-    assert await store.version(SESSION) == 2
+    assert (await verify_session(SESSION, store)).ok
+    again = await arecover_corrupted_memory(SESSION, store)
+    assert again.success
+    assert "nothing to do" in again.message
+
+
+async def test_a_wrong_digest_is_not_rewritten_when_the_journal_says_otherwise(
+    store: Store,
+) -> None:
+    """The records and the journal disagree as well: there is no second witness for the
+    records, so nothing is written."""
+    await commit(store, {"a": 1})
+    snapshot = await store.read_snapshot(SESSION)
+    await store.commit(SESSION, snapshot.version, {"b": encode_entry(Entry(2, 5, "w"))}, 12345)
+    await tamper(store, "b", encode_entry(Entry(3, 6, "w")))  # (decodes; the journal has 2)
+    before = await records_of(store)
+    result = await arecover_corrupted_memory(SESSION, store)
+    assert not result.success
+    assert await records_of(store) == before
 
 
 async def test_concurrent_commit_during_recovery_is_kept() -> None:
@@ -327,3 +352,14 @@ async def test_recovery_gives_up_when_the_session_never_settles() -> None:
     after = await records_of(store)
     assert after["a"] == flip(good["a"], 4)  # recovery wrote nothing; the commits went in
     assert len(after) == 1 + MAX_ATTEMPTS
+
+
+def test_a_url_that_names_no_store_is_not_found_and_nothing_is_made(tmp_path: Path) -> None:
+    """A mistyped path was made (folders and file) and its session reported intact."""
+    from memcore import recover_corrupted_memory
+    from memcore.errors import NotFoundError
+
+    missing = tmp_path / "does" / "not" / "exist.db"
+    with pytest.raises(NotFoundError, match="no memcore store"):
+        recover_corrupted_memory("s", store=f"sqlite:///{missing}")
+    assert list(tmp_path.iterdir()) == []

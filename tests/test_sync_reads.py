@@ -4,7 +4,10 @@ and their value hashes (nothing decoded), on one replica and after a merge from 
 
 from __future__ import annotations
 
+import pytest
+
 from memcore.codec import entry_hash, state_checksum
+from memcore.errors import ValidationError
 from memcore.stores.memory import MemoryStore
 from memcore.sync import DistributedMemoryManager
 from tests.sync_support import SESSION, contents, item
@@ -33,6 +36,9 @@ async def test_latest_gives_the_values_written_last_and_no_deleted_one() -> None
     }
     assert set(manager.latest(SESSION, 10)) == {"a", "b", "c"}
     assert manager.latest(SESSION, 0) == {}
+    for bad in (-1, 2.5, True, "3"):  # (-1 gave {} as if the session were empty)
+        with pytest.raises(ValidationError, match="count must be a whole number"):
+            manager.latest(SESSION, bad)  # type: ignore[arg-type]
 
 
 async def test_value_hashes_follow_each_live_value_and_match_the_digest() -> None:

@@ -6,6 +6,7 @@ import sysconfig
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -76,3 +77,42 @@ def test_pluggable_counter() -> None:
     assert tokens.count_tokens(text) == builtin
     with pytest.raises(ValidationError):
         tokens.set_token_counter(42)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("answer", ["3", -1, None, 2.5, True])
+def test_a_plugged_counter_s_bad_answer_is_a_validation_error(answer: object) -> None:
+    """A counter that answers no whole number >= 0 was a ``TypeError`` or a division by zero
+    deep in the budget's arithmetic; it is memcore's ``ValidationError``, naming the answer,
+    wherever the counter is plugged in."""
+    from memcore import (
+        HierarchicalMemoryCompressor,
+        MemoryItem,
+        SessionState,
+        handle_context_overflow,
+        session_digest,
+    )
+
+    def bad(text: str) -> object:
+        return answer
+
+    from datetime import datetime, timedelta, timezone
+
+    old = datetime.now(timezone.utc) - timedelta(days=3)  # (summarized: counted)
+    items = [
+        MemoryItem(f"k{n}", f"Note number {n} about the cart. It rounds.", created_at=old)
+        for n in range(4)
+    ]
+    counter: Any = bad
+    with pytest.raises(ValidationError, match="token counter returned"):
+        session_digest(items, 500, counter=counter)
+    with pytest.raises(ValidationError, match="token counter returned"):
+        HierarchicalMemoryCompressor(counter=counter).compress_memory_hierarchy(items)
+    with pytest.raises(ValidationError, match="token counter returned"):
+        handle_context_overflow(SessionState(items, 10, counter=counter))
+    previous = tokens.set_token_counter(counter)
+    try:
+        with pytest.raises(ValidationError, match="token counter returned"):
+            tokens.count_tokens("text")
+    finally:
+        tokens.set_token_counter(previous)
+    assert tokens.resolve_counter(lambda s: 7)("x") == 7  # (a good one as it is)

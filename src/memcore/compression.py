@@ -43,6 +43,7 @@ from memcore.summarize import (
     SAYS_NOTHING_WORDS,
     ExtractiveSummarizer,
     Summarizer,
+    checked_summarizer,
     group_similar_texts,
 )
 from memcore.tokens import TokenCounter, resolve_counter
@@ -208,7 +209,9 @@ class HierarchicalMemoryCompressor:
                 raise ValidationError(f"ratios must be in (0, 1] (got {ratio!r})")
         self.ratios = tuple(float(r) for r in ratios)
         self.kernels = kernels if kernels is not None else _selected
-        self.summarizer: Summarizer = summarizer or ExtractiveSummarizer(counter, kernels)
+        self.summarizer: Summarizer = checked_summarizer(summarizer) or ExtractiveSummarizer(
+            counter, kernels
+        )
         self.count = resolve_counter(counter)
         self.progress = progress
         self.max_distance = max_distance

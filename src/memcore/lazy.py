@@ -87,6 +87,8 @@ class LazyMemoryProxy(Generic[T]):
                 raise NotFoundError(f"no item {item_id!r}: the loader found none ({exc})") from exc
             finally:
                 object.__setattr__(self, "_loading", False)
+            if value is None:  # (``dict.get``'s way of saying so: an AttributeError later)
+                raise NotFoundError(f"no item {item_id!r}: the loader returned None")
             object.__setattr__(self, "_value", value)
             object.__setattr__(self, "_loader", None)  # drop what the loader closed over
             return value  # type: ignore[no-any-return]

@@ -45,7 +45,7 @@ from memcore.model import (
     utc_now,
 )
 from memcore.session_items import is_agent_session, is_scaffolding
-from memcore.summarize import ExtractiveSummarizer, Summarizer
+from memcore.summarize import ExtractiveSummarizer, Summarizer, checked_summarizer
 from memcore.tokens import TokenCounter, resolve_counter
 
 if TYPE_CHECKING:
@@ -97,7 +97,9 @@ class SessionState:
         self.items: list[MemoryItem] = coerce_items(items)
         self.token_budget = token_budget
         self.count = resolve_counter(counter)
-        self.summarizer: Summarizer = summarizer or ExtractiveSummarizer(counter)
+        self.summarizer: Summarizer = checked_summarizer(summarizer) or ExtractiveSummarizer(
+            counter
+        )
         self.now = None if now is None else to_utc_datetime(now)
         self.clock = clock or utc_now
 

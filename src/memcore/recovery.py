@@ -75,6 +75,9 @@ class _Candidate:
     replayed: int
     source: str
     rebuilt: bool
+    #: the digest to write with them: the kept one, unless it was the damaged value (the
+    #: records and the whole journal, two witnesses, agree on a state it does not match)
+    digest: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,12 +230,20 @@ async def _plan(
     if replay.stopped_at is not None:
         notes.append(f"journal rebuild: journal corrupted at v{replay.stopped_at}")
         return None
-    if _digest_or_none(replay.entries) != digest:
+    rebuilt_digest = _digest_or_none(replay.entries)
+    if rebuilt_digest != digest:
+        if replay.records == dict(current) and rebuilt_digest is not None:
+            # two independent witnesses (every record, every journal entry since version 0)
+            # agree on one state; the one kept value that does not is the damaged one
+            return _Candidate(
+                replay.records,
+                0,
+                "its records, which the whole journal agrees with (the stored digest was off: "
+                "it is written again from them)",
+                rebuilt=False,
+                digest=rebuilt_digest,
+            )
         notes.append(f"journal rebuild ({replay.applied} updates) does not match the stored digest")
-        if replay.records == dict(current):
-            # two independent witnesses agree; only the kept digest differs. Rewriting it would
-            # take a side recovery cannot verify, so say so and leave it to a person.
-            notes.append("the records agree with the journal: the stored digest itself is off")
         return None
     return _Candidate(
         replay.records,
@@ -279,10 +290,11 @@ async def arecover_corrupted_memory(session_id: str, store: StoreArg = None) -> 
 
     ``store``: a URL (opened and closed here) or an open store (left open); None means the
     default store. Bad session ids raise ``ValidationError``; backend faults raise
-    ``BackendError``.
+    ``BackendError``; a URL that names no store ``NotFoundError`` (a mistyped path was made,
+    folders and file, and its session reported intact). A session never written is intact.
     """
     validate_session_id(session_id)
-    async with opened_store(store) as opened:
+    async with opened_store(store, create=False) as opened:
         for _ in range(MAX_ATTEMPTS):
             result = await _recover_once(opened, session_id)
             if result is not None:
@@ -339,15 +351,14 @@ async def _recover_once(store: Store, session_id: str) -> RecoveryResult | None:
             f"stored digest ({'; '.join(notes)}); nothing was changed",
             rebuild_required=True,
         )
+    digest = snapshot.digest if candidate.digest is None else candidate.digest
     try:
-        written = await store.replace_state(
-            session_id, snapshot.version, candidate.records, snapshot.digest
-        )
+        written = await store.replace_state(session_id, snapshot.version, candidate.records, digest)
     except CorruptedMemoryError as exc:
         return _result(False, f"session {session_id!r}: {damage}; writing the repair failed: {exc}")
     if written is None:
         return None
-    problem = await _confirm(store, session_id, written, candidate.records, snapshot.digest)
+    problem = await _confirm(store, session_id, written, candidate.records, digest)
     if problem is not None:
         return _result(
             False,

@@ -30,7 +30,7 @@ from memcore._kernels import pipeline as _selected
 from memcore._pure._text_tables import ELLIPSIS
 from memcore._pure.pipeline import Piece, pick_scored, render
 from memcore.errors import ValidationError
-from memcore.tokens import TokenCounter, count_tokens, get_token_counter
+from memcore.tokens import TokenCounter, checked_counter, count_tokens, get_token_counter
 
 #: SimHash bits two items may differ by and still be grouped (of 64).
 DEFAULT_MAX_DISTANCE = 10
@@ -48,6 +48,46 @@ class Summarizer(Protocol):
     def summarize(self, text: str, ratio: float) -> str: ...
 
     def summarize_group(self, texts: Sequence[str], ratio: float) -> str: ...
+
+
+class _CheckedSummarizer:
+    """A plugged-in summarizer whose answers are checked: one that is no ``str`` is a
+    ``ValidationError`` naming the summarizer (``None`` was an ``AttributeError`` deep in the
+    compressor)."""
+
+    __slots__ = ("inner",)
+
+    def __init__(self, inner: Summarizer) -> None:
+        self.inner = inner
+
+    def summarize(self, text: str, ratio: float) -> str:
+        return self._text(self.inner.summarize(text, ratio))
+
+    def summarize_group(self, texts: Sequence[str], ratio: float) -> str:
+        return self._text(self.inner.summarize_group(texts, ratio))
+
+    def _text(self, summary: object) -> str:
+        if not isinstance(summary, str):
+            raise ValidationError(
+                f"the summarizer {type(self.inner).__name__} returned "
+                f"{type(summary).__name__}, not a str"
+            )
+        return summary
+
+
+def checked_summarizer(summarizer: Summarizer | None) -> Summarizer | None:
+    """A plugged-in summarizer, checked to have ``summarize`` and ``summarize_group`` (a plain
+    function given as one is a ``ValidationError`` that says what is needed) and wrapped so
+    that its answers are checked; None and memcore's own as they are."""
+    if summarizer is None or isinstance(summarizer, (ExtractiveSummarizer, _CheckedSummarizer)):
+        return summarizer
+    for method in ("summarize", "summarize_group"):
+        if not callable(getattr(summarizer, method, None)):
+            raise ValidationError(
+                f"a summarizer needs summarize(text, ratio) and summarize_group(texts, ratio) "
+                f"methods returning str (got {type(summarizer).__name__})"
+            )
+    return _CheckedSummarizer(summarizer)
 
 
 def _check_ratio(ratio: float) -> float:
@@ -72,7 +112,7 @@ class ExtractiveSummarizer:
     ) -> None:
         self.kernels = kernels if kernels is not None else _selected
         if counter is not None:
-            self.count = counter
+            self.count = checked_counter(counter)
         elif kernels is not None:
             self.count = kernels.count_tokens
         else:

@@ -228,7 +228,10 @@ class DistributedMemoryManager(GroupCommit, CommitPaths, AutoSync):
 
     def latest(self, session_id: str, count: int) -> dict[str, Any]:
         """The ``count`` live values written last (by their HLC stamps; fresh copies): the
-        recent part of a long session, without decoding the rest."""
+        recent part of a long session, without decoding the rest. ``count`` is a whole number
+        >= 0 (else ``ValidationError``, as ``search``'s ``k``)."""
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise ValidationError(f"count must be a whole number >= 0 (got {count!r})")
         slots = self._session(session_id).slots
         live = heapq.nlargest(count, ((s.stamp, k) for k, s in slots.items() if not s.deleted))
         return {key: value_of(slots[key]) for _, key in live}

@@ -15,6 +15,7 @@ Plug in an exact counter (an LLM vendor's tokenizer) with :func:`set_token_count
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 
 from memcore._kernels import pipeline
@@ -47,7 +48,7 @@ def set_token_counter(counter: TokenCounter | None) -> TokenCounter:
     if counter is not None and not callable(counter):
         raise ValidationError("a token counter must be a callable text -> int")
     previous = _counter
-    _counter = _builtin if counter is None else counter
+    _counter = _builtin if counter is None else checked_counter(counter)
     return previous
 
 
@@ -65,12 +66,36 @@ def resolve_counter(counter: TokenCounter | None) -> TokenCounter:
         raise ValidationError(
             f"a token counter must be a callable text -> int (got {type(counter).__name__})"
         )
-    return counter
+    return checked_counter(counter)
+
+
+def checked_counter(counter: TokenCounter) -> TokenCounter:
+    """``counter``, its answers checked: a count that is no whole number >= 0 (``"3"``,
+    ``-1``, ``None``) is a ``ValidationError`` that says so, not a ``TypeError`` or a division
+    by zero deep in the budget's arithmetic. memcore's own counters are taken as they are."""
+    if counter is _builtin or counter is count_tokens or getattr(counter, "_checked", False):
+        return counter
+
+    def count(text: str) -> int:
+        tokens = counter(text)
+        try:
+            whole = operator.index(tokens)  # (numpy's integers too)
+        except TypeError:
+            whole = -1
+        if whole < 0 or isinstance(tokens, bool):
+            raise ValidationError(
+                f"the token counter returned {tokens!r}: it must return a whole number >= 0"
+            )
+        return whole
+
+    count._checked = True  # type: ignore[attr-defined]
+    return count
 
 
 __all__ = [
     "TokenCounter",
     "builtin_count_tokens",
+    "checked_counter",
     "count_tokens",
     "get_token_counter",
     "resolve_counter",
