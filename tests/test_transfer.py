@@ -333,6 +333,27 @@ async def test_patterns_from_an_attached_prefetcher(
     assert best.count == 0  # learned by the prefetcher, never logged
 
 
+async def test_patterns_of_accesses_that_are_no_keys_and_only_pairs_that_happened(
+    store_url: str, transfer: SessionKnowledgeTransfer
+) -> None:
+    """The prefetcher counted ``file:x.py`` then ``cmd:pytest``, ids that are no key of the
+    session: their patterns transfer (none did); and no pair the session never made (the
+    prefetcher fills its list with recent items, "a" after "a" among them)."""
+    from memcore import prefetch
+
+    await write_session(store_url, "ids", SOURCE_ITEMS[:2])
+    prefetcher = prefetch.PredictiveMemoryPrefetcher()
+    for _ in range(10):
+        for access in ("file:x.py", "cmd:pytest"):
+            prefetcher.record_access("ids", access)
+    transfer.attach_prefetcher(prefetcher)
+    knowledge = await transfer.extract_knowledge("ids")
+    assert {p.sequence for p in knowledge.patterns} == {
+        ("file:x.py", "cmd:pytest"),
+        ("cmd:pytest", "file:x.py"),
+    }
+
+
 async def test_extract_inside_a_running_loop(
     source: str, transfer: SessionKnowledgeTransfer
 ) -> None:

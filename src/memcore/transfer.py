@@ -368,7 +368,12 @@ class SessionKnowledgeTransfer:
     def _prefetcher_patterns(
         self, session_id: str, known: Sequence[str], accesses: Sequence[str]
     ) -> list[AccessPattern] | None:
-        """Patterns from the attached prefetcher's predictions for every item known to the session.
+        """Patterns from the attached prefetcher's predictions for every item known to the
+        session: its keys, its logged accesses, and the ids the prefetcher itself counted for it
+        (``file:a.py``, ``cmd:pytest``: ids that are no key were left out, and with them every
+        pattern of a session whose accesses are not its keys). A prediction is a pattern only
+        for a pair that happened (counted by the prefetcher, or in the log): the prefetcher
+        fills its list with recent items it has no count for.
 
         ``count`` is how often the pair occurs in the stored access log (0 when the prefetcher
         learned it from accesses that were never logged).
@@ -376,11 +381,15 @@ class SessionKnowledgeTransfer:
         if self.prefetcher is None:
             return None
         pairs = Counter(itertools.pairwise(accesses))
+        counted = self.prefetcher.export_counts(session_id)
         patterns: list[AccessPattern] = []
-        for current in dict.fromkeys(known):
+        for current in dict.fromkeys([*known, *counted]):
+            followed = counted.get(current, {})
             for following, confidence in self.prefetcher.predict_next_accesses(
                 session_id, current, n=5
             ):
+                if following not in followed and not pairs[(current, following)]:
+                    continue
                 patterns.append(
                     AccessPattern(
                         (current, following), pairs[(current, following)], float(confidence)
