@@ -15,8 +15,8 @@ that reads a transcript whole and one that reads on from where the last stopped,
 the same items. A line is first asked which of the patterns' literal parts it holds, in one
 native pass (``literal_hits`` of the ``text`` kernels): most lines hold none and go on
 untouched, and only the patterns of those it holds run. ``MEMCORE_MASK_SECRETS=0``
-keeps everything as written. Items stored before this masking are not changed (``memcore
-import-claude-code --reread`` reads their transcripts again).
+keeps everything as written. Items stored before this masking are masked in place by
+``memcore mask-secrets`` (:mod:`memcore.claude_code.mask_stored`).
 """
 
 from __future__ import annotations

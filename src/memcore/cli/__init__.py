@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 COMMAND_MODULES = (
     "importer",
+    "mask",
     "digest",
     "sessions",
     "recall",
