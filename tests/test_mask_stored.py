@@ -100,3 +100,30 @@ def test_mask_secrets_masks_the_store_and_drops_the_history_when_asked(
     again = _run(capsys, "mask-secrets", "--store", url)
     assert "masked 0 span(s) in 0 of" in again
     assert "--drop-history" not in again
+
+
+def test_mask_secrets_on_redis(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    redis_url: str,
+) -> None:
+    """The same walk through a Redis store: masked, history dropped, verified."""
+    path = _transcript(tmp_path / f"{SESSION}.jsonl")
+    monkeypatch.setenv(OFF_SWITCH, "0")
+    _run(capsys, "import-claude-code", str(path), "--store", redis_url)
+    monkeypatch.delenv(OFF_SWITCH)
+    assert f"  {SESSION}: masked " in _run(capsys, "mask-secrets", "--store", redis_url)
+    assert "its history dropped" in _run(
+        capsys, "mask-secrets", "--store", redis_url, "--drop-history"
+    )
+
+    async def history() -> bool:
+        store = open_store(redis_url)
+        try:
+            return await history_holds_secrets(store, SESSION)
+        finally:
+            await store.close()
+
+    assert not asyncio.run(history())
+    assert "all ok" in _run(capsys, "verify", "--store", redis_url)
