@@ -185,3 +185,43 @@ def test_the_import_cuts_items_where_the_hooks_do() -> None:
     from memcore.cli import importer
 
     assert importer.MAX_CHARS == MAX_CHARS
+
+
+@pytest.mark.parametrize("way", ["import", "hook"])
+def test_accesses_whose_write_failed_are_written_by_the_next_save(
+    tmp_path: Path, url: str, monkeypatch: pytest.MonkeyPatch, way: str
+) -> None:
+    """The access log was written after the entry that says how far a transcript was read:
+    when that write failed, the next save or import read on past the records (or not at all)
+    and their accesses were lost for good. Now the entry comes after them."""
+    import memcore.access_log as access_log
+    import memcore.transfer as transfer
+    from memcore.errors import BackendError
+
+    transcript, session = _place(tmp_path, EARLIER[0])
+    real = access_log.save_access_log
+
+    async def refused(*args: object, **kwargs: object) -> int:
+        raise BackendError("the access log cannot be written now")
+
+    def save() -> None:
+        if way == "import":
+            main(["import-claude-code", str(tmp_path / "projects"), "--store", url])
+        else:
+            _hook("session-end", _payload("SessionEnd", session, transcript), url)
+
+    for module in (access_log, transfer):  # (the import takes it from memcore.transfer)
+        monkeypatch.setattr(module, "save_access_log", refused)
+    save()
+    for module in (access_log, transfer):
+        monkeypatch.setattr(module, "save_access_log", real)
+    save()
+
+    async def logged() -> list[str]:
+        store = open_store(url)
+        try:
+            return await access_log.load_access_log(store, session)
+        finally:
+            await store.close()
+
+    assert asyncio.run(logged())

@@ -211,3 +211,42 @@ def test_dash_refuses_a_terminal(work: Path) -> None:
     assert proc.returncode == EXIT_USAGE
     assert_one_line_error(proc.stderr.decode(), "stdout, which is a terminal")
     assert list(work.iterdir()) == []
+
+
+def _decompress(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "memcore", "decompress", *args],
+        input=stdin,
+        capture_output=True,
+        timeout=60,  # (a deadline for a hang, not a timing assertion)
+        check=False,
+    )
+
+
+def test_decompress_reads_a_bundle_from_stdin_as_compress_writes_one(work: Path) -> None:
+    """``memcore compress S -o - | memcore decompress -``."""
+    bundle = compress(work, "-").stdout
+    proc = _decompress("-", stdin=bundle)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.decode().startswith(f"-: {len(bundle):,} bytes")
+
+
+def test_decompress_refuses_what_is_no_bundle_file_without_reading_it(
+    work: Path, tmp_path: Path
+) -> None:
+    """A FIFO waited for a writer for ever, ``/dev/zero`` was read until memory ran out, a
+    large file that is no bundle was read whole before its header was looked at: each is one
+    line now, the last by its first bytes."""
+    fifo = tmp_path / "pipe.mcz"
+    os.mkfifo(fifo)
+    for path, said in ((fifo, "is a FIFO, not a bundle file"), ("/dev/zero", "is a device")):
+        proc = _decompress(str(path))
+        assert proc.returncode == EXIT_ERROR
+        assert_one_line_error(proc.stderr.decode(), said)
+    junk = tmp_path / "junk.mcz"
+    with junk.open("wb") as handle:  # (sparse: 2 GB that take no room)
+        handle.write(b"not a bundle")
+        handle.truncate(2 << 30)
+    proc = _decompress(str(junk))
+    assert proc.returncode == EXIT_ERROR
+    assert_one_line_error(proc.stderr.decode(), "not a memcore bundle")

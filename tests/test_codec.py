@@ -412,6 +412,42 @@ def test_zstd_bundle_sizes_are_checked_before_decompressing() -> None:
     )
 
 
+def _peak_of(run: Any) -> int:
+    tracemalloc.start()
+    try:
+        run()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_payload_of_empty_arrays_is_refused_before_it_costs_much() -> None:
+    """20 MB of empty arrays (a byte each, about 70 as Python lists) in a 685-byte bundle took
+    1.4 GB before it failed; so did the same inside a memory item's metadata. A bundle builds
+    at most one array or map per 6 payload bytes and 64 per compressed byte (past 100,000)."""
+    n = 20_000_000
+    zstd = zstandard.ZstdCompressor(level=19)
+    lists = b"\xdd" + n.to_bytes(4, "big") + b"\x90" * n
+    bomb = _bundle_with(zstd.compress(lists), len(lists))
+    assert len(bomb) < 2000
+
+    def refused(blob: bytes) -> None:
+        with pytest.raises(CorruptedMemoryError, match="more arrays and maps"):
+            codec.decode_bundle(blob)
+
+    assert _peak_of(lambda: refused(bomb)) < 64 << 20
+    # the same arrays as a memory item's metadata value, inside its extension
+    stamp = msgpack.Timestamp(1_700_000_000).to_bytes()
+    fields = b"\x95\xa1k\xa0\x01" + b"\xd6\xff" + stamp + b"\x81\xa1m" + lists
+    ext = b"\xc9" + len(fields).to_bytes(4, "big") + bytes([codec.EXT_MEMORY_ITEM]) + fields
+    inside = _bundle_with(zstd.compress(ext), len(ext))
+    assert _peak_of(lambda: refused(inside)) < 64 << 20
+    # dense but real: 30,000 items of one-letter content, kept whole, decode
+    stamp_at = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    items = [MemoryItem(f"k{n}", "x", created_at=stamp_at) for n in range(30_000)]
+    assert codec.decode_bundle(codec.encode_bundle(items)) == items
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     magic=st.sampled_from([b"\x04\x22\x4d\x18", b"\x28\xb5\x2f\xfd", b""]),

@@ -130,9 +130,20 @@ def _ext_hook(code: int, data: bytes) -> Any:
 
 
 def _unpack(data: bytes | bytearray | memoryview) -> Any:
+    budget: _Containers | None = getattr(_BUDGET, "current", None)  # (inside a bundle's)
     try:
+        if budget is None:
+            return msgpack.unpackb(
+                data, raw=False, strict_map_key=True, ext_hook=_ext_hook, timestamp=3
+            )
         return msgpack.unpackb(
-            data, raw=False, strict_map_key=True, ext_hook=_ext_hook, timestamp=3
+            data,
+            raw=False,
+            strict_map_key=True,
+            ext_hook=_ext_hook,
+            timestamp=3,
+            list_hook=budget.take,
+            object_hook=budget.take,
         )
     except CorruptedMemoryError:
         raise
@@ -204,6 +215,16 @@ _HEADER_CONTENT_SIZE = BUNDLE_HEADER_SIZE - _FRAME_HEAD.size
 #: ``max_payload``): a header claiming more is refused before anything is decompressed.
 MAX_BUNDLE_PAYLOAD = 1 << 30
 _UNPACKER_LIMIT = (1 << 31) - 1  # msgpack's buffer limit is a C int
+#: Arrays and maps a payload may build, past ``_CONTAINERS_FLOOR``: one per this many of its
+#: bytes, and at most this many per byte of its compressed frame. Strings and binaries cost
+#: what they weigh; an empty array weighs 1 byte and costs about 70 as a Python list, and a
+#: crafted bundle of 685 bytes held 20 MB of them (1.4 GB of lists before it failed). Memory
+#: items' extensions, the densest values memory's bundles hold, take 11 bytes for their two
+#: (fields, metadata) with two-letter ids and no content, and their ids and stamps do not
+#: compress away: 0.4 per frame byte there, 4.6 for 100,000 identical notes in zstd.
+_BYTES_PER_CONTAINER = 6
+_CONTAINERS_PER_FRAME_BYTE = 64
+_CONTAINERS_FLOOR = 100_000
 
 
 def encode_bundle(
@@ -281,11 +302,46 @@ def decode_bundle(
     frame = view[BUNDLE_HEADER_SIZE:]
     if xxh64(frame) != frame_hash:
         raise CorruptedMemoryError("bundle payload checksum mismatch")
-    return _unpack_stream(frames.iter_decompress(frame, payload_len), payload_len)
+    budget = _Containers(payload_len, frame_len)
+    return _unpack_stream(frames.iter_decompress(frame, payload_len), payload_len, budget)
 
 
-def _unpack_stream(pieces: Iterator[bytes], payload_len: int) -> Any:
-    """The one msgpack value ``pieces`` hold, exactly ``payload_len`` bytes of it."""
+class _Containers:
+    """The arrays and maps a payload may still build (see ``_BYTES_PER_CONTAINER``): every
+    one the decoder makes, those in memory items' extensions too, is counted as it is made."""
+
+    __slots__ = ("left",)
+
+    def __init__(self, payload_len: int, frame_len: int) -> None:
+        self.left = _CONTAINERS_FLOOR + min(
+            payload_len // _BYTES_PER_CONTAINER, frame_len * _CONTAINERS_PER_FRAME_BYTE
+        )
+
+    def take(self, value: Any) -> Any:
+        self.left -= 1
+        if self.left < 0:
+            raise CorruptedMemoryError(
+                "bundle payload builds more arrays and maps than its size allows (one per "
+                f"{_BYTES_PER_CONTAINER} bytes, {_CONTAINERS_PER_FRAME_BYTE} per compressed byte)"
+            )
+        return value
+
+
+#: The budget of the bundle being decoded on this thread (its items' extensions draw on it).
+_BUDGET = threading.local()
+
+
+def _unpack_stream(pieces: Iterator[bytes], payload_len: int, budget: _Containers) -> Any:
+    """The one msgpack value ``pieces`` hold, exactly ``payload_len`` bytes of it, building no
+    more arrays and maps than ``budget``."""
+    _BUDGET.current = budget
+    try:
+        return _unpack_counted(pieces, payload_len, budget)
+    finally:
+        _BUDGET.current = None
+
+
+def _unpack_counted(pieces: Iterator[bytes], payload_len: int, budget: _Containers) -> Any:
     # every string, array and map is bounded by the claimed size (an element costs a byte)
     unpacker = msgpack.Unpacker(
         raw=False,
@@ -293,6 +349,8 @@ def _unpack_stream(pieces: Iterator[bytes], payload_len: int) -> Any:
         ext_hook=_ext_hook,
         timestamp=3,
         max_buffer_size=max(payload_len, 1),
+        list_hook=budget.take,
+        object_hook=budget.take,
     )
     found, value = False, None
     fed, before = 0, b""  # bytes fed so far; the last few of them before the current piece

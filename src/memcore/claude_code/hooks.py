@@ -186,10 +186,12 @@ async def save_session(
                 added += held_item is None
         if written:
             await manager.sync_session_memory(session_id)
+        # the accesses before the entry, which says how far the transcript was read: written
+        # after it, a failed write lost them for good (the next save reads on past them)
+        await _save_accesses(store, session_id, parsed, previous is not None)
         record = _session_record(checked, manager, parsed, previous, refresh_digest, added)
         manager.set(registry, registry_key(session_id), record.to_item())
         await manager.sync_session_memory(registry)
-        await _save_accesses(store, session_id, parsed, previous is not None)
         await refresh_stale_record(manager, registry, session_id)
         return SaveReport(session_id, written, record.items, False)
     finally:

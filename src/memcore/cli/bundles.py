@@ -17,7 +17,7 @@ import stat
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
 from memcore.cli._common import (
     Subparsers,
@@ -200,8 +200,36 @@ def _write_bundle(output: str, real: Path, blob: bytes) -> None:
         raise
 
 
+def _read_bundle(name: str) -> bytes:
+    """The bundle at ``name`` (``-``: stdin, as ``compress -o -`` writes one), read only when
+    it is a regular file no larger than a bundle may be: a FIFO waited for a writer for ever,
+    ``/dev/zero`` was read until memory ran out, a 300 MB file that is no bundle was read whole
+    before its 8-byte header was looked at."""
+    if name == STDOUT:
+        return _bundle_bytes(sys.stdin.buffer)
+    path = Path(name)
+    mode = path.stat().st_mode  # (FileNotFoundError and the like: said by the CLI)
+    if not stat.S_ISREG(mode):
+        kind = next((label for test, label in _KINDS if test(mode)), "not a regular file")
+        raise ValidationError(f"{name} is {kind}, not a bundle file")
+    with path.open("rb") as handle:
+        return _bundle_bytes(handle)
+
+
+def _bundle_bytes(handle: BinaryIO) -> bytes:
+    """A bundle's header, then as many bytes as it says its frame has (and one more, which
+    ``decode_bundle`` then refuses): a file that is no bundle is refused by its first bytes."""
+    from memcore.codec import BUNDLE_HEADER_SIZE, MAX_BUNDLE_PAYLOAD, _bundle_header
+
+    head = handle.read(BUNDLE_HEADER_SIZE)
+    frame_len = _bundle_header(memoryview(head))[2]  # (CorruptedMemoryError: no bundle)
+    if frame_len > 2 * MAX_BUNDLE_PAYLOAD:  # (a frame of incompressible bytes is a bit over)
+        raise ValidationError(f"the bundle claims a {frame_len:,}-byte frame: none is so large")
+    return head + handle.read(frame_len + 1)
+
+
 def cmd_decompress(args: argparse.Namespace, out: TextIO) -> int:
-    blob = Path(args.file).read_bytes()
+    blob = _read_bundle(args.file)
     from memcore.compression import decompress_memory_hierarchy
 
     bundle = decompress_memory_hierarchy(blob)

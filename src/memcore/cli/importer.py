@@ -238,6 +238,10 @@ async def _import_sessions(
                                 manager.set(session, item.id, item)  # importing twice adds nothing)
                                 written += 1
                     result = await manager.sync_session_memory(session)
+                    # the accesses before the filing, which says how far the transcripts were
+                    # read: after it, a failed write lost them for good (never read again)
+                    accesses = [a for t in transcripts for a in t.accesses]
+                    logged = await save_access_log(store, session, accesses, append=False)
                     project = unfiled = None
                     if stamps is not None and (
                         written or not await _filed(manager, session, transcripts)
@@ -248,8 +252,6 @@ async def _import_sessions(
                             unfiled = str(exc)
                 finally:
                     await manager.close()
-                accesses = [a for t in transcripts for a in t.accesses]
-                logged = await save_access_log(store, session, accesses, append=False)
                 done[session] = _Stored(count, result.version, logged, project, unfiled, written)
                 progress.advance(task)
     finally:
