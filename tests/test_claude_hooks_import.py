@@ -225,3 +225,31 @@ def test_accesses_whose_write_failed_are_written_by_the_next_save(
             await store.close()
 
     assert asyncio.run(logged())
+
+
+def test_an_import_that_fails_midway_says_what_it_stored(
+    tmp_path: Path, url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its error alone hid the sessions it had stored before (17 of 22 in a probe's run)."""
+    import memcore.access_log as access_log
+    import memcore.transfer as transfer
+    from memcore.errors import BackendError
+
+    _place(tmp_path, EARLIER[0])
+    _place(tmp_path, EARLIER[1])
+    real = access_log.save_access_log
+    calls: list[str] = []
+
+    async def second_fails(store: object, session: str, *args: object, **kwargs: object) -> int:
+        calls.append(session)
+        if len(calls) == 2:
+            raise BackendError("the store went away")
+        return await real(store, session, *args, **kwargs)  # type: ignore[arg-type]
+
+    for module in (access_log, transfer):
+        monkeypatch.setattr(module, "save_access_log", second_fails)
+    assert main(["import-claude-code", str(tmp_path / "projects"), "--store", url]) == 1
+    out, err = capsys.readouterr()
+    assert f"stored session {calls[0]!r}" in out
+    assert "stopped after 1 of 2 session(s):" in out
+    assert "the store went away" in err

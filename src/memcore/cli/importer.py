@@ -131,7 +131,20 @@ def cmd_import_claude_code(args: argparse.Namespace, out: TextIO) -> int:
         print("dry run: nothing stored", file=out)
         return 0
     # with --session, sessions of any project may share one: none is filed under a project
-    stored = run(_import_sessions(args.store, sessions, None if args.session else stamps))
+    stored: dict[str, _Stored] = {}
+    try:
+        run(_import_sessions(args.store, sessions, None if args.session else stamps, stored))
+    except MemcoreError:
+        if stored:  # (what was stored before the failure is stored: said, then the error)
+            _print_stored(stored, out)
+            print(f"stopped after {len(stored)} of {len(sessions)} session(s):", file=out)
+        raise
+    _print_stored(stored, out)
+    print(f"into {_store_name(args.store)}", file=out)
+    return 0
+
+
+def _print_stored(stored: Mapping[str, _Stored], out: TextIO) -> None:
     for session, done in stored.items():
         print(
             f"stored session {session!r}: {done.items} items, {done.written} new or changed "
@@ -148,8 +161,6 @@ def cmd_import_claude_code(args: argparse.Namespace, out: TextIO) -> int:
             "started there brings back what they learned (memcore install-claude-code)",
             file=out,
         )
-    print(f"into {_store_name(args.store)}", file=out)
-    return 0
 
 
 async def _store_usable(url: str | None) -> None:
@@ -212,15 +223,16 @@ async def _import_sessions(
     url: str | None,
     sessions: Mapping[str, Sequence[Transcript]],
     stamps: Mapping[Path, tuple[str, list[int]]] | None,
-) -> dict[str, _Stored]:
+    done: dict[str, _Stored],
+) -> None:
     """Store each session's items and access log; with ``stamps``, also file each session
-    under its project (``_file_session``)."""
+    under its project (``_file_session``). ``done`` gets each session as it is stored (what a
+    failure midway leaves stored is said)."""
     from memcore.stores import open_store
     from memcore.sync import DistributedMemoryManager
     from memcore.transfer import save_access_log
 
     store = open_store(url)
-    done: dict[str, _Stored] = {}
     try:
         with _progress() as progress:
             task = progress.add_task("storing sessions", total=len(sessions))
@@ -256,7 +268,6 @@ async def _import_sessions(
                 progress.advance(task)
     finally:
         await store.close()
-    return done
 
 
 async def _filed(
