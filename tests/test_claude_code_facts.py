@@ -369,6 +369,9 @@ def test_commands_failures_and_outcomes() -> None:
     listing = "M src/app.ts\n  --env=path/to/my-environment.js\n/Users/me/.REDACTED.txt\n"
     _, meta = describe_result("Bash", {"command": "git status"}, listing, False, None, None)
     assert meta["paths"] == ["src/app.ts"]
+    pushed = "To github.com:acme/shop.git\n   1a2b3c4..5d6e7f8  main -> main\n"
+    _, meta = describe_result("Bash", {"command": "git push"}, pushed, False, None, None)
+    assert "paths" not in meta  # (a repository, no file of the session)
 
 
 _JSONISH = st.recursive(

@@ -31,7 +31,7 @@ FINGERPRINTS = {
     14: "b7495e81f16e7371",
     15: "6b60bb98e9649af2",
     16: "d1b5c651e3ff903e",
-    17: "c7fa977032801279",
+    17: "1c54389a12889921",
 }
 SESSIONS = (
     "entireio__cli__198393f2",

@@ -76,8 +76,9 @@ _PATHS = lazy_compile(
     r"(?<![\w/.~-])(?:\.{0,2}/)?(?:[\w.@-]+/)+[\w.@-]*\w\.[A-Za-z0-9]{1,10}(?![\w/])"
 )
 #: A path a program's output names that is no file of the session: a placeholder of a help
-#: text (``path/to/file.js``) or a name the transcript had redacted (``.REDACTED.txt``).
-_PLACEHOLDER_PATH = lazy_compile(r"(?:^|/)path/to/|REDACTED")
+#: text (``path/to/file.js``), a name the transcript had redacted (``.REDACTED.txt``), or a
+#: repository a ``git push`` names (``obsessiondb/chkit.git``).
+_PLACEHOLDER_PATH = lazy_compile(r"(?:^|/)path/to/|REDACTED|\.git$")
 #: A Read result's line number, before each line of the file: ``     1→`` (or, as ``cat -n``
 #: writes it and some Claude Code versions did, ``     1<tab>``), with the newline before it: a
 #: pattern led by a literal is scanned for at C speed, where a MULTILINE ``^`` is tried at
