@@ -19,6 +19,7 @@ from memcore._kernels import prose
 from memcore.claude_code.answers import QUESTION_WORDS
 from memcore.claude_code.commands import is_trivial_command, normalize_command, one_line
 from memcore.claude_code.compaction import is_compaction_summary
+from memcore.claude_code.discovery import CLAUDE_FOLDER
 from memcore.claude_code.records import ANSWER, ATTACHED_ONLY, command_request
 from memcore.claude_code.titles import TITLE_LEAD_IN
 from memcore.claude_code.tools import quoted_list
@@ -562,7 +563,7 @@ def _claude_code_s_own_lookup(meta: Mapping[str, Any], root: str | None) -> bool
     return (
         meta.get("tool") in _LOOKUPS
         and isinstance(path, str)
-        and "/.claude/" in path
+        and CLAUDE_FOLDER in path
         and not (root and path.startswith(root.rstrip("/") + "/"))
     )
 

@@ -45,7 +45,7 @@ _FAILURE_LINE = lazy_compile(
 #: A test reported failed by a runner (bun's and mocha's ``(fail)``, jest's ``✕``, Go's
 #: ``--- FAIL``, pytest's ``FAILED``) or a count of failures above zero (``3 fail``).
 _FAILED_TEST = lazy_compile(
-    r"\((?:fail|failed)\)|[\u2715\u2717\u2718\u00d7]|--- FAIL\b|\bFAIL(?:ED)?\b|"
+    r"\((?:fail|failed)\)|[\u2715\u2717\u2718\u00d7]|\bFAIL(?:ED)?\b|"
     r"(?<![\w.])[1-9]\d* (?:fail|failed|failing|failures?|errors?)\b"
 )
 #: A test reported passed (``(pass)``, ``✓``, ``--- PASS``, ``PASSED``), or a count of no
@@ -214,27 +214,25 @@ def error_lines(text: str) -> list[str]:
     that reports a pass (``(pass) ... returns an error``, ``0 fail``) or echoes a command."""
     lines = [line.strip() for line in TOOL_ERROR_TAG.sub("", text).splitlines()]
     lines = [line for line in lines if line and not _EXIT.match(line)]
-    strong: list[int] = []
-    weak: list[int] = []
+    strong: list[str] = []
+    weak: list[str] = []
     said: set[str] = set()
-    for at, line in enumerate(lines):
+    for line in lines:
         # the word that says so must be in what is shown (a 10 kB line of HTML or CSS says
         # "error" somewhere in it, but not in its first 200 characters)
         shown = line[:_LINE_CHARS]
-        if not _ERROR_WORDS.search(shown) and not _FAILED_TEST.search(shown):
+        failed = _FAILED_TEST.search(shown) is not None
+        if not failed and not _ERROR_WORDS.search(shown):
             continue
         flat = one_line(line)
         if flat in said:
             continue
-        if _FAILED_TEST.search(shown) or _FAILURE_LINE.match(line):
-            strong.append(at)
-        elif _PASSED_TEST.search(shown) or _NO_ERROR_LINE.match(line):
-            continue
-        else:
-            weak.append(at)
         said.add(flat)
-    kept = (strong + weak)[:_MAX_ERROR_LINES]
-    return [one_line(lines[at]) for at in kept] or [one_line(line) for line in lines[-3:]]
+        if failed or _FAILURE_LINE.match(line):
+            strong.append(flat)
+        elif not (_PASSED_TEST.search(shown) or _NO_ERROR_LINE.match(line)):
+            weak.append(flat)
+    return (strong + weak)[:_MAX_ERROR_LINES] or [one_line(line) for line in lines[-3:]]
 
 
 def masked_failure(command: str, text: str) -> list[str]:

@@ -32,6 +32,11 @@ def default_projects_dir() -> Path:
     return base / "projects"
 
 
+#: Where Claude Code keeps its own files (``~/.claude/plans/``, ``~/.claude/projects/``, a
+#: project's memory file): a path holding it is Claude Code's, not a project's.
+CLAUDE_FOLDER = "/.claude/"
+
+
 def project_dir_name(project_path: str | os.PathLike[str]) -> str:
     """The folder Claude Code uses for a project: its absolute path with "/" turned into "-"."""
     return str(project_path).replace("/", "-")
@@ -202,6 +207,7 @@ def find_all_transcripts(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
 
 
 __all__ = [
+    "CLAUDE_FOLDER",
     "HEAD_BYTES",
     "TranscriptHead",
     "default_projects_dir",

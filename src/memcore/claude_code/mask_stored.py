@@ -109,13 +109,15 @@ def _marks(item: MemoryItem) -> int:
     return item.content.count(MARK) + json.dumps(item.metadata, default=str).count(MARK)
 
 
-def _holds_secret(value: Any) -> bool:
-    """Whether a stored value (an entry's) is an item with a secret masking would take out."""
+def _item_and_masked(value: Any) -> tuple[MemoryItem, MemoryItem] | None:
+    """A stored value (an entry's) as an item, and that item masked; None when it holds no
+    secret, or is no item (a value some program stored: not ours)."""
     try:
         item = MemoryItem.coerce(value)
     except ValueError:
-        return False
-    return masked_item(item) is not None
+        return None
+    masked = masked_item(item)
+    return None if masked is None else (item, masked)
 
 
 async def history_holds_secrets(store: Store, session: str) -> bool:
@@ -129,14 +131,15 @@ async def history_holds_secrets(store: Store, session: str) -> bool:
             value = decode_entry(entry.record).value
         except MemcoreError:  # (a damaged entry: recovery's business, not this walk's)
             continue
-        if _holds_secret(value):
+        if _item_and_masked(value) is not None:
             return True
     for info in await store.list_backups(session):
         try:
             backup = decode_backup(await store.get_backup(session, info.backup_id), session, info)
         except MemcoreError:
             continue
-        if any(_holds_secret(e.value) for e in backup.entries.values() if not e.deleted):
+        entries = backup.entries.values()
+        if any(_item_and_masked(e.value) for e in entries if not e.deleted):
             return True
     return False
 
@@ -156,13 +159,10 @@ async def mask_store(
             found = SessionMasked(session)
             for key, value in manager.state(session).items():
                 report.items_read += 1
-                try:
-                    item = MemoryItem.coerce(value)
-                except ValueError:  # (a value some program stored that is no item: not ours)
+                both = _item_and_masked(value)
+                if both is None:
                     continue
-                masked = masked_item(item)
-                if masked is None:
-                    continue
+                item, masked = both
                 found.items += 1
                 found.masks += _marks(masked) - _marks(item)
                 if not dry_run:

@@ -198,8 +198,8 @@ def session_files(transcript: Path, session_id: str) -> list[Path]:
     found = [transcript]
     candidates = sorted(transcript.parent.glob("agent-*.jsonl"))
     candidates += sorted((transcript.parent / session_id / "subagents").glob("*.jsonl"))
-    for path in candidates:  # (files only: a FIFO or a folder named so is no transcript)
-        if path != transcript and path.is_file() and transcript_head(path).session_id == session_id:
+    for path in candidates:  # (a FIFO or a folder named so has no head: it is passed over)
+        if path != transcript and transcript_head(path).session_id == session_id:
             found.append(path)
     return found
 

@@ -18,6 +18,7 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
+from memcore.claude_code.discovery import CLAUDE_FOLDER
 from memcore.claude_code.project import (
     SessionRecord,
     known_project,
@@ -164,10 +165,6 @@ def _notes_block(notes: list[MemoryItem]) -> str:
     return "\n".join(["## Remembered for this project", *lines]) if lines else ""
 
 
-#: Where Claude Code keeps its own files (``~/.claude/plans/``, ``~/.claude/projects/``).
-_CLAUDE_FOLDER = "/.claude/"
-
-
 def _files_block(records: list[SessionRecord]) -> str:
     """The project's files that its sessions changed most, then those they used most. A file
     outside the project's folder is one only when a session changed it: a plan attached from
@@ -186,7 +183,7 @@ def _files_block(records: list[SessionRecord]) -> str:
         for path, counts in record.files.items():
             under = bool(record.cwd) and path.startswith(root)
             outside = bool(record.cwd) and not under and path.startswith("/")
-            if outside and (not counts.get("changed") or _CLAUDE_FOLDER in path):
+            if outside and (not counts.get("changed") or CLAUDE_FOLDER in path):
                 continue
             if under and here[record.cwd] and not os.path.lexists(path):
                 continue  # gone: whatever it was, it is no file of the project now

@@ -150,12 +150,13 @@ def describe_call(
             meta["lines"] = _range(tool_input, {})
             return f"Read `{shown}` (lines {meta['lines']})", meta
         if tool in EDIT_TOOLS:
+            document = path.lower().endswith(DOCUMENT_SUFFIXES)
             names = _edit_names(tool, tool_input)
-            if path.lower().endswith(DOCUMENT_SUFFIXES):
+            if document:
                 names = _in_code_spans(names, tool, tool_input)
             meta["names"] = names
             meta["added_lines"] = lines = _edit_lines(tool, tool_input)
-            if path.lower().endswith(DOCUMENT_SUFFIXES):
+            if document:
                 # a section is what a document's edit adds (its lines with a colon are
                 # lead-ins, not the assignments they are in code): the digest says these
                 headings = _edit_headings(tool, tool_input)
