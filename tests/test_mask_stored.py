@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -100,6 +101,35 @@ def test_mask_secrets_masks_the_store_and_drops_the_history_when_asked(
     again = _run(capsys, "mask-secrets", "--store", url)
     assert "masked 0 span(s) in 0 of" in again
     assert "--drop-history" not in again
+
+
+def test_dropped_history_leaves_no_secret_in_the_file_s_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Rows deleted from an SQLite file stay in its free pages unless the library zeroes
+    them (Debian's SQLite does by default, others do not): every store connection asks for it.
+    The connections here start with it off, as on such a build."""
+    import sqlite3
+
+    real_connect = sqlite3.connect
+
+    def connect_without_secure_delete(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        conn = real_connect(*args, **kwargs)
+        conn.execute("PRAGMA secure_delete = OFF")
+        return conn
+
+    monkeypatch.setattr(sqlite3, "connect", connect_without_secure_delete)
+    url = f"sqlite:///{tmp_path / 'memory.db'}"
+    path = _transcript(tmp_path / f"{SESSION}.jsonl")
+    monkeypatch.setenv(OFF_SWITCH, "0")
+    _run(capsys, "import-claude-code", str(path), "--store", url)
+    monkeypatch.delenv(OFF_SWITCH)
+    files = sorted(tmp_path.glob("memory.db*"))
+    assert any(GITHUB.encode() in f.read_bytes() for f in files)  # (saved unmasked)
+    assert "its history dropped" in _run(capsys, "mask-secrets", "--store", url, "--drop-history")
+    for file in sorted(tmp_path.glob("memory.db*")):
+        for secret in (GITHUB, OPENAI):
+            assert secret.encode() not in file.read_bytes(), file.name
 
 
 def test_mask_secrets_on_redis(
