@@ -11,6 +11,9 @@ from typing import Any
 
 from memcore.claude_code import project_dir_name
 
+#: The development transcripts (real sessions, read-only), beside the repository.
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "claude-code"
+
 SESSION = "3f2b8c1e-9a47-4d2b-8f1e-2c6a5b9d7e01"
 PROJECT = "/home/alice/shop"
 

@@ -14,10 +14,10 @@ from memcore.claude_code import find_transcripts, parse_transcript
 from memcore.claude_code.tools import describe_call, describe_result
 from memcore.digest import session_digest
 from memcore.model import MemoryItem
+from tests.claude_code_support import DATA
 
 # --- the development transcripts (real sessions, read-only) -------------------------------------
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "claude-code"
 REAL = DATA / "entireio__cli__20b81bf8.jsonl"
 needs_data = pytest.mark.skipif(not REAL.is_file(), reason="development transcripts not present")
 _NAME = r"`[\w.]+(?:\(\))?`"

@@ -30,8 +30,7 @@ from memcore.claude_code.tools import (
 )
 from memcore.digest import session_digest
 from memcore.model import Priority
-from tests.claude_code_support import SESSION
-from tests.test_claude_code_facts import DATA
+from tests.claude_code_support import DATA, SESSION
 
 
 def test_scaffolding_is_recognized_and_wrappers_stripped() -> None:

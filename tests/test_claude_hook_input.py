@@ -17,7 +17,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from memcore.claude_code.hook_input import read_payload, whole_object
-from tests.test_claude_hooks import DATA, EARLIER, _payload, _place, _read_state
+from tests.claude_code_support import DATA
+from tests.test_claude_hooks import EARLIER, _payload, _place, _read_state
 
 PAYLOAD = {
     "session_id": "s-1",

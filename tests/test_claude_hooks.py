@@ -18,8 +18,8 @@ from memcore.cli import main
 from memcore.model import MemoryItem
 from memcore.stores import open_store
 from memcore.sync import DistributedMemoryManager
+from tests.claude_code_support import DATA
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "claude-code"
 PROJECT = "/Users/soph/Work/entire/devenv/cli"  # seven real sessions of one project
 EARLIER = ("entireio__cli__198393f2.jsonl", "entireio__cli__20b81bf8.jsonl")
 OTHER_PROJECT_FILE = "marot__spotter__d6e0bada.jsonl"

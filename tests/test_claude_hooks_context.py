@@ -20,8 +20,8 @@ from memcore.model import MemoryItem
 from memcore.stores import open_store
 from memcore.sync import DistributedMemoryManager
 from memcore.tokens import count_tokens
+from tests.claude_code_support import DATA
 from tests.test_claude_hooks import (
-    DATA,
     PROJECT,
     _context,
     _hook,

@@ -12,8 +12,8 @@ import pytest
 from memcore.claude_code.project import registry_session
 from memcore.cli import main
 from memcore.stores import open_store
+from tests.claude_code_support import DATA
 from tests.test_claude_hooks import (
-    DATA,
     EARLIER,
     PROJECT,
     _context,

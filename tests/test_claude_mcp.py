@@ -146,7 +146,8 @@ async def test_bad_arguments(service: MemoryService) -> None:
 
 
 def test_digest_and_sessions_of_saved_claude_code_sessions(tmp_path: Path) -> None:
-    from tests.test_claude_hooks import DATA, EARLIER, PROJECT, _hook, _payload, _place
+    from tests.claude_code_support import DATA
+    from tests.test_claude_hooks import EARLIER, PROJECT, _hook, _payload, _place
 
     if not DATA.is_dir():
         pytest.skip("the shared transcripts are not here")

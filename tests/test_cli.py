@@ -515,7 +515,7 @@ def test_digest_of_a_transcript_file_reads_it_with_no_store(
     transcript, or none at all, is a one-line error."""
     from memcore import session_digest
     from memcore.claude_code import parse_transcripts
-    from tests.test_digest import DATA
+    from tests.claude_code_support import DATA
 
     if not DATA.is_dir():
         pytest.skip("the shared transcripts are not here")

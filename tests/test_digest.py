@@ -22,9 +22,9 @@ from memcore.digest import KERNEL_USERS
 from memcore.digest_lines import build_candidates, spare_lines
 from memcore.digest_work import FileWork, file_lines
 from memcore.errors import ValidationError
+from tests.claude_code_support import DATA
 from tests.test_transcript_agent_records import CWD, _Records
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "claude-code"
 REAL = DATA / "entireio__cli__20b81bf8.jsonl"
 BIGGER = DATA / "entireio__cli__847ff7d2.jsonl"
 needs_data = pytest.mark.skipif(not REAL.is_file(), reason="development transcripts not present")

@@ -10,7 +10,8 @@ import pytest
 
 from memcore import MemoryItem, session_digest
 from memcore.claude_code.compaction import summary_request, summary_statements
-from tests.test_digest import DATA, T0, _agent, needs_data
+from tests.claude_code_support import DATA
+from tests.test_digest import T0, _agent, needs_data
 from tests.test_transcript_agent_records import CWD, _Records
 
 

@@ -114,7 +114,7 @@ def test_dropped_history_leaves_no_secret_in_the_file_s_bytes(
     real_connect = sqlite3.connect
 
     def connect_without_secure_delete(*args: Any, **kwargs: Any) -> sqlite3.Connection:
-        conn = real_connect(*args, **kwargs)
+        conn: sqlite3.Connection = real_connect(*args, **kwargs)
         conn.execute("PRAGMA secure_delete = OFF")
         return conn
 

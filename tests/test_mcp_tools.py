@@ -27,7 +27,8 @@ from memcore.claude_code.project import SessionRecord, registry_key, registry_se
 from memcore.errors import NotFoundError, ValidationError
 from memcore.model import MemoryItem
 from memcore.stores import open_store
-from tests.test_claude_hooks import DATA, PROJECT, _hook, _payload, _place
+from tests.claude_code_support import DATA
+from tests.test_claude_hooks import PROJECT, _hook, _payload, _place
 from tests.test_claude_mcp import is_error, server_params
 
 needs_data = pytest.mark.skipif(not DATA.is_dir(), reason="the shared transcripts are not here")
