@@ -1,7 +1,7 @@
 """The digest's rules are named (``DIGEST_RULES``) so that a save after an upgrade makes older
 registry entries again (``memcore.claude_code.hooks.refresh_stale_record``). A change to what
 the digest says must bump that number, or sessions saved before it keep the old digests for
-good: this test holds the digests of six real transcripts to the number."""
+good: this test holds the digests of ten real transcripts to the number."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from tests.test_digest import needs_data
 
 #: The digests' fingerprint under each number of the rules (the latest is checked; up to 6, of
 #: the first three of ``SESSIONS``, whose digests rule 7 left as they were; 7, of the first five;
-#: 8, of the first six; 9, of the first seven; 10 and later, of all nine).
+#: 8, of the first six; 9, of the first seven; 10 to 17, of the first nine; 18 and later, of
+#: all ten).
 FINGERPRINTS = {
     2: "c2a90a828abd70ef",
     3: "cb0762ed6926113f",
@@ -33,6 +34,7 @@ FINGERPRINTS = {
     15: "6b60bb98e9649af2",
     16: "d1b5c651e3ff903e",
     17: "1c54389a12889921",
+    18: "a13f45d34a8e70eb",
 }
 SESSIONS = (
     "entireio__cli__198393f2",
@@ -44,6 +46,7 @@ SESSIONS = (
     "entireio__cli__a1d04b39",
     "obsessiondb__chkit__5f45db97",
     "entireio__cli__0cf3db51",
+    "entireio__cli__839b35f7",
 )
 
 

@@ -302,8 +302,21 @@ def test_a_request_is_open_only_when_the_turn_did_not_end_in_words(answered: boo
         ("Should I also run the **linter**?", "The agent asked whether to also run the linter."),
         (
             "Would you like me to implement Option 1, or keep it as-is?",
-            "Would you like me to implement Option 1, or keep it as-is?",
+            "Awaiting the user's answer: Would you like me to "
+            "implement Option 1, or keep it as-is?",
         ),
+        # a short closing question is said with the line that holds what it asks about
+        (
+            "Option A keeps one file per session.\n\nOr one array in `metadata.json`. Which "
+            "approach would you prefer?",
+            "Awaiting the user's answer: Or one array in "
+            "`metadata.json`. Which approach would you prefer?",
+        ),
+        (
+            "Both paths are covered.\n\nWhich one first?",
+            "Awaiting the user's answer: Both paths are covered. Which one first?",
+        ),
+        ("Is that clear?", None),  # (no offer, no choice: nothing left to the user)
         ("The remaining ~20ms is the `machineid.ProtectedID()` call.", None),
         ("Committed. The only remaining untracked files are `a.md` and `b.md`.", None),
         ("All fixed: no remaining issues, nothing pending.", None),
@@ -325,6 +338,69 @@ def test_the_agent_s_last_words_are_open_work_only_when_they_say_some(
         assert not any(last_words in line for line in said), said
     else:
         assert f"- {open_line}" in said
+
+
+def test_a_closing_question_the_user_answered_or_put_to_an_agent_is_not_open() -> None:
+    """The question the agent ended on is open only while nobody answered it: the user's reply
+    after it is what is open then, and a sub-agent's question is for its agent, which answers
+    it. Unanswered, it is chosen first at any budget (what the next session takes up)."""
+    task = {"source": "claude-code", "role": "user", "kind": "task"}
+    question = "Would you like me to implement Option 1, or keep it as-is?"
+    asked = [
+        MemoryItem("t", "compare the two handlers", metadata=task, created_at=T0),
+        _agent(100, "Both handlers share the retry loop in `hooks.go`. " + question),
+    ]
+    for budget in (60, 150, 400):
+        assert question in session_digest(asked, budget).sections.get("open", "")
+    answered = [
+        *asked,
+        MemoryItem("u", "keep it as-is", metadata=task, created_at=T0 + 3 * HOUR),
+    ]
+    open_now = session_digest(answered, 400).sections.get("open", "")
+    assert question not in open_now
+    assert "The latest request is not answered yet: keep it as-is" in open_now
+    sub = _agent(100, question)
+    sub = MemoryItem(sub.id, sub.content, metadata={**sub.metadata, "sidechain": True},
+                     created_at=sub.created_at)  # fmt: skip
+    assert "Awaiting the user's answer" not in session_digest([asked[0], sub], 400).text
+
+
+def test_thinking_says_what_it_found_not_what_it_guessed_planned_or_was_asked() -> None:
+    """Thinking is provisional: a guess, the agent's plan, the user's request said over, or a
+    question would read in a digest as what was found or decided. What it states stays."""
+    meta = {"source": "claude-code", "role": "assistant", "kind": "thinking"}
+    settled = "`merge()` drops `x` when the map is empty."
+    unsettled = [
+        "The issue might be that `load()` skips `y`.",
+        "The user wants me to fix `save()` in `store.go`.",
+        "I'll update `flush()` next.",
+        "So we need to change `close()` first.",
+        "Does `open()` return `nil` here?",
+    ]
+    think = MemoryItem("k", " ".join([*unsettled, settled]), metadata=meta, created_at=T0)
+    task = {"source": "claude-code", "role": "user", "kind": "task"}
+    items = [MemoryItem("t", "fix the empty map case", metadata=task, created_at=T0 - HOUR), think]
+    text = session_digest(items, 2000).text
+    assert settled in text
+    for sentence in unsettled:
+        assert sentence not in text
+
+
+def test_the_merits_of_an_option_are_no_results() -> None:
+    """A list under "**Pros**:" (or cons, trade-offs) argues for an option, taken or not: its
+    items are not said as results; a list of changes made is."""
+    reply = (
+        "### Option 3: Keep `hooks.go` as it is\n\n**Pros**:\n- Already tested in `hooks_test.go`"
+        "\n- Clear and straightforward\n\nChanges made:\n- Added `retry()` to `hooks.go`"
+    )
+    task = {"source": "claude-code", "role": "user", "kind": "task"}
+    items = [
+        MemoryItem("t", "compare the handlers", metadata=task, created_at=T0),
+        _agent(5, reply),
+    ]
+    text = session_digest(items, 2000).text
+    assert "Already tested in `hooks_test.go`" not in text
+    assert "Added `retry()` to `hooks.go`" in text
 
 
 @given(st.text(alphabet="`~ \t\na.:\u00a0\x1c", max_size=40))

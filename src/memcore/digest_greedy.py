@@ -11,7 +11,7 @@ from typing import NamedTuple
 from memcore.digest_asked import REQUEST_REST_LEAD
 from memcore.digest_cut import MIN_CUT_TOKENS, MIN_TOPIC_WORDS, cut_line
 from memcore.digest_echo import EchoIndex, EchoTexts
-from memcore.digest_lines import LATEST_OPEN, Candidate, line_identifiers
+from memcore.digest_lines import CLOSING_QUESTION, LATEST_OPEN, Candidate, line_identifiers
 from memcore.tokens import TokenCounter
 
 #: Sections in the order they are written, with their headings and first-pass budget shares.
@@ -169,15 +169,20 @@ class Greedy:
         return all(self.taken)
 
     def seed_open(self) -> None:
-        """Choose the latest request not answered yet before anything else: it is what the next
-        session takes up, and as a long line it would lose to short ones by worth per token
-        (whole if it fits the open section's share of the budget, else cut to it)."""
-        latest = (
-            i
-            for i, c in enumerate(self.cands)
-            if c.section == "open" and c.text.startswith(LATEST_OPEN) and not self.taken[i]
-        )
-        self._seed(next(latest, None), OPEN_SEED_SHARE)
+        """Choose the latest request not answered yet before anything else, or else the question
+        the agent ended the session on: it is what the next session takes up, and as a long
+        line it would lose to short ones by worth per token (whole if it fits the open
+        section's share of the budget, else cut to it)."""
+        for opening in (LATEST_OPEN, CLOSING_QUESTION):  # (a request first, else the question)
+            first = (
+                i
+                for i, c in enumerate(self.cands)
+                if c.section == "open" and c.text.startswith(opening) and not self.taken[i]
+            )
+            chosen = next(first, None)
+            if chosen is not None:
+                self._seed(chosen, OPEN_SEED_SHARE)
+                return
 
     def seed_topic(self) -> None:
         """Choose the session's topic line first (``TOPIC_BELOW``), whole if it fits its

@@ -37,7 +37,7 @@ from memcore.digest_asked import (
 )
 from memcore.digest_commands import CommandRuns, command_lines, command_result, outside_call
 from memcore.digest_file_commands import deleted_files, reverted_files
-from memcore.digest_open import LATEST_OPEN, UNDER_WAY, open_lines, under_way
+from memcore.digest_open import CLOSING_QUESTION, LATEST_OPEN, UNDER_WAY, open_lines, under_way
 from memcore.digest_prose import (
     SENTENCE_WORDS,
     SPARE,
@@ -584,6 +584,7 @@ def _rerun_fix(error: Mapping[str, Any], fixes: Sequence[MemoryItem]) -> str:
 
 
 __all__ = [
+    "CLOSING_QUESTION",
     "LATEST_OPEN",
     "UNDER_WAY",
     "Candidate",

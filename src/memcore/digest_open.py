@@ -24,7 +24,8 @@ from memcore.model import MemoryItem
 
 _OPEN_WORDS = lazy_compile(
     r"(?i)\b(todo|next step|still (need|to)|not yet|pending|follow[- ]up|open question|"
-    r"left to do|should (we|i)|would you like|do you want"
+    r"left to do|should (we|i)|would you (like|prefer)|do you want|(what )?do you think"
+    r"|which (approach|option|one|way|of these)"
     # "remaining" of work only ("The remaining ~20ms is the `f()` call" is a measurement)
     r"|remaining (work|tasks?|steps?|items?|issues?|todos?|failures?|errors?|bugs?|changes))\b"
 )
@@ -40,6 +41,14 @@ _OFFER = lazy_compile(
 #: what a next session must take up).
 LATEST_OPEN = "- The latest request is not answered yet: "
 
+
+#: How the line of the agent's question that ended the session starts, when the user had not
+#: answered it (the digest seeds it when no request is open: the next session starts there).
+CLOSING_QUESTION = "- Awaiting the user's answer: "
+#: A closing question shorter than this many words ("Which approach would you prefer?") is said
+#: with the line before it, which holds what it asks about.
+_SHORT_QUESTION = 10
+_SENTENCE_END = lazy_compile(r"(?<=[.!?])\s+(?=\S)")
 
 #: How the line of the work under way when the items end starts (the agent was mid-turn).
 UNDER_WAY = "- Under way when the session stopped: "
@@ -94,8 +103,17 @@ def open_lines(
     for seq in range(len(items) - 1, max(-1, len(items) - 40), -1):
         item = items[seq]
         if item.metadata.get("kind") == "fact" and item.metadata.get("role") == "assistant":
-            for sentence in item.content.splitlines():
-                if (
+            if last_task is not None and last_task[0] > seq:
+                break  # the user spoke after it: their request is what is open, if anything
+            lines = item.content.splitlines()
+            # (a sub-agent's question is to its agent, which answers it: not the user's to take up)
+            closing = -1 if item.metadata.get("sidechain") else _closing_question(lines)
+            for at, sentence in enumerate(lines):
+                if at == closing:
+                    said = _with_line_before(lines, at)
+                    text = f"{CLOSING_QUESTION}{cut_words(said, SENTENCE_WORDS)}"
+                    out.append(Candidate("open", seq, 7.0, text))
+                elif (
                     _OPEN_WORDS.search(sentence)
                     and len(sentence.split()) >= 4
                     and not _NOTHING_OPEN.search(sentence)
@@ -104,6 +122,39 @@ def open_lines(
                     out.append(Candidate("open", seq, 5.5, f"- {cut_words(said, SENTENCE_WORDS)}"))
             break
     return out
+
+
+def _closing_question(lines: list[str]) -> int:
+    """The index of the question a reply ends on, put to the user (its last line, not in a
+    code block nor a list item, ending with ``?`` and asking what the user wants: an
+    offer or a choice, :data:`_OPEN_WORDS`); -1 when it ends on none."""
+    for at in range(len(lines) - 1, -1, -1):
+        line = lines[at].strip()
+        if not line:
+            continue
+        if not line.endswith("?") or BULLET.match(line) or line.startswith(("```", "~~~")):
+            return -1
+        return at if _OPEN_WORDS.search(line) and _as_offer(line) == line else -1
+    return -1
+
+
+def _with_line_before(lines: list[str], at: int) -> str:
+    """The question that ends line ``at`` (a closing question): its last sentence, with the
+    sentence before it when the question is short and says what it asks about only there
+    ("Which approach would you prefer?"), from the line before if need be (prose only)."""
+    said = _SENTENCE_END.split(BULLET.sub("", lines[at]).strip())
+    question = said.pop()
+    if len(question.split()) >= _SHORT_QUESTION:
+        return question
+    if said:
+        return f"{said[-1]} {question}"
+    for before in range(at - 1, max(-1, at - 4), -1):
+        prior = lines[before].strip()
+        if prior:
+            if prior.startswith(("```", "~~~", "|", "#")) or prior.endswith(("```", ":")):
+                return question
+            return f"{_SENTENCE_END.split(BULLET.sub('', prior))[-1]} {question}"
+    return question
 
 
 def _as_offer(sentence: str) -> str:
@@ -118,4 +169,4 @@ def _as_offer(sentence: str) -> str:
     return f"The agent {verb} to {offered}."
 
 
-__all__ = ["LATEST_OPEN", "UNDER_WAY", "open_lines", "under_way"]
+__all__ = ["CLOSING_QUESTION", "LATEST_OPEN", "UNDER_WAY", "open_lines", "under_way"]

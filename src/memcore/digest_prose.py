@@ -19,7 +19,14 @@ from memcore._kernels import prose
 from memcore.claude_code.compaction import is_compaction_summary, summary_statements
 from memcore.claude_code.transcripts import KIND_PRIORITY
 from memcore.digest_cut import tidy_cut
-from memcore.digest_subject import in_glossary, is_plan_step, with_antecedent, with_subject
+from memcore.digest_subject import (
+    in_glossary,
+    is_plan_step,
+    list_lead,
+    weighs_options,
+    with_antecedent,
+    with_subject,
+)
 from memcore.lazy_re import lazy_compile
 from memcore.model import MemoryItem
 
@@ -218,6 +225,19 @@ _PREDICATE = frozenset(
 #: only on a sentence opening with one of its first letters (no other folds to them in ``re``).
 _THINKING_ALOUD = lazy_compile(r"(?i)^(?:wait|hmm+|hold on|oh|ah)\b[\s,.!:-]")
 _ALOUD_OPENINGS = frozenset("wWhHoOaA")
+#: A sentence of the agent's thinking that is not a finding: a guess ("The issue might be
+#: ..."), the agent's plan ("I'll add ...", "I need to read ..."), the user's request said over
+#: ("The user wants me to ..."), or a question. Thinking is provisional: said in a digest, such
+#: sentences read as what was found or decided, and the theory a later turn dropped as one held.
+_UNSETTLED = lazy_compile(
+    r"(?i)(?:\?[\s\"'`)*]*$"
+    r"|^(?:(?:so|but|and|now|ok(?:ay)?|then|also|first|next),? )*(?:i|we)(?:'ll| will|'d| would"
+    r"| need| should| must| have to| want|'m going| am going| can| could)\b"
+    r"|^(?:(?:so|but|ok(?:ay)?),? )*the user(?:'s)? (?:wants|is asking|asks|asked|would like"
+    r"|needs|said|says|is saying|mentioned|request|is reporting|reports)"
+    r"|\b(?:might|maybe|perhaps|probably|possibly|presumably|i think|i suspect|i guess"
+    r"|i wonder|not sure|could be)\b)"
+)
 
 
 class Candidate(NamedTuple):
@@ -425,9 +445,15 @@ def statements(
     if "```" in content or "~~~" in content:
         content = unglue_fences(content)
     found = prose.statement_sentences(content, needs_names, spare, seen)
+    musing = kind == "thinking"
+    lines: list[str] | None = None  # the content's lines, split when an item needs its subject
     if spare:
         score = SPARE + recency - (0.25 if needs_names else 0.0)
         for sentence, _, _, names, _, _, _, position in found:
+            if position and position % 1000 == 0:  # a later line's first: a list item's, maybe
+                lines = content.splitlines() if lines is None else lines
+                if _argued(lines, position // 1000):
+                    continue
             said = _undashed(cut_words(sentence, SENTENCE_WORDS))
             stated = standalone(said, len(names)) if said else None
             if stated is not None:  # in the text's own order, the spare sentences among the others
@@ -435,8 +461,9 @@ def statements(
                 out.append(Candidate("decisions", at, score, f"- {stated}", spare=True))
         return out
     lift = RECENT * recency
-    lines: list[str] | None = None  # the content's lines, split when an item needs its subject
     for sentence, joined, words, names, concluding, aside, listy, position in found:
+        if musing and _UNSETTLED.search(sentence):
+            continue
         at = seq + (position if position < 999_999 else 999_999) / 1_000_000
         ids = len(names)
         score = base + (2.0 if concluding else 0.0) + (ids if ids < 4 else 4) * ID_WEIGHT + lift
@@ -468,6 +495,8 @@ def statements(
             lines = content.splitlines() if lines is None else lines
             if is_plan_step(kept, lines, position // 1000):
                 continue  # what was to be done, not what was: no decision, no result
+            if _argued(lines, position // 1000):
+                continue
             if report and in_glossary(lines, position // 1000):
                 continue  # a sub-agent's account of what names mean: reference, not a result
             subject = with_subject(kept, lines, position // 1000)
@@ -483,6 +512,13 @@ def statements(
                 continue
         out.append(Candidate("decisions", at, score, f"- {kept}", known))
     return out
+
+
+def _argued(lines: list[str], line_no: int) -> bool:
+    """Whether list item ``lines[line_no]`` argues rather than states: its list weighs a choice
+    ("**Pros**:", "Trade-offs:"), and its items are merits of an option, taken or not."""
+    lead = list_lead(lines, line_no)
+    return lead is not None and weighs_options(lead)
 
 
 __all__ = [

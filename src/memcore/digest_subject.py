@@ -159,6 +159,28 @@ def is_plan_step(sentence: str, lines: list[str], line_no: int) -> bool:
     )
 
 
+#: How a lead-in opens when its list weighs a choice ("**Pros**:", "Trade-offs:"): its items
+#: are arguments, not what was decided or done ("- Already tested and working" was the merit
+#: of an option nobody took). Lists of the options themselves stay: what was considered is
+#: what a model's own summary keeps too.
+_WEIGHING_LEAD = lazy_compile(
+    r"(?i)^(?:[#*\s]|\d{1,2}[.)])*(?:pros?|cons?|advantages?|disadvantages?|benefits?"
+    r"|drawbacks?|downsides?|upsides?|trade-?offs?)\b"
+)
+
+
+def list_lead(lines: list[str], line_no: int) -> str | None:
+    """The line that opens the list of the item at ``lines[line_no]`` (None: no list item, or
+    no such line close above it)."""
+    return _opener(lines, line_no)
+
+
+def weighs_options(lead: str) -> bool:
+    """Whether a list's lead-in (:func:`list_lead`) says the list weighs choices: its items
+    argue for or against an option (see :data:`_WEIGHING_LEAD`)."""
+    return _WEIGHING_LEAD.match(lead) is not None
+
+
 #: A glossary entry: a name in a code span (bold or not), its type in brackets maybe, a colon,
 #: and a few words of what it is ("- `cwd`: Current working directory").
 _ENTRY = lazy_compile(
@@ -222,8 +244,10 @@ def with_antecedent(sentence: str, lines: list[str], line_no: int) -> str | None
 
 __all__ = [
     "SUBJECT_VERBS",
+    "list_lead",
     "list_subject",
     "opens_without_subject",
+    "weighs_options",
     "with_antecedent",
     "with_subject",
 ]
