@@ -95,6 +95,28 @@ def test_sqlite_many_processes_lose_no_write(tmp_path: Path) -> None:
     asyncio.run(check())
 
 
+async def test_a_file_locked_while_its_owner_is_checked_is_said_to_be_locked(
+    tmp_path: Path,
+) -> None:
+    """A file another connection holds exclusively (a process making it, stopped mid-way) is
+    locked, not "not an SQLite database": the check of whose file it is has no verdict."""
+    path = tmp_path / "memory.db"
+    holder = sqlite3.connect(path, isolation_level=None)  # (a new file: rollback journal)
+    try:
+        holder.execute("CREATE TABLE other (x)")
+        holder.execute("BEGIN EXCLUSIVE")
+        holder.execute("INSERT INTO other VALUES (1)")
+        store = SQLiteStore(f"sqlite:///{path}?timeout=0.2")
+        with pytest.raises(BackendError) as caught:
+            await store.list_sessions()
+        assert "database is locked" in str(caught.value)
+        assert "not an SQLite database" not in str(caught.value)
+        await store.close()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
 async def test_sqlite_locked_beyond_the_timeout_is_a_backend_error(tmp_path: Path) -> None:
     url = sqlite_url(tmp_path) + "?timeout=0.2"
     async with SQLiteStore(url) as target:

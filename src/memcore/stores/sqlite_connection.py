@@ -269,6 +269,12 @@ class SQLiteConnection(SQLiteFile):
 
         try:
             self._retry_busy(read)
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):  # another process holds it: no verdict
+                raise BackendError(
+                    f"sqlite store {self.path!r}: database is locked (waited {self.timeout} s)"
+                ) from exc
+            raise BackendError(f"{self.path!r} is not an SQLite database ({exc})") from exc
         except sqlite3.DatabaseError as exc:  # not a database at all: said as the rest is
             raise BackendError(f"{self.path!r} is not an SQLite database ({exc})") from exc
         return holder[-1]
