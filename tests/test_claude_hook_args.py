@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from memcore.claude_code.hooks import _parse_args, _plain_args
+from memcore.claude_code.hook_args import parse_args, plain_args
 
 WORDS = st.sampled_from(
     [
@@ -36,9 +36,9 @@ WORDS = st.sampled_from(
 
 @given(argv=st.lists(WORDS, max_size=6))
 def test_what_is_read_plainly_is_what_argparse_reads(argv: list[str]) -> None:
-    plain = _plain_args(argv)
+    plain = plain_args(argv)
     if plain is not None:
-        assert plain == _parse_args(argv)
+        assert plain == parse_args(argv)
 
 
 @pytest.mark.parametrize(
@@ -56,7 +56,7 @@ def test_what_is_read_plainly_is_what_argparse_reads(argv: list[str]) -> None:
 def test_the_installers_command_lines_are_read_plainly(
     argv: list[str], expected: tuple[str, str | None, str]
 ) -> None:
-    assert _plain_args(argv) == expected
+    assert plain_args(argv) == expected
 
 
 @pytest.mark.parametrize(
@@ -65,7 +65,7 @@ def test_the_installers_command_lines_are_read_plainly(
      ["stop", "--store", "a", "--store", "b"], ["--", "stop"]],
 )  # fmt: skip
 def test_anything_else_is_left_to_argparse(argv: list[str]) -> None:
-    assert _plain_args(argv) is None
+    assert plain_args(argv) is None
 
 
 def test_a_hook_process_imports_no_argparse() -> None:

@@ -239,6 +239,37 @@ def test_items_a_concurrent_save_stored_from_the_same_offset_are_not_taken_as_be
     assert _plain(stored) == _plain(whole)
 
 
+@pytest.mark.skipif(not DATA.is_dir(), reason="the shared transcripts are not here")
+@pytest.mark.parametrize(
+    ("name", "cut"),
+    [
+        ("entireio__cli__839b35f7", 165),  # the agent's words, its calls after the cut
+        ("obsessiondb__chkit__c2820dd1", 101),  # a call before the cut, one after
+        ("jfmoe__react-native-live-text-view__2a117374", 77),  # a call timed as its text
+        ("obsessiondb__chkit__ae3fbe71", 197),  # a full ``then``, a like call after the cut
+    ],
+)
+def test_the_calls_a_save_that_read_further_noted_are_noted_once(
+    tmp_path: Path, name: str, cut: int
+) -> None:
+    """A save that read further (at the same time, or one that died before it said how far it
+    read) noted on the agent's last words the calls after the cut: read on from the cut, they
+    are noted again, in their place, not added to those (``then`` twice over)."""
+    source = DATA / f"{name}.jsonl"
+    lines = source.read_bytes().splitlines(keepends=True)
+    whole = {item.id: item for item in parse_transcript(source).items}
+    head = tmp_path / "head.jsonl"
+    head.write_bytes(b"".join(lines[:cut]))
+    first = parse_transcript(head)
+    stored = {**{item.id: item for item in first.items}, **whole}
+    target = tmp_path / source.name
+    target.write_bytes(b"".join(lines))
+    held = [MemoryItem.from_dict(item.to_dict()) for item in stored.values()]
+    again = parse_transcript(target, start_offset=first.end_offset, stored=held)
+    stored.update((item.id, item) for item in [*again.items, *again.amended])
+    assert _plain(stored) == _plain(whole)
+
+
 _COMMANDS = (
     "go test ./...",
     "go test ./cart/ -run TestRound",

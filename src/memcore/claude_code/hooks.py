@@ -29,7 +29,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn, TextIO
 
-from memcore.claude_code.hook_events import DEFAULT_BUDGET, EVENTS, HOOK_HELP, SAVING_EVENTS
+from memcore.claude_code.hook_args import parse_args, plain_args, say
+from memcore.claude_code.hook_events import DEFAULT_BUDGET, EVENTS, SAVING_EVENTS
 from memcore.claude_code.project import (
     CheckedTranscript,
     ParsedSession,
@@ -152,9 +153,23 @@ async def save_session(
     """
     import asyncio
 
-    from memcore.sync import DistributedMemoryManager
+    from memcore.claude_code.save_turns import session_turn
 
     checked, files = await asyncio.to_thread(locate_session, payload)
+    async with session_turn(checked.session_id):  # (one save of a session at a time)
+        return await _save_in_turn(checked, files, store, refresh_digest, ahead)
+
+
+async def _save_in_turn(
+    checked: CheckedTranscript,
+    files: list[Path],
+    store: Any,
+    refresh_digest: bool,
+    ahead: ParseAhead | None,
+) -> SaveReport:
+    """``save_session``'s work, in the session's save turn."""
+    from memcore.sync import DistributedMemoryManager
+
     session_id = checked.session_id
     registry = registry_session(checked.project)
     manager = DistributedMemoryManager(storage_backend=store, replica_id=f"hook-{os.getpid()}")
@@ -349,11 +364,11 @@ def hook_main(argv: Sequence[str]) -> int:
     ``memcore`` sends ``hook`` here before building the rest of its command line, so a hook
     pays for importing only what it uses. A malformed command line still exits 0.
     """
-    plain = _plain_args(argv)
+    plain = plain_args(argv)
     if plain is not None:
         event, store, budget_text = plain
     else:  # --help, a mistake, an abbreviation: as argparse reads it
-        parsed = _parse_args(argv)
+        parsed = parse_args(argv)
         if parsed is None:
             return 0
         event, store, budget_text = parsed
@@ -362,7 +377,7 @@ def hook_main(argv: Sequence[str]) -> int:
     except ValueError:
         budget = 0
     if budget <= 0:  # (said as the other commands say it)
-        _say(
+        say(
             sys.stderr,
             f"memcore hook: --budget must be a positive whole number (got {budget_text!r})",
         )
@@ -376,68 +391,9 @@ def hook_main(argv: Sequence[str]) -> int:
     try:
         payload = read_payload(fd) if fd is not None else (sys.stdin.read() if sys.stdin else "")
     except (OSError, ValueError) as exc:  # (UnicodeDecodeError among them)
-        _say(sys.stderr, f"memcore hook {event}: cannot read the payload: {exc}")
+        say(sys.stderr, f"memcore hook {event}: cannot read the payload: {exc}")
         return 0
     return run_hook(event, payload, store_url=store, budget=budget)
-
-
-_HOOK_OPTIONS = ("--store", "--budget")
-
-
-def _plain_args(argv: Sequence[str]) -> tuple[str, str | None, str] | None:
-    """``EVENT [--store URL] [--budget N]`` (each option at most once, ``--opt=value`` too, in
-    any order) as the command line the installer writes is read, without argparse (its import
-    and parser were a twentieth of a hook's work); None for anything else."""
-    event: str | None = None
-    values: dict[str, str] = {}
-    words = iter(argv)
-    for word in words:
-        name, equals, value = word.partition("=")
-        if name in _HOOK_OPTIONS:
-            if not equals:
-                value = next(words, "")
-            if name in values or not value or value.startswith("-"):
-                return None
-            values[name] = value
-        elif word.startswith("-") or event is not None:
-            return None
-        else:
-            event = word
-    if event is None:
-        return None
-    return event, values.get("--store"), values.get("--budget", str(DEFAULT_BUDGET))
-
-
-def _parse_args(argv: Sequence[str]) -> tuple[str, str | None, str] | None:
-    """The hook's command line as argparse reads it: None, with one line on stderr (or the
-    help on stdout), when it is not one to run."""
-    import argparse
-
-    class Parser(argparse.ArgumentParser):
-        def error(self, message: str) -> NoReturn:  # one line, and no exit status 2
-            raise ValueError(message)
-
-    parser = Parser(
-        prog="memcore hook",
-        description=HOOK_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        exit_on_error=False,
-    )
-    parser.add_argument("event", metavar="EVENT", help="the hook event")
-    parser.add_argument("--store", metavar="URL", help="storage URL (default: the embedded store)")
-    parser.add_argument(
-        "--budget",
-        default=str(DEFAULT_BUDGET),
-        help=f"tokens session-start may add (default: {DEFAULT_BUDGET})",
-    )
-    try:
-        args = parser.parse_args(list(argv))
-    except (argparse.ArgumentError, ValueError) as exc:
-        _say(sys.stderr, f"memcore hook: {exc}")
-        return None
-    except SystemExit:  # --help: printed, done
-        return None
-    return str(args.event), args.store, str(args.budget)
 
 
 def run_hook(
@@ -480,7 +436,7 @@ def run_hook(
     except Exception as exc:  # a hook must not fail the user's session, whatever went wrong
         text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
         reason = " ".join(text.split()) or type(exc).__name__
-        _say(err, f"memcore hook {event}: {reason}")
+        say(err, f"memcore hook {event}: {reason}")
         return 0
     if text:
         try:
@@ -489,25 +445,15 @@ def run_hook(
             stdout.write(text)
             stdout.flush()
         except (OSError, ValueError) as exc:  # stdout closed (`| true`): no one reads
-            _say(err, f"memcore hook {event}: the output was not read ({exc})")
+            say(err, f"memcore hook {event}: the output was not read ({exc})")
             if stdout is not None and stdout is sys.stdout:
                 _quiet_stdout()
     if missed:  # (after the context: it is what Claude Code waits for)
         from memcore.claude_code.catch_up import launch
 
         if not launch(missed, payload.cwd, store_url):
-            _say(err, f"memcore hook {event}: could not start saving missed sessions")
+            say(err, f"memcore hook {event}: could not start saving missed sessions")
     return 0
-
-
-def _say(stream: TextIO | None, line: str) -> None:
-    """One line of a hook's report on ``stream`` (stderr), if it takes it: None (the process
-    started with stderr closed, where ``print`` would write to stdout, which Claude Code reads)
-    or a stream that fails (``2>/dev/full``) must not fail the hook."""
-    if stream is None:
-        return
-    with contextlib.suppress(OSError, ValueError):
-        print(line, file=stream)
 
 
 def end_process(code: int) -> NoReturn:

@@ -12,6 +12,7 @@ next text, ends what a text led to.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -58,14 +59,36 @@ class NextActions:
         elif kind in _TURN_ENDS:
             self._open = None
 
-    def reopen(self, text: MemoryItem | None, noted: Mapping[str, tuple[MemoryItem, int]]) -> None:
+    def reopen(
+        self,
+        text: MemoryItem | None,
+        noted: Mapping[str, tuple[MemoryItem, int]],
+        held: int = MAX_ACTIONS,
+        read_again: Iterable[MemoryItem] = (),
+    ) -> None:
         """Go on as the watch of the items before where a parse that reads on starts left
-        off (see ``replay``): noting calls on ``text``, the agent's last words if their turn
-        goes on, and ready to say again the lines ``noted`` of calls whose result is to come
-        (by call id: the text that noted it and where in its ``then``)."""
+        off (see ``replay``): noting calls on ``text`` (a copy), the agent's last words if
+        their turn goes on, and ready to say again the lines ``noted`` of calls whose result is
+        to come (by call id: the text that noted it and where in its ``then``).
+
+        ``read_again``: the stored calls of the records this parse reads that would be noted
+        on ``text`` (:func:`calls_on_open_text`; a save that read further stored them: one at
+        the same time, or one that died before it said how far it read), and ``held`` how many
+        calls its ``then`` held before them. The lines of those calls at its end, past
+        ``held``, are taken off, to be noted again as the calls are read: each once, as one
+        parse of the whole transcript notes it. (Both are read off stored items, ordered by
+        time: where a call and its text share a time, ``held`` may be short, and the lines
+        taken off are only those of calls read again.)"""
         opened = None if text is None else text.metadata
         if opened is not None and not isinstance(opened.get("then", []), list):
             opened = None  # (stored metadata is anyone's: a ``then`` that is no list is closed)
+        if opened is not None and opened.get("then"):
+            again = Counter(action_line(call.content) for call in read_again)
+            then = opened["then"]
+            while len(then) > held and again[then[-1]] > 0:
+                again[then.pop()] -= 1
+            if not then:
+                del opened["then"]  # (as a text no call follows has none)
         self._open = opened
         for call_id, (noter, at) in noted.items():
             then = noter.metadata.get("then")
@@ -82,10 +105,11 @@ class NextActions:
 
 def replay(
     items: Iterable[MemoryItem],
-) -> tuple[MemoryItem | None, dict[str, tuple[MemoryItem, int]]]:
+) -> tuple[MemoryItem | None, int, dict[str, tuple[MemoryItem, int]]]:
     """How :class:`NextActions` would stand after ``items`` (in transcript order, as an
     earlier parse made them): the agent text calls would still be noted on (None when a turn
-    ended since), and by call id the text that noted each call and where in its ``then``."""
+    ended since), how many of its calls were noted, and by call id the text that noted each
+    call and where in its ``then``."""
     current: MemoryItem | None = None
     count = 0
     noted: dict[str, tuple[MemoryItem, int]] = {}
@@ -102,7 +126,21 @@ def replay(
             current, count = item, 0
         elif kind in _TURN_ENDS:
             current = None
-    return current, noted
+    return current, count, noted
+
+
+def calls_on_open_text(items: Iterable[MemoryItem]) -> list[MemoryItem]:
+    """The tool calls among ``items`` (in transcript order) that a watch would note on the
+    text open before them: those before the agent's next text or the turn's end."""
+    calls = []
+    for item in items:
+        meta = item.metadata
+        kind = meta.get("kind")
+        if kind == "tool_call":
+            calls.append(item)
+        elif (kind in _SPEAKING and meta.get("role") == "assistant") or kind in _TURN_ENDS:
+            break
+    return calls
 
 
 def next_actions(item: MemoryItem) -> list[str]:
@@ -118,6 +156,7 @@ __all__ = [
     "MAX_ACTIONS",
     "NextActions",
     "action_line",
+    "calls_on_open_text",
     "next_actions",
     "replay",
 ]

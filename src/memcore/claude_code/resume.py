@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from memcore.claude_code.background import BACKGROUND_COMMAND_CHARS
 from memcore.claude_code.commands import one_line
-from memcore.claude_code.next_actions import replay
+from memcore.claude_code.next_actions import calls_on_open_text, replay
 from memcore.claude_code.tools import tool_target
 from memcore.model import MemoryItem
 
@@ -119,10 +119,11 @@ def resume(
     sub-agent id, or none for the main transcript), except the items of the records ``later``
     (those from the offset on: see ``records_in``)."""
     resumed = Resumed()
+    items = list(stored)  # (read twice: the items before the offset, then those after it)
     own = sorted(
         (
             i
-            for i in stored
+            for i in items
             if i.metadata.get("agent") == parser.out.agent_id and not _read_now(i, later)
         ),
         key=_place,
@@ -155,7 +156,7 @@ def resume(
         if isinstance(record, str):  # (a title summary names the record it ends at)
             parser.timestamps.setdefault(record, item.created_at)
     parser.linker.resume(results, resumed.copy, closed_later=lambda e: _closed_by(e, later))
-    still_open, noted = replay(in_place)  # the agent's last words, if their turn goes on
+    still_open, held, noted = replay(in_place)  # the agent's last words, if their turn goes on
     waiting: dict[str, tuple[MemoryItem, int]] = {}
     for use_id, call in calls.items():  # calls whose result is still to come
         if use_id not in answered:
@@ -166,7 +167,13 @@ def resume(
                 noter, at = noted[call.id]
                 waiting[call.id] = (resumed.copy(noter), at)
     opened = None if still_open is None else resumed.copy(still_open)
-    parser.actions.reopen(opened, waiting)
+    # (the items of the records read again, which a save that read further stored)
+    own_agent = parser.out.agent_id
+    again = sorted(
+        (i for i in items if i.metadata.get("agent") == own_agent and _read_now(i, later)),
+        key=_place,
+    )
+    parser.actions.reopen(opened, waiting, held, calls_on_open_text(again))
     return resumed
 
 
