@@ -328,6 +328,18 @@ def test_a_lone_surrogate_is_read_as_a_replacement_character() -> None:
     encode_entry(Entry(item, 1, "r", False))
 
 
+def test_a_byte_that_is_no_utf8_is_read_as_a_replacement_character() -> None:
+    """A record holding a byte that is no UTF-8 (a tool's binary output, a string cut inside a
+    character) was dropped whole, the user's message with it: it is read, the byte as U+FFFD."""
+    record = {
+        "type": "user", "sessionId": "s", "uuid": "u1", "timestamp": "2026-11-20T10:00:00Z",
+        "message": {"role": "user", "content": "fix the parser MARK please"},
+    }  # fmt: skip
+    line = json.dumps(record).encode().replace(b"MARK", b"\xff\xfe")
+    (item,) = parse_lines([line]).items
+    assert item.content == "fix the parser \ufffd\ufffd please"
+
+
 @pytest.mark.parametrize("mark", ["\u2192", "\t"])
 def test_a_read_s_line_numbers_are_taken_off_in_either_form(mark: str) -> None:
     """``     1→`` as the development transcripts have them, or ``     1<tab>`` as ``cat -n``

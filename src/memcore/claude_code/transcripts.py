@@ -175,11 +175,13 @@ def _parse_into(parser: RecordParser, lines: Iterable[tuple[int, bytes]]) -> Tra
         if not raw.strip():
             continue
         parser.out.records += 1
+        masked = mask(raw)
         try:
-            rec = json.loads(mask(raw).decode("utf-8"))
-        except UnicodeDecodeError:
-            parser.bad(line_no, "not UTF-8")
-            continue
+            text = masked.decode("utf-8")
+        except UnicodeDecodeError:  # a byte that is no UTF-8 (a tool's output, cut or binary):
+            text = masked.decode("utf-8", "replace")  # read as U+FFFD, as a lone surrogate is
+        try:
+            rec = json.loads(text)
         except json.JSONDecodeError as exc:
             parser.bad(line_no, f"not JSON ({exc.msg})")
             continue
