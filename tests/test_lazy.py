@@ -5,6 +5,8 @@ load, tombstones hidden, corruption caught on read."""
 from __future__ import annotations
 
 import asyncio
+import copy
+import pickle
 import threading
 import time
 from collections.abc import AsyncIterator, Collection
@@ -163,6 +165,62 @@ def test_attribute_writes_go_to_the_item_and_own_slots_are_protected() -> None:
         del proxy._loader
     with pytest.raises(AttributeError):
         _ = proxy.no_such_attribute
+
+
+def test_a_copy_is_a_proxy_of_the_same_key_and_loader() -> None:
+    """copy.copy of a loaded proxy was a RecursionError."""
+    loader = CountingLoader()
+    cold: LazyMemoryProxy[MemoryItem] = LazyMemoryProxy("m-c", loader)
+    twin = copy.copy(cold)
+    assert isinstance(twin, LazyMemoryProxy)
+    assert twin.item_id == "m-c"
+    assert not is_loaded(twin)  # copying loads nothing
+    assert not is_loaded(cold)
+    assert twin.content == "content of m-c"
+    assert loader.calls == 1
+    assert not is_loaded(cold)  # each loads on its own
+    _ = cold.content
+    shallow = copy.copy(cold)
+    assert is_loaded(shallow)
+    assert unwrap(shallow) is unwrap(cold)
+    assert loader.calls == 2
+
+
+def test_a_deep_copy_holds_a_deep_copy_of_the_loaded_item() -> None:
+    proxy: LazyMemoryProxy[MemoryItem] = LazyMemoryProxy(
+        "m-d", lambda item_id: MemoryItem(item_id, "x", metadata={"tags": ["a"]})
+    )
+    assert not is_loaded(copy.deepcopy(proxy))
+    _ = proxy.content
+    deep = copy.deepcopy(proxy)
+    assert is_loaded(deep)
+    assert deep == proxy
+    assert unwrap(deep) is not unwrap(proxy)
+    deep.metadata["tags"].append("b")
+    assert proxy.metadata["tags"] == ["a"]
+    holder = [proxy, proxy]
+    copied = copy.deepcopy(holder)
+    assert copied[0] is copied[1]  # one proxy copied once
+
+
+def test_a_proxy_never_initialized_says_so_without_recursing() -> None:
+    """Its __getattr__ read its own unset slots, which called __getattr__ again."""
+    bare = LazyMemoryProxy.__new__(LazyMemoryProxy)
+    assert not hasattr(bare, "x")
+    with pytest.raises(AttributeError, match="never initialized"):
+        _ = bare.content
+
+
+@pytest.mark.parametrize("loaded", [False, True])
+def test_pickling_a_proxy_is_refused_clearly(loaded: bool) -> None:
+    """It was a TypeError about an RLock."""
+    proxy: LazyMemoryProxy[MemoryItem] = LazyMemoryProxy("m-p", CountingLoader())
+    if loaded:
+        _ = proxy.content
+    with pytest.raises(ValidationError, match="cannot be pickled"):
+        pickle.dumps(proxy)
+    if loaded:
+        assert pickle.loads(pickle.dumps(unwrap(proxy))) == unwrap(proxy)
 
 
 # --- the lazy session view -----------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -12,10 +13,10 @@ import pytest
 from memcore.errors import ValidationError
 from memcore.model import MemoryItem, TransferableKnowledge
 from memcore.transfer import (
+    ACCESS_LOG_SESSION,
     HISTORY_SESSION,
     AccessPattern,
     SessionKnowledgeTransfer,
-    _confidence,
     group_near_duplicates,
     group_tasks,
     knowledge_items,
@@ -23,6 +24,7 @@ from memcore.transfer import (
     mine_patterns,
     save_access_log,
 )
+from memcore.transfer_items import _confidence
 
 
 def manager_class() -> Any:
@@ -222,16 +224,17 @@ async def test_manual_rejects_bad_reviewers(
 
 
 @pytest.mark.parametrize(
-    ("strategy", "target_minutes", "winner"),
+    ("strategy", "target_first", "target_minutes", "winner"),
     [
-        ("timestamp", -60, "local"),  # the target's copy is older: the transferred one wins
-        ("timestamp", +600, "remote"),  # the target's copy is newer: it stays
-        ("local-wins", +600, "local"),
-        ("remote-wins", -60, "remote"),
+        # timestamp: the copy written last wins, by the sync layer's stamps, not created_at
+        ("timestamp", True, +600, "local"),  # the target's copy was written before the source's
+        ("timestamp", False, -60, "remote"),  # written after it: it stays
+        ("local-wins", False, +600, "local"),
+        ("remote-wins", True, -60, "remote"),
     ],
 )
 async def test_clashes_are_settled_by_the_sync_strategies(
-    source: str, store_url: str, strategy: str, target_minutes: int, winner: str
+    store_url: str, strategy: str, target_first: bool, target_minutes: int, winner: str
 ) -> None:
     theirs = item(
         "pref-tests",
@@ -240,10 +243,14 @@ async def test_clashes_are_settled_by_the_sync_strategies(
         target_minutes,
         confidence=1.0,
     )
-    await write_session(store_url, "target", [theirs])
+    if target_first:
+        await write_session(store_url, "target", [theirs])
+    await write_session(store_url, "source", SOURCE_ITEMS)
+    if not target_first:
+        await write_session(store_url, "target", [theirs])
     engine = SessionKnowledgeTransfer(storage_backend=store_url, conflict_strategy=strategy)
     try:
-        knowledge = await engine.extract_knowledge(source)
+        knowledge = await engine.extract_knowledge("source")
         result = await engine.transfer_knowledge(knowledge, "target", "full")
     finally:
         await engine.close()
@@ -393,6 +400,10 @@ def test_bad_arguments() -> None:
         ("high", 0.0),  # no number: no confidence, never "fully confident"
         ([1], 0.0),
         (float("nan"), 0.0),
+        (float("inf"), 0.0),  # no amount either: not "fully confident"
+        (float("-inf"), 0.0),
+        ("inf", 0.0),
+        (10**400, 0.0),  # too big for a float
         (True, 0.0),
         (7, 1.0),  # clamped into 0..1
     ],
@@ -401,3 +412,126 @@ def test_bad_arguments() -> None:
 def test_confidence_that_is_no_number_is_not_trusted(stated: Any, read: float) -> None:
     metadata = {"kind": "preference"} if stated is None else {"confidence": stated}
     assert _confidence(MemoryItem("p", "Use tabs.", metadata=metadata)) == pytest.approx(read)
+
+
+async def edit_in(url: str, session: str, key: str, content: str) -> None:
+    """A replica of ``session`` edits ``key``'s content, keeping its created_at."""
+    replica = manager_class()(storage_backend=url, replica_id=f"editor-{session}")
+    try:
+        await replica.sync_session_memory(session)
+        held = MemoryItem.coerce(replica.get(session, key))
+        replica.set(session, key, dataclasses.replace(held, content=content))
+        assert (await replica.sync_session_memory(session)).success
+    finally:
+        await replica.close()
+
+
+@pytest.mark.parametrize("kind", ["preference", "shortcut", "task", "pattern"])
+async def test_an_edit_in_the_target_outlives_the_same_knowledge_sent_again(
+    source: str, transfer: SessionKnowledgeTransfer, store_url: str, kind: str
+) -> None:
+    """'timestamp' settled by created_at, a tie going to the transferred copy: an edit in the
+    target (same created_at) was overwritten by the older knowledge sent again."""
+    knowledge = await transfer.extract_knowledge(source)
+    await transfer.transfer_knowledge(knowledge, "target", "full")
+    key = next(c.id for c in knowledge_items(knowledge) if c.metadata.get("kind") == kind)
+    await edit_in(store_url, "target", key, "Edited in the target since.")
+    again = await transfer.transfer_knowledge(knowledge, "target", "full")
+    assert [(c.key, c.winner) for c in again.conflicts] == [(key, "remote")]
+    assert again.items_transferred == 0
+    assert (await read_session(store_url, "target"))[key].content == "Edited in the target since."
+
+
+async def test_a_later_edit_in_the_source_wins_over_the_targets_copy(
+    source: str, transfer: SessionKnowledgeTransfer, store_url: str
+) -> None:
+    await transfer.transfer_knowledge(await transfer.extract_knowledge(source), "target", "full")
+    await edit_in(store_url, "target", "pref-tests", "Edited in the target.")
+    await edit_in(store_url, source, "pref-tests", "Edited in the source, later.")
+    result = await transfer.transfer_knowledge(
+        await transfer.extract_knowledge(source), "target", "full"
+    )
+    assert {c.key: c.winner for c in result.conflicts}["pref-tests"] == "local"
+    kept = (await read_session(store_url, "target"))["pref-tests"]
+    assert kept.content == "Edited in the source, later."
+
+
+async def test_a_nan_confidence_sent_again_is_no_conflict(
+    store_url: str, transfer: SessionKnowledgeTransfer
+) -> None:
+    """NaN != NaN made every identical re-transfer a conflict and a new version."""
+    nan = item("pref-nan", "Prefers tabs.", "preference", confidence=float("nan"))
+    await write_session(store_url, "nan-source", [nan, SOURCE_ITEMS[2]])
+    knowledge = await transfer.extract_knowledge("nan-source")
+    first = await transfer.transfer_knowledge(knowledge, "target", "full")
+    assert first.items_transferred == 2
+    for _ in range(2):
+        again = await transfer.transfer_knowledge(knowledge, "target", "full")
+        assert (again.items_transferred, again.conflicts_resolved) == (0, 0)
+
+
+async def test_an_infinite_confidence_is_not_taken_by_selective(
+    store_url: str, transfer: SessionKnowledgeTransfer
+) -> None:
+    sure = item("pref-sure", "Prefers tabs.", "preference", confidence=0.9)
+    wild = item("pref-wild", "Prefers spaces.", "preference", 1, confidence=float("inf"))
+    await write_session(store_url, "wild-source", [sure, wild])
+    knowledge = await transfer.extract_knowledge("wild-source")
+    result = await transfer.transfer_knowledge(knowledge, "target", "selective")
+    assert result.items_transferred == 1
+    assert set(await read_session(store_url, "target")) == {"pref-sure"}
+
+
+async def test_a_reviewer_picking_one_item_twice_transfers_it_once(
+    source: str, transfer: SessionKnowledgeTransfer, store_url: str
+) -> None:
+    async def twice(candidates: list[MemoryItem], target: str) -> list[MemoryItem]:
+        return [candidates[1], candidates[1]]
+
+    async def two_versions(candidates: list[MemoryItem], target: str) -> list[MemoryItem]:
+        return [candidates[1], dataclasses.replace(candidates[1], content="Another version.")]
+
+    knowledge = await transfer.extract_knowledge(source)
+    with pytest.raises(ValidationError, match="two different items"):
+        await transfer.transfer_knowledge(knowledge, "target", "manual", review=two_versions)
+    assert await read_session(store_url, "target") == {}  # nothing written
+    result = await transfer.transfer_knowledge(knowledge, "target", "manual", review=twice)
+    assert result.items_transferred == 1
+    assert len(await read_session(store_url, "target")) == 1
+
+
+@pytest.mark.parametrize("bad", ["x", None, 0, -1, 1.5, True])
+@pytest.mark.parametrize("name", ["min_task_count", "min_pattern_count"])
+def test_count_limits_are_checked_up_front(name: str, bad: object) -> None:
+    """They were taken as given and failed at extraction with a TypeError."""
+    limits: dict[str, Any] = {name: bad}
+    with pytest.raises(ValidationError, match=name):
+        SessionKnowledgeTransfer(storage_backend="memory://", **limits)
+
+
+@pytest.mark.parametrize("reserved", [HISTORY_SESSION, ACCESS_LOG_SESSION])
+async def test_no_transfer_into_a_session_memcore_keeps(
+    source: str, transfer: SessionKnowledgeTransfer, store_url: str, reserved: str
+) -> None:
+    knowledge = await transfer.extract_knowledge(source)
+    before = await read_session(store_url, reserved)
+    with pytest.raises(ValidationError, match="keeps for itself"):
+        await transfer.transfer_knowledge(knowledge, reserved, "full")
+    assert await read_session(store_url, reserved) == before
+
+
+async def test_selective_takes_the_sure_patterns_of_an_attached_prefetcher(
+    store_url: str, transfer: SessionKnowledgeTransfer
+) -> None:
+    """The calibration stopped at 0.6482, below the 0.8 cut: no pattern ever went."""
+    from memcore import prefetch
+
+    await write_session(store_url, "live", SOURCE_ITEMS[:2])
+    prefetcher = prefetch.PredictiveMemoryPrefetcher()
+    prefetcher.record_accesses("live", ["pref-tests", "pref-tabs"] * 500)
+    transfer.attach_prefetcher(prefetcher)
+    knowledge = await transfer.extract_knowledge("live")
+    assert max(p.confidence for p in knowledge.patterns) > 0.8
+    await transfer.transfer_knowledge(knowledge, "target", "selective")
+    kinds = [i.metadata.get("kind") for i in (await read_session(store_url, "target")).values()]
+    assert "pattern" in kinds

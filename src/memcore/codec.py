@@ -418,14 +418,21 @@ def bundle_codec(data: bytes | bytearray | memoryview) -> frames.FrameCodec:
 
 
 def _bytes_view(data: object, what: str) -> memoryview:
+    """``data`` as a flat byte view. A strided view (``memoryview(b)[::2]``) is the caller's
+    mistake, not damage: a ``ValidationError`` (as ``xxh64`` says), never a builtin
+    ``BufferError`` from deep in the decoder."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise CorruptedMemoryError(f"expected the bytes of a {what} (got {type(data).__name__})")
     view = memoryview(data)
+    if not view.c_contiguous:
+        raise ValidationError(
+            f"a {what} must be a contiguous byte buffer (got a strided view: pass bytes(view))"
+        )
     if view.format != "B" or view.ndim != 1:
         try:
             view = view.cast("B")
         except TypeError as exc:
-            raise CorruptedMemoryError(f"a {what} must be a contiguous byte buffer") from exc
+            raise ValidationError(f"a {what} must be a flat byte buffer") from exc
     return view
 
 

@@ -43,6 +43,7 @@ from memcore.summarize import (
     SAYS_NOTHING_WORDS,
     ExtractiveSummarizer,
     Summarizer,
+    check_max_distance,
     checked_summarizer,
     group_similar_texts,
 )
@@ -149,6 +150,40 @@ def _hours(value: timedelta | float | int, name: str) -> timedelta:
     return result
 
 
+def _three(values: object) -> bool:
+    """Three values in a sequence (a string of three characters is none)."""
+    return (
+        isinstance(values, Sequence) and not isinstance(values, (str, bytes)) and len(values) == 3
+    )
+
+
+def _check_callable(value: object, name: str, shape: str) -> None:
+    if value is not None and not callable(value):
+        raise ValidationError(f"{name} must be a callable {shape} (got {type(value).__name__})")
+
+
+#: What the compressor and its summarizer call on a ``pipeline`` kernel family.
+_KERNEL_FUNCTIONS = (
+    "count_tokens",
+    "group_similar",
+    "partition_levels",
+    "pick_sentences",
+    "score_sentences",
+    "simhash",
+    "split_sentences",
+)
+
+
+def _check_kernels(kernels: object) -> ModuleType:
+    missing = [name for name in _KERNEL_FUNCTIONS if not callable(getattr(kernels, name, None))]
+    if not isinstance(kernels, ModuleType) or missing:
+        raise ValidationError(
+            "kernels must be a pipeline kernel family (memcore._pure.pipeline or "
+            f"memcore._native.pipeline; got {type(kernels).__name__})"
+        )
+    return kernels
+
+
 def _time_range(items: Iterable[MemoryItem]) -> TimeRange:
     stamps = [item.created_at for item in items]
     return (min(stamps), max(stamps))
@@ -195,9 +230,13 @@ class HierarchicalMemoryCompressor:
         codec: frames.FrameCodec = "lz4",
         level: int | None = None,
     ) -> None:
+        # every parameter checked here, alike in both builds: a bad one found only at compress
+        # time failed there with a builtin error (or not at all, in one build and not the other)
         self.now = None if now is None else to_utc_datetime(now)
+        _check_callable(clock, "clock", "() -> datetime")
+        _check_callable(progress, "progress", "(done, total) -> None")
         self.clock = clock or utc_now
-        if len(thresholds) != 3 or len(ratios) != 3:
+        if not _three(thresholds) or not _three(ratios):
             raise ValidationError("give three thresholds and three ratios (levels 1-3 / 2-4)")
         self.thresholds = tuple(_hours(t, "threshold") for t in thresholds)
         if not self.thresholds[0] <= self.thresholds[1] <= self.thresholds[2]:
@@ -208,13 +247,13 @@ class HierarchicalMemoryCompressor:
             if not 0.0 < ratio <= 1.0:
                 raise ValidationError(f"ratios must be in (0, 1] (got {ratio!r})")
         self.ratios = tuple(float(r) for r in ratios)
-        self.kernels = kernels if kernels is not None else _selected
+        self.kernels = _selected if kernels is None else _check_kernels(kernels)
         self.summarizer: Summarizer = checked_summarizer(summarizer) or ExtractiveSummarizer(
             counter, kernels
         )
         self.count = resolve_counter(counter)
         self.progress = progress
-        self.max_distance = max_distance
+        self.max_distance = check_max_distance(max_distance)
         if level is None:
             level = _DEFAULT_BUNDLE_LEVELS.get(codec)
         self.codec, self.level = frames.check_codec(codec, level)

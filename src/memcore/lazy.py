@@ -15,10 +15,11 @@ and the memory of the decoded objects (the records stay as compact bytes).
 
 from __future__ import annotations
 
+import copy
 import inspect
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, SupportsIndex, TypeVar
 
 from memcore.errors import CorruptedMemoryError, MemcoreError, NotFoundError, ValidationError
 from memcore.stores import open_store
@@ -47,6 +48,10 @@ class LazyMemoryProxy(Generic[T]):
     propagates (a ``KeyError`` as ``NotFoundError``, which is one) and the proxy stays
     unloaded, so a later access tries again. The loader must be a plain function: attribute
     access cannot await.
+
+    ``copy.copy`` gives a proxy of the same key and loader (sharing the loaded item, if any);
+    ``copy.deepcopy`` one holding a deep copy of the loaded item. Pickling is refused
+    (``ValidationError``): a proxy is a loader function and a lock; pickle ``unwrap(proxy)``.
     """
 
     __slots__ = ("__weakref__", "_item_id", "_loader", "_loading", "_lock", "_value")
@@ -102,10 +107,47 @@ class LazyMemoryProxy(Generic[T]):
     def item_id(self) -> str:
         return self._item_id  # type: ignore[no-any-return]
 
+    # --- copies, and no pickles ---
+
+    def _twin(self, value: Any) -> LazyMemoryProxy[T]:
+        twin: LazyMemoryProxy[T] = object.__new__(type(self))
+        object.__setattr__(twin, "_item_id", self._item_id)
+        object.__setattr__(twin, "_loader", self._loader)  # (None once loaded)
+        object.__setattr__(twin, "_lock", threading.RLock())
+        object.__setattr__(twin, "_value", value)
+        object.__setattr__(twin, "_loading", False)
+        return twin
+
+    def __copy__(self) -> LazyMemoryProxy[T]:
+        with self._lock:  # (not half-way through a load by another thread)
+            return self._twin(self._value)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> LazyMemoryProxy[T]:
+        with self._lock:
+            value = self._value
+            twin = self._twin(_UNSET)
+        memo[id(self)] = twin  # (before the item: it may refer back to its proxy)
+        if value is not _UNSET:
+            object.__setattr__(twin, "_value", copy.deepcopy(value, memo))
+        return twin
+
+    def __reduce_ex__(self, protocol: SupportsIndex) -> tuple[Any, ...]:
+        item_id = getattr(self, "_item_id", None)
+        raise ValidationError(
+            f"a LazyMemoryProxy ({item_id!r}) cannot be pickled: it holds a loader function and "
+            "a lock; pickle the item itself (memcore.lazy.unwrap(proxy))"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return self.__reduce_ex__(2)
+
     # --- delegation ---
 
     def __getattr__(self, name: str) -> Any:
-        # Only reached for names the proxy itself lacks.
+        # Only reached for names the proxy itself lacks; its own slots lack a value only in a
+        # proxy never initialized (``__new__`` alone): reading them must not load (recursion).
+        if name in _OWN:
+            raise AttributeError(f"this LazyMemoryProxy was never initialized: no {name!r}")
         return getattr(self._target(), name)
 
     def __setattr__(self, name: str, value: Any) -> None:

@@ -277,6 +277,10 @@ class MemoryStatus:
 
 @dataclass(frozen=True, slots=True)
 class TransferableKnowledge:
+    """What ``SessionKnowledgeTransfer.extract_knowledge`` gathered; ``written`` maps an item's
+    id to the ``(HLC stamp, replica)`` of its write in the source session as of extraction, what
+    the ``"timestamp"`` strategy weighs against the target's copy."""
+
     patterns: list[Any]
     preferences: list[Any]
     shortcuts: list[Any]
@@ -284,6 +288,7 @@ class TransferableKnowledge:
     source_session: str
     extracted_at: datetime
     pattern_count: int
+    written: dict[str, tuple[int, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,7 @@ is changed and :class:`~memcore.errors.ContextBudgetError` says so: the target c
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
@@ -138,19 +139,27 @@ class _Plan:
 
     def __init__(self, state: SessionState) -> None:
         self.state = state
-        self.originals = list(state.items)
+        self.given = list(state.items)
+        # one object repeated in the items is one item per slot: the steps find slots by the
+        # object (``id``), so each repeat gets a copy of its own (given back when left whole)
+        seen: set[int] = set()
+        self.originals: list[MemoryItem] = []
+        for item in self.given:
+            self.originals.append(copy.copy(item) if id(item) in seen else item)
+            seen.add(id(item))
         self.slots: list[list[MemoryItem]] = [[item] for item in self.originals]
-        self.costs: dict[int, int] = {id(item): state.count(item.content) for item in state.items}
-        self.total = sum(self.costs.values())
+        # by content, not by object: a count is the text's, and an object's id may be reused
+        self.costs: dict[str, int] = {}
+        self.total = sum(self.cost(item) for item in self.originals)
         self.actions: set[str] = set()
         self.kept: set[int] = set()  # slots never touched: critical items, latest requests
         self.evicted: list[int] = []
 
     def cost(self, item: MemoryItem) -> int:
-        key = id(item)
-        if key not in self.costs:
-            self.costs[key] = self.state.count(item.content)
-        return self.costs[key]
+        cost = self.costs.get(item.content)
+        if cost is None:
+            cost = self.costs[item.content] = self.state.count(item.content)
+        return cost
 
     def put(self, slot: int, items: list[MemoryItem]) -> None:
         self.total += sum(self.cost(i) for i in items) - sum(self.cost(i) for i in self.slots[slot])
@@ -165,7 +174,11 @@ class _Plan:
         ]
 
     def items(self) -> list[MemoryItem]:
-        return [item for held in self.slots for item in held]
+        out: list[MemoryItem] = []
+        for k, held in enumerate(self.slots):
+            whole = len(held) == 1 and held[0] is self.originals[k]
+            out.extend([self.given[k]] if whole else held)
+        return out
 
 
 def handle_context_overflow(state: SessionState) -> OverflowStrategy:

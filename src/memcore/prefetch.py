@@ -40,6 +40,8 @@ import asyncio
 import inspect
 import itertools
 import logging
+import math
+import numbers
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
@@ -108,7 +110,8 @@ RECENCY_PRIOR = (0.205, 0.045, 0.032, 0.022, 0.011, 0.009, 0.011, 0.007)
 RECENCY_PRIOR_WEIGHT = 20.0
 
 #: Score -> measured probability of being the next access: ``(mean score, hit rate)`` knots of
-#: pools of predictions, piecewise linear between them. Fitted (equal-count bins, then made
+#: pools of predictions, piecewise linear between them (and past the last towards (1, 1): see
+#: :func:`calibrate`). Fitted (equal-count bins, then made
 #: monotone by pooling adjacent violators) on the top predictions over the real Claude Code
 #: sessions of ``../shared/data/claude-code``, online, cold and warm-started;
 #: ``benchmarks/prefetch_quality.py --fit`` reprints it, with a fit on each half of the sessions
@@ -129,8 +132,17 @@ CALIBRATION: Calibration = (
 
 def calibrate(score: float, table: Calibration | None = None) -> float:
     """The measured hit rate of a raw ``score`` in ``table`` (default :data:`CALIBRATION`):
-    linear between the knots, flat beyond the first and the last (no data says more there)."""
-    knots = CALIBRATION if table is None else table
+    linear between the knots, flat below the first (no data says less there), and past the last
+    linear towards ``(1.0, 1.0)``: a raw score of 1 is certainty in the model's terms, and a
+    pattern that never failed must be able to pass any threshold. ``ValidationError`` for a
+    score that is no finite number or a table that is no calibration."""
+    if not _is_number(score) or not math.isfinite(score):
+        raise ValidationError(f"a score is a finite number (got {score!r})")
+    return _calibrated(float(score), CALIBRATION if table is None else _check_calibration(table))
+
+
+def _calibrated(score: float, knots: Calibration) -> float:
+    """``calibrate`` on a checked table (the prefetcher's own: no check per prediction)."""
     low_x, low_y = knots[0]
     if score <= low_x:
         return low_y
@@ -138,21 +150,53 @@ def calibrate(score: float, table: Calibration | None = None) -> float:
         if score <= x:
             return low_y + (y - low_y) * (score - low_x) / (x - low_x)
         low_x, low_y = x, y
-    return low_y
+    if low_x >= 1.0:
+        return low_y
+    return low_y + (1.0 - low_y) * (min(score, 1.0) - low_x) / (1.0 - low_x)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def _check_calibration(table: object) -> Calibration:
-    """``table`` as knots rising in score with hit rates rising in [0, 1], or ValidationError."""
+    """``table`` as knots of finite scores rising with hit rates not falling in [0, 1], or
+    ValidationError."""
     try:
-        knots = tuple((float(x), float(y)) for x, y in table)  # type: ignore[attr-defined]
-    except (TypeError, ValueError) as exc:
+        pairs = [tuple(knot) for knot in table]  # type: ignore[attr-defined]
+    except TypeError as exc:
         raise ValidationError("a calibration is a sequence of (score, hit rate) knots") from exc
-    if not knots or any(not 0.0 <= y <= 1.0 for _, y in knots):
+    if not pairs or any(len(knot) != 2 or not all(map(_is_number, knot)) for knot in pairs):
+        raise ValidationError("a calibration is a non-empty sequence of (score, hit rate) numbers")
+    knots = tuple((float(x), float(y)) for x, y in pairs)
+    if not all(math.isfinite(x) for x, _ in knots):
+        raise ValidationError("calibration knot scores must be finite")
+    if any(not 0.0 <= y <= 1.0 for _, y in knots):
         raise ValidationError("a calibration needs knots with hit rates in [0, 1]")
     for (x0, y0), (x1, y1) in itertools.pairwise(knots):
         if x1 <= x0 or y1 < y0:
             raise ValidationError("calibration knots must rise in score and not fall in hit rate")
     return knots
+
+
+def _observations(observed: object) -> list[tuple[float, bool]]:
+    """``(score, hit)`` pairs checked: a finite real score and a bool hit (a string such as
+    ``"no"`` would count as a hit, a NaN score would become a knot)."""
+    try:
+        pairs = [tuple(pair) for pair in observed]  # type: ignore[attr-defined]
+    except TypeError as exc:
+        raise ValidationError("fit_calibration takes (score, hit) pairs") from exc
+    points: list[tuple[float, bool]] = []
+    for pair in pairs:
+        if len(pair) != 2:
+            raise ValidationError(f"fit_calibration takes (score, hit) pairs (got {pair!r})")
+        score, hit = pair
+        if not _is_number(score) or not math.isfinite(score):
+            raise ValidationError(f"an observed score is a finite number (got {score!r})")
+        if not isinstance(hit, bool):
+            raise ValidationError(f"an observed hit is True or False (got {hit!r})")
+        points.append((float(score), hit))
+    return points
 
 
 def _rate(pool: list[float]) -> float:
@@ -164,7 +208,9 @@ def fit_calibration(observed: Iterable[tuple[float, bool]], bins: int = 12) -> C
     :meth:`PredictiveMemoryPrefetcher.score_next_accesses`): equal-count bins of the scores,
     adjacent bins pooled until the hit rates rise with the score (isotonic regression), one knot
     ``(mean score, hit rate)`` per pool."""
-    points = sorted((float(score), bool(hit)) for score, hit in observed)
+    if isinstance(bins, bool) or not isinstance(bins, int) or bins < 1:
+        raise ValidationError(f"bins must be a whole number >= 1 (got {bins!r})")
+    points = sorted(_observations(observed))
     if not points:
         raise ValidationError("fit_calibration needs at least one observation")
     size = max(1, len(points) // bins)
@@ -307,7 +353,7 @@ class PredictiveMemoryPrefetcher:
         """
         table = self.calibration
         return [
-            (item_id, calibrate(score, table))
+            (item_id, _calibrated(score, table))
             for item_id, score in self.score_next_accesses(session_id, current_item, n)
         ]
 

@@ -167,6 +167,21 @@ def _lead(text: str) -> str:
     return " ".join(head) + (ELLIPSIS if len(words) > len(head) else "")
 
 
+#: SimHash distances the grouping kernels take (a band per bit of distance, 64 bits).
+MAX_DISTANCE_RANGE = (0, 31)
+
+
+def check_max_distance(value: object) -> int:
+    """``value`` if it is a whole number of bits the grouping takes, else ``ValidationError``
+    (the kernels' own checks differ: the compiled one truncates 2.5, the pure one refuses it)."""
+    low, high = MAX_DISTANCE_RANGE
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValidationError(
+            f"max_distance must be a whole number of bits in {low}..{high} (got {value!r})"
+        )
+    return value
+
+
 def group_similar_texts(
     texts: Sequence[str],
     max_distance: int = DEFAULT_MAX_DISTANCE,
@@ -176,6 +191,7 @@ def group_similar_texts(
 
     Groups are listed by their first member; members keep their input order.
     """
+    check_max_distance(max_distance)
     fam = kernels if kernels is not None else _selected
     fingerprints = [fam.simhash(text) for text in texts]
     labels = fam.group_similar(fingerprints, max_distance)
@@ -188,9 +204,11 @@ def group_similar_texts(
 __all__ = [
     "DEFAULT_MAX_DISTANCE",
     "ELLIPSIS",
+    "MAX_DISTANCE_RANGE",
     "SAYS_NOTHING_WORDS",
     "SHORT_NOTE_TOKENS",
     "ExtractiveSummarizer",
     "Summarizer",
+    "check_max_distance",
     "group_similar_texts",
 ]

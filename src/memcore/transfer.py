@@ -15,30 +15,32 @@ the pieces into memory items and writes them into the target session through a
 :class:`DistributedMemoryManager` replica of its own, so the target's own replicas see them after
 their next sync. An item that clashes with one the target already holds under the same key is
 settled by the sync strategies, named as in :mod:`memcore.sync` (``timestamp``: the copy
-created later wins; ``local-wins``: the transferred copy; ``remote-wins``: the target's) and
-reported in ``TransferResult.conflicts``; identical copies are left alone. Each transfer is
-recorded in the store's transfer history.
+written last wins, by the sync layer's hybrid-logical-clock stamps and writer ids: the target's
+copy as written there against the knowledge's copy as written in its source session before the
+extraction, so an edit in the target after it outlives a re-sent older copy; ``local-wins``:
+the transferred copy; ``remote-wins``: the target's) and reported in
+``TransferResult.conflicts``; identical copies (by their canonical checksum, transfer
+provenance aside) are left alone. Each transfer is recorded in the store's transfer history,
+a reserved session (as is the access log's) that no transfer may write into.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import hashlib
-import importlib
 import inspect
 import itertools
 import json
 import logging
-import math
 import os
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from memcore import hlc
 from memcore.access_log import ACCESS_LOG_SESSION, load_access_log, save_access_log
+from memcore.codec import entry_hash
 from memcore.errors import ValidationError
 from memcore.model import (
     Conflict,
@@ -48,6 +50,19 @@ from memcore.model import (
     TransferResult,
     coerce_items,
     utc_now,
+)
+from memcore.transfer_items import (
+    AccessPattern,
+    CommonTask,
+    Written,
+    _confidence,
+    _kind,
+    group_near_duplicates,
+    group_tasks,
+    knowledge_items,
+    mine_patterns,
+    task_written,
+    written_at,
 )
 
 if TYPE_CHECKING:
@@ -61,6 +76,8 @@ CONFLICT_STRATEGIES = ("timestamp", "local-wins", "remote-wins")
 SELECTIVE_THRESHOLD = 0.8
 #: The session that holds the transfer history (one item per transfer).
 HISTORY_SESSION = "memcore.transfer-history"
+#: Sessions memcore keeps for itself: knowledge written into them would corrupt what they hold.
+RESERVED_SESSIONS = (HISTORY_SESSION, ACCESS_LOG_SESSION)
 #: Metadata keys that say where a transferred item came from; ignored when comparing values.
 _PROVENANCE = ("transferred_from", "transferred_at", "transfer_id")
 
@@ -69,192 +86,29 @@ logger = logging.getLogger("memcore.transfer")
 Reviewer = Callable[[list[MemoryItem], str], Awaitable[Sequence[MemoryItem]]]
 
 
-@dataclass(frozen=True, slots=True)
-class AccessPattern:
-    """A frequent access sequence: after ``sequence[:-1]``, ``sequence[-1]`` came next."""
-
-    sequence: tuple[str, ...]
-    count: int
-    confidence: float
-
-
-@dataclass(frozen=True, slots=True)
-class CommonTask:
-    """Near-duplicate task items, counted; ``item`` is the most recent of them."""
-
-    item: MemoryItem
-    count: int
-    item_ids: tuple[str, ...]
-    confidence: float
-
-
-@dataclass(slots=True)
-class _Candidates:
-    items: list[MemoryItem] = field(default_factory=list)
-
-
-def _confidence(item: MemoryItem) -> float:
-    """An item's confidence in 0..1: 1.0 when it states none; a number written as text is read;
-    anything else (a list, NaN, a word) is no confidence at all, 0.0, which ``selective``
-    leaves behind rather than trusting it fully."""
-    value = item.metadata.get("confidence")
-    if value is None:
-        return 1.0
-    if isinstance(value, str):
-        try:
-            value = float(value)
-        except ValueError:
-            return 0.0
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-        return 0.0
-    return min(1.0, max(0.0, float(value)))
-
-
-def _kind(item: MemoryItem) -> str:
-    kind = item.metadata.get("kind")
-    return kind if isinstance(kind, str) else ""
-
-
-def mine_patterns(
-    accesses: Sequence[str], *, max_length: int = 3, min_count: int = 2
-) -> list[AccessPattern]:
-    """Frequent access sequences of 2..``max_length`` accesses, with P(last | the ones before).
-
-    A sequence is kept when it occurred at least ``min_count`` times; its confidence is how often
-    its prefix was followed by its last access, out of how often the prefix was followed at all.
-    """
-    if max_length < 2:
-        raise ValidationError(f"max_length must be at least 2 (got {max_length})")
-    patterns: list[AccessPattern] = []
-    for length in range(2, max_length + 1):
-        grams = Counter(tuple(accesses[i : i + length]) for i in range(len(accesses) - length + 1))
-        prefixes: Counter[tuple[str, ...]] = Counter()
-        for gram, count in grams.items():
-            prefixes[gram[:-1]] += count
-        for gram, count in grams.items():
-            if count >= min_count:
-                patterns.append(AccessPattern(gram, count, count / prefixes[gram[:-1]]))
-    patterns.sort(key=lambda p: (-p.count, -p.confidence, p.sequence))
-    return patterns
-
-
-def _word_set(text: str) -> frozenset[str]:
-    return frozenset(w.strip(".,;:!?()[]{}'\"`").lower() for w in text.split()) - {""}
-
-
-def group_near_duplicates(texts: Sequence[str], threshold: float = 0.6) -> list[list[int]]:
-    """Indices of ``texts`` grouped when their word sets overlap by ``threshold`` (Jaccard).
-
-    Uses memcore's similarity grouping (``memcore.summarize.group_similar``) when it is available;
-    otherwise this plain single-link grouping over word sets, which is enough for task phrasings.
-    """
-    try:
-        summarize = importlib.import_module("memcore.summarize")
-    except ImportError:
-        summarize = None
-    group_similar = getattr(summarize, "group_similar", None)
-    if callable(group_similar):
-        return [[int(i) for i in group] for group in group_similar(list(texts))]
-    words = [_word_set(text) for text in texts]
-    parent = list(range(len(texts)))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for i in range(len(texts)):
-        for j in range(i + 1, len(texts)):
-            union = words[i] | words[j]
-            if union and len(words[i] & words[j]) / len(union) >= threshold:
-                parent[root(j)] = root(i)
-    groups: dict[int, list[int]] = {}
-    for i in range(len(texts)):
-        groups.setdefault(root(i), []).append(i)
-    return list(groups.values())
-
-
-def group_tasks(tasks: Sequence[MemoryItem], *, min_count: int = 2) -> list[CommonTask]:
-    """Group near-duplicate task items and keep the groups seen at least ``min_count`` times."""
-    groups = group_near_duplicates([item.content for item in tasks])
-    common: list[CommonTask] = []
-    for group in groups:
-        members = [tasks[i] for i in group]
-        if len(members) < min_count:
-            continue
-        members.sort(key=lambda item: item.created_at)
-        confidence = sum(_confidence(m) for m in members) / len(members)
-        common.append(
-            CommonTask(
-                item=members[-1],
-                count=len(members),
-                item_ids=tuple(m.id for m in members),
-                confidence=confidence,
-            )
-        )
-    common.sort(key=lambda task: (-task.count, task.item.id))
-    return common
-
-
-def _pattern_item(pattern: AccessPattern, when: datetime) -> MemoryItem:
-    digest = hashlib.blake2b("\x1f".join(pattern.sequence).encode(), digest_size=8).hexdigest()
-    return MemoryItem(
-        id=f"pattern:{digest}",
-        content=" -> ".join(pattern.sequence),
-        priority=Priority.LOW,
-        created_at=when,
-        metadata={
-            "kind": "pattern",
-            "sequence": list(pattern.sequence),
-            "count": pattern.count,
-            "confidence": pattern.confidence,
-        },
-    )
-
-
-def _task_item(task: CommonTask) -> MemoryItem:
-    return MemoryItem(
-        id=task.item.id,
-        content=task.item.content,
-        priority=task.item.priority,
-        created_at=task.item.created_at,
-        metadata={
-            **task.item.metadata,
-            "kind": "task",
-            "count": task.count,
-            "similar_ids": list(task.item_ids),
-            "confidence": task.confidence,
-        },
-    )
-
-
-def knowledge_items(knowledge: TransferableKnowledge) -> list[MemoryItem]:
-    """Every piece of ``knowledge`` as a memory item, ready to be written into a session."""
-    items: list[MemoryItem] = []
-    items.extend(_pattern_item(p, knowledge.extracted_at) for p in knowledge.patterns)
-    items.extend(MemoryItem.coerce(p) for p in knowledge.preferences)
-    items.extend(MemoryItem.coerce(s) for s in knowledge.shortcuts)
-    items.extend(_task_item(t) for t in knowledge.common_tasks)
-    unique: dict[str, MemoryItem] = {}
-    for item in items:
-        unique.setdefault(item.id, item)
-    return list(unique.values())
-
-
-def _comparable(item: MemoryItem) -> dict[str, Any]:
+def _comparable(item: MemoryItem) -> int:
+    """``item``'s canonical checksum without its transfer provenance: identical items compare
+    equal (a NaN in their metadata too, which dict equality would call a change), whatever the
+    order of their metadata."""
     data = item.to_dict()
     data["metadata"] = {k: v for k, v in item.metadata.items() if k not in _PROVENANCE}
-    return data
+    return entry_hash(item.id, data)
 
 
-def _settle(strategy: str, incoming: MemoryItem, existing: MemoryItem) -> str:
-    """Who wins a clash: ``"local"`` (the transferred item) or ``"remote"`` (the target's)."""
+def _settle(strategy: str, incoming: Written, existing: Written) -> str:
+    """Who wins a clash: ``"local"`` (the transferred item) or ``"remote"`` (the target's);
+    ``timestamp`` takes the later write (``(HLC stamp, replica)``, as the sync layer does)."""
     if strategy == "local-wins":
         return "local"
     if strategy == "remote-wins":
         return "remote"
-    return "local" if incoming.created_at >= existing.created_at else "remote"
+    return "local" if hlc.is_newer(*incoming, *existing) else "remote"
+
+
+def _count_limit(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValidationError(f"{name} must be a whole number >= 1 (got {value!r})")
+    return value
 
 
 class SessionKnowledgeTransfer:
@@ -285,8 +139,8 @@ class SessionKnowledgeTransfer:
         self._url: str | None = getattr(self.store, "url", None)
         self.prefetcher = prefetcher
         self.conflict_strategy = conflict_strategy
-        self.min_pattern_count = min_pattern_count
-        self.min_task_count = min_task_count
+        self.min_pattern_count = _count_limit(min_pattern_count, "min_pattern_count")
+        self.min_task_count = _count_limit(min_task_count, "min_task_count")
 
     def attach_prefetcher(self, prefetcher: PredictiveMemoryPrefetcher) -> None:
         """Use ``prefetcher``'s counts as the source of access patterns."""
@@ -299,11 +153,20 @@ class SessionKnowledgeTransfer:
             storage_backend=self.store, replica_id=replica, strategy=self.conflict_strategy
         )
 
-    async def _read_state(self, session_id: str) -> dict[str, MemoryItem]:
+    async def _read_state(
+        self, session_id: str, kinds: tuple[str, ...] = ()
+    ) -> tuple[dict[str, MemoryItem], dict[str, Written]]:
+        """The session's items, and the write (stamp, replica) of those of ``kinds``."""
         manager = self._manager(f"transfer-reader-{os.urandom(4).hex()}")
         try:
             await manager.sync_session_memory(session_id)
-            return {k: MemoryItem.coerce(v) for k, v in manager.state(session_id).items()}
+            state = {k: MemoryItem.coerce(v) for k, v in manager.state(session_id).items()}
+            written: dict[str, Written] = {}
+            for key, item in state.items():
+                entry = manager.entry(session_id, key) if _kind(item) in kinds else None
+                if entry is not None:
+                    written[item.id] = (entry.stamp, entry.replica)
+            return state, written
         finally:
             await manager.close()
 
@@ -311,12 +174,16 @@ class SessionKnowledgeTransfer:
         """The async form of :meth:`extract_transferable_knowledge`."""
         if not isinstance(session_id, str) or not session_id:
             raise ValidationError("session_id must be a non-empty string")
-        state = await self._read_state(session_id)
+        state, written = await self._read_state(session_id, ("preference", "shortcut", "task"))
         items = sorted(state.values(), key=lambda item: (item.created_at, item.id))
         preferences = [i for i in items if _kind(i) == "preference"]
         shortcuts = [i for i in items if _kind(i) == "shortcut"]
         tasks = [i for i in items if _kind(i) == "task"]
         common = group_tasks(tasks, min_count=self.min_task_count) if tasks else []
+        for task in common:  # (a task item stands for its group: its latest member's write)
+            latest = task_written(task, written)
+            if latest is not None:
+                written[task.item.id] = latest
         accesses = await load_access_log(self.store, session_id)
         patterns = self._prefetcher_patterns(session_id, [*state, *accesses], accesses)
         if patterns is None:
@@ -329,6 +196,7 @@ class SessionKnowledgeTransfer:
             source_session=session_id,
             extracted_at=utc_now(),
             pattern_count=len(patterns),
+            written=written,
         )
 
     def extract_transferable_knowledge(self, session_id: str) -> TransferableKnowledge:
@@ -420,6 +288,11 @@ class SessionKnowledgeTransfer:
             )
         if not isinstance(target_session_id, str) or not target_session_id:
             raise ValidationError("target_session_id must be a non-empty string")
+        if target_session_id in RESERVED_SESSIONS:
+            raise ValidationError(
+                f"{target_session_id!r} is a session memcore keeps for itself: "
+                "transfer knowledge into a session of your own"
+            )
         if merge_strategy == "manual" and review is None:
             raise ValidationError("merge_strategy 'manual' needs a review callback")
         candidates = knowledge_items(knowledge)
@@ -451,7 +324,10 @@ class SessionKnowledgeTransfer:
                 if held is not None:
                     if _comparable(held) == _comparable(incoming):
                         continue  # already there, unchanged: nothing to transfer
-                    winner = _settle(self.conflict_strategy, incoming, held)
+                    entry = manager.entry(target_session_id, item.id)
+                    theirs = (0, "") if entry is None else (entry.stamp, entry.replica)
+                    ours = written_at(knowledge, item.id)
+                    winner = _settle(self.conflict_strategy, ours, theirs)
                     conflicts.append(Conflict(item.id, incoming, held, winner))
                     if winner == "remote":
                         continue
@@ -478,6 +354,9 @@ class SessionKnowledgeTransfer:
         strategy: str,
         review: Reviewer | None,
     ) -> list[MemoryItem]:
+        """The candidates ``strategy`` takes. A ``manual`` reviewer's picks count once per key:
+        an item returned twice is transferred once, two different items under one key are a
+        ``ValidationError`` (which to write would be a guess)."""
         if strategy == "full":
             return candidates
         if strategy == "selective":
@@ -485,13 +364,18 @@ class SessionKnowledgeTransfer:
         assert review is not None
         reviewed = review(list(candidates), target)
         picked = await reviewed if inspect.isawaitable(reviewed) else reviewed
-        offered = {c.id: c for c in candidates}
-        chosen: list[MemoryItem] = []
+        offered = {c.id for c in candidates}
+        chosen: dict[str, MemoryItem] = {}
         for item in coerce_items(picked, "what the reviewer returned"):
             if item.id not in offered:
                 raise ValidationError(f"the reviewer returned {item.id!r}, which was not offered")
-            chosen.append(item)
-        return chosen
+            twin = chosen.setdefault(item.id, item)
+            if twin is not item and _comparable(twin) != _comparable(item):
+                raise ValidationError(
+                    f"the reviewer returned two different items under {item.id!r}: "
+                    "return one version of each"
+                )
+        return list(chosen.values())
 
     async def _record(
         self,
@@ -533,7 +417,7 @@ class SessionKnowledgeTransfer:
 
     async def transfer_history(self, session_id: str | None = None) -> list[dict[str, Any]]:
         """Past transfers, oldest first; only those from or into ``session_id`` when given."""
-        state = await self._read_state(HISTORY_SESSION)
+        state, _ = await self._read_state(HISTORY_SESSION)
         entries = []
         for item in sorted(state.values(), key=lambda i: (i.created_at, i.id)):
             try:
@@ -561,6 +445,7 @@ __all__ = [
     "CONFLICT_STRATEGIES",
     "HISTORY_SESSION",
     "MERGE_STRATEGIES",
+    "RESERVED_SESSIONS",
     "SELECTIVE_THRESHOLD",
     "AccessPattern",
     "CommonTask",

@@ -1,0 +1,218 @@
+"""The pieces of knowledge a session can pass on, and how they become memory items.
+
+Split from :mod:`memcore.transfer` (which re-exports these names): access patterns mined from a
+session's accesses, near-duplicate tasks grouped and counted, confidences read from item
+metadata, the memory items a transfer writes, and the stamp of the write each one carries (what
+the ``timestamp`` strategy weighs against the target's copy).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from memcore import hlc
+from memcore.errors import ValidationError
+from memcore.model import MemoryItem, Priority, TransferableKnowledge
+
+#: Who wrote a piece of knowledge, and when, by the sync layer's clock: ``(HLC stamp, replica)``.
+Written = tuple[int, str]
+
+
+@dataclass(frozen=True, slots=True)
+class AccessPattern:
+    """A frequent access sequence: after ``sequence[:-1]``, ``sequence[-1]`` came next."""
+
+    sequence: tuple[str, ...]
+    count: int
+    confidence: float
+
+
+@dataclass(frozen=True, slots=True)
+class CommonTask:
+    """Near-duplicate task items, counted; ``item`` is the most recent of them."""
+
+    item: MemoryItem
+    count: int
+    item_ids: tuple[str, ...]
+    confidence: float
+
+
+def _confidence(item: MemoryItem) -> float:
+    """An item's confidence in 0..1: 1.0 when it states none; a number written as text is read;
+    anything else (a list, a word, NaN or an infinity, which say no amount) is no confidence at
+    all, 0.0, which ``selective`` leaves behind rather than trusting it fully."""
+    value = item.metadata.get("confidence")
+    if value is None:
+        return 1.0
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return 0.0
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return 0.0
+    try:
+        number = float(value)
+    except OverflowError:  # an int too big for a float: no amount either
+        return 0.0
+    if not math.isfinite(number):
+        return 0.0
+    return min(1.0, max(0.0, number))
+
+
+def _kind(item: MemoryItem) -> str:
+    kind = item.metadata.get("kind")
+    return kind if isinstance(kind, str) else ""
+
+
+def mine_patterns(
+    accesses: Sequence[str], *, max_length: int = 3, min_count: int = 2
+) -> list[AccessPattern]:
+    """Frequent access sequences of 2..``max_length`` accesses, with P(last | the ones before).
+
+    A sequence is kept when it occurred at least ``min_count`` times; its confidence is how often
+    its prefix was followed by its last access, out of how often the prefix was followed at all.
+    """
+    if max_length < 2:
+        raise ValidationError(f"max_length must be at least 2 (got {max_length})")
+    patterns: list[AccessPattern] = []
+    for length in range(2, max_length + 1):
+        grams = Counter(tuple(accesses[i : i + length]) for i in range(len(accesses) - length + 1))
+        prefixes: Counter[tuple[str, ...]] = Counter()
+        for gram, count in grams.items():
+            prefixes[gram[:-1]] += count
+        for gram, count in grams.items():
+            if count >= min_count:
+                patterns.append(AccessPattern(gram, count, count / prefixes[gram[:-1]]))
+    patterns.sort(key=lambda p: (-p.count, -p.confidence, p.sequence))
+    return patterns
+
+
+def _word_set(text: str) -> frozenset[str]:
+    return frozenset(w.strip(".,;:!?()[]{}'\"`").lower() for w in text.split()) - {""}
+
+
+def group_near_duplicates(texts: Sequence[str], threshold: float = 0.6) -> list[list[int]]:
+    """Indices of ``texts`` grouped when their word sets overlap by ``threshold`` (Jaccard).
+
+    Uses memcore's similarity grouping (``memcore.summarize.group_similar``) when it is available;
+    otherwise this plain single-link grouping over word sets, which is enough for task phrasings.
+    """
+    try:
+        summarize = importlib.import_module("memcore.summarize")
+    except ImportError:
+        summarize = None
+    group_similar = getattr(summarize, "group_similar", None)
+    if callable(group_similar):
+        return [[int(i) for i in group] for group in group_similar(list(texts))]
+    words = [_word_set(text) for text in texts]
+    parent = list(range(len(texts)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i in range(len(texts)):
+        for j in range(i + 1, len(texts)):
+            union = words[i] | words[j]
+            if union and len(words[i] & words[j]) / len(union) >= threshold:
+                parent[root(j)] = root(i)
+    groups: dict[int, list[int]] = {}
+    for i in range(len(texts)):
+        groups.setdefault(root(i), []).append(i)
+    return list(groups.values())
+
+
+def group_tasks(tasks: Sequence[MemoryItem], *, min_count: int = 2) -> list[CommonTask]:
+    """Group near-duplicate task items and keep the groups seen at least ``min_count`` times."""
+    groups = group_near_duplicates([item.content for item in tasks])
+    common: list[CommonTask] = []
+    for group in groups:
+        members = [tasks[i] for i in group]
+        if len(members) < min_count:
+            continue
+        members.sort(key=lambda item: item.created_at)
+        confidence = sum(_confidence(m) for m in members) / len(members)
+        common.append(
+            CommonTask(
+                item=members[-1],
+                count=len(members),
+                item_ids=tuple(m.id for m in members),
+                confidence=confidence,
+            )
+        )
+    common.sort(key=lambda task: (-task.count, task.item.id))
+    return common
+
+
+def _pattern_item(pattern: AccessPattern, when: datetime) -> MemoryItem:
+    digest = hashlib.blake2b("\x1f".join(pattern.sequence).encode(), digest_size=8).hexdigest()
+    return MemoryItem(
+        id=f"pattern:{digest}",
+        content=" -> ".join(pattern.sequence),
+        priority=Priority.LOW,
+        created_at=when,
+        metadata={
+            "kind": "pattern",
+            "sequence": list(pattern.sequence),
+            "count": pattern.count,
+            "confidence": pattern.confidence,
+        },
+    )
+
+
+def _task_item(task: CommonTask) -> MemoryItem:
+    return MemoryItem(
+        id=task.item.id,
+        content=task.item.content,
+        priority=task.item.priority,
+        created_at=task.item.created_at,
+        metadata={
+            **task.item.metadata,
+            "kind": "task",
+            "count": task.count,
+            "similar_ids": list(task.item_ids),
+            "confidence": task.confidence,
+        },
+    )
+
+
+def knowledge_items(knowledge: TransferableKnowledge) -> list[MemoryItem]:
+    """Every piece of ``knowledge`` as a memory item, ready to be written into a session."""
+    items: list[MemoryItem] = []
+    items.extend(_pattern_item(p, knowledge.extracted_at) for p in knowledge.patterns)
+    items.extend(MemoryItem.coerce(p) for p in knowledge.preferences)
+    items.extend(MemoryItem.coerce(s) for s in knowledge.shortcuts)
+    items.extend(_task_item(t) for t in knowledge.common_tasks)
+    unique: dict[str, MemoryItem] = {}
+    for item in items:
+        unique.setdefault(item.id, item)
+    return list(unique.values())
+
+
+def extraction_stamp(knowledge: TransferableKnowledge) -> Written:
+    """The stamp of ``knowledge``'s extraction: what a piece whose own write is unknown (a
+    pattern, derived then; knowledge built by hand) is taken as written at."""
+    wall_ms = int(knowledge.extracted_at.timestamp() * 1000)
+    return hlc.pack(min(max(0, wall_ms), hlc.MAX_WALL_MS)), ""
+
+
+def written_at(knowledge: TransferableKnowledge, item_id: str) -> Written:
+    """When the copy of ``item_id`` in ``knowledge`` was written in its source session, as of
+    extraction (``knowledge.written``), else the extraction's own stamp."""
+    stamp = knowledge.written.get(item_id)
+    return stamp if stamp is not None else extraction_stamp(knowledge)
+
+
+def task_written(task: CommonTask, written: dict[str, Written]) -> Written | None:
+    """A common task's write: the latest of its members' (its count and text are theirs)."""
+    stamps = [written[i] for i in task.item_ids if i in written]
+    return max(stamps, key=lambda w: hlc.order_key(*w)) if stamps else None
