@@ -515,3 +515,18 @@ def test_a_document_s_edit_changes_the_names_it_writes_as_code_only() -> None:
     assert meta["names"] == ["SKILL_DIR"]
     code = describe_call("Edit", {**edit, "file_path": "/r/src/start.ts"}, "/r")[1]
     assert "GitHub" in code["names"]  # (in code, a capitalized word may well be a name)
+
+
+def test_a_search_s_hits_are_its_files_context_lines_included() -> None:
+    """A content search with ``-A``/``-B`` prints the lines around a match as ``path-LINE-text``:
+    their file is a hit file, not the line (``paths.go-321-\\t}`` was named as a file)."""
+    from memcore.claude_code.tools import _hit_files
+
+    result = (
+        "cmd/cli/paths/paths.go-321-\t}\n"
+        "cmd/cli/paths/paths.go:322:func RepoRoot() {\n"
+        "--\n"
+        "src/v-2-beta/x.go:5:RepoRoot()\n"
+        "web/app.ts-10-  const x = 1\n"
+    )
+    assert _hit_files(result, None) == ["cmd/cli/paths/paths.go", "src/v-2-beta/x.go", "web/app.ts"]

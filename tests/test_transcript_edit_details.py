@@ -13,7 +13,7 @@ from memcore.claude_code.code_names import (
     read_outline,
     renamed_names,
 )
-from memcore.claude_code.tools import called_names
+from memcore.claude_code.tools import called_names, describe_call
 from memcore.digest import _render
 from memcore.digest_work import FileWork, file_lines
 from tests.test_transcript_agent_records import CWD, _Records
@@ -226,6 +226,22 @@ def test_a_write_after_a_read_says_what_it_renamed_and_the_digest_tells_it() -> 
         "`CodegenPluginOptions`, `createTypegenPlugin` to `createCodegenPlugin` and "
         "`TypegenPlugin` to `CodegenPlugin`."
     ) in files.splitlines()
+
+
+def test_calls_moved_to_another_name_are_no_rename() -> None:
+    """An edit that points calls at another function (defined elsewhere, the old one kept) did
+    not rename anything: said so, it reads as if the old name were gone; an edit that renames
+    a definition renames its uses in the same edit too."""
+    old = "func TestEnd(t *testing.T) {\n\tenv.SimulateGeminiSessionEnd(id)\n}\n"
+    new = old.replace("SimulateGeminiSessionEnd", "SimulateGeminiAfterAgent")
+    edit = {"file_path": f"{CWD}/end_test.go", "old_string": old, "new_string": new}
+    _, meta = describe_call("Edit", edit, CWD)
+    assert "renamed" not in meta
+    defined = "func SimulateGeminiSessionEnd(id string) {}\n" + old
+    edit["old_string"] = defined
+    edit["new_string"] = defined.replace("SimulateGeminiSessionEnd", "SimulateGeminiAfterAgent")
+    _, meta = describe_call("Edit", edit, CWD)
+    assert meta["renamed"] == [["SimulateGeminiSessionEnd", "SimulateGeminiAfterAgent"]]
 
 
 def test_a_write_with_nothing_read_before_has_no_renames() -> None:

@@ -141,10 +141,10 @@ def test_an_edit_of_megabytes_is_read_by_its_first_lines() -> None:
     said, meta = describe_call("Write", {"file_path": "/a/steps.py", "content": body}, "/a")
     assert said.startswith("Write `steps.py`, defining `step_0()`, `step_1()`")
     assert "step_59999" not in said
-    renamed = body.replace("total_", "sum_")
+    renamed = body.replace("step_", "stage_")
     edit = {"file_path": "/a/steps.py", "old_string": body, "new_string": renamed}
     said, meta = describe_call("Edit", edit, "/a")
-    assert ["total_0", "sum_0"] in meta["renamed"]
+    assert ["step_0", "stage_0"] in meta["renamed"]
     lines = DIFF_LINES + 500
     old = "".join(f"x_{n} = old_name + {n}\n" for n in range(lines))
     assert renamed_names(old, old.replace("old_name", "new_name")) == [("old_name", "new_name")]

@@ -86,6 +86,27 @@ def _common(a: str, b: str) -> int:
     return n
 
 
+#: What opens a definition of a name in most languages: a keyword, a Go method's receiver
+#: maybe, then the name (``func (s *S) Name(``, ``class Name``, ``const Name =``).
+_DEFINING = (
+    r"\b(?:def|func|function|class|const|let|var|type|interface|struct|enum|fn|trait|impl"
+    r"|module|object|val|record|protocol|typealias|macro|defp?|sub|proc)\s+"
+    r"(?:\([^)]{0,80}\)\s*)?"
+)
+
+
+def is_defined_in(name: str, text: str) -> bool:
+    """Whether ``text`` defines ``name``: a definition keyword before it, or an assignment of a
+    function to it (``name = function``, ``name = (...) =>``, ``name: function``)."""
+    escaped = re.escape(name)
+    if re.search(_DEFINING + escaped + r"\b", text):
+        return True
+    return (
+        re.search(escaped + r"\s*[:=]\s*(?:async\s+)?(?:function\b|\([^)]{0,200}\)\s*=>)", text)
+        is not None
+    )
+
+
 def renamed_names(old: str, new: str, limit: int = 12) -> list[tuple[str, str]]:
     """The names an edit replaced one for one where the code around them stayed the same
     (``TypegenPlugin`` by ``CodegenPlugin``), the old name gone and the new one new: a rename,
@@ -439,6 +460,7 @@ __all__ = [
     "context_lines",
     "defined_names",
     "enclosing_definition",
+    "is_defined_in",
     "read_outline",
     "renamed_names",
 ]

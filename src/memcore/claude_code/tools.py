@@ -27,6 +27,7 @@ from memcore.claude_code.code_names import (
     context_lines,
     defined_names,
     enclosing_definition,
+    is_defined_in,
     read_outline,
     renamed_names,
 )
@@ -85,6 +86,11 @@ _PLACEHOLDER_PATH = lazy_compile(r"(?:^|/)path/to/|REDACTED|\.git$")
 #: every character (the text is given a newline in front)
 _READ_PREFIX = lazy_compile(r"\n *\d+(?:\u2192|\t)")
 _FOUND = lazy_compile(r"^Found (\d+) (files?|lines?|matches?)", re.MULTILINE)
+#: A content search's line around a match, printed ``path-LINE-text`` (``path:LINE:text`` is
+#: the match itself): the path is the part before ``-LINE-``.
+_CONTEXT_LINE = lazy_compile(r"^(\S+?\.\w+|\S*/\S+?)-\d+-")
+_SPACE = lazy_compile(r"\s")
+_MATCH_LINE = lazy_compile(r"^[^:\s]+:\d+:")
 _REJECTED = "The user doesn't want to proceed with this tool use."
 _USER_SAID = "the user said:\n"
 
@@ -335,8 +341,13 @@ def _edit_renames(tool: str, tool_input: Mapping[str, Any], before: str | None) 
     if tool == "Write":
         pairs = [(before, pairs[0][1])] if before else []
     for old, new in pairs:
-        for pair in renamed_names(old, new):
-            found.setdefault(pair, None)
+        replaced = renamed_names(old, new)
+        # a rename when the edit renames a definition (its other names replaced one for one
+        # are that rename's uses); names replaced where no definition changed are a call or a
+        # reference moved to another name, which may well be defined beside the old one
+        if any(is_defined_in(a, old) or is_defined_in(b, new) for a, b in replaced):
+            for pair in replaced:
+                found.setdefault(pair, None)
     return [list(pair) for pair in found][:MAX_RENAMES]
 
 
@@ -532,10 +543,13 @@ def _hit_files(text: str, cwd: str | None, limit: int = 3) -> list[str]:
     files: dict[str, None] = {}
     elsewhere: str | None = None
     for line in text.splitlines()[:_HIT_LINES]:
-        if _FOUND.match(line) or not line.strip():
+        if _FOUND.match(line) or not line.strip() or line == "--":  # ("--": between groups)
             continue
         path = line.split(":", 1)[0].strip()
-        if ("/" in path or "." in path) and " " not in path and len(path) < 200:
+        context = None if _MATCH_LINE.match(line) else _CONTEXT_LINE.match(path)
+        if context is not None:  # a line around a match (``-A``/``-B``/``-C``): its file's
+            path = context.group(1)
+        if ("/" in path or "." in path) and not _SPACE.search(path) and len(path) < 200:
             shown = display_path(path, cwd)
             folder = _dependency_folder(shown)
             if folder is not None:
