@@ -530,3 +530,39 @@ def test_a_search_s_hits_are_its_files_context_lines_included() -> None:
         "web/app.ts-10-  const x = 1\n"
     )
     assert _hit_files(result, None) == ["cmd/cli/paths/paths.go", "src/v-2-beta/x.go", "web/app.ts"]
+
+
+def test_a_tool_s_failure_is_claude_code_s_message_not_the_input_it_echoes() -> None:
+    """A failed Edit says "Found 2 matches of the string to replace ..." and then echoes the
+    string, whose code held "ERROR ... failed": the failure is the message, not that code."""
+    text = (
+        "<tool_use_error>Found 2 matches of the string to replace, but replace_all is false. "
+        "To replace all occurrences, set replace_all to true.\n"
+        'String: \twingmanLog("ERROR auto-apply failed: %v", err)</tool_use_error>'
+    )
+    said, meta = describe_result("Edit", {"file_path": "/w/review.go"}, text, True, None, "/w")
+    assert said == (
+        "Edit `review.go` failed: Found 2 matches of the string to replace, but replace_all is "
+        "false."
+    )
+    assert meta["error_lines"] == [said.split("failed: ", 1)[1]]
+
+
+def test_a_linter_s_located_lines_are_the_failure_behind_a_task_runner_s_tags() -> None:
+    """A linter's ``file:line:col:`` lines say what failed, with a word of failure or not, and
+    behind a task runner's tag (``[lint:go] ``); a module path holding "errors" and code that
+    mentions ``error`` say nothing of a failure."""
+    output = "\n".join(
+        [
+            "[lint:gomod] go: downloading github.com/pkg/errors v0.9.1",
+            "[lint:go] ERROR task failed",
+            "[lint:go] cmd/strategy/registry.go:27:1: Get returns interface (Strategy) (ireturn)",
+            "[lint:go] func Get(name string) (Strategy, error) {",
+            "[lint:go] ^",
+        ]
+    )
+    lines = error_lines(output)
+    assert lines[0] == (
+        "[lint:go] cmd/strategy/registry.go:27:1: Get returns interface (Strategy) (ireturn)"
+    )
+    assert "[lint:gomod] go: downloading github.com/pkg/errors v0.9.1" not in lines

@@ -18,10 +18,13 @@ _LINE_CHARS = 200
 _MAX_ERROR_LINES = 6
 
 _ERROR_WORDS = lazy_compile(
-    r"(?i)\b(error|errors|failed|failure|fail|panic|exception|traceback|cannot|can't|undefined|"
-    r"not found|no such|denied|invalid|refused|timed out|timeout|fatal|assert\w*|expected|"
-    r"unexpected|missing|unknown|abort\w*)\b"
+    r"(?i)(?<![/.])\b(error|errors|failed|failure|fail|panic|exception|traceback|cannot|can't|"
+    r"undefined|not found|no such|denied|invalid|refused|timed out|timeout|fatal|assert\w*|"
+    r"expected|unexpected|missing|unknown|abort\w*)\b(?![/.]\w)"
 )
+#: A task runner's tag before each line of a task's output (``[lint:go] ``, mise's; ``web:build:
+#: ``, turbo's): the line is read as the task printed it.
+_RUNNER_TAG = lazy_compile(r"^(?:\[[\w:./@-]{1,60}\]|[\w@/.-]{1,60}:[\w.-]{1,30}:)[ \t]+")
 _OUTCOME_WORDS = lazy_compile(
     r"(?i)((?<![\w.])\d+ (passed|failed|errors?|skipped|tests?|warnings?)\b|"
     r"(?-i:^(ok|PASS|FAIL|FAILED)\b)|"
@@ -222,13 +225,16 @@ def error_lines(text: str) -> list[str]:
         # "error" somewhere in it, but not in its first 200 characters)
         shown = line[:_LINE_CHARS]
         failed = _FAILED_TEST.search(shown) is not None
-        if not failed and not _ERROR_WORDS.search(shown):
+        # (a compiler's or a linter's ``file:line:col:`` line is one, error word or not:
+        # "registry.go:27:1: Get returns interface (ireturn)")
+        located = _FAILURE_LINE.match(_RUNNER_TAG.sub("", line, count=1)) is not None
+        if not (failed or located) and not _ERROR_WORDS.search(shown):
             continue
         flat = one_line(line)
         if flat in said:
             continue
         said.add(flat)
-        if failed or _FAILURE_LINE.match(line):
+        if failed or located:
             strong.append(flat)
         elif not (_PASSED_TEST.search(shown) or _NO_ERROR_LINE.match(line)):
             weak.append(flat)

@@ -479,7 +479,7 @@ def describe_result(
         named = f"; it named {quoted_list(paths[:4])}" if paths and not outcome else ""
         return f"`{command}` succeeded (exit 0){said}{named}", meta
     if is_error:
-        lines = error_lines(text)
+        lines = _tool_error_lines(text)
         meta["error_lines"] = lines
         what = f" `{shown}`" if shown else ""
         return f"{tool}{what} failed: " + " | ".join(lines), meta
@@ -559,6 +559,19 @@ def _hit_files(text: str, cwd: str | None, limit: int = 3) -> list[str]:
             if len(files) >= limit:
                 break
     return list(files) if files or elsewhere is None else [elsewhere]
+
+
+def _tool_error_lines(text: str) -> list[str]:
+    """What a failed call of a tool other than a shell says went wrong: Claude Code's message
+    (``<tool_use_error>``) is its first line, and what follows echoes the call's input ("String:
+    ..." after "Found 2 matches of the string to replace"), whatever words of failure that
+    code holds; any other failure's lines as a command's are read (``error_lines``)."""
+    if TOOL_ERROR_TAG.match(text.lstrip()):
+        first = next(_lines_with_text(TOOL_ERROR_TAG.sub("", text)), "").strip()
+        if first:  # (its first sentence: the rest says how to call the tool instead)
+            end = first.find(". ")
+            return [one_line(first[: end + 1] if end > 0 else first)]
+    return error_lines(text)
 
 
 def file_text(text: str) -> str:
