@@ -315,6 +315,20 @@ def test_a_plan_read_is_what_was_asked_and_its_text_is_no_memory() -> None:
     assert all(line.startswith("  - ") for line in lines[named + 1 :])
 
 
+def test_a_plan_the_session_wrote_itself_is_not_what_was_asked() -> None:
+    """A document named like a plan that the agent wrote in this session, then read, is its
+    own work (its edits say so), not a task handed to it: no "says:" line of it."""
+    records = _Records()
+    records.user("Write down the rename as a plan, then do it")
+    path = f"{CWD}/docs/plans/rename.md"
+    records.tool("Write", {"file_path": path, "content": PLAN}, "File created successfully")
+    records.tool("Read", {"file_path": path}, _read_result(PLAN))
+    items = records.items()
+    (read,) = [i for i in items if i.metadata.get("tool") == "Read" and "brief" in i.metadata]
+    assert read.metadata["brief"]  # (the import still knows it by its name)
+    assert "says:" not in session_digest(items, 400).sections.get("asked", "")
+
+
 def test_a_brief_that_is_cut_keeps_the_line_naming_its_source() -> None:
     """Under a small budget that leaves out the brief's first line (the one naming the plan),
     the first of its lines that is kept names the plan itself: no line hangs."""

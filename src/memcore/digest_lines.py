@@ -267,7 +267,8 @@ def build_candidates(
                         entry.defines.setdefault(str(name), None)
                     for name in strs(meta.get("calls")):
                         entry.calls.setdefault(name, None)
-                if meta.get("brief"):
+                # (a document this session wrote or edited is the agent's own, not its task)
+                if meta.get("brief") and not (entry is not None and (entry.edits or entry.created)):
                     out.extend(brief_lines(item, seq, recency, root))
             is_edit = tool in _EDITS
             if is_failed_edit(meta):
