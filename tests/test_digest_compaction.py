@@ -555,3 +555,30 @@ def test_an_older_tiers_requests_come_with_the_newest_tier() -> None:
         if "mid_29()" in text and "old_" not in text:  # the newest tier, not the oldest
             said_alone |= "make the cart round half up" in text
     assert said_alone
+
+
+def test_a_line_cut_to_fit_is_made_whole_when_room_is_left_at_the_end() -> None:
+    """A line cut to the room of one run, where a later look finds the whole fits (the lines
+    counted together cost less than apart, or no line is left to take the room), is written
+    whole: a cut sentence says what it says only in part."""
+    from memcore.digest import _made_whole, _render
+    from memcore.digest_greedy import Greedy, prepare_lines
+    from memcore.digest_prose import Candidate
+    from memcore.tokens import count_tokens
+
+    long = (
+        "- The cart total now rounds once, after the tax is added, in `cart.total()`, so the "
+        "receipt and the invoice agree to the cent for every basket the tests build"
+    )
+    greedy = Greedy(prepare_lines([Candidate("decisions", 1, 6.0, long)], count_tokens), 400,
+                    count_tokens)  # fmt: skip
+    greedy.run(count_tokens(long), capped=False)  # (a run whose limit, heading paid, cuts it)
+    ((_, whole),) = greedy.cut_lines()
+    assert whole.text == long
+    text, sections = _render(greedy.chosen)
+    assert long not in text.splitlines()
+    text, _, tokens = _made_whole(greedy, 400, count_tokens, text, sections, count_tokens(text))
+    assert long in text.splitlines()
+    assert tokens == count_tokens(text) <= 400
+    assert not greedy.cut_lines()
+    assert greedy.chosen_costs == [count_tokens(long) + 1]

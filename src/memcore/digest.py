@@ -145,6 +145,8 @@ def session_digests(
                 musing = _since(spare_lines(ordered[cut:], root, thinking=True), cut)
             if greedy.release_spare(musing):
                 text, sections, tokens = _fill(greedy, budget, count, start=tokens)
+        if budget - tokens >= MIN_CUT_TOKENS:  # room left at the end: cut lines made whole
+            text, sections, tokens = _made_whole(greedy, budget, count, text, sections, tokens)
         chosen = greedy.chosen
         while tokens > budget and chosen:  # the whole may count more than its parts
             chosen.remove(min(chosen, key=lambda c: (c.score, -c.seq, c.section)))
@@ -317,6 +319,29 @@ def _fill(
             break
         text, sections, tokens = more_text, more_sections, more
         step = budget - tokens
+    return text, sections, tokens
+
+
+def _made_whole(
+    greedy: Greedy,
+    budget: int,
+    count: TokenCounter,
+    text: str,
+    sections: dict[str, str],
+    tokens: int,
+) -> tuple[str, dict[str, str], int]:
+    """The digest with each line that was cut to fit written whole again, best first, where the
+    room left at the end takes it (a cut sentence that the room could hold reads as what it
+    says only in part)."""
+    for n, whole in greedy.cut_lines():
+        if budget - tokens < MIN_CUT_TOKENS:
+            break
+        trial = [*greedy.chosen[:n], whole, *greedy.chosen[n + 1 :]]
+        more_text, more_sections = _render(trial)
+        more = count(more_text)
+        if more <= budget:
+            greedy.make_whole(n, whole)
+            text, sections, tokens = more_text, more_sections, more
     return text, sections, tokens
 
 

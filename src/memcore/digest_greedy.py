@@ -139,6 +139,8 @@ class Greedy:
         #: heap entries of lines waiting for a line not chosen yet (``Lines.needs``), by it
         self.waiting: dict[int, list[tuple[float, int]]] = {}
         self.woke = False  # whether lines came back to the heap from ``waiting``
+        #: the lines chosen cut, by the id of the cut line: the index of their whole line
+        self.cut_from: dict[int, int] = {}
         self.total = 0
         self.scores = [c.score for c in self.cands]
         #: what a line's worth is divided by
@@ -208,6 +210,7 @@ class Greedy:
                 return
             cand = Candidate(cand.section, cand.seq, cand.score, cut, None, about=cand.about)
             cost = self.count(cut) + 1
+            self.cut_from[id(cand)] = i
         self._take(i, cand, cost + heading)
 
     def _take(self, i: int, cand: Candidate, cost: int) -> None:
@@ -263,6 +266,30 @@ class Greedy:
                 self.chosen_costs = self.chosen_costs[:n] + self.chosen_costs[n + 1 :]
                 mates.remove(other)
                 return
+
+    def cut_lines(self) -> list[tuple[int, Candidate]]:
+        """The chosen lines that were cut to fit, by their place in ``chosen``, with their
+        whole line, the best first: room left at the end (a digest that ran out of lines)
+        gives them back what the cut took."""
+        found = [
+            (n, self.cands[self.cut_from[id(cand)]])
+            for n, cand in enumerate(self.chosen)
+            if id(cand) in self.cut_from
+        ]
+        return sorted(found, key=lambda pair: (-pair[1].score, pair[1].seq))
+
+    def make_whole(self, n: int, whole: Candidate) -> None:
+        """Put ``whole`` in the place of chosen line ``n`` (a line chosen cut)."""
+        cut = self.chosen[n]
+        cost = self.count(whole.text) + 1
+        extra = cost - self.chosen_costs[n]
+        self.chosen = [*self.chosen[:n], whole, *self.chosen[n + 1 :]]  # (a new list: see echo)
+        self.chosen_costs = [*self.chosen_costs[:n], cost, *self.chosen_costs[n + 1 :]]
+        self.used[whole.section] += extra
+        self.total += extra
+        mates = self.per_item.get((cut.section, int(cut.seq)), [])
+        self.per_item[(cut.section, int(cut.seq))] = [whole if m is cut else m for m in mates]
+        del self.cut_from[id(cut)]
 
     def hold(self, lines: Lines) -> None:
         """Add ``lines`` (made by ``prepare_lines``, all held back) as lines held back: the
@@ -413,6 +440,7 @@ class Greedy:
                     continue
                 cand = Candidate(section, cand.seq, cand.score, cut, None, about=cand.about)
                 cost = self.count(cut) + 1 + extra
+                self.cut_from[id(cand)] = i
             self._drop_opened(cand)
             self._take(i, cand, cost)
             total = self.total
