@@ -437,3 +437,24 @@ def test_plan_modes_draft_file_is_no_file_of_the_project() -> None:
 def test_a_checklists_boxes_are_no_words_of_a_briefs_lines() -> None:
     text = "## Checks\n\n- [ ] `mise run test` passes\n- [x] The flag is kept in `settings.json`\n"
     assert brief_lines(text) == ["`mise run test` passes", "The flag is kept in `settings.json`"]
+
+
+def test_a_done_step_a_result_line_says_already_is_said_once() -> None:
+    """The task list's step marked done ("Done: Add suppression hint to warning message") beside
+    the agent's own result line saying it in other words: the result line, which says more, is
+    said; a step no line says stays."""
+    records = _Records()
+    records.user("Add a hint to the warning, then document the flag")
+    todos = [
+        {"content": "Add suppression hint to warning message", "status": "completed"},
+        {"content": "Document the flag in the README", "status": "completed"},
+    ]
+    records.tool("TodoWrite", {"todos": todos}, "Todos have been modified successfully")
+    records.said(
+        "Updated the warning message to include a suppression hint: `entire enable "
+        "--disable-multisession-warning`. All tests pass."
+    )
+    decisions = session_digest(records.items(), 400).sections["decisions"]
+    assert "Done: Add suppression hint to warning message" not in decisions
+    assert "Updated the warning message to include a suppression hint" in decisions
+    assert "- Done: Document the flag in the README" in decisions.splitlines()

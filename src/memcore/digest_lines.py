@@ -37,7 +37,14 @@ from memcore.digest_asked import (
 )
 from memcore.digest_commands import CommandRuns, command_lines, command_result, outside_call
 from memcore.digest_file_commands import deleted_files, reverted_files
-from memcore.digest_open import CLOSING_QUESTION, LATEST_OPEN, UNDER_WAY, open_lines, under_way
+from memcore.digest_open import (
+    CLOSING_QUESTION,
+    LATEST_OPEN,
+    UNDER_WAY,
+    open_lines,
+    said_done_steps,
+    under_way,
+)
 from memcore.digest_prose import (
     SENTENCE_WORDS,
     SPARE,
@@ -305,7 +312,7 @@ def build_candidates(
     if last_action > last_reply and not ongoing:  # they end mid-turn: what was under way
         since = max(last_conclusion, last_task[0] if last_task is not None else -1)
         out.extend(under_way(items, since, root))
-    return out
+    return said_done_steps(out)
 
 
 def _is_title(meta: Mapping[str, Any]) -> bool:

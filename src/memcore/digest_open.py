@@ -37,6 +37,69 @@ _OFFER = lazy_compile(
 )
 
 
+#: How the line of a step of the agent's task list marked done starts, and its worth.
+DONE = "- Done: "
+DONE_SCORE = 4.0
+#: The share of a done step's words (its verb aside) that a result line of the agent's must
+#: say for the step to be said already ("Done: Add suppression hint to warning message" beside
+#: "Updated warning message to include suppression hint: ...").
+DONE_COVERED = 0.75
+_WORDS = lazy_compile(r"[a-z0-9]+")
+_STOP_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "the",
+        "to",
+        "of",
+        "in",
+        "for",
+        "on",
+        "with",
+        "is",
+        "it",
+        "that",
+        "this",
+        "s",
+        "t",
+    ]
+)
+
+
+def said_done_steps(cands: list[Candidate]) -> list[Candidate]:
+    """``cands`` without the done steps of the task list that a result line of the agent's says
+    already, in other words (it says more: the step is one line fewer for the same fact). Only
+    lines worth as much as the step count: one the digest would give up first does not stand in
+    for it."""
+    steps = [c for c in cands if c.section == "decisions" and c.text.startswith(DONE)]
+    if not steps:
+        return cands
+    others = [
+        (c.score, _stems(c.text))
+        for c in cands
+        if c.section == "decisions" and not c.spare and not c.text.startswith(DONE)
+    ]
+    said: set[int] = set()
+    for step in steps:
+        words = _stems(step.text[len(DONE) :], skip_first=True)
+        if words and any(
+            score >= step.score and len(words & other) >= DONE_COVERED * len(words)
+            for score, other in others
+        ):
+            said.add(id(step))
+    return [c for c in cands if id(c) not in said] if said else cands
+
+
+def _stems(text: str, *, skip_first: bool = False) -> set[str]:
+    from memcore.digest_echo import stem
+
+    words = _WORDS.findall(text.lower())
+    if skip_first:  # (a step opens with its verb, "Add", where the result says "Added")
+        words = words[1:]
+    return {stem(w) for w in words if w not in _STOP_WORDS}
+
+
 #: How the line of the latest request, not answered yet, starts (the digest seeds it: it is
 #: what a next session must take up).
 LATEST_OPEN = "- The latest request is not answered yet: "
@@ -93,7 +156,7 @@ def open_lines(
             state = "in progress" if status == "in_progress" else "pending"
             out.append(Candidate("open", seq, 6.0 + seq / n, f"- Still {state}: {content}"))
         elif status == "completed":
-            out.append(Candidate("decisions", seq, 4.0 + seq / n, f"- Done: {content}"))
+            out.append(Candidate("decisions", seq, DONE_SCORE + seq / n, f"{DONE}{content}"))
     if last_task is not None and last_task[0] > answered_at:
         seq, item = last_task
         command, words = command_request(item.content.split())  # (a request to a command)
@@ -169,4 +232,13 @@ def _as_offer(sentence: str) -> str:
     return f"The agent {verb} to {offered}."
 
 
-__all__ = ["CLOSING_QUESTION", "LATEST_OPEN", "UNDER_WAY", "open_lines", "under_way"]
+__all__ = [
+    "CLOSING_QUESTION",
+    "DONE",
+    "DONE_SCORE",
+    "LATEST_OPEN",
+    "UNDER_WAY",
+    "open_lines",
+    "said_done_steps",
+    "under_way",
+]
