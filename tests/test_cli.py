@@ -103,7 +103,7 @@ def test_a_redis_store_without_the_redis_package_is_one_line(
         monkeypatch.setitem(sys.modules, name, None)
     code, _, err = run_cli(capsys, *command, "--store", "redis://127.0.0.1:6379/0")
     assert code == EXIT_USAGE
-    assert_one_line_error(err, "pip install 'memcore-native[redis]'")
+    assert_one_line_error(err, "-m pip install 'redis>=5' (the [redis] extra)")
 
 
 @pytest.mark.parametrize(
@@ -455,6 +455,20 @@ def test_bench_prints_ratios(capsys: pytest.CaptureFixture[str]) -> None:
         assert re.search(r"\d+\.\dx", out)  # a measured ratio, not a dash
     else:
         assert "pure twins only" in out
+
+
+def test_bench_without_outside_libraries_says_how_to_add_them(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hint names the extra as it is written: the console's markup took ``[bench]`` for a
+    style and printed "pip install 'memcore-native'", the package the user already has."""
+    for name in ("xxhash", "numpy"):
+        monkeypatch.setitem(sys.modules, name, None)  # (importing them raises ImportError)
+    code, out, err = run_cli(capsys, "bench", "--rounds", "1", "--quick")
+    assert code == 0, err
+    flat = " ".join(out.split())
+    assert "the [bench] extra adds them" in flat
+    assert "-m pip install '.[bench]'" in flat
 
 
 @pytest.mark.parametrize(

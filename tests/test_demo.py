@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from memcore.cli import main
-from memcore.demo import run_demo, simulated_accesses, stdlib_notes
+from memcore.demo import load_transcripts, run_demo, simulated_accesses, stdlib_notes
 from memcore.model import utc_now
 from tests.claude_code_support import write_claude_home
 
@@ -55,6 +55,7 @@ async def test_demo_figures_on_notes(memcore_home: Path) -> None:
     prefetch = report.prefetch
     assert prefetch["scored_on"] > 0
     assert 0.0 < prefetch["hit_rate"] <= 1.0
+    assert 0 < prefetch["first_guess_right"] <= prefetch["scored_on"]
     recall = report.recall
     assert recall["indexed"] == 300
     assert recall["queries"] > 0
@@ -86,6 +87,25 @@ async def test_demo_ingests_claude_code_transcripts(
     assert report.accesses == 8
     assert report.tokens["messages"] == 6
     assert report.tokens["billed_output_tokens"] == 40 + 120 + 30 + 25 + 60 + 60
+    assert report.sync["checksums_equal"]
+
+
+async def test_the_demo_counts_an_item_copied_into_two_transcripts_once(
+    memcore_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A session resumed in a new file starts with copies of the old one's records: the items
+    said ingested are those the session holds, one per id (8 were counted twice)."""
+    import shutil
+
+    projects = write_claude_home(tmp_path / ".claude")
+    first = sorted(projects.rglob("*.jsonl"))[0]
+    shutil.copyfile(first, first.with_name("resumed-copy.jsonl"))
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(projects.parent))
+    found = load_transcripts(None)
+    ids = {item.id for t in found for item in t.items}
+    assert sum(len(t.items) for t in found) > len(ids)  # (the copy's items are there twice)
+    report = await run_demo(f"sqlite:///{memcore_home}/cc.db")
+    assert report.items == len(ids)
     assert report.sync["checksums_equal"]
 
 

@@ -176,8 +176,10 @@ async def run_demo(
                     f"no Claude Code transcript with any record under {transcripts}"
                 )
         if found:
-            items = [item for t in found for item in t.items]
-            items.sort(key=lambda item: item.created_at)
+            # one item per id: a session resumed in a new file starts with copies of the old
+            # one's records, which the store keeps once (the count said is what it holds)
+            unique = {item.id: item for t in found for item in t.items}
+            items = sorted(unique.values(), key=lambda item: item.created_at)
             items = items[-MAX_ITEMS:]
             accesses = [a for t in found for a in t.accesses]
             report.source = "claude-code"
@@ -376,8 +378,10 @@ async def _prefetch_step(items: list[MemoryItem], accesses: list[str]) -> dict[s
         prefetcher.record_access(DEMO_SESSION, access)
     # Score on the rest: prefetch after each access; the next access is read through the
     # prefetcher, which serves it from its cache when the prediction was right.
-    prefetched = 0
+    prefetched = guessed = 0
     for current, following in zip(accesses[split:-1], accesses[split + 1 :], strict=True):
+        first = prefetcher.predict_next_accesses(DEMO_SESSION, current, 1)
+        guessed += bool(first) and first[0][0] == following
         prefetched += await prefetcher.prefetch_predicted_items(DEMO_SESSION, current)
         value = prefetcher.get(DEMO_SESSION, following)
         if inspect.isawaitable(value):
@@ -392,6 +396,8 @@ async def _prefetch_step(items: list[MemoryItem], accesses: list[str]) -> dict[s
         "prefetched": prefetched,
         "hits": round(hit_rate * scored),
         "hit_rate": hit_rate,
+        "first_guess_right": guessed,
+        "threshold": prefetcher.threshold,
     }
 
 
@@ -498,7 +504,13 @@ def render_report(report: DemoReport, console: Console) -> None:
         console.print(
             f"5. prefetch: trained on {p['trained_on']} accesses, scored on the next "
             f"{p['scored_on']}: {p['hits']} served from the prefetch cache, hit rate "
-            f"{p['hit_rate']:.1%} ({p['prefetched']} items prefetched)"
+            f"{p['hit_rate']:.1%} ({p['prefetched']} items prefetched); its first guess of the "
+            f"next access was right for {p['first_guess_right']} of them"
+            + (  # (an agent's next step is rarely that sure: nothing fetched is no fault)
+                f", none sure enough to fetch (confidence over {p['threshold']:g})"
+                if not p["prefetched"]
+                else ""
+            )
         )
     else:
         console.print(f"5. prefetch: only {p['accesses']} accesses, too few to train on")

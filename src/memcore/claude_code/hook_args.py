@@ -65,7 +65,9 @@ def parse_args(argv: Sequence[str]) -> tuple[str, str | None, str] | None:
         exit_on_error=False,
     )
     parser.add_argument("event", metavar="EVENT", help="the hook event")
-    parser.add_argument("--store", metavar="URL", help="storage URL (default: the embedded store)")
+    from memcore.cli._common import DEFAULT_STORE_HELP  # (only here: --help, or a mistake)
+
+    parser.add_argument("--store", metavar="URL", help=DEFAULT_STORE_HELP)
     parser.add_argument(
         "--budget",
         default=str(DEFAULT_BUDGET),

@@ -309,7 +309,8 @@ def _concise_argument_errors(server: Any) -> None:
     tool runs) reach the model as one line per argument, ``k: Input should be a valid integer
     (got 'abc')``, instead of pydantic's report with its error codes and a web address. (mcp
     2.x asks the server's ``call_tool`` at each request; 1.x bound it when the server was made,
-    and its clients still get the SDK's report.)"""
+    and its clients still get the SDK's report.) A tool's own refusal (memcore's message), which
+    the SDK wraps as "Error executing tool X: ...", reaches the model unwrapped."""
     tool_error = _tool_error_class()
     call_tool = server.call_tool
 
@@ -318,6 +319,8 @@ def _concise_argument_errors(server: Any) -> None:
         try:
             return await call_tool(name, arguments, *args)
         except tool_error as exc:
+            if isinstance(exc.__cause__, tool_error):  # memcore's own, which the SDK wrapped
+                raise exc.__cause__ from None  # ("Error executing tool digest: ...")
             refused = _argument_errors(exc.__cause__)
             if refused is None:
                 raise

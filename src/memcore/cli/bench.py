@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import shlex
+import sys
 import time
 from collections.abc import Callable
 from typing import Any, TextIO
@@ -205,8 +207,9 @@ def cmd_bench(args: argparse.Namespace, out: TextIO) -> int:
         console.print("compiled kernels are off (MEMCORE_NO_EXTENSIONS): pure twins only")
     if not any(case.outside for case in cases):
         console.print(
-            "no outside library to compare with is installed: pip install "
-            "'memcore-native[bench]' adds them (xxhash, orjson and the others)"
+            "no outside library to compare with is installed: the \\[bench] extra adds them "
+            "(xxhash, orjson and the others; from a checkout: "
+            f"{shlex.quote(sys.executable)} -m pip install '.\\[bench]')"
         )
     console.print("full suites: python -m pytest benchmarks/ --benchmark-only")
     return 0

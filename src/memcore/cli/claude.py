@@ -87,12 +87,13 @@ def cmd_hook(args: argparse.Namespace, out: TextIO) -> int:
     return hook_main(args.argv)
 
 
-def _distribution() -> str:
-    """The name memcore is installed under (what ``pip install`` needs), read from metadata."""
-    from importlib.metadata import packages_distributions
+def _pip() -> str:
+    """How to run pip for the interpreter memcore runs in (its venv's: what a bare ``pip`` may
+    not be), for the install hints."""
+    import shlex
+    import sys
 
-    names = packages_distributions().get("memcore") or []
-    return names[0] if names else "memcore"
+    return f"{shlex.quote(sys.executable)} -m pip"
 
 
 def cmd_mcp(args: argparse.Namespace, out: TextIO) -> int:
@@ -103,7 +104,7 @@ def cmd_mcp(args: argparse.Namespace, out: TextIO) -> int:
 
     if not mcp_available():
         raise MemcoreError(
-            f"the MCP server needs the `mcp` package: pip install '{_distribution()}[mcp]'"
+            f"the MCP server needs the `mcp` package: {_pip()} install 'mcp>=1.2' (the [mcp] extra)"
         )
     project = args.project or os.environ.get("CLAUDE_PROJECT_DIR") or os.getcwd()
     project = os.path.abspath(project)
@@ -171,7 +172,7 @@ def _run_install(args: argparse.Namespace, out: TextIO, install: bool) -> int:
     if install and not server:
         print(
             f"The MCP server {'would not be' if args.dry_run else 'was not'} added: it needs the "
-            f"`mcp` package (pip install '{_distribution()}[mcp]'); install-claude-code again "
+            f"`mcp` package ({_pip()} install 'mcp>=1.2'); install-claude-code again "
             "after that adds it.",
             file=out,
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import sys
 from dataclasses import dataclass
 from types import ModuleType
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -34,7 +35,8 @@ def import_redis() -> ModuleType:
         return importlib.import_module("redis.asyncio")
     except ImportError as exc:
         raise BackendError(
-            "the redis store needs the redis package: pip install 'memcore-native[redis]'"
+            f"the redis store needs the redis package: {sys.executable} -m pip install 'redis>=5'"
+            " (the [redis] extra)"
         ) from exc
 
 
