@@ -35,7 +35,7 @@ def test_a_turn_is_one_holder_s_and_a_wait_for_it_ends(
 
     asyncio.run(check())
     assert lock_path("s1").startswith(str(tmp_path / "home"))
-    assert len({lock_path(f"s{n}") for n in range(1000)}) == BUCKETS  # a fixed set of files
+    assert len({lock_path(f"s{n}") for n in range(5000)}) == BUCKETS  # a fixed set of files
     assert oct(os.stat(Path(lock_path("s1")).parent).st_mode & 0o777) == "0o700"
 
 

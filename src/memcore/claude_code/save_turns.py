@@ -29,7 +29,7 @@ FOLDER = "save-turns"
 #: Lock files, one per session's hash bucket: a fixed set of files (a lock file removed while
 #: another process waits on it would give two turns), where two sessions sharing one only wait
 #: for each other now and then.
-BUCKETS = 64
+BUCKETS = 256
 #: The longest wait for a turn, and how often a waiting save looks (seconds).
 WAIT = 2.0
 _POLL = 0.005
@@ -41,7 +41,7 @@ def lock_path(session_id: str) -> str:
 
     bucket = hashlib.blake2b(session_id.encode("utf-8", "surrogatepass"), digest_size=4)
     number = int.from_bytes(bucket.digest(), "big") % BUCKETS
-    return str(default_home() / FOLDER / f"{number:02d}.lock")
+    return str(default_home() / FOLDER / f"{number:03d}.lock")
 
 
 @contextlib.asynccontextmanager
