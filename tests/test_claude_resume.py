@@ -223,14 +223,18 @@ def test_items_a_concurrent_save_stored_from_the_same_offset_are_not_taken_as_be
     """Two saves of one session at once: the slower one reads on from the offset the registry
     gave it, while the other has stored the items of those same records already."""
     source = DATA / "entireio__cli__1a289c77.jsonl"
+    _read_on_beside_a_save_to_the_end(source, _turn_starts(source)[1], tmp_path)
+
+
+def _read_on_beside_a_save_to_the_end(source: Path, cut: int, tmp_path: Path) -> None:
+    """``source`` read to line ``cut``, then read on from there beside the items of a save that
+    read it whole (it got there first): the items one read of the whole makes."""
     lines = source.read_bytes().splitlines(keepends=True)
-    cut = _turn_starts(source)[1]
     whole = {item.id: item for item in parse_transcript(source).items}
     head = tmp_path / "head.jsonl"
     head.write_bytes(b"".join(lines[:cut]))
     first = parse_transcript(head)
-    stored = {item.id: item for item in first.items}
-    stored.update(whole)  # the other save got there first
+    stored = {**{item.id: item for item in first.items}, **whole}  # (the other save's)
     target = tmp_path / source.name
     target.write_bytes(b"".join(lines))
     held = [MemoryItem.from_dict(item.to_dict()) for item in stored.values()]
@@ -255,19 +259,7 @@ def test_the_calls_a_save_that_read_further_noted_are_noted_once(
     """A save that read further (at the same time, or one that died before it said how far it
     read) noted on the agent's last words the calls after the cut: read on from the cut, they
     are noted again, in their place, not added to those (``then`` twice over)."""
-    source = DATA / f"{name}.jsonl"
-    lines = source.read_bytes().splitlines(keepends=True)
-    whole = {item.id: item for item in parse_transcript(source).items}
-    head = tmp_path / "head.jsonl"
-    head.write_bytes(b"".join(lines[:cut]))
-    first = parse_transcript(head)
-    stored = {**{item.id: item for item in first.items}, **whole}
-    target = tmp_path / source.name
-    target.write_bytes(b"".join(lines))
-    held = [MemoryItem.from_dict(item.to_dict()) for item in stored.values()]
-    again = parse_transcript(target, start_offset=first.end_offset, stored=held)
-    stored.update((item.id, item) for item in [*again.items, *again.amended])
-    assert _plain(stored) == _plain(whole)
+    _read_on_beside_a_save_to_the_end(DATA / f"{name}.jsonl", cut, tmp_path)
 
 
 _COMMANDS = (
