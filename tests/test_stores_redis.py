@@ -183,7 +183,7 @@ def test_redis_is_imported_only_by_the_redis_store(monkeypatch: pytest.MonkeyPat
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
     monkeypatch.setitem(sys.modules, "redis.asyncio", None)
-    with pytest.raises(BackendError, match=r"memcore-native\[redis\]"):
+    with pytest.raises(BackendError, match=r"-m pip install 'redis>=5' \(the \[redis\] extra\)"):
         open_store("redis://127.0.0.1:6379/0")
 
 
