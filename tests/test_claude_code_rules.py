@@ -566,3 +566,16 @@ def test_a_linter_s_located_lines_are_the_failure_behind_a_task_runner_s_tags() 
         "[lint:go] cmd/strategy/registry.go:27:1: Get returns interface (Strategy) (ireturn)"
     )
     assert "[lint:gomod] go: downloading github.com/pkg/errors v0.9.1" not in lines
+
+
+def test_a_search_s_listed_files_are_named_whole_dates_and_numbers_included() -> None:
+    """A list of files (Grep's default output) is no content output: ``adr-0003-...`` and
+    ``2024-01-15-...`` in a name are the name's, not a context line's ``-LINE-``."""
+    from memcore.claude_code.tools import _hit_files
+
+    listed = "docs/adr/adr-0003-use-redis.md\nposts/2024-01-15-hello.md\nsrc/app.py\n"
+    assert _hit_files(listed, None) == [
+        "docs/adr/adr-0003-use-redis.md",
+        "posts/2024-01-15-hello.md",
+        "src/app.py",
+    ]

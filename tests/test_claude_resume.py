@@ -465,3 +465,26 @@ def test_stored_items_with_any_metadata_never_break_the_parse_that_reads_on(
         path.write_text("\n".join(lines) + "\n")
         again = parse_transcript(path, start_offset=first.end_offset, stored=stored)
     assert any(item.metadata.get("tool") == "TaskUpdate" for item in again.items)
+
+
+def test_stored_items_of_any_shape_read_on_beside_do_not_stop_a_save(tmp_path: Path) -> None:
+    """Stored metadata is anyone's: an item of the records read again whose kind is a list, an
+    agent's words whose ``then`` ends in a mapping, are passed over, not a ``TypeError`` that
+    stopped every later save of the session."""
+    _, lines, first = _two_turns(tmp_path)
+    path = tmp_path / "t.jsonl"
+    path.write_text("\n".join(lines[:first]) + "\n")
+    head = parse_transcript(path)
+    path.write_text("\n".join(lines) + "\n")
+    later = json.loads(lines[first])["uuid"]
+    again = [
+        MemoryItem.from_dict(item.to_dict())
+        for item in parse_transcript(path).items
+        if item.metadata.get("record") == later
+    ]
+    again[0].metadata["kind"] = ["tool_call"]
+    stored = [MemoryItem.from_dict(item.to_dict()) for item in head.items]
+    for item in stored:
+        if item.metadata.get("then"):
+            item.metadata["then"].append({"a": 1})
+    parse_transcript(path, start_offset=head.end_offset, stored=stored + again)

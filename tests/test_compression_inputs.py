@@ -35,6 +35,13 @@ def test_a_bad_max_distance_fails_at_construction_in_both_builds(
         group_similar_texts(["a b", "a c"], max_distance, pipeline_impl)
 
 
+def test_a_numpy_whole_number_is_a_max_distance(pipeline_impl: ModuleType) -> None:
+    numpy = pytest.importorskip("numpy")
+    assert group_similar_texts(["a b", "a c"], numpy.int64(3), pipeline_impl) == (
+        group_similar_texts(["a b", "a c"], 3, pipeline_impl)
+    )
+
+
 @pytest.mark.parametrize("max_distance", [0, 31])
 def test_the_whole_range_of_max_distance_is_taken(
     pipeline_impl: ModuleType, max_distance: int

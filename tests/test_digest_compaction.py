@@ -582,3 +582,38 @@ def test_a_line_cut_to_fit_is_made_whole_when_room_is_left_at_the_end() -> None:
     assert tokens == count_tokens(text) <= 400
     assert not greedy.cut_lines()
     assert greedy.chosen_costs == [count_tokens(long) + 1]
+
+
+def test_a_cut_line_undone_is_no_cut_line_of_a_later_one() -> None:
+    """A round that chose a line cut and was undone (``Greedy.restore``) leaves no trace: a
+    line made later (a spare one, which may take the freed line's memory and so its ``id``)
+    is not taken for a cut of the undone one's whole line."""
+    from memcore.digest_greedy import Greedy, prepare_lines
+    from memcore.digest_prose import Candidate
+    from memcore.tokens import count_tokens
+
+    long = Candidate(
+        "decisions",
+        1.0,
+        5.0,
+        "Changed the session loader so that every stored item is read once and the registry "
+        "entry made from the items as they stood after the other save finished its work.",
+    )
+    short = Candidate("commands", 2.0, 9.0, "Ran `make`.")
+    for retry in range(6, 20):
+        greedy = Greedy(prepare_lines([long, short], count_tokens), 200, count_tokens)
+        saved = greedy.snapshot()
+        greedy.run(40, capped=False)  # (the long line chosen cut...)
+        assert greedy.cut_lines()
+        greedy.restore(saved)  # (... and the round undone)
+        greedy.run(retry, capped=False)
+        spare = [Candidate("notes", 3.0, 1.0, "The registry is per project.")]
+        greedy.release_spare(spare)
+        greedy.run(greedy.total + 30, capped=False)
+        for n, whole in greedy.cut_lines():
+            assert greedy.chosen[n].text.rstrip("\u2026") in whole.text
+            assert greedy.chosen[n].section == whole.section
+            greedy.make_whole(n, whole)
+        assert {c.text for c in greedy.chosen} <= {long.text, short.text, spare[0].text} | {
+            c.text for c in greedy.chosen if c.text.endswith("\u2026")
+        }

@@ -34,7 +34,7 @@ FINGERPRINTS = {
     15: "6b60bb98e9649af2",
     16: "d1b5c651e3ff903e",
     17: "1c54389a12889921",
-    18: "2d7132385b7e30e6",
+    18: "d5f0af972e99c392",
 }
 SESSIONS = (
     "entireio__cli__198393f2",

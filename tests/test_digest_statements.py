@@ -377,12 +377,21 @@ def test_thinking_says_what_it_found_not_what_it_guessed_planned_or_was_asked() 
         "So we need to change `close()` first.",
         "Does `open()` return `nil` here?",
     ]
-    think = MemoryItem("k", " ".join([*unsettled, settled]), metadata=meta, created_at=T0)
+    seen = "I can see the bug now: `boot.py` calls `load_items` twice."
+    # (naming nothing, a guess would come back as a spare line when room is left)
+    vague = "The issue might be somewhere in the cache layer of the shop."
+    think = MemoryItem("k", " ".join([*unsettled, settled, seen]), metadata=meta, created_at=T0)
+    aside = MemoryItem("v", vague, metadata=meta, created_at=T0 + HOUR)
     task = {"source": "claude-code", "role": "user", "kind": "task"}
-    items = [MemoryItem("t", "fix the empty map case", metadata=task, created_at=T0 - HOUR), think]
+    items = [
+        MemoryItem("t", "fix the empty map case", metadata=task, created_at=T0 - HOUR),
+        think,
+        aside,
+    ]
     text = session_digest(items, 2000).text
     assert settled in text
-    for sentence in unsettled:
+    assert seen in text  # (what the agent can see now is a finding)
+    for sentence in [*unsettled, vague]:
         assert sentence not in text
 
 

@@ -99,7 +99,7 @@ def test_fit_calibration_needs_a_whole_number_of_bins(bins: Any) -> None:
         [(0.5, True), ("a", False)],  # a ValueError
         [(0.5, True), (None, False)],
         [(0.5, True), (0.2, "no")],  # "no" counted as a hit
-        [(0.5, True), (0.2, 1)],
+        [(0.5, True), (0.2, 2)],  # (0 and 1 are hits counted as numbers; 2 is none)
         [(0.5, True), (0.2, None)],
         [(0.5, True), (0.2,)],
         [(0.5, True), 0.2],
@@ -112,7 +112,28 @@ def test_fit_calibration_refuses_observations_that_are_no_score_and_hit(observed
         fit_calibration(observed)
 
 
+def test_fit_calibration_takes_numpy_s_values_and_hits_counted_as_numbers() -> None:
+    """Observations out of an array (numpy's floats and bools) or counted (0 and 1) are what
+    they say: a check for the exact ``bool`` type refused them."""
+    numpy = pytest.importorskip("numpy")
+    scores = numpy.array([0.1, 0.2, 0.8, 0.9])
+    hits = numpy.array([False, False, True, True])
+    as_numpy = fit_calibration(zip(scores, hits, strict=True), bins=2)
+    counted = fit_calibration([(0.1, 0), (0.2, 0), (0.8, 1), (0.9, 1)], bins=2)
+    plain = fit_calibration([(0.1, False), (0.2, False), (0.8, True), (0.9, True)], bins=2)
+    assert as_numpy == counted == plain
+
+
 def test_fit_calibration_takes_one_bin_and_integer_scores() -> None:
     table = fit_calibration([(0, False), (1, True), (0.5, True), (0.5, False)], bins=1)
     assert table == ((0.5, 0.5),)
     assert PredictiveMemoryPrefetcher(calibration=table).calibration == table
+
+
+def test_a_calibration_set_later_is_checked_and_none_is_the_default() -> None:
+    prefetcher = PredictiveMemoryPrefetcher()
+    prefetcher.calibration = None
+    assert prefetcher.calibration == CALIBRATION
+    with pytest.raises(ValidationError):
+        prefetcher.calibration = [(0.5, 2.0)]
+    assert prefetcher.calibration == CALIBRATION  # (a refused table changes nothing)

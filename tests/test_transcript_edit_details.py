@@ -244,6 +244,26 @@ def test_calls_moved_to_another_name_are_no_rename() -> None:
     assert meta["renamed"] == [["SimulateGeminiSessionEnd", "SimulateGeminiAfterAgent"]]
 
 
+@pytest.mark.parametrize(
+    ("before", "old", "new"),
+    [
+        ("def load_items(path):\n    return read(path)\n", "load_items", "read_items"),
+        ("fun loadItems(p: String): List<Item> {\n    read(p)\n}\n", "loadItems", "readItems"),
+        ("public List<Item> loadItems(String p) {\n    read(p);\n}\n", "loadItems", "readItems"),
+        ("static int load_items(const char *p) {\n    read(p);\n}\n", "load_items", "read_items"),
+        ("void Cart::loadItems() const {\n    read();\n}\n", "loadItems", "readItems"),
+    ],
+    ids=["python", "kotlin", "java", "c", "cpp"],
+)
+def test_a_definition_renamed_is_a_rename_in_any_language(before: str, old: str, new: str) -> None:
+    """Kotlin's ``fun``, and C-family functions with a type but no keyword before the name,
+    define it as much as Python's ``def`` does."""
+    edit = {"file_path": f"{CWD}/items.src", "old_string": before}
+    edit["new_string"] = before.replace(old, new)
+    _, meta = describe_call("Edit", edit, CWD)
+    assert meta["renamed"] == [[old, new]]
+
+
 def test_a_write_with_nothing_read_before_has_no_renames() -> None:
     records = _Records()
     records.tool("Write", {"file_path": f"{CWD}/a.ts", "content": PLUGIN_BEFORE}, "File created.")

@@ -139,8 +139,9 @@ class Greedy:
         #: heap entries of lines waiting for a line not chosen yet (``Lines.needs``), by it
         self.waiting: dict[int, list[tuple[float, int]]] = {}
         self.woke = False  # whether lines came back to the heap from ``waiting``
-        #: the lines chosen cut, by the id of the cut line: the index of their whole line
-        self.cut_from: dict[int, int] = {}
+        #: the lines chosen cut, by the id of the cut line: the line (held, so that its id is
+        #: not another's while it is here) and the index of its whole line
+        self.cut_from: dict[int, tuple[Candidate, int]] = {}
         self.total = 0
         self.scores = [c.score for c in self.cands]
         #: what a line's worth is divided by
@@ -210,7 +211,7 @@ class Greedy:
                 return
             cand = Candidate(cand.section, cand.seq, cand.score, cut, None, about=cand.about)
             cost = self.count(cut) + 1
-            self.cut_from[id(cand)] = i
+            self.cut_from[id(cand)] = (cand, i)
         self._take(i, cand, cost + heading)
 
     def _take(self, i: int, cand: Candidate, cost: int) -> None:
@@ -271,11 +272,11 @@ class Greedy:
         """The chosen lines that were cut to fit, by their place in ``chosen``, with their
         whole line, the best first: room left at the end (a digest that ran out of lines)
         gives them back what the cut took."""
-        found = [
-            (n, self.cands[self.cut_from[id(cand)]])
-            for n, cand in enumerate(self.chosen)
-            if id(cand) in self.cut_from
-        ]
+        found = []
+        for n, cand in enumerate(self.chosen):
+            entry = self.cut_from.get(id(cand))
+            if entry is not None and entry[0] is cand:  # (a line undone since is not chosen)
+                found.append((n, self.cands[entry[1]]))
         return sorted(found, key=lambda pair: (-pair[1].score, pair[1].seq))
 
     def make_whole(self, n: int, whole: Candidate) -> None:
@@ -440,7 +441,7 @@ class Greedy:
                     continue
                 cand = Candidate(section, cand.seq, cand.score, cut, None, about=cand.about)
                 cost = self.count(cut) + 1 + extra
-                self.cut_from[id(cand)] = i
+                self.cut_from[id(cand)] = (cand, i)
             self._drop_opened(cand)
             self._take(i, cand, cost)
             total = self.total

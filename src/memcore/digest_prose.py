@@ -233,6 +233,7 @@ _UNSETTLED = lazy_compile(
     r"(?i)(?:\?[\s\"'`)*]*$"
     r"|^(?:(?:so|but|and|now|ok(?:ay)?|then|also|first|next),? )*(?:i|we)(?:'ll| will|'d| would"
     r"| need| should| must| have to| want|'m going| am going| can| could)\b"
+    r"(?! (?:now )?(?:see|tell|confirm|verify)\b)"
     r"|^(?:(?:so|but|ok(?:ay)?),? )*the user(?:'s)? (?:wants|is asking|asks|asked|would like"
     r"|needs|said|says|is saying|mentioned|request|is reporting|reports)"
     r"|\b(?:might|maybe|perhaps|probably|possibly|presumably|i think|i suspect|i guess"
@@ -450,6 +451,8 @@ def statements(
     if spare:
         score = SPARE + recency - (0.25 if needs_names else 0.0)
         for sentence, _, _, names, _, _, _, position in found:
+            if musing and _UNSETTLED.search(sentence):
+                continue
             if position and position % 1000 == 0:  # a later line's first: a list item's, maybe
                 lines = content.splitlines() if lines is None else lines
                 if _argued(lines, position // 1000):

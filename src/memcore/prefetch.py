@@ -194,7 +194,11 @@ def _observations(observed: object) -> list[tuple[float, bool]]:
         if not _is_number(score) or not math.isfinite(score):
             raise ValidationError(f"an observed score is a finite number (got {score!r})")
         if not isinstance(hit, bool):
-            raise ValidationError(f"an observed hit is True or False (got {hit!r})")
+            # numpy's bools, and 0 and 1 (a column of hits counted as numbers), are hits too
+            is_bool = getattr(getattr(hit, "dtype", None), "kind", None) == "b"  # (numpy's)
+            if not (is_bool or (isinstance(hit, numbers.Integral) and hit in (0, 1))):
+                raise ValidationError(f"an observed hit is True or False (got {hit!r})")
+            hit = bool(hit)
         points.append((float(score), hit))
     return points
 
@@ -278,7 +282,7 @@ class PredictiveMemoryPrefetcher:
         self.max_items = _check_positive("max_items", max_items)
         self.max_sessions = _check_positive("max_sessions", max_sessions)
         self.prefetch_n = _check_positive("prefetch_n", prefetch_n)
-        self.calibration = CALIBRATION if calibration is None else _check_calibration(calibration)
+        self.calibration = calibration  # (checked: see the property)
         self.kind_prior = (
             prefetch_kinds.KIND_PRIOR if kind_prior is None else check_kind_prior(kind_prior)
         )
@@ -340,6 +344,15 @@ class PredictiveMemoryPrefetcher:
             self._table.record_many(session_id, sequence)
             learned += len(sequence)
         return learned
+
+    @property
+    def calibration(self) -> Calibration:
+        """The table confidences are read from (set to None: the default, ``CALIBRATION``)."""
+        return self._calibration
+
+    @calibration.setter
+    def calibration(self, table: object) -> None:
+        self._calibration = CALIBRATION if table is None else _check_calibration(table)
 
     def predict_next_accesses(
         self, session_id: str, current_item: str, n: int = 5

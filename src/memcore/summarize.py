@@ -22,6 +22,7 @@ tokens over its budget. Only a blank text has an empty summary.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 from types import ModuleType
 from typing import Protocol, runtime_checkable
@@ -175,11 +176,13 @@ def check_max_distance(value: object) -> int:
     """``value`` if it is a whole number of bits the grouping takes, else ``ValidationError``
     (the kernels' own checks differ: the compiled one truncates 2.5, the pure one refuses it)."""
     low, high = MAX_DISTANCE_RANGE
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+    # (any whole number: numpy's too, by ``numbers.Integral``; a bool is none)
+    bits = int(value) if isinstance(value, numbers.Integral) else None
+    if isinstance(value, bool) or bits is None or not low <= bits <= high:
         raise ValidationError(
             f"max_distance must be a whole number of bits in {low}..{high} (got {value!r})"
         )
-    return value
+    return bits
 
 
 def group_similar_texts(

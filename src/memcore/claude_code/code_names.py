@@ -89,9 +89,37 @@ def _common(a: str, b: str) -> int:
 #: What opens a definition of a name in most languages: a keyword, a Go method's receiver
 #: maybe, then the name (``func (s *S) Name(``, ``class Name``, ``const Name =``).
 _DEFINING = (
-    r"\b(?:def|func|function|class|const|let|var|type|interface|struct|enum|fn|trait|impl"
+    r"\b(?:def|func|fun|function|class|const|let|var|type|interface|struct|enum|fn|trait|impl"
     r"|module|object|val|record|protocol|typealias|macro|defp?|sub|proc)\s+"
     r"(?:\([^)]{0,80}\)\s*)?"
+)
+
+
+#: Words before a call that opens a block, which a C-family definition's type is not.
+_NOT_TYPES = frozenset(
+    [
+        "if",
+        "while",
+        "for",
+        "switch",
+        "return",
+        "else",
+        "case",
+        "await",
+        "new",
+        "throw",
+        "go",
+        "defer",
+        "not",
+        "and",
+        "or",
+        "in",
+        "elif",
+        "unless",
+        "until",
+        "catch",
+        "yield",
+    ]
 )
 
 
@@ -101,6 +129,16 @@ def is_defined_in(name: str, text: str) -> bool:
     escaped = re.escape(name)
     if re.search(_DEFINING + escaped + r"\b", text):
         return True
+    # a C-family function or method: a type before the name, its parameters, then its body
+    # opens on the line (``static int load_items(const char *p) {``, ``List<Item> f(...) {``)
+    for found in re.finditer(
+        r"(?m)^[ \t]*[\w<>\[\],:*&. \t]*?(\w+)[>\]*&]*\s+(?:\w+::)?"
+        + escaped
+        + r"\s*\([^;{}]{0,300}\)[\w\s,.:]{0,80}\{",
+        text,
+    ):
+        if found.group(1) not in _NOT_TYPES:  # (``if load_items(c) {`` calls it)
+            return True
     return (
         re.search(escaped + r"\s*[:=]\s*(?:async\s+)?(?:function\b|\([^)]{0,200}\)\s*=>)", text)
         is not None

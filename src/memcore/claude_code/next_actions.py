@@ -85,7 +85,8 @@ class NextActions:
         if opened is not None and opened.get("then"):
             again = Counter(action_line(call.content) for call in read_again)
             then = opened["then"]
-            while len(then) > held and again[then[-1]] > 0:
+            # (a line that is no text is none a call makes: left, as anyone's metadata is)
+            while len(then) > held and isinstance(then[-1], str) and again[then[-1]] > 0:
                 again[then.pop()] -= 1
             if not then:
                 del opened["then"]  # (as a text no call follows has none)
@@ -136,6 +137,8 @@ def calls_on_open_text(items: Iterable[MemoryItem]) -> list[MemoryItem]:
     for item in items:
         meta = item.metadata
         kind = meta.get("kind")
+        if not isinstance(kind, str):  # (stored metadata is anyone's)
+            continue
         if kind == "tool_call":
             calls.append(item)
         elif (kind in _SPEAKING and meta.get("role") == "assistant") or kind in _TURN_ENDS:

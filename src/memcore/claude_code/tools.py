@@ -88,7 +88,7 @@ _READ_PREFIX = lazy_compile(r"\n *\d+(?:\u2192|\t)")
 _FOUND = lazy_compile(r"^Found (\d+) (files?|lines?|matches?)", re.MULTILINE)
 #: A content search's line around a match, printed ``path-LINE-text`` (``path:LINE:text`` is
 #: the match itself): the path is the part before ``-LINE-``.
-_CONTEXT_LINE = lazy_compile(r"^(\S+?\.\w+|\S*/\S+?)-\d+-")
+_CONTEXT_LINE = lazy_compile(r"^(\S+?\.\w+)-\d+-")
 _SPACE = lazy_compile(r"\s")
 _MATCH_LINE = lazy_compile(r"^[^:\s]+:\d+:")
 _REJECTED = "The user doesn't want to proceed with this tool use."
@@ -542,11 +542,15 @@ def _hit_files(text: str, cwd: str | None, limit: int = 3) -> list[str]:
     dependency folder its first hit is in (``node_modules/``, not three packages' READMEs)."""
     files: dict[str, None] = {}
     elsewhere: str | None = None
-    for line in text.splitlines()[:_HIT_LINES]:
+    lines = text.splitlines()[:_HIT_LINES]
+    # lines around a match come only with matches (``path:LINE:``): a list of files, the
+    # default output, names its files whole, a date or a number in their names included
+    content = any(_MATCH_LINE.match(line) for line in lines)
+    for line in lines:
         if _FOUND.match(line) or not line.strip() or line == "--":  # ("--": between groups)
             continue
         path = line.split(":", 1)[0].strip()
-        context = None if _MATCH_LINE.match(line) else _CONTEXT_LINE.match(path)
+        context = _CONTEXT_LINE.match(path) if content and not _MATCH_LINE.match(line) else None
         if context is not None:  # a line around a match (``-A``/``-B``/``-C``): its file's
             path = context.group(1)
         if ("/" in path or "." in path) and not _SPACE.search(path) and len(path) < 200:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import shlex
 import sys
 from dataclasses import dataclass
 from types import ModuleType
@@ -35,7 +36,8 @@ def import_redis() -> ModuleType:
         return importlib.import_module("redis.asyncio")
     except ImportError as exc:
         raise BackendError(
-            f"the redis store needs the redis package: {sys.executable} -m pip install 'redis>=5'"
+            "the redis store needs the redis package: "
+            f"{shlex.quote(sys.executable)} -m pip install 'redis>=5'"
             " (the [redis] extra)"
         ) from exc
 
