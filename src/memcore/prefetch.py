@@ -207,7 +207,7 @@ def _rate(pool: list[float]) -> float:
     return pool[1] / pool[2]
 
 
-def fit_calibration(observed: Iterable[tuple[float, bool]], bins: int = 12) -> Calibration:
+def fit_calibration(observed: Iterable[tuple[float, bool | int]], bins: int = 12) -> Calibration:
     """A calibration from ``(score, hit)`` observations (see
     :meth:`PredictiveMemoryPrefetcher.score_next_accesses`): equal-count bins of the scores,
     adjacent bins pooled until the hit rates rise with the score (isotonic regression), one knot
