@@ -531,3 +531,12 @@ def test_a_lookup_of_claude_code_s_own_file_that_failed_is_no_error_of_the_sessi
     errors = session_digest([failed_read(own), failed_read(project_s)], 500).sections["errors"]
     assert "MEMORY.md" not in errors
     assert "deploy.md" in errors
+
+
+def test_the_benefits_of_work_done_are_results() -> None:
+    """ "Benefits:" closing a piece of work lists what it gained, often measured: said, unlike
+    the pros of an option weighed."""
+    reply = "Done: the index is cached.\n\n**Benefits**:\n- `search()` answers in 3 ms from 40 ms"
+    task = {"source": "claude-code", "role": "user", "kind": "task"}
+    items = [MemoryItem("t", "make search fast", metadata=task, created_at=T0), _agent(5, reply)]
+    assert "`search()` answers in 3 ms from 40 ms" in session_digest(items, 2000).text

@@ -162,10 +162,11 @@ def is_plan_step(sentence: str, lines: list[str], line_no: int) -> bool:
 #: How a lead-in opens when its list weighs a choice ("**Pros**:", "Trade-offs:"): its items
 #: are arguments, not what was decided or done ("- Already tested and working" was the merit
 #: of an option nobody took). Lists of the options themselves stay: what was considered is
-#: what a model's own summary keeps too.
+#: what a model's own summary keeps too; and "Benefits:" at the end of a piece of work often
+#: lists what it measured.
 _WEIGHING_LEAD = lazy_compile(
-    r"(?i)^(?:[#*\s]|\d{1,2}[.)])*(?:pros?|cons?|advantages?|disadvantages?|benefits?"
-    r"|drawbacks?|downsides?|upsides?|trade-?offs?)\b"
+    r"(?i)^(?:[#*\s]|\d{1,2}[.)])*(?:pros?|cons?|disadvantages?|drawbacks?|downsides?"
+    r"|trade-?offs?)\b"
 )
 
 

@@ -227,7 +227,10 @@ def error_lines(text: str) -> list[str]:
         failed = _FAILED_TEST.search(shown) is not None
         # (a compiler's or a linter's ``file:line:col:`` line is one, error word or not:
         # "registry.go:27:1: Get returns interface (ireturn)")
-        located = _FAILURE_LINE.match(_RUNNER_TAG.sub("", line, count=1)) is not None
+        untagged = _RUNNER_TAG.sub("", line, count=1)
+        located = _FAILURE_LINE.match(line) is not None or (
+            untagged is not line and _FAILURE_LINE.match(untagged) is not None
+        )
         if not (failed or located) and not _ERROR_WORDS.search(shown):
             continue
         flat = one_line(line)
