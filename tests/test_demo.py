@@ -106,6 +106,9 @@ async def test_the_demo_counts_an_item_copied_into_two_transcripts_once(
     assert sum(len(t.items) for t in found) > len(ids)  # (the copy's items are there twice)
     report = await run_demo(f"sqlite:///{memcore_home}/cc.db")
     assert report.items == len(ids)
+    copies = [t for t in found if t.path.name == "resumed-copy.jsonl"]
+    assert len(copies) == 1  # (its accesses are its original's: counted once)
+    assert report.accesses == sum(len(t.accesses) for t in found) - len(copies[0].accesses)
     assert report.sync["checksums_equal"]
 
 

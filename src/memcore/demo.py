@@ -181,7 +181,12 @@ async def run_demo(
             unique = {item.id: item for t in found for item in t.items}
             items = sorted(unique.values(), key=lambda item: item.created_at)
             items = items[-MAX_ITEMS:]
-            accesses = [a for t in found for a in t.accesses]
+            seen: set[str] = set()
+            for transcript in found:  # (a file whose items another gave: its accesses too)
+                ids = {item.id for item in transcript.items}
+                if not ids <= seen:
+                    accesses.extend(transcript.accesses)
+                seen |= ids
             report.source = "claude-code"
             report.source_detail = f"{len(found)} Claude Code transcript file(s)"
             report.malformed_lines = sum(len(t.malformed) for t in found)
