@@ -57,6 +57,24 @@ pipeline_impl = _implementation_fixture("pipeline")
 records_impl = _implementation_fixture("records")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_user_data(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """No test touches the user's own data: memcore's default folder (``default_home``: the
+    store, the hooks' lock files) is a temporary one, whatever the shell running the tests
+    sets (a test that needs ``$MEMCORE_HOME`` sets its own: ``memcore_home``)."""
+    saved = {name: os.environ.get(name) for name in ("MEMCORE_HOME", "XDG_DATA_HOME")}
+    os.environ.pop("MEMCORE_HOME", None)
+    os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("xdg-data-home"))
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 @pytest.fixture(scope="session")
 def native_kernels() -> Callable[[str], ModuleType]:
     """``native_kernels("checksums")`` -> the compiled module (skips in a pure-only run)."""

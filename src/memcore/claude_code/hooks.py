@@ -264,6 +264,24 @@ async def refresh_stale_record(manager: Any, registry: str, saved: str) -> str |
     save has touched for ``ABANDONED_AFTER`` (the session ended without a ``session-end``), the
     latest active first: one a save, so that an upgrade costs each save at most one session's
     digests. Returns its session id."""
+    from memcore.claude_code.save_turns import session_turn
+
+    stale = _stale_records(manager, registry, saved)
+    if not stale:
+        return None
+    # in that session's own save turn, not waited for: a save of it under way makes its entry
+    # itself, and one that ended since has made it anew (read again in the turn)
+    async with session_turn(latest_first(stale)[0].session_id, wait=0) as taken:
+        if not taken:
+            return None
+        await manager.sync_session_memory(registry)
+        again = _stale_records(manager, registry, saved)
+        return await _make_again(manager, registry, latest_first(again)[0]) if again else None
+
+
+def _stale_records(manager: Any, registry: str, saved: str) -> list[SessionRecord]:
+    """The entries of ``registry`` but ``saved``'s that older rules made, or that a ``stop``
+    left stale and no save has touched for ``ABANDONED_AFTER``."""
     rules = digest_rules()
     abandoned = (utc_now() - ABANDONED_AFTER).isoformat(timespec="seconds")
     stale = []
@@ -276,9 +294,12 @@ async def refresh_stale_record(manager: Any, registry: str, saved: str) -> str |
             continue
         if record.made_by != rules or (record.needs_digest() and record.updated_at < abandoned):
             stale.append(record)
-    if not stale:
-        return None
-    old = latest_first(stale)[0]
+    return stale
+
+
+async def _make_again(manager: Any, registry: str, old: SessionRecord) -> str:
+    """``old``'s entry made again from its session's stored items; its session id."""
+    rules = digest_rules()
     items = list((await _pull(manager, old.session_id)).values())
     if items:
         record = fresh_record(
