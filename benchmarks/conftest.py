@@ -11,6 +11,7 @@ import pytest
 pytest.importorskip("pytest_benchmark")
 
 from tests.conftest import (  # after the skip on purpose (it also turns hooks' catch-up off)
+    _no_user_data,
     checksums_impl,
     memcore_home,
     native_kernels,
@@ -42,6 +43,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 __all__ = [
+    "_no_user_data",
     "checksums_impl",
     "memcore_home",
     "native_kernels",
