@@ -576,22 +576,28 @@ def test_entries_made_by_older_rules_are_made_again_one_a_save(tmp_path: Path, u
         assert entry.digest == session_digest(items, STORED_DIGEST_TOKENS).text
 
 
+async def _old_entries(manager: DistributedMemoryManager, registry: str, *sessions: str) -> None:
+    """Registry entries of ``sessions``, made by no rules (as before rules were named)."""
+    from memcore.claude_code.project import SessionRecord, registry_key
+
+    for session in sessions:
+        record = SessionRecord(session_id=session, cwd=PROJECT, digest="- old", updated_at="t")
+        manager.set(registry, registry_key(session), record.to_item())
+    await manager.sync_session_memory(registry)
+
+
 async def test_an_older_entry_is_not_made_again_while_its_own_save_runs() -> None:
     """Another session's entry is made again in that session's save turn, not waited for: while
     its own save holds the turn, that save makes the entry (from the items as it leaves them);
     once the turn is free, the next save makes it again."""
     from memcore.claude_code.hooks import refresh_stale_record
-    from memcore.claude_code.project import SessionRecord, registry_key
     from memcore.claude_code.save_turns import session_turn
 
     store = open_store("memory://")
     manager = DistributedMemoryManager(storage_backend=store, replica_id="r")
     registry = registry_session(PROJECT)
     try:
-        for session in ("busy", "saved"):
-            record = SessionRecord(session_id=session, cwd=PROJECT, digest="- old", updated_at="t")
-            manager.set(registry, registry_key(session), record.to_item())
-        await manager.sync_session_memory(registry)
+        await _old_entries(manager, registry, "busy", "saved")
         async with session_turn("busy") as held:
             assert held
             assert await refresh_stale_record(manager, registry, "saved") is None
@@ -605,16 +611,13 @@ async def test_an_older_entry_whose_items_are_gone_is_marked_not_made() -> None:
     """An entry whose session holds nothing any more keeps its digest, marked as made by the
     current rules so that no later save tries again; the session just saved is never taken."""
     from memcore.claude_code.hooks import refresh_stale_record
-    from memcore.claude_code.project import SessionRecord, digest_rules, registry_key
+    from memcore.claude_code.project import SessionRecord, digest_rules
 
     store = open_store("memory://")
     manager = DistributedMemoryManager(storage_backend=store, replica_id="r")
     registry = registry_session(PROJECT)
     try:
-        for session in ("gone", "saved"):
-            record = SessionRecord(session_id=session, cwd=PROJECT, digest="- old", updated_at="t")
-            manager.set(registry, registry_key(session), record.to_item())
-        await manager.sync_session_memory(registry)
+        await _old_entries(manager, registry, "gone", "saved")
         assert await refresh_stale_record(manager, registry, "saved") == "gone"
         gone = SessionRecord.from_item(MemoryItem.coerce(manager.get(registry, "session:gone")))
         assert (gone.digest, gone.made_by) == ("- old", digest_rules())

@@ -115,19 +115,30 @@ def replay(
     count = 0
     noted: dict[str, tuple[MemoryItem, int]] = {}
     for item in items:
-        meta = item.metadata
-        kind = meta.get("kind")
-        if not isinstance(kind, str):  # (stored metadata is anyone's)
-            continue
-        if kind == "tool_call":
+        step = _step(item)
+        if step == "call":
             if current is not None and count < MAX_ACTIONS:
                 noted[item.id] = (current, count)
                 count += 1
-        elif kind in _SPEAKING and meta.get("role") == "assistant":
+        elif step == "text":
             current, count = item, 0
-        elif kind in _TURN_ENDS:
+        elif step == "end":
             current = None
     return current, count, noted
+
+
+def _step(item: MemoryItem) -> str:
+    """What ``item`` is in a turn, as the watch reads it: a tool ``call``, the agent's ``text``,
+    the turn's ``end``, or nothing of these ("")."""
+    meta = item.metadata
+    kind = meta.get("kind")
+    if not isinstance(kind, str):  # (stored metadata is anyone's)
+        return ""
+    if kind == "tool_call":
+        return "call"
+    if kind in _SPEAKING and meta.get("role") == "assistant":
+        return "text"
+    return "end" if kind in _TURN_ENDS else ""
 
 
 def calls_on_open_text(items: Iterable[MemoryItem]) -> list[MemoryItem]:
@@ -135,13 +146,10 @@ def calls_on_open_text(items: Iterable[MemoryItem]) -> list[MemoryItem]:
     text open before them: those before the agent's next text or the turn's end."""
     calls = []
     for item in items:
-        meta = item.metadata
-        kind = meta.get("kind")
-        if not isinstance(kind, str):  # (stored metadata is anyone's)
-            continue
-        if kind == "tool_call":
+        step = _step(item)
+        if step == "call":
             calls.append(item)
-        elif (kind in _SPEAKING and meta.get("role") == "assistant") or kind in _TURN_ENDS:
+        elif step:
             break
     return calls
 
