@@ -177,16 +177,18 @@ async def run_demo(
                 )
         if found:
             # one item per id: a session resumed in a new file starts with copies of the old
-            # one's records, which the store keeps once (the count said is what it holds)
-            unique = {item.id: item for t in found for item in t.items}
+            # one's records, which the store keeps once (the count said is what it holds); a
+            # file whose items another gave adds no accesses either
+            unique: dict[str, MemoryItem] = {}
+            for transcript in found:
+                fresh = False
+                for item in transcript.items:
+                    fresh = fresh or item.id not in unique
+                    unique[item.id] = item
+                if fresh:
+                    accesses.extend(transcript.accesses)
             items = sorted(unique.values(), key=lambda item: item.created_at)
             items = items[-MAX_ITEMS:]
-            seen: set[str] = set()
-            for transcript in found:  # (a file whose items another gave: its accesses too)
-                ids = {item.id for item in transcript.items}
-                if not ids <= seen:
-                    accesses.extend(transcript.accesses)
-                seen |= ids
             report.source = "claude-code"
             report.source_detail = f"{len(found)} Claude Code transcript file(s)"
             report.malformed_lines = sum(len(t.malformed) for t in found)

@@ -22,7 +22,6 @@ from memcore.digest_cut import tidy_cut
 from memcore.digest_subject import (
     in_glossary,
     is_plan_step,
-    list_lead,
     weighs_options,
     with_antecedent,
     with_subject,
@@ -455,7 +454,7 @@ def statements(
                 continue
             if position and position % 1000 == 0:  # a later line's first: a list item's, maybe
                 lines = content.splitlines() if lines is None else lines
-                if _argued(lines, position // 1000):
+                if weighs_options(lines, position // 1000):
                     continue
             said = _undashed(cut_words(sentence, SENTENCE_WORDS))
             stated = standalone(said, len(names)) if said else None
@@ -498,7 +497,7 @@ def statements(
             lines = content.splitlines() if lines is None else lines
             if is_plan_step(kept, lines, position // 1000):
                 continue  # what was to be done, not what was: no decision, no result
-            if _argued(lines, position // 1000):
+            if weighs_options(lines, position // 1000):
                 continue
             if report and in_glossary(lines, position // 1000):
                 continue  # a sub-agent's account of what names mean: reference, not a result
@@ -515,13 +514,6 @@ def statements(
                 continue
         out.append(Candidate("decisions", at, score, f"- {kept}", known))
     return out
-
-
-def _argued(lines: list[str], line_no: int) -> bool:
-    """Whether list item ``lines[line_no]`` argues rather than states: its list weighs a choice
-    ("**Pros**:", "Trade-offs:"), and its items are merits of an option, taken or not."""
-    lead = list_lead(lines, line_no)
-    return lead is not None and weighs_options(lead)
 
 
 __all__ = [

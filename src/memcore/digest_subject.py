@@ -170,16 +170,12 @@ _WEIGHING_LEAD = lazy_compile(
 )
 
 
-def list_lead(lines: list[str], line_no: int) -> str | None:
-    """The line that opens the list of the item at ``lines[line_no]`` (None: no list item, or
-    no such line close above it)."""
-    return _opener(lines, line_no)
-
-
-def weighs_options(lead: str) -> bool:
-    """Whether a list's lead-in (:func:`list_lead`) says the list weighs choices: its items
-    argue for or against an option (see :data:`_WEIGHING_LEAD`)."""
-    return _WEIGHING_LEAD.match(lead) is not None
+def weighs_options(lines: list[str], line_no: int) -> bool:
+    """Whether list item ``lines[line_no]`` argues rather than states: its list's lead-in says
+    the list weighs a choice (:data:`_WEIGHING_LEAD`), and its items are merits of an option,
+    taken or not."""
+    lead = _opener(lines, line_no)
+    return lead is not None and _WEIGHING_LEAD.match(lead) is not None
 
 
 #: A glossary entry: a name in a code span (bold or not), its type in brackets maybe, a colon,
@@ -245,7 +241,8 @@ def with_antecedent(sentence: str, lines: list[str], line_no: int) -> str | None
 
 __all__ = [
     "SUBJECT_VERBS",
-    "list_lead",
+    "in_glossary",
+    "is_plan_step",
     "list_subject",
     "opens_without_subject",
     "weighs_options",

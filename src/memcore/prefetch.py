@@ -212,8 +212,7 @@ def fit_calibration(observed: Iterable[tuple[float, bool | int]], bins: int = 12
     :meth:`PredictiveMemoryPrefetcher.score_next_accesses`): equal-count bins of the scores,
     adjacent bins pooled until the hit rates rise with the score (isotonic regression), one knot
     ``(mean score, hit rate)`` per pool."""
-    if isinstance(bins, bool) or not isinstance(bins, int) or bins < 1:
-        raise ValidationError(f"bins must be a whole number >= 1 (got {bins!r})")
+    _check_positive("bins", bins)
     points = sorted(_observations(observed))
     if not points:
         raise ValidationError("fit_calibration needs at least one observation")

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import shlex
-import sys
 import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
 from memcore.cli._common import Subparsers, _add, _positive_int, _progress
+from memcore.install_hints import pip_command
 
 
 def register(sub: Subparsers) -> None:
@@ -209,7 +208,7 @@ def cmd_bench(args: argparse.Namespace, out: TextIO) -> int:
         console.print(
             "no outside library to compare with is installed: the \\[bench] extra adds them "
             "(xxhash, orjson and the others; from a checkout: "
-            f"{shlex.quote(sys.executable)} -m pip install '.\\[bench]')"
+            f"{pip_command()} install '.\\[bench]')"
         )
     console.print("full suites: python -m pytest benchmarks/ --benchmark-only")
     return 0

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from memcore.cli._common import DEFAULT_STORE_HELP, Subparsers, _add, store_url
 from memcore.errors import MemcoreError
+from memcore.install_hints import pip_command
 
 if TYPE_CHECKING:
     from memcore.claude_code.install import FileChange
@@ -87,15 +88,6 @@ def cmd_hook(args: argparse.Namespace, out: TextIO) -> int:
     return hook_main(args.argv)
 
 
-def _pip() -> str:
-    """How to run pip for the interpreter memcore runs in (its venv's: what a bare ``pip`` may
-    not be), for the install hints."""
-    import shlex
-    import sys
-
-    return f"{shlex.quote(sys.executable)} -m pip"
-
-
 def cmd_mcp(args: argparse.Namespace, out: TextIO) -> int:
     import asyncio
 
@@ -104,7 +96,8 @@ def cmd_mcp(args: argparse.Namespace, out: TextIO) -> int:
 
     if not mcp_available():
         raise MemcoreError(
-            f"the MCP server needs the `mcp` package: {_pip()} install 'mcp>=1.2' (the [mcp] extra)"
+            "the MCP server needs the `mcp` package: "
+            f"{pip_command()} install 'mcp>=1.2' (the [mcp] extra)"
         )
     project = args.project or os.environ.get("CLAUDE_PROJECT_DIR") or os.getcwd()
     project = os.path.abspath(project)
@@ -172,7 +165,7 @@ def _run_install(args: argparse.Namespace, out: TextIO, install: bool) -> int:
     if install and not server:
         print(
             f"The MCP server {'would not be' if args.dry_run else 'was not'} added: it needs the "
-            f"`mcp` package ({_pip()} install 'mcp>=1.2'); install-claude-code again "
+            f"`mcp` package ({pip_command()} install 'mcp>=1.2'); install-claude-code again "
             "after that adds it.",
             file=out,
         )

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import importlib
 import math
-import shlex
-import sys
 from dataclasses import dataclass
 from types import ModuleType
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from memcore.errors import BackendError, ValidationError
+from memcore.install_hints import pip_command
 from memcore.stores.urls import mask_url
 
 DEFAULT_SOCKET_TIMEOUT = 5.0
@@ -37,7 +36,7 @@ def import_redis() -> ModuleType:
     except ImportError as exc:
         raise BackendError(
             "the redis store needs the redis package: "
-            f"{shlex.quote(sys.executable)} -m pip install 'redis>=5'"
+            f"{pip_command()} install 'redis>=5'"
             " (the [redis] extra)"
         ) from exc
 
