@@ -8,7 +8,7 @@ import pytest
 
 from memcore import session_digest
 from memcore.claude_code import parse_lines
-from memcore.claude_code.tools import document_title
+from memcore.claude_code.edit_texts import document_title
 
 CWD = "/home/dana/shop"
 

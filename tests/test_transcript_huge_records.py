@@ -134,7 +134,8 @@ def test_an_edit_of_megabytes_is_read_by_its_first_lines() -> None:
     it changes there are told; a rename throughout a rewrite of more lines than a diff matches
     (``DIFF_LINES``) is found by pairing the lines by position."""
     from memcore.claude_code.code_names import DIFF_LINES, renamed_names
-    from memcore.claude_code.tools import EDIT_ANALYZED_CHARS, describe_call
+    from memcore.claude_code.edit_texts import EDIT_ANALYZED_CHARS
+    from memcore.claude_code.tools import describe_call
 
     body = "".join(f"def step_{n}(cart):\n    return total_{n}(cart)\n" for n in range(60_000))
     assert len(body) > 20 * EDIT_ANALYZED_CHARS

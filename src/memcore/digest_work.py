@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from memcore.claude_code.code_names import is_definition_line
-from memcore.claude_code.tools import DOCUMENT_SUFFIXES, EDIT_TOOLS, display_path, quoted_list
+from memcore.claude_code.edit_texts import DOCUMENT_SUFFIXES
+from memcore.claude_code.tools import EDIT_TOOLS, display_path, quoted_list
 from memcore.digest_prose import Candidate
 from memcore.model import MemoryItem
 
@@ -71,7 +72,7 @@ class FileWork:
     #: reads whose result came back, and reads that failed (a file that was not there)
     reads_done: int = 0
     reads_failed: int = 0
-    #: a document's title, as its latest Write gave it (``tools.document_title``)
+    #: a document's title, as its latest Write gave it (``edit_texts.document_title``)
     title: str = ""
     #: how many of its edits a command that succeeded then reverted (``git checkout -- f``,
     #: ``git restore f``) and the command's verb; 0: none (or edited again since)

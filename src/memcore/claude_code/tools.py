@@ -12,7 +12,7 @@ parser stays a thin loop and the rules can be tested one by one.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from itertools import islice
 from typing import Any
 
@@ -20,16 +20,13 @@ from memcore.claude_code.background import SHELL_OUTPUT_TOOL, shell_id, started_
 from memcore.claude_code.briefs import brief_lines, is_brief_path
 from memcore.claude_code.code_names import (
     CALLS_LIMIT,
-    MAX_NAMES,
     called_names,
     changed_lines,
     changed_names,
     context_lines,
     defined_names,
     enclosing_definition,
-    is_defined_in,
     read_outline,
-    renamed_names,
 )
 from memcore.claude_code.commands import (
     TOOL_ERROR_TAG,
@@ -41,6 +38,7 @@ from memcore.claude_code.commands import (
     one_line,
     outcome_lines,
 )
+from memcore.claude_code.edit_texts import edit_facts
 from memcore.claude_code.other_calls import describe_other
 from memcore.claude_code.records import analysis_view
 from memcore.lazy_re import lazy_compile
@@ -67,8 +65,6 @@ TODO_CHARS = 160
 #: How a proposed plan's item begins (its title follows; the digest names the plan by it).
 PLAN_PROPOSED = "Plan proposed: "
 _MAX_READ_NAMES = 20
-#: An edit's metadata keeps at most this many renames.
-MAX_RENAMES = 12
 #: Tool errors that are Claude Code's guards on its own tools, not failures of the work: a call
 #: cancelled because a parallel one failed, an edit of a file not read first.
 HARNESS_GUARDS = ("Sibling tool call errored", "File has not been read yet")
@@ -156,29 +152,8 @@ def describe_call(
             meta["lines"] = _range(tool_input, {})
             return f"Read `{shown}` (lines {meta['lines']})", meta
         if tool in EDIT_TOOLS:
-            document = path.lower().endswith(DOCUMENT_SUFFIXES)
-            names = _edit_names(tool, tool_input)
-            if document:
-                names = _in_code_spans(names, tool, tool_input)
-            meta["names"] = names
-            meta["added_lines"] = lines = _edit_lines(tool, tool_input)
-            if document:
-                # a section is what a document's edit adds (its lines with a colon are
-                # lead-ins, not the assignments they are in code): the digest says these
-                headings = _edit_headings(tool, tool_input)
-                if headings:
-                    meta["headings"] = headings
-            if tool != "Write":  # what the edit took out: a renamed string, a replaced call
-                meta["removed_lines"] = _edit_lines(tool, tool_input, removed=True)
-                context = _edit_context(tool, tool_input)  # and the code kept around the change
-                if context:
-                    meta["context_lines"] = context
-            renamed = _edit_renames(tool, tool_input, before)
-            if renamed:
-                meta["renamed"] = renamed
-            title = document_title(path, tool_input.get("content")) if tool == "Write" else None
-            if title:
-                meta["title"] = title
+            meta.update(edit_facts(tool, tool_input, path, before))
+            names, lines = meta["names"], meta["added_lines"]
             verb = "Write" if tool == "Write" else "Edit"
             how = "defining" if tool == "Write" else "changing"
             named = f", {how} {quoted_list(names)}" if names else ""
@@ -229,176 +204,6 @@ def describe_call(
             meta[key] = value
             return f"{tool} {key}={one_line(value, 200)}", meta
     return tool, meta
-
-
-#: Documents whose first heading is their title: a Write of one is said by it (the names in
-#: its code samples say less of what it is). Plain ``.txt`` files are left out: most are lists
-#: (``requirements.txt``) whose first ``#`` line is a comment.
-DOCUMENT_SUFFIXES = (".md", ".mdx", ".markdown", ".rst")
-_TITLE_CHARS = 120
-_ATX_HEADING = lazy_compile(r"#{1,6}[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*")
-_UNDERLINE = lazy_compile(r"(=+|-+|~+|\^+)")
-_NOT_A_TITLE = ("- ", "* ", "+ ", "> ", "#", "|", "```", "~~~")
-
-
-def document_title(path: str, content: object) -> str | None:
-    """The title of a document written whole: its first heading (``# Title``, or a line
-    underlined with ``===`` or ``---`` as markdown and reStructuredText allow), outside YAML
-    front matter and code fences, cut to a line; None for other files or without one."""
-    if not isinstance(content, str) or not path.lower().endswith(DOCUMENT_SUFFIXES):
-        return None
-    lines = content.splitlines()[:60]
-    if lines and lines[0].strip() == "---":  # YAML front matter: its fields are no title
-        ends = [n for n, line in enumerate(lines[1:], 1) if line.strip() == "---"]
-        lines = lines[ends[0] + 1 :] if ends else lines[1:]
-    previous = ""
-    fenced = False
-    for line in lines:
-        stripped = line.strip()
-        if stripped.startswith(("```", "~~~")):
-            fenced, previous = not fenced, ""
-            continue
-        if fenced:
-            continue
-        heading = _ATX_HEADING.fullmatch(stripped)
-        if heading:
-            return _title(heading.group(1))
-        if previous and len(stripped) >= 3 and _UNDERLINE.fullmatch(stripped):
-            return _title(previous)
-        previous = "" if stripped.startswith(_NOT_A_TITLE) else stripped
-    return None
-
-
-def _title(text: str) -> str | None:
-    printable = "".join(ch for ch in text if ch.isprintable()).strip()
-    return one_line(printable, _TITLE_CHARS) or None
-
-
-#: How much of each text of an edit (its old and new strings, a written file) is read for the
-#: names and lines it changed: its first lines up to this many characters. Agents' edits are
-#: far smaller; a generated file of megabytes would otherwise cost a hook seconds.
-EDIT_ANALYZED_CHARS = 65_536
-
-
-def _edit_text(text: object) -> str:
-    """``text`` (a string, else nothing) cut to ``EDIT_ANALYZED_CHARS`` after a whole line."""
-    if not isinstance(text, str):
-        return ""
-    if len(text) <= EDIT_ANALYZED_CHARS:
-        return text
-    cut = text.rfind("\n", 0, EDIT_ANALYZED_CHARS)
-    return text[: cut + 1] if cut > 0 else text[:EDIT_ANALYZED_CHARS]
-
-
-def _edit_pairs(tool: str, tool_input: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """An edit's ``(old, new)`` texts (a Write: the empty text, then the file), as far as they
-    are read (``EDIT_ANALYZED_CHARS``)."""
-    if tool == "Write":
-        return [("", _edit_text(tool_input.get("content")))]
-    pairs: list[tuple[str, str]] = []
-    if tool == "MultiEdit" and isinstance(tool_input.get("edits"), list):
-        for edit in tool_input["edits"]:
-            if isinstance(edit, Mapping):
-                old, new = edit.get("old_string", ""), edit.get("new_string", "")
-                pairs.append((_edit_text(str(old)), _edit_text(str(new))))
-    else:
-        old = tool_input.get("old_string", "")
-        new = tool_input.get("new_string", tool_input.get("new_source", ""))
-        pairs.append((_edit_text(old), _edit_text(new)))
-    return pairs
-
-
-def _edit_names(tool: str, tool_input: Mapping[str, Any]) -> list[str]:
-    if tool == "Write":
-        return defined_names(_edit_text(tool_input.get("content")))
-    names: dict[str, None] = {}
-    for old, new in _edit_pairs(tool, tool_input):
-        for name in changed_names(old, new):
-            names.setdefault(name, None)
-    return list(names)[:MAX_NAMES]
-
-
-def _in_code_spans(names: list[str], tool: str, tool_input: Mapping[str, Any]) -> list[str]:
-    """Of the names a document's edit changed, those its text writes as code (in backticks or
-    a fenced block): its prose's capitalized words (``GitHub``) are no names it changed."""
-    code = " ".join(
-        found.group(1) or found.group(2)
-        for _, new in _edit_pairs(tool, tool_input)
-        for found in _CODE_SPAN.finditer(new)
-    )
-    return [name for name in names if name.removesuffix("()") in code]
-
-
-#: A code span or a fenced block's body in a document's text.
-_CODE_SPAN = lazy_compile(r"```[^\n]*\n(.*?)```|`([^`\n]+)`", re.DOTALL)
-
-
-def _edit_renames(tool: str, tool_input: Mapping[str, Any], before: str | None) -> list[list[str]]:
-    """The ``[old, new]`` names an edit renamed (see ``renamed_names``), in order; a ``Write``
-    against ``before``, the file as last read (none: nothing to compare with)."""
-    found: dict[tuple[str, str], None] = {}
-    pairs = _edit_pairs(tool, tool_input)
-    if tool == "Write":
-        pairs = [(before, pairs[0][1])] if before else []
-    for old, new in pairs:
-        replaced = renamed_names(old, new)
-        # a rename when the edit renames a definition (its other names replaced one for one
-        # are that rename's uses); names replaced where no definition changed are a call or a
-        # reference moved to another name, which may well be defined beside the old one
-        if any(is_defined_in(a, old) or is_defined_in(b, new) for a, b in replaced):
-            for pair in replaced:
-                found.setdefault(pair, None)
-    return [list(pair) for pair in found][:MAX_RENAMES]
-
-
-def _from_texts(
-    tool: str, tool_input: Mapping[str, Any], pick: Callable[[str, str], list[str]], most: int
-) -> list[str]:
-    """What ``pick(old, new)`` finds in each of an edit's texts (``_edit_pairs``), best first,
-    each once, at most ``most``."""
-    found: dict[str, None] = {}
-    for old, new in _edit_pairs(tool, tool_input):
-        for line in pick(old, new):
-            found.setdefault(line, None)
-    return list(found)[:most]
-
-
-def _edit_lines(tool: str, tool_input: Mapping[str, Any], *, removed: bool = False) -> list[str]:
-    """The lines an edit added (``removed``: the lines it took out), best first."""
-    pick = (lambda old, new: changed_lines(new, old)) if removed else changed_lines
-    return _from_texts(tool, tool_input, pick, 8)
-
-
-def _edit_headings(tool: str, tool_input: Mapping[str, Any]) -> list[str]:
-    """The headings an edit of a document added (``added_headings``), at most 8."""
-    return _from_texts(tool, tool_input, added_headings, 8)
-
-
-def added_headings(old: str, new: str) -> list[str]:
-    """The markdown headings (``## Commands``) in ``new`` that ``old`` does not have, outside
-    code fences, in order; not a new document's title (its first heading, of level 1), which
-    says what the file is, not what it holds."""
-    had = {line.strip() for line in old.splitlines()}
-    out: list[str] = []
-    fenced = False
-    for line in new.splitlines():
-        stripped = line.strip()
-        if stripped.startswith(("```", "~~~")):
-            fenced = not fenced
-            continue
-        if fenced or stripped in had or "`" in stripped or len(stripped) > 100:
-            continue
-        heading = _ATX_HEADING.fullmatch(stripped)
-        if heading and heading.group(1).strip():
-            out.append(stripped)
-    if out and not old.strip() and out[0].startswith("# "):
-        out = out[1:]
-    return out
-
-
-def _edit_context(tool: str, tool_input: Mapping[str, Any]) -> list[str]:
-    """The code lines an edit kept around its changes, best first."""
-    return _from_texts(tool, tool_input, context_lines, 4)
 
 
 # what names a rejected call that has no file: its command, address, pattern or description
