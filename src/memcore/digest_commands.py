@@ -6,7 +6,9 @@ these with its pass over the items.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from memcore.claude_code.commands import is_check_command, is_trivial_command, normalize_command
 from memcore.claude_code.tools import quoted_list
@@ -14,6 +16,15 @@ from memcore.digest_prose import SPARE, Candidate, cut_words
 from memcore.digest_work import code_span, strs, times
 from memcore.lazy_re import lazy_compile
 from memcore.model import MemoryItem
+
+#: Commands that only read the repository or its forge (``git log``, ``git diff``, ``gh run
+#: view``; not ``gh api``, which may write): their success says nothing to keep, as ``ls``
+#: says nothing (their failure does).
+_LOOKS_ONLY = lazy_compile(
+    r"^(?:git(?:\s+-C\s+\S+)?\s+(?:status|log|diff|show|blame|rev-parse|ls-files|check-ignore"
+    r"|remote(?:\s+-v)?$|branch(?:\s+(?:-a|-r|-v|-vv|--list|--show-current))*$)"
+    r"|gh\s+(?:(?:run|pr|issue|repo|release|workflow)\s+(?:view|list|checks|diff|status))\b)"
+)
 
 
 @dataclass(slots=True)
@@ -32,6 +43,8 @@ class CommandRuns:
     paths: dict[str, None] = field(default_factory=dict)
     check: bool = False
     trivial: bool = False
+    #: its last run committed or pushed: said by ``git_lines`` as a result
+    told: bool = False
 
 
 def command_result(commands: dict[str, CommandRuns], item: MemoryItem, seq: int) -> None:
@@ -41,7 +54,7 @@ def command_result(commands: dict[str, CommandRuns], item: MemoryItem, seq: int)
     entry = commands.get(key)
     if entry is None:
         entry = commands[key] = CommandRuns(key, seq)
-        entry.trivial = is_trivial_command(key)
+        entry.trivial = is_trivial_command(key) or _LOOKS_ONLY.match(key) is not None
         entry.check = is_check_command(key) and not entry.trivial
     entry.last = seq
     if "task_id" in meta and meta.get("background") is not True and meta.get("kind") != "error":
@@ -57,6 +70,7 @@ def command_result(commands: dict[str, CommandRuns], item: MemoryItem, seq: int)
         entry.outcome = strs(meta.get("error_lines"))[:2]
     else:
         entry.outcome = strs(meta.get("outcome"))[-2:]
+    entry.told = entry.last_ok and bool(meta.get("commits") or meta.get("pushed"))
     for path in strs(meta.get("paths")):
         entry.paths.setdefault(str(path), None)
 
@@ -64,7 +78,8 @@ def command_result(commands: dict[str, CommandRuns], item: MemoryItem, seq: int)
 def command_lines(commands: dict[str, CommandRuns], n: int) -> list[Candidate]:
     out: list[Candidate] = []
     for entry in commands.values():
-        spare = entry.trivial and entry.last_ok  # `git status`, `ls`: said only when there is room
+        # `git status`, `ls`, a commit said as a result: said only when there is room
+        spare = (entry.trivial or entry.told) and entry.last_ok
         if not entry.runs:  # started in the background, never seen to end: not "succeeded"
             line = f"- {code_span(cut_words(entry.shown, 40))} was started in the background"
             line += f" {times(entry.started)}." if entry.started > 1 else "."
@@ -96,6 +111,36 @@ def command_lines(commands: dict[str, CommandRuns], n: int) -> list[Candidate]:
         if spare:
             score = SPARE + entry.last / n
         out.append(Candidate("commands", entry.first, score, line, spare=spare))
+    return out
+
+
+#: What a commit and a push are worth as results: what the session saved, and where (a push
+#: says less: that the commits before it left the machine).
+COMMIT_SCORE = 5.5
+PUSH_SCORE = 2.5
+
+
+def git_lines(meta: Mapping[str, Any], seq: int, recency: float) -> list[Candidate]:
+    """A git command's commits and pushes (``claude_code.git_results``) as results: "Committed
+    ``69ba36cf`` on ``main``: Fix rounding", "Pushed ``main`` (``1d332f0..378b6b7``)"; a
+    commit pushed by the same command says so on its own line."""
+    commits = [c for c in meta.get("commits") or () if isinstance(c, list) and len(c) == 3]
+    pushes = [p for p in meta.get("pushed") or () if isinstance(p, list) and len(p) == 2]
+    out: list[Candidate] = []
+    for at, commit in enumerate(commits):
+        branch, sha, subject = (str(part) for part in commit)
+        where = "" if branch == "detached HEAD" else f" on {code_span(branch)}"
+        pushed = " and pushed it" if pushes and at == len(commits) - 1 else ""
+        said = cut_words(subject, 24).rstrip(".")
+        line = f"- Committed {code_span(sha)}{where}{pushed}: {said}."
+        out.append(Candidate("decisions", seq, COMMIT_SCORE + recency, line))
+    for ref, what in ([str(p) for p in push] for push in pushes if not commits):
+        if what == "new":
+            line = f"- Pushed the new branch {code_span(ref)}."
+        else:
+            verb = "Force-pushed" if what.endswith(" forced") else "Pushed"
+            line = f"- {verb} {code_span(ref)} ({code_span(what.removesuffix(' forced'))})."
+        out.append(Candidate("decisions", seq, PUSH_SCORE + recency, line))
     return out
 
 

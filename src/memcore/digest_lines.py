@@ -35,7 +35,13 @@ from memcore.digest_asked import (
     sub_agent_brief_lines,
     summary_request_lines,
 )
-from memcore.digest_commands import CommandRuns, command_lines, command_result, outside_call
+from memcore.digest_commands import (
+    CommandRuns,
+    command_lines,
+    command_result,
+    git_lines,
+    outside_call,
+)
 from memcore.digest_file_commands import deleted_files, reverted_files
 from memcore.digest_open import (
     CLOSING_QUESTION,
@@ -262,6 +268,7 @@ def build_candidates(
             if tool == "Bash" and isinstance(meta.get("command"), str):
                 command_result(commands, item, seq)
                 if kind != "error":
+                    out.extend(git_lines(meta, seq, recency))  # a commit, a push: results
                     deleted_files(files, meta, seq, root)
                     reverted_files(files, meta, root)
             if tool in ("Read", "NotebookRead"):

@@ -22,7 +22,9 @@ _BRIEF_NAME = lazy_compile(
     r"todo|tasks?|review|feedback|issue|prd|brief|attachments?)(?:[/_.\s-]|\d|$)"
 )
 _FENCE = ("```", "~~~")
-_MARK = lazy_compile(r"^(?:#+|[-*+]|\d+[.)]|>)\s*(?:\[[ xX]\]\s+)?")  # (a checklist's box too)
+#: A heading's, a list item's or a quote's mark (a checklist's box too); a list's mark has a
+#: blank after it (``**Label:**`` opens with emphasis, not with a ``*`` item).
+_MARK = lazy_compile(r"^(?:#+|[-*+](?=\s)|\d+[.)](?=\s)|>)\s*(?:\[[ xX]\]\s+)?")
 #: At most this many lines of one brief, each at most this many characters.
 MAX_BRIEF_LINES = 80
 _LINE_CHARS = 240
@@ -55,8 +57,9 @@ def _paragraphs(text: str) -> list[str]:
                 out.append(" ".join(current))
                 current = []
             continue
-        marked = _MARK.match(line)
-        if marked and current:  # a heading or list item starts a new block
+        # a heading or a list item starts a new block, as does a bold lead-in (``**File:**``)
+        marked = _MARK.match(line) is not None or line.startswith("**")
+        if marked and current:
             out.append(" ".join(current))
             current = []
         current.append(_MARK.sub("", line).replace("**", "").strip())

@@ -210,17 +210,77 @@ def is_project_check(command: str) -> bool:
     return any(word.lower() in _CHECK_VERB_WORDS for word in verb)
 
 
+#: Go's test runner: a test's header (``=== RUN TestX``, ``--- FAIL: TestX (0.01s)``) and a
+#: line a test printed (``x_test.go:760: got 33.3%, want 42.9%``, ``t.Errorf``'s and ``t.Log``'s).
+_GO_TEST_HEADER = lazy_compile(r"^(?:=== (?:RUN|CONT|PAUSE|NAME)|--- (FAIL|PASS|SKIP):)\s+(\S+)")
+_GO_TEST_LINE = lazy_compile(r"^[\w./-]+_test\.go:\d+: \S")
+
+
+#: Words of a test's failure message (``got 12, want 10``, ``should have``), not of its logs.
+_ASSERTS = lazy_compile(
+    r"(?i)\b(?:want|wanted|expected|expect|got|should|must|mismatch|incorrect|unexpected|"
+    r"failed|error|not equal|differ)\b|!=|=="
+)
+#: What a failed Go test's lines give: at most this many, its failure messages first.
+_GO_TEST_SAID = 3
+
+
+def _go_test_lines(lines: list[str]) -> tuple[dict[str, list[str]], dict[str, str], set[str]]:
+    """Of a ``go test`` run's lines (stripped): by each failed test's ``--- FAIL`` line, what
+    the test printed (its failure messages first: ``want 42.9%``), and which test's each of
+    those lines is; and the lines printed while a test that passed ran (its logs: no error,
+    whatever words they hold). A line belongs to the test of the header before it: ``-v``
+    prints a test's lines after its ``=== RUN``, a quiet run after its ``--- FAIL``."""
+    by_test: dict[str, list[str]] = {}
+    ended: dict[str, tuple[str, str]] = {}  # a test's outcome and the line that said it
+    current: str | None = None
+    running = False  # after a test's ``=== RUN``: what it prints, whatever the line
+    for line in lines:
+        header = _GO_TEST_HEADER.match(line)
+        if header is not None:
+            current, running = header.group(2), header.group(1) is None
+            if header.group(1):
+                ended[current] = (header.group(1), line)
+        elif current is not None and (running or _GO_TEST_LINE.match(line)):
+            by_test.setdefault(current, []).append(line)
+        else:  # (after a test's end, only its ``x_test.go:N:`` lines are its: not ``FAIL``)
+            current = None
+    told: dict[str, list[str]] = {}
+    test_of: dict[str, str] = {}
+    logged: set[str] = set()
+    for name, printed in by_test.items():
+        outcome, said = ended.get(name, ("", ""))
+        if outcome == "FAIL":
+            own = [line for line in printed if _GO_TEST_LINE.match(line)]
+            own.sort(key=lambda line: _ASSERTS.search(line) is None)  # (stable: in order)
+            told[said] = own[:_GO_TEST_SAID]
+            test_of.update((line, said) for line in own)
+        elif outcome == "PASS":
+            logged.update(printed)
+    return told, test_of, logged - test_of.keys()
+
+
 def error_lines(text: str) -> list[str]:
     """The lines of a failure that say what failed (or its last lines when none says so):
     first those only a failure prints (a test run's ``(fail) ...``, ``3 failed``, a compiler's
-    ``file:line:col:``), then those with a word of failure, each in their order; never a line
-    that reports a pass (``(pass) ... returns an error``, ``0 fail``) or echoes a command."""
+    ``file:line:col:``, what a failed Go test printed), then those with a word of failure, each
+    in their order; never a line that reports a pass (``(pass) ... returns an error``, ``0
+    fail``), echoes a command or was logged by a Go test that passed."""
     lines = [line.strip() for line in TOOL_ERROR_TAG.sub("", text).splitlines()]
     lines = [line for line in lines if line and not _EXIT.match(line)]
     strong: list[str] = []
     weak: list[str] = []
     said: set[str] = set()
+    told, test_of, logged = _go_test_lines(lines) if "--- FAIL" in text else ({}, {}, set())
     for line in lines:
+        if line in logged:  # a passing test's log line: "Error: context deadline exceeded"
+            continue
+        test = test_of.get(line, line if line in told else None)
+        if test is not None:  # a failed Go test: its name, then what it said
+            for said_line in [test, *told[test]] if one_line(test) not in said else []:
+                said.add(one_line(said_line))
+                strong.append(one_line(said_line))
+            continue
         # the word that says so must be in what is shown (a 10 kB line of HTML or CSS says
         # "error" somewhere in it, but not in its first 200 characters)
         shown = line[:_LINE_CHARS]
@@ -241,6 +301,8 @@ def error_lines(text: str) -> list[str]:
             strong.append(flat)
         elif not (_PASSED_TEST.search(shown) or _NO_ERROR_LINE.match(line)):
             weak.append(flat)
+    if len(strong) > 1 and "FAIL" in strong:  # a bare FAIL says nothing the others do not
+        strong.remove("FAIL")
     return (strong + weak)[:_MAX_ERROR_LINES] or [one_line(line) for line in lines[-3:]]
 
 
@@ -252,14 +314,9 @@ def masked_failure(command: str, text: str) -> list[str]:
         return []
     if is_trivial_command(command):  # `cat build.log | tail`: a log looked at, no check run
         return []
-    picked: list[str] = []
-    for found in _FAILURE_LINE.finditer(text):
-        line = one_line(found.group(0).strip())
-        if line not in picked:
-            picked.append(line)
-            if len(picked) >= _MAX_ERROR_LINES:
-                break
-    return picked
+    if _FAILURE_LINE.search(text) is None:
+        return []
+    return error_lines(text)  # (what a failure says, as a check that exited non-zero has it)
 
 
 def outcome_lines(text: str, limit: int = 3) -> list[str]:

@@ -39,6 +39,7 @@ from memcore.claude_code.commands import (
     outcome_lines,
 )
 from memcore.claude_code.edit_texts import edit_facts
+from memcore.claude_code.git_results import commits_made, git_result_lines, refs_pushed
 from memcore.claude_code.other_calls import describe_other
 from memcore.claude_code.records import analysis_view
 from memcore.lazy_re import lazy_compile
@@ -91,6 +92,12 @@ _REJECTED = "The user doesn't want to proceed with this tool use."
 _USER_SAID = "the user said:\n"
 
 
+#: A search's input asking for lines around each match (``-A 15``): its result's lines are
+#: then mostly context, and the matches are the lines that say ``path:LINE:`` (or ``LINE:``).
+_CONTEXT_FLAGS = ("-A", "-B", "-C", "context")
+_MATCHED = lazy_compile(r"^(?:[^:\s]+:)?\d+:")
+
+
 def access_key(tool: str, tool_input: Mapping[str, Any]) -> str:
     """The prefetcher's name for what a tool call touched: a file, a search, a command, a tool."""
     key = FILE_TOOLS.get(tool)
@@ -111,6 +118,10 @@ def tool_target(tool: str, tool_input: Mapping[str, Any]) -> dict[str, str]:
         value = tool_input.get(name)
         if isinstance(value, str):
             target["file_path" if name == "notebook_path" else name] = value
+    # lines around each match asked for (see ``_found``); "around": a call's metadata, which
+    # holds its target, read again by a later save (``resume``)
+    if tool == "Grep" and any(tool_input.get(flag) for flag in (*_CONTEXT_FLAGS, "around")):
+        target["around"] = "matches"
     if tool == SHELL_OUTPUT_TOOL:  # the background shell it reads
         shell = shell_id(tool_input)
         if shell is not None:
@@ -268,7 +279,15 @@ def describe_result(
             return f"`{command}` failed (its output; the pipe exited 0): " + " | ".join(
                 masked
             ), meta
+        whole_command = str(target.get("command", ""))
+        commits, pushed = commits_made(whole_command, text), refs_pushed(whole_command, text)
+        if commits:
+            meta["commits"] = commits  # ``[branch, sha, subject]``: what the digest says done
+        if pushed:
+            meta["pushed"] = pushed
         outcome = outcome_lines(text) if is_check_command(command) else []
+        if commits or pushed:  # (git's own words for what it saved or sent)
+            outcome = git_result_lines(commits, pushed)[:3]
         in_output = (p for p in _PATHS.findall(text) if not _PLACEHOLDER_PATH.search(p))
         paths = list(dict.fromkeys(display_path(p, cwd) for p in in_output))[:8]
         if paths:
@@ -309,7 +328,7 @@ def describe_result(
         where = f" in `{inside}`" if inside else ""
         return f"{'Created' if created else 'Updated'} `{shown}`{where}", meta
     if tool in SEARCH_TOOLS:
-        count = _found(whole, tool_use_result)
+        count = _found(whole, tool_use_result, target)
         meta["count"] = count
         more = ""
         if isinstance(tool_use_result, Mapping) and tool_use_result.get("truncated") is True:
@@ -400,7 +419,13 @@ def _lines_read(text: str, tool_use_result: Any) -> int:
     return len(_READ_PREFIX.findall("\n" + text))
 
 
-def _found(text: str, tool_use_result: Any) -> int:
+def _found(text: str, tool_use_result: Any, target: Mapping[str, Any]) -> int:
+    """How much a search found: its matches (with lines around them asked for: the lines of
+    matches, not of context), else the files or lines Claude Code counted."""
+    if target.get("around"):
+        matched = sum(1 for line in text.splitlines() if _MATCHED.match(line))
+        if matched:
+            return matched
     if isinstance(tool_use_result, Mapping):
         for key in ("numFiles", "numLines", "numMatches"):
             value = tool_use_result.get(key)

@@ -34,6 +34,14 @@ _OPENS_SPAN = frozenset(" \t\n([{\"'`")
 #: A sentence glued onto an exclamation or a question (a lowercase letter before the mark).
 _GLUED_SENTENCE = lazy_compile(r"[!?](?=[A-Z][a-z])")
 
+#: An agent's next sentence glued onto the last word before it, its line break lost
+#: ("... CapturesRenamedFiles- FilenamesWithSpacesLet me also check"): an opener of the agent's
+#: own narration right after a lowercase letter, a digit or ``)``, with no blank between. A
+#: name in code never holds "Let me " with its blank.
+_GLUED_OPENER = lazy_compile(
+    r"(?<=[a-z0-9)])(?:Let me|Let's|Now let me|Now I|I'll|I need to|I should|I see|I think) "
+)
+
 _TICKS = lazy_compile("```|`")
 _NEWLINE = lazy_compile("\n")
 
@@ -164,7 +172,8 @@ def _part_sentence(match: re.Match[str]) -> str:
 
 def unglue_lists(text: str) -> str:
     """``text`` with each glued list item on a line of its own (bullets and numbered items),
-    and a line glued onto a code span, a question or an exclamation parted from it."""
+    and a line glued onto a code span, a question, an exclamation or a word (an opener of the
+    agent's narration, ``_GLUED_OPENER``) parted from it."""
     if "`" in text:
         text = _unglue_spans(text)
     if "- " in text:
@@ -173,4 +182,17 @@ def unglue_lists(text: str) -> str:
         text = _GLUED_SENTENCE.sub(_part_sentence, text)
     if "1. " in text:  # a numbered list may start here (the common case: a quick no)
         text = _unglue_numbers(text)
+    if "I" in text or "L" in text or "N" in text:
+        text = _unglue_openers(text)
     return text
+
+
+def _unglue_openers(text: str) -> str:
+    """A line break before each of the agent's sentence openers glued onto a word
+    (``_GLUED_OPENER``), outside code."""
+    found = [match.start() for match in _GLUED_OPENER.finditer(text)]
+    if not found:
+        return text
+    code = _Code(text)
+    cuts = [at for at in found if not code.in_code(at)]
+    return _parted(text, cuts) if cuts else text

@@ -1,0 +1,193 @@
+"""Results a continuing agent needs said as results: the commits and pushes a session made (not
+"ran and succeeded"), what a failed Go test said (not a bare ``FAIL``), how many matches a
+search with context lines found, a brief's bold lead-ins, and sentences whose line break the
+transcript lost."""
+
+from __future__ import annotations
+
+from memcore import session_digest
+from memcore.claude_code.briefs import brief_lines
+from memcore.claude_code.commands import error_lines, masked_failure
+from memcore.claude_code.git_results import commits_made, git_result_lines, refs_pushed
+from memcore.claude_code.tools import describe_result, tool_target
+from memcore.claude_code.unglue import unglue_lists
+from memcore.digest_lines import build_candidates
+from tests.test_transcript_agent_records import _Records
+
+COMMIT_OUT = (
+    "[alex/ent-221 69ba36cf] Wire session.Transition() into hook handlers (ENT-221)\n"
+    " 7 files changed, 623 insertions(+), 16 deletions(-)\n"
+    " create mode 100644 cmd/entire/cli/phase_wiring_test.go"
+)
+PUSH_OUT = (
+    "To github.com:entireio/cli.git\n"
+    "   1d332f0..378b6b7  alex/ent-221 -> alex/ent-221\n"
+    " + 378b6b7...5da67d1 topic -> topic (forced update)\n"
+    " * [new branch]      spotter-gqc -> spotter-gqc"
+)
+
+
+def test_commits_and_pushed_refs_are_read_from_git_s_output() -> None:
+    command = "git add -A && git commit -m \"$(cat <<'EOF'\nWire it\nEOF\n)\""
+    assert commits_made(command, COMMIT_OUT) == [
+        ["alex/ent-221", "69ba36cf", "Wire session.Transition() into hook handlers (ENT-221)"]
+    ]
+    assert refs_pushed("git push", PUSH_OUT) == [
+        ["alex/ent-221", "1d332f0..378b6b7"],
+        ["topic", "378b6b7...5da67d1 forced"],
+        ["spotter-gqc", "new"],
+    ]
+    assert git_result_lines([], refs_pushed("git push", PUSH_OUT)) == [
+        "1d332f0..378b6b7 -> alex/ent-221",
+        "378b6b7...5da67d1 -> topic (forced update)",
+        "[new branch] -> spotter-gqc",
+    ]
+    # not git's: a tool printing something alike; a scratch repository the command made
+    assert commits_made("echo done", COMMIT_OUT) == []
+    scratch = "cd /tmp/t && git init && git add a && git commit -m initial"
+    assert commits_made(scratch, "[main (root-commit) 3ac3f6b] initial\n") == []
+    assert commits_made("git commit -m first", "[main (root-commit) 3ac3f6b] first\n") == [
+        ["main", "3ac3f6b", "first"]
+    ]
+
+
+def test_a_commit_s_output_is_its_outcome_whatever_its_length() -> None:
+    command = "git add -A && git commit -m 'Wire it'"
+    text, meta = describe_result("Bash", {"command": command}, COMMIT_OUT, False, None, None)
+    assert meta["commits"] == [
+        ["alex/ent-221", "69ba36cf", "Wire session.Transition() into hook handlers (ENT-221)"]
+    ]
+    assert meta["outcome"] == [
+        "[alex/ent-221 69ba36cf] Wire session.Transition() into hook handlers (ENT-221)"
+    ]
+    assert text.endswith("succeeded (exit 0): " + meta["outcome"][0])
+
+
+def test_the_digest_says_commits_and_pushes_as_results() -> None:
+    records = _Records()
+    records.user("commit the wiring and push it")
+    records.tool("Bash", {"command": "git add -A && git commit -m 'Wire it'"}, COMMIT_OUT)
+    records.tool(
+        "Bash", {"command": "git push"}, PUSH_OUT.splitlines()[0] + "\n" + PUSH_OUT.splitlines()[1]
+    )
+    records.tool(
+        "Bash",
+        {"command": "git commit -am 'Tidy' && git push"},
+        "[main 1a2b3c4] Tidy\n 1 file changed\nTo x\n   aaaaaaa..1a2b3c4  main -> main",
+    )
+    records.said("Committed and pushed.")
+    digest = session_digest(records.items(), 2000)
+    decisions = digest.sections["decisions"].splitlines()
+    assert (
+        "- Committed `69ba36cf` on `alex/ent-221`: Wire session.Transition() into hook "
+        "handlers (ENT-221)." in decisions
+    )
+    assert "- Pushed `alex/ent-221` (`1d332f0..378b6b7`)." in decisions
+    assert "- Committed `1a2b3c4` on `main` and pushed it: Tidy." in decisions
+    # the commands say no more than that: their lines are spare, not among the results
+    tight = session_digest(records.items(), 120).text
+    assert "Committed `69ba36cf`" in tight
+    assert "git commit -m 'Wire it'` ran" not in tight
+
+
+GO_VERBOSE = """=== RUN   TestBasic
+    attribution_test.go:12: Attribution: agent=3, human=4
+--- PASS: TestBasic (0.00s)
+=== RUN   TestWithPrompts
+    attribution_test.go:640: computing attribution
+    attribution_test.go:642: AgentLines = 12, want 10
+    attribution_test.go:657: AgentPercentage = 80.0%, want 76.9%
+--- FAIL: TestWithPrompts (0.00s)
+=== RUN   TestLogsOnly
+    attribution_test.go:700: Error: context deadline exceeded (retrying)
+--- PASS: TestLogsOnly (0.01s)
+FAIL
+FAIL	entire.io/cli/strategy	0.309s
+"""
+
+GO_QUIET = """--- FAIL: TestSaveLoad (0.01s)
+    wingman_test.go:176: failed to save state: exit status 128
+FAIL
+FAIL	github.com/entireio/cli	6.599s
+"""
+
+
+def test_a_failed_go_test_is_said_by_its_name_then_its_failure_messages() -> None:
+    assert error_lines(GO_VERBOSE) == [
+        "--- FAIL: TestWithPrompts (0.00s)",
+        "attribution_test.go:642: AgentLines = 12, want 10",
+        "attribution_test.go:657: AgentPercentage = 80.0%, want 76.9%",
+        "attribution_test.go:640: computing attribution",
+        "FAIL entire.io/cli/strategy 0.309s",
+    ]
+    assert error_lines(GO_QUIET) == [
+        "--- FAIL: TestSaveLoad (0.01s)",
+        "wingman_test.go:176: failed to save state: exit status 128",
+        "FAIL github.com/entireio/cli 6.599s",
+    ]
+    # the same read when a pipe hid the failure's exit status
+    command = "go test ./strategy/... -v 2>&1 | tail -30"
+    assert masked_failure(command, GO_VERBOSE) == error_lines(GO_VERBOSE)
+    assert masked_failure(command, "ok  \tentire.io/cli/strategy\t0.3s\n") == []
+
+
+def test_a_search_with_context_lines_counts_its_matches_not_its_lines() -> None:
+    tool_input = {"pattern": "type X struct", "output_mode": "content", "-A": 3}
+    target = tool_target("Grep", tool_input)
+    text = (
+        "a/b.go:369:type X struct {\na/b.go-370-\tA int\na/b.go-371-}\n--\n"
+        "a/c.go:12:type X struct {\na/c.go-13-}\n"
+    )
+    said, meta = describe_result("Grep", target, text, False, {"numLines": 6}, None)
+    assert meta["count"] == 2
+    assert said.startswith("Grep `type X struct` found 2 in")
+    # without context asked for, Claude Code's count stands
+    plain = tool_target("Grep", {"pattern": "x", "output_mode": "content"})
+    _, meta = describe_result("Grep", plain, text, False, {"numLines": 6}, None)
+    assert meta["count"] == 6
+
+
+def test_a_brief_s_bold_lead_ins_are_no_list_marks() -> None:
+    text = (
+        "### [WARNING] Command injection via git args\n"
+        "**File:** `cmd/wingman_review.go:248`\n"
+        "**Description:** `gitDiff` constructs git commands with user-controlled args.\n"
+        "* `readSessionContext` reads files without a size limit.\n"
+    )
+    lines = brief_lines(text)
+    assert "Description: `gitDiff` constructs git commands with user-controlled args." in lines
+    assert "`readSessionContext` reads files without a size limit." in lines
+    assert not any(line.startswith("*") for line in lines)
+
+
+def test_a_sentence_glued_onto_the_word_before_it_is_parted() -> None:
+    glued = "the new tests:- CapturesRenamedFiles- FilenamesWithSpacesLet me check the imports."
+    assert unglue_lists(glued).splitlines()[-2:] == [
+        "- FilenamesWithSpaces",
+        "Let me check the imports.",
+    ]
+    assert unglue_lists("line 1515)Now I see it.") == "line 1515)\nNow I see it."
+    # never inside code, never a capital after a capital or a blank
+    assert unglue_lists("call `fooLet me` here") == "call `fooLet me` here"
+    assert unglue_lists("OK Let me see") == "OK Let me see"
+
+
+def test_a_look_at_the_repository_that_succeeded_is_a_spare_line() -> None:
+    records = _Records()
+    records.user("what changed on this branch?")
+    records.tool("Bash", {"command": "git log --oneline -5"}, "1a2b3c4 Fix\n5d6e7f8 Add")
+    records.tool("Bash", {"command": "gh run view 42 --log"}, "build: ok")
+    records.tool("Bash", {"command": "git branch -D old"}, "Deleted branch old.")
+    records.tool("Bash", {"command": "make build"}, "built")
+    records.said("Two commits since main: the fix and the feature.")
+    said = {
+        c.text.split("`")[1]: c.spare
+        for c in build_candidates(records.items())
+        if c.section == "commands"
+    }
+    assert said == {
+        "git log --oneline -5": True,
+        "gh run view 42 --log": True,
+        "git branch -D old": False,  # (it changed something)
+        "make build": False,
+    }
