@@ -17,6 +17,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from memcore.claude_code.hook_input import read_payload, whole_object
+from memcore.claude_code.hooks import HookPayload, locate_session
+from memcore.errors import ValidationError
 from tests.claude_code_support import DATA
 from tests.test_claude_hooks import EARLIER, _payload, _place, _read_state
 
@@ -62,6 +64,16 @@ def test_a_whole_object_is_read_without_waiting_for_the_end(cuts: list[int]) -> 
     fd, done = _feed([p for p in pieces if p], close=False)
     try:
         assert json.loads(read_payload(fd)) == PAYLOAD
+    finally:
+        done.set()
+        os.close(fd)
+
+
+@pytest.mark.parametrize("text", [b"[1, 2]", b' "a payload" ', b'[{"session_id": "s"}]\n'])
+def test_a_whole_value_that_is_no_object_is_not_waited_on_either(text: bytes) -> None:
+    fd, done = _feed([text], close=False)  # (the pipe left open: no end would come)
+    try:
+        assert read_payload(fd) == text.strip().decode()
     finally:
         done.set()
         os.close(fd)
@@ -175,3 +187,35 @@ def test_a_payload_too_deep_or_too_long_is_one_line_and_exit_zero(
     assert (done.returncode, done.stdout) == (0, b""), err
     assert len(err.strip().splitlines()) == 1, err
     assert "Traceback" not in err
+
+
+def test_a_payload_s_optional_fields_of_the_wrong_kind_are_left_out() -> None:
+    """``source`` and ``transcript_path`` are optional: an empty or odd one is no reason to
+    refuse a session-start (a save says it has no transcript, see ``locate_session``)."""
+    base = {"session_id": "s", "cwd": "/home/alice/shop"}
+    for odd in ({"transcript_path": ""}, {"source": True}, {"transcript_path": 5, "source": ""}):
+        payload = HookPayload.parse(json.dumps({**base, **odd}))
+        assert (payload.transcript_path, payload.source) == (None, None)
+    with pytest.raises(ValidationError, match="no transcript_path to save"):
+        locate_session(HookPayload.parse(json.dumps({**base, "transcript_path": ""})))
+    with pytest.raises(ValidationError, match="'cwd'"):
+        HookPayload.parse(json.dumps({"session_id": "s", "cwd": 7}))
+
+
+def test_a_relative_transcript_path_is_the_session_s_own_folder_s(tmp_path: Path) -> None:
+    session = "5e55e55e-0000-4000-8000-000000000001"
+    record = {
+        "type": "user",
+        "uuid": "00000000-0000-4000-8000-000000000001",
+        "parentUuid": None,
+        "sessionId": session,
+        "cwd": str(tmp_path),
+        "timestamp": "2026-12-01T08:00:00Z",
+        "message": {"role": "user", "content": "fix the cart total"},
+    }
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / f"{session}.jsonl").write_text(json.dumps(record) + "\n")
+    payload = HookPayload(session, str(tmp_path), f"t/{session}.jsonl", "Stop")
+    checked, files = locate_session(payload)  # (this process's folder is another one)
+    assert checked.session_id == session
+    assert files[0] == tmp_path / "t" / f"{session}.jsonl"

@@ -16,13 +16,21 @@ ACCESS_LOG_SESSION = "memcore.access-log"
 
 
 async def save_access_log(
-    store: str | Store | None, session_id: str, accesses: Iterable[str], *, append: bool = True
+    store: str | Store | None,
+    session_id: str,
+    accesses: Iterable[str],
+    *,
+    append: bool = True,
+    since: str | None = None,
 ) -> int:
     """Keep ``session_id``'s access sequence in the store (appended to what is there by default).
 
     Returns the log's length. The log is one item of :data:`ACCESS_LOG_SESSION`, keyed by the
     session id, its content the accesses one per line; a log that would not change is not
-    written again.
+    written again. ``since`` names where the appended accesses start (a saving hook: how far
+    its transcript was read before): appended again from the same start, they replace what
+    the last append from there added instead of doubling it (a save killed after its append,
+    before it recorded how far it read, reads the same records again).
     """
     from memcore.sync import DistributedMemoryManager
 
@@ -34,18 +42,19 @@ async def save_access_log(
         await manager.sync_session_memory(ACCESS_LOG_SESSION)
         held = manager.get(ACCESS_LOG_SESSION, session_id)
         old = _log_lines(held) if append and held is not None else []
+        meta: dict[str, Any] = {"kind": "access-log", "session": session_id}
+        if append and since is not None:
+            before = _appended_from(held, since)
+            old = old if before is None else old[:before]
+            meta.update(since=since, before=len(old))
         log = old + new
         if held is not None and _log_lines(held) == log:
             return len(log)  # the same log again (a transcript imported twice): nothing to write
+        meta["count"] = len(log)
         manager.set(
             ACCESS_LOG_SESSION,
             session_id,
-            MemoryItem(
-                id=session_id,
-                content="\n".join(log),
-                priority=Priority.LOW,
-                metadata={"kind": "access-log", "session": session_id, "count": len(log)},
-            ),
+            MemoryItem(id=session_id, content="\n".join(log), priority=Priority.LOW, metadata=meta),
         )
         await manager.sync_session_memory(ACCESS_LOG_SESSION)
     finally:
@@ -66,6 +75,17 @@ async def load_access_log(store: str | Store | None, session_id: str) -> list[st
     finally:
         await manager.close()
     return _log_lines(held) if held is not None else []
+
+
+def _appended_from(held: MemoryItem | Mapping[str, Any] | None, since: str) -> int | None:
+    """The log's length before its last append when that append started at ``since`` too."""
+    if held is None:
+        return None
+    meta = MemoryItem.coerce(held).metadata
+    before = meta.get("before")
+    if meta.get("since") != since or not isinstance(before, int) or isinstance(before, bool):
+        return None
+    return before if before >= 0 else None
 
 
 def _log_lines(held: MemoryItem | Mapping[str, Any]) -> list[str]:

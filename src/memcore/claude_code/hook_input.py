@@ -26,8 +26,13 @@ PAUSE = 0.05
 
 def whole_object(data: bytes) -> str | None:
     """``data`` as text when it is one whole JSON object (spaces around it aside), else None."""
+    return _whole(data, b"}")
+
+
+def _whole(data: bytes, ends: bytes) -> str | None:
+    """``data`` as text when it is one whole JSON value that ends in one of ``ends``."""
     text = data.strip()
-    if not text.endswith(b"}"):
+    if not text or text[-1] not in ends:
         return None
     try:
         decoded = text.decode("utf-8")
@@ -43,7 +48,8 @@ def read_payload(fd: int = 0) -> str:
     ``UnicodeDecodeError`` for bytes that are not UTF-8 at the end of the stream; ``OSError``
     when the stream cannot be read; ``ValueError`` past ``MAX_PAYLOAD`` bytes.
 
-    What was read is parsed only when it ends in ``}`` and nothing more is waiting to be read,
+    What was read is parsed only when it ends in ``}`` (or ``]`` or ``"``: a whole value that
+    is no object is returned too, for the hook to refuse) and nothing more is waiting to be read,
     and, until it has doubled since the last try, only once the writer has paused for
     ``PAUSE``: parsed after every chunk, a payload of many ``}``-ended chunks took seconds
     (each parse reading all of it); so the parses of one payload read at most about twice its
@@ -60,22 +66,29 @@ def read_payload(fd: int = 0) -> str:
         data += chunk
         if len(data) > MAX_PAYLOAD:
             raise ValueError(f"the hook payload is over {MAX_PAYLOAD >> 20} MiB")
-        if not _ends_in_brace(data) or _more_waiting(fd, 0):
+        if not _ends_in_closer(data) or _more_waiting(fd, 0):
             continue
         if len(data) < 2 * tried and _more_waiting(fd, PAUSE):
             continue
         tried = len(data)
-        whole = whole_object(bytes(data))
+        # (a whole array or string is no payload either: returned, for the hook to refuse,
+        # rather than waited on until Claude Code kills the hook)
+        whole = _whole(bytes(data), _CLOSERS)
         if whole is not None:
             return whole
 
 
-def _ends_in_brace(data: bytearray) -> bool:
-    """Whether ``data``'s last byte that is no space is ``}``."""
+#: The last bytes of a JSON value that can be known whole without reading on: an object's, an
+#: array's, a string's (a number may go on: ``1`` may be ``12``).
+_CLOSERS = b'}]"'
+
+
+def _ends_in_closer(data: bytearray) -> bool:
+    """Whether ``data``'s last byte that is no space is one of ``_CLOSERS``."""
     at = len(data) - 1
     while at >= 0 and data[at] in _SPACES:
         at -= 1
-    return at >= 0 and data[at] == ord("}")
+    return at >= 0 and data[at] in _CLOSERS
 
 
 def _more_waiting(fd: int, timeout: float) -> bool:

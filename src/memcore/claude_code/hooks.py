@@ -83,9 +83,9 @@ class HookPayload(NamedTuple):
 
         def text_field(name: str, required: bool) -> str | None:
             value = data.get(name)
-            if value is None and not required:
-                return None
             if not isinstance(value, str) or not value:
+                if not required:  # (an event that needs it says so: ``locate_session``)
+                    return None
                 raise ValidationError(f"the hook payload has no {name!r} string")
             return value
 
@@ -124,6 +124,8 @@ def locate_session(payload: HookPayload) -> tuple[CheckedTranscript, list[Path]]
     if not payload.transcript_path:
         raise ValidationError("the hook payload has no transcript_path to save")
     transcript = Path(os.path.expanduser(payload.transcript_path))
+    if not transcript.is_absolute():  # (as the session's own folder has it, not this process's)
+        transcript = Path(payload.cwd) / transcript
     checked = check_transcript(transcript, payload.session_id, payload.cwd)
     return checked, session_files(transcript, checked.session_id)
 
@@ -203,7 +205,7 @@ async def _save_in_turn(
             await manager.sync_session_memory(session_id)
         # the accesses before the entry, which says how far the transcript was read: written
         # after it, a failed write lost them for good (the next save reads on past them)
-        await _save_accesses(store, session_id, parsed, previous is not None)
+        await _save_accesses(store, session_id, parsed, previous)
         record = _session_record(checked, manager, parsed, previous, refresh_digest, added)
         manager.set(registry, registry_key(session_id), record.to_item())
         await manager.sync_session_memory(registry)
@@ -318,15 +320,22 @@ async def _make_again(manager: Any, registry: str, old: SessionRecord) -> str:
     return old.session_id
 
 
-async def _save_accesses(store: Any, session_id: str, parsed: ParsedSession, saved: bool) -> None:
-    """Keep the session's access sequence: appended to after a save read on, replaced after a
-    reading from the start, unless that reading (a shorter copy) found less than is kept."""
+async def _save_accesses(
+    store: Any, session_id: str, parsed: ParsedSession, previous: SessionRecord | None
+) -> None:
+    """Keep the session's access sequence: appended to after a save read on (from where the
+    entry says the transcript was read to: a save killed before its entry, read again, does
+    not append twice), replaced after a reading from the start, unless that reading (a
+    shorter copy) found less than is kept."""
     from memcore.access_log import load_access_log, save_access_log
 
+    saved = previous is not None
     again = saved and not parsed.incremental
     if again and len(parsed.accesses) <= len(await load_access_log(store, session_id)):
         return
-    await save_access_log(store, session_id, parsed.accesses, append=saved and parsed.incremental)
+    append = saved and parsed.incremental
+    since = json.dumps(previous.read_to, sort_keys=True) if previous is not None else None
+    await save_access_log(store, session_id, parsed.accesses, append=append, since=since)
 
 
 def _session_record(
