@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from memcore.claude_code.hook_args import parse_args, plain_args
+from memcore.claude_code.hook_args import REPORT_CHARS, one_report_line, parse_args, plain_args
 
 WORDS = st.sampled_from(
     [
@@ -87,3 +87,23 @@ def test_a_hook_process_imports_no_argparse() -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout == ""
     assert done.stderr.startswith("memcore hook stop: the hook payload is empty"), done.stderr
+
+
+def test_a_hook_s_report_is_one_printable_line_whatever_the_payload_held() -> None:
+    assert one_report_line("plain words") == "plain words"
+    assert one_report_line("a\nb\x00c\td") == "a\\nb\\x00c\\td"
+    long = one_report_line("memcore hook: " + "x" * 3_000_000)
+    assert len(long) == REPORT_CHARS
+    assert long.endswith("\u2026")
+    # a real hook process, its payload's session id holding a newline and a NUL
+    payload = '{"session_id": "a\\nb\\u0000c", "cwd": "relative/path"}'
+    done = subprocess.run(
+        [sys.executable, "-m", "memcore", "hook", "stop"],
+        input=payload,
+        text=True,
+        capture_output=True,
+        timeout=60,
+    )
+    assert done.returncode == 0
+    assert done.stdout == ""
+    assert len(done.stderr.splitlines()) == 1

@@ -19,7 +19,21 @@ def say(stream: TextIO | None, line: str) -> None:
     if stream is None:
         return
     with contextlib.suppress(OSError, ValueError):
-        print(line, file=stream)
+        print(one_report_line(line), file=stream)
+
+
+#: A hook's report line is cut to this many characters (a payload's 3 MB session id, echoed
+#: in an error, would otherwise fill the user's terminal).
+REPORT_CHARS = 1000
+
+
+def one_report_line(line: str) -> str:
+    """``line`` as one printable line: control characters (a newline, a NUL from the payload)
+    written as escapes, cut to ``REPORT_CHARS``."""
+    if line.isprintable() and len(line) <= REPORT_CHARS:
+        return line
+    shown = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in line[: REPORT_CHARS + 1])
+    return shown if len(shown) <= REPORT_CHARS else shown[: REPORT_CHARS - 1] + "\u2026"
 
 
 _HOOK_OPTIONS = ("--store", "--budget")
@@ -83,4 +97,4 @@ def parse_args(argv: Sequence[str]) -> tuple[str, str | None, str] | None:
     return str(args.event), args.store, str(args.budget)
 
 
-__all__ = ["parse_args", "plain_args", "say"]
+__all__ = ["REPORT_CHARS", "one_report_line", "parse_args", "plain_args", "say"]
