@@ -191,3 +191,25 @@ def test_a_look_at_the_repository_that_succeeded_is_a_spare_line() -> None:
         "git branch -D old": False,  # (it changed something)
         "make build": False,
     }
+
+
+def test_a_failure_the_agent_said_it_expected_is_said_with_its_word() -> None:
+    records = _Records()
+    records.user("add the phase wiring, tests first")
+    failed = "--- FAIL: TestPhase (0.05s)\n    phase_test.go:32: want active, got idle\nFAIL"
+    records.tool("Bash", {"command": "go test ./session/ -run TestPhase"}, f"Exit code 1\n{failed}")
+    records.said("Tests fail as expected (TDD - Red phase). Now let me implement the wiring.")
+    records.tool("Bash", {"command": "make lint"}, "Exit code 1\nx.go:5:1: ireturn (ireturn)")
+    records.said("That lint issue is pre-existing (not from our changes): leaving it.")
+    records.tool("Bash", {"command": "make vet"}, "Exit code 1\ny.go:9:2: bad printf (vet)")
+    records.said("Hmm, the vet check fails. Let me look.")
+    errors = session_digest(records.items(), 2000).sections["errors"].splitlines()
+    red = next(line for line in errors if "go test" in line)
+    assert red.endswith("; the agent said: Tests fail as expected (TDD - Red phase).")
+    assert "no later try" not in red
+    lint = next(line for line in errors if "make lint" in line)
+    assert lint.endswith(
+        "; the agent said: That lint issue is pre-existing (not from our changes)."
+    )
+    vet = next(line for line in errors if "make vet" in line)
+    assert "the agent said" not in vet

@@ -96,6 +96,15 @@ _AGENT_KINDS = frozenset(KIND_PRIORITY)
 _STATEMENT_KINDS = frozenset({"fact", "thinking", "summary"})
 _EDITS = ("Edit", "MultiEdit", "Write", "NotebookEdit")
 _LOOKUPS = ("Read", "NotebookRead", "Grep", "Glob", "WebFetch", "WebSearch")
+#: The agent's word, right after a failure, that it meant no trouble: a test written to fail
+#: first ("Tests fail as expected (TDD - Red phase)"), or a failure the change did not cause
+#: ("The 5 `ireturn` issues are pre-existing (not from our changes)").
+_EXPECTED_FAILURE = lazy_compile(
+    r"(?i)\b(?:fail(?:s|ed|ing)?\s+as\s+expected|expected\s+to\s+fail|red\s+phase|"
+    r"pre-?existing|not\s+(?:from|caused\s+by)\s+(?:our|my|these|this|the)\s+change|"
+    r"unrelated\s+to\s+(?:our|my|these|this|the)\s+change)"
+)
+_VERDICT_WORDS = 20
 _NOTE_WORDS = 80
 #: The worth of the session's title (newer Claude Code versions write one): a few words that
 #: say what the session was about, above its first request's line.
@@ -142,6 +151,7 @@ def build_candidates(
     first_task = True
     seen_sentences: set[str] = set()
     unfound: dict[str, list[tuple[int, MemoryItem]]] = {}  # searches that found nothing, by tool
+    failure: int | None = None  # the line of a failed command the agent has not spoken of yet
     root = session_root(items) if root is None else root
     for seq, item in enumerate(items):
         meta = item.metadata
@@ -229,6 +239,12 @@ def build_candidates(
         if kind == "thinking" and not thinking:
             continue
         if meta.get("report") or (named and kind in _STATEMENT_KINDS and not meta.get("meta")):
+            if failure is not None and not meta.get("report"):  # its first words after a failure
+                verdict = _with_verdict(out[failure], item.content)
+                if verdict is not None:
+                    out[failure] = verdict
+                if verdict is not None or kind != "thinking":  # (its thinking may come first)
+                    failure = None
             if is_compaction_summary(meta):
                 out.extend(summary_request_lines(item, seq))
             found = statements(item, seq, recency, seen_sentences)
@@ -287,8 +303,11 @@ def build_candidates(
             is_edit = tool in _EDITS
             if is_failed_edit(meta):
                 failed_edit(files, meta, root)  # (it changed nothing)
+            failure = None
             if kind == "error":
                 if not _claude_code_s_own_lookup(meta, root):
+                    if tool == "Bash" or meta.get("failed_output"):
+                        failure = len(out)  # (what the agent says next may be its verdict)
                     out.append(_error(item, seq, recency, by_id, root))
             elif is_edit and meta.get("is_error") is not True:
                 if tool == "Write":
@@ -568,6 +587,20 @@ def _error(
     if looked:
         score -= 3.0
     return Candidate("errors", seq, score, line)
+
+
+def _with_verdict(line: Candidate, said: str) -> Candidate | None:
+    """A failure's line with the agent's verdict on it, when its first line after the failure
+    gives one (``_EXPECTED_FAILURE``: the failure was meant, or not the change's), said to the
+    end of that sentence; None when it gives none."""
+    first = " ".join(said.strip().split("\n", 1)[0].split()[:60])
+    found = _EXPECTED_FAILURE.search(first)
+    if found is None:
+        return None
+    ends = [at for at in (first.find(". ", found.end()), first.find(": ", found.end())) if at > 0]
+    verdict = cut_words(first[: min(ends)] if ends else first, _VERDICT_WORDS).rstrip(".:")
+    text = line.text.removesuffix(".").replace("; no later try of it succeeded", "")
+    return line._replace(text=f"{text}; the agent said: {verdict}.")
 
 
 def _claude_code_s_own_lookup(meta: Mapping[str, Any], root: str | None) -> bool:
