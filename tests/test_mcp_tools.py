@@ -198,7 +198,7 @@ def test_a_remembered_note_ranks_above_transcript_lines_and_a_command_is_one_hit
                 "errors.",
                 kind="preference",
             )
-            return note, await service.recall("mise run lint", k=12)
+            return note, await service.recall("mise run lint", k=16)
         finally:
             await service.close()
             await store.close()
