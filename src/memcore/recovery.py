@@ -51,7 +51,13 @@ from memcore.stores.base import (
     validate_key,
     validate_session_id,
 )
-from memcore.verification import SessionHealth, StoreHealth, verify_session, verify_store
+from memcore.verification import (
+    SessionHealth,
+    StoreHealth,
+    VersionReporting,
+    verify_session,
+    verify_store,
+)
 
 # How often recovery re-reads the session when a commit lands between its read and its write.
 MAX_ATTEMPTS = 5
@@ -312,10 +318,21 @@ async def arecover_corrupted_memory(session_id: str, store: StoreArg = None) -> 
 
 async def _recover_once(store: Store, session_id: str) -> RecoveryResult | None:
     """One attempt; None when the compare-and-set write lost to a concurrent commit."""
+    fixed: list[str] = []
+    if isinstance(store, VersionReporting):
+        versions = await _repair_versions(store, session_id, fixed)
+        if versions is not _GO_ON:
+            return versions  # type: ignore[return-value]  # a failure, or None: lost a race
     snapshot = await store.read_snapshot(session_id)
     decoded = decode_records(snapshot.records)
     if digest_ok(decoded, snapshot.version, snapshot.digest):
         live = sum(1 for e in decoded.entries.values() if not e.deleted)
+        if fixed:
+            return _result(
+                True,
+                f"session {session_id!r}: {'; '.join(fixed)}; read back and verified "
+                f"({live} items, now version {snapshot.version})",
+            )
         return _result(
             True,
             f"session {session_id!r} is intact ({live} items, version {snapshot.version}); "
@@ -330,6 +347,7 @@ async def _recover_once(store: Store, session_id: str) -> RecoveryResult | None:
         damage = f"{len(decoded.bad)} corrupted record(s) ({keys})"
     else:
         damage = "records do not match the stored digest"
+    damage = "; ".join((*fixed, damage))
     if snapshot.digest is None:
         return _result(
             False,
@@ -376,6 +394,61 @@ async def _recover_once(store: Store, session_id: str) -> RecoveryResult | None:
         updates_applied=candidate.replayed,
         rebuild_required=candidate.rebuilt,
     )
+
+
+# ``_repair_versions``: nothing (more) to repair there, go on with the records and digest
+_GO_ON = object()
+
+
+async def _repair_versions(store: VersionReporting, session_id: str, fixed: list[str]) -> object:
+    """Repair the session's versions before its records (``memcore.verification``): journal
+    commits stray outside its journal are put back in order (SQLite), then a version below the
+    one its items or journal hold is raised to it; records and digest are left as they are,
+    so nothing stored is lost. Each repair is a compare-and-set on the version read, and is
+    read back. ``_GO_ON`` (said in ``fixed``), a failure, or None when a commit came between."""
+    version, items, journal, stray = await store.stored_versions(session_id)
+    adopt = getattr(store, "adopt_stray_journal", None)
+    if stray and adopt is not None:
+        adopted = await adopt(session_id, version)
+        if not adopted:
+            return (
+                None
+                if await _moved(store, session_id, version)
+                else _result(
+                    False,
+                    f"session {session_id!r}: {stray} journal commit(s) lie outside its journal "
+                    "and cannot be put back (it has no meta row, or its journal was compacted: "
+                    "a replica's next sync makes the row again); nothing was changed",
+                )
+            )
+        fixed.append(
+            f"{adopted} journal commit(s) left outside its journal when its meta row was lost "
+            f"put back as versions 1-{adopted}, the later ones and the version moved up by "
+            f"{adopted}"
+        )
+        version, items, journal, stray = await store.stored_versions(session_id)
+    highest = max(items, journal)
+    if highest > version:
+        if not await store.raise_version(session_id, version, highest):
+            return None
+        fixed.append(
+            f"version {version} was below the highest one its items ({items}) or journal "
+            f"({journal}) hold: raised to {highest}"
+        )
+        version, items, journal, stray = await store.stored_versions(session_id)
+    if stray or max(items, journal) > version:
+        return _result(
+            False,
+            f"session {session_id!r}: {'; '.join(fixed) or 'its versions are damaged'}, but "
+            f"reading it back gives version {version} with items at {items}, journal at "
+            f"{journal} and {stray} stray journal commit(s): the store is damaged beneath "
+            "memcore",
+        )
+    return _GO_ON
+
+
+async def _moved(store: VersionReporting, session_id: str, version: int) -> bool:
+    return (await store.stored_versions(session_id))[0] != version
 
 
 def _result(success: bool, message: str, *, rebuild_required: bool = False) -> RecoveryResult:

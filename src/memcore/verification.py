@@ -3,16 +3,36 @@
 Reads only. A record that does not decode, or decodes but cannot be taken by a replica (see
 :mod:`memcore.quarantine`), is a bad key; the digest of the records is compared with the digest
 the committing replica kept. A deep check also decodes every backup and journal entry.
+
+A store that reports its versions (``VersionReporting``: SQLite, Redis) is also checked for a
+session version below the highest one its items or journal hold (a meta row edited or restored
+from an older copy: every later commit would collide with the journal) and for journal entries
+left outside the session's journal (a meta row lost and made again). Records and digest are
+intact in both cases, so nothing else would show them; recovery repairs both.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 from memcore.backups import StoreArg, decode_backup, opened_store
 from memcore.errors import CorruptedMemoryError, NotFoundError
 from memcore.quarantine import decode_records, digest_ok
 from memcore.stores.base import Store, decode_entry, validate_session_id
+
+
+@runtime_checkable
+class VersionReporting(Protocol):
+    """A store that tells a session's versions apart (see the module docstring)."""
+
+    async def stored_versions(self, session_id: str) -> tuple[int, int, int, int]:
+        """(meta version, items' highest, journal's highest, stray journal entries)."""
+        ...
+
+    async def raise_version(self, session_id: str, expected_version: int, version: int) -> bool:
+        """Set the version from ``expected_version`` up to ``version``, nothing else changed."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +45,9 @@ class SessionHealth:
     ``bad_journal_versions`` lists the versions of undecodable journal records (``0`` when the
     store could not list the journal at all). ``journal_floor`` (deep checks only) is the version
     through which the journal was compacted: repairs need an intact backup at or above it.
+    ``highest_stored_version`` is the highest version the session's items or journal hold (a
+    ``VersionReporting`` store's; 0 otherwise): above ``version``, the next commits fail until
+    recovery raises it. ``stray_journal`` counts journal entries outside the session's journal.
     """
 
     session_id: str
@@ -40,6 +63,8 @@ class SessionHealth:
     journal_checked: int = 0
     bad_journal_versions: tuple[int, ...] = ()
     journal_floor: int = 0  # read by deep checks only: entries up to it were compacted away
+    highest_stored_version: int = 0
+    stray_journal: int = 0
 
     @property
     def state_ok(self) -> bool:
@@ -54,8 +79,17 @@ class SessionHealth:
         return self.computed_digest == self.stored_digest
 
     @property
+    def versions_ok(self) -> bool:
+        return self.highest_stored_version <= self.version and not self.stray_journal
+
+    @property
     def ok(self) -> bool:
-        return self.state_ok and not self.bad_backups and not self.bad_journal_versions
+        return (
+            self.state_ok
+            and self.versions_ok
+            and not self.bad_backups
+            and not self.bad_journal_versions
+        )
 
     def describe(self) -> str:
         """One line for humans (the CLI prints it)."""
@@ -111,6 +145,9 @@ async def _verify(store: Store, session_id: str, deep: bool) -> SessionHealth:
             problems.append(
                 f"digest mismatch: stored {snapshot.digest:016x}, records give {computed:016x}"
             )
+    highest = stray = 0
+    if isinstance(store, VersionReporting):
+        highest, stray = await _version_problems(store, session_id, problems)
     bad_backups: list[int] = []
     bad_journal: list[int] = []
     backups_checked = journal_checked = floor = 0
@@ -154,7 +191,30 @@ async def _verify(store: Store, session_id: str, deep: bool) -> SessionHealth:
         journal_checked=journal_checked,
         bad_journal_versions=tuple(sorted(set(bad_journal))),
         journal_floor=floor,
+        highest_stored_version=highest,
+        stray_journal=stray,
     )
 
 
-__all__ = ["SessionHealth", "StoreHealth", "verify_session", "verify_store"]
+async def _version_problems(
+    store: VersionReporting, session_id: str, problems: list[str]
+) -> tuple[int, int]:
+    """The highest version the items or the journal hold and the stray journal entries, each
+    mismatch said in ``problems`` (read apart from the snapshot: a commit in between only
+    raises the version, which can hide a mismatch, never make one up)."""
+    version, items, journal, stray = await store.stored_versions(session_id)
+    highest = max(items, journal)
+    if highest > version:
+        problems.append(
+            f"version {version} is below the highest version its items ({items}) or its "
+            f"journal ({journal}) hold: commits fail until recovery raises it"
+        )
+    if stray:
+        problems.append(
+            f"{stray} journal commit(s) lie outside the session's journal (its meta row was lost "
+            "and made again): recovery puts them back in order"
+        )
+    return highest, stray
+
+
+__all__ = ["SessionHealth", "StoreHealth", "VersionReporting", "verify_session", "verify_store"]

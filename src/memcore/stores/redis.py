@@ -86,6 +86,7 @@ from memcore.stores.redis_urls import (
     import_redis,
     parse_redis_url,
 )
+from memcore.stores.redis_versions import RedisVersions, journal_taken
 from memcore.stores.urls import mask_url
 
 PARTS = ("meta", "items", "index", "journal", "jpos", "backups", "blobs")
@@ -153,7 +154,7 @@ def _cluster_client_class() -> Any:
     return type("MemcoreRedisCluster", (cluster.RedisCluster,), {"ERRORS_ALLOW_RETRY": kept})
 
 
-class RedisStore:
+class RedisStore(RedisVersions):
     """The Store protocol over a Redis server or a Redis Cluster (see the module docstring).
 
     ``socket_timeout`` / ``connect_timeout`` given here win over the URL's parameters, which win
@@ -420,8 +421,11 @@ class RedisStore:
             incarnation = expected.incarnation
             window_ms = round(CONTENTION_WINDOW * 1000)
             args += [expected.digest, incarnation.store, incarnation.deletions, window_ms]
-        with self._guard("commit"):
-            result = await self._script("write", keys=names, args=args)
+        try:
+            with self._guard("commit"):
+                result = await self._script("write", keys=names, args=args)
+        except BackendError as exc:
+            raise journal_taken(session_id, exc) from exc.__cause__
         return None if int(result) < 0 else int(result)
 
     async def read_journal(self, session_id: str, since_version: int = 0) -> list[JournalEntry]:

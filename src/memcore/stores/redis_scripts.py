@@ -54,6 +54,11 @@ end
 local new = ARGV[2]
 local version = tonumber(new)
 local replace = ARGV[4] == '1'
+-- the journal holding the new version already: the meta version went below it (tampered or
+-- restored); committing would journal that version twice and overwrite its position
+if not replace and redis.call('HEXISTS', KEYS[5], new) == 1 then
+  return redis.error_reply('memcore: journal holds version ' .. new)
+end
 if replace then
   redis.call('DEL', KEYS[2], KEYS[3])
 end
@@ -215,7 +220,33 @@ local found = redis.call('HMGET', KEYS[1], 'id', 'deletions')
 return {found[1], found[2] or '0'}
 """
 
+# KEYS: meta index jpos -> {meta version, items' highest version (the index's top score),
+# journal's highest version (jpos's highest field)}; for verification and recovery (HKEYS
+# reads every field of jpos, one a version)
+VERSIONS = """
+local version = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
+local top = redis.call('ZREVRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+local items = tonumber(top[2] or '0')
+local journal = 0
+for _, field in ipairs(redis.call('HKEYS', KEYS[3])) do
+  journal = math.max(journal, tonumber(field) or 0)
+end
+return {version, items, journal}
+"""
+
+# KEYS: meta; ARGV: expected version, version -> 1 if raised, 0 if not at the expected version
+RAISE_VERSION = """
+local current = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
+if current ~= tonumber(ARGV[1]) or tonumber(ARGV[2]) <= current then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'version', ARGV[2])
+return 1
+"""
+
 SCRIPTS = {
+    "versions": VERSIONS,
+    "raise_version": RAISE_VERSION,
     "incarnation": INCARNATION,
     "write": WRITE,
     "changes": CHANGES,

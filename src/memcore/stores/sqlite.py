@@ -48,6 +48,7 @@ import time
 from collections.abc import Mapping
 
 from memcore.errors import NotFoundError, ValidationError
+from memcore.stores import sqlite_versions
 from memcore.stores.base import (
     BackupInfo,
     Delta,
@@ -157,6 +158,49 @@ class SQLiteStore(SQLiteLockedSync):
 
     async def rebuild_indexes(self) -> None:
         await self._run(lambda conn: conn.execute("REINDEX"))
+
+    async def stored_versions(self, session_id: str) -> tuple[int, int, int, int]:
+        """(meta version, items' highest, journal's highest, stray journal rows), for
+        verification and recovery (``memcore.stores.sqlite_versions``)."""
+        validate_session_id(session_id)
+
+        def work(conn: sqlite3.Connection) -> tuple[int, int, int, int]:
+            return self._transaction(
+                conn, lambda: sqlite_versions.stored_versions(conn, session_id)
+            )
+
+        return await self._run(work)
+
+    async def raise_version(self, session_id: str, expected_version: int, version: int) -> bool:
+        """Recovery's repair of a version below the journal's or the items' (records and digest
+        unchanged); False when the session is not at ``expected_version``."""
+        validate_session_id(session_id)
+        validate_version(expected_version)
+        validate_version(version)
+
+        def work(conn: sqlite3.Connection) -> bool:
+            return self._transaction(
+                conn,
+                lambda: sqlite_versions.raise_version(conn, session_id, expected_version, version),
+                write=True,
+            )
+
+        return await self._run(work)
+
+    async def adopt_stray_journal(self, session_id: str, expected_version: int) -> int:
+        """Recovery's repair of journal rows left outside the session's range (its meta row
+        was lost and made again): see ``sqlite_versions.adopt_stray_journal``."""
+        validate_session_id(session_id)
+        validate_version(expected_version)
+
+        def work(conn: sqlite3.Connection) -> int:
+            return self._transaction(
+                conn,
+                lambda: sqlite_versions.adopt_stray_journal(conn, session_id, expected_version),
+                write=True,
+            )
+
+        return await self._run(work)
 
     async def read_changes(self, session_id: str, since_version: int) -> Delta:
         validate_session_id(session_id)

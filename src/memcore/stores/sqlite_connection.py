@@ -28,6 +28,7 @@ from memcore.stores.sqlite_schema import (
     _busy_error,
     _create_private,
     _make_incarnation,
+    _new_incarnation,
 )
 
 _T = TypeVar("_T")
@@ -80,7 +81,15 @@ class SQLiteConnection(SQLiteFile):
         self._restarting: Future[None] | None = None
         self._pid = os.getpid()
         self._executor: ThreadPoolExecutor | None = None
-        self._conn: sqlite3.Connection | None = None  # touched only on the worker thread
+        self._conn: sqlite3.Connection | None = None  # opened only on the worker thread
+        # (st_dev, st_ino) of the file ``_conn`` has open, and of the one the checkpoint's
+        # connection has: see ``_file_moved``
+        self._identity: tuple[int, int] | None = None
+        self._checkpoint_identity: tuple[int, int] | None = None
+        # set when the file was found deleted or replaced under an open connection, until the
+        # file at the path got a new incarnation id (``_open``)
+        self._lost_file = False
+        self._opened: tuple[int, int] | None = None  # the file's identity as ``_open`` began
 
     # --- the worker thread ----------------------------------------------------------------
 
@@ -134,10 +143,14 @@ class SQLiteConnection(SQLiteFile):
         if self._pid != process_id.PID or not self._conn_lock.acquire(blocking=False):
             return False, None  # a forked child, or the worker is using the connection
         try:
-            if self._conn is None:
+            conn = self._conn
+            if conn is None:
                 return False, None  # opening it may wait: the worker does that
+            if self._file_moved():
+                self._drop_moved()
+                return False, None  # the worker opens the file now at the path
             try:
-                return True, self._guarded(fn)
+                return True, self._guarded(fn, conn)
             except BackendError as exc:
                 if _busy_error(exc):
                     return False, None  # rolled back: the worker retries it, waiting its turn
@@ -170,7 +183,11 @@ class SQLiteConnection(SQLiteFile):
         and than with a WAL emptied (TRUNCATE) and grown again, in alternated runs."""
         try:
             conn = self._checkpoint_conn
+            if conn is not None and self._checkpoint_identity != self._identity:
+                conn.close()  # opened on a file deleted or replaced since (see _file_moved)
+                conn = self._checkpoint_conn = None
             if conn is None:
+                self._checkpoint_identity = self._identity
                 conn = self._checkpoint_conn = sqlite3.connect(
                     self.path, timeout=_RESTART_WAIT_MS / 1000, isolation_level=None
                 )
@@ -199,18 +216,62 @@ class SQLiteConnection(SQLiteFile):
         return True
 
     def _connection(self) -> sqlite3.Connection:
-        if self._conn is None:
+        conn = self._conn
+        if conn is not None and self._file_moved():
+            self._drop_moved()
+            conn = None
+        if conn is None:
             self._has_store_info = False  # a new connection may be to another file
-            self._conn = self._open()
-        return self._conn
+            for _ in range(3):  # (replaced again while it was being opened: open it again)
+                conn = self._open()
+                self._identity = _identity_of(self.path)
+                if self._identity == self._opened:
+                    break
+                conn.close()
+            else:
+                raise BackendError(f"sqlite store {self.path!r}: the file keeps being replaced")
+            self._conn = conn
+            if self._lost_file and not self.read_only:
+                self._lost_file = False  # (``_open`` gave the file a new incarnation id)
+        return conn
+
+    def _file_moved(self) -> bool:
+        """Whether the path no longer names the file the connection has open: deleted, or
+        replaced (by an older copy, say). SQLite goes on using the open file, so every write
+        would land in a file no other process sees, and the replicas would never notice: one
+        ``stat`` a call (about a microsecond) is what finding it out costs."""
+        if self._identity is None:
+            return False
+        try:
+            found = os.stat(self.path)
+        except (FileNotFoundError, NotADirectoryError):
+            return True
+        except OSError:
+            return False  # (no verdict: the open file still answers)
+        return (found.st_dev, found.st_ino) != self._identity
+
+    def _drop_moved(self) -> None:
+        """Close the connection to a file that is no longer at the path (the caller holds
+        ``_conn_lock``); the next call opens the path again. Closing does not checkpoint into
+        the old file nor remove the ``-wal``/``-shm`` files at the path: SQLite sees it moved."""
+        logger.warning(
+            "sqlite store %r: the file was deleted or replaced while open; opening the path "
+            "again with a new incarnation id, so that replicas heal it from what they hold",
+            self.path,
+        )
+        conn, self._conn, self._identity = self._conn, None, None
+        self._lost_file = True
+        if conn is not None:
+            conn.close()
 
     def _open(self) -> sqlite3.Connection:
         memory = self.path == ":memory:"
         self._check_path()
+        if not memory and not self.read_only:
+            _create_private(Path(self.path))
+        self._opened = _identity_of(self.path)
         if self.read_only:
             return self._open_read_only()
-        if not memory:
-            _create_private(Path(self.path))
         conn = sqlite3.connect(
             self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
         )
@@ -230,6 +291,10 @@ class SQLiteConnection(SQLiteFile):
             # by default, others do not, and the benchmarks were measured with it on
             conn.execute("PRAGMA secure_delete = ON")
             self._init_schema(conn)
+            if self._lost_file:
+                # whatever the file at the path holds (nothing, or an older copy with the same
+                # id) is not what replicas merged: a new id makes each heal the store from them
+                self._transaction(conn, lambda: _new_incarnation(conn), write=True)
             for statement in _COMMIT_ONE_OBJECTS:  # TEMP: this connection's, not the file's
                 conn.execute(statement)
             if self._inline:
@@ -321,9 +386,20 @@ class SQLiteConnection(SQLiteFile):
 
     def _close_connection(self) -> None:
         with self._conn_lock:
-            conn, self._conn = self._conn, None
+            conn, self._conn, self._identity = self._conn, None, None
             if conn is not None:
                 conn.close()
         checkpointer, self._checkpoint_conn = self._checkpoint_conn, None
         if checkpointer is not None:
             checkpointer.close()
+
+
+def _identity_of(path: str) -> tuple[int, int] | None:
+    """The (device, inode) of the file at ``path``; None for ``:memory:`` or no file."""
+    if path == ":memory:":
+        return None
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino

@@ -63,11 +63,14 @@ class SQLiteFile:
                 + _absolute_hint(self.path)
             )
 
-    def _guarded(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
-        """``fn(connection)``, with SQLite's and the file's failures as memcore's errors: a
-        damaged file is a ``CorruptedMemoryError`` naming it, anything else a ``BackendError``."""
+    def _guarded(
+        self, fn: Callable[[sqlite3.Connection], _T], conn: sqlite3.Connection | None = None
+    ) -> _T:
+        """``fn(connection)`` (``conn``, or ``_connection()``), with SQLite's and the file's
+        failures as memcore's errors: a damaged file is a ``CorruptedMemoryError`` naming it,
+        anything else a ``BackendError``."""
         try:
-            return fn(self._connection())
+            return fn(self._connection() if conn is None else conn)
         except sqlite3.DatabaseError as exc:
             if any(marker in str(exc).lower() for marker in _DAMAGE_MARKERS):
                 raise CorruptedMemoryError(f"sqlite store {self.path!r} is damaged: {exc}") from exc

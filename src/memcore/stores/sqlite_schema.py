@@ -369,8 +369,25 @@ def _write_rows(
         conn.executemany(_UPSERT_ITEM, [(session_id, k, r, version) for k, r in rows])
     if journal:
         entry = (*rows[0],) if len(rows) == 1 else (None, _pack(rows))
-        if conn.execute(_APPEND_JOURNAL, (session_id, version, *entry)).rowcount != 1:
+        try:
+            appended = conn.execute(_APPEND_JOURNAL, (session_id, version, *entry)).rowcount
+        except sqlite3.IntegrityError as exc:
+            raise _journal_taken(session_id, version, exc) from exc
+        if appended != 1:
             raise BackendError(f"session {session_id!r} has no meta row to journal under")
+
+
+def _journal_taken(session_id: str, version: int, exc: sqlite3.IntegrityError) -> Exception:
+    """The error of a commit whose journal row exists already: the meta row's version went
+    below the journal's (a tampered or restored meta row), and every later commit would fail
+    alike until recovery raises it again (the items and the journal are left as they are)."""
+    if "commits.id" not in str(exc):
+        return exc
+    return CorruptedMemoryError(
+        f"session {session_id!r} is damaged: its journal already holds version {version}, "
+        f"which its meta row says comes next (it says {version - 1}); run `memcore recover "
+        f"{session_id}` (recover_corrupted_memory) to raise it past the journal"
+    )
 
 
 def _pack(rows: list[tuple[str, bytes]]) -> bytes:
@@ -443,7 +460,10 @@ def _commit_unchanged(
     new: int = cas[0]
     if len(rows) == 1:  # the common case, one statement (see _COMMIT_ONE_OBJECTS)
         before = conn.total_changes
-        conn.execute(_COMMIT_ONE, (*cas, *rows[0]))
+        try:
+            conn.execute(_COMMIT_ONE, (*cas, *rows[0]))
+        except sqlite3.IntegrityError as exc:
+            raise _journal_taken(session_id, new, exc) from exc
         return new if conn.total_changes != before else None
     if not conn.execute(_CAS_META_UNCHANGED, cas).rowcount:
         return None
@@ -520,6 +540,17 @@ def _make_incarnation(conn: sqlite3.Connection) -> None:
     conn.execute(
         "INSERT INTO store_info (name, value) VALUES ('incarnation', ?) "
         "ON CONFLICT (name) DO NOTHING",
+        (os.urandom(16).hex(),),
+    )
+
+
+def _new_incarnation(conn: sqlite3.Connection) -> None:
+    """Give the file a new incarnation id (inside the caller's write transaction): it was found
+    in place of the file a connection had open, so it may lack what replicas merged."""
+    _ensure_store_info(conn)
+    conn.execute(
+        "INSERT INTO store_info (name, value) VALUES ('incarnation', ?) "
+        "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
         (os.urandom(16).hex(),),
     )
 
