@@ -211,6 +211,47 @@ def test_a_proxy_never_initialized_says_so_without_recursing() -> None:
         _ = bare.content
 
 
+def test_the_repr_of_a_proxy_never_initialized_says_so() -> None:
+    """It raised AttributeError (a repr must not fail: debuggers and logs call it)."""
+    bare = LazyMemoryProxy.__new__(LazyMemoryProxy)
+    assert repr(bare) == "<LazyMemoryProxy (never initialized)>"
+
+
+@pytest.mark.parametrize("item_id", [None, "", 5, b"m-1"])
+def test_an_item_id_that_is_no_non_empty_string_is_refused(item_id: object) -> None:
+    """``LazyMemoryProxy(None, ...)`` was accepted and handed None to the loader."""
+    calls: list[object] = []
+    with pytest.raises(ValidationError, match="item id must be a non-empty string"):
+        LazyMemoryProxy(item_id, calls.append)  # type: ignore[arg-type]
+    assert calls == []
+
+
+def test_a_proxy_hashes_as_its_item_does() -> None:
+    """As documented: a proxy of a hashable item hashes like it; a MemoryItem is unhashable
+    (a mutable dataclass), and so is its proxy, with the item's own TypeError."""
+    assert hash(LazyMemoryProxy("s", lambda _: "text")) == hash("text")
+    item = MemoryItem("m-h", "unhashable")
+    proxy: LazyMemoryProxy[MemoryItem] = LazyMemoryProxy("m-h", lambda _: item)
+    with pytest.raises(TypeError, match="unhashable"):
+        hash(item)
+    with pytest.raises(TypeError, match="unhashable"):
+        hash(proxy)
+
+
+def test_a_loaders_own_error_propagates_as_it_is() -> None:
+    """The documented contract: the loader is the caller's code; only a KeyError is said in
+    memcore's terms (NotFoundError, still a KeyError)."""
+
+    def broken(item_id: str) -> MemoryItem:
+        raise ValueError(f"bad record for {item_id}")
+
+    proxy: LazyMemoryProxy[MemoryItem] = LazyMemoryProxy("m-v", broken)
+    with pytest.raises(ValueError, match="bad record for m-v") as raised:
+        _ = proxy.content
+    assert not isinstance(raised.value, MemcoreError)
+    assert not proxy.loaded
+
+
 @pytest.mark.parametrize("loaded", [False, True])
 def test_pickling_a_proxy_is_refused_clearly(loaded: bool) -> None:
     """It was a TypeError about an RLock."""

@@ -465,3 +465,17 @@ def test_record_accesses_refuses_non_sequences(batch: object) -> None:
 def test_bad_parameters(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):
         PredictiveMemoryPrefetcher(**kwargs)
+
+
+@pytest.mark.parametrize("window_size", [0, 1, 65, 1000, -1, 2.0, True, "5", None])
+def test_a_bad_window_size_is_told_the_valid_range(window_size: object) -> None:
+    """One message for every bad value (0, 1 and 1000 had three, two without the range)."""
+    message = f"window_size must be an int in [2, 64] (got {window_size!r})"
+    with pytest.raises(ValidationError) as raised:
+        PredictiveMemoryPrefetcher(window_size=window_size)  # type: ignore[arg-type]
+    assert str(raised.value) == message
+
+
+@pytest.mark.parametrize("window_size", [2, 64])
+def test_the_window_size_bounds_are_valid(window_size: int) -> None:
+    assert PredictiveMemoryPrefetcher(window_size=window_size).window_size == window_size

@@ -1,11 +1,13 @@
 """DistributedMemoryManager's life: auto-sync, closing, stores opened from URLs, a real Redis
-outage, and a resync after recovery dropped keys.
+outage, a resync after recovery dropped keys, leaving ``async with`` when a store raises an
+error of its own, and auto-sync outliving a store's stray ``BaseException``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -183,6 +185,131 @@ async def test_resync_after_a_recovery_drops_keys(backend: Backend) -> None:
     assert b.metadata(SESSION).checksum == digest
     with pytest.raises(ValidationError):
         await b.resync_session(SESSION, strategy="nope")
+
+
+# --- a store raising errors of its own ------------------------------------------------------
+
+
+class Throwing(Wrapped):
+    """A real store that raises ``throw`` (any exception, not only a ``BackendError``) from its
+    next ``times`` reads and commits, and holds them while ``release`` is set and not yet set."""
+
+    def __init__(self, inner: Any) -> None:
+        super().__init__(inner)
+        self.throw: BaseException | None = None
+        self.times = 0
+        self.release: asyncio.Event | None = None
+        self.held = asyncio.Event()
+
+    async def _gate(self) -> None:
+        if self.release is not None and not self.release.is_set():
+            self.held.set()
+            await self.release.wait()
+        if self.throw is not None and self.times:
+            self.times -= 1
+            raise self.throw
+        await super()._gate()
+
+
+async def test_a_flush_failing_with_a_stores_own_error_does_not_mask_the_blocks(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The store's OSError used to replace the block's own error (README: "logged and not
+    masked")."""
+    store = Throwing(MemoryStore())
+    manager = DistributedMemoryManager(store, replica_id="a")
+    caplog.set_level(logging.ERROR, logger="memcore.sync")
+
+    async def block() -> None:
+        async with manager:
+            manager.set(SESSION, "k", item("k", "x"))
+            store.throw, store.times = OSError("disk gone"), 1000
+            raise ZeroDivisionError("the agent's own failure")
+
+    with pytest.raises(ZeroDivisionError, match="the agent's own failure"):
+        await block()
+    assert "not synced on leaving the block" in caplog.text
+    assert "disk gone" in caplog.text
+    assert manager.pending(SESSION) == {"k"}  # kept, to read or save elsewhere
+    with pytest.raises(ValidationError, match="closed"):
+        manager.set(SESSION, "j", item("j", "y"))
+
+
+async def test_a_normal_exit_tries_every_session_and_raises_the_stores_own_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A store's own error is raised as a sync raises it (not wrapped), once every session
+    was tried (the first one's used to stop the flush: the second was never tried)."""
+    store = Throwing(MemoryStore())
+    manager = DistributedMemoryManager(store, replica_id="a")
+    caplog.set_level(logging.ERROR, logger="memcore.sync")
+
+    async def block() -> None:
+        async with manager:
+            manager.set("one", "k", item("k", "x"))
+            manager.set("two", "k", item("k", "y"))
+            store.throw, store.times = OSError("disk gone"), 1000
+
+    with pytest.raises(OSError, match="disk gone"):
+        await block()
+    assert "'one': OSError('disk gone')" in caplog.text
+    assert "'two': OSError('disk gone')" in caplog.text
+    assert manager.pending("one") == manager.pending("two") == {"k"}
+    with pytest.raises(ValidationError, match="closed"):
+        await manager.sync_session_memory("one")
+
+
+class StoreBug(BaseException):
+    """What a buggy store might raise: no Exception, and no cancellation either."""
+
+
+@pytest.mark.parametrize(
+    "stray",
+    [
+        pytest.param(
+            asyncio.CancelledError("raised by the store, no task was cancelled"),
+            marks=pytest.mark.skipif(
+                sys.version_info < (3, 11), reason="3.10 cannot tell it from a cancellation"
+            ),
+            id="CancelledError",
+        ),
+        pytest.param(StoreBug("a store's own BaseException"), id="BaseException"),
+    ],
+)
+async def test_auto_sync_outlives_a_stray_base_exception_from_the_store(
+    stray: BaseException, caplog: pytest.LogCaptureFixture
+) -> None:
+    """It ended the task without a word: the change stayed pending for good."""
+    store = Throwing(MemoryStore())
+    manager = DistributedMemoryManager(store, replica_id="a", sync_interval=0.01)
+    caplog.set_level(logging.ERROR, logger="memcore.sync")
+    store.throw, store.times = stray, 2
+    manager.set(SESSION, "k", item("k", "stored at a later tick"))
+    manager.start_auto_sync()
+    try:
+        await wait_for(lambda: not manager.pending(SESSION))
+        assert manager.auto_sync_running
+        assert type(stray).__name__ in caplog.text
+        assert "changes stay pending" in caplog.text
+    finally:
+        await manager.close()
+    assert store.commits == 1
+
+
+async def test_sync_all_lets_a_real_cancellation_through() -> None:
+    store = Throwing(MemoryStore())
+    store.release = asyncio.Event()
+    manager = DistributedMemoryManager(store, replica_id="a")
+    manager.set(SESSION, "k", item("k", "pending"))
+    task = asyncio.create_task(manager.sync_all())
+    await store.held.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert task.cancelled()
+    assert manager.pending(SESSION) == {"k"}
+    store.release.set()
+    await manager.close()
 
 
 # --- one manager, several event loops ---------------------------------------------------------

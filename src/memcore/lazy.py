@@ -41,13 +41,18 @@ _OWN = frozenset({"_item_id", "_loader", "_lock", "_value", "_loading"})
 class LazyMemoryProxy(Generic[T]):
     """Stands in for one item; ``loader(item_id)`` runs on first attribute access, once.
 
-    Attribute reads, writes and the common protocols (``str``, ``==``, ``hash``, ``len``,
-    iteration, ``in``, indexing, truthiness) go to the loaded item. ``repr`` does not load.
+    ``item_id`` is a non-empty string, as a ``MemoryItem``'s id (else ``ValidationError``).
+    Attribute reads, writes and the common protocols (``str``, ``==``, ``len``, iteration,
+    ``in``, indexing, truthiness) go to the loaded item, and so does ``hash``: a proxy hashes
+    as its item does, so a proxy of an unhashable item is unhashable too (``TypeError``, as for
+    the item itself: a ``MemoryItem`` is a mutable dataclass, so no set or dict key; use its
+    ``id``). ``repr`` does not load (nor fail, even on a proxy never initialized).
     ``loaded`` and ``item_id`` are the proxy's own (they shadow same-named item attributes; use
-    :func:`is_loaded` and :func:`unwrap` where that matters). If the loader raises, the error
-    propagates (a ``KeyError`` as ``NotFoundError``, which is one) and the proxy stays
-    unloaded, so a later access tries again. The loader must be a plain function: attribute
-    access cannot await.
+    :func:`is_loaded` and :func:`unwrap` where that matters). If the loader raises, its error
+    propagates as it is (the loader is the caller's code, and so is what it raises; only a
+    ``KeyError`` becomes ``NotFoundError``, which is still one) and the proxy stays unloaded,
+    so a later access tries again. The loader must be a plain function: attribute access
+    cannot await.
 
     ``copy.copy`` gives a proxy of the same key and loader (sharing the loaded item, if any);
     ``copy.deepcopy`` one holding a deep copy of the loaded item. Pickling is refused
@@ -57,6 +62,8 @@ class LazyMemoryProxy(Generic[T]):
     __slots__ = ("__weakref__", "_item_id", "_loader", "_loading", "_lock", "_value")
 
     def __init__(self, item_id: str, loader: Callable[[str], T]) -> None:
+        if not isinstance(item_id, str) or not item_id:  # (as MemoryItem checks its id)
+            raise ValidationError(f"item id must be a non-empty string (got {item_id!r})")
         if not callable(loader):
             raise ValidationError("loader must be callable: loader(item_id) -> item")
         if inspect.iscoroutinefunction(loader):
@@ -161,8 +168,10 @@ class LazyMemoryProxy(Generic[T]):
         delattr(self._target(), name)
 
     def __repr__(self) -> str:
-        item_id = self._item_id
-        value = self._value
+        item_id = getattr(self, "_item_id", _UNSET)  # (unset in a proxy never initialized)
+        if item_id is _UNSET:
+            return "<LazyMemoryProxy (never initialized)>"
+        value = getattr(self, "_value", _UNSET)
         if value is _UNSET:
             return f"<LazyMemoryProxy {item_id!r} (not loaded)>"
         return f"<LazyMemoryProxy {item_id!r} loaded: {value!r}>"

@@ -22,14 +22,23 @@ strings here, interned to ints by the kernel in the same native call that counts
   the time on such sessions (on other streams, fit your own with :func:`fit_calibration` and
   pass it as ``calibration``);
 * ``prefetch_predicted_items`` loads every prediction above ``threshold`` through ``loader`` into
-  a bounded LRU cache, concurrently; ``get`` serves from that cache and counts hits and misses.
+  a bounded LRU cache, concurrently; ``get`` serves from that cache and counts hits and misses;
+  ``invalidate`` drops cached values (a session's, or one item's).
 
 A loader is an async callable ``(session_id, item_id) -> value``, or an object with a ``get(
 session_id, item_id)`` method, sync or async (a :class:`~memcore.sync.DistributedMemoryManager`
 qualifies), or a :class:`~memcore.stores.base.Store`: that one is read through a replica of its
-own, which pulls each session once and then only what changed since (a delta sync per load, never
-a whole snapshot), so a prefetch sees what other replicas committed. Prefetching is speculative,
-so a failed load never propagates: it is logged, counted in ``load_errors`` and not cached, and the
+own, which pulls each session once and then only what changed since (one delta sync per
+prefetch, never a whole snapshot), so a prefetch sees what other replicas committed: it reads
+every prediction above the threshold from that replica, cached or not, so a cached value another
+replica updated is replaced and one it deleted is evicted. Other loaders cannot say what
+changed, and a cached prediction is not loaded again (that would make every prefetch a read of
+every prediction): its value is kept until the LRU evicts it or ``invalidate`` drops it, so
+``invalidate`` what you write through another path. ``get`` itself never reads the source: it
+serves what the last prefetch saw.
+
+Prefetching is speculative, so a failed load never propagates: it is logged, counted in
+``load_errors`` and not cached (a cached value whose re-check failed stays as it was), and the
 caller's own read will go to the source. A loader that returns ``None`` (nothing there) caches
 nothing either.
 """
@@ -80,13 +89,20 @@ class _StoreReader:
         await self.replica.sync_session_memory(session_id)  # a delta: what changed since
         return self.replica.get(session_id, item_id)
 
+    async def read(self, session_id: str, item_ids: list[str]) -> list[Any]:
+        """The values of ``item_ids`` as the store holds them now (None: absent or deleted),
+        after one delta sync: what changed since the last read, cached items' too."""
+        await self.replica.sync_session_memory(session_id)
+        return [self.replica.get(session_id, item_id) for item_id in item_ids]
 
-def _resolve_loader(loader: object) -> Callable[[str, str], Any] | None:
-    """The call that reads one item, or ``ValidationError`` for something that cannot read."""
+
+def _resolve_loader(loader: object) -> Callable[[str, str], Any] | _StoreReader | None:
+    """The call that reads one item (a store: its reader), or ``ValidationError`` for
+    something that cannot read."""
     if loader is None:
         return None
     if isinstance(loader, Store):
-        return _StoreReader(loader).get
+        return _StoreReader(loader)
     getter = getattr(loader, "get", None)
     if getter is not None and callable(getter) and not inspect.isroutine(loader):
         return getter  # type: ignore[no-any-return]
@@ -268,9 +284,15 @@ class PredictiveMemoryPrefetcher:
         calibration: Calibration | None = None,
         kind_prior: KindPrior | None = None,
     ) -> None:
-        window_size = _check_positive("window_size", window_size)
-        if window_size < 2:
-            raise ValidationError("window_size must be at least 2 (a context and its successor)")
+        widest = _kernels.patterns.MAX_WINDOW  # (the kernel's bound; 2: a context and its next)
+        if (
+            isinstance(window_size, bool)
+            or not isinstance(window_size, int)
+            or not 2 <= window_size <= widest
+        ):  # one message for every bad value (it was three, two of them silent on the range)
+            raise ValidationError(
+                f"window_size must be an int in [2, {widest}] (got {window_size!r})"
+            )
         if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
             raise ValidationError(f"threshold must be a number in [0, 1] (got {threshold!r})")
         if not 0.0 <= threshold <= 1.0:
@@ -298,7 +320,10 @@ class PredictiveMemoryPrefetcher:
         )
         # The per-call path: one native call (session lookup, interning, counting).
         self.record_access = self._table.record  # type: ignore[method-assign]
-        self._load = _resolve_loader(loader)
+        load = _resolve_loader(loader)
+        # a store's reader can say what changed: prefetches re-check cached predictions with it
+        self._reader = load if isinstance(load, _StoreReader) else None
+        self._load = load.get if isinstance(load, _StoreReader) else load
         self.loader = loader
         self._cache: OrderedDict[tuple[str, str], Any] = OrderedDict()
         self.hits = 0
@@ -440,18 +465,22 @@ class PredictiveMemoryPrefetcher:
         return value
 
     async def prefetch_predicted_items(self, session_id: str, current_item: str) -> int:
-        """Load the predictions above ``threshold`` that are not cached yet; return how many.
+        """Load the predictions above ``threshold`` that are not cached yet; return how many
+        values it cached (new ones, and with a store loader changed ones).
 
         Loads run concurrently. A failing load is logged and counted (``load_errors``), not
-        cached and not raised: prefetching is a guess and must not break the caller.
+        cached and not raised: prefetching is a guess and must not break the caller. With a
+        store as the loader, cached predictions are re-checked too (see the module doc): an
+        update replaces the cached value, a deletion evicts it.
         """
         if self._load is None:
             raise ValidationError("this prefetcher has no loader to prefetch with")
         predictions = self.predict_next_accesses(session_id, current_item, self.prefetch_n)
+        above = [item_id for item_id, confidence in predictions if confidence > self.threshold]
+        if self._reader is not None:
+            return await self._recheck(self._reader, session_id, above)
         wanted: list[str] = []
-        for item_id, confidence in predictions:
-            if confidence <= self.threshold:
-                break  # sorted: the rest are lower
+        for item_id in above:
             key = (session_id, item_id)
             if key in self._cache:
                 self._cache.move_to_end(key)
@@ -476,6 +505,30 @@ class PredictiveMemoryPrefetcher:
             loaded += 1
         return loaded
 
+    async def _recheck(self, reader: _StoreReader, session_id: str, item_ids: list[str]) -> int:
+        """``prefetch_predicted_items`` through a store's reader: one delta, then every
+        prediction read from the reader's replica, cached or not; returns how many values
+        were cached anew (new or changed)."""
+        if not item_ids:
+            return 0
+        try:
+            values = await reader.read(session_id, item_ids)
+        except Exception as exc:  # (the cached values stay as they were: nothing was learned)
+            self.load_errors += sum((session_id, i) not in self._cache for i in item_ids)
+            log.warning("prefetch in session %s failed: %r", session_id, exc)
+            return 0
+        loaded = 0
+        for item_id, value in zip(item_ids, values, strict=True):
+            key = (session_id, item_id)
+            if value is None:  # absent, or deleted since it was cached
+                self._cache.pop(key, None)
+            elif key in self._cache and self._cache[key] == value:
+                self._cache.move_to_end(key)
+            else:
+                self._put(key, value)
+                loaded += 1
+        return loaded
+
     def _put(self, key: tuple[str, str], value: Any) -> None:
         self._cache[key] = value
         self._cache.move_to_end(key)
@@ -484,7 +537,8 @@ class PredictiveMemoryPrefetcher:
 
     def get(self, session_id: str, item_id: str) -> Any | None:
         """The prefetched value of ``item_id`` (a hit), or None when it was not prefetched (a
-        miss; read it from the source then)."""
+        miss; read it from the source then). Never reads the source: the value is the one the
+        last prefetch saw (see the module doc)."""
         validate_session_id(session_id)
         _check_item(item_id)
         key = (session_id, item_id)
@@ -496,7 +550,10 @@ class PredictiveMemoryPrefetcher:
         return None
 
     def invalidate(self, session_id: str, item_id: str | None = None) -> None:
-        """Drop cached values of a session (or one item of it), e.g. after a write."""
+        """Drop cached values of a session (or one item of it): after a write that the loader
+        cannot tell the prefetcher of (only a store loader's prefetches re-check cached
+        values), or to give memory back. The next ``get`` is a miss; a later prefetch loads
+        the value again."""
         validate_session_id(session_id)
         if item_id is not None:
             self._cache.pop((session_id, _check_item(item_id)), None)

@@ -62,23 +62,25 @@ A store that lost data or went back in time (a flushed Redis, an SQLite file rep
 copy) is told from a deliberate ``delete_session`` by the store's incarnation, and healed from
 what the replicas hold (:mod:`memcore.store_health`); a record no replica can take is set aside
 while the other keys sync (:mod:`memcore.quarantine`).
+
+``close`` refuses syncs from the moment it begins and lets those under way finish before it
+closes a store the manager owns; leaving ``async with`` flushes first
+(:mod:`memcore.sync_lifecycle`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import heapq
 import logging
 import math
 import os
 import random
 from collections.abc import Mapping
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from memcore._kernels import records as _records
-from memcore.errors import ConflictError, MemcoreError, ValidationError
+from memcore.errors import ValidationError
 from memcore.hlc import HybridLogicalClock
 from memcore.model import Conflict, MemoryItem, MemorySyncMetadata, SyncResult, utc_now
 from memcore.stores import resolve_store
@@ -95,6 +97,7 @@ from memcore.sync_auto import AutoSync
 from memcore.sync_commit import CommitPaths
 from memcore.sync_diagnostics import SyncDiagnostics
 from memcore.sync_group import GroupCommit, others_ready
+from memcore.sync_lifecycle import Lifecycle, SyncsUnderWay
 from memcore.sync_merge import (
     LeaderGone,
     SessionReplica,
@@ -130,7 +133,7 @@ def validate_strategy(strategy: object) -> str:
     return str(strategy)
 
 
-class DistributedMemoryManager(GroupCommit, CommitPaths, AutoSync):
+class DistributedMemoryManager(GroupCommit, CommitPaths, AutoSync, Lifecycle):
     """One replica of any number of sessions, synchronised through a shared store.
 
     ``storage_backend`` is a store URL (the manager then owns the store and :meth:`close` closes
@@ -177,7 +180,9 @@ class DistributedMemoryManager(GroupCommit, CommitPaths, AutoSync):
         self._now = commit_now_of(self.store)
         self._sessions: dict[str, SessionReplica] = {}
         self._auto_task: asyncio.Task[None] | None = None
-        self._closed = False
+        self._closed = False  # (writes check this; syncs count themselves in ``_syncs``)
+        self._store_closed = False
+        self._syncs = SyncsUnderWay()  # what ``close`` waits for (memcore.sync_lifecycle)
 
     # --- local reads and writes (synchronous, never touch the store) --------------------------
 
@@ -310,12 +315,15 @@ class DistributedMemoryManager(GroupCommit, CommitPaths, AutoSync):
         Losing the compare-and-set race ``max_attempts`` times in a row gives ``success=False``
         with the changes still pending.
         """
-        if self._closed:
-            raise ValidationError("this manager is closed: open a new one to sync")
-        chosen = self.strategy if strategy is None else validate_strategy(strategy)
-        session = self._session(session_id)
-        loop = asyncio.get_running_loop()  # (looked up once: see process_id)
-        session.serve(loop, session_id)
+        self._syncs.enter()  # (ValidationError once close has begun: close waits for this one)
+        try:
+            chosen = self.strategy if strategy is None else validate_strategy(strategy)
+            session = self._session(session_id)
+            loop = asyncio.get_running_loop()  # (looked up once: see process_id)
+            session.serve(loop, session_id)
+        except BaseException:
+            self._syncs.leave()
+            raise
         try:
             if (
                 self._now is not None
@@ -348,6 +356,7 @@ class DistributedMemoryManager(GroupCommit, CommitPaths, AutoSync):
                 )
         finally:
             session.served()
+            self._syncs.leave()
 
     async def resync_session(self, session_id: str, strategy: str | None = None) -> SyncResult:
         """Forget what was merged, refetch the whole session, then sync as usual.
@@ -357,16 +366,20 @@ class DistributedMemoryManager(GroupCommit, CommitPaths, AutoSync):
         module docstring); this forces it, e.g. against a store that reports neither. Pending
         local changes are kept and settled like in any sync.
         """
-        if self._closed:
-            raise ValidationError("this manager is closed: open a new one to sync")
-        chosen = self.strategy if strategy is None else validate_strategy(strategy)
-        session = self._session(session_id)
-        session.serve(asyncio.get_running_loop(), session_id)
+        self._syncs.enter()
+        try:
+            chosen = self.strategy if strategy is None else validate_strategy(strategy)
+            session = self._session(session_id)
+            session.serve(asyncio.get_running_loop(), session_id)
+        except BaseException:
+            self._syncs.leave()
+            raise
         try:
             async with session.lock:
                 return await self._sync_locked(session_id, session, chosen, refetch=True)
         finally:
             session.served()
+            self._syncs.leave()
 
     async def _sync_locked(
         self,
@@ -526,70 +539,6 @@ class DistributedMemoryManager(GroupCommit, CommitPaths, AutoSync):
             )
         session.stored_digest_mismatch = mismatch
         return taken
-
-    async def close(self) -> None:
-        """Stop auto-sync and close the store if this manager opened it from a URL.
-
-        Pending changes are not flushed: call ``sync_session_memory`` first to keep them (leaving
-        an ``async with`` block does). A closed manager refuses writes and syncs
-        (``ValidationError``); what it holds can still be read.
-        """
-        task, self._auto_task = self._auto_task, None
-        if task is not None and not task.done():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        if not self._closed:
-            self._closed = True
-            if self._owns_store:
-                await self.store.close()
-
-    async def __aenter__(self) -> DistributedMemoryManager:
-        self.start_auto_sync()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        """Sync what is pending, then close: leaving the block keeps every write made in it.
-
-        A flush that fails raises once the manager is closed (the class of the first failure,
-        e.g. ``BackendError``; ``ConflictError`` when the compare-and-set race was lost every
-        time), unless the block is already leaving on an exception: that one is not masked, and
-        the failure is logged.
-        """
-        try:
-            await self._flush(quiet=exc_type is not None)
-        finally:
-            await self.close()
-
-    async def _flush(self, *, quiet: bool) -> None:
-        """Sync every session with pending changes (each attempted even if another fails)."""
-        if self._closed:
-            return
-        failed: list[str] = []
-        first: BaseException | None = None
-        for session_id in [s for s, replica in self._sessions.items() if replica.pending]:
-            try:
-                result = await self.sync_session_memory(session_id)
-            except MemcoreError as exc:
-                failed.append(f"{session_id!r}: {exc}")
-                first = first or exc
-                continue
-            if not result.success:
-                failed.append(f"{session_id!r}: {result.error}")
-        if not failed:
-            return
-        message = "pending changes not synced on leaving the block: " + "; ".join(failed)
-        if quiet:
-            logger.error("%s", message)
-        elif first is not None:
-            raise type(first)(message) from first  # (the class of the first failure)
-        else:
-            raise ConflictError(message)
 
 
 __all__ = ["STRATEGIES", "DistributedMemoryManager", "SyncDiagnostics", "validate_strategy"]

@@ -1,5 +1,11 @@
 """Background sync for ``DistributedMemoryManager``: a task that syncs every touched session
 every ``sync_interval`` seconds, logging failures and keeping what is pending for the next tick.
+
+A failure is whatever a sync raises but a real cancellation, ``KeyboardInterrupt``,
+``SystemExit`` and ``GeneratorExit``: a store that raised some other ``BaseException`` (a stray
+``CancelledError`` of its own, say) used to end the task without a word, auto-sync stopped and
+nothing said so. A ``CancelledError`` is a real cancellation when the task was asked to cancel
+(``Task.cancelling()``, Python 3.11+; on 3.10, which cannot tell, every one is taken as real).
 """
 
 from __future__ import annotations
@@ -15,6 +21,34 @@ if TYPE_CHECKING:
     from memcore.sync_merge import SessionReplica
 
 logger = logging.getLogger("memcore.sync")
+
+# never a failure to retry: they stop the task, or the program
+_NOT_FAILURES = (KeyboardInterrupt, SystemExit, GeneratorExit)
+
+
+def _cancel_requested() -> bool:
+    """Whether the running task was asked to cancel (3.10 cannot tell: taken as asked)."""
+    task = asyncio.current_task()
+    cancelling = getattr(task, "cancelling", None)
+    return cancelling is None or cancelling() > 0
+
+
+def _is_failure(exc: BaseException) -> bool:
+    """Whether ``exc``, raised by a sync, is a failure to log and retry (see the module doc)."""
+    if isinstance(exc, Exception):
+        return True
+    if isinstance(exc, asyncio.CancelledError):
+        return not _cancel_requested()
+    return not isinstance(exc, _NOT_FAILURES)
+
+
+def _auto_sync_ended(task: asyncio.Task[None]) -> None:
+    """Log an auto-sync task that died of an error (it only ends so when cancelled, else)."""
+    if task.cancelled():
+        return
+    exc = task.exception()  # (retrieved: no "exception was never retrieved" at exit)
+    if exc is not None and not isinstance(exc, (KeyboardInterrupt, SystemExit)):
+        logger.error("auto-sync stopped: its task %s failed", task.get_name(), exc_info=exc)
 
 
 class AutoSync:
@@ -52,6 +86,7 @@ class AutoSync:
         self._auto_task = loop.create_task(
             self._auto_sync_loop(), name=f"memcore-auto-sync-{self.replica_id}"
         )
+        self._auto_task.add_done_callback(_auto_sync_ended)
 
     def stop_auto_sync(self) -> None:
         """Stop the background task (an in-flight sync is cancelled; nothing pending is lost)."""
@@ -69,21 +104,34 @@ class AutoSync:
             await self.sync_all()
 
     async def sync_all(self) -> dict[str, SyncResult | BaseException]:
-        """Sync every touched session once; failures are logged and returned, not raised."""
+        """Sync every touched session once; failures are logged and returned, not raised (a
+        real cancellation, ``KeyboardInterrupt`` and ``SystemExit`` are)."""
         results: dict[str, SyncResult | BaseException] = {}
         for session_id in list(self._sessions):
             try:
                 result = await self.sync_session_memory(session_id)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # logged and retried at the next tick, by design
-                logger.warning(
-                    "auto-sync of session %r failed (%s: %s); %d changes stay pending",
-                    session_id,
-                    type(exc).__name__,
-                    exc,
-                    len(self._sessions[session_id].pending),
-                )
+            except BaseException as exc:
+                if not _is_failure(exc):
+                    raise  # a real cancellation, KeyboardInterrupt, SystemExit: not ours
+                # logged and retried at the next tick, by design
+                pending = len(self._sessions[session_id].pending)
+                if isinstance(exc, Exception):
+                    logger.warning(
+                        "auto-sync of session %r failed (%s: %s); %d changes stay pending",
+                        session_id,
+                        type(exc).__name__,
+                        exc,
+                        pending,
+                    )
+                else:  # a store raising a BaseException of its own: a bug worth a traceback
+                    logger.error(
+                        "auto-sync of session %r failed: the store raised %s, which is no "
+                        "Exception (and no cancellation of this task); %d changes stay pending",
+                        session_id,
+                        type(exc).__name__,
+                        pending,
+                        exc_info=exc,
+                    )
                 results[session_id] = exc
                 continue
             if not result.success:
