@@ -49,6 +49,7 @@ def test_a_symlinked_settings_file_stays_a_link_and_its_target_changes(tmp_path:
 
 def test_a_link_to_a_file_not_yet_made_is_followed(tmp_path: Path) -> None:
     target = tmp_path / "dotfiles" / "settings.json"
+    target.parent.mkdir()
     link = tmp_path / "settings.json"
     link.symlink_to(target)
     mcp = tmp_path / "claude.json"
@@ -58,6 +59,36 @@ def test_a_link_to_a_file_not_yet_made_is_followed(tmp_path: Path) -> None:
     assert _uninstall(link, mcp) == 0
     assert link.is_symlink()
     assert not target.exists()  # as before the install
+    assert list(target.parent.iterdir()) == []
+
+
+def test_a_link_into_a_missing_folder_is_refused_and_nothing_is_made(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Install would have to make the folders, which uninstall could not tell from the user's
+    own: the user makes them."""
+    link = tmp_path / "settings.json"
+    link.symlink_to(tmp_path / "dotfiles" / "claude" / "settings.json")
+    mcp = tmp_path / "claude.json"
+    assert _install(link, mcp) == 1
+    assert "in a folder that does not exist" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["settings.json"]  # (the link)
+    assert link.is_symlink()
+
+
+@pytest.mark.parametrize("command", ["install-claude-code", "uninstall-claude-code"])
+def test_a_symlink_loop_is_refused_and_stays_a_link(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    loop_a, loop_b = tmp_path / "a.json", tmp_path / "b.json"
+    loop_a.symlink_to(loop_b.name)
+    loop_b.symlink_to(loop_a.name)
+    mcp = tmp_path / "claude.json"
+    assert main([command, "--settings", str(loop_a), "--mcp-config", str(mcp)]) == 1
+    assert "symlink loop" in capsys.readouterr().err
+    assert loop_a.is_symlink()
+    assert loop_b.is_symlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "b.json"]
 
 
 def test_uninstall_removes_the_files_install_made(tmp_path: Path) -> None:

@@ -60,13 +60,20 @@ def register(sub: Subparsers) -> None:
             cmd_install if install else cmd_uninstall,
             summary,
             f"{summary[:1].upper()}{summary[1:]}.\nUser scope: ~/.claude/settings.json and "
-            "~/.claude.json; project scope:\n.claude/settings.json and .mcp.json in the working "
-            "folder. Everything else in those\nfiles is kept. "
+            "~/.claude.json (both in $CLAUDE_CONFIG_DIR when set);\nproject scope: "
+            ".claude/settings.json and .mcp.json in the working folder.\nEverything else in "
+            "those files is kept, and so is an entry install did not write\n(another memcore's "
+            "hook, another server named memcore): it is said, and left alone.\n"
             + (
-                "Each file is backed up (<name>.memcore-backup) before it changes."
+                "--replace puts memcore's in its place.\n"
+                "A file of the user's is backed up (<name>.memcore-backup; an existing backup\n"
+                "is never overwritten: the next is <name>.memcore-backup.2) before it changes.\n"
+                "memcore's own entries (this environment's memcore, by absolute path) that you\n"
+                "edited since are kept as they are; only missing ones are added."
                 if install
-                else "A file still as install left it gets its backup\n(<name>.memcore-backup) "
-                "back, byte for byte, and the backup goes."
+                else "memcore's own entries go, edited or not; a file still as install left it\n"
+                "gets its backup back, byte for byte. A backup holding nothing the file left\n"
+                "lacks goes; any other is named, for you to compare."
             ),
         )
         p.add_argument(
@@ -80,6 +87,13 @@ def register(sub: Subparsers) -> None:
         p.add_argument("--dry-run", action="store_true", help="show the changes, write nothing")
         if install:
             p.add_argument("--store", metavar="URL", type=store_url, help=DEFAULT_STORE_HELP)
+            p.add_argument(
+                "--replace",
+                action="store_true",
+                help="put memcore's hooks and server in place of entries install did not write "
+                "(another memcore's hook, another server named memcore) and of its own entries "
+                "changed since; without it those are kept, and said",
+            )
 
 
 def cmd_hook(args: argparse.Namespace, out: TextIO) -> int:
@@ -118,6 +132,7 @@ def _run_install(args: argparse.Namespace, out: TextIO, install: bool) -> int:
     from pathlib import Path
 
     from memcore.claude_code.install import absolute_store_url, memcore_command, plan
+    from memcore.claude_code.install_merge import REPLACE_HINT
     from memcore.claude_code.mcp_server import mcp_installed
     from memcore.stores.urls import mask_url
 
@@ -130,26 +145,24 @@ def _run_install(args: argparse.Namespace, out: TextIO, install: bool) -> int:
         mcp_config=Path(args.mcp_config).expanduser() if args.mcp_config else None,
         store=store_url,
         server=server,
+        replace=getattr(args, "replace", False),
     )
     shown_url = mask_url(store_url) if store_url else None
+    if not args.dry_run:
+        changes.apply()  # all or nothing; what it did is said after
     for change in changes.changes:
-        name = f"{change.path} -> {change.target}" if change.target else str(change.path)
-        if not change.changed:
-            print(f"{name}: already as it should be, left alone", file=out)
-            continue
-        backup = (
-            f" (backup: {change.backup})"
-            if change.backup is not None and change.before is not None and not change.restores
-            else ""
-        )
-        print(f"{name}: {_what(change, args.dry_run)}{backup}", file=out)
-        if args.dry_run and change.after is not None:
+        _say_change(change, args.dry_run, out)
+        if args.dry_run and change.after is not None and change.after != change.before:
             text = change.after
             if store_url and shown_url and shown_url != store_url:  # never a password shown
                 text = text.replace(store_url, shown_url)
             print(text, file=out, end="")
-    if not args.dry_run:
-        changes.apply()
+    if install and any(REPLACE_HINT in note for c in changes.changes for note in c.notes):
+        print(
+            "memcore's entries were not added where another's were kept (above): "
+            "install-claude-code --replace puts them in.",
+            file=out,
+        )
     if install and not args.dry_run:
         print(
             "Claude Code will run memcore at SessionStart, PreCompact and SessionEnd"
@@ -203,15 +216,39 @@ def _say_where_hooks_store(out: TextIO) -> None:
     )
 
 
+def _say_change(change: FileChange, dry_run: bool, out: TextIO) -> None:
+    """One file's line, then what was kept or left in it, and the backups uninstall left."""
+    name = f"{change.path} -> {change.target}" if change.target else str(change.path)
+    if not change.changed:
+        done = "already as it should be" if not change.notes else "nothing to change"
+        print(f"{name}: {done}, left alone", file=out)
+    else:
+        backup = f" (backup: {change.backup})" if change.backup and not change.restores else ""
+        print(f"{name}: {_what(change, dry_run)}{backup}", file=out)
+    for note in change.notes:
+        print(f"  {note}", file=out)
+    for kept in change.kept_backups:
+        print(
+            f"  backup kept: {kept}: it holds what the file no longer does (edits since the "
+            "install, or entries an installer replaced); compare, then delete it",
+            file=out,
+        )
+
+
 def _what(change: FileChange, dry_run: bool) -> str:
     """What install or uninstall does (or would do) to a file, in a word or three."""
+    backups = "its backup" + ("s" if len(change.drop_backups) > 1 else "")
+    if change.after == change.before:
+        return f"would remove {backups}" if dry_run else f"removed {backups}"
+    removed = "would remove" if dry_run else "removed"
+    also = f", and {removed} {backups}" if change.drop_backups and not change.restores else ""
     if change.after is None:
-        return "would remove" if dry_run else "removed"
+        return removed + also
     if change.before is None:
         return "would create" if dry_run else "created"
     if change.restores:
         return "would restore from its backup" if dry_run else "restored from its backup"
-    return "would change" if dry_run else "changed"
+    return ("would change" if dry_run else "changed") + also
 
 
 def cmd_install(args: argparse.Namespace, out: TextIO) -> int:
