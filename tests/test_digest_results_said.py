@@ -213,3 +213,18 @@ def test_a_failure_the_agent_said_it_expected_is_said_with_its_word() -> None:
     )
     vet = next(line for line in errors if "make vet" in line)
     assert "the agent said" not in vet
+
+
+def test_the_topic_branch_is_said_with_what_was_asked() -> None:
+    records = _Records()
+    records.user("fix the checkpoint id reuse", gitBranch="main")
+    records.user("go on", gitBranch="alex/ent-112-checkpoint-id-reuse-bug")
+    records.user("and push", gitBranch="alex/ent-112-fix")
+    asked = session_digest(records.items(), 2000).sections["asked"].splitlines()
+    assert asked[0] == (
+        "- The work is on the branch `alex/ent-112-fix` "
+        "(earlier `alex/ent-112-checkpoint-id-reuse-bug`)."
+    )
+    plain = _Records()
+    plain.user("fix the checkpoint id reuse", gitBranch="main")
+    assert "branch" not in session_digest(plain.items(), 2000).text

@@ -31,6 +31,7 @@ from memcore.digest_cut import MIN_CUT_TOKENS
 from memcore.digest_greedy import SECTIONS, Greedy, Lines, heading, prepare_lines, unique_lines
 from memcore.digest_lines import (
     Candidate,
+    branch_line,
     build_candidates,
     spare_lines,
     title_line,
@@ -197,8 +198,7 @@ def _candidates(
     With ``asked_before`` (the summary has no request section), the earlier items' requests
     are said as asked, the last one too (see ``prepare_lines``). Without ``earlier``, the
     earlier items' lines are left out (``_earlier`` makes them when they are needed)."""
-    title = title_line(ordered)
-    titled = [] if title is None else [title]
+    titled = [line for line in (title_line(ordered), branch_line(ordered)) if line is not None]
     if cut == 0:
         return titled + build_candidates(ordered, root, ongoing=ongoing)
     before, after = ordered[:cut], ordered[cut:]

@@ -357,6 +357,30 @@ def title_line(items: Sequence[MemoryItem]) -> Candidate | None:
     return Candidate("asked", -1.0, TITLE_SCORE, f"- {' '.join(title.content.split())}")
 
 
+#: Branches that name no task: the line of work is said by a topic branch only.
+_NO_TOPIC_BRANCHES = frozenset({"main", "master", "develop", "development", "trunk", "HEAD"})
+#: The worth of the branch's line: a few words that often carry the ticket or the task
+#: (``alex/ent-112-checkpoint-id-reuse-bug``), when a session starts mid-work above all.
+BRANCH_SCORE = 4.0
+
+
+def branch_line(items: Sequence[MemoryItem]) -> Candidate | None:
+    """The topic branch the session worked on (the latest its records name; the one before it
+    too when it changed), said with what was asked; None on a main branch or without one."""
+    branches: dict[str, None] = {}
+    for item in items:
+        branch = item.metadata.get("git_branch")
+        if isinstance(branch, str) and branch and branch not in _NO_TOPIC_BRANCHES:
+            branches.pop(branch, None)  # (the latest last)
+            branches[branch] = None
+    if not branches:
+        return None
+    *earlier, latest = branches
+    before = f" (earlier {code_span(earlier[-1])})" if earlier else ""
+    line = f"- The work is on the branch {code_span(latest)}{before}."
+    return Candidate("asked", -0.5, BRANCH_SCORE, line)
+
+
 def _answered(meta: Mapping[str, Any]) -> str | None:
     """The line of the user's answer to the agent's question (``AskUserQuestion``: the import
     keeps the question in ``answer_to``, the answer in ``answer``), None for any other item."""
@@ -636,6 +660,7 @@ __all__ = [
     "LATEST_OPEN",
     "UNDER_WAY",
     "Candidate",
+    "branch_line",
     "build_candidates",
     "line_identifiers",
     "spare_lines",
