@@ -318,3 +318,23 @@ def test_a_save_whose_new_records_touch_no_queue_reads_nothing_before_them(
     monkeypatch.setattr(queued, "queue_before", read)
     later = parse_transcript(path, start_offset=ends[boundary - 1]).items
     assert [i.content for i in later] == ["Done: the field is added."]
+
+
+def test_what_was_under_way_is_the_agent_s_latest_thinking_and_is_said_at_any_size() -> None:
+    """The agent's thinking after its last words says where it had got to ("There's a test
+    failure in ..."); the line is chosen before the others, as the latest request is, or a
+    long line would lose to short ones at a tight budget."""
+    records = _question_answered_mid_turn()
+    records.tool("Bash", {"command": "pytest -q"}, "Exit code 1\nFAILED test_total - 10.01 != 10.0")
+    thought = "There's a test failure in `test_total`: 10.01 against 10.0. Let me read the test."
+    for n in range(40):  # many short lines that would each be worth more per token
+        records.said(f"`field_{n}` checked.")
+        records.tool("Read", {"file_path": f"{CWD}/f{n}.py"}, f"1\tdef field_{n}():\n")
+    records._base(
+        "assistant",
+        {"role": "assistant", "content": [{"type": "thinking", "thinking": thought}]},
+    )
+    items = parse_lines(records.lines).items
+    for budget in (400, 1000):
+        digest = session_digest(items, budget)
+        assert f"{UNDER_WAY}There's a test failure in `test_total`" in digest.sections["open"]

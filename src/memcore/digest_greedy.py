@@ -11,7 +11,13 @@ from typing import NamedTuple
 from memcore.digest_asked import REQUEST_REST_LEAD
 from memcore.digest_cut import MIN_CUT_TOKENS, MIN_TOPIC_WORDS, cut_line
 from memcore.digest_echo import EchoIndex, EchoTexts
-from memcore.digest_lines import CLOSING_QUESTION, LATEST_OPEN, Candidate, line_identifiers
+from memcore.digest_lines import (
+    CLOSING_QUESTION,
+    LATEST_OPEN,
+    UNDER_WAY,
+    Candidate,
+    line_identifiers,
+)
 from memcore.tokens import TokenCounter
 
 #: Sections in the order they are written, with their headings and first-pass budget shares.
@@ -110,6 +116,10 @@ def _needs(cands: list[Candidate]) -> list[int]:
     return needs
 
 
+#: The share of the budget the line of what was under way may take whole when it is seeded.
+UNDER_WAY_SEED_SHARE = 0.15
+
+
 class Greedy:
     """Lazy greedy: the best line by (score + names it adds that no chosen line has yet) per
     token, first within each section's share, then anywhere; a line's worth only falls as
@@ -175,17 +185,25 @@ class Greedy:
         """Choose the latest request not answered yet before anything else, or else the question
         the agent ended the session on: it is what the next session takes up, and as a long
         line it would lose to short ones by worth per token (whole if it fits the open
-        section's share of the budget, else cut to it)."""
+        section's share of the budget, else cut to it); then what was under way when the
+        session stopped mid-turn (whole if it fits the section's share, else cut to it)."""
         for opening in (LATEST_OPEN, CLOSING_QUESTION):  # (a request first, else the question)
-            first = (
-                i
-                for i, c in enumerate(self.cands)
-                if c.section == "open" and c.text.startswith(opening) and not self.taken[i]
-            )
-            chosen = next(first, None)
+            chosen = self._open_line(opening)
             if chosen is not None:
                 self._seed(chosen, OPEN_SEED_SHARE)
-                return
+                break
+        # and where the agent had got to in a session cut off mid-turn: as a long line it too
+        # would lose to short ones, and it is what the next session starts from
+        self._seed(self._open_line(UNDER_WAY), UNDER_WAY_SEED_SHARE)
+
+    def _open_line(self, opening: str) -> int | None:
+        """The first line of "Still open" that starts with ``opening`` and is not taken."""
+        first = (
+            i
+            for i, c in enumerate(self.cands)
+            if c.section == "open" and c.text.startswith(opening) and not self.taken[i]
+        )
+        return next(first, None)
 
     def seed_topic(self) -> None:
         """Choose the session's topic line first (``TOPIC_BELOW``), whole if it fits its

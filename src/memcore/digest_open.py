@@ -129,7 +129,10 @@ def under_way(items: Sequence[MemoryItem], since: int, root: str | None) -> list
     for seq in range(max(since, 0), len(items)):  # (the result itself may say the next step)
         meta = items[seq].metadata
         kind = meta.get("kind")
-        if kind == "fact" and meta.get("role") == "assistant" and not meta.get("meta"):
+        # the agent's latest words, or its latest thinking after them (what it had just
+        # found: "There's a test failure in X. The test expected 42.9% but got 33.3%.")
+        agent = meta.get("role") == "assistant" and not meta.get("meta")
+        if kind in ("fact", "thinking") and agent:
             said = (seq, " ".join(BULLET.sub("", items[seq].content).split()))
         elif kind == "tool_call" and meta.get("tool") in EDIT_TOOLS and meta.get("file_path"):
             shown = shown_path(meta, root)
@@ -140,7 +143,7 @@ def under_way(items: Sequence[MemoryItem], since: int, root: str | None) -> list
     text = cut_words(said[1], _UNDER_WAY_WORDS)
     if changed:
         text += f" (changing {quoted_list(list(changed)[-3:])})"
-    return [Candidate("open", said[0], 5.5, f"{UNDER_WAY}{text}")]
+    return [Candidate("open", said[0], 6.5, f"{UNDER_WAY}{text}")]
 
 
 def open_lines(
