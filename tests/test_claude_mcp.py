@@ -51,8 +51,9 @@ async def _copies_and_texts(service: MemoryService, copies: int, tail: str) -> N
     """``copies`` keys holding one text, and four different texts, all naming `cart_total`."""
     from memcore import MemoryItem
 
+    mine = {"project": service.project}  # (a note is the project's that names its folder)
     for n in range(copies):
-        item = MemoryItem(f"grep-{n}", "Grep `cart_total` found 0")
+        item = MemoryItem(f"grep-{n}", "Grep `cart_total` found 0", metadata=mine)
         service.manager.set(service.notes, item.id, item)
     for n in range(4):
         await service.remember(f"`cart_total()` rounds case {n} {tail}")
@@ -113,9 +114,13 @@ async def test_the_recall_index_is_kept_and_follows_every_change(
     try:
         await other.sync_session_memory(service.notes)
         (key,) = other.state(service.notes)
-        changed = MemoryItem(key, "cart.py rounds totals with banker's rounding now.")
+        mine = {"project": service.project}  # (as another server of the project writes them)
+        changed = MemoryItem(
+            key, "cart.py rounds totals with banker's rounding now.", metadata=mine
+        )
         other.set(service.notes, key, changed)
-        other.set(service.notes, "late", MemoryItem("late", "tax.py adds VAT after quantize."))
+        late = MemoryItem("late", "tax.py adds VAT after quantize.", metadata=mine)
+        other.set(service.notes, "late", late)
         await other.sync_session_memory(service.notes)
         hits = await service.recall("quantize")
         assert [h.id for h in hits] == ["late"]
@@ -276,5 +281,30 @@ async def test_a_refresh_reindexes_exactly_the_values_that_changed() -> None:
             assert [(n, i.id) for n, i, _ in recall.search("basket", 5)] == [("b", "z")]
         finally:
             await other.close()
+    finally:
+        await manager.close()
+
+
+async def test_a_shared_notes_session_is_indexed_for_its_owner_only() -> None:
+    """Folders whose paths differ only in ``/`` and ``-`` share a notes session: each one's
+    index holds its own notes, and a hit another folder wrote over since the refresh is not
+    shown."""
+    from memcore import MemoryItem
+    from memcore.claude_code.project_recall import ProjectRecall
+    from memcore.sync import DistributedMemoryManager
+
+    def note(text: str, project: str) -> MemoryItem:
+        return MemoryItem("note:1", text, metadata={"kind": "fact", "project": project})
+
+    manager = DistributedMemoryManager(storage_backend=open_store("memory://"), replica_id="r")
+    try:
+        manager.set("notes.-x-a-b", "note:1", note("the cart rounds totals", "/x/a-b"))
+        recall = ProjectRecall()
+        recall.refresh(manager, ["notes.-x-a-b"], {"notes.-x-a-b": "/x/a/b"})
+        assert (len(recall), recall.search("cart", 5)) == (0, [])
+        recall.refresh(manager, ["notes.-x-a-b"], {"notes.-x-a-b": "/x/a-b"})  # (its owner's)
+        assert [i.content for _, i, _ in recall.search("cart", 5)] == ["the cart rounds totals"]
+        manager.set("notes.-x-a-b", "note:1", note("the cart rounds totals", "/x/a/b"))
+        assert recall.search("cart", 5) == []  # written over by the other folder, unrefreshed
     finally:
         await manager.close()

@@ -4,9 +4,11 @@ The server speaks MCP over stdio through the official ``mcp`` package (the ``[mc
 tools act on one project's memory (the project is ``$CLAUDE_PROJECT_DIR``, which Claude Code
 sets for the servers it starts, else the working folder, or the nearest folder above it with
 memory): the notes remembered through the tool, and every Claude Code session of the project
-that the hooks saved. Another project's memory is never read. :class:`MemoryService` holds the
-logic, so it is tested without a transport. What memcore raises on purpose reaches the client
-as the SDK's ``ToolError`` with memcore's message.
+that the hooks saved. Another project's memory is never read, recalled or forgotten, not even
+that of a folder whose notes share this one's session (``/x/a-b`` and ``/x/a/b``: see
+``memcore.claude_code.project``): a note is this project's when it was stored with its folder.
+:class:`MemoryService` holds the logic, so it is tested without a transport. What memcore
+raises on purpose reaches the client as the SDK's ``ToolError`` with memcore's message.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from memcore.claude_code.next_actions import next_actions
 from memcore.claude_code.project import (
     NOTES_PREFIX,
     SessionRecord,
+    is_note_of,
     known_project,
     notes_session,
     registry_session,
@@ -129,7 +132,10 @@ class MemoryService:
         return entries_of(items, self.project)
 
     async def _project_sessions(self) -> list[str]:
-        return [self.notes, *(r.session_id for r in await self._records())]
+        """The project's notes session and saved sessions. (The records first: finding them
+        may find the project again, and its notes session with it.)"""
+        records = await self._records()
+        return [self.notes, *(r.session_id for r in records)]
 
     def _check_session(self, session: str | None, sessions: list[str]) -> list[str]:
         if session is None or session == "":
@@ -155,8 +161,8 @@ class MemoryService:
             if session
             else self.notes
         )
-        digest = hashlib.blake2b(content.strip().encode(), digest_size=6).hexdigest()
-        key = f"note:{digest}"
+        await self.manager.sync_session_memory(target)
+        key = self._note_key(target, content.strip())
         item = MemoryItem(
             key,
             content.strip(),
@@ -166,6 +172,21 @@ class MemoryService:
         self.manager.set(target, key, item)
         await self.manager.sync_session_memory(target)
         return key
+
+    def _note_key(self, target: str, text: str) -> str:
+        """A note's id: the hash of its text (the same note remembered again is one), unless
+        another folder's note sharing the notes session holds it: then the hash of the project
+        and the text, so that this one does not write over that one."""
+        key = f"note:{_short_hash(text)}"
+        held = self.manager.get(target, key)
+        if held is None or self._mine(target, held):
+            return key
+        return f"note:{_short_hash(self.project + chr(0) + text)}"
+
+    def _mine(self, session: str, value: Any) -> bool:
+        """Whether ``value``, held in ``session`` (one of ``_project_sessions``), is this
+        project's: all of its saved sessions are; of the notes, those stored with its folder."""
+        return session != self.notes or is_note_of(MemoryItem.coerce(value), self.project)
 
     async def recall(self, query: str, k: int = 8, session: str | None = None) -> list[Recalled]:
         """The ``k`` best hits. A note remembered through ``remember`` weighs more than a
@@ -181,7 +202,7 @@ class MemoryService:
         # the whole project's index is kept between calls; one session's is made for the call
         # (its scores are that session's own, not the project's)
         recall = self._recall if session is None or session == "" else ProjectRecall()
-        recall.refresh(self.manager, sessions)
+        recall.refresh(self.manager, sessions, {self.notes: self.project})
         hits = recall.search(question_terms(query), pool_size(k))
         return [
             Recalled(
@@ -201,7 +222,8 @@ class MemoryService:
         sessions = self._check_session(session, await self._project_sessions())
         for name in sessions:
             await self.manager.sync_session_memory(name)
-            if self.manager.get(name, item_id) is not None:
+            held = self.manager.get(name, item_id)
+            if held is not None and self._mine(name, held):
                 self.manager.delete(name, item_id)
                 await self.manager.sync_session_memory(name)
                 return name
@@ -226,7 +248,11 @@ class MemoryService:
             session = records[0].session_id
         session = self._check_session(session, [self.notes, *(r.session_id for r in records)])[0]
         await self.manager.sync_session_memory(session)
-        items = [MemoryItem.coerce(v) for v in self.manager.state(session).values()]
+        items = [
+            MemoryItem.coerce(v)
+            for v in self.manager.state(session).values()
+            if self._mine(session, v)
+        ]
         return session_digest(items, budget).text
 
     async def sessions(self) -> list[dict[str, Any]]:
@@ -241,6 +267,10 @@ class MemoryService:
             }
             for record in await self._records()
         ]
+
+
+def _short_hash(text: str) -> str:
+    return hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
 
 
 def sessions_text(listed: list[dict[str, Any]], limit: int = SESSIONS_SHOWN) -> str:

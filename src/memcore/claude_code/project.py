@@ -7,7 +7,9 @@ in, wherever its agent ``cd``-s later) has one registry session,
 session's digest, what knowledge transfer found in it (preferences, shortcuts, common tasks), the
 files it touched, and how far each of its transcript files has been read. Sessions of one project
 run at once; each writes only its own registry key, so their syncs never conflict, and nothing a
-session-start hook needs is more than one small session away. A session started in a folder
+session-start hook needs is more than one small session away. Folders whose paths differ only
+in ``/`` and ``-`` share a key (as Claude Code's own folder names do): each reads, recalls and
+forgets only the entries and notes stored with its own folder. A session started in a folder
 below a project finds that project's memory (the nearest folder with memory, see
 :func:`known_project`); a sibling, or a folder whose path only starts the same, never does. The
 linked git worktrees of a repository are its main working tree's project.
@@ -20,14 +22,14 @@ import json
 import os
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from memcore.claude_code.discovery import project_dir_name, transcript_head
 from memcore.claude_code.worktrees import Tree, linked_tree, project_folder
-from memcore.errors import NotFoundError, ValidationError
+from memcore.errors import MemcoreError, NotFoundError, ValidationError
 from memcore.model import MemoryItem, utc_now
 
 #: Prefix of the registry sessions; ``memcore.``-prefixed sessions are memcore's own.
@@ -298,20 +300,59 @@ def project_candidates(cwd: str) -> list[str]:
 async def known_project(store: Any, cwd: str) -> str:
     """The project whose memory a session at ``cwd`` gets: the nearest of ``cwd`` and the
     folders above it (see :func:`project_candidates`) that the store holds memory of (a saved
-    session or a remembered note), else ``cwd`` itself. A session that ``cd``-ed into
-    ``packages/codegen`` is filed under the project it started in; one started there later
-    finds that project's memory, and no sibling's. In a linked git worktree, the folders are
-    those of the repository's main working tree (:mod:`.worktrees`): the worktrees of one
-    repository are one project."""
+    session or a remembered note of that very folder: see :func:`holds_own`), else ``cwd``
+    itself. A session that ``cd``-ed into ``packages/codegen`` is filed under the project it
+    started in; one started there later finds that project's memory, and no sibling's. In a
+    linked git worktree, the folders are those of the repository's main working tree
+    (:mod:`.worktrees`): the worktrees of one repository are one project."""
     candidates = project_candidates(project_folder(cwd))
     if len(candidates) > 1:  # (alone, cwd is the project whatever the store holds)
         for candidate in candidates:
-            # a cheap look at each folder's sessions: listing every session of a store is a
-            # SCAN over all of Redis
-            for session in (registry_session(candidate), notes_session(candidate)):
-                if await store.version(session) > 0:
-                    return candidate
+            if await holds_own(store, registry_session(candidate), candidate, is_entry_of):
+                return candidate
+            if await holds_own(store, notes_session(candidate), candidate, is_note_of):
+                return candidate
     return candidates[0]
+
+
+def is_note_of(item: MemoryItem, project: str) -> bool:
+    """Whether a remembered note is ``project``'s (the folder ``remember`` stored with it):
+    folders whose paths differ only in ``/`` and ``-`` share a notes session, not notes."""
+    return _same_folder(item.metadata.get("project"), project)
+
+
+def is_entry_of(item: MemoryItem, project: str) -> bool:
+    """Whether a registry entry is of a session of ``project`` (the folder it was filed
+    under): the registry of ``/x/a-b`` is that of ``/x/a/b`` too."""
+    return _same_folder(item.metadata.get("cwd"), project)
+
+
+def _same_folder(stored: object, project: str) -> bool:
+    return (
+        isinstance(stored, str)
+        and os.path.isabs(stored)
+        and os.path.normpath(stored) == os.path.normpath(project)
+    )
+
+
+async def holds_own(
+    store: Any, session: str, project: str, owned: Callable[[MemoryItem, str], bool]
+) -> bool:
+    """Whether ``session`` holds a live item ``owned`` by ``project``: a cheap look first (its
+    version: listing every session of a store is a SCAN over all of Redis), then its items
+    decoded one by one until one is."""
+    from memcore.stores import decode_entry
+
+    if await store.version(session) == 0:
+        return False
+    for record in (await store.read_snapshot(session)).records.values():
+        try:
+            entry = decode_entry(record)
+            if not entry.deleted and owned(MemoryItem.coerce(entry.value), project):
+                return True
+        except (MemcoreError, ValueError, TypeError):
+            continue  # a damaged record
+    return False
 
 
 def file_stamp(path: Path) -> list[int]:
@@ -525,7 +566,10 @@ __all__ = [
     "ParsedSession",
     "SessionRecord",
     "check_transcript",
+    "holds_own",
     "inside",
+    "is_entry_of",
+    "is_note_of",
     "known_project",
     "merge_files",
     "names_cwd",

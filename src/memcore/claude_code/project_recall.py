@@ -13,13 +13,19 @@ a hit is decoded when it is found.
 Copies of one text (a command run again, the same search in another session) are one hit:
 :meth:`ProjectRecall.search` asks the index for more hits until ``k`` distinct texts are found
 or the index has no more.
+
+A session shared by projects (the notes of folders whose paths differ only in ``/`` and ``-``)
+is indexed for one of them: only the notes stored with that project's folder (``is_note_of``),
+and a hit is checked again when it is decoded (written over since the refresh by the other
+project, it is not shown).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+from memcore.claude_code.project import is_note_of
 from memcore.model import MemoryItem
 from memcore.search import MemoryIndex, item_text
 
@@ -30,7 +36,7 @@ FIRST_ASK = 3
 class ProjectRecall:
     """The recall index of some sessions of one replica (a ``DistributedMemoryManager``)."""
 
-    __slots__ = ("_held", "_index", "_manager", "_marks", "_refs")
+    __slots__ = ("_held", "_index", "_manager", "_marks", "_owned", "_refs")
 
     def __init__(self) -> None:
         self._index = MemoryIndex()
@@ -40,20 +46,35 @@ class ProjectRecall:
         # index key -> (session, key, the hash of its text's words: copies of one text, told
         # apart without decoding them)
         self._refs: dict[str, tuple[str, str, int]] = {}
+        self._owned: dict[str, str] = {}  # session -> the project whose notes only are indexed
 
     def __len__(self) -> int:
         return len(self._index)
 
-    def refresh(self, manager: Any, sessions: Iterable[str]) -> None:
-        """Index what ``manager`` holds of ``sessions`` (synced by the caller) and nothing else."""
+    def refresh(
+        self,
+        manager: Any,
+        sessions: Iterable[str],
+        owned: Mapping[str, str] | None = None,
+    ) -> None:
+        """Index what ``manager`` holds of ``sessions`` (synced by the caller) and nothing else;
+        of a session in ``owned``, only the notes of the project it names (``is_note_of``)."""
         if manager is not self._manager:
             self._forget_all()
             self._manager = manager
         wanted = list(dict.fromkeys(sessions))
+        owned = owned or {}
         for name in set(self._held) - set(wanted):
             self._replace(name, {})
             self._marks.pop(name, None)
+            self._owned.pop(name, None)
         for name in wanted:
+            if self._owned.get(name) != owned.get(name):
+                self._replace(name, {})  # (indexed for another owner, or for all)
+                self._marks.pop(name, None)
+                self._owned.pop(name, None)
+                if name in owned:
+                    self._owned[name] = owned[name]
             mark = manager.metadata(name).checksum
             if self._marks.get(name) == mark and name in self._held:
                 continue
@@ -64,6 +85,7 @@ class ProjectRecall:
         for name in list(self._held):
             self._replace(name, {})
         self._marks.clear()
+        self._owned.clear()
 
     def _replace(self, name: str, hashes: dict[str, int]) -> None:
         """Bring ``name``'s documents to ``hashes`` (its live keys and their value hashes)."""
@@ -75,8 +97,8 @@ class ProjectRecall:
                 continue
             ref = _ref(name, key)
             item = self._item(name, key)
-            if item is None or item.metadata.get("kind") == "scaffolding":
-                self._drop(ref)  # (Claude Code's own plumbing is never indexed)
+            if item is None or not self._shown(name, item):
+                self._drop(ref)  # (Claude Code's own plumbing is never indexed, nor another's)
             else:
                 self._index.add(ref, item_text(item))
                 self._refs[ref] = (name, key, hash(_words(item)))
@@ -93,6 +115,13 @@ class ProjectRecall:
         value = self._manager.get(name, key)
         return None if value is None else MemoryItem.coerce(value)
 
+    def _shown(self, name: str, item: MemoryItem) -> bool:
+        """Whether ``item`` of session ``name`` is one to index and show."""
+        if item.metadata.get("kind") == "scaffolding":
+            return False
+        owner = self._owned.get(name)
+        return owner is None or is_note_of(item, owner)
+
     def search(self, query: str, k: int) -> list[tuple[str, MemoryItem, float]]:
         """The ``k`` best ``(session, item, score)`` with distinct texts, best first."""
         asked = k * FIRST_ASK
@@ -108,8 +137,8 @@ class ProjectRecall:
                 if ref not in decoded:
                     decoded[ref] = self._item(name, key)
                 item = decoded[ref]
-                if item is None:  # (changed since the refresh: the next one indexes it)
-                    continue
+                if item is None or not self._shown(name, item):
+                    continue  # (changed since the refresh: the next one indexes it)
                 said.add(words)
                 found.append((name, item, score))
                 if len(found) == k:

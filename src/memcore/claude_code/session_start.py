@@ -21,6 +21,8 @@ from typing import Any
 from memcore.claude_code.discovery import CLAUDE_FOLDER
 from memcore.claude_code.project import (
     SessionRecord,
+    is_entry_of,
+    is_note_of,
     known_project,
     latest_first,
     notes_session,
@@ -62,16 +64,16 @@ async def live_items(store: Any, session: str) -> list[MemoryItem]:
 
 def entries_of(items: list[MemoryItem], project: str) -> list[SessionRecord]:
     """The registry entries of ``project``, the latest active first. An entry naming another
-    folder is left out: two projects whose paths differ only in ``/`` and ``-`` share a
-    registry key (Claude Code's own folder names collide the same way), not their memory."""
+    folder, or none, is left out: two projects whose paths differ only in ``/`` and ``-`` share
+    a registry key (Claude Code's own folder names collide the same way), not their memory."""
     records = []
     for item in items:
+        if not is_entry_of(item, project):
+            continue
         try:
-            record = SessionRecord.from_item(item)
+            records.append(SessionRecord.from_item(item))
         except (MemcoreError, ValueError, TypeError):
             continue  # a damaged entry
-        if not record.cwd or os.path.normpath(record.cwd) == project:
-            records.append(record)
     return latest_first(records)
 
 
@@ -94,16 +96,19 @@ async def project_entries(store: Any, cwd: str) -> tuple[str, list[SessionRecord
         if folder == project:
             break
         if await store.version(registry_session(folder)) > 0:
-            known = {r.session_id for r in records}
             filed = entries_of(await live_items(store, registry_session(folder)), folder)
+            if not filed:
+                continue  # (another folder's registry, by the same key)
+            known = {r.session_id for r in records}
             records = latest_first([*records, *(r for r in filed if r.session_id not in known)])
             break
     return project, records
 
 
 async def project_notes(store: Any, project: str) -> list[MemoryItem]:
-    """The notes remembered for ``project`` through the MCP server."""
-    return await live_items(store, notes_session(project))
+    """The notes remembered for ``project`` through the MCP server: those stored with its very
+    folder (another folder's notes may share the session, see ``is_note_of``)."""
+    return [n for n in await live_items(store, notes_session(project)) if is_note_of(n, project)]
 
 
 class _Budget:

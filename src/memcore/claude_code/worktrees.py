@@ -7,8 +7,10 @@ project, whose sessions should find each other's memory. A linked worktree's ``.
 ``gitdir: <repository>/.git/worktrees/<name>``, whose folder holds ``commondir``, the path of the
 repository's own ``.git``; the main working tree is the folder holding that. Read from those
 files alone (no ``git`` process: a hook is on the user's critical path), and only when all of
-them say so: a submodule (whose ``.git`` file points to no ``commondir``), a bare repository, a
-worktree whose repository is gone, or anything unreadable leaves the folder as it is.
+them say so, the repository's side included (its ``worktrees/<name>/gitdir`` names this
+worktree back: a ``.git`` file alone is anyone's to write): a submodule (whose ``.git`` file
+points to no ``commondir``), a bare repository, a worktree whose repository is gone, a ``.git``
+file the repository does not name back, or anything unreadable leaves the folder as it is.
 """
 
 from __future__ import annotations
@@ -95,7 +97,15 @@ def _first_line(path: str) -> str | None:
 
 def _main_tree(root: str, dotgit: str) -> str | None:
     """The main working tree of the linked worktree at ``root`` (whose ``.git`` file is
-    ``dotgit``), or None when ``root`` is no such worktree."""
+    ``dotgit``), or None when ``root`` is no such worktree.
+
+    The ``.git`` file and what it points to are only believed when they are what ``git worktree
+    add`` makes: the git folder is one of ``<repository>/.git/worktrees/``, and its own
+    ``gitdir`` file names this very ``.git`` back. Anyone can write a ``.git`` file (a cloned
+    archive, a downloaded folder): one pointing at another repository must not give its folder
+    that repository's memory, nor let a session there write into it. A submodule's git folder
+    (``.git/modules/<name>``) is in no ``worktrees`` folder: never a worktree of its
+    superproject."""
     line = _first_line(dotgit)
     if line is None or not line.startswith("gitdir:"):
         return None
@@ -109,8 +119,27 @@ def _main_tree(root: str, dotgit: str) -> str | None:
     common = os.path.normpath(os.path.join(gitdir, common))
     if os.path.basename(common) != ".git" or not os.path.isdir(common):
         return None  # a bare repository: it has no main working tree
+    if not _linked_both_ways(root, gitdir, common):
+        return None
     main = os.path.dirname(common)
     return main if main != os.path.normpath(root) else None
+
+
+def _linked_both_ways(root: str, gitdir: str, common: str) -> bool:
+    """Whether ``gitdir`` is a worktree's folder of the repository ``common``
+    (``<common>/worktrees/<name>``) whose ``gitdir`` file names ``root``'s ``.git``, as git
+    writes them: absolute, or (``worktree.useRelativePaths``) relative to ``gitdir``. Compared
+    with symbolic links resolved: a ``.git`` linked to a real worktree's is no worktree."""
+    real_gitdir = os.path.realpath(gitdir)
+    if os.path.dirname(real_gitdir) != os.path.join(os.path.realpath(common), "worktrees"):
+        return False
+    back = _first_line(os.path.join(real_gitdir, "gitdir"))
+    if back is None:
+        return False
+    back = os.path.join(real_gitdir, back)  # (an absolute path stays itself)
+    return os.path.basename(os.path.normpath(back)) == ".git" and os.path.realpath(
+        os.path.dirname(os.path.normpath(back))
+    ) == os.path.realpath(root)
 
 
 __all__ = ["Tree", "linked_tree", "placed", "project_folder"]
