@@ -362,6 +362,7 @@ _NO_TOPIC_BRANCHES = frozenset({"main", "master", "develop", "development", "tru
 #: The worth of the branch's line: a few words that often carry the ticket or the task
 #: (``alex/ent-112-checkpoint-id-reuse-bug``), when a session starts mid-work above all.
 BRANCH_SCORE = 4.0
+BRANCH_LEAD = "- The work is on the branch "
 
 
 def branch_line(items: Sequence[MemoryItem]) -> Candidate | None:
@@ -377,7 +378,7 @@ def branch_line(items: Sequence[MemoryItem]) -> Candidate | None:
         return None
     *earlier, latest = branches
     before = f" (earlier {code_span(earlier[-1])})" if earlier else ""
-    line = f"- The work is on the branch {code_span(latest)}{before}."
+    line = f"{BRANCH_LEAD}{code_span(latest)}{before}."
     return Candidate("asked", -0.5, BRANCH_SCORE, line)
 
 

@@ -11,6 +11,7 @@ from memcore.claude_code.session_record import cut_at_word
 from memcore.claude_code.session_start import entries_of, live_items, session_time
 from memcore.claude_code.titles import TITLE_LEAD_IN
 from memcore.digest_asked import SUMMARY_LEAD_IN
+from memcore.digest_lines import BRANCH_LEAD
 from memcore.model import MemoryItem
 
 #: The most characters of what a session was about in a list.
@@ -20,8 +21,16 @@ SUMMARY_CHARS = 200
 def session_summary(record: SessionRecord, chars: int = SUMMARY_CHARS) -> str:
     """What the session was about: its digest's first statement (its headings say nothing:
     every digest starts "## What was asked"), without the lead-in of a compaction summary's
-    request or of a title (the request or the title says it), cut at a word."""
-    first = next((ln for ln in record.digest.splitlines() if ln.startswith("- ")), "")
+    request or of a title (the request or the title says it), past the line of the branch the
+    work is on, cut at a word."""
+    first = next(
+        (
+            ln
+            for ln in record.digest.splitlines()
+            if ln.startswith("- ") and not ln.startswith(BRANCH_LEAD)  # (where, not what)
+        ),
+        "",
+    )
     first = first.replace(SUMMARY_LEAD_IN, "", 1)
     for lead in TITLE_LEAD_IN.values():
         if first.startswith(f"- {lead}"):
