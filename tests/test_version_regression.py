@@ -134,3 +134,32 @@ async def test_journal_rows_left_stray_by_a_lost_meta_row_are_put_back(tmp_path:
     assert (await fresh.sync_session_memory(SESSION)).success
     assert set(fresh.state(SESSION)) == expected | {"after-old", "after-new"}
     await fresh.close()
+
+
+async def test_a_redis_session_whose_meta_was_deleted_is_recovered_from_its_two_witnesses(
+    redis_server: RedisServer,
+) -> None:
+    """The meta hash deleted outright (its version and digest gone, items and journal kept):
+    commits are refused until recovery, which takes the records the whole journal agrees with
+    and writes their digest again, so the session is writable and nothing is lost."""
+    pytest.importorskip("redis")
+    url = redis_server.clean_url()
+    a = DistributedMemoryManager(url, replica_id="a")
+    await write(a, "k0", "k1", "k2")
+    store = open_store(url)
+    with store.sync_client() as client:  # type: ignore[attr-defined]
+        client.delete(f"memcore:{{{SESSION}}}:meta")
+    a.set(SESSION, "new", item("new", "new by a"))
+    with pytest.raises(CorruptedMemoryError, match="recover"):
+        await a.sync_session_memory(SESSION)
+    result = await arecover_corrupted_memory(SESSION, store)
+    assert result.success, result.message
+    assert "whole journal agrees" in result.message
+    assert (await a.sync_session_memory(SESSION)).success
+    fresh = DistributedMemoryManager(store, replica_id="fresh")
+    assert (await fresh.sync_session_memory(SESSION)).success
+    assert set(fresh.state(SESSION)) == {"k0", "k1", "k2", "new"}
+    assert (await verify_session(SESSION, store, deep=True)).ok
+    for manager in (a, fresh):
+        await manager.close()
+    await store.close()

@@ -163,11 +163,12 @@ async def _plan(
     store: Store,
     session_id: str,
     version: int,
-    digest: int,
+    digest: int | None,
     current: Mapping[str, bytes],
     notes: list[str],
 ) -> _Candidate | None:
-    """Find a state matching ``digest``: newest good backup + journal, else the journal alone
+    """Find a state matching ``digest`` (None: none is stored, and only records the whole
+    journal agrees with are taken): newest good backup + journal, else the journal alone
     (only while the journal is whole: never compacted). Backups below the journal floor are
     never used as a base: the journal past them is incomplete."""
     journal = _Journal(store, session_id, version)
@@ -244,8 +245,8 @@ async def _plan(
             return _Candidate(
                 replay.records,
                 0,
-                "its records, which the whole journal agrees with (the stored digest was off: "
-                "it is written again from them)",
+                "its records, which the whole journal agrees with (the stored digest was off or "
+                "lost: it is written again from them)",
                 rebuilt=False,
                 digest=rebuilt_digest,
             )
@@ -345,10 +346,14 @@ async def _recover_once(store: Store, session_id: str) -> RecoveryResult | None:
     if decoded.bad:
         keys = ", ".join(repr(k) for k in sorted(decoded.bad))
         damage = f"{len(decoded.bad)} corrupted record(s) ({keys})"
+    elif snapshot.digest is None:
+        damage = "no digest is stored (its meta lost)"
     else:
         damage = "records do not match the stored digest"
     damage = "; ".join((*fixed, damage))
-    if snapshot.digest is None:
+    # (with no stored digest, records that all decode and the whole journal can still agree:
+    # two witnesses, see ``_plan``; corrupted records with no digest have none to go by)
+    if snapshot.digest is None and decoded.bad:
         return _result(
             False,
             f"session {session_id!r}: {damage}, and no stored digest to validate a rebuilt "
@@ -370,6 +375,8 @@ async def _recover_once(store: Store, session_id: str) -> RecoveryResult | None:
             rebuild_required=True,
         )
     digest = snapshot.digest if candidate.digest is None else candidate.digest
+    if digest is None:  # (nothing to write it with: an empty state and no digest stored)
+        return _result(False, f"session {session_id!r}: {damage}; nothing to rebuild it from")
     try:
         written = await store.replace_state(session_id, snapshot.version, candidate.records, digest)
     except CorruptedMemoryError as exc:
