@@ -85,3 +85,52 @@ def test_no_store_or_no_saved_session_is_said(
     err = capsys.readouterr().err
     assert "no Claude Code session of the store is saved" in err
     assert "memcore import-claude-code" in err
+
+
+@needs_data
+def test_a_damaged_registry_record_hides_no_other_session(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One flipped byte in one project's registry record made the whole list say "no Claude
+    Code session of the store is saved": the rest is listed, the damaged one named with its
+    repair."""
+    from memcore.claude_code.project import registry_key, registry_session
+    from memcore.stores import open_store
+    from memcore.stores.sqlite import SQLiteStore
+
+    url = f"sqlite:///{tmp_path / 'memory.db'}"
+    ours = _save(tmp_path, url, EARLIER[0], PROJECT)
+    other = _save(tmp_path, url, OTHER_PROJECT_FILE, "/home/marco/projects/spotter")
+
+    def damage(session: str, cwd: str) -> str:
+        async def flip() -> None:
+            store = open_store(url)
+            assert isinstance(store, SQLiteStore)
+            name, key = registry_session(cwd), registry_key(session)
+            record = (await store.read_snapshot(name)).records[key]
+            store._tamper(name, key, record[:30] + bytes([record[30] ^ 0xFF]) + record[31:])
+            await store.close()
+
+        asyncio.run(flip())
+        return registry_session(cwd)
+
+    hurt = damage(other, "/home/marco/projects/spotter")
+    assert main(["sessions", "--store", url]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith(f"{PROJECT} (1 session)\n  {ours[:8]}  ")
+    assert "spotter" not in captured.out
+    assert captured.err.count("\n") == 1
+    assert f"session '{hurt}': 1 damaged or unreadable record(s) left out" in captured.err
+    assert f"`memcore recover --store {url} {hurt}`" in captured.err
+    assert main(["sessions", "--store", url, "--project", "/home/marco/projects/spotter"]) == 1
+    assert f"could be listed: the saved list of '{hurt}' is damaged" in capsys.readouterr().err
+    damage(ours, PROJECT)  # nothing left to list: said as damage, not as "nothing saved"
+    assert main(["sessions", "--store", url]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "no Claude Code session of the store could be listed" in err
+    assert "memcore recover --store" in err
+    assert main(["recover", "--store", url, hurt]) == 0
+    capsys.readouterr()
+    assert main(["sessions", "--store", url]) == 0
+    assert other[:8] in capsys.readouterr().out

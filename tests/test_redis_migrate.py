@@ -17,6 +17,7 @@ from memcore.stores.redis_migrate import legacy_keys
 from memcore.sync import DistributedMemoryManager
 
 SESSIONS = ("alpha", "beta.2", "g@m-3")
+SKIPPED_SESSIONS_KEY = "memcore:sessions:skipped"  # (where skipped legacy set members are kept)
 
 
 def raw_client(url: str) -> Any:
@@ -201,3 +202,86 @@ def test_journal_entries_of_both_packings_read_back() -> None:
     for bad in (b"\xc1", msgpack.packb([3, 4, b"x"]), msgpack.packb([3, b"\xff", b"x"])):
         with pytest.raises(CorruptedMemoryError):
             RedisStore._journal_entry(bad)
+
+
+def test_stray_legacy_entries_are_skipped_named_and_kept_aside(
+    redis_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A legacy set member that is no session id (``bad session``, a byte that is not UTF-8)
+    stopped the migration (or gave a traceback), so the store stayed refused for good: it is
+    skipped and named, the rest moved, and the member kept aside, out of the legacy set."""
+    seen = make_legacy(redis_url)
+    with raw_client(redis_url) as raw:
+        raw.sadd(LEGACY_SESSIONS_KEY, "bad session", b"\xff")
+    code, out, err = run_cli(capsys, "migrate-redis", redis_url, "--dry-run")
+    assert (code, err) == (1, "")
+    assert "would move 3 session(s)" in out
+    assert "skipped 'bad session': in memcore:sessions, not a session id" in out
+    assert "skipped '\\xff': in memcore:sessions, not a session id" in out
+    with raw_client(redis_url) as raw:
+        assert raw.scard(LEGACY_SESSIONS_KEY) == 5  # a dry run changes nothing
+    code, out, err = run_cli(capsys, "migrate-redis", redis_url)
+    assert (code, err) == (1, "")
+    assert "moved 3 session(s)" in out
+    assert out.count(f"the entry is kept in {SKIPPED_SESSIONS_KEY}") == 2
+    with raw_client(redis_url) as raw:
+        assert not raw.exists(LEGACY_SESSIONS_KEY)
+        assert raw.smembers(SKIPPED_SESSIONS_KEY) == {b"bad session", b"\xff"}
+    assert asyncio.run(_listing(redis_url)) == sorted(SESSIONS)  # no longer refused
+    assert asyncio.run(_read_all(redis_url)) == seen
+    code, out, _ = run_cli(capsys, "migrate-redis", redis_url)
+    assert code == 0
+    assert "moved 0 session(s)" in out
+
+
+def test_a_legacy_session_with_a_key_of_the_wrong_type_is_skipped_and_left_as_it_is(
+    redis_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_legacy(redis_url)
+    meta = legacy_keys("alpha")["meta"]
+    with raw_client(redis_url) as raw:
+        raw.delete(meta)
+        raw.set(meta, "hello")
+    code, out, err = run_cli(capsys, "migrate-redis", redis_url)
+    assert (code, err) == (1, "")
+    assert "moved 2 session(s)" in out
+    assert f"skipped alpha: its key {meta} is a string, not the hash memcore writes there" in out
+    with raw_client(redis_url) as raw:
+        assert raw.get(meta) == b"hello"  # left as it was
+        assert raw.exists(legacy_keys("alpha")["items"])
+        assert raw.smembers(SKIPPED_SESSIONS_KEY) == {b"alpha"}
+    assert asyncio.run(_listing(redis_url)) == ["beta.2", "g@m-3"]
+
+
+def test_a_copy_skips_and_names_what_memcore_never_wrote(
+    redis_url: str, redis_cluster_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A key of the wrong type was copied, and the copy stopped partway at it; a key naming no
+    session gave a traceback. Both are skipped and named, every other session copied."""
+    seen = asyncio.run(_fill(redis_url))
+    with raw_client(redis_url) as raw:
+        raw.set("memcore:{zzz}:meta", "hello")
+        raw.set(b"memcore:{\xfe}:meta", "x")
+    code, out, err = run_cli(capsys, "migrate-redis", redis_url, "--to", redis_cluster_url)
+    assert (code, err) == (1, "")
+    assert "moved 3 session(s)" in out
+    assert "skipped zzz: its key memcore:{zzz}:meta is a string" in out
+    assert "skipped '\\xfe': its key memcore:{\\xfe}:meta names no valid session id" in out
+    assert asyncio.run(_read_all(redis_cluster_url)) == seen
+    with raw_client(redis_url) as raw:
+        assert raw.get("memcore:{zzz}:meta") == b"hello"
+
+
+@pytest.mark.parametrize(
+    "args", [["--to", "sqlite:///x.db"], ["--to", "memory://"], ["--to", "redis://h:port"]]
+)
+def test_a_destination_that_is_no_redis_url_is_a_usage_error(
+    redis_url: str, capsys: pytest.CaptureFixture[str], args: list[str]
+) -> None:
+    code, out, err = run_cli(capsys, "migrate-redis", redis_url, *args)
+    assert (code, out) == (2, "")
+    assert err.count("\n") == 1
+    assert "argument --to" in err
+    code, _, err = run_cli(capsys, "migrate-redis", "sqlite:///x.db")
+    assert code == 2
+    assert "not a redis URL" in err

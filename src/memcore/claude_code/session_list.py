@@ -12,7 +12,9 @@ from memcore.claude_code.session_start import entries_of, live_items, session_ti
 from memcore.claude_code.titles import TITLE_LEAD_IN
 from memcore.digest_asked import SUMMARY_LEAD_IN
 from memcore.digest_lines import BRANCH_LEAD
+from memcore.errors import MemcoreError
 from memcore.model import MemoryItem
+from memcore.stores import decode_entry
 
 #: The most characters of what a session was about in a list.
 SUMMARY_CHARS = 200
@@ -47,14 +49,39 @@ def _folders(items: list[MemoryItem]) -> set[str]:
     }
 
 
-async def saved_projects(store: Any) -> dict[str, list[SessionRecord]]:
+async def registry_items(
+    store: Any, name: str, damaged: dict[str, list[str]] | None = None
+) -> list[MemoryItem]:
+    """The live items of the registry session ``name``. A record that is no item is left out;
+    with ``damaged``, its key is put in ``damaged[name]``: the sessions it listed are missing
+    from the list, and ``memcore recover`` repairs it, so a list must say so, not be silently
+    short (or empty: "no session is saved")."""
+    if damaged is None:
+        return await live_items(store, name)
+    items: list[MemoryItem] = []
+    bad: list[str] = []
+    for key, record in (await store.read_snapshot(name)).records.items():
+        try:
+            entry = decode_entry(record)
+            if not entry.deleted:
+                items.append(MemoryItem.coerce(entry.value))
+        except (MemcoreError, ValueError, TypeError):
+            bad.append(key)
+    if bad:
+        damaged[name] = bad
+    return items
+
+
+async def saved_projects(
+    store: Any, damaged: dict[str, list[str]] | None = None
+) -> dict[str, list[SessionRecord]]:
     """Every project the store holds saved sessions of (its folder), each with its sessions,
-    the latest active first; projects by their folder."""
+    the latest active first; projects by their folder. ``damaged``: see ``registry_items``."""
     projects: dict[str, list[SessionRecord]] = {}
     for name in await store.list_sessions():
         if not name.startswith(REGISTRY_PREFIX):
             continue
-        items = await live_items(store, name)
+        items = await registry_items(store, name, damaged)
         for folder in _folders(items):  # (two folders may share a registry: each keeps its own)
             records = entries_of(items, folder)
             if records:
@@ -62,4 +89,4 @@ async def saved_projects(store: Any) -> dict[str, list[SessionRecord]]:
     return dict(sorted(projects.items()))
 
 
-__all__ = ["SUMMARY_CHARS", "saved_projects", "session_summary", "session_time"]
+__all__ = ["SUMMARY_CHARS", "registry_items", "saved_projects", "session_summary", "session_time"]

@@ -14,6 +14,7 @@ import argparse
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TextIO, TypeAlias, TypeVar
 
@@ -46,6 +47,8 @@ _T = TypeVar("_T")
 
 #: Sessions memcore keeps for itself (``memcore.access-log``...): not listed as the user's.
 INTERNAL_SESSION_PREFIX = "memcore."
+#: The command running (``memcore inspect``), as its warnings name it (set by ``_add``'s handler).
+_COMMAND: ContextVar[str] = ContextVar("memcore_command", default="memcore")
 
 
 def store_label(url: str | None) -> str:
@@ -124,8 +127,22 @@ def _add(
         description=description or f"{summary[:1].upper()}{summary[1:]}.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.set_defaults(handler=handler)
+    parser.set_defaults(handler=_as_command(f"memcore {name}", handler))
     return parser
+
+
+def _as_command(prog: str, handler: Handler) -> Handler:
+    """``handler``, run as ``prog``: what the store helpers here warn of is said in the name of
+    the command (as its errors are), whichever module opened the store."""
+
+    def run_command(args: argparse.Namespace, out: TextIO) -> int:
+        token = _COMMAND.set(prog)
+        try:
+            return handler(args, out)
+        finally:
+            _COMMAND.reset(token)
+
+    return run_command
 
 
 @contextmanager
@@ -221,12 +238,44 @@ def store_and_session(args: argparse.Namespace, prog: str, *, required: bool) ->
 async def open_existing_store(url: str | None, *, read_only: bool = True) -> AsyncIterator[Store]:
     """The store ``url`` names (the default one when None), which must already exist; closed on
     exit. ``read_only`` (the default, for commands that only look) opens SQLite files read-only;
-    ``read_only=False`` for commands that write into an existing store (backup, recover)."""
+    ``read_only=False`` for commands that write into an existing store (backup, recover).
+
+    A Redis key memcore never wrote (a session id that is none, a key of the wrong type) must
+    not stop a command over the whole store: such a session is left out of
+    ``list_sessions``, and named on stderr when the command is done (:func:`warn_unlisted`)."""
     store = open_store(url, read_only=read_only, create=False)
+    if hasattr(store, "skip_damaged"):
+        store.skip_damaged = True
     try:
         yield store
+        warn_unlisted(store)
     finally:
         await store.close()
+
+
+def take_unlisted(store: object) -> dict[str, str]:
+    """The sessions ``list_sessions`` left out (a Redis store's ``unlisted``: see
+    :func:`open_existing_store`), each with the reason, now the caller's to report."""
+    unlisted: dict[str, str] = getattr(store, "unlisted", None) or {}
+    found = dict(unlisted)
+    unlisted.clear()
+    return found
+
+
+def unlisted_problem(reason: str) -> str:
+    """What is wrong with a session ``list_sessions`` left out, and what to do about it."""
+    from memcore.stores.redis_sessions import MOVE_IT
+
+    return f"{reason}; {MOVE_IT}"
+
+
+def warn_unlisted(store: object) -> None:
+    """One line on stderr per session the store's ``list_sessions`` left out."""
+    for name, reason in take_unlisted(store).items():
+        print(
+            f"{_COMMAND.get()}: warning: session '{name}' left out: {unlisted_problem(reason)}",
+            file=sys.stderr,
+        )
 
 
 class Readable(Protocol):

@@ -6,8 +6,22 @@ from __future__ import annotations
 import argparse
 from typing import TextIO
 
-from memcore.cli._common import EXIT_ERROR, Subparsers, _add, store_url
+from memcore.cli._common import EXIT_ERROR, Subparsers, _add
+from memcore.errors import MemcoreError
 from memcore.stores.urls import mask_url
+
+
+def redis_url(text: str) -> str:
+    """An argparse type: a Redis or Redis Cluster URL (anything else is a usage error, exit 2,
+    as a mistyped URL is for every command: ``--to sqlite:///x`` included)."""
+    from memcore.stores.redis_urls import import_redis, parse_redis_url
+
+    try:
+        parse_redis_url(text)
+        import_redis()  # (the redis package missing: said before anything runs)
+    except MemcoreError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def register(sub: Subparsers) -> None:
@@ -22,16 +36,20 @@ def register(sub: Subparsers) -> None:
         "renamed in place, atomically per session; with --to, every session is copied into\n"
         "another server or a Redis Cluster (redis+cluster://host:port) and checked there, the\n"
         "source left as it was. Stop the store's writers first. Exits 1 if a session was\n"
-        "skipped (it is named, with the reason).",
+        "skipped (it is named, with the reason): what memcore never wrote (a name that is no\n"
+        "session id, a key of another type) is skipped and named, its keys left as they are.",
     )
     p.add_argument(
         "url",
         metavar="URL",
-        type=store_url,
+        type=redis_url,
         help="the Redis store to migrate (redis://host:port/db)",
     )
     p.add_argument(
-        "--to", metavar="DEST", help="copy into this store instead (e.g. redis+cluster://h:7000)"
+        "--to",
+        metavar="DEST",
+        type=redis_url,
+        help="copy into this store instead (e.g. redis+cluster://h:7000)",
     )
     p.add_argument("--dry-run", action="store_true", help="only list what would be moved")
 

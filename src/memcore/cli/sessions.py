@@ -8,8 +8,16 @@ import argparse
 import os
 from typing import TYPE_CHECKING, TextIO
 
-from memcore.cli._common import Subparsers, _add, add_store_option, reading_store, run_reading
-from memcore.errors import NotFoundError
+from memcore.cli._common import (
+    Subparsers,
+    _add,
+    add_store_option,
+    reading_store,
+    recover_command,
+    run_reading,
+    warn_skipped,
+)
+from memcore.errors import CorruptedMemoryError, NotFoundError
 
 if TYPE_CHECKING:
     from memcore.claude_code.project import SessionRecord
@@ -49,17 +57,37 @@ def register(sub: Subparsers) -> None:
     )
 
 
-async def _projects(url: str | None, folder: str | None) -> dict[str, list[SessionRecord]]:
-    from memcore.claude_code.project import known_project
-    from memcore.claude_code.session_list import saved_projects
+async def _projects(
+    url: str | None, folder: str | None, damaged: dict[str, list[str]]
+) -> dict[str, list[SessionRecord]]:
+    """The projects to list, each with its sessions; a registry session with damaged records
+    is put in ``damaged`` (its sessions are missing from the list: the command says so)."""
+    from memcore.claude_code.project import known_project, registry_session
+    from memcore.claude_code.session_list import registry_items, saved_projects
     from memcore.claude_code.session_start import project_records
 
     async with reading_store(url) as store:
         if folder is None:
-            return await saved_projects(store)
+            return await saved_projects(store, damaged)
         project = await known_project(store, folder)
         records = await project_records(store, folder)
+        await registry_items(store, registry_session(project), damaged)
         return {project: records} if records else {}
+
+
+def _unlisted(url: str | None, damaged: dict[str, list[str]], where: str) -> CorruptedMemoryError:
+    """Nothing to list because the registry records are damaged: said as such, with the repair
+    (not "no session is saved", which would send the user to import them again)."""
+    names = list(damaged)
+    repair = (
+        f"`{recover_command(url, names[0])}`"
+        if len(names) == 1
+        else f"`{recover_command(url, 'SESSION')}` for each session named above"
+    )
+    return CorruptedMemoryError(
+        f"no Claude Code session of {where} could be listed: the saved list of "
+        f"{', '.join(repr(n) for n in names)} is damaged; repair it with {repair}"
+    )
 
 
 def cmd_sessions(args: argparse.Namespace, out: TextIO) -> int:
@@ -67,13 +95,18 @@ def cmd_sessions(args: argparse.Namespace, out: TextIO) -> int:
     from memcore.claude_code.session_start import session_time
 
     folder = None if args.project is None else os.path.abspath(os.path.expanduser(args.project))
-    projects = run_reading(args.store, _projects(args.store, folder))
+    damaged: dict[str, list[str]] = {}
+    projects = run_reading(args.store, _projects(args.store, folder, damaged))
     if not projects:
         where = f"the project of {folder}" if folder else "the store"
+        if damaged:
+            raise _unlisted(args.store, damaged, where)
         raise NotFoundError(
             f"no Claude Code session of {where} is saved (memcore install-claude-code saves them "
             "as they go; memcore import-claude-code reads the earlier ones)"
         )
+    for name, keys in damaged.items():
+        warn_skipped("memcore sessions", args.store, name, keys)
     for index, (project, records) in enumerate(projects.items()):
         if index:
             print(file=out)

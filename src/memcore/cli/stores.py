@@ -28,6 +28,8 @@ from memcore.cli._common import (
     run_reading,
     store_and_session,
     store_label,
+    take_unlisted,
+    unlisted_problem,
     user_sessions,
 )
 from memcore.errors import NotFoundError
@@ -147,13 +149,18 @@ def cmd_inspect(args: argparse.Namespace, out: TextIO) -> int:
 
 
 async def _verify(url: str | None, session: str | None) -> list[SessionHealth]:
-    from memcore.recovery import verify_session, verify_store
+    from memcore.recovery import SessionHealth, verify_session, verify_store
 
     async with open_existing_store(url) as store:
         if session is not None:
             name = await named_session(store, url, session)
             return [await verify_session(name, store)]
-        return list((await verify_store(store)).sessions)
+        reports = list((await verify_store(store)).sessions)
+        # a session the store could not list (a Redis key of the wrong type) is damage of its own
+        for name, reason in take_unlisted(store).items():
+            problem = (unlisted_problem(reason),)
+            reports.append(SessionHealth(name, 0, 0, 0, None, None, (), problem))
+        return sorted(reports, key=lambda report: report.session_id)
 
 
 def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:

@@ -79,6 +79,7 @@ from memcore.stores.base import (
     validate_version,
 )
 from memcore.stores.redis_scripts import SCRIPTS
+from memcore.stores.redis_sessions import damaged_sessions, sessions_of_metas
 from memcore.stores.redis_urls import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_SOCKET_TIMEOUT,
@@ -108,11 +109,9 @@ def incarnation_key(session_id: str) -> str:
     return f"memcore:{{{session_id}}}:incarnation"
 
 
-def _session_of_meta(name: bytes | str) -> str | None:
-    text = name.decode("utf-8") if isinstance(name, bytes) else name
-    if text.startswith("memcore:{") and text.endswith("}:meta"):
-        return text[len("memcore:{") : -len("}:meta")]
-    return None
+def every_key(session_id: str) -> dict[str, str]:
+    """All of a session's key names, its incarnation too (``session_keys`` has the rest)."""
+    return {**session_keys(session_id), "incarnation": incarnation_key(session_id)}
 
 
 def _unpack_reply(reply: object) -> list[Any]:
@@ -206,6 +205,8 @@ class RedisStore(RedisVersions):
         self._closer: AsyncGenerator[None, None] | None = None
         self._checked: asyncio.Task[None] | None = None  # the new client's layout check
         self._pid = os.getpid()
+        self.unlisted: dict[str, str] = {}  # what list_sessions left out last, and why
+        self.skip_damaged = False  # see list_sessions (the command line's store-wide commands)
 
     def __repr__(self) -> str:
         return f"RedisStore({mask_url(self.url)!r})"
@@ -516,14 +517,17 @@ class RedisStore(RedisVersions):
             )
 
     async def list_sessions(self) -> list[str]:
-        """Sessions with a ``meta`` key, found by ``SCAN`` over every primary."""
+        """Sessions with a ``meta`` key, found by ``SCAN`` over every primary. A key whose name
+        is no session id is left out (no call could read it), and with ``skip_damaged`` a
+        session holding a key of the wrong type: each is put in ``unlisted``, with why."""
         with self._guard("list_sessions"):
             client = await self._connect()  # refuses data in the legacy layout
-            found = {
-                session
-                async for name in client.scan_iter(match=META_PATTERN, count=1000)
-                if (session := _session_of_meta(name)) is not None
-            }
+            names = [name async for name in client.scan_iter(match=META_PATTERN, count=1000)]
+            found, self.unlisted = sessions_of_metas(names)
+            if self.skip_damaged:
+                damaged = await damaged_sessions(client, sorted(found), every_key)
+                self.unlisted.update(damaged)
+                found -= damaged.keys()
         return sorted(found)
 
     async def delete_session(self, session_id: str) -> None:

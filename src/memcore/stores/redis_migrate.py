@@ -16,6 +16,13 @@ different cluster slots. The layout now is ``memcore:{<session>}:<part>`` with n
 
 Stop the writers of a store before migrating it: a writer running an older memcore writes the
 legacy layout, and one running this version does not see legacy sessions until they are moved.
+
+What memcore never wrote is skipped and named, never a reason to stop: a legacy set member or a
+key name that is no session id (``SADD memcore:sessions "bad session"``), a session with a key
+of a type memcore never writes there (see ``memcore.stores.redis_sessions``). Their keys are
+left as they are; in place, such a member is moved from ``memcore:sessions`` into
+``memcore:sessions:skipped`` (kept, to look at, but no longer marking the store as legacy, so
+the store works once the rest is moved).
 """
 
 from __future__ import annotations
@@ -23,8 +30,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from memcore.errors import BackendError
+from memcore.errors import BackendError, ValidationError
 from memcore.stores.redis import LEGACY_SESSIONS_KEY, PARTS, RedisStore, session_keys
+from memcore.stores.redis_sessions import check_types, session_id_of, sessions_of_metas, shown
 from memcore.stores.urls import mask_url
 
 # KEYS: the 7 legacy names, then the 7 new names, then the legacy set; ARGV: session
@@ -47,6 +55,8 @@ return moved
 """
 
 INCARNATION_PART = "incarnation"
+#: Where an in-place migration keeps the legacy set's members it skipped (see the module doc).
+SKIPPED_SESSIONS_KEY = "memcore:sessions:skipped"
 
 
 def legacy_keys(session_id: str) -> dict[str, str]:
@@ -69,15 +79,40 @@ def _client(url: str) -> tuple[RedisStore, Any]:
     return store, store.sync_client()
 
 
-def legacy_sessions(client: Any) -> list[str]:
-    """Sessions kept in the legacy layout: the legacy set, and any legacy meta key."""
-    found = {s.decode("utf-8") for s in client.smembers(LEGACY_SESSIONS_KEY)}
+@dataclass
+class _Legacy:
+    """What the legacy layout holds: its sessions, the names that are none (shown, with the
+    reason) and the legacy set's members among them."""
+
+    sessions: set[str] = field(default_factory=set)
+    skipped: dict[str, str] = field(default_factory=dict)
+    stray: list[bytes] = field(default_factory=list)
+
+
+def _legacy(client: Any) -> _Legacy:
+    found = _Legacy()
+    for member in client.smembers(LEGACY_SESSIONS_KEY):
+        try:
+            found.sessions.add(session_id_of(member))
+        except ValidationError:
+            found.skipped[f"'{shown(member)}'"] = f"in {LEGACY_SESSIONS_KEY}, not a session id"
+            found.stray.append(member)
     for name in client.scan_iter(match="memcore:*:meta", count=1000):
-        text = name.decode("utf-8")
-        middle = text[len("memcore:") : -len(":meta")]
-        if "{" not in text and ":" not in middle:
-            found.add(middle)
-    return sorted(found)
+        middle = name[len("memcore:") : -len(":meta")]
+        if b"{" in name or b":" in middle:
+            continue
+        try:
+            found.sessions.add(session_id_of(middle))
+        except ValidationError:
+            text = f"its key {shown(name)} names no session id"
+            found.skipped.setdefault(f"'{shown(middle)}'", text)
+    return found
+
+
+def legacy_sessions(client: Any) -> list[str]:
+    """Sessions kept in the legacy layout: the legacy set, and any legacy meta key (names that
+    are no session id left out)."""
+    return sorted(_legacy(client).sessions)
 
 
 def _errors() -> tuple[type[BaseException], ...]:
@@ -96,11 +131,25 @@ def migrate_in_place(url: str, *, dry_run: bool = False) -> MigrationReport:
             "with `memcore migrate-redis SOURCE --to CLUSTER_URL`"
         )
     report = MigrationReport()
+    aside = f"{'would be' if dry_run else 'is'} kept in {SKIPPED_SESSIONS_KEY}"
     try:
         with client:
             rename = client.register_script(_RENAME)
-            for session in legacy_sessions(client):
+            found = _legacy(client)
+            report.skipped.update(found.skipped)
+            for member in found.stray:
+                report.skipped[f"'{shown(member)}'"] += f"; the entry {aside}"
+            stray = list(found.stray)
+            for session in sorted(found.sessions):
                 old, new = legacy_keys(session), session_keys(session)
+                problem = check_types(client, old)
+                if problem is not None:  # (its keys stay; its set member no longer blocks)
+                    entry = bool(client.sismember(LEGACY_SESSIONS_KEY, session))
+                    report.skipped[session] = f"{problem}; its keys left as they are" + (
+                        f", its entry {aside}" if entry else ""
+                    )
+                    stray += [session.encode()] if entry else []
+                    continue
                 if dry_run:
                     if client.exists(new["meta"]) and client.exists(old["meta"]):
                         report.skipped[session] = "already in the new layout too"
@@ -112,8 +161,11 @@ def migrate_in_place(url: str, *, dry_run: bool = False) -> MigrationReport:
                     report.skipped[session] = "already in the new layout too"
                 else:
                     report.moved.append(session)
-            if not dry_run and not client.scard(LEGACY_SESSIONS_KEY):
-                client.delete(LEGACY_SESSIONS_KEY)
+            if not dry_run:
+                for member in stray:  # (a no-op for a name found only as a key)
+                    client.smove(LEGACY_SESSIONS_KEY, SKIPPED_SESSIONS_KEY, member)
+                if not client.scard(LEGACY_SESSIONS_KEY):
+                    client.delete(LEGACY_SESSIONS_KEY)
     except _errors() as exc:
         raise BackendError(f"migrating {mask_url(url)} failed: {mask_url(exc)}") from exc
     return report
@@ -138,17 +190,23 @@ def copy_sessions(source: str, dest: str, *, dry_run: bool = False) -> Migration
     _, dst = _client(dest)
     try:
         with src, dst:
-            legacy = set(legacy_sessions(src))
-            current = {
-                name.decode("utf-8")[len("memcore:{") : -len("}:meta")]
-                for name in src.scan_iter(match="memcore:{*}:meta", count=1000)
-            }
+            found = _legacy(src)
+            legacy = found.sessions
+            current, unlisted = sessions_of_metas(
+                src.scan_iter(match="memcore:{*}:meta", count=1000)
+            )
+            for name, why in [*found.skipped.items(), *unlisted.items()]:
+                report.skipped[name if name[:1] == "'" else f"'{name}'"] = f"{why}; not copied"
             for session in sorted(legacy | current):
                 old = _source_names(session, session in legacy)
                 new = session_keys(session)
                 new[INCARNATION_PART] = f"memcore:{{{session}}}:{INCARNATION_PART}"
                 if session in legacy and session in current:
                     report.skipped[session] = "in both layouts at the source: migrate it first"
+                    continue
+                problem = check_types(src, old)
+                if problem is not None:
+                    report.skipped[session] = f"{problem}; not copied"
                     continue
                 if dst.exists(new["meta"]):
                     report.skipped[session] = "the destination already holds it"
@@ -173,4 +231,11 @@ def copy_sessions(source: str, dest: str, *, dry_run: bool = False) -> Migration
     return report
 
 
-__all__ = ["MigrationReport", "copy_sessions", "legacy_keys", "legacy_sessions", "migrate_in_place"]
+__all__ = [
+    "SKIPPED_SESSIONS_KEY",
+    "MigrationReport",
+    "copy_sessions",
+    "legacy_keys",
+    "legacy_sessions",
+    "migrate_in_place",
+]

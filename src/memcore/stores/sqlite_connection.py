@@ -6,6 +6,7 @@ checkpoints, opening (read-only too) and checking the file. See ``memcore.stores
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import os
 import re
@@ -339,8 +340,8 @@ class SQLiteConnection(SQLiteFile):
                 raise BackendError(
                     f"sqlite store {self.path!r}: database is locked (waited {self.timeout} s)"
                 ) from exc
-            raise BackendError(f"{self.path!r} is not an SQLite database ({exc})") from exc
-        except sqlite3.DatabaseError as exc:  # not a database at all: said as the rest is
+            raise _unopenable(self.path, exc) from exc
+        except sqlite3.DatabaseError as exc:  # not a database at all (SQLITE_NOTADB)
             raise BackendError(f"{self.path!r} is not an SQLite database ({exc})") from exc
         return holder[-1]
 
@@ -392,6 +393,28 @@ class SQLiteConnection(SQLiteFile):
         checkpointer, self._checkpoint_conn = self._checkpoint_conn, None
         if checkpointer is not None:
             checkpointer.close()
+
+
+def _unopenable(path: str, exc: sqlite3.OperationalError) -> BackendError:
+    """What is true of a file SQLite could not open (SQLITE_CANTOPEN, READONLY...): SQLite says
+    "unable to open database file" for a valid store on a read-only file system or in a folder
+    it may not write (WAL needs its -wal and -shm files there), so ask the system why (SQLite
+    keeps the errno to itself). A file that is no database is a ``DatabaseError``, not this."""
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except OSError as err:
+        why = (err.strerror or str(err)).lower()
+        if err.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            return BackendError(f"sqlite store {path!r} cannot be written: {why}")
+        return BackendError(f"sqlite store {path!r}: unable to open: {why}")
+    os.close(fd)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.access(folder, os.W_OK):
+        return BackendError(
+            f"sqlite store {path!r} cannot be written: its folder {folder!r} is not writable "
+            "(the -wal and -shm files live there)"
+        )
+    return BackendError(f"sqlite store {path!r}: unable to open ({exc})")
 
 
 def _identity_of(path: str) -> tuple[int, int] | None:
