@@ -8,6 +8,8 @@ real device (a FIFO and a socket stand in for /dev/full and friends).
 from __future__ import annotations
 
 import asyncio
+import json
+import math
 import os
 import pty
 import socket
@@ -250,3 +252,178 @@ def test_decompress_refuses_what_is_no_bundle_file_without_reading_it(
     proc = _decompress(str(junk))
     assert proc.returncode == EXIT_ERROR
     assert_one_line_error(proc.stderr.decode(), "not a memcore bundle")
+
+
+# --- the store's own files ------------------------------------------------------------------------
+
+
+def _digest_of(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("suffix", ["", "-wal", "-shm", "-journal", "-writers"])
+def test_the_stores_own_files_are_refused(work: Path, suffix: str) -> None:
+    """``memcore compress S -o ~/.memcore/memory.db`` renamed the bundle over the live store:
+    every session gone. Its database, SQLite's files beside it and memcore's lock files are
+    refused before anything is read, a bad argument (exit 2)."""
+    store = work.parent / "store.db"
+    before = _digest_of(store)
+    companion = work.parent / f"store.db{suffix}"
+    existed = companion.exists()
+    proc = compress(work, f"../store.db{suffix}")
+    assert proc.returncode == EXIT_USAGE
+    assert_one_line_error(proc.stderr.decode(), f"is {companion}, a file of the store read from")
+    assert _digest_of(store) == before
+    assert companion.exists() == existed
+    assert list(work.iterdir()) == []
+
+
+@pytest.mark.parametrize("link", ["symlink", "hardlink"])
+def test_a_link_to_the_store_is_refused(work: Path, link: str) -> None:
+    store = work.parent / "store.db"
+    before = _digest_of(store)
+    if link == "symlink":
+        (work / "out.mcz").symlink_to(store)
+    else:
+        os.link(store, work / "out.mcz")
+    proc = compress(work, "out.mcz")
+    assert proc.returncode == EXIT_USAGE
+    assert_one_line_error(proc.stderr.decode(), "a file of the store read from")
+    assert _digest_of(store) == before
+
+
+def test_the_default_store_and_the_url_before_the_session_are_refused(work: Path) -> None:
+    """The store named as ``URL SESSION`` (the older form), and the default store (no --store),
+    are checked as --store is."""
+    url = f"sqlite:///{work.parent}/store.db"
+    before = _digest_of(work.parent / "store.db")
+    env = {**os.environ, "MEMCORE_HOME": str(work.parent)}
+    home_store = work.parent / "memory.db"
+    asyncio.run(_write_session(f"sqlite:///{home_store}"))
+    home_before = _digest_of(home_store)
+    for args in ([url, SESSION, "-o", "../store.db"], [SESSION, "-o", "../memory.db"]):
+        proc = subprocess.run(
+            [sys.executable, "-m", "memcore", "compress", *args],
+            cwd=work,
+            capture_output=True,
+            env=env,
+            timeout=120,
+            check=False,
+        )
+        assert proc.returncode == EXIT_USAGE, proc.stderr
+        assert_one_line_error(proc.stderr.decode(), "a file of the store read from")
+    assert _digest_of(work.parent / "store.db") == before
+    assert _digest_of(home_store) == home_before
+
+
+# --- a folder's name -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("output", ["newdir/", "newdir/.", "afile/"])
+def test_a_folders_name_is_refused_not_made_a_file(work: Path, output: str) -> None:
+    """``-o newdir/`` made a file named newdir (realpath drops the slash), ``-o afile/``
+    replaced afile: a name ending in ``/`` names a folder, and a bundle is a file."""
+    (work / "afile").write_bytes(b"kept")
+    proc = compress(work, output)
+    assert proc.returncode == EXIT_ERROR
+    assert_one_line_error(proc.stderr.decode(), f"cannot write {output}: that is a folder's name")
+    assert sorted(p.name for p in work.iterdir()) == ["afile"]
+    assert (work / "afile").read_bytes() == b"kept"
+
+
+# --- decompress --json ---------------------------------------------------------------------------
+
+
+def _bundle_with_metadata(metadata: bytes) -> bytes:
+    """A bundle, checksums valid, whose one level-2 entry has ``metadata`` (msgpack bytes made
+    by hand: msgpack's packer nests no deeper than 511) as its metadata."""
+    from memcore import codec, frames
+    from memcore.compression import FORMAT, FORMAT_VERSION
+
+    now = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    head = {
+        "format": FORMAT,
+        "version": FORMAT_VERSION,
+        "compressed_at": now,
+        "level1": [],
+        "level3": [],
+        "level4": ["all", 0, None, None],
+    }
+    body = b"".join(codec.packb(k) + codec.packb(v) for k, v in head.items())
+    row = b"".join(codec.packb(v) for v in ("id", "summary")) + metadata
+    row += codec.packb(now) + codec.packb("normal")
+    payload = b"\x87" + body + codec.packb("level2") + b"\x91\x95" + row
+    frame = frames.compress(payload, "lz4", 9)
+    fields = codec._BUNDLE_FIELDS.pack(
+        codec.BUNDLE_MAGIC, codec.BUNDLE_VERSION, 0, codec.xxh64(frame), len(frame), len(payload)
+    )
+    head_bytes = codec._FRAME_HEAD.pack(codec.SKIPPABLE_MAGIC, codec._HEADER_CONTENT_SIZE)
+    return head_bytes + fields + codec._U64.pack(codec.xxh64(fields)) + frame
+
+
+def _nested(depth: int) -> bytes:
+    return b"\x81\xa1a" * depth + b"\x80"  # {"a": {"a": ... {}}}
+
+
+def test_json_of_metadata_nested_a_thousand_deep(tmp_path: Path) -> None:
+    """msgpack reads values nested 1,000 deep; ``--json`` ended in a RecursionError
+    traceback (its walk, then ``json.dumps``, recursed)."""
+    (tmp_path / "deep.mcz").write_bytes(_bundle_with_metadata(_nested(1000)))
+    proc = _decompress("--json", str(tmp_path / "deep.mcz"))
+    assert proc.returncode == 0, proc.stderr[-500:]
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(10_000)  # (Python's own reader recurses)
+    try:
+        value = json.loads(proc.stdout)["level2"]["items"][0]["metadata"]
+    finally:
+        sys.setrecursionlimit(limit)
+    for _ in range(1000):
+        value = value["a"]
+    assert value == {}
+
+
+def test_json_of_a_value_nested_past_msgpacks_limit_says_why(tmp_path: Path) -> None:
+    """It said ``malformed msgpack payload:`` and nothing after (msgpack's StackError is
+    raised with no message)."""
+    (tmp_path / "deeper.mcz").write_bytes(_bundle_with_metadata(_nested(2000)))
+    proc = _decompress("--json", str(tmp_path / "deeper.mcz"))
+    assert proc.returncode == EXIT_ERROR
+    assert_one_line_error(proc.stderr.decode(), "malformed msgpack payload: nested too deep")
+
+
+def test_json_of_floats_that_are_not_finite_is_valid_json(tmp_path: Path) -> None:
+    """``json.dumps`` wrote bare NaN and Infinity, which no JSON reader takes: they are
+    strings now."""
+    from memcore import codec
+
+    metadata = codec.packb({"nan": math.nan, "inf": math.inf, "-inf": -math.inf, "one": 1.5})
+    (tmp_path / "nan.mcz").write_bytes(_bundle_with_metadata(metadata))
+    proc = _decompress("--json", str(tmp_path / "nan.mcz"))
+    assert proc.returncode == 0, proc.stderr
+
+    def refuse(word: str) -> None:
+        raise AssertionError(f"{word} is no JSON")
+
+    value = json.loads(proc.stdout, parse_constant=refuse)
+    assert value["level2"]["items"][0]["metadata"] == {
+        "nan": "NaN",
+        "inf": "Infinity",
+        "-inf": "-Infinity",
+        "one": 1.5,
+    }
+
+
+def test_json_of_a_bundle_is_what_json_dumps_wrote(work: Path) -> None:
+    """Written without recursion, the JSON of an ordinary bundle is still ``json.dumps(...,
+    indent=2)`` of it, character for character."""
+    from memcore.cli.bundles import bundle_json
+
+    data = compress(work, "-").stdout
+    proc = _decompress("--json", "-", stdin=data)
+    assert proc.returncode == 0, proc.stderr
+    value = json.loads(proc.stdout)
+    assert proc.stdout.decode() == json.dumps(value, indent=2) + "\n"
+    assert bundle_json(value) == json.dumps(value, indent=2)
+    assert len(value["level2"]["items"]) + len(value["level1"]["items"]) > 0

@@ -4,17 +4,26 @@ Every subcommand has ``--help``. A user mistake (a bad argument, a missing file,
 cannot be opened, corrupted bytes) ends with one line on stderr and a non-zero exit status, never
 a traceback: ``1`` for errors memcore reports, ``2`` for bad command-line arguments.
 
+:func:`main` also makes the standard streams safe to print to (:func:`_standard_streams`): a
+character the locale cannot encode is written escaped, not a ``UnicodeEncodeError``; a closed
+stdout is an error said before the command runs, and a closed stderr swallows what it is sent
+(``print`` would write it to stdout, which may hold data). Control characters a transcript
+brought (``ESC]52;...``: terminal escape sequences) are escaped in what goes to a terminal, and
+in the previews ``inspect``, ``sessions``, ``search`` and ``decompress`` print wherever they go
+(:class:`EscapedText`).
+
 Each command family lives in its own module with a ``register(sub)`` that adds its subcommands;
 ``COMMAND_MODULES`` lists them in the order ``memcore --help`` shows them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, TextIO
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from memcore.cli._exit_codes import EXIT_BROKEN_PIPE, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE
 from memcore.errors import MemcoreError
@@ -58,9 +67,102 @@ def build_parser() -> _Parser:
     return parser
 
 
-def _fail(prog: str, message: str, stream: TextIO) -> None:
-    first_line = " ".join(str(message).split()) or "failed"
-    print(f"{prog}: error: {first_line}", file=stream)
+#: Commands whose lines are previews (cut and flattened, never a stored text as it is): their
+#: control characters are escaped wherever they print (``memcore search x | head`` reaches a
+#: terminal too). Any other command escapes them only on a terminal, so that a digest written
+#: to a file or a pipe is the digest's text byte for byte.
+ESCAPED_COMMANDS = frozenset({"inspect", "sessions", "search", "decompress"})
+
+#: C0 controls but tab and newline, DEL and C1 controls (``\x9b`` is CSI to some terminals),
+#: each written as ``\xNN``: visible, and inert on any terminal.
+_CONTROLS = {
+    code: f"\\x{code:02x}"
+    for code in (*range(0x20), *range(0x7F, 0xA0))
+    if code not in (0x09, 0x0A)
+}
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with its control characters (but tab and newline) as ``\\xNN``: an escape
+    sequence from a transcript (``ESC]52;c;...``, which sets the clipboard, or ``ESC[2J``) is
+    shown, never acted on by the terminal."""
+    return text.translate(_CONTROLS)
+
+
+class EscapedText:
+    """A text stream that writes through ``unescaped`` with :func:`escape_controls` applied,
+    all else (``buffer``, ``isatty``, ``fileno``, ``flush``) being the stream's own: bytes
+    written to ``buffer`` (a bundle on stdout) pass untouched, and a rich console, which draws
+    with escape sequences of its own, writes to ``unescaped`` (see ``PipeConsole``)."""
+
+    def __init__(self, unescaped: TextIO) -> None:
+        self.unescaped = unescaped
+
+    def write(self, text: str) -> int:
+        self.unescaped.write(escape_controls(text))
+        return len(text)
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.unescaped, name)
+
+
+def _occupy_closed_descriptors() -> None:
+    """Put /dev/null on each of descriptors 0-2 that is closed (``memcore ... >&-``), so that
+    no file the command opens gets that number: a bundle's temporary file opened as
+    descriptor 1 would take whatever is written to descriptor 1."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+
+
+@contextlib.contextmanager
+def _standard_streams() -> Iterator[None]:
+    """stdout and stderr made safe for one command, and put back as they were after it (main
+    runs in process too, under tests): a closed stderr (Python's ``sys.stderr`` is then None,
+    and ``print(file=None)`` writes to stdout) becomes /dev/null; a text stream whose
+    encoding cannot write a character (``LC_ALL=en_US.ISO-8859-1``, ``PYTHONIOENCODING=ascii``,
+    a lone surrogate) writes it backslash-escaped instead of raising ``UnicodeEncodeError``.
+    Bytes written to a stream's ``buffer`` are not touched."""
+    _occupy_closed_descriptors()
+    saved_out, saved_err = sys.stdout, sys.stderr
+    null = None
+    if sys.stderr is None:
+        null = sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
+    strict: list[Any] = []
+    for stream in {id(s): s for s in (sys.stdout, sys.stderr) if s is not None}.values():
+        if getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure"):
+            with contextlib.suppress(OSError, ValueError):
+                stream.reconfigure(errors="backslashreplace")
+                strict.append(stream)
+    try:
+        yield
+    finally:
+        for stream in strict:
+            with contextlib.suppress(OSError, ValueError):  # (a flush into a closed pipe)
+                stream.reconfigure(errors="strict")
+        sys.stdout, sys.stderr = saved_out, saved_err
+        if null is not None:
+            null.close()
+
+
+def _fail(prog: str, message: str, stream: TextIO | None) -> None:
+    """One line on ``stream`` (never stdout: ``print`` writes there when it is None); a
+    stderr that cannot be written (``2>/dev/full``) loses the line, not the exit status."""
+    if stream is None:
+        return
+    first_line = escape_controls(" ".join(str(message).split())) or "failed"
+    with contextlib.suppress(OSError, ValueError):
+        print(f"{prog}: error: {first_line}", file=stream)
+        stream.flush()
 
 
 def _print_version(out: TextIO) -> int:
@@ -80,6 +182,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if argv is None:  # the process's own command line: nothing follows the hook
             end_process(code)
         return code
+    with _standard_streams():
+        return _run(args_list)
+
+
+def _run(args_list: list[str]) -> int:
+    """``main`` for every command but the hook, once the standard streams are safe."""
     from memcore.cli._common import UsageError
 
     parser = build_parser()
@@ -99,6 +207,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     prog = "memcore" if args.version else f"memcore {args.command}"
+    if sys.stdout is None:  # (`>&-`: Python's stdout is then None, and print writes nothing)
+        _fail(
+            prog, "stdout is closed: nothing can be printed (`> /dev/null` discards it)", sys.stderr
+        )
+        return EXIT_ERROR
+    if args.command in ESCAPED_COMMANDS or sys.stdout.isatty():
+        sys.stdout = cast(TextIO, EscapedText(sys.stdout))  # (put back by _standard_streams)
     try:
         if args.version:
             return _print_version(sys.stdout)
@@ -117,8 +232,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BROKEN_PIPE
     except OSError as exc:
         _fail(prog, _describe_os(exc), sys.stderr)
+    except RecursionError:  # (a value nested deeper than Python's stack: never a traceback)
+        _fail(prog, "the data is nested too deep to be handled", sys.stderr)
     except KeyboardInterrupt:
-        print(f"{prog}: interrupted", file=sys.stderr)
+        with contextlib.suppress(OSError, ValueError):
+            print(f"{prog}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     return EXIT_ERROR
 
@@ -130,8 +248,19 @@ def run(coro: Any) -> Any:
     return run_coroutine(coro)
 
 
+#: What an exception that says nothing of itself means (msgpack's ``StackError`` is raised
+#: with no message for a value nested past its limit).
+_SILENT_CAUSES = {"StackError": "nested too deep to be read"}
+
+
 def _describe(exc: MemcoreError) -> str:
+    """The error's message; one that ends at its colon (``malformed msgpack payload:``, its
+    cause having said nothing) gets what its cause was."""
     text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+    cause = exc.__cause__
+    if text.rstrip().endswith(":") and cause is not None:
+        name = type(cause).__name__
+        text = f"{text.rstrip()} {str(cause) or _SILENT_CAUSES.get(name, name)}"
     return text or type(exc).__name__
 
 
@@ -142,11 +271,14 @@ def _describe_os(exc: OSError) -> str:
 
 __all__ = [
     "COMMAND_MODULES",
+    "ESCAPED_COMMANDS",
     "EXIT_BROKEN_PIPE",
     "EXIT_ERROR",
     "EXIT_INTERRUPTED",
     "EXIT_USAGE",
+    "EscapedText",
     "build_parser",
+    "escape_controls",
     "main",
     "run",
 ]

@@ -3,7 +3,14 @@
 Bundle files are written 0600 whatever the umask: they hold a session's transcripts. ``-o FILE``
 is written beside itself and renamed over FILE, so no reader sees half a bundle; a symlink is
 followed (its target is replaced, the link stays), and anything that is not a regular file
-(folder, device, FIFO, socket) is refused rather than replaced. ``-o -`` writes to stdout.
+(folder, device, FIFO, socket) is refused rather than replaced, as are the store's own files
+(its SQLite database and the files beside it: a bundle renamed over them was every session
+lost) and a name that ends in ``/`` (a folder's name, which a file must not take). ``-o -``
+writes to stdout.
+
+``decompress --json`` prints valid JSON whatever the bundle holds: a float that is not finite
+is the string ``"NaN"``, ``"Infinity"`` or ``"-Infinity"``, and metadata nested as deep as
+msgpack reads (1,000 levels and more) is written without recursion.
 """
 
 from __future__ import annotations
@@ -12,10 +19,11 @@ import argparse
 import contextlib
 import dataclasses
 import json
+import math
 import os
 import stat
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
@@ -97,6 +105,8 @@ def cmd_compress(args: argparse.Namespace, out: TextIO) -> int:
     if args.output == "":
         raise UsageError("memcore compress", "argument -o/--output: empty file name")
     target = None if to_stdout else _destination(args.output)
+    if target is not None:
+        _refuse_store_file(args.output, target, args.store)
     session, state = run_reading(args.store, _read_existing_session(args.store, session))
     with _progress() as progress:
         task = progress.add_task("summarizing", total=len(state))
@@ -143,8 +153,15 @@ def _link_note(output: str, real: Path) -> str:
 def _destination(output: str) -> Path:
     """The file to replace for ``-o output``: symlinks resolved (the link stays a link). Refused,
     naming the user's path: anything but a regular file, which a rename would destroy (a folder,
-    a device such as /dev/full, a FIFO another program reads), and a folder that does not exist."""
+    a device such as /dev/full, a FIFO another program reads), a folder that does not exist, and
+    a name that ends in ``/``, ``/.`` or ``/..``: a folder's name, which realpath drops (``-o
+    newdir/`` made a file named newdir, ``-o afile/`` replaced afile)."""
     real = Path(os.path.realpath(output))
+    if _names_a_folder(output) and not real.is_dir():
+        raise ValidationError(
+            f"cannot write {output}: that is a folder's name, and a bundle is a file (give the "
+            f"file's name: -o {output.rstrip(os.sep)}{os.sep}NAME.mcz)"
+        )
     try:
         mode = os.stat(real).st_mode
     except FileNotFoundError:
@@ -168,6 +185,60 @@ def _destination(output: str) -> Path:
         f"{output}{_link_note(output, real)} is {kind}, not a file: memcore compress replaces "
         "a regular file or makes a new one (`-o -` writes to stdout)"
     )
+
+
+def _names_a_folder(output: str) -> bool:
+    seps = (os.sep, os.altsep) if os.altsep else (os.sep,)
+    return output.endswith(seps) or os.path.basename(output) in (".", "..")
+
+
+#: What an SQLite store keeps beside its database file: SQLite's write-ahead log, its shared
+#: memory and its rollback journal, and memcore's writer-queue files (``stores.writer_queue``).
+STORE_COMPANIONS = ("-wal", "-shm", "-journal", "-writers", "-waiters")
+
+
+def store_files(url: str | None) -> list[Path]:
+    """The files of the SQLite store ``url`` names (the default store when None): its database,
+    as named and with its symlinks resolved, and each of its :data:`STORE_COMPANIONS`; none for
+    another kind of store, or one held in memory."""
+    from memcore.stores import default_url
+    from memcore.stores.sqlite_schema import parse_sqlite_url
+
+    resolved = url or default_url()
+    if not resolved.lower().startswith("sqlite:"):
+        return []
+    try:
+        path = parse_sqlite_url(resolved)[0]
+    except ValidationError:
+        return []
+    if path == ":memory:" or not path:
+        return []
+    bases = dict.fromkeys((os.path.abspath(path), os.path.realpath(path)))
+    return [Path(base + suffix) for base in bases for suffix in ("", *STORE_COMPANIONS)]
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """``a`` and ``b`` are one file: the same path once resolved, or (both existing) the same
+    inode, as a hard link or a second mount of a folder makes it."""
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _refuse_store_file(output: str, real: Path, url: str | None) -> None:
+    """``UsageError`` (exit 2) when ``-o output`` (resolved: ``real``) is a file of the store
+    read from: the bundle renamed over the database lost every session, over its -wal the
+    writes not yet checkpointed."""
+    for path in store_files(url):
+        if _same_file(real, path):
+            raise UsageError(
+                "memcore compress",
+                f"argument -o/--output: {output}{_link_note(output, real)} is {path}, a file "
+                "of the store read from, which the bundle would replace: give another file",
+            )
 
 
 def _cannot_write(output: str, real: Path, exc: OSError) -> MemcoreError:
@@ -206,6 +277,11 @@ def _read_bundle(name: str) -> bytes:
     ``/dev/zero`` was read until memory ran out, a 300 MB file that is no bundle was read whole
     before its 8-byte header was looked at."""
     if name == STDOUT:
+        if sys.stdin is None:  # (`<&-`: Python's stdin is then None)
+            raise ValidationError(
+                "stdin is closed: `memcore decompress -` reads a bundle from stdin "
+                "(pipe one in, or give its FILE)"
+            )
         return _bundle_bytes(sys.stdin.buffer)
     path = Path(name)
     mode = path.stat().st_mode  # (FileNotFoundError and the like: said by the CLI)
@@ -234,7 +310,7 @@ def cmd_decompress(args: argparse.Namespace, out: TextIO) -> int:
 
     bundle = decompress_memory_hierarchy(blob)
     if args.json:
-        print(json.dumps(_bundle_json(bundle), indent=2, default=str), file=out)
+        print(bundle_json(bundle), file=out)
         return 0
     from memcore.codec import bundle_codec
 
@@ -272,20 +348,75 @@ def _more(entries: Sequence[object], shown: int | None, what: str, out: TextIO) 
     return hidden
 
 
-def _bundle_json(bundle: Any) -> Any:
-    if dataclasses.is_dataclass(bundle) and not isinstance(bundle, type):
-        return {f.name: _bundle_json(getattr(bundle, f.name)) for f in dataclasses.fields(bundle)}
-    if isinstance(bundle, MemoryItem):
-        return bundle.to_dict()
-    if isinstance(bundle, Mapping):
-        return {str(k): _bundle_json(v) for k, v in bundle.items()}
-    if isinstance(bundle, (list, tuple)):
-        return [_bundle_json(v) for v in bundle]
-    if isinstance(bundle, (str, int, float, bool)) or bundle is None:
-        return bundle
-    fields = getattr(bundle, "__dict__", None) or {
-        name: getattr(bundle, name)
-        for name in getattr(type(bundle), "__slots__", ())
-        if hasattr(bundle, name)
+def bundle_json(bundle: Any) -> str:
+    """``bundle`` as ``json.dumps(..., indent=2)`` writes it, built with a stack of its own
+    rather than by recursion: msgpack reads values nested 1,000 deep, which both a recursive
+    walk and ``json.dumps`` refused with a ``RecursionError`` traceback. Always valid JSON: a
+    float that is not finite is written as the string ``"NaN"``, ``"Infinity"`` or
+    ``"-Infinity"`` (``json.dumps`` wrote the bare words, which no JSON reader takes); a value
+    JSON has no form for (a datetime, bytes) as its ``str``."""
+    pieces: list[str] = []
+    # each open container: its (key, value) children still to write, its closer, how many written
+    stack: list[tuple[Iterator[tuple[str | None, Any]], str, list[int]]] = []
+    key: str | None = None
+    value = bundle
+    while True:
+        if stack:
+            written = stack[-1][2]
+            pieces.append(",\n" if written[0] else "\n")
+            written[0] += 1
+            pieces.append(_INDENT * len(stack))
+            if key is not None:
+                pieces.append(f"{json.dumps(key)}: ")
+        container = _json_container(value)
+        if container is None:
+            pieces.append(_json_scalar(value))
+        else:
+            opener, children, closer = container
+            pieces.append(opener)
+            stack.append((children, closer, [0]))
+        while stack:  # close each container whose children are all written
+            children, closer, written = stack[-1]
+            child = next(children, None)
+            if child is not None:
+                key, value = child
+                break
+            stack.pop()
+            if written[0]:
+                pieces.append("\n" + _INDENT * len(stack))
+            pieces.append(closer)
+        else:
+            return "".join(pieces)
+
+
+_INDENT = "  "
+
+
+def _json_container(value: Any) -> tuple[str, Iterator[tuple[str | None, Any]], str] | None:
+    """``(opener, children, closer)`` for a value JSON writes as an object or an array (its
+    children as ``(key, value)``, the key None in an array), None for a scalar."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        names = [f.name for f in dataclasses.fields(value)]
+        return "{", ((name, getattr(value, name)) for name in names), "}"
+    if isinstance(value, MemoryItem):
+        value = value.to_dict()
+    if isinstance(value, Mapping):
+        return "{", ((str(k), v) for k, v in value.items()), "}"
+    if isinstance(value, (list, tuple)):
+        return "[", ((None, v) for v in value), "]"
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return None
+    fields = getattr(value, "__dict__", None) or {
+        name: getattr(value, name)
+        for name in getattr(type(value), "__slots__", ())
+        if hasattr(value, name)
     }
-    return {str(k): _bundle_json(v) for k, v in fields.items()} if fields else str(bundle)
+    return ("{", ((str(k), v) for k, v in fields.items()), "}") if fields else None
+
+
+def _json_scalar(value: Any) -> str:
+    if isinstance(value, float) and not math.isfinite(value):
+        return '"NaN"' if math.isnan(value) else '"Infinity"' if value > 0 else '"-Infinity"'
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return json.dumps(value)
+    return json.dumps(str(value))
