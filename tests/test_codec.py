@@ -498,3 +498,10 @@ def test_frames_are_decoded_in_bounded_pieces(name: frames.FrameCodec) -> None:
         list(frames.iter_decompress(memoryview(frame + b"\x00"), len(payload)))
     with pytest.raises(CorruptedMemoryError):  # the frame cut short
         list(frames.iter_decompress(memoryview(frame[:-5]), len(payload)))
+
+
+def test_a_payload_nested_past_msgpack_s_limit_says_so() -> None:
+    """msgpack's StackError has no message: the error said "malformed msgpack payload:" and
+    nothing after it."""
+    with pytest.raises(CorruptedMemoryError, match="malformed msgpack payload: nested too deep"):
+        codec.unpackb(b"\x91" * 2000 + b"\xc0")

@@ -52,7 +52,7 @@ import msgpack
 
 from memcore import frames
 from memcore._kernels import checksums
-from memcore.errors import CorruptedMemoryError, MemcoreError, ValidationError
+from memcore.errors import CorruptedMemoryError, MemcoreError, ValidationError, msgpack_error
 from memcore.model import MemoryItem
 
 xxh64 = checksums.xxh64
@@ -148,7 +148,7 @@ def _unpack(data: bytes | bytearray | memoryview) -> Any:
     except CorruptedMemoryError:
         raise
     except Exception as exc:  # msgpack raises many types (ValueError, ExtraData, StackError...)
-        raise CorruptedMemoryError(f"malformed msgpack payload: {exc}") from exc
+        raise CorruptedMemoryError(f"malformed msgpack payload: {msgpack_error(exc)}") from exc
 
 
 def packb(obj: Any) -> bytes:
@@ -375,7 +375,7 @@ def _unpack_counted(pieces: Iterator[bytes], payload_len: int, budget: _Containe
     except CorruptedMemoryError:
         raise
     except Exception as exc:  # msgpack raises many types (ValueError, StackError, BufferFull...)
-        raise CorruptedMemoryError(f"malformed msgpack payload: {exc}") from exc
+        raise CorruptedMemoryError(f"malformed msgpack payload: {msgpack_error(exc)}") from exc
     if not found:
         raise CorruptedMemoryError("bundle payload ends in the middle of a value")
     return value

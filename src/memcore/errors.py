@@ -35,6 +35,16 @@ class ProcessGoneError(MemcoreError, ProcessLookupError):
     """The process being watched does not exist (any more), or has exited and is a zombie."""
 
 
+def msgpack_error(exc: BaseException) -> str:
+    """What a msgpack decoding error says, never nothing: its ``StackError`` (nesting past the
+    unpacker's limit) has no message of its own, and another silent one is named by its type."""
+    said = str(exc)
+    if said:
+        return said
+    name = type(exc).__name__
+    return "nested too deep to be read" if name == "StackError" else name
+
+
 __all__ = [
     "BackendError",
     "ConflictError",
@@ -44,4 +54,5 @@ __all__ = [
     "NotFoundError",
     "ProcessGoneError",
     "ValidationError",
+    "msgpack_error",
 ]

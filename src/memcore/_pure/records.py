@@ -26,7 +26,7 @@ import msgpack
 
 from memcore import codec
 from memcore._kernels import checksums
-from memcore.errors import CorruptedMemoryError
+from memcore.errors import CorruptedMemoryError, msgpack_error
 from memcore.model import MemoryItem, Priority
 
 PRIORITY_BY_NAME: dict[str, Priority] = {p.value: p for p in Priority}
@@ -91,7 +91,7 @@ def _unpack(data: bytes) -> Any:
     except CorruptedMemoryError:
         raise
     except Exception as exc:  # msgpack raises many types (ValueError, StackError, ...)
-        raise CorruptedMemoryError(f"malformed msgpack payload: {exc}") from exc
+        raise CorruptedMemoryError(f"malformed msgpack payload: {msgpack_error(exc)}") from exc
 
 
 def _payload(data: object) -> bytes:
