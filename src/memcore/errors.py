@@ -54,5 +54,4 @@ __all__ = [
     "NotFoundError",
     "ProcessGoneError",
     "ValidationError",
-    "msgpack_error",
 ]

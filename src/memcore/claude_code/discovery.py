@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from memcore.errors import NotFoundError
+from memcore.errors import NotFoundError, ValidationError
 from memcore.lazy_re import lazy_compile
 
 _UUID_NAME = lazy_compile(
@@ -64,6 +64,10 @@ _RECORD_TYPES = frozenset(
     }
 )
 _SNIFF_BYTES = 65536
+#: At most this many malformed lines (not JSON, not a record) before a file's first record are
+#: looked past: a transcript whose first line was cut or damaged is still one (its import
+#: reports the lines, file:line), while a file of other lines is given up on soon.
+_MALFORMED_LOOKED_PAST = 100
 
 
 def looks_like_transcript(path: str | os.PathLike[str]) -> bool:
@@ -71,22 +75,31 @@ def looks_like_transcript(path: str | os.PathLike[str]) -> bool:
     known ``type`` names a ``sessionId`` (or is a ``summary``/snapshot record, which open
     resumed sessions), and every record before it names the session too (newer versions open a
     session with records of other types: its permission mode, titles). A file of such records
-    alone holds no session. Any name works: checkpoint tools save ``full.jsonl``."""
+    alone holds no session. Malformed lines (not JSON, not a record with a ``type``) are looked
+    past, a bounded number of them (``_MALFORMED_LOOKED_PAST``, in the first ``_SNIFF_BYTES``):
+    one damaged line must not hide a session from a folder's import. Any name works:
+    checkpoint tools save ``full.jsonl``."""
     try:
         with Path(path).open("rb") as handle:
             head = handle.read(_SNIFF_BYTES)
     except OSError:
         return False
+    malformed = 0
     for raw in head.split(b"\n"):
         if not raw.strip():
             continue
         try:
             rec = json.loads(raw)
         except (ValueError, RecursionError):
-            # a line longer than the sniffed bytes: judge by its opening keys
-            return raw.startswith(b"{") and b'"sessionId"' in raw and b'"type"' in raw
+            # a line longer than the sniffed bytes (or not UTF-8): judged by its opening keys
+            if raw.lstrip().startswith(b"{") and b'"sessionId"' in raw and b'"type"' in raw:
+                return True
+            rec = None
         if not isinstance(rec, dict) or not isinstance(rec.get("type"), str):
-            return False
+            malformed += 1  # (the import reports it, file:line)
+            if malformed > _MALFORMED_LOOKED_PAST:
+                return False
+            continue
         named = isinstance(rec.get("sessionId"), str)
         if rec["type"] not in _RECORD_TYPES:
             if not named:
@@ -174,17 +187,23 @@ def find_transcripts(path: str | os.PathLike[str] | None = None) -> list[Path]:
     their content (:func:`looks_like_transcript`), whatever their names.
 
     Without a path, the user's own Claude Code projects folder is searched; a missing default
-    folder simply has no transcripts, while a missing explicit path is a :class:`NotFoundError`.
+    folder simply has no transcripts, while a missing explicit path is a :class:`NotFoundError`,
+    and an empty one or one that is neither a regular file nor a folder a
+    :class:`ValidationError`.
     Files are sorted so a session's main file comes before its sub-agents.
     """
     explicit = path is not None
+    if path is not None and not os.fspath(path):  # (``Path("")``: the current folder)
+        raise ValidationError("an empty path names no transcript file or folder")
     root = Path(path).expanduser() if path is not None else default_projects_dir()
     if root.is_file():
         return [root]
     if not root.is_dir():
-        if explicit:
-            raise NotFoundError(f"no such transcript file or folder: {root}")
-        return []
+        if not explicit:
+            return []
+        if root.exists():  # (a device, a FIFO: reading one would never end, or never start)
+            raise ValidationError(f"not a regular file or folder: {root}")
+        raise NotFoundError(f"no such transcript file or folder: {root}")
     found = [p for p in root.rglob("*.jsonl") if p.is_file() and looks_like_transcript(p)]
     return sorted(found, key=transcript_order)
 

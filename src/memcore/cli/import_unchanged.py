@@ -6,15 +6,82 @@ time as it read them (``SessionRecord.read_to``): when each of a session's files
 exactly that (``unchanged_since``, the hooks' own test), reading them again would store nothing
 new. Deciding it costs each file's head (its session id and folder) and one read of each
 project's registry, where reading every transcript again took 11 s for 220 saved sessions.
+
+A session is also read again when this import cuts its items less than they were stored
+(``--max-chars``): an import with a cut of its own notes it in :data:`CUTS_SESSION` (a file's
+size and time say nothing of the cut), so a later plain import brings back what it left out.
+An import never shortens a stored item (:func:`longer_kept`): a smaller cut reads nothing new.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from memcore.cli._common import INTERNAL_SESSION_PREFIX
 from memcore.errors import MemcoreError
+from memcore.model import MemoryItem
+
+#: memcore's own session where imports note, by session id, the cut (``--max-chars``) a
+#: session's items were stored with when it is not the hooks' (``MAX_CHARS``): no note, theirs
+CUTS_SESSION = f"{INTERNAL_SESSION_PREFIX}import-cuts"
+
+#: how the transcript parser marks a content it cut (``record_parser._truncate``)
+_CUT_MARK = re.compile(r"\u2026\n\[\.\.\. \d+ more characters\]\Z")
+
+
+def was_cut(item: MemoryItem) -> bool:
+    """Whether the parser cut ``item``'s content to its ``max_chars``."""
+    return _CUT_MARK.search(item.content) is not None
+
+
+def _kept(content: str) -> int:
+    """How much of the text a content holds: all of it, or what a cut kept (the mark left out:
+    a short text cut at 10 reads longer than it was)."""
+    mark = _CUT_MARK.search(content)
+    return len(content) if mark is None else mark.start()
+
+
+def longer_kept(held: MemoryItem | None, item: MemoryItem) -> bool:
+    """Whether the stored ``held`` stays as it is although ``item`` (the same record read again)
+    differs: ``item`` was cut, and ``held`` holds more of its text (read with a larger cut). An
+    import never shortens what is stored: a cut of 10 once cut every imported content."""
+    return held is not None and was_cut(item) and _kept(held.content) > _kept(item.content)
+
+
+def noted_cut(note: MemoryItem | None, files: Mapping[str, list[int]]) -> int:
+    """The cut every stored item of a session is at least as long as, from its note in
+    :data:`CUTS_SESSION`: none, the hooks' cut; a cut larger than theirs only while the session's
+    ``files`` (absolute name: size and mtime) are as the import that noted it read them (a hook
+    that saved more since cut what it added at its own); a damaged note, 0 (read it again)."""
+    from memcore.claude_code.transcripts import MAX_CHARS
+
+    if note is None:
+        return MAX_CHARS
+    cut = note.metadata.get("max_chars")
+    if not isinstance(cut, int) or isinstance(cut, bool) or cut < 1:
+        return 0
+    if cut > MAX_CHARS and note.metadata.get("files") != dict(files):
+        return MAX_CHARS
+    return cut
+
+
+def cut_note(session: str, cut: int, files: Mapping[str, list[int]]) -> MemoryItem:
+    """The note of :data:`CUTS_SESSION` saying ``session``'s items were stored cut at ``cut``
+    when its ``files`` were as given."""
+    return MemoryItem(
+        session,
+        f"imported with --max-chars {cut}",
+        metadata={"max_chars": cut, "files": {k: list(v) for k, v in files.items()}},
+    )
+
+
+def next_cut(noted: int, cut: int, cut_written: bool) -> int:
+    """The session's cut after an import with ``cut`` read all its files: ``cut``, unless it is
+    smaller than the ``noted`` one and wrote no item it cut (what it kept is as long as before)."""
+    return noted if cut < noted and not cut_written else cut
 
 
 def by_session(paths: Sequence[Path]) -> dict[str | None, list[tuple[Path, str | None]]]:
@@ -54,12 +121,15 @@ def filed_where(
     return where
 
 
-async def unchanged_sessions(url: str | None, where: dict[str, tuple[str, list[Path]]]) -> set[str]:
+async def unchanged_sessions(
+    url: str | None, where: dict[str, tuple[str, list[Path]]], cut: int
+) -> set[str]:
     """The sessions of ``where`` (``filed_where``) whose files are all as memcore last read
-    them; none when the store is not there yet or cannot be read (the import then reads
-    everything, as before)."""
+    them, their items stored with ``cut`` or a larger one (:func:`noted_cut`); none when the
+    store is not there yet or cannot be read (the import then reads everything, as before)."""
     from memcore.claude_code.project import (
         SessionRecord,
+        file_stamp,
         registry_key,
         registry_session,
         unchanged_since,
@@ -72,18 +142,34 @@ async def unchanged_sessions(url: str | None, where: dict[str, tuple[str, list[P
     unchanged: set[str] = set()
     try:
         async with reading_store(url) as store:
+            damaged: list[str] = []  # (a damaged note: that session is read again)
+            notes = await read_state(store, url, CUTS_SESSION, skipped=damaged)
             for project, sessions in by_project.items():
                 skipped: list[str] = []  # (a damaged entry: that session is read again)
                 entries = await read_state(store, url, registry_session(project), skipped=skipped)
                 for session in sessions:
                     held = entries.get(registry_key(session))
-                    if held is not None and unchanged_since(
-                        SessionRecord.from_item(held), where[session][1]
-                    ):
+                    files = where[session][1]
+                    if held is None or session in damaged:
+                        continue
+                    if not unchanged_since(SessionRecord.from_item(held), files):
+                        continue
+                    stamps = {str(path): file_stamp(path) for path in files}
+                    if cut <= noted_cut(notes.get(session), stamps):
                         unchanged.add(session)
-    except MemcoreError:  # (NotFoundError: no store yet)
+    except (MemcoreError, OSError):  # (NotFoundError: no store yet; a file gone meanwhile)
         return set()
     return unchanged
 
 
-__all__ = ["by_session", "filed_where", "unchanged_sessions"]
+__all__ = [
+    "CUTS_SESSION",
+    "by_session",
+    "cut_note",
+    "filed_where",
+    "longer_kept",
+    "next_cut",
+    "noted_cut",
+    "unchanged_sessions",
+    "was_cut",
+]

@@ -6,12 +6,13 @@ import argparse
 import contextlib
 import os
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple, TextIO
+from typing import TYPE_CHECKING, Any, NamedTuple, TextIO, TypeVar
 
 from memcore.cli._common import (
     DEFAULT_STORE_HELP,
+    INTERNAL_SESSION_PREFIX,
     Subparsers,
     _add,
     _positive_int,
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
     from memcore.claude_code import Transcript
     from memcore.sync import DistributedMemoryManager
 
+_T = TypeVar("_T")
+
 
 def register(sub: Subparsers) -> None:
     """Add this module's commands to ``memcore``."""
@@ -56,19 +59,24 @@ def register(sub: Subparsers) -> None:
     p.add_argument(
         "path",
         nargs="*",
+        type=_transcript_path,
         help="transcript files, project folders or the projects root, as many as you like "
         "(default: $CLAUDE_CONFIG_DIR/projects or ~/.claude/projects)",
     )
     p.add_argument("--store", metavar="URL", type=store_url, help=DEFAULT_STORE_HELP)
     p.add_argument(
-        "--session", type=session_id, help="file everything under this one session id instead"
+        "--session",
+        type=_own_session,
+        help="file everything under this one session id instead (not one of memcore's own, "
+        f"{INTERNAL_SESSION_PREFIX}*)",
     )
     p.add_argument(
         "--max-chars",
         type=_positive_int,
         default=None,
         help=f"cut item contents longer than this, after a word, marked (default: "
-        f"{MAX_CHARS}, as the hooks cut them); given, every transcript is read again",
+        f"{MAX_CHARS}, as the hooks cut them); given, every transcript is read again; "
+        "without it, so is a session stored with a smaller one. No stored item is shortened",
     )
     p.add_argument("--dry-run", action="store_true", help="parse and report, store nothing")
     p.add_argument(
@@ -77,6 +85,43 @@ def register(sub: Subparsers) -> None:
         help="read every transcript again, also those of sessions memcore saved (by a hook or an "
         "earlier import) that have not changed since",
     )
+
+
+def _transcript_path(text: str) -> str:
+    """An argparse type: a path given (an empty word is a mistake, not the current folder)."""
+    if not text:
+        raise argparse.ArgumentTypeError("an empty path names no transcript file or folder")
+    return text
+
+
+def _own_session(text: str) -> str:
+    """An argparse type: a session id that is not one of memcore's own (``memcore.*``: the
+    access log, the projects' registries), whose items no listing or search shows."""
+    session = session_id(text)
+    if session.startswith(INTERNAL_SESSION_PREFIX):
+        raise argparse.ArgumentTypeError(
+            f"{session!r} is memcore's own session ({INTERNAL_SESSION_PREFIX}*): give another id"
+        )
+    return session
+
+
+def close_unstarted(coro: Coroutine[Any, Any, Any]) -> None:
+    """Close ``coro`` if it never ran (Ctrl-C before the event loop started it), so that Python
+    does not warn on exit that it was never awaited."""
+    if getattr(coro, "cr_frame", None) is None:
+        return  # (finished, or closed)
+    import inspect
+
+    if inspect.getcoroutinestate(coro) == inspect.CORO_CREATED:
+        coro.close()
+
+
+def _run(coro: Coroutine[Any, Any, _T], url: str | None = None, *, reading: bool = False) -> _T:
+    """``run`` (``run_reading`` with ``reading``) that leaves no unawaited coroutine behind."""
+    try:
+        return run_reading(url, coro) if reading else run(coro)
+    finally:
+        close_unstarted(coro)
 
 
 def cmd_import_claude_code(args: argparse.Namespace, out: TextIO) -> int:
@@ -88,9 +133,10 @@ def cmd_import_claude_code(args: argparse.Namespace, out: TextIO) -> int:
     paths = find_all_transcripts(args.path)
     if not paths:
         raise NotFoundError(f"no Claude Code transcripts (*.jsonl sessions) under {where}")
-    run_reading(args.store, _store_usable(args.store))  # (before the reading, not after it)
+    _run(_store_usable(args.store), args.store, reading=True)  # (before the reading)
+    cut = args.max_chars or MAX_CHARS
     if not args.session and not args.reread and args.max_chars is None:
-        paths = _not_unchanged(args.store, paths, out)
+        paths = _not_unchanged(args.store, paths, cut, out)
         if not paths:
             print(f"nothing new to import into {_store_name(args.store)}", file=out)
             return 0
@@ -102,9 +148,7 @@ def cmd_import_claude_code(args: argparse.Namespace, out: TextIO) -> int:
         for path in paths:
             with contextlib.suppress(OSError):
                 stamps[path] = (os.path.abspath(path), file_stamp(path))
-            transcripts.append(
-                parse_transcript(path, session=args.session, max_chars=args.max_chars or MAX_CHARS)
-            )
+            transcripts.append(parse_transcript(path, session=args.session, max_chars=cut))
             progress.advance(task)
     transcripts = transcripts_with_records(transcripts, out)
     sessions = group_by_session(transcripts)
@@ -133,7 +177,7 @@ def cmd_import_claude_code(args: argparse.Namespace, out: TextIO) -> int:
     # with --session, sessions of any project may share one: none is filed under a project
     stored: dict[str, _Stored] = {}
     try:
-        run(_import_sessions(args.store, sessions, None if args.session else stamps, stored))
+        _run(_import_sessions(args.store, sessions, None if args.session else stamps, cut, stored))
     except MemcoreError:
         if stored:  # (what was stored before the failure is stored: said, then the error)
             _print_stored(stored, out)
@@ -145,6 +189,13 @@ def cmd_import_claude_code(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _print_stored(stored: Mapping[str, _Stored], out: TextIO) -> None:
+    kept = sum(done.kept for done in stored.values())
+    if kept:
+        print(
+            f"{kept} stored item(s) kept as they were: longer than this import cuts them (an "
+            "import never shortens what is stored)",
+            file=out,
+        )
     for session, done in stored.items():
         print(
             f"stored session {session!r}: {done.items} items, {done.written} new or changed "
@@ -174,12 +225,13 @@ async def _store_usable(url: str | None) -> None:
         return
 
 
-def _not_unchanged(url: str | None, paths: list[Path], out: TextIO) -> list[Path]:
-    """``paths`` but those of sessions unchanged since memcore saved them (said on ``out``)."""
+def _not_unchanged(url: str | None, paths: list[Path], cut: int, out: TextIO) -> list[Path]:
+    """``paths`` but those of sessions unchanged since memcore saved them, cut with ``cut`` or
+    more (said on ``out``)."""
     from memcore.cli.import_unchanged import by_session, filed_where, unchanged_sessions
 
     groups = by_session(paths)
-    unchanged = run_reading(url, unchanged_sessions(url, filed_where(groups)))
+    unchanged = _run(unchanged_sessions(url, filed_where(groups), cut), url, reading=True)
     if not unchanged:
         return paths
     print(
@@ -217,23 +269,29 @@ class _Stored(NamedTuple):
     project: str | None = None  # the project it was filed under
     unfiled: str | None = None  # why filing it failed (its items are stored all the same)
     written: int = 0  # items new or changed since the store last had them
+    kept: int = 0  # items stored longer than this import's cut made them: left as they were
 
 
 async def _import_sessions(
     url: str | None,
     sessions: Mapping[str, Sequence[Transcript]],
     stamps: Mapping[Path, tuple[str, list[int]]] | None,
+    cut: int,
     done: dict[str, _Stored],
 ) -> None:
-    """Store each session's items and access log; with ``stamps``, also file each session
-    under its project (``_file_session``). ``done`` gets each session as it is stored (what a
-    failure midway leaves stored is said)."""
+    """Store each session's items (cut at ``cut``) and access log; with ``stamps``, also file
+    each session under its project (``_file_session``) and note its cut (``_note_cut``).
+    ``done`` gets each session as it is stored (what a failure midway leaves stored is said)."""
+    from memcore.cli.import_unchanged import CUTS_SESSION, next_cut, noted_cut
     from memcore.stores import open_store
     from memcore.sync import DistributedMemoryManager
     from memcore.transfer import save_access_log
 
     store = open_store(url)
+    notes = DistributedMemoryManager(storage_backend=store, replica_id="memcore-import")
     try:
+        if stamps is not None:
+            await notes.sync_session_memory(CUTS_SESSION)
         with _progress() as progress:
             task = progress.add_task("storing sessions", total=len(sessions))
             for session, transcripts in sessions.items():
@@ -242,14 +300,17 @@ async def _import_sessions(
                 )
                 try:
                     await manager.sync_session_memory(session)
-                    count = written = 0
-                    for transcript in transcripts:
-                        for item in transcript.items:
-                            count += 1
-                            if manager.get(session, item.id) != item:  # (new or changed only:
-                                manager.set(session, item.id, item)  # importing twice adds nothing)
-                                written += 1
+                    count, written, kept, cut_written = _set_items(manager, session, transcripts)
+                    files = _stamps_of(transcripts, stamps)
+                    held = notes.get(CUTS_SESSION, session)
+                    noted = noted_cut(None if held is None else MemoryItem.coerce(held), files)
+                    after = next_cut(noted, cut, cut_written)
+                    if stamps is not None and after < noted:  # (before the items: a failure
+                        await _note_cut(notes, session, after, files)  # leaves it noted)
                     result = await manager.sync_session_memory(session)
+                    if stamps is not None and after >= noted:
+                        with contextlib.suppress(MemcoreError):  # (unnoted: only read again)
+                            await _note_cut(notes, session, after, files)
                     # the accesses before the filing, which says how far the transcripts were
                     # read: after it, a failed write lost them for good (never read again)
                     accesses = [a for t in transcripts for a in t.accesses]
@@ -264,10 +325,68 @@ async def _import_sessions(
                             unfiled = str(exc)
                 finally:
                     await manager.close()
-                done[session] = _Stored(count, result.version, logged, project, unfiled, written)
+                done[session] = _Stored(
+                    count, result.version, logged, project, unfiled, written, kept
+                )
                 progress.advance(task)
     finally:
+        await notes.close()
         await store.close()
+
+
+def _stamps_of(
+    transcripts: Sequence[Transcript], stamps: Mapping[Path, tuple[str, list[int]]] | None
+) -> dict[str, list[int]]:
+    """The transcripts' files' size and mtime before they were read, by absolute name."""
+    found = stamps or {}
+    return {found[t.path][0]: found[t.path][1] for t in transcripts if t.path in found}
+
+
+def _set_items(
+    manager: DistributedMemoryManager, session: str, transcripts: Sequence[Transcript]
+) -> tuple[int, int, int, bool]:
+    """Set the transcripts' items that are new or changed (importing twice adds nothing), but
+    none over a longer stored content (``longer_kept``): how many items, how many set, how many
+    kept longer, and whether an item set was cut."""
+    from memcore.cli.import_unchanged import longer_kept, was_cut
+
+    count = written = kept = 0
+    cut_written = False
+    for transcript in transcripts:
+        for item in transcript.items:
+            count += 1
+            held = manager.get(session, item.id)
+            if held == item:
+                continue
+            if held is not None and longer_kept(MemoryItem.coerce(held), item):
+                kept += 1
+                continue
+            manager.set(session, item.id, item)
+            written += 1
+            cut_written = cut_written or was_cut(item)
+    return count, written, kept, cut_written
+
+
+async def _note_cut(
+    notes: DistributedMemoryManager, session: str, cut: int, files: Mapping[str, list[int]]
+) -> None:
+    """Note in ``CUTS_SESSION`` that ``session``'s items are stored cut at ``cut`` (none: the
+    hooks' cut), unless it says so already."""
+    from memcore.cli.import_unchanged import CUTS_SESSION, cut_note
+
+    held = notes.get(CUTS_SESSION, session)
+    if cut == MAX_CHARS:
+        if held is None:
+            return
+        notes.delete(CUTS_SESSION, session)
+    else:
+        note = cut_note(session, cut, files)
+        if held is not None and MemoryItem.coerce(held).metadata == note.metadata:
+            return
+        notes.set(CUTS_SESSION, session, note)
+    result = await notes.sync_session_memory(CUTS_SESSION)
+    if not result.success:
+        raise BackendError(f"could not note the cut of session {session!r}: {result.error}")
 
 
 async def _filed(
