@@ -338,3 +338,19 @@ def test_what_was_under_way_is_the_agent_s_latest_thinking_and_is_said_at_any_si
     for budget in (400, 1000):
         digest = session_digest(items, budget)
         assert f"{UNDER_WAY}There's a test failure in `test_total`" in digest.sections["open"]
+
+
+def test_thinking_that_says_the_request_over_is_not_what_was_under_way() -> None:
+    records = _Records()
+    records.user("Why does the terminal not scroll?")
+    records.tool("Read", {"file_path": f"{CWD}/app.js"}, "1\tconst term = new Terminal();\n")
+    for thought in (
+        "The user wants me to research why scrolling does not work. Let me search for this.",
+        "The user is asking about the terminal's scrolling in the page.",
+    ):
+        records._base(
+            "assistant",
+            {"role": "assistant", "content": [{"type": "thinking", "thinking": thought}]},
+        )
+        records.tool("WebSearch", {"query": "xterm.js scroll"}, "results")
+    assert UNDER_WAY not in session_digest(parse_lines(records.lines).items, 2000).text

@@ -13,6 +13,7 @@ from memcore.claude_code.tools import EDIT_TOOLS, quoted_list
 from memcore.digest_asked import REQUEST_WORDS
 from memcore.digest_prose import (
     BULLET,
+    RESTATED_REQUEST,
     SENTENCE_WORDS,
     Candidate,
     cut_word_list,
@@ -133,7 +134,13 @@ def under_way(items: Sequence[MemoryItem], since: int, root: str | None) -> list
         # found: "There's a test failure in X. The test expected 42.9% but got 33.3%.")
         agent = meta.get("role") == "assistant" and not meta.get("meta")
         if kind in ("fact", "thinking") and agent:
-            said = (seq, " ".join(BULLET.sub("", items[seq].content).split()))
+            text = " ".join(BULLET.sub("", items[seq].content).split())
+            if kind == "thinking":  # (its request said over is what was asked, not the state)
+                text = _past_restated_request(text)
+                if len(text.split()) < _THOUGHT_WORDS:  # ("Let me search for this."): no state
+                    text = ""
+            if text:
+                said = (seq, text)
         elif kind == "tool_call" and meta.get("tool") in EDIT_TOOLS and meta.get("file_path"):
             shown = shown_path(meta, root)
             changed.pop(shown, None)  # the latest last
@@ -144,6 +151,19 @@ def under_way(items: Sequence[MemoryItem], since: int, root: str | None) -> list
     if changed:
         text += f" (changing {quoted_list(list(changed)[-3:])})"
     return [Candidate("open", said[0], 6.5, f"{UNDER_WAY}{text}")]
+
+
+#: The fewest words of thinking that say where the work stood (fewer: a step announced).
+_THOUGHT_WORDS = 8
+
+
+def _past_restated_request(text: str) -> str:
+    """``text`` from its first sentence that does not say the user's request over ("The user
+    wants me to research why scrolling ..."); empty when every sentence does."""
+    sentences = _SENTENCE_END.split(text)
+    while sentences and RESTATED_REQUEST.match(sentences[0]):
+        sentences.pop(0)
+    return " ".join(sentences)
 
 
 def open_lines(

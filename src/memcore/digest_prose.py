@@ -228,16 +228,22 @@ _ALOUD_OPENINGS = frozenset("wWhHoOaA")
 #: ..."), the agent's plan ("I'll add ...", "I need to read ..."), the user's request said over
 #: ("The user wants me to ..."), or a question. Thinking is provisional: said in a digest, such
 #: sentences read as what was found or decided, and the theory a later turn dropped as one held.
+_RESTATED = (
+    r"^(?:(?:so|but|ok(?:ay)?),? )*the user(?:'s)? (?:wants|is asking|asks|asked|would like"
+    r"|needs|said|says|is saying|mentioned|request|is reporting|reports)"
+)
 _UNSETTLED = lazy_compile(
     r"(?i)(?:\?[\s\"'`)*]*$"
     r"|^(?:(?:so|but|and|now|ok(?:ay)?|then|also|first|next),? )*(?:i|we)(?:'ll| will|'d| would"
     r"| need| should| must| have to| want|'m going| am going| can| could)\b"
     r"(?! (?:now )?(?:see|tell|confirm|verify)\b)"
-    r"|^(?:(?:so|but|ok(?:ay)?),? )*the user(?:'s)? (?:wants|is asking|asks|asked|would like"
-    r"|needs|said|says|is saying|mentioned|request|is reporting|reports)"
+    rf"|{_RESTATED}"
     r"|\b(?:might|maybe|perhaps|probably|possibly|presumably|i think|i suspect|i guess"
     r"|i wonder|not sure|could be)\b)"
 )
+#: A sentence of the agent's that says the user's request over ("The user wants me to ..."):
+#: what was asked, which the request's own line says, not where the work stood.
+RESTATED_REQUEST = lazy_compile(rf"(?i){_RESTATED}")
 
 
 class Candidate(NamedTuple):
@@ -521,6 +527,7 @@ __all__ = [
     "ID_WEIGHT",
     "NARRATION_PENALTY",
     "RECENT",
+    "RESTATED_REQUEST",
     "SENTENCE_WORDS",
     "SPARE",
     "Candidate",
