@@ -534,7 +534,7 @@ def render_report(report: DemoReport, console: Console) -> None:
         + " (`memcore digest SESSION` prints one)"
     )
     t = report.tokens
-    if t:
+    if t and t.get("messages"):  # (transcripts without the API's usage: nothing to compare)
         console.print(
             f"8. tokens: count_tokens gave {t['counted']:,} for {t['messages']} assistant "
             f"messages the API billed {t['billed_output_tokens']:,} output tokens for "

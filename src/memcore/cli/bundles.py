@@ -328,7 +328,8 @@ def cmd_decompress(args: argparse.Namespace, out: TextIO) -> int:
     hidden += _more(level2, shown, "items", out)
     print(f"level3 (groups): {len(groups)} groups", file=out)
     for group in groups[:shown]:
-        print(f"  {group.count} items: {_preview(group.summary)}", file=out)
+        noun = "item" if group.count == 1 else "items"
+        print(f"  {group.count} {noun}: {_preview(group.summary)}", file=out)
     hidden += _more(groups, shown, "groups", out)
     level4 = bundle.level4
     print(f"level4 (one summary of {level4.count} items): {_preview(level4.summary)}", file=out)
