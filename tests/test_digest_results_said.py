@@ -228,3 +228,35 @@ def test_the_topic_branch_is_said_with_what_was_asked() -> None:
     plain = _Records()
     plain.user("fix the checkpoint id reuse", gitBranch="main")
     assert "branch" not in session_digest(plain.items(), 2000).text
+
+
+def test_a_failure_the_agent_called_flaky_or_failing_on_main_too_is_said_so() -> None:
+    records = _Records()
+    records.user("fix the CI")
+    records.tool("Bash", {"command": "bun test e2e"}, "Exit code 1\n(fail) live > migrate [240s]")
+    records.said("The test is flaky: it passes locally and passed in prior CI runs.")
+    records.tool(
+        "Bash", {"command": "bun run typecheck"}, "Exit code 2\nsrc/a.ts(3,1): error TS2307"
+    )
+    long_lead = " ".join(["word"] * 30)
+    records.said(f"Checked: {long_lead} and `main` is also failing with the same errors.")
+    errors = session_digest(records.items(), 2000).sections["errors"].splitlines()
+    e2e = next(line for line in errors if "bun test e2e" in line)
+    assert e2e.endswith("; the agent said: The test is flaky.")
+    typecheck = next(line for line in errors if "typecheck" in line)
+    assert "`main` is also failing with the same errors." in typecheck
+    assert "the agent said: \u2026" in typecheck  # (the verdict kept in view of a long lead)
+
+
+def test_a_go_failure_whose_headers_were_cut_off_is_said_by_its_test_lines() -> None:
+    text = (
+        "Exit code 1\n[test] $ go test ./...\nok  \tentire.io/cli\t1.9s\n"
+        "\n... [813 characters truncated] ...\n\n"
+        "_test.go:760: AgentPercentage = 33.3%, want ~42.9% (not inflated)\n"
+        "attribution_test.go:12: Attribution: agent=3, human=4\n"
+        "FAIL\tentire.io/cli/strategy\t3.238s\n[test] ERROR task failed\n"
+    )
+    assert error_lines(text)[:2] == [
+        "_test.go:760: AgentPercentage = 33.3%, want ~42.9% (not inflated)",
+        "FAIL entire.io/cli/strategy 3.238s",
+    ]

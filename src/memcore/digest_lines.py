@@ -98,11 +98,13 @@ _EDITS = ("Edit", "MultiEdit", "Write", "NotebookEdit")
 _LOOKUPS = ("Read", "NotebookRead", "Grep", "Glob", "WebFetch", "WebSearch")
 #: The agent's word, right after a failure, that it meant no trouble: a test written to fail
 #: first ("Tests fail as expected (TDD - Red phase)"), or a failure the change did not cause
-#: ("The 5 `ireturn` issues are pre-existing (not from our changes)").
+#: ("The 5 `ireturn` issues are pre-existing (not from our changes)", "The test is flaky",
+#: "`main` is also failing with the same errors").
 _EXPECTED_FAILURE = lazy_compile(
     r"(?i)\b(?:fail(?:s|ed|ing)?\s+as\s+expected|expected\s+to\s+fail|red\s+phase|"
-    r"pre-?existing|not\s+(?:from|caused\s+by)\s+(?:our|my|these|this|the)\s+change|"
-    r"unrelated\s+to\s+(?:our|my|these|this|the)\s+change)"
+    r"pre-?existing|flaky|not\s+(?:from|caused\s+by|related\s+to)\s+(?:our|my|these|this|the)"
+    r"\s+change|unrelated\s+to\s+(?:our|my|these|this|the)\s+change|"
+    r"(?:main|master)`?\s+is\s+(?:also\s+)?failing|also\s+fail(?:s|ing)\s+on\s+`?(?:main|master))"
 )
 _VERDICT_WORDS = 20
 _NOTE_WORDS = 80
@@ -623,7 +625,13 @@ def _with_verdict(line: Candidate, said: str) -> Candidate | None:
     if found is None:
         return None
     ends = [at for at in (first.find(". ", found.end()), first.find(": ", found.end())) if at > 0]
-    verdict = cut_words(first[: min(ends)] if ends else first, _VERDICT_WORDS).rstrip(".:")
+    sentence = first[: min(ends)] if ends else first
+    start = sentence.rfind(". ", 0, found.start()) + 2 if ". " in sentence[: found.start()] else 0
+    words = sentence[start:].split()
+    at = len(sentence[start : found.start()].split())  # (the verdict's word, kept in view)
+    if at >= _VERDICT_WORDS - 4:
+        words = ["\u2026", *words[at - 8 :]]
+    verdict = cut_words(" ".join(words), _VERDICT_WORDS).rstrip(".:")
     text = line.text.removesuffix(".").replace("; no later try of it succeeded", "")
     return line._replace(text=f"{text}; the agent said: {verdict}.")
 

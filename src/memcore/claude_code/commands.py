@@ -213,7 +213,7 @@ def is_project_check(command: str) -> bool:
 #: Go's test runner: a test's header (``=== RUN TestX``, ``--- FAIL: TestX (0.01s)``) and a
 #: line a test printed (``x_test.go:760: got 33.3%, want 42.9%``, ``t.Errorf``'s and ``t.Log``'s).
 _GO_TEST_HEADER = lazy_compile(r"^(?:=== (?:RUN|CONT|PAUSE|NAME)|--- (FAIL|PASS|SKIP):)\s+(\S+)")
-_GO_TEST_LINE = lazy_compile(r"^[\w./-]+_test\.go:\d+: \S")
+_GO_TEST_LINE = lazy_compile(r"^[\w./-]*_test\.go:\d+: \S")
 
 
 #: Words of a test's failure message (``got 12, want 10``, ``should have``), not of its logs.
@@ -272,6 +272,13 @@ def error_lines(text: str) -> list[str]:
     weak: list[str] = []
     said: set[str] = set()
     told, test_of, logged = _go_test_lines(lines) if "--- FAIL" in text else ({}, {}, set())
+    # a failed run whose ``--- FAIL`` headers were cut off (Claude Code truncates long output):
+    # the test lines that say a failure are still what it said
+    asserted = (
+        {line for line in lines if _GO_TEST_LINE.match(line) and _ASSERTS.search(line)}
+        if not told and "FAIL" in text
+        else set()
+    )
     for line in lines:
         if line in logged:  # a passing test's log line: "Error: context deadline exceeded"
             continue
@@ -284,7 +291,7 @@ def error_lines(text: str) -> list[str]:
         # the word that says so must be in what is shown (a 10 kB line of HTML or CSS says
         # "error" somewhere in it, but not in its first 200 characters)
         shown = line[:_LINE_CHARS]
-        failed = _FAILED_TEST.search(shown) is not None
+        failed = _FAILED_TEST.search(shown) is not None or line in asserted
         # (a compiler's or a linter's ``file:line:col:`` line is one, error word or not:
         # "registry.go:27:1: Get returns interface (ireturn)")
         untagged = _RUNNER_TAG.sub("", line, count=1)
