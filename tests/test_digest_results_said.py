@@ -11,7 +11,7 @@ from memcore.claude_code.commands import error_lines, masked_failure
 from memcore.claude_code.git_results import commits_made, git_result_lines, refs_pushed
 from memcore.claude_code.tools import describe_result, tool_target
 from memcore.claude_code.unglue import unglue_lists
-from memcore.digest_lines import build_candidates
+from memcore.digest_lines import build_candidates, spare_lines
 from tests.test_transcript_agent_records import _Records
 
 COMMIT_OUT = (
@@ -260,3 +260,11 @@ def test_a_go_failure_whose_headers_were_cut_off_is_said_by_its_test_lines() -> 
         "_test.go:760: AgentPercentage = 33.3%, want ~42.9% (not inflated)",
         "FAIL entire.io/cli/strategy 3.238s",
     ]
+
+
+def test_a_command_s_call_said_with_room_to_spare_reads_as_done() -> None:
+    records = _Records()
+    records.user("check the tree")
+    records.tool("Bash", {"command": "git status --short", "description": "Check status"}, "")
+    lines = [c.text for c in spare_lines(records.items()) if c.section == "commands"]
+    assert lines == ["- Ran `git status --short` (Check status)."]

@@ -450,6 +450,10 @@ _RECORDS = {
 }
 
 
+#: How a command's call reads (``claude_code.tools.describe_call``): "Run `pytest -q` (...)".
+_RUN_CALL = "Run `"
+
+
 def _record_lines(
     item: MemoryItem,
     section: str,
@@ -481,6 +485,8 @@ def _record_lines(
         said.append(f"{shown} defines {quoted_list(defines[start : start + 5])}.")
     text = item.content.strip()
     if not said and text and "\n" not in text:  # its own statement (a command; never a dump)
+        if text.startswith(_RUN_CALL):  # (said as done: "Run `x`" reads as an instruction)
+            text = "Ran " + text[len(_RUN_CALL) - 1 :]
         said.append(f"{cut_words(text, SENTENCE_WORDS).rstrip('.')}.")
     command = meta.get("command")
     out: list[Candidate] = []
