@@ -268,3 +268,22 @@ def test_a_command_s_call_said_with_room_to_spare_reads_as_done() -> None:
     records.tool("Bash", {"command": "git status --short", "description": "Check status"}, "")
     lines = [c.text for c in spare_lines(records.items()) if c.section == "commands"]
     assert lines == ["- Ran `git status --short` (Check status)."]
+
+
+def test_a_latest_request_not_answered_says_how_far_it_was_worked_on() -> None:
+    records = _Records()
+    records.user("implement the plan")
+    records.tool("Bash", {"command": "make build"}, "built")
+    records.tool("Bash", {"command": "make test"}, "Exit code 1\n1 failed")
+    opened = session_digest(records.items(), 2000).sections["open"]
+    assert (
+        "- The latest request is not answered yet: implement the plan "
+        "(worked on since: 2 tool calls)" in opened
+    )
+    fresh = _Records()
+    fresh.user("implement the plan")
+    assert (
+        session_digest(fresh.items(), 2000)
+        .sections["open"]
+        .endswith("not answered yet: implement the plan")
+    )

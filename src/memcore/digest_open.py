@@ -185,6 +185,9 @@ def open_lines(
         command, words = command_request(item.content.split())  # (a request to a command)
         text = cut_word_list(words, REQUEST_WORDS)
         asked = f"{code_span(command)}: {text}" if command else text
+        calls = sum(1 for later in items[seq + 1 :] if later.metadata.get("kind") == "tool_call")
+        if calls:  # (not answered is not untouched: the agent may be most of the way there)
+            asked += f" (worked on since: {calls} tool call{'s' if calls > 1 else ''})"
         out.append(Candidate("open", seq, 8.0, f"{LATEST_OPEN}{asked}"))
     for seq in range(len(items) - 1, max(-1, len(items) - 40), -1):
         item = items[seq]
