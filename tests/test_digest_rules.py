@@ -35,7 +35,7 @@ FINGERPRINTS = {
     16: "d1b5c651e3ff903e",
     17: "1c54389a12889921",
     18: "d5f0af972e99c392",
-    19: "da223f77d9317a90",
+    19: "cacfc53ccd368d0f",
 }
 SESSIONS = (
     "entireio__cli__198393f2",

@@ -51,6 +51,7 @@ from memcore.digest_open import (
     said_done_steps,
     under_way,
 )
+from memcore.digest_options import named_options, options_of
 from memcore.digest_prose import (
     SENTENCE_WORDS,
     SPARE,
@@ -154,6 +155,7 @@ def build_candidates(
     seen_sentences: set[str] = set()
     unfound: dict[str, list[tuple[int, MemoryItem]]] = {}  # searches that found nothing, by tool
     failure: int | None = None  # the line of a failed command the agent has not spoken of yet
+    options: dict[str, str] = {}  # the options the agent last offered, by number (see below)
     root = session_root(items) if root is None else root
     for seq, item in enumerate(items):
         meta = item.metadata
@@ -197,7 +199,7 @@ def build_candidates(
                     if head < min(len(words), REQUEST_WORDS)
                     else cut_word_list(words, REQUEST_WORDS)
                 )
-                line = f"- The user {said}: {shown}"
+                line = f"- The user {said}: {shown}{named_options(text, options)}"
                 if text.startswith(ATTACHED_ONLY):  # (files attached, no words: "attached X")
                     line = f"- The user attached {shown.removeprefix(ATTACHED_ONLY)}"
                 short = len(text) < _SHORT_REPLY
@@ -256,6 +258,8 @@ def build_candidates(
                 last_conclusion = seq
             if kind == "fact" and meta.get("role") == "assistant":
                 last_reply = seq
+                offered = options_of(item.content) if "ption" in item.content else {}
+                options = offered or options  # (the latest list of options the agent gave)
             out.extend(found)
             continue
         tool = "" if raw_tool is None else str(raw_tool)

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from memcore.claude_code.records import command_request
 from memcore.claude_code.tools import EDIT_TOOLS, quoted_list
 from memcore.digest_asked import REQUEST_WORDS
+from memcore.digest_options import named_options, options_of
 from memcore.digest_prose import (
     BULLET,
     RESTATED_REQUEST,
@@ -166,6 +167,18 @@ def _past_restated_request(text: str) -> str:
     return " ".join(sentences)
 
 
+def _offered_before(items: Sequence[MemoryItem], seq: int) -> dict[str, str]:
+    """The options the agent's latest reply before item ``seq`` listed (see
+    ``memcore.digest_options``), looked for among the 40 items before it."""
+    for at in range(seq - 1, max(-1, seq - 40), -1):
+        meta = items[at].metadata
+        if meta.get("kind") == "fact" and meta.get("role") == "assistant":
+            offered = options_of(items[at].content) if "ption" in items[at].content else {}
+            if offered:
+                return offered
+    return {}
+
+
 def open_lines(
     todos: dict[str, tuple[int, str]],
     last_task: tuple[int, MemoryItem] | None,
@@ -185,6 +198,7 @@ def open_lines(
         command, words = command_request(item.content.split())  # (a request to a command)
         text = cut_word_list(words, REQUEST_WORDS)
         asked = f"{code_span(command)}: {text}" if command else text
+        asked += named_options(item.content, _offered_before(items, seq))
         calls = sum(1 for later in items[seq + 1 :] if later.metadata.get("kind") == "tool_call")
         if calls:  # (not answered is not untouched: the agent may be most of the way there)
             asked += f" (worked on since: {calls} tool call{'s' if calls > 1 else ''})"
@@ -200,7 +214,8 @@ def open_lines(
             for at, sentence in enumerate(lines):
                 if at == closing:
                     said = _with_line_before(lines, at)
-                    text = f"{CLOSING_QUESTION}{cut_words(said, SENTENCE_WORDS)}"
+                    named = named_options(said, options_of(item.content))
+                    text = f"{CLOSING_QUESTION}{cut_words(said, SENTENCE_WORDS)}{named}"
                     out.append(Candidate("open", seq, 7.0, text))
                 elif (
                     _OPEN_WORDS.search(sentence)

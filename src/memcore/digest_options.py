@@ -1,0 +1,59 @@
+"""Options named by number, spelled out: "let's go with option 1" says nothing to a reader who
+did not see the list the agent offered ("1. **Add to Agent interface**: ..."), and "Would you
+like Option 1 or Option 3?" nothing without its headings ("### Option 1: Extract helpers").
+The digest gives each such reference the title the agent gave that option, from its latest
+message that listed options. Part of :mod:`memcore.digest_lines`.
+"""
+
+from __future__ import annotations
+
+from memcore.digest_prose import cut_words
+from memcore.lazy_re import lazy_compile
+
+#: "option 1", "Option #2", "approach 4", "alternative B" in a request or a question.
+_REFERENCE = lazy_compile(r"(?i)\b(?:option|approach|alternative)\s*#?(\d|[a-d])\b")
+#: A line that titles an option: "### Option 1: Extract helpers (Recommended)", "**Approach
+#: 4 - Per-file pools**", "- Option 2: Full unification".
+_TITLED = lazy_compile(
+    r"(?im)^[ \t]*(?:#{1,6}[ \t]+|[-*][ \t]+)?\**(?:option|approach|alternative)[ \t]+#?"
+    r"(\d|[a-d])\b\**[ \t]*[:.)\u2014\u2013-]*[ \t]*(.*?)[ \t]*$"
+)
+#: A numbered item whose first words are bold: "1. **Add to Agent interface**: ..." (taken for
+#: an option only in a message that speaks of options).
+_NUMBERED = lazy_compile(r"(?m)^[ \t]*(\d)[.)][ \t]+\*\*(.+?)\*\*")
+_SPEAKS_OF_OPTIONS = lazy_compile(r"(?i)\b(?:options|approaches|alternatives)\b")
+#: An option's title is said in at most this many words.
+TITLE_WORDS = 8
+
+
+def _title(text: str) -> str:
+    return cut_words(text.replace("**", "").strip().rstrip(":").strip(), TITLE_WORDS)
+
+
+def options_of(text: str) -> dict[str, str]:
+    """The options a message lists, by their number or letter (lowercase): its titled lines,
+    else, in a message that speaks of options, its numbered items' bold first words."""
+    found: dict[str, str] = {}
+    for match in _TITLED.finditer(text):
+        title = _title(match.group(2))
+        if title:
+            found.setdefault(match.group(1).lower(), title)
+    if not found and _SPEAKS_OF_OPTIONS.search(text):
+        for match in _NUMBERED.finditer(text):
+            title = _title(match.group(2))
+            if title:
+                found.setdefault(match.group(1), title)
+    return found
+
+
+def named_options(text: str, options: dict[str, str]) -> str:
+    """What to add to a line of ``text`` that names options by number: " (option 1: Add to
+    Agent interface; option 3: Keep as-is)"; empty when it names none that ``options`` has."""
+    if not options:
+        return ""
+    refs = dict.fromkeys(m.group(1).lower() for m in _REFERENCE.finditer(text))
+    said = [f"option {ref}: {options[ref]}" for ref in refs if ref in options]
+    return f" ({'; '.join(said)})" if said else ""
+
+
+__all__ = ["TITLE_WORDS", "named_options", "options_of"]

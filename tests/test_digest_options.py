@@ -1,0 +1,58 @@
+"""Options named by number ("let's go with option 1", "Option 1 or Option 3?") are spelled out
+with the titles the agent gave them, from its latest message that listed options."""
+
+from __future__ import annotations
+
+from memcore import session_digest
+from memcore.digest_options import named_options, options_of
+from tests.test_transcript_agent_records import _Records
+
+LISTED = """For agent-agnostic support, we have a few options:
+
+1. **Add to Agent interface**: `TranscriptReader` with `GetCurrentPosition`
+
+2. **Dispatch by AgentType**: store `TranscriptPath` and dispatch
+
+What's your preference?"""
+
+HEADED = """### Option 1: Extract Shared State & Message Builder (Recommended)
+Move the helpers into `state.go`.
+
+### Option 2: Full Unification with Callback
+### Option 3: Keep As-Is
+
+Would you like me to implement Option 1, or do you think keeping it as-is (Option 3) is better?"""
+
+
+def test_options_are_read_from_headings_or_a_list_of_options() -> None:
+    assert options_of(LISTED) == {"1": "Add to Agent interface", "2": "Dispatch by AgentType"}
+    assert options_of(HEADED) == {
+        "1": "Extract Shared State & Message Builder (Recommended)",
+        "2": "Full Unification with Callback",
+        "3": "Keep As-Is",
+    }
+    assert options_of("Steps:\n1. **Build** it\n2. **Ship** it") == {}  # no options spoken of
+    assert named_options("go with option 2", {"1": "a"}) == ""  # (one it does not know)
+
+
+def test_a_request_naming_an_option_says_which() -> None:
+    records = _Records()
+    records.user("how should the strategy read transcripts?")
+    records.said(LISTED)
+    records.user("let's go with option 1")
+    opened = session_digest(records.items(), 2000).sections["open"]  # (the latest: still open)
+    assert "not answered yet: let's go with option 1 (option 1: Add to Agent interface)" in opened
+    records.said("Done: `TranscriptReader` is in the Agent interface.")
+    records.user("now the tests")
+    asked = session_digest(records.items(), 2000).sections["asked"]
+    assert "- The user asked: let's go with option 1 (option 1: Add to Agent interface)" in asked
+
+
+def test_a_closing_question_between_options_says_them() -> None:
+    records = _Records()
+    records.user("should the two agents share the session code?")
+    records.said(HEADED)
+    opened = session_digest(records.items(), 2000).sections["open"]
+    assert opened.endswith(
+        "(option 1: Extract Shared State & Message Builder (Recommended); option 3: Keep As-Is)"
+    )
