@@ -258,8 +258,7 @@ def build_candidates(
                 last_conclusion = seq
             if kind == "fact" and meta.get("role") == "assistant":
                 last_reply = seq
-                offered = options_of(item.content) if "ption" in item.content else {}
-                options = offered or options  # (the latest list of options the agent gave)
+                options = options_of(item.content) or options  # (the latest list offered)
             out.extend(found)
             continue
         tool = "" if raw_tool is None else str(raw_tool)

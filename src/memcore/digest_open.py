@@ -173,7 +173,7 @@ def _offered_before(items: Sequence[MemoryItem], seq: int) -> dict[str, str]:
     for at in range(seq - 1, max(-1, seq - 40), -1):
         meta = items[at].metadata
         if meta.get("kind") == "fact" and meta.get("role") == "assistant":
-            offered = options_of(items[at].content) if "ption" in items[at].content else {}
+            offered = options_of(items[at].content)
             if offered:
                 return offered
     return {}

@@ -34,6 +34,8 @@ def options_of(text: str) -> dict[str, str]:
     """The options a message lists, by their number or letter (lowercase): its titled lines,
     else, in a message that speaks of options, its numbered items' bold first words."""
     found: dict[str, str] = {}
+    if "ption" not in text and "pproach" not in text and "lternative" not in text:
+        return found  # (most messages list none: no pattern run over them)
     for match in _TITLED.finditer(text):
         title = _title(match.group(2))
         if title:
