@@ -1,0 +1,135 @@
+"""A failure's line in a digest: what failed (a command, an edit, a lookup), what fixed it (the
+edit or the rerun that then passed), and the agent's verdict on it when it said the failure was
+meant or not the change's. Part of :mod:`memcore.digest_lines`, which calls these with its pass
+over the items.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from memcore.claude_code.commands import is_trivial_command, normalize_command
+from memcore.claude_code.discovery import CLAUDE_FOLDER
+from memcore.claude_code.tools import EDIT_TOOLS, quoted_list
+from memcore.digest_prose import Candidate, cut_words
+from memcore.digest_work import code_span, shown_path, strs
+from memcore.lazy_re import lazy_compile
+from memcore.model import MemoryItem
+
+#: Tools that only look (a guessed path that is not there: nothing to fix, little to learn).
+LOOKUP_TOOLS = ("Read", "NotebookRead", "Grep", "Glob", "WebFetch", "WebSearch")
+
+#: The agent's word, right after a failure, that it meant no trouble: a test written to fail
+#: first ("Tests fail as expected (TDD - Red phase)"), or a failure the change did not cause
+#: ("The 5 `ireturn` issues are pre-existing (not from our changes)", "The test is flaky",
+#: "`main` is also failing with the same errors").
+_EXPECTED_FAILURE = lazy_compile(
+    r"(?i)\b(?:fail(?:s|ed|ing)?\s+as\s+expected|expected\s+to\s+fail|red\s+phase|"
+    r"pre-?existing|flaky|not\s+(?:from|caused\s+by|related\s+to)\s+(?:our|my|these|this|the)"
+    r"\s+change|unrelated\s+to\s+(?:our|my|these|this|the)\s+change|"
+    r"(?:main|master)`?\s+is\s+(?:also\s+)?failing|also\s+fail(?:s|ing)\s+on\s+`?(?:main|master))"
+)
+_VERDICT_WORDS = 20
+
+
+#: Claude Code's advice to the model after a tool's error ("Please use offset and limit
+#: parameters to read ...", "Note: your current working directory is ..."): no part of what
+#: failed, and said again at each such error.
+_HARNESS_ADVICE = lazy_compile(
+    r"(?<=[.!]) (?:Please use|Note: your current working directory)\b.*$"
+)
+
+
+def error_line(
+    item: MemoryItem, seq: int, recency: float, by_id: dict[str, MemoryItem], root: str | None
+) -> Candidate:
+    meta = item.metadata
+    said = cut_words(_HARNESS_ADVICE.sub("", " ".join(item.content.split())), 60)
+    if said.endswith(":"):  # (an older import's failure that printed nothing: "... (exit 1): ")
+        said = f"{said[:-1]} with no output"
+    fix = ""
+    fixed_by = meta.get("fixed_by")
+    if isinstance(fixed_by, list) and fixed_by:
+        fixes = [by_id[i] for i in strs(fixed_by) if i in by_id]
+        edits = [f for f in fixes if f.metadata.get("tool") in ("Edit", "MultiEdit", "Write")]
+        if edits:
+            paths = list(dict.fromkeys(f"`{shown_path(f.metadata, root)}`" for f in edits))[:2]
+            names: list[str] = []
+            for fix_item in edits:
+                for name in strs(fix_item.metadata.get("names")):
+                    if name not in names:
+                        names.append(name)
+            named = f" ({quoted_list(names[:3])})" if names else ""
+            fix = f"; fixed by editing {' and '.join(paths)}{named}"
+        else:
+            fix = _rerun_fix(meta, fixes)
+    command = meta.get("command")
+    # a guessed path or pattern, or a look around that missed (`ls` of a folder not there):
+    # nothing to fix, little to learn
+    looked = meta.get("tool") in LOOKUP_TOOLS or (
+        isinstance(command, str) and is_trivial_command(command)
+    )
+    # (of checks chained with && or ;, which one failed is not known, and a later run of one
+    # of them alone may have been its fix: "no later try succeeded" would be a guess)
+    chained = isinstance(command, str) and ("&&" in command or ";" in command)
+    if not fix and meta.get("resolved") is False and not looked and not chained:
+        # what is known, not "not fixed": another way may have done it (`gh api` for a failed
+        # `gh pr edit`, a check run with its environment set)
+        fix = "; no later try of it succeeded" if meta.get("tool") in ("Bash", *EDIT_TOOLS) else ""
+    line = f"- {said.rstrip('.')}{fix}."
+    score = 4.5 + (1.5 if fix.startswith("; fixed") else 0.0) + recency
+    if looked:
+        score -= 3.0
+    return Candidate("errors", seq, score, line)
+
+
+def with_verdict(line: Candidate, said: str) -> Candidate | None:
+    """A failure's line with the agent's verdict on it, when its first line after the failure
+    gives one (``_EXPECTED_FAILURE``: the failure was meant, or not the change's), said to the
+    end of that sentence; None when it gives none."""
+    first = " ".join(said.strip().split("\n", 1)[0].split()[:60])
+    found = _EXPECTED_FAILURE.search(first)
+    if found is None:
+        return None
+    ends = [at for at in (first.find(". ", found.end()), first.find(": ", found.end())) if at > 0]
+    sentence = first[: min(ends)] if ends else first
+    start = sentence.rfind(". ", 0, found.start()) + 2 if ". " in sentence[: found.start()] else 0
+    words = sentence[start:].split()
+    at = len(sentence[start : found.start()].split())  # (the verdict's word, kept in view)
+    if at >= _VERDICT_WORDS - 4:
+        words = ["\u2026", *words[at - 8 :]]
+    verdict = cut_words(" ".join(words), _VERDICT_WORDS).rstrip(".:")
+    text = line.text.removesuffix(".").replace("; no later try of it succeeded", "")
+    return line._replace(text=f"{text}; the agent said: {verdict}.")
+
+
+def claude_code_s_own_lookup(meta: Mapping[str, Any], root: str | None) -> bool:
+    """Whether a failed call only looked for one of Claude Code's own files outside the project
+    (``~/.claude/projects/<project>/memory/MEMORY.md`` not there yet): the harness's, not the
+    session's, error."""
+    path = meta.get("file_path")
+    return (
+        meta.get("tool") in LOOKUP_TOOLS
+        and isinstance(path, str)
+        and CLAUDE_FOLDER in path
+        and not (root and path.startswith(root.rstrip("/") + "/"))
+    )
+
+
+def _rerun_fix(error: Mapping[str, Any], fixes: Sequence[MemoryItem]) -> str:
+    """How a failure passed with no edit: the same command again, or the way that worked."""
+    failed = error.get("command")
+    if isinstance(failed, str):
+        for item in fixes:
+            command = item.metadata.get("command")
+            if isinstance(command, str) and normalize_command(command) != normalize_command(failed):
+                return f"; then {code_span(cut_words(' '.join(command.split()), 40))} succeeded"
+    else:  # a tool's call that failed: the call that then worked says how ("(lines 1-100)")
+        for item in fixes:
+            if item.metadata.get("kind") == "tool_call" and item.content.strip():
+                return f"; then {cut_words(item.content, 20)} worked"
+    return "; the rerun passed without an edit"
+
+
+__all__ = ["LOOKUP_TOOLS", "claude_code_s_own_lookup", "error_line", "with_verdict"]
