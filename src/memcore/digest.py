@@ -36,6 +36,7 @@ from memcore.digest_lines import (
     spare_lines,
     title_line,
 )
+from memcore.digest_state import end_state
 from memcore.digest_work import changed_files, session_root
 from memcore.errors import ValidationError
 from memcore.model import MemoryItem, coerce_items
@@ -199,6 +200,8 @@ def _candidates(
     are said as asked, the last one too (see ``prepare_lines``). Without ``earlier``, the
     earlier items' lines are left out (``_earlier`` makes them when they are needed)."""
     titled = [line for line in (title_line(ordered), branch_line(ordered)) if line is not None]
+    if not ongoing:  # (the whole session's: a commit after a compaction covers edits before it)
+        titled += end_state(ordered, root)
     if cut == 0:
         return titled + build_candidates(ordered, root, ongoing=ongoing)
     before, after = ordered[:cut], ordered[cut:]

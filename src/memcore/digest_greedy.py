@@ -18,6 +18,7 @@ from memcore.digest_lines import (
     Candidate,
     line_identifiers,
 )
+from memcore.digest_state import END_STATE
 from memcore.tokens import TokenCounter
 
 #: Sections in the order they are written, with their headings and first-pass budget shares.
@@ -118,6 +119,8 @@ def _needs(cands: list[Candidate]) -> list[int]:
 
 #: The share of the budget the line of what was under way may take whole when it is seeded.
 UNDER_WAY_SEED_SHARE = 0.15
+#: The share of the budget the line of the state the work was left in may take when seeded.
+END_STATE_SEED_SHARE = 0.15
 
 
 class Greedy:
@@ -195,6 +198,8 @@ class Greedy:
         # and where the agent had got to in a session cut off mid-turn: as a long line it too
         # would lose to short ones, and it is what the next session starts from
         self._seed(self._open_line(UNDER_WAY), UNDER_WAY_SEED_SHARE)
+        # and the state the work was left in (checked? committed?): a line of the same length
+        self._seed(self._open_line(END_STATE), END_STATE_SEED_SHARE)
 
     def _open_line(self, opening: str) -> int | None:
         """The first line of "Still open" that starts with ``opening`` and is not taken."""

@@ -1,0 +1,135 @@
+"""The digest's line on the state a session left its work in: whether the last edits were
+checked and committed (``memcore.digest_state``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from memcore import session_digest
+from memcore.digest_state import END_STATE
+from tests.test_transcript_agent_records import _Records
+
+
+class _Work(_Records):
+    def ran(self, command: str, output: str, code: int = 0) -> None:
+        use_id = f"toolu_{len(self.lines):04d}"
+        block = {"type": "tool_use", "id": use_id, "name": "Bash", "input": {"command": command}}
+        self._base("assistant", {"role": "assistant", "content": [block]})
+        text = output if code == 0 else f"Exit code {code}\n{output}"
+        result: dict[str, Any] = {"type": "tool_result", "tool_use_id": use_id, "content": text}
+        if code:
+            result["is_error"] = True
+        self.user([result])
+
+    def changed(self, path: str) -> None:
+        self.edit(path, "def total():\n    return 1\n", "return 1", "return round(1)")
+
+
+def _state(records: _Records) -> list[str]:
+    text = session_digest(records.items(), 4000).text
+    return [line for line in text.splitlines() if line.startswith(END_STATE)]
+
+
+def test_edits_checked_then_committed() -> None:
+    work = _Work()
+    work.user("make the total round half up")
+    work.changed("cart.py")
+    work.ran("pytest -q", "3 passed in 0.01s")
+    work.ran("git commit -am 'Round half up'", "[main 69ba36c] Round half up\n 1 file changed")
+    assert _state(work) == [
+        f"{END_STATE}`pytest -q` passed after the last edit; a commit (`69ba36c`) came after "
+        "the last edit."
+    ]
+
+
+def test_edits_after_the_last_check_and_no_commit_are_named() -> None:
+    work = _Work()
+    work.user("make the total round half up")
+    work.changed("cart.py")
+    work.ran("pytest -q", "Exit code 1\nFAILED test_cart.py::test_total", code=1)
+    work.changed("tax.py")
+    work.changed("cart.py")  # (the latest last)
+    assert _state(work) == [
+        f"{END_STATE}`tax.py` and `cart.py` changed after the last check (`pytest -q` failed); "
+        "no commit in the session."
+    ]
+
+
+def test_the_same_files_after_the_check_and_the_commit_are_said_once() -> None:
+    work = _Work()
+    work.user("fix it")
+    work.changed("a.py")
+    work.ran("make test", "ok")
+    work.ran("git commit -m fix", "[main 2222222] fix")
+    work.changed("b.py")
+    assert _state(work) == [
+        f"{END_STATE}`b.py` changed after the last check (`make test` passed) and the last "
+        "commit (`2222222`)."
+    ]
+
+
+def test_a_failed_check_after_the_last_edit_says_so() -> None:
+    work = _Work()
+    work.user("fix it")
+    work.changed("a.py")
+    work.ran("go test ./...", "--- FAIL: TestTotal (0.00s)", code=1)
+    assert _state(work) == [
+        f"{END_STATE}`go test ./...` failed after the last edit; no commit in the session."
+    ]
+
+
+def test_many_files_are_counted_past_the_named_ones() -> None:
+    work = _Work()
+    work.user("rename it everywhere")
+    work.ran("npm test", "ok")
+    for name in ("a.ts", "b.ts", "c.ts", "d.ts", "e.ts"):
+        work.changed(name)
+    (line,) = _state(work)
+    assert line.startswith(f"{END_STATE}`d.ts`, `e.ts` and 3 more files changed after the last")
+
+
+def test_no_check_is_said_of_code_not_of_documents() -> None:
+    code = _Work()
+    code.user("fix it")
+    code.changed("a.py")
+    assert _state(code) == [
+        f"{END_STATE}no test, build or linter ran in the session; no commit in the session."
+    ]
+    docs = _Work()
+    docs.user("fix the readme")
+    docs.changed("README.md")
+    assert _state(docs) == [f"{END_STATE}no commit in the session."]
+
+
+def test_a_session_that_changed_nothing_has_no_state_line() -> None:
+    work = _Work()
+    work.user("what does total do?")
+    work.ran("pytest -q", "3 passed")
+    work.said("It sums the cart.")
+    assert _state(work) == []
+
+
+def test_a_failed_edit_and_a_command_only_started_change_nothing() -> None:
+    work = _Work()
+    work.user("fix it")
+    work.changed("a.py")
+    work.ran("pytest -q", "3 passed")
+    edit = {"file_path": "/nowhere/b.py", "old_string": "x", "new_string": "y"}
+    use_id = f"toolu_{len(work.lines):04d}"
+    block = {"type": "tool_use", "id": use_id, "name": "Edit", "input": edit}
+    work._base("assistant", {"role": "assistant", "content": [block]})
+    failed = "<tool_use_error>String to replace not found in file.</tool_use_error>"
+    work.user([{"type": "tool_result", "tool_use_id": use_id, "content": failed, "is_error": True}])
+    assert _state(work) == [
+        f"{END_STATE}`pytest -q` passed after the last edit; no commit in the session."
+    ]
+
+
+def test_the_overflow_digest_of_a_session_going_on_has_no_state_line() -> None:
+    from memcore.digest import session_digests
+
+    work = _Work()
+    work.user("fix it")
+    work.changed("a.py")
+    (digest,) = session_digests(work.items(), (4000,), ongoing=True)
+    assert END_STATE not in digest.text
