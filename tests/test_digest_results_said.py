@@ -5,9 +5,9 @@ transcript lost."""
 
 from __future__ import annotations
 
-from memcore import session_digest
+from memcore import MemoryItem, session_digest
 from memcore.claude_code.briefs import brief_lines
-from memcore.claude_code.commands import error_lines, masked_failure
+from memcore.claude_code.commands import best_outcomes, error_lines, masked_failure
 from memcore.claude_code.git_results import commits_made, git_result_lines, refs_pushed
 from memcore.claude_code.tools import describe_result, tool_target
 from memcore.claude_code.unglue import unglue_lists
@@ -287,3 +287,55 @@ def test_a_latest_request_not_answered_says_how_far_it_was_worked_on() -> None:
         .sections["open"]
         .endswith("not answered yet: implement the plan")
     )
+
+
+GO_TEST_OUT = (
+    "ok  \tentire.io/cli/cmd/entire/cli\t2.688s\n"
+    "ok  \tentire.io/cli/cmd/entire/cli/strategy\t2.623s\n"
+    "ok  \tentire.io/cli/cmd/entire/cli/stringutil\t(cached)\n"
+    "ok  \tentire.io/cli/cmd/entire/cli/textutil\t(cached)"
+)
+
+
+def test_a_check_s_outcome_is_the_packages_it_ran_not_the_cached_ones() -> None:
+    """Go prints ``(cached)`` for a package it did not test again: the packages it did test
+    say the run's result (the last lines of the output said only the cached ones)."""
+    _, meta = describe_result("Bash", {"command": "go test ./..."}, GO_TEST_OUT, False, None, None)
+    assert meta["outcome"] == [
+        "ok entire.io/cli/cmd/entire/cli 2.688s",
+        "ok entire.io/cli/cmd/entire/cli/strategy 2.623s",
+    ]
+    every_cached = "\n".join(GO_TEST_OUT.splitlines()[2:])
+    _, meta = describe_result("Bash", {"command": "go test ./..."}, every_cached, False, None, None)
+    assert len(meta["outcome"]) == 2
+    assert all("(cached)" in line for line in meta["outcome"])
+
+
+def test_a_check_s_tally_is_kept_before_other_outcome_lines() -> None:
+    """A tally ("12 passed") says most of a result: kept, wherever the runner printed it."""
+    lines = ["12 passed, 1 skipped in 0.40s", "ok a 0.1s", "ok b 0.2s", "ok c 0.3s"]
+    assert best_outcomes(lines, 2) == ["12 passed, 1 skipped in 0.40s", "ok c 0.3s"]
+    assert best_outcomes(lines[1:], 2) == ["ok b 0.2s", "ok c 0.3s"]  # (the latest ones)
+    assert best_outcomes(lines[:1], 2) == lines[:1]
+
+
+def test_the_digest_says_a_stored_outcome_by_its_best_lines() -> None:
+    """Items an older import stored kept a check's last outcome lines (the cached ones here):
+    the digest picks the best of them again."""
+    records = _Records()
+    records.user("run the tests")
+    records.tool("Bash", {"command": "go test ./..."}, GO_TEST_OUT)
+    older = [
+        "ok entire.io/cli/cmd/entire/cli/strategy 2.623s",
+        "ok entire.io/cli/cmd/entire/cli/stringutil (cached)",
+        "ok entire.io/cli/cmd/entire/cli/textutil (cached)",
+    ]
+    items = [
+        MemoryItem.from_dict({**item.to_dict(), "metadata": {**item.metadata, "outcome": older}})
+        if item.metadata.get("outcome")
+        else item
+        for item in records.items()
+    ]
+    commands = session_digest(items, 2000).sections["commands"]
+    assert "(cached)" not in commands
+    assert "succeeded: ok entire.io/cli/cmd/entire/cli/strategy 2.623s." in commands

@@ -376,6 +376,10 @@ def test_thinking_says_what_it_found_not_what_it_guessed_planned_or_was_asked() 
         "I'll update `flush()` next.",
         "So we need to change `close()` first.",
         "Does `open()` return `nil` here?",
+        "There's `BatchUploadTimeout` (defaults to 10 seconds!) - that's likely the issue.",
+        "The delay must be in `Close()`.",
+        "So `process.cwd()` inside the subprocess should be `fixture.dir`.",
+        "It seems to hang in `Flush()` before `Close()` returns.",
     ]
     seen = "I can see the bug now: `boot.py` calls `load_items` twice."
     # (naming nothing, a guess would come back as a spare line when room is left)

@@ -10,7 +10,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from memcore.claude_code.commands import is_check_command, is_trivial_command, normalize_command
+from memcore.claude_code.commands import (
+    best_outcomes,
+    is_check_command,
+    is_trivial_command,
+    normalize_command,
+)
 from memcore.claude_code.tools import quoted_list
 from memcore.digest_prose import SPARE, Candidate, cut_words
 from memcore.digest_work import code_span, strs, times
@@ -69,7 +74,7 @@ def command_result(commands: dict[str, CommandRuns], item: MemoryItem, seq: int)
         entry.failures += 1
         entry.outcome = strs(meta.get("error_lines"))[:2]
     else:
-        entry.outcome = strs(meta.get("outcome"))[-2:]
+        entry.outcome = best_outcomes(strs(meta.get("outcome")), 2)
     entry.told = entry.last_ok and bool(meta.get("commits") or meta.get("pushed"))
     for path in strs(meta.get("paths")):
         entry.paths.setdefault(str(path), None)

@@ -225,9 +225,10 @@ _PREDICATE = frozenset(
 _THINKING_ALOUD = lazy_compile(r"(?i)^(?:wait|hmm+|hold on|oh|ah)\b[\s,.!:-]")
 _ALOUD_OPENINGS = frozenset("wWhHoOaA")
 #: A sentence of the agent's thinking that is not a finding: a guess ("The issue might be
-#: ..."), the agent's plan ("I'll add ...", "I need to read ..."), the user's request said over
-#: ("The user wants me to ..."), or a question. Thinking is provisional: said in a digest, such
-#: sentences read as what was found or decided, and the theory a later turn dropped as one held.
+#: ...", "that's likely the issue", "The delay must be in `Close()`"), the agent's plan ("I'll
+#: add ...", "I need to read ..."), the user's request said over ("The user wants me to ..."),
+#: or a question. Thinking is provisional: said in a digest, such sentences read as what was
+#: found or decided, and the theory a later turn dropped as one held.
 _RESTATED = (
     r"^(?:(?:so|but|ok(?:ay)?),? )*the user(?:'s)? (?:wants|is asking|asks|asked|would like"
     r"|needs|said|says|is saying|mentioned|request|is reporting|reports)"
@@ -239,7 +240,8 @@ _UNSETTLED = lazy_compile(
     r"(?! (?:now )?(?:see|tell|confirm|verify)\b)"
     rf"|{_RESTATED}"
     r"|\b(?:might|maybe|perhaps|probably|possibly|presumably|i think|i suspect|i guess"
-    r"|i wonder|not sure|could be)\b)"
+    r"|i wonder|not sure|could be|(?:un)?likely|must (?:be|have)|should (?:be|have)"
+    r"|seems? to|appears? to)\b)"
 )
 #: A sentence of the agent's that says the user's request over ("The user wants me to ..."):
 #: what was asked, which the request's own line says, not where the work stood.

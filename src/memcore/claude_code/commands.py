@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
 
 from memcore.lazy_re import lazy_compile
 
@@ -327,13 +328,35 @@ def masked_failure(command: str, text: str) -> list[str]:
 
 
 def outcome_lines(text: str, limit: int = 3) -> list[str]:
-    """The lines of a successful check's output that state its result ("12 passed", "ok ...")."""
+    """The lines of a successful check's output that state its result ("12 passed", "ok ..."),
+    the ``limit`` that say most (:func:`best_outcomes`)."""
     picked: list[str] = []
     for line in text.splitlines():
         line = line.strip()
         if line and _OUTCOME_WORDS.search(line) and one_line(line) not in picked:
             picked.append(one_line(line))
-    return picked[-limit:]
+    return best_outcomes(picked, limit)
+
+
+#: A result's tally ("12 passed, 1 skipped", "0 failures", "All tests pass"): says most of it.
+_TALLY = lazy_compile(
+    r"(?i)(?<![\w.])\d+ (?:passed|failed|fail|pass|errors?|skipped|tests?|warnings?|failures?)\b"
+    r"|\ball (?:\d+ )?tests? pass|\btests? passed\b|\bno issues\b|\bbuild succeeded\b"
+)
+#: A package's result that was not run again (Go's ``ok  pkg (cached)``): says least.
+_CACHED = lazy_compile(r"\(cached\)$")
+
+
+def best_outcomes(lines: Sequence[str], limit: int) -> list[str]:
+    """The ``limit`` of a check's outcome ``lines`` that say most of its result, in their own
+    order: tallies first, then the others (the latest first, as a runner ends on its summary);
+    a result that was not run again (``(cached)``) only when nothing else was said."""
+    fresh = [line for line in lines if not _CACHED.search(line)]
+    lines = fresh or list(lines)
+    if len(lines) <= limit:
+        return lines
+    ranked = sorted(range(len(lines)), key=lambda i: (_TALLY.search(lines[i]) is None, -i))
+    return [lines[i] for i in sorted(ranked[:limit])]
 
 
 #: What git prints when a merge, rebase, cherry-pick or pull stops halfway on conflicts.
@@ -370,6 +393,7 @@ def exit_code(text: str, is_error: bool) -> int:
 
 __all__ = [
     "TOOL_ERROR_TAG",
+    "best_outcomes",
     "command_verb",
     "covers",
     "ends_conflicts",
