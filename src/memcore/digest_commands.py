@@ -16,6 +16,7 @@ from memcore.claude_code.commands import (
     is_trivial_command,
     normalize_command,
 )
+from memcore.claude_code.outside_actions import action_shown, is_outside_action
 from memcore.claude_code.tools import quoted_list
 from memcore.digest_prose import SPARE, Candidate, cut_words
 from memcore.digest_work import code_span, strs, times
@@ -75,7 +76,9 @@ def command_result(commands: dict[str, CommandRuns], item: MemoryItem, seq: int)
         entry.outcome = strs(meta.get("error_lines"))[:2]
     else:
         entry.outcome = best_outcomes(strs(meta.get("outcome")), 2)
-    entry.told = entry.last_ok and bool(meta.get("commits") or meta.get("pushed"))
+    entry.told = entry.last_ok and bool(
+        meta.get("commits") or meta.get("pushed") or is_outside_action(command)
+    )
     for path in strs(meta.get("paths")):
         entry.paths.setdefault(str(path), None)
 
@@ -183,4 +186,103 @@ def outside_call(item: MemoryItem, tool: str, seq: int, recency: float) -> Candi
     return Candidate("commands", seq, score + recency, f"- {ended}", spare=spare)
 
 
-__all__ = ["CommandRuns", "command_lines", "command_result", "outside_call"]
+#: What an act outside the repository is worth as a result (a pull request opened, a comment
+#: posted, a tracker's task closed): between a push and a commit.
+ACTION_SCORE = 4.5
+#: Runs of digits in an act's command: acts that differ only there (a reply to each review
+#: comment, a close of each task) are one line.
+_NUMBERS = lazy_compile(r"\d+")
+
+
+@dataclass(slots=True)
+class ActionRuns:
+    """Acts outside the repository of one shape (``_NUMBERS`` aside): the first as the digest
+    names it, the numbers of each, and what came of the last."""
+
+    shown: str
+    title: str
+    first: int
+    last: int = 0
+    numbers: list[tuple[str, ...]] = field(default_factory=list)
+    result: list[str] = field(default_factory=list)
+
+
+def action_result(actions: dict[str, ActionRuns], item: MemoryItem, seq: int) -> None:
+    """Count a command's successful run into ``actions`` when it acted outside the repository
+    (``claude_code.outside_actions``)."""
+    meta = item.metadata
+    command = meta.get("command")
+    if not isinstance(command, str) or not is_outside_action(command):
+        return
+    shown, title = action_shown(command)
+    key = _NUMBERS.sub("N", shown)
+    entry = actions.get(key)
+    if entry is None:
+        entry = actions[key] = ActionRuns(shown, title, seq)
+    entry.last = seq
+    entry.numbers.append(tuple(_NUMBERS.findall(shown)))
+    # (what came of it: the importer's reading of the output, or an older import's outcome)
+    entry.result = strs(meta.get("acted")) or strs(meta.get("outcome"))
+
+
+#: The most numbers an act done several times lists (``bd close spotter-gqc.N`` (N: 4, 5, 6)).
+_LISTED_NUMBERS = 4
+#: Numbers longer than this are ids (a review comment's): their count is said, not each.
+_LISTED_DIGITS = 6
+
+
+def action_lines(actions: dict[str, ActionRuns], n: int) -> list[Candidate]:
+    """One result line for each shape of act: "Acted outside the repository: `gh pr create
+    --base main` ("Add the docs"): https://github.com/o/r/pull/50."; an act done several times
+    names what it was done to, when one number alone tells them apart."""
+    out: list[Candidate] = []
+    for entry in actions.values():
+        titled = f' ("{entry.title}")' if entry.title else ""
+        came = cut_words(entry.result[0], _CALL_WORDS * 2).rstrip(".") if entry.result else ""
+        runs = len(entry.numbers)
+        if runs == 1:
+            line = f"- Acted outside the repository: {code_span(entry.shown)}{titled}"
+            line += f": {came}." if came else "."
+        else:
+            line = f"- Acted outside the repository {times(runs)}: {_several(entry)}{titled}"
+            line += f"; the last: {came}." if came else "."
+        out.append(Candidate("decisions", entry.first, ACTION_SCORE + entry.last / n, line))
+    return out
+
+
+def _several(entry: ActionRuns) -> str:
+    """An act done several times: its shape with the one number that told them apart as ``N``
+    and the values it took ("`bd close spotter-gqc.N` (N: 4, 5 and 6)"), else the first act
+    and how many more."""
+    shapes = {len(numbers) for numbers in entry.numbers}
+    varying = [
+        at for at in range(min(shapes)) if len({numbers[at] for numbers in entry.numbers}) > 1
+    ]
+    if len(shapes) == 1 and len(varying) == 1:
+        at = varying[0]
+        values = list(dict.fromkeys(numbers[at] for numbers in entry.numbers))
+        parts = _NUMBERS.split(entry.shown)
+        shape = "".join(
+            part + ("" if k >= len(parts) - 1 else ("N" if k == at else entry.numbers[0][k]))
+            for k, part in enumerate(parts)
+        )
+        if any(len(value) > _LISTED_DIGITS for value in values):  # (ids: how many says it)
+            return f"{code_span(shape)} ({len(values)} values of N)"
+        listed = values[:_LISTED_NUMBERS]
+        said = ", ".join(listed[:-1]) + " and " + listed[-1] if len(listed) > 1 else listed[0]
+        if len(values) > _LISTED_NUMBERS:
+            said = ", ".join(listed) + f" and {len(values) - _LISTED_NUMBERS} more"
+        return f"{code_span(shape)} (N: {said})"
+    return f"{code_span(entry.shown)} and {len(entry.numbers) - 1} more like it"
+
+
+__all__ = [
+    "ACTION_SCORE",
+    "ActionRuns",
+    "CommandRuns",
+    "action_lines",
+    "action_result",
+    "command_lines",
+    "command_result",
+    "outside_call",
+]

@@ -35,7 +35,10 @@ from memcore.digest_asked import (
     summary_request_lines,
 )
 from memcore.digest_commands import (
+    ActionRuns,
     CommandRuns,
+    action_lines,
+    action_result,
     command_lines,
     command_result,
     git_lines,
@@ -134,6 +137,7 @@ def build_candidates(
     n = max(1, len(items))
     files: dict[str, FileWork] = {}
     commands: dict[str, CommandRuns] = {}
+    actions: dict[str, ActionRuns] = {}
     by_id = {item.id: item for item in items}
     last_conclusion = -1
     last_reply = last_action = -1  # the agent's last words and its last tool activity
@@ -278,6 +282,7 @@ def build_candidates(
                 command_result(commands, item, seq)
                 if kind != "error":
                     out.extend(git_lines(meta, seq, recency))  # a commit, a push: results
+                    action_result(actions, item, seq)  # a pull request opened, a task closed
                     deleted_files(files, meta, seq, root)
                     reverted_files(files, meta, root)
             if tool in ("Read", "NotebookRead"):
@@ -318,6 +323,7 @@ def build_candidates(
             continue
     out.extend(file_lines(files, n, changed_elsewhere, part))
     out.extend(command_lines(commands, n))
+    out.extend(action_lines(actions, n))
     out.extend(_unfound_lines(unfound, n))
     # A request is answered by a conclusion after it, or by the agent's words ending its turn
     # (nothing done after them): "Committed as a6c2d1b0." answers "commit the changes".

@@ -41,6 +41,7 @@ from memcore.claude_code.commands import (
 from memcore.claude_code.edit_texts import edit_facts
 from memcore.claude_code.git_results import commits_made, git_result_lines, refs_pushed
 from memcore.claude_code.other_calls import describe_other
+from memcore.claude_code.outside_actions import action_result, is_outside_action
 from memcore.claude_code.records import analysis_view
 from memcore.lazy_re import lazy_compile
 
@@ -286,6 +287,10 @@ def describe_result(
         if pushed:
             meta["pushed"] = pushed
         outcome = outcome_lines(text) if is_check_command(command) else []
+        if is_outside_action(whole_command):  # (the URL of what it made, or its first lines)
+            acted = action_result(text)
+            if acted:
+                meta["acted"] = acted
         if commits or pushed:  # (git's own words for what it saved or sent)
             outcome = git_result_lines(commits, pushed)[:3]
         in_output = (p for p in _PATHS.findall(text) if not _PLACEHOLDER_PATH.search(p))

@@ -1,0 +1,123 @@
+"""What a command did outside the repository: a pull request opened, merged or edited, a comment
+posted, an issue closed in the project's tracker.
+
+Such acts are results a next agent must know (the pull request it should not open again, the
+reviewer's comments already answered, the tracker's tasks already closed), and the agent's own
+words rarely repeat them. The command says what kind of act it was (``gh pr create``, ``gh api
+... -X POST``, ``bd close``); its output says what came of it: the forge's URL of what it made
+(in a JSON answer, its ``html_url``) or the tool's own line ("✓ Closed spotter-gqc.6: ...").
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+
+from memcore.claude_code.commands import normalize_command, one_line
+from memcore.lazy_re import lazy_compile
+
+#: Commands that write to a system outside the repository: a forge's pull requests, issues,
+#: releases and workflows (``gh``, ``glab``), its API with a method that writes (``-X POST``)
+#: or with fields (which ``gh api`` sends as a POST), and an issue tracker's tasks (``bd``).
+_ACTION = lazy_compile(
+    r"^(?:gh\s+(?:pr|issue|release|label|gist)\s+(?:create|merge|close|reopen|edit|ready|comment"
+    r"|review|delete|lock|unlock|transfer|develop|upload)\b"
+    r"|gh\s+(?:workflow\s+run|run\s+(?:rerun|cancel))\b"
+    r"|glab\s+(?:mr|issue|release)\s+(?:create|merge|close|reopen|note|update|approve|delete)\b"
+    r"|bd\s+(?:create|close|update|reopen|delete|dep\s+add)\b)"
+)
+_API = lazy_compile(r"^gh\s+api\b")
+#: ``gh api``'s method (``-X POST``, ``--method=PATCH``); with none it sends fields as a POST.
+_API_WRITES = lazy_compile(r"(?:-X\s*|--method[=\s]+)(?:POST|PATCH|PUT|DELETE)\b")
+_API_READS = lazy_compile(r"(?:-X\s*|--method[=\s]+)GET\b")
+_API_FIELDS = frozenset({"-f", "-F", "--field", "--raw-field", "--input"})
+#: Options whose value is text the act carried (a body, a message): the command is named
+#: without them (the output says what came of it); a title is said apart.
+_TEXT_OPTIONS = frozenset(
+    {
+        "-f", "-F", "--field", "--raw-field", "--input", "--body", "-b", "--body-file",
+        "--title", "-t", "--reason", "-m", "--message", "--notes", "-n", "--description",
+        "-d", "--jq", "-q", "--template",
+    }
+)  # fmt: skip
+_TITLE_OPTIONS = frozenset({"--title", "-t"})
+_SHOWN_WORDS = 10
+_OUTPUT_LINES = 2
+_TITLE_WORDS = 14
+
+
+def is_outside_action(command: str) -> bool:
+    """Whether ``command`` (as run; a chain's first command counts) writes outside the
+    repository."""
+    core = normalize_command(command)
+    if _ACTION.match(core):
+        return True
+    if not _API.match(core) or _API_READS.search(core):
+        return False
+    if _API_WRITES.search(core):
+        return True
+    return any(word in _API_FIELDS or word.startswith("--field=") for word in _split(core))
+
+
+def action_shown(command: str) -> tuple[str, str]:
+    """The act as the digest names it (the command without the text it carried, a few words)
+    and its title (``--title``), if it gave one."""
+    core = normalize_command(command)
+    # (a text given by a command substitution or a heredoc ends what is read: its body is text)
+    ends = [at for at in (core.find("$("), core.find("<<")) if at >= 0]
+    if ends:
+        core = core[: min(ends)].rstrip().rstrip("\"'")
+    words = _split(core)
+    shown: list[str] = []
+    title = ""
+    skip = False
+    for word in words:
+        if skip:
+            skip = False
+            continue
+        if word in ("&&", "||", ";", "|"):
+            break
+        name, _, value = word.partition("=")
+        if name in _TEXT_OPTIONS:
+            if name in _TITLE_OPTIONS:
+                title = value if value else ""
+                skip = not value
+                if not value:
+                    at = words.index(word)
+                    title = words[at + 1] if at + 1 < len(words) else ""
+            else:
+                skip = not value
+            continue
+        shown.append(word)
+    said = " ".join(shown[:_SHOWN_WORDS]) + (" \u2026" if len(shown) > _SHOWN_WORDS else "")
+    title_words = title.split()
+    if len(title_words) > _TITLE_WORDS:
+        title = " ".join(title_words[:_TITLE_WORDS]) + "\u2026"
+    return said, " ".join(title.split())
+
+
+def action_result(text: str) -> list[str]:
+    """What came of an act, by its output: the URL of what it made or changed (a JSON answer's
+    ``html_url``), else its first lines."""
+    stripped = text.strip()
+    if stripped.startswith(("{", "[")):
+        try:
+            answer = json.loads(stripped)
+        except ValueError:
+            return []  # (data cut short: no line of it says what came of the act)
+        if isinstance(answer, list):
+            answer = answer[0] if answer and isinstance(answer[0], dict) else {}
+        url = answer.get("html_url") if isinstance(answer, dict) else None
+        return [url] if isinstance(url, str) and url.startswith("https://") else []
+    lines = [one_line(line.strip()) for line in stripped.splitlines() if line.strip()]
+    return lines[:_OUTPUT_LINES]
+
+
+def _split(command: str) -> list[str]:
+    try:
+        return shlex.split(command)
+    except ValueError:  # (an unclosed quote, a heredoc's body: read by whitespace)
+        return command.split()
+
+
+__all__ = ["action_result", "action_shown", "is_outside_action"]

@@ -1,0 +1,121 @@
+"""Acts outside the repository (a pull request opened, review comments answered, a tracker's
+tasks closed) are said as results, with what came of them (``claude_code.outside_actions``)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from memcore import session_digest
+from memcore.claude_code.outside_actions import action_result, action_shown, is_outside_action
+from memcore.digest_lines import build_candidates
+from tests.test_transcript_agent_records import _Records
+
+
+@pytest.mark.parametrize(
+    ("command", "acts"),
+    [
+        ('gh pr create --base main --title "Add docs" --body "$(cat <<\'EOF\'\nx\nEOF\n)"', True),
+        ("gh pr merge 22 --squash 2>&1", True),
+        ("cd repo && gh issue close 7", True),
+        ("gh api repos/o/r/issues/143/comments -X POST -f body=done", True),
+        ("gh api repos/o/r/pulls/22 --method=PATCH", True),
+        ("gh api repos/o/r/issues/1/comments -f body=x", True),  # (fields: a POST)
+        ("bd close spotter-gqc.4", True),
+        ("gh pr view 22", False),
+        ("gh api repos/o/r/pulls/143/comments", False),
+        ("gh api repos/o/r/issues -X GET -f state=open", False),
+        ("git push origin main", False),
+        ("echo gh pr create", False),
+    ],
+)
+def test_acts_outside_the_repository_are_told_by_their_command(command: str, acts: bool) -> None:
+    assert is_outside_action(command) is acts
+
+
+def test_an_act_is_named_without_the_text_it_carried() -> None:
+    command = (
+        'gh pr create --base main --title "Add chkit agent skill" --body "$(cat <<\'EOF\'\n'
+        '## Summary\nlong text\nEOF\n)"'
+    )
+    assert action_shown(command) == ("gh pr create --base main", "Add chkit agent skill")
+    shown = action_shown('bd close spotter-gqc.6 --reason="Implemented the handler" 2>&1')
+    assert shown == ("bd close spotter-gqc.6", "")
+    shown = action_shown("gh api repos/o/r/issues/9/comments -X POST -f body='Fixed in abc'")
+    assert shown == ("gh api repos/o/r/issues/9/comments -X POST", "")
+    # (a quote left open: read by whitespace)
+    assert action_shown("gh pr edit 9 --title 'unclosed") == ("gh pr edit 9", "'unclosed")
+
+
+def test_what_came_of_an_act_is_its_url_or_its_first_lines() -> None:
+    answer = {"url": "https://api.github.com/x", "html_url": "https://github.com/o/r/pull/9#c1"}
+    assert action_result(json.dumps(answer)) == ["https://github.com/o/r/pull/9#c1"]
+    assert action_result(json.dumps([answer])) == ["https://github.com/o/r/pull/9#c1"]
+    assert action_result('{"html_url": "javascript:x"}') == []
+    assert action_result('{"html_url": "https://github.com/o/r') == []  # (cut short)
+    assert action_result("\u2713 Closed a.1: Closed\n\u2713 Closed a.2: Closed\nmore\n") == [
+        "\u2713 Closed a.1: Closed",
+        "\u2713 Closed a.2: Closed",
+    ]
+
+
+class _Acts(_Records):
+    def ran(self, command: str, output: str, code: int = 0) -> None:
+        use_id = f"toolu_{len(self.lines):04d}"
+        block = {"type": "tool_use", "id": use_id, "name": "Bash", "input": {"command": command}}
+        self._base("assistant", {"role": "assistant", "content": [block]})
+        text = output if code == 0 else f"Exit code {code}\n{output}"
+        result: dict[str, Any] = {"type": "tool_result", "tool_use_id": use_id, "content": text}
+        if code:
+            result["is_error"] = True
+        self.user([result])
+
+
+def _decisions(records: _Records) -> list[str]:
+    return session_digest(records.items(), 4000).sections.get("decisions", "").splitlines()
+
+
+def test_a_pull_request_opened_is_a_result_with_its_title_and_url() -> None:
+    acts = _Acts()
+    acts.user("open a PR for the docs")
+    body = "\"$(cat <<'EOF'\n## Summary\nCreates the skill.\nEOF\n)\""
+    acts.ran(f'gh pr create --base main --title "Add the docs" --body {body}', "https://x/pull/50")
+    assert (
+        '- Acted outside the repository: `gh pr create --base main` ("Add the docs"): '
+        "https://x/pull/50." in _decisions(acts)
+    )
+    # its command's own line is a spare one now: said only when every other line had its chance
+    ran = [c for c in build_candidates(acts.items()) if c.text.startswith("- `gh pr create")]
+    assert len(ran) == 1
+    assert ran[0].spare
+
+
+def test_acts_that_differ_by_one_number_are_one_line_naming_each() -> None:
+    acts = _Acts()
+    acts.user("close the finished tasks")
+    for task in (4, 5, 6):
+        acts.ran(f"bd close spotter-gqc.{task} 2>&1", f"\u2713 Closed spotter-gqc.{task}: Closed")
+    reply = json.dumps({"html_url": "https://github.com/o/r/pull/143#discussion_r2"})
+    for comment in (2763480564, 2763480569):
+        acts.ran(f"gh api repos/o/r/pulls/143/comments/{comment}/replies -X POST -f body=x", reply)
+    decisions = _decisions(acts)
+    assert (
+        "- Acted outside the repository 3 times: `bd close spotter-gqc.N` (N: 4, 5 and 6); "
+        "the last: \u2713 Closed spotter-gqc.6: Closed." in decisions
+    )
+    assert (
+        "- Acted outside the repository twice: `gh api repos/o/r/pulls/143/comments/N/replies "
+        "-X POST` (2 values of N); the last: https://github.com/o/r/pull/143#discussion_r2."
+        in decisions
+    )
+
+
+def test_an_act_that_failed_is_no_result() -> None:
+    acts = _Acts()
+    acts.user("merge the PR")
+    acts.ran("gh pr merge 22 --squash", "X Pull request o/r#22 is not mergeable", code=1)
+    assert not any("Acted outside" in line for line in _decisions(acts))
+    errors = session_digest(acts.items(), 4000).sections["errors"]
+    assert "not mergeable" in errors
