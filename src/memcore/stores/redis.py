@@ -6,7 +6,10 @@ redis-py's cluster client; any node's address will do, the others are discovered
 parameters ``socket_timeout`` (seconds a command may wait for its reply, default 5) and
 ``connect_timeout`` (seconds to establish a connection, default 2) bound how long an unreachable
 or stopped server takes to be reported; other redis-py options (``ssl_cert_reqs=...``) pass
-through. URLs are parsed in ``memcore.stores.redis_urls``.
+through; an option redis-py does not know is a ``ValidationError`` when the store is made, and
+so are ``decode_responses`` / ``encoding`` (memcore's records are bytes). A ``redis://`` URL at a
+Redis Cluster node is refused on the first call, naming the ``+cluster`` scheme (it would reach
+only that node's sessions). URLs are parsed in ``memcore.stores.redis_urls``.
 
 Per session, every key carries the session id as a hash tag, so all of a session's keys live
 in one cluster hash slot and each commit is one Lua script on one node (session ids are
@@ -38,7 +41,10 @@ call, on its first connection), naming the command.
 Commits and state replacements compare the version and do every write atomically; so do delta
 and snapshot reads and journal truncation (scripts in ``memcore.stores.redis_scripts``). Every
 redis failure (connection refused, timeout, script error, cluster down) surfaces as
-``BackendError`` with the cause chained; a URL is only ever shown with its password masked.
+``BackendError`` with the cause chained; a URL is only ever shown with its password masked. A
+key or field of a session that memcore never writes that way (``SET memcore:{s}:index x``,
+``HSET memcore:{s}:meta version abc``: another program or a hand edit) is a
+``CorruptedMemoryError`` naming it, raised before a script writes anything.
 
 The redis package is imported when a store is made, so importing memcore never needs it. The
 asyncio client is created lazily and again whenever the running event loop changes, so one store
@@ -54,29 +60,35 @@ import functools
 import importlib
 import os
 import socket
-import time
 from collections.abc import AsyncGenerator, Iterator, Mapping
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import msgpack
 
 from memcore.errors import BackendError, CorruptedMemoryError, NotFoundError, ValidationError
 from memcore.stores.base import (
     CONTENTION_WINDOW,
-    BackupInfo,
     Delta,
     Expected,
     Incarnation,
     JournalEntry,
     Snapshot,
-    sorted_newest_first,
-    validate_backup_id,
     validate_digest,
     validate_expected,
     validate_key,
     validate_records,
-    validate_session_id,
     validate_version,
+)
+from memcore.stores.redis_backups import RedisBackups
+from memcore.stores.redis_damage import TEXT_REPLY_OPTIONS, count_field, damage_said, ident_field
+from memcore.stores.redis_keys import (
+    LEGACY_SESSIONS_KEY,
+    META_PATTERN,
+    PARTS,
+    every_key,
+    incarnation_key,
+    session_keys,
 )
 from memcore.stores.redis_scripts import SCRIPTS
 from memcore.stores.redis_sessions import damaged_sessions, sessions_of_metas
@@ -89,29 +101,6 @@ from memcore.stores.redis_urls import (
 )
 from memcore.stores.redis_versions import RedisVersions, journal_taken
 from memcore.stores.urls import mask_url
-
-PARTS = ("meta", "items", "index", "journal", "jpos", "backups", "blobs")
-LEGACY_SESSIONS_KEY = "memcore:sessions"
-
-
-def session_keys(session_id: str) -> dict[str, str]:
-    """The Redis key names of one session, all in the session's hash slot."""
-    validate_session_id(session_id)
-    return {part: f"memcore:{{{session_id}}}:{part}" for part in PARTS}
-
-
-META_PATTERN = "memcore:{*}:meta"
-
-
-def incarnation_key(session_id: str) -> str:
-    """The hash of a session's incarnation (see ``Incarnation``), in the session's slot."""
-    validate_session_id(session_id)
-    return f"memcore:{{{session_id}}}:incarnation"
-
-
-def every_key(session_id: str) -> dict[str, str]:
-    """All of a session's key names, its incarnation too (``session_keys`` has the rest)."""
-    return {**session_keys(session_id), "incarnation": incarnation_key(session_id)}
 
 
 def _unpack_reply(reply: object) -> list[Any]:
@@ -153,7 +142,7 @@ def _cluster_client_class() -> Any:
     return type("MemcoreRedisCluster", (cluster.RedisCluster,), {"ERRORS_ALLOW_RETRY": kept})
 
 
-class RedisStore(RedisVersions):
+class RedisStore(RedisVersions, RedisBackups):
     """The Store protocol over a Redis server or a Redis Cluster (see the module docstring).
 
     ``socket_timeout`` / ``connect_timeout`` given here win over the URL's parameters, which win
@@ -176,6 +165,12 @@ class RedisStore(RedisVersions):
         self.cluster = parsed.cluster
         self._client_url = parsed.client_url
         self._mod = import_redis()
+        given = {name for name, _ in parse_qsl(urlsplit(parsed.client_url).query)}
+        if given & TEXT_REPLY_OPTIONS:
+            raise ValidationError(
+                f"invalid redis URL {mask_url(url)!r}: memcore reads its records as bytes; "
+                f"drop {', '.join(sorted(given & TEXT_REPLY_OPTIONS))}"
+            )
         exceptions = importlib.import_module("redis.exceptions")
         self._errors: tuple[type[BaseException], ...] = (
             exceptions.RedisError,
@@ -199,6 +194,7 @@ class RedisStore(RedisVersions):
                 retries,
                 supported_errors=(exceptions.ConnectionError,),
             )
+        self._check_options()
         self._client: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._scripts: dict[str, Any] = {}
@@ -215,6 +211,19 @@ class RedisStore(RedisVersions):
     def timeouts(self) -> tuple[float, float]:
         """``(socket_timeout, connect_timeout)`` in seconds, as the client is given them."""
         return self._options["socket_timeout"], self._options["socket_connect_timeout"]
+
+    def _check_options(self) -> None:
+        """Query options redis-py does not know fail here as a ``ValidationError``, not as a
+        ``TypeError`` from the first command: the client and (on one server) a connection are
+        made without connecting."""
+        try:
+            client = self._make_client()
+            if not self.cluster:
+                client.connection_pool.make_connection()
+        except (ValueError, TypeError) as exc:
+            raise ValidationError(
+                f"invalid redis URL {mask_url(self.url)!r}: {mask_url(exc)}"
+            ) from None
 
     # --- the client, per event loop -----------------------------------------------------------
 
@@ -260,12 +269,19 @@ class RedisStore(RedisVersions):
         would see its sessions empty and write beside them. Refuse, once per new client, until
         ``memcore migrate-redis`` has moved it."""
         try:
-            if not await client.exists(LEGACY_SESSIONS_KEY):
+            if await self._is_cluster_node(client):
+                problem = BackendError(
+                    f"{mask_url(self.url)} is a Redis Cluster node, where one server's URL "
+                    "reaches only the sessions whose slots it serves: use "
+                    f"{self.url.split('://', 1)[0]}+cluster://host:port"
+                )
+            elif not await client.exists(LEGACY_SESSIONS_KEY):
                 return
-            problem = BackendError(
-                f"{mask_url(self.url)} holds memcore data in the layout before Redis "
-                "Cluster support: move it with `memcore migrate-redis URL` first"
-            )
+            else:
+                problem = BackendError(
+                    f"{mask_url(self.url)} holds memcore data in the layout before Redis "
+                    "Cluster support: move it with `memcore migrate-redis URL` first"
+                )
         except self._errors as exc:
             problem = BackendError(f"redis connect failed on {mask_url(self.url)}: {exc}")
             problem.__cause__ = exc
@@ -274,6 +290,19 @@ class RedisStore(RedisVersions):
         with contextlib.suppress(*self._errors):
             await client.aclose()
         raise problem
+
+    async def _is_cluster_node(self, client: Any) -> bool:
+        """Whether a ``redis://`` URL reached a node of a cluster, where it would see only the
+        sessions of that node's slots and fail on the others with a bare ``MOVED`` (``INFO
+        cluster``; a server that refuses INFO, as some hosted ones do, counts as no cluster)."""
+        if self.cluster:
+            return False
+        exceptions = importlib.import_module("redis.exceptions")
+        try:
+            info = await client.info("cluster")
+        except exceptions.ResponseError:
+            return False
+        return str(info.get("cluster_enabled", 0)) == "1"
 
     async def _close_at_loop_end(self, client: Any) -> AsyncGenerator[None, None]:
         try:
@@ -321,10 +350,18 @@ class RedisStore(RedisVersions):
             conn._writer = conn._reader = None
 
     @contextlib.contextmanager
-    def _guard(self, what: str) -> Iterator[None]:
+    def _guard(
+        self, what: str, session_id: str | None = None, key: str | None = None
+    ) -> Iterator[None]:
+        """Redis failures as ``BackendError``; a key or field of ``session_id`` that is not what
+        memcore writes there (``key``: the one a plain command read) as
+        ``CorruptedMemoryError``."""
         try:
             yield
         except self._errors as exc:
+            damage = damage_said(exc, session_id, key)
+            if damage is not None:
+                raise CorruptedMemoryError(damage) from exc
             raise BackendError(
                 f"redis {what} failed on {mask_url(self.url)}: {mask_url(exc)}"
             ) from exc
@@ -333,41 +370,58 @@ class RedisStore(RedisVersions):
 
     async def version(self, session_id: str) -> int:
         keys = session_keys(session_id)
-        with self._guard("version"):
+        with self._guard("version", session_id, keys["meta"]):
             raw = await (await self._connect()).hget(keys["meta"], "version")
-        return 0 if raw is None else int(raw)
+        return count_field(raw, session_id, f"{keys['meta']} version")
 
     async def incarnation(self, session_id: str) -> Incarnation:
         key = incarnation_key(session_id)
-        with self._guard("incarnation"):
+        with self._guard("incarnation", session_id):
             ident, deletions = await self._script(
                 "incarnation", keys=[key], args=[os.urandom(16).hex()]
             )
-        return Incarnation(bytes(ident).decode("ascii"), int(deletions))
+        return Incarnation(
+            ident_field(ident, session_id, f"{key} id"),
+            count_field(deletions, session_id, f"{key} deletions"),
+        )
 
     async def read_changes(self, session_id: str, since_version: int) -> Delta:
         keys = session_keys(session_id)
         validate_version(since_version)
-        with self._guard("read_changes"):
+        incarnation_name = incarnation_key(session_id)
+        with self._guard("read_changes", session_id):
             out = await self._script(
                 "changes",
-                keys=[keys["meta"], keys["items"], keys["index"], incarnation_key(session_id)],
+                keys=[keys["meta"], keys["items"], keys["index"], incarnation_name],
                 args=[since_version, os.urandom(16).hex()],
             )
         out = _unpack_reply(out)
-        incarnation = Incarnation(bytes(out[-2] or b"").decode("ascii"), int(out[-1]))
+        incarnation = Incarnation(
+            ident_field(out[-2] or b"", session_id, f"{incarnation_name} id"),
+            count_field(out[-1], session_id, f"{incarnation_name} deletions"),
+        )
         records = _records(out, 3, len(out) - 2)
+        meta = keys["meta"]
         return Delta(
-            int(out[0]), records, int(out[1]) if out[1] else None, int(out[2]), incarnation
+            count_field(out[0], session_id, f"{meta} version"),
+            records,
+            count_field(out[1], session_id, f"{meta} digest") if out[1] else None,
+            count_field(out[2], session_id, f"{meta} replaced_at"),
+            incarnation,
         )
 
     async def read_snapshot(self, session_id: str) -> Snapshot:
         keys = session_keys(session_id)
-        with self._guard("read_snapshot"):
+        with self._guard("read_snapshot", session_id):
             out = _unpack_reply(
                 await self._script("snapshot", keys=[keys["meta"], keys["items"]], args=[])
             )
-        return Snapshot(int(out[0]), _records(out, 2, len(out)), int(out[1]) if out[1] else None)
+        meta = keys["meta"]
+        return Snapshot(
+            count_field(out[0], session_id, f"{meta} version"),
+            _records(out, 2, len(out)),
+            count_field(out[1], session_id, f"{meta} digest") if out[1] else None,
+        )
 
     async def commit(
         self, session_id: str, expected_version: int, records: Mapping[str, bytes], digest: int
@@ -423,7 +477,7 @@ class RedisStore(RedisVersions):
             window_ms = round(CONTENTION_WINDOW * 1000)
             args += [expected.digest, incarnation.store, incarnation.deletions, window_ms]
         try:
-            with self._guard("commit"):
+            with self._guard("commit", session_id):
                 result = await self._script("write", keys=names, args=args)
         except BackendError as exc:
             raise journal_taken(session_id, exc) from exc.__cause__
@@ -432,7 +486,7 @@ class RedisStore(RedisVersions):
     async def read_journal(self, session_id: str, since_version: int = 0) -> list[JournalEntry]:
         keys = session_keys(session_id)
         validate_version(since_version)
-        with self._guard("read_journal"):
+        with self._guard("read_journal", session_id):
             raw = await self._script(
                 "journal",
                 keys=[keys["meta"], keys["journal"], keys["jpos"]],
@@ -443,7 +497,7 @@ class RedisStore(RedisVersions):
     async def truncate_journal(self, session_id: str, through_version: int) -> int:
         keys = session_keys(session_id)
         validate_version(through_version)
-        with self._guard("truncate_journal"):
+        with self._guard("truncate_journal", session_id):
             dropped = await self._script(
                 "truncate",
                 keys=[keys["meta"], keys["journal"], keys["jpos"]],
@@ -453,9 +507,9 @@ class RedisStore(RedisVersions):
 
     async def journal_floor(self, session_id: str) -> int:
         keys = session_keys(session_id)
-        with self._guard("journal_floor"):
+        with self._guard("journal_floor", session_id, keys["meta"]):
             raw = await (await self._connect()).hget(keys["meta"], "journal_floor")
-        return 0 if raw is None else int(raw)
+        return count_field(raw, session_id, f"{keys['meta']} journal_floor")
 
     @staticmethod
     def _journal_entry(packed: bytes) -> JournalEntry:
@@ -468,53 +522,6 @@ class RedisStore(RedisVersions):
         if not (isinstance(version, int) and isinstance(record, bytes)):
             raise CorruptedMemoryError("journal entry has the wrong shape")
         return JournalEntry(version, text, record)
-
-    async def put_backup(self, session_id: str, version: int, blob: bytes) -> BackupInfo:
-        keys = session_keys(session_id)
-        validate_version(version)
-        if not isinstance(blob, (bytes, bytearray, memoryview)):
-            raise ValidationError("a backup is bytes")
-        data = bytes(blob)
-        created = time.time()
-        with self._guard("put_backup"):
-            backup_id = await self._script(
-                "put_backup",
-                keys=[keys["meta"], keys["backups"], keys["blobs"]],
-                args=[msgpack.packb([version, created, len(data)]), data],
-            )
-        return BackupInfo(int(backup_id), version, created, len(data))
-
-    async def list_backups(self, session_id: str) -> list[BackupInfo]:
-        keys = session_keys(session_id)
-        with self._guard("list_backups"):
-            raw = await (await self._connect()).hgetall(keys["backups"])
-        infos = []
-        for backup_id, packed in raw.items():
-            try:
-                version, created, size = msgpack.unpackb(packed)
-                infos.append(BackupInfo(int(backup_id), int(version), float(created), int(size)))
-            except (ValueError, TypeError, msgpack.UnpackException) as exc:
-                raise CorruptedMemoryError(f"unreadable backup record: {exc}") from exc
-        return sorted_newest_first(infos)
-
-    async def get_backup(self, session_id: str, backup_id: int) -> bytes:
-        keys = session_keys(session_id)
-        validate_backup_id(backup_id)
-        with self._guard("get_backup"):
-            blob = await (await self._connect()).hget(keys["blobs"], str(backup_id))
-        if blob is None:
-            raise NotFoundError(f"no backup {backup_id} of session {session_id!r}")
-        return bytes(blob)
-
-    async def delete_backup(self, session_id: str, backup_id: int) -> None:
-        keys = session_keys(session_id)
-        validate_backup_id(backup_id)
-        with self._guard("delete_backup"):
-            await self._script(
-                "delete_backup",
-                keys=[keys["meta"], keys["backups"], keys["blobs"]],
-                args=[str(backup_id)],
-            )
 
     async def list_sessions(self) -> list[str]:
         """Sessions with a ``meta`` key, found by ``SCAN`` over every primary. A key whose name
@@ -532,7 +539,7 @@ class RedisStore(RedisVersions):
 
     async def delete_session(self, session_id: str) -> None:
         keys = session_keys(session_id)
-        with self._guard("delete_session"):
+        with self._guard("delete_session", session_id):
             await self._script(
                 "delete_session", keys=[*keys.values(), incarnation_key(session_id)], args=[]
             )
@@ -589,9 +596,12 @@ __all__ = [
     "DEFAULT_CONNECT_TIMEOUT",
     "DEFAULT_SOCKET_TIMEOUT",
     "LEGACY_SESSIONS_KEY",
+    "META_PATTERN",
     "PARTS",
     "RedisStore",
     "RedisURL",
+    "every_key",
+    "incarnation_key",
     "parse_redis_url",
     "session_keys",
 ]

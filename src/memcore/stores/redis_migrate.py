@@ -10,9 +10,13 @@ different cluster slots. The layout now is ``memcore:{<session>}:<part>`` with n
   empty. A session that also exists in the new layout is left alone and reported.
 * ``copy_sessions(source, dest)``: every session of ``source`` (either layout) is copied with
   ``DUMP``/``RESTORE`` into ``dest`` (a server or a cluster) in the new layout, its ``meta`` key
-  last, so a session appears whole or not at all and an interrupted copy can simply run again;
-  each copy is checked (version, digest, item count) against the source, which is left as it
-  was. A session ``dest`` already holds is skipped and reported.
+  last, so a session appears whole or not at all and an interrupted copy can simply run again.
+  A session's keys are dumped by one script, so the copy is the session at one instant, never
+  a meta of one commit beside items of another; each copy is checked (version, digest, item
+  count) against that instant. A session that changed at the source while it was copied is
+  copied again (a few times), else its copy is removed and it is reported, so running again
+  once its writers stop copies it. The source is left as it was. A session ``dest`` already
+  holds is skipped and reported.
 
 Stop the writers of a store before migrating it: a writer running an older memcore writes the
 legacy layout, and one running this version does not see legacy sessions until they are moved.
@@ -53,6 +57,34 @@ end
 redis.call('SREM', KEYS[#KEYS], ARGV[1])
 return moved
 """
+
+# KEYS: a session's source names, meta then items first -> the DUMP of each (false when absent),
+# then the meta's version and digest (false when absent) and the items' count: one instant
+_DUMP = """
+local out = {}
+for i = 1, #KEYS do
+  out[i] = redis.call('DUMP', KEYS[i])
+end
+local meta = redis.call('HMGET', KEYS[1], 'version', 'digest')
+out[#KEYS + 1] = meta[1]
+out[#KEYS + 2] = meta[2]
+out[#KEYS + 3] = redis.call('HLEN', KEYS[2])
+return out
+"""
+
+# KEYS: a copy's names at the destination, meta first; ARGV: the version and digest it was
+# restored with ('' for none) -> 1 if removed, 0 if written since (then kept)
+_UNCOPY = """
+local meta = redis.call('HMGET', KEYS[1], 'version', 'digest')
+if (meta[1] or '') ~= ARGV[1] or (meta[2] or '') ~= ARGV[2] then
+  return 0
+end
+redis.call('DEL', unpack(KEYS))
+return 1
+"""
+
+#: How many times a session that changes at the source while it is copied is copied again.
+COPY_ATTEMPTS = 3
 
 INCARNATION_PART = "incarnation"
 #: Where an in-place migration keeps the legacy set's members it skipped (see the module doc).
@@ -183,6 +215,31 @@ def _summary(client: Any, names: dict[str, str]) -> tuple[Any, ...]:
     return version, digest, client.hlen(names["items"])
 
 
+def _copy_one(src: Any, dst: Any, old: dict[str, str], new: dict[str, str]) -> str | None:
+    """Copy one session's keys ``old`` at ``src`` to ``new`` at ``dst`` (same parts, meta and
+    items first); None when copied, else why not (with nothing left at ``dst``, unless it was
+    written there meanwhile)."""
+    dump, uncopy = src.register_script(_DUMP), dst.register_script(_UNCOPY)
+    parts = list(old)
+    for _ in range(COPY_ATTEMPTS):
+        found = dump(keys=list(old.values()))
+        dumps = dict(zip(parts, found[: len(parts)], strict=True))
+        summary = tuple(found[len(parts) :])
+        for part, blob in dumps.items():
+            if blob is not None and part != "meta":
+                dst.restore(new[part], 0, blob, replace=True)
+        if dumps["meta"] is not None:
+            dst.restore(new["meta"], 0, dumps["meta"])
+        if _summary(dst, new) != summary:
+            return "written at the destination during the copy: look at it there"
+        if _summary(src, old) == summary:
+            return None
+        restored = [(value or b"").decode() for value in summary[:2]]
+        if not int(uncopy(keys=list(new.values()), args=restored)):
+            return "written at the destination during the copy: look at it there"
+    return "changed at the source during every copy: stop its writers and run again"
+
+
 def copy_sessions(source: str, dest: str, *, dry_run: bool = False) -> MigrationReport:
     """Copy every session of ``source`` into ``dest`` in the new layout (see the module doc)."""
     report = MigrationReport()
@@ -214,14 +271,9 @@ def copy_sessions(source: str, dest: str, *, dry_run: bool = False) -> Migration
                 if dry_run:
                     report.moved.append(session)
                     continue
-                dumps = {part: src.dump(name) for part, name in old.items()}
-                for part, blob in dumps.items():
-                    if blob is not None and part != "meta":
-                        dst.restore(new[part], 0, blob, replace=True)
-                if dumps["meta"] is not None:
-                    dst.restore(new["meta"], 0, dumps["meta"])
-                if _summary(src, old) != _summary(dst, new):
-                    report.skipped[session] = "changed during the copy: run again"
+                problem = _copy_one(src, dst, old, new)
+                if problem is not None:
+                    report.skipped[session] = problem
                     continue
                 report.moved.append(session)
     except _errors() as exc:

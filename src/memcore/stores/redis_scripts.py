@@ -11,6 +11,42 @@ from __future__ import annotations
 # Keys per HSET/ZADD/RPUSH call: Lua's unpack() is bounded by the C stack (8000 slots).
 _CHUNK = 1000
 
+#: What a script's error says when a key or field of the session is not what memcore writes
+#: there (the Python side turns it into ``CorruptedMemoryError``).
+DAMAGED = "memcore: damaged"
+
+# Prepended to every script. Redis never rolls a script back: one that fails halfway (WRONGTYPE
+# on a key another program wrote, arithmetic on a field that is no number) keeps the writes it
+# made. So each script checks the types of its keys and reads its numbers through these
+# before it writes anything, and fails naming what is wrong.
+_PRELUDE = f"""
+local function memcore_damaged(text)
+  error({{err = '{DAMAGED} ' .. text}})
+end
+-- KEYS[i] absent or of type kinds[i] (false: any type)
+local function memcore_types(kinds)
+  for i = 1, #KEYS do
+    local kind = kinds[i]
+    if kind then
+      local found = redis.call('TYPE', KEYS[i])['ok']
+      if found ~= 'none' and found ~= kind then
+        memcore_damaged(KEYS[i] .. ' is a ' .. found .. ', not the ' .. kind .. ' memcore writes')
+      end
+    end
+  end
+end
+-- a stored version, position or count: absent is 0; anything but a whole number >= 0 is damage
+local function memcore_int(value, what)
+  if not value then return 0 end
+  local n = tonumber(value)
+  if not n or n < 0 or n ~= math.floor(n) or n >= 9007199254740992 then
+    memcore_damaged(what .. ' holds ' .. string.format('%q', string.sub(tostring(value), 1, 40))
+                    .. ', not a whole number')
+  end
+  return n
+end
+"""
+
 # KEYS: meta items index journal jpos
 # ARGV: expected_version, new_version, digest, replace (0/1), token, records
 # ``records`` is one msgpack array [key1, record1, key2, record2, ...] (str types: the cmsgpack
@@ -28,9 +64,12 @@ _CHUNK = 1000
 # server's time in ms; a commit-first one fails while that stamp is under ARGV[10] ms old
 # (``CONTENTION_WINDOW``: under contention every writer reads first, which is fair).
 WRITE = f"""
+memcore_types({{'hash', 'hash', 'zset', 'list', 'hash', 'hash'}})
 local meta = redis.call('HMGET', KEYS[1], 'version', 'token', 'journal_trimmed', 'digest',
                         'contended')
-local current = tonumber(meta[1] or '0')
+local current = memcore_int(meta[1], KEYS[1] .. ' version')
+local trimmed = memcore_int(meta[3], KEYS[1] .. ' journal_trimmed')
+local contended = memcore_int(meta[5], KEYS[1] .. ' contended')
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 if current ~= tonumber(ARGV[1]) then
@@ -47,7 +86,7 @@ if ARGV[7] then
   if meta[4] ~= ARGV[7] or found[1] ~= ARGV[8] or (found[2] or '0') ~= ARGV[9] then
     return -1
   end
-  if meta[5] and now - tonumber(meta[5]) < tonumber(ARGV[10]) then
+  if meta[5] and now - contended < tonumber(ARGV[10]) then
     return -1
   end
 end
@@ -62,7 +101,7 @@ end
 if replace then
   redis.call('DEL', KEYS[2], KEYS[3])
 end
-redis.call('HSET', KEYS[5], new, redis.call('LLEN', KEYS[4]) + tonumber(meta[3] or '0'))
+redis.call('HSET', KEYS[5], new, redis.call('LLEN', KEYS[4]) + trimmed)
 local flat = cmsgpack.unpack(ARGV[6])
 local n = #flat
 local i = 1
@@ -98,7 +137,10 @@ return version
 #   -> msgpack [version, digest ('' if none), replaced_at, key1, record1, key2, record2, ...]
 # (one reply string the client unpacks in C, not one bulk reply per record)
 CHANGES = """
+memcore_types({'hash', 'hash', 'zset', 'hash'})
 local meta = redis.call('HMGET', KEYS[1], 'version', 'digest', 'replaced_at')
+memcore_int(meta[1], KEYS[1] .. ' version')
+memcore_int(meta[3], KEYS[1] .. ' replaced_at')
 local out = {meta[1] or '0', meta[2] or '', meta[3] or '0'}
 if tonumber(ARGV[1]) == 0 then  -- everything: the items hash in one call
   local items = redis.call('HGETALL', KEYS[2])
@@ -120,6 +162,7 @@ if KEYS[4] then
     redis.call('HSETNX', KEYS[4], 'id', ARGV[2])
   end
   local found = redis.call('HMGET', KEYS[4], 'id', 'deletions')
+  memcore_int(found[2], KEYS[4] .. ' deletions')
   out[#out + 1] = found[1]
   out[#out + 1] = found[2] or '0'
 end
@@ -128,7 +171,9 @@ return cmsgpack.pack(out)
 
 # KEYS: meta items -> msgpack [version, digest ('' if none), key1, record1, ...]
 SNAPSHOT = """
+memcore_types({'hash', 'hash'})
 local meta = redis.call('HMGET', KEYS[1], 'version', 'digest')
+memcore_int(meta[1], KEYS[1] .. ' version')
 local out = {meta[1] or '0', meta[2] or ''}
 local items = redis.call('HGETALL', KEYS[2])
 for i = 1, #items do
@@ -140,30 +185,36 @@ return cmsgpack.pack(out)
 # KEYS: meta journal jpos; ARGV: first version wanted -> packed entries from that version on
 # (versions at or below the floor are gone: start past it)
 JOURNAL = """
+memcore_types({'hash', 'list', 'hash'})
 local first = tonumber(ARGV[1])
-local floor = tonumber(redis.call('HGET', KEYS[1], 'journal_floor') or '0')
+local floor = memcore_int(redis.call('HGET', KEYS[1], 'journal_floor'), KEYS[1] .. ' journal_floor')
 if first <= floor then first = floor + 1 end
 local start = redis.call('HGET', KEYS[3], first)
 if not start then return {} end
-local trimmed = tonumber(redis.call('HGET', KEYS[1], 'journal_trimmed') or '0')
-return redis.call('LRANGE', KEYS[2], tonumber(start) - trimmed, -1)
+start = memcore_int(start, KEYS[3] .. ' ' .. first)
+local trimmed = memcore_int(redis.call('HGET', KEYS[1], 'journal_trimmed'),
+                            KEYS[1] .. ' journal_trimmed')
+return redis.call('LRANGE', KEYS[2], start - trimmed, -1)
 """
 
 # KEYS: meta journal jpos; ARGV: through_version -> number of entries dropped
 TRUNCATE = """
-local current = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
-local floor = tonumber(redis.call('HGET', KEYS[1], 'journal_floor') or '0')
+memcore_types({'hash', 'list', 'hash'})
+local meta = redis.call('HMGET', KEYS[1], 'version', 'journal_floor', 'journal_trimmed')
+local current = memcore_int(meta[1], KEYS[1] .. ' version')
+local floor = memcore_int(meta[2], KEYS[1] .. ' journal_floor')
+local trimmed = memcore_int(meta[3], KEYS[1] .. ' journal_trimmed')
 local through = math.min(tonumber(ARGV[1]), current)
 if through <= floor then return 0 end
-local trimmed = tonumber(redis.call('HGET', KEYS[1], 'journal_trimmed') or '0')
 local stop
 if through == current then
   stop = trimmed + redis.call('LLEN', KEYS[2])
 else
-  stop = tonumber(redis.call('HGET', KEYS[3], through + 1))
+  stop = redis.call('HGET', KEYS[3], through + 1)
   if not stop then
     return redis.error_reply('memcore journal index has no version ' .. (through + 1))
   end
+  stop = memcore_int(stop, KEYS[3] .. ' ' .. (through + 1))
 end
 local dropped = stop - trimmed
 if dropped > 0 then
@@ -186,6 +237,8 @@ return dropped
 
 # KEYS: meta backups blobs; ARGV: packed [version, created_at, size], blob
 PUT_BACKUP = """
+memcore_types({'hash', 'hash', 'hash'})
+memcore_int(redis.call('HGET', KEYS[1], 'next_backup'), KEYS[1] .. ' next_backup')
 local id = redis.call('HINCRBY', KEYS[1], 'next_backup', 1)
 redis.call('HSET', KEYS[2], id, ARGV[1])
 redis.call('HSET', KEYS[3], id, ARGV[2])
@@ -195,9 +248,10 @@ return id
 # KEYS: meta backups blobs; ARGV: backup id. A session never committed whose last backup goes
 # loses its meta too, so it is no longer listed (the meta key is what lists a session).
 DELETE_BACKUP = """
+memcore_types({'hash', 'hash', 'hash'})
+local version = memcore_int(redis.call('HGET', KEYS[1], 'version'), KEYS[1] .. ' version')
 redis.call('HDEL', KEYS[2], ARGV[1])
 redis.call('HDEL', KEYS[3], ARGV[1])
-local version = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
 if version == 0 and redis.call('HLEN', KEYS[2]) == 0 then
   redis.call('DEL', KEYS[1])
 end
@@ -207,6 +261,10 @@ return 1
 # KEYS: every part of one session, then its incarnation hash, whose deletion count goes up in
 # the same script: a deletion is never mistaken for a loss (see ``memcore.store_health``)
 DELETE_SESSION = """
+local kinds = {}
+kinds[#KEYS] = 'hash'
+memcore_types(kinds)
+memcore_int(redis.call('HGET', KEYS[#KEYS], 'deletions'), KEYS[#KEYS] .. ' deletions')
 redis.call('DEL', unpack(KEYS, 1, #KEYS - 1))
 return redis.call('HINCRBY', KEYS[#KEYS], 'deletions', 1)
 """
@@ -215,8 +273,11 @@ return redis.call('HINCRBY', KEYS[#KEYS], 'deletions', 1)
 #   -> {id, deletions}. Not one of the session's parts: delete_session keeps it (and counts the
 # deletion in it), while a flushed or restarted server loses it with the session's data.
 INCARNATION = """
-redis.call('HSETNX', KEYS[1], 'id', ARGV[1])
+memcore_types({'hash'})
 local found = redis.call('HMGET', KEYS[1], 'id', 'deletions')
+memcore_int(found[2], KEYS[1] .. ' deletions')
+redis.call('HSETNX', KEYS[1], 'id', ARGV[1])
+found = redis.call('HMGET', KEYS[1], 'id', 'deletions')
 return {found[1], found[2] or '0'}
 """
 
@@ -224,7 +285,8 @@ return {found[1], found[2] or '0'}
 # journal's highest version (jpos's highest field)}; for verification and recovery (HKEYS
 # reads every field of jpos, one a version)
 VERSIONS = """
-local version = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
+memcore_types({'hash', 'zset', 'hash'})
+local version = memcore_int(redis.call('HGET', KEYS[1], 'version'), KEYS[1] .. ' version')
 local top = redis.call('ZREVRANGE', KEYS[2], 0, 0, 'WITHSCORES')
 local items = tonumber(top[2] or '0')
 local journal = 0
@@ -236,7 +298,8 @@ return {version, items, journal}
 
 # KEYS: meta; ARGV: expected version, version -> 1 if raised, 0 if not at the expected version
 RAISE_VERSION = """
-local current = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
+memcore_types({'hash'})
+local current = memcore_int(redis.call('HGET', KEYS[1], 'version'), KEYS[1] .. ' version')
 if current ~= tonumber(ARGV[1]) or tonumber(ARGV[2]) <= current then
   return 0
 end
@@ -245,17 +308,20 @@ return 1
 """
 
 SCRIPTS = {
-    "versions": VERSIONS,
-    "raise_version": RAISE_VERSION,
-    "incarnation": INCARNATION,
-    "write": WRITE,
-    "changes": CHANGES,
-    "snapshot": SNAPSHOT,
-    "journal": JOURNAL,
-    "truncate": TRUNCATE,
-    "put_backup": PUT_BACKUP,
-    "delete_backup": DELETE_BACKUP,
-    "delete_session": DELETE_SESSION,
+    name: _PRELUDE + text
+    for name, text in {
+        "versions": VERSIONS,
+        "raise_version": RAISE_VERSION,
+        "incarnation": INCARNATION,
+        "write": WRITE,
+        "changes": CHANGES,
+        "snapshot": SNAPSHOT,
+        "journal": JOURNAL,
+        "truncate": TRUNCATE,
+        "put_backup": PUT_BACKUP,
+        "delete_backup": DELETE_BACKUP,
+        "delete_session": DELETE_SESSION,
+    }.items()
 }
 
-__all__ = ["SCRIPTS"]
+__all__ = ["DAMAGED", "SCRIPTS"]

@@ -13,6 +13,7 @@ from typing import Any
 
 from memcore.errors import BackendError, CorruptedMemoryError
 from memcore.stores.base import validate_session_id, validate_version
+from memcore.stores.redis_keys import session_keys
 
 _TAKEN = "memcore: journal holds version"
 
@@ -43,7 +44,7 @@ class RedisVersions:
         """(meta version, items' highest, journal's highest, stray journal entries: none on
         Redis, whose journal has no ranges) for verification and recovery."""
         keys = _keys(session_id)
-        with self._guard("stored_versions"):
+        with self._guard("stored_versions", session_id):
             found = await self._script(
                 "versions", keys=[keys["meta"], keys["index"], keys["jpos"]], args=[]
             )
@@ -56,7 +57,7 @@ class RedisVersions:
         keys = _keys(session_id)
         validate_version(expected_version)
         validate_version(version)
-        with self._guard("raise_version"):
+        with self._guard("raise_version", session_id):
             raised = await self._script(
                 "raise_version", keys=[keys["meta"]], args=[expected_version, version]
             )
@@ -65,8 +66,6 @@ class RedisVersions:
 
 def _keys(session_id: str) -> dict[str, str]:
     validate_session_id(session_id)
-    from memcore.stores.redis import session_keys  # (that module imports this one)
-
     return session_keys(session_id)
 
 

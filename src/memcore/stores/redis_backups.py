@@ -1,0 +1,79 @@
+"""The Redis store's backups: a session's snapshots kept beside it (a hash of their records and
+one of their bytes), written and deleted by scripts so that the records and the bytes never
+part. Part of :mod:`memcore.stores.redis` (its ``_script``, ``_guard`` and ``_connect``).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import msgpack
+
+from memcore.errors import CorruptedMemoryError, NotFoundError, ValidationError
+from memcore.stores.base import (
+    BackupInfo,
+    sorted_newest_first,
+    validate_backup_id,
+    validate_version,
+)
+from memcore.stores.redis_keys import session_keys
+
+
+class RedisBackups:
+    """``put_backup``, ``list_backups``, ``get_backup`` and ``delete_backup`` of
+    ``RedisStore``."""
+
+    _script: Any
+    _guard: Any
+    _connect: Any
+
+    async def put_backup(self, session_id: str, version: int, blob: bytes) -> BackupInfo:
+        keys = session_keys(session_id)
+        validate_version(version)
+        if not isinstance(blob, (bytes, bytearray, memoryview)):
+            raise ValidationError("a backup is bytes")
+        data = bytes(blob)
+        created = time.time()
+        with self._guard("put_backup", session_id):
+            backup_id = await self._script(
+                "put_backup",
+                keys=[keys["meta"], keys["backups"], keys["blobs"]],
+                args=[msgpack.packb([version, created, len(data)]), data],
+            )
+        return BackupInfo(int(backup_id), version, created, len(data))
+
+    async def list_backups(self, session_id: str) -> list[BackupInfo]:
+        keys = session_keys(session_id)
+        with self._guard("list_backups", session_id, keys["backups"]):
+            raw = await (await self._connect()).hgetall(keys["backups"])
+        infos = []
+        for backup_id, packed in raw.items():
+            try:
+                version, created, size = msgpack.unpackb(packed)
+                infos.append(BackupInfo(int(backup_id), int(version), float(created), int(size)))
+            except (ValueError, TypeError, msgpack.UnpackException) as exc:
+                raise CorruptedMemoryError(f"unreadable backup record: {exc}") from exc
+        return sorted_newest_first(infos)
+
+    async def get_backup(self, session_id: str, backup_id: int) -> bytes:
+        keys = session_keys(session_id)
+        validate_backup_id(backup_id)
+        with self._guard("get_backup", session_id, keys["blobs"]):
+            blob = await (await self._connect()).hget(keys["blobs"], str(backup_id))
+        if blob is None:
+            raise NotFoundError(f"no backup {backup_id} of session {session_id!r}")
+        return bytes(blob)
+
+    async def delete_backup(self, session_id: str, backup_id: int) -> None:
+        keys = session_keys(session_id)
+        validate_backup_id(backup_id)
+        with self._guard("delete_backup", session_id):
+            await self._script(
+                "delete_backup",
+                keys=[keys["meta"], keys["backups"], keys["blobs"]],
+                args=[str(backup_id)],
+            )
+
+
+__all__ = ["RedisBackups"]
