@@ -60,6 +60,8 @@ def test_a_pattern_seen_a_thousand_times_passes_a_high_threshold() -> None:
         ((0.5, 0.2), (0.4, 0.3)),  # scores out of order
         ((0.4, 0.3), (0.5, 0.2)),  # hit rates falling
         ((0.5, 1.2),),
+        ((10**400, 0.2),),  # past the float range: an OverflowError, not a memcore error
+        ((0.5, 10**400),),
         (("0.5", 0.2),),
         ((True, 0.2),),
         ((0.5, 0.2, 0.1),),
@@ -78,7 +80,7 @@ def test_bad_calibration_tables_are_refused(table: Any) -> None:
         calibrate(0.5, table)
 
 
-@pytest.mark.parametrize("score", [float("nan"), float("inf"), "0.5", None, True])
+@pytest.mark.parametrize("score", [float("nan"), float("inf"), "0.5", None, True, -(10**400)])
 def test_calibrate_refuses_a_score_that_is_no_finite_number(score: Any) -> None:
     with pytest.raises(ValidationError, match="score"):
         calibrate(score)
@@ -96,6 +98,7 @@ def test_fit_calibration_needs_a_whole_number_of_bins(bins: Any) -> None:
     [
         [(0.5, True), (float("nan"), False)],  # NaN became a knot
         [(0.5, True), (float("inf"), False)],
+        [(0.5, True), (10**400, False)],  # an OverflowError
         [(0.5, True), ("a", False)],  # a ValueError
         [(0.5, True), (None, False)],
         [(0.5, True), (0.2, "no")],  # "no" counted as a hit

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Generic, SupportsIndex, TypeVar
 
 from memcore.errors import CorruptedMemoryError, MemcoreError, NotFoundError, ValidationError
+from memcore.model import MemoryItem
 from memcore.stores import open_store
 from memcore.stores.base import (
     Entry,
@@ -42,17 +43,18 @@ class LazyMemoryProxy(Generic[T]):
     """Stands in for one item; ``loader(item_id)`` runs on first attribute access, once.
 
     ``item_id`` is a non-empty string, as a ``MemoryItem``'s id (else ``ValidationError``).
-    Attribute reads, writes and the common protocols (``str``, ``==``, ``len``, iteration,
-    ``in``, indexing, truthiness) go to the loaded item, and so does ``hash``: a proxy hashes
-    as its item does, so a proxy of an unhashable item is unhashable too (``TypeError``, as for
-    the item itself: a ``MemoryItem`` is a mutable dataclass, so no set or dict key; use its
+    Attribute reads, writes and the common protocols (``str``, ``format``, ``==``, ``len``,
+    iteration, ``in``, indexing, truthiness) go to the loaded item, and so does ``hash``: a proxy
+    hashes as its item does, so a proxy of an unhashable item is unhashable too (``TypeError``, as
+    for the item itself: a ``MemoryItem`` is a mutable dataclass, so no set or dict key; use its
     ``id``). ``repr`` does not load (nor fail, even on a proxy never initialized).
     ``loaded`` and ``item_id`` are the proxy's own (they shadow same-named item attributes; use
     :func:`is_loaded` and :func:`unwrap` where that matters). If the loader raises, its error
     propagates as it is (the loader is the caller's code, and so is what it raises; only a
     ``KeyError`` becomes ``NotFoundError``, which is still one) and the proxy stays unloaded,
-    so a later access tries again. The loader must be a plain function: attribute access
-    cannot await.
+    so a later access tries again. A loader that returns a ``MemoryItem`` with another id is a
+    ``ValidationError`` (the proxy stays unloaded). The loader must be a plain function:
+    attribute access cannot await.
 
     ``copy.copy`` gives a proxy of the same key and loader (sharing the loaded item, if any);
     ``copy.deepcopy`` one holding a deep copy of the loaded item. Pickling is refused
@@ -60,6 +62,7 @@ class LazyMemoryProxy(Generic[T]):
     """
 
     __slots__ = ("__weakref__", "_item_id", "_loader", "_loading", "_lock", "_value")
+    _checks_id = True  # (a LazySession's proxies are by key: see _KeyProxy)
 
     def __init__(self, item_id: str, loader: Callable[[str], T]) -> None:
         if not isinstance(item_id, str) or not item_id:  # (as MemoryItem checks its id)
@@ -101,6 +104,13 @@ class LazyMemoryProxy(Generic[T]):
                 object.__setattr__(self, "_loading", False)
             if value is None:  # (``dict.get``'s way of saying so: an AttributeError later)
                 raise NotFoundError(f"no item {item_id!r}: the loader returned None")
+            if self._checks_id and isinstance(value, MemoryItem) and value.id != item_id:
+                # (a loader keyed wrongly, or reading another session: the proxy would stand
+                # for another item under this one's id, silently)
+                raise ValidationError(
+                    f"the loader of {item_id!r} returned the item {value.id!r}: a proxy stands "
+                    "for the item it was made for"
+                )
             object.__setattr__(self, "_value", value)
             object.__setattr__(self, "_loader", None)  # drop what the loader closed over
             return value  # type: ignore[no-any-return]
@@ -179,6 +189,9 @@ class LazyMemoryProxy(Generic[T]):
     def __str__(self) -> str:
         return str(self._target())
 
+    def __format__(self, spec: str) -> str:
+        return format(self._target(), spec)
+
     def __eq__(self, other: object) -> bool:
         if isinstance(other, LazyMemoryProxy):
             other = other._target()
@@ -204,6 +217,15 @@ class LazyMemoryProxy(Generic[T]):
 
     def __dir__(self) -> list[str]:
         return sorted(set(dir(self._target())) | {"loaded", "item_id"})
+
+
+class _KeyProxy(LazyMemoryProxy[T]):
+    """A :class:`LazyMemoryProxy` of a stored key (``LazySession.proxy``): the record under a key
+    is what it stands for, whatever id the item inside says (records written straight to a
+    store may differ; the view reads them as they are, and so do its proxies)."""
+
+    __slots__ = ()
+    _checks_id = False
 
 
 def is_loaded(proxy: LazyMemoryProxy[Any]) -> bool:
@@ -333,7 +355,7 @@ class LazySession(Mapping[str, Any]):
         """A :class:`LazyMemoryProxy` for ``key`` that reads through this view."""
         if key not in self._records:
             raise NotFoundError(f"no item {key!r} in session {self.session_id!r}")
-        return LazyMemoryProxy(key, self.__getitem__)
+        return _KeyProxy(key, self.__getitem__)
 
     @property
     def decoded_count(self) -> int:

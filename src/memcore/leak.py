@@ -27,6 +27,7 @@ import logging
 import os
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from types import TracebackType
 from typing import Literal
@@ -42,6 +43,9 @@ MIB = float(1 << 20)
 SECONDS_PER_HOUR = 3600.0
 METHODS = ("ols", "theil-sen")
 RING_CAPACITY = 100
+#: How many sessions' latest statuses ``statuses`` keeps, the least recently reported dropped
+#: first: one kept per session id ever monitored grew without bound in a long-lived process.
+MAX_STATUSES = 1024
 
 Method = Literal["ols", "theil-sen"]
 
@@ -184,7 +188,8 @@ class MemoryLeakDetector:
         self._last_kept: float | None = None  # clock time of the newest sample in the ring
         self._leaking = False
         self.last_status: MemoryStatus | None = None
-        self.statuses: dict[str, MemoryStatus] = {}  # latest status per session id
+        # the latest status per session id, of the MAX_STATUSES sessions reported last
+        self.statuses: OrderedDict[str, MemoryStatus] = OrderedDict()
         self.recoveries = 0
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -197,6 +202,8 @@ class MemoryLeakDetector:
         """The watched process's RSS now, in MiB (``ProcessGoneError`` if it has gone)."""
         if self._rss_reader is not None:
             reading = _kernels.regression.check_real(self._rss_reader(), "rss_reader result")
+            if reading < 0:  # (no process holds less than nothing: a bug in the reader)
+                raise ValidationError(f"rss_reader result must be >= 0 MiB (got {reading!r})")
             return float(reading)
         return read_rss_mb(self.pid)
 
@@ -270,6 +277,9 @@ class MemoryLeakDetector:
             )
             self.last_status = status
             self.statuses[session_id] = status
+            self.statuses.move_to_end(session_id)
+            while len(self.statuses) > MAX_STATUSES:
+                self.statuses.popitem(last=False)
             was_leaking, self._leaking = self._leaking, leak
         if leak:
             # Warn when a recovery ran or a leak starts being seen; not on every later sample.
@@ -422,4 +432,4 @@ class MemoryLeakDetector:
         )
 
 
-__all__ = ["MemoryLeakDetector", "ProcessGoneError", "read_rss_mb"]
+__all__ = ["MAX_STATUSES", "MemoryLeakDetector", "ProcessGoneError", "read_rss_mb"]

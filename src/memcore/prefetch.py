@@ -152,7 +152,7 @@ def calibrate(score: float, table: Calibration | None = None) -> float:
     linear towards ``(1.0, 1.0)``: a raw score of 1 is certainty in the model's terms, and a
     pattern that never failed must be able to pass any threshold. ``ValidationError`` for a
     score that is no finite number or a table that is no calibration."""
-    if not _is_number(score) or not math.isfinite(score):
+    if not _is_finite(score):
         raise ValidationError(f"a score is a finite number (got {score!r})")
     return _calibrated(float(score), CALIBRATION if table is None else _check_calibration(table))
 
@@ -175,6 +175,17 @@ def _is_number(value: object) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
+def _is_finite(value: object) -> bool:
+    """A real number that is a finite float: an int past the float range is not (``isfinite``
+    and ``float`` raise ``OverflowError`` on it, which is no memcore error)."""
+    if not _is_number(value):
+        return False
+    try:
+        return math.isfinite(float(value))  # type: ignore[arg-type]
+    except OverflowError:
+        return False
+
+
 def _check_calibration(table: object) -> Calibration:
     """``table`` as knots of finite scores rising with hit rates not falling in [0, 1], or
     ValidationError."""
@@ -184,11 +195,11 @@ def _check_calibration(table: object) -> Calibration:
         raise ValidationError("a calibration is a sequence of (score, hit rate) knots") from exc
     if not pairs or any(len(knot) != 2 or not all(map(_is_number, knot)) for knot in pairs):
         raise ValidationError("a calibration is a non-empty sequence of (score, hit rate) numbers")
-    knots = tuple((float(x), float(y)) for x, y in pairs)
-    if not all(math.isfinite(x) for x, _ in knots):
+    if not all(_is_finite(x) for x, _ in pairs):
         raise ValidationError("calibration knot scores must be finite")
-    if any(not 0.0 <= y <= 1.0 for _, y in knots):
+    if any(not 0.0 <= y <= 1.0 for _, y in pairs):  # (before float(): a huge int overflows it)
         raise ValidationError("a calibration needs knots with hit rates in [0, 1]")
+    knots = tuple((float(x), float(y)) for x, y in pairs)
     for (x0, y0), (x1, y1) in itertools.pairwise(knots):
         if x1 <= x0 or y1 < y0:
             raise ValidationError("calibration knots must rise in score and not fall in hit rate")
@@ -207,7 +218,7 @@ def _observations(observed: object) -> list[tuple[float, bool]]:
         if len(pair) != 2:
             raise ValidationError(f"fit_calibration takes (score, hit) pairs (got {pair!r})")
         score, hit = pair
-        if not _is_number(score) or not math.isfinite(score):
+        if not _is_finite(score):
             raise ValidationError(f"an observed score is a finite number (got {score!r})")
         if not isinstance(hit, bool):
             # numpy's bools, and 0 and 1 (a column of hits counted as numbers), are hits too

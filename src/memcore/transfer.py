@@ -141,6 +141,13 @@ class SessionKnowledgeTransfer:
         self.conflict_strategy = conflict_strategy
         self.min_pattern_count = _count_limit(min_pattern_count, "min_pattern_count")
         self.min_task_count = _count_limit(min_task_count, "min_task_count")
+        self._closed = False
+
+    def _check_open(self) -> None:
+        # (a closed store reopens on its next call: a transfer used after close() would open
+        # connections again that nothing closes any more)
+        if self._closed:
+            raise ValidationError("this SessionKnowledgeTransfer is closed: make a new one")
 
     def attach_prefetcher(self, prefetcher: PredictiveMemoryPrefetcher) -> None:
         """Use ``prefetcher``'s counts as the source of access patterns."""
@@ -149,6 +156,7 @@ class SessionKnowledgeTransfer:
     def _manager(self, replica: str) -> DistributedMemoryManager:
         from memcore.sync import DistributedMemoryManager
 
+        self._check_open()
         return DistributedMemoryManager(
             storage_backend=self.store, replica_id=replica, strategy=self.conflict_strategy
         )
@@ -174,6 +182,7 @@ class SessionKnowledgeTransfer:
         """The async form of :meth:`extract_transferable_knowledge`."""
         if not isinstance(session_id, str) or not session_id:
             raise ValidationError("session_id must be a non-empty string")
+        self._check_open()
         state, written = await self._read_state(session_id, ("preference", "shortcut", "task"))
         items = sorted(state.values(), key=lambda item: (item.created_at, item.id))
         preferences = [i for i in items if _kind(i) == "preference"]
@@ -207,6 +216,7 @@ class SessionKnowledgeTransfer:
         on a worker thread with its own loop (a Redis store is reopened from its URL there, since
         its connections belong to the loop that made them).
         """
+        self._check_open()
         try:
             asyncio.get_running_loop()
         except RuntimeError:
@@ -295,7 +305,8 @@ class SessionKnowledgeTransfer:
             )
         if merge_strategy == "manual" and review is None:
             raise ValidationError("merge_strategy 'manual' needs a review callback")
-        candidates = knowledge_items(knowledge)
+        self._check_open()
+        candidates = knowledge_items(knowledge)  # (checks its shape: ValidationError)
         chosen = await self._choose(candidates, target_session_id, merge_strategy, review)
         transfer_id = os.urandom(16).hex()
         now = utc_now()
@@ -435,7 +446,11 @@ class SessionKnowledgeTransfer:
         return entries
 
     async def close(self) -> None:
-        """Close the store when this object opened it from a URL."""
+        """Close the store when this object opened it from a URL; later calls (but ``close``)
+        are a ``ValidationError``."""
+        if self._closed:
+            return
+        self._closed = True
         if self._owns_store:
             await self.store.close()
 

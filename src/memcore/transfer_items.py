@@ -11,14 +11,15 @@ from __future__ import annotations
 import hashlib
 import importlib
 import math
+import numbers
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from memcore import hlc
 from memcore.errors import ValidationError
-from memcore.model import MemoryItem, Priority, TransferableKnowledge
+from memcore.model import MemoryItem, Priority, TransferableKnowledge, coerce_items
 
 #: Who wrote a piece of knowledge, and when, by the sync layer's clock: ``(HLC stamp, replica)``.
 Written = tuple[int, str]
@@ -170,13 +171,14 @@ def _pattern_item(pattern: AccessPattern, when: datetime) -> MemoryItem:
 
 
 def _task_item(task: CommonTask) -> MemoryItem:
+    item = MemoryItem.coerce(task.item)
     return MemoryItem(
-        id=task.item.id,
-        content=task.item.content,
-        priority=task.item.priority,
-        created_at=task.item.created_at,
+        id=item.id,
+        content=item.content,
+        priority=item.priority,
+        created_at=item.created_at,
         metadata={
-            **task.item.metadata,
+            **item.metadata,
             "kind": "task",
             "count": task.count,
             "similar_ids": list(task.item_ids),
@@ -185,8 +187,102 @@ def _task_item(task: CommonTask) -> MemoryItem:
     )
 
 
+def _pieces(value: object, what: str) -> list[object]:
+    """``value`` as the list of pieces it holds, or ``ValidationError`` for what holds none."""
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, (list, tuple)):
+        raise ValidationError(f"knowledge.{what} must be a list (got {type(value).__name__})")
+    return list(value)
+
+
+def _is_real(value: object) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _check_pattern(pattern: object) -> AccessPattern:
+    if not isinstance(pattern, AccessPattern):
+        raise ValidationError(
+            f"knowledge.patterns holds AccessPatterns (got {type(pattern).__name__})"
+        )
+    sequence = pattern.sequence
+    if (
+        not isinstance(sequence, (tuple, list))
+        or len(sequence) < 2
+        or not all(isinstance(step, str) and step for step in sequence)
+    ):
+        raise ValidationError(
+            f"an access pattern's sequence is two or more non-empty strings (got {sequence!r})"
+        )
+    if isinstance(pattern.count, bool) or not isinstance(pattern.count, int) or pattern.count < 0:
+        raise ValidationError(f"an access pattern's count is an int >= 0 (got {pattern.count!r})")
+    if not _is_real(pattern.confidence):
+        raise ValidationError(
+            f"an access pattern's confidence is a number (got {pattern.confidence!r})"
+        )
+    return pattern
+
+
+def _check_task(task: object) -> CommonTask:
+    if not isinstance(task, CommonTask):
+        raise ValidationError(
+            f"knowledge.common_tasks holds CommonTasks (got {type(task).__name__})"
+        )
+    MemoryItem.coerce(task.item)  # (a mapping that is no item: ValidationError)
+    if isinstance(task.count, bool) or not isinstance(task.count, int) or task.count < 0:
+        raise ValidationError(f"a common task's count is an int >= 0 (got {task.count!r})")
+    if not isinstance(task.item_ids, (tuple, list)) or not all(
+        isinstance(i, str) for i in task.item_ids
+    ):
+        raise ValidationError(f"a common task's item_ids are strings (got {task.item_ids!r})")
+    if not _is_real(task.confidence):
+        raise ValidationError(f"a common task's confidence is a number (got {task.confidence!r})")
+    return task
+
+
+def check_knowledge(knowledge: TransferableKnowledge) -> None:
+    """``ValidationError`` unless every field of ``knowledge`` has the shape extraction gives it.
+
+    Knowledge may be built or edited by hand (or come from elsewhere): a field of the wrong
+    shape would otherwise fail half-way through a transfer with whatever Python raised there.
+    """
+    if not isinstance(knowledge.source_session, str) or not knowledge.source_session:
+        raise ValidationError(
+            f"knowledge.source_session is a non-empty string (got {knowledge.source_session!r})"
+        )
+    when = knowledge.extracted_at
+    if not isinstance(when, datetime) or when.tzinfo is None or when.utcoffset() is None:
+        raise ValidationError(f"knowledge.extracted_at is a timezone-aware datetime (got {when!r})")
+    for pattern in _pieces(knowledge.patterns, "patterns"):
+        _check_pattern(pattern)
+    for what in ("preferences", "shortcuts"):
+        coerce_items(_pieces(getattr(knowledge, what), what), f"knowledge.{what}")
+    for task in _pieces(knowledge.common_tasks, "common_tasks"):
+        _check_task(task)
+    written = knowledge.written
+    if not isinstance(written, Mapping):
+        raise ValidationError(
+            f"knowledge.written maps item ids to (stamp, replica) (got {type(written).__name__})"
+        )
+    for item_id, stamp in written.items():
+        if (
+            not isinstance(item_id, str)
+            or not isinstance(stamp, (tuple, list))
+            or len(stamp) != 2
+            or not isinstance(stamp[1], str)
+        ):
+            raise ValidationError(
+                f"knowledge.written maps item ids to (HLC stamp, replica) (got {item_id!r}: "
+                f"{stamp!r})"
+            )
+        try:
+            hlc.check_stamp(stamp[0])
+        except ValidationError as exc:
+            raise ValidationError(f"knowledge.written[{item_id!r}]: {exc}") from exc
+
+
 def knowledge_items(knowledge: TransferableKnowledge) -> list[MemoryItem]:
-    """Every piece of ``knowledge`` as a memory item, ready to be written into a session."""
+    """Every piece of ``knowledge`` as a memory item, ready to be written into a session
+    (``ValidationError`` for knowledge of the wrong shape: see :func:`check_knowledge`)."""
+    check_knowledge(knowledge)
     items: list[MemoryItem] = []
     items.extend(_pattern_item(p, knowledge.extracted_at) for p in knowledge.patterns)
     items.extend(MemoryItem.coerce(p) for p in knowledge.preferences)
@@ -209,7 +305,7 @@ def written_at(knowledge: TransferableKnowledge, item_id: str) -> Written:
     """When the copy of ``item_id`` in ``knowledge`` was written in its source session, as of
     extraction (``knowledge.written``), else the extraction's own stamp."""
     stamp = knowledge.written.get(item_id)
-    return stamp if stamp is not None else extraction_stamp(knowledge)
+    return (stamp[0], stamp[1]) if stamp is not None else extraction_stamp(knowledge)
 
 
 def task_written(task: CommonTask, written: dict[str, Written]) -> Written | None:

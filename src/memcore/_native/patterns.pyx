@@ -139,9 +139,13 @@ cdef class PatternCounter:
     cdef int _rlen, _recency
 
     def __cinit__(self) -> None:
+        # (a counter made by ``__new__`` alone, never initialized, is an empty one: no list
+        # to walk, no index to look in; reading it must not touch the NULL arrays)
         self._ctx = NULL
         self._succ = NULL
         self._buckets = NULL
+        self._head = -1
+        self._tail = -1
 
     def __init__(
         self,
@@ -152,17 +156,28 @@ cdef class PatternCounter:
         decay_at=1024,
         recency=8,
     ):
-        self._window = _check_int("window_size", window_size, 2, C_MAX_WINDOW)
-        self._recency = <int>_check_int("recency", recency, 0, MAXR)
+        # Every parameter is checked before any is set: ``__init__`` called again with a bad one
+        # must leave the counter as it was (a new max_successors over the old arrays would index
+        # past them).
+        cdef int64_t window = _check_int("window_size", window_size, 2, C_MAX_WINDOW)
+        cdef int64_t recent = _check_int("recency", recency, 0, MAXR)
+        if max_order is None:  # the whole window is the context
+            max_order = min(MAXO, window - 1)
+        cdef int64_t order = _check_int("max_order", max_order, 1, min(MAXO, window - 1))
+        cdef int64_t contexts = _check_int("max_contexts", max_contexts, 1, C_MAX_CONTEXTS)
+        cdef int64_t successors = _check_int(
+            "max_successors", max_successors, 1, C_MAX_SUCCESSORS
+        )
+        cdef int64_t decay = _check_int("decay_at", decay_at, 2, C_INT64_MAX)
+        self._free()
+        self._window = window
+        self._recency = <int>recent
         self._rlen = 0
         memset(self._rank_hits, 0, sizeof(self._rank_hits))
-        if max_order is None:  # the whole window is the context
-            max_order = min(MAXO, self._window - 1)
-        self._order = _check_int("max_order", max_order, 1, min(MAXO, self._window - 1))
-        self._max_contexts = _check_int("max_contexts", max_contexts, 1, C_MAX_CONTEXTS)
-        self._max_successors = _check_int("max_successors", max_successors, 1, C_MAX_SUCCESSORS)
-        self._decay_at = _check_int("decay_at", decay_at, 2, C_INT64_MAX)
-        self._free()
+        self._order = order
+        self._max_contexts = contexts
+        self._max_successors = successors
+        self._decay_at = decay
         self._tick = 0
         self._count = 0
         self._cap = 0
@@ -266,6 +281,8 @@ cdef class PatternCounter:
 
     # --- the hash index and the LRU list ---------------------------------------------------
     cdef int32_t _find(self, const int64_t *key, int order, uint64_t h) noexcept:
+        if self._buckets == NULL:  # never initialized: nothing is there
+            return -1
         cdef int32_t i = self._buckets[h & <uint64_t>(self._nbuckets - 1)]
         cdef int j
         cdef Context *c

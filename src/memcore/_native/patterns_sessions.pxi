@@ -10,18 +10,20 @@ cdef object _check_item = _pure._check_item
 cdef class SessionModel:
     """One session's counter and its string <-> int interning (see the pure twin)."""
 
-    cdef public PatternCounter counter
-    cdef public dict ids
-    cdef public list names
+    # Read-only: the table's native path calls into ``counter`` and reads ``ids`` as a dict
+    # without a check per access, so neither may be replaced (``None`` there would crash).
+    cdef readonly PatternCounter counter
+    cdef readonly dict ids
+    cdef readonly list names
     cdef public int64_t used
 
-    def __init__(self, PatternCounter counter):
+    def __init__(self, PatternCounter counter not None):
         self.counter = counter
         self.ids = {}
         self.names = []
         self.used = 0
 
-    cpdef int64_t intern(self, str item_id) except -1:
+    cpdef int64_t intern(self, object item_id) except -1:
         cdef object number = self.ids.get(item_id)
         if number is None:
             number = len(self.names)
@@ -46,11 +48,15 @@ cdef class SessionTable:
     cdef public int64_t max_items
     cdef public int64_t max_sessions
 
-    def __init__(self, dict counter_args, max_items=1 << 20, max_sessions=1024):
-        self._args = dict(counter_args)
-        PatternCounter(**self._args)  # bad parameters fail now, not at the first access
-        self.max_items = _check_int("max_items", max_items, 1, C_INT64_MAX)
-        self.max_sessions = _check_int("max_sessions", max_sessions, 1, C_INT64_MAX)
+    def __init__(self, dict counter_args not None, max_items=1 << 20, max_sessions=1024):
+        args = dict(counter_args)
+        PatternCounter(**args)  # bad parameters fail now, not at the first access
+        cdef int64_t items = _check_int("max_items", max_items, 1, C_INT64_MAX)
+        cdef int64_t sessions = _check_int("max_sessions", max_sessions, 1, C_INT64_MAX)
+        # (all checked before any is set: a bad call again changes nothing)
+        self._args = args
+        self.max_items = items
+        self.max_sessions = sessions
         self._sessions = {}
         self._clock = 0
 
@@ -63,7 +69,7 @@ cdef class SessionTable:
         self._sessions[session_id] = model
         return model
 
-    cdef SessionModel _reset(self, str session_id):
+    cdef SessionModel _reset(self, object session_id):
         log.info(
             "prefetch: session %s passed %d distinct items; model reset",
             session_id,
@@ -75,7 +81,7 @@ cdef class SessionTable:
     cpdef SessionModel model(self, object session_id):
         """The session's model for a write: created (evicting the least recent) if new."""
         cdef SessionModel model = None
-        if type(session_id) is str:
+        if isinstance(session_id, str):  # (a subclass too, as in the pure twin)
             model = <SessionModel>self._sessions.get(session_id)
         if model is None:
             model = self._new(session_id)
@@ -100,7 +106,7 @@ cdef class SessionTable:
         _check_item(item_id)
         self._count(self.model(session_id), session_id, item_id)
 
-    cdef SessionModel _count(self, SessionModel model, str session_id, str item_id):
+    cdef SessionModel _count(self, SessionModel model, object session_id, object item_id):
         """Intern (resetting a session past ``max_items``) and count; the model now in use."""
         number = model.ids.get(item_id)
         if number is None:

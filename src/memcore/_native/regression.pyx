@@ -197,24 +197,27 @@ cdef double _theil_sen(double* u, double* v, Py_ssize_t n, double* slopes) noexc
     return _scale_back(middle, value_exp - time_exp)
 
 
+cdef enum:
+    STACK_WINDOW = 128  # windows up to this size are fitted from scratch on the C stack
+
+
 @cython.auto_pickle(False)  # memcore never pickles
 cdef class SampleRing:
-    """The newest ``capacity`` samples of ``(time in seconds, rss in MB)``, oldest overwritten."""
+    """The newest ``capacity`` samples of ``(time in seconds, rss in MB)``, oldest overwritten.
+
+    Each fit copies its window, with the GIL held, into scratch of its own (the stack for a small
+    window, else a buffer freed on return) and only then releases the GIL: scratch shared by the
+    ring would let two threads fitting at once scale each other's copies in place (wrong slopes)
+    or free a Theil-Sen buffer another thread is still writing (a crash).
+    """
 
     cdef double* _times
     cdef double* _values
-    cdef double* _u  # scratch: the window's scaled times
-    cdef double* _v  # scratch: the window's scaled values
-    cdef double* _slopes  # scratch for Theil-Sen, allocated on first use
-    cdef Py_ssize_t _capacity, _count, _head, _slopes_size
+    cdef Py_ssize_t _capacity, _count, _head
 
     def __cinit__(self, *args, **kwargs):
         self._times = NULL
         self._values = NULL
-        self._u = NULL
-        self._v = NULL
-        self._slopes = NULL
-        self._slopes_size = 0
         self._capacity = 0
         self._count = 0
         self._head = 0
@@ -228,9 +231,7 @@ cdef class SampleRing:
         cdef Py_ssize_t size = <Py_ssize_t>capacity * sizeof(double)
         self._times = <double*>PyMem_Malloc(size)
         self._values = <double*>PyMem_Malloc(size)
-        self._u = <double*>PyMem_Malloc(size)
-        self._v = <double*>PyMem_Malloc(size)
-        if self._times == NULL or self._values == NULL or self._u == NULL or self._v == NULL:
+        if self._times == NULL or self._values == NULL:
             self._release()
             raise MemoryError()
         self._capacity = capacity
@@ -240,11 +241,7 @@ cdef class SampleRing:
     cdef void _release(self) noexcept:
         PyMem_Free(self._times)
         PyMem_Free(self._values)
-        PyMem_Free(self._u)
-        PyMem_Free(self._v)
-        PyMem_Free(self._slopes)
-        self._times = self._values = self._u = self._v = self._slopes = NULL
-        self._slopes_size = 0
+        self._times = self._values = NULL
         self._capacity = 0
         self._count = 0
         self._head = 0
@@ -290,66 +287,82 @@ cdef class SampleRing:
         self._head = 0
         self._count = 0
 
-    @cython.boundscheck(False)
-    @cython.wraparound(False)
-    cdef Py_ssize_t _window(self, object last_n) except -1:
-        """Copy the newest samples, oldest first, into the scratch buffers; return how many."""
+    cdef Py_ssize_t _size(self, object last_n) except -1:
+        """How many samples the newest ``last_n`` are (``last_n`` checked)."""
         cdef Py_ssize_t wanted
         if type(last_n) is int and 1 <= last_n <= self._capacity:
             wanted = last_n
         else:
             wanted = min(check_count(last_n, "last_n", 1), self._capacity)
         self._check_ready()
-        cdef Py_ssize_t n = wanted if wanted < self._count else self._count
+        return wanted if wanted < self._count else self._count
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    cdef void _copy(self, double* u, double* v, Py_ssize_t n) noexcept:
+        """The newest ``n`` (<= count) samples, oldest first, into ``u`` and ``v`` (GIL held:
+        the ring cannot change under the copy)."""
         cdef Py_ssize_t start = (self._head - n) % self._capacity
         cdef Py_ssize_t offset, index
         if start < 0:
             start += self._capacity
         for offset in range(n):
             index = (start + offset) % self._capacity
-            self._u[offset] = self._times[index]
-            self._v[offset] = self._values[index]
-        return n
+            u[offset] = self._times[index]
+            v[offset] = self._values[index]
 
     def samples(self, last_n=DEFAULT_CAPACITY) -> list[tuple[float, float]]:
         """The newest ``last_n`` samples, oldest first."""
-        cdef Py_ssize_t n = self._window(last_n)
-        return [(self._u[i], self._v[i]) for i in range(n)]
+        cdef Py_ssize_t n = self._size(last_n)
+        cdef Py_ssize_t start = (self._head - n) % self._capacity if n else 0
+        if start < 0:
+            start += self._capacity
+        return [
+            (self._times[(start + i) % self._capacity], self._values[(start + i) % self._capacity])
+            for i in range(n)
+        ]
 
-    @cython.boundscheck(False)
-    @cython.wraparound(False)
     def ols_slope(self, last_n=DEFAULT_LAST_N) -> float:
         """Least-squares slope (MB per second) over the newest ``last_n`` samples."""
-        cdef Py_ssize_t n = self._window(last_n)
+        cdef Py_ssize_t n = self._size(last_n)
+        cdef double local[2 * STACK_WINDOW]
+        cdef double* scratch = local
         cdef double slope
-        with nogil:
-            slope = _ols(self._u, self._v, n)
+        if n > STACK_WINDOW:
+            scratch = <double*>PyMem_Malloc(2 * n * sizeof(double))
+            if scratch == NULL:
+                raise MemoryError()
+        try:
+            self._copy(scratch, scratch + n, n)
+            with nogil:
+                slope = _ols(scratch, scratch + n, n)
+        finally:
+            if scratch != local:
+                PyMem_Free(scratch)
         return slope
 
-    @cython.boundscheck(False)
-    @cython.wraparound(False)
     def theil_sen_slope(self, last_n=DEFAULT_LAST_N) -> float:
         """Median of pairwise slopes (MB per second) over the newest ``last_n`` samples.
 
         Robust where least squares is not: a few spikes (a burst of allocations, a big request)
         move the median little, so they neither fake a leak nor hide one.
         """
-        cdef Py_ssize_t n = self._window(last_n)
+        cdef Py_ssize_t n = self._size(last_n)
         cdef Py_ssize_t pairs
-        cdef double* slopes
+        cdef double* scratch
         cdef double slope
         if n < 2:
             return 0.0
         pairs = n * (n - 1) // 2
-        if pairs > self._slopes_size:
-            slopes = <double*>PyMem_Malloc(pairs * sizeof(double))
-            if slopes == NULL:
-                raise MemoryError()
-            PyMem_Free(self._slopes)
-            self._slopes = slopes
-            self._slopes_size = pairs
-        with nogil:
-            slope = _theil_sen(self._u, self._v, n, self._slopes)
+        scratch = <double*>PyMem_Malloc((2 * n + pairs) * sizeof(double))
+        if scratch == NULL:
+            raise MemoryError()
+        try:
+            self._copy(scratch, scratch + n, n)
+            with nogil:
+                slope = _theil_sen(scratch, scratch + n, n, scratch + 2 * n)
+        finally:
+            PyMem_Free(scratch)
         return slope
 
 

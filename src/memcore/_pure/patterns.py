@@ -103,16 +103,24 @@ class PatternCounter:
         decay_at: int = 1024,
         recency: int = 8,
     ) -> None:
-        self._window = _check_int("window_size", window_size, 2, MAX_WINDOW)
-        self._recency = _check_int("recency", recency, 0, MAX_RECENCY)
-        self._recent: list[int] = []  # the last ``recency`` distinct items, oldest first
-        self._rank_hits = [0] * self._recency  # accesses that were the r-th most recent item
+        # Every parameter is checked before any is set: ``__init__`` called again with a bad one
+        # leaves the counter as it was (the compiled twin's arrays are sized by them).
+        window = _check_int("window_size", window_size, 2, MAX_WINDOW)
+        recency = _check_int("recency", recency, 0, MAX_RECENCY)
         if max_order is None:  # the whole window is the context
-            max_order = min(MAX_ORDER, self._window - 1)
-        self._order = _check_int("max_order", max_order, 1, min(MAX_ORDER, self._window - 1))
-        self._max_contexts = _check_int("max_contexts", max_contexts, 1, MAX_CONTEXTS)
-        self._max_successors = _check_int("max_successors", max_successors, 1, MAX_SUCCESSORS)
-        self._decay_at = _check_int("decay_at", decay_at, 2, _INT64_MAX)
+            max_order = min(MAX_ORDER, window - 1)
+        order = _check_int("max_order", max_order, 1, min(MAX_ORDER, window - 1))
+        contexts = _check_int("max_contexts", max_contexts, 1, MAX_CONTEXTS)
+        successors = _check_int("max_successors", max_successors, 1, MAX_SUCCESSORS)
+        decay = _check_int("decay_at", decay_at, 2, _INT64_MAX)
+        self._window = window
+        self._recency = recency
+        self._recent: list[int] = []  # the last ``recency`` distinct items, oldest first
+        self._rank_hits = [0] * recency  # accesses that were the r-th most recent item
+        self._order = order
+        self._max_contexts = contexts
+        self._max_successors = successors
+        self._decay_at = decay
         self._contexts: OrderedDict[tuple[int, ...], _Context] = OrderedDict()
         self._history: list[int] = []  # the last max_order accesses, oldest first
         self._tick = 0
@@ -306,15 +314,36 @@ def _check_item(item_id: object) -> str:
 
 
 class SessionModel:
-    """One session's counter and its string <-> int interning."""
+    """One session's counter and its string <-> int interning.
 
-    __slots__ = ("counter", "ids", "names", "used")
+    ``counter``, ``ids`` and ``names`` are read-only (their contents are not): the compiled
+    twin's per-access path uses them unchecked, so neither twin lets them be replaced.
+    """
+
+    __slots__ = ("_counter", "_ids", "_names", "used")
 
     def __init__(self, counter: PatternCounter) -> None:
-        self.counter = counter
-        self.ids: dict[str, int] = {}
-        self.names: list[str] = []
+        if not isinstance(counter, PatternCounter):
+            raise TypeError(
+                f"Argument 'counter' has incorrect type (expected PatternCounter, "
+                f"got {type(counter).__name__})"
+            )
+        self._counter = counter
+        self._ids: dict[str, int] = {}
+        self._names: list[str] = []
         self.used = 0  # the table's clock at this session's latest use (least recent evicted)
+
+    @property
+    def counter(self) -> PatternCounter:
+        return self._counter
+
+    @property
+    def ids(self) -> dict[str, int]:
+        return self._ids
+
+    @property
+    def names(self) -> list[str]:
+        return self._names
 
     def intern(self, item_id: str) -> int:
         number = self.ids.get(item_id)
@@ -334,10 +363,14 @@ class SessionTable:
     def __init__(
         self, counter_args: dict[str, Any], max_items: int = 1 << 20, max_sessions: int = 1024
     ) -> None:
-        self._args = dict(counter_args)
-        PatternCounter(**self._args)  # bad parameters fail now, not at the first access
-        self.max_items = _check_int("max_items", max_items, 1, _INT64_MAX)
-        self.max_sessions = _check_int("max_sessions", max_sessions, 1, _INT64_MAX)
+        args = dict(counter_args)
+        PatternCounter(**args)  # bad parameters fail now, not at the first access
+        items = _check_int("max_items", max_items, 1, _INT64_MAX)
+        sessions = _check_int("max_sessions", max_sessions, 1, _INT64_MAX)
+        # (all checked before any is set: a bad call again changes nothing)
+        self._args = args
+        self.max_items = items
+        self.max_sessions = sessions
         self._sessions: dict[str, SessionModel] = {}
         self._clock = 0
 
