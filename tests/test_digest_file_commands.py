@@ -60,8 +60,9 @@ def _edited_then(command: str, again: bool = False) -> list[str]:
 def test_edits_a_command_threw_away_are_said_reverted(command: str, verb: str) -> None:
     files = _edited_then(command)
     line = next(line for line in files if line.startswith("- `cart.py` was edited"))
-    assert line.startswith("- `cart.py` was edited twice, changing ")
-    assert line.endswith(f", then reverted with `{verb}`."), line
+    # (the file's fate before its names: a line cut to fit keeps it)
+    assert line.startswith(f"- `cart.py` was edited twice, then reverted with `{verb}`; the edits")
+    assert line.endswith("had changed `total()` and `round()`."), line
 
 
 @pytest.mark.parametrize(
@@ -151,3 +152,15 @@ def test_an_edit_that_failed_changed_nothing() -> None:
         assert "totl" not in digest.text
         assert any(line.startswith("- `tax.py` was edited once") for line in files.splitlines())
     assert "String to replace not found" in session_digest(records.items(), 2000).text
+
+
+def test_a_file_created_then_deleted_says_so_before_its_names() -> None:
+    """A line cut to fit loses its end: the file's fate comes before the names it defined."""
+    records = _Records()
+    records.user("write the ADR, then drop it")
+    content = "".join(f"def name{n}():\n    return {n}\n" for n in range(6))
+    records.tool("Write", {"file_path": f"{CWD}/adr.py", "content": content}, "File created")
+    records.tool("Bash", {"command": f"rm {CWD}/adr.py"}, "")
+    files = session_digest(records.items(), 2000).sections["files"].splitlines()
+    line = next(line for line in files if line.startswith("- `adr.py`"))
+    assert line.startswith("- `adr.py` was created, then deleted; it defined `name0()`")

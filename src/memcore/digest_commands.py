@@ -33,6 +33,11 @@ _LOOKS_ONLY = lazy_compile(
 )
 
 
+#: The words of a command its line says (a longer one is cut: its outcome, after it, is what
+#: the line is for).
+_COMMAND_WORDS = 24
+
+
 @dataclass(slots=True)
 class CommandRuns:
     """One command (as ``normalize_command`` has it) and how its runs went."""
@@ -86,10 +91,11 @@ def command_result(commands: dict[str, CommandRuns], item: MemoryItem, seq: int)
 def command_lines(commands: dict[str, CommandRuns], n: int) -> list[Candidate]:
     out: list[Candidate] = []
     for entry in commands.values():
+        shown = code_span(cut_words(entry.shown, _COMMAND_WORDS))
         # `git status`, `ls`, a commit said as a result: said only when there is room
         spare = (entry.trivial or entry.told) and entry.last_ok
         if not entry.runs:  # started in the background, never seen to end: not "succeeded"
-            line = f"- {code_span(cut_words(entry.shown, 40))} was started in the background"
+            line = f"- {shown} was started in the background"
             line += f" {times(entry.started)}." if entry.started > 1 else "."
             score = (4.0 if entry.check else 1.5) + entry.last / n
             out.append(
@@ -112,7 +118,7 @@ def command_lines(commands: dict[str, CommandRuns], n: int) -> list[Candidate]:
         said = f": {' | '.join(entry.outcome)}" if entry.outcome else ""
         if entry.paths and not entry.outcome:
             said = f", naming {quoted_list(list(entry.paths)[:4])}"
-        line = f"- {code_span(cut_words(entry.shown, 40))} {ran} and {result}{said.rstrip('.')}."
+        line = f"- {shown} {ran} and {result}{said.rstrip('.')}."
         score = (4.0 if entry.check else 1.5) + (1.0 if entry.failures else 0.0) + entry.last / n
         if entry.shown.startswith("git commit") or entry.shown.startswith("git push"):
             score += 1.5

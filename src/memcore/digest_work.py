@@ -385,6 +385,9 @@ def file_lines(
             gone = ", then deleted" if entry.deleted else ""
             if entry.reverted == entry.edits:  # (none since: what it changed is gone)
                 gone = f", then reverted with `{entry.reverted_by}`"
+            if gone and names:  # (said before the names: a line cut to fit keeps it)
+                did = "it defined" if doing == "defining" else "the edits had changed"
+                how, gone, changing = how + gone, "", f"; {did} {quoted_list(names)}"
             score = EDIT_DETAIL + 2.0 + min(entry.edits, 6) * 0.3 + min(len(names), 4) * 0.3
             score += recency
             if names and not _says_more(entry.title, entry.shown):
