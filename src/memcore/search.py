@@ -20,6 +20,9 @@ reciprocal rank fusion. memcore ships no model and downloads none.
 from __future__ import annotations
 
 import math
+import numbers
+import operator
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -36,24 +39,35 @@ DEFAULT_B = 0.75
 
 
 def _number(name: str, value: object, low: float, high: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ValidationError(f"{name} must be a number (got {type(value).__name__})")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # (an int past float's range; its repr may be too long to make)
+        raise ValidationError(f"{name} must be between {low} and {high} (got a huge int)") from None
     if not (math.isfinite(number) and low <= number <= high):
         raise ValidationError(f"{name} must be between {low} and {high} (got {value!r})")
     return number
 
 
 def _str(name: str, value: object) -> str:
+    """``value`` as a plain ``str``: the compiled kernel takes no subclass (its pure twin did,
+    so the two disagreed), and a subclass's own ``__eq__`` or ``__hash__`` has no say in it."""
     if not isinstance(value, str):
         raise ValidationError(f"{name} must be a str (got {type(value).__name__})")
-    return value
+    return value if type(value) is str else str.__str__(value)
 
 
 def _positive(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValidationError(f"{name} must be a positive int (got {value!r})")
-    return value
+    """A positive int; numpy's integers and other ``__index__`` types count, ``bool`` not."""
+    try:
+        number = None if isinstance(value, bool) else operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        number = None
+    if number is None or number <= 0:
+        shown = "a huge negative int" if number is not None and number < -(10**50) else repr(value)
+        raise ValidationError(f"{name} must be a positive int (got {shown})")
+    return number
 
 
 class MemoryIndex:
@@ -63,9 +77,13 @@ class MemoryIndex:
     takes every run of two or more word characters (``(?u)\\b\\w\\w+\\b``), with no stemming
     and no stop words; ``tokenizer`` (text -> iterable of str) replaces it, for documents and
     queries alike.
+
+    One index may be shared by threads: each call holds the index's lock around the kernel
+    (the tokenizer runs outside it). Without it a search beside an add saw a half-made change:
+    a key of ``None``, or the pure twin's "dictionary changed size during iteration".
     """
 
-    __slots__ = ("_index", "_tokenizer")
+    __slots__ = ("_index", "_lock", "_tokenizer")
 
     def __init__(
         self, k1: float = DEFAULT_K1, b: float = DEFAULT_B, tokenizer: Tokenizer | None = None
@@ -74,6 +92,8 @@ class MemoryIndex:
             raise ValidationError(f"tokenizer must be callable (got {type(tokenizer).__name__})")
         self._index = _kernel.BM25Index(_number("k1", k1, 0.0, 1e9), _number("b", b, 0.0, 1.0))
         self._tokenizer = tokenizer
+        # (reentrant: a finalizer run by the garbage collector inside a call may search)
+        self._lock = threading.RLock()
 
     @property
     def k1(self) -> float:
@@ -87,7 +107,7 @@ class MemoryIndex:
         return len(self._index)
 
     def __contains__(self, key: object) -> bool:
-        return key in self._index
+        return isinstance(key, str) and _str("key", key) in self._index
 
     def __repr__(self) -> str:
         return f"MemoryIndex({len(self)} documents, k1={self.k1}, b={self.b})"
@@ -107,12 +127,17 @@ class MemoryIndex:
 
     def add(self, key: str, text: str) -> None:
         """Index ``text`` under ``key``; a key already there is replaced."""
-        _str("key", key)
-        _str("text", text)
+        if type(key) is not str:  # (the checks inline: a build of 100k texts makes 100k calls)
+            key = _str("key", key)
+        if type(text) is not str:
+            text = _str("text", text)
         if self._tokenizer is None:
-            self._index.add(key, text)
+            with self._lock:
+                self._index.add(key, text)
         else:
-            self._index.add_tokens(key, self._tokens(text))
+            tokens = self._tokens(text)
+            with self._lock:
+                self._index.add_tokens(key, tokens)
 
     def remove(self, key: str) -> None:
         """Remove ``key``'s text; ``NotFoundError`` when it is not indexed."""
@@ -121,7 +146,9 @@ class MemoryIndex:
 
     def discard(self, key: str) -> bool:
         """Remove ``key``'s text if it is indexed; returns whether it was."""
-        return self._index.remove(_str("key", key))
+        key = _str("key", key)
+        with self._lock:
+            return self._index.remove(key)
 
     def search(self, query: str, k: int = 10) -> list[tuple[str, float]]:
         """The ``k`` best ``(key, score)`` pairs, best first (equal scores: by key).
@@ -129,15 +156,19 @@ class MemoryIndex:
         Only documents sharing a term with the query are returned, so the list may be shorter
         than ``k`` (empty for an empty query or one of unknown words).
         """
-        _str("query", query)
-        k = min(_positive("k", k), len(self._index) or 1)  # a huge k means "all of them"
-        if self._tokenizer is None:
-            return self._index.search(query, k)
-        return self._index.search_tokens(self._tokens(query), k)
+        query = _str("query", query)
+        k = _positive("k", k)
+        tokens = None if self._tokenizer is None else self._tokens(query)
+        with self._lock:
+            k = min(k, len(self._index) or 1)  # a huge k means "all of them"
+            if tokens is None:
+                return self._index.search(query, k)
+            return self._index.search_tokens(tokens, k)
 
     def sizeof(self) -> int:
         """Bytes the index holds (postings, terms, documents), without the keys themselves."""
-        return self._index.sizeof()
+        with self._lock:
+            return self._index.sizeof()
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,39 +200,49 @@ class SessionIndex:
     The manager calls :meth:`changed` whenever a key's local slot changes (local writes and
     merged remote changes alike); the index re-reads only those keys at the next search, with
     ``value_of`` (slot -> item). If the session's slot mapping itself was replaced (a
-    whole-session refetch), it rebuilds.
+    whole-session refetch), it rebuilds. A lock keeps :meth:`changed` (a sync on another
+    thread's event loop) from growing the set of changed keys while a search walks it.
     """
 
-    __slots__ = ("_dirty", "_index", "_slots", "_value_of")
+    __slots__ = ("_dirty", "_index", "_lock", "_slots", "_value_of")
 
     def __init__(self, value_of: Callable[[Any], object]) -> None:
         self._value_of = value_of
         self._index = MemoryIndex()
         self._dirty: set[str] = set()
         self._slots: Mapping[str, _Slot] | None = None
+        self._lock = threading.RLock()
 
     def _item(self, slot: _Slot) -> MemoryItem:
         return MemoryItem.coerce(self._value_of(slot))  # type: ignore[arg-type]
 
     def changed(self, key: str) -> None:
-        self._dirty.add(key)
+        with self._lock:
+            self._dirty.add(key)
 
     def search(self, slots: Mapping[str, _Slot], query: str, k: int = 10) -> list[SearchHit]:
-        _str("query", query)
-        _positive("k", k)
-        if slots is not self._slots:
-            self._index = MemoryIndex()
-            self._dirty = set(slots)
-            self._slots = slots
-        for key in self._dirty:
-            slot = slots.get(key)
-            if slot is None or slot.deleted:
-                self._index.discard(key)
-            else:
-                self._index.add(key, item_text(self._item(slot)))
-        self._dirty.clear()
-        hits = self._index.search(query, k)
-        return [SearchHit(key, score, self._item(slots[key])) for key, score in hits]
+        query = _str("query", query)
+        k = _positive("k", k)
+        with self._lock:
+            if slots is not self._slots:
+                self._index = MemoryIndex()
+                self._dirty = set(slots)
+                self._slots = slots
+            for key in self._dirty:
+                slot = slots.get(key)
+                if slot is None or slot.deleted:
+                    self._index.discard(key)
+                else:
+                    self._index.add(key, item_text(self._item(slot)))
+            self._dirty.clear()
+            hits = [(key, score, slots.get(key)) for key, score in self._index.search(query, k)]
+        # (a write on another thread puts its slot before it reports the change: a hit deleted
+        # in between is left out, not decoded as an item it no longer is)
+        return [
+            SearchHit(key, score, self._item(slot))
+            for key, score, slot in hits
+            if slot is not None and not slot.deleted
+        ]
 
 
 # --- embeddings, fused with BM25 -------------------------------------------------------------
@@ -212,27 +253,40 @@ def reciprocal_rank_fusion(
 ) -> list[tuple[str, float]]:
     """Fuse rankings (keys, best first): each key scores ``sum(1 / (k + rank))``, rank from 1.
 
-    Best first; equal scores by key. ``k`` (60 in the original paper) damps the top ranks.
+    Best first; equal scores by key. ``k`` (60 in the original paper) damps the top ranks. A
+    key repeated within one ranking counts at its first (best) rank only: counted again, it
+    outranked a key that both rankings agree on.
     """
-    _positive("k", k)
+    k = _positive("k", k)
     fused: dict[str, float] = {}
     for ranking in rankings:
-        for rank, key in enumerate(ranking, start=1):
-            fused[key] = fused.get(key, 0.0) + 1.0 / (k + rank)
+        seen: set[str] = set()
+        for rank, given in enumerate(ranking, start=1):
+            key = _str("a ranking's key", given)  # (keys are compared to break ties)
+            if key not in seen:
+                seen.add(key)
+                fused[key] = fused.get(key, 0.0) + 1.0 / (k + rank)
     return sorted(fused.items(), key=lambda hit: (-hit[1], hit[0]))
 
 
 def _unit(vector: Sequence[float], dim: int | None) -> tuple[float, ...]:
+    """``vector`` scaled to length 1 (a zero vector as it is). Scaled by its largest magnitude
+    first, so large finite values do not overflow the norm (they were refused as "non-finite")
+    and tiny ones do not underflow it to zero (they were left unnormalized)."""
     try:
         values = tuple(float(x) for x in vector)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise ValidationError(f"an embedding must be a sequence of numbers ({exc})") from None
     if not values or (dim is not None and len(values) != dim):
         raise ValidationError(f"embedding of dimension {len(values)}, expected {dim or '> 0'}")
-    norm = math.sqrt(math.fsum(x * x for x in values))
-    if not math.isfinite(norm):
+    if not all(map(math.isfinite, values)):
         raise ValidationError("an embedding holds a non-finite number")
-    return values if norm == 0.0 else tuple(x / norm for x in values)
+    top = max(map(abs, values))
+    if top == 0.0:
+        return values
+    scaled = tuple(x / top for x in values)
+    norm = math.sqrt(math.fsum(x * x for x in scaled))
+    return tuple(x / norm for x in scaled)
 
 
 class HybridRetriever:
@@ -241,7 +295,7 @@ class HybridRetriever:
     ``embed`` maps a list of texts to one vector each (any model: a local sentence-transformer,
     an API client...). ``depth``: how many hits of each ranking enter the fusion; ``rrf_k``: the
     fusion's damping constant. ``index``: an existing (empty) :class:`MemoryIndex` to use, e.g.
-    one with a custom tokenizer.
+    one with a custom tokenizer; one holding texts is refused, as they would have no vectors.
     """
 
     def __init__(
@@ -254,6 +308,10 @@ class HybridRetriever:
     ) -> None:
         if not callable(embed):
             raise ValidationError(f"embed must be callable (got {type(embed).__name__})")
+        if index is not None and not isinstance(index, MemoryIndex):
+            raise ValidationError(f"index must be a MemoryIndex (got {type(index).__name__})")
+        if index is not None and len(index):
+            raise ValidationError(f"index must be empty (it holds {len(index)} texts)")
         self._embed = embed
         self.index = MemoryIndex() if index is None else index
         self._depth = _positive("depth", depth)
@@ -264,12 +322,14 @@ class HybridRetriever:
     @classmethod
     def from_items(
         cls,
-        items: Mapping[str, MemoryItem | str] | Iterable[MemoryItem],
+        items: Mapping[str, MemoryItem | Mapping[str, Any] | str]
+        | Iterable[MemoryItem | Mapping[str, Any]],
         embed: Embed,
         **options: int,
     ) -> HybridRetriever:
-        """A retriever over ``items``, embedded in one call: a mapping of keys to items or texts
-        (e.g. ``manager.state(session_id)``), or items, each under its id."""
+        """A retriever over ``items``, embedded in one call: a mapping of keys to items
+        (MemoryItem-shaped dicts too) or texts (e.g. ``manager.state(session_id)``), or items,
+        each under its id."""
         retriever = cls(embed, **options)  # type: ignore[arg-type]
         if isinstance(items, Mapping):
             pairs = list(items.items())
@@ -281,7 +341,10 @@ class HybridRetriever:
                 f"(got {type(items).__name__})"
             )
         retriever.add_many(
-            {key: item if isinstance(item, str) else item_text(item) for key, item in pairs}
+            {
+                key: item if isinstance(item, str) else item_text(MemoryItem.coerce(item))
+                for key, item in pairs
+            }
         )
         return retriever
 
@@ -289,13 +352,22 @@ class HybridRetriever:
         return len(self.index)
 
     def _vectors_of(self, texts: Sequence[str]) -> list[tuple[float, ...]]:
-        vectors = list(self._embed(list(texts)))
+        """One unit vector per text; the first vectors ever given fix the dimension, and only
+        once all of them are accepted (a refused batch leaves the retriever as it was)."""
+        given = self._embed(list(texts))
+        if isinstance(given, (str, bytes)) or not isinstance(given, Iterable):
+            raise ValidationError(
+                f"embed must return a sequence of vectors (got {type(given).__name__})"
+            )
+        vectors = list(given)
         if len(vectors) != len(texts):
             raise ValidationError(f"embed gave {len(vectors)} vectors for {len(texts)} texts")
-        units = []
+        units: list[tuple[float, ...]] = []
+        dim = self._dim
         for vector in vectors:
-            units.append(_unit(vector, self._dim))
-            self._dim = len(units[-1])
+            units.append(_unit(vector, dim))
+            dim = len(units[-1])
+        self._dim = dim
         return units
 
     def add(self, key: str, text: str) -> None:
@@ -303,19 +375,21 @@ class HybridRetriever:
 
     def add_many(self, texts: Mapping[str, str]) -> None:
         """Index and embed several texts (one ``embed`` call); a key already there is replaced."""
-        for key, text in texts.items():
-            _str("key", key)
-            _str("text", text)
-        if not texts:
+        if not isinstance(texts, Mapping):
+            raise ValidationError(
+                f"texts must be a mapping of keys to texts (got {type(texts).__name__})"
+            )
+        pairs = [(_str("key", key), _str("text", text)) for key, text in texts.items()]
+        if not pairs:
             return
-        vectors = self._vectors_of(list(texts.values()))
-        for (key, text), vector in zip(texts.items(), vectors, strict=True):
+        vectors = self._vectors_of([text for _, text in pairs])
+        for (key, text), vector in zip(pairs, vectors, strict=True):
             self.index.add(key, text)
             self._vectors[key] = vector
 
     def remove(self, key: str) -> None:
         self.index.remove(key)
-        del self._vectors[key]
+        self._vectors.pop(key, None)
 
     def dense_search(self, query: str, k: int = 10) -> list[tuple[str, float]]:
         """The ``k`` keys closest to ``query`` by cosine similarity, best first."""

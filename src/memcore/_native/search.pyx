@@ -25,7 +25,7 @@ its array's length before it is read.
 cimport cython
 from cpython.dict cimport PyDict_SetDefault
 from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
-from cpython.ref cimport PyObject
+from cpython.ref cimport Py_INCREF, Py_XDECREF, PyObject
 from cpython.unicode cimport PyUnicode_Compare
 from libc.math cimport log
 from libc.stdint cimport int32_t, int64_t
@@ -34,6 +34,7 @@ from memcore._native.search_scan cimport scan_text
 from memcore._native.search_vocab cimport (
     BLOCK_SHIFT,
     INT32_LIMIT,
+    SCRATCH_KEEP,
     Block,
     Posting,
     Term,
@@ -162,6 +163,8 @@ cdef class BM25Index:
     cdef Doc *docs
     cdef Py_ssize_t ndocs, cdocs  # ids handed out (live and dead) / capacity
     cdef long long live, dead, total
+    cdef long long zeroed, zbytes, gone  # since the last renumbering: terms whose df fell to
+    # 0 and their bytes, and the tokens of the documents removed (``_settle``)
     cdef dict key_doc
     cdef list doc_key
     cdef readonly Py_ssize_t _candidates  # documents the last query scored (a diagnostic)
@@ -198,11 +201,17 @@ cdef class BM25Index:
 
     def add(self, str key, str text):
         """Index ``text`` under ``key`` with the default tokenizer (replacing ``key``'s text)."""
-        self._add_ids(key, scan_text(self.v, text, True))
+        try:
+            self._add_ids(key, scan_text(self.v, text, True))
+        finally:
+            self.v.trim()
 
     def add_tokens(self, str key, list tokens):
         """Index a document given as its tokens (replacing what ``key`` held)."""
-        self._add_ids(key, self.v.scan_tokens(tokens, True))
+        try:
+            self._add_ids(key, self.v.scan_tokens(tokens, True))
+        finally:
+            self.v.trim()
 
     def remove(self, str key):
         """Drop ``key``'s document; False when it was not there."""
@@ -281,8 +290,17 @@ cdef class BM25Index:
         return self._settle()
 
     cdef int _settle(self) except -1:
-        """Renumber once most document ids are dead (amortized: each removal pays O(1))."""
+        """Renumber once most document ids are dead (amortized: each removal pays O(1)), or
+        once most terms (or most of their bytes) may be unused and the documents removed since
+        the last time held half as many tokens as the live ones: one removed document of a
+        million distinct words otherwise kept their terms (100 MB), and one of a 50 MB word that
+        word, until a thousand more documents went."""
         if self.dead > self.live and self.dead >= 1024:
+            self._renumber(True)
+        elif 2 * self.gone >= self.total and (
+            (self.zeroed >= 1024 and 2 * self.zeroed > self.v.nterms)
+            or (self.zbytes >= SCRATCH_KEEP and 2 * self.zbytes > self.v.narena)
+        ):
             self._renumber(True)
         return 0
 
@@ -306,9 +324,13 @@ cdef class BM25Index:
         self.live -= 1
         self.dead += 1
         self.total -= doc.dl
+        self.gone += doc.dl
         for j in range(doc.nterms):
             term = &self.v.terms[doc.terms[j]]
             term.df -= 1
+            if term.df == 0:
+                self.zeroed += 1
+                self.zbytes += term.length * term.kind
             if term.df == 0 or (term.npost - term.df > term.df and term.npost >= MIN_COMPACT):
                 self._compact(term, NULL)
         PyMem_Free(doc.terms)
@@ -349,28 +371,34 @@ cdef class BM25Index:
 
     cdef int _renumber(self, bint drop_terms) except -1:
         """Give the live documents ids 0..live-1 (same order) and drop every dead posting; with
-        ``drop_terms``, also the terms no document holds (never while ``ids`` is in use)."""
+        ``drop_terms``, also the terms no document holds (never while ``ids`` is in use).
+
+        The new list of keys is made first: making a Python object may run the garbage
+        collector, whose finalizers may run any Python code (another thread's call on this
+        index among it), so none is made while postings and documents disagree."""
+        cdef Py_ssize_t i, j, new = 0
+        cdef list keys = [self.doc_key[i] for i in range(self.ndocs) if self.docs[i].alive]
         cdef int32_t *remap = <int32_t *>PyMem_Malloc((self.ndocs if self.ndocs else 1) * 4)
         if remap == NULL:
             raise MemoryError()
-        cdef Py_ssize_t i, j, new = 0
         for i in range(self.ndocs):
             remap[i] = <int32_t>new if self.docs[i].alive else -1
             new += self.docs[i].alive
         for i in range(self.v.nterms):
             if self.v.terms[i].npost:
                 self._compact(&self.v.terms[i], remap)
-        keys = []
         for i in range(self.ndocs):
             if self.docs[i].alive:
                 self.docs[remap[i]] = self.docs[i]
-                key = self.doc_key[i]
-                keys.append(key)
-                self.key_doc[key] = remap[i]
         PyMem_Free(remap)
+        for i in range(new):  # (an int is no object the collector tracks)
+            self.key_doc[keys[i]] = i
         self.doc_key = keys
         self.ndocs = new
         self.dead = 0
+        self.zeroed = 0
+        self.zbytes = 0
+        self.gone = 0
         cdef int32_t *termmap = NULL
         if drop_terms and self.v.drop_dead_terms(&termmap):
             for i in range(self.ndocs):
@@ -384,11 +412,17 @@ cdef class BM25Index:
 
     def search(self, str query, Py_ssize_t k):
         """The ``k`` best ``(key, score)`` pairs for ``query`` (default tokenizer), best first."""
-        return self._search_ids(scan_text(self.v, query, False), k)
+        try:
+            return self._search_ids(scan_text(self.v, query, False), k)
+        finally:
+            self.v.trim()
 
     def search_tokens(self, list tokens, Py_ssize_t k):
         """The ``k`` best ``(key, score)`` pairs for a query given as its tokens, best first."""
-        return self._search_ids(self.v.scan_tokens(tokens, False), k)
+        try:
+            return self._search_ids(self.v.scan_tokens(tokens, False), k)
+        finally:
+            self.v.trim()
 
     cdef bint _better(self, double s1, int32_t d1, double s2, int32_t d2) except -1:
         if s1 != s2:
@@ -532,7 +566,28 @@ cdef class BM25Index:
             thr = hs[0] - hs[0] * PRUNE_SLACK
             while fe < m and prefix[fe] < thr:
                 fe += 1
-        hits = [(self.doc_key[hd[j]], hs[j]) for j in range(filled)]
+        return self._hits(hs, hd, filled)
+
+    cdef list _hits(self, const double *hs, const int32_t *hd, Py_ssize_t filled):
+        """The hits as ``(key, score)``, best first. Their keys are held before any Python
+        object is made (which may run the garbage collector, and through a finalizer another
+        thread's call that renumbers the documents): read after, a key could be ``None``."""
+        cdef Py_ssize_t j
+        cdef PyObject **held = <PyObject **>PyMem_Malloc(
+            (filled if filled else 1) * sizeof(PyObject *)
+        )
+        if held == NULL:
+            raise MemoryError()
+        for j in range(filled):
+            key = self.doc_key[hd[j]]
+            Py_INCREF(key)
+            held[j] = <PyObject *>key
+        try:
+            hits = [(<object>held[j], hs[j]) for j in range(filled)]
+        finally:
+            for j in range(filled):
+                Py_XDECREF(held[j])
+            PyMem_Free(held)
         hits.sort(key=_by_rank)
         return hits
 

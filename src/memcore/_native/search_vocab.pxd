@@ -69,6 +69,7 @@ ctypedef struct Term:    # 64 bytes: one cache line (the array is aligned)
 cdef enum:
     INT32_LIMIT = 0x7FFFFFF0
     BLOCK_SHIFT = 6  # 64 postings a block
+    SCRATCH_KEEP = 1 << 20  # bytes of each scan buffer kept between calls (``Vocab.trim``)
 
 cdef void *grow(void *ptr, Py_ssize_t *cap, Py_ssize_t need, size_t item) except NULL
 
@@ -98,6 +99,7 @@ cdef class Vocab:
     cdef void clear(self) noexcept
     cdef Py_ssize_t scan_tokens(self, list tokens, bint insert) except -1
     cdef int drop_dead_terms(self, int32_t **remap) except -1
+    cdef void trim(self) noexcept
     cdef Py_ssize_t sizeof(self)
 
 

@@ -231,7 +231,8 @@ cdef class Vocab:
 
     cdef int drop_dead_terms(self, int32_t **remap_out) except -1:
         """Forget the terms no document holds any more (ids, arena and table shrink) once they
-        are most of the vocabulary, so churning unique words does not grow the index forever.
+        are most of the vocabulary, or most of its bytes (past ``SCRATCH_KEEP``), so churning
+        unique words does not grow the index forever, nor one huge word outlive its document.
 
         Returns 1 and sets ``remap_out`` (old id -> new id or -1; the caller renumbers what
         holds term ids, then frees it) when it did, else 0."""
@@ -241,7 +242,9 @@ cdef class Vocab:
             if self.terms[i].df > 0:
                 live += 1
                 nbytes += self.terms[i].length * self.terms[i].kind
-        if self.nterms - live <= live or self.nterms - live < 1024:
+        if (self.nterms - live <= live or self.nterms - live < 1024) and (
+            self.narena - nbytes <= nbytes or self.narena - nbytes < SCRATCH_KEEP
+        ):
             return 0
         while cap < 2 * live + 2:
             cap *= 2
@@ -284,6 +287,22 @@ cdef class Vocab:
         except MemoryError:
             pass  # the larger array stays
         return 1
+
+    cdef void trim(self) noexcept:
+        """Free the scan buffers grown past ``SCRATCH_KEEP`` bytes once a call is done with
+        them: one 50 MB text otherwise left 56 MB behind for the life of the index, removed or
+        not. Texts below that size reuse their buffers, as before."""
+        if self.ndist:
+            return  # (``ids`` still in use: never the case between calls)
+        if self.clow > SCRATCH_KEEP:
+            PyMem_Free(self.low)
+            self.low, self.clow = NULL, 0
+        if self.cbits * <Py_ssize_t>sizeof(uint64_t) > SCRATCH_KEEP:
+            PyMem_Free(self.bits)
+            self.bits, self.cbits = NULL, 0
+        if self.cids * <Py_ssize_t>sizeof(int32_t) > SCRATCH_KEEP:
+            PyMem_Free(self.ids)
+            self.ids, self.cids = NULL, 0
 
     cdef Py_ssize_t sizeof(self):
         cdef Py_ssize_t size = sizeof(Vocab), i
