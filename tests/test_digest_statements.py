@@ -416,6 +416,32 @@ def test_the_merits_of_an_option_are_no_results() -> None:
     assert "Added `retry()` to `hooks.go`" in text
 
 
+@pytest.mark.parametrize(
+    "lead",
+    [
+        "If you commit your changes in the other session:",
+        "**Likely culprits:**",
+        "It could be because:",
+        "To fix it, you'd need to:",
+        "Option 3 seems cleanest because:",
+    ],
+)
+def test_a_list_under_a_supposing_lead_in_is_no_result(lead: str) -> None:
+    """Items under a condition, a guess or what a fix would take read as results said alone:
+    they are none; a list under "When `f()` is called:" tells how things go, and stays."""
+    supposed = "- `HasOtherActiveSessions()` returns `nil` for `sessionB`"
+    told = "- `ListOrphanedItems()` opens the repository in `cleanup.go`"
+    reply = f"{lead}\n{supposed}\n\nWhen `ListAll()` is called:\n{told}"
+    task = {"source": "claude-code", "role": "user", "kind": "task"}
+    items = [
+        MemoryItem("t", "why does the warning show twice?", metadata=task, created_at=T0),
+        _agent(5, reply),
+    ]
+    text = session_digest(items, 2000).text
+    assert supposed[2:] not in text
+    assert told[2:] in text
+
+
 @given(st.text(alphabet="`~ \t\na.:\u00a0\x1c", max_size=40))
 def test_code_fences_are_unglued_as_the_pattern_says(text: str) -> None:
     """``unglue_fences`` finds fences with ``str.find``; the pattern it replaced is the spec."""

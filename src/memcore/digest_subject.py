@@ -170,12 +170,28 @@ _WEIGHING_LEAD = lazy_compile(
 )
 
 
+#: How a lead-in opens or what it says when its list is supposed, not found: what would
+#: happen if ("If you commit your changes in the other session:"; not "When `f()` is called:",
+#: which tells how things go), guesses at a cause ("It could be because:", "Likely culprits:"),
+#: what a fix would take ("To fix it, you'd need to:"), why an option appeals ("Option 3 seems
+#: cleanest because:"). Its items read as results said alone; the session's own lines say what
+#: was then found or done.
+_SUPPOSING_LEAD = lazy_compile(
+    r"(?i)^(?:[#*>\s]|\d{1,2}[.)])*(?:if|unless|suppose|assuming|in case)\b"
+    r"|\b(?:could|might|may) be (?:because|due to|caused by)\b|\b(?:likely|possible|potential)"
+    r" (?:culprits?|causes?|reasons?|explanations?)\b|\b(?:you|we|i)(?:'d| would) (?:need|have)"
+    r" to\b|\bseems? (?:cleanest|best|simplest|better|preferable) because\b"
+)
+
+
 def weighs_options(lines: list[str], line_no: int) -> bool:
-    """Whether list item ``lines[line_no]`` argues rather than states: its list's lead-in says
-    the list weighs a choice (:data:`_WEIGHING_LEAD`), and its items are merits of an option,
-    taken or not."""
+    """Whether list item ``lines[line_no]`` argues or supposes rather than states: its list's
+    lead-in says the list weighs a choice (:data:`_WEIGHING_LEAD`: its items are merits of an
+    option, taken or not) or supposes (:data:`_SUPPOSING_LEAD`: what would be, if)."""
     lead = _opener(lines, line_no)
-    return lead is not None and _WEIGHING_LEAD.match(lead) is not None
+    if lead is None:
+        return False
+    return _WEIGHING_LEAD.match(lead) is not None or _SUPPOSING_LEAD.search(lead) is not None
 
 
 #: A glossary entry: a name in a code span (bold or not), its type in brackets maybe, a colon,
