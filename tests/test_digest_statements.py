@@ -47,6 +47,11 @@ def _agent(i: int, content: str) -> MemoryItem:
         ("The editor flow uses `f` which adds:", 1, "The editor flow uses `f`."),
         ("Rewrote the doc as `a.md` - it now describes:", 1, "Rewrote the doc as `a.md`."),
         ("If you're not seeing the comment, it could be because:", 0, None),
+        # a hedge whose reason was the list, a subordinate clause whose main clause was
+        ("If the user saw it in Session B, it's likely because:", 0, None),
+        ("When `ListAllCleanupItems()` is called:", 1, None),
+        ("When I ran the tests, `f` failed with:", 1, "When I ran the tests, `f` failed."),
+        ("Updated `f` in `g.go` because:", 2, "Updated `f` in `g.go`."),
         ("Looking at the state files, session `34157bc5` has:", 1, None),
         ("Let me check what `GetSessionState` does:", 1, None),
         (

@@ -216,6 +216,10 @@ _ASKING = frozenset(["what", "how", "why", "whether", "where"])
 _SUBORDINATE = frozenset(
     ["if", "when", "while", "since", "because", "although", "though", "once", "unless"]
 )
+#: Words a lead-in ends on that gave the reason its list held ("it's likely because:"), and the
+#: hedges that say nothing without that reason.
+_BECAUSE = frozenset(["because", "since", "as"])
+_HEDGES = frozenset(["likely", "unlikely", "probably", "possibly", "maybe", "perhaps"])
 #: Of those, the ones whose list was the rest of the sentence: without it nothing is stated.
 _PREDICATE = frozenset(
     ["is", "are", "was", "were", "include", "includes", "including", "like", "shows", "show"]
@@ -354,6 +358,10 @@ def standalone(said: str, names: int) -> str | None:
             break
     if len(words) < _MIN_LEAD_WORDS or _PREDICATE.intersection(dropped):
         return None  # ("The changes are:", "It now shows:": a subject whose predicate was the list)
+    if words[0].lower() in _SUBORDINATE and not any(w.endswith(",") for w in words[1:]):
+        return None  # ("When `f()` is called:": a clause whose main clause was the list)
+    if _BECAUSE.intersection(dropped) and words[-1].lower().strip(",;") in _HEDGES:
+        return None  # ("..., it's likely because:": what is likely was the list)
     closed = _closed(words, asked=bool(dropped))
     if closed is None:
         return None
