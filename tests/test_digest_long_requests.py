@@ -102,3 +102,25 @@ def test_a_request_of_attached_files_alone_says_the_user_attached_them() -> None
     done = _agent(1, "Done: the plan's two steps are in `chkit.ts`.", kind="fact")
     asked = session_digest([task, done], 300).sections["asked"]
     assert asked == "- The user attached `/tmp/attachments/plan-v1.md`"
+
+
+def test_a_long_request_s_task_and_how_to_do_it_are_kept_past_its_details() -> None:
+    """Past the cut of a long request, its sentence that says the task and those that say how
+    the user wants it done (tests first, the checks to run, what not to touch) are kept before
+    its details, named thing or not: the next session must honour them."""
+    details = "\n".join(
+        f"  - `pkg/step{n}.go` has `Step{n}()` with its table of cases already" for n in range(30)
+    )
+    request = (
+        "Branch off main for PR 2. Read the plan at docs/plan.md for the design and the notes "
+        "at docs/notes.md for the decisions taken so far on locking and retries.\n\n"
+        f"What's already done:\n{details}\n\n"
+        "Your task: Wire the transition function into the hook handlers.\n\n"
+        "Write tests first (TDD). Run make fmt && make lint before considering complete.\n\n"
+        "Don't change the public API."
+    )
+    asked = session_digest(_session(request), 400).sections["asked"]
+    assert "Your task: Wire the transition function into the hook handlers." in asked
+    assert "Write tests first (TDD)." in asked
+    assert "Run make fmt && make lint before considering complete." in asked
+    assert "Don't change the public API." in asked

@@ -36,7 +36,7 @@ FINGERPRINTS = {
     17: "1c54389a12889921",
     18: "d5f0af972e99c392",
     19: "cacfc53ccd368d0f",
-    20: "7f385571702e5ecd",
+    20: "4245273e93377e8c",
 }
 SESSIONS = (
     "entireio__cli__198393f2",

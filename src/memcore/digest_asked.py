@@ -157,17 +157,39 @@ def request_rest(
             ids = count_identifiers(sentence)
             if ids and sentence.endswith(":"):  # a lead-in, its list a piece of its own
                 sentence = standalone(sentence, ids) or ""
-            spare = not ids and plain and len(sentence.split()) >= _PLAIN_LEAST_WORDS
-            if (ids or spare) and sentence and not (spare and sentence.endswith(":")):
+            told = _told_how(sentence)  # (the task itself, or how the user wants it done)
+            spare = not ids and not told and plain and len(sentence.split()) >= _PLAIN_LEAST_WORDS
+            if (ids or told or spare) and sentence and not (spare and sentence.endswith(":")):
                 # (in the request's order, after its first line)
                 stated = cut_words(sentence, SENTENCE_WORDS)
                 at = seq + (len(out) + 1) / 1_000_000
                 # indented under the request's line, or a line before it of the same request;
                 # alone, it says whose it is (see Candidate.lead)
                 lead = f"{REQUEST_REST_LEAD}{stated}"
-                score = SPARE if spare else 3.0 + min(ids, 4) * ID_WEIGHT
+                score = SPARE if spare else max(told, 3.0 + min(ids, 4) * ID_WEIGHT)
                 out.append(Candidate("asked", at, score, f"  - {stated}", lead=lead, spare=spare))
     return out
+
+
+#: A sentence of a long request that says the task itself ("Your task: wire ..."), and one
+#: that says how the user wants it done ("Write tests first (TDD).", "Run `make check` before
+#: considering complete.", "Don't touch the public API.", "also use superpowers:execute-plan"):
+#: what the next session must honour, named thing or not, worth more than a request's detail.
+_TASK_SENTENCE = lazy_compile(r"(?i)^(?:your|the|main|my)\s+(?:task|goal|job)\s*(?:is)?\s*:?\s")
+_HOW_SENTENCE = lazy_compile(
+    r"(?i)^(?:(?:also|and|then|please|but),?\s+)*(?:don'?t|do not|never|always|make sure|be sure"
+    r"|ensure|avoid|only|write (?:the )?tests?|run\s|use\s|keep\s|follow\s|stick to|prefer\s"
+    r"|no need to|without\s)"
+)
+_TASK_SCORE = 6.0
+_HOW_SCORE = 4.5
+
+
+def _told_how(sentence: str) -> float:
+    """The worth of a request's sentence that says the task or how to do it (0: neither)."""
+    if _TASK_SENTENCE.match(sentence):
+        return _TASK_SCORE
+    return _HOW_SCORE if _HOW_SENTENCE.match(sentence) else 0.0
 
 
 def _heading(flat: str) -> bool:
