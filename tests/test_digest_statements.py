@@ -575,3 +575,18 @@ def test_the_benefits_of_work_done_are_results() -> None:
     task = {"source": "claude-code", "role": "user", "kind": "task"}
     items = [MemoryItem("t", "make search fast", metadata=task, created_at=T0), _agent(5, reply)]
     assert "`search()` answers in 3 ms from 40 ms" in session_digest(items, 2000).text
+
+
+def test_a_fix_put_forward_is_said_as_proposed_and_a_fix_made_as_made() -> None:
+    """A review's "**Fix:** Add ..." puts a fix forward (imperative): alone, it would read as
+    done. "Fix: Added ..." tells one made, and stays as it is."""
+    reply = (
+        "**9. Symlink following**\n`filepath.Walk` follows symlinks in `copyMetadataDir()`.\n\n"
+        "**Fix:** Add `if info.Mode()&os.ModeSymlink != 0` check to `copyMetadataDir()`.\n\n"
+        "**10. Orphans**\nFix: Added a grace period to `ListOrphanedSessionStates()`.\n"
+    )
+    task = {"source": "claude-code", "role": "user", "kind": "task"}
+    items = [MemoryItem("t", "review the cleanup", metadata=task, created_at=T0), _agent(5, reply)]
+    text = session_digest(items, 2000).text
+    assert "- Proposed fix: Add `if info.Mode()&os.ModeSymlink != 0` check to" in text
+    assert "- Fix: Added a grace period to `ListOrphanedSessionStates()`." in text

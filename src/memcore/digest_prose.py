@@ -252,6 +252,28 @@ _UNSETTLED = lazy_compile(
 RESTATED_REQUEST = lazy_compile(rf"(?i){_RESTATED}")
 
 
+#: "Fix: Add a global commit limit." in a review's findings puts a fix forward, in the
+#: imperative; "Fix: Added symlink detection" tells one made. Said alone, the first reads as
+#: done: it is said as "Proposed fix: ...".
+_FIX_LABEL = lazy_compile(r"^(?:[Ff]ix|[Ss]olution|[Rr]emedy)\s*:\s+([A-Z][a-z]+)\b")
+#: First words after such a label that open a statement, not an instruction.
+_NOT_IMPERATIVE = frozenset(
+    ["the", "this", "that", "these", "it", "we", "i", "now", "a", "an", "both", "all", "each"]
+)
+
+
+def _as_proposal(said: str) -> str:
+    """``said`` with its "Fix:" label made "Proposed fix:" when the fix is in the imperative
+    (see ``_FIX_LABEL``); ``said`` itself otherwise."""
+    found = _FIX_LABEL.match(said)
+    if found is None:
+        return said
+    word = found.group(1).lower()
+    if word.endswith(("ed", "ing")) or word in _NOT_IMPERATIVE:
+        return said
+    return f"Proposed fix: {said[found.start(1) :]}"
+
+
 class Candidate(NamedTuple):
     """One line the digest may write: its section, session position, worth, and text (a named
     tuple: a digest builds hundreds, and a frozen dataclass is three times slower to build)."""
@@ -476,6 +498,7 @@ def statements(
             stated = standalone(said, len(names)) if said else None
             if stated is not None:  # in the text's own order, the spare sentences among the others
                 at = seq + (position if position < 999_999 else 999_999) / 1_000_000
+                stated = _as_proposal(stated)
                 out.append(Candidate("decisions", at, score, f"- {stated}", spare=True))
         return out
     lift = RECENT * recency
@@ -507,6 +530,9 @@ def statements(
             if stood is None:
                 continue
             kept = stood
+        proposed = _as_proposal(kept)
+        if proposed is not kept:  # (a fix put forward, not made: said as one)
+            kept, said = proposed, ""
         # (a lead-in said alone loses plain words only: its names are the sentence's)
         known = tuple(names) if said == sentence else None
         if position and position % 1000 == 0:  # a later line's first: a list item's, maybe
