@@ -147,3 +147,58 @@ def test_a_store_on_a_read_only_file_system_is_said_to_be_one(
     assert len(lines) == len(commands), proc.stderr
     for line in lines:
         assert line.endswith(f"'{media}/{db.name}' cannot be written: read-only file system")
+
+
+def _unreadable_sessions(url: str) -> None:
+    """``beta`` whose version is not a number and (SQLite) ``gamma`` whose record cell is text:
+    each session makes every read of it raise ``CorruptedMemoryError``."""
+    _fill(url)
+    if url.startswith("sqlite:"):
+        conn = sqlite3.connect(url.removeprefix("sqlite:///"))
+        with conn:
+            conn.execute("UPDATE meta SET version = 'abc' WHERE session = 'beta'")
+            conn.execute("INSERT INTO meta (session, version) VALUES ('gamma', 1)")
+            conn.execute("INSERT INTO items VALUES ('gamma', 'k0', 'text, not a record', 1)")
+        conn.close()
+    else:
+        with _raw(url) as raw:
+            raw.hset("memcore:{beta}:meta", "version", "abc")
+
+
+@pytest.mark.parametrize("where", ["store_url", "redis_url", "redis_cluster_url"])
+def test_a_session_that_cannot_be_read_stops_no_store_wide_command(
+    where: str, request: pytest.FixtureRequest, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``inspect``, ``verify``, ``digest``, ``search`` and ``mask-secrets`` over a store stopped
+    at the first session whose read raised ``CorruptedMemoryError``: each damaged session is
+    named with the command that repairs it, every other one is still listed, and the command
+    exits 1 when done."""
+    from memcore.recovery import verify_store
+
+    url = request.getfixturevalue(where)
+    _unreadable_sessions(url)
+    damaged = ["beta", "gamma"] if where == "store_url" else ["beta"]
+    for command in (["inspect"], ["digest"], ["search", "lint rule"], ["mask-secrets"]):
+        code, out, err = run_cli(capsys, *command, "--store", url)
+        assert code == EXIT_ERROR, (command, err)
+        assert "Traceback" not in err
+        assert "alpha" in out or command[0] == "mask-secrets", command
+        for name in damaged:
+            assert f"warning: session '{name}' is damaged and was left out" in err
+            assert f"repair it with `memcore recover --store {url} {name}`" in err
+        assert (
+            err.strip()
+            .splitlines()[-1]
+            .startswith(f"memcore {command[0]}: error: {len(damaged)} damaged session(s) left out")
+        )
+    code, out, _ = run_cli(capsys, "inspect", "--store", url)
+    assert "  alpha: 3 items" in out
+    assert "  beta: DAMAGED, not read; repair it with `memcore recover" in out
+    code, out, err = run_cli(capsys, "verify", "--store", url)
+    assert (code, err) == (EXIT_ERROR, "")
+    assert "  alpha: ok" in out
+    assert "  beta: CORRUPTED: unreadable: " in out
+    assert f"{len(damaged)} corrupted ({', '.join(damaged)}): repair" in out
+    report = asyncio.run(verify_store(url))
+    assert report.corrupted == tuple(damaged)
+    assert [s.session_id for s in report.sessions if s.ok] == ["alpha"]

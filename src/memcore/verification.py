@@ -126,11 +126,22 @@ async def verify_session(
 
 
 async def verify_store(store: StoreArg = None, *, deep: bool = False) -> StoreHealth:
-    """``verify_session`` for every session of a store."""
+    """``verify_session`` for every session of a store; a session that cannot be read at all
+    is in the report as not ok (its problem says why), and the others are still checked."""
     async with opened_store(store) as opened:
         sessions = sorted(await opened.list_sessions())
-        reports = [await _verify(opened, session, deep) for session in sessions]
+        reports = [await _verify_or_unreadable(opened, session, deep) for session in sessions]
         return StoreHealth(opened.url, tuple(reports))
+
+
+async def _verify_or_unreadable(store: Store, session_id: str, deep: bool) -> SessionHealth:
+    """``_verify``; a session the store cannot even read (its version or a record cell is not
+    what memcore writes) is reported as damaged, not raised: one such session must not stop the
+    check of every other one."""
+    try:
+        return await _verify(store, session_id, deep)
+    except CorruptedMemoryError as exc:
+        return SessionHealth(session_id, 0, 0, 0, None, None, (), (f"unreadable: {exc}",))
 
 
 async def _verify(store: Store, session_id: str, deep: bool) -> SessionHealth:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from memcore.claude_code.masking import mask_line
+from memcore.errors import CorruptedMemoryError
 from memcore.model import MemoryItem
 from memcore.stores.base import Store
 
@@ -95,6 +96,9 @@ class MaskReport:
 
     sessions: list[SessionMasked] = field(default_factory=list)
     items_read: int = 0
+    #: sessions that could not be read at all (a damaged version or record), with why: left
+    #: as they are, the others masked
+    damaged: list[tuple[str, CorruptedMemoryError]] = field(default_factory=list)
 
     @property
     def items(self) -> int:
@@ -155,7 +159,11 @@ async def mask_store(
     for session in sorted(await store.list_sessions()):
         manager = DistributedMemoryManager(storage_backend=store, replica_id=REPLICA)
         try:
-            await manager.sync_session_memory(session)
+            try:
+                await manager.sync_session_memory(session)
+            except CorruptedMemoryError as exc:  # (one damaged session stops no other)
+                report.damaged.append((session, exc))
+                continue
             found = SessionMasked(session)
             for key, value in manager.state(session).items():
                 report.items_read += 1

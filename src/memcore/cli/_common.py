@@ -49,6 +49,9 @@ _T = TypeVar("_T")
 INTERNAL_SESSION_PREFIX = "memcore."
 #: The command running (``memcore inspect``), as its warnings name it (set by ``_add``'s handler).
 _COMMAND: ContextVar[str] = ContextVar("memcore_command", default="memcore")
+#: The sessions the running store-wide command found damaged and left out (each named on stderr
+#: by :func:`left_out_damaged`): the command then exits with ``EXIT_ERROR`` (see ``_as_command``).
+_DAMAGED: ContextVar[list[str] | None] = ContextVar("memcore_damaged", default=None)
 
 
 def store_label(url: str | None) -> str:
@@ -136,11 +139,24 @@ def _as_command(prog: str, handler: Handler) -> Handler:
     the command (as its errors are), whichever module opened the store."""
 
     def run_command(args: argparse.Namespace, out: TextIO) -> int:
-        token = _COMMAND.set(prog)
+        damaged: list[str] = []
+        token, listed = _COMMAND.set(prog), _DAMAGED.set(damaged)
         try:
-            return handler(args, out)
+            code = handler(args, out)
         finally:
+            _DAMAGED.reset(listed)
             _COMMAND.reset(token)
+        if damaged and code == 0:  # (the rest was done: said, but the store needs repair)
+            url = getattr(args, "store", None)
+            names = ", ".join(repr(name) for name in damaged)
+            print(
+                f"{prog}: error: {len(damaged)} damaged session(s) left out ({names}); repair "
+                f"{'it' if len(damaged) == 1 else 'each'} with "
+                f"`{recover_command(url, damaged[0] if len(damaged) == 1 else 'SESSION')}`",
+                file=sys.stderr,
+            )
+            return EXIT_ERROR
+        return code
 
     return run_command
 
@@ -398,13 +414,32 @@ async def read_states(
     store: Readable, url: str | None, sessions: Sequence[str], prog: str
 ) -> dict[str, dict[str, MemoryItem]]:
     """Every session's items for a store-wide command: a session's damaged records are left
-    out with a warning (see :func:`read_state`), the other sessions read as they are."""
+    out with a warning (see :func:`read_state`), the other sessions read as they are; a session
+    that cannot be read at all is left out of the result (:func:`left_out_damaged`)."""
     states = {}
     for session in sessions:
         skipped: list[str] = []
-        states[session] = await read_state(store, url, session, skipped=skipped)
+        try:
+            states[session] = await read_state(store, url, session, skipped=skipped)
+        except CorruptedMemoryError as exc:  # (the session as a whole cannot be read)
+            left_out_damaged(prog, url, session, exc)
+            continue
         warn_skipped(prog, url, session, skipped)
     return states
+
+
+def left_out_damaged(prog: str, url: str | None, session: str, exc: CorruptedMemoryError) -> None:
+    """Say on stderr that a store-wide command left out ``session``, which cannot be read at
+    all (``exc`` says why), with the command that repairs it; the command goes on with the
+    other sessions and exits with ``EXIT_ERROR`` when done (see ``_as_command``)."""
+    print(
+        f"{prog}: warning: session {session!r} is damaged and was left out ({exc}); "
+        f"repair it with `{recover_command(url, session)}`",
+        file=sys.stderr,
+    )
+    damaged = _DAMAGED.get()
+    if damaged is not None and session not in damaged:
+        damaged.append(session)
 
 
 def user_sessions(sessions: Sequence[str]) -> list[str]:

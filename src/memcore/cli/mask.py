@@ -11,6 +11,7 @@ from memcore.cli._common import (
     Subparsers,
     UsageError,
     _add,
+    left_out_damaged,
     open_existing_store,
     run,
     store_label,
@@ -58,6 +59,8 @@ def cmd_mask_secrets(args: argparse.Namespace, out: TextIO) -> int:
     if args.dry_run and args.drop_history:
         raise UsageError("memcore mask-secrets", "--dry-run writes nothing: drop --drop-history")
     report = run(_mask(args))
+    for session, exc in report.damaged:
+        left_out_damaged("memcore mask-secrets", args.store, session, exc)
     verb = "would mask" if args.dry_run else "masked"
     for session in report.sessions:
         history = ""

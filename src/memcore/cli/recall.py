@@ -16,6 +16,7 @@ from memcore.cli._common import (
     _add,
     _positive_int,
     _preview,
+    left_out_damaged,
     live_items,
     named_session,
     reading_store,
@@ -25,6 +26,7 @@ from memcore.cli._common import (
     user_sessions,
     warn_skipped,
 )
+from memcore.errors import CorruptedMemoryError
 from memcore.model import MemoryItem
 from memcore.stores import decode_entry
 
@@ -82,7 +84,13 @@ async def search_distinct(
         else:
             names = user_sessions(await store.list_sessions())
         for name in names:
-            records = (await store.read_snapshot(name)).records
+            try:
+                records = (await store.read_snapshot(name)).records
+            except CorruptedMemoryError as exc:
+                if session is not None:
+                    raise  # (the session asked for: its error is the answer)
+                left_out_damaged("memcore search", url, name, exc)  # (the others still searched)
+                continue
             skipped: list[str] | None = None if session is not None else []
             for key, item, record in live_items(records, url, name, skipped=skipped):
                 index.add(f"{len(held):010d}", item_text(item))  # (equal scores come in the

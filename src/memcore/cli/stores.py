@@ -97,13 +97,16 @@ def register(sub: Subparsers) -> None:
     add_session_arguments(p, required=True)
 
 
-async def _listing(url: str | None) -> tuple[list[tuple[str, dict[str, MemoryItem]]], int]:
-    """Each user session with its items, and how many internal sessions were left out."""
+async def _listing(
+    url: str | None,
+) -> tuple[list[tuple[str, dict[str, MemoryItem] | None]], int]:
+    """Each user session with its items (None: damaged, not read), and how many internal
+    sessions were left out."""
     async with reading_store(url) as store:
         every = await store.list_sessions()
         shown = user_sessions(every)
         states = await read_states(store, url, shown, "memcore inspect")
-        return list(states.items()), len(every) - len(shown)
+        return [(name, states.get(name)) for name in shown], len(every) - len(shown)
 
 
 async def _one_session(url: str | None, session: str) -> tuple[str, dict[str, MemoryItem]]:
@@ -122,6 +125,10 @@ def cmd_inspect(args: argparse.Namespace, out: TextIO) -> int:
         hidden = f" (and {internal} of memcore's own)" if internal else ""
         print(f"{label}: {len(listing)} session(s){hidden}", file=out)
         for name, state in listing:
+            if state is None:
+                repair = recover_command(args.store, name)
+                print(f"  {name}: DAMAGED, not read; repair it with `{repair}`", file=out)
+                continue
             kinds = Counter(str(i.metadata.get("kind", "-")) for i in state.values())
             # the most common kinds, ties by name: the same whatever order the store reads in
             top = sorted(kinds.items(), key=lambda kind: (-kind[1], kind[0]))[:4]
@@ -171,10 +178,15 @@ def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
         bad += not report.ok
         print(f"  {report.session_id}: {report.describe()}", file=out)
     label = store_label(args.store)
+    names = [report.session_id for report in reports if not report.ok]
+    repair = recover_command(args.store, names[0] if len(names) == 1 else "SESSION")
     print(
         f"{label}: {len(reports)} session(s) checked, "
         + (
-            f"{bad} corrupted (try `{recover_command(args.store, 'SESSION')}`)" if bad else "all ok"
+            f"{bad} corrupted ({', '.join(names)}): repair "
+            f"{'it' if bad == 1 else 'each'} with `{repair}`"
+            if bad
+            else "all ok"
         ),
         file=out,
     )
