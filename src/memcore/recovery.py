@@ -277,6 +277,12 @@ async def arecover_corrupted_memory(session_id: str, store: StoreArg = None) -> 
     ``integrity_check``; a damaged index is rebuilt with ``REINDEX`` first, since it can make a
     write land beside the row it should replace).
 
+    On SQLite, cells that hold what memcore never writes there (a version that is no number,
+    a record that is no blob: another program or a hand edit) are repaired first, so the
+    session can be read at all: an unreadable item row is moved to the ``damaged_items`` table
+    as it was (its item then comes back from the backups and journal like any other damage),
+    meta cells are set from the session's own rows (:mod:`memcore.stores.sqlite_cells`).
+
     Records that decode but that no replica can take (see :mod:`memcore.quarantine`) are
     quarantined: when they are the only damage and the rest of the state checks out, each is
     replaced by a tombstone (one commit, so the journal keeps the original for inspection).
@@ -320,6 +326,9 @@ async def arecover_corrupted_memory(session_id: str, store: StoreArg = None) -> 
 async def _recover_once(store: Store, session_id: str) -> RecoveryResult | None:
     """One attempt; None when the compare-and-set write lost to a concurrent commit."""
     fixed: list[str] = []
+    repair_cells = getattr(store, "repair_cells", None)  # (cells no read can take: SQLite)
+    if repair_cells is not None:
+        fixed.extend(await repair_cells(session_id))
     if isinstance(store, VersionReporting):
         versions = await _repair_versions(store, session_id, fixed)
         if versions is not _GO_ON:

@@ -32,7 +32,7 @@ from memcore.cli._common import (
     unlisted_problem,
     user_sessions,
 )
-from memcore.errors import NotFoundError
+from memcore.errors import CorruptedMemoryError, NotFoundError
 from memcore.frames import FRAME_CODECS
 from memcore.model import MemoryItem, RecoveryResult
 from memcore.stores import BackupInfo
@@ -226,7 +226,10 @@ async def _recover(url: str | None, session: str) -> RecoveryResult:
     from memcore.recovery import arecover_corrupted_memory
 
     async with open_existing_store(url, read_only=False) as store:
-        name = await named_session(store, url, session)
+        try:
+            name = await named_session(store, url, session)
+        except CorruptedMemoryError:  # (there, but too damaged to read: what recovery is for)
+            name = session
         return await arecover_corrupted_memory(name, store)
 
 

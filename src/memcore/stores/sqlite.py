@@ -48,7 +48,7 @@ import time
 from collections.abc import Mapping
 
 from memcore.errors import NotFoundError, ValidationError
-from memcore.stores import sqlite_versions
+from memcore.stores import sqlite_cells, sqlite_versions
 from memcore.stores.base import (
     BackupInfo,
     Delta,
@@ -198,6 +198,18 @@ class SQLiteStore(SQLiteLockedSync):
                 conn,
                 lambda: sqlite_versions.adopt_stray_journal(conn, session_id, expected_version),
                 write=True,
+            )
+
+        return await self._run(work)
+
+    async def repair_cells(self, session_id: str) -> list[str]:
+        """Recovery's repair of cells that hold what memcore never writes there (a version that
+        is no number, a record that is no blob): see ``sqlite_cells.repair_cells``."""
+        validate_session_id(session_id)
+
+        def work(conn: sqlite3.Connection) -> list[str]:
+            return self._transaction(
+                conn, lambda: sqlite_cells.repair_cells(conn, session_id), write=True
             )
 
         return await self._run(work)

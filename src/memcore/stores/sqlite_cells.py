@@ -1,0 +1,78 @@
+"""Recovery's repair of an SQLite store's cells that hold what memcore never writes there: a
+meta row's version, floor or digest that is not an integer, an item row whose record is not a
+blob (``UPDATE meta SET version = 'abc'``: another program or a hand edit). Every read of such
+a session raises ``CorruptedMemoryError``, so recovery could not even start; after this repair
+it goes on as for any other damage (a state rebuilt from the backups and journal, checked
+against the digest, before anything is written over the items).
+
+Nothing is deleted: an item row that cannot be read is moved to the ``damaged_items`` table, as
+it was, for inspection; the meta cells are set from what the session's own rows say (its
+version the highest its items or journal hold, its floor below its lowest journal entry).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+
+from memcore.stores.sqlite_schema import _VERSION_BITS, MAX_VERSION
+
+_DAMAGED_TABLE = """CREATE TABLE IF NOT EXISTS damaged_items (
+        session TEXT, key, record, version, moved_at REAL NOT NULL
+    )"""
+_BAD_ITEMS = (
+    "session = ?1 AND (typeof(key) != 'text' OR typeof(record) != 'blob' "
+    "OR typeof(version) != 'integer')"
+)
+
+
+def repair_cells(conn: sqlite3.Connection, session_id: str) -> list[str]:
+    """Repair the session's unreadable cells (inside the caller's write transaction); what
+    was done, one phrase each (empty: nothing was wrong). A meta row whose number is damaged
+    is left as it is: which journal rows are the session's is then unknown."""
+    done: list[str] = []
+    moved = conn.execute(f"SELECT count(*) FROM items WHERE {_BAD_ITEMS}", (session_id,))
+    bad = int(moved.fetchone()[0])
+    if bad:
+        conn.execute(_DAMAGED_TABLE)
+        conn.execute(
+            "INSERT INTO damaged_items (session, key, record, version, moved_at) "
+            f"SELECT session, key, record, version, ?2 FROM items WHERE {_BAD_ITEMS}",
+            (session_id, time.time()),
+        )
+        conn.execute(f"DELETE FROM items WHERE {_BAD_ITEMS}", (session_id,))
+        done.append(f"{bad} unreadable item row(s) moved to the table damaged_items")
+    row = conn.execute(
+        "SELECT number, typeof(version), typeof(journal_floor), typeof(replaced_at), "
+        "typeof(digest) FROM meta WHERE session = ?",
+        (session_id,),
+    ).fetchone()
+    if row is None or not isinstance(row[0], int):
+        return done
+    number, version_type, floor_type, replaced_type, digest_type = row
+    base = number << _VERSION_BITS
+    lowest, highest = conn.execute(
+        "SELECT min(id) - ?1, max(id) - ?1 FROM commits WHERE id > ?1 AND id <= ?2",
+        (base, base + MAX_VERSION),
+    ).fetchone()
+    if version_type != "integer":
+        items = conn.execute(
+            "SELECT coalesce(max(version), 0) FROM items WHERE session = ?", (session_id,)
+        ).fetchone()[0]
+        version = max(int(items), int(highest or 0))
+        conn.execute("UPDATE meta SET version = ? WHERE session = ?", (version, session_id))
+        done.append(f"its version, not a number, set to {version} (its items' and journal's)")
+    if floor_type != "integer":
+        floor = int(lowest) - 1 if lowest is not None else 0
+        conn.execute("UPDATE meta SET journal_floor = ? WHERE session = ?", (floor, session_id))
+        done.append(f"its journal floor, not a number, set to {floor}")
+    if replaced_type != "integer":
+        conn.execute("UPDATE meta SET replaced_at = 0 WHERE session = ?", (session_id,))
+        done.append("its replacement mark, not a number, cleared")
+    if digest_type not in ("integer", "null"):
+        conn.execute("UPDATE meta SET digest = NULL WHERE session = ?", (session_id,))
+        done.append("its digest, not a number, cleared (made again from a checked state)")
+    return done
+
+
+__all__ = ["repair_cells"]

@@ -1,0 +1,89 @@
+"""Recovery of an SQLite session whose cells hold what memcore never writes there (another
+program or a hand edit): a version that is no number, a record that is no blob. Every read of
+it raised ``CorruptedMemoryError``, so recovery could not start and the command the store-wide
+commands named for it failed too (``memcore.stores.sqlite_cells``)."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from memcore import DistributedMemoryManager
+from memcore.recovery import recover_corrupted_memory, verify_store
+from tests.cli_support import run_cli
+
+
+def _filled(tmp_path: Path) -> tuple[str, Path]:
+    path = tmp_path / "m.db"
+    url = f"sqlite:///{path}"
+
+    async def fill() -> None:
+        manager = DistributedMemoryManager(url, replica_id="writer")
+        for session in ("alpha", "beta"):
+            for n in range(3):
+                manager.set(session, f"k{n}", {"content": f"lint rule {n} of {session}"})
+            await manager.sync_session_memory(session)
+        await manager.close()
+
+    asyncio.run(fill())
+    return url, path
+
+
+def _edit(path: Path, sql: str) -> None:
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute(sql)
+    conn.close()
+
+
+def _contents(url: str, session: str) -> list[str]:
+    async def read() -> list[str]:
+        manager = DistributedMemoryManager(url, replica_id="reader")
+        await manager.sync_session_memory(session)
+        state = manager.state(session)
+        await manager.close()
+        return sorted(item.content for item in state.values())
+
+    return asyncio.run(read())
+
+
+def test_a_version_that_is_no_number_is_set_from_the_session_s_rows(tmp_path: Path) -> None:
+    url, path = _filled(tmp_path)
+    _edit(path, "UPDATE meta SET version = 'abc' WHERE session = 'beta'")
+    result = recover_corrupted_memory("beta", url)
+    assert result.success, result.message
+    assert "its version, not a number, set to 1" in result.message
+    assert _contents(url, "beta") == [f"lint rule {n} of beta" for n in range(3)]
+    assert asyncio.run(verify_store(url)).corrupted == ()
+
+
+def test_a_record_that_is_no_blob_is_moved_aside_and_the_item_rebuilt(tmp_path: Path) -> None:
+    url, path = _filled(tmp_path)
+    _edit(path, "UPDATE items SET record = 'not a record' WHERE session = 'alpha' AND key = 'k1'")
+    result = recover_corrupted_memory("alpha", url)
+    assert result.success, result.message
+    assert "1 unreadable item row(s) moved to the table damaged_items" in result.message
+    assert _contents(url, "alpha") == [f"lint rule {n} of alpha" for n in range(3)]
+    conn = sqlite3.connect(path)
+    moved = conn.execute("SELECT session, key, record FROM damaged_items").fetchall()
+    conn.close()
+    assert moved == [("alpha", "k1", "not a record")]  # (kept as it was, for inspection)
+    assert _contents(url, "beta") == [f"lint rule {n} of beta" for n in range(3)]
+
+
+def test_the_recover_command_takes_a_session_too_damaged_to_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The store-wide commands name ``memcore recover --store URL SESSION`` for such a session:
+    the command must not refuse it for the damage it is there to repair."""
+    url, path = _filled(tmp_path)
+    _edit(path, "UPDATE meta SET version = 'abc' WHERE session = 'beta'")
+    code, out, err = run_cli(capsys, "recover", "--store", url, "beta")
+    assert (code, err) == (0, "")
+    assert out.startswith("recovered: session 'beta': its version, not a number, set to 1")
+    code, out, _ = run_cli(capsys, "verify", "--store", url)
+    assert code == 0
+    assert "all ok" in out
