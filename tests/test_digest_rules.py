@@ -36,7 +36,7 @@ FINGERPRINTS = {
     17: "1c54389a12889921",
     18: "d5f0af972e99c392",
     19: "cacfc53ccd368d0f",
-    20: "4245273e93377e8c",
+    20: "d1b057763be271a9",
 }
 SESSIONS = (
     "entireio__cli__198393f2",

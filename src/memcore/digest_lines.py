@@ -44,6 +44,7 @@ from memcore.digest_commands import (
     git_lines,
     outside_call,
 )
+from memcore.digest_done import announced_edits
 from memcore.digest_errors import claude_code_s_own_lookup, error_line, with_verdict
 from memcore.digest_file_commands import deleted_files, reverted_files
 from memcore.digest_open import (
@@ -149,6 +150,7 @@ def build_candidates(
     failure: int | None = None  # the line of a failed command the agent has not spoken of yet
     options: dict[str, str] = {}  # the options the agent last offered, by number (see below)
     root = session_root(items) if root is None else root
+    announced = announced_edits(items)  # replies whose announced change an edit then made
     for seq, item in enumerate(items):
         meta = item.metadata
         raw_kind = meta.get("kind", "note")
@@ -243,7 +245,7 @@ def build_candidates(
                     failure = None
             if is_compaction_summary(meta):
                 out.extend(summary_request_lines(item, seq))
-            found = statements(item, seq, recency, seen_sentences)
+            found = statements(item, seq, recency, seen_sentences, edited=seq in announced)
             # (a reply opening with a verdict, "Yes, ...", answers a question as well)
             answer = kind == "fact" and ANSWER.match(item.content) is not None
             if answer or (found and max([c.score for c in found]) >= 5):

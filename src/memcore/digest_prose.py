@@ -19,6 +19,7 @@ from memcore._kernels import prose
 from memcore.claude_code.compaction import is_compaction_summary, summary_statements
 from memcore.claude_code.transcripts import KIND_PRIORITY
 from memcore.digest_cut import tidy_cut
+from memcore.digest_done import as_done
 from memcore.digest_subject import (
     in_glossary,
     is_plan_step,
@@ -459,10 +460,18 @@ def _undashed(said: str) -> str:
 
 
 def statements(
-    item: MemoryItem, seq: int, recency: float, seen: set[str], *, spare: bool = False
+    item: MemoryItem,
+    seq: int,
+    recency: float,
+    seen: set[str],
+    *,
+    spare: bool = False,
+    edited: bool = False,
 ) -> list[Candidate]:
     """The sentences of an assistant's text that conclude or decide, each a candidate; with
-    ``spare``, instead the plain prose sentences that these leave out (see :func:`spare_lines`)."""
+    ``spare``, instead the plain prose sentences that these leave out (see :func:`spare_lines`).
+    With ``edited`` (an edit that succeeded followed the text), its announcements of a change
+    are said as the change made (:func:`memcore.digest_done.as_done`)."""
     meta = item.metadata
     kind, report = meta.get("kind"), meta.get("report")
     base = _STATEMENT_BASE.get(str(meta.get("statement")), 1.0)
@@ -505,6 +514,10 @@ def statements(
     for sentence, joined, words, names, concluding, aside, listy, position in found:
         if musing and _UNSETTLED.search(sentence):
             continue
+        done = as_done(sentence) if edited and aside and not musing else None
+        if done is not None:  # an announced change the edit after it made: a result
+            sentence = joined = done
+            aside = False
         at = seq + (position if position < 999_999 else 999_999) / 1_000_000
         ids = len(names)
         score = base + (2.0 if concluding else 0.0) + (ids if ids < 4 else 4) * ID_WEIGHT + lift
