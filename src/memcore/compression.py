@@ -31,7 +31,14 @@ from typing import Any
 from memcore import codec, frames
 from memcore._kernels import pipeline as _selected
 from memcore.errors import CorruptedMemoryError, ValidationError
-from memcore.model import CompressionMetadata, MemoryItem, coerce_items, to_utc_datetime, utc_now
+from memcore.model import (
+    CompressionMetadata,
+    MemoryItem,
+    Priority,
+    coerce_items,
+    to_utc_datetime,
+    utc_now,
+)
 from memcore.session_items import (
     in_session_order,
     is_agent_item,
@@ -422,6 +429,9 @@ def encode_payload(bundle: CompressedBundle) -> dict[str, Any]:
     }
 
 
+_PRIORITIES = frozenset(priority.value for priority in Priority)
+
+
 def _expect(condition: bool, what: str) -> None:
     if not condition:
         raise CorruptedMemoryError(f"malformed memory hierarchy bundle: {what}")
@@ -442,32 +452,51 @@ def _stamp(value: Any, what: str) -> datetime:
     return value
 
 
+def _whole(value: Any) -> bool:
+    """An int that is no bool (``True == 1`` passed for a version and a count)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _span_of(first: Any, last: Any, what: str) -> TimeRange:
+    span = (_stamp(first, what), _stamp(last, what))
+    _expect(span[0] <= span[1], f"{what} time range ends before it starts")
+    return span
+
+
 def decode_payload(payload: Any) -> CompressedBundle:
-    """Check a decoded payload's shape and build the bundle (``CorruptedMemoryError`` if bad)."""
+    """Check a decoded payload's shape and build the bundle (``CorruptedMemoryError`` if bad).
+
+    Every field is what the compressor writes: a level-2 entry's priority is a priority's name
+    and its metadata a map with str keys (as a MemoryItem's), a time range does not end before
+    it starts, counts and the version are ints (not bools)."""
     _expect(isinstance(payload, dict), "the payload is not a map")
     _expect(payload.get("format") == FORMAT, "not a memory hierarchy")
-    _expect(payload.get("version") == FORMAT_VERSION, f"unknown version {payload.get('version')!r}")
+    version = payload.get("version")
+    _expect(_whole(version) and version == FORMAT_VERSION, f"unknown version {version!r}")
     level1 = payload.get("level1")
     _expect(isinstance(level1, list), "level1 is not a list")
     _expect(all(isinstance(item, MemoryItem) for item in level1), "level1 holds non-items")
     entries = []
     for ident, summary, metadata, stamp, priority in _rows(payload, "level2", 5):
         _expect(isinstance(ident, str) and isinstance(summary, str), "level2 id/summary")
-        _expect(isinstance(metadata, dict) and isinstance(priority, str), "level2 metadata")
+        _expect(
+            isinstance(metadata, dict) and all(isinstance(key, str) for key in metadata),
+            "level2 metadata is not a map with str keys",
+        )
+        _expect(isinstance(priority, str) and priority in _PRIORITIES, "level2 priority")
         entries.append(SummaryEntry(ident, summary, metadata, _stamp(stamp, "level2"), priority))
     groups = []
     for ids, summary, first, last in _rows(payload, "level3", 4):
         _expect(isinstance(ids, list) and all(isinstance(i, str) for i in ids), "level3 ids")
         _expect(isinstance(summary, str) and len(ids) > 0, "level3 summary")
-        span = (_stamp(first, "level3"), _stamp(last, "level3"))
-        groups.append(SummaryGroup(ids, len(ids), summary, span))
+        groups.append(SummaryGroup(ids, len(ids), summary, _span_of(first, last, "level3")))
     level4 = payload.get("level4")
     _expect(isinstance(level4, list) and len(level4) == 4, "level4 has the wrong shape")
     summary, count, first, last = level4
-    _expect(isinstance(summary, str) and isinstance(count, int) and count >= 0, "level4 fields")
+    _expect(isinstance(summary, str) and _whole(count) and count >= 0, "level4 fields")
     time_range = None
     if count:
-        time_range = (_stamp(first, "level4"), _stamp(last, "level4"))
+        time_range = _span_of(first, last, "level4")
     else:
         _expect(first is None and last is None, "empty level4 with a time range")
     return CompressedBundle(

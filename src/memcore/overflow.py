@@ -93,16 +93,26 @@ class SessionState:
         now: datetime | None = None,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
-        if isinstance(token_budget, bool) or not isinstance(token_budget, int) or token_budget <= 0:
-            raise ValidationError(f"token_budget must be a positive int (got {token_budget!r})")
-        self.items: list[MemoryItem] = coerce_items(items)
         self.token_budget = token_budget
+        self.items: list[MemoryItem] = coerce_items(items)
         self.count = resolve_counter(counter)
         self.summarizer: Summarizer = checked_summarizer(summarizer) or ExtractiveSummarizer(
             counter
         )
         self.now = None if now is None else to_utc_datetime(now)
         self.clock = clock or utc_now
+
+    @property
+    def token_budget(self) -> int:
+        return self._token_budget
+
+    @token_budget.setter
+    def token_budget(self, token_budget: int) -> None:
+        # checked when set later too: a budget of 0 set after construction evicted everything,
+        # a negative one blamed the critical items, NaN did nothing and said nothing
+        if isinstance(token_budget, bool) or not isinstance(token_budget, int) or token_budget <= 0:
+            raise ValidationError(f"token_budget must be a positive int (got {token_budget!r})")
+        self._token_budget = int(token_budget)
 
     def current_time(self) -> datetime:
         return self.now if self.now is not None else to_utc_datetime(self.clock())
@@ -151,9 +161,12 @@ class _Plan:
         # by content, not by object: a count is the text's, and an object's id may be reused
         self.costs: dict[str, int] = {}
         self.total = sum(self.cost(item) for item in self.originals)
-        self.actions: set[str] = set()
+        # the steps whose result each new item is (by object: they are kept alive in
+        # ``made``), and the slots an eviction emptied: ``actions`` reads what is left of them
+        # at the end, so a step whose every result was evicted later is not listed
+        self.made: dict[int, tuple[MemoryItem, frozenset[str]]] = {}
+        self.evictions: set[int] = set()
         self.kept: set[int] = set()  # slots never touched: critical items, latest requests
-        self.evicted: list[int] = []
 
     def cost(self, item: MemoryItem) -> int:
         cost = self.costs.get(item.content)
@@ -172,6 +185,28 @@ class _Plan:
             for k, held in enumerate(self.slots)
             if k not in self.kept and len(held) == 1 and held[0] is self.originals[k]
         ]
+
+    def made_by(self, item: MemoryItem, action: str, source: MemoryItem | None = None) -> None:
+        """Record that ``item`` is the result of ``action`` (and of the steps that made
+        ``source``, when it stands for an item that was itself a step's result)."""
+        earlier = self.made.get(id(source), (None, frozenset()))[1] if source else frozenset()
+        self.made[id(item)] = (item, earlier | {action})
+
+    def evict(self, slot: int) -> None:
+        self.put(slot, [])
+        self.evictions.add(slot)
+
+    def actions(self) -> list[str]:
+        """The steps whose results are in the items now, in the order of the steps."""
+        done: set[str] = set()
+        for held in self.slots:
+            for item in held:
+                entry = self.made.get(id(item))
+                if entry is not None and entry[0] is item:
+                    done |= entry[1]
+        if any(not self.slots[k] for k in self.evictions):
+            done.add(ACTION_EVICT)
+        return [action for action in _ACTION_ORDER if action in done]
 
     def items(self) -> list[MemoryItem]:
         out: list[MemoryItem] = []
@@ -216,9 +251,8 @@ def handle_context_overflow(state: SessionState) -> OverflowStrategy:
 
     state.items = plan.items()
     final = plan.total
-    actions = [action for action in _ACTION_ORDER if action in plan.actions]
     return OverflowStrategy(
-        actions_taken=actions, tokens_saved=start - final, final_token_count=final
+        actions_taken=plan.actions(), tokens_saved=start - final, final_token_count=final
     )
 
 
@@ -297,8 +331,7 @@ def _digest_history(plan: _Plan, budget: int) -> None:
     if not digest.text.strip():
         # nothing in them to tell: dumps (a file read, a long output) whose calls stay whole
         for k in history:
-            plan.put(k, [])
-        plan.actions.add(ACTION_EVICT)
+            plan.evict(k)
         return
     summary = _summary_item(
         [item.id for item in items], digest.text, _span(items), ACTION_DIGEST, Priority.NORMAL
@@ -306,7 +339,7 @@ def _digest_history(plan: _Plan, budget: int) -> None:
     for k in history[:-1]:
         plan.put(k, [])
     plan.put(history[-1], [summary])  # in the place of the latest item it stands for
-    plan.actions.add(ACTION_DIGEST)
+    plan.made_by(summary, ACTION_DIGEST)
 
 
 def _newest_fitting(
@@ -354,8 +387,9 @@ def _compress(plan: _Plan, budget: int) -> None:
         item = plan.originals[k]
         summary = plan.state.summarizer.summarize(item.content, ratio)
         if summary and plan.state.count(summary) < plan.cost(item):
-            plan.put(k, [_replaced(item, summary, plan.cost(item))])
-            plan.actions.add(ACTION_COMPRESS)
+            shorter = _replaced(item, summary, plan.cost(item))
+            plan.put(k, [shorter])
+            plan.made_by(shorter, ACTION_COMPRESS)
 
 
 def _summarize_old(plan: _Plan, now: datetime) -> None:
@@ -405,7 +439,7 @@ def _summarize_old(plan: _Plan, now: datetime) -> None:
         for k in slots[:-1]:
             plan.put(k, [])
         plan.put(slots[-1], [summary])
-    plan.actions.add(ACTION_HIERARCHICAL)
+        plan.made_by(summary, ACTION_HIERARCHICAL)
 
 
 def _evict(plan: _Plan, budget: int, now: datetime) -> None:
@@ -422,7 +456,7 @@ def _evict(plan: _Plan, budget: int, now: datetime) -> None:
         if plan.total <= TARGET * budget:
             break
         gone.append((k, plan.slots[k]))
-        plan.put(k, [])
+        plan.evict(k)
     for k, held in reversed(gone):  # the most valuable first
         room = math.floor(AIM * budget) - plan.total
         cost = sum(plan.cost(item) for item in held)
@@ -433,9 +467,7 @@ def _evict(plan: _Plan, budget: int, now: datetime) -> None:
             shorter = _shortened(plan, held[0], room)
             if shorter is not None:
                 plan.put(k, [shorter])
-                plan.actions.add(ACTION_COMPRESS)
-    if any(not plan.slots[k] for k, _ in gone):
-        plan.actions.add(ACTION_EVICT)
+                plan.made_by(shorter, ACTION_COMPRESS, held[0])
 
 
 def _shortened(plan: _Plan, item: MemoryItem, room: int) -> MemoryItem | None:

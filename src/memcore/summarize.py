@@ -16,13 +16,16 @@ A summary never misleads by saying nothing: a short note (``SHORT_NOTE_TOKENS`` 
 summary would hold fewer than ``SAYS_NOTHING_WORDS`` words is kept whole ("Fix cart rounding."
 stays itself, not "Fix cart"), and a longer text whose budget holds too few words to say
 anything ("Read…") gets its first ``SAYS_NOTHING_WORDS`` words and an ellipsis instead, a few
-tokens over its budget. Only a blank text has an empty summary.
+tokens over its budget; never more than ``SHORT_NOTE_TOKENS`` over it, though: when those words
+are longer (a base64 blob, minified JSON: one "word" of megabytes, which the lead was whole), it
+is their start, cut by characters, with an ellipsis. Only a blank text has an empty summary.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
+import unicodedata
 from collections.abc import Sequence
 from types import ModuleType
 from typing import Protocol, runtime_checkable
@@ -40,6 +43,9 @@ GROUP_SEPARATOR = "\n\n"
 SHORT_NOTE_TOKENS = 32
 #: A summary of fewer words than this says nothing about its source.
 SAYS_NOTHING_WORDS = 4
+#: The most characters a token takes (memcore's counter: 3-4 for runs of one letter or of
+#: base64); the cut of a lead too long for its budget looks no further.
+_CHARS_PER_TOKEN_MAX = 32
 
 
 @runtime_checkable
@@ -152,7 +158,27 @@ class ExtractiveSummarizer:
             return ""
         if self.count(note) <= SHORT_NOTE_TOKENS:
             return note
-        return _lead(note)
+        budget = math.floor(self.count(text) * ratio)
+        return self._lead(note, max(budget, SHORT_NOTE_TOKENS))
+
+    def _lead(self, note: str, most: int) -> str:
+        """The first words of ``note`` (an ellipsis after them if it goes on), or, when they
+        take more than ``most`` tokens, the longest start of them that fits with an ellipsis."""
+        lead = _lead(note)
+        if self.count(lead) <= most:
+            return lead
+        head = " ".join(note.split()[:SAYS_NOTHING_WORDS])
+        # a token covers a few characters at most: the search need not count megabytes
+        low, high, best = 1, min(len(head), most * _CHARS_PER_TOKEN_MAX), 1
+        while low <= high:
+            middle = (low + high) // 2
+            if self.count(head[:middle] + ELLIPSIS) <= most:
+                best, low = middle, middle + 1
+            else:
+                high = middle - 1
+        while best > 1 and unicodedata.combining(head[best]):  # a letter keeps its marks
+            best -= 1
+        return head[:best].rstrip() + ELLIPSIS
 
     def summarize_group(self, texts: Sequence[str], ratio: float) -> str:
         """One summary of several texts, read as one document (repeated sentences once)."""

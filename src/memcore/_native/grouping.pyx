@@ -21,6 +21,15 @@ cdef Py_ssize_t _GROUP_RECENT = GROUP_RECENT
 
 # --- SimHash and grouping ----------------------------------------------------------------------
 
+cdef inline str _as_text(object text):
+    """``text`` as an exact ``str``: a subclass's characters (a typed ``str`` argument refused
+    one with a builtin TypeError the pure twin never raised), anything else a TypeError."""
+    if type(text) is str:
+        return <str>text
+    if isinstance(text, str):
+        return str.__str__(text)  # the characters, whatever the subclass's __str__ says
+    raise TypeError(f"text must be a str (got {type(text).__name__})")
+
 
 cdef inline uint64_t _mix(uint64_t h) noexcept:
     h = (h ^ (h >> 30)) * <uint64_t>0xBF58476D1CE4E5B9ULL
@@ -78,7 +87,12 @@ cdef inline void _vote(_Votes* v, uint64_t h) noexcept:
         _flush_votes(v)
 
 
-def simhash(str text not None) -> int:
+def simhash(text) -> int:
+    """64-bit SimHash of ``text`` over its words and word bigrams (each weighted 1)."""
+    return _simhash(_as_text(text))
+
+
+cdef object _simhash(str text):
     """64-bit SimHash of ``text`` over its words and word bigrams (each weighted 1).
 
     Words are hashed in place (ASCII ones lower-cased on the fly; others through ``str.lower()``

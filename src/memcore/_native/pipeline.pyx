@@ -57,6 +57,16 @@ cdef frozenset _STOPWORDS = STOPWORDS
 cdef str _ELLIPSIS = ELLIPSIS
 
 
+cdef inline str _as_text(object text):
+    """``text`` as an exact ``str``: a subclass's characters (a typed ``str`` argument refused
+    one with a builtin TypeError the pure twin never raised), anything else a TypeError."""
+    if type(text) is str:
+        return <str>text
+    if isinstance(text, str):
+        return str.__str__(text)  # the characters, whatever the subclass's __str__ says
+    raise TypeError(f"text must be a str (got {type(text).__name__})")
+
+
 # --- sentence scoring --------------------------------------------------------------------------
 
 
@@ -282,7 +292,12 @@ cdef int _score_core(
     return 0
 
 
-def score_sentences(str text not None, spans) -> list:
+def score_sentences(text, spans) -> list:
+    """A score per sentence: TF-IDF cosine to the document centroid, position, and facts."""
+    return _score_sentences(_as_text(text), spans)
+
+
+cdef list _score_sentences(str text, spans):
     """A score per sentence: TF-IDF cosine to the document centroid, position, and facts."""
     cdef Py_ssize_t n = len(spans)
     cdef Py_ssize_t index, length = len(text)
@@ -363,7 +378,13 @@ cdef uint64_t _repeat_hash(str text, int kind, const void* data, Py_ssize_t a, P
     return h
 
 
-def pick_sentences(str text not None, Py_ssize_t budget) -> list:
+def pick_sentences(text, Py_ssize_t budget) -> list:
+    """The best-scored sentences of ``text`` that fit ``budget`` tokens together, in order, as
+    ``(start, end, cut)`` pieces (see the twin)."""
+    return _pick_sentences(_as_text(text), budget)
+
+
+cdef list _pick_sentences(str text, Py_ssize_t budget):
     """The best-scored sentences of ``text`` that fit ``budget`` tokens together, in order, as
     ``(start, end, cut)`` pieces (see the twin).
 

@@ -334,9 +334,20 @@ cdef Py_ssize_t _count_range(int kind, const void* data, Py_ssize_t lo, Py_ssize
     return <Py_ssize_t>(cost + 0.5)
 
 
-def count_tokens(str text not None) -> int:
+cdef inline str _as_text(object text):
+    """``text`` as an exact ``str``: a subclass's characters (a typed ``str`` argument refused
+    one with a builtin TypeError the pure twin never raised), anything else a TypeError."""
+    if type(text) is str:
+        return <str>text
+    if isinstance(text, str):
+        return str.__str__(text)  # the characters, whatever the subclass's __str__ says
+    raise TypeError(f"text must be a str (got {type(text).__name__})")
+
+
+def count_tokens(text) -> int:
     """Estimate the BPE tokens of ``text`` (cl100k-like) from runs of letters, digits, marks."""
-    return _count_range(PyUnicode_KIND(text), PyUnicode_DATA(text), 0, len(text))
+    cdef str exact = _as_text(text)
+    return _count_range(PyUnicode_KIND(exact), PyUnicode_DATA(exact), 0, len(exact))
 
 
 include "text_sentences.pxi"
@@ -345,7 +356,12 @@ include "text_sentences.pxi"
 # --- words and facts ---------------------------------------------------------------------------
 
 
-def tokenize_words(str text) -> list:
+def tokenize_words(text) -> list:
+    """Lower-cased words: runs of letters, digits and ``_`` (any script)."""
+    return _tokenize_words(_as_text(text))
+
+
+cdef list _tokenize_words(str text):
     """Lower-cased words: runs of letters, digits and ``_`` (any script)."""
     cdef list words = []
     cdef Py_ssize_t n = len(text)
@@ -474,7 +490,12 @@ cdef Py_ssize_t _scan_facts(
     return count
 
 
-def fact_tokens(str text not None) -> list:
+def fact_tokens(text) -> list:
+    """The tokens an agent must not lose: numbers, identifiers, paths, URLs, error words."""
+    return _fact_tokens(_as_text(text))
+
+
+cdef list _fact_tokens(str text):
     """The tokens an agent must not lose: numbers, identifiers, paths, URLs, error words."""
     cdef list facts = []
     _scan_facts(text, PyUnicode_KIND(text), PyUnicode_DATA(text), 0, len(text), facts, PY_SSIZE_T_MAX)

@@ -89,9 +89,9 @@ cdef inline int _push(
     return 0
 
 
-def split_sentences(str text not None) -> list:
+def split_sentences(text) -> list:
     """``(start, end)`` offsets of the sentences of ``text``, whitespace trimmed (see the twin)."""
-    return sentence_spans(text)
+    return sentence_spans(_as_text(text))
 
 
 cdef list sentence_spans(str text):

@@ -242,6 +242,8 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
 
 def tokenize_words(text: str) -> list[str]:
     """Lower-cased words: runs of letters, digits and ``_`` (any script)."""
+    if not isinstance(text, str):  # (bytes were an AttributeError here, a TypeError compiled)
+        raise TypeError(f"text must be a str (got {type(text).__name__})")
     words: list[str] = []
     n = len(text)
     i = 0
