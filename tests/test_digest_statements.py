@@ -590,3 +590,24 @@ def test_a_fix_put_forward_is_said_as_proposed_and_a_fix_made_as_made() -> None:
     text = session_digest(items, 2000).text
     assert "- Proposed fix: Add `if info.Mode()&os.ModeSymlink != 0` check to" in text
     assert "- Fix: Added a grace period to `ListOrphanedSessionStates()`." in text
+
+
+def test_a_lead_in_after_a_sentence_of_its_own_opens_its_list_alone() -> None:
+    """ "Yes, `f` is right. Looking at:" opens its list with its last sentence, narration: the
+    items are said without it (each said "Yes, `f` is right. Looking at: ..." before), and the
+    sentence before it once; a supposing last sentence ("This breaks. If `g` runs twice, we
+    get:") makes its items no results, as it does alone."""
+    reply = (
+        "Yes, `SessionRef` is correct for Gemini. Looking at:\n"
+        "- `gemini.go:100`: `input.SessionRef = raw.TranscriptPath`\n"
+        "- the test at `gemini_test.go:114` confirms `SessionRef` maps to `transcript_path`\n\n"
+        "This is a real problem. If `AfterAgent` calls `SaveChanges` twice, we get:\n"
+        "- `AfterAgent`: checkpoint `abc123` with a code commit\n"
+    )
+    task = {"source": "claude-code", "role": "user", "kind": "task"}
+    asked = MemoryItem("t", "is SessionRef right?", metadata=task, created_at=T0)
+    items = [asked, _agent(5, reply)]
+    text = session_digest(items, 2000).text
+    assert text.count("Yes, `SessionRef` is correct for Gemini.") == 1
+    assert "- `gemini.go:100`: `input.SessionRef = raw.TranscriptPath`" in text
+    assert "checkpoint `abc123` with a code commit" not in text

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from memcore.errors import ValidationError
@@ -34,12 +34,17 @@ class FirstWords:
 
 def _results(before: list[MemoryItem], after: list[MemoryItem]) -> dict[str, bool]:
     made = [item for item in after if not any(item is old for old in before)]
+    kept = {item.id for item in after}
+    for item in after:
+        summarized = item.metadata.get("summarizes")
+        kept.update(summarized if isinstance(summarized, list) else ())
     return {
         "compress": any(item.metadata.get("summarized") for item in made),
         "hierarchical_summarization": any(
             item.metadata.get("level") in ("level3", "level4") for item in made
         ),
-        "evict": any(not any(item.id == new.id for new in after) for item in before),
+        # (an item a group summary left stands for, "summarizes", was replaced, not evicted)
+        "evict": any(item.id not in kept for item in before),
     }
 
 
@@ -95,6 +100,14 @@ _TEXT = st.lists(
         max_size=12,
     ),
     st.sampled_from([0.05, 0.2, 0.5, 0.8]),
+)
+@example(  # two old notes grouped into one summary: replaced, not evicted
+    [
+        ("alpha alpha alpha", "low", 30.0, False),
+        ("alpha alpha alpha", "low", 30.0, False),
+        (" ".join(["alpha"] * 10), "low", 0.1, False),
+    ],
+    0.5,
 )
 def test_claimed_actions_are_the_ones_in_the_result(
     shapes: list[tuple[str, str, float, bool]], share: float

@@ -89,6 +89,9 @@ def _opener(lines: list[str], line_no: int) -> str | None:
     return None
 
 
+_SENTENCE_GAP = lazy_compile(r"(?<=[.!?])\s+(?=[A-Z])")
+
+
 def _as_subject(line: str) -> str | None:
     """What opens a list, as its items' subject: a heading, a bold title or a lead-in (ending
     with a colon), naming something exact in a few words; an item over a nested list only as a
@@ -100,6 +103,10 @@ def _as_subject(line: str) -> str | None:
         return None
     text = _ITEM.sub("", stripped.lstrip("#").strip().replace("**", "")).strip()
     text = text.rstrip(" :\t")
+    # (a lead-in after a sentence of its own, "Yes, `f` is right. Looking at:", opens the list
+    # with its last sentence alone: the one before is said as itself)
+    if "!" not in text:  # ("Aha! Session `x` has:": the agent exclaiming, no subject)
+        text = _SENTENCE_GAP.split(text)[-1]
     if text.count("`") < 2 or text.count("`") % 2 or len(text.split()) > _SUBJECT_WORDS:
         return None  # names nothing exact, a code span cut, or a sentence, not a subject
     if text.endswith((".", "!", "?")) or "!" in text:
@@ -191,7 +198,8 @@ def weighs_options(lines: list[str], line_no: int) -> bool:
     lead = _opener(lines, line_no)
     if lead is None:
         return False
-    return _WEIGHING_LEAD.match(lead) is not None or _SUPPOSING_LEAD.search(lead) is not None
+    last = _SENTENCE_GAP.split(lead.strip())[-1]  # ("This breaks. If `f` runs twice, we get:")
+    return _WEIGHING_LEAD.match(lead) is not None or _SUPPOSING_LEAD.search(last) is not None
 
 
 #: A glossary entry: a name in a code span (bold or not), its type in brackets maybe, a colon,
