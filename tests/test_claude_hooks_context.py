@@ -185,6 +185,20 @@ def test_a_short_budget_tells_the_latest_session_rather_than_drop_it(
     assert "\n- " in block  # a statement of it, not only its heading
 
 
+def test_the_latest_earlier_session_gets_the_most_room(tmp_path: Path, url: str) -> None:
+    """Split evenly, the latest session (said first) got the shortest digest: the room an older
+    one could not use flowed to the next, never back. It weighs twice an older one now."""
+    _save_earlier(tmp_path, url)
+    for name in ("entireio__cli__880d23f9.jsonl", "entireio__cli__0276a600.jsonl"):
+        transcript, session = _place(tmp_path, name)
+        assert _hook("session-end", _payload("SessionEnd", session, transcript), url)[0] == 0
+    context = _start(url, 2000)
+    blocks = context.split("## Earlier session (")[1:]
+    assert len(blocks) == 4, context
+    sizes = [count_tokens(block) for block in blocks]
+    assert sizes[0] == max(sizes), sizes
+
+
 def test_a_hook_process_ends_with_its_whole_output_written(tmp_path: Path, url: str) -> None:
     """The command ends its process at once after the hook (``end_process``): what it printed
     is all there, and the store it wrote is closed whole (no WAL left behind)."""
@@ -347,6 +361,22 @@ def test_a_file_that_was_never_there_is_no_file_that_matters() -> None:
         ('git commit -m "add tests for the build"', False),  # mentions, does not run
         ("npx tsc --version", False),  # what the tool says of itself
         ("ls tests/", False),
+        # past what only wraps it
+        ("python3 -m pytest tests/test_find.py -v", True),
+        ("env CI=1 npm test", True),
+        ("timeout 300 go test ./...", True),
+        ("pnpm -F core test", True),
+        ("./gradlew check", True),
+        ("bun verify", True),
+        ("npm run check:all", True),
+        ("mix credo --strict", True),
+        ("doppler run --project chkit --config ci -- turbo run typecheck lint test build", True),
+        # a program's arguments are no check, nor a runner's other tasks
+        ("python3 script.py test", False),
+        ("git log --grep test", False),
+        ("echo test", False),
+        ("bun run dev", False),
+        ("npm install", False),
     ],
 )
 def test_a_check_is_known_by_the_verb_of_its_command(command: str, check: bool) -> None:

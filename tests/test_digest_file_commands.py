@@ -164,3 +164,19 @@ def test_a_file_created_then_deleted_says_so_before_its_names() -> None:
     files = session_digest(records.items(), 2000).sections["files"].splitlines()
     line = next(line for line in files if line.startswith("- `adr.py`"))
     assert line.startswith("- `adr.py` was created, then deleted; it defined `name0()`")
+
+
+def test_a_background_task_s_output_gone_is_the_harness_s_error_not_the_session_s() -> None:
+    """Claude Code keeps a background task's output under ``/tmp/claude-<uid>/<project>/
+    tasks/``: a Read of it after it was cleaned up failed for the harness, not the work."""
+    records = _Records()
+    records.user("is the server up?")
+    gone = "/tmp/claude-1000/-home-bob-shop/tasks/bd0afab.output"
+    use_id = f"toolu_{len(records.lines):04d}"
+    block = {"type": "tool_use", "id": use_id, "name": "Read", "input": {"file_path": gone}}
+    records._base("assistant", {"role": "assistant", "content": [block]})
+    failed = "<tool_use_error>File does not exist.</tool_use_error>"
+    records.user([{"type": "tool_result", "tool_use_id": use_id, "content": failed,
+                   "is_error": True}])  # fmt: skip
+    errors = session_digest(records.items(), 2000).sections.get("errors", "")
+    assert "bd0afab.output" not in errors

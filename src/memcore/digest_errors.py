@@ -106,15 +106,20 @@ def with_verdict(line: Candidate, said: str) -> Candidate | None:
 
 def claude_code_s_own_lookup(meta: Mapping[str, Any], root: str | None) -> bool:
     """Whether a failed call only looked for one of Claude Code's own files outside the project
-    (``~/.claude/projects/<project>/memory/MEMORY.md`` not there yet): the harness's, not the
+    (``~/.claude/projects/<project>/memory/MEMORY.md`` not there yet, a background task's
+    output ``/tmp/claude-1000/<project>/tasks/b1.output`` gone): the harness's, not the
     session's, error."""
     path = meta.get("file_path")
     return (
         meta.get("tool") in LOOKUP_TOOLS
         and isinstance(path, str)
-        and CLAUDE_FOLDER in path
+        and (CLAUDE_FOLDER in path or _TASK_OUTPUT.search(path) is not None)
         and not (root and path.startswith(root.rstrip("/") + "/"))
     )
+
+
+#: Where Claude Code keeps its background tasks' output (per user id, per project).
+_TASK_OUTPUT = lazy_compile(r"^(?:/private)?/tmp/claude-\d+/.+/tasks/[^/]+$")
 
 
 def _rerun_fix(error: Mapping[str, Any], fixes: Sequence[MemoryItem]) -> str:

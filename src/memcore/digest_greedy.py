@@ -121,6 +121,10 @@ def _needs(cands: list[Candidate]) -> list[int]:
 UNDER_WAY_SEED_SHARE = 0.15
 #: The share of the budget the line of the state the work was left in may take when seeded.
 END_STATE_SEED_SHARE = 0.15
+#: The tokens it may take in a short digest, up to a share of it: the state a session left is
+#: what its briefest account must still say (the 150-token digests lost it half the time).
+END_STATE_ROOM = 45
+END_STATE_MOST_SHARE = 0.3
 
 
 class Greedy:
@@ -199,7 +203,10 @@ class Greedy:
         # would lose to short ones, and it is what the next session starts from
         self._seed(self._open_line(UNDER_WAY), UNDER_WAY_SEED_SHARE)
         # and the state the work was left in (checked? committed?): a line of the same length
-        self._seed(self._open_line(END_STATE), END_STATE_SEED_SHARE)
+        # (at least END_STATE_ROOM tokens in a short digest: most state lines need 25-45)
+        room = END_STATE_ROOM / max(1, self.budget)
+        share = max(END_STATE_SEED_SHARE, min(END_STATE_MOST_SHARE, room))
+        self._seed(self._open_line(END_STATE), share)
 
     def _open_line(self, opening: str) -> int | None:
         """The first line of "Still open" that starts with ``opening`` and is not taken."""

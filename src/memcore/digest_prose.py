@@ -554,7 +554,7 @@ def statements(
                 continue  # what was to be done, not what was: no decision, no result
             if weighs_options(lines, position // 1000):
                 continue
-            if report and in_glossary(lines, position // 1000):
+            if (report or meta.get("sidechain")) and in_glossary(lines, position // 1000):
                 continue  # a sub-agent's account of what names mean: reference, not a result
             subject = with_subject(kept, lines, position // 1000)
             if subject is not None:

@@ -197,18 +197,78 @@ _CHECK_VERB_WORDS = frozenset(
         "test", "tests", "pytest", "jest", "vitest", "mocha", "rspec", "tox", "nox", "tsc",
         "mypy", "pyright", "ruff", "flake8", "pylint", "lint", "eslint", "golangci-lint",
         "clippy", "build", "check", "typecheck", "vet", "fmt", "format", "prettier", "biome",
-        "compile", "make", "ci",
+        "compile", "make", "ci", "verify", "credo", "dialyzer", "rubocop", "phpunit",
+        "phpstan", "swiftlint", "ctest", "unittest",
     }
 )  # fmt: skip
 
 
 def is_project_check(command: str) -> bool:
     """Whether ``command`` runs one of the project's checks by its verb (see
-    ``_CHECK_VERB_WORDS``): what a next session needs to know how to run."""
-    verb = command_verb(command)
-    if not verb or {"--help", "--version"} & set(normalize_command(command).split()):
+    ``_CHECK_VERB_WORDS``), past what only wraps it (``python3 -m pytest``, ``timeout 300 go
+    test``, ``env CI=1 npm test``, ``doppler run ... -- turbo run test``, ``pnpm -F core
+    test``, ``npm run check:all``, ``./gradlew check``): what a next session needs to know how
+    to run."""
+    core = normalize_command(command)
+    if {"--help", "--version"} & set(core.split()):
         return False  # (what the tool says of itself)
-    return any(word.lower() in _CHECK_VERB_WORDS for word in verb)
+    verb = [word.lower().split(":", 1)[0] for word in _unwrapped_verb(core)]
+    if not verb:
+        return False
+    if verb[0] in _CHECK_VERB_WORDS:  # (the program is the check: pytest, tsc, make)
+        return True
+    # a runner's task (mise run test, go vet, bun verify); any other program's words are its
+    # arguments ("ls tests", "git log --grep test")
+    return verb[0] in _RUNNERS and any(word in _CHECK_VERB_WORDS for word in verb[1:])
+
+
+#: Words that only run what follows them (with their own arguments, see ``_unwrapped_verb``).
+_WRAPPERS = frozenset(["env", "time", "nice", "sudo", "command", "exec"])
+#: Runners whose flags (and the flags' values) come before the task they run.
+_RUNNERS = frozenset(
+    ["npm", "pnpm", "yarn", "bun", "mise", "make", "just", "task", "turbo", "nx", "uv",
+     "poetry", "npx", "bunx", "pnpx", "deno", "cargo", "go", "mix", "dotnet", "gradlew", "mvn"]
+)  # fmt: skip
+_VALUE_FLAGS = frozenset(["-F", "--filter", "-w", "--workspace", "-C", "--cwd", "--dir", "-p"])
+_RUN_WORDS = frozenset(["run", "run-script", "exec", "x"])
+
+
+def _unwrapped_verb(core: str) -> tuple[str, ...]:
+    """The verb of what ``core`` (a normalized command) runs, past its wrappers: its first plain
+    words (a script's ``name:variant`` kept whole), the runner's flags and ``run`` left out."""
+    words = core.split()
+    if "--" in words[:12]:  # (a wrapper's own arguments end at "--": doppler, cross-env ...)
+        words = words[words.index("--") + 1 :]
+    while words and (
+        words[0] in _WRAPPERS or _ENV_ASSIGNMENT.fullmatch(words[0]) or words[0].isdigit()
+    ):
+        words = words[1:]
+    if words and words[0] == "timeout":
+        words = words[2:] if len(words) > 1 and words[1][:1].isdigit() else words[1:]
+    if len(words) > 2 and words[0].startswith("python") and words[1] == "-m":
+        words = words[2:]
+    if words:
+        words = [words[0].rsplit("/", 1)[-1], *words[1:]]  # ("./gradlew check")
+    verb: list[str] = []
+    skip = False
+    runner = bool(words) and words[0] in _RUNNERS  # (its flags come before its task)
+    for word in words[:8]:
+        if skip:
+            skip = False
+        elif runner and word in _VALUE_FLAGS:
+            skip = True
+        elif runner and (word.startswith("-") or (len(verb) == 1 and word in _RUN_WORDS)):
+            continue
+        elif _SCRIPT_WORD.fullmatch(word):
+            verb.append(word)
+            if len(verb) == _VERB_WORDS:
+                break
+        else:
+            break
+    return tuple(verb)
+
+
+_SCRIPT_WORD = lazy_compile(r"[A-Za-z][\w.-]*(?::[\w.-]+)*")
 
 
 #: Go's test runner: a test's header (``=== RUN TestX``, ``--- FAIL: TestX (0.01s)``) and a

@@ -305,6 +305,10 @@ def _session_block(record: SessionRecord, title: str, room: int) -> str:
     return fitting[-1] if fitting else blocks[0][1]
 
 
+#: How many times an older session's share of the room the latest earlier session gets.
+LATEST_WEIGHT = 2
+
+
 async def start_context(
     cwd: str,
     session_id: str,
@@ -344,8 +348,11 @@ async def start_context(
             said |= fit.add(block, max(0, min(share, fit.room() - reserve)))
     # as many earlier sessions as get a short digest each, the latest first
     chosen = earlier[: min(EARLIER_SESSIONS, max(1, fit.room() // SESSION_SHARE))]
+    # the latest weighs LATEST_WEIGHT times each older one: split evenly, the room an older one
+    # could not use flowed to the next, and the latest, first, got the least of all
+    weights = [LATEST_WEIGHT] + [1] * (len(chosen) - 1)
     for index, record in enumerate(chosen):
-        share = max(1, fit.room() // (len(chosen) - index))
+        share = max(1, fit.room() * weights[index] // sum(weights[index:]))
         block = _session_block(record, "Earlier session", share)
         said |= fit.add(block, max(share, min(_least(block), fit.room())))
     return fit.text() if said else ""
@@ -354,6 +361,7 @@ async def start_context(
 __all__ = [
     "CHECKS_SHOWN",
     "EARLIER_SESSIONS",
+    "LATEST_WEIGHT",
     "NOTE_CHARS",
     "SESSION_SHARE",
     "project_entries",
