@@ -105,9 +105,9 @@ def test_a_request_of_attached_files_alone_says_the_user_attached_them() -> None
 
 
 def test_a_long_request_s_task_and_how_to_do_it_are_kept_past_its_details() -> None:
-    """Past the cut of a long request, its sentence that says the task and those that say how
-    the user wants it done (tests first, the checks to run, what not to touch) are kept before
-    its details, named thing or not: the next session must honour them."""
+    """Past the cut of a long request, its sentence that says the task, those that say how the
+    user wants it done (tests first, the checks to run, what not to touch) and what is wrong
+    are kept before its details, named thing or not: the next session must honour them."""
     details = "\n".join(
         f"  - `pkg/step{n}.go` has `Step{n}()` with its table of cases already" for n in range(30)
     )
@@ -117,10 +117,11 @@ def test_a_long_request_s_task_and_how_to_do_it_are_kept_past_its_details() -> N
         f"What's already done:\n{details}\n\n"
         "Your task: Wire the transition function into the hook handlers.\n\n"
         "Write tests first (TDD). Run make fmt && make lint before considering complete.\n\n"
-        "Don't change the public API."
+        "Don't change the public API. That said, the export is still broken."
     )
     asked = session_digest(_session(request), 400).sections["asked"]
     assert "Your task: Wire the transition function into the hook handlers." in asked
     assert "Write tests first (TDD)." in asked
     assert "Run make fmt && make lint before considering complete." in asked
     assert "Don't change the public API." in asked
+    assert "That said, the export is still broken." in asked  # (what is wrong: kept too)

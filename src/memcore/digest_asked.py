@@ -181,15 +181,24 @@ _HOW_SENTENCE = lazy_compile(
     r"|ensure|avoid|only|write (?:the )?tests?|run\s|use\s|keep\s|follow\s|stick to|prefer\s"
     r"|no need to|without\s)"
 )
+#: A sentence of a request that reports what is wrong ("That said, it's currently not
+#: working.", "The build is still broken"): the problem the work is for, named thing or not.
+_PROBLEM_SENTENCE = lazy_compile(
+    r"(?i)\b(?:is|are|it's|that's|they're|keeps?|still)\s+(?:currently\s+|still\s+|now\s+)?"
+    r"(?:not\s+working|broken|failing|crashing|hanging|wrong)\b|\bdoes(?:n't| not)\s+work\b"
+)
 _TASK_SCORE = 6.0
 _HOW_SCORE = 4.5
 
 
 def _told_how(sentence: str) -> float:
-    """The worth of a request's sentence that says the task or how to do it (0: neither)."""
+    """The worth of a request's sentence that says the task, how to do it, or what is wrong
+    (0: none of these)."""
     if _TASK_SENTENCE.match(sentence):
         return _TASK_SCORE
-    return _HOW_SCORE if _HOW_SENTENCE.match(sentence) else 0.0
+    if _HOW_SENTENCE.match(sentence) or _PROBLEM_SENTENCE.search(sentence):
+        return _HOW_SCORE
+    return 0.0
 
 
 def _heading(flat: str) -> bool:
