@@ -87,3 +87,19 @@ def test_the_recover_command_takes_a_session_too_damaged_to_read(
     code, out, _ = run_cli(capsys, "verify", "--store", url)
     assert code == 0
     assert "all ok" in out
+
+
+def test_a_repair_that_cannot_be_finished_says_what_it_did_change(tmp_path: Path) -> None:
+    """The row moved aside was changed, so a failure after it says "nothing else": the state
+    itself is left as it was (its journal compacted away and no backup kept to rebuild from)."""
+    url, path = _filled(tmp_path)
+    _edit(path, "DELETE FROM commits")
+    _edit(path, "UPDATE meta SET journal_floor = version WHERE session = 'alpha'")
+    _edit(path, "UPDATE items SET record = 'not a record' WHERE session = 'alpha' AND key = 'k1'")
+    result = recover_corrupted_memory("alpha", url)
+    assert not result.success
+    assert result.message.startswith(
+        "session 'alpha': 1 unreadable item row(s) moved to the table damaged_items; "
+    )
+    assert result.message.endswith("nothing else was changed")
+    assert _contents(url, "alpha") == ["lint rule 0 of alpha", "lint rule 2 of alpha"]

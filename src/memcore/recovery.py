@@ -308,8 +308,12 @@ async def arecover_corrupted_memory(session_id: str, store: StoreArg = None) -> 
     """
     validate_session_id(session_id)
     async with opened_store(store, create=False) as opened:
+        repaired: list[str] = []  # (said by every attempt's result: done once, before them)
+        repair_cells = getattr(opened, "repair_cells", None)  # (cells no read can take)
+        if repair_cells is not None:
+            repaired = await repair_cells(session_id)
         for _ in range(MAX_ATTEMPTS):
-            result = await _recover_once(opened, session_id)
+            result = await _recover_once(opened, session_id, repaired)
             if result is not None:
                 return result
         return RecoveryResult(
@@ -323,12 +327,12 @@ async def arecover_corrupted_memory(session_id: str, store: StoreArg = None) -> 
         )
 
 
-async def _recover_once(store: Store, session_id: str) -> RecoveryResult | None:
-    """One attempt; None when the compare-and-set write lost to a concurrent commit."""
-    fixed: list[str] = []
-    repair_cells = getattr(store, "repair_cells", None)  # (cells no read can take: SQLite)
-    if repair_cells is not None:
-        fixed.extend(await repair_cells(session_id))
+async def _recover_once(
+    store: Store, session_id: str, repaired: list[str]
+) -> RecoveryResult | None:
+    """One attempt (``repaired``: what the repair of unreadable cells did before it); None when
+    the compare-and-set write lost to a concurrent commit."""
+    fixed = list(repaired)
     if isinstance(store, VersionReporting):
         versions = await _repair_versions(store, session_id, fixed)
         if versions is not _GO_ON:
@@ -366,12 +370,12 @@ async def _recover_once(store: Store, session_id: str) -> RecoveryResult | None:
         return _result(
             False,
             f"session {session_id!r}: {damage}, and no stored digest to validate a rebuilt "
-            "state against; nothing was changed",
+            f"state against; {_unchanged(fixed)}",
             rebuild_required=True,
         )
     engine = await _engine_check(store)
     if engine is not None:
-        return _result(False, f"session {session_id!r}: {damage}; {engine}; nothing was changed")
+        return _result(False, f"session {session_id!r}: {damage}; {engine}; {_unchanged(fixed)}")
     notes: list[str] = []
     candidate = await _plan(
         store, session_id, snapshot.version, snapshot.digest, snapshot.records, notes
@@ -380,7 +384,7 @@ async def _recover_once(store: Store, session_id: str) -> RecoveryResult | None:
         return _result(
             False,
             f"session {session_id!r}: {damage}; no backup or journal rebuild matches the "
-            f"stored digest ({'; '.join(notes)}); nothing was changed",
+            f"stored digest ({'; '.join(notes)}); {_unchanged(fixed)}",
             rebuild_required=True,
         )
     digest = snapshot.digest if candidate.digest is None else candidate.digest
@@ -410,6 +414,11 @@ async def _recover_once(store: Store, session_id: str) -> RecoveryResult | None:
         updates_applied=candidate.replayed,
         rebuild_required=candidate.rebuilt,
     )
+
+
+def _unchanged(fixed: list[str]) -> str:
+    """How a failure says what it left as it was: all of it, or all but what was repaired."""
+    return "nothing else was changed" if fixed else "nothing was changed"
 
 
 # ``_repair_versions``: nothing (more) to repair there, go on with the records and digest

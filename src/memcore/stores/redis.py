@@ -44,7 +44,8 @@ redis failure (connection refused, timeout, script error, cluster down) surfaces
 ``BackendError`` with the cause chained; a URL is only ever shown with its password masked. A
 key or field of a session that memcore never writes that way (``SET memcore:{s}:index x``,
 ``HSET memcore:{s}:meta version abc``: another program or a hand edit) is a
-``CorruptedMemoryError`` naming it, raised before a script writes anything.
+``CorruptedMemoryError`` naming it, raised before a script writes anything; recovery's
+``repair_cells`` moves it aside and sets it from the session's keys (``redis_cells``).
 
 The redis package is imported when a store is made, so importing memcore never needs it. The
 asyncio client is created lazily and again whenever the running event loop changes, so one store
@@ -81,6 +82,7 @@ from memcore.stores.base import (
     validate_version,
 )
 from memcore.stores.redis_backups import RedisBackups
+from memcore.stores.redis_cells import RedisCells
 from memcore.stores.redis_damage import TEXT_REPLY_OPTIONS, count_field, damage_said, ident_field
 from memcore.stores.redis_keys import (
     LEGACY_SESSIONS_KEY,
@@ -142,7 +144,7 @@ def _cluster_client_class() -> Any:
     return type("MemcoreRedisCluster", (cluster.RedisCluster,), {"ERRORS_ALLOW_RETRY": kept})
 
 
-class RedisStore(RedisVersions, RedisBackups):
+class RedisStore(RedisVersions, RedisBackups, RedisCells):
     """The Store protocol over a Redis server or a Redis Cluster (see the module docstring).
 
     ``socket_timeout`` / ``connect_timeout`` given here win over the URL's parameters, which win

@@ -8,6 +8,8 @@ one ``HMGET``, then one ``HSET``/``ZADD``/``RPUSH`` per chunk of keys rather tha
 
 from __future__ import annotations
 
+from memcore.stores.redis_repair_script import REPAIR_CELLS
+
 # Keys per HSET/ZADD/RPUSH call: Lua's unpack() is bounded by the C stack (8000 slots).
 _CHUNK = 1000
 
@@ -321,6 +323,7 @@ SCRIPTS = {
         "put_backup": PUT_BACKUP,
         "delete_backup": DELETE_BACKUP,
         "delete_session": DELETE_SESSION,
+        "repair_cells": REPAIR_CELLS,
     }.items()
 }
 
