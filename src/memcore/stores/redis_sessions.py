@@ -31,7 +31,10 @@ PART_TYPES = {
 }
 
 #: What to do about a key memcore did not write, said with each one named.
-MOVE_IT = "move that key out of the way (redis-cli RENAME) if it is not memcore's"
+MOVE_IT = (
+    "repair it with `memcore recover` (it moves such keys aside), or move that key out of the "
+    "way (redis-cli RENAME) if it is not memcore's"
+)
 
 
 def shown(raw: bytes | str) -> str:
