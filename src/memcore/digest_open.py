@@ -77,10 +77,14 @@ def said_done_steps(cands: list[Candidate]) -> list[Candidate]:
     steps = [c for c in cands if c.section == "decisions" and c.text.startswith(DONE)]
     if not steps:
         return cands
+    least = min(step.score for step in steps)  # (a line worth less stands in for no step)
     others = [
         (c.score, _stems(c.text))
         for c in cands
-        if c.section == "decisions" and not c.spare and not c.text.startswith(DONE)
+        if c.section == "decisions"
+        and c.score >= least
+        and not c.spare
+        and not c.text.startswith(DONE)
     ]
     said: set[int] = set()
     for step in steps:

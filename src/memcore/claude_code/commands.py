@@ -203,6 +203,7 @@ _CHECK_VERB_WORDS = frozenset(
 )  # fmt: skip
 
 
+@functools.lru_cache(maxsize=4096)
 def is_project_check(command: str) -> bool:
     """Whether ``command`` runs one of the project's checks by its verb (see
     ``_CHECK_VERB_WORDS``), past what only wraps it (``python3 -m pytest``, ``timeout 300 go
