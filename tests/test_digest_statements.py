@@ -611,3 +611,20 @@ def test_a_lead_in_after_a_sentence_of_its_own_opens_its_list_alone() -> None:
     assert text.count("Yes, `SessionRef` is correct for Gemini.") == 1
     assert "- `gemini.go:100`: `input.SessionRef = raw.TranscriptPath`" in text
     assert "checkpoint `abc123` with a code commit" not in text
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            ["I", "we", "So,", "but", "the user", "wants", "might", "Likely", "must be",
+             "should have", "seems to", "`f()`", "fails", "?", "ok", "Then", "x", "."]
+        ),
+        max_size=8,
+    ).map(" ".join)
+    | st.text(max_size=40)
+)  # fmt: skip
+def test_the_unsettled_prefilter_finds_what_the_pattern_finds(sentence: str) -> None:
+    """``_unsettled`` tests cheap hints before the pattern: it must agree with the pattern."""
+    assert digest_prose._unsettled(sentence) == (
+        digest_prose._UNSETTLED.search(sentence) is not None
+    )
