@@ -256,17 +256,20 @@ _UNSETTLED_HINTS = (
     "i guess", "i wonder", "not sure", "could be", "likely", "must ", "should ", "seem",
     "appear",
 )  # fmt: skip
-_UNSETTLED_OPENINGS = (
-    "i", "we", "so", "but", "and", "now", "ok", "then", "also", "first", "next", "the user",
-)  # fmt: skip
+#: First words of a sentence the pattern's opening alternatives may match ("I'll", "So we").
+_UNSETTLED_FIRST = frozenset(
+    ["i", "we", "so", "but", "and", "now", "ok", "okay", "then", "also", "first", "next", "the"]
+)
 
 
 def _unsettled(sentence: str) -> bool:
     """``_UNSETTLED.search(sentence)``, its search made only for a sentence that may match."""
     lowered = sentence.lower()
+    first = lowered.split(None, 1)[0].rstrip(",") if lowered.strip() else ""
     if (
         "?" not in sentence
-        and not lowered.startswith(_UNSETTLED_OPENINGS)
+        and first not in _UNSETTLED_FIRST
+        and not first.startswith(("i'", "we'"))
         and not any(hint in lowered for hint in _UNSETTLED_HINTS)
     ):
         return False
