@@ -199,6 +199,21 @@ def test_the_latest_earlier_session_gets_the_most_room(tmp_path: Path, url: str)
     assert sizes[0] == max(sizes), sizes
 
 
+def test_a_session_s_heading_names_its_branch_once(tmp_path: Path, url: str) -> None:
+    """The heading says "(..., branch `b`)": the digest's line saying only that is left out
+    (with its section when it was alone there)."""
+    _save_earlier(tmp_path, url)
+    for name in ("entireio__cli__880d23f9.jsonl", "entireio__cli__1664f311.jsonl"):
+        transcript, session = _place(tmp_path, name)
+        assert _hook("session-end", _payload("SessionEnd", session, transcript), url)[0] == 0
+    context = _start(url, 2000)
+    branches = re.findall(r"## Earlier session \([^)]*, branch `([^`]+)`\)", context)
+    assert branches, context
+    for branch in branches:
+        assert f"- The work is on the branch `{branch}`." not in context
+    assert not re.search(r"^###[^\n]*\n(?:###|##|$)", context, re.MULTILINE)  # (no empty section)
+
+
 def test_a_hook_process_ends_with_its_whole_output_written(tmp_path: Path, url: str) -> None:
     """The command ends its process at once after the hook (``end_process``): what it printed
     is all there, and the store it wrote is closed whole (no WAL left behind)."""

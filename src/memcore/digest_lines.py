@@ -20,7 +20,7 @@ from memcore.claude_code.answers import QUESTION_WORDS
 from memcore.claude_code.commands import normalize_command, one_line
 from memcore.claude_code.compaction import is_compaction_summary
 from memcore.claude_code.records import ANSWER, ATTACHED_ONLY, command_request
-from memcore.claude_code.titles import TITLE_LEAD_IN
+from memcore.claude_code.titles import BRANCH_LEAD, TITLE_LEAD_IN
 from memcore.claude_code.tools import quoted_list
 from memcore.claude_code.transcripts import KIND_PRIORITY
 from memcore.digest_asked import (
@@ -363,7 +363,6 @@ _NO_TOPIC_BRANCHES = frozenset({"main", "master", "develop", "development", "tru
 #: The worth of the branch's line: a few words that often carry the ticket or the task
 #: (``alex/ent-112-checkpoint-id-reuse-bug``), when a session starts mid-work above all.
 BRANCH_SCORE = 4.0
-BRANCH_LEAD = "- The work is on the branch "
 
 
 def branch_line(items: Sequence[MemoryItem]) -> Candidate | None:

@@ -9,9 +9,8 @@ from typing import Any
 from memcore.claude_code.project import REGISTRY_PREFIX, SessionRecord
 from memcore.claude_code.session_record import cut_at_word
 from memcore.claude_code.session_start import entries_of, live_items, session_time
-from memcore.claude_code.titles import TITLE_LEAD_IN
+from memcore.claude_code.titles import BRANCH_LEAD, TITLE_LEAD_IN
 from memcore.digest_asked import SUMMARY_LEAD_IN
-from memcore.digest_lines import BRANCH_LEAD
 from memcore.errors import MemcoreError
 from memcore.model import MemoryItem
 from memcore.stores import decode_entry

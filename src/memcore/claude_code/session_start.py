@@ -31,6 +31,7 @@ from memcore.claude_code.project import (
 )
 from memcore.claude_code.records import MEMCORE_CONTEXT_MARK
 from memcore.claude_code.session_record import cut_at_word, distinct
+from memcore.claude_code.titles import BRANCH_LEAD
 from memcore.claude_code.worktrees import linked_tree
 from memcore.errors import MemcoreError
 from memcore.model import MemoryItem, Priority
@@ -288,15 +289,28 @@ def session_time(record: SessionRecord) -> str:
     return f"{stamp[:16].replace('T', ' ')} UTC" if stamp else "time unknown"
 
 
+def _heading_only(lines: list[str], at: int) -> bool:
+    """Whether the heading ``lines[at]`` has no line of its own under it."""
+    return at + 1 == len(lines) or lines[at + 1].startswith("#")
+
+
 def _session_block(record: SessionRecord, title: str, room: int) -> str:
     """The session under ``title``, from the longest of its digests whose block fits ``room``
     tokens (else the shortest, which the budget then cuts by whole lines)."""
     when = session_time(record)
     branch = f", branch `{record.git_branch}`" if record.git_branch else ""
+    # (the heading names the branch: the digest's line saying only that is left out)
+    said = f"{BRANCH_LEAD}`{record.git_branch}`." if record.git_branch else None
     blocks = []
     for digest in dict.fromkeys(d for d in (record.digest, *record.briefs) if d.strip()):
+        lines = [line for line in digest.strip().splitlines() if line != said]
+        lines = [  # (a section the left-out line was alone in goes with it)
+            line
+            for at, line in enumerate(lines)
+            if not line.startswith("#") or not _heading_only(lines, at)
+        ]
         body = "\n".join(
-            "#" + line if line.startswith("#") else line for line in digest.strip().splitlines()
+            "#" + line if line.startswith("#") else line for line in lines
         )  # its sections sit one level under the session's heading
         block = f"## {title} ({when}{branch})\n{body}"
         blocks.append((count_tokens(block), block))

@@ -11,6 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+#: How a digest's line of the session's topic branch starts (``memcore.digest_lines``): here, so
+#: that what reads digests (session start, the list of sessions) need not import the digest.
+BRANCH_LEAD = "- The work is on the branch "
 #: Record type -> who titled the session, and the fields that may hold the title.
 TITLE_FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "custom-title": ("custom", ("customTitle", "title")),
@@ -45,4 +48,11 @@ def clean_title(value: str) -> str | None:
     return text if 0 < len(text) <= TITLE_CHARS else None
 
 
-__all__ = ["TITLE_CHARS", "TITLE_FIELDS", "TITLE_LEAD_IN", "clean_title", "session_title"]
+__all__ = [
+    "BRANCH_LEAD",
+    "TITLE_CHARS",
+    "TITLE_FIELDS",
+    "TITLE_LEAD_IN",
+    "clean_title",
+    "session_title",
+]
