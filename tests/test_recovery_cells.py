@@ -103,3 +103,22 @@ def test_a_repair_that_cannot_be_finished_says_what_it_did_change(tmp_path: Path
     )
     assert result.message.endswith("nothing else was changed")
     assert _contents(url, "alpha") == ["lint rule 0 of alpha", "lint rule 2 of alpha"]
+
+
+def test_a_deleted_session_leaves_no_row_moved_aside(tmp_path: Path) -> None:
+    from memcore.stores import open_store
+
+    url, path = _filled(tmp_path)
+    _edit(path, "UPDATE items SET record = 'not a record' WHERE session = 'alpha' AND key = 'k1'")
+    assert recover_corrupted_memory("alpha", url).success
+
+    async def delete() -> None:
+        store = open_store(url)
+        await store.delete_session("alpha")
+        await store.close()
+
+    asyncio.run(delete())
+    conn = sqlite3.connect(path)
+    left = conn.execute("SELECT count(*) FROM damaged_items").fetchone()[0]
+    conn.close()
+    assert left == 0

@@ -429,6 +429,7 @@ class SQLiteStore(SQLiteLockedSync):
                 conn.execute(_DROP_JOURNAL, (session_id,))  # before its meta row
                 for table in ("items", "backups", "meta"):
                     conn.execute(f"DELETE FROM {table} WHERE session = ?", (session_id,))
+                sqlite_cells.drop_damaged(conn, session_id)  # (what recovery moved aside)
                 _ensure_store_info(conn)
                 conn.execute(
                     "INSERT INTO store_info (name, value) VALUES (?, '1') ON CONFLICT (name) "

@@ -75,4 +75,14 @@ def repair_cells(conn: sqlite3.Connection, session_id: str) -> list[str]:
     return done
 
 
-__all__ = ["repair_cells"]
+def drop_damaged(conn: sqlite3.Connection, session_id: str) -> None:
+    """Delete the session's rows moved to ``damaged_items`` (inside the caller's write
+    transaction): a deleted session leaves nothing of itself behind."""
+    found = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'damaged_items'"
+    ).fetchone()
+    if found is not None:
+        conn.execute("DELETE FROM damaged_items WHERE session = ?", (session_id,))
+
+
+__all__ = ["drop_damaged", "repair_cells"]
