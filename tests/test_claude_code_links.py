@@ -25,16 +25,6 @@ from tests.test_transcript_agent_records import T0, _Records
 
 
 class _Session(_Records):
-    def ran(self, command: str, output: str, code: int = 0) -> None:
-        use_id = f"toolu_{len(self.lines):04d}"
-        block = {"type": "tool_use", "id": use_id, "name": "Bash", "input": {"command": command}}
-        self._base("assistant", {"role": "assistant", "content": [block]})
-        text = output if code == 0 else f"Exit code {code}\n{output}"
-        result: dict[str, Any] = {"type": "tool_result", "tool_use_id": use_id, "content": text}
-        if code:
-            result["is_error"] = True
-        self.user([result])
-
     def edited(self, path: str, old: str, new: str) -> None:
         edit: dict[str, Any] = {"file_path": path, "old_string": old, "new_string": new}
         self.tool("Edit", edit, f"The file {path} has been updated.")

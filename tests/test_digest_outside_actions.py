@@ -4,7 +4,6 @@ tasks closed) are said as results, with what came of them (``claude_code.outside
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 
@@ -61,24 +60,12 @@ def test_what_came_of_an_act_is_its_url_or_its_first_lines() -> None:
     ]
 
 
-class _Acts(_Records):
-    def ran(self, command: str, output: str, code: int = 0) -> None:
-        use_id = f"toolu_{len(self.lines):04d}"
-        block = {"type": "tool_use", "id": use_id, "name": "Bash", "input": {"command": command}}
-        self._base("assistant", {"role": "assistant", "content": [block]})
-        text = output if code == 0 else f"Exit code {code}\n{output}"
-        result: dict[str, Any] = {"type": "tool_result", "tool_use_id": use_id, "content": text}
-        if code:
-            result["is_error"] = True
-        self.user([result])
-
-
 def _decisions(records: _Records) -> list[str]:
     return session_digest(records.items(), 4000).sections.get("decisions", "").splitlines()
 
 
 def test_a_pull_request_opened_is_a_result_with_its_title_and_url() -> None:
-    acts = _Acts()
+    acts = _Records()
     acts.user("open a PR for the docs")
     body = "\"$(cat <<'EOF'\n## Summary\nCreates the skill.\nEOF\n)\""
     acts.ran(f'gh pr create --base main --title "Add the docs" --body {body}', "https://x/pull/50")
@@ -93,7 +80,7 @@ def test_a_pull_request_opened_is_a_result_with_its_title_and_url() -> None:
 
 
 def test_acts_that_differ_by_one_number_are_one_line_naming_each() -> None:
-    acts = _Acts()
+    acts = _Records()
     acts.user("close the finished tasks")
     for task in (4, 5, 6):
         acts.ran(f"bd close spotter-gqc.{task} 2>&1", f"\u2713 Closed spotter-gqc.{task}: Closed")
@@ -113,7 +100,7 @@ def test_acts_that_differ_by_one_number_are_one_line_naming_each() -> None:
 
 
 def test_an_act_that_failed_is_no_result() -> None:
-    acts = _Acts()
+    acts = _Records()
     acts.user("merge the PR")
     acts.ran("gh pr merge 22 --squash", "X Pull request o/r#22 is not mergeable", code=1)
     assert not any("Acted outside" in line for line in _decisions(acts))

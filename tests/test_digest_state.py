@@ -3,24 +3,12 @@ checked and committed (``memcore.digest_state``)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from memcore import session_digest
 from memcore.digest_state import END_STATE
 from tests.test_transcript_agent_records import _Records
 
 
 class _Work(_Records):
-    def ran(self, command: str, output: str, code: int = 0) -> None:
-        use_id = f"toolu_{len(self.lines):04d}"
-        block = {"type": "tool_use", "id": use_id, "name": "Bash", "input": {"command": command}}
-        self._base("assistant", {"role": "assistant", "content": [block]})
-        text = output if code == 0 else f"Exit code {code}\n{output}"
-        result: dict[str, Any] = {"type": "tool_result", "tool_use_id": use_id, "content": text}
-        if code:
-            result["is_error"] = True
-        self.user([result])
-
     def changed(self, path: str) -> None:
         self.edit(path, "def total():\n    return 1\n", "return 1", "return round(1)")
 

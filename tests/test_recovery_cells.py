@@ -14,21 +14,14 @@ import pytest
 from memcore import DistributedMemoryManager
 from memcore.recovery import recover_corrupted_memory, verify_store
 from tests.cli_support import run_cli
+from tests.test_cli_damaged_stores import _fill
 
 
 def _filled(tmp_path: Path) -> tuple[str, Path]:
+    """A store at ``tmp_path`` holding ``alpha`` and ``beta``, three items each."""
     path = tmp_path / "m.db"
     url = f"sqlite:///{path}"
-
-    async def fill() -> None:
-        manager = DistributedMemoryManager(url, replica_id="writer")
-        for session in ("alpha", "beta"):
-            for n in range(3):
-                manager.set(session, f"k{n}", {"content": f"lint rule {n} of {session}"})
-            await manager.sync_session_memory(session)
-        await manager.close()
-
-    asyncio.run(fill())
+    _fill(url)
     return url, path
 
 

@@ -55,6 +55,18 @@ class _Records:
         content = [{"type": "tool_result", "tool_use_id": use_id, "content": result}]
         self.user(content, **result_extra)
 
+    def ran(self, command: str, output: str, code: int = 0) -> None:
+        """A ``Bash`` call of ``command`` whose result is ``output``, an error when ``code``
+        is not 0 (with Claude Code's ``Exit code N`` line before it)."""
+        use_id = f"toolu_{len(self.lines):04d}"
+        block = {"type": "tool_use", "id": use_id, "name": "Bash", "input": {"command": command}}
+        self._base("assistant", {"role": "assistant", "content": [block]})
+        text = output if code == 0 else f"Exit code {code}\n{output}"
+        result: dict[str, Any] = {"type": "tool_result", "tool_use_id": use_id, "content": text}
+        if code:
+            result["is_error"] = True
+        self.user([result])
+
     def edit(self, path: str, original: str, old: str, new: str) -> None:
         """An ``Edit`` of ``path`` (under ``CWD``) replacing ``old`` by ``new``, whose result
         carries the file as it was (``original``), as Claude Code records it."""

@@ -21,14 +21,7 @@ cdef Py_ssize_t _GROUP_RECENT = GROUP_RECENT
 
 # --- SimHash and grouping ----------------------------------------------------------------------
 
-cdef inline str _as_text(object text):
-    """``text`` as an exact ``str``: a subclass's characters (a typed ``str`` argument refused
-    one with a builtin TypeError the pure twin never raised), anything else a TypeError."""
-    if type(text) is str:
-        return <str>text
-    if isinstance(text, str):
-        return str.__str__(text)  # the characters, whatever the subclass's __str__ says
-    raise TypeError(f"text must be a str (got {type(text).__name__})")
+include "text_arg.pxi"
 
 
 cdef inline uint64_t _mix(uint64_t h) noexcept:
