@@ -254,3 +254,24 @@ def test_a_healthy_session_is_left_as_it_is_and_a_second_repair_keeps_the_first(
     with _raw(redis_url) as raw:  # the second repair kept its value beside the first one's
         assert raw.hget(_aside("meta"), "version") == b"abc"
         assert raw.hget(_aside("meta") + ":2", "version") == b"def"
+
+
+def test_a_deleted_session_leaves_nothing_a_repair_moved_aside(any_redis_url: str) -> None:
+    url = any_redis_url
+    _fill(url)
+    asyncio.run(create_backup("s", url))
+    with _raw(url) as raw:
+        raw.delete(_key("index"))
+        raw.set(_key("index"), "oops")
+        raw.set(_aside("index") + ":2", "an older one")  # (a second repair's name)
+    assert recover_corrupted_memory("s", url).success
+
+    async def delete() -> None:
+        store = open_store(url)
+        await store.delete_session("s")
+        await store.close()
+
+    asyncio.run(delete())
+    with _raw(url) as raw:
+        left = [name for name in raw.scan_iter(match="memcore:{s}:*")]
+    assert left == [b"memcore:{s}:incarnation"]  # (kept: it counts the session's deletions)

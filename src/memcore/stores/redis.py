@@ -545,6 +545,7 @@ class RedisStore(RedisVersions, RedisBackups, RedisCells):
             await self._script(
                 "delete_session", keys=[*keys.values(), incarnation_key(session_id)], args=[]
             )
+        await self.drop_damaged(session_id)  # (what a repair moved aside, if anything)
 
     async def close(self) -> None:
         """Close the client; a later call makes a new one."""

@@ -39,10 +39,12 @@ def damaged_key(session_id: str, part: str) -> str:
 
 
 class RedisCells:
-    """``repair_cells`` of ``RedisStore``."""
+    """``repair_cells`` of ``RedisStore``, and ``drop_damaged``, which its ``delete_session``
+    calls."""
 
     _script: Any
     _guard: Any
+    _connect: Any
 
     async def repair_cells(self, session_id: str) -> list[str]:
         """Recovery's repair of keys and fields no read can take (see the module docstring),
@@ -52,6 +54,17 @@ class RedisCells:
         with self._guard("repair_cells", session_id):
             done = await self._script("repair_cells", keys=[*keys.values(), *aside], args=[])
         return [shown(phrase) for phrase in done]
+
+    async def drop_damaged(self, session_id: str) -> None:
+        """Delete what a repair moved aside for the session (``damaged:<part>`` and its
+        ``:2``, ``:3``... names): a deleted session leaves nothing of itself behind. Found by
+        ``SCAN`` (the names are not known ahead; the session id holds no glob character)."""
+        pattern = damaged_key(session_id, "*")
+        with self._guard("delete_session", session_id):
+            client = await self._connect()
+            found = [name async for name in client.scan_iter(match=pattern, count=1000)]
+            for name in found:  # (one by one: a cluster refuses a DEL across slots, and these
+                await client.delete(name)  # share one, but the client need not know it)
 
 
 __all__ = ["RedisCells", "damaged_key"]
