@@ -640,3 +640,23 @@ async def test_an_older_entry_whose_items_are_gone_is_marked_not_made() -> None:
     finally:
         await manager.close()
         await store.close()
+
+
+def test_the_files_the_latest_sessions_changed_come_first() -> None:
+    """Ranked by changes alone, a script changed 17 times in a session of weeks ago came before
+    what the latest sessions worked on: a session's changes count less the older it is."""
+    from memcore.claude_code.project import SessionRecord
+    from memcore.claude_code.session_start import _files_block
+
+    latest = SessionRecord("new", PROJECT, "d", "2026-02-01T00:00:00")
+    latest.files = {f"{PROJECT}/src/wingman.go": {"touched": 4, "changed": 3}}
+    middle = SessionRecord("mid", PROJECT, "d", "2026-01-20T00:00:00")
+    middle.files = {f"{PROJECT}/src/hooks.go": {"touched": 2, "changed": 1}}
+    old = SessionRecord("old", PROJECT, "d", "2026-01-01T00:00:00")
+    old.files = {f"{PROJECT}/scripts/e2e.sh": {"touched": 17, "changed": 17}}
+    older = [SessionRecord(f"o{n}", PROJECT, "d", "2025-12-01T00:00:00") for n in range(4)]
+    lines = _files_block([latest, middle, *older, old]).splitlines()[1:]
+    assert lines[0] == "- `src/wingman.go`: changed 3x in 1 session"
+    assert lines.index("- `scripts/e2e.sh`: changed 17x in 1 session") > 0
+    # (one session alone: its counts rank as before)
+    assert _files_block([old]).splitlines()[1] == "- `scripts/e2e.sh`: changed 17x in 1 session"

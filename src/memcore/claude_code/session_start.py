@@ -171,6 +171,10 @@ def _notes_block(notes: list[MemoryItem]) -> str:
     return "\n".join(["## Remembered for this project", *lines]) if lines else ""
 
 
+#: Every this many places behind the latest, a session's changes count half (``_files_block``).
+RECENCY_HALF = 2
+
+
 def _files_block(records: list[SessionRecord]) -> str:
     """The project's files that its sessions changed most, then those they used most. A file
     outside the project's folder is one only when a session changed it: a plan attached from
@@ -181,8 +185,9 @@ def _files_block(records: list[SessionRecord]) -> str:
     is on this machine (a store shared with another machine names files this one may not
     have)."""
     totals: dict[str, list[int]] = {}
+    weighed: dict[str, float] = {}  # changes, the latest sessions' counting most (see below)
     here: dict[str, bool] = {}  # project folder -> whether it is on this machine
-    for record in records:
+    for rank, record in enumerate(records):  # (the latest first)
         root = record.cwd.rstrip("/") + "/"
         if record.cwd not in here:
             here[record.cwd] = bool(record.cwd) and os.path.isdir(record.cwd)
@@ -198,7 +203,14 @@ def _files_block(records: list[SessionRecord]) -> str:
             entry[0] += int(counts.get("changed", 0))
             entry[1] += int(counts.get("touched", 0))
             entry[2] += 1
-    ranked = sorted(totals.items(), key=lambda kv: (-kv[1][0], -kv[1][2], -kv[1][1], kv[0]))
+            weight = 0.5 ** (rank / RECENCY_HALF)
+            weighed[shown] = weighed.get(shown, 0.0) + int(counts.get("changed", 0)) * weight
+    # ranked by changes weighed by how recent their session is: a script changed 17 times in a
+    # session of weeks ago no longer comes before the files the latest sessions worked on
+    ranked = sorted(
+        totals.items(),
+        key=lambda kv: (-weighed[kv[0]], -kv[1][2], -kv[1][1], kv[0]),
+    )
     lines = ["## Files that matter in this project"]
     for path, (changed, touched, sessions) in ranked[:12]:
         how = f"changed {changed}x" if changed else f"used {touched}x"
@@ -377,6 +389,7 @@ __all__ = [
     "EARLIER_SESSIONS",
     "LATEST_WEIGHT",
     "NOTE_CHARS",
+    "RECENCY_HALF",
     "SESSION_SHARE",
     "project_entries",
     "project_notes",
