@@ -175,7 +175,9 @@ def request_rest(
 #: that says how the user wants it done ("Write tests first (TDD).", "Run `make check` before
 #: considering complete.", "Don't touch the public API.", "also use superpowers:execute-plan"):
 #: what the next session must honour, named thing or not, worth more than a request's detail.
-_TASK_SENTENCE = lazy_compile(r"(?i)^(?:your|the|main|my)\s+(?:task|goal|job)\s*(?:is)?\s*:?\s")
+_TASK_SENTENCE = lazy_compile(
+    r"(?i)^(?:your|the|main|my)\s+(?:main\s+)?(?:task|goal|job)\s*(?::\s|is\s*:\s|is\s+(?:not\s+)?to\s)"
+)
 _HOW_SENTENCE = lazy_compile(
     r"(?i)^(?:(?:also|and|then|please|but),?\s+)*(?:don'?t|do not|never|always|make sure|be sure"
     r"|ensure|avoid|only|write (?:the )?tests?|run\s|use\s|keep\s|follow\s|stick to|prefer\s"
@@ -184,7 +186,8 @@ _HOW_SENTENCE = lazy_compile(
 #: A sentence of a request that reports what is wrong ("That said, it's currently not
 #: working.", "The build is still broken"): the problem the work is for, named thing or not.
 _PROBLEM_SENTENCE = lazy_compile(
-    r"(?i)\b(?:is|are|it's|that's|they're|keeps?|still)\s+(?:currently\s+|still\s+|now\s+)?"
+    r"(?i)(?<!\bnothing\s)(?<!\bno one\s)(?<!\bnever\s)"
+    r"\b(?:is|are|it's|that's|they're|keeps?|still)\s+(?:currently\s+|still\s+|now\s+)?"
     r"(?:not\s+working|broken|failing|crashing|hanging|wrong)\b|\bdoes(?:n't| not)\s+work\b"
 )
 _TASK_SCORE = 6.0

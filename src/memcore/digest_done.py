@@ -62,10 +62,30 @@ _OPENERS = lazy_compile(
 
 
 _ENDS = (".", "!", "\u2026")
+#: An announcement whose change waits on something ("Let me update the docs if needed.",
+#: "I'll fix it later.", "... once the tests pass"), or that is no change of the code ("Let me
+#: make sure it works.", "Let me move on to the next task"): the edit that followed may be
+#: another change, so it is left as said.
+_NOT_DONE = lazy_compile(
+    r"(?i)\b(?:unless|once|later|until|in case|eventually|maybe|perhaps|probably|might"
+    r"|possibly|if\s+(?:needed|necessary|required|possible|so|any|present|missing|appropriate"
+    r"|applicable|it|they|there|we|you|I|the user)"
+    r"|when\s+(?:you|I|we|the user|ready|done|needed))\b"
+    r"|^(?:\S+\s+)*?(?:make\s+(?:sure|certain)|move\s+on)\b"
+)
+#: Where an announcement goes on to a step that is no change ("... and run the tests", "...,
+#: but first let me read it"), left out: the edit did not do it.
+_AND_NOT_CHANGE = lazy_compile(
+    r"(?i)(?:,|;)?\s+(?:and\s+(?:also\s+)?(?:run|rerun|re-run|check|test|see|verify|confirm|try"
+    r"|build|read|look|commit|push|compile|lint|debug|investigate|understand|continue|ensure"
+    r"|retry|validate|inspect|review|examine)\b|but\b)"
+)
 #: Where an announcement goes on to a later step, left out ("..., then run the tests").
 _THEN = lazy_compile(r"(?i)(?:,|;)?\s+(?:and\s+)?then\s")
 #: Another verb of the same change, after "and" or a dash: said in the past as well.
-_ALSO_VERB = lazy_compile(r"(?i)(\s+and\s+|\s+-\s+|\s+\u2014\s+)(" + "|".join(_PAST) + r")\b")
+_ALSO_VERB = lazy_compile(
+    r"(?i)(\s+and\s+(?:also\s+)?|\s+-\s+|\s+\u2014\s+)(" + "|".join(_PAST) + r")\b"
+)
 
 
 def as_done(sentence: str) -> str | None:
@@ -82,9 +102,13 @@ def as_done(sentence: str) -> str | None:
     rest = found.group("rest").rstrip()
     if rest.endswith((":", "?")):
         return None  # (a list or a question follows: the change is not in this sentence)
-    later = _THEN.search(rest)
-    if later is not None:  # ("..., then implement all changes together": not done yet)
-        rest = rest[: later.start()].rstrip(" ,;")
+    if _NOT_DONE.search(sentence):
+        return None
+    for later in (_THEN.search(rest), _AND_NOT_CHANGE.search(rest)):
+        if later is not None:  # ("..., then implement all changes together": not done yet)
+            rest = rest[: later.start()].rstrip(" ,;")
+    if not rest:
+        return None
     # the change's other verbs said as done too ("... and add the new flags")
     rest = _ALSO_VERB.sub(lambda m: m.group(1) + _PAST[m.group(2).lower()].lower(), rest)
     ended = rest if rest.endswith(_ENDS) else f"{rest}."

@@ -208,58 +208,134 @@ def is_project_check(command: str) -> bool:
     """Whether ``command`` runs one of the project's checks by its verb (see
     ``_CHECK_VERB_WORDS``), past what only wraps it (``python3 -m pytest``, ``timeout 300 go
     test``, ``env CI=1 npm test``, ``doppler run ... -- turbo run test``, ``pnpm -F core
-    test``, ``npm run check:all``, ``./gradlew check``): what a next session needs to know how
-    to run."""
+    test``, ``npm run check:all``, ``./gradlew check``, ``docker compose run app pytest``):
+    what a next session needs to know how to run. A package manager's own work (``npm install
+    -D eslint``, ``npm ci``, ``uv add pytest``), ``make clean`` and the shell's ``test -f x``
+    are none."""
     core = normalize_command(command)
-    if {"--help", "--version"} & set(core.split()):
+    first = re.split(r"\s(?:&&|\|\|?|;)\s", core, maxsplit=1)[0]  # (a chain's first command)
+    if _HELP_WORDS & set(first.split()):
         return False  # (what the tool says of itself)
-    verb = [word.lower().split(":", 1)[0] for word in _unwrapped_verb(core)]
+    verb = _unwrapped_verb(core)
     if not verb:
         return False
-    if verb[0] in _CHECK_VERB_WORDS:  # (the program is the check: pytest, tsc, make)
+    # (a script's ``name:variant`` or nx's ``project:target``: any part names the check)
+    parts = [{part for part in word.lower().split(":") if part} for word in verb]
+    program = verb[0].lower()
+    if program == "cmake":
+        return "--build" in core.split()
+    if program == "make" and len(verb) > 1:  # (its targets say what it does: not `make clean`)
+        return any(part in _CHECK_VERB_WORDS or part == "all" for part in set().union(*parts[1:]))
+    if program in _CHECK_VERB_WORDS:  # (the program is the check: pytest, tsc, make)
         return True
     # a runner's task (mise run test, go vet, bun verify); any other program's words are its
     # arguments ("ls tests", "git log --grep test")
-    return verb[0] in _RUNNERS and any(word in _CHECK_VERB_WORDS for word in verb[1:])
+    if program not in _RUNNERS:
+        return False
+    if program.startswith("python") and (len(verb) < 2 or verb[1] != "manage.py"):
+        return False  # (a script's own arguments: `python3 script.py test`; Django's are tasks)
+    extra = _RUNNER_CHECKS.get(program, frozenset())
+    return any(part in _CHECK_VERB_WORDS or part in extra for part in set().union(*parts[1:]))
 
 
+#: Words by which a tool says what it is instead of running (``go test -h``, ``npm help test``).
+_HELP_WORDS = frozenset(["--help", "--version", "-h", "help"])
 #: Words that only run what follows them (with their own arguments, see ``_unwrapped_verb``).
 _WRAPPERS = frozenset(["env", "time", "nice", "sudo", "command", "exec"])
 #: Runners whose flags (and the flags' values) come before the task they run.
 _RUNNERS = frozenset(
     ["npm", "pnpm", "yarn", "bun", "mise", "make", "just", "task", "turbo", "nx", "uv",
-     "poetry", "npx", "bunx", "pnpx", "deno", "cargo", "go", "mix", "dotnet", "gradlew", "mvn"]
+     "poetry", "npx", "bunx", "pnpx", "deno", "cargo", "go", "mix", "dotnet", "gradlew", "mvn",
+     "gradle", "mvnw", "rake", "bundle", "rails", "uvx", "hatch", "pdm", "pipx", "swift",
+     "zig", "stack", "cabal", "sbt", "lein", "flutter", "dart", "composer", "php", "python",
+     "python3"]
+)  # fmt: skip
+#: Tasks that are checks of some runners only (Maven's ``install`` and ``package`` run its
+#: tests; ``npm install`` runs none).
+_RUNNER_CHECKS = {
+    "mvn": frozenset(["install", "package"]),
+    "mvnw": frozenset(["install", "package"]),
+    "gradle": frozenset(["assemble"]),
+    "gradlew": frozenset(["assemble"]),
+    "cargo": frozenset(["nextest"]),
+    "rake": frozenset(["spec"]),
+    "rails": frozenset(["spec"]),
+}
+#: A runner's own work when it comes right after it (no ``run`` before it): a package
+#: installed, added or looked up (``npm ci``, ``yarn add jest``, ``go mod tidy``), not a task.
+_MANAGE_WORDS = frozenset(
+    ["install", "i", "ci", "add", "remove", "rm", "uninstall", "un", "link", "unlink",
+     "update", "upgrade", "up", "outdated", "audit", "view", "info", "show", "ls", "list",
+     "why", "explain", "init", "create", "new", "publish", "pack", "login", "logout", "config",
+     "cache", "sync", "lock", "tree", "search", "get", "mod", "restore", "dedupe", "prune",
+     "version", "env", "pip", "deps.get"]
 )  # fmt: skip
 _VALUE_FLAGS = frozenset(["-F", "--filter", "-w", "--workspace", "-C", "--cwd", "--dir", "-p"])
-_RUN_WORDS = frozenset(["run", "run-script", "exec", "x"])
+_RUN_WORDS = frozenset(["run", "run-script", "exec", "x", "dlx", "workspace"])
+#: ``docker compose run SERVICE CMD``, ``docker exec CONTAINER CMD``: the command run inside,
+#: after the options (those here take a value) and the service, container or image.
+_CONTAINER_RUN = lazy_compile(r"^(?:docker(?:\s+compose)?|docker-compose|podman)\s+(?:run|exec)\b")
+_CONTAINER_VALUE_FLAGS = frozenset(
+    ["-e", "--env", "-w", "--workdir", "-u", "--user", "-v", "--volume", "-p", "--publish",
+     "--name", "--entrypoint", "--env-file", "--network", "-l", "--label"]
+)  # fmt: skip
+
+
+def _unwrapped_words(words: list[str]) -> list[str]:
+    """``words`` past what only wraps the command they run (``env``, ``timeout 300``, ``python
+    -m``, ``docker compose run app``, a wrapper's own arguments ending at ``--``)."""
+    while True:
+        before = len(words)
+        while words and (
+            words[0] in _WRAPPERS or _ENV_ASSIGNMENT.fullmatch(words[0]) or words[0].isdigit()
+        ):
+            words = words[1:]
+        if words and words[0] == "timeout":
+            words = words[2:] if len(words) > 1 and words[1][:1].isdigit() else words[1:]
+        program = words[0].rsplit("/", 1)[-1] if words else ""
+        if len(words) > 2 and program.startswith("python") and words[1] == "-m":
+            words = words[2:]
+        elif words and _CONTAINER_RUN.match(" ".join(words[:3])):
+            at = 3 if words[1] == "compose" else 2
+            while at < len(words) and words[at].startswith("-"):
+                at += 2 if words[at] in _CONTAINER_VALUE_FLAGS else 1
+            words = words[at + 1 :]  # (the service, container or image left out too)
+        elif (
+            "--" in words[:12] and program not in _RUNNERS and program not in _CHECK_VERB_WORDS
+        ):  # (a wrapper's own arguments end at "--": doppler, cross-env ...; a runner's
+            # arguments after it go to its task: `cargo clippy -- -D warnings`)
+            words = words[words.index("--") + 1 :]
+        if len(words) == before:
+            return words
 
 
 def _unwrapped_verb(core: str) -> tuple[str, ...]:
     """The verb of what ``core`` (a normalized command) runs, past its wrappers: its first plain
-    words (a script's ``name:variant`` kept whole), the runner's flags and ``run`` left out."""
-    words = core.split()
-    if "--" in words[:12]:  # (a wrapper's own arguments end at "--": doppler, cross-env ...)
-        words = words[words.index("--") + 1 :]
-    while words and (
-        words[0] in _WRAPPERS or _ENV_ASSIGNMENT.fullmatch(words[0]) or words[0].isdigit()
-    ):
-        words = words[1:]
-    if words and words[0] == "timeout":
-        words = words[2:] if len(words) > 1 and words[1][:1].isdigit() else words[1:]
-    if len(words) > 2 and words[0].startswith("python") and words[1] == "-m":
-        words = words[2:]
+    words (a script's ``name:variant`` kept whole), the runner's flags and ``run`` left out;
+    only the runner when what follows it is its own work (``npm install``), not a task; none
+    for the shell's ``test`` (``test -f x``)."""
+    words = _unwrapped_words(core.split())
+    if words and words[0] in ("test", "["):
+        return ()  # (the shell's test of a file or a string; a script is `./test`)
     if words:
         words = [words[0].rsplit("/", 1)[-1], *words[1:]]  # ("./gradlew check")
     verb: list[str] = []
     skip = False
+    ran = False  # (a runner's `run`: what follows is a task, whatever its name)
     runner = bool(words) and words[0] in _RUNNERS  # (its flags come before its task)
+    tasks = runner and words[0] != "make"  # (make's words are all targets: `make install`)
     for word in words[:8]:
         if skip:
             skip = False
         elif runner and word in _VALUE_FLAGS:
             skip = True
-        elif runner and (word.startswith("-") or (len(verb) == 1 and word in _RUN_WORDS)):
+        elif runner and word.startswith("-"):
             continue
+        elif tasks and verb and verb[-1] in _RUNNERS and word in _RUN_WORDS:
+            ran = True  # (`npm run test`, `npx nx run app:test`)
+            skip = word == "workspace"  # (yarn's `workspace NAME task`)
+        elif tasks and len(verb) == 1 and not ran and word in _MANAGE_WORDS:
+            return tuple(verb)
         elif _SCRIPT_WORD.fullmatch(word):
             verb.append(word)
             if len(verb) == _VERB_WORDS:

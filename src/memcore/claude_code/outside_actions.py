@@ -30,6 +30,9 @@ _API = lazy_compile(r"^gh\s+api\b")
 #: ``gh api``'s method (``-X POST``, ``--method=PATCH``); with none it sends fields as a POST.
 _API_WRITES = lazy_compile(r"(?:-X\s*|--method[=\s]+)(?:POST|PATCH|PUT|DELETE)\b")
 _API_READS = lazy_compile(r"(?:-X\s*|--method[=\s]+)GET\b")
+#: ``gh api graphql``: sent as a POST whatever it asks; a query only reads.
+_GRAPHQL = lazy_compile(r"^gh\s+api\s+(?:-\S+\s+)*graphql\b")
+_DRY_RUN = lazy_compile(r"\s--dry-run\b")
 _API_FIELDS = frozenset({"-f", "-F", "--field", "--raw-field", "--input"})
 #: Options whose value is text the act carried (a body, a message): the command is named
 #: without them (the output says what came of it); a title is said apart.
@@ -50,10 +53,14 @@ def is_outside_action(command: str) -> bool:
     """Whether ``command`` (as run; a chain's first command counts) writes outside the
     repository."""
     core = normalize_command(command)
+    if _DRY_RUN.search(core):
+        return False  # (what it would do, not done)
     if _ACTION.match(core):
         return True
     if not _API.match(core) or _API_READS.search(core):
         return False
+    if _GRAPHQL.match(core):  # (always a POST: only a mutation writes)
+        return "mutation" in core
     if _API_WRITES.search(core):
         return True
     return any(word in _API_FIELDS or word.startswith("--field=") for word in _split(core))
@@ -103,12 +110,15 @@ def action_result(text: str) -> list[str]:
     if stripped.startswith(("{", "[")):
         try:
             answer = json.loads(stripped)
-        except ValueError:
-            return []  # (data cut short: no line of it says what came of the act)
+        except (ValueError, RecursionError):
+            return []  # (data cut short, or nested past reading: no line of it says it)
         if isinstance(answer, list):
             answer = answer[0] if answer and isinstance(answer[0], dict) else {}
         url = answer.get("html_url") if isinstance(answer, dict) else None
-        return [url] if isinstance(url, str) and url.startswith("https://") else []
+        # (a URL is one word: one with a line break or a space in it is no link)
+        if not isinstance(url, str) or not url.startswith("https://"):
+            return []
+        return [url] if len(url.split()) == 1 and url == url.strip() else []
     lines = [one_line(line.strip()) for line in stripped.splitlines() if line.strip()]
     return lines[:_OUTPUT_LINES]
 
