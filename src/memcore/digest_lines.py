@@ -51,6 +51,7 @@ from memcore.digest_open import (
     CLOSING_QUESTION,
     LATEST_OPEN,
     UNDER_WAY,
+    agreed_to,
     open_lines,
     said_done_steps,
     under_way,
@@ -89,6 +90,8 @@ from memcore.model import MemoryItem
 from memcore.session_items import is_pasted_output, is_scaffolding
 
 _SHORT_REPLY = 12
+#: The most words of a reply that only agrees ("yes, go ahead please").
+_AGREEING_WORDS = 5
 #: A reply that only tells how things went ("it worked!", "still no", "perfect, thanks"): the
 #: user said it, they asked nothing. At most one more word ("great, now commit" asks).
 _FEEDBACK = lazy_compile(
@@ -198,6 +201,8 @@ def build_candidates(
                     line = f"- The user attached {shown.removeprefix(ATTACHED_ONLY)}"
                 short = len(text) < _SHORT_REPLY
                 answered = _answered(meta)  # (an answer to the agent's question: said as one)
+                if answered is None and len(words) <= _AGREEING_WORDS and last_reply >= 0:
+                    answered = agreed_to(text, items[last_reply])  # ("Go ahead." to what)
                 if answered is not None:
                     line, short = answered, False
                 score = 1.5 if short else 6.0 + (2.0 if first_task else 0.0) + recency

@@ -26,7 +26,7 @@ from memcore.model import MemoryItem
 
 _OPEN_WORDS = lazy_compile(
     r"(?i)\b(todo|next step|still (need|to)|not yet|pending|follow[- ]up|open question|"
-    r"left to do|should (we|i)|would you (like|prefer)|do you want|(what )?do you think"
+    r"left to do|(?:should|shall) (?:we|i)|would you (like|prefer)|do you want|(what )?do you think"
     r"|which (approach|option|one|way|of these)"
     # "remaining" of work only ("The remaining ~20ms is the `f()` call" is a measurement)
     r"|remaining (work|tasks?|steps?|items?|issues?|todos?|failures?|errors?|bugs?|changes))\b"
@@ -232,6 +232,30 @@ def open_lines(
     return out
 
 
+#: A reply that only agrees ("Go ahead.", "yes, do it", "sounds good"): what it agreed to is
+#: the agent's question before it.
+_AGREEING = lazy_compile(
+    r"(?i)^(?:(?:ok(?:ay)?|yes|yeah|yep|sure|great|perfect|please),?\s*)*(?:go ahead|do it|"
+    r"proceed|sounds good|go for it|ship it|lgtm|yes|yep|yeah|sure|ok(?:ay)?|please do|continue)"
+    r"[.!]*(?:\s+(?:please|thanks))?[.!]*$"
+)
+
+
+def agreed_to(reply: str, before: MemoryItem | None) -> str | None:
+    """The line of a reply that only agrees (``_AGREEING``) to the question the agent's reply
+    ``before`` it ended on ("Shall I go ahead with this, or ...?"): '- The user answered "...":
+    Go ahead.', as an answer to a question the agent asked with its tool is said; None when the
+    reply says more, or the agent asked nothing."""
+    if before is None or not _AGREEING.match(reply.strip()):
+        return None
+    lines = before.content.splitlines()
+    at = _closing_question(lines)
+    if at < 0:
+        return None
+    asked = cut_words(_with_line_before(lines, at), SENTENCE_WORDS)
+    return f'- The user answered "{asked}": {" ".join(reply.split())}'
+
+
 def _closing_question(lines: list[str]) -> int:
     """The index of the question a reply ends on, put to the user (its last line, not in a
     code block nor a list item, ending with ``?`` and asking what the user wants: an
@@ -283,6 +307,7 @@ __all__ = [
     "DONE_SCORE",
     "LATEST_OPEN",
     "UNDER_WAY",
+    "agreed_to",
     "open_lines",
     "said_done_steps",
     "under_way",
