@@ -39,10 +39,17 @@ from memcore.errors import CorruptedMemoryError, NotFoundError, ValidationError
 from memcore.hlc import HybridLogicalClock
 from memcore.model import RecoveryResult
 from memcore.quarantine import Decoded, decode_records, digest_of, digest_ok
+from memcore.recovery_steps import (
+    GO_ON,
+    confirm,
+    engine_check,
+    repair_versions,
+    result,
+    unchanged,
+)
 from memcore.stores.base import (
     Entry,
     JournalEntry,
-    SelfChecking,
     Snapshot,
     Store,
     decode_entry,
@@ -334,20 +341,20 @@ async def _recover_once(
     the compare-and-set write lost to a concurrent commit."""
     fixed = list(repaired)
     if isinstance(store, VersionReporting):
-        versions = await _repair_versions(store, session_id, fixed)
-        if versions is not _GO_ON:
+        versions = await repair_versions(store, session_id, fixed)
+        if versions is not GO_ON:
             return versions  # type: ignore[return-value]  # a failure, or None: lost a race
     snapshot = await store.read_snapshot(session_id)
     decoded = decode_records(snapshot.records)
     if digest_ok(decoded, snapshot.version, snapshot.digest):
         live = sum(1 for e in decoded.entries.values() if not e.deleted)
         if fixed:
-            return _result(
+            return result(
                 True,
                 f"session {session_id!r}: {'; '.join(fixed)}; read back and verified "
                 f"({live} items, now version {snapshot.version})",
             )
-        return _result(
+        return result(
             True,
             f"session {session_id!r} is intact ({live} items, version {snapshot.version}); "
             "nothing to do",
@@ -367,38 +374,38 @@ async def _recover_once(
     # (with no stored digest, records that all decode and the whole journal can still agree:
     # two witnesses, see ``_plan``; corrupted records with no digest have none to go by)
     if snapshot.digest is None and decoded.bad:
-        return _result(
+        return result(
             False,
             f"session {session_id!r}: {damage}, and no stored digest to validate a rebuilt "
-            f"state against; {_unchanged(fixed)}",
+            f"state against; {unchanged(fixed)}",
             rebuild_required=True,
         )
-    engine = await _engine_check(store)
+    engine = await engine_check(store)
     if engine is not None:
-        return _result(False, f"session {session_id!r}: {damage}; {engine}; {_unchanged(fixed)}")
+        return result(False, f"session {session_id!r}: {damage}; {engine}; {unchanged(fixed)}")
     notes: list[str] = []
     candidate = await _plan(
         store, session_id, snapshot.version, snapshot.digest, snapshot.records, notes
     )
     if candidate is None:
-        return _result(
+        return result(
             False,
             f"session {session_id!r}: {damage}; no backup or journal rebuild matches the "
-            f"stored digest ({'; '.join(notes)}); {_unchanged(fixed)}",
+            f"stored digest ({'; '.join(notes)}); {unchanged(fixed)}",
             rebuild_required=True,
         )
     digest = snapshot.digest if candidate.digest is None else candidate.digest
     if digest is None:  # (nothing to write it with: an empty state and no digest stored)
-        return _result(False, f"session {session_id!r}: {damage}; nothing to rebuild it from")
+        return result(False, f"session {session_id!r}: {damage}; nothing to rebuild it from")
     try:
         written = await store.replace_state(session_id, snapshot.version, candidate.records, digest)
     except CorruptedMemoryError as exc:
-        return _result(False, f"session {session_id!r}: {damage}; writing the repair failed: {exc}")
+        return result(False, f"session {session_id!r}: {damage}; writing the repair failed: {exc}")
     if written is None:
         return None
-    problem = await _confirm(store, session_id, written, candidate.records, digest)
+    problem = await confirm(store, session_id, written, candidate.records, digest)
     if problem is not None:
-        return _result(
+        return result(
             False,
             f"session {session_id!r}: {damage}; wrote {candidate.source} as version {written}, "
             f"but {problem}: the store is damaged beneath memcore (restore its file or server "
@@ -414,123 +421,6 @@ async def _recover_once(
         updates_applied=candidate.replayed,
         rebuild_required=candidate.rebuilt,
     )
-
-
-def _unchanged(fixed: list[str]) -> str:
-    """How a failure says what it left as it was: all of it, or all but what was repaired."""
-    return "nothing else was changed" if fixed else "nothing was changed"
-
-
-# ``_repair_versions``: nothing (more) to repair there, go on with the records and digest
-_GO_ON = object()
-
-
-async def _repair_versions(store: VersionReporting, session_id: str, fixed: list[str]) -> object:
-    """Repair the session's versions before its records (``memcore.verification``): journal
-    commits stray outside its journal are put back in order (SQLite), then a version below the
-    one its items or journal hold is raised to it; records and digest are left as they are,
-    so nothing stored is lost. Each repair is a compare-and-set on the version read, and is
-    read back. ``_GO_ON`` (said in ``fixed``), a failure, or None when a commit came between."""
-    version, items, journal, stray = await store.stored_versions(session_id)
-    adopt = getattr(store, "adopt_stray_journal", None)
-    if stray and adopt is not None:
-        adopted = await adopt(session_id, version)
-        if not adopted:
-            return (
-                None
-                if await _moved(store, session_id, version)
-                else _result(
-                    False,
-                    f"session {session_id!r}: {stray} journal commit(s) lie outside its journal "
-                    "and cannot be put back (it has no meta row, or its journal was compacted: "
-                    "a replica's next sync makes the row again); nothing was changed",
-                )
-            )
-        fixed.append(
-            f"{adopted} journal commit(s) left outside its journal when its meta row was lost "
-            f"put back as versions 1-{adopted}, the later ones and the version moved up by "
-            f"{adopted}"
-        )
-        version, items, journal, stray = await store.stored_versions(session_id)
-    highest = max(items, journal)
-    if highest > version:
-        if not await store.raise_version(session_id, version, highest):
-            return None
-        fixed.append(
-            f"version {version} was below the highest one its items ({items}) or journal "
-            f"({journal}) hold: raised to {highest}"
-        )
-        version, items, journal, stray = await store.stored_versions(session_id)
-    if stray or max(items, journal) > version:
-        return _result(
-            False,
-            f"session {session_id!r}: {'; '.join(fixed) or 'its versions are damaged'}, but "
-            f"reading it back gives version {version} with items at {items}, journal at "
-            f"{journal} and {stray} stray journal commit(s): the store is damaged beneath "
-            "memcore",
-        )
-    return _GO_ON
-
-
-async def _moved(store: VersionReporting, session_id: str, version: int) -> bool:
-    return (await store.stored_versions(session_id))[0] != version
-
-
-def _result(success: bool, message: str, *, rebuild_required: bool = False) -> RecoveryResult:
-    return RecoveryResult(
-        success=success, message=message, updates_applied=0, rebuild_required=rebuild_required
-    )
-
-
-async def _engine_check(store: Store) -> str | None:
-    """Run the storage engine's own check (if it has one); rebuild the indexes when it fails.
-    None when the engine is sound (now), else what is still wrong."""
-    if not isinstance(store, SelfChecking):
-        return None
-    problems = await store.integrity_problems()
-    if not problems:
-        return None
-    try:
-        await store.rebuild_indexes()
-    except CorruptedMemoryError as exc:
-        return (
-            f"the database file is damaged ({'; '.join(problems[:3])}) and rebuilding its "
-            f"indexes failed: {exc}"
-        )
-    still = await store.integrity_problems()
-    if still:
-        return f"the database file is damaged beyond its indexes ({'; '.join(still[:3])})"
-    return None
-
-
-async def _confirm(
-    store: Store, session_id: str, written: int, records: Mapping[str, bytes], digest: int
-) -> str | None:
-    """Read the session back after a write: None when it holds ``records`` (or, if a commit
-    already followed, a state that checks out) and the engine's check passes, else what is
-    wrong."""
-    again: Snapshot = await store.read_snapshot(session_id)
-    if again.version == written and again.records != dict(records):
-        lost = sorted(set(records) - set(again.records))
-        extra = sorted(set(again.records) - set(records))
-        changed = sorted(
-            k for k in records if k in again.records and again.records[k] != records[k]
-        )
-        return (
-            f"reading it back gives other records (missing {lost}, unexpected {extra}, "
-            f"different {changed})"
-        )
-    if again.version == written and again.digest != digest:
-        return "reading it back gives another digest"
-    if again.version != written and not digest_ok(
-        decode_records(again.records), again.version, again.digest
-    ):
-        return f"the session read back at version {again.version} does not verify"
-    if isinstance(store, SelfChecking):
-        problems = await store.integrity_problems()
-        if problems:
-            return f"the database check reports {'; '.join(problems[:3])}"
-    return None
 
 
 # --- quarantine: records no replica can take --------------------------------------------------
@@ -570,13 +460,13 @@ async def _quarantine(
     if written is None:
         return None
     expected = {**snapshot.records, **tombstones}
-    problem = await _confirm(store, session_id, written, expected, digest)
+    problem = await confirm(store, session_id, written, expected, digest)
     reasons = "; ".join(decoded.bad[key] for key in sorted(decoded.refused))
     if problem is not None:
-        return _result(
+        return result(
             False, f"session {session_id!r}: quarantining failed at version {written}: {problem}"
         )
-    return _result(
+    return result(
         True,
         f"session {session_id!r}: quarantined {len(tombstones)} record(s) no replica can take "
         f"({reasons}): each is now a tombstone (version {written}; the journal keeps the "
