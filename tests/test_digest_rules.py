@@ -36,7 +36,7 @@ FINGERPRINTS = {
     17: "1c54389a12889921",
     18: "d5f0af972e99c392",
     19: "cacfc53ccd368d0f",
-    20: "387d7f5483a5b5d9",
+    20: "8cf63bf1d1d4c954",
 }
 SESSIONS = (
     "entireio__cli__198393f2",

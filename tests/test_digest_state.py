@@ -121,3 +121,39 @@ def test_the_overflow_digest_of_a_session_going_on_has_no_state_line() -> None:
     work.changed("a.py")
     (digest,) = session_digests(work.items(), (4000,), ongoing=True)
     assert END_STATE not in digest.text
+
+
+def test_the_check_that_says_most_of_the_edits_is_told() -> None:
+    """After the last edit, a failure the same command did not pass again is told first, else
+    a test over a linter over a build (a timing loop after the tests says less of the edits)."""
+    work = _Work()
+    work.user("make the total round half up")
+    work.changed("cart.py")
+    work.ran("pytest -q", "3 passed")
+    work.ran("make build && for i in 1 2 3; do ./cart; done", "ok")
+    assert _state(work) == [
+        f"{END_STATE}`pytest -q` passed after the last edit; no commit in the session."
+    ]
+    work.ran("ruff check .", "Found 2 errors.", code=1)
+    work.ran("pytest -q", "3 passed")
+    assert _state(work) == [
+        f"{END_STATE}`ruff check .` failed (2 errors) after the last edit; no commit in the "
+        "session."
+    ]
+
+
+def test_a_short_digest_says_the_state_whole_in_its_short_form() -> None:
+    """Too long for a short digest's room, the line is said in its short form (files counted,
+    no hash), whole: never cut to "a commit (`…") came…"."""
+    work = _Work()
+    work.user("rename the helpers everywhere in the shop")
+    work.ran("npm test", "ok")
+    for name in ("src/a_long_module_name.ts", "src/another_long_module.ts", "src/third.ts"):
+        work.changed(name)
+    work.ran("git commit -am 'Rename helpers'", "[main 1a2b3c4] Rename helpers")
+    text = session_digest(work.items(), 150).text
+    lines = [line for line in text.splitlines() if line.startswith(END_STATE)]
+    assert lines == [
+        f"{END_STATE}3 files changed after the last check (`npm test` passed); a commit came "
+        "after the last edit."
+    ]

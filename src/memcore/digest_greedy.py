@@ -233,7 +233,14 @@ class Greedy:
         heading = self.heading_cost[cand.section]
         room = int(self.budget * max(_SHARES[cand.section], share)) - heading
         cost = self.costs[i]
-        if cost > room:
+        if cost > room and cand.short is not None:  # (its shorter form, whole, or nothing)
+            cand = Candidate(cand.section, cand.seq, cand.score, cand.short, None, about=cand.about)
+            cost = self.count(cand.text) + 1
+            if cost > room:
+                self._settle(i)  # (never said cut: a state line cut reads unfinished)
+                return
+            self.cut_from[id(cand)] = (cand, i)  # (room left at the end gives it back whole)
+        elif cost > room:
             cut = cut_line(
                 cand.text, room - 1, self.count, min_words=MIN_TOPIC_WORDS, min_share=0.0
             )

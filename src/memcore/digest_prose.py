@@ -324,6 +324,9 @@ class Candidate(NamedTuple):
     #: the one file the line tells of (as the digest names it): a file's lines are written
     #: together, from where the session first touched it (see ``memcore.digest._in_order``)
     about: str | None = None
+    #: a shorter form of the line, said in its place when it does not fit whole where it is
+    #: seeded (the state line), never cut
+    short: str | None = None
 
 
 def cut_words(text: str, limit: int) -> str:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from memcore.claude_code.commands import is_project_check, normalize_command
 from memcore.claude_code.tools import EDIT_TOOLS, quoted_list
 from memcore.digest_prose import Candidate, cut_words
 from memcore.digest_work import code_span, is_failed_edit, is_plan_draft, shown_path
+from memcore.lazy_re import lazy_compile
 from memcore.model import MemoryItem
 
 #: How the line starts, and its worth: below the open request, the closing question and the work
@@ -28,13 +30,35 @@ _NAMED_FILES = 3
 #: nothing of checks then.
 _DOCUMENT_SUFFIXES = frozenset({".md", ".mdx", ".markdown", ".txt", ".rst", ".adoc"})
 _COMMAND_WORDS = 12
+_SHORT_COMMAND_WORDS = 5
+_WORDS = lazy_compile(r"[a-z][a-z-]*")
+_TEST_WORDS = frozenset(["pytest", "jest", "vitest", "rspec", "mocha", "spec", "nextest"])
+_LINT_WORDS = frozenset(
+    ["lint", "check", "vet", "clippy", "typecheck", "tsc", "mypy", "ruff", "credo", "fmt"]
+)
+_BUILD_WORDS = frozenset(["build", "compile", "make"])
+#: A failed check's count of failures, as runners print it.
+_FAILURES = lazy_compile(r"(?i)(?<![\w.])[1-9]\d* (?:failed|failing|failures?|fail|errors?)\b")
+
+
+@dataclass(frozen=True, slots=True)
+class _Check:
+    """A run of one of the project's checks: where, which, whether it passed, and its tally of
+    failures when it failed ("3 failed")."""
+
+    seq: int
+    command: str
+    passed: bool
+    tally: str = ""
 
 
 def end_state(items: Sequence[MemoryItem], root: str | None) -> list[Candidate]:
     """The state line of ``items`` (a whole session, in order; files named relative to
-    ``root``): nothing when the session changed no file."""
+    ``root``): nothing when the session changed no file. It carries a shorter form of itself
+    (``Candidate.short``: files counted, the check by its first words) for a digest too short
+    for it whole: it is never cut."""
     edited: dict[str, int] = {}  # each file the session changed, by its last change
-    check: tuple[int, str, bool] | None = None  # the last check: where, which, passed
+    checks: list[_Check] = []
     commit: tuple[int, str] | None = None  # the last commit: where, its hash
     for seq, item in enumerate(items):
         meta = item.metadata
@@ -58,24 +82,60 @@ def end_state(items: Sequence[MemoryItem], root: str | None) -> list[Candidate]:
                 if sha:
                     commit = (seq, sha)
             if is_project_check(command):
-                check = (seq, normalize_command(command), kind != "error")
+                passed = kind != "error"
+                tally = "" if passed else _tally(meta.get("error_lines"))
+                checks.append(_Check(seq, normalize_command(command), passed, tally))
     if not edited:
         return []
     last_edit = max(edited.values())
-    checked = _checked(edited, check)
-    committed = _committed(edited, commit)
+    check = _telling_check(checks, last_edit)
+    full = _said(edited, check, commit, short=False)
+    if not full:
+        return []
+    short = _said(edited, check, commit, short=True)
+    text = f"{END_STATE}{full}."
+    line = Candidate("open", last_edit + 0.5, END_STATE_SCORE, text)
+    return [line._replace(short=f"{END_STATE}{short}.")]
+
+
+def _telling_check(checks: list[_Check], last_edit: int) -> _Check | None:
+    """The check the line tells of: after the last edit, a failure the same command did not
+    pass again since, else the one that says most (tests, then linters, then builds: "`go
+    build && for i in 1 2 3 ...`" after `mise run test` says less of the edits); before it, the
+    last one."""
+    after = [check for check in checks if check.seq > last_edit]
+    if not after:
+        return checks[-1] if checks else None
+    latest = {check.command: check for check in after}  # (each command's last run)
+    failed = [check for check in latest.values() if not check.passed]
+    if failed:
+        return max(failed, key=lambda check: check.seq)
+    return min(latest.values(), key=lambda check: (_kind_rank(check.command), -check.seq))
+
+
+def _kind_rank(command: str) -> int:
+    words = set(_WORDS.findall(command.lower()))
+    if words & _TEST_WORDS or any("test" in word for word in words):
+        return 0
+    return 1 if words & _LINT_WORDS else 2 if words & _BUILD_WORDS else 3
+
+
+def _said(
+    edited: dict[str, int],
+    check: _Check | None,
+    commit: tuple[int, str] | None,
+    *,
+    short: bool,
+) -> str:
+    checked = _checked(edited, check, short)
+    committed = _committed(edited, commit, short)
     if check is not None and commit is not None:  # one list of files for both, said once
-        after_check, after_commit = _files_after(edited, check[0]), _files_after(edited, commit[0])
-        if after_check and after_check == after_commit:
-            checked = f"{after_check} changed after the last check ({_ran(check)})"
-            committed = f"and the last commit ({code_span(commit[1])})"
-            return [_line(last_edit, f"{checked} {committed}")]
-    said = "; ".join(part for part in (checked, committed) if part)
-    return [_line(last_edit, said)] if said else []
-
-
-def _line(last_edit: int, said: str) -> Candidate:
-    return Candidate("open", last_edit + 0.5, END_STATE_SCORE, f"{END_STATE}{said}.")
+        after_check = _files_after(edited, check.seq, short)
+        if after_check and after_check == _files_after(edited, commit[0], short):
+            ran = _ran(check, short)
+            which = "" if short else f" ({code_span(commit[1])})"
+            return f"{after_check} changed after the last check ({ran}) and the last commit{which}"
+    return "; ".join(part for part in (checked, committed) if part)
 
 
 def _only_started(meta: Mapping[str, Any]) -> bool:
@@ -88,34 +148,52 @@ def _last_commit(meta: Mapping[str, Any]) -> str:
     return str(commits[-1][1]) if commits else ""
 
 
-def _checked(edited: dict[str, int], check: tuple[int, str, bool] | None) -> str:
+def _tally(lines: object) -> str:
+    """A failed check's count of failures, from its error lines ("3 failed", "2 errors")."""
+    for line in lines if isinstance(lines, list) else ():
+        found = _FAILURES.search(line) if isinstance(line, str) else None
+        if found is not None:
+            return found.group(0)
+    return ""
+
+
+def _checked(edited: dict[str, int], check: _Check | None, short: bool) -> str:
     if check is None:
         documents = all(posixpath.splitext(p)[1].lower() in _DOCUMENT_SUFFIXES for p in edited)
         return "" if documents else "no test, build or linter ran in the session"
-    after = _files_after(edited, check[0])
+    after = _files_after(edited, check.seq, short)
     if not after:
-        return f"{_ran(check)} after the last edit"
-    return f"{after} changed after the last check ({_ran(check)})"
+        return f"{_ran(check, short)} after the last edit"
+    return f"{after} changed after the last check ({_ran(check, short)})"
 
 
-def _ran(check: tuple[int, str, bool]) -> str:
-    """The check and how it went: "`go test ./...` passed"."""
-    return f"{code_span(cut_words(check[1], _COMMAND_WORDS))} {'passed' if check[2] else 'failed'}"
+def _ran(check: _Check, short: bool) -> str:
+    """The check and how it went: "`go test ./...` failed (3 failed)"; in the short form, what
+    a wrapper ran (after its ``--``), by its first words."""
+    command = check.command.rsplit(" -- ", 1)[-1] if short else check.command
+    shown = code_span(cut_words(command, _SHORT_COMMAND_WORDS if short else _COMMAND_WORDS))
+    if check.passed:
+        return f"{shown} passed"
+    return f"{shown} failed" + (f" ({check.tally})" if check.tally and not short else "")
 
 
-def _committed(edited: dict[str, int], commit: tuple[int, str] | None) -> str:
+def _committed(edited: dict[str, int], commit: tuple[int, str] | None, short: bool) -> str:
     if commit is None:
         return "no commit in the session"
     at, sha = commit
-    after = _files_after(edited, at)
+    after = _files_after(edited, at, short)
+    which = "" if short else f" ({code_span(sha)})"
     if not after:
-        return f"a commit ({code_span(sha)}) came after the last edit"
-    return f"{after} changed after the last commit ({code_span(sha)})"
+        return f"a commit{which} came after the last edit"
+    return f"{after} changed after the last commit{which}"
 
 
-def _files_after(edited: dict[str, int], at: int) -> str:
-    """The files changed after item ``at``, named (the latest last), a few at most."""
+def _files_after(edited: dict[str, int], at: int, short: bool = False) -> str:
+    """The files changed after item ``at``, named (the latest last), a few at most; counted
+    alone in the short form."""
     after = [path for path, seq in edited.items() if seq > at]
+    if short and after:
+        return f"{len(after)} file{'s' if len(after) > 1 else ''}"
     if len(after) <= _NAMED_FILES:
         return quoted_list(after)
     more = len(after) - _NAMED_FILES + 1
