@@ -180,3 +180,17 @@ def test_a_background_task_s_output_gone_is_the_harness_s_error_not_the_session_
                    "is_error": True}])  # fmt: skip
     errors = session_digest(records.items(), 2000).sections.get("errors", "")
     assert "bd0afab.output" not in errors
+
+
+def test_a_result_naming_a_file_deleted_after_it_says_so() -> None:
+    """ "Created the ADR at `docs/adr.md`." said before ``rm docs/adr.md`` reads, alone, as the
+    file's state now: it says the file was deleted later. Said after the deletion, it stays."""
+    records = _Records()
+    records.user("write the ADR, then fold it into the architecture doc")
+    records.tool("Write", {"file_path": f"{CWD}/docs/adr.md", "content": "# ADR\n"}, "File created")
+    records.said("Created the ADR at `docs/adr.md`.")
+    records.tool("Bash", {"command": f"rm {CWD}/docs/adr.md"}, "")
+    records.said("Folded `docs/adr.md` into `docs/architecture.md` and removed it.")
+    decisions = session_digest(records.items(), 2000).sections["decisions"].splitlines()
+    assert "- Created the ADR at `docs/adr.md` (the file was deleted later)." in decisions
+    assert "- Folded `docs/adr.md` into `docs/architecture.md` and removed it." in decisions

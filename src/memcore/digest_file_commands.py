@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from memcore.claude_code.commands import normalize_command
+from memcore.digest_prose import Candidate
 from memcore.digest_work import FileWork, shown_path
 from memcore.lazy_re import lazy_compile
 
@@ -92,4 +93,26 @@ def deleted_files(
         entry.last = seq
 
 
-__all__ = ["deleted_files", "reverted_files"]
+#: A code span in a line (what it names).
+_SPAN = lazy_compile(r"`([^`\n]+)`")
+DELETED_LATER = " (the file was deleted later)"
+
+
+def said_deleted_later(cands: list[Candidate], files: dict[str, FileWork]) -> list[Candidate]:
+    """``cands`` with each result line that names a file the session deleted after it said so
+    ("Created the ADR at `docs/adr-001.md`.", then ``rm docs/adr-001.md``) marked as such: said
+    alone, it reads as the file's state now."""
+    gone = {path: entry.last for path, entry in files.items() if entry.deleted}
+    if not gone:
+        return cands
+    out = []
+    for cand in cands:
+        if cand.section == "decisions" and "`" in cand.text:
+            named = [gone[p] for p in _SPAN.findall(cand.text) if p in gone]
+            if named and cand.seq < max(named) and not cand.text.endswith(DELETED_LATER + "."):
+                cand = cand._replace(text=f"{cand.text.rstrip('.')}{DELETED_LATER}.", names=None)
+        out.append(cand)
+    return out
+
+
+__all__ = ["DELETED_LATER", "deleted_files", "reverted_files", "said_deleted_later"]

@@ -46,7 +46,7 @@ from memcore.digest_commands import (
 )
 from memcore.digest_done import announced_edits
 from memcore.digest_errors import claude_code_s_own_lookup, error_line, with_verdict
-from memcore.digest_file_commands import deleted_files, reverted_files
+from memcore.digest_file_commands import deleted_files, reverted_files, said_deleted_later
 from memcore.digest_open import (
     CLOSING_QUESTION,
     LATEST_OPEN,
@@ -328,6 +328,7 @@ def build_candidates(
                         if edit is not None:
                             files[shown].added[str(meta.get("tool_use_id"))] = (*edit[:2], inside)
             continue
+    out = said_deleted_later(out, files)  # (a result naming a file deleted after it)
     out.extend(file_lines(files, n, changed_elsewhere, part))
     out.extend(command_lines(commands, n))
     out.extend(action_lines(actions, n))
