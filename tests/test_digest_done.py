@@ -43,7 +43,7 @@ def _announced_then(result: str, is_error: bool = False) -> str:
     if is_error:
         answer["is_error"] = True
     records.user([answer])
-    return session_digest(records.items(), 2000).sections["decisions"]
+    return session_digest(records.items(), 2000).sections.get("decisions", "")
 
 
 def test_the_digest_says_an_announced_change_as_made_once_an_edit_made_it() -> None:
@@ -52,7 +52,10 @@ def test_the_digest_says_an_announced_change_as_made_once_an_edit_made_it() -> N
     assert "let me wire" not in text
 
 
-def test_an_announced_change_whose_edit_failed_stays_an_announcement() -> None:
+def test_an_announced_change_whose_edit_failed_is_no_result() -> None:
+    """Its edit failed: the announcement stays what it was, the agent's next step, which is no
+    result line at all (the failure's own line says what happened)."""
     failed = "<tool_use_error>String to replace not found in file.</tool_use_error>"
     text = _announced_then(failed, is_error=True)
     assert "Wired `round_half_up()`" not in text
+    assert "let me wire" not in text

@@ -36,7 +36,7 @@ FINGERPRINTS = {
     17: "1c54389a12889921",
     18: "d5f0af972e99c392",
     19: "cacfc53ccd368d0f",
-    20: "8cf63bf1d1d4c954",
+    20: "b611f38c71c6f12a",
 }
 SESSIONS = (
     "entireio__cli__198393f2",

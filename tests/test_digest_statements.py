@@ -628,3 +628,19 @@ def test_the_unsettled_prefilter_finds_what_the_pattern_finds(sentence: str) -> 
     assert digest_prose._unsettled(sentence) == (
         digest_prose._UNSETTLED.search(sentence) is not None
     )
+
+
+def test_the_agent_announcing_its_next_step_is_no_result() -> None:
+    """ "Let me check `f()` ...", "I'll start by adding `g()` ...": what the agent was about to
+    do, named things or not; the records after it say what it did."""
+    reply = (
+        "Let me look at `session_state_test.go` to understand the test patterns used. "
+        "I'll start by adding the `ApplyCommonActions` helper and its tests. "
+        "`InitializeSession` never set the phase: that was the bug."
+    )
+    task = {"source": "claude-code", "role": "user", "kind": "task"}
+    asked = MemoryItem("t", "wire the phases", metadata=task, created_at=T0)
+    text = session_digest([asked, _agent(5, reply)], 2000).text
+    assert "Let me look at" not in text
+    assert "I'll start by" not in text
+    assert "`InitializeSession` never set the phase: that was the bug." in text

@@ -248,6 +248,13 @@ _UNSETTLED = lazy_compile(
     r"|i wonder|not sure|could be|(?:un)?likely|must (?:be|have)|should (?:be|have)"
     r"|seems? to|appears? to)\b)"
 )
+#: The agent announcing its next step ("Now let me run these tests", "I'll start by adding
+#: ...", "Let me check `f`"): narration, said as what was done only when an edit made it
+#: (:mod:`memcore.digest_done`).
+_ANNOUNCING = lazy_compile(
+    r"(?i)^(?:(?:now|next|first|then|ok(?:ay)?|great|good|perfect),?\s+)*(?:let me|let's|i'll|"
+    r"i will|i'm going to|i am going to)\b"
+)
 #: What every sentence ``_UNSETTLED`` finds holds (lowercased): most sentences hold none, and
 #: a test of these is 10-20 times cheaper than the pattern's search (a quarter of a digest's
 #: statements time went to it).
@@ -552,6 +559,8 @@ def statements(
         at = seq + (position if position < 999_999 else 999_999) / 1_000_000
         ids = len(names)
         score = base + (2.0 if concluding else 0.0) + (ids if ids < 4 else 4) * ID_WEIGHT + lift
+        if aside and _ANNOUNCING.match(sentence):
+            continue  # (what the agent was about to do: the records after it say what it did)
         if aside or (sentence[0] in _ALOUD_OPENINGS and _THINKING_ALOUD.match(sentence)):
             score -= NARRATION_PENALTY  # about to do, the user's step, or musing
         if sentence[-1] == ":":  # an introduction to a list or a block
