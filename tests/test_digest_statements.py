@@ -644,3 +644,19 @@ def test_the_agent_announcing_its_next_step_is_no_result() -> None:
     assert "Let me look at" not in text
     assert "I'll start by" not in text
     assert "`InitializeSession` never set the phase: that was the bug." in text
+
+
+def test_a_guess_in_the_agent_s_words_is_no_finding_unless_it_concludes() -> None:
+    """ "that's likely the issue", "The delay must be in `Close()`": said to the user, still a
+    guess; what the agent then found says what held."""
+    reply = (
+        "There's `BatchUploadTimeout` (defaults to 10 seconds!) - that's likely the issue. "
+        "The delay must be in `Close()`. "
+        "`Close()` waits for `BatchUploadTimeout`: setting it to 100ms fixed the delay."
+    )
+    task = {"source": "claude-code", "role": "user", "kind": "task"}
+    asked = MemoryItem("t", "why is exit slow?", metadata=task, created_at=T0)
+    text = session_digest([asked, _agent(5, reply)], 2000).text
+    assert "likely the issue" not in text
+    assert "The delay must be in" not in text
+    assert "setting it to 100ms fixed the delay" in text

@@ -248,6 +248,12 @@ _UNSETTLED = lazy_compile(
     r"|i wonder|not sure|could be|(?:un)?likely|must (?:be|have)|should (?:be|have)"
     r"|seems? to|appears? to)\b)"
 )
+#: A guess in the agent's words to the user ("that's likely the issue", "The delay must be in
+#: `Close()`", "I suspect `f` ..."): provisional as thinking is.
+_GUESSING = lazy_compile(
+    r"(?i)\b(?:might be|maybe|perhaps|probably|possibly|presumably|i think|i suspect|i guess"
+    r"|not sure|could be|(?:un)?likely|must be)\b"
+)
 #: The agent announcing its next step ("Now let me run these tests", "I'll start by adding
 #: ...", "Let me check `f`"): narration, said as what was done only when an edit made it
 #: (:mod:`memcore.digest_done`).
@@ -559,6 +565,8 @@ def statements(
         at = seq + (position if position < 999_999 else 999_999) / 1_000_000
         ids = len(names)
         score = base + (2.0 if concluding else 0.0) + (ids if ids < 4 else 4) * ID_WEIGHT + lift
+        if not musing and _GUESSING.search(sentence):
+            continue  # (a guess said to the user: the findings after it say what held)
         if aside and _ANNOUNCING.match(sentence):
             continue  # (what the agent was about to do: the records after it say what it did)
         if aside or (sentence[0] in _ALOUD_OPENINGS and _THINKING_ALOUD.match(sentence)):
