@@ -588,7 +588,11 @@ def test_a_fix_put_forward_is_said_as_proposed_and_a_fix_made_as_made() -> None:
     task = {"source": "claude-code", "role": "user", "kind": "task"}
     items = [MemoryItem("t", "review the cleanup", metadata=task, created_at=T0), _agent(5, reply)]
     text = session_digest(items, 2000).text
-    assert "- Proposed fix: Add `if info.Mode()&os.ModeSymlink != 0` check to" in text
+    # (said of the finding whose heading is above it)
+    assert (
+        "- Proposed fix for Symlink following: Add `if info.Mode()&os.ModeSymlink != 0` check to"
+        in text
+    )
     assert "- Fix: Added a grace period to `ListOrphanedSessionStates()`." in text
 
 

@@ -316,6 +316,27 @@ def _as_proposal(said: str) -> str:
     return f"Proposed fix: {said[found.start(1) :]}"
 
 
+#: A finding's heading over its fix ("**8. Per-Branch Commit Limit vs Global**", "### 3.
+#: Symlinks followed"): its title, without marks or number.
+_FINDING_HEADING = lazy_compile(
+    r"^\s*(?:#{1,6}\s+|\*\*)(?:\d{1,2}[.)]\s*)?(?P<title>[^*#].*?)\**\s*$"
+)
+_FINDING_LOOK_BACK = 8
+_FINDING_WORDS = 10
+
+
+def _of_finding(proposed: str, lines: list[str], line_no: int) -> str:
+    """ "Proposed fix: ..." said of the finding whose heading is above it, a few lines up
+    ("Proposed fix for Per-Branch Commit Limit vs Global: Add global commit limit."): alone,
+    what it fixes is another line's, or none."""
+    for at in range(min(line_no, len(lines)) - 1, max(line_no - _FINDING_LOOK_BACK, 0) - 1, -1):
+        found = _FINDING_HEADING.match(lines[at])
+        if found is not None and not lines[at].lstrip().lower().startswith(("**fix", "fix")):
+            title = cut_words(found.group("title").strip().rstrip(":"), _FINDING_WORDS)
+            return proposed.replace("Proposed fix:", f"Proposed fix for {title}:", 1)
+    return proposed
+
+
 class Candidate(NamedTuple):
     """One line the digest may write: its section, session position, worth, and text (a named
     tuple: a digest builds hundreds, and a frozen dataclass is three times slower to build)."""
@@ -592,8 +613,9 @@ def statements(
                 continue
             kept = stood
         proposed = _as_proposal(kept)
-        if proposed is not kept:  # (a fix put forward, not made: said as one)
-            kept, said = proposed, ""
+        if proposed is not kept:  # (a fix put forward, not made: said as one, of its finding)
+            lines = content.splitlines() if lines is None else lines
+            kept, said = _of_finding(proposed, lines, position // 1000), ""
         # (a lead-in said alone loses plain words only: its names are the sentence's)
         known = tuple(names) if said == sentence else None
         if position and position % 1000 == 0:  # a later line's first: a list item's, maybe
