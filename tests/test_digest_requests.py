@@ -72,18 +72,18 @@ def test_a_request_that_is_pasted_output_is_said_to_be_pasted(request_text: str,
 
 
 def test_a_short_digest_first_says_what_the_session_was_about() -> None:
-    """A long first request is priced out of a short digest by lines worth more per token; below
-    ``TOPIC_BELOW`` it is said first, cut to the share of what was asked."""
+    """A long first request is priced out of a short digest by lines worth more per token; it is
+    said first, cut to the share of what was asked."""
     records = _Records()
     request = (
         "Add a `--dry-run` flag to `cli/export.py` that prints what would be exported "
         + "and keeps every file where it is, with a test for each of the formats " * 6
     )
     records.user(request)
-    for i in range(40):
+    for i in range(200):
         records.said(f"Updated `handler_{i}()` in `cli/formats/f{i}.py`: all 12 tests pass.")
     items = records.items()
-    for budget in (150, 300, 500):
+    for budget in (150, 300, 500, 2000):  # (a compaction-sized one too: its primary request)
         digest = session_digest(items, budget)
         assert digest.tokens <= budget
         assert "- The user asked: Add a `--dry-run` flag to `cli/export.py`" in digest.text

@@ -15,7 +15,7 @@ MIN_CUT_SHARE = 0.5
 #: A cut line that names nothing exact (no code span, path or call) must keep at least this
 #: many words: "Both will be condensed…" is a stub that says nothing a reader can use.
 MIN_PLAIN_CUT_WORDS = 6
-#: A topic line cut to fit (``memcore.digest.TOPIC_BELOW``) keeps at least this many words,
+#: A topic line cut to fit (``Greedy.seed_topic``) keeps at least this many words,
 #: whatever its share.
 MIN_TOPIC_WORDS = 8
 #: Words a cut line must not end on (lowercased): they promise what the cut took away.

@@ -218,7 +218,7 @@ class Greedy:
         return next(first, None)
 
     def seed_topic(self) -> None:
-        """Choose the session's topic line first (``TOPIC_BELOW``), whole if it fits its
+        """Choose the session's topic line first, whole if it fits its
         section's share of the budget, else cut to it (keeping at least ``MIN_TOPIC_WORDS``)."""
         self._seed(
             next((i for i, c in enumerate(self.cands) if c.topic and not self.taken[i]), None)

@@ -353,7 +353,7 @@ class Candidate(NamedTuple):
     #: brief's line indented under the one that names the brief, when that one was left out)
     lead: str | None = None
     #: what the session was about: its first request, or what a compaction summary says was
-    #: asked (a short digest says it first, see ``memcore.digest.TOPIC_BELOW``)
+    #: asked (a digest says it first, see ``Greedy.seed_topic``)
     topic: bool = False
     #: the one file the line tells of (as the digest names it): a file's lines are written
     #: together, from where the session first touched it (see ``memcore.digest._in_order``)
