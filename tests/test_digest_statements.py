@@ -664,3 +664,21 @@ def test_a_guess_in_the_agent_s_words_is_no_finding_unless_it_concludes() -> Non
     assert "likely the issue" not in text
     assert "The delay must be in" not in text
     assert "setting it to 100ms fixed the delay" in text
+
+
+def test_a_closing_question_keeps_the_options_it_weighs() -> None:
+    """ "Or to store an array ... Which approach would you prefer?": the option before it, said
+    over a block that showed it, is part of what the user is asked to choose between."""
+    reply = (
+        "The fix could be to change the path structure to include the session ID:\n"
+        "```\nab/c123/2026-01-12-sessionA/metadata.json\n```\n\n"
+        "Or to store an array of sessions in `metadata.json`. Which approach would you prefer?"
+    )
+    task = {"source": "claude-code", "role": "user", "kind": "task"}
+    asked = MemoryItem("t", "why do sessions overwrite?", metadata=task, created_at=T0)
+    text = session_digest([asked, _agent(5, reply)], 2000).text
+    assert (
+        "- Awaiting the user's answer: The fix could be to change the path structure to include "
+        "the session ID. Or to store an array of sessions in `metadata.json`. Which approach "
+        "would you prefer?" in text
+    )

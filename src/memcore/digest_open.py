@@ -279,14 +279,55 @@ def _with_line_before(lines: list[str], at: int) -> str:
     if len(question.split()) >= _SHORT_QUESTION:
         return question
     if said:
-        return f"{said[-1]} {question}"
+        asked = _with_alternatives(said, question)
+        if _GOES_ON.match(asked):  # (the option before is lines up, over a block it showed)
+            prior = _prose_before(lines, at)
+            if prior:
+                asked = f"{prior.rstrip(':').rstrip()}. {asked}"
+        return asked
     for before in range(at - 1, max(-1, at - 4), -1):
         prior = lines[before].strip()
         if prior:
             if prior.startswith(("```", "~~~", "|", "#")) or prior.endswith(("```", ":")):
                 return question
-            return f"{_SENTENCE_END.split(BULLET.sub('', prior))[-1]} {question}"
+            return _with_alternatives(_SENTENCE_END.split(BULLET.sub("", prior)), question)
     return question
+
+
+def _prose_before(lines: list[str], at: int) -> str:
+    """The last sentence of the nearest prose line above line ``at``, past a code block and
+    blank lines (what a block after it showed: "The fix could be to change the paths:"); empty
+    when there is none close by."""
+    fenced = False
+    for before in range(at - 1, max(-1, at - 16), -1):
+        prior = lines[before].strip()
+        if prior.startswith(("```", "~~~")):
+            fenced = not fenced
+            continue
+        if fenced or not prior:
+            continue
+        if prior.startswith(("|", "#")):
+            return ""
+        return _SENTENCE_END.split(BULLET.sub("", prior))[-1]
+    return ""
+
+
+def _with_alternatives(sentences: list[str], question: str) -> str:
+    """``question`` with the last of ``sentences`` before it, and the ones before that while
+    each goes on from the one before ("We could use `ab/c123/<session>/` paths. Or store an
+    array of sessions. Which approach would you prefer?": the first option too)."""
+    taken = [sentences[-1]]
+    for sentence in reversed(sentences[:-1]):
+        if not _GOES_ON.match(taken[0]) or len(taken) > _ALTERNATIVES:
+            break
+        taken.insert(0, sentence)
+    return " ".join([*taken, question])
+
+
+#: A sentence that goes on from the one before it ("Or ...", "Alternatively, ..."), and how
+#: many more such sentences a closing question takes.
+_GOES_ON = lazy_compile(r"(?i)^(?:or|alternatively|otherwise|and|also)\b")
+_ALTERNATIVES = 2
 
 
 def _as_offer(sentence: str) -> str:
