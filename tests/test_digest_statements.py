@@ -314,8 +314,8 @@ def test_a_request_is_open_only_when_the_turn_did_not_end_in_words(answered: boo
         (
             "Option A keeps one file per session.\n\nOr one array in `metadata.json`. Which "
             "approach would you prefer?",
-            "Awaiting the user's answer: Or one array in "
-            "`metadata.json`. Which approach would you prefer?",
+            "Awaiting the user's answer: Option A keeps one file per session. Or one array in "
+            "`metadata.json`. Which approach would you prefer?",  # (the option "Or" goes on from)
         ),
         (
             "Both paths are covered.\n\nWhich one first?",
