@@ -283,7 +283,8 @@ def _with_line_before(lines: list[str], at: int) -> str:
         if _GOES_ON.match(asked):  # (the option before is lines up, over a block it showed)
             prior = _prose_before(lines, at)
             if prior:
-                asked = f"{prior.rstrip(':').rstrip()}. {asked}"
+                prior = prior.rstrip(":").rstrip()
+                asked = f"{prior if prior.endswith(('.', '!', '?')) else prior + '.'} {asked}"
         return asked
     for before in range(at - 1, max(-1, at - 4), -1):
         prior = lines[before].strip()

@@ -54,7 +54,12 @@ def named_options(text: str, options: dict[str, str]) -> str:
     if not options:
         return ""
     refs = dict.fromkeys(m.group(1).lower() for m in _REFERENCE.finditer(text))
-    said = [f"option {ref}: {options[ref]}" for ref in refs if ref in options]
+    # (an option whose title the line says already needs no saying again)
+    said = [
+        f"option {ref}: {options[ref]}"
+        for ref in refs
+        if ref in options and options[ref].rstrip(".").lower() not in text.lower()
+    ]
     return f" ({'; '.join(said)})" if said else ""
 
 
