@@ -682,3 +682,17 @@ def test_a_closing_question_keeps_the_options_it_weighs() -> None:
         "the session ID. Or to store an array of sessions in `metadata.json`. Which approach "
         "would you prefer?" in text
     )
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            ["It", "might be", "MAYBE", "Probably", "i suspect", "Likely", "must be", "could be",
+             "`f()`", "fails", "x", "I think", "not sure", "."]
+        ),
+        max_size=8,
+    ).map(" ".join)
+    | st.text(max_size=40)
+)  # fmt: skip
+def test_the_guessing_prefilter_finds_what_the_pattern_finds(sentence: str) -> None:
+    assert digest_prose._guessing(sentence) == (digest_prose._GUESSING.search(sentence) is not None)

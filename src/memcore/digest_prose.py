@@ -254,6 +254,21 @@ _GUESSING = lazy_compile(
     r"(?i)\b(?:might be|maybe|perhaps|probably|possibly|presumably|i think|i suspect|i guess"
     r"|not sure|could be|(?:un)?likely|must be)\b"
 )
+#: What every sentence ``_GUESSING`` finds holds (lowercased), tested before its search.
+_GUESSING_HINTS = (
+    "might be", "maybe", "perhaps", "probabl", "possibl", "presumabl", "i think", "i suspect",
+    "i guess", "not sure", "could be", "likely", "must be",
+)  # fmt: skip
+
+
+def _guessing(sentence: str) -> bool:
+    """``_GUESSING.search(sentence)``, searched only when a hint of it is there."""
+    lowered = sentence.lower()
+    return any(hint in lowered for hint in _GUESSING_HINTS) and (
+        _GUESSING.search(sentence) is not None
+    )
+
+
 #: The agent announcing its next step ("Now let me run these tests", "I'll start by adding
 #: ...", "Let me check `f`"): narration, said as what was done only when an edit made it
 #: (:mod:`memcore.digest_done`).
@@ -586,7 +601,7 @@ def statements(
         at = seq + (position if position < 999_999 else 999_999) / 1_000_000
         ids = len(names)
         score = base + (2.0 if concluding else 0.0) + (ids if ids < 4 else 4) * ID_WEIGHT + lift
-        if not musing and _GUESSING.search(sentence):
+        if not musing and _guessing(sentence):
             continue  # (a guess said to the user: the findings after it say what held)
         if aside and _ANNOUNCING.match(sentence):
             continue  # (what the agent was about to do: the records after it say what it did)
