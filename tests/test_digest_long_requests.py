@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from memcore import MemoryItem, session_digest
 from memcore.digest_asked import HEAD_LEAST_WORDS, REQUEST_WORDS, head_words
 from tests.test_digest import T0, _agent
@@ -125,3 +128,20 @@ def test_a_long_request_s_task_and_how_to_do_it_are_kept_past_its_details() -> N
     assert "Run make fmt && make lint before considering complete." in asked
     assert "Don't change the public API." in asked
     assert "That said, the export is still broken." in asked  # (what is wrong: kept too)
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            ["it's", "still", "not working", "broken", "Nothing is", "doesn't work", "is",
+             "wrong", "failing", "x", "The build", "never", "."]
+        ),
+        max_size=8,
+    ).map(" ".join)
+    | st.text(max_size=40)
+)  # fmt: skip
+def test_the_problem_prefilter_finds_what_the_pattern_finds(sentence: str) -> None:
+    from memcore import digest_asked
+
+    found = digest_asked._PROBLEM_SENTENCE.search(sentence) is not None
+    assert digest_asked._problem(sentence) == found

@@ -199,9 +199,21 @@ def _told_how(sentence: str) -> float:
     (0: none of these)."""
     if _TASK_SENTENCE.match(sentence):
         return _TASK_SCORE
-    if _HOW_SENTENCE.match(sentence) or _PROBLEM_SENTENCE.search(sentence):
+    if _HOW_SENTENCE.match(sentence) or _problem(sentence):
         return _HOW_SCORE
     return 0.0
+
+
+#: What every sentence ``_PROBLEM_SENTENCE`` finds holds (lowercased), tested before its search.
+_PROBLEM_HINTS = ("work", "broken", "failing", "crashing", "hanging", "wrong")
+
+
+def _problem(sentence: str) -> bool:
+    """``_PROBLEM_SENTENCE.search(sentence)``, searched only when a hint of it is there."""
+    lowered = sentence.lower()
+    return any(hint in lowered for hint in _PROBLEM_HINTS) and (
+        _PROBLEM_SENTENCE.search(sentence) is not None
+    )
 
 
 def _heading(flat: str) -> bool:
