@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from memcore import MemoryItem, digest_prose, session_digest, session_digests
+from memcore import MemoryItem, digest_prose, digest_settled, session_digest, session_digests
 from memcore.digest_prose import GLUED_FENCE, standalone, unglue_fences
 from memcore.errors import ValidationError
 from tests.test_digest import REAL, needs_data
@@ -629,8 +629,8 @@ def test_a_lead_in_after_a_sentence_of_its_own_opens_its_list_alone() -> None:
 )  # fmt: skip
 def test_the_unsettled_prefilter_finds_what_the_pattern_finds(sentence: str) -> None:
     """``_unsettled`` tests cheap hints before the pattern: it must agree with the pattern."""
-    assert digest_prose._unsettled(sentence) == (
-        digest_prose._UNSETTLED.search(sentence) is not None
+    assert digest_settled.unsettled(sentence) == (
+        digest_settled.UNSETTLED.search(sentence) is not None
     )
 
 
@@ -695,4 +695,6 @@ def test_a_closing_question_keeps_the_options_it_weighs() -> None:
     | st.text(max_size=40)
 )  # fmt: skip
 def test_the_guessing_prefilter_finds_what_the_pattern_finds(sentence: str) -> None:
-    assert digest_prose._guessing(sentence) == (digest_prose._GUESSING.search(sentence) is not None)
+    assert digest_settled.guessing(sentence) == (
+        digest_settled.GUESSING.search(sentence) is not None
+    )

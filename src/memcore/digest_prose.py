@@ -20,6 +20,13 @@ from memcore.claude_code.compaction import is_compaction_summary, summary_statem
 from memcore.claude_code.transcripts import KIND_PRIORITY
 from memcore.digest_cut import tidy_cut
 from memcore.digest_done import as_done
+from memcore.digest_settled import (
+    ANNOUNCING,
+    RESTATED_REQUEST,
+    as_proposal,
+    guessing,
+    unsettled,
+)
 from memcore.digest_subject import (
     in_glossary,
     is_plan_step,
@@ -229,108 +236,6 @@ _PREDICATE = frozenset(
 #: only on a sentence opening with one of its first letters (no other folds to them in ``re``).
 _THINKING_ALOUD = lazy_compile(r"(?i)^(?:wait|hmm+|hold on|oh|ah)\b[\s,.!:-]")
 _ALOUD_OPENINGS = frozenset("wWhHoOaA")
-#: A sentence of the agent's thinking that is not a finding: a guess ("The issue might be
-#: ...", "that's likely the issue", "The delay must be in `Close()`"), the agent's plan ("I'll
-#: add ...", "I need to read ..."), the user's request said over ("The user wants me to ..."),
-#: or a question. Thinking is provisional: said in a digest, such sentences read as what was
-#: found or decided, and the theory a later turn dropped as one held.
-_RESTATED = (
-    r"^(?:(?:so|but|ok(?:ay)?),? )*the user(?:'s)? (?:wants|is asking|asks|asked|would like"
-    r"|needs|said|says|is saying|mentioned|request|is reporting|reports)"
-)
-_UNSETTLED = lazy_compile(
-    r"(?i)(?:\?[\s\"'`)*]*$"
-    r"|^(?:(?:so|but|and|now|ok(?:ay)?|then|also|first|next),? )*(?:i|we)(?:'ll| will|'d| would"
-    r"| need| should| must| have to| want|'m going| am going| can| could)\b"
-    r"(?! (?:now )?(?:see|tell|confirm|verify)\b)"
-    rf"|{_RESTATED}"
-    r"|\b(?:might|maybe|perhaps|probably|possibly|presumably|i think|i suspect|i guess"
-    r"|i wonder|not sure|could be|(?:un)?likely|must (?:be|have)|should (?:be|have)"
-    r"|seems? to|appears? to)\b)"
-)
-#: A guess in the agent's words to the user ("that's likely the issue", "The delay must be in
-#: `Close()`", "I suspect `f` ..."): provisional as thinking is.
-_GUESSING = lazy_compile(
-    r"(?i)\b(?:might be|maybe|perhaps|probably|possibly|presumably|i think|i suspect|i guess"
-    r"|not sure|could be|(?:un)?likely|must be)\b"
-)
-#: What every sentence ``_GUESSING`` finds holds (lowercased), tested before its search.
-_GUESSING_HINTS = (
-    "might be", "maybe", "perhaps", "probabl", "possibl", "presumabl", "i think", "i suspect",
-    "i guess", "not sure", "could be", "likely", "must be",
-)  # fmt: skip
-
-
-def _guessing(sentence: str) -> bool:
-    """``_GUESSING.search(sentence)``, searched only when a hint of it is there."""
-    lowered = sentence.lower()
-    return any(hint in lowered for hint in _GUESSING_HINTS) and (
-        _GUESSING.search(sentence) is not None
-    )
-
-
-#: The agent announcing its next step ("Now let me run these tests", "I'll start by adding
-#: ...", "Let me check `f`"): narration, said as what was done only when an edit made it
-#: (:mod:`memcore.digest_done`).
-_ANNOUNCING = lazy_compile(
-    r"(?i)^(?:(?:now|next|first|then|ok(?:ay)?|great|good|perfect),?\s+)*(?:let me|let's|i'll|"
-    r"i will|i'm going to|i am going to)\b"
-)
-#: What every sentence ``_UNSETTLED`` finds holds (lowercased): most sentences hold none, and
-#: a test of these is 10-20 times cheaper than the pattern's search (a quarter of a digest's
-#: statements time went to it).
-_UNSETTLED_HINTS = (
-    "might", "maybe", "perhaps", "probabl", "possibl", "presumabl", "i think", "i suspect",
-    "i guess", "i wonder", "not sure", "could be", "likely", "must ", "should ", "seem",
-    "appear",
-)  # fmt: skip
-#: First words of a sentence the pattern's opening alternatives may match ("I'll", "So we").
-_UNSETTLED_FIRST = frozenset(
-    ["i", "we", "so", "but", "and", "now", "ok", "okay", "then", "also", "first", "next", "the"]
-)
-
-
-def _unsettled(sentence: str) -> bool:
-    """``_UNSETTLED.search(sentence)``, its search made only for a sentence that may match."""
-    lowered = sentence.lower()
-    first = lowered.split(None, 1)[0].rstrip(",") if lowered.strip() else ""
-    if (
-        "?" not in sentence
-        and first not in _UNSETTLED_FIRST
-        and not first.startswith(("i'", "we'"))
-        and not any(hint in lowered for hint in _UNSETTLED_HINTS)
-    ):
-        return False
-    return _UNSETTLED.search(sentence) is not None
-
-
-#: A sentence of the agent's that says the user's request over ("The user wants me to ..."):
-#: what was asked, which the request's own line says, not where the work stood.
-RESTATED_REQUEST = lazy_compile(rf"(?i){_RESTATED}")
-
-
-#: "Fix: Add a global commit limit." in a review's findings puts a fix forward, in the
-#: imperative; "Fix: Added symlink detection" tells one made. Said alone, the first reads as
-#: done: it is said as "Proposed fix: ...".
-_FIX_LABEL = lazy_compile(r"^(?:[Ff]ix|[Ss]olution|[Rr]emedy)\s*:\s+([A-Z][a-z]+)\b")
-#: First words after such a label that open a statement, not an instruction.
-_NOT_IMPERATIVE = frozenset(
-    ["the", "this", "that", "these", "it", "we", "i", "now", "a", "an", "both", "all", "each"]
-)
-
-
-def _as_proposal(said: str) -> str:
-    """``said`` with its "Fix:" label made "Proposed fix:" when the fix is in the imperative
-    (see ``_FIX_LABEL``); ``said`` itself otherwise."""
-    found = _FIX_LABEL.match(said)
-    if found is None:
-        return said
-    word = found.group(1).lower()
-    if word.endswith(("ed", "ing")) or word in _NOT_IMPERATIVE:
-        return said
-    return f"Proposed fix: {said[found.start(1) :]}"
-
-
 #: A finding's heading over its fix ("**8. Per-Branch Commit Limit vs Global**", "### 3.
 #: Symlinks followed"): its title, without marks or number.
 _FINDING_HEADING = lazy_compile(
@@ -577,7 +482,7 @@ def statements(
     if spare:
         score = SPARE + recency - (0.25 if needs_names else 0.0)
         for sentence, _, _, names, _, _, _, position in found:
-            if musing and _unsettled(sentence):
+            if musing and unsettled(sentence):
                 continue
             if position and position % 1000 == 0:  # a later line's first: a list item's, maybe
                 lines = content.splitlines() if lines is None else lines
@@ -587,12 +492,12 @@ def statements(
             stated = standalone(said, len(names)) if said else None
             if stated is not None:  # in the text's own order, the spare sentences among the others
                 at = seq + (position if position < 999_999 else 999_999) / 1_000_000
-                stated = _as_proposal(stated)
+                stated = as_proposal(stated)
                 out.append(Candidate("decisions", at, score, f"- {stated}", spare=True))
         return out
     lift = RECENT * recency
     for sentence, joined, words, names, concluding, aside, listy, position in found:
-        if musing and _unsettled(sentence):
+        if musing and unsettled(sentence):
             continue
         done = as_done(sentence) if edited and aside and not musing else None
         if done is not None:  # an announced change the edit after it made: a result
@@ -601,9 +506,9 @@ def statements(
         at = seq + (position if position < 999_999 else 999_999) / 1_000_000
         ids = len(names)
         score = base + (2.0 if concluding else 0.0) + (ids if ids < 4 else 4) * ID_WEIGHT + lift
-        if not musing and _guessing(sentence):
+        if not musing and guessing(sentence):
             continue  # (a guess said to the user: the findings after it say what held)
-        if aside and _ANNOUNCING.match(sentence):
+        if aside and ANNOUNCING.match(sentence):
             continue  # (what the agent was about to do: the records after it say what it did)
         if aside or (sentence[0] in _ALOUD_OPENINGS and _THINKING_ALOUD.match(sentence)):
             score -= NARRATION_PENALTY  # about to do, the user's step, or musing
@@ -627,7 +532,7 @@ def statements(
             if stood is None:
                 continue
             kept = stood
-        proposed = _as_proposal(kept)
+        proposed = as_proposal(kept)
         if proposed is not kept:  # (a fix put forward, not made: said as one, of its finding)
             lines = content.splitlines() if lines is None else lines
             kept, said = _of_finding(proposed, lines, position // 1000), ""
