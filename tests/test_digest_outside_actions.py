@@ -106,3 +106,18 @@ def test_an_act_that_failed_is_no_result() -> None:
     assert not any("Acted outside" in line for line in _decisions(acts))
     errors = session_digest(acts.items(), 4000).sections["errors"]
     assert "not mergeable" in errors
+
+
+def test_an_act_whose_pull_request_claude_code_names_is_said_once() -> None:
+    """Claude Code notes the pull request the session opened (a ``pr-link`` record): the act
+    that opened it would say the same address again."""
+    from memcore.claude_code import parse_lines
+    from tests.test_transcript_queued import _pr_link
+
+    acts = _Records()
+    acts.user("open a PR for the discount field")
+    acts.ran('gh pr create --title "Discount field"', "https://github.com/carol/shop/pull/7")
+    lines = [*acts.lines, _pr_link(7)]
+    decisions = session_digest(parse_lines(lines).items, 4000).sections["decisions"]
+    assert decisions.count("https://github.com/carol/shop/pull/7") == 1
+    assert "The session's pull request is #7 of `carol/shop`" in decisions

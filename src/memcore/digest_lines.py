@@ -331,7 +331,9 @@ def build_candidates(
     out = said_deleted_later(out, files)  # (a result naming a file deleted after it)
     out.extend(file_lines(files, n, changed_elsewhere, part))
     out.extend(command_lines(commands, n))
-    out.extend(action_lines(actions, n))
+    # (an act whose pull request Claude Code's own note names already is said once, by it)
+    linked = {_link_of(c.text) for c in out if c.text.startswith(PR_LINK)}
+    out.extend(c for c in action_lines(actions, n) if _link_of(c.text) not in linked)
     out.extend(_unfound_lines(unfound, n))
     # A request is answered by a conclusion after it, or by the agent's words ending its turn
     # (nothing done after them): "Committed as a6c2d1b0." answers "commit the changes".
@@ -346,6 +348,15 @@ def build_candidates(
         since = max(last_conclusion, last_task[0] if last_task is not None else -1)
         out.extend(under_way(items, since, root))
     return said_done_steps(out)
+
+
+#: How the line of Claude Code's note of the session's pull request starts
+#: (``claude_code.side_records``).
+PR_LINK = "- The session's pull request is #"
+
+
+def _link_of(text: str) -> str:
+    return text.rstrip(".").rsplit(" ", 1)[-1]
 
 
 def _is_title(meta: Mapping[str, Any]) -> bool:
