@@ -194,3 +194,19 @@ def test_a_result_naming_a_file_deleted_after_it_says_so() -> None:
     decisions = session_digest(records.items(), 2000).sections["decisions"].splitlines()
     assert "- Created the ADR at `docs/adr.md` (the file was deleted later)." in decisions
     assert "- Folded `docs/adr.md` into `docs/architecture.md` and removed it." in decisions
+
+
+def test_a_lookup_whose_own_program_could_not_start_is_the_harness_s_error() -> None:
+    records = _Records()
+    records.user("find the session handlers")
+    use_id = f"toolu_{len(records.lines):04d}"
+    block = {"type": "tool_use", "id": use_id, "name": "Grep", "input": {"pattern": "Session"}}
+    records._base("assistant", {"role": "assistant", "content": [block]})
+    failed = (
+        "<tool_use_error>ENOENT: no such file or directory, posix_spawn "
+        "'/opt/homebrew/Caskroom/claude-code/2.1.14/claude'</tool_use_error>"
+    )
+    records.user([{"type": "tool_result", "tool_use_id": use_id, "content": failed,
+                   "is_error": True}])  # fmt: skip
+    errors = session_digest(records.items(), 2000).sections.get("errors", "")
+    assert "posix_spawn" not in errors

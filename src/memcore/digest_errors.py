@@ -107,12 +107,17 @@ def with_verdict(line: Candidate, said: str) -> Candidate | None:
 def claude_code_s_own_lookup(meta: Mapping[str, Any], root: str | None) -> bool:
     """Whether a failed call only looked for one of Claude Code's own files outside the project
     (``~/.claude/projects/<project>/memory/MEMORY.md`` not there yet, a background task's
-    output ``/tmp/claude-1000/<project>/tasks/b1.output`` gone): the harness's, not the
-    session's, error."""
+    output ``/tmp/claude-1000/<project>/tasks/b1.output`` gone), or failed because its own program
+    could not start (``posix_spawn``: Claude Code updated under a running session): the
+    harness's, not the session's, error."""
+    if meta.get("tool") not in LOOKUP_TOOLS:
+        return False
+    lines = meta.get("error_lines")
+    if isinstance(lines, list) and any(isinstance(x, str) and "posix_spawn" in x for x in lines):
+        return True  # (the tool's own program could not start: Claude Code's, not the work's)
     path = meta.get("file_path")
     return (
-        meta.get("tool") in LOOKUP_TOOLS
-        and isinstance(path, str)
+        isinstance(path, str)
         and (CLAUDE_FOLDER in path or _TASK_OUTPUT.search(path) is not None)
         and not (root and path.startswith(root.rstrip("/") + "/"))
     )
