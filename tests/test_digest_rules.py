@@ -36,7 +36,7 @@ FINGERPRINTS = {
     17: "1c54389a12889921",
     18: "d5f0af972e99c392",
     19: "cacfc53ccd368d0f",
-    20: "11fa1f83fa7c1166",
+    20: "3d38014f620eefd1",
 }
 SESSIONS = (
     "entireio__cli__198393f2",

@@ -157,3 +157,20 @@ def test_a_short_digest_says_the_state_whole_in_its_short_form() -> None:
         f"{END_STATE}3 files changed after the last check (`npm test` passed); a commit came "
         "after the last edit."
     ]
+
+
+def test_a_failure_said_before_a_check_of_its_kind_passed_says_so() -> None:
+    """ "The test is failing because ..." said, then a test run that passed: alone, the line
+    reads as the state now. A line that says the failure was dealt with is left as it is."""
+    work = _Work()
+    work.user("make the total round half up")
+    work.said("The test is failing because `total()` truncates instead of rounding.")
+    work.changed("cart.py")
+    work.said("Fixed the compilation error in `tax()` by importing `Decimal`.")
+    work.ran("pytest -q", "3 passed")
+    decisions = session_digest(work.items(), 2000).sections["decisions"]
+    assert (
+        "- The test is failing because `total()` truncates instead of rounding (later `pytest "
+        "-q` passed)." in decisions
+    )
+    assert "- Fixed the compilation error in `tax()` by importing `Decimal`." in decisions

@@ -69,6 +69,7 @@ from memcore.digest_prose import (
     statements,
 )
 from memcore.digest_prose import spare_lines as prose_spare_lines
+from memcore.digest_state import said_overtaken
 from memcore.digest_work import (
     ENCLOSING_WEIGHT,
     FileWork,
@@ -329,6 +330,7 @@ def build_candidates(
                             files[shown].added[str(meta.get("tool_use_id"))] = (*edit[:2], inside)
             continue
     out = said_deleted_later(out, files)  # (a result naming a file deleted after it)
+    out = said_overtaken(out, items)  # (a failure said before a check of its kind passed)
     out.extend(file_lines(files, n, changed_elsewhere, part))
     out.extend(command_lines(commands, n))
     # (an act whose pull request Claude Code's own note names already is said once, by it)

@@ -200,4 +200,56 @@ def _files_after(edited: dict[str, int], at: int, short: bool = False) -> str:
     return f"{', '.join(f'`{p}`' for p in after[-_NAMED_FILES + 1 :])} and {more} more files"
 
 
-__all__ = ["END_STATE", "END_STATE_SCORE", "end_state"]
+#: A result line that says something fails ("There are still compilation errors.", "The test
+#: is failing because ..."): a check of that kind that passed after it overtook it.
+_FAILING_BUILD = lazy_compile(
+    r"(?i)\bcompil\w*\s+errors?\b|\bbuild\s+(?:fails|failed|failing|errors?)\b"
+)
+#: ... unless it says the failure was dealt with ("Fixed compilation error ...").
+_DEALT_WITH = lazy_compile(r"(?i)\b(?:fixed|resolved|passes|passing|now builds|compiles now)\b")
+_FAILING_TEST = lazy_compile(
+    r"(?i)\btests?\s+(?:is\s+|are\s+)?(?:still\s+)?fail(?:s|ing|ed)?\b"
+    r"|\b(?:is|are)\s+(?:still\s+)?failing\b"
+)
+OVERTAKEN = " (later `{}` passed)"
+
+
+def said_overtaken(cands: list[Candidate], items: Sequence[MemoryItem]) -> list[Candidate]:
+    """``cands`` with each result line that says a build or a test fails marked with the check
+    of that kind that passed after it, if one did: alone, "There are still compilation
+    errors." reads as the state now, where `go build ./...` passed since."""
+    passed: list[tuple[int, str, int]] = []  # where, which, its kind (0 test, 2 build...)
+    for seq, item in enumerate(items):
+        meta = item.metadata
+        command = meta.get("command")
+        if (
+            meta.get("kind") == "tool_result"
+            and meta.get("tool") == "Bash"
+            and isinstance(command, str)
+            and not _only_started(meta)
+            and is_project_check(command)
+        ):
+            core = normalize_command(command)
+            passed.append((seq, core, _kind_rank(core)))
+    if not passed:
+        return cands
+    out = []
+    for cand in cands:
+        text = cand.text
+        if cand.section == "decisions" and not text.endswith(").") and not _DEALT_WITH.search(text):
+            kinds: tuple[int, ...] = ()
+            if _FAILING_TEST.search(text):
+                kinds = (0,)
+            elif _FAILING_BUILD.search(text):
+                kinds = (0, 1, 2)  # (a test run or a linter compiles too)
+            later = [p for p in passed if p[0] > cand.seq and p[2] in kinds]
+            if later:
+                shown = cut_words(later[-1][1], _SHORT_COMMAND_WORDS)
+                cand = cand._replace(
+                    text=f"{cand.text.rstrip('.')}{OVERTAKEN.format(shown)}.", names=None
+                )
+        out.append(cand)
+    return out
+
+
+__all__ = ["END_STATE", "END_STATE_SCORE", "OVERTAKEN", "end_state", "said_overtaken"]
