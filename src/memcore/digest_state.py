@@ -236,7 +236,13 @@ def said_overtaken(cands: list[Candidate], items: Sequence[MemoryItem]) -> list[
     out = []
     for cand in cands:
         text = cand.text
-        if cand.section == "decisions" and not text.endswith(").") and not _DEALT_WITH.search(text):
+        lowered = text.lower()
+        if (
+            cand.section == "decisions"
+            and ("fail" in lowered or "error" in lowered)  # (cheap: most lines say neither)
+            and not text.endswith(").")
+            and not _DEALT_WITH.search(text)
+        ):
             kinds: tuple[int, ...] = ()
             if _FAILING_TEST.search(text):
                 kinds = (0,)
