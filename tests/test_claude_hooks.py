@@ -660,3 +660,19 @@ def test_the_files_the_latest_sessions_changed_come_first() -> None:
     assert lines.index("- `scripts/e2e.sh`: changed 17x in 1 session") > 0
     # (one session alone: its counts rank as before)
     assert _files_block([old]).splitlines()[1] == "- `scripts/e2e.sh`: changed 17x in 1 session"
+
+
+def test_after_compaction_its_own_digest_takes_the_room_earlier_work_left(
+    tmp_path: Path, url: str
+) -> None:
+    """Its own digest is capped at half the budget so that earlier work has room; when the
+    earlier work took less, the context is composed again with the rest given to it."""
+    from memcore.tokens import count_tokens
+
+    transcript, session = _place(tmp_path, "entireio__cli__880d23f9.jsonl")
+    assert _hook("pre-compact", _payload("PreCompact", session, transcript), url)[1:] == ("", "")
+    payload = _payload("SessionStart", session, transcript, source="compact")
+    context = _context(_hook("session-start", payload, url, budget=1200)[1])
+    own = context.split("## This session before compaction", 1)[1]
+    assert count_tokens(own) > 600  # (more than its half: nothing earlier took the rest)
+    assert count_tokens(context) <= 1200

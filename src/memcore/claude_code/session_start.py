@@ -350,17 +350,41 @@ async def start_context(
     notes = _notes_block(await project_notes(store, project))
     own = next((r for r in records if r.session_id == session_id), None)
     earlier = [r for r in records if r.session_id != session_id and r.digest.strip()]
-    fit = _Budget(budget)
     compacted = compacted and own is not None and bool(own.digest.strip())
+    text, left = _compose(budget, notes, own if compacted else None, earlier, budget // 2)
+    if compacted and left > OWN_MORE_LEAST:
+        # the earlier work took less than its half: the session's own digest gets the rest (a
+        # longer one of its digests, when one fits), composed again around it
+        again, _ = _compose(budget, notes, own, earlier, budget // 2 + left)
+        text = again or text
+    return text
+
+
+#: The fewest tokens left unused after a compacted session's context that make it compose
+#: again with its own digest given them.
+OWN_MORE_LEAST = 100
+
+
+def _compose(
+    budget: int,
+    notes: str,
+    own: SessionRecord | None,
+    earlier: list[SessionRecord],
+    own_share: int,
+) -> tuple[str, int]:
+    """The context (empty when it says nothing) and the tokens it left unused: the session's
+    own digest first (``own``, after a compaction) within ``own_share``, then the project's
+    notes, knowledge, checks and files, then the latest earlier sessions."""
+    fit = _Budget(budget)
     header = f"{MEMCORE_CONTEXT_MARK}memory of this project's earlier work"
-    if compacted:
+    if own is not None:
         header = f"{MEMCORE_CONTEXT_MARK}what this session did before compaction, and earlier work"
     if not fit.add(header, heading_only=True):
-        return ""
+        return "", 0
     said = False
-    if compacted and own is not None:
-        block = _session_block(own, "This session before compaction", fit.room(budget // 2))
-        said |= fit.add(block, budget // 2)
+    if own is not None:
+        block = _session_block(own, "This session before compaction", fit.room(own_share))
+        said |= fit.add(block, own_share)
     # room is kept for the start of the latest session's digest
     latest = _session_block(earlier[0], "Earlier session", 0) if earlier else ""
     reserve = _least(latest) if latest else 0
@@ -381,7 +405,7 @@ async def start_context(
         share = max(1, fit.room() * weights[index] // sum(weights[index:]))
         block = _session_block(record, "Earlier session", share)
         said |= fit.add(block, max(share, min(_least(block), fit.room())))
-    return fit.text() if said else ""
+    return (fit.text(), fit.room()) if said else ("", 0)
 
 
 __all__ = [
@@ -389,6 +413,7 @@ __all__ = [
     "EARLIER_SESSIONS",
     "LATEST_WEIGHT",
     "NOTE_CHARS",
+    "OWN_MORE_LEAST",
     "RECENCY_HALF",
     "SESSION_SHARE",
     "project_entries",
