@@ -13,7 +13,8 @@ import pytest
 
 from memcore.claude_code import project_dir_name
 from memcore.claude_code.hooks import run_hook
-from memcore.claude_code.project import SessionRecord, registry_session
+from memcore.claude_code.project import registry_session
+from memcore.claude_code.session_start import shown_digest
 from memcore.cli import main
 from memcore.model import MemoryItem
 from memcore.stores import open_store
@@ -213,26 +214,13 @@ def test_session_start_does_not_import_the_transcript_parser(tmp_path: Path, url
     }
 
 
-def _shown(record: SessionRecord, digest: str) -> str:
-    """``digest`` as session start shows it under a heading naming the session's branch: its
-    line saying only that left out, with the section it was alone in."""
-    said = f"- The work is on the branch `{record.git_branch}`."
-    lines = [line for line in digest.strip().splitlines() if line != said]
-    kept = [
-        line
-        for at, line in enumerate(lines)
-        if not line.startswith("#") or (at + 1 < len(lines) and not lines[at + 1].startswith("#"))
-    ]
-    return "\n".join(kept).strip()
-
-
 @pytest.mark.parametrize("budget", [700, 1200])
 def test_each_earlier_session_is_its_own_digest_at_the_size_it_gets(
     tmp_path: Path, url: str, budget: int
 ) -> None:
     """An earlier session's share of the budget holds a whole digest made for about that size
     (what was asked, done, touched, broken), not the start of the long one cut off."""
-    from memcore.claude_code.project import BRIEF_DIGEST_TOKENS
+    from memcore.claude_code.project import BRIEF_DIGEST_TOKENS, SessionRecord
 
     saved = _save_earlier(tmp_path, url)
     records = {
@@ -248,10 +236,14 @@ def test_each_earlier_session_is_its_own_digest_at_the_size_it_gets(
             line[1:] if line.startswith("###") else line for line in block.splitlines()[1:]
         ).strip()
         record = next(
-            r for r in records.values() if body in (_shown(r, d) for d in (r.digest, *r.briefs))
+            r
+            for r in records.values()
+            if body in (shown_digest(r, d) for d in (r.digest, *r.briefs))
         )
         assert len(record.briefs) == len(BRIEF_DIGEST_TOKENS)
-        assert body != _shown(record, record.digest)  # the long digest did not fit these shares
+        assert body != shown_digest(
+            record, record.digest
+        )  # the long digest did not fit these shares
     brief = records[f"session:{saved[0][1]}"].briefs[0]
     assert "## Files and functions touched" in brief  # a short digest still covers the files
 

@@ -213,7 +213,7 @@ class ActionRuns:
     result: list[str] = field(default_factory=list)
 
 
-def action_result(actions: dict[str, ActionRuns], item: MemoryItem, seq: int) -> None:
+def record_action(actions: dict[str, ActionRuns], item: MemoryItem, seq: int) -> None:
     """Count a command's successful run into ``actions`` when it acted outside the repository
     (``claude_code.outside_actions``)."""
     meta = item.metadata
@@ -287,8 +287,8 @@ __all__ = [
     "ActionRuns",
     "CommandRuns",
     "action_lines",
-    "action_result",
     "command_lines",
     "command_result",
     "outside_call",
+    "record_action",
 ]

@@ -38,11 +38,11 @@ from memcore.digest_commands import (
     ActionRuns,
     CommandRuns,
     action_lines,
-    action_result,
     command_lines,
     command_result,
     git_lines,
     outside_call,
+    record_action,
 )
 from memcore.digest_done import announced_edits
 from memcore.digest_errors import claude_code_s_own_lookup, error_line, with_verdict
@@ -290,7 +290,7 @@ def build_candidates(
                 command_result(commands, item, seq)
                 if kind != "error":
                     out.extend(git_lines(meta, seq, recency))  # a commit, a push: results
-                    action_result(actions, item, seq)  # a pull request opened, a task closed
+                    record_action(actions, item, seq)  # a pull request opened, a task closed
                     deleted_files(files, meta, seq, root)
                     reverted_files(files, meta, root)
             if tool in ("Read", "NotebookRead"):

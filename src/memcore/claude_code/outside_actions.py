@@ -10,6 +10,7 @@ words rarely repeat them. The command says what kind of act it was (``gh pr crea
 
 from __future__ import annotations
 
+import functools
 import json
 import shlex
 
@@ -49,6 +50,7 @@ _OUTPUT_LINES = 2
 _TITLE_WORDS = 14
 
 
+@functools.lru_cache(maxsize=4096)
 def is_outside_action(command: str) -> bool:
     """Whether ``command`` (as run; a chain's first command counts) writes outside the
     repository."""

@@ -301,9 +301,16 @@ def session_time(record: SessionRecord) -> str:
     return f"{stamp[:16].replace('T', ' ')} UTC" if stamp else "time unknown"
 
 
-def _heading_only(lines: list[str], at: int) -> bool:
-    """Whether the heading ``lines[at]`` has no line of its own under it."""
-    return at + 1 == len(lines) or lines[at + 1].startswith("#")
+def shown_digest(record: SessionRecord, digest: str) -> str:
+    """``digest`` as a session's block shows it, under a heading that names the session's
+    branch: the digest's line saying only that is left out, with a section it was alone in."""
+    said = f"{BRANCH_LEAD}`{record.git_branch}`." if record.git_branch else None
+    lines = [line for line in digest.strip().splitlines() if line != said]
+    return "\n".join(
+        line
+        for at, line in enumerate(lines)
+        if not line.startswith("#") or (at + 1 < len(lines) and not lines[at + 1].startswith("#"))
+    )
 
 
 def _session_block(record: SessionRecord, title: str, room: int) -> str:
@@ -311,18 +318,11 @@ def _session_block(record: SessionRecord, title: str, room: int) -> str:
     tokens (else the shortest, which the budget then cuts by whole lines)."""
     when = session_time(record)
     branch = f", branch `{record.git_branch}`" if record.git_branch else ""
-    # (the heading names the branch: the digest's line saying only that is left out)
-    said = f"{BRANCH_LEAD}`{record.git_branch}`." if record.git_branch else None
     blocks = []
     for digest in dict.fromkeys(d for d in (record.digest, *record.briefs) if d.strip()):
-        lines = [line for line in digest.strip().splitlines() if line != said]
-        lines = [  # (a section the left-out line was alone in goes with it)
-            line
-            for at, line in enumerate(lines)
-            if not line.startswith("#") or not _heading_only(lines, at)
-        ]
         body = "\n".join(
-            "#" + line if line.startswith("#") else line for line in lines
+            "#" + line if line.startswith("#") else line
+            for line in shown_digest(record, digest).splitlines()
         )  # its sections sit one level under the session's heading
         block = f"## {title} ({when}{branch})\n{body}"
         blocks.append((count_tokens(block), block))
@@ -419,5 +419,6 @@ __all__ = [
     "project_entries",
     "project_notes",
     "project_records",
+    "shown_digest",
     "start_context",
 ]
