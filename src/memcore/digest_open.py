@@ -14,12 +14,12 @@ from memcore.digest_asked import REQUEST_WORDS
 from memcore.digest_options import named_options, options_of
 from memcore.digest_prose import (
     BULLET,
-    RESTATED_REQUEST,
     SENTENCE_WORDS,
     Candidate,
     cut_word_list,
     cut_words,
 )
+from memcore.digest_settled import RESTATED_REQUEST
 from memcore.digest_work import code_span, shown_path
 from memcore.lazy_re import lazy_compile
 from memcore.model import MemoryItem

@@ -22,7 +22,6 @@ from memcore.digest_cut import tidy_cut
 from memcore.digest_done import as_done
 from memcore.digest_settled import (
     ANNOUNCING,
-    RESTATED_REQUEST,
     as_proposal,
     guessing,
     unsettled,
@@ -566,7 +565,6 @@ __all__ = [
     "ID_WEIGHT",
     "NARRATION_PENALTY",
     "RECENT",
-    "RESTATED_REQUEST",
     "SENTENCE_WORDS",
     "SPARE",
     "Candidate",
