@@ -621,7 +621,8 @@ def test_a_lead_in_after_a_sentence_of_its_own_opens_its_list_alone() -> None:
     st.lists(
         st.sampled_from(
             ["I", "we", "So,", "but", "the user", "wants", "might", "Likely", "must be",
-             "should have", "seems to", "`f()`", "fails", "?", "ok", "Then", "x", "."]
+             "should have", "seems to", "`f()`", "fails", "?", "ok", "Then", "x", ".",
+             "\u0131 think", "\u017feems to", "li\u212aely", "?\")", "\u2014", "? x"]
         ),
         max_size=8,
     ).map(" ".join)
@@ -688,7 +689,7 @@ def test_a_closing_question_keeps_the_options_it_weighs() -> None:
     st.lists(
         st.sampled_from(
             ["It", "might be", "MAYBE", "Probably", "i suspect", "Likely", "must be", "could be",
-             "`f()`", "fails", "x", "I think", "not sure", "."]
+             "`f()`", "fails", "x", "I think", "not sure", ".", "\u0130 suspect", "\u2192"]
         ),
         max_size=8,
     ).map(" ".join)

@@ -15,20 +15,27 @@ from memcore.lazy_re import lazy_compile
 #: add ...", "I need to read ..."), the user's request said over ("The user wants me to ..."),
 #: or a question. Thinking is provisional: said in a digest, such sentences read as what was
 #: found or decided, and the theory a later turn dropped as one held.
-_RESTATED = (
-    r"^(?:(?:so|but|ok(?:ay)?),? )*the user(?:'s)? (?:wants|is asking|asks|asked|would like"
+_RESTATED_BODY = (
+    r"(?:(?:so|but|ok(?:ay)?),? )*the user(?:'s)? (?:wants|is asking|asks|asked|would like"
     r"|needs|said|says|is saying|mentioned|request|is reporting|reports)"
 )
-UNSETTLED = lazy_compile(
-    r"(?i)(?:\?[\s\"'`)*]*$"
-    r"|^(?:(?:so|but|and|now|ok(?:ay)?|then|also|first|next),? )*(?:i|we)(?:'ll| will|'d| would"
+_RESTATED = f"^{_RESTATED_BODY}"
+#: The opening of a plan ("I'll add", "So we need to"), not of what the agent sees now.
+_PLANNING = (
+    r"(?:(?:so|but|and|now|ok(?:ay)?|then|also|first|next),? )*(?:i|we)(?:'ll| will|'d| would"
     r"| need| should| must| have to| want|'m going| am going| can| could)\b"
     r"(?! (?:now )?(?:see|tell|confirm|verify)\b)"
-    rf"|{_RESTATED}"
-    r"|\b(?:might|maybe|perhaps|probably|possibly|presumably|i think|i suspect|i guess"
-    r"|i wonder|not sure|could be|(?:un)?likely|must (?:be|have)|should (?:be|have)"
-    r"|seems? to|appears? to)\b)"
 )
+_HEDGE = (
+    r"\b(?:might|maybe|perhaps|probably|possibly|presumably|i think|i suspect|i guess"
+    r"|i wonder|not sure|could be|(?:un)?likely|must (?:be|have)|should (?:be|have)"
+    r"|seems? to|appears? to)\b"
+)
+UNSETTLED = lazy_compile(rf"(?i)(?:\?[\s\"'`)*]*$|^{_PLANNING}|{_RESTATED}|{_HEDGE})")
+#: ``UNSETTLED``'s parts that :func:`unsettled` tests apart: the anchored openings (matched at
+#: the start only) and the hedges (searched only where a hint of one is).
+_OPENING = lazy_compile(rf"(?i){_PLANNING}|{_RESTATED_BODY}")
+_HEDGING = lazy_compile(rf"(?i){_HEDGE}")
 #: A guess in the agent's words to the user ("that's likely the issue", "The delay must be in
 #: `Close()`", "I suspect `f` ..."): provisional as thinking is.
 GUESSING = lazy_compile(
@@ -42,12 +49,24 @@ _GUESSING_HINTS = (
 )  # fmt: skip
 
 
+#: Letters outside ASCII that a case-blind pattern takes for ASCII ones (dotless and dotted i,
+#: long s, the Kelvin sign), which lowercasing does not make them: where one is, the hints
+#: could miss a hedge the pattern finds.
+_FOLDED_TO_ASCII = ("\u0131", "\u0130", "\u017f", "\u212a")
+
+
+def _hinted(sentence: str, hints: tuple[str, ...]) -> bool:
+    """One of ``hints`` is in ``sentence`` lowercased (or a letter that makes hints unsure)."""
+    lowered = sentence.lower()
+    for hint in hints:  # (a plain loop: three times as fast as ``any`` over a generator)
+        if hint in lowered:
+            return True
+    return not sentence.isascii() and any(c in sentence for c in _FOLDED_TO_ASCII)
+
+
 def guessing(sentence: str) -> bool:
     """``GUESSING.search(sentence)``, searched only when a hint of it is there."""
-    lowered = sentence.lower()
-    return any(hint in lowered for hint in _GUESSING_HINTS) and (
-        GUESSING.search(sentence) is not None
-    )
+    return _hinted(sentence, _GUESSING_HINTS) and GUESSING.search(sentence) is not None
 
 
 #: The agent announcing its next step ("Now let me run these tests", "I'll start by adding
@@ -57,32 +76,34 @@ ANNOUNCING = lazy_compile(
     r"(?i)^(?:(?:now|next|first|then|ok(?:ay)?|great|good|perfect),?\s+)*(?:let me|let's|i'll|"
     r"i will|i'm going to|i am going to)\b"
 )
-#: What every sentence ``UNSETTLED`` finds holds (lowercased): most sentences hold none, and
-#: a test of these is 10-20 times cheaper than the pattern's search (a quarter of a digest's
-#: statements time went to it).
+#: What every sentence ``UNSETTLED``'s hedges find holds (lowercased): most sentences hold
+#: none, and a test of these is 10-20 times cheaper than the pattern's search.
 _UNSETTLED_HINTS = (
     "might", "maybe", "perhaps", "probabl", "possibl", "presumabl", "i think", "i suspect",
     "i guess", "i wonder", "not sure", "could be", "likely", "must ", "should ", "seem",
     "appear",
 )  # fmt: skip
-#: First words of a sentence the pattern's opening alternatives may match ("I'll", "So we").
-_UNSETTLED_FIRST = frozenset(
-    ["i", "we", "so", "but", "and", "now", "ok", "okay", "then", "also", "first", "next", "the"]
-)
+#: What closes a question after its mark (the ``UNSETTLED`` question's tail, with whitespace).
+_QUESTION_TAIL = "\"'`)*"
+
+
+def _asks(sentence: str) -> bool:
+    """The sentence ends in a question mark, with only quotes, brackets and spaces after it."""
+    end = len(sentence)
+    while end and (sentence[end - 1].isspace() or sentence[end - 1] in _QUESTION_TAIL):
+        end -= 1
+    return end > 0 and sentence[end - 1] == "?"
 
 
 def unsettled(sentence: str) -> bool:
-    """``UNSETTLED.search(sentence)``, its search made only for a sentence that may match."""
-    lowered = sentence.lower()
-    first = lowered.split(None, 1)[0].rstrip(",") if lowered.strip() else ""
-    if (
-        "?" not in sentence
-        and first not in _UNSETTLED_FIRST
-        and not first.startswith(("i'", "we'"))
-        and not any(hint in lowered for hint in _UNSETTLED_HINTS)
-    ):
-        return False
-    return UNSETTLED.search(sentence) is not None
+    """``UNSETTLED.search(sentence)``, its parts tested apart: the question's end and the
+    openings where they can only be, the hedges only where a hint of one is. (The whole
+    pattern searched every sentence at every position: 3 ms of a 23 ms digest.)"""
+    return (
+        _asks(sentence)
+        or _OPENING.match(sentence) is not None
+        or (_hinted(sentence, _UNSETTLED_HINTS) and _HEDGING.search(sentence) is not None)
+    )
 
 
 #: A sentence of the agent's that says the user's request over ("The user wants me to ..."):
