@@ -190,18 +190,45 @@ _PROBLEM_SENTENCE = lazy_compile(
     r"\b(?:is|are|it's|that's|they're|keeps?|still)\s+(?:currently\s+|still\s+|now\s+)?"
     r"(?:not\s+working|broken|failing|crashing|hanging|wrong)\b|\bdoes(?:n't| not)\s+work\b"
 )
+#: A label a sentence starts with ("Note:", "Constraints:", "**Testing**:", a heading said with
+#: its paragraph): no instruction itself, what follows it may be one ("Note: don't push").
+_LABEL = lazy_compile(r"(?P<label>[A-Za-z][\w'./-]*(?:[ \t][\w'./-]+){0,3})[ \t]*:(?:\s+|$)")
+#: A label's colon is within this many characters of its sentence's start.
+_LABEL_CHARS = 80
+#: A label that introduces what the work is for, what it is like or what was seen, not how to
+#: do it: the context, the background, a use case, an example, output pasted in ("Use case:
+#: users paste notes into a wiki", "For example: run it twice", "Some background:", "Run
+#: output: 3 failed"). Its sentence is no instruction, whatever its first words ("Use case" is
+#: no "use X", "Run output" no "run X"); what it says is wrong is still the problem.
+_CONTEXT_LABEL = lazy_compile(
+    r"(?i)(?:(?:some|more|additional|extra|further|quick|brief|short|a\s+bit\s+of|for|"
+    r"real[- ]world|concrete|an?|the|my|our|this|that|typical|current|main|one)\s+)*"
+    r"(?:context|background|use[- ]cases?|examples?|e\.\s?g\.?|eg|instance|scenarios?"
+    r"|motivation|rationale|history|(?:user\s+)?stor(?:y|ies)|situation|overview|reference"
+    r"|fyi|why|repro(?:duction)?|steps\s+to\s+reproduce|symptoms?|(?:stack\s+)?trace(?:back)?"
+    r"|(?:(?:test|run|build|ci|error|command|console|server|sample|example|expected|actual"
+    r"|current|full|relevant)\s+)?(?:output|logs?))"
+)
 _TASK_SCORE = 6.0
 _HOW_SCORE = 4.5
 
 
 def _told_how(sentence: str) -> float:
     """The worth of a request's sentence that says the task, how to do it, or what is wrong
-    (0: none of these)."""
+    (0: none of these). A sentence under a label (``_LABEL``) is judged by what follows it,
+    and one under a label of context (``_CONTEXT_LABEL``) says no task nor how, only maybe
+    what is wrong."""
+    labelled = _LABEL.match(sentence) if ":" in sentence[:_LABEL_CHARS] else None
+    if labelled is not None and _CONTEXT_LABEL.fullmatch(labelled.group("label")):
+        return _HOW_SCORE if _problem(sentence) else 0.0
     if _TASK_SENTENCE.match(sentence):
         return _TASK_SCORE
     if _HOW_SENTENCE.match(sentence) or _problem(sentence):
         return _HOW_SCORE
-    return 0.0
+    rest = sentence[labelled.end() :] if labelled is not None else ""
+    if _TASK_SENTENCE.match(rest):  # ("Reminder: your task is to ...")
+        return _TASK_SCORE
+    return _HOW_SCORE if _HOW_SENTENCE.match(rest) else 0.0  # ("Note: never push")
 
 
 #: What every sentence ``_PROBLEM_SENTENCE`` finds holds (lowercased), tested before its search.

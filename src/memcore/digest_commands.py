@@ -16,6 +16,7 @@ from memcore.claude_code.commands import (
     is_trivial_command,
     normalize_command,
 )
+from memcore.claude_code.git_results import makes_commits
 from memcore.claude_code.outside_actions import action_shown, is_outside_action
 from memcore.claude_code.tools import quoted_list
 from memcore.digest_prose import SPARE, Candidate, cut_words
@@ -82,7 +83,7 @@ def command_result(commands: dict[str, CommandRuns], item: MemoryItem, seq: int)
     else:
         entry.outcome = best_outcomes(strs(meta.get("outcome")), 2)
     entry.told = entry.last_ok and bool(
-        meta.get("commits") or meta.get("pushed") or is_outside_action(command)
+        made_commits(meta) or meta.get("pushed") or is_outside_action(command)
     )
     for path in strs(meta.get("paths")):
         entry.paths.setdefault(str(path), None)
@@ -138,7 +139,7 @@ def git_lines(meta: Mapping[str, Any], seq: int, recency: float) -> list[Candida
     """A git command's commits and pushes (``claude_code.git_results``) as results: "Committed
     ``69ba36cf`` on ``main``: Fix rounding", "Pushed ``main`` (``1d332f0..378b6b7``)"; a
     commit pushed by the same command says so on its own line."""
-    commits = [c for c in meta.get("commits") or () if isinstance(c, list) and len(c) == 3]
+    commits = made_commits(meta)
     pushes = [p for p in meta.get("pushed") or () if isinstance(p, list) and len(p) == 2]
     out: list[Candidate] = []
     for at, commit in enumerate(commits):
@@ -156,6 +157,15 @@ def git_lines(meta: Mapping[str, Any], seq: int, recency: float) -> list[Candida
             line = f"- {verb} {code_span(ref)} ({code_span(what.removesuffix(' forced'))})."
         out.append(Candidate("decisions", seq, PUSH_SCORE + recency, line))
     return out
+
+
+def made_commits(meta: Mapping[str, Any]) -> list[list[Any]]:
+    """The commits a command's result says it made (``[branch, sha, subject]``): none when the
+    command makes no commits (``git log``, ``cat``: an item imported before the importer told
+    a commit shown from one made, see ``claude_code.git_results.makes_commits``)."""
+    commits = [c for c in meta.get("commits") or () if isinstance(c, list) and len(c) == 3]
+    command = meta.get("command")
+    return commits if commits and isinstance(command, str) and makes_commits(command) else []
 
 
 #: Where the agent looked on the web: the sources of what it found, said when every line that
@@ -289,6 +299,7 @@ __all__ = [
     "action_lines",
     "command_lines",
     "command_result",
+    "made_commits",
     "outside_call",
     "record_action",
 ]

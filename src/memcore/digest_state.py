@@ -15,6 +15,7 @@ from typing import Any
 
 from memcore.claude_code.commands import is_project_check, normalize_command
 from memcore.claude_code.tools import EDIT_TOOLS, quoted_list
+from memcore.digest_commands import made_commits
 from memcore.digest_prose import Candidate, cut_words
 from memcore.digest_work import code_span, is_failed_edit, is_plan_draft, shown_path
 from memcore.lazy_re import lazy_compile
@@ -144,7 +145,7 @@ def _only_started(meta: Mapping[str, Any]) -> bool:
 
 
 def _last_commit(meta: Mapping[str, Any]) -> str:
-    commits = [c for c in meta.get("commits") or () if isinstance(c, list) and len(c) == 3]
+    commits = made_commits(meta)  # (none from a command that only shows commits)
     return str(commits[-1][1]) if commits else ""
 
 

@@ -272,18 +272,78 @@ _MANAGE_WORDS = frozenset(
 )  # fmt: skip
 _VALUE_FLAGS = frozenset(["-F", "--filter", "-w", "--workspace", "-C", "--cwd", "--dir", "-p"])
 _RUN_WORDS = frozenset(["run", "run-script", "exec", "x", "dlx", "workspace"])
-#: ``docker compose run SERVICE CMD``, ``docker exec CONTAINER CMD``: the command run inside,
-#: after the options (those here take a value) and the service, container or image.
-_CONTAINER_RUN = lazy_compile(r"^(?:docker(?:\s+compose)?|docker-compose|podman)\s+(?:run|exec)\b")
+#: Programs that run a command in a container (``docker compose run SERVICE CMD``, ``docker
+#: exec CONTAINER CMD``, ``podman run IMAGE CMD``): what they run is the command after their
+#: subcommand's options and the service, container or image.
+_CONTAINER_TOOLS = frozenset(["docker", "docker-compose", "podman", "podman-compose", "nerdctl"])
+#: Words between such a program and its ``run`` or ``exec``: ``docker compose``, ``docker
+#: container``.
+_CONTAINER_GROUPS = frozenset(["compose", "container"])
+_CONTAINER_RUNS = frozenset(["run", "exec"])
+#: The program's own options before its subcommand that take a value (``docker compose -f
+#: docker-compose.test.yml --profile test run``, ``docker --context ci exec``).
+_CONTAINER_GLOBAL_VALUE_FLAGS = frozenset(
+    ["-f", "--file", "-p", "--project-name", "--profile", "--env-file", "--project-directory",
+     "--ansi", "--progress", "--parallel", "-c", "--context", "-H", "--host", "--config",
+     "-l", "--log-level"]
+)  # fmt: skip
+#: The options of ``run`` and ``exec`` that take a value (their others are switches).
 _CONTAINER_VALUE_FLAGS = frozenset(
     ["-e", "--env", "-w", "--workdir", "-u", "--user", "-v", "--volume", "-p", "--publish",
-     "--name", "--entrypoint", "--env-file", "--network", "-l", "--label"]
+     "--name", "--entrypoint", "--env-file", "--network", "-l", "--label", "--platform",
+     "--mount", "-m", "--memory", "--cpus", "--shm-size", "--add-host", "--gpus", "--pull",
+     "--tmpfs", "--cap-add", "--cap-drop", "--hostname", "--ipc", "--pid", "--restart",
+     "--ulimit", "--volumes-from", "--index"]
 )  # fmt: skip
+#: Shells run with a command string (``sh -c "make test"``, ``bash -lc 'cd /app && pytest'``):
+#: what they run is that string's command.
+_SHELLS = frozenset(["sh", "bash", "zsh", "dash", "ash", "ksh"])
+_SHELL_STRING_FLAG = lazy_compile(r"-[a-z]*c[a-z]*")
+#: The shell's ``test`` (``test -f x``, ``test "$a" = b``) as a container's command: an operator
+#: follows it. Without one, ``test`` is what the container's entrypoint is told to do
+#: (``docker-compose run app test``).
+_TEST_OPERATOR = lazy_compile(r"-[a-zA-Z]|!=?|==?|\]")
 
 
-def _unwrapped_words(words: list[str]) -> list[str]:
+def _container_command(words: list[str]) -> list[str] | None:
+    """The words of the command a container program runs (``docker compose -f x.yml run --rm
+    app pytest`` -> ``pytest``), None when ``words`` run no command in a container (``docker
+    compose up``, ``docker build .``)."""
+    if not words or words[0].rsplit("/", 1)[-1] not in _CONTAINER_TOOLS:
+        return None
+    at = 1
+    while at < len(words) and words[at] not in _CONTAINER_RUNS:
+        if words[at] in _CONTAINER_GLOBAL_VALUE_FLAGS:
+            at += 2
+        elif words[at].startswith("-") or words[at] in _CONTAINER_GROUPS:
+            at += 1
+        else:
+            return None  # (another subcommand: build, up, logs ...)
+    at += 1
+    while at < len(words) and words[at].startswith("-"):
+        at += 2 if words[at] in _CONTAINER_VALUE_FLAGS else 1
+    return words[at + 1 :]  # (the service, container or image left out too)
+
+
+def _shell_string(words: list[str]) -> list[str] | None:
+    """The words of the command a shell is given as a string (``sh -c "cd /app && make test"``
+    -> ``make test``), None when ``words`` are no such shell's."""
+    if len(words) < 3 or words[0].rsplit("/", 1)[-1] not in _SHELLS:
+        return None
+    if not _SHELL_STRING_FLAG.fullmatch(words[1]):
+        return None
+    string = " ".join(words[2:])
+    quote = string[:1]
+    if quote in ("'", '"'):
+        string = string[1:].split(quote, 1)[0]  # (what follows the string: the shell's $0 ...)
+    return normalize_command(string).split()
+
+
+def _unwrapped(words: list[str]) -> tuple[list[str], bool]:
     """``words`` past what only wraps the command they run (``env``, ``timeout 300``, ``python
-    -m``, ``docker compose run app``, a wrapper's own arguments ending at ``--``)."""
+    -m``, ``docker compose run app``, ``sh -c "..."``, a wrapper's own arguments ending at
+    ``--``), and whether that command runs in a container."""
+    contained = False
     while True:
         before = len(words)
         while words and (
@@ -293,20 +353,21 @@ def _unwrapped_words(words: list[str]) -> list[str]:
         if words and words[0] == "timeout":
             words = words[2:] if len(words) > 1 and words[1][:1].isdigit() else words[1:]
         program = words[0].rsplit("/", 1)[-1] if words else ""
+        inside = _container_command(words)
+        string = _shell_string(words) if inside is None else None
         if len(words) > 2 and program.startswith("python") and words[1] == "-m":
             words = words[2:]
-        elif words and _CONTAINER_RUN.match(" ".join(words[:3])):
-            at = 3 if words[1] == "compose" else 2
-            while at < len(words) and words[at].startswith("-"):
-                at += 2 if words[at] in _CONTAINER_VALUE_FLAGS else 1
-            words = words[at + 1 :]  # (the service, container or image left out too)
+        elif inside is not None:
+            words, contained = inside, True
+        elif string is not None:
+            words = string
         elif (
             "--" in words[:12] and program not in _RUNNERS and program not in _CHECK_VERB_WORDS
         ):  # (a wrapper's own arguments end at "--": doppler, cross-env ...; a runner's
             # arguments after it go to its task: `cargo clippy -- -D warnings`)
             words = words[words.index("--") + 1 :]
         if len(words) == before:
-            return words
+            return words, contained
 
 
 def _unwrapped_verb(core: str) -> tuple[str, ...]:
@@ -314,9 +375,11 @@ def _unwrapped_verb(core: str) -> tuple[str, ...]:
     words (a script's ``name:variant`` kept whole), the runner's flags and ``run`` left out;
     only the runner when what follows it is its own work (``npm install``), not a task; none
     for the shell's ``test`` (``test -f x``)."""
-    words = _unwrapped_words(core.split())
+    words, contained = _unwrapped(core.split())
     if words and words[0] in ("test", "["):
-        return ()  # (the shell's test of a file or a string; a script is `./test`)
+        told = contained and not any(_TEST_OPERATOR.fullmatch(word) for word in words[1:4])
+        if not told:  # (a container's entrypoint told `test`: `docker-compose run app test`)
+            return ()  # (the shell's test of a file or a string; a script is `./test`)
     if words:
         words = [words[0].rsplit("/", 1)[-1], *words[1:]]  # ("./gradlew check")
     verb: list[str] = []

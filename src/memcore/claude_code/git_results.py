@@ -6,6 +6,12 @@ a result the next agent needs (what is saved, on which branch, under which messa
 an agent's own words rarely repeat. git says it in fixed forms, whatever the command around it
 (``git add ... && git commit -m "$(cat <<'EOF' ...)"``): ``[branch sha] subject`` for each
 commit, ``old..new  branch -> branch`` for each ref a push updated.
+
+Such a line is a commit made only in the output of a git command that makes commits (``git
+commit``, ``git cherry-pick``, ``git revert``, a merge or rebase carried on): ``git log
+--format``, ``cat``, ``echo`` or ``grep`` print what was committed before, not a commit of the
+session. ``gh pr merge`` merges on the forge and prints no such line (its act is an outside
+action's, see :mod:`memcore.claude_code.outside_actions`).
 """
 
 from __future__ import annotations
@@ -26,6 +32,19 @@ _PUSHED = lazy_compile(
 #: ``git init``: a first commit after it is of a scratch repository (a probe of git's own
 #: behaviour), not of the project.
 _GIT_INIT = lazy_compile(r"\bgit\s+init\b")
+#: A git command that makes commits (and prints ``[branch sha] subject`` for each), where a
+#: command starts: at the start, after ``&&``, ``||``, ``;``, ``|``, ``(``, ``$(``, a backtick,
+#: a new line, ``if``, ``then``, ``else`` or ``do``, or in a shell's ``-c`` string; past
+#: ``VAR=value``s and what only wraps it (``sudo``, ``env``, ``time``, ``timeout 60``), and
+#: git's own options before its subcommand (``git -C repo``, ``git -c user.name=x``, ``git
+#: --no-pager``). A rebase prints the line for each commit it stopped to edit or reword, a
+#: merge for the commit that concludes it (``git merge --continue``).
+_MAKES_COMMITS = lazy_compile(
+    r"(?:^|[;&|(`\n{]|\$\(|\b(?:if|then|else|do)\s|\s-\w*c\s+[\"'])\s*"
+    r"(?:(?:[A-Za-z_]\w*=\S*|sudo|env|time|nice|command|exec|timeout\s+[\d.]+[smh]?)\s+)*"
+    r"(?:\S*/)?git(?:\s+(?:-[Cc]\s+\S+|--?[\w-]+(?:=\S+)?))*"
+    r"\s+(?:commit|cherry-pick|revert|merge|rebase)(?![\w-])"
+)
 #: At most this many commits and pushed refs are kept of one command's output.
 MAX_GIT_RESULTS = 8
 
@@ -34,9 +53,16 @@ def _runs_git(command: str) -> bool:
     return "git" in command
 
 
+def makes_commits(command: str) -> bool:
+    """Whether ``command`` runs a git command that makes commits (see ``_MAKES_COMMITS``), not
+    one that only shows them (``git log``, ``cat``, ``echo "[main 1a2b3c4] x"``)."""
+    return _runs_git(command) and _MAKES_COMMITS.search(command) is not None
+
+
 def commits_made(command: str, text: str) -> list[list[str]]:
-    """``[branch, sha, subject]`` of each commit ``command``'s output reports, in order."""
-    if not _runs_git(command) or "] " not in text:
+    """``[branch, sha, subject]`` of each commit ``command``'s output reports, in order: none
+    when ``command`` makes no commits (:func:`makes_commits`), whatever its output shows."""
+    if "] " not in text or not makes_commits(command):
         return []
     scratch = _GIT_INIT.search(command) is not None  # a repository the command itself made
     found = [
@@ -74,4 +100,10 @@ def git_result_lines(commits: list[list[str]], pushed: list[list[str]]) -> list[
     return lines
 
 
-__all__ = ["MAX_GIT_RESULTS", "commits_made", "git_result_lines", "refs_pushed"]
+__all__ = [
+    "MAX_GIT_RESULTS",
+    "commits_made",
+    "git_result_lines",
+    "makes_commits",
+    "refs_pushed",
+]
