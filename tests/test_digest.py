@@ -19,6 +19,7 @@ import memcore.digest_asked
 from memcore import MemoryItem, SessionDigest, count_tokens, session_digest, session_digests
 from memcore.claude_code import KIND_PRIORITY, parse_lines, parse_transcript
 from memcore.digest import KERNEL_USERS
+from memcore.digest_density import MOST_NAMES, exact_names
 from memcore.digest_lines import build_candidates, spare_lines
 from memcore.digest_work import FileWork, file_lines
 from memcore.errors import ValidationError
@@ -268,10 +269,29 @@ def test_more_names_of_a_read_file_say_also_only_after_its_own_line() -> None:
     main, *more = file_lines({"src/app.py": entry}, 10)
     assert main.text.startswith("- `src/app.py` was read, not changed; it defines `name0()`")
     both = memcore.digest._render([main, more[0]])[1]["files"].splitlines()
-    assert both[1].startswith("- `src/app.py` also defines `name4()`")
+    # (each line names at most six things: the path, and two calls of two names each)
+    assert main.text.endswith("it defines `name0()` and `name1()`.")
+    assert both[1].startswith("- `src/app.py` also defines `name2()` and `name3()`")
     alone = memcore.digest._render([more[0], more[1]])[1]["files"].splitlines()
-    assert alone[0].startswith("- `src/app.py` defines `name4()`")  # no "also" with nothing before
-    assert alone[1].startswith("- `src/app.py` also defines `name9()`")
+    assert alone[0].startswith("- `src/app.py` defines `name2()`")  # no "also" with nothing before
+    assert alone[1].startswith("- `src/app.py` also defines `name4()`")
+
+
+def test_a_file_s_lines_name_at_most_six_things_each() -> None:
+    """A line naming more than six things (code spans, paths, calls: `f()` is a span and a
+    call) is a list: what a file's edits changed is said in lines that each state it."""
+    entry = FileWork("src/app.py", 3, 9, edits=4)
+    entry.names = {f"name{n}()": 10 - n for n in range(6)} | {"plain": 1, "other": 1}
+    entry.renamed = {(f"old{n}", f"new{n}"): 5 for n in range(4)}
+    lines = [c.text for c in file_lines({"src/app.py": entry}, 10)]
+    assert lines
+    for line in lines:
+        assert len(exact_names(line)) <= MOST_NAMES, line
+    said = " ".join(lines)
+    for n in range(4):  # every rename is still said, and the names first ranked
+        assert f"`old{n}` to `new{n}`" in said
+    for name in ("name0()", "name1()", "name4()"):
+        assert f"`{name}`" in said
 
 
 def test_a_file_s_lines_are_written_together_from_where_it_was_first_touched() -> None:

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from memcore.claude_code.code_names import is_definition_line
 from memcore.claude_code.edit_texts import DOCUMENT_SUFFIXES
 from memcore.claude_code.tools import EDIT_TOOLS, display_path, quoted_list
+from memcore.digest_density import MOST_NAMES, chunks, exact_names, names_fitting
 from memcore.digest_prose import Candidate
 from memcore.model import MemoryItem
 
@@ -351,28 +352,37 @@ def file_lines(
         olds = Counter(old for old, _ in entry.renamed)  # one name to two: split, not renamed
         renames = [p for p in entry.renamed if p not in stated and olds[p[0]] == 1]
         stated.update(renames)
-        for start in range(0, min(len(renames), RENAMES_TOLD), RENAMES_A_LINE):
-            chunk = renames[start : start + RENAMES_A_LINE]
-            each = [f"`{old}` to `{new}`" for old, new in chunk]
+        known = exact_names(f"`{entry.shown}`")  # (every line of the file names it)
+        outlined = 4  # (the names a read's own line says it defines)
+        # (renames told a few to a line, each line naming at most MOST_NAMES things)
+        told_renames = renames[:RENAMES_TOLD]
+        start = 0
+        while start < len(told_renames):
+            pairs = [f"`{old}` to `{new}`" for old, new in told_renames[start:]]
+            fitting = names_fitting(pairs[:RENAMES_A_LINE], known, MOST_NAMES)
+            each = pairs[:fitting]
             told = ", ".join(each[:-1]) + " and " + each[-1] if len(each) > 1 else each[0]
             line = f"- In `{entry.shown}`, the edits renamed {told}."
-            seq = entry.renamed[chunk[0]]
+            seq = entry.renamed[told_renames[start]]
             score = EDIT_DETAIL + 1.5 - start / 20 + recency
             out.append(Candidate("files", seq + 0.25, score, line, about=entry.shown))
+            start += fitting
         if entry.edits:
             ranked = sorted(entry.names, key=lambda k: (-entry.names[k], k))
-            names = ranked[:5]
+            lists = chunks(ranked, known, each=5)  # (each line names at most MOST_NAMES)
+            names = lists[0] if lists else []
             # (a document's names are the code its prose mentions: said when there is room)
             detail = DOC_DETAIL if entry.shown.lower().endswith(DOCUMENT_SUFFIXES) else EDIT_DETAIL
-            end = 5 + FURTHER_NAMES * FURTHER_NAME_LINES
-            for start in range(5, min(len(ranked), end), FURTHER_NAMES):
-                more = quoted_list(ranked[start : start + FURTHER_NAMES])
+            start = len(names)
+            for chunk in chunks(ranked[start:], known, each=FURTHER_NAMES)[:FURTHER_NAME_LINES]:
+                more = quoted_list(chunk)
                 # under the file's own line (or another of these) it goes on from it: "also"
                 line = f"- In `{entry.shown}`, edits also changed {more}."
                 alone = f"- In `{entry.shown}`, the edits changed {more}."
                 score = detail + 1.0 - start / 20 + recency
                 further = Candidate("files", entry.first + 0.5, score, line, about=entry.shown)
                 out.append(further._replace(lead=alone))
+                start += len(chunk)
             how = f"edited {times(entry.edits)}"
             whole = "created" if entry.created else "rewritten" if entry.rewritten else ""
             if whole:
@@ -388,7 +398,7 @@ def file_lines(
             if gone and names:  # (said before the names: a line cut to fit keeps it)
                 did = "it defined" if doing == "defining" else "the edits had changed"
                 how, gone, changing = how + gone, "", f"; {did} {quoted_list(names)}"
-            score = EDIT_DETAIL + 2.0 + min(entry.edits, 6) * 0.3 + min(len(names), 4) * 0.3
+            score = EDIT_DETAIL + 2.0 + min(entry.edits, 6) * 0.3 + min(len(ranked), 4) * 0.3
             score += recency
             if names and not _says_more(entry.title, entry.shown):
                 # told with the files whose edits changed the same names the same way, if any
@@ -419,7 +429,8 @@ def file_lines(
             # (every read failed: the file was not there, which the error's line says)
             ranges = [r for r in entry.reads if r != "all"]
             which = f" (lines {', '.join(ranges[:4])})" if ranges else ""
-            defines = list(entry.defines)[:4]
+            defines = (chunks(list(entry.defines)[:4], known, each=4) or [[]])[0]
+            outlined = len(defines)
             verb = _defines_verb(entry)
             outline = f"; it {verb} {quoted_list(defines)}" if defines else ""
             if entry.deleted:
@@ -437,9 +448,10 @@ def file_lines(
             else:
                 line = f"- `{entry.shown}` was read{which}{after}{outline}."
                 out.append(Candidate("files", entry.first, score, line, about=entry.shown))
-        calls = [c for c in entry.calls if c not in entry.defines]
-        for start in range(0, min(len(calls), 12), 4):
-            listed = quoted_list(calls[start : start + 4])
+        calls = [c for c in entry.calls if c not in entry.defines][:12]
+        start = 0
+        for chunk in chunks(calls, known, each=4):
+            listed = quoted_list(chunk)
             line = f"- The code read in `{entry.shown}` calls {listed}."
             out.append(
                 Candidate(
@@ -451,10 +463,12 @@ def file_lines(
                     about=entry.shown,
                 )
             )
-        seen = list(entry.defines)[0 if entry.edits else 4 :]
+            start += len(chunk)
+        seen = list(entry.defines)[0 if entry.edits else outlined :][:20]
         verb = _defines_verb(entry)
-        for start in range(0, min(len(seen), 20), 5):
-            listed = quoted_list(seen[start : start + 5])
+        start = 0
+        for chunk in chunks(seen, known, each=5):
+            listed = quoted_list(chunk)
             line = f"- `{entry.shown}` also {verb} {listed} (seen when it was read)."
             alone = f"- `{entry.shown}` {verb} {listed} (seen when it was read)."
             at = entry.first + 0.002 + start / 1e5  # after the file's own line
@@ -462,6 +476,7 @@ def file_lines(
             out.append(
                 Candidate("files", at, score, line, lead=alone, about=entry.shown)
             )  # "also": after its own
+            start += len(chunk)
     for (verb, snippet), edited in same.items():
         out.extend(_same_edit_lines(verb, snippet, list(edited.items()), n))
     for (what, fixes, edits), entries in alike.items():

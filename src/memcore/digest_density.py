@@ -1,0 +1,61 @@
+"""How many exact names a digest line carries, counted as the measure of a statement counts
+them: code spans (3-80 characters), path-like tokens and ``name(`` calls, each distinct one
+once (so `` `IsBinary()` `` is two: the span and the call in it). A line naming more than
+``MOST_NAMES`` states nothing: it is a list of names, whose relations the reader cannot tell.
+The lines that list what a file's edits changed are filled by this count, not by the number of
+names they quote.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from memcore.lazy_re import lazy_compile
+
+#: The most exact names a line may carry and still state how they relate.
+MOST_NAMES = 6
+
+_SPAN = lazy_compile(r"`([^`\n]{3,80})`")
+_PATH = lazy_compile(
+    r"(?<![\w/.~-])((?:~|\.{1,2})?/?(?:[\w.@-]+/)+[\w.@-]*\w\.[A-Za-z0-9]{1,10})(?![\w/])"
+)
+_CALL = lazy_compile(r"(?<![\w.])([A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)*)\(")
+
+
+def exact_names(text: str) -> set[str]:
+    """The distinct exact names of ``text``: its code spans, paths and called names."""
+    if "`" not in text and "/" not in text and "(" not in text:
+        return set()
+    found = {span.strip() for span in _SPAN.findall(text) if len(span.strip()) >= 3}
+    found.update(_PATH.findall(text))
+    found.update(name for name in _CALL.findall(text) if len(name) >= 3)
+    return found
+
+
+def names_fitting(quoted: Sequence[str], known: set[str], most: int) -> int:
+    """How many of ``quoted`` (names as a line quotes them, in backticks) fit, in order, in a
+    line that names ``known`` already and at most ``most`` names in all (at least one, so that
+    a line always says something)."""
+    named = set(known)
+    for count, name in enumerate(quoted):
+        named |= exact_names(name)
+        if len(named) > most:
+            return max(1, count)
+    return len(quoted)
+
+
+def chunks(
+    names: Sequence[str], known: set[str], *, most: int = MOST_NAMES, each: int
+) -> list[list[str]]:
+    """``names`` in lines of at most ``each`` that, with ``known`` (the names every line of them
+    carries: the file's path), name at most ``most`` things."""
+    out: list[list[str]] = []
+    at = 0
+    while at < len(names):
+        take = names_fitting([f"`{name}`" for name in names[at : at + each]], known, most)
+        out.append(list(names[at : at + take]))
+        at += take
+    return out
+
+
+__all__ = ["MOST_NAMES", "chunks", "exact_names", "names_fitting"]
