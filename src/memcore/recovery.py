@@ -14,6 +14,12 @@ Once the journal was compacted (``create_backup(..., compact_journal=True)``) a 
 is only complete from a backup at or above the journal floor: recovery never replays from a
 backup below it, and a rebuild from the journal alone is impossible.
 
+A kept digest that is itself damaged (it fails its own check, a whole number below 2**64, and
+the store's repair of unreadable cells clears it; or it is gone) has nothing to match: the
+session's records are kept, and their digest written again, when every one passes its own
+checksum and a backup plus the journal since it (or the whole journal) give exactly them. A
+digest that passes its check is trusted over records it disagrees with, as before.
+
 ``create_backup`` lives in :mod:`memcore.backups`, ``verify_session`` / ``verify_store`` in
 :mod:`memcore.verification`, the rule for records no replica can take in
 :mod:`memcore.quarantine`; all are importable from here too.
@@ -89,7 +95,8 @@ class _Candidate:
     source: str
     rebuilt: bool
     #: the digest to write with them: the kept one, unless it was the damaged value (the
-    #: records and the whole journal, two witnesses, agree on a state it does not match)
+    #: records and the whole journal, two witnesses, agree on a state it does not match; or
+    #: none valid is kept, and the records and a backup plus the journal since it agree)
     digest: int | None = None
 
 
@@ -159,6 +166,26 @@ class _Journal:
         return [e for e in self._entries if e.version > version]
 
 
+def _agreed(
+    replay: _Replay, digest: int | None, current: Mapping[str, bytes], source: str
+) -> _Candidate | None:
+    """With no valid digest stored (it failed its own check and was cleared, or was lost):
+    the session's records, when a backup and the journal since it (``replay``, from
+    ``source``) give exactly them. Each record, the backup and every journal entry passed
+    their own checks, so two independent witnesses agree on one state, and its digest
+    (``digest``, made from it) is written again with it. None when they differ: with nothing
+    to tell which is right, nothing is taken."""
+    if digest is None or replay.records != dict(current):
+        return None
+    return _Candidate(
+        replay.records,
+        0,
+        f"its records, which {source} agree with (its digest is written again from them)",
+        rebuilt=False,
+        digest=digest,
+    )
+
+
 def _no_rebuild(floor: int) -> str:
     return (
         f"a journal-only rebuild is impossible: the journal was compacted through v{floor}, "
@@ -174,10 +201,11 @@ async def _plan(
     current: Mapping[str, bytes],
     notes: list[str],
 ) -> _Candidate | None:
-    """Find a state matching ``digest`` (None: none is stored, and only records the whole
-    journal agrees with are taken): newest good backup + journal, else the journal alone
+    """Find a state matching ``digest``: newest good backup + journal, else the journal alone
     (only while the journal is whole: never compacted). Backups below the journal floor are
-    never used as a base: the journal past them is incomplete."""
+    never used as a base: the journal past them is incomplete. ``digest`` None (none stored,
+    or one that failed its own check and was cleared): only the session's own records are
+    taken, when a backup + the journal since it, or the whole journal, give exactly them."""
     journal = _Journal(store, session_id, version)
     await journal.read_floor()
     for info in await store.list_backups(session_id):
@@ -211,24 +239,24 @@ async def _plan(
             )
             continue
         replay = _replay(backup.records, backup.entries, journal_part)
+        source = f"backup {info.backup_id} (v{backup.version}) + {replay.applied} journal updates"
         if replay.stopped_at is not None:
             notes.append(
                 f"backup {info.backup_id} (v{backup.version}): journal corrupted at "
                 f"v{replay.stopped_at}"
             )
             continue
-        if _digest_or_none(replay.entries) != digest:
-            notes.append(
-                f"backup {info.backup_id} (v{backup.version}) + {replay.applied} journal "
-                "updates does not match the stored digest"
-            )
+        replayed = _digest_or_none(replay.entries)
+        if replayed != digest:
+            if digest is None:
+                agreed = _agreed(replay, replayed, current, source)
+                if agreed is not None:
+                    return agreed
+                notes.append(f"no digest is stored, and its records differ from {source}")
+                continue
+            notes.append(f"{source} does not match the stored digest")
             continue
-        return _Candidate(
-            replay.records,
-            replay.applied,
-            f"backup {info.backup_id} (v{backup.version}) + {replay.applied} journal updates",
-            rebuilt=False,
-        )
+        return _Candidate(replay.records, replay.applied, source, rebuilt=False)
     if journal.floor > 0:
         notes.append(_no_rebuild(journal.floor))
         return None
@@ -367,12 +395,13 @@ async def _recover_once(
         keys = ", ".join(repr(k) for k in sorted(decoded.bad))
         damage = f"{len(decoded.bad)} corrupted record(s) ({keys})"
     elif snapshot.digest is None:
-        damage = "no digest is stored (its meta lost)"
+        damage = "no valid digest is stored (it was lost, or cleared as damaged)"
     else:
         damage = "records do not match the stored digest"
     damage = "; ".join((*fixed, damage))
-    # (with no stored digest, records that all decode and the whole journal can still agree:
-    # two witnesses, see ``_plan``; corrupted records with no digest have none to go by)
+    # (with no stored digest, records that all decode and a backup + the journal since it, or
+    # the whole journal, can still agree: two witnesses, see ``_plan``; corrupted records with
+    # no digest have none to go by)
     if snapshot.digest is None and decoded.bad:
         return result(
             False,

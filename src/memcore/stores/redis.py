@@ -29,6 +29,8 @@ fields and list values, never into Redis key names)::
     memcore:{<session>}:incarnation  hash   id (random, set once), deletions (a count that
                                          ``delete_session`` raises in its own script): kept
                                          across deletions, lost with the server's data
+    memcore:{<session>}:damaged:<part>[:<n>]  what recovery's ``repair_cells`` moved aside
+    memcore:{<session>}:damaged:names  set   their names (``delete_session`` drops them all)
 
 There is no global key: a session is listed when its ``meta`` key exists (a commit or a backup
 writes it), and ``list_sessions`` finds them with ``SCAN`` over every primary. So no write ever
@@ -50,24 +52,19 @@ key or field of a session that memcore never writes that way (``SET memcore:{s}:
 The redis package is imported when a store is made, so importing memcore never needs it. The
 asyncio client is created lazily and again whenever the running event loop changes, so one store
 serves ``asyncio.run`` after ``asyncio.run`` (the client is closed in its own loop when that loop
-ends), and again in a forked child. Use one store from one thread at a time.
+ends), and again in a forked child (``memcore.stores.redis_connection``). Use one store from one
+thread at a time.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import functools
-import importlib
 import os
-import socket
-from collections.abc import AsyncGenerator, Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 import msgpack
 
-from memcore.errors import BackendError, CorruptedMemoryError, NotFoundError, ValidationError
+from memcore.errors import BackendError, CorruptedMemoryError, NotFoundError
 from memcore.stores.base import (
     CONTENTION_WINDOW,
     Delta,
@@ -82,8 +79,9 @@ from memcore.stores.base import (
     validate_version,
 )
 from memcore.stores.redis_backups import RedisBackups
-from memcore.stores.redis_cells import RedisCells
-from memcore.stores.redis_damage import TEXT_REPLY_OPTIONS, count_field, damage_said, ident_field
+from memcore.stores.redis_cells import RedisCells, deletion_keys
+from memcore.stores.redis_connection import RedisConnection
+from memcore.stores.redis_damage import count_field, ident_field
 from memcore.stores.redis_keys import (
     LEGACY_SESSIONS_KEY,
     META_PATTERN,
@@ -92,13 +90,11 @@ from memcore.stores.redis_keys import (
     incarnation_key,
     session_keys,
 )
-from memcore.stores.redis_scripts import SCRIPTS
 from memcore.stores.redis_sessions import damaged_sessions, sessions_of_metas
 from memcore.stores.redis_urls import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_SOCKET_TIMEOUT,
     RedisURL,
-    import_redis,
     parse_redis_url,
 )
 from memcore.stores.redis_versions import RedisVersions, journal_taken
@@ -129,29 +125,15 @@ def _records(flat: list[Any], start: int, stop: int) -> dict[str, bytes]:
         raise CorruptedMemoryError(f"unreadable key in the redis store: {exc}") from exc
 
 
-@functools.cache
-def _cluster_client_class() -> Any:
-    """redis-py's asyncio cluster client, minus its retry of timeouts: a node that stopped
-    answering is reported after one ``socket_timeout``, as on a single server, not three (the
-    client retries the errors it can act on: refused connections, moved slots, a cluster down)."""
-    cluster = importlib.import_module("redis.asyncio.cluster")
-    exceptions = importlib.import_module("redis.exceptions")
-    kept = tuple(
-        error
-        for error in cluster.RedisCluster.ERRORS_ALLOW_RETRY
-        if not issubclass(error, exceptions.TimeoutError)
-    )
-    return type("MemcoreRedisCluster", (cluster.RedisCluster,), {"ERRORS_ALLOW_RETRY": kept})
-
-
-class RedisStore(RedisVersions, RedisBackups, RedisCells):
+class RedisStore(RedisConnection, RedisVersions, RedisBackups, RedisCells):
     """The Store protocol over a Redis server or a Redis Cluster (see the module docstring).
 
     ``socket_timeout`` / ``connect_timeout`` given here win over the URL's parameters, which win
     over the defaults (5 s and 2 s). A refused or dropped connection is retried ``retries``
     times with a short backoff (a server restarting; on a cluster, also a slot that moved or a
     cluster that is down, while the client learns the layout again); a timeout is reported at
-    once, so a stopped server or node is reported after ``socket_timeout``.
+    once, so a stopped server or node is reported after ``socket_timeout``
+    (``memcore.stores.redis_connection``).
     """
 
     def __init__(
@@ -162,211 +144,14 @@ class RedisStore(RedisVersions, RedisBackups, RedisCells):
         connect_timeout: float | None = None,
         retries: int = 2,
     ) -> None:
-        parsed = parse_redis_url(url)
-        self.url = url
-        self.cluster = parsed.cluster
-        self._client_url = parsed.client_url
-        self._mod = import_redis()
-        given = {name for name, _ in parse_qsl(urlsplit(parsed.client_url).query)}
-        if given & TEXT_REPLY_OPTIONS:
-            raise ValidationError(
-                f"invalid redis URL {mask_url(url)!r}: memcore reads its records as bytes; "
-                f"drop {', '.join(sorted(given & TEXT_REPLY_OPTIONS))}"
-            )
-        exceptions = importlib.import_module("redis.exceptions")
-        self._errors: tuple[type[BaseException], ...] = (
-            exceptions.RedisError,
-            # (not a RedisError: what the cluster client raises when no node answers as a
-            # cluster, e.g. a plain server or nothing at the address)
-            exceptions.RedisClusterException,
-            OSError,
-            asyncio.TimeoutError,
+        super().__init__(
+            url, socket_timeout=socket_timeout, connect_timeout=connect_timeout, retries=retries
         )
-        self._options: dict[str, Any] = {
-            "socket_timeout": socket_timeout or parsed.socket_timeout or DEFAULT_SOCKET_TIMEOUT,
-            "socket_connect_timeout": (
-                connect_timeout or parsed.connect_timeout or DEFAULT_CONNECT_TIMEOUT
-            ),
-        }
-        if retries >= 0:
-            backoff = importlib.import_module("redis.backoff")
-            retry = importlib.import_module("redis.asyncio.retry")
-            self._options["retry"] = retry.Retry(
-                backoff.ExponentialBackoff(cap=0.5, base=0.05),
-                retries,
-                supported_errors=(exceptions.ConnectionError,),
-            )
-        self._check_options()
-        self._client: Any = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._scripts: dict[str, Any] = {}
-        self._closer: AsyncGenerator[None, None] | None = None
-        self._checked: asyncio.Task[None] | None = None  # the new client's layout check
-        self._pid = os.getpid()
         self.unlisted: dict[str, str] = {}  # what list_sessions left out last, and why
         self.skip_damaged = False  # see list_sessions (the command line's store-wide commands)
 
     def __repr__(self) -> str:
         return f"RedisStore({mask_url(self.url)!r})"
-
-    @property
-    def timeouts(self) -> tuple[float, float]:
-        """``(socket_timeout, connect_timeout)`` in seconds, as the client is given them."""
-        return self._options["socket_timeout"], self._options["socket_connect_timeout"]
-
-    def _check_options(self) -> None:
-        """Query options redis-py does not know fail here as a ``ValidationError``, not as a
-        ``TypeError`` from the first command: the client and (on one server) a connection are
-        made without connecting."""
-        try:
-            client = self._make_client()
-            if not self.cluster:
-                client.connection_pool.make_connection()
-        except (ValueError, TypeError) as exc:
-            raise ValidationError(
-                f"invalid redis URL {mask_url(self.url)!r}: {mask_url(exc)}"
-            ) from None
-
-    # --- the client, per event loop -----------------------------------------------------------
-
-    def _make_client(self) -> Any:
-        if self.cluster:
-            return _cluster_client_class().from_url(self._client_url, **self._options)
-        return self._mod.Redis.from_url(self._client_url, **self._options)
-
-    async def _connect(self) -> Any:
-        """The client for the running event loop, made on first use in each loop."""
-        loop = asyncio.get_running_loop()
-        if self._client is not None and self._loop is loop and self._pid == os.getpid():
-            checked = self._checked
-            if checked is not None and not checked.done():
-                await asyncio.shield(checked)  # another caller made the client: its check
-            return self._client
-        if self._client is not None and self._pid == os.getpid():
-            self._abandon(self._client)
-        # in a forked child the parent's sockets are shared: just forget them, never shut down
-        self._client = self._closer = None
-        self._pid = os.getpid()
-        try:
-            client = self._make_client()
-        except (ValueError, TypeError) as exc:
-            raise ValidationError(
-                f"invalid redis URL {mask_url(self.url)!r}: {mask_url(exc)}"
-            ) from None
-        except self._errors as exc:
-            raise BackendError(f"redis connect failed on {mask_url(self.url)}: {exc}") from exc
-        self._client, self._loop = client, loop
-        self._scripts = {name: client.register_script(text) for name, text in SCRIPTS.items()}
-        # An async generator the loop finalizes at its end (asyncio.run calls
-        # shutdown_asyncgens): the client is then closed in its own loop, cleanly.
-        self._closer = self._close_at_loop_end(client)
-        await self._closer.__anext__()
-        # every caller waits for this one check (callers arriving meanwhile too, see above)
-        self._checked = checked = loop.create_task(self._refuse_legacy(client))
-        await asyncio.shield(checked)
-        return client
-
-    async def _refuse_legacy(self, client: Any) -> None:
-        """Data in the layout before Redis Cluster support is invisible to this one: a replica
-        would see its sessions empty and write beside them. Refuse, once per new client, until
-        ``memcore migrate-redis`` has moved it."""
-        try:
-            if await self._is_cluster_node(client):
-                problem = BackendError(
-                    f"{mask_url(self.url)} is a Redis Cluster node, where one server's URL "
-                    "reaches only the sessions whose slots it serves: use "
-                    f"{self.url.split('://', 1)[0]}+cluster://host:port"
-                )
-            elif not await client.exists(LEGACY_SESSIONS_KEY):
-                return
-            else:
-                problem = BackendError(
-                    f"{mask_url(self.url)} holds memcore data in the layout before Redis "
-                    "Cluster support: move it with `memcore migrate-redis URL` first"
-                )
-        except self._errors as exc:
-            problem = BackendError(f"redis connect failed on {mask_url(self.url)}: {exc}")
-            problem.__cause__ = exc
-        if self._client is client:  # the next call connects and checks again (after a migration)
-            self._client = self._closer = None
-        with contextlib.suppress(*self._errors):
-            await client.aclose()
-        raise problem
-
-    async def _is_cluster_node(self, client: Any) -> bool:
-        """Whether a ``redis://`` URL reached a node of a cluster, where it would see only the
-        sessions of that node's slots and fail on the others with a bare ``MOVED`` (``INFO
-        cluster``; a server that refuses INFO, as some hosted ones do, counts as no cluster)."""
-        if self.cluster:
-            return False
-        exceptions = importlib.import_module("redis.exceptions")
-        try:
-            info = await client.info("cluster")
-        except exceptions.ResponseError:
-            return False
-        return str(info.get("cluster_enabled", 0)) == "1"
-
-    async def _close_at_loop_end(self, client: Any) -> AsyncGenerator[None, None]:
-        try:
-            yield
-        finally:
-            with contextlib.suppress(*self._errors):
-                await client.aclose()
-
-    async def _script(self, name: str, keys: list[str], args: list[Any]) -> Any:
-        if (
-            self._client is None
-            or self._loop is not asyncio.get_running_loop()
-            or self._pid != os.getpid()
-            or (self._checked is not None and not self._checked.done())
-        ):
-            await self._connect()
-        return await self._scripts[name](keys=keys, args=args)
-
-    @staticmethod
-    def _connections(client: Any) -> list[Any]:
-        pool = getattr(client, "connection_pool", None)
-        found = [
-            *getattr(pool, "_available_connections", ()),
-            *getattr(pool, "_in_use_connections", ()),
-        ]
-        manager = getattr(client, "nodes_manager", None)
-        for node in getattr(manager, "nodes_cache", {}).values():
-            found += getattr(node, "_connections", ())
-        return found
-
-    @classmethod
-    def _abandon(cls, client: Any) -> None:
-        """Drop a client made in an event loop that is gone: its connections cannot be closed
-        through that loop any more, so shut their sockets down directly."""
-        for conn in cls._connections(client):
-            writer = getattr(conn, "_writer", None)
-            if writer is None:
-                continue
-            sock = writer.transport.get_extra_info("socket")
-            if sock is not None:
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-            with contextlib.suppress(Exception):
-                writer.close()  # schedules on the old loop; fails harmlessly if it is closed
-            conn._writer = conn._reader = None
-
-    @contextlib.contextmanager
-    def _guard(
-        self, what: str, session_id: str | None = None, key: str | None = None
-    ) -> Iterator[None]:
-        """Redis failures as ``BackendError``; a key or field of ``session_id`` that is not what
-        memcore writes there (``key``: the one a plain command read) as
-        ``CorruptedMemoryError``."""
-        try:
-            yield
-        except self._errors as exc:
-            damage = damage_said(exc, session_id, key)
-            if damage is not None:
-                raise CorruptedMemoryError(damage) from exc
-            raise BackendError(
-                f"redis {what} failed on {mask_url(self.url)}: {mask_url(exc)}"
-            ) from exc
 
     # --- the Store protocol -----------------------------------------------------------------
 
@@ -540,48 +325,17 @@ class RedisStore(RedisVersions, RedisBackups, RedisCells):
         return sorted(found)
 
     async def delete_session(self, session_id: str) -> None:
-        keys = session_keys(session_id)
+        """One script: the session's keys, and what recovery's repairs moved aside (listed
+        in its hash slot: no ``SCAN``, see ``memcore.stores.redis_cells``)."""
+        keys, args = deletion_keys(session_id)
         with self._guard("delete_session", session_id):
-            await self._script(
-                "delete_session", keys=[*keys.values(), incarnation_key(session_id)], args=[]
-            )
-        await self.drop_damaged(session_id)  # (what a repair moved aside, if anything)
-
-    async def close(self) -> None:
-        """Close the client; a later call makes a new one."""
-        client, loop, closer = self._client, self._loop, self._closer
-        self._client, self._loop, self._closer = None, None, None
-        if client is None:
-            return
-        try:
-            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if self._pid != os.getpid():
-            return  # a forked child: the sockets are the parent's
-        if running is not loop or closer is None:
-            self._abandon(client)
-            return
-        with self._guard("close"):
-            await closer.aclose()
+            await self._script("delete_session", keys=keys, args=args)
 
     async def __aenter__(self) -> RedisStore:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
-
-    def sync_client(self) -> Any:
-        """A short-lived synchronous client on the same server or cluster (tests, admin)."""
-        if self.cluster:
-            cluster = importlib.import_module("redis.cluster")
-            return cluster.RedisCluster.from_url(self._client_url, **self._sync_options())
-        return importlib.import_module("redis").Redis.from_url(
-            self._client_url, **self._sync_options()
-        )
-
-    def _sync_options(self) -> dict[str, Any]:
-        return {k: v for k, v in self._options.items() if k != "retry"}
 
     # test support: corrupt a stored record in place (used by recovery tests)
     def _tamper(self, session_id: str, key: str, record: bytes) -> None:

@@ -8,7 +8,12 @@ One script (``REPAIR_CELLS`` in :mod:`memcore.stores.redis_scripts`), so the rep
 and every key it touches is in the session's hash slot (it works on Redis Cluster). Nothing is
 deleted: a key of another type is renamed to ``memcore:{<session>}:damaged:<part>`` (``:2``,
 ``:3``... when that is taken), and the values of fields that are no number are copied into
-such a hash before they are changed. What is set is taken from the session's own keys:
+such a hash before they are changed. Each such name is added to the set
+``memcore:{<session>}:damaged:names`` (same slot), so ``delete_session`` drops them all in its
+own script, with no ``SCAN`` of the keyspace (slow on a big one, and per node on a Cluster);
+names an earlier memcore's repair made, unlisted, it finds in the order repairs take them
+(``damaged:<part>``, ``:2``, ``:3``... up to the first one missing). What is set is taken from
+the session's own keys:
 
 * meta ``version``: the highest version its index, journal positions and backups hold;
 * ``journal_floor``: below the journal's lowest version (its version when the journal was
@@ -38,33 +43,36 @@ def damaged_key(session_id: str, part: str) -> str:
     return f"memcore:{{{session_id}}}:damaged:{part}"
 
 
+def damaged_names_key(session_id: str) -> str:
+    """The set of every name a repair moved something of the session aside to (same slot)."""
+    return damaged_key(session_id, "names")
+
+
+def deletion_keys(session_id: str) -> tuple[list[str], list[str]]:
+    """``KEYS`` and ``ARGV`` of the ``delete_session`` script: the session's parts, its
+    incarnation, the set of names moved aside and the first name of each part's, and the
+    prefix every such name has."""
+    parts = every_key(session_id)
+    aside = [damaged_key(session_id, part) for part in parts]
+    return [*parts.values(), damaged_names_key(session_id), *aside], [damaged_key(session_id, "")]
+
+
 class RedisCells:
-    """``repair_cells`` of ``RedisStore``, and ``drop_damaged``, which its ``delete_session``
-    calls."""
+    """``repair_cells`` of ``RedisStore`` (``delete_session`` drops what it moved aside:
+    ``deletion_keys``)."""
 
     _script: Any
     _guard: Any
-    _connect: Any
 
     async def repair_cells(self, session_id: str) -> list[str]:
         """Recovery's repair of keys and fields no read can take (see the module docstring),
         atomically; what was done, one phrase each (empty: nothing was wrong)."""
         keys = every_key(session_id)
         aside = [damaged_key(session_id, part) for part in keys]
+        names = damaged_names_key(session_id)
         with self._guard("repair_cells", session_id):
-            done = await self._script("repair_cells", keys=[*keys.values(), *aside], args=[])
+            done = await self._script("repair_cells", keys=[*keys.values(), *aside, names], args=[])
         return [shown(phrase) for phrase in done]
 
-    async def drop_damaged(self, session_id: str) -> None:
-        """Delete what a repair moved aside for the session (``damaged:<part>`` and its
-        ``:2``, ``:3``... names): a deleted session leaves nothing of itself behind. Found by
-        ``SCAN`` (the names are not known ahead; the session id holds no glob character)."""
-        pattern = damaged_key(session_id, "*")
-        with self._guard("delete_session", session_id):
-            client = await self._connect()
-            found = [name async for name in client.scan_iter(match=pattern, count=1000)]
-            for name in found:  # (one by one: a cluster refuses a DEL across slots, and these
-                await client.delete(name)  # share one, but the client need not know it)
 
-
-__all__ = ["RedisCells", "damaged_key"]
+__all__ = ["RedisCells", "damaged_key", "damaged_names_key", "deletion_keys"]

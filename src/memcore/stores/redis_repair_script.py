@@ -7,22 +7,31 @@ from __future__ import annotations
 
 # KEYS: meta items index journal jpos backups blobs incarnation (``every_key``'s order), then
 # for each the name it is moved aside to (``memcore:{session}:damaged:<part>``; with ``:2``,
-# ``:3``... when taken: made here, with the same hash tag, so in the same slot) -> what was
-# repaired, one phrase each (none: nothing was wrong).
+# ``:3``... when taken: made here, with the same hash tag, so in the same slot), then the set
+# every name moved aside to is added to (``memcore:{session}:damaged:names``: how
+# ``delete_session`` finds them without a SCAN) -> what was repaired, one phrase each (none:
+# nothing was wrong).
 # Recovery's repair of what no other script can read (``memcore.stores.redis_cells``): it never
 # fails halfway, since every key it writes is of the right type once the others are moved aside.
 REPAIR_CELLS = r"""
 local KINDS = {'hash', 'hash', 'zset', 'list', 'hash', 'hash', 'hash', 'hash'}
 local META, ITEMS, INDEX, JOURNAL, JPOS, BACKUPS, BLOBS, INCARNATION = 1, 2, 3, 4, 5, 6, 7, 8
+local NAMES = KEYS[17]
 local done, moved = {}, {}
 local function int(n) return string.format('%d', n) end
--- a name no key holds yet, to move part i (or its unreadable fields) aside
-local function aside(i)
-  local name, n = KEYS[8 + i], 1
+-- the first of base, base:2, base:3... that no key holds yet
+local function free(base)
+  local name, n = base, 1
   while redis.call('EXISTS', name) == 1 do
     n = n + 1
-    name = KEYS[8 + i] .. ':' .. n
+    name = base .. ':' .. n
   end
+  return name
+end
+-- a name no key holds yet, to move part i (or its unreadable fields) aside; listed in NAMES
+local function aside(i)
+  local name = free(KEYS[8 + i])
+  redis.call('SADD', NAMES, name)
   return name
 end
 local function move(i, why)
@@ -64,6 +73,17 @@ local function chunked(command, key, args)
   for i = 1, #args, 1000 do
     redis.call(command, key, unpack(args, i, math.min(#args, i + 999)))
   end
+end
+
+-- 0. the list of names moved aside, if another program made it something else (moved aside
+-- itself, so that adding to it cannot fail halfway)
+local names_kind = redis.call('TYPE', NAMES)['ok']
+if names_kind ~= 'none' and names_kind ~= 'set' then
+  local to = free(NAMES)
+  redis.call('RENAME', NAMES, to)
+  redis.call('SADD', NAMES, to)
+  done[#done + 1] = 'its key ' .. NAMES .. ', a ' .. names_kind .. ' where memcore writes a set, '
+                    .. 'moved to ' .. to
 end
 
 -- 1. keys of another type, moved aside (a backup's record and its bytes go together)

@@ -260,15 +260,40 @@ end
 return 1
 """
 
-# KEYS: every part of one session, then its incarnation hash, whose deletion count goes up in
-# the same script: a deletion is never mistaken for a loss (see ``memcore.store_health``)
+# KEYS: every part of one session (``PARTS``' order), then its incarnation hash, whose deletion
+# count goes up in the same script (a deletion is never mistaken for a loss: see
+# ``memcore.store_health``), then what recovery's repairs moved aside (``memcore.stores.
+# redis_cells``): the set listing their names, and the first name each of the 8 parts is moved
+# aside to; ARGV: the prefix of every such name (``memcore:{session}:damaged:``).
+# What was moved aside is found without a SCAN of the keyspace: a repair of an earlier memcore
+# listed nothing, but took each part's names in order (damaged:<part>, then :2, :3...), so they
+# are deleted in that order up to the first one missing; then the names listed (under the
+# prefix only: all in the session's slot, and nothing else is deleted), then the list.
 DELETE_SESSION = """
+local PARTS = 7
+local INCARNATION, NAMES = PARTS + 1, PARTS + 2
 local kinds = {}
-kinds[#KEYS] = 'hash'
+kinds[INCARNATION] = 'hash'
 memcore_types(kinds)
-memcore_int(redis.call('HGET', KEYS[#KEYS], 'deletions'), KEYS[#KEYS] .. ' deletions')
-redis.call('DEL', unpack(KEYS, 1, #KEYS - 1))
-return redis.call('HINCRBY', KEYS[#KEYS], 'deletions', 1)
+memcore_int(redis.call('HGET', KEYS[INCARNATION], 'deletions'), KEYS[INCARNATION] .. ' deletions')
+redis.call('DEL', unpack(KEYS, 1, PARTS))
+for i = NAMES + 1, #KEYS do
+  local name, n = KEYS[i], 1
+  while redis.call('DEL', name) == 1 do
+    n = n + 1
+    name = KEYS[i] .. ':' .. n
+  end
+end
+local prefix = ARGV[1]
+if redis.call('TYPE', KEYS[NAMES])['ok'] == 'set' then
+  for _, name in ipairs(redis.call('SMEMBERS', KEYS[NAMES])) do
+    if string.sub(name, 1, #prefix) == prefix then
+      redis.call('DEL', name)
+    end
+  end
+end
+redis.call('DEL', KEYS[NAMES])
+return redis.call('HINCRBY', KEYS[INCARNATION], 'deletions', 1)
 """
 
 # KEYS: the session's incarnation hash; ARGV: a fresh random id, used only if there is none yet
