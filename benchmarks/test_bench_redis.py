@@ -137,7 +137,9 @@ def any_backend(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'big.db'}"
     fixture = "redis_cluster_url" if request.param == "redis-cluster" else "redis_url"
     url: str = request.getfixturevalue(fixture)
-    return url
+    # (a first sync of 100k items is one commit script whose reply took over the default 5 s
+    # on a loaded 2-core machine: the wait is raised for it, as the README tells users to)
+    return f"{url}{'&' if '?' in url else '?'}socket_timeout=60"
 
 
 @pytest.fixture(scope="module")
