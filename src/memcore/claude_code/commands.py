@@ -13,6 +13,7 @@ import functools
 import re
 from collections.abc import Sequence
 
+from memcore.claude_code.command_wrappers import container_command, shell_string
 from memcore.lazy_re import lazy_compile
 
 _LINE_CHARS = 200
@@ -272,71 +273,10 @@ _MANAGE_WORDS = frozenset(
 )  # fmt: skip
 _VALUE_FLAGS = frozenset(["-F", "--filter", "-w", "--workspace", "-C", "--cwd", "--dir", "-p"])
 _RUN_WORDS = frozenset(["run", "run-script", "exec", "x", "dlx", "workspace"])
-#: Programs that run a command in a container (``docker compose run SERVICE CMD``, ``docker
-#: exec CONTAINER CMD``, ``podman run IMAGE CMD``): what they run is the command after their
-#: subcommand's options and the service, container or image.
-_CONTAINER_TOOLS = frozenset(["docker", "docker-compose", "podman", "podman-compose", "nerdctl"])
-#: Words between such a program and its ``run`` or ``exec``: ``docker compose``, ``docker
-#: container``.
-_CONTAINER_GROUPS = frozenset(["compose", "container"])
-_CONTAINER_RUNS = frozenset(["run", "exec"])
-#: The program's own options before its subcommand that take a value (``docker compose -f
-#: docker-compose.test.yml --profile test run``, ``docker --context ci exec``).
-_CONTAINER_GLOBAL_VALUE_FLAGS = frozenset(
-    ["-f", "--file", "-p", "--project-name", "--profile", "--env-file", "--project-directory",
-     "--ansi", "--progress", "--parallel", "-c", "--context", "-H", "--host", "--config",
-     "-l", "--log-level"]
-)  # fmt: skip
-#: The options of ``run`` and ``exec`` that take a value (their others are switches).
-_CONTAINER_VALUE_FLAGS = frozenset(
-    ["-e", "--env", "-w", "--workdir", "-u", "--user", "-v", "--volume", "-p", "--publish",
-     "--name", "--entrypoint", "--env-file", "--network", "-l", "--label", "--platform",
-     "--mount", "-m", "--memory", "--cpus", "--shm-size", "--add-host", "--gpus", "--pull",
-     "--tmpfs", "--cap-add", "--cap-drop", "--hostname", "--ipc", "--pid", "--restart",
-     "--ulimit", "--volumes-from", "--index"]
-)  # fmt: skip
-#: Shells run with a command string (``sh -c "make test"``, ``bash -lc 'cd /app && pytest'``):
-#: what they run is that string's command.
-_SHELLS = frozenset(["sh", "bash", "zsh", "dash", "ash", "ksh"])
-_SHELL_STRING_FLAG = lazy_compile(r"-[a-z]*c[a-z]*")
 #: The shell's ``test`` (``test -f x``, ``test "$a" = b``) as a container's command: an operator
 #: follows it. Without one, ``test`` is what the container's entrypoint is told to do
 #: (``docker-compose run app test``).
 _TEST_OPERATOR = lazy_compile(r"-[a-zA-Z]|!=?|==?|\]")
-
-
-def _container_command(words: list[str]) -> list[str] | None:
-    """The words of the command a container program runs (``docker compose -f x.yml run --rm
-    app pytest`` -> ``pytest``), None when ``words`` run no command in a container (``docker
-    compose up``, ``docker build .``)."""
-    if not words or words[0].rsplit("/", 1)[-1] not in _CONTAINER_TOOLS:
-        return None
-    at = 1
-    while at < len(words) and words[at] not in _CONTAINER_RUNS:
-        if words[at] in _CONTAINER_GLOBAL_VALUE_FLAGS:
-            at += 2
-        elif words[at].startswith("-") or words[at] in _CONTAINER_GROUPS:
-            at += 1
-        else:
-            return None  # (another subcommand: build, up, logs ...)
-    at += 1
-    while at < len(words) and words[at].startswith("-"):
-        at += 2 if words[at] in _CONTAINER_VALUE_FLAGS else 1
-    return words[at + 1 :]  # (the service, container or image left out too)
-
-
-def _shell_string(words: list[str]) -> list[str] | None:
-    """The words of the command a shell is given as a string (``sh -c "cd /app && make test"``
-    -> ``make test``), None when ``words`` are no such shell's."""
-    if len(words) < 3 or words[0].rsplit("/", 1)[-1] not in _SHELLS:
-        return None
-    if not _SHELL_STRING_FLAG.fullmatch(words[1]):
-        return None
-    string = " ".join(words[2:])
-    quote = string[:1]
-    if quote in ("'", '"'):
-        string = string[1:].split(quote, 1)[0]  # (what follows the string: the shell's $0 ...)
-    return normalize_command(string).split()
 
 
 def _unwrapped(words: list[str]) -> tuple[list[str], bool]:
@@ -353,14 +293,14 @@ def _unwrapped(words: list[str]) -> tuple[list[str], bool]:
         if words and words[0] == "timeout":
             words = words[2:] if len(words) > 1 and words[1][:1].isdigit() else words[1:]
         program = words[0].rsplit("/", 1)[-1] if words else ""
-        inside = _container_command(words)
-        string = _shell_string(words) if inside is None else None
+        inside = container_command(words)
+        string = shell_string(words) if inside is None else None
         if len(words) > 2 and program.startswith("python") and words[1] == "-m":
             words = words[2:]
         elif inside is not None:
             words, contained = inside, True
         elif string is not None:
-            words = string
+            words = normalize_command(string).split()
         elif (
             "--" in words[:12] and program not in _RUNNERS and program not in _CHECK_VERB_WORDS
         ):  # (a wrapper's own arguments end at "--": doppler, cross-env ...; a runner's
