@@ -6,6 +6,8 @@ brief to a sub-agent).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from memcore._kernels import pipeline
 from memcore.claude_code import briefs
 from memcore.claude_code.compaction import summary_request
@@ -249,6 +251,16 @@ def _heading(flat: str) -> bool:
     return _HEADING.fullmatch(flat) is not None and len(flat.split()) <= _HEADING_WORDS
 
 
+def _paragraphs(source: str) -> Iterator[str]:
+    """``_PARAGRAPH_GAP.split(source)`` one paragraph at a time: a request pasted at many
+    kilobytes is read only as far as its line says it."""
+    at = 0
+    for gap in _PARAGRAPH_GAP.finditer(source):
+        yield source[at : gap.start()]
+        at = gap.end()
+    yield source[at:]
+
+
 def head_words(source: str, words: list[str]) -> int:
     """How many of ``words`` (``source``'s, split) a long request's line says: up to the end of
     the first paragraph that brings them to ``HEAD_LEAST_WORDS`` (headings go with what
@@ -256,7 +268,7 @@ def head_words(source: str, words: list[str]) -> int:
     if len(words) <= REQUEST_WORDS:
         return len(words)
     count = 0
-    for paragraph in _PARAGRAPH_GAP.split(source):
+    for paragraph in _paragraphs(source):
         flat = " ".join(paragraph.split())
         count += len(flat.split())
         if count >= REQUEST_WORDS:
@@ -273,7 +285,7 @@ def head_text(source: str, said: int, total: int) -> str:
     goes on."""
     parts: list[str] = []
     count = 0
-    for paragraph in _PARAGRAPH_GAP.split(source):
+    for paragraph in _paragraphs(source):
         if count >= said:
             break
         flat = " ".join(paragraph.split())
