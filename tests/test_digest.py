@@ -20,7 +20,8 @@ from memcore import MemoryItem, SessionDigest, count_tokens, session_digest, ses
 from memcore.claude_code import KIND_PRIORITY, parse_lines, parse_transcript
 from memcore.digest import KERNEL_USERS
 from memcore.digest_density import MOST_NAMES, exact_names
-from memcore.digest_lines import build_candidates, spare_lines
+from memcore.digest_lines import build_candidates
+from memcore.digest_spare import spare_lines
 from memcore.digest_work import FileWork, file_lines
 from memcore.errors import ValidationError
 from tests.claude_code_support import DATA

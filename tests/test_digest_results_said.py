@@ -11,7 +11,8 @@ from memcore.claude_code.commands import best_outcomes, error_lines, masked_fail
 from memcore.claude_code.git_results import commits_made, git_result_lines, refs_pushed
 from memcore.claude_code.tools import describe_result, tool_target
 from memcore.claude_code.unglue import unglue_lists
-from memcore.digest_lines import build_candidates, spare_lines
+from memcore.digest_lines import build_candidates
+from memcore.digest_spare import spare_lines
 from tests.test_transcript_agent_records import _Records
 
 COMMIT_OUT = (

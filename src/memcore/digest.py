@@ -33,9 +33,9 @@ from memcore.digest_lines import (
     Candidate,
     branch_line,
     build_candidates,
-    spare_lines,
     title_line,
 )
+from memcore.digest_spare import spare_lines
 from memcore.digest_state import end_state
 from memcore.digest_work import changed_files, session_root
 from memcore.errors import ValidationError

@@ -8,7 +8,7 @@ names they quote.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from memcore.lazy_re import lazy_compile
 
@@ -58,4 +58,24 @@ def chunks(
     return out
 
 
-__all__ = ["MOST_NAMES", "chunks", "exact_names", "names_fitting"]
+def code_chunks(
+    lines: Sequence[str],
+    known: set[str],
+    *,
+    most: int = MOST_NAMES,
+    each: int,
+    say: Callable[[Sequence[str]], str],
+) -> list[list[str]]:
+    """``lines`` of code in runs of at most ``each`` that, said by ``say`` in a line naming
+    ``known`` too, name at most ``most`` things (a run of one line names what it names)."""
+    out: list[list[str]] = []
+    at = 0
+    while at < len(lines):
+        said = [say([line]) for line in lines[at : at + each]]
+        take = names_fitting(said, known, most)
+        out.append(list(lines[at : at + take]))
+        at += take
+    return out
+
+
+__all__ = ["MOST_NAMES", "chunks", "code_chunks", "exact_names", "names_fitting"]
