@@ -8,6 +8,7 @@ names they quote.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 
 from memcore.lazy_re import lazy_compile
@@ -32,13 +33,20 @@ def exact_names(text: str) -> set[str]:
     return found
 
 
+@functools.lru_cache(maxsize=4096)
+def _names_of(quoted: str) -> frozenset[str]:
+    """:func:`exact_names` of one quoted name (cached: a file's names are fitted again for
+    each of its lines, and each digest of a session at each budget)."""
+    return frozenset(exact_names(quoted))
+
+
 def names_fitting(quoted: Sequence[str], known: set[str], most: int) -> int:
     """How many of ``quoted`` (names as a line quotes them, in backticks) fit, in order, in a
     line that names ``known`` already and at most ``most`` names in all (at least one, so that
     a line always says something)."""
     named = set(known)
     for count, name in enumerate(quoted):
-        named |= exact_names(name)
+        named |= _names_of(name)
         if len(named) > most:
             return max(1, count)
     return len(quoted)

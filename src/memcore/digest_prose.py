@@ -28,10 +28,12 @@ from memcore.digest_settled import (
 )
 from memcore.digest_subject import (
     in_glossary,
-    is_plan_step,
+    opener_of,
+    plan_step_under,
+    subject_under,
     weighs_options,
+    weighs_under,
     with_antecedent,
-    with_subject,
 )
 from memcore.lazy_re import lazy_compile
 from memcore.model import MemoryItem
@@ -539,13 +541,14 @@ def statements(
         known = tuple(names) if said == sentence else None
         if position and position % 1000 == 0:  # a later line's first: a list item's, maybe
             lines = content.splitlines() if lines is None else lines
-            if is_plan_step(kept, lines, position // 1000):
+            opener = opener_of(lines, position // 1000)  # (what opens its list, looked up once)
+            if plan_step_under(kept, opener):
                 continue  # what was to be done, not what was: no decision, no result
-            if weighs_options(lines, position // 1000):
+            if weighs_under(opener):
                 continue
             if (report or meta.get("sidechain")) and in_glossary(lines, position // 1000):
                 continue  # a sub-agent's account of what names mean: reference, not a result
-            subject = with_subject(kept, lines, position // 1000)
+            subject = subject_under(kept, opener)
             if subject is not None:
                 kept, known = subject, None
                 score += ID_WEIGHT  # (a statement now, where it was half of one)

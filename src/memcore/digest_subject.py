@@ -14,6 +14,8 @@ first word; the agent's narration ("I need to read `f` to understand:") is no su
 
 from __future__ import annotations
 
+import functools
+
 from memcore.lazy_re import lazy_compile
 
 #: Verbs in the third person that open a list item whose subject is its list's heading. A list
@@ -64,6 +66,12 @@ def list_subject(lines: list[str], line_no: int) -> str | None:
     return None if opener is None else _as_subject(opener)
 
 
+def opener_of(lines: list[str], line_no: int) -> str | None:
+    """The line that opens the list of the item at ``lines[line_no]`` (None: no item, or no
+    such line close above it): looked up once for the ``*_under`` tests of one item."""
+    return _opener(lines, line_no)
+
+
 def _opener(lines: list[str], line_no: int) -> str | None:
     """The line that opens the list of the item at ``lines[line_no]`` (None: no item, or no
     such line close above it)."""
@@ -92,6 +100,7 @@ def _opener(lines: list[str], line_no: int) -> str | None:
 _SENTENCE_GAP = lazy_compile(r"(?<=[.!?])\s+(?=[A-Z])")
 
 
+@functools.lru_cache(maxsize=1024)
 def _as_subject(line: str) -> str | None:
     """What opens a list, as its items' subject: a heading, a bold title or a lead-in (ending
     with a colon), naming something exact in a few words; an item over a nested list only as a
@@ -124,7 +133,11 @@ def with_subject(sentence: str, lines: list[str], line_no: int) -> str | None:
     completes ("Fix: replaced `paths` with export conditions:" over "- `tsconfig.base.json`
     -- Added `customConditions`", "In `captureInitialState()`:" over "- `f()` returns
     false")."""
-    opener = _opener(lines, line_no)
+    return subject_under(sentence, _opener(lines, line_no))
+
+
+def subject_under(sentence: str, opener: str | None) -> str | None:
+    """:func:`with_subject` of an item whose list ``opener`` opens (:func:`opener_of`)."""
     if opener is None:
         return None
     if not opens_without_subject(sentence) and not opener.rstrip().endswith((":", ":**")):
@@ -155,10 +168,14 @@ def is_plan_step(sentence: str, lines: list[str], line_no: int) -> bool:
     it opens with an instruction's verb, and its list's lead-in says the list is a plan or
     what to do next ("Let me understand the plan:", "Next steps:"). A digest line made of it
     would read as done ("Run `bun verify` to validate everything works")."""
+    return plan_step_under(sentence, _opener(lines, line_no))
+
+
+def plan_step_under(sentence: str, opener: str | None) -> bool:
+    """:func:`is_plan_step` of an item whose list ``opener`` opens (:func:`opener_of`)."""
     first = sentence.split(" ", 1)[0]
     if not first[:1].isupper() or first.lower() not in _IMPERATIVES:
         return False
-    opener = _opener(lines, line_no)
     return (
         opener is not None
         and opener.rstrip().endswith((":", ":**"))
@@ -195,9 +212,17 @@ def weighs_options(lines: list[str], line_no: int) -> bool:
     """Whether list item ``lines[line_no]`` argues or supposes rather than states: its list's
     lead-in says the list weighs a choice (:data:`_WEIGHING_LEAD`: its items are merits of an
     option, taken or not) or supposes (:data:`_SUPPOSING_LEAD`: what would be, if)."""
-    lead = _opener(lines, line_no)
-    if lead is None:
-        return False
+    return weighs_under(_opener(lines, line_no))
+
+
+def weighs_under(opener: str | None) -> bool:
+    """:func:`weighs_options` of an item whose list ``opener`` opens (:func:`opener_of`)."""
+    return opener is not None and _weighs(opener)
+
+
+@functools.lru_cache(maxsize=1024)
+def _weighs(lead: str) -> bool:
+    """(Cached: every item of a list asks it of the same lead-in.)"""
     last = _SENTENCE_GAP.split(lead.strip())[-1]  # ("This breaks. If `f` runs twice, we get:")
     return _WEIGHING_LEAD.match(lead) is not None or _SUPPOSING_LEAD.search(last) is not None
 
@@ -268,8 +293,12 @@ __all__ = [
     "in_glossary",
     "is_plan_step",
     "list_subject",
+    "opener_of",
     "opens_without_subject",
+    "plan_step_under",
+    "subject_under",
     "weighs_options",
+    "weighs_under",
     "with_antecedent",
     "with_subject",
 ]
