@@ -61,6 +61,7 @@ from memcore.claude_code.tools import (
     tool_target,
 )
 from memcore.claude_code.unglue import unglue_lists
+from memcore.claude_code.warmups import Warmups
 from memcore.errors import ValidationError
 from memcore.model import MemoryItem, Priority, to_utc_datetime
 
@@ -158,6 +159,7 @@ class RecordParser(SideRecords):
         self.titles: dict[str, MemoryItem] = {}  # the session's title items, by who titled it
         self.changed_files: dict[str, MemoryItem] = {}  # files changed outside the agent
         self.untimed_titles: list[tuple[Mapping[str, Any], str, str]] = []
+        self.warmups = Warmups()
 
     def bad(self, line_no: int, reason: str) -> None:
         self.out.malformed.append(MalformedLine(self.path, line_no, reason))
@@ -226,6 +228,9 @@ class RecordParser(SideRecords):
             "record": uid,
         }
         if rec.get("isSidechain"):
+            if self.warmups.skips(rec, uid):  # (a sub-agent warmed up: no work)
+                self.out.skipped_types["sidechain:warmup"] += 1
+                return
             meta["sidechain"] = True
         if self.out.agent_id:
             meta["agent"] = self.out.agent_id
