@@ -136,6 +136,8 @@ def test_a_rejected_call_names_what_it_would_have_done() -> None:
         ("Edit", {"file_path": "/r/a.py"}, refusal, "The user rejected Edit of `a.py`"),
         ("Bash", {"command": "rm -rf build"}, refusal, "The user rejected Bash of `rm -rf build`"),
         ("TaskOutput", {"task_id": "b1"}, refusal, "The user rejected a TaskOutput call"),
+        ("EnterPlanMode", {}, refusal, "The user rejected an EnterPlanMode call"),
+        ("unknown", {}, refusal, "The user rejected a tool call"),  # (its call not in the file)
         (
             "Bash",
             {"command": "pytest"},

@@ -230,6 +230,11 @@ def quoted_list(names: Sequence[str]) -> str:
     return ", ".join(quoted[:-1]) + " and " + quoted[-1]
 
 
+def _article(word: str) -> str:
+    """ "an" before a word that starts with a vowel letter ("an Edit call"), else "a"."""
+    return "an" if word[:1].lower() in "aeiou" else "a"
+
+
 def describe_result(
     tool: str,
     target: Mapping[str, Any],
@@ -252,7 +257,9 @@ def describe_result(
             (str(target[k]) for k in _REJECTED_SUBJECTS if isinstance(target.get(k), str)), ""
         )
         if not subject:  # nothing names what it would have done: the call itself
-            return f"The user rejected a {tool} call{reply}", meta
+            # (a result whose call is not in the transcript is of an "unknown" tool)
+            call = "a tool call" if tool in ("", "unknown") else f"{_article(tool)} {tool} call"
+            return f"The user rejected {call}{reply}", meta
         return f"The user rejected {tool} of `{one_line(subject, 200)}`{reply}", meta
     if is_error and any(guard in text for guard in HARNESS_GUARDS):
         # Claude Code's own guard, not a failure of the work: nothing to fix, nothing learned
