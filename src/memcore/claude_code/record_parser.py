@@ -46,6 +46,7 @@ from memcore.claude_code.records import (
     command_text,
     scaffolding_kind,
     strip_wrappers,
+    typed_newlines,
 )
 from memcore.claude_code.results import MalformedLine, TokenSample, Transcript
 from memcore.claude_code.side_records import SideRecords
@@ -324,7 +325,7 @@ class RecordParser(SideRecords):
                 compaction["request"] = " ".join(request[:_REQUEST_WORDS_KEPT])
             self.add(item_id, "summary", text, when, {**meta, **compaction})
             return
-        own = strip_wrappers(text)
+        own = typed_newlines(strip_wrappers(text))
         attached = attached_files(text, rec.get("cwd"))
         if attached:  # what the user attached is part of the request
             files = ", ".join(f"`{path}`" for path in attached)

@@ -132,6 +132,13 @@ def strip_wrappers(text: str) -> str:
     return _WRAPPERS.sub("", text).strip()
 
 
+def typed_newlines(text: str) -> str:
+    """The user's text as typed: Claude Code's prompt takes a backslash at a line's end as a
+    new line (backslash, then Enter), which its 2.0 versions stored with the backslash kept
+    ("this is the CSS:\\" and a new line): read whole, the backslashes are noise."""
+    return text.replace("\\\n", "\n") if "\\\n" in text else text
+
+
 def is_session_control(text: str) -> bool:
     """Whether ``text`` is one of Claude Code's session-control commands (:data:`SESSION_CONTROL`),
     as the transcript records it (``<command-name>/context</command-name>...``) or as an imported
@@ -296,4 +303,5 @@ __all__ = [
     "scaffolding_kind",
     "statement_kind",
     "strip_wrappers",
+    "typed_newlines",
 ]

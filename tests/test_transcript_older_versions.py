@@ -1,6 +1,7 @@
-"""Claude Code 2.0 warms a sub-agent up with "Warmup" before any task, and the sub-agent
-offers its help: neither is work, and neither reaches the items or the digest; a real
-sub-agent's brief and report still do."""
+"""What Claude Code 2.0 transcripts hold that the development transcripts (newer versions) do
+not: a sub-agent warmed up with "Warmup" before any task (its offer of help is no result, a
+real sub-agent's brief and report still are), a prompt's typed new lines stored with their
+backslash, the title of the conversation a resumed one continues."""
 
 from __future__ import annotations
 
@@ -89,3 +90,25 @@ def test_warmup_said_in_the_main_conversation_is_the_user_s_words() -> None:
     transcript = parse_lines(lines, path=f"{SESSION}.jsonl")
     assert "sidechain:warmup" not in transcript.skipped_types
     assert any(item.content == "Warmup" for item in transcript.items)
+
+
+def test_a_backslash_typed_for_a_new_line_is_not_kept() -> None:
+    """Claude Code 2.0 stored a prompt's backslash-Enter new lines with the backslash."""
+    typed = "It fails on Chrome :(\\\n\\\nThe CSS:\\\nul li span { display: ruby-base; }"
+    transcript = parse_lines([_record(0, "user", typed, None)], path=f"{SESSION}.jsonl")
+    (item,) = transcript.items
+    assert "\\" not in item.content
+    assert item.content.startswith("It fails on Chrome :(\n\nThe CSS:\nul li span")
+
+
+def test_a_conversation_s_title_from_another_file_is_no_result() -> None:
+    """A ``summary`` record whose leaf is in another file (the title of the conversation a
+    resumed one continues) names nothing done in this one."""
+    lines = [
+        json.dumps({"type": "summary", "summary": "CSS Details Margin Styling", "leafUuid": "x"}),
+        _record(1, "user", "Why does the menu overlap?", None),
+        _record(2, "assistant", _text("The margin on `details` doubled it."), _uuid(1)),
+    ]
+    text = session_digest(parse_lines(lines, path=f"{SESSION}.jsonl").items, 2000).text
+    assert "CSS Details Margin Styling" not in text
+    assert "The margin on `details` doubled it." in text
