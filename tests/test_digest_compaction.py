@@ -3,12 +3,14 @@ its request is a request, and every compaction of a session is a case of the qua
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from memcore import MemoryItem, session_digest
+from memcore.claude_code import parse_lines
 from memcore.claude_code.compaction import summary_request, summary_statements
 from tests.claude_code_support import DATA
 from tests.test_digest import T0, _agent, needs_data
@@ -127,8 +129,13 @@ def test_a_compaction_summary_tells_what_was_asked_and_its_statements() -> None:
     assert " - Part" not in asked
     decisions = digest.sections["decisions"]
     assert "`insert<T>()`" in decisions
-    assert "`README.md`" in decisions
     assert "renderIngestFunction" in decisions
+    # what was left to do is open, not a result (its "Pending Tasks")
+    assert "`README.md`" not in decisions
+    assert (
+        "- Pending at the compaction (Claude's summary): Update `README.md` for the rename."
+        in digest.sections["open"]
+    )
     for listed in ("the_quoted_request", "plugin-typegen"):
         assert listed not in decisions
     assert summary_request("no sections here") == []
@@ -617,3 +624,52 @@ def test_a_cut_line_undone_is_no_cut_line_of_a_later_one() -> None:
         assert {c.text for c in greedy.chosen} <= {long.text, short.text, spare[0].text} | {
             c.text for c in greedy.chosen if c.text.endswith("\u2026")
         }
+
+
+def test_what_a_compaction_left_to_do_is_open_until_a_task_list_says_otherwise() -> None:
+    """The summary's pending tasks and next step, kept by the importer past the cut of its
+    long text, are said under "Still open" as of the compaction; a task list the agent kept
+    since says what is open now instead."""
+    pending = "\n".join(f"   - Port `handler{n}()` to the new API" for n in range(3))
+    text = (
+        "This session is being continued from a previous conversation.\n\nSummary:\n"
+        "1. Primary Request and Intent:\n   Port the handlers.\n"
+        f"2. Key Technical Concepts:\n   {'- padding words here ' * 400}\n"
+        f"7. Pending Tasks:\n{pending}\n"
+        "9. Optional Next Step:\n   Port `handler0()` first, then run `go test ./...`.\n"
+    )
+    record = {
+        "type": "user",
+        "uuid": "00000000-0000-4000-8000-000000000001",
+        "parentUuid": None,
+        "sessionId": "s",
+        "cwd": "/w",
+        "isCompactSummary": True,
+        "timestamp": "2026-01-01T00:00:00Z",
+        "message": {"role": "user", "content": text},
+    }
+    items = parse_lines([json.dumps(record)], path="s.jsonl").items
+    assert len(items[0].content) < len(text)  # (the item's text was cut before its end)
+    opened = session_digest(items, 800).sections["open"].splitlines()
+    assert opened[0] == (
+        "- Pending at the compaction (Claude's summary): Port `handler0()` to the new API"
+    )
+    assert "- Also pending then: Port `handler2()` to the new API" in opened
+    assert (
+        "- Next step at the compaction (Claude's summary): Port `handler0()` first, then run "
+        "`go test ./...`." in opened
+    )
+    todo = MemoryItem(
+        "todo",
+        "Todo list: [pending] Port the last handler",
+        metadata={
+            "source": "claude-code",
+            "kind": "tool_call",
+            "tool": "TodoWrite",
+            "todos": [["pending", "Port the last handler"]],
+        },
+        created_at=items[0].created_at + timedelta(minutes=5),
+    )
+    later = session_digest([*items, todo], 800).sections["open"]
+    assert "Pending at the compaction" not in later
+    assert "- Still pending: Port the last handler" in later

@@ -37,7 +37,7 @@ FINGERPRINTS = {
     18: "d5f0af972e99c392",
     19: "cacfc53ccd368d0f",
     20: "3d38014f620eefd1",
-    21: "230c2fe0a2a1f00b",
+    21: "16bad63886722a5a",
 }
 SESSIONS = (
     "entireio__cli__198393f2",

@@ -52,6 +52,7 @@ from memcore.digest_open import (
     agreed_to,
     open_lines,
     said_done_steps,
+    summary_open_lines,
     under_way,
 )
 from memcore.digest_options import named_options, options_of
@@ -143,6 +144,7 @@ def build_candidates(
     seen_sentences: set[str] = set()
     unfound: dict[str, list[tuple[int, MemoryItem]]] = {}  # searches that found nothing, by tool
     failure: int | None = None  # the line of a failed command the agent has not spoken of yet
+    pending: list[Candidate] = []  # what the last compaction summary says was left to do
     options: dict[str, str] = {}  # the options the agent last offered, by number (see below)
     root = session_root(items) if root is None else root
     announced = announced_edits(items)  # replies whose announced change an edit then made
@@ -242,6 +244,7 @@ def build_candidates(
                     failure = None
             if is_compaction_summary(meta):
                 out.extend(summary_request_lines(item, seq))
+                pending = summary_open_lines(item, seq)  # (said unless a task list follows)
             found = statements(item, seq, recency, seen_sentences, edited=seq in announced)
             # (a reply opening with a verdict, "Yes, ...", answers a question as well)
             answer = kind == "fact" and ANSWER.match(item.content) is not None
@@ -337,6 +340,8 @@ def build_candidates(
         at = last_task[0]  # (its lines past the first sit just after it: ``request_rest``)
         out = [c for c in out if not (c.section == "asked" and at <= c.seq < at + 1)]
     out.extend(open_lines(todos, last_task, answered_at, items, n))
+    if pending and _pending_still(int(pending[0].seq), todos, last_task, items):
+        out.extend(pending)
     if last_action > last_reply and not ongoing:  # they end mid-turn: what was under way
         since = max(last_conclusion, last_task[0] if last_task is not None else -1)
         out.extend(under_way(items, since, root))
@@ -400,6 +405,25 @@ def _answered(meta: Mapping[str, Any]) -> str | None:
         return None
     asked = cut_words(question, QUESTION_WORDS)
     return f'- The user answered "{asked}": {cut_word_list(answer.split(), REQUEST_WORDS)}'
+
+
+#: Past this many tool calls after a compaction, what its summary left to do is no longer
+#: what is open: the work since took it up (or left it), and the session's own lines say so.
+PENDING_CALLS = 20
+
+
+def _pending_still(
+    at: int,
+    todos: dict[str, tuple[int, str]],
+    last_task: tuple[int, MemoryItem] | None,
+    items: Sequence[MemoryItem],
+) -> bool:
+    """Whether what the compaction summary at ``at`` left to do is still what is open: no task
+    list kept since, no request of the user's since, at most ``PENDING_CALLS`` tool calls."""
+    if any(seq > at for seq, _ in todos.values()) or (last_task is not None and last_task[0] > at):
+        return False
+    calls = sum(1 for item in items[at + 1 :] if item.metadata.get("kind") == "tool_call")
+    return calls <= PENDING_CALLS
 
 
 def _note(item: MemoryItem, seq: int, recency: float) -> list[Candidate]:

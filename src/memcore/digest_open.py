@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from memcore.claude_code.compaction import summary_pending
 from memcore.claude_code.records import command_request
 from memcore.claude_code.tools import EDIT_TOOLS, quoted_list
 from memcore.digest_asked import REQUEST_WORDS
@@ -183,6 +184,43 @@ def _offered_before(items: Sequence[MemoryItem], seq: int) -> dict[str, str]:
     return {}
 
 
+#: How what a compaction summary left to do is said: as of the compaction, in its words.
+PENDING_AT_COMPACTION = "- Pending at the compaction (Claude's summary): "
+NEXT_AT_COMPACTION = "- Next step at the compaction (Claude's summary): "
+ALSO_PENDING = "- Also pending then: "
+
+
+def summary_open_lines(item: MemoryItem, seq: int) -> list[Candidate]:
+    """What a compaction summary (``item``) says was left to do: its pending tasks, the first
+    led by where they come from and the others under it (each said with that lead when alone),
+    and its next step, under "open" -- not said as results, which they are not."""
+    out: list[Candidate] = []
+    kept = item.metadata.get("pending")  # (the importer's, from the summary whole)
+    pending = (
+        [(str(p[0]), str(p[1]), p[2] == 1) for p in kept if isinstance(p, list) and len(p) == 3]
+        if isinstance(kept, list)
+        else [(s, t, d == 1) for s, t, d in summary_pending(item.content)]
+    )
+    first = True
+    for at, (section, text, nested) in enumerate(pending):
+        said = cut_words(text, SENTENCE_WORDS)
+        where = seq + at / 1000
+        if section != "pending tasks":
+            line = f"{NEXT_AT_COMPACTION}{said}"  # (often the pending tasks again: room left)
+            out.append(Candidate("open", where, 3.0, line, spare=True))
+            continue
+        alone = f"{PENDING_AT_COMPACTION}{said}"
+        if first:
+            out.append(Candidate("open", where, 6.0, alone))
+        elif nested:  # (a step of the task before it, under it)
+            out.append(Candidate("open", where, 4.0 - at / 100, f"  - {said}", lead=alone))
+        else:
+            line = f"{ALSO_PENDING}{said}"
+            out.append(Candidate("open", where, 5.5 - at / 100, line, lead=alone))
+        first = False
+    return out
+
+
 def open_lines(
     todos: dict[str, tuple[int, str]],
     last_task: tuple[int, MemoryItem] | None,
@@ -344,13 +382,17 @@ def _as_offer(sentence: str) -> str:
 
 
 __all__ = [
+    "ALSO_PENDING",
     "CLOSING_QUESTION",
     "DONE",
     "DONE_SCORE",
     "LATEST_OPEN",
+    "NEXT_AT_COMPACTION",
+    "PENDING_AT_COMPACTION",
     "UNDER_WAY",
     "agreed_to",
     "open_lines",
     "said_done_steps",
+    "summary_open_lines",
     "under_way",
 ]

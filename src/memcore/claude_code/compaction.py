@@ -21,8 +21,12 @@ _HEADING = lazy_compile(
     r"(?::\**|(?(1)[ \t]*$|(?!)))"
 )
 _REQUEST = "primary request and intent"
+#: What was left to do when the session was compacted: the summary's open work, not results.
+_PENDING = ("pending tasks", "optional next step")
 #: Sections whose lines are no statements of the session's work.
-_NOT_STATEMENTS = frozenset({_REQUEST, "all user messages"})
+_NOT_STATEMENTS = frozenset({_REQUEST, "all user messages", *_PENDING})
+#: A list item's mark, with its indentation.
+_ITEM_MARK = lazy_compile(r"^\s*(?:[-*+\u2022]|\d{1,2}[.)])\s+")
 
 
 def is_compaction_summary(metadata: Mapping[str, object]) -> bool:
@@ -58,4 +62,30 @@ def summary_statements(summary: str) -> str:
     return "\n".join(kept)
 
 
-__all__ = ["is_compaction_summary", "summary_request", "summary_statements"]
+def summary_pending(summary: str) -> list[tuple[str, str, int]]:
+    """What the summary says was left to do, as ``(section, text, depth)``: each item of its
+    "Pending Tasks" list (the section's lines, when it has no list), 1 deep when nested in
+    another, and its "Optional Next Step" whole; each on one line. "None" says there is
+    nothing."""
+    out: list[tuple[str, str, int]] = []
+    for title, start, end in _sections(summary):
+        if title not in _PENDING:
+            continue
+        body = summary[start:end].replace("**", "")
+        if title == "optional next step":
+            pieces = [(body, 0)]
+        else:
+            lines = [line for line in body.splitlines() if line.strip()]
+            items = [line for line in lines if _ITEM_MARK.match(line)]
+            top = min((len(line) - len(line.lstrip()) for line in items), default=0)
+            pieces = [(line, int(len(line) - len(line.lstrip()) > top)) for line in items] or [
+                (line, 0) for line in lines
+            ]
+        for piece, depth in pieces:
+            text = " ".join(_ITEM_MARK.sub("", piece).split())
+            if text and text.rstrip(".").lower() not in ("none", "n/a", "nothing"):
+                out.append((title, text, depth))
+    return out
+
+
+__all__ = ["is_compaction_summary", "summary_pending", "summary_request", "summary_statements"]

@@ -30,7 +30,7 @@ from memcore.claude_code.background import (
 )
 from memcore.claude_code.briefs import brief_lines
 from memcore.claude_code.commands import one_line
-from memcore.claude_code.compaction import summary_request
+from memcore.claude_code.compaction import summary_pending, summary_request
 from memcore.claude_code.links import FixLinker
 from memcore.claude_code.next_actions import NextActions
 from memcore.claude_code.queued import MessageQueue
@@ -88,6 +88,10 @@ _REREADABLE = {"Read", "Grep", "Glob", "NotebookRead", "WebFetch", "WebSearch", 
 
 #: The most words of a compaction summary's request kept in its item's metadata.
 _REQUEST_WORDS_KEPT = 600
+#: What a compaction summary left to do, kept whole past the cut of its text: items, and the
+#: characters of each.
+_PENDING_KEPT = 12
+_PENDING_CHARS = 400
 
 
 def _name_enclosing(call: MemoryItem, inside: str, max_chars: int) -> bool:
@@ -323,6 +327,12 @@ class RecordParser(SideRecords):
             request = summary_request(text)
             if request:
                 compaction["request"] = " ".join(request[:_REQUEST_WORDS_KEPT])
+            pending = summary_pending(text)  # (kept whole too: it ends the summary, past the cut)
+            if pending:
+                compaction["pending"] = [
+                    [section, one_line(said, _PENDING_CHARS), depth]
+                    for section, said, depth in pending[:_PENDING_KEPT]
+                ]
             self.add(item_id, "summary", text, when, {**meta, **compaction})
             return
         own = typed_newlines(strip_wrappers(text))
