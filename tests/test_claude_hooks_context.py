@@ -16,6 +16,7 @@ import pytest
 
 from memcore.claude_code.mcp_server import MemoryService
 from memcore.claude_code.project import SessionRecord, latest_first, registry_session
+from memcore.claude_code.session_start import _files_block
 from memcore.model import MemoryItem
 from memcore.stores import open_store
 from memcore.sync import DistributedMemoryManager
@@ -77,7 +78,11 @@ def test_each_edit_of_a_file_is_counted_once(tmp_path: Path, url: str) -> None:
         _read_state(url, registry_session(PROJECT))[f"session:{session}"]
     )
     assert entry.files[f"{PROJECT}/{SCRIPT}"]["changed"] == edits
-    assert f"- `{SCRIPT}`: changed {edits}x in 1 session" in _start(url)
+    assert f"- `{SCRIPT}`: changed {edits}x in 1 session" in _files_block([entry])
+    # (a project of one session: its digest tells its files, no block says them again)
+    started = _start(url)
+    assert "## Files that matter" not in started
+    assert f"`{SCRIPT}`" in started
 
 
 async def _double_the_changes(url: str, session: str) -> None:

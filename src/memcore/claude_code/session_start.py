@@ -392,7 +392,9 @@ def _compose(
         (notes, budget // 4),
         (_knowledge_block(earlier), budget // 4),
         (_checks_block(earlier), budget // 10),
-        (_files_block(earlier), budget // 5),
+        # (a project of one session: its digest, next, tells its files; the block said them
+        # again, where ranking across sessions is what it is for)
+        (_files_block(earlier) if len(earlier) > 1 else "", budget // 5),
     ):
         if block:
             said |= fit.add(block, max(0, min(share, fit.room() - reserve)))
