@@ -453,3 +453,28 @@ def test_a_chain_of_checks_each_known_alone_counts_as_a_run_of_each() -> None:
     assert "- `mise run lint`: passed 4x in 2 sessions" in lines
     assert not any("&& mise" in line for line in lines)
     assert "- `go build ./... && go vet ./...`: passed 1x in 1 session" in lines
+
+
+def test_a_focused_run_of_a_few_tests_is_not_how_the_project_is_checked() -> None:
+    """ "`go test ./... -run TestWingman -v`" in one session, beside a check of the whole, is a
+    focused run: left out of the project's checks. Run in several sessions, it stays; and it
+    stays where no check of the whole was run."""
+    from memcore.claude_code.project import SessionRecord
+    from memcore.claude_code.session_start import _checks_block
+
+    def record(session: str, checks: dict[str, int]) -> SessionRecord:
+        return SessionRecord(session, PROJECT, "d", "2026-01-01T00:00:00", checks=checks)
+
+    focused = "go test ./cmd/cli/ -run TestWingman -v"
+    shared = "pytest -k slow tests/"
+    lines = _checks_block(
+        [
+            record("a", {"mise run test": 2, focused: 1, shared: 1}),
+            record("b", {"mise run test": 1, shared: 2}),
+        ]
+    ).splitlines()[1:]
+    assert "- `mise run test`: passed 3x in 2 sessions" in lines
+    assert "- `pytest -k slow tests/`: passed 3x in 2 sessions" in lines
+    assert not any("TestWingman" in line for line in lines)
+    alone = _checks_block([record("c", {focused: 1})]).splitlines()[1:]
+    assert alone == [f"- `{focused}`: passed 1x in 1 session"]

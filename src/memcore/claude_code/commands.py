@@ -158,6 +158,12 @@ def _filtered(command: str) -> tuple[tuple[str, ...], list[str]]:
     return tuple(rest), filters
 
 
+def picks_tests(command: str) -> bool:
+    """Whether check ``command`` runs only the tests a name filter picks (``go test -run X``,
+    ``pytest -k x``): a focused run, not how the project is checked."""
+    return bool(_filtered(command)[1])
+
+
 def covers(passed: str, failed: str) -> bool:
     """Whether check ``passed`` ran at least the tests check ``failed`` ran: the same command but
     for its test-name filters, and each filter of ``failed`` starting with one of ``passed``'s
@@ -546,5 +552,6 @@ __all__ = [
     "normalize_command",
     "one_line",
     "outcome_lines",
+    "picks_tests",
     "stopped_on_conflicts",
 ]

@@ -18,6 +18,7 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
+from memcore.claude_code.commands import picks_tests
 from memcore.claude_code.discovery import CLAUDE_FOLDER
 from memcore.claude_code.project import (
     SessionRecord,
@@ -233,7 +234,17 @@ def _checks_block(records: list[SessionRecord]) -> str:
             entry = totals.setdefault(command, [0, 0])
             entry[0] += 1
             entry[1] += runs
-    ranked = sorted(totals.items(), key=lambda kv: (-kv[1][0], -kv[1][1], len(kv[0]), kv[0]))
+    # (a run of the tests a filter picks, in one session, is a focused run, not how the project
+    # is checked: left out where a check of the whole was run)
+    whole = any(not picks_tests(command) for command in totals)
+    ranked = sorted(
+        (
+            (command, counts)
+            for command, counts in totals.items()
+            if not (whole and counts[0] == 1 and picks_tests(command))
+        ),
+        key=lambda kv: (-kv[1][0], -kv[1][1], len(kv[0]), kv[0]),
+    )
     lines = ["## Checks that passed in this project (tests, builds, linters)"]
     for command, (sessions, runs) in ranked[:CHECKS_SHOWN]:
         over = f"in {sessions} sessions" if sessions > 1 else "in 1 session"
