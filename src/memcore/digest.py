@@ -209,8 +209,27 @@ def _candidates(
     later = build_candidates(
         after, root, ongoing=ongoing, changed_elsewhere=changed_files(before, root), part="after"
     )
-    held = _earlier(ordered, cut, root, asked_before) if earlier else []
+    if earlier:
+        held = _earlier(ordered, cut, root, asked_before)
+    else:  # (the rest held back: ``_HeldTiers``)
+        held = _last_request(ordered, cut, root)
     return titled + held + _since(later, cut)
+
+
+def _last_request(ordered: list[MemoryItem], cut: int, root: str | None) -> list[Candidate]:
+    """The line of the user's last request before the compaction summary at ``cut``, which
+    competes from the start while the other lines of the items before it are held back: the
+    work the summary was cut in the middle of was for it, and a compaction-sized summary
+    often says it only as one among all the user's messages (kept out of its statements)."""
+    at = next((i for i in range(cut - 1, -1, -1) if _is_request(ordered[i])), None)
+    if at is None:
+        return []
+    made = build_candidates([ordered[at]], root, thinking=False, part="before", continued=True)
+    return [
+        c._replace(seq=at + (c.seq - int(c.seq)), topic=False, early=True)
+        for c in made
+        if c.section == "asked"
+    ]
 
 
 def _earlier(

@@ -92,7 +92,8 @@ def prepare_lines(
         {name: count(heading(name)) + 2 for name in _TITLES},
         EchoTexts(),
         [  # (the title, at -1, is never held)
-            c.spare or (0 <= c.seq < cut and not (asked_before and c.section == "asked"))
+            c.spare
+            or (0 <= c.seq < cut and not c.early and not (asked_before and c.section == "asked"))
             for c in cands
         ],
         _needs(cands),

@@ -282,6 +282,9 @@ class Candidate(NamedTuple):
     #: a shorter form of the line, said in its place when it does not fit whole where it is
     #: seeded (the state line), never cut
     short: str | None = None
+    #: a line of the items a compaction summarized that competes from the start, not held
+    #: back with the others (the user's last request before it)
+    early: bool = False
 
 
 def cut_words(text: str, limit: int) -> str:
