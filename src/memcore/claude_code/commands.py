@@ -86,11 +86,21 @@ def normalize_command(command: str) -> str:
     """The core of a shell command, so reruns match: no ``cd X &&`` prefix, no output plumbing
     (``2>&1``, ``| tail -n 20``, ``| head``, ``| grep``), whitespace collapsed."""
     core = " ".join(command.split())
-    core = re.sub(r"^cd \S+ && ", "", core)
-    core = re.sub(r"\s*(?<!\|)\|(?!\|)\s*(tail|head|grep|less|cat|tee)\b.*$", "", core)  # not ||
-    core = re.sub(r"\s*\d?>&\d", "", core)
-    core = re.sub(r"\s*2>\s*/dev/null", "", core)
+    # (each pattern run only where its text can be: most commands have none of them)
+    if core.startswith("cd "):
+        core = _CD_PREFIX.sub("", core)
+    if "|" in core:
+        core = _PLUMBING.sub("", core)  # (not ||)
+    if ">" in core:
+        core = _DUPLICATED.sub("", core)
+        core = _TO_NULL.sub("", core)
     return core.strip()
+
+
+_CD_PREFIX = lazy_compile(r"^cd \S+ && ")
+_PLUMBING = lazy_compile(r"\s*(?<!\|)\|(?!\|)\s*(tail|head|grep|less|cat|tee)\b.*$")
+_DUPLICATED = lazy_compile(r"\s*\d?>&\d")
+_TO_NULL = lazy_compile(r"\s*2>\s*/dev/null")
 
 
 _VERB_WORD = lazy_compile(r"[A-Za-z][\w.]*")
@@ -186,11 +196,13 @@ def _arguments(command: str) -> set[str]:
     return {word for word in _words(command) if word and not word.startswith("-")}
 
 
+@functools.lru_cache(maxsize=4096)
 def is_trivial_command(command: str) -> bool:
     """Commands that only look around (``ls``, ``cat``...): their runs say little."""
     return bool(_TRIVIAL_COMMAND.match(normalize_command(command)))
 
 
+@functools.lru_cache(maxsize=4096)
 def is_check_command(command: str) -> bool:
     """Tests, builds, linters: their outcome is a result worth stating."""
     return bool(_TEST_COMMAND.search(command))

@@ -68,6 +68,7 @@ def is_outside_action(command: str) -> bool:
     return any(word in _API_FIELDS or word.startswith("--field=") for word in _split(core))
 
 
+@functools.lru_cache(maxsize=1024)
 def action_shown(command: str) -> tuple[str, str]:
     """The act as the digest names it (the command without the text it carried, a few words)
     and its title (``--title``), if it gave one."""
