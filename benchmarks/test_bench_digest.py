@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from memcore.claude_code import parse_transcript
+from memcore.claude_code import parse_lines, parse_transcript
 from memcore.digest import KERNEL_USERS, session_digest
 from memcore.model import MemoryItem
 
@@ -105,7 +105,57 @@ def test_digest_and_parse_alternated(
     compiled = native_kernels("pipeline")
     _use_kernels(monkeypatch, compiled.__name__.rsplit(".", 1)[0])
     benchmark.group = f"{_group(session)}-alternated"
-    lines, items = _lines(session), _items(session)
+    _alternate(benchmark, compiled, _lines(session), _items(session))
+
+
+#: Parts of sessions no compaction summarized, over 1 MB: the part of each development
+#: session before its first compaction, or a whole session never compacted. Every 2 MB session
+#: of the development set was compacted, and a digest builds the lines of a part its
+#: compaction summarized only when room is left: these time the digest of what it reads whole.
+MIN_PART_BYTES = 1_000_000
+_COMPACTED = b'"isCompactSummary":true'
+
+
+@cache
+def _part_lines(name: str) -> list[bytes]:
+    """The lines of ``name`` before its first compaction summary (all of them, when none)."""
+    lines = _lines(name)
+    cut = next((i for i, line in enumerate(lines) if _COMPACTED in line.replace(b" ", b"")), None)
+    return lines if cut is None else lines[:cut]
+
+
+PARTS = (
+    sorted(
+        p.name
+        for p in DATA.glob("*.jsonl")
+        if sum(len(line) for line in _part_lines(p.name)) > MIN_PART_BYTES
+    )
+    if DATA.is_dir()
+    else []
+)
+
+
+@pytest.mark.parametrize("session", PARTS)
+def test_uncompacted_part_digest_and_parse_alternated(
+    benchmark: Any,
+    session: str,
+    native_kernels: Callable[[str], ModuleType],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As ``test_digest_and_parse_alternated``, on the part of the session before its first
+    compaction (``PARTS``), parsed and imported alone."""
+    compiled = native_kernels("pipeline")
+    _use_kernels(monkeypatch, compiled.__name__.rsplit(".", 1)[0])
+    benchmark.group = f"{_group(session)}-uncompacted-alternated"
+    lines = _part_lines(session)
+    items = parse_lines(lines, path=session).items
+    _alternate(benchmark, compiled, lines, items)
+
+
+def _alternate(
+    benchmark: Any, compiled: ModuleType, lines: list[bytes], items: list[MemoryItem]
+) -> None:
+    """Time a parse of ``lines`` then a digest of ``items``, round after round (see above)."""
     parse: list[float] = []
     digest: list[float] = []
 
