@@ -93,21 +93,6 @@ def test_session_digest(
 ALTERNATED_ROUNDS = 30
 
 
-@pytest.mark.parametrize("session", SESSIONS)
-def test_digest_and_parse_alternated(
-    benchmark: Any,
-    session: str,
-    native_kernels: Callable[[str], ModuleType],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """One round: ``json.loads`` of the lines, then the compiled digest (what is timed as a whole
-    is the pair); each is also timed alone, and their medians and ratio go in ``extra_info``."""
-    compiled = native_kernels("pipeline")
-    _use_kernels(monkeypatch, compiled.__name__.rsplit(".", 1)[0])
-    benchmark.group = f"{_group(session)}-alternated"
-    _alternate(benchmark, compiled, _lines(session), _items(session))
-
-
 #: Parts of sessions no compaction summarized, over 1 MB: the part of each development
 #: session before its first compaction, or a whole session never compacted. Every 2 MB session
 #: of the development set was compacted, and a digest builds the lines of a part its
@@ -135,21 +120,29 @@ PARTS = (
 )
 
 
-@pytest.mark.parametrize("session", PARTS)
-def test_uncompacted_part_digest_and_parse_alternated(
+@pytest.mark.parametrize(
+    ("part", "session"), [("whole", s) for s in SESSIONS] + [("uncompacted", s) for s in PARTS]
+)
+def test_digest_and_parse_alternated(
     benchmark: Any,
+    part: str,
     session: str,
     native_kernels: Callable[[str], ModuleType],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """As ``test_digest_and_parse_alternated``, on the part of the session before its first
+    """One round: ``json.loads`` of the lines, then the compiled digest (what is timed as a whole
+    is the pair); each is also timed alone, and their medians and ratio go in ``extra_info``.
+    ``whole``: a session over 2 MB; ``uncompacted``: the part of a session before its first
     compaction (``PARTS``), parsed and imported alone."""
     compiled = native_kernels("pipeline")
     _use_kernels(monkeypatch, compiled.__name__.rsplit(".", 1)[0])
+    if part == "whole":
+        benchmark.group = f"{_group(session)}-alternated"
+        _alternate(benchmark, compiled, _lines(session), _items(session))
+        return
     benchmark.group = f"{_group(session)}-uncompacted-alternated"
     lines = _part_lines(session)
-    items = parse_lines(lines, path=session).items
-    _alternate(benchmark, compiled, lines, items)
+    _alternate(benchmark, compiled, lines, parse_lines(lines, path=session).items)
 
 
 def _alternate(

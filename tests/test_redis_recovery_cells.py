@@ -63,7 +63,7 @@ def _contents(url: str) -> list[str]:
         await manager.sync_session_memory("s")
         state = manager.state("s")
         await manager.close()
-        return sorted(item.content for item in state.values())
+        return sorted(str(item.content) for item in state.values())
 
     return asyncio.run(read())
 

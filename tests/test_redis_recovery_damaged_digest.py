@@ -24,6 +24,7 @@ from memcore.recovery import recover_corrupted_memory, verify_session
 from memcore.stores import open_store
 from memcore.stores.base import decode_entry, live_digest
 from memcore.stores.redis import RedisStore, every_key, session_keys
+from tests.test_redis_recovery_cells import _contents
 
 BACKENDS = ("redis", "redis-cluster", "sqlite")
 
@@ -34,6 +35,14 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'memory.db'}"
     fixture = "redis_url" if request.param == "redis" else "redis_cluster_url"
     return str(request.getfixturevalue(fixture))
+
+
+def _filled_store(url: str) -> RedisStore:
+    """The Redis store at ``url``, its session filled (``_fill``)."""
+    _fill(url)
+    store = open_store(url)
+    assert isinstance(store, RedisStore)
+    return store
 
 
 def _fill(url: str) -> None:
@@ -77,17 +86,6 @@ def _state(url: str) -> tuple[int, dict[str, bytes], int | None, int]:
 
 def _digest_of(records: dict[str, bytes]) -> int:
     return live_digest({key: decode_entry(record) for key, record in records.items()})
-
-
-def _contents(url: str) -> list[str]:
-    async def read() -> list[str]:
-        manager = DistributedMemoryManager(url, replica_id="reader")
-        await manager.sync_session_memory("s")
-        state = manager.state("s")
-        await manager.close()
-        return sorted(str(item.content) for item in state.values())
-
-    return asyncio.run(read())
 
 
 def _set_digest(url: str, value: str | int | None) -> None:
@@ -275,9 +273,7 @@ def test_deleting_a_session_drops_what_repairs_moved_aside_without_scanning(
     redis_only_url: str,
 ) -> None:
     url = redis_only_url
-    _fill(url)
-    store = open_store(url)
-    assert isinstance(store, RedisStore)
+    store = _filled_store(url)
     with store.sync_client() as raw:
         # written by a repair of an earlier memcore, which listed nothing: found by their names
         raw.set(_aside("journal"), "set aside by an older repair")
@@ -322,9 +318,7 @@ def test_a_list_of_names_moved_aside_of_another_type_is_moved_aside_too(
     it aside first (adding to it would fail halfway), then lists it with the rest, and a
     deletion of the session drops both."""
     url = redis_only_url
-    _fill(url)
-    store = open_store(url)
-    assert isinstance(store, RedisStore)
+    store = _filled_store(url)
     with store.sync_client() as raw:
         raw.set(_aside("names"), "not a set")
         raw.hset(every_key("s")["meta"], "version", "abc")

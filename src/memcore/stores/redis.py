@@ -136,19 +136,10 @@ class RedisStore(RedisConnection, RedisVersions, RedisBackups, RedisCells):
     (``memcore.stores.redis_connection``).
     """
 
-    def __init__(
-        self,
-        url: str,
-        *,
-        socket_timeout: float | None = None,
-        connect_timeout: float | None = None,
-        retries: int = 2,
-    ) -> None:
-        super().__init__(
-            url, socket_timeout=socket_timeout, connect_timeout=connect_timeout, retries=retries
-        )
-        self.unlisted: dict[str, str] = {}  # what list_sessions left out last, and why
-        self.skip_damaged = False  # see list_sessions (the command line's store-wide commands)
+    #: what ``list_sessions`` left out last, and why (set by it; read with a default)
+    unlisted: dict[str, str]
+    #: see ``list_sessions`` (the command line's store-wide commands set it)
+    skip_damaged = False
 
     def __repr__(self) -> str:
         return f"RedisStore({mask_url(self.url)!r})"
