@@ -199,7 +199,8 @@ def _candidates(
     dropped: what was open then is what the summary says, not what the earlier items left.
     With ``asked_before`` (the summary has no request section), the earlier items' requests
     are said as asked, the last one too (see ``prepare_lines``). Without ``earlier``, the
-    earlier items' lines are left out (``_earlier`` makes them when they are needed)."""
+    earlier items' lines are left out (``_earlier`` makes them when they are needed) but the
+    line of the user's last request, which competes from the start (``_last_request``)."""
     titled = [line for line in (title_line(ordered), branch_line(ordered)) if line is not None]
     if not ongoing:  # (the whole session's: a commit after a compaction covers edits before it)
         titled += end_state(ordered, root)
