@@ -37,7 +37,7 @@ FINGERPRINTS = {
     18: "d5f0af972e99c392",
     19: "cacfc53ccd368d0f",
     20: "3d38014f620eefd1",
-    21: "c9a19be7c7ffa95d",
+    21: "c3fd1ff3d1b456a5",
 }
 SESSIONS = (
     "entireio__cli__198393f2",

@@ -470,21 +470,3 @@ def test_a_done_step_a_result_line_says_already_is_said_once() -> None:
     assert "Done: Add suppression hint to warning message" not in decisions
     assert "Updated the warning message to include a suppression hint" in decisions
     assert "- Done: Document the flag in the README" in decisions.splitlines()
-
-
-def test_a_done_step_that_ran_the_checks_is_left_to_the_checks_own_lines() -> None:
-    """ "Done: Run fmt, lint, and tests" says less than the checks' lines ("`go test ./...`
-    ran once and succeeded", the state line): where they are said, the step is not; a done
-    step of real work stays."""
-    records = _Records()
-    records.user("round the totals and run the checks")
-    todos = [
-        {"content": "Round totals in `cart.py`", "status": "completed", "activeForm": "x"},
-        {"content": "Run fmt, lint, and tests", "status": "completed", "activeForm": "y"},
-    ]
-    records.edit("cart.py", "def total():\n    return 0\n", "return 0", "return round(0, 2)")
-    records.ran("go test ./...", "ok  example.com/cart 0.01s")
-    records.tool("TodoWrite", {"todos": todos}, "Todos have been modified successfully")
-    decisions = session_digest(records.items(), 600).sections["decisions"]
-    assert "Done: Round totals in `cart.py`" in decisions
-    assert "Run fmt, lint, and tests" not in decisions

@@ -21,7 +21,6 @@ from memcore.digest_prose import (
     cut_words,
 )
 from memcore.digest_settled import RESTATED_REQUEST
-from memcore.digest_state import END_STATE
 from memcore.digest_work import code_span, shown_path
 from memcore.lazy_re import lazy_compile
 from memcore.model import MemoryItem
@@ -71,14 +70,6 @@ _STOP_WORDS = frozenset(
 )
 
 
-#: A task list's step that is running the project's checks ("Run fmt, lint, and tests",
-#: "Verify all tests pass"): done, it says less than the checks' own lines.
-_CHECK_STEP = lazy_compile(
-    r"(?i)(?:re-?run|run|verify|ensure|make sure|confirm)\b[^.]{0,80}?\b(?:tests?|lint|linters?"
-    r"|fmt|format|build|checks?|ci|test suite|typecheck)\b"
-)
-
-
 def said_done_steps(cands: list[Candidate]) -> list[Candidate]:
     """``cands`` without the done steps of the task list that a result line of the agent's says
     already, in other words (it says more: the step is one line fewer for the same fact). Only
@@ -87,12 +78,6 @@ def said_done_steps(cands: list[Candidate]) -> list[Candidate]:
     steps = [c for c in cands if c.section == "decisions" and c.text.startswith(DONE)]
     if not steps:
         return cands
-    checked = any(
-        (c.section == "commands" and not c.spare) or c.text.startswith(END_STATE) for c in cands
-    )
-    said: set[int] = set()
-    if checked:  # ("Done: Run fmt, lint, and tests": the checks' own lines say how they went)
-        said.update(id(step) for step in steps if _CHECK_STEP.match(step.text[len(DONE) :]))
     least = min(step.score for step in steps)  # (a line worth less stands in for no step)
     others = [
         (c.score, _stems(c.text))
@@ -102,9 +87,8 @@ def said_done_steps(cands: list[Candidate]) -> list[Candidate]:
         and not c.spare
         and not c.text.startswith(DONE)
     ]
+    said: set[int] = set()
     for step in steps:
-        if id(step) in said:
-            continue
         words = _stems(step.text[len(DONE) :], skip_first=True)
         if words and any(
             score >= step.score and len(words & other) >= DONE_COVERED * len(words)
