@@ -478,3 +478,32 @@ def test_a_focused_run_of_a_few_tests_is_not_how_the_project_is_checked() -> Non
     assert not any("TestWingman" in line for line in lines)
     alone = _checks_block([record("c", {focused: 1})]).splitlines()[1:]
     assert alone == [f"- `{focused}`: passed 1x in 1 session"]
+
+
+def test_a_registry_entry_s_counts_of_the_wrong_type_read_as_nothing() -> None:
+    """A damaged or hand-edited store: files whose counts are no counts, counts past any
+    session's, a path that is no string; the entry still reads, and the files block says only
+    what is a count."""
+    from memcore.claude_code.project import SessionRecord
+    from memcore.claude_code.session_start import _files_block
+
+    meta = {
+        "session_id": "s",
+        "cwd": PROJECT,
+        "items": "many",
+        "files": {
+            f"{PROJECT}/a.py": {"changed": 2},
+            f"{PROJECT}/b.py": [1, 2],
+            f"{PROJECT}/c.py": {"changed": "many", "touched": None},
+            f"{PROJECT}/d.py": {"changed": 10**5000},
+            f"{PROJECT}/e.py": {"changed": -5, "touched": True},
+            7: {"changed": 1},
+        },
+    }
+    record = SessionRecord.from_item(MemoryItem("session:s", "d", metadata=meta))
+    assert record.items == 0
+    assert record.files == {f"{PROJECT}/a.py": {"changed": 2}}
+    other = SessionRecord("t", PROJECT, "d", "2026-01-01T00:00:00")
+    block = _files_block([record, other])
+    assert "- `a.py`: changed 2x in 1 session" in block
+    assert "-5" not in block

@@ -124,3 +124,17 @@ def test_a_check_run_in_a_container_is_the_check_it_wraps(check: str, other: str
     assert f"`{check}` passed after the last edit" in ran
     other_ran = session_digest(_session((other, "done")), 2000).sections["open"]
     assert "no test, build or linter ran in the session" in other_ran
+
+
+def test_many_options_or_wrappers_are_read_in_time_proportional_to_them() -> None:
+    """git's options before its subcommand each read one way (they could be read two, which
+    made the search exponential: 24 options took seconds, 40 would never end), and wrappers
+    nest only so deep (ten thousand nested ``sh -c`` were read again at each level)."""
+    from memcore.claude_code.commands import is_project_check
+    from memcore.claude_code.git_results import makes_commits
+
+    assert not makes_commits("git " + "--a " * 40 + "x")
+    assert not makes_commits("git " + "-C --x " * 40 + "x")
+    assert makes_commits("git " + "--no-pager " * 40 + "-C repo commit -m x")
+    assert not is_project_check("sh -c " * 10_000 + "pytest")
+    assert is_project_check('sudo env timeout 60 docker compose run app sh -c "make test"')

@@ -608,3 +608,20 @@ def test_a_sub_agent_s_glossary_is_reference_not_results() -> None:
     assert "No `additionalSystemPrompt` field exists" in text
     for said in ("Current session identifier", "Path to conversation JSON", "permission mode"):
         assert said not in text
+
+
+def test_files_edited_alike_are_told_together_within_six_names() -> None:
+    """Four configs given the same edit: one line for them while it names six things at most
+    (the names the edit changed count, and each file's path)."""
+    files = {}
+    for n in range(4):
+        entry = FileWork(f"pkg{n}/config.py", n, n + 1, edits=1)
+        entry.names = {"alpha_one": 1, "beta_two": 1, "gamma_three": 1}
+        files[entry.shown] = entry
+    lines = [c.text for c in file_lines(files, 10) if "were each edited" in c.text]
+    assert lines
+    for line in lines:
+        assert len(exact_names(line)) <= MOST_NAMES, line
+    said = " ".join(c.text for c in file_lines(files, 10))
+    for n in range(4):
+        assert f"`pkg{n}/config.py`" in said

@@ -674,3 +674,30 @@ def test_what_a_compaction_left_to_do_is_open_until_a_task_list_says_otherwise()
     later = session_digest([*items, todo], 800).sections["open"]
     assert "Pending at the compaction" not in later
     assert "- Still pending: Port the last handler" in later
+
+
+def test_nothing_left_to_do_or_a_kept_list_of_the_wrong_shape_says_nothing_open() -> None:
+    """ "None explicitly requested", "All tasks completed": nothing pending. A stored item's
+    ``pending`` of the wrong shape (a store is anyone's) is not said; the summary's own text is
+    read instead."""
+    from memcore.claude_code.compaction import summary_pending
+
+    text = (
+        "Summary:\n1. Primary Request and Intent:\n   Round the cart.\n"
+        "7. Pending Tasks:\n   - None explicitly requested\n   - All tasks completed\n"
+        "9. Optional Next Step:\n   No next step - the task is complete.\n"
+    )
+    assert summary_pending(text) == []
+    meta = {"source": "claude-code", "kind": "summary", "compaction": True}
+    for kept in (
+        [["pending tasks", "", 0]],
+        [[1, 2, 3]],
+        [["elsewhere", "Port `f()`", 0]],
+        "Port `f()`",
+        [["pending tasks", "Port `f()`"]],
+    ):
+        item = MemoryItem("sum", text, metadata={**meta, "pending": kept}, created_at=T0)
+        assert "open" not in session_digest([item], 600).sections, kept
+    pending = "Summary:\n7. Pending Tasks:\n   - Port `total()` to the new API\n"
+    item = MemoryItem("sum", pending, metadata={**meta, "pending": [[1, 2, 3]]}, created_at=T0)
+    assert "Port `total()` to the new API" in session_digest([item], 600).sections["open"]

@@ -190,17 +190,24 @@ NEXT_AT_COMPACTION = "- Next step at the compaction (Claude's summary): "
 ALSO_PENDING = "- Also pending then: "
 
 
+_PENDING_SECTIONS = ("pending tasks", "optional next step")
+
+
 def summary_open_lines(item: MemoryItem, seq: int) -> list[Candidate]:
     """What a compaction summary (``item``) says was left to do: its pending tasks, the first
     led by where they come from and the others under it (each said with that lead when alone),
     and its next step, under "open" -- not said as results, which they are not."""
     out: list[Candidate] = []
     kept = item.metadata.get("pending")  # (the importer's, from the summary whole)
-    pending = (
-        [(str(p[0]), str(p[1]), p[2] == 1) for p in kept if isinstance(p, list) and len(p) == 3]
-        if isinstance(kept, list)
-        else [(s, t, d == 1) for s, t, d in summary_pending(item.content)]
-    )
+    pending = [
+        (p[0], p[1], p[2] == 1)
+        for p in (kept if isinstance(kept, (list, tuple)) else ())
+        if isinstance(p, (list, tuple))
+        and len(p) == 3
+        and p[0] in _PENDING_SECTIONS
+        and isinstance(p[1], str)
+        and p[1].strip()
+    ] or [(s, t, d == 1) for s, t, d in summary_pending(item.content)]  # (none kept: its text)
     first = True
     for at, (section, text, nested) in enumerate(pending):
         said = cut_words(text, SENTENCE_WORDS)

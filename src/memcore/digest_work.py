@@ -276,6 +276,12 @@ _T = TypeVar("_T")
 SAME_EDIT_FILES = 4
 
 
+def _files_beside(said: str) -> int:
+    """How many files a line that says ``said`` of each may name: ``SAME_EDIT_FILES`` at most,
+    and no more than keep it within ``MOST_NAMES`` (one at least)."""
+    return max(1, min(SAME_EDIT_FILES, MOST_NAMES - len(exact_names(said))))
+
+
 def _even_groups(entries: list[_T], most: int) -> list[list[_T]]:
     """``entries`` in order, in as few groups of at most ``most`` as can be, as even as can
     be (7 by 4: 4 and 3, not 4, then 3 said apart)."""
@@ -291,7 +297,7 @@ def _same_edit_lines(
     what = said_added(snippet)
     base = EDIT_DETAIL if verb == "added" else REMOVED_SCORE
     out = []
-    for group in _even_groups(edited, SAME_EDIT_FILES):
+    for group in _even_groups(edited, _files_beside(what)):
         if len(group) == 1:
             told = f"- An edit of `{group[0][0]}` {verb} {what}."
         else:
@@ -493,7 +499,7 @@ def _alike_lines(
     change made in every package's config, or the files Claude Code's history lists, told once
     (in lines of at most ``SAME_EDIT_FILES`` files, as even as can be)."""
     out = []
-    for group in _even_groups(entries, SAME_EDIT_FILES):
+    for group in _even_groups(entries, _files_beside(how)):
         if len(group) == 1:
             fixing = f"; {fixes} of these edits fixed a failure" if fixes else ""
             entry, score = group[0]

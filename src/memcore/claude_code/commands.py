@@ -297,12 +297,18 @@ _RUN_WORDS = frozenset(["run", "run-script", "exec", "x", "dlx", "workspace"])
 _TEST_OPERATOR = lazy_compile(r"-[a-zA-Z]|!=?|==?|\]")
 
 
+#: The most wrappers unwrapped from one command (``sudo env timeout 60 docker compose run app
+#: sh -c "..."`` is five): each round reads the words again, and ten thousand nested ``sh -c``
+#: took seconds.
+_MOST_WRAPPERS = 16
+
+
 def _unwrapped(words: list[str]) -> tuple[list[str], bool]:
     """``words`` past what only wraps the command they run (``env``, ``timeout 300``, ``python
     -m``, ``docker compose run app``, ``sh -c "..."``, a wrapper's own arguments ending at
     ``--``), and whether that command runs in a container."""
     contained = False
-    while True:
+    for _ in range(_MOST_WRAPPERS):  # (each round re-reads the words: wrappers nest only so deep)
         before = len(words)
         while words and (
             words[0] in _WRAPPERS or _ENV_ASSIGNMENT.fullmatch(words[0]) or words[0].isdigit()
@@ -326,6 +332,7 @@ def _unwrapped(words: list[str]) -> tuple[list[str], bool]:
             words = words[words.index("--") + 1 :]
         if len(words) == before:
             return words, contained
+    return words, contained
 
 
 def _unwrapped_verb(core: str) -> tuple[str, ...]:

@@ -25,6 +25,15 @@ _REQUEST = "primary request and intent"
 _PENDING = ("pending tasks", "optional next step")
 #: Sections whose lines are no statements of the session's work.
 _NOT_STATEMENTS = frozenset({_REQUEST, "all user messages", *_PENDING})
+#: How a summary says nothing was left ("None.", "No pending tasks", "None explicitly
+#: requested", "All tasks completed", "No next step - the task is complete").
+_NOTHING_LEFT = lazy_compile(
+    r"(?i)(?:(?:none|n/a|nothing)(?:[\s,:-]+\w+){0,4}[.!]?$"
+    r"|no\b(?! doubt)[^.]{0,40}?\b(?:pending|left|remain|requested|next step|further"
+    r"|outstanding|tasks?)\b"
+    r"|all (?:\w+ )?(?:tasks?|work|items?) (?:are |is |have been )?(?:complete|completed|done"
+    r"|finished)\b)"
+)
 #: A list item's mark, with its indentation.
 _ITEM_MARK = lazy_compile(r"^\s*(?:[-*+\u2022]|\d{1,2}[.)])\s+")
 
@@ -83,7 +92,7 @@ def summary_pending(summary: str) -> list[tuple[str, str, int]]:
             ]
         for piece, depth in pieces:
             text = " ".join(_ITEM_MARK.sub("", piece).split())
-            if text and text.rstrip(".").lower() not in ("none", "n/a", "nothing"):
+            if text and not _NOTHING_LEFT.match(text):
                 out.append((title, text, depth))
     return out
 

@@ -38,11 +38,13 @@ _GIT_INIT = lazy_compile(r"\bgit\s+init\b")
 #: ``VAR=value``s and what only wraps it (``sudo``, ``env``, ``time``, ``timeout 60``), and
 #: git's own options before its subcommand (``git -C repo``, ``git -c user.name=x``, ``git
 #: --no-pager``). A rebase prints the line for each commit it stopped to edit or reword, a
-#: merge for the commit that concludes it (``git merge --continue``).
+#: merge for the commit that concludes it (``git merge --continue``). Each option reads one way
+#: (a value only after ``-C`` or ``-c``, and never one that starts with a dash): options that
+#: could be read two ways made a search exponential in their number.
 _MAKES_COMMITS = lazy_compile(
     r"(?:^|[;&|(`\n{]|\$\(|\b(?:if|then|else|do)\s|\s-\w*c\s+[\"'])\s*"
     r"(?:(?:[A-Za-z_]\w*=\S*|sudo|env|time|nice|command|exec|timeout\s+[\d.]+[smh]?)\s+)*"
-    r"(?:\S*/)?git(?:\s+(?:-[Cc]\s+\S+|--?[\w-]+(?:=\S+)?))*"
+    r"(?:\S*/)?git(?:\s+(?:-[Cc]\s+(?!-)\S+|-\S*))*"
     r"\s+(?:commit|cherry-pick|revert|merge|rebase)(?![\w-])"
 )
 #: At most this many commits and pushed refs are kept of one command's output.

@@ -160,6 +160,8 @@ class SessionRecord:
 
     @classmethod
     def from_item(cls, item: MemoryItem) -> SessionRecord:
+        """The record an item of the registry holds; what its metadata holds of the wrong type
+        (a damaged or hand-edited store) reads as nothing."""
         meta = item.metadata
 
         def strings(name: str) -> list[str]:
@@ -174,12 +176,18 @@ class SessionRecord:
             cwd=str(meta.get("cwd", "")),
             digest=item.content,
             updated_at=str(meta.get("updated_at", "")),
-            items=int(meta.get("items", 0) or 0),
-            digest_items=int(meta.get("digest_items", 0) or 0),
+            items=_count(meta.get("items")),
+            digest_items=_count(meta.get("digest_items")),
             preferences=strings("preferences"),
             shortcuts=strings("shortcuts"),
             common_tasks=strings("common_tasks"),
-            files=files if isinstance(files, dict) else {},
+            files={  # (a store is anyone's: only a path's counts of what it was, as saved)
+                path: {str(what): _count(n) for what, n in counts.items() if _count(n)}
+                for path, counts in (files.items() if isinstance(files, dict) else ())
+                if isinstance(path, str)
+                and isinstance(counts, dict)
+                and any(_count(n) for n in counts.values())
+            },
             read_to=read_to if isinstance(read_to, dict) else {},
             git_branch=str(meta.get("git_branch", "")),
             last_activity=str(meta.get("last_activity", "")),
@@ -192,6 +200,17 @@ class SessionRecord:
                 if isinstance(count, int) and not isinstance(count, bool) and count > 0
             },
         )
+
+
+def _count(value: object) -> int:
+    """A saved count: an int from 1 to ``_MOST_COUNT``, else 0 (a bool, a float, a string, a
+    number no session reaches: none)."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= _MOST_COUNT:
+        return value
+    return 0
+
+
+_MOST_COUNT = 1 << 31
 
 
 def session_files(transcript: Path, session_id: str) -> list[Path]:

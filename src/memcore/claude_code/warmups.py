@@ -40,7 +40,7 @@ class Warmups:
         """Whether ``rec`` (a user or assistant record, ``uid`` its uuid) is part of a
         warmup: a sidechain's opening "Warmup" (no parent), or a sidechain record whose
         parent is part of one."""
-        if not rec.get("isSidechain"):
+        if rec.get("isSidechain") is not True:  # ("false", a string, is no sidechain)
             return False
         parent = rec.get("parentUuid")
         opening = (
