@@ -701,3 +701,18 @@ def test_nothing_left_to_do_or_a_kept_list_of_the_wrong_shape_says_nothing_open(
     pending = "Summary:\n7. Pending Tasks:\n   - Port `total()` to the new API\n"
     item = MemoryItem("sum", pending, metadata={**meta, "pending": [[1, 2, 3]]}, created_at=T0)
     assert "Port `total()` to the new API" in session_digest([item], 600).sections["open"]
+
+
+def test_a_numbered_item_inside_a_section_is_no_section_of_its_own() -> None:
+    """ "   5. All hook handlers: dispatch ..." indented in the request's section is an item of
+    it: the request goes on past it, to the next section's heading at a line's start."""
+    text = (
+        "Summary:\n1. Primary Request and Intent:\n   Wire the phases:\n"
+        "   1. Session start: call `Transition()`\n   2. All hook handlers: dispatch actions\n"
+        "   Write tests first.\n"
+        "2. Key Technical Concepts:\n   - phases\n"
+    )
+    words = " ".join(summary_request(text))
+    assert words.endswith("All hook handlers: dispatch actions Write tests first.")
+    assert "- phases" not in words
+    assert "Concepts" not in words

@@ -15,9 +15,10 @@ from collections.abc import Mapping
 from memcore.lazy_re import lazy_compile
 
 #: A section's heading: its number, its title (bold or not), a colon; or the same as a markdown
-#: heading ("## 1. Primary Request and Intent"), whose colon may be missing.
+#: heading ("## 1. Primary Request and Intent"), whose colon may be missing. At a line's start:
+#: an indented "5. All hook handlers: dispatch ..." is an item of a list inside a section.
 _HEADING = lazy_compile(
-    r"(?m)^[ \t]*(?:(#{1,6})[ \t]*)?\d+\.[ \t]*\**(?P<title>[A-Z][A-Za-z ,&/-]{2,60}?)\**[ \t]*"
+    r"(?m)^(?:(#{1,6})[ \t]*)?\d+\.[ \t]*\**(?P<title>[A-Z][A-Za-z ,&/-]{2,60}?)\**[ \t]*"
     r"(?::\**|(?(1)[ \t]*$|(?!)))"
 )
 _REQUEST = "primary request and intent"
