@@ -24,6 +24,7 @@ from memcore.digest_settled import (
     ANNOUNCING,
     as_proposal,
     guessing,
+    is_bare_title,
     unsettled,
 )
 from memcore.digest_subject import (
@@ -448,21 +449,6 @@ def _undashed(said: str) -> str:
     return said[2:].lstrip() if said[:2] in _DASHES else said
 
 
-#: A summary this short, on one line and with no end mark, is a conversation's title (Claude
-#: Code's ``summary`` record of a conversation whose messages are in another file).
-_TITLE_WORDS = 10
-
-
-def _is_bare_title(text: str) -> bool:
-    """Whether ``text`` is a title: one line of a few words, no sentence's end mark."""
-    stripped = text.strip()
-    return (
-        "\n" not in stripped
-        and len(stripped.split()) <= _TITLE_WORDS
-        and stripped[-1:] not in (".", "!", "?", ":")
-    )
-
-
 def statements(
     item: MemoryItem,
     seq: int,
@@ -488,7 +474,7 @@ def statements(
             return []
         base = 0.0
     elif report or kind == "summary":
-        if kind == "summary" and _is_bare_title(item.content):
+        if kind == "summary" and is_bare_title(item.content):
             return []  # ("CSS Details Margin Styling": a conversation's title, no statement)
         base = 2.0  # a sub-agent's report, or what an earlier compaction kept
     out: list[Candidate] = []

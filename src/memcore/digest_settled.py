@@ -2,8 +2,9 @@
 (``UNSETTLED``), its guesses in words to the user (``GUESSING``), its announcements of a next
 step (``ANNOUNCING``), the user's request said over (``RESTATED_REQUEST``), and a review's fix
 put forward rather than made (``as_proposal``). Said in a digest, each would read as what was
-found or done. Each pattern has a cheap test of hints before its search (most sentences hold
-none); property tests hold the two equal. Part of :mod:`memcore.digest_prose`.
+found or done; a conversation's bare title (``is_bare_title``) states nothing either. Each
+pattern has a cheap test of hints before its search (most sentences hold none); property tests
+hold the two equal. Part of :mod:`memcore.digest_prose`.
 """
 
 from __future__ import annotations
@@ -133,6 +134,21 @@ def as_proposal(said: str) -> str:
     return f"Proposed fix: {said[found.start(1) :]}"
 
 
+#: A summary this short, on one line and with no end mark, is a conversation's title (Claude
+#: Code's ``summary`` record of a conversation whose messages are in another file).
+_TITLE_WORDS = 10
+
+
+def is_bare_title(text: str) -> bool:
+    """Whether ``text`` is a title: one line of a few words, no sentence's end mark."""
+    stripped = text.strip()
+    return (
+        "\n" not in stripped
+        and len(stripped.split()) <= _TITLE_WORDS
+        and stripped[-1:] not in (".", "!", "?", ":")
+    )
+
+
 __all__ = [
     "ANNOUNCING",
     "GUESSING",
@@ -140,5 +156,6 @@ __all__ = [
     "UNSETTLED",
     "as_proposal",
     "guessing",
+    "is_bare_title",
     "unsettled",
 ]
