@@ -19,6 +19,11 @@ T0 = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
 HOUR = timedelta(hours=1)
 
 
+def _asked(request: str) -> MemoryItem:
+    meta = {"source": "claude-code", "role": "user", "kind": "task"}
+    return MemoryItem("t", request, metadata=meta, created_at=T0)
+
+
 def _agent(i: int, content: str) -> MemoryItem:
     meta = {"source": "claude-code", "role": "assistant", "kind": "fact"}
     return MemoryItem(f"a{i}", content, metadata=meta, created_at=T0 + timedelta(minutes=i))
@@ -276,11 +281,10 @@ def test_a_request_is_open_only_when_the_turn_did_not_end_in_words(answered: boo
     """Claude Code's turn ends with the agent's words: a request followed by work and then words
     was answered, even in words that conclude nothing ("Committed as ..."); one whose session
     stops amid tool calls is still open."""
-    task = {"source": "claude-code", "role": "user", "kind": "task"}
     call = {"source": "claude-code", "role": "assistant", "kind": "tool_call", "tool": "Bash"}
     done = {**call, "role": "user", "kind": "tool_result", "command": "git commit -am wip"}
     items = [
-        MemoryItem("t", "commit the changes we have so far", metadata=task, created_at=T0),
+        _asked("commit the changes we have so far"),
         MemoryItem("c", "Run `git commit -am wip`", metadata=call, created_at=T0 + HOUR),
         MemoryItem("r", "`git commit -am wip` succeeded", metadata=done, created_at=T0 + 2 * HOUR),
     ]
@@ -333,9 +337,8 @@ def test_the_agent_s_last_words_are_open_work_only_when_they_say_some(
     """The agent's last message is read for what it leaves open: remaining work, a question to
     the user (an offer said as what it is); a measurement of what remains ("the remaining
     ~20ms") or word that nothing remains is not open work."""
-    task = {"source": "claude-code", "role": "user", "kind": "task"}
     items = [
-        MemoryItem("t", "make the start faster", metadata=task, created_at=T0),
+        _asked("make the start faster"),
         _agent(100, last_words),
     ]
     said = session_digest(items, 400).sections.get("open", "").splitlines()
@@ -411,9 +414,8 @@ def test_the_merits_of_an_option_are_no_results() -> None:
         "### Option 3: Keep `hooks.go` as it is\n\n**Pros**:\n- Already tested in `hooks_test.go`"
         "\n- Clear and straightforward\n\nChanges made:\n- Added `retry()` to `hooks.go`"
     )
-    task = {"source": "claude-code", "role": "user", "kind": "task"}
     items = [
-        MemoryItem("t", "compare the handlers", metadata=task, created_at=T0),
+        _asked("compare the handlers"),
         _agent(5, reply),
     ]
     text = session_digest(items, 2000).text
@@ -437,9 +439,8 @@ def test_a_list_under_a_supposing_lead_in_is_no_result(lead: str) -> None:
     supposed = "- `HasOtherActiveSessions()` returns `nil` for `sessionB`"
     told = "- `ListOrphanedItems()` opens the repository in `cleanup.go`"
     reply = f"{lead}\n{supposed}\n\nWhen `ListAll()` is called:\n{told}"
-    task = {"source": "claude-code", "role": "user", "kind": "task"}
     items = [
-        MemoryItem("t", "why does the warning show twice?", metadata=task, created_at=T0),
+        _asked("why does the warning show twice?"),
         _agent(5, reply),
     ]
     text = session_digest(items, 2000).text
@@ -572,8 +573,7 @@ def test_the_benefits_of_work_done_are_results() -> None:
     """ "Benefits:" closing a piece of work lists what it gained, often measured: said, unlike
     the pros of an option weighed."""
     reply = "Done: the index is cached.\n\n**Benefits**:\n- `search()` answers in 3 ms from 40 ms"
-    task = {"source": "claude-code", "role": "user", "kind": "task"}
-    items = [MemoryItem("t", "make search fast", metadata=task, created_at=T0), _agent(5, reply)]
+    items = [_asked("make search fast"), _agent(5, reply)]
     assert "`search()` answers in 3 ms from 40 ms" in session_digest(items, 2000).text
 
 
@@ -585,8 +585,7 @@ def test_a_fix_put_forward_is_said_as_proposed_and_a_fix_made_as_made() -> None:
         "**Fix:** Add `if info.Mode()&os.ModeSymlink != 0` check to `copyMetadataDir()`.\n\n"
         "**10. Orphans**\nFix: Added a grace period to `ListOrphanedSessionStates()`.\n"
     )
-    task = {"source": "claude-code", "role": "user", "kind": "task"}
-    items = [MemoryItem("t", "review the cleanup", metadata=task, created_at=T0), _agent(5, reply)]
+    items = [_asked("review the cleanup"), _agent(5, reply)]
     text = session_digest(items, 2000).text
     # (said of the finding whose heading is above it)
     assert (
@@ -608,8 +607,7 @@ def test_a_lead_in_after_a_sentence_of_its_own_opens_its_list_alone() -> None:
         "This is a real problem. If `AfterAgent` calls `SaveChanges` twice, we get:\n"
         "- `AfterAgent`: checkpoint `abc123` with a code commit\n"
     )
-    task = {"source": "claude-code", "role": "user", "kind": "task"}
-    asked = MemoryItem("t", "is SessionRef right?", metadata=task, created_at=T0)
+    asked = _asked("is SessionRef right?")
     items = [asked, _agent(5, reply)]
     text = session_digest(items, 2000).text
     assert text.count("Yes, `SessionRef` is correct for Gemini.") == 1
@@ -643,8 +641,7 @@ def test_the_agent_announcing_its_next_step_is_no_result() -> None:
         "I'll start by adding the `ApplyCommonActions` helper and its tests. "
         "`InitializeSession` never set the phase: that was the bug."
     )
-    task = {"source": "claude-code", "role": "user", "kind": "task"}
-    asked = MemoryItem("t", "wire the phases", metadata=task, created_at=T0)
+    asked = _asked("wire the phases")
     text = session_digest([asked, _agent(5, reply)], 2000).text
     assert "Let me look at" not in text
     assert "I'll start by" not in text
@@ -659,8 +656,7 @@ def test_a_guess_in_the_agent_s_words_is_no_finding_unless_it_concludes() -> Non
         "The delay must be in `Close()`. "
         "`Close()` waits for `BatchUploadTimeout`: setting it to 100ms fixed the delay."
     )
-    task = {"source": "claude-code", "role": "user", "kind": "task"}
-    asked = MemoryItem("t", "why is exit slow?", metadata=task, created_at=T0)
+    asked = _asked("why is exit slow?")
     text = session_digest([asked, _agent(5, reply)], 2000).text
     assert "likely the issue" not in text
     assert "The delay must be in" not in text
@@ -675,8 +671,7 @@ def test_a_closing_question_keeps_the_options_it_weighs() -> None:
         "```\nab/c123/2026-01-12-sessionA/metadata.json\n```\n\n"
         "Or to store an array of sessions in `metadata.json`. Which approach would you prefer?"
     )
-    task = {"source": "claude-code", "role": "user", "kind": "task"}
-    asked = MemoryItem("t", "why do sessions overwrite?", metadata=task, created_at=T0)
+    asked = _asked("why do sessions overwrite?")
     text = session_digest([asked, _agent(5, reply)], 2000).text
     assert (
         "- Awaiting the user's answer: The fix could be to change the path structure to include "
