@@ -52,38 +52,29 @@ def names_fitting(quoted: Sequence[str], known: set[str], most: int) -> int:
     return len(quoted)
 
 
+def _quoted(run: Sequence[str]) -> str:
+    return f"`{run[0]}`"
+
+
 def chunks(
-    names: Sequence[str], known: set[str], *, most: int = MOST_NAMES, each: int
+    names: Sequence[str],
+    known: set[str],
+    *,
+    most: int = MOST_NAMES,
+    each: int,
+    say: Callable[[Sequence[str]], str] = _quoted,
 ) -> list[list[str]]:
     """``names`` in lines of at most ``each`` that, with ``known`` (the names every line of them
-    carries: the file's path), name at most ``most`` things."""
+    carries: the file's path), name at most ``most`` things; each counted as ``say`` says a run
+    of it alone (by default a name in backticks; an edit's added lines as code spans), and a
+    run of one naming what it names."""
     out: list[list[str]] = []
     at = 0
     while at < len(names):
-        take = names_fitting([f"`{name}`" for name in names[at : at + each]], known, most)
+        take = names_fitting([say([name]) for name in names[at : at + each]], known, most)
         out.append(list(names[at : at + take]))
         at += take
     return out
 
 
-def code_chunks(
-    lines: Sequence[str],
-    known: set[str],
-    *,
-    most: int = MOST_NAMES,
-    each: int,
-    say: Callable[[Sequence[str]], str],
-) -> list[list[str]]:
-    """``lines`` of code in runs of at most ``each`` that, said by ``say`` in a line naming
-    ``known`` too, name at most ``most`` things (a run of one line names what it names)."""
-    out: list[list[str]] = []
-    at = 0
-    while at < len(lines):
-        said = [say([line]) for line in lines[at : at + each]]
-        take = names_fitting(said, known, most)
-        out.append(list(lines[at : at + take]))
-        at += take
-    return out
-
-
-__all__ = ["MOST_NAMES", "chunks", "code_chunks", "exact_names", "names_fitting"]
+__all__ = ["MOST_NAMES", "chunks", "exact_names", "names_fitting"]

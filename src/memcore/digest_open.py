@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from memcore.claude_code.compaction import summary_pending
+from memcore.claude_code.compaction import PENDING_SECTIONS, summary_pending
 from memcore.claude_code.records import command_request
 from memcore.claude_code.tools import EDIT_TOOLS, quoted_list
 from memcore.digest_asked import REQUEST_WORDS
@@ -190,9 +190,6 @@ NEXT_AT_COMPACTION = "- Next step at the compaction (Claude's summary): "
 ALSO_PENDING = "- Also pending then: "
 
 
-_PENDING_SECTIONS = ("pending tasks", "optional next step")
-
-
 def summary_open_lines(item: MemoryItem, seq: int) -> list[Candidate]:
     """What a compaction summary (``item``) says was left to do: its pending tasks, the first
     led by where they come from and the others under it (each said with that lead when alone),
@@ -204,7 +201,7 @@ def summary_open_lines(item: MemoryItem, seq: int) -> list[Candidate]:
         for p in (kept if isinstance(kept, (list, tuple)) else ())
         if isinstance(p, (list, tuple))
         and len(p) == 3
-        and p[0] in _PENDING_SECTIONS
+        and p[0] in PENDING_SECTIONS
         and isinstance(p[1], str)
         and p[1].strip()
     ] or [(s, t, d == 1) for s, t, d in summary_pending(item.content)]  # (none kept: its text)

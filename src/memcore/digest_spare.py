@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from memcore.claude_code.commands import normalize_command, one_line
 from memcore.claude_code.tools import EDIT_TOOLS, quoted_list
-from memcore.digest_density import chunks, code_chunks, exact_names
+from memcore.digest_density import chunks, exact_names
 from memcore.digest_prose import (
     SENTENCE_WORDS,
     SPARE,
@@ -117,9 +117,9 @@ def _record_lines(
     known, in_file = exact_names(where), exact_names(shown)
     for chunk in chunks(names, known, each=4):
         said.append(f"An edit of {where} changed {quoted_list(chunk)}.")
-    for chunk in code_chunks(added, known, each=2, say=said_added):
+    for chunk in chunks(added, known, each=2, say=said_added):
         said.append(f"An edit of {where} added {said_added(chunk)}.")
-    for chunk in code_chunks(context, known, each=2, say=quoted_list):
+    for chunk in chunks(context, known, each=2, say=quoted_list):
         said.append(f"An edit of {where} was made next to {quoted_list(chunk)}.")
     for chunk in chunks(defines, in_file, each=5):
         said.append(f"{shown} defines {quoted_list(chunk)}.")

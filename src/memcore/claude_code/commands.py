@@ -81,6 +81,14 @@ def one_line(text: str, limit: int = _LINE_CHARS) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "\u2026"
 
 
+#: What ``normalize_command`` takes off a command: a ``cd X &&`` prefix, output plumbing (not
+#: ``||``), file-descriptor duplications, errors sent to ``/dev/null``.
+_CD_PREFIX = lazy_compile(r"^cd \S+ && ")
+_PLUMBING = lazy_compile(r"\s*(?<!\|)\|(?!\|)\s*(tail|head|grep|less|cat|tee)\b.*$")
+_DUPLICATED = lazy_compile(r"\s*\d?>&\d")
+_TO_NULL = lazy_compile(r"\s*2>\s*/dev/null")
+
+
 @functools.lru_cache(maxsize=4096)
 def normalize_command(command: str) -> str:
     """The core of a shell command, so reruns match: no ``cd X &&`` prefix, no output plumbing
@@ -95,12 +103,6 @@ def normalize_command(command: str) -> str:
         core = _DUPLICATED.sub("", core)
         core = _TO_NULL.sub("", core)
     return core.strip()
-
-
-_CD_PREFIX = lazy_compile(r"^cd \S+ && ")
-_PLUMBING = lazy_compile(r"\s*(?<!\|)\|(?!\|)\s*(tail|head|grep|less|cat|tee)\b.*$")
-_DUPLICATED = lazy_compile(r"\s*\d?>&\d")
-_TO_NULL = lazy_compile(r"\s*2>\s*/dev/null")
 
 
 _VERB_WORD = lazy_compile(r"[A-Za-z][\w.]*")

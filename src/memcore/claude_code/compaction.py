@@ -23,9 +23,9 @@ _HEADING = lazy_compile(
 )
 _REQUEST = "primary request and intent"
 #: What was left to do when the session was compacted: the summary's open work, not results.
-_PENDING = ("pending tasks", "optional next step")
+PENDING_SECTIONS = ("pending tasks", "optional next step")
 #: Sections whose lines are no statements of the session's work.
-_NOT_STATEMENTS = frozenset({_REQUEST, "all user messages", *_PENDING})
+_NOT_STATEMENTS = frozenset({_REQUEST, "all user messages", *PENDING_SECTIONS})
 #: How a summary says nothing was left ("None.", "No pending tasks", "None explicitly
 #: requested", "All tasks completed", "No next step - the task is complete").
 _NOTHING_LEFT = lazy_compile(
@@ -79,7 +79,7 @@ def summary_pending(summary: str) -> list[tuple[str, str, int]]:
     nothing."""
     out: list[tuple[str, str, int]] = []
     for title, start, end in _sections(summary):
-        if title not in _PENDING:
+        if title not in PENDING_SECTIONS:
             continue
         body = summary[start:end].replace("**", "")
         if title == "optional next step":
@@ -98,4 +98,10 @@ def summary_pending(summary: str) -> list[tuple[str, str, int]]:
     return out
 
 
-__all__ = ["is_compaction_summary", "summary_pending", "summary_request", "summary_statements"]
+__all__ = [
+    "PENDING_SECTIONS",
+    "is_compaction_summary",
+    "summary_pending",
+    "summary_request",
+    "summary_statements",
+]

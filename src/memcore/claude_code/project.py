@@ -203,7 +203,7 @@ class SessionRecord:
             checks={
                 str(command): count
                 for command, count in (checks.items() if isinstance(checks, dict) else ())
-                if isinstance(count, int) and not isinstance(count, bool) and count > 0
+                if _count(count)
             },
         )
 
