@@ -313,3 +313,82 @@ def test_the_pattern_gates_skip_only_what_the_patterns_reject(sentence: str) -> 
             assert pure_prose._NARRATION.match(sentence) is None
         if pair not in pure_prose._INSTRUCTION_PAIRS:
             assert pure_prose._INSTRUCTION.match(sentence) is None
+
+
+# Lines as a digest's echo check reads them: words with inner capitals and underscores, code
+# spans (empty, unclosed, across a newline), inflected words, capitals, and the two characters
+# beyond ASCII that lowercase to ASCII letters (the Kelvin sign, the dotted capital I).
+ECHO_PIECES = [
+    "`x`", "``", "`", "`a b`", "`a\nb`", "camelCase", "snake_case", "_", "aB", "Ab", "AB", "ab",
+    "passes", "passed", "passing", "uses", "the", "is", "with", "CI", "run", "runs", "\u212a",
+    "\u0130", "\u0130x", "caf\u00e9", "\u00e9B", "x9Y", "9", "README", "a/b.py", "f(", ".", "-",
+]  # fmt: skip
+echo_texts = st.one_of(
+    _joined(ECHO_PIECES),
+    st.text(alphabet="aBz_9 `\n.\u212a\u0130\u00e9\u03a3", max_size=40),
+    st.text(max_size=60),
+)
+STOPS = (frozenset(), frozenset(["the", "is", "with", "a"]), frozenset(["pass", "passes"]))
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=echo_texts, names=st.one_of(st.none(), st.lists(st.sampled_from(["x", "`y`", "z("]))))
+def test_echo_names_twins_agree(
+    twins: tuple[ModuleType, ModuleType], text: str, names: list[str] | None
+) -> None:
+    native, pure = twins
+    assert native.echo_names(text, names) == pure.echo_names(text, names)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    text=echo_texts,
+    stop=st.sampled_from(STOPS),
+    outside_spans=st.booleans(),
+    skip_first=st.booleans(),
+)
+def test_stemmed_words_twins_agree(
+    twins: tuple[ModuleType, ModuleType],
+    text: str,
+    stop: frozenset[str],
+    outside_spans: bool,
+    skip_first: bool,
+) -> None:
+    native, pure = twins
+    got = native.stemmed_words(text, stop, outside_spans, skip_first)
+    assert got == pure.stemmed_words(text, stop, outside_spans, skip_first)
+
+
+@settings(max_examples=300, deadline=None)
+@given(word=st.one_of(st.text(alphabet="abegins", max_size=9), st.text(max_size=8)))
+def test_stem_twins_agree(twins: tuple[ModuleType, ModuleType], word: str) -> None:
+    native, pure = twins
+    assert native.stem(word) == pure.stem(word)
+
+
+def test_echo_names_examples(prose: ModuleType) -> None:
+    text = "Renamed `old_name` to newName in parse_args, not in Plain or ABC (see `a`)."
+    spans = {"`old_name`", "`a`"}  # (whole, whatever their length)
+    assert prose.echo_names(text, None) == {*spans, "old_name", "newName", "parse_args"}
+    assert prose.echo_names(text, ["given"]) == {*spans, "newName", "parse_args", "given"}
+    assert prose.echo_names("``x` and `y", []) == {"`x`"}  # an empty span opens none
+    assert prose.echo_names("", None) == frozenset()
+
+
+def test_stemmed_words_examples(prose: ModuleType) -> None:
+    stop = frozenset(["the", "and"])
+    line = "The tests passed and `passing_case` PASSES"
+    assert prose.stemmed_words(line, stop, True, False) == {"test", "pass"}
+    assert prose.stemmed_words(line, stop, False, False) == {"test", "pass", "case"}
+    assert prose.stemmed_words("Add the hint", stop, False, True) == {"hint"}
+    # (lowercased as str.lower() does: the Kelvin sign is "k"; the dotted I is "i" and a mark)
+    assert prose.stemmed_words("\u212aeys \u0130ndex", stop, False, False) == {"key", "i", "ndex"}
+
+
+def test_echo_twin_is_its_regular_expressions() -> None:
+    text = "`a` fooBar x_y `b"
+    outside = pure_prose._WHOLE_SPAN.sub(" ", text)
+    assert pure_prose.echo_names(text, []) == {"`a`", *pure_prose._PROSE_NAME.findall(outside)}
+    assert pure_prose.stemmed_words(text, frozenset(), True, False) == {
+        pure_prose.stem(w) for w in pure_prose._PLAIN.findall(outside.lower())
+    }

@@ -47,7 +47,9 @@ from memcore.tokens import TokenCounter, resolve_counter
 #: imports).
 KERNEL_USERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("memcore.digest_asked", ("pipeline",)),
+    ("memcore.digest_echo", ("prose",)),
     ("memcore.digest_lines", ("prose",)),
+    ("memcore.digest_open", ("prose",)),
     ("memcore.digest_prose", ("prose",)),
 )
 #: Refill rounds after the first fit, and the least slack (tokens) worth a round.

@@ -205,7 +205,11 @@ def tidy_cut(cut: str, *, asides: bool = True) -> str:
     open. May be empty."""
     while True:
         before = cut
-        kept = _FIXES_CLAUSE.sub("", _RAN_COUNT.sub("", cut)).split()
+        if "ran" in cut:  # (the patterns' own words: most cuts hold neither)
+            cut = _RAN_COUNT.sub("", cut)
+        if ";" in cut:
+            cut = _FIXES_CLAUSE.sub("", cut)
+        kept = cut.split()
         while kept and _dangles(kept[-1]):  # no "and…", "added…"
             kept.pop()
         cut = " ".join(kept).rstrip(",;:")
@@ -213,7 +217,8 @@ def tidy_cut(cut: str, *, asides: bool = True) -> str:
             cut = cut[: cut.rfind("`")].rstrip().rstrip(",;:")
         if asides and cut.count("(") > cut.count(")"):  # nor an aside ("... (seen…")
             cut = cut[: cut.rfind("(")].rstrip().rstrip(",;:")
-        if _OPEN_SECTION.search(cut):  # nor a section's name cut in two ('sections "Pro…')
+        # nor a section's name cut in two ('sections "Pro…')
+        if "section" in cut and _OPEN_SECTION.search(cut):
             cut = cut[: cut.rfind('"')].rstrip().rstrip(",;:")
         if cut == before:
             return cut

@@ -17,19 +17,24 @@ from memcore.lazy_re import lazy_compile
 MOST_NAMES = 6
 
 _SPAN = lazy_compile(r"`([^`\n]{3,80})`")
+#: (the lookahead: a path is tried only where a slash follows the token's first characters,
+#: the same matches without trying the whole pattern at every word of a line)
 _PATH = lazy_compile(
-    r"(?<![\w/.~-])((?:~|\.{1,2})?/?(?:[\w.@-]+/)+[\w.@-]*\w\.[A-Za-z0-9]{1,10})(?![\w/])"
+    r"(?<![\w/.~-])(?=[\w.@~-]*/)"
+    r"((?:~|\.{1,2})?/?(?:[\w.@-]+/)+[\w.@-]*\w\.[A-Za-z0-9]{1,10})(?![\w/])"
 )
 _CALL = lazy_compile(r"(?<![\w.])([A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)*)\(")
 
 
 def exact_names(text: str) -> set[str]:
     """The distinct exact names of ``text``: its code spans, paths and called names."""
-    if "`" not in text and "/" not in text and "(" not in text:
-        return set()
-    found = {span.strip() for span in _SPAN.findall(text) if len(span.strip()) >= 3}
-    found.update(_PATH.findall(text))
-    found.update(name for name in _CALL.findall(text) if len(name) >= 3)
+    found: set[str] = set()
+    if "`" in text:  # (each pattern only where its one character is)
+        found.update(span.strip() for span in _SPAN.findall(text) if len(span.strip()) >= 3)
+    if "/" in text:
+        found.update(_PATH.findall(text))
+    if "(" in text:
+        found.update(name for name in _CALL.findall(text) if len(name) >= 3)
     return found
 
 

@@ -15,93 +15,43 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from memcore.digest_lines import Candidate, line_identifiers
-from memcore.lazy_re import lazy_compile
+from memcore._kernels import prose
+from memcore.digest_lines import Candidate
 
 ECHO_SHARE = 0.85
-_SPAN = lazy_compile(r"`[^`]+`")
-_NAME = lazy_compile(r"\b\w*(?:[a-z][A-Z]|_)\w*\b")
-_WORD = lazy_compile(r"[a-z0-9]+")
+#: Words too common to tell two lines apart.
 _STOP = frozenset(
     [
-        "a",
-        "an",
-        "and",
-        "i",
-        "in",
-        "is",
-        "it",
-        "of",
-        "on",
-        "s",
-        "t",
-        "that",
-        "the",
-        "this",
-        "to",
-        "was",
-        "with",
+        "a", "an", "and", "i", "in", "is", "it", "of", "on", "s", "t", "that", "the", "this",
+        "to", "was", "with",
     ]
-)
-_ENDINGS = ("ing", "ed", "es", "s")
-
-
-def stem(word: str) -> str:
-    """``word`` without an inflection's ending, so that "passes locally and passed in prior CI
-    runs" echoes "passed in a previous CI run and passes locally": crude (no dictionary), but
-    the same for both lines compared, which is all an echo needs."""
-    for ending in _ENDINGS:
-        if word.endswith(ending) and len(word) - len(ending) >= 3:
-            return word[: -len(ending)]
-    return word
+)  # fmt: skip
 
 
 class EchoTexts:
-    """Each line text's echo names and words, worked out when first asked for; one per digest
-    (its texts are the same at every budget)."""
+    """Each line text's echo names and words (the prose kernels' ``echo_names`` and
+    ``stemmed_words``), worked out when first asked for; one per digest (its texts are the
+    same at every budget)."""
 
-    __slots__ = ("_names", "_prose", "_stems", "_words")
+    __slots__ = ("_names", "_words")
 
     def __init__(self) -> None:
         self._names: dict[str, frozenset[str]] = {}
         self._words: dict[str, frozenset[str]] = {}
-        self._stems: dict[str, str] = {}
-        self._prose: dict[str, str] = {}
-
-    def _outside_spans(self, text: str) -> str:
-        """``text`` with its code spans blanked (worked out once for its names and words)."""
-        if "`" not in text:
-            return text
-        found = self._prose.get(text)
-        if found is None:
-            found = self._prose[text] = _SPAN.sub(" ", text)
-        return found
 
     def names(self, cand: Candidate) -> frozenset[str]:
         """The line's exact names, code spans whole, and the names in its prose."""
         text = cand.text
         found = self._names.get(text)
         if found is None:
-            names = set(line_identifiers(text) if cand.names is None else cand.names)
-            if "`" in text:
-                names.update(_SPAN.findall(text))
-            names.update(_NAME.findall(self._outside_spans(text)))
-            found = self._names[text] = frozenset(names)
+            found = self._names[text] = prose.echo_names(text, cand.names)
         return found
 
     def words(self, text: str) -> frozenset[str]:
         """The line's other words: outside code spans, lowercased, stemmed, not the commonest."""
         found = self._words.get(text)
         if found is None:
-            stems = self._stems
-            words = set()
-            for word in _WORD.findall(self._outside_spans(text).lower()):
-                if word not in _STOP:
-                    stemmed = stems.get(word)
-                    if stemmed is None:
-                        stemmed = stems[word] = stem(word)
-                    words.add(stemmed)
-            found = self._words[text] = frozenset(words)
+            found = self._words[text] = prose.stemmed_words(text, _STOP, True, False)
         return found
 
 
@@ -148,4 +98,4 @@ class EchoIndex:
         )
 
 
-__all__ = ["ECHO_SHARE", "EchoIndex", "EchoTexts", "stem"]
+__all__ = ["ECHO_SHARE", "EchoIndex", "EchoTexts"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from memcore._kernels import prose
 from memcore.claude_code.compaction import PENDING_SECTIONS, summary_pending
 from memcore.claude_code.records import command_request
 from memcore.claude_code.tools import EDIT_TOOLS, quoted_list
@@ -47,7 +48,6 @@ DONE_SCORE = 4.0
 #: say for the step to be said already ("Done: Add suppression hint to warning message" beside
 #: "Updated warning message to include suppression hint: ...").
 DONE_COVERED = 0.75
-_WORDS = lazy_compile(r"[a-z0-9]+")
 _STOP_WORDS = frozenset(
     [
         "a",
@@ -98,13 +98,10 @@ def said_done_steps(cands: list[Candidate]) -> list[Candidate]:
     return [c for c in cands if id(c) not in said] if said else cands
 
 
-def _stems(text: str, *, skip_first: bool = False) -> set[str]:
-    from memcore.digest_echo import stem
-
-    words = _WORDS.findall(text.lower())
-    if skip_first:  # (a step opens with its verb, "Add", where the result says "Added")
-        words = words[1:]
-    return {stem(w) for w in words if w not in _STOP_WORDS}
+def _stems(text: str, *, skip_first: bool = False) -> frozenset[str]:
+    """The stems of ``text``'s words but the commonest; with ``skip_first``, not its first (a
+    step opens with its verb, "Add", where the result says "Added")."""
+    return prose.stemmed_words(text, _STOP_WORDS, False, skip_first)
 
 
 #: How the line of the latest request, not answered yet, starts (the digest seeds it: it is

@@ -96,13 +96,21 @@ def _asks(sentence: str) -> bool:
     return end > 0 and sentence[end - 1] == "?"
 
 
+#: The letters ``_OPENING`` can start with (case-blind), and those it takes for them.
+_OPENING_INITIALS = frozenset("sbantofiwSBANTOFIW" + "".join(_FOLDED_TO_ASCII))
+
+
+def _may_open(sentence: str) -> bool:
+    return sentence[:1] in _OPENING_INITIALS
+
+
 def unsettled(sentence: str) -> bool:
     """``UNSETTLED.search(sentence)``, its parts tested apart: the question's end and the
     openings where they can only be, the hedges only where a hint of one is. (The whole
     pattern searched every sentence at every position: 3 ms of a 23 ms digest.)"""
     return (
         _asks(sentence)
-        or _OPENING.match(sentence) is not None
+        or (_may_open(sentence) and _OPENING.match(sentence) is not None)
         or (_hinted(sentence, _UNSETTLED_HINTS) and _HEDGING.search(sentence) is not None)
     )
 
@@ -116,6 +124,7 @@ RESTATED_REQUEST = lazy_compile(rf"(?i){_RESTATED}")
 #: imperative; "Fix: Added symlink detection" tells one made. Said alone, the first reads as
 #: done: it is said as "Proposed fix: ...".
 _FIX_LABEL = lazy_compile(r"^(?:[Ff]ix|[Ss]olution|[Rr]emedy)\s*:\s+([A-Z][a-z]+)\b")
+_FIX_LABEL_INITIALS = frozenset("FfSsRr")  # (what it can open with: most lines are passed over)
 #: First words after such a label that open a statement, not an instruction.
 _NOT_IMPERATIVE = frozenset(
     ["the", "this", "that", "these", "it", "we", "i", "now", "a", "an", "both", "all", "each"]
@@ -125,7 +134,7 @@ _NOT_IMPERATIVE = frozenset(
 def as_proposal(said: str) -> str:
     """``said`` with its "Fix:" label made "Proposed fix:" when the fix is in the imperative
     (see ``_FIX_LABEL``); ``said`` itself otherwise."""
-    found = _FIX_LABEL.match(said)
+    found = _FIX_LABEL.match(said) if said[:1] in _FIX_LABEL_INITIALS else None
     if found is None:
         return said
     word = found.group(1).lower()

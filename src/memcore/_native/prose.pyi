@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 BULLET: re.Pattern[str]
 Sentence = tuple[str, str, int, list[str], bool, bool, bool]
@@ -14,3 +15,8 @@ def other_words(sentence: str) -> int: ...
 def statement_sentences(
     content: str, needs_names: bool, spare: bool, seen: set[str]
 ) -> list[Sentence]: ...
+def echo_names(text: str, names: Sequence[str] | None) -> frozenset[str]: ...
+def stem(word: str) -> str: ...
+def stemmed_words(
+    text: str, stop: frozenset[str], outside_spans: bool, skip_first: bool
+) -> frozenset[str]: ...

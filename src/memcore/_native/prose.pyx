@@ -11,6 +11,8 @@ expressions, and these scans reproduce them (a hypothesis test in
   character, so it is tried only where a word starts, and must end where a word ends;
 * ``find_names``: the same matches without their backticks and call parenthesis;
 * ``other_words``: the words of a sentence outside its code spans, in one pass;
+* ``echo_names``, ``stemmed_words`` and ``stem`` (``prose_echo.pxi``): what a digest's echo
+  check reads of a line (names in prose, plain words stemmed), in one pass each;
 * ``statement_sentences``: the twin's sentence walk, the same statements compiled (typed flags
   and counts, these scans for names and conclusions, the compiled ``split_sentences`` called
   in C, the list marks stripped by a scan; the narration and instruction patterns tried only
@@ -428,6 +430,7 @@ cdef Py_ssize_t _count_words(str text, bint *single):
 
 
 include "prose_lines.pxi"
+include "prose_echo.pxi"
 
 
 def statement_sentences(str content, bint needs_names, bint spare, set seen) -> list:

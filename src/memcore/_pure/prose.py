@@ -9,6 +9,7 @@ here are their definition.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from memcore._pure.text import split_sentences
 from memcore.lazy_re import lazy_compile
@@ -143,6 +144,51 @@ def concludes(text: str) -> bool:
 def other_words(sentence: str) -> int:
     """Words of ``sentence`` outside its code spans (names in prose still count as words)."""
     return len(_PLAIN_WORD.findall(_CODE_SPAN.sub(" ", sentence)))
+
+
+#: What a digest's echo check and a task list's done steps read of a line (see
+#: ``memcore.digest_echo``): code spans taken whole (anything between two backticks), names in
+#: prose (a word with a small letter then a capital, or an underscore), and plain lowercased
+#: words, stemmed.
+_WHOLE_SPAN = lazy_compile(r"`[^`]+`")
+_PROSE_NAME = lazy_compile(r"\b\w*(?:[a-z][A-Z]|_)\w*\b")
+_PLAIN = lazy_compile(r"[a-z0-9]+")
+_ENDINGS = ("ing", "ed", "es", "s")
+
+
+def stem(word: str) -> str:
+    """``word`` without an inflection's ending, so that "passes locally and passed in prior CI
+    runs" echoes "passed in a previous CI run and passes locally": crude (no dictionary), but
+    the same for both lines compared, which is all an echo needs."""
+    for ending in _ENDINGS:
+        if word.endswith(ending) and len(word) - len(ending) >= 3:
+            return word[: -len(ending)]
+    return word
+
+
+def echo_names(text: str, names: Sequence[str] | None) -> frozenset[str]:
+    """A line's exact names for the echo check: ``names`` (by default :func:`find_names` of it),
+    its code spans whole with their backticks, and the names in its prose outside them."""
+    found = set(names) if names is not None else set(find_names(text) if _may_name(text) else ())
+    if "`" in text:
+        found.update(_WHOLE_SPAN.findall(text))
+        text = _WHOLE_SPAN.sub(" ", text)
+    found.update(_PROSE_NAME.findall(text))
+    return frozenset(found)
+
+
+def stemmed_words(
+    text: str, stop: frozenset[str], outside_spans: bool, skip_first: bool
+) -> frozenset[str]:
+    """The stems of ``text``'s lowercased words (runs of ``[a-z0-9]``) that are not in
+    ``stop``: with ``outside_spans``, only those outside its code spans; with ``skip_first``,
+    not its first word."""
+    if outside_spans and "`" in text:
+        text = _WHOLE_SPAN.sub(" ", text)
+    words = _PLAIN.findall(text.lower())
+    if skip_first:
+        words = words[1:]
+    return frozenset([stem(word) for word in words if word not in stop])
 
 
 def _is_rule(stripped: str) -> bool:
@@ -281,10 +327,13 @@ __all__ = [
     "TITLE_QUESTIONS",
     "Sentence",
     "concludes",
+    "echo_names",
     "find_identifiers",
     "find_names",
     "is_bold_title",
     "offers_choice",
     "other_words",
     "statement_sentences",
+    "stem",
+    "stemmed_words",
 ]
