@@ -328,7 +328,11 @@ echo_texts = st.one_of(
     st.text(alphabet="aBz_9 `\n.\u212a\u0130\u00e9\u03a3", max_size=40),
     st.text(max_size=60),
 )
-STOPS = (frozenset(), frozenset(["the", "is", "with", "a"]), frozenset(["pass", "passes"]))
+STOPS: tuple[frozenset[str], ...] = (
+    frozenset(),
+    frozenset(["the", "is", "with", "a"]),
+    frozenset(["pass", "passes"]),
+)
 
 
 @settings(max_examples=400, deadline=None)
