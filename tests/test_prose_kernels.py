@@ -396,3 +396,27 @@ def test_echo_twin_is_its_regular_expressions() -> None:
     assert pure_prose.stemmed_words(text, frozenset(), True, False) == {
         pure_prose.stem(w) for w in pure_prose._PLAIN.findall(outside.lower())
     }
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    text=st.one_of(
+        st.tuples(
+            st.sampled_from(["**", "* ", "***", "**`f`", ""]),
+            st.one_of(_joined(PHRASE_PIECES), name_texts),
+            st.sampled_from(["**", "**:", ":**", "** :", "**  ", "", "*"]),
+        ).map("".join),
+        st.text(alphabet="*: ab`(/\n", max_size=20),
+    )
+)
+def test_is_bold_title_twins_agree(twins: tuple[ModuleType, ModuleType], text: str) -> None:
+    native, pure = twins
+    assert native.is_bold_title(text) is pure.is_bold_title(text)
+
+
+def test_is_bold_title_examples(prose: ModuleType) -> None:
+    assert prose.is_bold_title("**Planning the change**")
+    assert prose.is_bold_title("**What changed (now fixed):**")
+    assert not prose.is_bold_title("**All 19 tests pass!**")  # a result
+    assert not prose.is_bold_title("**`fn` returns early**")  # it names something
+    assert not prose.is_bold_title("**a** and **b**")

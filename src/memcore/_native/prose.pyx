@@ -19,7 +19,7 @@ expressions, and these scans reproduce them (a hypothesis test in
   where their first two letters can open them; a list of options put to the user, under a
   line that offers a choice, skipped as the twin skips it: ``offers_choice`` and ``LIST_ITEM``
   are the twin's own, called only where a line ends in ``:`` or ``?`` or an offer is open; a
-  bold line that is a title, by the twin's ``is_bold_title``).
+  bold line that is a title, by ``is_bold_title``: the twin's test with these scans).
 
 ``\\w`` and ``\\d`` are Unicode's, as in ``re``: ``str.isalnum()`` or ``_``, and
 ``str.isdecimal()``. Characters are read straight from the string's buffer; every index is
@@ -31,7 +31,7 @@ from libc.string cimport strlen
 
 from memcore._native.text cimport sentence_spans
 from memcore._pure.prose import _INSTRUCTION, _MARKS, _NARRATION, BULLET, LIST_ITEM
-from memcore._pure.prose import is_bold_title, offers_choice
+from memcore._pure.prose import offers_choice
 from memcore._pure.prose import _INSTRUCTION_PAIRS, _NARRATION_PAIRS, TITLE_QUESTIONS
 
 
@@ -476,7 +476,7 @@ def statement_sentences(str content, bint needs_names, bint spare, set seen) -> 
             continue
         if named_only and not _may_name(raw_line):  # no sentence here can count
             continue
-        if first == "*" and is_bold_title(stripped):  # a title (the twin's own test)
+        if first == "*" and _is_bold_title(stripped):  # a title
             continue
         heading = first == "#"
         line = stripped.lstrip("#") if heading else stripped

@@ -15,6 +15,25 @@ cdef bint _is_rule(str stripped):
     return len(rule) >= 3 and not rule.strip("-=")
 
 
+def is_bold_title(str stripped) -> bool:
+    """Whether a line (its indentation stripped) is a title, no statement (see the twin)."""
+    return _is_bold_title(stripped)
+
+
+cdef bint _is_bold_title(str stripped):
+    # the twin's test, its names and conclusions found by this module's scans (its own are the
+    # patterns, about 7 us a bold line)
+    cdef str text = stripped.rstrip()
+    cdef bint colon = text.endswith(":")
+    if colon:
+        text = text[:-1].rstrip()
+    if not (len(text) > 4 and text.startswith("**") and text.endswith("**")):
+        return False
+    if text.count("**") != 2 or _find(stripped, False):
+        return False
+    return colon or text.endswith(":**") or not _concludes(stripped.lower())
+
+
 cdef str _strip_bullet(str line):
     """``BULLET.sub("", line)`` where ``line`` opens with one of ``_BULLET_STARTS`` (``-*+`` or
     an ASCII digit; the walk's gate), as one scan: the mark, then at least one space."""
