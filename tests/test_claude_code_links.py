@@ -13,12 +13,12 @@ from hypothesis import strategies as st
 from memcore import session_digest
 from memcore.claude_code.commands import (
     command_verb,
-    covers,
     error_lines,
     is_variant,
     masked_failure,
 )
 from memcore.claude_code.links import FixLinker
+from memcore.claude_code.picked_tests import covers
 from memcore.claude_code.tools import describe_result
 from memcore.model import MemoryItem
 from tests.test_transcript_agent_records import T0, _Records

@@ -467,15 +467,17 @@ def test_a_focused_run_of_a_few_tests_is_not_how_the_project_is_checked() -> Non
 
     focused = "go test ./cmd/cli/ -run TestWingman -v"
     shared = "pytest -k slow tests/"
+    node = "python -m pytest tests/test_cart.py::test_rounding -q"  # (pytest's own way)
     lines = _checks_block(
         [
-            record("a", {"mise run test": 2, focused: 1, shared: 1}),
-            record("b", {"mise run test": 1, shared: 2}),
+            record("a", {"mise run test": 2, focused: 1, shared: 1, node: 3}),
+            record("b", {"mise run test": 1, shared: 2, "cargo test parse_args": 1}),
         ]
     ).splitlines()[1:]
     assert "- `mise run test`: passed 3x in 2 sessions" in lines
     assert "- `pytest -k slow tests/`: passed 3x in 2 sessions" in lines
     assert not any("TestWingman" in line for line in lines)
+    assert not any("test_rounding" in line or "parse_args" in line for line in lines)
     alone = _checks_block([record("c", {focused: 1})]).splitlines()[1:]
     assert alone == [f"- `{focused}`: passed 1x in 1 session"]
 

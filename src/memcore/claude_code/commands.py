@@ -140,62 +140,14 @@ def is_variant(failed: str, rerun: str) -> bool:
     return not is_check_command(failed) or _arguments(failed) <= _arguments(rerun)
 
 
-#: Flags whose value picks tests by name, matching every test whose name contains it (Go's
-#: ``-run`` is an unanchored pattern, pytest's ``-k`` and jest's ``-t`` match substrings).
-_TEST_FILTERS = frozenset(["-run", "--run", "-k", "-t", "--grep", "--testNamePattern"])
-
-
-def _words(command: str) -> list[str]:
+def unquoted_words(command: str) -> list[str]:
     """A command's words, unquoted."""
     return [word.strip("\"'") for word in normalize_command(command).split()]
 
 
-def _filtered(command: str) -> tuple[tuple[str, ...], list[str]]:
-    """A check's words without its test-name filters, and those filters (unquoted)."""
-    rest: list[str] = []
-    filters: list[str] = []
-    taking = False
-    for word in _words(command):
-        flag, eq, value = word.partition("=")
-        if taking:
-            filters.append(word)
-            taking = False
-        elif flag in _TEST_FILTERS:
-            if eq:
-                filters.append(value)
-            else:
-                taking = True
-        else:
-            rest.append(word)
-    return tuple(rest), filters
-
-
-def picks_tests(command: str) -> bool:
-    """Whether check ``command`` runs only the tests a name filter picks (``go test -run X``,
-    ``pytest -k x``): a focused run, not how the project is checked."""
-    return bool(_filtered(command)[1])
-
-
-def covers(passed: str, failed: str) -> bool:
-    """Whether check ``passed`` ran at least the tests check ``failed`` ran: the same command but
-    for its test-name filters, and each filter of ``failed`` starting with one of ``passed``'s
-    (none: every test), so it picks a superset (``-run TestSession`` covers ``-run
-    TestSessionWarning``; ``-run TestB`` does not cover ``-run TestA``, nor ``-run TestA``
-    ``-run 'TestA|TestB'``)."""
-    if not is_check_command(failed) or is_trivial_command(failed):
-        return False
-    base, picks = _filtered(passed)
-    failed_base, failed_picks = _filtered(failed)
-    if base != failed_base or (picks and not failed_picks):
-        return False
-    if any("|" in pick for pick in (*picks, *failed_picks)):  # alternatives: not worked out
-        return False
-    return all(any(f.startswith(p) for p in picks) for f in failed_picks) if picks else True
-
-
 def _arguments(command: str) -> set[str]:
     """A command's words that are no flags, unquoted: its targets and the values of its flags."""
-    return {word for word in _words(command) if word and not word.startswith("-")}
+    return {word for word in unquoted_words(command) if word and not word.startswith("-")}
 
 
 @functools.lru_cache(maxsize=4096)
@@ -562,7 +514,6 @@ __all__ = [
     "TOOL_ERROR_TAG",
     "best_outcomes",
     "command_verb",
-    "covers",
     "ends_conflicts",
     "error_lines",
     "exit_code",
@@ -573,6 +524,6 @@ __all__ = [
     "normalize_command",
     "one_line",
     "outcome_lines",
-    "picks_tests",
     "stopped_on_conflicts",
+    "unquoted_words",
 ]

@@ -29,12 +29,12 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from memcore.claude_code.commands import (
-    covers,
     ends_conflicts,
     is_variant,
     normalize_command,
     stopped_on_conflicts,
 )
+from memcore.claude_code.picked_tests import covers
 from memcore.claude_code.tools import EDIT_TOOLS
 from memcore.model import MemoryItem
 

@@ -18,8 +18,8 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
-from memcore.claude_code.commands import picks_tests
 from memcore.claude_code.discovery import CLAUDE_FOLDER
+from memcore.claude_code.picked_tests import picks_tests
 from memcore.claude_code.project import (
     SessionRecord,
     is_entry_of,
