@@ -236,11 +236,13 @@ def said_overtaken(cands: list[Candidate], items: Sequence[MemoryItem]) -> list[
         return cands
     out = []
     for cand in cands:
+        if cand.section != "decisions":
+            out.append(cand)
+            continue
         text = cand.text
         lowered = text.lower()
         if (
-            cand.section == "decisions"
-            and ("fail" in lowered or "error" in lowered)  # (cheap: most lines say neither)
+            ("fail" in lowered or "error" in lowered)  # (cheap: most lines say neither)
             and not text.endswith(").")
             and not _DEALT_WITH.search(text)
         ):
