@@ -509,3 +509,20 @@ def test_a_registry_entry_s_counts_of_the_wrong_type_read_as_nothing() -> None:
     block = _files_block([record, other])
     assert "- `a.py`: changed 2x in 1 session" in block
     assert "-5" not in block
+
+
+def test_an_earlier_session_s_closing_question_is_said_as_left_unanswered() -> None:
+    """A digest says the question a session ended on is awaited; at a later session's start the
+    user may have answered it elsewhere or moved on: it is said as left unanswered. The
+    session's own digest, after its compaction, still says it is awaited."""
+    from memcore.claude_code.project import SessionRecord
+    from memcore.claude_code.session_start import ENDED_ON_QUESTION, _session_block
+    from memcore.claude_code.titles import CLOSING_QUESTION
+
+    digest = f"## Still open\n{CLOSING_QUESTION}Which approach would you prefer?"
+    record = SessionRecord("s", PROJECT, digest, "2026-01-01T00:00:00")
+    earlier = _session_block(record, "Earlier session", 500)
+    assert f"{ENDED_ON_QUESTION}Which approach would you prefer?" in earlier
+    assert CLOSING_QUESTION not in earlier
+    own = _session_block(record, "This session before compaction", 500, ended=False)
+    assert f"{CLOSING_QUESTION}Which approach would you prefer?" in own

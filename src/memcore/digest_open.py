@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from memcore._kernels import prose
 from memcore.claude_code.compaction import PENDING_SECTIONS, summary_pending
 from memcore.claude_code.records import command_request
+from memcore.claude_code.titles import CLOSING_QUESTION
 from memcore.claude_code.tools import EDIT_TOOLS, quoted_list
 from memcore.digest_asked import REQUEST_WORDS
 from memcore.digest_options import named_options, options_of
@@ -109,9 +110,6 @@ def _stems(text: str, *, skip_first: bool = False) -> frozenset[str]:
 LATEST_OPEN = "- The latest request is not answered yet: "
 
 
-#: How the line of the agent's question that ended the session starts, when the user had not
-#: answered it (the digest seeds it when no request is open: the next session starts there).
-CLOSING_QUESTION = "- Awaiting the user's answer: "
 #: A closing question shorter than this many words ("Which approach would you prefer?") is said
 #: with the line before it, which holds what it asks about.
 _SHORT_QUESTION = 10

@@ -32,7 +32,7 @@ from memcore.claude_code.project import (
 )
 from memcore.claude_code.records import MEMCORE_CONTEXT_MARK
 from memcore.claude_code.session_record import cut_at_word, distinct
-from memcore.claude_code.titles import BRANCH_LEAD
+from memcore.claude_code.titles import BRANCH_LEAD, CLOSING_QUESTION
 from memcore.claude_code.worktrees import linked_tree
 from memcore.errors import MemcoreError
 from memcore.model import MemoryItem, Priority
@@ -324,15 +324,26 @@ def shown_digest(record: SessionRecord, digest: str) -> str:
     )
 
 
-def _session_block(record: SessionRecord, title: str, room: int) -> str:
+#: How an earlier session's closing question is said at a later session's start: the digest,
+#: written when the session ended, said it was awaited; since then the user started another
+#: session, and may have answered it there or moved on.
+ENDED_ON_QUESTION = "- Unanswered when the session ended: "
+
+
+def _session_block(record: SessionRecord, title: str, room: int, *, ended: bool = True) -> str:
     """The session under ``title``, from the longest of its digests whose block fits ``room``
-    tokens (else the shortest, which the budget then cuts by whole lines)."""
+    tokens (else the shortest, which the budget then cuts by whole lines); ``ended``: an
+    earlier session, its closing question said as left unanswered, not as awaited now."""
     when = session_time(record)
     branch = f", branch `{record.git_branch}`" if record.git_branch else ""
     blocks = []
     for digest in dict.fromkeys(d for d in (record.digest, *record.briefs) if d.strip()):
         body = "\n".join(
-            "#" + line if line.startswith("#") else line
+            "#" + line
+            if line.startswith("#")
+            else ENDED_ON_QUESTION + line.removeprefix(CLOSING_QUESTION)
+            if ended and line.startswith(CLOSING_QUESTION)
+            else line
             for line in shown_digest(record, digest).splitlines()
         )  # its sections sit one level under the session's heading
         block = f"## {title} ({when}{branch})\n{body}"
@@ -394,7 +405,9 @@ def _compose(
         return "", 0
     said = False
     if own is not None:
-        block = _session_block(own, "This session before compaction", fit.room(own_share))
+        block = _session_block(
+            own, "This session before compaction", fit.room(own_share), ended=False
+        )
         said |= fit.add(block, own_share)
     # room is kept for the start of the latest session's digest
     latest = _session_block(earlier[0], "Earlier session", 0) if earlier else ""

@@ -14,6 +14,10 @@ from typing import Any
 #: How a digest's line of the session's topic branch starts (``memcore.digest_lines``): here, so
 #: that what reads digests (session start, the list of sessions) need not import the digest.
 BRANCH_LEAD = "- The work is on the branch "
+#: How a digest's line of the agent's question that ended the session, unanswered, starts
+#: (``memcore.digest_open``; the digest seeds it when no request is open), here for the same
+#: reason.
+CLOSING_QUESTION = "- Awaiting the user's answer: "
 #: Record type -> who titled the session, and the fields that may hold the title.
 TITLE_FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "custom-title": ("custom", ("customTitle", "title")),
@@ -50,6 +54,7 @@ def clean_title(value: str) -> str | None:
 
 __all__ = [
     "BRANCH_LEAD",
+    "CLOSING_QUESTION",
     "TITLE_CHARS",
     "TITLE_FIELDS",
     "TITLE_LEAD_IN",
