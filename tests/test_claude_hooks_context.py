@@ -397,6 +397,16 @@ def test_a_file_that_was_never_there_is_no_file_that_matters() -> None:
         ("echo test", False),
         ("bun run dev", False),
         ("npm install", False),
+        ("terraform validate", True),
+        ("terraform apply", False),
+        ("dart analyze", True),
+        ("dart pub get", False),
+        ("shellcheck scripts/*.sh", True),
+        ("bazel test //...", True),
+        ("bazel run //app", False),
+        ("xcodebuild test -scheme App", True),
+        ("pre-commit run --all-files", True),
+        ("pre-commit install", False),
     ],
 )
 def test_a_check_is_known_by_the_verb_of_its_command(command: str, check: bool) -> None:

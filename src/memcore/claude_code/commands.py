@@ -171,7 +171,9 @@ _CHECK_VERB_WORDS = frozenset(
         "mypy", "pyright", "ruff", "flake8", "pylint", "lint", "eslint", "golangci-lint",
         "clippy", "build", "check", "typecheck", "vet", "fmt", "format", "prettier", "biome",
         "compile", "make", "ci", "verify", "credo", "dialyzer", "rubocop", "phpunit",
-        "phpstan", "swiftlint", "ctest", "unittest",
+        "phpstan", "swiftlint", "ctest", "unittest", "shellcheck", "hadolint", "black",
+        "isort", "stylelint", "yamllint", "actionlint", "markdownlint", "staticcheck",
+        "ktlint", "clang-tidy", "cppcheck",
     }
 )  # fmt: skip
 
@@ -197,6 +199,8 @@ def is_project_check(command: str) -> bool:
     program = verb[0].lower()
     if program == "cmake":
         return "--build" in core.split()
+    if program == "pre-commit":  # (its hooks run: not `pre-commit install`)
+        return "run" in core.split()
     if program == "make" and len(verb) > 1:  # (its targets say what it does: not `make clean`)
         return any(part in _CHECK_VERB_WORDS or part == "all" for part in set().union(*parts[1:]))
     if program in _CHECK_VERB_WORDS:  # (the program is the check: pytest, tsc, make)
@@ -221,7 +225,7 @@ _RUNNERS = frozenset(
      "poetry", "npx", "bunx", "pnpx", "deno", "cargo", "go", "mix", "dotnet", "gradlew", "mvn",
      "gradle", "mvnw", "rake", "bundle", "rails", "uvx", "hatch", "pdm", "pipx", "swift",
      "zig", "stack", "cabal", "sbt", "lein", "flutter", "dart", "composer", "php", "python",
-     "python3"]
+     "python3", "bazel", "bazelisk", "buck2", "xcodebuild", "terraform", "tofu"]
 )  # fmt: skip
 #: Tasks that are checks of some runners only (Maven's ``install`` and ``package`` run its
 #: tests; ``npm install`` runs none).
@@ -233,6 +237,10 @@ _RUNNER_CHECKS = {
     "cargo": frozenset(["nextest"]),
     "rake": frozenset(["spec"]),
     "rails": frozenset(["spec"]),
+    "dart": frozenset(["analyze"]),
+    "flutter": frozenset(["analyze"]),
+    "terraform": frozenset(["validate"]),
+    "tofu": frozenset(["validate"]),
 }
 #: A runner's own work when it comes right after it (no ``run`` before it): a package
 #: installed, added or looked up (``npm ci``, ``yarn add jest``, ``go mod tidy``), not a task.
