@@ -4,6 +4,8 @@ run of the project's checks, in the ways the common runners are given test-name 
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from memcore.claude_code.picked_tests import covers, picks_tests
 
@@ -70,3 +72,22 @@ def test_cargo_s_name_filters_cover_as_other_filters_do() -> None:
     assert covers("cargo test parse", "cargo test parse_args")
     assert not covers("cargo test parse", "cargo test")  # fewer tests
     assert not covers("cargo test -p core", "cargo test -p cli parse")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    words=st.lists(
+        st.sampled_from(
+            ["cargo", "test", "pytest", "-k", "-kx", "a.py::t", "--", "--skip", "-p", "x", ">",
+             "|", "make", "-g", "mocha", "--filter=y", "=", "-", "::", "+nightly", ""]
+        ),
+        max_size=10,
+    ),
+    other=st.text(max_size=30),
+)  # fmt: skip
+def test_any_command_reads_without_failing(words: list[str], other: str) -> None:
+    command = " ".join(words)
+    for text in (command, other):
+        assert isinstance(picks_tests(text), bool)
+        assert isinstance(covers(text, command), bool)
+        assert covers(text, other) in (True, False)

@@ -57,8 +57,9 @@ def _filtered(command: str) -> tuple[tuple[str, ...], list[str]]:
     if not programs.isdisjoint(_MAKES):  # (make's ``-k`` keeps going, its ``-t`` touches)
         flags -= {"-k", "-t"}
     pytest = "pytest" in programs or "py.test" in programs
-    if _cargo_test(words):
-        return _cargo_filtered(words)
+    at = _cargo_test(words)
+    if at > 0:
+        return _cargo_filtered(words, at)
     rest: list[str] = []
     filters: list[str] = []
     taking = False
@@ -83,19 +84,22 @@ def _filtered(command: str) -> tuple[tuple[str, ...], list[str]]:
     return tuple(rest), filters
 
 
-def _cargo_test(words: list[str]) -> bool:
-    """``cargo test`` (with ``cargo``'s own options before ``test``, or none)."""
+def _cargo_test(words: list[str]) -> int:
+    """Where ``test`` is in ``cargo test`` (with ``cargo``'s own switches before it, or none);
+    -1 when the command is no ``cargo test``."""
     for at, word in enumerate(words):
         if _program(word) == "cargo":
-            after = [w for w in words[at + 1 :] if not w.startswith(("-", "+"))]
-            return after[:1] == ["test"]
-    return False
+            for later in range(at + 1, len(words)):
+                if not words[later].startswith(("-", "+")):
+                    return later if words[later] == "test" else -1
+            return -1
+    return -1
 
 
-def _cargo_filtered(words: list[str]) -> tuple[tuple[str, ...], list[str]]:
-    """``cargo test``'s words without its name filters, and those filters: the words after
-    ``test`` that are no flag nor a flag's value (on both sides of ``--``), and ``--skip``'s."""
-    at = next(i for i, w in enumerate(words) if w == "test" and i > 0)
+def _cargo_filtered(words: list[str], at: int) -> tuple[tuple[str, ...], list[str]]:
+    """``cargo test``'s words (``test`` at ``at``) without its name filters, and those filters:
+    the words after ``test`` that are no flag nor a flag's value (on both sides of ``--``), and
+    ``--skip``'s."""
     rest, filters = list(words[: at + 1]), list[str]()
     taking = ""
     for word in words[at + 1 :]:
