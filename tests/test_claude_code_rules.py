@@ -124,6 +124,31 @@ def test_enclosing_definition_from_the_original_file() -> None:
         ("func f() {\n\tx := 1\n}\n\nvar y = 2\n", "var y = 2", None),
         ("func f() {\n\tx := 1\n}\n", "\tx := 1", "f()"),
         ("func f() {\n}\n\n// G does g.\n// More.\nfunc G() {\n}\n", "// More.", "G()"),
+        # the languages that write a method with modifiers and no keyword: Java, C#, a TS class
+        (
+            "public class Cart {\n    public BigDecimal total(Cart c) {\n"
+            "        return x;\n    }\n}\n",
+            "        return x;",
+            "total()",
+        ),
+        (
+            "class Cart {\n    public async Task<int> LoadAsync(string id) {\n"
+            "        return 1;\n    }\n}\n",
+            "        return 1;",
+            "LoadAsync()",
+        ),
+        (
+            "class A {\n  private async load(): Promise<void> {\n    go();\n  }\n}\n",
+            "    go();",
+            "load()",
+        ),
+        # Kotlin's fun, with its modifiers; a statement after a modifier is no definition
+        (
+            "class C {\n    override fun onCreate(b: Bundle?) {\n        setUp()\n    }\n}\n",
+            "        setUp()",
+            "onCreate()",
+        ),
+        ("async def main():\n    async with lock(x):\n        pass\n", "        pass", "main()"),
     ],
 )
 def test_an_edit_is_in_the_definition_whose_block_is_still_open_there(
@@ -579,3 +604,23 @@ def test_a_search_s_listed_files_are_named_whole_dates_and_numbers_included() ->
         "posts/2024-01-15-hello.md",
         "src/app.py",
     ]
+
+
+def test_definitions_in_the_languages_that_write_methods_with_modifiers() -> None:
+    """Java, C#, Kotlin, Swift and a TS class: their methods (modifiers, a type, the name
+    called) are functions; their classes, objects, protocols and records are types."""
+    from memcore.claude_code.code_names import defined_names
+
+    java = (
+        "public final class CartService {\n    private final Repo repo;\n"
+        "    public BigDecimal total(Cart cart) {\n        return sum(cart);\n    }\n"
+        "    private static Map<String, List<Item>> byName() { return null; }\n}\n"
+    )
+    assert defined_names(java) == ["total()", "byName()", "CartService"]
+    kotlin = "object Registry {\n    private fun round(x: Double): Int = x.toInt()\n}\n"
+    assert defined_names(kotlin) == ["round()", "Registry"]
+    swift = (
+        "protocol Shape {}\nextension Circle: Shape {\n    public func area() -> Double { 0 }\n}\n"
+    )
+    assert defined_names(swift) == ["area()", "Shape", "Circle"]
+    assert defined_names("    async with lock(x):\n        return await fetch(y)\n") == []

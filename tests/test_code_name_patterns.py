@@ -24,6 +24,7 @@ PIECES = st.sampled_from(
         "a", "Zz", "_x", "name", "abc1", "9", "é", "ß", "\\", "\\n", "\n", "\n\n", " ", "  ",
         "\t", ".", "(", ")", "def ", "class ", "  def ", "func ", "export const ", "let ",
         "async def ", "pub fn ", "CREATE TABLE ", "→", "12→", "  3\t", "-", "#",
+        "public ", "private static ", "int ", "List<T> ", "fun ", "with ",
     ]
 )  # fmt: skip
 CODE = st.lists(PIECES, max_size=40).map("".join)
@@ -40,7 +41,10 @@ def test_the_word_pattern_finds_what_the_plain_one_finds(text: str) -> None:
 @settings(max_examples=400, deadline=None)
 @given(CODE)
 def test_definitions_are_those_of_the_multiline_pattern(text: str) -> None:
-    plain = [(m.group(0), m.group(1)) for m in PLAIN_DEFINITION.finditer(text)]
+    plain = [
+        (m.group(0), m.group("name"), m.group("method") is not None)
+        for m in PLAIN_DEFINITION.finditer(text)
+    ]
     assert list(code_names._definitions(text)) == plain
 
 

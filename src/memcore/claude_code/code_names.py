@@ -1,6 +1,7 @@
 """The names and lines of code in an agent's edits and reads: what an edit changed and where,
 what a file defines and calls. Plain text heuristics over the common languages of agent sessions
-(Python, Go, JS/TS, Rust, Ruby, Elixir, shell): no parser, so any language reads, roughly.
+(Python, Go, JS/TS, Rust, Ruby, Elixir, shell, Java, C#, Kotlin, Swift, PHP): no parser, so
+any language reads, roughly.
 """
 
 from __future__ import annotations
@@ -19,12 +20,29 @@ MAX_NAMES = 40
 CALLS_LIMIT = 8
 
 # Definitions in the common languages of agent sessions (Python, Go, JS/TS, Rust, Ruby, Elixir,
-# shell); the name is the last group.
+# shell, Java, C#, Kotlin, Swift, PHP); the name is the group ``name``. Two forms: a keyword
+# (``def``, ``fn``, ``class``, ``fun``...) after any modifiers, or, in the languages that write
+# none for a method (Java, C#, a TS class), modifiers, maybe a type, and the name called
+# (``public BigDecimal total(Cart c)``, ``private async load()``): the group ``method`` is set.
+_MODIFIER = (
+    r"(?:export|default|pub(?:\(\w+\))?|public|private|protected|internal|fileprivate|open|"
+    r"override|abstract|final|sealed|data|inline|suspend|partial|readonly|virtual|extern|"
+    r"unsafe|async|static|synchronized|mutating)\s+"
+)
+#: A method's type before its name: a word (not a statement's: ``async with lock(``), maybe
+#: generic, an array, nullable.
+_METHOD_TYPE = (
+    r"(?!(?:with|for|if|while|return|await|yield|new|throw|case|when|else|do|in|of|not)\b)"
+    r"[A-Za-z_][\w.]*(?:<[^()\n]*>)?(?:\[\])*\??\s+"
+)
+#: (the modifiers read once for both forms: the method form is tried only after one, ``(?(mod)``)
 _DEFINITION_BODY = (
-    r"\s*(?:export\s+)?(?:pub(?:\(\w+\))?\s+)?(?:async\s+)?(?:default\s+)?"
-    r"(?:def|class|func(?:\s*\([^)]*\))?|function\*?|type|interface|struct|enum|trait|impl|fn|"
-    r"module|defmodule|defp?|defmacro|const|let|var|static|CREATE\s+TABLE)\s+"
-    r"([A-Za-z_][\w.]*)"
+    rf"\s*(?:(?P<mod>{_MODIFIER})(?:{_MODIFIER})*)?"
+    rf"(?:(?(mod)(?P<method>)(?:{_METHOD_TYPE})?(?=[A-Za-z_][\w.]*\s*\()|(?!))"
+    r"|(?:def|class|func(?:\s*\([^)]*\))?|function\*?|type|interface|struct|enum|trait|impl|fn|"
+    r"fun|module|defmodule|defp?|defmacro|const|let|var|val|static|object|protocol|extension|"
+    r"namespace|record|CREATE\s+TABLE)\s+)"
+    r"(?P<name>[A-Za-z_][\w.]*)"
 )
 _DEFINITION = lazy_compile(_DEFINITION_BODY)  # one line's (``match``)
 # Every line's, led by the newline before the line (``_definitions`` gives the text one in
@@ -219,7 +237,7 @@ def changed_names(old: str, new: str) -> list[str]:
     ranked: Counter[str] = Counter()
     changed_calls = set(_CALL.findall(changed))
     calls = changed_calls | set(_CALL.findall(new))
-    for _, name in _definitions(changed):
+    for _, name, _ in _definitions(changed):
         ranked[name] += 100
     # the definition enclosing the first change (context lines above it, its block still
     # open there: a function added after another is in neither)
@@ -228,7 +246,7 @@ def changed_names(old: str, new: str) -> list[str]:
         line = new_lines[first]
         found = _open_definition(new_lines[:first], _indent(line + "x"), any_rank=True)
         if found:
-            ranked[found.group(1)] += 50
+            ranked[found.group("name")] += 50
     old_words = set(_WORD.findall(old))
     new_words = set(_WORD.findall(new))
     for call in changed_calls:
@@ -245,28 +263,35 @@ def changed_names(old: str, new: str) -> list[str]:
     return [_with_call(n, calls) for n in names[:MAX_NAMES]]
 
 
-_FUNCTION_WORDS = lazy_compile(r"\b(def|defp|defmacro|func|function|fn)\b")
-_TYPE_WORDS = lazy_compile(r"\b(class|struct|interface|trait|impl|enum|module|defmodule)\b")
+_FUNCTION_WORDS = lazy_compile(r"\b(def|defp|defmacro|func|function|fn|fun)\b")
+_TYPE_WORDS = lazy_compile(
+    r"\b(class|struct|interface|trait|impl|enum|module|defmodule|object|protocol|extension"
+    r"|namespace|record)\b"
+)
 
 
-def _definitions(text: str) -> Iterator[tuple[str, str]]:
+def _definitions(text: str) -> Iterator[tuple[str, str, bool]]:
     """Each definition in ``text``: the line's text up to the name (``_definition_rank``'s
     ``head``; from the end of the previous definition's name when blank lines are between, as
-    ``^\\s*`` with MULTILINE matches), and the name."""
+    ``^\\s*`` with MULTILINE matches), the name, and whether it is a method written with no
+    keyword."""
     for found in _DEFINITION_LINES.finditer("\n" + text):
-        yield found.group(0)[1:], found.group(1)
+        yield found.group(0)[1:], found.group("name"), found.group("method") is not None
 
 
 #: ``_definition_rank`` of a constant or variable declared inside a block.
 _LOCAL_RANK = 4
 
 
-def _definition_rank(head: str) -> int:
-    """Functions first, then classes and the like, then types, then top-level constants."""
+def _definition_rank(head: str, method: bool = False) -> int:
+    """Functions first, then classes and the like, then types, then top-level constants; a
+    ``method`` (called, with no keyword) is a function."""
     if _FUNCTION_WORDS.search(head):
         return 0
     if _TYPE_WORDS.search(head):
         return 1
+    if method:
+        return 0
     if re.search(r"\btype\b", head):
         return 2
     return 3 if not head[:1].isspace() else 4
@@ -290,9 +315,9 @@ def defined_names(text: str) -> list[str]:
 
 def _defined(text: str, calls: set[str]) -> list[str]:
     ranked: dict[str, tuple[int, int]] = {}
-    for index, (head, name) in enumerate(_definitions(text)):
+    for index, (head, name, method) in enumerate(_definitions(text)):
         if name.lower() not in _KEYWORDS and name not in ranked:
-            rank = _definition_rank(head)
+            rank = _definition_rank(head, method)
             if rank < _LOCAL_RANK:  # (a ``const``/``let``/``var`` in a block: a local)
                 ranked[name] = (rank, index)
     names = sorted(ranked, key=lambda n: ranked[n])
@@ -391,9 +416,9 @@ def enclosing_definition(tool_use_result: Any, max_lines: int = 400) -> str | No
     new = tool_use_result.get("newString")
     if isinstance(new, str) and old in new:  # text only added: where it went, not what it kept
         return _inserted_into(original[:at], old, new)
-    for head, name in _definitions(old):  # a definition inside the edited text: that one
-        if _definition_rank(head) <= 1 and name.lower() not in _KEYWORDS:
-            return _callable(name, head)
+    for head, name, method in _definitions(old):  # a definition in the edited text: that one
+        if _definition_rank(head, method) <= 1 and name.lower() not in _KEYWORDS:
+            return _callable(name, head, method)
     end = at + len(old)
     at += len(old) - len(old.lstrip())  # (from the edit's first line with text)
     start = original.rfind("\n", 0, at) + 1  # that line, whole
@@ -403,7 +428,7 @@ def enclosing_definition(tool_use_result: Any, max_lines: int = 400) -> str | No
         if below is not None:
             return below
     above = _open_definition(original[:start].splitlines()[-max_lines:], floor)
-    return _callable(above.group(1), above.group(0)) if above else None
+    return _named(above) if above else None
 
 
 def _open_definition(
@@ -419,8 +444,8 @@ def _open_definition(
         above = _DEFINITION.match(line) if indent < floor else None  # (a block still open)
         if (
             above
-            and (any_rank or _definition_rank(above.group(0)) <= 1)
-            and above.group(1).lower() not in _KEYWORDS
+            and (any_rank or _rank(above) <= 1)
+            and above.group("name").lower() not in _KEYWORDS
         ):
             return above
         if not line.lstrip().startswith(")"):  # (a signature's closing line is no block's end)
@@ -448,7 +473,7 @@ def _inserted_into(before: str, old: str, new: str, max_lines: int = 400) -> str
     new_lines[0] = before[start:] + new_lines[0]  # (the edit's first line, whole)
     above = [*before[:start].splitlines()[-max_lines:], *new_lines[:first]]
     found = _open_definition(above, _indent(new_lines[first] + "x"))
-    return _callable(found.group(1), found.group(0)) if found else None
+    return _named(found) if found else None
 
 
 #: How a comment line starts in the languages agents edit most (``#`` for Python and shell,
@@ -468,10 +493,10 @@ def _documented(after: str, indent: int) -> str | None:
         if (
             found
             and _indent(line) == indent
-            and _definition_rank(found.group(0)) <= 1
-            and found.group(1).lower() not in _KEYWORDS
+            and _rank(found) <= 1
+            and found.group("name").lower() not in _KEYWORDS
         ):
-            return _callable(found.group(1), found.group(0))
+            return _named(found)
         return None
     return None
 
@@ -485,8 +510,18 @@ def _indent(line: str) -> int:
     return len(expanded) - len(expanded.lstrip())
 
 
-def _callable(name: str, head: str) -> str:
-    return f"{name}()" if _FUNCTION_WORDS.search(head) else name
+def _callable(name: str, head: str, method: bool = False) -> str:
+    return f"{name}()" if _definition_rank(head, method) == 0 else name
+
+
+def _rank(found: re.Match[str]) -> int:
+    """``_definition_rank`` of a ``_DEFINITION`` match."""
+    return _definition_rank(found.group(0), found.group("method") is not None)
+
+
+def _named(found: re.Match[str]) -> str:
+    """The name a ``_DEFINITION`` match defines, as :func:`_callable` writes it."""
+    return _callable(found.group("name"), found.group(0), found.group("method") is not None)
 
 
 __all__ = [
