@@ -38,7 +38,7 @@ FINGERPRINTS = {
     19: "cacfc53ccd368d0f",
     20: "3d38014f620eefd1",
     21: "c3fd1ff3d1b456a5",
-    22: "e53389ee50b9e53e",
+    22: "fd07a1f54825c54c",
 }
 SESSIONS = (
     "entireio__cli__198393f2",

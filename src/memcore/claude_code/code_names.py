@@ -25,9 +25,9 @@ CALLS_LIMIT = 8
 # none for a method (Java, C#, a TS class), modifiers, maybe a type, and the name called
 # (``public BigDecimal total(Cart c)``, ``private async load()``): the group ``method`` is set.
 _MODIFIER = (
-    r"(?:export|default|pub(?:\(\w+\))?|public|private|protected|internal|fileprivate|open|"
-    r"override|abstract|final|sealed|data|inline|suspend|partial|readonly|virtual|extern|"
-    r"unsafe|async|static|synchronized|mutating)\s+"
+    r"(?:pub(?:\(\w+\))?|public|private|protected|internal|fileprivate|open|override|abstract|"
+    r"final|sealed|data|inline|suspend|partial|readonly|virtual|extern|unsafe|async|static|"
+    r"synchronized|mutating)\s+"
 )
 #: A method's type before its name: a word (not a statement's: ``async with lock(``), maybe
 #: generic, an array, nullable.
@@ -35,9 +35,10 @@ _METHOD_TYPE = (
     r"(?!(?:with|for|if|while|return|await|yield|new|throw|case|when|else|do|in|of|not)\b)"
     r"[A-Za-z_][\w.]*(?:<[^()\n]*>)?(?:\[\])*\??\s+"
 )
-#: (the modifiers read once for both forms: the method form is tried only after one, ``(?(mod)``)
+#: (the modifiers read once for both forms, the method form tried only after one, ``(?(mod)``;
+#: JS's ``export`` and ``default`` are no method's: ``export default defineConfig(`` calls)
 _DEFINITION_BODY = (
-    rf"\s*(?:(?P<mod>{_MODIFIER})(?:{_MODIFIER})*)?"
+    rf"\s*(?:(?:export|default)\s+)*(?:(?P<mod>{_MODIFIER})(?:{_MODIFIER})*)?"
     rf"(?:(?(mod)(?P<method>)(?:{_METHOD_TYPE})?(?=[A-Za-z_][\w.]*\s*\()|(?!))"
     r"|(?:def|class|func(?:\s*\([^)]*\))?|function\*?|type|interface|struct|enum|trait|impl|fn|"
     r"fun|module|defmodule|defp?|defmacro|const|let|var|val|static|object|protocol|extension|"
