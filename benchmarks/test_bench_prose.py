@@ -8,7 +8,6 @@ Run: ``.venv/bin/python -m pytest benchmarks/test_bench_prose.py --benchmark-onl
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from types import ModuleType
@@ -36,15 +35,6 @@ def _texts() -> list[str]:
 def _lines() -> list[str]:
     """Their non-blank lines, cut as digest lines are (what the echo check reads)."""
     return [line.strip()[:300] for text in _texts() for line in text.splitlines() if line.strip()]
-
-
-@pytest.fixture(params=["c", "py"])
-def prose_impl(
-    request: pytest.FixtureRequest,
-    native_kernels: Callable[[str], ModuleType],
-    pure_kernels: Callable[[str], ModuleType],
-) -> ModuleType:
-    return native_kernels("prose") if request.param == "c" else pure_kernels("prose")
 
 
 def test_echo_names(benchmark: Any, prose_impl: ModuleType) -> None:

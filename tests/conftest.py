@@ -55,6 +55,7 @@ patterns_impl = _implementation_fixture("patterns")
 regression_impl = _implementation_fixture("regression")
 pipeline_impl = _implementation_fixture("pipeline")
 records_impl = _implementation_fixture("records")
+prose_impl = _implementation_fixture("prose")
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -93,13 +93,10 @@ def test_native_module_is_the_compiled_one(native_kernels: Callable[[str], Modul
     assert not module.__file__.endswith(".py")
 
 
-@pytest.fixture(params=["c", "py"])
-def prose(
-    request: pytest.FixtureRequest,
-    native_kernels: Callable[[str], ModuleType],
-    pure_kernels: Callable[[str], ModuleType],
-) -> ModuleType:
-    return native_kernels("prose") if request.param == "c" else pure_kernels("prose")
+@pytest.fixture
+def prose(prose_impl: ModuleType) -> ModuleType:
+    """The prose kernels, compiled and pure (``prose_impl``)."""
+    return prose_impl
 
 
 def test_find_identifiers_examples(prose: ModuleType) -> None:
