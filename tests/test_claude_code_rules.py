@@ -624,6 +624,7 @@ def test_definitions_in_the_languages_that_write_methods_with_modifiers() -> Non
     )
     assert defined_names(swift) == ["area()", "Shape", "Circle"]
     assert defined_names("    async with lock(x):\n        return await fetch(y)\n") == []
+    assert defined_names("public static final Foo INSTANCE = new Foo();\n") == []  # (a field)
     # (JS's export is no method's: an exported call is none; a class's methods are)
     ts = "export default defineConfig({\n})\nexport class A {\n  private async run() {\n  }\n}\n"
     assert defined_names(ts) == ["run()", "A"]

@@ -65,6 +65,7 @@ _KEYWORD_TEXT = """
     private protected pub public raise range return select self static struct super switch this
     throw true try type typeof var void while with yield len str int float bool dict list set
     string error nil err ctx fmt println printf sprintf errorf append make map true false
+    final readonly sealed override abstract virtual internal synchronized mutating fileprivate
     """
 _KEYWORDS = frozenset(_KEYWORD_TEXT.split())
 
