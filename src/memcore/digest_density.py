@@ -68,14 +68,15 @@ def chunks(
     most: int = MOST_NAMES,
     each: int,
     say: Callable[[Sequence[str]], str] = _quoted,
+    lines: int | None = None,
 ) -> list[list[str]]:
     """``names`` in lines of at most ``each`` that, with ``known`` (the names every line of them
     carries: the file's path), name at most ``most`` things; each counted as ``say`` says a run
     of it alone (by default a name in backticks; an edit's added lines as code spans), and a
-    run of one naming what it names."""
+    run of one naming what it names. With ``lines``, only the first that many lines."""
     out: list[list[str]] = []
     at = 0
-    while at < len(names):
+    while at < len(names) and (lines is None or len(out) < lines):
         take = names_fitting([say([name]) for name in names[at : at + each]], known, most)
         out.append(list(names[at : at + take]))
         at += take

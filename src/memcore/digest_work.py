@@ -375,12 +375,13 @@ def file_lines(
             start += fitting
         if entry.edits:
             ranked = sorted(entry.names, key=lambda k: (-entry.names[k], k))
-            lists = chunks(ranked, known, each=5)  # (each line names at most MOST_NAMES)
+            lists = chunks(ranked, known, each=5, lines=1)  # (a line names at most MOST_NAMES)
             names = lists[0] if lists else []
             # (a document's names are the code its prose mentions: said when there is room)
             detail = DOC_DETAIL if entry.shown.lower().endswith(DOCUMENT_SUFFIXES) else EDIT_DETAIL
             start = len(names)
-            for chunk in chunks(ranked[start:], known, each=FURTHER_NAMES)[:FURTHER_NAME_LINES]:
+            further = chunks(ranked[start:], known, each=FURTHER_NAMES, lines=FURTHER_NAME_LINES)
+            for chunk in further:
                 more = quoted_list(chunk)
                 # under the file's own line (or another of these) it goes on from it: "also"
                 line = f"- In `{entry.shown}`, edits also changed {more}."
@@ -435,7 +436,7 @@ def file_lines(
             # (every read failed: the file was not there, which the error's line says)
             ranges = [r for r in entry.reads if r != "all"]
             which = f" (lines {', '.join(ranges[:4])})" if ranges else ""
-            defines = (chunks(list(entry.defines)[:4], known, each=4) or [[]])[0]
+            defines = (chunks(list(entry.defines)[:4], known, each=4, lines=1) or [[]])[0]
             outlined = len(defines)
             verb = _defines_verb(entry)
             outline = f"; it {verb} {quoted_list(defines)}" if defines else ""
