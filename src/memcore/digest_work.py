@@ -380,8 +380,8 @@ def file_lines(
             # (a document's names are the code its prose mentions: said when there is room)
             detail = DOC_DETAIL if entry.shown.lower().endswith(DOCUMENT_SUFFIXES) else EDIT_DETAIL
             start = len(names)
-            further = chunks(ranked[start:], known, each=FURTHER_NAMES, lines=FURTHER_NAME_LINES)
-            for chunk in further:
+            runs = chunks(ranked[start:], known, each=FURTHER_NAMES, lines=FURTHER_NAME_LINES)
+            for chunk in runs:
                 more = quoted_list(chunk)
                 # under the file's own line (or another of these) it goes on from it: "also"
                 line = f"- In `{entry.shown}`, edits also changed {more}."
