@@ -8,7 +8,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from memcore.digest_density import exact_names
+from memcore.digest_density import chunks, exact_names
 
 # The definition, as the compaction benchmark counts identifiers: every pattern over every text.
 _SPAN = re.compile(r"`([^`\n]{3,80})`")
@@ -46,3 +46,18 @@ def test_exact_names_examples() -> None:
     line = "- `src/app.py` was edited, changing `parse()` and load_all( in ~/x/cfg.toml."
     assert exact_names(line) == {"src/app.py", "parse()", "parse", "load_all", "~/x/cfg.toml"}
     assert exact_names("no names here") == set()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    names=st.lists(
+        st.sampled_from(["a_b", "c/d.py", "ef", "g()", "hij", "k.l(", "mno"]), max_size=12
+    ),
+    each=st.integers(1, 5),
+    lines=st.integers(0, 4),
+)
+def test_chunks_of_a_few_lines_are_the_first_of_all(
+    names: list[str], each: int, lines: int
+) -> None:
+    known = {"src/app.py"}
+    assert chunks(names, known, each=each, lines=lines) == chunks(names, known, each=each)[:lines]
