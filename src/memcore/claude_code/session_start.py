@@ -339,18 +339,23 @@ def _session_block(record: SessionRecord, title: str, room: int, *, ended: bool 
     blocks = []
     for digest in dict.fromkeys(d for d in (record.digest, *record.briefs) if d.strip()):
         body = "\n".join(
-            "#" + line
-            if line.startswith("#")
-            else ENDED_ON_QUESTION + line.removeprefix(CLOSING_QUESTION)
-            if ended and line.startswith(CLOSING_QUESTION)
-            else line
-            for line in shown_digest(record, digest).splitlines()
-        )  # its sections sit one level under the session's heading
+            _as_shown(line, ended) for line in shown_digest(record, digest).splitlines()
+        )
         block = f"## {title} ({when}{branch})\n{body}"
         blocks.append((count_tokens(block), block))
     blocks.sort()
     fitting = [block for tokens, block in blocks if tokens <= room]
     return fitting[-1] if fitting else blocks[0][1]
+
+
+def _as_shown(line: str, ended: bool) -> str:
+    """A digest's line in a session's block: a heading one level under the session's, and
+    (``ended``) the closing question said as left unanswered."""
+    if line.startswith("#"):
+        return "#" + line
+    if ended and line.startswith(CLOSING_QUESTION):
+        return ENDED_ON_QUESTION + line.removeprefix(CLOSING_QUESTION)
+    return line
 
 
 #: How many times an older session's share of the room the latest earlier session gets.
