@@ -179,3 +179,24 @@ def test_a_cut_never_splits_a_sections_name() -> None:
             assert '"' in cut, cut
             kept.add(cut)
     assert '- An edit of `CLAUDE.md` added the sections "Project overview"\u2026' in kept
+
+
+def test_a_cut_keeps_a_statement_s_worth_of_words_after_its_label() -> None:
+    """A line whose statement follows a label ("...brief to a sub-agent says:") cut to two of
+    the statement's words ("says: The full…") states nothing, however long the label: it is left
+    out; three of them may stay."""
+    line = (
+        "- The agent's brief to a sub-agent says: The full directory structure of "
+        "packages/plugin-typegen/ (all files)"
+    )
+    label = words("- The agent's brief to a sub-agent says:")
+    for room in range(label + 1, label + 3):  # (the label and up to two of its words)
+        assert memcore.digest_cut.cut_line(line, room, words, min_share=0) is None
+    assert memcore.digest_cut.cut_line(line, label + 3, words, min_share=0) == (
+        "- The agent's brief to a sub-agent says: The full directory\u2026"
+    )
+    # a colon past the first words, or inside a code span, is the statement's own
+    plain = "- Fixed the cache in `store.py` by keeping every entry's key: it now holds them all"
+    assert memcore.digest_cut.cut_line(plain, 10, words, min_share=0) == (
+        "- Fixed the cache in `store.py` by keeping every entry's\u2026"
+    )

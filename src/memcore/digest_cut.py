@@ -15,6 +15,9 @@ MIN_CUT_SHARE = 0.5
 #: A cut line that names nothing exact (no code span, path or call) must keep at least this
 #: many words: "Both will be condensed…" is a stub that says nothing a reader can use.
 MIN_PLAIN_CUT_WORDS = 6
+#: A cut line whose statement follows a label ("X says:", "Done:") keeps at least this many
+#: of the statement's own words.
+MIN_STATEMENT_CUT_WORDS = 3
 #: A topic line cut to fit (``Greedy.seed_topic``) keeps at least this many words,
 #: whatever its share.
 MIN_TOPIC_WORDS = 8
@@ -182,6 +185,8 @@ _WORDS = lazy_compile(r"\S+")
 _CODE_SPAN = lazy_compile(r"`[^`]*`")
 #: What an exact name has and plain words do not: a code span, a path, a call.
 _NAMES_SOMETHING = lazy_compile(r"[`/(]")
+#: The most words a line's label may take ("- Before the compaction (Claude's summary):").
+_LABEL_MOST_WORDS = 8
 #: A document's section names (``said_added``) cut inside one: 'the sections "A", "Pro'.
 _OPEN_SECTION = lazy_compile(r'\bsections? (?:"[^"]*",? (?:and )?)*"[^"]*$')
 #: How many times a command "ran", at a cut's end ("`mise run lint` ran twice…"): what it is
@@ -222,6 +227,17 @@ def tidy_cut(cut: str, *, asides: bool = True) -> str:
             cut = cut[: cut.rfind('"')].rstrip().rstrip(",;:")
         if cut == before:
             return cut
+
+
+def _label_words(words: list[str]) -> int:
+    """How many of ``words`` (a line's, its list mark first when it has one) name where its
+    statement comes from rather than say it: those up to a first word ending in a colon among
+    the first ``_LABEL_MOST_WORDS`` ("- The agent's brief to a sub-agent says:", "- Done:");
+    0 when there is none, or nothing follows it."""
+    for at, word in enumerate(words[:_LABEL_MOST_WORDS]):
+        if word.endswith(":") and "`" not in word:
+            return at + 1 if at + 1 < len(words) else 0
+    return 0
 
 
 def _point_cut_away(words: list[str], kept: int, cut_at: int) -> bool:
@@ -271,6 +287,11 @@ def cut_line(
         return None
     if kept_words < MIN_PLAIN_CUT_WORDS and not _NAMES_SOMETHING.search(cut):
         return None
+    # what follows a label is the statement: "...sub-agent says: The full…" keeps two of its
+    # words, a stump whatever the label's length
+    label = _label_words(words)
+    if label and len(kept) - label < MIN_STATEMENT_CUT_WORDS:
+        return None
     return cut + "\u2026"
 
 
@@ -280,6 +301,7 @@ __all__ = [
     "MIN_CUT_SHARE",
     "MIN_CUT_TOKENS",
     "MIN_PLAIN_CUT_WORDS",
+    "MIN_STATEMENT_CUT_WORDS",
     "MIN_TOPIC_WORDS",
     "cut_line",
     "tidy_cut",
