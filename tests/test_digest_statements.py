@@ -78,6 +78,12 @@ def _agent(i: int, content: str) -> MemoryItem:
         # a label that says where is no statement; a verb is one
         ("File: `/home/a/packages/core/package.json` (lines 7-12)", 1, None),
         ("Fixed: `merge()`", 1, "Fixed: `merge()`"),
+        # places in files and nothing said of them; a name beside its place says where it is
+        ("`cmd/cleanup.go:69-79` and `cmd/strategy/cleanup.go:377-387`", 2, None),
+        ("`cleanup.go`, lines 373-419", 1, None),
+        ("`a/b.go:30`, `c.go:85-107` (and `d.py`)", 3, None),
+        ("`a.go:329` - `T.CreatedAt`", 2, "`a.go:329` - `T.CreatedAt`"),
+        ("`a.go:69-79` and `b.go:3` call `f()`", 3, "`a.go:69-79` and `b.go:3` call `f()`"),
     ],
 )
 def test_a_line_stands_on_its_own(sentence: str, names: int, line: str | None) -> None:

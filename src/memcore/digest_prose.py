@@ -122,6 +122,11 @@ _MIN_WORDS_BESIDE_NAMES = 1
 _ASIDE = lazy_compile(r"\([^()]*\)")
 #: Labels that only say where what follows is ("File: `a.go`"): no words of a statement.
 _LABELS = frozenset(["file", "files", "path", "paths", "location", "source", "see", "ref", "link"])
+#: Words beside names that only say where they are or join them: "and", "lines 373-419" (a
+#: dash is not one: "`a.go:329` - `T.CreatedAt`" says where a name is defined).
+_LOCATOR_WORD = lazy_compile(r"(?i:and|or|&|[,;]|lines?|L?\d+(?:[-\u2013:]L?\d+)?)[,;.]?")
+#: A place in a file: a path with an extension or a folder, maybe a line or a range.
+_FILE_PLACE = lazy_compile(r"[\w./~-]*(?:/[\w.-]+|\.[A-Za-z]\w{0,9})(?::\d+(?:-\d+)?)?")
 _FINDING_NOUNS = ("bug", "issue", "problem", "cause", "culprit")
 
 
@@ -332,11 +337,40 @@ def says_of_names(said: str) -> bool:
     if "(" in outside:
         outside = _ASIDE.sub(" ", outside)
     words = outside.split()
-    if words[:1] == ["-"]:
+    if words[:1] == ["-"] and said.startswith("-"):  # (a dash between two names is a word)
         words = words[1:]
     if words and words[0].endswith(":") and words[0][:-1].lower() in _LABELS:
         words = words[1:]  # ("File: `a/b.json` (lines 7-12)": where, not what)
-    return len(words) >= _MIN_WORDS_BESIDE_NAMES
+    if len(words) < _MIN_WORDS_BESIDE_NAMES:
+        return False
+    # (where the name is, "`a.go`, lines 3-9", says nothing of it)
+    said_of = [w for w in words if not _LOCATOR_WORD.fullmatch(w)]
+    return len(said_of) >= _MIN_WORDS_BESIDE_NAMES
+
+
+def says_of_its_names(said: str, names: int) -> bool:
+    """Whether a line naming ``names`` things (one or more) says something of them: one name
+    needs a word of its own beside it (:func:`says_of_names`); several need more than the
+    places they are at (:func:`only_locations`)."""
+    return says_of_names(said) if names == 1 else not only_locations(said)
+
+
+def only_locations(said: str) -> bool:
+    """Whether a line names only places in files and joins them ("`a.go:69-79` and
+    `b/c.go:377-387`"): it says nothing of them. A name beside its place ("`TestX`
+    (`x_test.go:186-309`)", "`a.go:329` - `T.CreatedAt`") says where that name is."""
+    pieces = said.split("`")
+    if len(pieces) % 2 == 0:  # (a code span left open)
+        return False
+    spans = pieces[1::2]
+    if not all(_FILE_PLACE.fullmatch(span) for span in spans):
+        return False
+    words = " ".join(pieces[0::2]).replace("(", " ").replace(")", " ").split()
+    if words[:1] == ["-"] and said.startswith("-"):
+        words = words[1:]
+    if words and words[0].endswith(":") and words[0][:-1].lower() in _LABELS:
+        words = words[1:]
+    return all(_LOCATOR_WORD.fullmatch(word) for word in words)
 
 
 def standalone(said: str, names: int) -> str | None:
@@ -351,7 +385,7 @@ def standalone(said: str, names: int) -> str | None:
         and _FINDING_ONLY.match(said)
     ):
         return None
-    if names == 1 and not says_of_names(said):
+    if names and not says_of_its_names(said, names):
         return None
     if not names and len(said) <= 60 and _DONE_ONLY.match(said):
         return None
@@ -531,7 +565,7 @@ def statements(
         elif said[1:3] in _LETTER_MARKS and _LETTERED_ITEM.match(said):  # "b. Adding tests ..."
             said = said[3:].lstrip()
         if ids and said[-1] != ":":  # (what standalone says of it)
-            if ids == 1 and not says_of_names(said):
+            if not says_of_its_names(said, ids):
                 continue
             kept = said
         else:
