@@ -700,3 +700,16 @@ def test_the_guessing_prefilter_finds_what_the_pattern_finds(sentence: str) -> N
     assert digest_settled.guessing(sentence) == (
         digest_settled.GUESSING.search(sentence) is not None
     )
+
+
+def test_a_sentence_the_import_cut_ends_on_no_promise() -> None:
+    """The import cuts a long text at a word, whatever the word (``…\\n[... N more
+    characters]``): its last sentence is said without the words that promised what the cut
+    took ("…, which is…" reads as if something followed)."""
+    text = (
+        "The review found two issues.\n\n1. **Naming**: The file has both `List*` functions and "
+        "`Delete*` functions, which is\u2026\n[... 7672 more characters]"
+    )
+    digest = session_digest([_agent(0, text)], 400).text
+    assert "- Naming: The file has both `List*` functions and `Delete*` functions\u2026" in digest
+    assert "which is" not in digest

@@ -477,6 +477,14 @@ def spare_lines(items: Sequence[MemoryItem], *, thinking: bool) -> list[Candidat
     return out
 
 
+def _tidy_ellipsis(said: str) -> str:
+    """``said``, which ends in an ellipsis, without an end that promises what was cut away
+    (:func:`memcore.digest_cut.tidy_cut`): the import cuts a long text at a word, whatever the
+    word ("The file has both, which is…\n[... 7672 more characters]")."""
+    tidy = tidy_cut(said[:-1], asides=False)
+    return f"{tidy}\u2026" if tidy else said
+
+
 def _undashed(said: str) -> str:
     """``said`` without the dash that led it after a quote's end ('don't commit." - I wrote
     `x`'), which separated it from the quote and marks no list item."""
@@ -530,6 +538,8 @@ def statements(
                 if weighs_options(lines, position // 1000):
                     continue
             said = _undashed(cut_words(sentence, SENTENCE_WORDS))
+            if said[-1:] == "\u2026":
+                said = _tidy_ellipsis(said)
             stated = standalone(said, len(names)) if said else None
             if stated is not None:  # in the text's own order, the spare sentences among the others
                 at = seq + (position if position < 999_999 else 999_999) / 1_000_000
@@ -558,6 +568,8 @@ def statements(
         if listy:  # a list of names states nothing
             score -= 1.5
         said = joined if words <= SENTENCE_WORDS else cut_words(sentence, SENTENCE_WORDS)
+        if said[-1] == "\u2026":  # (a text the import cut: "..., which is…")
+            said = _tidy_ellipsis(said)
         if said[:2] in _DASHES:
             said = _undashed(said)
             if not said:
