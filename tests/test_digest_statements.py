@@ -713,3 +713,37 @@ def test_a_sentence_the_import_cut_ends_on_no_promise() -> None:
     digest = session_digest([_agent(0, text)], 400).text
     assert "- Naming: The file has both `List*` functions and `Delete*` functions\u2026" in digest
     assert "which is" not in digest
+
+
+def _names_only_places(said: str) -> bool:
+    """``only_locations`` as its docstring defines it, word by word with no shortcut."""
+    pieces = said.split("`")
+    if len(pieces) % 2 == 0 or len(pieces) < 3:  # (a span left open, or none: no places)
+        return False
+    words = " ".join(pieces[0::2]).replace("(", " ").replace(")", " ").split()
+    if words[:1] == ["-"] and said.startswith("-"):
+        words = words[1:]
+    if words and words[0].endswith(":") and words[0][:-1].lower() in {"file", "path", "see"}:
+        words = words[1:]
+    locator = digest_prose._LOCATOR_WORD
+    place = digest_prose._FILE_PLACE
+    return all(locator.fullmatch(w) for w in words) and all(
+        place.fullmatch(span) for span in pieces[1::2]
+    )
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            ["-", "`a/b.go:69-79`", "`c.py`", "`f()`", "and", "or", "&", ",", "lines", "3-9",
+             "L12", "(`x.ts:3`)", "File:", "see:", "Path:", "calls", "Add", "the", "x", "`",
+             "(", ")", "line", "12:30", "`docs/`", "only", "Later"]
+        ),
+        min_size=1,
+        max_size=7,
+    ).map(" ".join)
+)  # fmt: skip
+def test_the_places_prefilter_agrees_with_the_rule(said: str) -> None:
+    """``only_locations`` tests a line's first character before its words and spans: it must
+    say what the rule says, word by word."""
+    assert digest_prose.only_locations(said) == _names_only_places(said)

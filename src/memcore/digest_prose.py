@@ -124,6 +124,9 @@ _ASIDE = lazy_compile(r"\([^()]*\)")
 _LABELS = frozenset(["file", "files", "path", "paths", "location", "source", "see", "ref", "link"])
 #: Words beside names that only say where they are or join them: "and", "lines 373-419" (a
 #: dash is not one: "`a.go:329` - `T.CreatedAt`" says where a name is defined).
+_LOCATOR_INITIALS = frozenset("aAoOlL&,;0123456789")
+#: What a line of places opens with: a code span, an aside, a locator or a label.
+_PLACES_INITIALS = _LOCATOR_INITIALS | frozenset("`()-fFpPsSrR")
 _LOCATOR_WORD = lazy_compile(r"(?i:and|or|&|[,;]|lines?|L?\d+(?:[-\u2013:]L?\d+)?)[,;.]?")
 #: A place in a file: a path with an extension or a folder, maybe a line or a range.
 _FILE_PLACE = lazy_compile(r"[\w./~-]*(?:/[\w.-]+|\.[A-Za-z]\w{0,9})(?::\d+(?:-\d+)?)?")
@@ -344,8 +347,7 @@ def says_of_names(said: str) -> bool:
     if len(words) < _MIN_WORDS_BESIDE_NAMES:
         return False
     # (where the name is, "`a.go`, lines 3-9", says nothing of it)
-    said_of = [w for w in words if not _LOCATOR_WORD.fullmatch(w)]
-    return len(said_of) >= _MIN_WORDS_BESIDE_NAMES
+    return words[0][0] not in _LOCATOR_INITIALS or not all(map(_is_locator, words))
 
 
 def says_of_its_names(said: str, names: int) -> bool:
@@ -359,18 +361,25 @@ def only_locations(said: str) -> bool:
     """Whether a line names only places in files and joins them ("`a.go:69-79` and
     `b/c.go:377-387`"): it says nothing of them. A name beside its place ("`TestX`
     (`x_test.go:186-309`)", "`a.go:329` - `T.CreatedAt`") says where that name is."""
+    if said[(2 if said[:2] == "- " else 0) :][:1] not in _PLACES_INITIALS:
+        return False  # (most lines open on a word that says something: no more is read)
     pieces = said.split("`")
-    if len(pieces) % 2 == 0:  # (a code span left open)
-        return False
-    spans = pieces[1::2]
-    if not all(_FILE_PLACE.fullmatch(span) for span in spans):
+    if len(pieces) % 2 == 0 or len(pieces) < 3:  # (a code span left open, or none)
         return False
     words = " ".join(pieces[0::2]).replace("(", " ").replace(")", " ").split()
     if words[:1] == ["-"] and said.startswith("-"):
         words = words[1:]
     if words and words[0].endswith(":") and words[0][:-1].lower() in _LABELS:
         words = words[1:]
-    return all(_LOCATOR_WORD.fullmatch(word) for word in words)
+    if not all(map(_is_locator, words)):
+        return False
+    return all(_FILE_PLACE.fullmatch(span) for span in pieces[1::2])
+
+
+def _is_locator(word: str) -> bool:
+    """Whether ``word`` only says where names are or joins them (``_LOCATOR_WORD``); its first
+    character rules most words out before the pattern is tried."""
+    return word[0] in _LOCATOR_INITIALS and _LOCATOR_WORD.fullmatch(word) is not None
 
 
 def standalone(said: str, names: int) -> str | None:
