@@ -354,14 +354,21 @@ def says_of_its_names(said: str, names: int) -> bool:
     """Whether a line naming ``names`` things (one or more) says something of them: one name
     needs a word of its own beside it (:func:`says_of_names`); several need more than the
     places they are at (:func:`only_locations`)."""
-    return says_of_names(said) if names == 1 else not only_locations(said)
+    if names == 1:
+        return says_of_names(said)
+    return _opening(said) not in _PLACES_INITIALS or not only_locations(said)
+
+
+def _opening(said: str) -> str:
+    """The first character of ``said`` past a list mark ("" when there is none)."""
+    return said[2:3] if said[:2] == "- " else said[:1]
 
 
 def only_locations(said: str) -> bool:
     """Whether a line names only places in files and joins them ("`a.go:69-79` and
     `b/c.go:377-387`"): it says nothing of them. A name beside its place ("`TestX`
     (`x_test.go:186-309`)", "`a.go:329` - `T.CreatedAt`") says where that name is."""
-    if said[(2 if said[:2] == "- " else 0) :][:1] not in _PLACES_INITIALS:
+    if _opening(said) not in _PLACES_INITIALS:
         return False  # (most lines open on a word that says something: no more is read)
     pieces = said.split("`")
     if len(pieces) % 2 == 0 or len(pieces) < 3:  # (a code span left open, or none)
