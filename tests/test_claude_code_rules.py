@@ -149,8 +149,15 @@ def test_enclosing_definition_from_the_original_file() -> None:
             "onCreate()",
         ),
         ("async def main():\n    async with lock(x):\n        pass\n", "        pass", "main()"),
+        # C and C++ signatures with no modifier; a shell function
+        ("int main(int argc, char **argv) {\n    return run(argc);\n}\n", "    return run(argc);",
+         "main()"),
+        ("bool Cart::empty() const {\n  return n == 0;\n}\n", "  return n == 0;", "empty()"),
+        ('cleanup() {\n  rm -rf "$TMP"\n}\n', '  rm -rf "$TMP"', "cleanup()"),
+        # a statement opening a block is no definition: the edit is in the function around it
+        ("void f(void) {\n  while (next(x)) {\n    y++;\n  }\n}\n", "    y++;", "f()"),
     ],
-)
+)  # fmt: skip
 def test_an_edit_is_in_the_definition_whose_block_is_still_open_there(
     original: str, edited: str, inside: str | None
 ) -> None:
@@ -628,3 +635,41 @@ def test_definitions_in_the_languages_that_write_methods_with_modifiers() -> Non
     # (JS's export is no method's: an exported call is none; a class's methods are)
     ts = "export default defineConfig({\n})\nexport class A {\n  private async run() {\n  }\n}\n"
     assert defined_names(ts) == ["run()", "A"]
+
+
+def test_definitions_in_c_and_the_bare_forms_of_shell_and_js() -> None:
+    """A C-family signature with no modifier opening its body (``int main(...) {``,
+    ``std::string Cart::name() const {``) and a name with empty parentheses opening one
+    (a shell function, a JS class's method) are functions; statements and calls that open a
+    block are not (``if (x) {``, ``match f() {``, ``describe("x", () => {``,
+    ``test("x", async function() {``, ``go func() {``, ``return f(x) {``)."""
+    from memcore.claude_code.code_names import defined_names, is_definition_line
+
+    c = (
+        "#include <stdio.h>\n\nstatic int helper(void) {\n  return 1;\n}\n\n"
+        "int main(int argc, char **argv) {\n  return helper();\n}\n"
+        "std::string Cart::name() const {\n  return name_;\n}\n"
+        "void *alloc(size_t n) {\n  return malloc(n);\n}\n"
+    )
+    assert defined_names(c) == ["helper()", "main()", "name()", "alloc()"]
+    shell = 'set -e\ncleanup() {\n  rm -rf "$TMP"\n}\ntrap cleanup EXIT\n'
+    assert defined_names(shell) == ["cleanup()"]
+    js = "class View {\n  render() {\n    return draw(this.x);\n  }\n}\n"
+    assert defined_names(js) == ["render()", "View"]
+    for statement in (
+        "if (ready(x)) {",
+        "} else if (x) {",
+        "match parse(s) {",
+        "for (int i = 0; i < n; i++) {",
+        "while (next(x)) {",
+        'describe("cart", () => {',
+        'test("x", async function() {',
+        "beforeEach(() => {",
+        "go func() {",
+        "return build(x) {",
+        "void run();",
+        "x = compute(y) {",
+    ):
+        assert not is_definition_line(statement), statement
+    # initializers, getters and constructors are the language's own words: no name of a file
+    assert defined_names("class A {\n  constructor() {\n  }\n  get() {\n  }\n}\n") == ["A"]

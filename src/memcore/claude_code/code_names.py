@@ -1,7 +1,7 @@
 """The names and lines of code in an agent's edits and reads: what an edit changed and where,
 what a file defines and calls. Plain text heuristics over the common languages of agent sessions
-(Python, Go, JS/TS, Rust, Ruby, Elixir, shell, Java, C#, Kotlin, Swift, PHP): no parser, so
-any language reads, roughly.
+(Python, Go, JS/TS, Rust, Ruby, Elixir, shell, Java, C#, Kotlin, Swift, PHP, C, C++): no
+parser, so any language reads, roughly.
 """
 
 from __future__ import annotations
@@ -35,14 +35,32 @@ _METHOD_TYPE = (
     r"(?!(?:with|for|if|while|return|await|yield|new|throw|case|when|else|do|in|of|not)\b)"
     r"[A-Za-z_][\w.]*(?:<[^()\n]*>)?(?:\[\])*\??\s+"
 )
+#: A C-family function's signature on one line, opening its body (``int main(int argc) {``,
+#: ``std::string Cart::name() const {``, ``void *alloc(size_t n) {``): up to three type words,
+#: none a statement's (``return f() {``, Rust's ``match f() {``), a class's qualifier maybe,
+#: then the name; or a name with empty parentheses opening a body, as shell functions and JS
+#: class methods are written (``cleanup() {``, ``render() {``). Tried after the keyword form.
+_C_TYPE_WORD = r"[A-Za-z_][\w:]*+(?:<[^()\n]*>)?[ \t*&]++"
+_NOT_A_TYPE = (
+    r"(?!(?:else|return|new|delete|throw|case|goto|await|yield|go|defer|not|in|of|and|or|raise|"
+    r"assert|print|puts|echo|typeof|sizeof|using|import|from|package|if|for|foreach|while|"
+    r"switch|do|when|then|elif|match|catch|with|lock|until|unless)\b)"
+)
+_NOT_A_NAME = r"(?!(?:if|for|foreach|while|switch|catch|function|func|return|else|do|with)\b)"
+_C_FUNCTION = (
+    r"(?=[^\n{]*+\{[ \t]*(?:\r?\n|$))"  # (a gate: the line's first brace ends it)
+    rf"(?:(?P<cfunc>){_NOT_A_TYPE}(?:{_C_TYPE_WORD}){{1,3}}(?:[A-Za-z_]\w*::)*{_NOT_A_NAME}"
+    r"(?=[A-Za-z_]\w*\s*\([^;{}\n]*\)[\w \t&]*\{[ \t]*(?:\r?\n|$))"
+    rf"|(?P<bare>){_NOT_A_NAME}(?=[A-Za-z_]\w*\s*\(\)\s*\{{[ \t]*(?:\r?\n|$)))"
+)
 #: (the modifiers read once for both forms, the method form tried only after one, ``(?(mod)``;
 #: JS's ``export`` and ``default`` are no method's: ``export default defineConfig(`` calls)
 _DEFINITION_BODY = (
-    rf"\s*(?:(?:export|default)\s+)*(?:(?P<mod>{_MODIFIER})(?:{_MODIFIER})*)?"
+    rf"\s*+(?:(?:export|default)\s+)*(?:(?P<mod>{_MODIFIER})(?:{_MODIFIER})*)?"
     rf"(?:(?(mod)(?P<method>)(?:{_METHOD_TYPE})?(?=[A-Za-z_][\w.]*\s*\()|(?!))"
     r"|(?:def|class|func(?:\s*\([^)]*\))?|function\*?|type|interface|struct|enum|trait|impl|fn|"
     r"fun|module|defmodule|defp?|defmacro|const|let|var|val|static|object|protocol|extension|"
-    r"namespace|record|CREATE\s+TABLE)\s+)"
+    rf"namespace|record|CREATE\s+TABLE)\s+|{_C_FUNCTION})"
     r"(?P<name>[A-Za-z_][\w.]*)"
 )
 _DEFINITION = lazy_compile(_DEFINITION_BODY)  # one line's (``match``)
@@ -66,6 +84,7 @@ _KEYWORD_TEXT = """
     throw true try type typeof var void while with yield len str int float bool dict list set
     string error nil err ctx fmt println printf sprintf errorf append make map true false
     final readonly sealed override abstract virtual internal synchronized mutating fileprivate
+    init deinit get constructor
     """
 _KEYWORDS = frozenset(_KEYWORD_TEXT.split())
 
@@ -278,7 +297,7 @@ def _definitions(text: str) -> Iterator[tuple[str, str, bool]]:
     ``^\\s*`` with MULTILINE matches), the name, and whether it is a method written with no
     keyword."""
     for found in _DEFINITION_LINES.finditer("\n" + text):
-        yield found.group(0)[1:], found.group("name"), found.group("method") is not None
+        yield found.group(0)[1:], found.group("name"), _called(found)
 
 
 #: ``_definition_rank`` of a constant or variable declared inside a block.
@@ -518,12 +537,18 @@ def _callable(name: str, head: str, method: bool = False) -> str:
 
 def _rank(found: re.Match[str]) -> int:
     """``_definition_rank`` of a ``_DEFINITION`` match."""
-    return _definition_rank(found.group(0), found.group("method") is not None)
+    return _definition_rank(found.group(0), _called(found))
 
 
 def _named(found: re.Match[str]) -> str:
     """The name a ``_DEFINITION`` match defines, as :func:`_callable` writes it."""
-    return _callable(found.group("name"), found.group(0), found.group("method") is not None)
+    return _callable(found.group("name"), found.group(0), _called(found))
+
+
+def _called(found: re.Match[str]) -> bool:
+    """Whether a ``_DEFINITION`` match is a function written with no keyword: a method after
+    its modifiers, a C-family signature or a bare ``name() {``."""
+    return any(found.group(form) is not None for form in ("method", "cfunc", "bare"))
 
 
 __all__ = [
