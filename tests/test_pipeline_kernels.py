@@ -165,6 +165,16 @@ def test_partition_matches_twin(
             ],
             id="glued-sentences-split-names-do-not",
         ),
+        pytest.param(
+            "Still ~800ms. Let me check. It took 5min. Then 8 ms. Not split: Mr. Smith, Fig. 3.",
+            [
+                "Still ~800ms.",
+                "Let me check.",
+                "It took 5min.",
+                "Then 8 ms. Not split: Mr. Smith, Fig. 3.",  # (a unit apart is read as a title)
+            ],
+            id="a-unit-after-its-number-ends-a-sentence",
+        ),
     ],
 )
 def test_sentences(pipeline_impl: ModuleType, text: str, expected: list[str]) -> None:

@@ -43,6 +43,8 @@ cdef bint _is_abbreviation(int kind, const void* data, Py_ssize_t start, Py_ssiz
         b -= 1
     if b == dot:
         return False
+    if b > start and _is_digit(PyUnicode_READ(kind, <void*>data, b - 1)):
+        return False  # a unit after its number ("800ms."): no title
     if dot - b == 1 and _is_letter(PyUnicode_READ(kind, <void*>data, b)):
         return True
     return _mark_of(kind, data, b, dot) == 1

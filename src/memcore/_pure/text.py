@@ -132,6 +132,8 @@ def _is_abbreviation(text: str, start: int, dot: int) -> bool:
     b = dot
     while b > start and (_is_letter(text[b - 1]) or text[b - 1] == "."):
         b -= 1
+    if b > start and _is_digit(text[b - 1]):  # a unit after its number ("800ms."): no title
+        return False
     word = text[b:dot].lower()
     if not word:
         return False
