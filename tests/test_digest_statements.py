@@ -747,3 +747,17 @@ def test_the_places_prefilter_agrees_with_the_rule(said: str) -> None:
     """``only_locations`` tests a line's first character before its words and spans: it must
     say what the rule says, word by word."""
     assert digest_prose.only_locations(said) == _names_only_places(said)
+
+
+def test_a_point_the_agent_was_about_to_check_is_no_result() -> None:
+    """A review's point, a dash, then what the agent was about to do about it ("**3. Renamed
+    files (R/C)** - Let me check if...") weighed nothing yet: no line; a point with its verdict
+    after the dash is one."""
+    text = (
+        "**2. Context not passed** - Valid. `collectChangedFiles` creates "
+        "`context.Background()`.\n\n**3. Renamed files (`R/C`)** - Let me check if this is "
+        "actually a concern in `status.go`."
+    )
+    digest = session_digest([_agent(0, text)], 400).text
+    assert "Let me check" not in digest
+    assert "`collectChangedFiles` creates `context.Background()`" in digest

@@ -493,6 +493,17 @@ def spare_lines(items: Sequence[MemoryItem], *, thinking: bool) -> list[Candidat
     return out
 
 
+def _announced_after_dash(sentence: str) -> bool:
+    """Whether ``sentence`` is a point's title, a dash, then what the agent was about to do
+    about it ("**3. Renamed files** - Let me check if this is a concern"): the point was not
+    weighed yet, and the records after it say what came of it."""
+    for dash in (" - ", " \u2014 "):
+        at = sentence.find(dash)
+        if at > 0 and ANNOUNCING.match(sentence[at + len(dash) :]):
+            return True
+    return False
+
+
 def _tidy_ellipsis(said: str) -> str:
     """``said``, which ends in an ellipsis, without an end that promises what was cut away
     (:func:`memcore.digest_cut.tidy_cut`): the import cuts a long text at a word, whatever the
@@ -577,6 +588,8 @@ def statements(
             continue  # (a guess said to the user: the findings after it say what held)
         if aside and ANNOUNCING.match(sentence):
             continue  # (what the agent was about to do: the records after it say what it did)
+        if _announced_after_dash(sentence):
+            continue  # ("Renamed files (R/C) - Let me check if...": a point it had yet to weigh)
         if aside or (sentence[0] in _ALOUD_OPENINGS and _THINKING_ALOUD.match(sentence)):
             score -= NARRATION_PENALTY  # about to do, the user's step, or musing
         if sentence[-1] == ":":  # an introduction to a list or a block
