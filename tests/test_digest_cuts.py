@@ -90,14 +90,15 @@ def test_a_cut_line_says_more_than_a_name() -> None:
         "- `a.go` was edited twice, changing `f()` and `g()`; 2 of these edits fixed a failure.",
         "- `a.go` and `b.go` were edited twice each, changing `f()`; in each, 1 of these edits "
         "fixed a failure.",
+        "- `a.go` was edited once, changing `f()` and `g()`, which fixed a failure.",
     ],
 )
 def test_a_cut_file_line_drops_a_count_of_fixes_it_cannot_finish(line: str) -> None:
-    """A file line cut inside its last clause ("...; 2 of these edits fixed…") ends before
-    that clause: a count of edits without what they did says nothing."""
+    """A file line cut inside its last clause ("...; 2 of these edits fixed…", "..., which
+    fixed…") ends before that clause: a count of edits without what they did says nothing."""
     for room in range(4, words(line)):
         cut = memcore.digest_cut.cut_line(line, room, words)
-        assert cut is None or ";" not in cut or "a failure" in cut, cut
+        assert cut is None or "a failure" in cut or (";" not in cut and "which" not in cut), cut
 
 
 @pytest.mark.parametrize(
@@ -200,3 +201,13 @@ def test_a_cut_keeps_a_statement_s_worth_of_words_after_its_label() -> None:
     assert memcore.digest_cut.cut_line(plain, 10, words, min_share=0) == (
         "- Fixed the cache in `store.py` by keeping every entry's\u2026"
     )
+
+
+def test_a_single_edit_that_fixed_a_failure_is_said_as_one() -> None:
+    """A file edited once whose edit fixed a failure: "which fixed a failure", not "1 of these
+    edits" of an edit alone."""
+    from memcore.digest_work import _fixing
+
+    assert _fixing(1, 1) == ", which fixed a failure"
+    assert _fixing(2, 3) == "; 2 of these edits fixed a failure"
+    assert _fixing(0, 1) == ""

@@ -39,7 +39,7 @@ FINGERPRINTS = {
     20: "3d38014f620eefd1",
     21: "c3fd1ff3d1b456a5",
     22: "fd07a1f54825c54c",
-    23: "7cf375fc3b600499",
+    23: "b360ca26473caaee",
 }
 SESSIONS = (
     "entireio__cli__198393f2",

@@ -193,9 +193,10 @@ _OPEN_SECTION = lazy_compile(r'\bsections? (?:"[^"]*",? (?:and )?)*"[^"]*$')
 #: said for, the outcome, is what the cut took (tidied away with the verb).
 _RAN_COUNT = lazy_compile(r"(?<=\bran)\s+(?:once|twice|\d+\s+times)$")
 #: The start of a file line's last clause, cut before what the edits it counts did ("...;
-#: 2 of these edits fixed…"): the clause says nothing, and goes.
+#: 2 of these edits fixed…", "...once, which fixed…"): the clause says nothing, and goes.
 _FIXES_CLAUSE = lazy_compile(
     r";\s+(?:in each,\s+)?(?:\d+|each)(?:\s+of(?:\s+these(?:\s+edits(?:\s+fixed)?)?)?)?$"
+    r"|,\s+which(?:\s+fixed)?$"
 )
 
 
@@ -212,7 +213,7 @@ def tidy_cut(cut: str, *, asides: bool = True) -> str:
         before = cut
         if "ran" in cut:  # (the patterns' own words: most cuts hold neither)
             cut = _RAN_COUNT.sub("", cut)
-        if ";" in cut:
+        if ";" in cut or "which" in cut:
             cut = _FIXES_CLAUSE.sub("", cut)
         kept = cut.split()
         while kept and _dangles(kept[-1]):  # no "and…", "added…"

@@ -412,7 +412,7 @@ def file_lines(
                 said = (f"{how}{changing}{gone}", entry.fixes, entry.edits)
                 alike.setdefault(said, []).append((entry, score))
             else:
-                fixing = f"; {entry.fixes} of these edits fixed a failure" if entry.fixes else ""
+                fixing = _fixing(entry.fixes, entry.edits)
                 titled = f' ("{entry.title}")' if _says_more(entry.title, entry.shown) else ""
                 line = f"- `{entry.shown}`{titled} was {how}{changing}{gone}{fixing}."
                 out.append(Candidate("files", entry.first, score, line, about=entry.shown))
@@ -492,6 +492,16 @@ def file_lines(
     return out
 
 
+def _fixing(fixes: int, edits: int) -> str:
+    """The clause of a file's line that says how many of its ``edits`` fixed a failure: "which
+    fixed a failure" after a single edit ("1 of these edits" of one read as a count of many)."""
+    if not fixes:
+        return ""
+    if edits == 1:
+        return ", which fixed a failure"
+    return f"; {fixes} of these edits fixed a failure"
+
+
 def _alike_lines(
     how: str, fixes: int, edits: int, entries: list[tuple[FileWork, float]]
 ) -> list[Candidate]:
@@ -502,7 +512,7 @@ def _alike_lines(
     out = []
     for group in _even_groups(entries, _files_beside(how)):
         if len(group) == 1:
-            fixing = f"; {fixes} of these edits fixed a failure" if fixes else ""
+            fixing = _fixing(fixes, edits)
             entry, score = group[0]
             line = f"- `{entry.shown}` was {how}{fixing}."
             out.append(Candidate("files", entry.first, score, line, about=entry.shown))
