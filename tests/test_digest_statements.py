@@ -29,6 +29,11 @@ def _agent(i: int, content: str) -> MemoryItem:
     return MemoryItem(f"a{i}", content, metadata=meta, created_at=T0 + timedelta(minutes=i))
 
 
+def _said(text: str) -> str:
+    """The digest, in 400 tokens, of one reply of the agent's saying ``text``."""
+    return session_digest([_agent(0, text)], 400).text
+
+
 @pytest.mark.parametrize(
     ("sentence", "names", "line"),
     [
@@ -100,7 +105,7 @@ def test_a_name_alone_in_an_agents_list_is_no_result() -> None:
         "   - `def get_random_number():` (1 line)\n"
         "The attribution counts `main.py` as 4 agent lines, which is right."
     )
-    digest = session_digest([_agent(0, text)], 400).text
+    digest = _said(text)
     assert "(1 line)" not in digest
     assert "The attribution counts `main.py` as 4 agent lines, which is right." in digest
 
@@ -710,7 +715,7 @@ def test_a_sentence_the_import_cut_ends_on_no_promise() -> None:
         "The review found two issues.\n\n1. **Naming**: The file has both `List*` functions and "
         "`Delete*` functions, which is\u2026\n[... 7672 more characters]"
     )
-    digest = session_digest([_agent(0, text)], 400).text
+    digest = _said(text)
     assert "- Naming: The file has both `List*` functions and `Delete*` functions\u2026" in digest
     assert "which is" not in digest
 
@@ -758,6 +763,6 @@ def test_a_point_the_agent_was_about_to_check_is_no_result() -> None:
         "`context.Background()`.\n\n**3. Renamed files (`R/C`)** - Let me check if this is "
         "actually a concern in `status.go`."
     )
-    digest = session_digest([_agent(0, text)], 400).text
+    digest = _said(text)
     assert "Let me check" not in digest
     assert "`collectChangedFiles` creates `context.Background()`" in digest
