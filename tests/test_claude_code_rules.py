@@ -671,5 +671,9 @@ def test_definitions_in_c_and_the_bare_forms_of_shell_and_js() -> None:
         "x = compute(y) {",
     ):
         assert not is_definition_line(statement), statement
+    # Lua's local functions; a shell function's locals are none
+    lua = "local M = {}\nlocal function setup(o)\n  return o\nend\nfunction M.attach(b)\nend\n"
+    assert defined_names(lua) == ["setup()", "M.attach()"]
+    assert defined_names("f() {\n  local x=$(foo)\n  local result\n}\n") == ["f()"]
     # initializers, getters and constructors are the language's own words: no name of a file
     assert defined_names("class A {\n  constructor() {\n  }\n  get() {\n  }\n}\n") == ["A"]

@@ -1,6 +1,6 @@
 """The names and lines of code in an agent's edits and reads: what an edit changed and where,
 what a file defines and calls. Plain text heuristics over the common languages of agent sessions
-(Python, Go, JS/TS, Rust, Ruby, Elixir, shell, Java, C#, Kotlin, Swift, PHP, C, C++): no
+(Python, Go, JS/TS, Rust, Ruby, Elixir, shell, Java, C#, Kotlin, Swift, PHP, C, C++, Lua): no
 parser, so any language reads, roughly.
 """
 
@@ -27,7 +27,7 @@ CALLS_LIMIT = 8
 _MODIFIER = (
     r"(?:pub(?:\(\w+\))?|public|private|protected|internal|fileprivate|open|override|abstract|"
     r"final|sealed|data|inline|suspend|partial|readonly|virtual|extern|unsafe|async|static|"
-    r"synchronized|mutating)\s+"
+    r"synchronized|mutating|local)\s+"
 )
 #: A method's type before its name: a word (not a statement's: ``async with lock(``), maybe
 #: generic, an array, nullable.
