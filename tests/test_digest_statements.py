@@ -10,8 +10,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from memcore import MemoryItem, digest_prose, digest_settled, session_digest, session_digests
-from memcore.digest_prose import GLUED_FENCE, standalone, unglue_fences
+from memcore import (
+    MemoryItem,
+    digest_settled,
+    digest_standalone,
+    session_digest,
+    session_digests,
+)
+from memcore.digest_prose import GLUED_FENCE, unglue_fences
+from memcore.digest_standalone import standalone
 from memcore.errors import ValidationError
 from tests.test_digest import REAL, needs_data
 
@@ -519,8 +526,8 @@ def test_an_echo_counts_only_the_chosen_lines_there_are_now() -> None:
 def test_the_finding_test_skips_only_what_the_pattern_rejects(said: str) -> None:
     """``standalone`` tries its finding pattern only where the cheap test says the text may
     end as one does: the test never hides a match (case folding included)."""
-    if digest_prose._FINDING_ONLY.match(said):
-        assert digest_prose._may_be_finding(said)
+    if digest_standalone._FINDING_ONLY.match(said):
+        assert digest_standalone._may_be_finding(said)
 
 
 @pytest.mark.parametrize(
@@ -730,8 +737,8 @@ def _names_only_places(said: str) -> bool:
         words = words[1:]
     if words and words[0].endswith(":") and words[0][:-1].lower() in {"file", "path", "see"}:
         words = words[1:]
-    locator = digest_prose._LOCATOR_WORD
-    place = digest_prose._FILE_PLACE
+    locator = digest_standalone._LOCATOR_WORD
+    place = digest_standalone._FILE_PLACE
     return all(locator.fullmatch(w) for w in words) and all(
         place.fullmatch(span) for span in pieces[1::2]
     )
@@ -751,7 +758,7 @@ def _names_only_places(said: str) -> bool:
 def test_the_places_prefilter_agrees_with_the_rule(said: str) -> None:
     """``only_locations`` tests a line's first character before its words and spans: it must
     say what the rule says, word by word."""
-    assert digest_prose.only_locations(said) == _names_only_places(said)
+    assert digest_standalone.only_locations(said) == _names_only_places(said)
 
 
 def test_a_point_the_agent_was_about_to_check_is_no_result() -> None:

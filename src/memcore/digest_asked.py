@@ -20,8 +20,8 @@ from memcore.digest_prose import (
     count_identifiers,
     cut_word_list,
     cut_words,
-    standalone,
 )
+from memcore.digest_standalone import standalone
 from memcore.digest_work import shown_path, strs
 from memcore.lazy_re import lazy_compile
 from memcore.model import MemoryItem

@@ -27,6 +27,10 @@ from memcore.digest_settled import (
     is_bare_title,
     unsettled,
 )
+from memcore.digest_standalone import (
+    says_of_its_names,
+    standalone,
+)
 from memcore.digest_subject import (
     in_glossary,
     opener_of,
@@ -100,148 +104,6 @@ def unglue_fences(text: str) -> str:
     return "".join(out)
 
 
-#: A sentence that only says a finding exists ("I found the bug!", "The trace reveals the
-#: problem."): the sentences after it say what it is, and alone it states nothing.
-_FINDING_ONLY = lazy_compile(
-    r"(?i)^[\w' ,]{0,40}\b(?:the|a|an|one|another)\s+(?:real\s+|actual\s+|root\s+)?"
-    r"(?:bug|issue|problem|cause|culprit)\s*[.!]*$"
-)
-_FINDING_WORDS = 8
-#: A statement that work is done that names no work ("The fix is complete.", "All changes are
-#: complete.", "All test modifications verified."): the lines about that work say it.
-_DONE_ONLY = lazy_compile(
-    r"(?i)^(?:the|all|all the|everything|my|our|this|these|both)?\s*(?:\w+\s+)?"
-    r"(?:fix|fixes|change|changes|implementation|work|task|tasks|refactor|refactoring|update|"
-    r"updates|modifications|edits)\s+(?:is|are|has been|have been|was|were)?\s*(?:now\s+)?"
-    r"(?:complete|completed|done|finished|in place|verified|ready)\s*[.!]*$"
-)
-#: A line that names something must say something of it: at least this many words outside its
-#: code spans and asides ("`import random` (1 line)", a nested list item of a worked example,
-#: says nothing on its own).
-_MIN_WORDS_BESIDE_NAMES = 1
-_ASIDE = lazy_compile(r"\([^()]*\)")
-#: Labels that only say where what follows is ("File: `a.go`"): no words of a statement.
-_LABELS = frozenset(["file", "files", "path", "paths", "location", "source", "see", "ref", "link"])
-#: Words beside names that only say where they are or join them: "and", "lines 373-419" (a
-#: dash is not one: "`a.go:329` - `T.CreatedAt`" says where a name is defined).
-_LOCATOR_INITIALS = frozenset("aAoOlL&,;0123456789")
-#: What a line of places opens with: a code span, an aside, a locator or a label.
-_PLACES_INITIALS = _LOCATOR_INITIALS | frozenset("`()-fFpPsSrR")
-_LOCATOR_WORD = lazy_compile(r"(?i:and|or|&|[,;]|lines?|L?\d+(?:[-\u2013:]L?\d+)?)[,;.]?")
-#: A place in a file: a path with an extension or a folder, maybe a line or a range.
-_FILE_PLACE = lazy_compile(r"[\w./~-]*(?:/[\w.-]+|\.[A-Za-z]\w{0,9})(?::\d+(?:-\d+)?)?")
-_FINDING_NOUNS = ("bug", "issue", "problem", "cause", "culprit")
-
-
-def _may_be_finding(said: str) -> bool:
-    """Whether ``said`` ends as ``_FINDING_ONLY`` needs (a noun, spaces, marks): a test first,
-    cheaper than the pattern; a text that is not all ASCII is left to the pattern (its case
-    folding takes some other letters for ASCII ones)."""
-    if not said.isascii():
-        return True
-    end = said[:-1] if said.endswith("\n") else said  # (``$`` also matches before one)
-    return end.rstrip(".!").rstrip().lower().endswith(_FINDING_NOUNS)
-
-
-#: A lead-in that only points at what follows it ("Here's what was fixed:", "It looks like
-#: this:"): without what follows, nothing is left.
-_POINTER_LEAD = lazy_compile(
-    r"(?i)^(?:here(?:'s|\s+is|\s+are)|below)\b"
-    r"|\b(?:like\s+(?:this|that)|as\s+follows|the\s+following|below|these|following):$"
-)
-#: Words a lead-in ends on that promise what follows ("Updated `f` to:"): left out with its
-#: colon when the lead-in is said alone ("Updated `f`.").
-_LEAD_TAIL = frozenset(
-    [
-        "which",
-        "because",
-        "since",
-        "when",
-        "where",
-        "whenever",
-        "while",
-        "if",
-        "so",
-        "that",
-        "to",
-        "does",
-        "do",
-        "did",
-        "is",
-        "are",
-        "was",
-        "were",
-        "include",
-        "includes",
-        "including",
-        "and",
-        "or",
-        "as",
-        "by",
-        "with",
-        "for",
-        "of",
-        "in",
-        "at",
-        "on",
-        "from",
-        "into",
-        "via",
-        "using",
-        "like",
-        "shows",
-        "show",
-    ]
-)
-_MIN_LEAD_WORDS = 3
-#: Prepositions whose gerund at a lead-in's end ("blocking fixed by setting:", "cleaned up
-#: after renaming:") waited for its object in the list: dropped with it.
-_GERUND_PREPOSITIONS = frozenset(["by", "after", "before", "for", "from", "without", "via"])
-#: Last words of a lead-in (its list or block left behind, its promising words dropped) that
-#: leave a clause open: an auxiliary or a verb still waiting for what the list said ("it could
-#: be", "session `x` has"), or a question word ("check what `f` (does)").
-_OPEN_ENDS = frozenset(
-    [
-        "be",
-        "been",
-        "being",
-        "has",
-        "have",
-        "had",
-        "could",
-        "would",
-        "should",
-        "might",
-        "may",
-        "must",
-        "will",
-        "can",
-        "shall",
-        "what",
-        "how",
-        "why",
-        "whether",
-    ]
-)
-#: Words that open the clause whose object was the list: a relative ("`f` which adds:") ends a
-#: clause the line keeps without it; a subject ("..., it now describes:") one it drops.
-_RELATIVES = frozenset(["which", "that", "who"])
-_SUBJECTS = frozenset(["it", "this", "they", "he", "she", "we", "you", "i"])
-_CLAUSE_OPENERS = _RELATIVES | _SUBJECTS
-#: A question whose answer was the list ("Let me check what `f` does:"): nothing is left.
-_ASKING = frozenset(["what", "how", "why", "whether", "where"])
-#: A sentence opening with one of these is a subordinate clause: alone it states nothing.
-_SUBORDINATE = frozenset(
-    ["if", "when", "while", "since", "because", "although", "though", "once", "unless"]
-)
-#: Words a lead-in ends on that gave the reason its list held ("it's likely because:"), and the
-#: hedges that say nothing without that reason.
-_BECAUSE = frozenset(["because", "since", "as"])
-_HEDGES = frozenset(["likely", "unlikely", "probably", "possibly", "maybe", "perhaps"])
-#: Of those, the ones whose list was the rest of the sentence: without it nothing is stated.
-_PREDICATE = frozenset(
-    ["is", "are", "was", "were", "include", "includes", "including", "like", "shows", "show"]
-)
 #: Thinking aloud ("Wait, ...", "Hmm, ..."): a step of the reasoning, not where it ended; tried
 #: only on a sentence opening with one of its first letters (no other folds to them in ``re``).
 _THINKING_ALOUD = lazy_compile(r"(?i)^(?:wait|hmm+|hold on|oh|ah)\b[\s,.!:-]")
@@ -330,133 +192,6 @@ def line_identifiers(text: str) -> list[str]:
     if not _may_name(text):
         return []
     return prose.find_names(text)
-
-
-def says_of_names(said: str) -> bool:
-    """Whether a line that names something has words of its own beside the names (outside its
-    code spans, its asides and a list mark)."""
-    pieces = said.split("`")  # code spans are the odd pieces (a last one unclosed is outside)
-    outside = " ".join(pieces[0::2] if len(pieces) % 2 else [*pieces[0::2], pieces[-1]])
-    if "(" in outside:
-        outside = _ASIDE.sub(" ", outside)
-    words = outside.split()
-    if words[:1] == ["-"] and said.startswith("-"):  # (a dash between two names is a word)
-        words = words[1:]
-    if words and words[0].endswith(":") and words[0][:-1].lower() in _LABELS:
-        words = words[1:]  # ("File: `a/b.json` (lines 7-12)": where, not what)
-    if len(words) < _MIN_WORDS_BESIDE_NAMES:
-        return False
-    # (where the name is, "`a.go`, lines 3-9", says nothing of it)
-    return words[0][0] not in _LOCATOR_INITIALS or not all(map(_is_locator, words))
-
-
-def says_of_its_names(said: str, names: int) -> bool:
-    """Whether a line naming ``names`` things (one or more) says something of them: one name
-    needs a word of its own beside it (:func:`says_of_names`); several need more than the
-    places they are at (:func:`only_locations`)."""
-    if names == 1:
-        return says_of_names(said)
-    return _opening(said) not in _PLACES_INITIALS or not only_locations(said)
-
-
-def _opening(said: str) -> str:
-    """The first character of ``said`` past a list mark ("" when there is none)."""
-    return said[2:3] if said[:2] == "- " else said[:1]
-
-
-def only_locations(said: str) -> bool:
-    """Whether a line names only places in files and joins them ("`a.go:69-79` and
-    `b/c.go:377-387`"): it says nothing of them. A name beside its place ("`TestX`
-    (`x_test.go:186-309`)", "`a.go:329` - `T.CreatedAt`") says where that name is."""
-    if _opening(said) not in _PLACES_INITIALS:
-        return False  # (most lines open on a word that says something: no more is read)
-    pieces = said.split("`")
-    if len(pieces) % 2 == 0 or len(pieces) < 3:  # (a code span left open, or none)
-        return False
-    words = " ".join(pieces[0::2]).replace("(", " ").replace(")", " ").split()
-    if words[:1] == ["-"] and said.startswith("-"):
-        words = words[1:]
-    if words and words[0].endswith(":") and words[0][:-1].lower() in _LABELS:
-        words = words[1:]
-    if not all(map(_is_locator, words)):
-        return False
-    return all(_FILE_PLACE.fullmatch(span) for span in pieces[1::2])
-
-
-def _is_locator(word: str) -> bool:
-    """Whether ``word`` only says where names are or joins them (``_LOCATOR_WORD``); its first
-    character rules most words out before the pattern is tried."""
-    return word[0] in _LOCATOR_INITIALS and _LOCATOR_WORD.fullmatch(word) is not None
-
-
-def standalone(said: str, names: int) -> str | None:
-    """``said`` as a line that stands on its own, or None when it would state nothing: a
-    finding it does not name, or a lead-in that only points at what follows. A lead-in whose
-    list or block was left behind ends at its last word that does not promise that list, with
-    a full stop ("Updated `f` in `g.go` to:" -> "Updated `f` in `g.go`.")."""
-    if (
-        not names
-        and len(said.split()) <= _FINDING_WORDS
-        and _may_be_finding(said)
-        and _FINDING_ONLY.match(said)
-    ):
-        return None
-    if names and not says_of_its_names(said, names):
-        return None
-    if not names and len(said) <= 60 and _DONE_ONLY.match(said):
-        return None
-    if not said.endswith(":") or said.count("`") % 2:  # (a colon inside a code span cut short)
-        return said
-    if _POINTER_LEAD.search(said):
-        return None
-    words = said[:-1].split()
-    dropped: list[str] = []
-    while words:
-        last = words[-1].lower().strip(",;")
-        if last in _LEAD_TAIL:
-            dropped.append(words.pop().lower().strip(",;"))
-        elif len(words) > 1 and last.endswith("ing") and words[-2] in _GERUND_PREPOSITIONS:
-            dropped.extend([words.pop().lower(), words.pop()])
-        else:
-            break
-    if len(words) < _MIN_LEAD_WORDS or _PREDICATE.intersection(dropped):
-        return None  # ("The changes are:", "It now shows:": a subject whose predicate was the list)
-    if words[0].lower() in _SUBORDINATE and not any(w.endswith(",") for w in words[1:]):
-        return None  # ("When `f()` is called:": a clause whose main clause was the list)
-    if _BECAUSE.intersection(dropped) and words[-1].lower().strip(",;") in _HEDGES:
-        return None  # ("..., it's likely because:": what is likely was the list)
-    closed = _closed(words, asked=bool(dropped))
-    if closed is None:
-        return None
-    return " ".join(closed).rstrip(",;") + "."
-
-
-def _closed(words: list[str], *, asked: bool) -> list[str] | None:
-    """A lead-in's words without the clause its list completed: "X uses `f` which adds" ->
-    "X uses `f`", "Rewrote `a.md` - it now describes" -> "Rewrote `a.md`"; None when nothing
-    whole is left ("it could be", "session `x` has", "check what `f` (does)", a clause opening
-    with "if")."""
-    tail = [w.lower().strip(",;") for w in words[-3:]]
-    if asked and _ASKING.intersection(tail):
-        return None  # the question's verb was dropped: its answer was the list
-    last = tail[-1]
-    if last in _SUBJECTS and len(words) > 1 and words[-2].endswith(","):
-        return None  # ("when `f` is called, it": the subject of a clause the list said)
-    open_end = last in _OPEN_ENDS or (
-        last.endswith("s") and not _CLAUSE_OPENERS.isdisjoint(tail[:-1])
-    )
-    if not open_end:
-        return words
-    for at in range(len(words) - 1, max(len(words) - 5, 0) - 1, -1):
-        word = words[at].lower().strip(",;")
-        if word in _CLAUSE_OPENERS:
-            kept = words[:at]
-            while kept and kept[-1] in ("-", "\u2014", "\u2013", "--"):
-                kept.pop()
-            if len(kept) < _MIN_LEAD_WORDS or kept[0].lower() in _SUBORDINATE:
-                return None
-            return kept
-    return None
 
 
 def is_agent(item: MemoryItem) -> bool:
@@ -659,6 +394,5 @@ __all__ = [
     "is_agent",
     "line_identifiers",
     "spare_lines",
-    "standalone",
     "statements",
 ]
