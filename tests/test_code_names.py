@@ -1,0 +1,216 @@
+"""The names and lines of code an edit or a read gives (:mod:`memcore.claude_code.code_names`):
+what an edit changed and the definition it sits in, what a file defines, across the languages
+agents write (keyword forms, methods written with modifiers, C-family signatures, shell and JS
+bare ``name() {``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from memcore.claude_code.tools import (
+    changed_lines,
+    changed_names,
+    context_lines,
+    defined_names,
+    enclosing_definition,
+)
+
+
+def test_edit_names_and_lines() -> None:
+    old = "def total(items):\n    return round(sum(items), 2)\n"
+    new = "def total(items):\n    return quantize_cents(sum(items))\n"
+    names = changed_names(old, new)
+    assert names[0] == "total()"  # the definition the change sits in
+    assert "quantize_cents()" in names
+    assert changed_lines(old, new) == ["return quantize_cents(sum(items))"]
+    assert context_lines(old, new) == ["def total(items):"]  # where the change was made
+    # error plumbing and a block's edges say nothing; keywords alone may be the change
+    go_old = "\treturn true\n"
+    go_new = (
+        "\trepo, err := OpenRepository()\n\tif err != nil {\n\t\treturn nil, err\n"
+        "\t} else {\n\t\tdefault:\n\treturn false, nil\n"
+    )
+    assert changed_lines(go_old, go_new) == [
+        "repo, err := OpenRepository()",
+        "default:",
+        "return false, nil",
+    ]
+    # a test's numbered locals are no names; a digit in a longer name still makes one
+    test_old = "const msg1 = make()\n"
+    test_new = "const msg1 = make()\nconst msg2 = make()\nconst sha256sum = digest(msg2)\n"
+    assert "msg2" not in changed_names(test_old, test_new)
+    assert "sha256sum" in changed_names(test_old, test_new)
+    go = "func (s *Store) Save(ctx context.Context) error {\n\treturn nil\n}\n"
+    assert defined_names(go + "type Result struct {\n}\n") == ["Save()", "Result"]
+
+
+def test_an_edit_s_call_names_the_definition_its_result_says_it_changed() -> None:
+    """The call holds what changed; once the result tells where (the definition around the
+    edit, from the file as it was), the call says it too, so recall finds it by that name."""
+    from tests.test_transcript_agent_records import _Records
+
+    original = "class Cart:\n    def total(self):\n        x = 1\n        return x\n"
+    records = _Records()
+    records.edit("src/cart.py", original, "        return x\n", "        return round(x, 2)\n")
+    call, result = records.items()
+    assert result.metadata["enclosing"] == "total()"
+    assert call.content.startswith("Edit `src/cart.py` in `total()`, changing `round()`")
+    assert call.metadata["enclosing"] == "total()"
+
+
+def test_enclosing_definition_from_the_original_file() -> None:
+    original = "class Cart:\n    def total(self):\n        x = 1\n        return x\n"
+    result = {"originalFile": original, "oldString": "        return x\n"}
+    assert enclosing_definition(result) == "total()"
+    assert enclosing_definition({"originalFile": original, "oldString": "missing"}) is None
+    assert enclosing_definition("not a mapping") is None
+
+
+@pytest.mark.parametrize(
+    ("original", "edited", "inside"),
+    [
+        # top-level shell code after a function: in no function (it was "format_number()")
+        ('format_number() {\n  echo "$1"\n}\n\necho "=== Step 15"\n', 'echo "=== Step 15"', None),
+        (
+            "def helper():\n    return 1\n\nif __name__ == '__main__':\n    run()\n",
+            "    run()",
+            None,
+        ),
+        # between two methods: the class, not the method above
+        ("class C:\n    def a(self):\n        return 1\n\n    x = 2\n", "    x = 2", "C"),
+        # a signature over several lines ends with a line as shallow as the def: still inside
+        ("def b(\n    y,\n) -> int:\n    return y\n", "    return y", "b()"),
+        # Go: after a function's closing brace; inside one; its doc comment belongs to it
+        ("func f() {\n\tx := 1\n}\n\nvar y = 2\n", "var y = 2", None),
+        ("func f() {\n\tx := 1\n}\n", "\tx := 1", "f()"),
+        ("func f() {\n}\n\n// G does g.\n// More.\nfunc G() {\n}\n", "// More.", "G()"),
+        # the languages that write a method with modifiers and no keyword: Java, C#, a TS class
+        (
+            "public class Cart {\n    public BigDecimal total(Cart c) {\n"
+            "        return x;\n    }\n}\n",
+            "        return x;",
+            "total()",
+        ),
+        (
+            "class Cart {\n    public async Task<int> LoadAsync(string id) {\n"
+            "        return 1;\n    }\n}\n",
+            "        return 1;",
+            "LoadAsync()",
+        ),
+        (
+            "class A {\n  private async load(): Promise<void> {\n    go();\n  }\n}\n",
+            "    go();",
+            "load()",
+        ),
+        # Kotlin's fun, with its modifiers; a statement after a modifier is no definition
+        (
+            "class C {\n    override fun onCreate(b: Bundle?) {\n        setUp()\n    }\n}\n",
+            "        setUp()",
+            "onCreate()",
+        ),
+        ("async def main():\n    async with lock(x):\n        pass\n", "        pass", "main()"),
+        # C and C++ signatures with no modifier; a shell function
+        ("int main(int argc, char **argv) {\n    return run(argc);\n}\n", "    return run(argc);",
+         "main()"),
+        ("bool Cart::empty() const {\n  return n == 0;\n}\n", "  return n == 0;", "empty()"),
+        ('cleanup() {\n  rm -rf "$TMP"\n}\n', '  rm -rf "$TMP"', "cleanup()"),
+        # a statement opening a block is no definition: the edit is in the function around it
+        ("void f(void) {\n  while (next(x)) {\n    y++;\n  }\n}\n", "    y++;", "f()"),
+    ],
+)  # fmt: skip
+def test_an_edit_is_in_the_definition_whose_block_is_still_open_there(
+    original: str, edited: str, inside: str | None
+) -> None:
+    assert enclosing_definition({"originalFile": original, "oldString": edited}) == inside
+
+
+_GO = "package cli\n\nfunc GetLogLevel() string {\n\ts, err := Load()\n\treturn s\n}\n"
+_PY = "class A:\n    def f(self):\n        return 1\n\nx = 1\n"
+
+
+@pytest.mark.parametrize(
+    ("original", "old", "added", "inside", "names"),
+    [
+        # a function added after the one the edit kept whole: in neither (a real session's
+        # digest said "an edit of `GetLogLevel()` added `func IsX() bool {`")
+        (_GO, _GO[12:], "\n// IsX says.\nfunc IsX() bool {\n\treturn false\n}\n", None, ["IsX()"]),
+        # a line added inside it: that one
+        (_GO, "\ts, err := Load()\n", "\tif err != nil {\n\t\tlog(err)\n\t}\n", "GetLogLevel()",
+         ["log()"]),
+        # a method added after another: the class, not the method kept
+        (_PY, _PY[9:43], "\n    def g(self):\n        return 2\n", "A", ["g()"]),
+    ],
+)  # fmt: skip
+def test_text_only_added_is_in_the_definition_open_where_it_went(
+    original: str, old: str, added: str, inside: str | None, names: list[str]
+) -> None:
+    new = old + added
+    result = {"originalFile": original, "oldString": old, "newString": new}
+    assert enclosing_definition(result) == inside
+    assert changed_names(old, new) == names
+
+
+def test_definitions_in_the_languages_that_write_methods_with_modifiers() -> None:
+    """Java, C#, Kotlin, Swift and a TS class: their methods (modifiers, a type, the name
+    called) are functions; their classes, objects, protocols and records are types."""
+    from memcore.claude_code.code_names import defined_names
+
+    java = (
+        "public final class CartService {\n    private final Repo repo;\n"
+        "    public BigDecimal total(Cart cart) {\n        return sum(cart);\n    }\n"
+        "    private static Map<String, List<Item>> byName() { return null; }\n}\n"
+    )
+    assert defined_names(java) == ["total()", "byName()", "CartService"]
+    kotlin = "object Registry {\n    private fun round(x: Double): Int = x.toInt()\n}\n"
+    assert defined_names(kotlin) == ["round()", "Registry"]
+    swift = (
+        "protocol Shape {}\nextension Circle: Shape {\n    public func area() -> Double { 0 }\n}\n"
+    )
+    assert defined_names(swift) == ["area()", "Shape", "Circle"]
+    assert defined_names("    async with lock(x):\n        return await fetch(y)\n") == []
+    assert defined_names("public static final Foo INSTANCE = new Foo();\n") == []  # (a field)
+    # (JS's export is no method's: an exported call is none; a class's methods are)
+    ts = "export default defineConfig({\n})\nexport class A {\n  private async run() {\n  }\n}\n"
+    assert defined_names(ts) == ["run()", "A"]
+
+
+def test_definitions_in_c_and_the_bare_forms_of_shell_and_js() -> None:
+    """A C-family signature with no modifier opening its body (``int main(...) {``,
+    ``std::string Cart::name() const {``) and a name with empty parentheses opening one
+    (a shell function, a JS class's method) are functions; statements and calls that open a
+    block are not (``if (x) {``, ``match f() {``, ``describe("x", () => {``,
+    ``test("x", async function() {``, ``go func() {``, ``return f(x) {``)."""
+    from memcore.claude_code.code_names import defined_names, is_definition_line
+
+    c = (
+        "#include <stdio.h>\n\nstatic int helper(void) {\n  return 1;\n}\n\n"
+        "int main(int argc, char **argv) {\n  return helper();\n}\n"
+        "std::string Cart::name() const {\n  return name_;\n}\n"
+        "void *alloc(size_t n) {\n  return malloc(n);\n}\n"
+    )
+    assert defined_names(c) == ["helper()", "main()", "name()", "alloc()"]
+    shell = 'set -e\ncleanup() {\n  rm -rf "$TMP"\n}\ntrap cleanup EXIT\n'
+    assert defined_names(shell) == ["cleanup()"]
+    js = "class View {\n  render() {\n    return draw(this.x);\n  }\n}\n"
+    assert defined_names(js) == ["render()", "View"]
+    for statement in (
+        "if (ready(x)) {",
+        "} else if (x) {",
+        "match parse(s) {",
+        "for (int i = 0; i < n; i++) {",
+        "while (next(x)) {",
+        'describe("cart", () => {',
+        'test("x", async function() {',
+        "beforeEach(() => {",
+        "go func() {",
+        "return build(x) {",
+        "void run();",
+        "x = compute(y) {",
+    ):
+        assert not is_definition_line(statement), statement
+    # Lua's local functions; a shell function's locals are none
+    lua = "local M = {}\nlocal function setup(o)\n  return o\nend\nfunction M.attach(b)\nend\n"
+    assert defined_names(lua) == ["setup()", "M.attach()"]
+    assert defined_names("f() {\n  local x=$(foo)\n  local result\n}\n") == ["f()"]
+    # initializers, getters and constructors are the language's own words: no name of a file
+    assert defined_names("class A {\n  constructor() {\n  }\n  get() {\n  }\n}\n") == ["A"]
