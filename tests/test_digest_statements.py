@@ -612,13 +612,17 @@ def test_a_sentence_the_import_cut_ends_on_no_promise() -> None:
 
 def test_a_point_the_agent_was_about_to_check_is_no_result() -> None:
     """A review's point, a dash, then what the agent was about to do about it ("**3. Renamed
-    files (R/C)** - Let me check if...") weighed nothing yet: no line; a point with its verdict
-    after the dash is one."""
+    files (R/C)** - Let me check if...") weighed nothing yet: no line; a finding before such a
+    dash stands without it ("`f` returns a struct - let me add an int version")."""
     text = (
         "**2. Context not passed** - Valid. `collectChangedFiles` creates "
         "`context.Background()`.\n\n**3. Renamed files (`R/C`)** - Let me check if this is "
-        "actually a concern in `status.go`."
+        "actually a concern in `status.go`.\n\nGemini already has `GetTranscriptPosition` "
+        "returning a struct - let me add a simple int version."
     )
     digest = _said(text)
     assert "Let me check" not in digest
+    assert "Renamed files" not in digest
     assert "`collectChangedFiles` creates `context.Background()`" in digest
+    assert "- Gemini already has `GetTranscriptPosition` returning a struct.\n" in digest + "\n"
+    assert "int version" not in digest

@@ -228,15 +228,20 @@ def spare_lines(items: Sequence[MemoryItem], *, thinking: bool) -> list[Candidat
     return out
 
 
-def _announced_after_dash(sentence: str) -> bool:
-    """Whether ``sentence`` is a point's title, a dash, then what the agent was about to do
-    about it ("**3. Renamed files** - Let me check if this is a concern"): the point was not
-    weighed yet, and the records after it say what came of it."""
+def _before_announcing(sentence: str, content: str, *, named: bool = True) -> str | None:
+    """``sentence`` without what the agent was about to do after a dash ("Gemini already has
+    `f` returning a struct - let me add an int version" -> "Gemini already has `f` returning a
+    struct."); "" when what comes before is a point's bold title ("**3. Renamed files** - Let
+    me check if...": the point was not weighed yet, and the records after it say what came of
+    it) or, with ``named``, names nothing. None when no such dash is there."""
     for dash in (" - ", " \u2014 "):
         at = sentence.find(dash)
         if at > 0 and ANNOUNCING.match(sentence[at + len(dash) :]):
-            return True
-    return False
+            before = sentence[:at].rstrip(" ,;:")
+            if (named and "`" not in before) or f"{before}**" in content:
+                return ""
+            return before if before[-1] in ".!?" else f"{before}."
+    return None
 
 
 def _tidy_ellipsis(said: str) -> str:
@@ -295,6 +300,11 @@ def statements(
         for sentence, _, _, names, _, _, _, position in found:
             if musing and unsettled(sentence):
                 continue
+            if " - " in sentence or " \u2014 " in sentence:
+                before = _before_announcing(sentence, content, named=False)
+                if before == "":
+                    continue
+                sentence = sentence if before is None else before
             if position and position % 1000 == 0:  # a later line's first: a list item's, maybe
                 lines = content.splitlines() if lines is None else lines
                 if weighs_options(lines, position // 1000):
@@ -316,6 +326,13 @@ def statements(
         if done is not None:  # an announced change the edit after it made: a result
             sentence = joined = done
             aside = False
+        if " - " in sentence or " \u2014 " in sentence:
+            before = _before_announcing(sentence, content)
+            if before == "":
+                continue
+            if before is not None:  # (what was found stands; what was to come goes)
+                sentence = joined = before
+                names, words = line_identifiers(before), len(before.split())
         at = seq + (position if position < 999_999 else 999_999) / 1_000_000
         ids = len(names)
         score = base + (2.0 if concluding else 0.0) + (ids if ids < 4 else 4) * ID_WEIGHT + lift
@@ -323,8 +340,6 @@ def statements(
             continue  # (a guess said to the user: the findings after it say what held)
         if aside and ANNOUNCING.match(sentence):
             continue  # (what the agent was about to do: the records after it say what it did)
-        if _announced_after_dash(sentence):
-            continue  # ("Renamed files (R/C) - Let me check if...": a point it had yet to weigh)
         if aside or (sentence[0] in _ALOUD_OPENINGS and _THINKING_ALOUD.match(sentence)):
             score -= NARRATION_PENALTY  # about to do, the user's step, or musing
         if sentence[-1] == ":":  # an introduction to a list or a block
