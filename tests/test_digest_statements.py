@@ -7,11 +7,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from memcore import (
     MemoryItem,
+    digest_prose,
     digest_settled,
     session_digest,
     session_digests,
@@ -626,3 +627,22 @@ def test_a_point_the_agent_was_about_to_check_is_no_result() -> None:
     assert "`collectChangedFiles` creates `context.Background()`" in digest
     assert "- Gemini already has `GetTranscriptPosition` returning a struct.\n" in digest + "\n"
     assert "int version" not in digest
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            ["But", "but,", "So", "\u017fo", "and", "OK,", "okay", "wait", "Wait,", "hmm", "Hmmm.",
+             "hold on", "oh!", "Ah:", "x", "the", "`f`", "-", "\u212a"]
+        ),
+        min_size=1,
+        max_size=5,
+    ).map(" ".join)
+)  # fmt: skip
+@example("\u017fo wait, the test")
+@example("But wait, the linter")
+def test_the_thinking_aloud_prefilter_finds_what_the_pattern_finds(sentence: str) -> None:
+    """The narration penalty tests a sentence's first letter before its pattern: it must never
+    hide a match (case folding included)."""
+    if digest_prose._THINKING_ALOUD.match(sentence):
+        assert sentence[0] in digest_prose._ALOUD_OPENINGS

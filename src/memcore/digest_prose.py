@@ -104,10 +104,13 @@ def unglue_fences(text: str) -> str:
     return "".join(out)
 
 
-#: Thinking aloud ("Wait, ...", "Hmm, ..."): a step of the reasoning, not where it ended; tried
-#: only on a sentence opening with one of its first letters (no other folds to them in ``re``).
-_THINKING_ALOUD = lazy_compile(r"(?i)^(?:wait|hmm+|hold on|oh|ah)\b[\s,.!:-]")
-_ALOUD_OPENINGS = frozenset("wWhHoOaA")
+#: Thinking aloud ("Wait, ...", "Hmm, ...", "But wait, ..."): a step of the reasoning, not where
+#: it ended; tried only on a sentence opening with one of its first letters (the long s is the
+#: one other letter ``re`` folds to them).
+_THINKING_ALOUD = lazy_compile(
+    r"(?i)^(?:(?:but|and|so|ok(?:ay)?),?\s+)?(?:wait|hmm+|hold on|oh|ah)\b[\s,.!:-]"
+)
+_ALOUD_OPENINGS = frozenset("wWhHoOaAbBsS\u017f")
 #: A finding's heading over its fix ("**8. Per-Branch Commit Limit vs Global**", "### 3.
 #: Symlinks followed"): its title, without marks or number.
 _FINDING_HEADING = lazy_compile(
