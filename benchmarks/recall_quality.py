@@ -19,9 +19,11 @@ Methods, each giving ``K`` items for a question:
 
 * ``recall``: what the MCP server's ``recall`` tool does (:mod:`memcore.claude_code.recall_rank`):
   the question's own words left out and each word's other forms added, BM25 over the items
-  (:class:`memcore.MemoryIndex`, each item's text with the words of its compound code names:
-  ``memcore.search.item_text``), hits weighed by what they are and copies of a text folded;
-* ``bm25``: the same index asked the question's words as they are, its ranking as it is;
+  (:class:`memcore.MemoryIndex` with ``recall``'s ``k1`` and ``b``, each item's text with the
+  words of its compound code names: ``memcore.search.item_text``), hits weighed by what they
+  are and copies of a text folded;
+* ``bm25``: a plain ``MemoryIndex`` (Lucene's defaults) asked the question's words as they are,
+  its ranking as it is;
 * ``latest``: the ``K`` newest items, what an agent holds without any search.
 
 Measures, per session and in the mean: ``hit@5`` (an answer among the first 5), ``mrr`` (the
@@ -61,6 +63,7 @@ from memcore.claude_code.recall_rank import (
     pool_size,
     question_terms,
     rank,
+    recall_index,
     shown_hit,
 )
 from memcore.search import item_text
@@ -96,14 +99,18 @@ class Score:
 
 
 class Memory:
-    """One session's items, indexed once for every method."""
+    """One session's items, indexed once for every method: ``index`` as a plain
+    ``MemoryIndex`` scores (Lucene's defaults), ``recall_index`` as ``recall``'s does."""
 
     def __init__(self, items: Sequence[MemoryItem]) -> None:
         self.items = {item.id: item for item in items}
         self.newest = [i.id for i in sorted(items, key=lambda i: (i.created_at, i.id))][::-1]
         self.index = MemoryIndex()
+        self.recall_index = recall_index()
         for item in items:
-            self.index.add(item.id, item_text(item))
+            text = item_text(item)
+            self.index.add(item.id, text)
+            self.recall_index.add(item.id, text)
 
 
 def questions(case: CompactionCase) -> list[Question]:
@@ -129,7 +136,7 @@ def questions(case: CompactionCase) -> list[Question]:
 
 
 def recall_method(memory: Memory, question: str) -> list[str]:
-    hits = memory.index.search(question_terms(question), pool_size(K))
+    hits = memory.recall_index.search(question_terms(question), pool_size(K))
     ranked = rank([("", memory.items[key], score) for key, score in hits], K)
     return [item.id for _, item, _ in ranked]
 

@@ -45,3 +45,17 @@ def test_recall_beats_the_latest_items_on_a_real_session() -> None:
     assert scores["recall"].questions == scores["latest"].questions > 10
     assert scores["recall"].hit > scores["latest"].hit
     assert 0.0 < scores["recall"].mrr <= 1.0
+
+
+def test_the_benchmark_scores_as_the_server_s_recall_scores() -> None:
+    """The server's recall index and the benchmark's ``recall`` method use ``recall``'s BM25
+    parameters; the plain ``bm25`` row, a ``MemoryIndex`` as it comes (Lucene's defaults)."""
+    from memcore.claude_code.project_recall import ProjectRecall
+    from memcore.claude_code.recall_rank import RECALL_B, RECALL_K1
+
+    server = ProjectRecall()._index  # (the index the MCP tool searches)
+    memory = rq.Memory([MemoryItem("a", "one text")])
+    assert (server.k1, server.b) == (RECALL_K1, RECALL_B)
+    assert (memory.recall_index.k1, memory.recall_index.b) == (RECALL_K1, RECALL_B)
+    assert (memory.index.k1, memory.index.b) == (1.5, 0.75)
+    assert (RECALL_K1, RECALL_B) != (1.5, 0.75)

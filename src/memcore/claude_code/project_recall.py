@@ -26,8 +26,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from memcore.claude_code.project import is_note_of
+from memcore.claude_code.recall_rank import recall_index
 from memcore.model import MemoryItem
-from memcore.search import MemoryIndex, item_text
+from memcore.search import item_text
 
 #: The index is first asked for this many times ``k`` hits, then twice as many each round.
 FIRST_ASK = 3
@@ -39,7 +40,7 @@ class ProjectRecall:
     __slots__ = ("_held", "_index", "_manager", "_marks", "_owned", "_refs")
 
     def __init__(self) -> None:
-        self._index = MemoryIndex()
+        self._index = recall_index()
         self._manager: Any = None  # the replica of the last refresh, which decodes the hits
         self._marks: dict[str, int] = {}  # session -> its state digest when indexed
         self._held: dict[str, dict[str, int]] = {}  # session -> key -> value hash when read

@@ -16,6 +16,24 @@ from collections.abc import Iterable, Sequence
 from memcore._kernels import search as _search_kernels
 from memcore.lazy_re import lazy_compile
 from memcore.model import MemoryItem
+from memcore.search import MemoryIndex
+
+#: BM25's parameters for ``recall``'s index. A session's memory holds one-line replies beside
+#: long records (a command's output, a sub-agent's report): with Lucene's default length
+#: normalization (``b`` 0.75) a short line that shares one common word with the question
+#: outranked the long record that answers it. Measured on the development sessions' questions
+#: (``benchmarks/recall_quality.py``; ``b`` 0.2 to 0.5 all better than 0.75 on both halves),
+#: ``b`` 0.3 and ``k1`` 1.2 took hit@5 / MRR from 0.748 / 0.553 to 0.766 / 0.579 (half A 0.818 /
+#: 0.603 to 0.835 / 0.632, half B 0.663 / 0.494 to 0.682 / 0.515). ``MemoryIndex`` keeps
+#: Lucene's defaults: they are its contract.
+RECALL_K1 = 1.2
+RECALL_B = 0.3
+
+
+def recall_index() -> MemoryIndex:
+    """An empty index scored as ``recall`` scores (``RECALL_K1``, ``RECALL_B``)."""
+    return MemoryIndex(k1=RECALL_K1, b=RECALL_B)
+
 
 #: A note remembered through ``remember`` is what someone chose to keep, a line imported from
 #: a transcript was said in passing (a tool call, a command run): the note's recall score
