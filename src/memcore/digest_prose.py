@@ -237,6 +237,8 @@ def _before_announcing(sentence: str, content: str, *, named: bool = True) -> st
     struct."); "" when what comes before is a point's bold title ("**3. Renamed files** - Let
     me check if...": the point was not weighed yet, and the records after it say what came of
     it) or, with ``named``, names nothing. None when no such dash is there."""
+    if " - " not in sentence and " \u2014 " not in sentence:  # (most sentences)
+        return None
     for dash in (" - ", " \u2014 "):
         at = sentence.find(dash)
         if at > 0 and ANNOUNCING.match(sentence[at + len(dash) :]):
@@ -303,11 +305,10 @@ def statements(
         for sentence, _, _, names, _, _, _, position in found:
             if musing and unsettled(sentence):
                 continue
-            if " - " in sentence or " \u2014 " in sentence:
-                before = _before_announcing(sentence, content, named=False)
-                if before == "":
-                    continue
-                sentence = sentence if before is None else before
+            before = _before_announcing(sentence, content, named=False)
+            if before == "":
+                continue
+            sentence = sentence if before is None else before
             if position and position % 1000 == 0:  # a later line's first: a list item's, maybe
                 lines = content.splitlines() if lines is None else lines
                 if weighs_options(lines, position // 1000):
@@ -329,13 +330,12 @@ def statements(
         if done is not None:  # an announced change the edit after it made: a result
             sentence = joined = done
             aside = False
-        if " - " in sentence or " \u2014 " in sentence:
-            before = _before_announcing(sentence, content)
-            if before == "":
-                continue
-            if before is not None:  # (what was found stands; what was to come goes)
-                sentence = joined = before
-                names, words = line_identifiers(before), len(before.split())
+        before = _before_announcing(sentence, content)
+        if before == "":
+            continue
+        if before is not None:  # (what was found stands; what was to come goes)
+            sentence = joined = before
+            names, words = line_identifiers(before), len(before.split())
         at = seq + (position if position < 999_999 else 999_999) / 1_000_000
         ids = len(names)
         score = base + (2.0 if concluding else 0.0) + (ids if ids < 4 else 4) * ID_WEIGHT + lift

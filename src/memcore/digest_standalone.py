@@ -163,24 +163,29 @@ def says_of_names(said: str) -> bool:
     outside = " ".join(pieces[0::2] if len(pieces) % 2 else [*pieces[0::2], pieces[-1]])
     if "(" in outside:
         outside = _ASIDE.sub(" ", outside)
-    words = outside.split()
-    if words[:1] == ["-"] and said.startswith("-"):  # (a dash between two names is a word)
-        words = words[1:]
-    if words and words[0].endswith(":") and words[0][:-1].lower() in _LABELS:
-        words = words[1:]  # ("File: `a/b.json` (lines 7-12)": where, not what)
+    words = _said_words(outside.split(), said)
     if len(words) < _MIN_WORDS_BESIDE_NAMES:
         return False
     # (where the name is, "`a.go`, lines 3-9", says nothing of it)
-    return words[0][0] not in _LOCATOR_INITIALS or not all(map(_is_locator, words))
+    return not all(map(_is_locator, words))
+
+
+def _said_words(words: list[str], said: str) -> list[str]:
+    """``words`` (those of ``said`` outside its names) without its list mark and a label that
+    only says where ("File: `a/b.json` (lines 7-12)": where, not what); a dash between two
+    names is a word."""
+    if words[:1] == ["-"] and said.startswith("-"):
+        words = words[1:]
+    if words and words[0].endswith(":") and words[0][:-1].lower() in _LABELS:
+        words = words[1:]
+    return words
 
 
 def says_of_its_names(said: str, names: int) -> bool:
     """Whether a line naming ``names`` things (one or more) says something of them: one name
     needs a word of its own beside it (:func:`says_of_names`); several need more than the
     places they are at (:func:`only_locations`)."""
-    if names == 1:
-        return says_of_names(said)
-    return _opening(said) not in _PLACES_INITIALS or not only_locations(said)
+    return says_of_names(said) if names == 1 else not only_locations(said)
 
 
 def _opening(said: str) -> str:
@@ -198,11 +203,7 @@ def only_locations(said: str) -> bool:
     if len(pieces) % 2 == 0 or len(pieces) < 3:  # (a code span left open, or none)
         return False
     words = " ".join(pieces[0::2]).replace("(", " ").replace(")", " ").split()
-    if words[:1] == ["-"] and said.startswith("-"):
-        words = words[1:]
-    if words and words[0].endswith(":") and words[0][:-1].lower() in _LABELS:
-        words = words[1:]
-    if not all(map(_is_locator, words)):
+    if not all(map(_is_locator, _said_words(words, said))):
         return False
     return all(_FILE_PLACE.fullmatch(span) for span in pieces[1::2])
 

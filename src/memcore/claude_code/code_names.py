@@ -19,11 +19,12 @@ MAX_NAMES = 40
 #: A read keeps at most this many of the names its text calls (the most called).
 CALLS_LIMIT = 8
 
-# Definitions in the common languages of agent sessions (Python, Go, JS/TS, Rust, Ruby, Elixir,
-# shell, Java, C#, Kotlin, Swift, PHP); the name is the group ``name``. Two forms: a keyword
-# (``def``, ``fn``, ``class``, ``fun``...) after any modifiers, or, in the languages that write
-# none for a method (Java, C#, a TS class), modifiers, maybe a type, and the name called
-# (``public BigDecimal total(Cart c)``, ``private async load()``): the group ``method`` is set.
+# Definitions in the common languages of agent sessions (see the module doc); the name is the
+# group ``name``. Three forms: a keyword (``def``, ``fn``, ``class``, ``fun``...) after any
+# modifiers; in the languages that write none for a method (Java, C#, a TS class), modifiers,
+# maybe a type, and the name called (``public BigDecimal total(Cart c)``, ``private async
+# load()``): the group ``method`` is set; a C-family signature or a bare ``name() {`` opening a
+# body (``_C_FUNCTION``): the group ``cfunc`` or ``bare``.
 _MODIFIER = (
     r"(?:pub(?:\(\w+\))?|public|private|protected|internal|fileprivate|open|override|abstract|"
     r"final|sealed|data|inline|suspend|partial|readonly|virtual|extern|unsafe|async|static|"
