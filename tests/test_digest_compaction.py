@@ -146,11 +146,11 @@ def test_a_compaction_summary_tells_what_was_asked_and_its_statements() -> None:
 
 def _said_also(asked: list[str]) -> list[str]:
     """The statements of requests past their first line: indented under the request's line
-    ("  - X"), or alone, saying whose they are ("- The request also said: X")."""
+    ("  - X"), or alone, saying whose they are ("- The user asked, in a longer request: X")."""
     also = []
     for line in asked:
-        if line.startswith("- The request also said: "):
-            also.append(line.removeprefix("- The request also said: "))
+        if line.startswith("- The user asked, in a longer request: "):
+            also.append(line.removeprefix("- The user asked, in a longer request: "))
         elif line.startswith("  - "):
             also.append(line.removeprefix("  - "))
     return also
@@ -172,7 +172,9 @@ def test_a_request_s_further_statements_are_indented_under_it_or_say_whose_they_
     assert asked[1] == "  - Also fix `merge()` in `sync.py` today"
     # a budget with room for the further statement and not for the request's long line
     short = session_digest([task, done], 40).sections.get("asked", "").splitlines()
-    assert "- The request also said: Also fix `merge()` in `sync.py` today" in short, short
+    assert (
+        "- The user asked, in a longer request: Also fix `merge()` in `sync.py` today" in short
+    ), short
 
 
 def test_a_long_request_goes_on_by_its_items_not_from_the_middle_of_one() -> None:

@@ -72,7 +72,9 @@ def test_a_request_s_further_lines_wait_for_its_own_line() -> None:
     for budget in (300, 600, 1000, 1500, 2500):
         asked = session_digest(_session(_PLAN), budget).sections["asked"].splitlines()
         assert asked[0].startswith("- The user asked: Implement the following plan"), budget
-        assert not any(line.startswith("- The request also said") for line in asked), budget
+        assert not any(
+            line.startswith("- The user asked, in a longer request") for line in asked
+        ), budget
         assert any(line.startswith("  - Add `step") for line in asked), budget
 
 
@@ -88,7 +90,7 @@ def test_without_room_for_the_request_s_line_its_further_lines_say_whose_they_ar
         created_at=T0 + timedelta(minutes=1),
     )
     short = session_digest([task, done], 40).sections.get("asked", "").splitlines()
-    assert short == ["- The request also said: Also fix `merge()` in `sync.py` today"]
+    assert short == ["- The user asked, in a longer request: Also fix `merge()` in `sync.py` today"]
 
 
 def test_a_request_of_attached_files_alone_says_the_user_attached_them() -> None:

@@ -78,8 +78,10 @@ _SUMMARY_WORDS = 40
 _PLAIN_LEAST_WORDS = 4
 
 
-#: How a line of a request past its own line starts when said apart from it (``request_rest``).
-REQUEST_REST_LEAD = "- The request also said: "
+#: How a line of a request past its own line starts when said apart from it (``request_rest``):
+#: the request's own line was left out, so the lead says whose it is, not "the request also said"
+#: of a request the digest never said.
+REQUEST_REST_LEAD = "- The user asked, in a longer request: "
 
 #: How the line of what a compaction summary says was asked starts.
 SUMMARY_LEAD_IN = "Before the compaction (Claude's summary): "
