@@ -191,9 +191,10 @@ def test_a_cut_keeps_a_statement_s_worth_of_words_after_its_label() -> None:
         "packages/plugin-typegen/ (all files)"
     )
     label = words("- The agent's brief to a sub-agent says:")
+    plainly = {"min_share": 0, "names_kept": False}  # (its path may go: the label's rule alone)
     for room in range(label + 1, label + 3):  # (the label and up to two of its words)
-        assert memcore.digest_cut.cut_line(line, room, words, min_share=0) is None
-    assert memcore.digest_cut.cut_line(line, label + 3, words, min_share=0) == (
+        assert memcore.digest_cut.cut_line(line, room, words, **plainly) is None
+    assert memcore.digest_cut.cut_line(line, label + 3, words, **plainly) == (
         "- The agent's brief to a sub-agent says: The full directory\u2026"
     )
     # a colon past the first words, or inside a code span, is the statement's own
@@ -211,3 +212,21 @@ def test_a_single_edit_that_fixed_a_failure_is_said_as_one() -> None:
     assert _fixing(1, 1) == ", which fixed a failure"
     assert _fixing(2, 3) == "; 2 of these edits fixed a failure"
     assert _fixing(0, 1) == ""
+
+
+def test_a_cut_of_a_line_that_names_something_keeps_one_of_its_names() -> None:
+    """A statement said of exact names, cut before all of them, says what it was not about
+    ("This means the issue is inside…" of a line that goes on to say inside which function):
+    it is left out, unless ``names_kept`` is off (a request's own words, a topic line); a cut
+    that keeps one of its names stays."""
+    line = "- This means the issue is inside `InitializeSession()` or `initializeSession()` here."
+    stub = words("- This means the issue is inside")
+    assert memcore.digest_cut.cut_line(line, stub, words, min_share=0) is None
+    assert memcore.digest_cut.cut_line(line, stub, words, min_share=0, names_kept=False) == (
+        "- This means the issue is inside\u2026"
+    )
+    assert memcore.digest_cut.cut_line(line, stub + 1, words, min_share=0) == (
+        "- This means the issue is inside `InitializeSession()`\u2026"
+    )
+    plain = "- The whole suite passes again after the change to the cache eviction order today"
+    assert memcore.digest_cut.cut_line(plain, 10, words, min_share=0) is not None

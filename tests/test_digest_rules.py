@@ -40,6 +40,7 @@ FINGERPRINTS = {
     21: "c3fd1ff3d1b456a5",
     22: "fd07a1f54825c54c",
     23: "b360ca26473caaee",
+    24: "867be9bcfbae8390",
 }
 SESSIONS = (
     "entireio__cli__198393f2",

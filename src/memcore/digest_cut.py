@@ -263,9 +263,12 @@ def cut_line(
     *,
     min_words: int = 3,
     min_share: float = MIN_CUT_SHARE,
+    names_kept: bool = True,
 ) -> str | None:
     """The longest word prefix of ``text`` that, with an ellipsis, counts at most ``room``
-    (None: it would keep fewer than ``min_words`` words, or than ``min_share`` of them)."""
+    (None: it would keep fewer than ``min_words`` words, or than ``min_share`` of them, or,
+    with ``names_kept``, none of the exact names ``text`` has: "This means the issue is
+    inside…" of a line that went on to say inside which function is a stub)."""
     words = _WORDS.findall(text)
     lo, hi = 0, len(words)
     while lo < hi:
@@ -286,7 +289,9 @@ def cut_line(
         return None
     if not _CODE_SPAN.sub(" ", cut).split()[bullet:]:  # a name alone says nothing of it
         return None
-    if kept_words < MIN_PLAIN_CUT_WORDS and not _NAMES_SOMETHING.search(cut):
+    if not _NAMES_SOMETHING.search(cut) and (
+        kept_words < MIN_PLAIN_CUT_WORDS or (names_kept and _NAMES_SOMETHING.search(text))
+    ):
         return None
     # what follows a label is the statement: "...sub-agent says: The full…" keeps two of its
     # words, a stump whatever the label's length

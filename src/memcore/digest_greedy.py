@@ -243,7 +243,12 @@ class Greedy:
             self.cut_from[id(cand)] = (cand, i)  # (room left at the end gives it back whole)
         elif cost > room:
             cut = cut_line(
-                cand.text, room - 1, self.count, min_words=MIN_TOPIC_WORDS, min_share=0.0
+                cand.text,
+                room - 1,
+                self.count,
+                min_words=MIN_TOPIC_WORDS,
+                min_share=0.0,
+                names_kept=False,  # (what was asked first, in its own words)
             )
             if cut is None:
                 return
@@ -473,7 +478,8 @@ class Greedy:
                 self._settle(i)
                 continue
             if over:
-                cut = cut_line(cand.text, room - 1, self.count)
+                # (the user's words say what was asked with no name; others say it of names)
+                cut = cut_line(cand.text, room - 1, self.count, names_kept=section != "asked")
                 if cut is None:
                     aside.append(entry)
                     continue
