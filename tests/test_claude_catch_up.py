@@ -16,7 +16,7 @@ import pytest
 from memcore.claude_code import catch_up
 from memcore.claude_code.project import registry_session
 from tests.claude_code_support import DATA
-from tests.test_claude_hooks import EARLIER, PROJECT, _hook, _payload, _place, _read_state
+from tests.claude_hooks_support import EARLIER, PROJECT, _hook, _payload, _place, _read_state
 
 pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason="the shared transcripts are not here")
 

@@ -20,7 +20,7 @@ from memcore.claude_code.hook_input import read_payload, whole_object
 from memcore.claude_code.hooks import HookPayload, locate_session
 from memcore.errors import ValidationError
 from tests.claude_code_support import DATA
-from tests.test_claude_hooks import EARLIER, _payload, _place, _read_state
+from tests.claude_hooks_support import EARLIER, _payload, _place, _read_state
 
 PAYLOAD = {
     "session_id": "s-1",

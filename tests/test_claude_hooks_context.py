@@ -22,7 +22,7 @@ from memcore.stores import open_store
 from memcore.sync import DistributedMemoryManager
 from memcore.tokens import count_tokens
 from tests.claude_code_support import DATA
-from tests.test_claude_hooks import (
+from tests.claude_hooks_support import (
     PROJECT,
     _context,
     _hook,

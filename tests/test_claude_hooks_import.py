@@ -13,7 +13,7 @@ from memcore.claude_code.project import registry_session
 from memcore.cli import main
 from memcore.stores import open_store
 from tests.claude_code_support import DATA
-from tests.test_claude_hooks import (
+from tests.claude_hooks_support import (
     EARLIER,
     PROJECT,
     _context,

@@ -18,7 +18,7 @@ from memcore.claude_code.hooks import HookPayload, locate_session
 from memcore.claude_code.parse_ahead import ParseAhead, _pack, _unpack
 from memcore.claude_code.project import SessionRecord, parse_session, registry_session
 from tests.claude_code_support import DATA
-from tests.test_claude_hooks import PROJECT, _hook, _payload, _place, _read_state, _session_of
+from tests.claude_hooks_support import PROJECT, _hook, _payload, _place, _read_state, _session_of
 
 pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason="the shared transcripts are not here")
 

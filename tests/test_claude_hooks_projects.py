@@ -12,7 +12,15 @@ import pytest
 from memcore.claude_code.project import SessionRecord, registry_session
 from memcore.cli import main
 from tests.claude_code_support import DATA
-from tests.test_claude_hooks import EARLIER, PROJECT, _context, _hook, _payload, _place, _read_state
+from tests.claude_hooks_support import (
+    EARLIER,
+    PROJECT,
+    _context,
+    _hook,
+    _payload,
+    _place,
+    _read_state,
+)
 from tests.test_transcript_agent_records import CWD, SESSION, _Records
 
 pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason="the shared transcripts are not here")

@@ -17,7 +17,7 @@ from memcore.claude_code.hooks import HookPayload
 from memcore.errors import BackendError, NotFoundError
 from memcore.stores.sqlite_reader import SQLiteReader, run_now
 from tests.claude_code_support import DATA
-from tests.test_claude_hooks import _payload, _save_earlier
+from tests.claude_hooks_support import _payload, _save_earlier
 
 pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason="the shared transcripts are not here")
 

@@ -152,7 +152,7 @@ async def test_bad_arguments(service: MemoryService) -> None:
 
 def test_digest_and_sessions_of_saved_claude_code_sessions(tmp_path: Path) -> None:
     from tests.claude_code_support import DATA
-    from tests.test_claude_hooks import EARLIER, PROJECT, _hook, _payload, _place
+    from tests.claude_hooks_support import EARLIER, PROJECT, _hook, _payload, _place
 
     if not DATA.is_dir():
         pytest.skip("the shared transcripts are not here")

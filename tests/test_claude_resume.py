@@ -26,8 +26,8 @@ from memcore.claude_code.project import SessionRecord, registry_session
 from memcore.claude_code.transcripts import parse_transcript
 from memcore.model import MemoryItem
 from tests.claude_code_support import DATA
+from tests.claude_hooks_support import _read_state
 from tests.test_claude_code_links import _Session
-from tests.test_claude_hooks import _read_state
 from tests.test_transcript_agent_records import CWD, SESSION
 
 

@@ -15,7 +15,7 @@ from memcore.access_log import load_access_log
 from memcore.claude_code.save_turns import BUCKETS, lock_path, session_turn
 from memcore.claude_code.transcripts import parse_transcript
 from tests.claude_code_support import DATA
-from tests.test_claude_hooks import _hook, _payload, _place, _state
+from tests.claude_hooks_support import _hook, _payload, _place, _state
 
 pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason="the shared transcripts are not here")
 

@@ -12,7 +12,7 @@ from memcore.cli import main
 from memcore.model import MemoryItem
 from memcore.sync import DistributedMemoryManager
 from tests.claude_code_support import DATA
-from tests.test_claude_hooks import EARLIER, OTHER_PROJECT_FILE, PROJECT, _hook, _payload, _place
+from tests.claude_hooks_support import EARLIER, OTHER_PROJECT_FILE, PROJECT, _hook, _payload, _place
 
 needs_data = pytest.mark.skipif(not DATA.is_dir(), reason="the shared transcripts are not here")
 

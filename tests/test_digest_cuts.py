@@ -191,10 +191,10 @@ def test_a_cut_keeps_a_statement_s_worth_of_words_after_its_label() -> None:
         "packages/plugin-typegen/ (all files)"
     )
     label = words("- The agent's brief to a sub-agent says:")
-    plainly = {"min_share": 0, "names_kept": False}  # (its path may go: the label's rule alone)
+    # (its path may go: the label's rule alone, ``names_kept`` off)
     for room in range(label + 1, label + 3):  # (the label and up to two of its words)
-        assert memcore.digest_cut.cut_line(line, room, words, **plainly) is None
-    assert memcore.digest_cut.cut_line(line, label + 3, words, **plainly) == (
+        assert memcore.digest_cut.cut_line(line, room, words, min_share=0, names_kept=False) is None
+    assert memcore.digest_cut.cut_line(line, label + 3, words, min_share=0, names_kept=False) == (
         "- The agent's brief to a sub-agent says: The full directory\u2026"
     )
     # a colon past the first words, or inside a code span, is the statement's own

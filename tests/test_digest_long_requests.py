@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from memcore import MemoryItem, session_digest
 from memcore.digest_asked import HEAD_LEAST_WORDS, REQUEST_WORDS, head_words
-from tests.test_digest import T0, _agent
+from tests.digest_support import T0, _agent
 
 _CONTEXT = (
     "Wingman currently hardcodes the `claude` CLI and the `sonnet` model for its reviews. "

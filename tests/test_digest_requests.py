@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import memcore.digest_asked
 from memcore import MemoryItem, session_digest
-from tests.test_digest import T0
+from tests.digest_support import T0
 from tests.test_transcript_agent_records import _Records
 
 

@@ -11,7 +11,7 @@ from memcore.claude_code import parse_transcript
 from memcore.claude_code.project import BRIEF_DIGEST_TOKENS, DIGEST_RULES, STORED_DIGEST_TOKENS
 from memcore.digest import session_digests
 from tests.claude_code_support import DATA
-from tests.test_digest import needs_data
+from tests.digest_support import needs_data
 
 #: The digests' fingerprint under each number of the rules (the latest is checked; up to 6, of
 #: the first three of ``SESSIONS``, whose digests rule 7 left as they were; 7, of the first five;

@@ -15,7 +15,7 @@ from memcore.cli import main
 from memcore.stores import open_store
 from memcore.transfer import ACCESS_LOG_SESSION
 from tests.claude_code_support import DATA
-from tests.test_claude_hooks import EARLIER, PROJECT, _place
+from tests.claude_hooks_support import EARLIER, PROJECT, _place
 
 pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason="the shared transcripts are not here")
 

@@ -19,8 +19,8 @@ from memcore.claude_code.masking import _PATTERNS, OFF_SWITCH, mask_line
 from memcore.claude_code.transcripts import parse_transcripts
 from memcore.model import MemoryItem
 from tests.claude_code_support import PROJECT, SESSION, _assistant, _u, _user
+from tests.claude_hooks_support import _hook, _payload, _read_state
 from tests.conftest import _implementation_fixture
-from tests.test_claude_hooks import _hook, _payload, _read_state
 
 text_impl = _implementation_fixture("text")
 

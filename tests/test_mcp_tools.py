@@ -28,7 +28,7 @@ from memcore.errors import NotFoundError, ValidationError
 from memcore.model import MemoryItem
 from memcore.stores import open_store
 from tests.claude_code_support import DATA
-from tests.test_claude_hooks import PROJECT, _hook, _payload, _place
+from tests.claude_hooks_support import PROJECT, _hook, _payload, _place
 from tests.test_claude_mcp import is_error, server_params
 
 needs_data = pytest.mark.skipif(not DATA.is_dir(), reason="the shared transcripts are not here")

@@ -8,7 +8,7 @@ from benchmarks.compaction_quality import CompactionCase, load_cases
 from memcore.claude_code.recall_rank import SHOWN_CHARS, shown_text
 from memcore.model import MemoryItem
 from tests.claude_code_support import DATA
-from tests.test_digest import needs_data
+from tests.digest_support import needs_data
 
 
 def _case(summary: str, transcript: str) -> CompactionCase:

@@ -16,7 +16,7 @@ from memcore.claude_code.discovery import transcript_head
 from memcore.claude_code.records import ANALYZED_CHARS, analysis_view
 from memcore.claude_code.tools import describe_result
 from memcore.stores import open_store
-from tests.test_claude_hooks import _context, _hook, _payload
+from tests.claude_hooks_support import _context, _hook, _payload
 
 SESSION = "7a1c2e44-0b6d-4f3e-9c1a-5d2e8f9b0a11"
 CWD = "/home/dev/shop"
