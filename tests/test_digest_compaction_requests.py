@@ -100,11 +100,10 @@ def test_a_request_s_further_statements_are_indented_under_it_or_say_whose_they_
     asked = session_digest([task, done], 2000).sections["asked"].splitlines()
     assert asked[0].startswith("- The user asked: Plan: context words")
     assert asked[1] == "  - Also fix `merge()` in `sync.py` today"
-    # a budget with room for the further statement and not for the request's long line
+    # a budget with room for the further statement and not for the request's long line: it is
+    # said alone, saying whose it is
     short = session_digest([task, done], 40).sections.get("asked", "").splitlines()
-    assert (
-        "- The user asked, in a longer request: Also fix `merge()` in `sync.py` today" in short
-    ), short
+    assert short == ["- The user asked, in a longer request: Also fix `merge()` in `sync.py` today"]
 
 
 def test_a_long_request_goes_on_by_its_items_not_from_the_middle_of_one() -> None:

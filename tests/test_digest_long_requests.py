@@ -3,8 +3,6 @@ summaries put it), and its further lines come under it, not in its place."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -76,21 +74,6 @@ def test_a_request_s_further_lines_wait_for_its_own_line() -> None:
             line.startswith("- The user asked, in a longer request") for line in asked
         ), budget
         assert any(line.startswith("  - Add `step") for line in asked), budget
-
-
-def test_without_room_for_the_request_s_line_its_further_lines_say_whose_they_are() -> None:
-    """When the request's line never fits, its further lines are said alone at the end, each
-    saying whose it is: a digest keeps what it can of the request."""
-    request = "Plan: " + "context words " * 100 + "\n\n- Also fix `merge()` in `sync.py` today\n"
-    task = MemoryItem("t", request, metadata={"kind": "task"}, created_at=T0)
-    done = MemoryItem(
-        "d",
-        "Fixed `merge()`.",
-        metadata={"source": "claude-code", "role": "assistant", "kind": "fact"},
-        created_at=T0 + timedelta(minutes=1),
-    )
-    short = session_digest([task, done], 40).sections.get("asked", "").splitlines()
-    assert short == ["- The user asked, in a longer request: Also fix `merge()` in `sync.py` today"]
 
 
 def test_a_request_of_attached_files_alone_says_the_user_attached_them() -> None:
