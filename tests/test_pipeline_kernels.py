@@ -17,7 +17,7 @@ from memcore._pure._text_tables import ABBREVIATIONS, ELLIPSIS, ERROR_WORDS, STO
 HOUR = 3600.0
 
 # Characters that exercise every branch: terminators, quotes, bullets, code, paths, non-ASCII.
-ALPHABET = "aAbZz09 .!?\n\t\r-*+`/:_()[]\"'é中ß\u2022\u2014,;"
+ALPHABET = "aAbZz09 .!?\n\t\r-*+`/:_()[]\"'é中ß\u2022\u2014,;\u3002\uff01\uff1f\u300d\u3042"
 WORDS = [
     "Dr.", "e.g.", "3.14", "/usr/lib/x.so", "https://a.io/b?c=1", "foo_bar()", "Error:", "The",
     "value", "is", "ok.", "\n- ", "\n\n", "1. ", "`a. B`", "ValueError", "camelCase", "I.",
@@ -174,6 +174,17 @@ def test_partition_matches_twin(
                 "Then 8 ms. Not split: Mr. Smith, Fig. 3.",  # (a unit apart is read as a title)
             ],
             id="a-unit-after-its-number-ends-a-sentence",
+        ),
+        pytest.param(
+            "\u6211\u627e\u5230\u4e86\u95ee\u9898\u3002`a.b()` \u6539\u597d\u4e86\uff01"
+            "\u300c\u53ef\u4ee5\u5417\uff1f\u300d\u6d4b\u8bd5\u901a\u8fc7\u3002",
+            [
+                "\u6211\u627e\u5230\u4e86\u95ee\u9898\u3002",
+                "`a.b()` \u6539\u597d\u4e86\uff01",
+                "\u300c\u53ef\u4ee5\u5417\uff1f\u300d",
+                "\u6d4b\u8bd5\u901a\u8fc7\u3002",
+            ],
+            id="chinese-and-japanese-stops-end-a-sentence-with-no-space-after-them",
         ),
     ],
 )

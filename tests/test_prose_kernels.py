@@ -80,6 +80,28 @@ def test_other_words_twins_agree(twins: tuple[ModuleType, ModuleType], text: str
     assert native.other_words(text) == pure.other_words(text)
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.one_of(
+        st.text(alphabet="ab `\n\u4e2d\u6587\u3042\u30a2\u3400\uf900\u3002\u00e9", max_size=40),
+        st.text(max_size=40),
+    )
+)
+def test_count_words_twins_agree(twins: tuple[ModuleType, ModuleType], text: str) -> None:
+    native, pure = twins
+    assert native.count_words(text) == pure.count_words(text)
+
+
+def test_count_words_examples(prose: ModuleType) -> None:
+    """Words as ``split()`` gives them, and one more for every two Chinese or Japanese letters
+    of a run: that text writes no spaces."""
+    assert prose.count_words("All 3 tests pass.") == 4
+    assert prose.count_words("  a\tb\n") == 2
+    assert prose.count_words("\u6240\u6709\u6d4b\u8bd5\u90fd\u901a\u8fc7\u4e86\u3002") == 5
+    assert prose.count_words("`f()` \u73b0\u5728\u4f7f\u7528 `D`") == 5  # 3 words, 2 more
+    assert prose.count_words("\u4e2d") == 1
+
+
 def test_other_words_examples(prose: ModuleType) -> None:
     assert prose.other_words("`ab` and `cd` are renamed") == 3  # code spans are no words
     assert prose.other_words("ab`cd`ef x caf\u00e9 a_bc") == 4  # ab, ef, caf, bc
@@ -157,6 +179,8 @@ contents = st.one_of(
         max_size=6,
     ).map("\n".join),
     st.text(alphabet="ab `/(.?!:#-*|\n\u2705\u00e9A1", max_size=80),
+    # Chinese and Japanese: wide stops, ideographs, kana, a closing corner bracket
+    st.text(alphabet="ab `(.\n\u3002\uff01\uff1f\u300d\u4e2d\u6587\u3042\u30a2A1", max_size=80),
 )
 
 

@@ -401,19 +401,35 @@ cdef Py_ssize_t _other_words(str text):
     return words
 
 
+cdef inline bint _is_wide_letter(Py_UCS4 c) noexcept:
+    # a kana or CJK ideograph (the twin's ``_WIDE_LETTERS``)
+    return (
+        (0x3040 <= c <= 0x30FF)
+        or (0x3400 <= c <= 0x4DBF)
+        or (0x4E00 <= c <= 0x9FFF)
+        or (0xF900 <= c <= 0xFAFF)
+    )
+
+
 cdef Py_ssize_t _count_words(str text, bint *single):
-    # how many words ``text.split()`` gives; ``single`` when " ".join of them is ``text`` itself
-    # (one space between words, none around them)
+    # the twin's ``count_words``: how many words ``text.split()`` gives, and one more for every
+    # two letters of a run of Chinese or Japanese letters; ``single`` when " ".join of the
+    # words is ``text`` itself (one space between words, none around them)
     cdef Py_ssize_t n = len(text)
     cdef int kind = PyUnicode_KIND(text)
     cdef void *data = PyUnicode_DATA(text)
-    cdef Py_ssize_t p, words = 0
+    cdef Py_ssize_t p, words = 0, wide = 0
     cdef Py_UCS4 c
     cdef bint in_word = False
     cdef bint after_space = True  # at the start, as after a space: no space may open the text
     single[0] = True
     for p in range(n):
         c = PyUnicode_READ(kind, data, p)
+        if c >= 0x3040 and _is_wide_letter(c):
+            wide += 1
+        elif wide:
+            words += wide // 2
+            wide = 0
         if c.isspace():
             if c != 32 or after_space:
                 single[0] = False
@@ -426,11 +442,18 @@ cdef Py_ssize_t _count_words(str text, bint *single):
             after_space = False
     if n and after_space:  # a space closes the text
         single[0] = False
-    return words
+    return words + wide // 2
 
 
 include "prose_lines.pxi"
 include "prose_echo.pxi"
+
+
+def count_words(str sentence) -> int:
+    """The words of ``sentence``, Chinese and Japanese letters counted two to a word (see the
+    twin)."""
+    cdef bint single
+    return _count_words(sentence, &single)
 
 
 def statement_sentences(str content, bint needs_names, bint spare, set seen) -> list:
@@ -500,7 +523,7 @@ def statement_sentences(str content, bint needs_names, bint spare, set seen) -> 
             may_name = _may_name(sentence)
             if plain_out and not may_name:
                 continue
-            if sentence.endswith("?"):  # asked: not a result
+            if sentence.endswith(("?", "\uff1f")):  # asked (a wide mark too): not a result
                 continue
             if spare:
                 if may_name and _find(sentence, False):  # the main lines' business

@@ -128,6 +128,18 @@ cdef list sentence_spans(str text):
                 continue
             i += 1
             continue
+        if c == 0x3002 or c == 0xFF01 or c == 0xFF1F:  # a wide stop (see the twin)
+            k = i + 1
+            # (the twin's ``_WIDE_CLOSERS``: the wide stops, the closers, corner brackets and
+            # wide parentheses)
+            while k < n and PyUnicode_READ(kind, <void*>data, k) in (
+                "\u3002\uff01\uff1f\"')]}\u00bb\u300d\u300f\uff09\u3011"
+            ):
+                k += 1
+            _push(kind, data, spans, start, k)
+            start = k
+            i = k
+            continue
         if c == 46 or c == 33 or c == 63:
             j = i + 1
             while j < n:

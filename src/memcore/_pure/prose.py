@@ -141,6 +141,24 @@ def concludes(text: str) -> bool:
     return CONCLUSION.search(text) is not None
 
 
+#: Chinese and Japanese letters (kana, CJK ideographs): that text writes no space between
+#: words, so a run of them counts a word for every two letters besides its own.
+_WIDE_LETTERS = lazy_compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+
+
+def count_words(sentence: str) -> int:
+    """The words of ``sentence``: those ``split()`` gives, and a word more for every two letters
+    of each run of Chinese or Japanese letters ("所有测试都通过了。" is five)."""
+    return _with_wide(sentence, len(sentence.split()))
+
+
+def _with_wide(sentence: str, count: int) -> int:
+    """``count`` (``sentence``'s words by ``split()``) with its runs of wide letters counted."""
+    if sentence.isascii():
+        return count
+    return count + sum(len(run) // 2 for run in _WIDE_LETTERS.findall(sentence))
+
+
 def other_words(sentence: str) -> int:
     """Words of ``sentence`` outside its code spans (names in prose still count as words)."""
     return len(_PLAIN_WORD.findall(_CODE_SPAN.sub(" ", sentence)))
@@ -265,7 +283,7 @@ def statement_sentences(
             may_name = _may_name(sentence)
             if plain_out and not may_name:
                 continue
-            if sentence[-1:] == "?":  # asked: not a result
+            if sentence[-1:] in ("?", "\uff1f"):  # asked (a wide mark too): not a result
                 continue
             if spare:
                 if may_name and find_identifiers(sentence):  # the main lines' business
@@ -277,7 +295,8 @@ def statement_sentences(
             if plain_out and not ids:
                 continue
             words = sentence.split()
-            if ids < 2 and len(words) < 4:  # short lines count when they relate names
+            n_words = _with_wide(sentence, len(words))
+            if ids < 2 and n_words < 4:  # short lines count when they relate names
                 continue
             lower = sentence.lower()
             if not ids and not spare and not concludes(lower):  # names nothing, concludes nothing
@@ -304,7 +323,7 @@ def statement_sentences(
                 if spare and not (heading or sentence.endswith(":")):
                     seen.add(key)
                     joined = " ".join(words)
-                    out.append((sentence, joined, len(words), names, False, False, False, position))
+                    out.append((sentence, joined, n_words, names, False, False, False, position))
                 continue
             if spare:
                 continue
@@ -314,7 +333,7 @@ def statement_sentences(
             listy = ids >= 3 and other_words(sentence) < 3  # a list of names states nothing
             aside = narration or instruction
             joined = " ".join(words)
-            out.append((sentence, joined, len(words), names, concluding, aside, listy, position))
+            out.append((sentence, joined, n_words, names, concluding, aside, listy, position))
     return out
 
 
@@ -327,6 +346,7 @@ __all__ = [
     "TITLE_QUESTIONS",
     "Sentence",
     "concludes",
+    "count_words",
     "echo_names",
     "find_identifiers",
     "find_names",

@@ -24,6 +24,12 @@ _SPACE = " \t\r\n"
 _CLOSERS = "\"')]}»"
 _OPENERS = "\"'([`*-"
 _DASHES = "-\u2013\u2014"  # hyphen, en dash, em dash
+#: The full stop, exclamation and question marks of Chinese and Japanese text: they end a
+#: sentence with no space after them (the text has none between words either).
+_WIDE_STOPS = "\u3002\uff01\uff1f"
+#: What may close a sentence after a wide stop: the wide stops again, the closers, and the
+#: corner brackets and wide parentheses of that text.
+_WIDE_CLOSERS = _WIDE_STOPS + _CLOSERS + "\u300d\u300f\uff09\u3011"
 _LEAD_STRIP = "\"'([{<`"
 _TAIL_STRIP = ".,;:!?\"')]}>`\u2026"  # a summary's ellipsis (…) is no part of a fact
 
@@ -170,8 +176,9 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
 
     A sentence ends at ``.``/``!``/``?`` followed by whitespace and a capital, digit, quote or
     bullet (so decimals, versions, paths and URLs never split), or directly by a word that
-    starts sentences (``GLUED_STARTS``: "it.Let me"), at a blank line, or before a bullet
-    item. Abbreviations and initials do not end sentences; nothing inside backticks does.
+    starts sentences (``GLUED_STARTS``: "it.Let me"), at a Chinese or Japanese stop
+    (``_WIDE_STOPS``, with what closes it), at a blank line, or before a bullet item.
+    Abbreviations and initials do not end sentences; nothing inside backticks does.
     """
     spans: list[tuple[int, int]] = []
     n = len(text)
@@ -197,6 +204,14 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
                 i = j
                 continue
             i += 1
+            continue
+        if c in _WIDE_STOPS:  # (no space follows one: the text has none)
+            k = i + 1
+            while k < n and text[k] in _WIDE_CLOSERS:
+                k += 1
+            _push(text, spans, start, k)
+            start = k
+            i = k
             continue
         if c == "." or c == "!" or c == "?":
             j = i + 1
