@@ -29,6 +29,7 @@ from typing import Any, Protocol
 
 from memcore._kernels import search as _kernel
 from memcore.errors import NotFoundError, ValidationError
+from memcore.lazy_re import lazy_compile
 from memcore.model import MemoryItem, coerce_items
 
 Tokenizer = Callable[[str], Iterable[str]]
@@ -180,13 +181,37 @@ class SearchHit:
     item: MemoryItem
 
 
+#: A run of Chinese or Japanese letters (kana, CJK ideographs): text written with no spaces
+#: between its words, which the default tokenizer keeps whole up to the next punctuation mark.
+_WIDE_RUN = lazy_compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{2,}")
+
+
+def wide_bigrams(text: str) -> str:
+    """Every two letters side by side in each run of Chinese or Japanese letters of ``text``
+    ("四舍五入" gives "四舍 舍五 五入"), space-separated; "" when it has none. Indexed beside the
+    text and looked for beside a query's words, they let a word match inside a run (the
+    bigrams of CJK search engines, with no dictionary)."""
+    if text.isascii():
+        return ""
+    return " ".join(run[i : i + 2] for run in _WIDE_RUN.findall(text) for i in range(len(run) - 1))
+
+
+def with_wide_bigrams(text: str) -> str:
+    """``text``, with its ``wide_bigrams`` on a line after it when it has any."""
+    bigrams = wide_bigrams(text)
+    return f"{text}\n{bigrams}" if bigrams else text
+
+
 def item_text(item: MemoryItem) -> str:
     """What recall indexes of an item: its content, then the words of its compound code names
     (``code_words``: ``TestInitializeSession_SetsPhaseActive`` gives "test initialize session
-    sets phase active"). A question asks about a test or a function in words, and the default
-    tokenizer keeps each name whole, which no such question matches."""
+    sets phase active"), then its Chinese and Japanese bigrams (``wide_bigrams``). A question
+    asks about a test or a function in words, and the default tokenizer keeps each name whole,
+    which no such question matches; it keeps a run of CJK letters whole too."""
     words = _kernel.code_words(item.content)
-    return f"{item.content}\n{words}" if words else item.content
+    text = f"{item.content}\n{words}" if words else item.content
+    bigrams = wide_bigrams(item.content)
+    return f"{text}\n{bigrams}" if bigrams else text
 
 
 class _Slot(Protocol):
@@ -235,7 +260,8 @@ class SessionIndex:
                 else:
                     self._index.add(key, item_text(self._item(slot)))
             self._dirty.clear()
-            hits = [(key, score, slots.get(key)) for key, score in self._index.search(query, k)]
+            found = self._index.search(with_wide_bigrams(query), k)
+            hits = [(key, score, slots.get(key)) for key, score in found]
         # (a write on another thread puts its slot before it reports the change: a hit deleted
         # in between is left out, not decoded as an item it no longer is)
         return [
@@ -409,7 +435,7 @@ class HybridRetriever:
         """The ``k`` best keys by the fused rank of BM25 and cosine; the score is the RRF sum."""
         _positive("k", k)
         depth = max(k, self._depth)
-        keyword = [key for key, _ in self.index.search(query, depth)]
+        keyword = [key for key, _ in self.index.search(with_wide_bigrams(query), depth)]
         dense = [key for key, _ in self.dense_search(query, depth)]
         return reciprocal_rank_fusion([keyword, dense], self._rrf_k)[:k]
 
@@ -421,4 +447,6 @@ __all__ = [
     "SessionIndex",
     "item_text",
     "reciprocal_rank_fusion",
+    "wide_bigrams",
+    "with_wide_bigrams",
 ]

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from memcore._kernels import search as _search_kernels
 from memcore.lazy_re import lazy_compile
 from memcore.model import MemoryItem
-from memcore.search import MemoryIndex
+from memcore.search import MemoryIndex, wide_bigrams
 
 #: BM25's parameters for ``recall``'s index. A session's memory holds one-line replies beside
 #: long records (a command's output, a sub-agent's report): with Lucene's default length
@@ -69,14 +69,16 @@ _QUESTION_WORDS = frozenset(_QUESTION_TEXT.split())
 
 def question_terms(query: str) -> str:
     """The words of ``query`` to look for: the question's own words left out (when anything is
-    left), each with its other forms beside it (``word_forms``): a model asks in sentences, and
-    the index matches words exactly."""
+    left), each with its other forms beside it (``word_forms``; for a run of Chinese or
+    Japanese letters, its bigrams: ``wide_bigrams``, as the items are indexed): a model asks in
+    sentences, and the index matches words exactly."""
     words = _search_kernels.tokenize(query)  # (the index's own words)
     kept = [w for w in words if w not in _QUESTION_WORDS] or words
     terms: dict[str, None] = {}
     for word in kept:
         terms[word] = None
-        terms.update(dict.fromkeys(word_forms(word)))
+        bigrams = "" if word.isascii() else wide_bigrams(word)
+        terms.update(dict.fromkeys(bigrams.split() if bigrams else word_forms(word)))
     return " ".join(terms)
 
 

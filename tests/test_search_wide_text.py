@@ -1,0 +1,65 @@
+"""Recall over Chinese and Japanese text: a word found inside a run of letters written with no
+spaces, by the bigrams indexed beside the text and looked for beside the query's words."""
+
+from __future__ import annotations
+
+from memcore import DistributedMemoryManager, MemoryItem
+from memcore.claude_code.project_recall import ProjectRecall
+from memcore.claude_code.recall_rank import question_terms
+from memcore.search import HybridRetriever, item_text, wide_bigrams
+
+# "Please fix the rounding bug in `cart.py` and add tests." / "Deploy to the test server." /
+# "The tests all passed." (Japanese)
+NOTES = {
+    "round": "请修复 `cart.py` 中的四舍五入错误，并添加测试。",
+    "deploy": "部署到测试服务器。",
+    "ja": "テストはすべて成功しました。",
+}
+
+
+def test_bigrams_are_every_two_letters_of_each_run() -> None:
+    assert wide_bigrams("四舍五入") == "四舍 舍五 五入"
+    assert wide_bigrams("a 中文, `x` 测试通过") == "中文 测试 试通 通过"
+    assert wide_bigrams("テスト") == "テス スト"
+    assert wide_bigrams("plain ascii text") == ""
+    assert wide_bigrams("中 café") == ""  # (one letter: no pair)
+    # what recall indexes of an item carries them after its content
+    indexed = item_text(MemoryItem("r", NOTES["round"]))
+    assert indexed.startswith(NOTES["round"])
+    assert "四舍 舍五 五入" in indexed
+    assert item_text(MemoryItem("e", "all ascii")) == "all ascii"
+
+
+async def test_the_manager_s_search_finds_a_word_inside_a_run() -> None:
+    manager = DistributedMemoryManager("memory://", replica_id="a")
+    for key, text in NOTES.items():
+        manager.set("s", key, MemoryItem(key, text))
+    # "rounding" is inside the run "中的四舍五入错误": the whole run is no query's word
+    assert [hit.key for hit in manager.search("s", "四舍五入")][:1] == ["round"]
+    assert [hit.key for hit in manager.search("s", "服务器")][:1] == ["deploy"]
+    assert [hit.key for hit in manager.search("s", "成功")][:1] == ["ja"]
+    assert manager.search("s", "数据库") == []  # ("database": no bigram of it is there)
+    await manager.close()
+
+
+def test_recall_looks_for_a_chinese_question_s_bigrams() -> None:
+    """The MCP recall's terms: a run of the question's letters with its bigrams (and no English
+    plural made of it)."""
+    terms = question_terms("四舍五入的错误？").split()
+    assert terms == ["四舍五入的错误", "四舍", "舍五", "五入", "入的", "的错", "错误"]
+    manager = DistributedMemoryManager("memory://", replica_id="a")
+    for key, text in NOTES.items():
+        manager.set("s", key, MemoryItem(key, text))
+    recall = ProjectRecall()
+    recall.refresh(manager, ["s"], {})
+    hits = recall.search(question_terms("哪里有四舍五入错误"), 3)
+    assert [item.id for _, item, _ in hits][:1] == ["round"]
+
+
+def test_the_hybrid_retriever_s_keyword_side_finds_it_too() -> None:
+    retriever = HybridRetriever.from_items(
+        {key: MemoryItem(key, text) for key, text in NOTES.items()},
+        lambda texts: [[1.0, float(len(t))] for t in texts],
+    )
+    assert [key for key, _ in retriever.index.search("四舍 舍五 五入", 3)][:1] == ["round"]
+    assert "round" in [key for key, _ in retriever.search("四舍五入", 3)]
