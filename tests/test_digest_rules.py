@@ -41,6 +41,7 @@ FINGERPRINTS = {
     22: "fd07a1f54825c54c",
     23: "b360ca26473caaee",
     24: "867be9bcfbae8390",
+    25: "867be9bcfbae8390",  # (Chinese and Japanese sentences: these sessions have none)
 }
 SESSIONS = (
     "entireio__cli__198393f2",
