@@ -48,3 +48,37 @@ def test_a_japanese_reply_is_said_a_sentence_to_a_line() -> None:
     decisions = session_digest(items, 2000).sections.get("decisions", "").splitlines()
     assert decisions[:1] == ["- `parse()` の不具合を修正しました。"], decisions
     assert not any("コミットしますか" in line for line in decisions)  # a question: no result
+
+
+def test_a_line_in_chinese_is_cut_between_its_letters() -> None:
+    """A line of Chinese has few spaces to cut at: it is cut after any letter, with an
+    ellipsis, keeping as many words (two letters to a word) and names as an English cut."""
+    from memcore.digest_cut import cut_line
+
+    line = "- 我们的购物车模块在计算总价时有四舍五入的问题，特别是在使用优惠券的时候。"
+    cut = cut_line(line, 20, count_tokens, min_share=0.0)
+    assert cut is not None
+    assert cut.endswith("\u2026")
+    assert count_tokens(cut) <= 20
+    assert line.startswith(cut[:-1])
+    assert "，\u2026" not in cut  # (no pause before the ellipsis)
+    assert cut_line(line, 4, count_tokens, min_share=0.0) is None  # a stump
+    named = "- `round_total()` 函数使用了浮点数运算，导致结果不精确，金额经常差一分钱。"
+    stub = cut_line(named, 12, count_tokens, min_share=0.0)
+    assert stub is not None
+    assert stub.startswith("- `round_total()`"), stub
+
+
+def test_a_long_chinese_request_is_the_topic_of_a_short_digest() -> None:
+    """The session's first request, too long for a short digest, is said cut to fit, as an
+    English one is (it was left out: it had no space to cut at)."""
+    request = "我们的购物车模块在计算总价时有四舍五入的问题，特别是在使用优惠券和多种税率的时候，"
+    request *= 8
+    meta = {"kind": "task", "source": "claude-code", "role": "user"}
+    items = [MemoryItem("t", request, metadata=meta, created_at=T0), _agent(1, _REPLY, kind="fact")]
+    for budget in (100, 150, 300):
+        digest = session_digest(items, budget)
+        asked = digest.sections.get("asked", "")
+        assert asked.startswith("- The user asked: 我们的购物车模块"), (budget, digest.text)
+        assert asked.endswith("\u2026")
+        assert digest.tokens <= budget

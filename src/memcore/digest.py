@@ -47,6 +47,7 @@ from memcore.tokens import TokenCounter, get_token_counter, resolve_counter
 #: imports).
 KERNEL_USERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("memcore.digest_asked", ("pipeline",)),
+    ("memcore.digest_cut", ("prose",)),
     ("memcore.digest_echo", ("prose",)),
     ("memcore.digest_lines", ("prose",)),
     ("memcore.digest_open", ("prose",)),

@@ -5,6 +5,7 @@ aside open, and never keeping so little that the line says nothing.
 
 from __future__ import annotations
 
+from memcore._kernels import prose
 from memcore.lazy_re import lazy_compile
 from memcore.tokens import TokenCounter
 
@@ -269,6 +270,8 @@ def cut_line(
     (None: it would keep fewer than ``min_words`` words, or than ``min_share`` of them, or,
     with ``names_kept``, none of the exact names ``text`` has: "This means the issue is
     inside…" of a line that went on to say inside which function is a stub)."""
+    if not text.isascii() and _WIDE_RUN.search(text):
+        return _cut_wide(text, room, count, min_words, min_share, names_kept)
     words = _WORDS.findall(text)
     lo, hi = 0, len(words)
     while lo < hi:
@@ -298,6 +301,49 @@ def cut_line(
     label = _label_words(words)
     if label and len(kept) - label < MIN_STATEMENT_CUT_WORDS:
         return None
+    return cut + "\u2026"
+
+
+#: Two Chinese or Japanese letters side by side (kana, CJK ideographs): text that writes no
+#: spaces between its words, cut between any two letters (``_cut_wide``).
+_WIDE_RUN = lazy_compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{2}")
+_WIDE_LETTER = lazy_compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+#: Marks a cut does not end on before its ellipsis (a comma, an enumeration comma, a colon).
+_WIDE_PAUSES = ",;:\uff0c\u3001\uff1b\uff1a"
+
+
+def _cut_wide(
+    text: str,
+    room: int,
+    count: TokenCounter,
+    min_words: int,
+    min_share: float,
+    names_kept: bool,
+) -> str | None:
+    """``cut_line`` of a text with Chinese or Japanese in it: cut after any of its letters as
+    well as at its spaces, its words counted as ``count_words`` counts them (two letters to a
+    word), with the same least words and share, the same tidy end, and the same care for the
+    names it had."""
+    ends = sorted(
+        {m.end() for m in _WORDS.finditer(text)} | {m.end() for m in _WIDE_LETTER.finditer(text)}
+    )
+    lo, hi = 0, len(ends)
+    while lo < hi:  # the most of ``ends`` whose cut fits
+        mid = (lo + hi + 1) // 2
+        if count(text[: ends[mid - 1]].rstrip() + "\u2026") <= room:
+            lo = mid
+        else:
+            hi = mid - 1
+    if lo == 0 or ends[lo - 1] >= len(text.rstrip()):
+        return None
+    cut = tidy_cut(" ".join(text[: ends[lo - 1]].split()).rstrip(_WIDE_PAUSES))
+    kept, whole = prose.count_words(cut), prose.count_words(text)
+    bullet = 1 if text.startswith("- ") else 0  # a list mark is no word of the statement
+    if kept - bullet < min_words or kept - bullet < (whole - bullet) * min_share:
+        return None
+    named = _NAMES_SOMETHING.search(cut) is not None
+    if not named and names_kept and _NAMES_SOMETHING.search(text):
+        return None  # (its names were what it said)
     return cut + "\u2026"
 
 
