@@ -82,3 +82,11 @@ def test_a_long_chinese_request_is_the_topic_of_a_short_digest() -> None:
         assert asked.startswith("- The user asked: 我们的购物车模块"), (budget, digest.text)
         assert asked.endswith("\u2026")
         assert digest.tokens <= budget
+
+
+def test_a_chinese_conclusion_naming_nothing_is_a_result_of_a_short_digest() -> None:
+    """A sentence saying all tests passed ("所有测试都通过了。") concludes, as "All tests pass."
+    does: a result line even in a short digest, not a spare line that only fills room left."""
+    for budget in (80, 100):
+        decisions = session_digest(_session(), budget).sections["decisions"].splitlines()
+        assert "- 所有测试都通过了。" in decisions, (budget, decisions)

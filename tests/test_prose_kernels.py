@@ -28,6 +28,11 @@ PHRASE_PIECES = [
     "will", "use", "succeeded", "completed", "confirmed", "created", "caused", "by", "chose",
     "because", "implemented", "instead", "removed", "renamed", "refactored", "root", "updated",
     "verified", "decided", "x", "The", "ALL",
+    # Chinese and Japanese conclusions, their halves, and letters around them
+    "\u4fee\u590d\u4e86", "\u4fee\u590d", "\u5df2", "\u6210\u529f", "\u6210", "\u901a\u8fc7",
+    "\u6d4b\u8bd5", "\u90fd", "\u539f\u56e0", "\u662f", "\u306f",
+    "\u4fee\u6b63\u3057\u307e\u3057\u305f", "\u5b8c\u4e86\u3057\u307e\u3057\u305f",
+    "\u3057\u307e\u3057\u305f", "\u4e2d",
 ]  # fmt: skip
 SEPARATORS = [" ", " ", "", "_", ".", "-", "\n", "é", "1", "  ", "/", "`"]
 
@@ -137,6 +142,16 @@ def test_concludes_examples(prose: ModuleType) -> None:
     assert not prose.concludes("the bugs were many")
     assert not prose.concludes("prefixed and unfixedx")
     assert not prose.concludes("")
+
+
+def test_chinese_and_japanese_conclusions(prose: ModuleType) -> None:
+    """Found anywhere in a run of letters (that text has no word ends): fixed, resolved, tests
+    passed, succeeded, the cause is; "通过" alone ("by way of") is no conclusion."""
+    assert prose.concludes("\u6211\u4fee\u590d\u4e86\u8fd9\u4e2a\u9519\u8bef")  # 我修复了这个错误
+    assert prose.concludes("\u6240\u6709\u6d4b\u8bd5\u90fd\u901a\u8fc7\u4e86")  # 所有测试都通过了
+    assert prose.concludes("\u539f\u56e0\u306f\u30ad\u30e3\u30c3\u30b7\u30e5")  # 原因はキャッシュ
+    assert not prose.concludes("\u901a\u8fc7\u4fee\u6539\u914d\u7f6e")  # 通过修改配置
+    assert not prose.concludes("\u6210")  # (half of 成功)
 
 
 def test_pure_twin_is_the_regular_expressions() -> None:

@@ -26,7 +26,13 @@ expressions, and these scans reproduce them (a hypothesis test in
 checked against the length before it is read.
 """
 
-from cpython.unicode cimport Py_UNICODE_ISSPACE, PyUnicode_DATA, PyUnicode_KIND, PyUnicode_READ
+from cpython.unicode cimport (
+    Py_UNICODE_ISSPACE,
+    PyUnicode_1BYTE_KIND,
+    PyUnicode_DATA,
+    PyUnicode_KIND,
+    PyUnicode_READ,
+)
 from libc.string cimport strlen
 
 from memcore._native.text cimport sentence_spans
@@ -323,6 +329,24 @@ def concludes(str text) -> bool:
     return _concludes(text)
 
 
+#: The twin's Chinese and Japanese conclusions, found anywhere in the text (fixed, resolved,
+#: completed, succeeded, tests passed, the cause is / was).
+cdef tuple _WIDE_CONCLUSIONS = (
+    "\u4fee\u590d\u4e86", "\u5df2\u4fee\u590d", "\u89e3\u51b3\u4e86", "\u5b8c\u6210\u4e86",
+    "\u6210\u529f", "\u6d4b\u8bd5\u901a\u8fc7", "\u90fd\u901a\u8fc7", "\u539f\u56e0\u662f",
+    "\u4fee\u6b63\u3057\u307e\u3057\u305f", "\u5b8c\u4e86\u3057\u307e\u3057\u305f",
+    "\u539f\u56e0\u306f",
+)
+
+
+cdef bint _wide_concludes(str text):
+    cdef str marker
+    for marker in _WIDE_CONCLUSIONS:
+        if marker in text:
+            return True
+    return False
+
+
 cdef bint _concludes(str text):
     cdef Py_ssize_t n = len(text)
     cdef int kind = PyUnicode_KIND(text)
@@ -346,7 +370,8 @@ cdef bint _concludes(str text):
             continue
         after_word = False
         p += 1
-    return False
+    # (Chinese and Japanese letters take two bytes or more a character)
+    return kind != PyUnicode_1BYTE_KIND and _wide_concludes(text)
 
 
 

@@ -28,6 +28,12 @@ CONCLUSION = lazy_compile(
     r"|\d+ (?:passed|failed)|pass(?:es|ing)|f(?:ixed|ound (?:that|the))|w(?:orks|orking|ill use)"
     r"|succeeded|c(?:ompleted|onfirmed|reated|aused by|hose)|because|i(?:mplemented|nstead)"
     r"|r(?:emoved|enamed|efactored|oot cause)|updated|verified|decided)\b"
+    # the same in Chinese and Japanese, found anywhere in a run (that text has no word ends):
+    # fixed, resolved, completed, succeeded, tests passed, the cause is / was
+    r"|\u4fee\u590d\u4e86|\u5df2\u4fee\u590d|\u89e3\u51b3\u4e86|\u5b8c\u6210\u4e86"
+    r"|\u6210\u529f|\u6d4b\u8bd5\u901a\u8fc7|\u90fd\u901a\u8fc7|\u539f\u56e0\u662f"
+    r"|\u4fee\u6b63\u3057\u307e\u3057\u305f|\u5b8c\u4e86\u3057\u307e\u3057\u305f"
+    r"|\u539f\u56e0\u306f"
 )
 
 #: The agent announcing its next step or thinking aloud ("Let me check", "Maybe ...", "It seems
