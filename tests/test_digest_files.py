@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 import memcore.digest
 from memcore import session_digest
 from memcore.claude_code import parse_lines, parse_transcript
@@ -169,3 +171,29 @@ def test_files_edited_alike_are_told_together_within_six_names() -> None:
     said = " ".join(c.text for c in file_lines(files, 10))
     for n in range(4):
         assert f"`pkg{n}/config.py`" in said
+
+
+def test_a_windows_session_names_its_files_from_its_folder(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A session recorded on Windows (``C:\\Users\\bob\\shop``) names ``src\\cart.py`` as its
+    agent does, not the absolute path; a path outside the folder stays whole, and an absolute
+    Windows path is never joined to the folder as a relative one."""
+    import tests.test_transcript_agent_records as records_module
+
+    folder = "C:\\Users\\bob\\shop"
+    monkeypatch.setattr(records_module, "CWD", folder)
+    records = _Records()
+    records.user("Fix the rounding in cart.py")
+    edit = {
+        "file_path": f"{folder}\\src\\cart.py",
+        "old_string": "    return round(sum(items), 2)",
+        "new_string": "    return quantize(sum(items))",
+    }
+    original = "def total(items):\n    return round(sum(items), 2)\n"
+    result = {"originalFile": original, "oldString": edit["old_string"]}
+    records.tool("Edit", edit, "The file has been updated.", toolUseResult=result)
+    other = {"file_path": "D:\\lib\\money.py", "content": "def quantize(x):\n    return x\n"}
+    records.tool("Write", other, "File created successfully.")
+    files = session_digest(records.items(), 2000).sections["files"]
+    assert "`src\\cart.py` was edited once" in files, files
+    assert "C:\\Users" not in files
+    assert "`D:\\lib\\money.py`" in files

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from memcore.claude_code.code_names import is_definition_line
 from memcore.claude_code.edit_texts import DOCUMENT_SUFFIXES
-from memcore.claude_code.tools import EDIT_TOOLS, display_path, quoted_list
+from memcore.claude_code.tools import EDIT_TOOLS, display_path, is_absolute_path, quoted_list
 from memcore.digest_density import MOST_NAMES, chunks, exact_names, names_fitting
 from memcore.digest_prose import Candidate
 from memcore.model import MemoryItem
@@ -125,7 +125,7 @@ def shown_path(meta: Mapping[str, Any], root: str | None = None, path: object = 
     here = cwd if isinstance(cwd, str) else None
     if root is None:
         return display_path(raw, here)
-    if here and raw and not raw.startswith("/"):
+    if here and raw and not is_absolute_path(raw):
         raw = posixpath.normpath(posixpath.join(here, raw))
     return display_path(raw, root)
 

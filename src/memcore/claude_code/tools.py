@@ -132,10 +132,21 @@ def tool_target(tool: str, tool_input: Mapping[str, Any]) -> dict[str, str]:
 
 def display_path(path: str, cwd: str | None) -> str:
     """``path`` relative to the session's working folder when inside it (shorter, and how people
-    name files), else as given."""
+    name files), else as given; a Windows folder's too (``C:\\shop\\src\\a.py`` under
+    ``C:\\shop`` is ``src\\a.py``)."""
     if cwd and path.startswith(cwd.rstrip("/") + "/"):
         return path[len(cwd.rstrip("/")) + 1 :]
+    if cwd and "\\" in cwd and path.startswith(cwd.rstrip("\\") + "\\"):
+        return path[len(cwd.rstrip("\\")) + 1 :]
     return path
+
+
+def is_absolute_path(path: str) -> bool:
+    """Whether ``path`` is absolute on the machine that wrote it: POSIX (``/a``) or Windows
+    (``C:\\a``, ``C:/a``, ``\\\\server\\share``), whatever this machine is."""
+    return path.startswith(("/", "\\\\")) or (
+        len(path) > 2 and path[1] == ":" and path[0].isalpha() and path[2] in "\\/"
+    )
 
 
 def _range(tool_input: Mapping[str, Any], meta: Mapping[str, Any]) -> str:
@@ -470,6 +481,7 @@ __all__ = [
     "display_path",
     "enclosing_definition",
     "file_text",
+    "is_absolute_path",
     "quoted_list",
     "tool_target",
 ]
