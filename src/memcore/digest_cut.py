@@ -8,6 +8,7 @@ from __future__ import annotations
 from memcore._kernels import prose
 from memcore.lazy_re import lazy_compile
 from memcore.tokens import TokenCounter
+from memcore.wide_letters import WIDE_LETTER
 
 #: A line cut to fit must keep at least this many tokens, or it is left out.
 MIN_CUT_TOKENS = 10
@@ -306,8 +307,8 @@ def cut_line(
 
 #: Two Chinese or Japanese letters side by side (kana, CJK ideographs): text that writes no
 #: spaces between its words, cut between any two letters (``_cut_wide``).
-_WIDE_RUN = lazy_compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{2}")
-_WIDE_LETTER = lazy_compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_WIDE_RUN = lazy_compile(f"{WIDE_LETTER}{{2}}")
+_WIDE_LETTER = lazy_compile(WIDE_LETTER)
 #: Marks a cut does not end on before its ellipsis (a comma, an enumeration comma, a colon).
 _WIDE_PAUSES = ",;:\uff0c\u3001\uff1b\uff1a"
 

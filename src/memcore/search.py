@@ -31,6 +31,7 @@ from memcore._kernels import search as _kernel
 from memcore.errors import NotFoundError, ValidationError
 from memcore.lazy_re import lazy_compile
 from memcore.model import MemoryItem, coerce_items
+from memcore.wide_letters import WIDE_LETTER
 
 Tokenizer = Callable[[str], Iterable[str]]
 Embed = Callable[[list[str]], Sequence[Sequence[float]]]  # (always given a list)
@@ -183,7 +184,7 @@ class SearchHit:
 
 #: A run of Chinese or Japanese letters (kana, CJK ideographs): text written with no spaces
 #: between its words, which the default tokenizer keeps whole up to the next punctuation mark.
-_WIDE_RUN = lazy_compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{2,}")
+_WIDE_RUN = lazy_compile(f"{WIDE_LETTER}{{2,}}")
 
 
 def wide_bigrams(text: str) -> str:

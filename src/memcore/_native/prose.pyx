@@ -427,7 +427,7 @@ cdef Py_ssize_t _other_words(str text):
 
 
 cdef inline bint _is_wide_letter(Py_UCS4 c) noexcept:
-    # a kana or CJK ideograph (the twin's ``_WIDE_LETTERS``)
+    # a kana or CJK ideograph (``memcore.wide_letters.WIDE_LETTER``, the twin's class)
     return (
         (0x3040 <= c <= 0x30FF)
         or (0x3400 <= c <= 0x4DBF)

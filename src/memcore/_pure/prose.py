@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from memcore._pure.text import split_sentences
 from memcore.lazy_re import lazy_compile
+from memcore.wide_letters import WIDE_LETTER
 
 #: A path is tried only where a token with a slash starts (the lookbehind and lookahead): the
 #: same matches, without retrying the path at every letter of every word.
@@ -149,7 +150,7 @@ def concludes(text: str) -> bool:
 
 #: Chinese and Japanese letters (kana, CJK ideographs): that text writes no space between
 #: words, so a run of them counts a word for every two letters besides its own.
-_WIDE_LETTERS = lazy_compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_WIDE_LETTERS = lazy_compile(f"{WIDE_LETTER}+")
 
 
 def count_words(sentence: str) -> int:

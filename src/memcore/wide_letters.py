@@ -1,0 +1,16 @@
+"""Chinese and Japanese letters: kana and CJK ideographs, as one character class.
+
+That text writes no spaces between its words, so what memcore reads word by word reads it
+letter by letter: its sentences end at wide stops (``memcore._pure.text``), its words are
+counted two letters to a word (``count_words`` of the prose kernels, whose compiled twin tests
+the same ranges), a digest line is cut between two letters (``memcore.digest_cut``), and recall
+indexes its bigrams (``memcore.search.wide_bigrams``).
+"""
+
+from __future__ import annotations
+
+#: One kana or CJK ideograph (Hiragana, Katakana, Extension A, the unified ideographs, the
+#: compatibility ideographs), as a regular expression's character class.
+WIDE_LETTER = "[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
+
+__all__ = ["WIDE_LETTER"]
