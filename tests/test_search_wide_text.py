@@ -63,3 +63,15 @@ def test_the_hybrid_retriever_s_keyword_side_finds_it_too() -> None:
     )
     assert [key for key, _ in retriever.index.search("四舍 舍五 五入", 3)][:1] == ["round"]
     assert "round" in [key for key, _ in retriever.search("四舍五入", 3)]
+
+
+def test_a_long_chinese_hit_is_shown_where_the_question_s_words_are() -> None:
+    """A hit longer than recall shows whole is shown around the question's words, found inside
+    a run of letters by their bigrams (the run itself is one token)."""
+    from memcore.claude_code.recall_rank import shown_hit
+
+    # "Earlier text." x 150, "We found the rounding bug in the cart module.", "Later text." x 50
+    text = "前面的内容。" * 150 + "我们发现四舍五入错误出现在购物车模块中。" + "后面的内容。" * 50
+    shown = shown_hit(text, (), question_terms("四舍五入错误").split())
+    assert "四舍五入错误" in shown
+    assert len(shown) < len(text)

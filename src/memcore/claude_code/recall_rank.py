@@ -191,6 +191,10 @@ def _window(text: str, terms: set[str], width: int) -> int:
         for m in _TOKEN.finditer(text)
         if m.end() - m.start() < width and (word := m.group().lower()) in terms
     ]
+    if not text.isascii():  # a Chinese or Japanese term is found inside a run of letters
+        wide = [term for term in terms if not term.isascii() and wide_bigrams(term) == term]
+        matches.extend(_occurrences(text, wide))
+        matches.sort()
     best, best_count = 0, 0
     held: dict[str, int] = {}
     last = 0  # the matches from the current one to ``last`` are held: in the window
@@ -205,6 +209,18 @@ def _window(text: str, terms: set[str], width: int) -> int:
         else:
             held.pop(word, None)
     return best
+
+
+def _occurrences(text: str, terms: list[str]) -> list[tuple[int, int, str]]:
+    """``(start, end, term)`` of each occurrence of each of ``terms`` (bigrams: two letters)
+    in ``text``, overlapping ones too."""
+    found: list[tuple[int, int, str]] = []
+    for term in terms:
+        at = text.find(term)
+        while at >= 0:
+            found.append((at, at + len(term), term))
+            at = text.find(term, at + 1)
+    return found
 
 
 def pool_size(k: int) -> int:
