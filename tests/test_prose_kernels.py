@@ -33,6 +33,9 @@ PHRASE_PIECES = [
     "\u6d4b\u8bd5", "\u90fd", "\u539f\u56e0", "\u662f", "\u306f",
     "\u4fee\u6b63\u3057\u307e\u3057\u305f", "\u5b8c\u4e86\u3057\u307e\u3057\u305f",
     "\u3057\u307e\u3057\u305f", "\u4e2d",
+    # Korean: a conclusion's stem, its halves and an ending
+    "수정했", "수정", "했", "통과합니다", "통과",
+    "습니다", "원인은",
 ]  # fmt: skip
 SEPARATORS = [" ", " ", "", "_", ".", "-", "\n", "é", "1", "  ", "/", "`"]
 
@@ -144,14 +147,19 @@ def test_concludes_examples(prose: ModuleType) -> None:
     assert not prose.concludes("")
 
 
-def test_chinese_and_japanese_conclusions(prose: ModuleType) -> None:
+def test_chinese_japanese_and_korean_conclusions(prose: ModuleType) -> None:
     """Found anywhere in a run of letters (that text has no word ends): fixed, resolved, tests
-    passed, succeeded, the cause is; "通过" alone ("by way of") is no conclusion."""
+    passed, succeeded, the cause is; "通过" alone ("by way of") is no conclusion. Korean's
+    stems too, whose words end in endings of their own."""
     assert prose.concludes("\u6211\u4fee\u590d\u4e86\u8fd9\u4e2a\u9519\u8bef")  # 我修复了这个错误
     assert prose.concludes("\u6240\u6709\u6d4b\u8bd5\u90fd\u901a\u8fc7\u4e86")  # 所有测试都通过了
     assert prose.concludes("\u539f\u56e0\u306f\u30ad\u30e3\u30c3\u30b7\u30e5")  # 原因はキャッシュ
     assert not prose.concludes("\u901a\u8fc7\u4fee\u6539\u914d\u7f6e")  # 通过修改配置
     assert not prose.concludes("\u6210")  # (half of 成功)
+    # and Korean: "passed all tests", "fixed the bug"; "I will run the tests" concludes nothing
+    assert prose.concludes("모든 테스트를 통과했습니다")
+    assert prose.concludes("버그를 수정했습니다")
+    assert not prose.concludes("테스트를 실행하겠습니다")
 
 
 def test_pure_twin_is_the_regular_expressions() -> None:

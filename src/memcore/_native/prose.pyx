@@ -329,13 +329,25 @@ def concludes(str text) -> bool:
     return _concludes(text)
 
 
-#: The twin's Chinese and Japanese conclusions, found anywhere in the text (fixed, resolved,
-#: completed, succeeded, tests passed, the cause is / was).
+#: The twin's Chinese, Japanese and Korean conclusions, found anywhere in the text (fixed,
+#: resolved, completed, succeeded, tests passed, the cause is / was).
 cdef tuple _WIDE_CONCLUSIONS = (
     "\u4fee\u590d\u4e86", "\u5df2\u4fee\u590d", "\u89e3\u51b3\u4e86", "\u5b8c\u6210\u4e86",
     "\u6210\u529f", "\u6d4b\u8bd5\u901a\u8fc7", "\u90fd\u901a\u8fc7", "\u539f\u56e0\u662f",
     "\u4fee\u6b63\u3057\u307e\u3057\u305f", "\u5b8c\u4e86\u3057\u307e\u3057\u305f",
     "\u539f\u56e0\u306f",
+    # Korean (fixed, passed, completed, succeeded, resolved, the cause is)
+    "\uc218\uc815\ud588",
+    "\uc218\uc815\ub418\uc5c8",
+    "\ud1b5\uacfc\ud588",
+    "\ud1b5\uacfc\ud569\ub2c8\ub2e4",
+    "\uc644\ub8cc\ud588",
+    "\uc644\ub8cc\ub418\uc5c8",
+    "\uc131\uacf5\ud588",
+    "\uc131\uacf5\uc801",
+    "\ud574\uacb0\ud588",
+    "\ud574\uacb0\ub418\uc5c8",
+    "\uc6d0\uc778\uc740",
 )
 
 

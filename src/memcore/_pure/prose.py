@@ -35,6 +35,19 @@ CONCLUSION = lazy_compile(
     r"|\u6210\u529f|\u6d4b\u8bd5\u901a\u8fc7|\u90fd\u901a\u8fc7|\u539f\u56e0\u662f"
     r"|\u4fee\u6b63\u3057\u307e\u3057\u305f|\u5b8c\u4e86\u3057\u307e\u3057\u305f"
     r"|\u539f\u56e0\u306f"
+    # and in Korean (its words are spaced; these stems end no word): fixed, passed, completed,
+    # succeeded, resolved, the cause is
+    r"|\uc218\uc815\ud588"
+    r"|\uc218\uc815\ub418\uc5c8"
+    r"|\ud1b5\uacfc\ud588"
+    r"|\ud1b5\uacfc\ud569\ub2c8\ub2e4"
+    r"|\uc644\ub8cc\ud588"
+    r"|\uc644\ub8cc\ub418\uc5c8"
+    r"|\uc131\uacf5\ud588"
+    r"|\uc131\uacf5\uc801"
+    r"|\ud574\uacb0\ud588"
+    r"|\ud574\uacb0\ub418\uc5c8"
+    r"|\uc6d0\uc778\uc740"
 )
 
 #: The agent announcing its next step or thinking aloud ("Let me check", "Maybe ...", "It seems
