@@ -33,6 +33,9 @@ PHRASE_PIECES = [
     "\u6d4b\u8bd5", "\u90fd", "\u539f\u56e0", "\u662f", "\u306f",
     "\u4fee\u6b63\u3057\u307e\u3057\u305f", "\u5b8c\u4e86\u3057\u307e\u3057\u305f",
     "\u3057\u307e\u3057\u305f", "\u4e2d",
+    # other languages' conclusions written in ASCII, and words they open
+    "behoben", "bestanden", "erfolgreich", "funktioniert", "corregido", "funciona",
+    "funcionalidad", "pasan", "passaram", "risolto", "fonctionne", "fonctionnel",
     # Korean: a conclusion's stem, its halves and an ending
     "수정했", "수정", "했", "통과합니다", "통과",
     "습니다", "원인은",
@@ -160,6 +163,22 @@ def test_chinese_japanese_and_korean_conclusions(prose: ModuleType) -> None:
     assert prose.concludes("모든 테스트를 통과했습니다")
     assert prose.concludes("버그를 수정했습니다")
     assert not prose.concludes("테스트를 실행하겠습니다")
+
+
+def test_conclusions_in_other_languages_written_in_ascii(prose: ModuleType) -> None:
+    """German, Spanish, Portuguese, Italian and French words for fixed, passed, works, solved,
+    as whole words ("funcionalidad" is no "funciona")."""
+    for text in (
+        "alle tests bestanden",
+        "der fehler ist behoben",
+        "ahora funciona",
+        "os testes passaram",
+        "il bug \u00e8 risolto",
+        "\u00e7a fonctionne",
+    ):
+        assert prose.concludes(text), text
+    assert not prose.concludes("una funcionalidad nueva")
+    assert not prose.concludes("le mode fonctionnel")
 
 
 def test_pure_twin_is_the_regular_expressions() -> None:

@@ -274,12 +274,18 @@ cdef bint _tested(int kind, void *data, Py_ssize_t n, Py_ssize_t p) noexcept:
 # The phrases that are plain words (a word's end after them), ASCII, lowercase; the rest
 # (``all \\d+ tests?``, ``tests? (now )?pass``, ``the <noun> is|was``, ``\\d+ passed|failed``)
 # have their own scans.
-cdef const char *_PHRASES[28]
+cdef enum:
+    _N_PHRASES = 44
+cdef const char *_PHRASES[_N_PHRASES]
 _PHRASES[:] = [
     b"added", b"turns out", b"the problem", b"the issue", b"passes", b"passing", b"fixed",
     b"found that", b"found the", b"works", b"working", b"will use", b"succeeded", b"completed",
     b"confirmed", b"created", b"caused by", b"chose", b"because", b"implemented", b"instead",
     b"removed", b"renamed", b"refactored", b"root cause", b"updated", b"verified", b"decided",
+    # German, Spanish, Portuguese, Italian and French, where written in ASCII (see the twin)
+    b"behoben", b"bestanden", b"erfolgreich", b"funktioniert", b"corregido", b"solucionado",
+    b"exitosamente", b"funciona", b"pasan", b"corrigido", b"resolvido", b"passaram", b"risolto",
+    b"funziona", b"superati", b"fonctionne",
 ]
 
 
@@ -287,20 +293,20 @@ _PHRASES[:] = [
 # a word opening with another letter is passed at once.
 cdef bint _OPENS[128]
 _OPENS[:] = [False] * 128
-for _k in range(28):
+for _k in range(_N_PHRASES):
     _OPENS[_PHRASES[_k][0]] = True
 _OPENS[97] = _OPENS[116] = True  # a, t
 # The plain phrases by their first letter: those of letter c are _BY_LETTER[_FIRST[c]] up to
-# _BY_LETTER[_FIRST[c + 1]] (a word is tried against its letter's phrases, not all 28).
-cdef int _BY_LETTER[28]
+# _BY_LETTER[_FIRST[c + 1]] (a word is tried against its letter's phrases, not all of them).
+cdef int _BY_LETTER[_N_PHRASES]
 cdef int _FIRST[129]
 _FIRST[:] = [0] * 129
-for _k in range(28):
+for _k in range(_N_PHRASES):
     _FIRST[_PHRASES[_k][0] + 1] += 1
 for _k in range(128):
     _FIRST[_k + 1] += _FIRST[_k]
 _placed = [_FIRST[_c] for _c in range(128)]
-for _k in range(28):
+for _k in range(_N_PHRASES):
     _BY_LETTER[_placed[_PHRASES[_k][0]]] = _k
     _placed[_PHRASES[_k][0]] += 1
 

@@ -28,7 +28,11 @@ CONCLUSION = lazy_compile(
     r"|issue)|urns out)"
     r"|\d+ (?:passed|failed)|pass(?:es|ing)|f(?:ixed|ound (?:that|the))|w(?:orks|orking|ill use)"
     r"|succeeded|c(?:ompleted|onfirmed|reated|aused by|hose)|because|i(?:mplemented|nstead)"
-    r"|r(?:emoved|enamed|efactored|oot cause)|updated|verified|decided)\b"
+    r"|r(?:emoved|enamed|efactored|oot cause)|updated|verified|decided"
+    # the same in German, Spanish, Portuguese, Italian and French, where written in ASCII:
+    # fixed, passed, successfully, works, solved
+    r"|behoben|bestanden|erfolgreich|funktioniert|corregido|solucionado|exitosamente|funciona"
+    r"|pasan|corrigido|resolvido|passaram|risolto|funziona|superati|fonctionne)\b"
     # the same in Chinese and Japanese, found anywhere in a run (that text has no word ends):
     # fixed, resolved, completed, succeeded, tests passed, the cause is / was
     r"|\u4fee\u590d\u4e86|\u5df2\u4fee\u590d|\u89e3\u51b3\u4e86|\u5b8c\u6210\u4e86"
