@@ -90,3 +90,21 @@ def test_a_chinese_conclusion_naming_nothing_is_a_result_of_a_short_digest() -> 
     for budget in (80, 100):
         decisions = session_digest(_session(), budget).sections["decisions"].splitlines()
         assert "- 所有测试都通过了。" in decisions, (budget, decisions)
+
+
+def test_the_agent_announcing_its_next_step_in_chinese_weighs_as_narration() -> None:
+    """ "让我查看 `cart.py`。" (let me look at `cart.py`) is what the agent was about to do, as "Let
+    me look at `cart.py`." is: it loses to what the agent found; a Japanese or Korean opening
+    of a step ("まず", "먼저") too."""
+    from memcore._kernels import prose
+
+    found = prose.statement_sentences(
+        "让我查看 `cart.py` 的内容。`round_total()` 使用了浮点数。", False, False, set()
+    )
+    aside = {sentence: is_aside for sentence, _, _, _, _, is_aside, _, _ in found}
+    assert aside == {"让我查看 `cart.py` 的内容。": True, "`round_total()` 使用了浮点数。": False}
+    for opening in (
+        "まず `cart.py` を確認します。",
+        "먼저 `cart.py` 파일의 내용을 확인하겠습니다.",
+    ):
+        assert prose.statement_sentences(opening, False, False, set())[0][5] is True

@@ -59,7 +59,14 @@ CONCLUSION = lazy_compile(
 _NARRATION = re.compile(
     r"(?i)^(let me|let's|now let me|now i('ll| will)|i('ll| will) (now |first )?|first,? |next,? |"
     r"perfect|great|good|excellent|ok(ay)?\b|now\b|looking at|i see|i need to|actually\b|maybe\b|"
-    r"hmm+\b|wait\b|it (seems|looks like)\b|but first\b)"
+    r"hmm+\b|wait\b|it (seems|looks like)\b|but first\b"
+    # the same openings in Chinese (let me, I'll, first I'll, I will, I need to, next, first,
+    # it looks like, hmm), Japanese (first, next, well then) and Korean (first, next); not
+    # "now", which opens as many results there ("现在所有测试都通过了") as steps
+    r"|\u8ba9\u6211|\u6211\u6765|\u6211\u5148|\u6211\u5c06|\u6211\u4f1a|\u6211\u9700\u8981"
+    r"|\u63a5\u4e0b\u6765|\u9996\u5148|\u770b\u8d77\u6765|\u55ef"
+    r"|\u307e\u305a|\u6b21\u306b|\u305d\u308c\u3067\u306f|\u3067\u306f"
+    r"|\uba3c\uc800|\ub2e4\uc74c\uc73c\ub85c)"
 )
 #: Sentences that tell the user what to do ("Try `/continue`", "Report whether it works").
 _INSTRUCTION = re.compile(
