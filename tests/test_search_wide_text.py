@@ -75,3 +75,15 @@ def test_a_long_chinese_hit_is_shown_where_the_question_s_words_are() -> None:
     shown = shown_hit(text, (), question_terms("四舍五入错误").split())
     assert "四舍五入错误" in shown
     assert len(shown) < len(text)
+
+
+async def test_a_korean_word_is_found_with_its_particle_written_on() -> None:
+    """Korean spaces its words but writes particles onto them: "테스트" (test) is found in
+    "테스트를" and "테스트가" by their bigrams, as a Chinese word inside its run."""
+    manager = DistributedMemoryManager("memory://", replica_id="a")
+    # "ran the tests and they all passed" / "updated the documentation"
+    manager.set("s", "ran", MemoryItem("ran", "테스트를 실행했고 모든 테스트가 통과했습니다."))
+    manager.set("s", "doc", MemoryItem("doc", "문서를 업데이트했습니다."))
+    assert [hit.key for hit in manager.search("s", "테스트")] == ["ran"]
+    assert wide_bigrams("테스트를") == "테스 스트 트를"
+    await manager.close()

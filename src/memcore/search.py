@@ -31,7 +31,7 @@ from memcore._kernels import search as _kernel
 from memcore.errors import NotFoundError, ValidationError
 from memcore.lazy_re import lazy_compile
 from memcore.model import MemoryItem, coerce_items
-from memcore.wide_letters import WIDE_LETTER
+from memcore.wide_letters import BIGRAM_LETTER
 
 Tokenizer = Callable[[str], Iterable[str]]
 Embed = Callable[[list[str]], Sequence[Sequence[float]]]  # (always given a list)
@@ -182,16 +182,18 @@ class SearchHit:
     item: MemoryItem
 
 
-#: A run of Chinese or Japanese letters (kana, CJK ideographs): text written with no spaces
-#: between its words, which the default tokenizer keeps whole up to the next punctuation mark.
-_WIDE_RUN = lazy_compile(f"{WIDE_LETTER}{{2,}}")
+#: A run of Chinese or Japanese letters (kana, CJK ideographs), written with no spaces between
+#: its words, which the default tokenizer keeps whole up to the next punctuation mark; or of
+#: Korean syllables, whose particles are written onto their words (``BIGRAM_LETTER``).
+_WIDE_RUN = lazy_compile(f"{BIGRAM_LETTER}{{2,}}")
 
 
 def wide_bigrams(text: str) -> str:
-    """Every two letters side by side in each run of Chinese or Japanese letters of ``text``
-    ("四舍五入" gives "四舍 舍五 五入"), space-separated; "" when it has none. Indexed beside the
-    text and looked for beside a query's words, they let a word match inside a run (the
-    bigrams of CJK search engines, with no dictionary)."""
+    """Every two letters side by side in each run of Chinese, Japanese or Korean letters of
+    ``text`` ("四舍五入" gives "四舍 舍五 五入"), space-separated; "" when it has none. Indexed
+    beside the text and looked for beside a query's words, they let a word match inside a run,
+    or with a particle written onto it ("테스트" in "테스트를"): the bigrams of CJK search
+    engines, with no dictionary."""
     if text.isascii():
         return ""
     return " ".join(run[i : i + 2] for run in _WIDE_RUN.findall(text) for i in range(len(run) - 1))

@@ -13,4 +13,9 @@ from __future__ import annotations
 #: compatibility ideographs), as a regular expression's character class.
 WIDE_LETTER = "[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
 
-__all__ = ["WIDE_LETTER"]
+#: The letters recall indexes two by two (``memcore.search.wide_bigrams``): the above, and
+#: Korean's syllables, whose words are spaced but take their particles written on ("테스트를",
+#: "테스트가": the same word to a reader, three tokens to an index).
+BIGRAM_LETTER = "[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7a3]"
+
+__all__ = ["BIGRAM_LETTER", "WIDE_LETTER"]
