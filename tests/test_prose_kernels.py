@@ -39,6 +39,8 @@ PHRASE_PIECES = [
     # Korean: a conclusion's stem, its halves and an ending
     "수정했", "수정", "했", "통과합니다", "통과",
     "습니다", "원인은",
+    # Russian: stems and words around them
+    "исправлена", "исправить", "тесты", "проходят", "работает", "успешно", "причина", "в",
 ]  # fmt: skip
 SEPARATORS = [" ", " ", "", "_", ".", "-", "\n", "é", "1", "  ", "/", "`"]
 
@@ -150,7 +152,7 @@ def test_concludes_examples(prose: ModuleType) -> None:
     assert not prose.concludes("")
 
 
-def test_chinese_japanese_and_korean_conclusions(prose: ModuleType) -> None:
+def test_conclusions_in_other_scripts(prose: ModuleType) -> None:
     """Found anywhere in a run of letters (that text has no word ends): fixed, resolved, tests
     passed, succeeded, the cause is; "通过" alone ("by way of") is no conclusion. Korean's
     stems too, whose words end in endings of their own."""
@@ -163,6 +165,10 @@ def test_chinese_japanese_and_korean_conclusions(prose: ModuleType) -> None:
     assert prose.concludes("모든 테스트를 통과했습니다")
     assert prose.concludes("버그를 수정했습니다")
     assert not prose.concludes("테스트를 실행하겠습니다")
+    # and Russian by its stems: "the bug is fixed", "all tests pass"; "must fix" is none
+    assert prose.concludes("ошибка исправлена")
+    assert prose.concludes("все тесты проходят")
+    assert not prose.concludes("нужно исправить ошибку")
 
 
 def test_conclusions_in_other_languages_written_in_ascii(prose: ModuleType) -> None:

@@ -335,8 +335,8 @@ def concludes(str text) -> bool:
     return _concludes(text)
 
 
-#: The twin's Chinese, Japanese and Korean conclusions, found anywhere in the text (fixed,
-#: resolved, completed, succeeded, tests passed, the cause is / was).
+#: The twin's Chinese, Japanese, Korean and Russian conclusions, found anywhere in the text
+#: (fixed, resolved, completed, succeeded, tests passed, the cause is / was).
 cdef tuple _WIDE_CONCLUSIONS = (
     "\u4fee\u590d\u4e86", "\u5df2\u4fee\u590d", "\u89e3\u51b3\u4e86", "\u5b8c\u6210\u4e86",
     "\u6210\u529f", "\u6d4b\u8bd5\u901a\u8fc7", "\u90fd\u901a\u8fc7", "\u539f\u56e0\u662f",
@@ -354,6 +354,16 @@ cdef tuple _WIDE_CONCLUSIONS = (
     "\ud574\uacb0\ud588",
     "\ud574\uacb0\ub418\uc5c8",
     "\uc6d0\uc778\uc740",
+    # Russian (fixed, tests pass / passed, works, successfully, solved, the cause is in)
+    "\u0438\u0441\u043f\u0440\u0430\u0432\u043b\u0435\u043d",
+    "\u0438\u0441\u043f\u0440\u0430\u0432\u0438\u043b",
+    "\u0442\u0435\u0441\u0442\u044b \u043f\u0440\u043e\u0445\u043e\u0434\u044f\u0442",
+    "\u0442\u0435\u0441\u0442\u044b \u043f\u0440\u043e\u0448\u043b\u0438",
+    "\u0440\u0430\u0431\u043e\u0442\u0430\u0435\u0442",
+    "\u0443\u0441\u043f\u0435\u0448\u043d\u043e",
+    "\u0440\u0435\u0448\u0435\u043d\u043e",
+    "\u0440\u0435\u0448\u0435\u043d\u0430",
+    "\u043f\u0440\u0438\u0447\u0438\u043d\u0430 \u0432",
 )
 
 
@@ -388,7 +398,7 @@ cdef bint _concludes(str text):
             continue
         after_word = False
         p += 1
-    # (Chinese and Japanese letters take two bytes or more a character)
+    # (those letters take two bytes or more a character)
     return kind != PyUnicode_1BYTE_KIND and _wide_concludes(text)
 
 

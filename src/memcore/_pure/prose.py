@@ -52,6 +52,17 @@ CONCLUSION = lazy_compile(
     r"|\ud574\uacb0\ud588"
     r"|\ud574\uacb0\ub418\uc5c8"
     r"|\uc6d0\uc778\uc740"
+    # and in Russian, by stems (fixed, tests pass / passed, works, successfully, solved, the
+    # cause is in)
+    r"|\u0438\u0441\u043f\u0440\u0430\u0432\u043b\u0435\u043d"
+    r"|\u0438\u0441\u043f\u0440\u0430\u0432\u0438\u043b"
+    r"|\u0442\u0435\u0441\u0442\u044b \u043f\u0440\u043e\u0445\u043e\u0434\u044f\u0442"
+    r"|\u0442\u0435\u0441\u0442\u044b \u043f\u0440\u043e\u0448\u043b\u0438"
+    r"|\u0440\u0430\u0431\u043e\u0442\u0430\u0435\u0442"
+    r"|\u0443\u0441\u043f\u0435\u0448\u043d\u043e"
+    r"|\u0440\u0435\u0448\u0435\u043d\u043e"
+    r"|\u0440\u0435\u0448\u0435\u043d\u0430"
+    r"|\u043f\u0440\u0438\u0447\u0438\u043d\u0430 \u0432"
 )
 
 #: The agent announcing its next step or thinking aloud ("Let me check", "Maybe ...", "It seems
