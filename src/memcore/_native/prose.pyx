@@ -368,7 +368,19 @@ cdef tuple _WIDE_CONCLUSIONS = (
 
 
 cdef bint _wide_concludes(str text):
+    # (each marker opens with a Cyrillic, kana, CJK or Hangul letter: a text with none, as
+    # English with an arrow or an accent in it, is passed in one scan, not a search a marker)
+    cdef Py_ssize_t n = len(text), p
+    cdef int kind = PyUnicode_KIND(text)
+    cdef void *data = PyUnicode_DATA(text)
+    cdef Py_UCS4 c
     cdef str marker
+    for p in range(n):
+        c = PyUnicode_READ(kind, data, p)
+        if (0x0400 <= c <= 0x04FF) or (0x3040 <= c <= 0xD7A3):
+            break
+    else:
+        return False
     for marker in _WIDE_CONCLUSIONS:
         if marker in text:
             return True
