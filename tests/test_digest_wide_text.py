@@ -3,6 +3,9 @@ whose sentences end at wide stops (。！？) with no space after them either.""
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from memcore import MemoryItem, count_tokens, session_digest
 from tests.digest_support import T0, _agent
 
@@ -108,3 +111,23 @@ def test_the_agent_announcing_its_next_step_in_chinese_weighs_as_narration() -> 
         "먼저 `cart.py` 파일의 내용을 확인하겠습니다.",
     ):
         assert prose.statement_sentences(opening, False, False, set())[0][5] is True
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.text(alphabet="ab `-\u3002\uff0c\u4e2d\u6587\u6d4b\u8bd5\u3042\u30a2", max_size=60),
+    room=st.integers(0, 40),
+    names_kept=st.booleans(),
+)
+def test_a_cut_of_mixed_text_fits_and_is_the_text_s_start(
+    text: str, room: int, names_kept: bool
+) -> None:
+    """Whatever the mix of Chinese, Japanese, spaces and code spans, a cut fits its room, ends
+    with an ellipsis, and is the start of the text (its spaces made single)."""
+    from memcore.digest_cut import cut_line
+
+    cut = cut_line(text, room, count_tokens, min_share=0.0, names_kept=names_kept)
+    if cut is not None:
+        assert count_tokens(cut) <= room
+        assert cut.endswith("\u2026")
+        assert " ".join(text.split()).startswith(cut[:-1])
