@@ -131,3 +131,16 @@ def test_a_cut_of_mixed_text_fits_and_is_the_text_s_start(
         assert count_tokens(cut) <= room
         assert cut.endswith("\u2026")
         assert " ".join(text.split()).startswith(cut[:-1])
+
+
+def test_what_the_agent_was_about_to_do_in_chinese_is_no_result() -> None:
+    """ "让我先查看 `src/cart.py`。" (let me look at `src/cart.py` first) and "我将改用
+    `Decimal`。" (I will use `Decimal`) say what was to come, as "Let me ..." and "I'll ..."
+    do: the records after them say what was done. The finding between them stays."""
+    reply = (
+        "让我先查看 `src/cart.py` 的实现。问题在于 `total()` 使用了浮点数运算。我将改用 `Decimal`。"
+    )
+    text = session_digest([_agent(1, reply, kind="fact")], 2000).text
+    assert "问题在于 `total()` 使用了浮点数运算。" in text
+    assert "让我先查看" not in text
+    assert "我将改用" not in text

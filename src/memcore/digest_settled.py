@@ -76,6 +76,9 @@ def guessing(sentence: str) -> bool:
 ANNOUNCING = lazy_compile(
     r"(?i)^(?:(?:now|next|first|then|ok(?:ay)?|great|good|perfect),?\s+)*(?:let me|let's|i'll|"
     r"i will|i'm going to|i am going to)\b"
+    # in Chinese: (now, next, first, then) let me / I'll / I'll first / I will
+    r"|^(?:\u73b0\u5728|\u63a5\u4e0b\u6765|\u9996\u5148|\u7136\u540e)?[\uff0c,]?\s*"
+    r"(?:\u8ba9\u6211|\u6211\u6765|\u6211\u5148|\u6211\u5c06|\u6211\u4f1a)"
 )
 #: What every sentence ``UNSETTLED``'s hedges find holds (lowercased): most sentences hold
 #: none, and a test of these is 10-20 times cheaper than the pattern's search.
