@@ -138,7 +138,9 @@ def test_a_guess_in_the_agent_s_words_is_no_finding_unless_it_concludes() -> Non
     st.lists(
         st.sampled_from(
             ["It", "might be", "MAYBE", "Probably", "i suspect", "Likely", "must be", "could be",
-             "`f()`", "fails", "x", "I think", "not sure", ".", "\u0130 suspect", "\u2192"]
+             "`f()`", "fails", "x", "I think", "not sure", ".", "\u0130 suspect", "\u2192",
+             "\u53ef\u80fd\u662f", "\u53ef\u80fd", "\u4e5f\u8bb8", "\u305f\u3076\u3093",
+             "\uac83 \uac19\uc2b5\ub2c8\ub2e4", "\uac83"]
         ),
         max_size=8,
     ).map(" ".join)

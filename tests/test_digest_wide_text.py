@@ -144,3 +144,12 @@ def test_what_the_agent_was_about_to_do_in_chinese_is_no_result() -> None:
     assert "问题在于 `total()` 使用了浮点数运算。" in text
     assert "让我先查看" not in text
     assert "我将改用" not in text
+
+
+def test_a_guess_in_chinese_is_no_finding() -> None:
+    """ "问题可能是 `cache()` 导致的。" (the problem might be caused by `cache()`) is a guess, as
+    "It might be `cache()`" is; what the agent then found stands."""
+    reply = "问题可能是 `cache()` 导致的。`cache()` 返回了过期的数据，改成按键失效后修复了。"
+    text = session_digest([_agent(1, reply, kind="fact")], 2000).text
+    assert "可能是" not in text
+    assert "`cache()` 返回了过期的数据，改成按键失效后修复了。" in text

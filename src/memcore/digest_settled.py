@@ -37,16 +37,30 @@ UNSETTLED = lazy_compile(rf"(?i)(?:\?[\s\"'`)*]*$|^{_PLANNING}|{_RESTATED}|{_HED
 #: the start only) and the hedges (searched only where a hint of one is).
 _OPENING = lazy_compile(rf"(?i){_PLANNING}|{_RESTATED_BODY}")
 _HEDGING = lazy_compile(rf"(?i){_HEDGE}")
+#: A guess's words in Chinese, Japanese and Korean (``GUESSING``).
+_WIDE_GUESSES = (
+    "\u53ef\u80fd\u662f",
+    "\u4e5f\u8bb8",
+    "\u5927\u6982",
+    "\u4f3c\u4e4e",
+    "\u6050\u6015",
+    "\u304b\u3082\u3057\u308c\u307e\u305b\u3093",
+    "\u304a\u305d\u3089\u304f",
+    "\u305f\u3076\u3093",
+    "\uac83 \uac19\uc2b5\ub2c8\ub2e4",
+)
 #: A guess in the agent's words to the user ("that's likely the issue", "The delay must be in
 #: `Close()`", "I suspect `f` ..."): provisional as thinking is.
 GUESSING = lazy_compile(
     r"(?i)\b(?:might be|maybe|perhaps|probably|possibly|presumably|i think|i suspect|i guess"
-    r"|not sure|could be|(?:un)?likely|must be)\b"
+    r"|not sure|could be|(?:un)?likely|must be)\b" + "|" + "|".join(_WIDE_GUESSES)
+    # the same in Chinese (might be, perhaps, probably, seems, I'm afraid), Japanese (might,
+    # probably, maybe) and Korean (it seems), found anywhere in a run of letters
 )
 #: What every sentence ``GUESSING`` finds holds (lowercased), tested before its search.
 _GUESSING_HINTS = (
     "might be", "maybe", "perhaps", "probabl", "possibl", "presumabl", "i think", "i suspect",
-    "i guess", "not sure", "could be", "likely", "must be",
+    "i guess", "not sure", "could be", "likely", "must be", *_WIDE_GUESSES,
 )  # fmt: skip
 
 
