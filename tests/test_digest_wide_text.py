@@ -153,3 +153,16 @@ def test_a_guess_in_chinese_is_no_finding() -> None:
     text = session_digest([_agent(1, reply, kind="fact")], 2000).text
     assert "可能是" not in text
     assert "`cache()` 返回了过期的数据，改成按键失效后修复了。" in text
+
+
+def test_a_chinese_closing_question_awaits_the_user_s_answer() -> None:
+    """A reply ending on an offer put to the user in Chinese ("要我提交这些更改吗？", shall I
+    commit these changes?) is what is open, as "Would you like me to commit?" is, with the
+    sentence before it that says what it is about."""
+    reply = (
+        "修复完成：`total()` 现在使用 `Decimal` 计算，所有 3 个测试都通过了。要我提交这些更改吗？"
+    )
+    opened = session_digest([_agent(1, reply, kind="fact")], 2000).sections["open"]
+    assert "Awaiting the user's answer: " in opened
+    assert opened.rstrip().endswith("要我提交这些更改吗？")
+    assert "所有 3 个测试都通过了。" in opened

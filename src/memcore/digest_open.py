@@ -33,6 +33,13 @@ _OPEN_WORDS = lazy_compile(
     r"|which (approach|option|one|way|of these)"
     # "remaining" of work only ("The remaining ~20ms is the `f()` call" is a measurement)
     r"|remaining (work|tasks?|steps?|items?|issues?|todos?|failures?|errors?|bugs?|changes))\b"
+    # an offer or a choice put to the user in Chinese (want me to, do you need me to, whether
+    # to, would you like, which approach), Japanese (shall I, is it all right, which) and Korean
+    # (shall I, shall I for you, do you want, which)
+    r"|\u8981\u6211|\u9700\u8981\u6211|\u662f\u5426|\u8981\u4e0d\u8981|\u60a8\u5e0c\u671b|\u4f60\u5e0c\u671b"
+    r"|\u54ea\u79cd|\u54ea\u4e2a|\u3057\u307e\u3059\u304b|\u3057\u307e\u3057\u3087\u3046\u304b"
+    r"|\u3088\u308d\u3057\u3044\u3067\u3059\u304b|\u3069\u3061\u3089"
+    r"|\ud560\uae4c\uc694|\ub4dc\ub9b4\uae4c\uc694|\uc6d0\ud558\uc2dc\ub098\uc694|\uc5b4\ub290"
 )
 #: The same words saying that nothing is open ("no remaining issues", "nothing pending").
 _NOTHING_OPEN = lazy_compile(r"(?i)\b(no|nothing|none|zero)\s+(remaining|pending|follow[- ]up)")
@@ -113,7 +120,7 @@ LATEST_OPEN = "- The latest request is not answered yet: "
 #: A closing question shorter than this many words ("Which approach would you prefer?") is said
 #: with the line before it, which holds what it asks about.
 _SHORT_QUESTION = 10
-_SENTENCE_END = lazy_compile(r"(?<=[.!?])\s+(?=\S)")
+_SENTENCE_END = lazy_compile(r"(?<=[.!?])\s+(?=\S)|(?<=[\u3002\uff01\uff1f])\s*(?=\S)")
 
 #: How the line of the work under way when the items end starts (the agent was mid-turn).
 UNDER_WAY = "- Under way when the session stopped: "
@@ -301,7 +308,11 @@ def _closing_question(lines: list[str]) -> int:
         line = lines[at].strip()
         if not line:
             continue
-        if not line.endswith("?") or BULLET.match(line) or line.startswith(("```", "~~~")):
+        if (
+            not line.endswith(("?", "\uff1f"))
+            or BULLET.match(line)
+            or line.startswith(("```", "~~~"))
+        ):
             return -1
         return at if _OPEN_WORDS.search(line) and _as_offer(line) == line else -1
     return -1
@@ -313,7 +324,7 @@ def _with_line_before(lines: list[str], at: int) -> str:
     ("Which approach would you prefer?"), from the line before if need be (prose only)."""
     said = _SENTENCE_END.split(BULLET.sub("", lines[at]).strip())
     question = said.pop()
-    if len(question.split()) >= _SHORT_QUESTION:
+    if prose.count_words(question) >= _SHORT_QUESTION:  # (Chinese counted two letters a word)
         return question
     if said:
         asked = _with_alternatives(said, question)
