@@ -171,6 +171,18 @@ def test_conclusions_in_other_scripts(prose: ModuleType) -> None:
     assert not prose.concludes("нужно исправить ошибку")
 
 
+def test_every_other_script_conclusion_is_found_by_both_twins(
+    twins: tuple[ModuleType, ModuleType],
+) -> None:
+    """The compiled twin looks for these only in a text holding a Cyrillic, kana, CJK or Hangul
+    letter: each opens with one, and each is found alone and inside other words by both."""
+    native, pure = twins
+    for marker in pure_prose.OTHER_SCRIPT_CONCLUSIONS:
+        assert "\u0400" <= marker[0] <= "\u04ff" or "\u3040" <= marker[0] <= "\ud7a3", marker
+        for text in (marker, f"x {marker}", f"\u4e2d{marker}\u6587 `f()`"):
+            assert native.concludes(text) is pure.concludes(text) is True, text
+
+
 def test_conclusions_in_other_languages_written_in_ascii(prose: ModuleType) -> None:
     """German, Spanish, Portuguese, Italian and French words for fixed, passed, works, solved,
     as whole words ("funcionalidad" is no "funciona")."""

@@ -39,6 +39,7 @@ from memcore._native.text cimport sentence_spans
 from memcore._pure.prose import _INSTRUCTION, _MARKS, _NARRATION, BULLET, LIST_ITEM
 from memcore._pure.prose import offers_choice
 from memcore._pure.prose import _INSTRUCTION_PAIRS, _NARRATION_PAIRS, TITLE_QUESTIONS
+from memcore._pure.prose import OTHER_SCRIPT_CONCLUSIONS
 
 
 cdef inline bint _word(Py_UCS4 c) noexcept:
@@ -335,36 +336,9 @@ def concludes(str text) -> bool:
     return _concludes(text)
 
 
-#: The twin's Chinese, Japanese, Korean and Russian conclusions, found anywhere in the text
-#: (fixed, resolved, completed, succeeded, tests passed, the cause is / was).
-cdef tuple _WIDE_CONCLUSIONS = (
-    "\u4fee\u590d\u4e86", "\u5df2\u4fee\u590d", "\u89e3\u51b3\u4e86", "\u5b8c\u6210\u4e86",
-    "\u6210\u529f", "\u6d4b\u8bd5\u901a\u8fc7", "\u90fd\u901a\u8fc7", "\u539f\u56e0\u662f",
-    "\u4fee\u6b63\u3057\u307e\u3057\u305f", "\u5b8c\u4e86\u3057\u307e\u3057\u305f",
-    "\u539f\u56e0\u306f",
-    # Korean (fixed, passed, completed, succeeded, resolved, the cause is)
-    "\uc218\uc815\ud588",
-    "\uc218\uc815\ub418\uc5c8",
-    "\ud1b5\uacfc\ud588",
-    "\ud1b5\uacfc\ud569\ub2c8\ub2e4",
-    "\uc644\ub8cc\ud588",
-    "\uc644\ub8cc\ub418\uc5c8",
-    "\uc131\uacf5\ud588",
-    "\uc131\uacf5\uc801",
-    "\ud574\uacb0\ud588",
-    "\ud574\uacb0\ub418\uc5c8",
-    "\uc6d0\uc778\uc740",
-    # Russian (fixed, tests pass / passed, works, successfully, solved, the cause is in)
-    "\u0438\u0441\u043f\u0440\u0430\u0432\u043b\u0435\u043d",
-    "\u0438\u0441\u043f\u0440\u0430\u0432\u0438\u043b",
-    "\u0442\u0435\u0441\u0442\u044b \u043f\u0440\u043e\u0445\u043e\u0434\u044f\u0442",
-    "\u0442\u0435\u0441\u0442\u044b \u043f\u0440\u043e\u0448\u043b\u0438",
-    "\u0440\u0430\u0431\u043e\u0442\u0430\u0435\u0442",
-    "\u0443\u0441\u043f\u0435\u0448\u043d\u043e",
-    "\u0440\u0435\u0448\u0435\u043d\u043e",
-    "\u0440\u0435\u0448\u0435\u043d\u0430",
-    "\u043f\u0440\u0438\u0447\u0438\u043d\u0430 \u0432",
-)
+#: The twin's conclusions in other scripts (Chinese, Japanese, Korean, Russian), found anywhere
+#: in the text.
+cdef tuple _WIDE_CONCLUSIONS = OTHER_SCRIPT_CONCLUSIONS
 
 
 cdef bint _wide_concludes(str text):

@@ -20,6 +20,48 @@ from memcore.wide_letters import WIDE_LETTER
 IDENTIFIER = lazy_compile(
     r"`[^`\n]{2,80}`|(?<![\w.-])(?=[\w.-]*/)(?:[\w.-]+/)+[\w.-]+\.\w+|\b[A-Za-z_]\w*\("
 )
+#: Conclusions in scripts whose text gives a phrase no word ends to anchor on (Chinese and
+#: Japanese write no spaces) or whose words take endings (Korean's particles, Russian's
+#: inflections): fixed, resolved, completed, succeeded, tests pass / passed, works,
+#: successfully, the cause is. Found anywhere in a text (``CONCLUSION``; the compiled twin
+#: reads this tuple).
+OTHER_SCRIPT_CONCLUSIONS = (
+    # Chinese: fixed (twice), resolved, completed, succeeded, tests pass, all pass, the cause is
+    "\u4fee\u590d\u4e86",
+    "\u5df2\u4fee\u590d",
+    "\u89e3\u51b3\u4e86",
+    "\u5b8c\u6210\u4e86",
+    "\u6210\u529f",
+    "\u6d4b\u8bd5\u901a\u8fc7",
+    "\u90fd\u901a\u8fc7",
+    "\u539f\u56e0\u662f",
+    # Japanese: fixed, completed, the cause is
+    "\u4fee\u6b63\u3057\u307e\u3057\u305f",
+    "\u5b8c\u4e86\u3057\u307e\u3057\u305f",
+    "\u539f\u56e0\u306f",
+    # Korean, by stems: fixed, passed, completed, succeeded, resolved, the cause is
+    "\uc218\uc815\ud588",
+    "\uc218\uc815\ub418\uc5c8",
+    "\ud1b5\uacfc\ud588",
+    "\ud1b5\uacfc\ud569\ub2c8\ub2e4",
+    "\uc644\ub8cc\ud588",
+    "\uc644\ub8cc\ub418\uc5c8",
+    "\uc131\uacf5\ud588",
+    "\uc131\uacf5\uc801",
+    "\ud574\uacb0\ud588",
+    "\ud574\uacb0\ub418\uc5c8",
+    "\uc6d0\uc778\uc740",
+    # Russian, by stems: fixed, tests pass / passed, works, successfully, solved, the cause is in
+    "\u0438\u0441\u043f\u0440\u0430\u0432\u043b\u0435\u043d",
+    "\u0438\u0441\u043f\u0440\u0430\u0432\u0438\u043b",
+    "\u0442\u0435\u0441\u0442\u044b \u043f\u0440\u043e\u0445\u043e\u0434\u044f\u0442",
+    "\u0442\u0435\u0441\u0442\u044b \u043f\u0440\u043e\u0448\u043b\u0438",
+    "\u0440\u0430\u0431\u043e\u0442\u0430\u0435\u0442",
+    "\u0443\u0441\u043f\u0435\u0448\u043d\u043e",
+    "\u0440\u0435\u0448\u0435\u043d\u043e",
+    "\u0440\u0435\u0448\u0435\u043d\u0430",
+    "\u043f\u0440\u0438\u0447\u0438\u043d\u0430 \u0432",
+)
 #: Words and phrases that conclude or decide, matched against lowercased text; written as a
 #: trie by first letter (several times faster than the plain alternation, same matches).
 CONCLUSION = lazy_compile(
@@ -33,36 +75,8 @@ CONCLUSION = lazy_compile(
     # fixed, passed, successfully, works, solved
     r"|behoben|bestanden|erfolgreich|funktioniert|corregido|solucionado|exitosamente|funciona"
     r"|pasan|corrigido|resolvido|passaram|risolto|funziona|superati|fonctionne)\b"
-    # the same in Chinese and Japanese, found anywhere in a run (that text has no word ends):
-    # fixed, resolved, completed, succeeded, tests passed, the cause is / was
-    r"|\u4fee\u590d\u4e86|\u5df2\u4fee\u590d|\u89e3\u51b3\u4e86|\u5b8c\u6210\u4e86"
-    r"|\u6210\u529f|\u6d4b\u8bd5\u901a\u8fc7|\u90fd\u901a\u8fc7|\u539f\u56e0\u662f"
-    r"|\u4fee\u6b63\u3057\u307e\u3057\u305f|\u5b8c\u4e86\u3057\u307e\u3057\u305f"
-    r"|\u539f\u56e0\u306f"
-    # and in Korean (its words are spaced; these stems end no word): fixed, passed, completed,
-    # succeeded, resolved, the cause is
-    r"|\uc218\uc815\ud588"
-    r"|\uc218\uc815\ub418\uc5c8"
-    r"|\ud1b5\uacfc\ud588"
-    r"|\ud1b5\uacfc\ud569\ub2c8\ub2e4"
-    r"|\uc644\ub8cc\ud588"
-    r"|\uc644\ub8cc\ub418\uc5c8"
-    r"|\uc131\uacf5\ud588"
-    r"|\uc131\uacf5\uc801"
-    r"|\ud574\uacb0\ud588"
-    r"|\ud574\uacb0\ub418\uc5c8"
-    r"|\uc6d0\uc778\uc740"
-    # and in Russian, by stems (fixed, tests pass / passed, works, successfully, solved, the
-    # cause is in)
-    r"|\u0438\u0441\u043f\u0440\u0430\u0432\u043b\u0435\u043d"
-    r"|\u0438\u0441\u043f\u0440\u0430\u0432\u0438\u043b"
-    r"|\u0442\u0435\u0441\u0442\u044b \u043f\u0440\u043e\u0445\u043e\u0434\u044f\u0442"
-    r"|\u0442\u0435\u0441\u0442\u044b \u043f\u0440\u043e\u0448\u043b\u0438"
-    r"|\u0440\u0430\u0431\u043e\u0442\u0430\u0435\u0442"
-    r"|\u0443\u0441\u043f\u0435\u0448\u043d\u043e"
-    r"|\u0440\u0435\u0448\u0435\u043d\u043e"
-    r"|\u0440\u0435\u0448\u0435\u043d\u0430"
-    r"|\u043f\u0440\u0438\u0447\u0438\u043d\u0430 \u0432"
+    + "|"
+    + "|".join(map(re.escape, OTHER_SCRIPT_CONCLUSIONS))
 )
 
 #: The agent announcing its next step or thinking aloud ("Let me check", "Maybe ...", "It seems
