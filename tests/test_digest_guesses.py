@@ -91,7 +91,9 @@ def test_thinking_says_what_it_found_not_what_it_guessed_planned_or_was_asked() 
         st.sampled_from(
             ["I", "we", "So,", "but", "the user", "wants", "might", "Likely", "must be",
              "should have", "seems to", "`f()`", "fails", "?", "ok", "Then", "x", ".",
-             "\u0131 think", "\u017feems to", "li\u212aely", "?\")", "\u2014", "? x"]
+             "\u0131 think", "\u017feems to", "li\u212aely", "?\")", "\u2014", "? x",
+             "\u53ef\u80fd\u662f", "\u53ef\u80fd", "\u305f\u3076\u3093",
+             "\uac83 \uac19\uc2b5\ub2c8\ub2e4"]
         ),
         max_size=8,
     ).map(" ".join)

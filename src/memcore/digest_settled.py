@@ -27,17 +27,8 @@ _PLANNING = (
     r"| need| should| must| have to| want|'m going| am going| can| could)\b"
     r"(?! (?:now )?(?:see|tell|confirm|verify)\b)"
 )
-_HEDGE = (
-    r"\b(?:might|maybe|perhaps|probably|possibly|presumably|i think|i suspect|i guess"
-    r"|i wonder|not sure|could be|(?:un)?likely|must (?:be|have)|should (?:be|have)"
-    r"|seems? to|appears? to)\b"
-)
-UNSETTLED = lazy_compile(rf"(?i)(?:\?[\s\"'`)*]*$|^{_PLANNING}|{_RESTATED}|{_HEDGE})")
-#: ``UNSETTLED``'s parts that :func:`unsettled` tests apart: the anchored openings (matched at
-#: the start only) and the hedges (searched only where a hint of one is).
-_OPENING = lazy_compile(rf"(?i){_PLANNING}|{_RESTATED_BODY}")
-_HEDGING = lazy_compile(rf"(?i){_HEDGE}")
-#: A guess's words in Chinese, Japanese and Korean (``GUESSING``).
+#: A guess's words in Chinese, Japanese and Korean (``GUESSING``, and thinking's ``_HEDGE``):
+#: found anywhere in a run of letters.
 _WIDE_GUESSES = (
     "\u53ef\u80fd\u662f",
     "\u4e5f\u8bb8",
@@ -49,13 +40,22 @@ _WIDE_GUESSES = (
     "\u305f\u3076\u3093",
     "\uac83 \uac19\uc2b5\ub2c8\ub2e4",
 )
+_HEDGE = (
+    r"\b(?:might|maybe|perhaps|probably|possibly|presumably|i think|i suspect|i guess"
+    r"|i wonder|not sure|could be|(?:un)?likely|must (?:be|have)|should (?:be|have)"
+    r"|seems? to|appears? to)\b" + "|" + "|".join(_WIDE_GUESSES)
+)
+UNSETTLED = lazy_compile(rf"(?i)(?:\?[\s\"'`)*]*$|^{_PLANNING}|{_RESTATED}|{_HEDGE})")
+#: ``UNSETTLED``'s parts that :func:`unsettled` tests apart: the anchored openings (matched at
+#: the start only) and the hedges (searched only where a hint of one is).
+_OPENING = lazy_compile(rf"(?i){_PLANNING}|{_RESTATED_BODY}")
+_HEDGING = lazy_compile(rf"(?i){_HEDGE}")
 #: A guess in the agent's words to the user ("that's likely the issue", "The delay must be in
 #: `Close()`", "I suspect `f` ..."): provisional as thinking is.
+#: (with the same in Chinese, Japanese and Korean, ``_WIDE_GUESSES``)
 GUESSING = lazy_compile(
     r"(?i)\b(?:might be|maybe|perhaps|probably|possibly|presumably|i think|i suspect|i guess"
     r"|not sure|could be|(?:un)?likely|must be)\b" + "|" + "|".join(_WIDE_GUESSES)
-    # the same in Chinese (might be, perhaps, probably, seems, I'm afraid), Japanese (might,
-    # probably, maybe) and Korean (it seems), found anywhere in a run of letters
 )
 #: What every sentence ``GUESSING`` finds holds (lowercased), tested before its search.
 _GUESSING_HINTS = (
@@ -99,7 +99,7 @@ ANNOUNCING = lazy_compile(
 _UNSETTLED_HINTS = (
     "might", "maybe", "perhaps", "probabl", "possibl", "presumabl", "i think", "i suspect",
     "i guess", "i wonder", "not sure", "could be", "likely", "must ", "should ", "seem",
-    "appear",
+    "appear", *_WIDE_GUESSES,
 )  # fmt: skip
 #: What closes a question after its mark (the ``UNSETTLED`` question's tail, with whitespace).
 _QUESTION_TAIL = "\"'`)*"
