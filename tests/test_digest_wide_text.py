@@ -3,6 +3,8 @@ whose sentences end at wide stops (。！？) with no space after them either.""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -166,3 +168,20 @@ def test_a_chinese_closing_question_awaits_the_user_s_answer() -> None:
     assert "Awaiting the user's answer: " in opened
     assert opened.rstrip().endswith("要我提交这些更改吗？")
     assert "所有 3 个测试都通过了。" in opened
+
+
+def test_a_chinese_yes_to_the_agent_s_offer_is_said_as_the_answer_it_is() -> None:
+    """ "好的" (OK) after the agent asked "要我提交这些更改吗？" (shall I commit these changes?)
+    is an answer to that question, as "Go ahead." is to "Would you like me to commit?"."""
+    reply = "修复完成：所有 3 个测试都通过了。要我提交这些更改吗？"
+    yes = MemoryItem(
+        "y",
+        "好的",
+        metadata={"kind": "task", "source": "claude-code", "role": "user"},
+        created_at=T0 + timedelta(minutes=5),
+    )
+    done = _agent(9, "已提交 `a1b2c3d`，所有测试都通过了。", kind="fact")  # (committed)
+    asked = session_digest([_agent(1, reply, kind="fact"), yes, done], 2000).sections["asked"]
+    assert asked.startswith('- The user answered "')
+    assert "要我提交这些更改吗？" in asked
+    assert asked.rstrip().endswith(": 好的")

@@ -282,6 +282,11 @@ _AGREEING = lazy_compile(
     r"(?i)^(?:(?:ok(?:ay)?|yes|yeah|yep|sure|great|perfect|please),?\s*)*(?:go ahead|do it|"
     r"proceed|sounds good|go for it|ship it|lgtm|yes|yep|yeah|sure|ok(?:ay)?|please do|continue)"
     r"[.!]*(?:\s+(?:please|thanks))?[.!]*$"
+    # in Chinese (OK, fine, yes, right, go on, no problem, please go on), Japanese (yes,
+    # please, go ahead) and Korean (yes, sounds good, go on)
+    r"|^(?:\u597d\u7684|\u597d|\u53ef\u4ee5|\u884c|\u662f\u7684|\u5bf9|\u7ee7\u7eed"
+    r"|\u6ca1\u95ee\u9898|\u8bf7\u7ee7\u7eed|\u306f\u3044|\u304a\u9858\u3044\u3057\u307e\u3059"
+    r"|\u3069\u3046\u305e|\ub124|\uc88b\uc544\uc694|\uacc4\uc18d)[\u3002\uff01!.\s]*$"
 )
 
 
