@@ -186,6 +186,9 @@ class SearchHit:
 #: its words, which the default tokenizer keeps whole up to the next punctuation mark; or of
 #: Korean syllables, whose particles are written onto their words (``BIGRAM_LETTER``).
 _WIDE_RUN = lazy_compile(f"{BIGRAM_LETTER}{{2,}}")
+#: One of those letters: most texts that are not ASCII hold none (an arrow, an accent), and
+#: this search rules them out four times as fast as the runs' (a one-character class).
+_WIDE_ONE = lazy_compile(BIGRAM_LETTER)
 
 
 def wide_bigrams(text: str) -> str:
@@ -194,7 +197,7 @@ def wide_bigrams(text: str) -> str:
     beside the text and looked for beside a query's words, they let a word match inside a run,
     or with a particle written onto it ("테스트" in "테스트를"): the bigrams of CJK search
     engines, with no dictionary."""
-    if text.isascii():
+    if text.isascii() or _WIDE_ONE.search(text) is None:
         return ""
     return " ".join(run[i : i + 2] for run in _WIDE_RUN.findall(text) for i in range(len(run) - 1))
 
