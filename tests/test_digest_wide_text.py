@@ -167,7 +167,7 @@ def test_a_chinese_closing_question_awaits_the_user_s_answer() -> None:
     opened = session_digest([_agent(1, reply, kind="fact")], 2000).sections["open"]
     assert "Awaiting the user's answer: " in opened
     assert opened.rstrip().endswith("要我提交这些更改吗？")
-    assert "所有 3 个测试都通过了。" in opened
+    assert "所有 3 个测试都通过了。要我提交这些更改吗？" in opened  # (no space between them)
 
 
 def test_a_chinese_yes_to_the_agent_s_offer_is_said_as_the_answer_it_is() -> None:

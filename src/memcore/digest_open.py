@@ -120,6 +120,8 @@ LATEST_OPEN = "- The latest request is not answered yet: "
 #: A closing question shorter than this many words ("Which approach would you prefer?") is said
 #: with the line before it, which holds what it asks about.
 _SHORT_QUESTION = 10
+#: The full stop, exclamation and question marks of Chinese and Japanese text.
+_WIDE_STOPS = ("\u3002", "\uff01", "\uff1f")
 _SENTENCE_END = lazy_compile(r"(?<=[.!?])\s+(?=\S)|(?<=[\u3002\uff01\uff1f])\s*(?=\S)")
 
 #: How the line of the work under way when the items end starts (the agent was mid-turn).
@@ -375,7 +377,12 @@ def _with_alternatives(sentences: list[str], question: str) -> str:
         if not _GOES_ON.match(taken[0]) or len(taken) > _ALTERNATIVES:
             break
         taken.insert(0, sentence)
-    return " ".join([*taken, question])
+    # (sentences are joined by a space, but after a wide stop by none: Chinese and Japanese
+    # write none between them)
+    joined = taken[0]
+    for sentence in [*taken[1:], question]:
+        joined += sentence if joined.endswith(_WIDE_STOPS) else f" {sentence}"
+    return joined
 
 
 #: A sentence that goes on from the one before it ("Or ...", "Alternatively, ..."), and how
