@@ -1,5 +1,6 @@
-"""The digest of a session written in Chinese or Japanese: text with no spaces between words,
-whose sentences end at wide stops (。！？) with no space after them either."""
+"""The digest of a session written in Chinese or Japanese (text with no spaces between words,
+whose sentences end at wide stops, 。！？, with no space after them either) or Korean: its
+sentences, words, cuts, conclusions, guesses, announced steps and closing questions."""
 
 from __future__ import annotations
 
