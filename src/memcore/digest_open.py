@@ -26,6 +26,7 @@ from memcore.digest_settled import RESTATED_REQUEST
 from memcore.digest_work import code_span, shown_path
 from memcore.lazy_re import lazy_compile
 from memcore.model import MemoryItem
+from memcore.wide_letters import WIDE_STOPS
 
 _OPEN_WORDS = lazy_compile(
     r"(?i)\b(todo|next step|still (need|to)|not yet|pending|follow[- ]up|open question|"
@@ -120,9 +121,8 @@ LATEST_OPEN = "- The latest request is not answered yet: "
 #: A closing question shorter than this many words ("Which approach would you prefer?") is said
 #: with the line before it, which holds what it asks about.
 _SHORT_QUESTION = 10
-#: The full stop, exclamation and question marks of Chinese and Japanese text.
-_WIDE_STOPS = ("\u3002", "\uff01", "\uff1f")
-_SENTENCE_END = lazy_compile(r"(?<=[.!?])\s+(?=\S)|(?<=[\u3002\uff01\uff1f])\s*(?=\S)")
+_WIDE_STOPS = tuple(WIDE_STOPS)  # (for ``str.endswith``)
+_SENTENCE_END = lazy_compile(rf"(?<=[.!?])\s+(?=\S)|(?<=[{WIDE_STOPS}])\s*(?=\S)")
 
 #: How the line of the work under way when the items end starts (the agent was mid-turn).
 UNDER_WAY = "- Under way when the session stopped: "

@@ -18,4 +18,8 @@ WIDE_LETTER = "[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
 #: "테스트가": the same word to a reader, three tokens to an index).
 BIGRAM_LETTER = "[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7a3]"
 
-__all__ = ["BIGRAM_LETTER", "WIDE_LETTER"]
+#: The full stop, exclamation and question marks of Chinese and Japanese text, which end a
+#: sentence with no space after them.
+WIDE_STOPS = "\u3002\uff01\uff1f"
+
+__all__ = ["BIGRAM_LETTER", "WIDE_LETTER", "WIDE_STOPS"]

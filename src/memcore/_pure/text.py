@@ -19,6 +19,7 @@ from memcore._pure._text_tables import (
     SECRET_LITERALS,
     SPACE_RUN_COST,
 )
+from memcore.wide_letters import WIDE_STOPS
 
 _SPACE = " \t\r\n"
 _CLOSERS = "\"')]}»"
@@ -26,7 +27,7 @@ _OPENERS = "\"'([`*-"
 _DASHES = "-\u2013\u2014"  # hyphen, en dash, em dash
 #: The full stop, exclamation and question marks of Chinese and Japanese text: they end a
 #: sentence with no space after them (the text has none between words either).
-_WIDE_STOPS = "\u3002\uff01\uff1f"
+_WIDE_STOPS = WIDE_STOPS
 #: What may close a sentence after a wide stop: the wide stops again, the closers, and the
 #: corner brackets and wide parentheses of that text.
 _WIDE_CLOSERS = _WIDE_STOPS + _CLOSERS + "\u300d\u300f\uff09\u3011"

@@ -69,9 +69,9 @@ _QUESTION_WORDS = frozenset(_QUESTION_TEXT.split())
 
 def question_terms(query: str) -> str:
     """The words of ``query`` to look for: the question's own words left out (when anything is
-    left), each with its other forms beside it (``word_forms``; for a run of Chinese or
-    Japanese letters, its bigrams: ``wide_bigrams``, as the items are indexed): a model asks in
-    sentences, and the index matches words exactly."""
+    left), each with its other forms beside it (``word_forms``; for a run of Chinese, Japanese
+    or Korean letters, its bigrams: ``wide_bigrams``, as the items are indexed): a model asks
+    in sentences, and the index matches words exactly."""
     words = _search_kernels.tokenize(query)  # (the index's own words)
     kept = [w for w in words if w not in _QUESTION_WORDS] or words
     terms: dict[str, None] = {}
@@ -191,7 +191,7 @@ def _window(text: str, terms: set[str], width: int) -> int:
         for m in _TOKEN.finditer(text)
         if m.end() - m.start() < width and (word := m.group().lower()) in terms
     ]
-    if not text.isascii():  # a Chinese or Japanese term is found inside a run of letters
+    if not text.isascii():  # a CJK or Korean term is found inside a run of letters
         wide = [term for term in terms if not term.isascii() and wide_bigrams(term) == term]
         matches.extend(_occurrences(text, wide))
         matches.sort()
