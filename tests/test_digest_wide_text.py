@@ -1,6 +1,7 @@
 """The digest of a session written in Chinese or Japanese (text with no spaces between words,
 whose sentences end at wide stops, 。！？, with no space after them either) or Korean: its
-sentences, words, cuts, conclusions, guesses, announced steps and closing questions."""
+sentences, words, cuts, conclusions, guesses, announced steps and closing questions; and the
+steps announced in Spanish, Portuguese, German, French and Italian."""
 
 from __future__ import annotations
 
@@ -186,3 +187,17 @@ def test_a_chinese_yes_to_the_agent_s_offer_is_said_as_the_answer_it_is() -> Non
     assert asked.startswith('- The user answered "')
     assert "要我提交这些更改吗？" in asked
     assert asked.rstrip().endswith(": 好的")
+
+
+def test_what_the_agent_was_about_to_do_in_other_languages_is_no_result() -> None:
+    """ "Voy a revisar `cart.py`." (Spanish), "Ich werde `f()` prüfen." (German), "Je vais
+    vérifier `f()`." (French), "Deixe-me ver `cart.py`." (Portuguese): the next step announced,
+    as "Let me check `f()`." is; the finding after it, named or concluding, stays."""
+    reply = (
+        "Voy a revisar `cart.py`. Ich werde `f()` prüfen. Je vais vérifier `f()`. "
+        "Deixe-me ver `cart.py`. El error en `total()` está corregido y todas las pruebas pasan."
+    )
+    text = session_digest([_agent(1, reply, kind="fact")], 2000).text
+    for announced in ("Voy a", "Ich werde", "Je vais", "Deixe-me"):
+        assert announced not in text, text
+    assert "El error en `total()` está corregido y todas las pruebas pasan." in text

@@ -380,6 +380,18 @@ def test_main_and_spare_sentences_say_where_they_are(prose: ModuleType) -> None:
                 "It seems",
                 "it looks like",
                 "But first",
+                "Voy a",
+                "Vamos a",
+                "D\u00e9jame",
+                "Vou",
+                "Deixe-me",
+                "Ich werde",
+                "Lass mich",
+                "Je vais",
+                "Laissez-moi",
+                "Voyons",
+                "Vado a",
+                "Lasciami",
             ]
         ).map(lambda opening: opening + " `x` now"),
     )

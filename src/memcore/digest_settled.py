@@ -93,6 +93,9 @@ ANNOUNCING = lazy_compile(
     # in Chinese: (now, next, first, then) let me / I'll / I'll first / I will
     r"|^(?:\u73b0\u5728|\u63a5\u4e0b\u6765|\u9996\u5148|\u7136\u540e)?[\uff0c,]?\s*"
     r"(?:\u8ba9\u6211|\u6211\u6765|\u6211\u5148|\u6211\u5c06|\u6211\u4f1a)"
+    # in Spanish, Portuguese, German, French and Italian: I'm going to, let's, let me, I will
+    r"|^(?:voy a|vamos a|d[e\u00e9]jame|vou|deixe-me|deixa eu|ich werde|lass mich"
+    r"|lassen sie mich|je vais|laisse-moi|laissez-moi|vado a|lasciami)\b"
 )
 #: What every sentence ``UNSETTLED``'s hedges find holds (lowercased): most sentences hold
 #: none, and a test of these is 10-20 times cheaper than the pattern's search.

@@ -91,7 +91,12 @@ _NARRATION = re.compile(
     r"|\u8ba9\u6211|\u6211\u6765|\u6211\u5148|\u6211\u5c06|\u6211\u4f1a|\u6211\u9700\u8981"
     r"|\u63a5\u4e0b\u6765|\u9996\u5148|\u770b\u8d77\u6765|\u55ef"
     r"|\u307e\u305a|\u6b21\u306b|\u305d\u308c\u3067\u306f|\u3067\u306f"
-    r"|\uba3c\uc800|\ub2e4\uc74c\uc73c\ub85c)"
+    r"|\uba3c\uc800|\ub2e4\uc74c\uc73c\ub85c"
+    # and in Spanish, Portuguese, German, French and Italian: I'm going to, let's, let me, I
+    # will, let's see
+    r"|voy a\b|vamos a\b|d[e\u00e9]jame\b|vou\b|deixe-me\b|deixa eu\b|ich werde\b"
+    r"|lass mich\b|lassen sie mich\b|je vais\b|laisse-moi\b|laissez-moi\b|voyons\b"
+    r"|vado a\b|lasciami\b)"
 )
 #: Sentences that tell the user what to do ("Try `/continue`", "Report whether it works").
 _INSTRUCTION = re.compile(
@@ -109,7 +114,7 @@ TITLE_QUESTIONS = ("how ", "what ", "why ", "where ", "when ", "which ", "who ")
 #: table for both twins.
 _NARRATION_PAIRS = frozenset(
     ["le", "no", "i'", "i ", "fi", "ne", "pe", "gr", "go", "ex", "ok", "lo", "ac", "ma", "hm", "wa",
-     "it", "bu"]
+     "it", "bu", "vo", "va", "de", "ic", "la", "je"]
 )  # fmt: skip
 _INSTRUCTION_PAIRS = frozenset(
     [
