@@ -211,9 +211,9 @@ def with_wide_bigrams(text: str) -> str:
 def item_text(item: MemoryItem) -> str:
     """What recall indexes of an item: its content, then the words of its compound code names
     (``code_words``: ``TestInitializeSession_SetsPhaseActive`` gives "test initialize session
-    sets phase active"), then its Chinese and Japanese bigrams (``wide_bigrams``). A question
-    asks about a test or a function in words, and the default tokenizer keeps each name whole,
-    which no such question matches; it keeps a run of CJK letters whole too."""
+    sets phase active"), then its Chinese, Japanese and Korean bigrams (``wide_bigrams``). A
+    question asks about a test or a function in words, and the default tokenizer keeps each
+    name whole, which no such question matches; it keeps a run of CJK letters whole too."""
     words = _kernel.code_words(item.content)
     text = f"{item.content}\n{words}" if words else item.content
     bigrams = wide_bigrams(item.content)
