@@ -340,3 +340,23 @@ def test_the_digest_says_a_stored_outcome_by_its_best_lines() -> None:
     commands = session_digest(items, 2000).sections["commands"]
     assert "(cached)" not in commands
     assert "succeeded: ok entire.io/cli/cmd/entire/cli/strategy 2.623s." in commands
+
+
+def test_the_branch_line_is_said_whole_or_not_at_all() -> None:
+    """ "The work is on the branch…" names no branch: a line that is there for its names is not
+    cut to its lead, as the user's own words may be, when results leave it little room."""
+    records = _Records()
+    branch = "alex/ent-112-checkpoint-id-reuse-bug-when-the-shadow-branch-is-renamed"
+    records.user("fix the checkpoint id reuse", gitBranch="main")
+    records.user("go on", gitBranch="alex/ent-112-checkpoint-id-reuse")
+    records.user("and the rest", gitBranch=branch)
+    for n in range(30):
+        records.said(f"Fixed: `checkpoint_{n}()` in `cli/c{n}.go` now makes a new id per session.")
+    items = records.items()
+    said = 0
+    for budget in range(150, 400, 6):
+        for line in session_digest(items, budget).text.splitlines():
+            if line.startswith("- The work is on the branch"):
+                assert f"`{branch}`" in line, (budget, line)
+                said += 1
+    assert said  # (whole where it fits)

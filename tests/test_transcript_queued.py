@@ -354,3 +354,24 @@ def test_thinking_that_says_the_request_over_is_not_what_was_under_way() -> None
         )
         records.tool("WebSearch", {"query": "xterm.js scroll"}, "results")
     assert UNDER_WAY not in session_digest(parse_lines(records.lines).items, 2000).text
+
+
+def test_a_short_digest_never_says_a_stump_of_what_was_under_way() -> None:
+    """Cut to a short digest's share, the agent's last words lose what they were about ("Under
+    way when the session stopped: Now I'll rewrite the entire…"): such a stump is left out and
+    its room goes to lines that say something; the line is said whole where it fits."""
+    records = _question_answered_mid_turn()
+    said = (
+        "Now I'll rewrite the entire form handling so that the discount code is read once, "
+        "checked against the active promotions and applied in `apply_discount` before "
+        "`total` rounds the amount."
+    )
+    records.said(said)
+    records.tool("Read", {"file_path": f"{CWD}/promotions.py"}, "1\tACTIVE = []\n")
+    items = parse_lines(records.lines).items
+    for budget in range(90, 420, 10):
+        lines = session_digest(items, budget).text.splitlines()
+        under_way = [line for line in lines if line.startswith(UNDER_WAY)]
+        for line in under_way:
+            assert "`apply_discount`" in line, (budget, line)
+    assert f"{UNDER_WAY}{said}" in session_digest(items, 1000).text

@@ -8,6 +8,7 @@ from __future__ import annotations
 import heapq
 from typing import NamedTuple
 
+from memcore.claude_code.titles import BRANCH_LEAD
 from memcore.digest_asked import REQUEST_REST_LEAD
 from memcore.digest_cut import MIN_CUT_TOKENS, MIN_TOPIC_WORDS, cut_line
 from memcore.digest_echo import EchoIndex, EchoTexts
@@ -198,11 +199,11 @@ class Greedy:
         for opening in (LATEST_OPEN, CLOSING_QUESTION):  # (a request first, else the question)
             chosen = self._open_line(opening)
             if chosen is not None:
-                self._seed(chosen, OPEN_SEED_SHARE)
+                self._seed(chosen, OPEN_SEED_SHARE, own_words=opening == LATEST_OPEN)
                 break
         # and where the agent had got to in a session cut off mid-turn: as a long line it too
         # would lose to short ones, and it is what the next session starts from
-        self._seed(self._open_line(UNDER_WAY), UNDER_WAY_SEED_SHARE)
+        self._seed(self._open_line(UNDER_WAY), UNDER_WAY_SEED_SHARE, own_words=False)
         # and the state the work was left in (checked? committed?): a line of the same length
         # (at least END_STATE_ROOM tokens in a short digest: most state lines need 25-45)
         room = END_STATE_ROOM / max(1, self.budget)
@@ -225,9 +226,12 @@ class Greedy:
             next((i for i, c in enumerate(self.cands) if c.topic and not self.taken[i]), None)
         )
 
-    def _seed(self, i: int | None, share: float = 0.0) -> None:
+    def _seed(self, i: int | None, share: float = 0.0, *, own_words: bool = True) -> None:
         """Choose line ``i`` now, whole if it fits its section's share of the budget (or
-        ``share``, when larger), else cut to it."""
+        ``share``, when larger), else cut to it: a cut of the user's words (``own_words``) keeps
+        what it can of them; a cut of the agent's is held to ``cut_line``'s rules, since "Under
+        way when the session stopped: Now I'll rewrite the entire…" tells a next session
+        nothing and takes the room of a line that does."""
         if i is None:
             return
         cand = self.cands[i]
@@ -242,13 +246,17 @@ class Greedy:
                 return
             self.cut_from[id(cand)] = (cand, i)  # (room left at the end gives it back whole)
         elif cost > room:
-            cut = cut_line(
-                cand.text,
-                room - 1,
-                self.count,
-                min_words=MIN_TOPIC_WORDS,
-                min_share=0.0,
-                names_kept=False,  # (what was asked first, in its own words)
+            cut = (
+                cut_line(
+                    cand.text,
+                    room - 1,
+                    self.count,
+                    min_words=MIN_TOPIC_WORDS,
+                    min_share=0.0,
+                    names_kept=False,  # (what was asked first, in its own words)
+                )
+                if own_words
+                else cut_line(cand.text, room - 1, self.count)
             )
             if cut is None:
                 return
@@ -478,8 +486,10 @@ class Greedy:
                 self._settle(i)
                 continue
             if over:
-                # (the user's words say what was asked with no name; others say it of names)
-                cut = cut_line(cand.text, room - 1, self.count, names_kept=section != "asked")
+                # (the user's words say what was asked with no name; others say it of names, as
+                # the branch's line: "The work is on the branch…" says nothing)
+                names_kept = section != "asked" or cand.text.startswith(BRANCH_LEAD)
+                cut = cut_line(cand.text, room - 1, self.count, names_kept=names_kept)
                 if cut is None:
                     aside.append(entry)
                     continue
