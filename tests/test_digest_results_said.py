@@ -360,3 +360,24 @@ def test_the_branch_line_is_said_whole_or_not_at_all() -> None:
                 assert f"`{branch}`" in line, (budget, line)
                 said += 1
     assert said  # (whole where it fits)
+
+
+def test_a_brief_says_what_changed_by_name_before_later_requests() -> None:
+    """Under ``NAMES_BUDGET`` tokens a digest is an earlier session's brief: a result naming
+    what the work changed weighs more than a second request, the smaller the budget."""
+    records = _Records()
+    records.user("Add the session's prompt to the rewind list.")
+    records.user("and show it in the JSON output too")
+    records.user("what does a metadata.json look like today?")
+    records.said("Added `SessionID` and `SessionPrompt` fields to the `RewindPoint` struct.")
+    records.said("Added the `ReadSessionPromptFromTree()` helper to `common.go`.")
+    records.said("The JSON output includes the new fields.")
+    records.said("Both sessions are condensed.")
+    items = records.items()
+    for budget in range(72, 100, 4):
+        text = session_digest(items, budget).text
+        assert "- The user asked: Add the session's prompt to the rewind list." in text
+        assert "`RewindPoint`" in text, budget
+        assert "`ReadSessionPromptFromTree()`" in text, budget
+    # (with room for all, every line is said)
+    assert "what does a metadata.json look like today?" in session_digest(items, 400).text
