@@ -11,6 +11,7 @@ from memcore.claude_code.commands import best_outcomes, error_lines, masked_fail
 from memcore.claude_code.git_results import commits_made, git_result_lines, refs_pushed
 from memcore.claude_code.tools import describe_result, tool_target
 from memcore.claude_code.unglue import unglue_lists
+from memcore.digest_cut import MIN_TOPIC_WORDS
 from memcore.digest_lines import build_candidates
 from memcore.digest_spare import spare_lines
 from tests.test_transcript_agent_records import _Records
@@ -381,3 +382,24 @@ def test_a_brief_says_what_changed_by_name_before_later_requests() -> None:
         assert "`ReadSessionPromptFromTree()`" in text, budget
     # (with room for all, every line is said)
     assert "what does a metadata.json look like today?" in session_digest(items, 400).text
+
+
+def test_a_request_cut_to_fit_keeps_what_it_asked_for() -> None:
+    """A request is cut, where room is short, to as many of its words as a topic's cut keeps
+    (``MIN_TOPIC_WORDS``) or not said: "The user asked: Can we prefill the prompt…" lost the
+    point of the request, and took the room of a line that says something."""
+    records = _Records()
+    records.user("Add the session's prompt to the rewind list, newest first please.")
+    records.user("Can we prefill the prompt with the old prompt?")
+    records.user("Let's prefix it then with 'Last Prompt: ' in both places?")
+    for n in range(12):
+        records.said(f"Added `prompt_{n}()` to `rewind/list_{n}.go` for the JSON output.")
+    items = records.items()
+    cuts = 0
+    for budget in range(60, 400, 3):
+        for line in session_digest(items, budget).text.splitlines():
+            if line.startswith("- The user asked: ") and line.endswith("\u2026"):
+                cuts += 1
+                said = line.removeprefix("- The user asked: ").split()
+                assert len(said) >= MIN_TOPIC_WORDS, (budget, line)
+    assert cuts  # (the first request, the session's topic, is cut at the smaller sizes)

@@ -266,11 +266,13 @@ def cut_line(
     min_words: int = 3,
     min_share: float = MIN_CUT_SHARE,
     names_kept: bool = True,
+    min_said: int = MIN_STATEMENT_CUT_WORDS,
 ) -> str | None:
     """The longest word prefix of ``text`` that, with an ellipsis, counts at most ``room``
-    (None: it would keep fewer than ``min_words`` words, or than ``min_share`` of them, or,
-    with ``names_kept``, none of the exact names ``text`` has: "This means the issue is
-    inside…" of a line that went on to say inside which function is a stub)."""
+    (None: it would keep fewer than ``min_words`` words, or than ``min_share`` of them, or
+    fewer than ``min_said`` of the statement after its label ("- The user asked:"), or, with
+    ``names_kept``, none of the exact names ``text`` has: "This means the issue is inside…"
+    of a line that went on to say inside which function is a stub)."""
     if not text.isascii() and _WIDE_RUN.search(text):
         return _cut_wide(text, room, count, min_words, min_share, names_kept)
     words = _WORDS.findall(text)
@@ -300,7 +302,7 @@ def cut_line(
     # what follows a label is the statement: "...sub-agent says: The full…" keeps two of its
     # words, a stump whatever the label's length
     label = _label_words(words)
-    if label and len(kept) - label < MIN_STATEMENT_CUT_WORDS:
+    if label and len(kept) - label < min_said:
         return None
     return cut + "\u2026"
 

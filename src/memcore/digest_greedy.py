@@ -10,7 +10,12 @@ from typing import NamedTuple
 
 from memcore.claude_code.titles import BRANCH_LEAD
 from memcore.digest_asked import REQUEST_REST_LEAD
-from memcore.digest_cut import MIN_CUT_TOKENS, MIN_TOPIC_WORDS, cut_line
+from memcore.digest_cut import (
+    MIN_CUT_TOKENS,
+    MIN_STATEMENT_CUT_WORDS,
+    MIN_TOPIC_WORDS,
+    cut_line,
+)
 from memcore.digest_echo import EchoIndex, EchoTexts
 from memcore.digest_lines import (
     CLOSING_QUESTION,
@@ -267,6 +272,7 @@ class Greedy:
                     min_words=MIN_TOPIC_WORDS,
                     min_share=0.0,
                     names_kept=False,  # (what was asked first, in its own words)
+                    min_said=MIN_TOPIC_WORDS,
                 )
                 if own_words
                 else cut_line(cand.text, room - 1, self.count)
@@ -502,7 +508,12 @@ class Greedy:
                 # (the user's words say what was asked with no name; others say it of names, as
                 # the branch's line: "The work is on the branch…" says nothing)
                 names_kept = section != "asked" or cand.text.startswith(BRANCH_LEAD)
-                cut = cut_line(cand.text, room - 1, self.count, names_kept=names_kept)
+                # (and a request cut keeps as many of its words as a topic's cut: "The user
+                # asked: Can we prefill the prompt…" had lost what it asked for)
+                said = MIN_TOPIC_WORDS if section == "asked" else MIN_STATEMENT_CUT_WORDS
+                cut = cut_line(
+                    cand.text, room - 1, self.count, names_kept=names_kept, min_said=said
+                )
                 if cut is None:
                     aside.append(entry)
                     continue
