@@ -201,3 +201,22 @@ def test_what_the_agent_was_about_to_do_in_other_languages_is_no_result() -> Non
     for announced in ("Voy a", "Ich werde", "Je vais", "Deixe-me"):
         assert announced not in text, text
     assert "El error en `total()` está corregido y todas las pruebas pasan." in text
+
+
+def test_chinese_thinking_says_what_it_found_not_what_it_planned_or_asked() -> None:
+    """Thinking in Chinese is provisional as in English: "我需要检查 ..." (I need to check ...),
+    "所以，我们应该 ..." (so we should ...) and a question ("？") would read as findings; what it
+    found stays, and so does "我得到了 ..." (I got ...), which plans nothing."""
+    planned = [
+        "我需要检查 `cart.py` 中的 `total()` 函数。",  # I need to check `total()` in `cart.py`.
+        "所以，我们应该先修复 `round_total()`。",  # So we should fix `round_total()` first.
+        "为什么 `total()` 返回 10.01？",  # Why does `total()` return 10.01?
+    ]
+    found = "`round_total()` 使用了浮点数运算。"  # `round_total()` uses floating point.
+    got = "我得到了结果：`total()` 返回 10.0。"  # I got the result: `total()` returns 10.0.
+    thought = _agent(1, "".join([*planned, found, got]), kind="thinking")
+    decisions = session_digest([thought], 1000).sections.get("decisions", "")
+    assert found in decisions
+    assert got in decisions
+    for sentence in planned:
+        assert sentence not in decisions

@@ -21,11 +21,16 @@ _RESTATED_BODY = (
     r"|needs|said|says|is saying|mentioned|request|is reporting|reports)"
 )
 _RESTATED = f"^{_RESTATED_BODY}"
-#: The opening of a plan ("I'll add", "So we need to"), not of what the agent sees now.
+#: The opening of a plan ("I'll add", "So we need to"), not of what the agent sees now; in
+#: Chinese (after "so", "now", "next", "first", "then"): I / we need to, should, must, am going
+#: to, plan to ("我需要", "我们应该", "我得", "我要", "我打算", "我准备").
 _PLANNING = (
     r"(?:(?:so|but|and|now|ok(?:ay)?|then|also|first|next),? )*(?:i|we)(?:'ll| will|'d| would"
     r"| need| should| must| have to| want|'m going| am going| can| could)\b"
     r"(?! (?:now )?(?:see|tell|confirm|verify)\b)"
+    r"|(?:\u6240\u4ee5|\u73b0\u5728|\u63a5\u4e0b\u6765|\u9996\u5148|\u7136\u540e)?[\uff0c,]? ?"
+    r"\u6211\u4eec?(?:\u9700\u8981|\u5e94\u8be5|\u5fc5\u987b|\u5f97(?!\u5230)|\u8981|\u6253\u7b97"
+    r"|\u51c6\u5907)"
 )
 #: A guess's words in Chinese, Japanese and Korean (``GUESSING``, and thinking's ``_HEDGE``):
 #: found anywhere in a run of letters.
@@ -45,10 +50,10 @@ _HEDGE = (
     r"|i wonder|not sure|could be|(?:un)?likely|must (?:be|have)|should (?:be|have)"
     r"|seems? to|appears? to)\b" + "|" + "|".join(_WIDE_GUESSES)
 )
-UNSETTLED = lazy_compile(rf"(?i)(?:\?[\s\"'`)*]*$|^{_PLANNING}|{_RESTATED}|{_HEDGE})")
+UNSETTLED = lazy_compile(rf"(?i)(?:[?\uff1f][\s\"'`)*]*$|^(?:{_PLANNING})|{_RESTATED}|{_HEDGE})")
 #: ``UNSETTLED``'s parts that :func:`unsettled` tests apart: the anchored openings (matched at
 #: the start only) and the hedges (searched only where a hint of one is).
-_OPENING = lazy_compile(rf"(?i){_PLANNING}|{_RESTATED_BODY}")
+_OPENING = lazy_compile(rf"(?i)(?:{_PLANNING})|{_RESTATED_BODY}")
 _HEDGING = lazy_compile(rf"(?i){_HEDGE}")
 #: A guess in the agent's words to the user ("that's likely the issue", "The delay must be in
 #: `Close()`", "I suspect `f` ..."): provisional as thinking is.
@@ -109,15 +114,21 @@ _QUESTION_TAIL = "\"'`)*"
 
 
 def _asks(sentence: str) -> bool:
-    """The sentence ends in a question mark, with only quotes, brackets and spaces after it."""
+    """The sentence ends in a question mark (or a wide one, "？"), with only quotes, brackets
+    and spaces after it."""
     end = len(sentence)
     while end and (sentence[end - 1].isspace() or sentence[end - 1] in _QUESTION_TAIL):
         end -= 1
-    return end > 0 and sentence[end - 1] == "?"
+    return end > 0 and sentence[end - 1] in "?\uff1f"
 
 
-#: The letters ``_OPENING`` can start with (case-blind), and those it takes for them.
-_OPENING_INITIALS = frozenset("sbantofiwSBANTOFIW" + "".join(_FOLDED_TO_ASCII))
+#: The letters ``_OPENING`` can start with (case-blind), and those it takes for them; the
+#: Chinese opening's (so, now, next, first, then, I, a comma, a space).
+_OPENING_INITIALS = frozenset(
+    "sbantofiwSBANTOFIW"
+    + "".join(_FOLDED_TO_ASCII)
+    + "\u6240\u73b0\u63a5\u9996\u7136\u6211\uff0c, "
+)
 
 
 def _may_open(sentence: str) -> bool:
