@@ -301,3 +301,35 @@ def test_any_items_any_budget_compiled_equals_pure(items: list[MemoryItem], budg
         twin = session_digest(items, budget, counter=pure.count_tokens)
     native = session_digest(items, budget, counter=original.count_tokens)
     assert twin.text == native.text
+
+
+def test_another_agent_s_items_are_said_by_their_kinds() -> None:
+    """Items an agent keeps itself (not imported from Claude Code) are said by their kinds: its
+    user's requests and preference under what was asked, a decision under decisions, a to-do
+    as open, the rest as notes led by their kind in words."""
+    kinds_and_texts = [
+        ("task", "Find out why the nightly export to S3 fails since Tuesday."),
+        ("tool_result", "aws s3 cp export.csv s3://acme-exports/ -> AccessDenied"),
+        ("fact", "The exporter role lost s3:PutObject when the bucket policy was rotated."),
+        ("preference", "Fixes go through Terraform, never the console."),
+        ("decision", "Grant PutObject to the exporter role, not to a new role."),
+        ("fact", "Added the grant back in `infra/s3.tf`."),
+        ("todo", "Add a CloudWatch alarm on the export job's failures."),
+    ]
+    items = [
+        MemoryItem(f"i{n}", text, metadata={"kind": kind}, created_at=T0 + timedelta(minutes=n))
+        for n, (kind, text) in enumerate(kinds_and_texts)
+    ]
+    sections = session_digest(items, 400).sections
+    assert sections["asked"].splitlines() == [
+        "- The user asked: Find out why the nightly export to S3 fails since Tuesday.",
+        "- The user's preference: Fixes go through Terraform, never the console.",
+    ]
+    assert (
+        sections["decisions"]
+        == "- Decided: Grant PutObject to the exporter role, not to a new role."
+    )
+    assert sections["open"] == "- To do: Add a CloudWatch alarm on the export job's failures."
+    assert "- Tool result: aws s3 cp export.csv s3://acme-exports/ -> AccessDenied" in (
+        sections["notes"].splitlines()
+    )

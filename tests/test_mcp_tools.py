@@ -366,12 +366,21 @@ def test_notes_remembered_through_the_tool_are_notes_in_a_digest() -> None:
             note("a", "Run the linter with `mise run lint`.", "shortcut"),
             note("b", "The user prefers table-driven Go tests.", "preference"),
             note("c", "Port the cart to the new API.", "task"),
+            note("d", "Keep amounts in cents, never floats.", "decision"),
+            note("e", "Add a test for the empty cart.", "todo"),
         ],
         300,
     )
+    # (what was decided is a decision, what is still to do is open: the kinds ``remember`` takes)
     assert digest.text.splitlines() == [
+        "## Decisions and results",
+        "- Decided: Keep amounts in cents, never floats.",
+        "",
+        "## Still open",
+        "- To do: Add a test for the empty cart.",
+        "",
         "## Notes",
-        "- shortcut: Run the linter with `mise run lint`.",
-        "- preference: The user prefers table-driven Go tests.",
-        "- task: Port the cart to the new API.",
+        "- Shortcut: Run the linter with `mise run lint`.",
+        "- Preference: The user prefers table-driven Go tests.",
+        "- Task: Port the cart to the new API.",
     ]

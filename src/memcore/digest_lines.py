@@ -177,7 +177,7 @@ def build_candidates(
                 line = f"- The user ran the command {code_span(text)}."
                 score = 2.0
             elif kind == "preference":
-                line = f"- The user asked to always: {cut_word_list(words, REQUEST_WORDS)}"
+                line = f"- The user's preference: {cut_word_list(words, REQUEST_WORDS)}"
                 score = 7.0
             else:
                 said = "pasted" if is_pasted_output(text) else _how_said(text, len(words))
@@ -440,9 +440,28 @@ def _note(item: MemoryItem, seq: int, recency: float) -> list[Candidate]:
                 f"- Error: {cut_words(text, _NOTE_WORDS)}",
             )
         ]
-    label = f"{kind}: " if isinstance(kind, str) and kind not in ("note", "fact") else ""
     score = 2.0 + 1.5 * item.priority.rank + recency + min(count_identifiers(text), 4) * 0.3
+    placed = _NOTE_PLACES.get(kind) if isinstance(kind, str) else None
+    if placed is not None:  # (what is still to do is open; what was decided, a decision)
+        section, label, more = placed
+        return [Candidate(section, seq, score + more, f"- {label}{cut_words(text, _NOTE_WORDS)}")]
+    label = _kind_label(kind) if isinstance(kind, str) and kind not in ("note", "fact") else ""
     return [Candidate("notes", seq, score, f"- {label}{cut_words(text, _NOTE_WORDS)}")]
+
+
+#: Where the items of another agent's own kinds (not imported from Claude Code: the kinds the
+#: MCP server's ``remember`` takes, an agent's to-dos and decisions) are said, how they are led,
+#: and what that adds to their worth: a to-do is what is open, a decision what was decided.
+_NOTE_PLACES = {
+    "todo": ("open", "To do: ", 3.0),
+    "decision": ("decisions", "Decided: ", 1.0),
+}
+
+
+def _kind_label(kind: str) -> str:
+    """How a note of another kind is led: its kind as words ("tool_result" -> "Tool result: ")."""
+    words = " ".join(kind.replace("_", " ").replace("-", " ").split())
+    return f"{words[:1].upper()}{words[1:]}: " if words else ""
 
 
 def _how_said(text: str, words: int) -> str:
