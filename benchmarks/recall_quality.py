@@ -22,8 +22,10 @@ Methods, each giving ``K`` items for a question:
   (:class:`memcore.MemoryIndex` with ``recall``'s ``k1`` and ``b``, each item's text with the
   words of its compound code names: ``memcore.search.item_text``), hits weighed by what they
   are and copies of a text folded;
+* ``search``: what ``memcore search`` does (:mod:`memcore.cli.recall`): ``recall``'s index,
+  question and weights, copies folded only when their texts are the same;
 * ``bm25``: a plain ``MemoryIndex`` (Lucene's defaults) asked the question's words as they are,
-  its ranking as it is;
+  its ranking as it is (what ``memcore search`` did until the twenty-ninth session);
 * ``latest``: the ``K`` newest items, what an agent holds without any search.
 
 Measures, per session and in the mean: ``hit@5`` (an answer among the first 5), ``mrr`` (the
@@ -65,6 +67,7 @@ from memcore.claude_code.recall_rank import (
     rank,
     recall_index,
     shown_hit,
+    weighed,
 )
 from memcore.search import item_text
 
@@ -141,6 +144,15 @@ def recall_method(memory: Memory, question: str) -> list[str]:
     return [item.id for _, item, _ in ranked]
 
 
+def search_method(memory: Memory, question: str) -> list[str]:
+    hits = memory.recall_index.search(question_terms(question), pool_size(K))
+    found: dict[str, str] = {}  # a text -> its first hit
+    for _, n in weighed((memory.items[key], score) for key, score in hits):
+        key = hits[n][0]
+        found.setdefault(" ".join(memory.items[key].content.split()), key)
+    return list(found.values())[:K]
+
+
 def bm25_method(memory: Memory, question: str) -> list[str]:
     return [key for key, _ in memory.index.search(question, K)]
 
@@ -151,6 +163,7 @@ def latest_method(memory: Memory, question: str) -> list[str]:
 
 METHODS: dict[str, Method] = {
     "recall": recall_method,
+    "search": search_method,
     "bm25": bm25_method,
     "latest": latest_method,
 }

@@ -144,3 +144,28 @@ async def test_a_text_stored_many_times_is_one_result_with_its_count(
     assert lines[0].split("\t")[1] == "run0"
     assert lines[0].endswith("(+5 more with this text)")
     assert lines[1].split("\t")[1] == "note"
+
+
+async def test_a_question_is_searched_as_recall_asks_it(
+    tmp_path: Path, memcore_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A question in words ("how do I run the tests") ranks as the MCP server's ``recall`` does:
+    its own words (how, do, the) are left out and "tests" finds "test": the item that says how
+    the tests run is found, not the one that shares only "how do the" with it (plain BM25 over
+    the words as typed put that one first, and the cart's line third for its "the")."""
+    url = f"sqlite:///{tmp_path / 'question.db'}"
+    manager = DistributedMemoryManager(url, replica_id="writer")
+    texts = {
+        "q": "how do the hooks know which project a session is in?",
+        "t": "Run `mise run test` before a commit: it runs every test of the project.",
+        "s": "The shop's cart rounds half up.",
+    }
+    for key, text in texts.items():
+        manager.set("s", key, {"content": text})
+    await manager.sync_session_memory("s")
+    await manager.close()
+    code, lines, err = await asyncio.to_thread(
+        run_cli, capsys, "search", "how do I run the tests", "--store", url
+    )
+    assert code == 0, err
+    assert [line.split("\t")[1] for line in lines] == ["t"]

@@ -228,17 +228,23 @@ def pool_size(k: int) -> int:
     return max(k * 4, RECALL_POOL)
 
 
+def weighed(hits: Iterable[tuple[MemoryItem, float]]) -> list[tuple[float, int]]:
+    """The index's ``(item, score)`` hits as ``(score once weighed, place)``, best first
+    (:func:`weight`); ties keep the index's order."""
+    out = [(score * weight(item), n) for n, (item, score) in enumerate(hits)]
+    out.sort(key=lambda pair: (-pair[0], pair[1]))
+    return out
+
+
 def rank(
     hits: Sequence[tuple[str, MemoryItem, float]], k: int
 ) -> list[tuple[str, MemoryItem, float]]:
     """The ``k`` best of the index's ``(session, item, score)`` hits once weighed
-    (:func:`weight`), copies of one text (:func:`said_as`) said once, best first; ties keep
+    (:func:`weighed`), copies of one text (:func:`said_as`) said once, best first; ties keep
     the index's order."""
-    weighed = [(score * weight(item), n) for n, (_, item, score) in enumerate(hits)]
-    weighed.sort(key=lambda pair: (-pair[0], pair[1]))
     found: list[tuple[str, MemoryItem, float]] = []
     said: set[tuple[str, str]] = set()
-    for score, n in weighed:
+    for score, n in weighed((item, score) for _, item, score in hits):
         name, item, _ = hits[n]
         same = said_as(item)
         if same not in said:
@@ -261,6 +267,7 @@ __all__ = [
     "said_as",
     "shown_hit",
     "shown_text",
+    "weighed",
     "weight",
     "word_forms",
 ]

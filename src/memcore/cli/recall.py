@@ -2,7 +2,10 @@
 
 Read-only, like ``inspect``: the store must exist, and a named session must exist too. Every
 session searched goes into one index, so scores from different sessions are comparable (they
-share one document count and one average length).
+share one document count and one average length). It ranks as the MCP server's ``recall`` does
+(``memcore.claude_code.recall_rank``: the question's own words left out, each word with its other
+forms, recall's BM25 parameters, a hit weighed by what it is), which found what a session did
+more often than a plain index asked the words as they are (``benchmarks/recall_quality.py``).
 """
 
 from __future__ import annotations
@@ -31,8 +34,6 @@ from memcore.model import MemoryItem
 from memcore.stores import decode_entry
 
 Hit = tuple[str, str, float, MemoryItem]
-#: Hits asked of the index first, per result wanted (doubled while too many repeat a text).
-FIRST_ASK = 3
 
 
 def register(sub: Subparsers) -> None:
@@ -74,9 +75,10 @@ async def search_distinct(
     Items are decoded one at a time to be indexed, and only their stored records are kept: a
     hit is decoded again when it is found (every item held decoded took 236 MB for a store of
     220 sessions)."""
-    from memcore.search import MemoryIndex, item_text
+    from memcore.claude_code.recall_rank import pool_size, question_terms, recall_index, weighed
+    from memcore.search import item_text
 
-    index = MemoryIndex()
+    index = recall_index()
     held: list[tuple[str, str, bytes]] = []  # an index key's number -> (session, key, record)
     async with reading_store(url) as store:
         if session is not None:
@@ -97,15 +99,19 @@ async def search_distinct(
                 held.append((name, key, record))  # store's order: the index breaks ties by key)
             warn_skipped("memcore search", url, name, skipped or [])
     decoded: dict[str, MemoryItem] = {}  # (a round asking for more sees them again)
-    asked = k * FIRST_ASK if distinct else k
+    terms = question_terms(query)
+    asked = pool_size(k)  # (weighed, a hit further down may come first)
     while True:
-        found = index.search(query, asked)
+        found = index.search(terms, asked)
+        for ref, _ in found:
+            if ref not in decoded:
+                decoded[ref] = MemoryItem.coerce(decode_entry(held[int(ref)][2]).value)
         hits: list[tuple[Hit, int]] = []
         first: dict[str, int] = {}  # a text -> its hit's place
-        for ref, score in found:
-            name, key, record = held[int(ref)]
-            if ref not in decoded:
-                decoded[ref] = MemoryItem.coerce(decode_entry(record).value)
+        # (equal scores keep the index's order: the store's)
+        for score, n in weighed((decoded[ref], score) for ref, score in found):
+            ref = found[n][0]
+            name, key, _ = held[int(ref)]
             item = decoded[ref]
             text = " ".join(item.content.split())
             if distinct and text in first:
