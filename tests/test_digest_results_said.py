@@ -354,13 +354,20 @@ def test_the_branch_line_is_said_whole_or_not_at_all() -> None:
     for n in range(30):
         records.said(f"Fixed: `checkpoint_{n}()` in `cli/c{n}.go` now makes a new id per session.")
     items = records.items()
-    said = 0
-    for budget in range(150, 400, 6):
-        for line in session_digest(items, budget).text.splitlines():
-            if line.startswith("- The work is on the branch"):
-                assert f"`{branch}`" in line, (budget, line)
-                said += 1
+    said = _lines_led_by(items, range(150, 400, 6), "- The work is on the branch")
+    for budget, line in said:
+        assert f"`{branch}`" in line, (budget, line)
     assert said  # (whole where it fits)
+
+
+def _lines_led_by(items: list[MemoryItem], budgets: range, lead: str) -> list[tuple[int, str]]:
+    """The lines of the digests of ``items`` at ``budgets`` that start with ``lead``."""
+    return [
+        (budget, line)
+        for budget in budgets
+        for line in session_digest(items, budget).text.splitlines()
+        if line.startswith(lead)
+    ]
 
 
 def test_a_brief_says_what_changed_by_name_before_later_requests() -> None:
@@ -395,11 +402,12 @@ def test_a_request_cut_to_fit_keeps_what_it_asked_for() -> None:
     for n in range(12):
         records.said(f"Added `prompt_{n}()` to `rewind/list_{n}.go` for the JSON output.")
     items = records.items()
-    cuts = 0
-    for budget in range(60, 400, 3):
-        for line in session_digest(items, budget).text.splitlines():
-            if line.startswith("- The user asked: ") and line.endswith("\u2026"):
-                cuts += 1
-                said = line.removeprefix("- The user asked: ").split()
-                assert len(said) >= MIN_TOPIC_WORDS, (budget, line)
+    cuts = [
+        (budget, line)
+        for budget, line in _lines_led_by(items, range(60, 400, 3), "- The user asked: ")
+        if line.endswith("\u2026")
+    ]
+    for budget, line in cuts:
+        said = line.removeprefix("- The user asked: ").split()
+        assert len(said) >= MIN_TOPIC_WORDS, (budget, line)
     assert cuts  # (the first request, the session's topic, is cut at the smaller sizes)
