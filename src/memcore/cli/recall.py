@@ -44,7 +44,9 @@ def register(sub: Subparsers) -> None:
         cmd_search,
         "find the items that best match a query (BM25)",
         "Rank the items of every session of the store (or only --session S) by BM25 against\n"
-        "QUERY and print the best: session, key, score and the start of the content.\n"
+        "QUERY and print the best: session, key, score and the start of the content. QUERY\n"
+        "may be a question: it is ranked as the MCP server's recall ranks it (its own words,\n"
+        "how/do/the..., left out; tests also finds test).\n"
         "Read-only: nothing is created or changed.",
     )
     p.add_argument("query", metavar="QUERY", help="words to look for (any order)")
