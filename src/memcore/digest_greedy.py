@@ -511,9 +511,10 @@ class Greedy:
                 # (and a request cut keeps as many of its words as a topic's cut: "The user
                 # asked: Can we prefill the prompt…" had lost what it asked for)
                 said = MIN_TOPIC_WORDS if section == "asked" else MIN_STATEMENT_CUT_WORDS
-                cut = cut_line(
-                    cand.text, room - 1, self.count, names_kept=names_kept, min_said=said
-                )
+                # (a line said under another, "  - Rename ...", is cut in the form that says
+                # whose it is: cut, it is said alone, and the lines after it go on from it)
+                whole = cand.text if cand.lead is None else cand.lead
+                cut = cut_line(whole, room - 1, self.count, names_kept=names_kept, min_said=said)
                 if cut is None:
                     aside.append(entry)
                     continue
