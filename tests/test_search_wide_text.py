@@ -3,10 +3,10 @@ spaces, by the bigrams indexed beside the text and looked for beside the query's
 
 from __future__ import annotations
 
-from memcore import DistributedMemoryManager, MemoryItem
+from memcore import DistributedMemoryManager, MemoryIndex, MemoryItem
 from memcore.claude_code.project_recall import ProjectRecall
 from memcore.claude_code.recall_rank import question_terms
-from memcore.search import HybridRetriever, item_text, wide_bigrams
+from memcore.search import HybridRetriever, item_text, wide_bigrams, with_wide_bigrams
 
 # "Please fix the rounding bug in `cart.py` and add tests." / "Deploy to the test server." /
 # "The tests all passed." (Japanese)
@@ -87,3 +87,26 @@ async def test_a_korean_word_is_found_with_its_particle_written_on() -> None:
     assert [hit.key for hit in manager.search("s", "테스트")] == ["ran"]
     assert wide_bigrams("테스트를") == "테스 스트 트를"
     await manager.close()
+
+
+def test_a_question_s_own_words_in_chinese_and_korean_are_not_looked_for() -> None:
+    """ "怎么" (how), "为什么" (why), "어떻게" (how) are the question's own words, as "how" and
+    "why" are: their bigrams are left out of the terms, or every other question in memory would
+    match ("怎么部署？", how to deploy?), and a word made of them goes as "how" does."""
+    terms = question_terms("怎么运行测试").split()
+    assert terms == ["怎么运行测试", "么运", "运行", "行测", "测试"]
+    assert "어떻게" not in question_terms("테스트를 어떻게 실행하나요").split()
+    assert question_terms("怎么") == "怎么"  # (nothing else asked: the word itself)
+    notes = {
+        # "Run the tests with `pytest -q`; they all need to pass before a commit."
+        "tests": "运行测试用 `pytest -q`，提交前必须全部通过。",
+        # "How do we deploy to production? Still to be decided."
+        "deploy": "怎么部署到生产环境？还没有决定。",
+        # "How should the cart round? Half up."
+        "round": "购物车怎么四舍五入？四舍五入到分。",
+    }
+    index = MemoryIndex()
+    for key, text in notes.items():
+        index.add(key, with_wide_bigrams(text))
+    hits = index.search(question_terms("怎么运行测试"), 3)
+    assert [key for key, _ in hits] == ["tests"]

@@ -65,20 +65,37 @@ shall may might must i me my we us our you your it its this that these those the
 please any some all get got have has had
 """
 _QUESTION_WORDS = frozenset(_QUESTION_TEXT.split())
+#: The same in Chinese, Japanese and Korean, as the bigrams a question's run of letters gives:
+#: how, what, where, which, why, whether (怎么, 什么, 如何, 哪里, 为什么, 是否...; どう, どこ, なぜ,
+#: ですか's すか; 어떻게, 어디, 무엇, 언제). A run is written without spaces, so they come inside
+#: its bigrams, and they match every other question in memory.
+_WIDE_QUESTION_BIGRAMS = frozenset(
+    [
+        "\u600e\u4e48", "\u600e\u6837", "\u4ec0\u4e48", "\u5982\u4f55", "\u54ea\u91cc",
+        "\u54ea\u513f", "\u54ea\u4e2a", "\u54ea\u4e9b", "\u4e3a\u4f55", "\u4e3a\u4ec0",
+        "\u662f\u5426", "\u80fd\u5426", "\u53ef\u5426", "\u6709\u6ca1",
+        "\u3069\u3046", "\u3069\u3053", "\u306a\u305c", "\u3069\u308c", "\u3059\u304b",
+        "\uc5b4\ub5bb", "\ub5bb\uac8c", "\uc5b4\ub514", "\ubb34\uc5c7", "\uc5b8\uc81c",
+    ]
+)  # fmt: skip
 
 
 def question_terms(query: str) -> str:
     """The words of ``query`` to look for: the question's own words left out (when anything is
     left), each with its other forms beside it (``word_forms``; for a run of Chinese, Japanese
-    or Korean letters, its bigrams: ``wide_bigrams``, as the items are indexed): a model asks
-    in sentences, and the index matches words exactly."""
+    or Korean letters, its bigrams, ``wide_bigrams``, as the items are indexed, but those of
+    the question's own words): a model asks in sentences, and the index matches words
+    exactly."""
     words = _search_kernels.tokenize(query)  # (the index's own words)
-    kept = [w for w in words if w not in _QUESTION_WORDS] or words
+    bigrams = {w: [] if w.isascii() else wide_bigrams(w).split() for w in words}
+    asked = {w: [b for b in bigrams[w] if b not in _WIDE_QUESTION_BIGRAMS] for w in words}
+    # (a word that is all question, "어떻게", "怎么", goes as "how" does)
+    kept = [w for w in words if w not in _QUESTION_WORDS and (asked[w] or not bigrams[w])]
     terms: dict[str, None] = {}
-    for word in kept:
+    for word in kept or words:
         terms[word] = None
-        bigrams = "" if word.isascii() else wide_bigrams(word)
-        terms.update(dict.fromkeys(bigrams.split() if bigrams else word_forms(word)))
+        forms = asked[word] or bigrams[word] if bigrams[word] else word_forms(word)
+        terms.update(dict.fromkeys(forms))
     return " ".join(terms)
 
 
