@@ -94,7 +94,9 @@ def test_thinking_says_what_it_found_not_what_it_guessed_planned_or_was_asked() 
              "\u0131 think", "\u017feems to", "li\u212aely", "?\")", "\u2014", "? x",
              "\u53ef\u80fd\u662f", "\u53ef\u80fd", "\u305f\u3076\u3093",
              "\uac83 \uac19\uc2b5\ub2c8\ub2e4", "\u6211\u9700\u8981", "\u6240\u4ee5\uff0c",
-             "\u6211\u4eec", "\u5f97\u5230", "\u5f97", "\uff1f", "\u73b0\u5728", "\u6211"]
+             "\u6211\u4eec", "\u5f97\u5230", "\u5f97", "\uff1f", "\u73b0\u5728", "\u6211",
+             "\u78ba\u8a8d\u3057\u307e\u3059", "\ud558\uaca0\uc2b5\ub2c8\ub2e4",
+             "\ud574\uc57c \ud569\ub2c8\ub2e4"]
         ),
         max_size=8,
     ).map(" ".join)

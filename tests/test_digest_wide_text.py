@@ -220,3 +220,23 @@ def test_chinese_thinking_says_what_it_found_not_what_it_planned_or_asked() -> N
     assert got in decisions
     for sentence in planned:
         assert sentence not in decisions
+
+
+def test_japanese_and_korean_thinking_says_what_it_found_not_what_it_planned() -> None:
+    """Their verb comes last: "... を確認します" (I'll check ...), "... 必要があります" (... needs
+    to), "... 하겠습니다" (I will ...) plan; "... を修正しました" (I fixed ...) found."""
+    planned = [
+        "次に `parse()` の戻り値を確認します。",  # Next I'll check what `parse()` returns.
+        "`config.toml` を変更する必要があります。",  # `config.toml` needs to be changed.
+        "`parse()` 함수를 다시 확인하겠습니다.",  # I will check the `parse()` function again.
+    ]
+    found = [
+        "`parse()` の不具合を修正しました。",  # I fixed the bug in `parse()`.
+        "`parse()` 함수가 빈 문자열을 반환했습니다.",  # `parse()` returned an empty string.
+    ]
+    thought = _agent(1, " ".join([*planned, *found]), kind="thinking")
+    decisions = session_digest([thought], 1000).sections.get("decisions", "")
+    for sentence in found:
+        assert sentence in decisions
+    for sentence in planned:
+        assert sentence not in decisions

@@ -45,10 +45,23 @@ _WIDE_GUESSES = (
     "\u305f\u3076\u3093",
     "\uac83 \uac19\uc2b5\ub2c8\ub2e4",
 )
+#: A plan's words in Japanese and Korean thinking, where the verb comes last: need to, let's,
+#: I'll try, I'll check, I'll look (必要があります, しましょう, してみます, 確認します, 見てみます);
+#: I will, I must, I'll try (하겠습니다, 해야 합니다, 보겠습니다). Found anywhere, as a guess is.
+_WIDE_PLANS = (
+    "\u5fc5\u8981\u304c\u3042\u308a\u307e\u3059",
+    "\u3057\u307e\u3057\u3087\u3046",
+    "\u3057\u3066\u307f\u307e\u3059",
+    "\u78ba\u8a8d\u3057\u307e\u3059",
+    "\u898b\u3066\u307f\u307e\u3059",
+    "\ud558\uaca0\uc2b5\ub2c8\ub2e4",
+    "\ud574\uc57c \ud569\ub2c8\ub2e4",
+    "\ubcf4\uaca0\uc2b5\ub2c8\ub2e4",
+)
 _HEDGE = (
     r"\b(?:might|maybe|perhaps|probably|possibly|presumably|i think|i suspect|i guess"
     r"|i wonder|not sure|could be|(?:un)?likely|must (?:be|have)|should (?:be|have)"
-    r"|seems? to|appears? to)\b" + "|" + "|".join(_WIDE_GUESSES)
+    r"|seems? to|appears? to)\b" + "|" + "|".join((*_WIDE_GUESSES, *_WIDE_PLANS))
 )
 UNSETTLED = lazy_compile(rf"(?i)(?:[?\uff1f][\s\"'`)*]*$|^(?:{_PLANNING})|{_RESTATED}|{_HEDGE})")
 #: ``UNSETTLED``'s parts that :func:`unsettled` tests apart: the anchored openings (matched at
@@ -107,7 +120,7 @@ ANNOUNCING = lazy_compile(
 _UNSETTLED_HINTS = (
     "might", "maybe", "perhaps", "probabl", "possibl", "presumabl", "i think", "i suspect",
     "i guess", "i wonder", "not sure", "could be", "likely", "must ", "should ", "seem",
-    "appear", *_WIDE_GUESSES,
+    "appear", *_WIDE_GUESSES, *_WIDE_PLANS,
 )  # fmt: skip
 #: What closes a question after its mark (the ``UNSETTLED`` question's tail, with whitespace).
 _QUESTION_TAIL = "\"'`)*"
