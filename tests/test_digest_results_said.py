@@ -14,6 +14,7 @@ from memcore.claude_code.unglue import unglue_lists
 from memcore.digest_cut import MIN_TOPIC_WORDS
 from memcore.digest_lines import build_candidates
 from memcore.digest_spare import spare_lines
+from tests.digest_support import needs_data
 from tests.test_transcript_agent_records import _Records
 
 COMMIT_OUT = (
@@ -372,7 +373,8 @@ def _lines_led_by(items: list[MemoryItem], budgets: range, lead: str) -> list[tu
 
 def test_a_brief_says_what_changed_by_name_before_later_requests() -> None:
     """Under ``NAMES_BUDGET`` tokens a digest is an earlier session's brief: a result naming
-    what the work changed weighs more than a second request, the smaller the budget."""
+    what the work changed weighs more than a second request or a result naming nothing, the
+    smaller the budget."""
     records = _Records()
     records.user("Add the session's prompt to the rewind list.")
     records.user("and show it in the JSON output too")
@@ -381,20 +383,24 @@ def test_a_brief_says_what_changed_by_name_before_later_requests() -> None:
     records.said("Added the `ReadSessionPromptFromTree()` helper to `common.go`.")
     records.said("The JSON output includes the new fields.")
     records.said("Both sessions are condensed.")
+    records.said("All tests pass.")
     items = records.items()
     for budget in range(72, 100, 4):
         text = session_digest(items, budget).text
         assert "- The user asked: Add the session's prompt to the rewind list." in text
         assert "`RewindPoint`" in text, budget
         assert "`ReadSessionPromptFromTree()`" in text, budget
+        assert "All tests pass." not in text, budget  # (a result naming nothing weighs less)
     # (with room for all, every line is said)
     assert "what does a metadata.json look like today?" in session_digest(items, 400).text
 
 
 def test_a_request_cut_to_fit_keeps_what_it_asked_for() -> None:
-    """A request is cut, where room is short, to as many of its words as a topic's cut keeps
-    (``MIN_TOPIC_WORDS``) or not said: "The user asked: Can we prefill the prompt…" lost the
-    point of the request, and took the room of a line that says something."""
+    """A later request is cut, where room is short, to at least ``MIN_TOPIC_WORDS`` of its own
+    words or not said: "The user asked: Can we prefill the prompt…" lost the point of the
+    request, and took the room of a line that says something. (The first, the session's topic,
+    is chosen first and cut to what its share holds: "Add the session's prompt to the
+    rewind…" still says what the session was about.)"""
     records = _Records()
     records.user("Add the session's prompt to the rewind list, newest first please.")
     records.user("Can we prefill the prompt with the old prompt?")
@@ -405,9 +411,21 @@ def test_a_request_cut_to_fit_keeps_what_it_asked_for() -> None:
     cuts = [
         (budget, line)
         for budget, line in _lines_led_by(items, range(60, 400, 3), "- The user asked: ")
-        if line.endswith("\u2026")
+        if line.endswith("\u2026") and not line.startswith("- The user asked: Add the")
     ]
     for budget, line in cuts:
         said = line.removeprefix("- The user asked: ").split()
         assert len(said) >= MIN_TOPIC_WORDS, (budget, line)
-    assert cuts  # (the first request, the session's topic, is cut at the smaller sizes)
+    assert cuts  # (the later requests are cut at some sizes)
+
+
+@needs_data
+def test_a_brief_keeps_the_state_the_work_was_left_in() -> None:
+    """The state line is chosen first at any size; a later round that let go of lines past the
+    budget is undone, not trimmed by taking the least worth line out, which was that one."""
+    from memcore.claude_code import parse_transcript
+    from tests.claude_code_support import DATA
+
+    items = parse_transcript(DATA / "entireio__cli__1664f311.jsonl").items
+    for budget in range(120, 320, 10):
+        assert "- State at the end: " in session_digest(items, budget).text, budget

@@ -327,10 +327,15 @@ def _fill(
     greedy stops short of the budget. Each round continues it with that slack added to its
     limit and is kept only if the whole still fits (a round that overshoots is undone and
     retried with half the slack)."""
-    if start:
+    saved = greedy.snapshot() if start else None
+    if start:  # (lines let go since ``start`` was counted: with the slack the whole left)
         greedy.run(greedy.total + budget - start, capped=False)
     text, sections = _render(greedy.chosen)
     tokens = count(text)
+    if saved is not None and tokens > budget:  # (it overshot: undone, then refilled below)
+        greedy.restore(saved)
+        text, sections = _render(greedy.chosen)
+        tokens = count(text)
     limit, step = greedy.total, budget - tokens
     for _ in range(_REFILL_ROUNDS):
         if step < _MIN_REFILL or greedy.exhausted():

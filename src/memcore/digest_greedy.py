@@ -44,14 +44,18 @@ _SHARES = {name: share for name, _, share in SECTIONS}
 #: how a line's worth is divided by its cost (tokens ** exponent): names per token win.
 NEW_NAME_WEIGHT = 0.5
 #: Under this many tokens a name weighs more, in inverse proportion to the budget (twice at
-#: 300), up to ``NAMES_MOST`` times: a short digest is an earlier session's brief at the next
-#: one's start, where what the work changed, by name, says more than a second request or "All
-#: tests pass". Claude's identifiers kept on the 11 compactions' parts went from 0.085 to 0.102
-#: at 150 tokens and 0.191 to 0.217 at 300 (the tail's: 0.102, 0.189); 0.341 to 0.343 at 500.
+#: 300), up to ``NAMES_MOST`` times, and a result naming nothing as much less: a short digest
+#: is an earlier session's brief at the next one's start, where what the work changed, by name,
+#: says more than a second request or "All tests pass". Claude's identifiers kept on the 11
+#: compactions' parts went from 0.085 to 0.102 at 150 tokens and 0.191 to 0.217 at 300 with the
+#: names' weight (the tail's: 0.102, 0.189), to 0.111 and 0.253 with the results' (0.351 at 500,
+#: from 0.341).
 NAMES_BUDGET = 600
 #: ... reached at 200 tokens. Four times (at 150) kept 0.107 at 150 but priced what was asked and
 #: what is open out of digests of 60 tokens, where they are most of what there is room for.
 NAMES_MOST = 3.0
+#: The sections of results, whose lines naming nothing weigh less as names weigh more.
+_RESULT_SECTIONS = frozenset({"decisions", "notes"})
 COST_EXPONENT = 1.0
 #: A line naming only what chosen lines already name keeps this share of its worth.
 REPEAT_FACTOR = 0.5
@@ -181,6 +185,15 @@ class Greedy:
         self.name_weight = NEW_NAME_WEIGHT * min(
             NAMES_MOST, max(1.0, NAMES_BUDGET / max(1, budget))
         )
+        # and a result that names nothing ("All tests pass", "The export is working") weighs as
+        # much less: a brief's room goes to what changed, by name (what was asked and what is
+        # open keep their worth: they name little, and the brief says them first)
+        lift = self.name_weight / NEW_NAME_WEIGHT
+        if lift > 1.0:
+            self.scores = [
+                score / lift if not names and cand.section in _RESULT_SECTIONS else score
+                for score, names, cand in zip(self.scores, self.names, self.cands, strict=True)
+            ]
         #: what a line's worth is divided by
         self.prices: list[float] = [float(cost) ** COST_EXPONENT for cost in self.costs]
         #: (-worth, index) of every line not chosen (worths as of when pushed: upper bounds)
@@ -272,7 +285,6 @@ class Greedy:
                     min_words=MIN_TOPIC_WORDS,
                     min_share=0.0,
                     names_kept=False,  # (what was asked first, in its own words)
-                    min_said=MIN_TOPIC_WORDS,
                 )
                 if own_words
                 else cut_line(cand.text, room - 1, self.count)
