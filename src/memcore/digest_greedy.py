@@ -182,13 +182,11 @@ class Greedy:
         self.total = 0
         self.scores = [c.score for c in self.cands]
         #: what each new name a line adds is worth at this size (see ``NAMES_BUDGET``)
-        self.name_weight = NEW_NAME_WEIGHT * min(
-            NAMES_MOST, max(1.0, NAMES_BUDGET / max(1, budget))
-        )
+        lift = min(NAMES_MOST, max(1.0, NAMES_BUDGET / max(1, budget)))
+        self.name_weight = NEW_NAME_WEIGHT * lift
         # and a result that names nothing ("All tests pass", "The export is working") weighs as
         # much less: a brief's room goes to what changed, by name (what was asked and what is
         # open keep their worth: they name little, and the brief says them first)
-        lift = self.name_weight / NEW_NAME_WEIGHT
         if lift > 1.0:
             self.scores = [
                 score / lift if not names and cand.section in _RESULT_SECTIONS else score

@@ -94,7 +94,7 @@ def question_terms(query: str) -> str:
     terms: dict[str, None] = {}
     for word in kept or words:
         terms[word] = None
-        forms = asked[word] or bigrams[word] if bigrams[word] else word_forms(word)
+        forms = (asked[word] or bigrams[word]) if bigrams[word] else word_forms(word)
         terms.update(dict.fromkeys(forms))
     return " ".join(terms)
 
