@@ -119,7 +119,7 @@ def test_an_edit_keeps_the_code_it_was_made_next_to() -> None:
         "StartedAt: time.Now(),",
     ]
     item = MemoryItem("e1", text, metadata={**meta, "kind": "tool_call", "tool": "Edit"})
-    digest = session_digest([item], 400)
+    digest = session_digest([item], 800)  # (room for spare lines: no brief)
     assert "was made next to `newState := &SessionState{` and `WarningShown: true,`" in digest.text
     assert "was made next to `StartedAt: time.Now(),`" in digest.text
     write = describe_call("Write", {"file_path": "/r/new.py", "content": "x = 1\n"}, "/r")[1]

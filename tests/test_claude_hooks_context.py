@@ -137,14 +137,15 @@ PREFERENCE = "Run `mise run lint` before every commit; CI rejects lint errors."
 CRITICAL = "Never push tags by hand: releases go through `make release`."
 PASSING = "The webhook retry test takes about a minute."
 TODO = "Open: move the retry settings into `config/retry.toml`."
+DECIDED = "Retries back off exponentially from 1 s, capped at 60 s (the provider's limit)."
 
 
 def test_remembered_preferences_and_critical_notes_come_at_session_start(
     tmp_path: Path, url: str
 ) -> None:
     """Notes kept with MCP ``remember`` that every session should know: the user's preferences,
-    open tasks and critical or high notes, before the earlier sessions' digests; not a plain
-    fact, and not in another project."""
+    decisions, open tasks and critical or high notes, before the earlier sessions' digests; not
+    a plain fact, and not in another project."""
     asyncio.run(
         _remember(
             url,
@@ -152,6 +153,7 @@ def test_remembered_preferences_and_critical_notes_come_at_session_start(
             (PREFERENCE, "preference", "normal"),
             (CRITICAL, "decision", "critical"),
             (PASSING, "fact", "normal"),
+            (DECIDED, "decision", "normal"),
             (TODO, "todo", "normal"),
         )
     )
@@ -160,7 +162,8 @@ def test_remembered_preferences_and_critical_notes_come_at_session_start(
     _save_earlier(tmp_path, url)
     context = _start(url)
     notes = context.split("## Remembered for this project\n")[1].split("\n\n")[0].splitlines()
-    assert notes == [f"- {CRITICAL}", f"- {TODO}", f"- {PREFERENCE}"]  # critical first
+    # critical first, then the latest first
+    assert notes == [f"- {CRITICAL}", f"- {TODO}", f"- {DECIDED}", f"- {PREFERENCE}"]
     assert context.index(CRITICAL) < context.index("## Earlier session (")
     assert PASSING not in context
     assert CRITICAL in _start(url, budget=300)  # a short budget still keeps them

@@ -27,18 +27,29 @@ def test_a_roomy_digest_says_each_thing_once() -> None:
 def test_thinking_fills_the_room_last_and_nothing_is_said_twice() -> None:
     """Spare lines come in two rounds: the agent's plain replies and its records first, then,
     if room is still left, its thinking's plain prose; a line chosen in the first round is
-    not let go again by the second."""
+    not let go again by the second. (In a digest of 600 tokens or more: a brief's room takes
+    no spare line.)"""
+    results = [  # lines that matter, about 730 tokens of them
+        _agent(i, f"Fixed `module_{i}.py` so `helper_{i}()` rounds the total.", kind="fact")
+        for i in range(100, 136)
+    ]
     items = [
         _agent(1, "I looked around the repository and its folders for a while.", kind="fact"),
         # shorter, later: worth more
         _agent(9, "The package layout moved to src.", kind="thinking"),
+        *results,
     ]
-    small, roomy = session_digests(items, (24, 2000))
+    said = session_digest(results, 4000).tokens
+    assert said >= 600
+    small, roomy = session_digests(items, (said + 20, 4000))
     assert "I looked around the repository" in small.text
     assert "The package layout moved" not in small.text  # room went to the reply first
     assert "The package layout moved" in roomy.text
     lines = [line for line in roomy.text.splitlines() if line.startswith("- ")]
-    assert len(lines) == len(set(lines)) == 2
+    assert len(lines) == len(set(lines)) == len(results) + 2
+    brief = session_digest(items[:2], 150).text  # (room enough, and a brief)
+    assert "I looked around" not in brief
+    assert "The package layout" not in brief
 
 
 def test_a_line_that_says_a_chosen_line_again_in_other_words_is_left_out() -> None:

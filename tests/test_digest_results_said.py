@@ -429,3 +429,19 @@ def test_a_brief_keeps_the_state_the_work_was_left_in() -> None:
     items = parse_transcript(DATA / "entireio__cli__1664f311.jsonl").items
     for budget in range(120, 320, 10):
         assert "- State at the end: " in session_digest(items, budget).text, budget
+
+
+def test_a_brief_fills_no_room_with_the_agent_s_plain_prose() -> None:
+    """A sentence naming nothing and concluding nothing ("There are two instances.") is a
+    spare line: in a digest of 600 tokens or more it may fill room left, in a brief (under 600,
+    what session-start shows of an earlier session) it would be said out of its context."""
+    work = _Records()
+    work.user("make the total round half up in the cart")
+    work.said("There are two instances.")
+    work.edit("cart.py", "def total():\n    return 1\n", "return 1", "return round(1)")
+    work.ran("pytest -q", "3 passed")
+    work.said("The total now rounds half up.")
+    for budget in (150, 300, 599):
+        assert "two instances" not in session_digest(work.items(), budget).text
+    for budget in (600, 2000):
+        assert "- There are two instances." in session_digest(work.items(), budget).text

@@ -174,3 +174,27 @@ def test_a_failure_said_before_a_check_of_its_kind_passed_says_so() -> None:
         "-q` passed)." in decisions
     )
     assert "- Fixed the compilation error in `tax()` by importing `Decimal`." in decisions
+
+
+def test_a_failure_said_as_a_noun_is_overtaken_too() -> None:
+    """ "There's a test failure in `T`." and "one more failing test" say a test fails as
+    "the test is failing" does; "a build failure" says a build fails."""
+    work = _Work()
+    work.user("make the total round half up")
+    work.said("There's a test failure in `test_total_rounds`.")
+    work.said("There's another failing test `test_tax_rounds` that needs the same change.")
+    work.said("The build failure in `cart.py` comes from a missing import.")
+    work.changed("cart.py")
+    work.ran("pytest -q", "3 passed")
+    decisions = session_digest(work.items(), 2000).sections["decisions"]
+    assert "- There's a test failure in `test_total_rounds` (later `pytest -q` passed)." in (
+        decisions
+    )
+    assert (
+        "- There's another failing test `test_tax_rounds` that needs the same change (later "
+        "`pytest -q` passed)." in decisions
+    )
+    assert (
+        "- The build failure in `cart.py` comes from a missing import (later `pytest -q` "
+        "passed)." in decisions
+    )

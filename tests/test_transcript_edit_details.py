@@ -166,7 +166,7 @@ def test_a_read_keeps_what_its_code_calls_and_the_digest_says_it_when_there_is_r
     assert result.metadata["defines"] == ["total()"]
     assert result.metadata["calls"] == ["apply_tax()", "sum_prices()", "round_cents()"]
     assert "apply_tax" not in result.content  # the outline is metadata, never the read's text
-    files = session_digest(records.items(), 400).sections["files"].splitlines()
+    files = session_digest(records.items(), 800).sections["files"].splitlines()
     # (two calls to a line with the path: each `f()` is two names, and a line names six at most)
     assert "- The code read in `shop/cart.py` calls `apply_tax()` and `sum_prices()`." in files
     assert "- The code read in `shop/cart.py` calls `round_cents()`." in files

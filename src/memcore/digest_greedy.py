@@ -388,14 +388,21 @@ class Greedy:
         self.prices.extend(float(cost) ** COST_EXPONENT for cost in lines.costs)
         self.taken.extend([True] * len(lines.cands))
 
-    def release_spare(self, more: list[Candidate]) -> bool:
+    def release_spare(self, more: list[Candidate], *, spare: bool = True) -> bool:
         """Let spare lines (those held back and not let go yet, and ``more``) be chosen from
         now on; False when there are none. A line of ``more`` (a record's own words) that names
         only what chosen lines already name when its turn comes is left out: it restates them
         ("Read `f`: 5 lines." after "`f` was read, not changed"), and a small session would
-        otherwise say each thing twice."""
-        spare, self.pending = self.pending, []  # (held lines are taken until let go)
-        for i in spare:
+        otherwise say each thing twice. Without ``spare``, only the held lines that are no
+        spare lines (those of the items a compaction summarized) are let go."""
+        pending = self.pending  # (held lines are taken until let go)
+        if spare:
+            let_go, self.pending = pending, []
+        else:
+            cands = self.cands
+            let_go = [i for i in pending if not cands[i].spare]
+            self.pending = [i for i in pending if cands[i].spare]
+        for i in let_go:
             self.taken[i] = False
         known = {c.text for c in self.cands}
         added = sorted(
@@ -414,12 +421,12 @@ class Greedy:
             self.prices.append(float(self.costs[-1]) ** COST_EXPONENT)
             self.names.append(names)
             self.taken.append(False)
-            spare.append(len(self.cands) - 1)
-        if spare:  # (their worths, then one heapify: the same heap order as pushing each)
+            let_go.append(len(self.cands) - 1)
+        if let_go:  # (their worths, then one heapify: the same heap order as pushing each)
             worth = self.worth
-            self.heap.extend([(-worth(i), i) for i in spare])
+            self.heap.extend([(-worth(i), i) for i in let_go])
             heapq.heapify(self.heap)
-        return bool(spare)
+        return bool(let_go)
 
     def snapshot(self) -> _Saved:
         return (

@@ -204,13 +204,16 @@ def _files_after(edited: dict[str, int], at: int, short: bool = False) -> str:
 #: A result line that says something fails ("There are still compilation errors.", "The test
 #: is failing because ..."): a check of that kind that passed after it overtook it.
 _FAILING_BUILD = lazy_compile(
-    r"(?i)\bcompil\w*\s+errors?\b|\bbuild\s+(?:fails|failed|failing|errors?)\b"
+    r"(?i)\bcompil\w*\s+errors?\b|\bbuild\s+(?:fails|failed|failing|errors?|failures?)\b"
+    r"|\bfailing\s+builds?\b"
 )
 #: ... unless it says the failure was dealt with ("Fixed compilation error ...").
 _DEALT_WITH = lazy_compile(r"(?i)\b(?:fixed|resolved|passes|passing|now builds|compiles now)\b")
 _FAILING_TEST = lazy_compile(
     r"(?i)\btests?\s+(?:is\s+|are\s+)?(?:still\s+)?fail(?:s|ing|ed)?\b"
     r"|\b(?:is|are)\s+(?:still\s+)?failing\b"
+    # ("There's a test failure in `T`.", "one more failing test")
+    r"|\btests?\s+failures?\b|\bfailing\s+tests?\b"
 )
 OVERTAKEN = " (later `{}` passed)"
 

@@ -429,9 +429,9 @@ def build_server(service: MemoryService) -> Any:
             "sessions: a fact about the code, a decision and its reason, a user preference, a "
             "shortcut, or an open task. Write it as one self-contained statement (name files, "
             "functions and commands exactly). kind: fact, preference, shortcut, task, decision "
-            "or todo. priority: critical, high, normal or low. Preferences, tasks and todos, "
-            "and critical or high notes, are told to every later session of the project when "
-            "it starts. Returns the memory's id."
+            "or todo. priority: critical, high, normal or low. Preferences, decisions, tasks and "
+            "todos, and critical or high notes, are told to every later session of the project "
+            "when it starts; a plain fact is found by recall. Returns the memory's id."
         ),
     )
     async def remember(

@@ -153,14 +153,17 @@ def _least(block: str) -> int:
     return count_tokens("\n".join(lines if end is None else lines[: end + 1]))
 
 
-#: Kinds of remembered note shown whatever their priority: the user's preferences, and work
-#: left to do (a todo kept for later sessions is for them to take up).
-_ALWAYS_SHOWN = frozenset(("preference", "todo", "task"))
+#: Kinds of remembered note shown whatever their priority: the user's preferences, what was
+#: decided (kept so that a later session does not decide it again, or otherwise), and work
+#: left to do (a todo kept for later sessions is for them to take up). A plain fact is found
+#: by ``recall`` when a session asks for it.
+_ALWAYS_SHOWN = frozenset(("preference", "decision", "todo", "task"))
 
 
 def _notes_block(notes: list[MemoryItem]) -> str:
-    """The remembered notes every session should know: the user's preferences, the open tasks
-    and the notes marked critical or high, critical first, then the latest first."""
+    """The remembered notes every session should know: the user's preferences, the decisions,
+    the open tasks and the notes marked critical or high, critical first, then the latest
+    first."""
     chosen = [
         note
         for note in notes
