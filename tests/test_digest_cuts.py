@@ -84,6 +84,15 @@ def test_a_cut_line_says_more_than_a_name() -> None:
     assert memcore.digest_cut.tidy_cut("a veteran once") == "a veteran once"
 
 
+def test_a_cut_does_not_end_on_a_word_waiting_for_its_object() -> None:
+    """ "Test file had `exec.Command` instead…" cut away what it was had instead of, and
+    "Updated JSON output for `--list` to include…" what it includes: the cut ends before."""
+    tidy = memcore.digest_cut.tidy_cut
+    assert tidy("Test file had `exec.Command` instead") == "Test file had `exec.Command`"
+    assert tidy("Updated JSON output for `--list` to include") == "Updated JSON output for `--list`"
+    assert tidy("Kept `f()` rather") == "Kept `f()`"
+
+
 @pytest.mark.parametrize(
     "line",
     [

@@ -29,11 +29,11 @@ from memcore.claude_code.compaction import is_compaction_summary
 from memcore.digest_asked import summary_request_words
 from memcore.digest_cut import MIN_CUT_TOKENS
 from memcore.digest_greedy import (
-    NAMES_BUDGET,
     SECTIONS,
     Greedy,
     Lines,
     heading,
+    is_brief,
     prepare_lines,
     unique_lines,
 )
@@ -139,12 +139,16 @@ def session_digests(
             newest = None if held is None else held.tier(0)
             if newest is not None:
                 greedy.hold(newest)
-            offered: list[Candidate] = []  # (a brief's room takes no spare line: ``_brief``)
-            if not _brief(budget):
+            # (a brief's room takes no spare line: in its few tokens left that was the shortest
+            # of them, out of its context: "There are two instances.", "The code read in
+            # `app.js` calls `parseInt()`."; they kept no more of Claude's identifiers at 150,
+            # 300 or 500 tokens on the development compactions)
+            offered: list[Candidate] = []
+            if not is_brief(budget):
                 if spare is None:
                     spare = _since(spare_lines(ordered[cut:], root), cut)
                 offered = spare
-            if greedy.release_spare(offered, spare=not _brief(budget)):
+            if greedy.release_spare(offered, spare=not is_brief(budget)):
                 # every line that matters had its chance: room left takes spare lines
                 text, sections, tokens = _fill(greedy, budget, count, start=tokens)
             tier = 1  # then the items the compactions before summarized, newest first
@@ -153,11 +157,11 @@ def session_digests(
                 if older is None:
                     break
                 greedy.hold(older)
-                if greedy.release_spare([], spare=not _brief(budget)):
+                if greedy.release_spare([], spare=not is_brief(budget)):
                     text, sections, tokens = _fill(greedy, budget, count, start=tokens)
                 tier += 1
         # still room: the thinking's plain prose too (not in a brief)
-        if not _brief(budget) and budget - tokens >= max(MIN_CUT_TOKENS, budget // 50):
+        if not is_brief(budget) and budget - tokens >= max(MIN_CUT_TOKENS, budget // 50):
             if musing is None:
                 musing = _since(spare_lines(ordered[cut:], root, thinking=True), cut)
             if greedy.release_spare(musing):
@@ -171,16 +175,6 @@ def session_digests(
             tokens = count(text)
         digests.append(SessionDigest(text=text, tokens=tokens, sections=sections))
     return digests
-
-
-def _brief(budget: int) -> bool:
-    """Whether a digest of ``budget`` tokens is a brief (under ``NAMES_BUDGET``: what
-    session-start says of an earlier session), whose room left takes no spare line. Spare
-    lines are said when every other line has had its chance; in a brief's few tokens left that
-    was the shortest of them, out of its context ("There are two instances.", "The code read
-    in `app.js` calls `parseInt()`."), and they kept no more of Claude's identifiers at 150,
-    300 or 500 tokens on the development compactions."""
-    return budget < NAMES_BUDGET
 
 
 def _last_compaction(ordered: list[MemoryItem]) -> int:

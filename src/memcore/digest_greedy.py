@@ -64,6 +64,13 @@ REPEAT_FACTOR = 0.5
 OPEN_SEED_SHARE = 0.25
 
 
+def is_brief(budget: int) -> bool:
+    """Whether a digest of ``budget`` tokens is a brief (under ``NAMES_BUDGET``: what session
+    start says of an earlier session): a name weighs more in it, and its room left takes no
+    spare line (:mod:`memcore.digest`)."""
+    return budget < NAMES_BUDGET
+
+
 def unique_lines(candidates: list[Candidate]) -> list[Candidate]:
     """One candidate per distinct line: the best scored (the latest on a tie)."""
     best: dict[str, Candidate] = {}
@@ -575,6 +582,7 @@ __all__ = [
     "Greedy",
     "Lines",
     "heading",
+    "is_brief",
     "prepare_lines",
     "unique_lines",
 ]
