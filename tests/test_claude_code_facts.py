@@ -15,6 +15,7 @@ from memcore.claude_code.tools import describe_call, describe_result
 from memcore.digest import session_digest
 from memcore.model import MemoryItem
 from tests.claude_code_support import DATA
+from tests.test_transcript_agent_records import CWD, _Records
 
 # --- the development transcripts (real sessions, read-only) -------------------------------------
 
@@ -181,3 +182,23 @@ def test_incremental_parse_from_an_offset(tmp_path: Path) -> None:
     again = [i for i in ids if not i.startswith("cc:files:")]  # file history is cumulative
     assert len(again) == len(set(again))
     assert parse_transcript(live, start_offset=len(data)).items == []
+
+
+def test_a_read_image_is_said_as_one_with_none_of_its_bytes() -> None:
+    """Claude Code reads a screenshot as an image block (``toolUseResult`` of type "image"):
+    the item says an image was read, not "0 lines", and keeps none of its base64."""
+    data = "iVBORw0KGgo" + "A" * 4000
+    image = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": data}}
+    records = _Records()
+    records.user("what is wrong in this screenshot?")
+    records.tool(
+        "Read",
+        {"file_path": f"{CWD}/shot.png"},
+        [image],
+        toolUseResult={"type": "image", "file": {"base64": data, "type": "image/png"}},
+    )
+    items = records.items()
+    read = next(i for i in items if i.metadata.get("kind") == "tool_result")
+    assert read.content == "Read `shot.png`: an image"
+    assert all(data[:20] not in i.content and data[:20] not in str(i.metadata) for i in items)
+    assert "`shot.png` was read, not changed." in session_digest(items, 2000).text

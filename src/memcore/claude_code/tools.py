@@ -246,6 +246,14 @@ def _article(word: str) -> str:
     return "an" if word[:1].lower() in "aeiou" else "a"
 
 
+def _is_image(text: str, tool_use_result: Any) -> bool:
+    """Whether a read's result is an image (Claude Code reads a PNG or a JPEG as one: its
+    blocks are ``[image]`` here, ``toolUseResult`` says ``"type": "image"``)."""
+    if isinstance(tool_use_result, Mapping) and tool_use_result.get("type") == "image":
+        return True
+    return text.strip() == "[image]"
+
+
 def describe_result(
     tool: str,
     target: Mapping[str, Any],
@@ -330,6 +338,8 @@ def describe_result(
         meta["error_lines"] = lines
         what = f" `{shown}`" if shown else ""
         return f"{tool}{what} failed: " + " | ".join(lines), meta
+    if tool in READ_TOOLS and _is_image(whole, tool_use_result):
+        return f"Read `{shown}`: an image", meta  # (a screenshot, a diagram: no lines, no text)
     if tool in READ_TOOLS:
         lines_read = _lines_read(whole, tool_use_result)
         meta["lines_read"] = lines_read
