@@ -3,6 +3,8 @@ checked and committed (``memcore.digest_state``)."""
 
 from __future__ import annotations
 
+import pytest
+
 from memcore import session_digest
 from memcore.digest_state import END_STATE
 from tests.test_transcript_agent_records import _Records
@@ -159,16 +161,25 @@ def test_a_short_digest_says_the_state_whole_in_its_short_form() -> None:
     ]
 
 
+def _decisions_checked_after(*said: str) -> str:
+    """The decisions of a session whose agent said ``said``, then edited and ran a test that
+    passed."""
+    work = _Work()
+    work.user("make the total round half up")
+    for text in said:
+        work.said(text)
+    work.changed("cart.py")
+    work.ran("pytest -q", "3 passed")
+    return session_digest(work.items(), 2000).sections["decisions"]
+
+
 def test_a_failure_said_before_a_check_of_its_kind_passed_says_so() -> None:
     """ "The test is failing because ..." said, then a test run that passed: alone, the line
     reads as the state now. A line that says the failure was dealt with is left as it is."""
-    work = _Work()
-    work.user("make the total round half up")
-    work.said("The test is failing because `total()` truncates instead of rounding.")
-    work.changed("cart.py")
-    work.said("Fixed the compilation error in `tax()` by importing `Decimal`.")
-    work.ran("pytest -q", "3 passed")
-    decisions = session_digest(work.items(), 2000).sections["decisions"]
+    decisions = _decisions_checked_after(
+        "The test is failing because `total()` truncates instead of rounding.",
+        "Fixed the compilation error in `tax()` by importing `Decimal`.",
+    )
     assert (
         "- The test is failing because `total()` truncates instead of rounding (later `pytest "
         "-q` passed)." in decisions
@@ -176,25 +187,16 @@ def test_a_failure_said_before_a_check_of_its_kind_passed_says_so() -> None:
     assert "- Fixed the compilation error in `tax()` by importing `Decimal`." in decisions
 
 
-def test_a_failure_said_as_a_noun_is_overtaken_too() -> None:
+@pytest.mark.parametrize(
+    "said",
+    [
+        "There's a test failure in `test_total_rounds`",
+        "There's another failing test `test_tax_rounds` that needs the same change",
+        "The build failure in `cart.py` comes from a missing import",
+    ],
+)
+def test_a_failure_said_as_a_noun_is_overtaken_too(said: str) -> None:
     """ "There's a test failure in `T`." and "one more failing test" say a test fails as
     "the test is failing" does; "a build failure" says a build fails."""
-    work = _Work()
-    work.user("make the total round half up")
-    work.said("There's a test failure in `test_total_rounds`.")
-    work.said("There's another failing test `test_tax_rounds` that needs the same change.")
-    work.said("The build failure in `cart.py` comes from a missing import.")
-    work.changed("cart.py")
-    work.ran("pytest -q", "3 passed")
-    decisions = session_digest(work.items(), 2000).sections["decisions"]
-    assert "- There's a test failure in `test_total_rounds` (later `pytest -q` passed)." in (
-        decisions
-    )
-    assert (
-        "- There's another failing test `test_tax_rounds` that needs the same change (later "
-        "`pytest -q` passed)." in decisions
-    )
-    assert (
-        "- The build failure in `cart.py` comes from a missing import (later `pytest -q` "
-        "passed)." in decisions
-    )
+    decisions = _decisions_checked_after(f"{said}.")
+    assert f"- {said} (later `pytest -q` passed)." in decisions
