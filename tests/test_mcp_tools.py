@@ -264,9 +264,13 @@ def test_a_server_started_in_a_subfolder_serves_the_project(tmp_path: Path) -> N
 def test_a_question_is_looked_for_by_its_words_and_their_other_forms(
     question: str, terms: str
 ) -> None:
-    from memcore.claude_code.recall_rank import question_terms
+    from memcore.claude_code.recall_rank import question_terms, question_words
 
     assert question_terms(question) == terms
+    # word by word, each with its forms: what is looked for is all of them, in that order
+    words = question_words(question)
+    assert " ".join(forms for _, forms in words).split() == terms.split()
+    assert all(forms.split()[0] == word for word, forms in words)
 
 
 async def test_a_conclusion_ranks_above_narration_and_thinking_that_match_as_well(
@@ -323,6 +327,28 @@ async def test_recall_shows_the_calls_an_agent_s_words_led_to(service: MemorySer
         "Now update the command type union. -> then: "
         "Edit `packages/cli/src/bin/json-output.ts`: `| 'codegen'`"
     )
+
+
+async def test_recall_says_which_words_of_the_query_nothing_has(service: MemoryService) -> None:
+    """ "What is the wingman feature" where no item says "wingman" (in any of its forms) finds
+    features in general: the tool says so under the hits, so that they are not taken for an
+    answer. A word some item has in another form ("tests" for "test") is not named."""
+    session = "s-1"
+    await _file_session(service, session, "## What was asked\n- add the export feature")
+    meta = {"source": "claude-code", "kind": "fact", "role": "assistant"}
+    service.manager.set(
+        session, "f", MemoryItem("f", "The export feature has a test.", metadata=meta)
+    )
+    await service.manager.sync_session_memory(session)
+    hits, unmatched = await service.recall_unmatched("what is the wingman feature", k=3)
+    assert hits
+    assert unmatched == ["wingman"]
+    shown = _format_hits(hits, "what is the wingman feature", unmatched)
+    assert shown.endswith(
+        '(Nothing searched mentions "wingman": the hits above match the query\'s other words only.)'
+    )
+    assert (await service.recall_unmatched("which tests has the export feature", k=3))[1] == []
+    assert (await service.recall_unmatched("wingman", k=3)) == ([], [])
 
 
 async def test_digest_takes_the_start_of_a_session_id_and_sessions_say_what_it_was_about(

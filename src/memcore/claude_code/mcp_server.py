@@ -18,7 +18,7 @@ import hashlib
 import importlib
 import inspect
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar, get_args
 
@@ -36,6 +36,7 @@ from memcore.claude_code.recall_rank import (
     REMEMBERED_WEIGHT,
     pool_size,
     question_terms,
+    question_words,
     rank,
     shown_hit,
 )
@@ -192,6 +193,15 @@ class MemoryService:
         """The ``k`` best hits. A note remembered through ``remember`` weighs more than a
         transcript line matching as well (``REMEMBERED_WEIGHT``), and the same command
         run again (its output plumbing aside: ``| tail -20``, ``2>&1``) is one hit."""
+        return (await self.recall_unmatched(query, k, session))[0]
+
+    async def recall_unmatched(
+        self, query: str, k: int = 8, session: str | None = None
+    ) -> tuple[list[Recalled], list[str]]:
+        """``recall``'s hits, and the words of ``query`` (``question_words``) that no item
+        searched has in any of their forms: hits that match the other words only are not
+        about those, which a model should know before it takes them for an answer ("what is
+        the wingman feature", where nothing says "wingman", found features in general)."""
         if not isinstance(query, str):
             raise ValidationError("query must be text")
         if not isinstance(k, int) or isinstance(k, bool) or not 0 < k <= MAX_RECALL_K:
@@ -204,7 +214,7 @@ class MemoryService:
         recall = self._recall if session is None or session == "" else ProjectRecall()
         recall.refresh(self.manager, sessions, {self.notes: self.project})
         hits = recall.search(question_terms(query), pool_size(k))
-        return [
+        found = [
             Recalled(
                 name,
                 item.id,
@@ -215,6 +225,8 @@ class MemoryService:
             )
             for name, item, score in rank(hits, k)
         ]
+        asked = question_words(query) if found else []
+        return found, [word for word, terms in asked if not recall.finds(terms)]
 
     async def forget(self, item_id: str, session: str | None = None) -> str:
         if not isinstance(item_id, str) or not item_id.strip():
@@ -296,7 +308,8 @@ def sessions_text(listed: list[dict[str, Any]], limit: int = SESSIONS_SHOWN) -> 
     return "\n".join(lines)
 
 
-def _format_hits(hits: list[Recalled], query: str) -> str:
+def _format_hits(hits: list[Recalled], query: str, unmatched: Sequence[str] = ()) -> str:
+    """The hits, one a line; then, when some words of the query are in no item, which."""
     if not hits:
         return "Nothing in this project's memory matches that query."
     terms = question_terms(query).split()  # (a long hit is shown where they are)
@@ -305,6 +318,12 @@ def _format_hits(hits: list[Recalled], query: str) -> str:
         lines.append(
             f"[{hit.score:.2f}] {hit.id} ({hit.kind or 'item'}, session {hit.session}): "
             f"{shown_hit(hit.content, hit.then, terms)}"
+        )
+    if unmatched:
+        words = ", ".join(f'"{word}"' for word in unmatched)
+        lines.append(
+            f"(Nothing searched mentions {words}: the hits above match the query's other "
+            "words only.)"
         )
     return "\n".join(lines)
 
@@ -456,12 +475,14 @@ def build_server(service: MemoryService) -> Any:
             "times is one hit; a long memory is shown in part, where your words are. Code "
             "names are found by their words too (`parse_session` by 'parse session'); the "
             "agent's words are shown with the tool calls they led to ('-> then: Edit ...'). "
-            "k: how many hits (default 8, at most 50). session: limit to one session id from "
-            "`sessions`."
+            "Words of your query that nothing in memory has are named after the hits: those "
+            "hits match your other words only. k: how many hits (default 8, at most 50). "
+            "session: limit to one session id from `sessions`."
         ),
     )
     async def recall(query: str, k: int = 8, session: str | None = None) -> str:
-        return _format_hits(await service.recall(query, k, session), query)
+        hits, unmatched = await service.recall_unmatched(query, k, session)
+        return _format_hits(hits, query, unmatched)
 
     @_tool(
         server,

@@ -123,6 +123,10 @@ class ProjectRecall:
         owner = self._owned.get(name)
         return owner is None or is_note_of(item, owner)
 
+    def finds(self, terms: str) -> bool:
+        """Whether any indexed item has one of ``terms``."""
+        return bool(self._index.search(terms, 1))
+
     def search(self, query: str, k: int) -> list[tuple[str, MemoryItem, float]]:
         """The ``k`` best ``(session, item, score)`` with distinct texts, best first."""
         asked = k * FIRST_ASK

@@ -80,22 +80,30 @@ _WIDE_QUESTION_BIGRAMS = frozenset(
 )  # fmt: skip
 
 
-def question_terms(query: str) -> str:
-    """The words of ``query`` to look for: the question's own words left out (when anything is
-    left), each with its other forms beside it (``word_forms``; for a run of Chinese, Japanese
-    or Korean letters, its bigrams, ``wide_bigrams``, as the items are indexed, but those of
-    the question's own words): a model asks in sentences, and the index matches words
-    exactly."""
+def question_words(query: str) -> list[tuple[str, str]]:
+    """The words of ``query`` to look for, each with its terms (itself and its other forms,
+    space-separated): the question's own words left out (when anything is left), each with
+    its other forms beside it (``word_forms``; for a run of Chinese, Japanese or Korean
+    letters, its bigrams, ``wide_bigrams``, as the items are indexed, but those of the
+    question's own words)."""
     words = _search_kernels.tokenize(query)  # (the index's own words)
     bigrams = {w: [] if w.isascii() else wide_bigrams(w).split() for w in words}
     asked = {w: [b for b in bigrams[w] if b not in _WIDE_QUESTION_BIGRAMS] for w in words}
     # (a word that is all question, "어떻게", "怎么", goes as "how" does)
     kept = [w for w in words if w not in _QUESTION_WORDS and (asked[w] or not bigrams[w])]
-    terms: dict[str, None] = {}
+    out: dict[str, str] = {}
     for word in kept or words:
-        terms[word] = None
         forms = (asked[word] or bigrams[word]) if bigrams[word] else word_forms(word)
-        terms.update(dict.fromkeys(forms))
+        out.setdefault(word, " ".join(dict.fromkeys([word, *forms])))
+    return list(out.items())
+
+
+def question_terms(query: str) -> str:
+    """The terms of ``query`` to look for (:func:`question_words`, all in one): a model asks in
+    sentences, and the index matches words exactly."""
+    terms: dict[str, None] = {}
+    for _, forms in question_words(query):
+        terms.update(dict.fromkeys(forms.split()))
     return " ".join(terms)
 
 
@@ -280,6 +288,7 @@ __all__ = [
     "SHOWN_CHARS",
     "pool_size",
     "question_terms",
+    "question_words",
     "rank",
     "said_as",
     "shown_hit",
