@@ -344,6 +344,9 @@ async def test_recall_says_which_words_of_the_query_nothing_has(service: MemoryS
     assert hits
     assert unmatched == ["wingman"]
     shown = _format_hits(hits, "what is the wingman feature", unmatched)
+    # (each hit says when: a result of last month may no longer hold)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", hits[0].when)
+    assert f"(fact, session s-1, {hits[0].when} UTC): " in shown
     assert shown.endswith(
         '(Nothing searched mentions "wingman": the hits above match the query\'s other words only.)'
     )

@@ -20,6 +20,7 @@ import inspect
 import os
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any, Literal, TypeVar, get_args
 
 from memcore.claude_code.next_actions import next_actions
@@ -80,6 +81,9 @@ class Recalled:
     kind: str
     content: str
     then: tuple[str, ...] = ()  # the tool calls the agent's words led to (``next_actions``)
+    #: when it was said or done (``YYYY-MM-DD HH:MM`` UTC; "" when not known): a result of
+    #: last month may no longer hold
+    when: str = ""
 
 
 class MemoryService:
@@ -222,6 +226,7 @@ class MemoryService:
                 str(item.metadata.get("kind", "")),
                 item.content,
                 tuple(next_actions(item)),
+                _minute(item.created_at),
             )
             for name, item, score in rank(hits, k)
         ]
@@ -308,6 +313,11 @@ def sessions_text(listed: list[dict[str, Any]], limit: int = SESSIONS_SHOWN) -> 
     return "\n".join(lines)
 
 
+def _minute(at: datetime) -> str:
+    """``at`` in UTC to the minute, as the hits say when."""
+    return at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M")
+
+
 def _format_hits(hits: list[Recalled], query: str, unmatched: Sequence[str] = ()) -> str:
     """The hits, one a line; then, when some words of the query are in no item, which."""
     if not hits:
@@ -315,8 +325,9 @@ def _format_hits(hits: list[Recalled], query: str, unmatched: Sequence[str] = ()
     terms = question_terms(query).split()  # (a long hit is shown where they are)
     lines = []
     for hit in hits:
+        when = f", {hit.when} UTC" if hit.when else ""
         lines.append(
-            f"[{hit.score:.2f}] {hit.id} ({hit.kind or 'item'}, session {hit.session}): "
+            f"[{hit.score:.2f}] {hit.id} ({hit.kind or 'item'}, session {hit.session}{when}): "
             f"{shown_hit(hit.content, hit.then, terms)}"
         )
     if unmatched:
