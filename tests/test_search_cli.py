@@ -57,6 +57,24 @@ def test_every_session_by_default(store_url: str, capsys: pytest.CaptureFixture[
     assert any(row[3].startswith("Redis Cluster keeps") for row in rows)
 
 
+def test_words_no_item_has_are_named_on_stderr(
+    store_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """ "wingman" is in no item: the results, which match "redis" only, say so on stderr (the
+    results stay one per line); a word an item has in another form ("frame" for "frames") is
+    not named, nor is anything when nothing matches."""
+    code, lines, err = run_cli(capsys, "search", "redis wingman", "--store", store_url)
+    assert code == 0
+    assert len(lines) == 2
+    assert err.strip().splitlines() == [
+        'memcore search: no item has "wingman": the results match the query\'s other words only'
+    ]
+    code, lines, err = run_cli(capsys, "search", "lz4 frame", "--store", store_url)
+    assert (code, err) == (0, "")
+    code, lines, err = run_cli(capsys, "search", "wingman", "--store", store_url)
+    assert (code, lines, err) == (0, ["no item matches 'wingman'"], "")
+
+
 def test_one_session_and_k(store_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, lines, _ = run_cli(
         capsys, "search", "redis lz4", "--store", store_url, "--session", "beta"

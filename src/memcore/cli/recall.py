@@ -11,6 +11,7 @@ more often than a plain index asked the words as they are (``benchmarks/recall_q
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import TextIO
 
 from memcore.cli._common import (
@@ -68,16 +69,30 @@ async def search_store(url: str | None, query: str, k: int, session: str | None)
 
 
 async def search_distinct(
-    url: str | None, query: str, k: int, session: str | None, *, distinct: bool = True
+    url: str | None,
+    query: str,
+    k: int,
+    session: str | None,
+    *,
+    distinct: bool = True,
+    unmatched: list[str] | None = None,
 ) -> list[tuple[Hit, int]]:
     """The ``k`` best hits, each with how many lower hits read repeat its text (``distinct``:
     they are folded into it, and the index is asked for more until ``k`` different texts are
-    found; a command run six times is one result, not six).
+    found; a command run six times is one result, not six). ``unmatched``, when given and
+    there are hits, gets the words of ``query`` that no item searched has in any of their
+    forms (the hits match its other words only).
 
     Items are decoded one at a time to be indexed, and only their stored records are kept: a
     hit is decoded again when it is found (every item held decoded took 236 MB for a store of
     220 sessions)."""
-    from memcore.claude_code.recall_rank import pool_size, question_terms, recall_index, weighed
+    from memcore.claude_code.recall_rank import (
+        pool_size,
+        question_terms,
+        question_words,
+        recall_index,
+        weighed,
+    )
     from memcore.search import item_text
 
     index = recall_index()
@@ -102,6 +117,8 @@ async def search_distinct(
             warn_skipped("memcore search", url, name, skipped or [])
     decoded: dict[str, MemoryItem] = {}  # (a round asking for more sees them again)
     terms = question_terms(query)
+    if unmatched is not None and index.search(terms, 1):
+        unmatched.extend(w for w, forms in question_words(query) if not index.search(forms, 1))
     asked = pool_size(k)  # (weighed, a hit further down may come first)
     while True:
         found = index.search(terms, asked)
@@ -129,11 +146,21 @@ async def search_distinct(
 
 
 def cmd_search(args: argparse.Namespace, out: TextIO) -> int:
-    hits = run_reading(args.store, search_distinct(args.store, args.query, args.k, args.session))
+    unmatched: list[str] = []
+    hits = run_reading(
+        args.store,
+        search_distinct(args.store, args.query, args.k, args.session, unmatched=unmatched),
+    )
     if not hits:
         print(f"no item matches {args.query!r}", file=out)
         return 0
     for (session, key, score, item), repeats in hits:
         more = f" (+{repeats} more with this text)" if repeats else ""
         print(f"{session}\t{key}\t{score:.4f}\t{_preview(item.content, 100)}{more}", file=out)
+    if unmatched:  # (on stderr: the results stay one per line, tab-separated)
+        words = ", ".join(f'"{word}"' for word in unmatched)
+        print(
+            f"memcore search: no item has {words}: the results match the query's other words only",
+            file=sys.stderr,
+        )
     return 0
