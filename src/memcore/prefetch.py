@@ -20,7 +20,9 @@ strings here, interned to ints by the kernel in the same native call that counts
   it on real Claude Code sessions (:data:`CALIBRATION`, fitted by
   ``benchmarks/prefetch_quality.py --fit``), so a confidence of 0.6 means right about 60 % of
   the time on such sessions (on other streams, fit your own with :func:`fit_calibration` and
-  pass it as ``calibration``);
+  pass it as ``calibration``), then corrected by how the session's own top predictions have
+  fared so far (:mod:`memcore.prefetch_outcomes`: a session harder than the table's mix is
+  told less confidence as it goes);
 * ``prefetch_predicted_items`` loads every prediction above ``threshold`` through ``loader`` into
   a bounded LRU cache, concurrently; ``get`` serves from that cache and counts hits and misses;
   ``invalidate`` drops cached values (a session's, or one item's).
@@ -58,6 +60,7 @@ from typing import Any
 from memcore import _kernels, prefetch_kinds
 from memcore.errors import ValidationError
 from memcore.prefetch_kinds import KindPrior, check_kind_prior, kind_shares
+from memcore.prefetch_outcomes import SessionOutcomes
 from memcore.stores.base import Store, validate_session_id
 
 log = logging.getLogger(__name__)
@@ -169,6 +172,15 @@ def _calibrated(score: float, knots: Calibration) -> float:
     if low_x >= 1.0:
         return low_y
     return low_y + (1.0 - low_y) * (min(score, 1.0) - low_x) / (1.0 - low_x)
+
+
+def _scaled(confidence: float, factor: float) -> float:
+    """``confidence`` with its odds multiplied by ``factor``: a low one moves by about that
+    factor, a high one less, and none past 1."""
+    if confidence >= 1.0 or factor == 1.0:
+        return confidence
+    odds = confidence / (1.0 - confidence) * factor
+    return odds / (1.0 + odds)
 
 
 def _is_number(value: object) -> bool:
@@ -340,6 +352,7 @@ class PredictiveMemoryPrefetcher:
         self.hits = 0
         self.misses = 0
         self.load_errors = 0
+        self._outcomes = SessionOutcomes()
 
     # --- the models ------------------------------------------------------------------------
     def record_access(self, session_id: str, item_id: str) -> None:  # replaced per instance
@@ -394,16 +407,31 @@ class PredictiveMemoryPrefetcher:
     ) -> list[tuple[str, float]]:
         """Up to ``n`` ``(item_id, confidence)`` likeliest to follow ``current_item``.
 
-        Confidences are calibrated probabilities in [0, 1] (see the module doc), highest first
-        (ties: the item interned first). The accesses before ``current_item`` in the window are
-        its context when it is the latest one recorded; otherwise ``current_item`` alone is.
+        Confidences are calibrated probabilities in [0, 1] (see the module doc), corrected by
+        how the session's own earlier top predictions fared (``memcore.prefetch_outcomes``),
+        highest first (ties: the item interned first). The accesses before ``current_item`` in
+        the window are its context when it is the latest one recorded; otherwise
+        ``current_item`` alone is.
         Unknown sessions or items give ``[]``.
         """
+        scored = self.score_next_accesses(session_id, current_item, n)
+        model = self._table.get(session_id)
+        if model is None:
+            self._outcomes.forget(session_id)
+            return []
+        counter = model.counter
+        last = counter.last()
+        # (the session's own record of its top predictions: ``memcore.prefetch_outcomes``)
+        factor = self._outcomes.factor(
+            session_id, counter.accesses, None if last is None else model.names[last]
+        )
         table = self.calibration
-        return [
-            (item_id, _calibrated(score, table))
-            for item_id, score in self.score_next_accesses(session_id, current_item, n)
-        ]
+        if scored:
+            top, score = scored[0]
+            self._outcomes.predicted(session_id, counter.accesses, top, _calibrated(score, table))
+            if len(self._outcomes) > 2 * self.max_sessions:
+                self._outcomes.keep_only(set(self._table.sessions()))
+        return [(item, _scaled(_calibrated(score, table), factor)) for item, score in scored]
 
     def score_next_accesses(
         self, session_id: str, current_item: str, n: int = 5
@@ -465,6 +493,7 @@ class PredictiveMemoryPrefetcher:
         """Drop one session's model and its cached items."""
         validate_session_id(session_id)
         self._table.forget(session_id)
+        self._outcomes.forget(session_id)
         self.invalidate(session_id)
 
     # --- prefetching -----------------------------------------------------------------------
