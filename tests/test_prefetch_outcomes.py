@@ -86,3 +86,17 @@ def test_confidences_stay_probabilities_in_the_model_s_order(accesses: list[str]
             assert 0.0 <= confidence <= calibrate(score) + 1e-12
         values = [confidence for _, confidence in predicted]
         assert values == sorted(values, reverse=True)
+
+
+def test_only_a_prediction_of_what_follows_the_latest_access_is_settled() -> None:
+    """Asked what follows an older item, the prefetcher has no next access to hold its answer
+    to: such predictions leave the session's record as it was."""
+    asked, fresh = PredictiveMemoryPrefetcher(), PredictiveMemoryPrefetcher()
+    for n in range(60):
+        for prefetcher in (asked, fresh):
+            prefetcher.record_access(SESSION, f"item-{n}")
+        if n:
+            asked.predict_next_accesses(SESSION, f"item-{n - 1}", 3)
+    assert asked.predict_next_accesses(SESSION, "item-59", 3) == (
+        fresh.predict_next_accesses(SESSION, "item-59", 3)
+    )

@@ -421,12 +421,11 @@ class PredictiveMemoryPrefetcher:
             return []
         counter = model.counter
         last = counter.last()
+        latest = None if last is None else model.names[last]
         # (the session's own record of its top predictions: ``memcore.prefetch_outcomes``)
-        factor = self._outcomes.factor(
-            session_id, counter.accesses, None if last is None else model.names[last]
-        )
+        factor = self._outcomes.factor(session_id, counter.accesses, latest)
         table = self.calibration
-        if scored:
+        if scored and current_item == latest:  # (what follows the latest: the next access says)
             top, score = scored[0]
             self._outcomes.predicted(session_id, counter.accesses, top, _calibrated(score, table))
             if len(self._outcomes) > 2 * self.max_sessions:
