@@ -123,6 +123,7 @@ def session_digests(
     digests = []
     for budget in budgets:
         greedy = Greedy(lines, budget, count)
+        spare_too = not is_brief(budget)  # (a brief's room takes no spare line: see below)
         greedy.seed_open()
         # what the session was about first, at every size: its topic line (its first request,
         # or what a compaction summary says was asked), cut to the share of "What was asked"
@@ -143,12 +144,9 @@ def session_digests(
             # of them, out of its context: "There are two instances.", "The code read in
             # `app.js` calls `parseInt()`."; they kept no more of Claude's identifiers at 150,
             # 300 or 500 tokens on the development compactions)
-            offered: list[Candidate] = []
-            if not is_brief(budget):
-                if spare is None:
-                    spare = _since(spare_lines(ordered[cut:], root), cut)
-                offered = spare
-            if greedy.release_spare(offered, spare=not is_brief(budget)):
+            if spare_too and spare is None:
+                spare = _since(spare_lines(ordered[cut:], root), cut)
+            if greedy.release_spare((spare or []) if spare_too else [], spare=spare_too):
                 # every line that matters had its chance: room left takes spare lines
                 text, sections, tokens = _fill(greedy, budget, count, start=tokens)
             tier = 1  # then the items the compactions before summarized, newest first
@@ -157,11 +155,11 @@ def session_digests(
                 if older is None:
                     break
                 greedy.hold(older)
-                if greedy.release_spare([], spare=not is_brief(budget)):
+                if greedy.release_spare([], spare=spare_too):
                     text, sections, tokens = _fill(greedy, budget, count, start=tokens)
                 tier += 1
         # still room: the thinking's plain prose too (not in a brief)
-        if not is_brief(budget) and budget - tokens >= max(MIN_CUT_TOKENS, budget // 50):
+        if spare_too and budget - tokens >= max(MIN_CUT_TOKENS, budget // 50):
             if musing is None:
                 musing = _since(spare_lines(ordered[cut:], root, thinking=True), cut)
             if greedy.release_spare(musing):

@@ -425,12 +425,12 @@ class PredictiveMemoryPrefetcher:
         # (the session's own record of its top predictions: ``memcore.prefetch_outcomes``)
         factor = self._outcomes.factor(session_id, counter.accesses, latest)
         table = self.calibration
-        if scored and current_item == latest:  # (what follows the latest: the next access says)
-            top, score = scored[0]
-            self._outcomes.predicted(session_id, counter.accesses, top, _calibrated(score, table))
+        stated = [(item, _calibrated(score, table)) for item, score in scored]
+        if stated and current_item == latest:  # (what follows the latest: the next access says)
+            self._outcomes.predicted(session_id, counter.accesses, *stated[0])
             if len(self._outcomes) > 2 * self.max_sessions:
                 self._outcomes.keep_only(set(self._table.sessions()))
-        return [(item, _scaled(_calibrated(score, table), factor)) for item, score in scored]
+        return [(item, _scaled(confidence, factor)) for item, confidence in stated]
 
     def score_next_accesses(
         self, session_id: str, current_item: str, n: int = 5

@@ -37,9 +37,9 @@ from memcore.claude_code.recall_rank import (
     REMEMBERED_WEIGHT,
     pool_size,
     question_terms,
-    question_words,
     rank,
     shown_hit,
+    unmatched_words,
 )
 from memcore.claude_code.session_list import session_summary
 from memcore.claude_code.session_start import entries_of, project_records
@@ -230,8 +230,7 @@ class MemoryService:
             )
             for name, item, score in rank(hits, k)
         ]
-        asked = question_words(query) if found else []
-        return found, [word for word, terms in asked if not recall.finds(terms)]
+        return found, unmatched_words(query, recall.finds) if found else []
 
     async def forget(self, item_id: str, session: str | None = None) -> str:
         if not isinstance(item_id, str) or not item_id.strip():

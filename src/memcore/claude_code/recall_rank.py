@@ -11,7 +11,7 @@ narration) and copies of one text are one hit (:func:`rank`). Used by the MCP se
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from memcore._kernels import search as _search_kernels
 from memcore.lazy_re import lazy_compile
@@ -96,6 +96,12 @@ def question_words(query: str) -> list[tuple[str, str]]:
         forms = (asked[word] or bigrams[word]) if bigrams[word] else word_forms(word)
         out.setdefault(word, " ".join(dict.fromkeys([word, *forms])))
     return list(out.items())
+
+
+def unmatched_words(query: str, finds: Callable[[str], bool]) -> list[str]:
+    """The words of ``query`` (``question_words``) of which ``finds`` (an index: whether any
+    item has one of these terms) finds no form: hits match the query's other words only."""
+    return [word for word, terms in question_words(query) if not finds(terms)]
 
 
 def question_terms(query: str) -> str:
@@ -293,6 +299,7 @@ __all__ = [
     "said_as",
     "shown_hit",
     "shown_text",
+    "unmatched_words",
     "weighed",
     "weight",
     "word_forms",

@@ -89,8 +89,8 @@ async def search_distinct(
     from memcore.claude_code.recall_rank import (
         pool_size,
         question_terms,
-        question_words,
         recall_index,
+        unmatched_words,
         weighed,
     )
     from memcore.search import item_text
@@ -118,7 +118,7 @@ async def search_distinct(
     decoded: dict[str, MemoryItem] = {}  # (a round asking for more sees them again)
     terms = question_terms(query)
     if unmatched is not None and index.search(terms, 1):
-        unmatched.extend(w for w, forms in question_words(query) if not index.search(forms, 1))
+        unmatched.extend(unmatched_words(query, lambda forms: bool(index.search(forms, 1))))
     asked = pool_size(k)  # (weighed, a hit further down may come first)
     while True:
         found = index.search(terms, asked)
