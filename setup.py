@@ -1,7 +1,11 @@
-"""Build memcore's Cython kernels.
+"""Build memcore's Cython kernels and its compiled digest rules.
 
-Every ``src/memcore/_native/*.pyx`` becomes one extension module. ``MEMCORE_NO_EXTENSIONS=1``
-builds the pure-Python twins only; otherwise a failed compile is an install error (a silent
+Every ``src/memcore/_native/*.pyx`` becomes one extension module. The digest's rules
+(``src/memcore/digest_*.py``, plain Python, too many and too branchy to write twice) are copied
+into ``src/memcore/_native/digest_rules/`` (generated, not in git: their imports of each other
+point into that package, nothing else changes) and compiled by mypyc, from their type hints, as
+the compiled twin ``memcore.digest.engine`` selects. ``MEMCORE_NO_EXTENSIONS=1`` builds the
+pure-Python twins only; otherwise a failed compile is an install error (a silent
 fallback would leave users on the slow path without knowing). The mode built is recorded in the
 installed ``memcore/_build_mode.py`` so that a deliberately pure install runs pure without the
 variable.
@@ -14,8 +18,11 @@ Switches (environment variables, ``1`` to turn on):
 
 from __future__ import annotations
 
+import hashlib
 import os
 import platform
+import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -27,6 +34,11 @@ from setuptools.errors import CCompilerError, CompileError, ExecError, PlatformE
 ROOT = Path(__file__).resolve().parent
 PACKAGE_DIR = ROOT / "src" / "memcore"
 NATIVE_DIR = PACKAGE_DIR / "_native"
+# the compiled digest rules' package (``memcore._kernels.RULES_PACKAGE``) and its sources
+RULES_DIR = NATIVE_DIR / "digest_rules"
+RULES_SOURCES = "digest_*.py"
+# an import of one rule module by another, as the copies import it instead
+_RULE_IMPORT = re.compile(r"^(\s*)from memcore\.(digest_\w+) import ", re.M)
 
 
 def _switch(name: str) -> bool:
@@ -58,7 +70,8 @@ MACROS = [("CYTHON_TRACE_NOGIL", "1")] if TRACE else []
 
 
 def _extensions() -> list[Extension]:
-    if PURE:
+    if PURE:  # (a pure build ships no compiled rules, nor their copies from an earlier build)
+        shutil.rmtree(RULES_DIR, ignore_errors=True)
         return []
     try:
         from Cython.Build import cythonize
@@ -78,7 +91,56 @@ def _extensions() -> list[Extension]:
         )
         for pyx in sorted(NATIVE_DIR.glob("*.pyx"))
     ]
-    return cythonize(modules, compiler_directives=DIRECTIVES, quiet=True)
+    return cythonize(modules, compiler_directives=DIRECTIVES, quiet=True) + _digest_rules()
+
+
+def _rules_digest() -> str:
+    """The SHA-256 of the rule sources, as ``memcore._kernels.rules_source_digest`` computes it
+    (recorded in the compiled package: a source tree tells a stale build by it)."""
+    digest = hashlib.sha256()
+    for path in sorted(PACKAGE_DIR.glob(RULES_SOURCES)):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _digest_rules() -> list[Extension]:
+    """The digest's rules compiled by mypyc into ``memcore._native.digest_rules``: each source
+    copied with its imports of the other rule modules pointed into that package."""
+    try:
+        from mypyc.build import mypycify
+    except ImportError:  # pip installs it for the build; a bare `python setup.py` may lack it
+        sys.exit(
+            "memcore: compiling the digest's rules needs mypy's mypyc (`pip install 'mypy>=2.4'`; "
+            "`pip install .` brings it itself), or install the pure-Python version with "
+            "MEMCORE_NO_EXTENSIONS=1"
+        )
+    sources = sorted(PACKAGE_DIR.glob(RULES_SOURCES))
+    shutil.rmtree(RULES_DIR, ignore_errors=True)
+    if not sources:  # (a tree with kernels only: a test's probe build)
+        return []
+    RULES_DIR.mkdir()
+    (RULES_DIR / "__init__.py").write_text(
+        '"""The digest rules (``memcore/digest_*.py``) compiled by mypyc: setup.py wrote this."""\n'
+        "\n"
+        f'SOURCE_DIGEST = "{_rules_digest()}"\n'
+    )
+    copies = []
+    for source in sources:
+        copy = RULES_DIR / source.name
+        copy.write_text(
+            _RULE_IMPORT.sub(r"\1from memcore._native.digest_rules.\2 import ", source.read_text())
+        )
+        copies.append(str(copy.relative_to(ROOT)))
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    options = ["--python-version", version, "--ignore-missing-imports", "--follow-imports=silent"]
+    return list(
+        mypycify(
+            [*options, *copies],
+            opt_level="0" if DEBUG else "3",
+            debug_level="3" if DEBUG else "1",
+            group_name="memcore._native.digest_rules",
+        )
+    )
 
 
 class BuildPyRecordingMode(build_py):
@@ -124,7 +186,11 @@ class BuildExtExplained(build_ext):
             raise CompileError(NO_COMPILER_HELP.format(reason=f"{ext.name}: {exc}")) from exc
 
 
-mode = "pure-Python twins only (MEMCORE_NO_EXTENSIONS)" if PURE else "compiled Cython kernels"
+mode = (
+    "pure-Python twins only (MEMCORE_NO_EXTENSIONS)"
+    if PURE
+    else "compiled Cython kernels and digest rules (mypyc)"
+)
 print(f"memcore: building {mode}", file=sys.stderr)
 
 setup(

@@ -9,7 +9,9 @@ times them in turn, a parse then a digest each round, and gives both medians and
 (``extra_info``): on a shared machine whose speed drifts between the two apart, the alternated
 ratio is the one the drift does not move. The items are imported once, outside the timing (the
 import is the hooks' job, done as the session grows); the digest's budget is 2,000 tokens, the
-hook's default.
+hook's default. ``c`` is the compiled build: the Cython kernels and the rules compiled by mypyc;
+``py`` the pure one. ``test_compiled_and_pure_rules_alternated`` sets the rules' two builds side
+by side, both with the compiled kernels.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from typing import Any
 
 import pytest
 
+import memcore.digest
+from memcore._kernels import RULES_PACKAGE
 from memcore.claude_code import parse_lines, parse_transcript
 from memcore.digest import KERNEL_USERS, session_digest
 from memcore.model import MemoryItem
@@ -66,12 +70,18 @@ def test_json_loads_of_the_lines(benchmark: Any, session: str) -> None:
 
 
 def _use_kernels(monkeypatch: pytest.MonkeyPatch, package: str) -> None:
-    """The digest's kernels (``memcore.digest.KERNEL_USERS``) from ``package``'s twins
-    (``memcore._native`` or ``memcore._pure``)."""
-    for name, families in KERNEL_USERS:
-        module = importlib.import_module(name)
-        for family in families:
-            monkeypatch.setattr(module, family, importlib.import_module(f"{package}.{family}"))
+    """The digest's twins from ``package`` (``memcore._native`` or ``memcore._pure``): its
+    kernels (``memcore.digest.KERNEL_USERS``) and its rules (compiled by mypyc, or the Python
+    modules: ``memcore.digest.engine``)."""
+    if package == "memcore._native":
+        engine = importlib.import_module(f"{RULES_PACKAGE}.digest_engine")
+    else:
+        engine = importlib.import_module("memcore.digest_engine")
+        for name, families in KERNEL_USERS:
+            module = importlib.import_module(name)
+            for family in families:
+                monkeypatch.setattr(module, family, importlib.import_module(f"{package}.{family}"))
+    monkeypatch.setattr(memcore.digest, "_ENGINE", [engine])
 
 
 @pytest.mark.parametrize("session", SESSIONS)
@@ -168,3 +178,40 @@ def _alternate(
         digest_to_parse=round(digest_ms / parse_ms, 3),
     )
     assert len(digest) == len(parse) >= 1  # (one round under --benchmark-disable)
+
+
+@pytest.mark.parametrize("session", PARTS)
+def test_compiled_and_pure_rules_alternated(
+    benchmark: Any,
+    session: str,
+    native_kernels: Callable[[str], ModuleType],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The rules compiled by mypyc against the same rules in Python, both with the compiled
+    kernels, a digest of each in turn on a part no compaction summarized (``PARTS``): their
+    medians and ratio go in ``extra_info``."""
+    count = native_kernels("pipeline").count_tokens
+    benchmark.group = f"{_group(session)}-rules-alternated"
+    items = parse_lines(_part_lines(session), path=session).items
+    twins = {
+        "compiled": importlib.import_module(f"{RULES_PACKAGE}.digest_engine"),
+        "pure": importlib.import_module("memcore.digest_engine"),
+    }
+    times: dict[str, list[float]] = {name: [] for name in twins}
+    made: dict[str, str] = {}
+
+    def both() -> None:
+        for name, engine in twins.items():
+            monkeypatch.setattr(memcore.digest, "_ENGINE", [engine])
+            start = time.perf_counter()
+            made[name] = session_digest(items, BUDGET, counter=count).text
+            times[name].append(time.perf_counter() - start)
+
+    benchmark.pedantic(both, rounds=ALTERNATED_ROUNDS, iterations=1, warmup_rounds=2)
+    compiled_ms, pure_ms = (statistics.median(times[n]) * 1e3 for n in ("compiled", "pure"))
+    benchmark.extra_info.update(
+        compiled_median_ms=round(compiled_ms, 3),
+        pure_median_ms=round(pure_ms, 3),
+        compiled_to_pure=round(compiled_ms / pure_ms, 3),
+    )
+    assert made["compiled"] == made["pure"]

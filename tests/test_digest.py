@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 import memcore.digest
 import memcore.digest_asked
 from memcore import MemoryItem, SessionDigest, count_tokens, session_digest
+from memcore._kernels import FAMILIES, RULES_PACKAGE
 from memcore.claude_code import KIND_PRIORITY, parse_transcript
 from memcore.digest import KERNEL_USERS
 from memcore.digest_lines import build_candidates
@@ -31,12 +32,19 @@ _READ_LINE = re.compile(r"(^|\s)\d+\u2192")
 
 
 def _use_kernels(monkeypatch: pytest.MonkeyPatch, pipeline_twin: ModuleType) -> None:
-    """Make the digest use the twins (compiled or pure) that ``pipeline_twin`` is one of."""
+    """Make the digest use the twins (compiled or pure) that ``pipeline_twin`` is one of: the
+    kernels and the rules (the pure rules with the pure kernels, the compiled rules, which
+    import the compiled kernels, with those)."""
     package = pipeline_twin.__name__.rsplit(".", 1)[0]  # memcore._native or memcore._pure
-    for name, families in KERNEL_USERS:
-        module = importlib.import_module(name)
-        for family in families:
-            monkeypatch.setattr(module, family, importlib.import_module(f"{package}.{family}"))
+    if package == "memcore._pure":
+        engine = importlib.import_module("memcore.digest_engine")
+        for name, families in KERNEL_USERS:
+            module = importlib.import_module(name)
+            for family in families:
+                monkeypatch.setattr(module, family, importlib.import_module(f"{package}.{family}"))
+    else:
+        engine = importlib.import_module(f"{RULES_PACKAGE}.digest_engine")
+    monkeypatch.setattr(memcore.digest, "_ENGINE", [engine])
 
 
 def test_the_kernel_users_listed_are_the_digest_s_modules_that_import_kernels() -> None:
@@ -47,8 +55,10 @@ def test_the_kernel_users_listed_are_the_digest_s_modules_that_import_kernels() 
     for path in sorted(source.glob("digest*.py")):
         imported = re.search(r"^from memcore._kernels import (.+)$", path.read_text(), re.M)
         if imported:
-            families = tuple(sorted(f.strip() for f in imported.group(1).split(",")))
-            found[f"memcore.{path.stem}"] = families
+            names = (f.strip() for f in imported.group(1).split(","))
+            families = tuple(sorted(f for f in names if f in FAMILIES))  # (not ``load_rules``)
+            if families:
+                found[f"memcore.{path.stem}"] = families
     assert found == {name: tuple(sorted(f)) for name, f in KERNEL_USERS}
 
 

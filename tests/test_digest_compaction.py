@@ -290,7 +290,7 @@ def test_a_line_cut_to_fit_is_made_whole_when_room_is_left_at_the_end() -> None:
     """A line cut to the room of one run, where a later look finds the whole fits (the lines
     counted together cost less than apart, or no line is left to take the room), is written
     whole: a cut sentence says what it says only in part."""
-    from memcore.digest import _made_whole, _render
+    from memcore.digest_engine import _made_whole, _render
     from memcore.digest_greedy import Greedy, prepare_lines
     from memcore.digest_prose import Candidate
     from memcore.tokens import count_tokens

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-import memcore.digest
+import memcore.digest_engine
 from memcore import session_digest
 from memcore.claude_code import parse_lines, parse_transcript
 from memcore.digest_density import MOST_NAMES, exact_names
@@ -20,11 +20,11 @@ def test_more_names_of_a_read_file_say_also_only_after_its_own_line() -> None:
     entry.defines = dict.fromkeys(f"name{n}()" for n in range(12))
     main, *more = file_lines({"src/app.py": entry}, 10)
     assert main.text.startswith("- `src/app.py` was read, not changed; it defines `name0()`")
-    both = memcore.digest._render([main, more[0]])[1]["files"].splitlines()
+    both = memcore.digest_engine._render([main, more[0]])[1]["files"].splitlines()
     # (each line names at most six things: the path, and two calls of two names each)
     assert main.text.endswith("it defines `name0()` and `name1()`.")
     assert both[1].startswith("- `src/app.py` also defines `name2()` and `name3()`")
-    alone = memcore.digest._render([more[0], more[1]])[1]["files"].splitlines()
+    alone = memcore.digest_engine._render([more[0], more[1]])[1]["files"].splitlines()
     assert alone[0].startswith("- `src/app.py` defines `name2()`")  # no "also" with nothing before
     assert alone[1].startswith("- `src/app.py` also defines `name4()`")
 

@@ -14,7 +14,7 @@ from memcore.claude_code.code_names import (
     renamed_names,
 )
 from memcore.claude_code.tools import called_names, describe_call
-from memcore.digest import _render
+from memcore.digest_engine import _render
 from memcore.digest_work import FileWork, file_lines
 from tests.test_transcript_agent_records import CWD, _Records
 

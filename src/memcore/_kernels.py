@@ -65,6 +65,74 @@ def load(family: str) -> ModuleType:
         ) from exc
 
 
+#: Rule modules whose Python source a compiled build also compiles, unchanged, with mypyc
+#: (``setup.py``): the digest's rules, too many and too branchy to write twice. Their compiled
+#: twins live in ``memcore._native.digest_rules``, built from every ``memcore/digest_*.py``.
+RULES = ("digest_engine",)
+RULES_PACKAGE = "memcore._native.digest_rules"
+#: The sources compiled into ``RULES_PACKAGE`` (relative to the ``memcore`` folder).
+RULES_SOURCES = "digest_*.py"
+
+
+def rules_source_digest(folder: str) -> str:
+    """The SHA-256 of the rule sources in ``folder`` (``RULES_SOURCES``, by name): what
+    ``setup.py`` records beside their compiled twins, to tell a build older than its source."""
+    import hashlib
+    from pathlib import Path
+
+    digest = hashlib.sha256()
+    for path in sorted(Path(folder).glob(RULES_SOURCES)):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def load_rules(name: str) -> ModuleType:
+    """Import one rule module (``RULES``) in the selected mode: its compiled twin when the
+    compiled kernels are in use, else the Python module. In a source tree (no
+    ``_build_mode.py``), compiled rules older than their source are refused loudly: they would
+    run the rules as they were at the last build, not as the source reads."""
+    if name not in RULES:
+        raise AttributeError(f"no rule module {name!r}")
+    if not NATIVE:
+        return importlib.import_module(f"memcore.{name}")
+    rebuild = (
+        "Build them with `pip install .` (needs a C compiler; in a source tree, `python setup.py "
+        "build_ext --inplace`), or set MEMCORE_NO_EXTENSIONS=1 to use the pure-Python twins."
+    )
+    try:
+        package = importlib.import_module(RULES_PACKAGE)
+        module = importlib.import_module(f"{RULES_PACKAGE}.{name}")
+    except ImportError as exc:
+        raise ImportError(
+            f"memcore's compiled rules {name!r} could not be imported ({exc}). {rebuild}"
+        ) from exc
+    from memcore.lazy_re import adopt_patterns
+
+    for loaded, rules in list(sys.modules.items()):  # (the engine imported the other rules)
+        if loaded.startswith(f"{RULES_PACKAGE}.") and rules is not None:
+            adopt_patterns(rules)
+    if not _installed_build():
+        from pathlib import Path
+
+        here = str(Path(__file__).resolve().parent)
+        if getattr(package, "SOURCE_DIGEST", None) != rules_source_digest(here):
+            raise ImportError(
+                f"memcore's compiled rules {name!r} were built from another version of their "
+                f"source ({RULES_SOURCES} in {here} changed since). {rebuild}"
+            )
+    return module
+
+
+def _installed_build() -> bool:
+    """Whether this memcore is an install built by ``setup.py`` (it wrote ``_build_mode.py``),
+    not a source tree."""
+    try:
+        import memcore._build_mode  # type: ignore[import-not-found,unused-ignore]  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 if TYPE_CHECKING:  # the typed pure twins are the source of truth for signatures
     from memcore._pure import checksums as checksums
     from memcore._pure import grouping as grouping
@@ -85,4 +153,13 @@ else:
         return module
 
 
-__all__ = ["FAMILIES", "NATIVE", "load"]
+__all__ = [
+    "FAMILIES",
+    "NATIVE",
+    "RULES",
+    "RULES_PACKAGE",
+    "RULES_SOURCES",
+    "load",
+    "load_rules",
+    "rules_source_digest",
+]

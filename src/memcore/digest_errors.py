@@ -76,7 +76,10 @@ def error_line(
     if not fix and meta.get("resolved") is False and not looked and not chained:
         # what is known, not "not fixed": another way may have done it (`gh api` for a failed
         # `gh pr edit`, a check run with its environment set)
-        fix = "; no later try of it succeeded" if meta.get("tool") in ("Bash", *EDIT_TOOLS) else ""
+        tool = meta.get("tool")
+        # (a tool's name is anyone's metadata: a list is no name, and no set member either)
+        tried_again = isinstance(tool, str) and (tool == "Bash" or tool in EDIT_TOOLS)
+        fix = "; no later try of it succeeded" if tried_again else ""
     line = f"- {said.rstrip('.')}{fix}."
     score = 4.5 + (1.5 if fix.startswith("; fixed") else 0.0) + recency
     if looked:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import sys
+from types import ModuleType
 from typing import Any, cast
 
 #: What a stand-in answers for, as its compiled pattern does.
@@ -83,4 +84,16 @@ def lazy_compile(source: str, flags: int = 0) -> re.Pattern[str]:
     return cast("re.Pattern[str]", _LazyPattern(source, flags, home))
 
 
-__all__ = ["lazy_compile"]
+def adopt_patterns(module: ModuleType) -> None:
+    """Make ``module``'s stand-ins put their compiled pattern in ``module`` when first used.
+
+    A module compiled by mypyc (``memcore._native.digest_rules``) runs its top level with no
+    Python frame of its own, so ``lazy_compile`` took the importer's globals for its home: its
+    stand-ins would never be replaced, and each use would pay the stand-in's slots."""
+    home = vars(module)
+    for value in list(home.values()):
+        if isinstance(value, _LazyPattern) and not hasattr(value, "_compiled"):
+            value._home = home
+
+
+__all__ = ["adopt_patterns", "lazy_compile"]

@@ -188,6 +188,7 @@ async def _save_in_turn(
         if ahead is not None and read_to is None:
             from memcore import digest, transfer  # noqa: F401  (imported while the child parses)
 
+            digest.engine()  # (its rules too: compiled, or the Python modules)
             parsed = ahead.result(files, session_id, read_to)
         await manager.sync_session_memory(session_id)
         if parsed is None:
