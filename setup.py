@@ -91,7 +91,7 @@ def _extensions() -> list[Extension]:
         )
         for pyx in sorted(NATIVE_DIR.glob("*.pyx"))
     ]
-    return cythonize(modules, compiler_directives=DIRECTIVES, quiet=True) + _digest_rules()
+    return cythonize(modules, compiler_directives=DIRECTIVES, quiet=True)
 
 
 def _rules_digest() -> str:
@@ -103,17 +103,11 @@ def _rules_digest() -> str:
     return digest.hexdigest()
 
 
-def _digest_rules() -> list[Extension]:
-    """The digest's rules compiled by mypyc into ``memcore._native.digest_rules``: each source
-    copied with its imports of the other rule modules pointed into that package."""
-    try:
-        from mypyc.build import mypycify
-    except ImportError:  # pip installs it for the build; a bare `python setup.py` may lack it
-        sys.exit(
-            "memcore: compiling the digest's rules needs mypy's mypyc (`pip install 'mypy>=2.4'`; "
-            "`pip install .` brings it itself), or install the pure-Python version with "
-            "MEMCORE_NO_EXTENSIONS=1"
-        )
+def _rule_copies() -> list[str]:
+    """The digest's rules copied into ``memcore._native.digest_rules`` (their imports of each
+    other pointed into that package), with the digest of their sources; the copies' paths. Made
+    when setup.py starts, so that the package is one of those installed; compiled by mypyc only
+    when extensions are built (``_mypyc_extensions``)."""
     sources = sorted(PACKAGE_DIR.glob(RULES_SOURCES))
     shutil.rmtree(RULES_DIR, ignore_errors=True)
     if not sources:  # (a tree with kernels only: a test's probe build)
@@ -131,6 +125,22 @@ def _digest_rules() -> list[Extension]:
             _RULE_IMPORT.sub(r"\1from memcore._native.digest_rules.\2 import ", source.read_text())
         )
         copies.append(str(copy.relative_to(ROOT)))
+    return copies
+
+
+def _mypyc_extensions(copies: list[str]) -> list[Extension]:
+    """The rules' copies compiled by mypyc (type-checked, then C): run by ``build_ext`` only,
+    not each time setup.py is asked for the package's metadata."""
+    if not copies:
+        return []
+    try:
+        from mypyc.build import mypycify
+    except ImportError:  # pip installs it for the build; a bare `python setup.py` may lack it
+        sys.exit(
+            "memcore: compiling the digest's rules needs mypy's mypyc (`pip install 'mypy>=2.4'`; "
+            "`pip install .` brings it itself), or install the pure-Python version with "
+            "MEMCORE_NO_EXTENSIONS=1"
+        )
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
     options = ["--python-version", version, "--ignore-missing-imports", "--follow-imports=silent"]
     return list(
@@ -141,6 +151,9 @@ def _digest_rules() -> list[Extension]:
             group_name="memcore._native.digest_rules",
         )
     )
+
+
+RULE_COPIES = [] if PURE else _rule_copies()
 
 
 class BuildPyRecordingMode(build_py):
@@ -177,7 +190,14 @@ Or install the pure-Python version (same API, slower hot paths), no compiler nee
 
 class BuildExtExplained(build_ext):
     """A failed compile says what to install, and how to install pure instead, rather than
-    ending in the compiler's own message alone (which stays above, for the curious)."""
+    ending in the compiler's own message alone (which stays above, for the curious). The
+    digest's rules are compiled by mypyc here, when extensions are built."""
+
+    def finalize_options(self) -> None:
+        # (before setuptools reads the extensions: it marks each one it will build)
+        if self.distribution.ext_modules is not None:
+            self.distribution.ext_modules.extend(_mypyc_extensions(RULE_COPIES))
+        super().finalize_options()
 
     def build_extension(self, ext: Extension) -> None:
         try:
