@@ -29,10 +29,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from memcore._kernels import load_rules
-from memcore.digest_greedy import SECTIONS
 from memcore.errors import ValidationError
 from memcore.model import MemoryItem, coerce_items
 from memcore.tokens import TokenCounter, get_token_counter, resolve_counter
@@ -102,6 +101,18 @@ def engine() -> ModuleType:
     if not _ENGINE:
         _ENGINE.append(load_rules("digest_engine"))
     return _ENGINE[0]
+
+
+if TYPE_CHECKING:
+    from memcore.digest_greedy import SECTIONS as SECTIONS
+else:
+
+    def __getattr__(name: str) -> Any:
+        # (the sections' names, titles and shares, from the rules in use: importing the Python
+        # rules for them would cost a process with the compiled ones about 25 ms)
+        if name == "SECTIONS":
+            return engine().SECTIONS
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [
