@@ -25,6 +25,7 @@ import re
 import shutil
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
@@ -69,6 +70,14 @@ COMPILE_ARGS = ["-O0", "-g"] if DEBUG else ["-O3", "-ffp-contract=off"]
 MACROS = [("CYTHON_TRACE_NOGIL", "1")] if TRACE else []
 
 
+def _missing(work: str, tool: str, requirement: str) -> NoReturn:
+    """End the build: ``tool`` is not installed (a bare `python setup.py` in a bare venv)."""
+    sys.exit(
+        f"memcore: {work} needs {tool} (`pip install '{requirement}'`; `pip install .` brings it "
+        "itself), or install the pure-Python version with MEMCORE_NO_EXTENSIONS=1"
+    )
+
+
 def _extensions() -> list[Extension]:
     if PURE:  # (a pure build ships no compiled rules, nor their copies from an earlier build)
         shutil.rmtree(RULES_DIR, ignore_errors=True)
@@ -76,11 +85,7 @@ def _extensions() -> list[Extension]:
     try:
         from Cython.Build import cythonize
     except ImportError:  # pip installs it for the build; a bare `python setup.py` may lack it
-        sys.exit(
-            "memcore: building the compiled kernels needs Cython (`pip install 'Cython>=3.0.10'`; "
-            "`pip install .` brings it itself), or install the pure-Python version with "
-            "MEMCORE_NO_EXTENSIONS=1"
-        )
+        _missing("building the compiled kernels", "Cython", "Cython>=3.0.10")
 
     modules = [
         Extension(
@@ -135,12 +140,8 @@ def _mypyc_extensions(copies: list[str]) -> list[Extension]:
         return []
     try:
         from mypyc.build import mypycify
-    except ImportError:  # pip installs it for the build; a bare `python setup.py` may lack it
-        sys.exit(
-            "memcore: compiling the digest's rules needs mypy's mypyc (`pip install 'mypy>=2.4'`; "
-            "`pip install .` brings it itself), or install the pure-Python version with "
-            "MEMCORE_NO_EXTENSIONS=1"
-        )
+    except ImportError:  # (as Cython above)
+        _missing("compiling the digest's rules", "mypy's mypyc", "mypy>=2.4")
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
     options = ["--python-version", version, "--ignore-missing-imports", "--follow-imports=silent"]
     return list(
