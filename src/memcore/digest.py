@@ -16,7 +16,7 @@ written in session order within their section (a file's lines together), and the
 once more as a whole: ``text`` never exceeds the budget. Nothing depends on item order or on the
 kernels in use, so the same items give the same bytes, compiled or pure. After a compaction,
 Claude Code's summary speaks for the items before it: those give spare lines only, and their
-thinking and plain prose none (see ``_candidates``).
+thinking and plain prose none (see ``memcore.digest_engine._candidates``).
 
 The rules are in ``memcore.digest_engine`` and the ``digest_*`` modules it calls, in Python. A
 compiled build compiles the same source with mypyc (``memcore._native.digest_rules``), and
