@@ -28,6 +28,15 @@ def test_a_prediction_is_settled_by_the_one_access_after_it() -> None:
     assert len(outcomes) == 0
 
 
+def test_a_question_before_the_next_access_leaves_the_prediction_waiting() -> None:
+    """Another prediction asked before the next access (of an older item, which records
+    nothing) does not drop the one the next access settles."""
+    outcomes = SessionOutcomes()
+    outcomes.predicted(SESSION, 3, "b", 0.5)
+    assert outcomes.factor(SESSION, 3, None) == 1.0  # (no access since)
+    assert outcomes.factor(SESSION, 4, "a") == pytest.approx(PRIOR / (0.5 + PRIOR))  # a miss
+
+
 def test_only_the_sessions_with_a_model_keep_their_record() -> None:
     outcomes = SessionOutcomes()
     for session in ("a", "b", "c"):

@@ -41,11 +41,13 @@ class SessionOutcomes:
         """Settle the prediction made one access ago (its top item against ``latest``, the
         access recorded since; ``accesses`` the session's count now), then the factor the odds
         of its confidences are multiplied by (at most 1)."""
-        made = self._open.pop(session, None)
-        if made is not None and latest is not None and made[0] + 1 == accesses:
-            settled = self._tally.setdefault(session, [0.0, 0.0])
-            settled[0] += made[2]
-            settled[1] += 1.0 if latest == made[1] else 0.0
+        made = self._open.get(session)
+        if made is not None and made[0] != accesses:  # (no access since: it waits for one)
+            del self._open[session]
+            if latest is not None and made[0] + 1 == accesses:
+                settled = self._tally.setdefault(session, [0.0, 0.0])
+                settled[0] += made[2]
+                settled[1] += 1.0 if latest == made[1] else 0.0
         tally = self._tally.get(session)
         return 1.0 if tally is None else min(1.0, (tally[1] + PRIOR) / (tally[0] + PRIOR))
 
