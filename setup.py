@@ -141,7 +141,7 @@ def _mypyc_extensions(copies: list[str]) -> list[Extension]:
     try:
         from mypyc.build import mypycify
     except ImportError:  # (as Cython above)
-        _missing("compiling the digest's rules", "mypy's mypyc", "mypy>=2.4")
+        _missing("compiling the digest's rules", "mypy's mypyc", "mypy==2.4.1")
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
     options = ["--python-version", version, "--ignore-missing-imports", "--follow-imports=silent"]
     return list(

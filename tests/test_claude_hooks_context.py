@@ -444,6 +444,29 @@ def test_the_checks_that_passed_come_back_at_session_start(tmp_path: Path, url: 
     assert re.fullmatch(r"- `[^`]+`: passed \d+x in \d+ sessions?", first), first
 
 
+def test_a_check_started_in_the_background_passed_only_if_its_end_did() -> None:
+    """A ``Bash`` call run in the background answers at once, exit status 0, that it started:
+    that is no pass of the check. Its end, read later, says whether it passed: in a real
+    session whose ``bun verify`` started in the background and then failed, no check passed."""
+    from memcore.claude_code import parse_transcript
+    from memcore.claude_code.session_record import passed_checks
+
+    started = {"kind": "tool_result", "tool": "Bash", "command": "bun test", "exit_code": 0}
+    ended = {**started, "background": True}
+    items = [
+        MemoryItem(
+            "s", "`bun test` started in the background", metadata={**started, "task_id": "b1"}
+        ),
+        MemoryItem("e", "`bun test` succeeded", metadata={**ended, "task_id": "b1"}),
+        MemoryItem(
+            "t", "`bun lint` started", metadata={**started, "command": "bun lint", "task_id": "b2"}
+        ),
+    ]
+    assert passed_checks(items) == {"bun test": 1}
+    session = parse_transcript(DATA / "obsessiondb__chkit__17a79690.jsonl")
+    assert "bun verify" not in passed_checks(session.items)
+
+
 def test_a_chain_of_checks_each_known_alone_counts_as_a_run_of_each() -> None:
     """ "`mise run test && mise run lint`" beside "`mise run test`" and "`mise run lint`" says
     nothing theirs do not: its runs are theirs (a session counted once per check); a chain

@@ -173,11 +173,15 @@ def test_the_merits_of_an_option_are_no_results() -> None:
         "It could be because:",
         "To fix it, you'd need to:",
         "Option 3 seems cleanest because:",
+        "Run it again. This time we should see:",
+        "This should test:",
+        "**Expected output:**",
     ],
 )
 def test_a_list_under_a_supposing_lead_in_is_no_result(lead: str) -> None:
-    """Items under a condition, a guess or what a fix would take read as results said alone:
-    they are none; a list under "When `f()` is called:" tells how things go, and stays."""
+    """Items under a condition, a guess, what a fix would take or what a run is expected to
+    show read as results said alone: they are none; a list under "When `f()` is called:" tells
+    how things go, and stays."""
     supposed = "- `HasOtherActiveSessions()` returns `nil` for `sessionB`"
     told = "- `ListOrphanedItems()` opens the repository in `cleanup.go`"
     reply = f"{lead}\n{supposed}\n\nWhen `ListAll()` is called:\n{told}"

@@ -82,5 +82,7 @@ def test_runs_of_a_command_that_succeeded_are_one_hit_and_its_failures_stay_apar
         result("b", "`mise run lint` succeeded (exit 0): lint passed in 1.3s", exit_code=0),
         result("c", "`mise run lint` failed (exit 1): unused var x", exit_code=1, is_error=True),
         result("d", "`mise run lint` failed (exit 1): missing return", exit_code=1, is_error=True),
+        # (a run started in the background said only that it started: no success of its own)
+        result("e", "`mise run lint` started in the background", exit_code=0, task_id="t1"),
     ]
-    assert [item.id for _, item, _ in rank(hits, 10)] == ["a", "c", "d"]
+    assert [item.id for _, item, _ in rank(hits, 10)] == ["a", "c", "d", "e"]

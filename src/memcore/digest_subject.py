@@ -207,11 +207,22 @@ _SUPPOSING_LEAD = lazy_compile(
     r" to\b|\bseems? (?:cleanest|best|simplest|better|preferable) because\b"
 )
 
+#: What a lead-in says when its list is what a run is expected to show or cover ("This time we
+#: should see:", "This should test:", "Expected output:"): its items read as results said alone
+#: ("`prompt_attributions` in the session state"), and what the run then showed is in the
+#: session's own lines.
+_EXPECTING_LEAD = lazy_compile(
+    r"(?i)\b(?:should|will|would|you'll|we'll)(?: now| then| also)? (?:see|show|test|cover|get"
+    r"|print|display|output|exercise)\b|^(?:[#*>\s]|\d{1,2}[.)])*expected(?: output| results?"
+    r"| behaviou?r)?\W*$"
+)
+
 
 def weighs_options(lines: list[str], line_no: int) -> bool:
     """Whether list item ``lines[line_no]`` argues or supposes rather than states: its list's
     lead-in says the list weighs a choice (:data:`_WEIGHING_LEAD`: its items are merits of an
-    option, taken or not) or supposes (:data:`_SUPPOSING_LEAD`: what would be, if)."""
+    option, taken or not), supposes (:data:`_SUPPOSING_LEAD`: what would be, if) or expects
+    (:data:`_EXPECTING_LEAD`: what a run should show)."""
     return weighs_under(_opener(lines, line_no))
 
 
@@ -224,7 +235,11 @@ def weighs_under(opener: str | None) -> bool:
 def _weighs(lead: str) -> bool:
     """(Cached: every item of a list asks it of the same lead-in.)"""
     last = _SENTENCE_GAP.split(lead.strip())[-1]  # ("This breaks. If `f` runs twice, we get:")
-    return _WEIGHING_LEAD.match(lead) is not None or _SUPPOSING_LEAD.search(last) is not None
+    return (
+        _WEIGHING_LEAD.match(lead) is not None
+        or _SUPPOSING_LEAD.search(last) is not None
+        or _EXPECTING_LEAD.search(last) is not None
+    )
 
 
 #: A glossary entry: a name in a code span (bold or not), its type in brackets maybe, a colon,

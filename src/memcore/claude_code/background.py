@@ -23,6 +23,13 @@ _OUTPUT = lazy_compile(r"<output>\n?(.*?)\n?</output>", re.DOTALL)
 _DONE = frozenset({"completed", "failed", "killed"})  # (a running one is "running")
 
 
+def only_started(meta: Mapping[str, Any]) -> bool:
+    """Whether an item's metadata is a ``Bash`` call's result that only says it started its
+    command in the background (exit status 0 for the start): how the command ended is a later
+    record's (``background``), so this one is no pass of it."""
+    return "task_id" in meta and meta.get("background") is not True and meta.get("kind") != "error"
+
+
 class TaskOutput(NamedTuple):
     """One ``TaskOutput`` result, read from its envelope."""
 

@@ -161,6 +161,7 @@ def said_as(item: MemoryItem) -> tuple[str, str]:
     command = item.metadata.get("command")
     if not isinstance(command, str) or not command:
         return "text", words
+    from memcore.claude_code.background import only_started
     from memcore.claude_code.commands import normalize_command
 
     core = normalize_command(command)
@@ -171,6 +172,7 @@ def said_as(item: MemoryItem) -> tuple[str, str]:
         meta.get("kind") == "tool_result"
         and not meta.get("is_error")
         and meta.get("exit_code") in (0, None)
+        and not only_started(meta)
     ):
         return "succeeded", core
     return "text", words.replace(" ".join(command.split()), core)

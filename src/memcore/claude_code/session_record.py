@@ -82,7 +82,9 @@ CHECKS_KEPT = 8
 def passed_checks(items: Iterable[MemoryItem]) -> dict[str, int]:
     """The project's checks (tests, builds, linters: ``is_project_check``) that passed in the
     session, each by its core (``normalize_command``: no output plumbing), with how many times;
-    the ones run most first, at most ``CHECKS_KEPT``."""
+    the ones run most first, at most ``CHECKS_KEPT``. A run started in the background passed
+    only if its end was seen to pass."""
+    from memcore.claude_code.background import only_started
     from memcore.claude_code.commands import is_project_check, normalize_command
 
     counts: dict[str, int] = {}
@@ -95,7 +97,7 @@ def passed_checks(items: Iterable[MemoryItem]) -> dict[str, int]:
             or not isinstance(command, str)
         ):
             continue
-        if meta.get("exit_code") != 0 or "\n" in command.strip():
+        if meta.get("exit_code") != 0 or "\n" in command.strip() or only_started(meta):
             continue
         core = normalize_command(command)
         if core and len(core) <= CHECK_CHARS and is_project_check(core):
