@@ -44,7 +44,7 @@ FINGERPRINTS = {
     25: "867be9bcfbae8390",  # (Chinese and Japanese sentences: these sessions have none)
     26: "eaacb83aa3a749dc",  # (briefs: names weigh more under 600 tokens; no stumps)
     27: "43e61c0cb5cf27d1",  # (briefs: no spare line fills room; failures said as nouns)
-    28: "43e61c0cb5cf27d1",  # (what a run should show: no result; checks started, not passed)
+    28: "93aa9c4e5033e075",  # (what a run should show: no result; an item said with its lead-in)
 }
 SESSIONS = (
     "entireio__cli__198393f2",

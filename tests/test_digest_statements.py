@@ -194,6 +194,25 @@ def test_a_list_under_a_supposing_lead_in_is_no_result(lead: str) -> None:
     assert told[2:] in text
 
 
+def test_an_item_that_names_nothing_is_said_with_its_plain_lead_in() -> None:
+    """Alone, "Agent editing user-created files" reads as a result of its own; under "This
+    tests the key attribution scenarios:" it is what a test covers, and is said with it. An
+    item that names something keeps its line, and the agent's narration leads nothing."""
+    reply = (
+        "Wrote the end-to-end script.\n\nThis tests the key attribution scenarios:\n"
+        "- Agent editing user-created files\n- Attribution of `utils.py` after a user edit\n\n"
+        "Now let me see the results:\n- Human lines counted twice in the totals"
+    )
+    items = [_asked("write an end-to-end test of attribution"), _agent(5, reply)]
+    lines = session_digest(items, 2000).sections["decisions"].splitlines()
+    assert (
+        "- This tests the key attribution scenarios: agent editing user-created files" in lines
+    )
+    assert "- Attribution of `utils.py` after a user edit" in lines
+    assert not any("Now let me see the results:" in line for line in lines)
+    assert "- Agent editing user-created files" not in lines
+
+
 @given(st.text(alphabet="`~ \t\na.:\u00a0\x1c", max_size=40))
 def test_code_fences_are_unglued_as_the_pattern_says(text: str) -> None:
     """``unglue_fences`` finds fences with ``str.find``; the pattern it replaced is the spec."""

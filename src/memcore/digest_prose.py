@@ -33,6 +33,7 @@ from memcore.digest_standalone import (
 )
 from memcore.digest_subject import (
     in_glossary,
+    lead_under,
     opener_of,
     plan_step_under,
     subject_under,
@@ -386,6 +387,9 @@ def statements(
             if subject is not None:
                 kept, known = subject, None
                 score += ID_WEIGHT  # (a statement now, where it was half of one)
+            elif not ids:
+                led = lead_under(kept, opener)
+                kept = kept if led is None else led
         elif position % 1000 and kept[:1] in _PRONOUN_INITIALS:  # "This means ...": of what?
             lines = content.splitlines() if lines is None else lines
             led = with_antecedent(kept, lines, position // 1000)

@@ -149,6 +149,43 @@ def subject_under(sentence: str, opener: str | None) -> str | None:
     return f"{subject}: {rest}"
 
 
+#: The most words of a plain lead-in an item names nothing without (:func:`lead_under`).
+_LEAD_WORDS = 10
+
+
+def lead_under(sentence: str, opener: str | None) -> str | None:
+    """``sentence``, a list item that names nothing exact, said with the plain lead-in that
+    opens its list ("This tests the key attribution scenarios:" over "- Agent editing
+    user-created files", "The PR includes:" over "- Documentation updates to promote skill
+    installation"): alone, such an item is a fragment that reads as a result of its own.
+    None when the item names something (its names carry it), or the list is opened by no
+    lead-in of a few words (a heading, a sentence, the agent's narration)."""
+    if opener is None or "`" in sentence:
+        return None
+    lead = _plain_lead(opener)
+    if lead is None:
+        return None
+    rest = sentence if sentence[1:2].isupper() else sentence[0].lower() + sentence[1:]
+    return f"{lead}: {rest}"
+
+
+@functools.lru_cache(maxsize=1024)
+def _plain_lead(line: str) -> str | None:
+    """(Cached: every item of a list asks it of the same lead-in.)"""
+    stripped = line.strip()
+    if not stripped.endswith((":", ":**")):
+        return None
+    text = _ITEM.sub("", stripped.lstrip("#").strip().replace("**", "")).strip().rstrip(" :\t")
+    last = _SENTENCE_GAP.split(text)[-1]
+    words = last.split()
+    if not 2 <= len(words) <= _LEAD_WORDS or "?" in last or "!" in last or "`" in last:
+        return None
+    first = words[0].lower().strip(",;:-")
+    if first in _NARRATION or first.startswith(("i'", "let'")):
+        return None  # the agent telling what it does next
+    return last
+
+
 #: Verbs an instruction opens with ("Run `bun verify` to validate everything", "Delete
 #: `skill.ts`"): an item of a plan, not of what was done ("Removed `skill.ts`").
 _IMPERATIVE_WORDS = """add apply build call change check clean commit configure create delete
@@ -307,6 +344,7 @@ __all__ = [
     "SUBJECT_VERBS",
     "in_glossary",
     "is_plan_step",
+    "lead_under",
     "list_subject",
     "opener_of",
     "opens_without_subject",
