@@ -205,9 +205,7 @@ def test_an_item_that_names_nothing_is_said_with_its_plain_lead_in() -> None:
     )
     items = [_asked("write an end-to-end test of attribution"), _agent(5, reply)]
     lines = session_digest(items, 2000).sections["decisions"].splitlines()
-    assert (
-        "- This tests the key attribution scenarios: agent editing user-created files" in lines
-    )
+    assert "- This tests the key attribution scenarios: agent editing user-created files" in lines
     assert "- Attribution of `utils.py` after a user edit" in lines
     assert not any("Now let me see the results:" in line for line in lines)
     assert "- Agent editing user-created files" not in lines
