@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -131,11 +132,41 @@ def test_no_child_is_forked_beside_other_threads(tmp_path: Path) -> None:
         other.join()
 
 
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="the system lists no threads")
+def test_no_child_is_forked_beside_a_thread_threading_does_not_count(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A native library's thread (here one started below ``threading``) holds locks a fork
+    would leave held in the child just as well: it counts."""
+    import _thread
+
+    from memcore.claude_code.parse_ahead import _only_thread
+
+    monkeypatch.setattr("threading.active_count", lambda: 1)  # (this process's other threads)
+    release, started = _thread.allocate_lock(), _thread.allocate_lock()
+    release.acquire()
+    started.acquire()
+
+    def wait() -> None:
+        started.release()
+        with release:
+            pass
+
+    before = len(os.listdir("/proc/self/task"))
+    _thread.start_new_thread(wait, ())
+    started.acquire()
+    try:
+        assert len(os.listdir("/proc/self/task")) == before + 1
+        assert not _only_thread()
+    finally:
+        release.release()
+
+
 def test_a_parse_of_other_offsets_is_not_taken(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # (forked beside this test process's threads: its child is ended unread, whatever it does)
-    monkeypatch.setattr("threading.active_count", lambda: 1)
+    monkeypatch.setattr("memcore.claude_code.parse_ahead._only_thread", lambda: True)
     transcript, session = _place(tmp_path, BIG)
     payload = HookPayload.parse(_payload("SessionEnd", session, transcript))
     checked, files = locate_session(payload)

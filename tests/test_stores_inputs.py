@@ -14,6 +14,7 @@ from typing import Any, cast
 import pytest
 
 from memcore.errors import NotFoundError, ValidationError
+from memcore.model import MemoryItem
 from memcore.stores import Entry, Store, decode_entry, encode_entry, live_digest
 from memcore.stores.memory import MemoryStore
 from tests.store_support import (  # noqa: F401  (the fixtures store and twin)
@@ -293,3 +294,35 @@ def test_the_process_id_the_stores_check_is_the_childs_after_a_fork() -> None:
         child.join(30)
     assert seen == actual != os.getpid()
     assert os.getpid() == process_id.PID  # the parent's is its own still
+
+
+class _Forwarding:
+    """A wrapper that forwards every attribute it lacks to the store it wraps."""
+
+    def __init__(self, inner: Store) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+async def test_a_store_behind_a_forwarding_wrapper_is_a_store_on_every_python() -> None:
+    """``isinstance`` of the protocol looks members up statically from Python 3.12 and misses
+    forwarded ones; memcore takes such a wrapper as a store on every version, and still
+    refuses what answers none of the protocol."""
+    from memcore.stores import is_store, resolve_store
+    from memcore.sync import DistributedMemoryManager
+
+    inner = MemoryStore()
+    wrapped = _Forwarding(inner)
+    assert is_store(inner)
+    assert is_store(wrapped)
+    assert resolve_store(wrapped) == (wrapped, False)
+    async with DistributedMemoryManager(storage_backend=wrapped) as manager:
+        manager.set("s", "k", MemoryItem("k", "v"))
+        await manager.sync_session_memory("s")
+    assert await inner.version("s") == 1
+    for other in (object(), b"memory://", _Forwarding(cast(Store, object()))):
+        assert not is_store(other)
+        with pytest.raises(ValidationError, match="expected a store URL or a Store"):
+            resolve_store(cast(Store, other))

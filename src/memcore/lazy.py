@@ -30,6 +30,7 @@ from memcore.stores.base import (
     Store,
     decode_entry,
     encode_entry,
+    is_store,
     validate_session_id,
 )
 
@@ -311,15 +312,15 @@ class LazySession(Mapping[str, Any]):
         ``NotFoundError``, never a new one.
         """
         validate_session_id(session_id)
-        if store is not None and not isinstance(store, (str, Store)):
+        if store is None or isinstance(store, str):
+            opened = open_store(store, read_only=True)
+            try:
+                return cls(session_id, await opened.read_snapshot(session_id))
+            finally:
+                await opened.close()
+        if not is_store(store):
             raise ValidationError(f"expected a store URL or a Store (got {type(store).__name__})")
-        if isinstance(store, Store):
-            return cls(session_id, await store.read_snapshot(session_id))
-        opened = open_store(store, read_only=True)
-        try:
-            return cls(session_id, await opened.read_snapshot(session_id))
-        finally:
-            await opened.close()
+        return cls(session_id, await store.read_snapshot(session_id))
 
     def __getitem__(self, key: str) -> Any:
         try:

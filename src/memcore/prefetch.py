@@ -61,7 +61,7 @@ from memcore import _kernels, prefetch_kinds
 from memcore.errors import ValidationError
 from memcore.prefetch_kinds import KindPrior, check_kind_prior, kind_shares
 from memcore.prefetch_outcomes import SessionOutcomes
-from memcore.stores.base import Store, validate_session_id
+from memcore.stores.base import Store, is_store, validate_session_id
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ def _resolve_loader(loader: object) -> Callable[[str, str], Any] | _StoreReader 
     something that cannot read."""
     if loader is None:
         return None
-    if isinstance(loader, Store):
+    if is_store(loader):
         return _StoreReader(loader)
     getter = getattr(loader, "get", None)
     if getter is not None and callable(getter) and not inspect.isroutine(loader):

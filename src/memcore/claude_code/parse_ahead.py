@@ -70,6 +70,19 @@ def registry_entry(url: str | None, project: str, session_id: str) -> SessionRec
         return None
 
 
+def _only_thread() -> bool:
+    """Whether this process runs one thread: none started by ``threading`` and, where the
+    system lists them (``/proc/self/task``), none started by a native library either (a
+    tokenizer's thread pool, say), which ``threading`` does not count and whose locks a fork
+    would leave held in the child just the same."""
+    if threading.active_count() != 1:
+        return False
+    try:
+        return len(os.listdir("/proc/self/task")) == 1
+    except OSError:  # (no /proc: threading's count is all there is to go on)
+        return True
+
+
 class ParseAhead:
     """A child process parsing ``files`` of ``session_id`` from the offsets ``read_to``."""
 
@@ -95,7 +108,7 @@ class ParseAhead:
         runs no other thread (a lock another thread held at the fork, the import lock say,
         would stay held in the child for good: the hook's process has none yet); else None."""
         unread = _unread(files, read_to)
-        if not hasattr(os, "fork") or unread < AHEAD_BYTES or threading.active_count() != 1:
+        if not hasattr(os, "fork") or unread < AHEAD_BYTES or not _only_thread():
             return None
         readable, writable = os.pipe()
         try:

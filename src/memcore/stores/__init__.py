@@ -26,6 +26,7 @@ from memcore.stores.base import (
     Store,
     decode_entry,
     encode_entry,
+    is_store,
     live_digest,
     validate_key,
     validate_session_id,
@@ -106,7 +107,7 @@ def resolve_store(backend: str | Store | None) -> tuple[Store, bool]:
     must close it; a store object is lent and stays its owner's to close."""
     if backend is None or isinstance(backend, str):
         return open_store(backend), True
-    if isinstance(backend, Store):
+    if is_store(backend):
         return backend, False
     raise ValidationError(f"expected a store URL or a Store (got {type(backend).__name__})")
 
@@ -123,6 +124,7 @@ __all__ = [
     "default_home",
     "default_url",
     "encode_entry",
+    "is_store",
     "live_digest",
     "mask_url",
     "open_store",

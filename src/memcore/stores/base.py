@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, TypeGuard, runtime_checkable
 
 from memcore._kernels import records as _records
 from memcore.codec import StateDigest
@@ -284,6 +284,23 @@ class Store(Protocol):
     async def __aexit__(self, *exc: object) -> None: ...
 
 
+#: The members of ``Store`` a duck-typed store must answer (its methods and ``url``).
+_STORE_METHODS = tuple(n for n, v in vars(Store).items() if callable(v) and not n.startswith("_"))
+
+
+def is_store(obj: object) -> TypeGuard[Store]:
+    """Whether ``obj`` serves as a ``Store``: an instance of the protocol, or an object that
+    answers each of its methods and ``url`` through attribute lookup (a wrapper forwarding
+    unknown attributes to a store). Since Python 3.12, ``isinstance`` of a runtime protocol
+    looks members up statically and no longer sees forwarded ones: the same wrapper must be
+    a store on every version."""
+    if isinstance(obj, Store):
+        return True
+    if isinstance(obj, (str, bytes)) or not isinstance(getattr(obj, "url", None), str):
+        return False
+    return all(callable(getattr(obj, name, None)) for name in _STORE_METHODS)
+
+
 @runtime_checkable
 class SelfChecking(Protocol):
     """A store whose engine can check its own files (SQLite): recovery runs the check before it
@@ -474,6 +491,7 @@ __all__ = [
     "commit_now_of",
     "decode_entry",
     "encode_entry",
+    "is_store",
     "live_digest",
     "read_and_commit_of",
     "sorted_newest_first",
