@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -64,6 +65,19 @@ _DEFINITION_BODY = (
     rf"namespace|record|CREATE\s+TABLE)\s+|{_C_FUNCTION})"
     r"(?P<name>[A-Za-z_][\w.]*)"
 )
+
+
+def _portable(pattern: str) -> str:
+    """``pattern`` as this Python reads it: its possessive quantifiers (``*+``, ``++``: Python
+    3.11+) made plain on 3.10. Each of them here is followed by what cannot match what it
+    would give back (``[\\w:]*+`` by ``<`` or a blank), so the plain one finds the same
+    matches, only by trying more ways to fail."""
+    if sys.version_info >= (3, 11):
+        return pattern
+    return pattern.replace("*+", "*").replace("++", "+")
+
+
+_DEFINITION_BODY = _portable(_DEFINITION_BODY)
 _DEFINITION = lazy_compile(_DEFINITION_BODY)  # one line's (``match``)
 # Every line's, led by the newline before the line (``_definitions`` gives the text one in
 # front): a pattern that starts with a literal lets the engine skip to the next newline at C
@@ -71,7 +85,7 @@ _DEFINITION = lazy_compile(_DEFINITION_BODY)  # one line's (``match``)
 _DEFINITION_LINES = lazy_compile("\n" + _DEFINITION_BODY)
 # (possessive: a name not followed by ``(`` is given up at once, not tried shorter, which
 # cannot match either; it halves the time of a findall over a file)
-_CALL = lazy_compile(r"\b([A-Za-z_][A-Za-z0-9_]*+(?:\.[A-Za-z_][A-Za-z0-9_]*+)*+)\(")
+_CALL = lazy_compile(_portable(r"\b([A-Za-z_][A-Za-z0-9_]*+(?:\.[A-Za-z_][A-Za-z0-9_]*+)*+)\("))
 # A name of 3+ ASCII characters, whole (no word character on either side), and not after a
 # backslash (``"\nTo continue"`` names no ``nTo``). Its first letter comes first, the check of
 # what is before it after: a pattern led by a character set is scanned for at C speed, one led
