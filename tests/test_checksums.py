@@ -175,7 +175,9 @@ def test_dicts_walked_in_place_agree_with_the_pure_twin(
     dicts, and ASCII keys and values at and past the staging buffer's size all hash alike."""
     native, pure = twins
     # the in-place walk is used on CPython 3.11-3.14 with the GIL, PyDict_Next elsewhere
-    in_place = sys.version_info < (3, 15) and not sysconfig.get_config_var("Py_GIL_DISABLED")
+    in_place = (3, 11) <= sys.version_info < (3, 15) and not sysconfig.get_config_var(
+        "Py_GIL_DISABLED"
+    )
     assert native._probe_dict_walk() is in_place
     holes: dict[str, Any] = {f"key-{i}": f"value {i}" * (i % 7) for i in range(200)}
     for i in range(0, 200, 3):
