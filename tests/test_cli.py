@@ -235,20 +235,52 @@ def test_a_reader_that_stops_early_is_not_an_error(tmp_path: Path) -> None:
     assert err == ""
 
 
-def test_version_to_a_closed_stdout_is_not_an_error() -> None:
-    """``memcore --version | true``: the reader is gone before the line is written."""
+def _to_a_closed_stdout(command: list[str], unbuffered: bool, home: Path) -> tuple[int, str]:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    env["MEMCORE_HOME"] = str(home)
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = "1"
     read_end, write_end = os.pipe()
     os.close(read_end)
     proc = subprocess.run(
-        [sys.executable, "-m", "memcore", "--version"],
+        [sys.executable, "-m", "memcore", *command],
         stdout=write_end,
         stderr=subprocess.PIPE,
+        env=env,
         timeout=60,
         check=False,
     )
     os.close(write_end)
-    assert proc.returncode == EXIT_BROKEN_PIPE
-    assert proc.stderr.decode() == ""
+    return proc.returncode, proc.stderr.decode()
+
+
+@pytest.mark.parametrize("unbuffered", [False, True], ids=["buffered", "unbuffered"])
+@pytest.mark.parametrize("command", ["--version", "digest"])
+def test_a_short_output_to_a_closed_stdout_is_not_an_error(
+    command: str, unbuffered: bool, tmp_path: Path
+) -> None:
+    """``memcore --version | true``: the reader is gone before the line is written. A short
+    output waits in stdout's buffer (unless ``PYTHONUNBUFFERED``): its flush must still end
+    the command quietly (141), not in the interpreter's "Exception ignored" (120)."""
+    from tests.claude_code_support import DATA
+
+    if command == "digest" and not DATA.is_dir():
+        pytest.skip("the development transcripts are not here")
+    args = (
+        ["--version"]
+        if command == "--version"
+        else ["digest", str(DATA / "obsessiondb__chkit__17a79690.jsonl"), "--budget", "150"]
+    )
+    assert _to_a_closed_stdout(args, unbuffered, tmp_path) == (EXIT_BROKEN_PIPE, "")
+
+
+@pytest.mark.parametrize("unbuffered", [False, True], ids=["buffered", "unbuffered"])
+def test_help_to_a_closed_stdout_ends_quietly(unbuffered: bool, tmp_path: Path) -> None:
+    """argparse writes help and ignores a write that fails (exit 0); buffered, the write is
+    memcore's flush, which says the reader went away (141): quiet either way, never 120."""
+    code, err = _to_a_closed_stdout(["--help"], unbuffered, tmp_path)
+    assert code == (0 if unbuffered else EXIT_BROKEN_PIPE)
+    assert err == ""
 
 
 def test_import_dry_run_reports_malformed_lines(

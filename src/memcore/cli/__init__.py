@@ -183,7 +183,35 @@ def main(argv: Sequence[str] | None = None) -> int:
             end_process(code)
         return code
     with _standard_streams():
-        return _run(args_list)
+        try:
+            code = _run(args_list)
+        except SystemExit:  # (argparse's --help, printed into the same buffer)
+            if _flush_stdout():
+                raise
+            return EXIT_BROKEN_PIPE
+        return code if _flush_stdout() else EXIT_BROKEN_PIPE
+
+
+def _flush_stdout() -> bool:
+    """Write out what the command printed while the command still owns its exit status: a
+    short output waits in stdout's buffer (a pipe is block-buffered) and would otherwise meet a
+    reader already gone (``memcore --version | true``) only at the interpreter's final flush,
+    which prints an "Exception ignored" traceback and exits 120. False when the reader went
+    away; stdout then points at /dev/null, so that the final flush has nowhere to fail."""
+    stream = sys.stdout
+    if stream is None:
+        return True
+    try:
+        stream.flush()
+    except BrokenPipeError:
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, stream.fileno())
+            os.close(devnull)
+        return False
+    except (OSError, ValueError):  # (a stdout closed or full: the command already said so)
+        return True
+    return True
 
 
 def _run(args_list: list[str]) -> int:
