@@ -23,10 +23,11 @@ OTHER_PROJECT_FILE = "marot__spotter__d6e0bada.jsonl"
 
 
 def _session_of(path: Path) -> str:
-    for line in path.open():
-        record = json.loads(line)
-        if isinstance(record, dict) and record.get("sessionId"):
-            return str(record["sessionId"])
+    with path.open() as lines:
+        for line in lines:
+            record = json.loads(line)
+            if isinstance(record, dict) and record.get("sessionId"):
+                return str(record["sessionId"])
     raise AssertionError(f"no session id in {path}")
 
 

@@ -179,3 +179,19 @@ def test_catch_ups_take_turns(tmp_path: Path, url: str, memcore_home: Path) -> N
     finally:
         os.close(lock)  # its turn now
     _wait_saved(url, session, first)
+
+
+def test_a_detached_saver_is_held_while_it_runs_and_reaped_once_ended(
+    tmp_path: Path, url: str
+) -> None:
+    """A program that runs hooks in its own process (not a hook's, which ends at once) keeps
+    no zombie of a saver that ended, and drops none while it runs."""
+    missing = [("0" * 8 + "-0000-0000-0000-" + "0" * 12, tmp_path / "gone.jsonl")]
+    assert catch_up.launch(missing, str(tmp_path), url)
+    first = catch_up._LAUNCHED[-1]
+    assert first.wait(timeout=60) == 0  # (nothing to save: it ends)
+    assert catch_up.launch(missing, str(tmp_path), url)
+    second = catch_up._LAUNCHED[-1]
+    assert first not in catch_up._LAUNCHED
+    assert second in catch_up._LAUNCHED
+    assert second.wait(timeout=60) == 0

@@ -230,7 +230,8 @@ def test_a_reader_that_stops_early_is_not_an_error(tmp_path: Path) -> None:
     assert proc.stderr is not None
     assert len(proc.stdout.read(100)) == 100
     proc.stdout.close()  # far more than a pipe buffer is still to come
-    err = proc.stderr.read().decode()
+    with proc.stderr:
+        err = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == EXIT_BROKEN_PIPE
     assert err == ""
 

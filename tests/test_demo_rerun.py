@@ -97,7 +97,8 @@ def test_a_closed_stdout_ends_the_demo_quietly(tmp_path: Path) -> None:
     assert proc.stdout is not None
     assert proc.stderr is not None
     proc.stdout.close()
-    err = proc.stderr.read().decode()
+    with proc.stderr:
+        err = proc.stderr.read().decode()
     assert proc.wait(timeout=240) == EXIT_BROKEN_PIPE
     assert err == ""
 

@@ -91,6 +91,8 @@ def test_a_session_written_during_the_copy_is_copied_whole_or_not_at_all(
     finally:
         stop.touch()
         writer.wait(timeout=60)
+        if writer.stdout is not None:
+            writer.stdout.close()
     assert writer.returncode == 0
     assert "quiet" in report.moved
     asyncio.run(_check_copy(redis_url, redis_cluster_url, "quiet", equal=True))

@@ -109,6 +109,12 @@ def missed(
     return found
 
 
+#: The detached savers this process started and has not seen end: held so that none is
+#: dropped while it runs (``Popen`` warns then) and each is reaped once ended (else a zombie
+#: stays until this process ends: a hook's ends at once, a program that runs hooks does not).
+_LAUNCHED: list[subprocess.Popen[bytes]] = []
+
+
 def launch(found: Sequence[tuple[str, Path]], cwd: str, store_url: str | None) -> bool:
     """Start the detached process that saves ``found`` (see :func:`missed`) as their
     ``session-end`` would have; False when it could not start (nothing else is lost)."""
@@ -136,6 +142,8 @@ def launch(found: Sequence[tuple[str, Path]], cwd: str, store_url: str | None) -
         )
     except OSError:
         return False
+    _LAUNCHED[:] = [earlier for earlier in _LAUNCHED if earlier.poll() is None]
+    _LAUNCHED.append(child)
     try:
         if child.stdin is None:
             return False
