@@ -100,6 +100,19 @@ def _opener(lines: list[str], line_no: int) -> str | None:
 _SENTENCE_GAP = lazy_compile(r"(?<=[.!?])\s+(?=[A-Z])")
 
 
+def _opener_text(stripped: str) -> str:
+    """A list's opening line (stripped) without its heading marks, bold, item mark and
+    closing colon."""
+    return _ITEM.sub("", stripped.lstrip("#").strip().replace("**", "")).strip().rstrip(" :\t")
+
+
+def _said_with(lead: str, sentence: str) -> str:
+    """``sentence`` after ``lead`` and a colon, its first letter lowered unless the word is
+    an acronym ("PR", "CLI")."""
+    rest = sentence if sentence[1:2].isupper() else sentence[0].lower() + sentence[1:]
+    return f"{lead}: {rest}"
+
+
 @functools.lru_cache(maxsize=1024)
 def _as_subject(line: str) -> str | None:
     """What opens a list, as its items' subject: a heading, a bold title or a lead-in (ending
@@ -110,8 +123,7 @@ def _as_subject(line: str) -> str | None:
     title = stripped.startswith(("#", "**"))
     if not (lead_in or (title and _ITEM.match(line) is None)):
         return None
-    text = _ITEM.sub("", stripped.lstrip("#").strip().replace("**", "")).strip()
-    text = text.rstrip(" :\t")
+    text = _opener_text(stripped)
     # (a lead-in after a sentence of its own, "Yes, `f` is right. Looking at:", opens the list
     # with its last sentence alone: the one before is said as itself)
     if "!" not in text:  # ("Aha! Session `x` has:": the agent exclaiming, no subject)
@@ -143,10 +155,7 @@ def subject_under(sentence: str, opener: str | None) -> str | None:
     if not opens_without_subject(sentence) and not opener.rstrip().endswith((":", ":**")):
         return None
     subject = _as_subject(opener)
-    if subject is None:
-        return None
-    rest = sentence if sentence[1:2].isupper() else sentence[0].lower() + sentence[1:]
-    return f"{subject}: {rest}"
+    return None if subject is None else _said_with(subject, sentence)
 
 
 #: The most words of a plain lead-in an item names nothing without (:func:`lead_under`).
@@ -163,10 +172,7 @@ def lead_under(sentence: str, opener: str | None) -> str | None:
     if opener is None or "`" in sentence:
         return None
     lead = _plain_lead(opener)
-    if lead is None:
-        return None
-    rest = sentence if sentence[1:2].isupper() else sentence[0].lower() + sentence[1:]
-    return f"{lead}: {rest}"
+    return None if lead is None else _said_with(lead, sentence)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -175,8 +181,7 @@ def _plain_lead(line: str) -> str | None:
     stripped = line.strip()
     if not stripped.endswith((":", ":**")):
         return None
-    text = _ITEM.sub("", stripped.lstrip("#").strip().replace("**", "")).strip().rstrip(" :\t")
-    last = _SENTENCE_GAP.split(text)[-1]
+    last = _SENTENCE_GAP.split(_opener_text(stripped))[-1]
     words = last.split()
     if not 2 <= len(words) <= _LEAD_WORDS or "?" in last or "!" in last or "`" in last:
         return None
