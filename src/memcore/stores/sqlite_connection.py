@@ -21,6 +21,7 @@ from typing import TypeVar
 from memcore.errors import BackendError, NotFoundError
 from memcore.stores import process_id
 from memcore.stores.sqlite_file import SQLiteFile
+from memcore.stores.sqlite_numbered import connect
 from memcore.stores.sqlite_schema import (
     _APPLICATION_ID,
     _COMMIT_ONE_OBJECTS,
@@ -189,7 +190,7 @@ class SQLiteConnection(SQLiteFile):
                 conn = self._checkpoint_conn = None
             if conn is None:
                 self._checkpoint_identity = self._identity
-                conn = self._checkpoint_conn = sqlite3.connect(
+                conn = self._checkpoint_conn = connect(
                     self.path, timeout=_RESTART_WAIT_MS / 1000, isolation_level=None
                 )
             busy, _, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
@@ -273,7 +274,7 @@ class SQLiteConnection(SQLiteFile):
         self._opened = _identity_of(self.path)
         if self.read_only:
             return self._open_read_only()
-        conn = sqlite3.connect(
+        conn = connect(
             self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
         )
         try:

@@ -15,6 +15,7 @@ from typing import TypeVar
 
 from memcore.errors import BackendError, CorruptedMemoryError, NotFoundError
 from memcore.stores.base import BackupInfo, Snapshot
+from memcore.stores.sqlite_numbered import connect
 from memcore.stores.sqlite_schema import (
     _APPLICATION_ID,
     _COLUMNS,
@@ -91,9 +92,7 @@ class SQLiteFile:
         uri = Path(self.path).absolute().as_uri()
         conn: sqlite3.Connection | None = None
         for options in ("?mode=ro", "?mode=ro&immutable=1"):
-            conn = sqlite3.connect(
-                uri + options, uri=True, timeout=self.timeout, isolation_level=None
-            )
+            conn = connect(uri + options, uri=True, timeout=self.timeout, isolation_level=None)
             try:
                 conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
                 conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
@@ -129,7 +128,7 @@ class SQLiteFile:
         path = Path(self.path)
         if not (os.access(path, os.W_OK) and os.access(path.absolute().parent, os.W_OK)):
             return False
-        conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
+        conn = connect(self.path, timeout=self.timeout, isolation_level=None)
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
             if self._check_schema(conn) < _SCHEMA_VERSION:
