@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from memcore.errors import BackendError, CorruptedMemoryError
+from memcore.stores import sqlite_numbered
 from memcore.stores.sqlite import SQLiteStore
 from memcore.stores.sqlite_schema import (
     _JOURNAL_DELTA_MAX,
@@ -108,7 +109,7 @@ async def test_a_replica_far_behind_gets_its_delta_from_the_items(tmp_path: Path
 
 def _steps(path: Path, since: int) -> int:
     """SQLite virtual-machine steps of one delta read (counted, not timed)."""
-    conn = sqlite3.connect(path)
+    conn = sqlite_numbered.connect(str(path))  # (the store's numbered statement, as it runs it)
     steps = [0]
 
     def count() -> int:

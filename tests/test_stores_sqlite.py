@@ -14,7 +14,7 @@ import pytest
 
 from memcore import DistributedMemoryManager, MemoryItem
 from memcore.errors import BackendError, ValidationError
-from memcore.stores import open_store
+from memcore.stores import open_store, sqlite_numbered
 from memcore.stores.sqlite import SQLiteStore, parse_sqlite_url
 from memcore.stores.sqlite_schema import _READ_CHANGES
 from tests.store_support import sqlite_url
@@ -183,7 +183,7 @@ async def test_sqlite_creates_parent_dirs_and_uses_wal(tmp_path: Path) -> None:
     assert isinstance(opened, SQLiteStore)
     async with opened as target:
         await target.commit("s", 0, {"k": b"v"}, 2**64 - 1)
-    with sqlite3.connect(path) as raw:
+    with sqlite_numbered.connect(str(path)) as raw:  # (its numbered statements, as the store)
         assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         # the unsigned digest is kept as its signed two's complement
         assert raw.execute("SELECT digest FROM meta").fetchone()[0] == -1
