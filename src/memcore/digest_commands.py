@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from memcore.claude_code.background import only_started
 from memcore.claude_code.commands import (
     best_outcomes,
     is_check_command,
@@ -69,7 +70,7 @@ def command_result(commands: dict[str, CommandRuns], item: MemoryItem, seq: int)
         entry.trivial = is_trivial_command(key) or _LOOKS_ONLY.match(key) is not None
         entry.check = is_check_command(key) and not entry.trivial
     entry.last = seq
-    if "task_id" in meta and meta.get("background") is not True and meta.get("kind") != "error":
+    if only_started(meta):
         entry.started += 1  # only started: its output, if read, comes as a result of its own
         return
     entry.runs += 1

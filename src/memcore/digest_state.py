@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from memcore.claude_code.background import only_started
 from memcore.claude_code.commands import is_project_check, normalize_command
 from memcore.claude_code.tools import EDIT_TOOLS, quoted_list
 from memcore.digest_commands import made_commits
@@ -75,7 +76,7 @@ def end_state(items: Sequence[MemoryItem], root: str | None) -> list[Candidate]:
                 edited.pop(shown, None)
                 edited[shown] = seq
         elif tool == "Bash" and isinstance(meta.get("command"), str):
-            if _only_started(meta):
+            if only_started(meta):
                 continue  # (its outcome is a record of its own, if the session read it)
             command = str(meta["command"])
             if kind != "error":
@@ -137,11 +138,6 @@ def _said(
             which = "" if short else f" ({code_span(commit[1])})"
             return f"{after_check} changed after the last check ({ran}) and the last commit{which}"
     return "; ".join(part for part in (checked, committed) if part)
-
-
-def _only_started(meta: Mapping[str, Any]) -> bool:
-    """A command started in the background: its result says only that it started."""
-    return "task_id" in meta and meta.get("background") is not True and meta.get("kind") != "error"
 
 
 def _last_commit(meta: Mapping[str, Any]) -> str:
@@ -230,7 +226,7 @@ def said_overtaken(cands: list[Candidate], items: Sequence[MemoryItem]) -> list[
             meta.get("kind") == "tool_result"
             and meta.get("tool") == "Bash"
             and isinstance(command, str)
-            and not _only_started(meta)
+            and not only_started(meta)
             and is_project_check(command)
         ):
             core = normalize_command(command)

@@ -100,6 +100,14 @@ def _opener(lines: list[str], line_no: int) -> str | None:
 _SENTENCE_GAP = lazy_compile(r"(?<=[.!?])\s+(?=[A-Z])")
 
 
+def _narrates(first_word: str) -> bool:
+    """Whether a lead-in whose first word is ``first_word`` opens as the agent telling what it
+    does next ("I need to read `f` to see:", "Now let me check:"): no subject, nor a lead, of
+    the items under it."""
+    first = first_word.lower().strip(",;:-")
+    return first in _NARRATION or first.startswith(("i'", "let'"))
+
+
 def _opener_text(stripped: str) -> str:
     """A list's opening line (stripped) without its heading marks, bold, item mark and
     closing colon."""
@@ -132,8 +140,7 @@ def _as_subject(line: str) -> str | None:
         return None  # names nothing exact, a code span cut, or a sentence, not a subject
     if text.endswith((".", "!", "?")) or "!" in text:
         return None  # a statement of its own
-    first = text.split(" ", 1)[0].lower().strip(",;:-")
-    if first in _NARRATION or first.startswith(("i'", "let'")):
+    if _narrates(text.split(" ", 1)[0]):
         return None  # the agent telling what it does next ("I need to read `f` to see:")
     return text
 
@@ -185,8 +192,7 @@ def _plain_lead(line: str) -> str | None:
     words = last.split()
     if not 2 <= len(words) <= _LEAD_WORDS or "?" in last or "!" in last or "`" in last:
         return None
-    first = words[0].lower().strip(",;:-")
-    if first in _NARRATION or first.startswith(("i'", "let'")):
+    if _narrates(words[0]):
         return None  # the agent telling what it does next
     return last
 

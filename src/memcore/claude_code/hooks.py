@@ -478,7 +478,9 @@ def run_hook(
         except (OSError, ValueError) as exc:  # stdout closed (`| true`): no one reads
             say(err, f"memcore hook {event}: the output was not read ({exc})")
             if stdout is not None and stdout is sys.stdout:
-                _quiet_stdout()
+                from memcore.cli import quiet_stdout
+
+                quiet_stdout()
     if missed:  # (after the context: it is what Claude Code waits for)
         from memcore.claude_code.catch_up import launch
 
@@ -504,17 +506,6 @@ def end_process(code: int) -> NoReturn:
     if logging is not None:
         logging.shutdown()  # a user's logging configuration may write to files
     os._exit(code)
-
-
-def _quiet_stdout() -> None:
-    """Point a closed stdout at /dev/null, so the interpreter's flush at exit (of what the
-    failed write left buffered) neither raises nor prints a traceback."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-    except (OSError, ValueError):
-        pass
 
 
 async def _run(

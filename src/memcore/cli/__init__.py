@@ -192,6 +192,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return code if _flush_stdout() else EXIT_BROKEN_PIPE
 
 
+def quiet_stdout() -> None:
+    """Point stdout's descriptor at /dev/null once its reader is gone, so the interpreter's
+    flush at exit (of what the failed write left buffered) neither raises nor prints a
+    traceback (the CLI's commands and the hook command alike)."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, sys.stdout.fileno())
+        finally:
+            os.close(devnull)
+
+
 def _flush_stdout() -> bool:
     """Write out what the command printed while the command still owns its exit status: a
     short output waits in stdout's buffer (a pipe is block-buffered) and would otherwise meet a
@@ -204,10 +216,7 @@ def _flush_stdout() -> bool:
     try:
         stream.flush()
     except BrokenPipeError:
-        with contextlib.suppress(OSError, ValueError):
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, stream.fileno())
-            os.close(devnull)
+        quiet_stdout()
         return False
     except (OSError, ValueError):  # (a stdout closed or full: the command already said so)
         return True
@@ -255,8 +264,7 @@ def _run(args_list: list[str]) -> int:
     except BrokenPipeError:
         # the reader went away (`memcore ... | head`): not an error to report; point stdout at
         # /dev/null so the interpreter's final flush does not raise again
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        quiet_stdout()
         return EXIT_BROKEN_PIPE
     except OSError as exc:
         _fail(prog, _describe_os(exc), sys.stderr)
@@ -308,5 +316,6 @@ __all__ = [
     "build_parser",
     "escape_controls",
     "main",
+    "quiet_stdout",
     "run",
 ]

@@ -27,9 +27,8 @@ _PLANS: dict[str, tuple[str, tuple[int, ...]] | None] = {}
 def plain_placeholders(sql: str) -> tuple[str, tuple[int, ...]] | None:
     """``sql`` with plain ``?`` placeholders and, for each, the index of the parameter it binds;
     None when ``sql`` numbers none. (The store's statements hold no ``?`` in a literal.)"""
-    plan = _PLANS.get(sql, ())
-    if plan != ():
-        return plan  # type: ignore[return-value]
+    if sql in _PLANS:
+        return _PLANS[sql]
     order: list[int] = []
     numbered = False
     largest = 0
