@@ -162,8 +162,11 @@ async def run_demo(
     from memcore.stores import default_home, mask_url
     from memcore.tokens import count_tokens
 
-    default = f"the default SQLite store, {default_home().absolute() / 'memory.db'}"
-    report = DemoReport(native=NATIVE, store=mask_url(store_url) if store_url else default)
+    if store_url:
+        store = mask_url(store_url)
+    else:
+        store = f"the default SQLite store, {default_home().absolute() / 'memory.db'}"
+    report = DemoReport(native=NATIVE, store=store)
     now = utc_now()
     accesses: list[str] = []
     found: list[Transcript] = []

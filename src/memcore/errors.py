@@ -31,6 +31,12 @@ class ContextBudgetError(MemcoreError):
     """Items that may not be dropped (critical ones) alone exceed the token budget."""
 
 
+class NoHomeError(MemcoreError):
+    """A default that lives in the user's home is needed and this process has no home: no
+    absolute ``$HOME``, and no entry for its user id in the password database (a container
+    started with ``--user 1000`` and no ``/etc/passwd`` line)."""
+
+
 class ProcessGoneError(MemcoreError, ProcessLookupError):
     """The process being watched does not exist (any more), or has exited and is a zombie."""
 
@@ -51,6 +57,7 @@ __all__ = [
     "ContextBudgetError",
     "CorruptedMemoryError",
     "MemcoreError",
+    "NoHomeError",
     "NotFoundError",
     "ProcessGoneError",
     "ValidationError",

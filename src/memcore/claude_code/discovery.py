@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from memcore.errors import NotFoundError, ValidationError
+from memcore.errors import NoHomeError, NotFoundError, ValidationError
+from memcore.home import expand_home, home_dir
 from memcore.lazy_re import lazy_compile
 
 _UUID_NAME = lazy_compile(
@@ -28,8 +29,10 @@ _AGENT_NAME = lazy_compile(r"^agent-[\w.-]+\.jsonl$")
 def default_projects_dir() -> Path:
     """Claude Code's transcripts: ``$CLAUDE_CONFIG_DIR/projects`` or ``~/.claude/projects``."""
     config = os.environ.get("CLAUDE_CONFIG_DIR")
-    base = Path(config).expanduser() if config else Path.home() / ".claude"
-    return base / "projects"
+    instead = "set CLAUDE_CONFIG_DIR to Claude Code's folder, or name the transcripts"
+    if config:
+        return expand_home(config, "Claude Code's transcripts", instead) / "projects"
+    return home_dir("Claude Code's transcripts", instead) / ".claude" / "projects"
 
 
 #: Where Claude Code keeps its own files (``~/.claude/plans/``, ``~/.claude/projects/``, a
@@ -187,15 +190,21 @@ def find_transcripts(path: str | os.PathLike[str] | None = None) -> list[Path]:
     their content (:func:`looks_like_transcript`), whatever their names.
 
     Without a path, the user's own Claude Code projects folder is searched; a missing default
-    folder simply has no transcripts, while a missing explicit path is a :class:`NotFoundError`,
-    and an empty one or one that is neither a regular file nor a folder a
-    :class:`ValidationError`.
+    folder (or no home directory to hold it) simply has no transcripts, while a missing
+    explicit path is a :class:`NotFoundError`, and an empty one or one that is neither a regular
+    file nor a folder a :class:`ValidationError`.
     Files are sorted so a session's main file comes before its sub-agents.
     """
     explicit = path is not None
     if path is not None and not os.fspath(path):  # (``Path("")``: the current folder)
         raise ValidationError("an empty path names no transcript file or folder")
-    root = Path(path).expanduser() if path is not None else default_projects_dir()
+    if path is None:
+        try:
+            root = default_projects_dir()
+        except NoHomeError:  # (no home: no transcripts of the user's to find)
+            return []
+    else:
+        root = expand_home(os.fspath(path), "the transcripts", "name them by an absolute path")
     if root.is_file():
         return [root]
     if not root.is_dir():

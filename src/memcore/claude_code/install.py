@@ -43,6 +43,7 @@ from memcore.claude_code.install_merge import (
     without_hooks,
     without_server,
 )
+from memcore.home import home_dir
 
 Scope = Literal["user", "project"]
 #: data -> (data with memcore's entries added, or taken out; what was kept or replaced)
@@ -68,7 +69,9 @@ def default_paths(scope: Scope, project_dir: Path | None = None) -> tuple[Path, 
         config_dir = os.environ.get("CLAUDE_CONFIG_DIR")
         if config_dir:
             return Path(config_dir) / "settings.json", Path(config_dir) / ".claude.json"
-        return Path.home() / ".claude" / "settings.json", Path.home() / ".claude.json"
+        instead = "set CLAUDE_CONFIG_DIR, or --settings and --mcp-config"
+        home = home_dir("Claude Code's user settings", instead)
+        return home / ".claude" / "settings.json", home / ".claude.json"
     root = project_dir or Path.cwd()
     return root / ".claude" / "settings.json", root / ".mcp.json"
 

@@ -18,7 +18,13 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TextIO, TypeAlias, TypeVar
 
-from memcore.errors import CorruptedMemoryError, MemcoreError, NotFoundError, ValidationError
+from memcore.errors import (
+    CorruptedMemoryError,
+    MemcoreError,
+    NoHomeError,
+    NotFoundError,
+    ValidationError,
+)
 from memcore.model import MemoryItem
 from memcore.stores import (
     BackupInfo,
@@ -76,7 +82,11 @@ def recover_command(url: str | None, session: str) -> str:
 
 
 def _default_store_help() -> str:
-    return f"storage URL (default: the SQLite store {store_label(None)})"
+    try:
+        where = store_label(None)
+    except NoHomeError:  # (the help must print: a command given --store needs no home)
+        where = "memory.db in $MEMCORE_HOME, which must be set here: this user has no home"
+    return f"storage URL (default: the SQLite store {where})"
 
 
 DEFAULT_STORE_HELP = _default_store_help()

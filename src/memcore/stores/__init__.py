@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from memcore.errors import ValidationError
+from memcore.home import expand_home, home_dir
 from memcore.stores.base import (
     BackupInfo,
     Delta,
@@ -33,14 +34,20 @@ from memcore.stores.base import (
 )
 from memcore.stores.urls import mask_url
 
+#: What a user with no home directory can do instead (see :mod:`memcore.home`).
+_INSTEAD = "set MEMCORE_HOME to a folder for it, or name a store (--store URL)"
+
 
 def default_home() -> Path:
-    """``$MEMCORE_HOME``, else ``$XDG_DATA_HOME/memcore``, else ``~/.local/share/memcore``."""
+    """``$MEMCORE_HOME``, else ``$XDG_DATA_HOME/memcore``, else ``~/.local/share/memcore``;
+    ``NoHomeError`` when that needs a home directory and the process has none."""
     home = os.environ.get("MEMCORE_HOME")
     if home:
-        return Path(home).expanduser()
-    data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(data) / "memcore"
+        return expand_home(home, "the default store", _INSTEAD)
+    data = os.environ.get("XDG_DATA_HOME")
+    if data:
+        return expand_home(data, "the default store", _INSTEAD) / "memcore"
+    return home_dir("the default store", _INSTEAD) / ".local" / "share" / "memcore"
 
 
 def default_url() -> str:

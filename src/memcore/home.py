@@ -1,0 +1,47 @@
+"""The user's home directory, where memcore's defaults live (the SQLite store's folder, Claude
+Code's files). A process may have none: a container started with a user id that has no entry
+in ``/etc/passwd`` and no ``$HOME``. ``Path.home()`` then raises a bare ``RuntimeError``
+(``KeyError`` before Python 3.12), and an empty ``$HOME`` makes it the current folder; here
+either is a :class:`~memcore.errors.NoHomeError` that says what to set instead.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+from pathlib import Path
+
+from memcore.errors import NoHomeError
+
+_NONE = "no home directory ($HOME is not an absolute path and this user has none in /etc/passwd)"
+
+
+def home_dir(needed_for: str, instead: str) -> Path:
+    """The home directory; ``NoHomeError`` naming what needed it and what to set instead."""
+    try:
+        if os.environ.get("HOME") == "":  # (Python reads an empty one as "/")
+            home = Path(pwd.getpwuid(os.getuid()).pw_dir)
+        else:
+            home = Path.home()
+    except (RuntimeError, KeyError, OSError) as error:
+        raise NoHomeError(f"{_NONE} to find {needed_for} in: {instead}") from error
+    if not home.is_absolute():
+        raise NoHomeError(f"{_NONE} to find {needed_for} in: {instead}")
+    return home
+
+
+def expand_home(path: str, needed_for: str, instead: str) -> Path:
+    """``path`` with a leading ``~`` expanded, as ``Path.expanduser`` does, but a
+    ``NoHomeError`` where there is no home to expand it to (never a folder named ``~``)."""
+    if path == "~" or path.startswith(("~/", "~" + os.sep)):
+        return home_dir(needed_for, instead) / path[2:]
+    if not path.startswith("~"):
+        return Path(path)
+    try:  # (``~name/...``: that user's home)
+        return Path(path).expanduser()
+    except (RuntimeError, KeyError) as error:
+        user = path.split("/", 1)[0]
+        raise NoHomeError(f"{user} names no user with a home, in {path!r}: {instead}") from error
+
+
+__all__ = ["expand_home", "home_dir"]
