@@ -227,7 +227,12 @@ class RedisConnection:
             *getattr(pool, "_in_use_connections", ()),
         ]
         manager = getattr(client, "nodes_manager", None)
-        for node in getattr(manager, "nodes_cache", {}).values():
+        nodes = {
+            id(node): node
+            for where in ("nodes_cache", "startup_nodes")
+            for node in getattr(manager, where, {}).values()
+        }
+        for node in nodes.values():
             found += getattr(node, "_connections", ())
         return found
 
@@ -239,13 +244,34 @@ class RedisConnection:
             writer = getattr(conn, "_writer", None)
             if writer is None:
                 continue
-            sock = writer.transport.get_extra_info("socket")
+            transport = writer.transport
+            sock = transport.get_extra_info("socket")
             if sock is not None:
                 with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
             with contextlib.suppress(Exception):
                 writer.close()  # schedules on the old loop; fails harmlessly if it is closed
+            cls._release_socket(transport)
             conn._writer = conn._reader = None
+        manager = getattr(client, "nodes_manager", None)
+        if manager is not None and hasattr(manager, "default_node"):
+            manager.default_node = None  # (a cluster client so marked was closed: no warning)
+
+    @staticmethod
+    def _release_socket(transport: Any) -> None:
+        """Close the socket of a transport whose event loop is closed (a loop ended by
+        ``loop.close()`` alone, without ``shutdown_asyncgens``): its own close would run on that
+        loop and never does, so the descriptor stayed open until the garbage collector found it
+        (a ``ResourceWarning`` then). asyncio offers no public way; where its selector
+        transport's socket is not where this expects, the collector still closes it."""
+        loop = getattr(transport, "_loop", None)
+        raw = getattr(transport, "_sock", None)
+        if loop is None or not loop.is_closed() or not isinstance(raw, socket.socket):
+            return
+        with contextlib.suppress(OSError):
+            raw.close()
+        with contextlib.suppress(AttributeError):
+            transport._sock = None  # (closed: nothing to warn of when it is collected)
 
     @contextlib.contextmanager
     def _guard(
