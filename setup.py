@@ -18,13 +18,14 @@ Switches (environment variables, ``1`` to turn on):
 
 from __future__ import annotations
 
-import hashlib
+import importlib.util
 import os
 import platform
 import re
 import shutil
 import sys
 from pathlib import Path
+from types import ModuleType
 from typing import NoReturn
 
 from setuptools import Extension, setup
@@ -37,7 +38,6 @@ PACKAGE_DIR = ROOT / "src" / "memcore"
 NATIVE_DIR = PACKAGE_DIR / "_native"
 # the compiled digest rules' package (``memcore._kernels.RULES_PACKAGE``) and its sources
 RULES_DIR = NATIVE_DIR / "digest_rules"
-RULES_SOURCES = "digest_*.py"
 # an import of one rule module by another, as the copies import it instead
 _RULE_IMPORT = re.compile(r"^(\s*)from memcore\.(digest_\w+) import ", re.M)
 
@@ -99,13 +99,16 @@ def _extensions() -> list[Extension]:
     return cythonize(modules, compiler_directives=DIRECTIVES, quiet=True)
 
 
-def _rules_digest() -> str:
-    """The SHA-256 of the rule sources, as ``memcore._kernels.rules_source_digest`` computes it
-    (recorded in the compiled package: a source tree tells a stale build by it)."""
-    digest = hashlib.sha256()
-    for path in sorted(PACKAGE_DIR.glob(RULES_SOURCES)):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
+def _rules_source() -> ModuleType:
+    """``memcore._rules_source`` (the rules' sources and their digest, recorded in the compiled
+    package: a source tree tells a stale build by it), loaded from its file: the package cannot
+    be imported while it is being built."""
+    spec = importlib.util.spec_from_file_location("_rules_source", PACKAGE_DIR / "_rules_source.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _rule_copies() -> list[str]:
@@ -113,7 +116,8 @@ def _rule_copies() -> list[str]:
     other pointed into that package), with the digest of their sources; the copies' paths. Made
     when setup.py starts, so that the package is one of those installed; compiled by mypyc only
     when extensions are built (``_mypyc_extensions``)."""
-    sources = sorted(PACKAGE_DIR.glob(RULES_SOURCES))
+    rules = _rules_source()
+    sources = sorted(PACKAGE_DIR.glob(rules.RULES_SOURCES))
     shutil.rmtree(RULES_DIR, ignore_errors=True)
     if not sources:  # (a tree with kernels only: a test's probe build)
         return []
@@ -121,7 +125,7 @@ def _rule_copies() -> list[str]:
     (RULES_DIR / "__init__.py").write_text(
         '"""The digest rules (``memcore/digest_*.py``) compiled by mypyc: setup.py wrote this."""\n'
         "\n"
-        f'SOURCE_DIGEST = "{_rules_digest()}"\n'
+        f'SOURCE_DIGEST = "{rules.rules_source_digest(PACKAGE_DIR)}"\n'
     )
     copies = []
     for source in sources:

@@ -17,6 +17,10 @@ import sys
 from types import ModuleType
 from typing import TYPE_CHECKING
 
+# the sources compiled into ``RULES_PACKAGE``, and their digest
+from memcore._rules_source import RULES_SOURCES as RULES_SOURCES
+from memcore._rules_source import rules_source_digest as rules_source_digest
+
 FAMILIES = (
     "checksums",
     "patterns",
@@ -70,20 +74,6 @@ def load(family: str) -> ModuleType:
 #: twins live in ``memcore._native.digest_rules``, built from every ``memcore/digest_*.py``.
 RULES = ("digest_engine",)
 RULES_PACKAGE = "memcore._native.digest_rules"
-#: The sources compiled into ``RULES_PACKAGE`` (relative to the ``memcore`` folder).
-RULES_SOURCES = "digest_*.py"
-
-
-def rules_source_digest(folder: str) -> str:
-    """The SHA-256 of the rule sources in ``folder`` (``RULES_SOURCES``, by name): what
-    ``setup.py`` records beside their compiled twins, to tell a build older than its source."""
-    import hashlib
-    from pathlib import Path
-
-    digest = hashlib.sha256()
-    for path in sorted(Path(folder).glob(RULES_SOURCES)):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
 
 
 def load_rules(name: str) -> ModuleType:
