@@ -116,10 +116,12 @@ def _rule_copies() -> list[str]:
     other pointed into that package), with the digest of their sources; the copies' paths. Made
     when setup.py starts, so that the package is one of those installed; compiled by mypyc only
     when extensions are built (``_mypyc_extensions``)."""
+    shutil.rmtree(RULES_DIR, ignore_errors=True)
+    if not (PACKAGE_DIR / "_rules_source.py").is_file():  # (kernels only: a test's probe build)
+        return []
     rules = _rules_source()
     sources = sorted(PACKAGE_DIR.glob(rules.RULES_SOURCES))
-    shutil.rmtree(RULES_DIR, ignore_errors=True)
-    if not sources:  # (a tree with kernels only: a test's probe build)
+    if not sources:
         return []
     RULES_DIR.mkdir()
     (RULES_DIR / "__init__.py").write_text(
