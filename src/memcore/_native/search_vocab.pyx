@@ -3,7 +3,8 @@
 Split from ``search.pyx`` (which cimports it through ``search_vocab.pxd``); the default
 tokenizer that feeds it is ``search_scan.pyx``. Terms are kept in an open-addressing hash table
 (a 32-bit tag and the term id per entry, at most half full) over an arena of code points (1, 2
-or 4 bytes each, the smallest that fits), so no Python object is made per token. A term of one
+or 4 bytes each, the smallest that fits; a term starts at a multiple of its width), so no
+Python object is made per token. A term of one
 byte per code point keeps its first 8 bytes in its ``head``: up to 8 bytes, told apart with
 no arena read. The lookup of an ASCII token is inline in ``search_vocab.pxd``.
 """
@@ -57,6 +58,13 @@ cdef void *grow(void *ptr, Py_ssize_t *cap, Py_ssize_t need, size_t item) except
         raise MemoryError()
     cap[0] = c
     return p
+
+
+cdef inline Py_ssize_t _aligned(Py_ssize_t off, int kind) noexcept:
+    """``off`` rounded up to a multiple of ``kind`` (1, 2 or 4): a term's code points are read
+    in place as ``uint16_t`` or ``Py_UCS4``, which C reads only at addresses so aligned (x86
+    forgives it, the language does not: UBSan reported every such read)."""
+    return (off + kind - 1) & ~(<Py_ssize_t>kind - 1)
 
 
 cdef inline uint64_t _head(const Term *t, const char *bytes) noexcept:
@@ -140,9 +148,10 @@ cdef class Vocab:
         if self.nterms >= INT32_LIMIT:
             raise OverflowError("too many distinct terms for one index")
         cdef int tkind = 1 if top < 256 else (2 if top < 65536 else 4)
+        cdef Py_ssize_t at = _aligned(self.narena, tkind)
         # 8 bytes of slack after the last term, for ``_same_padded``'s last word
-        self.arena = <char *>grow(self.arena, &self.carena, self.narena + n * tkind + 8, 1)
-        cdef char *dst = self.arena + self.narena
+        self.arena = <char *>grow(self.arena, &self.carena, at + n * tkind + 8, 1)
+        cdef char *dst = self.arena + at
         if tkind == kind:
             memcpy(dst, data, <size_t>(n * kind))
         else:
@@ -160,10 +169,10 @@ cdef class Vocab:
         memset(&self.terms[tid], 0, sizeof(Term))
         self.terms[tid].length = <int32_t>n
         self.terms[tid].head = _head(&self.terms[tid], dst) if tkind == 1 else 0
-        self.terms[tid].off = self.narena
+        self.terms[tid].off = at
         self.terms[tid].kind = tkind
         self.terms[tid].mindl = INT32_LIMIT
-        self.narena += n * tkind
+        self.narena = at + n * tkind
         self.nterms += 1
         self.table[slot] = _entry(h, tid)
         if self.nterms * 2 > self.tcap:
@@ -236,12 +245,13 @@ cdef class Vocab:
 
         Returns 1 and sets ``remap_out`` (old id -> new id or -1; the caller renumbers what
         holds term ids, then frees it) when it did, else 0."""
-        cdef Py_ssize_t i, live = 0, nbytes = 0, cap = 1024, slot
+        cdef Py_ssize_t i, live = 0, nbytes = 0, cap = 1024, slot, size
         cdef uint64_t h
         for i in range(self.nterms):
             if self.terms[i].df > 0:
                 live += 1
-                nbytes += self.terms[i].length * self.terms[i].kind
+                size = self.terms[i].length * self.terms[i].kind
+                nbytes = _aligned(nbytes, self.terms[i].kind) + size  # (laid out as below)
         if (self.nterms - live <= live or self.nterms - live < 1024) and (
             self.narena - nbytes <= nbytes or self.narena - nbytes < SCRATCH_KEEP
         ):
@@ -257,7 +267,7 @@ cdef class Vocab:
             PyMem_Free(table)
             raise MemoryError()
         memset(table, 0xFF, cap * sizeof(uint64_t))
-        cdef Py_ssize_t new = 0, off = 0, size
+        cdef Py_ssize_t new = 0, off = 0
         cdef Term term
         for i in range(self.nterms):  # ids only move down: in place, in order
             term = self.terms[i]
@@ -266,6 +276,7 @@ cdef class Vocab:
                 continue
             h = _term_hash(self, &term)  # from the old arena, where ``off`` still points
             size = term.length * term.kind
+            off = _aligned(off, term.kind)
             memcpy(arena + off, self.arena + term.off, <size_t>size)
             term.off = off
             off += size
