@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from memcore import session_digest
+from memcore import digest_errors, digest_lines, session_digest
 from memcore.claude_code.commands import (
     command_verb,
     error_lines,
@@ -19,7 +19,7 @@ from memcore.claude_code.commands import (
 )
 from memcore.claude_code.links import FixLinker
 from memcore.claude_code.picked_tests import covers
-from memcore.claude_code.tools import describe_result
+from memcore.claude_code.tools import EDIT_TOOLS, describe_result
 from memcore.model import MemoryItem
 from tests.test_transcript_agent_records import T0, _Records
 
@@ -420,3 +420,32 @@ def test_failures_never_closed_cost_nothing_per_later_edit() -> None:
     # a check run again now closes its failure with the last edits only
     linker.result("Bash", {"command": "./check-7"}, True, None, None)
     assert failures[7][0].metadata["fixed_by"] == [f"ec{n}" for n in range(2992, 3000)]
+
+
+def test_a_notebook_edit_that_fixed_a_failure_is_said_as_the_fix() -> None:
+    """A ``NotebookEdit`` is an edit as ``Edit`` is: the failure it fixed says so (it was told as
+    a rerun of the failed command, which the session never made)."""
+    records = _Session()
+    records.user("make the notebook run")
+    records.ran(
+        "jupyter nbconvert --execute analysis.ipynb", "NameError: name 'df' is not defined", 1
+    )
+    records.tool(
+        "NotebookEdit",
+        {"notebook_path": "/repo/analysis.ipynb", "cell_id": "c1", "new_source": "df = load()"},
+        "Updated cell c1 with df = load()",
+    )
+    records.ran("jupyter nbconvert --execute analysis.ipynb", "[NbConvertApp] Writing 2048 bytes")
+    items = records.items()
+    (error,) = _errors(items)
+    assert error.metadata["resolved"] is True
+    fixes = [_by_id(items)[i] for i in error.metadata["fixed_by"]]
+    assert "NotebookEdit" in [f.metadata["tool"] for f in fixes]
+    errors = session_digest(items, 400).sections["errors"]
+    assert "fixed by editing `/repo/analysis.ipynb`" in errors, errors
+
+
+def test_the_digest_rules_know_every_editing_tool() -> None:
+    """The rules keep their own tuples (compiled by mypyc): the same tools as the importer's."""
+    assert set(digest_errors._EDIT_TOOLS) == EDIT_TOOLS
+    assert set(digest_lines._EDITS) == EDIT_TOOLS

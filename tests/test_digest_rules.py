@@ -45,6 +45,7 @@ FINGERPRINTS = {
     26: "eaacb83aa3a749dc",  # (briefs: names weigh more under 600 tokens; no stumps)
     27: "43e61c0cb5cf27d1",  # (briefs: no spare line fills room; failures said as nouns)
     28: "93aa9c4e5033e075",  # (what a run should show: no result; an item said with its lead-in)
+    29: "93aa9c4e5033e075",  # (a notebook's edit fixes a failure: these sessions have none)
 }
 SESSIONS = (
     "entireio__cli__198393f2",
