@@ -1,8 +1,9 @@
 """The user's home directory, where memcore's defaults live (the SQLite store's folder, Claude
 Code's files). A process may have none: a container started with a user id that has no entry
 in ``/etc/passwd`` and no ``$HOME``. ``Path.home()`` then raises a bare ``RuntimeError``
-(``KeyError`` before Python 3.12), and an empty ``$HOME`` makes it the current folder; here
-either is a :class:`~memcore.errors.NoHomeError` that says what to set instead.
+(``KeyError`` before Python 3.12); here that is a :class:`~memcore.errors.NoHomeError` that
+says what to set instead. An empty ``$HOME``, which Python reads as ``/`` (3.10 to 3.13 alike),
+counts as unset: the password database's home, if the user has one.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ _NONE = "no home directory ($HOME is not an absolute path and this user has none
 def home_dir(needed_for: str, instead: str) -> Path:
     """The home directory; ``NoHomeError`` naming what needed it and what to set instead."""
     try:
-        if os.environ.get("HOME") == "":  # (Python reads an empty one as "/")
+        if os.environ.get("HOME") == "":  # (see the module's docstring)
             home = Path(pwd.getpwuid(os.getuid()).pw_dir)
         else:
             home = Path.home()
