@@ -1,8 +1,8 @@
 """The user's home directory, where memcore's defaults live (the SQLite store's folder, Claude
 Code's files). A process may have none: a container started with a user id that has no entry
 in ``/etc/passwd`` and no ``$HOME``. ``Path.home()`` then raises a bare ``RuntimeError``
-(``KeyError`` on Python 3.10); here that is a :class:`~memcore.errors.NoHomeError` that
-says what to set instead. An empty ``$HOME``, which Python reads as ``/`` (3.10 to 3.13 alike),
+(3.10 to 3.13); here that is a :class:`~memcore.errors.NoHomeError` that says what to set
+instead. An empty ``$HOME``, which Python reads as ``/`` (3.10 to 3.13 alike),
 counts as unset: the password database's home, if the user has one.
 """
 
