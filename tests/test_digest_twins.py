@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 import memcore.digest
 import memcore.digest_engine
 from memcore import MemoryItem
-from memcore._kernels import NATIVE, RULES_PACKAGE, load_rules, rules_source_digest
+from memcore._kernels import NATIVE, RULES_PACKAGE, load_rules
+from memcore._rules_source import rules_source_digest
 from memcore.claude_code import parse_transcript
 from memcore.digest import KERNEL_USERS
 from memcore.tokens import get_token_counter

@@ -43,10 +43,14 @@ needs_root = pytest.mark.skipif(
 
 @pytest.fixture(name="open_dir")
 def open_dir_fixture() -> Iterator[Path]:
-    """A folder the stranger may write (pytest's own are the owner's alone)."""
+    """A folder the stranger may write (pytest's own are the owner's alone), once memcore is
+    known to import as the stranger (else the checkout is not readable to other users)."""
     folder = Path(tempfile.mkdtemp(prefix="memcore-nohome-"))
     folder.chmod(0o777)
     try:
+        probe = _python_as_stranger(["-c", "import memcore"], folder)
+        if probe.returncode != 0:
+            pytest.skip(f"memcore cannot run as another user here: {probe.stderr.strip()[-200:]}")
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -81,9 +85,6 @@ def _as_stranger(
 
 @needs_root
 def test_commands_without_a_home_say_what_to_set(open_dir: Path) -> None:
-    probe = _python_as_stranger(["-c", "import memcore"], open_dir)
-    if probe.returncode != 0:  # (the checkout itself is not readable to other users)
-        pytest.skip(f"memcore cannot run as another user here: {probe.stderr.strip()[-200:]}")
     listed = _as_stranger(["sessions"], open_dir)
     assert listed.returncode == EXIT_ERROR, listed
     assert "Traceback" not in listed.stderr
@@ -106,9 +107,6 @@ def test_commands_without_a_home_say_what_to_set(open_dir: Path) -> None:
 
 @needs_root
 def test_a_store_named_or_a_home_set_needs_no_home(open_dir: Path) -> None:
-    probe = _python_as_stranger(["-c", "import memcore"], open_dir)
-    if probe.returncode != 0:
-        pytest.skip(f"memcore cannot run as another user here: {probe.stderr.strip()[-200:]}")
     named = _as_stranger(
         ["demo", "--store", f"sqlite:///{open_dir}/named.db", "--notes", "12"], open_dir
     )

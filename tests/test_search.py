@@ -419,6 +419,25 @@ def test_churning_unique_words_keeps_memory_bounded(twins: tuple[ModuleType, Mod
 
 
 @pytest.mark.native_only
+def test_terms_of_every_width_survive_the_vocabulary_shrinking(
+    twins: tuple[ModuleType, ModuleType],
+) -> None:
+    """Unique words of 1-, 2- and 4-byte code points churned past the point where the compiled
+    vocabulary drops its dead terms and lays the rest out again (each at a multiple of its
+    width): the twins still answer alike, across every re-layout."""
+    native, pure = twins[0].BM25Index(), twins[1].BM25Index()
+    widths = ("été{}", "日本{}語", "𝔘{}𝔫", "plain{}")
+    for i in range(6_000):
+        text = " ".join(form.format(i) for form in widths) + " common"
+        native.add(f"k{i % 40}", text)
+        pure.add(f"k{i % 40}", text)
+        if i % 500 == 499:
+            for form in widths:
+                query = f"{form.format(i)} {form.format(i - 39)} {form.format(i - 41)} common"
+                assert native.search(query, 5) == pure.search(query, 5)
+
+
+@pytest.mark.native_only
 def test_a_dropped_index_frees_its_memory(twins: tuple[ModuleType, ModuleType]) -> None:
     tracemalloc = pytest.importorskip("tracemalloc")
     rng = random.Random(1)

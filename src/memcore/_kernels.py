@@ -17,10 +17,6 @@ import sys
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-# the sources compiled into ``RULES_PACKAGE``, and their digest
-from memcore._rules_source import RULES_SOURCES as RULES_SOURCES
-from memcore._rules_source import rules_source_digest as rules_source_digest
-
 FAMILIES = (
     "checksums",
     "patterns",
@@ -101,8 +97,10 @@ def load_rules(name: str) -> ModuleType:
     for loaded, rules in list(sys.modules.items()):  # (the engine imported the other rules)
         if loaded.startswith(f"{RULES_PACKAGE}.") and rules is not None:
             adopt_patterns(rules)
-    if not _installed_build():
+    if not _installed_build():  # (a source tree: its compiled rules may be older than it)
         from pathlib import Path
+
+        from memcore._rules_source import RULES_SOURCES, rules_source_digest
 
         here = str(Path(__file__).resolve().parent)
         if getattr(package, "SOURCE_DIGEST", None) != rules_source_digest(here):
@@ -148,8 +146,6 @@ __all__ = [
     "NATIVE",
     "RULES",
     "RULES_PACKAGE",
-    "RULES_SOURCES",
     "load",
     "load_rules",
-    "rules_source_digest",
 ]

@@ -34,7 +34,7 @@ def home_dir(needed_for: str, instead: str) -> Path:
 def expand_home(path: str, needed_for: str, instead: str) -> Path:
     """``path`` with a leading ``~`` expanded, as ``Path.expanduser`` does, but a
     ``NoHomeError`` where there is no home to expand it to (never a folder named ``~``)."""
-    if path == "~" or path.startswith(("~/", "~" + os.sep)):
+    if path == "~" or path.startswith("~/"):
         return home_dir(needed_for, instead) / path[2:]
     if not path.startswith("~"):
         return Path(path)
