@@ -64,6 +64,7 @@ for version in ${MEMCORE_OTHER_PYTHONS:-3.10 3.13}; do
   "$venv/bin/python" -m pip install -q "$wheel[test]"
   "$venv/bin/python" -c "import memcore, sys; print('== [python $version] memcore.NATIVE =', \
 memcore.NATIVE); sys.exit(0 if memcore.NATIVE else 'the compiled kernels did not load')"
-  MEMCORE_NO_EXTENSIONS= "$venv/bin/python" -m pytest -q -p no:cacheprovider "${TESTS[@]}" "$@"
+  MEMCORE_NO_EXTENSIONS= "$venv/bin/python" -m pytest -q -p no:cacheprovider \
+    -n auto --maxprocesses 4 --dist worksteal "${TESTS[@]}" "$@"
 done
 echo "== other Pythons done"

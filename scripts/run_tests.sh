@@ -3,7 +3,8 @@
 # redis-tools, lz4 and zstd when absent, a venv, the build, the test dependencies), then runs the
 # whole suite twice: once installed with the compiled kernels, once installed pure
 # (MEMCORE_NO_EXTENSIONS=1).
-# Extra arguments go to pytest. Exits non-zero on any failure.
+# The tests run on every core (pytest-xdist, at most 4 workers); extra arguments go to pytest
+# after that (`-n 0` runs them in one process). Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,9 +45,10 @@ sys.exit(f"sources in the wheel: {sources}" if sources else 0)' "$wheel"
   "$venv/bin/python" -m pip install -q "$wheel[test]"
   env "$@" "$venv/bin/python" -c "import memcore; print('== [$label] memcore.NATIVE =', memcore.NATIVE)"
   echo "== [$label] running the tests"
-  env "$@" "$venv/bin/python" -m pytest -q -p no:cacheprovider "${PYTEST_ARGS[@]}"
+  env "$@" "$venv/bin/python" -m pytest -q -p no:cacheprovider "${WORKERS[@]}" "${PYTEST_ARGS[@]}"
 }
 
+WORKERS=(-n auto --maxprocesses 4 --dist worksteal)
 PYTEST_ARGS=("$@")
 run_suite .venv-test native MEMCORE_NO_EXTENSIONS=
 run_suite .venv-test-pure pure MEMCORE_NO_EXTENSIONS=1

@@ -35,6 +35,7 @@ from tests.checksum_values import (
     texts,
     values,
 )
+from tests.param_ids import value_id
 
 
 @pytest.fixture(scope="module")
@@ -422,7 +423,7 @@ def test_encoding_layout_of_scalars(checksums_impl: ModuleType) -> None:
         "lone \ud800 surrogate",
         ["x", "\udfff"],
     ],
-    ids=repr,
+    ids=value_id,
 )
 def test_unsupported_values_raise_validation_error(checksums_impl: ModuleType, value: Any) -> None:
     with pytest.raises(ValidationError):

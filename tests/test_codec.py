@@ -28,6 +28,7 @@ from memcore import codec, frames
 from memcore._kernels import checksums
 from memcore.errors import CorruptedMemoryError, MemcoreError, ValidationError
 from memcore.model import MemoryItem, Priority
+from tests.param_ids import value_id
 
 characters = st.characters(exclude_categories=["Cs"])
 texts = st.text(alphabet=characters, max_size=40)
@@ -123,7 +124,9 @@ def test_round_trip_types() -> None:
     assert codec.unpackb(codec.packb((1, (2,)))) == [1, [2]]
 
 
-@pytest.mark.parametrize("value", [{1, 2}, object(), 2**64, -(2**63) - 1, complex(1, 2)], ids=repr)
+@pytest.mark.parametrize(
+    "value", [{1, 2}, object(), 2**64, -(2**63) - 1, complex(1, 2)], ids=value_id
+)
 def test_packb_refuses_what_it_cannot_encode(value: Any) -> None:
     with pytest.raises(ValidationError):
         codec.packb({"x": value})
@@ -264,7 +267,7 @@ def test_zstd_bundles_are_smaller_on_text() -> None:
         {"codec": "zstd", "level": 0},
         {"codec": "zstd", "level": 23},
     ],
-    ids=repr,
+    ids=value_id,
 )
 def test_bundle_refuses_bad_options(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):
@@ -302,7 +305,7 @@ def _every_byte_mutation_fails(decode: Any, data: bytes) -> None:
 
 @pytest.mark.parametrize(("encode", "decode"), FORMATS)
 @pytest.mark.parametrize(
-    "value", [None, 0, "", [], {"a": 1}, SAMPLE["item"], {"k": SAMPLE["naive"]}], ids=repr
+    "value", [None, 0, "", [], {"a": 1}, SAMPLE["item"], {"k": SAMPLE["naive"]}], ids=value_id
 )
 def test_every_mutation_and_truncation_is_caught(encode: Any, decode: Any, value: Any) -> None:
     _every_byte_mutation_fails(decode, encode(value))
@@ -479,7 +482,7 @@ def test_wrong_versions_are_refused() -> None:
 
 
 @pytest.mark.parametrize("decode", [codec.decode_record, codec.decode_bundle, codec.unpackb])
-@pytest.mark.parametrize("junk", ["text", None, 5, [1, 2]], ids=repr)
+@pytest.mark.parametrize("junk", ["text", None, 5, [1, 2]], ids=value_id)
 def test_decoders_refuse_non_bytes(decode: Any, junk: Any) -> None:
     with pytest.raises(MemcoreError):
         decode(junk)

@@ -29,6 +29,7 @@ from memcore.demo_corpus import stdlib_notes
 from memcore.errors import CorruptedMemoryError, ValidationError
 from memcore.model import MemoryItem, Priority
 from memcore.summarize import ELLIPSIS, SAYS_NOTHING_WORDS, SHORT_NOTE_TOKENS
+from tests.param_ids import value_id
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
 TEXT = (
@@ -268,7 +269,7 @@ def test_zstd_bundle_holds_the_same_levels_and_is_smaller() -> None:
 @pytest.mark.parametrize(
     "kwargs",
     [{"codec": "gzip"}, {"codec": "zstd", "level": 0}, {"level": 17}, {"level": "9"}],
-    ids=repr,
+    ids=value_id,
 )
 def test_bad_codec_options_fail_at_construction(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):

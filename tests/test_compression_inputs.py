@@ -17,13 +17,14 @@ from memcore.compression import (
 )
 from memcore.errors import ValidationError
 from memcore.summarize import group_similar_texts
+from tests.param_ids import value_id
 from tests.test_compression import NOW, item
 
 # old enough for level 3, where max_distance groups them
 OLD = [item(f"n{k}", timedelta(hours=100 + k)) for k in range(4)]
 
 
-@pytest.mark.parametrize("max_distance", [2.5, -1, 32, "3", None, True], ids=repr)
+@pytest.mark.parametrize("max_distance", [2.5, -1, 32, "3", None, True], ids=value_id)
 def test_a_bad_max_distance_fails_at_construction_in_both_builds(
     pipeline_impl: ModuleType, max_distance: Any
 ) -> None:
@@ -61,7 +62,7 @@ def test_the_whole_range_of_max_distance_is_taken(
         {"kernels": 5},
         {"kernels": codec},  # a module, but no pipeline family
     ],
-    ids=repr,
+    ids=value_id,
 )
 def test_other_bad_parameters_fail_at_construction(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):

@@ -11,6 +11,7 @@ import pytest
 from memcore import errors
 from memcore.errors import MemcoreError, ValidationError
 from memcore.model import MemoryItem, Priority, to_utc_datetime
+from tests.param_ids import value_id
 
 WHEN = datetime(2025, 6, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -129,7 +130,7 @@ def test_normalization() -> None:
         {"created_at": datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-5)))},
         {"created_at": "0001-01-01T01:00:00+05:00"},
     ],
-    ids=repr,
+    ids=value_id,
 )
 def test_invalid_items_raise_validation_error(kwargs: dict[str, Any]) -> None:
     fields: dict[str, Any] = {"id": "ok", "content": "ok", **kwargs}
@@ -196,7 +197,7 @@ def test_from_dict_fills_defaults() -> None:
         {"id": "a", "content": "b", "metadata": []},  # falsy is no "absent"
         {"id": "a", "content": "b", "metadata": ""},
     ],
-    ids=repr,
+    ids=value_id,
 )
 def test_from_dict_refuses(data: Any) -> None:
     with pytest.raises(ValidationError):

@@ -10,6 +10,7 @@ import pytest
 
 from memcore.errors import ValidationError
 from memcore.prefetch import CALIBRATION, PredictiveMemoryPrefetcher, calibrate, fit_calibration
+from tests.param_ids import value_id
 
 SESSION = "s-1"
 
@@ -71,7 +72,7 @@ def test_a_pattern_seen_a_thousand_times_passes_a_high_threshold() -> None:
         (),
         42,
     ],
-    ids=repr,
+    ids=value_id,
 )
 def test_bad_calibration_tables_are_refused(table: Any) -> None:
     with pytest.raises(ValidationError):
@@ -108,7 +109,7 @@ def test_fit_calibration_needs_a_whole_number_of_bins(bins: Any) -> None:
         [(0.5, True), 0.2],
         None,
     ],
-    ids=repr,
+    ids=value_id,
 )
 def test_fit_calibration_refuses_observations_that_are_no_score_and_hit(observed: Any) -> None:
     with pytest.raises(ValidationError):

@@ -25,6 +25,7 @@ from memcore.transfer import (
     save_access_log,
 )
 from memcore.transfer_items import _confidence
+from tests.param_ids import value_id
 
 
 def manager_class() -> Any:
@@ -407,7 +408,7 @@ def test_bad_arguments() -> None:
         (True, 0.0),
         (7, 1.0),  # clamped into 0..1
     ],
-    ids=repr,
+    ids=value_id,
 )
 def test_confidence_that_is_no_number_is_not_trusted(stated: Any, read: float) -> None:
     metadata = {"kind": "preference"} if stated is None else {"confidence": stated}
