@@ -252,6 +252,20 @@ def test_user_scope_mcp_servers_follow_claude_config_dir(
     assert default_paths("user") == (home / ".claude/settings.json", home / ".claude.json")
 
 
+def test_the_installer_and_the_transcripts_read_claude_config_dir_alike(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``~/alt`` as Claude Code's folder: the transcripts were found under the home's ``alt``
+    while the installer wrote a folder literally named ``~`` in the current one."""
+    from memcore.claude_code.discovery import default_projects_dir
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", "~/alt")
+    assert default_projects_dir() == home / "alt" / "projects"
+    assert default_paths("user") == (home / "alt/settings.json", home / "alt/.claude.json")
+
+
 def test_one_unwritable_file_changes_nothing_and_says_nothing_was_done(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

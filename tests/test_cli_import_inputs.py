@@ -207,6 +207,34 @@ def test_a_path_that_is_no_regular_file_or_folder_is_said_as_such(
     assert not list(memcore_home.iterdir())
 
 
+def test_a_path_that_cannot_be_read_is_said_as_such(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    memcore_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A symbolic link to itself cannot be read by anyone, root included (a folder this user
+    may not enter: tests/test_home.py): named, it is one line that says why (it was "no such
+    transcript file or folder"); as the default projects folder, it holds no transcripts, and
+    the demo goes on with its notes."""
+    from memcore.claude_code import find_transcripts
+
+    loop = tmp_path / "loop.jsonl"
+    loop.symlink_to(loop)
+    code, out, err = run_cli(capsys, "import-claude-code", str(loop))
+    assert (code, out) == (EXIT_ERROR, "")
+    assert_one_line_error(err, f"cannot read {loop}: Too many levels of symbolic links")
+    home = tmp_path / "home"
+    (home / ".claude").mkdir(parents=True)
+    (home / ".claude" / "projects").symlink_to(home / ".claude" / "projects")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("CLAUDE_CONFIG_DIR", raising=False)
+    assert find_transcripts() == []
+    code, out, err = run_cli(capsys, "demo", "--notes", "12")
+    assert (code, err) == (0, "")
+    assert "no transcripts" in out
+
+
 # --- 5. the demo's arguments --------------------------------------------------------------------
 
 

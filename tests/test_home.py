@@ -117,6 +117,28 @@ def test_a_store_named_or_a_home_set_needs_no_home(open_dir: Path) -> None:
     assert (open_dir / "mh" / "memory.db").is_file()
 
 
+@needs_root
+def test_transcripts_the_user_may_not_read(open_dir: Path) -> None:
+    """A home whose ``.claude`` this user may not enter (a shared machine, a mounted volume):
+    the demo took it for a folder of transcripts and stopped ("Permission denied": on 3.11
+    ``Path.is_file`` raises there); it is no transcripts, and a path named on the command line
+    that cannot be read says so in one line."""
+    home = open_dir / "home"
+    (home / ".claude" / "projects").mkdir(parents=True)
+    (home / ".claude").chmod(0o000)
+    locked = open_dir / "locked.jsonl"
+    locked.write_text('{"type": "user", "sessionId": "s"}\n')
+    locked.chmod(0o000)
+    store = f"sqlite:///{open_dir}/demo.db"
+    demo = _as_stranger(["demo", "--store", store, "--notes", "12"], open_dir, HOME=str(home))
+    assert demo.returncode == 0, demo.stderr
+    assert "stdlib" in demo.stdout or "docstring" in demo.stdout, demo.stdout[:400]
+    for path in (home / ".claude" / "projects", locked):
+        named = _as_stranger(["import-claude-code", str(path), "--store", store], open_dir)
+        assert named.returncode == EXIT_ERROR, named
+        assert named.stderr.strip().endswith(f": error: cannot read {path}: Permission denied")
+
+
 def test_an_empty_home_is_the_users_own_not_the_root(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOME", "")
     assert home_dir("a test", "nothing") == Path(pwd.getpwuid(os.getuid()).pw_dir)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -26,13 +27,20 @@ _UUID_NAME = lazy_compile(
 _AGENT_NAME = lazy_compile(r"^agent-[\w.-]+\.jsonl$")
 
 
+def claude_config_dir(needed_for: str, instead: str) -> Path:
+    """Claude Code's own folder: ``$CLAUDE_CONFIG_DIR`` (a leading ``~`` expanded) or
+    ``~/.claude``. One reading for the transcripts and the installer alike, so that the hooks
+    installed are those of the sessions found."""
+    config = os.environ.get("CLAUDE_CONFIG_DIR")
+    if config:
+        return expand_home(config, needed_for, instead)
+    return home_dir(needed_for, instead) / ".claude"
+
+
 def default_projects_dir() -> Path:
     """Claude Code's transcripts: ``$CLAUDE_CONFIG_DIR/projects`` or ``~/.claude/projects``."""
-    config = os.environ.get("CLAUDE_CONFIG_DIR")
     instead = "set CLAUDE_CONFIG_DIR to Claude Code's folder, or name the transcripts"
-    if config:
-        return expand_home(config, "Claude Code's transcripts", instead) / "projects"
-    return home_dir("Claude Code's transcripts", instead) / ".claude" / "projects"
+    return claude_config_dir("Claude Code's transcripts", instead) / "projects"
 
 
 #: Where Claude Code keeps its own files (``~/.claude/plans/``, ``~/.claude/projects/``, a
@@ -190,10 +198,11 @@ def find_transcripts(path: str | os.PathLike[str] | None = None) -> list[Path]:
     their content (:func:`looks_like_transcript`), whatever their names.
 
     Without a path, the user's own Claude Code projects folder is searched; a missing default
-    folder (or no home directory to hold it) simply has no transcripts, while a missing
-    explicit path is a :class:`NotFoundError`, and an empty one or one that is neither a regular
-    file nor a folder a :class:`ValidationError`.
-    Files are sorted so a session's main file comes before its sub-agents.
+    folder (or no home directory to hold it, or one this user may not read) simply has no
+    transcripts, while a missing explicit path is a :class:`NotFoundError`, and an empty one, one
+    that cannot be read, or one that is neither a regular file nor a folder a
+    :class:`ValidationError`. Files are sorted so a session's main file comes before its
+    sub-agents; files and folders under the path that cannot be read are passed over.
     """
     explicit = path is not None
     if path is not None and not os.fspath(path):  # (``Path("")``: the current folder)
@@ -205,16 +214,39 @@ def find_transcripts(path: str | os.PathLike[str] | None = None) -> list[Path]:
             return []
     else:
         root = expand_home(os.fspath(path), "the transcripts", "name them by an absolute path")
-    if root.is_file():
-        return [root]
-    if not root.is_dir():
+    try:  # (stat itself: Path.is_dir raises on a folder above that cannot be searched up to
+        # 3.11, where 3.12 says False, and the two must not tell a user different things)
+        mode = root.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
         if not explicit:
             return []
-        if root.exists():  # (a device, a FIFO: reading one would never end, or never start)
-            raise ValidationError(f"not a regular file or folder: {root}")
-        raise NotFoundError(f"no such transcript file or folder: {root}")
-    found = [p for p in root.rglob("*.jsonl") if p.is_file() and looks_like_transcript(p)]
+        raise NotFoundError(f"no such transcript file or folder: {root}") from None
+    except OSError as exc:
+        if not explicit:
+            return []
+        raise ValidationError(f"cannot read {root}: {exc.strerror or exc}") from None
+    folder = stat.S_ISDIR(mode)
+    if not folder and not stat.S_ISREG(mode):  # (a device, a FIFO: reading one would never
+        if not explicit:  # end, or never start)
+            return []
+        raise ValidationError(f"not a regular file or folder: {root}")
+    if not os.access(root, os.R_OK | (os.X_OK if folder else 0)):
+        if not explicit:
+            return []
+        raise ValidationError(f"cannot read {root}: Permission denied")
+    if not folder:
+        return [root]
+    found = [p for p in root.rglob("*.jsonl") if _regular_file(p) and looks_like_transcript(p)]
     return sorted(found, key=transcript_order)
+
+
+def _regular_file(path: Path) -> bool:
+    """Whether ``path`` is a regular file, False where it cannot be told (a folder listed but
+    not searchable: ``Path.is_file`` raises there up to 3.11)."""
+    try:
+        return stat.S_ISREG(path.stat().st_mode)
+    except OSError:
+        return False
 
 
 def transcript_order(path: Path) -> tuple[bool, str]:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from memcore.claude_code.discovery import claude_config_dir
 from memcore.claude_code.install_files import (
     BACKUP_SUFFIX,
     FileWrite,
@@ -66,12 +67,12 @@ def default_paths(scope: Scope, project_dir: Path | None = None) -> tuple[Path, 
     there: anthropics/claude-code#48448), not in ``~/.claude.json``.
     """
     if scope == "user":
-        config_dir = os.environ.get("CLAUDE_CONFIG_DIR")
-        if config_dir:
-            return Path(config_dir) / "settings.json", Path(config_dir) / ".claude.json"
         instead = "set CLAUDE_CONFIG_DIR, or --settings and --mcp-config"
+        config_dir = claude_config_dir("Claude Code's user settings", instead)
+        if os.environ.get("CLAUDE_CONFIG_DIR"):
+            return config_dir / "settings.json", config_dir / ".claude.json"
         home = home_dir("Claude Code's user settings", instead)
-        return home / ".claude" / "settings.json", home / ".claude.json"
+        return config_dir / "settings.json", home / ".claude.json"
     root = project_dir or Path.cwd()
     return root / ".claude" / "settings.json", root / ".mcp.json"
 
