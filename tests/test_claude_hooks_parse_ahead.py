@@ -162,6 +162,8 @@ def test_no_child_is_forked_beside_a_thread_threading_does_not_count(
         release.release()
 
 
+# (forked beside this test process's threads, on purpose: 3.12+ warn of it)
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 def test_a_parse_of_other_offsets_is_not_taken(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -247,6 +247,14 @@ def _forked_commit(target: Store, out: Any) -> None:
     out.put(asyncio.run(run()))
 
 
+#: A fork beside the threads of the stores (and of pytest-xdist's worker), which is what these
+#: tests try: 3.12+ warn of it.
+FORKS_BESIDE_THREADS = pytest.mark.filterwarnings(
+    "ignore:This process .* is multi-threaded:DeprecationWarning"
+)
+
+
+@FORKS_BESIDE_THREADS
 @pytest.mark.parametrize("kind", ["sqlite", "redis"])
 def test_store_keeps_working_in_a_forked_child_and_in_the_parent(
     kind: str, request: pytest.FixtureRequest, tmp_path: Path
@@ -278,6 +286,7 @@ def _report_process_id(out: Any) -> None:
     out.put((process_id.PID, os.getpid()))
 
 
+@FORKS_BESIDE_THREADS
 def test_the_process_id_the_stores_check_is_the_childs_after_a_fork() -> None:
     """The stores tell a forked child from its parent by ``process_id.PID`` (no system call a
     look): a child made by fork, as ``multiprocessing`` makes it, sees its own id there."""
