@@ -15,7 +15,7 @@ import pytest
 
 from memcore.cli import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE
 from memcore.model import MemoryItem
-from tests.claude_code_support import PROJECT, SESSION
+from tests.claude_code_support import PROJECT, SESSION, main_session_lines
 from tests.cli_support import (  # noqa: F401  (the fixtures projects and store_url)
     assert_one_line_error,
     projects_fixture,
@@ -233,6 +233,25 @@ def test_a_path_that_cannot_be_read_is_said_as_such(
     code, out, err = run_cli(capsys, "demo", "--notes", "12")
     assert (code, err) == (0, "")
     assert "no transcripts" in out
+
+
+def test_a_transcript_in_a_folder_named_in_another_encoding_is_filed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], store_url: str
+) -> None:
+    """A folder whose name is not UTF-8 (Latin-1 ``proj\\xff``): Python names it with a lone
+    surrogate, which no store encodes. The session was stored but "not filed under its
+    project: cannot encode value", so no session start brought it back; its entry now keeps
+    that path's bytes, and the next import knows the file was read already."""
+    folder = os.fsdecode(os.fsencode(str(tmp_path)) + b"/proj\xff")
+    os.mkdir(folder)
+    Path(folder, "session.jsonl").write_text("\n".join(main_session_lines()) + "\n")
+    out = _import(capsys, folder, "--store", store_url)
+    assert "filed 1 session(s) under 1 project(s)" in out
+    assert "not filed" not in out
+    code, listed, err = run_cli(capsys, "sessions", "--store", store_url)
+    assert (code, err) == (0, "")
+    assert SESSION[:8] in listed
+    assert "nothing new to import" in _import(capsys, folder, "--store", store_url)
 
 
 # --- 5. the demo's arguments --------------------------------------------------------------------

@@ -112,6 +112,37 @@ def registry_key(session_id: str) -> str:
     return f"session:{session_id}"
 
 
+#: The start of a stored path that is not UTF-8 (a folder named in another encoding, its bytes
+#: read by Python as lone surrogates, which no store can encode): NUL, which no path holds,
+#: then the path's bytes in hex.
+_BYTES_PATH = "\x00"
+
+
+def _stored_path(path: str) -> str:
+    """``path`` as a registry entry keeps it: itself, or its bytes when it is not UTF-8 (the
+    session was stored, and then "not filed under its project: cannot encode value")."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return _BYTES_PATH + os.fsencode(path).hex()
+    return path
+
+
+def _read_to(stored: object) -> dict[str, list[int]]:
+    """An entry's ``read_to`` as saved (``_stored_path``), its paths as Python names them."""
+    if not isinstance(stored, dict):
+        return {}
+    read_to = {}
+    for path, at in stored.items():
+        if isinstance(path, str) and path.startswith(_BYTES_PATH):
+            try:
+                path = os.fsdecode(bytes.fromhex(path[len(_BYTES_PATH) :]))
+            except ValueError:  # (not what this module wrote: a damaged entry's)
+                continue
+        read_to[path] = at
+    return read_to
+
+
 @dataclass(slots=True)
 class SessionRecord:
     """One session's entry in its project's registry (kept as a MemoryItem's metadata)."""
@@ -154,7 +185,7 @@ class SessionRecord:
             "shortcuts": self.shortcuts,
             "common_tasks": self.common_tasks,
             "files": self.files,
-            "read_to": self.read_to,
+            "read_to": {_stored_path(path): at for path, at in self.read_to.items()},
             "git_branch": self.git_branch,
             "last_activity": self.last_activity,
             "briefs": self.briefs,
@@ -194,7 +225,7 @@ class SessionRecord:
                 and isinstance(counts, dict)
                 and any(_count(n) for n in counts.values())
             },
-            read_to=read_to if isinstance(read_to, dict) else {},
+            read_to=_read_to(read_to),
             git_branch=str(meta.get("git_branch", "")),
             last_activity=str(meta.get("last_activity", "")),
             briefs=strings("briefs"),
