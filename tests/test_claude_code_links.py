@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from memcore import digest_errors, digest_lines, session_digest
+from memcore import digest_lines, session_digest
 from memcore.claude_code.commands import (
     command_verb,
     error_lines,
@@ -446,6 +446,5 @@ def test_a_notebook_edit_that_fixed_a_failure_is_said_as_the_fix() -> None:
 
 
 def test_the_digest_rules_know_every_editing_tool() -> None:
-    """The rules keep their own tuples (compiled by mypyc): the same tools as the importer's."""
-    assert set(digest_errors._EDIT_TOOLS) == EDIT_TOOLS
+    """The lines' rules keep their own tuple (compiled by mypyc): the importer's tools."""
     assert set(digest_lines._EDITS) == EDIT_TOOLS

@@ -41,11 +41,6 @@ _HARNESS_ADVICE = lazy_compile(
 )
 
 
-#: The tools whose call edits a file (``memcore.claude_code.tools.EDIT_TOOLS``, as a tuple: a
-#: fix made by one is said as that file's edit, not as a rerun "without an edit").
-_EDIT_TOOLS = ("Edit", "MultiEdit", "Write", "NotebookEdit")
-
-
 def error_line(
     item: MemoryItem, seq: int, recency: float, by_id: dict[str, MemoryItem], root: str | None
 ) -> Candidate:
@@ -57,7 +52,7 @@ def error_line(
     fixed_by = meta.get("fixed_by")
     if isinstance(fixed_by, list) and fixed_by:
         fixes = [by_id[i] for i in strs(fixed_by) if i in by_id]
-        edits = [f for f in fixes if f.metadata.get("tool") in _EDIT_TOOLS]
+        edits = [f for f in fixes if f.metadata.get("tool") in EDIT_TOOLS]
         if edits:
             paths = list(dict.fromkeys(f"`{shown_path(f.metadata, root)}`" for f in edits))[:2]
             names: list[str] = []

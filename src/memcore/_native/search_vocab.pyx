@@ -5,7 +5,8 @@ tokenizer that feeds it is ``search_scan.pyx``. Terms are kept in an open-addres
 (a 32-bit tag and the term id per entry, at most half full) over an arena of code points (1, 2
 or 4 bytes each, the smallest that fits; a term starts at a multiple of its width), so no
 Python object is made per token. A term of one byte per code point keeps its first 8 bytes in
-its ``head``: up to 8 bytes, told apart with no arena read. The lookup of an ASCII token is inline in ``search_vocab.pxd``.
+its ``head``: up to 8 bytes, told apart with no arena read. The lookup of an ASCII token is
+inline in ``search_vocab.pxd``.
 """
 cimport cython
 from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from memcore.errors import NoHomeError, NotFoundError, ValidationError
+from memcore.errors import MemcoreError, NoHomeError, NotFoundError, ValidationError
 from memcore.home import expand_home, home_dir
 from memcore.lazy_re import lazy_compile
 
@@ -214,30 +214,34 @@ def find_transcripts(path: str | os.PathLike[str] | None = None) -> list[Path]:
             return []
     else:
         root = expand_home(os.fspath(path), "the transcripts", "name them by an absolute path")
-    try:  # (stat itself: Path.is_dir raises on a folder above that cannot be searched up to
-        # 3.11, where 3.12 says False, and the two must not tell a user different things)
-        mode = root.stat().st_mode
-    except (FileNotFoundError, NotADirectoryError):
+    unusable = _unusable(root)
+    if unusable is not None:  # (the default folder's trouble is no transcripts of the user's)
         if not explicit:
             return []
-        raise NotFoundError(f"no such transcript file or folder: {root}") from None
-    except OSError as exc:
-        if not explicit:
-            return []
-        raise ValidationError(f"cannot read {root}: {exc.strerror or exc}") from None
-    folder = stat.S_ISDIR(mode)
-    if not folder and not stat.S_ISREG(mode):  # (a device, a FIFO: reading one would never
-        if not explicit:  # end, or never start)
-            return []
-        raise ValidationError(f"not a regular file or folder: {root}")
-    if not os.access(root, os.R_OK | (os.X_OK if folder else 0)):
-        if not explicit:
-            return []
-        raise ValidationError(f"cannot read {root}: Permission denied")
-    if not folder:
+        raise unusable
+    if not root.is_dir():
         return [root]
     found = [p for p in root.rglob("*.jsonl") if _regular_file(p) and looks_like_transcript(p)]
     return sorted(found, key=transcript_order)
+
+
+def _unusable(root: Path) -> MemcoreError | None:
+    """Why transcripts cannot be read at ``root``, or None for a regular file or a folder this
+    user may read. By ``stat`` itself: ``Path.is_dir`` raises on a folder above that cannot be
+    searched up to 3.11, where 3.12 says False, and the two must not tell a user different
+    things."""
+    try:
+        mode = root.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return NotFoundError(f"no such transcript file or folder: {root}")
+    except OSError as exc:
+        return ValidationError(f"cannot read {root}: {exc.strerror or exc}")
+    folder = stat.S_ISDIR(mode)
+    if not folder and not stat.S_ISREG(mode):  # (a device, a FIFO: reading one would never
+        return ValidationError(f"not a regular file or folder: {root}")  # end, or never start)
+    if not os.access(root, os.R_OK | (os.X_OK if folder else 0)):
+        return ValidationError(f"cannot read {root}: Permission denied")
+    return None
 
 
 def _regular_file(path: Path) -> bool:
