@@ -1,4 +1,4 @@
-"""``memcore search``: BM25 recall over a store's items, one session or all of them.
+"""``memcore search``: BM25 recall over a store's items: one session, one project's, or all.
 
 Read-only, like ``inspect``: the store must exist, and a named session must exist too. Every
 session searched goes into one index, so scores from different sessions are comparable (they
@@ -11,8 +11,9 @@ more often than a plain index asked the words as they are (``benchmarks/recall_q
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from typing import TextIO
+from typing import Any, TextIO
 
 from memcore.cli._common import (
     DEFAULT_STORE_HELP,
@@ -30,7 +31,7 @@ from memcore.cli._common import (
     user_sessions,
     warn_skipped,
 )
-from memcore.errors import CorruptedMemoryError
+from memcore.errors import CorruptedMemoryError, NotFoundError
 from memcore.model import MemoryItem
 from memcore.stores import decode_entry
 
@@ -44,19 +45,28 @@ def register(sub: Subparsers) -> None:
         "search",
         cmd_search,
         "find the items that best match a query (BM25)",
-        "Rank the items of every session of the store (or only --session S) by BM25 against\n"
-        "QUERY and print the best: session, key, score and the start of the content. QUERY\n"
-        "may be a question: it is ranked as the MCP server's recall ranks it (its own words,\n"
-        "how/do/the..., left out; tests also finds test).\n"
+        "Rank the items of every session of the store (or only --session S, or only what\n"
+        "--project DIR holds) by BM25 against QUERY and print the best: session, key, score\n"
+        "and the start of the content. QUERY may be a question: it is ranked as the MCP\n"
+        "server's recall ranks it (its own words, how/do/the..., left out; tests also finds\n"
+        "test). --project searches what recall searches for Claude Code in that project: its\n"
+        "saved sessions and the notes remembered for it.\n"
         "Read-only: nothing is created or changed.",
     )
     p.add_argument("query", metavar="QUERY", help="words to look for (any order)")
     p.add_argument("--store", metavar="URL", type=store_url, help=DEFAULT_STORE_HELP)
-    p.add_argument(
+    which = p.add_mutually_exclusive_group()
+    which.add_argument(
         "--session",
         metavar="S",
         type=session_id,
         help="search only this session (default: every one)",
+    )
+    which.add_argument(
+        "--project",
+        metavar="DIR",
+        help="search only the memory of the project of this folder (the folder or the nearest "
+        "above it with memory): its saved sessions and its notes",
     )
     p.add_argument(
         "-k", type=_positive_int, default=10, metavar="N", help="results to print (default: 10)"
@@ -74,6 +84,7 @@ async def search_distinct(
     k: int,
     session: str | None,
     *,
+    project: str | None = None,
     distinct: bool = True,
     unmatched: list[str] | None = None,
 ) -> list[tuple[Hit, int]]:
@@ -81,11 +92,13 @@ async def search_distinct(
     they are folded into it, and the index is asked for more until ``k`` different texts are
     found; a command run six times is one result, not six). ``unmatched``, when given and
     there are hits, gets the words of ``query`` that no item searched has in any of their
-    forms (the hits match its other words only).
+    forms (the hits match its other words only). ``project``: an absolute folder, whose
+    project's sessions and notes alone are searched (``session`` is then None).
 
     Items are decoded one at a time to be indexed, and only their stored records are kept: a
     hit is decoded again when it is found (every item held decoded took 236 MB for a store of
     220 sessions)."""
+    from memcore.claude_code.project import is_note_of
     from memcore.claude_code.recall_rank import (
         pool_size,
         question_terms,
@@ -97,9 +110,12 @@ async def search_distinct(
 
     index = recall_index()
     held: list[tuple[str, str, bytes]] = []  # an index key's number -> (session, key, record)
+    notes: tuple[str, str] | None = None  # (the project's notes session, the project)
     async with reading_store(url) as store:
         if session is not None:
             names = [await named_session(store, url, session)]
+        elif project is not None:
+            names, notes = await _project_sessions(store, project)
         else:
             names = user_sessions(await store.list_sessions())
         for name in names:
@@ -112,6 +128,8 @@ async def search_distinct(
                 continue
             skipped: list[str] | None = None if session is not None else []
             for key, item, record in live_items(records, url, name, skipped=skipped):
+                if notes is not None and name == notes[0] and not is_note_of(item, notes[1]):
+                    continue  # (another folder's note: the session is shared, not the notes)
                 index.add(f"{len(held):010d}", item_text(item))  # (equal scores come in the
                 held.append((name, key, record))  # store's order: the index breaks ties by key)
             warn_skipped("memcore search", url, name, skipped or [])
@@ -145,11 +163,33 @@ async def search_distinct(
         asked *= 2
 
 
+async def _project_sessions(store: Any, folder: str) -> tuple[list[str], tuple[str, str]]:
+    """The sessions that hold the memory of the project of ``folder`` (found as session-start
+    and the MCP server find it), its notes session first, and ``(notes session, project)``;
+    ``NotFoundError`` when the store holds none of it."""
+    from memcore.claude_code.project import notes_session
+    from memcore.claude_code.session_start import project_entries
+
+    project, records = await project_entries(store, folder)
+    notes = notes_session(project)
+    stored = set(await store.list_sessions())
+    names = [name for name in (notes, *(r.session_id for r in records)) if name in stored]
+    if not names:
+        raise NotFoundError(
+            f"no memory of the project of {folder} is saved (memcore install-claude-code saves "
+            "its sessions as they go; memcore import-claude-code reads the earlier ones)"
+        )
+    return names, (notes, project)
+
+
 def cmd_search(args: argparse.Namespace, out: TextIO) -> int:
     unmatched: list[str] = []
+    folder = None if args.project is None else os.path.abspath(os.path.expanduser(args.project))
     hits = run_reading(
         args.store,
-        search_distinct(args.store, args.query, args.k, args.session, unmatched=unmatched),
+        search_distinct(
+            args.store, args.query, args.k, args.session, project=folder, unmatched=unmatched
+        ),
     )
     if not hits:
         print(f"no item matches {args.query!r}", file=out)
