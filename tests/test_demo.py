@@ -31,6 +31,9 @@ def test_demo_command_on_notes(memcore_home: Path, capsys: pytest.CaptureFixture
     assert "handover note" in out
     assert "total" in out
     assert (memcore_home / "memory.db").exists()  # the embedded default store
+    level1 = int(out.split("levels: level1 ")[1].split(",")[0])
+    assert level1 > 0  # (notes an hour old and less: a spread of levels)
+    assert f"the {level1:,} level-1 items intact after decompression: yes" in out
 
 
 @pytest.mark.usefixtures("no_transcripts")
@@ -46,6 +49,7 @@ async def test_demo_figures_on_notes(memcore_home: Path) -> None:
     assert compression["compressed_size"] < compression["original_size"]
     assert sum(compression["levels"].values()) == 300
     assert compression["level1_intact"]
+    assert compression["level1_checked"] == compression["levels"]["level1"] > 0
     assert 0 < compression["zstd_bundle_bytes"] < compression["bundle_bytes"]
     assert compression["zstd_same_levels"]
     overflow = report.overflow
@@ -179,3 +183,13 @@ def test_stdlib_notes_rejects_nonsense() -> None:
 
     with pytest.raises(ValidationError):
         stdlib_notes(0, 1, utc_now())
+
+
+def test_with_nothing_at_level_1_the_demo_says_so() -> None:
+    """Transcripts a week old and more, no item critical: every item is summarized, and "the
+    level-1 items came back intact" would claim a check that checked nothing."""
+    from memcore.demo import _level1_said
+
+    said = _level1_said({"level1_checked": 0, "level1_intact": True})
+    assert said == "no item at level 1 to check (none critical, none younger than an hour)"
+    assert _level1_said({"level1_checked": 3, "level1_intact": False}).endswith(": NO")
