@@ -177,6 +177,8 @@ def test_streamed_message_usage_counted_once(main_file: Path) -> None:
     samples = {s.message_id: s for s in transcript.token_samples}
     assert set(samples) == {"msg_01A", "msg_01B", "msg_01C", "msg_01D", "msg_01E"}
     assert samples["msg_01A"].output_tokens == 40  # three records, one reply
+    assert samples["msg_01A"].thinking  # (billed for its thinking whole)
+    assert not samples["msg_01B"].thinking
     assert "reading the cart module" in samples["msg_01A"].text
     assert "cart.py" in samples["msg_01A"].text  # the tool input is generated text too
     assert transcript.usage_totals["output_tokens"] == 40 + 120 + 30 + 25

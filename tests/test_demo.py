@@ -89,8 +89,10 @@ async def test_demo_ingests_claude_code_transcripts(
     assert report.source_detail == "3 Claude Code transcript file(s)"
     assert report.malformed_lines == 4
     assert report.accesses == 8
-    assert report.tokens["messages"] == 6
-    assert report.tokens["billed_output_tokens"] == 40 + 120 + 30 + 25 + 60 + 60
+    # the reply that thought is billed for its thinking whole: not held against its text
+    assert report.tokens["messages"] == 5
+    assert report.tokens["left_out"] == 1
+    assert report.tokens["billed_output_tokens"] == 120 + 30 + 25 + 60 + 60
     assert report.sync["checksums_equal"]
 
 
@@ -193,3 +195,21 @@ def test_with_nothing_at_level_1_the_demo_says_so() -> None:
     said = _level1_said({"level1_checked": 0, "level1_intact": True})
     assert said == "no item at level 1 to check (none critical, none younger than an hour)"
     assert _level1_said({"level1_checked": 3, "level1_intact": False}).endswith(": NO")
+
+
+def test_a_usage_recorded_at_a_reply_s_start_is_not_held_against_its_text() -> None:
+    """Claude Code writes a streamed reply's usage as it stood when the reply began: 1 output
+    token for 1,342 characters in a shared transcript. Held against the text, such replies
+    made ``count_tokens`` look 1.7x too high on the shared transcripts."""
+    from memcore.claude_code.results import TokenSample
+    from memcore.demo import comparable
+
+    def reply(output_tokens: int, text: str, thinking: bool = False) -> TokenSample:
+        return TokenSample("m", text, output_tokens, 3, 0, 0, thinking)
+
+    assert comparable(reply(300, "word " * 250))
+    assert not comparable(reply(1, "word " * 250))  # (1,250 characters in one token)
+    assert comparable(reply(1, "Done."))
+    assert not comparable(reply(300, "word " * 250, thinking=True))
+    assert not comparable(reply(0, "word"))
+    assert not comparable(reply(5, ""))

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from memcore.claude_code import Transcript
+    from memcore.claude_code.results import TokenSample
     from memcore.stores import Store
 
 DEMO_SESSION = "memcore-demo"
@@ -453,14 +454,34 @@ def _digest_step(items: list[MemoryItem], budget: int = 500) -> dict[str, Any]:
     return {"budget": budget, "tokens": digest.tokens, "sections": list(digest.sections)}
 
 
+#: Characters a token of generated text holds at most, on any plausible text: a reply whose
+#: recorded output tokens are fewer than its characters over this was recorded mid-stream.
+MAX_CHARS_PER_TOKEN = 8
+
+
+def comparable(sample: TokenSample) -> bool:
+    """Whether a reply's recorded usage can be held against its text: Claude Code often writes a
+    streamed reply's usage as it stood at the reply's start (1-20 output tokens for hundreds
+    generated: about half the replies of the shared transcripts), and the API bills thinking
+    whole where the transcript keeps a summary of it."""
+    return (
+        sample.output_tokens > 0
+        and bool(sample.text)
+        and not sample.thinking
+        and sample.output_tokens * MAX_CHARS_PER_TOKEN >= len(sample.text)
+    )
+
+
 def _token_step(found: list[Transcript]) -> dict[str, Any]:
     from memcore.tokens import count_tokens
 
-    samples = [s for t in found for s in t.token_samples if s.output_tokens > 0 and s.text]
+    billed_replies = [s for t in found for s in t.token_samples if s.output_tokens > 0]
+    samples = [s for s in billed_replies if comparable(s)]
     counted = sum(count_tokens(s.text) for s in samples)
     billed = sum(s.output_tokens for s in samples)
     return {
         "messages": len(samples),
+        "left_out": len(billed_replies) - len(samples),
         "counted": counted,
         "billed_output_tokens": billed,
         "ratio": counted / billed if billed else 0.0,
@@ -549,10 +570,17 @@ def render_report(report: DemoReport, console: Console) -> None:
     )
     t = report.tokens
     if t and t.get("messages"):  # (transcripts without the API's usage: nothing to compare)
+        left_out = t.get("left_out", 0)
         console.print(
             f"8. tokens: count_tokens gave {t['counted']:,} for {t['messages']} assistant "
-            f"messages the API billed {t['billed_output_tokens']:,} output tokens for "
+            f"replies the API billed {t['billed_output_tokens']:,} output tokens for "
             f"(ratio {t['ratio']:.2f})"
+            + (
+                f"; {left_out} other replies left out (thinking billed whole but kept as a "
+                "summary, or a usage recorded at the reply's start)"
+                if left_out
+                else ""
+            )
         )
     table = Table(title="time taken", show_edge=False)
     table.add_column("step")

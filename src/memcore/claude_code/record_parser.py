@@ -380,7 +380,10 @@ class RecordParser(SideRecords):
             self.stream_text(message, block["text"])
         elif btype == "thinking" and isinstance(block.get("thinking"), str):
             self.add(item_id, "thinking", unglue_lists(block["thinking"]), when, meta)
-            self.stream_text(message, block["thinking"])
+            self.stream_text(message, block["thinking"], thinking=True)
+        elif btype == "redacted_thinking":  # (nothing to keep, but billed)
+            self.stream_text(message, "", thinking=True)
+            self.out.skipped_types["block:redacted_thinking"] += 1
         elif btype == "tool_use" and isinstance(block.get("name"), str):
             self.tool_use(item_id, block, when, meta, message)
         elif btype == "tool_result":
@@ -534,10 +537,14 @@ class RecordParser(SideRecords):
             )
         return bool(found)
 
-    def stream_text(self, message: Mapping[str, Any], text: str) -> None:
+    def stream_text(self, message: Mapping[str, Any], text: str, *, thinking: bool = False) -> None:
         msg_id = message.get("id")
         if isinstance(msg_id, str) and msg_id in self.messages:
-            self.messages[msg_id]["parts"].append(text)
+            entry = self.messages[msg_id]
+            if text:
+                entry["parts"].append(text)
+            if thinking:
+                entry["thinking"] = True
 
     def usage(self, message: Mapping[str, Any]) -> None:
         # A streamed reply is written as several records sharing one API message id, each with
@@ -584,6 +591,7 @@ class RecordParser(SideRecords):
                     input_tokens=count("input_tokens"),
                     cache_read_input_tokens=count("cache_read_input_tokens"),
                     cache_creation_input_tokens=count("cache_creation_input_tokens"),
+                    thinking=bool(entry.get("thinking")),
                 )
             )
         if self.forced_session:

@@ -20,7 +20,11 @@ class MalformedLine:
 
 @dataclass(frozen=True, slots=True)
 class TokenSample:
-    """One assistant API message: the text it generated and the output tokens the API billed."""
+    """One assistant API message: the text it generated and the output tokens the API billed.
+
+    The usage is the one Claude Code wrote with the reply's records, which for a streamed reply
+    is often taken at its start (1-20 output tokens for a reply of hundreds), and the API bills
+    a reply's thinking whole where the transcript keeps a summary of it (``thinking``) or none."""
 
     message_id: str
     text: str
@@ -28,6 +32,7 @@ class TokenSample:
     input_tokens: int
     cache_read_input_tokens: int
     cache_creation_input_tokens: int
+    thinking: bool = False  # the reply thought (a thinking or redacted_thinking block)
 
 
 @dataclass(slots=True)
