@@ -1,4 +1,5 @@
-"""``memcore digest``: a session's handover note, model-free, within a token budget."""
+"""``memcore digest``: a session's handover note, model-free, within a token budget; or, with
+``--project``, what a new Claude Code session of a project is told of its earlier work."""
 
 from __future__ import annotations
 
@@ -40,8 +41,9 @@ def register(sub: Subparsers) -> None:
         "--budget tokens. Without SESSION, every session of the store gets its own digest;\n"
         "SESSION may be the start of a session id (a Claude Code session's first 8 characters),\n"
         "or a Claude Code transcript file (a path: its digest, straight from the file, with its\n"
-        "sub-agents' files beside it; no store is opened). Read-only: nothing is created or\n"
-        "changed.",
+        "sub-agents' files beside it; no store is opened). --project DIR prints instead what a\n"
+        "new Claude Code session started in DIR is told of its project's earlier work (the\n"
+        "session-start hook's context). Read-only: nothing is created or changed.",
     )
     add_session_arguments(p, required=False)
     p.add_argument(
@@ -49,6 +51,12 @@ def register(sub: Subparsers) -> None:
         type=_positive_int,
         default=DEFAULT_BUDGET,
         help=f"at most this many tokens per digest (default: {DEFAULT_BUDGET})",
+    )
+    p.add_argument(
+        "--project",
+        metavar="DIR",
+        help="what a new Claude Code session in this folder is told at its start: the memory of "
+        "its project (the folder or the nearest above it with memory)",
     )
 
 
@@ -97,9 +105,33 @@ def _transcript_state(path: Path) -> dict[str, dict[str, MemoryItem]]:
     return {session: {item.id: item for t in parsed for item in t.items}}
 
 
+async def _project_context(url: str | None, folder: str, budget: int) -> str:
+    """What the session-start hook tells a new session at ``folder`` (no session of its own)."""
+    from memcore.claude_code.session_start import start_context
+
+    async with reading_store(url) as store:
+        return await start_context(folder, "", store, budget)
+
+
+def _print_project_context(args: argparse.Namespace, out: TextIO) -> int:
+    if args.session:
+        raise UsageError("memcore digest", "--project and SESSION exclude each other")
+    folder = os.path.abspath(os.path.expanduser(args.project))
+    text = run_reading(args.store, _project_context(args.store, folder, args.budget))
+    if not text:
+        raise NotFoundError(
+            f"no memory of the project of {folder} is saved (memcore install-claude-code saves "
+            "its sessions as they go; memcore import-claude-code reads the earlier ones)"
+        )
+    print(text, file=out)
+    return 0
+
+
 def cmd_digest(args: argparse.Namespace, out: TextIO) -> int:
     from memcore.digest import session_digest
 
+    if args.project is not None:
+        return _print_project_context(args, out)
     transcript = _transcript_path(args)
     if transcript is not None:
         states = _transcript_state(transcript)
