@@ -438,6 +438,21 @@ async def read_states(
     return states
 
 
+#: How Claude Code sessions come to be saved, for the commands that find none.
+HOW_SESSIONS_ARE_SAVED = (
+    "memcore install-claude-code saves them as they go; memcore import-claude-code reads the "
+    "earlier ones"
+)
+
+
+def no_project_memory(folder: str) -> NotFoundError:
+    """The error of a command asked for the memory of a project (``--project``) the store holds
+    nothing of."""
+    return NotFoundError(
+        f"no memory of the project of {folder} is saved ({HOW_SESSIONS_ARE_SAVED})"
+    )
+
+
 def left_out_damaged(prog: str, url: str | None, session: str, exc: CorruptedMemoryError) -> None:
     """Say on stderr that a store-wide command left out ``session``, which cannot be read at
     all (``exc`` says why), with the command that repairs it; the command goes on with the

@@ -15,6 +15,7 @@ from memcore.cli._common import (
     _positive_int,
     add_session_arguments,
     named_session,
+    no_project_memory,
     read_state,
     read_states,
     reading_store,
@@ -119,10 +120,7 @@ def _print_project_context(args: argparse.Namespace, out: TextIO) -> int:
     folder = os.path.abspath(os.path.expanduser(args.project))
     text = run_reading(args.store, _project_context(args.store, folder, args.budget))
     if not text:
-        raise NotFoundError(
-            f"no memory of the project of {folder} is saved (memcore install-claude-code saves "
-            "its sessions as they go; memcore import-claude-code reads the earlier ones)"
-        )
+        raise no_project_memory(folder)
     print(text, file=out)
     return 0
 

@@ -24,6 +24,7 @@ from memcore.cli._common import (
     left_out_damaged,
     live_items,
     named_session,
+    no_project_memory,
     reading_store,
     run_reading,
     session_id,
@@ -31,7 +32,7 @@ from memcore.cli._common import (
     user_sessions,
     warn_skipped,
 )
-from memcore.errors import CorruptedMemoryError, NotFoundError
+from memcore.errors import CorruptedMemoryError
 from memcore.model import MemoryItem
 from memcore.stores import decode_entry
 
@@ -175,10 +176,7 @@ async def _project_sessions(store: Any, folder: str) -> tuple[list[str], tuple[s
     stored = set(await store.list_sessions())
     names = [name for name in (notes, *(r.session_id for r in records)) if name in stored]
     if not names:
-        raise NotFoundError(
-            f"no memory of the project of {folder} is saved (memcore install-claude-code saves "
-            "its sessions as they go; memcore import-claude-code reads the earlier ones)"
-        )
+        raise no_project_memory(folder)
     return names, (notes, project)
 
 

@@ -9,6 +9,7 @@ import os
 from typing import TYPE_CHECKING, TextIO
 
 from memcore.cli._common import (
+    HOW_SESSIONS_ARE_SAVED,
     Subparsers,
     _add,
     add_store_option,
@@ -101,10 +102,8 @@ def cmd_sessions(args: argparse.Namespace, out: TextIO) -> int:
         where = f"the project of {folder}" if folder else "the store"
         if damaged:
             raise _unlisted(args.store, damaged, where)
-        raise NotFoundError(
-            f"no Claude Code session of {where} is saved (memcore install-claude-code saves them "
-            "as they go; memcore import-claude-code reads the earlier ones)"
-        )
+        saved = HOW_SESSIONS_ARE_SAVED
+        raise NotFoundError(f"no Claude Code session of {where} is saved ({saved})")
     for name, keys in damaged.items():
         warn_skipped("memcore sessions", args.store, name, keys)
     for index, (project, records) in enumerate(projects.items()):
