@@ -201,8 +201,7 @@ def test_a_usage_recorded_at_a_reply_s_start_is_not_held_against_its_text() -> N
     """Claude Code writes a streamed reply's usage as it stood when the reply began: 1 output
     token for 1,342 characters in a shared transcript. Held against the text, such replies
     made ``count_tokens`` look 1.7x too high on the shared transcripts."""
-    from memcore.claude_code.results import TokenSample
-    from memcore.demo import comparable
+    from memcore.claude_code.results import TokenSample, comparable
 
     def reply(output_tokens: int, text: str, thinking: bool = False) -> TokenSample:
         return TokenSample("m", text, output_tokens, 3, 0, 0, thinking)

@@ -167,6 +167,19 @@ def decode_backup(blob: bytes, session_id: str, info: BackupInfo | None = None) 
     return Backup(version, digest, records, decoded.entries)
 
 
+async def drop_history(store: Store, session_id: str) -> BackupInfo:
+    """Take what a session's items were before out of the store: one backup of the state as it
+    is now, every other backup deleted, and the journal cut through its version (recovery still
+    has a base at the journal's floor). What was masked or forgotten is then gone from the
+    session's history too, not only from its state. Returns the backup made."""
+    fresh = await create_backup(session_id, store)  # (first: recovery always has a base)
+    for info in await store.list_backups(session_id):
+        if info.backup_id != fresh.backup_id:
+            await store.delete_backup(session_id, info.backup_id)
+    await store.truncate_journal(session_id, fresh.version)
+    return fresh
+
+
 __all__ = [
     "BACKUP_FORMAT",
     "BACKUP_FORMAT_VERSION",
@@ -175,5 +188,6 @@ __all__ = [
     "StoreArg",
     "create_backup",
     "decode_backup",
+    "drop_history",
     "opened_store",
 ]

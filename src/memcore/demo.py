@@ -40,7 +40,6 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from memcore.claude_code import Transcript
-    from memcore.claude_code.results import TokenSample
     from memcore.stores import Store
 
 DEMO_SESSION = "memcore-demo"
@@ -454,25 +453,8 @@ def _digest_step(items: list[MemoryItem], budget: int = 500) -> dict[str, Any]:
     return {"budget": budget, "tokens": digest.tokens, "sections": list(digest.sections)}
 
 
-#: Characters a token of generated text holds at most, on any plausible text: a reply whose
-#: recorded output tokens are fewer than its characters over this was recorded mid-stream.
-MAX_CHARS_PER_TOKEN = 8
-
-
-def comparable(sample: TokenSample) -> bool:
-    """Whether a reply's recorded usage can be held against its text: Claude Code often writes a
-    streamed reply's usage as it stood at the reply's start (1-20 output tokens for hundreds
-    generated: about half the replies of the shared transcripts), and the API bills thinking
-    whole where the transcript keeps a summary of it."""
-    return (
-        sample.output_tokens > 0
-        and bool(sample.text)
-        and not sample.thinking
-        and sample.output_tokens * MAX_CHARS_PER_TOKEN >= len(sample.text)
-    )
-
-
 def _token_step(found: list[Transcript]) -> dict[str, Any]:
+    from memcore.claude_code.results import comparable
     from memcore.tokens import count_tokens
 
     billed_replies = [s for t in found for s in t.token_samples if s.output_tokens > 0]

@@ -27,7 +27,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -60,12 +60,14 @@ def missed(
     *,
     cwd: str | None = None,
     now: float | None = None,
+    forgotten: Collection[str] = (),
 ) -> list[tuple[str, Path]]:
     """The ``(session id, transcript)`` pairs of the folder of ``transcript_path`` (this
     session's) that memcore has not read as they are now, the latest written first; this
     session's own transcript and sub-agents' files are never among them, nor (given this
     session's ``cwd``) one that started in another folder than ``cwd`` or one above it: a save
-    from here would refuse it (a copy of another project's transcript), at every start."""
+    from here would refuse it (a copy of another project's transcript), at every start, nor
+    one of the ``forgotten`` sessions (``memcore forget``)."""
     from memcore.claude_code.discovery import transcript_head
     from memcore.claude_code.project import inside, read_as
 
@@ -94,11 +96,11 @@ def missed(
     found: list[tuple[str, Path]] = []
     for _, path, stamp in sorted(written, key=lambda seen: (-seen[0], seen[1].name)):
         # (the saves' own test, ``unchanged_since``, on the stat just taken)
-        if read_as(saved.get(path.stem), path, stamp):  # (a transcript is named by its session)
-            continue  # (without reading its head)
+        if read_as(saved.get(path.stem), path, stamp) or path.stem in forgotten:
+            continue  # (a transcript is named by its session: without reading its head)
         head = transcript_head(path)
         session = head.session_id
-        if session is None or session == session_id:
+        if session is None or session == session_id or session in forgotten:
             continue
         if cwd is not None and head.cwd is not None and not inside(cwd, head.cwd):
             continue

@@ -27,17 +27,23 @@ async def start_and_missed(
     :mod:`memcore.claude_code.catch_up`)."""
     from memcore.claude_code import catch_up, session_start  # (here: a save needs none of it)
 
-    entries = await session_start.project_entries(store, payload.cwd)
+    project, records, forgotten = await session_start.project_registry(store, payload.cwd)
     context = await session_start.start_context(
         payload.cwd,
         payload.session_id,
         store,
         budget,
         compacted=payload.source == "compact",
-        entries=entries,
+        entries=(project, records),
     )
     missed = (
-        catch_up.missed(payload.transcript_path, payload.session_id, entries[1], cwd=payload.cwd)
+        catch_up.missed(
+            payload.transcript_path,
+            payload.session_id,
+            records,
+            cwd=payload.cwd,
+            forgotten=forgotten,
+        )
         if catch_up.wanted()
         else []
     )

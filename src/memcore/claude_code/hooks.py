@@ -29,6 +29,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn, TextIO
 
+from memcore.claude_code.forget import is_forgotten
 from memcore.claude_code.hook_args import parse_args, plain_args, say
 from memcore.claude_code.hook_events import DEFAULT_BUDGET, EVENTS, SAVING_EVENTS
 from memcore.claude_code.project import (
@@ -178,6 +179,8 @@ async def _save_in_turn(
     try:
         await manager.sync_session_memory(registry)
         held = manager.get(registry, registry_key(session_id))
+        if held is not None and is_forgotten(held):
+            return SaveReport(session_id, 0, 0, True)  # (``memcore forget``: not saved again)
         previous = SessionRecord.from_item(MemoryItem.coerce(held)) if held else None
         if unchanged_since(previous, files):
             if refresh_digest and previous is not None and previous.needs_digest():
@@ -289,6 +292,8 @@ def _stale_records(manager: Any, registry: str, saved: str) -> list[SessionRecor
     abandoned = (utc_now() - ABANDONED_AFTER).isoformat(timespec="seconds")
     stale = []
     for value in manager.state(registry).values():
+        if is_forgotten(value):
+            continue
         try:
             record = SessionRecord.from_item(MemoryItem.coerce(value))
         except (MemcoreError, ValueError, TypeError):

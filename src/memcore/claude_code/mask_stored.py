@@ -152,7 +152,7 @@ async def mask_store(
     store: Store, *, dry_run: bool = False, drop_history: bool = False
 ) -> MaskReport:
     """Mask the secrets of every item of every session of ``store`` (see the module doc)."""
-    from memcore.backups import create_backup
+    from memcore.backups import drop_history as drop_session_history
     from memcore.sync import DistributedMemoryManager
 
     report = MaskReport()
@@ -182,12 +182,8 @@ async def mask_store(
         found.history = await history_holds_secrets(store, session)
         if not (found.items or found.history):
             continue
-        if drop_history and not dry_run:  # (the new backup first: recovery always has a base)
-            fresh = await create_backup(session, store)
-            for info in await store.list_backups(session):
-                if info.backup_id != fresh.backup_id:
-                    await store.delete_backup(session, info.backup_id)
-            await store.truncate_journal(session, fresh.version)
+        if drop_history and not dry_run:
+            await drop_session_history(store, session)
             found.history, found.history_dropped = False, True
         report.sessions.append(found)
     return report

@@ -35,6 +35,24 @@ class TokenSample:
     thinking: bool = False  # the reply thought (a thinking or redacted_thinking block)
 
 
+#: Characters a token of generated text holds at most, on any plausible text: a reply whose
+#: recorded output tokens are fewer than its characters over this was recorded mid-stream.
+MAX_CHARS_PER_TOKEN = 8
+
+
+def comparable(sample: TokenSample) -> bool:
+    """Whether a reply's recorded usage can be held against its text: Claude Code often writes a
+    streamed reply's usage as it stood at the reply's start (1-20 output tokens for hundreds
+    generated: about half the replies of the shared transcripts), and the API bills thinking
+    whole where the transcript keeps a summary of it."""
+    return (
+        sample.output_tokens > 0
+        and bool(sample.text)
+        and not sample.thinking
+        and sample.output_tokens * MAX_CHARS_PER_TOKEN >= len(sample.text)
+    )
+
+
 @dataclass(slots=True)
 class Transcript:
     """What one transcript file gave."""

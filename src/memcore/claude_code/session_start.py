@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from memcore.claude_code.discovery import CLAUDE_FOLDER
+from memcore.claude_code.forget import forgotten_ids, is_forgotten
 from memcore.claude_code.picked_tests import picks_tests
 from memcore.claude_code.project import (
     SessionRecord,
@@ -70,7 +71,7 @@ def entries_of(items: list[MemoryItem], project: str) -> list[SessionRecord]:
     a registry key (Claude Code's own folder names collide the same way), not their memory."""
     records = []
     for item in items:
-        if not is_entry_of(item, project):
+        if not is_entry_of(item, project) or is_forgotten(item):
             continue
         try:
             records.append(SessionRecord.from_item(item))
@@ -90,21 +91,32 @@ async def project_entries(store: Any, cwd: str) -> tuple[str, list[SessionRecord
     a linked git worktree (the repository's project, see ``memcore.claude_code.worktrees``),
     also those a hook filed under the worktree's own folder before worktrees were one project:
     the nearest of it and the folders above it, below the project, that holds any."""
+    project, records, _ = await project_registry(store, cwd)
+    return project, records
+
+
+async def project_registry(store: Any, cwd: str) -> tuple[str, list[SessionRecord], set[str]]:
+    """``project_entries``, and the ids of the project's sessions marked forgotten
+    (``memcore forget``), from the same reads."""
     project = await known_project(store, cwd)
-    records = entries_of(await live_items(store, registry_session(project)), project)
+    items = await live_items(store, registry_session(project))
+    records = entries_of(items, project)
+    forgotten = forgotten_ids(i for i in items if is_entry_of(i, project))
     if linked_tree(cwd) is None:
-        return project, records
+        return project, records, forgotten
     for folder in project_candidates(cwd):
         if folder == project:
             break
         if await store.version(registry_session(folder)) > 0:
-            filed = entries_of(await live_items(store, registry_session(folder)), folder)
+            items = await live_items(store, registry_session(folder))
+            filed = entries_of(items, folder)
+            forgotten |= forgotten_ids(i for i in items if is_entry_of(i, folder))
             if not filed:
                 continue  # (another folder's registry, by the same key)
             known = {r.session_id for r in records}
             records = latest_first([*records, *(r for r in filed if r.session_id not in known)])
             break
-    return project, records
+    return project, records, forgotten
 
 
 async def project_notes(store: Any, project: str) -> list[MemoryItem]:

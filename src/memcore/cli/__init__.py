@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 COMMAND_MODULES = (
     "importer",
     "mask",
+    "forget",
     "digest",
     "sessions",
     "recall",

@@ -84,12 +84,16 @@ def next_cut(noted: int, cut: int, cut_written: bool) -> int:
     return noted if cut < noted and not cut_written else cut
 
 
-def by_session(paths: Sequence[Path]) -> dict[str | None, list[tuple[Path, str | None]]]:
+#: Transcript files by the session their head names, each with the folder it names.
+Groups = dict[str | None, list[tuple[Path, str | None]]]
+
+
+def by_session(paths: Sequence[Path]) -> Groups:
     """The files, each with the folder its head names, by the session their head names
     (sub-agents' files carry their session's): one read of each file's head."""
     from memcore.claude_code.discovery import transcript_head
 
-    groups: dict[str | None, list[tuple[Path, str | None]]] = {}
+    groups: Groups = {}
     for path in paths:
         head = transcript_head(path)
         groups.setdefault(head.session_id, []).append((path, head.cwd))
@@ -108,9 +112,7 @@ def _project(files: Sequence[tuple[Path, str | None]]) -> str | None:
     return None
 
 
-def filed_where(
-    groups: dict[str | None, list[tuple[Path, str | None]]],
-) -> dict[str, tuple[str, list[Path]]]:
+def filed_where(groups: Groups) -> dict[str, tuple[str, list[Path]]]:
     """Each session's project and its files' absolute names (as saves key ``read_to``), for
     the sessions whose project the heads say."""
     where = {}
@@ -162,11 +164,34 @@ async def unchanged_sessions(
     return unchanged
 
 
+async def forgotten_sessions(url: str | None, where: dict[str, tuple[str, list[Path]]]) -> set[str]:
+    """The sessions of ``where`` (``filed_where``) that ``memcore forget`` marked in their
+    project's registry: an import passes over them, as the hooks do."""
+    from memcore.claude_code.forget import is_forgotten
+    from memcore.claude_code.project import registry_key, registry_session
+    from memcore.cli._common import read_state, reading_store
+
+    by_project: dict[str, list[str]] = {}
+    for session, (project, _) in where.items():
+        by_project.setdefault(project, []).append(session)
+    forgotten: set[str] = set()
+    try:
+        async with reading_store(url) as store:
+            for project, sessions in by_project.items():
+                entries = await read_state(store, url, registry_session(project), skipped=[])
+                forgotten.update(s for s in sessions if is_forgotten(entries.get(registry_key(s))))
+    except (MemcoreError, OSError):  # (no store yet: nothing forgotten)
+        return set()
+    return forgotten
+
+
 __all__ = [
     "CUTS_SESSION",
+    "Groups",
     "by_session",
     "cut_note",
     "filed_where",
+    "forgotten_sessions",
     "longer_kept",
     "next_cut",
     "noted_cut",

@@ -34,6 +34,7 @@ MAX_CHARS = 4000
 
 if TYPE_CHECKING:
     from memcore.claude_code import Transcript
+    from memcore.cli.import_unchanged import Groups
     from memcore.sync import DistributedMemoryManager
 
 _T = TypeVar("_T")
@@ -128,6 +129,7 @@ def cmd_import_claude_code(args: argparse.Namespace, out: TextIO) -> int:
     from memcore.claude_code import default_projects_dir, group_by_session, parse_transcript
     from memcore.claude_code.discovery import find_all_transcripts
     from memcore.claude_code.project import file_stamp
+    from memcore.cli.import_unchanged import by_session
 
     where = ", ".join(args.path) or str(default_projects_dir())
     paths = find_all_transcripts(args.path)
@@ -135,11 +137,13 @@ def cmd_import_claude_code(args: argparse.Namespace, out: TextIO) -> int:
         raise NotFoundError(f"no Claude Code transcripts (*.jsonl sessions) under {where}")
     _run(_store_usable(args.store), args.store, reading=True)  # (before the reading)
     cut = args.max_chars or MAX_CHARS
-    if not args.session and not args.reread and args.max_chars is None:
-        paths = _not_unchanged(args.store, paths, cut, out)
-        if not paths:
-            print(f"nothing new to import into {_store_name(args.store)}", file=out)
-            return 0
+    groups = by_session(paths)  # (each file's head: its session and folder)
+    paths = _not_forgotten(args.store, paths, groups, out)
+    if paths and not args.session and not args.reread and args.max_chars is None:
+        paths = _not_unchanged(args.store, paths, groups, cut, out)
+    if not paths:
+        print(f"nothing new to import into {_store_name(args.store)}", file=out)
+        return 0
     transcripts = []
     # each file's absolute name, size and mtime before it is read (see _file_session)
     stamps: dict[Path, tuple[str, list[int]]] = {}
@@ -225,12 +229,28 @@ async def _store_usable(url: str | None) -> None:
         return
 
 
-def _not_unchanged(url: str | None, paths: list[Path], cut: int, out: TextIO) -> list[Path]:
+def _not_forgotten(url: str | None, paths: list[Path], groups: Groups, out: TextIO) -> list[Path]:
+    """``paths`` but those of sessions ``memcore forget`` forgot (said on ``out``)."""
+    from memcore.cli.import_unchanged import filed_where, forgotten_sessions
+
+    forgotten = _run(forgotten_sessions(url, filed_where(groups)), url, reading=True)
+    if not forgotten:
+        return paths
+    print(
+        f"{len(forgotten)} session(s) forgotten (memcore forget): not imported (`memcore forget "
+        "--undo SESSION` lets one be saved again)",
+        file=out,
+    )
+    return _without(paths, groups, forgotten)
+
+
+def _not_unchanged(
+    url: str | None, paths: list[Path], groups: Groups, cut: int, out: TextIO
+) -> list[Path]:
     """``paths`` but those of sessions unchanged since memcore saved them, cut with ``cut`` or
     more (said on ``out``)."""
-    from memcore.cli.import_unchanged import by_session, filed_where, unchanged_sessions
+    from memcore.cli.import_unchanged import filed_where, unchanged_sessions
 
-    groups = by_session(paths)
     unchanged = _run(unchanged_sessions(url, filed_where(groups), cut), url, reading=True)
     if not unchanged:
         return paths
@@ -239,23 +259,31 @@ def _not_unchanged(url: str | None, paths: list[Path], cut: int, out: TextIO) ->
         "import): not read again (--reread reads them)",
         file=out,
     )
-    kept = {
-        path for session, files in groups.items() if session not in unchanged for path, _ in files
-    }
+    return _without(paths, groups, unchanged)
+
+
+def _without(paths: list[Path], groups: Groups, sessions: set[str]) -> list[Path]:
+    """``paths`` but the files of ``sessions``."""
+    left = [files for session, files in groups.items() if session not in sessions]
+    kept = {path for files in left for path, _ in files}
     return [path for path in paths if path in kept]
 
 
 def _print_token_check(transcripts: Sequence[Transcript], out: TextIO) -> None:
+    """``count_tokens`` against the output tokens the API billed, on the replies whose recorded
+    usage can be held against their text (``comparable``)."""
+    from memcore.claude_code.results import comparable
     from memcore.tokens import count_tokens
 
-    samples = [s for t in transcripts for s in t.token_samples if s.output_tokens and s.text]
+    samples = [s for t in transcripts for s in t.token_samples if comparable(s)]
     if not samples:
         return
     billed = sum(s.output_tokens for s in samples)
     counted = sum(count_tokens(s.text) for s in samples)
     print(
-        f"tokens: {len(samples)} assistant messages billed {billed:,} output tokens; "
-        f"count_tokens gives {counted:,} for their text (ratio {counted / billed:.2f})",
+        f"tokens: {len(samples)} assistant replies (of those whose usage was recorded whole, "
+        f"without thinking) billed {billed:,} output tokens; count_tokens gives {counted:,} for "
+        f"their text (ratio {counted / billed:.2f})",
         file=out,
     )
 

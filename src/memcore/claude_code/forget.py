@@ -1,0 +1,190 @@
+"""Forgetting a saved Claude Code session (``memcore forget``): what memcore holds of it leaves
+the store, history included, and it is not saved again.
+
+A session worth forgetting is one that went wrong (its digest would be brought back to every
+later session of the project) or one that holds what should not be kept. So forgetting takes:
+
+* the session's own items, journal, meta and backups (``Store.delete_session``);
+* its entry in its project's registry, which holds its digests, files and knowledge: replaced by
+  a *mark* (:func:`forgotten_entry`), and the registry's history (journal, backups) dropped, so
+  that the old entry's digests are not kept there either;
+* its access log (the files and commands it used), with that session's history dropped too.
+
+The mark is what keeps it forgotten: Claude Code keeps the transcript for a month, and the hooks
+(``stop``, ``pre-compact``, ``session-end`` of a resumed session), session-start's catch-up of
+missed saves and ``memcore import-claude-code`` would otherwise save it again. Each of them
+passes over a session whose entry is the mark. ``memcore forget --undo`` takes the mark away:
+the next save or import brings the session back from its transcript, if it is still there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from memcore.errors import MemcoreError, NotFoundError, ValidationError
+from memcore.model import MemoryItem, utc_now
+
+#: The ``kind`` of a registry entry that marks a forgotten session.
+FORGOTTEN_KIND = "forgotten-session"
+
+
+def is_forgotten(value: Any) -> bool:
+    """Whether a registry value (an item or its mapping) is the mark of a forgotten session."""
+    return _meta(value).get("kind") == FORGOTTEN_KIND
+
+
+def _meta(value: Any) -> Mapping[str, Any]:
+    if isinstance(value, MemoryItem):
+        return value.metadata
+    meta = value.get("metadata") if isinstance(value, Mapping) else None
+    return meta if isinstance(meta, Mapping) else {}
+
+
+def forgotten_entry(session_id: str, cwd: str) -> MemoryItem:
+    """The mark left in a project's registry in place of a forgotten session's entry. It keeps
+    the folder (another folder sharing the registry key does not take it for its own) and
+    nothing of what the session was."""
+    from memcore.claude_code.project import registry_key
+
+    return MemoryItem(
+        registry_key(session_id),
+        "forgotten",
+        metadata={
+            "kind": FORGOTTEN_KIND,
+            "session_id": session_id,
+            "cwd": cwd,
+            "forgotten_at": utc_now().isoformat(timespec="seconds"),
+        },
+    )
+
+
+def forgotten_ids(values: Iterable[Any]) -> set[str]:
+    """The session ids marked forgotten among a registry's values."""
+    return {str(_meta(value).get("session_id", "")) for value in values if is_forgotten(value)}
+
+
+@dataclass
+class ForgetReport:
+    """What ``forget_session`` took out of the store."""
+
+    session: str
+    items: int = 0  # the live items the session held
+    projects: list[str] = field(default_factory=list)  # the projects it was filed under
+    access_log: bool = False  # whether it had an access log
+    history_dropped: list[str] = field(default_factory=list)  # memcore's sessions rewritten
+
+
+async def forget_session(store: Any, session_id: str, *, dry_run: bool = False) -> ForgetReport:
+    """Forget ``session_id`` (see the module doc); ``dry_run``: only say what would go.
+    ``ValidationError`` for memcore's own sessions; ``NotFoundError`` when the store holds
+    nothing of it."""
+    from memcore.claude_code.save_turns import session_turn
+
+    if session_id.startswith("memcore."):
+        raise ValidationError(f"{session_id!r} is memcore's own session, not one to forget")
+    async with session_turn(session_id):  # (not while a hook saves it: its save would stay)
+        return await _forget(store, session_id, dry_run)
+
+
+async def _forget(store: Any, session_id: str, dry_run: bool) -> ForgetReport:
+    from memcore.access_log import ACCESS_LOG_SESSION
+    from memcore.backups import drop_history
+    from memcore.claude_code.project import REGISTRY_PREFIX, registry_key
+    from memcore.sync import DistributedMemoryManager
+
+    report = ForgetReport(session_id)
+    names = set(await store.list_sessions())
+    manager = DistributedMemoryManager(storage_backend=store, replica_id="memcore-forget")
+    try:
+        key = registry_key(session_id)
+        for registry in sorted(n for n in names if n.startswith(REGISTRY_PREFIX)):
+            await manager.sync_session_memory(registry)
+            held = manager.get(registry, key)
+            if held is None or is_forgotten(held):
+                continue
+            cwd = str(MemoryItem.coerce(held).metadata.get("cwd", ""))
+            report.projects.append(cwd)
+            report.history_dropped.append(registry)
+            if not dry_run:
+                manager.set(registry, key, forgotten_entry(session_id, cwd))
+                await manager.sync_session_memory(registry)
+        if ACCESS_LOG_SESSION in names:
+            await manager.sync_session_memory(ACCESS_LOG_SESSION)
+            if manager.get(ACCESS_LOG_SESSION, session_id) is not None:
+                report.access_log = True
+                report.history_dropped.append(ACCESS_LOG_SESSION)
+                if not dry_run:
+                    manager.delete(ACCESS_LOG_SESSION, session_id)
+                    await manager.sync_session_memory(ACCESS_LOG_SESSION)
+    finally:
+        await manager.close()
+    if session_id in names:
+        report.items = len(await _live_keys(store, session_id))
+    elif not report.projects and not report.access_log:
+        raise NotFoundError(f"the store holds nothing of session {session_id!r}")
+    if dry_run:
+        return report
+    if session_id in names:
+        await store.delete_session(session_id)
+    for name in report.history_dropped:
+        await drop_history(store, name)
+    return report
+
+
+async def _live_keys(store: Any, session_id: str) -> list[str]:
+    from memcore.stores import decode_entry
+
+    records = (await store.read_snapshot(session_id)).records
+    live = []
+    for key, record in records.items():
+        try:
+            if not decode_entry(record).deleted:
+                live.append(key)
+        except MemcoreError:
+            live.append(key)  # (a damaged record is forgotten as well)
+    return live
+
+
+async def remember_session(store: Any, session_id: str) -> tuple[str, list[str]]:
+    """Take the marks of a forgotten session away (``memcore forget --undo``): its next save or
+    import brings it back. ``session_id`` may be the start of the id. Returns the session and
+    the projects whose mark was taken; ``NotFoundError`` when no registry marks it forgotten."""
+    from memcore.claude_code.project import REGISTRY_PREFIX, registry_key
+    from memcore.stores.base import session_by_prefix
+    from memcore.sync import DistributedMemoryManager
+
+    manager = DistributedMemoryManager(storage_backend=store, replica_id="memcore-forget")
+    try:
+        registries = [n for n in await store.list_sessions() if n.startswith(REGISTRY_PREFIX)]
+        marked: set[str] = set()
+        for registry in sorted(registries):
+            await manager.sync_session_memory(registry)
+            marked |= forgotten_ids(manager.state(registry).values())
+        found = session_id if session_id in marked else None
+        found = found or session_by_prefix(session_id, sorted(marked))
+        if found is None:
+            raise NotFoundError(f"session {session_id!r} is not marked forgotten")
+        projects = []
+        key = registry_key(found)
+        for registry in sorted(registries):
+            held = manager.get(registry, key)
+            if held is not None and is_forgotten(held):
+                manager.delete(registry, key)
+                await manager.sync_session_memory(registry)
+                projects.append(str(_meta(held).get("cwd", "")))
+        return found, projects
+    finally:
+        await manager.close()
+
+
+__all__ = [
+    "FORGOTTEN_KIND",
+    "ForgetReport",
+    "forget_session",
+    "forgotten_entry",
+    "forgotten_ids",
+    "is_forgotten",
+    "remember_session",
+]

@@ -1,0 +1,90 @@
+"""``memcore forget``: a saved session taken out of the store, and kept out (see
+:mod:`memcore.claude_code.forget`)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TextIO
+
+from memcore.cli._common import (
+    DEFAULT_STORE_HELP,
+    Subparsers,
+    UsageError,
+    _add,
+    open_existing_store,
+    run,
+    session_id,
+    store_label,
+    store_url,
+    user_sessions,
+)
+from memcore.stores.base import session_by_prefix
+
+
+def register(sub: Subparsers) -> None:
+    """Add ``memcore forget``."""
+    p = _add(
+        sub,
+        "forget",
+        cmd_forget,
+        "take a saved session out of the store, and keep it out",
+        "Forget SESSION (its id, or the start of it): its items, journal and backups are\n"
+        "deleted, its entry in its project's list (its digests, files, knowledge) and its\n"
+        "access log go too, with the history that held them; session-start no longer tells\n"
+        "of it. A mark stays in its project's list so that the hooks and import-claude-code\n"
+        "do not save it again from its transcript. --undo takes the mark away (the session\n"
+        "is saved again next time its transcript is read); what was deleted does not come\n"
+        "back.",
+    )
+    p.add_argument("session", metavar="SESSION", type=session_id, help="the session to forget")
+    p.add_argument("--store", metavar="URL", type=store_url, help=DEFAULT_STORE_HELP)
+    p.add_argument("--dry-run", action="store_true", help="say what would go, change nothing")
+    p.add_argument(
+        "--undo",
+        action="store_true",
+        help="take away the mark of a forgotten session, so that it may be saved again",
+    )
+
+
+def _resolved(session: str, among: list[str]) -> str:
+    """``session``, or the one session of ``among`` whose id starts with it."""
+    if session in among:
+        return session
+    return session_by_prefix(session, among) or session
+
+
+async def _forget(args: argparse.Namespace, out: TextIO) -> None:
+    from memcore.claude_code.forget import forget_session
+
+    async with open_existing_store(args.store, read_only=args.dry_run) as store:
+        session = _resolved(args.session, user_sessions(await store.list_sessions()))
+        report = await forget_session(store, session, dry_run=args.dry_run)
+    verb = "would forget" if args.dry_run else "forgot"
+    where = ", ".join(report.projects) or "no project (not a Claude Code session)"
+    print(
+        f"{verb} session {report.session!r}: {report.items} item(s); filed under {where}; "
+        f"access log: {'yes' if report.access_log else 'none'}",
+        file=out,
+    )
+    if report.history_dropped and not args.dry_run:
+        print(f"  history dropped in {', '.join(report.history_dropped)}", file=out)
+
+
+async def _undo(args: argparse.Namespace, out: TextIO) -> None:
+    from memcore.claude_code.forget import remember_session
+
+    async with open_existing_store(args.store, read_only=False) as store:
+        session, projects = await remember_session(store, args.session)
+    print(
+        f"session {session!r} may be saved again (its mark taken away in "
+        f"{', '.join(projects)}); what was deleted did not come back",
+        file=out,
+    )
+
+
+def cmd_forget(args: argparse.Namespace, out: TextIO) -> int:
+    if args.undo and args.dry_run:
+        raise UsageError("memcore forget", "--undo and --dry-run exclude each other")
+    run(_undo(args, out) if args.undo else _forget(args, out))
+    print(f"store: {store_label(args.store)}", file=out)
+    return 0

@@ -1,0 +1,204 @@
+"""``memcore forget``: a saved Claude Code session taken out of the store, its history with it,
+and kept out: neither the hooks, session-start's catch-up nor ``import-claude-code`` save it
+again from its transcript, until ``--undo``."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from memcore.access_log import ACCESS_LOG_SESSION
+from memcore.backups import decode_backup
+from memcore.claude_code import catch_up
+from memcore.claude_code.forget import is_forgotten
+from memcore.claude_code.project import registry_key, registry_session
+from memcore.cli import main
+from memcore.stores import decode_entry, open_store
+from tests.claude_code_support import DATA
+from tests.claude_hooks_support import (
+    EARLIER,
+    PROJECT,
+    _context,
+    _hook,
+    _payload,
+    _place,
+    _read_state,
+)
+
+pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason="the shared transcripts are not here")
+
+#: Words of the first request of EARLIER[0]'s session, found in no other session saved here.
+ITS_WORDS = "surface to the user"
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "redis":
+        return str(request.getfixturevalue("redis_url"))
+    return f"sqlite:///{tmp_path / 'memory.db'}"
+
+
+def _save(tmp_path: Path, url: str, source: str) -> tuple[Path, str]:
+    transcript, session = _place(tmp_path, source)
+    code, out, err = _hook("session-end", _payload("SessionEnd", session, transcript), url)
+    assert (code, out, err) == (0, "", "")
+    return transcript, session
+
+
+def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def _sessions(url: str) -> list[str]:
+    async def go() -> list[str]:
+        store = open_store(url)
+        try:
+            return list(await store.list_sessions())
+        finally:
+            await store.close()
+
+    return asyncio.run(go())
+
+
+def _history(url: str, session: str) -> list[bytes]:
+    """Every record a session's journal and backups hold."""
+
+    async def go() -> list[bytes]:
+        store = open_store(url)
+        try:
+            held = [entry.record for entry in await store.read_journal(session)]
+            for info in await store.list_backups(session):
+                backup = decode_backup(await store.get_backup(session, info.backup_id), session)
+                held.extend(backup.records.values())
+            return held
+        finally:
+            await store.close()
+
+    return asyncio.run(go())
+
+
+def _start(url: str) -> str:
+    payload = _payload("SessionStart", "a-new-session", None, source="startup")
+    code, out, err = _hook("session-start", payload, url)
+    assert code == 0, err
+    return _context(out)
+
+
+def test_a_forgotten_session_leaves_the_store_and_stays_out(
+    tmp_path: Path, url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    transcript, gone = _save(tmp_path, url, EARLIER[0])
+    _, kept = _save(tmp_path, url, EARLIER[1])
+    assert ITS_WORDS in _start(url)
+    registry = registry_session(PROJECT)
+    assert any(ITS_WORDS.encode() in record for record in _history(url, registry))
+
+    code, out, err = _cli(capsys, "forget", gone[:8], "--store", url)
+    assert code == 0, err
+    assert f"forgot session '{gone}': " in out
+    assert PROJECT in out
+
+    assert gone not in _sessions(url)
+    assert kept in _sessions(url)
+    told = _start(url)
+    assert ITS_WORDS not in told
+    assert gone[:8] not in told
+    assert kept[:8] in _cli(capsys, "sessions", "--store", url)[1]
+    assert gone[:8] not in _cli(capsys, "sessions", "--store", url)[1]
+    assert _cli(capsys, "search", ITS_WORDS, "--store", url)[1].count(gone) == 0
+    # what the project's list and the access log were before: gone from their history too
+    marks = _read_state(url, registry)
+    assert is_forgotten(marks[registry_key(gone)])
+    assert all(ITS_WORDS.encode() not in record for record in _history(url, registry))
+    for record in _history(url, registry):
+        value = decode_entry(record).value
+        if isinstance(value, dict) and value.get("id") == registry_key(gone):
+            assert is_forgotten(value)
+    assert gone not in _read_state(url, ACCESS_LOG_SESSION)
+    if url.startswith("sqlite"):
+        for file in sorted(tmp_path.glob("memory.db*")):
+            assert ITS_WORDS.encode() not in file.read_bytes(), file.name
+
+    # and kept out: a hook of its session (resumed, say), an import, an import that rereads
+    assert _hook("session-end", _payload("SessionEnd", gone, transcript), url)[0] == 0
+    assert gone not in _sessions(url)
+    out = _cli(capsys, "import-claude-code", str(transcript.parent), "--store", url)[1]
+    assert "1 session(s) forgotten (memcore forget): not imported" in out
+    out = _cli(capsys, "import-claude-code", str(transcript.parent), "--store", url, "--reread")[1]
+    assert "1 session(s) forgotten" in out
+    assert gone not in _sessions(url)
+    assert ITS_WORDS not in _start(url)
+
+
+def test_undo_lets_the_next_save_bring_it_back(
+    tmp_path: Path, url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    transcript, gone = _save(tmp_path, url, EARLIER[0])
+    assert _cli(capsys, "forget", gone, "--store", url)[0] == 0
+    code, out, err = _cli(capsys, "forget", gone[:8], "--store", url, "--undo")
+    assert code == 0, err
+    assert f"session '{gone}' may be saved again" in out
+    assert gone not in _sessions(url)  # (nothing deleted came back by itself)
+    assert _hook("session-end", _payload("SessionEnd", gone, transcript), url)[0] == 0
+    assert gone in _sessions(url)
+    assert ITS_WORDS in _start(url)
+    code, _, err = _cli(capsys, "forget", gone, "--store", url, "--undo")
+    assert code == 1
+    assert "is not marked forgotten" in err
+
+
+def test_a_dry_run_changes_nothing(
+    tmp_path: Path, url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, gone = _save(tmp_path, url, EARLIER[0])
+    before = _read_state(url, registry_session(PROJECT))
+    code, out, err = _cli(capsys, "forget", gone, "--store", url, "--dry-run")
+    assert code == 0, err
+    assert f"would forget session '{gone}': " in out
+    assert gone in _sessions(url)
+    assert _read_state(url, registry_session(PROJECT)) == before
+
+
+def test_what_cannot_be_forgotten_is_said(url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from memcore import DistributedMemoryManager, MemoryItem
+
+    async def fill() -> None:
+        async with DistributedMemoryManager(url, replica_id="w") as manager:
+            manager.set("plain", "k", MemoryItem("k", "a note"))
+            await manager.sync_session_memory("plain")
+
+    asyncio.run(fill())
+    code, _, err = _cli(capsys, "forget", "nothing-here", "--store", url)
+    assert code == 1
+    assert "the store holds nothing of session 'nothing-here'" in err
+    code, _, err = _cli(capsys, "forget", ACCESS_LOG_SESSION, "--store", url)
+    assert code == 1
+    assert "memcore's own session" in err
+    code, _, err = _cli(capsys, "forget", "plain", "--store", url, "--undo", "--dry-run")
+    assert code == 2
+    # a session of the library's own (no project, no access log): its items go, nothing more
+    code, out, err = _cli(capsys, "forget", "plain", "--store", url)
+    assert code == 0, err
+    assert "1 item(s); filed under no project" in out
+    assert "plain" not in _sessions(url)
+
+
+def test_session_start_does_not_catch_up_with_a_forgotten_session(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The start's catch-up saves the transcripts of the folder that no entry says were read:
+    a forgotten session's has none, and must not be saved again by it."""
+    first, gone = _place(tmp_path, EARLIER[0])
+    own = first.parent / "ffffffff-0000-4000-8000-000000000001.jsonl"
+    own.write_bytes(first.read_bytes().replace(gone.encode(), own.stem.encode()))
+    then = time.time() - 3600
+    os.utime(first, (then, then))
+    monkeypatch.setenv(catch_up.OFF_SWITCH, "1")
+    assert catch_up.missed(str(own), own.stem, []) == [(gone, first)]
+    assert catch_up.missed(str(own), own.stem, [], forgotten={gone}) == []
