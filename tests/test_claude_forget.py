@@ -202,3 +202,18 @@ def test_session_start_does_not_catch_up_with_a_forgotten_session(
     monkeypatch.setenv(catch_up.OFF_SWITCH, "1")
     assert catch_up.missed(str(own), own.stem, []) == [(gone, first)]
     assert catch_up.missed(str(own), own.stem, [], forgotten={gone}) == []
+
+
+def test_the_note_of_an_import_s_cut_goes_too(
+    tmp_path: Path, url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from memcore.cli.import_unchanged import CUTS_SESSION
+
+    transcript, session = _place(tmp_path, EARLIER[0])
+    args = ["import-claude-code", str(transcript), "--store", url, "--max-chars", "500"]
+    assert _cli(capsys, *args)[0] == 0
+    assert session in _read_state(url, CUTS_SESSION)
+    code, out, err = _cli(capsys, "forget", session, "--store", url)
+    assert code == 0, err
+    assert CUTS_SESSION in out  # (its history dropped)
+    assert session not in _read_state(url, CUTS_SESSION)

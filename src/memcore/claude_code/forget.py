@@ -8,7 +8,8 @@ later session of the project) or one that holds what should not be kept. So forg
 * its entry in its project's registry, which holds its digests, files and knowledge: replaced by
   a *mark* (:func:`forgotten_entry`), and the registry's history (journal, backups) dropped, so
   that the old entry's digests are not kept there either;
-* its access log (the files and commands it used), with that session's history dropped too.
+* its access log (the files and commands it used) and the note of the cut an import stored its
+  items with, with the history of those sessions dropped too.
 
 The mark is what keeps it forgotten: Claude Code keeps the transcript for a month, and the hooks
 (``stop``, ``pre-compact``, ``session-end`` of a resumed session), session-start's catch-up of
@@ -92,6 +93,7 @@ async def _forget(store: Any, session_id: str, dry_run: bool) -> ForgetReport:
     from memcore.access_log import ACCESS_LOG_SESSION
     from memcore.backups import drop_history
     from memcore.claude_code.project import REGISTRY_PREFIX, registry_key
+    from memcore.cli.import_unchanged import CUTS_SESSION
     from memcore.sync import DistributedMemoryManager
 
     report = ForgetReport(session_id)
@@ -110,19 +112,21 @@ async def _forget(store: Any, session_id: str, dry_run: bool) -> ForgetReport:
             if not dry_run:
                 manager.set(registry, key, forgotten_entry(session_id, cwd))
                 await manager.sync_session_memory(registry)
-        if ACCESS_LOG_SESSION in names:
-            await manager.sync_session_memory(ACCESS_LOG_SESSION)
-            if manager.get(ACCESS_LOG_SESSION, session_id) is not None:
-                report.access_log = True
-                report.history_dropped.append(ACCESS_LOG_SESSION)
+        for own in (ACCESS_LOG_SESSION, CUTS_SESSION):  # (memcore's notes keyed by session)
+            if own not in names:
+                continue
+            await manager.sync_session_memory(own)
+            if manager.get(own, session_id) is not None:
+                report.access_log = report.access_log or own == ACCESS_LOG_SESSION
+                report.history_dropped.append(own)
                 if not dry_run:
-                    manager.delete(ACCESS_LOG_SESSION, session_id)
-                    await manager.sync_session_memory(ACCESS_LOG_SESSION)
+                    manager.delete(own, session_id)
+                    await manager.sync_session_memory(own)
     finally:
         await manager.close()
     if session_id in names:
         report.items = len(await _live_keys(store, session_id))
-    elif not report.projects and not report.access_log:
+    elif not report.projects and not report.history_dropped:
         raise NotFoundError(f"the store holds nothing of session {session_id!r}")
     if dry_run:
         return report
