@@ -184,6 +184,9 @@ async def test_take_now_takes_a_free_or_kept_turn_and_leaves_a_wanted_one_to_tak
     goes on; one whose ``TURN`` is over while another writer waits it neither keeps nor lets
     go (False), for ``take`` to hand over as it always does."""
     monkeypatch.setattr(writer_queue, "STUCK_AFTER", 60.0)
+    # the other's thread, woken by the let-go, has a while to take the turn before this writer
+    # asks again (1 ms lost the race on a loaded machine, and the other waited out its 5 s)
+    monkeypatch.setattr(writer_queue, "HANDOVER", 0.05)
     holder, other = queues(), queues()
     assert holder.take_now()  # free
     holder.done()
