@@ -217,3 +217,26 @@ def test_the_note_of_an_import_s_cut_goes_too(
     assert code == 0, err
     assert CUTS_SESSION in out  # (its history dropped)
     assert session not in _read_state(url, CUTS_SESSION)
+
+
+def test_a_folder_whose_sessions_were_all_forgotten_is_no_project_above_another(
+    tmp_path: Path, url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A session started below a folder with memory is filed under that folder's project; a
+    folder left with only the marks of forgotten sessions holds no memory: one started below it
+    is its own project again."""
+    from memcore.claude_code.project import known_project
+
+    _, gone = _save(tmp_path, url, EARLIER[0])
+    below = PROJECT + "/cmd/entire"
+
+    async def project_of(folder: str) -> str:
+        store = open_store(url)
+        try:
+            return await known_project(store, folder)
+        finally:
+            await store.close()
+
+    assert asyncio.run(project_of(below)) == PROJECT
+    assert _cli(capsys, "forget", gone, "--store", url)[0] == 0
+    assert asyncio.run(project_of(below)) == below

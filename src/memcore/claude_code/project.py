@@ -276,7 +276,7 @@ async def known_project(store: Any, cwd: str) -> str:
     candidates = project_candidates(project_folder(cwd))
     if len(candidates) > 1:  # (alone, cwd is the project whatever the store holds)
         for candidate in candidates:
-            if await holds_own(store, registry_session(candidate), candidate, is_entry_of):
+            if await holds_own(store, registry_session(candidate), candidate, _saved_entry_of):
                 return candidate
             if await holds_own(store, notes_session(candidate), candidate, is_note_of):
                 return candidate
@@ -293,6 +293,14 @@ def is_entry_of(item: MemoryItem, project: str) -> bool:
     """Whether a registry entry is of a session of ``project`` (the folder it was filed
     under): the registry of ``/x/a-b`` is that of ``/x/a/b`` too."""
     return _same_folder(item.metadata.get("cwd"), project)
+
+
+def _saved_entry_of(item: MemoryItem, project: str) -> bool:
+    """Whether a registry entry is of a saved session of ``project``: the mark of a forgotten
+    one (``memcore forget``) makes no folder a project."""
+    from memcore.claude_code.forget import is_forgotten
+
+    return is_entry_of(item, project) and not is_forgotten(item)
 
 
 def _same_folder(stored: object, project: str) -> bool:
