@@ -35,10 +35,10 @@ pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason="the shared transcript
 ITS_WORDS = "surface to the user"
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(params=["sqlite", "redis", "redis_cluster"])
 def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "redis":
-        return str(request.getfixturevalue("redis_url"))
+    if request.param != "sqlite":
+        return str(request.getfixturevalue(f"{request.param}_url"))
     return f"sqlite:///{tmp_path / 'memory.db'}"
 
 
