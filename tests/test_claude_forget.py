@@ -109,8 +109,14 @@ def test_a_forgotten_session_leaves_the_store_and_stays_out(
     told = _start(url)
     assert ITS_WORDS not in told
     assert gone[:8] not in told
-    assert kept[:8] in _cli(capsys, "sessions", "--store", url)[1]
-    assert gone[:8] not in _cli(capsys, "sessions", "--store", url)[1]
+    for listed in (
+        _cli(capsys, "sessions", "--store", url)[1],
+        _cli(capsys, "sessions", "--store", url, "--project", PROJECT)[1],
+    ):
+        lines = listed.splitlines()
+        assert any(line.startswith(f"  {kept[:8]}  ") for line in lines)
+        assert not any(line.startswith(f"  {gone[:8]}  ") for line in lines)
+        assert f"  forgotten: {gone[:8]} (`memcore forget --undo ID`" in listed
     assert _cli(capsys, "search", ITS_WORDS, "--store", url)[1].count(gone) == 0
     # what the project's list and the access log were before: gone from their history too
     marks = _read_state(url, registry)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from memcore.claude_code.project import REGISTRY_PREFIX, SessionRecord
+from memcore.claude_code.forget import forgotten_ids
+from memcore.claude_code.project import REGISTRY_PREFIX, SessionRecord, is_entry_of
 from memcore.claude_code.session_record import cut_at_word
 from memcore.claude_code.session_start import entries_of, live_items, session_time
 from memcore.claude_code.titles import BRANCH_LEAD, TITLE_LEAD_IN
@@ -72,10 +73,13 @@ async def registry_items(
 
 
 async def saved_projects(
-    store: Any, damaged: dict[str, list[str]] | None = None
+    store: Any,
+    damaged: dict[str, list[str]] | None = None,
+    forgotten: dict[str, set[str]] | None = None,
 ) -> dict[str, list[SessionRecord]]:
     """Every project the store holds saved sessions of (its folder), each with its sessions,
-    the latest active first; projects by their folder. ``damaged``: see ``registry_items``."""
+    the latest active first; projects by their folder. ``damaged``: see ``registry_items``;
+    ``forgotten`` gets, by project, the ids of its sessions ``memcore forget`` marked."""
     projects: dict[str, list[SessionRecord]] = {}
     for name in await store.list_sessions():
         if not name.startswith(REGISTRY_PREFIX):
@@ -85,6 +89,9 @@ async def saved_projects(
             records = entries_of(items, folder)
             if records:
                 projects[folder] = records
+            marked = forgotten_ids(i for i in items if is_entry_of(i, folder))
+            if marked and forgotten is not None:
+                forgotten[folder] = marked
     return dict(sorted(projects.items()))
 
 

@@ -59,20 +59,25 @@ def register(sub: Subparsers) -> None:
 
 
 async def _projects(
-    url: str | None, folder: str | None, damaged: dict[str, list[str]]
+    url: str | None,
+    folder: str | None,
+    damaged: dict[str, list[str]],
+    forgotten: dict[str, set[str]],
 ) -> dict[str, list[SessionRecord]]:
     """The projects to list, each with its sessions; a registry session with damaged records
-    is put in ``damaged`` (its sessions are missing from the list: the command says so)."""
-    from memcore.claude_code.project import known_project, registry_session
+    is put in ``damaged`` (its sessions are missing from the list: the command says so), and
+    the sessions ``memcore forget`` marked in ``forgotten``, by project."""
+    from memcore.claude_code.project import registry_session
     from memcore.claude_code.session_list import registry_items, saved_projects
-    from memcore.claude_code.session_start import project_records
+    from memcore.claude_code.session_start import project_registry
 
     async with reading_store(url) as store:
         if folder is None:
-            return await saved_projects(store, damaged)
-        project = await known_project(store, folder)
-        records = await project_records(store, folder)
+            return await saved_projects(store, damaged, forgotten)
+        project, records, marked = await project_registry(store, folder)
         await registry_items(store, registry_session(project), damaged)
+        if marked:
+            forgotten[project] = marked
         return {project: records} if records else {}
 
 
@@ -97,7 +102,8 @@ def cmd_sessions(args: argparse.Namespace, out: TextIO) -> int:
 
     folder = None if args.project is None else os.path.abspath(os.path.expanduser(args.project))
     damaged: dict[str, list[str]] = {}
-    projects = run_reading(args.store, _projects(args.store, folder, damaged))
+    forgotten: dict[str, set[str]] = {}
+    projects = run_reading(args.store, _projects(args.store, folder, damaged, forgotten))
     if not projects:
         where = f"the project of {folder}" if folder else "the store"
         if damaged:
@@ -122,4 +128,11 @@ def cmd_sessions(args: argparse.Namespace, out: TextIO) -> int:
             )
         if more:
             print(f"  ... and {more} more (--all lists them)", file=out)
+        marked = sorted(s[:ID_SHOWN] for s in forgotten.get(project, ()))
+        if marked:
+            print(
+                f"  forgotten: {', '.join(marked)} (`memcore forget --undo ID` lets one be "
+                "saved again)",
+                file=out,
+            )
     return 0
