@@ -123,6 +123,14 @@ def filed_where(groups: Groups) -> dict[str, tuple[str, list[Path]]]:
     return where
 
 
+def _by_project(where: dict[str, tuple[str, list[Path]]]) -> dict[str, list[str]]:
+    """The sessions of ``where`` (``filed_where``) by their project."""
+    by_project: dict[str, list[str]] = {}
+    for session, (project, _) in where.items():
+        by_project.setdefault(project, []).append(session)
+    return by_project
+
+
 async def unchanged_sessions(
     url: str | None, where: dict[str, tuple[str, list[Path]]], cut: int
 ) -> set[str]:
@@ -138,9 +146,7 @@ async def unchanged_sessions(
     )
     from memcore.cli._common import read_state, reading_store
 
-    by_project: dict[str, list[str]] = {}
-    for session, (project, _) in where.items():
-        by_project.setdefault(project, []).append(session)
+    by_project = _by_project(where)
     unchanged: set[str] = set()
     try:
         async with reading_store(url) as store:
@@ -171,9 +177,7 @@ async def forgotten_sessions(url: str | None, where: dict[str, tuple[str, list[P
     from memcore.claude_code.project import registry_key, registry_session
     from memcore.cli._common import read_state, reading_store
 
-    by_project: dict[str, list[str]] = {}
-    for session, (project, _) in where.items():
-        by_project.setdefault(project, []).append(session)
+    by_project = _by_project(where)
     forgotten: set[str] = set()
     try:
         async with reading_store(url) as store:
