@@ -246,3 +246,32 @@ def test_a_folder_whose_sessions_were_all_forgotten_is_no_project_above_another(
     assert asyncio.run(project_of(below)) == PROJECT
     assert _cli(capsys, "forget", gone, "--store", url)[0] == 0
     assert asyncio.run(project_of(below)) == below
+
+
+def test_a_start_beside_a_forgotten_transcript_launches_no_save_of_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The session-start hook reads the forgotten sessions from the same read of the project's
+    list as its context, and gives them to the catch-up."""
+    url = f"sqlite:///{tmp_path / 'memory.db'}"
+    transcript, gone = _save(tmp_path, url, EARLIER[0])
+    _save(tmp_path, url, EARLIER[1])
+    assert _cli(capsys, "forget", gone, "--store", url)[0] == 0
+    own = transcript.parent / "ffffffff-0000-4000-8000-000000000001.jsonl"
+    own.write_bytes(transcript.read_bytes().replace(gone.encode(), own.stem.encode()))
+    then = time.time() - 3600
+    os.utime(transcript, (then, then))
+    monkeypatch.setenv(catch_up.OFF_SWITCH, "1")
+    started: list[object] = []  # (what each start would save: launch(found, cwd, url))
+
+    def launch(found: object, *_: object) -> bool:
+        started.append(found)
+        return True
+
+    monkeypatch.setattr(catch_up, "launch", launch)
+    payload = _payload("SessionStart", own.stem, own, source="startup")
+    assert _hook("session-start", payload, url)[0] == 0
+    assert started == []
+    assert _cli(capsys, "forget", gone, "--store", url, "--undo")[0] == 0
+    assert _hook("session-start", payload, url)[0] == 0
+    assert started == [[(gone, transcript)]]
