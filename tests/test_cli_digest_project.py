@@ -65,3 +65,17 @@ def test_a_project_and_a_session_together_is_a_usage_error(
 ) -> None:
     assert main(["digest", "abc", "--store", url, "--project", PROJECT]) == 2
     assert "--project and SESSION exclude each other" in capsys.readouterr().err
+
+
+def test_what_is_told_ends_with_a_statement_at_any_budget(
+    tmp_path: Path, url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A block cut to its budget before a heading ended on the blank line above it: 200 tokens
+    gave a context ending in a blank line."""
+    _save_earlier(tmp_path, url)
+    for budget in (100, 150, 200, 250, 300, 400, 600, 900):
+        args = ["digest", "--store", url, "--project", PROJECT, "--budget", str(budget)]
+        assert main(args) == 0
+        told = capsys.readouterr().out.removesuffix("\n")
+        assert told == told.rstrip(), budget
+        assert "\n\n\n" not in told, budget

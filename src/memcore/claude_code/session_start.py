@@ -147,8 +147,10 @@ class _Budget:
         lines = block.strip().splitlines()
         while lines and count_tokens("\n".join(lines)) > room:
             lines.pop()
-        # a heading alone says nothing
-        while lines and not heading_only and lines[-1].lstrip().startswith("#"):
+        # a heading alone says nothing, and a blank line before it ended the block blank
+        while lines and (
+            not lines[-1].strip() or (not heading_only and lines[-1].lstrip().startswith("#"))
+        ):
             lines.pop()
         if not lines:
             return False
