@@ -275,3 +275,61 @@ def test_a_start_beside_a_forgotten_transcript_launches_no_save_of_it(
     assert _cli(capsys, "forget", gone, "--store", url, "--undo")[0] == 0
     assert _hook("session-start", payload, url)[0] == 0
     assert started == [[(gone, transcript)]]
+
+
+def _days_since(stamp: str) -> float:
+    """Days from ``stamp`` (UTC) to now."""
+    from datetime import datetime, timezone
+
+    then = datetime.fromisoformat(stamp).replace(tzinfo=timezone.utc)
+    return (datetime.now(timezone.utc) - then).total_seconds() / 86400
+
+
+def test_the_sessions_inactive_for_longer_than_a_number_of_days(
+    tmp_path: Path, url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.claude_hooks_support import OTHER_PROJECT_FILE
+
+    _, older = _save(tmp_path, url, EARLIER[0])  # last active 2026-01-07
+    _, newer = _save(tmp_path, url, EARLIER[1])  # 2026-01-20
+    spotter = "/home/marco/projects/spotter"
+    transcript, other = _place(tmp_path, OTHER_PROJECT_FILE, spotter)  # 2026-02-10
+    assert _hook("session-end", _payload("SessionEnd", other, transcript, spotter), url)[0] == 0
+    days = f"{_days_since('2026-01-14T00:00:00'):.2f}"
+
+    code, out, err = _cli(capsys, "forget", "--older-than", days, "--store", url, "--dry-run")
+    assert code == 0, err
+    assert f"would forget session '{older}'" in out
+    assert "1 session(s) last active more than" in out
+    assert older in _sessions(url)
+
+    code, out, err = _cli(capsys, "forget", "--older-than", days, "--store", url)
+    assert code == 0, err
+    assert {older, newer, other} & set(_sessions(url)) == {newer, other}
+    # of one project only: the other project's older session stays
+    args = ["forget", "--older-than", "0", "--project", PROJECT, "--store", url]
+    code, out, err = _cli(capsys, *args)
+    assert code == 0, err
+    assert f"forgot session '{newer}'" in out
+    assert {older, newer, other} & set(_sessions(url)) == {other}
+    code, out, _ = _cli(capsys, "forget", "--older-than", "100000", "--store", url)
+    assert "0 session(s) last active more than 100000 day(s) ago forgotten" in out
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["abc", "--older-than", "3"],
+        ["abc", "--project", "/x"],
+        ["--older-than", "-1"],
+        ["--older-than", "soon"],
+        ["--older-than", "3", "--undo"],
+    ],
+)
+def test_forget_s_arguments_that_do_not_go_together(
+    args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'memory.db'}"
+    assert main(["forget", *args, "--store", url]) == 2
+    assert "memcore forget" in capsys.readouterr().err

@@ -20,7 +20,7 @@ the next save or import brings the session back from its transcript, if it is st
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,66 +75,114 @@ class ForgetReport:
     projects: list[str] = field(default_factory=list)  # the projects it was filed under
     access_log: bool = False  # whether it had an access log
     history_dropped: list[str] = field(default_factory=list)  # memcore's sessions rewritten
+    stored: bool = False  # whether the store held the session itself
 
 
 async def forget_session(store: Any, session_id: str, *, dry_run: bool = False) -> ForgetReport:
     """Forget ``session_id`` (see the module doc); ``dry_run``: only say what would go.
     ``ValidationError`` for memcore's own sessions; ``NotFoundError`` when the store holds
     nothing of it."""
-    from memcore.claude_code.save_turns import session_turn
-
-    if session_id.startswith("memcore."):
-        raise ValidationError(f"{session_id!r} is memcore's own session, not one to forget")
-    async with session_turn(session_id):  # (not while a hook saves it: its save would stay)
-        return await _forget(store, session_id, dry_run)
+    reports = await forget_sessions(store, [session_id], dry_run=dry_run)
+    if not reports[0].projects and not reports[0].history_dropped and not reports[0].stored:
+        raise NotFoundError(f"the store holds nothing of session {session_id!r}")
+    return reports[0]
 
 
-async def _forget(store: Any, session_id: str, dry_run: bool) -> ForgetReport:
+async def forget_sessions(
+    store: Any, session_ids: Sequence[str], *, dry_run: bool = False
+) -> list[ForgetReport]:
+    """Forget each of ``session_ids``, one report each (one that held nothing says so: no
+    project, nothing dropped, not stored). memcore's own sessions' history is dropped once, for
+    all of them."""
+    from contextlib import AsyncExitStack
+
+    from memcore.claude_code.save_turns import lock_path, session_turn
+
+    for session_id in session_ids:
+        if session_id.startswith("memcore."):
+            raise ValidationError(f"{session_id!r} is memcore's own session, not one to forget")
+    # not while a hook saves one of them (its save would stay): each turn's lock once (sessions
+    # share the lock files: taken twice here, the second would wait for the first in vain)
+    locks = {lock_path(session_id): session_id for session_id in session_ids}
+    async with AsyncExitStack() as turns:
+        for _, session_id in sorted(locks.items()):
+            await turns.enter_async_context(session_turn(session_id))
+        return await _forget(store, list(dict.fromkeys(session_ids)), dry_run)
+
+
+async def _forget(store: Any, session_ids: list[str], dry_run: bool) -> list[ForgetReport]:
     from memcore.access_log import ACCESS_LOG_SESSION
     from memcore.backups import drop_history
     from memcore.claude_code.project import REGISTRY_PREFIX, registry_key
     from memcore.cli.import_unchanged import CUTS_SESSION
     from memcore.sync import DistributedMemoryManager
 
-    report = ForgetReport(session_id)
+    reports = {session_id: ForgetReport(session_id) for session_id in session_ids}
     names = set(await store.list_sessions())
+    rewritten: list[str] = []  # memcore's own sessions changed: their history to drop
     manager = DistributedMemoryManager(storage_backend=store, replica_id="memcore-forget")
     try:
-        key = registry_key(session_id)
         for registry in sorted(n for n in names if n.startswith(REGISTRY_PREFIX)):
             await manager.sync_session_memory(registry)
-            held = manager.get(registry, key)
-            if held is None or is_forgotten(held):
-                continue
-            cwd = str(MemoryItem.coerce(held).metadata.get("cwd", ""))
-            report.projects.append(cwd)
-            report.history_dropped.append(registry)
-            if not dry_run:
-                manager.set(registry, key, forgotten_entry(session_id, cwd))
-                await manager.sync_session_memory(registry)
+            for session_id, report in reports.items():
+                key = registry_key(session_id)
+                held = manager.get(registry, key)
+                if held is None or is_forgotten(held):
+                    continue
+                cwd = str(MemoryItem.coerce(held).metadata.get("cwd", ""))
+                report.projects.append(cwd)
+                report.history_dropped.append(registry)
+                if not dry_run:
+                    manager.set(registry, key, forgotten_entry(session_id, cwd))
+            await _written(manager, registry, rewritten)
         for own in (ACCESS_LOG_SESSION, CUTS_SESSION):  # (memcore's notes keyed by session)
             if own not in names:
                 continue
             await manager.sync_session_memory(own)
-            if manager.get(own, session_id) is not None:
-                report.access_log = report.access_log or own == ACCESS_LOG_SESSION
-                report.history_dropped.append(own)
-                if not dry_run:
-                    manager.delete(own, session_id)
-                    await manager.sync_session_memory(own)
+            for session_id, report in reports.items():
+                if manager.get(own, session_id) is not None:
+                    report.access_log = report.access_log or own == ACCESS_LOG_SESSION
+                    report.history_dropped.append(own)
+                    if not dry_run:
+                        manager.delete(own, session_id)
+            await _written(manager, own, rewritten)
     finally:
         await manager.close()
-    if session_id in names:
-        report.items = len(await _live_keys(store, session_id))
-    elif not report.projects and not report.history_dropped:
-        raise NotFoundError(f"the store holds nothing of session {session_id!r}")
-    if dry_run:
-        return report
-    if session_id in names:
-        await store.delete_session(session_id)
-    for name in report.history_dropped:
+    for session_id, report in reports.items():
+        if session_id in names:
+            report.stored = True
+            report.items = len(await _live_keys(store, session_id))
+            if not dry_run:
+                await store.delete_session(session_id)
+    for name in rewritten:
         await drop_history(store, name)
-    return report
+    return list(reports.values())
+
+
+async def _written(manager: Any, session: str, rewritten: list[str]) -> None:
+    """Commit what was set in ``session``, if anything: then its history is to be dropped."""
+    if manager.pending(session):
+        await manager.sync_session_memory(session)
+        rewritten.append(session)
+
+
+async def inactive_sessions(store: Any, days: float, folder: str | None = None) -> list[str]:
+    """The saved sessions (of the project of ``folder``, else of every project) whose last
+    activity is more than ``days`` days ago, the oldest first."""
+    from datetime import timedelta
+
+    from memcore.claude_code.session_list import saved_projects
+    from memcore.claude_code.session_start import project_entries
+
+    if not isinstance(days, (int, float)) or isinstance(days, bool) or not days >= 0:
+        raise ValidationError(f"days must be a number >= 0 (got {days!r})")
+    if folder is None:
+        records = [r for found in (await saved_projects(store)).values() for r in found]
+    else:
+        records = (await project_entries(store, folder))[1]
+    before = (utc_now() - timedelta(days=days)).isoformat(timespec="seconds")[:19]
+    stamps = [((r.last_activity or r.updated_at)[:19], r.session_id) for r in records]
+    return [session for stamp, session in sorted(stamps) if stamp and stamp < before]
 
 
 async def _live_keys(store: Any, session_id: str) -> list[str]:
@@ -187,8 +235,10 @@ __all__ = [
     "FORGOTTEN_KIND",
     "ForgetReport",
     "forget_session",
+    "forget_sessions",
     "forgotten_entry",
     "forgotten_ids",
+    "inactive_sessions",
     "is_forgotten",
     "remember_session",
 ]

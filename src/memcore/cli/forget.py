@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from typing import TextIO
 
 from memcore.cli._common import (
@@ -34,16 +35,41 @@ def register(sub: Subparsers) -> None:
         "of it. A mark stays in its project's list so that the hooks and import-claude-code\n"
         "do not save it again from its transcript. --undo takes the mark away (the session\n"
         "is saved again next time its transcript is read); what was deleted does not come\n"
-        "back.",
+        "back. --older-than DAYS forgets every saved session last active longer ago than\n"
+        "that (of the project of --project DIR only, when given), in place of SESSION.",
     )
-    p.add_argument("session", metavar="SESSION", type=session_id, help="the session to forget")
+    p.add_argument(
+        "session", metavar="SESSION", nargs="?", type=session_id, help="the session to forget"
+    )
     p.add_argument("--store", metavar="URL", type=store_url, help=DEFAULT_STORE_HELP)
+    p.add_argument(
+        "--older-than",
+        metavar="DAYS",
+        type=_days,
+        help="forget the saved sessions last active more than DAYS days ago",
+    )
+    p.add_argument(
+        "--project",
+        metavar="DIR",
+        help="with --older-than: only the sessions of the project of this folder",
+    )
     p.add_argument("--dry-run", action="store_true", help="say what would go, change nothing")
     p.add_argument(
         "--undo",
         action="store_true",
         help="take away the mark of a forgotten session, so that it may be saved again",
     )
+
+
+def _days(text: str) -> float:
+    """An argparse type: a number of days, 0 or more."""
+    try:
+        days = float(text)
+    except ValueError:
+        days = -1.0
+    if not days >= 0 or days == float("inf"):
+        raise argparse.ArgumentTypeError(f"a number of days, 0 or more (got {text!r})")
+    return days
 
 
 def _resolved(session: str, among: list[str]) -> str:
@@ -53,21 +79,33 @@ def _resolved(session: str, among: list[str]) -> str:
     return session_by_prefix(session, among) or session
 
 
-async def _forget(args: argparse.Namespace, out: TextIO) -> None:
-    from memcore.claude_code.forget import forget_session
+async def _forget(args: argparse.Namespace, folder: str | None, out: TextIO) -> None:
+    from memcore.claude_code.forget import forget_session, forget_sessions, inactive_sessions
 
     async with open_existing_store(args.store, read_only=args.dry_run) as store:
-        session = _resolved(args.session, user_sessions(await store.list_sessions()))
-        report = await forget_session(store, session, dry_run=args.dry_run)
+        if args.older_than is None:
+            session = _resolved(args.session, user_sessions(await store.list_sessions()))
+            reports = [await forget_session(store, session, dry_run=args.dry_run)]
+        else:
+            old = await inactive_sessions(store, args.older_than, folder)
+            reports = await forget_sessions(store, old, dry_run=args.dry_run)
     verb = "would forget" if args.dry_run else "forgot"
-    where = ", ".join(report.projects) or "no project (not a Claude Code session)"
-    print(
-        f"{verb} session {report.session!r}: {report.items} item(s); filed under {where}; "
-        f"access log: {'yes' if report.access_log else 'none'}",
-        file=out,
-    )
-    if report.history_dropped and not args.dry_run:
-        print(f"  history dropped in {', '.join(report.history_dropped)}", file=out)
+    for report in reports:
+        where = ", ".join(report.projects) or "no project (not a Claude Code session)"
+        print(
+            f"{verb} session {report.session!r}: {report.items} item(s); filed under {where}; "
+            f"access log: {'yes' if report.access_log else 'none'}",
+            file=out,
+        )
+    dropped = sorted({name for report in reports for name in report.history_dropped})
+    if dropped and not args.dry_run:
+        print(f"  history dropped in {', '.join(dropped)}", file=out)
+    if args.older_than is not None:
+        print(
+            f"{len(reports)} session(s) last active more than {args.older_than:g} day(s) ago "
+            f"{'would be ' if args.dry_run else ''}forgotten",
+            file=out,
+        )
 
 
 async def _undo(args: argparse.Namespace, out: TextIO) -> None:
@@ -85,6 +123,13 @@ async def _undo(args: argparse.Namespace, out: TextIO) -> None:
 def cmd_forget(args: argparse.Namespace, out: TextIO) -> int:
     if args.undo and args.dry_run:
         raise UsageError("memcore forget", "--undo and --dry-run exclude each other")
-    run(_undo(args, out) if args.undo else _forget(args, out))
+    if (args.session is None) == (args.older_than is None):
+        raise UsageError("memcore forget", "give SESSION or --older-than DAYS (one of them)")
+    if args.undo and args.older_than is not None:
+        raise UsageError("memcore forget", "--undo takes a SESSION, not --older-than")
+    if args.project is not None and args.older_than is None:
+        raise UsageError("memcore forget", "--project goes with --older-than")
+    folder = None if args.project is None else os.path.abspath(os.path.expanduser(args.project))
+    run(_undo(args, out) if args.undo else _forget(args, folder, out))
     print(f"store: {store_label(args.store)}", file=out)
     return 0
