@@ -16,6 +16,9 @@ The mark is what keeps it forgotten: Claude Code keeps the transcript for a mont
 missed saves and ``memcore import-claude-code`` would otherwise save it again. Each of them
 passes over a session whose entry is the mark. ``memcore forget --undo`` takes the mark away:
 the next save or import brings the session back from its transcript, if it is still there.
+
+``memcore forget --older-than DAYS`` forgets the saved sessions last active longer ago than that
+(:func:`inactive_sessions`) in one pass, the history of memcore's own sessions dropped once.
 """
 
 from __future__ import annotations
