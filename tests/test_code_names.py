@@ -214,3 +214,15 @@ def test_definitions_in_c_and_the_bare_forms_of_shell_and_js() -> None:
     assert defined_names("f() {\n  local x=$(foo)\n  local result\n}\n") == ["f()"]
     # initializers, getters and constructors are the language's own words: no name of a file
     assert defined_names("class A {\n  constructor() {\n  }\n  get() {\n  }\n}\n") == ["A"]
+
+
+def test_a_linter_s_rule_code_in_a_comment_is_no_name_the_edit_changed() -> None:
+    """``//nolint:gosec // G304: ...`` silences a rule: G304 is not a name of the code, so an
+    edit that adds it changed no name (the digest said "the edits changed `G304`"). A code
+    that the code itself names is one."""
+    old = "\tf, err := os.Create(traceFile)\n"
+    new = "\t//nolint:gosec // G304: the path is the user's own\n\tf, err := os.Create(traceFile)\n"
+    assert changed_names(old, new) == []
+    assert "G306" not in changed_names("x := 1\n", "x := 2 # noqa: G306\n")
+    assert "E501_LIMIT" in changed_names("x = 1\n", "x = E501_LIMIT\n")
+    assert "G304" in changed_names("a\n", "const G304 = 1 // G304 rule\n")

@@ -260,6 +260,25 @@ def _replaced_lines(old: list[str], new: list[str]) -> Iterator[tuple[str, str]]
             yield from zip(old_mid[i1:i2], new_mid[j1:j2], strict=True)
 
 
+#: A linter's rule code (``G304``, ``E501``, ``SC2086``, ``TS7006``): the text after a comment
+#: mark names one in an edit that silences it (``//nolint:gosec // G304: ...``), not a name the
+#: edit changed.
+_LINT_CODE = lazy_compile(r"\b[A-Z]{1,4}[0-9]{2,5}\b")
+_COMMENT_MARK = lazy_compile(r"//|#|--|/\*")
+
+
+def _lint_codes(text: str) -> set[str]:
+    """The rule codes ``text`` names only in comments (after a comment mark on their line)."""
+    in_comments: set[str] = set()
+    in_code: set[str] = set()
+    for line in text.splitlines():
+        mark = _COMMENT_MARK.search(line)
+        cut = len(line) if mark is None else mark.start()
+        in_code.update(_LINT_CODE.findall(line, 0, cut))
+        in_comments.update(_LINT_CODE.findall(line, cut))
+    return in_comments - in_code
+
+
 def changed_names(old: str, new: str) -> list[str]:
     """The names an edit changed: definitions in changed lines first, then the definition the
     change sits in, then called or code-like names that appear or disappear. Functions and
@@ -288,8 +307,9 @@ def changed_names(old: str, new: str) -> list[str]:
     for call in changed_calls:
         if call.split(".")[-1].lower() not in _KEYWORDS and len(call) > 2:
             ranked[call] += 2
+    codes = _lint_codes(changed)
     for word in _WORD.findall(changed):
-        if word.lower() in _KEYWORDS:
+        if word.lower() in _KEYWORDS or word in codes:
             continue
         appeared = (word in new_words) != (word in old_words)
         if _code_like(word) or word in calls:
