@@ -226,3 +226,7 @@ def test_a_linter_s_rule_code_in_a_comment_is_no_name_the_edit_changed() -> None
     assert "G306" not in changed_names("x := 1\n", "x := 2 # noqa: G306\n")
     assert "E501_LIMIT" in changed_names("x = 1\n", "x = E501_LIMIT\n")
     assert "G304" in changed_names("a\n", "const G304 = 1 // G304 rule\n")
+    # a note's tag: "the edits also changed `TODO()`"
+    todo = changed_names("return nil\n", "// TODO(ENT-221): dispatch here\nreturn nil\n")
+    assert "TODO()" not in todo
+    assert "TODO" not in todo

@@ -260,15 +260,16 @@ def _replaced_lines(old: list[str], new: list[str]) -> Iterator[tuple[str, str]]
             yield from zip(old_mid[i1:i2], new_mid[j1:j2], strict=True)
 
 
-#: A linter's rule code (``G304``, ``E501``, ``SC2086``, ``TS7006``): the text after a comment
-#: mark names one in an edit that silences it (``//nolint:gosec // G304: ...``), not a name the
-#: edit changed.
-_LINT_CODE = lazy_compile(r"\b[A-Z]{1,4}[0-9]{2,5}\b")
+#: A linter's rule code (``G304``, ``E501``, ``SC2086``, ``TS7006``), or a note's tag
+#: (``TODO(ENT-221)``): the text after a comment mark names one in an edit that silences a rule
+#: (``//nolint:gosec // G304: ...``) or leaves a note, not a name the edit changed.
+_LINT_CODE = lazy_compile(r"\b(?:[A-Z]{1,4}[0-9]{2,5}|TODO|FIXME|XXX|HACK)\b")
 _COMMENT_MARK = lazy_compile(r"//|#|--|/\*")
 
 
 def _lint_codes(text: str) -> set[str]:
-    """The rule codes ``text`` names only in comments (after a comment mark on their line)."""
+    """The rule codes and note tags ``text`` names only in comments (after a comment mark on
+    their line)."""
     in_comments: set[str] = set()
     in_code: set[str] = set()
     for line in text.splitlines():
@@ -304,10 +305,10 @@ def changed_names(old: str, new: str) -> list[str]:
             ranked[found.group("name")] += 50
     old_words = set(_WORD.findall(old))
     new_words = set(_WORD.findall(new))
-    for call in changed_calls:
-        if call.split(".")[-1].lower() not in _KEYWORDS and len(call) > 2:
-            ranked[call] += 2
     codes = _lint_codes(changed)
+    for call in changed_calls:
+        if call.split(".")[-1].lower() not in _KEYWORDS and len(call) > 2 and call not in codes:
+            ranked[call] += 2
     for word in _WORD.findall(changed):
         if word.lower() in _KEYWORDS or word in codes:
             continue
