@@ -333,3 +333,18 @@ def test_forget_s_arguments_that_do_not_go_together(
     url = f"sqlite:///{tmp_path / 'memory.db'}"
     assert main(["forget", *args, "--store", url]) == 2
     assert "memcore forget" in capsys.readouterr().err
+
+
+def test_a_project_whose_sessions_were_all_forgotten_is_listed_by_its_marks(
+    tmp_path: Path, url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--undo`` needs the id: ``memcore sessions`` still names it when nothing else is left."""
+    _, gone = _save(tmp_path, url, EARLIER[0])
+    assert _cli(capsys, "forget", gone, "--store", url)[0] == 0
+    for args in ([], ["--project", PROJECT]):
+        code, out, err = _cli(capsys, "sessions", "--store", url, *args)
+        assert code == 0, err
+        assert out.splitlines() == [
+            f"{PROJECT} (0 sessions)",
+            f"  forgotten: {gone[:8]} (`memcore forget --undo ID` lets one be saved again)",
+        ]

@@ -104,7 +104,7 @@ def cmd_sessions(args: argparse.Namespace, out: TextIO) -> int:
     damaged: dict[str, list[str]] = {}
     forgotten: dict[str, set[str]] = {}
     projects = run_reading(args.store, _projects(args.store, folder, damaged, forgotten))
-    if not projects:
+    if not projects and not forgotten:
         where = f"the project of {folder}" if folder else "the store"
         if damaged:
             raise _unlisted(args.store, damaged, where)
@@ -112,7 +112,9 @@ def cmd_sessions(args: argparse.Namespace, out: TextIO) -> int:
         raise NotFoundError(f"no Claude Code session of {where} is saved ({saved})")
     for name, keys in damaged.items():
         warn_skipped("memcore sessions", args.store, name, keys)
-    for index, (project, records) in enumerate(projects.items()):
+    # (a project whose sessions were all forgotten is listed by its marks: --undo needs an id)
+    listed = {project: projects.get(project, []) for project in sorted({*projects, *forgotten})}
+    for index, (project, records) in enumerate(listed.items()):
         if index:
             print(file=out)
         shown = records if args.all else records[:LATEST_SHOWN]
