@@ -154,7 +154,7 @@ async def _forget(store: Any, session_ids: list[str], dry_run: bool) -> list[For
     for session_id, report in reports.items():
         if session_id in names:
             report.stored = True
-            report.items = len(await _live_keys(store, session_id))
+            report.items = await _live_count(store, session_id)
             if not dry_run:
                 await store.delete_session(session_id)
     for name in rewritten:
@@ -188,18 +188,17 @@ async def inactive_sessions(store: Any, days: float, folder: str | None = None) 
     return [session for stamp, session in sorted(stamps) if stamp and stamp < before]
 
 
-async def _live_keys(store: Any, session_id: str) -> list[str]:
+async def _live_count(store: Any, session_id: str) -> int:
+    """The session's live items (a damaged record counts: it is forgotten as well)."""
     from memcore.stores import decode_entry
 
-    records = (await store.read_snapshot(session_id)).records
-    live = []
-    for key, record in records.items():
+    count = 0
+    for record in (await store.read_snapshot(session_id)).records.values():
         try:
-            if not decode_entry(record).deleted:
-                live.append(key)
+            count += not decode_entry(record).deleted
         except MemcoreError:
-            live.append(key)  # (a damaged record is forgotten as well)
-    return live
+            count += 1
+    return count
 
 
 async def remember_session(store: Any, session_id: str) -> tuple[str, list[str]]:
@@ -217,8 +216,9 @@ async def remember_session(store: Any, session_id: str) -> tuple[str, list[str]]
         for registry in sorted(registries):
             await manager.sync_session_memory(registry)
             marked |= forgotten_ids(manager.state(registry).values())
-        found = session_id if session_id in marked else None
-        found = found or session_by_prefix(session_id, sorted(marked))
+        found = (
+            session_id if session_id in marked else session_by_prefix(session_id, sorted(marked))
+        )
         if found is None:
             raise NotFoundError(f"session {session_id!r} is not marked forgotten")
         projects = []

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from memcore.claude_code.discovery import project_dir_name
+from memcore.claude_code.forget import is_forgotten
 from memcore.claude_code.transcript_checks import (
     CheckedTranscript,
     check_transcript,
@@ -298,8 +299,6 @@ def is_entry_of(item: MemoryItem, project: str) -> bool:
 def _saved_entry_of(item: MemoryItem, project: str) -> bool:
     """Whether a registry entry is of a saved session of ``project``: the mark of a forgotten
     one (``memcore forget``) makes no folder a project."""
-    from memcore.claude_code.forget import is_forgotten
-
     return is_entry_of(item, project) and not is_forgotten(item)
 
 

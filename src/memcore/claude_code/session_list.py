@@ -6,10 +6,14 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from memcore.claude_code.forget import forgotten_ids
-from memcore.claude_code.project import REGISTRY_PREFIX, SessionRecord, is_entry_of
+from memcore.claude_code.project import REGISTRY_PREFIX, SessionRecord
 from memcore.claude_code.session_record import cut_at_word
-from memcore.claude_code.session_start import entries_of, live_items, session_time
+from memcore.claude_code.session_start import (
+    entries_of,
+    forgotten_of,
+    live_items,
+    session_time,
+)
 from memcore.claude_code.titles import BRANCH_LEAD, TITLE_LEAD_IN
 from memcore.digest_asked import SUMMARY_LEAD_IN
 from memcore.errors import MemcoreError
@@ -89,7 +93,7 @@ async def saved_projects(
             records = entries_of(items, folder)
             if records:
                 projects[folder] = records
-            marked = forgotten_ids(i for i in items if is_entry_of(i, folder))
+            marked = forgotten_of(items, folder)
             if marked and forgotten is not None:
                 forgotten[folder] = marked
     return dict(sorted(projects.items()))

@@ -86,6 +86,12 @@ async def project_records(store: Any, cwd: str) -> list[SessionRecord]:
     return (await project_entries(store, cwd))[1]
 
 
+def forgotten_of(items: Iterable[MemoryItem], project: str) -> set[str]:
+    """The ids of ``project``'s sessions marked forgotten (``memcore forget``) among the items
+    of its registry (another folder's marks, by the same key, are not its)."""
+    return forgotten_ids(item for item in items if is_entry_of(item, project))
+
+
 async def project_entries(store: Any, cwd: str) -> tuple[str, list[SessionRecord]]:
     """The project of a session at ``cwd`` and its saved sessions, the latest active first. In
     a linked git worktree (the repository's project, see ``memcore.claude_code.worktrees``),
@@ -101,7 +107,7 @@ async def project_registry(store: Any, cwd: str) -> tuple[str, list[SessionRecor
     project = await known_project(store, cwd)
     items = await live_items(store, registry_session(project))
     records = entries_of(items, project)
-    forgotten = forgotten_ids(i for i in items if is_entry_of(i, project))
+    forgotten = forgotten_of(items, project)
     if linked_tree(cwd) is None:
         return project, records, forgotten
     for folder in project_candidates(cwd):
@@ -110,7 +116,7 @@ async def project_registry(store: Any, cwd: str) -> tuple[str, list[SessionRecor
         if await store.version(registry_session(folder)) > 0:
             items = await live_items(store, registry_session(folder))
             filed = entries_of(items, folder)
-            forgotten |= forgotten_ids(i for i in items if is_entry_of(i, folder))
+            forgotten |= forgotten_of(items, folder)
             if not filed:
                 continue  # (another folder's registry, by the same key)
             known = {r.session_id for r in records}

@@ -19,6 +19,7 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from memcore.cli._common import INTERNAL_SESSION_PREFIX
 from memcore.errors import MemcoreError
@@ -123,77 +124,84 @@ def filed_where(groups: Groups) -> dict[str, tuple[str, list[Path]]]:
     return where
 
 
-def _by_project(where: dict[str, tuple[str, list[Path]]]) -> dict[str, list[str]]:
-    """The sessions of ``where`` (``filed_where``) by their project."""
+class Filed(NamedTuple):
+    """What the store holds of the sessions an import is given: one read of each project's
+    registry and of the cut notes, for every decision made before the transcripts are read."""
+
+    entries: dict[str, MemoryItem]  # session -> its registry entry (none: not filed, damaged)
+    notes: dict[str, MemoryItem]  # session -> the note of its cut (``CUTS_SESSION``)
+    damaged_notes: frozenset[str]  # sessions whose note is damaged (read again)
+
+
+#: What is known of a store that is not there yet or cannot be read: nothing.
+NOTHING_FILED = Filed({}, {}, frozenset())
+
+
+async def filed(url: str | None, where: dict[str, tuple[str, list[Path]]]) -> Filed:
+    """The registry entries and cut notes of the sessions of ``where`` (``filed_where``);
+    :data:`NOTHING_FILED` when the store is not there yet or cannot be read (the import then
+    reads everything, as before)."""
+    from memcore.claude_code.project import registry_key, registry_session
+    from memcore.cli._common import read_state, reading_store
+
     by_project: dict[str, list[str]] = {}
     for session, (project, _) in where.items():
         by_project.setdefault(project, []).append(session)
-    return by_project
-
-
-async def unchanged_sessions(
-    url: str | None, where: dict[str, tuple[str, list[Path]]], cut: int
-) -> set[str]:
-    """The sessions of ``where`` (``filed_where``) whose files are all as memcore last read
-    them, their items stored with ``cut`` or a larger one (:func:`noted_cut`); none when the
-    store is not there yet or cannot be read (the import then reads everything, as before)."""
-    from memcore.claude_code.project import (
-        SessionRecord,
-        file_stamp,
-        registry_key,
-        registry_session,
-        unchanged_since,
-    )
-    from memcore.cli._common import read_state, reading_store
-
-    by_project = _by_project(where)
-    unchanged: set[str] = set()
+    entries: dict[str, MemoryItem] = {}
     try:
         async with reading_store(url) as store:
             damaged: list[str] = []  # (a damaged note: that session is read again)
             notes = await read_state(store, url, CUTS_SESSION, skipped=damaged)
             for project, sessions in by_project.items():
-                skipped: list[str] = []  # (a damaged entry: that session is read again)
-                entries = await read_state(store, url, registry_session(project), skipped=skipped)
+                # (a damaged entry is left out: that session is read again)
+                held = await read_state(store, url, registry_session(project), skipped=[])
                 for session in sessions:
-                    held = entries.get(registry_key(session))
-                    files = where[session][1]
-                    if held is None or session in damaged:
-                        continue
-                    if not unchanged_since(SessionRecord.from_item(held), files):
-                        continue
-                    stamps = {str(path): file_stamp(path) for path in files}
-                    if cut <= noted_cut(notes.get(session), stamps):
-                        unchanged.add(session)
-    except (MemcoreError, OSError):  # (NotFoundError: no store yet; a file gone meanwhile)
+                    if registry_key(session) in held:
+                        entries[session] = held[registry_key(session)]
+    except (MemcoreError, OSError):  # (NotFoundError: no store yet)
+        return NOTHING_FILED
+    return Filed(entries, notes, frozenset(damaged))
+
+
+def unchanged_sessions(
+    known: Filed, where: dict[str, tuple[str, list[Path]]], cut: int
+) -> set[str]:
+    """The sessions of ``where`` (``filed_where``) whose files are all as memcore last read
+    them, their items stored with ``cut`` or a larger one (:func:`noted_cut`)."""
+    from memcore.claude_code.project import SessionRecord, file_stamp, unchanged_since
+
+    unchanged: set[str] = set()
+    try:
+        for session, held in known.entries.items():
+            files = where[session][1]
+            if session in known.damaged_notes:
+                continue
+            if not unchanged_since(SessionRecord.from_item(held), files):
+                continue
+            stamps = {str(path): file_stamp(path) for path in files}
+            if cut <= noted_cut(known.notes.get(session), stamps):
+                unchanged.add(session)
+    except OSError:  # (a file gone meanwhile: the import reads everything, as before)
         return set()
     return unchanged
 
 
-async def forgotten_sessions(url: str | None, where: dict[str, tuple[str, list[Path]]]) -> set[str]:
-    """The sessions of ``where`` (``filed_where``) that ``memcore forget`` marked in their
-    project's registry: an import passes over them, as the hooks do."""
+def forgotten_sessions(known: Filed) -> set[str]:
+    """The sessions that ``memcore forget`` marked in their project's registry: an import
+    passes over them, as the hooks do."""
     from memcore.claude_code.forget import is_forgotten
-    from memcore.claude_code.project import registry_key, registry_session
-    from memcore.cli._common import read_state, reading_store
 
-    by_project = _by_project(where)
-    forgotten: set[str] = set()
-    try:
-        async with reading_store(url) as store:
-            for project, sessions in by_project.items():
-                entries = await read_state(store, url, registry_session(project), skipped=[])
-                forgotten.update(s for s in sessions if is_forgotten(entries.get(registry_key(s))))
-    except (MemcoreError, OSError):  # (no store yet: nothing forgotten)
-        return set()
-    return forgotten
+    return {session for session, held in known.entries.items() if is_forgotten(held)}
 
 
 __all__ = [
     "CUTS_SESSION",
+    "NOTHING_FILED",
+    "Filed",
     "Groups",
     "by_session",
     "cut_note",
+    "filed",
     "filed_where",
     "forgotten_sessions",
     "longer_kept",

@@ -34,7 +34,7 @@ MAX_CHARS = 4000
 
 if TYPE_CHECKING:
     from memcore.claude_code import Transcript
-    from memcore.cli.import_unchanged import Groups
+    from memcore.cli.import_unchanged import Filed, Groups
     from memcore.sync import DistributedMemoryManager
 
 _T = TypeVar("_T")
@@ -129,18 +129,20 @@ def cmd_import_claude_code(args: argparse.Namespace, out: TextIO) -> int:
     from memcore.claude_code import default_projects_dir, group_by_session, parse_transcript
     from memcore.claude_code.discovery import find_all_transcripts
     from memcore.claude_code.project import file_stamp
-    from memcore.cli.import_unchanged import by_session
+    from memcore.cli.import_unchanged import by_session, filed, filed_where, unchanged_sessions
 
-    where = ", ".join(args.path) or str(default_projects_dir())
+    looked = ", ".join(args.path) or str(default_projects_dir())
     paths = find_all_transcripts(args.path)
     if not paths:
-        raise NotFoundError(f"no Claude Code transcripts (*.jsonl sessions) under {where}")
+        raise NotFoundError(f"no Claude Code transcripts (*.jsonl sessions) under {looked}")
     _run(_store_usable(args.store), args.store, reading=True)  # (before the reading)
     cut = args.max_chars or MAX_CHARS
     groups = by_session(paths)  # (each file's head: its session and folder)
-    paths = _not_forgotten(args.store, paths, groups, out)
+    where = filed_where(groups)
+    known = _run(filed(args.store, where), args.store, reading=True)
+    paths = _not_forgotten(paths, groups, known, out)
     if paths and not args.session and not args.reread and args.max_chars is None:
-        paths = _not_unchanged(args.store, paths, groups, cut, out)
+        paths = _not_unchanged(paths, groups, unchanged_sessions(known, where, cut), out)
     if not paths:
         print(f"nothing new to import into {_store_name(args.store)}", file=out)
         return 0
@@ -229,11 +231,11 @@ async def _store_usable(url: str | None) -> None:
         return
 
 
-def _not_forgotten(url: str | None, paths: list[Path], groups: Groups, out: TextIO) -> list[Path]:
+def _not_forgotten(paths: list[Path], groups: Groups, known: Filed, out: TextIO) -> list[Path]:
     """``paths`` but those of sessions ``memcore forget`` forgot (said on ``out``)."""
-    from memcore.cli.import_unchanged import filed_where, forgotten_sessions
+    from memcore.cli.import_unchanged import forgotten_sessions
 
-    forgotten = _run(forgotten_sessions(url, filed_where(groups)), url, reading=True)
+    forgotten = forgotten_sessions(known)
     if not forgotten:
         return paths
     print(
@@ -245,13 +247,10 @@ def _not_forgotten(url: str | None, paths: list[Path], groups: Groups, out: Text
 
 
 def _not_unchanged(
-    url: str | None, paths: list[Path], groups: Groups, cut: int, out: TextIO
+    paths: list[Path], groups: Groups, unchanged: set[str], out: TextIO
 ) -> list[Path]:
-    """``paths`` but those of sessions unchanged since memcore saved them, cut with ``cut`` or
-    more (said on ``out``)."""
-    from memcore.cli.import_unchanged import filed_where, unchanged_sessions
-
-    unchanged = _run(unchanged_sessions(url, filed_where(groups), cut), url, reading=True)
+    """``paths`` but those of the ``unchanged`` sessions, read as they are now by a hook or an
+    earlier import (said on ``out``)."""
     if not unchanged:
         return paths
     print(
