@@ -348,3 +348,42 @@ def test_a_project_whose_sessions_were_all_forgotten_is_listed_by_its_marks(
             f"{PROJECT} (0 sessions)",
             f"  forgotten: {gone[:8]} (`memcore forget --undo ID` lets one be saved again)",
         ]
+
+
+@pytest.mark.parametrize("damage", ["registry_digest", "access_log_record"])
+def test_a_store_that_fails_verification_stops_forget_before_anything_goes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], damage: str
+) -> None:
+    """A registry whose history (which holds the session's digests) could not be dropped, or a
+    note of memcore's that cannot be read: nothing is forgotten, not even in part, and the
+    error says what to repair."""
+    import sqlite3
+
+    url = f"sqlite:///{tmp_path / 'memory.db'}"
+    _, gone = _save(tmp_path, url, EARLIER[0])
+    _, other = _save(tmp_path, url, EARLIER[1])
+    registry = registry_session(PROJECT)
+    with sqlite3.connect(tmp_path / "memory.db") as db:
+        if damage == "registry_digest":
+            db.execute(
+                "UPDATE meta SET digest = (digest | 1) - (digest & 1) WHERE session = ?",
+                (registry,),
+            )
+        else:
+            (record,) = db.execute(
+                "SELECT record FROM items WHERE session = ? AND key = ?",
+                (ACCESS_LOG_SESSION, other),
+            ).fetchone()
+            damaged = bytearray(record)
+            damaged[len(damaged) // 2] ^= 0xFF
+            db.execute(
+                "UPDATE items SET record = ? WHERE session = ? AND key = ?",
+                (bytes(damaged), ACCESS_LOG_SESSION, other),
+            )
+    code, _, err = _cli(capsys, "forget", gone, "--store", url)
+    assert code == 1
+    damaged_session = registry if damage == "registry_digest" else ACCESS_LOG_SESSION
+    assert repr(damaged_session) in err
+    assert "recover" in err
+    assert gone in _sessions(url)
+    assert not is_forgotten(_read_state(url, registry)[registry_key(gone)])

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from memcore.errors import MemcoreError, NotFoundError, ValidationError
+from memcore.errors import CorruptedMemoryError, MemcoreError, NotFoundError, ValidationError
 from memcore.model import MemoryItem, utc_now
 
 #: The ``kind`` of a registry entry that marks a forgotten session.
@@ -122,7 +122,8 @@ async def _forget(store: Any, session_ids: list[str], dry_run: bool) -> list[For
 
     reports = {session_id: ForgetReport(session_id) for session_id in session_ids}
     names = set(await store.list_sessions())
-    rewritten: list[str] = []  # memcore's own sessions changed: their history to drop
+    # what changes in memcore's own sessions: (session, key, the mark to set or None to delete)
+    changes: list[tuple[str, str, MemoryItem | None]] = []
     manager = DistributedMemoryManager(storage_backend=store, replica_id="memcore-forget")
     try:
         for registry in sorted(n for n in names if n.startswith(REGISTRY_PREFIX)):
@@ -135,9 +136,7 @@ async def _forget(store: Any, session_ids: list[str], dry_run: bool) -> list[For
                 cwd = str(MemoryItem.coerce(held).metadata.get("cwd", ""))
                 report.projects.append(cwd)
                 report.history_dropped.append(registry)
-                if not dry_run:
-                    manager.set(registry, key, forgotten_entry(session_id, cwd))
-            await _written(manager, registry, rewritten)
+                changes.append((registry, key, forgotten_entry(session_id, cwd)))
         for own in (ACCESS_LOG_SESSION, CUTS_SESSION):  # (memcore's notes keyed by session)
             if own not in names:
                 continue
@@ -146,27 +145,45 @@ async def _forget(store: Any, session_ids: list[str], dry_run: bool) -> list[For
                 if manager.get(own, session_id) is not None:
                     report.access_log = report.access_log or own == ACCESS_LOG_SESSION
                     report.history_dropped.append(own)
-                    if not dry_run:
-                        manager.delete(own, session_id)
-            await _written(manager, own, rewritten)
+                    changes.append((own, session_id, None))
+        rewritten = sorted({name for name, _, _ in changes})
+        for session_id, report in reports.items():
+            if session_id in names:
+                report.stored = True
+                report.items = await _live_count(store, session_id)
+        if dry_run:
+            return list(reports.values())
+        for name in rewritten:  # (before anything goes: its history could not be dropped after)
+            await _check_verifies(store, name)
+        for name, key, mark in changes:
+            if mark is None:
+                manager.delete(name, key)
+            else:
+                manager.set(name, key, mark)
+        for name in rewritten:
+            await manager.sync_session_memory(name)
     finally:
         await manager.close()
     for session_id, report in reports.items():
-        if session_id in names:
-            report.stored = True
-            report.items = await _live_count(store, session_id)
-            if not dry_run:
-                await store.delete_session(session_id)
+        if report.stored:
+            await store.delete_session(session_id)
     for name in rewritten:
         await drop_history(store, name)
     return list(reports.values())
 
 
-async def _written(manager: Any, session: str, rewritten: list[str]) -> None:
-    """Commit what was set in ``session``, if anything: then its history is to be dropped."""
-    if manager.pending(session):
-        await manager.sync_session_memory(session)
-        rewritten.append(session)
+async def _check_verifies(store: Any, session: str) -> None:
+    """``CorruptedMemoryError`` when ``session`` fails verification: its history, which holds
+    what is forgotten, could not be dropped (a backup is made of a verified state only)."""
+    from memcore.quarantine import decode_records, digest_ok
+
+    snapshot = await store.read_snapshot(session)
+    decoded = decode_records(snapshot.records)
+    if not digest_ok(decoded, snapshot.version, snapshot.digest):
+        raise CorruptedMemoryError(
+            f"{session!r} fails verification, so its history could not be dropped: nothing "
+            f"was forgotten (repair it first: `memcore recover {session}`)"
+        )
 
 
 async def inactive_sessions(store: Any, days: float, folder: str | None = None) -> list[str]:
