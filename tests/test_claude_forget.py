@@ -314,6 +314,10 @@ def test_the_sessions_inactive_for_longer_than_a_number_of_days(
     assert {older, newer, other} & set(_sessions(url)) == {other}
     code, out, _ = _cli(capsys, "forget", "--older-than", "100000", "--store", url)
     assert "0 session(s) last active more than 100000 day(s) ago forgotten" in out
+    for before_the_year_one in ("999999", "1e9"):  # (no date that far back: nothing that old)
+        code, out, err = _cli(capsys, "forget", "--older-than", before_the_year_one, "--store", url)
+        assert (code, err) == (0, "")
+        assert "0 session(s) last active more than" in out
 
 
 @pytest.mark.parametrize(

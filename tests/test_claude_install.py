@@ -249,3 +249,24 @@ def test_without_the_mcp_package_install_adds_the_hooks_only_and_says_so(
     assert set(HOOK_EVENTS) <= set(json.loads(settings.read_text())["hooks"])
     assert _uninstall(settings, mcp) == 0
     assert (settings.read_bytes(), mcp.read_bytes()) == (settings_raw, mcp_raw)
+
+
+def test_uninstall_takes_out_the_stop_hook_added_by_hand_too(
+    files: tuple[Path, Path, bytes, bytes], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The README has users add ``<memcore> hook stop`` themselves: left behind, Claude Code
+    would run a memcore that is gone after every turn. Another memcore's is named, not removed."""
+    settings, mcp, _, _ = files
+    assert _install(settings, mcp) == 0
+    data = json.loads(settings.read_text())
+    runner = shlex.split(data["hooks"]["PreCompact"][-1]["hooks"][0]["command"])[0]
+    other = {"type": "command", "command": "/opt/elsewhere/bin/memcore hook stop"}
+    data["hooks"]["Stop"] = [
+        {"hooks": [{"type": "command", "command": shlex.join([runner, "hook", "stop"])}]},
+        {"hooks": [other]},
+    ]
+    settings.write_text(json.dumps(data))
+    assert _uninstall(settings, mcp) == 0
+    assert json.loads(settings.read_text())["hooks"]["Stop"] == [{"hooks": [other]}]
+    said = capsys.readouterr().out
+    assert "hooks.Stop: runs another memcore (/opt/elsewhere/bin/memcore)" in said

@@ -200,7 +200,10 @@ async def inactive_sessions(store: Any, days: float, folder: str | None = None) 
         records = [r for found in (await saved_projects(store)).values() for r in found]
     else:
         records = (await project_entries(store, folder))[1]
-    before = (utc_now() - timedelta(days=days)).isoformat(timespec="seconds")[:19]
+    try:
+        before = (utc_now() - timedelta(days=days)).isoformat(timespec="seconds")[:19]
+    except OverflowError:  # (before the year 1: nothing is that old)
+        return []
     stamps = [((r.last_activity or r.updated_at)[:19], r.session_id) for r in records]
     return [session for stamp, session in sorted(stamps) if stamp and stamp < before]
 

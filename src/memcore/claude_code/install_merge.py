@@ -32,6 +32,9 @@ HOOK_EVENTS: dict[str, str] = {
     "PreCompact": "pre-compact",
     "SessionEnd": "session-end",
 }
+#: Hooks install does not add but a user may (the README's ``Stop``): uninstall takes out this
+#: environment's, as it does its own, since they run the memcore being uninstalled.
+ADDED_BY_HAND: dict[str, str] = {"Stop": "stop"}
 MCP_SERVER_NAME = "memcore"
 #: Seconds Claude Code waits for a hook before going on without it.
 HOOK_TIMEOUT = 30
@@ -171,18 +174,20 @@ def with_hooks(
 
 
 def without_hooks(settings: dict[str, Any], command: list[str]) -> tuple[dict[str, Any], list[str]]:
-    """``settings`` without memcore's own hooks, and the other memcores' hooks left there."""
+    """``settings`` without memcore's own hooks (a ``Stop`` hook added by hand too), and the other
+    memcores' hooks left there."""
     hooks = settings.get("hooks")
     if not isinstance(hooks, dict):
         return settings, []
     cleaned: dict[str, Any] = {}
     notes: list[str] = []
     changed = False
+    events = {**HOOK_EVENTS, **ADDED_BY_HAND}
     for event, groups in hooks.items():
-        if event not in HOOK_EVENTS or not isinstance(groups, list):
+        if event not in events or not isinstance(groups, list):
             cleaned[event] = groups
             continue
-        name = HOOK_EVENTS[event]
+        name = events[event]
         kept = _drop_handlers(groups, _own(command, name))
         notes += [
             f"hooks.{event}: runs another memcore ({runner}), not this environment's: left"
