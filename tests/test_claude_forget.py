@@ -391,3 +391,41 @@ def test_a_store_that_fails_verification_stops_forget_before_anything_goes(
     assert "recover" in err
     assert gone in _sessions(url)
     assert not is_forgotten(_read_state(url, registry)[registry_key(gone)])
+
+
+def test_one_memory_forgotten_leaves_the_digests_and_stays_out(
+    tmp_path: Path, url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The MCP server's ``forget(id)`` of a saved session's memory: session-start, the
+    session's list and its count no longer tell of it (its entry is made again), and neither a
+    later save of its transcript nor an import that rereads it brings it back."""
+    from memcore.claude_code.mcp_server import MemoryService
+
+    transcript, session = _save(tmp_path, url, EARLIER[0])
+    assert ITS_WORDS in _start(url)
+    (key,) = [k for k, i in _read_state(url, session).items() if ITS_WORDS in i.content]
+    before = len(_read_state(url, session))
+
+    async def forget() -> list[dict[str, object]]:
+        store = open_store(url)
+        service = MemoryService(store, PROJECT)
+        try:
+            assert await service.forget(key) == session
+            return await service.sessions()
+        finally:
+            await service.close()
+            await store.close()
+
+    (listed,) = asyncio.run(forget())
+    assert ITS_WORDS not in str(listed["summary"])
+    assert listed["items"] == before - 1
+    assert ITS_WORDS not in _start(url)
+    assert ITS_WORDS not in _cli(capsys, "sessions", "--store", url)[1]
+
+    os.utime(transcript, (time.time(), time.time()))  # (read again: it looks changed)
+    assert _hook("session-end", _payload("SessionEnd", session, transcript), url)[0] == 0
+    out = _cli(capsys, "import-claude-code", str(transcript.parent), "--store", url, "--reread")
+    assert out[0] == 0, out[2]
+    assert key not in _read_state(url, session)
+    assert len(_read_state(url, session)) == before - 1
+    assert ITS_WORDS not in _start(url)

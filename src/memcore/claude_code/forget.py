@@ -64,6 +64,34 @@ def forgotten_entry(session_id: str, cwd: str) -> MemoryItem:
     )
 
 
+def deleted_here(manager: Any, session_id: str, key: str) -> bool:
+    """Whether ``key`` of the session holds a deletion (a memory forgotten on its own, as the
+    MCP server's ``forget`` does): a save or an import of its transcript does not bring it back."""
+    entry = manager.entry(session_id, key)
+    return entry is not None and bool(entry.deleted)
+
+
+async def forget_memory(manager: Any, session_id: str, key: str, registries: Sequence[str]) -> None:
+    """Delete one memory of a saved Claude Code session, and make its entry in the registry of
+    ``registries`` that holds one again from the items left, so that its digests, which
+    session-start brings back, no longer tell of it. In the session's save turn: a save under
+    way would otherwise write its entry, or the memory, back."""
+    from memcore.claude_code.hooks import make_entry_again
+    from memcore.claude_code.project import SessionRecord, registry_key
+    from memcore.claude_code.save_turns import session_turn
+
+    async with session_turn(session_id):
+        await manager.sync_session_memory(session_id)
+        manager.delete(session_id, key)
+        await manager.sync_session_memory(session_id)
+        for registry in registries:
+            await manager.sync_session_memory(registry)
+            held = manager.get(registry, registry_key(session_id))
+            if held is not None and not is_forgotten(held):
+                old = SessionRecord.from_item(MemoryItem.coerce(held))
+                await make_entry_again(manager, registry, old)
+
+
 def forgotten_ids(values: Iterable[Any]) -> set[str]:
     """The session ids marked forgotten among a registry's values."""
     return {str(_meta(value).get("session_id", "")) for value in values if is_forgotten(value)}
@@ -257,6 +285,8 @@ async def remember_session(store: Any, session_id: str) -> tuple[str, list[str]]
 __all__ = [
     "FORGOTTEN_KIND",
     "ForgetReport",
+    "deleted_here",
+    "forget_memory",
     "forget_session",
     "forget_sessions",
     "forgotten_entry",

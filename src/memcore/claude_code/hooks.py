@@ -29,7 +29,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn, TextIO
 
-from memcore.claude_code.forget import is_forgotten
+from memcore.claude_code.forget import deleted_here, is_forgotten
 from memcore.claude_code.hook_args import parse_args, plain_args, say
 from memcore.claude_code.hook_events import DEFAULT_BUDGET, EVENTS, SAVING_EVENTS
 from memcore.claude_code.project import (
@@ -201,6 +201,8 @@ async def _save_in_turn(
         written = added = 0
         for item in (*parsed.items, *parsed.amended):
             held_item = manager.get(session_id, item.id)
+            if held_item is None and deleted_here(manager, session_id, item.id):
+                continue  # (a memory forgotten on its own: not saved again)
             if held_item != item:
                 manager.set(session_id, item.id, item)
                 written += 1
@@ -282,7 +284,7 @@ async def refresh_stale_record(manager: Any, registry: str, saved: str) -> str |
             return None
         await manager.sync_session_memory(registry)
         again = _stale_records(manager, registry, saved)
-        return await _make_again(manager, registry, latest_first(again)[0]) if again else None
+        return await make_entry_again(manager, registry, latest_first(again)[0]) if again else None
 
 
 def _stale_records(manager: Any, registry: str, saved: str) -> list[SessionRecord]:
@@ -305,7 +307,7 @@ def _stale_records(manager: Any, registry: str, saved: str) -> list[SessionRecor
     return stale
 
 
-async def _make_again(manager: Any, registry: str, old: SessionRecord) -> str:
+async def make_entry_again(manager: Any, registry: str, old: SessionRecord) -> str:
     """``old``'s entry made again from its session's stored items; its session id."""
     rules = digest_rules()
     items = list((await _pull(manager, old.session_id)).values())

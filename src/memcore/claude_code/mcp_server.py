@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Literal, TypeVar, get_args
 
+from memcore.claude_code.forget import forget_memory
 from memcore.claude_code.next_actions import next_actions
 from memcore.claude_code.project import (
     NOTES_PREFIX,
@@ -239,10 +240,17 @@ class MemoryService:
         for name in sessions:
             await self.manager.sync_session_memory(name)
             held = self.manager.get(name, item_id)
-            if held is not None and self._mine(name, held):
+            if held is None or not self._mine(name, held):
+                continue
+            if name == self.notes:
                 self.manager.delete(name, item_id)
                 await self.manager.sync_session_memory(name)
-                return name
+            else:  # a saved session's: its digests are made again without it
+                registries = [self.registry]
+                if self.in_worktree:  # (its sessions filed under the worktree's own folder)
+                    registries.append(registry_session(self.folder))
+                await forget_memory(self.manager, name, item_id, registries)
+            return name
         raise NotFoundError(f"no memory {item_id!r} in this project")
 
     async def digest(self, session: str | None = None, budget: int = 1500) -> str:

@@ -375,6 +375,7 @@ def _set_items(
     """Set the transcripts' items that are new or changed (importing twice adds nothing), but
     none over a longer stored content (``longer_kept``): how many items, how many set, how many
     kept longer, and whether an item set was cut."""
+    from memcore.claude_code.forget import deleted_here
     from memcore.cli.import_unchanged import longer_kept, was_cut
 
     count = written = kept = 0
@@ -383,8 +384,8 @@ def _set_items(
         for item in transcript.items:
             count += 1
             held = manager.get(session, item.id)
-            if held == item:
-                continue
+            if held == item or (held is None and deleted_here(manager, session, item.id)):
+                continue  # (unchanged, or a memory forgotten on its own: not brought back)
             if held is not None and longer_kept(MemoryItem.coerce(held), item):
                 kept += 1
                 continue
