@@ -488,3 +488,24 @@ def test_stored_items_of_any_shape_read_on_beside_do_not_stop_a_save(tmp_path: P
         if item.metadata.get("then"):
             item.metadata["then"].append({"a": 1})
     parse_transcript(path, start_offset=head.end_offset, stored=stored + again)
+
+
+@pytest.mark.skipif(not DATA.is_dir(), reason="the shared transcripts are not here")
+@pytest.mark.parametrize("into_the_titles", [0, 3, 7])
+def test_titles_written_at_a_resume_after_a_save_at_the_exit_are_the_sessions_titles(
+    tmp_path: Path, into_the_titles: int
+) -> None:
+    """The user ran ``/exit`` (the session-end hook saves there), then resumed the session:
+    Claude Code writes its titles as ``summary`` records naming the last record the save read,
+    which made no item (``See ya!``). A save reading on finds that record's time in the part
+    read before, and titles the session as one import does."""
+    source = DATA / "entireio__cli__0276a600.jsonl"
+    lines = source.read_bytes().splitlines()
+    exit_at = next(
+        n for n, line in enumerate(lines) if n and json.loads(line).get("type") == "summary"
+    )
+    assert b"See ya!" in lines[exit_at - 1]
+    whole = {item.id: item for item in parse_transcript(source).items}
+    parts = _saved_in_parts(source, [exit_at + into_the_titles], tmp_path / source.name)
+    assert _plain(parts) == _plain(whole)
+    assert not any(key.startswith("cc:summary:") for key in parts)

@@ -51,7 +51,7 @@ from memcore.claude_code.records import (
 from memcore.claude_code.results import MalformedLine, TokenSample, Transcript
 from memcore.claude_code.side_records import SideRecords
 from memcore.claude_code.task_list import TaskList
-from memcore.claude_code.titles import TITLE_FIELDS, clean_title
+from memcore.claude_code.titles import TITLE_FIELDS, clean_title, earlier_record_times
 from memcore.claude_code.tools import (
     EDIT_TOOLS,
     READ_TOOLS,
@@ -147,6 +147,7 @@ class RecordParser(SideRecords):
         self.background: dict[str, str] = {}
         self.messages: dict[str, dict[str, Any]] = {}  # API message id -> text parts and usage
         self.timestamps: dict[str, datetime] = {}
+        self.read_before = 0  # the bytes of the file an earlier parse read (it reads on)
         self.summaries: list[tuple[int, dict[str, Any]]] = []
         self.last_time: datetime | None = None
         self.call_items: dict[str, MemoryItem] = {}
@@ -560,6 +561,12 @@ class RecordParser(SideRecords):
         if not self.out.session_id:
             self.out.session_id = self.path.stem
         self.time_titles()
+        unknown = {
+            rec["leafUuid"] for _, rec in self.summaries if isinstance(rec.get("leafUuid"), str)
+        }
+        unknown -= self.timestamps.keys()
+        if unknown and self.read_before:  # (a title of a conversation an earlier save read)
+            self.timestamps.update(earlier_record_times(self.path, unknown, self.read_before))
         for line_no, rec in self.summaries:
             leaf = rec.get("leafUuid")
             when = self.timestamps.get(leaf) if isinstance(leaf, str) else None

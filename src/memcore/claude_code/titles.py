@@ -8,7 +8,11 @@ versions titled a conversation with a ``summary`` record naming its last message
 
 from __future__ import annotations
 
+import json
+import mmap
 from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 #: How a digest's line of the session's topic branch starts (``memcore.digest_lines``): here, so
@@ -52,6 +56,51 @@ def clean_title(value: str) -> str | None:
     return text if 0 < len(text) <= TITLE_CHARS else None
 
 
+#: The most places a record's id is looked at before its own line is found (its children name it
+#: too, as their ``parentUuid``).
+_LOOKS = 8
+
+
+def earlier_record_times(path: Path, uuids: set[str], before: int) -> dict[str, datetime]:
+    """The times of the records ``uuids`` among the file's first ``before`` bytes (what an
+    earlier save read): Claude Code, resuming a session, writes its titles as ``summary``
+    records naming the record its conversation ended at, often the last one that save read,
+    which made no item to learn its time from. Only records a whole parse would time (a
+    message or a system record with its own timestamp); the others are left out."""
+    from memcore.errors import ValidationError
+    from memcore.model import to_utc_datetime
+
+    found: dict[str, datetime] = {}
+    try:
+        with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as m:
+            end_of_read = min(before, len(m))
+            for uid in sorted(uuids):
+                needle = f'"{uid}"'.encode()
+                at = m.rfind(needle, 0, end_of_read)
+                for _ in range(_LOOKS):
+                    if at < 0:
+                        break
+                    start = m.rfind(b"\n", 0, at) + 1
+                    stop = m.find(b"\n", at, end_of_read)
+                    try:
+                        rec = json.loads(m[start : end_of_read if stop < 0 else stop])
+                        if (
+                            isinstance(rec, dict)
+                            and rec.get("uuid") == uid
+                            and rec.get("type") in ("user", "assistant", "system")
+                        ):
+                            stamp: Any = rec.get("timestamp")
+                            if stamp is not None:
+                                found[uid] = to_utc_datetime(stamp)
+                            break
+                    except (ValueError, ValidationError):
+                        pass  # (not its line, or one a whole parse would not time either)
+                    at = m.rfind(needle, 0, start)
+    except (OSError, ValueError):  # (gone, or empty: nothing to learn)
+        return found
+    return found
+
+
 __all__ = [
     "BRANCH_LEAD",
     "CLOSING_QUESTION",
@@ -59,5 +108,6 @@ __all__ = [
     "TITLE_FIELDS",
     "TITLE_LEAD_IN",
     "clean_title",
+    "earlier_record_times",
     "session_title",
 ]

@@ -134,7 +134,7 @@ def parse_transcript(
     if isinstance(start_offset, bool) or not isinstance(start_offset, int) or start_offset < 0:
         raise ValidationError(f"start_offset must be a byte offset >= 0 (got {start_offset!r})")
     parser = RecordParser(file, session, max_chars)
-    parser.out.end_offset = start_offset
+    parser.out.end_offset = parser.read_before = start_offset
     if not start_offset:
         return _parse_into(parser, _complete_lines(file, start_offset, parser.out))
     # name files as the parse of the whole file did (see RecordParser.root)
