@@ -328,3 +328,98 @@ def test_ctrl_c_before_the_demo_ran_leaves_no_unawaited_coroutine(
     assert code == EXIT_INTERRUPTED
     assert_one_line_error(err, "interrupted")
     assert [str(w.message) for w in caught if "never awaited" in str(w.message)] == []
+
+
+# --- a record whose item no store can hold ------------------------------------------------------
+
+
+def _odd_records(folder: Path) -> Path:
+    """A session whose records a store could not hold as they are: a timestamp beyond any
+    float, a file path of 990 bytes (its item's key over 1,024), a record id of 1,100 and a
+    tool call id that is a 30-digit number; between good records, the last after them all."""
+    import json
+
+    def user(uid: str, ts: object, text: str) -> dict[str, object]:
+        return {
+            "type": "user",
+            "sessionId": SESSION,
+            "uuid": uid,
+            "cwd": PROJECT,
+            "timestamp": ts,
+            "message": {"role": "user", "content": text},
+        }
+
+    long_path = "d" * 990 + ".go"
+    records = [
+        user("u1", "2026-01-01T00:00:00Z", "fix the parser"),
+        user("u2", 10**309, "and the tests"),
+        {
+            "type": "file-history-snapshot",
+            "messageId": "u1",
+            "snapshot": {
+                "messageId": "u1",
+                "trackedFileBackups": {long_path: {"version": 1}},
+                "timestamp": "2026-01-01T00:00:02Z",
+            },
+            "isSnapshotUpdate": False,
+        },
+        user("x" * 1100, "2026-01-01T00:00:03Z", "a record with a very long id"),
+        {
+            "type": "assistant",
+            "sessionId": SESSION,
+            "uuid": "a1",
+            "cwd": PROJECT,
+            "timestamp": "2026-01-01T00:00:04Z",
+            "message": {
+                "id": "msg_1",
+                "role": "assistant",
+                "content": [
+                    {"type": "tool_use", "id": 10**30, "name": "Bash", "input": {"command": "ls"}}
+                ],
+            },
+        },
+        user("u9", "2026-01-01T00:00:05Z", "now update the changelog"),
+    ]
+    path = folder / "odd.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return path
+
+
+def test_a_record_no_store_can_hold_costs_its_own_item_not_the_session(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], store_url: str
+) -> None:
+    """Once, any of these refused the whole import, and every later save of the session."""
+    path = _odd_records(tmp_path)
+    out = _import(capsys, str(path), "--store", store_url)
+    assert "odd.jsonl:2: unreadable timestamp" in out
+    assert "1 item(s) no store can hold left out" in out
+    contents = _contents(store_url)
+    assert "fix the parser" in contents.values()
+    assert "now update the changelog" in contents.values()
+    assert "a record with a very long id" in contents.values()
+    assert any("d" * 990 in text for text in contents.values())
+    again = _import(capsys, str(path), "--store", store_url, "--reread")  # (the same keys)
+    assert "0 new or changed" in again
+
+
+def test_the_hooks_save_such_a_session_and_what_comes_after(tmp_path: Path, store_url: str) -> None:
+    import json
+
+    from tests.claude_hooks_support import _hook, _payload
+
+    path = _odd_records(tmp_path)
+    payload = _payload("SessionEnd", SESSION, path, PROJECT)
+    assert _hook("session-end", payload, store_url) == (0, "", "")
+    later = {
+        "type": "user",
+        "sessionId": SESSION,
+        "uuid": "u10",
+        "cwd": PROJECT,
+        "timestamp": "2026-01-01T00:01:00Z",
+        "message": {"role": "user", "content": "and bump the version"},
+    }
+    with path.open("a") as handle:
+        handle.write(json.dumps(later) + "\n")
+    assert _hook("stop", _payload("Stop", SESSION, path, PROJECT), store_url) == (0, "", "")
+    contents = set(_contents(store_url).values())
+    assert {"fix the parser", "now update the changelog", "and bump the version"} <= contents

@@ -82,7 +82,11 @@ def to_utc_datetime(value: datetime | str | float | int) -> datetime:
     if isinstance(value, bool):
         raise ValidationError(f"not a timestamp: {value!r}")
     if isinstance(value, (int, float)):
-        if not math.isfinite(value):
+        try:
+            finite = math.isfinite(value)
+        except OverflowError:  # (an int beyond any float: no time either)
+            finite = False
+        if not finite:
             raise ValidationError(f"not a finite timestamp: {value!r}")
         try:
             return datetime.fromtimestamp(value, timezone.utc)

@@ -204,7 +204,10 @@ async def _save_in_turn(
             if held_item is None and deleted_here(manager, session_id, item.id):
                 continue  # (a memory forgotten on its own: not saved again)
             if held_item != item:
-                manager.set(session_id, item.id, item)
+                try:
+                    manager.set(session_id, item.id, item)
+                except ValidationError:  # (a value no store can hold: that item alone is left
+                    continue  # out, refused whole, not every later save of the session)
                 written += 1
                 added += held_item is None
         if written:

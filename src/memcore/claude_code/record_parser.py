@@ -13,6 +13,7 @@ the messages (file history, the queue, titles, the pull request) are
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from datetime import datetime, timezone
@@ -130,6 +131,21 @@ def _block_text(content: Any) -> str:
     return "" if content is None else str(content)
 
 
+def storable_key(item_id: str) -> str:
+    """``item_id``, or when a store would refuse it as a key (a record's id too long, with a
+    control character or a lone surrogate: a path of 1,000 bytes, a damaged line) a hash of it,
+    the same at every parse: one such record costs its own item's name, not the import."""
+    if len(item_id) <= 256 and item_id.isprintable():  # (at most 1,024 bytes, no control)
+        return item_id
+    from memcore.stores.base import validate_key
+
+    try:
+        return validate_key(item_id)
+    except ValidationError:
+        raw = item_id.encode("utf-8", "surrogatepass")
+        return f"cc:hashed:{hashlib.blake2b(raw, digest_size=16).hexdigest()}"
+
+
 class RecordParser(SideRecords):
     """State for one file: tool calls awaiting results, streamed messages, the last timestamp."""
 
@@ -183,7 +199,7 @@ class RecordParser(SideRecords):
             return None
         metadata = {"kind": kind, "source": "claude-code", **meta}
         item = MemoryItem(
-            id=item_id,
+            id=storable_key(item_id),
             content=_truncate(content, self.max_chars),
             priority=priority or KIND_PRIORITY[kind],
             created_at=when,
@@ -275,7 +291,7 @@ class RecordParser(SideRecords):
         try:
             when = to_utc_datetime(raw)
         except ValidationError:
-            self.bad(line_no, f"unreadable timestamp {raw!r}")
+            self.bad(line_no, f"unreadable timestamp {repr(raw)[:80]}")
             return None
         self.last_time = when
         return when

@@ -25,7 +25,7 @@ from memcore.cli._common import (
     store_url,
     transcripts_with_records,
 )
-from memcore.errors import BackendError, MemcoreError, NotFoundError
+from memcore.errors import BackendError, MemcoreError, NotFoundError, ValidationError
 from memcore.model import MemoryItem
 
 #: ``memcore.claude_code.transcripts.MAX_CHARS``, the hooks' cut (not imported from there: the
@@ -210,6 +210,12 @@ def _print_stored(stored: Mapping[str, _Stored], out: TextIO) -> None:
         )
         if done.unfiled is not None:
             print(f"  not filed under its project: {done.unfiled}", file=out)
+        if done.refused:
+            print(
+                f"  {len(done.refused)} item(s) no store can hold left out (first: "
+                f"{done.refused[0][:200]})",
+                file=out,
+            )
     projects = {done.project for done in stored.values() if done.project is not None}
     filed = sum(done.project is not None for done in stored.values())
     if filed:
@@ -297,6 +303,7 @@ class _Stored(NamedTuple):
     unfiled: str | None = None  # why filing it failed (its items are stored all the same)
     written: int = 0  # items new or changed since the store last had them
     kept: int = 0  # items stored longer than this import's cut made them: left as they were
+    refused: tuple[str, ...] = ()  # why each item no store can hold was left out
 
 
 async def _import_sessions(
@@ -327,7 +334,9 @@ async def _import_sessions(
                 )
                 try:
                     await manager.sync_session_memory(session)
-                    count, written, kept, cut_written = _set_items(manager, session, transcripts)
+                    count, written, kept, cut_written, refused = _set_items(
+                        manager, session, transcripts
+                    )
                     files = _stamps_of(transcripts, stamps)
                     held = notes.get(CUTS_SESSION, session)
                     noted = noted_cut(None if held is None else MemoryItem.coerce(held), files)
@@ -353,7 +362,7 @@ async def _import_sessions(
                 finally:
                     await manager.close()
                 done[session] = _Stored(
-                    count, result.version, logged, project, unfiled, written, kept
+                    count, result.version, logged, project, unfiled, written, kept, refused
                 )
                 progress.advance(task)
     finally:
@@ -371,15 +380,17 @@ def _stamps_of(
 
 def _set_items(
     manager: DistributedMemoryManager, session: str, transcripts: Sequence[Transcript]
-) -> tuple[int, int, int, bool]:
+) -> tuple[int, int, int, bool, tuple[str, ...]]:
     """Set the transcripts' items that are new or changed (importing twice adds nothing), but
     none over a longer stored content (``longer_kept``): how many items, how many set, how many
-    kept longer, and whether an item set was cut."""
+    kept longer, whether an item set was cut, and why each item a store cannot hold (a number
+    of 30 digits in a record) was left out: that item alone, not the session."""
     from memcore.claude_code.forget import deleted_here
     from memcore.cli.import_unchanged import longer_kept, was_cut
 
     count = written = kept = 0
     cut_written = False
+    refused: list[str] = []
     for transcript in transcripts:
         for item in transcript.items:
             count += 1
@@ -389,10 +400,14 @@ def _set_items(
             if held is not None and longer_kept(MemoryItem.coerce(held), item):
                 kept += 1
                 continue
-            manager.set(session, item.id, item)
+            try:
+                manager.set(session, item.id, item)
+            except ValidationError as exc:  # (refused whole: nothing of it is pending)
+                refused.append(f"{item.id}: {exc}")
+                continue
             written += 1
             cut_written = cut_written or was_cut(item)
-    return count, written, kept, cut_written
+    return count, written, kept, cut_written, tuple(refused)
 
 
 async def _note_cut(
