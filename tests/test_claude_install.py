@@ -270,3 +270,31 @@ def test_uninstall_takes_out_the_stop_hook_added_by_hand_too(
     assert json.loads(settings.read_text())["hooks"]["Stop"] == [{"hooks": [other]}]
     said = capsys.readouterr().out
     assert "hooks.Stop: runs another memcore (/opt/elsewhere/bin/memcore)" in said
+
+
+@pytest.mark.parametrize("which", ["settings", "mcp"])
+@pytest.mark.parametrize("command", ["install-claude-code", "uninstall-claude-code"])
+def test_a_file_that_is_no_regular_file_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], which: str, command: str
+) -> None:
+    """A FIFO would block the installer for good, ``/dev/zero`` fill the memory, and a device
+    be replaced by a JSON file: each is refused, nothing written."""
+    import os
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    plain = tmp_path / "plain.json"
+    for odd in (fifo, Path("/dev/zero"), Path("/dev/null")):
+        settings, mcp = (odd, plain) if which == "settings" else (plain, odd)
+        code = _cli(command, "--settings", str(settings), "--mcp-config", str(mcp))
+        assert code == 1
+        assert f"{odd} is not a regular file; nothing was changed" in capsys.readouterr().err
+        assert not plain.exists()
+    assert Path("/dev/null").is_char_device()
+
+
+def test_an_empty_settings_path_is_refused_not_taken_for_the_default(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert _cli("install-claude-code", "--settings", "", "--dry-run") == 2
+    assert "an empty path names no file" in capsys.readouterr().err

@@ -423,3 +423,18 @@ def test_the_hooks_save_such_a_session_and_what_comes_after(tmp_path: Path, stor
     assert _hook("stop", _payload("Stop", SESSION, path, PROJECT), store_url) == (0, "", "")
     contents = set(_contents(store_url).values())
     assert {"fix the parser", "now update the changelog", "and bump the version"} <= contents
+
+
+def test_a_transcript_after_a_long_damaged_first_line_is_one(tmp_path: Path) -> None:
+    """A junk line longer than the bytes first looked at hid the records after it (``memcore
+    digest FILE`` said the file held no transcript, while its import read it)."""
+    from memcore.claude_code.discovery import looks_like_transcript
+
+    record = b'{"type": "user", "sessionId": "s", "message": {"content": "hi"}}\n'
+    for junk in (b"x" * 300_000, b"[" * 200_000):
+        path = tmp_path / "long.jsonl"
+        path.write_bytes(junk + b"\n" + record)
+        assert looks_like_transcript(path)
+    only_junk = tmp_path / "junk.jsonl"
+    only_junk.write_bytes((b"x" * 300_000 + b"\n") * 3)
+    assert not looks_like_transcript(only_junk)

@@ -422,3 +422,43 @@ async def test_read_only_and_create_false_never_make_a_file(tmp_path: Path) -> N
             await store.put_backup("s", 1, b"x")
     finally:
         await store.close()
+
+
+# --- numbers past a float's range (a later probe) ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: MemoryItem("a", "x", created_at=10**309),
+        lambda: __import__("memcore").session_digest([], 10**309),
+        lambda: __import__("memcore.overflow").overflow.SessionState([], 10**309),
+        lambda: DistributedMemoryManager(storage_backend="memory://", sync_interval=10**309),
+        lambda: DistributedMemoryManager(storage_backend="memory://", sync_interval=10**5000),
+    ],
+    ids=["created_at", "digest_budget", "overflow_budget", "sync_interval", "sync_interval_5000"],
+)
+def test_an_int_past_a_floats_range_is_a_validation_error(call: Callable[[], object]) -> None:
+    """Each raised a bare ``OverflowError`` (``math.isfinite`` or a budget's float shares)."""
+    with pytest.raises(ValidationError):
+        call()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["digest", "x", "--budget", str(10**309)],
+        ["demo", "--no-transcripts", "--store", "memory://", "--budget", str(10**13)],
+        ["bench", "--rounds", str(10**9)],
+    ],
+    ids=["digest", "demo", "bench"],
+)
+def test_a_count_beyond_any_use_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], args: list[str]
+) -> None:
+    """A budget of 10**309 was a traceback; ``bench --rounds 10**9`` ran until killed."""
+    from tests.cli_support import run_cli
+
+    code, _, err = run_cli(capsys, *args)
+    assert code == 2
+    assert "must be at most" in err or "at most 1000 rounds" in err

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from memcore._kernels import load_rules
 from memcore.errors import ValidationError
 from memcore.model import MemoryItem, coerce_items
-from memcore.tokens import TokenCounter, get_token_counter, resolve_counter
+from memcore.tokens import MAX_TOKEN_BUDGET, TokenCounter, get_token_counter, resolve_counter
 
 #: The digest's modules and the kernel families each one calls: tests and benchmarks switch
 #: them together to compare the compiled and pure twins (a test holds this list to the modules'
@@ -85,6 +85,8 @@ def session_digests(
     for budget in budgets:
         if isinstance(budget, bool) or not isinstance(budget, int) or budget < 0:
             raise ValidationError(f"token_budget must be an int >= 0 (got {budget!r})")
+        if budget > MAX_TOKEN_BUDGET:
+            raise ValidationError(f"token_budget must be at most {MAX_TOKEN_BUDGET} (got more)")
     # (the counter in use when the digest starts, the built-in one called as it is: the
     # digest counts only its own strings, about 1,600 of them)
     count = get_token_counter() if counter is None else resolve_counter(counter)

@@ -47,7 +47,7 @@ from memcore.model import (
 )
 from memcore.session_items import is_agent_session, is_scaffolding
 from memcore.summarize import ExtractiveSummarizer, Summarizer, checked_summarizer
-from memcore.tokens import TokenCounter, resolve_counter
+from memcore.tokens import MAX_TOKEN_BUDGET, TokenCounter, resolve_counter
 
 if TYPE_CHECKING:
     from memcore.digest import SessionDigest
@@ -112,6 +112,8 @@ class SessionState:
         # a negative one blamed the critical items, NaN did nothing and said nothing
         if isinstance(token_budget, bool) or not isinstance(token_budget, int) or token_budget <= 0:
             raise ValidationError(f"token_budget must be a positive int (got {token_budget!r})")
+        if token_budget > MAX_TOKEN_BUDGET:
+            raise ValidationError(f"token_budget must be at most {MAX_TOKEN_BUDGET} (got more)")
         self._token_budget = int(token_budget)
 
     def current_time(self) -> datetime:

@@ -153,15 +153,19 @@ class DistributedMemoryManager(GroupCommit, CommitPaths, AutoSync, Lifecycle):
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     ) -> None:
         self.strategy = validate_strategy(strategy)
+        try:  # (an int past a float's range is no interval either)
+            finite = math.isfinite(sync_interval)
+        except (OverflowError, TypeError):
+            finite = False
         if (
             not isinstance(sync_interval, (int, float))
             or isinstance(sync_interval, bool)
-            or not math.isfinite(sync_interval)
+            or not finite
             or sync_interval <= 0
         ):
-            raise ValidationError(
-                f"sync_interval must be a positive number (got {sync_interval!r})"
-            )
+            huge = not finite and isinstance(sync_interval, int)
+            shown = "an int past a float's range" if huge else repr(sync_interval)
+            raise ValidationError(f"sync_interval must be a positive number (got {shown[:80]})")
         self.sync_interval = float(sync_interval)
         if replica_id is None:
             replica_id = f"replica-{os.urandom(8).hex()}"  # (``uuid`` costs a hook ~4 ms to import)

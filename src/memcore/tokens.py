@@ -22,6 +22,9 @@ from memcore._kernels import pipeline
 from memcore.errors import ValidationError
 
 TokenCounter = Callable[[str], int]
+#: The largest token budget taken: far beyond any model's context window (a larger one is a
+#: mistake, and past a float's range the arithmetic of a budget's shares fails).
+MAX_TOKEN_BUDGET = 10**12
 
 _builtin: TokenCounter = pipeline.count_tokens
 _counter: TokenCounter = _builtin

@@ -12,9 +12,9 @@ import json
 import os
 import re
 import stat
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import BinaryIO, NamedTuple
 
 from memcore.errors import MemcoreError, NoHomeError, NotFoundError, ValidationError
 from memcore.home import expand_home, home_dir
@@ -75,6 +75,8 @@ _RECORD_TYPES = frozenset(
     }
 )
 _SNIFF_BYTES = 65536
+#: The most bytes of a file read to find its first record (past long malformed lines).
+_SNIFF_TOTAL = 16 << 20
 #: At most this many malformed lines (not JSON, not a record) before a file's first record are
 #: looked past: a transcript whose first line was cut or damaged is still one (its import
 #: reports the lines, file:line), while a file of other lines is given up on soon.
@@ -92,11 +94,32 @@ def looks_like_transcript(path: str | os.PathLike[str]) -> bool:
     checkpoint tools save ``full.jsonl``."""
     try:
         with Path(path).open("rb") as handle:
-            head = handle.read(_SNIFF_BYTES)
+            return _first_records_say_so(_line_starts(handle))
     except OSError:
         return False
+
+
+def _line_starts(handle: BinaryIO) -> Iterator[bytes]:
+    """The file's lines, each cut at ``_SNIFF_BYTES`` (the rest of a longer one passed over),
+    until ``_SNIFF_TOTAL`` bytes were read: a junk line of 300 KB before the first record does
+    not hide it, and a file of nothing but long lines is given up on soon."""
+    read = 0
+    while read < _SNIFF_TOTAL:
+        line = handle.readline(_SNIFF_BYTES)
+        if not line:
+            return
+        read += len(line)
+        rest = line
+        while not rest.endswith(b"\n") and len(rest) == _SNIFF_BYTES and read < _SNIFF_TOTAL:
+            rest = handle.readline(_SNIFF_BYTES)  # (the rest of a long line)
+            read += len(rest)
+        yield line
+
+
+def _first_records_say_so(lines: Iterable[bytes]) -> bool:
+    """``looks_like_transcript``'s judgment of the file's first lines."""
     malformed = 0
-    for raw in head.split(b"\n"):
+    for raw in lines:
         if not raw.strip():
             continue
         try:

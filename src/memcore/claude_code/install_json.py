@@ -39,6 +39,11 @@ def parse(text: str) -> Any:
     return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
 
 
+#: The largest settings or MCP config file read (Claude Code's ``.claude.json`` keeps each
+#: project's history too, so it can be a few MiB).
+MAX_FILE_BYTES = 256 << 20
+
+
 def read_text(path: Path) -> str:
     """The file's exact text (bytes decoded as UTF-8, line ends kept)."""
     return path.read_bytes().decode("utf-8")
@@ -51,6 +56,13 @@ def read_json(path: Path) -> tuple[str | None, dict[str, Any]]:
     if not path.exists():
         return None, {}
     try:
+        if not path.is_file():  # (a FIFO would never end, /dev/zero never stop, a device go)
+            raise ValidationError(f"{path} is not a regular file; nothing was changed")
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ValidationError(
+                f"{path} is larger than {MAX_FILE_BYTES >> 20} MiB, no Claude Code settings file "
+                "this could be; nothing was changed"
+            )
         text = read_text(path)
     except (OSError, UnicodeDecodeError) as exc:
         raise ValidationError(f"cannot read {path}: {exc}; nothing was changed") from exc

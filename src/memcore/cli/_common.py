@@ -517,7 +517,13 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be positive (got {value})")
+    if value > MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_COUNT} (got more)")
     return value
+
+
+#: The largest count a command takes (items, tokens, results): none is meant beyond it.
+MAX_COUNT = 10**12
 
 
 def run(coro: Any) -> Any:

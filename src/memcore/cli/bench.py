@@ -23,9 +23,23 @@ def register(sub: Subparsers) -> None:
         "machine, and prints ratios. For the full suites, run pytest on benchmarks/.",
     )
     p.add_argument(
-        "--rounds", type=_positive_int, default=5, help="timing rounds, best kept (default: 5)"
+        "--rounds",
+        type=_rounds,
+        default=5,
+        help=f"timing rounds, best kept (default: 5, at most {MAX_ROUNDS})",
     )
     p.add_argument("--quick", action="store_true", help="smaller inputs, shorter rounds")
+
+
+#: The most timing rounds taken: a best of more says nothing more, and would run for hours.
+MAX_ROUNDS = 1000
+
+
+def _rounds(text: str) -> int:
+    rounds = _positive_int(text)
+    if rounds > MAX_ROUNDS:
+        raise argparse.ArgumentTypeError(f"at most {MAX_ROUNDS} rounds (got {rounds:,})")
+    return rounds
 
 
 @dataclasses.dataclass(slots=True)

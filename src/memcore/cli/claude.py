@@ -82,8 +82,12 @@ def register(sub: Subparsers) -> None:
             default="user",
             help="user: every project of this user (default); project: the working folder's",
         )
-        p.add_argument("--settings", metavar="PATH", help="Claude Code's settings JSON file")
-        p.add_argument("--mcp-config", metavar="PATH", help="the MCP servers' JSON file")
+        p.add_argument(
+            "--settings", metavar="PATH", type=_json_path, help="Claude Code's settings JSON file"
+        )
+        p.add_argument(
+            "--mcp-config", metavar="PATH", type=_json_path, help="the MCP servers' JSON file"
+        )
         p.add_argument("--dry-run", action="store_true", help="show the changes, write nothing")
         if install:
             p.add_argument("--store", metavar="URL", type=store_url, help=DEFAULT_STORE_HELP)
@@ -94,6 +98,14 @@ def register(sub: Subparsers) -> None:
                 "(another memcore's hook, another server named memcore) and of its own entries "
                 "changed since; without it those are kept, and said",
             )
+
+
+def _json_path(text: str) -> str:
+    """An argparse type: a settings file's path (an empty one names no file: it is not taken
+    for the default's)."""
+    if not text:
+        raise argparse.ArgumentTypeError("an empty path names no file")
+    return text
 
 
 def cmd_hook(args: argparse.Namespace, out: TextIO) -> int:
