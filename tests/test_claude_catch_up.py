@@ -195,3 +195,40 @@ def test_a_detached_saver_is_held_while_it_runs_and_reaped_once_ended(
     assert first not in catch_up._LAUNCHED
     assert second in catch_up._LAUNCHED
     assert second.wait(timeout=60) == 0
+
+
+def test_a_session_whose_last_save_kept_older_digests_has_them_made(
+    tmp_path: Path, url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its last turn saved by a ``stop`` that kept the digests (a turn adds less than a tenth),
+    and no ``session-end`` came: the next start has them made of all it read, so that the
+    start after tells of its end, not of a request it has since answered."""
+    from memcore.claude_code.project import SessionRecord, registry_key
+
+    def entry() -> SessionRecord:
+        held = _read_state(url, registry_session(PROJECT))[registry_key(session)]
+        return SessionRecord.from_item(held)
+
+    first, session = _place(tmp_path, EARLIER[0])
+    lines = first.read_bytes().splitlines(keepends=True)
+    first.write_bytes(b"".join(lines[: len(lines) - 3]))
+    assert _hook("stop", _payload("Stop", session, first), url)[1:] == ("", "")
+    first.write_bytes(b"".join(lines))
+    _age(first, HOUR)  # (the last turn an hour ago: its stop read the file as it still is)
+    assert _hook("stop", _payload("Stop", session, first), url)[1:] == ("", "")
+    assert entry().needs_digest()
+    own = first.parent / "ffffffff-0000-4000-8000-000000000001.jsonl"
+    started = _launches(monkeypatch)
+    payload = _payload("SessionStart", own.stem, own, source="startup")
+    assert _hook("session-start", payload, url)[0] == 0
+    assert [found for found, _, _ in started] == [[(session, first)]]
+    monkeypatch.undo()  # (started for real now)
+    monkeypatch.setenv(catch_up.OFF_SWITCH, "1")
+    assert _hook("session-start", payload, url)[0] == 0
+    deadline = time.monotonic() + 60.0  # (a deadline for hangs, not a timing assertion)
+    while entry().needs_digest() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not entry().needs_digest()
+    started = _launches(monkeypatch)
+    assert _hook("session-start", payload, url)[0] == 0
+    assert started == []  # nothing left to catch up with

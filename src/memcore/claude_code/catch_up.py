@@ -69,7 +69,7 @@ def missed(
     from here would refuse it (a copy of another project's transcript), at every start, nor
     one of the ``forgotten`` sessions (``memcore forget``)."""
     from memcore.claude_code.discovery import transcript_head
-    from memcore.claude_code.project import inside, read_as
+    from memcore.claude_code.project import inside
 
     if not transcript_path:
         return []
@@ -96,7 +96,7 @@ def missed(
     found: list[tuple[str, Path]] = []
     for _, path, stamp in sorted(written, key=lambda seen: (-seen[0], seen[1].name)):
         # (the saves' own test, ``unchanged_since``, on the stat just taken)
-        if read_as(saved.get(path.stem), path, stamp) or path.stem in forgotten:
+        if _saved_as_is(saved.get(path.stem), path, stamp) or path.stem in forgotten:
             continue  # (a transcript is named by its session: without reading its head)
         head = transcript_head(path)
         session = head.session_id
@@ -104,11 +104,21 @@ def missed(
             continue
         if cwd is not None and head.cwd is not None and not inside(cwd, head.cwd):
             continue
-        if not read_as(saved.get(session), path, stamp):
+        if not _saved_as_is(saved.get(session), path, stamp):
             found.append((session, path))
             if len(found) == MOST:
                 break
     return found
+
+
+def _saved_as_is(record: SessionRecord | None, path: Path, stamp: list[int]) -> bool:
+    """Whether the entry ``record`` read ``path`` as it is now (``stamp``) and its digests are
+    of all it read: a session whose last save was a ``stop`` that kept older digests (it ended
+    without a ``session-end``: ``claude -p``, closed, killed) has them made by the catch-up's
+    save, so that the next start tells of its end."""
+    from memcore.claude_code.project import read_as
+
+    return read_as(record, path, stamp) and record is not None and not record.needs_digest()
 
 
 #: The detached savers this process started and has not seen end: held so that none is
