@@ -63,6 +63,9 @@ def test_entries_install_did_not_write_are_kept_said_and_survive_uninstall(
     assert "hooks.SessionEnd: runs another memcore (/opt/tools/memcore): kept" in out
     assert "mcpServers.memcore: another server by that name (type http): kept" in out
     assert "--replace puts them in" in out
+    # what Claude Code will run of this memcore: not what another's entry holds
+    assert "Claude Code will run memcore at SessionStart and PreCompact." in out
+    assert "MCP tools" not in out
     assert "redis://team/0" not in out  # (a store URL may hold a password: never shown)
     assert _commands(settings, "SessionEnd") == [THEIR_HOOK]  # and none of this memcore's
     assert len(_commands(settings, "SessionStart")) == 1

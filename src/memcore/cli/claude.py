@@ -176,13 +176,7 @@ def _run_install(args: argparse.Namespace, out: TextIO, install: bool) -> int:
             file=out,
         )
     if install and not args.dry_run:
-        print(
-            "Claude Code will run memcore at SessionStart, PreCompact and SessionEnd"
-            + (", and" if server else "."),
-            file=out,
-        )
-        if server:
-            print("offer its MCP tools (remember, recall, forget, digest, sessions).", file=out)
+        _say_what_runs(changes.changes, server, out)
         store = f" --store {shlex.quote(shown_url)}" if shown_url else ""
         command = shlex.join([*memcore_command(), "import-claude-code"])
         masked = " (the store's password in place of ***)" if shown_url != store_url else ""
@@ -204,6 +198,24 @@ def _run_install(args: argparse.Namespace, out: TextIO, install: bool) -> int:
             file=out,
         )
     return 0
+
+
+def _say_what_runs(changes: list[FileChange], server: bool, out: TextIO) -> None:
+    """What Claude Code will now run of this memcore: not the events, nor the server, where
+    another's entry was kept in its place."""
+    from memcore.claude_code.install_merge import HOOK_EVENTS, MCP_SERVER_NAME, REPLACE_HINT
+
+    others = {note.split(":", 1)[0] for c in changes for note in c.notes if REPLACE_HINT in note}
+    events = [event for event in HOOK_EVENTS if f"hooks.{event}" not in others]
+    offered = server and f"mcpServers.{MCP_SERVER_NAME}" not in others
+    tools = "MCP tools (remember, recall, forget, digest, sessions)"
+    if events:
+        said = ", ".join(events[:-1]) + " and " + events[-1] if len(events) > 1 else events[0]
+        print(f"Claude Code will run memcore at {said}" + (", and" if offered else "."), file=out)
+        if offered:
+            print(f"offer its {tools}.", file=out)
+    elif offered:
+        print(f"Claude Code will offer memcore's {tools}.", file=out)
 
 
 def _say_where_hooks_store(out: TextIO) -> None:
