@@ -210,3 +210,45 @@ def test_a_lookup_whose_own_program_could_not_start_is_the_harness_s_error() -> 
                    "is_error": True}])  # fmt: skip
     errors = session_digest(records.items(), 2000).sections.get("errors", "")
     assert "posix_spawn" not in errors
+
+
+def test_a_failed_edit_whose_result_sorts_before_its_call_is_not_counted() -> None:
+    """Claude Code may stamp an edit's call and its failure with the same millisecond; the
+    failure's id then sorted first, took back nothing, and the edit stayed counted ("edited
+    twice" for one edit)."""
+    from dataclasses import replace
+
+    records = _Records()
+    records.user("rename the tax function")
+    _failed_edit(records, "tax.py", "def t():", "def tax():", "Found 2 matches of the string")
+    records.edit("tax.py", "def t():\n    pass\n", "def t():", "def tax():")
+    items = records.items()
+    call = next(i for i in items if i.metadata.get("kind") == "tool_call")
+    failure = next(i for i in items if i.metadata.get("kind") == "error")
+    assert failure.metadata["tool_use_id"] == call.metadata["tool_use_id"]
+    same_moment = replace(failure, id="cc:00000000-first:0", created_at=call.created_at)
+    items = [same_moment if i is failure else i for i in items]
+    files = session_digest(items, 2000).sections["files"].splitlines()
+    assert any(line.startswith("- `tax.py` was edited once") for line in files), files
+
+
+def test_a_read_claude_code_refused_is_no_read() -> None:
+    """A Read refused as a sibling call failed ("Sibling tool call errored") read nothing: its
+    file is not said to be read, not changed."""
+    records = _Records()
+    records.user("check the linter config")
+    use_id = f"toolu_{len(records.lines):04d}"
+    block = {
+        "type": "tool_use",
+        "id": use_id,
+        "name": "Read",
+        "input": {"file_path": f"{CWD}/.golangci.yml"},
+    }
+    records._base("assistant", {"role": "assistant", "content": [block]})
+    result = {"type": "tool_result", "tool_use_id": use_id, "is_error": True}
+    records.user(
+        [{**result, "content": "<tool_use_error>Sibling tool call errored</tool_use_error>"}]
+    )
+    records.said("The linter config is `.golangci.yaml`, not `.golangci.yml`.")
+    files = session_digest(records.items(), 2000).sections.get("files", "")
+    assert "`.golangci.yml` was read" not in files, files

@@ -9,6 +9,8 @@ twin when the compiled kernels are in use, and the tests hold the two to the sam
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from memcore.claude_code.compaction import is_compaction_summary
 from memcore.digest import SessionDigest
 from memcore.digest_asked import summary_request_words
@@ -39,12 +41,22 @@ _REFILL_ROUNDS = 6
 _MIN_REFILL = 3
 
 
+def _session_order(item: MemoryItem) -> tuple[datetime, bool, str]:
+    """Where an item comes in the session: by its time, and a tool's result after the other
+    items of the same millisecond (its call among them: a failed edit taken back before its
+    call was counted left the edit counted), then by id, so any order of the same items gives
+    the same digest."""
+    meta = item.metadata
+    result = meta.get("kind") in ("tool_result", "error") and bool(meta.get("tool_use_id"))
+    return item.created_at, result, item.id
+
+
 def digests(
     items: list[MemoryItem], budgets: list[int], count: TokenCounter, ongoing: bool
 ) -> list[SessionDigest]:
     """``memcore.digest.session_digests`` of ``items`` (coerced) at each of ``budgets``
     (checked), counting with ``count``."""
-    ordered = sorted(items, key=lambda item: (item.created_at, item.id))
+    ordered = sorted(items, key=_session_order)
     cut = _last_compaction(ordered)
     root = session_root(ordered)  # one name per file on both sides of a compaction
     # (a summary of another shape, with no request section: the requests before it are said)

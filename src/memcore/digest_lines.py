@@ -289,8 +289,8 @@ def build_candidates(
                     reverted_files(files, meta, root)
             if tool in ("Read", "NotebookRead"):
                 entry = files.get(shown_path(meta, root))
-                if entry is not None and kind == "error":
-                    entry.reads_failed += 1  # not there: not read (the error says so)
+                if entry is not None and (kind == "error" or meta.get("is_error") is True):
+                    entry.reads_failed += 1  # not there, or refused: not read (its result says so)
                 elif entry is not None:
                     entry.reads_done += 1
                     for name in strs(meta.get("defines")):
