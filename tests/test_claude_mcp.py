@@ -308,3 +308,22 @@ async def test_a_shared_notes_session_is_indexed_for_its_owner_only() -> None:
         assert recall.search("cart", 5) == []  # written over by the other folder, unrefreshed
     finally:
         await manager.close()
+
+
+async def test_a_code_name_is_found_whatever_its_form_in_the_question(
+    service: MemoryService,
+) -> None:
+    """The index keeps each name whole as it was written, with its words beside it: a
+    question naming it in another form (snake_case for CamelCase, CONSTANT_CASE for a
+    camelCase name) found nothing."""
+    camel = await service.remember("`StripIDEContextTags` drops the IDE's context tags.")
+    snake = await service.remember("`shadow_branch_hash_length` is 7 characters.")
+    await service.remember("The tests are run with `go test ./...` from the root.")
+    for query, wanted in (
+        ("strip_ide_context_tags", camel),
+        ("which file has StripIDEContextTags", camel),
+        ("SHADOW_BRANCH_HASH_LENGTH", snake),
+        ("ShadowBranchHashLength", snake),
+    ):
+        hits = await service.recall(query, k=1)
+        assert [hit.id for hit in hits] == [wanted], query

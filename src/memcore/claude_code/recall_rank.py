@@ -91,11 +91,33 @@ def question_words(query: str) -> list[tuple[str, str]]:
     asked = {w: [b for b in bigrams[w] if b not in _WIDE_QUESTION_BIGRAMS] for w in words}
     # (a word that is all question, "어떻게", "怎么", goes as "how" does)
     kept = [w for w in words if w not in _QUESTION_WORDS and (asked[w] or not bigrams[w])]
+    compound = _compound_forms(query)
     out: dict[str, str] = {}
     for word in kept or words:
         forms = (asked[word] or bigrams[word]) if bigrams[word] else word_forms(word)
-        out.setdefault(word, " ".join(dict.fromkeys([word, *forms])))
+        out.setdefault(word, " ".join(dict.fromkeys([word, *compound.get(word, ()), *forms])))
     return list(out.items())
+
+
+#: A word of a question as the index's tokenizer finds it, its case kept.
+_WORD = lazy_compile(r"(?u)\b\w\w+\b")
+
+
+def _compound_forms(query: str) -> dict[str, list[str]]:
+    """The other forms of the question's compound code names, by the name's word: the name
+    written without its underscores (``strip_ide_context_tags`` finds the token of
+    ``StripIDEContextTags``) and its words (``code_words``, as the items' names are indexed:
+    ``SHADOW_BRANCH_HASH_LENGTH`` finds ``shadowBranchHashLength``'s). The index keeps each name
+    whole, in the form it was written, and no question need know that form."""
+    found: dict[str, list[str]] = {}
+    for name in _WORD.findall(query):
+        parts = _search_kernels.code_words(name).split()
+        if not parts and "_" not in name:
+            continue
+        word = name.lower()
+        joined = word.replace("_", "")
+        found.setdefault(word, list(dict.fromkeys(f for f in (joined, *parts) if f != word)))
+    return found
 
 
 def unmatched_words(query: str, finds: Callable[[str], bool]) -> list[str]:
