@@ -327,3 +327,39 @@ async def test_a_code_name_is_found_whatever_its_form_in_the_question(
     ):
         hits = await service.recall(query, k=1)
         assert [hit.id for hit in hits] == [wanted], query
+
+
+def test_a_failure_recalled_says_the_change_that_fixed_it(tmp_path: Path) -> None:
+    """Asked why something failed, recall finds the failure: the answer is its fix, which the
+    import linked to it (``fixed_by``) and the hit now says."""
+    from tests.claude_hooks_support import _hook, _payload
+    from tests.test_claude_code_links import _Session
+    from tests.test_transcript_agent_records import CWD, SESSION
+
+    records = _Session()
+    records.user("make the warning test pass")
+    failing = "go test ./cli/ -run TestSessionWarning -v"
+    records.ran(failing, "--- FAIL: TestSessionWarning_Hint (0.1s)\nFAIL", 1)
+    records.edited(f"{CWD}/cli/hooks.go", "warn()", "warn(hint)")
+    records.ran(failing, "ok  cli 0.3s")
+    transcript = tmp_path / f"{SESSION}.jsonl"
+    transcript.write_text("\n".join(records.lines) + "\n")
+    url = f"sqlite:///{tmp_path / 'memory.db'}"
+    payload = _payload("SessionEnd", SESSION, transcript, CWD)
+    assert _hook("session-end", payload, url) == (0, "", "")
+
+    async def recall() -> str:
+        from memcore.claude_code.mcp_answers import format_hits
+
+        store = open_store(url)
+        service = MemoryService(store, CWD)
+        try:
+            query = "why did TestSessionWarning_Hint fail"
+            return format_hits(await service.recall(query, k=3), query)
+        finally:
+            await service.close()
+            await store.close()
+
+    shown = asyncio.run(recall())
+    failure = next(line for line in shown.splitlines() if "FAIL" in line and "(error" in line)
+    assert failure.endswith(" -> fixed by: Edit `cli/hooks.go`, changing `warn()`: `warn(hint)`")

@@ -13,6 +13,7 @@ import pytest
 
 from memcore import __version__
 from memcore.claude_code.commands import normalize_command
+from memcore.claude_code.mcp_answers import format_hits
 from memcore.claude_code.mcp_server import (
     KINDS,
     MAX_DIGEST_BUDGET,
@@ -20,7 +21,6 @@ from memcore.claude_code.mcp_server import (
     MIN_DIGEST_BUDGET,
     MemoryService,
     Recalled,
-    _format_hits,
     sessions_text,
 )
 from memcore.claude_code.project import SessionRecord, registry_key, registry_session
@@ -253,7 +253,7 @@ def test_a_server_started_in_a_subfolder_serves_the_project(tmp_path: Path) -> N
         ),
         ("what are the dependencies?", "dependencies dependency"),
         ("how do I", "how do"),  # only question words: they are the question
-        ("`state_checksum` speed", "state_checksum speed speeds"),
+        ("`state_checksum` speed", "state_checksum statechecksum state checksum speed speeds"),
         # verb and agent endings come off, with the letter the ending doubled or dropped
         ("what command runs the linter", "command commands runs run linter lint linte"),
         ("which tests are failing", "tests test failing fail faile"),
@@ -322,7 +322,7 @@ async def test_recall_shows_the_calls_an_agent_s_words_led_to(service: MemorySer
     hits = await service.recall("where did the command type union change", k=3)
     assert hits[0].id == "n"
     assert hits[0].then == tuple(then)
-    shown = _format_hits(hits, "where did the command type union change")
+    shown = format_hits(hits, "where did the command type union change")
     assert shown.splitlines()[0].endswith(
         "Now update the command type union. -> then: "
         "Edit `packages/cli/src/bin/json-output.ts`: `| 'codegen'`"
@@ -343,7 +343,7 @@ async def test_recall_says_which_words_of_the_query_nothing_has(service: MemoryS
     hits, unmatched = await service.recall_unmatched("what is the wingman feature", k=3)
     assert hits
     assert unmatched == ["wingman"]
-    shown = _format_hits(hits, "what is the wingman feature", unmatched)
+    shown = format_hits(hits, "what is the wingman feature", unmatched)
     # (each hit says when: a result of last month may no longer hold)
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", hits[0].when)
     assert f"(fact, session s-1, {hits[0].when} UTC): " in shown

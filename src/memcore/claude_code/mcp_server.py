@@ -18,13 +18,19 @@ import hashlib
 import importlib
 import inspect
 import os
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal, TypeVar, get_args
 
 from memcore.claude_code.forget import forget_memory
-from memcore.claude_code.next_actions import next_actions
+from memcore.claude_code.mcp_answers import (
+    MAX_SESSIONS_SHOWN,
+    SESSIONS_SHOWN,
+    Recalled,
+    format_hits,
+    minute,
+    sessions_text,
+)
+from memcore.claude_code.next_actions import action_line, next_actions
 from memcore.claude_code.project import (
     NOTES_PREFIX,
     SessionRecord,
@@ -39,7 +45,6 @@ from memcore.claude_code.recall_rank import (
     pool_size,
     question_terms,
     rank,
-    shown_hit,
     unmatched_words,
 )
 from memcore.claude_code.session_list import session_summary
@@ -59,10 +64,6 @@ MIN_DIGEST_BUDGET = 100
 MAX_DIGEST_BUDGET = 10_000
 #: The most hits one ``recall`` gives: more would fill the model's context with weak matches.
 MAX_RECALL_K = 50
-#: How many sessions ``sessions`` lists unless asked for more (the newest), and the most it
-#: lists: a project some months old has hundreds, and every line is in the model's context.
-SESSIONS_SHOWN = 20
-MAX_SESSIONS_SHOWN = 500
 
 INSTRUCTIONS = (
     "memcore is this project's long-term memory across Claude Code sessions. Call `recall` "
@@ -70,21 +71,6 @@ INSTRUCTIONS = (
     "call `remember` for durable facts, decisions, user preferences and open tasks worth "
     "keeping for later sessions; `digest` gives a handover note of a past session."
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Recalled:
-    """One recall hit: where it is, how well it matched, what it says."""
-
-    session: str
-    id: str
-    score: float
-    kind: str
-    content: str
-    then: tuple[str, ...] = ()  # the tool calls the agent's words led to (``next_actions``)
-    #: when it was said or done (``YYYY-MM-DD HH:MM`` UTC; "" when not known): a result of
-    #: last month may no longer hold
-    when: str = ""
 
 
 class MemoryService:
@@ -227,11 +213,23 @@ class MemoryService:
                 str(item.metadata.get("kind", "")),
                 item.content,
                 tuple(next_actions(item)),
-                _minute(item.created_at),
+                minute(item.created_at),
+                self._fix_of(name, item),
             )
             for name, item, score in rank(hits, k)
         ]
         return found, unmatched_words(query, recall.finds) if found else []
+
+    def _fix_of(self, session: str, item: MemoryItem) -> str:
+        """The first line of the change that fixed ``item``, a failure (``fixed_by``), if any."""
+        fixes = item.metadata.get("fixed_by")
+        if not isinstance(fixes, list) or not fixes or not isinstance(fixes[0], str):
+            return ""
+        try:
+            fix = self.manager.get(session, fixes[0])
+        except MemcoreError:  # (an id no key can be: nothing to show)
+            return ""
+        return "" if fix is None else action_line(MemoryItem.coerce(fix).content)
 
     async def forget(self, item_id: str, session: str | None = None) -> str:
         if not isinstance(item_id, str) or not item_id.strip():
@@ -295,55 +293,6 @@ class MemoryService:
 
 def _short_hash(text: str) -> str:
     return hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
-
-
-def sessions_text(listed: list[dict[str, Any]], limit: int = SESSIONS_SHOWN) -> str:
-    """The ``sessions`` tool's answer: the first ``limit`` of ``listed``
-    (``MemoryService.sessions``, newest first), one line each, and how many more there are."""
-    if not isinstance(limit, int) or isinstance(limit, bool):
-        raise ValidationError(f"limit must be a whole number (got {limit!r})")
-    if not 0 < limit <= MAX_SESSIONS_SHOWN:
-        raise ValidationError(f"limit must be from 1 to {MAX_SESSIONS_SHOWN} (got {limit!r})")
-    if not listed:
-        return "No session of this project has been saved yet."
-    lines = [
-        f"{s['session']} ({s['last_activity'] or s['updated_at']}, {s['items']} items"
-        + (f", branch {s['branch']}" if s["branch"] else "")
-        + f"): {s['summary']}"
-        for s in listed[:limit]
-    ]
-    if len(listed) > limit:
-        lines.append(
-            f"... and {len(listed) - limit} older session(s), not listed: call `sessions` with "
-            "a larger limit to list them, or `recall` to search them all."
-        )
-    return "\n".join(lines)
-
-
-def _minute(at: datetime) -> str:
-    """``at`` in UTC to the minute, as the hits say when."""
-    return at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M")
-
-
-def _format_hits(hits: list[Recalled], query: str, unmatched: Sequence[str] = ()) -> str:
-    """The hits, one a line; then, when some words of the query are in no item, which."""
-    if not hits:
-        return "Nothing in this project's memory matches that query."
-    terms = question_terms(query).split()  # (a long hit is shown where they are)
-    lines = []
-    for hit in hits:
-        when = f", {hit.when} UTC" if hit.when else ""
-        lines.append(
-            f"[{hit.score:.2f}] {hit.id} ({hit.kind or 'item'}, session {hit.session}{when}): "
-            f"{shown_hit(hit.content, hit.then, terms)}"
-        )
-    if unmatched:
-        words = ", ".join(f'"{word}"' for word in unmatched)
-        lines.append(
-            f"(Nothing searched mentions {words}: the hits above match the query's other "
-            "words only.)"
-        )
-    return "\n".join(lines)
 
 
 _F = TypeVar("_F", bound=Callable[..., Awaitable[str]])
@@ -500,7 +449,7 @@ def build_server(service: MemoryService) -> Any:
     )
     async def recall(query: str, k: int = 8, session: str | None = None) -> str:
         hits, unmatched = await service.recall_unmatched(query, k, session)
-        return _format_hits(hits, query, unmatched)
+        return format_hits(hits, query, unmatched)
 
     @_tool(
         server,
