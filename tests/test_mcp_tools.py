@@ -252,6 +252,7 @@ def test_a_server_started_in_a_subfolder_serves_the_project(tmp_path: Path) -> N
             "file files handles handle prepare prepares commit commits msg hook hooks",
         ),
         ("what are the dependencies?", "dependencies dependency"),
+        ("what runs the linters", "runs run linters linter lint linte"),  # (an agent's plural)
         ("how do I", "how do"),  # only question words: they are the question
         ("`state_checksum` speed", "state_checksum statechecksum state checksum speed speeds"),
         # verb and agent endings come off, with the letter the ending doubled or dropped

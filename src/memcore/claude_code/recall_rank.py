@@ -148,7 +148,8 @@ def _has_vowel(base: str) -> bool:
 def word_forms(word: str) -> list[str]:
     """Other forms of an English ``word`` of four letters or more: its base without a plural,
     verb or agent ending (with the doubled consonant or the silent ``e`` the ending may have
-    changed: "running" -> "run", "computed" -> "compute"), or, when it has none, its plural.
+    changed: "running" -> "run", "computed" -> "compute"; an agent noun's plural, its base's
+    too: "linters" -> "linter", "lint"), or, when it has none, its plural.
     No stemmer, no dictionary: a form no text has matches nothing and costs one lookup. Each
     form is a term of its own to the index, so a text holding several forms of one word
     scores them all: forms are few, and none is made from a base ("lint" does not look for
@@ -169,6 +170,8 @@ def word_forms(word: str) -> list[str]:
                     return [base, base[:-1]]  # "running" -> "runn" -> "run"
                 if ending in ("ing", "ed", "er") and base[-1] not in "aeiouyw":
                     return [base, base + "e"]  # "computed" -> "compute"
+                if ending == "s" and base.endswith("er"):  # "linters" -> "linter" -> "lint"
+                    return [base, *(form for form in word_forms(base) if form != word)]
                 return [base]
     plural = "es" if word.endswith(("s", "x", "z", "ch", "sh")) else "s"
     return [word[:-1] + "ies" if word[-1] == "y" and word[-2] not in "aeou" else word + plural]
