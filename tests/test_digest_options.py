@@ -56,3 +56,45 @@ def test_a_closing_question_between_options_says_them() -> None:
     assert opened.endswith(
         "(option 1: Extract Shared State & Message Builder (Recommended); option 3: Keep As-Is)"
     )
+
+
+FINDINGS_THEN_OPTIONS = """What the cleanup shows today:
+
+1. **Preview mode**: prints the IDs
+2. **Force mode**: prints the deleted IDs
+3. **No structured logging**: no `slog` calls
+
+**Options:**
+1. **Remove `Reason`** - YAGNI, it's dead code
+2. **Display `Reason` in preview** - helps users
+3. **Add structured logging** - for an audit trail
+
+Which would you like?"""
+
+
+def test_the_options_are_the_list_after_the_words_that_offer_them() -> None:
+    """A message may number its findings first: their "3." is no option to choose."""
+    assert options_of(FINDINGS_THEN_OPTIONS) == {
+        "1": "Remove `Reason`",
+        "2": "Display `Reason` in preview",
+        "3": "Add structured logging",
+    }
+
+
+def test_a_bare_number_answering_the_options_just_offered_is_the_users_choice() -> None:
+    """ "3" says nothing to a reader who did not see the list: it is the user's decision, said
+    with the option's title; a number answering anything else is not taken for one."""
+    records = _Records()
+    records.user("do we log the deleted items?")
+    records.said(FINDINGS_THEN_OPTIONS)
+    records.user("3")
+    records.said("Adding `slog` calls to the cleanup.")
+    asked = session_digest(records.items(), 2000).sections["asked"]
+    assert "- The user chose option 3: Add structured logging." in asked
+    later = _Records()
+    later.user("do we log the deleted items?")
+    later.said(FINDINGS_THEN_OPTIONS)
+    later.user("first show me the code")
+    later.said("Here is `cleanup.go`: it prints the IDs.")
+    later.user("3")  # (not an answer to the options: another reply came between)
+    assert "chose" not in session_digest(later.items(), 2000).text

@@ -55,7 +55,7 @@ from memcore.digest_open import (
     summary_open_lines,
     under_way,
 )
-from memcore.digest_options import named_options, options_of
+from memcore.digest_options import chosen_option, named_options, options_of
 from memcore.digest_prose import (
     Candidate,
     count_identifiers,
@@ -146,6 +146,7 @@ def build_candidates(
     failure: int | None = None  # the line of a failed command the agent has not spoken of yet
     pending: list[Candidate] = []  # what the last compaction summary says was left to do
     options: dict[str, str] = {}  # the options the agent last offered, by number (see below)
+    options_at = -1  # the reply that offered them
     root = session_root(items) if root is None else root
     announced = announced_edits(items)  # replies whose announced change an edit then made
     for seq, item in enumerate(items):
@@ -199,6 +200,10 @@ def build_candidates(
                     answered = agreed_to(text, items[last_reply])  # ("Go ahead." to what)
                 if answered is not None:
                     line, short = answered, False
+                elif options_at == last_reply >= 0:  # "3", to the options just offered
+                    picked = chosen_option(text, options)
+                    if picked is not None:
+                        line, short = f"- The user chose {picked}.", False
                 score = 1.5 if short else 6.0 + (2.0 if first_task else 0.0) + recency
                 topic = first_task and not short
                 first_task = first_task and short
@@ -252,7 +257,9 @@ def build_candidates(
                 last_conclusion = seq
             if kind == "fact" and meta.get("role") == "assistant":
                 last_reply = seq
-                options = options_of(item.content) or options  # (the latest list offered)
+                offered = options_of(item.content)
+                if offered:  # (the latest list offered, and where)
+                    options, options_at = offered, seq
             out.extend(found)
             continue
         tool = "" if raw_tool is None else str(raw_tool)

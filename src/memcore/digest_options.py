@@ -40,11 +40,26 @@ def options_of(text: str) -> dict[str, str]:
         title = _title(match.group(2))
         if title:
             found.setdefault(match.group(1).lower(), title)
-    if not found and _SPEAKS_OF_OPTIONS.search(text):
-        for match in _NUMBERED.finditer(text):
-            title = _title(match.group(2))
-            if title:
-                found.setdefault(match.group(1), title)
+    if not found:
+        # the numbered list after the last words that speak of options (a message may list
+        # its findings first, "3. **No structured logging**", then the options to choose from)
+        for spoken in reversed([m.end() for m in _SPEAKS_OF_OPTIONS.finditer(text)]):
+            found = _numbered_run(text, spoken)
+            if found:
+                break
+    return found
+
+
+def _numbered_run(text: str, start: int) -> dict[str, str]:
+    """The bold-titled numbered items from ``start`` on, until a number comes again (another
+    list)."""
+    found: dict[str, str] = {}
+    for match in _NUMBERED.finditer(text, start):
+        if match.group(1) in found:
+            break
+        title = _title(match.group(2))
+        if title:
+            found[match.group(1)] = title
     return found
 
 
@@ -63,4 +78,19 @@ def named_options(text: str, options: dict[str, str]) -> str:
     return f" ({'; '.join(said)})" if said else ""
 
 
-__all__ = ["TITLE_WORDS", "named_options", "options_of"]
+#: A reply that is only an option's number or letter: "3", "2.", "option b", "#1".
+_PICK = lazy_compile(r"(?i)(?:option|approach|alternative)?\s*#?(\d|[a-d])[.)!]?")
+
+
+def chosen_option(text: str, options: dict[str, str]) -> str | None:
+    """What a reply that only names one of the ``options`` just offered chose: "option 3: Add
+    structured logging" for "3"; None for any other reply. A bare number says nothing to a
+    reader who did not see the list, and it is the user's decision between them."""
+    picked = _PICK.fullmatch(text.strip())
+    if picked is None:
+        return None
+    ref = picked.group(1).lower()
+    return f"option {ref}: {options[ref]}" if ref in options else None
+
+
+__all__ = ["TITLE_WORDS", "chosen_option", "named_options", "options_of"]
