@@ -252,3 +252,24 @@ def test_a_read_claude_code_refused_is_no_read() -> None:
     records.said("The linter config is `.golangci.yaml`, not `.golangci.yml`.")
     files = session_digest(records.items(), 2000).sections.get("files", "")
     assert "`.golangci.yml` was read" not in files, files
+
+
+def test_a_file_moved_by_a_command_is_said_to_be_moved_not_to_stand() -> None:
+    """``git mv a b`` (or a folder with the files in it, or ``mv a b dir/``): the file the
+    session read is no longer where its line names it."""
+    records = _Records()
+    records.user("rename typegen to codegen")
+    code = "\n".join(f"{n:6d}\u2192# line {n}" for n in range(1, 4))
+    for path in ("docs/typegen.md", "packages/typegen/src/index.ts", "a.txt", "b.txt", "c.txt"):
+        records.tool("Read", {"file_path": f"{CWD}/{path}"}, code)
+    records.tool("Bash", {"command": "git mv docs/typegen.md docs/codegen.md"}, "")
+    records.tool("Bash", {"command": "git mv packages/typegen packages/codegen"}, "")
+    records.tool("Bash", {"command": "mv a.txt b.txt old/"}, "")
+    records.tool("Bash", {"command": "cd docs && mv c.txt d.txt"}, "")  # (from where? not known)
+    files = session_digest(records.items(), 2000).sections["files"]
+    assert "- `docs/typegen.md` was read, then moved to `docs/codegen.md`." in files
+    moved = "then moved to `packages/codegen/src/index.ts`"
+    assert f"- `packages/typegen/src/index.ts` was read, {moved}." in files
+    assert "- `a.txt` was read, then moved to `old/a.txt`." in files
+    assert "moved to `old/b.txt`" in files
+    assert not any("`c.txt`" in line and "moved" in line for line in files.splitlines())

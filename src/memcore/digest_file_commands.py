@@ -1,7 +1,7 @@
 """What commands did to the files of a digest's session: the files a command deleted (``rm``,
-``git rm``) and those whose edits it threw away (``git checkout -- f``, ``git restore f``), read
-from the commands that succeeded so that the files' lines say it ("then deleted", "then
-reverted with `git checkout`").
+``git rm``) or moved (``mv``, ``git mv``) and those whose edits it threw away (``git checkout --
+f``, ``git restore f``), read from the commands that succeeded so that the files' lines say it
+("then deleted", "then moved to `b`", "then reverted with `git checkout`").
 """
 
 from __future__ import annotations
@@ -93,6 +93,49 @@ def deleted_files(
         entry.last = seq
 
 
+_MOVES = ("mv", "git mv")
+
+
+def moved_files(
+    files: dict[str, FileWork], meta: Mapping[str, Any], seq: int, root: str | None
+) -> None:
+    """The files of the session a command that succeeded moved (``git mv a b``, ``mv a b``, a
+    folder with the files in it, ``mv a b dir/`` into a folder): gone from where their lines
+    name them, which the lines say ("then moved to `b`"). As ``deleted_files``: no pattern, no
+    relative path after a ``cd``; only files the session already speaks of."""
+    command = str(meta["command"])
+    core = normalize_command(command)
+    verb = next((v for v in _MOVES if core.startswith(v + " ")), None)
+    if verb is None or any(c in core for c in "*?[]{}$`;&|<>"):
+        return
+    try:
+        words = [w for w in shlex.split(core[len(verb) :]) if w and not w.startswith("-")]
+    except ValueError:
+        return
+    after_cd = command.lstrip().startswith("cd ") or " cd " in command
+    if len(words) < 2 or (after_cd and not all(w.startswith("/") for w in words)):
+        return
+    *sources, target = (_named(meta, root, word) for word in words)
+    into = len(sources) > 1 or words[-1].endswith("/")
+    for source in sources:
+        dest = posixpath.join(target, posixpath.basename(source)) if into else target
+        for shown, entry in files.items():
+            if shown == source:
+                entry.moved_to = dest
+            elif shown.startswith(source + "/"):  # (a folder moved, its files with it)
+                entry.moved_to = dest + shown[len(source) :]
+            else:
+                continue
+            entry.deleted = True
+            entry.last = seq
+
+
+def _named(meta: Mapping[str, Any], root: str | None, word: str) -> str:
+    """A command's path as the session names files."""
+    shown = shown_path(meta, root, word.rstrip("/") or word)
+    return shown[2:] if shown.startswith("./") else shown
+
+
 #: A code span in a line (what it names).
 _SPAN = lazy_compile(r"`([^`\n]+)`")
 DELETED_LATER = " (the file was deleted later)"
@@ -102,17 +145,29 @@ def said_deleted_later(cands: list[Candidate], files: dict[str, FileWork]) -> li
     """``cands`` with each result line that names a file the session deleted after it said so
     ("Created the ADR at `docs/adr-001.md`.", then ``rm docs/adr-001.md``) marked as such: said
     alone, it reads as the file's state now."""
-    gone = {path: entry.last for path, entry in files.items() if entry.deleted}
+    gone = {path: entry for path, entry in files.items() if entry.deleted}
     if not gone:
         return cands
     out = []
     for cand in cands:
         if cand.section == "decisions" and "`" in cand.text:
             named = [gone[p] for p in _SPAN.findall(cand.text) if p in gone]
-            if named and cand.seq < max(named) and not cand.text.endswith(DELETED_LATER + "."):
-                cand = cand._replace(text=f"{cand.text.rstrip('.')}{DELETED_LATER}.", names=None)
+            last = max(named, key=lambda entry: entry.last) if named else None
+            note = DELETED_LATER if last is None or not last.moved_to else _moved_later(last)
+            if last is not None and cand.seq < last.last and not cand.text.endswith(note + "."):
+                cand = cand._replace(text=f"{cand.text.rstrip('.')}{note}.", names=None)
         out.append(cand)
     return out
 
 
-__all__ = ["DELETED_LATER", "deleted_files", "reverted_files", "said_deleted_later"]
+def _moved_later(entry: FileWork) -> str:
+    return f" (the file was moved to `{entry.moved_to}` later)"
+
+
+__all__ = [
+    "DELETED_LATER",
+    "deleted_files",
+    "moved_files",
+    "reverted_files",
+    "said_deleted_later",
+]

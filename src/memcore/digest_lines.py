@@ -44,7 +44,12 @@ from memcore.digest_commands import (
 )
 from memcore.digest_done import announced_edits
 from memcore.digest_errors import claude_code_s_own_lookup, error_line, with_verdict
-from memcore.digest_file_commands import deleted_files, reverted_files, said_deleted_later
+from memcore.digest_file_commands import (
+    deleted_files,
+    moved_files,
+    reverted_files,
+    said_deleted_later,
+)
 from memcore.digest_open import (
     CLOSING_QUESTION,
     LATEST_OPEN,
@@ -293,6 +298,7 @@ def build_candidates(
                     out.extend(git_lines(meta, seq, recency))  # a commit, a push: results
                     record_action(actions, item, seq)  # a pull request opened, a task closed
                     deleted_files(files, meta, seq, root)
+                    moved_files(files, meta, seq, root)
                     reverted_files(files, meta, root)
             if tool in ("Read", "NotebookRead"):
                 entry = files.get(shown_path(meta, root))

@@ -68,8 +68,10 @@ class FileWork:
     calls: dict[str, None] = field(default_factory=dict)
     #: the names its edits renamed, old to new, in order
     renamed: dict[tuple[str, str], int] = field(default_factory=dict)
-    #: a command that succeeded deleted it (``rm``, ``git rm``)
+    #: a command that succeeded deleted it (``rm``, ``git rm``), or moved it (``mv``, ``git
+    #: mv``: then where to, as the session names files)
     deleted: bool = False
+    moved_to: str = ""
     #: reads whose result came back, and reads that failed (a file that was not there)
     reads_done: int = 0
     reads_failed: int = 0
@@ -399,7 +401,7 @@ def file_lines(
                 how += f" {part} the compaction"
             doing = "defining" if whole and entry.edits == 1 else "changing"
             changing = f", {doing} {quoted_list(names)}" if names else ""
-            gone = ", then deleted" if entry.deleted else ""
+            gone = f", then {gone_how(entry)}" if entry.deleted else ""
             if entry.reverted == entry.edits:  # (none since: what it changed is gone)
                 gone = f", then reverted with `{entry.reverted_by}`"
             if gone and names:  # (said before the names: a line cut to fit keeps it)
@@ -428,7 +430,7 @@ def file_lines(
             for seq, removed in entry.removed:
                 same.setdefault(("took out", tuple(removed)), {}).setdefault(entry.shown, seq)
         elif entry.deleted and not entry.reads:
-            alike.setdefault(("deleted", 0, 0), []).append((entry, 2.5 + recency))
+            alike.setdefault((gone_how(entry), 0, 0), []).append((entry, 2.5 + recency))
         elif entry.tracked and not entry.reads:
             said = ("changed in this session (Claude Code's file history)", 0, 0)
             alike.setdefault(said, []).append((entry, 2.5 + recency))
@@ -441,7 +443,7 @@ def file_lines(
             verb = _defines_verb(entry)
             outline = f"; it {verb} {quoted_list(defines)}" if defines else ""
             if entry.deleted:
-                after = ", then deleted"
+                after = f", then {gone_how(entry)}"
             elif entry.tracked:  # (changed by a way the digest does not see: a sub-agent's)
                 after = "; Claude Code's file history records a change to it"
             elif entry.shown in changed_elsewhere:
@@ -490,6 +492,11 @@ def file_lines(
         out.extend(_alike_lines(what, fixes, edits, entries))
     out.extend(_read_lines(looked_at))
     return out
+
+
+def gone_how(entry: FileWork) -> str:
+    """How a file the session's commands took away went: "deleted", "moved to `b.md`"."""
+    return f"moved to `{entry.moved_to}`" if entry.moved_to else "deleted"
 
 
 def _fixing(fixes: int, edits: int) -> str:
