@@ -448,3 +448,23 @@ def test_a_notebook_edit_that_fixed_a_failure_is_said_as_the_fix() -> None:
 def test_the_digest_rules_know_every_editing_tool() -> None:
     """The lines' rules keep their own tuple (compiled by mypyc): the importer's tools."""
     assert set(digest_lines._EDITS) == EDIT_TOOLS
+
+
+def test_a_fix_of_many_files_says_how_many_and_only_the_names_of_those_it_names() -> None:
+    """The failure's line names two of the files the fix edited: it says how many more, and
+    the names those two changed, not another file's (a `package.json` said to change a
+    tsconfig's `baseUrl`)."""
+    records = _Session()
+    records.user("make the typecheck pass")
+    records.ran("bun run typecheck", "error TS2307: Cannot find module '@chkit/core'", 2)
+    records.edited("/repo/a/package.json", '"types": "x"', '"source": "src", "types": "x"')
+    records.edited("/repo/b/package.json", '"types": "x"', '"source": "src", "types": "x"')
+    records.edited("/repo/a/tsconfig.json", '"baseUrl": ".",\n"paths": {}', '"strict": true')
+    records.ran("bun run typecheck", "ok")
+    (error,) = _errors(records.items())
+    assert len(error.metadata["fixed_by"]) == 3
+    line = session_digest(records.items(), 2000).sections["errors"]
+    assert (
+        "fixed by editing `/repo/a/package.json`, `/repo/b/package.json` and 1 other file" in line
+    )
+    assert "baseUrl" not in line

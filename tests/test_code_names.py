@@ -230,3 +230,16 @@ def test_a_linter_s_rule_code_in_a_comment_is_no_name_the_edit_changed() -> None
     todo = changed_names("return nil\n", "// TODO(ENT-221): dispatch here\nreturn nil\n")
     assert "TODO()" not in todo
     assert "TODO" not in todo
+
+
+def test_a_list_s_comma_is_no_change_of_its_line() -> None:
+    """Taking out a JSON object's last entries drops the comma of the one before: that line
+    (``"outDir": "dist",``) is kept, not added nor taken out, and names nothing changed."""
+    old = '  "rootDir": "src",\n  "outDir": "dist",\n  "baseUrl": ".",\n  "paths": {}\n'
+    new = '  "rootDir": "src",\n  "outDir": "dist"\n'
+    assert changed_lines(old, new) == []
+    assert changed_lines(new, old) == ['"baseUrl": ".",', '"paths": {}']  # (what it took out)
+    assert '"outDir": "dist"' in context_lines(old, new)
+    names = changed_names(old, new)
+    assert "baseUrl" in names
+    assert "outDir" not in names

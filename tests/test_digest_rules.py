@@ -46,7 +46,8 @@ FINGERPRINTS = {
     27: "43e61c0cb5cf27d1",  # (briefs: no spare line fills room; failures said as nouns)
     28: "93aa9c4e5033e075",  # (what a run should show: no result; an item said with its lead-in)
     29: "93aa9c4e5033e075",  # (a notebook's edit fixes a failure: these sessions have none)
-    30: "82784aa9b34d9036",  # (a result after its call in the same ms; refused reads; "3" chose)
+    30: "ec91f9565c4d8378",  # (a result after its call in the same ms, a refused read, a
+    #     chosen option, a moved file, a list's comma, the files a fix edited)
 }
 SESSIONS = (
     "entireio__cli__198393f2",

@@ -54,12 +54,18 @@ def error_line(
         fixes = [by_id[i] for i in strs(fixed_by) if i in by_id]
         edits = [f for f in fixes if f.metadata.get("tool") in EDIT_TOOLS]
         if edits:
-            paths = list(dict.fromkeys(f"`{shown_path(f.metadata, root)}`" for f in edits))[:2]
+            every = list(dict.fromkeys(shown_path(f.metadata, root) for f in edits))
+            shown = every[:2]
             names: list[str] = []
-            for fix_item in edits:
-                for name in strs(fix_item.metadata.get("names")):
-                    if name not in names:
-                        names.append(name)
+            for fix_item in edits:  # (the names of the files said only: not another's)
+                if shown_path(fix_item.metadata, root) in shown:
+                    for name in strs(fix_item.metadata.get("names")):
+                        if name not in names:
+                            names.append(name)
+            paths = [f"`{path}`" for path in shown]
+            if len(every) > len(shown):
+                more = len(every) - len(shown)
+                paths = [", ".join(paths), f"{more} other file{'s' if more > 1 else ''}"]
             named = f" ({quoted_list(names[:3])})" if names else ""
             fix = f"; fixed by editing {' and '.join(paths)}{named}"
         else:

@@ -284,11 +284,11 @@ def changed_names(old: str, new: str) -> list[str]:
     """The names an edit changed: definitions in changed lines first, then the definition the
     change sits in, then called or code-like names that appear or disappear. Functions and
     calls are written ``name()``."""
-    old_lines = set(old.splitlines())
+    old_lines = {_unlisted(line) for line in old.splitlines()}
     new_lines = new.splitlines()
-    changed_new = [line for line in new_lines if line not in old_lines]
-    new_set = set(new_lines)
-    changed_old = [line for line in old.splitlines() if line not in new_set]
+    changed_new = [line for line in new_lines if _unlisted(line) not in old_lines]
+    new_set = {_unlisted(line) for line in new_lines}
+    changed_old = [line for line in old.splitlines() if _unlisted(line) not in new_set]
     changed = "\n".join(changed_new + changed_old)
     ranked: Counter[str] = Counter()
     changed_calls = set(_CALL.findall(changed))
@@ -429,14 +429,18 @@ def is_definition_line(line: str) -> bool:
 def changed_lines(old: str, new: str, limit: int = 8) -> list[str]:
     """The new lines that say how an edit changed the code: definitions first, then
     assignments and calls; short, code-bearing lines only (no comments, no lone braces)."""
-    old_lines = {line.strip() for line in old.splitlines()}
-    return _code_lines((line for line in new.splitlines() if line.strip() not in old_lines), limit)
+    old_lines = {_unlisted(line).strip() for line in old.splitlines()}
+    return _code_lines(
+        (line for line in new.splitlines() if _unlisted(line).strip() not in old_lines), limit
+    )
 
 
 def context_lines(old: str, new: str, limit: int = 4) -> list[str]:
     """The code lines an edit kept around its change (in both texts): where it was made."""
-    old_lines = {line.strip() for line in old.splitlines()}
-    return _code_lines((line for line in new.splitlines() if line.strip() in old_lines), limit)
+    old_lines = {_unlisted(line).strip() for line in old.splitlines()}
+    return _code_lines(
+        (line for line in new.splitlines() if _unlisted(line).strip() in old_lines), limit
+    )
 
 
 def _code_lines(lines: Iterable[str], limit: int) -> list[str]:
@@ -513,9 +517,16 @@ def _open_definition(
 def _first_written(new_lines: Sequence[str], old_lines: set[str]) -> int | None:
     """Where the first line an edit wrote (one not in the old text) is in the new one."""
     for index, line in enumerate(new_lines):
-        if line.strip() and line not in old_lines:
+        if line.strip() and _unlisted(line) not in old_lines:
             return index
     return None
+
+
+def _unlisted(line: str) -> str:
+    """A line as an edit's texts are compared: without the comma that ends an item of a list
+    (JSON, a literal, arguments), which an edit adds or takes when it adds or takes the next
+    item: ``"outDir": "dist",`` kept as the last item is no line the edit changed."""
+    return line.rstrip().removesuffix(",").rstrip()
 
 
 def _inserted_into(before: str, old: str, new: str, max_lines: int = 400) -> str | None:
@@ -523,7 +534,7 @@ def _inserted_into(before: str, old: str, new: str, max_lines: int = 400) -> str
     the definition open at the first added line, from the file above it and the kept lines
     before it; an added definition whose block is at the file's top is in none."""
     new_lines = new.splitlines()
-    first = _first_written(new_lines, set(old.splitlines()))
+    first = _first_written(new_lines, {_unlisted(line) for line in old.splitlines()})
     if first is None:
         return None
     start = before.rfind("\n") + 1
