@@ -304,6 +304,10 @@ def test_non_utf8_and_empty_files(tmp_path: Path) -> None:
             "task",
         ),
         ("<command-name>/clear</command-name>", "shortcut"),
+        # a state the user says is meant: undone by an agent that takes it for a gap
+        ("no, we removed the session commands on purpose", "preference"),
+        ("The list is empty by design. Leave it.", "preference"),
+        ("did you remove the flag on purpose?", "task"),  # (asked: no statement)
     ],
 )
 def test_classify_user_text(text: str, kind: str) -> None:

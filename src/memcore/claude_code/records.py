@@ -74,6 +74,9 @@ _PREFERENCE_WEAK = lazy_compile(
     r"do not use|avoid using|i like|my preference)\b",
     re.IGNORECASE,
 )
+#: A state the user says is meant ("we removed the session commands on purpose"): an agent that
+#: takes it for a gap to fill undoes the user's choice, so it is kept as one.
+_DELIBERATE = lazy_compile(r"(?i)\b(on purpose|intentionally|by design|deliberately)\b")
 #: A sentence longer than this many words is no stated preference (pasted text, a long request).
 _PREFERENCE_WORDS = 30
 _SENTENCE_SPLIT = lazy_compile(r"(?<=[.!?])\s+|\n+")
@@ -228,6 +231,8 @@ def classify_user_text(text: str) -> tuple[str, float]:
         return "preference", 0.9
     if any(_PREFERENCE_WEAK.search(sentence) for sentence in sentences):
         return "preference", 0.75
+    if any(_DELIBERATE.search(s) and not s.rstrip().endswith("?") for s in sentences):
+        return "preference", 0.75  # (asked whether it was meant, it is a question)
     return "task", 1.0
 
 

@@ -316,17 +316,16 @@ def _knowledge_block(records: list[SessionRecord]) -> str:
     preferences = distinct(p for r in oldest_first for p in r.preferences)
     shortcuts = _shortcut_lines(s for r in oldest_first for s in r.shortcuts)
     tasks = distinct((t for r in oldest_first for t in r.common_tasks), limit=5)
-    lines: list[str] = []
+    blocks: list[str] = []  # (each section apart, as the context's others are)
     if preferences:
-        lines.append("## What the user prefers")
-        lines += [f"- {p}" for p in preferences]
+        blocks.append("\n".join(["## What the user prefers", *(f"- {p}" for p in preferences)]))
     if shortcuts:
-        lines.append("## The user's shortcuts")
-        lines += shortcuts
+        blocks.append("\n".join(["## The user's shortcuts", *shortcuts]))
     if tasks:
-        lines.append("## Requests the user made more than once")
-        lines += [f"- {t}" for t in tasks]
-    return "\n".join(lines)
+        blocks.append(
+            "\n".join(["## Requests the user made more than once", *(f"- {t}" for t in tasks)])
+        )
+    return "\n\n".join(blocks)
 
 
 def session_time(record: SessionRecord) -> str:
