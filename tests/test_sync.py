@@ -497,6 +497,15 @@ def test_an_id_that_differs_from_its_key_is_refused(value: Any) -> None:
     assert manager.state(SESSION) == {}
 
 
+@pytest.mark.parametrize("control", ["\x1b", "\x7f", "\x85", "\x9b"])
+def test_a_key_with_a_control_character_is_refused(control: str) -> None:
+    """C1 controls too (``\x9b`` is CSI to some terminals), as the README says of keys."""
+    manager = DistributedMemoryManager("memory://", replica_id="a")
+    with pytest.raises(ValidationError, match="control characters are not allowed"):
+        manager.set(SESSION, f"a{control}b", {"content": "x"})
+    assert manager.pending(SESSION) == frozenset()
+
+
 # --- group commit --------------------------------------------------------------------------------
 
 

@@ -91,6 +91,7 @@ from memcore.stores.base import (
     commit_now_of,
     read_and_commit_of,
     validate_key,
+    validate_new_key,
     validate_session_id,
 )
 from memcore.sync_auto import AutoSync
@@ -205,7 +206,7 @@ class DistributedMemoryManager(GroupCommit, CommitPaths, AutoSync, Lifecycle):
             raise ValidationError("this manager is closed: open a new one to write")
         session = self._session(session_id)
         if not isinstance(key, str) or key not in session.slots:  # (held keys were validated)
-            validate_key(key)
+            validate_new_key(key)
         # encoded (and so validated) before anything changes: a rejected write changes nothing
         slot = _records.make_record(key, value, self.clock.now(), self.replica_id, deleted)
         session.write(key, slot)

@@ -137,10 +137,10 @@ def storable_key(item_id: str) -> str:
     the same at every parse: one such record costs its own item's name, not the import."""
     if len(item_id) <= 256 and item_id.isprintable():  # (at most 1,024 bytes, no control)
         return item_id
-    from memcore.stores.base import validate_key
+    from memcore.stores.base import validate_new_key
 
     try:
-        return validate_key(item_id)
+        return validate_new_key(item_id)
     except ValidationError:
         raw = item_id.encode("utf-8", "surrogatepass")
         return f"cc:hashed:{hashlib.blake2b(raw, digest_size=16).hexdigest()}"

@@ -33,6 +33,9 @@ from memcore.lazy_re import lazy_compile
 _SESSION_RE = lazy_compile(r"[A-Za-z0-9._@-][A-Za-z0-9._@+=-]{0,199}")
 MAX_KEY_BYTES = 1024
 _CONTROL_RE = lazy_compile(r"[\x00-\x1f\x7f]")
+#: The C1 controls (``\x9b`` is CSI to some terminals): refused in the keys a replica writes,
+#: still read in the keys stored before they were (an older memcore's backups and journal).
+_C1_RE = lazy_compile(r"[\x80-\x9f]")
 
 
 def validate_session_id(session_id: object) -> str:
@@ -72,6 +75,14 @@ def validate_key(key: object) -> str:
     if _CONTROL_RE.search(key):
         raise ValidationError(f"invalid key {key!r}: control characters are not allowed")
     return key
+
+
+def validate_new_key(key: object) -> str:
+    """``validate_key``, and no C1 control either: a key written from now on."""
+    checked = validate_key(key)
+    if _C1_RE.search(checked):
+        raise ValidationError(f"invalid key {checked!r}: control characters are not allowed")
+    return checked
 
 
 # --- entries: what a key holds ---------------------------------------------------------------
@@ -499,6 +510,7 @@ __all__ = [
     "validate_digest",
     "validate_expected",
     "validate_key",
+    "validate_new_key",
     "validate_records",
     "validate_session_id",
     "validate_version",
