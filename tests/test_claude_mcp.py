@@ -363,3 +363,29 @@ def test_a_failure_recalled_says_the_change_that_fixed_it(tmp_path: Path) -> Non
     shown = asyncio.run(recall())
     failure = next(line for line in shown.splitlines() if "FAIL" in line and "(error" in line)
     assert failure.endswith(" -> fixed by: Edit `cli/hooks.go`, changing `warn()`: `warn(hint)`")
+
+
+def test_the_digest_of_a_session_whose_items_the_store_lost_says_so(tmp_path: Path) -> None:
+    """Its project's list names it and the store holds none of it (a Redis Cluster node that
+    came back empty): the digest was an empty text, given as an answer."""
+    from tests.claude_code_support import DATA
+    from tests.claude_hooks_support import EARLIER, PROJECT, _hook, _payload, _place
+
+    if not DATA.is_dir():
+        pytest.skip("the shared transcripts are not here")
+    url = f"sqlite:///{tmp_path / 'memory.db'}"
+    transcript, session = _place(tmp_path, EARLIER[0])
+    assert _hook("session-end", _payload("SessionEnd", session, transcript), url)[0] == 0
+
+    async def check() -> None:
+        store = open_store(url)
+        service = MemoryService(store, PROJECT)
+        try:
+            await store.delete_session(session)
+            with pytest.raises(NotFoundError, match="holds no stored item"):
+                await service.digest()
+        finally:
+            await service.close()
+            await store.close()
+
+    asyncio.run(check())

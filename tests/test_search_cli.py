@@ -187,3 +187,34 @@ async def test_a_question_is_searched_as_recall_asks_it(
     )
     assert code == 0, err
     assert [line.split("\t")[1] for line in lines] == ["t"]
+
+
+async def test_hits_of_equal_scores_come_in_the_same_order_from_every_store(
+    tmp_path: Path, memcore_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Equal scores keep the order the items were indexed in: that was the store's own, and
+    Redis gave another than SQLite for the same items. They are indexed by key now."""
+    url = f"sqlite:///{tmp_path / 'ties.db'}"
+    manager = DistributedMemoryManager(url, replica_id="writer")
+    for key in ("k3", "k1", "k2"):
+        manager.set("s", key, {"content": f"the same words {key[-1]}"})
+    await manager.sync_session_memory("s")
+    await manager.close()
+
+    import dataclasses
+
+    from memcore.stores.sqlite_reader import SQLiteReader
+
+    first = run_cli(capsys, "search", "same words", "--store", url)[1]
+    read_snapshot = SQLiteReader.read_snapshot
+
+    async def reversed_snapshot(self: SQLiteReader, session_id: str) -> object:
+        snapshot = await read_snapshot(self, session_id)
+        records = dict(reversed(list(snapshot.records.items())))
+        return dataclasses.replace(snapshot, records=records)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(SQLiteReader, "read_snapshot", reversed_snapshot)
+        again = run_cli(capsys, "search", "same words", "--store", url)[1]
+    assert [line.split("\t")[1] for line in first] == ["k1", "k2", "k3"]
+    assert again == first

@@ -51,21 +51,24 @@ PATIENCE = 20.0
 
 def registry_entry(url: str | None, project: str, session_id: str) -> SessionRecord | None:
     """The session's entry in its project's registry, read at once from the SQLite store ``url``
-    names (None: no store, no entry, or one that cannot be read now; the save then finds out
-    through the sync layer)."""
+    names (None: no store, no entry, one that cannot be read now, or one that says items were
+    saved the store no longer holds; the save then finds out through the sync layer)."""
     from memcore.stores import decode_entry
     from memcore.stores.sqlite_reader import reader_of, run_now
 
     try:
         with reader_of(url) as reader:
             snapshot = run_now(reader.read_snapshot(registry_session(project)))
-        record = snapshot.records.get(registry_key(session_id))
-        if record is None:
-            return None
-        entry = decode_entry(record)
-        if entry.deleted:
-            return None
-        return SessionRecord.from_item(MemoryItem.coerce(entry.value))
+            record = snapshot.records.get(registry_key(session_id))
+            if record is None:
+                return None
+            entry = decode_entry(record)
+            if entry.deleted:
+                return None
+            found = SessionRecord.from_item(MemoryItem.coerce(entry.value))
+            if found.items > 0 and not run_now(reader.version(session_id)):
+                return None  # (its items lost: see ``hooks._save_in_turn``)
+            return found
     except (MemcoreError, ValueError, TypeError):
         return None
 

@@ -121,7 +121,8 @@ async def search_distinct(
             names = user_sessions(await store.list_sessions())
         for name in names:
             try:
-                records = (await store.read_snapshot(name)).records
+                # (by key: hits of equal scores come in the same order from every store)
+                records = dict(sorted((await store.read_snapshot(name)).records.items()))
             except CorruptedMemoryError as exc:
                 if session is not None:
                     raise  # (the session asked for: its error is the answer)
