@@ -275,7 +275,8 @@ class MemoryService:
             for v in self.manager.state(session).values()
             if self._mine(session, v)
         ]
-        if not items:  # (its project's list names it, and the store holds none of it)
+        if not items and session != self.notes:  # (its project's list names it, and the
+            # store holds none of it)
             raise NotFoundError(
                 f"session {session!r} holds no stored item: its next save, or `memcore "
                 "import-claude-code --reread` of its transcript, stores it again"
