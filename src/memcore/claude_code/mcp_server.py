@@ -275,8 +275,8 @@ class MemoryService:
             for v in self.manager.state(session).values()
             if self._mine(session, v)
         ]
-        if not items and session != self.notes:  # (its project's list names it, and the
-            # store holds none of it)
+        # a saved session its project's list names, of which the store holds nothing
+        if not items and session != self.notes:
             raise NotFoundError(
                 f"session {session!r} holds no stored item: its next save, or `memcore "
                 "import-claude-code --reread` of its transcript, stores it again"
