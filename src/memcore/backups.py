@@ -29,7 +29,14 @@ from memcore.codec import decode_bundle, encode_bundle
 from memcore.errors import CorruptedMemoryError, NotFoundError, ValidationError
 from memcore.quarantine import decode_records, digest_ok
 from memcore.stores import open_store, resolve_store
-from memcore.stores.base import BackupInfo, Entry, Store, validate_key, validate_session_id
+from memcore.stores.base import (
+    BackupInfo,
+    Entry,
+    Snapshot,
+    Store,
+    validate_key,
+    validate_session_id,
+)
 
 BACKUP_FORMAT = "memcore-backup"
 BACKUP_FORMAT_VERSION = 1
@@ -101,13 +108,7 @@ async def create_backup(
         snapshot = await opened.read_snapshot(session_id)
         if snapshot.version == 0:  # never written: backing it up would create the session
             raise NotFoundError(f"session {session_id!r} holds nothing to back up")
-        decoded = decode_records(snapshot.records)
-        if not digest_ok(decoded, snapshot.version, snapshot.digest):
-            bad = ", ".join(repr(k) for k in sorted(decoded.bad)) or "digest mismatch"
-            raise CorruptedMemoryError(
-                f"session {session_id!r} fails verification ({bad}); not backing it up "
-                f"(repair it first: `memcore recover {session_id}`, or recover_corrupted_memory)"
-            )
+        _check_verifies(session_id, snapshot)
         blob = encode_bundle(
             {
                 "format": BACKUP_FORMAT,
@@ -167,6 +168,23 @@ def decode_backup(blob: bytes, session_id: str, info: BackupInfo | None = None) 
     return Backup(version, digest, records, decoded.entries)
 
 
+def _check_verifies(session_id: str, snapshot: Snapshot) -> None:
+    """``CorruptedMemoryError`` unless the snapshot's records give its digest."""
+    decoded = decode_records(snapshot.records)
+    if not digest_ok(decoded, snapshot.version, snapshot.digest):
+        bad = ", ".join(repr(k) for k in sorted(decoded.bad)) or "digest mismatch"
+        raise CorruptedMemoryError(
+            f"session {session_id!r} fails verification ({bad}); not backing it up "
+            f"(repair it first: `memcore recover {session_id}`, or recover_corrupted_memory)"
+        )
+
+
+async def check_backupable(store: Store, session_id: str) -> None:
+    """``CorruptedMemoryError`` when a backup of the session could not be made now (it fails
+    verification): what must hold before a change whose history is then dropped."""
+    _check_verifies(session_id, await store.read_snapshot(session_id))
+
+
 async def drop_history(store: Store, session_id: str) -> BackupInfo:
     """Take what a session's items were before out of the store: one backup of the state as it
     is now, every other backup deleted, and the journal cut through its version (recovery still
@@ -186,6 +204,7 @@ __all__ = [
     "DEFAULT_KEEP",
     "Backup",
     "StoreArg",
+    "check_backupable",
     "create_backup",
     "decode_backup",
     "drop_history",

@@ -58,11 +58,32 @@ def reverted_files(files: dict[str, FileWork], meta: Mapping[str, Any], root: st
             word = posixpath.join(base, word)
         elif moved and not word.startswith("/"):
             continue
-        shown = shown_path(meta, root, word)
-        entry = files.get(shown[2:] if shown.startswith("./") else shown)
+        entry = files.get(_named(meta, root, word))
         if entry is not None and entry.edits:
             entry.reverted = entry.edits
             entry.reverted_by = f"git {verb}"
+
+
+def _path_words(meta: Mapping[str, Any], verbs: tuple[str, ...]) -> tuple[list[str], bool] | None:
+    """The words a command that is one of ``verbs`` gives after its verb, options left out, and
+    whether a ``cd`` comes before it (a relative path is then from where, is not known); None
+    for another command, a pattern or an unparsable one."""
+    command = str(meta["command"])
+    core = normalize_command(command)
+    verb = next((v for v in verbs if core.startswith(v + " ")), None)
+    if verb is None or any(c in core for c in "*?[]{}$`;&|<>"):
+        return None
+    try:
+        words = [w for w in shlex.split(core[len(verb) :]) if w and not w.startswith("-")]
+    except ValueError:
+        return None
+    return words, command.lstrip().startswith("cd ") or " cd " in command
+
+
+def _named(meta: Mapping[str, Any], root: str | None, word: str) -> str:
+    """A command's path as the session names files."""
+    shown = shown_path(meta, root, word)
+    return shown[2:] if shown.startswith("./") else shown
 
 
 def deleted_files(
@@ -71,21 +92,14 @@ def deleted_files(
     """The files a command that succeeded deleted (``rm a b``, ``git rm -f a``), named as the
     session names them (relative to the folder it started in); a pattern or an unparsable
     command names none, nor does a relative path after a ``cd`` (from where, is not known)."""
-    command = str(meta["command"])
-    core = normalize_command(command)
-    moved = command.lstrip().startswith("cd ") or " cd " in command
-    verb = next((v for v in _DELETIONS if core.startswith(v + " ")), None)
-    if verb is None or any(c in core for c in "*?[]{}$`;&|<>"):
+    found = _path_words(meta, _DELETIONS)
+    if found is None:
         return
-    try:
-        words = shlex.split(core[len(verb) :])
-    except ValueError:
-        return
+    words, after_cd = found
     for word in words:
-        if word.startswith("-") or not word or (moved and not word.startswith("/")):
+        if after_cd and not word.startswith("/"):
             continue
-        shown = shown_path(meta, root, word)
-        shown = shown[2:] if shown.startswith("./") else shown
+        shown = _named(meta, root, word)
         entry = files.get(shown)
         if entry is None:
             entry = files[shown] = FileWork(shown, seq)
@@ -103,19 +117,13 @@ def moved_files(
     folder with the files in it, ``mv a b dir/`` into a folder): gone from where their lines
     name them, which the lines say ("then moved to `b`"). As ``deleted_files``: no pattern, no
     relative path after a ``cd``; only files the session already speaks of."""
-    command = str(meta["command"])
-    core = normalize_command(command)
-    verb = next((v for v in _MOVES if core.startswith(v + " ")), None)
-    if verb is None or any(c in core for c in "*?[]{}$`;&|<>"):
+    found = _path_words(meta, _MOVES)
+    if found is None:
         return
-    try:
-        words = [w for w in shlex.split(core[len(verb) :]) if w and not w.startswith("-")]
-    except ValueError:
-        return
-    after_cd = command.lstrip().startswith("cd ") or " cd " in command
+    words, after_cd = found
     if len(words) < 2 or (after_cd and not all(w.startswith("/") for w in words)):
         return
-    *sources, target = (_named(meta, root, word) for word in words)
+    *sources, target = (_named(meta, root, word.rstrip("/") or word) for word in words)
     into = len(sources) > 1 or words[-1].endswith("/")
     for source in sources:
         dest = posixpath.join(target, posixpath.basename(source)) if into else target
@@ -128,12 +136,6 @@ def moved_files(
                 continue
             entry.deleted = True
             entry.last = seq
-
-
-def _named(meta: Mapping[str, Any], root: str | None, word: str) -> str:
-    """A command's path as the session names files."""
-    shown = shown_path(meta, root, word.rstrip("/") or word)
-    return shown[2:] if shown.startswith("./") else shown
 
 
 #: A code span in a line (what it names).

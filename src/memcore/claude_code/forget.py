@@ -143,7 +143,7 @@ async def forget_sessions(
 
 async def _forget(store: Any, session_ids: list[str], dry_run: bool) -> list[ForgetReport]:
     from memcore.access_log import ACCESS_LOG_SESSION
-    from memcore.backups import drop_history
+    from memcore.backups import check_backupable, drop_history
     from memcore.claude_code.project import REGISTRY_PREFIX, registry_key
     from memcore.cli.import_unchanged import CUTS_SESSION
     from memcore.sync import DistributedMemoryManager
@@ -182,7 +182,10 @@ async def _forget(store: Any, session_ids: list[str], dry_run: bool) -> list[For
         if dry_run:
             return list(reports.values())
         for name in rewritten:  # (before anything goes: its history could not be dropped after)
-            await _check_verifies(store, name)
+            try:
+                await check_backupable(store, name)
+            except CorruptedMemoryError as exc:
+                raise CorruptedMemoryError(f"nothing was forgotten: {exc}") from exc
         for name, key, mark in changes:
             if mark is None:
                 manager.delete(name, key)
@@ -198,20 +201,6 @@ async def _forget(store: Any, session_ids: list[str], dry_run: bool) -> list[For
     for name in rewritten:
         await drop_history(store, name)
     return list(reports.values())
-
-
-async def _check_verifies(store: Any, session: str) -> None:
-    """``CorruptedMemoryError`` when ``session`` fails verification: its history, which holds
-    what is forgotten, could not be dropped (a backup is made of a verified state only)."""
-    from memcore.quarantine import decode_records, digest_ok
-
-    snapshot = await store.read_snapshot(session)
-    decoded = decode_records(snapshot.records)
-    if not digest_ok(decoded, snapshot.version, snapshot.digest):
-        raise CorruptedMemoryError(
-            f"{session!r} fails verification, so its history could not be dropped: nothing "
-            f"was forgotten (repair it first: `memcore recover {session}`)"
-        )
 
 
 async def inactive_sessions(store: Any, days: float, folder: str | None = None) -> list[str]:

@@ -182,14 +182,13 @@ async def _save_in_turn(
         if held is not None and is_forgotten(held):
             return SaveReport(session_id, 0, 0, True)  # (``memcore forget``: not saved again)
         previous = SessionRecord.from_item(MemoryItem.coerce(held)) if held else None
-        # the session's items gone while its entry says they were saved (on a cluster they
-        # live on another node than the entry, which may lose its data alone): read it again
-        lost = previous is not None and previous.items > 0 and not await store.version(session_id)
-        if unchanged_since(previous, files) and not lost:
+        # (its items gone while its entry says they were saved: on a cluster they live on
+        # another node than the entry, which may lose its data alone; read again, below)
+        if unchanged_since(previous, files) and not await _items_lost(store, previous):
             if refresh_digest and previous is not None and previous.needs_digest():
                 await _remake_digests(manager, checked, previous)
             return SaveReport(session_id, 0, previous.items if previous else 0, True)
-        read_to = previous.read_to if previous and not lost else None
+        read_to = previous.read_to if previous else None
         parsed = None
         if ahead is not None and read_to is None:
             from memcore import digest, transfer  # noqa: F401  (imported while the child parses)
@@ -202,7 +201,7 @@ async def _save_in_turn(
             and previous is not None
             and len(manager.value_hashes(session_id)) < previous.items
         ):
-            read_to = None  # (some of its items gone: the part read before is read again too)
+            read_to = None  # (its items gone, or some: the part read before is read again too)
         if parsed is None:
             # reading on, the parse learns back from the stored items what it knew before
             stored = _recent_items(manager, session_id) if read_to else None
@@ -231,6 +230,13 @@ async def _save_in_turn(
         return SaveReport(session_id, written, record.items, False)
     finally:
         await manager.close()
+
+
+async def _items_lost(store: Any, previous: SessionRecord | None) -> bool:
+    """Whether the store holds nothing of a session whose entry says items were saved."""
+    return (
+        previous is not None and previous.items > 0 and not await store.version(previous.session_id)
+    )
 
 
 async def _remake_digests(
