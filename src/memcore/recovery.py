@@ -10,6 +10,11 @@ at all unless the new state checks out. After writing it reads the session back 
 again (and asks the storage engine to check itself) before it reports success. A session it
 cannot repair is left exactly as it was.
 
+A damaged journal entry whose key's stored record passes its own checksum does not end a
+replay: that record is the key's last write, so it stands in for the entry, and the state so
+rebuilt is trusted only when it gives the kept digest (an item and its own last journal entry
+both damaged still leave nothing to go by).
+
 Once the journal was compacted (``create_backup(..., compact_journal=True)``) a replay forward
 is only complete from a backup at or above the journal floor: recovery never replays from a
 backup below it, and a rebuild from the journal alone is impossible.
@@ -29,22 +34,20 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from memcore.backups import (
     BACKUP_FORMAT,
     DEFAULT_KEEP,
     StoreArg,
     create_backup,
-    decode_backup,
     opened_store,
 )
 from memcore.codec import entry_hash
-from memcore.errors import CorruptedMemoryError, NotFoundError, ValidationError
+from memcore.errors import CorruptedMemoryError, ValidationError
 from memcore.hlc import HybridLogicalClock
 from memcore.model import RecoveryResult
 from memcore.quarantine import Decoded, decode_records, digest_of, digest_ok
+from memcore.recovery_plan import plan
 from memcore.recovery_steps import (
     GO_ON,
     confirm,
@@ -55,13 +58,9 @@ from memcore.recovery_steps import (
 )
 from memcore.stores.base import (
     Entry,
-    JournalEntry,
     Snapshot,
     Store,
-    decode_entry,
     encode_entry,
-    live_digest,
-    validate_key,
     validate_session_id,
 )
 from memcore.verification import (
@@ -76,223 +75,6 @@ from memcore.verification import (
 MAX_ATTEMPTS = 5
 # The writer named in the tombstones that quarantine records no replica can take.
 QUARANTINE_REPLICA = "memcore-recovery"
-
-
-def _digest_or_none(entries: Mapping[str, Entry]) -> int | None:
-    """``live_digest``, or None when some value cannot be digested (it then matches nothing)."""
-    try:
-        return live_digest(entries)
-    except ValidationError:
-        return None
-
-
-@dataclass(frozen=True, slots=True)
-class _Candidate:
-    """A rebuilt state that matched the kept digest, and how it was obtained."""
-
-    records: dict[str, bytes]
-    replayed: int
-    source: str
-    rebuilt: bool
-    #: the digest to write with them: the kept one, unless it was the damaged value (the
-    #: records and the whole journal, two witnesses, agree on a state it does not match; or
-    #: none valid is kept, and the records and a backup plus the journal since it agree)
-    digest: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class _Replay:
-    records: dict[str, bytes]
-    entries: dict[str, Entry]
-    applied: int
-    stopped_at: int | None  # version of the first corrupted journal entry, if any
-
-
-def _replay(
-    records: Mapping[str, bytes], entries: Mapping[str, Entry], journal: Sequence[JournalEntry]
-) -> _Replay:
-    """Apply journal entries (oldest first) on top of a base state.
-
-    A commit is applied whole or not at all: at the first corrupted entry the replay stops before
-    that entry's version, since everything after it is built on a commit we cannot read.
-    """
-    decoded: list[tuple[JournalEntry, Entry]] = []
-    stopped_at: int | None = None
-    for item in journal:
-        try:
-            decoded.append((item, decode_entry(item.record)))
-            validate_key(item.key)
-        except (CorruptedMemoryError, ValidationError):
-            stopped_at = item.version
-            break
-    out_records = dict(records)
-    out_entries = dict(entries)
-    applied = 0
-    for item, entry in decoded:
-        if stopped_at is not None and item.version >= stopped_at:
-            break
-        out_records[item.key] = bytes(item.record)
-        out_entries[item.key] = entry
-        applied += 1
-    return _Replay(out_records, out_entries, applied, stopped_at)
-
-
-class _Journal:
-    """The session's journal up to the snapshot's version, read once per starting point."""
-
-    def __init__(self, store: Store, session_id: str, upto: int) -> None:
-        self._store = store
-        self._session = session_id
-        self._upto = upto
-        self._since: int | None = None
-        self._entries: list[JournalEntry] = []
-        self.floor = 0  # the journal floor read right after the entries held
-
-    async def read_floor(self) -> int:
-        self.floor = max(self.floor, await self._store.journal_floor(self._session))
-        return self.floor
-
-    async def since(self, version: int) -> list[JournalEntry]:
-        """Entries past ``version``; ``CorruptedMemoryError`` if the store cannot even list
-        them (a backend may keep entries in a wrapper of its own that can rot too)."""
-        if self._since is None or version < self._since:
-            read = await self._store.read_journal(self._session, version)
-            # the floor read after the entries: every entry above it was still there when read
-            # (the floor only rises, and truncation drops entries at or below it)
-            await self.read_floor()
-            # entries past the snapshot belong to commits made after we read it: CAS will notice
-            self._entries = [e for e in read if e.version <= self._upto]
-            self._since = version
-        return [e for e in self._entries if e.version > version]
-
-
-def _agreed(
-    replay: _Replay, digest: int | None, current: Mapping[str, bytes], source: str
-) -> _Candidate | None:
-    """With no valid digest stored (it failed its own check and was cleared, or was lost):
-    the session's records, when a backup and the journal since it (``replay``, from
-    ``source``) give exactly them. Each record, the backup and every journal entry passed
-    their own checks, so two independent witnesses agree on one state, and its digest
-    (``digest``, made from it) is written again with it. None when they differ: with nothing
-    to tell which is right, nothing is taken."""
-    if digest is None or replay.records != dict(current):
-        return None
-    return _Candidate(
-        replay.records,
-        0,
-        f"its records, which {source} agree with (its digest is written again from them)",
-        rebuilt=False,
-        digest=digest,
-    )
-
-
-def _no_rebuild(floor: int) -> str:
-    return (
-        f"a journal-only rebuild is impossible: the journal was compacted through v{floor}, "
-        "so an intact backup at or above that version is needed"
-    )
-
-
-async def _plan(
-    store: Store,
-    session_id: str,
-    version: int,
-    digest: int | None,
-    current: Mapping[str, bytes],
-    notes: list[str],
-) -> _Candidate | None:
-    """Find a state matching ``digest``: newest good backup + journal, else the journal alone
-    (only while the journal is whole: never compacted). Backups below the journal floor are
-    never used as a base: the journal past them is incomplete. ``digest`` None (none stored,
-    or one that failed its own check and was cleared): only the session's own records are
-    taken, when a backup + the journal since it, or the whole journal, give exactly them."""
-    journal = _Journal(store, session_id, version)
-    await journal.read_floor()
-    for info in await store.list_backups(session_id):
-        if info.version > version:
-            notes.append(f"backup {info.backup_id} is ahead of the session (v{info.version})")
-            continue
-        if info.version < journal.floor:
-            notes.append(
-                f"backup {info.backup_id} (v{info.version}) is below the journal floor "
-                f"(v{journal.floor}): the journal past it was compacted away"
-            )
-            continue
-        try:
-            blob = await store.get_backup(session_id, info.backup_id)
-        except NotFoundError:
-            continue
-        try:
-            backup = decode_backup(blob, session_id, info)
-        except CorruptedMemoryError as exc:
-            notes.append(f"backup {info.backup_id} unusable: {exc}")
-            continue
-        try:
-            journal_part = await journal.since(backup.version)
-        except CorruptedMemoryError as exc:
-            notes.append(f"backup {info.backup_id} (v{backup.version}): journal unreadable: {exc}")
-            continue
-        if backup.version < journal.floor:  # compacted while we were reading
-            notes.append(
-                f"backup {info.backup_id} (v{backup.version}) is below the journal floor "
-                f"(v{journal.floor}): the journal past it was compacted away"
-            )
-            continue
-        replay = _replay(backup.records, backup.entries, journal_part)
-        source = f"backup {info.backup_id} (v{backup.version}) + {replay.applied} journal updates"
-        if replay.stopped_at is not None:
-            notes.append(
-                f"backup {info.backup_id} (v{backup.version}): journal corrupted at "
-                f"v{replay.stopped_at}"
-            )
-            continue
-        replayed = _digest_or_none(replay.entries)
-        if replayed != digest:
-            if digest is None:
-                agreed = _agreed(replay, replayed, current, source)
-                if agreed is not None:
-                    return agreed
-                notes.append(f"no digest is stored, and its records differ from {source}")
-                continue
-            notes.append(f"{source} does not match the stored digest")
-            continue
-        return _Candidate(replay.records, replay.applied, source, rebuilt=False)
-    if journal.floor > 0:
-        notes.append(_no_rebuild(journal.floor))
-        return None
-    try:
-        whole = await journal.since(0)
-    except CorruptedMemoryError as exc:
-        notes.append(f"journal rebuild: journal unreadable: {exc}")
-        return None
-    if journal.floor > 0:  # compacted while we were reading
-        notes.append(_no_rebuild(journal.floor))
-        return None
-    replay = _replay({}, {}, whole)
-    if replay.stopped_at is not None:
-        notes.append(f"journal rebuild: journal corrupted at v{replay.stopped_at}")
-        return None
-    rebuilt_digest = _digest_or_none(replay.entries)
-    if rebuilt_digest != digest:
-        if replay.records == dict(current) and rebuilt_digest is not None:
-            # two independent witnesses (every record, every journal entry since version 0)
-            # agree on one state; the one kept value that does not is the damaged one
-            return _Candidate(
-                replay.records,
-                0,
-                "its records, which the whole journal agrees with (the stored digest was off or "
-                "lost: it is written again from them)",
-                rebuilt=False,
-                digest=rebuilt_digest,
-            )
-        notes.append(f"journal rebuild ({replay.applied} updates) does not match the stored digest")
-        return None
-    return _Candidate(
-        replay.records,
-        replay.applied,
-        f"a rebuild from the journal alone ({replay.applied} updates)",
-        rebuilt=True,
-    )
 
 
 async def arecover_corrupted_memory(session_id: str, store: StoreArg = None) -> RecoveryResult:
@@ -400,8 +182,8 @@ async def _recover_once(
         damage = "records do not match the stored digest"
     damage = "; ".join((*fixed, damage))
     # (with no stored digest, records that all decode and a backup + the journal since it, or
-    # the whole journal, can still agree: two witnesses, see ``_plan``; corrupted records with
-    # no digest have none to go by)
+    # the whole journal, can still agree: two witnesses, see ``recovery_plan.plan``; corrupted
+    # records with no digest have none to go by)
     if snapshot.digest is None and decoded.bad:
         return result(
             False,
@@ -413,7 +195,7 @@ async def _recover_once(
     if engine is not None:
         return result(False, f"session {session_id!r}: {damage}; {engine}; {unchanged(fixed)}")
     notes: list[str] = []
-    candidate = await _plan(
+    candidate = await plan(
         store, session_id, snapshot.version, snapshot.digest, snapshot.records, notes
     )
     if candidate is None:
