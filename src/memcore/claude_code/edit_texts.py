@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from memcore.claude_code.briefs import brief_lines
 from memcore.claude_code.code_names import (
     MAX_NAMES,
     changed_lines,
@@ -192,6 +193,31 @@ def added_headings(old: str, new: str) -> list[str]:
     return out
 
 
+#: A document's edit keeps at most this many of the statements it added.
+MAX_DOCUMENT_STATEMENTS = 20
+_FENCES = ("```", "~~~")
+
+
+def document_statements(tool: str, tool_input: Mapping[str, Any]) -> list[str]:
+    """The statements an edit of a document added that name something exact (a command, a
+    path, a version: ``Run a single test: `npm test -- <pattern>```), in order, at most
+    ``MAX_DOCUMENT_STATEMENTS`` (``briefs.brief_lines`` of its added lines). A CLAUDE.md or a
+    README the agent writes is what it learned of the project; its code-bearing lines alone
+    (``added_lines``, which leave out lines with code spans) keep lead-ins instead."""
+    found: dict[str, None] = {}
+    for old, new in _edit_pairs(tool, tool_input):
+        had = {line.strip() for line in old.splitlines()}
+        # the lines the edit kept are blanked (each a break between paragraphs), its fences kept
+        # (a code block's lines stay code, fenced in the old text or the new)
+        added = "\n".join(
+            line if line.strip() not in had or line.lstrip().startswith(_FENCES) else ""
+            for line in new.splitlines()
+        )
+        for line in brief_lines(added, MAX_DOCUMENT_STATEMENTS):
+            found.setdefault(line, None)
+    return list(found)[:MAX_DOCUMENT_STATEMENTS]
+
+
 def _edit_context(tool: str, tool_input: Mapping[str, Any]) -> list[str]:
     """The code lines an edit kept around its changes, best first."""
     return _from_texts(tool, tool_input, context_lines, 4)
@@ -201,7 +227,8 @@ def edit_facts(
     tool: str, tool_input: Mapping[str, Any], path: str, before: str | None
 ) -> dict[str, Any]:
     """What an edit of ``path`` changed, as the metadata the digest and the linker read:
-    ``names``, ``added_lines`` and, where there are some, ``headings`` (documents),
+    ``names``, ``added_lines`` and, where there are some, ``headings`` and ``statements``
+    (documents: :func:`document_statements`),
     ``removed_lines`` and ``context_lines`` (edits, not writes), ``renamed``, ``title``;
     ``before``: the file's text as last read, which a ``Write`` is compared with (renames)."""
     facts: dict[str, Any] = {}
@@ -217,6 +244,9 @@ def edit_facts(
         headings = _edit_headings(tool, tool_input)
         if headings:
             facts["headings"] = headings
+        statements = document_statements(tool, tool_input)
+        if statements:
+            facts["statements"] = statements
     if tool != "Write":  # what the edit took out: a renamed string, a replaced call
         facts["removed_lines"] = _edit_lines(tool, tool_input, removed=True)
         context = _edit_context(tool, tool_input)  # and the code kept around the change
