@@ -188,6 +188,29 @@ def test_after_compaction_start_adds_this_sessions_own_digest(tmp_path: Path, ur
     assert "This session before compaction" not in _context(plain)
 
 
+def test_after_compaction_start_says_what_claude_s_summary_left_open(
+    tmp_path: Path, url: str
+) -> None:
+    """Claude Code runs pre-compact before it writes the compaction's boundary and summary,
+    then session-start: the summary's pending work is in the session's own digest all the
+    same (session-start saves what was written since)."""
+    cwd = "/Users/marc/conductor/workspaces/chx/jackson"  # (where the transcript's records ran)
+    transcript, session = _place(tmp_path, "obsessiondb__chkit__5f45db97.jsonl", cwd)
+    lines = transcript.read_bytes().splitlines(keepends=True)
+    boundary = next(n for n, line in enumerate(lines) if b'"compact_boundary"' in line)
+    transcript.write_bytes(b"".join(lines[:boundary]))
+    saved = _hook("pre-compact", _payload("PreCompact", session, transcript, cwd), url)
+    assert saved[1:] == ("", "")
+    with transcript.open("ab") as file:
+        file.write(b"".join(lines[boundary : boundary + 2]))  # the boundary, then the summary
+    code, out, err = _hook(
+        "session-start", _payload("SessionStart", session, transcript, cwd, source="compact"), url
+    )
+    assert (code, err) == (0, "")
+    own = _context(out).split("## This session before compaction", 1)[1].split("\n## ", 1)[0]
+    assert "- Pending at the compaction (Claude's summary): " in own
+
+
 @pytest.mark.parametrize(
     "payload",
     [

@@ -86,8 +86,8 @@ async def test_an_older_entry_is_not_made_again_while_its_own_save_runs() -> Non
     """Another session's entry is made again in that session's save turn, not waited for: while
     its own save holds the turn, that save makes the entry (from the items as it leaves them);
     once the turn is free, the next save makes it again."""
-    from memcore.claude_code.hooks import refresh_stale_record
     from memcore.claude_code.save_turns import session_turn
+    from memcore.claude_code.stale_entries import refresh_stale_record
 
     store = open_store("memory://")
     manager = DistributedMemoryManager(storage_backend=store, replica_id="r")
@@ -106,8 +106,8 @@ async def test_an_older_entry_is_not_made_again_while_its_own_save_runs() -> Non
 async def test_an_older_entry_whose_items_are_gone_is_marked_not_made() -> None:
     """An entry whose session holds nothing any more keeps its digest, marked as made by the
     current rules so that no later save tries again; the session just saved is never taken."""
-    from memcore.claude_code.hooks import refresh_stale_record
     from memcore.claude_code.project import SessionRecord, digest_rules
+    from memcore.claude_code.stale_entries import refresh_stale_record
 
     store = open_store("memory://")
     manager = DistributedMemoryManager(storage_backend=store, replica_id="r")

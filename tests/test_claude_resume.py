@@ -402,8 +402,8 @@ async def test_a_stale_entry_left_unsaved_is_made_again_by_another_sessions_save
     """A session closed without a ``session-end`` keeps the digests a ``stop`` left stale until
     another session of the project saves, once it has gone unsaved for ``ABANDONED_AFTER``; one
     saved just now is left to its own next save."""
-    from memcore.claude_code.hooks import ABANDONED_AFTER, refresh_stale_record
     from memcore.claude_code.project import digest_rules, registry_key
+    from memcore.claude_code.stale_entries import ABANDONED_AFTER, refresh_stale_record
     from memcore.model import utc_now
     from memcore.stores import open_store
     from memcore.sync import DistributedMemoryManager

@@ -1,5 +1,5 @@
 """The digest's rules are named (``DIGEST_RULES``) so that a save after an upgrade makes older
-registry entries again (``memcore.claude_code.hooks.refresh_stale_record``). A change to what
+registry entries again (``stale_entries.refresh_stale_record``). A change to what
 the digest says must bump that number, or sessions saved before it keep the old digests for
 good: this test holds the digests of ten real transcripts to the number."""
 

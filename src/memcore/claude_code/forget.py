@@ -76,9 +76,9 @@ async def forget_memory(manager: Any, session_id: str, key: str, registries: Seq
     ``registries`` that holds one again from the items left, so that its digests, which
     session-start brings back, no longer tell of it. In the session's save turn: a save under
     way would otherwise write its entry, or the memory, back."""
-    from memcore.claude_code.hooks import make_entry_again
     from memcore.claude_code.project import SessionRecord, registry_key
     from memcore.claude_code.save_turns import session_turn
+    from memcore.claude_code.stale_entries import make_entry_again
 
     async with session_turn(session_id):
         await manager.sync_session_memory(session_id)

@@ -25,7 +25,6 @@ import json
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn, TextIO
 
@@ -37,8 +36,6 @@ from memcore.claude_code.project import (
     ParsedSession,
     SessionRecord,
     check_transcript,
-    digest_rules,
-    latest_first,
     merge_files,
     now_text,
     parse_session,
@@ -50,9 +47,10 @@ from memcore.claude_code.project import (
     unchanged_since,
 )
 from memcore.claude_code.session_record import fresh_record
+from memcore.claude_code.stale_entries import pull, refresh_stale_record
 from memcore.claude_code.worktrees import placed
-from memcore.errors import MemcoreError, NotFoundError, ValidationError
-from memcore.model import MemoryItem, utc_now
+from memcore.errors import NotFoundError, ValidationError
+from memcore.model import MemoryItem
 from memcore.stores.sqlite_reader import reads_at_once
 
 if TYPE_CHECKING:
@@ -112,11 +110,6 @@ class SaveReport(NamedTuple):
     items_written: int
     items_total: int
     skipped: bool  # the transcript had not changed since the last save
-
-
-async def _pull(manager: Any, session: str) -> dict[str, MemoryItem]:
-    await manager.sync_session_memory(session)
-    return {k: MemoryItem.coerce(v) for k, v in manager.state(session).items()}
 
 
 def locate_session(payload: HookPayload) -> tuple[CheckedTranscript, list[Path]]:
@@ -246,7 +239,7 @@ async def _remake_digests(
     ``stop`` kept the digests of an earlier save (see ``SessionRecord.digest_stale``), and a
     session usually ends, or compacts, right after a turn that ``stop`` saved."""
     session_id = checked.session_id
-    items = list((await _pull(manager, session_id)).values())
+    items = list((await pull(manager, session_id)).values())
     if not items:
         return
     record = fresh_record(
@@ -278,72 +271,6 @@ def _recent_items(manager: Any, session_id: str) -> list[MemoryItem]:
 #: open, a task made or a file first backed up longer ago than this in a very long session is
 #: not known to it (see ``memcore.claude_code.resume``).
 RESUME_ITEMS = 4000
-#: How long a session whose digests a ``stop`` left stale goes unsaved before another session's
-#: save makes them (``refresh_stale_record``): it ended without a ``session-end`` (closed,
-#: killed), or sits idle; an active one makes them at its own ``pre-compact`` or ``session-end``.
-ABANDONED_AFTER = timedelta(minutes=15)
-
-
-async def refresh_stale_record(manager: Any, registry: str, saved: str) -> str | None:
-    """Make again, from its stored items, the entry of one other session of the project whose
-    digests older rules made (``SessionRecord.made_by``), or that a ``stop`` left stale and no
-    save has touched for ``ABANDONED_AFTER`` (the session ended without a ``session-end``), the
-    latest active first: one a save, so that an upgrade costs each save at most one session's
-    digests. Returns its session id."""
-    from memcore.claude_code.save_turns import session_turn
-
-    stale = _stale_records(manager, registry, saved)
-    if not stale:
-        return None
-    # in that session's own save turn, not waited for: a save of it under way makes its entry
-    # itself, and one that ended since has made it anew (read again in the turn)
-    async with session_turn(latest_first(stale)[0].session_id, wait=0) as taken:
-        if not taken:
-            return None
-        await manager.sync_session_memory(registry)
-        again = _stale_records(manager, registry, saved)
-        return await make_entry_again(manager, registry, latest_first(again)[0]) if again else None
-
-
-def _stale_records(manager: Any, registry: str, saved: str) -> list[SessionRecord]:
-    """The entries of ``registry`` but ``saved``'s that older rules made, or that a ``stop``
-    left stale and no save has touched for ``ABANDONED_AFTER``."""
-    rules = digest_rules()
-    abandoned = (utc_now() - ABANDONED_AFTER).isoformat(timespec="seconds")
-    stale = []
-    for value in manager.state(registry).values():
-        if is_forgotten(value):
-            continue
-        try:
-            record = SessionRecord.from_item(MemoryItem.coerce(value))
-        except (MemcoreError, ValueError, TypeError):
-            continue  # a damaged entry: session-start skips it too
-        if record.session_id == saved:
-            continue
-        if record.made_by != rules or (record.needs_digest() and record.updated_at < abandoned):
-            stale.append(record)
-    return stale
-
-
-async def make_entry_again(manager: Any, registry: str, old: SessionRecord) -> str:
-    """``old``'s entry made again from its session's stored items; its session id."""
-    rules = digest_rules()
-    items = list((await _pull(manager, old.session_id)).values())
-    if items:
-        record = fresh_record(
-            old.session_id,
-            old.cwd,
-            items,
-            files=old.files,
-            read_to=old.read_to,
-            git_branch=old.git_branch,
-        )
-        record.updated_at = old.updated_at  # (made again, not saved again)
-    else:  # nothing of it is stored any more: its entry stays, marked so as not to come back
-        record = dataclasses.replace(old, made_by=rules, digest_stale=False, digest_items=old.items)
-    manager.set(registry, registry_key(old.session_id), record.to_item())
-    await manager.sync_session_memory(registry)
-    return old.session_id
 
 
 async def _save_accesses(
@@ -470,6 +397,8 @@ def run_hook(
         if event not in EVENTS:
             raise ValidationError(f"unknown hook event {event!r} (one of {', '.join(EVENTS)})")
         payload = HookPayload.parse(payload_text)
+        if event == "session-start" and payload.source == "compact":
+            _save_compacted(payload, store_url, budget, err)
         if event == "session-start" and reads_at_once(store_url):
             from memcore.claude_code.hook_start import start_at_once
 
@@ -512,6 +441,27 @@ def run_hook(
         if not launch(missed, payload.cwd, store_url):
             say(err, f"memcore hook {event}: could not start saving missed sessions")
     return 0
+
+
+def _save_compacted(payload: HookPayload, store_url: str | None, budget: int, err: TextIO) -> None:
+    """Save the session just compacted before its context is made: Claude Code runs
+    ``pre-compact`` before it writes the compaction's boundary and summary, so only a save
+    now holds the summary (its pending tasks and next step, which the session's own digest
+    says as still open). A failure is said on ``err``; the context is made from what is stored."""
+    try:
+        saved, ahead = _look_ahead(payload, store_url, refresh=True)
+        if saved:
+            return
+        import asyncio
+
+        try:
+            asyncio.run(_run("pre-compact", payload, store_url, budget, ahead))
+        finally:
+            if ahead is not None:
+                ahead.cancel()
+    except Exception as exc:  # (the context is still worth giving)
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        say(err, f"memcore hook session-start: saving the compacted session failed: {reason}")
 
 
 def end_process(code: int) -> NoReturn:

@@ -54,7 +54,7 @@ MAX_KEY = 160
 FILES_PER_SESSION = 20
 #: The digest rules a registry entry's digests were made by. An entry made by other rules (an
 #: older memcore) is made again from its session's stored items by a later save of the project
-#: (``memcore.claude_code.hooks.refresh_stale_record``): a session that ended before an upgrade is
+#: (``stale_entries.refresh_stale_record``): a session that ended before an upgrade is
 #: otherwise brought back by the old rules for good. Bump the number when the digest's rules
 #: change between releases; a new release re-makes every entry once.
 DIGEST_RULES = 30
