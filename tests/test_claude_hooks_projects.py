@@ -96,20 +96,62 @@ def test_a_folder_outside_the_project_that_a_record_ran_in_is_the_sessions(
     assert _entry(url, CWD, SESSION).cwd == CWD
 
 
-def test_a_session_starting_in_a_subfolder_of_a_project_sees_that_project_only_when_no_nearer(
-    tmp_path: Path, url: str
-) -> None:
-    """The nearest folder with memory is the project: a subfolder that has its own saved
-    sessions sees those, not its parent's."""
-    transcript, session = _place(tmp_path, MOVING, CHX)
-    assert _hook("session-end", _payload("SessionEnd", session, transcript, CHX), url)[0] == 0
-    records = _Records()  # a session of its own, started in a subfolder of the project
+def _codegen_session(tmp_path: Path) -> Path:
+    """A session of its own started in the subfolder ``CODEGEN``; its transcript's path."""
+    records = _Records()
     records.user("rename the codegen entry point")
     records.said("Renamed `codegen.ts` to `main.ts`.")
     lines = [line.replace(CWD, CODEGEN) for line in records.lines]
     own = tmp_path / f"{SESSION}.jsonl"
     own.write_text("\n".join(lines) + "\n")
+    return own
+
+
+def test_a_session_started_in_a_subfolder_of_a_project_with_memory_is_filed_under_it(
+    tmp_path: Path, url: str
+) -> None:
+    """It got the project's memory at its start; filed under the subfolder, it would make the
+    subfolder a project of its own, whose later sessions no longer see the project's."""
+    transcript, session = _place(tmp_path, MOVING, CHX)
+    assert _hook("session-end", _payload("SessionEnd", session, transcript, CHX), url)[0] == 0
+    own = _codegen_session(tmp_path)
     assert _hook("session-end", _payload("SessionEnd", SESSION, own, CODEGEN), url) == (0, "", "")
+    assert _entry(url, CHX, SESSION).cwd == CHX
+    assert _read_state(url, registry_session(CODEGEN)) == {}
+    for cwd in (CODEGEN, CHX):  # each sees both sessions
+        context = _start(url, cwd, budget=4000)
+        assert "main.ts" in context, cwd
+        assert "why is this PR failing" in context, cwd
+    # saved again (it grew), it stays there
+    own.write_text(own.read_text().replace("main.ts", "index.ts"))
+    assert _hook("session-end", _payload("SessionEnd", SESSION, own, CODEGEN), url) == (0, "", "")
+    assert _read_state(url, registry_session(CODEGEN)) == {}
+
+
+def test_the_import_files_a_subfolder_session_under_its_project_as_the_hooks_do(
+    tmp_path: Path, url: str
+) -> None:
+    transcript, session = _place(tmp_path, MOVING, CHX)
+    assert _hook("session-end", _payload("SessionEnd", session, transcript, CHX), url)[0] == 0
+    own = _codegen_session(tmp_path)
+    assert main(["import-claude-code", str(own), "--store", url]) == 0
+    assert _entry(url, CHX, SESSION).cwd == CHX
+    assert _read_state(url, registry_session(CODEGEN)) == {}
+    # imported again: found filed and unchanged, nothing read or written
+    assert main(["import-claude-code", str(own), "--store", url]) == 0
+    assert _read_state(url, registry_session(CODEGEN)) == {}
+
+
+def test_a_subfolder_that_has_memory_of_its_own_keeps_it_and_sees_its_own_only(
+    tmp_path: Path, url: str
+) -> None:
+    """The nearest folder with memory is the project: a subfolder whose session was saved
+    before its parent had any memory is a project of its own, and sees its own sessions."""
+    own = _codegen_session(tmp_path)
+    assert _hook("session-end", _payload("SessionEnd", SESSION, own, CODEGEN), url) == (0, "", "")
+    transcript, session = _place(tmp_path, MOVING, CHX)
+    assert _hook("session-end", _payload("SessionEnd", session, transcript, CHX), url)[0] == 0
+    assert _entry(url, CODEGEN, SESSION).cwd == CODEGEN
     context = _start(url, CODEGEN)
     assert "main.ts" in context
     assert "why is this PR failing" not in context  # the parent project's session

@@ -36,6 +36,7 @@ from memcore.claude_code.project import (
     ParsedSession,
     SessionRecord,
     check_transcript,
+    filing_project,
     merge_files,
     now_text,
     parse_session,
@@ -140,7 +141,8 @@ async def save_session(
     made; pre-compact and session-end always make it afresh.
 
     The session is filed under the project its records started in, wherever the agent has
-    ``cd``-ed since (see ``check_transcript``). A copy of the session at another path (a
+    ``cd``-ed since (see ``check_transcript``); started in a subfolder of a project that has
+    memory, under that project (``filing_project``). A copy of the session at another path (a
     checkpoint's ``full.jsonl``, a shorter one) adds what it holds and takes nothing away: the
     entry keeps the files, branch and read offsets it knew.
 
@@ -152,6 +154,8 @@ async def save_session(
     from memcore.claude_code.save_turns import session_turn
 
     checked, files = await asyncio.to_thread(locate_session, payload)
+    project = await filing_project(store, checked.project)  # (a subfolder: its project's)
+    checked = checked._replace(project=project)
     async with session_turn(checked.session_id):  # (one save of a session at a time)
         return await _save_in_turn(checked, files, store, refresh_digest, ahead)
 

@@ -34,6 +34,7 @@ from memcore.claude_code.project import (
     ParsedSession,
     SessionRecord,
     _resume_offset,
+    filing_project,
     registry_key,
     registry_session,
 )
@@ -58,6 +59,7 @@ def registry_entry(url: str | None, project: str, session_id: str) -> SessionRec
 
     try:
         with reader_of(url) as reader:
+            project = run_now(filing_project(reader, project))
             snapshot = run_now(reader.read_snapshot(registry_session(project)))
             record = snapshot.records.get(registry_key(session_id))
             if record is None:

@@ -11,7 +11,8 @@ session-start hook needs is more than one small session away. Folders whose path
 in ``/`` and ``-`` share a key (as Claude Code's own folder names do): each reads, recalls and
 forgets only the entries and notes stored with its own folder. A session started in a folder
 below a project finds that project's memory (the nearest folder with memory, see
-:func:`known_project`); a sibling, or a folder whose path only starts the same, never does. The
+:func:`known_project`) and is filed under it (:func:`filing_project`); a sibling, or a folder
+whose path only starts the same, never does. The
 linked git worktrees of a repository are its main working tree's project.
 """
 
@@ -282,6 +283,20 @@ async def known_project(store: Any, cwd: str) -> str:
             if await holds_own(store, notes_session(candidate), candidate, is_note_of):
                 return candidate
     return candidates[0]
+
+
+async def filing_project(store: Any, started: str) -> str:
+    """The project a session that started in ``started`` (a project folder) is filed under:
+    that folder when the store holds memory under its key, else the nearest folder above it
+    that holds memory of its own (:func:`known_project`), else ``started``. A session started
+    in a subfolder of a project got that project's memory; filed under the subfolder instead,
+    it would make the subfolder a project of its own, whose later sessions no longer see the
+    project's notes and sessions. A folder that holds memory stays where it is (one cheap look
+    at two versions, the common case at a project's root)."""
+    for session in (registry_session(started), notes_session(started)):
+        if await store.version(session) > 0:
+            return started
+    return await known_project(store, started)
 
 
 def is_note_of(item: MemoryItem, project: str) -> bool:

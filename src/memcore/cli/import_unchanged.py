@@ -141,7 +141,7 @@ async def filed(url: str | None, where: dict[str, tuple[str, list[Path]]]) -> Fi
     """The registry entries and cut notes of the sessions of ``where`` (``filed_where``);
     :data:`NOTHING_FILED` when the store is not there yet or cannot be read (the import then
     reads everything, as before)."""
-    from memcore.claude_code.project import registry_key, registry_session
+    from memcore.claude_code.project import filing_project, registry_key, registry_session
     from memcore.cli._common import read_state, reading_store
 
     by_project: dict[str, list[str]] = {}
@@ -154,7 +154,8 @@ async def filed(url: str | None, where: dict[str, tuple[str, list[Path]]]) -> Fi
             notes = await read_state(store, url, CUTS_SESSION, skipped=damaged)
             for project, sessions in by_project.items():
                 # (a damaged entry is left out: that session is read again)
-                held = await read_state(store, url, registry_session(project), skipped=[])
+                filed_under = await filing_project(store, project)  # (see the hooks)
+                held = await read_state(store, url, registry_session(filed_under), skipped=[])
                 for session in sessions:
                     if registry_key(session) in held:
                         entries[session] = held[registry_key(session)]

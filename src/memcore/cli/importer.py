@@ -437,12 +437,12 @@ async def _filed(
 ) -> bool:
     """Whether the session's entry is already in its project's registry (an import of nothing
     new leaves it as it is: refiling would only restamp it)."""
-    from memcore.claude_code.project import registry_key, registry_session
+    from memcore.claude_code.project import filing_project, registry_key, registry_session
 
     cwd = _project_of(transcripts)
     if cwd is None:
         return False
-    registry = registry_session(cwd)
+    registry = registry_session(await filing_project(manager.store, cwd))
     await manager.sync_session_memory(registry)
     return manager.get(registry, registry_key(session)) is not None
 
@@ -483,6 +483,7 @@ async def _file_session(
     leaves its branch. The project, or None: none known."""
     from memcore.claude_code.project import (
         SessionRecord,
+        filing_project,
         merge_files,
         registry_key,
         registry_session,
@@ -495,7 +496,7 @@ async def _file_session(
     if started is None:
         return None
     tree = linked_tree(started)  # (a linked git worktree's files: at their place in the main)
-    cwd = project_folder(started, tree)
+    cwd = await filing_project(manager.store, project_folder(started, tree))
     read_to = {
         stamps[t.path][0]: [*stamps[t.path][1], t.end_offset]
         for t in transcripts
