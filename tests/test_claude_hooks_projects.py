@@ -182,9 +182,11 @@ def test_a_shorter_copy_saved_later_takes_nothing_from_the_entry(
 ) -> None:
     """A checkpoint of the session (``full.jsonl``, saved before the session went on) or the
     first 5000 bytes of it, saved after the whole transcript: the entry keeps the files, the
-    branch and the read offsets it knew."""
+    branch and the read offsets it knew, and the items theirs (the copy's last ones know less:
+    the tool calls that followed an agent's words, a fix after an error)."""
     transcript, session = _place(tmp_path, EARLIER[1])
     whole = _save(url, transcript, session)
+    items = _read_state(url, session)
     raw = transcript.read_bytes()
     lines = raw.splitlines(keepends=True)
     shorter = tmp_path / "checkpoints" / "full.jsonl"
@@ -198,6 +200,7 @@ def test_a_shorter_copy_saved_later_takes_nothing_from_the_entry(
     assert after.files == whole.files  # counted again, not added: a copy is no new work
     assert after.read_to[str(transcript)] == whole.read_to[str(transcript)]
     assert after.items == whole.items
+    assert _read_state(url, session) == items
     # the whole transcript saved again is already read: nothing to do
     assert _save(url, transcript, session).files == whole.files
 
@@ -284,11 +287,13 @@ def test_importing_a_shorter_copy_takes_nothing_from_the_entry(tmp_path: Path, u
     the files and branch it knew (the importer files sessions as the hooks do)."""
     transcript, session = _place(tmp_path, EARLIER[1])
     whole = _save(url, transcript, session)
-    lines = transcript.read_bytes().splitlines(keepends=True)
+    items = _read_state(url, session)
+    raw = transcript.read_bytes()
     shorter = tmp_path / "checkpoints" / "full.jsonl"
     shorter.parent.mkdir()
-    shorter.write_bytes(b"".join(lines[: len(lines) // 3]))
+    shorter.write_bytes(raw[:5000])
     assert main(["import-claude-code", str(shorter), "--store", url]) == 0
+    assert _read_state(url, session) == items
     after = _entry(url, PROJECT, session)
     assert after.git_branch == whole.git_branch != ""
     assert after.files == whole.files

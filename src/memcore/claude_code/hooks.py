@@ -47,7 +47,7 @@ from memcore.claude_code.project import (
     summarize_files,
     unchanged_since,
 )
-from memcore.claude_code.session_record import fresh_record
+from memcore.claude_code.session_record import a_copy_of_less, fresh_record
 from memcore.claude_code.stale_entries import pull, refresh_stale_record
 from memcore.claude_code.worktrees import placed
 from memcore.errors import NotFoundError, ValidationError
@@ -204,11 +204,15 @@ async def _save_in_turn(
             stored = _recent_items(manager, session_id) if read_to else None
             parsed = parse_session(files, session_id, read_to, stored)
         written = added = 0
+        held_ids = manager.value_hashes(session_id).keys()
+        keep_held = bool(files) and a_copy_of_less(
+            previous, files[0], (item.id for item in parsed.items), held_ids
+        )
         for item in (*parsed.items, *parsed.amended):
             held_item = manager.get(session_id, item.id)
             if held_item is None and deleted_here(manager, session_id, item.id):
                 continue  # (a memory forgotten on its own: not saved again)
-            if held_item != item:
+            if held_item != item and not (keep_held and held_item is not None):
                 try:
                     manager.set(session_id, item.id, item)
                 except ValidationError:  # (a value no store can hold: that item alone is left

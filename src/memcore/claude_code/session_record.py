@@ -9,7 +9,8 @@ so that the sessions before memcore was installed are remembered as well.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set
+from pathlib import Path
 
 from memcore.claude_code.project import (
     BRIEF_DIGEST_TOKENS,
@@ -23,6 +24,19 @@ from memcore.model import MemoryItem, utc_now
 #: A repeated request is cut to this many characters before its count (a request the user pasted
 #: a log into would otherwise push "(asked 2x)" off the line).
 REPEATED_REQUEST_CHARS = 160
+
+
+def a_copy_of_less(
+    entry: SessionRecord | None, main_file: Path | str, item_ids: Iterable[str], held: Set[str]
+) -> bool:
+    """Whether a save or an import reads a copy of the session at another path (a checkpoint's
+    ``full.jsonl``) that holds nothing the store does not: its main file is none the session's
+    ``entry`` read, and each of its items (``item_ids``) is ``held`` already. Its last items
+    know less than the stored ones (the tool calls that followed an agent's words, a fix after
+    an error), so they replace none: a copy adds what it holds and takes nothing away."""
+    if entry is None or not entry.read_to or str(main_file) in entry.read_to:
+        return False
+    return all(item_id in held for item_id in item_ids)
 
 
 def fresh_record(
@@ -147,6 +161,7 @@ __all__ = [
     "CHECKS_KEPT",
     "CHECK_CHARS",
     "REPEATED_REQUEST_CHARS",
+    "a_copy_of_less",
     "cut_at_word",
     "distinct",
     "fresh_record",

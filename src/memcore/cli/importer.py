@@ -334,8 +334,11 @@ async def _import_sessions(
                 )
                 try:
                     await manager.sync_session_memory(session)
-                    count, written, kept, cut_written, refused = _set_items(
+                    keep_held = stamps is not None and await _a_copy_of_less(
                         manager, session, transcripts
+                    )
+                    count, written, kept, cut_written, refused = _set_items(
+                        manager, session, transcripts, keep_held=keep_held
                     )
                     files = _stamps_of(transcripts, stamps)
                     held = notes.get(CUTS_SESSION, session)
@@ -378,13 +381,49 @@ def _stamps_of(
     return {found[t.path][0]: found[t.path][1] for t in transcripts if t.path in found}
 
 
-def _set_items(
+async def _a_copy_of_less(
     manager: DistributedMemoryManager, session: str, transcripts: Sequence[Transcript]
+) -> bool:
+    """Whether the session's transcripts are a copy of it that holds nothing its stored items
+    do not (``session_record.a_copy_of_less``, as the hooks decide it)."""
+    from memcore.claude_code.forget import is_forgotten
+    from memcore.claude_code.project import (
+        SessionRecord,
+        filing_project,
+        registry_key,
+        registry_session,
+    )
+    from memcore.claude_code.session_record import a_copy_of_less
+
+    project = _project_of(transcripts)
+    main = next((t for t in transcripts if t.agent_id is None), None)
+    if project is None or main is None:
+        return False
+    registry = registry_session(await filing_project(manager.store, project))
+    await manager.sync_session_memory(registry)
+    held = manager.get(registry, registry_key(session))
+    if held is None or is_forgotten(held):
+        return False
+    try:
+        entry = SessionRecord.from_item(MemoryItem.coerce(held))
+    except (MemcoreError, ValueError, TypeError):  # (a damaged entry: the items as read)
+        return False
+    ids = (item.id for t in transcripts for item in t.items)
+    return a_copy_of_less(entry, main.path, ids, manager.value_hashes(session).keys())
+
+
+def _set_items(
+    manager: DistributedMemoryManager,
+    session: str,
+    transcripts: Sequence[Transcript],
+    *,
+    keep_held: bool = False,
 ) -> tuple[int, int, int, bool, tuple[str, ...]]:
     """Set the transcripts' items that are new or changed (importing twice adds nothing), but
-    none over a longer stored content (``longer_kept``): how many items, how many set, how many
-    kept longer, whether an item set was cut, and why each item a store cannot hold (a number
-    of 30 digits in a record) was left out: that item alone, not the session."""
+    none over a longer stored content (``longer_kept``), and none stored already when
+    ``keep_held`` (a copy that holds less: ``_a_copy_of_less``): how many items, how many set,
+    how many kept longer, whether an item set was cut, and why each item a store cannot hold (a
+    number of 30 digits in a record) was left out: that item alone, not the session."""
     from memcore.claude_code.forget import deleted_here
     from memcore.cli.import_unchanged import longer_kept, was_cut
 
@@ -397,6 +436,8 @@ def _set_items(
             held = manager.get(session, item.id)
             if held == item or (held is None and deleted_here(manager, session, item.id)):
                 continue  # (unchanged, or a memory forgotten on its own: not brought back)
+            if held is not None and keep_held:
+                continue
             if held is not None and longer_kept(MemoryItem.coerce(held), item):
                 kept += 1
                 continue
