@@ -438,3 +438,28 @@ def test_a_transcript_after_a_long_damaged_first_line_is_one(tmp_path: Path) -> 
     only_junk = tmp_path / "junk.jsonl"
     only_junk.write_bytes((b"x" * 300_000 + b"\n") * 3)
     assert not looks_like_transcript(only_junk)
+
+
+@pytest.mark.parametrize("layout", ["beside", "subagents"])
+def test_a_session_s_file_named_alone_brings_its_sub_agents(
+    tmp_path: Path, layout: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``memcore import-claude-code SESSION.jsonl`` imports the whole session, as the hooks
+    save it and as an import of its folder does: its sub-agents' files with it."""
+    from tests.claude_code_support import DATA
+
+    main_file = DATA / "marot__spotter__258c7280.jsonl"
+    agent = DATA / "marot__spotter__258c7280__agent-a881341.jsonl"
+    if not main_file.is_file():
+        pytest.skip("the shared transcripts are not here")
+    session = "258c7280-ae70-4798-800f-63464d01a85d"
+    main_copy = tmp_path / "t" / f"{session}.jsonl"
+    folder = main_copy.parent if layout == "beside" else main_copy.parent / session / "subagents"
+    folder.mkdir(parents=True)
+    main_copy.write_bytes(main_file.read_bytes())
+    (folder / "agent-a881341.jsonl").write_bytes(agent.read_bytes())
+    alone, whole = f"sqlite:///{tmp_path / 'alone.db'}", f"sqlite:///{tmp_path / 'whole.db'}"
+    assert run_cli(capsys, "import-claude-code", str(main_copy), "--store", alone)[0] == 0
+    assert run_cli(capsys, "import-claude-code", str(main_copy.parent), "--store", whole)[0] == 0
+    assert _items(alone, session) == _items(whole, session)
+    assert any(i.metadata.get("agent") == "a881341" for i in _items(alone, session).values())

@@ -224,8 +224,9 @@ def find_transcripts(path: str | os.PathLike[str] | None = None) -> list[Path]:
     folder (or no home directory to hold it, or one this user may not read) simply has no
     transcripts, while a missing explicit path is a :class:`NotFoundError`, and an empty one, one
     that cannot be read, or one that is neither a regular file nor a folder a
-    :class:`ValidationError`. Files are sorted so a session's main file comes before its
-    sub-agents; files and folders under the path that cannot be read are passed over.
+    :class:`ValidationError`. A session's file named alone brings its sub-agents' files with
+    it. Files are sorted so a session's main file comes before its sub-agents; files and
+    folders under the path that cannot be read are passed over.
     """
     explicit = path is not None
     if path is not None and not os.fspath(path):  # (``Path("")``: the current folder)
@@ -243,9 +244,22 @@ def find_transcripts(path: str | os.PathLike[str] | None = None) -> list[Path]:
             return []
         raise unusable
     if not root.is_dir():
-        return [root]
+        return _with_sub_agents(root)
     found = [p for p in root.rglob("*.jsonl") if _regular_file(p) and looks_like_transcript(p)]
     return sorted(found, key=transcript_order)
+
+
+def _with_sub_agents(transcript: Path) -> list[Path]:
+    """A session's main transcript file and its sub-agents' files (beside it, or under
+    ``<session>/subagents/``), as the hooks save them: a session named by its file alone is
+    the whole session. A sub-agent's file named alone, or a file that names no session, is
+    taken alone."""
+    from memcore.claude_code.transcript_checks import session_files
+
+    if _AGENT_NAME.match(transcript.name):
+        return [transcript]
+    session_id = transcript_head(transcript).session_id
+    return [transcript] if session_id is None else session_files(transcript, session_id)
 
 
 def _unusable(root: Path) -> MemcoreError | None:
