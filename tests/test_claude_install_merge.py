@@ -348,3 +348,39 @@ def test_line_ends_and_a_lone_surrogate_come_back_as_they_were(tmp_path: Path) -
     assert json.loads(settings.read_text())["note"] == "\ud800"
     assert _uninstall(settings, mcp) == 0
     assert settings.read_bytes() == raw
+
+
+@pytest.mark.parametrize(
+    ("settings_raw", "mcp_raw"),
+    [
+        (b'{"hooks": {}}', b'{"mcpServers": {}}'),
+        (b'{"hooks": {"SessionStart": []}, "model": "x"}', b'{"mcpServers": {}, "a": 1}'),
+    ],
+)
+def test_empty_hooks_and_servers_come_back_as_they_were(
+    tmp_path: Path, settings_raw: bytes, mcp_raw: bytes
+) -> None:
+    """Install fills them, uninstall empties them: the files were what install started from,
+    and come back byte for byte, their backups gone (nothing in them was lost)."""
+    settings, mcp = tmp_path / "settings.json", tmp_path / "claude.json"
+    settings.write_bytes(settings_raw)
+    mcp.write_bytes(mcp_raw)
+    assert _install(settings, mcp) == 0
+    assert _uninstall(settings, mcp) == 0
+    assert settings.read_bytes() == settings_raw
+    assert mcp.read_bytes() == mcp_raw
+    assert not _backup(settings).exists()
+    assert not _backup(mcp).exists()
+
+
+@pytest.mark.parametrize(
+    ("raw", "name"), [(b"null", "null"), (b"[1]", "array"), (b'"x"', "string"), (b"3", "number")]
+)
+def test_a_file_that_holds_no_object_is_named_by_json_s_names(
+    tmp_path: Path, raw: bytes, name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings, mcp = tmp_path / "settings.json", tmp_path / "claude.json"
+    settings.write_bytes(raw)
+    assert _install(settings, mcp) != 0
+    assert f"holds a JSON {name}, not an object" in capsys.readouterr().err
+    assert settings.read_bytes() == raw

@@ -181,7 +181,11 @@ def _plan_uninstall(path: Path, strip: Transform) -> FileChange:
     change = FileChange(path, before, before, target=target, notes=notes)
     final = stripped
     for backup, original in reversed(backups):  # the latest first
-        if original is not None and strip(original)[0] == original == stripped:
+        if (
+            original is not None
+            and strip(original)[0] == original
+            and _bare(original) == _bare(stripped)
+        ):
             with contextlib.suppress(OSError, UnicodeDecodeError):
                 change.after, change.backup = read_text(backup), backup
                 change.restores, final = change.after != before, original
@@ -198,6 +202,20 @@ def _plan_uninstall(path: Path, strip: Transform) -> FileChange:
         else:
             change.kept_backups.append(backup)
     return change
+
+
+def _bare(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` without the empty containers uninstall leaves no trace of: an event's empty
+    list of hooks, an empty ``hooks`` or ``mcpServers``. A file that had them before install
+    is still the file install started from once memcore's own entries are gone."""
+    out = dict(data)
+    hooks = out.get("hooks")
+    if isinstance(hooks, dict):
+        out["hooks"] = {event: groups for event, groups in hooks.items() if groups != []}
+    for key in ("hooks", "mcpServers"):
+        if out.get(key) == {}:
+            del out[key]
+    return out
 
 
 def _holds_all(whole: object, part: object) -> bool:
