@@ -35,7 +35,7 @@ def test_an_answer_names_the_name_where_recall_shows_it() -> None:
     question = rq.Question("stale build", ("mix compile --force",))
     assert rq.answers(memory, question, ["far", "near"]) == [False, True]
     assert shown_text("a\n  b") == "a b"
-    assert len(shown_text("word " * SHOWN_CHARS)) == SHOWN_CHARS
+    assert SHOWN_CHARS - 5 <= len(shown_text("word " * SHOWN_CHARS)) <= SHOWN_CHARS  # (a word)
 
 
 @needs_data

@@ -39,11 +39,24 @@ def test_a_long_hit_is_shown_where_the_question_s_words_are() -> None:
     assert "The fix was in parse_total: rounding ran twice." in shown
     before = shown.index("The fix")
     assert 3 < before <= LEAD_CHARS + 3  # a little of what leads to it
-    assert shown_text(text) == text[: SHOWN_CHARS - 3] + "..."  # no words: from the start
+    start = shown_text(text)  # no words: from the start, to a word's end
+    assert start.endswith("here....")
+    assert text.startswith(start[:-3])
+    assert SHOWN_CHARS - 3 - 40 <= len(start) - 3 <= SHOWN_CHARS - 3
     assert shown_text(text, ["absent"]) == shown_text(text)
     end = shown_text("a " * 400 + "rounding end", ["rounding"])
     assert end.endswith("rounding end")
     assert len(end) == SHOWN_CHARS
+
+
+def test_a_cut_window_ends_at_a_word_not_inside_one() -> None:
+    text = "Found it: " + "the reason was " * 50 + "FileModificationTools was missing a handler"
+    shown = shown_text(text, ["reason"])
+    assert shown.endswith(" was...") or shown.endswith(" the...") or shown.endswith(" reason...")
+    head = shown_text("word " * 200, ["absent"])
+    assert head.endswith("word...")
+    solid = shown_text("x" * 2000)  # no space to end at: cut where the window ends
+    assert len(solid) == SHOWN_CHARS
 
 
 def test_a_word_is_looked_for_by_its_base_without_made_up_forms() -> None:

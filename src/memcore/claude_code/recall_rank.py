@@ -224,12 +224,36 @@ def shown_text(content: str, terms: Iterable[str] = ()) -> str:
         return text
     start = _window(text, set(terms), SHOWN_CHARS - 2 * len(_CUT))
     if start <= LEAD_CHARS:
-        return text[: SHOWN_CHARS - len(_CUT)] + _CUT
+        return text[: _word_end(text, SHOWN_CHARS - len(_CUT))] + _CUT
     space = text.find(" ", start - LEAD_CHARS)  # (a word's start, not its middle)
     start = space + 1 if 0 <= space < start else start
     if start + SHOWN_CHARS - len(_CUT) >= len(text):  # to the end: one mark
         return _CUT + text[len(text) - SHOWN_CHARS + len(_CUT) :]
-    return _CUT + text[start : start + SHOWN_CHARS - 2 * len(_CUT)] + _CUT
+    return _CUT + text[start : _word_end(text, start + SHOWN_CHARS - 2 * len(_CUT))] + _CUT
+
+
+#: How far back a cut window's end may move to end at a word instead of in one.
+WORD_END_BACK = 40
+
+
+def _word_end(text: str, end: int) -> int:
+    """``end``, or the start of the word it falls inside (within ``WORD_END_BACK``; a word:
+    letters, digits and ``_``): a name cut in two reads as another name
+    (``FileModificationTools`` shown as ``FileModificat...``)."""
+    if end >= len(text) or not (_is_word_char(text[end - 1]) and _is_word_char(text[end])):
+        return end
+    back = end - 1
+    while back > end - WORD_END_BACK and back > 0 and _is_word_char(text[back - 1]):
+        back -= 1
+    if back <= end - WORD_END_BACK or back == 0:
+        return end
+    while back > 1 and text[back - 1] == " ":  # (the mark after the last word, not a space)
+        back -= 1
+    return back
+
+
+def _is_word_char(char: str) -> bool:
+    return char.isalnum() or char == "_"
 
 
 def shown_hit(content: str, then: Sequence[str] = (), terms: Iterable[str] = ()) -> str:
