@@ -311,9 +311,13 @@ def test_import_of_several_paths_reads_each_transcript_once(
     )
     assert code == 0, err
     assert "read 3 transcript file(s): 1 session(s)" in out
+    # the session's file named alone brings its sub-agents: the one named too is read once
     code, out, err = run_cli(capsys, "import-claude-code", str(agent), str(main_file), "--dry-run")
     assert code == 0, err
-    assert "read 2 transcript file(s): 1 session(s)" in out
+    assert "read 3 transcript file(s): 1 session(s)" in out
+    code, out, err = run_cli(capsys, "import-claude-code", str(agent), "--dry-run")
+    assert code == 0, err
+    assert "read 1 transcript file(s): 1 session(s)" in out
     code, _, err = run_cli(capsys, "import-claude-code", str(main_file), str(folder / "nope"))
     assert code != 0
     assert_one_line_error(err, "no such transcript file or folder")
