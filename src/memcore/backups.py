@@ -22,7 +22,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from memcore import frames
 from memcore.codec import decode_bundle, encode_bundle
@@ -168,6 +168,34 @@ def decode_backup(blob: bytes, session_id: str, info: BackupInfo | None = None) 
     return Backup(version, digest, records, decoded.entries)
 
 
+#: A backup listed apart as unusable: its id (None when that is no integer) and what is wrong.
+Unusable = tuple[int | None, str]
+
+
+@runtime_checkable
+class ListsUnusableBackups(Protocol):
+    """A store that lists a backup whose listing cells are damaged apart (SQLite: a version
+    that is no number), where ``list_backups`` raises."""
+
+    async def readable_backups(self, session_id: str) -> tuple[list[BackupInfo], list[Unusable]]:
+        """The backups ``list_backups`` gives, less the unusable ones; and those."""
+        ...
+
+
+async def usable_backups(store: Store, session_id: str) -> tuple[list[BackupInfo], list[Unusable]]:
+    """The session's backups, newest first, and those whose listing no read can take: what
+    recovery and verification go through, so that one damaged backup row leaves the others
+    of use (it is passed over, as one whose bytes fail their checks)."""
+    if isinstance(store, ListsUnusableBackups):
+        return await store.readable_backups(session_id)
+    return await store.list_backups(session_id), []
+
+
+def backup_named(backup_id: int | None) -> str:
+    """How a backup listed as unusable is named (``a backup`` when its id is none)."""
+    return "a backup" if backup_id is None else f"backup {backup_id}"
+
+
 def _check_verifies(session_id: str, snapshot: Snapshot) -> None:
     """``CorruptedMemoryError`` unless the snapshot's records give its digest."""
     decoded = decode_records(snapshot.records)
@@ -203,10 +231,13 @@ __all__ = [
     "BACKUP_FORMAT_VERSION",
     "DEFAULT_KEEP",
     "Backup",
+    "ListsUnusableBackups",
     "StoreArg",
+    "backup_named",
     "check_backupable",
     "create_backup",
     "decode_backup",
     "drop_history",
     "opened_store",
+    "usable_backups",
 ]

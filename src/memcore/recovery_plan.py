@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from memcore.backups import decode_backup
+from memcore.backups import backup_named, decode_backup, usable_backups
 from memcore.errors import CorruptedMemoryError, NotFoundError, ValidationError
 from memcore.stores.base import (
     Entry,
@@ -213,12 +213,15 @@ async def plan(
 ) -> Candidate | None:
     """Find a state matching ``digest``: newest good backup + journal, else the journal alone
     (only while the journal is whole: never compacted). Backups below the journal floor are
-    never used as a base: the journal past them is incomplete. ``digest`` None (none stored,
+    never used as a base: the journal past them is incomplete; one whose bytes or stored cells
+    no read can take is passed over, said in ``notes``. ``digest`` None (none stored,
     or one that failed its own check and was cleared): only the session's own records are
     taken, when a backup + the journal since it, or the whole journal, give exactly them."""
     journal = _Journal(store, session_id, version)
     await journal.read_floor()
-    for info in await store.list_backups(session_id):
+    listed, unusable = await usable_backups(store, session_id)
+    notes += (f"{backup_named(backup_id)} unusable: {why}" for backup_id, why in unusable)
+    for info in listed:
         if info.version > version:
             notes.append(f"backup {info.backup_id} is ahead of the session (v{info.version})")
             continue
@@ -231,6 +234,9 @@ async def plan(
         try:
             blob = await store.get_backup(session_id, info.backup_id)
         except NotFoundError:
+            continue
+        except CorruptedMemoryError as exc:  # (its bytes stored as no blob: a hand edit)
+            notes.append(f"backup {info.backup_id} unusable: {exc}")
             continue
         try:
             backup = decode_backup(blob, session_id, info)

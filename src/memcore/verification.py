@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from memcore.backups import StoreArg, decode_backup, opened_store
+from memcore.backups import StoreArg, backup_named, decode_backup, opened_store, usable_backups
 from memcore.errors import CorruptedMemoryError, NotFoundError
 from memcore.quarantine import decode_records, digest_ok
 from memcore.stores.base import Store, decode_entry, validate_session_id
@@ -43,8 +43,10 @@ class SessionHealth:
     also covers the backups and journal entries a deep check looked at. ``computed_digest`` is
     None when some record could not be decoded (a digest over part of a state means nothing).
     ``bad_journal_versions`` lists the versions of undecodable journal records (``0`` when the
-    store could not list the journal at all). ``journal_floor`` (deep checks only) is the version
-    through which the journal was compacted: repairs need an intact backup at or above it.
+    store could not list the journal at all); ``bad_backups`` the ids of backups that fail
+    their checks or whose stored cells no read can take (``0`` for such a row whose id is
+    none). ``journal_floor`` (deep checks only) is the version through which the journal was
+    compacted: repairs need an intact backup at or above it.
     ``highest_stored_version`` is the highest version the session's items or journal hold (a
     ``VersionReporting`` store's; 0 otherwise): above ``version``, the next commits fail until
     recovery raises it. ``stray_journal`` counts journal entries outside the session's journal.
@@ -163,15 +165,18 @@ async def _verify(store: Store, session_id: str, deep: bool) -> SessionHealth:
     bad_journal: list[int] = []
     backups_checked = journal_checked = floor = 0
     if deep:
-        for info in await store.list_backups(session_id):
-            try:
-                blob = await store.get_backup(session_id, info.backup_id)
-            except NotFoundError:  # rotated away meanwhile
-                continue
+        listed, unusable = await usable_backups(store, session_id)
+        for backup_id, why in unusable:  # (a row no read can take: 0 when its id is none)
+            backups_checked += 1
+            bad_backups.append(0 if backup_id is None else backup_id)
+            problems.append(f"{backup_named(backup_id)}: {why}")
+        for info in listed:
             backups_checked += 1
             try:
-                decode_backup(blob, session_id, info)
-            except CorruptedMemoryError as exc:
+                decode_backup(await store.get_backup(session_id, info.backup_id), session_id, info)
+            except NotFoundError:  # rotated away meanwhile: not checked
+                backups_checked -= 1
+            except CorruptedMemoryError as exc:  # (its bytes fail their checks, or are no blob)
                 bad_backups.append(info.backup_id)
                 problems.append(f"backup {info.backup_id}: {exc}")
         try:

@@ -44,6 +44,22 @@ class RedisBackups:
         return BackupInfo(int(backup_id), version, created, len(data))
 
     async def list_backups(self, session_id: str) -> list[BackupInfo]:
+        return await self._backups_of(session_id, None)
+
+    async def readable_backups(
+        self, session_id: str
+    ) -> tuple[list[BackupInfo], list[tuple[int | None, str]]]:
+        """``list_backups`` less the backups whose record no read can take (another program
+        wrote it), and those apart: their ids (None: no integer) and what is wrong. Recovery
+        and verification pass them over, as they do a backup whose bytes fail their checks."""
+        unusable: list[tuple[int | None, str]] = []
+        return await self._backups_of(session_id, unusable), unusable
+
+    async def _backups_of(
+        self, session_id: str, unusable: list[tuple[int | None, str]] | None
+    ) -> list[BackupInfo]:
+        """The session's backups, newest first; one whose record is unreadable raises
+        ``CorruptedMemoryError``, or with ``unusable`` is added there instead."""
         keys = session_keys(session_id)
         with self._guard("list_backups", session_id, keys["backups"]):
             raw = await (await self._connect()).hgetall(keys["backups"])
@@ -51,9 +67,17 @@ class RedisBackups:
         for backup_id, packed in raw.items():
             try:
                 version, created, size = msgpack.unpackb(packed)
-                infos.append(BackupInfo(int(backup_id), int(version), float(created), int(size)))
+                info = BackupInfo(int(backup_id), int(version), float(created), int(size))
             except (ValueError, TypeError, msgpack.UnpackException) as exc:
-                raise CorruptedMemoryError(f"unreadable backup record: {exc}") from exc
+                if unusable is None:
+                    raise CorruptedMemoryError(f"unreadable backup record: {exc}") from exc
+                number = (
+                    backup_id.decode("ascii", "replace") if isinstance(backup_id, bytes) else ""
+                )
+                named = int(number) if number.isdigit() else None
+                unusable.append((named, f"its record is unreadable ({exc})"))
+                continue
+            infos.append(info)
         return sorted_newest_first(infos)
 
     async def get_backup(self, session_id: str, backup_id: int) -> bytes:

@@ -308,19 +308,39 @@ found = redis.call('HMGET', KEYS[1], 'id', 'deletions')
 return {found[1], found[2] or '0'}
 """
 
-# KEYS: meta index jpos -> {meta version, items' highest version (the index's top score),
-# journal's highest version (jpos's highest field)}; for verification and recovery (HKEYS
-# reads every field of jpos, one a version)
-VERSIONS = """
-memcore_types({'hash', 'zset', 'hash'})
-local version = memcore_int(redis.call('HGET', KEYS[1], 'version'), KEYS[1] .. ' version')
+# KEYS: meta index jpos items journal backups blobs incarnation -> {meta version, items'
+# highest version (the index's top score), journal's highest version (jpos's highest field)};
+# for verification and recovery. It also checks what only other calls read, so that
+# verification finds every key and field recovery's ``repair_cells`` sets right (what each
+# other call would fail on): every key's type, the meta numbers, the journal positions (HGETALL
+# reads every field of jpos, one a version) and the incarnation's id and deletion count.
+VERSIONS = r"""
+memcore_types({'hash', 'zset', 'hash', 'hash', 'list', 'hash', 'hash', 'hash'})
+local NUMBERS = {'version', 'journal_floor', 'journal_trimmed', 'replaced_at', 'contended',
+                 'next_backup'}
+local meta = redis.call('HMGET', KEYS[1], unpack(NUMBERS))
+for i, name in ipairs(NUMBERS) do
+  meta[i] = memcore_int(meta[i], KEYS[1] .. ' ' .. name)
+end
 local top = redis.call('ZREVRANGE', KEYS[2], 0, 0, 'WITHSCORES')
 local items = tonumber(top[2] or '0')
 local journal = 0
-for _, field in ipairs(redis.call('HKEYS', KEYS[3])) do
-  journal = math.max(journal, tonumber(field) or 0)
+local jpos = redis.call('HGETALL', KEYS[3])
+for i = 1, #jpos, 2 do
+  journal = math.max(journal, tonumber(jpos[i]) or 0)
+  -- (a position of a field that is a version: the ones the repair reads, and sets right)
+  local at = tonumber(jpos[i + 1])
+  if string.find(jpos[i], '^%s*%+?%d+%s*$')
+     and not (at and at >= 0 and at == math.floor(at) and at < 9007199254740992) then
+    memcore_int(jpos[i + 1], KEYS[3] .. ' ' .. jpos[i])
+  end
 end
-return {version, items, journal}
+local incarnation = redis.call('HMGET', KEYS[8], 'id', 'deletions')
+memcore_int(incarnation[2], KEYS[8] .. ' deletions')
+if incarnation[1] and string.find(incarnation[1], '[\128-\255]') then
+  memcore_damaged(KEYS[8] .. ' id is not an ASCII id')
+end
+return {meta[1], items, journal}
 """
 
 # KEYS: meta; ARGV: expected version, version -> 1 if raised, 0 if not at the expected version

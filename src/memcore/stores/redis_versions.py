@@ -13,7 +13,7 @@ from typing import Any
 
 from memcore.errors import BackendError, CorruptedMemoryError
 from memcore.stores.base import validate_session_id, validate_version
-from memcore.stores.redis_keys import session_keys
+from memcore.stores.redis_keys import every_key, session_keys
 
 _TAKEN = "memcore: journal holds version"
 
@@ -42,12 +42,14 @@ class RedisVersions:
 
     async def stored_versions(self, session_id: str) -> tuple[int, int, int, int]:
         """(meta version, items' highest, journal's highest, stray journal entries: none on
-        Redis, whose journal has no ranges) for verification and recovery."""
-        keys = _keys(session_id)
+        Redis, whose journal has no ranges) for verification and recovery; a
+        ``CorruptedMemoryError`` when any key or field of the session is not what memcore
+        writes there, also one a snapshot does not read (a journal key that is a string):
+        verification then names what recovery would move aside."""
+        keys = every_key(session_id)
+        parts = ("meta", "index", "jpos", "items", "journal", "backups", "blobs", "incarnation")
         with self._guard("stored_versions", session_id):
-            found = await self._script(
-                "versions", keys=[keys["meta"], keys["index"], keys["jpos"]], args=[]
-            )
+            found = await self._script("versions", keys=[keys[part] for part in parts], args=[])
         version, items, journal = (int(value) for value in found)
         return version, items, journal, 0
 

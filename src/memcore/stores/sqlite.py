@@ -389,6 +389,20 @@ class SQLiteStore(SQLiteLockedSync):
         validate_session_id(session_id)
         return await self._run(lambda conn: self._backups_of(conn, session_id))
 
+    async def readable_backups(
+        self, session_id: str
+    ) -> tuple[list[BackupInfo], list[tuple[int | None, str]]]:
+        """``list_backups`` less the rows with a cell no read can take (a version that is no
+        number), and those apart: their ids (None: no integer) and what is wrong. Recovery and
+        verification pass them over, as they do a backup whose bytes fail their checks."""
+        validate_session_id(session_id)
+
+        def work(conn: sqlite3.Connection) -> tuple[list[BackupInfo], list[tuple[int | None, str]]]:
+            unusable: list[tuple[int | None, str]] = []
+            return self._backups_of(conn, session_id, unusable), unusable
+
+        return await self._run(work)
+
     async def get_backup(self, session_id: str, backup_id: int) -> bytes:
         validate_session_id(session_id)
         validate_backup_id(backup_id)

@@ -1,13 +1,15 @@
 """Recovery's repair of an SQLite store's cells that hold what memcore never writes there: a
-meta row's version, floor or digest that is not an integer, an item row whose record is not a
-blob (``UPDATE meta SET version = 'abc'``: another program or a hand edit). Every read of such
+meta row's version, floor or digest that is not an integer, a version outside the ones the
+format holds (``-5``, ``2**40``), an item row whose record is not a blob or whose version is
+none (``UPDATE meta SET version = 'abc'``: another program or a hand edit). Every read of such
 a session raises ``CorruptedMemoryError``, so recovery could not even start; after this repair
 it goes on as for any other damage (a state rebuilt from the backups and journal, checked
 against the digest, before anything is written over the items).
 
 Nothing is deleted: an item row that cannot be read is moved to the ``damaged_items`` table, as
 it was, for inspection; the meta cells are set from what the session's own rows say (its
-version the highest its items or journal hold, its floor below its lowest journal entry).
+version the highest its items, journal, backups, floor or last replacement hold, its floor below
+its lowest journal entry).
 """
 
 from __future__ import annotations
@@ -20,9 +22,27 @@ from memcore.stores.sqlite_schema import _VERSION_BITS, MAX_VERSION
 _DAMAGED_TABLE = """CREATE TABLE IF NOT EXISTS damaged_items (
         session TEXT, key, record, version, moved_at REAL NOT NULL
     )"""
+
+
+def _a_version(column: str) -> str:
+    """SQL: ``column`` holds a version (one outside 0..MAX_VERSION is none: the journal's ids
+    cannot number it, see ``sqlite_versions``)."""
+    return f"(typeof({column}) = 'integer' AND {column} BETWEEN 0 AND {MAX_VERSION})"
+
+
 _BAD_ITEMS = (
     "session = ?1 AND (typeof(key) != 'text' OR typeof(record) != 'blob' "
-    "OR typeof(version) != 'integer')"
+    f"OR NOT {_a_version('version')})"
+)
+# the highest version the session's rows hold: its items (the bad ones moved aside), backups,
+# journal floor, last replacement and journal (?2)
+_HIGHEST = (
+    "SELECT max(?2, (SELECT coalesce(max(version), 0) FROM items WHERE session = ?1), "
+    "(SELECT coalesce(max(version), 0) FROM backups WHERE session = ?1 "
+    f"AND {_a_version('version')}), "
+    f"CASE WHEN {_a_version('journal_floor')} THEN journal_floor ELSE 0 END, "
+    f"CASE WHEN {_a_version('replaced_at')} THEN replaced_at ELSE 0 END) "
+    "FROM meta WHERE session = ?1"
 )
 
 
@@ -43,25 +63,27 @@ def repair_cells(conn: sqlite3.Connection, session_id: str) -> list[str]:
         conn.execute(f"DELETE FROM items WHERE {_BAD_ITEMS}", (session_id,))
         done.append(f"{bad} unreadable item row(s) moved to the table damaged_items")
     row = conn.execute(
-        "SELECT number, typeof(version), typeof(journal_floor), typeof(replaced_at), "
+        "SELECT number, version, typeof(journal_floor), typeof(replaced_at), "
         "typeof(digest) FROM meta WHERE session = ?",
         (session_id,),
     ).fetchone()
     if row is None or not isinstance(row[0], int):
         return done
-    number, version_type, floor_type, replaced_type, digest_type = row
+    number, stored, floor_type, replaced_type, digest_type = row
     base = number << _VERSION_BITS
     lowest, highest = conn.execute(
         "SELECT min(id) - ?1, max(id) - ?1 FROM commits WHERE id > ?1 AND id <= ?2",
         (base, base + MAX_VERSION),
     ).fetchone()
-    if version_type != "integer":
-        items = conn.execute(
-            "SELECT coalesce(max(version), 0) FROM items WHERE session = ?", (session_id,)
-        ).fetchone()[0]
-        version = max(int(items), int(highest or 0))
+    if not isinstance(stored, int) or not 0 <= stored <= MAX_VERSION:
+        version = int(conn.execute(_HIGHEST, (session_id, int(highest or 0))).fetchone()[0])
         conn.execute("UPDATE meta SET version = ? WHERE session = ?", (version, session_id))
-        done.append(f"its version, not a number, set to {version} (its items' and journal's)")
+        what = (
+            "not a number"
+            if not isinstance(stored, int)
+            else f"{stored}, outside the versions this file format holds (0 to {MAX_VERSION})"
+        )
+        done.append(f"its version, {what}, set to {version} (the highest its rows hold)")
     if floor_type != "integer":
         floor = int(lowest) - 1 if lowest is not None else 0
         conn.execute("UPDATE meta SET journal_floor = ? WHERE session = ?", (floor, session_id))

@@ -28,6 +28,7 @@ from memcore.stores.sqlite_schema import (
     _text_cell,
     _to_unsigned,
 )
+from memcore.stores.sqlite_versions import version_cell
 
 _T = TypeVar("_T")
 
@@ -209,7 +210,7 @@ class SQLiteFile:
     @staticmethod
     def _version_of(conn: sqlite3.Connection, session_id: str) -> int:
         row = conn.execute("SELECT version FROM meta WHERE session = ?", (session_id,)).fetchone()
-        return 0 if row is None else _int_cell(row[0], f"the version of session {session_id!r}")
+        return 0 if row is None else version_cell(row[0], f"the version of session {session_id!r}")
 
     @staticmethod
     def _snapshot(conn: sqlite3.Connection, session_id: str) -> Snapshot:
@@ -225,7 +226,7 @@ class SQLiteFile:
             ).fetchall()
             version, digest = (0, None) if meta is None else meta
             return Snapshot(
-                _int_cell(version, f"the version of session {session_id!r}"),
+                version_cell(version, f"the version of session {session_id!r}"),
                 _records(session_id, rows),
                 _to_unsigned(digest),
             )
@@ -234,15 +235,24 @@ class SQLiteFile:
 
     @staticmethod
     def _sessions_in(conn: sqlite3.Connection) -> list[str]:
-        """``list_sessions``'s read: every session with a commit or a backup, sorted."""
+        """``list_sessions``'s read: every session with a commit or a backup, sorted (and one
+        whose version is damaged, negative or no number: verification names it)."""
         rows = conn.execute(
-            "SELECT session FROM meta WHERE version > 0 UNION SELECT session FROM backups"
+            "SELECT session FROM meta WHERE version IS NOT 0 UNION SELECT session FROM backups"
         ).fetchall()
         return sorted(_text_cell(row[0], "a session name") for row in rows)
 
     @staticmethod
-    def _backups_of(conn: sqlite3.Connection, session_id: str) -> list[BackupInfo]:
-        """``list_backups``'s read: the session's backups, newest first."""
+    def _backups_of(
+        conn: sqlite3.Connection,
+        session_id: str,
+        unusable: list[tuple[int | None, str]] | None = None,
+    ) -> list[BackupInfo]:
+        """``list_backups``'s read: the session's backups, newest first. A row with a cell no
+        read can take (a version or time that is no number: a hand edit) raises
+        ``CorruptedMemoryError``; with ``unusable``, it is left out and added there instead (its
+        id, None when that is no integer, and what is wrong), so that recovery and verification
+        pass it over and use the others."""
         rows = conn.execute(
             "SELECT backup_id, version, created_at, length(blob) FROM backups "
             "WHERE session = ? ORDER BY backup_id DESC",
@@ -251,14 +261,19 @@ class SQLiteFile:
         what = f"a backup of session {session_id!r}"
         infos = []
         for b, v, c, n in rows:
-            if not isinstance(c, (int, float)) or isinstance(c, bool):
-                raise CorruptedMemoryError(f"{what}: its creation time is not a number")
-            infos.append(
-                BackupInfo(
-                    _int_cell(b, f"{what}: its id"),
-                    _int_cell(v, f"{what}: its version"),
+            try:
+                if not isinstance(c, (int, float)) or isinstance(c, bool):
+                    raise CorruptedMemoryError("its creation time is not a number")
+                info = BackupInfo(
+                    _int_cell(b, "its id"),
+                    _int_cell(v, "its version"),
                     float(c),
-                    _int_cell(n, f"{what}: its size"),
+                    _int_cell(n, "its size"),
                 )
-            )
+            except CorruptedMemoryError as exc:
+                if unusable is None:
+                    raise CorruptedMemoryError(f"{what}: {exc}") from None
+                unusable.append((b if isinstance(b, int) else None, str(exc)))
+                continue
+            infos.append(info)
         return infos

@@ -48,6 +48,7 @@ from memcore.stores.sqlite_schema import (
     _to_unsigned,
     next_version,
 )
+from memcore.stores.sqlite_versions import version_cell
 from memcore.stores.writer_queue import (
     PATIENCE,
     QUEUES_POSSIBLE,
@@ -101,7 +102,7 @@ class SQLiteLockedSync(SQLiteConnection):
             head += 1
         _, version, digest, replaced_at = meta
         return Delta(
-            _int_cell(version, f"the version of session {session_id!r}"),
+            version_cell(version, f"the version of session {session_id!r}"),
             _changed_records(session_id, rows[head:]),
             _to_unsigned(digest),
             _int_cell(replaced_at, f"replaced_at of session {session_id!r}"),

@@ -7,13 +7,33 @@ later commit collide with a journal row it already holds; a meta row deleted and
 (by the next commit) gets a new number, leaving the journal rows of the old one stray: outside
 the range the session's journal is read from, their versions used again by the new rows. Both
 leave the records and the digest intact, so only these checks see them.
+
+A meta version outside ``0..MAX_VERSION`` (a hand edit: ``-5``, ``2**40``) is no version this
+format can hold: the journal's ids cannot number it, so every commit onto it fails. Every read
+of it raises ``CorruptedMemoryError`` (:func:`version_cell`), as for one that is no number, and
+recovery sets it from the session's rows (``memcore.stores.sqlite_cells``). An item row's version
+out of that range (which hides the item from every delta, or would have recovery raise the
+session's version to it) is reported by :func:`stored_versions` alike, and moved aside.
 """
 
 from __future__ import annotations
 
 import sqlite3
 
+from memcore.errors import CorruptedMemoryError
 from memcore.stores.sqlite_schema import _VERSION_BITS, MAX_VERSION, _int_cell
+
+
+def version_cell(value: object, what: str) -> int:
+    """A meta version read from the file: ``CorruptedMemoryError`` naming ``what`` unless it
+    is a whole number this format can hold (see the module)."""
+    version = _int_cell(value, what)
+    if not 0 <= version <= MAX_VERSION:
+        raise CorruptedMemoryError(
+            f"{what} is {version}, not a version this file format holds (0 to {MAX_VERSION}): "
+            "run `memcore recover` (recover_corrupted_memory)"
+        )
+    return version
 
 
 def _meta(conn: sqlite3.Connection, session_id: str) -> tuple[int, int, int, int] | None:
@@ -27,7 +47,7 @@ def _meta(conn: sqlite3.Connection, session_id: str) -> tuple[int, int, int, int
     what = f"the meta row of session {session_id!r}"
     return (
         _int_cell(row[0], what),
-        _int_cell(row[1], what),
+        version_cell(row[1], f"{what}: its version"),
         _int_cell(row[2], what),
         _int_cell(row[3], what),
     )
@@ -38,18 +58,22 @@ def stored_versions(conn: sqlite3.Connection, session_id: str) -> tuple[int, int
     The stray rows are counted by a scan of the whole journal table (no index by session),
     which verification and recovery can afford."""
     meta = _meta(conn, session_id)
-    items = conn.execute(
-        "SELECT coalesce(max(version), 0) FROM items WHERE session = ?", (session_id,)
-    ).fetchone()[0]
+    highest, lowest = conn.execute(
+        "SELECT coalesce(max(version), 0), coalesce(min(version), 0) FROM items WHERE session = ?",
+        (session_id,),
+    ).fetchone()
+    what = f"an item version of session {session_id!r}"
+    version_cell(lowest, what)  # (one out of range hides its item from every delta)
+    items = version_cell(highest, what)
     total = conn.execute("SELECT count(*) FROM commits WHERE session = ?", (session_id,)).fetchone()
     if meta is None:
-        return 0, _int_cell(items, "an item version"), 0, int(total[0])
+        return 0, items, 0, int(total[0])
     base = meta[0] << _VERSION_BITS
     journal, inside = conn.execute(
         "SELECT coalesce(max(id), ?1) - ?1, count(*) FROM commits WHERE id > ?1 AND id <= ?2",
         (base, base + MAX_VERSION),
     ).fetchone()
-    return meta[1], _int_cell(items, "an item version"), int(journal), int(total[0]) - int(inside)
+    return meta[1], items, int(journal), int(total[0]) - int(inside)
 
 
 def raise_version(
@@ -107,4 +131,4 @@ def adopt_stray_journal(conn: sqlite3.Connection, session_id: str, expected_vers
     return shift
 
 
-__all__ = ["adopt_stray_journal", "raise_version", "stored_versions"]
+__all__ = ["adopt_stray_journal", "raise_version", "stored_versions", "version_cell"]
