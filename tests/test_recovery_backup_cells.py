@@ -114,3 +114,24 @@ def test_a_redis_backup_whose_record_is_unreadable_is_passed_over(
     assert "restored from backup 1 (v1) + 1 journal updates" in result.message
     assert "(skipped: backup 2 unusable: its record is unreadable" in result.message
     assert _contents(url) == {"k0": "v2", "k1": "c1", "k2": "c2"}
+
+
+@pytest.mark.parametrize("edit", ["version = 'two'", "backup_id = 'two'", "created_at = 'noon'"])
+def test_a_new_backup_rotates_past_a_backup_row_no_read_can_take(tmp_path: Path, edit: str) -> None:
+    """``create_backup`` wrote its backup, then raised at the rotation's listing: every later
+    backup of the session failed the same way. The damaged row is passed over, as recovery
+    passes it over, and the readable ones rotate."""
+    path = tmp_path / "m.db"
+    url = f"sqlite:///{path}"
+    _backed_up(url)
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute(f"UPDATE backups SET {edit} WHERE backup_id = 2")
+    conn.close()
+    for _ in range(3):
+        asyncio.run(create_backup("s", store=url, keep=2))
+    conn = sqlite3.connect(path)
+    rows = conn.execute("SELECT count(*) FROM backups WHERE session = 's'").fetchone()[0]
+    conn.close()
+    assert rows == 3  # two readable ones kept, the damaged one left as it was
+    assert recover_corrupted_memory("s", url).success

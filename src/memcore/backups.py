@@ -123,7 +123,9 @@ async def create_backup(
             level=level,
         )
         info = await opened.put_backup(session_id, snapshot.version, blob)
-        backups = await opened.list_backups(session_id)  # newest first
+        # newest first; a backup whose row no read can take stays, passed over (as recovery
+        # passes it over): it neither counts among those kept nor stops the rotation
+        backups, _ = await usable_backups(opened, session_id)
         for old in backups[keep:]:
             await opened.delete_backup(session_id, old.backup_id)
         if compact_journal:
@@ -219,7 +221,7 @@ async def drop_history(store: Store, session_id: str) -> BackupInfo:
     has a base at the journal's floor). What was masked or forgotten is then gone from the
     session's history too, not only from its state. Returns the backup made."""
     fresh = await create_backup(session_id, store)  # (first: recovery always has a base)
-    for info in await store.list_backups(session_id):
+    for info in (await usable_backups(store, session_id))[0]:
         if info.backup_id != fresh.backup_id:
             await store.delete_backup(session_id, info.backup_id)
     await store.truncate_journal(session_id, fresh.version)
