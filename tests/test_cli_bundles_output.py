@@ -254,6 +254,16 @@ def test_decompress_refuses_what_is_no_bundle_file_without_reading_it(
     assert_one_line_error(proc.stderr.decode(), "not a memcore bundle")
 
 
+def test_an_empty_file_name_is_the_same_bad_argument_to_both_commands(work: Path) -> None:
+    """``decompress ''`` said "error:  is a folder, not a bundle file" (the empty name read as
+    the current folder), where ``compress -o ''`` says "empty file name"."""
+    for proc, command in ((compress(work, ""), "compress"), (_decompress(""), "decompress")):
+        assert proc.returncode == EXIT_USAGE
+        assert_one_line_error(proc.stderr.decode(), f"memcore {command}: error: argument")
+        assert "empty file name" in proc.stderr.decode()
+    assert list(work.iterdir()) == []
+
+
 # --- the store's own files ------------------------------------------------------------------------
 
 

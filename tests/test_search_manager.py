@@ -122,6 +122,24 @@ def test_reciprocal_rank_fusion() -> None:
         reciprocal_rank_fusion([["a"]], k=0)
 
 
+@pytest.mark.parametrize(
+    ("rankings", "said"),
+    [
+        (None, "rankings must be an iterable of rankings"),
+        (5, "rankings must be an iterable of rankings"),
+        ("ab", "rankings must be an iterable of rankings"),
+        ([5], "a ranking must be an iterable of keys"),
+        ([["a"], None], "a ranking must be an iterable of keys"),
+        ([["a"], "ab"], "a ranking must be an iterable of keys"),
+    ],
+)
+def test_reciprocal_rank_fusion_refuses_what_is_no_ranking(rankings: object, said: str) -> None:
+    """Each was a builtin ``TypeError`` ('NoneType' object is not iterable), or a str ranking
+    read as its characters."""
+    with pytest.raises(ValidationError, match=said):
+        reciprocal_rank_fusion(rankings)  # type: ignore[arg-type]
+
+
 def test_hybrid_finds_what_keywords_miss() -> None:
     retriever = HybridRetriever(toy_embed)
     retriever.add_many(

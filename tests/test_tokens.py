@@ -116,3 +116,41 @@ def test_a_plugged_counter_s_bad_answer_is_a_validation_error(answer: object) ->
     finally:
         tokens.set_token_counter(previous)
     assert tokens.resolve_counter(lambda s: 7)("x") == 7  # (a good one as it is)
+
+
+def test_a_counter_that_prices_the_empty_text_over_the_budget() -> None:
+    """The digest's tokens never exceed its budget: a counter with a fixed cost per call above
+    the budget made an empty digest counted over it (``tokens=1000`` at a budget of 100); it is
+    a ``ValidationError`` that names the counter. memcore's own digests of a compression or an
+    overflow do without it, as they did."""
+    from datetime import datetime, timedelta, timezone
+
+    from memcore import (
+        HierarchicalMemoryCompressor,
+        MemoryItem,
+        SessionState,
+        handle_context_overflow,
+        session_digest,
+        session_digests,
+    )
+
+    start = datetime(2026, 1, 5, 9, tzinfo=timezone.utc)
+    items = [
+        MemoryItem(
+            f"a{n}",
+            f"Fixed the bug in `src/cart{n}.py`: `pytest -q` passes now.",
+            metadata={"source": "claude-code", "role": "assistant"},
+            created_at=start + timedelta(minutes=n),
+        )
+        for n in range(12)
+    ]
+    for counter in (lambda text: 1000, lambda text: len(text.split()) + 150):
+        with pytest.raises(ValidationError, match=r"counts the empty text as 1?[0-9]{3} tokens"):
+            session_digest(items, 100, counter=counter)
+        with pytest.raises(ValidationError, match="more than the budget of 100"):
+            session_digests(items, (2000, 100), counter=counter)
+        fitted = session_digest(items, 2000, counter=counter)
+        assert fitted.tokens <= 2000
+        HierarchicalMemoryCompressor(counter=counter, now=start).compress_memory_hierarchy(items)
+        handle_context_overflow(SessionState(items, 400, counter=counter, now=start))
+    assert session_digest(items, 100, counter=lambda text: 100).tokens == 100

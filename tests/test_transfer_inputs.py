@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from memcore.access_log import ACCESS_LOG_SESSION, load_access_log, save_access_log
 from memcore.errors import ValidationError
 from memcore.model import MemoryItem, TransferableKnowledge
 from memcore.stores import open_store
@@ -170,3 +171,52 @@ async def test_a_closed_transfer_refuses_even_on_a_store_it_does_not_own() -> No
     finally:
         await fresh.close()
     assert result.items_transferred == 2
+
+
+async def test_blank_accesses_are_no_part_of_the_log_nor_of_its_patterns() -> None:
+    """Blank accesses made patterns of empty steps, which ``transfer_knowledge`` then refused:
+    the whole transfer failed on what extraction had produced."""
+    store = open_store("memory://")
+    source = DistributedMemoryManager(storage_backend=store, replica_id="a")
+    source.set("src", "pref", PREFERENCE)
+    await source.sync_session_memory("src")
+    await source.close()
+    assert await save_access_log(store, "src", ["", "", "", ""]) == 0
+    assert await save_access_log(store, "src", ["a", "", "b", "a", "", "b"]) == 4
+    assert await load_access_log(store, "src") == ["a", "b", "a", "b"]
+    for bad in (["a", 5], "ab", None):
+        with pytest.raises(ValidationError, match="access"):
+            await save_access_log(store, "src", bad)  # type: ignore[arg-type]
+    assert await load_access_log(store, "src") == ["a", "b", "a", "b"]
+    engine = SessionKnowledgeTransfer(storage_backend=store)
+    try:
+        extracted = await engine.extract_knowledge("src")
+        assert [p.sequence for p in extracted.patterns] == [("a", "b")]
+        result = await engine.transfer_knowledge(extracted, "dst", merge_strategy="full")
+    finally:
+        await engine.close()
+    assert result.success
+
+
+async def test_a_log_saved_with_blank_lines_loads_without_them() -> None:
+    """A log written before blank accesses were left out still holds them."""
+    store = open_store("memory://")
+    writer = DistributedMemoryManager(storage_backend=store, replica_id="old")
+    writer.set(ACCESS_LOG_SESSION, "src", MemoryItem("src", "\n\na\n\nb\n", created_at=T0))
+    await writer.sync_session_memory(ACCESS_LOG_SESSION)
+    await writer.close()
+    assert await load_access_log(store, "src") == ["a", "b"]
+
+
+@pytest.mark.parametrize("review", [5, "yes", [print]])
+async def test_a_review_that_is_no_callable_is_refused_up_front(url: str, review: object) -> None:
+    """It was a builtin ``TypeError`` ('int' object is not callable) from inside the transfer."""
+    engine = SessionKnowledgeTransfer(storage_backend=url)
+    try:
+        for strategy in ("manual", "full"):
+            with pytest.raises(ValidationError, match="review must be a callable"):
+                await engine.transfer_knowledge(knowledge(), "target", strategy, review=review)  # type: ignore[arg-type]
+        assert await engine.transfer_history() == []
+    finally:
+        await engine.close()
+    assert await state(url, "target") == {}

@@ -8,6 +8,7 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from memcore.errors import ValidationError
 from memcore.model import MemoryItem, Priority
 from memcore.stores.base import Store
 
@@ -27,14 +28,17 @@ async def save_access_log(
 
     Returns the log's length. The log is one item of :data:`ACCESS_LOG_SESSION`, keyed by the
     session id, its content the accesses one per line; a log that would not change is not
-    written again. ``since`` names where the appended accesses start (a saving hook: how far
-    its transcript was read before): appended again from the same start, they replace what
-    the last append from there added instead of doubling it (a save killed after its append,
-    before it recorded how far it read, reads the same records again).
+    written again. Empty accesses are left out (no id, nothing to learn from: patterns of them
+    were knowledge that transfer then refused); an access that is no str is a
+    ``ValidationError``, and nothing is written. ``since`` names where the appended accesses
+    start (a saving hook: how far its transcript was read before): appended again from the
+    same start, they replace what the last append from there added instead of doubling it (a
+    save killed after its append, before it recorded how far it read, reads the same records
+    again).
     """
     from memcore.sync import DistributedMemoryManager
 
-    new = [a.replace("\n", " ") for a in accesses]
+    new = _accesses(accesses)
     manager = DistributedMemoryManager(
         storage_backend=store, replica_id=f"access-log-{os.urandom(4).hex()}"
     )
@@ -74,7 +78,8 @@ async def load_access_log(store: str | Store | None, session_id: str) -> list[st
         held = manager.get(ACCESS_LOG_SESSION, session_id)
     finally:
         await manager.close()
-    return _log_lines(held) if held is not None else []
+    # (a log saved before empty accesses were left out may hold blank lines: not accesses)
+    return [access for access in _log_lines(held) if access] if held is not None else []
 
 
 def _appended_from(held: MemoryItem | Mapping[str, Any] | None, since: str) -> int | None:
@@ -86,6 +91,21 @@ def _appended_from(held: MemoryItem | Mapping[str, Any] | None, since: str) -> i
     if meta.get("since") != since or not isinstance(before, int) or isinstance(before, bool):
         return None
     return before if before >= 0 else None
+
+
+def _accesses(accesses: Iterable[str]) -> list[str]:
+    """The accesses to log, one line each: empty ones left out."""
+    if isinstance(accesses, (str, bytes)) or not isinstance(accesses, Iterable):
+        raise ValidationError(
+            f"accesses must be an iterable of str (got {type(accesses).__name__})"
+        )
+    new: list[str] = []
+    for access in accesses:
+        if not isinstance(access, str):
+            raise ValidationError(f"an access must be a str (got {type(access).__name__})")
+        if access:
+            new.append(access.replace("\n", " "))
+    return new
 
 
 def _log_lines(held: MemoryItem | Mapping[str, Any]) -> list[str]:

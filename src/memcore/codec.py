@@ -14,6 +14,9 @@ with three extensions:
 * ``MemoryItem`` -> ext 2: msgpack array ``[id, content, priority, created_at, metadata]``.
 
 Tuples come back as lists (msgpack has one array type; ``state_checksum`` also treats them alike).
+A value holding subclasses of builtin types (a ``list`` whose ``__iter__`` says otherwise) is
+encoded as its plain copy (:func:`memcore.plain.plain_value`): msgpack's own packer read them by
+their overridable methods, and wrote truncated payloads under valid checksums.
 
 Record (one stored item or journal entry), little-endian::
 
@@ -53,7 +56,8 @@ import msgpack
 from memcore import frames
 from memcore._kernels import checksums
 from memcore.errors import CorruptedMemoryError, MemcoreError, ValidationError, msgpack_error
-from memcore.model import MemoryItem
+from memcore.model import MemoryItem, Priority
+from memcore.plain import plain_value
 
 xxh64 = checksums.xxh64
 state_checksum = checksums.state_checksum
@@ -70,17 +74,50 @@ _NAIVE_EPOCH = datetime(1970, 1, 1)
 _I64_BE = struct.Struct(">q")
 
 
+class _NotPlain(Exception):
+    """Raised by the packer's hook at a value that is not built of exact types (see
+    ``memcore.plain``): the value is then made plain and packed again."""
+
+
+#: The types whose subclasses ``plain_value`` turns into them.
+_PLAIN_TYPES = (str, int, float, bytes, bytearray, list, tuple, dict, datetime, MemoryItem)
+
+
 def _default(obj: Any) -> Any:
-    # tz-aware datetimes never get here: the packer writes them as msgpack timestamps itself
-    if isinstance(obj, datetime):
-        if obj.tzinfo is not None and obj.utcoffset() is not None:
-            return msgpack.Timestamp.from_datetime(obj)
+    # The packer is strict: it packs only exact types itself and hands this hook the rest.
+    # tz-aware datetimes never get here (the packer writes them as msgpack timestamps).
+    kind = type(obj)
+    if kind is Priority:  # (memcore's own str enum: its value, as it always was)
+        return obj._value_
+    if kind is tuple:
+        return list(obj)
+    if kind is datetime:  # naive
         micros = (obj - _NAIVE_EPOCH) // timedelta(microseconds=1)
         return msgpack.ExtType(EXT_NAIVE_DATETIME, _I64_BE.pack(micros))
-    if isinstance(obj, MemoryItem):
-        fields = [obj.id, obj.content, obj.priority.value, obj.created_at, obj.metadata]
-        return msgpack.ExtType(EXT_MEMORY_ITEM, _pack(fields))
-    raise ValidationError(f"cannot encode a value of type {type(obj).__name__!r}")
+    if kind is MemoryItem:
+        if not _exact_fields(obj):
+            raise _NotPlain
+        fields = [obj.id, obj.content, obj.priority._value_, obj.created_at, obj.metadata]
+        return msgpack.ExtType(EXT_MEMORY_ITEM, _pack_exact(fields))
+    if kind not in _PLAIN_TYPES and isinstance(obj, _PLAIN_TYPES):  # a subclass
+        raise _NotPlain
+    # (an exact int here is one beyond 64 bits)
+    raise ValidationError(f"cannot encode a value of type {kind.__name__!r}")
+
+
+def _exact_fields(item: MemoryItem) -> bool:
+    """Whether ``item``'s fields are of the exact types its decoder takes (else it is rebuilt,
+    or refused, by ``plain_value``)."""
+    created_at = item.created_at
+    return (
+        type(item.id) is str
+        and item.id != ""
+        and type(item.content) is str
+        and type(item.priority) is Priority
+        and type(created_at) is datetime
+        and created_at.tzinfo is not None
+        and type(item.metadata) is dict
+    )
 
 
 _packers = (
@@ -88,17 +125,20 @@ _packers = (
 )  # Packers keep a buffer: a per-thread pool, reused (creating one costs)
 
 
-def _pack(obj: Any) -> bytes:
+def _pack_exact(obj: Any) -> bytes:
+    """``obj`` packed; ``_NotPlain`` when it holds a value of no exact type."""
     pool: list[msgpack.Packer] | None = getattr(_packers, "pool", None)
     if pool is None:
         pool = _packers.pool = []
     # a nested call (a MemoryItem's fields, from _default) takes another packer from the pool
     packer = (
-        pool.pop() if pool else msgpack.Packer(default=_default, use_bin_type=True, datetime=True)
+        pool.pop()
+        if pool
+        else msgpack.Packer(default=_default, use_bin_type=True, datetime=True, strict_types=True)
     )
     try:
         packed: bytes = packer.pack(obj)
-    except MemcoreError:
+    except (MemcoreError, _NotPlain):
         packer.reset()  # a failed pack may leave partial bytes in the buffer
         raise
     except (TypeError, ValueError, OverflowError) as exc:  # e.g. an int beyond 64 bits, deep nest
@@ -107,6 +147,24 @@ def _pack(obj: Any) -> bytes:
     finally:
         pool.append(packer)
     return packed
+
+
+def _pack_plain(obj: Any) -> tuple[bytes, Any]:
+    """``obj`` packed, and the value the bytes hold: ``obj`` itself, or its plain copy when it
+    holds a subclass (read once: what is packed is what the caller hashes)."""
+    try:
+        return _pack_exact(obj), obj
+    except _NotPlain:
+        pass
+    held = plain_value(obj)
+    try:
+        return _pack_exact(held), held
+    except _NotPlain:  # (never: plain_value makes plain every value the hook refuses)
+        raise ValidationError("cannot encode value: it holds subclasses") from None
+
+
+def _pack(obj: Any) -> bytes:
+    return _pack_plain(obj)[0]
 
 
 def _ext_hook(code: int, data: bytes) -> Any:
@@ -174,11 +232,18 @@ RECORD_OVERHEAD = _RECORD_HEAD.size + _U64.size
 
 def encode_record(obj: Any) -> bytes:
     """One stored item or journal entry: header + msgpack payload + XXH64 of both."""
-    payload = _pack(obj)
+    return encode_plain_record(obj)[0]
+
+
+def encode_plain_record(obj: Any) -> tuple[bytes, Any]:
+    """``encode_record(obj)`` and the value the record holds: ``obj``, or its plain copy when
+    ``obj`` holds subclasses of builtin types (``memcore.plain``). Hash that value, not ``obj``:
+    the two are read once, alike."""
+    payload, held = _pack_plain(obj)
     if len(payload) > 0xFFFFFFFF:
         raise ValidationError("a record payload must be under 4 GiB")
     body = _RECORD_HEAD.pack(RECORD_MAGIC, RECORD_VERSION, len(payload)) + payload
-    return body + _U64.pack(xxh64(body))
+    return body + _U64.pack(xxh64(body)), held
 
 
 def decode_record(data: bytes | bytearray | memoryview) -> Any:
@@ -446,6 +511,7 @@ __all__ = [
     "decode_bundle",
     "decode_record",
     "encode_bundle",
+    "encode_plain_record",
     "encode_record",
     "entry_hash",
     "packb",

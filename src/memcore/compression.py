@@ -366,10 +366,12 @@ class HierarchicalMemoryCompressor:
         level's budget (unless a summarizer was plugged in; a group's without its headings),
         else the summary of all the items as one text."""
         if isinstance(self.summarizer, ExtractiveSummarizer) and is_agent_session(items):
-            from memcore.digest import session_digest  # the digest's tables load on first use
+            from memcore.digest import unchecked_digests  # the digest's tables load on first use
 
             budget = int(sum(self.count(item.content) for item in items) * ratio)
-            digest = session_digest(items, max(1, budget), counter=self.count)
+            # (unchecked: no digest fits a budget below what the counter says the empty text
+            # is; the empty digest then says nothing, and the summary below is taken)
+            digest = unchecked_digests(items, (max(1, budget),), counter=self.count)[0]
             text = digest.text.strip()
             if not headings:
                 text = "\n".join(part for part in digest.sections.values() if part.strip())

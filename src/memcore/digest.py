@@ -65,7 +65,10 @@ def session_digest(
     *,
     counter: TokenCounter | None = None,
 ) -> SessionDigest:
-    """A handover note of ``items`` in at most ``token_budget`` tokens (see the module doc)."""
+    """A handover note of ``items`` in at most ``token_budget`` tokens (see the module doc).
+
+    A counter that counts even the empty text as more than ``token_budget`` leaves no digest
+    that fits: a ``ValidationError`` that says so (its ``tokens`` exceeded the budget)."""
     return session_digests(items, (token_budget,), counter=counter)[0]
 
 
@@ -80,7 +83,32 @@ def session_digests(
     the digest's own choice at its size (a short one is not the start of a long one). With
     ``ongoing``, the items are the start of a session whose later items the reader has (what
     ``handle_context_overflow`` keeps whole after a digest): no line says what was under way
-    at the last of them."""
+    at the last of them.
+
+    A counter that counts even the empty text as more than a budget leaves no digest that fits
+    that budget: a ``ValidationError`` that says so."""
+    budgets = list(token_budgets)
+    made = unchecked_digests(items, budgets, counter=counter, ongoing=ongoing)
+    for budget, digest in zip(budgets, made, strict=True):
+        if digest.tokens > budget:  # (only the empty text, which the counter says is more)
+            raise ValidationError(
+                f"the token counter counts the empty text as {digest.tokens} tokens, more than "
+                f"the budget of {budget}: no digest fits in it (a counter with a fixed cost "
+                "per call needs a budget of at least that cost)"
+            )
+    return made
+
+
+def unchecked_digests(
+    items: Iterable[MemoryItem | Mapping[str, Any]],
+    token_budgets: Iterable[int],
+    *,
+    counter: TokenCounter | None = None,
+    ongoing: bool = False,
+) -> list[SessionDigest]:
+    """``session_digests`` for memcore's own callers, which do without a digest that cannot
+    fit: where the counter counts the empty text as more than a budget, that digest is the
+    empty text, its ``tokens`` over the budget."""
     budgets = list(token_budgets)
     for budget in budgets:
         if isinstance(budget, bool) or not isinstance(budget, int) or budget < 0:
@@ -124,4 +152,5 @@ __all__ = [
     "engine",
     "session_digest",
     "session_digests",
+    "unchecked_digests",
 ]

@@ -151,9 +151,12 @@ class MemoryItem:
             metadata = {}
         if not isinstance(metadata, Mapping):
             raise ValidationError(f"item {id!r}: metadata must be a mapping")
-        if not all(isinstance(key, str) for key in metadata):
+        # (a dict subclass by its entries, as ``memcore.plain`` reads one: its own ``keys`` or
+        # ``__iter__`` have no say in what is stored, nor in what the keys are checked on)
+        copied = dict(metadata if type(metadata) is dict else _entries(metadata))
+        if not all(isinstance(key, str) for key in copied):
             raise ValidationError(f"item {id!r}: metadata keys must be strings")
-        self.metadata = dict(metadata)
+        self.metadata = copied
 
     @classmethod
     def _trusted(
@@ -213,6 +216,10 @@ class MemoryItem:
     def coerce(cls, value: MemoryItem | Mapping[str, Any]) -> MemoryItem:
         """Accept a MemoryItem or a MemoryItem-shaped mapping."""
         return value if isinstance(value, MemoryItem) else cls.from_dict(value)
+
+
+def _entries(mapping: Mapping[str, Any]) -> Iterable[tuple[str, Any]] | Mapping[str, Any]:
+    return dict.items(mapping) if isinstance(mapping, dict) else mapping
 
 
 def coerce_items(items: object, what: str = "items") -> list[MemoryItem]:

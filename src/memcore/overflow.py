@@ -285,9 +285,11 @@ def _pasted_request(item: MemoryItem, cost: int, budget: int) -> bool:
 def _history_digest(items: list[MemoryItem], budget: int, count: TokenCounter) -> SessionDigest:
     """The digest of a session's history: its latest items follow it whole, so it does not say
     what was under way at its end (``ongoing``)."""
-    from memcore.digest import session_digests  # the digest's tables load on first use
+    from memcore.digest import unchecked_digests  # the digest's tables load on first use
 
-    return session_digests(items, (budget,), counter=count, ongoing=True)[0]
+    # (unchecked: a counter that says the empty text is over the budget leaves an empty digest,
+    # and the items are evicted as having nothing to tell)
+    return unchecked_digests(items, (budget,), counter=count, ongoing=True)[0]
 
 
 def _digest_history(plan: _Plan, budget: int) -> None:

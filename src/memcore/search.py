@@ -60,6 +60,14 @@ def _str(name: str, value: object) -> str:
     return value if type(value) is str else str.__str__(value)
 
 
+def _iterable(name: str, value: object, of: str) -> Iterable[Any]:
+    """``value`` if it is an iterable (a str is not taken as one: it would be its characters),
+    else a ``ValidationError`` naming ``name``, rather than the builtin ``TypeError``."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise ValidationError(f"{name} must be an iterable {of} (got {type(value).__name__})")
+    return value
+
+
 def _positive(name: str, value: object) -> int:
     """A positive int; numpy's integers and other ``__index__`` types count, ``bool`` not."""
     try:
@@ -291,9 +299,9 @@ def reciprocal_rank_fusion(
     """
     k = _positive("k", k)
     fused: dict[str, float] = {}
-    for ranking in rankings:
+    for ranking in _iterable("rankings", rankings, "of rankings"):
         seen: set[str] = set()
-        for rank, given in enumerate(ranking, start=1):
+        for rank, given in enumerate(_iterable("a ranking", ranking, "of keys"), start=1):
             key = _str("a ranking's key", given)  # (keys are compared to break ties)
             if key not in seen:
                 seen.add(key)

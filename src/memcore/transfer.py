@@ -305,6 +305,11 @@ class SessionKnowledgeTransfer:
             )
         if merge_strategy == "manual" and review is None:
             raise ValidationError("merge_strategy 'manual' needs a review callback")
+        if review is not None and not callable(review):
+            raise ValidationError(
+                "review must be a callable (candidates, target session) -> the items to take "
+                f"(got {type(review).__name__})"
+            )
         self._check_open()
         candidates = knowledge_items(knowledge)  # (checks its shape: ValidationError)
         chosen = await self._choose(candidates, target_session_id, merge_strategy, review)

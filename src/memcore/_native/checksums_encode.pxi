@@ -116,7 +116,7 @@ cdef int put_datetime(XState* st, object moment) except -1:
     if tz == <PyObject*>_UTC:
         xs_tag_u64(st, TAG_AWARE_DATETIME, <uint64_t>micros)
         return 0
-    offset = moment.utcoffset()
+    offset = _DATETIME.utcoffset(moment)  # (its zone's offset: a subclass may redefine it)
     if offset is None:
         xs_tag_u64(st, TAG_NAIVE_DATETIME, <uint64_t>micros)
         return 0
@@ -138,7 +138,7 @@ cdef int put_int(XState* st, object value) except -1:
     if overflow == 0:
         xs_tag_u64(st, TAG_INT, <uint64_t>small)
         return 0
-    size = (value.bit_length() + 8) // 8
+    size = (int.bit_length(value) + 8) // 8  # (int's own: a subclass may redefine it)
     raw = int.to_bytes(value, size, "little", signed=True)
     xs_tag_u64(st, TAG_BIGINT, <uint64_t>PyBytes_GET_SIZE(raw))
     xs_update(st, <const uint8_t*>PyBytes_AS_STRING(raw), <size_t>PyBytes_GET_SIZE(raw))

@@ -7,8 +7,9 @@ and builds Python objects with the C API: no msgpack call, no extension hook, Me
 without ``__init__`` (the record's XXH64 has vouched for its bytes; only field types are
 checked), priorities by table, UTC datetimes from their fields. Encoding writes msgpack directly
 for the types memcore stores (None, bool, int, float, str, bytes, list, tuple, dict, datetime,
-MemoryItem); anything else, or a value nested deeper than ``_PACK_DEPTH``, goes through the pure
-twin, so bytes and errors are the same either way.
+MemoryItem), exact types only; anything else (a subclass: see ``memcore.plain``), or a value
+nested deeper than ``_PACK_DEPTH``, goes through the pure twin, so bytes and errors are the same
+either way.
 """
 
 cimport cython
@@ -65,9 +66,11 @@ cdef object _UTC = timezone.utc
 cdef object _MemoryItem = MemoryItem
 cdef dict _PRIORITY_BY_NAME = _pure.PRIORITY_BY_NAME
 cdef dict _PRIORITY_VALUE = {p: p.value for p in Priority}
+cdef object _Priority = Priority
 cdef object _xxh64 = _checksums.xxh64
 cdef object _entry_hash = _checksums.entry_hash
 cdef object _pure_encode = _pure.encode_entry
+cdef object _pure_encode_held = _pure.encode_held
 cdef bytes _MAGIC = _codec.RECORD_MAGIC
 cdef int _VERSION = _codec.RECORD_VERSION
 cdef int _EXT_ITEM = _codec.EXT_MEMORY_ITEM
@@ -166,10 +169,18 @@ def encode_entry(value, stamp, replica, deleted):
     return data
 
 
+def encode_held(value, stamp, replica, deleted):
+    """``encode_entry`` and the value the record holds (``value``, or its plain copy)."""
+    cdef bytes data = _encode(value, stamp, replica, deleted)
+    if data is None:
+        return _pure_encode_held(value, stamp, replica, deleted)
+    return data, value
+
+
 def make_record(key, value, stamp, replica, deleted):
     """Encode a local write and hash it for the digest (``ValidationError`` if it cannot)."""
     cdef bytes data = _encode(value, stamp, replica, deleted)
-    if data is None:
-        data = _pure_encode(value, stamp, replica, deleted)
+    if data is None:  # (hashed as the pure twin encoded it: plain, when it held subclasses)
+        data, value = _pure_encode_held(value, stamp, replica, deleted)
     digest_hash = 0 if deleted else _entry_hash(key, value)
     return _tuple_new(_Record, (data, stamp, replica, deleted, digest_hash))

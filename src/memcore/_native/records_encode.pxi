@@ -168,9 +168,20 @@ cdef int _pack_datetime(Writer* w, object moment) except -1:
 
 
 cdef int _pack_item(Writer* w, object item) except -1:
-    cdef object priority = _PRIORITY_VALUE.get(item.priority)
-    if priority is None:
+    # fields of other types than the decoder takes (set after construction) go to the pure
+    # twin, which rebuilds the item from them or refuses it (``memcore.plain``)
+    cdef object created_at = item.created_at
+    if (
+        type(item.priority) is not _Priority
+        or type(item.id) is not str
+        or not item.id
+        or type(item.content) is not str
+        or not PyDateTime_CheckExact(created_at)
+        or <object>PyDateTime_DATE_GET_TZINFO(created_at) is None
+        or type(item.metadata) is not dict
+    ):
         return 1
+    cdef object priority = _PRIORITY_VALUE[item.priority]
     cdef Writer sub
     sub.buf = NULL
     sub.size = 0

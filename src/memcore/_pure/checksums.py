@@ -23,6 +23,9 @@ Canonical encoding (what ``entry_hash`` streams into XXH64, seed 0; constants in
   metadata), so an item and its plain form have the same checksum.
 * Anything else raises ``ValidationError``; containers deeper than ``MAX_DEPTH`` too (a
   self-referencing list ends there instead of crashing).
+* Subclasses of these types hash as what they hold, read through the base type (``list``'s own
+  iterator, ``dict.items``, ``str.encode``), never through methods they override: the compiled
+  twin reads the objects themselves.
 
 ``entry_hash(key, value)`` = XXH64(encoding of ``key`` as a str, then of ``value``).
 
@@ -46,6 +49,7 @@ from typing import Any
 from memcore._pure import _checksum_tables as T
 from memcore.errors import ValidationError
 from memcore.model import MemoryItem
+from memcore.plain import exact_datetime as _exact_datetime
 
 _MASK = 0xFFFFFFFFFFFFFFFF
 _P1, _P2, _P3, _P4, _P5 = T.PRIME64_1, T.PRIME64_2, T.PRIME64_3, T.PRIME64_4, T.PRIME64_5
@@ -57,6 +61,7 @@ _I64 = struct.Struct("<q")
 _F64 = struct.Struct("<d")
 _STRIPE = struct.Struct("<4Q")
 _DIGEST = struct.Struct("<QQQ")
+_ALL = slice(None)
 
 
 # --- XXH64 --------------------------------------------------------------------------------------
@@ -222,8 +227,8 @@ class XXH64State:
 
 
 def _utf8(text: str) -> bytes:
-    try:
-        return text.encode("utf-8")
+    try:  # (str's own encode: a subclass's characters, whatever its ``encode`` says)
+        return str.encode(text, "utf-8")
     except UnicodeEncodeError as exc:
         raise ValidationError(
             "cannot checksum a str holding lone surrogates (not valid UTF-8)"
@@ -256,6 +261,8 @@ def _encode(value: Any, out: bytearray, depth: int) -> None:
     elif isinstance(value, str):
         _put_str(out, value)
     elif isinstance(value, int):
+        if type(value) is not int:  # (its value, not what its comparisons say)
+            value = int.__index__(value)
         if _INT64_MIN <= value <= _INT64_MAX:
             out.append(T.TAG_INT)
             out += _I64.pack(value)
@@ -271,12 +278,20 @@ def _encode(value: Any, out: bytearray, depth: int) -> None:
         else:
             out += _F64.pack(value)
     elif isinstance(value, (bytes, bytearray)):
+        if type(value) is not bytes and type(value) is not bytearray:  # (its bytes, not what
+            value = (  # its ``__len__`` says)
+                bytes.__getitem__(value, _ALL)
+                if isinstance(value, bytes)
+                else bytearray.__getitem__(value, _ALL)
+            )
         out.append(T.TAG_BYTES)
         out += _U64.pack(len(value))
         out += value
     elif isinstance(value, (list, tuple)):
         if depth >= T.MAX_DEPTH:
             raise _too_deep()
+        if type(value) is not list and type(value) is not tuple:  # (its items, as compiled)
+            value = list(list.__iter__(value) if isinstance(value, list) else tuple.__iter__(value))
         out.append(T.TAG_LIST)
         out += _U64.pack(len(value))
         for element in value:
@@ -287,6 +302,8 @@ def _encode(value: Any, out: bytearray, depth: int) -> None:
         out.append(T.TAG_DICT)
         out += _U64.pack(_dict_digest(value, depth + 1))
     elif isinstance(value, datetime):
+        if type(value) is not datetime:  # (its fields, not its methods)
+            value = _exact_datetime(value)
         offset = None if value.tzinfo is None else value.utcoffset()
         out.append(T.TAG_NAIVE_DATETIME if offset is None else T.TAG_AWARE_DATETIME)
         out += _I64.pack(_epoch_micros(value, offset))
@@ -330,7 +347,8 @@ def _dict_digest(mapping: Mapping[Any, Any], depth: int) -> int:
         entry = _entry_hash(key, value, depth)
         total += entry
         mixed += _mix(entry)
-    return _finalize(len(mapping), total & _MASK, mixed & _MASK)
+    count = dict.__len__(mapping) if isinstance(mapping, dict) else len(mapping)
+    return _finalize(count, total & _MASK, mixed & _MASK)
 
 
 def entry_hash(key: str, value: Any) -> int:

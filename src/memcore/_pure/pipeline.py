@@ -20,15 +20,21 @@ from memcore._pure._text_tables import (
 )
 from memcore._pure.grouping import group_similar, hamming, simhash
 from memcore._pure.partition import partition_levels
-from memcore._pure.text import _SPACE, count_tokens, fact_tokens, split_sentences, tokenize_words
+from memcore._pure.text import (
+    _SPACE,
+    _as_text,
+    count_tokens,
+    fact_tokens,
+    split_sentences,
+    tokenize_words,
+)
 
 # --- sentence scoring --------------------------------------------------------------------------
 
 
 def score_sentences(text: str, spans: Sequence[tuple[int, int]]) -> list[float]:
     """A score per sentence: TF-IDF cosine to the document centroid, position, and facts."""
-    if not isinstance(text, str):  # as the compiled twin's typed argument does
-        raise TypeError(f"text must be a str, not {type(text).__name__}")
+    text = _as_text(text)
     n = len(spans)
     if n == 0:
         return []
@@ -92,6 +98,7 @@ def render(text: str, pieces: Sequence[Piece]) -> str:
 def pick_sentences(text: str, budget: int) -> list[Piece]:
     """The best-scored sentences of ``text`` that fit ``budget`` tokens together, in order, and
     the start of the next best one in what budget they leave (see :func:`pick_scored`)."""
+    text = _as_text(text)
     if budget <= 0:
         return []
     spans = split_sentences(text)

@@ -138,13 +138,20 @@ def decode_value(data: bytes | bytearray | memoryview) -> Any:
 
 def encode_entry(value: Any, stamp: int, replica: str, deleted: bool) -> bytes:
     """The record of one entry; ``ValidationError`` when the value cannot be encoded."""
-    return codec.encode_record({"v": value, "t": stamp, "r": replica, "d": deleted})
+    return encode_held(value, stamp, replica, deleted)[0]
+
+
+def encode_held(value: Any, stamp: int, replica: str, deleted: bool) -> tuple[bytes, Any]:
+    """``encode_entry`` and the value the record holds: ``value``, or its plain copy when it
+    holds subclasses of builtin types (``memcore.plain``), which is what must be hashed."""
+    data, entry = codec.encode_plain_record({"v": value, "t": stamp, "r": replica, "d": deleted})
+    return data, entry["v"]
 
 
 def make_record(key: str, value: Any, stamp: int, replica: str, deleted: bool) -> Record:
     """Encode a local write and hash it for the digest (``ValidationError`` if it cannot)."""
-    data = encode_entry(value, stamp, replica, deleted)
-    return Record(data, stamp, replica, deleted, 0 if deleted else checksums.entry_hash(key, value))
+    data, held = encode_held(value, stamp, replica, deleted)
+    return Record(data, stamp, replica, deleted, 0 if deleted else checksums.entry_hash(key, held))
 
 
 def read_records(records: Mapping[str, bytes]) -> tuple[dict[str, Record], int]:
@@ -175,6 +182,7 @@ __all__ = [
     "decode_entry",
     "decode_value",
     "encode_entry",
+    "encode_held",
     "make_record",
     "read_records",
 ]

@@ -51,11 +51,23 @@ def _joins_space(c: str) -> bool:
     return _is_letter(c) or _is_mark(c)
 
 
+def _as_text(text: str) -> str:
+    """``text`` as an exact ``str``: a subclass's characters, read by ``str``'s own methods (its
+    ``__len__`` or ``__getitem__`` have no say, as in the compiled twin); anything else a
+    TypeError, as the compiled twin's."""
+    if type(text) is str:
+        return text
+    if isinstance(text, str):
+        return str.__str__(text)
+    raise TypeError(f"text must be a str (got {type(text).__name__})")
+
+
 # --- token counting ----------------------------------------------------------------------------
 
 
 def count_tokens(text: str) -> int:
     """Estimate the BPE tokens of ``text`` (cl100k-like) from runs of letters, digits, marks."""
+    text = _as_text(text)
     n = len(text)
     i = 0
     cost = 0.0
@@ -181,6 +193,7 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     (``_WIDE_STOPS``, with what closes it), at a blank line, or before a bullet item.
     Abbreviations and initials do not end sentences; nothing inside backticks does.
     """
+    text = _as_text(text)
     spans: list[tuple[int, int]] = []
     n = len(text)
     start = 0
@@ -260,8 +273,7 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
 
 def tokenize_words(text: str) -> list[str]:
     """Lower-cased words: runs of letters, digits and ``_`` (any script)."""
-    if not isinstance(text, str):  # (bytes were an AttributeError here, a TypeError compiled)
-        raise TypeError(f"text must be a str (got {type(text).__name__})")
+    text = _as_text(text)  # (bytes were an AttributeError here, a TypeError compiled)
     words: list[str] = []
     n = len(text)
     i = 0
@@ -305,6 +317,7 @@ def _is_fact(token: str) -> bool:
 
 def fact_tokens(text: str) -> list[str]:
     """The tokens an agent must not lose: numbers, identifiers, paths, URLs, error words."""
+    text = _as_text(text)
     facts: list[str] = []
     n = len(text)
     i = 0

@@ -305,6 +305,8 @@ def _bundle_bytes(handle: BinaryIO) -> bytes:
 
 
 def cmd_decompress(args: argparse.Namespace, out: TextIO) -> int:
+    if args.file == "":  # (as `compress -o ''` says: it was read as the current folder)
+        raise UsageError("memcore decompress", "argument file: empty file name")
     blob = _read_bundle(args.file)
     from memcore.compression import decompress_memory_hierarchy
 
