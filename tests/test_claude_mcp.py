@@ -365,6 +365,74 @@ def test_a_failure_recalled_says_the_change_that_fixed_it(tmp_path: Path) -> Non
     assert failure.endswith(" -> fixed by: Edit `cli/hooks.go`, changing `warn()`: `warn(hint)`")
 
 
+def test_a_request_recalled_says_what_the_agent_answered_in_its_turn(tmp_path: Path) -> None:
+    """Asked again in the user's words, recall finds the user's request; the answer, in the
+    agent's words, is the turn's last conclusion, which the hit now says (not the next turn's)."""
+    from tests.claude_hooks_support import _hook, _payload
+    from tests.test_transcript_agent_records import CWD, SESSION, _Records
+
+    records = _Records()
+    records.user("why does every command hang for a second before the prompt returns?")
+    records.said("Let me look at the shutdown path.")
+    records.said("Found it: `Close()` blocks because a shutdown timeout of 0 waits for ever.")
+    records.user("ok, now add a changelog entry")
+    records.said("Added the entry to `CHANGELOG.md`.")
+    transcript = tmp_path / f"{SESSION}.jsonl"
+    transcript.write_text("\n".join(records.lines) + "\n")
+    url = f"sqlite:///{tmp_path / 'memory.db'}"
+    assert _hook("session-end", _payload("SessionEnd", SESSION, transcript, CWD), url)[0] == 0
+
+    async def recall() -> str:
+        from memcore.claude_code.mcp_answers import format_hits
+
+        store = open_store(url)
+        service = MemoryService(store, CWD)
+        try:
+            query = "why did every command hang before the prompt"
+            return format_hits(await service.recall(query, k=3), query)
+        finally:
+            await service.close()
+            await store.close()
+
+    shown = asyncio.run(recall())
+    request = next(line for line in shown.splitlines() if "(task" in line)
+    assert request.endswith(
+        " -> answered: Found it: `Close()` blocks because a shutdown timeout of 0 waits for ever."
+    )
+
+
+def test_a_turn_s_answer_is_its_last_conclusion_else_its_last_words() -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from memcore import MemoryItem
+    from memcore.claude_code.turn_answers import ANSWER_CHARS, turn_answer
+
+    t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+    def item(n: int, kind: str, text: str, statement: str | None = None) -> MemoryItem:
+        meta = {"kind": kind, "role": "assistant" if kind == "fact" else "user"}
+        if statement:
+            meta["statement"] = statement
+        return MemoryItem(f"i{n}", text, created_at=t0 + timedelta(seconds=n), metadata=meta)
+
+    request = item(0, "task", "why?")
+    items = [
+        request,
+        item(1, "fact", "Because of the cache.", "conclusion"),
+        item(2, "fact", "Let me also check the logs.", "narration"),
+        item(3, "task", "thanks"),
+        item(4, "fact", "You're welcome.", "conclusion"),
+    ]
+    assert turn_answer(items, request) == "Because of the cache."
+    assert turn_answer(items[:1] + items[2:3], request) == "Let me also check the logs."
+    assert turn_answer(items[3:], items[3]) == "You're welcome."
+    assert turn_answer([request], request) == ""
+    long = item(1, "fact", "word " * 200, "conclusion")
+    said = turn_answer([request, long], request)
+    assert len(said) <= ANSWER_CHARS
+    assert said.endswith("word...")
+
+
 def test_the_digest_of_a_session_whose_items_the_store_lost_says_so(tmp_path: Path) -> None:
     """Its project's list names it and the store holds none of it (a Redis Cluster node that
     came back empty): the digest was an empty text, given as an answer."""

@@ -35,6 +35,9 @@ class Recalled:
     #: of a failure, the first line of the change that fixed it (the import's ``fixed_by``):
     #: asked why something failed, the error is found, and its answer is the fix
     fixed_by: str = ""
+    #: of a user's request, the agent's last conclusion of its turn (``turn_answers``): the
+    #: request matches a question in the user's words, the answer says it in the agent's
+    answered: str = ""
 
 
 def sessions_text(listed: list[dict[str, Any]], limit: int = SESSIONS_SHOWN) -> str:
@@ -77,6 +80,7 @@ def format_hits(hits: list[Recalled], query: str, unmatched: Sequence[str] = ())
             f"[{hit.score:.2f}] {hit.id} ({hit.kind or 'item'}, session {hit.session}{when}): "
             f"{shown_hit(hit.content, hit.then, terms)}"
             + (f" -> fixed by: {hit.fixed_by}" if hit.fixed_by else "")
+            + (f" -> answered: {hit.answered}" if hit.answered else "")
         )
     if unmatched:
         words = ", ".join(f'"{word}"' for word in unmatched)

@@ -49,6 +49,7 @@ from memcore.claude_code.recall_rank import (
 )
 from memcore.claude_code.session_list import session_summary
 from memcore.claude_code.session_start import entries_of, project_records
+from memcore.claude_code.turn_answers import turn_answer
 from memcore.claude_code.worktrees import project_folder
 from memcore.errors import MemcoreError, NotFoundError, ValidationError
 from memcore.model import MemoryItem, Priority
@@ -215,6 +216,7 @@ class MemoryService:
                 tuple(next_actions(item)),
                 minute(item.created_at),
                 self._fix_of(name, item),
+                self._answer_to(name, item),
             )
             for name, item, score in rank(hits, k)
         ]
@@ -230,6 +232,13 @@ class MemoryService:
         except MemcoreError:  # (an id no key can be: nothing to show)
             return ""
         return "" if fix is None else action_line(MemoryItem.coerce(fix).content)
+
+    def _answer_to(self, session: str, item: MemoryItem) -> str:
+        """Of a user's request, the agent's last conclusion of its turn (``turn_answer``)."""
+        if item.metadata.get("kind") != "task" or session == self.notes:
+            return ""
+        items = (MemoryItem.coerce(value) for value in self.manager.state(session).values())
+        return turn_answer(list(items), item)
 
     async def forget(self, item_id: str, session: str | None = None) -> str:
         if not isinstance(item_id, str) or not item_id.strip():
