@@ -243,3 +243,13 @@ def test_a_list_s_comma_is_no_change_of_its_line() -> None:
     names = changed_names(old, new)
     assert "baseUrl" in names
     assert "outDir" not in names
+
+
+def test_a_hex_value_is_no_name_an_edit_changed() -> None:
+    """A colour or a hash (``f87171``, ``3b307b2``) has digits as names do: it is a value."""
+    old = "border: 1px solid #ef4444;\n"
+    new = "border: 1px solid #f87171;\nconst retries3 = 3\n"
+    names = changed_names(old, new)
+    assert "f87171" not in names
+    assert "ef4444" not in names
+    assert "retries3" in names

@@ -372,3 +372,47 @@ def test_a_numbered_item_inside_a_section_is_no_section_of_its_own() -> None:
     assert words.endswith("All hook handlers: dispatch actions Write tests first.")
     assert "- phases" not in words
     assert "Concepts" not in words
+
+
+def test_a_pending_task_an_edit_since_took_up_is_not_said_open_the_others_with_the_work() -> None:
+    """Claude Code's summary left two tasks; after it, an edit changed the function the first
+    names: that one was taken up (the edit's own lines say so), and the other is said as
+    pending then, with the work since (it may be done now), not as plainly open."""
+    text = (
+        "This session is being continued from a previous conversation.\n\nSummary:\n"
+        "1. Primary Request and Intent:\n   Fix the session checks.\n"
+        "7. Pending Tasks:\n   - Surface errors from `checkSessions` to the user\n"
+        '   - Add a "Last Prompt: " prefix to the prompt display\n'
+    )
+    record = {
+        "type": "user",
+        "uuid": "00000000-0000-4000-8000-000000000001",
+        "parentUuid": None,
+        "sessionId": "s",
+        "cwd": "/w",
+        "isCompactSummary": True,
+        "timestamp": "2026-01-01T00:00:00Z",
+        "message": {"role": "user", "content": text},
+    }
+    items = parse_lines([json.dumps(record)], path="s.jsonl").items
+    before = session_digest(items, 800).sections["open"]
+    assert "- Pending at the compaction (Claude's summary): Surface errors from" in before
+    edit = MemoryItem(
+        "edit",
+        "Edit `handlers.go` in `checkSessions()`, changing `outputErr`",
+        metadata={
+            "source": "claude-code",
+            "kind": "tool_call",
+            "tool": "Edit",
+            "file_path": "/w/handlers.go",
+            "names": ["outputErr"],
+            "enclosing": "checkSessions()",
+        },
+        created_at=items[0].created_at + timedelta(minutes=1),
+    )
+    after = session_digest([*items, edit], 800).sections["open"]
+    assert "Surface errors" not in after
+    assert (
+        "- Pending at the compaction (Claude's summary): Add a \"Last Prompt: \" prefix to the "
+        "prompt display (worked on since: 1 tool call)" in after
+    )

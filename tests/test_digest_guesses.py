@@ -174,3 +174,27 @@ def test_the_thinking_aloud_prefilter_finds_what_the_pattern_finds(sentence: str
     hide a match (case folding included)."""
     if digest_prose._THINKING_ALOUD.match(sentence):
         assert sentence[0] in digest_prose._ALOUD_OPENINGS
+
+
+def test_what_a_test_is_to_show_and_what_holds_if_are_no_results() -> None:
+    """A manual test's "Success indicators:" and a proposal's "What gets modified:" list what
+    has not happened; "If it works, X should ..." expects. The records after them say what
+    held; the lines the agent found stay."""
+    text = (
+        "Run the import again with `cctrace import`.\n\n"
+        "**Success indicators:**\n"
+        "- Session appears in the `/continue` list\n"
+        "- `history.jsonl` gains an entry for it\n\n"
+        "What gets modified:\n"
+        "- Creates new test directories in `~/.claude/projects/`\n\n"
+        "If resumption works, Claude should have the context of `session.jsonl`. "
+        "The importer writes `cwd` from the target folder."
+    )
+    decisions = session_digest([_agent(1, text)], 1000).sections["decisions"]
+    assert "`/continue` list" not in decisions
+    assert "gains an entry" not in decisions
+    assert "Creates new test directories" not in decisions
+    assert "should have the context" not in decisions
+    assert "The importer writes `cwd` from the target folder." in decisions
+    assert digest_settled.guessing("If the tests pass, `merge()` should be safe.")
+    assert not digest_settled.guessing("If `debug` is set, `run()` logs slow callbacks.")

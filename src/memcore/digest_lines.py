@@ -53,6 +53,7 @@ from memcore.digest_file_commands import (
 from memcore.digest_open import (
     CLOSING_QUESTION,
     LATEST_OPEN,
+    PENDING_AT_COMPACTION,
     UNDER_WAY,
     agreed_to,
     open_lines,
@@ -354,7 +355,7 @@ def build_candidates(
         out = [c for c in out if not (c.section == "asked" and at <= c.seq < at + 1)]
     out.extend(open_lines(todos, last_task, answered_at, items, n))
     if pending and _pending_still(int(pending[0].seq), todos, last_task, items):
-        out.extend(pending)
+        out.extend(_pending_since(pending, int(pending[0].seq), items))
     if last_action > last_reply and not ongoing:  # they end mid-turn: what was under way
         since = max(last_conclusion, last_task[0] if last_task is not None else -1)
         out.extend(under_way(items, since, root))
@@ -437,6 +438,45 @@ def _pending_still(
         return False
     calls = sum(1 for item in items[at + 1 :] if item.metadata.get("kind") == "tool_call")
     return calls <= PENDING_CALLS
+
+
+def _pending_since(
+    pending: list[Candidate], at: int, items: Sequence[MemoryItem]
+) -> list[Candidate]:
+    """What the compaction summary at ``at`` left to do, as the work since leaves it: a task
+    naming a name that an edit since changed was taken up (not said as open: the edit's own
+    lines say what was done); the others, after tool calls since, said with how many (pending
+    then, perhaps done now: "Pending at the compaction ... (worked on since: 9 tool calls)")."""
+    calls = 0
+    changed: set[str] = set()
+    for item in items[at + 1 :]:
+        meta = item.metadata
+        if meta.get("kind") != "tool_call":
+            continue
+        calls += 1
+        names = meta.get("names")
+        if meta.get("tool") in _EDITS and isinstance(names, list):
+            changed.update(str(name).removesuffix("()") for name in names)
+            enclosing = meta.get("enclosing")  # (the function the edit was made in)
+            if isinstance(enclosing, str):
+                changed.add(enclosing.removesuffix("()"))
+    if not calls:
+        return pending
+    since = f" (worked on since: {calls} tool call{'s' if calls > 1 else ''})"
+    out: list[Candidate] = []
+    for line in pending:
+        spans = {span.removesuffix("()") for span in _CODE_SPANS.findall(line.text)}
+        if spans & changed:
+            continue
+        if line.text.startswith(PENDING_AT_COMPACTION):
+            line = line._replace(text=line.text + since)
+        if line.lead is not None and line.lead.startswith(PENDING_AT_COMPACTION):
+            line = line._replace(lead=line.lead + since)
+        out.append(line)
+    return out
+
+
+_CODE_SPANS = lazy_compile(r"`([^`\n]+)`")
 
 
 def _note(item: MemoryItem, seq: int, recency: float) -> list[Candidate]:

@@ -98,8 +98,16 @@ def _hinted(sentence: str, hints: tuple[str, ...]) -> bool:
 
 
 def guessing(sentence: str) -> bool:
-    """``GUESSING.search(sentence)``, searched only when a hint of it is there."""
+    """``GUESSING.search(sentence)``, searched only when a hint of it is there; or what is
+    expected if something holds (:data:`EXPECTED_IF`)."""
+    if sentence[:2].lower() in ("if", "on", "un", "as") and EXPECTED_IF.match(sentence):
+        return True
     return _hinted(sentence, _GUESSING_HINTS) and GUESSING.search(sentence) is not None
+
+
+#: What the agent expects if something holds ("If resumption works, Claude should have the
+#: context"): an expectation, not a result (the records after it say whether it held).
+EXPECTED_IF = lazy_compile(r"(?i)^(?:if|unless|once|assuming)\b[^.!?]*\bshould\b")
 
 
 #: The agent announcing its next step ("Now let me run these tests", "I'll start by adding

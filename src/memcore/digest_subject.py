@@ -263,6 +263,12 @@ _EXPECTING_LEAD = lazy_compile(
     r"(?i)\b(?:should|will|would|you'll|we'll)(?: now| then| also)? (?:see|show|test|cover|get"
     r"|print|display|output|exercise)\b|^(?:[#*>\s]|\d{1,2}[.)])*expected(?: output| results?"
     r"| behaviou?r)?\W*$"
+    # what a test is to show, or a proposal is to change ("Success indicators:", "What to
+    # observe:", "Test plan:", "What gets modified:"): none of it happened yet
+    r"|^(?:[#*>\s]|\d{1,2}[.)])*(?:success (?:indicators?|criteria)|acceptance criteria"
+    r"|what to (?:observe|look for|check|verify|expect|test)|(?:manual )?(?:test|testing"
+    r"|verification) (?:plan|steps|checklist)|steps to (?:test|verify|reproduce)"
+    r"|what (?:gets|will be|would be) (?:modified|changed|created|added))\b"
 )
 
 

@@ -113,14 +113,22 @@ _DIGIT = lazy_compile(r"[0-9]")
 
 
 def _code_like(word: str) -> bool:
-    """``snake_case``, a digit (not a numbered local), or ``camelCase``: a name, not a word.
-    (``word`` is ASCII, a match of ``_WORD``.)"""
+    """``snake_case``, a digit (not a numbered local, nor a hex value), or ``camelCase``: a
+    name, not a word. (``word`` is ASCII, a match of ``_WORD``.)"""
     tail = word[1:]
     return (
         "_" in word.strip("_")
-        or (_DIGIT.search(word) is not None and not _NUMBERED_LOCAL.fullmatch(word))
+        or (
+            _DIGIT.search(word) is not None
+            and not _NUMBERED_LOCAL.fullmatch(word)
+            and not _HEX_VALUE.fullmatch(word)
+        )
         or (tail != tail.lower() and word != word.upper())
     )
+
+
+#: A colour or a hash written in hex (``f87171``, ``3b307b2``): a value, not a name.
+_HEX_VALUE = lazy_compile(r"[0-9a-f]{6,}|[0-9A-F]{6,}")
 
 
 _TOKEN = lazy_compile(r"\\[A-Za-z]|[A-Za-z_$][\w$]*|\S")  # (an escape is one token)
