@@ -413,6 +413,6 @@ def test_a_pending_task_an_edit_since_took_up_is_not_said_open_the_others_with_t
     after = session_digest([*items, edit], 800).sections["open"]
     assert "Surface errors" not in after
     assert (
-        "- Pending at the compaction (Claude's summary): Add a \"Last Prompt: \" prefix to the "
+        '- Pending at the compaction (Claude\'s summary): Add a "Last Prompt: " prefix to the '
         "prompt display (worked on since: 1 tool call)" in after
     )
