@@ -65,13 +65,19 @@ def test_a_smaller_cut_never_shortens_what_is_stored(
     projects: Path, store_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """An import with ``--max-chars 10`` rewrote every stored content cut to 10 characters, and
-    the next plain import found the files unchanged and left them so: now it keeps them."""
+    the next plain import found the files unchanged and left them so: now it keeps them. Nor
+    does it rewrite what a cut makes otherwise than shorter (an edit's function read from a
+    result cut before it, the calls after an agent's words): the items stay as stored."""
     _import(capsys, str(projects), "--store", store_url)
     whole = _contents(store_url)
+    items = _items(store_url)
     assert any(len(text) > 40 for text in whole.values())
     out = _import(capsys, str(projects), "--store", store_url, "--max-chars", "10")
     assert "kept as they were" in out
     assert _contents(store_url) == whole
+    assert _items(store_url) == items
+    _import(capsys, str(projects), "--store", store_url, "--max-chars", "100")
+    assert _items(store_url) == items
     assert "memcore.import-cuts" not in _sessions(store_url)  # (nothing cut: nothing noted)
 
 
@@ -463,3 +469,24 @@ def test_a_session_s_file_named_alone_brings_its_sub_agents(
     assert run_cli(capsys, "import-claude-code", str(main_copy.parent), "--store", whole)[0] == 0
     assert _items(alone, session) == _items(whole, session)
     assert any(i.metadata.get("agent") == "a881341" for i in _items(alone, session).values())
+
+
+def test_a_smaller_cut_leaves_a_real_session_s_items_as_stored(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """On a real session a cut changes more than contents: an edit's function, read from its
+    result, and the calls after an agent's words were cut too, and the items rewritten so; a
+    plain import then found the files unchanged and left them shortened."""
+    from tests.claude_code_support import DATA
+
+    source = DATA / "obsessiondb__chkit__17a79690.jsonl"
+    if not source.is_file():
+        pytest.skip("the shared transcripts are not here")
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    session = "17a79690-fe62-4a09-a41b-86530367ff8e"
+    _import(capsys, str(source), "--store", url)
+    items = _items(url, session)
+    for cut in ("100", "50"):
+        out = _import(capsys, str(source), "--store", url, "--max-chars", cut)
+        assert "kept as they were" in out
+        assert _items(url, session) == items

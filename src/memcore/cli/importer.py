@@ -334,15 +334,17 @@ async def _import_sessions(
                 )
                 try:
                     await manager.sync_session_memory(session)
-                    keep_held = stamps is not None and await _a_copy_of_less(
-                        manager, session, transcripts
+                    files = _stamps_of(transcripts, stamps)
+                    held = notes.get(CUTS_SESSION, session)
+                    noted = noted_cut(None if held is None else MemoryItem.coerce(held), files)
+                    # a cut smaller than the stored items': what it reads again knows less
+                    # (texts cut shorter, the calls after an agent's words); so does a copy
+                    keep_held = cut < noted or (
+                        stamps is not None and await _a_copy_of_less(manager, session, transcripts)
                     )
                     count, written, kept, cut_written, refused = _set_items(
                         manager, session, transcripts, keep_held=keep_held
                     )
-                    files = _stamps_of(transcripts, stamps)
-                    held = notes.get(CUTS_SESSION, session)
-                    noted = noted_cut(None if held is None else MemoryItem.coerce(held), files)
                     after = next_cut(noted, cut, cut_written)
                     if stamps is not None and after < noted:  # (before the items: a failure
                         await _note_cut(notes, session, after, files)  # leaves it noted)
@@ -437,6 +439,7 @@ def _set_items(
             if held == item or (held is None and deleted_here(manager, session, item.id)):
                 continue  # (unchanged, or a memory forgotten on its own: not brought back)
             if held is not None and keep_held:
+                kept += 1
                 continue
             if held is not None and longer_kept(MemoryItem.coerce(held), item):
                 kept += 1
