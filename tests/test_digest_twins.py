@@ -95,3 +95,29 @@ def test_a_source_tree_refuses_compiled_rules_older_than_their_source(
     monkeypatch.setattr("memcore._kernels._installed_build", lambda: False)
     with pytest.raises(ImportError, match=r"another version of their source.*setup.py build_ext"):
         load_rules("digest_engine")
+
+
+def test_a_command_meeting_compiled_rules_older_than_their_source_says_so_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A source tree whose rules changed since the build: the command says what to rebuild,
+    one line, no traceback (another ImportError is no memcore build's, and is not caught)."""
+    from memcore.cli import EXIT_ERROR, main
+
+    def stale() -> object:
+        raise ImportError(
+            "memcore's compiled rules 'digest_engine' were built from another version of their "
+            "source. Build them with `python setup.py build_ext --inplace`."
+        )
+
+    monkeypatch.setattr(memcore.digest, "engine", stale)
+    transcript = tmp_path / "t.jsonl"
+    transcript.write_text(
+        '{"type":"user","sessionId":"s","uuid":"u1","timestamp":"2026-01-01T00:00:00Z",'
+        '"cwd":"/w","message":{"role":"user","content":"fix the build"}}\n'
+    )
+    assert main(["digest", str(transcript)]) == EXIT_ERROR
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert "built from another version" in err
+    assert "Traceback" not in err

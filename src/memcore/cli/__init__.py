@@ -271,6 +271,10 @@ def _run(args_list: list[str]) -> int:
         _fail(prog, _describe_os(exc), sys.stderr)
     except RecursionError:  # (a value nested deeper than Python's stack: never a traceback)
         _fail(prog, "the data is nested too deep to be handled", sys.stderr)
+    except ImportError as exc:
+        if not str(exc).startswith("memcore's compiled"):  # (not a build of memcore's own)
+            raise
+        _fail(prog, str(exc), sys.stderr)  # (what to rebuild, or how to use the pure twins)
     except KeyboardInterrupt:
         with contextlib.suppress(OSError, ValueError):
             print(f"{prog}: interrupted", file=sys.stderr)
