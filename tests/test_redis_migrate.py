@@ -4,6 +4,7 @@ keys and a ``memcore:sessions`` set) moved in place, or copied onto a real clust
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 import pytest
@@ -99,7 +100,7 @@ def test_legacy_data_is_refused_until_moved_in_place(
     redis_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     seen = make_legacy(redis_url)
-    with pytest.raises(BackendError, match="migrate-redis"):
+    with pytest.raises(BackendError, match=f"`memcore migrate-redis {re.escape(redis_url)}` first"):
         asyncio.run(_listing(redis_url))
     code, out, _ = run_cli(capsys, "migrate-redis", redis_url, "--dry-run")
     assert code == 0

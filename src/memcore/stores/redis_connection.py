@@ -178,7 +178,8 @@ class RedisConnection:
             else:
                 problem = BackendError(
                     f"{mask_url(self.url)} holds memcore data in the layout before Redis "
-                    "Cluster support: move it with `memcore migrate-redis URL` first"
+                    f"Cluster support: move it with `memcore migrate-redis {mask_url(self.url)}` "
+                    "first"
                 )
         except self._errors as exc:
             problem = BackendError(f"redis connect failed on {mask_url(self.url)}: {exc}")
