@@ -198,3 +198,28 @@ def test_what_a_test_is_to_show_and_what_holds_if_are_no_results() -> None:
     assert "The importer writes `cwd` from the target folder." in decisions
     assert digest_settled.guessing("If the tests pass, `merge()` should be safe.")
     assert not digest_settled.guessing("If `debug` is set, `run()` logs slow callbacks.")
+
+
+def test_a_result_the_user_next_said_did_not_work_is_said_with_their_words() -> None:
+    """ "Changes made: fixed the permissions", then the user: "still didnt work": said alone,
+    the line reads as a fix that held. A turn the user did not contradict stays as it was."""
+    from datetime import timedelta
+
+    def asked(i: int, text: str) -> MemoryItem:
+        meta = {"source": "claude-code", "role": "user", "kind": "task"}
+        return MemoryItem(f"t{i}", text, metadata=meta, created_at=T0 + timedelta(minutes=i))
+
+    items = [
+        asked(0, "make `claude -c` find the imported session"),
+        _agent(1, "Changes made: fixed the permissions of `session.jsonl` to 600."),
+        asked(2, "still didnt work. It says no conversation found."),
+        _agent(3, "The folder name needs hyphens: renamed it to `-mnt-c-python-test`."),
+        asked(4, "it worked! thanks"),
+    ]
+    decisions = session_digest(items, 1000).sections["decisions"]
+    assert (
+        'fixed the permissions of `session.jsonl` to 600. (then the user: "still didnt work")'
+        in decisions
+    )
+    assert "renamed it to `-mnt-c-python-test`." in decisions
+    assert "`-mnt-c-python-test`. (then the user" not in decisions

@@ -49,7 +49,8 @@ FINGERPRINTS = {
     30: "ec91f9565c4d8378",  # (a result after its call in the same ms, a refused read, a
     #     chosen option, a moved file, a list's comma, the files a fix edited)
     31: "91277a12d6194040",  # (a summary's pending task an edit since took up; expected and
-    #     proposed lists, "if ..., ... should"; hex values are no names)
+    #     proposed lists, "if ..., ... should"; hex values are no names; results the user's
+    #     next words said did not work, marked with them)
 }
 SESSIONS = (
     "entireio__cli__198393f2",

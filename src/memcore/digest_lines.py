@@ -70,7 +70,7 @@ from memcore.digest_prose import (
     line_identifiers,
     statements,
 )
-from memcore.digest_state import said_overtaken
+from memcore.digest_state import said_before_it_failed, said_overtaken
 from memcore.digest_work import (
     ENCLOSING_WEIGHT,
     FileWork,
@@ -339,6 +339,7 @@ def build_candidates(
             continue
     out = said_deleted_later(out, files)  # (a result naming a file deleted after it)
     out = said_overtaken(out, items)  # (a failure said before a check of its kind passed)
+    out = said_before_it_failed(out, items)  # (a fix the user's next words said failed)
     out.extend(file_lines(files, n, changed_elsewhere, part))
     out.extend(command_lines(commands, n))
     # (an act whose pull request Claude Code's own note names already is said once, by it)

@@ -214,6 +214,62 @@ _FAILING_TEST = lazy_compile(
 OVERTAKEN = " (later `{}` passed)"
 
 
+#: The user saying what the agent's last turn did did not work ("still didn't work", "same
+#: error", "still getting ..."), looked for at the start of their next message.
+NOT_WORKED = lazy_compile(
+    r"(?i)\b(?:still (?:not\b|no\b|doesn'?t|does not|didn'?t|did not|fails?\b|failing|broken"
+    r"|the same|getting|seeing|shows?\b|happening|hangs?\b|errors?\b)|(?:didn'?t|did not"
+    r"|doesn'?t|does not) (?:work|help|fix|change)\b|not working|same (?:error|problem|issue"
+    r"|result)\b|no luck)"
+)
+_SENTENCE_END = lazy_compile(r"[.!?\n]")
+#: How much of the user's next message is looked at, and how much of it is quoted.
+_REPORT_CHARS = 200
+_REPORT_WORDS = 8
+#: How a result line the user's next message contradicted is marked.
+CONTRADICTED = ' (then the user: "{}")'
+
+
+def said_before_it_failed(cands: list[Candidate], items: Sequence[MemoryItem]) -> list[Candidate]:
+    """``cands`` with each result line of a turn that the user's next message said did not
+    work ("Changes made: fixed the permissions" before "still no conversation found") marked
+    with their words: said alone, it reads as a fix that held."""
+    turns: list[tuple[int, int, str]] = []  # (the turn's start, its end, what the user said)
+    start = -1
+    for seq, item in enumerate(items):
+        meta = item.metadata
+        if meta.get("kind") != "task" or meta.get("role") != "user":
+            continue
+        head = item.content[:_REPORT_CHARS]
+        found = NOT_WORKED.search(head) if start >= 0 else None
+        if found is not None:
+            words = _SENTENCE_END.split(head[found.start() :], 1)[0].split()[:_REPORT_WORDS]
+            said = " ".join(words).rstrip(".,;:!")
+            turns.append((start, seq, said.replace('"', "'")))
+        start = seq
+    if turns and turns[-1][1] == start and not _answered_after(items, start):
+        turns.pop()  # (the latest request, not answered: "Still open" says it, words and all)
+    if not turns:
+        return cands
+    out = []
+    for cand in cands:
+        if cand.section == "decisions" and not cand.text.endswith('")'):
+            for first, last, said in turns:
+                if first < cand.seq < last:
+                    cand = cand._replace(text=cand.text + CONTRADICTED.format(said))
+                    break
+        out.append(cand)
+    return out
+
+
+def _answered_after(items: Sequence[MemoryItem], seq: int) -> bool:
+    """Whether the agent said anything after item ``seq``."""
+    return any(
+        item.metadata.get("kind") == "fact" and item.metadata.get("role") == "assistant"
+        for item in items[seq + 1 :]
+    )
+
+
 def said_overtaken(cands: list[Candidate], items: Sequence[MemoryItem]) -> list[Candidate]:
     """``cands`` with each result line that says a build or a test fails marked with the check
     of that kind that passed after it, if one did: alone, "There are still compilation
@@ -260,4 +316,13 @@ def said_overtaken(cands: list[Candidate], items: Sequence[MemoryItem]) -> list[
     return out
 
 
-__all__ = ["END_STATE", "END_STATE_SCORE", "OVERTAKEN", "end_state", "said_overtaken"]
+__all__ = [
+    "CONTRADICTED",
+    "END_STATE",
+    "END_STATE_SCORE",
+    "NOT_WORKED",
+    "OVERTAKEN",
+    "end_state",
+    "said_before_it_failed",
+    "said_overtaken",
+]
