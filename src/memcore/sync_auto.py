@@ -99,8 +99,11 @@ class AutoSync:
         return self._auto_task is not None and not self._auto_task.done()
 
     async def _auto_sync_loop(self) -> None:
-        while True:
+        # (a closed manager ends it too: ``close`` cancels it, but a cancel can be lost)
+        while not self._closed:
             await asyncio.sleep(self.sync_interval)
+            if self._closed:
+                return
             await self.sync_all()
 
     async def sync_all(self) -> dict[str, SyncResult | BaseException]:
@@ -108,11 +111,15 @@ class AutoSync:
         real cancellation, ``KeyboardInterrupt`` and ``SystemExit`` are)."""
         results: dict[str, SyncResult | BaseException] = {}
         for session_id in list(self._sessions):
+            if self._closed:  # (nothing more to sync: each would be refused)
+                break
             try:
                 result = await self.sync_session_memory(session_id)
             except BaseException as exc:
                 if not _is_failure(exc):
                     raise  # a real cancellation, KeyboardInterrupt, SystemExit: not ours
+                if self._closed and isinstance(exc, ValidationError):
+                    break  # (closed meanwhile: refused, not failed)
                 # logged and retried at the next tick, by design
                 pending = len(self._sessions[session_id].pending)
                 if isinstance(exc, Exception):

@@ -14,6 +14,7 @@ loop: a manager may sync different sessions from different threads' loops.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 import threading
@@ -88,6 +89,58 @@ class SyncsUnderWay:
         await waiter
 
 
+def _cancel(task: asyncio.Task[None]) -> None:
+    """Cancel ``task`` from any thread: on its own loop's (``Task.cancel`` is not thread-safe,
+    and a loop asleep in another thread would not wake for it)."""
+    loop = task.get_loop()
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if loop is running:
+        task.cancel()
+        return
+    with contextlib.suppress(RuntimeError):  # (its loop is closed: the task runs no more)
+        loop.call_soon_threadsafe(task.cancel)
+
+
+#: How often ``close`` asks auto-sync's task again to end, while it has not.
+_CANCEL_AGAIN = 0.25
+
+
+async def _ended(task: asyncio.Task[None]) -> None:
+    """Return once auto-sync's ``task`` ended, asking it again every ``_CANCEL_AGAIN`` seconds.
+
+    A cancel can be lost: on 3.11 ``asyncio.wait_for`` (redis-py sends with it) swallows one
+    that lands as the awaited call completes, and the task goes on to its next tick, where it
+    sees the manager closed and ends. A task on another thread's loop is waited for through a
+    thread-safe future: its done callback runs on its loop, which does not wake this one."""
+    loop = task.get_loop()
+    if loop is asyncio.get_running_loop():
+        while not task.done():
+            await asyncio.wait((task,), timeout=_CANCEL_AGAIN)
+            if not task.done():
+                task.cancel()
+        return
+    finished: concurrent.futures.Future[None] = concurrent.futures.Future()
+
+    def _done(_: object) -> None:
+        if not finished.done():
+            finished.set_result(None)
+
+    try:
+        loop.call_soon_threadsafe(task.add_done_callback, _done)
+    except RuntimeError:  # (its loop is closed: the task runs no more)
+        return
+    waited = asyncio.wrap_future(finished)
+    while not finished.done():
+        if loop.is_closed() or not loop.is_running():
+            return  # (nothing will run it to its end: nothing of it to wait for)
+        await asyncio.wait((waited,), timeout=_CANCEL_AGAIN)
+        if not finished.done():
+            _cancel(task)
+
+
 class Lifecycle:
     """``close`` and ``async with`` of a manager (mixed into ``DistributedMemoryManager``)."""
 
@@ -120,11 +173,11 @@ class Lifecycle:
         """
         task, self._auto_task = self._auto_task, None
         if task is not None and not task.done():
-            task.cancel()  # (before the refusal below: its sync is cancelled, not refused)
-        self._closed = True
+            _cancel(task)  # (before the refusal below: its sync is cancelled, not refused)
+        self._closed = True  # (the task ends at its next step if a cancel was lost: see below)
         self._syncs.close()
         if task is not None and not task.done():
-            await asyncio.wait((task,))  # (its end is logged by the task's own callback)
+            await _ended(task)  # (its end is logged by the task's own callback)
         await self._syncs.idle()
         if self._owns_store and not self._store_closed:
             self._store_closed = True
