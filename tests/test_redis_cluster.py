@@ -200,3 +200,46 @@ def test_writer_processes_lose_nothing_when_a_node_restarts_mid_run(
     for report in reports:
         assert report["digest"] == digest
         assert report["state"] == live
+
+
+def _sockets() -> int:
+    import os
+
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            count += os.readlink(f"/proc/self/fd/{fd}").startswith("socket:")
+        except OSError:  # (closed meanwhile, or the listing's own)
+            continue
+    return count
+
+
+async def test_a_store_closed_while_its_client_is_being_checked_leaves_no_socket(
+    redis_cluster_url: str,
+) -> None:
+    """``close`` landing while a new client's layout check still connects to the nodes: the
+    check went on, opened the nodes' connections after the close, and left them to nobody."""
+    import gc
+    import warnings
+
+    base = _sockets()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        for _ in range(5):
+            store = open_store(redis_cluster_url)
+            assert isinstance(store, RedisStore)
+            first = asyncio.ensure_future(store.version("s"))
+            for _ in range(10_000):  # (until the client is made, its check under way)
+                if store._checked is not None:
+                    break
+                await asyncio.sleep(0)
+            assert store._checked is not None
+            await store.close()
+            await asyncio.wait((first,))
+            if not first.cancelled():
+                first.exception()  # (retrieved: it may fail, the store closed under it)
+        gc.collect()
+        await asyncio.sleep(0.05)
+        gc.collect()
+    assert _sockets() == base
+    assert not [w for w in caught if "Unclosed" in str(w.message)]

@@ -295,6 +295,7 @@ class RedisConnection:
         """Close the client; a later call makes a new one."""
         client, loop, closer = self._client, self._loop, self._closer
         self._client, self._loop, self._closer = None, None, None
+        checked, self._checked = self._checked, None
         if client is None:
             return
         try:
@@ -303,6 +304,11 @@ class RedisConnection:
             running = None
         if self._pid != os.getpid():
             return  # a forked child: the sockets are the parent's
+        if checked is not None and not checked.done() and checked.get_loop() is running:
+            # the new client's layout check, still connecting: ended first, or it opens
+            # connections (a cluster's nodes) after the client was closed, left to nobody
+            checked.cancel()
+            await asyncio.wait((checked,))
         if running is not loop or closer is None:
             self._abandon(client)
             return
