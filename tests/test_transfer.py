@@ -189,6 +189,14 @@ async def test_full_transfers_everything_and_is_idempotent(
     again = await transfer.transfer_knowledge(knowledge, "target", merge_strategy="full")
     assert again.items_transferred == 0
     assert again.conflicts_resolved == 0
+    # extracted again from the unchanged source (its patterns stamped with a later time): the
+    # same knowledge, not a rewrite of every pattern reported as a conflict
+    later = await transfer.extract_knowledge(source)
+    assert later.patterns
+    assert later.extracted_at >= knowledge.extracted_at
+    third = await transfer.transfer_knowledge(later, "target", merge_strategy="full")
+    assert third.items_transferred == 0
+    assert third.conflicts_resolved == 0
 
 
 async def test_manual_lets_the_reviewer_decide(

@@ -87,11 +87,14 @@ Reviewer = Callable[[list[MemoryItem], str], Awaitable[Sequence[MemoryItem]]]
 
 
 def _comparable(item: MemoryItem) -> int:
-    """``item``'s canonical checksum without its transfer provenance: identical items compare
+    """``item``'s canonical checksum without its transfer provenance (nor an access pattern's
+    time, which is when it was extracted): identical items compare
     equal (a NaN in their metadata too, which dict equality would call a change), whatever the
     order of their metadata."""
     data = item.to_dict()
     data["metadata"] = {k: v for k, v in item.metadata.items() if k not in _PROVENANCE}
+    if item.metadata.get("kind") == "pattern":  # (its time is its extraction's, not its own:
+        del data["created_at"]  # the same pattern extracted again is the same knowledge)
     return entry_hash(item.id, data)
 
 
