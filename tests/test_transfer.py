@@ -544,3 +544,21 @@ async def test_selective_takes_the_sure_patterns_of_an_attached_prefetcher(
     await transfer.transfer_knowledge(knowledge, "target", "selective")
     kinds = [i.metadata.get("kind") for i in (await read_session(store_url, "target")).values()]
     assert "pattern" in kinds
+
+
+async def test_output_the_user_pasted_twice_is_no_common_task(
+    store_url: str, transfer: SessionKnowledgeTransfer
+) -> None:
+    """An error the user pasted in two turns grouped as a task done twice, at full confidence,
+    and went over ahead of the session's real preferences."""
+    pasted = 'unknown command "session" for "entire"\n\nDid you mean this?\n        version'
+    items = [
+        *SOURCE_ITEMS,
+        item("paste-1", pasted, "task", 90),
+        item("paste-2", pasted, "task", 95),
+    ]
+    await write_session(store_url, "pasting", items)
+    knowledge = await transfer.extract_knowledge("pasting")
+    texts = [task.item.content for task in knowledge.common_tasks]
+    assert pasted not in texts
+    assert any("failing test" in text for text in texts)

@@ -51,6 +51,7 @@ from memcore.model import (
     coerce_items,
     utc_now,
 )
+from memcore.session_items import is_pasted_output
 from memcore.transfer_items import (
     AccessPattern,
     CommonTask,
@@ -190,7 +191,8 @@ class SessionKnowledgeTransfer:
         items = sorted(state.values(), key=lambda item: (item.created_at, item.id))
         preferences = [i for i in items if _kind(i) == "preference"]
         shortcuts = [i for i in items if _kind(i) == "shortcut"]
-        tasks = [i for i in items if _kind(i) == "task"]
+        # (a program's output the user pasted twice is no task of theirs to carry over)
+        tasks = [i for i in items if _kind(i) == "task" and not is_pasted_output(i.content)]
         common = group_tasks(tasks, min_count=self.min_task_count) if tasks else []
         for task in common:  # (a task item stands for its group: its latest member's write)
             latest = task_written(task, written)
