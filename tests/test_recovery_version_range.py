@@ -8,7 +8,6 @@ as it does a version that is no number (``memcore.stores.sqlite_cells``)."""
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -19,24 +18,9 @@ from memcore.errors import CorruptedMemoryError
 from memcore.recovery import recover_corrupted_memory, verify_store
 from memcore.stores.sqlite_schema import MAX_VERSION
 from tests.cli_support import run_cli
-from tests.test_cli_damaged_stores import _fill
+from tests.test_recovery_cells import _edit, _filled
 
 RULES = [f"lint rule {n} of beta" for n in range(3)]
-
-
-def _filled(tmp_path: Path) -> tuple[str, Path]:
-    """``alpha`` and ``beta``, three items each in one commit (version 1)."""
-    path = tmp_path / "m.db"
-    url = f"sqlite:///{path}"
-    _fill(url)
-    return url, path
-
-
-def _edit(path: Path, sql: str) -> None:
-    conn = sqlite3.connect(path)
-    with conn:
-        conn.execute(sql)
-    conn.close()
 
 
 def _write_and_read(url: str) -> list[str]:
