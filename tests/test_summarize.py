@@ -11,6 +11,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from memcore._pure.pipeline import render
 from memcore.errors import ValidationError
 from memcore.summarize import (
     ELLIPSIS,
@@ -56,7 +57,11 @@ def test_summaries_are_extractive_ordered_and_within_ratio(
         if len(pieces) > 1:  # not a lone word beside whole sentences, unless it is a fact
             prefix = text[start:end]
             assert len(prefix.split()) >= 2 or pipeline_impl.fact_tokens(prefix)
-    rendered = " ".join(text[a:b] + (ELLIPSIS if cut else "") for a, b, cut in pieces)
+    rendered = render(text, pieces)  # (a piece with no sentence end gets a full stop)
+    assert (
+        rendered.replace(".", "").replace(ELLIPSIS, "").split()
+        == " ".join(text[a:b] for a, b, _ in pieces).replace(".", "").split()
+    )  # its pieces' words, nothing else
     count = pipeline_impl.count_tokens
     assert count(rendered) <= int(count(text) * ratio)  # the ellipsis is within the budget
     summary = summarizer.summarize(text, ratio)
@@ -213,3 +218,22 @@ def test_protocol_accepts_a_model_backed_summarizer() -> None:
 
     assert isinstance(Shouty(), Summarizer)
     assert isinstance(ExtractiveSummarizer(), Summarizer)
+
+
+def test_a_piece_with_no_sentence_end_is_not_read_as_joined_to_the_next(
+    pipeline_impl: ModuleType,
+) -> None:
+    """A list item ("Creates a regular file") then another item's sentence read as one false
+    sentence, "Creates a regular file I will add this test ..."; a full stop now ends it."""
+    summarizer = ExtractiveSummarizer(kernels=pipeline_impl)
+    texts = [
+        "Creates a regular file",
+        "Filler words that say little of anything at all here today and tomorrow too.",
+        "I will add this test to the checkpoint_test.go file now.",
+    ]
+    summary = summarizer.summarize_group(texts, 0.7)
+    assert summary.startswith("Creates a regular file. ")
+    assert "file I will" not in summary
+    assert summary.endswith("file now.")
+    assert render("ab", [(0, 1, False), (1, 2, False)]) == "a. b"  # (the last one as it is)
+    assert render('"done!" x', [(0, 7, False), (8, 9, False)]) == '"done!" x'

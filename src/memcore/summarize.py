@@ -8,7 +8,8 @@ joined by single spaces, within ``ratio`` of the source's tokens: it splits sent
 identifiers, paths, URLs, error words) and picks the best whole sentences that fit the budget.
 What budget the whole sentences leave goes to the longest word-boundary prefix of the next best
 sentence that fits (two words at least), marked by an ellipsis (…, counted in the budget): a cut
-sentence start never reads as joined to the sentence after it. Agent notes are often one
+sentence start never reads as joined to the sentence after it; nor does a whole one that ends
+in no sentence end (a list item), which gets a full stop. Agent notes are often one
 sentence, which no ratio below 1 keeps whole: the prefix keeps the note's identifier and first
 facts instead of an empty summary.
 

@@ -37,6 +37,7 @@ from memcore._native.partition import partition_levels
 from memcore._native.text import count_tokens, fact_tokens, split_sentences, tokenize_words
 from memcore._pure._text_tables import (
     CENTROID_WEIGHT,
+    CLOSING_MARKS,
     ELLIPSIS,
     FACT_CAP,
     FACT_WEIGHT,
@@ -44,6 +45,7 @@ from memcore._pure._text_tables import (
     FNV_PRIME,
     MIN_CLIPPED_WORDS,
     POSITION_WEIGHT,
+    SENTENCE_ENDS,
     STOPWORDS,
 )
 
@@ -55,6 +57,8 @@ cdef uint64_t _FNV_OFFSET = FNV_OFFSET
 cdef uint64_t _FNV_PRIME = FNV_PRIME
 cdef frozenset _STOPWORDS = STOPWORDS
 cdef str _ELLIPSIS = ELLIPSIS
+cdef str _SENTENCE_ENDS = SENTENCE_ENDS
+cdef str _CLOSING_MARKS = CLOSING_MARKS
 
 
 include "text_arg.pxi"
@@ -484,8 +488,19 @@ cdef list _pick_sentences(str text, Py_ssize_t budget):
 
 
 cdef str _render(str text, list pieces):
-    """The twin's ``render``: the pieces' text in source order, a cut one with its ellipsis."""
-    return " ".join([text[a:b] + _ELLIPSIS if cut else text[a:b] for a, b, cut in sorted(pieces)])
+    """The twin's ``render``: the pieces' text in source order, a cut one with its ellipsis, one
+    that ends in no sentence end with a full stop but the last (the pure ``ended``)."""
+    cdef list said = [
+        text[a:b] + _ELLIPSIS if cut else text[a:b] for a, b, cut in sorted(pieces)
+    ]
+    cdef Py_ssize_t last = len(said) - 1
+    cdef Py_ssize_t k
+    cdef str stripped
+    for k in range(last):
+        stripped = said[k].rstrip(_CLOSING_MARKS)
+        if stripped and stripped[len(stripped) - 1] not in _SENTENCE_ENDS:
+            said[k] = said[k] + "."
+    return " ".join(said)
 
 
 cdef inline bint _fits(str text, list pieces, Py_ssize_t budget):

@@ -125,3 +125,11 @@ SECRET_LITERALS: tuple[bytes, ...] = (
     b"earer ",
     b"://",
 )
+
+
+#: What ends a sentence in a summary (its closing quotes and brackets after it aside). A piece
+#: that ends in none (a list item, a heading) gets a full stop before the next piece: "2.
+#: Creates a regular file" then "I'll add this test." read as one sentence, "Creates a regular
+#: file I'll add this test." (``memcore._pure.pipeline.render``).
+SENTENCE_ENDS = ".!?:;\u2026\u3002\uff01\uff1f"
+CLOSING_MARKS = "\"')]}*`_\u201d\u2019"

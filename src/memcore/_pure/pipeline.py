@@ -11,11 +11,13 @@ from collections.abc import Callable, Sequence
 
 from memcore._pure._text_tables import (
     CENTROID_WEIGHT,
+    CLOSING_MARKS,
     ELLIPSIS,
     FACT_CAP,
     FACT_WEIGHT,
     MIN_CLIPPED_WORDS,
     POSITION_WEIGHT,
+    SENTENCE_ENDS,
     STOPWORDS,
 )
 from memcore._pure.grouping import group_similar, hamming, simhash
@@ -89,10 +91,18 @@ def score_sentences(text: str, spans: Sequence[tuple[int, int]]) -> list[float]:
 Piece = tuple[int, int, bool]
 
 
+def ended(piece: str) -> str:
+    """``piece`` with a full stop when it ends in no sentence end (see ``SENTENCE_ENDS``)."""
+    stripped = piece.rstrip(CLOSING_MARKS)
+    return piece if not stripped or stripped[-1] in SENTENCE_ENDS else piece + "."
+
+
 def render(text: str, pieces: Sequence[Piece]) -> str:
     """The summary text of ``pieces`` (in source order): joined by single spaces, a cut one
-    followed by an ellipsis, so a cut sentence start never reads as joined to the next one."""
-    return " ".join(text[a:b] + ELLIPSIS if cut else text[a:b] for a, b, cut in pieces)
+    followed by an ellipsis and one that ends in no sentence end by a full stop (:func:`ended`),
+    so that no piece reads as joined to the next one."""
+    said = [text[a:b] + ELLIPSIS if cut else text[a:b] for a, b, cut in pieces]
+    return " ".join([ended(piece) for piece in said[:-1]] + said[-1:])
 
 
 def pick_sentences(text: str, budget: int) -> list[Piece]:
