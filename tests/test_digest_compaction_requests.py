@@ -295,17 +295,7 @@ def test_what_a_compaction_left_to_do_is_open_until_a_task_list_says_otherwise()
         f"7. Pending Tasks:\n{pending}\n"
         "9. Optional Next Step:\n   Port `handler0()` first, then run `go test ./...`.\n"
     )
-    record = {
-        "type": "user",
-        "uuid": "00000000-0000-4000-8000-000000000001",
-        "parentUuid": None,
-        "sessionId": "s",
-        "cwd": "/w",
-        "isCompactSummary": True,
-        "timestamp": "2026-01-01T00:00:00Z",
-        "message": {"role": "user", "content": text},
-    }
-    items = parse_lines([json.dumps(record)], path="s.jsonl").items
+    items = _summary_items(text)
     assert len(items[0].content) < len(text)  # (the item's text was cut before its end)
     opened = session_digest(items, 800).sections["open"].splitlines()
     assert opened[0] == (
@@ -384,17 +374,7 @@ def test_a_pending_task_an_edit_since_took_up_is_not_said_open_the_others_with_t
         "7. Pending Tasks:\n   - Surface errors from `checkSessions` to the user\n"
         '   - Add a "Last Prompt: " prefix to the prompt display\n'
     )
-    record = {
-        "type": "user",
-        "uuid": "00000000-0000-4000-8000-000000000001",
-        "parentUuid": None,
-        "sessionId": "s",
-        "cwd": "/w",
-        "isCompactSummary": True,
-        "timestamp": "2026-01-01T00:00:00Z",
-        "message": {"role": "user", "content": text},
-    }
-    items = parse_lines([json.dumps(record)], path="s.jsonl").items
+    items = _summary_items(text)
     before = session_digest(items, 800).sections["open"]
     assert "- Pending at the compaction (Claude's summary): Surface errors from" in before
     edit = MemoryItem(
@@ -416,3 +396,18 @@ def test_a_pending_task_an_edit_since_took_up_is_not_said_open_the_others_with_t
         '- Pending at the compaction (Claude\'s summary): Add a "Last Prompt: " prefix to the '
         "prompt display (worked on since: 1 tool call)" in after
     )
+
+
+def _summary_items(text: str) -> list[MemoryItem]:
+    """The items of a transcript holding only Claude Code's compaction summary ``text``."""
+    record = {
+        "type": "user",
+        "uuid": "00000000-0000-4000-8000-000000000001",
+        "parentUuid": None,
+        "sessionId": "s",
+        "cwd": "/w",
+        "isCompactSummary": True,
+        "timestamp": "2026-01-01T00:00:00Z",
+        "message": {"role": "user", "content": text},
+    }
+    return parse_lines([json.dumps(record)], path="s.jsonl").items
