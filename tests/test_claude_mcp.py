@@ -329,12 +329,40 @@ async def test_a_code_name_is_found_whatever_its_form_in_the_question(
         assert [hit.id for hit in hits] == [wanted], query
 
 
+def _saved(tmp_path: Path, lines: list[str]) -> tuple[str, tuple[int, str, str]]:
+    """A transcript of ``lines`` saved by the session-end hook into an SQLite store: its URL,
+    and what the hook returned."""
+    from tests.claude_hooks_support import _hook, _payload
+    from tests.test_transcript_agent_records import CWD, SESSION
+
+    transcript = tmp_path / f"{SESSION}.jsonl"
+    transcript.write_text("\n".join(lines) + "\n")
+    url = f"sqlite:///{tmp_path / 'memory.db'}"
+    return url, _hook("session-end", _payload("SessionEnd", SESSION, transcript, CWD), url)
+
+
+def _recalled(url: str, query: str) -> str:
+    """What the MCP ``recall`` tool shows for ``query`` (3 hits) in the project's memory."""
+    from memcore.claude_code.mcp_answers import format_hits
+    from tests.test_transcript_agent_records import CWD
+
+    async def recall() -> str:
+        store = open_store(url)
+        service = MemoryService(store, CWD)
+        try:
+            return format_hits(await service.recall(query, k=3), query)
+        finally:
+            await service.close()
+            await store.close()
+
+    return asyncio.run(recall())
+
+
 def test_a_failure_recalled_says_the_change_that_fixed_it(tmp_path: Path) -> None:
     """Asked why something failed, recall finds the failure: the answer is its fix, which the
     import linked to it (``fixed_by``) and the hit now says."""
-    from tests.claude_hooks_support import _hook, _payload
     from tests.test_claude_code_links import _Session
-    from tests.test_transcript_agent_records import CWD, SESSION
+    from tests.test_transcript_agent_records import CWD
 
     records = _Session()
     records.user("make the warning test pass")
@@ -342,25 +370,9 @@ def test_a_failure_recalled_says_the_change_that_fixed_it(tmp_path: Path) -> Non
     records.ran(failing, "--- FAIL: TestSessionWarning_Hint (0.1s)\nFAIL", 1)
     records.edited(f"{CWD}/cli/hooks.go", "warn()", "warn(hint)")
     records.ran(failing, "ok  cli 0.3s")
-    transcript = tmp_path / f"{SESSION}.jsonl"
-    transcript.write_text("\n".join(records.lines) + "\n")
-    url = f"sqlite:///{tmp_path / 'memory.db'}"
-    payload = _payload("SessionEnd", SESSION, transcript, CWD)
-    assert _hook("session-end", payload, url) == (0, "", "")
-
-    async def recall() -> str:
-        from memcore.claude_code.mcp_answers import format_hits
-
-        store = open_store(url)
-        service = MemoryService(store, CWD)
-        try:
-            query = "why did TestSessionWarning_Hint fail"
-            return format_hits(await service.recall(query, k=3), query)
-        finally:
-            await service.close()
-            await store.close()
-
-    shown = asyncio.run(recall())
+    url, saved = _saved(tmp_path, records.lines)
+    assert saved == (0, "", "")
+    shown = _recalled(url, "why did TestSessionWarning_Hint fail")
     failure = next(line for line in shown.splitlines() if "FAIL" in line and "(error" in line)
     assert failure.endswith(" -> fixed by: Edit `cli/hooks.go`, changing `warn()`: `warn(hint)`")
 
@@ -368,8 +380,7 @@ def test_a_failure_recalled_says_the_change_that_fixed_it(tmp_path: Path) -> Non
 def test_a_request_recalled_says_what_the_agent_answered_in_its_turn(tmp_path: Path) -> None:
     """Asked again in the user's words, recall finds the user's request; the answer, in the
     agent's words, is the turn's last conclusion, which the hit now says (not the next turn's)."""
-    from tests.claude_hooks_support import _hook, _payload
-    from tests.test_transcript_agent_records import CWD, SESSION, _Records
+    from tests.test_transcript_agent_records import _Records
 
     records = _Records()
     records.user("why does every command hang for a second before the prompt returns?")
@@ -377,24 +388,9 @@ def test_a_request_recalled_says_what_the_agent_answered_in_its_turn(tmp_path: P
     records.said("Found it: `Close()` blocks because a shutdown timeout of 0 waits for ever.")
     records.user("ok, now add a changelog entry")
     records.said("Added the entry to `CHANGELOG.md`.")
-    transcript = tmp_path / f"{SESSION}.jsonl"
-    transcript.write_text("\n".join(records.lines) + "\n")
-    url = f"sqlite:///{tmp_path / 'memory.db'}"
-    assert _hook("session-end", _payload("SessionEnd", SESSION, transcript, CWD), url)[0] == 0
-
-    async def recall() -> str:
-        from memcore.claude_code.mcp_answers import format_hits
-
-        store = open_store(url)
-        service = MemoryService(store, CWD)
-        try:
-            query = "why did every command hang before the prompt"
-            return format_hits(await service.recall(query, k=3), query)
-        finally:
-            await service.close()
-            await store.close()
-
-    shown = asyncio.run(recall())
+    url, saved = _saved(tmp_path, records.lines)
+    assert saved[0] == 0
+    shown = _recalled(url, "why did every command hang before the prompt")
     request = next(line for line in shown.splitlines() if "(task" in line)
     assert request.endswith(
         " -> answered: Found it: `Close()` blocks because a shutdown timeout of 0 waits for ever."

@@ -34,6 +34,7 @@ from memcore.stores.base import (
     Entry,
     Snapshot,
     Store,
+    UnusableBackup,
     validate_key,
     validate_session_id,
 )
@@ -170,21 +171,21 @@ def decode_backup(blob: bytes, session_id: str, info: BackupInfo | None = None) 
     return Backup(version, digest, records, decoded.entries)
 
 
-#: A backup listed apart as unusable: its id (None when that is no integer) and what is wrong.
-Unusable = tuple[int | None, str]
-
-
 @runtime_checkable
 class ListsUnusableBackups(Protocol):
     """A store that lists a backup whose listing cells are damaged apart (SQLite: a version
     that is no number), where ``list_backups`` raises."""
 
-    async def readable_backups(self, session_id: str) -> tuple[list[BackupInfo], list[Unusable]]:
+    async def readable_backups(
+        self, session_id: str
+    ) -> tuple[list[BackupInfo], list[UnusableBackup]]:
         """The backups ``list_backups`` gives, less the unusable ones; and those."""
         ...
 
 
-async def usable_backups(store: Store, session_id: str) -> tuple[list[BackupInfo], list[Unusable]]:
+async def usable_backups(
+    store: Store, session_id: str
+) -> tuple[list[BackupInfo], list[UnusableBackup]]:
     """The session's backups, newest first, and those whose listing no read can take: what
     recovery and verification go through, so that one damaged backup row leaves the others
     of use (it is passed over, as one whose bytes fail their checks)."""

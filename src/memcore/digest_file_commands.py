@@ -139,7 +139,7 @@ def moved_files(
 
 
 #: A code span in a line (what it names).
-_SPAN = lazy_compile(r"`([^`\n]+)`")
+CODE_SPAN = lazy_compile(r"`([^`\n]+)`")
 DELETED_LATER = " (the file was deleted later)"
 
 
@@ -153,7 +153,7 @@ def said_deleted_later(cands: list[Candidate], files: dict[str, FileWork]) -> li
     out = []
     for cand in cands:
         if cand.section == "decisions" and "`" in cand.text:
-            named = [gone[p] for p in _SPAN.findall(cand.text) if p in gone]
+            named = [gone[p] for p in CODE_SPAN.findall(cand.text) if p in gone]
             last = max(named, key=lambda entry: entry.last) if named else None
             note = DELETED_LATER if last is None or not last.moved_to else _moved_later(last)
             if last is not None and cand.seq < last.last and not cand.text.endswith(note + "."):
@@ -167,6 +167,7 @@ def _moved_later(entry: FileWork) -> str:
 
 
 __all__ = [
+    "CODE_SPAN",
     "DELETED_LATER",
     "deleted_files",
     "moved_files",

@@ -45,6 +45,7 @@ from memcore.digest_commands import (
 from memcore.digest_done import announced_edits
 from memcore.digest_errors import claude_code_s_own_lookup, error_line, with_verdict
 from memcore.digest_file_commands import (
+    CODE_SPAN,
     deleted_files,
     moved_files,
     reverted_files,
@@ -466,7 +467,7 @@ def _pending_since(
     since = f" (worked on since: {calls} tool call{'s' if calls > 1 else ''})"
     out: list[Candidate] = []
     for line in pending:
-        spans = {span.removesuffix("()") for span in _CODE_SPANS.findall(line.text)}
+        spans = {span.removesuffix("()") for span in CODE_SPAN.findall(line.text)}
         if spans & changed:
             continue
         if line.text.startswith(PENDING_AT_COMPACTION):
@@ -475,9 +476,6 @@ def _pending_since(
             line = line._replace(lead=line.lead + since)
         out.append(line)
     return out
-
-
-_CODE_SPANS = lazy_compile(r"`([^`\n]+)`")
 
 
 def _note(item: MemoryItem, seq: int, recency: float) -> list[Candidate]:

@@ -171,14 +171,14 @@ async def _verify(store: Store, session_id: str, deep: bool) -> SessionHealth:
             bad_backups.append(0 if backup_id is None else backup_id)
             problems.append(f"{backup_named(backup_id)}: {why}")
         for info in listed:
-            backups_checked += 1
             try:
                 decode_backup(await store.get_backup(session_id, info.backup_id), session_id, info)
             except NotFoundError:  # rotated away meanwhile: not checked
-                backups_checked -= 1
+                continue
             except CorruptedMemoryError as exc:  # (its bytes fail their checks, or are no blob)
                 bad_backups.append(info.backup_id)
                 problems.append(f"backup {info.backup_id}: {exc}")
+            backups_checked += 1
         try:
             journal = await store.read_journal(session_id, 0)
         except CorruptedMemoryError as exc:

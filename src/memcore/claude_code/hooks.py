@@ -193,18 +193,15 @@ async def _save_in_turn(
             digest.engine()  # (its rules too: compiled, or the Python modules)
             parsed = ahead.result(files, session_id, read_to)
         await manager.sync_session_memory(session_id)
-        if (
-            read_to
-            and previous is not None
-            and len(manager.value_hashes(session_id)) < previous.items
-        ):
+        # the keys held (only an earlier save's entry asks: its items lost, a copy of less)
+        held_ids = manager.value_hashes(session_id).keys() if previous is not None else set()
+        if read_to and previous is not None and len(held_ids) < previous.items:
             read_to = None  # (its items gone, or some: the part read before is read again too)
         if parsed is None:
             # reading on, the parse learns back from the stored items what it knew before
             stored = _recent_items(manager, session_id) if read_to else None
             parsed = parse_session(files, session_id, read_to, stored)
         written = added = 0
-        held_ids = manager.value_hashes(session_id).keys()
         keep_held = bool(files) and a_copy_of_less(
             previous, files[0], (item.id for item in parsed.items), held_ids
         )

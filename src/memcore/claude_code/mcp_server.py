@@ -206,6 +206,7 @@ class MemoryService:
         recall = self._recall if session is None or session == "" else ProjectRecall()
         recall.refresh(self.manager, sessions, {self.notes: self.project})
         hits = recall.search(question_terms(query), pool_size(k))
+        turns: dict[str, list[MemoryItem]] = {}  # (a session's items, read once for its hits)
         found = [
             Recalled(
                 name,
@@ -216,7 +217,7 @@ class MemoryService:
                 tuple(next_actions(item)),
                 minute(item.created_at),
                 self._fix_of(name, item),
-                self._answer_to(name, item),
+                self._answer_to(name, item, turns),
             )
             for name, item, score in rank(hits, k)
         ]
@@ -233,12 +234,14 @@ class MemoryService:
             return ""
         return "" if fix is None else action_line(MemoryItem.coerce(fix).content)
 
-    def _answer_to(self, session: str, item: MemoryItem) -> str:
-        """Of a user's request, the agent's last conclusion of its turn (``turn_answer``)."""
+    def _answer_to(self, session: str, item: MemoryItem, read: dict[str, list[MemoryItem]]) -> str:
+        """Of a user's request, the agent's last conclusion of its turn (``turn_answer``);
+        ``read``: the sessions' items read so far in this recall."""
         if item.metadata.get("kind") != "task" or session == self.notes:
             return ""
-        items = (MemoryItem.coerce(value) for value in self.manager.state(session).values())
-        return turn_answer(list(items), item)
+        if session not in read:
+            read[session] = [MemoryItem.coerce(v) for v in self.manager.state(session).values()]
+        return turn_answer(read[session], item)
 
     async def forget(self, item_id: str, session: str | None = None) -> str:
         if not isinstance(item_id, str) or not item_id.strip():

@@ -242,14 +242,13 @@ def _word_end(text: str, end: int) -> int:
     (``FileModificationTools`` shown as ``FileModificat...``)."""
     if end >= len(text) or not (_is_word_char(text[end - 1]) and _is_word_char(text[end])):
         return end
-    back = end - 1
-    while back > end - WORD_END_BACK and back > 0 and _is_word_char(text[back - 1]):
-        back -= 1
-    if back <= end - WORD_END_BACK or back == 0:
+    floor = max(0, end - WORD_END_BACK)
+    start = end - 1
+    while start > floor and _is_word_char(text[start - 1]):
+        start -= 1
+    if start <= floor:  # (a word longer than that, or the text's first: cut inside it)
         return end
-    while back > 1 and text[back - 1] == " ":  # (the mark after the last word, not a space)
-        back -= 1
-    return back
+    return len(text[:start].rstrip(" ")) or start  # (the mark after the last word, no space)
 
 
 def _is_word_char(char: str) -> bool:

@@ -180,10 +180,9 @@ def describe_call(
             verb = "Write" if tool == "Write" else "Edit"
             how = "defining" if tool == "Write" else "changing"
             named = f", {how} {quoted_list(names)}" if names else ""
-            if meta.get("statements"):  # a document: what it states, its code spans its own
-                added = f": {'; '.join(meta['statements'])}"
-            else:
-                added = f": {'; '.join(f'`{line}`' for line in lines)}" if lines else ""
+            # (a document: what it states, its code spans its own; code: its lines as code)
+            said = meta.get("statements") or [f"`{line}`" for line in lines]
+            added = f": {'; '.join(said)}" if said else ""
             return f"{verb} `{shown}`{named}{added}", meta
         return f"{tool} `{shown}`", meta
     if tool == "Bash" and isinstance(tool_input.get("command"), str):

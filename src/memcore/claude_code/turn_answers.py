@@ -9,7 +9,7 @@ it shows an error with the change that fixed it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 
 from memcore.model import MemoryItem
 
@@ -19,14 +19,14 @@ ANSWER_CHARS = 240
 _ANSWERING = ("conclusion", "decision", "answer")
 
 
-def turn_answer(items: Iterable[MemoryItem], request: MemoryItem) -> str:
+def turn_answer(items: Sequence[MemoryItem], request: MemoryItem) -> str:
     """The agent's last conclusion (else its last words) in ``request``'s turn: after the
     request and before the user's next one, among the session's ``items``; "" when none."""
     start = request.created_at
-    following = [
-        item for item in items if item.created_at > start and item.metadata.get("kind") == "task"
-    ]
-    end = min((item.created_at for item in following), default=None)
+    end = min(
+        (i.created_at for i in items if i.created_at > start and i.metadata.get("kind") == "task"),
+        default=None,
+    )
     said = [
         item
         for item in items

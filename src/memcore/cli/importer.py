@@ -339,8 +339,13 @@ async def _import_sessions(
                     noted = noted_cut(None if held is None else MemoryItem.coerce(held), files)
                     # a cut smaller than the stored items': what it reads again knows less
                     # (texts cut shorter, the calls after an agent's words); so does a copy
+                    # the project it is filed under (looked for once: the store's folders)
+                    filed_under = (
+                        await _filing_project(manager, transcripts) if stamps is not None else None
+                    )
                     keep_held = cut < noted or (
-                        stamps is not None and await _a_copy_of_less(manager, session, transcripts)
+                        filed_under is not None
+                        and await _a_copy_of_less(manager, session, transcripts, filed_under)
                     )
                     count, written, kept, cut_written, refused = _set_items(
                         manager, session, transcripts, keep_held=keep_held
@@ -358,10 +363,12 @@ async def _import_sessions(
                     logged = await save_access_log(store, session, accesses, append=False)
                     project = unfiled = None
                     if stamps is not None and (
-                        written or not await _filed(manager, session, transcripts)
+                        written or not await _filed(manager, session, filed_under)
                     ):
                         try:
-                            project = await _file_session(manager, session, transcripts, stamps)
+                            project = await _file_session(
+                                manager, session, transcripts, stamps, filed_under
+                            )
                         except MemcoreError as exc:  # its items are stored: the rest goes on
                             unfiled = str(exc)
                 finally:
@@ -383,25 +390,34 @@ def _stamps_of(
     return {found[t.path][0]: found[t.path][1] for t in transcripts if t.path in found}
 
 
-async def _a_copy_of_less(
-    manager: DistributedMemoryManager, session: str, transcripts: Sequence[Transcript]
-) -> bool:
-    """Whether the session's transcripts are a copy of it that holds nothing its stored items
-    do not (``session_record.a_copy_of_less``, as the hooks decide it)."""
-    from memcore.claude_code.forget import is_forgotten
-    from memcore.claude_code.project import (
-        SessionRecord,
-        filing_project,
-        registry_key,
-        registry_session,
-    )
-    from memcore.claude_code.session_record import a_copy_of_less
+async def _filing_project(
+    manager: DistributedMemoryManager, transcripts: Sequence[Transcript]
+) -> str | None:
+    """The project the session is filed under, as the hooks file it (``filing_project``: a
+    subfolder of a project with memory is that project); None when no record names a folder."""
+    from memcore.claude_code.project import filing_project
 
     project = _project_of(transcripts)
+    return None if project is None else await filing_project(manager.store, project)
+
+
+async def _a_copy_of_less(
+    manager: DistributedMemoryManager,
+    session: str,
+    transcripts: Sequence[Transcript],
+    project: str,
+) -> bool:
+    """Whether the session's transcripts are a copy of it that holds nothing its stored items
+    do not (``session_record.a_copy_of_less``, as the hooks decide it); ``project``: the one
+    it is filed under."""
+    from memcore.claude_code.forget import is_forgotten
+    from memcore.claude_code.project import SessionRecord, registry_key, registry_session
+    from memcore.claude_code.session_record import a_copy_of_less
+
     main = next((t for t in transcripts if t.agent_id is None), None)
-    if project is None or main is None:
+    if main is None:
         return False
-    registry = registry_session(await filing_project(manager.store, project))
+    registry = registry_session(project)
     await manager.sync_session_memory(registry)
     held = manager.get(registry, registry_key(session))
     if held is None or is_forgotten(held):
@@ -476,17 +492,14 @@ async def _note_cut(
         raise BackendError(f"could not note the cut of session {session!r}: {result.error}")
 
 
-async def _filed(
-    manager: DistributedMemoryManager, session: str, transcripts: Sequence[Transcript]
-) -> bool:
-    """Whether the session's entry is already in its project's registry (an import of nothing
-    new leaves it as it is: refiling would only restamp it)."""
-    from memcore.claude_code.project import filing_project, registry_key, registry_session
+async def _filed(manager: DistributedMemoryManager, session: str, project: str | None) -> bool:
+    """Whether the session's entry is already in the registry of ``project``, the one it is
+    filed under (an import of nothing new leaves it as it is: refiling would only restamp it)."""
+    from memcore.claude_code.project import registry_key, registry_session
 
-    cwd = _project_of(transcripts)
-    if cwd is None:
+    if project is None:
         return False
-    registry = registry_session(await filing_project(manager.store, cwd))
+    registry = registry_session(project)
     await manager.sync_session_memory(registry)
     return manager.get(registry, registry_key(session)) is not None
 
@@ -517,8 +530,10 @@ async def _file_session(
     session: str,
     transcripts: Sequence[Transcript],
     stamps: Mapping[Path, tuple[str, list[int]]],
+    project: str | None,
 ) -> str | None:
-    """File the imported session under its project, as the saving hooks do: its entry in the
+    """File the imported session under ``project`` (``_filing_project``), as the saving hooks
+    do: its entry in the
     project's registry (``memcore.claude_code.session_record``), so that session-start brings
     it back. Each transcript's ``read_to`` is its size and time from before it was read, with
     the offset read to: a hook that later saves the same file reads on from there, and one that
@@ -527,20 +542,19 @@ async def _file_session(
     leaves its branch. The project, or None: none known."""
     from memcore.claude_code.project import (
         SessionRecord,
-        filing_project,
         merge_files,
         registry_key,
         registry_session,
         summarize_files,
     )
     from memcore.claude_code.session_record import fresh_record
-    from memcore.claude_code.worktrees import linked_tree, placed, project_folder
+    from memcore.claude_code.worktrees import linked_tree, placed
 
     started = _started_in(transcripts)
-    if started is None:
+    if started is None or project is None:
         return None
     tree = linked_tree(started)  # (a linked git worktree's files: at their place in the main)
-    cwd = await filing_project(manager.store, project_folder(started, tree))
+    cwd = project
     read_to = {
         stamps[t.path][0]: [*stamps[t.path][1], t.end_offset]
         for t in transcripts

@@ -85,6 +85,11 @@ def validate_new_key(key: object) -> str:
     return checked
 
 
+#: A backup a store lists apart as unusable (a row, a record no read can take): its id (None
+#: when that is no integer) and what is wrong (``readable_backups``).
+UnusableBackup = tuple[int | None, str]
+
+
 # --- entries: what a key holds ---------------------------------------------------------------
 
 
@@ -498,6 +503,7 @@ __all__ = [
     "SelfChecking",
     "Snapshot",
     "Store",
+    "UnusableBackup",
     "commit_if_unchanged_of",
     "commit_now_of",
     "decode_entry",

@@ -13,6 +13,7 @@ import msgpack
 from memcore.errors import CorruptedMemoryError, NotFoundError, ValidationError
 from memcore.stores.base import (
     BackupInfo,
+    UnusableBackup,
     sorted_newest_first,
     validate_backup_id,
     validate_version,
@@ -48,15 +49,15 @@ class RedisBackups:
 
     async def readable_backups(
         self, session_id: str
-    ) -> tuple[list[BackupInfo], list[tuple[int | None, str]]]:
+    ) -> tuple[list[BackupInfo], list[UnusableBackup]]:
         """``list_backups`` less the backups whose record no read can take (another program
         wrote it), and those apart: their ids (None: no integer) and what is wrong. Recovery
         and verification pass them over, as they do a backup whose bytes fail their checks."""
-        unusable: list[tuple[int | None, str]] = []
+        unusable: list[UnusableBackup] = []
         return await self._backups_of(session_id, unusable), unusable
 
     async def _backups_of(
-        self, session_id: str, unusable: list[tuple[int | None, str]] | None
+        self, session_id: str, unusable: list[UnusableBackup] | None
     ) -> list[BackupInfo]:
         """The session's backups, newest first; one whose record is unreadable raises
         ``CorruptedMemoryError``, or with ``unusable`` is added there instead."""

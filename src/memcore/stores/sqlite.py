@@ -56,6 +56,7 @@ from memcore.stores.base import (
     Incarnation,
     JournalEntry,
     Snapshot,
+    UnusableBackup,
     validate_backup_id,
     validate_digest,
     validate_key,
@@ -391,14 +392,14 @@ class SQLiteStore(SQLiteLockedSync):
 
     async def readable_backups(
         self, session_id: str
-    ) -> tuple[list[BackupInfo], list[tuple[int | None, str]]]:
+    ) -> tuple[list[BackupInfo], list[UnusableBackup]]:
         """``list_backups`` less the rows with a cell no read can take (a version that is no
         number), and those apart: their ids (None: no integer) and what is wrong. Recovery and
         verification pass them over, as they do a backup whose bytes fail their checks."""
         validate_session_id(session_id)
 
-        def work(conn: sqlite3.Connection) -> tuple[list[BackupInfo], list[tuple[int | None, str]]]:
-            unusable: list[tuple[int | None, str]] = []
+        def work(conn: sqlite3.Connection) -> tuple[list[BackupInfo], list[UnusableBackup]]:
+            unusable: list[UnusableBackup] = []
             return self._backups_of(conn, session_id, unusable), unusable
 
         return await self._run(work)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from memcore.errors import BackendError, CorruptedMemoryError, NotFoundError
-from memcore.stores.base import BackupInfo, Snapshot
+from memcore.stores.base import BackupInfo, Snapshot, UnusableBackup
 from memcore.stores.sqlite_numbered import connect
 from memcore.stores.sqlite_schema import (
     _APPLICATION_ID,
@@ -246,7 +246,7 @@ class SQLiteFile:
     def _backups_of(
         conn: sqlite3.Connection,
         session_id: str,
-        unusable: list[tuple[int | None, str]] | None = None,
+        unusable: list[UnusableBackup] | None = None,
     ) -> list[BackupInfo]:
         """``list_backups``'s read: the session's backups, newest first. A row with a cell no
         read can take (a version or time that is no number: a hand edit) raises
