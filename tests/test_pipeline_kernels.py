@@ -17,12 +17,13 @@ from memcore._pure._text_tables import ABBREVIATIONS, ELLIPSIS, ERROR_WORDS, STO
 HOUR = 3600.0
 
 # Characters that exercise every branch: terminators, quotes, bullets, code, paths, non-ASCII.
-ALPHABET = "aAbZz09 .!?\n\t\r-*+`/:_()[]\"'é中ß\u2022\u2014,;\u3002\uff01\uff1f\u300d\u3042"
+ALPHABET = "aAbZz09 .!?\n\t\r-*+#`/:_()[]\"'é中ß\u2022\u2014,;\u3002\uff01\uff1f\u300d\u3042"
 WORDS = [
     "Dr.", "e.g.", "3.14", "/usr/lib/x.so", "https://a.io/b?c=1", "foo_bar()", "Error:", "The",
     "value", "is", "ok.", "\n- ", "\n\n", "1. ", "`a. B`", "ValueError", "camelCase", "I.",
     "- that", "it.Let", "done!The", "(x).But", "`a`.Now", "ok.I'm", "os.Exit", "v1.The",
     "e.g.So,",
+    "\n## ", "\n#", "\n  ", "\n",
 ]  # fmt: skip
 texts = st.one_of(
     st.text(alphabet=ALPHABET, max_size=120),
@@ -141,6 +142,22 @@ def test_partition_matches_twin(
                 "Done",
             ],
             id="bullets-and-paragraphs-split-code-does-not",
+        ),
+        pytest.param(
+            "Changes:\n- Added the check\n- Fixed `go()`\nAll tests pass.\n## Plan\nFirst the "
+            "docs\n- Rename it\n  in every module\n1) Ship\n#hashtag stays\nin its line",
+            [
+                "Changes:",
+                "- Added the check",
+                "- Fixed `go()`",
+                "All tests pass.",  # (not "- Fixed `go()` All tests pass.")
+                "## Plan",
+                "First the docs",
+                "- Rename it\n  in every module",  # (a line indented under an item goes on)
+                "1) Ship",
+                "#hashtag stays\nin its line",  # (no heading without a space)
+            ],
+            id="an-item-or-a-heading-ends-with-its-line",
         ),
         pytest.param(
             "It defaults to 10 seconds!) - that's the issue. Done! \u2014 and it works. "

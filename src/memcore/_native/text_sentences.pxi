@@ -21,6 +21,30 @@ cdef bint _is_bullet(int kind, const void* data, Py_ssize_t j, Py_ssize_t n) noe
     return False
 
 
+cdef bint _is_heading(int kind, const void* data, Py_ssize_t j, Py_ssize_t n) noexcept:
+    """A Markdown heading at ``j`` (``j < n``): one to six ``#`` and a space."""
+    cdef Py_ssize_t k = j
+    while k < n and k - j < 7 and PyUnicode_READ(kind, <void*>data, k) == 35:
+        k += 1
+    return 0 < k - j < 7 and k < n and PyUnicode_READ(kind, <void*>data, k) == 32
+
+
+cdef bint _ends_with_line(
+    int kind, const void* data, Py_ssize_t line, Py_ssize_t newline
+) noexcept:
+    """Whether a bullet item's or a heading's line, from ``line`` to the break at ``newline``,
+    ends a sentence there (see the twin)."""
+    cdef Py_UCS4 c
+    while line < newline:
+        c = PyUnicode_READ(kind, <void*>data, line)
+        if c != 32 and c != 9:
+            break
+        line += 1
+    if line >= newline:
+        return False
+    return _is_bullet(kind, data, line, newline) or _is_heading(kind, data, line, newline)
+
+
 cdef bint _is_dash_aside(int kind, const void* data, Py_ssize_t j, Py_ssize_t n) noexcept:
     """A dash (hyphen, en or em), a space and a small letter at ``j`` (``j < n``)."""
     cdef Py_UCS4 c = PyUnicode_READ(kind, <void*>data, j)
@@ -101,7 +125,9 @@ cdef list sentence_spans(str text):
     cdef list spans = []
     cdef Py_ssize_t n = len(text)
     cdef Py_ssize_t start = 0, i = 0, j, k, m
+    cdef Py_ssize_t line = 0  # where the line of ``i`` starts
     cdef bint in_code = False
+    cdef bint indented
     cdef Py_UCS4 c, d, nxt
     cdef int kind = PyUnicode_KIND(text)
     cdef const void* data = PyUnicode_DATA(text)
@@ -112,21 +138,33 @@ cdef list sentence_spans(str text):
             i += 1
             continue
         if in_code:
+            if c == 10:
+                line = i + 1
             i += 1
             continue
         if c == 10:
             j = i + 1
+            indented = False
             while j < n:
                 d = PyUnicode_READ(kind, <void*>data, j)
                 if d != 32 and d != 9 and d != 13:
                     break
+                if d != 13:
+                    indented = True
                 j += 1
-            if j < n and (PyUnicode_READ(kind, <void*>data, j) == 10 or _is_bullet(kind, data, j, n)):
+            if j < n and (
+                PyUnicode_READ(kind, <void*>data, j) == 10
+                or _is_bullet(kind, data, j, n)
+                or _is_heading(kind, data, j, n)
+                or (not indented and _ends_with_line(kind, data, line, i))
+            ):
                 _push(kind, data, spans, start, i)
                 start = j
                 i = j
+                line = j
                 continue
             i += 1
+            line = i
             continue
         if c == 0x3002 or c == 0xFF01 or c == 0xFF1F:  # a wide stop (see the twin)
             k = i + 1

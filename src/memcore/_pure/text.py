@@ -136,6 +136,25 @@ def _is_bullet(text: str, j: int) -> bool:
     return False
 
 
+def _is_heading(text: str, j: int) -> bool:
+    """A Markdown heading at ``j``: one to six ``#`` and a space."""
+    k = j
+    n = len(text)
+    while k < n and k - j < 7 and text[k] == "#":
+        k += 1
+    return 0 < k - j < 7 and k < n and text[k] == " "
+
+
+def _ends_with_line(text: str, line: int, newline: int) -> bool:
+    """Whether a sentence ends at the line break at ``newline``, the end of the line from
+    ``line``: a bullet item's or a heading's line ends it, unless the next line is indented
+    under it ("- Added the check\nAll tests pass" is two sentences, not "- Added the check All
+    tests pass")."""
+    while line < newline and text[line] in " \t":
+        line += 1
+    return line < newline and (_is_bullet(text, line) or _is_heading(text, line))
+
+
 def _is_dash_aside(text: str, j: int) -> bool:
     """A dash, a space and a small letter at ``j``: the sentence goes on after an aside, it is
     no bullet (a bullet's text starts like a sentence)."""
@@ -190,7 +209,9 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     A sentence ends at ``.``/``!``/``?`` followed by whitespace and a capital, digit, quote or
     bullet (so decimals, versions, paths and URLs never split), or directly by a word that
     starts sentences (``GLUED_STARTS``: "it.Let me"), at a Chinese or Japanese stop
-    (``_WIDE_STOPS``, with what closes it), at a blank line, or before a bullet item.
+    (``_WIDE_STOPS``, with what closes it), at a blank line, before a bullet item or a
+    heading, or at the end of a bullet item's or a heading's line when the next line is not
+    indented under it.
     Abbreviations and initials do not end sentences; nothing inside backticks does.
     """
     text = _as_text(text)
@@ -198,6 +219,7 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     n = len(text)
     start = 0
     i = 0
+    line = 0  # where the line of ``i`` starts
     in_code = False
     while i < n:
         c = text[i]
@@ -206,18 +228,27 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
             i += 1
             continue
         if in_code:
+            if c == "\n":
+                line = i + 1
             i += 1
             continue
         if c == "\n":
             j = i + 1
             while j < n and text[j] in " \t\r":
                 j += 1
-            if j < n and (text[j] == "\n" or _is_bullet(text, j)):
+            if j < n and (
+                text[j] == "\n"
+                or _is_bullet(text, j)
+                or _is_heading(text, j)
+                or (_ends_with_line(text, line, i) and text[i + 1 : j].strip("\r") == "")
+            ):
                 _push(text, spans, start, i)
                 start = j
                 i = j
+                line = j
                 continue
             i += 1
+            line = i
             continue
         if c in _WIDE_STOPS:  # (no space follows one: the text has none)
             k = i + 1
