@@ -1,7 +1,7 @@
 """What commands did to files the digest speaks of: a file deleted (``rm``, ``git rm``) is not
 said to stand unchanged, and a file whose edits a command threw away (``git checkout -- f``,
-``git restore f``) is said to be reverted; and the calls that reached beyond the project (the
-web, an MCP server's tools)."""
+``git restore f``), or later edits undid, is said to be reverted; and the calls that reached
+beyond the project (the web, an MCP server's tools)."""
 
 from __future__ import annotations
 
@@ -86,6 +86,51 @@ def test_a_file_edited_again_after_its_revert_is_not_said_reverted() -> None:
     line = next(line for line in files if line.startswith("- `cart.py` was edited"))
     assert line.startswith("- `cart.py` was edited 3 times")
     assert "reverted" not in line
+
+
+def _undone(*, all_of_it: bool) -> list[str]:
+    """Edits of `attr.go` that later edits undid (told "no, revert those changes"), and, unless
+    ``all_of_it``, one more that stays."""
+    records = _Records()
+    records.user("skip the metadata folders when counting")
+    before = "func count(p string) int {\n\tn := 0\n\treturn n\n}\n"
+    guard = "\tif isMetadataPath(p) {\n\t\treturn 0\n\t}\n"
+    helper = 'func isMetadataPath(p string) bool {\n\treturn strings.HasPrefix(p, ".e/")\n}\n'
+    records.edit("attr.go", before, "\tn := 0\n", guard + "\tn := 0\n")
+    records.edit("attr.go", before, "func count(", helper + "func count(")
+    if not all_of_it:
+        records.edit("attr.go", before, "\treturn n\n", "\treturn n + 1\n")
+    records.user("no, revert those changes")
+    records.edit("attr.go", before, helper + "func count(", "func count(")
+    records.edit("attr.go", before, guard + "\tn := 0\n", "\tn := 0\n")
+    records.tool("Bash", {"command": "go test ./..."}, "ok")
+    return session_digest(records.items(), 2000).text.splitlines()
+
+
+def test_edits_later_edits_undid_are_said_undone() -> None:
+    """An edit that takes out what an earlier one added and puts back what it took out undid
+    it: the file is as it was, which its line says (the names after it: what to look for no
+    more), and no line says what the undone edits added; the state line does not name it."""
+    lines = _undone(all_of_it=True)
+    line = next(line for line in lines if line.startswith("- `attr.go` was edited"))
+    assert line.startswith("- `attr.go` was edited 4 times, each change undone by a later edit;")
+    assert "the edits had changed" in line, line
+    assert "`isMetadataPath()`" in line, line
+    assert not any("added" in line and "isMetadataPath" in line for line in lines), lines
+    assert not any("also changed" in line for line in lines), lines
+    assert not any(line.startswith("- State at the end") for line in lines)  # nothing changed
+
+
+def test_edits_undone_beside_one_that_stays_are_counted_apart() -> None:
+    lines = _undone(all_of_it=False)
+    line = next(line for line in lines if line.startswith("- `attr.go` was edited"))
+    assert line.startswith("- `attr.go` was edited 5 times (4 of them undoing each other)"), line
+    assert "undone by a later edit" not in line
+    assert "`isMetadataPath()`" not in line  # (what is there now: the edit that stays)
+    assert not any("isMetadataPath" in line for line in lines), lines
+    # (the file changed: the edit that stays, before the check)
+    state = next(line for line in lines if line.startswith("- State at the end"))
+    assert "passed after the last edit" in state
 
 
 def _reached_out() -> _Records:

@@ -42,6 +42,7 @@ from memcore.digest_commands import (
     outside_call,
     record_action,
 )
+from memcore.digest_diagnoses import said_overtaken_diagnoses
 from memcore.digest_done import announced_edits
 from memcore.digest_errors import claude_code_s_own_lookup, error_line, with_verdict
 from memcore.digest_file_commands import (
@@ -72,6 +73,7 @@ from memcore.digest_prose import (
     statements,
 )
 from memcore.digest_state import said_before_it_failed, said_overtaken
+from memcore.digest_undone import undone_edits
 from memcore.digest_work import (
     ENCLOSING_WEIGHT,
     FileWork,
@@ -83,6 +85,7 @@ from memcore.digest_work import (
     session_root,
     shown_path,
     strs,
+    undo_edits,
     write_result,
 )
 from memcore.lazy_re import lazy_compile
@@ -341,6 +344,8 @@ def build_candidates(
     out = said_deleted_later(out, files)  # (a result naming a file deleted after it)
     out = said_overtaken(out, items)  # (a failure said before a check of its kind passed)
     out = said_before_it_failed(out, items)  # (a fix the user's next words said failed)
+    out = said_overtaken_diagnoses(out, items)  # (what the problem is, said again later)
+    undo_edits(files, undone_edits(items))  # (an edit a later one undid changed nothing)
     out.extend(file_lines(files, n, changed_elsewhere, part))
     out.extend(command_lines(commands, n))
     # (an act whose pull request Claude Code's own note names already is said once, by it)

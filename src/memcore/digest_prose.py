@@ -64,6 +64,10 @@ _LETTERED_ITEM = lazy_compile(r"[a-h][.)] +\S")
 _LETTER_MARKS = frozenset({". ", ") "})
 #: Base score of a statement of the agent's text, by what the import judged the text to be.
 _STATEMENT_BASE = {"conclusion": 3.0, "decision": 3.0, "answer": 2.0}
+#: How a line from a sub-agent's report (or its own transcript) starts: a reviewer's "Both test
+#: runs pass" or an explorer's account of a documentation page is its claim, which the session
+#: may have checked, declined or not acted on.
+REPORTED = "A sub-agent reported: "
 #: A thinking block that is only its bold title (some models show only that): it states nothing
 #: (a markdown heading is no statement anyway: the ``prose`` walk leaves it out)
 #: (matched whole: no copy of a long text stripped)
@@ -324,6 +328,8 @@ def statements(
                 out.append(Candidate("decisions", at, score, f"- {stated}", spare=True))
         return out
     lift = RECENT * recency
+    # (a sub-agent's words are its claims, not what the session found or did: said as its)
+    told = REPORTED if (report or meta.get("sidechain")) and not musing else ""
     for sentence, joined, words, names, concluding, aside, listy, position in found:
         if musing and unsettled(sentence):
             continue
@@ -394,10 +400,10 @@ def statements(
             lines = content.splitlines() if lines is None else lines
             led = with_antecedent(kept, lines, position // 1000)
             if led is not None:  # said with the sentence before it, unless that one is said
-                line = f"- {kept}"
-                out.append(Candidate("decisions", at, score, line, known, lead=f"- {led}"))
+                line = f"- {told}{kept}"
+                out.append(Candidate("decisions", at, score, line, known, lead=f"- {told}{led}"))
                 continue
-        out.append(Candidate("decisions", at, score, f"- {kept}", known))
+        out.append(Candidate("decisions", at, score, f"- {told}{kept}", known))
     return out
 
 

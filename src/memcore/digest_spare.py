@@ -22,6 +22,7 @@ from memcore.digest_prose import (
     line_identifiers,
 )
 from memcore.digest_prose import spare_lines as prose_spare_lines
+from memcore.digest_undone import undone_edits
 from memcore.digest_work import (
     edit_added,
     is_failed_edit,
@@ -51,12 +52,14 @@ def spare_lines(
     n = max(1, len(items))
     root = session_root(items) if root is None else root
     inside = _enclosing_by_call(items)
-    failed = _failed_edits(items)
+    # an edit that failed changed nothing, nor did edits that undid each other: their calls'
+    # words say no change
+    failed = _failed_edits(items) | undone_edits(items)
     for seq, item in enumerate(items):
         meta = item.metadata
         key = (str(meta.get("kind")), str(meta.get("tool")))
         if key[0] == "tool_call" and failed and str(meta.get("tool_use_id")) in failed:
-            continue  # an edit that failed changed nothing: its call's words say no change
+            continue
         if key in _RECORDS and is_agent(item):
             where = inside.get(str(meta.get("tool_use_id"))) if key[0] == "tool_call" else None
             out.extend(_record_lines(item, _RECORDS[key], seq, seq / n, root, where))

@@ -18,6 +18,7 @@ from memcore.claude_code.commands import is_project_check, normalize_command
 from memcore.claude_code.tools import EDIT_TOOLS, quoted_list
 from memcore.digest_commands import made_commits
 from memcore.digest_prose import Candidate, cut_words
+from memcore.digest_undone import undone_edits
 from memcore.digest_work import code_span, is_failed_edit, is_plan_draft, shown_path
 from memcore.lazy_re import lazy_compile
 from memcore.model import MemoryItem
@@ -62,6 +63,7 @@ def end_state(items: Sequence[MemoryItem], root: str | None) -> list[Candidate]:
     edited: dict[str, int] = {}  # each file the session changed, by its last change
     checks: list[_Check] = []
     commit: tuple[int, str] | None = None  # the last commit: where, its hash
+    undone = undone_edits(items)  # (edits that undid each other changed nothing)
     for seq, item in enumerate(items):
         meta = item.metadata
         kind = meta.get("kind")
@@ -69,8 +71,12 @@ def end_state(items: Sequence[MemoryItem], root: str | None) -> list[Candidate]:
             continue
         tool = meta.get("tool")
         if tool in EDIT_TOOLS:
-            if is_failed_edit(meta) or not isinstance(meta.get("file_path"), str):
-                continue  # (a failed edit changed nothing)
+            if (
+                is_failed_edit(meta)
+                or not isinstance(meta.get("file_path"), str)
+                or str(meta.get("tool_use_id")) in undone
+            ):
+                continue  # (a failed edit changed nothing, nor did edits undone)
             shown = shown_path(meta, root)
             if not is_plan_draft(shown):
                 edited.pop(shown, None)
@@ -222,7 +228,23 @@ NOT_WORKED = lazy_compile(
     r"|doesn'?t|does not) (?:work|help|fix|change)\b|not working|same (?:error|problem|issue"
     r"|result)\b|no luck)"
 )
+#: The user's next message opening by saying the agent was wrong ("no, we removed the session
+#: commands on purpose", "that's not right"): what the agent concluded before it did not hold
+#: (a "no" that answers the agent's question is no such thing).
+CORRECTED = lazy_compile(
+    r"(?i)\s*(?:no\b[,.!]?\s+(?!(?:problem|worries|worry|need|thanks|rush|hurry)\b)\w"
+    r"|(?:that'?s|this is|you'?re|you are) (?:wrong|not right|incorrect|not what i))"
+)
 _SENTENCE_END = lazy_compile(r"[.!?\n]")
+#: The agent's words ending with a question "no" answers ("Should I commit it?"; not "Which
+#: approach do you prefer?", whose "no, we removed those on purpose" says it was wrong).
+YES_NO_ASKED = lazy_compile(
+    r"(?i)(?:^|[.!?:\n]\s*)(?:should|shall|do|does|did|would|will|can|could|want|is|are|may"
+    r"|ok|okay)\b[^.!?\n]*\?[\s\"'`)*]*$"
+)
+#: The kinds of the user's messages (a message that says how things are to be is imported as
+#: a preference: "no, we removed the session commands on purpose").
+_USER_SAID = ("task", "preference")
 #: How much of the user's next message is looked at, and how much of it is quoted.
 _REPORT_CHARS = 200
 _REPORT_WORDS = 8
@@ -232,32 +254,57 @@ CONTRADICTED = ' (then the user: "{}")'
 
 def said_before_it_failed(cands: list[Candidate], items: Sequence[MemoryItem]) -> list[Candidate]:
     """``cands`` with each result line of a turn that the user's next message said did not
-    work ("Changes made: fixed the permissions" before "still no conversation found") marked
-    with their words: said alone, it reads as a fix that held."""
-    turns: list[tuple[int, int, str]] = []  # (the turn's start, its end, what the user said)
+    work ("Changes made: fixed the permissions" before "still no conversation found"), or was
+    wrong ("no, we removed those commands on purpose": ``CORRECTED``), marked with their words:
+    said alone, it reads as a fix that held, or a finding that stands."""
+    # (the turn's start, its end, what the user said, whether it said the agent was wrong)
+    turns: list[tuple[int, int, str, bool]] = []
     start = -1
+    asked = False  # the agent's last words asked a yes-or-no question ("no" answers it)
     for seq, item in enumerate(items):
         meta = item.metadata
-        if meta.get("kind") != "task" or meta.get("role") != "user":
+        kind = meta.get("kind")
+        if kind == "fact" and meta.get("role") == "assistant":
+            asked = YES_NO_ASKED.search(item.content[-_REPORT_CHARS:]) is not None
+            continue
+        if kind not in _USER_SAID or meta.get("role") != "user":
             continue
         head = item.content[:_REPORT_CHARS]
         found = NOT_WORKED.search(head) if start >= 0 else None
+        corrected = found is None and start >= 0 and not asked
+        if corrected:
+            found = CORRECTED.match(head)
         if found is not None:
             words = _SENTENCE_END.split(head[found.start() :], 1)[0].split()[:_REPORT_WORDS]
             said = " ".join(words).rstrip(".,;:!")
-            turns.append((start, seq, said.replace('"', "'")))
+            turns.append((start, seq, said.replace('"', "'"), corrected))
         start = seq
     if turns and turns[-1][1] == start and not _answered_after(items, start):
         turns.pop()  # (the latest request, not answered: "Still open" says it, words and all)
     if not turns:
         return cands
+    # a turn the user said was wrong: its last account is said, marked; the earlier ones, the
+    # same belief said on the way, are left out (a fix that "still didn't work" is said whole)
+    latest = {
+        first: max(
+            [int(c.seq) for c in cands if c.section == "decisions" and first < c.seq < last],
+            default=-1,
+        )
+        for first, last, _, corrected in turns
+        if corrected
+    }
     out = []
     for cand in cands:
         if cand.section == "decisions" and not cand.text.endswith('")'):
-            for first, last, said in turns:
+            for first, last, said, corrected in turns:
                 if first < cand.seq < last:
-                    cand = cand._replace(text=cand.text + CONTRADICTED.format(said))
+                    if corrected and int(cand.seq) < latest[first]:
+                        break  # (left out)
+                    out.append(cand._replace(text=cand.text + CONTRADICTED.format(said)))
                     break
+            else:
+                out.append(cand)
+            continue
         out.append(cand)
     return out
 

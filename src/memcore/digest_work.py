@@ -81,6 +81,9 @@ class FileWork:
     #: ``git restore f``) and the command's verb; 0: none (or edited again since)
     reverted: int = 0
     reverted_by: str = ""
+    #: how many of its edits undid an earlier one or were undone by a later one
+    #: (``digest_undone``); all of them: the file is as it was
+    undone: int = 0
     #: what each edit call counted here, by its tool call id, until its result came back: a
     #: call that failed changed nothing (``failed_edit`` takes it back out)
     made: dict[str, EditMade] = field(default_factory=dict)
@@ -254,7 +257,35 @@ def failed_edit(files: dict[str, FileWork], meta: Mapping[str, Any], root: str |
         return
     entry.edits -= 1
     entry.deleted = made.was_deleted
-    for name in made.names:
+    _take_back(entry, use, made, names=True)
+    if made.created:
+        entry.created = False
+        entry.first_write = ""
+    if made.fixes:
+        entry.fixes -= 1
+
+
+def undo_edits(files: dict[str, FileWork], undone: frozenset[str]) -> None:
+    """Take out of the files' work what the edits that undid each other changed
+    (``digest_undone.undone_edits``), their count kept: a file whose every edit is one of
+    them is said to be as it was, with the names its edits had changed; another keeps the
+    names its other edits changed."""
+    if not undone:
+        return
+    for entry in files.values():
+        pairs = [(use, made) for use, made in entry.made.items() if use in undone]
+        if not pairs:
+            continue
+        entry.undone = len(pairs)
+        whole = entry.undone == entry.edits
+        for use, made in pairs:
+            _take_back(entry, use, made, names=not whole)
+
+
+def _take_back(entry: FileWork, use: str, made: EditMade, *, names: bool) -> None:
+    """Take what edit ``use`` counted (``made``) out of ``entry``: its added and taken-out
+    lines, its renames and, with ``names``, the names it changed."""
+    for name in made.names if names else ():
         left = entry.names.get(name, 0) - 1
         if left > 0:
             entry.names[name] = left
@@ -265,11 +296,13 @@ def failed_edit(files: dict[str, FileWork], meta: Mapping[str, Any], root: str |
         entry.removed.remove(made.removed)
     for pair in made.renamed:
         entry.renamed.pop(pair, None)
-    if made.created:
-        entry.created = False
-        entry.first_write = ""
-    if made.fixes:
-        entry.fixes -= 1
+
+
+def _undone_clause(entry: FileWork) -> str:
+    """What a file's line says of its edits that undid each other ("" for none)."""
+    if not entry.undone or entry.undone == entry.edits:
+        return ""
+    return f" ({entry.undone} of them undoing each other)"
 
 
 _T = TypeVar("_T")
@@ -382,7 +415,9 @@ def file_lines(
             # (a document's names are the code its prose mentions: said when there is room)
             detail = DOC_DETAIL if entry.shown.lower().endswith(DOCUMENT_SUFFIXES) else EDIT_DETAIL
             start = len(names)
-            runs = chunks(ranked[start:], known, each=FURTHER_NAMES, lines=FURTHER_NAME_LINES)
+            # (a file as it was: its own line says what its edits had changed, no more)
+            more_lines = 0 if entry.undone == entry.edits else FURTHER_NAME_LINES
+            runs = chunks(ranked[start:], known, each=FURTHER_NAMES, lines=more_lines)
             for chunk in runs:
                 more = quoted_list(chunk)
                 # under the file's own line (or another of these) it goes on from it: "also"
@@ -392,11 +427,11 @@ def file_lines(
                 further = Candidate("files", entry.first + 0.5, score, line, about=entry.shown)
                 out.append(further._replace(lead=alone))
                 start += len(chunk)
-            how = f"edited {times(entry.edits)}"
+            how = f"edited {times(entry.edits)}{_undone_clause(entry)}"
             whole = "created" if entry.created else "rewritten" if entry.rewritten else ""
             if whole:
                 then = f", then edited {times(entry.edits - 1)}" if entry.edits > 1 else ""
-                how = whole + then
+                how = whole + then + _undone_clause(entry)
             if entry.shown in changed_elsewhere:  # (the count is of these items' edits only)
                 how += f" {part} the compaction"
             doing = "defining" if whole and entry.edits == 1 else "changing"
@@ -404,6 +439,8 @@ def file_lines(
             gone = f", then {gone_how(entry)}" if entry.deleted else ""
             if entry.reverted == entry.edits:  # (none since: what it changed is gone)
                 gone = f", then reverted with `{entry.reverted_by}`"
+            elif entry.undone == entry.edits:  # (each edit undid another: it is as it was)
+                gone = ", each change undone by a later edit"
             if gone and names:  # (said before the names: a line cut to fit keeps it)
                 did = "it defined" if doing == "defining" else "the edits had changed"
                 how, gone, changing = how + gone, "", f"; {did} {quoted_list(names)}"

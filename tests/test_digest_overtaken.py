@@ -1,0 +1,68 @@
+"""What a later message overtook is not said as a finding that stands: a sub-agent's report is
+said as its claim; the agent's account of a turn the user then said was wrong is said once,
+with the user's words; a diagnosis the agent gave again later in the same turn is left out."""
+
+from __future__ import annotations
+
+from memcore import session_digest
+from tests.test_transcript_agent_records import _Records
+
+
+def _decisions(records: _Records) -> list[str]:
+    return session_digest(records.items(), 2000).sections.get("decisions", "").splitlines()
+
+
+def test_a_sub_agent_s_report_is_said_as_its_claim() -> None:
+    records = _Records()
+    records.user("review the cart module")
+    brief = {"description": "Review cart", "prompt": "Review `cart.py` for rounding bugs."}
+    records.tool("Task", brief, "Both `make test` and `make lint` pass with zero issues.")
+    records.said("The `round_half_up()` helper is now used in `total()`.")
+    lines = _decisions(records)
+    claim = "- A sub-agent reported: Both `make test` and `make lint` pass with zero issues."
+    assert claim in lines
+    assert "- The `round_half_up()` helper is now used in `total()`." in lines  # (its own)
+
+
+def _corrected(reply: str, answer: str) -> list[str]:
+    records = _Records()
+    records.user("run the end-to-end script and fix what fails")
+    records.said("The `entire session` command is missing from the CLI in `root.go`.")
+    records.ran("grep -n AddCommand root.go", "12: root.AddCommand(newVersionCmd())")
+    records.said(f"So `newSessionCmd()` is not wired into `root.go` at all. {reply}")
+    records.user(answer)
+    records.said("Understood: the `session` errors in `e2e.sh` are expected.")
+    return _decisions(records)
+
+
+def test_an_account_the_user_said_was_wrong_is_said_once_with_their_words() -> None:
+    lines = _corrected(
+        "Which approach do you prefer?", "no, we removed the session commands on purpose"
+    )
+    marked = [line for line in lines if "(then the user:" in line]
+    assert marked == [
+        '- So `newSessionCmd()` is not wired into `root.go` at all. (then the user: "no, we '
+        'removed the session commands on purpose")'
+    ], lines
+    assert not any("missing from the CLI" in line for line in lines), lines  # (said on the way)
+    assert any("are expected" in line for line in lines)  # (the next turn's, unmarked)
+
+
+def test_a_no_that_answers_a_yes_or_no_question_says_nothing_was_wrong() -> None:
+    lines = _corrected("Should I add it back?", "no, not now")
+    assert not any("(then the user:" in line for line in lines), lines
+    assert any("missing from the CLI" in line for line in lines), lines
+
+
+def test_a_diagnosis_given_again_later_in_the_turn_overtakes_the_first() -> None:
+    records = _Records()
+    records.user("why are prompt attributions empty?")
+    records.said("The main issue is that `prompt_attributions` is never saved by `save()`.")
+    records.ran("go test ./...", "ok")
+    records.said("The real cause was a stale binary on `PATH`: `hooks.json` called the old one.")
+    records.user("ok, and the timestamps?")
+    records.said("The problem is that `time.Now()` is not made UTC in `committed.go`.")
+    lines = _decisions(records)
+    assert not any("never saved" in line for line in lines), lines
+    assert any("stale binary" in line for line in lines), lines
+    assert any("`time.Now()`" in line for line in lines), lines  # (another turn's: kept)
