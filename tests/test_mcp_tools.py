@@ -30,6 +30,7 @@ from memcore.stores import open_store
 from tests.claude_code_support import DATA
 from tests.claude_hooks_support import PROJECT, _hook, _payload, _place
 from tests.test_claude_mcp import is_error, server_params
+from tests.test_search_manager import commit_foreign
 
 needs_data = pytest.mark.skipif(not DATA.is_dir(), reason="the shared transcripts are not here")
 
@@ -414,3 +415,73 @@ def test_notes_remembered_through_the_tool_are_notes_in_a_digest() -> None:
         "- Preference: The user prefers table-driven Go tests.",
         "- Task: Port the cart to the new API.",
     ]
+
+
+async def test_recall_gives_k_hits_when_runs_of_one_command_fill_the_pool(
+    service: MemoryService,
+) -> None:
+    """Sixty successful runs of one command are one hit (``said_as``), and they filled the
+    pool of distinct texts asked of the index: five notes that match too went unshown and
+    recall gave one hit for eight asked. The pool grows until ``k`` hits remain once folded,
+    or the index has no more."""
+    session = "s-1"
+    await _file_session(service, session, "## What was asked\n- fix the migrations")
+    command = "go test ./pkg/migrate"
+    for n in range(60):
+        service.manager.set(
+            session,
+            f"run{n:02d}",
+            MemoryItem(
+                f"run{n:02d}",
+                f"`{command}` succeeded (exit 0): ok migrate {n}.{n}s migrate migrate",
+                metadata={
+                    "kind": "tool_result",
+                    "command": command,
+                    "exit_code": 0,
+                    "source": "claude-code",
+                },
+            ),
+        )
+    await service.manager.sync_session_memory(session)
+    notes = [
+        await service.remember(f"note {n}: the migrate step {n} needs a lock") for n in range(5)
+    ]
+    hits = await service.recall("migrate", 8)
+    assert len(hits) == 6  # (all there are: one for the runs, and the notes)
+    assert {hit.id for hit in hits} >= set(notes)
+    assert sum(hit.id.startswith("run") for hit in hits) == 1
+    assert len(await service.recall("migrate", 3)) == 3
+
+
+async def test_recall_shows_a_long_note_at_the_code_name_it_was_found_by(
+    service: MemoryService,
+) -> None:
+    """ "phase active" finds a note by the words of ``TestInitializeSession_SetsPhaseActive``
+    (the index's code words): the note, too long to show whole, is shown where that name is,
+    from a word's start, not from its first 600 characters."""
+    name = "TestInitializeSession_SetsPhaseActive"
+    steps = " ".join(f"Step {n}: updated config entry {n} and reran the build." for n in range(20))
+    text = f"{steps} Finally, {name} was flaky because the clock ran; froze it."
+    await service.remember(text)
+    query = "what about phase active"
+    hits, unmatched = await service.recall_unmatched(query, 3)
+    (line,) = format_hits(hits, query, unmatched).splitlines()
+    shown = line.split("): ", 1)[1]
+    assert shown.startswith("...")
+    body = shown[3:]
+    assert text.endswith(body)  # (to the text's end, which has the name)
+    assert text[-len(body) - 1] == " "  # (from a word's start)
+
+
+async def test_recall_leaves_out_a_record_that_is_no_item(service: MemoryService) -> None:
+    """A record another program committed to a saved session through the plain store API
+    (no memory item) made every ``recall`` of the project a ValidationError: the index, and
+    the answer of a user's request read from its session's items, decoded it."""
+    session = "s-1"
+    await _file_session(service, session, "## What was asked\n- fix the cart")
+    meta = {"source": "claude-code", "kind": "task", "role": "user"}
+    service.manager.set(session, "t", MemoryItem("t", "please fix the cart totals", metadata=meta))
+    await service.manager.sync_session_memory(session)
+    await commit_foreign(service.store, session, "raw", {"foo": "cart totals"})
+    hits = await service.recall("cart totals", k=5)
+    assert {hit.id for hit in hits} == {"t", "x"}

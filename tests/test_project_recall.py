@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
@@ -80,3 +81,28 @@ KeptAgainstFresh.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 test_kept_index_against_fresh = KeptAgainstFresh.TestCase
+
+
+async def test_a_record_that_is_no_item_is_left_out_of_recall_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A record another program committed through the plain store API (no memory item) made
+    every ``recall`` of the project a ValidationError: it is left out, warned of once."""
+    from tests.test_search_manager import commit_foreign
+
+    store = open_store("memory://")
+    manager = DistributedMemoryManager(storage_backend=store, replica_id="r")
+    manager.set("a", "good", MemoryItem("good", "cart totals"))
+    await manager.sync_session_memory("a")
+    await commit_foreign(store, "a", "raw", {"foo": "cart"})
+    assert (await manager.sync_session_memory("a")).success
+    recall = ProjectRecall()
+    with caplog.at_level("WARNING", logger="memcore.claude_code.project_recall"):
+        recall.refresh(manager, ["a"])
+        assert [item.id for _, item, _ in recall.ranked("cart", 5)] == ["good"]
+        manager.set("a", "more", MemoryItem("more", "cart rounds"))
+        recall.refresh(manager, ["a"])
+        assert {item.id for _, item, _ in recall.ranked("cart", 5)} == {"good", "more"}
+    assert sum("'raw'" in record.getMessage() for record in caplog.records) == 1
+    await manager.close()
+    await store.close()

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from memcore.claude_code.recall_rank import LEAD_CHARS, SHOWN_CHARS, shown_text, word_forms
+from memcore.claude_code import recall_rank
+from memcore.claude_code.recall_rank import (
+    LEAD_CHARS,
+    SHOWN_CHARS,
+    WORD_END_BACK,
+    question_terms,
+    shown_text,
+    word_forms,
+)
+from tests.conftest import IMPLEMENTATIONS, import_kernel
 
 _WORDS = st.sampled_from(["alpha", "beta", "gamma", "fix", "rounding", "x", "longerword"])
 
@@ -46,7 +56,8 @@ def test_a_long_hit_is_shown_where_the_question_s_words_are() -> None:
     assert shown_text(text, ["absent"]) == shown_text(text)
     end = shown_text("a " * 400 + "rounding end", ["rounding"])
     assert end.endswith("rounding end")
-    assert len(end) == SHOWN_CHARS
+    assert end.startswith("...a ")  # (from a word, not from the space before it)
+    assert len(end) == SHOWN_CHARS - 1
 
 
 def test_a_cut_window_ends_at_a_word_not_inside_one() -> None:
@@ -99,3 +110,47 @@ def test_runs_of_a_command_that_succeeded_are_one_hit_and_its_failures_stay_apar
         result("e", "`mise run lint` started in the background", exit_code=0, task_id="t1"),
     ]
     assert [item.id for _, item, _ in rank(hits, 10)] == ["a", "c", "d", "e"]
+
+
+_WHOLE = ["alpha", "beta", "gamma", "rounding", "longerword", "FileModificationTools", "needle"]
+_SOME = st.lists(st.sampled_from(_WHOLE[:-1]), min_size=80, max_size=300)
+
+
+@given(_SOME, st.lists(st.sampled_from(_WHOLE[:-1]), max_size=20), st.booleans())
+def test_a_cut_hit_shows_whole_words_at_both_ends(
+    words: list[str], tail: list[str], at_the_end: bool
+) -> None:
+    """The part shown of a long hit starts and ends at a word: one shown to the text's end
+    started at a fixed offset, inside a word (``...eModificationTools``)."""
+    text = " ".join([*words, "needle", *tail] if at_the_end else words)
+    shown = _body(shown_text(text, ["needle"] if at_the_end else ["rounding"])).split()
+    assert not shown or {shown[0], shown[-1]} <= set(_WHOLE)
+
+
+def test_a_hit_shown_to_its_end_starts_at_a_word() -> None:
+    text = " ".join(["FileModificationTools"] * 40) + " needle"
+    shown = shown_text(text, ["needle"])
+    assert shown.startswith("...FileModificationTools ")
+    assert text.endswith(shown[3:])
+    assert SHOWN_CHARS - WORD_END_BACK <= len(shown) <= SHOWN_CHARS
+
+
+@pytest.mark.parametrize("impl", IMPLEMENTATIONS)
+def test_a_long_hit_is_shown_where_a_code_name_has_the_question_s_words(
+    impl: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hit found by the words of a compound code name (the index's ``code_words``) is shown
+    at that name, whole: the window looked for whole words only, and showed the hit's first
+    600 characters, without the name it was found by."""
+    monkeypatch.setattr(recall_rank, "_search_kernels", import_kernel("search", impl))
+    name = "TestInitializeSession_SetsPhaseActive"
+    filler = " ".join(f"word{n}" for n in range(300))
+    terms = question_terms("phase active test").split()
+    middle = shown_text(f"{filler} Fixed {name} so that it passes now. {filler}", terms)
+    assert middle.startswith("...")
+    assert middle.endswith("...")
+    assert f" Fixed {name} so that" in middle
+    end = shown_text(f"{filler} Finally, {name} was flaky; froze the clock.", terms)
+    assert end.endswith(f"Finally, {name} was flaky; froze the clock.")
+    assert end[3:].startswith("word")  # (shown to the end: from a word's start)
+    assert shown_text(f"{filler} {name}", ["session"]).endswith(name)

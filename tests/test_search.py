@@ -268,6 +268,22 @@ def test_scores_equal_bm25s_lucene_on_real_transcripts() -> None:
     assert compared > 1000
 
 
+def test_a_word_the_query_repeats_counts_once(impl: ModuleType) -> None:
+    """Each distinct query term is scored once (``memcore._pure.search``), where ``bm25s``
+    scores a word at each repeat: the one known difference of scores for a nonempty text."""
+    texts = ["hello world", "hello there friend", "goodbye world"]
+    index = impl.BM25Index(1.5, 0.75)
+    for n, text in enumerate(texts):
+        index.add(str(n), text)
+    assert index.search("world world hello", 3) == index.search("world hello", 3)
+    bm25s = pytest.importorskip("bm25s")
+    retriever = bm25s.BM25(method="lucene", k1=1.5, b=0.75)
+    retriever.index(bm25s.tokenize(texts, stopwords=None, show_progress=False), show_progress=False)
+    once = dict(index.search("world hello", 3))
+    twice = retriever.get_scores(["world", "world", "hello"])
+    assert float(twice[2]) == pytest.approx(2 * once["2"])  # ("goodbye world": world alone)
+
+
 # --- the user-facing index: edge cases and validation -----------------------------------------
 
 

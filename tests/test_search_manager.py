@@ -12,6 +12,8 @@ import pytest
 
 from memcore import DistributedMemoryManager, MemoryIndex, MemoryItem, SearchHit, ValidationError
 from memcore.search import HybridRetriever, item_text, reciprocal_rank_fusion
+from memcore.stores import Store, decode_entry, open_store
+from memcore.stores.base import Entry, encode_entry, live_digest
 
 FACTS = {
     "redis": "Redis Cluster keeps every key of one session in one hash slot",
@@ -176,3 +178,34 @@ def test_hybrid_from_a_session_and_bad_embeddings() -> None:
     mixed.add("a", "abc")
     with pytest.raises(ValidationError):
         mixed.add("b", "abcd")  # another dimension
+
+
+async def commit_foreign(store: Store, session: str, key: str, value: object) -> None:
+    """``value`` under ``key``, committed as another program would through the plain store
+    API: a record that is no memory item."""
+    snapshot = await store.read_snapshot(session)
+    entries = {k: decode_entry(v) for k, v in snapshot.records.items()}
+    entry = Entry(value, max(e.stamp for e in entries.values()) + 1, "other", False)
+    entries[key] = entry
+    await store.commit(session, snapshot.version, {key: encode_entry(entry)}, live_digest(entries))
+
+
+async def test_a_record_that_is_no_item_is_left_out_of_search_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # (it made every search of the session a ValidationError; ``memcore search`` skipped it)
+    store = open_store("memory://")
+    writer = DistributedMemoryManager(store, replica_id="a")
+    writer.set("s", "good", {"content": "alpha good item"})
+    await writer.sync_session_memory("s")
+    await commit_foreign(store, "s", "raw", {"foo": "alpha"})
+    reader = DistributedMemoryManager(store, replica_id="b")
+    assert (await reader.sync_session_memory("s")).success
+    with caplog.at_level("WARNING", logger="memcore.search"):
+        assert keys_of(reader.search("s", "alpha")) == ["good"]
+        reader.set("s", "more", {"content": "alpha more"})
+        assert set(keys_of(reader.search("s", "alpha"))) == {"good", "more"}
+    assert sum("'raw'" in record.getMessage() for record in caplog.records) == 1
+    await reader.close()
+    await writer.close()
+    await store.close()

@@ -50,6 +50,29 @@ def test_str_subclasses_are_plain_text(impl: ModuleType) -> None:
     assert len(index) == 0
 
 
+class Folded(str):
+    """A token that equals its other cases (``__eq__`` and ``__hash__`` of its own)."""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str) and str.lower(self) == str.lower(other)
+
+    def __hash__(self) -> int:
+        return hash(str.lower(self))
+
+
+def test_a_tokenizer_s_str_subclasses_are_plain_tokens(impl: ModuleType) -> None:
+    # A subclass's own ``__eq__`` and ``__hash__`` had a say in the pure twin (its dicts), not in
+    # the compiled one: "HELLO" found "Hello" in one and nothing in the other.
+    index = MemoryIndex(tokenizer=lambda text: [Folded(word) for word in text.split()])
+    index._index = impl.BM25Index()  # (each twin in turn)
+    index.add("a", "Hello world")
+    index.add("b", "hello there")
+    assert [key for key, _ in index.search("hello")] == ["b"]
+    assert index.search("HELLO") == []
+    with pytest.raises(ValidationError, match="the tokenizer gave a bytes"):
+        MemoryIndex(tokenizer=lambda text: ["ok", b"x"]).add("a", "text")  # type: ignore[list-item]
+
+
 def test_membership_of_anything_is_a_bool() -> None:
     index = MemoryIndex()
     index.add("k", "some text")
@@ -258,6 +281,15 @@ def test_large_and_tiny_finite_embeddings_are_normalized() -> None:
         assert math.isclose(dense[0][1], 1.0)
 
 
+@pytest.mark.parametrize("query", [None, 5, b"billing"])
+def test_a_hybrid_query_that_is_no_text_is_a_validation_error(query: object) -> None:
+    # (made into bigrams before any check: AttributeError, where ``dense_search`` refused it)
+    retriever = HybridRetriever.from_items({"a": "billing refactor"}, embed_lengths)
+    with pytest.raises(ValidationError, match="query must be a str"):
+        retriever.search(query)  # type: ignore[arg-type]
+    assert [key for key, _ in retriever.search(Text("billing"))] == ["a"]
+
+
 def test_from_items_refuses_what_is_no_item_by_name() -> None:
     with pytest.raises(ValidationError):
         HybridRetriever.from_items({"a": 3}, embed_lengths)  # type: ignore[arg-type]
@@ -316,3 +348,24 @@ def test_a_hit_deleted_before_its_change_is_reported_is_left_out() -> None:
     assert [hit.key for hit in index.search(slots, "alpha")] == ["b"]
     index.changed("a")
     assert [hit.key for hit in index.search(slots, "alpha")] == ["b"]
+
+
+def test_a_value_that_is_no_item_is_left_out_of_its_session_s_search(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A record another program wrote through the plain store API made every search of its
+    session a ValidationError: it is left out, warned of once, and the items are found."""
+    index = SessionIndex(lambda slot: slot.value)
+    slots = {
+        "good": _Slot({"id": "good", "content": "alpha good item"}),
+        "raw": _Slot({"foo": "alpha"}),
+    }
+    with caplog.at_level("WARNING", logger="memcore.search"):
+        assert [hit.key for hit in index.search(slots, "alpha")] == ["good"]
+        index.changed("good")
+        assert [hit.key for hit in index.search(slots, "alpha")] == ["good"]
+        index.search({**slots}, "alpha")  # (a new mapping: all read again)
+    assert [r.getMessage().count("'raw'") for r in caplog.records] == [1]
+    slots["raw"] = _Slot({"id": "raw", "content": "alpha raw, an item now"})
+    index.changed("raw")
+    assert {hit.key for hit in index.search(slots, "alpha")} == {"good", "raw"}

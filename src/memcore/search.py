@@ -3,8 +3,10 @@
 :class:`MemoryIndex` is the user-facing index: it validates arguments and runs on the ``search``
 kernel family (compiled, or its pure twin under ``MEMCORE_NO_EXTENSIONS=1``; both give the same
 keys and scores, defined in :mod:`memcore._pure.search`). Scores are BM25 "lucene", the numbers
-``bm25s.BM25(method="lucene")`` gives over ``bm25s.tokenize(texts, stopwords=None)``. Adding or
-removing a document costs its length, not the index's size, so an index can follow a live session.
+``bm25s.BM25(method="lucene")`` gives over ``bm25s.tokenize(texts, stopwords=None)`` for a query
+of distinct words: a word the query repeats counts once here, at each repeat in ``bm25s``.
+Adding or removing a document costs its length, not the index's size, so an index can follow a
+live session.
 
 :class:`SessionIndex` is how ``DistributedMemoryManager.search`` keeps one: the manager builds it
 on a session's first search (a session never searched pays nothing) and tells it which keys
@@ -19,6 +21,7 @@ reciprocal rank fusion. memcore ships no model and downloads none.
 
 from __future__ import annotations
 
+import logging
 import math
 import numbers
 import operator
@@ -32,6 +35,8 @@ from memcore.errors import NotFoundError, ValidationError
 from memcore.lazy_re import lazy_compile
 from memcore.model import MemoryItem, coerce_items
 from memcore.wide_letters import BIGRAM_LETTER
+
+logger = logging.getLogger(__name__)
 
 Tokenizer = Callable[[str], Iterable[str]]
 Embed = Callable[[list[str]], Sequence[Sequence[float]]]  # (always given a list)
@@ -130,9 +135,11 @@ class MemoryIndex:
                 f"the tokenizer must return an iterable of str (got {type(given).__name__})"
             )
         tokens = list(given)
-        for token in tokens:
-            if not isinstance(token, str):
-                raise ValidationError(f"the tokenizer gave a {type(token).__name__}, not a str")
+        for n, token in enumerate(tokens):
+            if type(token) is not str:  # (a subclass as plain text, as ``_str`` makes keys)
+                if not isinstance(token, str):
+                    raise ValidationError(f"the tokenizer gave a {type(token).__name__}, not a str")
+                tokens[n] = str.__str__(token)
         return tokens
 
     def add(self, key: str, text: str) -> None:
@@ -241,9 +248,13 @@ class SessionIndex:
     ``value_of`` (slot -> item). If the session's slot mapping itself was replaced (a
     whole-session refetch), it rebuilds. A lock keeps :meth:`changed` (a sync on another
     thread's event loop) from growing the set of changed keys while a search walks it.
+
+    A value that is no memory item (written through the plain store API by another program,
+    or an older writer) is left out with a warning, once per key, as ``memcore search``
+    leaves it out: it made every search of its session fail.
     """
 
-    __slots__ = ("_dirty", "_index", "_lock", "_slots", "_value_of")
+    __slots__ = ("_dirty", "_index", "_lock", "_refused", "_slots", "_value_of")
 
     def __init__(self, value_of: Callable[[Any], object]) -> None:
         self._value_of = value_of
@@ -251,9 +262,19 @@ class SessionIndex:
         self._dirty: set[str] = set()
         self._slots: Mapping[str, _Slot] | None = None
         self._lock = threading.RLock()
+        self._refused: set[str] = set()  # keys whose value is no item, warned of once
 
-    def _item(self, slot: _Slot) -> MemoryItem:
-        return MemoryItem.coerce(self._value_of(slot))  # type: ignore[arg-type]
+    def _item(self, key: str, slot: _Slot) -> MemoryItem | None:
+        """``slot``'s item, or None (warned of once per key) when its value is none."""
+        try:
+            item = MemoryItem.coerce(self._value_of(slot))  # type: ignore[arg-type]
+        except ValidationError as exc:
+            if key not in self._refused:
+                self._refused.add(key)
+                logger.warning("search left out key %r: its value is no memory item (%s)", key, exc)
+            return None
+        self._refused.discard(key)
+        return item
 
     def changed(self, key: str) -> None:
         with self._lock:
@@ -269,19 +290,20 @@ class SessionIndex:
                 self._slots = slots
             for key in self._dirty:
                 slot = slots.get(key)
-                if slot is None or slot.deleted:
+                item = None if slot is None or slot.deleted else self._item(key, slot)
+                if item is None:
                     self._index.discard(key)
                 else:
-                    self._index.add(key, item_text(self._item(slot)))
+                    self._index.add(key, item_text(item))
             self._dirty.clear()
             found = self._index.search(with_wide_bigrams(query), k)
             hits = [(key, score, slots.get(key)) for key, score in found]
         # (a write on another thread puts its slot before it reports the change: a hit deleted
         # in between is left out, not decoded as an item it no longer is)
         return [
-            SearchHit(key, score, self._item(slot))
+            SearchHit(key, score, item)
             for key, score, slot in hits
-            if slot is not None and not slot.deleted
+            if slot is not None and not slot.deleted and (item := self._item(key, slot)) is not None
         ]
 
 
@@ -433,7 +455,7 @@ class HybridRetriever:
 
     def dense_search(self, query: str, k: int = 10) -> list[tuple[str, float]]:
         """The ``k`` keys closest to ``query`` by cosine similarity, best first."""
-        _str("query", query)
+        query = _str("query", query)
         _positive("k", k)
         if not self._vectors:
             return []
@@ -447,6 +469,7 @@ class HybridRetriever:
 
     def search(self, query: str, k: int = 10) -> list[tuple[str, float]]:
         """The ``k`` best keys by the fused rank of BM25 and cosine; the score is the RRF sum."""
+        query = _str("query", query)  # (before its bigrams are made of it)
         _positive("k", k)
         depth = max(k, self._depth)
         keyword = [key for key, _ in self.index.search(with_wide_bigrams(query), depth)]

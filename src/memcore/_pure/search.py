@@ -18,7 +18,11 @@ so both follow one definition.
   deterministic order whatever the history of the index.
 
 A document without any token is held (it counts in ``N`` with ``dl = 0``) but never matches.
-(``bm25s`` gives such a document one empty token, hence a length of 1: the only difference.)
+
+Two differences from ``bm25s``: it gives such a document one empty token, hence a length of 1;
+and it scores a query word once for each time the query says it ("world world hello" counts
+"world" twice), where this index scores each distinct query term once, so that a question
+repeating a word does not rank by that word alone.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ import hashlib
 import importlib
 import inspect
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Literal, TypeVar, get_args
 
 from memcore.claude_code.forget import forget_memory
@@ -42,9 +42,7 @@ from memcore.claude_code.project import (
 from memcore.claude_code.project_recall import ProjectRecall
 from memcore.claude_code.recall_rank import (
     REMEMBERED_WEIGHT,
-    pool_size,
     question_terms,
-    rank,
     unmatched_words,
 )
 from memcore.claude_code.session_list import session_summary
@@ -205,7 +203,7 @@ class MemoryService:
         # (its scores are that session's own, not the project's)
         recall = self._recall if session is None or session == "" else ProjectRecall()
         recall.refresh(self.manager, sessions, {self.notes: self.project})
-        hits = recall.search(question_terms(query), pool_size(k))
+        hits = recall.ranked(question_terms(query), k)
         turns: dict[str, list[MemoryItem]] = {}  # (a session's items, read once for its hits)
         found = [
             Recalled(
@@ -219,7 +217,7 @@ class MemoryService:
                 self._fix_of(name, item),
                 self._answer_to(name, item, turns),
             )
-            for name, item, score in rank(hits, k)
+            for name, item, score in hits
         ]
         return found, unmatched_words(query, recall.finds) if found else []
 
@@ -230,9 +228,9 @@ class MemoryService:
             return ""
         try:
             fix = self.manager.get(session, fixes[0])
-        except MemcoreError:  # (an id no key can be: nothing to show)
+            return "" if fix is None else action_line(MemoryItem.coerce(fix).content)
+        except MemcoreError:  # (an id no key can be, a value no item is: nothing to show)
             return ""
-        return "" if fix is None else action_line(MemoryItem.coerce(fix).content)
 
     def _answer_to(self, session: str, item: MemoryItem, read: dict[str, list[MemoryItem]]) -> str:
         """Of a user's request, the agent's last conclusion of its turn (``turn_answer``);
@@ -240,7 +238,7 @@ class MemoryService:
         if item.metadata.get("kind") != "task" or session == self.notes:
             return ""
         if session not in read:
-            read[session] = [MemoryItem.coerce(v) for v in self.manager.state(session).values()]
+            read[session] = _items(self.manager.state(session).values())
         return turn_answer(read[session], item)
 
     async def forget(self, item_id: str, session: str | None = None) -> str:
@@ -307,6 +305,18 @@ class MemoryService:
             }
             for record in await self._records()
         ]
+
+
+def _items(values: Iterable[Any]) -> list[MemoryItem]:
+    """The memory items of ``values``; a value that is none (another program's, through the
+    plain store API: ``ProjectRecall`` warns of it) is left out, not the recall's end."""
+    items = []
+    for value in values:
+        try:
+            items.append(MemoryItem.coerce(value))
+        except ValidationError:
+            continue
+    return items
 
 
 def _short_hash(text: str) -> str:

@@ -12,7 +12,9 @@ a hit is decoded when it is found.
 
 Copies of one text (a command run again, the same search in another session) are one hit:
 :meth:`ProjectRecall.search` asks the index for more hits until ``k`` distinct texts are found
-or the index has no more.
+or the index has no more. ``recall`` folds more than copies (every successful run of one
+command is one hit, ``said_as``): :meth:`ProjectRecall.ranked` asks for a larger pool until
+``k`` hits remain once folded, or the index has no more.
 
 A session shared by projects (the notes of folders whose paths differ only in ``/`` and ``-``)
 is indexed for one of them: only the notes stored with that project's folder (``is_note_of``),
@@ -22,13 +24,17 @@ project, it is not shown).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from memcore.claude_code.project import is_note_of
-from memcore.claude_code.recall_rank import recall_index
+from memcore.claude_code.recall_rank import pool_size, rank, recall_index
+from memcore.errors import ValidationError
 from memcore.model import MemoryItem
 from memcore.search import item_text
+
+logger = logging.getLogger(__name__)
 
 #: The index is first asked for this many times ``k`` hits, then twice as many each round.
 FIRST_ASK = 3
@@ -37,7 +43,7 @@ FIRST_ASK = 3
 class ProjectRecall:
     """The recall index of some sessions of one replica (a ``DistributedMemoryManager``)."""
 
-    __slots__ = ("_held", "_index", "_manager", "_marks", "_owned", "_refs")
+    __slots__ = ("_held", "_index", "_manager", "_marks", "_owned", "_refs", "_refused")
 
     def __init__(self) -> None:
         self._index = recall_index()
@@ -48,6 +54,7 @@ class ProjectRecall:
         # apart without decoding them)
         self._refs: dict[str, tuple[str, str, int]] = {}
         self._owned: dict[str, str] = {}  # session -> the project whose notes only are indexed
+        self._refused: set[tuple[str, str]] = set()  # (session, key) of no item, warned of once
 
     def __len__(self) -> int:
         return len(self._index)
@@ -87,6 +94,7 @@ class ProjectRecall:
             self._replace(name, {})
         self._marks.clear()
         self._owned.clear()
+        self._refused.clear()
 
     def _replace(self, name: str, hashes: dict[str, int]) -> None:
         """Bring ``name``'s documents to ``hashes`` (its live keys and their value hashes)."""
@@ -113,8 +121,26 @@ class ProjectRecall:
             self._index.discard(ref)
 
     def _item(self, name: str, key: str) -> MemoryItem | None:
+        """The item of ``key``, or None: deleted, or a value that is no item (another program's,
+        through the plain store API), which is warned of once and left out, as ``memcore
+        search`` leaves it out: it made every ``recall`` of the project fail."""
         value = self._manager.get(name, key)
-        return None if value is None else MemoryItem.coerce(value)
+        if value is None:
+            return None
+        try:
+            item = MemoryItem.coerce(value)
+        except ValidationError as exc:
+            if (name, key) not in self._refused:
+                self._refused.add((name, key))
+                logger.warning(
+                    "recall left out key %r of session %r: its value is no memory item (%s)",
+                    key,
+                    name,
+                    exc,
+                )
+            return None
+        self._refused.discard((name, key))
+        return item
 
     def _shown(self, name: str, item: MemoryItem) -> bool:
         """Whether ``item`` of session ``name`` is one to index and show."""
@@ -129,8 +155,27 @@ class ProjectRecall:
 
     def search(self, query: str, k: int) -> list[tuple[str, MemoryItem, float]]:
         """The ``k`` best ``(session, item, score)`` with distinct texts, best first."""
+        return self._search(query, k, {})
+
+    def ranked(self, query: str, k: int) -> list[tuple[str, MemoryItem, float]]:
+        """The ``k`` best hits as ``recall`` ranks them (``rank``: weighed, the runs of one
+        command folded into one), from a pool of ``pool_size(k)`` distinct texts, doubled
+        until ``k`` remain once folded or the index has no more: sixty runs of one command
+        filled the pool and folded into one hit, and five notes that matched went unshown."""
+        pool = pool_size(k)
+        decoded: dict[str, MemoryItem | None] = {}  # (a larger pool sees the same hits again)
+        while True:
+            hits = self._search(query, pool, decoded)
+            best = rank(hits, k)
+            if len(best) == k or len(hits) < pool:
+                return best
+            pool *= 2
+
+    def _search(
+        self, query: str, k: int, decoded: dict[str, MemoryItem | None]
+    ) -> list[tuple[str, MemoryItem, float]]:
+        """:meth:`search`, with the hits ``decoded`` so far (each round adds its own)."""
         asked = k * FIRST_ASK
-        decoded: dict[str, MemoryItem | None] = {}  # (a round asking for more sees them again)
         while True:
             hits = self._index.search(query, asked)
             found: list[tuple[str, MemoryItem, float]] = []

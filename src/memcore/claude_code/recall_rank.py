@@ -40,8 +40,9 @@ def recall_index() -> MemoryIndex:
 #: counts this many times the line's when both match as well. (The line's score is divided,
 #: so that a note's score is its plain match.)
 REMEMBERED_WEIGHT = 1.5
-#: How far down the index's ranking ``recall`` looks (times ``k``, at least ``RECALL_POOL``)
-#: for hits that the weighting lifts.
+#: How far down the index's ranking ``recall`` looks first (times ``k``, at least
+#: ``RECALL_POOL``) for hits that the weighting lifts; twice as far each time fewer than ``k``
+#: remain once folded (``ProjectRecall.ranked``).
 RECALL_POOL = 40
 
 
@@ -228,7 +229,7 @@ def shown_text(content: str, terms: Iterable[str] = ()) -> str:
     space = text.find(" ", start - LEAD_CHARS)  # (a word's start, not its middle)
     start = space + 1 if 0 <= space < start else start
     if start + SHOWN_CHARS - len(_CUT) >= len(text):  # to the end: one mark
-        return _CUT + text[len(text) - SHOWN_CHARS + len(_CUT) :]
+        return _CUT + text[_word_start(text, len(text) - SHOWN_CHARS + len(_CUT), start) :]
     return _CUT + text[start : _word_end(text, start + SHOWN_CHARS - 2 * len(_CUT))] + _CUT
 
 
@@ -251,6 +252,23 @@ def _word_end(text: str, end: int) -> int:
     return len(text[:start].rstrip(" ")) or start  # (the mark after the last word, no space)
 
 
+def _word_start(text: str, start: int, limit: int) -> int:
+    """``start``, or past the word it falls inside and the space after it (within
+    ``WORD_END_BACK``, and not past ``limit``, where the part worth showing starts): a window
+    shown to the text's end starts at a word, as one cut before its end ends at one."""
+    if text[start] == " ":
+        return start + 1
+    if start <= 0 or not (_is_word_char(text[start - 1]) and _is_word_char(text[start])):
+        return start
+    ceiling = min(len(text), start + WORD_END_BACK, limit)
+    end = start + 1
+    while end < ceiling and _is_word_char(text[end]):
+        end += 1
+    if end >= ceiling:  # (a word longer than that, or the one shown: cut inside it)
+        return start
+    return end + 1 if text[end] == " " else end
+
+
 def _is_word_char(char: str) -> bool:
     return char.isalnum() or char == "_"
 
@@ -265,13 +283,23 @@ def shown_hit(content: str, then: Sequence[str] = (), terms: Iterable[str] = ())
 
 def _window(text: str, terms: set[str], width: int) -> int:
     """Where in ``text`` the window of ``width`` characters holding the most distinct
-    ``terms`` starts (at its first match; 0 when none matches), the earliest of equals."""
+    ``terms`` starts (at its first match; 0 when none matches), the earliest of equals.
+    A compound code name matches by its words too (``code_words``, as the index has them:
+    "phase active" finds ``TestInitializeSession_SetsPhaseActive``), at the whole name, so
+    that the window shows the name the hit was found by, from its start."""
     # (start, end, word) of each match that fits a window at all
-    matches = [
-        (m.start(), m.end(), word)
-        for m in _TOKEN.finditer(text)
-        if m.end() - m.start() < width and (word := m.group().lower()) in terms
-    ]
+    matches: list[tuple[int, int, str]] = []
+    for m in _TOKEN.finditer(text):
+        if m.end() - m.start() >= width:
+            continue
+        name = m.group()
+        word = name.lower()
+        if word in terms:
+            matches.append((m.start(), m.end(), word))
+        if not (word == name and name.isalpha()):  # (a lowercase word has no code words)
+            for part in dict.fromkeys(_search_kernels.code_words(name).split()):
+                if part in terms:
+                    matches.append((m.start(), m.end(), part))
     if not text.isascii():  # a CJK or Korean term is found inside a run of letters
         wide = [term for term in terms if not term.isascii() and wide_bigrams(term) == term]
         matches.extend(_occurrences(text, wide))
@@ -305,7 +333,8 @@ def _occurrences(text: str, terms: list[str]) -> list[tuple[int, int, str]]:
 
 
 def pool_size(k: int) -> int:
-    """How many hits to ask the index for, so that ``k`` remain once weighed and folded."""
+    """How many hits to ask the index for first, so that ``k`` remain once weighed and folded
+    (a caller asks for more when fewer remain: sixty runs of one command fold into one)."""
     return max(k * 4, RECALL_POOL)
 
 
