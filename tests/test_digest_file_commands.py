@@ -73,12 +73,25 @@ def test_edits_a_command_threw_away_are_said_reverted(command: str, verb: str) -
         "git restore --staged cart.py",  # unstaged only: the edits stay
         "git checkout -- '*.py'",  # a pattern names no file
         "cd sub && git checkout -- cart.py",  # from where? not known
-        "git checkout -- other.py",  # another file
+        "git checkout -- other.py",  # another file (said apart: below)
     ],
 )
 def test_a_command_that_reverts_nothing_of_the_file_says_nothing(command: str) -> None:
     files = _edited_then(command)
-    assert not any("reverted" in line for line in files), files
+    assert not any("`cart.py`" in line and "reverted" in line for line in files), files
+
+
+def test_files_reverted_that_the_session_had_not_edited_are_said_so() -> None:
+    """``git checkout -- a b`` of files this session never edited threw away whatever changes
+    they had (a linter's, the user's): said, as a command's line alone was said only when
+    there was room."""
+    files = _edited_then("git checkout -- other.py lint.cfg")
+    said = (
+        "- `other.py` and `lint.cfg` were reverted with `git checkout` without being edited in "
+        "this session."
+    )
+    assert said in files, files
+    assert not any("`cart.py`" in line and "reverted" in line for line in files), files
 
 
 def test_a_file_edited_again_after_its_revert_is_not_said_reverted() -> None:

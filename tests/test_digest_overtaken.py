@@ -1,6 +1,7 @@
 """What a later message overtook is not said as a finding that stands: a sub-agent's report is
 said as its claim; the agent's account of a turn the user then said was wrong is said once,
-with the user's words; a diagnosis the agent gave again later in the same turn is left out."""
+with the user's words; a diagnosis the agent gave again later in the same turn is left out; a
+failure that passed when run again after another command is said fixed by that command."""
 
 from __future__ import annotations
 
@@ -66,3 +67,30 @@ def test_a_diagnosis_given_again_later_in_the_turn_overtakes_the_first() -> None
     assert not any("never saved" in line for line in lines), lines
     assert any("stale binary" in line for line in lines), lines
     assert any("`time.Now()`" in line for line in lines), lines  # (another turn's: kept)
+
+
+def _failed_then_rerun(between: list[tuple[str, str]]) -> list[str]:
+    records = _Records()
+    records.user("run the checkpoint tests")
+    records.ran(
+        "go test ./checkpoint/...", "checkpoint_test.go:1682:4: expected '}', found 'EOF'", 1
+    )
+    for command, output in between:
+        records.ran(command, output)
+    records.ran("go test ./checkpoint/...", "ok")
+    return session_digest(records.items(), 2000).sections["errors"].splitlines()
+
+
+def test_a_rerun_that_passed_after_a_command_names_the_command() -> None:
+    """A failure that passed when run again, after a command that changed something (a file
+    written, a package built, git's index read again), was fixed by that command, not "without
+    an edit"; looks around and at git's state change nothing."""
+    written = 'echo "}" >> checkpoint/checkpoint_test.go'
+    lines = _failed_then_rerun([("tail -3 checkpoint/checkpoint_test.go", "}"), (written, "")])
+    assert lines[0].endswith(f"; after `{written}`, the rerun passed."), lines
+    lines = _failed_then_rerun([("bun run --filter core build 2>&1 | tail -5", "done")])
+    assert lines[0].endswith(
+        "; after `bun run --filter core build 2>&1 | tail -5`, the rerun passed."
+    )
+    lines = _failed_then_rerun([("ls checkpoint", "a.go"), ("git status 2>&1", "clean")])
+    assert lines[0].endswith("; the rerun passed without an edit."), lines

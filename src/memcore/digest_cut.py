@@ -261,6 +261,26 @@ def _point_cut_away(words: list[str], kept: int, cut_at: int) -> bool:
     return False
 
 
+#: Words that turn a statement ("It works now, but the numbers are off"): a cut inside the
+#: clause they open, or just before it, keeps the half the rest takes back.
+_TURNS = frozenset(["but", "however", "although", "though", "yet", "except", "unless", "whereas"])
+_DASH_WORDS = ("-", "\u2013", "\u2014")
+
+
+def _turn_cut_away(words: list[str], kept: int) -> bool:
+    """Whether a cut keeping ``words[:kept]`` ends inside a clause that a word of ``_TURNS``
+    opens, or takes away the word that opens it ("The attribution is now working, but you're…"
+    of "…, but you're right - the numbers are off")."""
+    if kept < len(words) and words[kept].lower().strip(",;:") in _TURNS:
+        return True
+    for word in reversed(words[:kept]):
+        if word.lower().strip(",;:.") in _TURNS:
+            return True
+        if word[-1:] in ",;:." or word in _DASH_WORDS:  # (a clause's start: a turn before it
+            return False  # is another clause's)
+    return False
+
+
 def cut_line(
     text: str,
     room: int,
@@ -290,7 +310,7 @@ def cut_line(
         return None
     cut = tidy_cut(" ".join(words[:lo]))
     kept = cut.split()
-    if _point_cut_away(words, len(kept), lo):
+    if _point_cut_away(words, len(kept), lo) or _turn_cut_away(words, len(kept)):
         return None
     bullet = 1 if words and words[0] == "-" else 0  # a list mark is no word of the statement
     kept_words = len(kept) - bullet

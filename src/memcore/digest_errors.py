@@ -9,7 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from memcore.claude_code.commands import is_trivial_command, normalize_command
+from memcore.claude_code.commands import (
+    is_check_command,
+    is_trivial_command,
+    normalize_command,
+)
 from memcore.claude_code.discovery import CLAUDE_FOLDER
 from memcore.claude_code.tools import EDIT_TOOLS, quoted_list
 from memcore.digest_prose import Candidate, cut_words
@@ -42,8 +46,14 @@ _HARNESS_ADVICE = lazy_compile(
 
 
 def error_line(
-    item: MemoryItem, seq: int, recency: float, by_id: dict[str, MemoryItem], root: str | None
+    item: MemoryItem,
+    seq: int,
+    recency: float,
+    by_id: dict[str, MemoryItem],
+    root: str | None,
+    items: Sequence[MemoryItem] = (),
 ) -> Candidate:
+    """The line of failure ``item`` (item ``seq`` of ``items``, the session in order)."""
     meta = item.metadata
     said = cut_words(_HARNESS_ADVICE.sub("", " ".join(item.content.split())), 60)
     if said.endswith(":"):  # (an older import's failure that printed nothing: "... (exit 1): ")
@@ -69,7 +79,7 @@ def error_line(
             named = f" ({quoted_list(names[:3])})" if names else ""
             fix = f"; fixed by editing {' and '.join(paths)}{named}"
         else:
-            fix = _rerun_fix(meta, fixes)
+            fix = _rerun_fix(meta, fixes, items[seq + 1 : seq + 1 + _BETWEEN])
     command = meta.get("command")
     # a guessed path or pattern, or a look around that missed (`ls` of a folder not there):
     # nothing to fix, little to learn
@@ -136,19 +146,67 @@ def claude_code_s_own_lookup(meta: Mapping[str, Any], root: str | None) -> bool:
 _TASK_OUTPUT = lazy_compile(r"^(?:/private)?/tmp/claude-\d+/.+/tasks/[^/]+$")
 
 
-def _rerun_fix(error: Mapping[str, Any], fixes: Sequence[MemoryItem]) -> str:
-    """How a failure passed with no edit: the same command again, or the way that worked."""
+#: How far after a failure its rerun is looked for, with the commands run before it.
+_BETWEEN = 400
+#: A command's output sent to a file (not to another descriptor or ``/dev/null``).
+_WRITES_FILE = lazy_compile(r"(?<![0-9&>])>>?[ \t]*(?![&>]|/dev/null)[^\s|;&]")
+#: A check's verbs that make what another needs (a package's build, an install, generated code).
+_MAKES = lazy_compile(r"\b(?:build|install|generate|compile|codegen|setup)\b")
+#: Commands that only look at a repository's state (no fix of anything).
+_GIT_LOOK = lazy_compile(
+    r"^git(?:\s+-C\s+\S+)?\s+(?:status|log|diff|show|branch|remote|rev-parse)\b"
+)
+
+
+def _rerun_fix(
+    error: Mapping[str, Any], fixes: Sequence[MemoryItem], after: Sequence[MemoryItem]
+) -> str:
+    """How a failure passed with no edit: the same command again (after another command that
+    changed something, when one ran before the rerun: ``git read-tree HEAD`` before `git
+    status` passed, which "without an edit" left out), or the way that worked."""
     failed = error.get("command")
     if isinstance(failed, str):
+        core = normalize_command(failed)
         for item in fixes:
             command = item.metadata.get("command")
-            if isinstance(command, str) and normalize_command(command) != normalize_command(failed):
+            if isinstance(command, str) and normalize_command(command) != core:
                 return f"; then {code_span(cut_words(' '.join(command.split()), 40))} succeeded"
+        ran = _ran_before(after, fixes, core)
+        if ran:
+            return f"; after {code_span(cut_words(' '.join(ran.split()), 40))}, the rerun passed"
     else:  # a tool's call that failed: the call that then worked says how ("(lines 1-100)")
         for item in fixes:
             if item.metadata.get("kind") == "tool_call" and item.content.strip():
                 return f"; then {cut_words(item.content, 20)} worked"
     return "; the rerun passed without an edit"
+
+
+def _ran_before(after: Sequence[MemoryItem], fixes: Sequence[MemoryItem], core: str) -> str:
+    """The last command that succeeded between a failure and its rerun (the first of
+    ``fixes`` among ``after``, the items that follow the failure) and may have changed
+    something: not the failed command, a look at git's state, a look around or a check, unless
+    it writes a file or builds."""
+    rerun = {fix.id for fix in fixes}
+    found = ""
+    for item in after:
+        if item.id in rerun:
+            return found
+        meta = item.metadata
+        command = meta.get("command")
+        if (
+            meta.get("kind") == "tool_result"
+            and meta.get("tool") == "Bash"
+            and isinstance(command, str)
+            and meta.get("is_error") is not True
+        ):
+            shown = normalize_command(command)
+            if shown != core and not _GIT_LOOK.match(shown):
+                writes = _WRITES_FILE.search(command) is not None  # (`echo "}" >> f_test.go`)
+                makes = _MAKES.search(shown) is not None  # (a build: its output was missing)
+                looks = is_trivial_command(command) or is_check_command(shown)
+                if writes or makes or not looks:
+                    found = command
+    return ""  # (the rerun not found near: nothing known of what came before it)
 
 
 __all__ = ["LOOKUP_TOOLS", "claude_code_s_own_lookup", "error_line", "with_verdict"]

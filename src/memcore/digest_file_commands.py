@@ -24,11 +24,15 @@ _REVERT = lazy_compile(
 )
 
 
-def reverted_files(files: dict[str, FileWork], meta: Mapping[str, Any], root: str | None) -> None:
-    """The files a command that succeeded reverted to a committed state, after edits of this
-    session (``git checkout -- a b``, ``git checkout HEAD -- a``, ``git restore a``, not
-    ``--staged`` alone): their edits were thrown away, which their lines must say. A pattern,
-    an unparsable command or a relative path after a ``cd`` names none."""
+def reverted_files(
+    files: dict[str, FileWork], meta: Mapping[str, Any], root: str | None, seq: int = 0
+) -> None:
+    """The files a command that succeeded (item ``seq``) reverted to a committed state
+    (``git checkout -- a b``, ``git checkout HEAD -- a``, ``git restore a``, not ``--staged``
+    alone): the edits this session made to them were thrown away, which their lines must say;
+    a file it had not edited lost whatever changes it had (another's, a tool's), which its
+    line says too. A pattern, an unparsable command or a relative path after a ``cd`` names
+    none."""
     command = str(meta["command"])
     found = _REVERT.match(normalize_command(command))
     if found is None or any(c in found["rest"] for c in "*?[]{}$`;&|<>"):
@@ -58,10 +62,15 @@ def reverted_files(files: dict[str, FileWork], meta: Mapping[str, Any], root: st
             word = posixpath.join(base, word)
         elif moved and not word.startswith("/"):
             continue
-        entry = files.get(_named(meta, root, word))
+        named = _named(meta, root, word)
+        entry = files.get(named)
         if entry is not None and entry.edits:
             entry.reverted = entry.edits
             entry.reverted_by = f"git {verb}"
+        elif named:
+            if entry is None:
+                entry = files[named] = FileWork(named, seq, seq)
+            entry.discarded_by = f"git {verb}"
 
 
 def _path_words(meta: Mapping[str, Any], verbs: tuple[str, ...]) -> tuple[list[str], bool] | None:

@@ -304,7 +304,7 @@ def build_candidates(
                     record_action(actions, item, seq)  # a pull request opened, a task closed
                     deleted_files(files, meta, seq, root)
                     moved_files(files, meta, seq, root)
-                    reverted_files(files, meta, root)
+                    reverted_files(files, meta, root, seq)
             if tool in ("Read", "NotebookRead"):
                 entry = files.get(shown_path(meta, root))
                 if entry is not None and (kind == "error" or meta.get("is_error") is True):
@@ -326,7 +326,7 @@ def build_candidates(
                 if not claude_code_s_own_lookup(meta, root):
                     if tool == "Bash" or meta.get("failed_output"):
                         failure = len(out)  # (what the agent says next may be its verdict)
-                    out.append(error_line(item, seq, recency, by_id, root))
+                    out.append(error_line(item, seq, recency, by_id, root, items))
             elif is_edit and meta.get("is_error") is not True:
                 if tool == "Write":
                     write_result(files, meta, root)

@@ -31,6 +31,9 @@ DOC_DETAIL = 2.0
 REMOVED_SCORE = 2.0
 #: Base score of what the code a file read calls: filler, said when the budget has room.
 CALLS_SCORE = 1.0
+#: Base score of a file a command reverted that this session had not edited: changes the next
+#: agent (or the user) may look for are gone.
+DISCARDED_SCORE = 5.0
 #: Lines naming more of what a file's edits changed, after its own line's 5, and the names on
 #: each: a file edited all session long changes dozens of names, mostly its locals, and five
 #: such lists of one file ("the edits changed `agent_file`, `agent_id` and ...") priced out
@@ -81,6 +84,9 @@ class FileWork:
     #: ``git restore f``) and the command's verb; 0: none (or edited again since)
     reverted: int = 0
     reverted_by: str = ""
+    #: a command that succeeded reverted it, not edited in this session (``git checkout --
+    #: f``: whatever changes it had, not this session's, are gone), and the command's verb
+    discarded_by: str = ""
     #: how many of its edits undid an earlier one or were undone by a later one
     #: (``digest_undone``); all of them: the file is as it was
     undone: int = 0
@@ -466,6 +472,13 @@ def file_lines(
                 )
             for seq, removed in entry.removed:
                 same.setdefault(("took out", tuple(removed)), {}).setdefault(entry.shown, seq)
+        elif entry.discarded_by:  # (its own changes, not this session's, thrown away)
+            said = (
+                f"reverted with `{entry.discarded_by}` without being edited in this session",
+                0,
+                0,
+            )
+            alike.setdefault(said, []).append((entry, DISCARDED_SCORE + recency))
         elif entry.deleted and not entry.reads:
             alike.setdefault((gone_how(entry), 0, 0), []).append((entry, 2.5 + recency))
         elif entry.tracked and not entry.reads:
