@@ -200,6 +200,23 @@ def test_what_a_test_is_to_show_and_what_holds_if_are_no_results() -> None:
     assert not digest_settled.guessing("If `debug` is set, `run()` logs slow callbacks.")
 
 
+def test_what_is_still_to_do_is_no_result() -> None:
+    """A list of what is not done yet ("Files NOT YET updated:", "Remaining work:") names work
+    a result line would say as done; a list of what was found stays."""
+    text = (
+        "Files NOT YET updated:\n"
+        "- `bun.lock` - needs regeneration via `bun install`\n\n"
+        "**Remaining work:**\n"
+        "- `insert()` in `ClickHouseExecutor` for the seeding step\n\n"
+        "Found in the merge:\n"
+        "- `packages/core` moved to `@chkit/core` in `package.json`"
+    )
+    decisions = session_digest([_agent(1, text)], 1000).sections["decisions"]
+    assert "needs regeneration" not in decisions
+    assert "`insert()`" not in decisions
+    assert "moved to `@chkit/core`" in decisions
+
+
 def test_a_result_the_user_next_said_did_not_work_is_said_with_their_words() -> None:
     """ "Changes made: fixed the permissions", then the user: "still didnt work": said alone,
     the line reads as a fix that held. A turn the user did not contradict stays as it was."""

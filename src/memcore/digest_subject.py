@@ -269,6 +269,12 @@ _EXPECTING_LEAD = lazy_compile(
     r"|what to (?:observe|look for|check|verify|expect|test)|(?:manual )?(?:test|testing"
     r"|verification) (?:plan|steps|checklist)|steps to (?:test|verify|reproduce)"
     r"|what (?:gets|will be|would be) (?:modified|changed|created|added))\b"
+    # what is still to do ("Files NOT YET updated:", "Remaining work:", "Still missing:"):
+    # its items name work not done, which a result line would say as done
+    r"|^(?:[#*>\s]|\d{1,2}[.)])*(?:files? |changes? |work |tasks? )?(?:not yet (?:updated"
+    r"|done|implemented|changed|fixed|addressed|migrated|committed)|still (?:to do|to be done"
+    r"|needed|missing|pending|open)|remaining(?: work| tasks| items| issues| steps| changes)?"
+    r"|outstanding(?: work| tasks| items| issues)?|left to do)\W*$"
 )
 
 
