@@ -1,7 +1,10 @@
 """MemoryLeakDetector's own memory stays bounded however many sessions report through it, and a
-reading no process can have is refused before anything is kept."""
+reading no process can have (or a clock value that is no number) is refused before anything is
+kept."""
 
 from __future__ import annotations
+
+from decimal import Decimal
 
 import pytest
 
@@ -43,3 +46,26 @@ def test_a_negative_reading_is_refused_and_nothing_is_kept(reading: float) -> No
 def test_a_negative_first_reading_fails_the_constructor() -> None:
     with pytest.raises(ValidationError, match=">= 0"):
         MemoryLeakDetector(rss_reader=lambda: -5.0)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["60", None, Decimal("60"), float("nan"), True],
+    ids=["str", "None", "Decimal", "nan", "bool"],
+)
+def test_a_clock_value_that_is_no_number_is_refused_on_every_sample(bad: object) -> None:
+    # The first sample refused it (ValidationError from the sample ring); a later one computed
+    # ``now - last`` first, a TypeError for a str, None or Decimal.
+    ticks = iter([bad, 0.0, bad])
+    detector = MemoryLeakDetector(
+        clock=lambda: next(ticks),  # type: ignore[arg-type,return-value]
+        rss_reader=lambda: 100.0,
+        auto_recover=False,
+    )
+    with pytest.raises(ValidationError, match="clock"):
+        detector.monitor_memory_usage("s")  # the first sample
+    detector.monitor_memory_usage("s")
+    with pytest.raises(ValidationError, match="clock"):
+        detector.monitor_memory_usage("s")  # a later one
+    assert detector.sample_count == 1
+    assert detector.statuses["s"].current_mb == 100.0

@@ -240,7 +240,9 @@ class MemoryLeakDetector:
         """Read RSS and keep it as a sample (unless the last kept one is less than
         ``min_spacing_seconds`` old); return the RSS in MiB."""
         mb = self.current_mb()
-        now = self._clock()
+        # checked before any arithmetic: ``now - last`` on a str or None was a TypeError, where
+        # the first sample (nothing to subtract yet) said ValidationError
+        now = _kernels.regression.check_real(self._clock(), "clock result")
         with self._lock:
             last = self._last_kept
             if last is None or not (0.0 <= now - last < self.min_spacing_seconds):

@@ -39,6 +39,12 @@ every prediction): its value is kept until the LRU evicts it or ``invalidate`` d
 ``invalidate`` what you write through another path. ``get`` itself never reads the source: it
 serves what the last prefetch saw.
 
+Threads may share a prefetcher: a kernel call is atomic (the compiled one under the GIL, the
+pure twin under its table's and counter's locks), and the session's record of outcomes and the
+cache each hold a lock of their own, so concurrent ``record_access``, ``predict_next_accesses``,
+``get`` and ``invalidate`` neither raise nor lose a count. The compiled per-access path takes no
+lock.
+
 Prefetching is speculative, so a failed load never propagates: it is logged, counted in
 ``load_errors`` and not cached (a cached value whose re-check failed stays as it was), and the
 caller's own read will go to the source. A loader that returns ``None`` (nothing there) caches
@@ -53,6 +59,7 @@ import itertools
 import logging
 import math
 import numbers
+import threading
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
@@ -349,6 +356,9 @@ class PredictiveMemoryPrefetcher:
         self._load = load.get if isinstance(load, _StoreReader) else load
         self.loader = loader
         self._cache: OrderedDict[tuple[str, str], Any] = OrderedDict()
+        # held around every use of the cache and its counts (get and invalidate may come from
+        # threads; a prefetch's loop holds it only between its awaits)
+        self._cache_lock = threading.RLock()  # (a value's __eq__ may read the cache)
         self.hits = 0
         self.misses = 0
         self.load_errors = 0
@@ -414,20 +424,30 @@ class PredictiveMemoryPrefetcher:
         ``current_item`` alone is.
         Unknown sessions or items give ``[]``.
         """
-        scored = self.score_next_accesses(session_id, current_item, n)
+        validate_session_id(session_id)
+        _check_item(current_item)
+        _check_positive("n", n)
         model = self._table.get(session_id)
         if model is None:
             self._outcomes.forget(session_id)
             return []
         counter = model.counter
+        # Another thread may record between these reads: the session's own record (below) is
+        # kept only when none did, so a prediction is never settled against another access
+        # than the one after the state it was made on.
+        accesses = counter.accesses
         last = counter.last()
-        latest = None if last is None else model.names[last]
-        # (the session's own record of its top predictions: ``memcore.prefetch_outcomes``)
-        factor = self._outcomes.factor(session_id, counter.accesses, latest)
+        scored = self._scores(model, current_item, n)
         table = self.calibration
         stated = [(item, _calibrated(score, table)) for item, score in scored]
+        if counter.accesses != accesses:
+            factor = self._outcomes.current(session_id)
+            return [(item, _scaled(confidence, factor)) for item, confidence in stated]
+        latest = None if last is None else model.names[last]
+        # (the session's own record of its top predictions: ``memcore.prefetch_outcomes``)
+        factor = self._outcomes.factor(session_id, accesses, latest)
         if stated and current_item == latest:  # (what follows the latest: the next access says)
-            self._outcomes.predicted(session_id, counter.accesses, *stated[0])
+            self._outcomes.predicted(session_id, accesses, *stated[0])
             if len(self._outcomes) > 2 * self.max_sessions:
                 self._outcomes.keep_only(set(self._table.sessions()))
         return [(item, _scaled(confidence, factor)) for item, confidence in stated]
@@ -441,8 +461,12 @@ class PredictiveMemoryPrefetcher:
         _check_item(current_item)
         _check_positive("n", n)
         model = self._table.get(session_id)
-        if model is None:
-            return []
+        return [] if model is None else self._scores(model, current_item, n)
+
+    def _scores(
+        self, model: _kernels.patterns.SessionModel, current_item: str, n: int
+    ) -> list[tuple[str, float]]:
+        """``score_next_accesses`` on one session's model (checked arguments)."""
         number = model.ids.get(current_item)
         if number is None:
             return []
@@ -519,12 +543,13 @@ class PredictiveMemoryPrefetcher:
         if self._reader is not None:
             return await self._recheck(self._reader, session_id, above)
         wanted: list[str] = []
-        for item_id in above:
-            key = (session_id, item_id)
-            if key in self._cache:
-                self._cache.move_to_end(key)
-            else:
-                wanted.append(item_id)
+        with self._cache_lock:
+            for item_id in above:
+                key = (session_id, item_id)
+                if key in self._cache:
+                    self._cache.move_to_end(key)
+                else:
+                    wanted.append(item_id)
         if not wanted:
             return 0
         results = await asyncio.gather(
@@ -535,7 +560,8 @@ class PredictiveMemoryPrefetcher:
             if isinstance(result, BaseException):
                 if not isinstance(result, Exception):
                     raise result  # cancellation, KeyboardInterrupt: not ours to swallow
-                self.load_errors += 1
+                with self._cache_lock:
+                    self.load_errors += 1
                 log.warning("prefetch of %r in session %s failed: %r", item_id, session_id, result)
                 continue
             if result is None:
@@ -553,22 +579,30 @@ class PredictiveMemoryPrefetcher:
         try:
             values = await reader.read(session_id, item_ids)
         except Exception as exc:  # (the cached values stay as they were: nothing was learned)
-            self.load_errors += sum((session_id, i) not in self._cache for i in item_ids)
+            with self._cache_lock:
+                self.load_errors += sum((session_id, i) not in self._cache for i in item_ids)
             log.warning("prefetch in session %s failed: %r", session_id, exc)
             return 0
         loaded = 0
-        for item_id, value in zip(item_ids, values, strict=True):
-            key = (session_id, item_id)
-            if value is None:  # absent, or deleted since it was cached
-                self._cache.pop(key, None)
-            elif key in self._cache and self._cache[key] == value:
-                self._cache.move_to_end(key)
-            else:
-                self._put(key, value)
-                loaded += 1
+        with self._cache_lock:
+            for item_id, value in zip(item_ids, values, strict=True):
+                key = (session_id, item_id)
+                if value is None:  # absent, or deleted since it was cached
+                    self._cache.pop(key, None)
+                elif key in self._cache and self._cache[key] == value:
+                    self._cache.move_to_end(key)
+                else:
+                    self._store(key, value)
+                    loaded += 1
         return loaded
 
     def _put(self, key: tuple[str, str], value: Any) -> None:
+        with self._cache_lock:
+            self._store(key, value)
+
+    def _store(self, key: tuple[str, str], value: Any) -> None:
+        """Cache ``value`` as the most recent, evicting past ``cache_size``; the caller holds
+        ``_cache_lock``."""
         self._cache[key] = value
         self._cache.move_to_end(key)
         while len(self._cache) > self.cache_size:
@@ -581,12 +615,13 @@ class PredictiveMemoryPrefetcher:
         validate_session_id(session_id)
         _check_item(item_id)
         key = (session_id, item_id)
-        if key in self._cache:
-            self.hits += 1
-            self._cache.move_to_end(key)
-            return self._cache[key]
-        self.misses += 1
-        return None
+        with self._cache_lock:
+            if key in self._cache:
+                self.hits += 1
+                self._cache.move_to_end(key)
+                return self._cache[key]
+            self.misses += 1
+            return None
 
     def invalidate(self, session_id: str, item_id: str | None = None) -> None:
         """Drop cached values of a session (or one item of it): after a write that the loader
@@ -595,10 +630,13 @@ class PredictiveMemoryPrefetcher:
         the value again."""
         validate_session_id(session_id)
         if item_id is not None:
-            self._cache.pop((session_id, _check_item(item_id)), None)
+            key = (session_id, _check_item(item_id))
+            with self._cache_lock:
+                self._cache.pop(key, None)
             return
-        for key in [key for key in self._cache if key[0] == session_id]:
-            del self._cache[key]
+        with self._cache_lock:
+            for key in [key for key in self._cache if key[0] == session_id]:
+                del self._cache[key]
 
     @property
     def cached_count(self) -> int:

@@ -10,13 +10,13 @@ taken with ``PyMem_*`` (so ``tracemalloc`` sees it), grows by doubling and never
 """
 
 cimport cython
-from cpython.dict cimport PyDict_GetItemWithError
+from cpython.dict cimport PyDict_GetItemWithError, PyDict_Next
 from cpython.long cimport PyLong_AsLongLong, PyLong_AsLongLongAndOverflow
 from cpython.object cimport PyObject
 from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
 from libc.stdint cimport int32_t, int64_t, uint64_t
 from libc.stdlib cimport qsort
-from libc.string cimport memset
+from libc.string cimport memcpy, memset
 
 import logging
 
@@ -558,29 +558,56 @@ cdef class PatternCounter:
         cdef int32_t i = self._lookup(list(context))
         return 0 if i < 0 else self._ctx[i].total
 
+    # ``successors`` and ``state`` copy what they read before they make a Python object: making
+    # one may run the cyclic GC's finalizers, and with them Python code that records into this
+    # counter (in this thread, or another that takes the GIL meanwhile), which may grow, and so
+    # move, the arrays a pointer into them would still read.
+
     def successors(self, context) -> dict:
         """The kept successor counts of one context (ids oldest first), empty if unknown."""
         cdef int32_t i = self._lookup(list(context))
         if i < 0:
             return {}
-        cdef Successor *succ = &self._succ[<int64_t>i * self._max_successors]
-        pairs = sorted((succ[s].id, succ[s].count) for s in range(self._ctx[i].nsucc))
-        return dict(pairs)
+        cdef int32_t n = self._ctx[i].nsucc
+        cdef Successor *copy = <Successor *>PyMem_Malloc((n if n > 0 else 1) * sizeof(Successor))
+        if copy == NULL:
+            raise MemoryError()
+        memcpy(copy, &self._succ[<int64_t>i * self._max_successors], n * sizeof(Successor))
+        try:
+            return dict(sorted([(copy[s].id, copy[s].count) for s in range(n)]))
+        finally:
+            PyMem_Free(copy)
 
     def state(self) -> list:
         """Every context, least recently updated first, for comparisons and export."""
-        out = []
+        cdef int64_t n = self._count, k = 0, per = self._max_successors
+        cdef Context *ctx = <Context *>PyMem_Malloc((n if n > 0 else 1) * sizeof(Context))
+        cdef Successor *succ = <Successor *>PyMem_Malloc((n * per if n > 0 else 1) * sizeof(Successor))
         cdef int32_t i = self._head
         cdef Context *c
-        cdef Successor *succ
-        while i >= 0:
-            c = &self._ctx[i]
-            succ = &self._succ[<int64_t>i * self._max_successors]
-            key = tuple([c.key[j] for j in range(c.order)])
-            entries = sorted([(succ[s].id, succ[s].count, succ[s].stamp) for s in range(c.nsucc)])
-            out.append((key, c.total, entries))
-            i = c.next
-        return out
+        if ctx == NULL or succ == NULL:
+            PyMem_Free(ctx)
+            PyMem_Free(succ)
+            raise MemoryError()
+        try:
+            while i >= 0 and k < n:  # (the copy: no Python object made)
+                ctx[k] = self._ctx[i]
+                memcpy(&succ[k * per], &self._succ[<int64_t>i * per], ctx[k].nsucc * sizeof(Successor))
+                k += 1
+                i = self._ctx[i].next
+            out = []
+            for t in range(k):
+                c = &ctx[t]
+                key = tuple([c.key[j] for j in range(c.order)])
+                entries = sorted(
+                    [(succ[t * per + s].id, succ[t * per + s].count, succ[t * per + s].stamp)
+                     for s in range(c.nsucc)]
+                )
+                out.append((key, c.total, entries))
+            return out
+        finally:
+            PyMem_Free(ctx)
+            PyMem_Free(succ)
 
 
 include "patterns_sessions.pxi"

@@ -62,21 +62,56 @@ cdef class SessionTable:
 
     cdef SessionModel _new(self, object session_id):
         _validate_session_id(session_id)
+        return self._place(session_id, None)
+
+    cdef SessionModel _place(self, object session_id, SessionModel replaced):
+        """A fresh model for ``session_id`` (checked), in place of ``replaced`` (None: a new
+        session), evicting the least recent if full.
+
+        Calls are atomic under the GIL only while no Python code runs: the id check and the log
+        are Python, and so may be the finalizers the cyclic GC runs when an object is made. So
+        the model is made first; then nothing runs Python, and the table is looked at afresh:
+        a model another thread put there meanwhile is used, not replaced (that lost its
+        accesses, or raised ``KeyError`` deleting a session that thread had deleted).
+        """
+        cdef SessionModel model = SessionModel(PatternCounter(**self._args))
+        current = self._sessions.get(session_id)
+        if current is not None:
+            if current is not replaced:
+                return <SessionModel>current
+            del self._sessions[session_id]
         if len(self._sessions) >= self.max_sessions:
-            oldest = min(self._sessions.items(), key=_used_of)[0]
-            del self._sessions[oldest]
-        model = SessionModel(PatternCounter(**self._args))
+            self._evict()
         self._sessions[session_id] = model
         return model
 
-    cdef SessionModel _reset(self, object session_id):
+    cdef int _evict(self) except -1:
+        """Drop the least recently used model (the first of equals in the table's order), making
+        no object on the way (see ``_place``)."""
+        cdef Py_ssize_t pos = 0
+        cdef PyObject *key
+        cdef PyObject *value
+        cdef PyObject *oldest = NULL
+        cdef int64_t least = 0
+        while PyDict_Next(self._sessions, &pos, &key, &value):
+            if oldest == NULL or (<SessionModel>value).used < least:
+                oldest = key
+                least = (<SessionModel>value).used
+        if oldest != NULL:
+            del self._sessions[<object>oldest]
+        return 0
+
+    cdef SessionModel _reset(self, SessionModel full, object session_id):
+        # (logged by the caller once the access is counted: logging runs Python code, where
+        # another thread could reset or drop the session between the log and the delete)
+        return self._place(session_id, full)
+
+    cdef _log_reset(self, object session_id):
         log.info(
             "prefetch: session %s passed %d distinct items; model reset",
             session_id,
             self.max_items,
         )
-        del self._sessions[session_id]
-        return self._new(session_id)
 
     cpdef SessionModel model(self, object session_id):
         """The session's model for a write: created (evicting the least recent) if new."""
@@ -104,14 +139,17 @@ cdef class SessionTable:
                     model.counter._record(PyLong_AsLongLong(<object>found))
                     return
         _check_item(item_id)
-        self._count(self.model(session_id), session_id, item_id)
+        model = self.model(session_id)
+        if self._count(model, session_id, item_id) is not model:
+            self._log_reset(session_id)
 
     cdef SessionModel _count(self, SessionModel model, object session_id, object item_id):
         """Intern (resetting a session past ``max_items``) and count; the model now in use."""
         number = model.ids.get(item_id)
         if number is None:
-            if <int64_t>len(model.names) >= self.max_items:
-                model = self._reset(session_id)
+            # (a loop: the model another thread made meanwhile may be full too)
+            while item_id not in model.ids and <int64_t>len(model.names) >= self.max_items:
+                model = self._reset(model, session_id)
                 model.used = self._clock
             number = model.intern(item_id)
         model.counter._record(number)
@@ -119,7 +157,8 @@ cdef class SessionTable:
 
     def record_many(self, session_id, item_ids) -> None:
         """Count a batch in order, as ``record`` one by one would; a bad batch changes nothing."""
-        cdef SessionModel model
+        cdef SessionModel model, counted
+        cdef Py_ssize_t resets = 0
         if isinstance(item_ids, str):
             raise ValidationError("record_many takes an iterable of item ids, not one string")
         try:
@@ -127,8 +166,13 @@ cdef class SessionTable:
         except TypeError as exc:
             raise ValidationError("record_many takes an iterable of item ids") from exc
         model = self.model(session_id)
-        for item_id in checked:
-            model = self._count(model, session_id, item_id)
+        for item_id in checked:  # (no Python code runs here: the batch is atomic under the GIL)
+            counted = self._count(model, session_id, item_id)
+            if counted is not model:
+                resets += 1
+                model = counted
+        for _ in range(resets):
+            self._log_reset(session_id)
 
     def get(self, session_id):
         """The session's model, or None (a read: the session's place in the LRU order stays)."""

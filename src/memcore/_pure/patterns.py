@@ -30,12 +30,18 @@ The model (one :class:`PatternCounter` per session):
 :class:`SessionTable` is the prefetcher's per-call path: one ``record(session_id, item_id)`` finds
 (or creates) the session's counter, interns the string id and counts it. A session id is checked
 once, when its session is created; an item id is known valid once interned.
+
+**Threads**: the compiled twin's calls are atomic under the GIL, so these are too: each public
+method of a counter holds the counter's lock, each of a table its own lock (then the counter's, to
+count). Without them, threads recording into one table lost accesses, corrupted its tables and
+raised from inside them.
 """
 
 from __future__ import annotations
 
 import logging
 import operator
+import threading
 from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
@@ -113,17 +119,20 @@ class PatternCounter:
         contexts = _check_int("max_contexts", max_contexts, 1, MAX_CONTEXTS)
         successors = _check_int("max_successors", max_successors, 1, MAX_SUCCESSORS)
         decay = _check_int("decay_at", decay_at, 2, _INT64_MAX)
-        self._window = window
-        self._recency = recency
-        self._recent: list[int] = []  # the last ``recency`` distinct items, oldest first
-        self._rank_hits = [0] * recency  # accesses that were the r-th most recent item
-        self._order = order
-        self._max_contexts = contexts
-        self._max_successors = successors
-        self._decay_at = decay
-        self._contexts: OrderedDict[tuple[int, ...], _Context] = OrderedDict()
-        self._history: list[int] = []  # the last max_order accesses, oldest first
-        self._tick = 0
+        # (``__init__`` again keeps the lock: a thread inside a method holds that one)
+        self._lock: threading.Lock = getattr(self, "_lock", None) or threading.Lock()
+        with self._lock:
+            self._window = window
+            self._recency = recency
+            self._recent: list[int] = []  # the last ``recency`` distinct items, oldest first
+            self._rank_hits = [0] * recency  # accesses that were the r-th most recent item
+            self._order = order
+            self._max_contexts = contexts
+            self._max_successors = successors
+            self._decay_at = decay
+            self._contexts: OrderedDict[tuple[int, ...], _Context] = OrderedDict()
+            self._history: list[int] = []  # the last max_order accesses, oldest first
+            self._tick = 0
 
     # --- parameters and size -------------------------------------------------------------
     @property
@@ -161,21 +170,26 @@ class PatternCounter:
 
     def last(self) -> int | None:
         """The most recently recorded item, or None before the first access."""
-        return self._history[-1] if self._history else None
+        with self._lock:
+            return self._history[-1] if self._history else None
 
     def recent(self) -> list[int]:
         """The last ``recency`` distinct items recorded, most recent first."""
-        return self._recent[::-1]
+        with self._lock:  # (an access moves an item: without it, one could be seen missing)
+            return self._recent[::-1]
 
     def rank_hits(self) -> list[int]:
         """Per recency rank ``r`` (0: the latest item), how many accesses were the item then at
         rank ``r`` of ``recent()``: what recency has been worth in this stream so far."""
-        return list(self._rank_hits)
+        with self._lock:
+            return list(self._rank_hits)
 
     # --- counting ------------------------------------------------------------------------
     def record(self, item: int) -> None:
         """Count one access: O(max_order) updates."""
-        self._record(as_item_id(item))
+        item = as_item_id(item)
+        with self._lock:
+            self._record(item)
 
     def record_many(self, items: Iterable[Any]) -> None:
         """Count accesses in order, exactly as many ``record`` calls would.
@@ -191,10 +205,12 @@ class PatternCounter:
             ids = [as_item_id(value) for value in items]
         except TypeError as exc:
             raise ValidationError("record_many takes an iterable of int ids") from exc
-        for item in ids:
-            self._record(item)
+        with self._lock:  # (one batch, uninterleaved: as the compiled twin counts it)
+            for item in ids:
+                self._record(item)
 
     def _record(self, item: int) -> None:
+        """``record`` on a checked id, the caller holding ``_lock``."""
         self._tick += 1
         history = self._history
         size = len(history)
@@ -262,6 +278,10 @@ class PatternCounter:
         """
         current = as_item_id(current)
         n = _check_int("n", n, 1, _INT64_MAX)
+        with self._lock:
+            return self._predict(current, n)
+
+    def _predict(self, current: int, n: int) -> list[tuple[int, float]]:
         first, longer = self._chain(current)
         candidates: dict[int, None] = {}
         if first is not None:
@@ -288,23 +308,30 @@ class PatternCounter:
     def total(self, context: Iterable[int]) -> int:
         """How many accesses followed one context (ids oldest first; decayed), 0 if unknown."""
         key = tuple(as_item_id(value) for value in context)
-        found = self._contexts.get(key)
-        return 0 if found is None else found.total
+        with self._lock:
+            found = self._contexts.get(key)
+            return 0 if found is None else found.total
 
     def successors(self, context: Iterable[int]) -> dict[int, int]:
         """The kept successor counts of one context (ids oldest first), empty if unknown."""
         key = tuple(as_item_id(value) for value in context)
-        found = self._contexts.get(key)
-        if found is None:
-            return {}
-        return {item: entry[0] for item, entry in sorted(found.successors.items())}
+        with self._lock:
+            found = self._contexts.get(key)
+            if found is None:
+                return {}
+            return {item: entry[0] for item, entry in sorted(found.successors.items())}
 
     def state(self) -> list[ContextState]:
         """Every context, least recently updated first, for comparisons and export."""
-        return [
-            (key, context.total, [(i, e[0], e[1]) for i, e in sorted(context.successors.items())])
-            for key, context in self._contexts.items()
-        ]
+        with self._lock:
+            return [
+                (
+                    key,
+                    context.total,
+                    [(i, e[0], e[1]) for i, e in sorted(context.successors.items())],
+                )
+                for key, context in self._contexts.items()
+            ]
 
 
 def _check_item(item_id: object) -> str:
@@ -346,10 +373,15 @@ class SessionModel:
         return self._names
 
     def intern(self, item_id: str) -> int:
-        number = self.ids.get(item_id)
-        if number is None:
-            number = self.ids[item_id] = len(self.names)
-            self.names.append(item_id)
+        with self._counter._lock:  # (the counter's: the table interns and counts under it)
+            return self._intern(item_id)
+
+    def _intern(self, item_id: str) -> int:
+        number = self._ids.get(item_id)
+        if number is None:  # (named first, then numbered: a reader that finds the number
+            number = len(self._names)  # finds its name)
+            self._names.append(item_id)
+            self._ids[item_id] = number
         return number
 
 
@@ -368,14 +400,20 @@ class SessionTable:
         items = _check_int("max_items", max_items, 1, _INT64_MAX)
         sessions = _check_int("max_sessions", max_sessions, 1, _INT64_MAX)
         # (all checked before any is set: a bad call again changes nothing)
-        self._args = args
-        self.max_items = items
-        self.max_sessions = sessions
-        self._sessions: dict[str, SessionModel] = {}
-        self._clock = 0
+        self._lock: threading.Lock = getattr(self, "_lock", None) or threading.Lock()
+        with self._lock:
+            self._args = args
+            self.max_items = items
+            self.max_sessions = sessions
+            self._sessions: dict[str, SessionModel] = {}
+            self._clock = 0
 
     def _new(self, session_id: str) -> SessionModel:
         validate_session_id(session_id)
+        return self._insert(session_id)
+
+    def _insert(self, session_id: str) -> SessionModel:
+        """A fresh model for ``session_id`` (checked), evicting the least recent if full."""
         if len(self._sessions) >= self.max_sessions:
             oldest = min(self._sessions.items(), key=lambda kv: kv[1].used)[0]
             del self._sessions[oldest]
@@ -385,14 +423,22 @@ class SessionTable:
     def _reset(self, session_id: str) -> SessionModel:
         # Interned ids are never reused while the counter may still name them, so past
         # ``max_items`` the one bounded way out is a fresh model (predictions restart cold).
+        # (Logged by the caller once the access is counted, as the compiled twin must: logging
+        # runs Python code, where it could switch threads halfway through the table.)
+        del self._sessions[session_id]
+        return self._insert(session_id)
+
+    def _log_reset(self, session_id: str) -> None:
         log.info(
             "prefetch: session %s passed %d distinct items; model reset", session_id, self.max_items
         )
-        del self._sessions[session_id]
-        return self._new(session_id)
 
     def model(self, session_id: str) -> SessionModel:
         """The session's model for a write: created (evicting the least recent) if new."""
+        with self._lock:
+            return self._model(session_id)
+
+    def _model(self, session_id: str) -> SessionModel:
         model = self._sessions.get(session_id) if isinstance(session_id, str) else None
         if model is None:
             model = self._new(session_id)
@@ -402,26 +448,32 @@ class SessionTable:
 
     def record(self, session_id: str, item_id: str) -> None:
         """Count one access of ``item_id`` in ``session_id``; a rejected call changes nothing."""
-        model = self._sessions.get(session_id) if isinstance(session_id, str) else None
-        if model is not None and isinstance(item_id, str):
-            number = model.ids.get(item_id)
-            if number is not None:  # the common call: a known session and a known item
-                self._clock += 1
-                model.used = self._clock
-                model.counter._record(number)
-                return
-        _check_item(item_id)
-        self._count(self.model(session_id), session_id, item_id)
+        with self._lock:
+            model = self._sessions.get(session_id) if isinstance(session_id, str) else None
+            if model is not None and isinstance(item_id, str):
+                number = model.ids.get(item_id)
+                if number is not None:  # the common call: a known session and a known item
+                    self._clock += 1
+                    model.used = self._clock
+                    counter = model.counter
+                    with counter._lock:
+                        counter._record(number)
+                    return
+            _check_item(item_id)
+            model = self._model(session_id)
+            counted = self._count(model, session_id, item_id)
+        if counted is not model:
+            self._log_reset(session_id)
 
     def _count(self, model: SessionModel, session_id: str, item_id: str) -> SessionModel:
-        """Intern (resetting a session past ``max_items``) and count; the model now in use."""
-        number = model.ids.get(item_id)
-        if number is None:
-            if len(model.names) >= self.max_items:
-                model = self._reset(session_id)
-                model.used = self._clock
-            number = model.intern(item_id)
-        model.counter._record(number)
+        """Intern (resetting a session past ``max_items``) and count; the model now in use (a
+        new one after a reset). The caller holds ``_lock``."""
+        if item_id not in model.ids and len(model.names) >= self.max_items:
+            model = self._reset(session_id)
+            model.used = self._clock
+        counter = model.counter
+        with counter._lock:
+            counter._record(model._intern(item_id))
         return model
 
     def record_many(self, session_id: str, item_ids: Iterable[str]) -> None:
@@ -432,20 +484,29 @@ class SessionTable:
             checked = [_check_item(item_id) for item_id in item_ids]
         except TypeError as exc:
             raise ValidationError("record_many takes an iterable of item ids") from exc
-        model = self.model(session_id)
-        for item_id in checked:
-            model = self._count(model, session_id, item_id)
+        resets = 0
+        with self._lock:
+            model = self._model(session_id)
+            for item_id in checked:
+                counted = self._count(model, session_id, item_id)
+                resets += counted is not model
+                model = counted
+        for _ in range(resets):
+            self._log_reset(session_id)
 
     def get(self, session_id: str) -> SessionModel | None:
         """The session's model, or None (a read: the session's place in the LRU order stays)."""
-        return self._sessions.get(session_id)
+        with self._lock:
+            return self._sessions.get(session_id)
 
     def forget(self, session_id: str) -> None:
-        self._sessions.pop(session_id, None)
+        with self._lock:
+            self._sessions.pop(session_id, None)
 
     def sessions(self) -> list[str]:
         """The sessions with a model, least recently used first."""
-        return [name for name, _ in sorted(self._sessions.items(), key=lambda kv: kv[1].used)]
+        with self._lock:
+            return [name for name, _ in sorted(self._sessions.items(), key=lambda kv: kv[1].used)]
 
     def __len__(self) -> int:
         return len(self._sessions)
