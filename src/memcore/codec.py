@@ -9,7 +9,8 @@ Values (``packb``/``unpackb``): msgpack (``use_bin_type``; ``raw=False``; map ke
 with three extensions:
 
 * tz-aware ``datetime`` -> msgpack's standard Timestamp (ext -1); it decodes as the same instant
-  in UTC (the original zone is not kept).
+  in UTC (the original zone is not kept). One whose UTC time falls outside the years 1-9999
+  (year 1 at +14:00) is a ``ValidationError``: no decoder could build it again.
 * naive ``datetime`` -> ext 1: i64 big-endian microseconds since 1970-01-01T00:00 as written.
 * ``MemoryItem`` -> ext 2: msgpack array ``[id, content, priority, created_at, metadata]``.
 
@@ -48,7 +49,7 @@ from __future__ import annotations
 import struct
 import threading
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import msgpack
@@ -71,6 +72,9 @@ EXT_NAIVE_DATETIME = 1
 EXT_MEMORY_ITEM = 2
 
 _NAIVE_EPOCH = datetime(1970, 1, 1)
+_UTC_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MIN_SECONDS = (datetime.min - _NAIVE_EPOCH) // timedelta(seconds=1)  # 0001-01-01T00:00:00
+_MAX_SECONDS = (datetime.max - _NAIVE_EPOCH) // timedelta(seconds=1)  # 9999-12-31T23:59:59
 _I64_BE = struct.Struct(">q")
 
 
@@ -84,13 +88,15 @@ _PLAIN_TYPES = (str, int, float, bytes, bytearray, list, tuple, dict, datetime, 
 
 
 def _default(obj: Any) -> Any:
-    # The packer is strict: it packs only exact types itself and hands this hook the rest.
-    # tz-aware datetimes never get here (the packer writes them as msgpack timestamps).
+    # The packer is strict: it packs only exact types itself and hands this hook the rest
+    # (datetimes too: it is made without ``datetime=True``, see ``_timestamp``).
     kind = type(obj)
     if kind is Priority:  # (memcore's own str enum: its value, as it always was)
         return obj._value_
     if kind is tuple:
         return list(obj)
+    if kind is datetime and obj.tzinfo is not None:
+        return _timestamp(obj)
     if kind is datetime:  # naive
         micros = (obj - _NAIVE_EPOCH) // timedelta(microseconds=1)
         return msgpack.ExtType(EXT_NAIVE_DATETIME, _I64_BE.pack(micros))
@@ -103,6 +109,25 @@ def _default(obj: Any) -> Any:
         raise _NotPlain
     # (an exact int here is one beyond 64 bits)
     raise ValidationError(f"cannot encode a value of type {kind.__name__!r}")
+
+
+def _timestamp(moment: datetime) -> msgpack.Timestamp:
+    """An aware ``moment`` as msgpack's Timestamp (the bytes msgpack's ``datetime=True`` wrote).
+
+    Refused when its UTC time falls outside the years 1-9999 (``MemoryItem.created_at`` is
+    checked alike): msgpack would write the offset, but no decoder can build that datetime, so
+    every replica would fail every sync on the record.
+    """
+    try:
+        delta = moment - _UTC_EPOCH
+    except TypeError as exc:  # a zone whose utcoffset() is None: naive after all
+        raise ValidationError(f"cannot encode value: {exc}") from exc
+    seconds = delta.days * 86400 + delta.seconds
+    if not _MIN_SECONDS <= seconds <= _MAX_SECONDS:
+        raise ValidationError(
+            f"datetime out of range in UTC (years 1-9999 only): {moment.isoformat()}"
+        )
+    return msgpack.Timestamp(seconds, delta.microseconds * 1000)
 
 
 def _exact_fields(item: MemoryItem) -> bool:
@@ -134,7 +159,7 @@ def _pack_exact(obj: Any) -> bytes:
     packer = (
         pool.pop()
         if pool
-        else msgpack.Packer(default=_default, use_bin_type=True, datetime=True, strict_types=True)
+        else msgpack.Packer(default=_default, use_bin_type=True, strict_types=True)
     )
     try:
         packed: bytes = packer.pack(obj)

@@ -73,7 +73,8 @@ class HybridLogicalClock:
     ``wall`` returns milliseconds since the epoch; tests inject a fake one to produce ties and
     clock skew on purpose. ``max_drift_ms`` (optional) refuses remote stamps further ahead of the
     local wall clock than that, so one replica with a wild clock cannot drag everyone's stamps
-    into the future. Thread-safe: a manager may be used from several threads.
+    into the future (a sync sets such records aside until the wall clock catches up: see
+    :meth:`ahead_limit`). Thread-safe: a manager may be used from several threads.
     """
 
     __slots__ = ("_last", "_lock", "_wall", "max_drift_ms")
@@ -118,18 +119,31 @@ class HybridLogicalClock:
         with self._lock:
             return self._advance(self._last, self._physical())
 
-    def observe(self, remote: int) -> int:
+    def ahead_limit(self) -> int | None:
+        """The largest remote stamp :meth:`observe` takes now; None without ``max_drift_ms``
+        (any). A sync sets aside the records stamped above it, and takes them once the wall
+        clock has caught up, instead of failing on them (``memcore.sync_merge.merge``)."""
+        if self.max_drift_ms is None:
+            return None
+        wall = self._physical() >> COUNTER_BITS
+        return min(MAX_STAMP, ((wall + self.max_drift_ms) << COUNTER_BITS) | COUNTER_MASK)
+
+    def observe(self, remote: int, *, limit: int | None = None) -> int:
         """Merge a stamp received from another replica; returns the clock's new stamp.
 
         Every later :meth:`now` sorts after ``remote``, so a write made after seeing another
-        write wins over it under the timestamp strategy.
+        write wins over it under the timestamp strategy. A stamp more than ``max_drift_ms``
+        ahead of the wall clock is a ``ValidationError``; ``limit``: the :meth:`ahead_limit`
+        the caller already checked ``remote`` against (the check is then made against it, not
+        against a wall clock that may have stepped back since).
         """
         remote = check_stamp(remote)
         with self._lock:
             physical = self._physical()
-            if (
-                self.max_drift_ms is not None
-                and (remote >> COUNTER_BITS) > (physical >> COUNTER_BITS) + self.max_drift_ms
+            if self.max_drift_ms is not None and (
+                remote > limit
+                if limit is not None
+                else (remote >> COUNTER_BITS) > (physical >> COUNTER_BITS) + self.max_drift_ms
             ):
                 raise ValidationError(
                     f"remote HLC stamp is more than {self.max_drift_ms} ms ahead of this clock"

@@ -47,6 +47,9 @@ per delta: ``memcore._kernels.records``) live in :mod:`memcore.sync_merge`.
 Deletions are tombstones that travel like writes, so a replica that missed a delete cannot
 resurrect the key. Nothing pending is dropped on failure: a ``BackendError`` propagates and the
 changes stay pending for the next sync (the auto-sync task retries every ``sync_interval``).
+A commit that raised may have landed all the same (its reply lost): the next sync first reads
+the store's journal for the records it sent, and a landed commit's keys are committed, so a
+later write over them by another replica (which had merged them) is taken, not a conflict.
 
 A delta cannot report a key that no longer exists, so two checks keep a replica from holding keys
 that ``replace_state`` (recovery) dropped. Each delta carries the version of the session's last
@@ -61,7 +64,8 @@ records (``verify_session`` / ``recover_corrupted_memory`` look into that) and i
 A store that lost data or went back in time (a flushed Redis, an SQLite file replaced by an older
 copy) is told from a deliberate ``delete_session`` by the store's incarnation, and healed from
 what the replicas hold (:mod:`memcore.store_health`); a record no replica can take is set aside
-while the other keys sync (:mod:`memcore.quarantine`).
+while the other keys sync (:mod:`memcore.quarantine`); so is, until this replica's wall clock
+catches up with it, a record stamped further ahead of its clock than ``max_drift_ms``.
 
 ``close`` refuses syncs from the moment it begins and lets those under way finish before it
 closes a store the manager owns; leaving ``async with`` flushes first
@@ -335,6 +339,7 @@ class DistributedMemoryManager(GroupCommit, CommitPaths, AutoSync, Lifecycle):
                 and not session.lock.locked()
                 and session.running is None
                 and session.waiting is None
+                and not session.in_flight  # (settled first, by ``_sync_locked``)
                 and not others_ready(loop)
             ):
                 committed = self._commit_now(session_id, session)  # a lone writer: no group
@@ -398,6 +403,7 @@ class DistributedMemoryManager(GroupCommit, CommitPaths, AutoSync, Lifecycle):
         """The compare-and-set loop; ``refetch``: read the whole session the first time."""
         conflicts: dict[str, Conflict] = {}
         pulled = 0
+        await self._settle_in_flight(session_id, session)  # (after a commit that raised)
         if session.pending and not refetch:
             committed = None if self._now is None else self._commit_now(session_id, session, group)
             if committed is not None:
@@ -475,6 +481,7 @@ class DistributedMemoryManager(GroupCommit, CommitPaths, AutoSync, Lifecycle):
                 session_id, delta.version, outgoing.records, outgoing.digest
             )
             if new_version is None:
+                session.refused()
                 continue  # another replica committed first: merge its changes, try again
             return await self._committed(
                 session_id, session, strategy, conflicts, pulled, outgoing, new_version

@@ -15,6 +15,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from memcore.errors import ValidationError
+from memcore.sync_lifecycle import _cancel
 
 if TYPE_CHECKING:
     from memcore.model import SyncResult
@@ -89,10 +90,15 @@ class AutoSync:
         self._auto_task.add_done_callback(_auto_sync_ended)
 
     def stop_auto_sync(self) -> None:
-        """Stop the background task (an in-flight sync is cancelled; nothing pending is lost)."""
+        """Stop the background task (an in-flight sync is cancelled; nothing pending is lost).
+
+        Callable from any thread: the cancel is made on the task's own loop, as ``close`` does
+        (``Task.cancel`` from another thread neither is safe nor wakes a loop asleep until
+        the next tick).
+        """
         task, self._auto_task = self._auto_task, None
         if task is not None and not task.done():
-            task.cancel()
+            _cancel(task)
 
     @property
     def auto_sync_running(self) -> bool:

@@ -18,6 +18,7 @@ Both take only the plain case and leave anything unusual to the loop, untouched.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from memcore.model import Conflict, SyncResult
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
         First,
         Store,
     )
+
+logger = logging.getLogger("memcore.sync")
 
 # a delta larger than this is merged, and more pending keys than this are committed, outside the
 # store's write lock (by the loop, whose large commits run on the store's worker thread): the
@@ -116,9 +119,11 @@ class CommitPaths:
         outgoing = take_pending(session, None)
         landed = self._now.commit_now(session_id, expected, outgoing.records, outgoing.digest)
         if landed is None:
+            session.refused()
             session.quiet = False  # another replica committed: the usual path reads first
             return None
         if landed is False:
+            session.refused()
             return None
         if group is not None:
             group.open = False  # its keys are in: a caller arriving now rides the next sync
@@ -200,6 +205,7 @@ class CommitPaths:
             session_id, since, plan, conditional, catch_up=catch_up
         )
         if done is None or done[1] is None:
+            session.refused()  # (nothing written under the lock)
             return None, pulled
         delta, new_version = done[0], done[1]
         outgoing = planned[-1] if delta is not None else first  # None: the conditional landed
@@ -231,10 +237,26 @@ class CommitPaths:
             session_id, expected, outgoing.records, outgoing.digest
         )
         if new_version is None:
+            session.refused()
             return None
         return await self._committed(
             session_id, session, strategy, conflicts, 0, outgoing, new_version
         )
+
+    async def _settle_in_flight(self, session_id: str, session: SessionReplica) -> None:
+        """Before a sync after one whose commit raised: whether that commit landed all the same
+        (its reply lost), read from the store's journal (``SessionReplica.landed``)."""
+        if not session.in_flight:
+            return
+        journal = await self.store.read_journal(session_id, session.in_flight_since)
+        found = session.landed(journal)
+        if found:
+            logger.info(
+                "session %r: a commit whose reply was lost had landed; %d of its keys are "
+                "taken as committed",
+                session_id,
+                len(found),
+            )
 
     async def _committed(
         self,
@@ -248,9 +270,10 @@ class CommitPaths:
     ) -> SyncResult:
         """After a commit landed: the keys it carried are no longer pending (unless rewritten
         while it was in flight) and the store keeps ``outgoing.digest`` at ``new_version``."""
+        session.in_flight = []  # landed (any other sent meanwhile did not: it was refused)
         session.version = new_version
         session.watch.saw(new_version, outgoing.digest)
-        session.watch.committed(outgoing.slots)
+        session.committed(outgoing.slots)
         for key, slot in outgoing.slots.items():
             if session.slots.get(key) is slot:  # not rewritten while the commit was in flight
                 del session.pending[key]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -24,13 +24,14 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from memcore._kernels import records as _records
 from memcore.codec import StateDigest
 from memcore.errors import CorruptedMemoryError, ValidationError
-from memcore.hlc import HybridLogicalClock, is_newer
+from memcore.hlc import COUNTER_BITS, MAX_STAMP, HybridLogicalClock, is_newer
 from memcore.model import Conflict, MemoryItem, SyncResult
-from memcore.quarantine import read_takeable
+from memcore.quarantine import OBSERVED_STAMP_CAP, SetAside, read_takeable
 from memcore.store_health import REPUSH, ReplicaWatch, repush_winner
 
 if TYPE_CHECKING:
     from memcore.search import SessionIndex
+    from memcore.stores.base import JournalEntry
 
 logger = logging.getLogger("memcore.sync")
 
@@ -121,6 +122,13 @@ class SessionReplica:
     loop: asyncio.AbstractEventLoop | None = None  # the event loop ``lock`` serves
     active: int = 0  # the syncs under way on it (``serve``)
     recall: SessionIndex | None = None  # built by the first search; told of every changed key
+    # the slots of each commit sent since the last one known to have landed: a commit that
+    # raised may have landed all the same (its reply lost), which ``landed`` tells
+    in_flight: list[dict[str, Record]] = field(default_factory=list)
+    in_flight_since: int = 0  # the lowest version this replica had merged when one was sent
+    # stored records stamped further ahead of this replica's clock than its ``max_drift_ms``:
+    # set aside (``watch.set_aside``), taken once the clock has caught up (``merge``)
+    ahead: dict[str, Record] = field(default_factory=dict)
 
     def serve(self, loop: asyncio.AbstractEventLoop, session_id: str) -> None:
         """Count a sync on ``loop`` in (``served`` counts it out). An asyncio lock and the
@@ -163,6 +171,68 @@ class SessionReplica:
             self.pending[key] = None if base is None else (base.stamp, base.replica)
         self.put(key, slot)
 
+    def sent(self, slots: dict[str, Record]) -> None:
+        """``slots`` are about to be committed: remembered until the commit is known to have
+        landed (``_committed``) or the journal says whether it did (``landed``)."""
+        if not slots or (self.in_flight and self.in_flight[-1] == slots):
+            return  # (nothing, or the same keys taken again: one wait for the lock, say)
+        if not self.in_flight or self.version < self.in_flight_since:
+            self.in_flight_since = self.version
+        self.in_flight.append(slots)
+
+    def refused(self) -> None:
+        """The commit just sent wrote nothing (the store said so): nor did any sent before it
+        in this sync, which each got the same answer (an unknown outcome ends a sync)."""
+        self.in_flight = []
+
+    def landed(self, journal: Iterable[JournalEntry]) -> dict[str, Record]:
+        """Settle the commits sent whose outcome is unknown, from the store's journal above
+        ``in_flight_since``, and forget them: the keys one of them carried that the journal
+        holds (a commit lands whole) are no longer pending, or, rewritten here since, pending
+        over the landed write. Else a later write over it by another replica, which had merged
+        it, looked like a conflict (and ``local-wins`` put the older value back). Returns the
+        landed slots by key; a commit the journal no longer covers (truncated) counts as not
+        landed, as before."""
+        sent: dict[tuple[str, bytes], Record] = {}
+        for slots in self.in_flight:
+            for key, slot in slots.items():
+                sent[key, slot.data] = slot
+        self.in_flight = []
+        found: dict[str, Record] = {}
+        for entry in journal:  # oldest first: the last found of a key is the store's latest
+            match = sent.get((entry.key, entry.record))
+            if match is not None:
+                found[entry.key] = match
+        for key, slot in found.items():
+            if key not in self.pending:
+                continue
+            if self.slots.get(key) is slot:
+                del self.pending[key]
+            else:  # rewritten here since it was sent: pending over what the store holds
+                self.pending[key] = (slot.stamp, slot.replica)
+        self.committed(found)
+        return found
+
+    def committed(self, keys: Mapping[str, object]) -> None:
+        """Keys this replica committed replaced whatever the store held for them, records set
+        aside included."""
+        self.watch.committed(keys)
+        if self.ahead:
+            for key in keys:
+                self.ahead.pop(key, None)
+
+    def commit_digest(self) -> int:
+        """The digest of the state a commit leaves in the store: this replica's, with the
+        records it holds back (``ahead``) that no pending write replaces: the store keeps them
+        (a digest without them made ``verify_session`` call the session corrupted)."""
+        if not self.ahead:
+            return self.digest.value
+        combined = self.digest.copy()
+        for key, slot in self.ahead.items():
+            if key not in self.pending and not slot.deleted:
+                combined.add_hash(slot.digest_hash)
+        return combined.value
+
     def refetched(self, why: str) -> None:
         self.refetches += 1
         self.last_refetch = why
@@ -192,7 +262,88 @@ def take_pending(session: SessionReplica, group: SyncGroup | None) -> Outgoing:
     if group is not None:
         group.open = False
     slots = {key: session.slots[key] for key in session.pending}
-    return Outgoing(slots, {key: slot.data for key, slot in slots.items()}, session.digest.value)
+    session.sent(slots)
+    return Outgoing(slots, {key: slot.data for key, slot in slots.items()}, session.commit_digest())
+
+
+def _ahead_of(
+    session: SessionReplica,
+    records: Mapping[str, bytes],
+    incoming: dict[str, Record],
+    limit: int,
+    whole: bool,
+) -> dict[str, Record]:
+    """Move out of ``incoming`` the records stamped above ``limit`` (the clock's
+    ``ahead_limit``), and into it the records held back before that the clock now takes;
+    returns the records to hold back now. A held record the delta brings again (the store's
+    latest of its key) or that a commit of ours replaced is judged afresh, or dropped."""
+    ahead: dict[str, Record] = {}
+    for key, slot in ({} if whole else session.ahead).items():  # (a whole delta has them all)
+        aside = session.watch.set_aside.get(key)
+        if key in records or aside is None or aside.record != slot.data:
+            continue
+        if slot.stamp <= limit:
+            incoming[key] = slot
+        else:
+            ahead[key] = slot
+    for key, slot in list(incoming.items()):
+        if slot.stamp > limit:
+            local = session.slots.get(key)
+            if local is not None and local.data == slot.data:
+                continue  # this replica's own record: its clock issued that stamp
+            ahead[key] = slot
+            del incoming[key]
+    return ahead
+
+
+def _hold_back(
+    session_id: str,
+    session: SessionReplica,
+    ahead: dict[str, Record],
+    limit: int,
+    clock: HybridLogicalClock,
+    conflicts: dict[str, Conflict],
+) -> None:
+    """Set aside the records stamped too far ahead (``max_drift_ms``), as the records no replica
+    can take are (``memcore.quarantine``: in ``SyncDiagnostics.set_aside``, the other keys
+    syncing on), but only until this replica's clock catches up. Before, a sync observing one
+    raised ``ValidationError``: every sync of the session failed, and this replica's own
+    writes stayed pending. A key pending here keeps its write, committed over the held record
+    (whose stamp this replica refuses): a conflict, reported, won by the local write."""
+    wall = (limit >> COUNTER_BITS) - (clock.max_drift_ms or 0)
+    held = session.ahead
+    for key, slot in ahead.items():
+        ms = (slot.stamp >> COUNTER_BITS) - wall
+        if held.get(key) == slot and key in session.watch.set_aside:
+            continue  # held back by an earlier sync: said then
+        session.watch.set_aside[key] = SetAside(
+            slot.data,
+            f"the record of key {key!r} is stamped {ms} ms ahead of this replica's clock, past "
+            f"its max_drift_ms ({clock.max_drift_ms})",
+            slot.digest_hash,
+        )
+        if held.get(key) == slot:
+            continue  # (set aside again after a whole refetch: said before)
+        local = session.slots.get(key)
+        if key in session.pending and local is not None:
+            if session.pending[key] != (slot.stamp, slot.replica):
+                conflicts[key] = Conflict(key, value_of(local), value_of(slot), "local")
+                session.pending[key] = (slot.stamp, slot.replica)
+        elif local is not None:  # a stale copy: the store holds this record now
+            if not local.deleted:
+                session.digest.remove_hash(local.digest_hash)
+            del session.slots[key]
+            if session.recall is not None:
+                session.recall.changed(key)
+        logger.warning(
+            "session %r: the record of key %r is stamped %d ms ahead of this replica's clock "
+            "(max_drift_ms %d); set aside until the clock catches up, the other keys sync on",
+            session_id,
+            key,
+            ms,
+            clock.max_drift_ms,
+        )
+    session.ahead = ahead
 
 
 def value_of(slot: Record) -> Any:
@@ -231,11 +382,22 @@ def merge(
         raise CorruptedMemoryError(
             f"session {session_id!r}: {exc}; run recover_corrupted_memory on this session"
         ) from exc
+    limit = clock.ahead_limit()
+    holding = limit is not None or bool(session.ahead)
+    ahead: dict[str, Record] = {}
+    if holding:
+        limit = MAX_STAMP if limit is None else limit  # (max_drift_ms dropped: take them all)
+        ahead = _ahead_of(session, records, incoming, limit, whole)
+        stamps = (slot.stamp for slot in incoming.values() if slot.stamp <= limit)
+        top = min(max(stamps, default=0), OBSERVED_STAMP_CAP)
     if incoming:
-        clock.observe(top)  # before changing anything: the clock may refuse a stamp
+        clock.observe(top, limit=limit)  # before changing anything: the clock may refuse it
     if whole:
         session.reset()
     session.watch.note_refused(session_id, session, incoming, refused, whole)
+    if holding:
+        assert limit is not None
+        _hold_back(session_id, session, ahead, limit, clock, conflicts)
     if not session.slots and not session.pending:
         # nothing held here (a first sync or a refetch): every record is simply taken
         for slot in incoming.values():

@@ -67,6 +67,8 @@ def cmd_migrate_redis(args: argparse.Namespace, out: TextIO) -> int:
     print(f"{where}: {verb} {len(report.moved)} session(s)", file=out)
     for session in report.moved:
         print(f"  {session}", file=out)
+    for session in report.already_copied:  # (by an earlier run that was stopped: done)
+        print(f"  already copied {session}", file=out)
     for session, reason in report.skipped.items():
         print(f"  skipped {session}: {reason}", file=out)
     return EXIT_ERROR if report.skipped else 0

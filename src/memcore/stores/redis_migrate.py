@@ -16,7 +16,9 @@ different cluster slots. The layout now is ``memcore:{<session>}:<part>`` with n
   count) against that instant. A session that changed at the source while it was copied is
   copied again (a few times), else its copy is removed and it is reported, so running again
   once its writers stop copies it. The source is left as it was. A session ``dest`` already
-  holds is skipped and reported.
+  holds as the source has it (same version, digest and item count: a run that was stopped
+  copied it) is done, listed in ``already_copied``; one it holds otherwise is skipped and
+  reported, never overwritten.
 
 Stop the writers of a store before migrating it: a writer running an older memcore writes the
 legacy layout, and one running this version does not see legacy sessions until they are moved.
@@ -99,11 +101,13 @@ def legacy_keys(session_id: str) -> dict[str, str]:
 
 @dataclass
 class MigrationReport:
-    """What a migration did: sessions moved (or that would be, on a dry run), and skipped ones
-    with the reason."""
+    """What a migration did: sessions moved (or that would be, on a dry run), skipped ones with
+    the reason, and (copies only) those the destination already held as the source has them:
+    done by an earlier run, so running again after an interrupted copy is not a failure."""
 
     moved: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
+    already_copied: list[str] = field(default_factory=list)
 
 
 def _client(url: str) -> tuple[RedisStore, Any]:
@@ -265,8 +269,14 @@ def copy_sessions(source: str, dest: str, *, dry_run: bool = False) -> Migration
                 if problem is not None:
                     report.skipped[session] = f"{problem}; not copied"
                     continue
-                if dst.exists(new["meta"]):
-                    report.skipped[session] = "the destination already holds it"
+                if dst.exists(new["meta"]):  # (a copy's meta is restored last: a whole one)
+                    if _summary(dst, new) == _summary(src, old):
+                        report.already_copied.append(session)
+                    else:
+                        report.skipped[session] = (
+                            "the destination already holds it, in another state than the "
+                            "source's (version, digest or item count): look at it there"
+                        )
                     continue
                 if dry_run:
                     report.moved.append(session)
