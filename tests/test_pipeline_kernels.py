@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import array
 import itertools
+import random
+import re
 from collections.abc import Callable
 from types import ModuleType
 
@@ -23,7 +25,7 @@ WORDS = [
     "value", "is", "ok.", "\n- ", "\n\n", "1. ", "`a. B`", "ValueError", "camelCase", "I.",
     "- that", "it.Let", "done!The", "(x).But", "`a`.Now", "ok.I'm", "os.Exit", "v1.The",
     "e.g.So,",
-    "\n## ", "\n#", "\n  ", "\n",
+    "\n## ", "\n#", "\n  ", "\n", "\n1. `a`", "\n 2. If", "\t3. \"x", "4. 5",
 ]  # fmt: skip
 texts = st.one_of(
     st.text(alphabet=ALPHABET, max_size=120),
@@ -202,6 +204,26 @@ def test_partition_matches_twin(
                 "\u6d4b\u8bd5\u901a\u8fc7\u3002",
             ],
             id="chinese-and-japanese-stops-end-a-sentence-with-no-space-after-them",
+        ),
+        pytest.param(
+            "1. Fix the rounding in cart.py. Then run the tests.\nLooking at the flow:\n"
+            "1. `check()` is called from `capture()`\n2. If it returns an error, what happens?\n"
+            '  3. "Quoted" item\n  10) Ten items\n12. 2024 was the year\nDone. 4. Not at a '
+            "line start",
+            [
+                "1. Fix the rounding in cart.py.",  # (at the text's start too)
+                "Then run the tests.",
+                "Looking at the flow:",
+                "1. `check()` is called from `capture()`",  # (not "1." and an item of its own)
+                "2. If it returns an error, what happens?",
+                '3. "Quoted" item',
+                "10) Ten items",
+                "12. 2024 was the year",
+                "Done.",
+                "4.",  # (no marker: not at a line's start)
+                "Not at a line start",
+            ],
+            id="a-numbered-items-marker-stays-with-its-item",
         ),
     ],
 )
@@ -437,3 +459,84 @@ def test_non_text_is_a_type_error_in_both_twins(twins: tuple[ModuleType, ModuleT
         for name, args in calls:
             with pytest.raises(TypeError):
                 getattr(module, name)(*args)
+
+
+@settings(max_examples=200, deadline=None)
+@given(most=st.integers(0, 5000), first=st.integers(0, 5001))
+def test_fewest_dropped_finds_the_first_number_that_fits_in_few_counts(
+    most: int, first: int
+) -> None:
+    """The weakest sentences were dropped one at a time, the whole summary recounted after each:
+    quadratic (5 s for 40,000 list items)."""
+    asked: list[int] = []
+
+    def fits(drop: int) -> bool:
+        asked.append(drop)
+        return drop >= first
+
+    assert pure_pipeline.fewest_dropped(most, fits) == min(first, most)
+    assert all(0 <= drop <= most for drop in asked)
+    assert len(asked) <= 2 * most.bit_length() + 2
+
+
+def _dropping_one_at_a_time(text: str, budget: int) -> list[tuple[int, int, bool]]:
+    """``pick_sentences`` as it was before ``fewest_dropped``: the same rules, the weakest
+    sentence dropped one at a time until the summary fits."""
+    pure = pure_pipeline
+    spans = pure.split_sentences(text)
+    scores = pure.score_sentences(text, spans)
+    order = sorted(range(len(spans)), key=lambda k: (-scores[k], k))
+    chosen: list[int] = []
+    seen: set[str] = set()
+    used = 0
+    for k in order:
+        sentence = text[spans[k][0] : spans[k][1]]
+        key = " ".join(sentence.lower().split())
+        cost = pure.count_tokens(sentence)
+        if key not in seen and used + cost <= budget:
+            chosen.append(k)
+            seen.add(key)
+            used += cost
+    chosen.sort()
+    while chosen and (
+        pure.count_tokens(pure.render(text, [(*spans[k], False) for k in chosen])) > budget
+    ):
+        chosen.remove(min(chosen, key=lambda k: (scores[k], -k)))
+    return pure.fill_budget(text, spans, order, chosen, budget, pure.count_tokens)
+
+
+@pytest.mark.parametrize("lines", [40, 400])
+def test_long_lists_drop_their_weakest_items_as_one_at_a_time_did(
+    pipeline_impl: ModuleType, lines: int
+) -> None:
+    # each item's count rounds off a share of a token that its summary pays, full stops too:
+    # up to 93 of 335 items are dropped here
+    rng = random.Random(lines)
+    words = [
+        "cart", "rounds", "totals", "with", "float", "math", "in", "cart.py", "line", "42",
+        "ValueError", "tax", "table",
+    ]  # fmt: skip
+    text = "\n".join(
+        rng.choice(["- ", "* ", "1. ", ""]) + " ".join(rng.choices(words, k=rng.randint(1, 7)))
+        for _ in range(lines)
+    )
+    for tenths in (2, 5, 8, 10):
+        budget = pipeline_impl.count_tokens(text) * tenths // 10
+        pieces = pipeline_impl.pick_sentences(text, budget)
+        assert pieces == _dropping_one_at_a_time(text, budget)
+        assert pipeline_impl.count_tokens(pure_pipeline.render(text, pieces)) <= budget
+
+
+def test_a_cut_piece_is_never_a_list_items_marker_alone(pipeline_impl: ModuleType) -> None:
+    """ "2.…" was a cut piece (its number a fact): a summary read "... properly. 2.…", numbering
+    nothing, or what followed it."""
+    item = "2. Fixed two tests that needed UserAddedPerFile populated in them"
+    assert pipeline_impl.pick_sentences(item, 3) == []  # "2. Fixed…" takes 4
+    assert pipeline_impl.pick_sentences(item, 4) == [(0, len("2. Fixed"), True)]
+    text = (
+        f"Set MEMCORE_HOME to /tmp/memcore before running the tests.\n{item}\n"
+        "- Added the check in cart.py\n* Moved it\n10) Ten more"
+    )
+    for budget in range(1, pipeline_impl.count_tokens(text) + 1):
+        for a, b, cut in pipeline_impl.pick_sentences(text, budget):
+            assert not (cut and re.fullmatch(r"\d+[.)]|[-*+]", text[a:b])), budget

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from memcore._pure import prose as pure_prose
 from memcore._pure.pipeline import render
 from memcore.errors import ValidationError
 from memcore.summarize import (
@@ -32,10 +33,19 @@ SENTENCES = [
     "Dr. Jones, e.g. the lead, approved version 2.4.1 today.",
 ]
 documents = st.lists(st.sampled_from(SENTENCES), min_size=1, max_size=12).map(" ".join)
+#: List items end in no sentence end: a summary gives each a full stop, counted in its budget.
+ITEMS = [
+    "- step 1: run `make test` in services/api",
+    "- check the EU-7 tax table in tax/tables.py",
+    "1. `checkConcurrentSessions` is called from `captureInitialState`",
+    "2. Retry loop in payments/client.py never backs off",
+    "* Nothing else",
+]
+lists = st.lists(st.sampled_from(ITEMS + SENTENCES[:2]), min_size=1, max_size=14).map("\n".join)
 
 
 @settings(max_examples=60, deadline=None)
-@given(text=st.one_of(documents, st.text(max_size=200)), ratio=st.floats(0.01, 1.0))
+@given(text=st.one_of(documents, lists, st.text(max_size=200)), ratio=st.floats(0.01, 1.0))
 @example(text="\x1f\r0:0", ratio=0.5)  # a cut once ended on a control space ("\x1f…")
 def test_summaries_are_extractive_ordered_and_within_ratio(
     pipeline_impl: ModuleType, text: str, ratio: float
@@ -65,7 +75,7 @@ def test_summaries_are_extractive_ordered_and_within_ratio(
     count = pipeline_impl.count_tokens
     assert count(rendered) <= int(count(text) * ratio)  # the ellipsis is within the budget
     summary = summarizer.summarize(text, ratio)
-    if len(rendered.split()) >= SAYS_NOTHING_WORDS:
+    if pure_prose.count_words(rendered) >= SAYS_NOTHING_WORDS:  # (two wide letters a word)
         assert summary == rendered
     elif text.strip():  # never empty: the note whole when short, else its first words
         assert summary
@@ -76,7 +86,7 @@ def test_summaries_are_extractive_ordered_and_within_ratio(
 
 
 @settings(max_examples=40, deadline=None)
-@given(text=documents, ratio=st.floats(0.05, 1.0))
+@given(text=st.one_of(documents, lists), ratio=st.floats(0.05, 1.0))
 def test_plugged_counter_path_follows_the_kernel_rules(
     pipeline_impl: ModuleType, text: str, ratio: float
 ) -> None:
@@ -237,3 +247,52 @@ def test_a_piece_with_no_sentence_end_is_not_read_as_joined_to_the_next(
     assert summary.endswith("file now.")
     assert render("ab", [(0, 1, False), (1, 2, False)]) == "a. b"  # (the last one as it is)
     assert render('"done!" x', [(0, 7, False), (8, 9, False)]) == '"done!" x'
+
+
+@pytest.mark.parametrize(
+    ("text", "ratio"),
+    [
+        pytest.param(
+            "カートの丸め誤差はcart.pyの42行目にあります。税率表は古くなっています。"
+            "リトライ処理は待機しません。" * 3,
+            0.5,
+            id="japanese",
+        ),
+        pytest.param(
+            "购物车的四舍五入错误出现在cart.py第42行。欧盟税率表自2024年3月1日起已经过期。"
+            "支付客户端的重试循环从不退避。日志文件/var/log/app.log显示了ValueError错误。",
+            0.3,
+            id="chinese",
+        ),
+    ],
+)
+def test_chinese_and_japanese_summaries_keep_their_chosen_sentences(
+    pipeline_impl: ModuleType, text: str, ratio: float
+) -> None:
+    """Their words were counted by spaces, which that text has none of: the chosen whole
+    sentences were "one word", thrown away for the text's first letters cut mid-sentence."""
+    summarizer = ExtractiveSummarizer(kernels=pipeline_impl)
+    pieces = summarizer.select(text, ratio)
+    assert pieces
+    assert not any(cut for _, _, cut in pieces)
+    summary = summarizer.summarize(text, ratio)
+    assert summary == render(text, pieces)
+    assert summary.endswith("\u3002")
+    assert ELLIPSIS not in summary
+    assert pipeline_impl.count_tokens(summary) <= int(pipeline_impl.count_tokens(text) * ratio)
+
+
+@pytest.mark.parametrize("plugged", [False, True], ids=["kernel", "plugged-counter"])
+def test_list_items_fit_their_budget_with_the_full_stops_they_get(
+    pipeline_impl: ModuleType, plugged: bool
+) -> None:
+    """The whole items were fitted to the budget by their plain join, and each then got a full
+    stop: 173 tokens for a budget of 166, though nothing was cut."""
+    count = pipeline_impl.count_tokens
+    counter = (lambda s: count(s)) if plugged else None
+    summarizer = ExtractiveSummarizer(counter=counter, kernels=pipeline_impl)
+    text = "\n".join(f"- step {k}: run `make test-{k}` in services/api{k}" for k in range(12))
+    for ratio in (0.5, 0.8, 0.9):
+        summary = summarizer.summarize(text, ratio)
+        assert ". - step" in summary  # (the full stops are there)
+        assert count(summary) <= int(count(text) * ratio)

@@ -53,6 +53,7 @@ from memcore.summarize import (
     check_max_distance,
     checked_summarizer,
     group_similar_texts,
+    word_count,
 )
 from memcore.tokens import TokenCounter, resolve_counter
 
@@ -375,7 +376,7 @@ class HierarchicalMemoryCompressor:
             text = digest.text.strip()
             if not headings:
                 text = "\n".join(part for part in digest.sections.values() if part.strip())
-            if len(text.split()) >= SAYS_NOTHING_WORDS:  # else the summary says more
+            if word_count(text) >= SAYS_NOTHING_WORDS:  # else the summary says more
                 return text
         return self._summary([item.content for item in items], ratio)
 

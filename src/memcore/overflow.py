@@ -45,8 +45,13 @@ from memcore.model import (
     to_utc_datetime,
     utc_now,
 )
-from memcore.session_items import is_agent_session, is_scaffolding
-from memcore.summarize import ExtractiveSummarizer, Summarizer, checked_summarizer
+from memcore.session_items import in_session_order, is_agent_session, is_scaffolding
+from memcore.summarize import (
+    ExtractiveSummarizer,
+    Summarizer,
+    checked_summarizer,
+    group_similar_texts,
+)
 from memcore.tokens import MAX_TOKEN_BUDGET, TokenCounter, resolve_counter
 
 if TYPE_CHECKING:
@@ -397,42 +402,24 @@ def _compress(plan: _Plan, budget: int) -> None:
 
 
 def _summarize_old(plan: _Plan, now: datetime) -> None:
-    """Groups of similar old loose items, and the oldest, replaced by their summaries."""
+    """Groups of similar old loose items, and the oldest, replaced by their summaries.
+
+    The compressor names a group's members by id, and two items may share one: found by id, a
+    level-4 item sharing a level-3 item's id was taken for grouped (a summary of no item, an
+    IndexError), and two groups could meet in one slot (a summary lost). The members are taken
+    by object instead (``_old_groups``).
+    """
     state = plan.state
     loose = plan.loose()
     compressor = HierarchicalMemoryCompressor(now, summarizer=state.summarizer, counter=state.count)
     levels = compressor.partition([plan.originals[k] for k in loose], now)
-    old = levels[2] + levels[3]
-    if not old:
+    if not levels[2] and not levels[3]:
         return
     slot_of = {id(plan.originals[k]): k for k in loose}
-    bundle = compressor.compress(old)
-    by_id = {item.id: item for item in old}
-    replacements: list[tuple[list[int], MemoryItem]] = []
-    for group in bundle.level3.groups:
-        if group.summary:
-            members = [by_id[i] for i in group.ids if i in by_id]
-            replacements.append(
-                (
-                    sorted(slot_of[id(m)] for m in members),
-                    _summary_item(group.ids, group.summary, group.time_range, "level3"),
-                )
-            )
-    if bundle.level4.count and bundle.level4.summary and bundle.level4.time_range:
-        grouped = {ident for group in bundle.level3.groups for ident in group.ids}
-        members = [m for m in levels[3] if m.id not in grouped]  # scaffolding has its group
-        replacements.append(
-            (
-                sorted(slot_of[id(m)] for m in members),
-                _summary_item(
-                    [m.id for m in members],
-                    bundle.level4.summary,
-                    bundle.level4.time_range,
-                    "level4",
-                ),
-            )
-        )
-    replacements = [(slots, summary) for slots, summary in replacements if slots]
+    replacements = [
+        (sorted(slot_of[id(m)] for m in members), summary)
+        for members, summary in _old_groups(compressor, levels[2], levels[3])
+    ]
     saved = sum(
         sum(plan.cost(plan.originals[k]) for k in slots) - plan.cost(summary)
         for slots, summary in replacements
@@ -444,6 +431,50 @@ def _summarize_old(plan: _Plan, now: datetime) -> None:
             plan.put(k, [])
         plan.put(slots[-1], [summary])
         plan.made_by(summary, ACTION_HIERARCHICAL)
+
+
+def _old_groups(
+    compressor: HierarchicalMemoryCompressor, third: list[MemoryItem], fourth: list[MemoryItem]
+) -> list[tuple[list[MemoryItem], MemoryItem]]:
+    """The summary items of the level-3 (``third``) and level-4 (``fourth``) items, each with
+    the items it stands for (never none).
+
+    ``compress`` gives each group's members only as ids; here they are the objects: the
+    scaffolding is compressed apart (its one group holds all of it), and the other level-3
+    groups are found again as ``compress`` finds them (``group_similar_texts`` of the items in
+    session order), each checked against the ids ``compress`` gave.
+    """
+    scaffolding = [item for item in third + fourth if is_scaffolding(item)]
+    third = [item for item in third if not is_scaffolding(item)]
+    fourth = [item for item in fourth if not is_scaffolding(item)]
+    out: list[tuple[list[MemoryItem], MemoryItem]] = []
+    if scaffolding:
+        for group in compressor.compress(scaffolding).level3.groups:
+            if group.summary:
+                item = _summary_item(group.ids, group.summary, group.time_range, "level3")
+                out.append((scaffolding, item))
+    if not third and not fourth:
+        return out
+    bundle = compressor.compress(third + fourth)
+    ordered = in_session_order(third)
+    found = group_similar_texts(
+        [item.content for item in ordered], compressor.max_distance, compressor.kernels
+    )
+    groups = bundle.level3.groups
+    # (were it ever not the grouping compress made, no level-3 group would be replaced)
+    if len(found) == len(groups) and all(
+        [ordered[k].id for k in members] == group.ids
+        for members, group in zip(found, groups, strict=True)
+    ):
+        for members, group in zip(found, groups, strict=True):
+            if group.summary:
+                item = _summary_item(group.ids, group.summary, group.time_range, "level3")
+                out.append(([ordered[k] for k in members], item))
+    oldest = bundle.level4
+    if fourth and oldest.count and oldest.summary and oldest.time_range:
+        ids = [item.id for item in fourth]
+        out.append((fourth, _summary_item(ids, oldest.summary, oldest.time_range, "level4")))
+    return out
 
 
 def _evict(plan: _Plan, budget: int, now: datetime) -> None:

@@ -14,12 +14,13 @@ sentence, which no ratio below 1 keeps whole: the prefix keeps the note's identi
 facts instead of an empty summary.
 
 A summary never misleads by saying nothing: a short note (``SHORT_NOTE_TOKENS`` or fewer) whose
-summary would hold fewer than ``SAYS_NOTHING_WORDS`` words is kept whole ("Fix cart rounding."
-stays itself, not "Fix cart"), and a longer text whose budget holds too few words to say
-anything ("Read…") gets its first ``SAYS_NOTHING_WORDS`` words and an ellipsis instead, a few
-tokens over its budget; never more than ``SHORT_NOTE_TOKENS`` over it, though: when those words
-are longer (a base64 blob, minified JSON: one "word" of megabytes, which the lead was whole), it
-is their start, cut by characters, with an ellipsis. Only a blank text has an empty summary.
+summary would hold fewer than ``SAYS_NOTHING_WORDS`` words (two Chinese or Japanese letters to a
+word, as ``memcore.wide_letters`` says) is kept whole ("Fix cart rounding." stays itself, not
+"Fix cart"), and a longer text whose budget holds too few words to say anything ("Read…") gets
+its first ``SAYS_NOTHING_WORDS`` words and an ellipsis instead, a few tokens over its budget;
+never more than ``SHORT_NOTE_TOKENS`` over it, though: when those words are longer (a base64
+blob, minified JSON: one "word" of megabytes, which the lead was whole), it is their start, cut
+by characters, with an ellipsis. Only a blank text has an empty summary.
 """
 
 from __future__ import annotations
@@ -152,7 +153,7 @@ class ExtractiveSummarizer:
         only for a blank text (the module doc gives the two exceptions to the ratio: a short
         note kept whole, a longer text's first words when the budget holds too few)."""
         summary = render(text, self.select(text, ratio))
-        if len(summary.split()) >= SAYS_NOTHING_WORDS:  # an ellipsis ends a word, adds none
+        if word_count(summary) >= SAYS_NOTHING_WORDS:  # an ellipsis ends a word, adds none
             return summary
         note = text.strip()
         if not note:
@@ -186,6 +187,15 @@ class ExtractiveSummarizer:
         if isinstance(texts, str) or not all(isinstance(t, str) for t in texts):
             raise ValidationError("summarize_group needs a sequence of str")
         return self.summarize(GROUP_SEPARATOR.join(texts), ratio)
+
+
+def word_count(text: str) -> int:
+    """The words of ``text`` as memcore counts them (``count_words`` of the prose kernels): a
+    Chinese or Japanese summary writes no spaces, so ``split()`` made its whole sentences one
+    "word", and they were thrown away for the text's first letters cut mid-sentence."""
+    from memcore._kernels import prose  # (loaded on first use: an import of memcore needs none)
+
+    return prose.count_words(text)
 
 
 def _lead(text: str) -> str:
@@ -241,4 +251,5 @@ __all__ = [
     "Summarizer",
     "check_max_distance",
     "group_similar_texts",
+    "word_count",
 ]

@@ -343,6 +343,18 @@ cdef int _by_score(const void* x, const void* y) noexcept nogil:
     return -1 if a < b else (1 if a > b else 0)
 
 
+cdef int _by_weakness(const void* x, const void* y) noexcept nogil:
+    """Worst score first, ties by the later position: the twin's ``sorted(key=(score,
+    -index))``, the order ``pick_sentences`` drops sentences in."""
+    cdef Py_ssize_t a = (<const Py_ssize_t*>x)[0], b = (<const Py_ssize_t*>y)[0]
+    cdef double sa = _ORDER_SCORES[a], sb = _ORDER_SCORES[b]
+    if sa < sb:
+        return -1
+    if sa > sb:
+        return 1
+    return -1 if a > b else (1 if a < b else 0)
+
+
 cdef inline bint _split_space(Py_UCS4 c) noexcept:
     """An ASCII character ``str.split()`` splits at (``str.isspace()``)."""
     return c == 32 or 9 <= c <= 13 or 28 <= c <= 31
@@ -390,12 +402,13 @@ cdef list _pick_sentences(str text, Py_ssize_t budget):
     """
     global _ORDER_SCORES
     cdef list spans
-    cdef Py_ssize_t n, k, r, q, slot, mask = 1, used = 0, cost, weakest, picked_count = 0
+    cdef Py_ssize_t n, k, r, q, slot, mask = 1, used = 0, cost, picked_count = 0, dropped
     cdef Py_ssize_t* starts = NULL
     cdef Py_ssize_t* ends = NULL
     cdef Py_ssize_t* order = NULL
     cdef double* scores = NULL
     cdef char* picked = NULL
+    cdef Py_ssize_t* weak = NULL  # the picked sentences, weakest first (``_by_weakness``)
     cdef Py_ssize_t* seen = NULL  # open addressing over the chosen sentences' key hashes
     cdef uint64_t* seen_hash = NULL
     cdef uint64_t h
@@ -466,16 +479,22 @@ cdef list _pick_sentences(str text, Py_ssize_t budget):
             picked[k] = 1
             picked_count += 1
             used += cost
-        while picked_count:
-            joined = " ".join([text[starts[k] : ends[k]] for k in range(n) if picked[k]])
-            if _count_range(PyUnicode_KIND(joined), PyUnicode_DATA(joined), 0, len(joined)) <= budget:
-                break
-            weakest = -1
-            for k in range(n):  # lowest score; the later one on ties
-                if picked[k] and (weakest < 0 or scores[k] <= scores[weakest]):
-                    weakest = k
-            picked[weakest] = 0
-            picked_count -= 1
+        # the summary of the picked sentences (full stops added) must fit: the weakest are
+        # dropped until it does, as few as the twin's ``fewest_dropped`` finds
+        weak = <Py_ssize_t*>PyMem_Malloc((picked_count + 1) * sizeof(Py_ssize_t))
+        if weak == NULL:
+            raise MemoryError()
+        r = 0
+        for k in range(n):
+            if picked[k]:
+                weak[r] = k
+                r += 1
+        _ORDER_SCORES = scores
+        qsort(weak, picked_count, sizeof(Py_ssize_t), _by_weakness)
+        _ORDER_SCORES = NULL
+        dropped = _fewest_dropped(text, n, starts, ends, picked, weak, picked_count, budget)
+        for r in range(dropped):
+            picked[weak[r]] = 0
         return _fill_budget(text, kind, data, spans, n, starts, ends, order, picked, budget)
     finally:
         PyMem_Free(starts)
@@ -483,6 +502,7 @@ cdef list _pick_sentences(str text, Py_ssize_t budget):
         PyMem_Free(order)
         PyMem_Free(scores)
         PyMem_Free(picked)
+        PyMem_Free(weak)
         PyMem_Free(seen)
         PyMem_Free(seen_hash)
 
@@ -509,6 +529,81 @@ cdef inline bint _fits(str text, list pieces, Py_ssize_t budget):
     return _count_range(PyUnicode_KIND(joined), PyUnicode_DATA(joined), 0, len(joined)) <= budget
 
 
+cdef bint _fits_dropping(
+    str text,
+    Py_ssize_t n,
+    const Py_ssize_t* starts,
+    const Py_ssize_t* ends,
+    char* picked,
+    const Py_ssize_t* weak,
+    Py_ssize_t drop,
+    Py_ssize_t budget,
+) except -1:
+    """Whether the picked sentences but the ``drop`` weakest (``weak[:drop]``) fit ``budget``
+    as a summary (``picked`` is left as it was)."""
+    cdef Py_ssize_t r, k
+    cdef list pieces
+    for r in range(drop):
+        picked[weak[r]] = 0
+    pieces = [(starts[k], ends[k], False) for k in range(n) if picked[k]]
+    for r in range(drop):
+        picked[weak[r]] = 1
+    return _fits(text, pieces, budget)
+
+
+cdef Py_ssize_t _fewest_dropped(
+    str text,
+    Py_ssize_t n,
+    const Py_ssize_t* starts,
+    const Py_ssize_t* ends,
+    char* picked,
+    const Py_ssize_t* weak,
+    Py_ssize_t most,
+    Py_ssize_t budget,
+) except -1:
+    """The twin's ``fewest_dropped``: the fewest of the ``most`` picked sentences to drop,
+    weakest first, for their summary to fit (a drop takes a token or more off its count, so
+    doubling then bisecting finds the number; dropping one at a time was quadratic)."""
+    cdef Py_ssize_t low = 0, high = 1, middle
+    if _fits_dropping(text, n, starts, ends, picked, weak, 0, budget):
+        return 0
+    while high < most and not _fits_dropping(text, n, starts, ends, picked, weak, high, budget):
+        low = high
+        high = 2 * high
+    if high > most:
+        high = most
+    while high - low > 1:
+        middle = (low + high) // 2
+        if _fits_dropping(text, n, starts, ends, picked, weak, middle, budget):
+            high = middle
+        else:
+            low = middle
+    return high
+
+
+cdef Py_ssize_t _after_marker(
+    int kind, const void* data, Py_ssize_t start, Py_ssize_t end
+) noexcept:
+    """Where the sentence from ``start`` (``start < end``) goes on after the marker of the list
+    item it opens with, or ``start`` (the twin's ``_after_marker``)."""
+    cdef Py_ssize_t k = start
+    cdef Py_UCS4 c = PyUnicode_READ(kind, <void*>data, k)
+    if c == 45 or c == 42 or c == 43 or c == 0x2022:
+        k += 1
+    else:
+        while k < end and _is_digit(PyUnicode_READ(kind, <void*>data, k)):
+            k += 1
+        if k == start or k == end:
+            return start
+        c = PyUnicode_READ(kind, <void*>data, k)
+        if c != 46 and c != 41:
+            return start
+        k += 1
+    if k < end and PyUnicode_READ(kind, <void*>data, k) == 32:
+        return k + 1
+    return start
+
+
 cdef list _fill_budget(
     str text,
     int kind,
@@ -523,12 +618,13 @@ cdef list _fill_budget(
 ):
     """``pick_sentences``' last step, the twin's ``fill_budget``: in what budget the picked
     sentences leave, the longest prefix of the best other sentence (not a repeat of a picked
-    one) that ends after a word and holds ``MIN_CLIPPED_WORDS`` words or more (one when nothing
-    was picked or when that word is a fact), its ellipsis counted."""
+    one) that ends after a word (not a list item's marker) and holds ``MIN_CLIPPED_WORDS``
+    words or more (one when nothing was picked or when that word is a fact), its ellipsis
+    counted."""
     cdef list pieces = [(starts[k], ends[k], False) for k in range(n) if picked[k]]
     cdef set keys = {_repeat_key(text, starts[k], ends[k]) for k in range(n) if picked[k]}
     cdef list cuts = []
-    cdef Py_ssize_t r, k, i, lo, hi, mid, start, end, best = -1
+    cdef Py_ssize_t r, k, i, lo, hi, mid, start, end, item, best = -1
     cdef Py_ssize_t least = MIN_CLIPPED_WORDS
     for r in range(n):  # ``order`` is by score, best first, earlier first on ties
         k = order[r]
@@ -539,13 +635,16 @@ cdef list _fill_budget(
         return pieces
     start = starts[best]
     end = ends[best]  # split_sentences' spans lie within the text
-    for i in range(start + 1, end):  # after a visible character: not even a control space
+    item = _after_marker(kind, data, start, end)
+    # after a visible character (not even a control space) of the sentence's own words, past a
+    # list item's marker
+    for i in range(item + 1, end):
         if _is_space(PyUnicode_READ(kind, <void*>data, i)) and not Py_UNICODE_ISSPACE(
             PyUnicode_READ(kind, <void*>data, i - 1)
         ):
             cuts.append(i)
     # a lone word is noise beside whole sentences ("The", "Set"), unless it is a fact itself
-    if not pieces or (cuts and _scan_facts(text, kind, data, start, cuts[0], None, 1) > 0):
+    if not pieces or (cuts and _scan_facts(text, kind, data, item, cuts[0], None, 1) > 0):
         least = 1
     lo = 0
     hi = len(cuts)

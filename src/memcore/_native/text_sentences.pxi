@@ -45,6 +45,25 @@ cdef bint _ends_with_line(
     return _is_bullet(kind, data, line, newline) or _is_heading(kind, data, line, newline)
 
 
+cdef bint _is_list_marker(
+    int kind, const void* data, Py_ssize_t line, Py_ssize_t dot, Py_ssize_t n
+) noexcept:
+    """Whether the full stop at ``dot`` (``dot < n``) closes a numbered list item's marker at
+    the start of its line (from ``line``): it stays with its item (see the twin)."""
+    cdef Py_ssize_t k = line
+    cdef Py_UCS4 c
+    while k < dot:
+        c = PyUnicode_READ(kind, <void*>data, k)
+        if c != 32 and c != 9:
+            break
+        k += 1
+    if k == dot:
+        return False
+    while k < dot and _is_digit(PyUnicode_READ(kind, <void*>data, k)):
+        k += 1
+    return k == dot and dot + 1 < n and PyUnicode_READ(kind, <void*>data, dot + 1) == 32
+
+
 cdef bint _is_dash_aside(int kind, const void* data, Py_ssize_t j, Py_ssize_t n) noexcept:
     """A dash (hyphen, en or em), a space and a small letter at ``j`` (``j < n``)."""
     cdef Py_UCS4 c = PyUnicode_READ(kind, <void*>data, j)
@@ -185,6 +204,9 @@ cdef list sentence_spans(str text):
                 if d != 46 and d != 33 and d != 63:
                     break
                 j += 1
+            if j == i + 1 and c == 46 and _is_list_marker(kind, data, line, i, n):
+                i = j  # "1. " at a line's start: its item's marker
+                continue
             k = j
             while k < n and PyUnicode_READ(kind, <void*>data, k) in "\"')]}»":
                 k += 1

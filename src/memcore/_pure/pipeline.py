@@ -127,10 +127,11 @@ def pick_scored(
     """``pick_sentences`` over sentences already split and scored, counting with ``count``.
 
     Greedy by score (ties: earlier first); a sentence repeating a chosen one (case and spacing
-    aside) is skipped; the join of the chosen sentences (by single spaces) is re-counted and
-    the weakest dropped until it fits, since pieces and their join can differ by a token; then
-    :func:`fill_budget`. Not a kernel of its own: the compiled ``pick_sentences`` inlines the
-    same rules, and ``memcore.summarize`` runs this with a plugged-in counter.
+    aside) is skipped; the summary of the chosen sentences (:func:`render`: joined by single
+    spaces, full stops added) is re-counted and the weakest dropped until it fits, since pieces
+    and their summary can differ by tokens (:func:`fewest_dropped`); then :func:`fill_budget`.
+    Not a kernel of its own: the compiled ``pick_sentences`` inlines the same rules, and
+    ``memcore.summarize`` runs this with a plugged-in counter.
     """
     order = sorted(range(len(spans)), key=lambda k: (-scores[k], k))
     chosen: list[int] = []
@@ -147,13 +148,60 @@ def pick_scored(
             seen.add(key)
             used += cost
     chosen.sort()
-    while chosen and count(" ".join(text[spans[k][0] : spans[k][1]] for k in chosen)) > budget:
-        chosen.remove(min(chosen, key=lambda k: (scores[k], -k)))
-    return fill_budget(text, spans, order, chosen, budget, count)
+    weakest = sorted(chosen, key=lambda k: (scores[k], -k))  # the order they are dropped in
+
+    def fits(drop: int) -> bool:
+        gone = set(weakest[:drop])
+        kept = [(spans[k][0], spans[k][1], False) for k in chosen if k not in gone]
+        return count(render(text, kept)) <= budget
+
+    gone = set(weakest[: fewest_dropped(len(weakest), fits)])
+    return fill_budget(text, spans, order, [k for k in chosen if k not in gone], budget, count)
+
+
+def fewest_dropped(most: int, fits: Callable[[int], bool]) -> int:
+    """The fewest of ``most`` sentences to drop, weakest first, for ``fits(dropped)`` to hold
+    (``most`` when none fits: nothing is left).
+
+    Dropping them one by one and recounting the whole summary after each was quadratic (5 s for
+    40,000 list items). By ``count_tokens`` each drop takes a token or more off the summary (a
+    sentence costs one at least; its space and full stop go with it), so ``fits`` once true
+    stays true, and doubling then bisecting finds the same number in a logarithmic number of
+    counts (a plugged-in counter is taken to grow with its text too, as in :func:`fill_budget`).
+    """
+    if fits(0):
+        return 0
+    low, high = 0, 1  # fits(low) is false; fits(high) is true once high reaches most
+    while high < most and not fits(high):
+        low, high = high, 2 * high
+    high = min(high, most)
+    while high - low > 1:
+        middle = (low + high) // 2
+        if fits(middle):
+            high = middle
+        else:
+            low = middle
+    return high
 
 
 def _repeat_key(sentence: str) -> str:
     return " ".join(sentence.lower().split())
+
+
+def _after_marker(text: str, start: int, end: int) -> int:
+    """Where the sentence ``text[start:end]`` goes on after the marker of the list item it
+    opens with ("- ", "* ", "2. ", "3) "), or ``start``: a cut piece is never a marker alone
+    ("2.…", read as numbering what follows it, its number as a fact)."""
+    k = start
+    if text[k] in "-*+\u2022":
+        k += 1
+    else:
+        while k < end and "0" <= text[k] <= "9":
+            k += 1
+        if k in (start, end) or text[k] not in ".)":
+            return start
+        k += 1
+    return k + 1 if k < end and text[k] == " " else start
 
 
 def fill_budget(
@@ -166,11 +214,11 @@ def fill_budget(
 ) -> list[Piece]:
     """The spans ``chosen`` (ascending indices into ``spans``) as whole pieces and, in what
     budget they leave, the longest prefix of the first other sentence in ``order`` (best score
-    first) that does not repeat a chosen one, ends after a word, holds ``MIN_CLIPPED_WORDS``
-    words or more (one is enough when nothing else was chosen, so that a summary is never empty
-    when a word fits, or when that word is a fact such as an identifier) and keeps
-    :func:`render` of all the pieces within ``budget`` tokens by ``count``; in source order.
-    The cut piece's ellipsis is counted.
+    first) that does not repeat a chosen one, ends after a word (not a list item's marker),
+    holds ``MIN_CLIPPED_WORDS`` words or more (one is enough when nothing else was chosen, so
+    that a summary is never empty when a word fits, or when that word is a fact such as an
+    identifier) and keeps :func:`render` of all the pieces within ``budget`` tokens by
+    ``count``; in source order. The cut piece's ellipsis is counted.
 
     The last step of :func:`pick_scored`.
     """
@@ -185,10 +233,12 @@ def fill_budget(
     if best < 0:
         return pieces
     start, end = spans[best]
-    # a cut follows a visible character (not even a control space such as "\x1f")
-    cuts = [i for i in range(start + 1, end) if text[i] in _SPACE and not text[i - 1].isspace()]
+    item = _after_marker(text, start, end)
+    # a cut follows a visible character (not even a control space such as "\x1f") of the
+    # sentence's own words, past a list item's marker
+    cuts = [i for i in range(item + 1, end) if text[i] in _SPACE and not text[i - 1].isspace()]
     # a lone word is noise beside whole sentences ("The", "Set"), unless it is a fact itself
-    least = 1 if not pieces or (cuts and fact_tokens(text[start : cuts[0]])) else MIN_CLIPPED_WORDS
+    least = 1 if not pieces or (cuts and fact_tokens(text[item : cuts[0]])) else MIN_CLIPPED_WORDS
 
     def fits(cut: int) -> bool:
         return count(render(text, sorted([*pieces, (start, cut, True)]))) <= budget

@@ -155,6 +155,20 @@ def _ends_with_line(text: str, line: int, newline: int) -> bool:
     return line < newline and (_is_bullet(text, line) or _is_heading(text, line))
 
 
+def _is_list_marker(text: str, line: int, dot: int) -> bool:
+    """Whether the full stop at ``dot`` closes a numbered list item's marker at the start of its
+    line (from ``line``: indentation, digits, the stop, a space): the marker stays with its item
+    ("1. `go()` is called" was "1." and an item of its own, an orphan "1." in summaries)."""
+    k = line
+    while k < dot and text[k] in " \t":
+        k += 1
+    if k == dot:
+        return False
+    while k < dot and _is_digit(text[k]):
+        k += 1
+    return k == dot and dot + 1 < len(text) and text[dot + 1] == " "
+
+
 def _is_dash_aside(text: str, j: int) -> bool:
     """A dash, a space and a small letter at ``j``: the sentence goes on after an aside, it is
     no bullet (a bullet's text starts like a sentence)."""
@@ -207,7 +221,8 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     """``(start, end)`` offsets of the sentences of ``text``, whitespace trimmed.
 
     A sentence ends at ``.``/``!``/``?`` followed by whitespace and a capital, digit, quote or
-    bullet (so decimals, versions, paths and URLs never split), or directly by a word that
+    bullet (so decimals, versions, paths and URLs never split; nor does a numbered item's
+    marker at the start of its line, "1. "), or directly by a word that
     starts sentences (``GLUED_STARTS``: "it.Let me"), at a Chinese or Japanese stop
     (``_WIDE_STOPS``, with what closes it), at a blank line, before a bullet item or a
     heading, or at the end of a bullet item's or a heading's line when the next line is not
@@ -262,6 +277,9 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
             j = i + 1
             while j < n and text[j] in ".!?":
                 j += 1
+            if j == i + 1 and c == "." and _is_list_marker(text, line, i):
+                i = j  # "1. " at a line's start: its item's marker
+                continue
             k = j
             while k < n and text[k] in _CLOSERS:
                 k += 1
