@@ -45,6 +45,21 @@ def test_edits_after_the_last_check_and_no_commit_are_named() -> None:
     ]
 
 
+def test_files_left_uncommitted_are_counted_when_the_line_names_fewer() -> None:
+    """Changes checked before the last check are still uncommitted: the count says the work
+    tree holds more than the files named after the check."""
+    work = _Work()
+    work.user("make the total round half up")
+    work.changed("cart.py")
+    work.changed("tax.py")
+    work.ran("pytest -q", "3 passed in 0.01s")
+    work.changed("docs.py")
+    assert _state(work) == [
+        f"{END_STATE}`docs.py` changed after the last check (`pytest -q` passed); no commit in "
+        "the session (3 files changed)."
+    ]
+
+
 def test_the_same_files_after_the_check_and_the_commit_are_said_once() -> None:
     work = _Work()
     work.user("fix it")

@@ -136,7 +136,8 @@ def _said(
     short: bool,
 ) -> str:
     checked = _checked(edited, check, short)
-    committed = _committed(edited, commit, short)
+    named = sum(1 for seq in edited.values() if check is not None and seq > check.seq)
+    committed = _committed(edited, commit, short, named)
     if check is not None and commit is not None:  # one list of files for both, said once
         after_check = _files_after(edited, check.seq, short)
         if after_check and after_check == _files_after(edited, commit[0], short):
@@ -180,9 +181,15 @@ def _ran(check: _Check, short: bool) -> str:
     return f"{shown} failed" + (f" ({check.tally})" if check.tally and not short else "")
 
 
-def _committed(edited: dict[str, int], commit: tuple[int, str] | None, short: bool) -> str:
-    if commit is None:
-        return "no commit in the session"
+def _committed(
+    edited: dict[str, int], commit: tuple[int, str] | None, short: bool, named: int = 0
+) -> str:
+    """What the line says of commits; ``named``: how many changed files it names already."""
+    if commit is None:  # (how many files stand changed, uncommitted, when the line named
+        # fewer: the work tree's state, where the session left changes it checked before)
+        fewer = not short and len(edited) > max(1, named)
+        many = f" ({len(edited)} files changed)" if fewer else ""
+        return f"no commit in the session{many}"
     at, sha = commit
     after = _files_after(edited, at, short)
     which = "" if short else f" ({code_span(sha)})"
