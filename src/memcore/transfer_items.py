@@ -9,11 +9,10 @@ the ``timestamp`` strategy weighs against the target's copy).
 from __future__ import annotations
 
 import hashlib
-import importlib
 import math
 import numbers
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -99,21 +98,30 @@ def _word_set(text: str) -> frozenset[str]:
     return frozenset(w.strip(".,;:!?()[]{}'\"`").lower() for w in text.split()) - {""}
 
 
+def _near(a: frozenset[str], b: frozenset[str], threshold: float) -> bool:
+    """Whether two word sets overlap by ``threshold`` (Jaccard): the one comparison the
+    grouping makes of a pair, so that the candidates' filters can be checked against it."""
+    union = len(a | b)
+    return bool(union) and len(a & b) / union >= threshold
+
+
+#: How far below the threshold the candidate filters reckon (relative): a quotient that rounds
+#: up to the threshold passes ``_near``, and a filter must never turn away a pair that passes.
+_FILTER_SLACK = 1e-9
+
+
 def group_near_duplicates(texts: Sequence[str], threshold: float = 0.6) -> list[list[int]]:
     """Indices of ``texts`` grouped when their word sets overlap by ``threshold`` (Jaccard).
 
-    Uses memcore's similarity grouping (``memcore.summarize.group_similar``) when it is available;
-    otherwise this plain single-link grouping over word sets, which is enough for task phrasings.
+    Single-link: two texts share a group when a chain of texts, each ``threshold``-near the
+    next, joins them. Groups are listed by their first index, members in input order. The same
+    groups as comparing every pair, found without comparing every pair (a session of thousands
+    of prompts is saved within the hooks' timeout): only texts that share one of their rarest
+    words can be near (prefix filtering), and a text already in a group is not compared with
+    that group's other members again.
     """
-    try:
-        summarize = importlib.import_module("memcore.summarize")
-    except ImportError:
-        summarize = None
-    group_similar = getattr(summarize, "group_similar", None)
-    if callable(group_similar):
-        return [[int(i) for i in group] for group in group_similar(list(texts))]
     words = [_word_set(text) for text in texts]
-    parent = list(range(len(texts)))
+    parent = list(range(len(words)))
 
     def root(i: int) -> int:
         while parent[i] != i:
@@ -121,15 +129,84 @@ def group_near_duplicates(texts: Sequence[str], threshold: float = 0.6) -> list[
             i = parent[i]
         return i
 
-    for i in range(len(texts)):
-        for j in range(i + 1, len(texts)):
-            union = words[i] | words[j]
-            if union and len(words[i] & words[j]) / len(union) >= threshold:
-                parent[root(j)] = root(i)
+    def join(i: int, j: int) -> None:
+        first, second = sorted((root(i), root(j)))
+        parent[second] = first
+
+    if threshold <= 0:  # every pair with a word between them is near: one group, if any word
+        if any(words):
+            for i in range(1, len(words)):
+                join(0, i)
+    elif threshold <= 1:  # (above 1, or NaN, no pair is near)
+        _join_near(words, threshold, root, join)
     groups: dict[int, list[int]] = {}
-    for i in range(len(texts)):
+    for i in range(len(words)):
         groups.setdefault(root(i), []).append(i)
     return list(groups.values())
+
+
+def _join_near(
+    words: Sequence[frozenset[str]],
+    threshold: float,
+    root: Callable[[int], int],
+    join: Callable[[int, int], None],
+) -> None:
+    """``join`` every pair of ``words`` that is ``_near``, or one linking the same groups.
+
+    All-Pairs prefix filtering: words ranked rarest first, a set of ``a`` words overlaps a set
+    of ``b <= a`` near it in at least ``t/(1+t)*(a+b)`` words, so a set's first
+    ``a - ceil(t*a) + 1`` words (probed) meet a smaller set's first ``b - ceil(2t/(1+t)*b) + 1``
+    (indexed) and ``b >= t*a``. Sets are taken smallest first; each index entry holds its sets
+    by group, and a group the probing set joined is passed over whole.
+    """
+    low = threshold * (1 - _FILTER_SLACK)
+    indexed_low = 2 * low / (1 + low)
+    frequency = Counter(word for each in words for word in each)
+    rank = {word: at for at, (word, _) in enumerate(sorted(frequency.items(), key=_rarest))}
+    index: dict[str, dict[int, list[int]]] = {}
+    for i in sorted(range(len(words)), key=lambda i: (len(words[i]), i)):
+        size = len(words[i])
+        if not size:
+            continue  # (an empty set is near nothing: no word to share)
+        ordered = sorted(words[i], key=rank.__getitem__)
+        shortest = low * size
+        for word in ordered[: size - math.ceil(low * size) + 1]:
+            by_group = index.get(word)
+            if by_group is None:
+                continue
+            for label in list(by_group):
+                if root(label) != label:  # groups joined since: one entry
+                    _merge_entry(by_group, label, root(label))
+            for group, members in by_group.items():
+                if root(group) == root(i):
+                    continue
+                for j in members:
+                    if len(words[j]) >= shortest and _near(words[i], words[j], threshold):
+                        join(i, j)
+                        break
+        group = root(i)
+        for word in ordered[: size - math.ceil(indexed_low * size) + 1]:
+            by_group = index.setdefault(word, {})
+            by_group.setdefault(group, []).append(i)
+
+
+def _rarest(entry: tuple[str, int]) -> tuple[int, str]:
+    word, count = entry
+    return count, word
+
+
+def _merge_entry(by_group: dict[int, list[int]], old: int, group: int) -> None:
+    """Move the sets an index entry holds under ``old`` to ``group``, which ``old`` joined (the
+    shorter list into the longer one)."""
+    moved = by_group.pop(old)
+    kept = by_group.get(group)
+    if kept is None:
+        by_group[group] = moved
+    elif len(kept) >= len(moved):
+        kept.extend(moved)
+    else:
+        moved.extend(kept)
+        by_group[group] = moved
 
 
 def group_tasks(tasks: Sequence[MemoryItem], *, min_count: int = 2) -> list[CommonTask]:

@@ -252,6 +252,29 @@ def _count(value: object) -> int:
 _MOST_COUNT = 1 << 31
 
 
+def logical_folder() -> str:
+    """The working folder as the shell names it: ``$PWD`` when it is the same folder as
+    ``os.getcwd()`` (which resolves symbolic links), else ``os.getcwd()``. Claude Code files a
+    session started in a linked folder under the link's path (the hooks' ``cwd``); a server or
+    command that took the resolved path would read another project's memory, none."""
+    here = os.getcwd()
+    shell = os.environ.get("PWD", "")
+    if shell and shell != here and os.path.isabs(shell):
+        try:
+            if os.path.samefile(shell, here):
+                return os.path.normpath(shell)
+        except OSError:  # (a $PWD that is gone, or unreadable: not this folder)
+            pass
+    return here
+
+
+def logical_abspath(path: str) -> str:
+    """``path`` made absolute as ``os.path.abspath`` does, but against the working folder as
+    the shell names it (:func:`logical_folder`): ``--project .`` in a linked folder is the
+    project the hooks filed there."""
+    return os.path.normpath(os.path.join(logical_folder(), path))
+
+
 def project_candidates(cwd: str) -> list[str]:
     """``cwd`` and the folders above it, nearest first: where a session at ``cwd`` may find
     its project's memory. The user's home folder and the root are never a project of the
@@ -561,6 +584,8 @@ __all__ = [
     "is_entry_of",
     "is_note_of",
     "known_project",
+    "logical_abspath",
+    "logical_folder",
     "merge_files",
     "names_cwd",
     "notes_session",

@@ -165,6 +165,65 @@ class _Budget:
         self.used = count_tokens(self.text())
         return True
 
+    def add_notes(self, block: str, share: int | None = None) -> bool:
+        """Add a heading and its list of notes, the most important first, as they fit (and
+        within ``share`` tokens); False if no note did. A note that does not fit whole is cut
+        at a word (marked), to half the room left when a later note fits whole in the other
+        half, else to all of it; later notes that fit whole are kept. Cut by whole lines
+        instead, one long critical note at the top took every note after it out, and the
+        block said nothing at all."""
+        room = self.room(share)
+        heading, *notes = block.strip().splitlines()
+        kept = [heading]
+        if count_tokens(heading) > room:
+            return False
+        cut = False
+        for at, note in enumerate(notes):
+            if count_tokens("\n".join([*kept, note])) <= room:
+                kept.append(note)
+                continue
+            if cut:
+                continue
+            left = room - count_tokens("\n".join(kept)) - 1  # (the line's newline)
+            half = left // 2
+            others = any(count_tokens(later) <= left - half for later in notes[at + 1 :])
+            most = room - (left - half if others else 0)
+            shortened = _cut_note(note, kept, most)
+            if shortened:
+                kept.append(shortened)
+                cut = True  # (one cut note: more would each say less than the one before)
+        if len(kept) == 1:  # (a heading alone says nothing)
+            return False
+        self.parts.append("\n".join(kept))
+        self.used = count_tokens(self.text())
+        return True
+
+
+#: The fewest words of a note a cut keeps: fewer say nothing of it (see ``memcore.summarize``).
+NOTE_LEAST_WORDS = 4
+
+
+def _cut_note(line: str, above: list[str], most: int) -> str:
+    """The longest start of a note's list line (``- text``) that fits under the lines
+    ``above`` in ``most`` tokens, cut after a word and ending with an ellipsis; empty when even
+    its first ``NOTE_LEAST_WORDS`` words do not."""
+    bullet, *words = line.split(" ")
+
+    def start(count: int) -> str:
+        return " ".join([bullet, *words[:count]]).rstrip(" ,;:\u2026") + "\u2026"
+
+    def fits(text: str) -> bool:
+        return count_tokens("\n".join([*above, text])) <= most
+
+    low, high, best = NOTE_LEAST_WORDS, len(words) - 1, ""
+    while low <= high:
+        middle = (low + high) // 2
+        if fits(start(middle)):
+            best, low = start(middle), middle + 1
+        else:
+            high = middle - 1
+    return best
+
 
 def _least(block: str) -> int:
     """The tokens of a block's start that says something: its headings and first line."""
@@ -439,8 +498,9 @@ def _compose(
     # room is kept for the start of the latest session's digest
     latest = _session_block(earlier[0], "Earlier session", 0) if earlier else ""
     reserve = _least(latest) if latest else 0
+    if notes:
+        said |= fit.add_notes(notes, max(0, min(budget // 4, fit.room() - reserve)))
     for block, share in (
-        (notes, budget // 4),
         (_knowledge_block(earlier), budget // 4),
         (_checks_block(earlier), budget // 10),
         # (a project of one session: its digest, next, tells its files; the block said them
@@ -466,6 +526,7 @@ __all__ = [
     "EARLIER_SESSIONS",
     "LATEST_WEIGHT",
     "NOTE_CHARS",
+    "NOTE_LEAST_WORDS",
     "OWN_MORE_LEAST",
     "RECENCY_HALF",
     "SESSION_SHARE",

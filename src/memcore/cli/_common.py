@@ -202,6 +202,17 @@ def _store_name(url: str | None) -> str:
     return store_label(url)
 
 
+def project_folder(path: str) -> str:
+    """``--project PATH`` as an absolute folder, a relative one taken from the working folder
+    as the shell names it (``$PWD`` when it is that folder): ``--project .`` in a folder
+    entered through a symbolic link is the project the hooks filed under the link's path."""
+    import os
+
+    from memcore.claude_code.project import logical_abspath
+
+    return logical_abspath(os.path.expanduser(path))
+
+
 def store_url(text: str) -> str:
     """An argparse type: a store URL that names a store memcore can open (else a usage error,
     exit 2: a mistyped URL is a bad argument, said before anything runs)."""

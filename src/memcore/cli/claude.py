@@ -41,7 +41,8 @@ def register(sub: Subparsers) -> None:
         cmd_mcp,
         "serve the project's memory to Claude Code as MCP tools (stdio)",
         "An MCP server over stdio with the tools remember, recall, forget, digest and sessions,\n"
-        "acting on one project's memory ($CLAUDE_PROJECT_DIR, else the working folder). Needs\n"
+        "acting on one project's memory ($CLAUDE_PROJECT_DIR, else the working folder, named\n"
+        "as the shell names it: $PWD when it is that folder, a linked folder's own path). Needs\n"
         "the optional `mcp` package (the [mcp] extra).",
     )
     p.add_argument("--store", metavar="URL", type=store_url, help=DEFAULT_STORE_HELP)
@@ -125,8 +126,7 @@ def cmd_mcp(args: argparse.Namespace, out: TextIO) -> int:
             "the MCP server needs the `mcp` package: "
             f"{pip_command()} install 'mcp>=1.2' (the [mcp] extra)"
         )
-    project = args.project or os.environ.get("CLAUDE_PROJECT_DIR") or os.getcwd()
-    project = os.path.abspath(project)
+    project = mcp_project(args.project)
     store = open_store(args.store)
 
     async def main() -> None:
@@ -137,6 +137,15 @@ def cmd_mcp(args: argparse.Namespace, out: TextIO) -> int:
 
     asyncio.run(main())
     return 0
+
+
+def mcp_project(given: str | None) -> str:
+    """The project folder the MCP server serves: ``--project``, else ``$CLAUDE_PROJECT_DIR``,
+    else the working folder, made absolute against the folder as the shell names it (a linked
+    folder's own path, under which the hooks filed its sessions, not the resolved one)."""
+    from memcore.claude_code.project import logical_abspath
+
+    return logical_abspath(given or os.environ.get("CLAUDE_PROJECT_DIR") or ".")
 
 
 def _run_install(args: argparse.Namespace, out: TextIO, install: bool) -> int:

@@ -16,6 +16,7 @@ from memcore.cli._common import (
     add_session_arguments,
     named_session,
     no_project_memory,
+    project_folder,
     read_state,
     read_states,
     reading_store,
@@ -117,7 +118,7 @@ async def _project_context(url: str | None, folder: str, budget: int) -> str:
 def _print_project_context(args: argparse.Namespace, out: TextIO) -> int:
     if args.session:
         raise UsageError("memcore digest", "--project and SESSION exclude each other")
-    folder = os.path.abspath(os.path.expanduser(args.project))
+    folder = project_folder(args.project)
     text = run_reading(args.store, _project_context(args.store, folder, args.budget))
     if not text:
         raise no_project_memory(folder)

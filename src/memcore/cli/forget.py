@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 from typing import TextIO
 
 from memcore.cli._common import (
@@ -13,6 +12,7 @@ from memcore.cli._common import (
     UsageError,
     _add,
     open_existing_store,
+    project_folder,
     run,
     session_id,
     store_label,
@@ -129,7 +129,7 @@ def cmd_forget(args: argparse.Namespace, out: TextIO) -> int:
         raise UsageError("memcore forget", "--undo takes a SESSION, not --older-than")
     if args.project is not None and args.older_than is None:
         raise UsageError("memcore forget", "--project goes with --older-than")
-    folder = None if args.project is None else os.path.abspath(os.path.expanduser(args.project))
+    folder = None if args.project is None else project_folder(args.project)
     run(_undo(args, out) if args.undo else _forget(args, folder, out))
     print(f"store: {store_label(args.store)}", file=out)
     return 0

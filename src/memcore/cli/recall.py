@@ -11,7 +11,6 @@ more often than a plain index asked the words as they are (``benchmarks/recall_q
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import Any, TextIO
 
@@ -25,6 +24,7 @@ from memcore.cli._common import (
     live_items,
     named_session,
     no_project_memory,
+    project_folder,
     reading_store,
     run_reading,
     session_id,
@@ -183,7 +183,7 @@ async def _project_sessions(store: Any, folder: str) -> tuple[list[str], tuple[s
 
 def cmd_search(args: argparse.Namespace, out: TextIO) -> int:
     unmatched: list[str] = []
-    folder = None if args.project is None else os.path.abspath(os.path.expanduser(args.project))
+    folder = None if args.project is None else project_folder(args.project)
     hits = run_reading(
         args.store,
         search_distinct(

@@ -5,7 +5,6 @@ them: when each last did something, its branch and what it was about."""
 from __future__ import annotations
 
 import argparse
-import os
 from typing import TYPE_CHECKING, TextIO
 
 from memcore.cli._common import (
@@ -13,6 +12,7 @@ from memcore.cli._common import (
     Subparsers,
     _add,
     add_store_option,
+    project_folder,
     reading_store,
     recover_command,
     run_reading,
@@ -100,7 +100,7 @@ def cmd_sessions(args: argparse.Namespace, out: TextIO) -> int:
     from memcore.claude_code.session_list import session_summary
     from memcore.claude_code.session_start import session_time
 
-    folder = None if args.project is None else os.path.abspath(os.path.expanduser(args.project))
+    folder = None if args.project is None else project_folder(args.project)
     damaged: dict[str, list[str]] = {}
     forgotten: dict[str, set[str]] = {}
     projects = run_reading(args.store, _projects(args.store, folder, damaged, forgotten))
