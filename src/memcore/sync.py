@@ -403,7 +403,8 @@ class DistributedMemoryManager(GroupCommit, CommitPaths, AutoSync, Lifecycle):
         """The compare-and-set loop; ``refetch``: read the whole session the first time."""
         conflicts: dict[str, Conflict] = {}
         pulled = 0
-        await self._settle_in_flight(session_id, session)  # (after a commit that raised)
+        if session.in_flight:  # (after a commit that raised: did it land?)
+            await self._settle_in_flight(session_id, session)
         if session.pending and not refetch:
             committed = None if self._now is None else self._commit_now(session_id, session, group)
             if committed is not None:
