@@ -17,7 +17,7 @@ from memcore.claude_code.commands import (
 from memcore.claude_code.discovery import CLAUDE_FOLDER
 from memcore.claude_code.tools import EDIT_TOOLS, quoted_list
 from memcore.digest_prose import Candidate, cut_words
-from memcore.digest_work import code_span, shown_path, strs
+from memcore.digest_work import code_span, command_passed, shown_path, strs
 from memcore.lazy_re import lazy_compile
 from memcore.model import MemoryItem
 
@@ -191,14 +191,8 @@ def _ran_before(after: Sequence[MemoryItem], fixes: Sequence[MemoryItem], core: 
     for item in after:
         if item.id in rerun:
             return found
-        meta = item.metadata
-        command = meta.get("command")
-        if (
-            meta.get("kind") == "tool_result"
-            and meta.get("tool") == "Bash"
-            and isinstance(command, str)
-            and meta.get("is_error") is not True
-        ):
+        command = command_passed(item.metadata)
+        if command is not None:
             shown = normalize_command(command)
             if shown != core and not _GIT_LOOK.match(shown):
                 writes = _WRITES_FILE.search(command) is not None  # (`echo "}" >> f_test.go`)

@@ -19,7 +19,13 @@ from memcore.claude_code.tools import EDIT_TOOLS, quoted_list
 from memcore.digest_commands import made_commits
 from memcore.digest_prose import Candidate, cut_words
 from memcore.digest_undone import undone_edits
-from memcore.digest_work import code_span, is_failed_edit, is_plan_draft, shown_path
+from memcore.digest_work import (
+    code_span,
+    command_passed,
+    is_failed_edit,
+    is_plan_draft,
+    shown_path,
+)
 from memcore.lazy_re import lazy_compile
 from memcore.model import MemoryItem
 
@@ -331,14 +337,8 @@ def said_overtaken(cands: list[Candidate], items: Sequence[MemoryItem]) -> list[
     passed: list[tuple[int, str, int]] = []  # where, which, its kind (0 test, 2 build...)
     for seq, item in enumerate(items):
         meta = item.metadata
-        command = meta.get("command")
-        if (
-            meta.get("kind") == "tool_result"
-            and meta.get("tool") == "Bash"
-            and isinstance(command, str)
-            and not only_started(meta)
-            and is_project_check(command)
-        ):
+        command = command_passed(meta)
+        if command is not None and not only_started(meta) and is_project_check(command):
             core = normalize_command(command)
             passed.append((seq, core, _kind_rank(core)))
     if not passed:

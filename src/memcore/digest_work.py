@@ -128,6 +128,20 @@ def session_root(items: Sequence[MemoryItem]) -> str | None:
     return None
 
 
+def command_passed(meta: Mapping[str, Any]) -> str | None:
+    """The command of a ``Bash`` record whose result came back without an error (a tool result,
+    not an error record), None for any other record."""
+    command = meta.get("command")
+    if (
+        meta.get("kind") == "tool_result"
+        and meta.get("tool") == "Bash"
+        and isinstance(command, str)
+        and meta.get("is_error") is not True
+    ):
+        return command
+    return None
+
+
 def shown_path(meta: Mapping[str, Any], root: str | None = None, path: object = None) -> str:
     """``path`` (by default the record's ``file_path``) as the session names it: relative to
     ``root`` when inside it (a relative path is taken from the record's own working folder)."""
