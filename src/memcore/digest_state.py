@@ -273,20 +273,24 @@ def said_before_it_failed(cands: list[Candidate], items: Sequence[MemoryItem]) -
     # (the turn's start, its end, what the user said, whether it said the agent was wrong)
     turns: list[tuple[int, int, str, bool]] = []
     start = -1
-    asked = False  # the agent's last words asked a yes-or-no question ("no" answers it)
+    reply = ""  # the agent's last words (a yes-or-no question there: "no" answers it)
     for seq, item in enumerate(items):
         meta = item.metadata
         kind = meta.get("kind")
         if kind == "fact" and meta.get("role") == "assistant":
-            asked = YES_NO_ASKED.search(item.content[-_REPORT_CHARS:]) is not None
+            reply = item.content
             continue
         if kind not in _USER_SAID or meta.get("role") != "user":
             continue
         head = item.content[:_REPORT_CHARS]
         found = NOT_WORKED.search(head) if start >= 0 else None
-        corrected = found is None and start >= 0 and not asked
-        if corrected:
+        corrected = False
+        if found is None and start >= 0:
             found = CORRECTED.match(head)
+            # (the question looked for only then: most messages correct nothing)
+            asked = found is not None and YES_NO_ASKED.search(reply[-_REPORT_CHARS:]) is not None
+            found = None if asked else found
+            corrected = found is not None
         if found is not None:
             words = _SENTENCE_END.split(head[found.start() :], 1)[0].split()[:_REPORT_WORDS]
             said = " ".join(words).rstrip(".,;:!")
