@@ -98,3 +98,21 @@ def test_a_bare_number_answering_the_options_just_offered_is_the_users_choice() 
     later.said("Here is `cleanup.go`: it prints the IDs.")
     later.user("3")  # (not an answer to the options: another reply came between)
     assert "chose" not in session_digest(later.items(), 2000).text
+
+
+def test_the_options_a_reply_offers_are_said_as_offered() -> None:
+    """An option's line said alone ("Remove `Reason` - YAGNI, it's dead code") read as a change
+    made; it is said as offered, whichever one the user then took."""
+    records = _Records()
+    records.user("do we log the deleted items?")
+    records.said(
+        "No: `Reason` is computed but never shown.\n\n**Options:**\n"
+        "1. **Remove `Reason`** - YAGNI, it's dead code in `cleanup.go`\n"
+        "2. **Add structured logging** - `slog` calls in `DeleteAllCleanupItems()`\n\n"
+        "Which would you like?"
+    )
+    decisions = session_digest(records.items(), 2000).sections["decisions"].splitlines()
+    assert "- Option 1 offered: Remove `Reason` - YAGNI, it's dead code in `cleanup.go`" in (
+        decisions
+    ), decisions
+    assert not any(line.startswith("- Remove `Reason`") for line in decisions)

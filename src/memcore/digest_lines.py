@@ -270,6 +270,7 @@ def build_candidates(
                 offered = options_of(item.content)
                 if offered:  # (the latest list offered, and where)
                     options, options_at = offered, seq
+                    found = _as_offered(found, offered)
             out.extend(found)
             continue
         tool = "" if raw_tool is None else str(raw_tool)
@@ -480,6 +481,23 @@ def _pending_since(
         if line.lead is not None and line.lead.startswith(PENDING_AT_COMPACTION):
             line = line._replace(lead=line.lead + since)
         out.append(line)
+    return out
+
+
+def _as_offered(found: list[Candidate], offered: dict[str, str]) -> list[Candidate]:
+    """``found``, a reply's lines, with those that say one of the options it offers said as
+    offered ("- Option 1 offered: Remove `Reason` - YAGNI, it's dead code"): alone, an option
+    nobody took read as a change made."""
+    out = []
+    for cand in found:
+        text = cand.text[2:]
+        for number, title in offered.items():
+            if text.startswith(title.rstrip("\u2026")):
+                cand = cand._replace(text=f"- Option {number} offered: {text}")
+                if cand.lead is not None:
+                    cand = cand._replace(lead=None)
+                break
+        out.append(cand)
     return out
 
 
