@@ -208,12 +208,15 @@ def test_what_is_still_to_do_is_no_result() -> None:
         "- `bun.lock` - needs regeneration via `bun install`\n\n"
         "**Remaining work:**\n"
         "- `insert()` in `ClickHouseExecutor` for the seeding step\n\n"
+        "### Next Steps\n"
+        "- Sprint 0 (Bug Fix): underscore normalization in `export_session.py`\n\n"
         "Found in the merge:\n"
         "- `packages/core` moved to `@chkit/core` in `package.json`"
     )
     decisions = session_digest([_agent(1, text)], 1000).sections["decisions"]
     assert "needs regeneration" not in decisions
     assert "`insert()`" not in decisions
+    assert "underscore normalization" not in decisions
     assert "moved to `@chkit/core`" in decisions
 
 

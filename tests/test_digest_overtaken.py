@@ -94,3 +94,21 @@ def test_a_rerun_that_passed_after_a_command_names_the_command() -> None:
     )
     lines = _failed_then_rerun([("ls checkpoint", "a.go"), ("git status 2>&1", "clean")])
     assert lines[0].endswith("; the rerun passed without an edit."), lines
+
+
+def test_a_no_that_drops_the_subject_says_nothing_was_wrong() -> None:
+    lines = _corrected("Want the flags listed too?", "no, ignore this part, back to the `go run`")
+    assert not any("(then the user:" in line for line in lines), lines
+    lines = _corrected("Which approach?", "no, let's keep it for later")
+    assert not any("(then the user:" in line for line in lines), lines
+
+
+def test_a_sentence_ending_on_a_turn_word_opens_no_turn() -> None:
+    """ "... is not wired up yet." ends a sentence: a cut in the next one is no cut inside a
+    clause "yet" opens."""
+    from memcore.digest_cut import _turn_cut_away
+
+    sentences = "- `foo()` is not wired up yet. The tests in `a_test.go` now pass"
+    assert not _turn_cut_away(sentences.split(" "), 10)
+    turned = "- It works, but the numbers are off"
+    assert _turn_cut_away(turned.split(" "), 6)

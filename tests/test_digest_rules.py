@@ -51,10 +51,11 @@ FINGERPRINTS = {
     31: "91277a12d6194040",  # (a summary's pending task an edit since took up; expected and
     #     proposed lists, "if ..., ... should"; hex values are no names; results the user's
     #     next words said did not work, marked with them)
-    32: "79b54af60a67509f",  # (edits later edits undid; a sub-agent's report said as its claim;
+    32: "8478f15952dcdcab",  # (edits later edits undid; a sub-agent's report said as its claim;
     #     an account the user said was wrong; a diagnosis given again later in the turn; a
     #     rerun that passed after a command; files reverted unedited; no cut inside a "but";
-    #     lists of what is still to do; uncommitted files counted; list markers in sentences)
+    #     lists of what is still to do, next steps; files edited, uncommitted, counted; list
+    #     markers in sentences; a "no" that drops the subject is no correction)
 }
 SESSIONS = (
     "entireio__cli__198393f2",

@@ -56,7 +56,7 @@ def test_files_left_uncommitted_are_counted_when_the_line_names_fewer() -> None:
     work.changed("docs.py")
     assert _state(work) == [
         f"{END_STATE}`docs.py` changed after the last check (`pytest -q` passed); no commit in "
-        "the session (3 files changed)."
+        "the session (3 files edited in it)."
     ]
 
 

@@ -194,7 +194,7 @@ def _committed(
     if commit is None:  # (how many files stand changed, uncommitted, when the line named
         # fewer: the work tree's state, where the session left changes it checked before)
         fewer = not short and len(edited) > max(1, named)
-        many = f" ({len(edited)} files changed)" if fewer else ""
+        many = f" ({len(edited)} files edited in it)" if fewer else ""
         return f"no commit in the session{many}"
     at, sha = commit
     after = _files_after(edited, at, short)
@@ -243,9 +243,11 @@ NOT_WORKED = lazy_compile(
 )
 #: The user's next message opening by saying the agent was wrong ("no, we removed the session
 #: commands on purpose", "that's not right"): what the agent concluded before it did not hold
-#: (a "no" that answers the agent's question is no such thing).
+#: (a "no" that answers the agent's question is no such thing, nor one that drops the subject:
+#: "no, ignore this part, back to ...").
 CORRECTED = lazy_compile(
-    r"(?i)\s*(?:no\b[,.!]?\s+(?!(?:problem|worries|worry|need|thanks|rush|hurry)\b)\w"
+    r"(?i)\s*(?:no\b[,.!]?\s+(?!(?:problem|worries|worry|need|thanks|rush|hurry|ignore|skip|never"
+    r"|forget|back|let'?s|instead|just|leave|drop|move|wait|stop|don'?t|not now|later)\b)\w"
     r"|(?:that'?s|this is|you'?re|you are) (?:wrong|not right|incorrect|not what i))"
 )
 _SENTENCE_END = lazy_compile(r"[.!?\n]")

@@ -274,7 +274,10 @@ _EXPECTING_LEAD = lazy_compile(
     r"|^(?:[#*>\s]|\d{1,2}[.)])*(?:files? |changes? |work |tasks? )?(?:not yet (?:updated"
     r"|done|implemented|changed|fixed|addressed|migrated|committed)|still (?:to do|to be done"
     r"|needed|missing|pending|open)|remaining(?: work| tasks| items| issues| steps| changes)?"
-    r"|outstanding(?: work| tasks| items| issues)?|left to do)\W*$"
+    r"|outstanding(?: work| tasks| items| issues)?|left to do|next steps?|to-?dos?"
+    r"|what'?s (?:left|remaining|missing))\b[^.!?:]{0,40}:?\W*$"
+    # ("Files that still need updating:", "Still missing from the PR:")
+    r"|^(?:[#*>\s]|\d{1,2}[.)])*[^.!?:]{0,40}\bstill (?:needs?|missing|to do)\b[^.!?]{0,40}:\W*$"
 )
 
 

@@ -486,12 +486,9 @@ def file_lines(
                 )
             for seq, removed in entry.removed:
                 same.setdefault(("took out", tuple(removed)), {}).setdefault(entry.shown, seq)
-        elif entry.discarded_by:  # (its own changes, not this session's, thrown away)
-            said = (
-                f"reverted with `{entry.discarded_by}` without being edited in this session",
-                0,
-                0,
-            )
+        elif entry.discarded_by:  # (changes no edit of the session made, thrown away: whose,
+            # is not known; a formatter the session ran may have made them)
+            said = (f"reverted with `{entry.discarded_by}`", 0, 0)
             alike.setdefault(said, []).append((entry, DISCARDED_SCORE + recency))
         elif entry.deleted and not entry.reads:
             alike.setdefault((gone_how(entry), 0, 0), []).append((entry, 2.5 + recency))
