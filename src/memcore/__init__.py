@@ -70,9 +70,12 @@ _LAZY = {
     "session_digest": "memcore.digest",
     "session_digests": "memcore.digest",
     "SessionDigest": "memcore.digest",
+    "save_access_log": "memcore.access_log",
+    "load_access_log": "memcore.access_log",
 }
 
 if TYPE_CHECKING:
+    from memcore.access_log import load_access_log, save_access_log
     from memcore.codec import StateDigest, state_checksum, xxh64
     from memcore.compression import (
         CompressedBundle,
@@ -147,8 +150,10 @@ __all__ = [
     "create_backup",
     "decompress_memory_hierarchy",
     "handle_context_overflow",
+    "load_access_log",
     "open_store",
     "recover_corrupted_memory",
+    "save_access_log",
     "session_digest",
     "session_digests",
     "state_checksum",

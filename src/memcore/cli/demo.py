@@ -44,6 +44,7 @@ def register(sub: Subparsers) -> None:
     )
     p.add_argument(
         "--notes",
+        metavar="N",
         type=_notes_count,
         default=600,
         help=f"how many notes, {MIN_NOTES} to {MAX_NOTES:,} (default: 600)",
@@ -51,6 +52,7 @@ def register(sub: Subparsers) -> None:
     p.add_argument("--seed", type=int, default=7, help="random seed for the notes (default: 7)")
     p.add_argument(
         "--budget",
+        metavar="TOKENS",
         type=_positive_int,
         default=None,
         help="token budget for the overflow step (default: a third of the session)",
