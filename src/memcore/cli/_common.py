@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -217,9 +217,21 @@ def store_url(text: str) -> str:
     """An argparse type: a store URL that names a store memcore can open (else a usage error,
     exit 2: a mistyped URL is a bad argument, said before anything runs)."""
     try:
-        return check_store_url(text)
+        return checked_store_url(text)
     except MemcoreError as exc:  # (a malformed URL, or one whose store's package is missing)
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def checked_store_url(text: str) -> str:
+    """``check_store_url``, with the ``ValueError`` Python's URL parser raises (``redis://[::1``:
+    "Invalid IPv6 URL") as memcore's ``ValidationError``: argparse would show any other error
+    as "invalid store_url value", and outside argparse it was a traceback."""
+    try:
+        return check_store_url(text)
+    except MemcoreError:
+        raise
+    except ValueError as exc:
+        raise ValidationError(f"invalid store URL {mask_url(text)!r}: {exc}") from None
 
 
 def session_id(text: str) -> str:
@@ -263,7 +275,7 @@ def store_and_session(args: argparse.Namespace, prog: str, *, required: bool) ->
         raise UsageError(prog, "the following arguments are required: SESSION")
     try:  # (bad arguments, said as such: exit 2, before anything runs)
         if args.store is not None:
-            check_store_url(args.store)
+            checked_store_url(args.store)
         if words:
             validate_session_id(words[0])
     except MemcoreError as exc:  # (a malformed URL, or one whose store's package is missing)
@@ -364,15 +376,32 @@ async def require_session(store: Readable, url: str | None, session: str) -> Non
 
 async def named_session(store: Readable, url: str | None, session: str) -> str:
     """The session ``session`` names: itself, else the one session whose id starts with it
-    (``847ff7d2`` for a Claude Code session's uuid); ``ValidationError`` when several do."""
+    (``847ff7d2`` for a Claude Code session's uuid); ``ValidationError`` when several do.
+    A damaged session the listing left out (a Redis key of the wrong type) is matched too:
+    ``verify`` and ``inspect`` name it for ``memcore recover``, which must find it by the same
+    first characters as any other session."""
     try:
         await require_session(store, url, session)
         return session
     except NotFoundError:
-        found = session_by_prefix(session, user_sessions(await store.list_sessions()))
+        listed = await store.list_sessions()
+        unlisted: dict[str, str] = getattr(store, "unlisted", None) or {}
+        found = session_by_prefix(session, user_sessions([*listed, *_valid_ids(unlisted)]))
         if found is None:
             raise
+        unlisted.pop(found, None)  # (the command reports on it: no "left out" warning too)
         return found
+
+
+def _valid_ids(names: Iterable[str]) -> list[str]:
+    """The names that are session ids (a Redis key may name none: no command can read it)."""
+    valid = []
+    for name in names:
+        try:
+            valid.append(validate_session_id(name))
+        except ValidationError:
+            continue
+    return valid
 
 
 async def read_state(

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from typing import TYPE_CHECKING, TextIO
 
 from memcore.cli._common import DEFAULT_STORE_HELP, Subparsers, _add, store_url
-from memcore.errors import MemcoreError
+from memcore.errors import MemcoreError, ValidationError
 from memcore.install_hints import pip_command
 
 if TYPE_CHECKING:
@@ -117,6 +118,12 @@ def cmd_hook(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_mcp(args: argparse.Namespace, out: TextIO) -> int:
     import asyncio
+
+    if sys.stdin is None:  # (`<&-`: Python's stdin is then None; the server would read it)
+        raise ValidationError(
+            "stdin is closed: `memcore mcp` reads Claude Code's requests from stdin "
+            "(Claude Code starts it with a pipe: see `memcore install-claude-code`)"
+        )
 
     from memcore.claude_code.mcp_server import mcp_available, serve
     from memcore.stores import open_store

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import stat
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -41,6 +42,27 @@ def _absolute_hint(path: str) -> str:
     return f"; for the file /{path} write sqlite:////{path} (four slashes)"
 
 
+_KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISCHR, "a device"),
+    (stat.S_ISBLK, "a device"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _not_a_file(path: str) -> str:
+    """What ``path`` (its links followed) is when it exists and is no regular file ("a device",
+    "a FIFO"...), else "": a path that cannot be looked at is left to SQLite to say."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):  # (missing, no permission, a NUL in it)
+        return ""
+    if stat.S_ISREG(mode):
+        return ""
+    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+
+
 class SQLiteFile:
     """One memcore SQLite file: where it is, how long a call may wait for its lock, and how it
     is opened and checked. ``_connection`` is the subclass's."""
@@ -55,10 +77,21 @@ class SQLiteFile:
         raise NotImplementedError
 
     def _check_path(self) -> None:
-        """A folder is no store; without ``create``, a missing file is ``NotFoundError``."""
+        """A store is a regular file: a folder, device, FIFO or socket at the path (a link to
+        one too) is refused before SQLite opens it, which on ``/dev/null`` made a
+        ``/dev/null-journal`` and failed with "disk I/O error" only after an import's reading,
+        and to a reading command looked like no store at all. Without ``create``, a missing
+        file is ``NotFoundError``."""
         memory = self.path == ":memory:"
-        if not memory and Path(self.path).is_dir():
-            raise BackendError(f"{self.path!r} is a folder: a store URL names a file in one")
+        if not memory:
+            kind = _not_a_file(self.path)
+            if kind == "a folder":
+                raise BackendError(f"{self.path!r} is a folder: a store URL names a file in one")
+            if kind:
+                raise BackendError(
+                    f"{self.path!r} is {kind}, not a regular file: a store URL names a memcore "
+                    "SQLite file (or where to make one)"
+                )
         if not self.create and (memory or not Path(self.path).is_file()):
             raise NotFoundError(
                 f"no memcore store at {self.path!r} (nothing was stored there yet)"
