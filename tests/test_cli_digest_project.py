@@ -79,3 +79,16 @@ def test_what_is_told_ends_with_a_statement_at_any_budget(
         told = capsys.readouterr().out.removesuffix("\n")
         assert told == told.rstrip(), budget
         assert "\n\n\n" not in told, budget
+
+
+def test_a_budget_too_small_for_a_line_is_not_a_project_without_memory(
+    tmp_path: Path, url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Memory saved but a budget that holds none of it was told "no memory ... is saved"."""
+    _save_earlier(tmp_path, url)
+    assert main(["digest", "--store", url, "--project", PROJECT, "--budget", "1"]) == 1
+    err = capsys.readouterr().err
+    assert "a budget of 1 tokens holds no line" in err
+    assert "give a larger --budget" in err
+    assert "no memory of the project" not in err
+    assert "Traceback" not in err

@@ -32,6 +32,10 @@ from memcore.model import MemoryItem, utc_now
 
 #: The ``kind`` of a registry entry that marks a forgotten session.
 FORGOTTEN_KIND = "forgotten-session"
+#: The longest wait for a session's save turn (seconds), longer than a hook's: an import holds
+#: it while it writes the session, and a forget that went on beside it could see its mark
+#: written over by the import's entry.
+TURN_WAIT = 30.0
 
 
 def is_forgotten(value: Any) -> bool:
@@ -137,7 +141,7 @@ async def forget_sessions(
     locks = {lock_path(session_id): session_id for session_id in session_ids}
     async with AsyncExitStack() as turns:
         for _, session_id in sorted(locks.items()):
-            await turns.enter_async_context(session_turn(session_id))
+            await turns.enter_async_context(session_turn(session_id, wait=TURN_WAIT))
         return await _forget(store, list(dict.fromkeys(session_ids)), dry_run)
 
 

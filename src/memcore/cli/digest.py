@@ -107,21 +107,36 @@ def _transcript_state(path: Path) -> dict[str, dict[str, MemoryItem]]:
     return {session: {item.id: item for t in parsed for item in t.items}}
 
 
-async def _project_context(url: str | None, folder: str, budget: int) -> str:
-    """What the session-start hook tells a new session at ``folder`` (no session of its own)."""
-    from memcore.claude_code.session_start import start_context
+#: A budget no project's context reaches: what is told at it is all there is to tell.
+_WHOLE = 10**9
+
+
+async def _project_context(url: str | None, folder: str, budget: int) -> tuple[str, bool]:
+    """What the session-start hook tells a new session at ``folder`` (no session of its own),
+    and whether there is anything to tell at all (told nothing, a budget too small to hold a
+    line is not a project without memory)."""
+    from memcore.claude_code.session_start import project_entries, start_context
 
     async with reading_store(url) as store:
-        return await start_context(folder, "", store, budget)
+        entries = await project_entries(store, folder)
+        text = await start_context(folder, "", store, budget, entries=entries)
+        if text:
+            return text, True
+        return text, bool(await start_context(folder, "", store, _WHOLE, entries=entries))
 
 
 def _print_project_context(args: argparse.Namespace, out: TextIO) -> int:
     if args.session:
         raise UsageError("memcore digest", "--project and SESSION exclude each other")
     folder = project_folder(args.project)
-    text = run_reading(args.store, _project_context(args.store, folder, args.budget))
-    if not text:
+    text, saved = run_reading(args.store, _project_context(args.store, folder, args.budget))
+    if not saved:
         raise no_project_memory(folder)
+    if not text:
+        raise ValidationError(
+            f"a budget of {args.budget} tokens holds no line of what is saved of the project "
+            f"of {folder}: give a larger --budget"
+        )
     print(text, file=out)
     return 0
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import secrets
 from collections import Counter
 from collections.abc import Coroutine, Mapping, Sequence
 from pathlib import Path
@@ -31,6 +32,9 @@ from memcore.model import MemoryItem
 #: ``memcore.claude_code.transcripts.MAX_CHARS``, the hooks' cut (not imported from there: the
 #: command line builds its parser without importing what each command runs)
 MAX_CHARS = 4000
+#: The longest wait for a session's save turn (seconds): a hook's save or a ``memcore forget``
+#: of it is waited for, not written over (a stopped process holding it does not stop the import)
+TURN_WAIT = 30.0
 
 if TYPE_CHECKING:
     from memcore.claude_code import Transcript
@@ -203,6 +207,12 @@ def _print_stored(stored: Mapping[str, _Stored], out: TextIO) -> None:
             file=out,
         )
     for session, done in stored.items():
+        if done.forgotten:
+            print(
+                f"session {session!r} forgotten (memcore forget) while it was imported: not stored",
+                file=out,
+            )
+            continue
         print(
             f"stored session {session!r}: {done.items} items, {done.written} new or changed "
             f"(version {done.version}), {done.logged} accesses in its access log",
@@ -304,6 +314,8 @@ class _Stored(NamedTuple):
     written: int = 0  # items new or changed since the store last had them
     kept: int = 0  # items stored longer than this import's cut made them: left as they were
     refused: tuple[str, ...] = ()  # why each item no store can hold was left out
+    forgotten: bool = False  # ``memcore forget`` marked it while the import ran: not stored
+    written_before_mark: bool = False  # (forgotten) the mark came after the import wrote it
 
 
 async def _import_sessions(
@@ -315,71 +327,131 @@ async def _import_sessions(
 ) -> None:
     """Store each session's items (cut at ``cut``) and access log; with ``stamps``, also file
     each session under its project (``_file_session``) and note its cut (``_note_cut``).
-    ``done`` gets each session as it is stored (what a failure midway leaves stored is said)."""
-    from memcore.cli.import_unchanged import CUTS_SESSION, next_cut, noted_cut
+    ``done`` gets each session as it is stored (what a failure midway leaves stored is said).
+
+    Each session is written in its save turn (``memcore.claude_code.save_turns``), the lock
+    ``memcore forget`` and the hooks take, and only when no registry marks it forgotten then:
+    the check before the reading is long past by the time it is written. A mark that appears
+    while it is written (a forget that went on without the turn) has what was written forgotten
+    again, so that whichever runs first, a forgotten session stays forgotten."""
+    from memcore.cli.import_unchanged import CUTS_SESSION
     from memcore.stores import open_store
     from memcore.sync import DistributedMemoryManager
-    from memcore.transfer import save_access_log
 
+    # one id per run: two imports at once on one store are two replicas
+    replica = f"memcore-import-{secrets.token_hex(6)}"
     store = open_store(url)
-    notes = DistributedMemoryManager(storage_backend=store, replica_id="memcore-import")
+    notes = DistributedMemoryManager(storage_backend=store, replica_id=replica)
     try:
         if stamps is not None:
             await notes.sync_session_memory(CUTS_SESSION)
         with _progress() as progress:
             task = progress.add_task("storing sessions", total=len(sessions))
             for session, transcripts in sessions.items():
-                manager = DistributedMemoryManager(
-                    storage_backend=store, replica_id="memcore-import"
+                stored = await _import_in_turn(
+                    store, notes, replica, session, transcripts, stamps, cut
                 )
-                try:
-                    await manager.sync_session_memory(session)
-                    files = _stamps_of(transcripts, stamps)
-                    held = notes.get(CUTS_SESSION, session)
-                    noted = noted_cut(None if held is None else MemoryItem.coerce(held), files)
-                    # a cut smaller than the stored items': what it reads again knows less
-                    # (texts cut shorter, the calls after an agent's words); so does a copy
-                    # the project it is filed under (looked for once: the store's folders)
-                    filed_under = (
-                        await _filing_project(manager, transcripts) if stamps is not None else None
-                    )
-                    keep_held = cut < noted or (
-                        filed_under is not None
-                        and await _a_copy_of_less(manager, session, transcripts, filed_under)
-                    )
-                    count, written, kept, cut_written, refused = _set_items(
-                        manager, session, transcripts, keep_held=keep_held
-                    )
-                    after = next_cut(noted, cut, cut_written)
-                    if stamps is not None and after < noted:  # (before the items: a failure
-                        await _note_cut(notes, session, after, files)  # leaves it noted)
-                    result = await manager.sync_session_memory(session)
-                    if stamps is not None and after >= noted:
-                        with contextlib.suppress(MemcoreError):  # (unnoted: only read again)
-                            await _note_cut(notes, session, after, files)
-                    # the accesses before the filing, which says how far the transcripts were
-                    # read: after it, a failed write lost them for good (never read again)
-                    accesses = [a for t in transcripts for a in t.accesses]
-                    logged = await save_access_log(store, session, accesses, append=False)
-                    project = unfiled = None
-                    if stamps is not None and (
-                        written or not await _filed(manager, session, filed_under)
-                    ):
-                        try:
-                            project = await _file_session(
-                                manager, session, transcripts, stamps, filed_under
-                            )
-                        except MemcoreError as exc:  # its items are stored: the rest goes on
-                            unfiled = str(exc)
-                finally:
-                    await manager.close()
-                done[session] = _Stored(
-                    count, result.version, logged, project, unfiled, written, kept, refused
-                )
+                if stored.forgotten and stored.written_before_mark:
+                    await _forget_again(store, session)
+                done[session] = stored
                 progress.advance(task)
     finally:
         await notes.close()
         await store.close()
+
+
+async def _import_in_turn(
+    store: Any,
+    notes: DistributedMemoryManager,
+    replica: str,
+    session: str,
+    transcripts: Sequence[Transcript],
+    stamps: Mapping[Path, tuple[str, list[int]]] | None,
+    cut: int,
+) -> _Stored:
+    """``_import_sessions``' work on one session, in its save turn; ``forgotten`` when a
+    registry marks it forgotten before it is written (nothing is) or after."""
+    from memcore.claude_code.save_turns import session_turn
+    from memcore.cli.import_unchanged import CUTS_SESSION, next_cut, noted_cut
+    from memcore.sync import DistributedMemoryManager
+    from memcore.transfer import save_access_log
+
+    async with session_turn(session, wait=TURN_WAIT):
+        if await _marked_forgotten(store, replica, session):
+            return _Stored(0, 0, 0, forgotten=True)
+        manager = DistributedMemoryManager(storage_backend=store, replica_id=replica)
+        try:
+            await manager.sync_session_memory(session)
+            files = _stamps_of(transcripts, stamps)
+            held = notes.get(CUTS_SESSION, session)
+            noted = noted_cut(None if held is None else MemoryItem.coerce(held), files)
+            # a cut smaller than the stored items': what it reads again knows less
+            # (texts cut shorter, the calls after an agent's words); so does a copy
+            # the project it is filed under (looked for once: the store's folders)
+            filed_under = (
+                await _filing_project(manager, transcripts) if stamps is not None else None
+            )
+            keep_held = cut < noted or (
+                filed_under is not None
+                and await _a_copy_of_less(manager, session, transcripts, filed_under)
+            )
+            count, written, kept, cut_written, refused = _set_items(
+                manager, session, transcripts, keep_held=keep_held
+            )
+            after = next_cut(noted, cut, cut_written)
+            if stamps is not None and after < noted:  # (before the items: a failure
+                await _note_cut(notes, session, after, files)  # leaves it noted)
+            result = await manager.sync_session_memory(session)
+            if stamps is not None and after >= noted:
+                with contextlib.suppress(MemcoreError):  # (unnoted: only read again)
+                    await _note_cut(notes, session, after, files)
+            # the accesses before the filing, which says how far the transcripts were
+            # read: after it, a failed write lost them for good (never read again)
+            accesses = [a for t in transcripts for a in t.accesses]
+            logged = await save_access_log(store, session, accesses, append=False)
+            project = unfiled = None
+            if stamps is not None and (written or not await _filed(manager, session, filed_under)):
+                try:
+                    project = await _file_session(
+                        manager, session, transcripts, stamps, filed_under
+                    )
+                except MemcoreError as exc:  # its items are stored: the rest goes on
+                    unfiled = str(exc)
+        finally:
+            await manager.close()
+        if await _marked_forgotten(store, replica, session):
+            return _Stored(count, result.version, logged, forgotten=True, written_before_mark=True)
+        return _Stored(count, result.version, logged, project, unfiled, written, kept, refused)
+
+
+async def _marked_forgotten(store: Any, replica: str, session: str) -> bool:
+    """Whether a project's registry marks ``session`` forgotten now (read afresh: a forget in
+    another process has written it, and dropped the registry's history, since)."""
+    from memcore.claude_code.forget import is_forgotten
+    from memcore.claude_code.project import REGISTRY_PREFIX, registry_key
+    from memcore.sync import DistributedMemoryManager
+
+    names = [n for n in await store.list_sessions() if n.startswith(REGISTRY_PREFIX)]
+    if not names:
+        return False
+    reader = DistributedMemoryManager(storage_backend=store, replica_id=replica)
+    try:
+        for registry in sorted(names):
+            await reader.sync_session_memory(registry)
+            held = reader.get(registry, registry_key(session))
+            if held is not None and is_forgotten(held):
+                return True
+        return False
+    finally:
+        await reader.close()
+
+
+async def _forget_again(store: Any, session: str) -> None:
+    """Forget ``session`` once more (``forget_sessions``, out of the import's turn: it takes
+    it): what the import wrote of it while a forget marked it goes, and the mark stays."""
+    from memcore.claude_code.forget import forget_sessions
+
+    await forget_sessions(store, [session])
 
 
 def _stamps_of(
@@ -540,6 +612,7 @@ async def _file_session(
     grew while it was read is read again, never skipped. An entry already there (a hook's, or
     another copy's) keeps what it knew: a shorter copy adds to its files and read offsets and
     leaves its branch. The project, or None: none known."""
+    from memcore.claude_code.forget import is_forgotten
     from memcore.claude_code.project import (
         SessionRecord,
         merge_files,
@@ -578,6 +651,8 @@ async def _file_session(
     registry = registry_session(cwd)
     await manager.sync_session_memory(registry)
     held = manager.get(registry, registry_key(session))
+    if held is not None and is_forgotten(held):
+        return None  # (``memcore forget`` marked it since it was checked: the mark stays)
     if held is not None:  # filed before (by a hook, or another copy): a copy takes nothing away
         previous = SessionRecord.from_item(MemoryItem.coerce(held))
         files = merge_files(previous.files, files, again=True)
