@@ -17,7 +17,7 @@ import pytest
 from memcore.access_log import ACCESS_LOG_SESSION
 from memcore.claude_code.forget import is_forgotten
 from memcore.claude_code.project import registry_key, registry_session
-from memcore.cli import importer, main
+from memcore.cli import import_store, importer, main
 from tests.claude_code_support import DATA
 from tests.claude_hooks_support import EARLIER, PROJECT, _hook, _payload, _place, _read_state
 from tests.test_claude_forget import _sessions
@@ -85,8 +85,8 @@ def test_a_forget_beside_the_import_s_write_stays(
     that waited in vain) marks the session while the import writes it: what it wrote goes."""
     transcript, session, url = _saved(tmp_path)
     elsewhere = tmp_path / "elsewhere"
-    forget = _after(importer._set_items, lambda: _forget_in_a_process(session, url, elsewhere))
-    monkeypatch.setattr(importer, "_set_items", forget)
+    forget = _after(import_store._set_items, lambda: _forget_in_a_process(session, url, elsewhere))
+    monkeypatch.setattr(import_store, "_set_items", forget)
     assert main(["import-claude-code", str(transcript), "--store", url, "--reread"]) == 0
     _assert_forgotten(url, session)
     out = capsys.readouterr().out
