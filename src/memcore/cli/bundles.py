@@ -39,6 +39,7 @@ from memcore.cli._common import (
     store_and_session,
 )
 from memcore.errors import MemcoreError, NotFoundError, ValidationError
+from memcore.file_kinds import kind_of
 from memcore.frames import FRAME_CODECS, check_codec
 from memcore.model import MemoryItem
 
@@ -137,14 +138,6 @@ def cmd_compress(args: argparse.Namespace, out: TextIO) -> int:
 #: ``-o -``: the bundle goes to stdout.
 STDOUT = "-"
 
-_KINDS = (
-    (stat.S_ISDIR, "a folder"),
-    (stat.S_ISCHR, "a device"),
-    (stat.S_ISBLK, "a device"),
-    (stat.S_ISFIFO, "a FIFO"),
-    (stat.S_ISSOCK, "a socket"),
-)
-
 
 def _link_note(output: str, real: Path) -> str:
     return f" (a link to {real})" if Path(output).is_symlink() else ""
@@ -180,7 +173,7 @@ def _destination(output: str) -> Path:
         raise _cannot_write(output, real, exc) from None
     if stat.S_ISREG(mode):
         return real
-    kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+    kind = kind_of(mode)
     raise ValidationError(
         f"{output}{_link_note(output, real)} is {kind}, not a file: memcore compress replaces "
         "a regular file or makes a new one (`-o -` writes to stdout)"
@@ -286,7 +279,7 @@ def _read_bundle(name: str) -> bytes:
     path = Path(name)
     mode = path.stat().st_mode  # (FileNotFoundError and the like: said by the CLI)
     if not stat.S_ISREG(mode):
-        kind = next((label for test, label in _KINDS if test(mode)), "not a regular file")
+        kind = kind_of(mode)
         raise ValidationError(f"{name} is {kind}, not a bundle file")
     with path.open("rb") as handle:
         return _bundle_bytes(handle)

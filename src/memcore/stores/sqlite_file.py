@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from memcore.errors import BackendError, CorruptedMemoryError, NotFoundError
+from memcore.file_kinds import kind_of
 from memcore.stores.base import BackupInfo, Snapshot, UnusableBackup
 from memcore.stores.sqlite_numbered import connect
 from memcore.stores.sqlite_schema import (
@@ -42,15 +43,6 @@ def _absolute_hint(path: str) -> str:
     return f"; for the file /{path} write sqlite:////{path} (four slashes)"
 
 
-_KINDS = (
-    (stat.S_ISDIR, "a folder"),
-    (stat.S_ISCHR, "a device"),
-    (stat.S_ISBLK, "a device"),
-    (stat.S_ISFIFO, "a FIFO"),
-    (stat.S_ISSOCK, "a socket"),
-)
-
-
 def _not_a_file(path: str) -> str:
     """What ``path`` (its links followed) is when it exists and is no regular file ("a device",
     "a FIFO"...), else "": a path that cannot be looked at is left to SQLite to say."""
@@ -60,7 +52,7 @@ def _not_a_file(path: str) -> str:
         return ""
     if stat.S_ISREG(mode):
         return ""
-    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+    return kind_of(mode)
 
 
 class SQLiteFile:
