@@ -7,9 +7,11 @@ next), only the last item's diagnosis is said. Part of :mod:`memcore.digest_line
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 
 from memcore.digest_prose import Candidate
+from memcore.digest_state import USER_SAID
 from memcore.lazy_re import lazy_compile
 from memcore.model import MemoryItem
 
@@ -47,8 +49,7 @@ def said_overtaken_diagnoses(
     starts = [
         seq
         for seq, item in enumerate(items)
-        if item.metadata.get("kind") in ("task", "preference")
-        and item.metadata.get("role") == "user"
+        if item.metadata.get("kind") in USER_SAID and item.metadata.get("role") == "user"
     ]
     last: dict[int, int] = {}  # the turn -> the item of its last diagnosis
     for k in found:
@@ -63,16 +64,8 @@ def said_overtaken_diagnoses(
 
 def _turn(starts: list[int], seq: int) -> int:
     """The turn of item ``seq``: the last user request at or before it (-1: none)."""
-    turn = -1
-    low, high = 0, len(starts)
-    while low < high:  # (the last start <= seq)
-        mid = (low + high) // 2
-        if starts[mid] <= seq:
-            turn = starts[mid]
-            low = mid + 1
-        else:
-            high = mid
-    return turn
+    at = bisect_right(starts, seq)
+    return starts[at - 1] if at else -1
 
 
 __all__ = ["DIAGNOSIS", "said_overtaken_diagnoses"]

@@ -259,7 +259,7 @@ YES_NO_ASKED = lazy_compile(
 )
 #: The kinds of the user's messages (a message that says how things are to be is imported as
 #: a preference: "no, we removed the session commands on purpose").
-_USER_SAID = ("task", "preference")
+USER_SAID = ("task", "preference")
 #: How much of the user's next message is looked at, and how much of it is quoted.
 _REPORT_CHARS = 200
 _REPORT_WORDS = 8
@@ -282,7 +282,7 @@ def said_before_it_failed(cands: list[Candidate], items: Sequence[MemoryItem]) -
         if kind == "fact" and meta.get("role") == "assistant":
             reply = item.content
             continue
-        if kind not in _USER_SAID or meta.get("role") != "user":
+        if kind not in USER_SAID or meta.get("role") != "user":
             continue
         head = item.content[:_REPORT_CHARS]
         found = NOT_WORKED.search(head) if start >= 0 else None
@@ -382,6 +382,7 @@ __all__ = [
     "END_STATE_SCORE",
     "NOT_WORKED",
     "OVERTAKEN",
+    "USER_SAID",
     "end_state",
     "said_before_it_failed",
     "said_overtaken",

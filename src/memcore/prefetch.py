@@ -424,10 +424,7 @@ class PredictiveMemoryPrefetcher:
         ``current_item`` alone is.
         Unknown sessions or items give ``[]``.
         """
-        validate_session_id(session_id)
-        _check_item(current_item)
-        _check_positive("n", n)
-        model = self._table.get(session_id)
+        model = self._model_for(session_id, current_item, n)
         if model is None:
             self._outcomes.forget(session_id)
             return []
@@ -457,11 +454,17 @@ class PredictiveMemoryPrefetcher:
     ) -> list[tuple[str, float]]:
         """``predict_next_accesses`` before calibration: ``(item_id, score)``, the model's blend
         (what the calibration is fitted on)."""
+        model = self._model_for(session_id, current_item, n)
+        return [] if model is None else self._scores(model, current_item, n)
+
+    def _model_for(
+        self, session_id: str, current_item: str, n: int
+    ) -> _kernels.patterns.SessionModel | None:
+        """The session's model (None: unknown), the arguments of a prediction checked."""
         validate_session_id(session_id)
         _check_item(current_item)
         _check_positive("n", n)
-        model = self._table.get(session_id)
-        return [] if model is None else self._scores(model, current_item, n)
+        return self._table.get(session_id)
 
     def _scores(
         self, model: _kernels.patterns.SessionModel, current_item: str, n: int
