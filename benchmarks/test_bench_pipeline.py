@@ -14,6 +14,7 @@ from types import ModuleType
 from typing import Any
 
 import lz4.frame
+import msgpack
 import pytest
 import zstandard
 
@@ -67,6 +68,36 @@ def test_pipeline_naive_pickle_zlib(benchmark: Any, items: list[MemoryItem]) -> 
 def payload(items: list[MemoryItem]) -> dict[str, Any]:
     """The msgpack map of a real bundle (2400 notes' worth, ~380 KB packed)."""
     return encode_payload(HierarchicalMemoryCompressor(NOW).compress(items + items + items))
+
+
+# Values: ``codec.packb`` of memory items (what every bundle and record holds) against msgpack's
+# own packer writing the same bytes (``datetime=True``, items as extension 2 through a hook).
+
+
+def _msgpack_item(obj: Any) -> Any:
+    if type(obj) is MemoryItem:
+        fields = [obj.id, obj.content, obj.priority.value, obj.created_at, obj.metadata]
+        return msgpack.ExtType(codec.EXT_MEMORY_ITEM, _MSGPACK.pack(fields))
+    raise TypeError(type(obj).__name__)
+
+
+_MSGPACK = msgpack.Packer(default=_msgpack_item, use_bin_type=True, datetime=True)
+
+
+@pytest.mark.benchmark(group="values: pack 2400 memory items")
+def test_pack_items_memcore(benchmark: Any, items: list[MemoryItem]) -> None:
+    many = items * 3
+    packed = benchmark(codec.packb, many)
+    assert packed == msgpack.Packer(default=_msgpack_item, use_bin_type=True, datetime=True).pack(
+        many
+    )
+
+
+@pytest.mark.benchmark(group="values: pack 2400 memory items")
+def test_pack_items_msgpack(benchmark: Any, items: list[MemoryItem]) -> None:
+    many = items * 3
+    packer = msgpack.Packer(default=_msgpack_item, use_bin_type=True, datetime=True)
+    benchmark(packer.pack, many)
 
 
 # The lz4 stage: memcore's bundle (packb, lz4 frame, header, two XXH64s) against packb followed by

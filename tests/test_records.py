@@ -85,8 +85,9 @@ replicas = st.text(max_size=20)
 
 
 def legacy_encode(value: Any, stamp: int, replica: str, deleted: bool) -> bytes:
-    """The stored format as ``memcore.codec`` writes it (what stores hold today)."""
-    return codec.encode_record({"v": value, "t": stamp, "r": replica, "d": deleted})
+    """The stored format as msgpack's own packer writes it (what stores hold today)."""
+    payload = codec._pack_plain_msgpack({"v": value, "t": stamp, "r": replica, "d": deleted})[0]
+    return codec._sealed(payload)
 
 
 def same(left: Any, right: Any) -> bool:
@@ -129,6 +130,23 @@ def test_every_encoder_with_every_decoder(
             value.content,
             value.created_at,
         )
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(value=values)
+def test_values_pack_alike_by_both_twins_and_msgpack(twins: Twins, value: Any) -> None:
+    """``pack_plain`` (what ``codec.packb`` and bundles use): byte for byte msgpack's packer."""
+    native, pure = twins
+    outcomes: list[Any] = []
+    for pack in (native.pack_plain, pure.pack_plain, codec._pack_plain_msgpack):
+        try:
+            outcomes.append(pack(value))
+        except ValidationError:
+            outcomes.append(ValidationError)
+    assert outcomes[0] == outcomes[1] == outcomes[2]
+    if outcomes[0] is not ValidationError:
+        assert outcomes[0][0] == codec.packb(value)
+        assert same(codec.unpackb(outcomes[0][0]), codec.unpackb(outcomes[2][0]))
 
 
 @settings(max_examples=100, deadline=None)
@@ -316,3 +334,5 @@ def test_unencodable_values_are_refused(records_impl: ModuleType) -> None:
     for value in ({"obj": Odd()}, {"big": 1 << 64}, {"neg": -(1 << 63) - 1}, "\ud800"):
         with pytest.raises(ValidationError):
             records_impl.encode_entry(value, 1, "r", False)
+        with pytest.raises(ValidationError):
+            records_impl.pack_plain(value)

@@ -54,6 +54,8 @@ def test_records_refuse_out_of_range_datetimes(records_impl: ModuleType, moment:
             records_impl.encode_entry(value, 1, "r", False)
         with pytest.raises(ValidationError, match="out of range in UTC"):
             records_impl.make_record("k", value, 1, "r", False)
+        with pytest.raises(ValidationError, match="out of range in UTC"):
+            records_impl.pack_plain(value)
     with pytest.raises(ValidationError, match="out of range in UTC"):
         codec.packb({"when": moment})
 

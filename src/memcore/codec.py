@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import struct
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -176,7 +176,24 @@ def _pack_exact(obj: Any) -> bytes:
 
 def _pack_plain(obj: Any) -> tuple[bytes, Any]:
     """``obj`` packed, and the value the bytes hold: ``obj`` itself, or its plain copy when it
-    holds a subclass (read once: what is packed is what the caller hashes)."""
+    holds a subclass (read once: what is packed is what the caller hashes).
+
+    By the records kernel's ``pack_plain``: the compiled twin writes the exact types memcore
+    stores itself (UTC datetimes with no Python call, their range checked by construction) and
+    hands the rest to ``_pack_plain_msgpack``, the pure twin's way."""
+    global _kernel_pack_plain
+    if _kernel_pack_plain is None:  # (loaded late: the records kernels import this module)
+        from memcore._kernels import records
+
+        _kernel_pack_plain = records.pack_plain
+    return _kernel_pack_plain(obj)
+
+
+_kernel_pack_plain: Callable[[Any], tuple[bytes, Any]] | None = None
+
+
+def _pack_plain_msgpack(obj: Any) -> tuple[bytes, Any]:
+    """``_pack_plain`` by msgpack's packer and this module's hook (the pure twin's way)."""
     try:
         return _pack_exact(obj), obj
     except _NotPlain:
@@ -265,10 +282,15 @@ def encode_plain_record(obj: Any) -> tuple[bytes, Any]:
     ``obj`` holds subclasses of builtin types (``memcore.plain``). Hash that value, not ``obj``:
     the two are read once, alike."""
     payload, held = _pack_plain(obj)
+    return _sealed(payload), held
+
+
+def _sealed(payload: bytes) -> bytes:
+    """``payload`` as a record: header, payload, XXH64 of both."""
     if len(payload) > 0xFFFFFFFF:
         raise ValidationError("a record payload must be under 4 GiB")
     body = _RECORD_HEAD.pack(RECORD_MAGIC, RECORD_VERSION, len(payload)) + payload
-    return body + _U64.pack(xxh64(body)), held
+    return body + _U64.pack(xxh64(body))
 
 
 def decode_record(data: bytes | bytearray | memoryview) -> Any:

@@ -71,6 +71,7 @@ cdef object _xxh64 = _checksums.xxh64
 cdef object _entry_hash = _checksums.entry_hash
 cdef object _pure_encode = _pure.encode_entry
 cdef object _pure_encode_held = _pure.encode_held
+cdef object _pure_pack_plain = _pure.pack_plain
 cdef bytes _MAGIC = _codec.RECORD_MAGIC
 cdef int _VERSION = _codec.RECORD_VERSION
 cdef int _EXT_ITEM = _codec.EXT_MEMORY_ITEM
@@ -184,3 +185,11 @@ def make_record(key, value, stamp, replica, deleted):
         data, value = _pure_encode_held(value, stamp, replica, deleted)
     digest_hash = 0 if deleted else _entry_hash(key, value)
     return _tuple_new(_Record, (data, stamp, replica, deleted, digest_hash))
+
+
+def pack_plain(value):
+    """``value`` as msgpack (``memcore.codec``'s value format), and the value the bytes hold."""
+    cdef bytes data = _pack_value(value)
+    if data is None:  # (the pure twin packs it, plain when it holds subclasses, or refuses it)
+        return _pure_pack_plain(value)
+    return data, value

@@ -314,3 +314,18 @@ cdef bytes _encode(object value, object stamp, object replica, object deleted):
         return PyBytes_FromStringAndSize(w.buf, w.size)
     finally:
         PyMem_Free(w.buf)
+
+
+cdef bytes _pack_value(object value):
+    """``value``'s msgpack bytes, or None when the pure twin must pack it."""
+    cdef Writer w
+    w.buf = NULL
+    w.size = 0
+    w.cap = 0
+    try:
+        _grow(&w, 256)
+        if _pack(&w, value, 1) != 0:
+            return None
+        return PyBytes_FromStringAndSize(w.buf, w.size)
+    finally:
+        PyMem_Free(w.buf)

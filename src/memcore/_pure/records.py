@@ -144,8 +144,14 @@ def encode_entry(value: Any, stamp: int, replica: str, deleted: bool) -> bytes:
 def encode_held(value: Any, stamp: int, replica: str, deleted: bool) -> tuple[bytes, Any]:
     """``encode_entry`` and the value the record holds: ``value``, or its plain copy when it
     holds subclasses of builtin types (``memcore.plain``), which is what must be hashed."""
-    data, entry = codec.encode_plain_record({"v": value, "t": stamp, "r": replica, "d": deleted})
-    return data, entry["v"]
+    payload, entry = pack_plain({"v": value, "t": stamp, "r": replica, "d": deleted})
+    return codec._sealed(payload), entry["v"]
+
+
+def pack_plain(value: Any) -> tuple[bytes, Any]:
+    """``value`` as msgpack (``memcore.codec``'s value format), and the value the bytes hold:
+    ``value``, or its plain copy when it holds subclasses of builtin types."""
+    return codec._pack_plain_msgpack(value)
 
 
 def make_record(key: str, value: Any, stamp: int, replica: str, deleted: bool) -> Record:
