@@ -65,6 +65,36 @@ def successor_model(stream: Sequence[int], order: int) -> dict[tuple[int, ...], 
 
 
 @settings(max_examples=60, deadline=None)
+@given(
+    streams_=st.lists(wide_streams, min_size=1, max_size=4),
+    params=parameters(),
+    n=st.integers(min_value=1, max_value=8),
+)
+def test_native_equals_pure_across_broken_sequences(
+    twins: tuple[ModuleType, ModuleType],
+    streams_: list[list[int]],
+    params: dict[str, int],
+    n: int,
+) -> None:
+    """Sequences recorded apart (``break_sequence`` between them): the twins count alike, and
+    no context spans two sequences."""
+    native, pure = (impl.PatternCounter(**params) for impl in twins)
+    for counter in (native, pure):
+        for stream in streams_:
+            counter.break_sequence()
+            counter.record_many(stream)
+        counter.break_sequence()
+        assert counter.last() is None
+    assert native.state() == pure.state()
+    assert native.recent() == pure.recent()
+    assert native.rank_hits() == pure.rank_hits()
+    allowed = {tuple(s[i : i + k]) for s in streams_ for k in range(1, 9) for i in range(len(s))}
+    assert {context for context, _, _ in native.state()} <= allowed
+    for current in {x for s in streams_ for x in s} | {1000}:
+        assert native.predict(current, n) == pure.predict(current, n)
+
+
+@settings(max_examples=60, deadline=None)
 @given(stream=streams)
 def test_counts_match_a_plain_model(patterns_impl: ModuleType, stream: list[int]) -> None:
     counter = unbounded(patterns_impl, max_order=3)

@@ -195,14 +195,39 @@ _kernel_pack_plain: Callable[[Any], tuple[bytes, Any]] | None = None
 def _pack_plain_msgpack(obj: Any) -> tuple[bytes, Any]:
     """``_pack_plain`` by msgpack's packer and this module's hook (the pure twin's way)."""
     try:
-        return _pack_exact(obj), obj
+        packed, held = _pack_exact(obj), obj
     except _NotPlain:
-        pass
-    held = plain_value(obj)
-    try:
-        return _pack_exact(held), held
-    except _NotPlain:  # (never: plain_value makes plain every value the hook refuses)
-        raise ValidationError("cannot encode value: it holds subclasses") from None
+        held = plain_value(obj)
+        try:
+            packed = _pack_exact(held)
+        except _NotPlain:  # (never: plain_value makes plain every value the hook refuses)
+            raise ValidationError("cannot encode value: it holds subclasses") from None
+    _refuse_odd_keys(held)
+    return packed, held
+
+
+_CONTAINERS = (dict, list, tuple, MemoryItem)
+
+
+def _refuse_odd_keys(value: Any) -> None:
+    """Refuse a map key of a type the decoder refuses (msgpack's packer writes any scalar key:
+    an ``int`` key made a bundle that packed fine and never decoded again)."""
+    stack = [value]
+    while stack:
+        held = stack.pop()
+        kind = type(held)
+        if kind is dict:
+            for key, inner in held.items():
+                if type(key) is not str and type(key) is not bytes:
+                    raise ValidationError(
+                        f"map keys must be str or bytes (got {type(key).__name__}: {key!r:.40})"
+                    )
+                if type(inner) in _CONTAINERS:
+                    stack.append(inner)
+        elif kind is list or kind is tuple:
+            stack.extend(inner for inner in held if type(inner) in _CONTAINERS)
+        elif kind is MemoryItem:
+            stack.append(held.metadata)
 
 
 def _pack(obj: Any) -> bytes:

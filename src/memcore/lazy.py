@@ -284,7 +284,7 @@ class LazySession(Mapping[str, Any]):
         self._records: dict[str, bytes] = {}
         self._decoded: dict[str, Any] = {}
         records = self._records
-        key_a, key_b, live, tombstone = _KEY_A, _KEY_B, _LIVE_FLAG, _TOMBSTONE_FLAG
+        key_a, key_b, live = _KEY_A, _KEY_B, _LIVE_FLAG
         for key, record in snapshot.records.items():
             end = len(record) - _CHECKSUM_SIZE
             if _PEEK_OK and end >= 3 and record[end - 3] == key_a and record[end - 2] == key_b:
@@ -292,9 +292,9 @@ class LazySession(Mapping[str, Any]):
                 if flag == live:
                     records[key] = record
                     continue
-                if flag == tombstone:
-                    continue
-            try:  # an unexpected layout: decode now to be sure
+            # a tombstone (few, and short) or an unexpected layout: decoded now, checksum and
+            # all, so that a live record whose flag byte was flipped is not dropped unseen
+            try:
                 entry = decode_entry(record)
             except CorruptedMemoryError:
                 records[key] = record  # listed; reading it raises, like any corrupt record

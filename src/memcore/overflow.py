@@ -134,6 +134,10 @@ class SessionState:
         return self.token_count() / self.token_budget
 
 
+#: Uses counted at most (``access_count`` is the caller's metadata: any int may be there).
+_MOST_USES = 1e18
+
+
 def item_value(item: MemoryItem, now: datetime) -> float:
     """How much keeping ``item`` is worth: priority, then recency (a day's half-life), then use;
     an agent's scaffolding is worth nothing."""
@@ -142,7 +146,9 @@ def item_value(item: MemoryItem, now: datetime) -> float:
     age_hours = max(0.0, (now - item.created_at).total_seconds() / 3600.0)
     recency = 0.5 ** (age_hours / 24.0)
     uses = item.metadata.get("access_count", item.metadata.get("uses", 0))
-    use = math.log1p(uses) if isinstance(uses, (int, float)) and uses > 0 else 0.0
+    use = 0.0
+    if isinstance(uses, (int, float)) and not isinstance(uses, bool) and uses > 0:
+        use = math.log1p(min(uses, _MOST_USES))  # (an int past a float's range, or inf: capped)
     return float(item.priority.rank + recency + 0.25 * use)
 
 

@@ -379,7 +379,8 @@ class PredictiveMemoryPrefetcher:
 
     def warm_start(self, session_id: str, earlier_sessions: Iterable[Iterable[str]]) -> int:
         """Teach ``session_id`` the accesses of earlier sessions (of the same project), oldest
-        first, before or between its own; return how many accesses were learned.
+        first, before or between its own; return how many accesses were learned. Each is
+        learned as a stream of its own: no access is counted as following another sequence's.
 
         A new session otherwise starts cold: nothing to predict from until it repeats itself.
         The Claude Code integration knows each session's project, so it can pass the access
@@ -398,9 +399,16 @@ class PredictiveMemoryPrefetcher:
         except TypeError as exc:
             raise ValidationError(message) from exc
         validate_session_id(session_id)
+        table = self._table
         for sequence in sequences:  # all checked first: a bad call learns nothing
-            self._table.record_many(session_id, sequence)
+            # each earlier session is a stream of its own: none follows another's last access,
+            # nor this session's (whose next access then follows nothing learned here either);
+            # (the model is looked up each time: one past ``max_items`` is replaced)
+            table.model(session_id).counter.break_sequence()
+            table.record_many(session_id, sequence)
             learned += len(sequence)
+        if sequences:
+            table.model(session_id).counter.break_sequence()
         return learned
 
     @property

@@ -361,6 +361,10 @@ cdef class PatternCounter:
         for value in ids:
             self._record(value)
 
+    def break_sequence(self) -> None:
+        """End the current sequence: the next access follows nothing (see the twin)."""
+        self._hlen = 0
+
     cdef int _record(self, int64_t item) except -1:
         cdef int k, j
         cdef uint64_t h = 0

@@ -243,6 +243,8 @@ cdef int _pack(Writer* w, object value, int depth) except -1:
         n = len(<dict>value)
         _pack_len(w, n, 0x80, 16, 0, 0xDE, 0xDF)
         while PyDict_Next(value, &pos, &key, &item):
+            if type(<object>key) is not str and type(<object>key) is not bytes:
+                return 1  # (refused by the pure twin: no decoder takes it back)
             status = _pack(w, <object>key, depth + 1)
             if status == 0:
                 status = _pack(w, <object>item, depth + 1)

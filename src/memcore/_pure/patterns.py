@@ -209,6 +209,13 @@ class PatternCounter:
             for item in ids:
                 self._record(item)
 
+    def break_sequence(self) -> None:
+        """End the current sequence: the next access follows nothing (``last()`` is None until
+        then). Counts, contexts and recent items stay; for sequences that are not one stream,
+        such as the accesses of separate earlier sessions."""
+        with self._lock:
+            self._history.clear()
+
     def _record(self, item: int) -> None:
         """``record`` on a checked id, the caller holding ``_lock``."""
         self._tick += 1
