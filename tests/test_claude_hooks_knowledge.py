@@ -73,7 +73,7 @@ def test_an_error_pasted_twice_is_no_repeated_request(tmp_path: Path, url: str) 
     context = _context(out)
     repeated = context.split("## Requests the user made more than once\n")[1].split("\n\n")[0]
     assert repeated == "- run the tests (asked 2x)"
-    assert "The user pasted: unknown command" in context  # told as what it was
+    assert "The user pasted a failure: unknown command" in context  # told as what it was
 
 
 def test_the_same_paste_under_two_requests_is_no_repeated_request(tmp_path: Path, url: str) -> None:

@@ -3,7 +3,9 @@ Code's files). A process may have none: a container started with a user id that 
 in ``/etc/passwd`` and no ``$HOME``. ``Path.home()`` then raises a bare ``RuntimeError``
 (3.10 to 3.13); here that is a :class:`~memcore.errors.NoHomeError` that says what to set
 instead. An empty ``$HOME``, which Python reads as ``/`` (3.10 to 3.13 alike),
-counts as unset: the password database's home, if the user has one.
+counts as unset: the password database's home, if the user has one. A relative ``$HOME``
+(``HOME=relative/dir``) is no home at all: a default under it would be a new one in each folder
+a command runs in.
 """
 
 from __future__ import annotations
@@ -26,8 +28,10 @@ def home_dir(needed_for: str, instead: str) -> Path:
             home = Path.home()
     except (RuntimeError, KeyError, OSError) as error:
         raise NoHomeError(f"{_NONE} to find {needed_for} in: {instead}") from error
-    if not home.is_absolute():
-        raise NoHomeError(f"{_NONE} to find {needed_for} in: {instead}")
+    if not home.is_absolute():  # (``HOME=relative/dir``: no home, not one under this folder)
+        said = os.environ.get("HOME")
+        why = f"no home directory ($HOME is {said!r}, not an absolute path)" if said else _NONE
+        raise NoHomeError(f"{why} to find {needed_for} in: {instead}")
     return home
 
 

@@ -24,17 +24,20 @@ the next save or import brings the session back from its transcript, if it is st
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
+from memcore.claude_code.stored_values import item_of
 from memcore.errors import CorruptedMemoryError, MemcoreError, NotFoundError, ValidationError
 from memcore.model import MemoryItem, utc_now
 
 #: The ``kind`` of a registry entry that marks a forgotten session.
 FORGOTTEN_KIND = "forgotten-session"
 #: The longest wait for a session's save turn (seconds), longer than a hook's: an import holds
-#: it while it writes the session, and a forget that went on beside it could see its mark
-#: written over by the import's entry.
+#: it while it writes the session. A forget that waited in vain fails and changes nothing
+#: (``TurnHeldError``): gone on beside the import, it saw its mark written over by the
+#: import's entry, and the items it deleted written back.
 TURN_WAIT = 30.0
 
 
@@ -78,22 +81,27 @@ def deleted_here(manager: Any, session_id: str, key: str) -> bool:
 async def forget_memory(manager: Any, session_id: str, key: str, registries: Sequence[str]) -> None:
     """Delete one memory of a saved Claude Code session, and make its entry in the registry of
     ``registries`` that holds one again from the items left, so that its digests, which
-    session-start brings back, no longer tell of it. In the session's save turn: a save under
-    way would otherwise write its entry, or the memory, back."""
+    session-start brings back, no longer tell of it. In the session's save turn: a save or an
+    import under way would otherwise write its entry, or the memory, back; a turn another
+    process holds for longer than ``TURN_WAIT`` is a ``TurnHeldError``, nothing deleted."""
     from memcore.claude_code.project import SessionRecord, registry_key
-    from memcore.claude_code.save_turns import session_turn
     from memcore.claude_code.stale_entries import make_entry_again
 
-    async with session_turn(session_id):
+    async with AsyncExitStack() as turn:
+        await _take_turns(turn, [session_id], f"memory {key!r} was not forgotten")
         await manager.sync_session_memory(session_id)
         manager.delete(session_id, key)
         await manager.sync_session_memory(session_id)
         for registry in registries:
             await manager.sync_session_memory(registry)
-            held = manager.get(registry, registry_key(session_id))
-            if held is not None and not is_forgotten(held):
-                old = SessionRecord.from_item(MemoryItem.coerce(held))
-                await make_entry_again(manager, registry, old)
+            entry_key = registry_key(session_id)
+            held = manager.get(registry, entry_key)
+            if held is None or is_forgotten(held):
+                continue
+            entry = item_of(held, registry, entry_key, by="memcore forget")  # (None: no entry)
+            if entry is not None:
+                old = SessionRecord.from_item(entry)
+                await make_entry_again(manager, registry, old, by="memcore forget")
 
 
 def forgotten_ids(values: Iterable[Any]) -> set[str]:
@@ -129,20 +137,37 @@ async def forget_sessions(
     """Forget each of ``session_ids``, one report each (one that held nothing says so: no
     project, nothing dropped, not stored). memcore's own sessions' history is dropped once, for
     all of them."""
-    from contextlib import AsyncExitStack
-
-    from memcore.claude_code.save_turns import lock_path, session_turn
+    from memcore.claude_code.save_turns import lock_path
 
     for session_id in session_ids:
         if session_id.startswith("memcore."):
             raise ValidationError(f"{session_id!r} is memcore's own session, not one to forget")
-    # not while a hook saves one of them (its save would stay): each turn's lock once (sessions
-    # share the lock files: taken twice here, the second would wait for the first in vain)
+    # not while a hook saves one of them, or an import writes it (what it wrote would stay, its
+    # entry over the mark): each turn's lock once (sessions share the lock files: taken twice
+    # here, the second would wait for the first in vain); one not taken, nothing is forgotten
+    # (a dry run, which changes nothing, goes on without it)
     locks = {lock_path(session_id): session_id for session_id in session_ids}
     async with AsyncExitStack() as turns:
-        for _, session_id in sorted(locks.items()):
-            await turns.enter_async_context(session_turn(session_id, wait=TURN_WAIT))
+        in_order = [session_id for _, session_id in sorted(locks.items())]
+        await _take_turns(turns, in_order, "nothing was forgotten", required=not dry_run)
         return await _forget(store, list(dict.fromkeys(session_ids)), dry_run)
+
+
+async def _take_turns(
+    turns: AsyncExitStack, session_ids: Sequence[str], outcome: str, required: bool = True
+) -> None:
+    """Take the save turn of each of ``session_ids`` into ``turns``, each waited for
+    ``TURN_WAIT`` seconds; ``required``: one not taken is a ``TurnHeldError`` that says
+    ``outcome`` (the turns taken before it are let go with ``turns``)."""
+    from memcore.claude_code.save_turns import TurnHeldError, session_turn
+
+    for session_id in session_ids:
+        try:
+            await turns.enter_async_context(
+                session_turn(session_id, wait=TURN_WAIT, required=required)
+            )
+        except TurnHeldError as exc:
+            raise TurnHeldError(f"{outcome}: {exc}; try again once it is done") from None
 
 
 async def _forget(store: Any, session_ids: list[str], dry_run: bool) -> list[ForgetReport]:
@@ -165,7 +190,10 @@ async def _forget(store: Any, session_ids: list[str], dry_run: bool) -> list[For
                 held = manager.get(registry, key)
                 if held is None or is_forgotten(held):
                     continue
-                cwd = str(MemoryItem.coerce(held).metadata.get("cwd", ""))
+                entry = item_of(held, registry, key, by="memcore forget")
+                if entry is None:  # (another program's value under that key: no entry of it)
+                    continue
+                cwd = str(entry.metadata.get("cwd", ""))
                 report.projects.append(cwd)
                 report.history_dropped.append(registry)
                 changes.append((registry, key, forgotten_entry(session_id, cwd)))

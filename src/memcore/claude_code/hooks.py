@@ -49,6 +49,7 @@ from memcore.claude_code.project import (
 )
 from memcore.claude_code.session_record import a_copy_of_less, fresh_record
 from memcore.claude_code.stale_entries import pull, refresh_stale_record
+from memcore.claude_code.stored_values import item_of, items_of
 from memcore.claude_code.worktrees import placed
 from memcore.errors import NotFoundError, ValidationError
 from memcore.model import MemoryItem
@@ -201,6 +202,12 @@ async def _save_in_turn(
             # reading on, the parse learns back from the stored items what it knew before
             stored = _recent_items(manager, session_id) if read_to else None
             parsed = parse_session(files, session_id, read_to, stored)
+        if previous is not None and _read_nothing_new(parsed, previous):
+            # only touched since (its time changed, not what it holds): nothing to write, not
+            # even the entry's new times (a save is idempotent: no new version of anything)
+            if refresh_digest and previous.needs_digest():
+                await _remake_digests(manager, checked, previous)
+            return SaveReport(session_id, 0, previous.items, True)
         written = added = 0
         keep_held = bool(files) and a_copy_of_less(
             previous, files[0], (item.id for item in parsed.items), held_ids
@@ -228,6 +235,19 @@ async def _save_in_turn(
         return SaveReport(session_id, written, record.items, False)
     finally:
         await manager.close()
+
+
+def _read_nothing_new(parsed: ParsedSession, previous: SessionRecord) -> bool:
+    """Whether ``parsed``, read on from ``previous``'s offsets, found nothing: no record, and
+    each file read to the offset the entry says, at the size it says (only its time changed:
+    a file touched, copied back, or a half-written last line still waiting)."""
+    if not parsed.incremental or parsed.items or parsed.amended or parsed.accesses:
+        return False
+    for path, now in parsed.read_to.items():
+        before = previous.read_to.get(path)
+        if before is None or len(before) != 3 or [before[0], before[2]] != [now[0], now[2]]:
+            return False
+    return True
 
 
 async def _items_lost(store: Any, previous: SessionRecord | None) -> bool:
@@ -261,15 +281,19 @@ async def _remake_digests(
 
 
 def _held_items(manager: Any, session_id: str) -> list[MemoryItem]:
-    """The session's items as this replica holds them (just synced)."""
-    return [MemoryItem.coerce(value) for value in manager.state(session_id).values()]
+    """The session's items as this replica holds them (just synced); a value that is no
+    memory item (another program's, through the plain store API) left out, unsaid: a hook's
+    stderr says only its failure."""
+    return list(items_of(manager, session_id, by="").values())
 
 
 def _recent_items(manager: Any, session_id: str) -> list[MemoryItem]:
     """The session's items a save that reads on learns from: the ``RESUME_ITEMS`` written last
     (the whole session but in a very long one, whose every item it would otherwise decode at
-    every turn: 20,000 items took a ``stop`` from 0.2 s to 0.5 s)."""
-    return [MemoryItem.coerce(v) for v in manager.latest(session_id, RESUME_ITEMS).values()]
+    every turn: 20,000 items took a ``stop`` from 0.2 s to 0.5 s); as ``_held_items``."""
+    latest = manager.latest(session_id, RESUME_ITEMS).items()
+    found = (item_of(value, session_id, key, by="") for key, value in latest)
+    return [item for item in found if item is not None]
 
 
 #: The most stored items a save that reads on learns from, the latest written: a failure still

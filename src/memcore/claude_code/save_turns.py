@@ -13,6 +13,9 @@ The turn is waited for at most ``WAIT`` seconds: a save held by a stopped proces
 in a debugger) must not hold up the user's session, and a save that goes on without the turn is
 what every save was before it (its items are still written once: ``memcore.claude_code.resume``).
 Without ``fcntl`` (Windows), or a folder that cannot be made, saves go on without turns.
+
+``memcore forget`` takes the turn too, and does not go on without it (``required``): what it
+deleted a save or an import under way would write back.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ import hashlib
 import os
 import time
 from collections.abc import AsyncIterator
+
+from memcore.errors import ConflictError
 
 #: The folder of the turns' lock files, in memcore's folder (``memcore.stores.default_home``).
 FOLDER = "save-turns"
@@ -44,16 +49,30 @@ def lock_path(session_id: str) -> str:
     return str(default_home() / FOLDER / f"{number:03d}.lock")
 
 
+class TurnHeldError(ConflictError):
+    """Another process held a session's save turn for longer than was waited for it."""
+
+
 @contextlib.asynccontextmanager
-async def session_turn(session_id: str, wait: float = WAIT) -> AsyncIterator[bool]:
+async def session_turn(
+    session_id: str, wait: float = WAIT, *, required: bool = False
+) -> AsyncIterator[bool]:
     """Hold ``session_id``'s save turn while the block runs; yields whether it was taken
-    (False: waited ``wait`` seconds in vain, or no turns here)."""
+    (False: waited ``wait`` seconds in vain, or no turns here). ``required``: waited in vain,
+    raise ``TurnHeldError`` instead of running the block (where there are no turns, no
+    ``fcntl`` or a lock file that cannot be locked, the block runs all the same, as saves do)."""
     fd = _open(session_id)
-    taken = False
+    taken: bool | None = None
     try:
         if fd is not None:
             taken = await _take(fd, wait)
-        yield taken
+        if required and taken is False:
+            raise TurnHeldError(
+                f"could not get the lock of session {session_id!r} ({lock_path(session_id)}): "
+                f"another process (a hook's save of it, or an import) held it for more than "
+                f"{wait:g} s"
+            )
+        yield bool(taken)
     finally:
         if fd is not None:
             os.close(fd)  # (closing lets the lock go)
@@ -70,7 +89,9 @@ def _open(session_id: str) -> int | None:
         return None
 
 
-async def _take(fd: int, wait: float) -> bool:
+async def _take(fd: int, wait: float) -> bool | None:
+    """Take the lock of ``fd`` within ``wait`` seconds: True; False when another process held
+    it all that time; None when it cannot be locked at all (no turns here)."""
     import fcntl
 
     deadline = time.monotonic() + wait
@@ -83,7 +104,7 @@ async def _take(fd: int, wait: float) -> bool:
                 return False
             await asyncio.sleep(_POLL)
         except OSError:
-            return False
+            return None
 
 
-__all__ = ["BUCKETS", "FOLDER", "WAIT", "lock_path", "session_turn"]
+__all__ = ["BUCKETS", "FOLDER", "WAIT", "TurnHeldError", "lock_path", "session_turn"]

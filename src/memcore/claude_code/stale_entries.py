@@ -12,14 +12,16 @@ from typing import Any
 from memcore.claude_code.forget import is_forgotten
 from memcore.claude_code.project import SessionRecord, digest_rules, latest_first, registry_key
 from memcore.claude_code.session_record import fresh_record
+from memcore.claude_code.stored_values import items_of
 from memcore.errors import MemcoreError
 from memcore.model import MemoryItem, utc_now
 
 
-async def pull(manager: Any, session: str) -> dict[str, MemoryItem]:
-    """The session's items, synced first."""
+async def pull(manager: Any, session: str, *, by: str = "") -> dict[str, MemoryItem]:
+    """The session's items, synced first; a value that is no memory item (another program's,
+    through the plain store API) left out, warned of as ``by`` (see ``items_of``)."""
     await manager.sync_session_memory(session)
-    return {k: MemoryItem.coerce(v) for k, v in manager.state(session).items()}
+    return items_of(manager, session, by=by)
 
 
 #: How long a session whose digests a ``stop`` left stale goes unsaved before another session's
@@ -69,10 +71,11 @@ def _stale_records(manager: Any, registry: str, saved: str) -> list[SessionRecor
     return stale
 
 
-async def make_entry_again(manager: Any, registry: str, old: SessionRecord) -> str:
-    """``old``'s entry made again from its session's stored items; its session id."""
+async def make_entry_again(manager: Any, registry: str, old: SessionRecord, *, by: str = "") -> str:
+    """``old``'s entry made again from its session's stored items; its session id. ``by``:
+    who warns of a value of the session that is no memory item (see ``pull``)."""
     rules = digest_rules()
-    items = list((await pull(manager, old.session_id)).values())
+    items = list((await pull(manager, old.session_id, by=by)).values())
     if items:
         record = fresh_record(
             old.session_id,

@@ -190,7 +190,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             if _flush_stdout():
                 raise
             return EXIT_BROKEN_PIPE
+        finally:
+            _tidy_left()
         return code if _flush_stdout() else EXIT_BROKEN_PIPE
+
+
+def _tidy_left() -> None:
+    """What a command that only looks left beside an SQLite store when it failed (its
+    ``-wal`` and ``-shm`` files), removed now that its error is said (``tidy_left``)."""
+    common = sys.modules.get("memcore.cli._common")  # (not imported: nothing was read)
+    if common is not None:
+        common.tidy_left()
 
 
 def quiet_stdout() -> None:
@@ -226,7 +236,7 @@ def _flush_stdout() -> bool:
 
 def _run(args_list: list[str]) -> int:
     """``main`` for every command but the hook, once the standard streams are safe."""
-    from memcore.cli._common import UsageError
+    from memcore.cli._common import STDOUT_CLOSED, HelpNotPrinted, UsageError
 
     parser = build_parser()
     try:
@@ -240,15 +250,18 @@ def _run(args_list: list[str]) -> int:
     except UsageError as exc:
         _fail(exc.prog, f"{exc} (see `{exc.prog} --help`)", sys.stderr)
         return EXIT_USAGE
+    except HelpNotPrinted as exc:  # (`memcore --help >&-`: an error, as for any command)
+        _fail(exc.prog, str(exc), sys.stderr)
+        return EXIT_ERROR
     handler: Handler | None = getattr(args, "handler", None)
     if handler is None and not args.version:
-        parser.print_help()
+        # no command: a usage mistake (exit 2) whose help goes where it can
+        with contextlib.suppress(HelpNotPrinted, OSError):
+            parser.print_help(sys.stdout if sys.stdout is not None else sys.stderr)
         return EXIT_USAGE
     prog = "memcore" if args.version else f"memcore {args.command}"
     if sys.stdout is None:  # (`>&-`: Python's stdout is then None, and print writes nothing)
-        _fail(
-            prog, "stdout is closed: nothing can be printed (`> /dev/null` discards it)", sys.stderr
-        )
+        _fail(prog, STDOUT_CLOSED, sys.stderr)
         return EXIT_ERROR
     if args.command in ESCAPED_COMMANDS or sys.stdout.isatty():
         sys.stdout = cast(TextIO, EscapedText(sys.stdout))  # (put back by _standard_streams)
@@ -296,18 +309,22 @@ _SILENT_CAUSES = {"StackError": "nested too deep to be read"}
 
 def _describe(exc: MemcoreError) -> str:
     """The error's message; one that ends at its colon (``malformed msgpack payload:``, its
-    cause having said nothing) gets what its cause was."""
+    cause having said nothing) gets what its cause was, and the raw words of an ``OSError``
+    behind it (``[Errno 20] Not a directory: '...'``) are said as memcore says them."""
+    from memcore.cli._os_errors import reworded
+
     text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
     cause = exc.__cause__
     if text.rstrip().endswith(":") and cause is not None:
         name = type(cause).__name__
         text = f"{text.rstrip()} {str(cause) or _SILENT_CAUSES.get(name, name)}"
-    return text or type(exc).__name__
+    return reworded(text, exc) or type(exc).__name__
 
 
 def _describe_os(exc: OSError) -> str:
-    reason = exc.strerror or str(exc) or type(exc).__name__
-    return f"{reason}: {exc.filename}" if exc.filename else reason
+    from memcore.cli._os_errors import describe_os_error
+
+    return describe_os_error(exc)
 
 
 __all__ = [

@@ -11,6 +11,7 @@ read with :func:`read_state`; every command names its store with ``--store URL``
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
@@ -40,6 +41,7 @@ from memcore.stores.base import session_by_prefix
 from memcore.stores.urls import mask_url
 
 if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
     from rich.progress import Progress
 
     from memcore.claude_code import Transcript
@@ -100,12 +102,48 @@ class UsageError(Exception):
         self.prog = prog
 
 
+#: What a command that prints says when stdout is closed (``memcore ... >&-``).
+STDOUT_CLOSED = "stdout is closed: nothing can be printed (`> /dev/null` discards it)"
+
+
+class HelpNotPrinted(Exception):
+    """``--help`` that could not be printed (stdout closed or full): an error (exit 1), said
+    in one line as any command's failed output is."""
+
+    def __init__(self, prog: str, message: str) -> None:
+        super().__init__(message)
+        self.prog = prog
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage mistake is one line on stderr (argparse prints usage + message),
-    and the session shown as the one it is (see :func:`add_session_arguments`)."""
+    a help that cannot be printed is an error (:meth:`print_help`), and the session shown as
+    the one it is (see :func:`add_session_arguments`)."""
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(self.prog, message)
+
+    def print_help(self, file: SupportsWrite[str] | None = None) -> None:
+        """The help on ``file`` (stdout when None), written out at once: argparse wrote it to
+        stderr when stdout was closed (``memcore --help >&-`` exited 0) and dropped a failed
+        write (``memcore --help > /dev/full`` too); either is now :class:`HelpNotPrinted`.
+        A reader gone (``| true``) is left to ``main``'s last flush, as for any command (141
+        when some of the help was still to be written)."""
+        stream = sys.stdout if file is None else file
+        if stream is None:
+            raise HelpNotPrinted(self.prog, STDOUT_CLOSED)
+        try:
+            stream.write(self.format_help())
+            flush = getattr(stream, "flush", None)
+            if flush is not None:
+                flush()
+        except BrokenPipeError:
+            return
+        except (OSError, ValueError) as exc:  # (ValueError: a stream already closed)
+            from memcore.cli._os_errors import describe_os_error
+
+            said = describe_os_error(exc) if isinstance(exc, OSError) else STDOUT_CLOSED
+            raise HelpNotPrinted(self.prog, f"the help could not be printed: {said}") from None
 
     #: set by :func:`add_session_arguments`: the command needs its session
     session_required = False
@@ -292,14 +330,99 @@ async def open_existing_store(url: str | None, *, read_only: bool = True) -> Asy
     A Redis key memcore never wrote (a session id that is none, a key of the wrong type) must
     not stop a command over the whole store: such a session is left out of
     ``list_sessions``, and named on stderr when the command is done (:func:`warn_unlisted`)."""
-    store = open_store(url, read_only=read_only, create=False)
-    if hasattr(store, "skip_damaged"):
-        store.skip_damaged = True
+    with _no_files_left(url, watch=read_only):
+        store = open_store(url, read_only=read_only, create=False)
+        if hasattr(store, "skip_damaged"):
+            store.skip_damaged = True
+        try:
+            yield store
+            warn_unlisted(store)
+        finally:
+            await store.close()
+
+
+#: The files SQLite makes beside a database in WAL mode, even to read it (``mode=ro``).
+_WAL_FILES = ("-wal", "-shm")
+
+
+@contextmanager
+def _no_files_left(url: str | None, *, watch: bool = True) -> Iterator[None]:
+    """A command that only looks (``watch``) leaves no file beside the SQLite store ``url``
+    names (None: the default store): SQLite makes the ``-wal`` and ``-shm`` files of a
+    WAL-mode file to read it, even read-only, and a read-only connection cannot remove them
+    when it closes; beside a damaged file, or a store nothing else had open, they were left
+    behind. When neither was there before, they are removed as SQLite removes them
+    (:func:`_let_sqlite_tidy`)."""
+    sqlite = watch and (url is None or url.lower().startswith("sqlite:"))
+    path = _sqlite_path(url) if sqlite else None
+    if path is None or not Path(path).is_file() or _wal_files(path):
+        yield  # (no file to watch, or one already open elsewhere, or left so by a crash)
+        return
     try:
-        yield store
-        warn_unlisted(store)
+        yield
+    except BaseException:
+        # a read that failed (a damaged file) may have left its connection to the error's
+        # traceback, which keeps it open: tidied once the error is said (tidy_left)
+        _LEFT_TO_TIDY.append(path)
+        raise
+    if _wal_files(path):
+        _let_sqlite_tidy(path)
+
+
+#: The stores a failed read left files beside, for :func:`tidy_left`.
+_LEFT_TO_TIDY: list[str] = []
+
+
+def tidy_left() -> None:
+    """Tidy the files a failed read left beside its store (see :func:`_no_files_left`), once
+    the error that failed it is gone (``main`` calls it when the command is done)."""
+    if not _LEFT_TO_TIDY:
+        return
+    import gc
+
+    gc.collect()  # (the failed read's connection, held by a cycle through its traceback)
+    while _LEFT_TO_TIDY:
+        path = _LEFT_TO_TIDY.pop()
+        if _wal_files(path):
+            _let_sqlite_tidy(path)
+
+
+def _wal_files(path: str) -> bool:
+    """Whether a ``-wal`` or ``-shm`` file is beside the database ``path``."""
+    return any(Path(f"{path}{suffix}").exists() for suffix in _WAL_FILES)
+
+
+def _sqlite_path(url: str | None) -> str | None:
+    """The file of the SQLite store ``url`` names (None: the default store), if any."""
+    from memcore.stores.sqlite_schema import parse_sqlite_url
+
+    try:
+        path = parse_sqlite_url(url or default_url())[0]
+    except MemcoreError:  # (a malformed URL, or no home for the default: said by the command)
+        return None
+    return None if path == ":memory:" else path
+
+
+def _let_sqlite_tidy(path: str) -> None:
+    """Remove the ``-wal`` and ``-shm`` files a read-only read left beside ``path``, the way
+    SQLite does: its last connection to close, once it has the file to itself, checkpoints
+    the (empty) log and deletes both. Another process that has the store open keeps them (it
+    holds its lock, so this connection is not the last), and one that cannot be written (or
+    opened) keeps them too. Nothing of the database changes: a read opens the log, which is
+    empty (nothing was written; a ``-wal`` holding commits is someone's, and is
+    checkpointed, as SQLite would at its next open, not lost)."""
+    import sqlite3
+
+    try:
+        conn = sqlite3.connect(Path(path).absolute().as_uri() + "?mode=rw", uri=True, timeout=0.1)
+    except (sqlite3.Error, OSError, ValueError):
+        return
+    try:
+        with contextlib.suppress(sqlite3.Error):  # (a damaged file: the log is open by then)
+            conn.execute("PRAGMA schema_version").fetchone()
     finally:
-        await store.close()
+        with contextlib.suppress(sqlite3.Error):
+            conn.close()
 
 
 def take_unlisted(store: object) -> dict[str, str]:
@@ -352,7 +475,7 @@ async def reading_store(url: str | None) -> AsyncIterator[Readable]:
         async with open_existing_store(url) as store:
             yield store
         return
-    with reader_of(url) as reader:
+    with _no_files_left(url), reader_of(url) as reader:
         yield reader
 
 

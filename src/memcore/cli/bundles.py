@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import errno
 import json
 import math
 import os
@@ -235,7 +236,13 @@ def _refuse_store_file(output: str, real: Path, url: str | None) -> None:
 
 
 def _cannot_write(output: str, real: Path, exc: OSError) -> MemcoreError:
+    """Why ``-o output`` cannot be written; a path through a file (``-o notes.txt/b.mcz``)
+    names the file that is no folder, as the system's "Not a directory" does not."""
+    from memcore.cli._os_errors import not_a_folder
+
     reason = exc.strerror or str(exc) or type(exc).__name__
+    if exc.errno == errno.ENOTDIR:
+        reason = not_a_folder(output, named=True)
     return MemcoreError(f"cannot write {output}{_link_note(output, real)}: {reason}")
 
 

@@ -242,9 +242,11 @@ def _say_where_hooks_store(out: TextIO) -> None:
     import os
     import shlex
 
-    from memcore.stores import default_url
+    from memcore.stores import default_url, xdg_data_home
 
-    moved = [name for name in ("MEMCORE_HOME", "XDG_DATA_HOME") if os.environ.get(name)]
+    moved = ["MEMCORE_HOME"] if os.environ.get("MEMCORE_HOME") else []
+    if xdg_data_home() is not None:  # (a relative one is ignored: it moves nothing)
+        moved.append("XDG_DATA_HOME")
     if not moved:
         return
     url = default_url()

@@ -38,15 +38,29 @@ from memcore.stores.urls import mask_url
 _INSTEAD = "set MEMCORE_HOME to a folder for it, or name a store (--store URL)"
 
 
+def xdg_data_home() -> Path | None:
+    """``$XDG_DATA_HOME`` (a leading ``~`` expanded) when it is an absolute path, else None:
+    the XDG Base Directory specification has a relative one ignored, and a store made under
+    the current folder (``XDG_DATA_HOME=data memcore ...``) would be another store in each
+    folder a command runs in."""
+    data = os.environ.get("XDG_DATA_HOME")
+    if not data:
+        return None
+    folder = expand_home(data, "the default store", _INSTEAD)
+    return folder if folder.is_absolute() else None
+
+
 def default_home() -> Path:
-    """``$MEMCORE_HOME``, else ``$XDG_DATA_HOME/memcore``, else ``~/.local/share/memcore``;
-    ``NoHomeError`` when that needs a home directory and the process has none."""
+    """``$MEMCORE_HOME``, else ``$XDG_DATA_HOME/memcore`` (an absolute one: a relative one is
+    ignored), else ``~/.local/share/memcore``; ``NoHomeError`` when that needs a home
+    directory and the process has none (no ``$HOME``, or a relative one: see
+    :mod:`memcore.home`)."""
     home = os.environ.get("MEMCORE_HOME")
     if home:
         return expand_home(home, "the default store", _INSTEAD)
-    data = os.environ.get("XDG_DATA_HOME")
-    if data:
-        return expand_home(data, "the default store", _INSTEAD) / "memcore"
+    data = xdg_data_home()
+    if data is not None:
+        return data / "memcore"
     return home_dir("the default store", _INSTEAD) / ".local" / "share" / "memcore"
 
 

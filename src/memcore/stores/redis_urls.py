@@ -26,6 +26,22 @@ _TIMEOUT_PARAMS = {
     "connect_timeout": "connect_timeout",
     "socket_connect_timeout": "connect_timeout",
 }
+#: The longest a timeout (or interval) in a URL may be: one day. A larger one bounds nothing
+#: (``socket_timeout=1e308`` waited forever on a server that stopped answering), and one past
+#: what the event loop's clock can add to its time fails only deep inside a command.
+MAX_SECONDS = 86_400
+#: The largest whole number redis-py's own numeric options take here (a C int, as Redis's).
+_MAX_INT = 2**31 - 1
+#: redis-py's whole-number URL options, checked here, each with its least and greatest value
+#: and what it is: redis-py takes any int, and a bad one failed only when the store was opened
+#: (``max_connections=-5``), from the server (``db=-1``) or in a traceback (``protocol=9``).
+_WHOLE_NUMBERS = {
+    "db": (0, _MAX_INT, "a database number"),
+    "max_connections": (1, _MAX_INT, "a number of connections"),
+    "socket_read_size": (1, _MAX_INT, "a number of bytes"),
+    "health_check_interval": (0, MAX_SECONDS, "a number of seconds"),
+    "protocol": (2, 3, "the RESP protocol's version"),
+}
 
 
 def import_redis() -> ModuleType:
@@ -52,13 +68,27 @@ class RedisURL:
 
 
 def _seconds(name: str, text: str, url: str) -> float:
+    """A timeout's seconds: positive and finite, at most :data:`MAX_SECONDS`."""
     try:
         value = float(text)
     except ValueError:
         value = math.nan
-    if not (math.isfinite(value) and value > 0):
+    if not (math.isfinite(value) and 0 < value <= MAX_SECONDS):
         raise ValidationError(
-            f"invalid redis URL {mask_url(url)!r}: {name} is a positive number of seconds"
+            f"invalid redis URL {mask_url(url)!r}: {name} is a positive number of seconds, "
+            f"at most {MAX_SECONDS} (one day); got {text!r}"
+        )
+    return value
+
+
+def _whole_number(name: str, text: str, url: str) -> int:
+    """One of redis-py's whole-number options (:data:`_WHOLE_NUMBERS`), in its range."""
+    least, most, what = _WHOLE_NUMBERS[name]
+    value = int(text) if text.isascii() and text.isdigit() else -1
+    if not least <= value <= most:
+        raise ValidationError(
+            f"invalid redis URL {mask_url(url)!r}: {name} is {what}, a whole number from "
+            f"{least} to {most}; got {text!r}"
         )
     return value
 
@@ -78,8 +108,10 @@ def parse_redis_url(url: str) -> RedisURL:
         raise ValidationError(f"not a redis URL: {shown!r}")
     client_scheme, cluster = _SCHEMES[scheme]
     db = parts.path.strip("/")
-    if db and not db.isdigit():
-        raise ValidationError(f"invalid redis URL {shown!r}: the path is a db number")
+    if db and not (db.isascii() and db.isdigit() and int(db) <= _MAX_INT):
+        raise ValidationError(
+            f"invalid redis URL {shown!r}: the path is a db number, from 0 to {_MAX_INT}"
+        )
     if cluster and db not in ("", "0"):
         raise ValidationError(f"invalid redis URL {shown!r}: Redis Cluster has only db 0")
     timeouts: dict[str, float] = {}
@@ -87,8 +119,10 @@ def parse_redis_url(url: str) -> RedisURL:
     for name, value in parse_qsl(parts.query, keep_blank_values=True):
         if name in _TIMEOUT_PARAMS:
             timeouts[_TIMEOUT_PARAMS[name]] = _seconds(name, value, url)
-        else:
-            kept.append((name, value))
+            continue
+        if name in _WHOLE_NUMBERS:
+            _whole_number(name, value, url)
+        kept.append((name, value))
     client_url = urlunsplit(parts._replace(scheme=client_scheme, query=urlencode(kept)))
     import_redis()  # without the redis package: say what to install, not ModuleNotFoundError
     try:  # the other query options (ssl_cert_reqs=...) fail here, not later
@@ -103,6 +137,7 @@ def parse_redis_url(url: str) -> RedisURL:
 __all__ = [
     "DEFAULT_CONNECT_TIMEOUT",
     "DEFAULT_SOCKET_TIMEOUT",
+    "MAX_SECONDS",
     "RedisURL",
     "import_redis",
     "parse_redis_url",
