@@ -57,6 +57,7 @@ def _check_reported_then_repaired(url: str, named: str, capsys: pytest.CaptureFi
     assert code == EXIT_ERROR
     assert "all ok" not in out
     assert named in out  # (its CORRUPTED line)
+    assert err == ""
     result = recover_corrupted_memory("s", url)
     assert result.success, result.message
     assert asyncio.run(verify_session("s", url, deep=True)).ok

@@ -47,6 +47,7 @@ from memcore.claude_code.recall_rank import (
 )
 from memcore.claude_code.session_list import session_summary
 from memcore.claude_code.session_start import entries_of, project_records
+from memcore.claude_code.stored_values import item_of, items_of
 from memcore.claude_code.turn_answers import turn_answer
 from memcore.claude_code.worktrees import project_folder
 from memcore.errors import MemcoreError, NotFoundError, ValidationError
@@ -94,6 +95,8 @@ class MemoryService:
             storage_backend=store, replica_id=f"mcp-{os.getpid()}"
         )
         self._recall = ProjectRecall()
+        # (session, key) of values that are no memory item, warned of once (see ``_item``)
+        self._refused: set[tuple[str, str]] = set()
 
     def _serve(self, project: str) -> None:
         self.project = project
@@ -119,8 +122,8 @@ class MemoryService:
         if await self.store.version(self.registry) == 0:
             return []
         await self.manager.sync_session_memory(self.registry)
-        items = [MemoryItem.coerce(value) for value in self.manager.state(self.registry).values()]
-        return entries_of(items, self.project)
+        items = items_of(self.manager, self.registry, by="memcore mcp", warned=self._refused)
+        return entries_of(list(items.values()), self.project)
 
     async def _project_sessions(self) -> list[str]:
         """The project's notes session and saved sessions. (The records first: finding them
@@ -170,14 +173,24 @@ class MemoryService:
         and the text, so that this one does not write over that one."""
         key = f"note:{_short_hash(text)}"
         held = self.manager.get(target, key)
-        if held is None or self._mine(target, held):
+        if held is None or self._mine(target, key, held):
             return key
         return f"note:{_short_hash(self.project + chr(0) + text)}"
 
-    def _mine(self, session: str, value: Any) -> bool:
-        """Whether ``value``, held in ``session`` (one of ``_project_sessions``), is this
-        project's: all of its saved sessions are; of the notes, those stored with its folder."""
-        return session != self.notes or is_note_of(MemoryItem.coerce(value), self.project)
+    def _mine(self, session: str, key: str, value: Any) -> bool:
+        """Whether ``value``, held under ``key`` in ``session`` (one of ``_project_sessions``),
+        is a memory of this project (``_own``)."""
+        return self._own(session, key, value) is not None
+
+    def _own(self, session: str, key: str, value: Any) -> MemoryItem | None:
+        """``value`` as a memory of this project, or None: every item of its saved sessions
+        is one; of the notes, those stored with its folder. A value that is no memory item
+        (another program's, through the plain store API) is none, warned of once, as
+        ``recall`` leaves it out (``ProjectRecall``): it made ``digest`` and ``forget`` fail."""
+        item = item_of(value, session, key, by="memcore mcp", warned=self._refused)
+        if item is None or (session == self.notes and not is_note_of(item, self.project)):
+            return None
+        return item
 
     async def recall(self, query: str, k: int = 8, session: str | None = None) -> list[Recalled]:
         """The ``k`` best hits. A note remembered through ``remember`` weighs more than a
@@ -248,7 +261,7 @@ class MemoryService:
         for name in sessions:
             await self.manager.sync_session_memory(name)
             held = self.manager.get(name, item_id)
-            if held is None or not self._mine(name, held):
+            if held is None or not self._mine(name, item_id, held):
                 continue
             if name == self.notes:
                 self.manager.delete(name, item_id)
@@ -280,11 +293,8 @@ class MemoryService:
             session = records[0].session_id
         session = self._check_session(session, [self.notes, *(r.session_id for r in records)])[0]
         await self.manager.sync_session_memory(session)
-        items = [
-            MemoryItem.coerce(v)
-            for v in self.manager.state(session).values()
-            if self._mine(session, v)
-        ]
+        owned = (self._own(session, k, v) for k, v in self.manager.state(session).items())
+        items = [item for item in owned if item is not None]
         # a saved session its project's list names, of which the store holds nothing
         if not items and session != self.notes:
             raise NotFoundError(
@@ -522,10 +532,12 @@ def build_server(service: MemoryService) -> Any:
 
 async def serve(store: Any, project: str) -> None:
     """Serve the tools over stdio until the client closes the connection."""
+    from memcore.claude_code.mcp_stdio import run_stdio  # (needs anyio, which mcp brings)
+
     service = MemoryService(store, project)
     try:
         server = build_server(service)
-        await server.run_stdio_async()
+        await run_stdio(server)  # (a line the SDK cannot read is answered, not dropped)
     finally:
         await service.close()
 

@@ -52,7 +52,8 @@ import io
 import json
 import os
 import re
-from collections.abc import Iterable, Iterator
+import stat
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -126,19 +127,44 @@ def parse_transcript(
     parse knew (:mod:`memcore.claude_code.resume`: failures that the new records fix, task
     subjects, calls whose result comes now), and the stored items the new records change come
     back in ``Transcript.amended``. Without them, a result whose call came before the offset is
-    filed under tool ``unknown``.
+    filed under tool ``unknown``. Read on from an offset, the transcript's session is the one
+    its records name, those before the offset included (the file's name only when none does).
+
+    Arguments are checked (``ValidationError``; a path that is no regular file is
+    ``NotFoundError``): ``path`` a ``str`` or ``os.PathLike`` of ``str``, not empty;
+    ``session`` None or a valid session id (``memcore.stores.base.validate_session_id``);
+    ``max_chars`` an ``int`` >= 1; ``start_offset`` an ``int`` from 0 to the file's size (past
+    its end, the file shrank or was replaced: read it again from 0, as the hooks do); ``stored``
+    None or an iterable of :class:`~memcore.model.MemoryItem` (not a string).
     """
-    file = Path(path)
-    if not file.is_file():
-        raise NotFoundError(f"no such transcript file: {file}")
+    file = _transcript_file(path)
+    _check_options(session, max_chars)
     if isinstance(start_offset, bool) or not isinstance(start_offset, int) or start_offset < 0:
         raise ValidationError(f"start_offset must be a byte offset >= 0 (got {start_offset!r})")
+    if stored is not None:
+        stored = _stored_items(stored)
+    try:
+        mode, size = _mode_and_size(file)
+    except OSError:
+        mode = size = 0
+    if not stat.S_ISREG(mode):
+        raise NotFoundError(f"no such transcript file: {file}")
+    if start_offset > size:
+        raise ValidationError(
+            f"start_offset {start_offset} is past the end of {file} ({size} bytes): the file "
+            "shrank or was replaced since that offset was read to; read it from 0"
+        )
     parser = RecordParser(file, session, max_chars)
     parser.out.end_offset = parser.read_before = start_offset
     if not start_offset:
         return _parse_into(parser, _complete_lines(file, start_offset, parser.out))
-    # name files as the parse of the whole file did (see RecordParser.root)
-    parser.root = transcript_head(file).cwd
+    # name files as the parse of the whole file did (see RecordParser.root), and file what is
+    # read under the session its records name (the records before the offset: nothing read
+    # from it may name one)
+    head = transcript_head(file)
+    parser.root = head.cwd
+    if session is None and head.session_id is not None:
+        parser.out.session_id = head.session_id
     parser.queue = MessageQueue((file, start_offset))  # its queue as that parse left it
     if stored is None:
         return _parse_into(parser, _complete_lines(file, start_offset, parser.out))
@@ -152,6 +178,63 @@ def parse_transcript(
     return transcript
 
 
+def _transcript_file(path: object) -> Path:
+    """``path`` as a ``Path``; ``ValidationError`` for what names no file (bytes, a number,
+    None, an empty string)."""
+    if isinstance(path, Path):
+        name: object = path
+    elif isinstance(path, (str, os.PathLike)):
+        name = os.fspath(path)
+    else:
+        raise ValidationError(
+            f"a transcript path is a str or an os.PathLike "
+            f"(got {type(path).__name__}: {path!r:.80})"
+        )
+    if not isinstance(name, (str, Path)):
+        raise ValidationError(
+            f"a transcript path is a str, not {type(name).__name__} ({name!r:.80})"
+        )
+    if not str(name):
+        raise ValidationError("an empty path names no transcript file")
+    return Path(name)
+
+
+def _check_options(session: object, max_chars: object) -> None:
+    """``ValidationError`` unless ``session`` is None or a valid session id and ``max_chars`` a
+    whole number >= 1 (cheap: a parse of every save of a hook checks them)."""
+    if session is not None:
+        from memcore.stores.base import validate_session_id
+
+        validate_session_id(session)
+    if isinstance(max_chars, bool) or not isinstance(max_chars, int) or max_chars < 1:
+        raise ValidationError(
+            f"max_chars must be a whole number of characters >= 1 (got {max_chars!r:.80})"
+        )
+
+
+def _stored_items(stored: object) -> list[MemoryItem]:
+    """``stored`` as a list of memory items; ``ValidationError`` when it is no iterable of
+    them (a string is one of characters)."""
+    if isinstance(stored, (str, bytes, bytearray, Mapping)) or not isinstance(stored, Iterable):
+        raise ValidationError(
+            f"stored must be an iterable of MemoryItem (got {type(stored).__name__})"
+        )
+    items = list(stored)
+    for item in items:
+        if not isinstance(item, MemoryItem):
+            raise ValidationError(
+                f"stored must hold MemoryItem values only (got a {type(item).__name__}: "
+                f"{item!r:.80})"
+            )
+    return items
+
+
+def _mode_and_size(file: Path) -> tuple[int, int]:
+    """The file's mode and size (the file a link leads to: ``os.stat``)."""
+    info = os.stat(file)
+    return info.st_mode, info.st_size
+
+
 def parse_lines(
     lines: Iterable[bytes | str],
     *,
@@ -160,8 +243,11 @@ def parse_lines(
     max_chars: int = MAX_CHARS,
 ) -> Transcript:
     """Parse transcript lines already in hand (a part of a file, records from elsewhere);
-    ``path`` only names the source in the results."""
-    parser = RecordParser(Path(path), session, max_chars)
+    ``path`` only names the source in the results. ``session`` and ``max_chars`` are checked
+    as :func:`parse_transcript` checks them."""
+    file = _transcript_file(path)
+    _check_options(session, max_chars)
+    parser = RecordParser(file, session, max_chars)
     numbered = (
         (n, raw if isinstance(raw, bytes) else raw.encode("utf-8"))
         for n, raw in enumerate(lines, start=1)
@@ -223,6 +309,8 @@ def parse_transcripts(
     max_chars: int = MAX_CHARS,
 ) -> list[Transcript]:
     """Parse several transcript files (see :func:`parse_transcript`)."""
+    if isinstance(paths, (str, bytes, os.PathLike)):  # (one path: not its characters' files)
+        raise ValidationError(f"paths is a list of transcript paths, not one path ({paths!r:.80})")
     return [parse_transcript(p, session=session, max_chars=max_chars) for p in paths]
 
 

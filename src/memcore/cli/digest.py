@@ -95,16 +95,19 @@ def _transcript_path(args: argparse.Namespace) -> Path | None:
 
 def _transcript_state(path: Path) -> dict[str, dict[str, MemoryItem]]:
     """The items of the transcript at ``path`` and of its sub-agents' files (as the hooks read
-    them), under its session."""
-    from memcore.claude_code import looks_like_transcript, parse_transcripts
+    them), under its session: the ``sessionId`` its records name, else its file's name (its
+    stem), as ``memcore import-claude-code`` takes the same file. A file with no record (no
+    line is a JSON record with a ``type``) is refused, as the import refuses it."""
+    from memcore.claude_code import parse_transcripts
     from memcore.claude_code.discovery import transcript_head
     from memcore.claude_code.project import session_files
 
-    session = transcript_head(path).session_id
-    if session is None or not looks_like_transcript(path):
+    named = transcript_head(path).session_id
+    parsed = parse_transcripts([path] if named is None else session_files(path, named))
+    main = parsed[0]
+    if main.records <= len(main.malformed):
         raise ValidationError(f"{path} holds no Claude Code transcript")
-    parsed = parse_transcripts(session_files(path, session), session=session)
-    return {session: {item.id: item for t in parsed for item in t.items}}
+    return {main.session_id: {item.id: item for t in parsed for item in t.items}}
 
 
 #: A budget no project's context reaches: what is told at it is all there is to tell.

@@ -39,6 +39,7 @@ class _Stored(NamedTuple):
     refused: tuple[str, ...] = ()  # why each item no store can hold was left out
     forgotten: bool = False  # ``memcore forget`` marked it while the import ran: not stored
     written_before_mark: bool = False  # (forgotten) the mark came after the import wrote it
+    unplaced: str | None = None  # why it has no project to be filed under (no absolute cwd)
 
 
 async def _import_sessions(
@@ -51,6 +52,7 @@ async def _import_sessions(
     """Store each session's items (cut at ``cut``) and access log; with ``stamps``, also file
     each session under its project (``_file_session``) and note its cut (``_note_cut``).
     ``done`` gets each session as it is stored (what a failure midway leaves stored is said).
+    A session id no store takes is a ``ValidationError`` before anything is stored.
 
     Each session is written in its save turn (``memcore.claude_code.save_turns``), the lock
     ``memcore forget`` and the hooks take, and only when no registry marks it forgotten then:
@@ -59,8 +61,11 @@ async def _import_sessions(
     again, so that whichever runs first, a forgotten session stays forgotten."""
     from memcore.cli.import_unchanged import CUTS_SESSION
     from memcore.stores import open_store
+    from memcore.stores.base import validate_session_id
     from memcore.sync import DistributedMemoryManager
 
+    for session in sessions:  # (before anything is stored: the importer leaves such out)
+        validate_session_id(session)
     # one id per run: two imports at once on one store are two replicas
     replica = f"memcore-import-{secrets.token_hex(6)}"
     store = open_store(url)
@@ -132,8 +137,12 @@ async def _import_in_turn(
             # read: after it, a failed write lost them for good (never read again)
             accesses = [a for t in transcripts for a in t.accesses]
             logged = await save_access_log(store, session, accesses, append=False)
-            project = unfiled = None
-            if stamps is not None and (written or not await _filed(manager, session, filed_under)):
+            project = unfiled = unplaced = None
+            if stamps is not None and filed_under is None:
+                unplaced = _no_folder(transcripts)  # (said: session-start brings it nowhere)
+            elif stamps is not None and (
+                written or not await _filed(manager, session, filed_under)
+            ):
                 try:
                     project = await _file_session(
                         manager, session, transcripts, stamps, filed_under
@@ -144,7 +153,17 @@ async def _import_in_turn(
             await manager.close()
         if await _marked_forgotten(store, replica, session):
             return _Stored(count, result.version, logged, forgotten=True, written_before_mark=True)
-        return _Stored(count, result.version, logged, project, unfiled, written, kept, refused)
+        return _Stored(
+            count,
+            result.version,
+            logged,
+            project,
+            unfiled,
+            written,
+            kept,
+            refused,
+            unplaced=unplaced,
+        )
 
 
 async def _marked_forgotten(store: Any, replica: str, session: str) -> bool:
@@ -173,8 +192,15 @@ async def _forget_again(store: Any, session: str) -> None:
     """Forget ``session`` once more (``forget_sessions``, out of the import's turn: it takes
     it): what the import wrote of it while a forget marked it goes, and the mark stays."""
     from memcore.claude_code.forget import forget_sessions
+    from memcore.claude_code.save_turns import TurnHeldError
 
-    await forget_sessions(store, [session])
+    try:
+        await forget_sessions(store, [session])
+    except TurnHeldError as exc:  # (a forget goes on only in the turn: said, to be run again)
+        raise TurnHeldError(
+            f"session {session!r} was forgotten (memcore forget) while it was imported, and "
+            f"what the import wrote of it is still stored: {exc} (`memcore forget {session}`)"
+        ) from None
 
 
 def _stamps_of(
@@ -310,6 +336,22 @@ def _started_in(transcripts: Sequence[Transcript]) -> str | None:
     return None
 
 
+def _no_folder(transcripts: Sequence[Transcript]) -> str:
+    """Why a session is filed under no project (``_started_in`` found no folder), said in its
+    line of the import's output."""
+    for transcript in transcripts:
+        for item in transcript.items:
+            cwd = item.metadata.get("cwd")
+            if isinstance(cwd, str) and cwd:
+                return (
+                    f"its records name no absolute working folder (cwd {cwd[:200]!r} is "
+                    "relative): no session started in a project brings it back"
+                )
+    return (
+        "no record names the folder it ran in (cwd): no session started in a project brings it back"
+    )
+
+
 def _project_of(transcripts: Sequence[Transcript]) -> str | None:
     """The project a session is filed under: the folder it ran in (in a linked git worktree
     that is still there, the same place in its repository's main working tree, as the hooks
@@ -344,6 +386,7 @@ async def _file_session(
         summarize_files,
     )
     from memcore.claude_code.session_record import fresh_record
+    from memcore.claude_code.stored_values import items_of
     from memcore.claude_code.worktrees import linked_tree, placed
 
     started = _started_in(transcripts)
@@ -362,7 +405,8 @@ async def _file_session(
         for i in t.items
         if i.metadata.get("git_branch")
     ]
-    items = [MemoryItem.coerce(v) for v in manager.state(session).values()]
+    # (a value that is no memory item, another program's through the plain store API: left out)
+    items = list(items_of(manager, session, by="memcore import-claude-code").values())
     files = placed(
         summarize_files(
             [a for t in transcripts for a in t.accesses],

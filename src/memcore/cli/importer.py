@@ -25,7 +25,7 @@ from memcore.cli._common import (
     store_url,
     transcripts_with_records,
 )
-from memcore.errors import MemcoreError, NotFoundError
+from memcore.errors import MemcoreError, NotFoundError, ValidationError
 
 #: ``memcore.claude_code.transcripts.MAX_CHARS``, the hooks' cut (not imported from there: the
 #: command line builds its parser without importing what each command runs)
@@ -157,6 +157,9 @@ def cmd_import_claude_code(args: argparse.Namespace, out: TextIO) -> int:
             progress.advance(task)
     transcripts = transcripts_with_records(transcripts, out)
     sessions = group_by_session(transcripts)
+    if not args.session:  # (each file's own id: one no store can take is its session's alone)
+        sessions = _storable_sessions(sessions, out)
+        transcripts = [t for files in sessions.values() for t in files]
     items = sum(len(t.items) for t in transcripts)
     accesses = sum(len(t.accesses) for t in transcripts)
     malformed = [bad for t in transcripts for bad in t.malformed]
@@ -195,6 +198,47 @@ def cmd_import_claude_code(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _storable_sessions(
+    sessions: Mapping[str, list[Transcript]], out: TextIO
+) -> dict[str, list[Transcript]]:
+    """``sessions`` but those whose id (their transcripts' ``sessionId``) no store takes as a
+    session (``validate_session_id``), or that is memcore's own (``memcore.*``): each is named
+    on ``out`` as skipped, with its file and why, as a file with no record is, and the others
+    are imported. ``ValidationError`` when none is left: nothing would be stored."""
+    from memcore.stores.base import validate_session_id
+
+    kept: dict[str, list[Transcript]] = {}
+    refused: list[str] = []
+    for session, transcripts in sessions.items():
+        try:
+            validate_session_id(session)
+        except ValidationError as exc:
+            rule = str(exc).rsplit(": ", 1)[-1]
+            why = f"session id {_shown(session)} is no memcore session id; {rule}"
+        else:
+            if not session.startswith(INTERNAL_SESSION_PREFIX):
+                kept[session] = transcripts
+                continue
+            why = f"session id {session!r} is one of memcore's own ({INTERNAL_SESSION_PREFIX}*)"
+        others = f" (and {len(transcripts) - 1} sub-agent file(s))" if len(transcripts) > 1 else ""
+        print(f"  {transcripts[0].path}{others}: skipped: {why}", file=out)
+        refused.append(str(transcripts[0].path))
+    if refused and not kept:
+        more = f" and {len(refused) - 3} more" if len(refused) > 3 else ""
+        raise ValidationError(
+            f"no transcript names a session id memcore can store: {', '.join(refused[:3])}"
+            f"{more}; nothing stored"
+        )
+    return kept
+
+
+def _shown(session: str, width: int = 40) -> str:
+    """``session`` quoted for a line of output, its first ``width`` characters when longer."""
+    if len(session) <= width:
+        return repr(session)
+    return f"{session[:width]!r}... ({len(session)} characters)"
+
+
 def _print_stored(stored: Mapping[str, _Stored], out: TextIO) -> None:
     kept = sum(done.kept for done in stored.values())
     if kept:
@@ -215,6 +259,8 @@ def _print_stored(stored: Mapping[str, _Stored], out: TextIO) -> None:
             f"(version {done.version}), {done.logged} accesses in its access log",
             file=out,
         )
+        if done.unplaced is not None:
+            print(f"  filed under no project: {done.unplaced}", file=out)
         if done.unfiled is not None:
             print(f"  not filed under its project: {done.unfiled}", file=out)
         if done.refused:
