@@ -28,7 +28,7 @@ def test_thinking_fills_the_room_last_and_nothing_is_said_twice() -> None:
     """Spare lines come in two rounds: the agent's plain replies and its records first, then,
     if room is still left, its thinking's plain prose; a line chosen in the first round is
     not let go again by the second. (In a digest of 600 tokens or more: a brief's room takes
-    no spare line.)"""
+    no plain prose once a line that matters is said.)"""
     results = [  # lines that matter, about 730 tokens of them
         _agent(i, f"Fixed `module_{i}.py` so `helper_{i}()` rounds the total.", kind="fact")
         for i in range(100, 136)
@@ -47,7 +47,8 @@ def test_thinking_fills_the_room_last_and_nothing_is_said_twice() -> None:
     assert "The package layout moved" in roomy.text
     lines = [line for line in roomy.text.splitlines() if line.startswith("- ")]
     assert len(lines) == len(set(lines)) == len(results) + 2
-    brief = session_digest(items[:2], 150).text  # (room enough, and a brief)
+    brief = session_digest([*items[:2], results[0]], 150).text  # (room enough, and a brief)
+    assert "`module_100.py`" in brief
     assert "I looked around" not in brief
     assert "The package layout" not in brief
 

@@ -49,9 +49,10 @@ def test_a_slash_command_given_a_request_is_what_was_asked() -> None:
 @pytest.mark.parametrize(
     ("request_text", "said"),
     [
-        ('unknown command "session" for "entire" Did you mean this? version', "pasted"),
-        ("cmd/entire/cli/hooks.go:634:64: not enough arguments in call", "pasted"),
-        ("Error: Cannot find module '@chkit/core'", "pasted"),
+        # (a program's failure: said first, as what the user's paste is)
+        ('unknown command "session" for "entire" Did you mean this? version', "pasted a failure"),
+        ("cmd/entire/cli/hooks.go:634:64: not enough arguments in call", "pasted a failure"),
+        ("Error: Cannot find module '@chkit/core'", "pasted a failure"),
         ("error handling in the loader should say which file failed", "asked"),
         ("fix the error in cart.py", "asked"),
         ("(llm) jim@DESKTOP-8Q:/mnt/c/python/x$ claude -c No conversation found", "pasted"),

@@ -56,6 +56,12 @@ FINGERPRINTS = {
     #     rerun that passed after a command; files reverted unedited; no cut inside a "but";
     #     lists of what is still to do, next steps; files edited, uncommitted, counted; list
     #     markers in sentences; a "no" that drops the subject is no correction)
+    33: "8478f15952dcdcab",  # (a failure the user pasted after a fix; the user's last report
+    #     not seen fixed; to-do lists not done said open; reverts in chains, of folders, and
+    #     several edits one edit undid: these ten sessions' digests have none of them)
+    34: "fd7e89bd2b3f94bf",  # (a brief that says nothing takes spare lines; one whose every
+    #     line that matters is said, the commands and calls no line says; a call's own words
+    #     not beside its command's spare line)
 }
 SESSIONS = (
     "entireio__cli__198393f2",

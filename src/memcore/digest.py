@@ -44,6 +44,7 @@ KERNEL_USERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("memcore.digest_cut", ("prose",)),
     ("memcore.digest_echo", ("prose",)),
     ("memcore.digest_lines", ("prose",)),
+    ("memcore.digest_listed", ("prose",)),
     ("memcore.digest_open", ("prose",)),
     ("memcore.digest_prose", ("prose",)),
 )

@@ -36,6 +36,12 @@ from memcore.digest_work import changed_files, session_root
 from memcore.model import MemoryItem
 from memcore.tokens import TokenCounter
 
+#: The section of the commands run and the tools called (a page fetched, a call with no
+#: result): its spare lines are what a brief whose every line that matters was said takes.
+_ACTS = frozenset({"commands"})
+#: The tokens a digest's lines are priced at (``Lines.costs``, ``Lines.heading_cost``) that
+#: its whole does not write: its first heading's blank line and its last line's newline.
+_UNWRITTEN = 2
 #: Refill rounds after the first fit, and the least slack (tokens) worth a round.
 _REFILL_ROUNDS = 6
 _MIN_REFILL = 3
@@ -108,6 +114,24 @@ def digests(
                 if greedy.release_spare([], spare=spare_too):
                     text, sections, tokens = _fill(greedy, budget, count, start=tokens)
                 tier += 1
+        # a brief keeps its room from spare lines while a line that matters is left out, but
+        # not always: one that says nothing yet takes any spare line (a session of tool calls
+        # alone, or of records of other kinds, gave no brief at all: a call with no result,
+        # `git status`, a page fetched are spare lines), and one that said every line that
+        # matters, whole, takes the commands' and calls' (no other line says them; a file's
+        # spare lines and plain prose would add to what is said, out of its context)
+        if not spare_too and budget - tokens >= MIN_CUT_TOKENS:
+            acts = bool(greedy.chosen) and greedy.exhausted()
+            if acts:  # (the lines that matter made whole first)
+                text, sections, tokens = _made_whole(greedy, budget, count, text, sections, tokens)
+                acts = not greedy.cut_lines() and budget - tokens >= MIN_CUT_TOKENS
+            if acts or not greedy.chosen:
+                if spare is None:
+                    spare = _since(spare_lines(ordered[cut:], root), cut)
+                spare_too = not acts  # (and then the thinking's prose: see below)
+                more = [c for c in spare if c.section in _ACTS] if acts else spare
+                if greedy.release_spare(more, sections=_ACTS if acts else None):
+                    text, sections, tokens = _fill(greedy, budget, count, start=tokens)
         # still room: the thinking's plain prose too (not in a brief)
         if spare_too and budget - tokens >= max(MIN_CUT_TOKENS, budget // 50):
             if musing is None:
@@ -300,7 +324,9 @@ def _fill(
         greedy.restore(saved)
         text, sections = _render(greedy.chosen)
         tokens = count(text)
-    limit, step = greedy.total, budget - tokens
+    # (nothing chosen: its first section's heading and last line were priced with the
+    # newlines the whole does not have, which no slack counted from the whole gives back)
+    limit, step = (greedy.total, budget - tokens) if greedy.chosen else (_UNWRITTEN, budget)
     for _ in range(_REFILL_ROUNDS):
         if step < _MIN_REFILL or greedy.exhausted():
             break

@@ -29,45 +29,89 @@ def reverted_files(
 ) -> None:
     """The files a command that succeeded (item ``seq``) reverted to a committed state
     (``git checkout -- a b``, ``git checkout HEAD -- a``, ``git restore a``, not ``--staged``
-    alone): the edits this session made to them were thrown away, which their lines must say;
-    a file it had not edited lost whatever changes it had (another's, a tool's), which its
-    line says too. A pattern, an unparsable command or a relative path after a ``cd`` names
-    none."""
+    alone; ``git checkout a`` of a file the session knows, a folder's files with it): the
+    edits this session made to them were thrown away, which their lines must say; a file it
+    had not edited lost whatever changes it had (another's, a tool's), which its line says
+    too. Each command of a chain (``cd /repo && git checkout a && go test``) is read, one after
+    a ``||`` not (it may not have run); a pattern, an unparsable command or a relative path
+    after a ``cd`` to a folder not known names none."""
     command = str(meta["command"])
-    found = _REVERT.match(normalize_command(command))
-    if found is None or any(c in found["rest"] for c in "*?[]{}$`;&|<>"):
+    if "checkout" not in command and "restore" not in command:
         return
+    command = _REDIRECT.sub("", command)  # (``2>&1``, ``> /dev/null``: no paths, no chain)
     try:
-        words = shlex.split(found["rest"])
+        lexer = shlex.shlex(command, posix=True, punctuation_chars=";&|")
+        lexer.whitespace_split = True
+        tokens = list(lexer)
     except ValueError:
         return
+    here: str | None = ""  # where the chain's commands run ("": the record's own folder)
+    words: list[str] = []
+    for token in [*tokens, ";"]:
+        if token not in _CHAIN:
+            words.append(token)
+            continue
+        if words and words[0] == "cd":  # (a folder named whole, or one not known from here)
+            here = words[1] if len(words) == 2 and words[1].startswith("/") else None
+        elif token != "||" and here is not None:
+            _reverted_by(files, meta, root, seq, words, here)
+        words = []
+
+
+_REDIRECT = lazy_compile(r"\s\d*>>?(?:&\d|\s*[^\s;&|]+)")
+#: What ends one command of a chain (``|`` and redirections end nothing a revert says).
+_CHAIN = frozenset({";", "&&", "||", "&", "|"})
+#: ``git checkout`` options that take a side of a merge or a branch, not the committed file.
+_NOT_REVERTS = frozenset({"--ours", "--theirs", "-b", "-B", "--orphan", "-p", "--patch", "-m"})
+
+
+def _reverted_by(
+    files: dict[str, FileWork],
+    meta: Mapping[str, Any],
+    root: str | None,
+    seq: int,
+    words: list[str],
+    here: str,
+) -> None:
+    """``reverted_files`` of one command of a chain, its ``words``, run in folder ``here``."""
+    found = _REVERT.match(" ".join(words))
+    if found is None or any(c in found["rest"] for c in "*?[]{}$`<>"):
+        return
+    rest = found["rest"].split()
     verb = found["verb"]
     if verb == "checkout":
-        if "--" not in words:
-            return  # a branch switched (or a ref's files, unnamed): no file named
-        paths = words[words.index("--") + 1 :]
+        if _NOT_REVERTS & set(rest):
+            return
+        # after "--", paths; without it, only the files the session knows (else a branch)
+        known = "--" not in rest
+        paths = rest[rest.index("--") + 1 :] if not known else rest
     else:
-        if ("--staged" in words or "-S" in words) and not {"--worktree", "-W"} & set(words):
+        if ("--staged" in rest or "-S" in rest) and not {"--worktree", "-W"} & set(rest):
             return  # unstaged only: the working tree keeps the edits
-        paths, skip = [], False
-        for word in words:
+        known, paths, skip = False, [], False
+        for word in rest:
             if skip or word.startswith("-"):
                 skip = word in ("--source", "-s")  # (its value is next: no path)
                 continue
             paths.append(word)
-    base = found["dir"]
-    moved = command.lstrip().startswith("cd ") or " cd " in command
+    base = found["dir"] or here
+    everything = ("", ".", root or ".")  # (the session's folder named: all its files)
     for word in paths:
         if base and not word.startswith("/"):
             word = posixpath.join(base, word)
-        elif moved and not word.startswith("/"):
-            continue
         named = _named(meta, root, word)
+        inside = [
+            entry
+            for path, entry in files.items()
+            if entry.edits and (path.startswith(named.rstrip("/") + "/") or named in everything)
+        ]
         entry = files.get(named)
         if entry is not None and entry.edits:
-            entry.reverted = entry.edits
-            entry.reverted_by = f"git {verb}"
-        elif named:
+            inside = [entry]
+        for each in inside:  # (a file, or the edited files of a folder: `git checkout .`)
+            each.reverted = each.edits
+            each.reverted_by = f"git {verb}"
+        if not inside and not known and named not in everything:
             if entry is None:
                 entry = files[named] = FileWork(named, seq, seq)
             entry.discarded_by = f"git {verb}"

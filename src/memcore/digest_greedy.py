@@ -395,20 +395,27 @@ class Greedy:
         self.prices.extend(float(cost) ** COST_EXPONENT for cost in lines.costs)
         self.taken.extend([True] * len(lines.cands))
 
-    def release_spare(self, more: list[Candidate], *, spare: bool = True) -> bool:
+    def release_spare(
+        self, more: list[Candidate], *, spare: bool = True, sections: frozenset[str] | None = None
+    ) -> bool:
         """Let spare lines (those held back and not let go yet, and ``more``) be chosen from
         now on; False when there are none. A line of ``more`` (a record's own words) that names
         only what chosen lines already name when its turn comes is left out: it restates them
         ("Read `f`: 5 lines." after "`f` was read, not changed"), and a small session would
         otherwise say each thing twice. Without ``spare``, only the held lines that are no
-        spare lines (those of the items a compaction summarized) are let go."""
+        spare lines (those of the items a compaction summarized) are let go; with
+        ``sections``, of the spare lines held, only those of these sections."""
         pending = self.pending  # (held lines are taken until let go)
-        if spare:
+        if spare and sections is None:
             let_go, self.pending = pending, []
         else:
             cands = self.cands
-            let_go = [i for i in pending if not cands[i].spare]
-            self.pending = [i for i in pending if cands[i].spare]
+            go = [
+                not cands[i].spare or (spare and cands[i].section in (sections or ()))
+                for i in pending
+            ]
+            let_go = [i for i, free in zip(pending, go, strict=True) if free]
+            self.pending = [i for i, free in zip(pending, go, strict=True) if not free]
         for i in let_go:
             self.taken[i] = False
         known = {c.text for c in self.cands}
@@ -416,10 +423,21 @@ class Greedy:
             (c for c in unique_lines(more) if c.text not in known),
             key=lambda c: (_ORDER[c.section], c.seq, c.text, c.score),
         )
+        # (and one that names only what a spare line let go with it names, in its section:
+        # "Ran `git status`." beside "`git status` ran once and succeeded: clean.", both spare,
+        # said both, the shorter first)
+        fuller: dict[tuple[str, str], list[frozenset[str]]] = {}
+        for i in let_go:
+            if added and self.cands[i].spare:
+                for name in self.names[i]:
+                    fuller.setdefault((self.cands[i].section, name), []).append(self.names[i])
         for cand in added:
             names = frozenset(line_identifiers(cand.text) if cand.names is None else cand.names)
             if names:
                 if names <= self.covered:
+                    continue
+                said = fuller.get((cand.section, min(names)), ())
+                if any(names <= other for other in said):
                     continue
                 self.restating.add(len(self.cands))
             self.cands.append(cand)

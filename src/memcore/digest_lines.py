@@ -46,19 +46,20 @@ from memcore.digest_diagnoses import said_overtaken_diagnoses
 from memcore.digest_done import announced_edits
 from memcore.digest_errors import claude_code_s_own_lookup, error_line, with_verdict
 from memcore.digest_file_commands import (
-    CODE_SPAN,
     deleted_files,
     moved_files,
     reverted_files,
     said_deleted_later,
 )
+from memcore.digest_listed import listed_open
 from memcore.digest_open import (
     CLOSING_QUESTION,
     LATEST_OPEN,
-    PENDING_AT_COMPACTION,
     UNDER_WAY,
     agreed_to,
     open_lines,
+    pending_since,
+    pending_still,
     said_done_steps,
     summary_open_lines,
     under_way,
@@ -72,6 +73,7 @@ from memcore.digest_prose import (
     line_identifiers,
     statements,
 )
+from memcore.digest_reports import failure_said, unmet_report
 from memcore.digest_state import said_before_it_failed, said_overtaken
 from memcore.digest_undone import undone_edits
 from memcore.digest_work import (
@@ -201,6 +203,9 @@ def build_candidates(
                     if head < min(len(words), REQUEST_WORDS)
                     else cut_word_list(words, REQUEST_WORDS)
                 )
+                failed = "" if command else failure_said(item.content, shown)  # (its line first)
+                if failed:
+                    said = f"pasted{failed}" if said == "pasted" else f"{said}, pasting{failed}"
                 line = f"- The user {said}: {shown}{named_options(text, options)}"
                 if text.startswith(ATTACHED_ONLY):  # (files attached, no words: "attached X")
                     line = f"- The user attached {shown.removeprefix(ATTACHED_ONLY)}"
@@ -362,8 +367,11 @@ def build_candidates(
         at = last_task[0]  # (its lines past the first sit just after it: ``request_rest``)
         out = [c for c in out if not (c.section == "asked" and at <= c.seq < at + 1)]
     out.extend(open_lines(todos, last_task, answered_at, items, n))
-    if pending and _pending_still(int(pending[0].seq), todos, last_task, items):
-        out.extend(_pending_since(pending, int(pending[0].seq), items))
+    out.extend(listed_open(items, todos, n))  # (to-do lists the work after them left undone)
+    if last_task is not None and last_task[0] <= answered_at:  # (answered: not seen to work?)
+        out.extend(unmet_report(items, last_task[0], root))
+    if pending and pending_still(int(pending[0].seq), todos, last_task, items):
+        out.extend(pending_since(pending, int(pending[0].seq), items))
     if last_action > last_reply and not ongoing:  # they end mid-turn: what was under way
         since = max(last_conclusion, last_task[0] if last_task is not None else -1)
         out.extend(under_way(items, since, root))
@@ -427,61 +435,6 @@ def _answered(meta: Mapping[str, Any]) -> str | None:
         return None
     asked = cut_words(question, QUESTION_WORDS)
     return f'- The user answered "{asked}": {cut_word_list(answer.split(), REQUEST_WORDS)}'
-
-
-#: Past this many tool calls after a compaction, what its summary left to do is no longer
-#: what is open: the work since took it up (or left it), and the session's own lines say so.
-PENDING_CALLS = 20
-
-
-def _pending_still(
-    at: int,
-    todos: dict[str, tuple[int, str]],
-    last_task: tuple[int, MemoryItem] | None,
-    items: Sequence[MemoryItem],
-) -> bool:
-    """Whether what the compaction summary at ``at`` left to do is still what is open: no task
-    list kept since, no request of the user's since, at most ``PENDING_CALLS`` tool calls."""
-    if any(seq > at for seq, _ in todos.values()) or (last_task is not None and last_task[0] > at):
-        return False
-    calls = sum(1 for item in items[at + 1 :] if item.metadata.get("kind") == "tool_call")
-    return calls <= PENDING_CALLS
-
-
-def _pending_since(
-    pending: list[Candidate], at: int, items: Sequence[MemoryItem]
-) -> list[Candidate]:
-    """What the compaction summary at ``at`` left to do, as the work since leaves it: a task
-    naming a name that an edit since changed was taken up (not said as open: the edit's own
-    lines say what was done); the others, after tool calls since, said with how many (pending
-    then, perhaps done now: "Pending at the compaction ... (worked on since: 9 tool calls)")."""
-    calls = 0
-    changed: set[str] = set()
-    for item in items[at + 1 :]:
-        meta = item.metadata
-        if meta.get("kind") != "tool_call":
-            continue
-        calls += 1
-        names = meta.get("names")
-        if meta.get("tool") in _EDITS and isinstance(names, list):
-            changed.update(str(name).removesuffix("()") for name in names)
-            enclosing = meta.get("enclosing")  # (the function the edit was made in)
-            if isinstance(enclosing, str):
-                changed.add(enclosing.removesuffix("()"))
-    if not calls:
-        return pending
-    since = f" (worked on since: {calls} tool call{'s' if calls > 1 else ''})"
-    out: list[Candidate] = []
-    for line in pending:
-        spans = {span.removesuffix("()") for span in CODE_SPAN.findall(line.text)}
-        if spans & changed:
-            continue
-        if line.text.startswith(PENDING_AT_COMPACTION):
-            line = line._replace(text=line.text + since)
-        if line.lead is not None and line.lead.startswith(PENDING_AT_COMPACTION):
-            line = line._replace(lead=line.lead + since)
-        out.append(line)
-    return out
 
 
 def _as_offered(found: list[Candidate], offered: dict[str, str]) -> list[Candidate]:

@@ -14,6 +14,7 @@ from memcore.claude_code.records import command_request
 from memcore.claude_code.titles import CLOSING_QUESTION
 from memcore.claude_code.tools import EDIT_TOOLS, quoted_list
 from memcore.digest_asked import REQUEST_WORDS
+from memcore.digest_file_commands import CODE_SPAN
 from memcore.digest_options import named_options, options_of
 from memcore.digest_prose import (
     BULLET,
@@ -22,6 +23,7 @@ from memcore.digest_prose import (
     cut_word_list,
     cut_words,
 )
+from memcore.digest_reports import failure_said
 from memcore.digest_settled import RESTATED_REQUEST
 from memcore.digest_work import code_span, shown_path
 from memcore.lazy_re import lazy_compile
@@ -229,6 +231,62 @@ def summary_open_lines(item: MemoryItem, seq: int) -> list[Candidate]:
     return out
 
 
+_EDIT_TOOLS = ("Edit", "MultiEdit", "Write", "NotebookEdit")
+#: Past this many tool calls after a compaction, what its summary left to do is no longer
+#: what is open: the work since took it up (or left it), and the session's own lines say so.
+PENDING_CALLS = 20
+
+
+def pending_still(
+    at: int,
+    todos: dict[str, tuple[int, str]],
+    last_task: tuple[int, MemoryItem] | None,
+    items: Sequence[MemoryItem],
+) -> bool:
+    """Whether what the compaction summary at ``at`` left to do is still what is open: no task
+    list kept since, no request of the user's since, at most ``PENDING_CALLS`` tool calls."""
+    if any(seq > at for seq, _ in todos.values()) or (last_task is not None and last_task[0] > at):
+        return False
+    calls = sum(1 for item in items[at + 1 :] if item.metadata.get("kind") == "tool_call")
+    return calls <= PENDING_CALLS
+
+
+def pending_since(
+    pending: list[Candidate], at: int, items: Sequence[MemoryItem]
+) -> list[Candidate]:
+    """What the compaction summary at ``at`` left to do, as the work since leaves it: a task
+    naming a name that an edit since changed was taken up (not said as open: the edit's own
+    lines say what was done); the others, after tool calls since, said with how many (pending
+    then, perhaps done now: "Pending at the compaction ... (worked on since: 9 tool calls)")."""
+    calls = 0
+    changed: set[str] = set()
+    for item in items[at + 1 :]:
+        meta = item.metadata
+        if meta.get("kind") != "tool_call":
+            continue
+        calls += 1
+        names = meta.get("names")
+        if meta.get("tool") in _EDIT_TOOLS and isinstance(names, list):
+            changed.update(str(name).removesuffix("()") for name in names)
+            enclosing = meta.get("enclosing")  # (the function the edit was made in)
+            if isinstance(enclosing, str):
+                changed.add(enclosing.removesuffix("()"))
+    if not calls:
+        return pending
+    since = f" (worked on since: {calls} tool call{'s' if calls > 1 else ''})"
+    out: list[Candidate] = []
+    for line in pending:
+        spans = {span.removesuffix("()") for span in CODE_SPAN.findall(line.text)}
+        if spans & changed:
+            continue
+        if line.text.startswith(PENDING_AT_COMPACTION):
+            line = line._replace(text=line.text + since)
+        if line.lead is not None and line.lead.startswith(PENDING_AT_COMPACTION):
+            line = line._replace(lead=line.lead + since)
+        out.append(line)
+    return out
+
+
 def open_lines(
     todos: dict[str, tuple[int, str]],
     last_task: tuple[int, MemoryItem] | None,
@@ -248,6 +306,9 @@ def open_lines(
         command, words = command_request(item.content.split())  # (a request to a command)
         text = cut_word_list(words, REQUEST_WORDS)
         asked = f"{code_span(command)}: {text}" if command else text
+        failed = "" if command else failure_said(item.content, text)  # (what failed, first)
+        if failed:
+            asked = f"(the user pasted{failed}) {asked}"
         asked += named_options(item.content, _offered_before(items, seq))
         calls = sum(1 for later in items[seq + 1 :] if later.metadata.get("kind") == "tool_call")
         if calls:  # (not answered is not untouched: the agent may be most of the way there)
@@ -414,6 +475,8 @@ __all__ = [
     "UNDER_WAY",
     "agreed_to",
     "open_lines",
+    "pending_since",
+    "pending_still",
     "said_done_steps",
     "summary_open_lines",
     "under_way",

@@ -18,6 +18,14 @@ from memcore.claude_code.commands import is_project_check, normalize_command
 from memcore.claude_code.tools import EDIT_TOOLS, quoted_list
 from memcore.digest_commands import made_commits
 from memcore.digest_prose import Candidate, cut_words
+from memcore.digest_reports import (
+    CLAIMS_SUCCESS,
+    CONTRADICTED,
+    NOT_WORKED,
+    REPORT_CHARS,
+    named_before,
+    reported_failure,
+)
 from memcore.digest_undone import undone_edits
 from memcore.digest_work import (
     code_span,
@@ -233,14 +241,6 @@ _FAILING_TEST = lazy_compile(
 OVERTAKEN = " (later `{}` passed)"
 
 
-#: The user saying what the agent's last turn did did not work ("still didn't work", "same
-#: error", "still getting ..."), looked for at the start of their next message.
-NOT_WORKED = lazy_compile(
-    r"(?i)\b(?:still (?:not\b|no\b|doesn'?t|does not|didn'?t|did not|fails?\b|failing|broken"
-    r"|the same|getting|seeing|shows?\b|happening|hangs?\b|errors?\b)|(?:didn'?t|did not"
-    r"|doesn'?t|does not) (?:work|help|fix|change)\b|not working|same (?:error|problem|issue"
-    r"|result)\b|no luck)"
-)
 #: The user's next message opening by saying the agent was wrong ("no, we removed the session
 #: commands on purpose", "that's not right"): what the agent concluded before it did not hold
 #: (a "no" that answers the agent's question is no such thing, nor one that drops the subject:
@@ -250,7 +250,6 @@ CORRECTED = lazy_compile(
     r"|forget|back|let'?s|instead|just|leave|drop|move|wait|stop|don'?t|not now|later)\b)\w"
     r"|(?:that'?s|this is|you'?re|you are) (?:wrong|not right|incorrect|not what i))"
 )
-_SENTENCE_END = lazy_compile(r"[.!?\n]")
 #: The agent's words ending with a question "no" answers ("Should I commit it?"; not "Which
 #: approach do you prefer?", whose "no, we removed those on purpose" says it was wrong).
 YES_NO_ASKED = lazy_compile(
@@ -260,43 +259,48 @@ YES_NO_ASKED = lazy_compile(
 #: The kinds of the user's messages (a message that says how things are to be is imported as
 #: a preference: "no, we removed the session commands on purpose").
 USER_SAID = ("task", "preference")
-#: How much of the user's next message is looked at, and how much of it is quoted.
-_REPORT_CHARS = 200
+_REPORT_CHARS = REPORT_CHARS
 _REPORT_WORDS = 8
-#: How a result line the user's next message contradicted is marked.
-CONTRADICTED = ' (then the user: "{}")'
+_SENTENCE_END = lazy_compile(r"[.!?\n]")
 
 
 def said_before_it_failed(cands: list[Candidate], items: Sequence[MemoryItem]) -> list[Candidate]:
     """``cands`` with each result line of a turn that the user's next message said did not
     work ("Changes made: fixed the permissions" before "still no conversation found"), or was
-    wrong ("no, we removed those commands on purpose": ``CORRECTED``), marked with their words:
+    wrong ("no, we removed those commands on purpose": ``CORRECTED``), marked with their words,
+    or whose failure it pasted (a traceback, a failing test's output: marked with its line):
     said alone, it reads as a fix that held, or a finding that stands."""
-    # (the turn's start, its end, what the user said, whether it said the agent was wrong)
-    turns: list[tuple[int, int, str, bool]] = []
+    # (the turn's start, its end, how its lines are marked, whether the agent was wrong, and
+    # whether only its claims that something works are marked)
+    turns: list[tuple[float, int, str, bool, bool]] = []
     start = -1
     reply = ""  # the agent's last words (a yes-or-no question there: "no" answers it)
+    replied = -1  # and where
     for seq, item in enumerate(items):
         meta = item.metadata
         kind = meta.get("kind")
         if kind == "fact" and meta.get("role") == "assistant":
-            reply = item.content
+            reply, replied = item.content, seq
             continue
         if kind not in USER_SAID or meta.get("role") != "user":
             continue
         head = item.content[:_REPORT_CHARS]
-        found = NOT_WORKED.search(head) if start >= 0 else None
-        corrected = False
-        if found is None and start >= 0:
+        # (what it says did not work, or the failure it pasted: a traceback, a test's output)
+        # (after the agent's words: a part of a session after a compaction opens on them)
+        told = reported_failure(item.content) if max(start, replied) >= 0 else None
+        if told is not None and (told.said or not named_before(told.key, reply)):
+            # (a failure pasted, no words: it answers the claims of the turn's last reply that
+            # something works; not one that reply named itself)
+            first = start if told.said and start >= 0 else max(start, replied - 0.5)
+            turns.append((first, seq, told.mark(), False, not told.said))
+        elif start >= 0:
             found = CORRECTED.match(head)
             # (the question looked for only then: most messages correct nothing)
             asked = found is not None and YES_NO_ASKED.search(reply[-_REPORT_CHARS:]) is not None
-            found = None if asked else found
-            corrected = found is not None
-        if found is not None:
-            words = _SENTENCE_END.split(head[found.start() :], 1)[0].split()[:_REPORT_WORDS]
-            said = " ".join(words).rstrip(".,;:!")
-            turns.append((start, seq, said.replace('"', "'"), corrected))
+            if found is not None and not asked:
+                words = _SENTENCE_END.split(head[found.start() :], 1)[0].split()[:_REPORT_WORDS]
+                said = " ".join(words).rstrip(".,;:!").replace('"', "'")
+                turns.append((start, seq, CONTRADICTED.format(said), True, False))
         start = seq
     if turns and turns[-1][1] == start and not _answered_after(items, start):
         turns.pop()  # (the latest request, not answered: "Still open" says it, words and all)
@@ -309,17 +313,20 @@ def said_before_it_failed(cands: list[Candidate], items: Sequence[MemoryItem]) -
             [int(c.seq) for c in cands if c.section == "decisions" and first < c.seq < last],
             default=-1,
         )
-        for first, last, _, corrected in turns
+        for first, last, _, corrected, _ in turns
         if corrected
     }
     out = []
     for cand in cands:
         if cand.section == "decisions" and not cand.text.endswith('")'):
-            for first, last, said, corrected in turns:
+            for first, last, said, corrected, claims in turns:
                 if first < cand.seq < last:
                     if corrected and int(cand.seq) < latest[first]:
                         break  # (left out)
-                    out.append(cand._replace(text=cand.text + CONTRADICTED.format(said)))
+                    if claims and CLAIMS_SUCCESS.search(cand.text) is None:
+                        out.append(cand)
+                        break
+                    out.append(cand._replace(text=cand.text + said))
                     break
             else:
                 out.append(cand)

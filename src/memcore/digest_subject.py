@@ -255,6 +255,20 @@ _SUPPOSING_LEAD = lazy_compile(
     r" to\b|\bseems? (?:cleanest|best|simplest|better|preferable) because\b"
 )
 
+#: How a lead-in opens when its list is what is still to do ("Files NOT YET updated:",
+#: "Remaining work:", "Still missing:", "Next steps", "Files that still need updating:"):
+#: no results, and what is open at the end when the session did not do them
+#: (:mod:`memcore.digest_listed`).
+_TODO_PATTERN = (
+    r"^(?:[#*>\s]|\d{1,2}[.)])*(?:files? |changes? |work |tasks? )?(?:not yet (?:updated"
+    r"|done|implemented|changed|fixed|addressed|migrated|committed)|still (?:to do|to be done"
+    r"|needed|missing|pending|open)|remaining(?: work| tasks| items| issues| steps| changes)?"
+    r"|outstanding(?: work| tasks| items| issues)?|left to do|next steps?|to-?dos?"
+    r"|what'?s (?:left|remaining|missing))\b[^.!?:]{0,40}:?\W*$"
+    r"|^(?:[#*>\s]|\d{1,2}[.)])*[^.!?:]{0,40}\bstill (?:needs?|missing|to do)\b[^.!?]{0,40}:\W*$"
+)
+TODO_LEAD = lazy_compile(r"(?i)" + _TODO_PATTERN)
+
 #: What a lead-in says when its list is what a run is expected to show or cover ("This time we
 #: should see:", "This should test:", "Expected output:"): its items read as results said alone
 #: ("`prompt_attributions` in the session state"), and what the run then showed is in the
@@ -269,15 +283,8 @@ _EXPECTING_LEAD = lazy_compile(
     r"|what to (?:observe|look for|check|verify|expect|test)|(?:manual )?(?:test|testing"
     r"|verification) (?:plan|steps|checklist)|steps to (?:test|verify|reproduce)"
     r"|what (?:gets|will be|would be) (?:modified|changed|created|added))\b"
-    # what is still to do ("Files NOT YET updated:", "Remaining work:", "Still missing:"):
-    # its items name work not done, which a result line would say as done
-    r"|^(?:[#*>\s]|\d{1,2}[.)])*(?:files? |changes? |work |tasks? )?(?:not yet (?:updated"
-    r"|done|implemented|changed|fixed|addressed|migrated|committed)|still (?:to do|to be done"
-    r"|needed|missing|pending|open)|remaining(?: work| tasks| items| issues| steps| changes)?"
-    r"|outstanding(?: work| tasks| items| issues)?|left to do|next steps?|to-?dos?"
-    r"|what'?s (?:left|remaining|missing))\b[^.!?:]{0,40}:?\W*$"
-    # ("Files that still need updating:", "Still missing from the PR:")
-    r"|^(?:[#*>\s]|\d{1,2}[.)])*[^.!?:]{0,40}\bstill (?:needs?|missing|to do)\b[^.!?]{0,40}:\W*$"
+    # what is still to do: its items name work not done, which a result line would say as done
+    r"|" + _TODO_PATTERN
 )
 
 
@@ -368,6 +375,7 @@ def with_antecedent(sentence: str, lines: list[str], line_no: int) -> str | None
 
 __all__ = [
     "SUBJECT_VERBS",
+    "TODO_LEAD",
     "in_glossary",
     "is_plan_step",
     "lead_under",

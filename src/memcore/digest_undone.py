@@ -7,6 +7,7 @@ agent to a function that is no longer there. Part of :mod:`memcore.digest_lines`
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -29,8 +30,10 @@ def undone_edits(items: Sequence[MemoryItem]) -> frozenset[str]:
     """The tool call ids of the edits in ``items`` (in session order) that a later edit of
     the same file undid, and of the edits that undid them: an edit pairs with the latest
     earlier one of its file, not yet paired, whose added lines it took out and whose taken-out
-    lines it added (at least one line either way). An edit that failed is no edit (its result
-    says so); a ``Write`` says no lines it took out, so it pairs with none."""
+    lines it added (at least one line either way), or else with several that together did
+    (three debugging lines added one edit at a time, taken out by one). An edit that failed
+    is no edit (its result says so); a ``Write`` says no lines it took out, so it pairs with
+    none."""
     failed: set[str] = set()
     for item in items:
         meta = item.metadata
@@ -57,11 +60,40 @@ def undone_edits(items: Sequence[MemoryItem]) -> frozenset[str]:
             (k for k in range(len(earlier) - 1, -1, -1) if earlier[k][1:] == (removed, added)),
             None,
         )
-        if match is None:
-            earlier.append((use, added, removed))
+        if match is not None:
+            undone.update((earlier.pop(match)[0], use))
             continue
-        undone.update((earlier.pop(match)[0], use))
+        several = _undone_together(earlier, added, removed)
+        if several:  # (one edit taking out what several before it did: a debugging session's)
+            undone.add(use)
+            for k in sorted(several, reverse=True):
+                undone.add(earlier.pop(k)[0])
+            continue
+        earlier.append((use, added, removed))
     return frozenset(undone)
+
+
+def _undone_together(
+    earlier: list[tuple[str, _Lines, _Lines]], added: _Lines, removed: _Lines
+) -> list[int]:
+    """The indexes of the edits of ``earlier`` (not yet paired, in session order) that an edit
+    adding ``added`` and taking out ``removed`` undid together: the latest first, each whose
+    added lines it took out and whose taken-out lines it put back, until the edit's lines are
+    all accounted for (two at least; empty when they are not)."""
+    to_take = Counter(removed)  # what the earlier edits must have added
+    to_give = Counter(added)  # and taken out
+    found: list[int] = []
+    for k in range(len(earlier) - 1, -1, -1):
+        _, their_added, their_removed = earlier[k]
+        took, gave = Counter(their_added), Counter(their_removed)
+        if not (took or gave) or took - to_take or gave - to_give:
+            continue  # (not all of it undone by this edit: another's)
+        to_take -= took
+        to_give -= gave
+        found.append(k)
+        if not to_take and not to_give:
+            return found if len(found) > 1 else []
+    return []
 
 
 __all__ = ["undone_edits"]

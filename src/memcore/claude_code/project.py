@@ -58,7 +58,7 @@ FILES_PER_SESSION = 20
 #: (``stale_entries.refresh_stale_record``): a session that ended before an upgrade is
 #: otherwise brought back by the old rules for good. Bump the number when the digest's rules
 #: change between releases; a new release re-makes every entry once.
-DIGEST_RULES = 32
+DIGEST_RULES = 34
 
 
 def digest_rules() -> str:
@@ -537,8 +537,16 @@ def unchanged_since(record: SessionRecord | None, files: Sequence[Path]) -> bool
 
 def read_as(record: SessionRecord | None, path: Path, stamp: list[int]) -> bool:
     """Whether the registry entry ``record`` read ``path`` when its stamp (``file_stamp``: size
-    and mtime) was ``stamp``."""
-    return record is not None and record.read_to.get(str(path), [])[:2] == stamp
+    and mtime) was ``stamp``, or read it to its very end at the size it still has: a file
+    only touched since (its mtime changed: ``touch``, a copy that kept no times) holds nothing
+    unread, since a save reads on from the offset read to whatever the time (one that read it
+    again would find nothing, and write a new version of the entry for its new time alone)."""
+    if record is None:
+        return False
+    read = record.read_to.get(str(path), [])
+    if read[:2] == stamp:
+        return True
+    return len(read) == 3 and len(stamp) == 2 and read[0] == read[2] == stamp[0]
 
 
 def merge_files(
