@@ -352,3 +352,31 @@ def write_claude_home(root: Path) -> Path:
     workflow.mkdir(parents=True)
     (workflow / "journal.jsonl").write_text('{"not": "a session"}\n')
     return root / "projects"
+
+
+def short_session_lines(
+    session: str | None, cwd: str | None = "/home/dev/projects/shop", tag: str = ""
+) -> str:
+    """A short session's JSON lines: a request and the agent's answer (``sessionId`` and
+    ``cwd`` left out when None; ``tag`` makes the texts of several sessions differ)."""
+    lines = []
+    said = [
+        ("user", f"Please fix the rounding bug in prices.py{tag}."),
+        ("assistant", f"I fixed the rounding bug in prices.py{tag}: totals use Decimal now."),
+    ]
+    for n, (kind, text) in enumerate(said):
+        record: dict[str, Any] = {
+            "type": kind,
+            "uuid": f"u-{tag or 'x'}-{n}",
+            "timestamp": f"2025-03-01T10:00:0{n}Z",
+            "message": {
+                "role": kind,
+                "content": text if kind == "user" else [{"type": "text", "text": text}],
+            },
+        }
+        if session is not None:
+            record["sessionId"] = session
+        if cwd is not None:
+            record["cwd"] = cwd
+        lines.append(json.dumps(record))
+    return "\n".join(lines) + "\n"

@@ -227,3 +227,37 @@ def pytest_report_header(config: pytest.Config) -> str:
     mode = "compiled kernels" if _kernels.NATIVE else "pure-Python twins"
     switch = os.environ.get("MEMCORE_NO_EXTENSIONS", "")
     return f"memcore kernels in use: {mode} (MEMCORE_NO_EXTENSIONS={switch!r})"
+
+
+@pytest.fixture
+def held_turn() -> Iterator[Callable[[str], subprocess.Popen[str]]]:
+    """A function holding a session's lock (``save_turns.lock_path``: the lock saves, imports
+    and forgets take) from another process until the test ends; it returns that process."""
+    import sys
+
+    from memcore.claude_code.save_turns import lock_path
+
+    holders: list[subprocess.Popen[str]] = []
+
+    def hold(session: str) -> subprocess.Popen[str]:
+        script = (
+            "import fcntl, os, sys, time\n"
+            "fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)\n"
+            "fcntl.flock(fd, fcntl.LOCK_EX)\n"
+            "print('held', flush=True)\n"
+            "time.sleep(300)\n"
+        )
+        path = lock_path(session)
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        holder = subprocess.Popen(
+            [sys.executable, "-c", script, path], stdout=subprocess.PIPE, text=True
+        )
+        holders.append(holder)
+        assert holder.stdout is not None
+        assert holder.stdout.readline() == "held\n"
+        return holder
+
+    yield hold
+    for holder in holders:
+        holder.kill()
+        holder.wait()

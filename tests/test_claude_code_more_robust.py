@@ -19,10 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +30,6 @@ from memcore.claude_code import catch_up, forget
 from memcore.claude_code.forget import is_forgotten
 from memcore.claude_code.mcp_server import MemoryService
 from memcore.claude_code.project import notes_session, registry_key, registry_session
-from memcore.claude_code.save_turns import lock_path
 from memcore.cli import main
 from memcore.errors import ConflictError, NotFoundError
 from memcore.stores import decode_entry, open_store
@@ -301,34 +297,6 @@ def test_a_start_does_not_catch_up_with_a_transcript_only_touched(tmp_path: Path
 
 
 # --- forget without the save turn ------------------------------------------------------------
-
-
-@pytest.fixture
-def held_turn() -> Iterator[Any]:
-    """A function holding a session's save turn from another process until the test ends."""
-    holders: list[subprocess.Popen[str]] = []
-
-    def hold(session: str) -> None:
-        script = (
-            "import fcntl, os, sys, time\n"
-            "fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)\n"
-            "fcntl.flock(fd, fcntl.LOCK_EX)\n"
-            "print('held', flush=True)\n"
-            "time.sleep(300)\n"
-        )
-        path = lock_path(session)
-        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-        holder = subprocess.Popen(
-            [sys.executable, "-c", script, path], stdout=subprocess.PIPE, text=True
-        )
-        holders.append(holder)
-        assert holder.stdout is not None
-        assert holder.stdout.readline() == "held\n"
-
-    yield hold
-    for holder in holders:
-        holder.kill()
-        holder.wait()
 
 
 def test_memcore_forget_that_cannot_get_the_turn_fails_and_changes_nothing(

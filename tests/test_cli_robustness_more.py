@@ -19,7 +19,6 @@ Every process gets its own ``$HOME``, ``$MEMCORE_HOME`` and ``$XDG_DATA_HOME`` u
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import socket
@@ -35,6 +34,7 @@ import pytest
 from memcore.cli import EXIT_ERROR, EXIT_USAGE
 from memcore.errors import MemcoreError, ValidationError
 from tests.claude_code_support import _u, _user
+from tests.damaged_sqlite import damaged_copies, fill_store
 
 MEMCORE = [sys.executable, "-m", "memcore"]
 
@@ -102,19 +102,7 @@ def one_line(err: str, *needles: str) -> str:
     return lines[0]
 
 
-def _fill(url: str, sessions: tuple[str, ...] = ("alpha", "beta", "gamma")) -> None:
-    """Three items in each of ``sessions``, synced into the store ``url``."""
-    from memcore import DistributedMemoryManager
-
-    async def fill() -> None:
-        manager = DistributedMemoryManager(url, replica_id="writer")
-        for session in sessions:
-            for n in range(3):
-                manager.set(session, f"k{n}", {"content": f"lint rule {n} of {session} " * 8})
-            await manager.sync_session_memory(session)
-        await manager.close()
-
-    asyncio.run(fill())
+_fill = fill_store
 
 
 # --- 1. Redis URLs: timeouts and redis-py's numbers in range ------------------------------------
@@ -356,31 +344,7 @@ READING = [
 ]
 
 
-def _damaged_copies(tmp_path: Path) -> dict[str, Path]:
-    """A sound memcore store (WAL mode, closed: no -wal or -shm beside it) and damaged copies
-    of it, each alone in a folder of its own."""
-    sound = tmp_path / "sound" / "s.db"
-    sound.parent.mkdir()
-    _fill(f"sqlite:///{sound}")
-    for suffix in ("-writers", "-waiters", "-wal", "-shm"):
-        Path(f"{sound}{suffix}").unlink(missing_ok=True)
-    data = sound.read_bytes()
-    assert data[18:20] == b"\x02\x02"  # (WAL mode: what makes SQLite make -wal and -shm)
-    garbled = bytearray(data)
-    for at in range(4096, len(garbled), 7):
-        garbled[at] ^= 0x5A
-    variants = {
-        "truncated": data[: len(data) // 2],
-        "garbled": bytes(garbled),
-        "header-only": data[:100],
-    }
-    files = {"sound": sound}
-    for name, content in variants.items():
-        path = tmp_path / name / "s.db"
-        path.parent.mkdir()
-        path.write_bytes(content)
-        files[name] = path
-    return files
+_damaged_copies = damaged_copies
 
 
 def test_reading_a_damaged_store_leaves_no_file_beside_it(tmp_path: Path) -> None:

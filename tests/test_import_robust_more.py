@@ -12,7 +12,6 @@ The command line is run as it is installed (``.venv/bin/memcore``, a process of 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import subprocess
 import sys
@@ -24,6 +23,7 @@ import pytest
 from memcore.claude_code import parse_lines, parse_transcript, parse_transcripts
 from memcore.errors import MemcoreError, NotFoundError, ValidationError
 from memcore.model import MemoryItem
+from tests.claude_code_support import short_session_lines
 
 MEMCORE = Path(sys.executable).with_name("memcore")
 PROJECT = "/home/dev/projects/shop"
@@ -38,29 +38,7 @@ def _homes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv(name, str(folder))
 
 
-def _records(session: str | None, cwd: str | None = PROJECT, tag: str = "") -> str:
-    """A short session's lines: a request and the agent's answer."""
-    lines = []
-    said = [
-        ("user", f"Please fix the rounding bug in prices.py{tag}."),
-        ("assistant", f"I fixed the rounding bug in prices.py{tag}: totals use Decimal now."),
-    ]
-    for n, (kind, text) in enumerate(said):
-        record: dict[str, Any] = {
-            "type": kind,
-            "uuid": f"u-{tag or 'x'}-{n}",
-            "timestamp": f"2025-03-01T10:00:0{n}Z",
-            "message": {
-                "role": kind,
-                "content": text if kind == "user" else [{"type": "text", "text": text}],
-            },
-        }
-        if session is not None:
-            record["sessionId"] = session
-        if cwd is not None:
-            record["cwd"] = cwd
-        lines.append(json.dumps(record))
-    return "\n".join(lines) + "\n"
+_records = short_session_lines
 
 
 def _write(folder: Path, name: str, text: str) -> Path:

@@ -267,12 +267,16 @@ def _unusable(root: Path) -> MemcoreError | None:
     user may read. By ``stat`` itself: ``Path.is_dir`` raises on a folder above that cannot be
     searched up to 3.11, where 3.12 says False, and the two must not tell a user different
     things."""
+    from memcore.os_errors import os_reason
+
     try:
         mode = root.stat().st_mode
-    except (FileNotFoundError, NotADirectoryError):
+    except FileNotFoundError:
         return NotFoundError(f"no such transcript file or folder: {root}")
-    except OSError as exc:
-        return ValidationError(f"cannot read {root}: {exc.strerror or exc}")
+    except NotADirectoryError as exc:  # (the entry at fault named: ``/x is not a folder``)
+        return NotFoundError(f"no such transcript file or folder: {root} ({os_reason(exc)})")
+    except OSError as exc:  # (in memcore's words, never ``[Errno 40] ...``)
+        return ValidationError(f"cannot read {root}: {os_reason(exc)}")
     folder = stat.S_ISDIR(mode)
     if not folder and not stat.S_ISREG(mode):  # (a device, a FIFO: reading one would never
         return ValidationError(f"not a regular file or folder: {root}")  # end, or never start)

@@ -21,8 +21,11 @@ from typing import NoReturn
 
 from memcore.claude_code.install_json import read_text
 from memcore.errors import ValidationError
+from memcore.os_errors import os_reason
 
 BACKUP_SUFFIX = ".memcore-backup"
+#: The end of the name of a file written beside its target, then moved over it.
+_TEMP_SUFFIX = ".memcore-tmp"
 
 
 def link_target(path: Path) -> Path | None:
@@ -45,9 +48,15 @@ def link_target(path: Path) -> Path | None:
             ) from None
         return target
     except (RuntimeError, OSError) as exc:  # a loop: RuntimeError before 3.13, ELOOP after
+        if isinstance(exc, RuntimeError) or exc.errno == errno.ELOOP:
+            raise ValidationError(
+                f"{path} is a symlink loop (it leads back to itself); point it at a file, or "
+                "name another file; nothing was changed"
+            ) from None
+        # (a link through a file, ``f/settings.json``: said as memcore says it, not "[Errno 20]")
         raise ValidationError(
-            f"{path} is a symlink loop ({exc}); point it at a file, or name another file; "
-            "nothing was changed"
+            f"{path} is a symlink to {os.path.realpath(path)}, which cannot be reached: "
+            f"{os_reason(exc)}; point it at a file, or name another file; nothing was changed"
         ) from None
 
 
@@ -97,7 +106,7 @@ class FileWrite:
 
 
 def _temp_beside(path: Path, text: str, mode: int) -> Path:
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".memcore-tmp")
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=_TEMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(text.encode("utf-8"))
@@ -226,10 +235,20 @@ def _raise_failed(exc: BaseException) -> NoReturn:
     """Re-raise ``exc``; an ``OSError`` as one line that says nothing was changed."""
     if isinstance(exc, ValidationError) or not isinstance(exc, OSError):
         raise exc
-    where = f" {exc.filename}" if exc.filename else ""
-    raise ValidationError(
-        f"cannot write{where}: {exc.strerror or exc}; nothing was changed"
-    ) from exc
+    where = f" {_target_of(os.fsdecode(exc.filename))}" if exc.filename else ""
+    raise ValidationError(f"cannot write{where}: {os_reason(exc)}; nothing was changed") from exc
+
+
+def _target_of(name: str) -> str:
+    """The file a temporary file of ``_temp_beside`` was to become (``.settings.json.ab12cd34
+    .memcore-tmp``: ``settings.json`` beside it), the one the user named; any other name as
+    it is."""
+    path = Path(name)
+    if path.name.startswith(".") and path.name.endswith(_TEMP_SUFFIX):
+        stem = path.name[1 : -len(_TEMP_SUFFIX)].rpartition(".")[0]
+        if stem:
+            return str(path.with_name(stem))
+    return name
 
 
 __all__ = [

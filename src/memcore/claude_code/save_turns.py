@@ -15,7 +15,9 @@ what every save was before it (its items are still written once: ``memcore.claud
 Without ``fcntl`` (Windows), or a folder that cannot be made, saves go on without turns.
 
 ``memcore forget`` takes the turn too, and does not go on without it (``required``): what it
-deleted a save or an import under way would write back.
+deleted a save or an import under way would write back. Nor does ``memcore
+import-claude-code``: a session whose turn it cannot get is skipped, and named (what it wrote
+without the turn, a forget still at work would lose its mark to).
 """
 
 from __future__ import annotations
@@ -69,8 +71,8 @@ async def session_turn(
         if required and taken is False:
             raise TurnHeldError(
                 f"could not get the lock of session {session_id!r} ({lock_path(session_id)}): "
-                f"another process (a hook's save of it, or an import) held it for more than "
-                f"{wait:g} s"
+                f"another process (a hook's save of it, an import or a forget) held it for "
+                f"more than {wait:g} s"
             )
         yield bool(taken)
     finally:

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import NamedTuple
 
-from memcore.claude_code.discovery import transcript_head
+from memcore.claude_code.discovery import HEAD_BYTES, transcript_head
 from memcore.claude_code.worktrees import Tree, linked_tree, project_folder
 from memcore.errors import NotFoundError, ValidationError
 
@@ -76,32 +76,79 @@ def check_transcript(transcript: Path, session_id: str | None, cwd: str) -> Chec
     records ran in ``cwd``; it is filed under that project either way (a linked git worktree's
     under the same place in its repository's main working tree: :mod:`.worktrees`).
 
+    Records that name no session are the session the file's name says (``abc.jsonl``:
+    ``abc``), as ``memcore import-claude-code`` and ``memcore digest PATH`` take them, and the
+    payload's only when that is its session id (Claude Code names the file after it).
+
     Refused (``ValidationError``/``NotFoundError``): a path that is not a readable file, a file
-    with no transcript record, records of another session, or records of another project (a
-    ``cwd`` outside it that no record names): a hook must not file someone else's transcript.
+    with no transcript record, records of another session (or, naming none, a file named for
+    another), or records of another project (a ``cwd`` outside it that no record names): a hook
+    must not file someone else's transcript.
     """
     if not transcript.is_file():
         raise NotFoundError(f"no transcript file at {transcript}")
     if not os.access(transcript, os.R_OK):
         raise ValidationError(f"the transcript {transcript} is not readable")
     head = transcript_head(transcript)
-    if head.session_id is None:
-        raise ValidationError(f"{transcript} holds no Claude Code transcript record")
-    if session_id and head.session_id != session_id:
+    named = head.session_id
+    if named is None:
+        named = _named_by_file(transcript, session_id)
+    if session_id and named != session_id:
         raise ValidationError(
-            f"{transcript} is the transcript of session {head.session_id}, not of {session_id}"
+            f"{transcript} is the transcript of session {named}, not of {session_id}"
         )
     started = head.cwd if head.cwd and os.path.isabs(head.cwd) else None
     if started is None:
         tree = linked_tree(cwd)
-        return CheckedTranscript(head.session_id, project_folder(cwd, tree), tree)
+        return CheckedTranscript(named, project_folder(cwd, tree), tree)
     if not inside(cwd, started) and not names_cwd(transcript, cwd):
         raise ValidationError(
             f"{transcript} belongs to the project at {started}: {cwd} is outside it, and "
             "none of its records ran there"
         )
     tree = linked_tree(started)
-    return CheckedTranscript(head.session_id, project_folder(started, tree), tree)
+    return CheckedTranscript(named, project_folder(started, tree), tree)
+
+
+def _named_by_file(transcript: Path, session_id: str | None) -> str:
+    """The session of a transcript whose records name none: its file's name (``abc.jsonl``:
+    ``abc``), as ``memcore import-claude-code`` and ``memcore digest PATH`` take it, when that
+    is the payload's own session (Claude Code names the file after it) and the file holds a
+    record; else ``ValidationError`` (a file of no session, or of another one, is not filed)."""
+    if not _holds_a_record(transcript):
+        raise ValidationError(f"{transcript} holds no Claude Code transcript record")
+    if not session_id or transcript.stem != session_id:
+        raise ValidationError(
+            f"{transcript} names no session in its records, and its file's name is not the "
+            f"session's ({session_id})"
+        )
+    return transcript.stem
+
+
+def _holds_a_record(transcript: Path) -> bool:
+    """Whether one of the first lines of the transcript (up to ``HEAD_BYTES``) is a record: a
+    JSON object with a ``type``, as the import and ``memcore digest PATH`` count them (a file
+    of none is refused by them too). A line cut at the limit (a pasted screenshot runs to
+    megabytes) is one when it opens an object."""
+    read = 0
+    try:
+        with transcript.open("rb") as handle:
+            while read < HEAD_BYTES:
+                raw = handle.readline(HEAD_BYTES - read)
+                if not raw:
+                    return False
+                read += len(raw)
+                try:
+                    record = json.loads(raw)
+                except (ValueError, RecursionError):  # (UnicodeDecodeError is a ValueError)
+                    if read >= HEAD_BYTES:
+                        return raw.lstrip().startswith(b"{")
+                    continue
+                if isinstance(record, dict) and isinstance(record.get("type"), str):
+                    return True
+    except OSError:
+        return False
+    return False
 
 
 __all__ = ["CheckedTranscript", "check_transcript", "inside", "names_cwd", "session_files"]

@@ -11,7 +11,6 @@ read with :func:`read_state`; every command names its store with ``--store URL``
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
@@ -405,24 +404,11 @@ def _sqlite_path(url: str | None) -> str | None:
 
 def _let_sqlite_tidy(path: str) -> None:
     """Remove the ``-wal`` and ``-shm`` files a read-only read left beside ``path``, the way
-    SQLite does: its last connection to close, once it has the file to itself, checkpoints
-    the (empty) log and deletes both. Another process that has the store open keeps them (it
-    holds its lock, so this connection is not the last), and one that cannot be written (or
-    opened) keeps them too. Nothing of the database changes: a read opens the log, which is
-    empty (nothing was written; a ``-wal`` holding commits is someone's, and is
-    checkpointed, as SQLite would at its next open, not lost)."""
-    import sqlite3
+    SQLite does (``memcore.stores.sqlite_file.tidy_wal_files``, which the library's read-only
+    open also runs when its first read fails): files another process has open are kept."""
+    from memcore.stores.sqlite_file import tidy_wal_files
 
-    try:
-        conn = sqlite3.connect(Path(path).absolute().as_uri() + "?mode=rw", uri=True, timeout=0.1)
-    except (sqlite3.Error, OSError, ValueError):
-        return
-    try:
-        with contextlib.suppress(sqlite3.Error):  # (a damaged file: the log is open by then)
-            conn.execute("PRAGMA schema_version").fetchone()
-    finally:
-        with contextlib.suppress(sqlite3.Error):
-            conn.close()
+    tidy_wal_files(path)
 
 
 def take_unlisted(store: object) -> dict[str, str]:

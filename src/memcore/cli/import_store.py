@@ -18,7 +18,8 @@ from memcore.errors import BackendError, MemcoreError, ValidationError
 from memcore.model import MemoryItem
 
 #: The longest wait for a session's save turn (seconds): a hook's save or a ``memcore forget``
-#: of it is waited for, not written over (a stopped process holding it does not stop the import)
+#: of it is waited for, not written over; held longer, that session is skipped, and named (a
+#: forget still deleting it would lose its mark to what the import wrote), the rest imported
 TURN_WAIT = 30.0
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ class _Stored(NamedTuple):
     forgotten: bool = False  # ``memcore forget`` marked it while the import ran: not stored
     written_before_mark: bool = False  # (forgotten) the mark came after the import wrote it
     unplaced: str | None = None  # why it has no project to be filed under (no absolute cwd)
+    held: str | None = None  # its turn was held by another process all the while: not stored
 
 
 async def _import_sessions(
@@ -58,7 +60,9 @@ async def _import_sessions(
     ``memcore forget`` and the hooks take, and only when no registry marks it forgotten then:
     the check before the reading is long past by the time it is written. A mark that appears
     while it is written (a forget that went on without the turn) has what was written forgotten
-    again, so that whichever runs first, a forgotten session stays forgotten."""
+    again, so that whichever runs first, a forgotten session stays forgotten. A session whose
+    turn another process holds for longer than ``TURN_WAIT`` is not written at all (``held``
+    says why): the others are."""
     from memcore.cli.import_unchanged import CUTS_SESSION
     from memcore.stores import open_store
     from memcore.stores.base import validate_session_id
@@ -98,13 +102,19 @@ async def _import_in_turn(
     cut: int,
 ) -> _Stored:
     """``_import_sessions``' work on one session, in its save turn; ``forgotten`` when a
-    registry marks it forgotten before it is written (nothing is) or after."""
-    from memcore.claude_code.save_turns import session_turn
+    registry marks it forgotten before it is written (nothing is) or after; ``held`` when
+    another process held its turn for longer than ``TURN_WAIT`` (nothing is written: gone on
+    without it, what a forget deleting the session meanwhile would be written back)."""
+    from memcore.claude_code.save_turns import TurnHeldError, session_turn
     from memcore.cli.import_unchanged import CUTS_SESSION, next_cut, noted_cut
     from memcore.sync import DistributedMemoryManager
     from memcore.transfer import save_access_log
 
-    async with session_turn(session, wait=TURN_WAIT):
+    async with contextlib.AsyncExitStack() as turn:
+        try:
+            await turn.enter_async_context(session_turn(session, TURN_WAIT, required=True))
+        except TurnHeldError as exc:
+            return _Stored(0, 0, 0, held=str(exc))
         if await _marked_forgotten(store, replica, session):
             return _Stored(0, 0, 0, forgotten=True)
         manager = DistributedMemoryManager(storage_backend=store, replica_id=replica)

@@ -254,6 +254,13 @@ def _print_stored(stored: Mapping[str, _Stored], out: TextIO) -> None:
                 file=out,
             )
             continue
+        if done.held is not None:  # (its lock held all the while: written without it, a
+            print(  # forget under way would lose its mark to it)
+                f"session {session!r} skipped, not stored: {done.held}; import it again once "
+                "that is done",
+                file=out,
+            )
+            continue
         print(
             f"stored session {session!r}: {done.items} items, {done.written} new or changed "
             f"(version {done.version}), {done.logged} accesses in its access log",

@@ -42,10 +42,19 @@ def validate_session_id(session_id: object) -> str:
     """Return ``session_id`` if it is a safe session name, else raise ``ValidationError``."""
     if not isinstance(session_id, str) or not _SESSION_RE.fullmatch(session_id):
         raise ValidationError(
-            f"invalid session id {session_id!r}: use 1-200 characters from "
+            f"invalid session id {_shown_id(session_id)}: use 1-200 characters from "
             "ASCII letters, digits and . _ @ - + = (not starting with + or =)"
         )
     return session_id
+
+
+def _shown_id(session_id: object, width: int = 40) -> str:
+    """An invalid session id as its error shows it: quoted, cut to its first ``width``
+    characters when longer (a 300-character id, a whole pasted line, filled the message)."""
+    if isinstance(session_id, str) and len(session_id) > width:
+        return f"{session_id[:width]!r}... ({len(session_id)} characters)"
+    shown = repr(session_id)
+    return shown if len(shown) <= 2 * width else f"{shown[: 2 * width]}..."
 
 
 def session_by_prefix(prefix: str, sessions: Sequence[str]) -> str | None:

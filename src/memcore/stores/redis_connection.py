@@ -31,6 +31,7 @@ from memcore.stores.redis_scripts import SCRIPTS
 from memcore.stores.redis_urls import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_SOCKET_TIMEOUT,
+    given_seconds,
     import_redis,
     parse_redis_url,
 )
@@ -66,6 +67,9 @@ class RedisConnection:
         retries: int = 2,
     ) -> None:
         parsed = parse_redis_url(url)
+        # (checked as the URL's are: ``inf`` waited for ever, a negative one failed in redis-py)
+        socket_timeout = given_seconds("socket_timeout", socket_timeout)
+        connect_timeout = given_seconds("connect_timeout", connect_timeout)
         self.url = url
         self.cluster = parsed.cluster
         self._client_url = parsed.client_url

@@ -81,6 +81,21 @@ def _seconds(name: str, text: str, url: str) -> float:
     return value
 
 
+def given_seconds(name: str, value: object) -> float | None:
+    """A timeout given to ``RedisStore`` as a keyword (None: not given), checked as the URL's
+    are (:func:`_seconds`): a positive, finite number of seconds, at most :data:`MAX_SECONDS`;
+    ``ValidationError`` otherwise (``socket_timeout=float("inf")`` waited for ever)."""
+    if value is None:
+        return None
+    number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    if number is None or not 0 < number <= MAX_SECONDS:  # (nan and inf are not in it)
+        raise ValidationError(
+            f"invalid redis store option: {name} is a positive number of seconds, at most "
+            f"{MAX_SECONDS} (one day); got {value!r}"
+        )
+    return float(number)
+
+
 def _whole_number(name: str, text: str, url: str) -> int:
     """One of redis-py's whole-number options (:data:`_WHOLE_NUMBERS`), in its range."""
     least, most, what = _WHOLE_NUMBERS[name]
@@ -139,6 +154,7 @@ __all__ = [
     "DEFAULT_SOCKET_TIMEOUT",
     "MAX_SECONDS",
     "RedisURL",
+    "given_seconds",
     "import_redis",
     "parse_redis_url",
 ]

@@ -6,6 +6,7 @@ imports no asyncio.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import stat
@@ -53,6 +54,38 @@ def _not_a_file(path: str) -> str:
     if stat.S_ISREG(mode):
         return ""
     return kind_of(mode)
+
+
+#: The files SQLite makes beside a database in WAL mode, even to read it (``mode=ro``).
+WAL_FILES = ("-wal", "-shm")
+
+
+def _wal_files(path: str) -> bool:
+    """Whether a ``-wal`` or ``-shm`` file is beside the database ``path``."""
+    return any(os.path.lexists(f"{path}{suffix}") for suffix in WAL_FILES)
+
+
+def tidy_wal_files(path: str) -> None:
+    """Remove the ``-wal`` and ``-shm`` files a read-only read left beside ``path`` (SQLite
+    makes them to read a WAL-mode file, and a read-only connection cannot remove them when it
+    closes), the way SQLite does: its last connection to close, once it has the file to
+    itself, checkpoints the (empty) log and deletes both. Another process that has the store
+    open keeps them (it holds its lock, so this connection is not the last), and one that
+    cannot be written (or opened) keeps them too. Nothing of the database changes: a read opens
+    the log, which is empty (nothing was written; a ``-wal`` holding commits is someone's, and
+    is checkpointed, as SQLite would at its next open, not lost)."""
+    if not _wal_files(path):
+        return
+    try:
+        conn = sqlite3.connect(Path(path).absolute().as_uri() + "?mode=rw", uri=True, timeout=0.1)
+    except (sqlite3.Error, OSError, ValueError):
+        return
+    try:
+        with contextlib.suppress(sqlite3.Error):  # (a damaged file: the log is open by then)
+            conn.execute("PRAGMA schema_version").fetchone()
+    finally:
+        with contextlib.suppress(sqlite3.Error):
+            conn.close()
 
 
 class SQLiteFile:
@@ -117,24 +150,33 @@ class SQLiteFile:
         schema is first upgraded in place when it can be written (``_upgrade_in_place``)."""
         uri = Path(self.path).absolute().as_uri()
         conn: sqlite3.Connection | None = None
+        alone = not _wal_files(self.path)  # (no -wal/-shm: no other connection has it open)
         for options in ("?mode=ro", "?mode=ro&immutable=1"):
             conn = connect(uri + options, uri=True, timeout=self.timeout, isolation_level=None)
             try:
                 conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
                 conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
                 break
-            except sqlite3.OperationalError as exc:
+            except BaseException as exc:
+                # closed whatever failed ("database disk image is malformed" is no
+                # OperationalError: that connection stayed open, held by the traceback)
                 conn.close()
                 # only a file that cannot be opened for reading as it is (no -shm can be made
                 # beside it) is read as immutable; a busy one is not: another process writes it
-                cannot_open = "unable to open" in str(exc) or "readonly" in str(exc)
+                cannot_open = isinstance(exc, sqlite3.OperationalError) and (
+                    "unable to open" in str(exc) or "readonly" in str(exc)
+                )
                 if "immutable" in options or not cannot_open:
+                    if alone:
+                        tidy_wal_files(self.path)
                     raise
         assert conn is not None
         try:
             older = self._check_schema(conn) < _SCHEMA_VERSION
         except BaseException:
             conn.close()
+            if alone:
+                tidy_wal_files(self.path)
             raise
         if not older:
             return conn
