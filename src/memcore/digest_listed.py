@@ -140,11 +140,16 @@ def listed_open(
     out: list[Candidate] = []
     said: set[str] = set()
     for who, (at, found) in sorted(latest.items(), key=lambda entry: entry[1][0]):
-        touched, words = _done_after(items, at)
+        touched = _touched_after(items, at)
+        words: list[frozenset[str]] | None = None  # (read only for an item no name settles)
         by_lead: dict[str, list[str]] = {}
         for lead, text in found:
             key = " ".join(text.lower().split())
-            if key in said or _done(text, touched, words, steps):
+            if key in said or _named_done(text, touched):
+                continue
+            if words is None:
+                words = _words_after(items, at)
+            if _said_done(text, words, steps):
                 continue
             said.add(key)
             by_lead.setdefault(lead, []).append(text)
@@ -158,40 +163,48 @@ def listed_open(
     return out
 
 
-def _done_after(items: Sequence[MemoryItem], at: int) -> tuple[set[str], list[frozenset[str]]]:
-    """What the items after item ``at`` touched (paths, their base names, names, commands'
-    words) and the telling words of what either side said after it."""
+def _touched_after(items: Sequence[MemoryItem], at: int) -> set[str]:
+    """What the items after item ``at`` touched: paths, their base names, names, commands'
+    words."""
     touched: set[str] = set()
+    for item in items[at + 1 :]:
+        meta = item.metadata
+        if meta.get("kind") != "tool_call":
+            continue
+        for key in ("file_path", "pattern", "path"):
+            value = meta.get(key)
+            if isinstance(value, str) and value:
+                touched.add(value)
+                touched.add(value.rstrip("/").rsplit("/", 1)[-1])
+        for key in ("names", "defines"):
+            value = meta.get(key)
+            if isinstance(value, list):
+                touched.update(str(name).removesuffix("()") for name in value)
+        for key in ("enclosing", "command"):
+            value = meta.get(key)
+            if isinstance(value, str):
+                touched.add(value.removesuffix("()"))
+                if key == "command":
+                    touched.update(value.split())
+    return touched
+
+
+def _words_after(items: Sequence[MemoryItem], at: int) -> list[frozenset[str]]:
+    """The telling words of what either side said after item ``at``, line by line (a long
+    reply's table holds most words of any item somewhere; the user's asking for it takes it
+    up, the agent's words only when they say it done)."""
     words: list[frozenset[str]] = []
     for item in items[at + 1 :]:
         meta = item.metadata
         kind = meta.get("kind")
-        if kind == "tool_call":
-            for key in ("file_path", "pattern", "path"):
-                value = meta.get(key)
-                if isinstance(value, str) and value:
-                    touched.add(value)
-                    touched.add(value.rstrip("/").rsplit("/", 1)[-1])
-            for key in ("names", "defines"):
-                value = meta.get(key)
-                if isinstance(value, list):
-                    touched.update(str(name).removesuffix("()") for name in value)
-            for key in ("enclosing", "command"):
-                value = meta.get(key)
-                if isinstance(value, str):
-                    touched.add(value.removesuffix("()"))
-                    if key == "command":
-                        touched.update(value.split())
-        elif kind in ("fact", "task") and not meta.get("sidechain"):
-            # (line by line: a long reply's table holds most words of any item somewhere; the
-            # user's asking for it takes it up, the agent's words only when they say it done)
+        if kind in ("fact", "task") and not meta.get("sidechain"):
             agent = kind == "fact"
             words.extend(
                 _telling(line)
                 for line in _LINE_OR_SENTENCE.split(item.content)
                 if not agent or _says_done(line)
             )
-    return touched, words
+    return words
 
 
 #: The agent's words that say a thing done ("Added ...", "The docs are in the README now"),
@@ -208,18 +221,20 @@ def _says_done(line: str) -> bool:
     return _DONE_WORDS.search(line) is not None and _NOT_DONE.search(line) is None
 
 
-def _done(
-    text: str, touched: set[str], later: list[frozenset[str]], steps: list[tuple[str, str]]
-) -> bool:
-    """Whether the to-do item ``text`` was done after it was listed, or is the task list's:
-    something it names was touched, or a step of the task list or later words say most of
-    its telling words."""
+def _named_done(text: str, touched: set[str]) -> bool:
+    """Whether something the to-do item ``text`` names was touched after it was listed."""
     for name in line_identifiers(text):
         bare = name.strip("`").removesuffix("()")
         if bare in touched or bare.rstrip("/").rsplit("/", 1)[-1] in touched:
             return True
         if " " in bare and all(word in touched for word in bare.split()):
             return True  # (a command named: its words run)
+    return False
+
+
+def _said_done(text: str, later: list[frozenset[str]], steps: list[tuple[str, str]]) -> bool:
+    """Whether a step of the task list or later words say most of the to-do item ``text``'s
+    telling words (it is the task list's, or was done)."""
     own = _telling(_core(text))
     if not own:
         return False

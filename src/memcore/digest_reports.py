@@ -27,23 +27,21 @@ from memcore.session_items import is_pasted_output
 #: Rust error, an exception (after a traceback, its last line: the one that names it), a panic,
 #: a tool's own error line, a shell's. Each with whether it is a check's failure (a test, a
 #: build, a type check: a later run of the project's checks that passed says it was fixed).
-_KEY_LINES = (
-    (lazy_compile(r"^(?:FAILED|ERROR) \S+::\S+.*$"), True),
-    (lazy_compile(r"^--- FAIL: \S+.*$"), True),
-    (lazy_compile(r"^(?:FAIL|\u2715|\u00d7|\u2717)\s+\S+.*$"), True),
+_KEY_SOURCES = (
+    (r"^(?:FAILED|ERROR) \S+::\S+.*$", True),
+    (r"^--- FAIL: \S+.*$", True),
+    (r"^(?:FAIL|\u2715|\u00d7|\u2717)\s+\S+.*$", True),
     (
-        lazy_compile(
-            r"^\S+?\.\w{1,5}(?::\d+(?::\d+)?:?|\(\d+,\d+\):?)\s+(?:- )?(?:fatal )?error\b.*$"
-        ),
+        r"^\S+?\.\w{1,5}(?::\d+(?::\d+)?:?|\(\d+,\d+\):?)\s+(?:- )?(?:fatal )?error\b.*$",
         True,
     ),
-    (lazy_compile(r"^\S+?\.go:\d+:\d+: .+$"), True),
-    (lazy_compile(r"^error\[E\d+\]: .+$"), True),
-    (lazy_compile(r"^(?:[\w.]+\.)?[A-Z]\w*(?:Error|Exception)(?:: .+)?$"), False),
-    (lazy_compile(r"^panic: .+$"), False),
-    (lazy_compile(r"^(?:(?:error|fatal|FATAL|ERROR|Error)(?:\[\w+\])?:|npm ERR!) .+$"), False),
+    (r"^\S+?\.go:\d+:\d+: .+$", True),
+    (r"^error\[E\d+\]: .+$", True),
+    (r"^(?:[\w.]+\.)?[A-Z]\w*(?:Error|Exception)(?:: .+)?$", False),
+    (r"^panic: .+$", False),
+    (r"^(?:(?:error|fatal|FATAL|ERROR|Error)(?:\[\w+\])?:|npm ERR!) .+$", False),
     (
-        lazy_compile(
+        (
             r"^.*\b(?:command not found|No such file or directory|Segmentation fault"
             r"|unknown (?:command|flag|option)|cannot find module|Cannot find module)\b.*$"
             # (a tool's own complaint: "go: cannot find main module")
@@ -51,8 +49,11 @@ _KEY_LINES = (
         ),
         False,
     ),
-    (lazy_compile(r"^.*\b\d+ (?:failed|failing|errors?)\b.*$"), True),
+    (r"^.*\b\d+ (?:failed|failing|errors?)\b.*$", True),
 )
+_KEY_LINES = tuple((lazy_compile(source), check) for source, check in _KEY_SOURCES)
+#: Any of them: a message with no such line (most) is passed over in one scan of each line.
+_ANY_KEY = lazy_compile("|".join(f"(?:{source})" for source, _ in _KEY_SOURCES))
 #: A Python traceback's opening: its exception is its last line that names one.
 _TRACEBACK = "Traceback (most recent call last)"
 #: How many characters of a message are looked at, and the words of its key line said.
@@ -66,10 +67,27 @@ def failure_key(text: str) -> tuple[str, bool] | None:
     """The line of a program's failure that ``text`` (a user's message) pastes, one line cut to
     ``KEY_WORDS`` words, and whether it is a check's failure (a test, a build: see
     ``_KEY_LINES``); None when it pastes none (prose that speaks of an error is no paste)."""
+    if text in _KEYS_FOUND:  # (asked of a message by several rules)
+        return _KEYS_FOUND[text]
+    if len(_KEYS_FOUND) >= _KEYS_KEPT:
+        _KEYS_FOUND.clear()
+    found_key = _KEYS_FOUND[text] = _failure_key(text)
+    return found_key
+
+
+#: ``failure_key``'s answers by message (at most ``_KEYS_KEPT``, then forgotten at once).
+_KEYS_FOUND: dict[str, tuple[str, bool] | None] = {}
+_KEYS_KEPT = 512
+
+
+def _failure_key(text: str) -> tuple[str, bool] | None:
     lines = [line.strip() for line in text[:_REPORT_TEXT].splitlines()]
+    candidates = [line for line in lines if line and _ANY_KEY.match(line) is not None]
+    if not candidates:
+        return None
     traced = any(line.startswith(_TRACEBACK) for line in lines)
     for number, (pattern, check) in enumerate(_KEY_LINES):
-        found = [line for line in lines if line and pattern.match(line) is not None]
+        found = [line for line in candidates if pattern.match(line) is not None]
         if number == _EXCEPTION and found and not traced:  # (a name and its message only)
             found = [line for line in found if ": " in line]
         if found:

@@ -82,9 +82,12 @@ def _undone_together(
     all accounted for (two at least; empty when they are not)."""
     to_take = Counter(removed)  # what the earlier edits must have added
     to_give = Counter(added)  # and taken out
+    could_take, could_give = frozenset(removed), frozenset(added)
     found: list[int] = []
     for k in range(len(earlier) - 1, -1, -1):
         _, their_added, their_removed = earlier[k]
+        if not could_take.issuperset(their_added) or not could_give.issuperset(their_removed):
+            continue  # (most: a line this edit never touched; no counting needed to tell)
         took, gave = Counter(their_added), Counter(their_removed)
         if not (took or gave) or took - to_take or gave - to_give:
             continue  # (not all of it undone by this edit: another's)
