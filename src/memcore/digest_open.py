@@ -231,7 +231,6 @@ def summary_open_lines(item: MemoryItem, seq: int) -> list[Candidate]:
     return out
 
 
-_EDIT_TOOLS = ("Edit", "MultiEdit", "Write", "NotebookEdit")
 #: Past this many tool calls after a compaction, what its summary left to do is no longer
 #: what is open: the work since took it up (or left it), and the session's own lines say so.
 PENDING_CALLS = 20
@@ -266,7 +265,7 @@ def pending_since(
             continue
         calls += 1
         names = meta.get("names")
-        if meta.get("tool") in _EDIT_TOOLS and isinstance(names, list):
+        if meta.get("tool") in EDIT_TOOLS and isinstance(names, list):
             changed.update(str(name).removesuffix("()") for name in names)
             enclosing = meta.get("enclosing")  # (the function the edit was made in)
             if isinstance(enclosing, str):

@@ -171,11 +171,15 @@ def reported_failure(text: str) -> Report | None:
         return None  # ("ok, it generally works now but ...": what it pastes is no failure of it)
     if found is None and key is None:
         return None
-    said = ""
-    if found is not None:
-        words = _SENTENCE_END.split(head[found.start() :], 1)[0].split()[:_REPORT_WORDS]
-        said = " ".join(words).rstrip(".,;:!").replace('"', "'")
+    said = "" if found is None else words_from(head, found.start())
     return Report(said, "" if key is None else key[0], key is not None and key[1])
+
+
+def words_from(head: str, start: int) -> str:
+    """The user's words in ``head`` from ``start`` to the end of their sentence, at most
+    ``_REPORT_WORDS`` of them, as a mark quotes them (double quotes made single)."""
+    words = _SENTENCE_END.split(head[start:], 1)[0].split()[:_REPORT_WORDS]
+    return " ".join(words).rstrip(".,;:!").replace('"', "'")
 
 
 #: A result line that claims something works ("The attribution is now working correctly",
@@ -281,4 +285,5 @@ __all__ = [
     "pasted_command",
     "reported_failure",
     "unmet_report",
+    "words_from",
 ]

@@ -25,6 +25,7 @@ from memcore.digest_reports import (
     REPORT_CHARS,
     named_before,
     reported_failure,
+    words_from,
 )
 from memcore.digest_undone import undone_edits
 from memcore.digest_work import (
@@ -259,9 +260,6 @@ YES_NO_ASKED = lazy_compile(
 #: The kinds of the user's messages (a message that says how things are to be is imported as
 #: a preference: "no, we removed the session commands on purpose").
 USER_SAID = ("task", "preference")
-_REPORT_CHARS = REPORT_CHARS
-_REPORT_WORDS = 8
-_SENTENCE_END = lazy_compile(r"[.!?\n]")
 
 
 def said_before_it_failed(cands: list[Candidate], items: Sequence[MemoryItem]) -> list[Candidate]:
@@ -284,7 +282,7 @@ def said_before_it_failed(cands: list[Candidate], items: Sequence[MemoryItem]) -
             continue
         if kind not in USER_SAID or meta.get("role") != "user":
             continue
-        head = item.content[:_REPORT_CHARS]
+        head = item.content[:REPORT_CHARS]
         # (what it says did not work, or the failure it pasted: a traceback, a test's output)
         # (after the agent's words: a part of a session after a compaction opens on them)
         told = reported_failure(item.content) if max(start, replied) >= 0 else None
@@ -296,10 +294,9 @@ def said_before_it_failed(cands: list[Candidate], items: Sequence[MemoryItem]) -
         elif start >= 0:
             found = CORRECTED.match(head)
             # (the question looked for only then: most messages correct nothing)
-            asked = found is not None and YES_NO_ASKED.search(reply[-_REPORT_CHARS:]) is not None
+            asked = found is not None and YES_NO_ASKED.search(reply[-REPORT_CHARS:]) is not None
             if found is not None and not asked:
-                words = _SENTENCE_END.split(head[found.start() :], 1)[0].split()[:_REPORT_WORDS]
-                said = " ".join(words).rstrip(".,;:!").replace('"', "'")
+                said = words_from(head, found.start())
                 turns.append((start, seq, CONTRADICTED.format(said), True, False))
         start = seq
     if turns and turns[-1][1] == start and not _answered_after(items, start):

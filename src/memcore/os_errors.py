@@ -43,12 +43,19 @@ def describe_os_error(exc: OSError, *, named: bool = False) -> str:
     reason = exc.strerror or str(exc) or type(exc).__name__
     if exc.filename is None:
         return reason
-    path = _text(exc.filename)
+    return _at_fault(exc, named) or f"{reason}: {_text(exc.filename)}"
+
+
+def _at_fault(exc: OSError, named: bool) -> str | None:
+    """What is wrong said of the entry at fault, for a path through something that is no
+    folder or a folder where a file was meant; None for any other error."""
+    if exc.filename is None:
+        return None
     if exc.errno == errno.ENOTDIR:
-        return not_a_folder(path, named=named)
+        return not_a_folder(_text(exc.filename), named=named)
     if exc.errno == errno.EISDIR:
-        return f"{path} is a folder, not a file"
-    return f"{reason}: {path}"
+        return f"{_text(exc.filename)} is a folder, not a file"
+    return None
 
 
 def os_reason(exc: OSError) -> str:
@@ -56,11 +63,7 @@ def os_reason(exc: OSError) -> str:
     (``cannot read /x/y: ...``): a path through something that is no folder names the entry at
     fault (``/x is not a folder``), a folder where a file was meant says so, anything else is
     the system's reason alone (``Permission denied``), never ``[Errno 20] ...``."""
-    if exc.filename is not None and exc.errno == errno.ENOTDIR:
-        return not_a_folder(_text(exc.filename), named=True)
-    if exc.filename is not None and exc.errno == errno.EISDIR:
-        return f"{_text(exc.filename)} is a folder, not a file"
-    return exc.strerror or str(exc) or type(exc).__name__
+    return _at_fault(exc, True) or exc.strerror or str(exc) or type(exc).__name__
 
 
 def reworded(text: str, exc: BaseException) -> str:

@@ -30,7 +30,7 @@ from typing import Any
 
 from memcore.claude_code.project import is_note_of
 from memcore.claude_code.recall_rank import pool_size, rank, recall_index
-from memcore.errors import ValidationError
+from memcore.claude_code.stored_values import item_of
 from memcore.model import MemoryItem
 from memcore.search import item_text
 
@@ -127,19 +127,9 @@ class ProjectRecall:
         value = self._manager.get(name, key)
         if value is None:
             return None
-        try:
-            item = MemoryItem.coerce(value)
-        except ValidationError as exc:
-            if (name, key) not in self._refused:
-                self._refused.add((name, key))
-                logger.warning(
-                    "recall left out key %r of session %r: its value is no memory item (%s)",
-                    key,
-                    name,
-                    exc,
-                )
-            return None
-        self._refused.discard((name, key))
+        item = item_of(value, name, key, by="recall", warned=self._refused, log=logger)
+        if item is not None:
+            self._refused.discard((name, key))
         return item
 
     def _shown(self, name: str, item: MemoryItem) -> bool:

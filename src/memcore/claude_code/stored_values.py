@@ -26,11 +26,12 @@ def item_of(
     *,
     by: str,
     warned: set[tuple[str, str]] | None = None,
+    log: logging.Logger = logger,
 ) -> MemoryItem | None:
     """``value`` (of ``key`` in ``session``) as a memory item, or None when it is none: then a
-    warning names it and what left it out (``by``), once per ``(session, key)`` when ``warned``
-    is given (a long-lived reader's: the MCP server's), else every time; ``by=""`` leaves it out
-    silently (a hook, whose stderr says only its failure)."""
+    warning on ``log`` names it and what left it out (``by``), once per ``(session, key)`` when
+    ``warned`` is given (a long-lived reader's: the MCP server's, recall's), else every time;
+    ``by=""`` leaves it out silently (a hook, whose stderr says only its failure)."""
     if isinstance(value, MemoryItem):
         return value
     try:
@@ -39,7 +40,7 @@ def item_of(
         if by and (warned is None or (session, key) not in warned):
             if warned is not None:
                 warned.add((session, key))
-            logger.warning(
+            log.warning(
                 "%s left out key %r of session %r: its value is no memory item (%s)",
                 by,
                 key,

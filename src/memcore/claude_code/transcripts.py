@@ -144,11 +144,12 @@ def parse_transcript(
     if stored is not None:
         stored = _stored_items(stored)
     try:
-        mode, size = _mode_and_size(file)
+        info = os.stat(file)  # (the file a link leads to)
     except OSError:
-        mode = size = 0
-    if not stat.S_ISREG(mode):
+        raise NotFoundError(f"no such transcript file: {file}") from None
+    if not stat.S_ISREG(info.st_mode):
         raise NotFoundError(f"no such transcript file: {file}")
+    size = info.st_size
     if start_offset > size:
         raise ValidationError(
             f"start_offset {start_offset} is past the end of {file} ({size} bytes): the file "
@@ -181,20 +182,17 @@ def parse_transcript(
 def _transcript_file(path: object) -> Path:
     """``path`` as a ``Path``; ``ValidationError`` for what names no file (bytes, a number,
     None, an empty string)."""
-    if isinstance(path, Path):
-        name: object = path
-    elif isinstance(path, (str, os.PathLike)):
-        name = os.fspath(path)
-    else:
+    if not isinstance(path, (str, os.PathLike)):
         raise ValidationError(
             f"a transcript path is a str or an os.PathLike "
             f"(got {type(path).__name__}: {path!r:.80})"
         )
-    if not isinstance(name, (str, Path)):
+    name = os.fspath(path)
+    if not isinstance(name, str):
         raise ValidationError(
             f"a transcript path is a str, not {type(name).__name__} ({name!r:.80})"
         )
-    if not str(name):
+    if not name:
         raise ValidationError("an empty path names no transcript file")
     return Path(name)
 
@@ -227,12 +225,6 @@ def _stored_items(stored: object) -> list[MemoryItem]:
                 f"{item!r:.80})"
             )
     return items
-
-
-def _mode_and_size(file: Path) -> tuple[int, int]:
-    """The file's mode and size (the file a link leads to: ``os.stat``)."""
-    info = os.stat(file)
-    return info.st_mode, info.st_size
 
 
 def parse_lines(

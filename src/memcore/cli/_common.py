@@ -340,10 +340,6 @@ async def open_existing_store(url: str | None, *, read_only: bool = True) -> Asy
             await store.close()
 
 
-#: The files SQLite makes beside a database in WAL mode, even to read it (``mode=ro``).
-_WAL_FILES = ("-wal", "-shm")
-
-
 @contextmanager
 def _no_files_left(url: str | None, *, watch: bool = True) -> Iterator[None]:
     """A command that only looks (``watch``) leaves no file beside the SQLite store ``url``
@@ -351,11 +347,17 @@ def _no_files_left(url: str | None, *, watch: bool = True) -> Iterator[None]:
     WAL-mode file to read it, even read-only, and a read-only connection cannot remove them
     when it closes; beside a damaged file, or a store nothing else had open, they were left
     behind. When neither was there before, they are removed as SQLite removes them
-    (:func:`_let_sqlite_tidy`)."""
+    (``memcore.stores.sqlite_file.tidy_wal_files``, which the library's read-only open also
+    runs when its first read fails: files another process has open are kept)."""
     sqlite = watch and (url is None or url.lower().startswith("sqlite:"))
     path = _sqlite_path(url) if sqlite else None
-    if path is None or not Path(path).is_file() or _wal_files(path):
-        yield  # (no file to watch, or one already open elsewhere, or left so by a crash)
+    if path is None or not Path(path).is_file():
+        yield  # (no file to watch)
+        return
+    from memcore.stores.sqlite_file import tidy_wal_files, wal_files_beside
+
+    if wal_files_beside(path):
+        yield  # (one already open elsewhere, or left so by a crash)
         return
     try:
         yield
@@ -364,8 +366,7 @@ def _no_files_left(url: str | None, *, watch: bool = True) -> Iterator[None]:
         # traceback, which keeps it open: tidied once the error is said (tidy_left)
         _LEFT_TO_TIDY.append(path)
         raise
-    if _wal_files(path):
-        _let_sqlite_tidy(path)
+    tidy_wal_files(path)
 
 
 #: The stores a failed read left files beside, for :func:`tidy_left`.
@@ -379,16 +380,11 @@ def tidy_left() -> None:
         return
     import gc
 
+    from memcore.stores.sqlite_file import tidy_wal_files
+
     gc.collect()  # (the failed read's connection, held by a cycle through its traceback)
     while _LEFT_TO_TIDY:
-        path = _LEFT_TO_TIDY.pop()
-        if _wal_files(path):
-            _let_sqlite_tidy(path)
-
-
-def _wal_files(path: str) -> bool:
-    """Whether a ``-wal`` or ``-shm`` file is beside the database ``path``."""
-    return any(Path(f"{path}{suffix}").exists() for suffix in _WAL_FILES)
+        tidy_wal_files(_LEFT_TO_TIDY.pop())
 
 
 def _sqlite_path(url: str | None) -> str | None:
@@ -400,15 +396,6 @@ def _sqlite_path(url: str | None) -> str | None:
     except MemcoreError:  # (a malformed URL, or no home for the default: said by the command)
         return None
     return None if path == ":memory:" else path
-
-
-def _let_sqlite_tidy(path: str) -> None:
-    """Remove the ``-wal`` and ``-shm`` files a read-only read left beside ``path``, the way
-    SQLite does (``memcore.stores.sqlite_file.tidy_wal_files``, which the library's read-only
-    open also runs when its first read fails): files another process has open are kept."""
-    from memcore.stores.sqlite_file import tidy_wal_files
-
-    tidy_wal_files(path)
 
 
 def take_unlisted(store: object) -> dict[str, str]:

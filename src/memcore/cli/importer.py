@@ -205,7 +205,7 @@ def _storable_sessions(
     session (``validate_session_id``), or that is memcore's own (``memcore.*``): each is named
     on ``out`` as skipped, with its file and why, as a file with no record is, and the others
     are imported. ``ValidationError`` when none is left: nothing would be stored."""
-    from memcore.stores.base import validate_session_id
+    from memcore.stores.base import shown_session_id, validate_session_id
 
     kept: dict[str, list[Transcript]] = {}
     refused: list[str] = []
@@ -214,7 +214,7 @@ def _storable_sessions(
             validate_session_id(session)
         except ValidationError as exc:
             rule = str(exc).rsplit(": ", 1)[-1]
-            why = f"session id {_shown(session)} is no memcore session id; {rule}"
+            why = f"session id {shown_session_id(session)} is no memcore session id; {rule}"
         else:
             if not session.startswith(INTERNAL_SESSION_PREFIX):
                 kept[session] = transcripts
@@ -230,13 +230,6 @@ def _storable_sessions(
             f"{more}; nothing stored"
         )
     return kept
-
-
-def _shown(session: str, width: int = 40) -> str:
-    """``session`` quoted for a line of output, its first ``width`` characters when longer."""
-    if len(session) <= width:
-        return repr(session)
-    return f"{session[:width]!r}... ({len(session)} characters)"
 
 
 def _print_stored(stored: Mapping[str, _Stored], out: TextIO) -> None:

@@ -42,14 +42,14 @@ def validate_session_id(session_id: object) -> str:
     """Return ``session_id`` if it is a safe session name, else raise ``ValidationError``."""
     if not isinstance(session_id, str) or not _SESSION_RE.fullmatch(session_id):
         raise ValidationError(
-            f"invalid session id {_shown_id(session_id)}: use 1-200 characters from "
+            f"invalid session id {shown_session_id(session_id)}: use 1-200 characters from "
             "ASCII letters, digits and . _ @ - + = (not starting with + or =)"
         )
     return session_id
 
 
-def _shown_id(session_id: object, width: int = 40) -> str:
-    """An invalid session id as its error shows it: quoted, cut to its first ``width``
+def shown_session_id(session_id: object, width: int = 40) -> str:
+    """An invalid session id as a message shows it: quoted, cut to its first ``width``
     characters when longer (a 300-character id, a whole pasted line, filled the message)."""
     if isinstance(session_id, str) and len(session_id) > width:
         return f"{session_id[:width]!r}... ({len(session_id)} characters)"
@@ -520,6 +520,7 @@ __all__ = [
     "is_store",
     "live_digest",
     "read_and_commit_of",
+    "shown_session_id",
     "sorted_newest_first",
     "validate_backup_id",
     "validate_digest",

@@ -60,7 +60,7 @@ def _not_a_file(path: str) -> str:
 WAL_FILES = ("-wal", "-shm")
 
 
-def _wal_files(path: str) -> bool:
+def wal_files_beside(path: str) -> bool:
     """Whether a ``-wal`` or ``-shm`` file is beside the database ``path``."""
     return any(os.path.lexists(f"{path}{suffix}") for suffix in WAL_FILES)
 
@@ -74,7 +74,7 @@ def tidy_wal_files(path: str) -> None:
     cannot be written (or opened) keeps them too. Nothing of the database changes: a read opens
     the log, which is empty (nothing was written; a ``-wal`` holding commits is someone's, and
     is checkpointed, as SQLite would at its next open, not lost)."""
-    if not _wal_files(path):
+    if not wal_files_beside(path):
         return
     try:
         conn = sqlite3.connect(Path(path).absolute().as_uri() + "?mode=rw", uri=True, timeout=0.1)
@@ -150,7 +150,7 @@ class SQLiteFile:
         schema is first upgraded in place when it can be written (``_upgrade_in_place``)."""
         uri = Path(self.path).absolute().as_uri()
         conn: sqlite3.Connection | None = None
-        alone = not _wal_files(self.path)  # (no -wal/-shm: no other connection has it open)
+        alone = not wal_files_beside(self.path)  # (no -wal/-shm: no other connection has it open)
         for options in ("?mode=ro", "?mode=ro&immutable=1"):
             conn = connect(uri + options, uri=True, timeout=self.timeout, isolation_level=None)
             try:
