@@ -102,6 +102,7 @@ def test_importing_the_parse_compiles_none_of_its_patterns() -> None:
     modules = [
         "memcore.claude_code.records",
         "memcore.claude_code.code_names",
+        "memcore.claude_code.edit_changes",
         "memcore.claude_code.tools",
         "memcore.claude_code.commands",
         "memcore.digest_prose",

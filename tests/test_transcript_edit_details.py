@@ -7,12 +7,8 @@ import pytest
 
 from memcore import session_digest
 from memcore.claude_code.briefs import brief_lines
-from memcore.claude_code.code_names import (
-    changed_names,
-    defined_names,
-    read_outline,
-    renamed_names,
-)
+from memcore.claude_code.code_names import defined_names, read_outline
+from memcore.claude_code.edit_changes import changed_names, renamed_names
 from memcore.claude_code.tools import called_names, describe_call
 from memcore.digest_engine import _render
 from memcore.digest_work import FileWork, file_lines

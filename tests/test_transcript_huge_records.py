@@ -133,7 +133,7 @@ def test_an_edit_of_megabytes_is_read_by_its_first_lines() -> None:
     """An edit's texts are read up to ``EDIT_ANALYZED_CHARS`` (after a whole line): the names
     it changes there are told; a rename throughout a rewrite of more lines than a diff matches
     (``DIFF_LINES``) is found by pairing the lines by position."""
-    from memcore.claude_code.code_names import DIFF_LINES, renamed_names
+    from memcore.claude_code.edit_changes import DIFF_LINES, renamed_names
     from memcore.claude_code.edit_texts import EDIT_ANALYZED_CHARS
     from memcore.claude_code.tools import describe_call
 

@@ -13,16 +13,14 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from memcore.claude_code.briefs import brief_lines
-from memcore.claude_code.code_names import (
-    MAX_NAMES,
+from memcore.claude_code.code_names import MAX_NAMES, defined_names, is_defined_in
+from memcore.claude_code.commands import one_line
+from memcore.claude_code.edit_changes import (
     changed_lines,
     changed_names,
     context_lines,
-    defined_names,
-    is_defined_in,
     renamed_names,
 )
-from memcore.claude_code.commands import one_line
 from memcore.lazy_re import lazy_compile
 
 #: An edit's metadata keeps at most this many renames.

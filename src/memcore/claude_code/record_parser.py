@@ -6,29 +6,20 @@ result, a system or summary record) and turns each into the items described in t
 docstring, through the pure rules of :mod:`memcore.claude_code.records` (what people and the
 assistant said), :mod:`memcore.claude_code.tools` (tool calls and results),
 :mod:`memcore.claude_code.background` (background tasks), :mod:`memcore.claude_code.task_list`
-(task lists) and :mod:`memcore.claude_code.links` (failures and their fixes); the records beside
-the messages (file history, the queue, titles, the pull request) are
+(task lists) and :mod:`memcore.claude_code.links` (failures and their fixes); tool calls and
+their results are read by :mod:`memcore.claude_code.tool_records`, the records beside the
+messages (file history, the queue, titles, the pull request) by
 :mod:`memcore.claude_code.side_records`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from memcore.claude_code.answers import answer_text, user_answers
-from memcore.claude_code.background import (
-    BACKGROUND_COMMAND_CHARS,
-    SHELL_OUTPUT_TOOL,
-    as_command_result,
-    read_shell_output,
-    read_task_output,
-    still_running,
-)
 from memcore.claude_code.briefs import brief_lines
 from memcore.claude_code.commands import one_line
 from memcore.claude_code.compaction import summary_pending, summary_request
@@ -41,7 +32,6 @@ from memcore.claude_code.records import (
     analysis_view,
     assistant_statement,
     attached_files,
-    block_texts,
     classify_user_text,
     command_request,
     command_text,
@@ -53,22 +43,11 @@ from memcore.claude_code.results import MalformedLine, TokenSample, Transcript
 from memcore.claude_code.side_records import SideRecords
 from memcore.claude_code.task_list import TaskList
 from memcore.claude_code.titles import TITLE_FIELDS, clean_title, earlier_record_times
-from memcore.claude_code.tools import (
-    EDIT_TOOLS,
-    READ_TOOLS,
-    access_key,
-    describe_call,
-    describe_result,
-    file_text,
-    tool_target,
-)
+from memcore.claude_code.tool_records import ToolRecords
 from memcore.claude_code.unglue import unglue_lists
 from memcore.claude_code.warmups import Warmups
 from memcore.errors import ValidationError
 from memcore.model import MemoryItem, Priority, to_utc_datetime
-
-#: The most of a file's text kept while parsing, to compare a later ``Write`` with.
-FILE_TEXT_CHARS = 200_000
 
 #: Item priority by kind (errors and what the user said matter most; raw tool output least).
 KIND_PRIORITY: dict[str, Priority] = {
@@ -83,31 +62,12 @@ KIND_PRIORITY: dict[str, Priority] = {
     "tool_call": Priority.LOW,
     "thinking": Priority.LOW,
 }
-#: Tools whose results are cheap to get again (a file can be re-read): kept at low priority.
-_REREADABLE = {"Read", "Grep", "Glob", "NotebookRead", "WebFetch", "WebSearch", "TodoWrite"}
-
-
 #: The most words of a compaction summary's request kept in its item's metadata.
 _REQUEST_WORDS_KEPT = 600
 #: What a compaction summary left to do, kept whole past the cut of its text: items, and the
 #: characters of each.
 _PENDING_KEPT = 12
 _PENDING_CHARS = 400
-
-
-def _name_enclosing(call: MemoryItem, inside: str, max_chars: int) -> bool:
-    """Say in an edit's call which definition it changed (``Edit `a.go` in `run()`, changing
-    ...``), once its result has told it: the call holds what changed, and a question about the
-    function finds it by that name. Whether it did."""
-    head, sep, rest = call.content.partition("`, ")
-    if not sep or head.count("`") != 1 or f"`{inside}`" in head:
-        return False
-    named = f"{head}` in `{inside}`, {rest}"
-    if len(named) > max_chars:  # (a call cut to the limit already: left as it was cut)
-        return False
-    call.content = named
-    call.metadata["enclosing"] = inside
-    return True
 
 
 def _truncate(text: str, max_chars: int) -> str:
@@ -120,15 +80,6 @@ def _truncate(text: str, max_chars: int) -> str:
         cut = max_chars
     kept = text[:cut].rstrip()
     return f"{kept}\u2026\n[... {len(text) - len(kept)} more characters]"
-
-
-def _block_text(content: Any) -> str:
-    """Text of a tool_result's content: a string, or a list of text (and image) blocks."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(block_texts(content))
-    return "" if content is None else str(content)
 
 
 def storable_key(item_id: str) -> str:
@@ -146,7 +97,7 @@ def storable_key(item_id: str) -> str:
         return f"cc:hashed:{hashlib.blake2b(raw, digest_size=16).hexdigest()}"
 
 
-class RecordParser(SideRecords):
+class RecordParser(SideRecords, ToolRecords):
     """State for one file: tool calls awaiting results, streamed messages, the last timestamp."""
 
     def __init__(self, path: Path, session: str | None, max_chars: int) -> None:
@@ -169,7 +120,8 @@ class RecordParser(SideRecords):
         self.call_items: dict[str, MemoryItem] = {}
         #: each file's text as last read or written in this parse, for a Write to be compared
         #: with (its renames), and whether it still has a Read's line numbers (stripped only
-        #: when a Write needs it); at most FILE_TEXT_CHARS of each, dropped with the parser
+        #: when a Write needs it); at most ``FILE_TEXT_CHARS`` of each (``tool_records``),
+        #: dropped with the parser
         self.file_texts: dict[str, tuple[str, bool]] = {}
         self.tracked: set[str] = set()
         self.linker = FixLinker()
@@ -407,152 +359,6 @@ class RecordParser(SideRecords):
             self.tool_result(item_id, block, when, meta, rec.get("toolUseResult"))
         else:
             self.out.skipped_types[f"block:{btype}"] += 1
-
-    def tool_use(
-        self,
-        item_id: str,
-        block: Mapping[str, Any],
-        when: datetime,
-        meta: dict[str, Any],
-        message: Mapping[str, Any],
-    ) -> None:
-        tool = block["name"]
-        raw_input = block.get("input")
-        tool_input: dict[str, Any] = dict(raw_input) if isinstance(raw_input, Mapping) else {}
-        target = tool_target(tool, tool_input)
-        self.out.accesses.append(access_key(tool, tool_input))
-        path = tool_input.get("file_path") if tool == "Write" else None
-        before = self.file_before(path) if isinstance(path, str) else None
-        described, details = describe_call(tool, tool_input, self.root, before)
-        written = tool_input.get("content")
-        if isinstance(path, str) and isinstance(written, str):
-            self.file_texts[path] = (written[:FILE_TEXT_CHARS], False)
-        if tool == "TaskUpdate":
-            described, details = self.tasks.update(tool_input, described, details)
-        item = self.add(
-            item_id,
-            "tool_call",
-            described,
-            when,
-            {**meta, "tool": tool, "tool_use_id": block.get("id") or "", **target, **details},
-            Priority.NORMAL if tool in EDIT_TOOLS else None,
-        )
-        if isinstance(block.get("id"), str):
-            self.tool_calls[block["id"]] = (tool, target)
-            if tool == "TaskCreate":
-                self.tasks.created(block["id"], tool_input)
-            if item is not None:
-                self.call_items[block["id"]] = item
-        self.stream_text(message, json.dumps(tool_input, default=str))
-
-    def file_before(self, path: str) -> str | None:
-        """The file's text as last read or written in this parse (None: not seen)."""
-        if path not in self.file_texts:
-            return None
-        text, numbered = self.file_texts[path]
-        return file_text(text) if numbered else text
-
-    def tool_result(
-        self,
-        item_id: str,
-        block: Mapping[str, Any],
-        when: datetime,
-        meta: dict[str, Any],
-        tool_use_result: Any,
-    ) -> None:
-        raw_id = block.get("tool_use_id")
-        use_id = raw_id if isinstance(raw_id, str) else ""
-        tool, target = self.tool_calls.get(use_id, ("unknown", {}))
-        if tool == "TaskCreate":
-            learned = self.tasks.result(use_id, tool_use_result)
-            created = self.call_items.get(use_id)
-            if learned is not None and created is not None:
-                created.metadata["task_list_id"] = learned
-        text = _block_text(block.get("content"))
-        failed = bool(block.get("is_error"))
-        if (
-            tool == "AskUserQuestion"
-            and not failed
-            and self.answers(item_id, when, meta, use_id, tool_use_result, text)
-        ):
-            return
-        if tool in ("TaskOutput", SHELL_OUTPUT_TOOL) and not failed:
-            task = read_task_output(text) if tool == "TaskOutput" else None
-            if tool == SHELL_OUTPUT_TOOL:  # (older versions': a background shell's output)
-                shell = read_shell_output(target.get("shell_id", ""), tool_use_result, text)
-                task = None if shell is None else shell[0]
-                if shell is not None and shell[1] is not None:
-                    told = one_line(shell[1], BACKGROUND_COMMAND_CHARS)
-                    self.background.setdefault(shell[0].task_id, told)
-            if task is not None and not task.finished:
-                details = {"task_id": task.task_id, "status": task.status}
-                described = still_running(task, self.background)
-                self.add(item_id, "tool_result", described, when, {**meta, "tool": tool, **details})
-                return
-            if task is not None and task.task_type == "local_bash":  # a command's output
-                tool = "Bash"
-                target, text, failed = as_command_result(task, self.background)
-            elif task is not None:  # a sub-agent's report, without the envelope
-                text = task.output
-        described, details = describe_result(tool, target, text, failed, tool_use_result, self.root)
-        is_error = failed or details.get("exit_code", 0) != 0 or "failed_output" in details
-        path = target.get("file_path")
-        if tool in READ_TOOLS and not is_error and isinstance(path, str):
-            self.file_texts[path] = (text[:FILE_TEXT_CHARS], True)  # numbered: stripped if used
-        if tool == "Bash" and "task_id" in details:  # started in the background: its command
-            started = one_line(str(target.get("command", "")), BACKGROUND_COMMAND_CHARS)
-            self.background[details["task_id"]] = started
-        rejected = bool(details.get("rejected"))
-        refused = bool(details.get("refused"))  # a guard of Claude Code's (HARNESS_GUARDS)
-        kind = "error" if is_error and not rejected and not refused else "tool_result"
-        priority = None if is_error or tool not in _REREADABLE else Priority.LOW
-        if rejected:
-            priority = Priority.HIGH  # what the user said instead is an instruction
-        item = self.add(
-            item_id,
-            kind,
-            described,
-            when,
-            {
-                **meta,
-                "tool": tool,
-                "tool_use_id": use_id,
-                "is_error": is_error,
-                **target,
-                **details,
-            },
-            priority,
-        )
-        call = self.call_items.get(use_id)
-        inside = details.get("enclosing")
-        if (
-            call is not None
-            and isinstance(inside, str)
-            and _name_enclosing(call, inside, self.max_chars)
-        ):
-            self.actions.said_again(call)
-        if not rejected and not refused:
-            self.linker.result(tool, target, not is_error, item, call)
-
-    def answers(
-        self,
-        item_id: str,
-        when: datetime,
-        meta: dict[str, Any],
-        use_id: str,
-        tool_use_result: Any,
-        text: str,
-    ) -> bool:
-        """The user's answers to the agent's questions, each a user message (see
-        ``memcore.claude_code.answers``). Whether there were any."""
-        found = user_answers(tool_use_result, text)
-        for n, (question, answer) in enumerate(found):
-            said = {**meta, "role": "user", "answer_to": question, "answer": answer}
-            said["tool_use_id"] = use_id
-            self.text(
-                f"{item_id}:answer:{n}", "user", answer_text(question, answer), when, said, {}
-            )
-        return bool(found)
 
     def stream_text(self, message: Mapping[str, Any], text: str, *, thinking: bool = False) -> None:
         msg_id = message.get("id")

@@ -18,16 +18,7 @@ from typing import Any
 
 from memcore.claude_code.background import SHELL_OUTPUT_TOOL, shell_id, started_task
 from memcore.claude_code.briefs import brief_lines, is_brief_path
-from memcore.claude_code.code_names import (
-    CALLS_LIMIT,
-    called_names,
-    changed_lines,
-    changed_names,
-    context_lines,
-    defined_names,
-    enclosing_definition,
-    read_outline,
-)
+from memcore.claude_code.code_names import CALLS_LIMIT, called_names, defined_names, read_outline
 from memcore.claude_code.commands import (
     TOOL_ERROR_TAG,
     error_lines,
@@ -37,6 +28,12 @@ from memcore.claude_code.commands import (
     masked_failure,
     one_line,
     outcome_lines,
+)
+from memcore.claude_code.edit_changes import (
+    changed_lines,
+    changed_names,
+    context_lines,
+    enclosing_definition,
 )
 from memcore.claude_code.edit_texts import edit_facts
 from memcore.claude_code.git_results import commits_made, git_result_lines, refs_pushed
