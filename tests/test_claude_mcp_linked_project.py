@@ -90,7 +90,7 @@ def test_the_commands_take_a_relative_project_as_the_shell_names_it(
 ) -> None:
     """``memcore sessions/recall/digest/forget --project .`` in a linked folder is the project
     the hooks filed there, as the server's is (``os.path.abspath`` resolved the link)."""
-    from memcore.cli._common import project_folder
+    from memcore.cli._store_arguments import project_folder
 
     link, real = linked
     assert project_folder(".") == link

@@ -26,7 +26,8 @@ from tests.cli_support import (  # noqa: F401  (the fixtures projects and store_
 
 def _items(url: str, session: str = SESSION) -> dict[str, MemoryItem]:
     """The session's items as stored."""
-    from memcore.cli._common import read_state, reading_store
+    from memcore.cli._session_reads import read_state
+    from memcore.cli._store_access import reading_store
 
     async def read() -> dict[str, MemoryItem]:
         async with reading_store(url) as store:

@@ -13,7 +13,8 @@ import pytest
 
 from memcore import DistributedMemoryManager
 from memcore.cli import main
-from memcore.cli._common import Readable, read_states, reading_store, run_reading, user_sessions
+from memcore.cli._session_reads import read_states, user_sessions
+from memcore.cli._store_access import Readable, reading_store, run_reading
 from memcore.errors import NotFoundError
 from memcore.stores import BackupInfo, open_store
 from memcore.stores.sqlite_reader import SQLiteReader

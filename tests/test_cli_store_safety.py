@@ -55,7 +55,7 @@ def test_inspect_without_arguments_lists_the_default_store_by_its_real_path(
 def test_the_default_store_path_is_shown_in_help(
     memcore_home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from memcore.cli._common import store_label
+    from memcore.cli._store_names import store_label
 
     assert store_label(None) == str(memcore_home / "memory.db")
     for command in ("inspect", "verify", "backup", "recover", "compress"):

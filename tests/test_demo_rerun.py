@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from memcore.cli import EXIT_BROKEN_PIPE, main
-from memcore.cli._common import read_state
+from memcore.cli._session_reads import read_state
 from memcore.demo import DEMO_SESSION, run_demo
 from memcore.model import MemoryItem
 from memcore.stores import open_store

@@ -70,6 +70,10 @@ def test_bad_port_is_one_line_without_the_password(capsys: pytest.CaptureFixture
         ("redis://:pw@h:99999/0", "redis://:***@h:99999/0"),
         ("rediss+cluster://:p/w?x@h:7000", "rediss+cluster://:***@h:7000"),
         ("redis://h/0?password=pw&db=1", "redis://h/0?password=***&db=1"),
+        (
+            "rediss://h/0?ssl_keyfile=k&ssl_password=pw",
+            "rediss://h/0?ssl_keyfile=k&ssl_password=***",
+        ),
         ("redis://:p@ss@h/0", "redis://:***@h/0"),
         ("redis://user@h/0", "redis://user@h/0"),
         ("sqlite:////data/a@b:c/x.db", "sqlite:////data/a@b:c/x.db"),

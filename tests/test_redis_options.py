@@ -25,7 +25,7 @@ def test_an_unknown_query_option_is_a_validation_error_when_the_store_is_opened(
 ) -> None:
     with pytest.raises(ValidationError) as caught:
         open_store(f"{scheme}://127.0.0.1:6379?{query}")
-    assert "unexpected keyword argument" in str(caught.value)
+    assert "is not a parameter memcore takes" in str(caught.value)
     assert SECRET not in str(caught.value)
 
 
@@ -34,7 +34,7 @@ def test_an_unknown_query_option_is_a_validation_error_when_the_store_is_opened(
 )
 @pytest.mark.parametrize("scheme", ["redis", "rediss+cluster"])
 def test_options_that_turn_replies_into_text_are_refused(query: str, scheme: str) -> None:
-    with pytest.raises(ValidationError, match="as bytes"):
+    with pytest.raises(ValidationError, match="binary"):
         open_store(f"{scheme}://127.0.0.1:6379?{query}")
 
 

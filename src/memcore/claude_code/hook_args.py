@@ -79,7 +79,7 @@ def parse_args(argv: Sequence[str]) -> tuple[str, str | None, str] | None:
         exit_on_error=False,
     )
     parser.add_argument("event", metavar="EVENT", help="the hook event")
-    from memcore.cli._common import DEFAULT_STORE_HELP  # (only here: --help, or a mistake)
+    from memcore.cli._store_arguments import DEFAULT_STORE_HELP  # (only here: --help, or a mistake)
 
     parser.add_argument("--store", metavar="URL", help=DEFAULT_STORE_HELP)
     parser.add_argument(

@@ -29,7 +29,7 @@ from memcore.cli._exit_codes import EXIT_BROKEN_PIPE, EXIT_ERROR, EXIT_INTERRUPT
 from memcore.errors import MemcoreError
 
 if TYPE_CHECKING:
-    from memcore.cli._common import Handler, _Parser
+    from memcore.cli._parser import Handler, _Parser
 
 COMMAND_MODULES = (
     "importer",
@@ -51,7 +51,7 @@ def build_parser() -> _Parser:
     """The whole command line, each subcommand with its own ``--help``."""
     import argparse  # (here: a hook's command line is read without it)
 
-    from memcore.cli._common import _Parser
+    from memcore.cli._parser import _Parser
 
     parser = _Parser(
         prog="memcore",
@@ -198,9 +198,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _tidy_left() -> None:
     """What a command that only looks left beside an SQLite store when it failed (its
     ``-wal`` and ``-shm`` files), removed now that its error is said (``tidy_left``)."""
-    common = sys.modules.get("memcore.cli._common")  # (not imported: nothing was read)
-    if common is not None:
-        common.tidy_left()
+    access = sys.modules.get("memcore.cli._store_access")  # (not imported: nothing was read)
+    if access is not None:
+        access.tidy_left()
 
 
 def quiet_stdout() -> None:
@@ -236,7 +236,7 @@ def _flush_stdout() -> bool:
 
 def _run(args_list: list[str]) -> int:
     """``main`` for every command but the hook, once the standard streams are safe."""
-    from memcore.cli._common import STDOUT_CLOSED, HelpNotPrinted, UsageError
+    from memcore.cli._parser import STDOUT_CLOSED, HelpNotPrinted, UsageError
 
     parser = build_parser()
     try:
@@ -297,7 +297,7 @@ def _run(args_list: list[str]) -> int:
 
 def run(coro: Any) -> Any:
     """Run one coroutine to completion for a synchronous command."""
-    from memcore.cli._common import run as run_coroutine
+    from memcore.cli._store_access import run as run_coroutine
 
     return run_coroutine(coro)
 

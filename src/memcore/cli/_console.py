@@ -1,5 +1,5 @@
 """The console the commands that draw tables (``demo``, ``bench``) print through; apart from
-:mod:`memcore.cli._common` so that rich is imported only by a command that draws."""
+:mod:`memcore.cli._progress_bar` so that rich is imported only by a command that draws."""
 
 from __future__ import annotations
 

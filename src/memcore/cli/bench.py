@@ -8,7 +8,8 @@ import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from memcore.cli._common import Subparsers, _add, _positive_int, _progress
+from memcore.cli._parser import Subparsers, _add, _positive_int
+from memcore.cli._progress_bar import _progress
 from memcore.install_hints import pip_command
 
 

@@ -28,17 +28,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
-from memcore.cli._common import (
-    Subparsers,
-    UsageError,
-    _add,
-    _preview,
-    _progress,
-    _read_existing_session,
-    add_session_arguments,
-    run_reading,
-    store_and_session,
-)
+from memcore.cli._parser import Subparsers, UsageError, _add
+from memcore.cli._progress_bar import _progress
+from memcore.cli._session_reads import _preview, _read_existing_session
+from memcore.cli._store_access import run_reading
+from memcore.cli._store_arguments import add_session_arguments, store_and_session
 from memcore.errors import MemcoreError, NotFoundError, ValidationError
 from memcore.file_kinds import kind_of
 from memcore.frames import FRAME_CODECS, check_codec

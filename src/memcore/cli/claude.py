@@ -8,7 +8,8 @@ import os
 import sys
 from typing import TYPE_CHECKING, TextIO
 
-from memcore.cli._common import DEFAULT_STORE_HELP, Subparsers, _add, store_url
+from memcore.cli._parser import Subparsers, _add
+from memcore.cli._store_arguments import DEFAULT_STORE_HELP, store_url
 from memcore.errors import MemcoreError, ValidationError
 from memcore.install_hints import pip_command
 
@@ -242,14 +243,24 @@ def _say_where_hooks_store(out: TextIO) -> None:
     import os
     import shlex
 
+    from memcore.errors import NoHomeError
     from memcore.stores import default_url, xdg_data_home
 
+    try:  # (the files are written by now: what is wrong here is said, not an error)
+        url = default_url()
+    except NoHomeError as exc:  # (a relative $MEMCORE_HOME, say)
+        print(
+            f"The hooks use the default store of the environment Claude Code runs them in, and "
+            f"here there is none ({exc}): if Claude Code starts with this environment, install "
+            "with --store URL.",
+            file=out,
+        )
+        return
     moved = ["MEMCORE_HOME"] if os.environ.get("MEMCORE_HOME") else []
     if xdg_data_home() is not None:  # (a relative one is ignored: it moves nothing)
         moved.append("XDG_DATA_HOME")
     if not moved:
         return
-    url = default_url()
     names = " and ".join(f"${name}" for name in moved)
     print(
         f"The hooks use the store {names} names where Claude Code runs them (here {url}); if "

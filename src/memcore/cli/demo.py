@@ -5,14 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import TextIO
 
-from memcore.cli._common import (
-    DEFAULT_STORE_HELP,
-    Subparsers,
-    _add,
-    _positive_int,
-    run,
-    store_url,
-)
+from memcore.cli._parser import Subparsers, _add, _positive_int
+from memcore.cli._store_access import run
+from memcore.cli._store_arguments import DEFAULT_STORE_HELP, store_url
 
 
 def register(sub: Subparsers) -> None:

@@ -8,22 +8,16 @@ import os
 from pathlib import Path
 from typing import TextIO
 
-from memcore.cli._common import (
-    Subparsers,
-    UsageError,
-    _add,
-    _positive_int,
-    add_session_arguments,
+from memcore.cli._parser import Subparsers, UsageError, _add, _positive_int
+from memcore.cli._session_reads import (
     named_session,
     no_project_memory,
-    project_folder,
     read_state,
     read_states,
-    reading_store,
-    run_reading,
-    store_and_session,
     user_sessions,
 )
+from memcore.cli._store_access import reading_store, run_reading
+from memcore.cli._store_arguments import add_session_arguments, project_folder, store_and_session
 from memcore.errors import NotFoundError, ValidationError
 from memcore.model import MemoryItem
 

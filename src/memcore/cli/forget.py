@@ -6,19 +6,11 @@ from __future__ import annotations
 import argparse
 from typing import TextIO
 
-from memcore.cli._common import (
-    DEFAULT_STORE_HELP,
-    Subparsers,
-    UsageError,
-    _add,
-    open_existing_store,
-    project_folder,
-    run,
-    session_id,
-    store_label,
-    store_url,
-    user_sessions,
-)
+from memcore.cli._parser import Subparsers, UsageError, _add
+from memcore.cli._session_reads import user_sessions
+from memcore.cli._store_access import open_existing_store, run
+from memcore.cli._store_arguments import DEFAULT_STORE_HELP, project_folder, session_id, store_url
+from memcore.cli._store_names import store_label
 from memcore.stores.base import session_by_prefix
 
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from memcore.cli._common import _progress
+from memcore.cli._progress_bar import _progress
 from memcore.cli.importer import MAX_CHARS
 from memcore.errors import BackendError, MemcoreError, ValidationError
 from memcore.model import MemoryItem

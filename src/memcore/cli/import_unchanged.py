@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from memcore.cli._common import INTERNAL_SESSION_PREFIX
+from memcore.cli._session_reads import INTERNAL_SESSION_PREFIX
 from memcore.errors import MemcoreError
 from memcore.model import MemoryItem
 
@@ -142,7 +142,8 @@ async def filed(url: str | None, where: dict[str, tuple[str, list[Path]]]) -> Fi
     :data:`NOTHING_FILED` when the store is not there yet or cannot be read (the import then
     reads everything, as before)."""
     from memcore.claude_code.project import filing_project, registry_key, registry_session
-    from memcore.cli._common import read_state, reading_store
+    from memcore.cli._session_reads import read_state
+    from memcore.cli._store_access import reading_store
 
     by_project: dict[str, list[str]] = {}
     for session, (project, _) in where.items():

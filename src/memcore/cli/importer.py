@@ -10,21 +10,12 @@ from collections.abc import Coroutine, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
-from memcore.cli._common import (
-    DEFAULT_STORE_HELP,
-    INTERNAL_SESSION_PREFIX,
-    Subparsers,
-    _add,
-    _positive_int,
-    _progress,
-    _store_name,
-    reading_store,
-    run,
-    run_reading,
-    session_id,
-    store_url,
-    transcripts_with_records,
-)
+from memcore.cli._parser import Subparsers, _add, _positive_int
+from memcore.cli._progress_bar import _progress
+from memcore.cli._session_reads import INTERNAL_SESSION_PREFIX, transcripts_with_records
+from memcore.cli._store_access import reading_store, run, run_reading
+from memcore.cli._store_arguments import DEFAULT_STORE_HELP, session_id, store_url
+from memcore.cli._store_names import _store_name
 from memcore.errors import MemcoreError, NotFoundError, ValidationError
 
 #: ``memcore.claude_code.transcripts.MAX_CHARS``, the hooks' cut (not imported from there: the

@@ -6,17 +6,11 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, TextIO
 
-from memcore.cli._common import (
-    DEFAULT_STORE_HELP,
-    Subparsers,
-    UsageError,
-    _add,
-    left_out_damaged,
-    open_existing_store,
-    run,
-    store_label,
-    store_url,
-)
+from memcore.cli._parser import Subparsers, UsageError, _add
+from memcore.cli._session_reads import left_out_damaged
+from memcore.cli._store_access import open_existing_store, run
+from memcore.cli._store_arguments import DEFAULT_STORE_HELP, store_url
+from memcore.cli._store_names import store_label
 
 if TYPE_CHECKING:
     from memcore.claude_code.mask_stored import MaskReport

@@ -14,24 +14,18 @@ import argparse
 import sys
 from typing import Any, TextIO
 
-from memcore.cli._common import (
-    DEFAULT_STORE_HELP,
-    Subparsers,
-    _add,
-    _positive_int,
+from memcore.cli._parser import Subparsers, _add, _positive_int
+from memcore.cli._session_reads import (
     _preview,
     left_out_damaged,
     live_items,
     named_session,
     no_project_memory,
-    project_folder,
-    reading_store,
-    run_reading,
-    session_id,
-    store_url,
     user_sessions,
     warn_skipped,
 )
+from memcore.cli._store_access import reading_store, run_reading
+from memcore.cli._store_arguments import DEFAULT_STORE_HELP, project_folder, session_id, store_url
 from memcore.errors import CorruptedMemoryError
 from memcore.model import MemoryItem
 from memcore.stores import decode_entry

@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 from typing import TextIO
 
-from memcore.cli._common import EXIT_ERROR, Subparsers, _add
+from memcore.cli._exit_codes import EXIT_ERROR
+from memcore.cli._parser import Subparsers, _add
 from memcore.errors import MemcoreError
 from memcore.stores.urls import mask_url
 

@@ -7,17 +7,11 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, TextIO
 
-from memcore.cli._common import (
-    HOW_SESSIONS_ARE_SAVED,
-    Subparsers,
-    _add,
-    add_store_option,
-    project_folder,
-    reading_store,
-    recover_command,
-    run_reading,
-    warn_skipped,
-)
+from memcore.cli._parser import Subparsers, _add
+from memcore.cli._session_reads import HOW_SESSIONS_ARE_SAVED, warn_skipped
+from memcore.cli._store_access import reading_store, run_reading
+from memcore.cli._store_arguments import add_store_option, project_folder
+from memcore.cli._store_names import recover_command
 from memcore.errors import CorruptedMemoryError, NotFoundError
 
 if TYPE_CHECKING:

@@ -8,30 +8,31 @@ create a store or a session. Every command that names a session fails when it do
 from __future__ import annotations
 
 import argparse
+import sys
 from collections import Counter
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
-from memcore.cli._common import (
-    EXIT_ERROR,
-    Subparsers,
-    _add,
-    _positive_int,
+from memcore.cli._exit_codes import EXIT_ERROR
+from memcore.cli._parser import Subparsers, _add, _positive_int
+from memcore.cli._session_reads import (
     _preview,
-    add_session_arguments,
     named_session,
-    open_existing_store,
     read_state,
     read_states,
-    reading_store,
-    recover_command,
-    run,
-    run_reading,
-    store_and_session,
-    store_label,
-    take_unlisted,
-    unlisted_problem,
     user_sessions,
 )
+from memcore.cli._store_access import (
+    Readable,
+    open_existing_store,
+    reading_store,
+    run,
+    run_reading,
+    take_unlisted,
+    unlisted_problem,
+)
+from memcore.cli._store_arguments import add_session_arguments, store_and_session
+from memcore.cli._store_names import recover_command, store_label
 from memcore.errors import CorruptedMemoryError, NotFoundError
 from memcore.frames import FRAME_CODECS
 from memcore.model import MemoryItem, RecoveryResult
@@ -109,12 +110,82 @@ async def _listing(
         return [(name, states.get(name)) for name in shown], len(every) - len(shown)
 
 
-async def _one_session(url: str | None, session: str) -> tuple[str, dict[str, MemoryItem]]:
+@dataclass(frozen=True)
+class _Damaged:
+    """A session that is there but cannot be read (its version, or a record, unreadable):
+    ``inspect SESSION`` reports what it can of it, as ``verify SESSION`` reports it CORRUPTED,
+    rather than stopping at a one-line error."""
+
+    name: str
+    error: CorruptedMemoryError
+    version_unreadable: bool
+    backups: list[BackupInfo] | None  # None: they could not be listed either
+
+
+async def _one_session(
+    url: str | None, session: str
+) -> tuple[str, dict[str, MemoryItem]] | _Damaged:
     """The session ``session`` names (itself, or the one whose id starts with it) and its
-    items."""
+    items, or what could be learnt of it when it cannot be read."""
     async with reading_store(url) as store:
-        name = await named_session(store, url, session)
-        return name, await read_state(store, url, name)
+        name = session
+        try:
+            name = await named_session(store, url, session)
+            return name, await read_state(store, url, name)
+        except CorruptedMemoryError as exc:
+            await store.list_sessions()  # (a store damaged as a whole: its error, as is)
+            take_unlisted(store)  # (a probe: what it left out is no news of this session)
+            return await _damage(store, name, exc)
+
+
+async def _damage(store: Readable, name: str, exc: CorruptedMemoryError) -> _Damaged:
+    """What a damaged session's other reads still tell: whether its version is what cannot be
+    read, and its backups (what ``memcore recover`` would restore from)."""
+    try:
+        await store.version(name)
+        unreadable_version = False
+    except CorruptedMemoryError:
+        unreadable_version = True
+    try:
+        backups: list[BackupInfo] | None = await store.list_backups(name)
+    except CorruptedMemoryError:
+        backups = None
+    return _Damaged(name, exc, unreadable_version, backups)
+
+
+def _say_damaged(damaged: _Damaged, url: str | None, out: TextIO) -> int:
+    """``inspect SESSION`` of a session that cannot be read: what it is, what is wrong, what
+    ``verify`` and ``recover`` would do; an error (exit 1), as in a listing of the store."""
+    name, label = damaged.name, store_label(url)
+    part = "its version is unreadable" if damaged.version_unreadable else "its items are unreadable"
+    reason = " ".join(str(damaged.error).split())
+    print(f"{name}: DAMAGED, not read: {part} ({reason}) ({label})", file=out)
+    if damaged.backups is None:
+        print("  backups: cannot be listed either", file=out)
+    elif damaged.backups:
+        latest = max(damaged.backups, key=lambda backup: backup.backup_id)
+        print(
+            f"  backups: {len(damaged.backups)}, the latest of version {latest.version}", file=out
+        )
+    else:
+        print("  backups: none (a repair has only the change journal to rebuild from)", file=out)
+    fix = (
+        "first repairs what no read can take (its version), then checks its items against "
+        "their kept digest"
+        if damaged.version_unreadable
+        else "restores the damaged items from a backup and the change journal"
+    )
+    repair = recover_command(url, name)
+    print(
+        f"  `memcore verify` reports it CORRUPTED; `{repair}` {fix} (nothing is written "
+        "unless the result checks out)",
+        file=out,
+    )
+    print(
+        f"memcore inspect: error: session {name!r} is damaged; repair it with `{repair}`",
+        file=sys.stderr,
+    )
+    return EXIT_ERROR
 
 
 def cmd_inspect(args: argparse.Namespace, out: TextIO) -> int:
@@ -135,7 +206,10 @@ def cmd_inspect(args: argparse.Namespace, out: TextIO) -> int:
             listed = ", ".join(f"{k} {n}" for k, n in top)
             print(f"  {name}: {len(state)} items ({listed})", file=out)
         return 0
-    session, state = run_reading(args.store, _one_session(args.store, session))
+    found = run_reading(args.store, _one_session(args.store, session))
+    if isinstance(found, _Damaged):
+        return _say_damaged(found, args.store, out)
+    session, state = found
     items = sorted(state.values(), key=lambda item: (item.created_at, item.id))
     from memcore.codec import state_checksum
 

@@ -12,12 +12,10 @@ With no URL the default is ``sqlite`` at ``$MEMCORE_HOME/memory.db`` (else a per
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from memcore.errors import ValidationError
-from memcore.home import expand_home, home_dir
+from memcore.home import default_home, xdg_data_home
 from memcore.stores.base import (
     BackupInfo,
     Delta,
@@ -33,35 +31,6 @@ from memcore.stores.base import (
     validate_session_id,
 )
 from memcore.stores.urls import mask_url
-
-#: What a user with no home directory can do instead (see :mod:`memcore.home`).
-_INSTEAD = "set MEMCORE_HOME to a folder for it, or name a store (--store URL)"
-
-
-def xdg_data_home() -> Path | None:
-    """``$XDG_DATA_HOME`` (a leading ``~`` expanded) when it is an absolute path, else None:
-    the XDG Base Directory specification has a relative one ignored, and a store made under
-    the current folder (``XDG_DATA_HOME=data memcore ...``) would be another store in each
-    folder a command runs in."""
-    data = os.environ.get("XDG_DATA_HOME")
-    if not data:
-        return None
-    folder = expand_home(data, "the default store", _INSTEAD)
-    return folder if folder.is_absolute() else None
-
-
-def default_home() -> Path:
-    """``$MEMCORE_HOME``, else ``$XDG_DATA_HOME/memcore`` (an absolute one: a relative one is
-    ignored), else ``~/.local/share/memcore``; ``NoHomeError`` when that needs a home
-    directory and the process has none (no ``$HOME``, or a relative one: see
-    :mod:`memcore.home`)."""
-    home = os.environ.get("MEMCORE_HOME")
-    if home:
-        return expand_home(home, "the default store", _INSTEAD)
-    data = xdg_data_home()
-    if data is not None:
-        return data / "memcore"
-    return home_dir("the default store", _INSTEAD) / ".local" / "share" / "memcore"
 
 
 def default_url() -> str:
@@ -152,4 +121,5 @@ __all__ = [
     "resolve_store",
     "validate_key",
     "validate_session_id",
+    "xdg_data_home",
 ]

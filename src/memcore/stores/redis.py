@@ -5,9 +5,10 @@ URLs: ``redis://[user:password@]host:port/db`` and ``rediss://`` (one server);
 redis-py's cluster client; any node's address will do, the others are discovered). Query
 parameters ``socket_timeout`` (seconds a command may wait for its reply, default 5) and
 ``connect_timeout`` (seconds to establish a connection, default 2) bound how long an unreachable
-or stopped server takes to be reported; other redis-py options (``ssl_cert_reqs=...``) pass
-through; an option redis-py does not know is a ``ValidationError`` when the store is made, and
-so are ``decode_responses`` / ``encoding`` (memcore's records are bytes). A ``redis://`` URL at a
+or stopped server takes to be reported; the redis-py options memcore knows pass through, their
+values checked (``ssl_*`` ones on ``rediss://`` only); any other parameter, and those that
+decode replies as text (``decode_responses=true``, ``encoding``: memcore's records are bytes),
+is a ``ValidationError`` when the URL is parsed, before anything is opened. A ``redis://`` URL at a
 Redis Cluster node is refused on the first call, naming the ``+cluster`` scheme (it would reach
 only that node's sessions). URLs are parsed in ``memcore.stores.redis_urls``.
 

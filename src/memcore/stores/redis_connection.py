@@ -22,10 +22,9 @@ import os
 import socket
 from collections.abc import AsyncGenerator, Iterator
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 from memcore.errors import BackendError, CorruptedMemoryError, ValidationError
-from memcore.stores.redis_damage import TEXT_REPLY_OPTIONS, damage_said
+from memcore.stores.redis_damage import damage_said
 from memcore.stores.redis_keys import LEGACY_SESSIONS_KEY
 from memcore.stores.redis_scripts import SCRIPTS
 from memcore.stores.redis_urls import (
@@ -74,12 +73,8 @@ class RedisConnection:
         self.cluster = parsed.cluster
         self._client_url = parsed.client_url
         self._mod = import_redis()
-        given = {name for name, _ in parse_qsl(urlsplit(parsed.client_url).query)}
-        if given & TEXT_REPLY_OPTIONS:
-            raise ValidationError(
-                f"invalid redis URL {mask_url(url)!r}: memcore reads its records as bytes; "
-                f"drop {', '.join(sorted(given & TEXT_REPLY_OPTIONS))}"
-            )
+        # (options that decode replies as text, which break binary records, were refused by
+        # ``parse_redis_url`` with every other parameter memcore cannot work with)
         exceptions = importlib.import_module("redis.exceptions")
         self._errors: tuple[type[BaseException], ...] = (
             exceptions.RedisError,

@@ -14,10 +14,6 @@ from memcore.errors import CorruptedMemoryError
 from memcore.stores.redis_scripts import DAMAGED
 from memcore.stores.redis_sessions import MOVE_IT
 
-# redis-py options that turn replies into text: memcore's records are bytes, so with them every
-# read fails (a UnicodeDecodeError deep in the client) and scripts are sent mis-encoded
-TEXT_REPLY_OPTIONS = frozenset({"decode_responses", "encoding", "encoding_errors"})
-
 # said after every error about a key or field memcore did not write
 _NOT_OURS = f"memcore never writes that: another program or a hand edit did; {MOVE_IT}"
 
@@ -64,4 +60,4 @@ def ident_field(raw: object, session_id: str, what: str) -> str:
     )
 
 
-__all__ = ["TEXT_REPLY_OPTIONS", "count_field", "damage_said", "ident_field"]
+__all__ = ["count_field", "damage_said", "ident_field"]

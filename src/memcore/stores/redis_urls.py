@@ -1,11 +1,22 @@
 """Redis store URLs: the schemes, memcore's own query parameters (timeouts), and the checks
-that make every bad URL a ``ValidationError`` with its password masked."""
+that make every bad URL a ``ValidationError`` with its password masked.
+
+Every query parameter is judged when the URL is parsed, before any store is opened: redis-py's
+``from_url`` passes a name it does not parse on to the connection as text (``timeout``,
+``ssl_min_version`` on ``redis://``: a ``TypeError`` at the first connection;
+``decode_responses=false``: the text ``"false"``, which is true), so a parameter is taken only
+when memcore knows what it does and checks its value (:data:`_OPTIONS`), and the installed
+redis-py's client for that scheme takes it (:func:`_client_takes`)."""
 
 from __future__ import annotations
 
 import importlib
+import inspect
 import math
+import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from types import ModuleType
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -108,6 +119,158 @@ def _whole_number(name: str, text: str, url: str) -> int:
     return value
 
 
+def _bad(url: str, said: str) -> ValidationError:
+    return ValidationError(f"invalid redis URL {mask_url(url)!r}: {said}")
+
+
+def _yes_or_no(name: str, text: str, url: str) -> bool:
+    """A yes or no: redis-py reads any text but its words for false as true
+    (``socket_keepalive=maybe``), so only those words and their opposites are taken here."""
+    word = text.lower()
+    if word in _TRUE_WORDS or word in _FALSE_WORDS:
+        return word in _TRUE_WORDS
+    raise _bad(url, f"{name} is a yes or no (true, false, yes, no, on, off, 1, 0); got {text!r}")
+
+
+def _redis_name(name: str, text: str, url: str) -> None:
+    """A name the server keeps (``CLIENT SETNAME``, ``CLIENT SETINFO``): Redis refuses spaces,
+    newlines and other special characters in it, which failed the first command."""
+    if not all("!" <= char <= "~" for char in text):
+        raise _bad(
+            url, f"{name} is printable ASCII without spaces (as Redis requires); got {text!r}"
+        )
+
+
+def _cert_reqs(name: str, text: str, url: str) -> None:
+    if text not in ("none", "optional", "required"):
+        raise _bad(url, f"{name} is none, optional or required; got {text!r}")
+
+
+def _tls_version(name: str, text: str, url: str) -> None:
+    """A TLS version as redis-py takes it: a number of Python's ``ssl.TLSVersion``
+    (``ssl_min_version=3`` failed only when a connection was made)."""
+    known = {str(v.value): v.name for v in ssl.TLSVersion if v.name.startswith("TLSv")}
+    if text not in known:
+        listed = ", ".join(f"{number} ({known[number]})" for number in sorted(known))
+        raise _bad(
+            url,
+            f"{name} is a TLS version as Python's ssl module numbers it: {listed}; got {text!r}",
+        )
+
+
+def _ciphers(name: str, text: str, url: str) -> None:
+    """OpenSSL's cipher list: one that names no cipher failed each connection."""
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).set_ciphers(text)
+    except ssl.SSLError:
+        raise _bad(url, f"{name} names no cipher OpenSSL knows; got {text!r}") from None
+
+
+def _as_given(name: str, text: str, url: str) -> None:
+    """Text redis-py uses as it is (a user name, a file's path), or parses and checks itself
+    (``retry_on_error``, ``ssl_include_verify_flags``: :func:`parse_redis_url` calls its
+    ``parse_url``)."""
+
+
+def _whole(name: str, text: str, url: str) -> None:
+    _whole_number(name, text, url)
+
+
+def _boolean(name: str, text: str, url: str) -> None:
+    _yes_or_no(name, text, url)
+
+
+_Check = Callable[[str, str, str], None]
+#: The words redis-py reads as false (``redis.connection.FALSE_STRINGS``), and their opposites.
+_FALSE_WORDS = frozenset({"0", "f", "false", "n", "no", "off"})
+_TRUE_WORDS = frozenset({"1", "t", "true", "y", "yes", "on"})
+#: The query parameters memcore passes on to redis-py, each with its check; memcore's own
+#: (:data:`_TIMEOUT_PARAMS`, ``decode_responses=false``) are taken off the URL first.
+_OPTIONS: dict[str, _Check] = {
+    **{name: _whole for name in _WHOLE_NUMBERS},
+    "socket_keepalive": _boolean,
+    "retry_on_timeout": _boolean,
+    "retry_on_error": _as_given,
+    "client_name": _redis_name,
+    "lib_name": _redis_name,
+    "lib_version": _redis_name,
+    "username": _as_given,
+    "password": _as_given,
+}
+#: The parameters that set up TLS: a ``rediss://`` URL's only (a ``redis://`` connection takes
+#: none of them: a ``TypeError`` when it was made).
+_TLS_OPTIONS: dict[str, _Check] = {
+    "ssl_cert_reqs": _cert_reqs,
+    "ssl_check_hostname": _boolean,
+    "ssl_min_version": _tls_version,
+    "ssl_ciphers": _ciphers,
+    "ssl_keyfile": _as_given,
+    "ssl_certfile": _as_given,
+    "ssl_password": _as_given,  # (the key's passphrase: masked as a password is, ``mask_url``)
+    "ssl_ca_certs": _as_given,
+    "ssl_ca_path": _as_given,
+    "ssl_ca_data": _as_given,
+    "ssl_include_verify_flags": _as_given,
+    "ssl_exclude_verify_flags": _as_given,
+}
+#: Parameters redis-py knows that memcore cannot work with, and why.
+_TEXT_REPLIES = (
+    "memcore's records are binary (checksummed msgpack), which replies decoded as text break "
+    "(every read fails, scripts are sent mis-encoded)"
+)
+_REFUSED = {
+    "decode_responses": f"decode_responses=true cannot be used: {_TEXT_REPLIES}; drop it",
+    "encoding": f"encoding cannot be set: {_TEXT_REPLIES}; drop it",
+    "encoding_errors": f"encoding_errors cannot be set: {_TEXT_REPLIES}; drop it",
+    "timeout": (
+        "timeout is how long a blocking connection pool waits for a free connection, and "
+        "memcore's pool does not block (redis-py refuses it when the store is opened): use "
+        "socket_timeout (a command's reply) or connect_timeout (a connection)"
+    ),
+}
+
+
+@cache
+def _client_takes(client_scheme: str, cluster: bool) -> frozenset[str]:
+    """The keywords the installed redis-py's client for this URL takes: a name it lacks (a
+    cluster client has no ``retry_on_timeout`` nor ``ssl_ca_path``) failed only when the
+    store was opened."""
+    if cluster:
+        client = importlib.import_module("redis.asyncio.cluster").RedisCluster
+        return frozenset(inspect.signature(client.__init__).parameters)
+    module = importlib.import_module("redis.asyncio.connection")
+    connection = module.SSLConnection if client_scheme == "rediss" else module.Connection
+    names = set(inspect.signature(module.ConnectionPool.__init__).parameters)
+    for cls in connection.__mro__:
+        if "__init__" in vars(cls):
+            names.update(inspect.signature(cls.__init__).parameters)
+    return frozenset(names)
+
+
+def _check_option(name: str, text: str, url: str, client_scheme: str, cluster: bool) -> None:
+    """One query parameter passed on to redis-py: one memcore knows, valid, for this scheme
+    (see the module's docstring); ``ValidationError`` naming it otherwise."""
+    if name in _REFUSED:
+        raise _bad(url, _REFUSED[name])
+    check = _OPTIONS.get(name) or _TLS_OPTIONS.get(name)
+    if check is None:
+        taken = sorted({*_TIMEOUT_PARAMS, *_OPTIONS, *_TLS_OPTIONS})
+        raise _bad(url, f"{name} is not a parameter memcore takes (those: {', '.join(taken)})")
+    if name in _TLS_OPTIONS and client_scheme != "rediss":
+        raise _bad(
+            url,
+            f"{name} sets up TLS, which this URL does not use: use rediss:// "
+            "(or rediss+cluster://)",
+        )
+    check(name, text, url)
+    if cluster and name == "db" and int(text) != 0:
+        raise _bad(url, f"db={text}: Redis Cluster has only db 0")
+    if name not in _client_takes(client_scheme, cluster):
+        version = getattr(importlib.import_module("redis"), "__version__", "?")
+        client = "Redis Cluster client" if cluster else f"{client_scheme}:// client"
+        raise _bad(url, f"{name} is not taken by the installed redis-py's {client} ({version})")
+
+
 def parse_redis_url(url: str) -> RedisURL:
     """Check a redis URL and split off memcore's parameters; ``ValidationError`` if bad."""
     if not isinstance(url, str):
@@ -129,18 +292,19 @@ def parse_redis_url(url: str) -> RedisURL:
         )
     if cluster and db not in ("", "0"):
         raise ValidationError(f"invalid redis URL {shown!r}: Redis Cluster has only db 0")
+    import_redis()  # without the redis package: say what to install, not ModuleNotFoundError
     timeouts: dict[str, float] = {}
     kept = []
     for name, value in parse_qsl(parts.query, keep_blank_values=True):
         if name in _TIMEOUT_PARAMS:
             timeouts[_TIMEOUT_PARAMS[name]] = _seconds(name, value, url)
             continue
-        if name in _WHOLE_NUMBERS:
-            _whole_number(name, value, url)
+        if name == "decode_responses" and not _yes_or_no(name, value, url):
+            continue  # (what memcore does anyway: passed on, the text "false" reads as true)
+        _check_option(name, value, url, client_scheme, cluster)
         kept.append((name, value))
     client_url = urlunsplit(parts._replace(scheme=client_scheme, query=urlencode(kept)))
-    import_redis()  # without the redis package: say what to install, not ModuleNotFoundError
-    try:  # the other query options (ssl_cert_reqs=...) fail here, not later
+    try:  # what redis-py parses itself (retry_on_error=..., ssl_*_verify_flags=...) fails here
         importlib.import_module("redis.asyncio.connection").parse_url(client_url)
     except ValueError as exc:
         raise ValidationError(f"invalid redis URL {shown!r}: {mask_url(exc)}") from None

@@ -1,8 +1,9 @@
 """Store URLs as people see them: every URL memcore prints goes through ``mask_url`` first.
 
-A Redis URL may carry a password (``redis://user:secret@host/0``, or ``?password=secret``); it
-must never reach a terminal, a log or an exception message. The mask works on the text alone
-and never raises, because it also runs inside error handlers for URLs that failed to parse.
+A Redis URL may carry a password (``redis://user:secret@host/0``, or ``?password=secret``), and
+a ``rediss://`` one the passphrase of its TLS key (``?ssl_password=secret``); they must never
+reach a terminal, a log or an exception message. The mask works on the text alone and never
+raises, because it also runs inside error handlers for URLs that failed to parse.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from memcore.lazy_re import lazy_compile
 
 MASK = "***"
 _FILE_SCHEMES = ("sqlite", "memory", "file")
-_QUERY_SECRET = lazy_compile(r"(?i)([?&](?:password|pass|pwd)=)[^&#]*")
+_QUERY_SECRET = lazy_compile(r"(?i)([?&](?:password|pass|pwd|ssl_password)=)[^&#]*")
 
 
 def mask_url(url: object) -> str:
-    """``url`` as text with any password replaced by ``***`` (anything else left as it is)."""
+    """``url`` as text with any password (or key passphrase) replaced by ``***`` (anything else
+    left as it is)."""
     text = url if isinstance(url, str) else str(url)
     text = _QUERY_SECRET.sub(lambda m: m.group(1) + MASK, text)
     start = text.find("://")
