@@ -50,6 +50,7 @@ from memcore.summarize import (
     SAYS_NOTHING_WORDS,
     ExtractiveSummarizer,
     Summarizer,
+    check_kernels,
     check_max_distance,
     checked_summarizer,
     group_similar_texts,
@@ -170,28 +171,6 @@ def _check_callable(value: object, name: str, shape: str) -> None:
         raise ValidationError(f"{name} must be a callable {shape} (got {type(value).__name__})")
 
 
-#: What the compressor and its summarizer call on a ``pipeline`` kernel family.
-_KERNEL_FUNCTIONS = (
-    "count_tokens",
-    "group_similar",
-    "partition_levels",
-    "pick_sentences",
-    "score_sentences",
-    "simhash",
-    "split_sentences",
-)
-
-
-def _check_kernels(kernels: object) -> ModuleType:
-    missing = [name for name in _KERNEL_FUNCTIONS if not callable(getattr(kernels, name, None))]
-    if not isinstance(kernels, ModuleType) or missing:
-        raise ValidationError(
-            "kernels must be a pipeline kernel family (memcore._pure.pipeline or "
-            f"memcore._native.pipeline; got {type(kernels).__name__})"
-        )
-    return kernels
-
-
 def _time_range(items: Iterable[MemoryItem]) -> TimeRange:
     stamps = [item.created_at for item in items]
     return (min(stamps), max(stamps))
@@ -255,7 +234,7 @@ class HierarchicalMemoryCompressor:
             if not 0.0 < ratio <= 1.0:
                 raise ValidationError(f"ratios must be in (0, 1] (got {ratio!r})")
         self.ratios = tuple(float(r) for r in ratios)
-        self.kernels = _selected if kernels is None else _check_kernels(kernels)
+        self.kernels = _selected if kernels is None else check_kernels(kernels)
         self.summarizer: Summarizer = checked_summarizer(summarizer) or ExtractiveSummarizer(
             counter, kernels
         )
@@ -270,10 +249,17 @@ class HierarchicalMemoryCompressor:
         return self.now if self.now is not None else to_utc_datetime(self.clock())
 
     def partition(
-        self, items: Sequence[MemoryItem], now: datetime | None = None
+        self, items: Iterable[MemoryItem | Mapping[str, Any]], now: datetime | None = None
     ) -> list[list[MemoryItem]]:
-        """The items of each level (index 0 = level 1), in input order."""
-        now = now or self._now()
+        """The items of each level (index 0 = level 1), in input order.
+
+        ``items`` and ``now`` are taken as ``compress`` takes them (dicts, ISO strings): a dict
+        item or a naive ``now`` was an ``AttributeError`` or ``TypeError`` here."""
+        now = self._now() if now is None else to_utc_datetime(now)
+        return self._partition(coerce_items(items), now)
+
+    def _partition(self, items: list[MemoryItem], now: datetime) -> list[list[MemoryItem]]:
+        """``partition`` of items and a time already checked (``compress``'s)."""
         ranks = array.array("b", [item.priority.rank for item in items])
         ages = array.array("d", [(now - item.created_at).total_seconds() for item in items])
         first, second, third = (t.total_seconds() for t in self.thresholds)
@@ -287,7 +273,7 @@ class HierarchicalMemoryCompressor:
         """Build every level in memory (what the bundle holds), in session order."""
         coerced = in_session_order(coerce_items(items))
         now = self._now()
-        level1, level2, level3, level4 = self.partition(coerced, now)
+        level1, level2, level3, level4 = self._partition(coerced, now)
         scaffolding = [item for item in level2 + level3 + level4 if is_scaffolding(item)]
         if scaffolding:
             left_out = {id(item) for item in scaffolding}

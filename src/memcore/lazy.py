@@ -105,6 +105,15 @@ class LazyMemoryProxy(Generic[T]):
                 object.__setattr__(self, "_loading", False)
             if value is None:  # (``dict.get``'s way of saying so: an AttributeError later)
                 raise NotFoundError(f"no item {item_id!r}: the loader returned None")
+            if inspect.isawaitable(value):
+                # (a plain function that returns a coroutine: kept, the proxy stood for the
+                # coroutine for good, never awaited)
+                if inspect.iscoroutine(value):
+                    value.close()
+                raise ValidationError(
+                    f"the loader of {item_id!r} returned an awaitable: a proxy's loader must "
+                    "return the item itself (attribute access cannot await)"
+                )
             if self._checks_id and isinstance(value, MemoryItem) and value.id != item_id:
                 # (a loader keyed wrongly, or reading another session: the proxy would stand
                 # for another item under this one's id, silently)
@@ -229,13 +238,20 @@ class _KeyProxy(LazyMemoryProxy[T]):
     _checks_id = False
 
 
+def _proxy(proxy: object) -> None:
+    if not isinstance(proxy, LazyMemoryProxy):  # (an AttributeError on ``_value`` otherwise)
+        raise ValidationError(f"expected a LazyMemoryProxy (got {type(proxy).__name__})")
+
+
 def is_loaded(proxy: LazyMemoryProxy[Any]) -> bool:
     """Whether ``proxy`` has loaded its item (never loads it; not shadowed by item attributes)."""
+    _proxy(proxy)
     return proxy._value is not _UNSET
 
 
 def unwrap(proxy: LazyMemoryProxy[T]) -> T:
     """The loaded item itself (loading it if needed), e.g. for ``isinstance`` checks."""
+    _proxy(proxy)
     return proxy._target()
 
 
@@ -279,6 +295,11 @@ class LazySession(Mapping[str, Any]):
 
     def __init__(self, session_id: str, snapshot: Snapshot) -> None:
         self.session_id = validate_session_id(session_id)
+        if not isinstance(snapshot, Snapshot):
+            raise ValidationError(
+                f"a LazySession reads a Snapshot (got {type(snapshot).__name__}): "
+                "use LazySession.open(store, session_id)"
+            )
         self.version = snapshot.version
         self.digest = snapshot.digest
         self._records: dict[str, bytes] = {}
@@ -322,12 +343,18 @@ class LazySession(Mapping[str, Any]):
             raise ValidationError(f"expected a store URL or a Store (got {type(store).__name__})")
         return cls(session_id, await store.read_snapshot(session_id))
 
+    def _record(self, key: object) -> bytes | None:
+        """The record under ``key``; None for a key that is no str (no item has it: a list
+        was a ``TypeError`` of the dict, where ``get`` should give its default)."""
+        return self._records.get(key) if isinstance(key, str) else None
+
     def __getitem__(self, key: str) -> Any:
-        try:
-            return self._decoded[key]
-        except KeyError:
-            pass
-        record = self._records.get(key)
+        if isinstance(key, str):
+            try:
+                return self._decoded[key]
+            except KeyError:
+                pass
+        record = self._record(key)
         if record is None:
             raise NotFoundError(f"no item {key!r} in session {self.session_id!r}")
         entry = decode_entry(record)
@@ -343,18 +370,18 @@ class LazySession(Mapping[str, Any]):
         return len(self._records)
 
     def __contains__(self, key: object) -> bool:
-        return key in self._records
+        return isinstance(key, str) and key in self._records
 
     def entry(self, key: str) -> Entry:
         """The whole decoded entry (value, HLC stamp, writing replica); not cached."""
-        record = self._records.get(key)
+        record = self._record(key)
         if record is None:
             raise NotFoundError(f"no item {key!r} in session {self.session_id!r}")
         return decode_entry(record)
 
     def proxy(self, key: str) -> LazyMemoryProxy[Any]:
         """A :class:`LazyMemoryProxy` for ``key`` that reads through this view."""
-        if key not in self._records:
+        if key not in self:
             raise NotFoundError(f"no item {key!r} in session {self.session_id!r}")
         return _KeyProxy(key, self.__getitem__)
 
@@ -367,7 +394,7 @@ class LazySession(Mapping[str, Any]):
         """Drop decoded items (one, or all) to give their memory back; they decode again later."""
         if key is None:
             self._decoded.clear()
-        else:
+        elif isinstance(key, str):
             self._decoded.pop(key, None)
 
     def __repr__(self) -> str:

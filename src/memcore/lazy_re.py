@@ -20,6 +20,8 @@ import sys
 from types import ModuleType
 from typing import Any, cast
 
+from memcore.errors import ValidationError
+
 #: What a stand-in answers for, as its compiled pattern does.
 _FORWARDED = (
     "search",
@@ -80,6 +82,12 @@ def lazy_compile(source: str, flags: int = 0) -> re.Pattern[str]:
     ``pattern``...); not a ``re.Pattern`` for ``isinstance`` nor for the ``re`` module's own
     functions.
     """
+    # (checked now, not at the first use: ``None`` was a TypeError in whatever module first
+    # searched with it; a pattern's own syntax is still checked when it is compiled)
+    if type(source) is not str:
+        raise ValidationError(f"a lazy pattern's source is a str (got {type(source).__name__})")
+    if isinstance(flags, bool) or not isinstance(flags, int):
+        raise ValidationError(f"a lazy pattern's flags are an int (got {type(flags).__name__})")
     home = sys._getframe(1).f_globals
     return cast("re.Pattern[str]", _LazyPattern(source, flags, home))
 

@@ -92,8 +92,16 @@ def _read_psutil(pid: int) -> float:
     return float(rss) / MIB
 
 
+def _check_pid(pid: object) -> None:
+    # (a path piece, not a number: ``"self"`` or ``"1/../self"`` read this process, ``True``
+    # and ``1.5`` named no process as ProcessGoneError says)
+    if pid is not None and (isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0):
+        raise ValidationError(f"pid must be a positive int (got {pid!r})")
+
+
 def read_rss_mb(pid: int | None = None) -> float:
     """Resident set size of ``pid`` (default: this process) in MiB."""
+    _check_pid(pid)
     target = os.getpid() if pid is None else pid
     return _read_statm(target) if _HAVE_PROC else _read_psutil(target)
 
@@ -168,8 +176,7 @@ class MemoryLeakDetector:
         self.min_spacing_seconds = check_real(min_spacing_seconds, "min_spacing_seconds")
         if self.min_span_seconds < 0 or self.min_spacing_seconds < 0:
             raise ValidationError("min_span_seconds and min_spacing_seconds cannot be negative")
-        if pid is not None and (isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0):
-            raise ValidationError(f"pid must be a positive int (got {pid!r})")
+        _check_pid(pid)
         if clock is not None and not callable(clock):
             raise ValidationError("clock must be a callable returning seconds")
         if rss_reader is not None and not callable(rss_reader):
@@ -409,7 +416,10 @@ class MemoryLeakDetector:
         return self._thread is not None and self._thread.is_alive()
 
     def stop(self, timeout: float | None = 10.0) -> None:
-        """Stop background sampling and wait for the thread to end."""
+        """Stop background sampling and wait for the thread to end (at most ``timeout``
+        seconds; None: as long as it takes)."""
+        if timeout is not None:  # (checked first: a bad one raised with the thread still set)
+            timeout = _kernels.regression.check_real(timeout, "timeout")
         self._stop.set()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():

@@ -137,6 +137,13 @@ class MemoryItem:
         created_at: datetime | str | float | None = None,
         metadata: Mapping[str, Any] | None = None,
     ) -> None:
+        # a str subclass as the plain str of its text (as ``memcore.plain`` stores it): its own
+        # ``strip`` or ``__len__`` answered for the text inside the summarizer, which kept an
+        # empty summary of a whole note in the note's place
+        if type(id) is not str and isinstance(id, str):
+            id = str.__str__(id)
+        if type(content) is not str and isinstance(content, str):
+            content = str.__str__(content)
         if not isinstance(id, str) or not id:
             raise ValidationError(f"item id must be a non-empty string (got {id!r})")
         if not isinstance(content, str):
@@ -196,6 +203,10 @@ class MemoryItem:
         """Build an item from a MemoryItem-shaped mapping (``id`` and ``content`` required)."""
         if not isinstance(data, Mapping):
             raise ValidationError(f"a memory item must be a mapping (got {type(data).__name__})")
+        if isinstance(data, dict) and type(data) is not dict:
+            # (a dict subclass by its entries, as its metadata is read: its own ``get`` or
+            # ``__contains__`` raised a bare KeyError, or hid the fields it holds)
+            data = dict(dict.items(data))
         missing = [name for name in ("id", "content") if name not in data]
         if missing:
             raise ValidationError(f"memory item is missing {', '.join(missing)}")
@@ -234,7 +245,25 @@ def coerce_items(items: object, what: str = "items") -> list[MemoryItem]:
         raise ValidationError(
             f"{what} must be a sequence of memory items (got {type(items).__name__})"
         )
-    return [MemoryItem.coerce(item) for item in items]
+    return [_intact(MemoryItem.coerce(item)) for item in items]
+
+
+def _intact(item: MemoryItem) -> MemoryItem:
+    """``item`` if its fields are still in the form ``__init__`` gives them, else an item made
+    afresh from them by ``__init__``: a field assigned since (``item.priority = "high"``,
+    ``item.content = None``) is normalized or refused as ``MemoryItem()`` would, rather than
+    failing as an ``AttributeError`` or a ``TypeError`` deep in what reads it."""
+    if (
+        type(item.id) is str
+        and item.id
+        and type(item.content) is str
+        and type(item.priority) is Priority
+        and isinstance(item.created_at, datetime)
+        and item.created_at.tzinfo is timezone.utc  # (as ``__init__`` leaves it; else rebuilt)
+        and type(item.metadata) is dict
+    ):
+        return item
+    return MemoryItem(item.id, item.content, item.priority, item.created_at, item.metadata)
 
 
 # --- results ------------------------------------------------------------------------------------

@@ -105,6 +105,8 @@ class SessionState:
             counter
         )
         self.now = None if now is None else to_utc_datetime(now)
+        if clock is not None and not callable(clock):  # (else a TypeError at the overflow)
+            raise ValidationError(f"clock must be a callable () -> datetime (got {clock!r})")
         self.clock = clock or utc_now
 
     @property
@@ -125,8 +127,9 @@ class SessionState:
         return self.now if self.now is not None else to_utc_datetime(self.clock())
 
     def token_count(self) -> int:
-        """Tokens the session's items hold now."""
-        return sum(self.count(item.content) for item in self.items)
+        """Tokens the session's items hold now (what was put in ``items`` since, as the
+        constructor takes it)."""
+        return sum(self.count(item.content) for item in coerce_items(self.items, "state.items"))
 
     @property
     def usage(self) -> float:
@@ -141,6 +144,9 @@ _MOST_USES = 1e18
 def item_value(item: MemoryItem, now: datetime) -> float:
     """How much keeping ``item`` is worth: priority, then recency (a day's half-life), then use;
     an agent's scaffolding is worth nothing."""
+    if not isinstance(item, MemoryItem) or not isinstance(now, datetime) or now.tzinfo is None:
+        # (a dict was an AttributeError, a naive ``now`` a TypeError in the subtraction)
+        raise ValidationError("item_value takes a MemoryItem and a timezone-aware datetime")
     if is_scaffolding(item):
         return 0.0
     age_hours = max(0.0, (now - item.created_at).total_seconds() / 3600.0)
@@ -162,7 +168,9 @@ class _Plan:
 
     def __init__(self, state: SessionState) -> None:
         self.state = state
-        self.given = list(state.items)
+        # (``items`` is a public attribute: what was put there since, a dict or an item whose
+        # fields were assigned, is checked as the constructor checks it, not an AttributeError)
+        self.given = coerce_items(state.items, "state.items")
         # one object repeated in the items is one item per slot: the steps find slots by the
         # object (``id``), so each repeat gets a copy of its own (given back when left whole)
         seen: set[int] = set()

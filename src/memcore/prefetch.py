@@ -78,7 +78,17 @@ Loader = Callable[[str, str], Awaitable[Any]]
 def _check_item(item_id: object) -> str:
     if not isinstance(item_id, str) or not item_id:
         raise ValidationError(f"item ids are non-empty strings (got {item_id!r})")
-    return item_id
+    return _plain(item_id)
+
+
+def _plain(text: str) -> str:
+    """A ``str`` subclass as the plain ``str`` of its text, as the session table interns it:
+    looked up by its own ``__hash__`` and ``__eq__``, it missed the item it names."""
+    return text if type(text) is str else str.__str__(text)
+
+
+def _session(session_id: object) -> str:
+    return _plain(validate_session_id(session_id))
 
 
 def _check_positive(name: str, value: object) -> int:
@@ -398,7 +408,7 @@ class PredictiveMemoryPrefetcher:
                 sequences.append([_check_item(item_id) for item_id in sequence])
         except TypeError as exc:
             raise ValidationError(message) from exc
-        validate_session_id(session_id)
+        session_id = _session(session_id)
         table = self._table
         for sequence in sequences:  # all checked first: a bad call learns nothing
             # each earlier session is a stream of its own: none follows another's last access,
@@ -432,6 +442,7 @@ class PredictiveMemoryPrefetcher:
         ``current_item`` alone is.
         Unknown sessions or items give ``[]``.
         """
+        session_id, current_item = _session(session_id), _check_item(current_item)
         model = self._model_for(session_id, current_item, n)
         if model is None:
             self._outcomes.forget(session_id)
@@ -462,6 +473,7 @@ class PredictiveMemoryPrefetcher:
     ) -> list[tuple[str, float]]:
         """``predict_next_accesses`` before calibration: ``(item_id, score)``, the model's blend
         (what the calibration is fitted on)."""
+        session_id, current_item = _session(session_id), _check_item(current_item)
         model = self._model_for(session_id, current_item, n)
         return [] if model is None else self._scores(model, current_item, n)
 
@@ -508,7 +520,7 @@ class PredictiveMemoryPrefetcher:
 
     def export_counts(self, session_id: str) -> dict[str, dict[str, int]]:
         """``{item: {next item: count}}``: the session's kept order-1 successor counts."""
-        validate_session_id(session_id)
+        session_id = _session(session_id)
         model = self._table.get(session_id)
         if model is None:
             return {}
@@ -525,7 +537,7 @@ class PredictiveMemoryPrefetcher:
 
     def forget_session(self, session_id: str) -> None:
         """Drop one session's model and its cached items."""
-        validate_session_id(session_id)
+        session_id = _session(session_id)
         self._table.forget(session_id)
         self._outcomes.forget(session_id)
         self.invalidate(session_id)
@@ -549,6 +561,7 @@ class PredictiveMemoryPrefetcher:
         """
         if self._load is None:
             raise ValidationError("this prefetcher has no loader to prefetch with")
+        session_id = _session(session_id)  # (the cache's keys are plain str)
         predictions = self.predict_next_accesses(session_id, current_item, self.prefetch_n)
         above = [item_id for item_id, confidence in predictions if confidence > self.threshold]
         if self._reader is not None:
@@ -623,9 +636,7 @@ class PredictiveMemoryPrefetcher:
         """The prefetched value of ``item_id`` (a hit), or None when it was not prefetched (a
         miss; read it from the source then). Never reads the source: the value is the one the
         last prefetch saw (see the module doc)."""
-        validate_session_id(session_id)
-        _check_item(item_id)
-        key = (session_id, item_id)
+        key = (_session(session_id), _check_item(item_id))
         with self._cache_lock:
             if key in self._cache:
                 self.hits += 1
@@ -639,7 +650,7 @@ class PredictiveMemoryPrefetcher:
         cannot tell the prefetcher of (only a store loader's prefetches re-check cached
         values), or to give memory back. The next ``get`` is a miss; a later prefetch loads
         the value again."""
-        validate_session_id(session_id)
+        session_id = _session(session_id)
         if item_id is not None:
             key = (session_id, _check_item(item_id))
             with self._cache_lock:

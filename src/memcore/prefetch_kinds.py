@@ -77,11 +77,14 @@ def fit_kind_prior(
     last ``recency`` distinct items, most recent first): per pair of kinds and rank (the last of
     ``ranks`` pools the ranks past it), the rate at which the next access was that candidate.
     Pairs seen fewer than ``min_support`` times at rank 0 are left out."""
-    if recency < 1 or ranks < 1 or min_support < 1:
-        raise ValidationError("recency, ranks and min_support must be >= 1")
+    for value in (recency, ranks, min_support):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValidationError(
+                f"recency, ranks and min_support must be ints >= 1 (got {value!r})"
+            )
     hits: dict[tuple[str, str], list[int]] = {}
     tries: dict[tuple[str, str], list[int]] = {}
-    for sequence in sequences:
+    for sequence in _sequences(sequences):
         recent: list[str] = []
         previous: str | None = None
         for item in sequence:
@@ -116,6 +119,23 @@ def fit_kind_prior(
     return prior
 
 
+def _sequences(sequences: object) -> list[list[str]]:
+    """``sequences`` as lists of item ids, or ``ValidationError`` (``None`` and an id that is no
+    str failed as a ``TypeError`` or an ``AttributeError``; a str was read as its letters)."""
+    message = "fit_kind_prior takes an iterable of access sequences (lists of item ids)"
+    if isinstance(sequences, (str, bytes)) or not isinstance(sequences, Iterable):
+        raise ValidationError(message)
+    checked: list[list[str]] = []
+    for sequence in sequences:
+        if isinstance(sequence, (str, bytes)) or not isinstance(sequence, Iterable):
+            raise ValidationError(message)
+        items = list(sequence)
+        if not all(isinstance(item, str) for item in items):
+            raise ValidationError(f"{message}: an item id is no str")
+        checked.append(items)
+    return checked
+
+
 def check_kind_prior(prior: object) -> dict[tuple[str, str], tuple[float, ...]]:
     """``prior`` as a kind prior (pairs of kinds to non-empty rows of rates in [0, 1]), or
     ``ValidationError``."""
@@ -129,9 +149,13 @@ def check_kind_prior(prior: object) -> dict[tuple[str, str], tuple[float, ...]]:
             and all(isinstance(kind, str) and kind for kind in pair)
         ):
             raise ValidationError(f"kind prior keys are (kind, kind) pairs (got {pair!r})")
+        # (a string is no row: "1" was read as the row (1.0,); a rate past a float's range
+        # was an OverflowError)
+        if isinstance(row, (str, bytes)):
+            raise ValidationError(f"kind prior rows are sequences of rates (got {row!r})")
         try:
             rates = tuple(float(rate) for rate in row)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:
             raise ValidationError(f"kind prior rows are sequences of rates (got {row!r})") from exc
         if not rates or not all(0.0 <= rate <= 1.0 for rate in rates):
             raise ValidationError(f"kind prior rows are non-empty, rates in [0, 1] (got {row!r})")

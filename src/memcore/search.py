@@ -212,6 +212,8 @@ def wide_bigrams(text: str) -> str:
     beside the text and looked for beside a query's words, they let a word match inside a run,
     or with a particle written onto it ("테스트" in "테스트를"): the bigrams of CJK search
     engines, with no dictionary."""
+    if type(text) is not str:
+        text = _str("text", text)
     if text.isascii() or _WIDE_ONE.search(text) is None:
         return ""
     return " ".join(run[i : i + 2] for run in _WIDE_RUN.findall(text) for i in range(len(run) - 1))
@@ -223,12 +225,17 @@ def with_wide_bigrams(text: str) -> str:
     return f"{text}\n{bigrams}" if bigrams else text
 
 
-def item_text(item: MemoryItem) -> str:
+def item_text(item: MemoryItem | Mapping[str, Any]) -> str:
     """What recall indexes of an item: its content, then the words of its compound code names
     (``code_words``: ``TestInitializeSession_SetsPhaseActive`` gives "test initialize session
     sets phase active"), then its Chinese, Japanese and Korean bigrams (``wide_bigrams``). A
     question asks about a test or a function in words, and the default tokenizer keeps each
-    name whole, which no such question matches; it keeps a run of CJK letters whole too."""
+    name whole, which no such question matches; it keeps a run of CJK letters whole too.
+
+    ``item`` is taken as ``coerce_items`` takes one (a dict, an item whose fields were
+    assigned since it was made)."""
+    if not isinstance(item, MemoryItem) or type(item.content) is not str:
+        item = coerce_items([item])[0]  # (a subclass's text as plain str: the kernel's type)
     words = _kernel.code_words(item.content)
     text = f"{item.content}\n{words}" if words else item.content
     bigrams = wide_bigrams(item.content)
@@ -335,6 +342,10 @@ def _unit(vector: Sequence[float], dim: int | None) -> tuple[float, ...]:
     """``vector`` scaled to length 1 (a zero vector as it is). Scaled by its largest magnitude
     first, so large finite values do not overflow the norm (they were refused as "non-finite")
     and tiny ones do not underflow it to zero (they were left unnormalized)."""
+    if isinstance(vector, (str, bytes, Mapping)):  # (read as digits, or as keys: no vector)
+        raise ValidationError(
+            f"an embedding must be a sequence of numbers (got {type(vector).__name__})"
+        )
     try:
         values = tuple(float(x) for x in vector)
     except (TypeError, ValueError, OverflowError) as exc:
@@ -403,10 +414,7 @@ class HybridRetriever:
                 f"(got {type(items).__name__})"
             )
         retriever.add_many(
-            {
-                key: item if isinstance(item, str) else item_text(MemoryItem.coerce(item))
-                for key, item in pairs
-            }
+            {key: item if isinstance(item, str) else item_text(item) for key, item in pairs}
         )
         return retriever
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 import numbers
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from types import ModuleType
 from typing import Protocol, runtime_checkable
 
@@ -119,8 +119,14 @@ class ExtractiveSummarizer:
     def __init__(
         self, counter: TokenCounter | None = None, kernels: ModuleType | None = None
     ) -> None:
-        self.kernels = kernels if kernels is not None else _selected
+        # (checked here: a counter of 5 or a module that is no kernel family failed only at
+        # the first summary, with a TypeError or an AttributeError)
+        self.kernels = check_kernels(kernels) if kernels is not None else _selected
         if counter is not None:
+            if not callable(counter):
+                raise ValidationError(
+                    f"a token counter must be a callable text -> int (got {type(counter).__name__})"
+                )
             self.count = checked_counter(counter)
         elif kernels is not None:
             self.count = kernels.count_tokens
@@ -132,8 +138,7 @@ class ExtractiveSummarizer:
         a sentence start cut short, shown with an ellipsis), before :meth:`summarize`'s
         never-empty rules."""
         ratio = _check_ratio(ratio)
-        if not isinstance(text, str):
-            raise ValidationError(f"text must be a str (got {type(text).__name__})")
+        text = _text(text)
         budget = math.floor(self.count(text) * ratio)
         if budget <= 0:
             return []
@@ -152,6 +157,7 @@ class ExtractiveSummarizer:
         """Text of ``text`` within ``ratio`` of its tokens, cuts marked with an ellipsis; empty
         only for a blank text (the module doc gives the two exceptions to the ratio: a short
         note kept whole, a longer text's first words when the budget holds too few)."""
+        text = _text(text)
         summary = render(text, self.select(text, ratio))
         if word_count(summary) >= SAYS_NOTHING_WORDS:  # an ellipsis ends a word, adds none
             return summary
@@ -178,15 +184,15 @@ class ExtractiveSummarizer:
                 best, low = middle, middle + 1
             else:
                 high = middle - 1
-        while best > 1 and unicodedata.combining(head[best]):  # a letter keeps its marks
+        # a letter keeps its marks (``best`` is the whole head when a counter prices it with
+        # its ellipsis lower than the lead without: nothing is cut, no mark follows)
+        while 1 < best < len(head) and unicodedata.combining(head[best]):
             best -= 1
         return head[:best].rstrip() + ELLIPSIS
 
-    def summarize_group(self, texts: Sequence[str], ratio: float) -> str:
+    def summarize_group(self, texts: Iterable[str], ratio: float) -> str:
         """One summary of several texts, read as one document (repeated sentences once)."""
-        if isinstance(texts, str) or not all(isinstance(t, str) for t in texts):
-            raise ValidationError("summarize_group needs a sequence of str")
-        return self.summarize(GROUP_SEPARATOR.join(texts), ratio)
+        return self.summarize(GROUP_SEPARATOR.join(_texts(texts, "summarize_group")), ratio)
 
 
 def word_count(text: str) -> int:
@@ -195,7 +201,54 @@ def word_count(text: str) -> int:
     "word", and they were thrown away for the text's first letters cut mid-sentence."""
     from memcore._kernels import prose  # (loaded on first use: an import of memcore needs none)
 
+    if not isinstance(text, str):  # (the twins failed apart: a TypeError, an AttributeError)
+        raise ValidationError(f"word_count needs a str (got {type(text).__name__})")
     return prose.count_words(text)
+
+
+def _texts(texts: object, what: str) -> list[str]:
+    """``texts`` as a list of str, or ``ValidationError``: a generator was read once by the
+    check and summarized as nothing, and ``None`` was a ``TypeError``."""
+    if isinstance(texts, (str, bytes)) or not isinstance(texts, Iterable):
+        raise ValidationError(f"{what} needs a sequence of str (got {type(texts).__name__})")
+    listed = list(texts)
+    if not all(isinstance(text, str) for text in listed):
+        raise ValidationError(f"{what} needs a sequence of str")
+    return [_text(text) for text in listed]
+
+
+def _text(text: object) -> str:
+    """``text`` as a plain ``str`` (a subclass's own ``strip`` or ``__len__`` has no say in
+    what its text is: one whose ``strip`` lied made a whole note's summary empty), or
+    ``ValidationError``."""
+    if type(text) is str:
+        return text
+    if not isinstance(text, str):
+        raise ValidationError(f"text must be a str (got {type(text).__name__})")
+    return str.__str__(text)
+
+
+#: What the compressor and the extractive summarizer call on a ``pipeline`` kernel family.
+_KERNEL_FUNCTIONS = (
+    "count_tokens",
+    "group_similar",
+    "partition_levels",
+    "pick_sentences",
+    "score_sentences",
+    "simhash",
+    "split_sentences",
+)
+
+
+def check_kernels(kernels: object) -> ModuleType:
+    """``kernels`` if it is a ``pipeline`` kernel family, else ``ValidationError``."""
+    missing = [name for name in _KERNEL_FUNCTIONS if not callable(getattr(kernels, name, None))]
+    if not isinstance(kernels, ModuleType) or missing:
+        raise ValidationError(
+            "kernels must be a pipeline kernel family (memcore._pure.pipeline or "
+            f"memcore._native.pipeline; got {type(kernels).__name__})"
+        )
+    return kernels
 
 
 def _lead(text: str) -> str:
@@ -223,7 +276,7 @@ def check_max_distance(value: object) -> int:
 
 
 def group_similar_texts(
-    texts: Sequence[str],
+    texts: Iterable[str],
     max_distance: int = DEFAULT_MAX_DISTANCE,
     kernels: ModuleType | None = None,
 ) -> list[list[int]]:
@@ -232,8 +285,8 @@ def group_similar_texts(
     Groups are listed by their first member; members keep their input order.
     """
     check_max_distance(max_distance)
-    fam = kernels if kernels is not None else _selected
-    fingerprints = [fam.simhash(text) for text in texts]
+    fam = check_kernels(kernels) if kernels is not None else _selected
+    fingerprints = [fam.simhash(text) for text in _texts(texts, "group_similar_texts")]
     labels = fam.group_similar(fingerprints, max_distance)
     groups: dict[int, list[int]] = {}
     for index, label in enumerate(labels):
@@ -249,6 +302,7 @@ __all__ = [
     "SHORT_NOTE_TOKENS",
     "ExtractiveSummarizer",
     "Summarizer",
+    "check_kernels",
     "check_max_distance",
     "group_similar_texts",
     "word_count",

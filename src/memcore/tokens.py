@@ -74,8 +74,10 @@ def resolve_counter(counter: TokenCounter | None) -> TokenCounter:
 
 def checked_counter(counter: TokenCounter) -> TokenCounter:
     """``counter``, its answers checked: a count that is no whole number >= 0 (``"3"``,
-    ``-1``, ``None``) is a ``ValidationError`` that says so, not a ``TypeError`` or a division
-    by zero deep in the budget's arithmetic. memcore's own counters are taken as they are."""
+    ``-1``, ``None``), or one past ``MAX_TOKEN_BUDGET`` (no text holds that many: ``10**400``
+    was an ``OverflowError`` in the budget's float arithmetic), is a ``ValidationError`` that
+    says so, not a ``TypeError`` or a division by zero deep in the budget's arithmetic.
+    memcore's own counters are taken as they are."""
     if counter is _builtin or counter is count_tokens or getattr(counter, "_checked", False):
         return counter
 
@@ -88,6 +90,10 @@ def checked_counter(counter: TokenCounter) -> TokenCounter:
         if whole < 0 or isinstance(tokens, bool):
             raise ValidationError(
                 f"the token counter returned {tokens!r}: it must return a whole number >= 0"
+            )
+        if whole > MAX_TOKEN_BUDGET:
+            raise ValidationError(
+                f"the token counter returned more than {MAX_TOKEN_BUDGET} tokens for one text"
             )
         return whole
 

@@ -99,6 +99,16 @@ def _comparable(item: MemoryItem) -> int:
     return entry_hash(item.id, data)
 
 
+def _same_knowledge(conflict: Conflict) -> bool:
+    """Whether a conflict the sync settled is between two copies of one piece of knowledge,
+    transfer provenance aside (as ``transfer_knowledge`` leaves a copy already there)."""
+    try:
+        local, remote = MemoryItem.coerce(conflict.local), MemoryItem.coerce(conflict.remote)
+    except ValidationError:  # (a deletion, or a value that is no item: a real clash)
+        return False
+    return _comparable(local) == _comparable(remote)
+
+
 def _settle(strategy: str, incoming: Written, existing: Written) -> str:
     """Who wins a clash: ``"local"`` (the transferred item) or ``"remote"`` (the target's);
     ``timestamp`` takes the later write (``(HLC stamp, replica)``, as the sync layer does)."""
@@ -113,6 +123,17 @@ def _count_limit(value: object, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValidationError(f"{name} must be a whole number >= 1 (got {value!r})")
     return value
+
+
+def _check_prefetcher(prefetcher: object) -> None:
+    """``ValidationError`` unless ``prefetcher`` is None or a prefetcher (anything else was
+    taken, then failed at the next extraction with an ``AttributeError``)."""
+    from memcore.prefetch import PredictiveMemoryPrefetcher
+
+    if prefetcher is not None and not isinstance(prefetcher, PredictiveMemoryPrefetcher):
+        raise ValidationError(
+            f"prefetcher must be a PredictiveMemoryPrefetcher (got {type(prefetcher).__name__})"
+        )
 
 
 class SessionKnowledgeTransfer:
@@ -139,6 +160,7 @@ class SessionKnowledgeTransfer:
             )
         from memcore.stores import resolve_store
 
+        _check_prefetcher(prefetcher)
         self.store, self._owns_store = resolve_store(storage_backend)
         self._url: str | None = getattr(self.store, "url", None)
         self.prefetcher = prefetcher
@@ -155,6 +177,7 @@ class SessionKnowledgeTransfer:
 
     def attach_prefetcher(self, prefetcher: PredictiveMemoryPrefetcher) -> None:
         """Use ``prefetcher``'s counts as the source of access patterns."""
+        _check_prefetcher(prefetcher)
         self.prefetcher = prefetcher
 
     def _manager(self, replica: str) -> DistributedMemoryManager:
@@ -357,7 +380,9 @@ class SessionKnowledgeTransfer:
             sync = await manager.sync_session_memory(target_session_id)
         finally:
             await manager.close()
-        conflicts.extend(sync.conflicts)
+        # (transfers racing into one target each write the same knowledge, with provenance of
+        # their own: the sync settles those as conflicts, which they are not)
+        conflicts.extend(c for c in sync.conflicts if not _same_knowledge(c))
         result = TransferResult(
             success=sync.success,
             items_transferred=written,

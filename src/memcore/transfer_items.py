@@ -12,9 +12,10 @@ import hashlib
 import math
 import numbers
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from memcore import hlc
 from memcore.errors import ValidationError
@@ -72,17 +73,21 @@ def _kind(item: MemoryItem) -> str:
 
 
 def mine_patterns(
-    accesses: Sequence[str], *, max_length: int = 3, min_count: int = 2
+    accesses: Iterable[str], *, max_length: int = 3, min_count: int = 2
 ) -> list[AccessPattern]:
     """Frequent access sequences of 2..``max_length`` accesses, with P(last | the ones before).
 
     A sequence is kept when it occurred at least ``min_count`` times; its confidence is how often
     its prefix was followed by its last access, out of how often the prefix was followed at all.
     """
-    if max_length < 2:
-        raise ValidationError(f"max_length must be at least 2 (got {max_length})")
+    for name, value, least in (("max_length", max_length, 2), ("min_count", min_count, 1)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise ValidationError(f"{name} must be an int >= {least} (got {value!r})")
+    accesses = _strings(accesses, "accesses")
     patterns: list[AccessPattern] = []
-    for length in range(2, max_length + 1):
+    # (no sequence is longer than the accesses: a max_length of 10**7 counted ten million
+    # empty lengths, for seconds)
+    for length in range(2, min(max_length, len(accesses)) + 1):
         grams = Counter(tuple(accesses[i : i + length]) for i in range(len(accesses) - length + 1))
         prefixes: Counter[tuple[str, ...]] = Counter()
         for gram, count in grams.items():
@@ -92,6 +97,20 @@ def mine_patterns(
                 patterns.append(AccessPattern(gram, count, count / prefixes[gram[:-1]]))
     patterns.sort(key=lambda p: (-p.count, -p.confidence, p.sequence))
     return patterns
+
+
+def _strings(values: object, what: str) -> list[str]:
+    """``values`` as a list of str, or ``ValidationError`` (``None`` or an item that is no str
+    failed as a ``TypeError`` or an ``AttributeError``; a str was read as its letters)."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise ValidationError(f"{what} must be a sequence of str (got {type(values).__name__})")
+    listed = list(values)
+    for value in listed:
+        if not isinstance(value, str):
+            raise ValidationError(
+                f"{what} must be a sequence of str (got a {type(value).__name__})"
+            )
+    return listed
 
 
 def _word_set(text: str) -> frozenset[str]:
@@ -120,7 +139,9 @@ def group_near_duplicates(texts: Sequence[str], threshold: float = 0.6) -> list[
     words can be near (prefix filtering), and a text already in a group is not compared with
     that group's other members again.
     """
-    words = [_word_set(text) for text in texts]
+    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real):
+        raise ValidationError(f"threshold must be a number (got {threshold!r})")
+    words = [_word_set(text) for text in _strings(texts, "texts")]
     parent = list(range(len(words)))
 
     def root(i: int) -> int:
@@ -209,12 +230,17 @@ def _merge_entry(by_group: dict[int, list[int]], old: int, group: int) -> None:
         by_group[group] = moved
 
 
-def group_tasks(tasks: Sequence[MemoryItem], *, min_count: int = 2) -> list[CommonTask]:
+def group_tasks(
+    tasks: Iterable[MemoryItem | Mapping[str, Any]], *, min_count: int = 2
+) -> list[CommonTask]:
     """Group near-duplicate task items and keep the groups seen at least ``min_count`` times."""
-    groups = group_near_duplicates([item.content for item in tasks])
+    if isinstance(min_count, bool) or not isinstance(min_count, int):
+        raise ValidationError(f"min_count must be an int (got {min_count!r})")
+    items = coerce_items(tasks, "tasks")
+    groups = group_near_duplicates([item.content for item in items])
     common: list[CommonTask] = []
     for group in groups:
-        members = [tasks[i] for i in group]
+        members = [items[i] for i in group]
         if len(members) < min_count:
             continue
         members.sort(key=lambda item: item.created_at)
@@ -284,7 +310,7 @@ def _check_pattern(pattern: object) -> AccessPattern:
     if (
         not isinstance(sequence, (tuple, list))
         or len(sequence) < 2
-        or not all(isinstance(step, str) and step for step in sequence)
+        or not all(isinstance(step, str) and step and _encodable(step) for step in sequence)
     ):
         raise ValidationError(
             f"an access pattern's sequence is two or more non-empty strings (got {sequence!r})"
@@ -296,6 +322,16 @@ def _check_pattern(pattern: object) -> AccessPattern:
             f"an access pattern's confidence is a number (got {pattern.confidence!r})"
         )
     return pattern
+
+
+def _encodable(text: str) -> bool:
+    """Whether ``text`` is UTF-8 (a lone surrogate is not: a pattern's id is a hash of its
+    steps' bytes, and it was a bare ``UnicodeEncodeError``)."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _check_task(task: object) -> CommonTask:

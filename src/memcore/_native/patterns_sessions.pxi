@@ -3,6 +3,7 @@
 
 cdef object _validate_session_id = validate_session_id
 cdef object _check_item = _pure._check_item
+cdef object _plain = _pure._plain
 
 
 @cython.final
@@ -116,7 +117,8 @@ cdef class SessionTable:
     cpdef SessionModel model(self, object session_id):
         """The session's model for a write: created (evicting the least recent) if new."""
         cdef SessionModel model = None
-        if isinstance(session_id, str):  # (a subclass too, as in the pure twin)
+        session_id = _plain(session_id)  # (a subclass as its text, as in the pure twin)
+        if isinstance(session_id, str):
             model = <SessionModel>self._sessions.get(session_id)
         if model is None:
             model = self._new(session_id)
@@ -138,7 +140,8 @@ cdef class SessionTable:
                     model.used = self._clock
                     model.counter._record(PyLong_AsLongLong(<object>found))
                     return
-        _check_item(item_id)
+        item_id = _check_item(item_id)  # (a str subclass as its text: see the pure twin)
+        session_id = _plain(session_id)
         model = self.model(session_id)
         if self._count(model, session_id, item_id) is not model:
             self._log_reset(session_id)
@@ -165,6 +168,7 @@ cdef class SessionTable:
             checked = [_check_item(item_id) for item_id in item_ids]
         except TypeError as exc:
             raise ValidationError("record_many takes an iterable of item ids") from exc
+        session_id = _plain(session_id)
         model = self.model(session_id)
         for item_id in checked:  # (no Python code runs here: the batch is atomic under the GIL)
             counted = self._count(model, session_id, item_id)
@@ -176,10 +180,10 @@ cdef class SessionTable:
 
     def get(self, session_id):
         """The session's model, or None (a read: the session's place in the LRU order stays)."""
-        return self._sessions.get(session_id)
+        return self._sessions.get(_plain(session_id))
 
     def forget(self, session_id) -> None:
-        self._sessions.pop(session_id, None)
+        self._sessions.pop(_plain(session_id), None)
 
     def sessions(self) -> list:
         """The sessions with a model, least recently used first."""

@@ -344,7 +344,15 @@ class PatternCounter:
 def _check_item(item_id: object) -> str:
     if not isinstance(item_id, str) or not item_id:
         raise ValidationError(f"item ids are non-empty strings (got {item_id!r})")
-    return item_id
+    return item_id if type(item_id) is str else str.__str__(item_id)  # (see ``_plain``)
+
+
+def _plain(value: Any) -> Any:
+    """A ``str`` subclass as the plain ``str`` of its text (anything else as it is): an id is
+    its text, and a subclass's own ``__hash__`` or ``__eq__`` interned it apart from that text,
+    where no later lookup by the text found it (the compiled twin's per-access path takes
+    exact ``str`` only)."""
+    return str.__str__(value) if isinstance(value, str) and type(value) is not str else value
 
 
 class SessionModel:
@@ -443,7 +451,7 @@ class SessionTable:
     def model(self, session_id: str) -> SessionModel:
         """The session's model for a write: created (evicting the least recent) if new."""
         with self._lock:
-            return self._model(session_id)
+            return self._model(_plain(session_id))
 
     def _model(self, session_id: str) -> SessionModel:
         model = self._sessions.get(session_id) if isinstance(session_id, str) else None
@@ -455,9 +463,10 @@ class SessionTable:
 
     def record(self, session_id: str, item_id: str) -> None:
         """Count one access of ``item_id`` in ``session_id``; a rejected call changes nothing."""
+        session_id = _plain(session_id)
         with self._lock:
             model = self._sessions.get(session_id) if isinstance(session_id, str) else None
-            if model is not None and isinstance(item_id, str):
+            if model is not None and type(item_id) is str:
                 number = model.ids.get(item_id)
                 if number is not None:  # the common call: a known session and a known item
                     self._clock += 1
@@ -466,7 +475,7 @@ class SessionTable:
                     with counter._lock:
                         counter._record(number)
                     return
-            _check_item(item_id)
+            item_id = _check_item(item_id)
             model = self._model(session_id)
             counted = self._count(model, session_id, item_id)
         if counted is not model:
@@ -491,6 +500,7 @@ class SessionTable:
             checked = [_check_item(item_id) for item_id in item_ids]
         except TypeError as exc:
             raise ValidationError("record_many takes an iterable of item ids") from exc
+        session_id = _plain(session_id)
         resets = 0
         with self._lock:
             model = self._model(session_id)
@@ -504,11 +514,11 @@ class SessionTable:
     def get(self, session_id: str) -> SessionModel | None:
         """The session's model, or None (a read: the session's place in the LRU order stays)."""
         with self._lock:
-            return self._sessions.get(session_id)
+            return self._sessions.get(_plain(session_id))
 
     def forget(self, session_id: str) -> None:
         with self._lock:
-            self._sessions.pop(session_id, None)
+            self._sessions.pop(_plain(session_id), None)
 
     def sessions(self) -> list[str]:
         """The sessions with a model, least recently used first."""
