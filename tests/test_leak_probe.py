@@ -36,3 +36,11 @@ def test_a_bad_stop_timeout_is_refused_and_changes_nothing() -> None:
     finally:
         detector.stop()
     assert not detector.running
+
+
+@pytest.mark.parametrize("flag", ["no", 0, None, 1.0])
+def test_auto_recover_is_true_or_false(flag: Any) -> None:
+    """("no" was read as true: the detector recovered when told not to.)"""
+    with pytest.raises(ValidationError, match="auto_recover"):
+        MemoryLeakDetector(auto_recover=flag)
+    assert MemoryLeakDetector(auto_recover=False).auto_recover is False

@@ -32,3 +32,13 @@ def test_item_text_takes_an_item_s_dict() -> None:
     assert item_text(item.to_dict()) == item_text(item)
     with pytest.raises(ValidationError):
         item_text({"id": "a"})
+
+
+def test_from_items_names_an_option_it_does_not_take() -> None:
+    """(An unknown keyword was a plain TypeError from the constructor.)"""
+    with pytest.raises(ValidationError, match="depth_of_field"):
+        HybridRetriever.from_items(
+            {"a": "text"}, lambda texts: [[1.0] for _ in texts], depth_of_field=3
+        )
+    made = HybridRetriever.from_items({"a": "text"}, lambda texts: [[1.0] for _ in texts], depth=5)
+    assert len(made) == 1

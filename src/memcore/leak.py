@@ -183,7 +183,9 @@ class MemoryLeakDetector:
             raise ValidationError("rss_reader must be a callable returning MiB")
         self.pid = pid
         self.method: Method = method
-        self.auto_recover = bool(auto_recover)
+        if not isinstance(auto_recover, bool):  # ("no" read as true: recovery ran anyway)
+            raise ValidationError(f"auto_recover must be True or False (got {auto_recover!r})")
+        self.auto_recover = auto_recover
         self._clock: Callable[[], float] = clock or time.monotonic
         self._rss_reader = rss_reader
         self._ring = _kernels.regression.SampleRing(RING_CAPACITY)

@@ -403,6 +403,11 @@ class HybridRetriever:
         """A retriever over ``items``, embedded in one call: a mapping of keys to items
         (MemoryItem-shaped dicts too) or texts (e.g. ``manager.state(session_id)``), or items,
         each under its id."""
+        unknown = sorted(set(options) - {"index", "depth", "rrf_k"})
+        if unknown:  # (a plain TypeError from ``cls`` otherwise)
+            raise ValidationError(
+                f"HybridRetriever takes index, depth and rrf_k (got {', '.join(unknown)})"
+            )
         retriever = cls(embed, **options)  # type: ignore[arg-type]
         if isinstance(items, Mapping):
             pairs = list(items.items())
