@@ -62,6 +62,8 @@ FINGERPRINTS = {
     34: "fd7e89bd2b3f94bf",  # (a brief that says nothing takes spare lines; one whose every
     #     line that matters is said, the commands and calls no line says; a call's own words
     #     not beside its command's spare line)
+    35: "dca5b157500c06fc",  # (a list's items that name something but state nothing, merged
+    #     under their lead-in into one line; with no lead-in to say, they give way)
 }
 SESSIONS = (
     "entireio__cli__198393f2",

@@ -196,8 +196,9 @@ def test_a_list_under_a_supposing_lead_in_is_no_result(lead: str) -> None:
 
 def test_an_item_that_names_nothing_is_said_with_its_plain_lead_in() -> None:
     """Alone, "Agent editing user-created files" reads as a result of its own; under "This
-    tests the key attribution scenarios:" it is what a test covers, and is said with it. An
-    item that names something keeps its line, and the agent's narration leads nothing."""
+    tests the key attribution scenarios:" it is what a test covers, and is said with it, with
+    its sibling that names something but states nothing either (one line: the lead-in is said
+    once); the agent's narration leads nothing."""
     reply = (
         "Wrote the end-to-end script.\n\nThis tests the key attribution scenarios:\n"
         "- Agent editing user-created files\n- Attribution of `utils.py` after a user edit\n\n"
@@ -205,10 +206,19 @@ def test_an_item_that_names_nothing_is_said_with_its_plain_lead_in() -> None:
     )
     items = [_asked("write an end-to-end test of attribution"), _agent(5, reply)]
     lines = session_digest(items, 2000).sections["decisions"].splitlines()
-    assert "- This tests the key attribution scenarios: agent editing user-created files" in lines
-    assert "- Attribution of `utils.py` after a user edit" in lines
+    assert (
+        "- This tests the key attribution scenarios: Agent editing user-created files; "
+        "Attribution of `utils.py` after a user edit"
+    ) in lines
     assert not any("Now let me see the results:" in line for line in lines)
     assert "- Agent editing user-created files" not in lines
+    assert "- Attribution of `utils.py` after a user edit" not in lines
+
+    # with no sibling that names something, the item is said with the lead-in as before
+    reply = "This tests the key attribution scenarios:\n- Agent editing user-created files\n"
+    items = [_asked("write an end-to-end test of attribution"), _agent(5, reply)]
+    lines = session_digest(items, 2000).sections["decisions"].splitlines()
+    assert "- This tests the key attribution scenarios: agent editing user-created files" in lines
 
 
 @given(st.text(alphabet="`~ \t\na.:\u00a0\x1c", max_size=40))

@@ -20,6 +20,7 @@ from memcore.claude_code.compaction import is_compaction_summary, summary_statem
 from memcore.claude_code.transcripts import KIND_PRIORITY
 from memcore.digest_cut import tidy_cut
 from memcore.digest_done import as_done
+from memcore.digest_fragments import FRAGMENT_PENALTY, fragment_lead, is_fragment, merged
 from memcore.digest_settled import (
     ANNOUNCING,
     as_proposal,
@@ -328,6 +329,10 @@ def statements(
                 out.append(Candidate("decisions", at, score, f"- {stated}", spare=True))
         return out
     lift = RECENT * recency
+    # a list's fragments, by the line that opens it: its lead-in, and each one's place and score
+    fragments: dict[str, tuple[str, list[tuple[float, float, str]]]] = {}
+    # the items naming nothing said with their list's plain lead-in, by the line opening it
+    alone: list[tuple[str, Candidate, str]] = []
     # (a sub-agent's words are its claims, not what the session found or did: said as its)
     told = REPORTED if (report or meta.get("sidechain")) and not musing else ""
     for sentence, joined, words, names, concluding, aside, listy, position in found:
@@ -395,7 +400,16 @@ def statements(
                 score += ID_WEIGHT  # (a statement now, where it was half of one)
             elif not ids:
                 led = lead_under(kept, opener)
-                kept = kept if led is None else led
+                if led is not None and opener is not None:  # (with its list's fragments, if any)
+                    cand = Candidate("decisions", at, score, f"- {told}{led}", known)
+                    alone.append((opener, cand, kept))
+                    continue
+            elif is_fragment(kept):  # ("`noctx` - using `exec.Command`": said under its lead-in)
+                lead = None if opener is None else fragment_lead(opener)
+                if lead is not None and opener is not None:
+                    fragments.setdefault(opener, (lead, []))[1].append((at, score, kept))
+                    continue
+                score -= FRAGMENT_PENALTY  # (no lead-in to say it with: better lines first)
         elif position % 1000 and kept[:1] in _PRONOUN_INITIALS:  # "This means ...": of what?
             lines = content.splitlines() if lines is None else lines
             led = with_antecedent(kept, lines, position // 1000)
@@ -404,6 +418,18 @@ def statements(
                 out.append(Candidate("decisions", at, score, line, known, lead=f"- {told}{led}"))
                 continue
         out.append(Candidate("decisions", at, score, f"- {told}{kept}", known))
+    for opener, cand, plain in alone:  # (an item naming nothing joins its list's fragments)
+        group = fragments.get(opener)
+        if group is None:
+            out.append(cand)
+        else:
+            group[1].append((cand.seq, cand.score, plain))
+            group[1].sort()
+    for lead, members in fragments.values():  # (siblings merged, each line where its first was)
+        for first, end, text in merged(lead, [member[2] for member in members]):
+            worth = sum(member[1] for member in members[first:end])  # (each still says its own)
+            line = f"- {told}{text}"
+            out.append(Candidate("decisions", members[first][0], worth + ID_WEIGHT, line))
     return out
 
 
