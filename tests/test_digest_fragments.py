@@ -9,10 +9,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from memcore import session_digest
+from memcore import MemoryItem, session_digest
+from memcore.claude_code.compaction import summary_request, summary_statements
 from memcore.digest_fragments import MERGED_WORDS, fragment_lead, is_fragment, merged
 from memcore.digest_prose import statements
 from tests.digest_statements_support import _agent, _asked
+from tests.digest_support import T0
+from tests.digest_support import _agent as _agent_item
 
 LINT = (
     "I have two lint issues to fix:\n\n"
@@ -132,3 +135,47 @@ def test_any_text_is_a_fragment_or_not(sentence: str) -> None:
     assert is_fragment(sentence) in (True, False)
     lead = fragment_lead(sentence)
     assert lead is None or (lead and ":" not in lead and lead.count("`") % 2 == 0)
+
+
+_ANALYSIS = (
+    "This session is being continued from a previous conversation that ran out of context.\n\n"
+    "Analysis:\n"
+    "1. The user asked to wire the state machine into the hooks.\n\n"
+    "2. I then read many key files:\n"
+    "   - strategy/hooks.go - InitializeSession(), PostCommit(), PrepareCommitMsg()\n"
+    "   - session/state.go - State struct with Phase, PendingCheckpointID fields\n\n"
+    "Summary:\n"
+    "1. Primary Request and Intent:\n"
+    "   Wire `session.Transition()` into the hook handlers.\n\n"
+    "2. Key Technical Concepts:\n"
+    "   - The phase state machine\n"
+)
+
+
+def test_a_summary_s_numbered_step_that_states_something_is_its_list_s_lead_in() -> None:
+    """A step of the summary's analysis numbered as its sections are ("2. I then read many key
+    files:") is no section's title: it stays, and its list's fragments are said under it."""
+    kept = summary_statements(_ANALYSIS)
+    assert "2. I then read many key files:" in kept
+    assert "Primary Request and Intent" not in kept  # (a section's title is still none)
+    assert summary_request(_ANALYSIS) == [
+        "Wire",
+        "`session.Transition()`",
+        "into",
+        "the",
+        "hook",
+        "handlers.",
+    ]
+    summary = MemoryItem(
+        "sum",
+        _ANALYSIS,
+        metadata={"source": "claude-code", "kind": "summary", "compaction": True},
+        created_at=T0,
+    )
+    done = _agent_item(1, "Wired `session.Transition()` into `InitializeSession()`.", kind="fact")
+    decisions = session_digest([summary, done], 2000).sections["decisions"].splitlines()
+    line = next(line for line in decisions if "strategy/hooks.go" in line)
+    assert line.startswith(
+        "- I then read many key files: strategy/hooks.go - InitializeSession(), PostCommit(), "
+        "PrepareCommitMsg(); session/state.go - State struct"
+    ), decisions

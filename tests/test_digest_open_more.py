@@ -197,3 +197,60 @@ def test_listed_items_stay_within_the_budget_and_the_same_bytes() -> None:
         digest = session_digest(items, budget)
         assert digest.tokens <= budget
         assert digest.text == session_digest(list(reversed(items)), budget).text
+
+
+CI_LOG = "FAILED tests/test_cart.py::test_total - KeyError: 'net'\n1 failed, 12 passed"
+
+
+def _ci_report(report: str, *commands: tuple[str, str, int]) -> str:
+    """Earlier work, then the user's ``report`` of the CI failing; the agent runs ``commands``
+    (each with its output and exit code) around one fix of `cart.py` (those with output
+    "before" before it) and says it is fixed: "Still open"."""
+    records = _Records()
+    records.user("add the net total to the cart")
+    records.edit("cart.py", "def total(c):\n    return 0\n", "return 0", "return c['net']")
+    records.said("Added the net total to `total()`.")
+    records.user(report)
+    for command, output, code in commands:
+        if output.startswith("before"):
+            records.ran(command, output.removeprefix("before "), code)
+    records.edit("cart.py", "def total(c):\n    return c['net']\n", "c['net']", "c.get('net', 0)")
+    for command, output, code in commands:
+        if not output.startswith("before"):
+            records.ran(command, output, code)
+    records.said("Fixed `total()` for a cart with no net; pushed.")
+    return session_digest(records.items(), 2000).sections.get("open", "")
+
+
+@pytest.mark.parametrize(
+    "report",
+    [
+        f"the CI is failing on main, here are the logs:\n\n{CI_LOG}",
+        "Fix the failing CI actions. I've attached the failure logs. (attached: `/tmp/ci.log`)",
+    ],
+)
+def test_a_ci_failure_reported_is_open_until_seen_fixed(report: str) -> None:
+    """The CI's logs of a failure, pasted or attached: the tests that passed here, where the
+    failure never showed (they passed before the fix too), do not say it is fixed, nor does
+    no check at all; a look at the CI's runs that passed since, or the failure shown here and
+    then passing, does."""
+    opening = "- Not seen working after the user's last report: "
+    not_shown_here = _ci_report(
+        report, ("pytest", "before 13 passed", 0), ("pytest", "13 passed", 0)
+    )
+    assert opening in not_shown_here
+    assert "no run of the CI seen passing since" in not_shown_here
+    assert opening in _ci_report(report, ("git push", "main -> main", 0))
+    seen = _ci_report(report, ("gh run watch 42", "\u2713 main CI \u00b7 42 completed success", 0))
+    assert opening not in seen, seen
+    shown_here = _ci_report(report, ("pytest", f"before {CI_LOG}", 1), ("pytest", "13 passed", 0))
+    assert opening not in shown_here, shown_here
+
+
+def test_an_attached_ci_log_is_named_in_the_open_line() -> None:
+    report = "Fix the failing CI actions. I've attached the failure logs. (attached: `/tmp/ci.log`)"
+    said = _ci_report(report)
+    assert said.startswith(
+        '- Not seen working after the user\'s last report: "Fix the failing CI actions" (no run '
+        "of the CI seen passing since; its logs attached: `/tmp/ci.log`) (edited since: `cart.py`)."
+    ), said

@@ -112,3 +112,38 @@ def test_a_sentence_ending_on_a_turn_word_opens_no_turn() -> None:
     assert not _turn_cut_away(sentences.split(" "), 10)
     turned = "- It works, but the numbers are off"
     assert _turn_cut_away(turned.split(" "), 6)
+
+
+def _still_failing(report: str) -> list[str]:
+    """A turn of findings, then a fix claimed, then the user's ``report`` that it did not work
+    (and the agent's answer): the decisions' lines."""
+    records = _Records()
+    records.user("the session resume says no conversation found, fix it")
+    records.said("The sessions are stored under `~/.claude/projects/` by the folder's path.")
+    records.ran("ls ~/.claude/projects", "-home-bob-shop")
+    records.said("The `resume_session()` lookup reads `index.json` before the folder.")
+    records.ran("chmod 600 ~/.claude/projects/-home-bob-shop/a1.jsonl", "")
+    records.said("Fixed the permissions of `a1.jsonl` to 600, the same as the other sessions.")
+    records.user(report)
+    records.said("Then the folder's name must be the cause: `-home-bob-shop` is not normalized.")
+    return _decisions(records)
+
+
+def test_still_did_not_work_marks_the_claim_it_answers_not_every_finding_of_the_turn() -> None:
+    lines = _still_failing("still didn't work, same message")
+    marked = [line for line in lines if "(then the user:" in line]
+    assert marked == [
+        "- Fixed the permissions of `a1.jsonl` to 600, the same as the other sessions. "
+        '(then the user: "still didn\'t work, same message")'
+    ], lines
+    # (the findings on the way are said as they were)
+    assert "- The `resume_session()` lookup reads `index.json` before the folder." in lines
+
+
+def test_still_failing_marks_the_lines_that_name_what_the_user_names() -> None:
+    lines = _still_failing("still failing: `resume_session()` never finds it")
+    marked = [line for line in lines if "(then the user:" in line]
+    assert len(marked) == 2, lines
+    assert marked[0].startswith("- The `resume_session()` lookup reads `index.json`"), marked
+    assert marked[1].startswith("- Fixed the permissions of `a1.jsonl` to 600"), marked
+    assert not any("stored under" in line and "(then" in line for line in lines), lines

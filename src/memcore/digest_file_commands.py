@@ -12,15 +12,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from memcore.claude_code.commands import normalize_command
+from memcore.digest_commands import made_commits
 from memcore.digest_prose import Candidate
-from memcore.digest_work import FileWork, shown_path
+from memcore.digest_work import FileWork, shown_path, strs
 from memcore.lazy_re import lazy_compile
 
 _DELETIONS = ("rm", "git rm")
 #: ``git checkout [<ref>] -- paths`` and ``git restore paths`` (``git -C dir`` too): the files'
 #: changes thrown away.
 _REVERT = lazy_compile(
-    r"^git(?:\s+-C\s+(?P<dir>\S+))?\s+(?P<verb>checkout|restore)\s+(?P<rest>.*)$"
+    r"^git(?:\s+-C\s+(?P<dir>\S+))?\s+(?P<verb>checkout|restore|stash|reset)(?:\s+(?P<rest>.*))?$"
 )
 
 
@@ -29,14 +30,23 @@ def reverted_files(
 ) -> None:
     """The files a command that succeeded (item ``seq``) reverted to a committed state
     (``git checkout -- a b``, ``git checkout HEAD -- a``, ``git restore a``, not ``--staged``
-    alone; ``git checkout a`` of a file the session knows, a folder's files with it): the
-    edits this session made to them were thrown away, which their lines must say; a file it
-    had not edited lost whatever changes it had (another's, a tool's), which its line says
-    too. Each command of a chain (``cd /repo && git checkout a && go test``) is read, one after
-    a ``||`` not (it may not have run); a pattern, an unparsable command or a relative path
-    after a ``cd`` to a folder not known names none."""
+    alone; ``git checkout a`` of a file the session knows, a folder's files with it), or put
+    away (``git stash``, ``git stash push -- a``: until a ``git stash pop`` or ``apply`` puts
+    them back), or reset (``git reset --hard``: every file's edits not committed since, all of
+    them with a commit named): the edits this session made to them were thrown away, which
+    their lines must say; a file it had not edited lost whatever changes it had (another's, a
+    tool's), which its line says too. Each command of a chain (``cd /repo && git checkout a &&
+    go test``) is read; one after a ``||`` not (it may not have run), one before it when its
+    output says no error (``git checkout -- a || true`` ran); a pattern, an unparsable command
+    or a relative path after a ``cd`` to a folder not known names none. A commit the command
+    made marks the files' edits committed (a ``git reset --hard`` keeps those)."""
     command = str(meta["command"])
-    if "checkout" not in command and "restore" not in command:
+    if "git" not in command:
+        return
+    if "commit" in command and made_commits(meta):
+        for entry in files.values():
+            entry.committed = entry.edits
+    if not any(verb in command for verb in _VERBS):
         return
     command = _REDIRECT.sub("", command)  # (``2>&1``, ``> /dev/null``: no paths, no chain)
     try:
@@ -47,15 +57,29 @@ def reverted_files(
         return
     here: str | None = ""  # where the chain's commands run ("": the record's own folder)
     words: list[str] = []
+    commands: list[tuple[list[str], str | None, str]] = []  # each, where, what ended it
     for token in [*tokens, ";"]:
         if token not in _CHAIN:
             words.append(token)
             continue
         if words and words[0] == "cd":  # (a folder named whole, or one not known from here)
             here = words[1] if len(words) == 2 and words[1].startswith("/") else None
-        elif token != "||" and here is not None:
-            _reverted_by(files, meta, root, seq, words, here)
+        elif words:
+            commands.append((words, here, token))
         words = []
+    output = "\n".join(strs(meta.get("outcome")))
+    maybe = False  # after a ``||``: it may not have run (nor what is chained to it by ``&&``)
+    for k, (words, here, ended) in enumerate(commands):
+        ran = not maybe
+        if ran and ended == "||":  # (it ran; the fallback after it says whether it failed)
+            fallback = commands[k + 1][0] if k + 1 < len(commands) else []
+            ran = not _failed_before_fallback(output, fallback)
+        if ran and here is not None:
+            _reverted_by(files, meta, root, seq, words, here, output)
+        if ended == "||":
+            maybe = True
+        elif ended in (";", "&"):
+            maybe = False
 
 
 _REDIRECT = lazy_compile(r"\s\d*>>?(?:&\d|\s*[^\s;&|]+)")
@@ -63,6 +87,21 @@ _REDIRECT = lazy_compile(r"\s\d*>>?(?:&\d|\s*[^\s;&|]+)")
 _CHAIN = frozenset({";", "&&", "||", "&", "|"})
 #: ``git checkout`` options that take a side of a merge or a branch, not the committed file.
 _NOT_REVERTS = frozenset({"--ours", "--theirs", "-b", "-B", "--orphan", "-p", "--patch", "-m"})
+#: The git commands that throw edits away (one of them in a command, else it says nothing).
+_VERBS = ("checkout", "restore", "stash", "reset")
+#: What a git command that failed writes (before a ``||`` its failure is no exit code).
+_GIT_FAILED = ("error:", "fatal:")
+
+
+def _failed_before_fallback(output: str, fallback: list[str]) -> bool:
+    """Whether the command before a ``||`` failed, by its ``output``: git's own error, or the
+    words the ``fallback`` echoes when it did (``|| echo failed``)."""
+    if any(said in output for said in _GIT_FAILED):
+        return True
+    if fallback and fallback[0] == "echo":
+        echoed = " ".join(word for word in fallback[1:] if not word.startswith("-"))
+        return not echoed or echoed in output
+    return False
 
 
 def _reverted_by(
@@ -72,13 +111,26 @@ def _reverted_by(
     seq: int,
     words: list[str],
     here: str,
+    output: str = "",
 ) -> None:
-    """``reverted_files`` of one command of a chain, its ``words``, run in folder ``here``."""
+    """``reverted_files`` of one command of a chain, its ``words``, run in folder ``here``
+    (``output``: the command's, for ``git stash``: "No local changes to save")."""
     found = _REVERT.match(" ".join(words))
-    if found is None or any(c in found["rest"] for c in "*?[]{}$`<>"):
+    if found is None:
+        return
+    verb = found["verb"]
+    if verb == "stash":
+        rest = words[words.index("stash") + 1 :]
+        base = found["dir"] or here
+        as_named = [_named(meta, root, posixpath.join(base, w) if base else w) for w in rest]
+        _stashed(files, rest, as_named, seq, output)
+        return
+    if verb == "reset":
+        _reset(files, words[words.index("reset") + 1 :])
+        return
+    if not found["rest"] or any(c in found["rest"] for c in "*?[]{}$`<>"):
         return
     rest = found["rest"].split()
-    verb = found["verb"]
     if verb == "checkout":
         if _NOT_REVERTS & set(rest):
             return
@@ -115,6 +167,75 @@ def _reverted_by(
             if entry is None:
                 entry = files[named] = FileWork(named, seq, seq)
             entry.discarded_by = f"git {verb}"
+
+
+#: ``git stash`` options that put away part of the changes only (which, is not known), and
+#: those whose value is the next word.
+_PARTIAL_STASH = frozenset({"-p", "--patch", "-S", "--staged", "-k", "--keep-index"})
+_STASH_VALUED = frozenset({"-m", "--message", "--pathspec-from-file"})
+#: What a ``git stash`` that put nothing away says.
+_NOTHING_STASHED = "No local changes to save"
+
+
+def _stashed(
+    files: dict[str, FileWork], rest: list[str], named: list[str], seq: int, output: str
+) -> None:
+    """What ``git stash`` (its words after ``stash``: ``rest``, each as the session names a
+    path: ``named``) did to the session's edited
+    files: put away (all of them, or the paths of ``git stash push -- a``), said as reverted;
+    put back by ``git stash pop`` (``apply``, ``branch``): the latest stash's files as they
+    were; ``drop`` or ``clear``: what it put away stays gone."""
+    sub = rest[0] if rest and not rest[0].startswith("-") else "push"
+    if sub in ("pop", "apply", "branch", "drop", "clear"):
+        stacks = [entry for entry in files.values() if entry.stashed]
+        latest = max([entry.stashed[-1][0] for entry in stacks], default=-1)
+        for entry in stacks:
+            if sub == "clear" or entry.stashed[-1][0] == latest:
+                _, reverted, reverted_by = entry.stashed.pop()
+                if sub != "drop" and sub != "clear":
+                    entry.reverted, entry.reverted_by = reverted, reverted_by
+            if sub == "clear":
+                entry.stashed.clear()
+        return
+    if sub not in ("push", "save") or _PARTIAL_STASH & set(rest) or _NOTHING_STASHED in output:
+        return
+    paths: list[str] = []
+    skip = False
+    for k in range(1 if rest and rest[0] == sub else 0, len(rest)):
+        word = rest[k]
+        if skip or word.startswith("-"):
+            skip = word in _STASH_VALUED
+            continue
+        if any(c in word for c in "*?[]{}$`<>"):
+            return  # (a pattern: which files, is not known)
+        paths.append(named[k])
+    if sub == "save":
+        paths = []  # (its words are the stash's message)
+    for path, entry in files.items():
+        if not entry.edits or entry.committed or entry.reverted == entry.edits:
+            continue  # (nothing of this session's left in the working tree to put away)
+        if paths and not any(path == p or path.startswith(p.rstrip("/") + "/") for p in paths):
+            continue
+        entry.stashed.append((seq, entry.reverted, entry.reverted_by))
+        entry.reverted = entry.edits
+        entry.reverted_by = "git stash"
+
+
+def _reset(files: dict[str, FileWork], rest: list[str]) -> None:
+    """What ``git reset --hard [commit]`` (its words after ``reset``: ``rest``) did to the
+    session's edited files: the edits not committed since are gone (every edit, with a commit
+    named other than ``HEAD``); any other reset keeps the working tree."""
+    if "--hard" not in rest:
+        return
+    named = [word for word in rest if not word.startswith("-")]
+    if any(c in word for word in named for c in "*?[]{}$`<>"):
+        return
+    keeps_commits = not named or named[0] in ("HEAD", "@")
+    for entry in files.values():
+        if not entry.edits or (keeps_commits and entry.committed):
+            continue
+        entry.reverted = entry.edits
+        entry.reverted_by = "git reset --hard"
 
 
 def _path_words(meta: Mapping[str, Any], verbs: tuple[str, ...]) -> tuple[list[str], bool] | None:

@@ -24,6 +24,7 @@ from memcore.digest_lines import (
     Candidate,
     line_identifiers,
 )
+from memcore.digest_reports import UNMET_REPORT
 from memcore.digest_state import END_STATE
 from memcore.tokens import TokenCounter
 
@@ -231,7 +232,8 @@ class Greedy:
         the agent ended the session on: it is what the next session takes up, and as a long
         line it would lose to short ones by worth per token (whole if it fits the open
         section's share of the budget, else cut to it); then what was under way when the
-        session stopped mid-turn (whole if it fits the section's share, else cut to it)."""
+        session stopped mid-turn, and a failure the user reported not seen fixed since (each
+        whole if it fits the section's share, else cut to it)."""
         for opening in (LATEST_OPEN, CLOSING_QUESTION):  # (a request first, else the question)
             chosen = self._open_line(opening)
             if chosen is not None:
@@ -240,6 +242,9 @@ class Greedy:
         # and where the agent had got to in a session cut off mid-turn: as a long line it too
         # would lose to short ones, and it is what the next session starts from
         self._seed(self._open_line(UNDER_WAY), UNDER_WAY_SEED_SHARE, own_words=False)
+        # and a failure the user reported that nothing since was seen to fix (the next
+        # session's problem: a long line too)
+        self._seed(self._open_line(UNMET_REPORT), UNDER_WAY_SEED_SHARE, own_words=False)
         # and the state the work was left in (checked? committed?): a line of the same length
         # (at least END_STATE_ROOM tokens in a short digest: most state lines need 25-45)
         room = END_STATE_ROOM / max(1, self.budget)

@@ -17,7 +17,7 @@ from memcore.claude_code.background import only_started
 from memcore.claude_code.commands import is_project_check, normalize_command
 from memcore.claude_code.tools import EDIT_TOOLS, quoted_list
 from memcore.digest_prose import Candidate, cut_words
-from memcore.digest_work import command_passed, shown_path
+from memcore.digest_work import command_passed, shown_path, strs
 from memcore.lazy_re import lazy_compile
 from memcore.model import MemoryItem
 from memcore.session_items import is_pasted_output
@@ -207,21 +207,58 @@ def named_before(key: str, reply: str) -> bool:
 UNMET_REPORT = "- Not seen working after the user's last report: "
 
 
+#: A user's message giving the logs of the project's CI failing ("Fix the failing CI actions.
+#: I've attached the failure logs.", a failing workflow's output pasted): its words name the
+#: CI and a failure, and it attaches a file or pastes a failure.
+_CI_NAMED = lazy_compile(
+    r"(?i)\b(?:CI|github actions?|(?:CI|GH) actions?|pipelines?|workflows?|(?:CI|PR) checks?)\b"
+)
+_FAILURE_NAMED = lazy_compile(r"(?i)\bfail(?:s|ed|ing|ures?)?\b")
+_ATTACHED = lazy_compile(r"\(attached: (`[^`\n]+`)")
+#: A look at the CI's runs (``gh run view``, ``gh run watch``, ``gh pr checks``) whose output
+#: says they passed, and says no failure.
+_CI_LOOK = lazy_compile(r"^gh (?:run (?:view|watch|list)|pr checks)\b")
+_CI_PASSED = lazy_compile(r"(?i)\b(?:success|passed|pass)\b|\u2713")
+_CI_FAILED = lazy_compile(r"(?i)\bfail(?:ed|ing|ure|s)?\b|\u2717")
+
+
+def ci_report(text: str) -> Report | None:
+    """``text``, a user's message, read as the logs of the project's CI failing, given as a
+    file attached or pasted (:data:`_CI_NAMED`): their words (its first sentence), the
+    failure's line when pasted; None for any other message."""
+    head = text[:REPORT_CHARS]
+    if _FAILURE_NAMED.search(head) is None or _CI_NAMED.search(head) is None:
+        return None
+    key = failure_key(text)
+    if key is None and _ATTACHED.search(text) is None:
+        return None
+    return Report(words_from(head, 0), "" if key is None else key[0], True)
+
+
 def unmet_report(items: Sequence[MemoryItem], report: int, root: str | None) -> list[Candidate]:
     """The open problem of the user's report at item ``report`` (their last message: "still
     not working", "same error", a failure pasted: :func:`reported_failure`) when the agent
     answered it and nothing since was seen to work: a check that passed
     after the last edit, when what failed was a check, or a run of the very command the user's
     pasted terminal showed. Said with the edits made since, not as their result (the user has
-    not said). Nothing when the agent did not answer: the open request's line says it."""
-    told = reported_failure(items[report].content)
-    if told is None or not (told.said or _after_work(items, report)):
+    not said). Nothing when the agent did not answer: the open request's line says it.
+
+    The logs of the CI failing, attached or pasted (:func:`ci_report`; the first request too),
+    are seen fixed by a look at the CI's runs that passed, or by a check that failed here
+    since (the failure shown here) and passed after the last edit: checks that passed here
+    only say the failure did not show here."""
+    text = items[report].content
+    ci = ci_report(text)
+    told = ci or reported_failure(text)
+    if told is None or not (ci or told.said or _after_work(items, report)):
         return []  # (a failure pasted first is the task, not a report of the agent's work)
     answered = False
     edited: dict[str, None] = {}
     passed_since_edit = False
     ran_again = False
-    command = pasted_command(items[report].content)
+    failed_here = False  # (a check failed since the report: the CI's failure shown here)
+    ci_passed = False  # (a look at the CI's runs since the last edit says they passed)
+    command = pasted_command(text)
     for item in items[report + 1 :]:
         meta = item.metadata
         kind = meta.get("kind")
@@ -233,7 +270,7 @@ def unmet_report(items: Sequence[MemoryItem], report: int, root: str | None) -> 
             shown = shown_path(meta, root)
             edited.pop(shown, None)
             edited[shown] = None
-            passed_since_edit = False
+            passed_since_edit = ci_passed = False
         ran = command_passed(meta)
         if ran is not None and not only_started(meta):
             core = normalize_command(ran)
@@ -241,14 +278,26 @@ def unmet_report(items: Sequence[MemoryItem], report: int, root: str | None) -> 
                 ran_again = True
             elif is_project_check(core):
                 passed_since_edit = True
+            elif ci is not None and _CI_LOOK.match(core) is not None:
+                outcome = "\n".join(strs(meta.get("outcome")))
+                passed = _CI_PASSED.search(outcome) is not None
+                ci_passed = passed and _CI_FAILED.search(outcome) is None
+        elif ci is not None and meta.get("kind") == "error" and meta.get("tool") == "Bash":
+            failed_here = failed_here or is_project_check(str(meta.get("command", "")))
+    if ci is not None:  # (checks that passed here, the failure never shown here: not fixed)
+        passed_since_edit = ci_passed or (passed_since_edit and failed_here)
     if not answered or ran_again or (passed_since_edit and told.check):
         return []
-    text = f'"{told.said}"' if told.said else ""
+    said = f'"{told.said}"' if told.said else ""
     if told.key:
-        text += f' (pasting "{told.key}")' if text else f'pasted "{told.key}"'
+        said += f' (pasting "{told.key}")' if said else f'pasted "{told.key}"'
+    if ci is not None:  # (said first: a line cut to fit keeps it)
+        attached = _ATTACHED.search(text) if not told.key else None
+        logs = "" if attached is None else f"; its logs attached: {attached.group(1)}"
+        said += f" (no run of the CI seen passing since{logs})"
     if edited:
-        text += f" (edited since: {quoted_list(list(edited)[-3:])})"
-    return [Candidate("open", report, 6.5, f"{UNMET_REPORT}{text}.")]
+        said += f" (edited since: {quoted_list(list(edited)[-3:])})"
+    return [Candidate("open", report, 6.5, f"{UNMET_REPORT}{said}.")]
 
 
 def _after_work(items: Sequence[MemoryItem], report: int) -> bool:
@@ -279,6 +328,7 @@ __all__ = [
     "REPORT_CHARS",
     "UNMET_REPORT",
     "Report",
+    "ci_report",
     "failure_key",
     "failure_said",
     "named_before",

@@ -17,6 +17,7 @@ from memcore.claude_code.background import only_started
 from memcore.claude_code.commands import is_project_check, normalize_command
 from memcore.claude_code.tools import EDIT_TOOLS, quoted_list
 from memcore.digest_commands import made_commits
+from memcore.digest_density import exact_names
 from memcore.digest_prose import Candidate, cut_words
 from memcore.digest_reports import (
     CLAIMS_SUCCESS,
@@ -240,6 +241,9 @@ _FAILING_TEST = lazy_compile(
     r"|\btests?\s+failures?\b|\bfailing\s+tests?\b"
 )
 OVERTAKEN = " (later `{}` passed)"
+#: How much of the user's report is looked at for the names it names (a line naming one of
+#: them is what their "still failing" answers, as the agent's last claims are).
+_NAMED_CHARS = 2000
 
 
 #: The user's next message opening by saying the agent was wrong ("no, we removed the session
@@ -267,10 +271,13 @@ def said_before_it_failed(cands: list[Candidate], items: Sequence[MemoryItem]) -
     work ("Changes made: fixed the permissions" before "still no conversation found"), or was
     wrong ("no, we removed those commands on purpose": ``CORRECTED``), marked with their words,
     or whose failure it pasted (a traceback, a failing test's output: marked with its line):
-    said alone, it reads as a fix that held, or a finding that stands."""
-    # (the turn's start, its end, how its lines are marked, whether the agent was wrong, and
-    # whether only its claims that something works are marked)
-    turns: list[tuple[float, int, str, bool, bool]] = []
+    said alone, it reads as a fix that held, or a finding that stands. Their words that it
+    did not work ("still didn't work") answer the turn's last claims (its latest item's
+    result lines) and those naming what the words name, not every finding on the way."""
+    # (the turn's start, its end, how its lines are marked, whether the agent was wrong,
+    # whether only its claims that something works are marked, and the names the user's words
+    # name when only the claims they answer are: None for every line of the turn)
+    turns: list[tuple[float, int, str, bool, bool, frozenset[str] | None]] = []
     start = -1
     reply = ""  # the agent's last words (a yes-or-no question there: "no" answers it)
     replied = -1  # and where
@@ -290,14 +297,16 @@ def said_before_it_failed(cands: list[Candidate], items: Sequence[MemoryItem]) -
             # (a failure pasted, no words: it answers the claims of the turn's last reply that
             # something works; not one that reply named itself)
             first = start if told.said and start >= 0 else max(start, replied - 0.5)
-            turns.append((first, seq, told.mark(), False, not told.said))
+            # (their words answer the agent's last claims, or those naming what they name)
+            named = frozenset(exact_names(item.content[:_NAMED_CHARS])) if told.said else None
+            turns.append((first, seq, told.mark(), False, not told.said, named))
         elif start >= 0:
             found = CORRECTED.match(head)
             # (the question looked for only then: most messages correct nothing)
             asked = found is not None and YES_NO_ASKED.search(reply[-REPORT_CHARS:]) is not None
             if found is not None and not asked:
                 said = words_from(head, found.start())
-                turns.append((start, seq, CONTRADICTED.format(said), True, False))
+                turns.append((start, seq, CONTRADICTED.format(said), True, False, None))
         start = seq
     if turns and turns[-1][1] == start and not _answered_after(items, start):
         turns.pop()  # (the latest request, not answered: "Still open" says it, words and all)
@@ -305,23 +314,28 @@ def said_before_it_failed(cands: list[Candidate], items: Sequence[MemoryItem]) -
         return cands
     # a turn the user said was wrong: its last account is said, marked; the earlier ones, the
     # same belief said on the way, are left out (a fix that "still didn't work" is said whole)
+    # (a turn the user said did not work: its last result lines are what their words answer)
     latest = {
         first: max(
             [int(c.seq) for c in cands if c.section == "decisions" and first < c.seq < last],
             default=-1,
         )
-        for first, last, _, corrected, _ in turns
-        if corrected
+        for first, last, _, corrected, _, named in turns
+        if corrected or named is not None
     }
     out = []
     for cand in cands:
         if cand.section == "decisions" and not cand.text.endswith('")'):
-            for first, last, said, corrected, claims in turns:
+            for first, last, said, corrected, claims, named in turns:
                 if first < cand.seq < last:
                     if corrected and int(cand.seq) < latest[first]:
                         break  # (left out)
-                    if claims and CLAIMS_SUCCESS.search(cand.text) is None:
-                        out.append(cand)
+                    if (claims and CLAIMS_SUCCESS.search(cand.text) is None) or (
+                        named is not None
+                        and int(cand.seq) < latest[first]
+                        and not (named and named & exact_names(cand.text))
+                    ):
+                        out.append(cand)  # (not what their words answer: said as it was)
                         break
                     out.append(cand._replace(text=cand.text + said))
                     break

@@ -84,6 +84,11 @@ class FileWork:
     #: ``git restore f``) and the command's verb; 0: none (or edited again since)
     reverted: int = 0
     reverted_by: str = ""
+    #: how many of its edits a commit of the session took in (``git reset --hard`` keeps
+    #: those), and per ``git stash`` that put its edits away, not yet put back: where, and
+    #: what ``reverted`` and ``reverted_by`` were before it
+    committed: int = 0
+    stashed: list[tuple[int, int, str]] = field(default_factory=list)
     #: a command that succeeded reverted it, not edited in this session (``git checkout --
     #: f``: whatever changes it had, not this session's, are gone), and the command's verb
     discarded_by: str = ""

@@ -45,10 +45,24 @@ def is_compaction_summary(metadata: Mapping[str, object]) -> bool:
     return metadata.get("kind") == "summary" and metadata.get("compaction") is True
 
 
+#: The first words of a numbered line that is a statement, not a section's title: the
+#: analysis before the sections numbers its steps too ("4. I then read many key files:").
+_STATEMENT_OPENING = frozenset({"i", "we", "you", "they", "he", "she", "it", "the user"})
+
+
+def _is_statement(title: str) -> bool:
+    words = title.split(None, 2)
+    return bool(words) and (
+        words[0].lower() in _STATEMENT_OPENING or " ".join(words[:2]).lower() == "the user"
+    )
+
+
 def _sections(summary: str) -> list[tuple[str, int, int]]:
     """(lowercased title, start, end) of each numbered section, the text before the first one
-    (the summary's preamble and analysis) under the title ""."""
-    heads = list(_HEADING.finditer(summary))
+    (the summary's preamble and analysis) under the title "". A numbered line that states
+    something ("4. I then read many key files:", a step of the analysis) is no section's
+    heading: it stays in the text of the section it is in, the lead-in of its list."""
+    heads = [h for h in _HEADING.finditer(summary) if not _is_statement(h.group("title"))]
     out = [("", 0, heads[0].start() if heads else len(summary))]
     for at, head in enumerate(heads):
         end = heads[at + 1].start() if at + 1 < len(heads) else len(summary)
