@@ -254,8 +254,13 @@ async def test_another_replicas_commit_makes_it_fail_and_the_sync_merges(store: 
     with calls_to(a.store) as calls:
         result = await a.sync_session_memory(SESSION, strategy="local-wins")
     if under_lock(store):  # the miss costs no retry: the read and merge follow in the lock
-        # (before it, a sync waiting for the turn b keeps a moment reads what b committed)
-        assert _after_catch_ups(calls) == ["read_and_commit:read"]
+        # (before it, a sync waiting for the turn b keeps a moment reads what b committed; a
+        # slow machine's turn may be let go first (its releaser's 2 ms of disuse), and then the
+        # sync tries its commit at once and misses: one try, then the read in the lock)
+        assert _after_catch_ups(calls) in (
+            ["read_and_commit:read"],
+            ["commit_now", "read_and_commit:read"],
+        )
     else:
         assert calls[:2] == ["commit_if_unchanged", "read_changes"]
         assert "commit" in calls
