@@ -130,3 +130,22 @@ def test_the_problem_prefilter_finds_what_the_pattern_finds(sentence: str) -> No
 
     found = digest_asked._PROBLEM_SENTENCE.search(sentence) is not None
     assert digest_asked._problem(sentence) == found
+
+
+_REFACTOR = (
+    "Please refactor the payment module so that every currency conversion goes through one "
+    "function and rounding is done once at the end. "
+)
+
+
+def test_a_session_of_one_long_request_says_it_cut_in_a_small_digest() -> None:
+    """A digest too small for the request's line, whose seeded cut was held to its section's
+    share, said nothing at all (50 tokens for a request repeated ten times, 30 for one): it
+    now says the line cut to the whole budget, its label's statement kept."""
+    for request in (_REFACTOR, _REFACTOR * 10):
+        items = [MemoryItem("t", request, metadata={"kind": "task"}, created_at=T0)]
+        for budget in (30, 50):
+            digest = session_digest(items, budget)
+            assert 0 < digest.tokens <= budget
+            assert "Please refactor the payment module" in digest.text
+            assert digest.text.rstrip().endswith(("\u2026", "."))

@@ -274,8 +274,8 @@ def _turn_cut_away(words: list[str], kept: int) -> bool:
     if kept < len(words) and words[kept].lower().strip(",;:") in _TURNS:
         return True
     for word in reversed(words[:kept]):
-        if word[-1:] in ".!?":  # (a sentence's end: "... not wired up yet." opens nothing)
-            return False
+        if word[-1:] in ".!?:":  # (a sentence's end: "... not wired up yet." opens nothing; a
+            return False  # label's: "...is not answered yet: Please..." is its statement's)
         if word.lower().strip(",;:") in _TURNS:
             return True
         if word[-1:] in ",;:" or word in _DASH_WORDS:  # (a clause's start: a turn before it

@@ -14,7 +14,7 @@ from datetime import datetime
 from memcore.claude_code.compaction import is_compaction_summary
 from memcore.digest import SessionDigest
 from memcore.digest_asked import summary_request_words
-from memcore.digest_cut import MIN_CUT_TOKENS
+from memcore.digest_cut import MIN_CUT_TOKENS, cut_line
 from memcore.digest_greedy import (
     SECTIONS,
     Greedy,
@@ -145,6 +145,10 @@ def digests(
             chosen.remove(min(chosen, key=lambda c: (c.score, -c.seq, c.section)))
             text, sections = _render(chosen)
             tokens = count(text)
+        if not chosen and budget >= MIN_CUT_TOKENS:
+            lone = _lone_line(greedy, budget, count)
+            if lone is not None:
+                text, sections, tokens = lone
         digests.append(SessionDigest(text=text, tokens=tokens, sections=sections))
     return digests
 
@@ -390,6 +394,29 @@ def _goes_on(lines: list[Candidate], n: int) -> bool:
         return False
     before, line = lines[n - 1], lines[n]
     return int(before.seq) == int(line.seq) and before.about == line.about
+
+
+def _lone_line(
+    greedy: Greedy, budget: int, count: TokenCounter
+) -> tuple[str, dict[str, str], int] | None:
+    """A digest that chose nothing, its one line cut to the whole budget: the session's topic
+    (else its best line), whose cut was held to its section's share of the budget (a session
+    of one long request said nothing at 50 tokens). None: not even that fits."""
+    if not greedy.cands:
+        return None
+    best = min(
+        range(len(greedy.cands)),
+        key=lambda i: (not greedy.cands[i].topic, -greedy.cands[i].score, i),
+    )
+    cand = greedy.cands[best]
+    room = budget - greedy.heading_cost[cand.section] - 1
+    own_words = cand.topic or cand.section == "asked"  # (the user's words: cut where they may)
+    cut = cut_line(cand.text, room, count, min_share=0.0, names_kept=not own_words)
+    if cut is None:
+        return None
+    text, sections = _render([cand._replace(text=cut, lead=None, short=None)])
+    tokens = count(text)
+    return (text, sections, tokens) if tokens <= budget else None
 
 
 def _render(chosen: list[Candidate]) -> tuple[str, dict[str, str]]:
