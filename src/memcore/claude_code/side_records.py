@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from memcore.claude_code.parser_part import ParserPart
 from memcore.claude_code.queued import MessageQueue, typed_prompt
-from memcore.claude_code.results import Transcript
 from memcore.claude_code.titles import TITLE_FIELDS, TITLE_LEAD_IN, session_title
 from memcore.claude_code.tools import display_path
 from memcore.errors import ValidationError
@@ -25,12 +25,10 @@ _MAX_PR_URL = 500
 _MAX_PATH = 4096
 
 
-class SideRecords:
+class SideRecords(ParserPart):
     """What ``RecordParser`` makes of the records beside the messages."""
 
-    out: Transcript
     forced_session: str | None
-    root: str | None
     last_time: datetime | None
     tracked: set[str]
     queue: MessageQueue
@@ -41,29 +39,9 @@ class SideRecords:
 
     if TYPE_CHECKING:  # defined by RecordParser
 
-        def add(
-            self,
-            item_id: str,
-            kind: str,
-            content: str,
-            when: datetime,
-            meta: dict[str, Any],
-            priority: Priority | None = None,
-        ) -> MemoryItem | None: ...
-
         def when(self, line_no: int, rec: Mapping[str, Any]) -> datetime | None: ...
 
         def file_time(self) -> datetime: ...
-
-        def text(
-            self,
-            item_id: str,
-            kind: str,
-            text: str,
-            when: datetime,
-            meta: dict[str, Any],
-            rec: Mapping[str, Any],
-        ) -> None: ...
 
     def snapshot(self, rec: Mapping[str, Any]) -> bool:
         """Claude Code's file history: the files it backed up before changing them, one fact per

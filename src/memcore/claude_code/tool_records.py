@@ -23,8 +23,8 @@ from memcore.claude_code.background import (
 from memcore.claude_code.commands import one_line
 from memcore.claude_code.links import FixLinker
 from memcore.claude_code.next_actions import NextActions
+from memcore.claude_code.parser_part import ParserPart
 from memcore.claude_code.records import block_texts
-from memcore.claude_code.results import Transcript
 from memcore.claude_code.task_list import TaskList
 from memcore.claude_code.tools import (
     EDIT_TOOLS,
@@ -68,11 +68,9 @@ def _block_text(content: Any) -> str:
     return "" if content is None else str(content)
 
 
-class ToolRecords:
+class ToolRecords(ParserPart):
     """What ``RecordParser`` makes of the agent's tool calls and their results."""
 
-    out: Transcript
-    root: str | None
     max_chars: int
     tool_calls: dict[str, tuple[str, dict[str, Any]]]
     background: dict[str, str]
@@ -83,26 +81,6 @@ class ToolRecords:
     tasks: TaskList
 
     if TYPE_CHECKING:  # defined by RecordParser
-
-        def add(
-            self,
-            item_id: str,
-            kind: str,
-            content: str,
-            when: datetime,
-            meta: dict[str, Any],
-            priority: Priority | None = None,
-        ) -> MemoryItem | None: ...
-
-        def text(
-            self,
-            item_id: str,
-            kind: str,
-            text: str,
-            when: datetime,
-            meta: dict[str, Any],
-            rec: Mapping[str, Any],
-        ) -> None: ...
 
         def stream_text(
             self, message: Mapping[str, Any], text: str, *, thinking: bool = False
