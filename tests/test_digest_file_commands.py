@@ -5,9 +5,14 @@ beyond the project (the web, an MCP server's tools)."""
 
 from __future__ import annotations
 
+import shlex
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from memcore import session_digest
+from memcore.digest_file_commands import command_tokens
 from tests.test_transcript_agent_records import CWD, _Records
 
 
@@ -327,3 +332,34 @@ def test_a_file_moved_by_a_command_is_said_to_be_moved_not_to_stand() -> None:
     assert "- `a.txt` was read, then moved to `old/a.txt`." in files
     assert "moved to `old/b.txt`" in files
     assert not any("`c.txt`" in line and "moved" in line for line in files.splitlines())
+
+
+def _shlex_tokens(command: str) -> list[str]:
+    lexer = shlex.shlex(command, posix=True, punctuation_chars=";&|")
+    lexer.whitespace_split = True
+    return list(lexer)
+
+
+#: Commands of the characters that matter to shlex (whitespace of its own and not, ``;&|``,
+#: quotes, an escape, a comment) and some that do not.
+_COMMANDS = st.text(alphabet=" \t\r\n\x0b\u00a0;&|'\"\\#ab-./*=$()<>\u00e9", max_size=40)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(command=_COMMANDS)
+def test_command_tokens_are_shlex_s(command: str) -> None:
+    """``command_tokens``, which splits a command with no quote, escape or comment by a pattern,
+    gives what shlex gives, or raises as it does."""
+    try:
+        expected = _shlex_tokens(command)
+    except ValueError:
+        with pytest.raises(ValueError, match=r"No (closing quotation|escaped character)"):
+            command_tokens(command)
+        return
+    assert command_tokens(command) == expected
+
+
+def test_command_tokens_of_a_chain() -> None:
+    command = "cd /repo&&git checkout -- a.go b.go ||  echo no;ls|wc -l &"
+    assert command_tokens(command) == _shlex_tokens(command)
+    assert command_tokens(command)[:3] == ["cd", "/repo", "&&"]

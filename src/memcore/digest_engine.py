@@ -32,6 +32,7 @@ from memcore.digest_lines import (
 )
 from memcore.digest_spare import spare_lines
 from memcore.digest_state import end_state
+from memcore.digest_undone import undone_edits
 from memcore.digest_work import changed_files, session_root
 from memcore.model import MemoryItem
 from memcore.tokens import TokenCounter
@@ -199,10 +200,13 @@ def _candidates(
     earlier items' lines are left out (``_earlier`` makes them when they are needed) but the
     line of the user's last request, which competes from the start (``_last_request``)."""
     titled = [line for line in (title_line(ordered), branch_line(ordered)) if line is not None]
+    # the whole session's undone edits, worked out once: the state line's and, with no
+    # compaction, the other lines' too
+    undone: frozenset[str] | None = None if ongoing else undone_edits(ordered)
     if not ongoing:  # (the whole session's: a commit after a compaction covers edits before it)
-        titled += end_state(ordered, root)
+        titled += end_state(ordered, root, undone)
     if cut == 0:
-        return titled + build_candidates(ordered, root, ongoing=ongoing)
+        return titled + build_candidates(ordered, root, ongoing=ongoing, undone=undone)
     before, after = ordered[:cut], ordered[cut:]
     later = build_candidates(
         after, root, ongoing=ongoing, changed_elsewhere=changed_files(before, root), part="after"

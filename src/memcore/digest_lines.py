@@ -134,6 +134,7 @@ def build_candidates(
     changed_elsewhere: frozenset[str] = frozenset(),
     part: str = "",
     continued: bool = False,
+    undone: frozenset[str] | None = None,
 ) -> list[Candidate]:
     """Every candidate line of a digest of ``items`` (given in session order); files are named
     relative to ``root`` (by default the folder the first of ``items`` was made in). Without
@@ -141,7 +142,8 @@ def build_candidates(
     items that follow), what was under way at the last of them is no line. ``part``: "before"
     or "after" when ``items`` are one side of a compaction, ``changed_elsewhere`` the files the
     other side changed (``changed_files``): see ``file_lines``. With ``continued`` (later items
-    follow, whose lines say nothing of it), the last request is said as asked, not as open."""
+    follow, whose lines say nothing of it), the last request is said as asked, not as open.
+    ``undone``: ``undone_edits(items)``, when worked out already."""
     out: list[Candidate] = []
     n = max(1, len(items))
     files: dict[str, FileWork] = {}
@@ -351,7 +353,9 @@ def build_candidates(
     out = said_overtaken(out, items)  # (a failure said before a check of its kind passed)
     out = said_before_it_failed(out, items)  # (a fix the user's next words said failed)
     out = said_overtaken_diagnoses(out, items)  # (what the problem is, said again later)
-    undo_edits(files, undone_edits(items))  # (an edit a later one undid changed nothing)
+    if undone is None:
+        undone = undone_edits(items)
+    undo_edits(files, undone)  # (an edit a later one undid changed nothing)
     out.extend(file_lines(files, n, changed_elsewhere, part))
     out.extend(command_lines(commands, n))
     # (an act whose pull request Claude Code's own note names already is said once, by it)

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 from memcore._kernels import prose
 from memcore.digest_prose import Candidate, cut_words, line_identifiers
+from memcore.digest_settled import hinted
 from memcore.digest_subject import TODO_LEAD
 from memcore.lazy_re import lazy_compile
 from memcore.model import MemoryItem
@@ -42,6 +43,12 @@ _SAID_SHARE = 0.67
 _ITEMS_SAID = 8
 #: How the lines start: the list's lead-in (or the box) and whose it is.
 OPEN_LISTED = "- Still open ({}): "
+#: What every line ``TODO_LEAD`` matches holds (lowercased): most replies hold none, and a test
+#: of these spares them the walk over their lines.
+_TODO_HINTS = (
+    "not yet", "still ", "remaining", "outstanding", "left to do", "next step", "todo", "to-do",
+    "what's", "whats",
+)  # fmt: skip
 
 
 def listed_items(text: str) -> list[tuple[str, str]]:
@@ -50,7 +57,12 @@ def listed_items(text: str) -> list[tuple[str, str]]:
     boxes anywhere (lead empty unless such a lead-in opens their list); checked boxes are done.
     Code blocks are no lists."""
     out: list[tuple[str, str]] = []
+    if "[ ]" not in text and not hinted(text, _TODO_HINTS):  # no box, no to-do lead-in
+        return out
     lead: str | None = None  # the lead-in of the to-do list being read
+    # the last line that is no item: whether it leads in a to-do list is asked only when an
+    # item follows it (most lines of prose are followed by more prose)
+    before: str | None = None
     indent = -1  # its items' indentation
     fenced = False
     for raw in text.splitlines():
@@ -62,9 +74,11 @@ def listed_items(text: str) -> list[tuple[str, str]]:
             continue
         item = _ITEM.match(raw)
         if item is None:
-            lead = _lead_text(stripped) if TODO_LEAD.match(stripped) else None
-            indent = -1
+            before, lead, indent = stripped, None, -1
             continue
+        if before is not None:
+            lead = _lead_text(before) if TODO_LEAD.match(before) else None
+            before = None
         depth = len(item.group(1).expandtabs())
         said = item.group(2).strip()
         if _CHECKED.match(said):
@@ -125,15 +139,20 @@ def listed_open(
     neither a step of the task list nor later words saying most of them. Each item once, a
     list's on one line led by whose list it is (a line cut to fit keeps its first ones)."""
     latest: dict[str, tuple[int, list[tuple[str, str]]]] = {}
-    for seq, item in enumerate(items):
-        meta = item.metadata
+    for seq in range(len(items) - 1, -1, -1):  # (from the end: only the latest lists count)
+        meta = items[seq].metadata
         kind, role = meta.get("kind"), meta.get("role")
         agent = kind == "fact" and role == "assistant" and not meta.get("sidechain")
         if not (agent or (kind == "task" and role == "user")):
             continue
-        found = listed_items(item.content)
+        who = "agent" if agent else "user"
+        if who in latest:
+            continue
+        found = listed_items(items[seq].content)
         if found:
-            latest["agent" if agent else "user"] = (seq, found)
+            latest[who] = (seq, found)
+            if len(latest) == 2:
+                break
     if not latest:
         return []
     steps = [(content, status) for content, (_, status) in todos.items()]
@@ -217,8 +236,16 @@ _NOT_DONE = lazy_compile(
 )
 
 
+#: What every line ``_DONE_WORDS`` finds holds (lowercased): tested before its search.
+_DONE_HINTS = ("ed", "done", "complete", "now")
+
+
 def _says_done(line: str) -> bool:
-    return _DONE_WORDS.search(line) is not None and _NOT_DONE.search(line) is None
+    return (
+        hinted(line, _DONE_HINTS)
+        and _DONE_WORDS.search(line) is not None
+        and _NOT_DONE.search(line) is None
+    )
 
 
 def _named_done(text: str, touched: set[str]) -> bool:

@@ -24,7 +24,7 @@ from memcore.digest_prose import (
     cut_words,
 )
 from memcore.digest_reports import failure_said
-from memcore.digest_settled import RESTATED_REQUEST
+from memcore.digest_settled import RESTATED_REQUEST, hinted
 from memcore.digest_work import code_span, shown_path
 from memcore.lazy_re import lazy_compile
 from memcore.model import MemoryItem
@@ -44,6 +44,24 @@ _OPEN_WORDS = lazy_compile(
     r"|\u3088\u308d\u3057\u3044\u3067\u3059\u304b|\u3069\u3061\u3089"
     r"|\ud560\uae4c\uc694|\ub4dc\ub9b4\uae4c\uc694|\uc6d0\ud558\uc2dc\ub098\uc694|\uc5b4\ub290"
 )
+#: What every line ``_OPEN_WORDS`` finds holds (lowercased), tested before its search: a
+#: long reply's lines are searched one by one, and most hold none.
+_OPEN_HINTS = (
+    "todo", "next step", "still ", "not yet", "pending", "follow", "open question", "left to do",
+    "should ", "shall ", "would you", "do you", "which ", "remaining ",
+    "\u8981\u6211", "\u9700\u8981\u6211", "\u662f\u5426", "\u8981\u4e0d\u8981",
+    "\u60a8\u5e0c\u671b", "\u4f60\u5e0c\u671b", "\u54ea\u79cd", "\u54ea\u4e2a",
+    "\u3057\u307e\u3059\u304b", "\u3057\u307e\u3057\u3087\u3046\u304b",
+    "\u3088\u308d\u3057\u3044\u3067\u3059\u304b", "\u3069\u3061\u3089", "\ud560\uae4c\uc694",
+    "\ub4dc\ub9b4\uae4c\uc694", "\uc6d0\ud558\uc2dc\ub098\uc694", "\uc5b4\ub290",
+)  # fmt: skip
+
+
+def _says_open(line: str) -> bool:
+    """``_OPEN_WORDS.search(line)``, searched only where a hint of it is."""
+    return hinted(line, _OPEN_HINTS) and _OPEN_WORDS.search(line) is not None
+
+
 #: The same words saying that nothing is open ("no remaining issues", "nothing pending").
 _NOTHING_OPEN = lazy_compile(r"(?i)\b(no|nothing|none|zero)\s+(remaining|pending|follow[- ]up)")
 #: The agent's offer at the end of its turn ("Would you like me to also add X?"): said as one.
@@ -328,7 +346,7 @@ def open_lines(
                     text = f"{CLOSING_QUESTION}{cut_words(said, SENTENCE_WORDS)}{named}"
                     out.append(Candidate("open", seq, 7.0, text))
                 elif (
-                    _OPEN_WORDS.search(sentence)
+                    _says_open(sentence)
                     and len(sentence.split()) >= 4
                     and not _NOTHING_OPEN.search(sentence)
                 ):
@@ -381,7 +399,7 @@ def _closing_question(lines: list[str]) -> int:
             or line.startswith(("```", "~~~"))
         ):
             return -1
-        return at if _OPEN_WORDS.search(line) and _as_offer(line) == line else -1
+        return at if _says_open(line) and _as_offer(line) == line else -1
     return -1
 
 

@@ -8,6 +8,7 @@ message that listed options. Part of :mod:`memcore.digest_lines`.
 from __future__ import annotations
 
 from memcore.digest_prose import cut_words
+from memcore.digest_settled import FOLDED_TO_ASCII, hinted
 from memcore.lazy_re import lazy_compile
 
 #: "option 1", "Option #2", "approach 4", "alternative B" in a request or a question.
@@ -24,6 +25,12 @@ _NUMBERED = lazy_compile(r"(?m)^[ \t]*(\d)[.)][ \t]+\*\*(.+?)\*\*")
 _SPEAKS_OF_OPTIONS = lazy_compile(r"(?i)\b(?:options|approaches|alternatives)\b")
 #: An option's title is said in at most this many words.
 TITLE_WORDS = 8
+#: What a line ``_TITLED`` takes opens with (lowercased, after its marks), and what a message
+#: ``_SPEAKS_OF_OPTIONS`` finds holds: each pattern is run only where its words are (a
+#: case-blind search costs about ten times a test of the lowercased text).
+_TITLE_OPENERS = ("option", "approach", "alternative")
+_TITLE_MARKS = " \t#*-"
+_SPOKEN = ("options", "approaches", "alternatives")
 
 
 def _title(text: str) -> str:
@@ -36,11 +43,12 @@ def options_of(text: str) -> dict[str, str]:
     found: dict[str, str] = {}
     if "ption" not in text and "pproach" not in text and "lternative" not in text:
         return found  # (most messages list none: no pattern run over them)
-    for match in _TITLED.finditer(text):
-        title = _title(match.group(2))
-        if title:
-            found.setdefault(match.group(1).lower(), title)
-    if not found:
+    if _may_title(text):
+        for match in _TITLED.finditer(text):
+            title = _title(match.group(2))
+            if title:
+                found.setdefault(match.group(1).lower(), title)
+    if not found and hinted(text, _SPOKEN):
         # the numbered list after the last words that speak of options (a message may list
         # its findings first, "3. **No structured logging**", then the options to choose from)
         for spoken in reversed([m.end() for m in _SPEAKS_OF_OPTIONS.finditer(text)]):
@@ -48,6 +56,22 @@ def options_of(text: str) -> dict[str, str]:
             if found:
                 break
     return found
+
+
+def _may_title(text: str) -> bool:
+    """Whether a line of ``text`` may be one ``_TITLED`` takes: one of ``_TITLE_OPENERS`` with
+    only marks before it on its line. A letter that lowercasing does not make ASCII (or makes
+    two letters: the places would shift) leaves it to the pattern."""
+    if not text.isascii() and any(c in text for c in FOLDED_TO_ASCII):
+        return True
+    lowered = text.lower()
+    for word in _TITLE_OPENERS:
+        at = lowered.find(word)
+        while at >= 0:
+            if not lowered[lowered.rfind("\n", 0, at) + 1 : at].strip(_TITLE_MARKS):
+                return True
+            at = lowered.find(word, at + 1)
+    return False
 
 
 def _numbered_run(text: str, start: int) -> dict[str, str]:

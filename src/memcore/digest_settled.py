@@ -85,16 +85,16 @@ _GUESSING_HINTS = (
 #: Letters outside ASCII that a case-blind pattern takes for ASCII ones (dotless and dotted i,
 #: long s, the Kelvin sign), which lowercasing does not make them: where one is, the hints
 #: could miss a hedge the pattern finds.
-_FOLDED_TO_ASCII = ("\u0131", "\u0130", "\u017f", "\u212a")
+FOLDED_TO_ASCII = ("\u0131", "\u0130", "\u017f", "\u212a")
 
 
-def _hinted(sentence: str, hints: tuple[str, ...]) -> bool:
+def hinted(sentence: str, hints: tuple[str, ...]) -> bool:
     """One of ``hints`` is in ``sentence`` lowercased (or a letter that makes hints unsure)."""
     lowered = sentence.lower()
     for hint in hints:  # (a plain loop: three times as fast as ``any`` over a generator)
         if hint in lowered:
             return True
-    return not sentence.isascii() and any(c in sentence for c in _FOLDED_TO_ASCII)
+    return not sentence.isascii() and any(c in sentence for c in FOLDED_TO_ASCII)
 
 
 def guessing(sentence: str) -> bool:
@@ -102,7 +102,7 @@ def guessing(sentence: str) -> bool:
     expected if something holds (:data:`EXPECTED_IF`)."""
     if sentence[:2].lower() in ("if", "on", "un", "as") and EXPECTED_IF.match(sentence):
         return True
-    return _hinted(sentence, _GUESSING_HINTS) and GUESSING.search(sentence) is not None
+    return hinted(sentence, _GUESSING_HINTS) and GUESSING.search(sentence) is not None
 
 
 #: What the agent expects if something holds ("If resumption works, Claude should have the
@@ -146,9 +146,7 @@ def _asks(sentence: str) -> bool:
 #: The letters ``_OPENING`` can start with (case-blind), and those it takes for them; the
 #: Chinese opening's (so, now, next, first, then, I, a comma, a space).
 _OPENING_INITIALS = frozenset(
-    "sbantofiwSBANTOFIW"
-    + "".join(_FOLDED_TO_ASCII)
-    + "\u6240\u73b0\u63a5\u9996\u7136\u6211\uff0c, "
+    "sbantofiwSBANTOFIW" + "".join(FOLDED_TO_ASCII) + "\u6240\u73b0\u63a5\u9996\u7136\u6211\uff0c, "
 )
 
 
@@ -163,7 +161,7 @@ def unsettled(sentence: str) -> bool:
     return (
         _asks(sentence)
         or (_may_open(sentence) and _OPENING.match(sentence) is not None)
-        or (_hinted(sentence, _UNSETTLED_HINTS) and _HEDGING.search(sentence) is not None)
+        or (hinted(sentence, _UNSETTLED_HINTS) and _HEDGING.search(sentence) is not None)
     )
 
 
@@ -212,11 +210,13 @@ def is_bare_title(text: str) -> bool:
 
 __all__ = [
     "ANNOUNCING",
+    "FOLDED_TO_ASCII",
     "GUESSING",
     "RESTATED_REQUEST",
     "UNSETTLED",
     "as_proposal",
     "guessing",
+    "hinted",
     "is_bare_title",
     "unsettled",
 ]

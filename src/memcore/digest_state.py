@@ -71,15 +71,19 @@ class _Check:
     tally: str = ""
 
 
-def end_state(items: Sequence[MemoryItem], root: str | None) -> list[Candidate]:
+def end_state(
+    items: Sequence[MemoryItem], root: str | None, undone: frozenset[str] | None = None
+) -> list[Candidate]:
     """The state line of ``items`` (a whole session, in order; files named relative to
     ``root``): nothing when the session changed no file. It carries a shorter form of itself
     (``Candidate.short``: files counted, the check by its first words) for a digest too short
-    for it whole: it is never cut."""
+    for it whole: it is never cut. ``undone``: ``undone_edits(items)``, when worked out
+    already."""
     edited: dict[str, int] = {}  # each file the session changed, by its last change
     checks: list[_Check] = []
     commit: tuple[int, str] | None = None  # the last commit: where, its hash
-    undone = undone_edits(items)  # (edits that undid each other changed nothing)
+    if undone is None:  # (edits that undid each other changed nothing)
+        undone = undone_edits(items)
     for seq, item in enumerate(items):
         meta = item.metadata
         kind = meta.get("kind")

@@ -80,14 +80,19 @@ def _undone_together(
     adding ``added`` and taking out ``removed`` undid together: the latest first, each whose
     added lines it took out and whose taken-out lines it put back, until the edit's lines are
     all accounted for (two at least; empty when they are not)."""
-    to_take = Counter(removed)  # what the earlier edits must have added
-    to_give = Counter(added)  # and taken out
+    if len(earlier) < 2:  # (two at least: most files have no earlier edit left unpaired)
+        return []
     could_take, could_give = frozenset(removed), frozenset(added)
+    # what the earlier edits must have added and taken out: counted once one may have
+    to_take: Counter[str] | None = None
+    to_give: Counter[str] | None = None
     found: list[int] = []
     for k in range(len(earlier) - 1, -1, -1):
         _, their_added, their_removed = earlier[k]
         if not could_take.issuperset(their_added) or not could_give.issuperset(their_removed):
             continue  # (most: a line this edit never touched; no counting needed to tell)
+        if to_take is None or to_give is None:
+            to_take, to_give = Counter(removed), Counter(added)
         took, gave = Counter(their_added), Counter(their_removed)
         if not (took or gave) or took - to_take or gave - to_give:
             continue  # (not all of it undone by this edit: another's)

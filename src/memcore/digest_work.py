@@ -415,9 +415,11 @@ def file_lines(
     alike: dict[tuple[str, int, int], list[tuple[FileWork, float]]] = {}
     for entry in files.values():
         recency = entry.last / n
-        olds = Counter(old for old, _ in entry.renamed)  # one name to two: split, not renamed
-        renames = [p for p in entry.renamed if p not in stated and olds[p[0]] == 1]
-        stated.update(renames)
+        renames: list[tuple[str, str]] = []
+        if entry.renamed:  # (most files renamed nothing: no Counter built for them)
+            olds = Counter(old for old, _ in entry.renamed)  # one name to two: split, not renamed
+            renames = [p for p in entry.renamed if p not in stated and olds[p[0]] == 1]
+            stated.update(renames)
         known = exact_names(f"`{entry.shown}`")  # (every line of the file names it)
         outlined = 4  # (the names a read's own line says it defines)
         # (renames told a few to a line, each line naming at most MOST_NAMES things)
