@@ -106,8 +106,14 @@ _CHAIN = frozenset({";", "&&", "||", "&", "|"})
 _NOT_REVERTS = frozenset({"--ours", "--theirs", "-b", "-B", "--orphan", "-p", "--patch", "-m"})
 #: The git commands that throw edits away (one of them in a command, else it says nothing).
 _VERBS = ("checkout", "restore", "stash", "reset")
+#: Characters of a glob, a variable or a substitution: words with one name files not known.
+_PATTERN_CHARS = frozenset("*?[]{}$`<>")
 #: What a git command that failed writes (before a ``||`` its failure is no exit code).
 _GIT_FAILED = ("error:", "fatal:")
+
+
+def _names_a_pattern(words: str) -> bool:
+    return not _PATTERN_CHARS.isdisjoint(words)
 
 
 def _failed_before_fallback(output: str, fallback: list[str]) -> bool:
@@ -145,7 +151,7 @@ def _reverted_by(
     if verb == "reset":
         _reset(files, words[words.index("reset") + 1 :])
         return
-    if not found["rest"] or any(c in found["rest"] for c in "*?[]{}$`<>"):
+    if not found["rest"] or _names_a_pattern(found["rest"]):
         return
     rest = found["rest"].split()
     if verb == "checkout":
@@ -223,7 +229,7 @@ def _stashed(
         if skip or word.startswith("-"):
             skip = word in _STASH_VALUED
             continue
-        if any(c in word for c in "*?[]{}$`<>"):
+        if _names_a_pattern(word):
             return  # (a pattern: which files, is not known)
         paths.append(named[k])
     if sub == "save":
@@ -245,7 +251,7 @@ def _reset(files: dict[str, FileWork], rest: list[str]) -> None:
     if "--hard" not in rest:
         return
     named = [word for word in rest if not word.startswith("-")]
-    if any(c in word for word in named for c in "*?[]{}$`<>"):
+    if any(_names_a_pattern(word) for word in named):
         return
     keeps_commits = not named or named[0] in ("HEAD", "@")
     for entry in files.values():

@@ -7,11 +7,29 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from memcore.errors import ValidationError
 
 _RANKS = {"low": 0, "normal": 1, "high": 2, "critical": 3}
+_T = TypeVar("_T")
+
+
+def plain_str(value: _T) -> _T:
+    """A ``str`` subclass as the plain ``str`` of its text (anything else as it is): an id or a
+    text is its characters, and a subclass's own ``strip``, ``__len__``, ``__hash__`` or
+    ``__eq__`` has no say in what they are."""
+    if isinstance(value, str) and type(value) is not str:
+        return cast(_T, str.__str__(value))
+    return value
+
+
+def checked_str(name: str, value: object) -> str:
+    """``value`` as a plain ``str`` (:func:`plain_str`), or a ``ValidationError`` naming
+    ``name``."""
+    if not isinstance(value, str):
+        raise ValidationError(f"{name} must be a str (got {type(value).__name__})")
+    return value if type(value) is str else str.__str__(value)
 
 
 class Priority(str, Enum):
@@ -140,10 +158,8 @@ class MemoryItem:
         # a str subclass as the plain str of its text (as ``memcore.plain`` stores it): its own
         # ``strip`` or ``__len__`` answered for the text inside the summarizer, which kept an
         # empty summary of a whole note in the note's place
-        if type(id) is not str and isinstance(id, str):
-            id = str.__str__(id)
-        if type(content) is not str and isinstance(content, str):
-            content = str.__str__(content)
+        if type(id) is not str or type(content) is not str:  # (no call on the common path)
+            id, content = plain_str(id), plain_str(content)
         if not isinstance(id, str) or not id:
             raise ValidationError(f"item id must be a non-empty string (got {id!r})")
         if not isinstance(content, str):

@@ -17,7 +17,7 @@ from typing import Any
 
 from memcore._pure._checksum_tables import MAX_DEPTH
 from memcore.errors import ValidationError
-from memcore.model import MemoryItem, Priority, to_utc_datetime
+from memcore.model import MemoryItem, Priority, plain_str, to_utc_datetime
 
 _ALL = slice(None)
 # (the descriptors of the base types: a subclass's own attributes have no say)
@@ -52,7 +52,7 @@ def _plain(value: Any, depth: int) -> Any:
     if isinstance(value, dict):
         out: dict[Any, Any] = {}
         for key, element in dict.items(value):
-            out[_key(key)] = _plain(element, depth + 1)
+            out[plain_str(key)] = _plain(element, depth + 1)
         return out
     if isinstance(value, (list, tuple)):
         elements = list.__iter__(value) if isinstance(value, list) else tuple.__iter__(value)
@@ -72,10 +72,6 @@ def _plain(value: Any, depth: int) -> Any:
     if isinstance(value, MemoryItem):
         return _plain_item(value, depth + 1)
     return value
-
-
-def _key(key: Any) -> Any:
-    return key if type(key) is str or not isinstance(key, str) else str.__str__(key)
 
 
 def exact_datetime(moment: datetime) -> datetime:

@@ -66,6 +66,7 @@ from typing import Any
 
 from memcore import _kernels, prefetch_kinds
 from memcore.errors import ValidationError
+from memcore.model import plain_str
 from memcore.prefetch_kinds import KindPrior, check_kind_prior, kind_shares
 from memcore.prefetch_outcomes import SessionOutcomes
 from memcore.stores.base import Store, is_store, validate_session_id
@@ -78,17 +79,11 @@ Loader = Callable[[str, str], Awaitable[Any]]
 def _check_item(item_id: object) -> str:
     if not isinstance(item_id, str) or not item_id:
         raise ValidationError(f"item ids are non-empty strings (got {item_id!r})")
-    return _plain(item_id)
-
-
-def _plain(text: str) -> str:
-    """A ``str`` subclass as the plain ``str`` of its text, as the session table interns it:
-    looked up by its own ``__hash__`` and ``__eq__``, it missed the item it names."""
-    return text if type(text) is str else str.__str__(text)
+    return plain_str(item_id)
 
 
 def _session(session_id: object) -> str:
-    return _plain(validate_session_id(session_id))
+    return plain_str(validate_session_id(session_id))
 
 
 def _check_positive(name: str, value: object) -> int:

@@ -33,7 +33,7 @@ from typing import Any, Protocol
 from memcore._kernels import search as _kernel
 from memcore.errors import NotFoundError, ValidationError
 from memcore.lazy_re import lazy_compile
-from memcore.model import MemoryItem, coerce_items
+from memcore.model import MemoryItem, checked_str, coerce_items
 from memcore.wide_letters import BIGRAM_LETTER
 
 logger = logging.getLogger(__name__)
@@ -55,14 +55,6 @@ def _number(name: str, value: object, low: float, high: float) -> float:
     if not (math.isfinite(number) and low <= number <= high):
         raise ValidationError(f"{name} must be between {low} and {high} (got {value!r})")
     return number
-
-
-def _str(name: str, value: object) -> str:
-    """``value`` as a plain ``str``: the compiled kernel takes no subclass (its pure twin did,
-    so the two disagreed), and a subclass's own ``__eq__`` or ``__hash__`` has no say in it."""
-    if not isinstance(value, str):
-        raise ValidationError(f"{name} must be a str (got {type(value).__name__})")
-    return value if type(value) is str else str.__str__(value)
 
 
 def _iterable(name: str, value: object, of: str) -> Iterable[Any]:
@@ -122,7 +114,7 @@ class MemoryIndex:
         return len(self._index)
 
     def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and _str("key", key) in self._index
+        return isinstance(key, str) and checked_str("key", key) in self._index
 
     def __repr__(self) -> str:
         return f"MemoryIndex({len(self)} documents, k1={self.k1}, b={self.b})"
@@ -136,7 +128,7 @@ class MemoryIndex:
             )
         tokens = list(given)
         for n, token in enumerate(tokens):
-            if type(token) is not str:  # (a subclass as plain text, as ``_str`` makes keys)
+            if type(token) is not str:  # (a subclass as plain text, as ``checked_str`` makes keys)
                 if not isinstance(token, str):
                     raise ValidationError(f"the tokenizer gave a {type(token).__name__}, not a str")
                 tokens[n] = str.__str__(token)
@@ -145,9 +137,9 @@ class MemoryIndex:
     def add(self, key: str, text: str) -> None:
         """Index ``text`` under ``key``; a key already there is replaced."""
         if type(key) is not str:  # (the checks inline: a build of 100k texts makes 100k calls)
-            key = _str("key", key)
+            key = checked_str("key", key)
         if type(text) is not str:
-            text = _str("text", text)
+            text = checked_str("text", text)
         if self._tokenizer is None:
             with self._lock:
                 self._index.add(key, text)
@@ -163,7 +155,7 @@ class MemoryIndex:
 
     def discard(self, key: str) -> bool:
         """Remove ``key``'s text if it is indexed; returns whether it was."""
-        key = _str("key", key)
+        key = checked_str("key", key)
         with self._lock:
             return self._index.remove(key)
 
@@ -173,7 +165,7 @@ class MemoryIndex:
         Only documents sharing a term with the query are returned, so the list may be shorter
         than ``k`` (empty for an empty query or one of unknown words).
         """
-        query = _str("query", query)
+        query = checked_str("query", query)
         k = _positive("k", k)
         tokens = None if self._tokenizer is None else self._tokens(query)
         with self._lock:
@@ -213,7 +205,7 @@ def wide_bigrams(text: str) -> str:
     or with a particle written onto it ("테스트" in "테스트를"): the bigrams of CJK search
     engines, with no dictionary."""
     if type(text) is not str:
-        text = _str("text", text)
+        text = checked_str("text", text)
     if text.isascii() or _WIDE_ONE.search(text) is None:
         return ""
     return " ".join(run[i : i + 2] for run in _WIDE_RUN.findall(text) for i in range(len(run) - 1))
@@ -288,7 +280,7 @@ class SessionIndex:
             self._dirty.add(key)
 
     def search(self, slots: Mapping[str, _Slot], query: str, k: int = 10) -> list[SearchHit]:
-        query = _str("query", query)
+        query = checked_str("query", query)
         k = _positive("k", k)
         with self._lock:
             if slots is not self._slots:
@@ -331,7 +323,7 @@ def reciprocal_rank_fusion(
     for ranking in _iterable("rankings", rankings, "of rankings"):
         seen: set[str] = set()
         for rank, given in enumerate(_iterable("a ranking", ranking, "of keys"), start=1):
-            key = _str("a ranking's key", given)  # (keys are compared to break ties)
+            key = checked_str("a ranking's key", given)  # (keys are compared to break ties)
             if key not in seen:
                 seen.add(key)
                 fused[key] = fused.get(key, 0.0) + 1.0 / (k + rank)
@@ -454,7 +446,9 @@ class HybridRetriever:
             raise ValidationError(
                 f"texts must be a mapping of keys to texts (got {type(texts).__name__})"
             )
-        pairs = [(_str("key", key), _str("text", text)) for key, text in texts.items()]
+        pairs = [
+            (checked_str("key", key), checked_str("text", text)) for key, text in texts.items()
+        ]
         if not pairs:
             return
         vectors = self._vectors_of([text for _, text in pairs])
@@ -468,7 +462,7 @@ class HybridRetriever:
 
     def dense_search(self, query: str, k: int = 10) -> list[tuple[str, float]]:
         """The ``k`` keys closest to ``query`` by cosine similarity, best first."""
-        query = _str("query", query)
+        query = checked_str("query", query)
         _positive("k", k)
         if not self._vectors:
             return []
@@ -482,7 +476,7 @@ class HybridRetriever:
 
     def search(self, query: str, k: int = 10) -> list[tuple[str, float]]:
         """The ``k`` best keys by the fused rank of BM25 and cosine; the score is the RRF sum."""
-        query = _str("query", query)  # (before its bigrams are made of it)
+        query = checked_str("query", query)  # (before its bigrams are made of it)
         _positive("k", k)
         depth = max(k, self._depth)
         keyword = [key for key, _ in self.index.search(with_wide_bigrams(query), depth)]

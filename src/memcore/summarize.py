@@ -36,6 +36,7 @@ from memcore._kernels import pipeline as _selected
 from memcore._pure._text_tables import ELLIPSIS
 from memcore._pure.pipeline import Piece, pick_scored, render
 from memcore.errors import ValidationError
+from memcore.model import checked_str
 from memcore.tokens import TokenCounter, checked_counter, count_tokens, get_token_counter
 
 #: SimHash bits two items may differ by and still be grouped (of 64).
@@ -138,7 +139,7 @@ class ExtractiveSummarizer:
         a sentence start cut short, shown with an ellipsis), before :meth:`summarize`'s
         never-empty rules."""
         ratio = _check_ratio(ratio)
-        text = _text(text)
+        text = checked_str("text", text)  # (a subclass's own strip or __len__: no say)
         budget = math.floor(self.count(text) * ratio)
         if budget <= 0:
             return []
@@ -157,7 +158,7 @@ class ExtractiveSummarizer:
         """Text of ``text`` within ``ratio`` of its tokens, cuts marked with an ellipsis; empty
         only for a blank text (the module doc gives the two exceptions to the ratio: a short
         note kept whole, a longer text's first words when the budget holds too few)."""
-        text = _text(text)
+        text = checked_str("text", text)  # (a subclass's own strip or __len__: no say)
         summary = render(text, self.select(text, ratio))
         if word_count(summary) >= SAYS_NOTHING_WORDS:  # an ellipsis ends a word, adds none
             return summary
@@ -214,18 +215,7 @@ def _texts(texts: object, what: str) -> list[str]:
     listed = list(texts)
     if not all(isinstance(text, str) for text in listed):
         raise ValidationError(f"{what} needs a sequence of str")
-    return [_text(text) for text in listed]
-
-
-def _text(text: object) -> str:
-    """``text`` as a plain ``str`` (a subclass's own ``strip`` or ``__len__`` has no say in
-    what its text is: one whose ``strip`` lied made a whole note's summary empty), or
-    ``ValidationError``."""
-    if type(text) is str:
-        return text
-    if not isinstance(text, str):
-        raise ValidationError(f"text must be a str (got {type(text).__name__})")
-    return str.__str__(text)
+    return [checked_str("text", text) for text in listed]
 
 
 #: What the compressor and the extractive summarizer call on a ``pipeline`` kernel family.

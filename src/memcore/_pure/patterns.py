@@ -47,6 +47,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from memcore.errors import ValidationError
+from memcore.model import plain_str
 from memcore.stores.base import validate_session_id
 
 log = logging.getLogger("memcore.prefetch")
@@ -344,15 +345,13 @@ class PatternCounter:
 def _check_item(item_id: object) -> str:
     if not isinstance(item_id, str) or not item_id:
         raise ValidationError(f"item ids are non-empty strings (got {item_id!r})")
-    return item_id if type(item_id) is str else str.__str__(item_id)  # (see ``_plain``)
+    return _plain(item_id)
 
 
-def _plain(value: Any) -> Any:
-    """A ``str`` subclass as the plain ``str`` of its text (anything else as it is): an id is
-    its text, and a subclass's own ``__hash__`` or ``__eq__`` interned it apart from that text,
-    where no later lookup by the text found it (the compiled twin's per-access path takes
-    exact ``str`` only)."""
-    return str.__str__(value) if isinstance(value, str) and type(value) is not str else value
+#: An id as its text: a subclass's own ``__hash__`` or ``__eq__`` interned it apart from that
+#: text, where no later lookup by the text found it (the compiled twin's per-access path takes
+#: exact ``str`` only, and calls this for the rest).
+_plain = plain_str
 
 
 class SessionModel:
