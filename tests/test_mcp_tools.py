@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -57,13 +56,12 @@ async def test_memcores_errors_reach_the_client_as_its_messages(tmp_path: Path) 
         ("digest", {"session": "nope"}, "session 'nope' is not part of this project's memory"),
         ("forget", {"id": "nope"}, "no memory 'nope' in this project"),
     ]
-    if not version("mcp").startswith("1."):  # (1.x servers keep the SDK's report of these)
-        calls += [  # refused by the schema before the tool runs: one line, argument and value
-            ("recall", {"query": "x", "k": "abc"}, "recall: bad arguments: k: Input should be a"),
-            ("recall", {}, "recall: bad arguments: query: Field required"),
-            ("remember", {"content": "x", "kind": "nope"}, "kind: Input should be 'fact'"),
-            ("forget", {"id": ["a"]}, "id: Input should be a valid string (got ['a'])"),
-        ]
+    calls += [  # refused by the schema before the tool runs: one line, argument and value
+        ("recall", {"query": "x", "k": "abc"}, "recall: bad arguments: k: Input should be a"),
+        ("recall", {}, "recall: bad arguments: query: Field required"),
+        ("remember", {"content": "x", "kind": "nope"}, "kind: Input should be 'fact'"),
+        ("forget", {"id": ["a"]}, "id: Input should be a valid string (got ['a'])"),
+    ]
     with (tmp_path / "server.err").open("w") as errlog:
         async with (
             stdio_client(params, errlog=errlog) as (read, write),
@@ -77,9 +75,8 @@ async def test_memcores_errors_reach_the_client_as_its_messages(tmp_path: Path) 
                 result = await session.call_tool(name, arguments)
                 assert is_error(result), name
                 assert message in _text(result), (name, _text(result))
-                if not version("mcp").startswith("1."):  # (1.x binds its own call_tool)
-                    assert not _text(result).startswith("Error executing tool"), _text(result)
-                assert "\n" not in _text(result) or version("mcp").startswith("1.")
+                assert not _text(result).startswith("Error executing tool"), _text(result)
+                assert "\n" not in _text(result)
             ok = await session.call_tool("remember", {"content": "`make release` tags."})
             assert not is_error(ok)
     logged = (tmp_path / "server.err").read_text()

@@ -362,9 +362,10 @@ def _concise_argument_errors(server: Any) -> None:
     """Arguments the tool's schema refuses (checked by the SDK, through pydantic, before the
     tool runs) reach the model as one line per argument, ``k: Input should be a valid integer
     (got 'abc')``, instead of pydantic's report with its error codes and a web address. (mcp
-    2.x asks the server's ``call_tool`` at each request; 1.x bound it when the server was made,
-    and its clients still get the SDK's report.) A tool's own refusal (memcore's message), which
-    the SDK wraps as "Error executing tool X: ...", reaches the model unwrapped."""
+    2.x asks the server's ``call_tool`` at each request; 1.x bound it to its low-level server
+    when the server was made, so there it is registered again.) A tool's own refusal (memcore's
+    message), which the SDK wraps as "Error executing tool X: ...", reaches the model
+    unwrapped."""
     tool_error = _tool_error_class()
     call_tool = server.call_tool
 
@@ -381,6 +382,9 @@ def _concise_argument_errors(server: Any) -> None:
             raise tool_error(f"{name}: bad arguments: {refused}") from exc.__cause__
 
     server.call_tool = call_tool_concisely
+    lowlevel = getattr(server, "_mcp_server", None)  # mcp 1.x: bound when the server was made
+    if lowlevel is not None and hasattr(lowlevel, "call_tool"):
+        lowlevel.call_tool(validate_input=False)(call_tool_concisely)
 
 
 #: How much of a refused value an argument error repeats.
@@ -432,7 +436,7 @@ def _server_class() -> Any:
 
 def build_server(service: MemoryService) -> Any:
     """An MCP server (``mcp``'s ``MCPServer``, or ``FastMCP`` on mcp 1.x) with memcore's tools,
-    telling clients memcore's version (where the SDK takes one)."""
+    telling clients memcore's version."""
     from memcore import __version__
 
     cls = _server_class()
@@ -443,6 +447,9 @@ def build_server(service: MemoryService) -> Any:
     if "log_level" in parameters:  # a tool's error goes back to the model: no INFO block each
         options["log_level"] = "WARNING"
     server = cls(**options)
+    lowlevel: Any = getattr(server, "_mcp_server", None)  # mcp 1.x: FastMCP takes no version,
+    if "version" not in parameters and hasattr(lowlevel, "version"):  # and its clients would
+        lowlevel.version = __version__  # see the SDK's own version as the server's
     _concise_argument_errors(server)
 
     @_tool(
