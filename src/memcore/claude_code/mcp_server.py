@@ -19,7 +19,7 @@ import importlib
 import inspect
 import os
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, Literal, TypeVar, get_args
+from typing import Any, Literal, TypeVar, get_args, get_type_hints
 
 from memcore.claude_code.forget import forget_memory
 from memcore.claude_code.mcp_answers import (
@@ -345,6 +345,10 @@ def _tool(server: Any, *, name: str, description: str) -> Callable[[_F], _F]:
     tool_error = _tool_error_class()
 
     def register(fn: _F) -> _F:
+        # the types themselves, not this module's postponed strings: some mcp 1.x releases ask
+        # issubclass() of each parameter's annotation
+        fn.__annotations__ = get_type_hints(fn, include_extras=True)
+
         @functools.wraps(fn)
         async def guarded(*args: Any, **kwargs: Any) -> str:
             try:
@@ -384,7 +388,9 @@ def _concise_argument_errors(server: Any) -> None:
     server.call_tool = call_tool_concisely
     lowlevel = getattr(server, "_mcp_server", None)  # mcp 1.x: bound when the server was made
     if lowlevel is not None and hasattr(lowlevel, "call_tool"):
-        lowlevel.call_tool(validate_input=False)(call_tool_concisely)
+        takes = inspect.signature(lowlevel.call_tool).parameters  # (added in 1.10)
+        options = {"validate_input": False} if "validate_input" in takes else {}
+        lowlevel.call_tool(**options)(call_tool_concisely)
 
 
 #: How much of a refused value an argument error repeats.
