@@ -7,7 +7,8 @@
 # (possessive quantifiers are 3.11+), runtime protocols (3.12 looks members up statically), the
 # dict layout the checksum kernel walks, the standard library's docstrings the demo notes are
 # made of, fork rules, and the digest's rules compiled by mypyc for that version; under 3.10 the
-# MCP server's tests also run on the mcp SDK's 1.x line (FastMCP). A version
+# MCP server's and the Redis stores' tests also run on the oldest mcp and redis-py lines memcore
+# takes (mcp 1.x, redis-py 5.0). A version
 # that is not on the machine is said and skipped. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -64,10 +65,12 @@ for version in ${MEMCORE_OTHER_PYTHONS:-3.10 3.13}; do
   "$venv/bin/python" -m pip install -q --force-reinstall --no-deps "$wheel"
   "$venv/bin/python" -m pip install -q "$wheel[test]"
   extra=()
-  if [ "$version" = "3.10" ]; then  # the oldest Python serves MCP on the SDK's 1.x line (mcp>=1.2
-    "$venv/bin/python" -m pip install -q "mcp>=1.2,<2"  # is what memcore asks; 2.x elsewhere)
+  if [ "$version" = "3.10" ]; then  # the oldest Python with the oldest lines memcore takes: the
+    # mcp SDK's 1.x (mcp>=1.2) and redis-py 5.0 (redis>=5); the newest everywhere else
+    "$venv/bin/python" -m pip install -q "mcp>=1.2,<2" "redis>=5,<5.1"
     extra=(tests/test_mcp_tools.py tests/test_mcp_bad_input.py tests/test_mcp_closed_streams.py
-      tests/test_claude_mcp.py tests/test_claude_mcp_linked_project.py)
+      tests/test_claude_mcp.py tests/test_claude_mcp_linked_project.py tests/test_redis*.py
+      tests/test_stores_redis.py)
   fi
   "$venv/bin/python" -c "import memcore, sys; print('== [python $version] memcore.NATIVE =', \
 memcore.NATIVE); sys.exit(0 if memcore.NATIVE else 'the compiled kernels did not load')"

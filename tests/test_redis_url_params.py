@@ -16,7 +16,7 @@ import pytest
 from memcore.cli import EXIT_USAGE
 from memcore.errors import ValidationError
 from memcore.stores import check_store_url, open_store
-from memcore.stores.redis_urls import parse_redis_url
+from memcore.stores.redis_urls import _client_takes, parse_redis_url
 from memcore.sync import DistributedMemoryManager
 from tests.damaged_sqlite import fill_store
 
@@ -86,6 +86,10 @@ def test_secrets_in_the_query_are_never_shown(query: str) -> None:
     ],
 )
 def test_valid_parameters_are_taken(url: str, client_url: str | None) -> None:
+    if "ssl_password" in url and "ssl_password" not in _client_takes("rediss", False):
+        with pytest.raises(ValidationError, match="not taken by the installed redis-py"):
+            parse_redis_url(url)  # (redis-py 5.0's asyncio client: only its blocking one)
+        return
     parsed = parse_redis_url(url)
     if client_url is not None:
         assert parsed.client_url == client_url

@@ -256,6 +256,8 @@ class RedisConnection:
         manager = getattr(client, "nodes_manager", None)
         if manager is not None and hasattr(manager, "default_node"):
             manager.default_node = None  # (a cluster client so marked was closed: no warning)
+        if manager is not None and hasattr(client, "_initialize"):
+            client._initialize = True  # (the same mark in redis-py 5's cluster client)
 
     @staticmethod
     def _release_socket(transport: Any) -> None:
