@@ -532,7 +532,10 @@ def fit_report(sessions: list[Session]) -> None:
         table = fit_calibration(raw_top1(sessions, False) + raw_top1(sessions, True))
     finally:
         prefetch.CALIBRATION, prefetch_kinds.KIND_PRIOR = shipped
-    print("\nFitted on all sessions (paste into memcore/prefetch_kinds.py, then prefetch.py):\n")
+    print(
+        "\nFitted on all sessions"
+        " (paste into memcore/prefetch_kinds.py, then prefetch_calibration.py):\n"
+    )
     print(f"KIND_PRIOR: KindPrior = {kinds!r}")
     print(f"CALIBRATION: Calibration = {table!r}")
 

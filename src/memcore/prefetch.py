@@ -18,26 +18,23 @@ strings here, interned to ints by the kernel in the same native call that counts
   (:mod:`memcore.prefetch_kinds`: after an edit, the last command, not an older file). The
   confidence is that score **calibrated**: mapped through the measured hit rate of scores like
   it on real Claude Code sessions (:data:`CALIBRATION`, fitted by
-  ``benchmarks/prefetch_quality.py --fit``), so a confidence of 0.6 means right about 60 % of
-  the time on such sessions (on other streams, fit your own with :func:`fit_calibration` and
-  pass it as ``calibration``), then corrected by how the session's own top predictions have
-  fared so far (:mod:`memcore.prefetch_outcomes`: a session harder than the table's mix is
-  told less confidence as it goes);
+  ``benchmarks/prefetch_quality.py --fit``: :mod:`memcore.prefetch_calibration`), so a
+  confidence of 0.6 means right about 60 % of the time on such sessions (on other streams, fit
+  your own with :func:`fit_calibration` and pass it as ``calibration``), then corrected by how
+  the session's own top predictions have fared so far (:mod:`memcore.prefetch_outcomes`: a
+  session harder than the table's mix is told less confidence as it goes);
 * ``prefetch_predicted_items`` loads every prediction above ``threshold`` through ``loader`` into
   a bounded LRU cache, concurrently; ``get`` serves from that cache and counts hits and misses;
   ``invalidate`` drops cached values (a session's, or one item's).
 
 A loader is an async callable ``(session_id, item_id) -> value``, or an object with a ``get(
 session_id, item_id)`` method, sync or async (a :class:`~memcore.sync.DistributedMemoryManager`
-qualifies), or a :class:`~memcore.stores.base.Store`: that one is read through a replica of its
-own, which pulls each session once and then only what changed since (one delta sync per
-prefetch, never a whole snapshot), so a prefetch sees what other replicas committed: it reads
-every prediction above the threshold from that replica, cached or not, so a cached value another
-replica updated is replaced and one it deleted is evicted. Other loaders cannot say what
-changed, and a cached prediction is not loaded again (that would make every prefetch a read of
-every prediction): its value is kept until the LRU evicts it or ``invalidate`` drops it, so
-``invalidate`` what you write through another path. ``get`` itself never reads the source: it
-serves what the last prefetch saw.
+qualifies), or a :class:`~memcore.stores.base.Store` (:mod:`memcore.prefetch_loaders`). A store
+is read through a replica of its own, one delta sync per prefetch, which re-checks every
+prediction above the threshold, cached or not: a cached value another replica updated is
+replaced and one it deleted is evicted. Other loaders cannot say what changed: a cached value is
+kept until the LRU evicts it or ``invalidate`` drops it, so ``invalidate`` what you write through
+another path. ``get`` itself never reads the source: it serves what the last prefetch saw.
 
 Threads may share a prefetcher: a kernel call is atomic (the compiled one under the GIL, the
 pure twin under its table's and counter's locks), and the session's record of outcomes and the
@@ -55,25 +52,30 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import itertools
 import logging
-import math
-import numbers
 import threading
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from memcore import _kernels, prefetch_kinds
 from memcore.errors import ValidationError
 from memcore.model import plain_str
+from memcore.prefetch_calibration import CALIBRATION as CALIBRATION
+from memcore.prefetch_calibration import Calibration as Calibration
+from memcore.prefetch_calibration import calibrate as calibrate
+from memcore.prefetch_calibration import (
+    calibrated,
+    check_calibration,
+    check_positive,
+)
+from memcore.prefetch_calibration import fit_calibration as fit_calibration
 from memcore.prefetch_kinds import KindPrior, check_kind_prior, kind_shares
+from memcore.prefetch_loaders import Loader, StoreReader, resolve_loader
 from memcore.prefetch_outcomes import SessionOutcomes
-from memcore.stores.base import Store, is_store, validate_session_id
+from memcore.stores.base import validate_session_id
 
 log = logging.getLogger(__name__)
-
-Loader = Callable[[str, str], Awaitable[Any]]
 
 
 def _check_item(item_id: object) -> str:
@@ -84,49 +86,6 @@ def _check_item(item_id: object) -> str:
 
 def _session(session_id: object) -> str:
     return plain_str(validate_session_id(session_id))
-
-
-def _check_positive(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValidationError(f"{name} must be an int >= 1 (got {value!r})")
-    return value
-
-
-class _StoreReader:
-    """Reads items of a store through a replica of its own (see the module doc)."""
-
-    def __init__(self, store: Store) -> None:
-        from memcore.sync import DistributedMemoryManager  # (sync imports much: only when used)
-
-        self.replica = DistributedMemoryManager(store, replica_id=f"prefetch-{id(self):x}")
-
-    async def get(self, session_id: str, item_id: str) -> Any:
-        await self.replica.sync_session_memory(session_id)  # a delta: what changed since
-        return self.replica.get(session_id, item_id)
-
-    async def read(self, session_id: str, item_ids: list[str]) -> list[Any]:
-        """The values of ``item_ids`` as the store holds them now (None: absent or deleted),
-        after one delta sync: what changed since the last read, cached items' too."""
-        await self.replica.sync_session_memory(session_id)
-        return [self.replica.get(session_id, item_id) for item_id in item_ids]
-
-
-def _resolve_loader(loader: object) -> Callable[[str, str], Any] | _StoreReader | None:
-    """The call that reads one item (a store: its reader), or ``ValidationError`` for
-    something that cannot read."""
-    if loader is None:
-        return None
-    if is_store(loader):
-        return _StoreReader(loader)
-    getter = getattr(loader, "get", None)
-    if getter is not None and callable(getter) and not inspect.isroutine(loader):
-        return getter  # type: ignore[no-any-return]
-    if callable(loader):
-        return loader
-    raise ValidationError(
-        f"loader must be an async callable (session_id, item_id) -> value or an object with a "
-        f"get(session_id, item_id) method, or a Store (got {type(loader).__name__})"
-    )
 
 
 #: Context-model weight: ``t / (t + CONTEXT_WEIGHT)`` for ``t`` accesses seen after the current
@@ -140,51 +99,6 @@ CONTEXT_WEIGHT = 8.0
 RECENCY_PRIOR = (0.205, 0.045, 0.032, 0.022, 0.011, 0.009, 0.011, 0.007)
 RECENCY_PRIOR_WEIGHT = 20.0
 
-#: Score -> measured probability of being the next access: ``(mean score, hit rate)`` knots of
-#: pools of predictions, piecewise linear between them (and past the last towards (1, 1): see
-#: :func:`calibrate`). Fitted (equal-count bins, then made
-#: monotone by pooling adjacent violators) on the top predictions over the real Claude Code
-#: sessions of ``../shared/data/claude-code``, online, cold and warm-started;
-#: ``benchmarks/prefetch_quality.py --fit`` reprints it, with a fit on each half of the sessions
-#: checked on the other half.
-Calibration = tuple[tuple[float, float], ...]
-
-CALIBRATION: Calibration = (
-    (0.0314, 0.0),
-    (0.0705, 0.0873),
-    (0.1048, 0.1268),
-    (0.3002, 0.215),
-    (0.3726, 0.3014),
-    (0.415, 0.4141),
-    (0.4733, 0.4901),
-    (0.6335, 0.6482),
-)
-
-
-def calibrate(score: float, table: Calibration | None = None) -> float:
-    """The measured hit rate of a raw ``score`` in ``table`` (default :data:`CALIBRATION`):
-    linear between the knots, flat below the first (no data says less there), and past the last
-    linear towards ``(1.0, 1.0)``: a raw score of 1 is certainty in the model's terms, and a
-    pattern that never failed must be able to pass any threshold. ``ValidationError`` for a
-    score that is no finite number or a table that is no calibration."""
-    if not _is_finite(score):
-        raise ValidationError(f"a score is a finite number (got {score!r})")
-    return _calibrated(float(score), CALIBRATION if table is None else _check_calibration(table))
-
-
-def _calibrated(score: float, knots: Calibration) -> float:
-    """``calibrate`` on a checked table (the prefetcher's own: no check per prediction)."""
-    low_x, low_y = knots[0]
-    if score <= low_x:
-        return low_y
-    for x, y in knots[1:]:
-        if score <= x:
-            return low_y + (y - low_y) * (score - low_x) / (x - low_x)
-        low_x, low_y = x, y
-    if low_x >= 1.0:
-        return low_y
-    return low_y + (1.0 - low_y) * (min(score, 1.0) - low_x) / (1.0 - low_x)
-
 
 def _scaled(confidence: float, factor: float) -> float:
     """``confidence`` with its odds multiplied by ``factor``: a low one moves by about that
@@ -193,100 +107,6 @@ def _scaled(confidence: float, factor: float) -> float:
         return confidence
     odds = confidence / (1.0 - confidence) * factor
     return odds / (1.0 + odds)
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
-def _is_finite(value: object) -> bool:
-    """A real number that is a finite float: an int past the float range is not (``isfinite``
-    and ``float`` raise ``OverflowError`` on it, which is no memcore error)."""
-    if not _is_number(value):
-        return False
-    try:
-        return math.isfinite(float(value))  # type: ignore[arg-type]
-    except OverflowError:
-        return False
-
-
-def _check_calibration(table: object) -> Calibration:
-    """``table`` as knots of finite scores rising with hit rates not falling in [0, 1], or
-    ValidationError."""
-    try:
-        pairs = [tuple(knot) for knot in table]  # type: ignore[attr-defined]
-    except TypeError as exc:
-        raise ValidationError("a calibration is a sequence of (score, hit rate) knots") from exc
-    if not pairs or any(len(knot) != 2 or not all(map(_is_number, knot)) for knot in pairs):
-        raise ValidationError("a calibration is a non-empty sequence of (score, hit rate) numbers")
-    if not all(_is_finite(x) for x, _ in pairs):
-        raise ValidationError("calibration knot scores must be finite")
-    if any(not 0.0 <= y <= 1.0 for _, y in pairs):  # (before float(): a huge int overflows it)
-        raise ValidationError("a calibration needs knots with hit rates in [0, 1]")
-    knots = tuple((float(x), float(y)) for x, y in pairs)
-    for (x0, y0), (x1, y1) in itertools.pairwise(knots):
-        if x1 <= x0 or y1 < y0:
-            raise ValidationError("calibration knots must rise in score and not fall in hit rate")
-    return knots
-
-
-def _observations(observed: object) -> list[tuple[float, bool]]:
-    """``(score, hit)`` pairs checked: a finite real score and a bool hit (a string such as
-    ``"no"`` would count as a hit, a NaN score would become a knot)."""
-    try:
-        pairs = [tuple(pair) for pair in observed]  # type: ignore[attr-defined]
-    except TypeError as exc:
-        raise ValidationError("fit_calibration takes (score, hit) pairs") from exc
-    points: list[tuple[float, bool]] = []
-    for pair in pairs:
-        if len(pair) != 2:
-            raise ValidationError(f"fit_calibration takes (score, hit) pairs (got {pair!r})")
-        score, hit = pair
-        if not _is_finite(score):
-            raise ValidationError(f"an observed score is a finite number (got {score!r})")
-        if not isinstance(hit, bool):
-            # numpy's bools, and 0 and 1 (a column of hits counted as numbers), are hits too
-            is_bool = getattr(getattr(hit, "dtype", None), "kind", None) == "b"  # (numpy's)
-            if not (is_bool or (isinstance(hit, numbers.Integral) and hit in (0, 1))):
-                raise ValidationError(f"an observed hit is True or False (got {hit!r})")
-            hit = bool(hit)
-        points.append((float(score), hit))
-    return points
-
-
-def _rate(pool: list[float]) -> float:
-    return pool[1] / pool[2]
-
-
-def fit_calibration(observed: Iterable[tuple[float, bool | int]], bins: int = 12) -> Calibration:
-    """A calibration from ``(score, hit)`` observations (see
-    :meth:`PredictiveMemoryPrefetcher.score_next_accesses`): equal-count bins of the scores,
-    adjacent bins pooled until the hit rates rise with the score (isotonic regression), one knot
-    ``(mean score, hit rate)`` per pool."""
-    _check_positive("bins", bins)
-    points = sorted(_observations(observed))
-    if not points:
-        raise ValidationError("fit_calibration needs at least one observation")
-    size = max(1, len(points) // bins)
-    starts = list(range(0, len(points), size))
-    if len(starts) > 1 and len(points) - starts[-1] < size:
-        starts.pop()  # a short last chunk joins the one before: every knot has support
-    pooled: list[list[float]] = []  # [summed score, hits, count]
-    for index, start in enumerate(starts):
-        end = starts[index + 1] if index + 1 < len(starts) else len(points)
-        chunk = points[start:end]
-        pooled.append([sum(score for score, _ in chunk), sum(hit for _, hit in chunk), len(chunk)])
-        while len(pooled) > 1 and _rate(pooled[-2]) >= _rate(pooled[-1]):
-            last = pooled.pop()
-            for field in range(3):
-                pooled[-1][field] += last[field]
-    knots: list[tuple[float, float]] = []
-    for total, hits, count in pooled:
-        x = round(total / count, 4)
-        if knots and x <= knots[-1][0]:  # equal scores pooled apart by rounding: keep one
-            continue
-        knots.append((x, round(hits / count, 4)))
-    return tuple(knots)
 
 
 class PredictiveMemoryPrefetcher:
@@ -334,17 +154,17 @@ class PredictiveMemoryPrefetcher:
             raise ValidationError(f"threshold must be in [0, 1] (got {threshold!r})")
         self.window_size = window_size
         self.threshold = float(threshold)
-        self.cache_size = _check_positive("cache_size", cache_size)
-        self.max_items = _check_positive("max_items", max_items)
-        self.max_sessions = _check_positive("max_sessions", max_sessions)
-        self.prefetch_n = _check_positive("prefetch_n", prefetch_n)
+        self.cache_size = check_positive("cache_size", cache_size)
+        self.max_items = check_positive("max_items", max_items)
+        self.max_sessions = check_positive("max_sessions", max_sessions)
+        self.prefetch_n = check_positive("prefetch_n", prefetch_n)
         self.calibration = calibration  # (checked: see the property)
         self.kind_prior = (
             prefetch_kinds.KIND_PRIOR if kind_prior is None else check_kind_prior(kind_prior)
         )
         self._counter_args: dict[str, Any] = {
             "window_size": window_size,
-            "max_order": None if max_order is None else _check_positive("max_order", max_order),
+            "max_order": None if max_order is None else check_positive("max_order", max_order),
             "max_contexts": max_contexts,
             "max_successors": max_successors,
             "decay_at": decay_at,
@@ -355,10 +175,10 @@ class PredictiveMemoryPrefetcher:
         )
         # The per-call path: one native call (session lookup, interning, counting).
         self.record_access = self._table.record  # type: ignore[method-assign]
-        load = _resolve_loader(loader)
+        load = resolve_loader(loader)
         # a store's reader can say what changed: prefetches re-check cached predictions with it
-        self._reader = load if isinstance(load, _StoreReader) else None
-        self._load = load.get if isinstance(load, _StoreReader) else load
+        self._reader = load if isinstance(load, StoreReader) else None
+        self._load = load.get if isinstance(load, StoreReader) else load
         self.loader = loader
         self._cache: OrderedDict[tuple[str, str], Any] = OrderedDict()
         # held around every use of the cache and its counts (get and invalidate may come from
@@ -423,7 +243,7 @@ class PredictiveMemoryPrefetcher:
 
     @calibration.setter
     def calibration(self, table: object) -> None:
-        self._calibration = CALIBRATION if table is None else _check_calibration(table)
+        self._calibration = CALIBRATION if table is None else check_calibration(table)
 
     def predict_next_accesses(
         self, session_id: str, current_item: str, n: int = 5
@@ -450,7 +270,7 @@ class PredictiveMemoryPrefetcher:
         last = counter.last()
         scored = self._scores(model, current_item, n)
         table = self.calibration
-        stated = [(item, _calibrated(score, table)) for item, score in scored]
+        stated = [(item, calibrated(score, table)) for item, score in scored]
         if counter.accesses != accesses:
             factor = self._outcomes.current(session_id)
             return [(item, _scaled(confidence, factor)) for item, confidence in stated]
@@ -478,7 +298,7 @@ class PredictiveMemoryPrefetcher:
         """The session's model (None: unknown), the arguments of a prediction checked."""
         validate_session_id(session_id)
         _check_item(current_item)
-        _check_positive("n", n)
+        check_positive("n", n)
         return self._table.get(session_id)
 
     def _scores(
@@ -589,7 +409,7 @@ class PredictiveMemoryPrefetcher:
             loaded += 1
         return loaded
 
-    async def _recheck(self, reader: _StoreReader, session_id: str, item_ids: list[str]) -> int:
+    async def _recheck(self, reader: StoreReader, session_id: str, item_ids: list[str]) -> int:
         """``prefetch_predicted_items`` through a store's reader: one delta, then every
         prediction read from the reader's replica, cached or not; returns how many values
         were cached anew (new or changed)."""
