@@ -86,6 +86,9 @@ def score_sentences(text: str, spans: Sequence[tuple[int, int]]) -> list[float]:
     return scores
 
 
+# --- the choice of a summary's sentences (the compiled twin's ``pipeline_pick.pxi``) -----------
+
+
 #: A piece of a summary: ``(start, end, cut)``; ``cut`` when it is the start of a sentence cut
 #: short, which a summary shows followed by :data:`ELLIPSIS`.
 Piece = tuple[int, int, bool]
