@@ -3,10 +3,11 @@
 Same state, same eviction and decay, same probabilities (bit for bit) as
 ``memcore._pure.patterns``, whose docstring specifies the model; the limits come from there too.
 What this module adds is speed: contexts live in one C array of fixed-size records with a chained
-hash index and an intrusive least-recently-updated list, successors in a flat array beside them,
-so an access is ``max_order`` hash lookups and short scans with no Python object made. Memory is
-taken with ``PyMem_*`` (so ``tracemalloc`` sees it), grows by doubling and never passes
-``max_contexts`` records.
+hash index and an intrusive least-recently-updated list, successors in a flat array beside them
+(``patterns_store.pxi``), so an access is ``max_order`` hash lookups and short scans with no
+Python object made. Memory is taken with ``PyMem_*`` (so ``tracemalloc`` sees it), grows by
+doubling and never passes ``max_contexts`` records. Here: the counting and the prediction; the
+per-session table the prefetcher calls is ``patterns_sessions.pxi``.
 """
 
 cimport cython
@@ -53,20 +54,8 @@ cdef extern from *:
     """
     double mc_wb_step(int64_t count, int64_t distinct, double p, int64_t total) noexcept nogil
 
-ctypedef struct Context:
-    int64_t key[MAXO]
-    uint64_t hash
-    int64_t total
-    int32_t order
-    int32_t nsucc
-    int32_t prev      # least-recently-updated list
-    int32_t next
-    int32_t hnext     # hash chain
+include "patterns_store.pxi"
 
-ctypedef struct Successor:
-    int64_t id
-    int64_t count
-    int64_t stamp
 
 ctypedef struct Scored:
     double p
@@ -85,26 +74,6 @@ cdef int _compare_scored(const void *a, const void *b) noexcept nogil:
     if x.id > y.id:
         return 1
     return 0
-
-
-cdef inline uint64_t _mix(uint64_t z) noexcept nogil:
-    z = (z ^ (z >> 30)) * <uint64_t>0xBF58476D1CE4E5B9ULL
-    z = (z ^ (z >> 27)) * <uint64_t>0x94D049BB133111EBULL
-    return z ^ (z >> 31)
-
-
-cdef inline uint64_t _hash_step(uint64_t h, int64_t item) noexcept nogil:
-    return _mix(h ^ <uint64_t>item) + <uint64_t>0x9E3779B97F4A7C15ULL
-
-
-cdef inline uint64_t _hash_key(const int64_t *key, int order) noexcept nogil:
-    """Hash of a context, folded from its newest id back to its oldest: the hashes of all the
-    suffixes of the history then come one step each (see ``_record``)."""
-    cdef uint64_t h = 0
-    cdef int i
-    for i in range(order - 1, -1, -1):
-        h = _hash_step(h, key[i])
-    return h
 
 
 cdef int64_t _check_int(str name, object value, int64_t low, int64_t high) except? -1:
@@ -127,11 +96,8 @@ cdef inline int64_t _item(object value) except? -1:
 cdef class PatternCounter:
     """Per-session successor counts over the last ``window_size`` accesses (see the pure twin)."""
 
-    cdef int64_t _window, _order, _max_contexts, _max_successors, _decay_at, _tick
-    cdef Context *_ctx
-    cdef Successor *_succ
-    cdef int32_t *_buckets
-    cdef int32_t _cap, _count, _nbuckets, _head, _tail
+    cdef int64_t _window, _order, _decay_at, _tick
+    cdef Contexts _s  # the context records (patterns_store.pxi)
     cdef int64_t _history[MAXO]
     cdef int _hlen
     cdef int64_t _recent[MAXR]  # the last _recency distinct items, oldest first
@@ -141,11 +107,11 @@ cdef class PatternCounter:
     def __cinit__(self) -> None:
         # (a counter made by ``__new__`` alone, never initialized, is an empty one: no list
         # to walk, no index to look in; reading it must not touch the NULL arrays)
-        self._ctx = NULL
-        self._succ = NULL
-        self._buckets = NULL
-        self._head = -1
-        self._tail = -1
+        self._s.ctx = NULL
+        self._s.succ = NULL
+        self._s.buckets = NULL
+        self._s.head = -1
+        self._s.tail = -1
 
     def __init__(
         self,
@@ -169,67 +135,26 @@ cdef class PatternCounter:
             "max_successors", max_successors, 1, C_MAX_SUCCESSORS
         )
         cdef int64_t decay = _check_int("decay_at", decay_at, 2, C_INT64_MAX)
-        self._free()
+        _contexts_free(&self._s)
         self._window = window
         self._recency = <int>recent
         self._rlen = 0
         memset(self._rank_hits, 0, sizeof(self._rank_hits))
         self._order = order
-        self._max_contexts = contexts
-        self._max_successors = successors
+        self._s.max_contexts = contexts
+        self._s.max_successors = successors
         self._decay_at = decay
         self._tick = 0
-        self._count = 0
-        self._cap = 0
-        self._nbuckets = 0
-        self._head = -1
-        self._tail = -1
+        self._s.count = 0
+        self._s.cap = 0
+        self._s.nbuckets = 0
+        self._s.head = -1
+        self._s.tail = -1
         self._hlen = 0
-        self._grow()
+        _contexts_grow(&self._s)
 
     def __dealloc__(self) -> None:
-        self._free()
-
-    cdef void _free(self) noexcept:
-        PyMem_Free(self._ctx)
-        PyMem_Free(self._succ)
-        PyMem_Free(self._buckets)
-        self._ctx = NULL
-        self._succ = NULL
-        self._buckets = NULL
-
-    cdef int _grow(self) except -1:
-        """Double the record arrays (up to max_contexts) and rebuild the hash index."""
-        cdef int64_t cap = 64 if self._cap == 0 else 2 * <int64_t>self._cap
-        if cap > self._max_contexts:
-            cap = self._max_contexts
-        cdef int64_t nbuckets = 1
-        while nbuckets < 2 * cap:
-            nbuckets *= 2
-        cdef Context *ctx = <Context *>PyMem_Realloc(self._ctx, cap * sizeof(Context))
-        if ctx == NULL:
-            raise MemoryError()
-        self._ctx = ctx
-        cdef Successor *succ = <Successor *>PyMem_Realloc(
-            self._succ, cap * self._max_successors * sizeof(Successor)
-        )
-        if succ == NULL:
-            raise MemoryError()
-        self._succ = succ
-        cdef int32_t *buckets = <int32_t *>PyMem_Realloc(self._buckets, nbuckets * sizeof(int32_t))
-        if buckets == NULL:
-            raise MemoryError()
-        self._buckets = buckets
-        self._cap = <int32_t>cap
-        self._nbuckets = <int32_t>nbuckets
-        cdef int32_t i, b
-        for i in range(self._nbuckets):
-            buckets[i] = -1
-        for i in range(self._count):
-            b = <int32_t>(ctx[i].hash & <uint64_t>(nbuckets - 1))
-            ctx[i].hnext = buckets[b]
-            buckets[b] = i
-        return 0
+        _contexts_free(&self._s)
 
     # --- parameters and size -------------------------------------------------------------
     @property
@@ -242,11 +167,11 @@ cdef class PatternCounter:
 
     @property
     def max_contexts(self) -> int:
-        return self._max_contexts
+        return self._s.max_contexts
 
     @property
     def max_successors(self) -> int:
-        return self._max_successors
+        return self._s.max_successors
 
     @property
     def decay_at(self) -> int:
@@ -263,7 +188,7 @@ cdef class PatternCounter:
 
     @property
     def context_count(self) -> int:
-        return self._count
+        return self._s.count
 
     def last(self):
         """The most recently recorded item, or None before the first access."""
@@ -278,57 +203,6 @@ cdef class PatternCounter:
     def rank_hits(self) -> list:
         """Per recency rank, how many accesses were the item then at that rank (see the twin)."""
         return [self._rank_hits[j] for j in range(self._recency)]
-
-    # --- the hash index and the LRU list ---------------------------------------------------
-    cdef int32_t _find(self, const int64_t *key, int order, uint64_t h) noexcept:
-        if self._buckets == NULL:  # never initialized: nothing is there
-            return -1
-        cdef int32_t i = self._buckets[h & <uint64_t>(self._nbuckets - 1)]
-        cdef int j
-        cdef Context *c
-        while i >= 0:
-            c = &self._ctx[i]
-            if c.hash == h and c.order == order:
-                for j in range(order):
-                    if c.key[j] != key[j]:
-                        break
-                else:
-                    return i
-            i = c.hnext
-        return -1
-
-    cdef void _lru_unlink(self, int32_t i) noexcept:
-        cdef Context *c = &self._ctx[i]
-        if c.prev >= 0:
-            self._ctx[c.prev].next = c.next
-        else:
-            self._head = c.next
-        if c.next >= 0:
-            self._ctx[c.next].prev = c.prev
-        else:
-            self._tail = c.prev
-
-    cdef void _lru_append(self, int32_t i) noexcept:
-        cdef Context *c = &self._ctx[i]
-        c.prev = self._tail
-        c.next = -1
-        if self._tail >= 0:
-            self._ctx[self._tail].next = i
-        else:
-            self._head = i
-        self._tail = i
-
-    cdef void _unhash(self, int32_t i) noexcept:
-        cdef int32_t b = <int32_t>(self._ctx[i].hash & <uint64_t>(self._nbuckets - 1))
-        cdef int32_t j = self._buckets[b]
-        if j == i:
-            self._buckets[b] = self._ctx[i].hnext
-            return
-        while j >= 0:
-            if self._ctx[j].hnext == i:
-                self._ctx[j].hnext = self._ctx[i].hnext
-                return
-            j = self._ctx[j].hnext
 
     # --- counting ------------------------------------------------------------------------
     cpdef record(self, object item):
@@ -400,46 +274,24 @@ cdef class PatternCounter:
         return 0
 
     cdef int _update(self, const int64_t *key, int order, int64_t item, uint64_t h) except -1:
-        cdef int32_t i = self._find(key, order, h)
-        cdef int32_t b, s, victim
+        cdef int32_t i = _find(&self._s, key, order, h)
+        cdef int32_t s, victim
         cdef int j
         cdef Context *c
         cdef Successor *succ
         if i < 0:
-            if self._count >= self._max_contexts:
-                i = self._head
-                self._unhash(i)
-                self._lru_unlink(i)
-            else:
-                if self._count >= self._cap:
-                    self._grow()
-                i = self._count
-                self._count += 1
-            c = &self._ctx[i]
-            memset(c.key, 0, sizeof(c.key))
-            for j in range(order):
-                c.key[j] = key[j]
-            c.hash = h
-            c.order = order
-            c.total = 0
-            c.nsucc = 0
-            b = <int32_t>(h & <uint64_t>(self._nbuckets - 1))
-            c.hnext = self._buckets[b]
-            self._buckets[b] = i
-            self._lru_append(i)
+            i = _contexts_add(&self._s, key, order, h)
         else:
-            if i != self._tail:
-                self._lru_unlink(i)
-                self._lru_append(i)
-            c = &self._ctx[i]
-        succ = &self._succ[<int64_t>i * self._max_successors]
+            _contexts_touch(&self._s, i)
+        c = &self._s.ctx[i]
+        succ = &self._s.succ[<int64_t>i * self._s.max_successors]
         for s in range(c.nsucc):
             if succ[s].id == item:
                 succ[s].count += 1
                 succ[s].stamp = self._tick
                 break
         else:
-            if c.nsucc < self._max_successors:
+            if c.nsucc < self._s.max_successors:
                 s = c.nsucc
                 c.nsucc += 1
             else:
@@ -476,12 +328,12 @@ cdef class PatternCounter:
             order += 1
         if order == 0:
             return -1
-        return self._find(key, order, _hash_key(key, order))
+        return _find(&self._s, key, order, _hash_key(key, order))
 
     cdef int64_t _count_of(self, int32_t i, int64_t item) noexcept:
-        cdef Successor *succ = &self._succ[<int64_t>i * self._max_successors]
+        cdef Successor *succ = &self._s.succ[<int64_t>i * self._s.max_successors]
         cdef int s
-        for s in range(self._ctx[i].nsucc):
+        for s in range(self._s.ctx[i].nsucc):
             if succ[s].id == item:
                 return succ[s].count
         return 0
@@ -504,17 +356,17 @@ cdef class PatternCounter:
         cdef Context *c
         cdef Successor *succ
         key[0] = cur
-        first = self._find(key, 1, _hash_key(key, 1))
+        first = _find(&self._s, key, 1, _hash_key(key, 1))
         cdef int32_t found
         if self._hlen > 0 and self._history[self._hlen - 1] == cur:
             for k in range(2, min(<int>self._order, self._hlen) + 1):
                 for j in range(k):
                     key[j] = self._history[self._hlen - k + j]
-                found = self._find(key, k, _hash_key(key, k))
+                found = _find(&self._s, key, k, _hash_key(key, k))
                 if found >= 0:
                     chain[nchain] = found
                     nchain += 1
-        cdef int64_t room = (nchain + 1) * self._max_successors
+        cdef int64_t room = (nchain + 1) * self._s.max_successors
         cdef Scored local[STACK_SCORED]
         cdef Scored *scored = local
         if room > STACK_SCORED:
@@ -530,8 +382,8 @@ cdef class PatternCounter:
                 idx = first if q < 0 else chain[q]
                 if idx < 0:
                     continue
-                succ = &self._succ[<int64_t>idx * self._max_successors]
-                for s in range(self._ctx[idx].nsucc):
+                succ = &self._s.succ[<int64_t>idx * self._s.max_successors]
+                for s in range(self._s.ctx[idx].nsucc):
                     for t in range(m):
                         if scored[t].id == succ[s].id:
                             break
@@ -541,9 +393,12 @@ cdef class PatternCounter:
             for t in range(m):
                 p = 0.0
                 if first >= 0:
-                    p = <double>self._count_of(first, scored[t].id) / <double>self._ctx[first].total
+                    p = (
+                        <double>self._count_of(first, scored[t].id)
+                        / <double>self._s.ctx[first].total
+                    )
                 for q in range(nchain):
-                    c = &self._ctx[chain[q]]
+                    c = &self._s.ctx[chain[q]]
                     p = mc_wb_step(self._count_of(chain[q], scored[t].id), c.nsucc, p, c.total)
                 scored[t].p = p
             qsort(scored, m, sizeof(Scored), _compare_scored)
@@ -560,7 +415,7 @@ cdef class PatternCounter:
     def total(self, context) -> int:
         """How many accesses followed one context (ids oldest first; decayed), 0 if unknown."""
         cdef int32_t i = self._lookup(list(context))
-        return 0 if i < 0 else self._ctx[i].total
+        return 0 if i < 0 else self._s.ctx[i].total
 
     # ``successors`` and ``state`` copy what they read before they make a Python object: making
     # one may run the cyclic GC's finalizers, and with them Python code that records into this
@@ -572,11 +427,11 @@ cdef class PatternCounter:
         cdef int32_t i = self._lookup(list(context))
         if i < 0:
             return {}
-        cdef int32_t n = self._ctx[i].nsucc
+        cdef int32_t n = self._s.ctx[i].nsucc
         cdef Successor *copy = <Successor *>PyMem_Malloc((n if n > 0 else 1) * sizeof(Successor))
         if copy == NULL:
             raise MemoryError()
-        memcpy(copy, &self._succ[<int64_t>i * self._max_successors], n * sizeof(Successor))
+        memcpy(copy, &self._s.succ[<int64_t>i * self._s.max_successors], n * sizeof(Successor))
         try:
             return dict(sorted([(copy[s].id, copy[s].count) for s in range(n)]))
         finally:
@@ -584,10 +439,10 @@ cdef class PatternCounter:
 
     def state(self) -> list:
         """Every context, least recently updated first, for comparisons and export."""
-        cdef int64_t n = self._count, k = 0, per = self._max_successors
+        cdef int64_t n = self._s.count, k = 0, per = self._s.max_successors
         cdef Context *ctx = <Context *>PyMem_Malloc((n if n > 0 else 1) * sizeof(Context))
         cdef Successor *succ = <Successor *>PyMem_Malloc((n * per if n > 0 else 1) * sizeof(Successor))
-        cdef int32_t i = self._head
+        cdef int32_t i = self._s.head
         cdef Context *c
         if ctx == NULL or succ == NULL:
             PyMem_Free(ctx)
@@ -595,10 +450,10 @@ cdef class PatternCounter:
             raise MemoryError()
         try:
             while i >= 0 and k < n:  # (the copy: no Python object made)
-                ctx[k] = self._ctx[i]
-                memcpy(&succ[k * per], &self._succ[<int64_t>i * per], ctx[k].nsucc * sizeof(Successor))
+                ctx[k] = self._s.ctx[i]
+                memcpy(&succ[k * per], &self._s.succ[<int64_t>i * per], ctx[k].nsucc * sizeof(Successor))
                 k += 1
-                i = self._ctx[i].next
+                i = self._s.ctx[i].next
             out = []
             for t in range(k):
                 c = &ctx[t]
