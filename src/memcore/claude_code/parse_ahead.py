@@ -33,11 +33,11 @@ import msgpack
 from memcore.claude_code.project import (
     ParsedSession,
     SessionRecord,
-    _resume_offset,
     filing_project,
     registry_key,
     registry_session,
 )
+from memcore.claude_code.session_reading import resume_offset
 from memcore.errors import MemcoreError
 from memcore.model import MemoryItem, Priority
 
@@ -180,7 +180,7 @@ def _unread(files: Sequence[Path], read_to: dict[str, list[int]] | None) -> int:
             size = path.stat().st_size
         except OSError:
             continue
-        total += size - _resume_offset(known.get(str(path)), size)
+        total += size - resume_offset(known.get(str(path)), size)
     return total
 
 
