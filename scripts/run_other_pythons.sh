@@ -6,9 +6,9 @@
 # venv of its own, and the tests of what differs between versions run against it: regex syntax
 # (possessive quantifiers are 3.11+), runtime protocols (3.12 looks members up statically), the
 # dict layout the checksum kernel walks, the standard library's docstrings the demo notes are
-# made of, fork rules, and the digest's rules compiled by mypyc for that version; under 3.10 the
-# MCP server's and the Redis stores' tests also run on the oldest mcp and redis-py lines memcore
-# takes (mcp 1.x, redis-py 5.0). A version
+# made of, fork rules, and the digest's rules compiled by mypyc for that version; under 3.10,
+# with the oldest release of each dependency memcore takes, also the tests that lean on them. A
+# version
 # that is not on the machine is said and skipped. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -65,12 +65,17 @@ for version in ${MEMCORE_OTHER_PYTHONS:-3.10 3.13}; do
   "$venv/bin/python" -m pip install -q --force-reinstall --no-deps "$wheel"
   "$venv/bin/python" -m pip install -q "$wheel[test]"
   extra=()
-  if [ "$version" = "3.10" ]; then  # the oldest Python with the oldest lines memcore takes: the
-    # mcp SDK's 1.x (mcp>=1.2) and redis-py 5.0 (redis>=5); the newest everywhere else
-    "$venv/bin/python" -m pip install -q "mcp>=1.2,<2" "redis>=5,<5.1"
-    extra=(tests/test_mcp_tools.py tests/test_mcp_bad_input.py tests/test_mcp_closed_streams.py
-      tests/test_claude_mcp.py tests/test_claude_mcp_linked_project.py tests/test_redis*.py
-      tests/test_stores_redis.py)
+  if [ "$version" = "3.10" ]; then  # the oldest Python with the oldest releases memcore takes
+    # (pyproject.toml's floors; the mcp SDK's 1.x line, redis-py's 5.0), and the tests of what
+    # leans on them: msgpack's limits and timestamps, the frames, the leak probe, the output,
+    # the MCP server and the Redis stores. The newest releases everywhere else
+    "$venv/bin/python" -m pip install -q "msgpack==1.2.4" "lz4==4.0.0" "zstandard==0.22.0" \
+      "psutil==5.9.0" "rich==13.0.0" "mcp>=1.2,<2" "redis>=5,<5.1"
+    extra=(tests/test_codec.py tests/test_sync_datetime_range.py tests/test_hardening_input.py
+      tests/test_hardening_sync.py tests/test_compression.py tests/test_leak.py
+      tests/test_cli_bundles_output.py tests/test_mcp_tools.py tests/test_mcp_bad_input.py
+      tests/test_mcp_closed_streams.py tests/test_claude_mcp.py
+      tests/test_claude_mcp_linked_project.py tests/test_redis*.py tests/test_stores_redis.py)
   fi
   "$venv/bin/python" -c "import memcore, sys; print('== [python $version] memcore.NATIVE =', \
 memcore.NATIVE); sys.exit(0 if memcore.NATIVE else 'the compiled kernels did not load')"
