@@ -10,7 +10,7 @@
   an ``AttributeError``;
 * transfers of the same knowledge racing into one target each reported every item as a
   conflict (the copies differ in their transfer provenance only), where a copy already there
-  is left alone and no conflict.
+  is left alone and no conflict, and each counted every item as transferred by it.
 """
 
 from __future__ import annotations
@@ -123,6 +123,7 @@ async def test_racing_transfers_of_the_same_knowledge_report_no_conflicts() -> N
     )
     assert all(result.success for result in results)
     assert [result.conflicts for result in results] == [[]] * 4
+    assert sum(result.items_transferred for result in results) == 3  # (each item once)
     reader = DistributedMemoryManager(store, replica_id="reader")
     await reader.sync_session_memory("t")
     assert sorted(reader.state("t")) == ["p0", "p1", "p2"]

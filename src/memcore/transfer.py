@@ -381,11 +381,13 @@ class SessionKnowledgeTransfer:
         finally:
             await manager.close()
         # (transfers racing into one target each write the same knowledge, with provenance of
-        # their own: the sync settles those as conflicts, which they are not)
+        # their own: the sync settles those as conflicts, which they are not, and the copy was
+        # there before this one: the first to commit transferred it)
+        there_already = [c for c in sync.conflicts if _same_knowledge(c)]
         conflicts.extend(c for c in sync.conflicts if not _same_knowledge(c))
         result = TransferResult(
             success=sync.success,
-            items_transferred=written,
+            items_transferred=written - len(there_already),
             conflicts_resolved=len(conflicts),
             merge_strategy=merge_strategy,
             conflicts=conflicts,
