@@ -96,10 +96,14 @@ def test_thinking_says_what_it_found_not_what_it_guessed_planned_or_was_asked() 
              "\uac83 \uac19\uc2b5\ub2c8\ub2e4", "\u6211\u9700\u8981", "\u6240\u4ee5\uff0c",
              "\u6211\u4eec", "\u5f97\u5230", "\u5f97", "\uff1f", "\u73b0\u5728", "\u6211",
              "\u78ba\u8a8d\u3057\u307e\u3059", "\ud558\uaca0\uc2b5\ub2c8\ub2e4",
-             "\ud574\uc57c \ud569\ub2c8\ub2e4"]
+             "\ud574\uc57c \ud569\ub2c8\ub2e4", "unlikely", "UNLIKELY", "xmight", "maybe_",
+             "appears to", "Seem", "must have", "must", "have", "should", "be", "(perhaps"]
         ),
         max_size=8,
     ).map(" ".join)
+    # (glued: a hint inside a word, or just after one)
+    | st.lists(st.sampled_from(["un", "likely", "might", "x", " ", "I think", "_", "seems to"]))
+    .map("".join)
     | st.text(max_size=40)
 )  # fmt: skip
 def test_the_unsettled_prefilter_finds_what_the_pattern_finds(sentence: str) -> None:
@@ -145,10 +149,14 @@ def test_a_guess_in_the_agent_s_words_is_no_finding_unless_it_concludes() -> Non
             ["It", "might be", "MAYBE", "Probably", "i suspect", "Likely", "must be", "could be",
              "`f()`", "fails", "x", "I think", "not sure", ".", "\u0130 suspect", "\u2192",
              "\u53ef\u80fd\u662f", "\u53ef\u80fd", "\u4e5f\u8bb8", "\u305f\u3076\u3093",
-             "\uac83 \uac19\uc2b5\ub2c8\ub2e4", "\uac83"]
+             "\uac83 \uac19\uc2b5\ub2c8\ub2e4", "\uac83", "unlikely", "Unlikely", "xmaybe",
+             "maybe_", "(perhaps", "must", "be", "could"]
         ),
         max_size=8,
     ).map(" ".join)
+    # (glued: a hint inside a word, or just after one)
+    | st.lists(st.sampled_from(["un", "likely", "maybe", "x", " ", "i guess", "_", "must be"]))
+    .map("".join)
     | st.text(max_size=40)
 )  # fmt: skip
 def test_the_guessing_prefilter_finds_what_the_pattern_finds(sentence: str) -> None:
