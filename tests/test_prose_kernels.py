@@ -264,6 +264,13 @@ def test_statement_sentences_twins_agree(
         content, needs_names, spare, native_seen
     ) == pure.statement_sentences(content, needs_names, spare, pure_seen)
     assert native_seen == pure_seen
+    # (and with the lines asked for: the same sentences, and the content's lines given)
+    native_lines: list[str] = ["kept"]
+    pure_lines: list[str] = ["kept"]
+    assert native.statement_sentences(
+        content, needs_names, spare, set(seen), native_lines
+    ) == pure.statement_sentences(content, needs_names, spare, set(seen), pure_lines)
+    assert native_lines == pure_lines == ["kept", *content.splitlines()]
 
 
 def test_statement_sentences_examples(prose: ModuleType) -> None:

@@ -39,12 +39,14 @@ class EchoTexts:
         self._names: dict[str, frozenset[str]] = {}
         self._words: dict[str, frozenset[str]] = {}
 
-    def names(self, cand: Candidate) -> frozenset[str]:
-        """The line's exact names, code spans whole, and the names in its prose."""
+    def names(self, cand: Candidate, known: frozenset[str] | None = None) -> frozenset[str]:
+        """The line's exact names, code spans whole, and the names in its prose. ``known``: its
+        exact names (``line_identifiers``), when found already: not looked for again."""
         text = cand.text
         found = self._names.get(text)
         if found is None:
-            found = self._names[text] = prose.echo_names(text, cand.names)
+            given = cand.names if cand.names is not None else known
+            found = self._names[text] = prose.echo_names(text, given)
         return found
 
     def words(self, text: str) -> frozenset[str]:
@@ -90,7 +92,7 @@ class EchoIndex:
         words = texts.words(cand.text)
         if len(words) < 2:
             return False
-        names = texts.names(cand)
+        names = texts.names(cand, known)
         least = ECHO_SHARE * len(words)
         return any(
             names <= other_names and len(words & texts.words(other_text)) >= least

@@ -303,9 +303,9 @@ def statements(
         content = summary_statements(content)  # (its request is a request: digest_lines)
     if "```" in content or "~~~" in content:
         content = unglue_fences(content)
-    found = prose.statement_sentences(content, needs_names, spare, seen)
+    lines: list[str] = []  # the content's lines (the walk splits them), for an item's subject
+    found = prose.statement_sentences(content, needs_names, spare, seen, lines)
     musing = kind == "thinking"
-    lines: list[str] | None = None  # the content's lines, split when an item needs its subject
     if spare:
         score = SPARE + recency - (0.25 if needs_names else 0.0)
         for sentence, _, _, names, _, _, _, position in found:
@@ -315,10 +315,9 @@ def statements(
             if before == "":
                 continue
             sentence = sentence if before is None else before
-            if position and position % 1000 == 0:  # a later line's first: a list item's, maybe
-                lines = content.splitlines() if lines is None else lines
-                if weighs_options(lines, position // 1000):
-                    continue
+            # (a later line's first, a list item's maybe, under a line weighing options)
+            if position and position % 1000 == 0 and weighs_options(lines, position // 1000):
+                continue
             said = _undashed(cut_words(sentence, SENTENCE_WORDS))
             if said[-1:] == "\u2026":
                 said = _tidy_ellipsis(said)
@@ -381,12 +380,10 @@ def statements(
             kept = stood
         proposed = as_proposal(kept)
         if proposed is not kept:  # (a fix put forward, not made: said as one, of its finding)
-            lines = content.splitlines() if lines is None else lines
             kept, said = _of_finding(proposed, lines, position // 1000), ""
         # (a lead-in said alone loses plain words only: its names are the sentence's)
         known = tuple(names) if said == sentence else None
         if position and position % 1000 == 0:  # a later line's first: a list item's, maybe
-            lines = content.splitlines() if lines is None else lines
             opener = opener_of(lines, position // 1000)  # (what opens its list, looked up once)
             if plan_step_under(kept, opener):
                 continue  # what was to be done, not what was: no decision, no result
@@ -411,7 +408,6 @@ def statements(
                     continue
                 score -= FRAGMENT_PENALTY  # (no lead-in to say it with: better lines first)
         elif position % 1000 and kept[:1] in _PRONOUN_INITIALS:  # "This means ...": of what?
-            lines = content.splitlines() if lines is None else lines
             led = with_antecedent(kept, lines, position // 1000)
             if led is not None:  # said with the sentence before it, unless that one is said
                 line = f"- {told}{kept}"

@@ -13,13 +13,14 @@ expressions, and these scans reproduce them (a hypothesis test in
 * ``other_words``: the words of a sentence outside its code spans, in one pass;
 * ``echo_names``, ``stemmed_words`` and ``stem`` (``prose_echo.pxi``): what a digest's echo
   check reads of a line (names in prose, plain words stemmed), in one pass each;
-* ``statement_sentences``: the twin's sentence walk, the same statements compiled (typed flags
-  and counts, these scans for names and conclusions, the compiled ``split_sentences`` called
-  in C, the list marks stripped by a scan; the narration and instruction patterns tried only
-  where their first two letters can open them; a list of options put to the user, under a
-  line that offers a choice, skipped as the twin skips it: ``offers_choice`` and ``LIST_ITEM``
-  are the twin's own, called only where a line ends in ``:`` or ``?`` or an offer is open; a
-  bold line that is a title, by ``is_bold_title``: the twin's test with these scans).
+* ``statement_sentences`` (``prose_walk.pxi``): the twin's sentence walk, the same statements
+  compiled (typed flags and counts, these scans for names and conclusions, the compiled
+  ``split_sentences`` called in C, the list marks stripped by a scan; the narration and
+  instruction patterns tried only where their first two letters can open them; a list of options
+  put to the user, under a line that offers a choice, skipped as the twin skips it:
+  ``offers_choice`` and ``LIST_ITEM`` are the twin's own, called only where a line ends in ``:``
+  or ``?`` or an offer is open; a bold line that is a title, by ``is_bold_title``: the twin's
+  test with these scans).
 
 ``\\w`` and ``\\d`` are Unicode's, as in ``re``: ``str.isalnum()`` or ``_``, and
 ``str.isdecimal()``. Characters are read straight from the string's buffer; every index is
@@ -495,126 +496,4 @@ def count_words(str sentence) -> int:
     return _count_words(sentence, &single)
 
 
-def statement_sentences(str content, bint needs_names, bint spare, set seen) -> list:
-    """The sentences of an agent's ``content`` that may become digest lines (see the pure
-    twin), each added to ``seen``."""
-    cdef list out = []
-    cdef bint fenced = False
-    cdef bint named_only = needs_names and not spare
-    cdef bint skim = named_only and "```" not in content and "~~~" not in content
-    cdef bint heading, plain_out, may_name, plain, concluding, instruction, narration, listy
-    cdef bint single = False
-    cdef Py_ssize_t ids, n_words, start, end, position
-    cdef Py_ssize_t line_no = -1, k
-    cdef str raw_line, stripped, first, line, sentence, lower, key, joined
-    cdef list names
-    cdef object instruction_at = _INSTRUCTION.match
-    cdef object narration_at = _NARRATION.match
-    cdef str pair
-    cdef bint gated
-    cdef bint offering = False  # under a line that offers the user a choice
-    cdef Py_UCS4 last
-    for raw_line in content.splitlines():
-        line_no += 1
-        last = _last_visible(raw_line)
-        if last != 0:  # (a blank line keeps the list going)
-            if offering and (
-                raw_line[0] == " " or raw_line[0] == "\t" or LIST_ITEM.match(raw_line) is not None
-            ):
-                continue  # an option put to the user (or its continuation): no result
-            offering = (last == ":" or last == "?") and _may_offer(raw_line) and offers_choice(
-                raw_line
-            )
-        if skim and not _may_name(raw_line):
-            continue
-        stripped = raw_line.lstrip()
-        if stripped.startswith("```") or stripped.startswith("~~~"):  # a fence opens or closes
-            fenced = not fenced
-            continue
-        if fenced or not stripped:
-            continue
-        first = stripped[0]
-        if (first == "|" or first == "-" or first == "=") and _is_rule(stripped):
-            continue
-        if named_only and not _may_name(raw_line):  # no sentence here can count
-            continue
-        if first == "*" and _is_bold_title(stripped):  # a title
-            continue
-        heading = first == "#"
-        line = stripped.lstrip("#") if heading else stripped
-        if first == ">":  # a quoted line: what it says, without the marks (as the twin)
-            line = line.lstrip("> ")
-        if _bullet_start(line):
-            line = _strip_bullet(line)
-        if "**" in line:
-            line = line.replace("**", "")
-        line = line.strip()
-        if line and line[0] > "\x7f":
-            line = _MARKS.sub("", line)
-        if _bullet_start(line):  # a bullet after the marks
-            line = _strip_bullet(line)
-        plain_out = named_only or (heading and not spare)
-        k = -1
-        for start, end in sentence_spans(line):
-            k += 1
-            position = line_no * 1000 + (k if k < 999 else 999)
-            sentence = line[start:end].strip()
-            may_name = _may_name(sentence)
-            if plain_out and not may_name:
-                continue
-            if sentence.endswith(("?", "\uff1f")):  # asked (a wide mark too): not a result
-                continue
-            if spare:
-                if may_name and _find(sentence, False):  # the main lines' business
-                    continue
-                names = []
-            elif may_name:
-                names = _find(sentence, True)
-            else:
-                names = []
-            ids = len(names)
-            if plain_out and not ids:
-                continue
-            n_words = _count_words(sentence, &single)  # len(sentence.split()), no copies
-            if ids < 2 and n_words < 4:  # short lines count when they relate names
-                continue
-            lower = sentence.lower()
-            if not ids and not spare and not _concludes(lower):
-                continue
-            joined = sentence if single else " ".join(sentence.split())
-            key = lower.rstrip(".!:;")
-            if single:  # single spaces: only a space the end mark left can go
-                key = key.rstrip()
-            else:
-                key = " ".join(key.split())
-            if key in seen:  # said already
-                continue
-            # the anchored patterns are tried only where their first letter can open them
-            pair = lower[:2]
-            gated = len(pair) == 2 and pair.isascii()
-            instruction = (not gated or pair in _INSTRUCTION_PAIRS) and (
-                instruction_at(sentence) is not None
-            )
-            if instruction and ids == 0:
-                continue
-            narration = (not gated or pair in _NARRATION_PAIRS) and (
-                narration_at(sentence) is not None
-            )
-            if narration and ids == 0:
-                continue
-            plain = ids == 0 and (needs_names or heading)
-            concluding = not plain and not instruction and _concludes(lower)
-            if ids == 0 and (not concluding or needs_names or heading):
-                if spare and not (heading or sentence.endswith(":")):
-                    seen.add(key)
-                    out.append((sentence, joined, n_words, names, False, False, False, position))
-                continue
-            if spare:
-                continue
-            if heading and (not concluding or lower.startswith(TITLE_QUESTIONS)):
-                continue  # a title naming something ("## How `x` works"): no statement
-            seen.add(key)
-            listy = ids >= 3 and _other_words(sentence) < 3
-            aside = narration or instruction
-            out.append((sentence, joined, n_words, names, concluding, aside, listy, position))
-    return out
+include "prose_walk.pxi"

@@ -9,7 +9,7 @@ here are their definition.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection
 
 from memcore._pure.text import split_sentences
 from memcore.lazy_re import lazy_compile
@@ -245,7 +245,7 @@ def stem(word: str) -> str:
     return word
 
 
-def echo_names(text: str, names: Sequence[str] | None) -> frozenset[str]:
+def echo_names(text: str, names: Collection[str] | None) -> frozenset[str]:
     """A line's exact names for the echo check: ``names`` (by default :func:`find_names` of it),
     its code spans whole with their backticks, and the names in its prose outside them."""
     found = set(names) if names is not None else set(find_names(text) if _may_name(text) else ())
@@ -284,7 +284,7 @@ def _may_name(text: str) -> bool:
 
 
 def statement_sentences(
-    content: str, needs_names: bool, spare: bool, seen: set[str]
+    content: str, needs_names: bool, spare: bool, seen: set[str], lines: list[str] | None = None
 ) -> list[Sentence]:
     """The sentences of an agent's ``content`` that may become digest lines, in order, each
     added to ``seen`` (by its words, lowercase, without the end mark) and skipped when already
@@ -294,14 +294,19 @@ def statement_sentences(
     names something exact, or concludes (not where ``needs_names``: thinking, reports) and is
     neither an instruction nor narration; a heading counts only when it concludes ("## All 19
     tests pass"), as a title names but states nothing. With ``spare``, instead the plain prose
-    sentences these leave out (no names, no conclusion, not a heading or an introduction)."""
+    sentences these leave out (no names, no conclusion, not a heading or an introduction).
+    With ``lines``, ``content``'s lines are put in it (the walk splits them, and its caller
+    reads some items' lines again)."""
     out: list[Sentence] = []
     fenced = False
     named_only = needs_names and not spare
     # without a fence no line toggles the code block: a line naming nothing is passed at once
     skim = named_only and "```" not in content and "~~~" not in content
     offering = False  # under a line that offers the user a choice (``offers_choice``)
-    for line_no, raw_line in enumerate(content.splitlines()):
+    split = content.splitlines()
+    if lines is not None:
+        lines.extend(split)
+    for line_no, raw_line in enumerate(split):
         if raw_line and not raw_line.isspace():  # (a blank line keeps the list going)
             if offering and (raw_line[0] in " \t" or LIST_ITEM.match(raw_line)):
                 continue  # an option put to the user (or its continuation): no result
