@@ -161,6 +161,7 @@ def build_candidates(
     pending: list[Candidate] = []  # what the last compaction summary says was left to do
     options: dict[str, str] = {}  # the options the agent last offered, by number (see below)
     options_at = -1  # the reply that offered them
+    offers: dict[int, dict[str, str]] = {}  # each reply's options, for ``open_lines``
     root = session_root(items) if root is None else root
     announced = announced_edits(items)  # replies whose announced change an edit then made
     for seq, item in enumerate(items):
@@ -274,7 +275,7 @@ def build_candidates(
                 last_conclusion = seq
             if kind == "fact" and meta.get("role") == "assistant":
                 last_reply = seq
-                offered = options_of(item.content)
+                offered = offers[seq] = options_of(item.content)
                 if offered:  # (the latest list offered, and where)
                     options, options_at = offered, seq
                     found = _as_offered(found, offered)
@@ -370,7 +371,7 @@ def build_candidates(
     if last_task is not None and last_task[0] > answered_at:  # said once, under "open"
         at = last_task[0]  # (its lines past the first sit just after it: ``request_rest``)
         out = [c for c in out if not (c.section == "asked" and at <= c.seq < at + 1)]
-    out.extend(open_lines(todos, last_task, answered_at, items, n))
+    out.extend(open_lines(todos, last_task, answered_at, items, n, offers))
     out.extend(listed_open(items, todos, n))  # (to-do lists the work after them left undone)
     if last_task is not None and last_task[0] <= answered_at:  # (answered: not seen to work?)
         out.extend(unmet_report(items, last_task[0], root))

@@ -196,16 +196,27 @@ def _past_restated_request(text: str) -> str:
     return " ".join(sentences)
 
 
-def _offered_before(items: Sequence[MemoryItem], seq: int) -> dict[str, str]:
+def _offered_before(
+    items: Sequence[MemoryItem], seq: int, offers: dict[int, dict[str, str]]
+) -> dict[str, str]:
     """The options the agent's latest reply before item ``seq`` listed (see
     ``memcore.digest_options``), looked for among the 40 items before it."""
     for at in range(seq - 1, max(-1, seq - 40), -1):
         meta = items[at].metadata
         if meta.get("kind") == "fact" and meta.get("role") == "assistant":
-            offered = options_of(items[at].content)
+            offered = _options(items, at, offers)
             if offered:
                 return offered
     return {}
+
+
+def _options(
+    items: Sequence[MemoryItem], at: int, offers: dict[int, dict[str, str]]
+) -> dict[str, str]:
+    """``options_of`` item ``at``'s text, from ``offers`` when its lines were built (a long
+    reply's patterns were run there already)."""
+    known = offers.get(at)
+    return options_of(items[at].content) if known is None else known
 
 
 #: How what a compaction summary left to do is said: as of the compaction, in its words.
@@ -310,7 +321,12 @@ def open_lines(
     answered_at: int,
     items: Sequence[MemoryItem],
     n: int,
+    offers: dict[int, dict[str, str]] | None = None,
 ) -> list[Candidate]:
+    """The task list's steps (open, or done), the user's last request when nothing answered it,
+    and what the agent's last replies leave open (a closing question, open words). ``offers``:
+    the options of the replies whose lines were built (``options_of`` by item), when known."""
+    offers = {} if offers is None else offers
     out: list[Candidate] = []
     for content, (seq, status) in todos.items():
         if status in ("pending", "in_progress"):
@@ -326,7 +342,7 @@ def open_lines(
         failed = "" if command else failure_said(item.content, text)  # (what failed, first)
         if failed:
             asked = f"(the user pasted{failed}) {asked}"
-        asked += named_options(item.content, _offered_before(items, seq))
+        asked += named_options(item.content, _offered_before(items, seq, offers))
         calls = sum(1 for later in items[seq + 1 :] if later.metadata.get("kind") == "tool_call")
         if calls:  # (not answered is not untouched: the agent may be most of the way there)
             asked += f" (worked on since: {calls} tool call{'s' if calls > 1 else ''})"
@@ -342,7 +358,7 @@ def open_lines(
             for at, sentence in enumerate(lines):
                 if at == closing:
                     said = _with_line_before(lines, at)
-                    named = named_options(said, options_of(item.content))
+                    named = named_options(said, _options(items, seq, offers))
                     text = f"{CLOSING_QUESTION}{cut_words(said, SENTENCE_WORDS)}{named}"
                     out.append(Candidate("open", seq, 7.0, text))
                 elif (
