@@ -6,10 +6,13 @@ that the work after them did not do."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from memcore import session_digest
-from memcore.digest_listed import listed_items
+from memcore.digest_listed import _core, _said_done, _telling, _words_after, listed_items
 from memcore.digest_reports import failure_key, reported_failure
+from memcore.model import MemoryItem
 from tests.test_transcript_agent_records import _Records
 
 TRACEBACK = (
@@ -254,3 +257,36 @@ def test_an_attached_ci_log_is_named_in_the_open_line() -> None:
         '- Not seen working after the user\'s last report: "Fix the failing CI actions" (no run '
         "of the CI seen passing since; its logs attached: `/tmp/ci.log`) (edited since: `cart.py`)."
     ), said
+
+
+_LISTED_WORDS = st.sampled_from(
+    ["Added", "the", "export", "exports", "manifest", "Manifests", "import", "tests", "now",
+     "done", "still", "todo", "will", "Sprint 1:", "(later)", "RENDERED.md", "\u212aelvin",
+     "\u0130mport", "ed", ".", "?", "\n", "- ", "1."]
+)  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    texts=st.lists(st.lists(_LISTED_WORDS, min_size=1, max_size=6).map(" ".join), max_size=4),
+    later=st.lists(
+        st.tuples(
+            st.sampled_from(["fact", "task", "tool_call"]),
+            st.lists(_LISTED_WORDS, max_size=12).map(" ".join),
+        ),
+        max_size=6,
+    ),
+)
+def test_the_words_read_for_listed_items_settle_them_as_all_words_do(
+    texts: list[str], later: list[tuple[str, str]]
+) -> None:
+    """``_words_after`` reads only the texts that may say one of the items it is for: each
+    item is said done by them as by the words of every text after the list."""
+    items = [MemoryItem("0", "list", metadata={"kind": "fact"})] + [
+        MemoryItem(str(k + 1), content or "x", metadata={"kind": kind})
+        for k, (kind, content) in enumerate(later)
+    ]
+    every = _words_after(items, 0)
+    read = _words_after(items, 0, [_telling(_core(text)) for text in texts])
+    for text in texts:
+        assert _said_done(text, read, []) == _said_done(text, every, [])

@@ -166,8 +166,8 @@ def listed_open(
             key = " ".join(text.lower().split())
             if key in said or _named_done(text, touched):
                 continue
-            if words is None:
-                words = _words_after(items, at)
+            if words is None:  # (only the lines that may say one of these items)
+                words = _words_after(items, at, [_telling(_core(listed)) for _, listed in found])
             if _said_done(text, words, steps):
                 continue
             said.add(key)
@@ -208,22 +208,40 @@ def _touched_after(items: Sequence[MemoryItem], at: int) -> set[str]:
     return touched
 
 
-def _words_after(items: Sequence[MemoryItem], at: int) -> list[frozenset[str]]:
+def _words_after(
+    items: Sequence[MemoryItem], at: int, owns: list[frozenset[str]] | None = None
+) -> list[frozenset[str]]:
     """The telling words of what either side said after item ``at``, line by line (a long
     reply's table holds most words of any item somewhere; the user's asking for it takes it
-    up, the agent's words only when they say it done)."""
+    up, the agent's words only when they say it done). With ``owns``, the telling words of the
+    items they are for: a text or line that cannot say enough of any of them is not read (see
+    ``_may_say``), which changes no item's ``_said_done``."""
     words: list[frozenset[str]] = []
     for item in items[at + 1 :]:
         meta = item.metadata
         kind = meta.get("kind")
         if kind in ("fact", "task") and not meta.get("sidechain"):
+            if owns is not None and not _may_say(item.content.lower(), owns):
+                continue  # (nor can any of its lines)
             agent = kind == "fact"
             words.extend(
                 _telling(line)
                 for line in _LINE_OR_SENTENCE.split(item.content)
-                if not agent or _says_done(line)
+                if (owns is None or _may_say(line.lower(), owns))
+                and (not agent or _says_done(line))
             )
     return words
+
+
+def _may_say(lowered: str, owns: list[frozenset[str]]) -> bool:
+    """Whether the lowercased text ``lowered`` holds enough of one of ``owns`` (items' telling
+    words) for a line of it to say that item (``_said_done``): a line's telling words are stems
+    of its lowercased words, each a piece of the text (a reply's lines cost most of a digest's
+    to-do check: cut at sentences, each tested for saying a thing done)."""
+    for own in owns:
+        if own and sum(1 for stem in own if stem in lowered) >= _SAID_SHARE * len(own):
+            return True
+    return False
 
 
 #: The agent's words that say a thing done ("Added ...", "The docs are in the README now"),
