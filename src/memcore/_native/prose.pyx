@@ -153,6 +153,10 @@ cdef list _find(str text, bint bare):
     cdef Py_UCS4 c, before
     cdef bint after_word, after_path
     cdef list out = []
+    # a path needs a slash and a call its parenthesis: without one in the text, neither is
+    # tried at each word (most sentences have backticks only)
+    cdef bint slash = "/" in text
+    cdef bint paren = "(" in text
     while p < n:
         c = PyUnicode_READ(kind, data, p)
         if c == 96:
@@ -172,13 +176,13 @@ cdef list _find(str text, bint bare):
             after_path = after_word or before == 46 or before == 45
         else:
             after_word = after_path = False
-        if not after_path:
+        if slash and not after_path:
             end = _path(kind, data, n, p)
             if end >= 0:
                 _add(out, text, kind, data, p, end, bare)
                 p = end
                 continue
-        if not after_word and (c == 95 or (97 <= c <= 122) or (65 <= c <= 90)):
+        if paren and not after_word and (c == 95 or (97 <= c <= 122) or (65 <= c <= 90)):
             j = p + 1
             while j < n and _word(PyUnicode_READ(kind, data, j)):
                 j += 1
