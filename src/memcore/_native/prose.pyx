@@ -300,7 +300,7 @@ _PHRASES[:] = [
 cdef bint _OPENS[128]
 _OPENS[:] = [False] * 128
 for _k in range(_N_PHRASES):
-    _OPENS[_PHRASES[_k][0]] = True
+    _OPENS[<unsigned char>_PHRASES[_k][0] & 127] = True  # (ASCII phrases)
 _OPENS[97] = _OPENS[116] = True  # a, t
 # The plain phrases by their first letter: those of letter c are _BY_LETTER[_FIRST[c]] up to
 # _BY_LETTER[_FIRST[c + 1]] (a word is tried against its letter's phrases, not all of them).

@@ -26,7 +26,7 @@ cdef bint _is_bold_title(str stripped):
     cdef str text = stripped.rstrip()
     cdef bint colon = text.endswith(":")
     if colon:
-        text = text[:-1].rstrip()
+        text = text[: len(text) - 1].rstrip()  # (no negative index: wraparound is off)
     if not (len(text) > 4 and text.startswith("**") and text.endswith("**")):
         return False
     if text.count("**") != 2 or _find(stripped, False):
