@@ -216,7 +216,7 @@ def test_a_cut_keeps_a_statement_s_worth_of_words_after_its_label() -> None:
 def test_a_single_edit_that_fixed_a_failure_is_said_as_one() -> None:
     """A file edited once whose edit fixed a failure: "which fixed a failure", not "1 of these
     edits" of an edit alone."""
-    from memcore.digest_work import _fixing
+    from memcore.digest_file_lines import _fixing
 
     assert _fixing(1, 1) == ", which fixed a failure"
     assert _fixing(2, 3) == "; 2 of these edits fixed a failure"

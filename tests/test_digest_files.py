@@ -11,7 +11,8 @@ import memcore.digest_engine
 from memcore import session_digest
 from memcore.claude_code import parse_lines, parse_transcript
 from memcore.digest_density import MOST_NAMES, exact_names
-from memcore.digest_work import FileWork, file_lines
+from memcore.digest_file_lines import file_lines
+from memcore.digest_work import FileWork
 from tests.test_transcript_agent_records import CWD, _Records
 
 

@@ -11,7 +11,8 @@ from memcore.claude_code.code_names import defined_names, read_outline
 from memcore.claude_code.edit_changes import changed_names, renamed_names
 from memcore.claude_code.tools import called_names, describe_call
 from memcore.digest_engine import _render
-from memcore.digest_work import FileWork, file_lines
+from memcore.digest_file_lines import file_lines
+from memcore.digest_work import FileWork
 from tests.test_transcript_agent_records import CWD, _Records
 
 OLD = """def total(cart):
@@ -396,7 +397,7 @@ def test_a_file_edited_all_session_lists_a_few_more_of_its_names_not_all() -> No
     """A file whose edits changed dozens of names (its locals, mostly) gets its own line's 5
     names and ``FURTHER_NAME_LINES`` lines of more: five lists of one file's names priced out
     the statements that say what the work was."""
-    from memcore.digest_work import FURTHER_NAME_LINES, FURTHER_NAMES
+    from memcore.digest_file_lines import FURTHER_NAME_LINES, FURTHER_NAMES
 
     names = {f"name_{i:02d}": 40 - i for i in range(30)}
     files = {"src/app.py": FileWork("src/app.py", first=0, last=1, edits=9, names=names)}

@@ -51,6 +51,7 @@ from memcore.digest_file_commands import (
     reverted_files,
     said_deleted_later,
 )
+from memcore.digest_file_lines import file_lines
 from memcore.digest_listed import listed_open
 from memcore.digest_open import (
     CLOSING_QUESTION,
@@ -82,7 +83,6 @@ from memcore.digest_work import (
     code_span,
     failed_edit,
     file_call,
-    file_lines,
     is_failed_edit,
     session_root,
     shown_path,
