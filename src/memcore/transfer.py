@@ -383,11 +383,15 @@ class SessionKnowledgeTransfer:
         # (transfers racing into one target each write the same knowledge, with provenance of
         # their own: the sync settles those as conflicts, which they are not, and the copy was
         # there before this one: the first to commit transferred it)
-        there_already = [c for c in sync.conflicts if _same_knowledge(c)]
-        conflicts.extend(c for c in sync.conflicts if not _same_knowledge(c))
+        there_already = 0
+        for conflict in sync.conflicts:
+            if _same_knowledge(conflict):
+                there_already += 1
+            else:
+                conflicts.append(conflict)
         result = TransferResult(
             success=sync.success,
-            items_transferred=written - len(there_already),
+            items_transferred=written - there_already,
             conflicts_resolved=len(conflicts),
             merge_strategy=merge_strategy,
             conflicts=conflicts,
