@@ -211,6 +211,23 @@ def test_memcore_forget_passes_over_a_registry_value_under_the_session_s_key(
     assert asyncio.run(_raw_keys(url, elsewhere)) == [registry_key(session)]  # (theirs, kept)
 
 
+def test_a_save_writes_its_entry_over_a_value_under_its_key_that_is_no_entry(
+    tmp_path: Path, url: str
+) -> None:
+    """A string another program committed under the session's own registry key (memcore's
+    key, in memcore's session) made every save of the session fail: read as no entry, the
+    save reads the transcript whole and writes its entry over it."""
+    transcript, session = _saved(tmp_path, url, held_back=5)
+    _foreign(url, registry_session(PROJECT), registry_key(session), "not an entry")
+    transcript.write_bytes(b"".join(_lines()))
+    code, out, err = _hook("session-end", _payload("SessionEnd", session, transcript), url)
+    assert (code, out, err) == (0, "", "")
+    entry = _read_state(url, registry_session(PROJECT))[registry_key(session)]
+    assert entry.metadata["session_id"] == session
+    assert entry.metadata["items"] == len(_read_state(url, session))
+    assert not is_forgotten(entry)
+
+
 # --- a transcript touched, not changed -------------------------------------------------------
 
 

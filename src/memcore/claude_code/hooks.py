@@ -176,10 +176,12 @@ async def _save_in_turn(
     manager = DistributedMemoryManager(storage_backend=store, replica_id=f"hook-{os.getpid()}")
     try:
         await manager.sync_session_memory(registry)
-        held = manager.get(registry, registry_key(session_id))
+        entry_key = registry_key(session_id)
+        # (a value there that is no entry, another program's: read as none, written over)
+        held = item_of(manager.get(registry, entry_key), registry, entry_key, by="")
         if held is not None and is_forgotten(held):
             return SaveReport(session_id, 0, 0, True)  # (``memcore forget``: not saved again)
-        previous = SessionRecord.from_item(MemoryItem.coerce(held)) if held else None
+        previous = SessionRecord.from_item(held) if held else None
         # (its items gone while its entry says they were saved: on a cluster they live on
         # another node than the entry, which may lose its data alone; read again, below)
         if unchanged_since(previous, files) and not await _items_lost(store, previous):
