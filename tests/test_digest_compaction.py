@@ -229,7 +229,8 @@ def test_lines_held_after_spare_ones_wait_for_their_own_request() -> None:
     """A tier of held lines added after spare lines were (``Greedy.hold``): each further line
     of a request waits for that request's own line, wherever the lines before them stand."""
     from memcore.digest_asked import REQUEST_REST_LEAD
-    from memcore.digest_greedy import Greedy, prepare_lines
+    from memcore.digest_greedy import Greedy
+    from memcore.digest_pool import prepare_lines
     from memcore.digest_prose import Candidate
     from memcore.tokens import count_tokens
 
@@ -291,7 +292,8 @@ def test_a_line_cut_to_fit_is_made_whole_when_room_is_left_at_the_end() -> None:
     counted together cost less than apart, or no line is left to take the room), is written
     whole: a cut sentence says what it says only in part."""
     from memcore.digest_engine import _made_whole, _render
-    from memcore.digest_greedy import Greedy, prepare_lines
+    from memcore.digest_greedy import Greedy
+    from memcore.digest_pool import prepare_lines
     from memcore.digest_prose import Candidate
     from memcore.tokens import count_tokens
 
@@ -317,7 +319,8 @@ def test_a_cut_line_undone_is_no_cut_line_of_a_later_one() -> None:
     """A round that chose a line cut and was undone (``Greedy.restore``) leaves no trace: a
     line made later (a spare one, which may take the freed line's memory and so its ``id``)
     is not taken for a cut of the undone one's whole line."""
-    from memcore.digest_greedy import Greedy, prepare_lines
+    from memcore.digest_greedy import Greedy
+    from memcore.digest_pool import prepare_lines
     from memcore.digest_prose import Candidate
     from memcore.tokens import count_tokens
 

@@ -135,7 +135,7 @@ def engine() -> ModuleType:
 
 
 if TYPE_CHECKING:
-    from memcore.digest_greedy import SECTIONS as SECTIONS
+    from memcore.digest_pool import SECTIONS as SECTIONS
 else:
 
     def __getattr__(name: str) -> Any:

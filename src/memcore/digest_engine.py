@@ -15,21 +15,14 @@ from memcore.claude_code.compaction import is_compaction_summary
 from memcore.digest import SessionDigest
 from memcore.digest_asked import summary_request_words
 from memcore.digest_cut import MIN_CUT_TOKENS, cut_line
-from memcore.digest_greedy import (
-    SECTIONS,
-    Greedy,
-    Lines,
-    heading,
-    is_brief,
-    prepare_lines,
-    unique_lines,
-)
+from memcore.digest_greedy import Greedy, is_brief
 from memcore.digest_lines import (
     Candidate,
     branch_line,
     build_candidates,
     title_line,
 )
+from memcore.digest_pool import SECTIONS, Lines, heading, prepare_lines, unique_lines
 from memcore.digest_spare import spare_lines
 from memcore.digest_state import end_state
 from memcore.digest_undone import undone_edits

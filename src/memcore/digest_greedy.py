@@ -1,22 +1,21 @@
-"""How a digest chooses its lines within a budget: the sections' shares, what a line is worth
-per token, and the lazy greedy that picks the best lines (whole, or cut to fit the room left),
-run again with more room as the whole text is counted (:mod:`memcore.digest`).
+"""How a digest chooses its lines within a budget: what a line is worth per token, and the lazy
+greedy that picks the best lines (whole, or cut to fit the room left), run again with more room
+as the whole text is counted (:mod:`memcore.digest`). The lines it chooses among, and the
+sections' shares, are :mod:`memcore.digest_pool`'s.
 """
 
 from __future__ import annotations
 
 import heapq
-from typing import NamedTuple
 
 from memcore.claude_code.titles import BRANCH_LEAD
-from memcore.digest_asked import REQUEST_REST_LEAD
 from memcore.digest_cut import (
     MIN_CUT_TOKENS,
     MIN_STATEMENT_CUT_WORDS,
     MIN_TOPIC_WORDS,
     cut_line,
 )
-from memcore.digest_echo import EchoIndex, EchoTexts
+from memcore.digest_echo import EchoIndex
 from memcore.digest_lines import (
     CLOSING_QUESTION,
     LATEST_OPEN,
@@ -24,23 +23,11 @@ from memcore.digest_lines import (
     Candidate,
     line_identifiers,
 )
+from memcore.digest_pool import SECTION_ORDER, SECTION_SHARES, Lines, unique_lines
 from memcore.digest_reports import UNMET_REPORT
 from memcore.digest_state import END_STATE
 from memcore.tokens import TokenCounter
 
-#: Sections in the order they are written, with their headings and first-pass budget shares.
-SECTIONS: tuple[tuple[str, str, float], ...] = (
-    ("asked", "What was asked", 0.22),
-    ("decisions", "Decisions and results", 0.25),
-    ("files", "Files and functions touched", 0.25),
-    ("commands", "Commands and outcomes", 0.05),
-    ("errors", "Errors and fixes", 0.12),
-    ("open", "Still open", 0.08),
-    ("notes", "Notes", 0.30),
-)
-_TITLES = {name: title for name, title, _ in SECTIONS}
-_ORDER = {name: index for index, (name, _, _) in enumerate(SECTIONS)}
-_SHARES = {name: share for name, _, share in SECTIONS}
 #: What each exact name (code span, path, called name) a line adds to the digest is worth, and
 #: how a line's worth is divided by its cost (tokens ** exponent): names per token win.
 NEW_NAME_WEIGHT = 0.5
@@ -70,79 +57,6 @@ def is_brief(budget: int) -> bool:
     start says of an earlier session): a name weighs more in it, and its room left takes no
     spare line (:mod:`memcore.digest`)."""
     return budget < NAMES_BUDGET
-
-
-def unique_lines(candidates: list[Candidate]) -> list[Candidate]:
-    """One candidate per distinct line: the best scored (the latest on a tie)."""
-    best: dict[str, Candidate] = {}
-    for cand in candidates:
-        held = best.get(cand.text)
-        if held is None or (cand.score, cand.seq) > (held.score, held.seq):
-            best[cand.text] = cand
-    return list(best.values())
-
-
-def heading(section: str) -> str:
-    return f"## {_TITLES[section]}"
-
-
-class Lines(NamedTuple):
-    """The candidate lines in the greedy's order, with what choosing them costs and names:
-    the same for every budget a digest is made at, so worked out once."""
-
-    cands: list[Candidate]
-    costs: list[int]
-    names: list[frozenset[str]]
-    heading_cost: dict[str, int]
-    #: each line's names and words for its echoes (``memcore.digest_echo``)
-    echo_texts: EchoTexts
-    #: whether each line waits for ``release_spare``: a spare line, or one of the items a
-    #: compaction summarized (flagged here, not copied into a new ``Candidate`` each)
-    held: list[bool]
-    #: the line each line waits for (-1: none): a long request's further lines wait for the
-    #: request's own line, which says what they are part of (cheaper, they would fill the
-    #: section before it and be said as "the request also said" of a request never said)
-    needs: list[int]
-
-
-def prepare_lines(
-    candidates: list[Candidate], count: TokenCounter, cut: int = 0, asked_before: bool = False
-) -> Lines:
-    """The greedy's view of ``candidates``; the lines of items before ``cut`` (a compaction
-    summary's place) are held back, except, with ``asked_before``, what the user asked there
-    (the summary says nothing of it: they are the only account of it)."""
-    cands = sorted(candidates, key=lambda c: (_ORDER[c.section], c.seq, c.text, c.score))
-    return Lines(
-        cands,
-        [count(c.text) + 1 for c in cands],
-        [frozenset(line_identifiers(c.text) if c.names is None else c.names) for c in cands],
-        {name: count(heading(name)) + 2 for name in _TITLES},
-        EchoTexts(),
-        [  # (the title, at -1, is never held)
-            c.spare
-            or (0 <= c.seq < cut and not c.early and not (asked_before and c.section == "asked"))
-            for c in cands
-        ],
-        _needs(cands),
-    )
-
-
-def _needs(cands: list[Candidate]) -> list[int]:
-    """``Lines.needs`` of ``cands`` (in the greedy's order: a request's line comes just
-    before its further lines, at fractions of its ``seq``)."""
-    needs = [-1] * len(cands)
-    head = -1
-    for i, cand in enumerate(cands):
-        if cand.lead is None:
-            if cand.section == "asked" and cand.seq == int(cand.seq):
-                head = i
-        elif (
-            cand.lead.startswith(REQUEST_REST_LEAD)
-            and head >= 0
-            and cands[head].seq == int(cand.seq)
-        ):
-            needs[i] = head
-    return needs
 
 
 #: The share of the budget the line of what was under way may take whole when it is seeded.
@@ -277,7 +191,7 @@ class Greedy:
             return
         cand = self.cands[i]
         heading = self.heading_cost[cand.section]
-        room = int(self.budget * max(_SHARES[cand.section], share)) - heading
+        room = int(self.budget * max(SECTION_SHARES[cand.section], share)) - heading
         cost = self.costs[i]
         if cost > room and cand.short is not None:  # (its shorter form, whole, or nothing)
             cand = Candidate(cand.section, cand.seq, cand.score, cand.short, None, about=cand.about)
@@ -426,7 +340,7 @@ class Greedy:
         known = {c.text for c in self.cands}
         added = sorted(
             (c for c in unique_lines(more) if c.text not in known),
-            key=lambda c: (_ORDER[c.section], c.seq, c.text, c.score),
+            key=lambda c: (SECTION_ORDER[c.section], c.seq, c.text, c.score),
         )
         # (and one that names only what a spare line let go with it names, in its section:
         # "Ran `git status`." beside "`git status` ran once and succeeded: clean.", both spare,
@@ -495,7 +409,7 @@ class Greedy:
         it was."""
         cands, costs, taken, names = self.cands, self.costs, self.taken, self.names
         used, heading_cost, budget = self.used, self.heading_cost, self.budget
-        caps = {name: _SHARES[name] * budget for name in heading_cost}
+        caps = {name: SECTION_SHARES[name] * budget for name in heading_cost}
         total = self.total
         worth = self.worth
         heap = self.heap
@@ -601,11 +515,6 @@ __all__ = [
     "NEW_NAME_WEIGHT",
     "OPEN_SEED_SHARE",
     "REPEAT_FACTOR",
-    "SECTIONS",
     "Greedy",
-    "Lines",
-    "heading",
     "is_brief",
-    "prepare_lines",
-    "unique_lines",
 ]
