@@ -97,7 +97,8 @@ def test_thinking_says_what_it_found_not_what_it_guessed_planned_or_was_asked() 
              "\u6211\u4eec", "\u5f97\u5230", "\u5f97", "\uff1f", "\u73b0\u5728", "\u6211",
              "\u78ba\u8a8d\u3057\u307e\u3059", "\ud558\uaca0\uc2b5\ub2c8\ub2e4",
              "\ud574\uc57c \ud569\ub2c8\ub2e4", "unlikely", "UNLIKELY", "xmight", "maybe_",
-             "appears to", "Seem", "must have", "must", "have", "should", "be", "(perhaps"]
+             "appears to", "Seem", "must have", "must", "have", "should", "be", "(perhaps",
+             "would", "Would", "shouldn't", "wouldn't", "xshould", "should_"]
         ),
         max_size=8,
     ).map(" ".join)
@@ -150,12 +151,19 @@ def test_a_guess_in_the_agent_s_words_is_no_finding_unless_it_concludes() -> Non
              "`f()`", "fails", "x", "I think", "not sure", ".", "\u0130 suspect", "\u2192",
              "\u53ef\u80fd\u662f", "\u53ef\u80fd", "\u4e5f\u8bb8", "\u305f\u3076\u3093",
              "\uac83 \uac19\uc2b5\ub2c8\ub2e4", "\uac83", "unlikely", "Unlikely", "xmaybe",
-             "maybe_", "(perhaps", "must", "be", "could"]
+             "maybe_", "(perhaps", "must", "be", "could", "should", "already", "work", "now",
+             "satisfy", "be fine", "looks like", "Looks", "like", "seems to", "Seem", "appear",
+             "appears to", "\u017fhould", "loo\u212a", "xlook", "should_"]
         ),
         max_size=8,
     ).map(" ".join)
     # (glued: a hint inside a word, or just after one)
-    | st.lists(st.sampled_from(["un", "likely", "maybe", "x", " ", "i guess", "_", "must be"]))
+    | st.lists(
+        st.sampled_from(
+            ["un", "likely", "maybe", "x", " ", "i guess", "_", "must be", "should", " work",
+             "look", "s like", "seem"]
+        )
+    )
     .map("".join)
     | st.text(max_size=40)
 )  # fmt: skip

@@ -70,6 +70,10 @@ FINGERPRINTS = {
     #     these ten sessions' digests at these sizes have none of them)
     37: "dca5b157500c06fc",  # (a digest that chose nothing says its best line cut to the whole
     #     budget; a label ending "yet:" opens no turn: these ten sessions' digests are not empty)
+    38: "1d67687c728e0636",  # (the state line's commit hash leaves the commit's own line its
+    #     worth; "should"/"would" in thinking and "should already work", "looks like" said to the
+    #     user are expectations; a failed test named marked by the check of it that passed; "not
+    #     committed" marked by the commit after it; one file named both ways is one echo)
 }
 SESSIONS = (
     "entireio__cli__198393f2",

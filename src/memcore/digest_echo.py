@@ -85,19 +85,63 @@ class EchoIndex:
         """Whether a line of ``chosen`` in ``cand``'s section already says ``cand``. ``known``:
         names ``cand`` is known to name (``line_identifiers``): only a chosen line naming them
         all can, and without one nothing else of ``cand`` is worked out."""
-        others = [pair for pair in self._chosen(chosen, cand.section) if known <= pair[0]]
+        others = [pair for pair in self._chosen(chosen, cand.section) if _named_in(known, pair[0])]
         if not others:
             return False
         texts = self.texts
         words = texts.words(cand.text)
-        if len(words) < 2:
-            return False
         names = texts.names(cand, known)
-        least = ECHO_SHARE * len(words)
-        return any(
-            names <= other_names and len(words & texts.words(other_text)) >= least
-            for other_names, other_text in others
-        )
+        if len(words) >= 2:
+            least = ECHO_SHARE * len(words)
+            if any(
+                names <= other_names and len(words & texts.words(other_text)) >= least
+                for other_names, other_text in others
+            ):
+                return True
+        if "/" not in cand.text:
+            return False
+        # a file named both ways, in a span and in prose ("Added `GetCount` to f.go" and
+        # "`cli/f.go` - Added GetCount": two compaction summaries' accounts of one change):
+        # names compared bare, a path also by its end, and words compared without those
+        # that are a name's part
+        plain = _bare(names)
+        own = _outside(words, plain)
+        if not own:
+            return False
+        least = ECHO_SHARE * len(own)
+        for other_names, other_text in others:
+            other_plain = _bare(other_names)
+            if (
+                _named_in(plain, other_plain)
+                and len(own & _outside(texts.words(other_text), other_plain)) >= least
+            ):
+                return True
+        return False
+
+
+def _bare(names: frozenset[str]) -> frozenset[str]:
+    return frozenset(name.strip("`") for name in names)
+
+
+def _outside(words: frozenset[str], names: frozenset[str]) -> frozenset[str]:
+    """``words`` but those that are part of one of ``names`` (a path's parts, a name in prose
+    lowercased)."""
+    lowered = [name.lower() for name in names]
+    return frozenset(w for w in words if not any(w in name for name in lowered))
+
+
+def _named_in(names: frozenset[str], other: frozenset[str]) -> bool:
+    """Whether each of ``names`` is one of ``other``, a path also as the end of another path
+    (``claudecode/transcript.go`` and ``cmd/cli/agent/claudecode/transcript.go`` name one file:
+    a compaction summary names files both ways)."""
+    if names <= other:
+        return True
+    paths = [o for o in other if "/" in o]
+    return bool(paths) and all(
+        name in other
+        or ("/" in name and any(o.endswith("/" + name) or name.endswith("/" + o) for o in paths))
+        for name in names
+    )
 
 
 __all__ = ["ECHO_SHARE", "EchoIndex", "EchoTexts"]

@@ -60,9 +60,12 @@ _WIDE_PLANS = (
     "\ud574\uc57c \ud569\ub2c8\ub2e4",
     "\ubcf4\uaca0\uc2b5\ub2c8\ub2e4",
 )
+#: (in thinking, anything it "should" or "would" be or do is expected, not seen: "So
+#: `resolveDirs` with an absolute path should work fine", "the `entireSessionID` would be
+#: `2026-01-22-abc123`")
 _HEDGE = (
     r"\b(?:might|maybe|perhaps|probably|possibly|presumably|i think|i suspect|i guess"
-    r"|i wonder|not sure|could be|(?:un)?likely|must (?:be|have)|should (?:be|have)"
+    r"|i wonder|not sure|could be|(?:un)?likely|must (?:be|have)|should|would"
     r"|seems? to|appears? to)\b" + "|" + "|".join((*_WIDE_GUESSES, *_WIDE_PLANS))
 )
 UNSETTLED = lazy_compile(rf"(?i)(?:[?\uff1f][\s\"'`)*]*$|^(?:{_PLANNING})|{_RESTATED}|{_HEDGE})")
@@ -75,13 +78,21 @@ _HEDGING = lazy_compile(rf"(?i){_HEDGE}")
 #: (with the same in Chinese, Japanese and Korean, ``_WIDE_GUESSES``)
 GUESSING = lazy_compile(
     r"(?i)\b(?:might be|maybe|perhaps|probably|possibly|presumably|i think|i suspect|i guess"
-    r"|not sure|could be|(?:un)?likely|must be)\b" + "|" + "|".join(_WIDE_GUESSES)
+    r"|not sure|could be|(?:un)?likely|must be"
+    # what the agent expects of a change ("The `_, _ =` pattern should already satisfy
+    # errcheck", "That should fix it"), and how things look ("It looks like `gofmt` removed
+    # the comment", "`f` seems to return early"): the records after it say whether it held
+    r"|should (?:already |now |still |also )?(?:work|fix|satisfy|pass|resolve|handle|be fine"
+    r"|be good|be ok(?:ay)?|be enough|be safe)|seems? (?:to|like)|appears? to|looks? like)\b"
+    + "|"
+    + "|".join(_WIDE_GUESSES)
 )
 #: What every sentence ``GUESSING`` finds holds (lowercased), tested before its search.
 #: (the wide ones apart: no sentence in ASCII holds them, and most sentences are)
 _GUESSING_HINTS = (
     "might be", "maybe", "perhaps", "probabl", "possibl", "presumabl", "i think", "i suspect",
-    "i guess", "not sure", "could be", "likely", "must be",
+    "i guess", "not sure", "could be", "likely", "must be", "should", "seem", "appear",
+    "look",
 )  # fmt: skip
 
 
@@ -159,7 +170,7 @@ ANNOUNCING = lazy_compile(
 #: none, and a test of these is 10-20 times cheaper than the pattern's search.
 _UNSETTLED_HINTS = (
     "might", "maybe", "perhaps", "probabl", "possibl", "presumabl", "i think", "i suspect",
-    "i guess", "i wonder", "not sure", "could be", "likely", "must ", "should ", "seem",
+    "i guess", "i wonder", "not sure", "could be", "likely", "must ", "should", "would", "seem",
     "appear",
 )  # fmt: skip
 _UNSETTLED_WIDE = (*_WIDE_GUESSES, *_WIDE_PLANS)

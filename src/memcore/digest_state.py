@@ -18,7 +18,7 @@ from memcore.claude_code.commands import is_project_check, normalize_command
 from memcore.claude_code.tools import EDIT_TOOLS, quoted_list
 from memcore.digest_commands import made_commits
 from memcore.digest_density import exact_names
-from memcore.digest_prose import Candidate, cut_words
+from memcore.digest_prose import Candidate, cut_words, line_identifiers
 from memcore.digest_reports import (
     CLAIMS_SUCCESS,
     CONTRADICTED,
@@ -122,7 +122,11 @@ def end_state(
         return []
     short = _said(edited, check, commit, short=True)
     text = f"{END_STATE}{full}."
-    line = Candidate("open", last_edit + 0.5, END_STATE_SCORE, text)
+    # (the commit's hash it names says that one came, not what it holds: the commit's own
+    # line, which says so, is not a repeat of it; counted as one, that line was worth half and
+    # a session's last commit, the answer to "commit the changes", was left out at 2,000 tokens)
+    names = tuple(n for n in line_identifiers(text) if commit is None or n != commit[1])
+    line = Candidate("open", last_edit + 0.5, END_STATE_SCORE, text, names)
     return [line._replace(short=f"{END_STATE}{short}.")]
 
 
@@ -239,12 +243,31 @@ _FAILING_BUILD = lazy_compile(
 #: ... unless it says the failure was dealt with ("Fixed compilation error ...").
 _DEALT_WITH = lazy_compile(r"(?i)\b(?:fixed|resolved|passes|passing|now builds|compiles now)\b")
 _FAILING_TEST = lazy_compile(
-    r"(?i)\btests?\s+(?:is\s+|are\s+)?(?:still\s+)?fail(?:s|ing|ed)?\b"
+    # (the test named between: "The test `TestX` failed")
+    r"(?i)\btests?\s+(?:`[^`\n]{1,200}`\s+)?(?:is\s+|are\s+)?(?:still\s+)?fail(?:s|ing|ed)?\b"
     r"|\b(?:is|are)\s+(?:still\s+)?failing\b"
     # ("There's a test failure in `T`.", "one more failing test")
     r"|\btests?\s+failures?\b|\bfailing\s+tests?\b"
 )
 OVERTAKEN = " (later `{}` passed)"
+#: A result saying the work is not committed ("nothing has been committed", "the changes are
+#: uncommitted"), and what is said after it when a commit came later.
+_NOT_COMMITTED = lazy_compile(
+    r"(?i)\b(?:nothing (?:has been |was |is |got )?committed|not (?:yet |been )?committed"
+    r"|uncommitted|(?:haven't|hasn't|didn't|did not|have not|has not) (?:been )?committed)\b"
+)
+COMMITTED_SINCE = " (later committed: `{}`)"
+
+
+def _names_any(command: str, names: set[str]) -> bool:
+    """Whether ``command`` names one of ``names``, or a word of it (eight characters or
+    more) is part of one: ``go test -run TestX`` runs ``TestX_FromTranscript`` too."""
+    if any(name in command for name in names):
+        return True
+    words = [w.strip("'\"") for w in command.replace("=", " ").split()]
+    return any(len(w) >= 8 and w in name for w in words for name in names)
+
+
 #: How much of the user's report is looked at for the names it names (a line naming one of
 #: them is what their "still failing" answers, as the agent's last claims are).
 _NAMED_CHARS = 2000
@@ -361,15 +384,22 @@ def _answered_after(items: Sequence[MemoryItem], seq: int) -> bool:
 def said_overtaken(cands: list[Candidate], items: Sequence[MemoryItem]) -> list[Candidate]:
     """``cands`` with each result line that says a build or a test fails marked with the check
     of that kind that passed after it, if one did: alone, "There are still compilation
-    errors." reads as the state now, where `go build ./...` passed since."""
+    errors." reads as the state now, where `go build ./...` passed since; and each that says
+    nothing is committed with the commit made after it, if one was."""
     passed: list[tuple[int, str, int]] = []  # where, which, its kind (0 test, 2 build...)
+    commits: list[tuple[int, str]] = []  # where, the hash of the last commit a command made
     for seq, item in enumerate(items):
         meta = item.metadata
         command = command_passed(meta)
-        if command is not None and not only_started(meta) and is_project_check(command):
-            core = normalize_command(command)
-            passed.append((seq, core, _kind_rank(core)))
-    if not passed:
+        if command is not None and not only_started(meta):
+            if is_project_check(command):
+                core = normalize_command(command)
+                passed.append((seq, core, _kind_rank(core)))
+            if "commit" in command:
+                sha = _last_commit(meta)
+                if sha:
+                    commits.append((seq, sha))
+    if not passed and not commits:
         return cands
     out = []
     for cand in cands:
@@ -378,7 +408,13 @@ def said_overtaken(cands: list[Candidate], items: Sequence[MemoryItem]) -> list[
             continue
         text = cand.text
         lowered = text.lower()
-        if (
+        if commits and "commit" in lowered and _NOT_COMMITTED.search(text):
+            since = [sha for seq, sha in commits if seq > cand.seq]
+            if since:  # ("nothing has been committed", then a commit: not the state now)
+                cand = cand._replace(
+                    text=f"{text.rstrip('.')}{COMMITTED_SINCE.format(since[0])}.", names=None
+                )
+        elif (
             ("fail" in lowered or "error" in lowered)  # (cheap: most lines say neither)
             and not text.endswith(").")
             and not _DEALT_WITH.search(text)
@@ -390,7 +426,12 @@ def said_overtaken(cands: list[Candidate], items: Sequence[MemoryItem]) -> list[
                 kinds = (0, 1, 2)  # (a test run or a linter compiles too)
             later = [p for p in passed if p[0] > cand.seq and p[2] in kinds]
             if later:
-                shown = cut_words(later[-1][1], _SHORT_COMMAND_WORDS)
+                # (the last run of a check that names what the line names, if one does: "The
+                # test `TestX` failed" was overtaken by `go test -run TestX`, which says so
+                # better than the whole suite's run after it)
+                named = exact_names(text)
+                naming = [p for p in later if _names_any(p[1], named)]
+                shown = cut_words((naming or later)[-1][1], _SHORT_COMMAND_WORDS)
                 cand = cand._replace(
                     text=f"{cand.text.rstrip('.')}{OVERTAKEN.format(shown)}.", names=None
                 )
