@@ -82,6 +82,54 @@ def reasons_line(lines: list[str], needle: str) -> int:
     return next(i for i, line in enumerate(lines) if needle in line)
 
 
+def _first_record() -> str:
+    return json.dumps(_user(_u(1), None, "2026-11-20T10:00:00.000Z", "fix the rounding bug"))
+
+
+@pytest.mark.parametrize(
+    ("line", "name"),
+    [
+        ("null", "null"),
+        ('"s"', "string"),
+        ("42", "number"),
+        ("4.5", "number"),
+        ("[1]", "array"),
+        ("true", "boolean"),
+        ("false", "boolean"),
+    ],
+)
+def test_a_line_that_holds_no_object_is_named_by_json_s_names(
+    tmp_path: Path, line: str, name: str
+) -> None:
+    path = tmp_path / "s.jsonl"
+    path.write_text(f"{_first_record()}\n{line}\n")
+    reasons = [(bad.line_no, bad.reason) for bad in parse_transcript(path).malformed]
+    assert reasons == [(2, f"a JSON {name}, not an object")]  # (not NoneType, str, int)
+
+
+@pytest.mark.parametrize(
+    ("kind", "reason"),
+    [
+        ({"a": 1}, "record's 'type' is a JSON object, not a string"),
+        (["user"], "record's 'type' is a JSON array, not a string"),
+        (7, "record's 'type' is a JSON number, not a string"),
+        (None, "record's 'type' is a JSON null, not a string"),
+        ("-", "record has no 'type'"),
+    ],
+)
+def test_a_record_whose_type_is_no_string_says_so(
+    tmp_path: Path, kind: object, reason: str
+) -> None:
+    record = json.loads(_first_record())
+    if kind == "-":
+        del record["type"]
+    else:
+        record["type"] = kind
+    path = tmp_path / "s.jsonl"
+    path.write_text(json.dumps(record) + "\n")
+    assert [bad.reason for bad in parse_transcript(path).malformed] == [reason]
+
+
 def test_unknown_types_and_blocks_are_skipped_and_counted(main_file: Path) -> None:
     transcript = parse_transcript(main_file)
     assert transcript.skipped_types["queue-operation"] == 1

@@ -23,6 +23,7 @@ from typing import Any
 from memcore.claude_code.briefs import brief_lines
 from memcore.claude_code.commands import one_line
 from memcore.claude_code.compaction import summary_pending, summary_request
+from memcore.claude_code.json_names import json_name
 from memcore.claude_code.links import FixLinker
 from memcore.claude_code.next_actions import NextActions
 from memcore.claude_code.queued import MessageQueue
@@ -164,7 +165,10 @@ class RecordParser(SideRecords, ToolRecords):
     def record(self, line_no: int, rec: dict[str, Any]) -> None:
         kind = rec.get("type")
         if not isinstance(kind, str):
-            self.bad(line_no, "record has no 'type'")
+            if "type" not in rec:
+                self.bad(line_no, "record has no 'type'")
+            else:
+                self.bad(line_no, f"record's 'type' is a JSON {json_name(kind)}, not a string")
             return
         if kind == "summary":
             if isinstance(rec.get("summary"), str):

@@ -65,6 +65,7 @@ from memcore.claude_code.discovery import (
     project_dir_name,
     transcript_head,
 )
+from memcore.claude_code.json_names import json_name
 from memcore.claude_code.masking import masker
 from memcore.claude_code.queued import MessageQueue
 from memcore.claude_code.record_parser import KIND_PRIORITY, RecordParser
@@ -267,7 +268,7 @@ def _parse_into(parser: RecordParser, lines: Iterable[tuple[int, bytes]]) -> Tra
             parser.bad(line_no, f"not readable JSON ({type(exc).__name__})")
             continue
         if not isinstance(rec, dict):
-            parser.bad(line_no, f"a JSON {type(rec).__name__}, not an object")
+            parser.bad(line_no, f"a JSON {json_name(rec)}, not an object")
             continue
         if _SURROGATE_ESCAPE.search(raw):  # (rare: JSON.stringify of a string cut in an emoji)
             rec = _whole_characters(rec)
