@@ -210,7 +210,8 @@ async def _save_in_turn(
             if refresh_digest and previous.needs_digest():
                 await _remake_digests(manager, checked, previous)
             return SaveReport(session_id, 0, previous.items, True)
-        written = added = 0
+        written: set[str] = set()  # (an item of two of its files, a copy beside it: one)
+        added = 0
         keep_held = bool(files) and a_copy_of_less(
             previous, files[0], (item.id for item in parsed.items), held_ids
         )
@@ -223,7 +224,7 @@ async def _save_in_turn(
                     manager.set(session_id, item.id, item)
                 except ValidationError:  # (a value no store can hold: that item alone is left
                     continue  # out, refused whole, not every later save of the session)
-                written += 1
+                written.add(item.id)
                 added += held_item is None
         if written:
             await manager.sync_session_memory(session_id)
@@ -234,7 +235,7 @@ async def _save_in_turn(
         manager.set(registry, registry_key(session_id), record.to_item())
         await manager.sync_session_memory(registry)
         await refresh_stale_record(manager, registry, session_id)
-        return SaveReport(session_id, written, record.items, False)
+        return SaveReport(session_id, len(written), record.items, False)
     finally:
         await manager.close()
 

@@ -15,7 +15,7 @@ messages (file history, the queue, titles, the pull request) by
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from memcore.claude_code.json_names import json_name
 from memcore.claude_code.links import FixLinker
 from memcore.claude_code.next_actions import NextActions
 from memcore.claude_code.queued import MessageQueue
+from memcore.claude_code.record_ids import MESSAGE_TYPES, Before, RecordIds
 from memcore.claude_code.records import (
     ATTACHED_ONLY,
     COMPACTION_PREFIX,
@@ -98,6 +99,10 @@ def storable_key(item_id: str) -> str:
         return f"cc:hashed:{hashlib.blake2b(raw, digest_size=16).hexdigest()}"
 
 
+def _same(item: MemoryItem) -> MemoryItem:
+    return item
+
+
 class RecordParser(SideRecords, ToolRecords):
     """State for one file: tool calls awaiting results, streamed messages, the last timestamp."""
 
@@ -119,6 +124,8 @@ class RecordParser(SideRecords, ToolRecords):
         self.summaries: list[tuple[int, dict[str, Any]]] = []
         self.last_time: datetime | None = None
         self.call_items: dict[str, MemoryItem] = {}
+        self.answered_calls: dict[str, MemoryItem] = {}  # (see ``ToolRecords``)
+        self.own_copy: Callable[[MemoryItem], MemoryItem] = _same
         #: each file's text as last read or written in this parse, for a Write to be compared
         #: with (its renames), and whether it still has a Read's line numbers (stripped only
         #: when a Write needs it); at most ``FILE_TEXT_CHARS`` of each (``tool_records``),
@@ -135,6 +142,20 @@ class RecordParser(SideRecords, ToolRecords):
         self.changed_files: dict[str, MemoryItem] = {}  # files changed outside the agent
         self.untimed_titles: list[tuple[Mapping[str, Any], str, str]] = []
         self.warmups = Warmups()
+        #: the lines before the offset a parse reads on from, and the names of the message
+        #: records read, by uuid, which knows them (``memcore.claude_code.record_ids``)
+        self.before: Before | None = None
+        self.ids = RecordIds()
+
+    def read_on(self, before: Before) -> None:
+        """Read on after the lines ``before``: records are named as a parse of the whole file
+        names them."""
+        self.before = before
+        self.ids = RecordIds(before)
+
+    def file_line(self, line_no: int) -> int:
+        """The line ``line_no`` of what is read as a line of the file."""
+        return line_no + (self.before.lines() if self.before is not None else 0)
 
     def bad(self, line_no: int, reason: str) -> None:
         self.out.malformed.append(MalformedLine(self.path, line_no, reason))
@@ -162,7 +183,8 @@ class RecordParser(SideRecords, ToolRecords):
         self.actions.seen(item)
         return item
 
-    def record(self, line_no: int, rec: dict[str, Any]) -> None:
+    def record(self, line_no: int, rec: dict[str, Any], line: bytes) -> None:
+        """One record, ``line`` its line as kept (its secrets masked)."""
         kind = rec.get("type")
         if not isinstance(kind, str):
             if "type" not in rec:
@@ -187,8 +209,14 @@ class RecordParser(SideRecords, ToolRecords):
             return
         if kind == "pr-link" and self.pr_link(line_no, rec):
             return
-        if kind not in ("user", "assistant", "system"):
+        if kind not in MESSAGE_TYPES:
             self.out.skipped_types[kind] += 1
+            return
+        raw_uid = rec.get("uuid")
+        named = None if not isinstance(raw_uid, str) else self.ids.name(raw_uid, line)
+        if isinstance(raw_uid, str) and named is None:
+            said = f"the same record as an earlier line (uuid {raw_uid!r:.90}): read once"
+            self.bad(line_no, said)
             return
         when = self.when(line_no, rec)
         if when is None:
@@ -197,16 +225,17 @@ class RecordParser(SideRecords, ToolRecords):
             self.out.session_id = rec["sessionId"]
         if isinstance(rec.get("agentId"), str) and self.out.agent_id is None:
             self.out.agent_id = rec["agentId"]
-        raw_uid = rec.get("uuid")
-        uid = raw_uid if isinstance(raw_uid, str) else f"{self.path.stem}:L{line_no}"
+        # (a record that repeats an earlier one's uuid with other content: named by its hash)
+        uid = named if named is not None else f"{self.path.stem}:L{self.file_line(line_no)}"
         if isinstance(raw_uid, str):
-            self.timestamps[raw_uid] = when
+            self.timestamps.setdefault(raw_uid, when)  # (its first record's, as resume has it)
         meta: dict[str, Any] = {
             "session": rec.get("sessionId") or self.out.session_id,
             "record": uid,
         }
         if rec.get("isSidechain"):
-            if self.warmups.skips(rec, uid):  # (a sub-agent warmed up: no work)
+            # (a sub-agent warmed up: no work; its records chained by the uuids they name)
+            if self.warmups.skips(rec, raw_uid if isinstance(raw_uid, str) else uid):
                 self.out.skipped_types["sidechain:warmup"] += 1
                 return
             meta["sidechain"] = True
@@ -403,7 +432,7 @@ class RecordParser(SideRecords, ToolRecords):
                 continue
             when = when or self.last_time or self.file_time()
             self.add(
-                f"cc:summary:{leaf or line_no}",
+                f"cc:summary:{leaf or self.file_line(line_no)}",
                 "summary",
                 rec["summary"],
                 when,
@@ -430,6 +459,10 @@ class RecordParser(SideRecords, ToolRecords):
         if self.forced_session:
             for item in self.out.items:
                 item.metadata["session"] = self.forced_session
+        if len({item.id for item in self.out.items}) < len(self.out.items):
+            # two items named alike (two summaries of one conversation): the last, the one a
+            # store keeps, so that what a parse counts is what is stored
+            self.out.items = list({item.id: item for item in self.out.items}.values())
         return self.out
 
 

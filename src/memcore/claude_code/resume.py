@@ -20,7 +20,6 @@ changed here.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,15 +28,13 @@ from typing import TYPE_CHECKING, Any
 from memcore.claude_code.background import BACKGROUND_COMMAND_CHARS
 from memcore.claude_code.commands import one_line
 from memcore.claude_code.next_actions import calls_on_open_text, replay
+from memcore.claude_code.record_ids import RECORD_ID
 from memcore.claude_code.tools import tool_target
 from memcore.model import MemoryItem
 
 if TYPE_CHECKING:
     from memcore.claude_code.record_parser import RecordParser
 
-#: A record's own id, as Claude Code writes it (``"parentUuid"`` is another key; the same
-#: words inside a string are escaped, ``\"uuid\"``, and do not match).
-_RECORD_ID = re.compile(rb'"uuid":\s*"([^"\\]{1,200})"')
 #: The metadata lists a parse changes in place on items it made earlier: the fixes an edit made
 #: (``FixLinker``) and the calls an agent text led to (``NextActions``). A copy of a stored
 #: item copies these; the rest of its metadata is only ever set anew.
@@ -108,7 +105,7 @@ def records_in(unread: bytes) -> set[str]:
     """The ids (``uuid``) of the records in ``unread``, the part of a transcript a parse is about
     to read: another save of the same session, running at the same time, may have stored their
     items already, and the parse must not take them for what came before."""
-    return {found.decode("utf-8", "replace") for found in _RECORD_ID.findall(unread)}
+    return {found.decode("utf-8", "replace") for found in RECORD_ID.findall(unread)}
 
 
 def resume(
@@ -117,7 +114,8 @@ def resume(
     """Put ``parser`` (about to read on from an offset) where the parse of the records before
     that offset left it, from the items that parse stored: those of the parser's own file (its
     sub-agent id, or none for the main transcript), except the items of the records ``later``
-    (those from the offset on: see ``records_in``)."""
+    (those from the offset on, by the names their items take: ``records_in``, and
+    ``memcore.claude_code.record_ids.names_read_on`` when a uuid repeats)."""
     resumed = Resumed()
     items = list(stored)  # (read twice: the items before the offset, then those after it)
     own = sorted(
@@ -158,8 +156,11 @@ def resume(
     parser.linker.resume(results, resumed.copy, closed_later=lambda e: _closed_by(e, later))
     still_open, held, noted = replay(in_place)  # the agent's last words, if their turn goes on
     waiting: dict[str, tuple[MemoryItem, int]] = {}
+    parser.own_copy = resumed.copy
     for use_id, call in calls.items():  # calls whose result is still to come
-        if use_id not in answered:
+        if use_id in answered:  # (put back if a record of its result comes again)
+            parser.answered_calls[use_id] = call
+        else:
             tool = str(call.metadata.get("tool", ""))
             parser.tool_calls[use_id] = (tool, tool_target(tool, call.metadata))
             parser.call_items[use_id] = resumed.copy(call)

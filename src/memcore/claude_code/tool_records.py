@@ -7,7 +7,7 @@ agent's questions.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -75,6 +75,10 @@ class ToolRecords(ParserPart):
     tool_calls: dict[str, tuple[str, dict[str, Any]]]
     background: dict[str, str]
     call_items: dict[str, MemoryItem]
+    #: the calls answered before the offset a parse reads on from, by id, and the parser's own
+    #: copy of a stored item (``memcore.claude_code.resume``)
+    answered_calls: dict[str, MemoryItem]
+    own_copy: Callable[[MemoryItem], MemoryItem]
     file_texts: dict[str, tuple[str, bool]]
     linker: FixLinker
     actions: NextActions
@@ -140,6 +144,8 @@ class ToolRecords(ParserPart):
     ) -> None:
         raw_id = block.get("tool_use_id")
         use_id = raw_id if isinstance(raw_id, str) else ""
+        if use_id not in self.tool_calls and use_id in self.answered_calls:
+            self.answered_again(use_id)
         tool, target = self.tool_calls.get(use_id, ("unknown", {}))
         if tool == "TaskCreate":
             learned = self.tasks.result(use_id, tool_use_result)
@@ -211,6 +217,14 @@ class ToolRecords(ParserPart):
             self.actions.said_again(call)
         if not rejected and not refused:
             self.linker.result(tool, target, not is_error, item, call)
+
+    def answered_again(self, use_id: str) -> None:
+        """A call answered before the offset read on from, answered again (its result's record
+        written again, with other content): known again, as a parse of the whole file knows it."""
+        call = self.answered_calls.pop(use_id)
+        tool = str(call.metadata.get("tool", ""))
+        self.tool_calls[use_id] = (tool, tool_target(tool, call.metadata))
+        self.call_items[use_id] = self.own_copy(call)
 
     def answers(
         self,

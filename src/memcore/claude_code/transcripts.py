@@ -5,7 +5,9 @@ Claude Code writes one JSON-lines file per session under ``~/.claude/projects/<p
 under ``<session uuid>/subagents/``. Each line is one record with a ``type``. The format grows
 over versions, so this reader is lenient on purpose: unknown record types and unknown blocks are
 counted and skipped, malformed lines are reported with their line numbers, and nothing here raises
-for bad content. Only a path that cannot be read at all is an error.
+for bad content. Only a path that cannot be read at all is an error. A record written twice is
+read once; one that repeats another's ``uuid`` with other content is a record of its own
+(:mod:`memcore.claude_code.record_ids`).
 
 Transcripts are found by their content, not their file name (checkpoint tools save them as
 ``full.jsonl``); the session id comes from the records. ``parse_transcript(path,
@@ -53,7 +55,7 @@ import json
 import os
 import re
 import stat
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +70,7 @@ from memcore.claude_code.discovery import (
 from memcore.claude_code.json_names import json_name
 from memcore.claude_code.masking import masker
 from memcore.claude_code.queued import MessageQueue
+from memcore.claude_code.record_ids import Before, ReadLine, names_read_on
 from memcore.claude_code.record_parser import KIND_PRIORITY, RecordParser
 from memcore.claude_code.records import classify_user_text
 from memcore.claude_code.results import MalformedLine, TokenSample, Transcript
@@ -168,12 +171,16 @@ def parse_transcript(
     if session is None and head.session_id is not None:
         parser.out.session_id = head.session_id
     parser.queue = MessageQueue((file, start_offset))  # its queue as that parse left it
+    mask = masker()  # (a record's uuid repeated from before the offset: see .record_ids)
+    before = Before(file, start_offset, _reader(mask), mask)
+    parser.read_on(before)
     if stored is None:
         return _parse_into(parser, _complete_lines(file, start_offset, parser.out))
     with file.open("rb") as handle:  # (read once: for the records' ids, then their lines)
         handle.seek(start_offset)
         unread = handle.read()
-    resumed = resume(parser, stored, records_in(unread))
+    later = names_read_on(unread, records_in(unread), before, _reader(mask), mask)
+    resumed = resume(parser, stored, later)
     transcript = _parse_into(parser, _lines_of(io.BytesIO(unread), start_offset, parser.out))
     resumed.retime(parser.last_time, transcript.session_id)
     transcript.amended = resumed.changed(transcript.items)
@@ -255,25 +262,43 @@ def _parse_into(parser: RecordParser, lines: Iterable[tuple[int, bytes]]) -> Tra
             continue
         parser.out.records += 1
         masked = mask(raw)
-        try:
-            text = masked.decode("utf-8")
-        except UnicodeDecodeError:  # a byte that is no UTF-8 (a tool's output, cut or binary):
-            text = masked.decode("utf-8", "replace")  # read as U+FFFD, as a lone surrogate is
-        try:
-            rec = json.loads(text)
-        except json.JSONDecodeError as exc:
-            parser.bad(line_no, f"not JSON ({exc.msg})")
-            continue
-        except (ValueError, RecursionError) as exc:  # an int of 4,300+ digits, deep nesting
-            parser.bad(line_no, f"not readable JSON ({type(exc).__name__})")
-            continue
-        if not isinstance(rec, dict):
-            parser.bad(line_no, f"a JSON {json_name(rec)}, not an object")
-            continue
-        if _SURROGATE_ESCAPE.search(raw):  # (rare: JSON.stringify of a string cut in an emoji)
-            rec = _whole_characters(rec)
-        parser.record(line_no, rec)
+        rec = _record_of(masked)
+        if isinstance(rec, str):
+            parser.bad(line_no, rec)
+        else:
+            parser.record(line_no, rec, masked)
     return parser.finish()
+
+
+def _record_of(masked: bytes) -> dict[str, Any] | str:
+    """The record a line holds (its secrets ``masked``), or why it holds none."""
+    try:
+        text = masked.decode("utf-8")
+    except UnicodeDecodeError:  # a byte that is no UTF-8 (a tool's output, cut or binary):
+        text = masked.decode("utf-8", "replace")  # read as U+FFFD, as a lone surrogate is
+    try:
+        rec: object = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return f"not JSON ({exc.msg})"
+    except (ValueError, RecursionError) as exc:  # an int of 4,300+ digits, deep nesting
+        return f"not readable JSON ({type(exc).__name__})"
+    if not isinstance(rec, dict):
+        return f"a JSON {json_name(rec)}, not an object"
+    if _SURROGATE_ESCAPE.search(masked):  # (rare: JSON.stringify of a string cut in an emoji)
+        whole: dict[str, Any] = _whole_characters(rec)
+        return whole
+    return rec
+
+
+def _reader(mask: Callable[[bytes], bytes]) -> ReadLine:
+    """A line's record as the parse reads it (None: it holds none), for the lines looked at
+    again (``Before``)."""
+
+    def read(line: bytes) -> dict[str, Any] | None:
+        rec = _record_of(mask(line))
+        return rec if isinstance(rec, dict) else None
+
+    return read
 
 
 #: A UTF-16 surrogate written as an escape (``\ud83d``): JSON allows one alone, which decodes

@@ -276,29 +276,32 @@ def _set_items(
     from memcore.claude_code.forget import deleted_here
     from memcore.cli.import_unchanged import longer_kept, was_cut
 
-    count = written = kept = 0
+    # (each counted once: an item of two files of the session, a copy of it beside it, is one)
+    counted: set[str] = set()
+    written: set[str] = set()
+    kept: set[str] = set()
     cut_written = False
     refused: list[str] = []
     for transcript in transcripts:
         for item in transcript.items:
-            count += 1
+            counted.add(item.id)
             held = manager.get(session, item.id)
             if held == item or (held is None and deleted_here(manager, session, item.id)):
                 continue  # (unchanged, or a memory forgotten on its own: not brought back)
             if held is not None and keep_held:
-                kept += 1
+                kept.add(item.id)
                 continue
             if held is not None and longer_kept(MemoryItem.coerce(held), item):
-                kept += 1
+                kept.add(item.id)
                 continue
             try:
                 manager.set(session, item.id, item)
             except ValidationError as exc:  # (refused whole: nothing of it is pending)
                 refused.append(f"{item.id}: {exc}")
                 continue
-            written += 1
+            written.add(item.id)
             cut_written = cut_written or was_cut(item)
-    return count, written, kept, cut_written, tuple(refused)
+    return len(counted), len(written), len(kept), cut_written, tuple(refused)
 
 
 async def _note_cut(

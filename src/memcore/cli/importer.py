@@ -151,7 +151,8 @@ def cmd_import_claude_code(args: argparse.Namespace, out: TextIO) -> int:
     if not args.session:  # (each file's own id: one no store can take is its session's alone)
         sessions = _storable_sessions(sessions, out)
         transcripts = [t for files in sessions.values() for t in files]
-    items = sum(len(t.items) for t in transcripts)
+    # (an item of two files of a session, a copy of it beside it, is one item of the session)
+    items = sum(len({i.id for t in files for i in t.items}) for files in sessions.values())
     accesses = sum(len(t.accesses) for t in transcripts)
     malformed = [bad for t in transcripts for bad in t.malformed]
     print(
