@@ -76,6 +76,69 @@ def test_a_link_into_a_missing_folder_is_refused_and_nothing_is_made(
     assert link.is_symlink()
 
 
+@pytest.mark.parametrize("dry_run", [[], ["--dry-run"]])
+@pytest.mark.parametrize("which", ["settings", "mcp"])
+def test_a_named_file_in_a_missing_folder_is_refused_and_nothing_is_made(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], which: str, dry_run: list[str]
+) -> None:
+    """A mistyped ``--settings /nonexist/dir/s.json`` made ``/nonexist/dir``, which uninstall
+    then left: refused as a link into a missing folder is."""
+    missing = tmp_path / "newdir" / "a" / "settings.json"
+    settings, mcp = (
+        (missing, tmp_path / "m.json")
+        if which == "settings"
+        else (
+            tmp_path / "s.json",
+            missing,
+        )
+    )
+    assert _install(settings, mcp, *dry_run) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert f"{missing} is in a folder that does not exist" in err
+    assert "nothing was changed" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_named_projects_missing_claude_folder_is_made_and_said(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Another project's ``.claude/settings.json``, named: its ``.claude`` folder is made, as
+    the project scope makes it, and the output names it (``--dry-run`` too)."""
+    settings, mcp = tmp_path / ".claude" / "settings.json", tmp_path / ".mcp.json"
+    assert _install(settings, mcp, "--dry-run") == 0
+    assert f"{settings}: would create, and would make the folder {settings.parent}\n" in (
+        capsys.readouterr().out
+    )
+    assert list(tmp_path.iterdir()) == []
+    assert _install(settings, mcp) == 0
+    assert f"{settings}: created, and made the folder {settings.parent}\n" in (
+        capsys.readouterr().out
+    )
+    assert _install(tmp_path / "no" / ".claude" / "settings.json", mcp) == 1
+    assert not (tmp_path / "no").exists()
+
+
+def test_the_user_scope_on_a_fresh_home_says_it_makes_its_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No ``~/.claude`` yet: install makes it (Claude Code's own folder) and says so; uninstall
+    takes it away again."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("CLAUDE_CONFIG_DIR", raising=False)
+    assert main(["install-claude-code", "--dry-run"]) == 0
+    folder = home / ".claude"
+    assert f"would make the folder {folder}\n" in capsys.readouterr().out
+    assert main(["install-claude-code"]) == 0
+    assert f"{folder / 'settings.json'}: created, and made the folder {folder}\n" in (
+        capsys.readouterr().out
+    )
+    assert main(["uninstall-claude-code"]) == 0
+    assert list(home.iterdir()) == []
+
+
 @pytest.mark.parametrize("command", ["install-claude-code", "uninstall-claude-code"])
 def test_a_symlink_loop_is_refused_and_stays_a_link(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str

@@ -44,6 +44,7 @@ from memcore.claude_code.install_merge import (
     without_hooks,
     without_server,
 )
+from memcore.errors import ValidationError
 from memcore.home import home_dir
 
 Scope = Literal["user", "project"]
@@ -100,6 +101,9 @@ class FileChange:
     #: backups uninstall leaves: they hold what the file it leaves does not (the user's edits
     #: since, or what an earlier installer replaced); said, for the user to compare
     kept_backups: list[Path] = field(default_factory=list)
+    #: folders install makes for the file (a default one only: ``~/.claude``, a project's
+    #: ``.claude``), outermost first; said, ``--dry-run`` too
+    new_folders: list[Path] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -155,6 +159,7 @@ def _plan_install(path: Path, add: Transform, strip: Transform, replace: bool) -
     new, notes = add(data)
     after = before if new == data and before is not None else dump(new)
     change = FileChange(path, before, after, target=target, notes=notes)
+    change.new_folders = _missing_folders(real.parent) if after != before else []
     if before is None or after == before or not (replace or strip(data)[0] == data):
         return change
     for backup in backups_of(real):
@@ -164,6 +169,31 @@ def _plan_install(path: Path, add: Transform, strip: Transform, replace: bool) -
                 return change
     change.backup, change.new_backup = next_backup(real), True
     return change
+
+
+def _missing_folders(folder: Path) -> list[Path]:
+    """``folder`` and those of its parents that do not exist, outermost first."""
+    missing = []
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    return missing[::-1]
+
+
+def _check_named(path: Path) -> None:
+    """Refuse a file the user named (``--settings``, ``--mcp-config``) in a folder that does
+    not exist, as a symlink into one is: a mistyped path would have install make folders
+    (``/nonexist/dir`` at the root) that uninstall could not tell from the user's own. A
+    project's ``.claude`` folder may be missing (the project scope makes it, and uninstall
+    removes it again when empty)."""
+    parent = path.parent
+    if parent.name == ".claude" and not parent.exists():
+        parent = parent.parent
+    if not path.is_symlink() and not parent.exists():
+        raise ValidationError(
+            f"{path} is in a folder that does not exist: make the folder, or name another "
+            "file; nothing was changed"
+        )
 
 
 def _plan_uninstall(path: Path, strip: Transform) -> FileChange:
@@ -259,7 +289,8 @@ def plan(
     """The changes install (or uninstall) makes; nothing is written until ``apply()``.
 
     Both files are read and checked before either is changed: a file that is not a JSON object
-    (or a symlink loop) raises :class:`ValidationError` and nothing is written. ``server=False``
+    (or a symlink loop), or a file named in ``settings`` or ``mcp_config`` whose folder does
+    not exist, raises :class:`ValidationError` and nothing is written. ``server=False``
     (an install where the ``mcp`` package is missing, so that the server could not start)
     leaves the MCP servers' file alone; uninstall always plans both. ``replace``: install puts
     its entries in place of another memcore's (or another ``memcore`` server), which it
@@ -288,6 +319,9 @@ def plan(
     def add_server(data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
         return with_server(data, cmd, store, replace)
 
+    for named in (settings, mcp_config):
+        if named is not None:
+            _check_named(named)
     changes = [_plan_install(settings_path, add_hooks, strip_hooks, replace)]
     if server:
         changes.append(_plan_install(mcp_path, add_server, strip_server, replace))

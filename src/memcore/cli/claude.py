@@ -277,7 +277,7 @@ def _say_change(change: FileChange, dry_run: bool, out: TextIO) -> None:
         print(f"{name}: {done}, left alone", file=out)
     else:
         backup = f" (backup: {change.backup})" if change.backup and not change.restores else ""
-        print(f"{name}: {_what(change, dry_run)}{backup}", file=out)
+        print(f"{name}: {_what(change, dry_run)}{backup}{_folders(change, dry_run)}", file=out)
     for note in change.notes:
         print(f"  {note}", file=out)
     for kept in change.kept_backups:
@@ -286,6 +286,15 @@ def _say_change(change: FileChange, dry_run: bool, out: TextIO) -> None:
             "install, or entries an installer replaced); compare, then delete it",
             file=out,
         )
+
+
+def _folders(change: FileChange, dry_run: bool) -> str:
+    """The folders install makes (or would make) for the file, said: they were not there."""
+    if not change.new_folders:
+        return ""
+    made = "would make" if dry_run else "made"
+    plural = "s" if len(change.new_folders) > 1 else ""
+    return f", and {made} the folder{plural} " + ", ".join(map(str, change.new_folders))
 
 
 def _what(change: FileChange, dry_run: bool) -> str:
