@@ -88,7 +88,7 @@ def test_a_budget_too_small_for_a_line_is_not_a_project_without_memory(
     _save_earlier(tmp_path, url)
     assert main(["digest", "--store", url, "--project", PROJECT, "--budget", "1"]) == 1
     err = capsys.readouterr().err
-    assert "a budget of 1 tokens holds no line" in err
+    assert "a budget of 1 token holds no line" in err  # (not "1 tokens")
     assert "give a larger --budget" in err
     assert "no memory of the project" not in err
     assert "Traceback" not in err

@@ -231,7 +231,7 @@ def test_digest_within_too_small_a_budget_says_so(
     code, out, err = run_cli(capsys, "digest", "s", "--store", url, "--budget", "1")
     assert code == EXIT_ERROR
     assert out == ""
-    assert_one_line_error(err, "a budget of 1 tokens holds no line")
+    assert_one_line_error(err, "a budget of 1 token holds no line")
     code, out, _ = run_cli(capsys, "digest", "s", "--store", url, "--budget", "100")
     assert code == 0
     assert "make release" in out

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from memcore.claude_code import hooks
 from memcore.claude_code.mcp_server import MemoryService
 from memcore.claude_code.session_start import NOTE_LEAST_WORDS
 from memcore.stores import open_store
@@ -84,3 +85,27 @@ def test_a_cut_note_says_something_or_is_left_out(url: str) -> None:
         if HEADING in context:
             lines = context.split(HEADING + "\n")[1].splitlines()
             assert all(len(line.split()) > NOTE_LEAST_WORDS for line in lines)
+
+
+@pytest.mark.parametrize("at_once", [True, False], ids=["sqlite-at-once", "event-loop"])
+def test_a_budget_that_holds_none_of_the_memory_says_so_on_stderr(
+    url: str, monkeypatch: pytest.MonkeyPatch, at_once: bool
+) -> None:
+    """The hook told nothing, silently, of a project with memory at ``--budget 5``, where
+    ``memcore digest --project`` says why: now one line on stderr (stdout stays empty, exit 0);
+    a project with nothing saved still gets no line at all."""
+    if not at_once:
+        monkeypatch.setattr(hooks, "reads_at_once", lambda _url: False)
+    payload = _payload("SessionStart", "a-new-session", None, source="startup")
+    elsewhere = _payload("SessionStart", "a-new-session", None, cwd="/other/project")
+    assert _hook("session-start", payload, url, 1) == (0, "", "")  # no store yet
+    _remember(url, "Run `make lint` before a commit.", [])
+    assert _hook("session-start", elsewhere, url, 1) == (0, "", "")  # nothing saved for it
+    said = (
+        f"memcore hook session-start: a budget of 1 token holds no line of what is saved of the "
+        f"project of {PROJECT}: give a larger --budget\n"
+    )
+    assert _hook("session-start", payload, url, 1) == (0, "", said)
+    code, out, err = _hook("session-start", payload, url, 2000)
+    assert (code, err) == (0, "")
+    assert "make lint" in _context(out)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from memcore.errors import NotFoundError
 
@@ -19,23 +19,39 @@ if TYPE_CHECKING:
 Missed = tuple[str, Path]
 
 
-async def start_and_missed(
-    payload: HookPayload, store: Any, budget: int
-) -> tuple[str, list[Missed]]:
+class Start(NamedTuple):
+    """What session-start gives: its context (or, from ``start_at_once``, the hook's output),
+    the transcripts to catch up, and a line for stderr (empty: nothing to say there)."""
+
+    text: str
+    missed: list[Missed]
+    note: str = ""
+
+
+async def start_and_missed(payload: HookPayload, store: Any, budget: int) -> Start:
     """The additional context for a new (or compacted) session of the payload's project, and
     the project's transcripts whose saves were missed (from the same read of its registry:
-    :mod:`memcore.claude_code.catch_up`)."""
+    :mod:`memcore.claude_code.catch_up`). Told nothing of a project with memory, the note says
+    the budget held none of it (as ``memcore digest --project`` does): silence would read as a
+    project with no memory."""
     from memcore.claude_code import catch_up, session_start  # (here: a save needs none of it)
 
     project, records, forgotten = await session_start.project_registry(store, payload.cwd)
-    context = await session_start.start_context(
-        payload.cwd,
-        payload.session_id,
-        store,
-        budget,
-        compacted=payload.source == "compact",
-        entries=(project, records),
-    )
+
+    async def context_at(tokens: int) -> str:
+        return await session_start.start_context(
+            payload.cwd,
+            payload.session_id,
+            store,
+            tokens,
+            compacted=payload.source == "compact",
+            entries=(project, records),
+        )
+
+    context = await context_at(budget)
+    note = ""
+    if not context and await context_at(session_start.WHOLE_BUDGET):
+        note = session_start.budget_holds_none(budget, payload.cwd)
     missed = (
         catch_up.missed(
             payload.transcript_path,
@@ -47,12 +63,10 @@ async def start_and_missed(
         if catch_up.wanted()
         else []
     )
-    return context, missed
+    return Start(context, missed, note)
 
 
-def start_at_once(
-    payload: HookPayload, store_url: str | None, budget: int
-) -> tuple[str, list[Missed]]:
+def start_at_once(payload: HookPayload, store_url: str | None, budget: int) -> Start:
     """session-start's output on an SQLite store, read at once (``SQLiteReader``, ``run_now``:
     the same as the hook's asyncio path gives, from the same reads), and the transcripts to
     catch up."""
@@ -60,10 +74,10 @@ def start_at_once(
 
     try:
         with reader_of(store_url) as reader:
-            context, missed = run_now(start_and_missed(payload, reader, budget))
+            start = run_now(start_and_missed(payload, reader, budget))
     except NotFoundError:  # no store yet: nothing to say, nothing saved to catch up with
-        return "", []
-    return start_output(context), missed
+        return Start("", [])
+    return start._replace(text=start_output(start.text))
 
 
 def start_output(context: str) -> str:
@@ -76,6 +90,7 @@ def start_output(context: str) -> str:
 
 __all__ = [
     "Missed",
+    "Start",
     "start_and_missed",
     "start_at_once",
     "start_output",

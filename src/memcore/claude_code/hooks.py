@@ -56,7 +56,7 @@ from memcore.model import MemoryItem
 from memcore.stores.sqlite_reader import reads_at_once
 
 if TYPE_CHECKING:
-    from memcore.claude_code.hook_start import Missed
+    from memcore.claude_code.hook_start import Missed, Start
     from memcore.claude_code.parse_ahead import ParseAhead
 
 
@@ -425,6 +425,7 @@ def run_hook(
     stdout: TextIO | None = out or sys.stdout
     err = err or sys.stderr
     missed: list[Missed] = []
+    note = ""  # (session-start: a budget that held none of the project's memory)
     try:
         if event not in EVENTS:
             raise ValidationError(f"unknown hook event {event!r} (one of {', '.join(EVENTS)})")
@@ -434,7 +435,7 @@ def run_hook(
         if event == "session-start" and reads_at_once(store_url):
             from memcore.claude_code.hook_start import start_at_once
 
-            text, missed = start_at_once(payload, store_url, budget)
+            text, missed, note = start_at_once(payload, store_url, budget)
         else:
             saved, ahead = (
                 _look_ahead(payload, store_url, refresh=event != "stop")
@@ -446,7 +447,7 @@ def run_hook(
             import asyncio  # (not before: session-start on SQLite, and forking, without it)
 
             try:
-                text, missed = asyncio.run(_run(event, payload, store_url, budget, ahead))
+                text, missed, note = asyncio.run(_run(event, payload, store_url, budget, ahead))
             finally:
                 if ahead is not None:
                     ahead.cancel()  # (gone already when the save took its parse)
@@ -467,6 +468,8 @@ def run_hook(
                 from memcore.cli import quiet_stdout
 
                 quiet_stdout()
+    if note:
+        say(err, f"memcore hook {event}: {note}")
     if missed:  # (after the context: it is what Claude Code waits for)
         from memcore.claude_code.catch_up import launch
 
@@ -521,9 +524,9 @@ async def _run(
     store_url: str | None,
     budget: int,
     ahead: ParseAhead | None = None,
-) -> tuple[str, list[Missed]]:
-    """What the hook prints, and (session-start) the transcripts to catch up."""
-    from memcore.claude_code.hook_start import start_and_missed, start_output
+) -> Start:
+    """What the hook prints, and (session-start) the transcripts to catch up and a note."""
+    from memcore.claude_code.hook_start import Start, start_and_missed, start_output
     from memcore.stores import open_store
 
     if event in SAVING_EVENTS:
@@ -532,15 +535,15 @@ async def _run(
             await save_session(payload, store, refresh_digest=event != "stop", ahead=ahead)
         finally:
             await store.close()
-        return "", []
+        return Start("", [])
     store = open_store(store_url, read_only=True)  # only looks: never creates a store
     try:
-        context, missed = await start_and_missed(payload, store, budget)
+        start = await start_and_missed(payload, store, budget)
     except NotFoundError:  # no store yet: nothing to say, nothing saved to catch up with
-        return "", []
+        return Start("", [])
     finally:
         await store.close()
-    return start_output(context), missed
+    return start._replace(text=start_output(start.text))
 
 
 def _look_ahead(

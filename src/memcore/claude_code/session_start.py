@@ -443,6 +443,20 @@ def _as_shown(line: str, ended: bool) -> str:
 LATEST_WEIGHT = 2
 
 
+#: A budget no project's context reaches: what is told at it is all there is to tell.
+WHOLE_BUDGET = 10**9
+
+
+def budget_holds_none(budget: int, folder: str) -> str:
+    """Why a project with memory was told nothing at ``budget`` (``memcore digest --project``
+    and the session-start hook say it alike): not that it has none."""
+    tokens = f"{budget} token{'' if budget == 1 else 's'}"
+    return (
+        f"a budget of {tokens} holds no line of what is saved of the project of {folder}: "
+        "give a larger --budget"
+    )
+
+
 async def start_context(
     cwd: str,
     session_id: str,
@@ -530,6 +544,8 @@ __all__ = [
     "OWN_MORE_LEAST",
     "RECENCY_HALF",
     "SESSION_SHARE",
+    "WHOLE_BUDGET",
+    "budget_holds_none",
     "project_entries",
     "project_notes",
     "project_records",

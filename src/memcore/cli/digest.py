@@ -104,22 +104,18 @@ def _transcript_state(path: Path) -> dict[str, dict[str, MemoryItem]]:
     return {main.session_id: {item.id: item for t in parsed for item in t.items}}
 
 
-#: A budget no project's context reaches: what is told at it is all there is to tell.
-_WHOLE = 10**9
-
-
 async def _project_context(url: str | None, folder: str, budget: int) -> tuple[str, bool]:
     """What the session-start hook tells a new session at ``folder`` (no session of its own),
     and whether there is anything to tell at all (told nothing, a budget too small to hold a
     line is not a project without memory)."""
-    from memcore.claude_code.session_start import project_entries, start_context
+    from memcore.claude_code.session_start import WHOLE_BUDGET, project_entries, start_context
 
     async with reading_store(url) as store:
         entries = await project_entries(store, folder)
         text = await start_context(folder, "", store, budget, entries=entries)
         if text:
             return text, True
-        return text, bool(await start_context(folder, "", store, _WHOLE, entries=entries))
+        return text, bool(await start_context(folder, "", store, WHOLE_BUDGET, entries=entries))
 
 
 def _print_project_context(args: argparse.Namespace, out: TextIO) -> int:
@@ -130,10 +126,9 @@ def _print_project_context(args: argparse.Namespace, out: TextIO) -> int:
     if not saved:
         raise no_project_memory(folder)
     if not text:
-        raise ValidationError(
-            f"a budget of {args.budget} tokens holds no line of what is saved of the project "
-            f"of {folder}: give a larger --budget"
-        )
+        from memcore.claude_code.session_start import budget_holds_none
+
+        raise ValidationError(budget_holds_none(args.budget, folder))
     print(text, file=out)
     return 0
 
@@ -160,8 +155,8 @@ def cmd_digest(args: argparse.Namespace, out: TextIO) -> int:
         digest = session_digest(state.values(), args.budget)
         if not digest.text.strip():  # (a blank line would read as "nothing happened")
             raise ValidationError(
-                f"a budget of {args.budget} tokens holds no line of the digest of session "
-                f"{name!r}: give a larger --budget"
+                f"a budget of {args.budget} token{'' if args.budget == 1 else 's'} holds no "
+                f"line of the digest of session {name!r}: give a larger --budget"
             )
         if many:
             print(f"{'' if index == 0 else chr(10)}# Session {name}\n", file=out)
