@@ -147,6 +147,11 @@ def test_undo_lets_the_next_save_bring_it_back(
 ) -> None:
     transcript, gone = _save(tmp_path, url, EARLIER[0])
     assert _cli(capsys, "forget", gone, "--store", url)[0] == 0
+    for again in (gone, gone[:8]):  # ("the store holds nothing of session" read as a wrong id)
+        code, _, err = _cli(capsys, "forget", again, "--store", url)
+        assert code == 1
+        assert f"error: session '{gone}' is already forgotten" in err
+        assert "--undo" in err
     code, out, err = _cli(capsys, "forget", gone[:8], "--store", url, "--undo")
     assert code == 0, err
     assert f"session '{gone}' may be saved again" in out
@@ -317,7 +322,8 @@ def test_the_sessions_inactive_for_longer_than_a_number_of_days(
     for before_the_year_one in ("999999", "1e9"):  # (no date that far back: nothing that old)
         code, out, err = _cli(capsys, "forget", "--older-than", before_the_year_one, "--store", url)
         assert (code, err) == (0, "")
-        assert "0 session(s) last active more than" in out
+        # a whole number said whole ("1e+09 day(s)" was not what was typed)
+        assert f"0 session(s) last active more than {float(before_the_year_one):.0f} day" in out
 
 
 @pytest.mark.parametrize(
@@ -337,6 +343,18 @@ def test_forget_s_arguments_that_do_not_go_together(
     url = f"sqlite:///{tmp_path / 'memory.db'}"
     assert main(["forget", *args, "--store", url]) == 2
     assert "memcore forget" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("days", ["1e400", "inf"])
+def test_days_past_a_float_s_range_must_be_finite(
+    days: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``1e400`` was "a number of days, 0 or more": it is one, but infinite."""
+    url = f"sqlite:///{tmp_path / 'memory.db'}"
+    assert main(["forget", "--older-than", days, "--store", url]) == 2
+    err = capsys.readouterr().err
+    assert f"argument --older-than: a number of days must be finite (got '{days}')" in err
+    assert err.count("\n") == 1
 
 
 def test_a_project_whose_sessions_were_all_forgotten_is_listed_by_its_marks(

@@ -127,8 +127,39 @@ async def forget_session(store: Any, session_id: str, *, dry_run: bool = False) 
     nothing of it."""
     reports = await forget_sessions(store, [session_id], dry_run=dry_run)
     if not reports[0].projects and not reports[0].history_dropped and not reports[0].stored:
+        marked = await _marked_forgotten(store, session_id)
+        if marked is not None:  # (forgotten twice: "holds nothing" read as a wrong id)
+            raise NotFoundError(
+                f"session {marked!r} is already forgotten: the store holds only the mark that "
+                "keeps it from being saved again (--undo takes it away)"
+            )
         raise NotFoundError(f"the store holds nothing of session {session_id!r}")
     return reports[0]
+
+
+async def _marked_forgotten(store: Any, session_id: str) -> str | None:
+    """The session a registry marks forgotten whose id is ``session_id`` or starts with it."""
+    from memcore.stores.base import session_by_prefix
+
+    marked = sorted(await _forgotten_in(store))
+    return session_id if session_id in marked else session_by_prefix(session_id, marked)
+
+
+async def _forgotten_in(store: Any) -> set[str]:
+    """The ids of the sessions the store's registries mark forgotten."""
+    from memcore.claude_code.project import REGISTRY_PREFIX
+    from memcore.sync import DistributedMemoryManager
+
+    manager = DistributedMemoryManager(storage_backend=store, replica_id="memcore-forget")
+    try:
+        marked: set[str] = set()
+        for registry in sorted(await store.list_sessions()):
+            if registry.startswith(REGISTRY_PREFIX):
+                await manager.sync_session_memory(registry)
+                marked |= forgotten_ids(manager.state(registry).values())
+        return marked
+    finally:
+        await manager.close()
 
 
 async def forget_sessions(
@@ -275,24 +306,18 @@ async def remember_session(store: Any, session_id: str) -> tuple[str, list[str]]
     import brings it back. ``session_id`` may be the start of the id. Returns the session and
     the projects whose mark was taken; ``NotFoundError`` when no registry marks it forgotten."""
     from memcore.claude_code.project import REGISTRY_PREFIX, registry_key
-    from memcore.stores.base import session_by_prefix
     from memcore.sync import DistributedMemoryManager
 
+    found = await _marked_forgotten(store, session_id)
     manager = DistributedMemoryManager(storage_backend=store, replica_id="memcore-forget")
     try:
         registries = [n for n in await store.list_sessions() if n.startswith(REGISTRY_PREFIX)]
-        marked: set[str] = set()
-        for registry in sorted(registries):
-            await manager.sync_session_memory(registry)
-            marked |= forgotten_ids(manager.state(registry).values())
-        found = (
-            session_id if session_id in marked else session_by_prefix(session_id, sorted(marked))
-        )
         if found is None:
             raise NotFoundError(f"session {session_id!r} is not marked forgotten")
         projects = []
         key = registry_key(found)
         for registry in sorted(registries):
+            await manager.sync_session_memory(registry)
             held = manager.get(registry, key)
             if held is not None and is_forgotten(held):
                 manager.delete(registry, key)

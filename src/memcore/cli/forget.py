@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from typing import TextIO
 
 from memcore.cli._parser import Subparsers, UsageError, _add
@@ -54,14 +55,23 @@ def register(sub: Subparsers) -> None:
 
 
 def _days(text: str) -> float:
-    """An argparse type: a number of days, 0 or more."""
+    """An argparse type: a number of days, 0 or more, and finite (``1e400`` reads as infinity,
+    which no session is older than)."""
     try:
         days = float(text)
     except ValueError:
         days = -1.0
-    if not days >= 0 or days == float("inf"):
+    if math.isinf(days):
+        raise argparse.ArgumentTypeError(f"a number of days must be finite (got {text!r})")
+    if not days >= 0:
         raise argparse.ArgumentTypeError(f"a number of days, 0 or more (got {text!r})")
     return days
+
+
+def _days_said(days: float) -> str:
+    """``days`` as the user would write it: a whole number whole (``99999999``, not
+    ``1e+08``), any other the shortest way that reads back the same."""
+    return str(int(days)) if days.is_integer() and days < 1e16 else repr(days)
 
 
 def _resolved(session: str, among: list[str]) -> str:
@@ -94,8 +104,8 @@ async def _forget(args: argparse.Namespace, folder: str | None, out: TextIO) -> 
         print(f"  history dropped in {', '.join(dropped)}", file=out)
     if args.older_than is not None:
         print(
-            f"{len(reports)} session(s) last active more than {args.older_than:g} day(s) ago "
-            f"{'would be ' if args.dry_run else ''}forgotten",
+            f"{len(reports)} session(s) last active more than {_days_said(args.older_than)} "
+            f"day(s) ago {'would be ' if args.dry_run else ''}forgotten",
             file=out,
         )
 
