@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from memcore.claude_code.hook_input import read_payload, whole_object
 from memcore.claude_code.hooks import HookPayload, locate_session
-from memcore.errors import ValidationError
+from memcore.errors import NotFoundError, ValidationError
 from tests.claude_code_support import DATA
 from tests.claude_hooks_support import EARLIER, _payload, _place, _read_state
 
@@ -219,3 +219,18 @@ def test_a_relative_transcript_path_is_the_session_s_own_folder_s(tmp_path: Path
     checked, files = locate_session(payload)  # (this process's folder is another one)
     assert checked.session_id == session
     assert files[0] == tmp_path / "t" / f"{session}.jsonl"
+
+
+def test_a_transcript_path_that_is_no_regular_file_is_said_as_what_it_is(tmp_path: Path) -> None:
+    """``"transcript_path": "/dev/zero"`` was "no transcript file at /dev/zero", as if missing;
+    it is a device (a folder, a FIFO alike), said as the commands say it."""
+    fifo = tmp_path / "s.jsonl"
+    os.mkfifo(fifo)
+    for path, kind in (("/dev/zero", "a device"), (str(tmp_path), "a folder"), (fifo, "a FIFO")):
+        payload = HookPayload("s", "/home/alice/shop", str(path), "Stop")
+        with pytest.raises(ValidationError) as caught:
+            locate_session(payload)
+        assert str(caught.value) == f"the transcript {path} is {kind}, not a regular file"
+    missing = HookPayload("s", "/home/alice/shop", str(tmp_path / "gone.jsonl"), "Stop")
+    with pytest.raises(NotFoundError, match="no transcript file at"):
+        locate_session(missing)

@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from memcore.claude_code.discovery import HEAD_BYTES, transcript_head
 from memcore.claude_code.worktrees import Tree, linked_tree, project_folder
-from memcore.errors import NotFoundError, ValidationError
+from memcore.errors import MemcoreError, NotFoundError, ValidationError
 
 
 def session_files(transcript: Path, session_id: str) -> list[Path]:
@@ -57,6 +57,23 @@ def names_cwd(transcript: Path, cwd: str) -> bool:
     return False
 
 
+def no_transcript_file(path: Path) -> MemcoreError:
+    """Why ``path``, which is no regular file, is no transcript: missing, or what it is instead
+    (``/dev/zero`` is a device: "no transcript file at /dev/zero" said it was not there)."""
+    from memcore.file_kinds import kind_of
+    from memcore.os_errors import os_reason
+
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return NotFoundError(f"no transcript file at {path}")
+    except OSError as exc:  # (ENOTDIR, a loop: in memcore's words)
+        return NotFoundError(f"no transcript file at {path} ({os_reason(exc)})")
+    kind = kind_of(mode)
+    said = kind if kind.startswith("not ") else f"{kind}, not a regular file"
+    return ValidationError(f"the transcript {path} is {said}")
+
+
 class CheckedTranscript(NamedTuple):
     """A transcript that belongs to a hook's payload, and the project it is filed under."""
 
@@ -86,7 +103,7 @@ def check_transcript(transcript: Path, session_id: str | None, cwd: str) -> Chec
     must not file someone else's transcript.
     """
     if not transcript.is_file():
-        raise NotFoundError(f"no transcript file at {transcript}")
+        raise no_transcript_file(transcript)
     if not os.access(transcript, os.R_OK):
         raise ValidationError(f"the transcript {transcript} is not readable")
     head = transcript_head(transcript)
@@ -151,4 +168,11 @@ def _holds_a_record(transcript: Path) -> bool:
     return False
 
 
-__all__ = ["CheckedTranscript", "check_transcript", "inside", "names_cwd", "session_files"]
+__all__ = [
+    "CheckedTranscript",
+    "check_transcript",
+    "inside",
+    "names_cwd",
+    "no_transcript_file",
+    "session_files",
+]

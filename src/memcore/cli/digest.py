@@ -81,7 +81,9 @@ def _transcript_path(args: argparse.Namespace) -> Path | None:
     if "://" in word or not (word.endswith(".jsonl") or (named and path.is_file())):
         return None  # (a word with a separator naming no file: a bad session id, said as one)
     if not path.is_file():
-        raise NotFoundError(f"no transcript file at {path}")
+        from memcore.claude_code.transcript_checks import no_transcript_file
+
+        raise no_transcript_file(path)
     if args.store is not None:
         raise UsageError("memcore digest", "a transcript file is read with no store: drop --store")
     return path

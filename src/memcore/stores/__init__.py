@@ -48,9 +48,7 @@ def open_store(url: str | None = None, *, read_only: bool = False, create: bool 
     """
     if url is None:
         url = default_url()
-    if not isinstance(url, str):
-        raise ValidationError(f"a store URL is a string (got {type(url).__name__})")
-    scheme = urlsplit(url).scheme.lower()
+    scheme = _scheme(url)
     if scheme == "memory":
         from memcore.stores.memory import MemoryStore
 
@@ -66,6 +64,18 @@ def open_store(url: str | None = None, *, read_only: bool = False, create: bool 
     raise _unknown_scheme(url)
 
 
+def _scheme(url: object) -> str:
+    """The scheme of the store URL ``url``, lower case; ``ValidationError`` for no string, and
+    for one Python's URL parser refuses (``redis://[::1``: "Invalid IPv6 URL", a bare
+    ``ValueError`` the hooks said as it was), naming the URL (its password masked)."""
+    if not isinstance(url, str):
+        raise ValidationError(f"a store URL is a string (got {type(url).__name__})")
+    try:
+        return urlsplit(url).scheme.lower()
+    except ValueError as exc:
+        raise ValidationError(f"invalid store URL {mask_url(url)!r}: {exc}") from None
+
+
 def _unknown_scheme(url: str) -> ValidationError:
     return ValidationError(
         f"unknown store URL {mask_url(url)!r}: use memory://, sqlite:///path, "
@@ -76,9 +86,7 @@ def _unknown_scheme(url: str) -> ValidationError:
 def check_store_url(url: str) -> str:
     """``url`` if it names a store memcore can open (its scheme known, its path and parameters
     well formed), else ``ValidationError``: read, never opened, so nothing is created."""
-    if not isinstance(url, str):
-        raise ValidationError(f"a store URL is a string (got {type(url).__name__})")
-    scheme = urlsplit(url).scheme.lower()
+    scheme = _scheme(url)
     if scheme == "sqlite":
         from memcore.stores.sqlite_schema import parse_sqlite_url
 
