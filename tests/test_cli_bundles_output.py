@@ -304,6 +304,23 @@ def test_a_link_to_the_store_is_refused(work: Path, link: str) -> None:
     assert _digest_of(store) == before
 
 
+@pytest.mark.parametrize("named", ["absolute", "symlink"])
+def test_the_store_s_file_named_as_it_is_is_named_once(work: Path, named: str) -> None:
+    """``-o`` naming the store's file by its own path said "X is X, a file of the store"; the
+    path it is (``../store.db is /.../store.db``) is said only when it adds something."""
+    store = work.parent / "store.db"
+    if named == "symlink":
+        (work / "out.mcz").symlink_to(store)
+    output = str(store) if named == "absolute" else "out.mcz"
+    proc = compress(work, output)
+    assert proc.returncode == EXIT_USAGE
+    said = f"{output} (a link to {store})" if named == "symlink" else output
+    assert_one_line_error(
+        proc.stderr.decode(),
+        f"argument -o/--output: {said} is a file of the store read from, which the bundle",
+    )
+
+
 def test_the_default_store_and_the_url_before_the_session_are_refused(work: Path) -> None:
     """The store named as ``URL SESSION`` (the older form), and the default store (no --store),
     are checked as --store is."""

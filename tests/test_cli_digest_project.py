@@ -85,10 +85,14 @@ def test_a_budget_too_small_for_a_line_is_not_a_project_without_memory(
     tmp_path: Path, url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Memory saved but a budget that holds none of it was told "no memory ... is saved"."""
-    _save_earlier(tmp_path, url)
+    session = _save_earlier(tmp_path, url)[0][1]
     assert main(["digest", "--store", url, "--project", PROJECT, "--budget", "1"]) == 1
     err = capsys.readouterr().err
     assert "a budget of 1 token holds no line" in err  # (not "1 tokens")
     assert "give a larger --budget" in err
     assert "no memory of the project" not in err
     assert "Traceback" not in err
+    # a session's own digest alike
+    assert main(["digest", "--store", url, session, "--budget", "1"]) == 1
+    err = capsys.readouterr().err
+    assert f"a budget of 1 token holds no line of the digest of session '{session}'" in err

@@ -96,6 +96,22 @@ async def test_demo_ingests_claude_code_transcripts(
     assert report.sync["checksums_equal"]
 
 
+def test_a_budget_of_one_token_is_said_so(
+    memcore_home: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Said "budget 1 tokens": one token is singular (transcripts with no critical item, which the
+    overflow step could not evict, fit a budget of 1)."""
+    projects = write_claude_home(tmp_path / ".claude")
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(projects.parent))
+    code = main(["demo", "--budget", "1", "--store", f"sqlite:///{memcore_home}/cc.db"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "4. overflow: budget 1 token, session " in out
+
+
 async def test_the_demo_counts_an_item_copied_into_two_transcripts_once(
     memcore_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -520,8 +520,9 @@ def render_report(report: DemoReport, console: Console) -> None:
     o = report.overflow
     actions = "; ".join(o["actions"]) or "none needed"
     console.print(
-        f"4. overflow: budget {o['budget']:,} tokens, session {o['tokens_before']:,} -> "
-        f"{o['final_tokens']:,} tokens ({o['tokens_saved']:,} saved); actions: {actions}"
+        f"4. overflow: budget {o['budget']:,} token{'' if o['budget'] == 1 else 's'}, "
+        f"session {o['tokens_before']:,} -> {o['final_tokens']:,} tokens "
+        f"({o['tokens_saved']:,} saved); actions: {actions}"
     )
     p = report.prefetch
     if p.get("scored_on"):

@@ -222,9 +222,12 @@ def _refuse_store_file(output: str, real: Path, url: str | None) -> None:
     writes not yet checkpointed."""
     for path in store_files(url):
         if _same_file(real, path):
+            note = _link_note(output, real)
+            # (the store's file named once: not "X is X" when -o names it, or its link's note does)
+            said = output == str(path) or (bool(note) and real == path)
             raise UsageError(
                 "memcore compress",
-                f"argument -o/--output: {output}{_link_note(output, real)} is {path}, a file "
+                f"argument -o/--output: {output}{note} is {'' if said else f'{path}, '}a file "
                 "of the store read from, which the bundle would replace: give another file",
             )
 
