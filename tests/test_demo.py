@@ -112,6 +112,37 @@ def test_a_budget_of_one_token_is_said_so(
     assert "4. overflow: budget 1 token, session " in out
 
 
+def test_notes_given_for_a_run_on_transcripts_are_said_not_to_apply(
+    memcore_home: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``--notes 3`` was silently ignored when transcripts were there: --help says it, and a
+    run given it says so in one line (on stderr; none when it was not given)."""
+    projects = write_claude_home(tmp_path / ".claude")
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(projects.parent))
+    store = ["--store", f"sqlite:///{memcore_home}/cc.db"]
+    assert main(["demo", "--notes", "3", *store]) == 0
+    out, err = capsys.readouterr()
+    assert "Claude Code transcript file(s)" in out
+    assert err == (
+        "memcore demo: --notes 3 did not apply: the demo ran on Claude Code transcripts "
+        "(--no-transcripts runs it on notes)\n"
+    )
+    assert main(["demo", *store]) == 0
+    assert capsys.readouterr().err == ""
+    assert main(["demo", "--notes", "3", "--no-transcripts", *store]) == 0
+    out, err = capsys.readouterr()
+    assert "1. ingest: 3 notes from the standard library's docstrings;" in out
+    assert err == ""
+    with pytest.raises(SystemExit):
+        main(["demo", "--help"])
+    assert "not used when the demo runs on Claude Code transcripts" in " ".join(
+        capsys.readouterr().out.split()
+    )
+
+
 async def test_the_demo_counts_an_item_copied_into_two_transcripts_once(
     memcore_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

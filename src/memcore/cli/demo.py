@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import TextIO
 
 from memcore.cli._parser import Subparsers, _add, _positive_int
@@ -41,8 +42,9 @@ def register(sub: Subparsers) -> None:
         "--notes",
         metavar="N",
         type=_notes_count,
-        default=600,
-        help=f"how many notes, {MIN_NOTES} to {MAX_NOTES:,} (default: 600)",
+        default=None,  # (given or not: told apart, to say when it does not apply)
+        help=f"how many notes, {MIN_NOTES} to {MAX_NOTES:,} (default: {DEFAULT_NOTES}); not "
+        "used when the demo runs on Claude Code transcripts (--no-transcripts uses the notes)",
     )
     p.add_argument("--seed", type=int, default=7, help="random seed for the notes (default: 7)")
     p.add_argument(
@@ -54,6 +56,8 @@ def register(sub: Subparsers) -> None:
     )
 
 
+#: The notes the demo makes without transcripts when ``--notes`` is not given.
+DEFAULT_NOTES = 600
 #: ``memcore.demo.MIN_ITEMS`` (not imported from there: the command line builds its parser
 #: without importing what each command runs; a test holds them equal)
 MIN_NOTES = 3
@@ -100,7 +104,7 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
             args.store,
             transcripts=args.transcripts,
             use_transcripts=not args.no_transcripts,
-            notes=args.notes,
+            notes=DEFAULT_NOTES if args.notes is None else args.notes,
             seed=args.seed,
             budget=args.budget,
             progress=progress,
@@ -109,5 +113,11 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
             report = run(demo)
         finally:
             close_unstarted(demo)  # (Ctrl-C before it ran: no "never awaited" warning)
+    if args.notes is not None and report.source == "claude-code":  # (said, not silently)
+        print(
+            f"memcore demo: --notes {args.notes} did not apply: the demo ran on Claude Code "
+            "transcripts (--no-transcripts runs it on notes)",
+            file=sys.stderr,
+        )
     render_report(report, console)
     return 0
