@@ -16,6 +16,7 @@ from memcore.claude_code.mcp_answers import format_hits
 from memcore.claude_code.mcp_server import (
     KINDS,
     MAX_DIGEST_BUDGET,
+    MAX_NOTE_CHARS,
     MAX_SESSIONS_SHOWN,
     MIN_DIGEST_BUDGET,
     MemoryService,
@@ -49,6 +50,7 @@ async def test_memcores_errors_reach_the_client_as_its_messages(tmp_path: Path) 
     params = server_params(f"sqlite:///{tmp_path / 'memory.db'}", PROJECT)
     calls: list[tuple[str, dict[str, Any], str]] = [
         ("remember", {"content": "   "}, "content must be non-empty text"),
+        ("remember", {"content": "x" * (MAX_NOTE_CHARS + 1)}, "more than a note holds"),
         ("recall", {"query": "x", "k": 0}, "k must be a whole number from 1 to 50 (got 0)"),
         ("recall", {"query": "x", "k": 51}, "(got 51)"),
         ("digest", {"budget": 5}, f"from {MIN_DIGEST_BUDGET} to {MAX_DIGEST_BUDGET} (got 5)"),
@@ -100,6 +102,7 @@ async def test_kind_and_priority_are_choices_in_the_schema(tmp_path: Path) -> No
         assert set(properties["priority"]["enum"]) == {"critical", "high", "normal", "low"}
         described = tools["digest"].description or ""
         assert f"{MIN_DIGEST_BUDGET} to {MAX_DIGEST_BUDGET}" in described
+        assert f"at most {MAX_NOTE_CHARS:,} characters" in (tools["remember"].description or "")
     finally:
         await service.close()
         await store.close()
@@ -121,6 +124,23 @@ async def _file_session(service: MemoryService, session: str, digest: str) -> No
     service.manager.set(session, "x", MemoryItem("x", "The user asked: fix the cart totals."))
     await service.manager.sync_session_memory(service.registry)
     await service.manager.sync_session_memory(session)
+
+
+async def test_a_note_longer_than_a_note_holds_is_refused_and_nothing_saved(
+    service: MemoryService,
+) -> None:
+    """A 3,000,000-character note was stored, to be read whole by every recall that hit it: a
+    note past ``MAX_NOTE_CHARS`` is refused, naming the limit, so the model says it shorter."""
+    whole = await service.remember("  " + "y" * MAX_NOTE_CHARS + "\n")  # (the ends not counted)
+    assert len(MemoryItem.coerce(service.manager.get(service.notes, whole)).content) == 4000
+    for size in (MAX_NOTE_CHARS + 1, 3_000_000):
+        with pytest.raises(ValidationError) as refused:
+            await service.remember("z" * size)
+        assert str(refused.value) == (
+            f"content is {size:,} characters, more than a note holds ({MAX_NOTE_CHARS:,}): "
+            "nothing was saved; say it in fewer words, or as several notes"
+        )
+    assert list(service.manager.state(service.notes)) == [whole]
 
 
 @pytest.mark.parametrize("budget", [0, 5, MIN_DIGEST_BUDGET - 1, MAX_DIGEST_BUDGET + 1, 10**8])

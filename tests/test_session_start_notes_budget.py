@@ -16,7 +16,7 @@ from memcore.tokens import count_tokens
 from tests.claude_hooks_support import PROJECT, _context, _hook, _payload
 
 HEADING = "## Remembered for this project"
-CRITICAL = "CRITICAL: never push to main directly. " + "word " * 3000
+CRITICAL = "CRITICAL: never push to main directly. " + "word " * 700  # (a note holds 4,000)
 LONG_TODOS = [f"todo {i}: fix the frobnicator number {i} " + "detail " * 40 for i in range(30)]
 SHORT_TODOS = ["Run `make lint` before a commit.", "Bump the schema version."]
 

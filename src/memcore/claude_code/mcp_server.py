@@ -8,18 +8,18 @@ that the hooks saved. Another project's memory is never read, recalled or forgot
 that of a folder whose notes share this one's session (``/x/a-b`` and ``/x/a/b``: see
 ``memcore.claude_code.project``): a note is this project's when it was stored with its folder.
 :class:`MemoryService` holds the logic, so it is tested without a transport. What memcore
-raises on purpose reaches the client as the SDK's ``ToolError`` with memcore's message.
+raises on purpose reaches the client as the SDK's ``ToolError`` with memcore's message
+(:mod:`memcore.claude_code.mcp_tools`).
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import importlib
 import inspect
 import os
-from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, Literal, TypeVar, get_args, get_type_hints
+from collections.abc import Iterable
+from typing import Any, Literal, get_args
 
 from memcore.claude_code.forget import forget_memory
 from memcore.claude_code.mcp_answers import (
@@ -30,6 +30,7 @@ from memcore.claude_code.mcp_answers import (
     minute,
     sessions_text,
 )
+from memcore.claude_code.mcp_tools import concise_argument_errors, tool
 from memcore.claude_code.next_actions import action_line, next_actions
 from memcore.claude_code.project import (
     NOTES_PREFIX,
@@ -64,6 +65,11 @@ MIN_DIGEST_BUDGET = 100
 MAX_DIGEST_BUDGET = 10_000
 #: The most hits one ``recall`` gives: more would fill the model's context with weak matches.
 MAX_RECALL_K = 50
+#: The longest note ``remember`` keeps, in characters: a note is one statement (the importer
+#: cuts a transcript's items at this length too, ``--max-chars``). A longer one is refused, not
+#: cut: the model says it shorter, or as several notes, and loses nothing unawares (a
+#: 3,000,000-character note was stored, to be read whole by every recall that hit it).
+MAX_NOTE_CHARS = 4000
 
 INSTRUCTIONS = (
     "memcore is this project's long-term memory across Claude Code sessions. Call `recall` "
@@ -147,6 +153,12 @@ class MemoryService:
         await self._follow()
         if not isinstance(content, str) or not content.strip():
             raise ValidationError("content must be non-empty text")
+        if len(content.strip()) > MAX_NOTE_CHARS:
+            raise ValidationError(
+                f"content is {len(content.strip()):,} characters, more than a note holds "
+                f"({MAX_NOTE_CHARS:,}): nothing was saved; say it in fewer words, or as "
+                "several notes"
+            )
         if kind not in KINDS:
             raise ValidationError(f"kind must be one of {', '.join(KINDS)} (got {kind!r})")
         level = Priority.parse(priority)
@@ -333,105 +345,6 @@ def _short_hash(text: str) -> str:
     return hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
 
 
-_F = TypeVar("_F", bound=Callable[..., Awaitable[str]])
-
-
-def _tool(server: Any, *, name: str, description: str) -> Callable[[_F], _F]:
-    """Register ``fn`` as an MCP tool (a typed stand-in for the SDK's untyped decorator).
-
-    What memcore raises on purpose (a bad argument, a session not of this project, nothing
-    saved yet) becomes the SDK's ``ToolError``: the client reads memcore's message, and the
-    server logs no traceback. Any other exception is a crash, reported as the SDK does."""
-    tool_error = _tool_error_class()
-
-    def register(fn: _F) -> _F:
-        # the types themselves, not this module's postponed strings: some mcp 1.x releases ask
-        # issubclass() of each parameter's annotation
-        fn.__annotations__ = get_type_hints(fn, include_extras=True)
-
-        @functools.wraps(fn)
-        async def guarded(*args: Any, **kwargs: Any) -> str:
-            try:
-                return await fn(*args, **kwargs)
-            except MemcoreError as exc:
-                raise tool_error(_describe(exc)) from None
-
-        server.add_tool(guarded, name=name, description=description)
-        return fn
-
-    return register
-
-
-def _concise_argument_errors(server: Any) -> None:
-    """Arguments the tool's schema refuses (checked by the SDK, through pydantic, before the
-    tool runs) reach the model as one line per argument, ``k: Input should be a valid integer
-    (got 'abc')``, instead of pydantic's report with its error codes and a web address. (mcp
-    2.x asks the server's ``call_tool`` at each request; 1.x bound it to its low-level server
-    when the server was made, so there it is registered again.) A tool's own refusal (memcore's
-    message), which the SDK wraps as "Error executing tool X: ...", reaches the model
-    unwrapped."""
-    tool_error = _tool_error_class()
-    call_tool = server.call_tool
-
-    @functools.wraps(call_tool)
-    async def call_tool_concisely(name: str, arguments: dict[str, Any], *args: Any) -> Any:
-        try:
-            return await call_tool(name, arguments, *args)
-        except tool_error as exc:
-            if isinstance(exc.__cause__, tool_error):  # memcore's own, which the SDK wrapped
-                raise exc.__cause__ from None  # ("Error executing tool digest: ...")
-            refused = _argument_errors(exc.__cause__)
-            if refused is None:
-                raise
-            raise tool_error(f"{name}: bad arguments: {refused}") from exc.__cause__
-
-    server.call_tool = call_tool_concisely
-    lowlevel = getattr(server, "_mcp_server", None)  # mcp 1.x: bound when the server was made
-    if lowlevel is not None and hasattr(lowlevel, "call_tool"):
-        takes = inspect.signature(lowlevel.call_tool).parameters  # (added in 1.10)
-        options = {"validate_input": False} if "validate_input" in takes else {}
-        lowlevel.call_tool(**options)(call_tool_concisely)
-
-
-#: How much of a refused value an argument error repeats.
-REFUSED_VALUE_SHOWN = 60
-
-
-def _argument_errors(cause: BaseException | None) -> str | None:
-    """A pydantic ``ValidationError``'s errors on one line, or None for any other cause."""
-    from pydantic import ValidationError as RefusedArguments  # the mcp package's dependency
-
-    if not isinstance(cause, RefusedArguments):
-        return None
-    parts = []
-    for error in cause.errors():
-        where = ".".join(str(part) for part in error.get("loc", ())) or "arguments"
-        part = f"{where}: {error.get('msg', 'invalid')}"
-        if error.get("type") != "missing":
-            value = repr(error.get("input"))
-            if len(value) > REFUSED_VALUE_SHOWN:
-                value = value[: REFUSED_VALUE_SHOWN - 3] + "..."
-            part += f" (got {value})"
-        parts.append(part)
-    return "; ".join(parts) or None
-
-
-def _describe(exc: MemcoreError) -> str:
-    """The error's message (a ``NotFoundError`` is a ``KeyError``, whose ``str`` is quoted)."""
-    text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
-    return text or type(exc).__name__
-
-
-def _tool_error_class() -> type[Exception]:
-    """The SDK's ``ToolError``: in ``mcp.server.mcpserver`` on mcp 2.x, ``fastmcp`` on 1.x."""
-    try:
-        module = importlib.import_module("mcp.server.mcpserver.exceptions")
-    except ImportError:
-        module = importlib.import_module("mcp.server.fastmcp.exceptions")
-    error: type[Exception] = module.ToolError
-    return error
-
-
 def _server_class() -> Any:
     """``MCPServer`` on mcp 2.x; on mcp 1.x the same class was called ``FastMCP``."""
     try:
@@ -456,9 +369,9 @@ def build_server(service: MemoryService) -> Any:
     lowlevel: Any = getattr(server, "_mcp_server", None)  # mcp 1.x: FastMCP takes no version,
     if "version" not in parameters and hasattr(lowlevel, "version"):  # and its clients would
         lowlevel.version = __version__  # see the SDK's own version as the server's
-    _concise_argument_errors(server)
+    concise_argument_errors(server)
 
-    @_tool(
+    @tool(
         server,
         name="remember",
         description=(
@@ -468,7 +381,9 @@ def build_server(service: MemoryService) -> Any:
             "functions and commands exactly). kind: fact, preference, shortcut, task, decision "
             "or todo. priority: critical, high, normal or low. Preferences, decisions, tasks and "
             "todos, and critical or high notes, are told to every later session of the project "
-            "when it starts; a plain fact is found by recall. Returns the memory's id."
+            "when it starts; a plain fact is found by recall. content: at most "
+            f"{MAX_NOTE_CHARS:,} characters (a longer note is refused, nothing saved: split it). "
+            "Returns the memory's id."
         ),
     )
     async def remember(
@@ -480,7 +395,7 @@ def build_server(service: MemoryService) -> Any:
         key = await service.remember(content, kind, priority, session)
         return f"remembered as {key}"
 
-    @_tool(
+    @tool(
         server,
         name="recall",
         description=(
@@ -502,7 +417,7 @@ def build_server(service: MemoryService) -> Any:
         hits, unmatched = await service.recall_unmatched(query, k, session)
         return format_hits(hits, query, unmatched)
 
-    @_tool(
+    @tool(
         server,
         name="forget",
         description=(
@@ -514,7 +429,7 @@ def build_server(service: MemoryService) -> Any:
         where = await service.forget(id, session)
         return f"forgot {id} (session {where})"
 
-    @_tool(
+    @tool(
         server,
         name="digest",
         description=(
@@ -528,7 +443,7 @@ def build_server(service: MemoryService) -> Any:
     async def digest(session: str | None = None, budget: int = 1500) -> str:
         return await service.digest(session, budget)
 
-    @_tool(
+    @tool(
         server,
         name="sessions",
         description=(
@@ -579,6 +494,7 @@ __all__ = [
     "INSTRUCTIONS",
     "KINDS",
     "MAX_DIGEST_BUDGET",
+    "MAX_NOTE_CHARS",
     "MAX_SESSIONS_SHOWN",
     "MIN_DIGEST_BUDGET",
     "NOTES_PREFIX",
