@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from memcore.claude_code.json_names import json_name
 from memcore.errors import ValidationError
 
 
@@ -80,21 +81,9 @@ def read_json(path: Path) -> tuple[str | None, dict[str, Any]]:
         raise ValidationError(f"{path} is not valid JSON ({why}); nothing was changed") from exc
     if not isinstance(data, dict):
         raise ValidationError(
-            f"{path} holds a JSON {_JSON_NAMES.get(type(data), type(data).__name__)}, not an "
-            "object; nothing was changed"
+            f"{path} holds a JSON {json_name(data)}, not an object; nothing was changed"
         )
     return text, data
-
-
-#: JSON's names of the values a file may hold instead of an object.
-_JSON_NAMES = {
-    type(None): "null",
-    list: "array",
-    str: "string",
-    int: "number",
-    float: "number",
-    bool: "true or false",
-}
 
 
 def read_json_quietly(path: Path) -> dict[str, Any] | None:
