@@ -44,6 +44,10 @@ LINT = (
         ("I traced it to `f`", False),
         ('`exec.Command("git", "add")` returns an error', False),
         ("Things to check:", False),  # (a lead-in of a list of its own)
+        # (names, then what they are for: "points", "detached" are no verbs there)
+        ("`hooks_claudecode_handlers.go` - for hook integration points", True),
+        ("`detached_unix.go` and `detached_other.go` - for detached subprocess pattern", True),
+        ("For each file we added tests", False),  # (a clause after it, no name before)
     ],
 )
 def test_which_items_state_nothing(sentence: str, fragment: bool) -> None:

@@ -74,6 +74,9 @@ FINGERPRINTS = {
     #     worth; "should"/"would" in thinking and "should already work", "looks like" said to the
     #     user are expectations; a failed test named marked by the check of it that passed; "not
     #     committed" marked by the commit after it; one file named both ways is one echo)
+    39: "1d67687c728e0636",  # (a list item that is names and what they are for, "`f.go` - for
+    #     hook integration points", is a fragment, said under its list's lead-in: these ten
+    #     sessions' digests at these sizes have none)
 }
 SESSIONS = (
     "entireio__cli__198393f2",

@@ -80,6 +80,7 @@ def is_fragment(sentence: str) -> bool:
         return False
     quoted = False  # in a code span
     nested = 0  # in brackets
+    first = True  # (no plain word yet)
     for token in sentence.split():
         ticks = token.count("`")
         if quoted or ticks:  # (a code span's piece, or a word holding one: a name)
@@ -94,6 +95,11 @@ def is_fragment(sentence: str) -> bool:
             continue
         word = token.strip(_WRAPS)
         lower = word.lower()
+        if first and lower not in _DASH_TOKENS:
+            # (names first, then what they are for: a phrase, no clause)
+            if lower in _PREPOSITIONS and sentence[:1] == "`":
+                return True
+            first = False
         if lower in _CLAUSE:
             if word[1:].islower() or word == "I":  # (not a name: "Uses", "PR")
                 return False
@@ -111,6 +117,14 @@ def is_fragment(sentence: str) -> bool:
         elif ("'" in lower or "\u2019" in lower) and lower.endswith(_CONTRACTED):
             return False
     return True
+
+
+#: What a list item's first plain word is when the item is a phrase, what its names are for
+#: or about ("`hooks.go` - for hook integration points", "`detached.go` - for detached
+#: subprocess pattern"): however the words after it read ("points", "detached"), no clause.
+_PREPOSITIONS = frozenset(["for", "of", "with", "from", "about", "via", "per", "like"])
+#: The marks between a name and its gloss.
+_DASH_TOKENS = frozenset(["-", "\u2013", "\u2014", ":", "=", "->", "\u2192", "and", "or", ""])
 
 
 def _name_then_verb(sentence: str) -> bool:
