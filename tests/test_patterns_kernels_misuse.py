@@ -5,14 +5,18 @@ instead of ending the run)."""
 
 from __future__ import annotations
 
+import array
+import functools
 import subprocess
 import sys
 from collections.abc import Callable
 from types import ModuleType
 
+import numpy as np
 import pytest
 
 from memcore.errors import ValidationError
+from tests.param_ids import value_id
 
 
 @pytest.fixture(scope="module")
@@ -161,3 +165,48 @@ counter = patterns.PatternCounter.__new__(patterns.PatternCounter)
 print(counter.predict(1), counter.total([1]), counter.successors([1]), counter.state())
 """
     assert run_child(script, native_kernels("patterns")) == "[] 0 {} []"
+
+
+def _outcome(call: Callable[[], object]) -> tuple[str, str]:
+    try:
+        return "ok", repr(call())
+    except Exception as exc:  # (any type: the twins must agree on it too)
+        return type(exc).__name__, str(exc)
+
+
+@pytest.mark.parametrize(
+    "batch",
+    [
+        None,
+        5,
+        "abc",
+        [1, "a"],
+        [1, True],
+        np.array([1.5, 2.0]),
+        np.array([[1, 2], [3, 4]]),
+        np.array([True, False]),
+        np.array([1, 2**63], dtype=np.uint64),
+        np.array(3),
+        np.array([1, 2, 3, 4])[::2],
+        np.array([4, 5], dtype=np.int32),
+        array.array("q", [1, 2]),
+    ],
+    ids=value_id,
+)
+def test_record_many_twins_refuse_and_count_alike(
+    twins: tuple[ModuleType, ModuleType], batch: object
+) -> None:
+    # The compiled twin took ``None`` as an empty batch, and named a numpy array's values by
+    # numpy's types ("got float64", "got ndarray", "got bool") where the pure twin reads the
+    # array's ``tolist`` ("got float", "got list", "not bool (True)").
+    counters = [impl.PatternCounter(window_size=3) for impl in twins]
+    said = []
+    for counter in counters:
+        counter.record_many([9, 8])
+        said.append(_outcome(functools.partial(counter.record_many, batch)))
+    assert said[0] == said[1]
+    if batch is None:
+        assert said[0] == ("ValidationError", "record_many takes an iterable of int ids")
+    native, pure = counters
+    assert native.accesses == pure.accesses
+    assert native.state() == pure.state()

@@ -160,12 +160,15 @@ cdef int _get_buffer(object data, Py_buffer* view) except -1:
 
 
 def xxh64(data, seed=0):
-    """Standard XXH64 of a bytes-like object (bit-exact with the reference implementation)."""
-    cdef uint64_t s = _seed_arg(seed)
+    """Standard XXH64 of a bytes-like object (bit-exact with the reference implementation).
+    The data is checked before the seed, as the pure twin checks them: two bad arguments are
+    refused for the same one."""
+    cdef uint64_t s
     cdef Py_buffer view
     cdef uint64_t h
     _get_buffer(data, &view)
     try:
+        s = _seed_arg(seed)
         if view.len >= _NOGIL_THRESHOLD:
             with nogil:
                 h = xxh64_raw(<const uint8_t*>view.buf, <size_t>view.len, s)

@@ -213,21 +213,28 @@ cdef class PatternCounter:
         """Count accesses in order, exactly as many ``record`` calls would.
 
         A C-contiguous int64 buffer (a numpy ``int64`` array, ``array('q')``) is read directly;
-        anything else is checked item by item first, so a bad batch changes nothing.
+        anything else is checked item by item first, so a bad batch changes nothing. Another
+        array is read by its ``tolist`` as the pure twin reads it, so both refuse its values
+        alike (a float array's ``float``, not numpy's ``float64``); ``None`` is refused (a
+        memoryview takes it as empty).
         """
         cdef const int64_t[::1] view
         cdef Py_ssize_t i, n
         if isinstance(items, (str, bytes, bytearray)):
             raise ValidationError("record_many takes a sequence of int ids, not a string")
-        try:
-            view = items
-        except (TypeError, ValueError, BufferError):
-            pass
-        else:
-            n = view.shape[0]
-            for i in range(n):
-                self._record(view[i])
-            return
+        if items is not None:
+            try:
+                view = items
+            except (TypeError, ValueError, BufferError):
+                pass
+            else:
+                n = view.shape[0]
+                for i in range(n):
+                    self._record(view[i])
+                return
+        tolist = getattr(items, "tolist", None)
+        if callable(tolist):
+            items = tolist()
         try:
             ids = [_item(value) for value in items]
         except TypeError as exc:
