@@ -22,6 +22,7 @@ frame (``codec="zstd"``: smaller, read by ``zstd -d``); every decoder check rais
 from __future__ import annotations
 
 import array
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -142,6 +143,10 @@ class CompressedBundle:
         }
 
 
+#: The hours a ``timedelta`` stays under (``timedelta.max`` is 999,999,999 days, 23:59:59.999999).
+HOURS_LIMIT = timedelta.max // timedelta(hours=1) + 1
+
+
 def _hours(value: timedelta | float | int, name: str) -> timedelta:
     if isinstance(value, timedelta):
         result = value
@@ -149,8 +154,18 @@ def _hours(value: timedelta | float | int, name: str) -> timedelta:
         try:
             result = timedelta(hours=value)
         except (ValueError, OverflowError) as exc:  # NaN, infinities, beyond 999,999,999 days
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValidationError(
+                    f"{name} must be a finite number of hours (got {value!r})"
+                ) from exc
+            if value < 0:
+                raise ValidationError(f"{name} must not be negative") from exc
+            # (1e300 is finite, only too large for a timedelta; a huge int is not shown: its
+            # repr may be too long to make)
+            shown = repr(value) if isinstance(value, float) or value < 10**20 else "a huge int"
             raise ValidationError(
-                f"{name} must be a finite number of hours (got {value!r})"
+                f"{name} must be under {HOURS_LIMIT:,} hours, the most a timedelta holds "
+                f"(got {shown})"
             ) from exc
     else:
         raise ValidationError(f"{name} must be a timedelta or a number of hours (got {value!r})")
@@ -502,7 +517,12 @@ def decompress_memory_hierarchy(
 ) -> CompressedBundle:
     """Every level back from a bundle made by ``compress_memory_hierarchy``; a bundle claiming
     more than ``max_payload`` decompressed bytes is refused before decoding (see
-    ``codec.decode_bundle``)."""
+    ``codec.decode_bundle``). What is no bytes at all (``None``, a str) is the caller's
+    mistake, a ``ValidationError``: ``CorruptedMemoryError`` is for bytes that are no bundle."""
+    if not isinstance(blob, (bytes, bytearray, memoryview)):
+        raise ValidationError(
+            f"decompress_memory_hierarchy takes the bytes of a bundle (got {type(blob).__name__})"
+        )
     return decode_payload(codec.decode_bundle(blob, max_payload=max_payload))
 
 

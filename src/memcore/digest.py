@@ -88,7 +88,7 @@ def session_digests(
 
     A counter that counts even the empty text as more than a budget leaves no digest that fits
     that budget: a ``ValidationError`` that says so."""
-    budgets = list(token_budgets)
+    budgets = _budgets(token_budgets)
     made = unchecked_digests(items, budgets, counter=counter, ongoing=ongoing)
     for budget, digest in zip(budgets, made, strict=True):
         if digest.tokens > budget:  # (only the empty text, which the counter says is more)
@@ -110,7 +110,7 @@ def unchecked_digests(
     """``session_digests`` for memcore's own callers, which do without a digest that cannot
     fit: where the counter counts the empty text as more than a budget, that digest is the
     empty text, its ``tokens`` over the budget."""
-    budgets = list(token_budgets)
+    budgets = _budgets(token_budgets)
     for budget in budgets:
         if isinstance(budget, bool) or not isinstance(budget, int) or budget < 0:
             raise ValidationError(f"token_budget must be an int >= 0 (got {budget!r})")
@@ -121,6 +121,20 @@ def unchecked_digests(
     count = get_token_counter() if counter is None else resolve_counter(counter)
     made: list[SessionDigest] = engine().digests(coerce_items(items), budgets, count, ongoing)
     return made
+
+
+def _budgets(token_budgets: Iterable[int]) -> list[int]:
+    """``token_budgets`` as a list, each budget checked by the caller: a single int (the
+    ``session_digest`` argument given to ``session_digests``) or a string was a bare
+    ``TypeError`` from ``list``, or a list of characters refused one by one."""
+    if isinstance(token_budgets, (str, bytes, bytearray)) or not isinstance(
+        token_budgets, Iterable
+    ):
+        raise ValidationError(
+            f"token_budgets must be a sequence of ints (got {type(token_budgets).__name__}: "
+            "for one budget, give (budget,) or call session_digest)"
+        )
+    return list(token_budgets)
 
 
 _ENGINE: list[ModuleType] = []  # the rules in use, loaded on the first digest

@@ -123,6 +123,17 @@ class SessionState:
             raise ValidationError(f"token_budget must be at most {MAX_TOKEN_BUDGET} (got more)")
         self._token_budget = int(token_budget)
 
+    @property
+    def count(self) -> TokenCounter:
+        """The token counter (checked, as the constructor takes it)."""
+        return self._count
+
+    @count.setter
+    def count(self, counter: TokenCounter | None) -> None:
+        # checked when set later too: a counter put here unchecked gave numpy's ints to the
+        # result (``final_token_count=np.int64(158)``), a float a TypeError deep in the plan
+        self._count = resolve_counter(counter)
+
     def current_time(self) -> datetime:
         return self.now if self.now is not None else to_utc_datetime(self.clock())
 

@@ -148,6 +148,20 @@ class MemoryIndex:
             with self._lock:
                 self._index.add_tokens(key, tokens)
 
+    def _prepared(self, text: str) -> str | list[str]:
+        """What the kernel indexes of a checked ``text``: itself, or its tokens (the tokenizer
+        run now, so a batch can be refused before any of it is indexed)."""
+        return text if self._tokenizer is None else self._tokens(text)
+
+    def _add_prepared(self, batch: Sequence[tuple[str, str | list[str]]]) -> None:
+        """Index ``_prepared`` texts under their checked keys, all under one hold of the lock."""
+        with self._lock:
+            for key, prepared in batch:
+                if isinstance(prepared, str):
+                    self._index.add(key, prepared)
+                else:
+                    self._index.add_tokens(key, prepared)
+
     def remove(self, key: str) -> None:
         """Remove ``key``'s text; ``NotFoundError`` when it is not indexed."""
         if not self.discard(key):
@@ -419,8 +433,8 @@ class HybridRetriever:
         return len(self.index)
 
     def _vectors_of(self, texts: Sequence[str]) -> list[tuple[float, ...]]:
-        """One unit vector per text; the first vectors ever given fix the dimension, and only
-        once all of them are accepted (a refused batch leaves the retriever as it was)."""
+        """One unit vector per text, all of the dimension of those held (or of each other, the
+        first time): the caller fixes the dimension once it keeps them."""
         given = self._embed(list(texts))
         if isinstance(given, (str, bytes)) or not isinstance(given, Iterable):
             raise ValidationError(
@@ -434,14 +448,18 @@ class HybridRetriever:
         for vector in vectors:
             units.append(_unit(vector, dim))
             dim = len(units[-1])
-        self._dim = dim
         return units
 
     def add(self, key: str, text: str) -> None:
         self.add_many({key: text})
 
     def add_many(self, texts: Mapping[str, str]) -> None:
-        """Index and embed several texts (one ``embed`` call); a key already there is replaced."""
+        """Index and embed several texts (one ``embed`` call); a key already there is replaced.
+
+        The batch is taken whole or not at all: every text is tokenized and embedded before
+        any is indexed, so a text the index's tokenizer refuses (or a refused embedding)
+        leaves the retriever as it was, replaced keys included (added one by one, the texts
+        before a refused one stayed and those after it were dropped)."""
         if not isinstance(texts, Mapping):
             raise ValidationError(
                 f"texts must be a mapping of keys to texts (got {type(texts).__name__})"
@@ -451,10 +469,12 @@ class HybridRetriever:
         ]
         if not pairs:
             return
+        prepared = [(key, self.index._prepared(text)) for key, text in pairs]
         vectors = self._vectors_of([text for _, text in pairs])
-        for (key, text), vector in zip(pairs, vectors, strict=True):
-            self.index.add(key, text)
+        self.index._add_prepared(prepared)
+        for (key, _), vector in zip(pairs, vectors, strict=True):
             self._vectors[key] = vector
+        self._dim = len(vectors[0])
 
     def remove(self, key: str) -> None:
         self.index.remove(key)

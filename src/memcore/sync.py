@@ -211,6 +211,8 @@ class DistributedMemoryManager(GroupCommit, CommitPaths, AutoSync, Lifecycle):
         session = self._session(session_id)
         if not isinstance(key, str) or key not in session.slots:  # (held keys were validated)
             validate_new_key(key)
+        if not deleted:  # (the key first: an empty key was said to be a bad value, or item id)
+            value = coerce_item(key, value)
         # encoded (and so validated) before anything changes: a rejected write changes nothing
         slot = _records.make_record(key, value, self.clock.now(), self.replica_id, deleted)
         session.write(key, slot)
@@ -222,7 +224,7 @@ class DistributedMemoryManager(GroupCommit, CommitPaths, AutoSync, Lifecycle):
         ``key`` as its id); an id that differs from ``key``, or a value that cannot be encoded,
         is a ``ValidationError`` and changes nothing.
         """
-        self._write(session_id, key, coerce_item(key, value), False)
+        self._write(session_id, key, value, False)
 
     def delete(self, session_id: str, key: str) -> None:
         """Delete ``key`` locally by writing a tombstone; pending until sync."""

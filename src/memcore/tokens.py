@@ -77,12 +77,25 @@ def checked_counter(counter: TokenCounter) -> TokenCounter:
     ``-1``, ``None``), or one past ``MAX_TOKEN_BUDGET`` (no text holds that many: ``10**400``
     was an ``OverflowError`` in the budget's float arithmetic), is a ``ValidationError`` that
     says so, not a ``TypeError`` or a division by zero deep in the budget's arithmetic.
-    memcore's own counters are taken as they are."""
-    if counter is _builtin or counter is count_tokens or getattr(counter, "_checked", False):
+    A count is given back as a plain ``int`` (``operator.index``: numpy's integers too), so
+    what memcore keeps of it in a result (``OverflowStrategy.final_token_count``) is one.
+    memcore's own counters are taken as they are, and so is one this function made."""
+    if counter is _builtin or counter is count_tokens or isinstance(counter, _CheckedCounter):
         return counter
+    return _CheckedCounter(counter)
 
-    def count(text: str) -> int:
-        tokens = counter(text)
+
+class _CheckedCounter:
+    """A counter wrapped by :func:`checked_counter`. Known by its class, not by a mark on the
+    object: a ``Mock`` has every attribute, so a mark let its numpy ints through unchecked."""
+
+    __slots__ = ("counter",)
+
+    def __init__(self, counter: TokenCounter) -> None:
+        self.counter = counter
+
+    def __call__(self, text: str) -> int:
+        tokens = self.counter(text)
         try:
             whole = operator.index(tokens)  # (numpy's integers too)
         except TypeError:
@@ -96,9 +109,6 @@ def checked_counter(counter: TokenCounter) -> TokenCounter:
                 f"the token counter returned more than {MAX_TOKEN_BUDGET} tokens for one text"
             )
         return whole
-
-    count._checked = True  # type: ignore[attr-defined]
-    return count
 
 
 __all__ = [

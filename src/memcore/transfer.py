@@ -52,6 +52,7 @@ from memcore.model import (
     utc_now,
 )
 from memcore.session_items import is_pasted_output
+from memcore.stores.base import validate_session_id
 from memcore.transfer_items import (
     AccessPattern,
     CommonTask,
@@ -468,7 +469,11 @@ class SessionKnowledgeTransfer:
             await manager.close()
 
     async def transfer_history(self, session_id: str | None = None) -> list[dict[str, Any]]:
-        """Past transfers, oldest first; only those from or into ``session_id`` when given."""
+        """Past transfers, oldest first; only those from or into ``session_id`` when given (an
+        id no session can have, ``"bad/"``, is a ``ValidationError`` as everywhere else: it
+        matched no transfer and said nothing)."""
+        if session_id is not None:
+            validate_session_id(session_id)
         state, _ = await self._read_state(HISTORY_SESSION)
         entries = []
         for item in sorted(state.values(), key=lambda i: (i.created_at, i.id)):
