@@ -88,7 +88,7 @@ def check_store_url(url: str) -> str:
     well formed), else ``ValidationError``: read, never opened, so nothing is created."""
     scheme = _scheme(url)
     if scheme == "sqlite":
-        from memcore.stores.sqlite_schema import parse_sqlite_url
+        from memcore.stores.sqlite_urls import parse_sqlite_url
 
         parse_sqlite_url(url)
     elif scheme in ("redis", "rediss", "redis+cluster", "rediss+cluster"):

@@ -172,6 +172,13 @@ def _as_given(name: str, text: str, url: str) -> None:
     ``parse_url``)."""
 
 
+def _file_path(name: str, text: str, url: str) -> None:
+    """A file's path (a TLS key, certificate or CA): one with a NUL byte, which no file name
+    can hold, failed only at the first connection, with a bare ``ValueError``."""
+    if "\x00" in text:
+        raise _bad(url, f"{name} is a file's path, and holds a NUL byte, which no file name can")
+
+
 def _whole(name: str, text: str, url: str) -> None:
     _whole_number(name, text, url)
 
@@ -204,11 +211,11 @@ _TLS_OPTIONS: dict[str, _Check] = {
     "ssl_check_hostname": _boolean,
     "ssl_min_version": _tls_version,
     "ssl_ciphers": _ciphers,
-    "ssl_keyfile": _as_given,
-    "ssl_certfile": _as_given,
+    "ssl_keyfile": _file_path,
+    "ssl_certfile": _file_path,
     "ssl_password": _as_given,  # (the key's passphrase: masked as a password is, ``mask_url``)
-    "ssl_ca_certs": _as_given,
-    "ssl_ca_path": _as_given,
+    "ssl_ca_certs": _file_path,
+    "ssl_ca_path": _file_path,
     "ssl_ca_data": _as_given,
     "ssl_include_verify_flags": _as_given,
     "ssl_exclude_verify_flags": _as_given,

@@ -81,8 +81,8 @@ from memcore.stores.sqlite_schema import (
     _packed_count,
     _parse_incarnation,
     _to_signed,
-    parse_sqlite_url,
 )
+from memcore.stores.sqlite_urls import parse_sqlite_url
 
 
 class SQLiteStore(SQLiteLockedSync):

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from memcore.stores.base import BackupInfo, Snapshot, validate_session_id
 from memcore.stores.sqlite_file import SQLiteFile
-from memcore.stores.sqlite_schema import parse_sqlite_url
+from memcore.stores.sqlite_urls import parse_sqlite_url
 
 _T = TypeVar("_T")
 

@@ -14,16 +14,15 @@ import sqlite3
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
 
 import msgpack
 
-from memcore.errors import BackendError, CorruptedMemoryError, ValidationError
+from memcore.errors import BackendError, CorruptedMemoryError
 from memcore.stores.base import Incarnation
+from memcore.stores.sqlite_urls import parse_sqlite_url as parse_sqlite_url  # (its old home)
 
 _APPLICATION_ID = 0x6D656D63  # "memc": marks a file as a memcore database
 _SCHEMA_VERSION = 3
-_DEFAULT_TIMEOUT = 5.0
 _U64 = 1 << 64
 _I64_LIMIT = 1 << 63
 # The journal keeps one row per commit, its id the session's number (meta.number) shifted left
@@ -297,38 +296,6 @@ _DAMAGE_MARKERS = (
     "corrupt",
     "could not decode",
 )
-
-
-def parse_sqlite_url(url: str) -> tuple[str, float, str]:
-    """``(path, timeout, synchronous)`` from a ``sqlite:///...`` URL; ``ValidationError`` if bad.
-
-    Parsed by hand (not ``urlsplit``) so a path is taken literally, percent signs included.
-    """
-    if not isinstance(url, str) or not url.lower().startswith("sqlite://"):
-        raise ValidationError(f"not an sqlite URL: {url!r}")
-    rest = url[len("sqlite://") :]
-    rest, _, query = rest.partition("?")
-    if not rest.startswith("/") or len(rest) < 2:
-        raise ValidationError(
-            f"invalid sqlite URL {url!r}: use sqlite:///relative/path.db or sqlite:////abs/path.db"
-        )
-    path = rest[1:]
-    timeout, synchronous = _DEFAULT_TIMEOUT, "NORMAL"
-    for name, value in parse_qsl(query, keep_blank_values=True):
-        if name == "timeout":
-            try:
-                timeout = float(value)
-            except ValueError:
-                timeout = -1.0
-            if not 0 <= timeout <= 3600:
-                raise ValidationError(f"invalid sqlite timeout {value!r}: seconds in [0, 3600]")
-        elif name == "synchronous":
-            synchronous = value.upper()
-            if synchronous not in ("NORMAL", "FULL"):
-                raise ValidationError(f"invalid sqlite synchronous {value!r}: normal or full")
-        else:
-            raise ValidationError(f"unknown sqlite URL parameter {name!r}")
-    return path, timeout, synchronous
 
 
 #: Up to this many rows, a commit writes its items with one multi-row statement (numbered
