@@ -47,11 +47,15 @@ StoreArg = str | Store | None
 
 
 @asynccontextmanager
-async def opened_store(store: StoreArg, *, create: bool = True) -> AsyncIterator[Store]:
+async def opened_store(
+    store: StoreArg, *, create: bool = True, read_only: bool = False
+) -> AsyncIterator[Store]:
     """A URL (or None: the default store) is opened and closed here; a store object is lent.
-    ``create=False``: a missing SQLite file is a ``NotFoundError``, not a new store."""
+    ``create=False``: a missing SQLite file is a ``NotFoundError``, not a new store;
+    ``read_only``: an SQLite file is opened read-only (see ``open_store``), for callers that
+    only look and must leave the file as it is."""
     if store is None or isinstance(store, str):
-        opened, owned = open_store(store, create=create), True
+        opened, owned = open_store(store, read_only=read_only, create=create), True
     else:
         opened, owned = resolve_store(store)
     try:

@@ -121,16 +121,21 @@ async def verify_session(
 ) -> SessionHealth:
     """Decode every stored record of a session, recompute its digest and compare it with the
     kept one. ``deep`` also decodes every backup and journal entry (what recovery would need),
-    which costs time proportional to their size. Reads only; never writes."""
+    which costs time proportional to their size.
+
+    Reads only; never writes: a URL is opened read-only and must name an existing store (a
+    missing SQLite file is a ``NotFoundError``, not a new store; an older schema is upgraded
+    in place first, as every read-only open does)."""
     validate_session_id(session_id)
-    async with opened_store(store) as opened:
+    async with opened_store(store, create=False, read_only=True) as opened:
         return await _verify(opened, session_id, deep)
 
 
 async def verify_store(store: StoreArg = None, *, deep: bool = False) -> StoreHealth:
     """``verify_session`` for every session of a store; a session that cannot be read at all
-    is in the report as not ok (its problem says why), and the others are still checked."""
-    async with opened_store(store) as opened:
+    is in the report as not ok (its problem says why), and the others are still checked.
+    Opens a URL as ``verify_session`` does."""
+    async with opened_store(store, create=False, read_only=True) as opened:
         sessions = sorted(await opened.list_sessions())
         reports = [await _verify_or_unreadable(opened, session, deep) for session in sessions]
         return StoreHealth(opened.url, tuple(reports))

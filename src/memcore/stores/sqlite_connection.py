@@ -309,30 +309,44 @@ class SQLiteConnection(SQLiteFile):
         return conn
 
     def _check_claimed(self, conn: sqlite3.Connection) -> None:
-        """Refuse, before writing anything into it, a file that another program made (it keeps
-        its journal mode and every byte), and with ``create=False`` a file that holds no store
-        yet (an empty file: a command that only works on a store must not make one there)."""
-        found, tables = self._claim(conn)
+        """Refuse, before writing anything into it (no journal mode, no page size: it keeps
+        every byte), a file that another program made, and with ``create=False`` a file that
+        holds no store yet (an empty file: a command that only works on a store must not make
+        one there). A file holding memcore's tables but not its id is looked at again under
+        the write lock, which the store making it holds until both are in: then it is
+        memcore's, or another program's that happens to name a table ``items``."""
+        found, tables, empty = self._claim(conn)
+        if found == 0 and not empty and tables <= _MEMCORE_TABLES:
+            found, tables, empty = self._claim(conn, locked=True)
         if found == _APPLICATION_ID:
             return
-        if found != 0 or not tables <= _MEMCORE_TABLES:
+        if found != 0 or not empty:
             raise BackendError(f"{self.path!r} is an SQLite file not made by memcore")
-        if not tables and not self.create:
+        if not self.create:
             raise NotFoundError(f"no memcore store at {self.path!r} (an empty file)")
-        # (memcore's tables without its id: another store of this file is making it right now,
-        # and ``_init_schema`` decides under the write lock)
 
-    def _claim(self, conn: sqlite3.Connection) -> tuple[int, frozenset[str]]:
-        """The file's application id and its tables' names (a plain read: it writes nothing,
-        not even on a file in another journal mode)."""
-        holder: list[tuple[int, frozenset[str]]] = []
+    def _claim(
+        self, conn: sqlite3.Connection, *, locked: bool = False
+    ) -> tuple[int, frozenset[str], bool]:
+        """The file's application id, its tables' names and whether its schema is empty (no
+        table, view, index nor trigger at all). A plain read, ``locked`` under the write lock
+        (``BEGIN IMMEDIATE``, rolled back): neither writes anything, not even on a file in
+        another journal mode."""
+        holder: list[tuple[int, frozenset[str], bool]] = []
 
         def read() -> None:
-            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-            rows = conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%'"
-            ).fetchall()  # (SQLite's own, sqlite_sequence for one: any file may have them)
-            holder.append((int(app_id), frozenset(str(row[0]) for row in rows)))
+            if locked:
+                conn.execute("BEGIN IMMEDIATE")
+            try:
+                app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+                rows = conn.execute("SELECT type, name FROM sqlite_master").fetchall()
+            finally:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+            tables = frozenset(  # (SQLite's own, sqlite_sequence for one: any file may have them)
+                str(name) for kind, name in rows if kind == "table" and not _sqlite_own(name)
+            )
+            holder.append((int(app_id), tables, not rows))
 
         try:
             self._retry_busy(read)
@@ -357,10 +371,8 @@ class SQLiteConnection(SQLiteFile):
             found = conn.execute("PRAGMA application_id").fetchone()[0]
             if found == _APPLICATION_ID:
                 return
-            tables = conn.execute(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
-            ).fetchone()[0]
-            if found != 0 or tables:
+            objects = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+            if found != 0 or objects:  # (made meanwhile by another program: refused all the same)
                 raise BackendError(f"{self.path!r} is an SQLite file not made by memcore")
             for statement in _SCHEMA:
                 conn.execute(statement)
@@ -394,6 +406,12 @@ class SQLiteConnection(SQLiteFile):
         checkpointer, self._checkpoint_conn = self._checkpoint_conn, None
         if checkpointer is not None:
             checkpointer.close()
+        self._tidy_after_close()
+
+
+def _sqlite_own(name: object) -> bool:
+    """Whether a table is one SQLite makes itself (``sqlite_sequence``, ``sqlite_stat1``)."""
+    return str(name).lower().startswith("sqlite_")
 
 
 def _unopenable(path: str, exc: sqlite3.OperationalError) -> BackendError:

@@ -97,6 +97,9 @@ class SQLiteFile:
         self.timeout = timeout
         self.read_only = read_only
         self.create = create and not read_only
+        # a read-only connection made the -wal and -shm files beside a file that had none: see
+        # ``_tidy_after_close``
+        self._made_wal_files = False
 
     def _connection(self) -> sqlite3.Connection:
         raise NotImplementedError
@@ -179,6 +182,7 @@ class SQLiteFile:
                 tidy_wal_files(self.path)
             raise
         if not older:
+            self._made_wal_files = alone and wal_files_beside(self.path)
             return conn
         conn.close()
         if not upgraded and self._upgrade_in_place():
@@ -187,6 +191,15 @@ class SQLiteFile:
             f"{self.path!r} has an older memcore schema and cannot be written here: run a "
             "writing command on it once (e.g. `memcore backup`) where it can, to upgrade it"
         )
+
+    def _tidy_after_close(self) -> None:
+        """Once the read-only connection is closed: remove the ``-wal`` and ``-shm`` files it
+        made to read a WAL-mode file that had none (SQLite cannot remove them from a read-only
+        connection), as SQLite would (``tidy_wal_files``: kept when another process has the
+        file open), so that a store opened only to look leaves nothing beside it."""
+        if self._made_wal_files:
+            self._made_wal_files = False
+            tidy_wal_files(self.path)
 
     def _upgrade_in_place(self) -> bool:
         """Upgrade an older file for a read-only open, if this process may write it: the

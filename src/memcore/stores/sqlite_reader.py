@@ -62,6 +62,7 @@ class SQLiteReader(SQLiteFile):
         conn, self._conn = self._conn, None
         if conn is not None:
             conn.close()
+        self._tidy_after_close()
 
 
 @contextmanager
