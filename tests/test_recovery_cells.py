@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from memcore import DistributedMemoryManager
-from memcore.recovery import recover_corrupted_memory, verify_store
+from memcore.errors import CorruptedMemoryError
+from memcore.recovery import recover_corrupted_memory, verify_session, verify_store
 from tests.cli_support import run_cli
 from tests.test_cli_damaged_stores import _fill
 
@@ -115,3 +116,46 @@ def test_a_deleted_session_leaves_no_row_moved_aside(tmp_path: Path) -> None:
     left = conn.execute("SELECT count(*) FROM damaged_items").fetchone()[0]
     conn.close()
     assert left == 0
+
+
+@pytest.mark.parametrize(
+    ("sql", "said"),
+    [
+        (
+            "UPDATE items SET record = 'hello' WHERE session = 'alpha' AND key = 'k1'",
+            "unreadable: the record of key 'k1' of session 'alpha' is not a blob (found str)",
+        ),
+        (
+            "UPDATE meta SET version = 'abc' WHERE session = 'alpha'",
+            "unreadable: the version of session 'alpha' is not an integer (found str)",
+        ),
+    ],
+    ids=["a record that is text", "a version that is text"],
+)
+@pytest.mark.parametrize("deep", [False, True], ids=["shallow", "deep"])
+def test_verify_session_reports_a_session_it_cannot_read(
+    tmp_path: Path, sql: str, said: str, deep: bool
+) -> None:
+    """``verify_session`` reports such a session as not ok, the cell named in its problems, as
+    ``verify_store`` does (it raised ``CorruptedMemoryError``); the other sessions are ok."""
+    url, path = _filled(tmp_path)
+    _edit(path, sql)
+    health = asyncio.run(verify_session("alpha", url, deep=deep))
+    assert (health.ok, health.problems) == (False, (said,))
+    whole = asyncio.run(verify_store(url, deep=deep))
+    assert [(s.session_id, s.problems) for s in whole.sessions] == [
+        ("alpha", (said,)),
+        ("beta", ()),
+    ]
+    assert asyncio.run(verify_session("beta", url, deep=deep)).ok
+
+
+def test_verify_session_raises_for_a_store_damaged_as_a_whole(tmp_path: Path) -> None:
+    """A store no read can take (its schema version zeroed) is no one session's damage: raised,
+    as by ``verify_store``, not reported as the session's."""
+    url, path = _filled(tmp_path)
+    _edit(path, "PRAGMA user_version = 0")
+    with pytest.raises(CorruptedMemoryError, match="its schema version is 0"):
+        asyncio.run(verify_session("alpha", url))
+    with pytest.raises(CorruptedMemoryError, match="its schema version is 0"):
+        asyncio.run(verify_store(url))

@@ -275,3 +275,19 @@ def test_a_deleted_session_leaves_nothing_a_repair_moved_aside(any_redis_url: st
     with _raw(url) as raw:
         left = [name for name in raw.scan_iter(match="memcore:{s}:*")]
     assert left == [b"memcore:{s}:incarnation"]  # (kept: it counts the session's deletions)
+
+
+def test_verify_session_reports_a_redis_session_it_cannot_read(redis_url: str) -> None:
+    """A key of another type: ``verify_session`` reports the session as not ok, with the
+    problem ``verify_store`` gives it (it raised ``CorruptedMemoryError``)."""
+    _fill(redis_url)
+    with _raw(redis_url) as raw:
+        raw.delete(_key("items"))
+        raw.set(_key("items"), "oops")
+    health = asyncio.run(verify_session("s", redis_url))
+    assert not health.ok
+    assert len(health.problems) == 1
+    assert health.problems[0].startswith("unreadable: ")
+    assert f"{_key('items')}" in health.problems[0]
+    (whole,) = asyncio.run(verify_store(redis_url)).sessions
+    assert (whole.session_id, whole.problems) == ("s", health.problems)

@@ -121,14 +121,20 @@ async def verify_session(
 ) -> SessionHealth:
     """Decode every stored record of a session, recompute its digest and compare it with the
     kept one. ``deep`` also decodes every backup and journal entry (what recovery would need),
-    which costs time proportional to their size.
+    which costs time proportional to their size. A session that cannot be read at all (its
+    version or a record cell is not what memcore writes) is reported as not ok, its problem
+    saying why, as ``verify_store`` reports it; a store that cannot be read as a whole raises.
 
     Reads only; never writes: a URL is opened read-only and must name an existing store (a
     missing SQLite file is a ``NotFoundError``, not a new store; an older schema is upgraded
     in place first, as every read-only open does)."""
     validate_session_id(session_id)
     async with opened_store(store, create=False, read_only=True) as opened:
-        return await _verify(opened, session_id, deep)
+        try:
+            return await _verify(opened, session_id, deep)
+        except CorruptedMemoryError as exc:
+            await _readable_as_a_whole(opened)
+            return _unreadable(session_id, exc)
 
 
 async def verify_store(store: StoreArg = None, *, deep: bool = False) -> StoreHealth:
@@ -148,7 +154,25 @@ async def _verify_or_unreadable(store: Store, session_id: str, deep: bool) -> Se
     try:
         return await _verify(store, session_id, deep)
     except CorruptedMemoryError as exc:
-        return SessionHealth(session_id, 0, 0, 0, None, None, (), (f"unreadable: {exc}",))
+        return _unreadable(session_id, exc)
+
+
+def _unreadable(session_id: str, exc: CorruptedMemoryError) -> SessionHealth:
+    """The report of a session no read can take: not ok, with why."""
+    return SessionHealth(session_id, 0, 0, 0, None, None, (), (f"unreadable: {exc}",))
+
+
+async def _readable_as_a_whole(store: Store) -> None:
+    """Raise what a store damaged as a whole raises (its schema version gone, a malformed file), as
+    ``verify_store`` does when it lists the sessions: that is no one session's damage. The
+    sessions this listing leaves out (a Redis store's ``unlisted``) are none of the caller's
+    news, so what the store held there before is kept."""
+    unlisted = getattr(store, "unlisted", None)
+    try:
+        await store.list_sessions()
+    finally:
+        if isinstance(getattr(store, "unlisted", None), dict):
+            store.unlisted = {} if unlisted is None else unlisted  # type: ignore[attr-defined]
 
 
 async def _verify(store: Store, session_id: str, deep: bool) -> SessionHealth:
