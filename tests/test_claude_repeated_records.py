@@ -216,10 +216,6 @@ def _again(lines: list[str], source: int, later: int, how: str) -> None:
     after it (at most at the end)."""
     source %= len(lines)
     at = min(source + later, len(lines))
-    # (not between a call and its result: a user's record there is read apart from repeats,
-    # the calls a text led to noted by a parse that reads on, not by one of the whole file)
-    while 0 < at < len(lines) and '"tool_use"' in lines[at - 1]:
-        at += 1
     line = lines[source]
     if how == "other":
         record = json.loads(line)
