@@ -191,3 +191,18 @@ def test_a_mock_counter_is_checked_too() -> None:
     assert type(result.final_token_count) is int
     with pytest.raises(ValidationError, match="must return a whole number"):
         session_digest(ITEMS, 100, counter=Mock(return_value=2.5))
+
+
+@pytest.mark.parametrize("replica", ["a\nb", "tab\there", "x" * 201, "\x00"])
+def test_a_replica_id_that_is_no_printable_name_of_200_characters_at_most_is_refused(
+    replica: str,
+) -> None:
+    """It is written into every record the replica makes: a pasted line, a control character
+    or 5,000 characters were taken."""
+    with pytest.raises(ValidationError, match="replica_id must be 1-200 printable characters"):
+        DistributedMemoryManager("memory://", replica_id=replica)
+
+
+def test_a_replica_id_of_any_printable_letters_is_taken() -> None:
+    for replica in ("laptop", "Ann's laptop", "r\u00e9plica-\u4e00", "x" * 200):
+        assert DistributedMemoryManager("memory://", replica_id=replica).replica_id == replica

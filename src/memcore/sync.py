@@ -94,6 +94,7 @@ from memcore.stores.base import (
     commit_if_unchanged_of,
     commit_now_of,
     read_and_commit_of,
+    shown_session_id,
     validate_key,
     validate_new_key,
     validate_session_id,
@@ -118,6 +119,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 STRATEGIES = ("remote-wins", "local-wins", "timestamp")
+#: The longest replica id (a session id's limit): it is in every record the replica writes.
+MAX_REPLICA_ID = 200
 
 # Lost compare-and-set races are retried after a pause drawn uniformly from [0, cap] ("full
 # jitter"): contenders spread out instead of colliding again in lockstep. The cap starts at
@@ -144,7 +147,8 @@ class DistributedMemoryManager(GroupCommit, CommitPaths, AutoSync, Lifecycle):
     ``storage_backend`` is a store URL (the manager then owns the store and :meth:`close` closes
     it), a ``Store`` object (the caller's: never closed here) or None for the default store.
     ``replica_id`` names this replica in every record it writes (random when not given: two live
-    replicas must never share one). ``clock`` and ``max_attempts`` are for tests and tuning.
+    replicas must never share one; 1-200 printable characters). ``clock`` and ``max_attempts``
+    are for tests and tuning.
     """
 
     def __init__(
@@ -176,6 +180,13 @@ class DistributedMemoryManager(GroupCommit, CommitPaths, AutoSync, Lifecycle):
             replica_id = f"replica-{os.urandom(8).hex()}"  # (``uuid`` costs a hook ~4 ms to import)
         if not isinstance(replica_id, str) or not replica_id:
             raise ValidationError(f"replica_id must be a non-empty string (got {replica_id!r})")
+        # (it is written into every record this replica makes, and shown in conflicts: a
+        # pasted 5,000-character line or a control character there was taken)
+        if len(replica_id) > MAX_REPLICA_ID or not replica_id.isprintable():
+            raise ValidationError(
+                f"replica_id must be 1-{MAX_REPLICA_ID} printable characters (got "
+                f"{shown_session_id(replica_id)})"
+            )
         self.replica_id = replica_id
         if not isinstance(max_attempts, int) or max_attempts < 1:
             raise ValidationError(f"max_attempts must be a positive int (got {max_attempts!r})")
