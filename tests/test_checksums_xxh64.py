@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from memcore.errors import ValidationError
 from tests.param_ids import value_id
+from tests.twin_outcomes import outcome
 
 SEEDS = [0, 1, 2**63, 2**64 - 1, 0x9E3779B185EBCA87, 12345]
 # Every length class of XXH64's tail handling (0, 1-3, 4-7, 8-31), stripes (32+) with each tail,
@@ -125,14 +126,6 @@ def test_xxh64_twins_agree(twins: tuple[ModuleType, ModuleType], data: bytes, se
     assert native.xxh64(data, seed) == pure.xxh64(data, seed) == xxhash.xxh64_intdigest(data, seed)
 
 
-def _outcome(call: Callable[[], object]) -> tuple[str, str]:
-    """What a call gave: its result, or its exception's type and message."""
-    try:
-        return "ok", repr(call())
-    except Exception as exc:  # (any type: the twins must agree on it too)
-        return type(exc).__name__, str(exc)
-
-
 BAD_DATA: list[object] = ["str", None, 5, [1, 2], memoryview(b"abcdefgh")[::2]]
 BAD_SEEDS: list[object] = [-1, 1.5, 2**64, None, True, "0"]
 
@@ -145,8 +138,8 @@ def test_xxh64_twins_refuse_the_same_argument_first(
     # The compiled twin checked the seed first, the pure one the data: ``xxh64("str", -1)``
     # was a bad seed to one and a str to the other. Both check the data first now.
     native, pure = twins
-    said = _outcome(lambda: native.xxh64(data, seed))
-    assert said == _outcome(lambda: pure.xxh64(data, seed))
+    said = outcome(lambda: native.xxh64(data, seed))
+    assert said == outcome(lambda: pure.xxh64(data, seed))
     if data != b"abc" or seed != 7:
         assert said[0] == "ValidationError"
         assert ("seed" in said[1]) == (data == b"abc"), said
@@ -161,4 +154,4 @@ def test_xxh64_twins_agree_on_any_arguments(
     twins: tuple[ModuleType, ModuleType], data: object, seed: object
 ) -> None:
     native, pure = twins
-    assert _outcome(lambda: native.xxh64(data, seed)) == _outcome(lambda: pure.xxh64(data, seed))
+    assert outcome(lambda: native.xxh64(data, seed)) == outcome(lambda: pure.xxh64(data, seed))

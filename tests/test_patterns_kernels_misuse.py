@@ -17,6 +17,7 @@ import pytest
 
 from memcore.errors import ValidationError
 from tests.param_ids import value_id
+from tests.twin_outcomes import outcome
 
 
 @pytest.fixture(scope="module")
@@ -167,13 +168,6 @@ print(counter.predict(1), counter.total([1]), counter.successors([1]), counter.s
     assert run_child(script, native_kernels("patterns")) == "[] 0 {} []"
 
 
-def _outcome(call: Callable[[], object]) -> tuple[str, str]:
-    try:
-        return "ok", repr(call())
-    except Exception as exc:  # (any type: the twins must agree on it too)
-        return type(exc).__name__, str(exc)
-
-
 @pytest.mark.parametrize(
     "batch",
     [
@@ -203,7 +197,7 @@ def test_record_many_twins_refuse_and_count_alike(
     said = []
     for counter in counters:
         counter.record_many([9, 8])
-        said.append(_outcome(functools.partial(counter.record_many, batch)))
+        said.append(outcome(functools.partial(counter.record_many, batch)))
     assert said[0] == said[1]
     if batch is None:
         assert said[0] == ("ValidationError", "record_many takes an iterable of int ids")

@@ -134,13 +134,14 @@ def _named_in(names: frozenset[str], other: frozenset[str]) -> bool:
     """Whether each of ``names`` is one of ``other``, a path also as the end of another path
     (``claudecode/transcript.go`` and ``cmd/cli/agent/claudecode/transcript.go`` name one file:
     a compaction summary names files both ways)."""
-    if names <= other:
+    missing = names - other
+    if not missing:
         return True
+    if not all("/" in name for name in missing):  # (most lines: a name not there, no path)
+        return False
     paths = [o for o in other if "/" in o]
-    return bool(paths) and all(
-        name in other
-        or ("/" in name and any(o.endswith("/" + name) or name.endswith("/" + o) for o in paths))
-        for name in names
+    return all(
+        any(o.endswith("/" + name) or name.endswith("/" + o) for o in paths) for name in missing
     )
 
 

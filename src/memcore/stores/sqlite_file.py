@@ -92,6 +92,10 @@ class SQLiteFile:
     """One memcore SQLite file: where it is, how long a call may wait for its lock, and how it
     is opened and checked. ``_connection`` is the subclass's."""
 
+    #: whether a read-only open removes, as it closes, the ``-wal`` and ``-shm`` files it made
+    #: (``_tidy_after_close``)
+    TIDIES_AFTER_CLOSE = True
+
     def __init__(self, path: str, timeout: float, *, read_only: bool, create: bool) -> None:
         self.path = path
         self.timeout = timeout
@@ -182,7 +186,7 @@ class SQLiteFile:
                 tidy_wal_files(self.path)
             raise
         if not older:
-            self._made_wal_files = alone and wal_files_beside(self.path)
+            self._made_wal_files = self.TIDIES_AFTER_CLOSE and alone and wal_files_beside(self.path)
             return conn
         conn.close()
         if not upgraded and self._upgrade_in_place():
