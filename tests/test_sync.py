@@ -497,6 +497,24 @@ def test_an_id_that_differs_from_its_key_is_refused(value: Any) -> None:
     assert manager.state(SESSION) == {}
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        MemoryItem("k1", "cut emoji \ud83d"),
+        MemoryItem("k1", "x", metadata={"note": ["\udfff"]}),
+        MemoryItem("k1", "x", metadata={"obj": object()}),
+    ],
+)
+def test_a_value_refused_by_the_encoder_is_named_by_its_key(value: MemoryItem) -> None:
+    """A lone surrogate deep in an item's metadata was refused with the codec's words alone
+    ("cannot encode value: ... surrogates not allowed"): which of a batch of writes it was,
+    the caller could not tell."""
+    manager = DistributedMemoryManager("memory://", replica_id="a")
+    with pytest.raises(ValidationError, match=r"^key 'k1': cannot encode"):
+        manager.set(SESSION, "k1", value)
+    assert manager.pending(SESSION) == frozenset()
+
+
 @pytest.mark.parametrize("control", ["\x1b", "\x7f", "\x85", "\x9b"])
 def test_a_key_with_a_control_character_is_refused(control: str) -> None:
     """C1 controls too (``\x9b`` is CSI to some terminals), as the README says of keys."""

@@ -225,7 +225,11 @@ class DistributedMemoryManager(GroupCommit, CommitPaths, AutoSync, Lifecycle):
         if not deleted:  # (the key first: an empty key was said to be a bad value, or item id)
             value = coerce_item(key, value)
         # encoded (and so validated) before anything changes: a rejected write changes nothing
-        slot = _records.make_record(key, value, self.clock.now(), self.replica_id, deleted)
+        stamp = self.clock.now()
+        try:
+            slot = _records.make_record(key, value, stamp, self.replica_id, deleted)
+        except ValidationError as exc:  # (the encoder knows the value, not which key it is)
+            raise ValidationError(f"key {key!r}: {exc}") from exc
         session.write(key, slot)
 
     def set(self, session_id: str, key: str, value: MemoryItem | Mapping[str, Any]) -> None:
