@@ -87,9 +87,10 @@ def utc_now() -> datetime:
 def to_utc_datetime(value: datetime | str | float | int) -> datetime:
     """Normalize a timestamp to a tz-aware UTC datetime.
 
-    Accepts aware datetimes, ISO-8601 strings (``Z`` allowed) and POSIX seconds. Naive datetimes
-    are refused: guessing their zone silently shifts ages by hours, which moves items across
-    compression levels.
+    Accepts aware datetimes, ISO-8601 strings (``Z`` allowed; one with no offset is read as UTC,
+    the form text exports of UTC times take) and POSIX seconds. Naive datetimes are refused:
+    in a program they are most often local time (``datetime.now()``), and guessing their zone
+    silently shifts ages by hours, which moves items across compression levels.
     """
     if isinstance(value, datetime):
         if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
@@ -138,7 +139,8 @@ class MemoryItem:
     """One thing an agent remembers: a fact, a preference, a task, a tool result.
 
     ``priority`` takes a ``Priority`` or its name; ``created_at`` a timezone-aware datetime, an
-    ISO-8601 string or epoch seconds (default: now, UTC). Both are normalized on construction.
+    ISO-8601 string (UTC when it names no offset) or epoch seconds (default: now, UTC). Both
+    are normalized on construction.
     """
 
     id: str
