@@ -18,7 +18,10 @@ different cluster slots. The layout now is ``memcore:{<session>}:<part>`` with n
   once its writers stop copies it. The source is left as it was. A session ``dest`` already
   holds as the source has it (same version, digest and item count: a run that was stopped
   copied it) is done, listed in ``already_copied``; one it holds otherwise is skipped and
-  reported, never overwritten.
+  reported, never overwritten. A ``dest`` that reaches the source's own keys (the same server
+  and db, however spelled) is refused before anything is copied: the copy would put the new
+  layout beside the legacy one on that server, a session in both layouts that neither an
+  in-place run nor the store would take.
 
 Stop the writers of a store before migrating it: a writer running an older memcore writes the
 legacy layout, and one running this version does not see legacy sessions until they are moved.
@@ -33,6 +36,7 @@ the store works once the rest is moved).
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,6 +93,9 @@ return 1
 COPY_ATTEMPTS = 3
 
 INCARNATION_PART = "incarnation"
+#: The start of the key ``copy_sessions`` makes for a moment to tell whether ``dest`` is the
+#: source itself (no session's name: a session's keys all hold braces).
+PROBE_PREFIX = "memcore:migrate-probe:"
 #: Where an in-place migration keeps the legacy set's members it skipped (see the module doc).
 SKIPPED_SESSIONS_KEY = "memcore:sessions:skipped"
 
@@ -244,13 +251,33 @@ def _copy_one(src: Any, dst: Any, old: dict[str, str], new: dict[str, str]) -> s
     return "changed at the source during every copy: stop its writers and run again"
 
 
+def _same_keyspace(src: Any, dst: Any) -> bool:
+    """Whether two clients reach the same keys (one server and db under two spellings,
+    ``localhost`` and ``127.0.0.1``, or one cluster by two nodes): a short-lived probe key made
+    at ``dst`` and looked for at ``src``. Its name is no session's, so nothing lists it, and it
+    expires by itself should the run be killed before it removes it."""
+    probe = f"{PROBE_PREFIX}{secrets.token_hex(8)}"
+    dst.set(probe, b"1", px=60_000)
+    try:
+        return bool(src.exists(probe))
+    finally:
+        dst.delete(probe)
+
+
 def copy_sessions(source: str, dest: str, *, dry_run: bool = False) -> MigrationReport:
-    """Copy every session of ``source`` into ``dest`` in the new layout (see the module doc)."""
+    """Copy every session of ``source`` into ``dest`` in the new layout (see the module doc).
+    A ``dest`` that is ``source`` itself is a ``ValidationError``, before anything is copied."""
     report = MigrationReport()
     _, src = _client(source)
     _, dst = _client(dest)
     try:
         with src, dst:
+            if _same_keyspace(src, dst):
+                raise ValidationError(
+                    f"{mask_url(dest)} is the store {mask_url(source)} itself (the same "
+                    "server and db): --to names another server or a cluster; to move legacy "
+                    f"data in place, run `memcore migrate-redis {mask_url(source)}` alone"
+                )
             found = _legacy(src)
             legacy = found.sessions
             current, unlisted = sessions_of_metas(
