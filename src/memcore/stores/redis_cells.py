@@ -21,7 +21,8 @@ the session's own keys:
   position of the journal's first entry;
 * ``replaced_at``: its index's lowest version (every key was rewritten at the last
   replacement, so no replacement came after it); a rebuilt index scores every item at the
-  session's version and sets ``replaced_at`` to it, so a replica behind takes them whole;
+  session's version and sets ``replaced_at`` to it, so a replica behind takes them whole (an
+  index listing fewer keys than the items, deleted or evicted, is rebuilt so too);
 * ``digest``: cleared, so recovery rebuilds the state and writes it again from a checked one;
   ``contended`` cleared; ``next_backup`` set past the backups' ids;
 * journal positions (``jpos``) made again from the journal's entries, each of which starts

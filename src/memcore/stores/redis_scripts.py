@@ -144,7 +144,17 @@ local meta = redis.call('HMGET', KEYS[1], 'version', 'digest', 'replaced_at')
 memcore_int(meta[1], KEYS[1] .. ' version')
 memcore_int(meta[3], KEYS[1] .. ' replaced_at')
 local out = {meta[1] or '0', meta[2] or '', meta[3] or '0'}
-if tonumber(ARGV[1]) == 0 then  -- everything: the items hash in one call
+local whole = tonumber(ARGV[1]) == 0
+-- an index listing fewer keys than the items (deleted, evicted, keys taken out of it: see
+-- VERSIONS) would leave changes out of the delta, and a replica committing over a state it
+-- never saw would store a digest its records disagree with; so the session comes whole, marked
+-- as replaced at its version, which a replica behind takes as the whole state
+if not whole and tonumber(meta[1] or '0') > tonumber(ARGV[1])
+   and redis.call('ZCARD', KEYS[3]) < redis.call('HLEN', KEYS[2]) then
+  whole = true
+  out[3] = meta[1]
+end
+if whole then  -- everything: the items hash in one call
   local items = redis.call('HGETALL', KEYS[2])
   for i = 1, #items do
     out[i + 3] = items[i]
@@ -313,9 +323,16 @@ return {found[1], found[2] or '0'}
 # for verification and recovery. It also checks what only other calls read, so that
 # verification finds every key and field recovery's ``repair_cells`` sets right (what each
 # other call would fail on): every key's type, the meta numbers, the journal positions (HGETALL
-# reads every field of jpos, one a version) and the incarnation's id and deletion count.
+# reads every field of jpos, one a version), the incarnation's id and deletion count, and an
+# index that lists fewer keys than the items hold (what CHANGES reads whole).
 VERSIONS = r"""
 memcore_types({'hash', 'zset', 'hash', 'hash', 'list', 'hash', 'hash', 'hash'})
+local listed, held = redis.call('ZCARD', KEYS[2]), redis.call('HLEN', KEYS[4])
+if listed < held then
+  memcore_damaged(KEYS[2] .. ' lists ' .. listed .. ' keys where ' .. KEYS[4] .. ' holds '
+                  .. held .. ' (deleted or evicted: deltas are read whole until it is made '
+                  .. 'again)')
+end
 local NUMBERS = {'version', 'journal_floor', 'journal_trimmed', 'replaced_at', 'contended',
                  'next_backup'}
 local meta = redis.call('HMGET', KEYS[1], unpack(NUMBERS))
