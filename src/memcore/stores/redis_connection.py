@@ -52,6 +52,15 @@ def cluster_client_class() -> Any:
     return type("MemcoreRedisCluster", (cluster.RedisCluster,), {"ERRORS_ALLOW_RETRY": kept})
 
 
+def cluster_node_message(url: str) -> str:
+    """What a ``redis://`` URL that reached a Redis Cluster node is told: it would see only the
+    sessions of that node's slots (and fail on the others with a bare ``MOVED``)."""
+    return (
+        f"{mask_url(url)} is a Redis Cluster node, where one server's URL reaches only the "
+        f"sessions whose slots it serves: use {url.split('://', 1)[0]}+cluster://host:port"
+    )
+
+
 class RedisConnection:
     """The client of a ``RedisStore``, per event loop (see the module docstring), and
     ``_script`` / ``_guard``, through which every command of the store goes; the timeouts and
@@ -167,11 +176,7 @@ class RedisConnection:
         ``memcore migrate-redis`` has moved it."""
         try:
             if await self._is_cluster_node(client):
-                problem = BackendError(
-                    f"{mask_url(self.url)} is a Redis Cluster node, where one server's URL "
-                    "reaches only the sessions whose slots it serves: use "
-                    f"{self.url.split('://', 1)[0]}+cluster://host:port"
-                )
+                problem = BackendError(cluster_node_message(self.url))
             elif not await client.exists(LEGACY_SESSIONS_KEY):
                 return
             else:
@@ -329,4 +334,4 @@ class RedisConnection:
         return {k: v for k, v in self._options.items() if k != "retry"}
 
 
-__all__ = ["RedisConnection", "cluster_client_class"]
+__all__ = ["RedisConnection", "cluster_client_class", "cluster_node_message"]

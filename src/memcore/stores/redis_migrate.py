@@ -42,6 +42,7 @@ from typing import Any
 
 from memcore.errors import BackendError, ValidationError
 from memcore.stores.redis import LEGACY_SESSIONS_KEY, PARTS, RedisStore, session_keys
+from memcore.stores.redis_connection import cluster_node_message
 from memcore.stores.redis_sessions import check_types, session_id_of, sessions_of_metas, shown
 from memcore.stores.urls import mask_url
 
@@ -118,8 +119,27 @@ class MigrationReport:
 
 
 def _client(url: str) -> tuple[RedisStore, Any]:
+    """A synchronous client of ``url``; a ``redis://`` URL at a Redis Cluster node is refused
+    (as the store refuses it): a copy from it would take that node's sessions only and say it
+    moved them all, a copy to it would stop at the first session of another node's slots."""
     store = RedisStore(url)
-    return store, store.sync_client()
+    client = store.sync_client()
+    if store.cluster:
+        return store, client
+    import redis.exceptions
+
+    try:
+        try:
+            node = str(client.info("cluster").get("cluster_enabled", 0)) == "1"
+        except redis.exceptions.ResponseError:  # (INFO refused, as some hosted servers do)
+            node = False
+    except _errors() as exc:
+        client.close()
+        raise BackendError(f"redis connect failed on {mask_url(url)}: {mask_url(exc)}") from exc
+    if node:
+        client.close()
+        raise BackendError(cluster_node_message(url))
+    return store, client
 
 
 @dataclass
@@ -269,7 +289,11 @@ def copy_sessions(source: str, dest: str, *, dry_run: bool = False) -> Migration
     A ``dest`` that is ``source`` itself is a ``ValidationError``, before anything is copied."""
     report = MigrationReport()
     _, src = _client(source)
-    _, dst = _client(dest)
+    try:
+        _, dst = _client(dest)
+    except BackendError:
+        src.close()
+        raise
     try:
         with src, dst:
             if _same_keyspace(src, dst):
