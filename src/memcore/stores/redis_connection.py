@@ -52,6 +52,27 @@ def cluster_client_class() -> Any:
     return type("MemcoreRedisCluster", (cluster.RedisCluster,), {"ERRORS_ALLOW_RETRY": kept})
 
 
+#: What redis says (RESP2, RESP3's HELLO, a command) when the URL gives no password and the
+#: server asks for one: said in memcore's words, since HELLO's is about the protocol.
+_NO_PASSWORD = (
+    "Authentication required",
+    "HELLO must be called with the client already authenticated",
+    "NOAUTH",
+)
+
+
+def failure_said(exc: BaseException) -> str:
+    """A redis failure as a message says it: masked, and a password the server asks for and
+    the URL lacks said as such."""
+    text = mask_url(exc)
+    if any(words in text for words in _NO_PASSWORD):
+        return (
+            "the server asks for a password and the URL gives none "
+            "(redis://:PASSWORD@host:port/db, or redis://USER:PASSWORD@... for an ACL user)"
+        )
+    return text
+
+
 def cluster_node_message(url: str) -> str:
     """What a ``redis://`` URL that reached a Redis Cluster node is told: it would see only the
     sessions of that node's slots (and fail on the others with a bare ``MOVED``)."""
@@ -158,7 +179,9 @@ class RedisConnection:
                 f"invalid redis URL {mask_url(self.url)!r}: {mask_url(exc)}"
             ) from None
         except self._errors as exc:
-            raise BackendError(f"redis connect failed on {mask_url(self.url)}: {exc}") from exc
+            raise BackendError(
+                f"redis connect failed on {mask_url(self.url)}: {failure_said(exc)}"
+            ) from exc
         self._client, self._loop = client, loop
         self._scripts = {name: client.register_script(text) for name, text in SCRIPTS.items()}
         # An async generator the loop finalizes at its end (asyncio.run calls
@@ -186,7 +209,9 @@ class RedisConnection:
                     "first"
                 )
         except self._errors as exc:
-            problem = BackendError(f"redis connect failed on {mask_url(self.url)}: {exc}")
+            problem = BackendError(
+                f"redis connect failed on {mask_url(self.url)}: {failure_said(exc)}"
+            )
             problem.__cause__ = exc
         if self._client is client:  # the next call connects and checks again (after a migration)
             self._client = self._closer = None
@@ -294,7 +319,7 @@ class RedisConnection:
             if damage is not None:
                 raise CorruptedMemoryError(damage) from exc
             raise BackendError(
-                f"redis {what} failed on {mask_url(self.url)}: {mask_url(exc)}"
+                f"redis {what} failed on {mask_url(self.url)}: {failure_said(exc)}"
             ) from exc
 
     async def close(self) -> None:
@@ -334,4 +359,4 @@ class RedisConnection:
         return {k: v for k, v in self._options.items() if k != "retry"}
 
 
-__all__ = ["RedisConnection", "cluster_client_class", "cluster_node_message"]
+__all__ = ["RedisConnection", "cluster_client_class", "cluster_node_message", "failure_said"]

@@ -42,7 +42,7 @@ from typing import Any
 
 from memcore.errors import BackendError, ValidationError
 from memcore.stores.redis import LEGACY_SESSIONS_KEY, PARTS, RedisStore, session_keys
-from memcore.stores.redis_connection import cluster_node_message
+from memcore.stores.redis_connection import cluster_node_message, failure_said
 from memcore.stores.redis_sessions import check_types, session_id_of, sessions_of_metas, shown
 from memcore.stores.urls import mask_url
 
@@ -135,7 +135,7 @@ def _client(url: str) -> tuple[RedisStore, Any]:
             node = False
     except _errors() as exc:
         client.close()
-        raise BackendError(f"redis connect failed on {mask_url(url)}: {mask_url(exc)}") from exc
+        raise BackendError(f"redis connect failed on {mask_url(url)}: {failure_said(exc)}") from exc
     if node:
         client.close()
         raise BackendError(cluster_node_message(url))
@@ -230,7 +230,7 @@ def migrate_in_place(url: str, *, dry_run: bool = False) -> MigrationReport:
                 if not client.scard(LEGACY_SESSIONS_KEY):
                     client.delete(LEGACY_SESSIONS_KEY)
     except _errors() as exc:
-        raise BackendError(f"migrating {mask_url(url)} failed: {mask_url(exc)}") from exc
+        raise BackendError(f"migrating {mask_url(url)} failed: {failure_said(exc)}") from exc
     return report
 
 
@@ -339,7 +339,7 @@ def copy_sessions(source: str, dest: str, *, dry_run: bool = False) -> Migration
                 report.moved.append(session)
     except _errors() as exc:
         raise BackendError(
-            f"copying {mask_url(source)} to {mask_url(dest)} failed: {mask_url(exc)}"
+            f"copying {mask_url(source)} to {mask_url(dest)} failed: {failure_said(exc)}"
         ) from exc
     return report
 
