@@ -18,7 +18,8 @@ different cluster slots. The layout now is ``memcore:{<session>}:<part>`` with n
   once its writers stop copies it. The source is left as it was. A session ``dest`` already
   holds as the source has it (same version, digest and item count: a run that was stopped
   copied it) is done, listed in ``already_copied``; one it holds otherwise is skipped and
-  reported, never overwritten. A ``dest`` that reaches the source's own keys (the same server
+  reported, never overwritten. What recovery moved aside in a session (``damaged:*``) goes with
+  it, under the same names. A ``dest`` that reaches the source's own keys (the same server
   and db, however spelled) is refused before anything is copied: the copy would put the new
   layout beside the legacy one on that server, a session in both layouts that neither an
   in-place run nor the store would take.
@@ -42,7 +43,9 @@ from typing import Any
 
 from memcore.errors import BackendError, ValidationError
 from memcore.stores.redis import LEGACY_SESSIONS_KEY, PARTS, RedisStore, session_keys
+from memcore.stores.redis_cells import damaged_key, damaged_names_key
 from memcore.stores.redis_connection import cluster_node_message, failure_said
+from memcore.stores.redis_keys import every_key
 from memcore.stores.redis_sessions import check_types, session_id_of, sessions_of_metas, shown
 from memcore.stores.urls import mask_url
 
@@ -241,6 +244,19 @@ def _source_names(session: str, legacy: bool) -> dict[str, str]:
     return names
 
 
+def _set_aside(client: Any, session: str) -> list[str]:
+    """The names of what recovery's repairs moved aside in the session (``damaged:<part>``,
+    listed in ``damaged:names``, that set too): kept with the session, as the repair kept them,
+    so the copy is all the source held of it."""
+    listing = damaged_names_key(session)
+    prefix = damaged_key(session, "")
+    found = {damaged_key(session, part) for part in every_key(session)}
+    if shown(client.type(listing)) == "set":
+        found.update(shown(name) for name in client.smembers(listing))
+    found.add(listing)
+    return sorted(name for name in found if name.startswith(prefix) and client.exists(name))
+
+
 def _summary(client: Any, names: dict[str, str]) -> tuple[Any, ...]:
     version, digest = client.hmget(names["meta"], ["version", "digest"])
     return version, digest, client.hlen(names["items"])
@@ -320,6 +336,9 @@ def copy_sessions(source: str, dest: str, *, dry_run: bool = False) -> Migration
                 if problem is not None:
                     report.skipped[session] = f"{problem}; not copied"
                     continue
+                if session not in legacy:  # (copied under the same names: same layout)
+                    aside = {name: name for name in _set_aside(src, session)}
+                    old, new = {**old, **aside}, {**new, **aside}
                 if dst.exists(new["meta"]):  # (a copy's meta is restored last: a whole one)
                     if _summary(dst, new) == _summary(src, old):
                         report.already_copied.append(session)
