@@ -62,13 +62,19 @@ _NO_PASSWORD = (
 
 
 def failure_said(exc: BaseException) -> str:
-    """A redis failure as a message says it: masked, and a password the server asks for and
-    the URL lacks said as such."""
+    """A redis failure as a message says it: masked; a password the server asks for and the
+    URL lacks, and a cluster client's redirections run out ("TTL exhausted."), said as such."""
     text = mask_url(exc)
     if any(words in text for words in _NO_PASSWORD):
         return (
             "the server asks for a password and the URL gives none "
             "(redis://:PASSWORD@host:port/db, or redis://USER:PASSWORD@... for an ACL user)"
+        )
+    if text.strip() == "TTL exhausted.":
+        return (
+            "the cluster kept redirecting the command (MOVED, ASK, TRYAGAIN: the session's "
+            "hash slot is being moved between nodes, or a failover is under way); try again "
+            "once it settles"
         )
     return text
 
