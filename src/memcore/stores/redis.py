@@ -259,6 +259,9 @@ class RedisStore(RedisConnection, RedisVersions, RedisBackups, RedisCells):
             with self._guard("commit", session_id):
                 result = await self._script("write", keys=names, args=args)
         except BackendError as exc:
+            why = await self.too_large(len(args[5]))
+            if why is not None:
+                raise BackendError(f"{exc}: {why}") from exc.__cause__
             raise journal_taken(session_id, exc) from exc.__cause__
         return None if int(result) < 0 else int(result)
 

@@ -328,6 +328,25 @@ class RedisConnection:
                 f"redis {what} failed on {mask_url(self.url)}: {failure_said(exc)}"
             ) from exc
 
+    async def too_large(self, size: int) -> str | None:
+        """After a commit failed: why, when its one argument of ``size`` bytes is over the
+        server's ``proto-max-bulk-len`` (512 MB by default), past which Redis closes the
+        connection, so the failure reads as a reset socket; None otherwise. The limit is asked
+        for (``CONFIG GET``; the default when that is refused, as by hosted servers)."""
+        if size <= 1 << 20:  # (the smallest limit Redis takes)
+            return None
+        limit = 512 << 20
+        with contextlib.suppress(*self._errors, ValueError, TypeError, AttributeError):
+            found = await (await self._connect()).config_get("proto-max-bulk-len")
+            limit = int(next(iter(found.values())))
+        if size <= limit:
+            return None
+        return (
+            f"the commit's records are {size:,} bytes in one argument, over the server's "
+            f"proto-max-bulk-len ({limit:,}), past which Redis closes the connection: commit "
+            "fewer or smaller items at a time, or raise proto-max-bulk-len"
+        )
+
     async def close(self) -> None:
         """Close the client; a later call makes a new one."""
         client, loop, closer = self._client, self._loop, self._closer
