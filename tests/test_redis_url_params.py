@@ -3,7 +3,9 @@ refuse (``timeout``, ``ssl_min_version`` on ``redis://``), one memcore cannot wo
 (``decode_responses=true``) or a value that would fail later (``ssl_min_version=3``) is a
 ``ValidationError`` naming it, and on the command line a usage error (exit 2) said before
 anything is touched. Before, each failed only when the store was opened (exit 1), or not at all
-(``decode_responses=false`` reached redis-py as the text ``"false"``, which it reads as true)."""
+(``decode_responses=false`` reached redis-py as the text ``"false"``, which it reads as true).
+A parameter given twice, or a db in the query other than the path's, is refused too: redis-py
+silently took the last value, and the query's db over the path's."""
 
 from __future__ import annotations
 
@@ -40,6 +42,14 @@ REFUSED = [
     ("redis+cluster://127.0.0.1:7000?retry_on_timeout=yes", "retry_on_timeout is not taken"),
     ("rediss+cluster://127.0.0.1:7000?ssl_ca_path=/etc/ssl", "ssl_ca_path is not taken"),
     ("redis+cluster://127.0.0.1:7000?db=2", "Redis Cluster has only db 0"),
+    # one value each (redis-py took the last of two, and the query's db over the path's)
+    ("redis://127.0.0.1:6379/0?db=2", "db=2 and the path's db 0 differ"),
+    ("redis://127.0.0.1:6379/0?socket_timeout=1&socket_timeout=60", "a parameter given twice"),
+    (
+        "redis://127.0.0.1:6379/0?connect_timeout=1&socket_connect_timeout=3",
+        "connect_timeout and socket_connect_timeout are one parameter given twice",
+    ),
+    ("redis://127.0.0.1:6379/0?client_name=a&client_name=b", "client_name is a parameter given"),
 ]
 
 
@@ -81,7 +91,7 @@ def test_secrets_in_the_query_are_never_shown(query: str) -> None:
         ("rediss+cluster://h:7000?ssl_ciphers=HIGH&ssl_min_version=772", None),
         ("redis://h/0?retry_on_error=TimeoutError&retry_on_timeout=1", None),
         ("redis://h/0?socket_keepalive=yes&client_name=agent-1&max_connections=4", None),
-        ("redis://h/0?decode_responses=false&db=3", "redis://h/0?db=3"),  # (memcore's own way)
+        ("redis://h?decode_responses=false&db=3", "redis://h?db=3"),  # (memcore's own way)
         ("redis+cluster://h:7000?db=0&protocol=3", "redis://h:7000?db=0&protocol=3"),
     ],
 )

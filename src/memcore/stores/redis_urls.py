@@ -302,7 +302,16 @@ def parse_redis_url(url: str) -> RedisURL:
     import_redis()  # without the redis package: say what to install, not ModuleNotFoundError
     timeouts: dict[str, float] = {}
     kept = []
+    seen: dict[str, str] = {}
     for name, value in parse_qsl(parts.query, keep_blank_values=True):
+        # (one value each: redis-py takes the last of two, the query's db over the path's)
+        same = _TIMEOUT_PARAMS.get(name, name)
+        if same in seen:
+            twice = f"{seen[same]} and {name} are one" if seen[same] != name else f"{name} is a"
+            raise _bad(url, f"{twice} parameter given twice: give it once")
+        if same == "db" and db and value.strip().isdigit() and int(value) != int(db):
+            raise _bad(url, f"db={value} and the path's db {db} differ: give the db once")
+        seen[same] = name
         if name in _TIMEOUT_PARAMS:
             timeouts[_TIMEOUT_PARAMS[name]] = _seconds(name, value, url)
             continue
