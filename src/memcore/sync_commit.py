@@ -273,6 +273,7 @@ class CommitPaths:
         session.in_flight = []  # landed (any other sent meanwhile did not: it was refused)
         session.version = new_version
         session.watch.saw(new_version, outgoing.digest)
+        await self._learn_incarnation(session_id, session)
         session.committed(outgoing.slots)
         for key, slot in outgoing.slots.items():
             if session.slots.get(key) is slot:  # not rewritten while the commit was in flight
@@ -285,6 +286,20 @@ class CommitPaths:
                     session_id, session, outgoing.digest, strategy, conflicts
                 )
         return self._done(session, conflicts, pulled, len(outgoing.slots))
+
+    async def _learn_incarnation(self, session_id: str, session: SessionReplica) -> None:
+        """After a commit, the store's incarnation id if this replica has none yet: Redis makes
+        a session's id once the session exists, so a replica whose read found the session new
+        (its own commit made it) had none, and a store that then lost its data (a restart
+        without persistence) looked like a session gone back to version 0, whose copies the
+        replica dropped instead of putting them back. Asked once per session; a deletion count
+        moved meanwhile (a delete since the read) is left for the next read to find."""
+        known = session.watch.incarnation
+        if known is not None and known.store:
+            return
+        current = await self.store.incarnation(session_id)
+        if known is None or current.deletions == known.deletions:
+            session.watch.incarnation = current
 
 
 __all__ = ["UNDER_LOCK_MAX_DELTA", "UNDER_LOCK_MAX_PENDING", "CommitPaths"]

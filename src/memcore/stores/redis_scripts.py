@@ -68,10 +68,13 @@ end
 WRITE = f"""
 memcore_types({{'hash', 'hash', 'zset', 'list', 'hash', 'hash'}})
 local meta = redis.call('HMGET', KEYS[1], 'version', 'token', 'journal_trimmed', 'digest',
-                        'contended')
+                        'contended', 'replaced_at')
 local current = memcore_int(meta[1], KEYS[1] .. ' version')
 local trimmed = memcore_int(meta[3], KEYS[1] .. ' journal_trimmed')
 local contended = memcore_int(meta[5], KEYS[1] .. ' contended')
+-- (not used here, but what every read takes: a commit-first sync, which reads nothing, must
+-- not commit past a session no replica can read)
+memcore_int(meta[6], KEYS[1] .. ' replaced_at')
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 if current ~= tonumber(ARGV[1]) then
