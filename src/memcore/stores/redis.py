@@ -115,14 +115,18 @@ def _unpack_reply(reply: object) -> list[Any]:
 
 def _records(flat: list[Any], start: int, stop: int) -> dict[str, bytes]:
     """``key -> record`` from ``flat[start:stop]`` = [key1, record1, ...] (a key whose record is
-    gone reads as false and is left out)."""
+    gone reads as false and is left out). A field name that is no UTF-8 (memcore never writes
+    one: ``HSET`` by hand) is read with its bytes as lone surrogates: a key no check takes, so
+    the record is damaged as any other (verify names it, replicas set it aside, recovery
+    rebuilds the session without it); it made every read of the session fail, recovery's
+    too."""
     try:
         return {
-            flat[i].decode("utf-8"): flat[i + 1]
+            flat[i].decode("utf-8", "surrogateescape"): flat[i + 1]
             for i in range(start, stop, 2)
             if isinstance(flat[i + 1], bytes)
         }
-    except (AttributeError, UnicodeDecodeError) as exc:
+    except AttributeError as exc:
         raise CorruptedMemoryError(f"unreadable key in the redis store: {exc}") from exc
 
 

@@ -333,8 +333,8 @@ memcore_types({'hash', 'zset', 'hash', 'hash', 'list', 'hash', 'hash', 'hash'})
 local listed, held = redis.call('ZCARD', KEYS[2]), redis.call('HLEN', KEYS[4])
 if listed < held then
   memcore_damaged(KEYS[2] .. ' lists ' .. listed .. ' keys where ' .. KEYS[4] .. ' holds '
-                  .. held .. ' (deleted or evicted: deltas are read whole until it is made '
-                  .. 'again)')
+                  .. held .. ' (keys missing from it: deltas are read whole until recovery '
+                  .. 'makes it again)')
 end
 local NUMBERS = {'version', 'journal_floor', 'journal_trimmed', 'replaced_at', 'contended',
                  'next_backup'}
