@@ -63,12 +63,18 @@ _NO_PASSWORD = (
 
 def failure_said(exc: BaseException) -> str:
     """A redis failure as a message says it: masked; a password the server asks for and the
-    URL lacks, and a cluster client's redirections run out ("TTL exhausted."), said as such."""
+    URL lacks, a cluster URL at a single server, and a cluster client's redirections run out
+    ("TTL exhausted."), said as such."""
     text = mask_url(exc)
     if any(words in text for words in _NO_PASSWORD):
         return (
             "the server asks for a password and the URL gives none "
             "(redis://:PASSWORD@host:port/db, or redis://USER:PASSWORD@... for an ACL user)"
+        )
+    if "Cluster mode is not enabled on this node" in text:
+        return (
+            "that server is no Redis Cluster node (cluster mode is not enabled on it): name a "
+            "single server with redis://host:port/db (rediss:// for TLS)"
         )
     if text.strip() == "TTL exhausted.":
         return (

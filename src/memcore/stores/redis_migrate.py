@@ -126,7 +126,10 @@ def _client(url: str) -> tuple[RedisStore, Any]:
     (as the store refuses it): a copy from it would take that node's sessions only and say it
     moved them all, a copy to it would stop at the first session of another node's slots."""
     store = RedisStore(url)
-    client = store.sync_client()
+    try:
+        client = store.sync_client()  # (a cluster client connects as it is made)
+    except _errors() as exc:
+        raise BackendError(f"redis connect failed on {mask_url(url)}: {failure_said(exc)}") from exc
     if store.cluster:
         return store, client
     import redis.exceptions
