@@ -1,10 +1,15 @@
 """A session whose hash slot is being moved between cluster nodes (``redis-cli --cluster
-reshard`` does it key by key: ``CLUSTER SETSLOT ... MIGRATING/IMPORTING``, then ``MIGRATE``).
+reshard`` does it key by key: ``CLUSTER SETSLOT ... MIGRATING/IMPORTING``, then ``MIGRATE``),
+or that no node serves.
 
 While some of the session's keys have moved and others not, each script over them is answered
 ``TRYAGAIN``/``ASK``; redis-py's cluster client gave up with "TTL exhausted.", which memcore
 passed on as the reason. It is now said what it is (the slot being moved, or a failover: try
-again), still a ``BackendError``; once the move ends the session syncs, nothing lost.
+again), still a ``BackendError``; once the move ends the session syncs, nothing lost. A slot no
+node serves (a failed node with no replica; ``CLUSTER DELSLOTS`` here) made redis-py say "All
+slots are not covered after query all startup_nodes" or "The cluster is down" behind memcore's
+internals ("Command # 1 (EXISTS memcore:sessions) of pipeline caused error"): now the cluster is
+said to be down, and how to see why.
 """
 
 from __future__ import annotations
@@ -93,6 +98,27 @@ def test_a_session_whose_slot_is_half_moved_is_said_so_and_syncs_after(
     assert "TTL exhausted" not in str(caught.value)
 
     _finish(ports, slot, source, target)
+    assert asyncio.run(_sync(redis_cluster_url, "c", "third")) == {
+        "first": "first",
+        "third": "third",
+    }
+
+
+def test_a_cluster_with_a_slot_no_node_serves_is_said_to_be_down(
+    redis_cluster: RedisClusterNodes, redis_cluster_url: str, slot_and_nodes: Any
+) -> None:
+    ports, slot, source, _ = slot_and_nodes
+    asyncio.run(_sync(redis_cluster_url, "a", "first"))
+    for port in ports:
+        with _node(port) as node:
+            node.execute_command("CLUSTER", "DELSLOTS", slot)
+    try:
+        with pytest.raises(BackendError, match="the cluster is down: some of its hash slots"):
+            asyncio.run(_sync(redis_cluster_url, "b", "second"))
+    finally:
+        with _node(source) as node:
+            node.execute_command("CLUSTER", "ADDSLOTS", slot)
+        redis_cluster.wait_ok()
     assert asyncio.run(_sync(redis_cluster_url, "c", "third")) == {
         "first": "first",
         "third": "third",

@@ -63,8 +63,8 @@ _NO_PASSWORD = (
 
 def failure_said(exc: BaseException) -> str:
     """A redis failure as a message says it: masked; a password the server asks for and the
-    URL lacks, a cluster URL at a single server, and a cluster client's redirections run out
-    ("TTL exhausted."), said as such."""
+    URL lacks, a cluster URL at a single server, a cluster that is down and a cluster client's
+    redirections run out ("TTL exhausted."), said as such."""
     text = mask_url(exc)
     if any(words in text for words in _NO_PASSWORD):
         return (
@@ -75,6 +75,12 @@ def failure_said(exc: BaseException) -> str:
         return (
             "that server is no Redis Cluster node (cluster mode is not enabled on it): name a "
             "single server with redis://host:port/db (rediss:// for TLS)"
+        )
+    if "All slots are not covered" in text or "The cluster is down" in text:
+        return (
+            "the cluster is down: some of its hash slots have no node serving them (a node "
+            "failed with no replica to take over, or slots were left unassigned); "
+            "`redis-cli --cluster check host:port` says which"
         )
     if text.strip() == "TTL exhausted.":
         return (
