@@ -87,3 +87,45 @@ def test_bundle_summaries_of_a_blob_stay_near_their_ratio() -> None:
     assert count_tokens(bundle.level2.items[0].summary) <= count_tokens(BLOB) // 2
     assert count_tokens(bundle.level4.summary) <= int(count_tokens(items[1].content) * 0.05)
     assert meta.compressed_size < meta.original_size
+
+
+#: Characters drawn with several code points: a family (members joined by zero-width
+#: joiners), a flag (a pair of regional indicators), a skin-toned hand, a keycap, the rainbow
+#: flag (variation selector and joiner), and a Devanagari syllable whose vowel sign is a
+#: spacing mark (combining class 0).
+_CLUSTERS = [
+    "\U0001f469\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466",
+    "\U0001f1eb\U0001f1f7",
+    "\U0001f44b\U0001f3fd",
+    "1\ufe0f\u20e3",
+    "\U0001f3f3\ufe0f\u200d\U0001f308",
+    "\u0915\u093f",
+]
+
+
+@pytest.mark.parametrize(
+    "cluster", _CLUSTERS, ids=["family", "flag", "tone", "keycap", "rainbow", "devanagari"]
+)
+@pytest.mark.parametrize("lead", ["", "Deploy "])
+@pytest.mark.parametrize("ratio", [0.05, 0.2, 0.5])
+def test_a_cut_lead_keeps_each_drawn_character_whole(
+    pipeline_impl: ModuleType, cluster: str, lead: str, ratio: float
+) -> None:
+    # (a family cut to its first members and a dangling joiner, half a flag: a character the
+    # source never held, as the level-2 and level-3 summaries of such notes were)
+    text = lead + cluster * 400
+    summary = ExtractiveSummarizer(kernels=pipeline_impl).summarize(text, ratio)
+    kept = summary[: -len(ELLIPSIS)]
+    assert summary.endswith(ELLIPSIS)
+    assert text.startswith(kept)
+    assert len(kept) > len(lead)
+    assert (len(kept) - len(lead)) % len(cluster) == 0
+
+
+def test_a_first_character_longer_than_the_budget_is_kept_whole() -> None:
+    from memcore.graphemes import cluster_cut, first_cluster_end
+
+    family = _CLUSTERS[0]
+    assert cluster_cut(family * 2, 3) == 0
+    assert first_cluster_end(family * 2) == len(family)
+    assert cluster_cut("\U0001f1eb\U0001f1f7\U0001f1e9\U0001f1ea", 3) == 2

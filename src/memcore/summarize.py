@@ -20,14 +20,14 @@ word, as ``memcore.wide_letters`` says) is kept whole ("Fix cart rounding." stay
 its first ``SAYS_NOTHING_WORDS`` words and an ellipsis instead, a few tokens over its budget;
 never more than ``SHORT_NOTE_TOKENS`` over it, though: when those words are longer (a base64
 blob, minified JSON: one "word" of megabytes, which the lead was whole), it is their start, cut
-by characters, with an ellipsis. Only a blank text has an empty summary.
+by characters (never inside an emoji sequence or a letter with its marks: ``memcore.graphemes``),
+with an ellipsis. Only a blank text has an empty summary.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-import unicodedata
 from collections.abc import Iterable, Sequence
 from types import ModuleType
 from typing import Protocol, runtime_checkable
@@ -36,6 +36,7 @@ from memcore._kernels import pipeline as _selected
 from memcore._pure._text_tables import ELLIPSIS
 from memcore._pure.pipeline import Piece, pick_scored, render
 from memcore.errors import ValidationError
+from memcore.graphemes import cluster_cut, first_cluster_end
 from memcore.model import checked_str
 from memcore.tokens import TokenCounter, checked_counter, count_tokens, get_token_counter
 
@@ -185,10 +186,10 @@ class ExtractiveSummarizer:
                 best, low = middle, middle + 1
             else:
                 high = middle - 1
-        # a letter keeps its marks (``best`` is the whole head when a counter prices it with
-        # its ellipsis lower than the lead without: nothing is cut, no mark follows)
-        while 1 < best < len(head) and unicodedata.combining(head[best]):
-            best -= 1
+        # a letter keeps its marks and an emoji sequence its members (``best`` is the whole
+        # head when a counter prices it with its ellipsis lower than the lead without: nothing
+        # is cut, no mark follows); a first character longer than the budget is kept whole
+        best = cluster_cut(head, best) or first_cluster_end(head)
         return head[:best].rstrip() + ELLIPSIS
 
     def summarize_group(self, texts: Iterable[str], ratio: float) -> str:
