@@ -191,6 +191,14 @@ def _time_range(items: Iterable[MemoryItem]) -> TimeRange:
     return (min(stamps), max(stamps))
 
 
+def _without_branch(item: MemoryItem) -> MemoryItem:
+    """``item`` without the git branch its record was made on (a copy when it names one)."""
+    if "git_branch" not in item.metadata:
+        return item
+    meta = {key: value for key, value in item.metadata.items() if key != "git_branch"}
+    return MemoryItem(item.id, item.content, item.priority, item.created_at, meta)
+
+
 def _scaffolding_group(items: list[MemoryItem]) -> SummaryGroup:
     """One level-3 group of an agent's scaffolding: its ids, and a summary saying what it is."""
     from memcore.claude_code.records import scaffolding_kind
@@ -320,7 +328,7 @@ class HierarchicalMemoryCompressor:
                 SummaryGroup(
                     ids=[item.id for item in chosen],
                     count=len(chosen),
-                    summary=self._agent_summary(chosen, self.ratios[1], headings=False),
+                    summary=self._agent_summary(chosen, self.ratios[1], group=True),
                     time_range=_time_range(chosen),
                 )
             )
@@ -361,21 +369,24 @@ class HierarchicalMemoryCompressor:
             return summary
         return ExtractiveSummarizer(self.count, self.kernels).summarize_group(texts, ratio)
 
-    def _agent_summary(
-        self, items: list[MemoryItem], ratio: float, *, headings: bool = True
-    ) -> str:
+    def _agent_summary(self, items: list[MemoryItem], ratio: float, *, group: bool = False) -> str:
         """A level-3 or level-4 summary: of a coding-agent session's items, their digest at the
-        level's budget (unless a summarizer was plugged in; a group's without its headings),
-        else the summary of all the items as one text."""
+        level's budget (unless a summarizer was plugged in), else the summary of all the items
+        as one text.
+
+        A group's digest has no headings and is not told the branch: the branch's line, the
+        same in every group, took the whole budget of a small group and said nothing of its
+        edit or its command."""
         if isinstance(self.summarizer, ExtractiveSummarizer) and is_agent_session(items):
             from memcore.digest import unchecked_digests  # the digest's tables load on first use
 
             budget = int(sum(self.count(item.content) for item in items) * ratio)
+            told = [_without_branch(item) for item in items] if group else items
             # (unchecked: no digest fits a budget below what the counter says the empty text
             # is; the empty digest then says nothing, and the summary below is taken)
-            digest = unchecked_digests(items, (max(1, budget),), counter=self.count)[0]
+            digest = unchecked_digests(told, (max(1, budget),), counter=self.count)[0]
             text = digest.text.strip()
-            if not headings:
+            if group:
                 text = "\n".join(part for part in digest.sections.values() if part.strip())
             if word_count(text) >= SAYS_NOTHING_WORDS:  # else the summary says more
                 return text

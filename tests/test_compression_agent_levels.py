@@ -1,0 +1,46 @@
+"""What the digest-made summaries of a coding-agent session's older levels say: a level-3 group
+speaks of its own items, not of the branch every item was made on."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from memcore.compression import HierarchicalMemoryCompressor
+from memcore.model import MemoryItem
+from tests.test_compression import NOW, agent_item
+
+MIGRATION = "priv/repo/migrations/20260211205820_add_state_to_annotations.exs"
+
+
+def _write_call(ident: str, age: timedelta) -> MemoryItem:
+    # (a Write as memcore's Claude Code importer records it, from a real transcript)
+    return agent_item(
+        ident,
+        f"Write `{MIGRATION}`, defining `up`, `down` and "
+        "`Spotter.Repo.Migrations.AddStateToAnnotations`: "
+        "`defmodule Spotter.Repo.Migrations.AddStateToAnnotations do`; `def up do`; "
+        "`def down do`; `alter table(:annotations) do`; `add :state, :text, null: false, "
+        'default: "open"`; `create index(:annotations, [:session_id, :state],`',
+        "tool_call",
+        age,
+        tool="Write",
+        file_path=f"/home/u/spotter/{MIGRATION}",
+        cwd="/home/u/spotter",
+        git_branch="spotter-gqc",
+        names=["up", "down", "Spotter.Repo.Migrations.AddStateToAnnotations"],
+    )
+
+
+def test_a_group_summary_speaks_of_its_items_not_of_the_branch() -> None:
+    # the branch's line ("- The work is on the branch `spotter-gqc`.") was the whole summary
+    # of a group holding one Write, as of 139 of the 1,566 groups of the real sessions
+    items = [
+        agent_item("u1", "Implement spotter-gqc", "task", timedelta(days=2, hours=1), role="user"),
+        _write_call("w1", timedelta(days=2)),
+    ]
+    for entry in items:
+        entry.metadata.setdefault("git_branch", "spotter-gqc")
+    bundle = HierarchicalMemoryCompressor(NOW).compress(items)
+    (group,) = [g for g in bundle.level3.groups if g.ids == ["w1"]]
+    assert "branch" not in group.summary
+    assert "add_state_to_annotations" in group.summary
