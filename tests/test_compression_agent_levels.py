@@ -1,5 +1,6 @@
 """What the digest-made summaries of a coding-agent session's older levels say: a level-3 group
-speaks of its own items, not of the branch every item was made on."""
+speaks of its own items (not of the branch every item was made on), and a level's summary does
+not say how the session ended when the bundle holds what came after it."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import timedelta
 
 from memcore.compression import HierarchicalMemoryCompressor
 from memcore.model import MemoryItem
-from tests.test_compression import NOW, agent_item
+from tests.test_compression import NOW, agent_item, agent_session
 
 MIGRATION = "priv/repo/migrations/20260211205820_add_state_to_annotations.exs"
 
@@ -44,3 +45,28 @@ def test_a_group_summary_speaks_of_its_items_not_of_the_branch() -> None:
     (group,) = [g for g in bundle.level3.groups if g.ids == ["w1"]]
     assert "branch" not in group.summary
     assert "add_state_to_annotations" in group.summary
+
+
+def test_an_older_levels_summary_does_not_say_how_the_session_ended() -> None:
+    # the level-4 summary said "Under way when the session stopped: ..." and "no commit in
+    # the session" of its own last items, though the session went on in the levels above it
+    items = agent_session(days=10)
+    items.append(
+        agent_item(
+            "c1",
+            "`git commit -m 'Fix cart rounding'` succeeded (exit 0): [main 1a2b3c4] Fix cart",
+            "tool_result",
+            timedelta(minutes=5),
+            role="user",
+            tool="Bash",
+            command="git commit -m 'Fix cart rounding'",
+            exit_code=0,
+        )
+    )
+    bundle = HierarchicalMemoryCompressor(NOW, ratios=(0.5, 0.2, 0.5)).compress(items)
+    assert [item.id for item in bundle.level1.items] == ["c1"]
+    summary = bundle.level4.summary
+    assert "cart_total" in summary
+    assert "when the session stopped" not in summary
+    assert "State at the end" not in summary
+    assert "no commit in the session" not in summary

@@ -304,6 +304,9 @@ class HierarchicalMemoryCompressor:
             level3 = [item for item in level3 if id(item) not in left_out]
             level4 = [item for item in level4 if id(item) not in left_out]
         total = len(coerced)
+        # the latest of what a summary may say (scaffolding says nothing): items before it are
+        # followed by others the bundle holds
+        latest = max((i.created_at for i in coerced if not is_scaffolding(i)), default=None)
         done = len(level1) + len(scaffolding)
         self._report(done, total)
         entries = []
@@ -328,7 +331,7 @@ class HierarchicalMemoryCompressor:
                 SummaryGroup(
                     ids=[item.id for item in chosen],
                     count=len(chosen),
-                    summary=self._agent_summary(chosen, self.ratios[1], group=True),
+                    summary=self._agent_summary(chosen, self.ratios[1], latest, group=True),
                     time_range=_time_range(chosen),
                 )
             )
@@ -340,7 +343,7 @@ class HierarchicalMemoryCompressor:
         oldest = Level4()
         if level4:
             oldest = Level4(
-                summary=self._agent_summary(level4, self.ratios[2]),
+                summary=self._agent_summary(level4, self.ratios[2], latest),
                 count=len(level4),
                 time_range=_time_range(level4),
             )
@@ -369,22 +372,34 @@ class HierarchicalMemoryCompressor:
             return summary
         return ExtractiveSummarizer(self.count, self.kernels).summarize_group(texts, ratio)
 
-    def _agent_summary(self, items: list[MemoryItem], ratio: float, *, group: bool = False) -> str:
+    def _agent_summary(
+        self,
+        items: list[MemoryItem],
+        ratio: float,
+        latest: datetime | None,
+        *,
+        group: bool = False,
+    ) -> str:
         """A level-3 or level-4 summary: of a coding-agent session's items, their digest at the
         level's budget (unless a summarizer was plugged in), else the summary of all the items
         as one text.
 
-        A group's digest has no headings and is not told the branch: the branch's line, the
-        same in every group, took the whole budget of a small group and said nothing of its
-        edit or its command."""
+        Items older than ``latest`` are digested as the start of a session that goes on (the
+        bundle holds what follows): their last item is not "where the session stopped", nor is
+        a commit missing from them missing from the session. A group's digest has no headings
+        and is not told the branch: the branch's line, the same in every group, took the whole
+        budget of a small group and said nothing of its edit or its command."""
         if isinstance(self.summarizer, ExtractiveSummarizer) and is_agent_session(items):
             from memcore.digest import unchecked_digests  # the digest's tables load on first use
 
             budget = int(sum(self.count(item.content) for item in items) * ratio)
+            ongoing = latest is not None and items[-1].created_at < latest
             told = [_without_branch(item) for item in items] if group else items
             # (unchecked: no digest fits a budget below what the counter says the empty text
             # is; the empty digest then says nothing, and the summary below is taken)
-            digest = unchecked_digests(told, (max(1, budget),), counter=self.count)[0]
+            digest = unchecked_digests(
+                told, (max(1, budget),), counter=self.count, ongoing=ongoing
+            )[0]
             text = digest.text.strip()
             if group:
                 text = "\n".join(part for part in digest.sections.values() if part.strip())
