@@ -39,6 +39,7 @@ from memcore._native.text import count_tokens, fact_tokens, split_sentences, tok
 from memcore._pure._text_tables import (
     CENTROID_WEIGHT,
     CLOSING_MARKS,
+    CODE_FENCES,
     ELLIPSIS,
     FACT_CAP,
     FACT_WEIGHT,
@@ -58,6 +59,7 @@ cdef uint64_t _FNV_OFFSET = FNV_OFFSET
 cdef uint64_t _FNV_PRIME = FNV_PRIME
 cdef frozenset _STOPWORDS = STOPWORDS
 cdef str _ELLIPSIS = ELLIPSIS
+cdef tuple _CODE_FENCES = CODE_FENCES
 cdef str _SENTENCE_ENDS = SENTENCE_ENDS
 cdef str _CLOSING_MARKS = CLOSING_MARKS
 

@@ -182,20 +182,50 @@ cdef list _pick_sentences(str text, Py_ssize_t budget):
         PyMem_Free(seen_hash)
 
 
+cdef inline bint _fence_line(str line):
+    return line.lstrip().startswith(_CODE_FENCES)
+
+
+cdef inline bint _ends_on_fence(str piece):
+    """Whether the last line of ``piece`` is a fence line."""
+    return _fence_line(piece[piece.rfind("\n") + 1 :])
+
+
 cdef str _render(str text, list pieces):
     """The twin's ``render``: the pieces' text in source order, a cut one with its ellipsis, one
-    that ends in no sentence end with a full stop but the last (the pure ``ended``)."""
-    cdef list said = [
-        text[a:b] + _ELLIPSIS if cut else text[a:b] for a, b, cut in sorted(pieces)
-    ]
+    that ends in no sentence end with a full stop but the last (the pure ``ended``); code blocks
+    kept code blocks (fence lines on lines of their own, a block left open closed: the pure
+    ``render``)."""
+    pieces = sorted(pieces)
+    cdef list said = [text[a:b] + _ELLIPSIS if cut else text[a:b] for a, b, cut in pieces]
+    cdef list out = []
     cdef Py_ssize_t last = len(said) - 1
-    cdef Py_ssize_t k
-    cdef str stripped
-    for k in range(last):
-        stripped = said[k].rstrip(_CLOSING_MARKS)
-        if stripped and stripped[len(stripped) - 1] not in _SENTENCE_ENDS:
-            said[k] = said[k] + "."
-    return " ".join(said)
+    cdef Py_ssize_t k, fences
+    cdef bint inside = False
+    cdef str piece, stripped, line
+    for k in range(last + 1):
+        piece = said[k]
+        if k:
+            if inside or _ends_on_fence(out[len(out) - 1]) or _fence_line(piece):
+                out.append("\n")
+            else:
+                out.append(" ")
+        fences = 0
+        for line in piece.split("\n"):
+            if _fence_line(line):
+                fences += 1
+        if fences % 2:
+            inside = not inside
+        if inside:
+            if pieces[k][2] or k == last or text[pieces[k][1] : pieces[k + 1][0]].strip():
+                piece = piece + "\n```"
+                inside = False
+        elif k < last and not _ends_on_fence(piece):
+            stripped = piece.rstrip(_CLOSING_MARKS)
+            if stripped and stripped[len(stripped) - 1] not in _SENTENCE_ENDS:
+                piece = piece + "."
+        out.append(piece)
+    return "".join(out)
 
 
 cdef inline bint _fits(str text, list pieces, Py_ssize_t budget):

@@ -133,3 +133,6 @@ SECRET_LITERALS: tuple[bytes, ...] = (
 #: file I'll add this test." (``memcore._pure.pipeline.render``).
 SENTENCE_ENDS = ".!?:;\u2026\u3002\uff01\uff1f"
 CLOSING_MARKS = "\"')]}*`_\u201d\u2019"
+#: What opens or closes a fenced code block in markdown, at the start of a line (a summary
+#: keeps such lines whole and on lines of their own: ``render``).
+CODE_FENCES = ("```", "~~~")

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from memcore._pure._text_tables import (
     CENTROID_WEIGHT,
     CLOSING_MARKS,
+    CODE_FENCES,
     ELLIPSIS,
     FACT_CAP,
     FACT_WEIGHT,
@@ -100,12 +101,40 @@ def ended(piece: str) -> str:
     return piece if not stripped or stripped[-1] in SENTENCE_ENDS else piece + "."
 
 
+def fence_lines(piece: str) -> int:
+    """How many lines of ``piece`` open or close a fenced code block."""
+    return sum(1 for line in piece.split("\n") if line.lstrip().startswith(CODE_FENCES))
+
+
 def render(text: str, pieces: Sequence[Piece]) -> str:
     """The summary text of ``pieces`` (in source order): joined by single spaces, a cut one
     followed by an ellipsis and one that ends in no sentence end by a full stop (:func:`ended`),
-    so that no piece reads as joined to the next one."""
+    so that no piece reads as joined to the next one.
+
+    Code blocks stay code blocks: a full stop after a closing fence ("```.") is no fence, and
+    text after it on its line is none either, so the rest of a summary read as code. A piece
+    that ends on a fence line or inside a block is followed by a line break and no full stop, a
+    piece that opens with a fence line is preceded by one, and a block a piece leaves open is
+    closed after it (with a fence line of its own) unless the next piece goes on with it."""
     said = [text[a:b] + ELLIPSIS if cut else text[a:b] for a, b, cut in pieces]
-    return " ".join([ended(piece) for piece in said[:-1]] + said[-1:])
+    out: list[str] = []
+    inside = False  # in a code block the pieces so far opened
+    last = len(said) - 1
+    for k, piece in enumerate(said):
+        if k:
+            after_fence = out[-1].rsplit("\n", 1)[-1].lstrip().startswith(CODE_FENCES)
+            opens = piece.lstrip().startswith(CODE_FENCES)
+            out.append("\n" if inside or after_fence or opens else " ")
+        inside ^= fence_lines(piece) % 2 == 1
+        if inside:
+            _, end, cut = pieces[k]
+            if cut or k == last or text[end : pieces[k + 1][0]].strip():
+                piece += "\n```"
+                inside = False
+        elif k < last and not piece.rsplit("\n", 1)[-1].lstrip().startswith(CODE_FENCES):
+            piece = ended(piece)
+        out.append(piece)
+    return "".join(out)
 
 
 def pick_sentences(text: str, budget: int) -> list[Piece]:
