@@ -70,3 +70,25 @@ def test_an_older_levels_summary_does_not_say_how_the_session_ended() -> None:
     assert "when the session stopped" not in summary
     assert "State at the end" not in summary
     assert "no commit in the session" not in summary
+
+
+def test_a_short_error_is_kept_whole_at_level_2() -> None:
+    # (half of it was "`git push 2>&1` failed (exit…": which command failed, not why)
+    error = (
+        "`git push 2>&1` failed (exit 128): fatal: The current branch spotter-gqc has no "
+        "upstream branch."
+    )
+    items = [
+        agent_item(
+            "e1",
+            error,
+            "error",
+            timedelta(hours=3),
+            role="user",
+            tool="Bash",
+            command="git push 2>&1",
+            exit_code=128,
+        )
+    ]
+    (entry,) = HierarchicalMemoryCompressor(NOW).compress(items).level2.items
+    assert entry.summary == error

@@ -63,8 +63,11 @@ FORMAT = "memcore.hierarchy"
 FORMAT_VERSION = 1
 DEFAULT_THRESHOLDS = (timedelta(hours=1), timedelta(hours=24), timedelta(hours=168))
 DEFAULT_RATIOS = (0.5, 0.2, 0.05)
-#: A level-2 agent request (``kind`` task) this short is kept whole rather than summarized.
+#: A level-2 agent request (``kind`` task) or error (``kind`` error) this short is kept whole
+#: rather than summarized.
 REQUEST_WHOLE_TOKENS = 64
+#: The agent records a summary must not blur: what was asked, what failed and why.
+_KEPT_WHOLE_KINDS = frozenset({"task", "error"})
 #: lz4 high-compression level: ~25 % smaller bundles than the fast mode for ~3 ms per 100 KiB.
 DEFAULT_LZ4_LEVEL = 9
 #: zstd level for ``codec="zstd"``: bundles smaller than pickle + zlib level 6 (see
@@ -351,10 +354,13 @@ class HierarchicalMemoryCompressor:
         return CompressedBundle(Level1(level1), Level2(entries), Level3(groups), oldest, now)
 
     def _entry_summary(self, item: MemoryItem) -> str:
-        """A level-2 summary: an agent session's request (``kind`` task) of up to
-        ``REQUEST_WHOLE_TOKENS`` is kept whole, since what was asked is what a summary must not
-        blur; else the summary."""
-        if item.metadata.get("kind") == "task" and is_agent_item(item):
+        """A level-2 summary: an agent session's request (``kind`` task) or error (``kind``
+        error) of up to ``REQUEST_WHOLE_TOKENS`` is kept whole, since what was asked, and what
+        failed and why, is what a summary must not blur (half of "`git push` failed (exit 128):
+        fatal: The current branch has no upstream branch." was "`git push` failed (exit…");
+        else the summary."""
+        kind = item.metadata.get("kind")
+        if isinstance(kind, str) and kind in _KEPT_WHOLE_KINDS and is_agent_item(item):
             request = item.content.strip()
             if self.count(request) <= REQUEST_WHOLE_TOKENS:
                 return request
