@@ -225,6 +225,20 @@ def test_partition_matches_twin(
             ],
             id="a-numbered-items-marker-stays-with-its-item",
         ),
+        pytest.param(
+            "## Changes\n\n**1. ADR Document** - `adr.md`\n- Documents the bug\n\n"
+            "__2. Types__ - `types.go:66`. Done. **3. Not** at a line start",
+            [
+                "## Changes",
+                "**1. ADR Document** - `adr.md`",  # (not "**1." and "ADR Document** - ...")
+                "- Documents the bug",
+                "__2. Types__ - `types.go:66`.",
+                "Done.",
+                "**3.",  # (no marker: not at a line's start)
+                "Not** at a line start",
+            ],
+            id="an-emphasized-numbered-marker-stays-with-its-item",
+        ),
     ],
 )
 def test_sentences(pipeline_impl: ModuleType, text: str, expected: list[str]) -> None:
@@ -533,6 +547,10 @@ def test_a_cut_piece_is_never_a_list_items_marker_alone(pipeline_impl: ModuleTyp
     item = "2. Fixed two tests that needed UserAddedPerFile populated in them"
     assert pipeline_impl.pick_sentences(item, 3) == []  # "2. Fixed…" takes 4
     assert pipeline_impl.pick_sentences(item, 4) == [(0, len("2. Fixed"), True)]
+    bold = "**2. Fixed two tests** that needed UserAddedPerFile populated in them"
+    for budget in range(1, 6):  # ("**2.…" was a piece)
+        for a, b, _ in pipeline_impl.pick_sentences(bold, budget):
+            assert bold[a:b] != "**2."
     text = (
         f"Set MEMCORE_HOME to /tmp/memcore before running the tests.\n{item}\n"
         "- Added the check in cart.py\n* Moved it\n10) Ten more"

@@ -291,14 +291,23 @@ cdef Py_ssize_t _after_marker(
 ) noexcept:
     """Where the sentence from ``start`` (``start < end``) goes on after the marker of the list
     item it opens with, or ``start`` (the twin's ``_after_marker``)."""
-    cdef Py_ssize_t k = start
+    cdef Py_ssize_t k = start, digits
     cdef Py_UCS4 c = PyUnicode_READ(kind, <void*>data, k)
-    if c == 45 or c == 42 or c == 43 or c == 0x2022:
+    while k < end and k - start < 3:  # the emphasis of "**2. "
+        c = PyUnicode_READ(kind, <void*>data, k)
+        if c != 42 and c != 95:
+            break
+        k += 1
+    if k == start or k == end or not _is_digit(PyUnicode_READ(kind, <void*>data, k)):
+        k = start
+    digits = k
+    c = PyUnicode_READ(kind, <void*>data, k)
+    if k == start and (c == 45 or c == 42 or c == 43 or c == 0x2022):
         k += 1
     else:
         while k < end and _is_digit(PyUnicode_READ(kind, <void*>data, k)):
             k += 1
-        if k == start or k == end:
+        if k == digits or k == end:
             return start
         c = PyUnicode_READ(kind, <void*>data, k)
         if c != 46 and c != 41:

@@ -49,19 +49,28 @@ cdef bint _is_list_marker(
     int kind, const void* data, Py_ssize_t line, Py_ssize_t dot, Py_ssize_t n
 ) noexcept:
     """Whether the full stop at ``dot`` (``dot < n``) closes a numbered list item's marker at
-    the start of its line (from ``line``): it stays with its item (see the twin)."""
-    cdef Py_ssize_t k = line
+    the start of its line (from ``line``; up to three emphasis marks before its digits, as in
+    "**1. "): it stays with its item (see the twin)."""
+    cdef Py_ssize_t k = line, marks, digits
     cdef Py_UCS4 c
     while k < dot:
         c = PyUnicode_READ(kind, <void*>data, k)
         if c != 32 and c != 9:
             break
         k += 1
-    if k == dot:
-        return False
+    marks = k
+    while k < dot and k - marks < 3:
+        c = PyUnicode_READ(kind, <void*>data, k)
+        if c != 42 and c != 95:  # "*", "_"
+            break
+        k += 1
+    digits = k
     while k < dot and _is_digit(PyUnicode_READ(kind, <void*>data, k)):
         k += 1
-    return k == dot and dot + 1 < n and PyUnicode_READ(kind, <void*>data, dot + 1) == 32
+    return (
+        k == dot and k > digits and dot + 1 < n
+        and PyUnicode_READ(kind, <void*>data, dot + 1) == 32
+    )
 
 
 cdef bint _is_dash_aside(int kind, const void* data, Py_ssize_t j, Py_ssize_t n) noexcept:

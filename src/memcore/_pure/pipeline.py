@@ -223,14 +223,19 @@ def _repeat_key(sentence: str) -> str:
 def _after_marker(text: str, start: int, end: int) -> int:
     """Where the sentence ``text[start:end]`` goes on after the marker of the list item it
     opens with ("- ", "* ", "2. ", "3) "), or ``start``: a cut piece is never a marker alone
-    ("2.…", read as numbering what follows it, its number as a fact)."""
+    ("2.…", read as numbering what follows it, its number as a fact; "**2. " too)."""
     k = start
-    if text[k] in "-*+\u2022":
+    while k < end and k - start < 3 and text[k] in "*_":  # the emphasis of "**2. "
+        k += 1
+    if k in (start, end) or not "0" <= text[k] <= "9":
+        k = start
+    digits = k
+    if k == start and text[k] in "-*+\u2022":
         k += 1
     else:
         while k < end and "0" <= text[k] <= "9":
             k += 1
-        if k in (start, end) or text[k] not in ".)":
+        if k in (digits, end) or text[k] not in ".)":
             return start
         k += 1
     return k + 1 if k < end and text[k] == " " else start

@@ -157,16 +157,20 @@ def _ends_with_line(text: str, line: int, newline: int) -> bool:
 
 def _is_list_marker(text: str, line: int, dot: int) -> bool:
     """Whether the full stop at ``dot`` closes a numbered list item's marker at the start of its
-    line (from ``line``: indentation, digits, the stop, a space): the marker stays with its item
-    ("1. `go()` is called" was "1." and an item of its own, an orphan "1." in summaries)."""
+    line (from ``line``: indentation, up to three emphasis marks, digits, the stop, a space):
+    the marker stays with its item ("1. `go()` is called" was "1." and an item of its own, an
+    orphan "1." in summaries; "**1. ADR Document** - ..." was "**1." and "ADR Document** -
+    ...", whose summary opened on a dangling "**")."""
     k = line
     while k < dot and text[k] in " \t":
         k += 1
-    if k == dot:
-        return False
+    marks = k
+    while k < dot and k - marks < 3 and text[k] in "*_":
+        k += 1
+    digits = k
     while k < dot and _is_digit(text[k]):
         k += 1
-    return k == dot and dot + 1 < len(text) and text[dot + 1] == " "
+    return k == dot and k > digits and dot + 1 < len(text) and text[dot + 1] == " "
 
 
 def _is_dash_aside(text: str, j: int) -> bool:
