@@ -45,6 +45,7 @@ from memcore._pure._text_tables import (
     FACT_WEIGHT,
     FNV_OFFSET,
     FNV_PRIME,
+    MAX_WHOLE_FILLS,
     MIN_CLIPPED_WORDS,
     POSITION_WEIGHT,
     SENTENCE_ENDS,

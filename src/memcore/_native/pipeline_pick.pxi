@@ -334,19 +334,33 @@ cdef list _fill_budget(
     sentences leave, the longest prefix of the best other sentence (not a repeat of a picked
     one) that ends after a word (not a list item's marker) and holds ``MIN_CLIPPED_WORDS``
     words or more (one when nothing was picked or when that word is a fact), its ellipsis
-    counted."""
+    counted; before that, up to ``MAX_WHOLE_FILLS`` of those sentences taken whole while they
+    fit (the twin's ``fill_budget``)."""
     cdef list pieces = [(starts[k], ends[k], False) for k in range(n) if picked[k]]
     cdef set keys = {_repeat_key(text, starts[k], ends[k]) for k in range(n) if picked[k]}
+    cdef set taken = set()
     cdef list cuts = []
-    cdef Py_ssize_t r, k, i, lo, hi, mid, start, end, item, best = -1
+    cdef list whole
+    cdef Py_ssize_t r, k, i, lo, hi, mid, start, end, item, tries, best = -1
     cdef Py_ssize_t least = MIN_CLIPPED_WORDS
-    for r in range(n):  # ``order`` is by score, best first, earlier first on ties
-        k = order[r]
-        if not picked[k] and _repeat_key(text, starts[k], ends[k]) not in keys:
-            best = k
+    for tries in range(MAX_WHOLE_FILLS + 1):
+        best = -1
+        for r in range(n):  # ``order`` is by score, best first, earlier first on ties
+            k = order[r]
+            if (
+                not picked[k] and k not in taken
+                and _repeat_key(text, starts[k], ends[k]) not in keys
+            ):
+                best = k
+                break
+        if best < 0:
+            return pieces
+        whole = sorted(pieces + [(starts[best], ends[best], False)])
+        if tries == MAX_WHOLE_FILLS or not _fits(text, whole, budget):
             break
-    if best < 0:
-        return pieces
+        pieces = whole
+        taken.add(best)
+        keys.add(_repeat_key(text, starts[best], ends[best]))
     start = starts[best]
     end = ends[best]  # split_sentences' spans lie within the text
     item = _after_marker(kind, data, start, end)

@@ -66,6 +66,11 @@ GROUP_RECENT = 4
 #: A sentence cut short to fill a summary's budget keeps at least this many words: a lone "The"
 #: or "Set" is noise, not worth its token.
 MIN_CLIPPED_WORDS = 2
+#: How many more whole sentences the fill takes, best first, before it cuts one: the picked
+#: sentences' own counts, summed, exceed their summary's (each count rounds), so a sentence
+#: the greedy pick left out may fit whole, and was cut a word or two short of its end ("...
+#: before running the…" at ratio 1.0). Bounded: each try counts the whole summary.
+MAX_WHOLE_FILLS = 8
 
 #: What follows a sentence start cut short in a summary: the cut is marked, never glued to the
 #: next sentence (one token, counted in the summary's budget).

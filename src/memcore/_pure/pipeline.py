@@ -16,6 +16,7 @@ from memcore._pure._text_tables import (
     ELLIPSIS,
     FACT_CAP,
     FACT_WEIGHT,
+    MAX_WHOLE_FILLS,
     MIN_CLIPPED_WORDS,
     POSITION_WEIGHT,
     SENTENCE_ENDS,
@@ -257,18 +258,29 @@ def fill_budget(
     identifier) and keeps :func:`render` of all the pieces within ``budget`` tokens by
     ``count``; in source order. The cut piece's ellipsis is counted.
 
+    Before that, up to ``MAX_WHOLE_FILLS`` of those sentences, best first, are taken whole
+    while the summary with each still fits (the greedy pick sums the sentences' own counts,
+    which exceed their summary's).
+
     The last step of :func:`pick_scored`.
     """
     pieces: list[Piece] = [(spans[k][0], spans[k][1], False) for k in chosen]
     taken = set(chosen)
     keys = {_repeat_key(text[a:b]) for a, b, _ in pieces}
-    best = -1
-    for k in order:
-        if k not in taken and _repeat_key(text[spans[k][0] : spans[k][1]]) not in keys:
-            best = k
+    for tries in range(MAX_WHOLE_FILLS + 1):
+        best = -1
+        for k in order:
+            if k not in taken and _repeat_key(text[spans[k][0] : spans[k][1]]) not in keys:
+                best = k
+                break
+        if best < 0:
+            return pieces
+        whole = sorted([*pieces, (spans[best][0], spans[best][1], False)])
+        if tries == MAX_WHOLE_FILLS or count(render(text, whole)) > budget:
             break
-    if best < 0:
-        return pieces
+        pieces = whole
+        taken.add(best)
+        keys.add(_repeat_key(text[spans[best][0] : spans[best][1]]))
     start, end = spans[best]
     item = _after_marker(text, start, end)
     # a cut follows a visible character (not even a control space such as "\x1f") of the
