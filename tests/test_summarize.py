@@ -307,3 +307,15 @@ def test_a_sentence_that_fits_whole_is_not_cut(
     # running the…", in 12 of these 42 pairs)
     text = " ".join(pair)
     assert ExtractiveSummarizer(kernels=pipeline_impl).summarize(text, 1.0) == text
+
+
+def test_a_group_of_repeated_texts_says_each_once(pipeline_impl: ModuleType) -> None:
+    # (two identical records, kept whole as a short note, were their text twice: a level-3
+    # group's summary as long as the group and repeating itself)
+    summarizer = ExtractiveSummarizer(kernels=pipeline_impl)
+    update = "Updated `cmd/entire/cli/telemetry/telemetry.go` in `Logf()`"
+    assert summarizer.summarize_group([update, update], 0.2) == update
+    again = " updated `cmd/entire/cli/telemetry/telemetry.go`  in `Logf()`"
+    summary = summarizer.summarize_group([update, "Read `setup.go`: 80 lines.", again], 1.0)
+    assert summary.count("telemetry.go") == 1
+    assert summary.index("Updated") < summary.index("Read")  # (in the texts' order)

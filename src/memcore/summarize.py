@@ -193,8 +193,13 @@ class ExtractiveSummarizer:
         return head[:best].rstrip() + ELLIPSIS
 
     def summarize_group(self, texts: Iterable[str], ratio: float) -> str:
-        """One summary of several texts, read as one document (repeated sentences once)."""
-        return self.summarize(GROUP_SEPARATOR.join(_texts(texts, "summarize_group")), ratio)
+        """One summary of several texts, read as one document (repeated sentences once, and
+        repeated texts: a group of two identical records, kept whole as a short note, was its
+        text twice, "Updated `x.go` in `Logf()`\n\nUpdated `x.go` in `Logf()`")."""
+        unique: dict[str, str] = {}
+        for text in _texts(texts, "summarize_group"):  # (case and spacing aside, as sentences)
+            unique.setdefault(" ".join(text.lower().split()), text)
+        return self.summarize(GROUP_SEPARATOR.join(unique.values()), ratio)
 
 
 def word_count(text: str) -> int:
