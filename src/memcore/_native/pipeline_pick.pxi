@@ -201,29 +201,32 @@ cdef str _render(str text, list pieces):
     cdef list out = []
     cdef Py_ssize_t last = len(said) - 1
     cdef Py_ssize_t k, fences
-    cdef bint inside = False
+    cdef bint inside = False, after_fence = False, fenced
     cdef str piece, stripped, line
     for k in range(last + 1):
         piece = said[k]
+        fenced = "```" in piece or "~~~" in piece  # (else no line of it is a fence)
         if k:
-            if inside or _ends_on_fence(out[len(out) - 1]) or _fence_line(piece):
+            if inside or after_fence or (fenced and _fence_line(piece)):
                 out.append("\n")
             else:
                 out.append(" ")
-        fences = 0
-        for line in piece.split("\n"):
-            if _fence_line(line):
-                fences += 1
-        if fences % 2:
-            inside = not inside
+        if fenced:
+            fences = 0
+            for line in piece.split("\n"):
+                if _fence_line(line):
+                    fences += 1
+            if fences % 2:
+                inside = not inside
         if inside:
             if pieces[k][2] or k == last or text[pieces[k][1] : pieces[k + 1][0]].strip():
                 piece = piece + "\n```"
                 inside = False
-        elif k < last and not _ends_on_fence(piece):
+        elif k < last and not (fenced and _ends_on_fence(piece)):
             stripped = piece.rstrip(_CLOSING_MARKS)
             if stripped and stripped[len(stripped) - 1] not in _SENTENCE_ENDS:
                 piece = piece + "."
+        after_fence = ("```" in piece or "~~~" in piece) and _ends_on_fence(piece)
         out.append(piece)
     return "".join(out)
 

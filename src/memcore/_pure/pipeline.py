@@ -107,6 +107,11 @@ def fence_lines(piece: str) -> int:
     return sum(1 for line in piece.split("\n") if line.lstrip().startswith(CODE_FENCES))
 
 
+def _ends_on_fence(piece: str) -> bool:
+    """Whether the last line of ``piece`` opens or closes a fenced code block."""
+    return piece[piece.rfind("\n") + 1 :].lstrip().startswith(CODE_FENCES)
+
+
 def render(text: str, pieces: Sequence[Piece]) -> str:
     """The summary text of ``pieces`` (in source order): joined by single spaces, a cut one
     followed by an ellipsis and one that ends in no sentence end by a full stop (:func:`ended`),
@@ -120,20 +125,23 @@ def render(text: str, pieces: Sequence[Piece]) -> str:
     said = [text[a:b] + ELLIPSIS if cut else text[a:b] for a, b, cut in pieces]
     out: list[str] = []
     inside = False  # in a code block the pieces so far opened
+    after_fence = False  # the piece before ends on a fence line
     last = len(said) - 1
     for k, piece in enumerate(said):
+        fenced = "```" in piece or "~~~" in piece  # (else no line of it is a fence)
         if k:
-            after_fence = out[-1].rsplit("\n", 1)[-1].lstrip().startswith(CODE_FENCES)
-            opens = piece.lstrip().startswith(CODE_FENCES)
+            opens = fenced and piece.lstrip().startswith(CODE_FENCES)
             out.append("\n" if inside or after_fence or opens else " ")
-        inside ^= fence_lines(piece) % 2 == 1
+        if fenced and fence_lines(piece) % 2 == 1:
+            inside = not inside
         if inside:
             _, end, cut = pieces[k]
             if cut or k == last or text[end : pieces[k + 1][0]].strip():
                 piece += "\n```"
                 inside = False
-        elif k < last and not piece.rsplit("\n", 1)[-1].lstrip().startswith(CODE_FENCES):
+        elif k < last and not (fenced and _ends_on_fence(piece)):
             piece = ended(piece)
+        after_fence = ("```" in piece or "~~~" in piece) and _ends_on_fence(piece)
         out.append(piece)
     return "".join(out)
 
