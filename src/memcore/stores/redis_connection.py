@@ -348,9 +348,19 @@ class RedisConnection:
         if size <= 1 << 20:  # (the smallest limit Redis takes)
             return None
         limit = 512 << 20
-        with contextlib.suppress(*self._errors, ValueError, TypeError, AttributeError):
-            found = await (await self._connect()).config_get("proto-max-bulk-len")
-            limit = int(next(iter(found.values())))
+        refused: tuple[type[BaseException], ...] = (
+            *self._errors,
+            ValueError,
+            TypeError,
+            AttributeError,
+        )
+        for _ in range(2):  # (redis-py 5.0 may hand back the connection the server just closed)
+            try:
+                found = await (await self._connect()).config_get("proto-max-bulk-len")
+                limit = int(next(iter(found.values())))
+                break
+            except refused:
+                continue
         if size <= limit:
             return None
         return (
