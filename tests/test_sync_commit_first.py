@@ -270,12 +270,16 @@ async def test_another_replicas_commit_makes_it_fail_and_the_sync_merges(store: 
     b.set(SESSION, "after", item("after", "b"))
     with calls_to(b.store) as calls:  # so b reads first (and finds it quiet now)...
         assert (await b.sync_session_memory(SESSION)).success
-    assert calls[0] == ("read_and_commit:read" if under_lock(store) else "read_changes")
+    # (a's turn at SQLite's lock may outlast its sync on a loaded machine: b catches up first)
+    if under_lock(store):
+        assert _after_catch_ups(calls)[0] == "read_and_commit:read"
+    else:
+        assert calls[0] == "read_changes"
     assert "commit_if_unchanged" not in calls
     b.set(SESSION, "after", item("after", "b, again"))
     with calls_to(b.store) as calls:  # ...and commits first from then on
         assert (await b.sync_session_memory(SESSION)).success
-    assert calls == [first_commit(store)]
+    assert (_after_catch_ups(calls) if under_lock(store) else calls) == [first_commit(store)]
     await a.sync_session_memory(SESSION)
     for manager in (a, b):
         state = {key: value.content for key, value in manager.state(SESSION).items()}
