@@ -50,7 +50,7 @@ def register(sub: Subparsers) -> None:
         "--to",
         metavar="DEST",
         type=redis_url,
-        help="copy into this store instead (e.g. redis+cluster://h:7000)",
+        help="copy into this store instead (e.g. redis+cluster://h:7000, or h1:7000,h2:7001)",
     )
     p.add_argument("--dry-run", action="store_true", help="only list what would be moved")
 

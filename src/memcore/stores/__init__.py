@@ -3,7 +3,8 @@
 * ``memory://``: this process only (tests, single-process replicas);
 * ``sqlite:///path/to.db``: the embedded default, safe for many processes on one machine;
 * ``redis://[user:password@]host:port/db`` and ``rediss://``: many machines;
-* ``redis+cluster://[user:password@]host:port`` and ``rediss+cluster://``: Redis Cluster.
+* ``redis+cluster://[user:password@]host:port[,host:port...]`` and ``rediss+cluster://``:
+  Redis Cluster (several nodes: seeds, any that answers will do).
 
 Store URLs are shown to people only through ``mask_url`` (passwords masked).
 

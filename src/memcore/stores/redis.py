@@ -2,7 +2,8 @@
 
 URLs: ``redis://[user:password@]host:port/db`` and ``rediss://`` (one server);
 ``redis+cluster://[user:password@]host:port`` and ``rediss+cluster://`` (Redis Cluster, through
-redis-py's cluster client; any node's address will do, the others are discovered). Query
+redis-py's cluster client; any node's address will do, the others are discovered; several,
+``host1:port1,host2:port2``, are seeds tried until one answers). Query
 parameters ``socket_timeout`` (seconds a command may wait for its reply, default 5) and
 ``connect_timeout`` (seconds to establish a connection, default 2) bound how long an unreachable
 or stopped server takes to be reported; the redis-py options memcore knows pass through, their

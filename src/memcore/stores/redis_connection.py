@@ -21,6 +21,7 @@ import importlib
 import os
 import socket
 from collections.abc import AsyncGenerator, Iterator
+from types import ModuleType
 from typing import Any
 
 from memcore.errors import BackendError, CorruptedMemoryError, ValidationError
@@ -120,6 +121,7 @@ class RedisConnection:
         self.url = url
         self.cluster = parsed.cluster
         self._client_url = parsed.client_url
+        self._seeds = parsed.seeds
         self._mod = import_redis()
         # (options that decode replies as text, which break binary records, were refused by
         # ``parse_redis_url`` with every other parameter memcore cannot work with)
@@ -174,8 +176,16 @@ class RedisConnection:
 
     def _make_client(self) -> Any:
         if self.cluster:
-            return cluster_client_class().from_url(self._client_url, **self._options)
+            nodes = self._more_seeds(importlib.import_module("redis.asyncio.cluster"))
+            return cluster_client_class().from_url(self._client_url, **nodes, **self._options)
         return self._mod.Redis.from_url(self._client_url, **self._options)
+
+    def _more_seeds(self, module: ModuleType) -> dict[str, Any]:
+        """redis-py's ``startup_nodes`` for a cluster URL naming several nodes: the nodes past
+        the first, which ``from_url`` takes from the URL itself. The client asks each in turn
+        for the cluster's layout until one answers, so any node that is up will do."""
+        more = [module.ClusterNode(host, port) for host, port in self._seeds[1:]]
+        return {"startup_nodes": more} if more else {}
 
     async def _connect(self) -> Any:
         """The client for the running event loop, made on first use in each loop."""
@@ -397,7 +407,8 @@ class RedisConnection:
         """A short-lived synchronous client on the same server or cluster (tests, admin)."""
         if self.cluster:
             cluster = importlib.import_module("redis.cluster")
-            return cluster.RedisCluster.from_url(self._client_url, **self._sync_options())
+            nodes = self._more_seeds(cluster)
+            return cluster.RedisCluster.from_url(self._client_url, **nodes, **self._sync_options())
         return importlib.import_module("redis").Redis.from_url(
             self._client_url, **self._sync_options()
         )

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from types import ModuleType
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from memcore.errors import BackendError, ValidationError
 from memcore.install_hints import pip_command
@@ -76,6 +76,9 @@ class RedisURL:
     cluster: bool
     socket_timeout: float | None
     connect_timeout: float | None
+    #: a cluster URL's seed nodes, ``(host, port)`` each, in the URL's order and without
+    #: repeats (the first is the one ``client_url`` names); empty for one server
+    seeds: tuple[tuple[str, int], ...] = ()
 
 
 def _seconds(name: str, text: str, url: str) -> float:
@@ -278,13 +281,60 @@ def _check_option(name: str, text: str, url: str, client_scheme: str, cluster: b
         raise _bad(url, f"{name} is not taken by the installed redis-py's {client} ({version})")
 
 
+#: The port redis-py connects to when a URL names none.
+DEFAULT_PORT = 6379
+
+
+def _seed(node: str, url: str) -> tuple[str, int]:
+    """One ``host:port`` of a cluster URL's list (``[v6]:port`` for IPv6), checked as
+    Python's URL parser checks a URL's one address; a node with no host is refused (redis-py's
+    cluster client failed on it with an exception of its own when the store was opened)."""
+    try:
+        parts = urlsplit(f"//{node}")
+        port = parts.port
+    except ValueError as exc:
+        raise _bad(url, f"the node {node!r}: {exc}") from None
+    if not parts.hostname or parts.username is not None or parts.netloc != node:
+        raise _bad(url, f"the node {node!r} is no host:port")
+    return unquote(parts.hostname), DEFAULT_PORT if port is None else port
+
+
+def _split_seeds(url: str) -> tuple[str, tuple[tuple[str, int], ...]]:
+    """A cluster URL naming several nodes (``redis+cluster://h1:p1,h2:p2``, one user and
+    password and one query for all) as the URL of its first node, and every node's address
+    (repeats dropped: naming a node twice is harmless); a URL naming one node as it is.
+    ``ValidationError`` for an empty node in the list, a bad one, or a list in a URL of one
+    server (which has one address)."""
+    scheme, sep, rest = url.partition("://")
+    cut = min((rest.find(c) for c in "/?#" if c in rest), default=len(rest))
+    userinfo, at, nodes = rest[:cut].rpartition("@")
+    if not sep or "," not in nodes:
+        return url, ()
+    if not _SCHEMES.get(scheme.lower(), ("", False))[1]:
+        raise _bad(
+            url,
+            "only a Redis Cluster URL names several nodes (redis+cluster://h1:p1,h2:p2, or "
+            "rediss+cluster://); one server's URL names one host:port",
+        )
+    seeds: dict[tuple[str, int], None] = {}
+    for number, node in enumerate(nodes.split(","), 1):
+        if not node.strip():
+            raise _bad(url, f"node {number} of its list of nodes is empty (h1:p1,h2:p2,...)")
+        host, port = _seed(node, url)
+        seeds.setdefault((host.lower(), port), None)
+    first = nodes.split(",", 1)[0]
+    return f"{scheme}{sep}{userinfo}{at}{first}{rest[cut:]}", tuple(seeds)
+
+
 def parse_redis_url(url: str) -> RedisURL:
-    """Check a redis URL and split off memcore's parameters; ``ValidationError`` if bad."""
+    """Check a redis URL and split off memcore's parameters; ``ValidationError`` if bad.
+    A cluster URL may name several seed nodes (:func:`_split_seeds`)."""
     if not isinstance(url, str):
         raise ValidationError("a redis URL is a string")
     shown = mask_url(url)
+    single, seeds = _split_seeds(url)
     try:
-        parts = urlsplit(url)
+        parts = urlsplit(single)
         parts.port  # noqa: B018  (raises ValueError on a bad port)
     except ValueError as exc:
         raise ValidationError(f"invalid redis URL {shown!r}: {exc}") from None
@@ -292,6 +342,9 @@ def parse_redis_url(url: str) -> RedisURL:
     if scheme not in _SCHEMES:
         raise ValidationError(f"not a redis URL: {shown!r}")
     client_scheme, cluster = _SCHEMES[scheme]
+    if cluster and not seeds:
+        netloc = parts.netloc.rpartition("@")[2]
+        seeds = (_seed(netloc, url),) if netloc else ()
     db = parts.path.strip("/")
     if db and not (db.isascii() and db.isdigit() and int(db) <= _MAX_INT):
         raise ValidationError(
@@ -325,12 +378,17 @@ def parse_redis_url(url: str) -> RedisURL:
     except ValueError as exc:
         raise ValidationError(f"invalid redis URL {shown!r}: {mask_url(exc)}") from None
     return RedisURL(
-        client_url, cluster, timeouts.get("socket_timeout"), timeouts.get("connect_timeout")
+        client_url,
+        cluster,
+        timeouts.get("socket_timeout"),
+        timeouts.get("connect_timeout"),
+        seeds,
     )
 
 
 __all__ = [
     "DEFAULT_CONNECT_TIMEOUT",
+    "DEFAULT_PORT",
     "DEFAULT_SOCKET_TIMEOUT",
     "MAX_SECONDS",
     "RedisURL",
