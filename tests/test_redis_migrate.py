@@ -195,15 +195,15 @@ def test_journal_entries_of_both_packings_read_back() -> None:
 
     from memcore.errors import CorruptedMemoryError
     from memcore.stores.base import JournalEntry
-    from memcore.stores.redis import RedisStore
+    from memcore.stores.redis_journal_aside import unpack_journal_entry
 
     expected = JournalEntry(3, "ключ", b"\x00\xff")
     older = msgpack.packb([3, "ключ", b"\x00\xff"], use_bin_type=True)
     script = msgpack.packb([3, "ключ".encode(), b"\x00\xff"], use_bin_type=False)
-    assert RedisStore._journal_entry(older) == RedisStore._journal_entry(script) == expected
+    assert unpack_journal_entry(older) == unpack_journal_entry(script) == expected
     for bad in (b"\xc1", msgpack.packb([3, 4, b"x"]), msgpack.packb([3, b"\xff", b"x"])):
         with pytest.raises(CorruptedMemoryError):
-            RedisStore._journal_entry(bad)
+            unpack_journal_entry(bad)
 
 
 def test_stray_legacy_entries_are_skipped_named_and_kept_aside(

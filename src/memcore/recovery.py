@@ -13,7 +13,10 @@ cannot repair is left exactly as it was.
 A damaged journal entry whose key's stored record passes its own checksum does not end a
 replay: that record is the key's last write, so it stands in for the entry, and the state so
 rebuilt is trusted only when it gives the kept digest (an item and its own last journal entry
-both damaged still leave nothing to go by).
+both damaged still leave nothing to go by). A Redis journal entry that is no entry at all is
+moved aside by the store's ``repair_cells``, a marker in its place whose key is unknown: it is
+crossed only when the store's index names a readable last change for every damaged key
+(:mod:`memcore.stores.redis_journal_aside`, :func:`memcore.recovery_plan._bridged`).
 
 Once the journal was compacted (``create_backup(..., compact_journal=True)``) a replay forward
 is only complete from a backup at or above the journal floor: recovery never replays from a

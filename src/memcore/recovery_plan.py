@@ -21,6 +21,7 @@ from memcore.stores.base import (
     live_digest,
     validate_key,
 )
+from memcore.stores.redis_journal_aside import MOVED_ASIDE
 
 
 def _digest_or_none(entries: Mapping[str, Entry]) -> int | None:
@@ -87,21 +88,32 @@ def _bridged(
     entries: Mapping[str, Entry],
     journal: Sequence[JournalEntry],
     current: Mapping[str, bytes],
-) -> tuple[_Replay, int] | None:
+    witness: _Witness | None = None,
+) -> tuple[_Replay, int, int] | None:
     """A replay across damaged journal entries, each bridged by its key's stored record, and
-    how many were bridged; None when some damaged entry cannot be.
+    how many were bridged and crossed; None when some damaged entry cannot be.
 
     A key's stored record, when it passes its own checksum, is the last write to that key
     whatever the journal says, so a damaged journal entry for it is not needed: the state is
     the replay of the readable entries with each such key's stored record put back. Only when
     every damaged entry's key is readable, stored, and its record intact; the result is trusted
     only if it gives the kept digest (the caller checks), so that a damaged item is taken from
-    the backup and the journal's readable entries, not from a guess."""
+    the backup and the journal's readable entries, not from a guess.
+
+    An entry moved aside (:data:`MOVED_ASIDE`: its key unknown) could have been any key's last
+    write: it is crossed only with a ``witness`` (the store's index), when every key the state
+    takes from the replay (its stored record damaged or gone) last changed where the replay
+    read it, and every intact stored record is put back."""
     out_records = dict(records)
     out_entries = dict(entries)
     applied = 0
     bridged: dict[str, Entry] = {}
+    last: dict[str, int] = {}
+    unknown = 0
     for item in journal:
+        if item.key == MOVED_ASIDE and witness is not None:
+            unknown += 1
+            continue
         try:
             validate_key(item.key)
         except ValidationError:
@@ -118,13 +130,56 @@ def _bridged(
             continue
         out_records[item.key] = bytes(item.record)
         out_entries[item.key] = entry
+        last[item.key] = item.version
         applied += 1
-    if not bridged:
+    if unknown and witness is not None:
+        intact = _intact(current)
+        if set(current) - set(intact) - set(out_records):
+            return None  # (a damaged record no readable entry or base holds)
+        for key in set(out_records) - set(intact):
+            changed = witness.changed.get(key)
+            if changed is None:
+                return None
+            if key in last:  # (its last change read here: no entry moved aside came after)
+                if last[key] != changed:
+                    return None
+            elif key not in records or changed > witness.base:
+                return None
+        bridged.update(intact)
+    elif not bridged:
         return None
     for key, entry in bridged.items():
         out_records[key] = bytes(current[key])
         out_entries[key] = entry
-    return _Replay(out_records, out_entries, applied, None), len(bridged)
+    return _Replay(out_records, out_entries, applied, None), len(bridged), unknown
+
+
+@dataclass(frozen=True, slots=True)
+class _Witness:
+    """The store's own word on each key's last change (``last_changed``: a Redis session's
+    index), and the version of the base the replay starts from."""
+
+    changed: Mapping[str, int]
+    base: int
+
+
+def _intact(current: Mapping[str, bytes]) -> dict[str, Entry]:
+    """The stored records that pass their own checks, decoded."""
+    out = {}
+    for key, record in current.items():
+        try:
+            out[key] = decode_entry(record)
+        except CorruptedMemoryError:
+            continue
+    return out
+
+
+async def _witness(store: Store, session_id: str, base: int) -> _Witness | None:
+    """The store's index as a witness (None for a store that keeps none)."""
+    last_changed = getattr(store, "last_changed", None)
+    if last_changed is None:
+        return None
+    return _Witness(await last_changed(session_id), base)
 
 
 class _Journal:
@@ -177,21 +232,30 @@ def _agreed(
 
 
 def _across_damage(
-    bridged: tuple[_Replay, int] | None, digest: int | None, source: str
+    bridged: tuple[_Replay, int, int] | None, digest: int | None, source: str
 ) -> Candidate | None:
     """The candidate a replay across damaged journal entries (:func:`_bridged`) gives, when it
     gives the kept digest; None otherwise, or when no valid digest is kept to check it by."""
     if bridged is None or digest is None:
         return None
-    replay, count = bridged
+    replay, count, unknown = bridged
     if _digest_or_none(replay.entries) != digest:
         return None
+    if unknown:
+        how = (
+            f"{unknown} journal entr{'y' if unknown == 1 else 'ies'} moved aside crossed: the "
+            "session's index puts every damaged key's last change in a readable entry, every "
+            "intact record kept"
+        )
+    else:
+        how = (
+            f"{count} damaged journal {'entry' if count == 1 else 'entries'} bridged by "
+            f"{'its' if count == 1 else 'their'} keys' intact records"
+        )
     return Candidate(
         replay.records,
         replay.applied,
-        f"{source} + {replay.applied} readable journal updates ({count} damaged journal "
-        f"{'entry' if count == 1 else 'entries'} bridged by {'its' if count == 1 else 'their'} "
-        "keys' intact records)",
+        f"{source} + {replay.applied} readable journal updates ({how})",
         rebuilt=False,
     )
 
@@ -257,8 +321,9 @@ async def plan(
         replay = _replay(backup.records, backup.entries, journal_part)
         source = f"backup {info.backup_id} (v{backup.version}) + {replay.applied} journal updates"
         if replay.stopped_at is not None:
+            witness = await _witness(store, session_id, backup.version)
             across = _across_damage(
-                _bridged(backup.records, backup.entries, journal_part, current),
+                _bridged(backup.records, backup.entries, journal_part, current, witness),
                 digest,
                 f"backup {info.backup_id} (v{backup.version})",
             )
@@ -293,7 +358,10 @@ async def plan(
         return None
     replay = _replay({}, {}, whole)
     if replay.stopped_at is not None:
-        across = _across_damage(_bridged({}, {}, whole, current), digest, "the journal alone")
+        witness = await _witness(store, session_id, 0)
+        across = _across_damage(
+            _bridged({}, {}, whole, current, witness), digest, "the journal alone"
+        )
         if across is not None:
             return Candidate(across.records, across.replayed, across.source, rebuilt=True)
         notes.append(f"journal rebuild: journal corrupted at v{replay.stopped_at}")

@@ -20,6 +20,7 @@ from memcore.backups import StoreArg, backup_named, decode_backup, opened_store,
 from memcore.errors import CorruptedMemoryError, NotFoundError
 from memcore.quarantine import decode_records, digest_ok
 from memcore.stores.base import Store, decode_entry, validate_session_id
+from memcore.stores.redis_journal_aside import MOVED_ASIDE
 
 
 @runtime_checkable
@@ -217,6 +218,8 @@ async def _verify(store: Store, session_id: str, deep: bool) -> SessionHealth:
         journal_checked = len(journal)
         floor = await store.journal_floor(session_id)
         for item in journal:
+            if item.key == MOVED_ASIDE:  # (kept aside by recovery, a marker in its place)
+                continue
             try:
                 decode_entry(item.record)
             except CorruptedMemoryError as exc:

@@ -32,6 +32,9 @@ fields and list values, never into Redis key names)::
                                          ``delete_session`` raises in its own script): kept
                                          across deletions, lost with the server's data
     memcore:{<session>}:damaged:<part>[:<n>]  what recovery's ``repair_cells`` moved aside
+    memcore:{<session>}:damaged:journal[:<n>]  list  journal entries that were no journal entry,
+                                         moved aside by ``repair_cells`` (a marker ``[version,
+                                         "", ""]`` in each one's place: ``redis_journal_aside``)
     memcore:{<session>}:damaged:names  set   their names (``delete_session`` drops them all)
 
 There is no global key: a session is listed when its ``meta`` key exists (a commit or a backup
@@ -84,6 +87,7 @@ from memcore.stores.redis_backups import RedisBackups
 from memcore.stores.redis_cells import RedisCells, deletion_keys
 from memcore.stores.redis_connection import RedisConnection
 from memcore.stores.redis_damage import count_field, ident_field
+from memcore.stores.redis_journal_aside import unpack_journal_entry
 from memcore.stores.redis_keys import (
     LEGACY_SESSIONS_KEY,
     META_PATTERN,
@@ -279,7 +283,29 @@ class RedisStore(RedisConnection, RedisVersions, RedisBackups, RedisCells):
                 keys=[keys["meta"], keys["journal"], keys["jpos"]],
                 args=[since_version + 1],
             )
-        return [self._journal_entry(item) for item in raw]
+        entries = []
+        for index, item in enumerate(raw):
+            try:
+                entries.append(unpack_journal_entry(item))
+            except CorruptedMemoryError as exc:
+                raise CorruptedMemoryError(
+                    f"session {session_id!r}: {exc} (entry {index + 1} of {len(raw)} read from "
+                    f"{keys['journal']}; `memcore recover {session_id}` moves it aside)"
+                ) from exc
+        return entries
+
+    async def last_changed(self, session_id: str) -> dict[str, int]:
+        """Each key's version of its last change, as the index (the delta feed) holds it:
+        recovery's witness for crossing a journal entry moved aside
+        (``memcore.stores.redis_journal_aside``)."""
+        keys = session_keys(session_id)
+        with self._guard("last_changed", session_id, keys["index"]):
+            pairs = await (await self._connect()).zrange(keys["index"], 0, -1, withscores=True)
+        return {
+            key.decode("utf-8", "surrogateescape"): int(score)
+            for key, score in pairs
+            if float(score).is_integer() and score >= 0
+        }
 
     async def truncate_journal(self, session_id: str, through_version: int) -> int:
         keys = session_keys(session_id)
@@ -297,18 +323,6 @@ class RedisStore(RedisConnection, RedisVersions, RedisBackups, RedisCells):
         with self._guard("journal_floor", session_id, keys["meta"]):
             raw = await (await self._connect()).hget(keys["meta"], "journal_floor")
         return count_field(raw, session_id, f"{keys['meta']} journal_floor")
-
-    @staticmethod
-    def _journal_entry(packed: bytes) -> JournalEntry:
-        # raw: entries packed by the commit script hold str types, older ones a bin record
-        try:
-            version, key, record = msgpack.unpackb(packed, raw=True, use_list=True)
-            text = key.decode("utf-8")
-        except (ValueError, TypeError, AttributeError, msgpack.UnpackException) as exc:
-            raise CorruptedMemoryError(f"unreadable journal entry: {exc}") from exc
-        if not (isinstance(version, int) and isinstance(record, bytes)):
-            raise CorruptedMemoryError("journal entry has the wrong shape")
-        return JournalEntry(version, text, record)
 
     async def list_sessions(self) -> list[str]:
         """Sessions with a ``meta`` key, found by ``SCAN`` over every primary. A key whose name

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from memcore.stores.redis_journal_aside import unreadable_entries
 from memcore.stores.redis_keys import every_key
 from memcore.stores.redis_sessions import shown
 
@@ -64,6 +65,7 @@ class RedisCells:
 
     _script: Any
     _guard: Any
+    _connect: Any
 
     async def repair_cells(self, session_id: str) -> list[str]:
         """Recovery's repair of keys and fields no read can take (see the module docstring),
@@ -73,7 +75,39 @@ class RedisCells:
         names = damaged_names_key(session_id)
         with self._guard("repair_cells", session_id):
             done = await self._script("repair_cells", keys=[*keys.values(), *aside, names], args=[])
-        return [shown(phrase) for phrase in done]
+        said = [shown(phrase) for phrase in done]
+        moved = await self._journal_aside(session_id, keys, names)
+        return [*said, moved] if moved else said
+
+    async def _journal_aside(self, session_id: str, keys: dict[str, str], names: str) -> str:
+        """Move the journal's entries that are no journal entry aside, a marker in each one's
+        place (``memcore.stores.redis_journal_aside``); what was done ('' for nothing)."""
+        for _ in range(3):  # (read again when the journal moved between the read and the move)
+            with self._guard("repair_cells", session_id, keys["journal"]):
+                entries = await (await self._connect()).lrange(keys["journal"], 0, -1)
+            bad = unreadable_entries(entries)
+            if not bad:
+                return ""
+            with self._guard("repair_cells", session_id):
+                found = await self._script(
+                    "journal_aside",
+                    keys=[
+                        keys["meta"],
+                        keys["journal"],
+                        keys["jpos"],
+                        damaged_key(session_id, "journal"),
+                        names,
+                    ],
+                    args=[part for index, packed in bad for part in (index, packed)],
+                )
+            if int(found[0]):
+                count, name, versions = int(found[0]), shown(found[1]), shown(found[2])
+                return (
+                    f"{count} unreadable journal entr{'y' if count == 1 else 'ies'} (of "
+                    f"version{'' if count == 1 else 's'} {versions.replace(',', ', ')}) moved "
+                    f"to {name}, a marker in {'its' if count == 1 else 'each'} place"
+                )
+        return ""
 
 
 __all__ = ["RedisCells", "damaged_key", "damaged_names_key", "deletion_keys"]

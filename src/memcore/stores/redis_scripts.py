@@ -8,6 +8,7 @@ one ``HMGET``, then one ``HSET``/``ZADD``/``RPUSH`` per chunk of keys rather tha
 
 from __future__ import annotations
 
+from memcore.stores.redis_journal_aside import JOURNAL_ASIDE
 from memcore.stores.redis_repair_script import REPAIR_CELLS
 
 # Keys per HSET/ZADD/RPUSH call: Lua's unpack() is bounded by the C stack (8000 slots).
@@ -389,6 +390,7 @@ SCRIPTS = {
         "delete_backup": DELETE_BACKUP,
         "delete_session": DELETE_SESSION,
         "repair_cells": REPAIR_CELLS,
+        "journal_aside": JOURNAL_ASIDE,
     }.items()
 }
 
