@@ -1,6 +1,7 @@
 """What the digest-made summaries of a coding-agent session's older levels say: a level-3 group
-speaks of its own items (not of the branch every item was made on), and a level's summary does
-not say how the session ended when the bundle holds what came after it."""
+speaks of its own items (not of the branch every item was made on), a level's summary does not
+say how the session ended when the bundle holds what came after it, and a slash command's
+expanded prompt is scaffolding, not something the session did."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import timedelta
 
 from memcore.compression import HierarchicalMemoryCompressor
 from memcore.model import MemoryItem
+from memcore.session_items import is_scaffolding
 from tests.test_compression import NOW, agent_item, agent_session
 
 MIGRATION = "priv/repo/migrations/20260211205820_add_state_to_annotations.exs"
@@ -92,3 +94,33 @@ def test_a_short_error_is_kept_whole_at_level_2() -> None:
     ]
     (entry,) = HierarchicalMemoryCompressor(NOW).compress(items).level2.items
     assert entry.summary == error
+
+
+PLAN_PROMPT = (
+    "# Work Plan Execution Command\n\nExecute a work plan efficiently while maintaining quality "
+    "and finishing features.\n\n## Introduction\n\nThis command takes a work document (plan, "
+    "specification, or todo file) and executes it systematically. Use TodoWrite to break the "
+    "plan into actionable tasks. Run tests after changes and mark each task as completed."
+)
+
+
+def test_a_slash_commands_expanded_prompt_reaches_no_summary() -> None:
+    # Claude Code writes the prompt a slash command expands into as the user's message
+    # (isMeta): imported as a low fact marked meta, it was summarized at level 3 as if it were
+    # what the session did ("### Phase 1: Quick Start. 1. **Read Plan and Clarify**. ...")
+    items = [_write_call("w1", timedelta(days=2))]
+    for ident, age in (("m2", timedelta(hours=3)), ("m3", timedelta(days=3))):
+        command = "/workflows:work plan.md"
+        items.append(agent_item(f"u{ident}", command, "shortcut", age, role="user"))
+        meta = {"source": "claude-code", "kind": "fact", "role": "user", "meta": True}
+        items.append(MemoryItem(ident, PLAN_PROMPT, "low", NOW - age, meta))
+    bundle = HierarchicalMemoryCompressor(NOW).compress(items)
+    summaries = [e.summary for e in bundle.level2.items] + [g.summary for g in bundle.level3.groups]
+    assert not any("Work Plan" in s or "TodoWrite" in s or "Phase" in s for s in summaries)
+    assert "m2" not in {e.id for e in bundle.level2.items}
+    (listed,) = [g for g in bundle.level3.groups if "scaffolding" in g.summary]
+    assert sorted(listed.ids) == ["m2", "m3"]
+    assert "command-prompt x2" in listed.summary
+    # (the importer's other meta fact, a file changed outside the agent's edits, is memory)
+    outside = {"source": "claude-code", "kind": "fact", "role": "system", "meta": True}
+    assert not is_scaffolding(MemoryItem("o1", "`a.go` was changed outside", metadata=outside))

@@ -10,8 +10,9 @@ Summaries read in session order (items are taken by creation time, whatever orde
 gave them in) and are never empty. A coding-agent session (:mod:`memcore.session_items`) is
 summarized as one: its level 4 is its :func:`~memcore.digest.session_digest` at the level's
 budget (what was asked, decided, touched, run, broken and fixed), not its first sentences; the
-agent's scaffolding (task notifications, system reminders, interruptions) reaches no summary and
-is listed, by its ids, in one level-3 group that says what it is.
+agent's scaffolding (task notifications, system reminders, interruptions, a slash command's
+expanded prompt) reaches no summary and is listed, by its ids, in one level-3 group that says
+what it is.
 
 The bundle is :func:`memcore.codec.encode_bundle` of one msgpack map (see :data:`FORMAT`) in an
 lz4 frame (the default: fastest to write and read, the stock ``lz4 -d`` tool reads it) or a zstd
@@ -41,9 +42,11 @@ from memcore.model import (
     utc_now,
 )
 from memcore.session_items import (
+    COMMAND_PROMPT,
     in_session_order,
     is_agent_item,
     is_agent_session,
+    is_command_prompt,
     is_scaffolding,
 )
 from memcore.summarize import (
@@ -209,6 +212,8 @@ def _scaffolding_group(items: list[MemoryItem]) -> SummaryGroup:
     kinds: dict[str, int] = {}
     for item in items:
         name = scaffolding_kind(item.content) or str(item.metadata.get("what", "other"))
+        if is_command_prompt(item):
+            name = COMMAND_PROMPT
         kinds[name] = kinds.get(name, 0) + 1
     listed = ", ".join(f"{name} x{n}" for name, n in sorted(kinds.items()))
     noun = "record" if len(items) == 1 else "records"

@@ -5,8 +5,10 @@ Agent items are the ones :mod:`memcore.claude_code` imports (``metadata["source"
 "claude-code"``, or a tool call or result: a ``kind`` and a ``tool``); their account is
 :func:`memcore.session_digest`, not the first sentences of their text. Scaffolding is Claude
 Code's machinery written into the conversation (task notifications, system reminders,
-"[Request interrupted by user]", local-command caveats): it is nothing anyone asked or learned,
-so it never reaches a summary. Today's importer does not store it; items stored by older
+"[Request interrupted by user]", local-command caveats) and the prompts a slash command expands
+into: it is nothing anyone asked or learned, so it never reaches a summary. Today's importer does
+not store the machinery, and stores an expanded prompt (Claude Code's ``isMeta`` user record) as
+a low fact marked ``meta`` (the digest already says nothing of it); items stored by older
 importers or by hand are recognized by ``metadata["kind"] == "scaffolding"`` or by their text.
 """
 
@@ -18,6 +20,8 @@ from memcore.lazy_re import lazy_compile
 from memcore.model import MemoryItem
 
 SCAFFOLDING_KIND = "scaffolding"
+#: How an expanded slash-command prompt is listed among the scaffolding.
+COMMAND_PROMPT = "command-prompt"
 #: How a program's output opens ("unknown command ...", "Error: ...", a traceback,
 #: ``file.go:12:5: ...``, ``--- FAIL``), or a terminal's, with its prompt: ``user@host:~/x$ ``
 #: (after a virtualenv's ``(name) ``), zsh's ``user@host dir % ``, ``$ cmd``, PowerShell's
@@ -50,12 +54,29 @@ def is_pasted_output(text: str) -> bool:
     return _PASTED_OUTPUT.match(text) is not None
 
 
+def is_command_prompt(item: MemoryItem) -> bool:
+    """Whether ``item`` is the prompt a slash command expanded into (the 4,000 characters of
+    "# Work Plan Execution Command ..."), which Claude Code writes as the user's message marked
+    ``isMeta``: instructions a tool gave the agent, not what the session did. (Only a ``fact``:
+    what the importer stores it as; the digest's requests, which ask ``is_scaffolding`` too,
+    are other kinds, so no digest changes.)"""
+    meta = item.metadata
+    return (
+        meta.get("meta") is True
+        and meta.get("kind") == "fact"
+        and meta.get("role") in (None, "user")
+        and is_agent_item(item)
+    )
+
+
 def is_scaffolding(item: MemoryItem) -> bool:
     """Whether ``item`` is an agent's scaffolding rather than something said, done or learned."""
     if item.metadata.get("kind") == SCAFFOLDING_KIND:
         return True
     if not is_agent_item(item) or item.metadata.get("role") not in (None, "user"):
         return False
+    if is_command_prompt(item):
+        return True
     from memcore.claude_code.records import scaffolding_kind  # light; only for agent items
 
     return scaffolding_kind(item.content) is not None
@@ -71,10 +92,12 @@ def in_session_order(items: Sequence[MemoryItem]) -> list[MemoryItem]:
 
 
 __all__ = [
+    "COMMAND_PROMPT",
     "SCAFFOLDING_KIND",
     "in_session_order",
     "is_agent_item",
     "is_agent_session",
+    "is_command_prompt",
     "is_pasted_output",
     "is_scaffolding",
 ]
