@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from memcore.compression import HierarchicalMemoryCompressor
 from memcore.model import MemoryItem
 from memcore.session_items import is_scaffolding
@@ -124,3 +126,58 @@ def test_a_slash_commands_expanded_prompt_reaches_no_summary() -> None:
     # (the importer's other meta fact, a file changed outside the agent's edits, is memory)
     outside = {"source": "claude-code", "kind": "fact", "role": "system", "meta": True}
     assert not is_scaffolding(MemoryItem("o1", "`a.go` was changed outside", metadata=outside))
+
+
+def _record(ident: str, text: str, kind: str, tool: str, path: str, age: timedelta) -> MemoryItem:
+    return agent_item(
+        ident, text, kind, age, tool=tool, file_path=f"/home/u/cli/{path}", cwd="/home/u/cli"
+    )
+
+
+WARNING_TEST = "cmd/entire/cli/integration_test/concurrent_session_warning_test.go"
+HANDLERS = "cmd/entire/cli/hooks_claudecode_handlers.go"
+SETUP_TEST = "cmd/entire/cli/setup_test.go"
+ENABLE_TEST = "TestRunEnableWithStrategy"
+
+
+@pytest.mark.parametrize(
+    ("kind", "tool", "texts"),
+    [
+        # (reads of two files, from a real session: the group said only the first)
+        (
+            "tool_call",
+            "Read",
+            [
+                f"Read `{WARNING_TEST}` (lines 400-429)",
+                f"Read `{HANDLERS}` (lines 237-286)",
+            ],
+        ),
+        # (edits' results, whose calls are elsewhere: the digest says nothing of them; a group
+        # of a real session)
+        (
+            "tool_result",
+            "Edit",
+            [
+                f"Updated `{SETUP_TEST}` in `{ENABLE_TEST}_PreservesExistingSettings()`",
+                f"Updated `{SETUP_TEST}` in `{ENABLE_TEST}_PreservesLocalSettings()`",
+                f"Updated `{HANDLERS}` in `checkConcurrentSessions()`",
+                f"Updated `{HANDLERS}` in `checkConcurrentSessions()`",
+                f"Updated `{HANDLERS}` in `handleSessionInitErrors()`",
+            ],
+        ),
+    ],
+)
+def test_a_group_of_several_files_records_names_every_file(
+    kind: str, tool: str, texts: list[str]
+) -> None:
+    # a fifth of one-line records is a few tokens a record, less than the digest's line about
+    # one file: the summary named one file (13 of the 17 such groups of the real sessions)
+    items = [
+        _record(f"r{k}", text, kind, tool, text.split("`")[1], timedelta(days=3, minutes=-k))
+        for k, text in enumerate(texts)
+    ]
+    bundle = HierarchicalMemoryCompressor(NOW).compress(items)
+    (group,) = bundle.level3.groups
+    assert group.count == len(texts)
+    for path in {text.split("`")[1] for text in texts}:
+        assert path.rsplit("/", 1)[-1] in group.summary

@@ -9,7 +9,8 @@ arrays of priority ranks and ages (``pipeline.partition_levels``); summaries com
 Summaries read in session order (items are taken by creation time, whatever order the store
 gave them in) and are never empty. A coding-agent session (:mod:`memcore.session_items`) is
 summarized as one: its level 4 is its :func:`~memcore.digest.session_digest` at the level's
-budget (what was asked, decided, touched, run, broken and fixed), not its first sentences; the
+budget (what was asked, decided, touched, run, broken and fixed), not its first sentences, and
+a level-3 group's names the files it holds (:mod:`memcore.agent_summaries`); the
 agent's scaffolding (task notifications, system reminders, interruptions, a slash command's
 expanded prompt) reaches no summary and is listed, by its ids, in one level-3 group that says
 what it is.
@@ -32,6 +33,7 @@ from typing import Any
 
 from memcore import codec, frames
 from memcore._kernels import pipeline as _selected
+from memcore.agent_summaries import agent_digest, group_summary, scaffolding_summary
 from memcore.errors import CorruptedMemoryError, ValidationError
 from memcore.model import (
     CompressionMetadata,
@@ -42,23 +44,19 @@ from memcore.model import (
     utc_now,
 )
 from memcore.session_items import (
-    COMMAND_PROMPT,
     in_session_order,
     is_agent_item,
     is_agent_session,
-    is_command_prompt,
     is_scaffolding,
 )
 from memcore.summarize import (
     DEFAULT_MAX_DISTANCE,
-    SAYS_NOTHING_WORDS,
     ExtractiveSummarizer,
     Summarizer,
     check_kernels,
     check_max_distance,
     checked_summarizer,
     group_similar_texts,
-    word_count,
 )
 from memcore.tokens import TokenCounter, resolve_counter
 
@@ -197,27 +195,9 @@ def _time_range(items: Iterable[MemoryItem]) -> TimeRange:
     return (min(stamps), max(stamps))
 
 
-def _without_branch(item: MemoryItem) -> MemoryItem:
-    """``item`` without the git branch its record was made on (a copy when it names one)."""
-    if "git_branch" not in item.metadata:
-        return item
-    meta = {key: value for key, value in item.metadata.items() if key != "git_branch"}
-    return MemoryItem(item.id, item.content, item.priority, item.created_at, meta)
-
-
 def _scaffolding_group(items: list[MemoryItem]) -> SummaryGroup:
     """One level-3 group of an agent's scaffolding: its ids, and a summary saying what it is."""
-    from memcore.claude_code.records import scaffolding_kind
-
-    kinds: dict[str, int] = {}
-    for item in items:
-        name = scaffolding_kind(item.content) or str(item.metadata.get("what", "other"))
-        if is_command_prompt(item):
-            name = COMMAND_PROMPT
-        kinds[name] = kinds.get(name, 0) + 1
-    listed = ", ".join(f"{name} x{n}" for name, n in sorted(kinds.items()))
-    noun = "record" if len(items) == 1 else "records"
-    summary = f"{len(items)} {noun} of the agent's own scaffolding ({listed}): not summarized."
+    summary = scaffolding_summary(items)
     return SummaryGroup([item.id for item in items], len(items), summary, _time_range(items))
 
 
@@ -392,29 +372,13 @@ class HierarchicalMemoryCompressor:
         group: bool = False,
     ) -> str:
         """A level-3 or level-4 summary: of a coding-agent session's items, their digest at the
-        level's budget (unless a summarizer was plugged in), else the summary of all the items
-        as one text.
-
-        Items older than ``latest`` are digested as the start of a session that goes on (the
-        bundle holds what follows): their last item is not "where the session stopped", nor is
-        a commit missing from them missing from the session. A group's digest has no headings
-        and is not told the branch: the branch's line, the same in every group, took the whole
-        budget of a small group and said nothing of its edit or its command."""
+        level's budget (unless a summarizer was plugged in), a group's naming the files it holds
+        (``agent_summaries``), else the summary of all the items as one text."""
         if isinstance(self.summarizer, ExtractiveSummarizer) and is_agent_session(items):
-            from memcore.digest import unchecked_digests  # the digest's tables load on first use
-
-            budget = int(sum(self.count(item.content) for item in items) * ratio)
-            ongoing = latest is not None and items[-1].created_at < latest
-            told = [_without_branch(item) for item in items] if group else items
-            # (unchecked: no digest fits a budget below what the counter says the empty text
-            # is; the empty digest then says nothing, and the summary below is taken)
-            digest = unchecked_digests(
-                told, (max(1, budget),), counter=self.count, ongoing=ongoing
-            )[0]
-            text = digest.text.strip()
+            text = agent_digest(items, ratio, latest, self.count, group=group)
             if group:
-                text = "\n".join(part for part in digest.sections.values() if part.strip())
-            if word_count(text) >= SAYS_NOTHING_WORDS:  # else the summary says more
+                return group_summary(self._summary, items, ratio, text)
+            if text is not None:
                 return text
         return self._summary([item.content for item in items], ratio)
 
