@@ -13,10 +13,12 @@ cannot repair is left exactly as it was.
 A damaged journal entry whose key's stored record passes its own checksum does not end a
 replay: that record is the key's last write, so it stands in for the entry, and the state so
 rebuilt is trusted only when it gives the kept digest (an item and its own last journal entry
-both damaged still leave nothing to go by). A Redis journal entry that is no entry at all is
-moved aside by the store's ``repair_cells``, a marker in its place whose key is unknown: it is
-crossed only when the store's index names a readable last change for every damaged key
-(:mod:`memcore.stores.redis_journal_aside`, :func:`memcore.recovery_plan._bridged`).
+both damaged still leave nothing to go by). A Redis journal entry that is no entry at all, or
+an SQLite journal row no read can take, is moved aside by the store's ``repair_cells``, a marker
+in its place whose key is unknown: it is crossed only when the store's own versions (the Redis
+index, the SQLite item rows) name a readable last change for every damaged key
+(:mod:`memcore.stores.redis_journal_aside`, :mod:`memcore.stores.sqlite_journal_aside`,
+:func:`memcore.recovery_plan._bridged`).
 
 Once the journal was compacted (``create_backup(..., compact_journal=True)``) a replay forward
 is only complete from a backup at or above the journal floor: recovery never replays from a
@@ -101,7 +103,8 @@ async def arecover_corrupted_memory(session_id: str, store: StoreArg = None) -> 
     a record that is no blob: another program or a hand edit) are repaired first, so the
     session can be read at all: an unreadable item row is moved to the ``damaged_items`` table
     as it was (its item then comes back from the backups and journal like any other damage),
-    meta cells are set from the session's own rows (:mod:`memcore.stores.sqlite_cells`).
+    an unreadable journal row to ``damaged_commits`` (a marker in its place), meta cells are
+    set from the session's own rows (:mod:`memcore.stores.sqlite_cells`).
 
     Records that decode but that no replica can take (see :mod:`memcore.quarantine`) are
     quarantined: when they are the only damage and the rest of the state checks out, each is

@@ -3,7 +3,9 @@ it, or the journal alone, taken only when the result gives the session's kept di
 none kept, when two witnesses agree: see :mod:`memcore.recovery`).
 
 A replay applies each commit whole or stops before it; a damaged journal entry whose key's
-stored record is intact is bridged by that record (the key's last write) instead.
+stored record is intact is bridged by that record (the key's last write) instead, and an entry
+moved aside (a Redis list entry or an SQLite row no read could take: its key unknown) is crossed
+only under the store's own witness of each key's last change (:func:`_bridged`).
 """
 
 from __future__ import annotations
@@ -101,7 +103,8 @@ def _bridged(
     the backup and the journal's readable entries, not from a guess.
 
     An entry moved aside (:data:`MOVED_ASIDE`: its key unknown) could have been any key's last
-    write: it is crossed only with a ``witness`` (the store's index), when every key the state
+    write: it is crossed only with a ``witness`` (the store's own version of each key's last
+    change: a Redis session's index, an SQLite item row's version), when every key the state
     takes from the replay (its stored record damaged or gone) last changed where the replay
     read it, and every intact stored record is put back."""
     out_records = dict(records)
@@ -157,7 +160,8 @@ def _bridged(
 @dataclass(frozen=True, slots=True)
 class _Witness:
     """The store's own word on each key's last change (``last_changed``: a Redis session's
-    index), and the version of the base the replay starts from."""
+    index, the versions of an SQLite session's item rows), and the version of the base the
+    replay starts from."""
 
     changed: Mapping[str, int]
     base: int
@@ -175,7 +179,8 @@ def _intact(current: Mapping[str, bytes]) -> dict[str, Entry]:
 
 
 async def _witness(store: Store, session_id: str, base: int) -> _Witness | None:
-    """The store's index as a witness (None for a store that keeps none)."""
+    """The store's versions of each key's last change as a witness (None for a store that
+    keeps none)."""
     last_changed = getattr(store, "last_changed", None)
     if last_changed is None:
         return None
@@ -244,8 +249,8 @@ def _across_damage(
     if unknown:
         how = (
             f"{unknown} journal entr{'y' if unknown == 1 else 'ies'} moved aside crossed: the "
-            "session's index puts every damaged key's last change in a readable entry, every "
-            "intact record kept"
+            "store's version of each damaged key's last change is that of a readable entry, "
+            "every intact record kept"
         )
     else:
         how = (

@@ -23,6 +23,7 @@ Layout (WAL mode, so readers never wait for the writer)::
                                                   | version (``journal``: a view older memcores
                                                   find, which refuses their writes)
     backups(session, backup_id, version, created_at, blob)
+    damaged_items, damaged_commits                what recovery moved aside (made when needed)
 
 A commit writes three B-trees (meta, items, journal): each index more was a page more in every
 commit's WAL frames (each of the two version indexes cost a one-key commit 3-4 us). A session's
@@ -47,8 +48,8 @@ import sqlite3
 import time
 from collections.abc import Mapping
 
-from memcore.errors import NotFoundError, ValidationError
-from memcore.stores import sqlite_cells, sqlite_versions
+from memcore.errors import CorruptedMemoryError, NotFoundError, ValidationError
+from memcore.stores import sqlite_cells, sqlite_journal_aside, sqlite_versions
 from memcore.stores.base import (
     BackupInfo,
     Delta,
@@ -312,7 +313,25 @@ class SQLiteStore(SQLiteLockedSync):
 
         def work(conn: sqlite3.Connection) -> list[JournalEntry]:
             rows = conn.execute(_READ_JOURNAL, (session_id, since_version)).fetchall()
-            return [JournalEntry(*entry) for entry in _journal_entries(session_id, rows)]
+            try:
+                return [JournalEntry(*entry) for entry in _journal_entries(session_id, rows)]
+            except CorruptedMemoryError as exc:  # (named, with what repairs it)
+                raise sqlite_journal_aside.located(conn, session_id, since_version, exc) from exc
+
+        return await self._run(work)
+
+    async def last_changed(self, session_id: str) -> dict[str, int]:
+        """Each key's version of its last change, as its item row holds it: recovery's witness
+        for crossing a journal row moved aside (``memcore.stores.sqlite_journal_aside``)."""
+        validate_session_id(session_id)
+
+        def work(conn: sqlite3.Connection) -> dict[str, int]:
+            rows = conn.execute(
+                "SELECT key, version FROM items WHERE session = ? AND typeof(key) = 'text' "
+                "AND typeof(version) = 'integer'",
+                (session_id,),
+            )
+            return {str(key): int(version) for key, version in rows}
 
         return await self._run(work)
 

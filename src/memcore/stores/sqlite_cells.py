@@ -7,7 +7,8 @@ it goes on as for any other damage (a state rebuilt from the backups and journal
 against the digest, before anything is written over the items).
 
 Nothing is deleted: an item row that cannot be read is moved to the ``damaged_items`` table, as
-it was, for inspection; the meta cells are set from what the session's own rows say (its
+it was, for inspection (a journal row, to ``damaged_commits``, a marker in its place:
+``sqlite_journal_aside``); the meta cells are set from what the session's own rows say (its
 version the highest its items, journal, backups, floor or last replacement hold, its floor below
 its lowest journal entry).
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 import sqlite3
 import time
 
+from memcore.stores.sqlite_journal_aside import drop_moved, move_aside
 from memcore.stores.sqlite_schema import _VERSION_BITS, MAX_VERSION
 
 _DAMAGED_TABLE = """CREATE TABLE IF NOT EXISTS damaged_items (
@@ -71,6 +73,9 @@ def repair_cells(conn: sqlite3.Connection, session_id: str) -> list[str]:
         return done
     number, stored, floor_type, replaced_type, digest_type = row
     base = number << _VERSION_BITS
+    aside = move_aside(conn, session_id, base)  # (journal rows: sqlite_journal_aside)
+    if aside:
+        done.append(aside)
     lowest, highest = conn.execute(
         "SELECT min(id) - ?1, max(id) - ?1 FROM commits WHERE id > ?1 AND id <= ?2",
         (base, base + MAX_VERSION),
@@ -98,13 +103,14 @@ def repair_cells(conn: sqlite3.Connection, session_id: str) -> list[str]:
 
 
 def drop_damaged(conn: sqlite3.Connection, session_id: str) -> None:
-    """Delete the session's rows moved to ``damaged_items`` (inside the caller's write
-    transaction): a deleted session leaves nothing of itself behind."""
+    """Delete the session's rows moved to ``damaged_items`` and ``damaged_commits`` (inside
+    the caller's write transaction): a deleted session leaves nothing of itself behind."""
     found = conn.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'damaged_items'"
     ).fetchone()
     if found is not None:
         conn.execute("DELETE FROM damaged_items WHERE session = ?", (session_id,))
+    drop_moved(conn, session_id)
 
 
 __all__ = ["drop_damaged", "repair_cells"]

@@ -35,6 +35,7 @@ from memcore.stores.base import (
     validate_version,
 )
 from memcore.stores.sqlite_connection import SQLiteConnection
+from memcore.stores.sqlite_journal_aside import holds_marker, items_since
 from memcore.stores.sqlite_schema import (
     _READ_CHANGES,
     _READ_CHANGES_AND_INCARNATION,
@@ -84,13 +85,16 @@ class SQLiteLockedSync(SQLiteConnection):
         # One statement, so one consistent read without BEGIN/COMMIT: first the rows whose
         # key column is NULL, the meta row (replaced_at never NULL) and, once the file has a
         # store_info table, its incarnation rows (4th column NULL), then the changed items.
-        if self._store_info(conn):
+        deletions = f"deletions:{session_id}" if self._store_info(conn) else None
+        if deletions is not None:
             rows = conn.execute(
-                _READ_CHANGES_AND_INCARNATION,
-                (session_id, since_version, f"deletions:{session_id}"),
+                _READ_CHANGES_AND_INCARNATION, (session_id, since_version, deletions)
             ).fetchall()
         else:
             rows = conn.execute(_READ_CHANGES, (session_id, since_version)).fetchall()
+        if rows and rows[-1][0] is not None and holds_marker(rows):  # (changed rows come last)
+            # (a journal row recovery moved aside: what changed there is read from the items)
+            rows = items_since(conn, session_id, since_version, deletions)
         meta: tuple[Any, ...] = (None, 0, None, 0)
         facts: dict[str, object] = {}
         head = 0
