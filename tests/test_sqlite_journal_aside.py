@@ -204,13 +204,20 @@ def test_a_row_moved_aside_that_was_a_damaged_key_s_last_write_is_not_guessed(
 def test_memcore_recover_says_what_it_moved(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """(``memcore verify`` reads no journal: the deep check, ``verify_session(deep=True)``,
-    is the one that names the row.)"""
+    """``memcore verify`` reads no journal; ``memcore verify --deep`` does (as
+    ``verify_session(deep=True)``), and names the row (it said the session ok, and a user had
+    no command that would tell)."""
     url = _fill(tmp_path)
     _damage_row(url, 2, "record = 'garbage'")
+    code, out, _ = run_cli(capsys, "verify", "--store", url)
+    assert code == 0, out
+    code, out, _ = run_cli(capsys, "verify", "--deep", "--store", url, "s")
+    assert code == 1, out
+    assert "s: CORRUPTED: journal unreadable" in out
+    assert "the journal row of version 2" in out
     code, out, err = run_cli(capsys, "recover", "--store", url, "s")
     assert code == 0, out + err
     assert "(of version 2) moved to " + ASIDE in out
     assert _verify(url).ok
-    code, out, _ = run_cli(capsys, "verify", "--store", url)
+    code, out, _ = run_cli(capsys, "verify", "--deep", "--store", url)
     assert code == 0, out

@@ -64,6 +64,12 @@ def register(sub: Subparsers) -> None:
         "and each session's state checksum. Read-only. Exits 1 when anything is corrupted.",
     )
     add_session_arguments(p, required=False)
+    p.add_argument(
+        "--deep",
+        action="store_true",
+        help="also decode every backup and journal entry, what `memcore recover` would need "
+        "(reads the whole journal: slower)",
+    )
 
     p = _add(
         sub,
@@ -229,7 +235,7 @@ def cmd_inspect(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-async def _verify(url: str | None, session: str | None) -> list[SessionHealth]:
+async def _verify(url: str | None, session: str | None, deep: bool) -> list[SessionHealth]:
     from memcore.recovery import SessionHealth, verify_session, verify_store
 
     async with open_existing_store(url) as store:
@@ -237,12 +243,12 @@ async def _verify(url: str | None, session: str | None) -> list[SessionHealth]:
             name = session
             try:
                 name = await named_session(store, url, session)
-                return [await verify_session(name, store)]
+                return [await verify_session(name, store, deep=deep)]
             except CorruptedMemoryError as exc:  # (its version, or a record cell, unreadable)
                 await store.list_sessions()  # (a store damaged as a whole: its error, as is)
                 take_unlisted(store)  # (a probe: what it left out is no news of this session)
                 return [_unreadable(name, exc)]
-        reports = list((await verify_store(store)).sessions)
+        reports = list((await verify_store(store, deep=deep)).sessions)
         # a session the store could not list (a Redis key of the wrong type) is damage of its own
         for name, reason in take_unlisted(store).items():
             problem = (unlisted_problem(reason),)
@@ -261,7 +267,7 @@ def _unreadable(session: str, exc: CorruptedMemoryError) -> SessionHealth:
 
 def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
     session = store_and_session(args, "memcore verify", required=False)
-    reports = run(_verify(args.store, session))
+    reports = run(_verify(args.store, session, args.deep))
     bad = 0
     for report in reports:
         bad += not report.ok
