@@ -214,6 +214,13 @@ def redis_cluster_url(redis_cluster: RedisClusterNodes) -> str:
     return redis_cluster.clean_url()
 
 
+@pytest.fixture(params=["single", "cluster"])
+def any_redis_url(request: pytest.FixtureRequest) -> str:
+    """A clean single server's URL, then a clean cluster's: a test run on both."""
+    fixture = "redis_url" if request.param == "single" else "redis_cluster_url"
+    return str(request.getfixturevalue(fixture))
+
+
 @pytest.fixture
 def memcore_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A private ``$MEMCORE_HOME`` so nothing touches the user's own data."""

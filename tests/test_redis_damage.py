@@ -52,12 +52,6 @@ def _dump(raw: Any, session: str) -> dict[str, Any]:
     return out
 
 
-@pytest.fixture(params=["single", "cluster"])
-def any_redis_url(request: pytest.FixtureRequest) -> str:
-    fixture = "redis_url" if request.param == "single" else "redis_cluster_url"
-    return str(request.getfixturevalue(fixture))
-
-
 @pytest.mark.parametrize("part", ["items", "index", "journal", "jpos"])
 async def test_a_commit_onto_a_key_of_the_wrong_type_writes_nothing(
     any_redis_url: str, part: str

@@ -13,26 +13,13 @@ and on a Redis Cluster.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import pytest
 
 from memcore import DistributedMemoryManager
 from memcore.recovery import recover_corrupted_memory, verify_session
-from memcore.stores import open_store
-from memcore.stores.redis import RedisStore, every_key
-
-
-@pytest.fixture(params=["single", "cluster"])
-def any_redis_url(request: pytest.FixtureRequest) -> str:
-    fixture = "redis_url" if request.param == "single" else "redis_cluster_url"
-    return str(request.getfixturevalue(fixture))
-
-
-def _raw(url: str) -> Any:
-    store = open_store(url)
-    assert isinstance(store, RedisStore)
-    return store.sync_client()
+from memcore.stores.redis import every_key
+from tests.redis_support import store_client
 
 
 def _contents(manager: DistributedMemoryManager) -> dict[str, str]:
@@ -51,7 +38,7 @@ async def _scenario(url: str, damage: str) -> tuple[dict[str, str], dict[str, st
     await b.sync_session_memory("s")
     b.set("s", "x", {"content": "3"})
     await b.sync_session_memory("s")
-    with _raw(url) as raw:
+    with store_client(url) as raw:
         index = every_key("s")["index"]
         if damage == "deleted":
             raw.delete(index)
@@ -87,7 +74,7 @@ def test_a_replica_behind_a_damaged_index_misses_nothing_and_recovery_remakes_it
     assert "its index made again from its 3 items" in result.message
     health = asyncio.run(verify_session("s", url, deep=True))
     assert health.ok, health.problems
-    with _raw(url) as raw:
+    with store_client(url) as raw:
         assert raw.zcard(every_key("s")["index"]) == 3
         if damage == "lacks a key":  # (kept aside, as it was)
             assert raw.zcard("memcore:{s}:damaged:index") == 2

@@ -15,28 +15,16 @@ import asyncio
 from typing import Any
 
 import msgpack
-import pytest
 
 from memcore import DistributedMemoryManager, create_backup
 from memcore.recovery import recover_corrupted_memory, verify_session
 from memcore.stores import open_store
-from memcore.stores.redis import RedisStore, session_keys
+from memcore.stores.redis import session_keys
+from tests.redis_support import store_client
 
 GARBAGE = b"\xc1 no journal entry"
 JOURNAL = session_keys("s")["journal"]
 ASIDE = "memcore:{s}:damaged:journal"
-
-
-@pytest.fixture(params=["single", "cluster"])
-def any_redis_url(request: pytest.FixtureRequest) -> str:
-    fixture = "redis_url" if request.param == "single" else "redis_cluster_url"
-    return str(request.getfixturevalue(fixture))
-
-
-def _raw(url: str) -> Any:
-    store = open_store(url)
-    assert isinstance(store, RedisStore)
-    return store.sync_client()
 
 
 def _fill(url: str, *, backup_after: int | None = None) -> None:
@@ -56,18 +44,18 @@ def _fill(url: str, *, backup_after: int | None = None) -> None:
 
 
 def _items(url: str) -> dict[bytes, bytes]:
-    with _raw(url) as raw:
+    with store_client(url) as raw:
         return dict(raw.hgetall(session_keys("s")["items"]))
 
 
 def _damage_item(url: str, key: str) -> None:
-    with _raw(url) as raw:
+    with store_client(url) as raw:
         raw.hset(session_keys("s")["items"], key, b"\x00damaged")
 
 
 def _entry_of(url: str, version: int) -> int:
     """The list index of the journal entry of ``version``."""
-    with _raw(url) as raw:
+    with store_client(url) as raw:
         for index, packed in enumerate(raw.lrange(JOURNAL, 0, -1)):
             if msgpack.unpackb(packed, raw=True)[0] == version:
                 return index
@@ -81,7 +69,7 @@ def _verify(url: str) -> Any:
 def test_a_pushed_entry_is_named_moved_aside_and_kept(any_redis_url: str) -> None:
     url = any_redis_url
     _fill(url)
-    with _raw(url) as raw:
+    with store_client(url) as raw:
         raw.rpush(JOURNAL, GARBAGE)
     before = _items(url)
     health = _verify(url)
@@ -92,7 +80,7 @@ def test_a_pushed_entry_is_named_moved_aside_and_kept(any_redis_url: str) -> Non
     assert result.success, result.message
     assert "1 unreadable journal entry (of version 5) moved to " + ASIDE in result.message
     assert _items(url) == before
-    with _raw(url) as raw:
+    with store_client(url) as raw:
         assert raw.lrange(ASIDE, 0, -1) == [GARBAGE]
         assert raw.sismember("memcore:{s}:damaged:names", ASIDE)
     assert _verify(url).ok
@@ -111,7 +99,7 @@ def test_a_pushed_entry_is_named_moved_aside_and_kept(any_redis_url: str) -> Non
             await store.close()
 
     asyncio.run(later())
-    with _raw(url) as raw:
+    with store_client(url) as raw:
         assert not raw.exists(ASIDE)
 
 
@@ -119,7 +107,7 @@ def test_a_damaged_item_is_rebuilt_past_an_entry_moved_aside(any_redis_url: str)
     url = any_redis_url
     _fill(url)
     before = _items(url)
-    with _raw(url) as raw:
+    with store_client(url) as raw:
         raw.rpush(JOURNAL, GARBAGE)
     _damage_item(url, "k1")
     result = recover_corrupted_memory("s", url)
@@ -138,7 +126,7 @@ def test_a_backup_and_the_journal_since_it_serve_across_a_rotted_entry(
     url = any_redis_url
     _fill(url, backup_after=2)
     before = _items(url)
-    with _raw(url) as raw:
+    with store_client(url) as raw:
         raw.lset(JOURNAL, _entry_of(url, 3), GARBAGE)
     _damage_item(url, "k3")
     result = recover_corrupted_memory("s", url)
@@ -157,7 +145,7 @@ def test_an_entry_moved_aside_that_was_a_damaged_key_s_last_write_is_not_guessed
     is moved aside all the same, kept)."""
     url = any_redis_url
     _fill(url)
-    with _raw(url) as raw:
+    with store_client(url) as raw:
         raw.lset(JOURNAL, _entry_of(url, 5), GARBAGE)
     _damage_item(url, "k0")
     damaged = _items(url)
@@ -166,5 +154,5 @@ def test_an_entry_moved_aside_that_was_a_damaged_key_s_last_write_is_not_guessed
     assert "moved to " + ASIDE in result.message
     assert "nothing else was changed" in result.message
     assert _items(url) == damaged
-    with _raw(url) as raw:
+    with store_client(url) as raw:
         assert raw.lrange(ASIDE, 0, -1) == [GARBAGE]

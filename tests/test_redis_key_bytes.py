@@ -12,29 +12,16 @@ Redis Cluster.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import pytest
 
 from memcore import DistributedMemoryManager
 from memcore.errors import CorruptedMemoryError
 from memcore.recovery import recover_corrupted_memory, verify_session
-from memcore.stores import open_store
-from memcore.stores.redis import RedisStore, every_key
+from memcore.stores.redis import every_key
+from tests.redis_support import store_client
 
 NAME = b"\xff\xfe"
-
-
-@pytest.fixture(params=["single", "cluster"])
-def any_redis_url(request: pytest.FixtureRequest) -> str:
-    fixture = "redis_url" if request.param == "single" else "redis_cluster_url"
-    return str(request.getfixturevalue(fixture))
-
-
-def _raw(url: str) -> Any:
-    store = open_store(url)
-    assert isinstance(store, RedisStore)
-    return store.sync_client()
 
 
 async def _sync(url: str, replica: str) -> dict[str, str]:
@@ -57,7 +44,7 @@ def test_a_field_name_that_is_no_utf8_is_a_damaged_record_recovery_removes(
 ) -> None:
     url = any_redis_url
     written = asyncio.run(_sync(url, "writer"))
-    with _raw(url) as raw:
+    with store_client(url) as raw:
         raw.hset(every_key("s")["items"], NAME, b"not a record")
         raw.zadd(every_key("s")["index"], {NAME: 3})  # (listed, as a commit would)
 

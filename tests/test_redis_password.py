@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 
 from memcore.errors import BackendError
-from memcore.stores import open_store
 from memcore.stores.redis_migrate import copy_sessions
 from tests.conftest import free_port
+from tests.redis_support import listed_sessions
 from tests.test_redis_migrate import run_cli
 
 PASSWORD = "s3cr@t/pw"
@@ -55,20 +55,12 @@ def guarded_port(tmp_path: Path) -> Iterator[int]:
         process.wait(timeout=10)
 
 
-async def _sessions(url: str) -> list[str]:
-    store = open_store(url)
-    try:
-        return await store.list_sessions()
-    finally:
-        await store.close()
-
-
 def test_a_missing_password_is_said_as_such(
     guarded_port: int, redis_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     bare = f"redis://127.0.0.1:{guarded_port}/0"
     with pytest.raises(BackendError, match=SAID):
-        asyncio.run(_sessions(bare))
+        asyncio.run(listed_sessions(bare))
     with pytest.raises(BackendError, match=SAID):
         copy_sessions(bare, redis_url)
     code, out, err = run_cli(capsys, "inspect", "--store", bare)
@@ -80,6 +72,6 @@ def test_a_missing_password_is_said_as_such(
 
     wrong = f"redis://:nope@127.0.0.1:{guarded_port}/0"
     with pytest.raises(BackendError, match="invalid username-password pair") as caught:
-        asyncio.run(_sessions(wrong))
+        asyncio.run(listed_sessions(wrong))
     assert "nope" not in str(caught.value)
-    assert asyncio.run(_sessions(f"redis://:s3cr%40t%2Fpw@127.0.0.1:{guarded_port}/0")) == []
+    assert asyncio.run(listed_sessions(f"redis://:s3cr%40t%2Fpw@127.0.0.1:{guarded_port}/0")) == []

@@ -7,7 +7,6 @@ Redis Cluster, since the repair is one script over the session's hash slot."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import pytest
 
@@ -16,14 +15,9 @@ from memcore.recovery import recover_corrupted_memory, verify_session, verify_st
 from memcore.stores import open_store
 from memcore.stores.redis import RedisStore, every_key
 from tests.cli_support import run_cli
+from tests.redis_support import store_client
 
 CONTENTS = [f"lint rule {n}" for n in range(3)]
-
-
-@pytest.fixture(params=["single", "cluster"])
-def any_redis_url(request: pytest.FixtureRequest) -> str:
-    fixture = "redis_url" if request.param == "single" else "redis_cluster_url"
-    return str(request.getfixturevalue(fixture))
 
 
 def _key(part: str) -> str:
@@ -49,12 +43,6 @@ def _fill(url: str, *, backup_after: int | None = None, more: int = 0) -> None:
         await manager.close()
 
     asyncio.run(fill())
-
-
-def _raw(url: str) -> Any:
-    store = open_store(url)
-    assert isinstance(store, RedisStore)
-    return store.sync_client()
 
 
 def _contents(url: str) -> list[str]:
@@ -91,14 +79,14 @@ def test_a_field_that_is_no_number_is_set_from_the_session_s_keys(
     url = any_redis_url
     _fill(url)
     asyncio.run(open_store(url).incarnation("s"))  # (made by the first read of a session)
-    with _raw(url) as raw:
+    with store_client(url) as raw:
         raw.hset(_key(part), field, "abc")
     result = recover_corrupted_memory("s", url)
     assert result.success, result.message
     assert said in result.message
     assert _contents(url) == CONTENTS
     _verified(url)
-    with _raw(url) as raw:  # the value as it was, kept for inspection
+    with store_client(url) as raw:  # the value as it was, kept for inspection
         assert raw.hgetall(_aside(part)) == {field.encode(): b"abc"}
 
 
@@ -111,7 +99,7 @@ def test_a_key_of_another_type_is_moved_aside_and_the_session_rebuilt(
     url = any_redis_url
     _fill(url)
     asyncio.run(create_backup("s", url))
-    with _raw(url) as raw:
+    with store_client(url) as raw:
         raw.delete(_key(part))
         raw.set(_key(part), "oops")
     result = recover_corrupted_memory("s", url)
@@ -120,7 +108,7 @@ def test_a_key_of_another_type_is_moved_aside_and_the_session_rebuilt(
     assert f"moved to {_aside(part)}" in result.message
     assert _contents(url) == CONTENTS
     _verified(url)
-    with _raw(url) as raw:
+    with store_client(url) as raw:
         assert raw.get(_aside(part)) == b"oops"  # renamed, not deleted
     again = recover_corrupted_memory("s", url)
     assert again.success
@@ -133,7 +121,7 @@ def test_the_recover_command_takes_a_redis_session_too_damaged_to_read(
     """The store-wide commands name ``memcore recover --store URL SESSION`` for such a session:
     the command must repair it, not fail with the damage it is there to repair."""
     _fill(redis_url)
-    with _raw(redis_url) as raw:
+    with store_client(redis_url) as raw:
         raw.hset(_key("meta"), "version", "abc")
         raw.delete(_key("index"))
         raw.set(_key("index"), "oops")
@@ -157,7 +145,7 @@ def test_journal_positions_made_again_serve_a_repair_from_a_backup(
     made again, a later repair replays the journal past the backup from the right entry."""
     url = any_redis_url
     _fill(url, backup_after=3, more=2)
-    with _raw(url) as raw:
+    with store_client(url) as raw:
         if field is None:
             raw.delete(_key(part))
             raw.set(_key(part), "oops")
@@ -192,7 +180,7 @@ def test_a_replica_behind_a_rebuilt_index_takes_the_session_whole(any_redis_url:
         writer.delete("s", "k0")
         await writer.sync_session_memory("s")
         behind.set("s", "k2", {"content": "two"})
-        with _raw(url) as raw:
+        with store_client(url) as raw:
             raw.delete(_key("index"))
             raw.set(_key("index"), "oops")
         result = await asyncio.to_thread(recover_corrupted_memory, "s", url)
@@ -218,7 +206,7 @@ def test_a_session_that_cannot_be_rebuilt_still_fails_and_keeps_what_it_held(
     keys are moved aside (kept), and recovery says it failed, now and when run again."""
     url = any_redis_url
     _fill(url)
-    with _raw(url) as raw:
+    with store_client(url) as raw:
         for part in ("items", "journal"):
             raw.delete(_key(part))
             raw.set(_key(part), f"not the {part}")
@@ -227,7 +215,7 @@ def test_a_session_that_cannot_be_rebuilt_still_fails_and_keeps_what_it_held(
         assert not result.success, result.message
         assert result.rebuild_required
         assert "no backup or journal rebuild matches the stored digest" in result.message
-    with _raw(url) as raw:
+    with store_client(url) as raw:
         assert raw.get(_aside("items")) == b"not the items"
         assert raw.get(_aside("journal")) == b"not the journal"
     assert asyncio.run(verify_store(url)).corrupted == ("s",)
@@ -242,16 +230,16 @@ def test_a_healthy_session_is_left_as_it_is_and_a_second_repair_keeps_the_first(
     _fill(redis_url)
     store = open_store(redis_url)
     assert isinstance(store, RedisStore)
-    with _raw(redis_url) as raw:
+    with store_client(redis_url) as raw:
         before = {name: raw.dump(name) for name in every_key("s").values()}
     assert asyncio.run(store.repair_cells("s")) == []
-    with _raw(redis_url) as raw:
+    with store_client(redis_url) as raw:
         assert {name: raw.dump(name) for name in every_key("s").values()} == before
     for value in ("abc", "def"):
-        with _raw(redis_url) as raw:
+        with store_client(redis_url) as raw:
             raw.hset(_key("meta"), "version", value)
         assert recover_corrupted_memory("s", redis_url).success
-    with _raw(redis_url) as raw:  # the second repair kept its value beside the first one's
+    with store_client(redis_url) as raw:  # the second repair kept its value beside the first one's
         assert raw.hget(_aside("meta"), "version") == b"abc"
         assert raw.hget(_aside("meta") + ":2", "version") == b"def"
 
@@ -260,7 +248,7 @@ def test_a_deleted_session_leaves_nothing_a_repair_moved_aside(any_redis_url: st
     url = any_redis_url
     _fill(url)
     asyncio.run(create_backup("s", url))
-    with _raw(url) as raw:
+    with store_client(url) as raw:
         raw.delete(_key("index"))
         raw.set(_key("index"), "oops")
         raw.set(_aside("index") + ":2", "an older one")  # (a second repair's name)
@@ -272,7 +260,7 @@ def test_a_deleted_session_leaves_nothing_a_repair_moved_aside(any_redis_url: st
         await store.close()
 
     asyncio.run(delete())
-    with _raw(url) as raw:
+    with store_client(url) as raw:
         left = [name for name in raw.scan_iter(match="memcore:{s}:*")]
     assert left == [b"memcore:{s}:incarnation"]  # (kept: it counts the session's deletions)
 
@@ -281,7 +269,7 @@ def test_verify_session_reports_a_redis_session_it_cannot_read(redis_url: str) -
     """A key of another type: ``verify_session`` reports the session as not ok, with the
     problem ``verify_store`` gives it (it raised ``CorruptedMemoryError``)."""
     _fill(redis_url)
-    with _raw(redis_url) as raw:
+    with store_client(redis_url) as raw:
         raw.delete(_key("items"))
         raw.set(_key("items"), "oops")
     health = asyncio.run(verify_session("s", redis_url))

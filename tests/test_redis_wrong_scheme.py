@@ -16,20 +16,12 @@ import asyncio
 import pytest
 
 from memcore.errors import BackendError
-from memcore.stores import open_store
 from memcore.stores.redis_migrate import copy_sessions
 from tests.conftest import free_port
+from tests.redis_support import listed_sessions
 from tests.test_redis_migrate import run_cli
 
 SAID = "that server is no Redis Cluster node (cluster mode is not enabled on it)"
-
-
-async def _sessions(url: str) -> list[str]:
-    store = open_store(url)
-    try:
-        return await store.list_sessions()
-    finally:
-        await store.close()
 
 
 def test_a_cluster_url_at_a_single_server_says_so(
@@ -37,7 +29,7 @@ def test_a_cluster_url_at_a_single_server_says_so(
 ) -> None:
     wrong = "redis+cluster://" + redis_url.split("://", 1)[1].rsplit("/", 1)[0]
     with pytest.raises(BackendError, match=r"no Redis Cluster node \(cluster mode") as caught:
-        asyncio.run(_sessions(wrong))
+        asyncio.run(listed_sessions(wrong))
     assert "redis://host:port/db" in str(caught.value)
     with pytest.raises(BackendError, match=r"no Redis Cluster node \(cluster mode"):
         copy_sessions(redis_cluster_url, wrong)
