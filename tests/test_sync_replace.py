@@ -74,7 +74,10 @@ async def test_a_replica_that_missed_a_replace_converges_on_a_plain_sync(
     assert "replaced at version" in caplog.text
     diagnostics = b.sync_diagnostics(SESSION)
     assert diagnostics.refetches == 1
-    assert diagnostics.last_refetch == f"replace_state at version {replaced}"
+    assert diagnostics.last_refetch == (
+        f"the session was rewritten at version {replaced} (a recovery, or its change index "
+        "rebuilt): taken whole"
+    )
     assert not diagnostics.stored_digest_mismatch
     live, stored_digest = await stored_state(store)
     assert {k: v.content for k, v in live.items()} == expected

@@ -482,7 +482,10 @@ class DistributedMemoryManager(GroupCommit, CommitPaths, AutoSync, Lifecycle):
                     delta.replaced_at,
                     session.version,
                 )
-                session.refetched(f"replace_state at version {delta.replaced_at}")
+                session.refetched(
+                    f"the session was rewritten at version {delta.replaced_at} (a recovery, "
+                    "or its change index rebuilt): taken whole"
+                )
                 whole = True
             pulled += self._merge(session_id, session, delta.records, strategy, conflicts, whole)
             session.version = delta.version
