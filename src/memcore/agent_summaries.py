@@ -40,9 +40,10 @@ def scaffolding_summary(items: Sequence[MemoryItem]) -> str:
 
     kinds: dict[str, int] = {}
     for item in items:
-        name = scaffolding_kind(item.content) or str(item.metadata.get("what", "other"))
-        if is_command_prompt(item):
+        if is_command_prompt(item):  # (its 4,000 characters are not read for a kind)
             name = COMMAND_PROMPT
+        else:
+            name = scaffolding_kind(item.content) or str(item.metadata.get("what", "other"))
         kinds[name] = kinds.get(name, 0) + 1
     listed = ", ".join(f"{name} x{n}" for name, n in sorted(kinds.items()))
     noun = "record" if len(items) == 1 else "records"
@@ -144,14 +145,13 @@ def group_summary(
     `a.go` in `f()`": their calls are elsewhere) has no digest at all."""
     texts = [item.content for item in items]
     names = group_files(items)
-    if len(names) < 2 or (digest is not None and files_named(digest, names) == len(names)):
+    in_digest = files_named(digest, names) if digest is not None and len(names) > 1 else 0
+    if len(names) < 2 or in_digest == len(names):
         return digest if digest is not None else summarize(texts, ratio)
     ratios = [ratio * 2**k for k in range(MAX_DOUBLINGS + 1) if ratio * 2**k < 1.0]
     ladder = [*ratios, 1.0] if ratios else [ratio]
     best = naming_most((summarize(texts, r) for r in ladder), names)
-    if digest is not None and (
-        best is None or files_named(digest, names) >= files_named(best, names)
-    ):
+    if digest is not None and (best is None or in_digest >= files_named(best, names)):
         return digest
     return best if best is not None else summarize(texts, ratio)
 

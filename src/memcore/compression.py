@@ -293,8 +293,8 @@ class HierarchicalMemoryCompressor:
             level4 = [item for item in level4 if id(item) not in left_out]
         total = len(coerced)
         # the latest of what a summary may say (scaffolding says nothing): items before it are
-        # followed by others the bundle holds
-        latest = max((i.created_at for i in coerced if not is_scaffolding(i)), default=None)
+        # followed by others the bundle holds (``coerced`` is in time order: read from its end)
+        latest = next((i.created_at for i in reversed(coerced) if not is_scaffolding(i)), None)
         done = len(level1) + len(scaffolding)
         self._report(done, total)
         entries = []

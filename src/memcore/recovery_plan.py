@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from memcore.backups import backup_named, decode_backup, usable_backups
 from memcore.errors import CorruptedMemoryError, NotFoundError, ValidationError
 from memcore.stores.base import (
+    MOVED_ASIDE,
     Entry,
     JournalEntry,
     Store,
@@ -23,7 +24,6 @@ from memcore.stores.base import (
     live_digest,
     validate_key,
 )
-from memcore.stores.redis_journal_aside import MOVED_ASIDE
 
 
 def _digest_or_none(entries: Mapping[str, Entry]) -> int | None:

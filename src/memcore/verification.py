@@ -19,8 +19,7 @@ from typing import Protocol, runtime_checkable
 from memcore.backups import StoreArg, backup_named, decode_backup, opened_store, usable_backups
 from memcore.errors import CorruptedMemoryError, NotFoundError
 from memcore.quarantine import decode_records, digest_ok
-from memcore.stores.base import Store, decode_entry, validate_session_id
-from memcore.stores.redis_journal_aside import MOVED_ASIDE
+from memcore.stores.base import MOVED_ASIDE, Store, decode_entry, validate_session_id
 
 
 @runtime_checkable
@@ -135,7 +134,7 @@ async def verify_session(
             return await _verify(opened, session_id, deep)
         except CorruptedMemoryError as exc:
             await _readable_as_a_whole(opened)
-            return _unreadable(session_id, exc)
+            return unreadable_report(session_id, exc)
 
 
 async def verify_store(store: StoreArg = None, *, deep: bool = False) -> StoreHealth:
@@ -155,11 +154,12 @@ async def _verify_or_unreadable(store: Store, session_id: str, deep: bool) -> Se
     try:
         return await _verify(store, session_id, deep)
     except CorruptedMemoryError as exc:
-        return _unreadable(session_id, exc)
+        return unreadable_report(session_id, exc)
 
 
-def _unreadable(session_id: str, exc: CorruptedMemoryError) -> SessionHealth:
-    """The report of a session no read can take: not ok, with why."""
+def unreadable_report(session_id: str, exc: CorruptedMemoryError) -> SessionHealth:
+    """The report of a session no read can take: not ok, with why (``memcore verify SESSION``
+    says it as the same CORRUPTED line, with the command that repairs it)."""
     return SessionHealth(session_id, 0, 0, 0, None, None, (), (f"unreadable: {exc}",))
 
 

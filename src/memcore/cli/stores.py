@@ -237,6 +237,7 @@ def cmd_inspect(args: argparse.Namespace, out: TextIO) -> int:
 
 async def _verify(url: str | None, session: str | None, deep: bool) -> list[SessionHealth]:
     from memcore.recovery import SessionHealth, verify_session, verify_store
+    from memcore.verification import unreadable_report
 
     async with open_existing_store(url) as store:
         if session is not None:
@@ -247,22 +248,13 @@ async def _verify(url: str | None, session: str | None, deep: bool) -> list[Sess
             except CorruptedMemoryError as exc:  # (its version, or a record cell, unreadable)
                 await store.list_sessions()  # (a store damaged as a whole: its error, as is)
                 take_unlisted(store)  # (a probe: what it left out is no news of this session)
-                return [_unreadable(name, exc)]
+                return [unreadable_report(name, exc)]  # (as verify_store says it)
         reports = list((await verify_store(store, deep=deep)).sessions)
         # a session the store could not list (a Redis key of the wrong type) is damage of its own
         for name, reason in take_unlisted(store).items():
             problem = (unlisted_problem(reason),)
             reports.append(SessionHealth(name, 0, 0, 0, None, None, (), problem))
         return sorted(reports, key=lambda report: report.session_id)
-
-
-def _unreadable(session: str, exc: CorruptedMemoryError) -> SessionHealth:
-    """The report of a session that cannot be read at all, as ``verify_store`` makes it for
-    each such session of a store: ``verify SESSION`` says it as the same CORRUPTED line and
-    summary (with the command that repairs it), not as a one-line error."""
-    from memcore.recovery import SessionHealth
-
-    return SessionHealth(session, 0, 0, 0, None, None, (), (f"unreadable: {exc}",))
 
 
 def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:

@@ -176,6 +176,12 @@ class JournalEntry:
     record: bytes
 
 
+#: The key of a journal entry recovery left where an unreadable one was moved aside (no item has
+#: it: keys are never empty): a commit of its version lost what it wrote, keys unknown
+#: (``memcore.stores.redis_journal_aside``, ``memcore.stores.sqlite_journal_aside``).
+MOVED_ASIDE = ""
+
+
 @dataclass(frozen=True, slots=True)
 class BackupInfo:
     backup_id: int  # increasing per session; the newest backup has the largest id
@@ -497,6 +503,7 @@ def sorted_newest_first(backups: Iterable[BackupInfo]) -> list[BackupInfo]:
 __all__ = [
     "CONTENTION_WINDOW",
     "MAX_KEY_BYTES",
+    "MOVED_ASIDE",
     "BackupInfo",
     "CatchUp",
     "CommitsIfUnchanged",

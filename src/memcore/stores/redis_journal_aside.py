@@ -23,10 +23,6 @@ import msgpack
 from memcore.errors import CorruptedMemoryError
 from memcore.stores.base import JournalEntry
 
-#: The key of a marker left where an unreadable entry was moved aside (no item has it: keys are
-#: never empty).
-MOVED_ASIDE = ""
-
 # KEYS: meta journal jpos, the first name to move entries aside to (damaged:journal), the set
 # of names moved aside to (damaged:names); ARGV: pairs of a list index and the entry's bytes
 # -> {entries moved, the name they went to, their versions joined by ','} ({0} when an entry
@@ -95,4 +91,4 @@ def unreadable_entries(entries: list[Any]) -> list[tuple[int, bytes]]:
     return found
 
 
-__all__ = ["JOURNAL_ASIDE", "MOVED_ASIDE", "unpack_journal_entry", "unreadable_entries"]
+__all__ = ["JOURNAL_ASIDE", "unpack_journal_entry", "unreadable_entries"]

@@ -135,10 +135,9 @@ def _client(url: str) -> tuple[RedisStore, Any]:
     import redis.exceptions
 
     try:
-        try:
-            node = str(client.info("cluster").get("cluster_enabled", 0)) == "1"
-        except redis.exceptions.ResponseError:  # (INFO refused, as some hosted servers do)
-            node = False
+        node = str(client.info("cluster").get("cluster_enabled", 0)) == "1"
+    except redis.exceptions.ResponseError:  # (INFO refused, as some hosted servers do)
+        node = False
     except _errors() as exc:
         client.close()
         raise BackendError(f"redis connect failed on {mask_url(url)}: {failure_said(exc)}") from exc

@@ -22,7 +22,7 @@ import time
 from typing import Any
 
 from memcore.errors import CorruptedMemoryError
-from memcore.stores.redis_journal_aside import MOVED_ASIDE
+from memcore.stores.base import MOVED_ASIDE
 from memcore.stores.sqlite_schema import _VERSION_BITS, MAX_VERSION, _journal_entries
 
 #: Where the rows moved aside go: the five cells of the ``commits`` row as they were, the session

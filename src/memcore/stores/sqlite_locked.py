@@ -92,8 +92,10 @@ class SQLiteLockedSync(SQLiteConnection):
             ).fetchall()
         else:
             rows = conn.execute(_READ_CHANGES, (session_id, since_version)).fetchall()
-        if rows and rows[-1][0] is not None and holds_marker(rows):  # (changed rows come last)
-            # (a journal row recovery moved aside: what changed there is read from the items)
+        # (changed rows come last, all from the journal, 4th column not NULL, or all from the
+        # items: only the journal's are looked through, for a row recovery moved aside, whose
+        # changes are then read from the items; a pull served by the items is not scanned)
+        if rows and rows[-1][0] is not None and rows[-1][3] is not None and holds_marker(rows):
             rows = items_since(conn, session_id, since_version, deletions)
         meta: tuple[Any, ...] = (None, 0, None, 0)
         facts: dict[str, object] = {}
