@@ -55,6 +55,14 @@ def test_commands_failures_and_outcomes() -> None:
     assert normalize_command("cd /repo && go test ./... 2>&1 | tail -20") == "go test ./..."
     fallback = "go doc pkg.Close 2>/dev/null || grep -r Close vendor/ | head -20"
     assert normalize_command(fallback) == "go doc pkg.Close || grep -r Close vendor/"  # || no pipe
+    # a commit's message given through a heredoc is said by its subject, not its trailers
+    commit = (
+        "git add a.py && git commit -m \"$(cat <<'EOF'\nAdd a test for a\n\n"
+        'Co-Authored-By: Claude <noreply@anthropic.com>\nEOF\n)"'
+    )
+    assert normalize_command(commit) == 'git add a.py && git commit -m "Add a test for a"'
+    written = "cat <<EOF > notes.txt\nfirst\nEOF"  # (a heredoc not in a substitution: kept)
+    assert normalize_command(written) == "cat <<EOF > notes.txt first EOF"
     failed = "Exit code 1\nok  pkg/a 0.1s\n--- FAIL: TestX (0.5s)\nFAIL pkg/b"
     assert exit_code(failed, True) == 1
     assert error_lines(failed) == ["--- FAIL: TestX (0.5s)", "FAIL pkg/b"]

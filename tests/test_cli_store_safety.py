@@ -327,6 +327,26 @@ def test_junk_given_as_a_transcript_is_an_error_and_stores_nothing(
     assert not Path(store_url.removeprefix("sqlite:///")).exists()
 
 
+def test_another_agent_s_session_saved_as_full_jsonl_is_no_transcript(
+    tmp_path: Path, store_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Checkpoint tools save other agents' sessions under the same name (Gemini CLI's, one JSON
+    document over many lines): a line of it that is a JSON object of its own made it a session
+    of no items, stored as 'full'."""
+    saved = tmp_path / "full.jsonl"
+    saved.write_text(
+        '{\n  "sessionId": "1ecba475-5b18-4058-a0cb-e87703f6f792",\n  "messages": [\n'
+        '    {"type": "user", "content": "fix tests"},\n    {"type": "gemini", "content": "ok"}\n'
+        "  ]\n}\n"
+    )
+    code, out, err = run_cli(capsys, "import-claude-code", str(saved), "--store", store_url)
+    assert code == EXIT_ERROR
+    assert_one_line_error(err, "not a Claude Code transcript")
+    assert "no Claude Code record in it, skipped" in out
+    assert "stored session" not in out
+    assert not Path(store_url.removeprefix("sqlite:///")).exists()
+
+
 def test_demo_names_the_default_store_by_its_real_path(
     memcore_home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -268,9 +268,27 @@ def test_a_go_failure_whose_headers_were_cut_off_is_said_by_its_test_lines() -> 
 def test_a_command_s_call_said_with_room_to_spare_reads_as_done() -> None:
     records = _Records()
     records.user("check the tree")
-    records.tool("Bash", {"command": "git status --short", "description": "Check status"}, "")
+    block = {
+        "type": "tool_use",
+        "id": "toolu_only",
+        "name": "Bash",
+        "input": {"command": "git status --short", "description": "Check status"},
+    }
+    records._base("assistant", {"role": "assistant", "content": [block]})  # (no result came)
     lines = [c.text for c in spare_lines(records.items()) if c.section == "commands"]
     assert lines == ["- Ran `git status --short` (Check status)."]
+
+
+def test_a_command_whose_result_came_is_not_said_again_by_its_call() -> None:
+    # (a command longer than a name names nothing its own line could cover: its call's words
+    # came back beside "`x` ran once and succeeded" in a short session with room to spare)
+    command = 'mise run test -- -run "TestBuildCondensedTranscript" ./cmd/entire/cli/summarize/...'
+    records = _Records()
+    records.user("run the condensed transcript tests")
+    records.tool("Bash", {"command": command, "description": "Run the tests"}, "ok  \tpkg\t1.8s")
+    assert not [c.text for c in spare_lines(records.items()) if c.section == "commands"]
+    text = session_digest(records.items(), 2000).text
+    assert text.count("mise run test") == 1, text
 
 
 def test_a_latest_request_not_answered_says_how_far_it_was_worked_on() -> None:

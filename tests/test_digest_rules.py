@@ -77,6 +77,10 @@ FINGERPRINTS = {
     39: "1d67687c728e0636",  # (a list item that is names and what they are for, "`f.go` - for
     #     hook integration points", is a fragment, said under its list's lead-in: these ten
     #     sessions' digests at these sizes have none)
+    40: "1d67687c728e0636",  # (a command's call not said beside its result's line; a commit's
+    #     heredoc message said by its subject; git's "nothing to commit, working tree clean"
+    #     after the last edit said as the state; "I can see the structure." states nothing:
+    #     these ten sessions' digests have none of them)
 }
 SESSIONS = (
     "entireio__cli__198393f2",

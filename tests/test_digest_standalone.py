@@ -128,6 +128,20 @@ def test_a_statement_that_work_is_done_must_name_the_work(said: str, kept: bool)
     assert (standalone(said, 0) is not None) == kept
 
 
+@pytest.mark.parametrize(
+    ("said", "kept"),
+    [
+        ("I can see the structure.", False),  # (a held-out session's spare line)
+        ("Now I have a clear picture.", False),
+        ("I understand the code now.", False),
+        ("I can see the test file uses pytest fixtures.", True),  # what it saw
+        ("I see three callers of the loader.", True),
+    ],
+)
+def test_saying_it_sees_must_say_what_it_saw(said: str, kept: bool) -> None:
+    assert (standalone(said, 0) is not None) == kept
+
+
 def _names_only_places(said: str) -> bool:
     """``only_locations`` as its docstring defines it, word by word with no shortcut."""
     pieces = said.split("`")

@@ -32,6 +32,50 @@ def test_edits_checked_then_committed() -> None:
     ]
 
 
+_CLEAN = "On branch main\nnothing to commit, working tree clean"
+
+
+def test_git_finding_nothing_to_commit_after_the_last_edit_says_the_edits_are_committed() -> None:
+    """A hook (or the user) committed the last edit: the session's own commit failed with
+    "nothing to commit". The line said the file "changed after the last commit"."""
+    work = _Work()
+    work.user("add the function and commit")
+    work.changed("cart.py")
+    work.ran("pytest -q", "3 passed in 0.01s")
+    work.ran("git commit -am 'Round half up'", "[main 69ba36c] Round half up\n 1 file changed")
+    work.changed(".gitignore")
+    work.ran("git commit -am 'Ignore caches'", _CLEAN, code=1)
+    assert _state(work) == [
+        f"{END_STATE}`.gitignore` changed after the last check (`pytest -q` passed); git found "
+        "nothing to commit after the last edit (the working tree clean)."
+    ]
+
+
+def test_a_clean_tree_says_nothing_over_the_session_s_own_commit_or_a_later_change() -> None:
+    committed = _Work()
+    committed.user("fix it")
+    committed.changed("a.py")
+    committed.ran("git commit -am fix", "[main 2222222] fix")
+    committed.ran("git status", _CLEAN)
+    assert _state(committed) == [
+        f"{END_STATE}no test, build or linter ran in the session; a commit (`2222222`) came "
+        "after the last edit."
+    ]
+    changed = _Work()  # (a clean look, then one that found changes: a formatter's, say)
+    changed.user("fix it")
+    changed.changed("a.py")
+    changed.ran("git status", _CLEAN)
+    changed.ran("git status --short", " M a.py")
+    assert _state(changed) == [
+        f"{END_STATE}no test, build or linter ran in the session; no commit in the session."
+    ]
+    edited = _Work()  # (and an edit after the clean look)
+    edited.user("fix it")
+    edited.ran("git status", _CLEAN)
+    edited.changed("a.py")
+    assert "nothing to commit" not in _state(edited)[0]
+
+
 def test_edits_after_the_last_check_and_no_commit_are_named() -> None:
     work = _Work()
     work.user("make the total round half up")

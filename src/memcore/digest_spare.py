@@ -55,10 +55,15 @@ def spare_lines(
     # an edit that failed changed nothing, nor did edits that undid each other: their calls'
     # words say no change
     failed = _failed_edits(items) | undone_edits(items)
+    # a command whose result came is said by its own line ("`x` ran once and succeeded"): its
+    # call's words ("Ran `x` (...)") would say it again
+    ended = _ended_commands(items)
     for seq, item in enumerate(items):
         meta = item.metadata
         key = (str(meta.get("kind")), str(meta.get("tool")))
         if key[0] == "tool_call" and failed and str(meta.get("tool_use_id")) in failed:
+            continue
+        if key == ("tool_call", "Bash") and str(meta.get("tool_use_id")) in ended:
             continue
         if key in _RECORDS and is_agent(item):
             where = inside.get(str(meta.get("tool_use_id"))) if key[0] == "tool_call" else None
@@ -70,6 +75,17 @@ def _failed_edits(items: Sequence[MemoryItem]) -> set[str]:
     """The call ids of the edits whose result was a failure (see ``failed_edit``)."""
     return {
         str(item.metadata.get("tool_use_id")) for item in items if is_failed_edit(item.metadata)
+    }
+
+
+def _ended_commands(items: Sequence[MemoryItem]) -> set[str]:
+    """The call ids of the commands whose result the session saw (failed or not, or started
+    in the background: each is said by a line of its own, see ``digest_commands``)."""
+    return {
+        str(item.metadata.get("tool_use_id"))
+        for item in items
+        if item.metadata.get("kind") in ("tool_result", "error")
+        and isinstance(item.metadata.get("command"), str)
     }
 
 

@@ -45,6 +45,17 @@ _FILE_PLACE = lazy_compile(r"[\w./~-]*(?:/[\w.-]+|\.[A-Za-z]\w{0,9})(?::\d+(?:-\
 _FINDING_NOUNS = ("bug", "issue", "problem", "cause", "culprit")
 
 
+#: The agent saying it now sees or knows what it looked at, naming nothing ("I can see the
+#: structure.", "Now I have a clear picture."): what it saw is in the lines after it, if anywhere.
+_SEEN_ONLY = lazy_compile(
+    r"(?i)^(?:now,?\s+|ok(?:ay)?,?\s+|good,?\s+|great,?\s+)?i\s+(?:can\s+)?(?:now\s+)?"
+    r"(?:see|understand|get|have|know)\s+(?:the|a|an)?\s*(?:full\s+|whole\s+|complete\s+|"
+    r"clear\s+|clearer\s+|better\s+|good\s+)?(?:structure|code|file|files|flow|layout|"
+    r"picture|context|codebase|situation|setup|pattern|overview|idea|understanding)"
+    r"(?:\s+now)?\s*[.!]*$"
+)
+
+
 def _may_be_finding(said: str) -> bool:
     """Whether ``said`` ends as ``_FINDING_ONLY`` needs (a noun, spaces, marks): a test first,
     cheaper than the pattern; a text that is not all ASCII is left to the pattern (its case
@@ -228,7 +239,7 @@ def standalone(said: str, names: int) -> str | None:
         return None
     if names and not says_of_its_names(said, names):
         return None
-    if not names and len(said) <= 60 and _DONE_ONLY.match(said):
+    if not names and len(said) <= 60 and (_DONE_ONLY.match(said) or _SEEN_ONLY.match(said)):
         return None
     if not said.endswith(":") or said.count("`") % 2:  # (a colon inside a code span cut short)
         return said

@@ -82,6 +82,7 @@ def end_state(
     edited: dict[str, int] = {}  # each file the session changed, by its last change
     checks: list[_Check] = []
     commit: tuple[int, str] | None = None  # the last commit: where, its hash
+    clean: tuple[int, str] | None = None  # git's last "working tree clean": where, the command
     if undone is None:  # (edits that undid each other changed nothing)
         undone = undone_edits(items)
     for seq, item in enumerate(items):
@@ -105,6 +106,10 @@ def end_state(
             if only_started(meta):
                 continue  # (its outcome is a record of its own, if the session read it)
             command = str(meta["command"])
+            if _says_clean(meta):
+                clean = (seq, normalize_command(command))
+            elif kind != "error" and _GIT_STATUS.match(normalize_command(command)):
+                clean = None  # (a later look found changes: a command's, or the user's)
             if kind != "error":
                 sha = _last_commit(meta)
                 if sha:
@@ -117,10 +122,12 @@ def end_state(
         return []
     last_edit = max(edited.values())
     check = _telling_check(checks, last_edit)
-    full = _said(edited, check, commit, short=False)
+    if clean is not None and clean[0] < last_edit:
+        clean = None  # (an edit came after it)
+    full = _said(edited, check, commit, short=False, clean=clean)
     if not full:
         return []
-    short = _said(edited, check, commit, short=True)
+    short = _said(edited, check, commit, short=True, clean=clean)
     text = f"{END_STATE}{full}."
     # (the commit's hash it names says that one came, not what it holds: the commit's own
     # line, which says so, is not a repeat of it; counted as one, that line was worth half and
@@ -158,9 +165,16 @@ def _said(
     commit: tuple[int, str] | None,
     *,
     short: bool,
+    clean: tuple[int, str] | None = None,
 ) -> str:
+    """``clean``: git said the working tree was clean after the last edit (where, by which
+    command): the edits are in a commit, made by whoever (a hook, the user), when the session's
+    own last commit came before that edit."""
     checked = _checked(edited, check, short)
     named = sum(1 for seq in edited.values() if check is not None and seq > check.seq)
+    if clean is not None and (commit is None or commit[0] < max(edited.values())):
+        said = "nothing to commit at the end" if short else _CLEAN_AFTER
+        return "; ".join(part for part in (checked, said) if part)
     committed = _committed(edited, commit, short, named)
     if check is not None and commit is not None:  # one list of files for both, said once
         after_check = _files_after(edited, check.seq, short)
@@ -169,6 +183,22 @@ def _said(
             which = "" if short else f" ({code_span(commit[1])})"
             return f"{after_check} changed after the last check ({ran}) and the last commit{which}"
     return "; ".join(part for part in (checked, committed) if part)
+
+
+#: git's word that nothing is left to commit (``git status``, a ``git commit`` with nothing
+#: staged): every change is in a commit.
+_CLEAN_TREE = lazy_compile(r"\bnothing to commit,? \(?working (?:tree|directory) clean\b")
+
+
+_GIT_STATUS = lazy_compile(r"git(?: -C \S+)? status\b")
+_CLEAN_AFTER = "git found nothing to commit after the last edit (the working tree clean)"
+
+
+def _says_clean(meta: Mapping[str, Any]) -> bool:
+    lines = meta.get("outcome") if meta.get("kind") != "error" else meta.get("error_lines")
+    return isinstance(lines, list) and any(
+        isinstance(line, str) and _CLEAN_TREE.search(line) is not None for line in lines
+    )
 
 
 def _last_commit(meta: Mapping[str, Any]) -> str:

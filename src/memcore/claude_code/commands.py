@@ -87,12 +87,33 @@ _CD_PREFIX = lazy_compile(r"^cd \S+ && ")
 _PLUMBING = lazy_compile(r"\s*(?<!\|)\|(?!\|)\s*(tail|head|grep|less|cat|tee)\b.*$")
 _DUPLICATED = lazy_compile(r"\s*\d?>&\d")
 _TO_NULL = lazy_compile(r"\s*2>\s*/dev/null")
+#: A text given through a heredoc in a command substitution, the way agents pass a commit's
+#: message (``git commit -m "$(cat <<'EOF'`` / subject / body / ``EOF`` / ``)"``): its first
+#: line stands for it.
+_HEREDOC_TEXT = lazy_compile(
+    r"\$\(\s*cat\s+<<-?\s*(['\"]?)(\w+)\1[ \t]*\n(.*?)\n[ \t]*\2[ \t]*\n\s*\)", re.S
+)
+
+
+def _first_line(match: re.Match[str]) -> str:
+    return next((line.strip() for line in match.group(3).splitlines() if line.strip()), "")
+
+
+def shown_command(command: str, limit: int = _LINE_CHARS) -> str:
+    """A command as a line says it: on one line, a heredoc's text given to ``-m`` by its first
+    line (``git commit -m "Add x"``, not its body and trailers), a cut end marked."""
+    if "<<" in command:
+        command = _HEREDOC_TEXT.sub(_first_line, command)
+    return one_line(command, limit)
 
 
 @functools.lru_cache(maxsize=4096)
 def normalize_command(command: str) -> str:
     """The core of a shell command, so reruns match: no ``cd X &&`` prefix, no output plumbing
-    (``2>&1``, ``| tail -n 20``, ``| head``, ``| grep``), whitespace collapsed."""
+    (``2>&1``, ``| tail -n 20``, ``| head``, ``| grep``), a heredoc's text given to ``-m`` by its
+    first line (a commit's subject), whitespace collapsed."""
+    if "<<" in command:
+        command = _HEREDOC_TEXT.sub(_first_line, command)
     core = " ".join(command.split())
     # (each pattern run only where its text can be: most commands have none of them)
     if core.startswith("cd "):
@@ -532,6 +553,7 @@ __all__ = [
     "normalize_command",
     "one_line",
     "outcome_lines",
+    "shown_command",
     "stopped_on_conflicts",
     "unquoted_words",
 ]

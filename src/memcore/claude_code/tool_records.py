@@ -20,7 +20,7 @@ from memcore.claude_code.background import (
     read_task_output,
     still_running,
 )
-from memcore.claude_code.commands import one_line
+from memcore.claude_code.commands import one_line, shown_command
 from memcore.claude_code.links import FixLinker
 from memcore.claude_code.next_actions import NextActions
 from memcore.claude_code.parser_part import ParserPart
@@ -184,7 +184,7 @@ class ToolRecords(ParserPart):
         if tool in READ_TOOLS and not is_error and isinstance(path, str):
             self.file_texts[path] = (text[:FILE_TEXT_CHARS], True)  # numbered: stripped if used
         if tool == "Bash" and "task_id" in details:  # started in the background: its command
-            started = one_line(str(target.get("command", "")), BACKGROUND_COMMAND_CHARS)
+            started = shown_command(str(target.get("command", "")), BACKGROUND_COMMAND_CHARS)
             self.background[details["task_id"]] = started
         rejected = bool(details.get("rejected"))
         refused = bool(details.get("refused"))  # a guard of Claude Code's (HARNESS_GUARDS)

@@ -28,6 +28,7 @@ from memcore.claude_code.commands import (
     masked_failure,
     one_line,
     outcome_lines,
+    shown_command,
 )
 from memcore.claude_code.edit_changes import (
     changed_lines,
@@ -187,7 +188,7 @@ def describe_call(
         meta["command"] = command
         desc = tool_input.get("description")
         why = f" ({one_line(desc, 100)})" if isinstance(desc, str) and desc else ""
-        return f"Run `{one_line(command, 300)}`{why}", meta
+        return f"Run `{shown_command(command, 300)}`{why}", meta
     if tool in SEARCH_TOOLS and isinstance(tool_input.get("pattern"), str):
         meta["pattern"] = tool_input["pattern"]
         where = tool_input.get("path")
@@ -286,7 +287,7 @@ def describe_result(
         said = one_line(TOOL_ERROR_TAG.sub("", text), 160)
         return f"Claude Code refused {tool}{what}: {said}", meta
     if tool == "Bash":
-        command = one_line(str(target.get("command", "")), 300)
+        command = shown_command(str(target.get("command", "")), 300)
         code = exit_code(text, is_error)
         meta["exit_code"] = code
         started = None if is_error else started_task(text)

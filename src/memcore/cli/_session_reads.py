@@ -173,18 +173,27 @@ def user_sessions(sessions: Sequence[str]) -> list[str]:
 
 
 def transcripts_with_records(transcripts: Sequence[Transcript], out: TextIO) -> list[Transcript]:
-    """The transcripts that hold at least one record (a line that is JSON); each other file is
-    named on ``out`` as skipped. ``ValidationError`` when none is left: junk given as a
-    transcript (a Python file, say) must not "succeed" by storing an empty session."""
-    kept = [t for t in transcripts if t.records > len(t.malformed)]
+    """The transcripts that hold Claude Code's records; each other file is named on ``out`` as
+    skipped. ``ValidationError`` when none is left: junk given as a transcript (a Python file, or
+    another agent's session saved as ``full.jsonl``: Gemini CLI's, OpenCode's) must not
+    "succeed" by storing an empty session. A file read into no item counts only when its first
+    records are Claude Code's (``looks_like_transcript``): one JSON line of another program's
+    made it a session."""
+    from memcore.claude_code.discovery import looks_like_transcript
+
+    kept = [
+        t
+        for t in transcripts
+        if t.records > len(t.malformed) and (t.items or looks_like_transcript(t.path))
+    ]
     for transcript in transcripts:
         if transcript not in kept:
-            print(f"  {transcript.path}: no transcript record in it, skipped", file=out)
+            print(f"  {transcript.path}: no Claude Code record in it, skipped", file=out)
     if not kept:
         names = ", ".join(str(t.path) for t in transcripts[:3])
         more = f" and {len(transcripts) - 3} more" if len(transcripts) > 3 else ""
         raise ValidationError(
-            f"not a Claude Code transcript (no line is a JSON record): {names}{more}; "
+            f"not a Claude Code transcript (no line is a Claude Code record): {names}{more}; "
             "nothing stored"
         )
     return kept
