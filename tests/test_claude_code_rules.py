@@ -61,6 +61,8 @@ def test_commands_failures_and_outcomes() -> None:
         'Co-Authored-By: Claude <noreply@anthropic.com>\nEOF\n)"'
     )
     assert normalize_command(commit) == 'git add a.py && git commit -m "Add a test for a"'
+    body = "gh pr create --body \"$(cat <<'EOF'\n## Summary\n- Rounds half up\nEOF\n)\""
+    assert normalize_command(body) == 'gh pr create --body "- Rounds half up"'  # (no heading)
     written = "cat <<EOF > notes.txt\nfirst\nEOF"  # (a heredoc not in a substitution: kept)
     assert normalize_command(written) == "cat <<EOF > notes.txt first EOF"
     failed = "Exit code 1\nok  pkg/a 0.1s\n--- FAIL: TestX (0.5s)\nFAIL pkg/b"

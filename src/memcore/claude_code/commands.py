@@ -95,8 +95,16 @@ _HEREDOC_TEXT = lazy_compile(
 )
 
 
+#: The most of a heredoc's line that stands for it (a commit's subject: git's advice is 50-72).
+_HEREDOC_CHARS = 72
+
+
 def _first_line(match: re.Match[str]) -> str:
-    return next((line.strip() for line in match.group(3).splitlines() if line.strip()), "")
+    """The heredoc's first line of text: a commit's subject; a pull request's first line past
+    its Markdown headings ("## Summary" says nothing of it)."""
+    lines = [line.strip() for line in match.group(3).splitlines() if line.strip()]
+    first = next((line for line in lines if not line.startswith("#")), lines[0] if lines else "")
+    return one_line(first, _HEREDOC_CHARS)
 
 
 def shown_command(command: str, limit: int = _LINE_CHARS) -> str:
