@@ -290,3 +290,22 @@ def test_the_words_read_for_listed_items_settle_them_as_all_words_do(
     read = _words_after(items, 0, [_telling(_core(text)) for text in texts])
     for text in texts:
         assert _said_done(text, read, []) == _said_done(text, every, [])
+
+
+def test_a_todo_marker_the_agent_wrote_is_no_work_left_open() -> None:
+    """A held-out session's last reply said what it had done "with a TODO marker for when this
+    gets picked up": the line was said open, beside its own line as a result."""
+    records = _Records()
+    records.user("update the todo from the review comments")
+    records.edit("todo.md", "# Spec\nsee Perplexity\n", "see Perplexity", "## Full specification")
+    records.said(
+        "All three review comments are addressed:\n\n"
+        "3. **External reference removed** (lines 48-62): Replaced the dangling reference with a "
+        "version-controlled section, with a TODO marker for when this gets picked up."
+    )
+    opened = session_digest(records.items(), 2000).sections["open"]
+    assert "TODO marker" not in opened, opened
+    left = _Records()  # (a TODO said as work left stays open)
+    left.user("update the todo")
+    left.said("One TODO remains: wire the `--dry-run` flag into the exporter.")
+    assert "`--dry-run`" in session_digest(left.items(), 2000).sections["open"]

@@ -79,8 +79,9 @@ FINGERPRINTS = {
     #     sessions' digests at these sizes have none)
     40: "1d67687c728e0636",  # (a command's call not said beside its result's line; a commit's
     #     heredoc message said by its subject; git's "nothing to commit, working tree clean"
-    #     after the last edit said as the state; "I can see the structure." states nothing:
-    #     these ten sessions' digests have none of them)
+    #     after the last edit said as the state; "I can see the structure." states nothing; "a
+    #     TODO marker" the agent wrote is no work left open: these ten sessions' digests have
+    #     none of them)
 }
 SESSIONS = (
     "entireio__cli__198393f2",

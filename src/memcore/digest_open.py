@@ -31,7 +31,9 @@ from memcore.model import MemoryItem
 from memcore.wide_letters import WIDE_STOPS
 
 _OPEN_WORDS = lazy_compile(
-    r"(?i)\b(todo|next step|still (need|to)|not yet|pending|follow[- ]up|open question|"
+    # ("a TODO marker", "TODO comments": the thing written in the code, not work left open)
+    r"(?i)\b(todo(?!s?\s+(?:markers?|comments?|notes?|tags?|placeholders?)\b)|next step|"
+    r"still (need|to)|not yet|pending|follow[- ]up|open question|"
     r"left to do|(?:should|shall) (?:we|i)|would you (like|prefer)|do you want|(what )?do you think"
     r"|which (approach|option|one|way|of these)"
     # "remaining" of work only ("The remaining ~20ms is the `f()` call" is a measurement)
