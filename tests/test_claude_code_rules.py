@@ -106,6 +106,11 @@ def test_commands_failures_and_outcomes() -> None:
     pushed = "To github.com:acme/shop.git\n   1a2b3c4..5d6e7f8  main -> main\n"
     _, meta = describe_result("Bash", {"command": "git push"}, pushed, False, None, None)
     assert "paths" not in meta  # (a repository, no file of the session)
+    # a JSON answer's escapes are read as the characters they stand for (gh --jq writes ">"
+    # as \u003e: the path was "u003etests/e2e/a.spec.ts")
+    review = '{"body": "\\u003e Nitpick in tests/x.ts and \\u003ctests/e2e/a.spec.ts\\u003e"}'
+    _, meta = describe_result("Bash", {"command": "gh pr view 1"}, review, False, None, None)
+    assert meta["paths"] == ["tests/x.ts", "tests/e2e/a.spec.ts"]
 
 
 _JSONISH = st.recursive(

@@ -206,7 +206,8 @@ def test_a_failure_the_agent_said_it_expected_is_said_with_its_word() -> None:
     records.said("That lint issue is pre-existing (not from our changes): leaving it.")
     records.tool("Bash", {"command": "make vet"}, "Exit code 1\ny.go:9:2: bad printf (vet)")
     records.said("Hmm, the vet check fails. Let me look.")
-    errors = session_digest(records.items(), 2000).sections["errors"].splitlines()
+    digest = session_digest(records.items(), 2000)
+    errors = digest.sections["errors"].splitlines()
     red = next(line for line in errors if "go test" in line)
     assert red.endswith("; the agent said: Tests fail as expected (TDD - Red phase).")
     assert "no later try" not in red
@@ -214,7 +215,8 @@ def test_a_failure_the_agent_said_it_expected_is_said_with_its_word() -> None:
     assert lint.endswith(
         "; the agent said: That lint issue is pre-existing (not from our changes)."
     )
-    vet = next(line for line in errors if "make vet" in line)
+    # (said once: by its error's line or its command's, "ran once and failed")
+    (vet,) = (line for line in digest.text.splitlines() if "make vet" in line)
     assert "the agent said" not in vet
 
 
@@ -463,3 +465,25 @@ def test_a_brief_fills_no_room_with_the_agent_s_plain_prose() -> None:
         assert "two instances" not in session_digest(work.items(), budget).text
     for budget in (600, 2000):
         assert "- There are two instances." in session_digest(work.items(), budget).text
+
+
+def test_a_command_that_failed_once_is_said_once_with_room_to_spare() -> None:
+    """Its command's line ("ran once and failed") and its error's said the same failure twice
+    when a short session left room (a held-out session's failed commit, in both sections)."""
+    records = _Records()
+    records.user("commit the ignore file")
+    records.ran("git commit -am 'Ignore caches'", "nothing to commit, working tree clean", 1)
+    text = session_digest(records.items(), 2000).text
+    assert [line for line in text.splitlines() if "Ignore caches" in line] in (
+        ["- `git commit -am 'Ignore caches'` ran once and failed (exit 1): nothing to commit, "
+         "working tree clean."],
+        ["- `git commit -am 'Ignore caches'` failed (exit 1): nothing to commit, working tree "
+         "clean."],
+    ), text  # fmt: skip
+    # an error's line that says more (what fixed it) is not kept out by its command's
+    fixed = _Records()
+    fixed.user("push the branch")
+    fixed.ran("git push", "fatal: The current branch gqc has no upstream branch.", 128)
+    fixed.ran("git push --set-upstream origin gqc", "branch 'gqc' set up to track")
+    errors = session_digest(fixed.items(), 2000).sections["errors"]
+    assert "no upstream branch; then `git push --set-upstream origin gqc` succeeded" in errors

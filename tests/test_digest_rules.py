@@ -80,8 +80,10 @@ FINGERPRINTS = {
     40: "1d67687c728e0636",  # (a command's call not said beside its result's line; a commit's
     #     heredoc message said by its subject; git's "nothing to commit, working tree clean"
     #     after the last edit said as the state; "I can see the structure." states nothing; "a
-    #     TODO marker" the agent wrote is no work left open: these ten sessions' digests have
-    #     none of them)
+    #     TODO marker" the agent wrote is no work left open; a command whose one run failed is
+    #     said once, not under its command and its error both; "Now when ...:" without its list
+    #     is no line; a JSON answer's \u003e is no part of a path: these ten sessions' digests at
+    #     these sizes have none of them)
 }
 SESSIONS = (
     "entireio__cli__198393f2",

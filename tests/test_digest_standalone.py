@@ -142,6 +142,14 @@ def test_saying_it_sees_must_say_what_it_saw(said: str, kept: bool) -> None:
     assert (standalone(said, 0) is not None) == kept
 
 
+@pytest.mark.parametrize(
+    "said",
+    ["Now when running `entire enable`:", "So if the cache is cold:", "When `f()` is called:"],
+)
+def test_a_clause_whose_main_clause_was_its_list_is_no_line(said: str) -> None:
+    assert standalone(said, 1 if "`" in said else 0) is None
+
+
 def _names_only_places(said: str) -> bool:
     """``only_locations`` as its docstring defines it, word by word with no shortcut."""
     pieces = said.split("`")

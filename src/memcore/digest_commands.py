@@ -126,8 +126,20 @@ def command_lines(commands: dict[str, CommandRuns], n: int) -> list[Candidate]:
             score += 1.5
         if spare:
             score = SPARE + entry.last / n
-        out.append(Candidate("commands", entry.first, score, line, spare=spare))
+        once = entry.shown if entry.runs == 1 == entry.failures and not entry.started else None
+        out.append(Candidate("commands", entry.first, score, line, spare=spare, failed_once=once))
     return out
+
+
+#: What an error's line says beyond its command's line ("`x` ran once and failed (exit 1):
+#: ..."): what fixed it, the agent's verdict ("no later try of it succeeded" the command's
+#: line says in its way: it ran once).
+_ERROR_SAYS_MORE = ("; fixed by", "; then ", "; after ", "; the agent said")
+
+
+def says_more(error_text: str) -> bool:
+    """Whether a failure's line in "Errors and fixes" says more than its command's line."""
+    return any(part in error_text for part in _ERROR_SAYS_MORE)
 
 
 #: What a commit and a push are worth as results: what the session saved, and where (a push

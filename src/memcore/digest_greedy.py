@@ -9,6 +9,7 @@ from __future__ import annotations
 import heapq
 
 from memcore.claude_code.titles import BRANCH_LEAD
+from memcore.digest_commands import says_more
 from memcore.digest_cut import (
     MIN_CUT_TOKENS,
     MIN_STATEMENT_CUT_WORDS,
@@ -69,6 +70,10 @@ END_STATE_ROOM = 45
 END_STATE_MOST_SHARE = 0.3
 
 
+#: The sections of a command's line and its error's (see ``Greedy.repeats``).
+_ONE_FAILURE = frozenset(["commands", "errors"])
+
+
 class Greedy:
     """Lazy greedy: the best line by (score + names it adds that no chosen line has yet) per
     token, first within each section's share, then anywhere; a line's worth only falls as
@@ -98,6 +103,21 @@ class Greedy:
         #: heap entries of lines waiting for a line not chosen yet (``Lines.needs``), by it
         self.waiting: dict[int, list[tuple[float, int]]] = {}
         self.woke = False  # whether lines came back to the heap from ``waiting``
+        #: for each command whose one run failed (``Candidate.failed_once``), the line its
+        #: error's line makes a repeat of once chosen: its command's line ("`x` ran once and
+        #: failed"); and the error's, once the command's is chosen, when the error's says
+        #: nothing more (a fix, the agent's verdict, that no later try worked)
+        self.repeats: dict[int, int] = {}
+        pairs: dict[str, list[int]] = {}
+        for i, cand in enumerate(self.cands):
+            if cand.failed_once is not None:
+                pairs.setdefault(cand.failed_once, []).append(i)
+        for pair in pairs.values():  # (errors of a command run more than once are their own)
+            if len(pair) == 2 and {self.cands[i].section for i in pair} == _ONE_FAILURE:
+                command, error = sorted(pair, key=lambda i: self.cands[i].section != "commands")
+                self.repeats[error] = command
+                if not says_more(self.cands[error].text):
+                    self.repeats[command] = error
         #: the lines chosen cut, by the id of the cut line: the line (held, so that its id is
         #: not another's while it is here) and the index of its whole line
         self.cut_from: dict[int, tuple[Candidate, int]] = {}
@@ -225,6 +245,11 @@ class Greedy:
         section's heading when it is the section's first line."""
         section = cand.section
         self._settle(i)
+        other = self.repeats.get(i)
+        if other is not None and not self.taken[other]:  # (the same failure said: no repeat)
+            self._settle(other)
+        elif other is not None and other in self.pending:  # (held back: never let go now)
+            self.pending.remove(other)
         self.chosen.append(cand)
         self.per_item.setdefault((section, int(cand.seq)), []).append(cand)
         self.chosen_costs.append(cost - (0 if section in self.used else self.heading_cost[section]))

@@ -165,6 +165,10 @@ class Candidate(NamedTuple):
     #: a line of the items a compaction summarized that competes from the start, not held
     #: back with the others (the user's last request before it)
     early: bool = False
+    #: the command (``normalize_command``) whose one run, a failure, the line tells of: its
+    #: command's line and its error's say the same, and once one is chosen the other is not
+    #: (``Greedy._take``)
+    failed_once: str | None = None
 
 
 def cut_words(text: str, limit: int) -> str:

@@ -157,6 +157,8 @@ _ASKING = frozenset(["what", "how", "why", "whether", "where"])
 _SUBORDINATE = frozenset(
     ["if", "when", "while", "since", "because", "although", "though", "once", "unless"]
 )
+#: Words that may open such a clause ("Now when ...", "So if ...").
+_LEAD_ADVERBS = frozenset(["now", "so", "then", "and", "but", "also"])
 #: Words a lead-in ends on that gave the reason its list held ("it's likely because:"), and the
 #: hedges that say nothing without that reason.
 _BECAUSE = frozenset(["because", "since", "as"])
@@ -257,8 +259,10 @@ def standalone(said: str, names: int) -> str | None:
             break
     if len(words) < _MIN_LEAD_WORDS or _PREDICATE.intersection(dropped):
         return None  # ("The changes are:", "It now shows:": a subject whose predicate was the list)
-    if words[0].lower() in _SUBORDINATE and not any(w.endswith(",") for w in words[1:]):
-        return None  # ("When `f()` is called:": a clause whose main clause was the list)
+    opening = 1 if len(words) > 1 and words[0].lower().strip(",") in _LEAD_ADVERBS else 0
+    if words[opening].lower() in _SUBORDINATE and not any(w.endswith(",") for w in words[1:]):
+        return None  # ("When `f()` is called:", "Now when running `x`:": a clause whose main
+        # clause was the list)
     if _BECAUSE.intersection(dropped) and words[-1].lower().strip(",;") in _HEDGES:
         return None  # ("..., it's likely because:": what is likely was the list)
     closed = _closed(words, asked=bool(dropped))

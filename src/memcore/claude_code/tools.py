@@ -72,6 +72,15 @@ HARNESS_GUARDS = ("Sibling tool call errored", "File has not been read yet")
 _PATHS = lazy_compile(
     r"(?<![\w/.~-])(?:\.{0,2}/)?(?:[\w.@-]+/)+[\w.@-]*\w\.[A-Za-z0-9]{1,10}(?![\w/])"
 )
+#: A character a JSON answer escaped (``gh ... --jq`` writes ``>`` as ``\u003e``): read as
+#: itself before paths are looked for, or ``\u003etests/a.ts`` named ``u003etests/a.ts``.
+_JSON_ESCAPE = lazy_compile(r"\\u00([0-9a-fA-F]{2})")
+
+
+def _unescaped(match: re.Match[str]) -> str:
+    return chr(int(match.group(1), 16))
+
+
 #: A path a program's output names that is no file of the session: a placeholder of a help
 #: text (``path/to/file.js``), a name the transcript had redacted (``.REDACTED.txt``), or a
 #: repository a ``git push`` names (``obsessiondb/chkit.git``).
@@ -319,7 +328,8 @@ def describe_result(
                 meta["acted"] = acted
         if commits or pushed:  # (git's own words for what it saved or sent)
             outcome = git_result_lines(commits, pushed)[:3]
-        in_output = (p for p in _PATHS.findall(text) if not _PLACEHOLDER_PATH.search(p))
+        scanned = _JSON_ESCAPE.sub(_unescaped, text) if "\\u00" in text else text
+        in_output = (p for p in _PATHS.findall(scanned) if not _PLACEHOLDER_PATH.search(p))
         paths = list(dict.fromkeys(display_path(p, cwd) for p in in_output))[:8]
         if paths:
             meta["paths"] = paths  # the files a command named (git status, a diff --stat...)
