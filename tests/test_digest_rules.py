@@ -82,8 +82,8 @@ FINGERPRINTS = {
     #     after the last edit said as the state; "I can see the structure." states nothing; "a
     #     TODO marker" the agent wrote is no work left open; a command whose one run failed is
     #     said once, not under its command and its error both; "Now when ...:" without its list
-    #     is no line; a JSON answer's \u003e is no part of a path: these ten sessions' digests at
-    #     these sizes have none of them)
+    #     is no line; a quoted text alone is no line; a JSON answer's \u003e is no part of a
+    #     path: these ten sessions' digests at these sizes have none of them)
 }
 SESSIONS = (
     "entireio__cli__198393f2",

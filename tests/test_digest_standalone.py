@@ -142,6 +142,13 @@ def test_saying_it_sees_must_say_what_it_saw(said: str, kept: bool) -> None:
     assert (standalone(said, 0) is not None) == kept
 
 
+def test_a_quoted_text_alone_is_no_line() -> None:
+    """A list of suggested messages, item by item: each a quote, stating nothing of it."""
+    assert standalone('"\u2713 Settings saved to settings.local.json (gitignored)"', 0) is None
+    assert standalone("\u201cUse the cache\u201d.", 0) is None
+    assert standalone('"Settings saved" is printed twice.', 0) is not None
+
+
 @pytest.mark.parametrize(
     "said",
     ["Now when running `entire enable`:", "So if the cache is cold:", "When `f()` is called:"],

@@ -56,6 +56,12 @@ _SEEN_ONLY = lazy_compile(
 )
 
 
+#: A line that is only a quoted text ('"✓ Settings saved to settings.json"'), a list's option
+#: or example: it states nothing of it.
+_QUOTES = frozenset('"\u201c')
+_QUOTE_ONLY = lazy_compile(r'(?:"[^"]*"|\u201c[^\u201d]*\u201d)[.,;]?')
+
+
 def _may_be_finding(said: str) -> bool:
     """Whether ``said`` ends as ``_FINDING_ONLY`` needs (a noun, spaces, marks): a test first,
     cheaper than the pattern; a text that is not all ASCII is left to the pattern (its case
@@ -243,6 +249,8 @@ def standalone(said: str, names: int) -> str | None:
         return None
     if not names and len(said) <= 60 and (_DONE_ONLY.match(said) or _SEEN_ONLY.match(said)):
         return None
+    if said[:1] in _QUOTES and _QUOTE_ONLY.fullmatch(said):
+        return None  # (a quoted text alone, an option's message: what it is for is elsewhere)
     if not said.endswith(":") or said.count("`") % 2:  # (a colon inside a code span cut short)
         return said
     if _POINTER_LEAD.search(said):
