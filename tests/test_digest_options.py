@@ -116,3 +116,27 @@ def test_the_options_a_reply_offers_are_said_as_offered() -> None:
         decisions
     ), decisions
     assert not any(line.startswith("- Remove `Reason`") for line in decisions)
+
+
+def test_a_recommendation_the_user_chose_against_says_what_the_user_chose() -> None:
+    """A held-out session: the agent recommended Option 1, the user took Option 2, and a brief
+    kept "I'd recommend Option 1." as the decision."""
+    offered = (
+        "Here are a few options:\n\n**Option 1 - Simple with path context**\n...\n\n"
+        "**Option 2 - With semantic meaning**\n...\n\n"
+        "I'd recommend **Option 1** because it shows the full path of `settings.json`."
+    )
+    records = _Records()
+    records.user("suggest a better status message for `entire enable`")
+    records.said(offered)
+    records.user("I like a slightly edited option2")
+    decisions = session_digest(records.items(), 2000).sections["decisions"]
+    assert (
+        "I'd recommend Option 1 because it shows the full path of `settings.json` "
+        "(the user chose option 2: With semantic meaning)." in decisions
+    ), decisions
+    agreed = _Records()  # (the user took the one recommended: nothing to add)
+    agreed.user("suggest a better status message")
+    agreed.said(offered)
+    agreed.user("go with option 1")
+    assert "the user chose" not in session_digest(agreed.items(), 2000).sections["decisions"]

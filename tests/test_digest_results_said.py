@@ -487,3 +487,22 @@ def test_a_command_that_failed_once_is_said_once_with_room_to_spare() -> None:
     fixed.ran("git push --set-upstream origin gqc", "branch 'gqc' set up to track")
     errors = session_digest(fixed.items(), 2000).sections["errors"]
     assert "no upstream branch; then `git push --set-upstream origin gqc` succeeded" in errors
+
+
+def test_a_request_opening_on_a_long_path_keeps_its_line_in_a_brief() -> None:
+    """'in @libs/playlist/import/feature/src/lib/xtream-code-import/x.component.ts dialog when
+    ...': its first eight words held no room for a cut at 150 tokens, and the brief said
+    nothing of what was asked; the path is said by its file's name there."""
+    records = _Records()
+    records.user(
+        "in @libs/playlist/import/feature/src/lib/xtream-code-import/"
+        "xtream-code-import.component.ts dialog when i enter credentials and click on test, and "
+        "the test gives me an error, after that i want to enter new credentials, therefore i "
+        "have to clear all fields manually. can we add a proper button to clear the form?"
+    )
+    for n in range(6):
+        records.said(f"Added `clear_{n}()` to `apps/web/src/form_{n}.ts` for the dialog.")
+    asked = session_digest(records.items(), 150).sections.get("asked", "")
+    assert asked.startswith("- The user asked: in xtream-code-import.component.ts dialog when"), (
+        asked
+    )

@@ -83,7 +83,9 @@ FINGERPRINTS = {
     #     TODO marker" the agent wrote is no work left open; a command whose one run failed is
     #     said once, not under its command and its error both; "Now when ...:" without its list
     #     is no line; a quoted text alone is no line; a JSON answer's \u003e is no part of a
-    #     path: these ten sessions' digests at these sizes have none of them)
+    #     path; a request opening on a long path keeps its line in a brief, its file by name;
+    #     a recommended option the user chose against says what the user chose: these ten
+    #     sessions' digests at these sizes have none of them)
 }
 SESSIONS = (
     "entireio__cli__198393f2",

@@ -7,6 +7,7 @@ sections' shares, are :mod:`memcore.digest_pool`'s.
 from __future__ import annotations
 
 import heapq
+import re
 
 from memcore.claude_code.titles import BRANCH_LEAD
 from memcore.digest_commands import says_more
@@ -27,6 +28,7 @@ from memcore.digest_lines import (
 from memcore.digest_pool import SECTION_ORDER, SECTION_SHARES, Lines, unique_lines
 from memcore.digest_reports import UNMET_REPORT
 from memcore.digest_state import END_STATE
+from memcore.lazy_re import lazy_compile
 from memcore.tokens import TokenCounter
 
 #: What each exact name (code span, path, called name) a line adds to the digest is worth, and
@@ -72,6 +74,14 @@ END_STATE_MOST_SHARE = 0.3
 
 #: The sections of a command's line and its error's (see ``Greedy.repeats``).
 _ONE_FAILURE = frozenset(["commands", "errors"])
+
+
+#: A path of three folders or more, as a request writes it ("@libs/a/b/c/x.ts").
+_LONG_PATH = lazy_compile(r"@?(?:[\w.-]+/){3,}([\w.-]+)")
+
+
+def _file_name(match: re.Match[str]) -> str:
+    return match.group(1)
 
 
 class Greedy:
@@ -233,6 +243,15 @@ class Greedy:
                 if own_words
                 else cut_line(cand.text, room - 1, self.count)
             )
+            if cut is None and own_words and "/" in cand.text:
+                # (a request that opens on a long path, "in @libs/a/b/.../x.component.ts
+                # dialog when ...": its first words held no room for the rest; its file by name)
+                named = _LONG_PATH.sub(_file_name, cand.text)
+                if named != cand.text:
+                    cut = cut_line(
+                        named, room - 1, self.count, min_words=MIN_TOPIC_WORDS, min_share=0.0,
+                        names_kept=False,
+                    )  # fmt: skip
             if cut is None:
                 return
             cand = Candidate(cand.section, cand.seq, cand.score, cut, None, about=cand.about)

@@ -66,7 +66,7 @@ from memcore.digest_open import (
     summary_open_lines,
     under_way,
 )
-from memcore.digest_options import chosen_option, named_options, options_of
+from memcore.digest_options import chosen_option, named_options, options_of, user_overrode
 from memcore.digest_prose import (
     Candidate,
     count_identifiers,
@@ -280,6 +280,7 @@ def build_candidates(
                 if offered:  # (the latest list offered, and where)
                     options, options_at = offered, seq
                     found = _as_offered(found, offered)
+                    found = _overridden(found, offered, items, seq)
             out.extend(found)
             continue
         tool = "" if raw_tool is None else str(raw_tool)
@@ -461,6 +462,29 @@ def _as_offered(found: list[Candidate], offered: dict[str, str]) -> list[Candida
                 if cand.lead is not None:
                     cand = cand._replace(lead=None)
                 break
+        out.append(cand)
+    return out
+
+
+def _overridden(
+    found: list[Candidate], offered: dict[str, str], items: Sequence[MemoryItem], seq: int
+) -> list[Candidate]:
+    """``found``, a reply's lines, with its recommendation of one of the options it offers
+    followed by the one the user chose instead, when the user's next words naming an option
+    name another (``user_overrode``)."""
+    if not any("ecommend" in cand.text for cand in found):
+        return found
+    later = [
+        item.content
+        for item in items[seq + 1 :]
+        if item.metadata.get("role") == "user"
+        and item.metadata.get("kind") not in ("tool_result", "error")
+    ]
+    out = []
+    for cand in found:
+        chose = user_overrode(cand.text, offered, later)
+        if chose:
+            cand = cand._replace(text=f"{cand.text.rstrip('.')}{chose}.", names=None)
         out.append(cand)
     return out
 

@@ -7,6 +7,8 @@ message that listed options. Part of :mod:`memcore.digest_lines`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from memcore.digest_prose import cut_words
 from memcore.digest_settled import FOLDED_TO_ASCII, hinted
 from memcore.lazy_re import lazy_compile
@@ -117,4 +119,31 @@ def chosen_option(text: str, options: dict[str, str]) -> str | None:
     return f"option {ref}: {options[ref]}" if ref in options else None
 
 
-__all__ = ["TITLE_WORDS", "chosen_option", "named_options", "options_of"]
+#: The agent's recommendation of one of the options it listed ("I'd recommend **Option 1**").
+_RECOMMENDED = lazy_compile(
+    r"(?i)\brecommend\w*\b[^.\n]{0,40}?\b(?:option|approach|alternative)\s*#?(\d|[a-d])\b"
+)
+
+
+def user_overrode(text: str, options: dict[str, str], later: Sequence[str]) -> str:
+    """What to add to a line of ``text`` that recommends one of ``options`` when the user's
+    first words after it (``later``, in order) that name an option name another: " (the user
+    chose option 2: With semantic meaning)"; empty otherwise. The recommendation alone read as
+    the decision, and a brief kept it over the user's choice."""
+    if "ecommend" not in text:
+        return ""
+    found = _RECOMMENDED.search(text)
+    if found is None:
+        return ""
+    for words in later:
+        refs = {m.group(1).lower() for m in _REFERENCE.finditer(words)}
+        if not refs:
+            continue
+        chosen = next(iter(refs)) if len(refs) == 1 else None
+        if chosen is None or chosen == found.group(1).lower() or chosen not in options:
+            return ""
+        return f" (the user chose option {chosen}: {options[chosen]})"
+    return ""
+
+
+__all__ = ["TITLE_WORDS", "chosen_option", "named_options", "options_of", "user_overrode"]
