@@ -506,3 +506,33 @@ def test_a_request_opening_on_a_long_path_keeps_its_line_in_a_brief() -> None:
     assert asked.startswith("- The user asked: in xtream-code-import.component.ts dialog when"), (
         asked
     )
+
+
+def test_a_document_a_sub_agent_wrote_is_no_brief_when_read_back() -> None:
+    """A held-out session: the reviewer sub-agent wrote its review to a file the agent then
+    read; the review's points were said under "What was asked", as the task's brief."""
+    from tests.test_transcript_agent_records import CWD
+
+    review = f"{CWD}/docs/requirements/review-01.md"
+    numbered = "".join(
+        f"{n + 1}\u2192{line}\n"
+        for n, line in enumerate(
+            [
+                "# Review of PR 102",
+                "## Findings",
+                "- [cmd/session/state.go:331] The cleanup of `oldStates()` is best-effort.",
+                "- Round-trip conversion between `EntireSessionID` and `ModelSessionID` works.",
+                "- `GetOrCreateEntireSessionID()` must never return an error.",
+            ]
+        )
+    )
+
+    def session(report: str) -> str:
+        records = _Records()
+        records.user("review PR 102")
+        records.tool("Task", {"description": "Review PR 102", "prompt": "Review PR 102."}, report)
+        records.tool("Read", {"file_path": review}, numbered)
+        return session_digest(records.items(), 2000).sections.get("asked", "")
+
+    assert "review-01.md` says" not in session(f"The review has been written to `{review}`.")
+    assert "review-01.md` says" in session("The review is done: approve.")  # (not its own)

@@ -84,7 +84,8 @@ FINGERPRINTS = {
     #     said once, not under its command and its error both; "Now when ...:" without its list
     #     is no line; a quoted text alone is no line; a JSON answer's \u003e is no part of a
     #     path; a request opening on a long path keeps its line in a brief, its file by name;
-    #     a recommended option the user chose against says what the user chose: these ten
+    #     a recommended option the user chose against says what the user chose; a document a
+    #     sub-agent said it wrote is no brief when read back: these ten
     #     sessions' digests at these sizes have none of them)
 }
 SESSIONS = (

@@ -363,6 +363,28 @@ def brief_lines(
     return _told(strs(item.metadata.get("brief")), seq, recency, shown)
 
 
+#: A sub-agent's report saying it wrote a file ("The review has been written to `x.md`").
+_WROTE = lazy_compile(r"(?i)\b(?:written|wrote|created|saved|generated)\b")
+#: How far before a path its report's word of writing it may be.
+_WROTE_BEFORE = 60
+
+
+def written_by_sub_agent(path: str, reports: list[str]) -> bool:
+    """Whether one of this session's sub-agents ``reports`` says it wrote ``path`` (its last
+    segments, as a report names it): the agent's own work read back, no brief of its task."""
+    tail = "/".join(path.rsplit("/", 2)[-2:])
+    for report in reports:
+        at = report.find(tail)
+        while at >= 0:
+            start = at  # (where the path the report writes begins: it may be absolute)
+            while start > 0 and not report[start - 1].isspace() and report[start - 1] != "`":
+                start -= 1
+            if _WROTE.search(report, max(0, start - _WROTE_BEFORE), start) is not None:
+                return True
+            at = report.find(tail, at + 1)
+    return False
+
+
 def _told(lines: list[str], seq: int, recency: float, shown: str) -> list[Candidate]:
     """``brief_lines`` of the brief ``lines`` of the source named ``shown``."""
     kept: list[tuple[str, float, bool]] = []
@@ -437,4 +459,5 @@ __all__ = [
     "sub_agent_brief_lines",
     "summary_request_lines",
     "summary_request_words",
+    "written_by_sub_agent",
 ]

@@ -32,6 +32,7 @@ from memcore.digest_asked import (
     request_rest,
     sub_agent_brief_lines,
     summary_request_lines,
+    written_by_sub_agent,
 )
 from memcore.digest_commands import (
     ActionRuns,
@@ -163,6 +164,7 @@ def build_candidates(
     options: dict[str, str] = {}  # the options the agent last offered, by number (see below)
     options_at = -1  # the reply that offered them
     offers: dict[int, dict[str, str]] = {}  # each reply's options, for ``open_lines``
+    reports: list[str] = []  # the sub-agents' reports so far
     root = session_root(items) if root is None else root
     announced = announced_edits(items)  # replies whose announced change an edit then made
     for seq, item in enumerate(items):
@@ -260,6 +262,8 @@ def build_candidates(
         if kind == "thinking" and not thinking:
             continue
         if meta.get("report") or (named and kind in _STATEMENT_KINDS and not meta.get("meta")):
+            if meta.get("report"):
+                reports.append(item.content)  # (what its sub-agents said they did)
             if failure is not None and not meta.get("report"):  # its first words after a failure
                 verdict = with_verdict(out[failure], item.content)
                 if verdict is not None:
@@ -326,8 +330,12 @@ def build_candidates(
                         entry.defines.setdefault(str(name), None)
                     for name in strs(meta.get("calls")):
                         entry.calls.setdefault(name, None)
-                # (a document this session wrote or edited is the agent's own, not its task)
-                if meta.get("brief") and not (entry is not None and (entry.edits or entry.created)):
+                # (a document this session wrote or edited is the agent's own, not its task,
+                # as is one its sub-agent said it wrote)
+                if meta.get("brief") and not (
+                    (entry is not None and (entry.edits or entry.created))
+                    or written_by_sub_agent(str(meta.get("file_path", "")), reports)
+                ):
                     out.extend(brief_lines(item, seq, recency, root))
             is_edit = tool in _EDITS
             if is_failed_edit(meta):
