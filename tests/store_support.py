@@ -3,6 +3,7 @@ as the ``store`` fixture, a second connection to it as ``twin``, and how to make
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -53,3 +54,21 @@ async def twin_fixture(store: Store) -> AsyncIterator[Store]:
 
 def rec(text: str) -> bytes:
     return text.encode()
+
+
+def journal_after_a_commit(url: str, session: str, version: int) -> list[tuple[int, str]]:
+    """Commit one key to ``session`` at ``version`` through a fresh store of ``url``, and give
+    the journal since the version before it as (version, key) pairs; the session is deleted
+    after: what a replica reads past a journal entry recovery moved aside."""
+
+    async def run() -> list[tuple[int, str]]:
+        store = open_store(url)
+        try:
+            assert await store.commit(session, version, {"k9": b"x"}, 1) == version + 1
+            journal = await store.read_journal(session, version - 1)
+            await store.delete_session(session)
+            return [(entry.version, entry.key) for entry in journal]
+        finally:
+            await store.close()
+
+    return asyncio.run(run())

@@ -18,9 +18,9 @@ import msgpack
 
 from memcore import DistributedMemoryManager, create_backup
 from memcore.recovery import recover_corrupted_memory, verify_session
-from memcore.stores import open_store
 from memcore.stores.redis import session_keys
 from tests.redis_support import store_client
+from tests.store_support import journal_after_a_commit
 
 GARBAGE = b"\xc1 no journal entry"
 JOURNAL = session_keys("s")["journal"]
@@ -87,18 +87,7 @@ def test_a_pushed_entry_is_named_moved_aside_and_kept(any_redis_url: str) -> Non
     again = recover_corrupted_memory("s", url)  # (nothing left to move)
     assert again.success
     assert "intact" in again.message
-
-    async def later() -> None:
-        store = open_store(url)
-        try:
-            assert await store.commit("s", 5, {"k9": b"x"}, 1) == 6
-            journal = await store.read_journal("s", 4)
-            assert [(e.version, e.key) for e in journal] == [(5, "k0"), (5, ""), (6, "k9")]
-            await store.delete_session("s")
-        finally:
-            await store.close()
-
-    asyncio.run(later())
+    assert journal_after_a_commit(url, "s", 5) == [(5, "k0"), (5, ""), (6, "k9")]
     with store_client(url) as raw:
         assert not raw.exists(ASIDE)
 

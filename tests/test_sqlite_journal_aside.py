@@ -23,6 +23,7 @@ from memcore import DistributedMemoryManager, create_backup
 from memcore.recovery import recover_corrupted_memory, verify_session
 from memcore.stores import open_store
 from tests.cli_support import run_cli
+from tests.store_support import journal_after_a_commit
 
 ASIDE = "the table damaged_commits"
 
@@ -96,18 +97,7 @@ def test_a_garbage_row_is_named_moved_aside_and_kept(tmp_path: Path) -> None:
     again = recover_corrupted_memory("s", url)  # (nothing left to move)
     assert again.success
     assert "intact" in again.message
-
-    async def later() -> None:
-        store = open_store(url)
-        try:
-            assert await store.commit("s", 5, {"k9": b"x"}, 1) == 6
-            journal = await store.read_journal("s", 4)
-            assert [(e.version, e.key) for e in journal] == [(5, ""), (6, "k9")]
-            await store.delete_session("s")
-        finally:
-            await store.close()
-
-    asyncio.run(later())
+    assert journal_after_a_commit(url, "s", 5) == [(5, ""), (6, "k9")]
     assert _moved(url) == []
 
 

@@ -100,7 +100,13 @@ def error_line(
     score = 4.5 + (1.5 if fix.startswith("; fixed") else 0.0) + recency
     if looked:
         score -= 3.0
-    return Candidate("errors", seq, score, line)
+    # (a command's run: its line in "Commands and outcomes" may say the same, see ``Greedy``)
+    ran = (
+        normalize_command(command)
+        if meta.get("tool") == "Bash" and isinstance(command, str)
+        else None
+    )
+    return Candidate("errors", seq, score, line, failed_once=ran)
 
 
 def with_verdict(line: Candidate, said: str) -> Candidate | None:

@@ -116,7 +116,7 @@ class Greedy:
         #: for each command whose one run failed (``Candidate.failed_once``), the line its
         #: error's line makes a repeat of once chosen: its command's line ("`x` ran once and
         #: failed"); and the error's, once the command's is chosen, when the error's says
-        #: nothing more (a fix, the agent's verdict, that no later try worked)
+        #: nothing more (``says_more``: a fix, the agent's verdict)
         self.repeats: dict[int, int] = {}
         pairs: dict[str, list[int]] = {}
         for i, cand in enumerate(self.cands):

@@ -17,7 +17,6 @@ from typing import Any
 
 from memcore._kernels import prose
 from memcore.claude_code.answers import QUESTION_WORDS
-from memcore.claude_code.commands import normalize_command
 from memcore.claude_code.compaction import is_compaction_summary
 from memcore.claude_code.records import ANSWER, ATTACHED_ONLY, command_request
 from memcore.claude_code.titles import BRANCH_LEAD, TITLE_LEAD_IN
@@ -345,12 +344,7 @@ def build_candidates(
                 if not claude_code_s_own_lookup(meta, root):
                     if tool == "Bash" or meta.get("failed_output"):
                         failure = len(out)  # (what the agent says next may be its verdict)
-                    error_cand = error_line(item, seq, recency, by_id, root, items)
-                    if tool == "Bash" and isinstance(meta.get("command"), str):
-                        error_cand = error_cand._replace(
-                            failed_once=normalize_command(meta["command"])
-                        )
-                    out.append(error_cand)
+                    out.append(error_line(item, seq, recency, by_id, root, items))
             elif is_edit and meta.get("is_error") is not True:
                 if tool == "Write":
                     write_result(files, meta, root)

@@ -82,7 +82,7 @@ def end_state(
     edited: dict[str, int] = {}  # each file the session changed, by its last change
     checks: list[_Check] = []
     commit: tuple[int, str] | None = None  # the last commit: where, its hash
-    clean: tuple[int, str] | None = None  # git's last "working tree clean": where, the command
+    clean: int | None = None  # where git last said the working tree was clean
     if undone is None:  # (edits that undid each other changed nothing)
         undone = undone_edits(items)
     for seq, item in enumerate(items):
@@ -107,7 +107,7 @@ def end_state(
                 continue  # (its outcome is a record of its own, if the session read it)
             command = str(meta["command"])
             if _says_clean(meta):
-                clean = (seq, normalize_command(command))
+                clean = seq
             elif kind != "error" and _GIT_STATUS.match(normalize_command(command)):
                 clean = None  # (a later look found changes: a command's, or the user's)
             if kind != "error":
@@ -122,12 +122,11 @@ def end_state(
         return []
     last_edit = max(edited.values())
     check = _telling_check(checks, last_edit)
-    if clean is not None and clean[0] < last_edit:
-        clean = None  # (an edit came after it)
-    full = _said(edited, check, commit, short=False, clean=clean)
+    clean_after = clean is not None and clean > last_edit  # (no edit came after it)
+    full = _said(edited, check, commit, short=False, clean=clean_after)
     if not full:
         return []
-    short = _said(edited, check, commit, short=True, clean=clean)
+    short = _said(edited, check, commit, short=True, clean=clean_after)
     text = f"{END_STATE}{full}."
     # (the commit's hash it names says that one came, not what it holds: the commit's own
     # line, which says so, is not a repeat of it; counted as one, that line was worth half and
@@ -165,14 +164,14 @@ def _said(
     commit: tuple[int, str] | None,
     *,
     short: bool,
-    clean: tuple[int, str] | None = None,
+    clean: bool = False,
 ) -> str:
-    """``clean``: git said the working tree was clean after the last edit (where, by which
-    command): the edits are in a commit, made by whoever (a hook, the user), when the session's
-    own last commit came before that edit."""
+    """``clean``: git said the working tree was clean after the last edit: the edits are in a
+    commit, made by whoever (a hook, the user), when the session's own last commit came before
+    that edit."""
     checked = _checked(edited, check, short)
     named = sum(1 for seq in edited.values() if check is not None and seq > check.seq)
-    if clean is not None and (commit is None or commit[0] < max(edited.values())):
+    if clean and (commit is None or commit[0] < max(edited.values())):
         said = "nothing to commit at the end" if short else _CLEAN_AFTER
         return "; ".join(part for part in (checked, said) if part)
     committed = _committed(edited, commit, short, named)

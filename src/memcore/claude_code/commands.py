@@ -93,8 +93,6 @@ _TO_NULL = lazy_compile(r"\s*2>\s*/dev/null")
 _HEREDOC_TEXT = lazy_compile(
     r"\$\(\s*cat\s+<<-?\s*(['\"]?)(\w+)\1[ \t]*\n(.*?)\n[ \t]*\2[ \t]*\n\s*\)", re.S
 )
-
-
 #: The most of a heredoc's line that stands for it (a commit's subject: git's advice is 50-72).
 _HEREDOC_CHARS = 72
 
@@ -107,12 +105,16 @@ def _first_line(match: re.Match[str]) -> str:
     return one_line(first, _HEREDOC_CHARS)
 
 
+def _heredocs_shortened(command: str) -> str:
+    """``command`` with each heredoc text it gives (``-m "$(cat <<'EOF' ...)"``) said by its
+    first line."""
+    return _HEREDOC_TEXT.sub(_first_line, command) if "<<" in command else command
+
+
 def shown_command(command: str, limit: int = _LINE_CHARS) -> str:
     """A command as a line says it: on one line, a heredoc's text given to ``-m`` by its first
     line (``git commit -m "Add x"``, not its body and trailers), a cut end marked."""
-    if "<<" in command:
-        command = _HEREDOC_TEXT.sub(_first_line, command)
-    return one_line(command, limit)
+    return one_line(_heredocs_shortened(command), limit)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -120,9 +122,7 @@ def normalize_command(command: str) -> str:
     """The core of a shell command, so reruns match: no ``cd X &&`` prefix, no output plumbing
     (``2>&1``, ``| tail -n 20``, ``| head``, ``| grep``), a heredoc's text given to ``-m`` by its
     first line (a commit's subject), whitespace collapsed."""
-    if "<<" in command:
-        command = _HEREDOC_TEXT.sub(_first_line, command)
-    core = " ".join(command.split())
+    core = " ".join(_heredocs_shortened(command).split())
     # (each pattern run only where its text can be: most commands have none of them)
     if core.startswith("cd "):
         core = _CD_PREFIX.sub("", core)
