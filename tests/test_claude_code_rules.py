@@ -111,6 +111,11 @@ def test_commands_failures_and_outcomes() -> None:
     review = '{"body": "\\u003e Nitpick in tests/x.ts and \\u003ctests/e2e/a.spec.ts\\u003e"}'
     _, meta = describe_result("Bash", {"command": "gh pr view 1"}, review, False, None, None)
     assert meta["paths"] == ["tests/x.ts", "tests/e2e/a.spec.ts"]
+    # a review's mention of a file (CodeRabbit's "@tests/x.ts") is the file's path, said once;
+    # a package's scope is no mention ("@acme/ui/index.ts" named alone stays as it is)
+    mentions = "See @.planning/v2.md and tests/x.ts (@tests/x.ts); @acme/ui/index.ts\n"
+    _, meta = describe_result("Bash", {"command": "gh pr view 1"}, mentions, False, None, None)
+    assert meta["paths"] == [".planning/v2.md", "tests/x.ts", "@acme/ui/index.ts"]
 
 
 _JSONISH = st.recursive(

@@ -4,7 +4,7 @@ with the titles the agent gave them, from its latest message that listed options
 from __future__ import annotations
 
 from memcore import session_digest
-from memcore.digest_options import named_options, options_of
+from memcore.digest_options import named_options, options_of, recommendation_reasons
 from tests.test_transcript_agent_records import _Records
 
 LISTED = """For agent-agnostic support, we have a few options:
@@ -140,3 +140,40 @@ def test_a_recommendation_the_user_chose_against_says_what_the_user_chose() -> N
     agreed.said(offered)
     agreed.user("go with option 1")
     assert "the user chose" not in session_digest(agreed.items(), 2000).sections["decisions"]
+
+
+def test_the_reasons_of_a_recommendation_the_user_chose_against_are_not_said() -> None:
+    """A held-out session: "I'd recommend **Option 1** because:" and its list of reasons ("-
+    Shows the full relative path ...") stood in the decisions after the user took Option 2:
+    they argue for what was not done. Kept when the user took the one recommended."""
+    offered = (
+        "Here are a few options:\n\n**Option 1 - Simple with path context**\n...\n\n"
+        "**Option 2 - With semantic meaning**\n...\n\n"
+        "I'd recommend **Option 1** because:\n"
+        "- Shows the full relative path (`.entire/`) which helps users find the file\n"
+        '- Consistent with the existing `"✓ .entire directory created"` message style\n'
+    )
+    reason = "Shows the full relative path (`.entire/`)"
+    overruled = _Records()
+    overruled.user("suggest a better status message for `entire enable`")
+    overruled.said(offered)
+    overruled.user("I like a slightly edited option2")
+    decisions = session_digest(overruled.items(), 2000).sections["decisions"]
+    assert "(the user chose option 2: With semantic meaning)" in decisions, decisions
+    assert reason not in decisions, decisions
+    assert "message style" not in decisions, decisions
+    agreed = _Records()
+    agreed.user("suggest a better status message for `entire enable`")
+    agreed.said(offered)
+    agreed.user("go with option 1")
+    assert reason in session_digest(agreed.items(), 2000).sections["decisions"]
+
+
+def test_recommendation_reasons_reads_the_list_its_line_leads_in() -> None:
+    text = (
+        "I'd recommend **Option 2** because:\n\n1. **Faster** to build\n2. Fewer files\n\n"
+        "Also:\n- unrelated"
+    )
+    assert recommendation_reasons(text) == ["Faster to build", "Fewer files"]
+    assert recommendation_reasons("I'd recommend Option 2.\n- a finding") == []
+    assert recommendation_reasons("We recommend caching because:\n- it is fast") == []

@@ -147,6 +147,10 @@ def test_a_quoted_text_alone_is_no_line() -> None:
     assert standalone('"\u2713 Settings saved to settings.local.json (gitignored)"', 0) is None
     assert standalone("\u201cUse the cache\u201d.", 0) is None
     assert standalone('"Settings saved" is printed twice.', 0) is not None
+    # one word's quoted description: an agent's thinking over the sub-agents it was shown
+    described = 'test-doc: "Use this agent when the user needs markdown files created"'
+    assert standalone(described, 0) is None
+    assert standalone('The message is: "Settings saved"', 0) is not None  # (more than a word)
 
 
 @pytest.mark.parametrize(

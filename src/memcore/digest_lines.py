@@ -66,7 +66,13 @@ from memcore.digest_open import (
     summary_open_lines,
     under_way,
 )
-from memcore.digest_options import chosen_option, named_options, options_of, user_overrode
+from memcore.digest_options import (
+    as_offered,
+    chosen_option,
+    named_options,
+    options_of,
+    overridden,
+)
 from memcore.digest_prose import (
     Candidate,
     count_identifiers,
@@ -282,8 +288,8 @@ def build_candidates(
                 offered = offers[seq] = options_of(item.content)
                 if offered:  # (the latest list offered, and where)
                     options, options_at = offered, seq
-                    found = _as_offered(found, offered)
-                    found = _overridden(found, offered, items, seq)
+                    found = as_offered(found, offered)
+                    found = overridden(found, offered, items, seq)
             out.extend(found)
             continue
         tool = "" if raw_tool is None else str(raw_tool)
@@ -449,46 +455,6 @@ def _answered(meta: Mapping[str, Any]) -> str | None:
         return None
     asked = cut_words(question, QUESTION_WORDS)
     return f'- The user answered "{asked}": {cut_word_list(answer.split(), REQUEST_WORDS)}'
-
-
-def _as_offered(found: list[Candidate], offered: dict[str, str]) -> list[Candidate]:
-    """``found``, a reply's lines, with those that say one of the options it offers said as
-    offered ("- Option 1 offered: Remove `Reason` - YAGNI, it's dead code"): alone, an option
-    nobody took read as a change made."""
-    out = []
-    for cand in found:
-        text = cand.text[2:]
-        for number, title in offered.items():
-            if text.startswith(title.rstrip("\u2026")):
-                cand = cand._replace(text=f"- Option {number} offered: {text}")
-                if cand.lead is not None:
-                    cand = cand._replace(lead=None)
-                break
-        out.append(cand)
-    return out
-
-
-def _overridden(
-    found: list[Candidate], offered: dict[str, str], items: Sequence[MemoryItem], seq: int
-) -> list[Candidate]:
-    """``found``, a reply's lines, with its recommendation of one of the options it offers
-    followed by the one the user chose instead, when the user's next words naming an option
-    name another (``user_overrode``)."""
-    if not any("ecommend" in cand.text for cand in found):
-        return found
-    later = [
-        item.content
-        for item in items[seq + 1 :]
-        if item.metadata.get("role") == "user"
-        and item.metadata.get("kind") not in ("tool_result", "error")
-    ]
-    out = []
-    for cand in found:
-        chose = user_overrode(cand.text, offered, later)
-        if chose:
-            cand = cand._replace(text=f"{cand.text.rstrip('.')}{chose}.", names=None)
-        out.append(cand)
-    return out
 
 
 def _note(item: MemoryItem, seq: int, recency: float) -> list[Candidate]:

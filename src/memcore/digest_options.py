@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from memcore.digest_prose import cut_words
+from memcore.digest_prose import Candidate, cut_words
 from memcore.digest_settled import FOLDED_TO_ASCII, hinted
 from memcore.lazy_re import lazy_compile
+from memcore.model import MemoryItem
 
 #: "option 1", "Option #2", "approach 4", "alternative B" in a request or a question.
 _REFERENCE = lazy_compile(r"(?i)\b(?:option|approach|alternative)\s*#?(\d|[a-d])\b")
@@ -146,4 +147,97 @@ def user_overrode(text: str, options: dict[str, str], later: Sequence[str]) -> s
     return ""
 
 
-__all__ = ["TITLE_WORDS", "chosen_option", "named_options", "options_of", "user_overrode"]
+#: A list item's marker: "- ", "* ", "1. ", "2) ".
+_ITEM = lazy_compile(r"[ \t]*(?:[-*+]|\d{1,2}[.)])[ \t]+(\S.*)")
+
+
+def recommendation_reasons(text: str) -> list[str]:
+    """The list items under ``text``'s recommendation of an option when its line leads them in
+    ("I'd recommend **Option 1** because:" then "- Shows the full path ..."), their marks and
+    bold taken out; none when no such line ends with a colon. Once the user chose another
+    option, they argue for what was not done."""
+    lines = text.splitlines()
+    for at, line in enumerate(lines):
+        if "ecommend" not in line or not line.rstrip().endswith(":"):
+            continue
+        if _RECOMMENDED.search(line.replace("**", "")) is None:
+            continue
+        reasons: list[str] = []
+        for below in lines[at + 1 :]:
+            item = _ITEM.fullmatch(below)
+            if item is None:
+                if below.strip() or reasons:
+                    break
+                continue  # (a blank line between the lead-in and its list)
+            reasons.append(" ".join(item.group(1).replace("**", "").split()))
+        return reasons
+    return []
+
+
+def as_offered(found: list[Candidate], offered: dict[str, str]) -> list[Candidate]:
+    """``found``, a reply's lines, with those that say one of the options it offers said as
+    offered ("- Option 1 offered: Remove `Reason` - YAGNI, it's dead code"): alone, an option
+    nobody took read as a change made."""
+    out = []
+    for cand in found:
+        text = cand.text[2:]
+        for number, title in offered.items():
+            if text.startswith(title.rstrip("\u2026")):
+                cand = cand._replace(text=f"- Option {number} offered: {text}")
+                if cand.lead is not None:
+                    cand = cand._replace(lead=None)
+                break
+        out.append(cand)
+    return out
+
+
+def overridden(
+    found: list[Candidate], offered: dict[str, str], items: Sequence[MemoryItem], seq: int
+) -> list[Candidate]:
+    """``found``, a reply's lines, with its recommendation of one of the options it offers
+    followed by the one the user chose instead, when the user's next words naming an option
+    name another (``user_overrode``)."""
+    if not any("ecommend" in cand.text for cand in found):
+        return found
+    later = [
+        item.content
+        for item in items[seq + 1 :]
+        if item.metadata.get("role") == "user"
+        and item.metadata.get("kind") not in ("tool_result", "error")
+    ]
+    out = []
+    overrode = False
+    for cand in found:
+        chose = user_overrode(cand.text, offered, later)
+        if chose:
+            cand = cand._replace(text=f"{cand.text.rstrip('.')}{chose}.", names=None)
+            overrode = True
+        out.append(cand)
+    if overrode:  # (its reasons argue for what was not done: not said)
+        reasons = [r[:_REASON_PREFIX] for r in recommendation_reasons(items[seq].content)]
+        out = [
+            cand
+            for cand in out
+            if not any(_plain(cand.text[2:]).startswith(r) for r in reasons if r)
+        ]
+    return out
+
+
+#: How much of a reason's words tell its line apart (a line may be cut, or end otherwise).
+_REASON_PREFIX = 40
+
+
+def _plain(text: str) -> str:
+    return " ".join(text.replace("**", "").split())
+
+
+__all__ = [
+    "TITLE_WORDS",
+    "as_offered",
+    "chosen_option",
+    "named_options",
+    "options_of",
+    "overridden",
+    "recommendation_reasons",
+    "user_overrode",
+]

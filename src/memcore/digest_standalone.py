@@ -57,9 +57,12 @@ _SEEN_ONLY = lazy_compile(
 
 
 #: A line that is only a quoted text ('"✓ Settings saved to settings.json"'), a list's option
-#: or example: it states nothing of it.
+#: or example, or one word's quoted description ('test-doc: "Use this agent when ..."', an
+#: agent's thinking over the tools it was shown): it states nothing of it.
 _QUOTES = frozenset('"\u201c')
 _QUOTE_ONLY = lazy_compile(r'(?:"[^"]*"|\u201c[^\u201d]*\u201d)[.,;]?')
+_QUOTE_ENDS = frozenset('"\u201d.,;')
+_LABELLED_QUOTE = lazy_compile(r'[\w.-]{1,40}: +(?:"[^"]*"|\u201c[^\u201d]*\u201d)[.,;]?')
 
 
 def _may_be_finding(said: str) -> bool:
@@ -251,6 +254,8 @@ def standalone(said: str, names: int) -> str | None:
         return None
     if said[:1] in _QUOTES and _QUOTE_ONLY.fullmatch(said):
         return None  # (a quoted text alone, an option's message: what it is for is elsewhere)
+    if said[-1:] in _QUOTE_ENDS and _LABELLED_QUOTE.fullmatch(said):
+        return None
     if not said.endswith(":") or said.count("`") % 2:  # (a colon inside a code span cut short)
         return said
     if _POINTER_LEAD.search(said):
