@@ -87,6 +87,9 @@ FINGERPRINTS = {
     #     a recommended option the user chose against says what the user chose; a document a
     #     sub-agent said it wrote is no brief when read back: these ten
     #     sessions' digests at these sizes have none of them)
+    41: "1d67687c728e0636",  # (the reasons listed under a recommendation the user chose
+    #     against are not said; one word's quoted description is no line; a review's @mention
+    #     of a file is its path: these ten sessions' digests at these sizes have none of them)
 }
 SESSIONS = (
     "entireio__cli__198393f2",
