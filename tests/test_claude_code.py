@@ -356,6 +356,11 @@ def test_non_utf8_and_empty_files(tmp_path: Path) -> None:
         ("no, we removed the session commands on purpose", "preference"),
         ("The list is empty by design. Leave it.", "preference"),
         ("did you remove the flag on purpose?", "task"),  # (asked: no statement)
+        # one of the options the agent offered, picked: this session's choice (a held-out
+        # session's "I like a slightly edited option2" was brought back as a preference)
+        ("I like a slightly edited option2: Option 2 - With semantic meaning", "task"),
+        ("I'd rather go with approach B", "task"),
+        ("I like short commit messages", "preference"),
     ],
 )
 def test_classify_user_text(text: str, kind: str) -> None:

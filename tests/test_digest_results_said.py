@@ -233,6 +233,13 @@ def test_the_topic_branch_is_said_with_what_was_asked() -> None:
     plain = _Records()
     plain.user("fix the checkpoint id reuse", gitBranch="main")
     assert "branch" not in session_digest(plain.items(), 2000).text
+    # (a held-out session: its work went on on main after the topic branch, and said only
+    # the topic branch, under a session-start heading that named main)
+    back = _Records()
+    back.user("improve the settings message", gitBranch="soph/improve-enable")
+    back.user("now apply option 2", gitBranch="main")
+    asked = session_digest(back.items(), 2000).sections["asked"].splitlines()
+    assert asked[0] == "- The work is on the branch `soph/improve-enable`, then on `main`."
 
 
 def test_a_failure_the_agent_called_flaky_or_failing_on_main_too_is_said_so() -> None:

@@ -432,18 +432,24 @@ BRANCH_SCORE = 4.0
 
 def branch_line(items: Sequence[MemoryItem]) -> Candidate | None:
     """The topic branch the session worked on (the latest its records name; the one before it
-    too when it changed), said with what was asked; None on a main branch or without one."""
+    too when it changed, and the main branch it went on on after it), said with what was
+    asked; None on a main branch or without one."""
     branches: dict[str, None] = {}
+    last = ""  # (the latest branch named, a main one included)
     for item in items:
         branch = item.metadata.get("git_branch")
-        if isinstance(branch, str) and branch and branch not in _NO_TOPIC_BRANCHES:
-            branches.pop(branch, None)  # (the latest last)
-            branches[branch] = None
+        if isinstance(branch, str) and branch:
+            last = branch
+            if branch not in _NO_TOPIC_BRANCHES:
+                branches.pop(branch, None)  # (the latest last)
+                branches[branch] = None
     if not branches:
         return None
     *earlier, latest = branches
     before = f" (earlier {code_span(earlier[-1])})" if earlier else ""
-    line = f"{BRANCH_LEAD}{code_span(latest)}{before}."
+    # (the session went on on a main branch after it: its work since was there)
+    after = f", then on {code_span(last)}" if last != latest and last != "HEAD" else ""
+    line = f"{BRANCH_LEAD}{code_span(latest)}{before}{after}."
     return Candidate("asked", -0.5, BRANCH_SCORE, line)
 
 

@@ -74,6 +74,9 @@ _PREFERENCE_WEAK = lazy_compile(
     r"do not use|avoid using|i like|my preference)\b",
     re.IGNORECASE,
 )
+#: The user picking one of the options the agent offered ("I like a slightly edited
+#: option2", "I'd rather go with approach B"): this session's choice, no lasting preference.
+_PICKS_OPTION = lazy_compile(r"(?i)\b(?:option|approach|alternative|variant)\s*#?(?:\d|[a-d]\b)")
 #: A state the user says is meant ("we removed the session commands on purpose"): an agent that
 #: takes it for a gap to fill undoes the user's choice, so it is kept as one.
 _DELIBERATE = lazy_compile(r"(?i)\b(on purpose|intentionally|by design|deliberately)\b")
@@ -229,7 +232,10 @@ def classify_user_text(text: str) -> tuple[str, float]:
     ]
     if any(_PREFERENCE_STRONG.search(sentence) for sentence in sentences):
         return "preference", 0.9
-    if any(_PREFERENCE_WEAK.search(sentence) for sentence in sentences):
+    if any(
+        _PREFERENCE_WEAK.search(sentence) and not _PICKS_OPTION.search(sentence)
+        for sentence in sentences
+    ):
         return "preference", 0.75
     if any(_DELIBERATE.search(s) and not s.rstrip().endswith("?") for s in sentences):
         return "preference", 0.75  # (asked whether it was meant, it is a question)
