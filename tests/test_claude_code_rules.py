@@ -116,6 +116,10 @@ def test_commands_failures_and_outcomes() -> None:
     mentions = "See @.planning/v2.md and tests/x.ts (@tests/x.ts); @acme/ui/index.ts\n"
     _, meta = describe_result("Bash", {"command": "gh pr view 1"}, mentions, False, None, None)
     assert meta["paths"] == [".planning/v2.md", "tests/x.ts", "@acme/ui/index.ts"]
+    # a path the output itself cut short (a quoted comment's) beside the whole one
+    cut = 'rg -n "6.6" tests/e2e/full.spec.t", "line": 1339\n--- tests/e2e/full.spec.ts\n'
+    _, meta = describe_result("Bash", {"command": "gh api graphql"}, cut, False, None, None)
+    assert meta["paths"] == ["tests/e2e/full.spec.ts"]
 
 
 _JSONISH = st.recursive(

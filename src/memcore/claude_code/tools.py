@@ -81,18 +81,26 @@ def _unescaped(match: re.Match[str]) -> str:
     return chr(int(match.group(1), 16))
 
 
-def _unmentioned(paths: list[str]) -> list[str]:
+def _tidied(paths: list[str]) -> list[str]:
     """``paths`` with a review's mention of a file (CodeRabbit's ``@tests/a.ts``) said as the
     file's path, once: when the path is named without its ``@`` as well, or when it opens on a
-    dot (``@.planning/x.md``: a package's scope never does)."""
-    if not any(path[:1] == "@" for path in paths):
+    dot (``@.planning/x.md``: a package's scope never does); and without a path cut short in
+    the output (``a.spec.t`` in a quoted comment cut at its length) beside the whole one."""
+    if len(paths) < 2 and not (paths and paths[0][:1] == "@"):
         return paths
     named = set(paths)
-    said = (
+    said = [
         path[1:] if path[:1] == "@" and (path[1:2] == "." or path[1:] in named) else path
         for path in paths
-    )
-    return list(dict.fromkeys(said))
+    ]
+    return [
+        path
+        for path in dict.fromkeys(said)
+        if not any(
+            other != path and other.startswith(path) and other[len(path) :].isalnum()
+            for other in said
+        )
+    ]
 
 
 #: A path a program's output names that is no file of the session: a placeholder of a help
@@ -344,7 +352,7 @@ def describe_result(
             outcome = git_result_lines(commits, pushed)[:3]
         scanned = _JSON_ESCAPE.sub(_unescaped, text) if "\\u00" in text else text
         in_output = (p for p in _PATHS.findall(scanned) if not _PLACEHOLDER_PATH.search(p))
-        paths = _unmentioned(list(dict.fromkeys(display_path(p, cwd) for p in in_output)))[:8]
+        paths = _tidied(list(dict.fromkeys(display_path(p, cwd) for p in in_output)))[:8]
         if paths:
             meta["paths"] = paths  # the files a command named (git status, a diff --stat...)
         # (its first three lines with text: enough to tell an answer of one or two)
