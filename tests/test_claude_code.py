@@ -141,6 +141,32 @@ def test_unknown_types_and_blocks_are_skipped_and_counted(main_file: Path) -> No
     assert transcript.session_id == SESSION
 
 
+def test_an_api_error_claude_code_retries_is_no_error_of_the_work(tmp_path: Path) -> None:
+    """A held-out session's digest said "system error (api_error)." under its errors: Claude
+    Code's request failed and was tried again (``retryAttempt`` of ``maxRetries``). The last
+    try failing is kept."""
+
+    def api_error(attempt: int) -> dict[str, object]:
+        return {
+            "type": "system",
+            "subtype": "api_error",
+            "level": "error",
+            "error": {},
+            "retryInMs": 505.7,
+            "retryAttempt": attempt,
+            "maxRetries": 10,
+            "sessionId": "s1",
+            "uuid": f"u{attempt}",
+            "timestamp": "2026-02-19T14:24:27.925Z",
+        }
+
+    path = tmp_path / "s1.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in (api_error(1), api_error(10))) + "\n")
+    parsed = parse_transcript(path)
+    assert parsed.skipped_types["system:api_error (retried)"] == 1
+    assert [item.content for item in parsed.items] == ["system error (api_error)"]
+
+
 def test_items_have_kinds_priorities_and_timestamps(main_file: Path) -> None:
     items = {item.id: item for item in parse_transcript(main_file).items}
     task = items[f"cc:{_u(1)}"]

@@ -41,6 +41,12 @@ from memcore.digest_standalone import standalone
         ("When `ListAllCleanupItems()` is called:", 1, None),
         ("When I ran the tests, `f` failed with:", 1, "When I ran the tests, `f` failed."),
         ("Updated `f` in `g.go` because:", 2, "Updated `f` in `g.go`."),
+        # (a held-out session: said "..., via brew, but" with the list it opened left out)
+        (
+            "On CI, the workflow installs `macfuse` via brew, but:",
+            1,
+            "On CI, the workflow installs `macfuse` via brew.",
+        ),
         ("Looking at the state files, session `34157bc5` has:", 1, None),
         ("Let me check what `GetSessionState` does:", 1, None),
         (
@@ -136,6 +142,12 @@ def test_a_statement_that_work_is_done_must_name_the_work(said: str, kept: bool)
         ("I understand the code now.", False),
         ("I can see the test file uses pytest fixtures.", True),  # what it saw
         ("I see three callers of the loader.", True),
+        ("The issue is clear.", False),  # (a held-out session's decision line)
+        ("Now it's clear.", False),
+        ("The fix is straightforward.", False),
+        ("The issue is clear: the cache is never flushed.", True),
+        ("Setting up the environment variables...", False),  # (a thinking step's caption)
+        ("Setting up the environment variables fixed it.", True),
     ],
 )
 def test_saying_it_sees_must_say_what_it_saw(said: str, kept: bool) -> None:

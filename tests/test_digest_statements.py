@@ -320,6 +320,15 @@ def test_a_fix_put_forward_is_said_as_proposed_and_a_fix_made_as_made() -> None:
         in text
     )
     assert "- Fix: Added a grace period to `ListOrphanedSessionStates()`." in text
+    # (a held-out session: "**Problem:** The CI ..." is a labelled paragraph, not a heading:
+    # its fix was said "Proposed fix for Problem:** The CI workflow installed ...: Replace")
+    labelled = (
+        "Here's the root cause:\n\n**Problem:** CI installs `macfuse`, not FUSE-T.\n\n"
+        "**Fix:** Replace `brew install --cask macfuse` with `brew install --cask fuse-t`.\n"
+    )
+    text = session_digest([_asked("fix the CI"), _agent(5, labelled)], 2000).text
+    assert "- Proposed fix: Replace `brew install --cask macfuse` with" in text, text
+    assert "Problem:**" not in text
 
 
 def test_a_lead_in_after_a_sentence_of_its_own_opens_its_list_alone() -> None:

@@ -133,6 +133,8 @@ def _of_finding(proposed: str, lines: list[str], line_no: int) -> str:
     for at in range(min(line_no, len(lines)) - 1, max(line_no - _FINDING_LOOK_BACK, 0) - 1, -1):
         found = _FINDING_HEADING.match(lines[at])
         if found is not None and not lines[at].lstrip().lower().startswith(("**fix", "fix")):
+            if "**" in found.group("title"):  # ("**Problem:** The CI ...": a labelled
+                return proposed  # paragraph, the finding itself, said by its own line)
             title = cut_words(found.group("title").strip().rstrip(":"), _FINDING_WORDS)
             return proposed.replace("Proposed fix:", f"Proposed fix for {title}:", 1)
     return proposed

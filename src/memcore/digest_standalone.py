@@ -55,6 +55,18 @@ _SEEN_ONLY = lazy_compile(
     r"(?:\s+now)?\s*[.!]*$"
 )
 
+#: A line that only says something became plain ("The issue is clear.", "Now it's clear."):
+#: what was clear is in the lines after it.
+_CLEAR_ONLY = lazy_compile(
+    r"(?i)^(?:now,?\s+|ok(?:ay)?,?\s+|good,?\s+)?(?:(?:the|this|that)\s+(?:issue|problem|"
+    r"error|bug|cause|picture|situation|fix|solution|answer)\s+is|it\s+is|it's|that's|this\s+is)"
+    r"\s+(?:now\s+)?(?:clear|obvious|straightforward|simple)(?:\s+now)?\s*[.!]*$"
+)
+
+#: A caption of what the agent is busy with ("Setting up the environment variables...", a
+#: thinking step's): nothing done yet, nothing found.
+_CAPTION = lazy_compile(r"[A-Z][a-z]+ing\b[^.!?:`]*(?:\.\.\.|\u2026)")
+
 
 #: A line that is only a quoted text ('"✓ Settings saved to settings.json"'), a list's option
 #: or example, or one word's quoted description ('test-doc: "Use this agent when ..."', an
@@ -108,6 +120,8 @@ _LEAD_TAIL = frozenset(
         "including",
         "and",
         "or",
+        "but",
+        "yet",
         "as",
         "by",
         "with",
@@ -250,7 +264,16 @@ def standalone(said: str, names: int) -> str | None:
         return None
     if names and not says_of_its_names(said, names):
         return None
-    if not names and len(said) <= 60 and (_DONE_ONLY.match(said) or _SEEN_ONLY.match(said)):
+    if (
+        not names
+        and len(said) <= 60
+        and (
+            _DONE_ONLY.match(said)
+            or _SEEN_ONLY.match(said)
+            or _CLEAR_ONLY.match(said)
+            or _CAPTION.fullmatch(said)
+        )
+    ):
         return None
     if said[:1] in _QUOTES and _QUOTE_ONLY.fullmatch(said):
         return None  # (a quoted text alone, an option's message: what it is for is elsewhere)

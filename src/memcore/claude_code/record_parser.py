@@ -292,7 +292,11 @@ class RecordParser(SideRecords, ToolRecords):
     ) -> None:
         subtype = rec.get("subtype")
         text = rec.get("content") if isinstance(rec.get("content"), str) else ""
-        if subtype == "api_error" or rec.get("level") == "error":
+        if subtype == "api_error" and _retried(rec):
+            # (Claude Code tries the request again: a hiccup of the API, not of the work; if
+            # every try fails, the assistant's own "API Error: ..." message says so)
+            self.out.skipped_types["system:api_error (retried)"] += 1
+        elif subtype == "api_error" or rec.get("level") == "error":
             self.add(
                 f"cc:{uid}",
                 "error",
@@ -464,6 +468,15 @@ class RecordParser(SideRecords, ToolRecords):
             # store keeps, so that what a parse counts is what is stored
             self.out.items = list({item.id: item for item in self.out.items}.values())
         return self.out
+
+
+def _retried(rec: Mapping[str, Any]) -> bool:
+    """Whether an ``api_error`` record says Claude Code will try again (``retryAttempt`` of
+    ``maxRetries``, both counts)."""
+    attempt, most = rec.get("retryAttempt"), rec.get("maxRetries")
+    if not isinstance(attempt, int) or isinstance(attempt, bool):
+        return False
+    return not isinstance(most, int) or isinstance(most, bool) or attempt < most
 
 
 __all__ = ["KIND_PRIORITY", "RecordParser"]
