@@ -63,6 +63,14 @@ def test_commands_failures_and_outcomes() -> None:
     assert normalize_command(commit) == 'git add a.py && git commit -m "Add a test for a"'
     body = "gh pr create --body \"$(cat <<'EOF'\n## Summary\n- Rounds half up\nEOF\n)\""
     assert normalize_command(body) == 'gh pr create --body "- Rounds half up"'  # (no heading)
+    # a message on standard input too (a held-out session's review comment, a heredoc inside
+    # it, was said whole), its code spans' marks dropped
+    comment = (
+        "gh pr comment 7 --body-file - <<'COMMENT_EOF'\n`check()` reads the buffer with:\n"
+        "```zsh\nzsh -n <<EOF\n$BUFFER\nEOF\n```\nCOMMENT_EOF"
+    )
+    said = 'gh pr comment 7 --body-file - <<COMMENT_EOF "check() reads the buffer with:"'
+    assert normalize_command(comment) == said
     written = "cat <<EOF > notes.txt\nfirst\nEOF"  # (a heredoc not in a substitution: kept)
     assert normalize_command(written) == "cat <<EOF > notes.txt first EOF"
     failed = "Exit code 1\nok  pkg/a 0.1s\n--- FAIL: TestX (0.5s)\nFAIL pkg/b"

@@ -167,6 +167,15 @@ def test_a_read_keeps_what_its_code_calls_and_the_digest_says_it_when_there_is_r
     # (two calls to a line with the path: each `f()` is two names, and a line names six at most)
     assert "- The code read in `shop/cart.py` calls `apply_tax()` and `sum_prices()`." in files
     assert "- The code read in `shop/cart.py` calls `round_cents()`." in files
+    # a document's code blocks are examples: what they call is not said (a held-out session
+    # gave four lines of what a skill's PowerShell examples call)
+    doc = _Records()
+    doc.user("How should the release script be written?")
+    example = "```python\n" + "".join(
+        line.split("\u2192", 1)[1] + "\n" for line in READ.splitlines()
+    )
+    doc.tool("Read", {"file_path": f"{CWD}/docs/SKILL.md"}, example + "```\n")
+    assert "calls" not in session_digest(doc.items(), 800).text
 
 
 PLUGIN_BEFORE = """import { z } from 'zod'

@@ -218,7 +218,9 @@ def file_lines(
             else:
                 line = f"- `{entry.shown}` was read{which}{after}{outline}."
                 out.append(Candidate("files", entry.first, score, line, about=entry.shown))
-        calls = [c for c in entry.calls if c not in entry.defines][:12]
+        # (a document's code blocks are examples: what they call is none of the work's)
+        document = entry.shown.lower().endswith(DOCUMENT_SUFFIXES)
+        calls = [] if document else [c for c in entry.calls if c not in entry.defines][:12]
         start = 0
         for chunk in chunks(calls, known, each=4):
             listed = quoted_list(chunk)

@@ -93,6 +93,13 @@ _TO_NULL = lazy_compile(r"\s*2>\s*/dev/null")
 _HEREDOC_TEXT = lazy_compile(
     r"\$\(\s*cat\s+<<-?\s*(['\"]?)(\w+)\1[ \t]*\n(.*?)\n[ \t]*\2[ \t]*\n\s*\)", re.S
 )
+#: A message given on standard input by a heredoc (``gh pr comment 7 --body-file - <<'EOF'`` /
+#: body / ``EOF``, ``git commit -F - <<EOF``): its first line stands for it too.
+_STDIN_MESSAGE = lazy_compile(
+    r"((?:--body-file|--file|-F)[ =]-\s+)<<-?\s*(['\"]?)(\w+)\2[ \t]*\n"
+    r"(.*?)\n[ \t]*\3[ \t]*(?=\n|$)",
+    re.S,
+)
 #: The most of a heredoc's line that stands for it (a commit's subject: git's advice is 50-72).
 _HEREDOC_CHARS = 72
 
@@ -105,10 +112,22 @@ def _first_line(match: re.Match[str]) -> str:
     return one_line(first, _HEREDOC_CHARS)
 
 
+def _stdin_first_line(match: re.Match[str]) -> str:
+    """The flag, then the message's first line in quotes (its code spans' marks dropped: the
+    command is said in one)."""
+    lines = [line.strip() for line in match.group(4).splitlines() if line.strip()]
+    first = next((line for line in lines if not line.startswith("#")), lines[0] if lines else "")
+    return (
+        f'{match.group(1)}<<{match.group(3)} "{one_line(first.replace("`", ""), _HEREDOC_CHARS)}"'
+    )
+
+
 def _heredocs_shortened(command: str) -> str:
-    """``command`` with each heredoc text it gives (``-m "$(cat <<'EOF' ...)"``) said by its
-    first line."""
-    return _HEREDOC_TEXT.sub(_first_line, command) if "<<" in command else command
+    """``command`` with each heredoc text it gives (``-m "$(cat <<'EOF' ...)"``, a message on
+    standard input) said by its first line."""
+    if "<<" not in command:
+        return command
+    return _STDIN_MESSAGE.sub(_stdin_first_line, _HEREDOC_TEXT.sub(_first_line, command))
 
 
 def shown_command(command: str, limit: int = _LINE_CHARS) -> str:
