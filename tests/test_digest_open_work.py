@@ -128,6 +128,23 @@ def test_a_closing_question_the_user_answered_or_put_to_an_agent_is_not_open() -
     assert "Awaiting the user's answer" not in session_digest([asked[0], sub], 400).text
 
 
+def test_a_reply_ending_on_the_user_s_go_is_open_and_its_readiness_no_result() -> None:
+    """A held-out session ended on "Ready to start TC01 whenever you say go." after six
+    "Ready for ..." lines said as results: the go it waits for is open; the others say
+    nothing."""
+    task = {"source": "claude-code", "role": "user", "kind": "task"}
+    asked = "start the dev servers, then continue the UAT"
+    last = "The `WEB_APP_URL` now covers port 5176.\n\nReady to start TC01 whenever you say go."
+    items = [
+        MemoryItem("t", asked, metadata=task, created_at=T0),
+        _agent(10, "All three services are up. Ready for your next instructions."),
+        _agent(20, last),
+    ]
+    digest = session_digest(items, 400)
+    assert "Ready to start TC01 whenever you say go." in digest.sections.get("open", "")
+    assert "Ready for your next instructions" not in digest.text
+
+
 def test_a_closing_question_keeps_the_options_it_weighs() -> None:
     """ "Or to store an array ... Which approach would you prefer?": the option before it, said
     over a block that showed it, is part of what the user is asked to choose between."""

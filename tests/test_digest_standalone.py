@@ -145,9 +145,13 @@ def test_a_statement_that_work_is_done_must_name_the_work(said: str, kept: bool)
         ("The issue is clear.", False),  # (a held-out session's decision line)
         ("Now it's clear.", False),
         ("The fix is straightforward.", False),
+        ("The fix is simple and correct.", False),
         ("The issue is clear: the cache is never flushed.", True),
         ("Setting up the environment variables...", False),  # (a thinking step's caption)
         ("Setting up the environment variables fixed it.", True),
+        ("Ready for your next instructions.", False),  # (a held-out session's six of them)
+        ("Ready to proceed with UAT testing.", False),
+        ("The API is ready to serve requests on port 3000.", True),
     ],
 )
 def test_saying_it_sees_must_say_what_it_saw(said: str, kept: bool) -> None:

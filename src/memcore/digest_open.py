@@ -403,14 +403,25 @@ def agreed_to(reply: str, before: MemoryItem | None) -> str | None:
     return f'- The user answered "{asked}": {" ".join(reply.split())}'
 
 
+#: A reply ending on the user's go ("Ready to start TC01 whenever you say go.", "Let me know
+#: when you're ready."): what comes next waits for the user, as a closing question's does.
+_AWAITS_GO = lazy_compile(
+    r"(?i)\b(?:whenever you(?:'re| are)? (?:ready|say)|when(?:ever)? you say (?:go|the word)|"
+    r"let me know when you(?:'re| are) ready|just say (?:go|the word))\b"
+)
+
+
 def _closing_question(lines: list[str]) -> int:
     """The index of the question a reply ends on, put to the user (its last line, not in a
     code block nor a list item, ending with ``?`` and asking what the user wants: an
-    offer or a choice, :data:`_OPEN_WORDS`); -1 when it ends on none."""
+    offer or a choice, :data:`_OPEN_WORDS`; or waiting for the user's go, ``_AWAITS_GO``);
+    -1 when it ends on none."""
     for at in range(len(lines) - 1, -1, -1):
         line = lines[at].strip()
         if not line:
             continue
+        if _AWAITS_GO.search(line) and not BULLET.match(line):
+            return at
         if (
             not line.endswith(("?", "\uff1f"))
             or BULLET.match(line)

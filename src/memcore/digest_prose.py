@@ -341,8 +341,8 @@ def statements(
     # (a sub-agent's words are its claims, not what the session found or did: said as its)
     told = REPORTED if (report or meta.get("sidechain")) and not musing else ""
     for sentence, joined, words, names, concluding, aside, listy, position in found:
-        if musing and unsettled(sentence):
-            continue
+        if musing and (unsettled(sentence) or sentence.endswith("...")):
+            continue  # (a guess, a plan, a thought trailing off: "But our fuse.pc says ...")
         done = as_done(sentence) if edited and aside and not musing else None
         if done is not None:  # an announced change the edit after it made: a result
             sentence = joined = done

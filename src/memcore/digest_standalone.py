@@ -60,9 +60,17 @@ _SEEN_ONLY = lazy_compile(
 _CLEAR_ONLY = lazy_compile(
     r"(?i)^(?:now,?\s+|ok(?:ay)?,?\s+|good,?\s+)?(?:(?:the|this|that)\s+(?:issue|problem|"
     r"error|bug|cause|picture|situation|fix|solution|answer)\s+is|it\s+is|it's|that's|this\s+is)"
-    r"\s+(?:now\s+)?(?:clear|obvious|straightforward|simple)(?:\s+now)?\s*[.!]*$"
+    r"\s+(?:now\s+)?(?:clear|obvious|straightforward|simple)(?:\s+and\s+(?:correct|clean|"
+    r"minimal|safe))?(?:\s+now)?\s*[.!]*$"
 )
 
+#: The agent saying it is ready ("Ready for your next instructions.", "Ready to proceed with
+#: UAT testing."): nothing done, nothing found (a reply that ends waiting for the user's go is
+#: said as open: ``digest_open``).
+_READY_ONLY = lazy_compile(
+    r"(?i)(?:(?:all set|done|ok(?:ay)?|great)[,.!]?\s+)?(?:i'm\s+|i am\s+|we're\s+|we are\s+)?"
+    r"(?:all\s+)?ready\s+(?:for|to)\b[^`]*"
+)
 #: A caption of what the agent is busy with ("Setting up the environment variables...", a
 #: thinking step's): nothing done yet, nothing found.
 _CAPTION = lazy_compile(r"[A-Z][a-z]+ing\b[^.!?:`]*(?:\.\.\.|\u2026)")
@@ -272,6 +280,7 @@ def standalone(said: str, names: int) -> str | None:
             or _SEEN_ONLY.match(said)
             or _CLEAR_ONLY.match(said)
             or _CAPTION.fullmatch(said)
+            or _READY_ONLY.fullmatch(said)
         )
     ):
         return None
