@@ -89,7 +89,13 @@ FINGERPRINTS = {
     #     sessions' digests at these sizes have none of them)
     41: "1d67687c728e0636",  # (the reasons listed under a recommendation the user chose
     #     against are not said; one word's quoted description is no line; a review's @mention
-    #     of a file is its path: these ten sessions' digests at these sizes have none of them)
+    #     of a file is its path, and a path cut short beside the whole one none; a pick of an
+    #     offered option is no preference; a topic branch left for main says so; a retried API
+    #     error, "The issue is clear.", "Ready for ...", a thinking step's caption and a thought
+    #     trailing off are no lines; "..., but:" closes at its clause; a fix under "**Problem:**"
+    #     is no fix "for Problem:**"; a message on stdin said by its first line; a document's
+    #     examples' calls not said; a reply ending on the user's go is open: these ten
+    #     sessions' digests at these sizes have none of them)
 }
 SESSIONS = (
     "entireio__cli__198393f2",
