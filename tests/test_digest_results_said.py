@@ -513,6 +513,18 @@ def test_a_request_opening_on_a_long_path_keeps_its_line_in_a_brief() -> None:
     assert asked.startswith("- The user asked: in xtream-code-import.component.ts dialog when"), (
         asked
     )
+    # a URL's path is no file's: kept whole (".../actions/runs/22181848464 the desktop build is
+    # failing" had become "https://22181848464 the desktop build ...")
+    url = _Records()
+    url.user(
+        "https://github.com/FSM1/cipher-box/actions/runs/22181848464 the desktop build is "
+        "failing in CI, probably related to the macfuse step we added last week for the "
+        "fuse-t library that the vendored fuser crate needs when it links on macOS runners"
+    )
+    for n in range(6):
+        url.said(f"Added `clear_{n}()` to `apps/web/src/form_{n}.ts` for the dialog.")
+    asked = session_digest(url.items(), 150).sections.get("asked", "")
+    assert "https://22181848464" not in asked, asked
 
 
 def test_a_document_a_sub_agent_wrote_is_no_brief_when_read_back() -> None:

@@ -94,7 +94,8 @@ FINGERPRINTS = {
     #     error, "The issue is clear.", "Ready for ...", a thinking step's caption and a thought
     #     trailing off are no lines; "..., but:" closes at its clause; a fix under "**Problem:**"
     #     is no fix "for Problem:**"; a message on stdin said by its first line; a document's
-    #     examples' calls not said; a reply ending on the user's go is open: these ten
+    #     examples' calls not said; a reply ending on the user's go is open; a brief's URL
+    #     no long path; the short state line's check not a wrapper's flags: these ten
     #     sessions' digests at these sizes have none of them)
 }
 SESSIONS = (

@@ -220,6 +220,19 @@ def test_a_short_digest_says_the_state_whole_in_its_short_form() -> None:
     ]
 
 
+def test_the_short_form_names_the_check_a_wrapper_ran_not_its_flags() -> None:
+    """A held-out session's 150-token brief said "`-run "TestBuild..." ./cmd/...` passed":
+    what followed the wrapper's ``--`` was the task's flags, not a command."""
+    work = _Work()
+    work.user("drop the duplicated default case in the summarizer")
+    for name in ("src/a_long_module_name.go", "src/another_long_module.go", "src/third.go"):
+        work.changed(name)
+    work.ran("mise run test -- -run TestBuild ./cmd/entire/cli/summarize/...", "ok")
+    text = session_digest(work.items(), 150).text
+    (line,) = [line for line in text.splitlines() if line.startswith(END_STATE)]
+    assert line.startswith(f"{END_STATE}`mise run test` passed"), line
+
+
 def _decisions_checked_after(*said: str) -> str:
     """The decisions of a session whose agent said ``said``, then edited and ran a test that
     passed."""

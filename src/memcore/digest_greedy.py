@@ -76,8 +76,9 @@ END_STATE_MOST_SHARE = 0.3
 _ONE_FAILURE = frozenset(["commands", "errors"])
 
 
-#: A path of three folders or more, as a request writes it ("@libs/a/b/c/x.ts").
-_LONG_PATH = lazy_compile(r"@?(?:[\w.-]+/){3,}([\w.-]+)")
+#: A path of three folders or more, as a request writes it ("@libs/a/b/c/x.ts"); not a URL's
+#: (".../actions/runs/22181848464" had become "https://22181848464").
+_LONG_PATH = lazy_compile(r"(?<![\w/:.@-])@?(?:[\w.-]+/){3,}([\w.-]+)")
 
 
 def _file_name(match: re.Match[str]) -> str:

@@ -226,8 +226,12 @@ def _checked(edited: dict[str, int], check: _Check | None, short: bool) -> str:
 
 def _ran(check: _Check, short: bool) -> str:
     """The check and how it went: "`go test ./...` failed (3 failed)"; in the short form, what
-    a wrapper ran (after its ``--``), by its first words."""
-    command = check.command.rsplit(" -- ", 1)[-1] if short else check.command
+    a wrapper ran (after its ``--``), by its first words, unless what follows it is the task's
+    flags (``mise run test -- -run X``: said ``mise run test``)."""
+    command = check.command
+    if short and " -- " in command:
+        head, _, tail = command.rpartition(" -- ")
+        command = head if tail.startswith("-") else tail
     shown = code_span(cut_words(command, _SHORT_COMMAND_WORDS if short else _COMMAND_WORDS))
     if check.passed:
         return f"{shown} passed"
