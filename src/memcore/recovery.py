@@ -52,6 +52,7 @@ from memcore.errors import CorruptedMemoryError, ValidationError
 from memcore.hlc import HybridLogicalClock
 from memcore.model import RecoveryResult
 from memcore.quarantine import Decoded, decode_records, digest_of, digest_ok
+from memcore.recovery_history import tidy_history
 from memcore.recovery_plan import plan
 from memcore.recovery_steps import (
     GO_ON,
@@ -164,6 +165,7 @@ async def _recover_once(
     decoded = decode_records(snapshot.records)
     if digest_ok(decoded, snapshot.version, snapshot.digest):
         live = sum(1 for e in decoded.entries.values() if not e.deleted)
+        fixed += await tidy_history(store, session_id)  # (what ``verify --deep`` names)
         if fixed:
             return result(
                 True,

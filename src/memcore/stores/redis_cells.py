@@ -79,13 +79,24 @@ class RedisCells:
         moved = await self._journal_aside(session_id, keys, names)
         return [*said, moved] if moved else said
 
-    async def _journal_aside(self, session_id: str, keys: dict[str, str], names: str) -> str:
-        """Move the journal's entries that are no journal entry aside, a marker in each one's
-        place (``memcore.stores.redis_journal_aside``); what was done ('' for nothing)."""
+    async def move_damaged_journal(self, session_id: str) -> str:
+        """Recovery's tidy of an intact session's journal: entries whose records fail their
+        checks moved aside, a marker in each one's place; what was done ('' for nothing)."""
+        keys = every_key(session_id)
+        return await self._journal_aside(
+            session_id, keys, damaged_names_key(session_id), checked=True
+        )
+
+    async def _journal_aside(
+        self, session_id: str, keys: dict[str, str], names: str, *, checked: bool = False
+    ) -> str:
+        """Move the journal's entries that are no journal entry (``checked``: or whose records
+        fail their checks) aside, a marker in each one's place
+        (``memcore.stores.redis_journal_aside``); what was done ('' for nothing)."""
         for _ in range(3):  # (read again when the journal moved between the read and the move)
             with self._guard("repair_cells", session_id, keys["journal"]):
                 entries = await (await self._connect()).lrange(keys["journal"], 0, -1)
-            bad = unreadable_entries(entries)
+            bad = unreadable_entries(entries, checked=checked)
             if not bad:
                 return ""
             with self._guard("repair_cells", session_id):
@@ -102,8 +113,9 @@ class RedisCells:
                 )
             if int(found[0]):
                 count, name, versions = int(found[0]), shown(found[1]), shown(found[2])
+                what = "damaged" if checked else "unreadable"
                 return (
-                    f"{count} unreadable journal entr{'y' if count == 1 else 'ies'} (of "
+                    f"{count} {what} journal entr{'y' if count == 1 else 'ies'} (of "
                     f"version{'' if count == 1 else 's'} {versions.replace(',', ', ')}) moved "
                     f"to {name}, a marker in {'its' if count == 1 else 'each'} place"
                 )

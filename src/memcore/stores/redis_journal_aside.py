@@ -21,7 +21,7 @@ from typing import Any
 import msgpack
 
 from memcore.errors import CorruptedMemoryError
-from memcore.stores.base import JournalEntry
+from memcore.stores.base import MOVED_ASIDE, JournalEntry, decode_entry
 
 # KEYS: meta journal jpos, the first name to move entries aside to (damaged:journal), the set
 # of names moved aside to (damaged:names); ARGV: pairs of a list index and the entry's bytes
@@ -80,12 +80,15 @@ def unpack_journal_entry(packed: bytes) -> JournalEntry:
     return JournalEntry(version, text, record)
 
 
-def unreadable_entries(entries: list[Any]) -> list[tuple[int, bytes]]:
-    """``(list index, bytes)`` of each entry of a journal list that is no journal entry."""
+def unreadable_entries(entries: list[Any], *, checked: bool = False) -> list[tuple[int, bytes]]:
+    """``(list index, bytes)`` of each entry of a journal list that is no journal entry;
+    ``checked``: or whose record fails its checks (``decode_entry``; a marker is none)."""
     found = []
     for index, packed in enumerate(entries):
         try:
-            unpack_journal_entry(packed)
+            entry = unpack_journal_entry(packed)
+            if checked and (entry.key != MOVED_ASIDE or entry.record):
+                decode_entry(entry.record)
         except CorruptedMemoryError:
             found.append((index, bytes(packed)))
     return found

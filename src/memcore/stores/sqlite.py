@@ -216,6 +216,18 @@ class SQLiteStore(SQLiteLockedSync):
 
         return await self._run(work)
 
+    async def move_damaged_journal(self, session_id: str) -> str:
+        """Recovery's tidy of an intact session's journal: rows whose records fail their checks
+        moved aside, a marker in each one's place (``sqlite_cells.move_damaged_journal``)."""
+        validate_session_id(session_id)
+
+        def work(conn: sqlite3.Connection) -> str:
+            return self._transaction(
+                conn, lambda: sqlite_cells.move_damaged_journal(conn, session_id), write=True
+            )
+
+        return await self._run(work)
+
     async def read_changes(self, session_id: str, since_version: int) -> Delta:
         validate_session_id(session_id)
         validate_version(since_version)

@@ -113,4 +113,14 @@ def drop_damaged(conn: sqlite3.Connection, session_id: str) -> None:
     drop_moved(conn, session_id)
 
 
-__all__ = ["drop_damaged", "repair_cells"]
+def move_damaged_journal(conn: sqlite3.Connection, session_id: str) -> str:
+    """Move the session's journal rows whose records fail their checks aside, a marker in each
+    one's place (inside the caller's write transaction; ``sqlite_journal_aside``): recovery's
+    tidy of an intact session's history. What was done ('' for nothing)."""
+    row = conn.execute("SELECT number FROM meta WHERE session = ?", (session_id,)).fetchone()
+    if row is None or not isinstance(row[0], int):
+        return ""
+    return move_aside(conn, session_id, row[0] << _VERSION_BITS, checked=True)
+
+
+__all__ = ["drop_damaged", "move_damaged_journal", "repair_cells"]

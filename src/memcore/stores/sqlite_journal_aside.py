@@ -22,7 +22,7 @@ import time
 from typing import Any
 
 from memcore.errors import CorruptedMemoryError
-from memcore.stores.base import MOVED_ASIDE
+from memcore.stores.base import MOVED_ASIDE, decode_entry
 from memcore.stores.sqlite_schema import _VERSION_BITS, MAX_VERSION, _journal_entries
 
 #: Where the rows moved aside go: the five cells of the ``commits`` row as they were, the session
@@ -40,9 +40,12 @@ _ITEMS_SINCE = f"{_META_ROW} UNION ALL {_ITEM_ROWS}"
 _ITEMS_SINCE_AND_INFO = f"{_META_ROW} UNION ALL {_INFO_ROWS} UNION ALL {_ITEM_ROWS}"
 
 
-def unreadable_rows(conn: sqlite3.Connection, session_id: str, base: int) -> list[tuple[int, int]]:
+def unreadable_rows(
+    conn: sqlite3.Connection, session_id: str, base: int, *, checked: bool = False
+) -> list[tuple[int, int]]:
     """``(id, version its place gives)`` of each row of the session's journal range (ids above
-    ``base``, its number shifted) that gives no journal entries, oldest first."""
+    ``base``, its number shifted) that gives no journal entries, oldest first; ``checked``: or
+    whose records fail their checks (``decode_entry``; a marker is none)."""
     found = []
     rows = conn.execute(
         "SELECT id, version, key, record FROM commits WHERE id > ?1 AND id <= ?2 ORDER BY id",
@@ -50,16 +53,23 @@ def unreadable_rows(conn: sqlite3.Connection, session_id: str, base: int) -> lis
     )
     for row_id, version, key, record in rows:
         try:
-            _journal_entries(session_id, [(version, key, record)])
+            entries = _journal_entries(session_id, [(version, key, record)])
+            if checked:
+                for _, name, blob in entries:
+                    if name != MOVED_ASIDE or blob:
+                        decode_entry(blob)
         except CorruptedMemoryError:
             found.append((int(row_id), int(row_id) - base))
     return found
 
 
-def move_aside(conn: sqlite3.Connection, session_id: str, base: int) -> str:
-    """Move the session's unreadable journal rows to ``damaged_commits``, a marker in each one's
-    place (inside the caller's write transaction); what was done ('' for nothing)."""
-    bad = unreadable_rows(conn, session_id, base)
+def move_aside(
+    conn: sqlite3.Connection, session_id: str, base: int, *, checked: bool = False
+) -> str:
+    """Move the session's unreadable journal rows (``checked``: and those whose records fail
+    their checks) to ``damaged_commits``, a marker in each one's place (inside the caller's
+    write transaction); what was done ('' for nothing)."""
+    bad = unreadable_rows(conn, session_id, base, checked=checked)
     if not bad:
         return ""
     conn.execute(_DAMAGED_COMMITS)
@@ -77,8 +87,9 @@ def move_aside(conn: sqlite3.Connection, session_id: str, base: int) -> str:
         )
     count = len(bad)
     versions = ", ".join(str(version) for _, version in bad)
+    what = "damaged" if checked else "unreadable"
     return (
-        f"{count} unreadable journal row{'' if count == 1 else 's'} (of version"
+        f"{count} {what} journal row{'' if count == 1 else 's'} (of version"
         f"{'' if count == 1 else 's'} {versions}) moved to the table damaged_commits, a marker "
         f"in {'its' if count == 1 else 'each'} place"
     )
