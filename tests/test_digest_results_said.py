@@ -500,31 +500,32 @@ def test_a_request_opening_on_a_long_path_keeps_its_line_in_a_brief() -> None:
     """'in @libs/playlist/import/feature/src/lib/xtream-code-import/x.component.ts dialog when
     ...': its first eight words held no room for a cut at 150 tokens, and the brief said
     nothing of what was asked; the path is said by its file's name there."""
-    records = _Records()
-    records.user(
+    asked = _brief_asked(
         "in @libs/playlist/import/feature/src/lib/xtream-code-import/"
         "xtream-code-import.component.ts dialog when i enter credentials and click on test, and "
         "the test gives me an error, after that i want to enter new credentials, therefore i "
         "have to clear all fields manually. can we add a proper button to clear the form?"
     )
-    for n in range(6):
-        records.said(f"Added `clear_{n}()` to `apps/web/src/form_{n}.ts` for the dialog.")
-    asked = session_digest(records.items(), 150).sections.get("asked", "")
     assert asked.startswith("- The user asked: in xtream-code-import.component.ts dialog when"), (
         asked
     )
     # a URL's path is no file's: kept whole (".../actions/runs/22181848464 the desktop build is
     # failing" had become "https://22181848464 the desktop build ...")
-    url = _Records()
-    url.user(
+    asked = _brief_asked(
         "https://github.com/FSM1/cipher-box/actions/runs/22181848464 the desktop build is "
         "failing in CI, probably related to the macfuse step we added last week for the "
         "fuse-t library that the vendored fuser crate needs when it links on macOS runners"
     )
-    for n in range(6):
-        url.said(f"Added `clear_{n}()` to `apps/web/src/form_{n}.ts` for the dialog.")
-    asked = session_digest(url.items(), 150).sections.get("asked", "")
     assert "https://22181848464" not in asked, asked
+
+
+def _brief_asked(request: str) -> str:
+    """What a 150-token brief says was asked, of ``request`` and six results naming files."""
+    records = _Records()
+    records.user(request)
+    for n in range(6):
+        records.said(f"Added `clear_{n}()` to `apps/web/src/form_{n}.ts` for the dialog.")
+    return session_digest(records.items(), 150).sections.get("asked", "")
 
 
 def test_a_document_a_sub_agent_wrote_is_no_brief_when_read_back() -> None:

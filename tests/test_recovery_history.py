@@ -7,7 +7,6 @@ is moved aside (a marker in its place), on an SQLite file, a Redis server and a 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from memcore.stores import open_store
 from memcore.stores.redis import session_keys
 from tests.recovery_support import flip
 from tests.redis_support import store_client
+from tests.test_sqlite_journal_aside import _sql
 
 
 def _fill(url: str) -> None:
@@ -83,15 +83,6 @@ def _recovered_clean(url: str, said: str) -> None:
     again = recover_corrupted_memory("s", url)
     assert "is intact" in again.message
     assert "nothing to do" in again.message
-
-
-def _sql(url: str, sql: str, *args: Any) -> list[Any]:
-    conn = sqlite3.connect(url.removeprefix("sqlite:///"))
-    try:
-        with conn:
-            return conn.execute(sql, args).fetchall()
-    finally:
-        conn.close()
 
 
 def test_a_damaged_backup_of_an_intact_sqlite_session_is_replaced(tmp_path: Path) -> None:
