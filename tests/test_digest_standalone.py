@@ -152,6 +152,8 @@ def test_a_statement_that_work_is_done_must_name_the_work(said: str, kept: bool)
         ("Ready for your next instructions.", False),  # (a held-out session's six of them)
         ("Ready to proceed with UAT testing.", False),
         ("The API is ready to serve requests on port 3000.", True),
+        ("Ready to merge.", True),  # (the work's readiness: a verdict)
+        ("Ready for review.", True),
     ],
 )
 def test_saying_it_sees_must_say_what_it_saw(said: str, kept: bool) -> None:

@@ -66,10 +66,12 @@ _CLEAR_ONLY = lazy_compile(
 
 #: The agent saying it is ready ("Ready for your next instructions.", "Ready to proceed with
 #: UAT testing."): nothing done, nothing found (a reply that ends waiting for the user's go is
-#: said as open: ``digest_open``).
+#: said as open: ``digest_open``). The work's own readiness ("Ready to merge.", "Ready for
+#: review.") is a verdict, and stays.
 _READY_ONLY = lazy_compile(
     r"(?i)(?:(?:all set|done|ok(?:ay)?|great)[,.!]?\s+)?(?:i'm\s+|i am\s+|we're\s+|we are\s+)?"
-    r"(?:all\s+)?ready\s+(?:for|to)\b[^`]*"
+    r"(?:all\s+)?ready\s+(?:for|to)\b(?!\s+(?:be\s+)?(?:merge|ship|deploy|release|land|review|"
+    r"publish|commit|push))[^`]*"
 )
 #: A caption of what the agent is busy with ("Setting up the environment variables...", a
 #: thinking step's): nothing done yet, nothing found.
