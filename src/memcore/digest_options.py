@@ -2,7 +2,9 @@
 did not see the list the agent offered ("1. **Add to Agent interface**: ..."), and "Would you
 like Option 1 or Option 3?" nothing without its headings ("### Option 1: Extract helpers").
 The digest gives each such reference the title the agent gave that option, from its latest
-message that listed options. Part of :mod:`memcore.digest_lines`.
+message that listed options. The options a reply offers are said as offered, not as changes
+made; a recommendation the user chose against says what the user chose, and its reasons are
+not said. Part of :mod:`memcore.digest_lines`.
 """
 
 from __future__ import annotations
