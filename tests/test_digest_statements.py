@@ -380,3 +380,19 @@ def test_a_point_the_agent_was_about_to_check_is_no_result() -> None:
     assert "`collectChangedFiles` creates `context.Background()`" in digest
     assert "- Gemini already has `GetTranscriptPosition` returning a struct.\n" in digest + "\n"
     assert "int version" not in digest
+
+
+def test_a_sentence_a_later_line_opens_with_is_said_once() -> None:
+    """A held-out session's review comment, drafted, then posted reworded: "Effect: the loop
+    can exit early ... mid-command." was said beside the draft's "Effect: the loop can exit
+    early ... mid-command — the exact bug this PR fixes ...", which opens with it."""
+    short = "Effect: the keep-prompt loop can exit early while the user is still mid-command."
+    longer = short[:-1] + " — the exact bug this PR fixes, just triggered a different way."
+    items = [
+        _asked("review the pull request"),
+        _agent(5, f"Drafted the review. {longer}"),
+        _agent(9, f"Posted the comment. {short}"),
+    ]
+    decisions = session_digest(items, 2000).sections["decisions"].splitlines()
+    assert f"- {longer}" in decisions, decisions
+    assert f"- {short}" not in decisions, decisions

@@ -76,6 +76,8 @@ END_STATE_MOST_SHARE = 0.3
 _ONE_FAILURE = frozenset(["commands", "errors"])
 
 
+#: The shortest chosen line of another item that a line opening with it leaves out.
+_OPENED_CHARS = 40
 #: A path of three folders or more, as a request writes it ("@libs/a/b/c/x.ts"); not a URL's
 #: (".../actions/runs/22181848464" had become "https://22181848464").
 _LONG_PATH = lazy_compile(r"(?<![\w/:.@-])@?(?:[\w.-]+/){3,}([\w.-]+)")
@@ -302,22 +304,42 @@ class Greedy:
     def _drop_opened(self, cand: Candidate) -> None:
         """Leave out a chosen line of ``cand``'s item that ``cand`` opens with, whole ("Fixed
         the session logic (`h.go`)" before "Fixed the session logic (`h.go`): removed the
-        blocking check"): ``cand`` says it again, and more."""
+        blocking check"): ``cand`` says it again, and more. Of another item of its section, a
+        whole sentence of at least ``_OPENED_CHARS`` (a reply's final wording of what a draft
+        said at more length: "Effect: the loop can exit early." before "Effect: the loop can
+        exit early — the exact bug this PR fixes")."""
+        text = cand.text
         item = (cand.section, int(cand.seq))
         mates = self.per_item.get(item)
-        if not mates:  # (most items have no line chosen yet)
-            return
-        text = cand.text
-        for other in mates:
+        for other in mates or ():  # (most items have no line chosen yet)
             if len(other.text) < len(text) and text.startswith(other.text.rstrip(".\u2026")):
-                n = next(n for n, chosen in enumerate(self.chosen) if chosen is other)
-                cost = self.chosen_costs[n]
-                self.used[other.section] -= cost
-                self.total -= cost
-                self.chosen = self.chosen[:n] + self.chosen[n + 1 :]  # (a new list: see echo)
-                self.chosen_costs = self.chosen_costs[:n] + self.chosen_costs[n + 1 :]
-                mates.remove(other)
+                self._unchoose(other)
+                mates.remove(other)  # type: ignore[union-attr]
                 return
+        for other in self.chosen:
+            said = other.text
+            if (
+                other.section == cand.section
+                and _OPENED_CHARS <= len(said) < len(text)
+                and said[-1:] == "."
+                and text.startswith(said[:-1])
+                and not text[len(said) - 1].isalnum()
+                and (other.section, int(other.seq)) != item
+            ):
+                self._unchoose(other)
+                others = self.per_item.get((other.section, int(other.seq)))
+                if others is not None and other in others:
+                    others.remove(other)
+                return
+
+    def _unchoose(self, other: Candidate) -> None:
+        """Take ``other`` out of the chosen lines, its tokens given back."""
+        n = next(n for n, chosen in enumerate(self.chosen) if chosen is other)
+        cost = self.chosen_costs[n]
+        self.used[other.section] -= cost
+        self.total -= cost
+        self.chosen = self.chosen[:n] + self.chosen[n + 1 :]  # (a new list: see echo)
+        self.chosen_costs = self.chosen_costs[:n] + self.chosen_costs[n + 1 :]
 
     def cut_lines(self) -> list[tuple[int, Candidate]]:
         """The chosen lines that were cut to fit, by their place in ``chosen``, with their
