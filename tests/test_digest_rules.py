@@ -96,7 +96,8 @@ FINGERPRINTS = {
     #     is no fix "for Problem:**"; a message on stdin said by its first line; a document's
     #     examples' calls not said; a reply ending on the user's go is open; a brief's URL
     #     no long path; the short state line's check not a wrapper's flags; a chosen
-    #     sentence a later line of its section opens with left out for it: these ten
+    #     sentence a later line of its section opens with left out for it; what thinking
+    #     has yet to look at ("- need to read the full comment") no finding: these ten
     #     sessions' digests at these sizes have none of them)
 }
 SESSIONS = (

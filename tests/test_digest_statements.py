@@ -396,3 +396,25 @@ def test_a_sentence_a_later_line_opens_with_is_said_once() -> None:
     decisions = session_digest(items, 2000).sections["decisions"].splitlines()
     assert f"- {longer}" in decisions, decisions
     assert f"- {short}" not in decisions, decisions
+
+
+def test_what_thinking_has_yet_to_look_at_is_no_finding() -> None:
+    """A held-out session's thinking listed review threads, "Thread 1 (line 1339): About Phase
+    6.6 - need to read the full comment to understand", and another's its plan, "Line 209 in
+    `runEnable` - need to check `shouldUseLocal`": both were said as results."""
+    thought = _agent(3, "")
+    meta = {**thought.metadata, "kind": "thinking"}
+    text = (
+        "Two unresolved review threads:\n\n"
+        "1. **Thread 1 (line 1339)**: About Phase 6.6 - need to read the full comment\n"
+        "2. **Thread 2 (line 1257)**: `test.setTimeout(60000)` is missing from test 6.6.1\n\n"
+        "Line 209 in `runEnable` - need to check `shouldUseLocal` and print the message"
+    )
+    items = [
+        _asked("address the review comments"),
+        MemoryItem("th", text, metadata=meta, created_at=thought.created_at),
+    ]
+    digest = session_digest(items, 2000).text
+    assert "need to read" not in digest, digest
+    assert "need to check" not in digest, digest
+    assert "is missing from test 6.6.1" in digest, digest

@@ -53,6 +53,12 @@ ID_WEIGHT = 0.5
 RECENT = 1.5
 #: How much less a narrating sentence ("Let me check `x`") is worth than a concluding one.
 NARRATION_PENALTY = 3.0
+#: What thinking says is still to look at ("Thread 1 (line 1339): About Phase 6.6 - need to
+#: read the full comment to understand"): the agent's next step, not a finding.
+_STILL_TO_LOOK = lazy_compile(
+    r"(?i)(?:^|[-\u2013\u2014:;,]\s*)needs? to (?:read|check|look|see|understand|find out|"
+    r"verify|investigate|figure out)\b"
+)
 #: Base score of spare lines (prose that names nothing, routine commands that succeeded).
 SPARE = 0.5
 SENTENCE_WORDS = 60
@@ -315,7 +321,7 @@ def statements(
     if spare:
         score = SPARE + recency - (0.25 if needs_names else 0.0)
         for sentence, _, _, names, _, _, _, position in found:
-            if musing and unsettled(sentence):
+            if musing and _unsettled_thought(sentence):
                 continue
             before = _before_announcing(sentence, content, named=False)
             if before == "":
@@ -341,8 +347,8 @@ def statements(
     # (a sub-agent's words are its claims, not what the session found or did: said as its)
     told = REPORTED if (report or meta.get("sidechain")) and not musing else ""
     for sentence, joined, words, names, concluding, aside, listy, position in found:
-        if musing and (unsettled(sentence) or sentence.endswith("...")):
-            continue  # (a guess, a plan, a thought trailing off: "But our fuse.pc says ...")
+        if musing and _unsettled_thought(sentence):
+            continue
         done = as_done(sentence) if edited and aside and not musing else None
         if done is not None:  # an announced change the edit after it made: a result
             sentence = joined = done
@@ -433,6 +439,17 @@ def statements(
             line = f"- {told}{text}"
             out.append(Candidate("decisions", members[first][0], worth + ID_WEIGHT, line))
     return out
+
+
+def _unsettled_thought(sentence: str) -> bool:
+    """Whether a sentence of the agent's thinking is no finding: a guess, a plan, a thought
+    trailing off ("But our fuse.pc references `libfuse-t`..."), or what it has yet to look at
+    ("Thread 1: About Phase 6.6 - need to read the full comment")."""
+    return (
+        unsettled(sentence)
+        or sentence.endswith("...")
+        or _STILL_TO_LOOK.search(sentence) is not None
+    )
 
 
 __all__ = [
