@@ -310,11 +310,9 @@ class Greedy:
         exit early — the exact bug this PR fixes")."""
         text = cand.text
         item = (cand.section, int(cand.seq))
-        mates = self.per_item.get(item)
-        for other in mates or ():  # (most items have no line chosen yet)
+        for other in self.per_item.get(item, ()):  # (most items have no line chosen yet)
             if len(other.text) < len(text) and text.startswith(other.text.rstrip(".\u2026")):
                 self._unchoose(other)
-                mates.remove(other)  # type: ignore[union-attr]
                 return
         for other in self.chosen:
             said = other.text
@@ -327,19 +325,19 @@ class Greedy:
                 and (other.section, int(other.seq)) != item
             ):
                 self._unchoose(other)
-                others = self.per_item.get((other.section, int(other.seq)))
-                if others is not None and other in others:
-                    others.remove(other)
                 return
 
     def _unchoose(self, other: Candidate) -> None:
-        """Take ``other`` out of the chosen lines, its tokens given back."""
+        """Take ``other`` out of the chosen lines (and its item's), its tokens given back."""
         n = next(n for n, chosen in enumerate(self.chosen) if chosen is other)
         cost = self.chosen_costs[n]
         self.used[other.section] -= cost
         self.total -= cost
         self.chosen = self.chosen[:n] + self.chosen[n + 1 :]  # (a new list: see echo)
         self.chosen_costs = self.chosen_costs[:n] + self.chosen_costs[n + 1 :]
+        mates = self.per_item.get((other.section, int(other.seq)))
+        if mates is not None and other in mates:
+            mates.remove(other)
 
     def cut_lines(self) -> list[tuple[int, Candidate]]:
         """The chosen lines that were cut to fit, by their place in ``chosen``, with their

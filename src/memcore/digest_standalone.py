@@ -78,6 +78,24 @@ _READY_ONLY = lazy_compile(
 _CAPTION = lazy_compile(r"[A-Z][a-z]+ing\b[^.!?:`]*(?:\.\.\.|\u2026)")
 
 
+def _says_nothing(said: str) -> bool:
+    """Whether a short line naming nothing only says work is done, something was seen or
+    became clear, the agent is ready, or what it is busy with (each pattern tried only where
+    its words can be: most lines are none of these)."""
+    if _DONE_ONLY.match(said) or _SEEN_ONLY.match(said):
+        return True
+    if said.endswith(("...", "\u2026")) and _CAPTION.fullmatch(said):
+        return True
+    lowered = said.lower()
+    return ("eady" in lowered and _READY_ONLY.fullmatch(said) is not None) or (
+        any(word in lowered for word in _CLEAR_WORDS) and _CLEAR_ONLY.match(said) is not None
+    )
+
+
+#: The words every line ``_CLEAR_ONLY`` takes holds one of.
+_CLEAR_WORDS = ("clear", "obvious", "straightforward", "simple")
+
+
 #: A line that is only a quoted text ('"✓ Settings saved to settings.json"'), a list's option
 #: or example, or one word's quoted description ('test-doc: "Use this agent when ..."', an
 #: agent's thinking over the tools it was shown): it states nothing of it.
@@ -274,17 +292,7 @@ def standalone(said: str, names: int) -> str | None:
         return None
     if names and not says_of_its_names(said, names):
         return None
-    if (
-        not names
-        and len(said) <= 60
-        and (
-            _DONE_ONLY.match(said)
-            or _SEEN_ONLY.match(said)
-            or _CLEAR_ONLY.match(said)
-            or _CAPTION.fullmatch(said)
-            or _READY_ONLY.fullmatch(said)
-        )
-    ):
+    if not names and len(said) <= 60 and _says_nothing(said):
         return None
     if said[:1] in _QUOTES and _QUOTE_ONLY.fullmatch(said):
         return None  # (a quoted text alone, an option's message: what it is for is elsewhere)

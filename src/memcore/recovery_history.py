@@ -25,9 +25,8 @@ async def tidy_history(store: Store, session_id: str) -> list[str]:
         moved = await mover(session_id)
         if moved:
             done.append(str(moved))
-    dropped = await _drop_damaged_backups(store, session_id)
+    dropped, left = await _drop_damaged_backups(store, session_id)
     if dropped:
-        left = len((await usable_backups(store, session_id))[0])
         info = await create_backup(session_id, store, keep=left + 1)
         done.append(
             f"{'; '.join(dropped)}: deleted, and backup {info.backup_id} written from the "
@@ -36,10 +35,11 @@ async def tidy_history(store: Store, session_id: str) -> list[str]:
     return done
 
 
-async def _drop_damaged_backups(store: Store, session_id: str) -> list[str]:
+async def _drop_damaged_backups(store: Store, session_id: str) -> tuple[list[str], int]:
     """Delete the session's backups whose bytes fail their checks, or whose listing no read can
-    take; what each was, said."""
+    take; what each was, said, and how many good ones are left."""
     said: list[str] = []
+    left = 0
     listed, unusable = await usable_backups(store, session_id)
     for backup_id, why in unusable:
         if backup_id is not None:  # (a row whose id is none cannot be named to delete)
@@ -53,7 +53,9 @@ async def _drop_damaged_backups(store: Store, session_id: str) -> list[str]:
         except CorruptedMemoryError as exc:
             await store.delete_backup(session_id, info.backup_id)
             said.append(f"backup {info.backup_id} ({exc})")
-    return said
+        else:
+            left += 1
+    return said, left
 
 
 __all__ = ["tidy_history"]

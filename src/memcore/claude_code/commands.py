@@ -104,22 +104,23 @@ _STDIN_MESSAGE = lazy_compile(
 _HEREDOC_CHARS = 72
 
 
-def _first_line(match: re.Match[str]) -> str:
-    """The heredoc's first line of text: a commit's subject; a pull request's first line past
+def _message_line(text: str) -> str:
+    """A heredoc's first line of text: a commit's subject; a pull request's first line past
     its Markdown headings ("## Summary" says nothing of it)."""
-    lines = [line.strip() for line in match.group(3).splitlines() if line.strip()]
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
     first = next((line for line in lines if not line.startswith("#")), lines[0] if lines else "")
     return one_line(first, _HEREDOC_CHARS)
+
+
+def _first_line(match: re.Match[str]) -> str:
+    return _message_line(match.group(3))
 
 
 def _stdin_first_line(match: re.Match[str]) -> str:
     """The flag, then the message's first line in quotes (its code spans' marks dropped: the
     command is said in one)."""
-    lines = [line.strip() for line in match.group(4).splitlines() if line.strip()]
-    first = next((line for line in lines if not line.startswith("#")), lines[0] if lines else "")
-    return (
-        f'{match.group(1)}<<{match.group(3)} "{one_line(first.replace("`", ""), _HEREDOC_CHARS)}"'
-    )
+    said = _message_line(match.group(4).replace("`", ""))
+    return f'{match.group(1)}<<{match.group(3)} "{said}"'
 
 
 def _heredocs_shortened(command: str) -> str:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import sqlite3
 import time
 
-from memcore.stores.sqlite_journal_aside import drop_moved, move_aside
+from memcore.stores.sqlite_journal_aside import drop_moved, journal_base, move_aside
 from memcore.stores.sqlite_schema import _VERSION_BITS, MAX_VERSION
 
 _DAMAGED_TABLE = """CREATE TABLE IF NOT EXISTS damaged_items (
@@ -117,10 +117,8 @@ def move_damaged_journal(conn: sqlite3.Connection, session_id: str) -> str:
     """Move the session's journal rows whose records fail their checks aside, a marker in each
     one's place (inside the caller's write transaction; ``sqlite_journal_aside``): recovery's
     tidy of an intact session's history. What was done ('' for nothing)."""
-    row = conn.execute("SELECT number FROM meta WHERE session = ?", (session_id,)).fetchone()
-    if row is None or not isinstance(row[0], int):
-        return ""
-    return move_aside(conn, session_id, row[0] << _VERSION_BITS, checked=True)
+    base = journal_base(conn, session_id)
+    return "" if base is None else move_aside(conn, session_id, base, checked=True)
 
 
 __all__ = ["drop_damaged", "move_damaged_journal", "repair_cells"]

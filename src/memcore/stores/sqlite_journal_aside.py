@@ -63,6 +63,15 @@ def unreadable_rows(
     return found
 
 
+def journal_base(conn: sqlite3.Connection, session_id: str) -> int | None:
+    """Where the session's journal rows start (its meta number shifted): their ids are above
+    it; None when its meta row, or the number in it, is gone."""
+    meta = conn.execute("SELECT number FROM meta WHERE session = ?", (session_id,)).fetchone()
+    if meta is None or not isinstance(meta[0], int):
+        return None
+    return int(meta[0]) << _VERSION_BITS
+
+
 def move_aside(
     conn: sqlite3.Connection, session_id: str, base: int, *, checked: bool = False
 ) -> str:
@@ -100,10 +109,9 @@ def located(
 ) -> CorruptedMemoryError:
     """``exc`` (a journal read failed on a row) naming the first unreadable row past ``since``
     and what repairs it; ``exc`` itself when no such row is found (gone meanwhile)."""
-    meta = conn.execute("SELECT number FROM meta WHERE session = ?", (session_id,)).fetchone()
-    if meta is None or not isinstance(meta[0], int):
+    base = journal_base(conn, session_id)
+    if base is None:
         return exc
-    base = int(meta[0]) << _VERSION_BITS
     found = unreadable_rows(conn, session_id, base)
     bad = [(row, version) for row, version in found if version > since]
     if not bad:
@@ -142,4 +150,12 @@ def drop_moved(conn: sqlite3.Connection, session_id: str) -> None:
         conn.execute("DELETE FROM damaged_commits WHERE journal_of = ?", (session_id,))
 
 
-__all__ = ["drop_moved", "holds_marker", "items_since", "located", "move_aside", "unreadable_rows"]
+__all__ = [
+    "drop_moved",
+    "holds_marker",
+    "items_since",
+    "journal_base",
+    "located",
+    "move_aside",
+    "unreadable_rows",
+]
