@@ -50,7 +50,7 @@ def test_a_command_that_worked_another_way_names_that_way() -> None:
     (fix,) = error.metadata["fixed_by"]
     assert _by_id(items)[fix].metadata["command"] == "git push --set-upstream origin gqc 2>&1"
     errors = session_digest(items, 400).sections["errors"]
-    assert "no upstream branch; then `git push --set-upstream origin gqc 2>&1` succeeded" in errors
+    assert "no upstream branch; then `git push --set-upstream origin gqc` succeeded" in errors
 
 
 def test_a_broader_run_that_passed_after_an_edit_fixed_the_narrower_failure() -> None:

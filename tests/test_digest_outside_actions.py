@@ -121,3 +121,86 @@ def test_an_act_whose_pull_request_claude_code_names_is_said_once() -> None:
     decisions = session_digest(parse_lines(lines).items, 4000).sections["decisions"]
     assert decisions.count("https://github.com/carol/shop/pull/7") == 1
     assert "The session's pull request is #7 of `carol/shop`" in decisions
+
+
+@pytest.mark.parametrize(
+    ("command", "acts"),
+    [
+        ("gh variable set CORS_ORIGINS --env staging -R o/r --body 'https://a,https://b'", True),
+        ("gh secret delete DEPLOY_KEY -R o/r", True),
+        ("gh repo edit --default-branch main", True),
+        ("gh variable list --env staging -R o/r 2>&1", False),
+        ("gh secret list --env staging | grep -i cors", False),
+        ('ssh -i ~/.ssh/key root@10.0.0.5 "cd /opt/app && docker compose restart api"', True),
+        ("ssh deploy@web1 \"sed -i 's|A=.*|A=1|' /opt/app/.env\" 2>&1", True),
+        ('ssh web1 "echo done >> /var/log/deploys.log"', True),
+        ('ssh web1 "sudo systemctl restart nginx"', True),
+        ('ssh -p 2222 web1 "cat /opt/app/.env | grep CORS" 2>&1 | head -20', False),
+        ('ssh web1 "ls -la /opt/app 2>&1 >/dev/null"', False),
+        ("ssh web1", False),
+        ("scp dist.tar.gz deploy@web1:/srv/releases/", True),
+        ("scp web1:/var/log/app.log .", False),
+        ("rsync -avz dist/ deploy@web1:/var/www/", True),
+        ("npm publish --access public", True),
+        ("npm publish --dry-run", False),
+        ("docker push ghcr.io/o/app:1.2.0", True),
+        ("kubectl apply -f k8s/", True),
+        ("kubectl get pods -n prod", False),
+        ("terraform plan", False),
+        ("terraform apply -auto-approve", True),
+    ],
+)
+def test_settings_remote_machines_and_releases_changed_are_acts(command: str, acts: bool) -> None:
+    assert is_outside_action(command) is acts
+
+
+def test_a_remote_act_is_named_by_host_and_what_changed_there() -> None:
+    """Not by the key it logged in with, the ``cd`` before it or the look around beside it;
+    a long word (a sed script, a list of origins) as ``…``."""
+    sed = "s|CORS_ALLOWED_ORIGINS=.*|CORS_ALLOWED_ORIGINS=https://app.example.com,http://localhost:1420|"
+    command = f"ssh -i ~/.ssh/deploy root@10.0.0.5 \"sed -i '{sed}' /opt/app/.env.staging\" 2>&1"
+    assert action_shown(command) == ("ssh root@10.0.0.5 sed -i \u2026 /opt/app/.env.staging", "")
+    command = 'ssh root@10.0.0.5 "cd /opt/app && ls && docker compose -f s.yml restart api"'
+    assert action_shown(command) == ("ssh root@10.0.0.5 docker compose -f s.yml restart api", "")
+
+
+def test_a_staging_server_changed_over_ssh_is_a_result() -> None:
+    acts = _Records()
+    acts.user("the email login says Load failed against staging")
+    acts.ran('ssh -i ~/.ssh/deploy root@10.0.0.5 "grep CORS /opt/app/.env.staging"', "CORS=a")
+    acts.ran(
+        "ssh -i ~/.ssh/deploy root@10.0.0.5 \"sed -i 's|CORS=.*|CORS=a,http://localhost:1420|' "
+        '/opt/app/.env.staging"',
+        "",
+    )
+    acts.ran(
+        'ssh root@10.0.0.5 "cd /opt/app && docker compose restart api"',
+        "Container app-api-1 Restarting\nContainer app-api-1 Started",
+    )
+    acts.ran("gh variable set CORS --env staging -R o/r --body 'a,http://localhost:1420'", "")
+    decisions = _decisions(acts)
+    # (a short script is said: it is what changed)
+    assert (
+        "- Acted outside the repository: `ssh root@10.0.0.5 sed -i "
+        "s|CORS=.*|CORS=a,http://localhost:1420| /opt/app/.env.staging`." in decisions
+    )
+    assert (
+        "- Acted outside the repository: `ssh root@10.0.0.5 docker compose restart api`: "
+        "Container app-api-1 Restarting." in decisions
+    )
+    assert "- Acted outside the repository: `gh variable set CORS --env staging -R o/r`." in (
+        decisions
+    )
+    assert not any("grep CORS" in line for line in decisions)  # (a look: no act)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "ssh web1 'cat /opt/app/.env' > env.copy",
+        "ssh web1 cat /opt/app/.env && rm env.copy",
+        "ssh web1 'cat /opt/app/.env' | tee env.copy",
+    ],
+)
+def test_what_the_local_shell_does_after_ssh_is_no_remote_act(command: str) -> None:
+    assert not is_outside_action(command)

@@ -99,6 +99,12 @@ FINGERPRINTS = {
     #     sentence a later line of its section opens with left out for it; what thinking
     #     has yet to look at ("- need to read the full comment") no finding: these ten
     #     sessions' digests at these sizes have none of them)
+    42: "1d67687c728e0636",  # (acts on another machine over ssh, a forge's variables and
+    #     secrets set, packages published and deployments applied are acts outside the
+    #     repository; a replace-all edit says what it replaced everywhere; a traceback is said by
+    #     its exception's line; an install after a "No module named" failure is its fix; a fix
+    #     run again another way is named without its plumbing: these ten sessions' digests at
+    #     these sizes have none of them)
 }
 SESSIONS = (
     "entireio__cli__198393f2",

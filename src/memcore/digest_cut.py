@@ -121,6 +121,7 @@ DANGLING = frozenset(
         "ran",
         "rather",
         "renamed",
+        "replaced",
         "returns",
         "said",
         "same",
@@ -185,7 +186,9 @@ DANGLING = frozenset(
 #: `f` added `x`", "`c` ran twice and failed once"): a cut that ends just before one (or whose
 #: tidied end took one away) keeps the line's subject and nothing of its point ("The code read
 #: in `f`…"), so the line is left out instead (:func:`_point_cut_away`).
-LIST_VERBS = frozenset(["added", "calls", "changed", "defines", "found", "ran", "renamed", "took"])
+LIST_VERBS = frozenset(
+    ["added", "calls", "changed", "defines", "found", "ran", "renamed", "replaced", "took"]
+)
 _WORDS = lazy_compile(r"\S+")
 _CODE_SPAN = lazy_compile(r"`[^`]*`")
 #: What an exact name has and plain words do not: a code span, a path, a call.

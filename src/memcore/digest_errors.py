@@ -175,8 +175,9 @@ def _rerun_fix(
         core = normalize_command(failed)
         for item in fixes:
             command = item.metadata.get("command")
+            # (said without its plumbing: `2>&1 | tail -3` is how it was looked at)
             if isinstance(command, str) and normalize_command(command) != core:
-                return f"; then {code_span(cut_words(' '.join(command.split()), 40))} succeeded"
+                return f"; then {code_span(cut_words(normalize_command(command), 40))} succeeded"
         ran = _ran_before(after, fixes, core)
         if ran:
             return f"; after {code_span(cut_words(' '.join(ran.split()), 40))}, the rerun passed"

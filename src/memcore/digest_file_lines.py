@@ -15,7 +15,7 @@ from memcore.claude_code.edit_texts import DOCUMENT_SUFFIXES
 from memcore.claude_code.tools import quoted_list
 from memcore.digest_density import MOST_NAMES, chunks, exact_names, names_fitting
 from memcore.digest_prose import Candidate
-from memcore.digest_work import FileWork, said_added, times, undone_clause
+from memcore.digest_work import FileWork, code_span, said_added, times, undone_clause
 
 #: Base score of a file that was only read (a lookup, but also what the work was about).
 READ_SCORE = 1.5
@@ -42,6 +42,28 @@ RENAMES_TOLD = 12
 
 
 _T = TypeVar("_T")
+#: Replace-all edits told per file, each on a line of its own ("every `a` became `b`").
+REPLACED_TOLD = 4
+
+
+def _replaced_lines(
+    entry: FileWork, stated: set[tuple[str, str]], recency: float
+) -> list[Candidate]:
+    """A line for each replace-all edit of the file: what it replaced everywhere in it, and
+    with what ("- In `f`, an edit replaced every `'#9ca3af'` with `'#006644'`."); the same
+    replacement in several files told at the first."""
+    out: list[Candidate] = []
+    for at, (pair, seq) in enumerate(list(entry.replaced.items())[:REPLACED_TOLD]):
+        if pair in stated:
+            continue
+        stated.add(pair)
+        old, new = pair
+        replaced = f"every {code_span(old)} with {code_span(new)}"
+        line = f"- In `{entry.shown}`, an edit replaced {replaced}."
+        score = EDIT_DETAIL + 0.5 - at / 20 + recency
+        out.append(Candidate("files", seq + 0.25, score, line, about=entry.shown))
+    return out
+
 
 #: Files named in one line that tells the same addition to each of them, at most.
 SAME_EDIT_FILES = 4
@@ -128,6 +150,7 @@ def file_lines(
             score = EDIT_DETAIL + 1.5 - start / 20 + recency
             out.append(Candidate("files", seq + 0.25, score, line, about=entry.shown))
             start += fitting
+        out.extend(_replaced_lines(entry, stated, recency))
         if entry.edits:
             ranked = sorted(entry.names, key=lambda k: (-entry.names[k], k))
             lists = chunks(ranked, known, each=5, lines=1)  # (a line names at most MOST_NAMES)

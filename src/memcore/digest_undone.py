@@ -53,6 +53,9 @@ def undone_edits(items: Sequence[MemoryItem]) -> frozenset[str]:
         if not isinstance(use, str) or not use or use in failed or not isinstance(path, str):
             continue
         added, removed = _lines(meta, "added_lines"), _lines(meta, "removed_lines")
+        replaced = meta.get("replaced_all")
+        if isinstance(replaced, list) and replaced:  # (every `a` to `b`, then every `b` to `a`)
+            added, removed = _with_replaced(added, removed, replaced)
         if not (added or removed):
             continue
         earlier = live.setdefault(path, [])
@@ -71,6 +74,16 @@ def undone_edits(items: Sequence[MemoryItem]) -> frozenset[str]:
             continue
         earlier.append((use, added, removed))
     return frozenset(undone)
+
+
+def _with_replaced(added: _Lines, removed: _Lines, replaced: list[Any]) -> tuple[_Lines, _Lines]:
+    """An edit's lines with what its ``replace_all`` replaced (``[old, new]`` pairs) as a line
+    it took out and one it added, marked apart from the file's own lines: a replacement of a
+    short text often shows in no changed line at all."""
+    pairs = [p for p in replaced if isinstance(p, list) and len(p) == 2]
+    olds = [f"\0{old}" for old, _ in pairs if isinstance(old, str)]
+    news = [f"\0{new}" for _, new in pairs if isinstance(new, str)]
+    return tuple(sorted([*added, *news])), tuple(sorted([*removed, *olds]))
 
 
 def _undone_together(

@@ -47,6 +47,8 @@ class FileWork:
     calls: dict[str, None] = field(default_factory=dict)
     #: the names its edits renamed, old to new, in order
     renamed: dict[tuple[str, str], int] = field(default_factory=dict)
+    #: what its replace-all edits replaced everywhere in it, old to new, in order
+    replaced: dict[tuple[str, str], int] = field(default_factory=dict)
     #: a command that succeeded deleted it (``rm``, ``git rm``), or moved it (``mv``, ``git
     #: mv``: then where to, as the session names files)
     deleted: bool = False
@@ -83,6 +85,7 @@ class EditMade:
     names: list[str]
     removed: tuple[int, tuple[str, ...]] | None
     renamed: list[tuple[str, str]]
+    replaced: list[tuple[str, str]]
     created: bool
     was_deleted: bool
     fixes: bool
@@ -179,7 +182,7 @@ def file_call(files: dict[str, FileWork], item: MemoryItem, seq: int, root: str 
             entry.reads.append(lines)
         return
     use = str(meta.get("tool_use_id") or "")
-    made = EditMade([], None, [], False, entry.deleted, bool(meta.get("fixes")))
+    made = EditMade([], None, [], [], False, entry.deleted, bool(meta.get("fixes")))
     entry.edits += 1
     entry.deleted = False  # written after a deletion: it is there again
     if tool == "Write" and entry.edits == 1:
@@ -198,13 +201,17 @@ def file_call(files: dict[str, FileWork], item: MemoryItem, seq: int, root: str 
     if removed:
         made.removed = (seq, tuple(removed[:2]))
         entry.removed.append(made.removed)
-    renamed = meta.get("renamed")
-    for pair in renamed if isinstance(renamed, list) else ():
-        if isinstance(pair, (list, tuple)) and len(pair) == 2:
-            old, new = pair
-            if isinstance(old, str) and isinstance(new, str) and (old, new) not in entry.renamed:
-                entry.renamed[(old, new)] = seq
-                made.renamed.append((old, new))
+    for key, told, counted in (
+        ("renamed", entry.renamed, made.renamed),
+        ("replaced_all", entry.replaced, made.replaced),
+    ):
+        pairs = meta.get(key)
+        for pair in pairs if isinstance(pairs, list) else ():
+            if isinstance(pair, (list, tuple)) and len(pair) == 2:
+                old, new = pair
+                if isinstance(old, str) and isinstance(new, str) and (old, new) not in told:
+                    told[(old, new)] = seq
+                    counted.append((old, new))
     if made.fixes:
         entry.fixes += 1
     if use:
@@ -297,6 +304,8 @@ def _take_back(entry: FileWork, use: str, made: EditMade, *, names: bool) -> Non
         entry.removed.remove(made.removed)
     for pair in made.renamed:
         entry.renamed.pop(pair, None)
+    for pair in made.replaced:
+        entry.replaced.pop(pair, None)
 
 
 def undone_clause(entry: FileWork) -> str:

@@ -437,6 +437,15 @@ def _go_test_lines(lines: list[str]) -> tuple[dict[str, list[str]], dict[str, st
     return told, test_of, logged - test_of.keys()
 
 
+#: A Python exception's own line, which ends its traceback (``ModuleNotFoundError: No module
+#: named 'PIL'``, ``json.decoder.JSONDecodeError: ...``): what the traceback's header only
+#: announces.
+_PY_EXCEPTION = lazy_compile(
+    r"^(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Exception|Interrupt|Exit)(?::\s.*)?$"
+)
+_TRACEBACK = "Traceback (most recent call last):"
+
+
 def error_lines(text: str) -> list[str]:
     """The lines of a failure that say what failed (or its last lines when none says so):
     first those only a failure prints (a test run's ``(fail) ...``, ``3 failed``, a compiler's
@@ -456,8 +465,15 @@ def error_lines(text: str) -> list[str]:
         if not told and "FAIL" in text
         else set()
     )
+    # a traceback is said by its exception's line, which its header only announces
+    raised = _TRACEBACK in lines and any(_PY_EXCEPTION.match(line) for line in lines)
     for line in lines:
         if line in logged:  # a passing test's log line: "Error: context deadline exceeded"
+            continue
+        if raised and (line == _TRACEBACK or _PY_EXCEPTION.match(line)):
+            if line != _TRACEBACK and one_line(line) not in said:
+                said.add(one_line(line))
+                strong.append(one_line(line))
             continue
         test = test_of.get(line, line if line in told else None)
         if test is not None:  # a failed Go test: its name, then what it said

@@ -146,6 +146,32 @@ def _edit_renames(tool: str, tool_input: Mapping[str, Any], before: str | None) 
     return [list(pair) for pair in found][:MAX_RENAMES]
 
 
+#: A replace-all edit's texts longer than this (or of several lines) are no one thing replaced.
+REPLACED_ALL_CHARS = 80
+
+
+def _replaced_all(tool: str, tool_input: Mapping[str, Any]) -> list[list[str]]:
+    """The ``[old, new]`` texts of an edit made with ``replace_all``, each one line: every
+    ``'#9ca3af'`` in the file became ``'#006644'``, every ``Phoenix.ConnTest.build_conn()``
+    became ``build_conn()``. Such an edit says in a few words what it did to the whole file,
+    which its added lines (one occurrence's) do not."""
+    edits = tool_input.get("edits") if tool == "MultiEdit" else [tool_input]
+    found: dict[tuple[str, str], None] = {}
+    for edit in edits if isinstance(edits, list) else ():
+        if not isinstance(edit, Mapping) or edit.get("replace_all") is not True:
+            continue
+        old, new = edit.get("old_string"), edit.get("new_string")
+        if not isinstance(old, str) or not isinstance(new, str):
+            continue
+        old, new = old.strip(), new.strip()
+        # (a backtick in either cannot be quoted as code in the digest's line)
+        if not old or old == new or "\n" in old + new or "`" in old + new:
+            continue
+        if len(old) <= REPLACED_ALL_CHARS and len(new) <= REPLACED_ALL_CHARS:
+            found.setdefault((old, new), None)
+    return [list(pair) for pair in found][:MAX_RENAMES]
+
+
 def _from_texts(
     tool: str, tool_input: Mapping[str, Any], pick: Callable[[str, str], list[str]], most: int
 ) -> list[str]:
@@ -227,7 +253,8 @@ def edit_facts(
     """What an edit of ``path`` changed, as the metadata the digest and the linker read:
     ``names``, ``added_lines`` and, where there are some, ``headings`` and ``statements``
     (documents: :func:`document_statements`),
-    ``removed_lines`` and ``context_lines`` (edits, not writes), ``renamed``, ``title``;
+    ``removed_lines`` and ``context_lines`` (edits, not writes), ``renamed``,
+    ``replaced_all``, ``title``;
     ``before``: the file's text as last read, which a ``Write`` is compared with (renames)."""
     facts: dict[str, Any] = {}
     document = path.lower().endswith(DOCUMENT_SUFFIXES)
@@ -253,6 +280,9 @@ def edit_facts(
     renamed = _edit_renames(tool, tool_input, before)
     if renamed:
         facts["renamed"] = renamed
+    replaced = [pair for pair in _replaced_all(tool, tool_input) if pair not in renamed]
+    if replaced:
+        facts["replaced_all"] = replaced
     title = document_title(path, tool_input.get("content")) if tool == "Write" else None
     if title:
         facts["title"] = title

@@ -16,6 +16,9 @@ linker watches tool results in order:
 * a failed check is also closed by a later check that passes and ran at least its tests: the
   same command with a broader test-name filter, or none (``-run TestSessionWarning`` failed,
   edits, ``-run TestSession`` passed).
+* a failure that said something was not installed (``ModuleNotFoundError: No module named
+  'PIL'``, ``zsh: command not found``) is closed by the next install that succeeds (``pip3
+  install Pillow``): the install is its fix, whatever edits came between.
 * a git merge, rebase or pull that stopped on conflicts is closed by the commit (or the
   ``--continue``) that carries it through, with the edits in between as its fix: running it
   again is not how a conflict ends.
@@ -36,6 +39,7 @@ from memcore.claude_code.commands import (
 )
 from memcore.claude_code.picked_tests import covers
 from memcore.claude_code.tools import EDIT_TOOLS
+from memcore.lazy_re import lazy_compile
 from memcore.model import MemoryItem
 
 #: At most this many edits are named as one failure's fix (the last ones before the success).
@@ -45,6 +49,17 @@ _MAX_FIXES = 8
 _KEPT_EDITS = 8 * _MAX_FIXES
 #: The key of a git command stopped on conflicts (see ``stopped_on_conflicts``).
 _CONFLICTS = "git:conflicts"
+#: A failure's words that something is not installed: a module, a program, a package.
+_MISSING = lazy_compile(
+    r"No module named|ModuleNotFoundError|command not found|Cannot find (?:module|package)\b"
+    r"|is not installed|executable file not found"
+)
+#: A command that installs a package or a program (``pip3 install Pillow``, ``npm i -D x``,
+#: ``brew install jq``, ``go get``, ``uv add``).
+_INSTALLS = lazy_compile(
+    r"^(?:sudo\s+)?(?:pip3?|python3?\s+-m\s+pip|uv\s+pip|uv|npm|pnpm|yarn|bun|brew"
+    r"|apt(?:-get)?|cargo|gem|poetry|go)\s+(?:install|add|get|i)\b"
+)
 
 
 def link_key(tool: str, target: Mapping[str, Any]) -> str:
@@ -110,6 +125,14 @@ class FixLinker:
         for closed in dict.fromkeys(keys):
             for error in self.open.pop(closed, []):
                 self._close(error, result_item, call_item)
+        if isinstance(command, str) and _INSTALLS.match(normalize_command(command)):
+            for key in [k for k in self.open if k.startswith("cmd:")]:
+                missing = [e for e in self.open[key] if _MISSING.search(e.content)]
+                for error in missing:
+                    self.open[key].remove(error)
+                    self._close(error, result_item, call_item, installed=True)
+                if not self.open[key]:
+                    del self.open[key]
 
     def resume(
         self,
@@ -159,11 +182,20 @@ class FixLinker:
         self.last_failed = last_failed if last_failed and last_failed[0] in self.open else None
 
     def _close(
-        self, error: MemoryItem, result_item: MemoryItem | None, call_item: MemoryItem | None
+        self,
+        error: MemoryItem,
+        result_item: MemoryItem | None,
+        call_item: MemoryItem | None,
+        *,
+        installed: bool = False,
     ) -> None:
+        """Close ``error`` by the success of ``call_item``: fixed by the edits since it failed,
+        or by that call itself (none, or ``installed``: what it said was missing)."""
         start = self.since.pop(error.id, len(self.edits))
         # each edit once, where it first came (a call whose result came twice), then the last
         fixes = list({id(item): item for item in self.edits[start:]}.values())[-_MAX_FIXES:]
+        if installed:
+            fixes = []
         if not fixes and call_item is not None:
             fixes = [call_item]
         error.metadata["resolved"] = True

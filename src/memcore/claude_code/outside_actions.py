@@ -1,5 +1,7 @@
 """What a command did outside the repository: a pull request opened, merged or edited, a comment
-posted, an issue closed in the project's tracker.
+posted, an issue closed in the project's tracker, a forge's variable or secret set; and what
+``claude_code.remote_acts`` tells: another machine changed over ``ssh``, a package published, a
+deployment applied.
 
 Such acts are results a next agent must know (the pull request it should not open again, the
 reviewer's comments already answered, the tracker's tasks already closed), and the agent's own
@@ -15,15 +17,20 @@ import json
 import shlex
 
 from memcore.claude_code.commands import normalize_command, one_line
+from memcore.claude_code.remote_acts import is_remote_act, remote_act_shown
 from memcore.lazy_re import lazy_compile
 
 #: Commands that write to a system outside the repository: a forge's pull requests, issues,
-#: releases and workflows (``gh``, ``glab``), its API with a method that writes (``-X POST``)
-#: or with fields (which ``gh api`` sends as a POST), and an issue tracker's tasks (``bd``).
+#: releases and workflows (``gh``, ``glab``), the settings it keeps for the repository (its
+#: variables and secrets, the repository itself), its API with a method that writes (``-X
+#: POST``) or with fields (which ``gh api`` sends as a POST), and an issue tracker's tasks
+#: (``bd``).
 _ACTION = lazy_compile(
     r"^(?:gh\s+(?:pr|issue|release|label|gist)\s+(?:create|merge|close|reopen|edit|ready|comment"
     r"|review|delete|lock|unlock|transfer|develop|upload)\b"
-    r"|gh\s+(?:workflow\s+run|run\s+(?:rerun|cancel))\b"
+    r"|gh\s+(?:workflow\s+(?:run|enable|disable)|run\s+(?:rerun|cancel))\b"
+    r"|gh\s+(?:variable|secret)\s+(?:set|delete|remove)\b|gh\s+cache\s+delete\b"
+    r"|gh\s+repo\s+(?:create|edit|delete|rename|archive|unarchive|fork)\b"
     r"|glab\s+(?:mr|issue|release)\s+(?:create|merge|close|reopen|note|update|approve|delete)\b"
     r"|bd\s+(?:create|close|update|reopen|delete|dep\s+add)\b)"
 )
@@ -59,6 +66,9 @@ def is_outside_action(command: str) -> bool:
         return False  # (what it would do, not done)
     if _ACTION.match(core):
         return True
+    # (the remote command read as run too: plumbing inside its quotes is no plumbing here)
+    if is_remote_act(core) or is_remote_act(" ".join(command.split())):
+        return True
     if not _API.match(core) or _API_READS.search(core):
         return False
     if _GRAPHQL.match(core):  # (always a POST: only a mutation writes)
@@ -73,6 +83,9 @@ def action_shown(command: str) -> tuple[str, str]:
     """The act as the digest names it (the command without the text it carried, a few words)
     and its title (``--title``), if it gave one."""
     core = normalize_command(command)
+    remote = remote_act_shown(core)
+    if remote is not None:
+        return remote, ""
     # (a text given by a command substitution or a heredoc ends what is read: its body is text)
     ends = [at for at in (core.find("$("), core.find("<<")) if at >= 0]
     if ends:
