@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from memcore import MemoryItem, session_digest
-from memcore.digest_asked import HEAD_LEAST_WORDS, REQUEST_WORDS, head_words
+from memcore.digest_asked import HEAD_LEAST_WORDS, REQUEST_REST_LEAD, REQUEST_WORDS, head_words
 from tests.digest_support import T0, _agent
 
 _CONTEXT = (
@@ -149,3 +149,41 @@ def test_a_session_of_one_long_request_says_it_cut_in_a_small_digest() -> None:
             assert 0 < digest.tokens <= budget
             assert "Please refactor the payment module" in digest.text
             assert digest.text.rstrip().endswith(("\u2026", "."))
+
+
+_CODE_PLAN = (
+    "Implement the following plan:\n\n# Plan: Per-Resource Containers\n\n## Context\n\n"
+    + _CONTEXT
+    + "\n\n### 1. Create `ResourceContainerManager` (`src/lws/resource_container.py`) — NEW\n\n"
+    "```python\n@dataclass\nclass ResourceContainerConfig:\n    image: str\n\n"
+    "class ResourceContainerManager:\n    def start(self, rid: str) -> str | None: ...\n```\n\n"
+    "- Container name: `lws-{prefix}-{resource_id}`\n\n"
+    "### 2. Fix the merge bug (`wingman.go`)\n\nAdd helper:\n```go\n"
+    "func updateWingmanOpts(s *Settings, updates map[string]any)\n```\n"
+    "Loads the existing `wingman` map, applies updates, writes back.\n\n"
+    + "\n".join(f"- Add `step{n}()` to `cmd/step_{n}.go`" for n in range(30))
+    + "\n"
+)
+
+
+def test_a_request_s_code_blocks_are_no_statements_and_a_short_one_is_a_code_span() -> None:
+    """A heading over a pasted program is said alone, not with the program's words flattened
+    after it; a one-line block stays in its paragraph as a code span."""
+    asked = session_digest(_session(_CODE_PLAN), 4000).sections["asked"].splitlines()
+    assert "  - Create `ResourceContainerManager` (`src/lws/resource_container.py`) — NEW" in asked
+    assert not any("@dataclass" in line or "```" in line for line in asked)
+    assert "  - Container name: `lws-{prefix}-{resource_id}`" in asked
+    assert (
+        "  - Fix the merge bug (`wingman.go`): Add helper: `func updateWingmanOpts(s *Settings, "
+        "updates map[string]any)` Loads the existing `wingman` map, applies updates, writes back."
+    ) in asked
+
+
+def test_an_item_cut_under_its_request_goes_on_from_it() -> None:
+    """A request's further line cut to fit is cut in the form that says whose it is, and said
+    so only alone: under its request's line (or a sibling) it stays an indented line."""
+    asked = session_digest(_session(_CODE_PLAN), 641).sections["asked"].splitlines()
+    cut = [line for line in asked if line.startswith("  - Fix the merge bug")]
+    assert cut
+    assert cut[0].endswith("\u2026")
+    assert not any(line.startswith(REQUEST_REST_LEAD) for line in asked[1:])

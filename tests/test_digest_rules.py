@@ -99,12 +99,15 @@ FINGERPRINTS = {
     #     sentence a later line of its section opens with left out for it; what thinking
     #     has yet to look at ("- need to read the full comment") no finding: these ten
     #     sessions' digests at these sizes have none of them)
-    42: "1d67687c728e0636",  # (acts on another machine over ssh, a forge's variables and
+    42: "48cf173ff29877e0",  # (acts on another machine over ssh, a forge's variables and
     #     secrets set, packages published and deployments applied are acts outside the
     #     repository; a replace-all edit says what it replaced everywhere; a traceback is said by
     #     its exception's line; an install after a "No module named" failure is its fix; a fix
-    #     run again another way is named without its plumbing: these ten sessions' digests at
-    #     these sizes have none of them)
+    #     run again another way is named without its plumbing; a request's code block is no
+    #     statement, a heading over one said alone, a one-line block a code span: a1d04b39's
+    #     plan, whose "Define a `WingmanAgentDef` struct" is said now; a further line cut
+    #     under its request's line stays indented; a request sent again before any reply is
+    #     said by its last form)
 }
 SESSIONS = (
     "entireio__cli__198393f2",

@@ -328,6 +328,40 @@ def numbered_items(text: str) -> list[str]:
     return [piece for piece in pieces if piece]
 
 
+#: What stands for a fenced code block among a request's paragraphs (``_fences_apart``).
+_CODE_BLOCK = "\0"
+_INLINE_CODE_LINES = 2
+
+
+def _fences_apart(text: str) -> str:
+    """``text`` with each fenced code block of more than ``_INLINE_CODE_LINES`` lines (its
+    blank lines too) as a paragraph of its own holding only ``_CODE_BLOCK``: a pasted program's
+    lines are no statements of the request, nor the words of the heading over it. A shorter
+    block stays in its paragraph as a code span (``Add helper: `func updateOpts(...)```)."""
+    if "```" not in text and "~~~" not in text:
+        return text
+    out: list[str] = []
+    block: list[str] | None = None  # (the lines of the block being read)
+    for line in text.split("\n"):
+        if not line.lstrip().startswith(("```", "~~~")):
+            if block is None:
+                out.append(line)
+            elif line.strip():
+                block.append(line.strip())
+            continue
+        if block is None:
+            block = []
+            continue
+        if len(block) <= _INLINE_CODE_LINES and not any("`" in code for code in block):
+            out.append(f"`{'; '.join(block)}`" if block else "")
+        else:
+            out.extend(("", _CODE_BLOCK, ""))
+        block = None
+    if block is not None:  # (a block left open: the text was cut inside it)
+        out.extend(("", _CODE_BLOCK, ""))
+    return "\n".join(out)
+
+
 def _rest_pieces(source: str, words: list[str], said: int) -> list[str]:
     """The list items and paragraphs of ``source`` past its first ``said`` words, each
     flattened; the first is "" when the cut fell between two of them."""
@@ -336,8 +370,13 @@ def _rest_pieces(source: str, words: list[str], said: int) -> list[str]:
         at = source.index(word, at) + len(word)
     pieces: list[str] = []
     heading = ""
-    for paragraph in _PARAGRAPH_GAP.split(source[at:]):
+    for paragraph in _PARAGRAPH_GAP.split(_fences_apart(source[at:])):
         flat = " ".join(paragraph.split())
+        if flat == _CODE_BLOCK:  # (a heading over a code block is said alone, not with its code)
+            if heading:
+                pieces.append(heading)
+                heading = ""
+            continue
         if _heading(flat):
             # "**File: `root.go`**" says where its paragraph's statement applies: said with it
             heading = _HEADING_MARKS.sub("", flat).strip(" *:")

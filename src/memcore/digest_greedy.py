@@ -544,7 +544,8 @@ class Greedy:
                 if cut is None:
                     aside.append(entry)
                     continue
-                cand = Candidate(section, cand.seq, cand.score, cut, None, about=cand.about)
+                text, lead = _cut_forms(cand, cut)
+                cand = Candidate(section, cand.seq, cand.score, text, lead=lead, about=cand.about)
                 cost = self.count(cut) + 1 + extra
                 self.cut_from[id(cand)] = (cand, i)
             self._drop_opened(cand)
@@ -556,6 +557,25 @@ class Greedy:
         else:
             heap.extend(aside)
             heapq.heapify(heap)
+
+
+def _cut_forms(cand: Candidate, cut: str) -> tuple[str, str | None]:
+    """A line cut in the form that says whose it is (``cut``, of its ``lead``) as its text and
+    lead: when its lead is its text under another name ("- The user asked, in a longer request:
+    X" for "  - X"), the cut goes on as an indented line too, for the render to choose as it
+    does for a whole one (under its request's line it says "  - X…", alone the lead's words)."""
+    lead = cand.lead
+    if lead is None or not cand.text.startswith(_UNDER):
+        return cut, None
+    said = cand.text[len(_UNDER) :]
+    start = len(lead) - len(said)
+    if start <= 0 or lead[start:] != said or not cut.startswith(lead[:start]):
+        return cut, None
+    rest = cut[start:]
+    return (f"{_UNDER}{rest}", cut) if rest.strip() else (cut, None)
+
+
+_UNDER = "  - "
 
 
 #: What :meth:`Greedy.snapshot` saves: covered names, section use, chosen lines and their costs,

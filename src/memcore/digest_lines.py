@@ -99,7 +99,7 @@ from memcore.digest_work import (
 )
 from memcore.lazy_re import lazy_compile
 from memcore.model import MemoryItem
-from memcore.session_items import is_pasted_output, is_scaffolding
+from memcore.session_items import is_pasted_output, is_scaffolding, resent_requests
 
 _SHORT_REPLY = 12
 #: The most words of a reply that only agrees ("yes, go ahead please").
@@ -172,6 +172,7 @@ def build_candidates(
     reports: list[str] = []  # the sub-agents' reports so far
     root = session_root(items) if root is None else root
     announced = announced_edits(items)  # replies whose announced change an edit then made
+    resent = resent_requests(items)
     for seq, item in enumerate(items):
         meta = item.metadata
         raw_kind = meta.get("kind", "note")
@@ -188,6 +189,8 @@ def build_candidates(
         if kind in ("task", "preference", "shortcut") and meta.get("source") != "mcp":
             # (a note remembered through the MCP tool is no request of the session: a note)
             if is_scaffolding(item):  # `/context`, a reminder stored by an older import: no task
+                continue
+            if item.id in resent:  # (sent again before any reply: said by its last form)
                 continue
             words = item.content.split()
             text = " ".join(words)

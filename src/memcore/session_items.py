@@ -82,6 +82,39 @@ def is_scaffolding(item: MemoryItem) -> bool:
     return scaffolding_kind(item.content) is not None
 
 
+#: The share of their words (Jaccard of the word sets) a request shares with the user's next
+#: one for the next to restate it: sent again with more words, or with a typo fixed.
+RESENT_OVERLAP = 0.6
+#: What may come between a request and its restatement: the agent's thinking (it had begun,
+#: then the user sent the request again) or Claude Code's scaffolding (an interruption).
+_BEFORE_ANY_REPLY = frozenset({"thinking"})
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(w.strip(".,;:!?()[]{}'\"`").lower() for w in text.split()) - {""}
+
+
+def resent_requests(items: Sequence[MemoryItem]) -> frozenset[str]:
+    """The ids of the user's requests that the next request restates before the agent said or
+    did anything (only its thinking, or scaffolding, between; ``RESENT_OVERLAP`` of the
+    words): one request sent twice, said by its last form, and no request made twice."""
+    out: set[str] = set()
+    last: tuple[str, frozenset[str]] | None = None
+    for item in items:
+        meta = item.metadata
+        kind = meta.get("kind")
+        if kind == "task" and not meta.get("sidechain") and not is_scaffolding(item):
+            words = _words(item.content)
+            if last is not None and words:
+                shared = len(words & last[1]) / len(words | last[1])
+                if shared >= RESENT_OVERLAP:
+                    out.add(last[0])
+            last = (item.id, words)
+        elif kind not in _BEFORE_ANY_REPLY and not is_scaffolding(item):
+            last = None
+    return frozenset(out)
+
+
 def in_session_order(items: Sequence[MemoryItem]) -> list[MemoryItem]:
     """``items`` by creation time; items created at the same time keep their given order.
 
@@ -100,4 +133,5 @@ __all__ = [
     "is_command_prompt",
     "is_pasted_output",
     "is_scaffolding",
+    "resent_requests",
 ]

@@ -52,14 +52,19 @@ def fresh_record(
     from memcore.claude_code.commands import one_line
     from memcore.claude_code.records import is_session_control
     from memcore.digest import session_digests
-    from memcore.session_items import is_pasted_output
+    from memcore.session_items import is_pasted_output, resent_requests
     from memcore.transfer import group_tasks
 
     kinds: dict[str, list[MemoryItem]] = {}
     for item in items:
         kinds.setdefault(str(item.metadata.get("kind", "")), []).append(item)
     digest, *briefs = session_digests(items, (STORED_DIGEST_TOKENS, *BRIEF_DIGEST_TOKENS))
-    requests = [request_part(i) for i in kinds.get("task", []) if not is_pasted_output(i.content)]
+    resent = resent_requests(items)  # (a request sent again at once is asked once)
+    requests = [
+        request_part(i)
+        for i in kinds.get("task", [])
+        if not is_pasted_output(i.content) and i.id not in resent
+    ]
     return SessionRecord(
         session_id=session_id,
         cwd=cwd,
