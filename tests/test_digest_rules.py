@@ -107,7 +107,7 @@ FINGERPRINTS = {
     #     statement, a heading over one said alone, a one-line block a code span: a1d04b39's
     #     plan, whose "Define a `WingmanAgentDef` struct" is said now; a further line cut
     #     under its request's line stays indented; a request sent again before any reply is
-    #     said by its last form)
+    #     said by its last form; thinking that tells the user's words again is no finding)
 }
 SESSIONS = (
     "entireio__cli__198393f2",

@@ -418,3 +418,28 @@ def test_what_thinking_has_yet_to_look_at_is_no_finding() -> None:
     assert "need to read" not in digest, digest
     assert "need to check" not in digest, digest
     assert "is missing from test 6.6.1" in digest, digest
+
+
+def test_thinking_that_restates_the_user_is_no_finding() -> None:
+    """A held-out session's thinking opened on the user's words told again, "The user wants me
+    to:" and the request's steps, "The user is pointing out that ...": said as results, twice
+    beside the request that says them."""
+    thought = _agent(3, "")
+    meta = {**thought.metadata, "kind": "thinking"}
+    text = (
+        "The user wants me to:\n"
+        "1. Update `apps/desktop/.env` and `.env.example` with all default values\n"
+        "2. Add a note to `apps/desktop/CLAUDE.md` about the local API\n\n"
+        "The user is pointing out that `VITE_WEB3AUTH_CLIENT_ID` is already in `.env`. "
+        "They want me to move it out of the GitHub secrets.\n\n"
+        "`.env` is gitignored, so `.env.example` is where the defaults get committed."
+    )
+    items = [
+        _asked("update the desktop env files with the staging defaults"),
+        MemoryItem("th", text, metadata=meta, created_at=thought.created_at),
+    ]
+    digest = session_digest(items, 2000).text
+    assert "wants me to" not in digest, digest
+    assert "pointing out" not in digest, digest
+    assert "Add a note to" not in digest, digest
+    assert "`.env` is gitignored, so `.env.example`" in digest, digest

@@ -59,6 +59,14 @@ _STILL_TO_LOOK = lazy_compile(
     r"(?i)(?:^|[-\u2013\u2014:;,]\s*)needs? to (?:read|check|look|see|understand|find out|"
     r"verify|investigate|figure out)\b"
 )
+#: Thinking that restates what the user said ("The user wants me to: Update `.env` ...", "The
+#: user is pointing out that ...", "They want me to move it ..."): the request's own line says
+#: it, in the user's words; no finding of the agent's.
+_RESTATES_USER = lazy_compile(
+    r"^(?:The user|User|They)(?:'s)? (?:(?:is |was )?(?:asking|saying|pointing out|telling|"
+    r"reporting|requesting|suggesting)|wants?|asked|asks|says|said|reports|requests|would like|"
+    r"mentions|mentioned)\b"
+)
 #: Base score of spare lines (prose that names nothing, routine commands that succeeded).
 SPARE = 0.5
 SENTENCE_WORDS = 60
@@ -397,6 +405,8 @@ def statements(
         known = tuple(names) if said == sentence else None
         if position and position % 1000 == 0:  # a later line's first: a list item's, maybe
             opener = opener_of(lines, position // 1000)  # (what opens its list, looked up once)
+            if musing and opener is not None and _RESTATES_USER.match(opener) is not None:
+                continue  # ("The user wants me to:", then what the request says again)
             if plan_step_under(kept, opener):
                 continue  # what was to be done, not what was: no decision, no result
             if weighs_under(opener):
@@ -443,12 +453,14 @@ def statements(
 
 def _unsettled_thought(sentence: str) -> bool:
     """Whether a sentence of the agent's thinking is no finding: a guess, a plan, a thought
-    trailing off ("But our fuse.pc references `libfuse-t`..."), or what it has yet to look at
-    ("Thread 1: About Phase 6.6 - need to read the full comment")."""
+    trailing off ("But our fuse.pc references `libfuse-t`..."), what it has yet to look at
+    ("Thread 1: About Phase 6.6 - need to read the full comment"), or what the user said, told
+    again ("The user wants me to: ...")."""
     return (
         unsettled(sentence)
         or sentence.endswith("...")
         or _STILL_TO_LOOK.search(sentence) is not None
+        or _RESTATES_USER.match(sentence) is not None
     )
 
 
