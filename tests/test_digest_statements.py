@@ -398,23 +398,25 @@ def test_a_sentence_a_later_line_opens_with_is_said_once() -> None:
     assert f"- {short}" not in decisions, decisions
 
 
+def _thought_after(request: str, text: str) -> str:
+    """The digest (2,000 tokens) of ``request`` and the agent's thinking ``text`` after it."""
+    thought = _agent(3, "")
+    meta = {**thought.metadata, "kind": "thinking"}
+    items = [_asked(request), MemoryItem("th", text, metadata=meta, created_at=thought.created_at)]
+    return session_digest(items, 2000).text
+
+
 def test_what_thinking_has_yet_to_look_at_is_no_finding() -> None:
     """A held-out session's thinking listed review threads, "Thread 1 (line 1339): About Phase
     6.6 - need to read the full comment to understand", and another's its plan, "Line 209 in
     `runEnable` - need to check `shouldUseLocal`": both were said as results."""
-    thought = _agent(3, "")
-    meta = {**thought.metadata, "kind": "thinking"}
     text = (
         "Two unresolved review threads:\n\n"
         "1. **Thread 1 (line 1339)**: About Phase 6.6 - need to read the full comment\n"
         "2. **Thread 2 (line 1257)**: `test.setTimeout(60000)` is missing from test 6.6.1\n\n"
         "Line 209 in `runEnable` - need to check `shouldUseLocal` and print the message"
     )
-    items = [
-        _asked("address the review comments"),
-        MemoryItem("th", text, metadata=meta, created_at=thought.created_at),
-    ]
-    digest = session_digest(items, 2000).text
+    digest = _thought_after("address the review comments", text)
     assert "need to read" not in digest, digest
     assert "need to check" not in digest, digest
     assert "is missing from test 6.6.1" in digest, digest
@@ -424,8 +426,6 @@ def test_thinking_that_restates_the_user_is_no_finding() -> None:
     """A held-out session's thinking opened on the user's words told again, "The user wants me
     to:" and the request's steps, "The user is pointing out that ...": said as results, twice
     beside the request that says them."""
-    thought = _agent(3, "")
-    meta = {**thought.metadata, "kind": "thinking"}
     text = (
         "The user wants me to:\n"
         "1. Update `apps/desktop/.env` and `.env.example` with all default values\n"
@@ -434,11 +434,7 @@ def test_thinking_that_restates_the_user_is_no_finding() -> None:
         "They want me to move it out of the GitHub secrets.\n\n"
         "`.env` is gitignored, so `.env.example` is where the defaults get committed."
     )
-    items = [
-        _asked("update the desktop env files with the staging defaults"),
-        MemoryItem("th", text, metadata=meta, created_at=thought.created_at),
-    ]
-    digest = session_digest(items, 2000).text
+    digest = _thought_after("update the desktop env files with the staging defaults", text)
     assert "wants me to" not in digest, digest
     assert "pointing out" not in digest, digest
     assert "Add a note to" not in digest, digest
