@@ -22,7 +22,7 @@ from memcore.transfer import group_near_duplicates, group_tasks
 
 def all_pairs(texts: Sequence[str], threshold: float = 0.6) -> list[list[int]]:
     """The grouping as it was, every pair compared: what the fast one must give."""
-    words = [transfer_items._word_set(text) for text in texts]
+    words = [transfer_items.word_set(text) for text in texts]
     parent = list(range(len(texts)))
 
     def root(i: int) -> int:
@@ -66,15 +66,15 @@ def test_many_texts_of_a_few_words(threshold: float) -> None:
 
 
 def _count_comparisons(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Count the pairs the grouping compares (``transfer_items._near``)."""
+    """Count the pairs the grouping compares (``transfer_items.near``)."""
     calls = [0]
-    near = transfer_items._near
+    near = transfer_items.near
 
     def counted(a: frozenset[str], b: frozenset[str], threshold: float) -> bool:
         calls[0] += 1
         return near(a, b, threshold)
 
-    monkeypatch.setattr(transfer_items, "_near", counted)
+    monkeypatch.setattr(transfer_items, "near", counted)
     return calls
 
 

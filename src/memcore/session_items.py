@@ -90,25 +90,21 @@ RESENT_OVERLAP = 0.6
 _BEFORE_ANY_REPLY = frozenset({"thinking"})
 
 
-def _words(text: str) -> frozenset[str]:
-    return frozenset(w.strip(".,;:!?()[]{}'\"`").lower() for w in text.split()) - {""}
-
-
 def resent_requests(items: Sequence[MemoryItem]) -> frozenset[str]:
     """The ids of the user's requests that the next request restates before the agent said or
     did anything (only its thinking, or scaffolding, between; ``RESENT_OVERLAP`` of the
     words): one request sent twice, said by its last form, and no request made twice."""
+    from memcore.transfer_items import near, word_set  # (grouping's own word comparison)
+
     out: set[str] = set()
     last: tuple[str, frozenset[str]] | None = None
     for item in items:
         meta = item.metadata
         kind = meta.get("kind")
         if kind == "task" and not meta.get("sidechain") and not is_scaffolding(item):
-            words = _words(item.content)
-            if last is not None and words:
-                shared = len(words & last[1]) / len(words | last[1])
-                if shared >= RESENT_OVERLAP:
-                    out.add(last[0])
+            words = word_set(item.content)
+            if last is not None and near(words, last[1], RESENT_OVERLAP):
+                out.add(last[0])
             last = (item.id, words)
         elif kind not in _BEFORE_ANY_REPLY and not is_scaffolding(item):
             last = None

@@ -113,11 +113,11 @@ def _strings(values: object, what: str) -> list[str]:
     return listed
 
 
-def _word_set(text: str) -> frozenset[str]:
+def word_set(text: str) -> frozenset[str]:
     return frozenset(w.strip(".,;:!?()[]{}'\"`").lower() for w in text.split()) - {""}
 
 
-def _near(a: frozenset[str], b: frozenset[str], threshold: float) -> bool:
+def near(a: frozenset[str], b: frozenset[str], threshold: float) -> bool:
     """Whether two word sets overlap by ``threshold`` (Jaccard): the one comparison the
     grouping makes of a pair, so that the candidates' filters can be checked against it."""
     union = len(a | b)
@@ -125,7 +125,7 @@ def _near(a: frozenset[str], b: frozenset[str], threshold: float) -> bool:
 
 
 #: How far below the threshold the candidate filters reckon (relative): a quotient that rounds
-#: up to the threshold passes ``_near``, and a filter must never turn away a pair that passes.
+#: up to the threshold passes ``near``, and a filter must never turn away a pair that passes.
 _FILTER_SLACK = 1e-9
 
 
@@ -141,7 +141,7 @@ def group_near_duplicates(texts: Sequence[str], threshold: float = 0.6) -> list[
     """
     if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real):
         raise ValidationError(f"threshold must be a number (got {threshold!r})")
-    words = [_word_set(text) for text in _strings(texts, "texts")]
+    words = [word_set(text) for text in _strings(texts, "texts")]
     parent = list(range(len(words)))
 
     def root(i: int) -> int:
@@ -172,7 +172,7 @@ def _join_near(
     root: Callable[[int], int],
     join: Callable[[int, int], None],
 ) -> None:
-    """``join`` every pair of ``words`` that is ``_near``, or one linking the same groups.
+    """``join`` every pair of ``words`` that is ``near``, or one linking the same groups.
 
     All-Pairs prefix filtering: words ranked rarest first, a set of ``a`` words overlaps a set
     of ``b <= a`` near it in at least ``t/(1+t)*(a+b)`` words, so a set's first
@@ -202,7 +202,7 @@ def _join_near(
                 if root(group) == root(i):
                     continue
                 for j in members:
-                    if len(words[j]) >= shortest and _near(words[i], words[j], threshold):
+                    if len(words[j]) >= shortest and near(words[i], words[j], threshold):
                         join(i, j)
                         break
         group = root(i)

@@ -193,9 +193,8 @@ class FixLinker:
         or by that call itself (none, or ``installed``: what it said was missing)."""
         start = self.since.pop(error.id, len(self.edits))
         # each edit once, where it first came (a call whose result came twice), then the last
-        fixes = list({id(item): item for item in self.edits[start:]}.values())[-_MAX_FIXES:]
-        if installed:
-            fixes = []
+        edits = [] if installed else self.edits[start:]
+        fixes = list({id(item): item for item in edits}.values())[-_MAX_FIXES:]
         if not fixes and call_item is not None:
             fixes = [call_item]
         error.metadata["resolved"] = True

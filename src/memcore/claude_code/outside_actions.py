@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import functools
 import json
-import shlex
 
 from memcore.claude_code.commands import normalize_command, one_line
-from memcore.claude_code.remote_acts import is_remote_act, remote_act_shown
+from memcore.claude_code.remote_acts import is_remote_act, remote_act_shown, split_words
 from memcore.lazy_re import lazy_compile
 
 #: Commands that write to a system outside the repository: a forge's pull requests, issues,
@@ -75,7 +74,7 @@ def is_outside_action(command: str) -> bool:
         return "mutation" in core
     if _API_WRITES.search(core):
         return True
-    return any(word in _API_FIELDS or word.startswith("--field=") for word in _split(core))
+    return any(word in _API_FIELDS or word.startswith("--field=") for word in split_words(core))
 
 
 @functools.lru_cache(maxsize=1024)
@@ -90,7 +89,7 @@ def action_shown(command: str) -> tuple[str, str]:
     ends = [at for at in (core.find("$("), core.find("<<")) if at >= 0]
     if ends:
         core = core[: min(ends)].rstrip().rstrip("\"'")
-    words = _split(core)
+    words = split_words(core)
     shown: list[str] = []
     title = ""
     skip = False
@@ -137,13 +136,6 @@ def action_result(text: str) -> list[str]:
         return [url] if len(url.split()) == 1 and url == url.strip() else []
     lines = [one_line(line.strip()) for line in stripped.splitlines() if line.strip()]
     return lines[:_OUTPUT_LINES]
-
-
-def _split(command: str) -> list[str]:
-    try:
-        return shlex.split(command)
-    except ValueError:  # (an unclosed quote, a heredoc's body: read by whitespace)
-        return command.split()
 
 
 __all__ = ["action_result", "action_shown", "is_outside_action"]

@@ -48,14 +48,17 @@ _REMOTE_PATH = lazy_compile(r"^(?:[\w.-]+@)?[\w.-]{2,}:(?!//)")
 #: A remote command's word longer than this (a sed script, a whole list of origins) is shown as
 #: ``…``: the act is told by what it ran and on which file, not by every character it wrote.
 _LONG_WORD = 40
-_LOCAL_OPERATORS = frozenset({"|", "||", "&&", ";", "&"})
+#: A shell's operators between commands, as ``shlex`` gives them (spaced, unquoted).
+_OPERATORS = frozenset({"|", "||", "&&", ";", "&"})
 _SHOWN_WORDS = 10
 
 
-def _split(command: str) -> list[str]:
+def split_words(command: str) -> list[str]:
+    """``command``'s words as the shell reads them, or by whitespace where it cannot (an
+    unclosed quote, a heredoc's body)."""
     try:
         return shlex.split(command)
-    except ValueError:  # (an unclosed quote: read by whitespace)
+    except ValueError:
         return command.split()
 
 
@@ -63,7 +66,7 @@ def _split(command: str) -> list[str]:
 def ssh_parts(command: str) -> tuple[str, str] | None:
     """``ssh [options] host remote-command``'s host and remote command, or None when the
     command is no ``ssh`` with a remote command (an interactive login changes nothing said)."""
-    words = _split(command)
+    words = split_words(command)
     if not words or words[0] != "ssh":
         return None
     at = 1
@@ -75,7 +78,7 @@ def ssh_parts(command: str) -> tuple[str, str] | None:
     for word in words[at + 1 :]:
         # (an operator outside the quotes is the local shell's: `ssh h 'cat f' > copy.txt`
         # writes here, and what follows `&&` runs here)
-        if word in _LOCAL_OPERATORS or word.startswith((">", "2>", "&>")):
+        if word in _OPERATORS or word.startswith((">", "2>", "&>")):
             break
         remote.append(word)
     if at >= len(words) or not remote:
@@ -103,7 +106,7 @@ def is_remote_act(core: str) -> bool:
         parts = ssh_parts(core)
         return parts is not None and _remote_changes(parts[1])
     if head in ("scp", "rsync"):
-        return _copies_to_remote(_split(core))
+        return _copies_to_remote(split_words(core))
     return False
 
 
@@ -120,21 +123,18 @@ def remote_act_shown(core: str) -> str | None:
     if parts is None:
         return None
     host, remote = parts
-    pieces = [piece for piece in _chain_pieces(_split(remote)) if _remote_changes(" ".join(piece))]
-    words = [word for piece in pieces or [_split(remote)] for word in [*piece, "&&"]][:-1]
-    words = [_cut(word) for word in words]
+    words = split_words(remote)
+    changed = [p for p in _chain_pieces(words) if _remote_changes(" ".join(p))] or [words]
+    words = [_cut(word) for piece in changed for word in ("&&", *piece)][1:]  # (joined by &&)
     said = " ".join(words[:_SHOWN_WORDS]) + (" \u2026" if len(words) > _SHOWN_WORDS else "")
     return f"ssh {host} {said}"
-
-
-_CHAIN_WORDS = frozenset({"&&", "||", ";", "|"})
 
 
 def _chain_pieces(words: list[str]) -> list[list[str]]:
     """A remote command's words cut into its chained commands (``cd /x && docker compose ...``)."""
     pieces: list[list[str]] = [[]]
     for word in words:
-        if word in _CHAIN_WORDS:
+        if word in _OPERATORS:
             pieces.append([])
         elif word.endswith(";") and len(word) > 1:  # (``cd /x;``)
             pieces[-1].append(word[:-1])
@@ -144,4 +144,4 @@ def _chain_pieces(words: list[str]) -> list[list[str]]:
     return [piece for piece in pieces if piece]
 
 
-__all__ = ["is_remote_act", "remote_act_shown", "ssh_parts"]
+__all__ = ["is_remote_act", "remote_act_shown", "split_words", "ssh_parts"]
