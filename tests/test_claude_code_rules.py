@@ -128,6 +128,10 @@ def test_commands_failures_and_outcomes() -> None:
     cut = 'rg -n "6.6" tests/e2e/full.spec.t", "line": 1339\n--- tests/e2e/full.spec.ts\n'
     _, meta = describe_result("Bash", {"command": "gh api graphql"}, cut, False, None, None)
     assert meta["paths"] == ["tests/e2e/full.spec.ts"]
+    # a diff's two sides of one file are the file ("a/x" alone may be a folder named a)
+    diff = "diff --git a/apps/w.ts b/apps/w.ts\n--- a/apps/w.ts\n+++ b/apps/w.ts\nsee a/b.md\n"
+    _, meta = describe_result("Bash", {"command": "gh pr diff 803"}, diff, False, None, None)
+    assert meta["paths"] == ["apps/w.ts", "a/b.md"]
 
 
 _JSONISH = st.recursive(

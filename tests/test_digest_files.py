@@ -176,8 +176,9 @@ def test_files_edited_alike_are_told_together_within_six_names() -> None:
 
 def test_a_windows_session_names_its_files_from_its_folder(monkeypatch: pytest.MonkeyPatch) -> None:
     """A session recorded on Windows (``C:\\Users\\bob\\shop``) names ``src\\cart.py`` as its
-    agent does, not the absolute path; a path outside the folder stays whole, and an absolute
-    Windows path is never joined to the folder as a relative one."""
+    agent does in its words and its shell, ``src/cart.py``, not by the absolute path; a path
+    outside the folder stays whole, and an absolute Windows path is never joined to the folder
+    as a relative one."""
     import tests.test_transcript_agent_records as records_module
 
     folder = "C:\\Users\\bob\\shop"
@@ -195,6 +196,6 @@ def test_a_windows_session_names_its_files_from_its_folder(monkeypatch: pytest.M
     other = {"file_path": "D:\\lib\\money.py", "content": "def quantize(x):\n    return x\n"}
     records.tool("Write", other, "File created successfully.")
     files = session_digest(records.items(), 2000).sections["files"]
-    assert "`src\\cart.py` was edited once" in files, files
+    assert "`src/cart.py` was edited once" in files, files
     assert "C:\\Users" not in files
     assert "`D:\\lib\\money.py`" in files

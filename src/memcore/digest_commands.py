@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from memcore.claude_code.background import only_started
+from memcore.claude_code.background import follows_task, only_started
 from memcore.claude_code.commands import (
     best_outcomes,
     is_check_command,
@@ -65,6 +65,8 @@ def command_result(commands: dict[str, CommandRuns], item: MemoryItem, seq: int)
     command = str(meta["command"])
     key = normalize_command(command)
     entry = commands.get(key)
+    if entry is None and follows_task(key):
+        return
     if entry is None:
         entry = commands[key] = CommandRuns(key, seq)
         entry.trivial = is_trivial_command(key) or _LOOKS_ONLY.match(key) is not None

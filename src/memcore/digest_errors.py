@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from memcore.claude_code.background import is_task_output
 from memcore.claude_code.commands import (
     is_check_command,
     is_trivial_command,
@@ -76,7 +77,7 @@ def error_line(
             if len(every) > len(shown):
                 more = len(every) - len(shown)
                 paths = [", ".join(paths), f"{more} other file{'s' if more > 1 else ''}"]
-            named = f" ({quoted_list(names[:3])})" if names else ""
+            named = f" ({quoted_list(names[:3])})" if names else _fix_change(edits)
             fix = f"; fixed by editing {' and '.join(paths)}{named}"
         else:
             fix = _rerun_fix(meta, fixes, items[seq + 1 : seq + 1 + _BETWEEN])
@@ -107,6 +108,37 @@ def error_line(
         else None
     )
     return Candidate("errors", seq, score, line, failed_once=ran)
+
+
+#: The longest line of a fix's change said whole (a longer one says less than the file's name).
+_CHANGE_CHARS = 100
+
+
+def _fix_change(edits: Sequence[MemoryItem]) -> str:
+    """What the fixing edits changed, when they changed no name: the line that became another
+    (" (`endpoint = cluster.endpoint` became `endpoint = f"{cluster.endpoint}:{cluster.port}"`)"),
+    or the lines added or taken out, the first edit's that changed any; "" when none is short
+    enough to say (or holding a backtick: no code span). A merge's conflict markers are no
+    change of the code."""
+    for fix in edits:
+        added, removed = (
+            [
+                line
+                for line in strs(fix.metadata.get(key))
+                if line.strip() and not line.startswith(("<<<<<<<", "=======", ">>>>>>>"))
+            ]
+            for key in ("added_lines", "removed_lines")
+        )
+        if not added and not removed:
+            continue
+        if any(len(line) > _CHANGE_CHARS or "`" in line for line in (*added[:2], *removed[:1])):
+            return ""
+        if len(added) == 1 and len(removed) == 1:
+            return f" ({code_span(removed[0])} became {code_span(added[0])})"
+        if added:
+            return f" (adding {' and '.join(code_span(line) for line in added[:2])})"
+        return f" (taking out {code_span(removed[0])})"
+    return ""
 
 
 def with_verdict(line: Candidate, said: str) -> Candidate | None:
@@ -143,13 +175,9 @@ def claude_code_s_own_lookup(meta: Mapping[str, Any], root: str | None) -> bool:
     path = meta.get("file_path")
     return (
         isinstance(path, str)
-        and (CLAUDE_FOLDER in path or _TASK_OUTPUT.search(path) is not None)
+        and (CLAUDE_FOLDER in path or is_task_output(path))
         and not (root and path.startswith(root.rstrip("/") + "/"))
     )
-
-
-#: Where Claude Code keeps its background tasks' output (per user id, per project).
-_TASK_OUTPUT = lazy_compile(r"^(?:/private)?/tmp/claude-\d+/.+/tasks/[^/]+$")
 
 
 #: How far after a failure its rerun is looked for, with the commands run before it.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from memcore.claude_code.background import is_task_output
 from memcore.claude_code.commands import normalize_command, one_line
 from memcore.claude_code.tools import EDIT_TOOLS, quoted_list
 from memcore.digest_density import chunks, exact_names
@@ -125,7 +126,7 @@ def _record_lines(
     file, when that is known."""
     meta = item.metadata
     path = shown_path(meta, root)
-    if is_plan_draft(path):
+    if is_plan_draft(path) or is_task_output(path):  # (Claude Code's files, not the project's)
         return []
     shown = f"`{path}`"
     where = f"`{inside}` in {shown}" if inside else shown

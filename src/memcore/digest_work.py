@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from memcore.claude_code.background import is_task_output
 from memcore.claude_code.code_names import is_definition_line
 from memcore.claude_code.tools import EDIT_TOOLS, display_path, is_absolute_path, quoted_list
 from memcore.model import MemoryItem
@@ -169,7 +170,7 @@ def file_call(files: dict[str, FileWork], item: MemoryItem, seq: int, root: str 
     """A Read, Edit or Write call, counted into its file's work."""
     meta = item.metadata
     shown = shown_path(meta, root)
-    if is_plan_draft(shown):
+    if is_plan_draft(shown) or is_task_output(shown):  # (Claude Code's, not the project's)
         return
     entry = files.get(shown)
     if entry is None:

@@ -15,12 +15,32 @@ import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
+from memcore.claude_code.commands import is_trivial_command
 from memcore.lazy_re import lazy_compile
 
 _STARTED = lazy_compile(r"running in background with ID: ([\w-]+)")
 _FIELD = lazy_compile(r"<(task_id|task_type|status|exit_code)>\s*([^<]*?)\s*</\1>")
 _OUTPUT = lazy_compile(r"<output>\n?(.*?)\n?</output>", re.DOTALL)
 _DONE = frozenset({"completed", "failed", "killed"})  # (a running one is "running")
+
+
+#: Where Claude Code keeps its background tasks' output (per user id, per project).
+_TASK_OUTPUT = lazy_compile(r"^(?:/private)?/tmp/claude-\d+/.+/tasks/[^/]+$")
+
+
+def is_task_output(path: str) -> bool:
+    """Whether ``path`` is a background task's output file (``/tmp/claude-1000/<project>/
+    tasks/b1.output``): Claude Code's, read to follow a task, not a file of the project."""
+    return _TASK_OUTPUT.search(path) is not None
+
+
+def follows_task(command: str) -> bool:
+    """Whether a shell command only looks at background tasks' output (``sleep 5 && tail -3
+    /tmp/claude-1000/<project>/tasks/b1.output``): a wait on Claude Code's own files, whose
+    news is the task's, not a command of the work."""
+    return is_trivial_command(command) and any(
+        is_task_output(word.strip("\"'")) for word in command.split()
+    )
 
 
 def only_started(meta: Mapping[str, Any]) -> bool:

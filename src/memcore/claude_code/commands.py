@@ -14,6 +14,7 @@ import re
 from collections.abc import Sequence
 
 from memcore.claude_code.command_wrappers import container_command, shell_string
+from memcore.claude_code.test_output import ASSERTS, GO_TEST_LINE, go_test_lines, pytest_failures
 from memcore.lazy_re import lazy_compile
 
 _LINE_CHARS = 200
@@ -84,6 +85,7 @@ def one_line(text: str, limit: int = _LINE_CHARS) -> str:
 #: What ``normalize_command`` takes off a command: a ``cd X &&`` prefix, output plumbing (not
 #: ``||``), file-descriptor duplications, errors sent to ``/dev/null``.
 _CD_PREFIX = lazy_compile(r"^cd \S+ && ")
+_SLEEP_PREFIX = lazy_compile(r"^sleep \d+(?:\.\d+)?[smh]? ?(?:&&|;) ")
 _PLUMBING = lazy_compile(r"\s*(?<!\|)\|(?!\|)\s*(tail|head|grep|less|cat|tee)\b.*$")
 _DUPLICATED = lazy_compile(r"\s*\d?>&\d")
 _TO_NULL = lazy_compile(r"\s*2>\s*/dev/null")
@@ -139,13 +141,14 @@ def shown_command(command: str, limit: int = _LINE_CHARS) -> str:
 
 @functools.lru_cache(maxsize=4096)
 def normalize_command(command: str) -> str:
-    """The core of a shell command, so reruns match: no ``cd X &&`` prefix, no output plumbing
+    """The core of a shell command, so reruns match: no ``cd X &&`` or ``sleep 5 &&`` prefix (a
+    wait for a server or a background task is no part of what runs), no output plumbing
     (``2>&1``, ``| tail -n 20``, ``| head``, ``| grep``), a heredoc's text given to ``-m`` by its
     first line (a commit's subject), whitespace collapsed."""
     core = " ".join(_heredocs_shortened(command).split())
     # (each pattern run only where its text can be: most commands have none of them)
-    if core.startswith("cd "):
-        core = _CD_PREFIX.sub("", core)
+    if core.startswith(("cd ", "sleep ")):
+        core = _SLEEP_PREFIX.sub("", _CD_PREFIX.sub("", core))
     if "|" in core:
         core = _PLUMBING.sub("", core)  # (not ||)
     if ">" in core:
@@ -387,56 +390,6 @@ def _unwrapped_verb(core: str) -> tuple[str, ...]:
 _SCRIPT_WORD = lazy_compile(r"[A-Za-z][\w.-]*(?::[\w.-]+)*")
 
 
-#: Go's test runner: a test's header (``=== RUN TestX``, ``--- FAIL: TestX (0.01s)``) and a
-#: line a test printed (``x_test.go:760: got 33.3%, want 42.9%``, ``t.Errorf``'s and ``t.Log``'s).
-_GO_TEST_HEADER = lazy_compile(r"^(?:=== (?:RUN|CONT|PAUSE|NAME)|--- (FAIL|PASS|SKIP):)\s+(\S+)")
-_GO_TEST_LINE = lazy_compile(r"^[\w./-]*_test\.go:\d+: \S")
-
-
-#: Words of a test's failure message (``got 12, want 10``, ``should have``), not of its logs.
-_ASSERTS = lazy_compile(
-    r"(?i)\b(?:want|wanted|expected|expect|got|should|must|mismatch|incorrect|unexpected|"
-    r"failed|error|not equal|differ)\b|!=|=="
-)
-#: What a failed Go test's lines give: at most this many, its failure messages first.
-_GO_TEST_SAID = 3
-
-
-def _go_test_lines(lines: list[str]) -> tuple[dict[str, list[str]], dict[str, str], set[str]]:
-    """Of a ``go test`` run's lines (stripped): by each failed test's ``--- FAIL`` line, what
-    the test printed (its failure messages first: ``want 42.9%``), and which test's each of
-    those lines is; and the lines printed while a test that passed ran (its logs: no error,
-    whatever words they hold). A line belongs to the test of the header before it: ``-v``
-    prints a test's lines after its ``=== RUN``, a quiet run after its ``--- FAIL``."""
-    by_test: dict[str, list[str]] = {}
-    ended: dict[str, tuple[str, str]] = {}  # a test's outcome and the line that said it
-    current: str | None = None
-    running = False  # after a test's ``=== RUN``: what it prints, whatever the line
-    for line in lines:
-        header = _GO_TEST_HEADER.match(line)
-        if header is not None:
-            current, running = header.group(2), header.group(1) is None
-            if header.group(1):
-                ended[current] = (header.group(1), line)
-        elif current is not None and (running or _GO_TEST_LINE.match(line)):
-            by_test.setdefault(current, []).append(line)
-        else:  # (after a test's end, only its ``x_test.go:N:`` lines are its: not ``FAIL``)
-            current = None
-    told: dict[str, list[str]] = {}
-    test_of: dict[str, str] = {}
-    logged: set[str] = set()
-    for name, printed in by_test.items():
-        outcome, said = ended.get(name, ("", ""))
-        if outcome == "FAIL":
-            own = [line for line in printed if _GO_TEST_LINE.match(line)]
-            own.sort(key=lambda line: _ASSERTS.search(line) is None)  # (stable: in order)
-            told[said] = own[:_GO_TEST_SAID]
-            test_of.update((line, said) for line in own)
-        elif outcome == "PASS":
-            logged.update(printed)
-    return told, test_of, logged - test_of.keys()
-
-
 #: A Python exception's own line, which ends its traceback (``ModuleNotFoundError: No module
 #: named 'PIL'``, ``json.decoder.JSONDecodeError: ...``): what the traceback's header only
 #: announces.
@@ -444,6 +397,8 @@ _PY_EXCEPTION = lazy_compile(
     r"^(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Exception|Interrupt|Exit)(?::\s.*)?$"
 )
 _TRACEBACK = "Traceback (most recent call last):"
+#: A compiler's closing count of the errors it printed before.
+_GAVE_UP = lazy_compile(r"^error: could not compile `[^`]+`.* due to \d+ previous errors?\b")
 
 
 def error_lines(text: str) -> list[str]:
@@ -457,17 +412,27 @@ def error_lines(text: str) -> list[str]:
     strong: list[str] = []
     weak: list[str] = []
     said: set[str] = set()
-    told, test_of, logged = _go_test_lines(lines) if "--- FAIL" in text else ({}, {}, set())
+    told, test_of, logged = go_test_lines(lines) if "--- FAIL" in text else ({}, {}, set())
     # a failed run whose ``--- FAIL`` headers were cut off (Claude Code truncates long output):
     # the test lines that say a failure are still what it said
     asserted = (
-        {line for line in lines if _GO_TEST_LINE.match(line) and _ASSERTS.search(line)}
+        {line for line in lines if GO_TEST_LINE.match(line) and ASSERTS.search(line)}
         if not told and "FAIL" in text
         else set()
     )
+    # a pytest run: its tally, its failed tests and how each failed, where its output stood
+    ran = pytest_failures(lines)
+    lines, at, statements = ran if ran is not None else (lines, -1, [])
     # a traceback is said by its exception's line, which its header only announces
     raised = _TRACEBACK in lines and any(_PY_EXCEPTION.match(line) for line in lines)
-    for line in lines:
+    for index, line in enumerate([*lines, ""]):
+        if index == at:
+            for statement in map(one_line, statements):
+                if statement not in said:
+                    said.add(statement)
+                    strong.append(statement)
+        if not line:  # (the end)
+            continue
         if line in logged:  # a passing test's log line: "Error: context deadline exceeded"
             continue
         if raised and (line == _TRACEBACK or _PY_EXCEPTION.match(line)):
@@ -503,6 +468,10 @@ def error_lines(text: str) -> list[str]:
             weak.append(flat)
     if len(strong) > 1 and "FAIL" in strong:  # a bare FAIL says nothing the others do not
         strong.remove("FAIL")
+    # (nor does cargo's "error: could not compile `x` (bin "x") due to 1 previous error" after
+    # the errors it counts)
+    given = [line for line in strong if not _GAVE_UP.match(line)]
+    strong = given if given else strong
     return (strong + weak)[:_MAX_ERROR_LINES] or [one_line(line) for line in lines[-3:]]
 
 
@@ -519,12 +488,16 @@ def masked_failure(command: str, text: str) -> list[str]:
     return error_lines(text)  # (what a failure says, as a check that exited non-zero has it)
 
 
+#: A line framed by runs of one mark (``===== 2 passed in 0.01s =====``, ``--- ok ---``).
+_FRAMED = lazy_compile(r"^([=*-])\1{2,} ?(.*?) ?\1{3,}$")
+
+
 def outcome_lines(text: str, limit: int = 3) -> list[str]:
     """The lines of a successful check's output that state its result ("12 passed", "ok ..."),
     the ``limit`` that say most (:func:`best_outcomes`)."""
     picked: list[str] = []
     for line in text.splitlines():
-        line = line.strip()
+        line = _FRAMED.sub(r"\2", line.strip())  # ("==== 2 passed in 0.01s ====")
         if line and _OUTCOME_WORDS.search(line) and one_line(line) not in picked:
             picked.append(one_line(line))
     return best_outcomes(picked, limit)

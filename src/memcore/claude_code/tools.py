@@ -81,17 +81,27 @@ def _unescaped(match: re.Match[str]) -> str:
     return chr(int(match.group(1), 16))
 
 
+_DIFF_SIDES = ("a/", "b/")
+
+
 def _tidied(paths: list[str]) -> list[str]:
     """``paths`` with a review's mention of a file (CodeRabbit's ``@tests/a.ts``) said as the
     file's path, once: when the path is named without its ``@`` as well, or when it opens on a
     dot (``@.planning/x.md``: a package's scope never does); and without a path cut short in
-    the output (``a.spec.t`` in a quoted comment cut at its length) beside the whole one."""
+    the output (``a.spec.t`` in a quoted comment cut at its length) beside the whole one; and a
+    diff's ``a/x`` and ``b/x`` (``diff --git a/x b/x``) as ``x``."""
     if len(paths) < 2 and not (paths and paths[0][:1] == "@"):
         return paths
     named = set(paths)
     said = [
         path[1:] if path[:1] == "@" and (path[1:2] == "." or path[1:] in named) else path
         for path in paths
+    ]
+    said = [
+        path[2:]
+        if path[:2] in _DIFF_SIDES and {f"a/{path[2:]}", f"b/{path[2:]}"} <= named
+        else path
+        for path in said
     ]
     return [
         path
@@ -161,12 +171,13 @@ def tool_target(tool: str, tool_input: Mapping[str, Any]) -> dict[str, str]:
 
 def display_path(path: str, cwd: str | None) -> str:
     """``path`` relative to the session's working folder when inside it (shorter, and how people
-    name files), else as given; a Windows folder's too (``C:\\shop\\src\\a.py`` under
-    ``C:\\shop`` is ``src\\a.py``)."""
+    name files), else as given; a Windows folder's too, with forward slashes
+    (``C:\\shop\\src\\a.py`` under ``C:\\shop`` is ``src/a.py``: the agent's own words and its
+    shell's commands name it so, and one file keeps one name)."""
     if cwd and path.startswith(cwd.rstrip("/") + "/"):
         return path[len(cwd.rstrip("/")) + 1 :]
     if cwd and "\\" in cwd and path.startswith(cwd.rstrip("\\") + "\\"):
-        return path[len(cwd.rstrip("\\")) + 1 :]
+        return path[len(cwd.rstrip("\\")) + 1 :].replace("\\", "/")
     return path
 
 
