@@ -97,6 +97,14 @@ def test_commands_failures_and_outcomes() -> None:
         "✕ renders (3 ms)",
     ]
     assert outcome_lines("collecting\n12 passed in 0.3s\n") == ["12 passed in 0.3s"]
+    # a filtered Go run: the packages where no test ran say nothing of the one where it did
+    filtered = (
+        "ok  \tm/cli\t0.3s [no tests to run]\n?   \tm/x\t[no test files]\nok  \tm/sum\t1.7s\n"
+    )
+    assert outcome_lines(filtered) == ["ok m/sum 1.7s"]
+    assert outcome_lines("ok  \tm/cli\t0.3s [no tests to run]\n") == [
+        "ok m/cli 0.3s [no tests to run]"
+    ]
     passed = outcome_lines("PASS src/a.test.ts\nok  \tpkg/a\t0.1s")
     assert passed == ["PASS src/a.test.ts", "ok pkg/a 0.1s"]
     # a help text's words and a package's version are no outcome of a run

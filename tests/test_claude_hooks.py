@@ -342,3 +342,24 @@ def test_after_compaction_its_own_digest_takes_the_room_earlier_work_left(
     own = context.split("## This session before compaction", 1)[1]
     assert count_tokens(own) > 600  # (more than its half: nothing earlier took the rest)
     assert count_tokens(context) <= 1200
+
+
+def test_a_section_said_only_by_the_branch_leaves_no_heading_in_the_block() -> None:
+    """The block's heading names the branch, so the digest's line saying it goes; a section it
+    was alone in goes with it, and the blank line after that section with them."""
+    from memcore.claude_code.project import SessionRecord
+
+    digest = (
+        "## What was asked\n- The work is on the branch `fix/ci`.\n\n"
+        "## Decisions and results\n- The linker can't find `libfuse-t`.\n\n"
+        "## Still open\n- No commit in the session."
+    )
+    record = SessionRecord("s1", "/repo", digest, "2026-12-07T00:00:00+00:00", git_branch="fix/ci")
+    assert shown_digest(record, digest) == (
+        "## Decisions and results\n- The linker can't find `libfuse-t`.\n\n"
+        "## Still open\n- No commit in the session."
+    )
+    asked = digest.replace("`fix/ci`.", "`fix/ci`.\n- The user asked: fix the CI build.")
+    assert shown_digest(record, asked).startswith(
+        "## What was asked\n- The user asked: fix the CI build.\n\n## Decisions"
+    )

@@ -509,14 +509,18 @@ def test_a_request_opening_on_a_long_path_keeps_its_line_in_a_brief() -> None:
     assert asked.startswith("- The user asked: in xtream-code-import.component.ts dialog when"), (
         asked
     )
-    # a URL's path is no file's: kept whole (".../actions/runs/22181848464 the desktop build is
-    # failing" had become "https://22181848464 the desktop build ...")
+    # a URL's path is no file's (".../actions/runs/22181848464 the desktop build is failing"
+    # had become "https://22181848464 the desktop build ..."): a long one is said by its host
+    # and its last part, and the request's words after it are said
     asked = _brief_asked(
         "https://github.com/FSM1/cipher-box/actions/runs/22181848464 the desktop build is "
         "failing in CI, probably related to the macfuse step we added last week for the "
         "fuse-t library that the vendored fuser crate needs when it links on macOS runners"
     )
     assert "https://22181848464" not in asked, asked
+    assert asked.startswith(
+        "- The user asked: github.com/\u2026/22181848464 the desktop build is failing"
+    ), asked
 
 
 def _brief_asked(request: str) -> str:

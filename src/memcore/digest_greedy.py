@@ -87,6 +87,15 @@ def _file_name(match: re.Match[str]) -> str:
     return match.group(1)
 
 
+#: A URL with more than one part to its path (``https://github.com/o/r/actions/runs/2218``).
+_LONG_URL = lazy_compile(r"\bhttps?://([\w.-]+)/(?:[^\s/]+/)+([^\s/]+)")
+
+
+def _url_ends(match: re.Match[str]) -> str:
+    """A long URL said by its host and its last part (``github.com/\u2026/2218``)."""
+    return f"{match.group(1)}/\u2026/{match.group(2)}"
+
+
 class Greedy:
     """Lazy greedy: the best line by (score + names it adds that no chosen line has yet) per
     token, first within each section's share, then anywhere; a line's worth only falls as
@@ -248,8 +257,9 @@ class Greedy:
             )
             if cut is None and own_words and "/" in cand.text:
                 # (a request that opens on a long path, "in @libs/a/b/.../x.component.ts
-                # dialog when ...": its first words held no room for the rest; its file by name)
-                named = _LONG_PATH.sub(_file_name, cand.text)
+                # dialog when ...": its first words held no room for the rest; its file by
+                # name, and a long URL by its host and its last part)
+                named = _LONG_PATH.sub(_file_name, _LONG_URL.sub(_url_ends, cand.text))
                 if named != cand.text:
                     cut = cut_line(
                         named, room - 1, self.count, min_words=MIN_TOPIC_WORDS, min_share=0.0,

@@ -509,14 +509,17 @@ _TALLY = lazy_compile(
     r"|\ball (?:\d+ )?tests? pass|\btests? passed\b|\bno issues\b|\bbuild succeeded\b"
 )
 #: A package's result that was not run again (Go's ``ok  pkg (cached)``): says least.
-_CACHED = lazy_compile(r"\(cached\)$")
+#: A result line of what did not run: a result cached from before, a package with no test
+#: that the run's filter picked (Go's ``ok pkg 0.4s [no tests to run]``, ``? pkg [no test files]``).
+_NOT_RUN = lazy_compile(r"\(cached\)$|\[no tests? (?:to run|files)\]$")
 
 
 def best_outcomes(lines: Sequence[str], limit: int) -> list[str]:
     """The ``limit`` of a check's outcome ``lines`` that say most of its result, in their own
     order: tallies first, then the others (the latest first, as a runner ends on its summary);
-    a result that was not run again (``(cached)``) only when nothing else was said."""
-    fresh = [line for line in lines if not _CACHED.search(line)]
+    a result that was not run again (``(cached)``), or of a package that ran no test (Go's
+    ``[no tests to run]``), only when nothing else was said."""
+    fresh = [line for line in lines if not _NOT_RUN.search(line)]
     lines = fresh or list(lines)
     if len(lines) <= limit:
         return lines

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from itertools import pairwise
 from typing import Any
 
 from memcore.claude_code.discovery import CLAUDE_FOLDER
@@ -398,10 +399,17 @@ def shown_digest(record: SessionRecord, digest: str) -> str:
     branch: the digest's line saying only that is left out, with a section it was alone in."""
     said = f"{BRANCH_LEAD}`{record.git_branch}`." if record.git_branch else None
     lines = [line for line in digest.strip().splitlines() if line != said]
-    return "\n".join(
+    # (a section's heading, then its lines; the blank line between sections is none of them)
+    told = [at for at, line in enumerate(lines) if line.strip()]
+    after = {at: lines[then] for at, then in pairwise(told)}
+    kept = [
         line
         for at, line in enumerate(lines)
-        if not line.startswith("#") or (at + 1 < len(lines) and not lines[at + 1].startswith("#"))
+        if not line.startswith("#") or not after.get(at, "#").startswith("#")
+    ]
+    # (no blank line left first, or doubled, where a heading went)
+    return "\n".join(
+        line for at, line in enumerate(kept) if line.strip() or (at and kept[at - 1].strip())
     )
 
 
