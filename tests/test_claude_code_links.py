@@ -470,3 +470,39 @@ def test_a_fix_of_many_files_says_how_many_and_only_the_names_of_those_it_names(
         "fixed by editing `/repo/a/package.json`, `/repo/b/package.json` and 1 other file" in line
     )
     assert "baseUrl" not in line
+
+
+def test_a_command_run_another_way_after_looking_up_the_right_value_is_its_fix() -> None:
+    """``gh variable list -R old/name`` failed, ``gh repo view`` named the repository, and the
+    same listing with it worked: the rerun closes the failure, as it would right after it; a
+    rerun after more commands than ``VARIANT_GAP`` does not."""
+    from memcore.claude_code.links import VARIANT_GAP
+
+    def session(looks: int) -> list[MemoryItem]:
+        records = _Session()
+        records.user("list the staging variables")
+        records.ran("gh variable list --env staging -R ms/box", "HTTP 404: Not Found", 1)
+        for n in range(looks):
+            records.ran(f"gh repo view --json nameWithOwner -q .n{n}", "FSM1/cipher-box")
+        records.ran("gh variable list --env staging -R FSM1/cipher-box", "API_URL\tx")
+        return records.items()
+
+    (error,) = _errors(session(VARIANT_GAP))
+    assert error.metadata["resolved"] is True
+    errors = session_digest(session(VARIANT_GAP), 400).sections["errors"]
+    assert "then `gh variable list --env staging -R FSM1/cipher-box` succeeded" in errors
+    (late,) = _errors(session(VARIANT_GAP + 1))
+    assert late.metadata["resolved"] is False
+
+
+def test_a_command_failing_again_another_way_is_one_problem_closed_whole() -> None:
+    records = _Session()
+    records.user("list the staging variables")
+    records.ran("gh variable list --env staging -R michael/box", "HTTP 404: Not Found", 1)
+    records.ran("gh variable list --env staging -R ms/box", "HTTP 404: Not Found", 1)
+    records.ran("gh repo view --json nameWithOwner", "FSM1/cipher-box")
+    records.ran("gh variable list --env staging -R FSM1/cipher-box", "API_URL\tx")
+    items = records.items()
+    assert [e.metadata["resolved"] for e in _errors(items)] == [True, True]
+    errors = session_digest(items, 400).sections["errors"]
+    assert "no later try" not in errors, errors

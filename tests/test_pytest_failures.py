@@ -3,6 +3,9 @@ lines of its tracebacks; a fix that changed no name said by the line it changed.
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from memcore import session_digest
 from memcore.claude_code.commands import error_lines
 from memcore.claude_code.test_output import pytest_failures
@@ -241,3 +244,33 @@ def test_a_passing_run_s_tally_is_said_without_its_frame() -> None:
     commands = session_digest(records.items(), 400).sections["commands"]
     assert "succeeded: 2 passed in 0.01s." in commands, commands
     assert "===" not in commands
+
+
+_PIECES = st.sampled_from(
+    [
+        "=== FAILURES ===",
+        "==== ERRORS ====",
+        "=== short test summary info ===",
+        "=== warnings summary ===",
+        "=== 2 failed, 1 passed in 0.1s ===",
+        "___ test_a ___",
+        "_ _ _ _ _",
+        "E       ValueError: boom",
+        "E",
+        "E   assert 1 == 2",
+        "FAILED tests/a.py::test_a - x",
+        "ERROR tests/b.py",
+        "tests/a.py::test_a FAILED [ 50%]",
+        "make: *** [test] Error 1",
+        "raise exc",
+        "",
+    ]
+)
+
+
+@given(st.lists(st.one_of(_PIECES, st.text(max_size=30)), max_size=30))
+@settings(max_examples=300, deadline=None)
+def test_any_lines_give_at_most_the_error_lines_allowed(pieces: list[str]) -> None:
+    lines = error_lines("\n".join(pieces))
+    assert len(lines) <= 6
+    assert all(line and "\n" not in line for line in lines)

@@ -72,6 +72,35 @@ def link_key(tool: str, target: Mapping[str, Any]) -> str:
     return f"tool:{tool}"
 
 
+#: How many other commands may come between a failed command and its run another way (``gh
+#: variable list -R old/name`` failed, ``gh repo view`` named the repository, then ``gh
+#: variable list -R new/name`` worked): a lookup of the right value is part of the fix.
+VARIANT_GAP = 2
+
+
+def _followed(
+    last_failed: tuple[str, str, int] | None, ok: bool, command: object, tool: str
+) -> tuple[str, str, int] | None:
+    """The last failed command after one more result: gone after an edit, a failure (which is
+    the last failed one then) or ``VARIANT_GAP`` other commands; a look at a file or a search
+    keeps it as it was."""
+    if last_failed is None or not ok or tool in EDIT_TOOLS:
+        return None
+    if command is None:
+        return last_failed
+    key, failed, since = last_failed
+    return (key, failed, since + 1) if since < VARIANT_GAP else None
+
+
+def _tried_again(last_failed: tuple[str, str, int] | None, command: object, key: str) -> str:
+    """The key of a failed ``command``: the last failed command's, when it is that command
+    tried another way (``gh variable list -R a/box`` failed, then ``-R b/box`` too): one
+    problem, which the way that works closes whole; else its own ``key``."""
+    if last_failed is not None and isinstance(command, str) and is_variant(last_failed[1], command):
+        return last_failed[0]
+    return key
+
+
 class FixLinker:
     """Follows one transcript's results; mutates the metadata of items it already emitted."""
 
@@ -85,8 +114,9 @@ class FixLinker:
         #: gathers hundreds) cost nothing per later edit.
         self.edits: list[MemoryItem] = []
         self.since: dict[str, int] = {}
-        #: The last failed command, while no edit and no other command has followed it.
-        self.last_failed: tuple[str, str] | None = None
+        #: The last failed command, while no edit and at most ``VARIANT_GAP`` other commands
+        #: have followed it (how many have is its third part).
+        self.last_failed: tuple[str, str, int] | None = None
 
     def result(
         self,
@@ -99,22 +129,23 @@ class FixLinker:
         key = link_key(tool, target)
         command = target.get("command") if tool == "Bash" else None
         last_failed = self.last_failed
-        if not ok or command is not None or tool in EDIT_TOOLS:
-            self.last_failed = None  # only a look at a file or a search keeps it the next command
+        self.last_failed = _followed(last_failed, ok, command, tool)
         if not ok:
             if result_item is not None:
                 if isinstance(command, str) and stopped_on_conflicts(command, result_item.content):
                     key = _CONFLICTS
+                else:
+                    key = _tried_again(last_failed, command, key)
                 result_item.metadata["resolved"] = False
                 self.open.setdefault(key, []).append(result_item)
                 self.since[result_item.id] = len(self.edits)
                 if isinstance(command, str):
-                    self.last_failed = (key, command)
+                    self.last_failed = (key, command, 0)
             return
         if tool in EDIT_TOOLS and call_item is not None:
             self.edits.append(call_item)
         if isinstance(command, str) and last_failed is not None and key not in self.open:
-            failed_key, failed_command = last_failed
+            failed_key, failed_command, _ = last_failed
             if failed_key in self.open and is_variant(failed_command, command):
                 key = failed_key
         keys = [key]
@@ -145,12 +176,12 @@ class FixLinker:
         they came, each with its call (or None), as ``result`` was given them. Read from what
         they record (an error still open says ``resolved: False``; one that ``closed_later``
         says a record after them closed was open then), not followed again: the failures still
-        open, the successful edits since the oldest of them, the last failed command if
-        nothing has followed it. ``own`` gives the linker's own copy of an item it may change
-        (an open error, a candidate fix)."""
+        open, the successful edits since the oldest of them, the last failed command if no
+        edit and at most ``VARIANT_GAP`` commands have followed it. ``own`` gives the linker's
+        own copy of an item it may change (an open error, a candidate fix)."""
         edits: list[MemoryItem] = []
         opened: list[tuple[str, MemoryItem, int]] = []
-        last_failed: tuple[str, str] | None = None
+        last_failed: tuple[str, str, int] | None = None
         for result, call in results:
             meta = result.metadata
             tool = meta.get("tool")
@@ -158,8 +189,7 @@ class FixLinker:
                 continue
             ok = not meta.get("is_error")
             command = meta.get("command") if tool == "Bash" else None
-            if not ok or command is not None or tool in EDIT_TOOLS:
-                last_failed = None
+            before, last_failed = last_failed, _followed(last_failed, ok, command, tool)
             if ok:
                 if tool in EDIT_TOOLS and call is not None:
                     edits.append(call)
@@ -167,8 +197,10 @@ class FixLinker:
             key = link_key(tool, meta)
             if isinstance(command, str) and stopped_on_conflicts(command, result.content):
                 key = _CONFLICTS
+            else:
+                key = _tried_again(before, command, key)
             if isinstance(command, str):
-                last_failed = (key, command)
+                last_failed = (key, command, 0)
             if meta.get("resolved") is False or closed_later(result):
                 opened.append((key, result, len(edits)))
         # a fix is one of the last edits before the success (``_MAX_FIXES``): those before the
