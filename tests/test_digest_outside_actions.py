@@ -204,3 +204,26 @@ def test_a_staging_server_changed_over_ssh_is_a_result() -> None:
 )
 def test_what_the_local_shell_does_after_ssh_is_no_remote_act(command: str) -> None:
     assert not is_outside_action(command)
+
+
+def test_a_graphql_mutation_is_named_by_the_fields_it_calls() -> None:
+    """``gh api graphql -f query='mutation {...}'``: its query is text, so the command alone
+    said "`gh api graphql`"; what it did is the mutation's top-level fields, once each."""
+    from memcore.claude_code.outside_actions import mutation_fields
+
+    command = (
+        'gh api graphql -f query=\'mutation { t1: resolveReviewThread(input: {threadId: "A"}) '
+        "{ thread { comments(first: 1) { nodes { id } } } } "
+        't2: resolveReviewThread(input: {threadId: "B"}) { thread { id } } }\''
+    )
+    assert mutation_fields(command) == ["resolveReviewThread"]
+    assert action_shown(command) == ("gh api graphql", "mutation resolveReviewThread")
+    named = "mutation AddStar($id: ID!) { addStar(input: {starrableId: $id}) { clientMutationId } }"
+    assert mutation_fields(named) == ["addStar"]
+    assert mutation_fields("query { viewer { login } }") == []
+    assert mutation_fields("mutation {") == []  # (cut short: nothing called yet)
+    records = _Records()
+    records.user("resolve the review threads")
+    records.ran(command, '{"data":{"t1":{"thread":{"id":"A"}}}}')
+    decisions = session_digest(records.items(), 400).sections["decisions"]
+    assert '`gh api graphql` ("mutation resolveReviewThread")' in decisions, decisions

@@ -112,10 +112,52 @@ def action_shown(command: str) -> tuple[str, str]:
             continue
         shown.append(word)
     said = " ".join(shown[:_SHOWN_WORDS]) + (" \u2026" if len(shown) > _SHOWN_WORDS else "")
+    if not title and _GRAPHQL.match(core):  # (its query is its text: what it did is named there)
+        fields = mutation_fields(core)
+        title = f"mutation {', '.join(fields)}" if fields else ""
     title_words = title.split()
     if len(title_words) > _TITLE_WORDS:
         title = " ".join(title_words[:_TITLE_WORDS]) + "\u2026"
     return said, " ".join(title.split())
+
+
+_FIELD_CALL = lazy_compile(r"([A-Za-z_]\w*)\s*\(")
+
+
+def mutation_fields(text: str) -> list[str]:
+    """The fields a GraphQL mutation in ``text`` calls, once each, in order (``mutation { t1:
+    resolveReviewThread(input: {...}) { thread { id } } }`` -> ``resolveReviewThread``): those at
+    its top level, not the fields of what they return."""
+    start = text.find("mutation")
+    brace = text.find("{", start) if start >= 0 else -1
+    if brace < 0:
+        return []
+    fields: list[str] = []
+    braces = parens = 0
+    at = brace
+    while at < len(text):
+        char = text[at]
+        if char == "{":
+            braces += 1
+        elif char == "}":
+            braces -= 1
+            if braces == 0:
+                break
+        elif char == "(":
+            parens += 1
+        elif char == ")":
+            parens -= 1
+        elif braces == 1 and parens == 0 and (char.isalpha() or char == "_"):
+            called = _FIELD_CALL.match(text, at)
+            if called is not None and called.group(1) not in fields:
+                fields.append(called.group(1))
+            word_end = at
+            while word_end < len(text) and (text[word_end].isalnum() or text[word_end] == "_"):
+                word_end += 1
+            at = word_end
+            continue
+        at += 1
+    return fields
 
 
 def action_result(text: str) -> list[str]:
