@@ -91,6 +91,10 @@ def test_a_cut_does_not_end_on_a_word_waiting_for_its_object() -> None:
     assert tidy("Test file had `exec.Command` instead") == "Test file had `exec.Command`"
     assert tidy("Updated JSON output for `--list` to include") == "Updated JSON output for `--list`"
     assert tidy("Kept `f()` rather") == "Kept `f()`"
+    # nor on a verb whose point is what follows it ("The `SessionIDConflictError` happens…")
+    assert tidy("The `SessionIDConflictError` happens") == "The `SessionIDConflictError`"
+    assert tidy("The timeout occurred") == "The timeout"
+    assert tidy("which means") == ""
 
 
 @pytest.mark.parametrize(
