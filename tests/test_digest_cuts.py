@@ -95,6 +95,7 @@ def test_a_cut_does_not_end_on_a_word_waiting_for_its_object() -> None:
     assert tidy("The `SessionIDConflictError` happens") == "The `SessionIDConflictError`"
     assert tidy("The timeout occurred") == "The timeout"
     assert tidy("which means") == ""
+    assert tidy("Adding `f()` before `g()` ensures") == "Adding `f()` before `g()`"
 
 
 @pytest.mark.parametrize(

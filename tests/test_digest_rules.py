@@ -108,12 +108,13 @@ FINGERPRINTS = {
     #     plan, whose "Define a `WingmanAgentDef` struct" is said now; a further line cut
     #     under its request's line stays indented; a request sent again before any reply is
     #     said by its last form; thinking that tells the user's words again is no finding)
-    43: "12902426885feb5c",  # (a failed pytest run said by its failed tests, how each failed
+    43: "3e32f6b1b3b145a1",  # (a failed pytest run said by its failed tests, how each failed
     #     and its tally, not by its tracebacks' code lines; cargo's closing count gives way to
     #     the errors it counts; a fix that changed no name said by the line it changed; a
     #     passing run's tally without its "=====" frame; a diff's a/ and b/ sides one file; a
     #     Windows session's files with forward slashes; background tasks' output files and the
-    #     commands that only look at them no work; a wait before a command no part of it)
+    #     commands that only look at them no work; a wait before a command no part of it;
+    #     no cut ends on a verb whose point follows it: "happens", "ensures", "similar")
 }
 SESSIONS = (
     "entireio__cli__198393f2",
