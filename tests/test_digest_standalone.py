@@ -128,6 +128,11 @@ def test_the_finding_test_skips_only_what_the_pattern_rejects(said: str) -> None
         ("All test modifications verified.", False),
         ("The unit tests pass.", True),  # an outcome: which check passed
         ("The fix to the rounding is complete.", True),  # names what was fixed
+        ("The file was modified.", False),  # a tool did as asked (held-out sessions' lines)
+        ("Both edits were applied successfully.", False),
+        ("The command completed successfully.", False),
+        ("The file was modified by a linter.", True),  # by whom: news
+        ("The changes were applied to both handlers.", True),
     ],
 )
 def test_a_statement_that_work_is_done_must_name_the_work(said: str, kept: bool) -> None:

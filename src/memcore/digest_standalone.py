@@ -27,6 +27,16 @@ _DONE_ONLY = lazy_compile(
     r"updates|modifications|edits)\s+(?:is|are|has been|have been|was|were)?\s*(?:now\s+)?"
     r"(?:complete|completed|done|finished|in place|verified|ready)\s*[.!]*$"
 )
+#: A statement that a tool did what it was asked, naming nothing ("The file was modified.",
+#: "Both edits were applied successfully.", "The command completed successfully."): the
+#: tool's own records say which file, edit or command; the line adds nothing to them.
+_APPLIED_ONLY = lazy_compile(
+    r"(?i)^(?:the|all|all the|both|these|my|our)?\s*(?:\w+\s+)?(?:file|files|edit|edits|"
+    r"change|changes|command|commands|write|writes|update|updates)\s+(?:was|were|has been|"
+    r"have been|got)?\s*(?:now\s+)?(?:modified|applied|made|saved|written|updated|completed|"
+    r"executed|run|ran|succeeded|went through)(?:\s+(?:successfully|correctly|fine|cleanly|"
+    r"as expected))?\s*[.!]*$"
+)
 #: A line that names something must say something of it: at least this many words outside its
 #: code spans and asides ("`import random` (1 line)", a nested list item of a worked example,
 #: says nothing on its own).
@@ -79,10 +89,10 @@ _CAPTION = lazy_compile(r"[A-Z][a-z]+ing\b[^.!?:`]*(?:\.\.\.|\u2026)")
 
 
 def _says_nothing(said: str) -> bool:
-    """Whether a short line naming nothing only says work is done, something was seen or
-    became clear, the agent is ready, or what it is busy with (each pattern tried only where
-    its words can be: most lines are none of these)."""
-    if _DONE_ONLY.match(said) or _SEEN_ONLY.match(said):
+    """Whether a short line naming nothing only says work is done, a tool did what it was
+    asked, something was seen or became clear, the agent is ready, or what it is busy with
+    (each pattern tried only where its words can be: most lines are none of these)."""
+    if _DONE_ONLY.match(said) or _SEEN_ONLY.match(said) or _APPLIED_ONLY.match(said):
         return True
     if said.endswith(("...", "\u2026")) and _CAPTION.fullmatch(said):
         return True
