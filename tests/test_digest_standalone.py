@@ -144,6 +144,8 @@ def test_a_statement_that_work_is_done_must_name_the_work(said: str, kept: bool)
     [
         ("I can see the structure.", False),  # (a held-out session's spare line)
         ("Now I have a clear picture.", False),
+        ("I have a clear picture of everything.", False),  # (a development session's)
+        ("I have a clear picture of the flow now.", False),
         ("I understand the code now.", False),
         ("I can see the test file uses pytest fixtures.", True),  # what it saw
         ("I see three callers of the loader.", True),

@@ -62,7 +62,7 @@ _SEEN_ONLY = lazy_compile(
     r"(?:see|understand|get|have|know)\s+(?:the|a|an)?\s*(?:full\s+|whole\s+|complete\s+|"
     r"clear\s+|clearer\s+|better\s+|good\s+)?(?:structure|code|file|files|flow|layout|"
     r"picture|context|codebase|situation|setup|pattern|overview|idea|understanding)"
-    r"(?:\s+now)?\s*[.!]*$"
+    r"(?:\s+of\s+(?:everything|it|this|that|the\s+\w+))?(?:\s+now)?\s*[.!]*$"
 )
 
 #: A line that only says something became plain ("The issue is clear.", "Now it's clear."):
