@@ -77,7 +77,6 @@ _PROGRESS = lazy_compile(r"^(\S+::\S+) (FAILED|ERROR)(?: +\[ *\d+%\])?$")
 #: What a block header says before the test's name (a fixture's or a module's error).
 _BLOCK_LEAD = lazy_compile(r"^ERROR (?:at (?:setup|teardown) of|collecting) ")
 _BODIES = ("failures", "errors")
-_SUMMARY_SECTION = "short test summary info"
 #: Sections whose lines say no failure (``warnings summary``, ``slowest 10 durations``,
 #: ``PASSES``, coverage's table): read as no output's. Any other banner's lines are read as
 #: any output's.
@@ -161,7 +160,7 @@ def pytest_failures(lines: list[str]) -> tuple[list[str], int, list[str]] | None
             explanation = _explanation(explained[block_key])
             if explanation and explanation[:40] not in named_by:
                 statements.append(explanation)
-    statements += [_explanation(lines) for key, lines in explained.items() if key not in told]
+    statements += [_explanation(said) for key, said in explained.items() if key not in told]
     if tally:
         statements.insert(min(len(statements), 2), tally)
     return rest, max(at, 0), [s for s in dict.fromkeys(statements) if s]
