@@ -120,6 +120,9 @@ def test_a_merge_stopped_on_conflicts_is_fixed_by_the_resolving_edit_and_commit(
     assert [f.metadata["tool"] for f in fixes] == ["Edit"]
     line = session_digest(items, 400).sections["errors"]
     assert "fixed by editing `/repo/package.json`" in line, line
+    # (the fix said by the line it changed; a conflict's markers are no change of the code)
+    assert '(`"version": "1"` became `"version": "2"`)' in line, line
+    assert "<<<<<<<" not in line
 
 
 @pytest.mark.parametrize("then", ["git rebase --continue", "GIT_EDITOR=true git rebase --continue"])

@@ -197,39 +197,24 @@ def test_a_fix_that_changed_no_name_is_said_by_the_line_it_changed() -> None:
     assert "self.gen.throw" not in errors
 
 
-def test_a_fix_that_only_added_lines_is_said_by_them_and_names_come_first() -> None:
+def _build_fixed_by(old: str, new: str) -> str:
+    """The errors section of a session whose build failed, then passed after an edit of
+    ``old`` into ``new``."""
     records = _Session()
     records.user("fix the build")
     records.ran("go build ./...", "cli/run.go:12:2: undefined: exec", 1)
-    records.edited("/repo/cli/run.go", 'import (\n\t"fmt"', 'import (\n\t"fmt"\n\t"os/exec"')
+    records.edited("/repo/cli/run.go", old, new)
     records.ran("go build ./...", "")
-    assert '(adding `"os/exec"`)' in _errors_section(records)
+    return _errors_section(records)
 
-    named = _Session()
-    named.user("fix the build")
-    named.ran("go build ./...", "cli/run.go:12:2: undefined: exec", 1)
-    named.edited("/repo/cli/run.go", "func Run() {\n\treturn", "func Run() {\n\texec.Command()")
-    named.ran("go build ./...", "")
-    errors = _errors_section(named)
+
+def test_a_fix_that_only_added_lines_is_said_by_them_and_names_come_first() -> None:
+    added = _build_fixed_by('import (\n\t"fmt"', 'import (\n\t"fmt"\n\t"os/exec"')
+    assert '(adding `"os/exec"`)' in added, added
+    errors = _build_fixed_by("func Run() {\n\treturn", "func Run() {\n\texec.Command()")
     assert "fixed by editing `/repo/cli/run.go` (`Run()` and" in errors, errors
     assert "became" not in errors
     assert "adding" not in errors
-
-
-def test_a_merge_s_conflict_markers_are_no_change_said() -> None:
-    records = _Session()
-    records.user("merge main in")
-    records.ran(
-        "git merge origin/main 2>&1",
-        "CONFLICT (content): Merge conflict in package.json\n"
-        "Automatic merge failed; fix conflicts and then commit the result.",
-        1,
-    )
-    records.edited("/repo/package.json", '<<<<<<< HEAD\n"version": "1",\n=======', "")
-    records.ran("git add package.json && git commit --no-edit", "[main 3b307b2] Merge main")
-    errors = _errors_section(records)
-    assert '(taking out `"version": "1",`)' in errors, errors
-    assert "<<<<<<<" not in errors
 
 
 def test_a_passing_run_s_tally_is_said_without_its_frame() -> None:
