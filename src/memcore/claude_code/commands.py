@@ -14,6 +14,7 @@ import re
 from collections.abc import Sequence
 
 from memcore.claude_code.command_wrappers import container_command, shell_string
+from memcore.claude_code.error_bodies import json_messages
 from memcore.claude_code.test_output import ASSERTS, GO_TEST_LINE, go_test_lines, pytest_failures
 from memcore.lazy_re import lazy_compile
 
@@ -22,6 +23,7 @@ _MAX_ERROR_LINES = 6
 
 _ERROR_WORDS = lazy_compile(
     r"(?i)(?<![/.])\b(error|errors|failed|failure|fail|panic|exception|traceback|cannot|can't|"
+    r"could not|couldn't|unable to|"
     r"undefined|not found|no such|denied|invalid|refused|timed out|timeout|fatal|assert\w*|"
     r"expected|unexpected|missing|unknown|abort\w*)\b(?![/.]\w)"
 )
@@ -397,6 +399,9 @@ _PY_EXCEPTION = lazy_compile(
     r"^(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Exception|Interrupt|Exit)(?::\s.*)?$"
 )
 _TRACEBACK = "Traceback (most recent call last):"
+#: The word a program opens an error line with, which says no more than the line does.
+_SEVERITY = lazy_compile(r"^(?:error|fatal|warning|hint):\s*", re.I)
+_NON_WORD = lazy_compile(r"\W+")
 #: A compiler's closing count of the errors it printed before.
 _GAVE_UP = lazy_compile(r"^error: could not compile `[^`]+`.* due to \d+ previous errors?\b")
 
@@ -409,6 +414,11 @@ def error_lines(text: str) -> list[str]:
     fail``), echoes a command or was logged by a Go test that passed."""
     lines = [line.strip() for line in TOOL_ERROR_TAG.sub("", text).splitlines()]
     lines = [line for line in lines if line and not _EXIT.match(line)]
+    # an API's error answer (one line of JSON): said by its messages, which state the failure
+    answered = {i: json_messages(line) for i, line in enumerate(lines) if line[:1] == "{"}
+    stated = {message for messages in answered.values() for message in messages}
+    if stated:
+        lines = [m for i, line in enumerate(lines) for m in answered.get(i) or [line]]
     strong: list[str] = []
     weak: list[str] = []
     said: set[str] = set()
@@ -449,7 +459,7 @@ def error_lines(text: str) -> list[str]:
         # the word that says so must be in what is shown (a 10 kB line of HTML or CSS says
         # "error" somewhere in it, but not in its first 200 characters)
         shown = line[:_LINE_CHARS]
-        failed = _FAILED_TEST.search(shown) is not None or line in asserted
+        failed = _FAILED_TEST.search(shown) is not None or line in asserted or line in stated
         # (a compiler's or a linter's ``file:line:col:`` line is one, error word or not:
         # "registry.go:27:1: Get returns interface (ireturn)")
         untagged = _RUNNER_TAG.sub("", line, count=1)
@@ -459,9 +469,12 @@ def error_lines(text: str) -> list[str]:
         if not (failed or located) and not _ERROR_WORDS.search(shown):
             continue
         flat = one_line(line)
-        if flat in said:
+        # (git's "error: could not apply 1a2b3c4... x" and its closing "Could not apply
+        # 1a2b3c4... # x": one statement, its words alike past the severity and the marks)
+        same = " ".join(_NON_WORD.split(_SEVERITY.sub("", flat).lower()))
+        if flat in said or same in said:
             continue
-        said.add(flat)
+        said.update((flat, same))
         if failed or located:
             strong.append(flat)
         elif not (_PASSED_TEST.search(shown) or _NO_ERROR_LINE.match(line)):
@@ -472,6 +485,12 @@ def error_lines(text: str) -> list[str]:
     # the errors it counts)
     given = [line for line in strong if not _GAVE_UP.match(line)]
     strong = given if given else strong
+    if stated:  # ("gh: Not Found (HTTP 404)" says the answer's message, and more: it stands)
+        for at, line in enumerate(strong):
+            fuller = next((w for w in weak if line in stated and line in w), None)
+            if fuller is not None:
+                strong[at] = fuller
+                weak.remove(fuller)
     return (strong + weak)[:_MAX_ERROR_LINES] or [one_line(line) for line in lines[-3:]]
 
 
