@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from memcore.claude_code.commands import is_trivial_command
+from memcore.claude_code.commands import is_trivial_command, unquoted_words
 from memcore.lazy_re import lazy_compile
 
 _STARTED = lazy_compile(r"running in background with ID: ([\w-]+)")
@@ -38,9 +38,7 @@ def follows_task(command: str) -> bool:
     """Whether a shell command only looks at background tasks' output (``sleep 5 && tail -3
     /tmp/claude-1000/<project>/tasks/b1.output``): a wait on Claude Code's own files, whose
     news is the task's, not a command of the work."""
-    return is_trivial_command(command) and any(
-        is_task_output(word.strip("\"'")) for word in command.split()
-    )
+    return is_trivial_command(command) and any(map(is_task_output, unquoted_words(command)))
 
 
 def only_started(meta: Mapping[str, Any]) -> bool:

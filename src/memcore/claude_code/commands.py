@@ -485,12 +485,12 @@ def error_lines(text: str) -> list[str]:
     # the errors it counts)
     given = [line for line in strong if not _GAVE_UP.match(line)]
     strong = given if given else strong
-    if stated:  # ("gh: Not Found (HTTP 404)" says the answer's message, and more: it stands)
-        for at, line in enumerate(strong):
-            fuller = next((w for w in weak if line in stated and line in w), None)
-            if fuller is not None:
-                strong[at] = fuller
-                weak.remove(fuller)
+    # ("gh: Not Found (HTTP 404)" says the answer's message, and more: it stands in its place)
+    for place, message in enumerate(strong):
+        fuller = next((w for w in weak if message in w), None) if message in stated else None
+        if fuller is not None:
+            strong[place] = fuller
+            weak.remove(fuller)
     return (strong + weak)[:_MAX_ERROR_LINES] or [one_line(line) for line in lines[-3:]]
 
 

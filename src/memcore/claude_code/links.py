@@ -144,10 +144,9 @@ class FixLinker:
             return
         if tool in EDIT_TOOLS and call_item is not None:
             self.edits.append(call_item)
-        if isinstance(command, str) and last_failed is not None and key not in self.open:
-            failed_key, failed_command, _ = last_failed
-            if failed_key in self.open and is_variant(failed_command, command):
-                key = failed_key
+        if key not in self.open:  # (the failed command just before, run another way)
+            again = _tried_again(last_failed, command, key)
+            key = again if again in self.open else key
         keys = [key]
         if isinstance(command, str):  # and the checks this run covers (a key: cmd:<its core>)
             keys += [k for k in self.open if k.startswith("cmd:") and covers(command, k[4:])]

@@ -122,6 +122,7 @@ def action_shown(command: str) -> tuple[str, str]:
 
 
 _FIELD_CALL = lazy_compile(r"([A-Za-z_]\w*)\s*\(")
+_NAME = lazy_compile(r"\w+")
 
 
 def mutation_fields(text: str) -> list[str]:
@@ -151,10 +152,8 @@ def mutation_fields(text: str) -> list[str]:
             called = _FIELD_CALL.match(text, at)
             if called is not None and called.group(1) not in fields:
                 fields.append(called.group(1))
-            word_end = at
-            while word_end < len(text) and (text[word_end].isalnum() or text[word_end] == "_"):
-                word_end += 1
-            at = word_end
+            name = _NAME.match(text, at)  # (past the whole name: "a1b" is one)
+            at = name.end() if name is not None else at + 1
             continue
         at += 1
     return fields
