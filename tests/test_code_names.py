@@ -116,6 +116,15 @@ def test_enclosing_definition_from_the_original_file() -> None:
         ('cleanup() {\n  rm -rf "$TMP"\n}\n', '  rm -rf "$TMP"', "cleanup()"),
         # a statement opening a block is no definition: the edit is in the function around it
         ("void f(void) {\n  while (next(x)) {\n    y++;\n  }\n}\n", "    y++;", "f()"),
+        # a TS class's method with parameters and a return type, written with no keyword
+        (
+            "class Page {\n  btn(index: number): Locator {\n    return x(index);\n  }\n}\n",
+            "    return x(index);",
+            "btn()",
+        ),
+        # a call given a callback opens no definition
+        ("describe('x', function() {\n  it('y', () => {\n    go();\n  });\n});\n", "    go();",
+         None),
     ],
 )  # fmt: skip
 def test_an_edit_is_in_the_definition_whose_block_is_still_open_there(
@@ -148,6 +157,44 @@ def test_text_only_added_is_in_the_definition_open_where_it_went(
     result = {"originalFile": original, "oldString": old, "newString": new}
     assert enclosing_definition(result) == inside
     assert changed_names(old, new) == names
+
+
+_TESTS = (
+    "from src.math_utils import add_numbers\n\n\ndef test_add_numbers():\n"
+    "    assert add_numbers(2, 3) == 5\n"
+)
+_TWO = "func a() {\n\tx := 1\n}\n\n// B says.\nfunc B() {\n\ty := 2\n}\n"
+
+
+@pytest.mark.parametrize(
+    ("original", "old", "new", "inside"),
+    [
+        # an import changed and a test added after the one kept: in neither (a real session's
+        # digest said "an edit of `test_add_numbers()` added `def test_multiply_numbers():`")
+        (
+            _TESTS,
+            _TESTS,
+            _TESTS.replace("add_numbers\n", "add_numbers, multiply_numbers\n", 1)
+            + "\n\ndef test_multiply_numbers():\n    assert multiply_numbers(2, 3) == 6\n",
+            None,
+        ),
+        # a line of the second definition changed: that one, not the first kept as context
+        (_TWO, _TWO, _TWO.replace("y := 2", "y := 3"), "B()"),
+        # its doc comment changed: that one too
+        (_TWO, _TWO, _TWO.replace("B says.", "B says more."), "B()"),
+        # its signature changed: that one
+        (_TWO, _TWO, _TWO.replace("func a()", "func a(n int)"), "a()"),
+        # a change inside the function the edit starts in, before a definition kept whole
+        (_TWO, _TWO[10:], _TWO[10:].replace("x := 1", "x := 9"), "a()"),
+        # a function added between the two: in none of them
+        (_TWO, _TWO, _TWO.replace("\n\n//", "\n\nfunc c() {\n}\n\n//"), None),
+    ],
+)  # fmt: skip
+def test_an_edit_is_in_the_definition_whose_block_it_changed(
+    original: str, old: str, new: str, inside: str | None
+) -> None:
+    result = {"originalFile": original, "oldString": old, "newString": new}
+    assert enclosing_definition(result) == inside
 
 
 def test_definitions_in_the_languages_that_write_methods_with_modifiers() -> None:
@@ -253,3 +300,17 @@ def test_a_hex_value_is_no_name_an_edit_changed() -> None:
     assert "f87171" not in names
     assert "ef4444" not in names
     assert "retries3" in names
+
+
+def test_a_command_s_options_in_an_edited_script_are_no_names_it_changed() -> None:
+    """A workflow step added with a PowerShell command (a real session's digest said the
+    edit was "changing `ItemType`"): the command's options are what it was told, not names;
+    the same word used as a name still counts."""
+    old = "      - name: Build\n        run: make\n"
+    step = (
+        "      - name: Package\n        run: |\n"
+        "          New-Item -ItemType Directory -Force -Path dist | Out-Null\n"
+        "          go mod download -modcacherw\n"
+    )
+    assert changed_names(old, old + step) == []
+    assert "ItemType" in changed_names(old, old + step + "          $ItemType = 1\n")

@@ -199,3 +199,29 @@ def test_a_windows_session_names_its_files_from_its_folder(monkeypatch: pytest.M
     assert "`src/cart.py` was edited once" in files, files
     assert "C:\\Users" not in files
     assert "`D:\\lib\\money.py`" in files
+
+
+def test_a_file_s_line_names_what_its_edit_changed_first() -> None:
+    """Names an edit changed as often as each other are said in the edit's own order, the test
+    it added before the names its changed import kept (a real session's digest said "changing
+    `test_add_numbers()`, `add_numbers()` and `math_utils`", the test kept as context, the
+    names the import line kept, and not the test added); and the edit is in no function."""
+    records = _Records()
+    records.user("add multiply_numbers and a test for it")
+    original = (
+        "from src.math_utils import add_numbers\n\n\ndef test_add_numbers():\n"
+        "    assert add_numbers(2, 3) == 5\n"
+    )
+    new = original.replace("add_numbers\n", "add_numbers, multiply_numbers\n", 1) + (
+        "\n\ndef test_multiply_numbers():\n    assert multiply_numbers(2, 3) == 6\n"
+    )
+    edit = {"file_path": f"{CWD}/tests/test_math.py", "old_string": original, "new_string": new}
+    result = {"originalFile": original, "oldString": original, "newString": new}
+    records.tool("Edit", edit, "The file has been updated.", toolUseResult=result)
+    files = session_digest(records.items(), 2000).sections["files"].splitlines()
+    line = next(line for line in files if line.startswith("- `tests/test_math.py` was edited"))
+    assert line.startswith(
+        "- `tests/test_math.py` was edited once, changing `test_multiply_numbers()` and "
+        "`multiply_numbers()`"
+    ), line
+    assert not any("test_add_numbers()` in" in line for line in files)

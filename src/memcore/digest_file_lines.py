@@ -152,7 +152,8 @@ def file_lines(
             start += fitting
         out.extend(_replaced_lines(entry, stated, recency))
         if entry.edits:
-            ranked = sorted(entry.names, key=lambda k: (-entry.names[k], k))
+            # (most often changed first; then in the order the edits name them, best first)
+            ranked = sorted(entry.names, key=lambda k: -entry.names[k])
             lists = chunks(ranked, known, each=5, lines=1)  # (a line names at most MOST_NAMES)
             names = lists[0] if lists else []
             # (a document's names are the code its prose mentions: said when there is room)

@@ -23,8 +23,9 @@ CALLS_LIMIT = 8
 # group ``name``. Three forms: a keyword (``def``, ``fn``, ``class``, ``fun``...) after any
 # modifiers; in the languages that write none for a method (Java, C#, a TS class), modifiers,
 # maybe a type, and the name called (``public BigDecimal total(Cart c)``, ``private async
-# load()``): the group ``method`` is set; a C-family signature or a bare ``name() {`` opening a
-# body (``_C_FUNCTION``): the group ``cfunc`` or ``bare``.
+# load()``): the group ``method`` is set; a C-family signature, a bare ``name() {`` or an
+# indented JS method (``  load(id) {``) opening a body (``_C_FUNCTION``): the group ``cfunc``,
+# ``bare`` or ``jsmethod``.
 _MODIFIER = (
     r"(?:pub(?:\(\w+\))?|public|private|protected|internal|fileprivate|open|override|abstract|"
     r"final|sealed|data|inline|suspend|partial|readonly|virtual|extern|unsafe|async|static|"
@@ -47,12 +48,19 @@ _NOT_A_TYPE = (
     r"assert|print|puts|echo|typeof|sizeof|using|import|from|package|if|for|foreach|while|"
     r"switch|do|when|then|elif|match|catch|with|lock|until|unless)\b)"
 )
-_NOT_A_NAME = r"(?!(?:if|for|foreach|while|switch|catch|function|func|return|else|do|with)\b)"
+_NOT_A_NAME = (
+    r"(?!(?:if|for|foreach|while|switch|catch|function|func|return|else|elseif|elsif|do|with)\b)"
+)
 _C_FUNCTION = (
     r"(?=[^\n{]*+\{[ \t]*(?:\r?\n|$))"  # (a gate: the line's first brace ends it)
     rf"(?:(?P<cfunc>){_NOT_A_TYPE}(?:{_C_TYPE_WORD}){{1,3}}(?:[A-Za-z_]\w*::)*{_NOT_A_NAME}"
     r"(?=[A-Za-z_]\w*\s*\([^;{}\n]*\)[\w \t&]*\{[ \t]*(?:\r?\n|$))"
-    rf"|(?P<bare>){_NOT_A_NAME}(?=[A-Za-z_]\w*\s*\(\)\s*\{{[ \t]*(?:\r?\n|$)))"
+    rf"|(?P<bare>){_NOT_A_NAME}(?=[A-Za-z_]\w*\s*\(\)\s*\{{[ \t]*(?:\r?\n|$))"
+    # an indented method with parameters, as JS and TS classes and objects write one
+    # (``  load(id: string): Promise<Item> {``): no call inside its parentheses (a call given
+    # a callback, ``describe('x', function() {``, is none), a return type maybe
+    rf"|(?P<jsmethod>)(?<=[ \t]){_NOT_A_TYPE}{_NOT_A_NAME}(?=[A-Za-z_$][\w$]*\s*(?:<[^()\n]*>)?"
+    r"\([^;{}()\n]*\)(?:\s*:\s*[^;{}()=\n]+?)?\s*\{[ \t]*(?:\r?\n|$)))"
 )
 #: (the modifiers read once for both forms, the method form tried only after one, ``(?(mod)``;
 #: JS's ``export`` and ``default`` are no method's: ``export default defineConfig(`` calls)
@@ -292,7 +300,7 @@ def _named(found: re.Match[str]) -> str:
 def _called(found: re.Match[str]) -> bool:
     """Whether a ``_DEFINITION`` match is a function written with no keyword: a method after
     its modifiers, a C-family signature or a bare ``name() {``."""
-    return any(found.group(form) is not None for form in ("method", "cfunc", "bare"))
+    return any(found.group(form) is not None for form in ("method", "cfunc", "bare", "jsmethod"))
 
 
 __all__ = [

@@ -127,6 +127,20 @@ def _lint_codes(text: str) -> set[str]:
     return in_comments - in_code
 
 
+#: A command's option in a script an edit wrote (``New-Item -ItemType Directory``, ``go mod
+#: download -modcacherw``, ``--dry-run``): a dash right after a word and a space.
+_FLAG = lazy_compile(r"(?<=[\w\"'] )--?([A-Za-z][\w-]*)")
+
+
+def _flags(text: str) -> set[str]:
+    """The words ``text`` writes only as a command's options: what a command was told, not a
+    name the edit changed."""
+    flagged = {part for flag in _FLAG.findall(text) for part in _WORD.findall(flag)}
+    if not flagged:
+        return flagged
+    return flagged - set(_WORD.findall(_FLAG.sub(" ", text)))
+
+
 def changed_names(old: str, new: str) -> list[str]:
     """The names an edit changed: definitions in changed lines first, then the definition the
     change sits in, then called or code-like names that appear or disappear. Functions and
@@ -156,8 +170,9 @@ def changed_names(old: str, new: str) -> list[str]:
     for call in changed_calls:
         if call.split(".")[-1].lower() not in _KEYWORDS and len(call) > 2 and call not in codes:
             ranked[call] += 2
+    flags = _flags(changed)
     for word in _WORD.findall(changed):
-        if word.lower() in _KEYWORDS or word in codes:
+        if word.lower() in _KEYWORDS or word in codes or word in flags:
             continue
         appeared = (word in new_words) != (word in old_words)
         if _code_like(word) or word in calls:
@@ -238,10 +253,20 @@ def enclosing_definition(tool_use_result: Any, max_lines: int = 400) -> str | No
     new = tool_use_result.get("newString")
     if isinstance(new, str) and old in new:  # text only added: where it went, not what it kept
         return _inserted_into(original[:at], old, new)
-    for head, name, method in _definitions(old):  # a definition in the edited text: that one
-        if _definition_rank(head, method) <= 1 and name.lower() not in _KEYWORDS:
-            return _callable(name, head, method)
     end = at + len(old)
+    if isinstance(new, str):
+        line_start = original.rfind("\n", 0, at) + 1
+        lead = original[line_start:at]  # (the edit's first line, whole)
+        old_lines, new_lines = (lead + old).splitlines(), (lead + new).splitlines()
+        spans = _changed_spans(old_lines, new_lines)
+        if spans:
+            head = original[:line_start].splitlines()[-max_lines:]
+            return _changed_in(head, old_lines, new_lines, spans, original[end:])
+    # (no new text, or none a diff can tell: a definition in the edited text, else the one
+    # above it)
+    for head_text, name, method in _definitions(old):
+        if _definition_rank(head_text, method) <= 1 and name.lower() not in _KEYWORDS:
+            return _callable(name, head_text, method)
     at += len(old) - len(old.lstrip())  # (from the edit's first line with text)
     start = original.rfind("\n", 0, at) + 1  # that line, whole
     floor = _indent(original[start:at] + "x")
@@ -251,6 +276,74 @@ def enclosing_definition(tool_use_result: Any, max_lines: int = 400) -> str | No
             return below
     above = _open_definition(original[:start].splitlines()[-max_lines:], floor)
     return _named(above) if above else None
+
+
+_Span = tuple[int, int, int, int]
+
+
+def _changed_spans(old_lines: list[str], new_lines: list[str]) -> list[_Span]:
+    """Where the edit's new lines differ from its old ones, as a diff's ``(i1, i2, j1, j2)``
+    (old lines ``i1:i2`` became new lines ``j1:j2``); none past ``DIFF_LINES`` lines a side."""
+    if len(old_lines) > DIFF_LINES or len(new_lines) > DIFF_LINES:
+        return []
+    matcher = difflib.SequenceMatcher(
+        None, [_unlisted(line) for line in old_lines], [_unlisted(line) for line in new_lines]
+    )
+    return [(i1, i2, j1, j2) for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal"]
+
+
+def _changed_in(
+    head: list[str], old_lines: list[str], new_lines: list[str], spans: list[_Span], after: str
+) -> str | None:
+    """Where an edit's first change is: a definition of the edited text whose block it changed
+    (:func:`_changed_definition`), else the comment over the definition below it, else the
+    definition still open at its first changed line (from the file's lines above, ``head``, and
+    the edited text's above it); none when that line is at the top of the file."""
+    touched = _changed_definition(old_lines, new_lines, spans)
+    if touched is not None:
+        return touched
+    i1, i2, j1, j2 = spans[0]
+    changed = next((line for line in [*old_lines[i1:i2], *new_lines[j1:j2]] if line.strip()), None)
+    if changed is None:
+        return None
+    floor = _indent(changed + "x")
+    if i2 > i1 and _COMMENT.match(old_lines[i1].strip()):  # a comment over a definition
+        below = _documented("\n".join(old_lines[i1:]) + "\n" + after, floor)
+        if below is not None:
+            return below
+    above = _open_definition([*head, *old_lines[:i1]], floor)
+    return _named(above) if above else None
+
+
+def _changed_definition(
+    old_lines: list[str], new_lines: list[str], spans: list[_Span]
+) -> str | None:
+    """The first function or class defined in the edit's old lines whose block (its doc
+    comment, its line, then the lines indented deeper; see :func:`_indent`) the edit changed:
+    a line of it replaced or taken out, or lines inserted inside it (lines inserted right after
+    its last one are in it when indented deeper than its definition)."""
+    for at, line in enumerate(old_lines):
+        found = _DEFINITION.match(line)
+        if not found or _rank(found) > 1 or found.group("name").lower() in _KEYWORDS:
+            continue
+        depth = _indent(line)
+        index = at  # (from the comment right above it, its doc comment)
+        while index and _COMMENT.match(old_lines[index - 1].strip()):
+            index -= 1
+        end = at + 1
+        while end < len(old_lines):
+            below = old_lines[end]
+            if below.strip() and _indent(below) <= depth and not below.lstrip().startswith(")"):
+                break
+            end += 1
+        for i1, i2, j1, j2 in spans:
+            if i1 < i2 and i1 < end and i2 > index:  # (a line of the block replaced or gone)
+                return _named(found)
+            if i1 == i2 and index < i1 <= end:  # lines inserted: inside, or right after it
+                first = next((text for text in new_lines[j1:j2] if text.strip()), None)
+                if i1 < end or (first is not None and _indent(first) > depth):
+                    return _named(found)
+    return None
 
 
 def _open_definition(
