@@ -314,3 +314,19 @@ def test_a_command_s_options_in_an_edited_script_are_no_names_it_changed() -> No
     )
     assert changed_names(old, old + step) == []
     assert "ItemType" in changed_names(old, old + step + "          $ItemType = 1\n")
+
+
+def test_a_word_written_only_in_a_dotted_call_is_that_call_s() -> None:
+    """``test.setTimeout(60000)`` added: one name, the call (a real session's digest said
+    "changing `setTimeout`, `test.setTimeout()` and `test()`"); a part the changed lines also
+    write alone stays a name of its own."""
+    old = 'test("a", async () => {\n  await go();\n'
+    new = 'test("a", async () => {\n  test.setTimeout(60000);\n  await go();\n'
+    assert changed_names(old, new) == ["test.setTimeout()"]
+    old = "  return this.versionEntry(i).locator('b', { hasText: 'dl' });\n"
+    new = "  return this.versionEntry(i).locator('b', { hasText: /^dl$/i });\n"
+    assert "versionEntry" not in changed_names(old, new)
+    assert "this.versionEntry()" in changed_names(old, new)
+    old = "x = 1\n"
+    new = "x = 1\nwriteFile = pick()\nos.writeFile(p)\n"
+    assert {"writeFile", "os.writeFile()"} <= set(changed_names(old, new))

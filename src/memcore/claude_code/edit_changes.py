@@ -171,15 +171,33 @@ def changed_names(old: str, new: str) -> list[str]:
         if call.split(".")[-1].lower() not in _KEYWORDS and len(call) > 2 and call not in codes:
             ranked[call] += 2
     flags = _flags(changed)
+    # a word the changed lines write only as a part of a dotted call (``setTimeout`` and
+    # ``test`` of ``test.setTimeout(``) is that call's: its weight goes to the call, not to a
+    # name of its own that says the call again
+    dotted = {call: set(call.split(".")) for call in changed_calls if "." in call}
+    alone = set(_WORD.findall(_without_calls(changed, dotted))) if dotted else set()
     for word in _WORD.findall(changed):
         if word.lower() in _KEYWORDS or word in codes or word in flags:
             continue
         appeared = (word in new_words) != (word in old_words)
         if _code_like(word) or word in calls:
-            ranked[word] += 3 if appeared else 1
+            weight = 3 if appeared else 1
+            holders = [call for call, parts in dotted.items() if word in parts]
+            if holders and word not in alone:
+                for call in holders:
+                    ranked[call] += weight
+            else:
+                ranked[word] += weight
     ranked = Counter({n: r for n, r in ranked.items() if not _NUMBERED_LOCAL.fullmatch(n)})
     names = [n for n, _ in sorted(ranked.items(), key=lambda kv: (-kv[1], kv[0]))]
     return [_with_call(n, calls) for n in names[:MAX_NAMES]]
+
+
+def _without_calls(text: str, calls: Mapping[str, object]) -> str:
+    """``text`` with each of the dotted ``calls`` (``test.setTimeout(``) blanked out."""
+    for call in sorted(calls, key=len, reverse=True):
+        text = re.sub(rf"(?<![\w.]){re.escape(call)}\s*\(", " (", text)
+    return text
 
 
 _COMMENT_STARTS = ("//", "#", "*", "/*", "--", '"""', "'''")
