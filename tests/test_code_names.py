@@ -330,3 +330,21 @@ def test_a_word_written_only_in_a_dotted_call_is_that_call_s() -> None:
     old = "x = 1\n"
     new = "x = 1\nwriteFile = pick()\nos.writeFile(p)\n"
     assert {"writeFile", "os.writeFile()"} <= set(changed_names(old, new))
+
+
+def test_a_file_s_public_names_come_before_its_private_and_special_ones() -> None:
+    """A new class's file said by what its users call, not by ``__init__()`` and a helper (a
+    real session's digest said "created, defining `__init__()` and `_container_name()`")."""
+    from memcore.claude_code.code_names import defined_names
+
+    text = (
+        "class ResourceContainerManager:\n    def __init__(self):\n        pass\n"
+        "    def _container_name(self):\n        pass\n"
+        "    async def start_container(self):\n        pass\n"
+    )
+    assert defined_names(text) == [
+        "start_container()",
+        "ResourceContainerManager",
+        "_container_name()",
+        "__init__()",
+    ]

@@ -115,11 +115,12 @@ FINGERPRINTS = {
     #     Windows session's files with forward slashes; background tasks' output files and the
     #     commands that only look at them no work; a wait before a command no part of it;
     #     no cut ends on a verb whose point follows it: "happens", "ensures", "similar")
-    44: "288625499c863caf",  # (an edit is in the definition whose block it changed, not one it
+    44: "48bb15d93ee60d6c",  # (an edit is in the definition whose block it changed, not one it
     #     kept as context; a file's changed names in the order its edits name them when as
     #     often changed; a script's command options no changed names; a JS or TS method with
     #     parameters and no keyword a definition; a word written only in a dotted call is the
-    #     call's, no name of its own)
+    #     call's, no name of its own; a file's public names before its _private and __special__
+    #     ones)
 }
 SESSIONS = (
     "entireio__cli__198393f2",

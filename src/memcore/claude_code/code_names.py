@@ -248,14 +248,24 @@ def defined_names(text: str) -> list[str]:
 
 
 def _defined(text: str, calls: set[str]) -> list[str]:
-    ranked: dict[str, tuple[int, int]] = {}
+    ranked: dict[str, tuple[int, int, int]] = {}
     for index, (head, name, method) in enumerate(_definitions(text)):
         if name.lower() not in _KEYWORDS and name not in ranked:
             rank = _definition_rank(head, method)
             if rank < _LOCAL_RANK:  # (a ``const``/``let``/``var`` in a block: a local)
-                ranked[name] = (rank, index)
+                ranked[name] = (_privacy(name), rank, index)
     names = sorted(ranked, key=lambda n: ranked[n])
     return [_with_call(n, calls) for n in names[:MAX_NAMES]]
+
+
+def _privacy(name: str) -> int:
+    """How internal a name is by the convention of the languages that mark it: public first,
+    then ``_private``, then the ``__special__`` methods every class has (``__init__`` says
+    less of a file than the names its users call)."""
+    last = name.rsplit(".", 1)[-1]
+    if last.startswith("__") and last.endswith("__"):
+        return 2
+    return 1 if last.startswith("_") else 0
 
 
 def called_names(text: str, skip: Sequence[str] = (), limit: int = CALLS_LIMIT) -> list[str]:
