@@ -120,7 +120,7 @@ FINGERPRINTS = {
     #     often changed; a script's command options no changed names; a JS or TS method with
     #     parameters and no keyword a definition; a word written only in a dotted call is the
     #     call's, no name of its own; a file's public names before its _private and __special__
-    #     ones)
+    #     ones; "Fixed with `x`" led by the sentence before it, as "This ..." is)
 }
 SESSIONS = (
     "entireio__cli__198393f2",

@@ -140,6 +140,12 @@ def test_any_lines_give_a_subject_or_none(lines: list[str], line_no: int) -> Non
         ("We set `x`. The value is `y`.", "The value is `y`.", None),  # no pronoun
         ("Fix `paths`: This needs `dist`.", "This needs `dist`.", None),  # a lead-in, no sentence
         (" ".join(["word"] * 30) + ". It fails.", "It fails.", None),  # too long to lead
+        (  # how something was fixed, not what: of the sentence before it (a compaction summary)
+            "- Black formatting: 8 files needed reformatting. Fixed with `uvx black`",
+            "Fixed with `uvx black`",
+            "Black formatting: 8 files needed reformatting. Fixed with `uvx black`",
+        ),
+        ("We saw `x`. Fixed the `paths` mapping.", "Fixed the `paths` mapping.", None),  # what
     ],
 )
 def test_a_sentence_opening_with_a_pronoun_takes_the_one_before_it(

@@ -73,7 +73,9 @@ SENTENCE_WORDS = 60
 #: A dash that opens a sentence split off a line ('"Write the plan, don't commit." - I wrote
 #: it'): the line's separator, not a list item's mark.
 _DASHES = frozenset({"- ", "– ", "— "})
-_PRONOUN_INITIALS = frozenset("TI")
+#: The first letters of the openings that speak of the sentence before (``with_antecedent``:
+#: "This ...", "It ...", "Fixed with ...", "Resolved by ...").
+_PRONOUN_INITIALS = frozenset("TIFRSCHAW")
 #: A lettered list item's mark ("b. Adding tests", "c) Creating"), which no sentence opens with.
 _LETTERED_ITEM = lazy_compile(r"[a-h][.)] +\S")
 _LETTER_MARKS = frozenset({". ", ") "})

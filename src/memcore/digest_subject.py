@@ -346,8 +346,12 @@ def _is_entry(line: str) -> bool:
 
 
 #: A sentence that opens with a pronoun ("This requires `dist` to exist.") speaks of what the
-#: sentence before it said.
-_PRONOUN_OPENING = lazy_compile(r"(?:This|That|These|Those|It|They)\s")
+#: sentence before it said; so does one that says how something was fixed and not what ("Black
+#: formatting: 8 files needed reformatting. Fixed with `uvx black`").
+_PRONOUN_OPENING = lazy_compile(
+    r"(?:This|That|These|Those|It|They)\s"
+    r"|(?:Fixed|Resolved|Solved|Caused|Handled|Addressed|Worked around)\s+(?:by|with|via)\s"
+)
 #: The end of a sentence within a line.
 _SENTENCE_END = lazy_compile(r"(?<=[.!?])\s+(?=\S)")
 #: The longest sentence taken before a pronoun's (words).

@@ -6,6 +6,7 @@ words), which say what a text defines and calls.
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import re
 from collections import Counter
@@ -174,15 +175,19 @@ def changed_names(old: str, new: str) -> list[str]:
     # a word the changed lines write only as a part of a dotted call (``setTimeout`` and
     # ``test`` of ``test.setTimeout(``) is that call's: its weight goes to the call, not to a
     # name of its own that says the call again
-    dotted = {call: set(call.split(".")) for call in changed_calls if "." in call}
-    alone = set(_WORD.findall(_without_calls(changed, dotted))) if dotted else set()
+    dotted = [call for call in changed_calls if "." in call]
+    holding: dict[str, list[str]] = {}  # each part of a dotted call: the calls it is part of
+    for call in dotted:
+        for part in set(call.split(".")):
+            holding.setdefault(part, []).append(call)
+    alone = set(_WORD.findall(_without_calls(changed, set(dotted)))) if dotted else set()
     for word in _WORD.findall(changed):
         if word.lower() in _KEYWORDS or word in codes or word in flags:
             continue
         appeared = (word in new_words) != (word in old_words)
         if _code_like(word) or word in calls:
             weight = 3 if appeared else 1
-            holders = [call for call, parts in dotted.items() if word in parts]
+            holders = holding.get(word)
             if holders and word not in alone:
                 for call in holders:
                     ranked[call] += weight
@@ -193,11 +198,18 @@ def changed_names(old: str, new: str) -> list[str]:
     return [_with_call(n, calls) for n in names[:MAX_NAMES]]
 
 
-def _without_calls(text: str, calls: Mapping[str, object]) -> str:
-    """``text`` with each of the dotted ``calls`` (``test.setTimeout(``) blanked out."""
-    for call in sorted(calls, key=len, reverse=True):
-        text = re.sub(rf"(?<![\w.]){re.escape(call)}\s*\(", " (", text)
-    return text
+def _without_calls(text: str, calls: set[str]) -> str:
+    """``text`` with each of the dotted ``calls`` (``test.setTimeout(``) blanked out, in one
+    scan of its calls (an edit may write thousands)."""
+    parts: list[str] = []
+    last = 0
+    for found in _CALL.finditer(text):
+        if found.group(1) in calls:
+            parts.append(text[last : found.start()])
+            parts.append(" (")
+            last = found.end()
+    parts.append(text[last:])
+    return "".join(parts)
 
 
 _COMMENT_STARTS = ("//", "#", "*", "/*", "--", '"""', "'''")
@@ -299,15 +311,35 @@ def enclosing_definition(tool_use_result: Any, max_lines: int = 400) -> str | No
 _Span = tuple[int, int, int, int]
 
 
+#: The most lines of the one side times those of the other, past those the two texts open and
+#: end with alike, that ``_changed_spans`` matches as a diff does (in time up to that product:
+#: a diff of 3,000 lines against as many, a third of them changed, takes a second); an edit
+#: rewriting more is said to be in the first definition of its old text, as when no new text
+#: is known. (Lines only added cost little: a few old lines against many new.)
+SPAN_DIFF_CELLS = 600 * 600
+
+
 def _changed_spans(old_lines: list[str], new_lines: list[str]) -> list[_Span]:
     """Where the edit's new lines differ from its old ones, as a diff's ``(i1, i2, j1, j2)``
-    (old lines ``i1:i2`` became new lines ``j1:j2``); none past ``DIFF_LINES`` lines a side."""
-    if len(old_lines) > DIFF_LINES or len(new_lines) > DIFF_LINES:
+    (old lines ``i1:i2`` became new lines ``j1:j2``); none past ``SPAN_DIFF_CELLS`` between
+    the lines both open and end with."""
+    old = [_unlisted(line) for line in old_lines]
+    new = [_unlisted(line) for line in new_lines]
+    start = 0
+    while start < min(len(old), len(new)) and old[start] == new[start]:
+        start += 1
+    end = 0
+    while end < min(len(old), len(new)) - start and old[-1 - end] == new[-1 - end]:
+        end += 1
+    old_mid, new_mid = old[start : len(old) - end], new[start : len(new) - end]
+    if len(old_mid) * len(new_mid) > SPAN_DIFF_CELLS:
         return []
-    matcher = difflib.SequenceMatcher(
-        None, [_unlisted(line) for line in old_lines], [_unlisted(line) for line in new_lines]
-    )
-    return [(i1, i2, j1, j2) for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal"]
+    matcher = difflib.SequenceMatcher(None, old_mid, new_mid, autojunk=False)
+    return [
+        (i1 + start, i2 + start, j1 + start, j2 + start)
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes()
+        if tag != "equal"
+    ]
 
 
 def _changed_in(
@@ -340,6 +372,10 @@ def _changed_definition(
     comment, its line, then the lines indented deeper; see :func:`_indent`) the edit changed:
     a line of it replaced or taken out, or lines inserted inside it (lines inserted right after
     its last one are in it when indented deeper than its definition)."""
+    replaced = [(i1, i2) for i1, i2, _, _ in spans if i1 < i2]  # (lines replaced or gone)
+    ends = [i2 for _, i2 in replaced]
+    inserted = [(i1, j1, j2) for i1, i2, j1, j2 in spans if i1 == i2]
+    inserted_at = [i1 for i1, _, _ in inserted]
     for at, line in enumerate(old_lines):
         found = _DEFINITION.match(line)
         if not found or _rank(found) > 1 or found.group("name").lower() in _KEYWORDS:
@@ -354,13 +390,17 @@ def _changed_definition(
             if below.strip() and _indent(below) <= depth and not below.lstrip().startswith(")"):
                 break
             end += 1
-        for i1, i2, j1, j2 in spans:
-            if i1 < i2 and i1 < end and i2 > index:  # (a line of the block replaced or gone)
+        # (the spans are in order and apart: the first ending past the block's start, and
+        # the first insertion past it, are the only ones to look at)
+        at_span = bisect.bisect_right(ends, index)
+        if at_span < len(replaced) and replaced[at_span][0] < end:  # a line of it replaced
+            return _named(found)
+        at_insert = bisect.bisect_right(inserted_at, index)
+        if at_insert < len(inserted) and inserted_at[at_insert] <= end:  # lines inserted
+            i1, j1, j2 = inserted[at_insert]
+            first = next((text for text in new_lines[j1:j2] if text.strip()), None)
+            if i1 < end or (first is not None and _indent(first) > depth):
                 return _named(found)
-            if i1 == i2 and index < i1 <= end:  # lines inserted: inside, or right after it
-                first = next((text for text in new_lines[j1:j2] if text.strip()), None)
-                if i1 < end or (first is not None and _indent(first) > depth):
-                    return _named(found)
     return None
 
 
