@@ -89,15 +89,21 @@ def renamed_names(old: str, new: str, limit: int = 12) -> list[tuple[str, str]]:
 DIFF_LINES = 3000
 
 
-def _replaced_lines(old: list[str], new: list[str]) -> Iterator[tuple[str, str]]:
-    """The pairs of lines of ``old`` and ``new`` that a diff replaces one for one."""
+def _middles(old: list[str], new: list[str]) -> tuple[int, list[str], list[str]]:
+    """Where ``old`` and ``new`` start to differ, and their lines between those both open and
+    end with alike (which a diff need not look at)."""
     start = 0
     while start < min(len(old), len(new)) and old[start] == new[start]:
         start += 1
     end = 0
     while end < min(len(old), len(new)) - start and old[-1 - end] == new[-1 - end]:
         end += 1
-    old_mid, new_mid = old[start : len(old) - end], new[start : len(new) - end]
+    return start, old[start : len(old) - end], new[start : len(new) - end]
+
+
+def _replaced_lines(old: list[str], new: list[str]) -> Iterator[tuple[str, str]]:
+    """The pairs of lines of ``old`` and ``new`` that a diff replaces one for one."""
+    _, old_mid, new_mid = _middles(old, new)
     if len(old_mid) > DIFF_LINES or len(new_mid) > DIFF_LINES:
         if len(old_mid) == len(new_mid):
             yield from zip(old_mid, new_mid, strict=True)
@@ -323,15 +329,9 @@ def _changed_spans(old_lines: list[str], new_lines: list[str]) -> list[_Span]:
     """Where the edit's new lines differ from its old ones, as a diff's ``(i1, i2, j1, j2)``
     (old lines ``i1:i2`` became new lines ``j1:j2``); none past ``SPAN_DIFF_CELLS`` between
     the lines both open and end with."""
-    old = [_unlisted(line) for line in old_lines]
-    new = [_unlisted(line) for line in new_lines]
-    start = 0
-    while start < min(len(old), len(new)) and old[start] == new[start]:
-        start += 1
-    end = 0
-    while end < min(len(old), len(new)) - start and old[-1 - end] == new[-1 - end]:
-        end += 1
-    old_mid, new_mid = old[start : len(old) - end], new[start : len(new) - end]
+    start, old_mid, new_mid = _middles(
+        [_unlisted(line) for line in old_lines], [_unlisted(line) for line in new_lines]
+    )
     if len(old_mid) * len(new_mid) > SPAN_DIFF_CELLS:
         return []
     matcher = difflib.SequenceMatcher(None, old_mid, new_mid, autojunk=False)
