@@ -225,3 +225,18 @@ def test_a_file_s_line_names_what_its_edit_changed_first() -> None:
         "`multiply_numbers()`"
     ), line
     assert not any("test_add_numbers()` in" in line for line in files)
+
+
+def test_what_a_file_only_read_defines_is_said_with_room_to_spare() -> None:
+    """The outline of a file the session only read ("`w.ts` also defines `write()` (seen when
+    it was read)") is a spare line: a brief has none (one said "`epg-parser.worker.ts`
+    defines `write()`" in place of the review's findings); an edited file's outline is not."""
+    files = {}
+    for n, edits in enumerate((0, 1)):
+        entry = FileWork(f"src/f{n}.ts", n, n + 1, edits=edits)
+        entry.reads, entry.reads_done = ["1-80"], 1
+        entry.defines = {f"name{n}_{k}()": None for k in range(8)}
+        files[entry.shown] = entry
+    outlines = [c for c in file_lines(files, 10) if "(seen when it was read)" in c.text]
+    assert {c.about for c in outlines} == {"src/f0.ts", "src/f1.ts"}
+    assert all(c.spare == (c.about == "src/f0.ts") for c in outlines)

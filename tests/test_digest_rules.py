@@ -115,12 +115,13 @@ FINGERPRINTS = {
     #     Windows session's files with forward slashes; background tasks' output files and the
     #     commands that only look at them no work; a wait before a command no part of it;
     #     no cut ends on a verb whose point follows it: "happens", "ensures", "similar")
-    44: "48bb15d93ee60d6c",  # (an edit is in the definition whose block it changed, not one it
+    44: "8bf5e06c7d671a7a",  # (an edit is in the definition whose block it changed, not one it
     #     kept as context; a file's changed names in the order its edits name them when as
     #     often changed; a script's command options no changed names; a JS or TS method with
     #     parameters and no keyword a definition; a word written only in a dotted call is the
     #     call's, no name of its own; a file's public names before its _private and __special__
-    #     ones; "Fixed with `x`" led by the sentence before it, as "This ..." is)
+    #     ones; "Fixed with `x`" led by the sentence before it, as "This ..." is; what a file
+    #     only read defines said with room to spare)
 }
 SESSIONS = (
     "entireio__cli__198393f2",

@@ -269,8 +269,12 @@ def file_lines(
             alone = f"- `{entry.shown}` {verb} {listed} (seen when it was read)."
             at = entry.first + 0.002 + start / 1e5  # after the file's own line
             score = 1.0 - start / 40 + recency
+            # (a file only read: what it defines is an outline of it, said with room to spare;
+            # alone in a brief, "`w.ts` defines `write()`" said nothing of the work)
             out.append(
-                Candidate("files", at, score, line, lead=alone, about=entry.shown)
+                Candidate(
+                    "files", at, score, line, lead=alone, about=entry.shown, spare=not entry.edits
+                )
             )  # "also": after its own
             start += len(chunk)
     for (verb, snippet), edited in same.items():
