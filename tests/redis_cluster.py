@@ -32,12 +32,34 @@ def _bindable(port: int) -> bool:
     return True
 
 
+def ephemeral_range() -> tuple[int, int]:
+    """The ports the kernel gives outgoing connections (Linux's ``ip_local_port_range``; its
+    default elsewhere): a port free when chosen there may be any client's a moment later."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[:2]
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32_768, 60_999
+
+
+def _port_span() -> tuple[int, int]:
+    """Where cluster ports are chosen: below the ephemeral range, bus ports too, when there is
+    room for that (the tests' clients open thousands of connections beside a cluster starting:
+    a node whose port or bus port one of them took does not start); else anywhere."""
+    low, _ = ephemeral_range()
+    if low - BUS_OFFSET > 10_000 + 100:
+        return 10_000, low - BUS_OFFSET
+    return 20_000, 65_536 - BUS_OFFSET
+
+
 def cluster_ports(count: int = NODES, rng: random.Random | None = None) -> list[int]:
-    """``count`` distinct free ports whose bus ports (port + 10000) are free and below 65536."""
+    """``count`` distinct free ports whose bus ports (port + 10000) are free and below 65536,
+    outside the ephemeral range when it leaves room (see ``_port_span``)."""
     rng = rng or random.Random()
+    start, stop = _port_span()
     ports: list[int] = []
     for _ in range(2000):
-        port = rng.randrange(20_000, 65_536 - BUS_OFFSET)
+        port = rng.randrange(start, stop)
         taken = {p for q in ports for p in (q, q + BUS_OFFSET)}
         if port in taken or port + BUS_OFFSET in taken:
             continue
@@ -123,7 +145,19 @@ class RedisClusterNodes:
             time.sleep(0.05)
         raise RuntimeError(f"cluster node on port {port} did not start")
 
-    def start(self) -> None:
+    def start(self, attempts: int = 3) -> None:
+        """Start the nodes and join them; a node that does not start (its port taken since it
+        was chosen) is tried again on other ports, ``attempts`` times in all."""
+        for attempt in range(attempts):
+            try:
+                self._start()
+                return
+            except RuntimeError:
+                if attempt == attempts - 1:
+                    raise
+                self.ports = cluster_ports()
+
+    def _start(self) -> None:
         try:
             for port in self.ports:
                 self.start_node(port)
@@ -204,4 +238,4 @@ class RedisClusterNodes:
         self.processes.clear()
 
 
-__all__ = ["BUS_OFFSET", "NODES", "RedisClusterNodes", "cluster_ports"]
+__all__ = ["BUS_OFFSET", "NODES", "RedisClusterNodes", "cluster_ports", "ephemeral_range"]
