@@ -348,3 +348,20 @@ def test_a_file_s_public_names_come_before_its_private_and_special_ones() -> Non
         "_container_name()",
         "__init__()",
     ]
+
+
+def test_an_edit_too_large_to_diff_is_in_the_first_definition_of_its_old_text() -> None:
+    """Past ``SPAN_DIFF_CELLS`` (old lines times new, between those both open and end with) no
+    diff is made: the edit is said to be in its old text's first definition, as before there
+    was one (a diff of thousands of lines against as many takes seconds, on a hook's path)."""
+    from memcore.claude_code.edit_changes import SPAN_DIFF_CELLS
+
+    n = int(SPAN_DIFF_CELLS**0.5) // 2 + 1  # (three lines a definition: past the cells)
+    old = "".join(f"def f{i}():\n    x = {i}\ny{i} = 'a'\n" for i in range(n))
+    new = old.replace("'a'", "'b'")
+    result = {"originalFile": old, "oldString": old, "newString": new}
+    assert enclosing_definition(result) == "f0()"
+    # the same change in a few lines is in none of them (top-level lines changed)
+    small = "".join(f"def f{i}():\n    x = {i}\ny{i} = 'a'\n" for i in range(3))
+    result = {"originalFile": small, "oldString": small, "newString": small.replace("'a'", "'b'")}
+    assert enclosing_definition(result) is None
