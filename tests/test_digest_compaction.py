@@ -349,3 +349,21 @@ def test_a_cut_line_undone_is_no_cut_line_of_a_later_one() -> None:
         assert {c.text for c in greedy.chosen} <= {long.text, short.text, spare[0].text} | {
             c.text for c in greedy.chosen if c.text.endswith("\u2026")
         }
+
+
+def test_a_session_compacted_after_its_last_edit_still_says_its_state() -> None:
+    """The state line is the whole session's, placed at its last edit: when that edit came
+    before the last compaction, the line is not held back with the lines of the items the
+    compaction summarized (a held-out session compacted near its end had no state line at any
+    size, its session-start brief after the compaction neither)."""
+    records = _Records()
+    records.user("make the cart round half up")
+    records.edit("cart.py", "def total():\n    return 1\n", "return 1", "return round(1)")
+    records.tool("Bash", {"command": "pytest -q"}, "3 passed in 0.10s")
+    _compacted(records, "Summary: 1. Primary Request and Intent: round the cart's total half up.")
+    # (after it, enough to fill a digest before any held line has room)
+    records.user(" ".join(f"check `step_{n}()` in `mod_{n}.py` again;" for n in range(40)))
+    records.said(" ".join(f"Checked `step_{n}()` in `mod_{n}.py`: it rounds." for n in range(60)))
+    for budget in (300, 600):
+        still = session_digest(records.items(), budget).sections.get("open", "")
+        assert "- State at the end: `pytest -q` passed after the last edit" in still, budget

@@ -121,7 +121,8 @@ FINGERPRINTS = {
     #     parameters and no keyword a definition; a word written only in a dotted call is the
     #     call's, no name of its own; a file's public names before its _private and __special__
     #     ones; "Fixed with `x`" led by the sentence before it, as "This ..." is; what a file
-    #     only read defines said with room to spare)
+    #     only read defines said with room to spare; the state line of a session compacted
+    #     after its last edit not held back)
 }
 SESSIONS = (
     "entireio__cli__198393f2",

@@ -132,7 +132,9 @@ def end_state(
     # line, which says so, is not a repeat of it; counted as one, that line was worth half and
     # a session's last commit, the answer to "commit the changes", was left out at 2,000 tokens)
     names = tuple(n for n in line_identifiers(text) if commit is None or n != commit[1])
-    line = Candidate("open", last_edit + 0.5, END_STATE_SCORE, text, names)
+    # (the whole session's state: never held back with the lines of the items a compaction
+    # summarized, where its last edit may be: a session compacted after its last edit had none)
+    line = Candidate("open", last_edit + 0.5, END_STATE_SCORE, text, names, early=True)
     return [line._replace(short=f"{END_STATE}{short}.")]
 
 
