@@ -33,6 +33,7 @@ from memcore.digest_standalone import (
     standalone,
 )
 from memcore.digest_subject import (
+    ANTECEDENT_INITIALS,
     in_glossary,
     lead_under,
     opener_of,
@@ -73,9 +74,6 @@ SENTENCE_WORDS = 60
 #: A dash that opens a sentence split off a line ('"Write the plan, don't commit." - I wrote
 #: it'): the line's separator, not a list item's mark.
 _DASHES = frozenset({"- ", "– ", "— "})
-#: The first letters of the openings that speak of the sentence before (``with_antecedent``:
-#: "This ...", "It ...", "Fixed with ...", "Resolved by ...").
-_PRONOUN_INITIALS = frozenset("TIFRSCHAW")
 #: A lettered list item's mark ("b. Adding tests", "c) Creating"), which no sentence opens with.
 _LETTERED_ITEM = lazy_compile(r"[a-h][.)] +\S")
 _LETTER_MARKS = frozenset({". ", ") "})
@@ -431,7 +429,7 @@ def statements(
                     fragments.setdefault(opener, (lead, []))[1].append((at, score, kept))
                     continue
                 score -= FRAGMENT_PENALTY  # (no lead-in to say it with: better lines first)
-        elif position % 1000 and kept[:1] in _PRONOUN_INITIALS:  # "This means ...": of what?
+        elif position % 1000 and kept[:1] in ANTECEDENT_INITIALS:  # "This means ...": of what?
             led = with_antecedent(kept, lines, position // 1000)
             if led is not None:  # said with the sentence before it, unless that one is said
                 line = f"- {told}{kept}"

@@ -348,10 +348,14 @@ def _is_entry(line: str) -> bool:
 #: A sentence that opens with a pronoun ("This requires `dist` to exist.") speaks of what the
 #: sentence before it said; so does one that says how something was fixed and not what ("Black
 #: formatting: 8 files needed reformatting. Fixed with `uvx black`").
+_PRONOUNS = ("This", "That", "These", "Those", "It", "They")
+_HOW_FIXED = ("Fixed", "Resolved", "Solved", "Caused", "Handled", "Addressed", "Worked around")
 _PRONOUN_OPENING = lazy_compile(
-    r"(?:This|That|These|Those|It|They)\s"
-    r"|(?:Fixed|Resolved|Solved|Caused|Handled|Addressed|Worked around)\s+(?:by|with|via)\s"
+    rf"(?:{'|'.join(_PRONOUNS)})\s|(?:{'|'.join(_HOW_FIXED)})\s+(?:by|with|via)\s"
 )
+#: The first letters of those openings: a sentence opening with none of them is led by none
+#: (checked before ``with_antecedent`` is called, on every sentence of the agent's).
+ANTECEDENT_INITIALS = frozenset(word[0] for word in (*_PRONOUNS, *_HOW_FIXED))
 #: The end of a sentence within a line.
 _SENTENCE_END = lazy_compile(r"(?<=[.!?])\s+(?=\S)")
 #: The longest sentence taken before a pronoun's (words).
@@ -378,6 +382,7 @@ def with_antecedent(sentence: str, lines: list[str], line_no: int) -> str | None
 
 
 __all__ = [
+    "ANTECEDENT_INITIALS",
     "SUBJECT_VERBS",
     "TODO_LEAD",
     "in_glossary",

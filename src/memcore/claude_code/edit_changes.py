@@ -296,8 +296,7 @@ def enclosing_definition(tool_use_result: Any, max_lines: int = 400) -> str | No
         old_lines, new_lines = (lead + old).splitlines(), (lead + new).splitlines()
         spans = _changed_spans(old_lines, new_lines)
         if spans:
-            head = original[:line_start].splitlines()[-max_lines:]
-            return _changed_in(head, old_lines, new_lines, spans, original[end:])
+            return _changed_in(original, line_start, end, old_lines, new_lines, spans, max_lines)
     # (no new text, or none a diff can tell: a definition in the edited text, else the one
     # above it)
     for head_text, name, method in _definitions(old):
@@ -343,12 +342,20 @@ def _changed_spans(old_lines: list[str], new_lines: list[str]) -> list[_Span]:
 
 
 def _changed_in(
-    head: list[str], old_lines: list[str], new_lines: list[str], spans: list[_Span], after: str
+    original: str,
+    start: int,
+    end: int,
+    old_lines: list[str],
+    new_lines: list[str],
+    spans: list[_Span],
+    max_lines: int,
 ) -> str | None:
-    """Where an edit's first change is: a definition of the edited text whose block it changed
-    (:func:`_changed_definition`), else the comment over the definition below it, else the
-    definition still open at its first changed line (from the file's lines above, ``head``, and
-    the edited text's above it); none when that line is at the top of the file."""
+    """Where an edit's first change is: a definition of the edited text (``original[start:
+    end]``, from its first line whole) whose block it changed (:func:`_changed_definition`),
+    else the comment over the definition below it, else the definition still open at its
+    first changed line (from the file's ``max_lines`` lines above and the edited text's above
+    it); none when that line is at the top of the file. (The file is read around the edit only
+    when the edited text does not tell.)"""
     touched = _changed_definition(old_lines, new_lines, spans)
     if touched is not None:
         return touched
@@ -358,9 +365,10 @@ def _changed_in(
         return None
     floor = _indent(changed + "x")
     if i2 > i1 and _COMMENT.match(old_lines[i1].strip()):  # a comment over a definition
-        below = _documented("\n".join(old_lines[i1:]) + "\n" + after, floor)
+        below = _documented("\n".join(old_lines[i1:]) + "\n" + original[end:], floor)
         if below is not None:
             return below
+    head = original[:start].splitlines()[-max_lines:]
     above = _open_definition([*head, *old_lines[:i1]], floor)
     return _named(above) if above else None
 
