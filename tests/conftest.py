@@ -26,7 +26,7 @@ import pytest
 os.environ["MEMCORE_CATCH_UP"] = "0"
 
 from memcore import _kernels
-from tests.redis_cluster import RedisClusterNodes
+from tests.redis_cluster import RedisClusterNodes, loopback_port, serves
 from tests.sync_support import backend  # noqa: F401  (the every-store fixture of the sync tests)
 
 IMPLEMENTATIONS = ("c", "py")
@@ -101,6 +101,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def free_port() -> int:
+    """A loopback port nobody listens on (for "nothing there" URLs); servers take
+    ``loopback_port()``, outside the range this draws from."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -118,8 +120,9 @@ class RedisServer:
             )
         self.executable = executable
         self.workdir = workdir
-        self.port = free_port()
+        self.port = loopback_port()
         self.process: subprocess.Popen[bytes] | None = None
+        self.started = False
 
     @property
     def url(self) -> str:
@@ -137,8 +140,19 @@ class RedisServer:
         }
         return [part for name, value in options.items() for part in (f"--{name}", value)]
 
-    def start(self) -> None:
-        self.process = subprocess.Popen(
+    def start(self, attempts: int = 3) -> None:
+        """Start the server; the first start tries other ports when its port was taken since it
+        was chosen. A restart keeps its port: the tests restart it to find their data there."""
+        for attempt in range(1 if self.started else attempts):
+            if attempt:
+                self.port = loopback_port()
+            if self._start_once():
+                self.started = True
+                return
+        raise RuntimeError(f"redis-server did not start on port {self.port}")
+
+    def _start_once(self) -> bool:
+        process = self.process = subprocess.Popen(
             [self.executable, *self._options()],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -149,14 +163,16 @@ class RedisServer:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as sock:
                     sock.sendall(b"PING\r\n")
                     if sock.recv(16).startswith(b"+PONG"):
-                        return
+                        if serves(self.port, process):
+                            return True
+                        break  # another server's port: ours cannot bind it
             except OSError:
                 pass
-            if self.process.poll() is not None:
+            if process.poll() is not None:
                 break
             time.sleep(0.05)
         self.stop()
-        raise RuntimeError(f"redis-server did not start on port {self.port}")
+        return False
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

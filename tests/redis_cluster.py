@@ -52,6 +52,19 @@ def _port_span() -> tuple[int, int]:
     return 20_000, 65_536 - BUS_OFFSET
 
 
+def loopback_port(rng: random.Random | None = None) -> int:
+    """A free loopback port for a single server, chosen as cluster ports are (below the ephemeral
+    range when it leaves room): the OS's pick (bind to port 0) is an ephemeral port, which any of
+    the tests' client connections may take between the choice and the server's bind."""
+    rng = rng or random.Random()
+    start, stop = _port_span()
+    for _ in range(2000):
+        port = rng.randrange(start, stop)
+        if _bindable(port):
+            return port
+    raise RuntimeError("no free loopback port for a redis server")
+
+
 def cluster_ports(count: int = NODES, rng: random.Random | None = None) -> list[int]:
     """``count`` distinct free ports whose bus ports (port + 10000) are free and below 65536,
     outside the ephemeral range when it leaves room (see ``_port_span``)."""
@@ -91,6 +104,17 @@ def _command(port: int, *args: str, timeout: float = 2.0) -> bytes:
                 return data  # a simple reply: one line
             if len(data) >= len(head) + 2 + int(head[1:]) + 2:
                 return data
+
+
+def serves(port: int, process: subprocess.Popen[bytes]) -> bool:
+    """Whether ``process`` is the redis-server answering on ``port``: a PONG alone may come from
+    another test worker's server that took the port first (ours then exits, unable to bind)."""
+    with contextlib.suppress(OSError, ValueError):
+        reply = _command(port, "INFO", "server", timeout=0.5)
+        for line in reply.split(b"\r\n"):
+            if line.startswith(b"process_id:"):
+                return int(line.partition(b":")[2]) == process.pid and process.poll() is None
+    return False
 
 
 class RedisClusterNodes:
@@ -139,7 +163,9 @@ class RedisClusterNodes:
         while time.monotonic() < deadline:
             with contextlib.suppress(OSError):
                 if _command(port, "PING", timeout=0.2).startswith(b"+PONG"):
-                    return
+                    if serves(port, self.processes[port]):
+                        return
+                    break  # another server's port: ours cannot bind it
             if self.processes[port].poll() is not None:
                 break
             time.sleep(0.05)
@@ -238,4 +264,12 @@ class RedisClusterNodes:
         self.processes.clear()
 
 
-__all__ = ["BUS_OFFSET", "NODES", "RedisClusterNodes", "cluster_ports", "ephemeral_range"]
+__all__ = [
+    "BUS_OFFSET",
+    "NODES",
+    "RedisClusterNodes",
+    "cluster_ports",
+    "ephemeral_range",
+    "loopback_port",
+    "serves",
+]
