@@ -244,3 +244,33 @@ def test_a_cut_of_a_line_that_names_something_keeps_one_of_its_names() -> None:
     )
     plain = "- The whole suite passes again after the change to the cache eviction order today"
     assert memcore.digest_cut.cut_line(plain, 10, words, min_share=0) is not None
+
+
+def test_a_cut_keeps_one_of_its_code_spans_when_a_slash_word_is_all_that_is_left() -> None:
+    """ "enable/disable" looks like a path, but the line's names were its code spans: a cut
+    that keeps only the plain words ("Fixed the enable/disable merge bug by adding…" of
+    `updateOpts`) is left out, as any cut that keeps none of its names."""
+    line = "- Fixed the enable/disable merge bug by adding `updateOpts` and updating both commands."
+    before_span = words("- Fixed the enable/disable merge bug by adding")
+    assert memcore.digest_cut.cut_line(line, before_span, words, min_share=0) is None
+    assert memcore.digest_cut.cut_line(line, before_span + 1, words, min_share=0) == (
+        "- Fixed the enable/disable merge bug by adding `updateOpts`\u2026"
+    )
+    kept = memcore.digest_cut.cut_line(line, before_span, words, min_share=0, names_kept=False)
+    assert kept == "- Fixed the enable/disable merge bug\u2026"
+
+
+@pytest.mark.parametrize(
+    ("cut", "tidied"),
+    [
+        ("Fixed the merge bug by adding", "Fixed the merge bug"),
+        ("It fails after removing", "It fails"),
+        ("The string has 6", "The string"),
+        ("Adding the cache helps", "Adding the cache helps"),
+        ("The thing is working", "The thing is working"),
+    ],
+)
+def test_a_cut_ends_on_no_count_nor_on_an_action_whose_object_it_took(
+    cut: str, tidied: str
+) -> None:
+    assert memcore.digest_cut.tidy_cut(cut) == tidied

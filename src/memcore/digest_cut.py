@@ -222,8 +222,25 @@ _FIXES_CLAUSE = lazy_compile(
 )
 
 
+#: Words after which a verb's "-ing" form promises its object ("by adding…", "after
+#: removing…"): the cut took what was added or removed.
+_GERUND_AFTER = frozenset(["after", "before", "by", "for", "from", "when", "while", "without"])
+
+
 def _dangles(word: str) -> bool:
-    return word.rstrip(",;:").lower().replace("\u2019", "'") in DANGLING
+    word = word.rstrip(",;:")
+    # a count promises what it counts ("The string has 6…")
+    return word.lower().replace("\u2019", "'") in DANGLING or word.isdigit()
+
+
+def _gerund_dangles(kept: list[str]) -> bool:
+    """Whether ``kept`` ends on a verb's "-ing" form after a word of ``_GERUND_AFTER``."""
+    return (
+        len(kept) > 1
+        and kept[-1].lower().endswith("ing")
+        and kept[-1].isalpha()
+        and kept[-2].lower() in _GERUND_AFTER
+    )
 
 
 def tidy_cut(cut: str, *, asides: bool = True) -> str:
@@ -238,7 +255,7 @@ def tidy_cut(cut: str, *, asides: bool = True) -> str:
         if ";" in cut or "which" in cut:
             cut = _FIXES_CLAUSE.sub("", cut)
         kept = cut.split()
-        while kept and _dangles(kept[-1]):  # no "and…", "added…"
+        while kept and (_dangles(kept[-1]) or _gerund_dangles(kept)):  # no "and…", "added…"
             kept.pop()
         cut = " ".join(kept).rstrip(",;:")
         if cut.count("`") % 2:  # do not leave a code span open
@@ -313,8 +330,9 @@ def cut_line(
     """The longest word prefix of ``text`` that, with an ellipsis, counts at most ``room``
     (None: it would keep fewer than ``min_words`` words, or than ``min_share`` of them, or
     fewer than ``min_said`` of the statement after its label ("- The user asked:"), or, with
-    ``names_kept``, none of the exact names ``text`` has: "This means the issue is inside…"
-    of a line that went on to say inside which function is a stub)."""
+    ``names_kept``, none of the exact names ``text`` has, nor any of its code spans when it has
+    some: "This means the issue is inside…" of a line that went on to say inside which function
+    is a stub)."""
     if not text.isascii() and _WIDE_RUN.search(text):
         return _cut_wide(text, room, count, min_words, min_share, names_kept)
     words = _WORDS.findall(text)
@@ -341,6 +359,8 @@ def cut_line(
         kept_words < MIN_PLAIN_CUT_WORDS or (names_kept and _NAMES_SOMETHING.search(text))
     ):
         return None
+    if names_kept and "`" not in cut and "`" in text:
+        return None  # (its code spans were its names: "... by adding…" of `updateOpts`)
     # what follows a label is the statement: "...sub-agent says: The full…" keeps two of its
     # words, a stump whatever the label's length
     label = _label_words(words)
@@ -387,7 +407,9 @@ def _cut_wide(
     if kept - bullet < min_words or kept - bullet < (whole - bullet) * min_share:
         return None
     named = _NAMES_SOMETHING.search(cut) is not None
-    if not named and names_kept and _NAMES_SOMETHING.search(text):
+    if names_kept and (
+        (not named and _NAMES_SOMETHING.search(text)) or ("`" in text and "`" not in cut)
+    ):
         return None  # (its names were what it said)
     return cut + "\u2026"
 
