@@ -130,3 +130,39 @@ def test_one_change_named_two_ways_is_said_once() -> None:
     chosen = [Candidate("decisions", 1, 1.0, short)]
     cand = Candidate("decisions", 2, 1.0, other)
     assert not EchoIndex(EchoTexts()).echoes(cand, frozenset(line_identifiers(other)), chosen)
+
+
+def test_a_result_said_again_with_more_names_takes_the_place_of_the_first() -> None:
+    """The echo check keeps out a line that says a chosen one again; the other way round, a
+    fuller account chosen later ("`cli/agent/agent.go` - Added TranscriptAnalyzer interface"
+    after "Added interface to `agent/agent.go`") is let in for the name it adds, and the first
+    goes: one change said once. A line naming nothing, or another file, stays."""
+    short = "- Added interface to `agent/agent.go`"
+    full = "- `cmd/entire/cli/agent/agent.go` - Added TranscriptAnalyzer interface"
+    other = "- Added interface to `agent/other.go`"
+    plain = "- All tests pass."
+    echo = EchoIndex(EchoTexts())
+    chosen = [
+        Candidate("decisions", 1, 1.0, short),
+        Candidate("decisions", 2, 1.0, other),
+        Candidate("decisions", 3, 1.0, plain),
+        Candidate("files", 4, 1.0, short),
+    ]
+    assert echo.said_by(Candidate("decisions", 9, 1.0, full), chosen) == [short]
+    assert echo.said_by(Candidate("decisions", 9, 1.0, "- All tests pass again."), chosen) == []
+
+
+def test_a_digest_says_a_result_once_when_a_later_summary_says_it_with_more_names() -> None:
+    work = _Work()
+    work.user("add the transcript analyzer")
+    work.changed("agent/agent.go")
+    work.said("Added interface to `agent/agent.go`.")
+    work.ran("go test ./...", "ok  \texample.com/agent\t0.2s")
+    work.said(
+        "Summary of the work:\n\n"
+        "- `cmd/entire/cli/agent/agent.go` - Added TranscriptAnalyzer interface\n"
+        "- All the tests pass with the new interface in place"
+    )
+    lines = _decisions(work)
+    assert "- `cmd/entire/cli/agent/agent.go` - Added TranscriptAnalyzer interface" in lines
+    assert not [line for line in lines if line.startswith("- Added interface to")], lines

@@ -20,7 +20,7 @@ MIN_PLAIN_CUT_WORDS = 6
 #: A cut line whose statement follows a label ("X says:", "Done:") keeps at least this many
 #: of the statement's own words.
 MIN_STATEMENT_CUT_WORDS = 3
-#: A topic line cut to fit (``Greedy.seed_topic``) keeps at least this many words,
+#: A topic line cut to fit (``digest_seeds.seed_topic``) keeps at least this many words,
 #: whatever its share.
 MIN_TOPIC_WORDS = 8
 #: Words a cut line must not end on (lowercased): they promise what the cut took away.

@@ -118,6 +118,35 @@ class EchoIndex:
                 return True
         return False
 
+    def said_by(self, cand: Candidate, chosen: Sequence[Candidate]) -> list[str]:
+        """The texts of the chosen lines of ``cand``'s section that ``cand`` says again, and
+        more: each of their names is one of its (a path also by its end), and their other
+        words are ``ECHO_SHARE`` of its ("Added interface to `agent/agent.go`" chosen first,
+        then "`cli/agent/agent.go` - Added TranscriptAnalyzer interface", which the echo check
+        lets in for the name it adds). Lines naming nothing are left alone: "All tests pass."
+        early and late are two results."""
+        others = self._chosen(chosen, cand.section)
+        if not others:
+            return []
+        texts = self.texts
+        names = _bare(texts.names(cand))
+        if not names:
+            return []
+        words = None
+        found = []
+        for other_names, other_text in others:
+            if not other_names or other_text == cand.text:
+                continue
+            plain = _bare(other_names)
+            if not _named_in(plain, names):
+                continue
+            if words is None:
+                words = _outside(texts.words(cand.text), names)
+            own = _outside(texts.words(other_text), plain)
+            if len(own) >= 2 and len(own & words) >= ECHO_SHARE * len(own):
+                found.append(other_text)
+        return found
+
 
 def _bare(names: frozenset[str]) -> frozenset[str]:
     return frozenset(name.strip("`") for name in names)

@@ -23,6 +23,7 @@ from memcore.digest_lines import (
     title_line,
 )
 from memcore.digest_pool import SECTIONS, Lines, heading, prepare_lines, unique_lines
+from memcore.digest_seeds import seed_open, seed_topic
 from memcore.digest_spare import spare_lines
 from memcore.digest_state import end_state
 from memcore.digest_undone import undone_edits
@@ -74,13 +75,13 @@ def digests(
     for budget in budgets:
         greedy = Greedy(lines, budget, count)
         spare_too = not is_brief(budget)  # (a brief's room takes no spare line: see below)
-        greedy.seed_open()
+        seed_open(greedy)
         # what the session was about first, at every size: its topic line (its first request,
         # or what a compaction summary says was asked), cut to the share of "What was asked"
         # when longer. Lines worth more per token priced a long first request out of short
         # digests, and out of a compaction-sized one its primary request, which Claude's own
         # summaries always keep (seeded at every size: 0.7874 to 0.7903 identifiers on half A)
-        greedy.seed_topic()
+        seed_topic(greedy)
         greedy.run(budget, capped=True)
         greedy.run(budget, capped=False)
         if greedy.stop_waiting():  # (a request's line that never fit: its lines say whose)

@@ -7,7 +7,6 @@ sections' shares, are :mod:`memcore.digest_pool`'s.
 from __future__ import annotations
 
 import heapq
-import re
 
 from memcore.claude_code.titles import BRANCH_LEAD
 from memcore.digest_commands import says_more
@@ -19,16 +18,10 @@ from memcore.digest_cut import (
 )
 from memcore.digest_echo import EchoIndex
 from memcore.digest_lines import (
-    CLOSING_QUESTION,
-    LATEST_OPEN,
-    UNDER_WAY,
     Candidate,
     line_identifiers,
 )
 from memcore.digest_pool import SECTION_ORDER, SECTION_SHARES, Lines, unique_lines
-from memcore.digest_reports import UNMET_REPORT
-from memcore.digest_state import END_STATE
-from memcore.lazy_re import lazy_compile
 from memcore.tokens import TokenCounter
 
 #: What each exact name (code span, path, called name) a line adds to the digest is worth, and
@@ -50,9 +43,6 @@ _RESULT_SECTIONS = frozenset({"decisions", "notes"})
 COST_EXPONENT = 1.0
 #: A line naming only what chosen lines already name keeps this share of its worth.
 REPEAT_FACTOR = 0.5
-#: The share of the budget the latest request not answered yet may take whole when it is seeded
-#: (more than "Still open"'s share: a request of a few lines is worth saying whole).
-OPEN_SEED_SHARE = 0.25
 
 
 def is_brief(budget: int) -> bool:
@@ -62,38 +52,12 @@ def is_brief(budget: int) -> bool:
     return budget < NAMES_BUDGET
 
 
-#: The share of the budget the line of what was under way may take whole when it is seeded.
-UNDER_WAY_SEED_SHARE = 0.15
-#: The share of the budget the line of the state the work was left in may take when seeded.
-END_STATE_SEED_SHARE = 0.15
-#: The tokens it may take in a short digest, up to a share of it: the state a session left is
-#: what its briefest account must still say (the 150-token digests lost it half the time).
-END_STATE_ROOM = 45
-END_STATE_MOST_SHARE = 0.3
-
-
 #: The sections of a command's line and its error's (see ``Greedy.repeats``).
 _ONE_FAILURE = frozenset(["commands", "errors"])
 
 
 #: The shortest chosen line of another item that a line opening with it leaves out.
 _OPENED_CHARS = 40
-#: A path of three folders or more, as a request writes it ("@libs/a/b/c/x.ts"); not a URL's
-#: (".../actions/runs/22181848464" had become "https://22181848464").
-_LONG_PATH = lazy_compile(r"(?<![\w/:.@-])@?(?:[\w.-]+/){3,}([\w.-]+)")
-
-
-def _file_name(match: re.Match[str]) -> str:
-    return match.group(1)
-
-
-#: A URL with more than one part to its path (``https://github.com/o/r/actions/runs/2218``).
-_LONG_URL = lazy_compile(r"\bhttps?://([\w.-]+)/(?:[^\s/]+/)+([^\s/]+)")
-
-
-def _url_ends(match: re.Match[str]) -> str:
-    """A long URL said by its host and its last part (``github.com/\u2026/2218``)."""
-    return f"{match.group(1)}/\u2026/{match.group(2)}"
 
 
 class Greedy:
@@ -183,103 +147,14 @@ class Greedy:
     def exhausted(self) -> bool:
         return all(self.taken)
 
-    def seed_open(self) -> None:
-        """Choose the latest request not answered yet before anything else, or else the question
-        the agent ended the session on: it is what the next session takes up, and as a long
-        line it would lose to short ones by worth per token (whole if it fits the open
-        section's share of the budget, else cut to it); then what was under way when the
-        session stopped mid-turn, and a failure the user reported not seen fixed since (each
-        whole if it fits the section's share, else cut to it)."""
-        for opening in (LATEST_OPEN, CLOSING_QUESTION):  # (a request first, else the question)
-            chosen = self._open_line(opening)
-            if chosen is not None:
-                self._seed(chosen, OPEN_SEED_SHARE, own_words=opening == LATEST_OPEN)
-                break
-        # and where the agent had got to in a session cut off mid-turn: as a long line it too
-        # would lose to short ones, and it is what the next session starts from
-        self._seed(self._open_line(UNDER_WAY), UNDER_WAY_SEED_SHARE, own_words=False)
-        # and a failure the user reported that nothing since was seen to fix (the next
-        # session's problem: a long line too)
-        self._seed(self._open_line(UNMET_REPORT), UNDER_WAY_SEED_SHARE, own_words=False)
-        # and the state the work was left in (checked? committed?): a line of the same length
-        # (at least END_STATE_ROOM tokens in a short digest: most state lines need 25-45)
-        room = END_STATE_ROOM / max(1, self.budget)
-        share = max(END_STATE_SEED_SHARE, min(END_STATE_MOST_SHARE, room))
-        self._seed(self._open_line(END_STATE), share)
-
-    def _open_line(self, opening: str) -> int | None:
-        """The first line of "Still open" that starts with ``opening`` and is not taken."""
-        first = (
-            i
-            for i, c in enumerate(self.cands)
-            if c.section == "open" and c.text.startswith(opening) and not self.taken[i]
-        )
-        return next(first, None)
-
-    def seed_topic(self) -> None:
-        """Choose the session's topic line first, whole if it fits its
-        section's share of the budget, else cut to it (keeping at least ``MIN_TOPIC_WORDS``)."""
-        self._seed(
-            next((i for i, c in enumerate(self.cands) if c.topic and not self.taken[i]), None)
-        )
-
-    def _seed(self, i: int | None, share: float = 0.0, *, own_words: bool = True) -> None:
-        """Choose line ``i`` now, whole if it fits its section's share of the budget (or
-        ``share``, when larger), else cut to it: a cut of the user's words (``own_words``) keeps
-        what it can of them; a cut of the agent's is held to ``cut_line``'s rules, since "Under
-        way when the session stopped: Now I'll rewrite the entire…" tells a next session
-        nothing and takes the room of a line that does."""
-        if i is None:
-            return
-        cand = self.cands[i]
-        heading = self.heading_cost[cand.section]
-        room = int(self.budget * max(SECTION_SHARES[cand.section], share)) - heading
-        cost = self.costs[i]
-        if cost > room and cand.short is not None:  # (its shorter form, whole, or nothing)
-            cand = Candidate(cand.section, cand.seq, cand.score, cand.short, None, about=cand.about)
-            cost = self.count(cand.text) + 1
-            if cost > room:
-                self._settle(i)  # (never said cut: a state line cut reads unfinished)
-                return
-            self.cut_from[id(cand)] = (cand, i)  # (room left at the end gives it back whole)
-        elif cost > room:
-            cut = (
-                cut_line(
-                    cand.text,
-                    room - 1,
-                    self.count,
-                    min_words=MIN_TOPIC_WORDS,
-                    min_share=0.0,
-                    names_kept=False,  # (what was asked first, in its own words)
-                )
-                if own_words
-                else cut_line(cand.text, room - 1, self.count)
-            )
-            if cut is None and own_words and "/" in cand.text:
-                # (a request that opens on a long path, "in @libs/a/b/.../x.component.ts
-                # dialog when ...": its first words held no room for the rest; its file by
-                # name, and a long URL by its host and its last part)
-                named = _LONG_PATH.sub(_file_name, _LONG_URL.sub(_url_ends, cand.text))
-                if named != cand.text:
-                    cut = cut_line(
-                        named, room - 1, self.count, min_words=MIN_TOPIC_WORDS, min_share=0.0,
-                        names_kept=False,
-                    )  # fmt: skip
-            if cut is None:
-                return
-            cand = Candidate(cand.section, cand.seq, cand.score, cut, None, about=cand.about)
-            cost = self.count(cut) + 1
-            self.cut_from[id(cand)] = (cand, i)
-        self._take(i, cand, cost + heading)
-
-    def _take(self, i: int, cand: Candidate, cost: int) -> None:
+    def take(self, i: int, cand: Candidate, cost: int) -> None:
         """Choose line ``i`` as ``cand`` (it, or it cut), at ``cost`` tokens with its
         section's heading when it is the section's first line."""
         section = cand.section
-        self._settle(i)
+        self.settle(i)
         other = self.repeats.get(i)
         if other is not None and not self.taken[other]:  # (the same failure said: no repeat)
-            self._settle(other)
+            self.settle(other)
         elif other is not None and other in self.pending:  # (held back: never let go now)
             self.pending.remove(other)
         self.chosen.append(cand)
@@ -289,7 +164,7 @@ class Greedy:
         self.used[section] = self.used.get(section, 0) + cost
         self.total += cost
 
-    def _settle(self, i: int) -> None:
+    def settle(self, i: int) -> None:
         """Mark line ``i`` taken (chosen or left out for good): the lines waiting for it may
         be chosen now."""
         self.taken[i] = True
@@ -336,6 +211,21 @@ class Greedy:
             ):
                 self._unchoose(other)
                 return
+
+    def _drop_said(self, cand: Candidate) -> None:
+        """Leave out the chosen lines of ``cand``'s section that ``cand``, whole, says again
+        with more names (``EchoIndex.said_by``): a line said under another, or with lines
+        said under it, stays."""
+        if cand.text.startswith(_UNDER):
+            return
+        for text in self.echo.said_by(cand, self.chosen):
+            other = next((c for c in self.chosen if c.text == text), None)
+            if other is None or other.lead is not None or other.text.startswith(_UNDER):
+                continue
+            mates = self.per_item.get((other.section, int(other.seq)), [])
+            if any(m.text.startswith(_UNDER) for m in mates):
+                continue
+            self._unchoose(other)
 
     def _unchoose(self, other: Candidate) -> None:
         """Take ``other`` out of the chosen lines (and its item's), its tokens given back."""
@@ -510,7 +400,7 @@ class Greedy:
                 self.waiting.setdefault(need, []).append(entry)
                 continue
             if i in self.restating and names[i] <= self.covered:  # says nothing new now
-                self._settle(i)
+                self.settle(i)
                 continue
             cand = cands[i]
             section = cand.section
@@ -538,7 +428,7 @@ class Greedy:
             # (checked last, as it costs most: a line that does not fit now is checked when it
             # does, and chosen lines only add to what it may echo)
             if self.echo.echoes(cand, names[i], self.chosen):
-                self._settle(i)
+                self.settle(i)
                 continue
             if over:
                 # (the user's words say what was asked with no name; others say it of names, as
@@ -559,7 +449,9 @@ class Greedy:
                 cost = self.count(cut) + 1 + extra
                 self.cut_from[id(cand)] = (cand, i)
             self._drop_opened(cand)
-            self._take(i, cand, cost)
+            if not over and names[i] and section in _RESULT_SECTIONS:
+                self._drop_said(cand)
+            self.take(i, cand, cost)
             total = self.total
         if len(aside) * 8 < len(heap):  # a few: pushed back (else the heap made again)
             for entry in aside:
@@ -608,7 +500,6 @@ __all__ = [
     "NAMES_BUDGET",
     "NAMES_MOST",
     "NEW_NAME_WEIGHT",
-    "OPEN_SEED_SHARE",
     "REPEAT_FACTOR",
     "Greedy",
     "is_brief",

@@ -170,7 +170,7 @@ class Candidate(NamedTuple):
     #: brief's line indented under the one that names the brief, when that one was left out)
     lead: str | None = None
     #: what the session was about: its first request, or what a compaction summary says was
-    #: asked (a digest says it first, see ``Greedy.seed_topic``)
+    #: asked (a digest says it first, see ``digest_seeds.seed_topic``)
     topic: bool = False
     #: the one file the line tells of (as the digest names it): a file's lines are written
     #: together, from where the session first touched it (see ``memcore.digest._in_order``)
@@ -183,7 +183,7 @@ class Candidate(NamedTuple):
     early: bool = False
     #: the command (``normalize_command``) whose one run, a failure, the line tells of: its
     #: command's line and its error's say the same, and once one is chosen the other is not
-    #: (``Greedy._take``)
+    #: (``Greedy.take``)
     failed_once: str | None = None
 
 
