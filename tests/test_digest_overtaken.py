@@ -49,6 +49,29 @@ def test_an_account_the_user_said_was_wrong_is_said_once_with_their_words() -> N
     assert any("are expected" in line for line in lines)  # (the next turn's, unmarked)
 
 
+def test_the_user_s_words_are_said_once_after_a_reply_s_several_findings() -> None:
+    """A reply of several findings the user then said was wrong: each is marked, but the
+    user's words are written once, after the last of them (four copies read as four
+    replies)."""
+    records = _Records()
+    records.user("run the end-to-end script and fix what fails")
+    records.said(
+        "I see - there's no `session` command in `root.go` yet. The `newSessionCmd()` "
+        "function exists in `session.go` but it's not wired in. The attribution test in "
+        "`e2e.sh` is working correctly otherwise."
+    )
+    records.user("no, we removed the session commands on purpose")
+    records.said("Understood: the `session` errors in `e2e.sh` are expected.")
+    lines = _decisions(records)
+    said = [
+        line for line in lines if "root.go" in line or "session.go" in line or "test in" in line
+    ]
+    assert len(said) == 3, lines
+    assert [line.endswith('(then the user: "no, we removed the session commands on purpose")')
+            for line in said] == [False, False, True], lines  # fmt: skip
+    assert said[0].endswith("yet."), lines
+
+
 def test_a_no_that_answers_a_yes_or_no_question_says_nothing_was_wrong() -> None:
     lines = _corrected("Should I add it back?", "no, not now")
     assert not any("(then the user:" in line for line in lines), lines

@@ -126,7 +126,8 @@ FINGERPRINTS = {
     45: "32effb5c210b0c41",  # (a result said again later with more names, as a summary's
     #     "`cli/a/agent.go` - Added X interface" after "Added interface to `a/agent.go`", takes
     #     the first one's place; a cut ends on no count ("has 6…") nor on "by adding…", and
-    #     keeps one of its line's code spans when it had some)
+    #     keeps one of its line's code spans when it had some; the user's words after a
+    #     reply's several findings written once, after the last)
 }
 SESSIONS = (
     "entireio__cli__198393f2",

@@ -417,6 +417,29 @@ def _lone_line(
     return (text, sections, tokens) if tokens <= budget else None
 
 
+#: How the marks of what the user said next start (``digest_reports.CONTRADICTED`` and its
+#: kin): ' (then the user: "no, we removed those on purpose")'.
+_MARK_START = " (then the user"
+
+
+def _marked_once(lines: list[Candidate], said: list[str]) -> list[str]:
+    """``said`` (the texts of ``lines``, one section's, in order) with the mark of what the user
+    said next left on the last line of each run of one item's lines that end with it: four
+    findings of one reply, each followed by the user's same words, read as four replies."""
+    out = list(said)
+    for n in range(len(out) - 1):
+        text, after = out[n], out[n + 1]
+        at = text.rfind(_MARK_START)
+        if (
+            at > 0
+            and text.endswith(")")
+            and int(lines[n].seq) == int(lines[n + 1].seq)
+            and after.endswith(text[at:])
+        ):
+            out[n] = text[:at]
+    return out
+
+
 def _render(chosen: list[Candidate]) -> tuple[str, dict[str, str]]:
     by_section: dict[str, list[Candidate]] = {}
     for cand in chosen:
@@ -427,10 +450,13 @@ def _render(chosen: list[Candidate]) -> tuple[str, dict[str, str]]:
         lines = _in_order(by_section.get(name, []))
         if not lines:
             continue
-        body = "\n".join(
+        said = [
             c.lead if c.lead is not None and not _goes_on(lines, n) else c.text
             for n, c in enumerate(lines)
-        )
+        ]
+        if name == "decisions":
+            said = _marked_once(lines, said)
+        body = "\n".join(said)
         sections[name] = body
         blocks.append(f"{heading(name)}\n{body}")
     return "\n\n".join(blocks), sections
