@@ -1,7 +1,8 @@
 """How a digest chooses its lines within a budget: what a line is worth per token, and the lazy
 greedy that picks the best lines (whole, or cut to fit the room left), run again with more room
 as the whole text is counted (:mod:`memcore.digest`). The lines it chooses among, and the
-sections' shares, are :mod:`memcore.digest_pool`'s.
+sections' shares, are :mod:`memcore.digest_pool`'s; the lines chosen before it weighs anything
+(the latest request, the state the work was left in, the topic) :mod:`memcore.digest_seeds`'s.
 """
 
 from __future__ import annotations
