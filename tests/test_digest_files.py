@@ -11,7 +11,7 @@ import memcore.digest_engine
 from memcore import session_digest
 from memcore.claude_code import parse_lines, parse_transcript
 from memcore.digest_density import MOST_NAMES, exact_names
-from memcore.digest_file_lines import file_lines
+from memcore.digest_file_lines import EDITED_OUTLINE_NAMES, file_lines
 from memcore.digest_work import FileWork
 from tests.test_transcript_agent_records import CWD, _Records
 
@@ -240,3 +240,23 @@ def test_what_a_file_only_read_defines_is_said_with_room_to_spare() -> None:
     outlines = [c for c in file_lines(files, 10) if "(seen when it was read)" in c.text]
     assert {c.about for c in outlines} == {"src/f0.ts", "src/f1.ts"}
     assert all(c.spare == (c.about == "src/f0.ts") for c in outlines)
+
+
+def test_an_edited_file_s_outline_names_a_few_of_its_definitions() -> None:
+    """An edited file's outline competes with the work's lines: at most
+    ``EDITED_OUTLINE_NAMES`` of its definitions (a small session's 900-token digest said ten
+    lines of one file's functions in place of its findings); a file only read keeps twenty,
+    said with room to spare."""
+    files = {}
+    for n, edits in enumerate((0, 1)):
+        entry = FileWork(f"src/f{n}.ts", n, n + 1, edits=edits)
+        entry.reads, entry.reads_done = ["1-80"], 1
+        entry.defines = {f"name{n}_{k}()": None for k in range(30)}
+        files[entry.shown] = entry
+    outlines = [c for c in file_lines(files, 10) if "(seen when it was read)" in c.text]
+    named = {
+        path: sum(c.text.count("`name") for c in outlines if c.about == path)
+        for path in ("src/f0.ts", "src/f1.ts")
+    }
+    assert named["src/f1.ts"] == EDITED_OUTLINE_NAMES
+    assert named["src/f0.ts"] > named["src/f1.ts"]

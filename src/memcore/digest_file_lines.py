@@ -23,6 +23,10 @@ READ_SCORE = 1.5
 EDIT_DETAIL = 6.0
 #: Base score of the further names a document's edits changed (code its prose mentions).
 DOC_DETAIL = 2.0
+#: The most names an edited file's outline lines say ("`f.go` also defines `a()` and `b()`
+#: (seen when it was read)"): what a file holds beside what its edits changed is context,
+#: and ten lines of it took a small session's brief from its findings.
+EDITED_OUTLINE_NAMES = 6
 #: Base score of the lines an edit took out (what was renamed or replaced).
 REMOVED_SCORE = 2.0
 #: Base score of what the code a file read calls: filler, said when the budget has room.
@@ -260,7 +264,13 @@ def file_lines(
                 )
             )
             start += len(chunk)
-        seen = list(entry.defines)[0 if entry.edits else outlined :][:20]
+        # (an edited file's outline: its first few names; the rest are its read's spare
+        # lines, said when every line of the work has had its chance)
+        seen = (
+            list(entry.defines)[:EDITED_OUTLINE_NAMES]
+            if entry.edits
+            else list(entry.defines)[outlined:][:20]
+        )
         verb = _defines_verb(entry)
         start = 0
         for chunk in chunks(seen, known, each=5):
