@@ -35,6 +35,8 @@ def test_a_cut_line_keeps_half_its_words_and_ends_on_no_connective() -> None:
         ("- The test is failing because it\u2019s not seeing the new `config.go` file", "because"),
         ("- An edit of `cmd/wingman.go` took out the three calls to `spawn()` for now", "took"),
         ("- Fix the parser - then the lexer and the `emit()` pass and the docs", "-"),
+        ("- The user explicitly said they want `--no-verify` kept on every hook", "want"),
+        ("- `allFiles` only contains the paths of `git status` and not the renames", "contains"),
     ],
 )
 def test_a_cut_line_ends_on_no_promise(line: str, dangling: str) -> None:

@@ -123,12 +123,14 @@ FINGERPRINTS = {
     #     ones; "Fixed with `x`" led by the sentence before it, as "This ..." is; what a file
     #     only read defines said with room to spare; the state line of a session compacted
     #     after its last edit not held back)
-    45: "4883f46de410bed4",  # (a result said again later with more names, as a summary's
+    45: "90b2da5e1e63e8cc",  # (a result said again later with more names, as a summary's
     #     "`cli/a/agent.go` - Added X interface" after "Added interface to `a/agent.go`", takes
     #     the first one's place; a cut ends on no count ("has 6…") nor on "by adding…", and
     #     keeps one of its line's code spans when it had some; the user's words after a
     #     reply's several findings written once, after the last; an edited file's outline
-    #     says at most six of its definitions)
+    #     says at most six of its definitions; "I now have comprehensive research
+    #     findings." and "I can see the `f()` function." state nothing; no cut ends on "want",
+    #     "contains", "uses", "stored", "only")
 }
 SESSIONS = (
     "entireio__cli__198393f2",

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from memcore import digest_standalone
-from memcore.digest_standalone import standalone
+from memcore.digest_standalone import says_of_its_names, standalone
 
 
 @pytest.mark.parametrize(
@@ -161,10 +161,29 @@ def test_a_statement_that_work_is_done_must_name_the_work(said: str, kept: bool)
         ("The API is ready to serve requests on port 3000.", True),
         ("Ready to merge.", True),  # (the work's readiness: a verdict)
         ("Ready for review.", True),
+        ("I now have comprehensive research findings.", False),  # (a development session's)
+        ("Now I have all the information I need.", False),
+        ("I have enough information.", False),
+        ("I have a detailed plan for the cache.", True),
     ],
 )
 def test_saying_it_sees_must_say_what_it_saw(said: str, kept: bool) -> None:
     assert (standalone(said, 0) is not None) == kept
+
+
+@pytest.mark.parametrize(
+    ("said", "kept"),
+    [
+        ("I can see the `checkConcurrentSessions()` function.", False),  # (a development
+        ("Looking at the `Session` struct.", False),  # session's, at 2,000 tokens)
+        ("Now I see `loadConfig()`.", False),
+        ("I can see that `loadConfig()` reads the file twice.", True),
+        ("I see there's a `Logger` option.", True),
+        ("The `Session` struct has no lock.", True),
+    ],
+)
+def test_seeing_one_named_thing_must_say_something_of_it(said: str, kept: bool) -> None:
+    assert says_of_its_names(said, 1) == kept
 
 
 def test_a_quoted_text_alone_is_no_line() -> None:

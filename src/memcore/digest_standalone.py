@@ -56,14 +56,29 @@ _FINDING_NOUNS = ("bug", "issue", "problem", "cause", "culprit")
 
 
 #: The agent saying it now sees or knows what it looked at, naming nothing ("I can see the
-#: structure.", "Now I have a clear picture."): what it saw is in the lines after it, if anywhere.
+#: structure.", "Now I have a clear picture.", "I now have comprehensive research findings.",
+#: "Now I have all the information I need."): what it saw is in the lines after it, if anywhere.
 _SEEN_ONLY = lazy_compile(
     r"(?i)^(?:now,?\s+|ok(?:ay)?,?\s+|good,?\s+|great,?\s+)?i\s+(?:can\s+)?(?:now\s+)?"
-    r"(?:see|understand|get|have|know)\s+(?:the|a|an)?\s*(?:full\s+|whole\s+|complete\s+|"
-    r"clear\s+|clearer\s+|better\s+|good\s+)?(?:structure|code|file|files|flow|layout|"
-    r"picture|context|codebase|situation|setup|pattern|overview|idea|understanding)"
-    r"(?:\s+of\s+(?:everything|it|this|that|the\s+\w+))?(?:\s+now)?\s*[.!]*$"
+    r"(?:see|understand|get|have|know)\s+(?:the|a|an|all\s+the|enough)?\s*(?:full\s+|whole\s+|"
+    r"complete\s+|clear\s+|clearer\s+|better\s+|good\s+|comprehensive\s+|thorough\s+|"
+    r"detailed\s+|sufficient\s+|enough\s+)?(?:research\s+)?(?:structure|code|file|files|flow|"
+    r"layout|picture|context|codebase|situation|setup|pattern|overview|idea|understanding|"
+    r"findings|information|info|details|data)(?:\s+of\s+(?:everything|it|this|that|the\s+\w+))?"
+    r"(?:\s+(?:i|we)\s+need(?:ed)?)?(?:\s+now)?\s*[.!]*$"
 )
+
+#: The agent saying it sees or looks at one named thing, and nothing of it ("I can see the
+#: `checkConcurrentSessions()` function.", "Looking at the `Session` struct."): where it
+#: looked, which the tool's own record says.
+_SEEN_NAMED = lazy_compile(
+    r"(?i)^(?:now,?\s+|ok(?:ay)?,?\s+|good,?\s+)?(?:i\s+(?:can\s+)?(?:now\s+)?(?:see|found)"
+    r"|looking\s+at|let\s+me\s+look\s+at)\s+(?:the\s+)?`[^`]+`(?:\s+(?:function|method|file|"
+    r"struct|class|type|interface|code|definition|implementation|module|constant|variable|"
+    r"field|hook|command|package))?\s*[.!]*$"
+)
+#: What every line ``_SEEN_NAMED`` takes opens with (lowercased, after a first "now, "...).
+_SEEN_NAMED_HINTS = ("i ", "looking ", "let me ", "now", "ok", "good")
 
 #: A line that only says something became plain ("The issue is clear.", "Now it's clear."):
 #: what was clear is in the lines after it.
@@ -257,9 +272,17 @@ def _said_words(words: list[str], said: str) -> list[str]:
 
 def says_of_its_names(said: str, names: int) -> bool:
     """Whether a line naming ``names`` things (one or more) says something of them: one name
-    needs a word of its own beside it (:func:`says_of_names`); several need more than the
-    places they are at (:func:`only_locations`)."""
-    return says_of_names(said) if names == 1 else not only_locations(said)
+    needs a word of its own beside it (:func:`says_of_names`), and more than that the agent
+    sees it; several need more than the places they are at (:func:`only_locations`)."""
+    if names == 1:
+        return says_of_names(said) and not _seen_named(said)
+    return not only_locations(said)
+
+
+def _seen_named(said: str) -> bool:
+    """Whether ``said`` only says the agent sees or looks at one named thing
+    (``_SEEN_NAMED``), tried only on a line opening as those do."""
+    return said.lower().startswith(_SEEN_NAMED_HINTS) and _SEEN_NAMED.match(said) is not None
 
 
 def _opening(said: str) -> str:
