@@ -12,6 +12,7 @@ from memcore import session_digest
 from memcore.claude_code import parse_lines, parse_transcript
 from memcore.digest_density import MOST_NAMES, exact_names
 from memcore.digest_file_lines import EDITED_OUTLINE_NAMES, file_lines
+from memcore.digest_lines import Candidate
 from memcore.digest_work import FileWork
 from tests.test_transcript_agent_records import CWD, _Records
 
@@ -227,17 +228,23 @@ def test_a_file_s_line_names_what_its_edit_changed_first() -> None:
     assert not any("test_add_numbers()` in" in line for line in files)
 
 
-def test_what_a_file_only_read_defines_is_said_with_room_to_spare() -> None:
-    """The outline of a file the session only read ("`w.ts` also defines `write()` (seen when
-    it was read)") is a spare line: a brief has none (one said "`epg-parser.worker.ts`
-    defines `write()`" in place of the review's findings); an edited file's outline is not."""
+def _outlines(defined: int) -> list[Candidate]:
+    """The outline lines of two files read whole, each defining ``defined`` names:
+    `src/f0.ts` only read, `src/f1.ts` read and edited once."""
     files = {}
     for n, edits in enumerate((0, 1)):
         entry = FileWork(f"src/f{n}.ts", n, n + 1, edits=edits)
         entry.reads, entry.reads_done = ["1-80"], 1
-        entry.defines = {f"name{n}_{k}()": None for k in range(8)}
+        entry.defines = {f"name{n}_{k}()": None for k in range(defined)}
         files[entry.shown] = entry
-    outlines = [c for c in file_lines(files, 10) if "(seen when it was read)" in c.text]
+    return [c for c in file_lines(files, 10) if "(seen when it was read)" in c.text]
+
+
+def test_what_a_file_only_read_defines_is_said_with_room_to_spare() -> None:
+    """The outline of a file the session only read ("`w.ts` also defines `write()` (seen when
+    it was read)") is a spare line: a brief has none (one said "`epg-parser.worker.ts`
+    defines `write()`" in place of the review's findings); an edited file's outline is not."""
+    outlines = _outlines(8)
     assert {c.about for c in outlines} == {"src/f0.ts", "src/f1.ts"}
     assert all(c.spare == (c.about == "src/f0.ts") for c in outlines)
 
@@ -247,13 +254,7 @@ def test_an_edited_file_s_outline_names_a_few_of_its_definitions() -> None:
     ``EDITED_OUTLINE_NAMES`` of its definitions (a small session's 900-token digest said ten
     lines of one file's functions in place of its findings); a file only read keeps twenty,
     said with room to spare."""
-    files = {}
-    for n, edits in enumerate((0, 1)):
-        entry = FileWork(f"src/f{n}.ts", n, n + 1, edits=edits)
-        entry.reads, entry.reads_done = ["1-80"], 1
-        entry.defines = {f"name{n}_{k}()": None for k in range(30)}
-        files[entry.shown] = entry
-    outlines = [c for c in file_lines(files, 10) if "(seen when it was read)" in c.text]
+    outlines = _outlines(30)
     named = {
         path: sum(c.text.count("`name") for c in outlines if c.about == path)
         for path in ("src/f0.ts", "src/f1.ts")
