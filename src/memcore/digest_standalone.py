@@ -62,7 +62,7 @@ _SEEN_ONLY = lazy_compile(
     r"(?i)^(?:now,?\s+|ok(?:ay)?,?\s+|good,?\s+|great,?\s+)?i\s+(?:can\s+)?(?:now\s+)?"
     r"(?:see|understand|get|have|know)\s+(?:the|a|an|all\s+the|enough)?\s*(?:full\s+|whole\s+|"
     r"complete\s+|clear\s+|clearer\s+|better\s+|good\s+|comprehensive\s+|thorough\s+|"
-    r"detailed\s+|sufficient\s+|enough\s+)?(?:research\s+)?(?:structure|code|file|files|flow|"
+    r"detailed\s+|sufficient\s+)?(?:research\s+)?(?:structure|code|file|files|flow|"
     r"layout|picture|context|codebase|situation|setup|pattern|overview|idea|understanding|"
     r"findings|information|info|details|data)(?:\s+of\s+(?:everything|it|this|that|the\s+\w+))?"
     r"(?:\s+(?:i|we)\s+need(?:ed)?)?(?:\s+now)?\s*[.!]*$"
